@@ -1,0 +1,101 @@
+"""Human text for quantities, dates and percentages, by ISMP's rules; shared by screens and sheets.
+
+Pure layer: stdlib and pint only. The one place where a magnitude is rounded for people:
+- mass is written ``mcg`` (never µg or ug, which read as mg) and volume ``mL`` (never cc);
+- a leading zero always (``0.5 mL``), a trailing zero never (``5 mg``);
+- volumes to 0.01 mL, with more decimals when needed to show 3 significant figures (a 0.048
+  mL/day rate stays 0.048); doses and concentrations to 4 significant figures (at least the 3
+  domain-rules section 1 asks for); rounding half up.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Literal
+
+from pumpmgr.units import Kind, Quantity, require
+
+MassUnit = Literal["mcg", "mg"]
+
+_DISPLAY_UNITS: dict[Kind, str] = {
+    Kind.MASS: "{m}",
+    Kind.VOLUME: "mL",
+    Kind.DOSE_RATE: "{m}/day",
+    Kind.CONCENTRATION: "{m}/mL",
+    Kind.FLOW: "mL/day",
+    Kind.LENGTH: "cm",
+    Kind.VOLUME_PER_LENGTH: "mL/cm",
+    Kind.DURATION: "day",
+}
+
+#: Kinds shown to a fixed 0.01 (or 3 significant figures when smaller).
+_VOLUME_LIKE = {Kind.VOLUME, Kind.FLOW, Kind.VOLUME_PER_LENGTH, Kind.LENGTH, Kind.DURATION}
+
+
+def display_unit(kind: Kind, mass_unit: MassUnit = "mcg") -> str:
+    """The unit text a kind is shown in: ``mcg/day``, ``mg/mL``, ``mL``... (pint parses it)."""
+    return _DISPLAY_UNITS[kind].format(m=mass_unit)
+
+
+def _decimals_for(value: float, kind: Kind) -> int:
+    if value == 0:
+        return 0
+    magnitude = math.floor(math.log10(abs(value)))  # 0 for 1..9.99, -2 for 0.01..0.099
+    if kind in _VOLUME_LIKE:
+        return max(2, 2 - magnitude)
+    return max(0, 3 - magnitude)
+
+
+def format_number(value: float, decimals: int) -> str:
+    """``value`` rounded half up to at most ``decimals`` places: leading zero, no trailing zero."""
+    if not math.isfinite(value):
+        raise ValueError(f"cannot show {value!r} as a number")
+    exact = Decimal(repr(value)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    text = f"{exact:f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in {"-0", ""} else text
+
+
+def magnitude_text(quantity: Quantity, kind: Kind, mass_unit: MassUnit = "mcg") -> str:
+    """The rounded number of ``quantity`` in its display unit, without the unit."""
+    value = float(require(quantity, kind, kind.spec.name).to(display_unit(kind, mass_unit)).m)
+    return format_number(value, _decimals_for(value, kind))
+
+
+def format_quantity(quantity: Quantity, kind: Kind, mass_unit: MassUnit = "mcg") -> str:
+    """``quantity`` as a nurse should read it, for example ``0.2 mL/day`` or ``400 mcg/day``."""
+    unit = display_unit(kind, mass_unit)
+    if kind is Kind.DURATION:
+        return format_duration(quantity)
+    return f"{magnitude_text(quantity, kind, mass_unit)} {unit}"
+
+
+def format_duration(quantity: Quantity) -> str:
+    """A duration in hours below two days (``28 h``), otherwise in days (``66.06 days``)."""
+    days = float(require(quantity, Kind.DURATION, "duration").to("day").m)
+    if abs(days) < 2:
+        return f"{format_number(days * 24, 1)} h"
+    text = format_number(days, 2)
+    return f"{text} day" if text == "1" else f"{text} days"
+
+
+def format_percent(fraction: float, *, signed: bool = True) -> str:
+    """A fraction as a percentage to one decimal: ``+11.7 %``."""
+    text = format_number(fraction * 100, 1)
+    if signed and fraction > 0 and text != "0":
+        text = "+" + text
+    return f"{text} %"
+
+
+def format_date(day: date | datetime) -> str:
+    """A calendar date with its weekday and a spelled month, read the same everywhere."""
+    if isinstance(day, datetime):
+        day = day.date()
+    return f"{day:%a} {day.day} {day:%b %Y}"
+
+
+def format_datetime(moment: datetime) -> str:
+    return f"{format_date(moment)} {moment:%H:%M}"

@@ -1,0 +1,210 @@
+"""The one pint registry, the quantity kinds pumpmgr knows, and the parser for what clinicians type.
+
+Pure layer: stdlib and pint only.
+
+Magnitudes are floats. ``tests/test_magnitude_decision.py`` shows why: pint with
+``non_int_type=Decimal`` is no more exact for our conversions (1 h is 1/24 day, which Decimal
+cannot hold either), it prints ``2.000E+3`` after a mg to mcg conversion, and a Decimal meeting a
+float raises ``TypeError`` mid-calculation. A float's 15 significant digits are far beyond any
+clinical number.
+
+Rounding policy:
+- Calculations keep the exact float result; nothing is rounded inside ``pumpmgr``'s formulas.
+- Display rounds once, in :mod:`pumpmgr.formatting` (half up; volumes to 0.01 mL, more digits
+  when needed for 3 significant figures; doses and concentrations to 4 significant figures).
+- Dates are rounded down: a forecast instant becomes the calendar date it falls on.
+- A comparison against a limit treats values within a relative 1e-9 as equal (:func:`exceeds`),
+  so that a titration of exactly +30 % is not refused by float noise.
+- Stored values are canonical magnitudes (:func:`to_canonical`): mcg, mL, mcg/day, mcg/mL,
+  mL/day, cm, mL/cm, days, with the unit named by the column.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, TypeAlias
+
+import pint
+
+from pumpmgr.errors import Code, InputError
+
+ureg: Any = pint.UnitRegistry()
+Q_ = ureg.Quantity
+Quantity: TypeAlias = Any  # pint's Quantity type is generic and untyped for mypy
+
+#: Two values within this relative distance are the same value (see the rounding policy).
+RELATIVE_TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    name: str  #: what a nurse calls it, used in messages
+    dimensionality: str
+    canonical: str  #: the unit stored magnitudes are in; text pint parses
+    example: str
+
+
+class Kind(Enum):
+    """The kinds of quantity that cross pumpmgr's boundaries."""
+
+    MASS = KindSpec("an amount of drug (mass)", "[mass]", "mcg", "100 mcg")
+    VOLUME = KindSpec("a volume", "[volume]", "mL", "20 mL")
+    DOSE_RATE = KindSpec("a dose rate (mass per time)", "[mass]/[time]", "mcg/day", "400 mcg/day")
+    CONCENTRATION = KindSpec(
+        "a concentration (mass per volume)", "[mass]/[volume]", "mcg/mL", "2000 mcg/mL"
+    )
+    FLOW = KindSpec("a volume rate (volume per time)", "[volume]/[time]", "mL/day", "0.2 mL/day")
+    LENGTH = KindSpec("a length", "[length]", "cm", "80 cm")
+    VOLUME_PER_LENGTH = KindSpec(
+        "a volume per length", "[volume]/[length]", "mL/cm", "0.0026 mL/cm"
+    )
+    DURATION = KindSpec("a duration", "[time]", "day", "28 h")
+
+    @property
+    def spec(self) -> KindSpec:
+        value: KindSpec = self.value
+        return value
+
+
+# The spellings clinicians type (domain-rules section 1), looked up case-insensitively. Only
+# these are accepted: a whitelist keeps pint's wider vocabulary (Mg is megagram) out of forms.
+_UNIT_WORDS: dict[str, str] = {
+    **dict.fromkeys(["mcg", "µg", "μg", "ug", "microgram", "micrograms"], "microgram"),
+    **dict.fromkeys(["mg", "milligram", "milligrams"], "milligram"),
+    **dict.fromkeys(["ml", "cc", "milliliter", "milliliters", "millilitre", "millilitres"],
+                    "milliliter"),
+    **dict.fromkeys(["µl", "μl", "ul", "microliter", "microliters"], "microliter"),
+    **dict.fromkeys(["d", "day", "days", "24h", "24 h"], "day"),
+    **dict.fromkeys(["h", "hr", "hrs", "hour", "hours"], "hour"),
+    **dict.fromkeys(["min", "minute", "minutes"], "minute"),
+    **dict.fromkeys(["cm", "centimeter", "centimeters", "centimetre", "centimetres"],
+                    "centimeter"),
+    **dict.fromkeys(["mm", "millimeter", "millimeters"], "millimeter"),
+}
+
+_NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+_QUANTITY_RE = re.compile(rf"^\s*(?P<number>{_NUMBER})\s*(?P<unit>.*?)\s*$")
+
+
+def _describe(kind: Kind) -> str:
+    return f"{kind.spec.name}, for example '{kind.spec.example}'"
+
+
+def parse_unit(text: str, kind: Kind, field: str) -> Any:
+    """Read unit text such as ``mcg/day`` or ``mg per d`` into a pint unit."""
+    parts = re.split(r"\s*/\s*|\s+per\s+", text.strip(), flags=re.IGNORECASE)
+    words = []
+    for part in parts:
+        word = _UNIT_WORDS.get(part.strip().lower())
+        if word is None:
+            raise InputError(
+                f"{field}: '{text}' is not a unit pumpmgr knows; it wants {_describe(kind)}",
+                code=Code.UNKNOWN_UNIT,
+                field=field,
+            )
+        words.append(word)
+    return ureg.Unit(" / ".join(words))
+
+
+def parse(text: str, kind: Kind, field: str) -> Quantity:
+    """Read what a clinician typed (``400 mcg/day``, ``0.4 mg/d``, ``20 ml``) as a quantity.
+
+    Refuses, naming ``field`` and the kind wanted: empty text, a number without a unit, a
+    decimal comma, an unknown unit and a quantity of the wrong kind.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise InputError(
+            f"{field}: no value given; it wants {_describe(kind)}", code=Code.NO_VALUE, field=field
+        )
+    if "," in text:
+        raise InputError(
+            f"{field}: '{text}' has a comma; write decimals with a point and no thousands "
+            f"separator, for example '{kind.spec.example}'",
+            code=Code.DECIMAL_COMMA,
+            field=field,
+        )
+    match = _QUANTITY_RE.match(text)
+    if match is None:
+        raise InputError(
+            f"{field}: '{text}' does not start with a number; it wants {_describe(kind)}",
+            code=Code.BAD_NUMBER,
+            field=field,
+        )
+    if not match["unit"]:
+        raise InputError(
+            f"{field}: '{text}' has no unit; it wants {_describe(kind)}",
+            code=Code.NO_UNIT,
+            field=field,
+        )
+    magnitude = float(match["number"])
+    quantity = Q_(magnitude, parse_unit(match["unit"], kind, field))
+    return require(quantity, kind, field, shown=text.strip())
+
+
+def require(quantity: Quantity, kind: Kind, field: str, shown: str | None = None) -> Quantity:
+    """Check that ``quantity`` is a finite pint quantity of ``kind``; return it unchanged.
+
+    ``shown`` is the text the person typed, quoted back in the message.
+    """
+    if not isinstance(quantity, ureg.Quantity):
+        raise InputError(
+            f"{field}: {quantity!r} has no unit; it wants {_describe(kind)}",
+            code=Code.NO_UNIT,
+            field=field,
+        )
+    if not quantity.check(kind.spec.dimensionality):
+        raise InputError(
+            f"{field}: '{shown or format(quantity, '~P')}' is not {kind.spec.name}; "
+            f"it wants {_describe(kind)}",
+            code=Code.WRONG_KIND,
+            field=field,
+        )
+    if not math.isfinite(quantity.magnitude):
+        raise InputError(
+            f"{field}: the value is not a finite number; it wants {_describe(kind)}",
+            code=Code.NOT_FINITE,
+            field=field,
+        )
+    return quantity
+
+
+def require_positive(quantity: Quantity, kind: Kind, field: str) -> Quantity:
+    """As :func:`require`, and refuse zero or a negative value."""
+    require(quantity, kind, field)
+    if quantity.magnitude <= 0:
+        raise InputError(
+            f"{field}: must be more than zero; it wants {_describe(kind)}",
+            code=Code.NOT_POSITIVE,
+            field=field,
+        )
+    return quantity
+
+
+def require_not_negative(quantity: Quantity, kind: Kind, field: str) -> Quantity:
+    """As :func:`require`, and refuse a negative value (zero is allowed)."""
+    require(quantity, kind, field)
+    if quantity.magnitude < 0:
+        raise InputError(
+            f"{field}: must not be negative; it wants {_describe(kind)}",
+            code=Code.NEGATIVE,
+            field=field,
+        )
+    return quantity
+
+
+def to_canonical(quantity: Quantity, kind: Kind) -> float:
+    """The magnitude of ``quantity`` in its kind's canonical unit (what the database stores)."""
+    return float(require(quantity, kind, kind.spec.name).to(kind.spec.canonical).magnitude)
+
+
+def from_canonical(magnitude: float, kind: Kind) -> Quantity:
+    """The quantity a canonical magnitude stands for."""
+    return Q_(float(magnitude), kind.spec.canonical)
+
+
+def exceeds(value: float, limit: float) -> bool:
+    """``value > limit``, where values within :data:`RELATIVE_TOLERANCE` count as equal."""
+    return value > limit and not math.isclose(value, limit, rel_tol=RELATIVE_TOLERANCE)

@@ -1,0 +1,66 @@
+"""Set up the project's virtual environment and run the program or the whole test suite.
+
+Usage:  python3 tools/dev.py run [ARGS...]   # start pumpmgr on the demo clinic
+        python3 tools/dev.py test [PYTEST ARGS...]   # ruff, mypy, import rules, pytest
+
+Needs only Python 3.11+ and the package registry: the first call creates .venv and installs
+the project with its development extras; later calls reinstall only when pyproject.toml changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+STAMP = VENV / ".pumpmgr-installed"
+
+
+def _run(*cmd: str | Path) -> None:
+    print("+", " ".join(str(c) for c in cmd), flush=True)
+    subprocess.run([str(c) for c in cmd], cwd=ROOT, check=True)
+
+
+def ensure_venv() -> None:
+    if sys.version_info < (3, 11):
+        sys.exit("pumpmgr needs Python 3.11 or newer")
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == wanted:
+        return
+    if not (BIN / "python").exists():
+        venv.create(VENV, with_pip=True)
+    _run(BIN / "python", "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    _run(BIN / "python", "-m", "pip", "install", "--quiet", "-e", ".[dev]")
+    STAMP.write_text(wanted)
+
+
+def test(args: list[str]) -> None:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    _run(BIN / "ruff", "check", ".")
+    _run(BIN / "mypy")
+    _run(BIN / "lint-imports")
+    _run(BIN / "python", "-m", "pytest", *args)
+
+
+def run(args: list[str]) -> None:
+    _run(BIN / "pumpmgr", *(args or ["demo"]))
+
+
+def main() -> None:
+    if len(sys.argv) < 2 or sys.argv[1] not in {"run", "test"}:
+        sys.exit(__doc__)
+    ensure_venv()
+    try:
+        {"run": run, "test": test}[sys.argv[1]](sys.argv[2:])
+    except subprocess.CalledProcessError as exc:
+        sys.exit(exc.returncode)
+
+
+if __name__ == "__main__":
+    main()
