@@ -208,3 +208,26 @@ def from_canonical(magnitude: float, kind: Kind) -> Quantity:
 def exceeds(value: float, limit: float) -> bool:
     """``value > limit``, where values within :data:`RELATIVE_TOLERANCE` count as equal."""
     return value > limit and not math.isclose(value, limit, rel_tol=RELATIVE_TOLERANCE)
+
+
+def kind_of(quantity: Quantity) -> Kind | None:
+    """The kind a quantity is, or None when pumpmgr has no such kind."""
+    for kind in Kind:
+        if quantity.check(kind.spec.dimensionality):
+            return kind
+    return None
+
+
+def parse_any(text: str, field: str) -> tuple[Quantity, Kind]:
+    """Read a quantity of any kind pumpmgr knows (for conversions); return it with its kind."""
+    for kind in Kind:
+        try:
+            return parse(text, kind, field), kind
+        except InputError as error:
+            if error.code is not Code.WRONG_KIND:
+                raise
+    raise InputError(
+        f"{field}: '{text}' is not a dose, dose rate, concentration, volume, volume rate, "
+        "length or duration; for example '400 mcg/day'",
+        code=Code.WRONG_KIND, field=field,
+    )

@@ -49,7 +49,7 @@ def test(args: list[str]) -> None:
 
 
 def run(args: list[str]) -> None:
-    _run(BIN / "pumpmgr", *(args or ["demo"]))
+    _run(BIN / "pumpmgr", *args)
 
 
 def main() -> None:

@@ -1,0 +1,65 @@
+"""Constant-flow pumps: the concentration a dose needs, how to compound it, the dose it gives.
+
+Pure layer: stdlib and pint (through :mod:`pumpmgr.units`) only. Formulas of domain-rules
+section 5 (worked example 8 in domain.md). The flow of a constant-flow pump is fixed, so the
+only dose control is the concentration; the diluent is preservative-free 0.9 % NaCl [S41][S42].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pumpmgr.errors import Code, ImpossibleInput
+from pumpmgr.units import Q_, Kind, Quantity, exceeds, require_not_negative, require_positive
+
+DILUENT = "preservative-free 0.9 % sodium chloride"
+
+
+@dataclass(frozen=True)
+class Compounding:
+    concentration: Quantity  #: C = D / Q
+    stock_concentration: Quantity
+    stock_volume: Quantity  #: V_stock = C × V_tot / C_stock (mL)
+    diluent_volume: Quantity  #: V_tot − V_stock (mL)
+    total_volume: Quantity  #: the fill plus any extra volume prepared (mL)
+    diluent: str = DILUENT
+
+
+def required_concentration(dose: Quantity, flow: Quantity) -> Quantity:
+    """``C = D / Q`` in mcg/mL."""
+    require_positive(dose, Kind.DOSE_RATE, "dose")
+    require_positive(flow, Kind.FLOW, "flow")
+    return (dose / flow).to("mcg/mL")
+
+
+def compound(
+    *,
+    flow: Quantity,
+    dose: Quantity,
+    stock: Quantity,
+    fill_volume: Quantity,
+    extra_volume: Quantity | None = None,
+) -> Compounding:
+    """How much stock and diluent make ``fill_volume + extra_volume`` of the concentration the
+    dose needs at this flow. Refuses a concentration above the stock's."""
+    concentration = required_concentration(dose, flow)
+    require_positive(stock, Kind.CONCENTRATION, "stock")
+    require_positive(fill_volume, Kind.VOLUME, "fill volume")
+    extra_volume = Q_(0, "mL") if extra_volume is None else extra_volume
+    require_not_negative(extra_volume, Kind.VOLUME, "extra volume")
+    c, c_stock = float(concentration.m), float(stock.to("mcg/mL").m)
+    if exceeds(c, c_stock):
+        raise ImpossibleInput(
+            f"stock: the dose needs {c:g} mcg/mL at this flow, stronger than the stock "
+            f"({c_stock:g} mcg/mL); choose a stronger stock or check the dose",
+            code=Code.CONCENTRATION_ABOVE_STOCK, field="stock",
+        )
+    total = float((fill_volume + extra_volume).to("mL").m)
+    stock_ml = min(total, c * total / c_stock)
+    return Compounding(
+        concentration=concentration,
+        stock_concentration=stock,
+        stock_volume=Q_(stock_ml, "mL"),
+        diluent_volume=Q_(total - stock_ml, "mL"),
+        total_volume=Q_(total, "mL"),
+    )

@@ -1,0 +1,321 @@
+"""Refill arithmetic: expected residual, the discrepancy verdict, the refill plan, measured flow.
+
+Pure layer: stdlib and pint (through :mod:`pumpmgr.units`) only. Formulas of domain-rules
+section 4 and section 5 (measured flow); worked examples in domain.md section 6, examples 1, 2
+and 9. Loops run on canonical floats (mL, mcg, minutes), quantities only at the boundary.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from pumpmgr.errors import Code, ImpossibleInput
+from pumpmgr.schedule import Program
+from pumpmgr.units import (
+    Q_,
+    Kind,
+    Quantity,
+    exceeds,
+    require_not_negative,
+    require_positive,
+)
+
+#: Absolute discrepancy thresholds: > 1 mL in pumps of 20 mL or less, > 2 mL in larger ones
+#: ([S37] Maino 2017; [S38] flags > 2 mL).
+SMALL_RESERVOIR_ML = 20.0
+SMALL_RESERVOIR_THRESHOLD_ML = 1.0
+LARGE_RESERVOIR_THRESHOLD_ML = 2.0
+
+Verdict = Literal["ok", "investigate"]
+Direction = Literal["less_returned", "more_returned", "as_expected"]
+
+
+@dataclass(frozen=True)
+class ProgramPeriod:
+    """``program`` ran from ``starts_at`` until the next period (or the time asked about)."""
+
+    starts_at: datetime
+    program: Program
+
+
+@dataclass(frozen=True)
+class Residual:
+    elapsed_days: float
+    infused: Quantity  #: volume the program delivered from the reservoir (mL)
+    extra_volume: Quantity  #: boluses, bridge and priming volumes drawn besides (mL)
+    expected_residual: Quantity  #: mL, never below 0 nor above the fill
+
+
+def _minute_of_day(moment: datetime) -> float:
+    return moment.hour * 60 + moment.minute + moment.second / 60
+
+
+def _check_order(earlier: datetime, later: datetime, field: str, what: str) -> None:
+    try:
+        backwards = later < earlier
+    except TypeError:
+        raise ImpossibleInput(
+            f"{field}: give both times with a time zone, or both without",
+            code=Code.BAD_DATE, field=field,
+        ) from None
+    if backwards:
+        raise ImpossibleInput(
+            f"{field}: {later:%Y-%m-%d %H:%M} is before {what} ({earlier:%Y-%m-%d %H:%M})",
+            code=Code.TIME_ORDER, field=field,
+        )
+
+
+def expected_residual(
+    *,
+    fill_volume: Quantity,
+    filled_at: datetime,
+    at: datetime,
+    programs: Program | Sequence[ProgramPeriod],
+    extra_volume: Quantity | None = None,
+) -> Residual:
+    """``V_exp = Vfill − ∫ Vd dt − extra volumes``, piecewise over program changes, never < 0.
+
+    ``programs`` is the program in force at the fill, or the periods of every program that ran
+    (each from its start until the next); periods before the fill count from the fill. Flex
+    schedules are integrated by time of day on the pump's clock.
+    """
+    require_positive(fill_volume, Kind.VOLUME, "fill volume")
+    extra_volume = Q_(0, "mL") if extra_volume is None else extra_volume
+    require_not_negative(extra_volume, Kind.VOLUME, "extra volume")
+    _check_order(filled_at, at, "at", "the fill")
+    periods = (
+        [ProgramPeriod(filled_at, programs)] if isinstance(programs, Program) else list(programs)
+    )
+    periods.sort(key=lambda p: p.starts_at)
+    if not periods or periods[0].starts_at > filled_at:
+        raise ImpossibleInput(
+            "programs: no program was running at the fill; give the one in force then",
+            code=Code.TIME_ORDER, field="programs",
+        )
+    infused_ml = 0.0
+    for index, period in enumerate(periods):
+        start = max(period.starts_at, filled_at)
+        end = periods[index + 1].starts_at if index + 1 < len(periods) else at
+        end = min(end, at)
+        if end <= start:
+            continue
+        minutes = (end - start).total_seconds() / 60
+        mass = period.program.schedule.delivered_mass_mcg(_minute_of_day(start), minutes)
+        infused_ml += mass / float(period.program.concentration.to("mcg/mL").m)
+    fill_ml = float(fill_volume.to("mL").m)
+    extra_ml = float(extra_volume.to("mL").m)
+    left = min(fill_ml, max(0.0, fill_ml - infused_ml - extra_ml))
+    return Residual(
+        elapsed_days=(at - filled_at).total_seconds() / 86400,
+        infused=Q_(infused_ml, "mL"),
+        extra_volume=Q_(extra_ml, "mL"),
+        expected_residual=Q_(left, "mL"),
+    )
+
+
+@dataclass(frozen=True)
+class Discrepancy:
+    difference: Quantity  #: Δ = V_exp − V_act (mL); positive: less came back than expected
+    delivery_error: float | None  #: e as a fraction; None when nothing was due to be delivered
+    threshold: Quantity  #: the absolute threshold for this reservoir (mL)
+    accuracy_percent: float | None
+    verdict: Verdict
+    direction: Direction
+
+    @property
+    def delivery_error_percent(self) -> float | None:
+        return None if self.delivery_error is None else self.delivery_error * 100
+
+    @property
+    def meaning(self) -> str:
+        """What the direction may mean, in the clinic's words (domain.md section 3.2)."""
+        if self.direction == "less_returned":
+            return ("Less came back than expected: possible over-infusion (overdose signs; the "
+                    "pump may run dry early), an earlier pocket fill, withdrawal from the pump, "
+                    "or incomplete aspiration.")
+        if self.direction == "more_returned":
+            return ("More came back than expected: possible under-delivery (motor stall, "
+                    "catheter problem, stopped pump); watch for withdrawal.")
+        return "The aspirated volume matches the expected residual."
+
+
+def discrepancy_threshold(reservoir_capacity: Quantity) -> Quantity:
+    """1 mL for reservoirs of 20 mL or less, 2 mL for larger ones [S37]."""
+    capacity_ml = float(
+        require_positive(reservoir_capacity, Kind.VOLUME, "reservoir capacity").to("mL").m
+    )
+    small = not exceeds(capacity_ml, SMALL_RESERVOIR_ML)
+    return Q_(SMALL_RESERVOIR_THRESHOLD_ML if small else LARGE_RESERVOIR_THRESHOLD_ML, "mL")
+
+
+def discrepancy(
+    *,
+    fill_volume: Quantity,
+    expected: Quantity,
+    actual: Quantity,
+    reservoir_capacity: Quantity,
+    accuracy_percent: float | None = None,
+) -> Discrepancy:
+    """The verdict on an aspirated residual (domain-rules section 4).
+
+    ``investigate`` when ``|Δ|`` is above the reservoir's threshold, or when ``|e|`` is above the
+    pump's labelled accuracy (checked only when an accuracy is given).
+    """
+    require_positive(fill_volume, Kind.VOLUME, "fill volume")
+    require_not_negative(expected, Kind.VOLUME, "expected")
+    require_not_negative(actual, Kind.VOLUME, "actual")
+    threshold = discrepancy_threshold(reservoir_capacity)
+    fill_ml, exp_ml, act_ml = (float(q.to("mL").m) for q in (fill_volume, expected, actual))
+    capacity_ml = float(reservoir_capacity.to("mL").m)
+    if exceeds(fill_ml, capacity_ml):
+        raise ImpossibleInput(
+            f"fill volume: {fill_ml:g} mL is more than the reservoir holds ({capacity_ml:g} mL)",
+            code=Code.OVER_CAPACITY, field="fill volume",
+        )
+    if exceeds(exp_ml, fill_ml):
+        raise ImpossibleInput(
+            f"expected: {exp_ml:g} mL is more than was filled ({fill_ml:g} mL)",
+            code=Code.OUT_OF_RANGE, field="expected",
+        )
+    if exceeds(act_ml, capacity_ml):
+        raise ImpossibleInput(
+            f"actual: {act_ml:g} mL is more than the reservoir holds ({capacity_ml:g} mL)",
+            code=Code.OVER_CAPACITY, field="actual",
+        )
+    if accuracy_percent is not None and (
+        not math.isfinite(accuracy_percent) or not 0 <= accuracy_percent < 100
+    ):
+        raise ImpossibleInput(
+            "accuracy: give the labelled accuracy as a percentage from 0 to below 100, "
+            "for example 14.5",
+            code=Code.OUT_OF_RANGE, field="accuracy",
+        )
+    delta = exp_ml - act_ml
+    expected_delivered = fill_ml - exp_ml
+    error = None if expected_delivered <= 0 else ((fill_ml - act_ml) - expected_delivered) / (
+        expected_delivered
+    )
+    investigate = exceeds(abs(delta), float(threshold.m)) or (
+        accuracy_percent is not None
+        and error is not None
+        and exceeds(abs(error) * 100, accuracy_percent)
+    )
+    if math.isclose(delta, 0.0, abs_tol=1e-9):
+        direction: Direction = "as_expected"
+    else:
+        direction = "less_returned" if delta > 0 else "more_returned"
+    return Discrepancy(
+        difference=Q_(delta, "mL"),
+        delivery_error=error,
+        threshold=threshold,
+        accuracy_percent=accuracy_percent,
+        verdict="investigate" if investigate else "ok",
+        direction=direction,
+    )
+
+
+@dataclass(frozen=True)
+class RefillPlan:
+    aspirated: Quantity  #: old solution drawn back and discarded (mL)
+    volume_to_add: Quantity  #: new solution injected into the emptied reservoir (mL)
+    final_volume: Quantity  #: reservoir volume after the refill (mL)
+    waste: Quantity  #: discarded: the aspirate plus prepared solution not used (mL)
+
+
+def plan_refill(
+    *,
+    reservoir_capacity: Quantity,
+    aspirated: Quantity,
+    alarm_volume: Quantity,
+    fill_volume: Quantity | None = None,
+    prepared_volume: Quantity | None = None,
+) -> RefillPlan:
+    """Empty the reservoir, then fill it to ``fill_volume`` (default: its capacity).
+
+    Refuses a fill above the capacity or not above the alarm volume, and prepared solution
+    that does not cover the fill.
+    """
+    capacity_ml = float(
+        require_positive(reservoir_capacity, Kind.VOLUME, "reservoir capacity").to("mL").m
+    )
+    aspirated_ml = float(require_not_negative(aspirated, Kind.VOLUME, "aspirated").to("mL").m)
+    alarm_ml = float(require_not_negative(alarm_volume, Kind.VOLUME, "alarm volume").to("mL").m)
+    fill_ml = capacity_ml if fill_volume is None else float(
+        require_positive(fill_volume, Kind.VOLUME, "fill volume").to("mL").m
+    )
+    if exceeds(aspirated_ml, capacity_ml):
+        raise ImpossibleInput(
+            f"aspirated: {aspirated_ml:g} mL is more than the reservoir holds "
+            f"({capacity_ml:g} mL)",
+            code=Code.OVER_CAPACITY, field="aspirated",
+        )
+    if exceeds(fill_ml, capacity_ml):
+        raise ImpossibleInput(
+            f"fill volume: {fill_ml:g} mL is more than the reservoir holds ({capacity_ml:g} mL)",
+            code=Code.OVER_CAPACITY, field="fill volume",
+        )
+    if fill_ml <= alarm_ml:
+        raise ImpossibleInput(
+            f"fill volume: {fill_ml:g} mL is not above the low-reservoir alarm volume "
+            f"({alarm_ml:g} mL)",
+            code=Code.FILL_NOT_ABOVE_ALARM, field="fill volume",
+        )
+    unused_ml = 0.0
+    if prepared_volume is not None:
+        prepared_ml = float(
+            require_positive(prepared_volume, Kind.VOLUME, "prepared volume").to("mL").m
+        )
+        if exceeds(fill_ml, prepared_ml):
+            raise ImpossibleInput(
+                f"prepared volume: {prepared_ml:g} mL does not cover the {fill_ml:g} mL fill",
+                code=Code.OUT_OF_RANGE, field="prepared volume",
+            )
+        unused_ml = max(0.0, prepared_ml - fill_ml)
+    return RefillPlan(
+        aspirated=Q_(aspirated_ml, "mL"),
+        volume_to_add=Q_(fill_ml, "mL"),
+        final_volume=Q_(fill_ml, "mL"),
+        waste=Q_(aspirated_ml + unused_ml, "mL"),
+    )
+
+
+@dataclass(frozen=True)
+class MeasuredFlow:
+    flow: Quantity  #: (Vfill − V_act) / days, mL/day
+    nominal: Quantity | None
+    deviation: float | None  #: (measured − nominal) / nominal, as a fraction
+
+
+def measured_flow(
+    *,
+    fill_volume: Quantity,
+    aspirated: Quantity,
+    filled_at: datetime,
+    at: datetime,
+    nominal_flow: Quantity | None = None,
+) -> MeasuredFlow:
+    """A constant-flow pump's real flow since its last fill (domain-rules section 5)."""
+    require_positive(fill_volume, Kind.VOLUME, "fill volume")
+    require_not_negative(aspirated, Kind.VOLUME, "aspirated")
+    _check_order(filled_at, at, "at", "the fill")
+    days = (at - filled_at).total_seconds() / 86400
+    if days <= 0:
+        raise ImpossibleInput(
+            "at: the refill must come after the fill to measure a flow",
+            code=Code.TIME_ORDER, field="at",
+        )
+    delivered = float((fill_volume - aspirated).to("mL").m)
+    if delivered < 0:
+        raise ImpossibleInput(
+            "aspirated: more came back than was filled",
+            code=Code.OUT_OF_RANGE, field="aspirated",
+        )
+    flow = Q_(delivered / days, "mL/day")
+    if nominal_flow is None:
+        return MeasuredFlow(flow, None, None)
+    nominal = float(require_positive(nominal_flow, Kind.FLOW, "nominal flow").to("mL/day").m)
+    return MeasuredFlow(flow, nominal_flow, (float(flow.m) - nominal) / nominal)

@@ -1,0 +1,66 @@
+"""formatting: ISMP's rules (mcg, mL, leading zero, no trailing zero) in one place."""
+
+from datetime import date, datetime
+
+import pytest
+
+from pumpmgr.formatting import (
+    display_unit,
+    format_date,
+    format_datetime,
+    format_duration,
+    format_number,
+    format_percent,
+    format_quantity,
+)
+from pumpmgr.units import Q_, Kind
+
+
+@pytest.mark.parametrize(
+    ("quantity", "kind", "mass_unit", "text"),
+    [
+        (Q_(0.5, "mL"), Kind.VOLUME, "mcg", "0.5 mL"),  # leading zero
+        (Q_(5.0, "mg/day"), Kind.DOSE_RATE, "mg", "5 mg/day"),  # no trailing zero
+        (Q_(8.0, "mL"), Kind.VOLUME, "mcg", "8 mL"),
+        (Q_(20, "cc"), Kind.VOLUME, "mcg", "20 mL"),  # never cc
+        (Q_(400, "µg/day"), Kind.DOSE_RATE, "mcg", "400 mcg/day"),  # never µg
+        (Q_(0.4, "mg/day"), Kind.DOSE_RATE, "mcg", "400 mcg/day"),
+        (Q_(2, "mg/mL"), Kind.CONCENTRATION, "mcg", "2000 mcg/mL"),
+        (Q_(2000, "mcg/mL"), Kind.CONCENTRATION, "mg", "2 mg/mL"),
+        (Q_(6.666666, "mL"), Kind.VOLUME, "mcg", "6.67 mL"),  # 0.01 mL
+        (Q_(0.208, "mL"), Kind.VOLUME, "mcg", "0.208 mL"),  # 3 significant figures
+        (Q_(0.048, "mL/day"), Kind.FLOW, "mcg", "0.048 mL/day"),
+        (Q_(0.2725, "mL/day"), Kind.FLOW, "mcg", "0.273 mL/day"),
+        (Q_(157.5, "mcg/day"), Kind.DOSE_RATE, "mcg", "157.5 mcg/day"),
+        (Q_(1.2, "mcg/day"), Kind.DOSE_RATE, "mcg", "1.2 mcg/day"),
+        (Q_(0.0026, "mL/cm"), Kind.VOLUME_PER_LENGTH, "mcg", "0.0026 mL/cm"),
+        (Q_(16.7, "mcg/h"), Kind.DOSE_RATE, "mcg", "400.8 mcg/day"),
+        (Q_(0, "mL"), Kind.VOLUME, "mcg", "0 mL"),
+        (Q_(-1.4, "mL"), Kind.VOLUME, "mcg", "-1.4 mL"),
+    ],
+)
+def test_ismp_display(quantity: object, kind: Kind, mass_unit: str, text: str) -> None:
+    assert format_quantity(quantity, kind, mass_unit) == text  # type: ignore[arg-type]
+
+
+def test_rounding_is_half_up_not_to_even() -> None:
+    assert format_number(0.125, 2) == "0.13"
+    assert format_number(2.5, 0) == "3"
+
+
+def test_display_units_are_parseable_by_pint() -> None:
+    for kind in Kind:
+        for mass in ("mcg", "mg"):
+            Q_(1, display_unit(kind, mass))  # type: ignore[arg-type]
+
+
+def test_durations_in_hours_then_days() -> None:
+    assert format_duration(Q_(1.1666667, "day")) == "28 h"
+    assert format_duration(Q_(66.0550459, "day")) == "66.06 days"
+
+
+def test_percent_and_dates() -> None:
+    assert format_percent(0.11666) == "+11.7 %"
+    assert format_percent(-0.0917) == "-9.2 %"
+    assert format_date(date(2025, 6, 1)) == "Sun 1 Jun 2025"
+    assert format_datetime(datetime(2025, 3, 3, 9, 30)) == "Mon 3 Mar 2025 09:30"
