@@ -37,6 +37,9 @@ Quantity: TypeAlias = Any  # pint's Quantity type is generic and untyped for myp
 
 #: Two values within this relative distance are the same value (see the rounding policy).
 RELATIVE_TOLERANCE = 1e-9
+#: No clinical value in canonical units (mcg, mL, mcg/day, mcg/mL, mL/day, cm, mL/cm, day) lies
+#: outside this range, except zero; refusing beyond it keeps every product and quotient finite.
+PLAUSIBLE_MAGNITUDES = (1e-6, 1e9)
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,11 @@ _UNIT_WORDS: dict[str, str] = {
 
 _NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
 _QUANTITY_RE = re.compile(rf"^\s*(?P<number>{_NUMBER})\s*(?P<unit>.*?)\s*$")
+
+
+def _spelled(quantity: Quantity) -> str:
+    """A quantity in words pint writes out in full (never the ambiguous µg)."""
+    return f"{quantity.magnitude:g} {quantity.units}"
 
 
 def _describe(kind: Kind) -> str:
@@ -157,7 +165,7 @@ def require(quantity: Quantity, kind: Kind, field: str, shown: str | None = None
         )
     if not quantity.check(kind.spec.dimensionality):
         raise InputError(
-            f"{field}: '{shown or format(quantity, '~P')}' is not {kind.spec.name}; "
+            f"{field}: '{shown or _spelled(quantity)}' is not {kind.spec.name}; "
             f"it wants {_describe(kind)}",
             code=Code.WRONG_KIND,
             field=field,
@@ -166,6 +174,15 @@ def require(quantity: Quantity, kind: Kind, field: str, shown: str | None = None
         raise InputError(
             f"{field}: the value is not a finite number; it wants {_describe(kind)}",
             code=Code.NOT_FINITE,
+            field=field,
+        )
+    canonical = abs(float(quantity.to(kind.spec.canonical).magnitude))
+    low, high = PLAUSIBLE_MAGNITUDES
+    if canonical != 0 and not low <= canonical <= high:
+        raise InputError(
+            f"{field}: '{shown or _spelled(quantity)}' is far outside any clinical value; "
+            f"check the number and its unit, for example '{kind.spec.example}'",
+            code=Code.OUT_OF_RANGE,
             field=field,
         )
     return quantity
