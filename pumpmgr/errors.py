@@ -34,6 +34,29 @@ class Code(StrEnum):
     UNKNOWN_PUMP = "catalog.unknown_pump"
     UNKNOWN_CATHETER = "catalog.unknown_catheter"
     CATALOG = "catalog.invalid"
+    # Persistence and start-up gates (pumpmgr.db)
+    DB_UNSUPPORTED = "db.unsupported_url"
+    DB_NETWORK_FS = "db.network_filesystem"
+    DB_LINKED_PATH = "db.linked_path"
+    DB_MISSING_FOLDER = "db.missing_folder"
+    DB_JOURNAL_MODE = "db.journal_mode"
+    DB_NOT_PUMPMGR = "db.not_pumpmgr"
+    DB_CORRUPT = "db.corrupt"
+    DB_SCHEMA_NEWER = "db.schema_newer"
+    DB_CHANGED_MEANWHILE = "db.changed_meanwhile"
+    DB_CONFLICT = "db.conflict"
+    DB_BUSY = "db.busy"
+    DB_UNREACHABLE = "db.unreachable"
+    DB_MIGRATION_FAILED = "db.migration_failed"
+    DB_NAIVE_DATETIME = "db.naive_datetime"
+    AUDIT_PAYLOAD = "audit.bad_payload"
+    BACKUP_FAILED = "backup.failed"
+    # Accounts (pumpmgr.auth)
+    AUTH_BAD_CREDENTIALS = "auth.bad_credentials"
+    AUTH_INACTIVE = "auth.inactive"
+    AUTH_WEAK_PASSWORD = "auth.weak_password"
+    AUTH_BAD_USERNAME = "auth.bad_username"
+    AUTH_DUPLICATE_USER = "auth.duplicate_user"
 
 
 class PumpMgrError(Exception):

@@ -237,14 +237,19 @@ def kind_of(quantity: Quantity) -> Kind | None:
 
 def parse_any(text: str, field: str) -> tuple[Quantity, Kind]:
     """Read a quantity of any kind pumpmgr knows (for conversions); return it with its kind."""
+    wanted = ("a dose, dose rate, concentration, volume, volume rate, length or duration; "
+              "for example '400 mcg/day'")
     for kind in Kind:
         try:
             return parse(text, kind, field), kind
         except InputError as error:
+            if error.code is Code.UNKNOWN_UNIT:
+                raise InputError(
+                    f"{field}: '{text}' has a unit pumpmgr does not know; it wants {wanted}",
+                    code=Code.UNKNOWN_UNIT, field=field,
+                ) from None
             if error.code is not Code.WRONG_KIND:
                 raise
     raise InputError(
-        f"{field}: '{text}' is not a dose, dose rate, concentration, volume, volume rate, "
-        "length or duration; for example '400 mcg/day'",
-        code=Code.WRONG_KIND, field=field,
+        f"{field}: '{text}' is not {wanted}", code=Code.WRONG_KIND, field=field
     )

@@ -1,0 +1,925 @@
+"""The shipped catalogs: pump models, catheter models and the drug library, read from TOML.
+
+Pure layer: imports the standard library (``tomllib``), :mod:`pumpmgr.units` (pint),
+:mod:`pumpmgr.errors`, :mod:`pumpmgr.formatting` (for the mass-unit type) and
+:mod:`pumpmgr.resources_locator`, the only place that knows where the files lie. No database,
+no Qt, no reportlab.
+
+The files are ``resources/catalogs/{pumps,catheters,drugs}.toml``; each starts with
+``schema_version = 1`` and documents its own shape. Conventions:
+
+- Quantities are strings with their unit (``"1000 mcg/day"``), read with
+  :func:`pumpmgr.units.parse`. Drug doses and concentrations must be written in the drug's own
+  display unit (``mcg/day``, ``mg/mL``...), so a mg/mcg slip in the data file is refused.
+- An empty string is a value that is not known or not set: the clinic enters it. It loads as
+  ``None``.
+- Every value carries its source: a ``sources`` table beside the values maps each field to a
+  tag (``"S41"``) or a list of tags, ``S<n>`` for ``domain.md``'s source list, or
+  ``domain-rules §<n>`` / ``domain.md §<n>`` for a rule or a stated fact of the project's
+  references. A non-empty value without a source does not load.
+
+Unverified values (``domain.md`` marks them UNVERIFIED, mostly PACC doses recalled but not
+checked against the paper) are listed per drug in ``unverified`` and are never hard limits:
+
+- ``hard_max`` (blocks a dose) may not be flagged unverified: such a file does not load.
+  Unverified ceilings ship as ``soft_max`` (a warning saved with a reason) instead.
+- ``max_concentration`` may be unverified: it then ships as a soft limit, so a concentration
+  above it is a warning rather than blocked (:attr:`Drug.max_concentration_blocks`).
+- ``typical_min`` / ``typical_max`` may be unverified; being outside the typical range is only
+  a warning. The one blocking use of the range, a dose 10 times or more above its top (the
+  mark of a mg/mcg slip, domain-rules §6), stays blocking: the tenfold margin is far wider than
+  any doubt about the recalled value.
+
+Pump values that are inferences (SynchroMed EL and IsoMed sizes read from model numbers, the
+approximate Codman 3000 volume) are listed in ``inferred``: they ship as starting values so a
+legacy record is not blank, and :attr:`PumpModel.to_confirm` names them with the empty values,
+for the clinic to confirm on the pump record before any of them is used as a limit.
+
+The default catalogs are read once (:func:`default_catalogs` is cached).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal, NamedTuple, NoReturn, cast
+
+from pumpmgr import resources_locator
+from pumpmgr.errors import CatalogError, Code, InputError
+from pumpmgr.formatting import MassUnit
+from pumpmgr.units import Kind, Quantity, parse, parse_unit
+
+SCHEMA_VERSION = 1
+PUMPS_FILE = "pumps.toml"
+CATHETERS_FILE = "catheters.toml"
+DRUGS_FILE = "drugs.toml"
+
+Sources = Mapping[str, tuple[str, ...]]
+Origin = Literal["spinal", "cerebral"]
+Pain = Literal["cancer", "non-cancer"]
+
+#: S<n> from domain.md section 7, or a section of the project's rules or facts.
+_SOURCE_RE = re.compile(r"^(S\d{1,3}|domain-rules §\d+|domain\.md §\d+(\.\d+)*)$")
+#: Reserved and withdrawn entries of domain.md's source list: citing them is an error.
+_NOT_SOURCES = frozenset({"S32", "S55"})
+_KEY_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+# --------------------------------------------------------------------------------------------
+# Data
+
+
+class PumpType(StrEnum):
+    PROGRAMMABLE_PERISTALTIC = "programmable_peristaltic"
+    VALVE_GATED = "valve_gated"
+    CONSTANT_FLOW = "constant_flow"
+
+
+@dataclass(frozen=True)
+class PumpModel:
+    """One pump model's catalog defaults; ``None`` is a value the clinic must enter."""
+
+    key: str
+    name: str
+    manufacturer: str | None
+    models: tuple[str, ...]
+    type: PumpType | None  #: ``None`` only for the clinic-defined entry
+    capacity: Quantity | None
+    alarm_volume: Quantity | None  #: default low-reservoir (or planning) volume
+    accuracy_percent: float | None  #: labelled flow accuracy, plus or minus
+    min_flow: Quantity | None
+    max_flex_steps: int | None
+    nominal_flow: Quantity | None  #: constant-flow pumps; differs per unit, so usually None
+    battery_life_max_years: float | None
+    fluid_path_volume: Quantity | None
+    unaspirable_volume: Quantity | None
+    mri: str | None
+    notes: str | None
+    legacy: bool
+    custom: bool
+    inferred: frozenset[str]
+    sources: Sources
+
+    @property
+    def has_alarm(self) -> bool:
+        """Whether the pump itself has a low-reservoir alarm (constant-flow pumps have none)."""
+        return self.type is not None and self.type is not PumpType.CONSTANT_FLOW
+
+    @property
+    def programmable(self) -> bool:
+        return self.type in {PumpType.PROGRAMMABLE_PERISTALTIC, PumpType.VALVE_GATED}
+
+    @property
+    def accuracy(self) -> float | None:
+        """The labelled accuracy as a fraction (0.145 for 14.5 %)."""
+        return None if self.accuracy_percent is None else self.accuracy_percent / 100
+
+    @property
+    def to_confirm(self) -> tuple[str, ...]:
+        """Fields the clinic must enter (empty) or confirm (inferred) on the pump record."""
+        return tuple(
+            name
+            for name in _PUMP_VALUE_FIELDS
+            if name in self.inferred or (_applies(self, name) and getattr(self, name) is None)
+        )
+
+
+@dataclass(frozen=True)
+class CatheterSegment:
+    """One part of a catheter; catheter volume sums implanted length x volume per cm."""
+
+    name: str
+    volume_per_length: Quantity | None
+    supplied_length: Quantity | None
+    sources: Sources
+
+
+@dataclass(frozen=True)
+class CatheterModel:
+    key: str
+    name: str
+    manufacturer: str | None
+    models: tuple[str, ...]
+    segments: tuple[CatheterSegment, ...]  #: empty: the clinic defines the parts at implant
+    notes: str | None
+    custom: bool
+    sources: Sources
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A library value with its sources, and whether ``domain.md`` marks it unverified."""
+
+    value: Quantity
+    sources: tuple[str, ...]
+    unverified: bool = False
+
+    def cite(self) -> str:
+        """``[S56][S57]``, followed by ``(unverified)`` when it is."""
+        tags = "".join(f"[{tag}]" for tag in self.sources)
+        return f"{tags} (unverified)" if self.unverified else tags
+
+
+class TitrationKind(StrEnum):
+    PERCENT = "percent"  #: at most this % more than the previous dose per 24 h
+    STEP = "step"  #: at most this much more per step (ziconotide)
+
+
+class TitrationLimit(NamedTuple):
+    percent: float
+    variant: str  #: which row of the rule applies: spinal, cancer, all...
+    assumed: bool  #: the patient's context was not given, so the strictest row was taken
+
+
+#: The rows a percent rule may have.
+TITRATION_VARIANTS = ("all", "spinal", "cerebral", "child", "non-cancer", "cancer")
+
+
+@dataclass(frozen=True)
+class TitrationRule:
+    kind: TitrationKind
+    percent_by_variant: Mapping[str, float]  #: empty for a step rule
+    step: Quantity | None  #: dose rate, for a step rule
+    steps_per_week: int | None
+    sources: tuple[str, ...]
+
+    def percent_limit(
+        self, *, origin: Origin | None = None, pain: Pain | None = None, child: bool = False
+    ) -> TitrationLimit:
+        """The allowed increase per 24 h for this patient.
+
+        Rows matching the patient (child, origin, pain type) apply, the strictest when several
+        do; without a matching row the ``all`` row; without that, the strictest row, since
+        guessing the looser one could let an overdose through.
+        """
+        if self.kind is not TitrationKind.PERCENT:
+            raise ValueError(f"a {self.kind} titration rule has no percent limit")
+        wanted = [v for v in ("child" if child else None, origin, pain) if v is not None]
+        matching = {v: p for v, p in self.percent_by_variant.items() if v in wanted}
+        if matching:
+            variant = min(matching, key=lambda v: matching[v])
+            return TitrationLimit(matching[variant], variant, assumed=False)
+        if "all" in self.percent_by_variant:
+            return TitrationLimit(self.percent_by_variant["all"], "all", assumed=False)
+        variant = min(self.percent_by_variant, key=lambda v: self.percent_by_variant[v])
+        return TitrationLimit(self.percent_by_variant[variant], variant, assumed=True)
+
+
+@dataclass(frozen=True)
+class Stability:
+    """In-pump stability limits (durations); all ``None`` when none is set."""
+
+    default: Quantity | None
+    diluted: Quantity | None
+    undiluted: Quantity | None
+    new_pump_first_fill: Quantity | None
+    sources: tuple[str, ...]
+
+    def limit(
+        self, *, diluted: bool | None = None, new_pump_first_fill: bool = False
+    ) -> Quantity | None:
+        """The limit for one fill: the first fill of a new pump has its own; when whether the
+        solution is diluted is not known, the shorter of the two applies."""
+        if new_pump_first_fill and self.new_pump_first_fill is not None:
+            return self.new_pump_first_fill
+        if diluted is True and self.diluted is not None:
+            return self.diluted
+        if diluted is False and self.undiluted is not None:
+            return self.undiluted
+        candidates = [q for q in (self.default, self.diluted, self.undiluted) if q is not None]
+        return min(candidates, key=lambda q: q.to("day").magnitude) if candidates else None
+
+
+@dataclass(frozen=True)
+class Drug:
+    """One drug of the library; dose limits are daily doses in the drug's display unit."""
+
+    key: str
+    name: str
+    display_unit: MassUnit
+    approved_for_it: bool
+    stock_concentrations: tuple[Quantity, ...]  #: empty: compounded only
+    typical_min: Limit
+    typical_max: Limit
+    soft_max: Limit | None
+    hard_max: Limit | None  #: never unverified (refused on load)
+    max_concentration: Limit | None
+    titration: TitrationRule
+    stability: Stability
+    withdrawal_signs: tuple[str, ...]
+    overdose_signs: tuple[str, ...]
+    unverified: frozenset[str]
+    sources: Sources
+
+    @property
+    def compounded_only(self) -> bool:
+        return not self.stock_concentrations
+
+    @property
+    def max_concentration_blocks(self) -> bool:
+        """A concentration above the maximum is blocked only when the maximum is verified."""
+        return self.max_concentration is not None and not self.max_concentration.unverified
+
+
+@dataclass(frozen=True)
+class DrugLibrary:
+    drugs: Mapping[str, Drug]  #: by key
+
+    def drug(self, name: str) -> Drug:
+        """The drug whose key or name is ``name``, ignoring case and surrounding spaces."""
+        wanted = name.strip().casefold()
+        for drug in self.drugs.values():
+            if wanted in {drug.key.casefold(), drug.name.casefold()}:
+                return drug
+        raise CatalogError(
+            f"unknown drug '{name}'; the library has: {', '.join(self.drugs)}",
+            code=Code.UNKNOWN_DRUG,
+            field="drug",
+        )
+
+    def __iter__(self) -> Iterator[Drug]:
+        return iter(self.drugs.values())
+
+    def __len__(self) -> int:
+        return len(self.drugs)
+
+
+@dataclass(frozen=True)
+class Catalogs:
+    pumps: Mapping[str, PumpModel]
+    catheters: Mapping[str, CatheterModel]
+    drugs: DrugLibrary
+
+    def pump_model(self, key: str) -> PumpModel:
+        try:
+            return self.pumps[key.strip().lower()]
+        except KeyError:
+            raise CatalogError(
+                f"unknown pump model '{key}'; the catalog has: {', '.join(self.pumps)}",
+                code=Code.UNKNOWN_PUMP,
+                field="pump_model",
+            ) from None
+
+    def catheter_model(self, key: str) -> CatheterModel:
+        try:
+            return self.catheters[key.strip().lower()]
+        except KeyError:
+            raise CatalogError(
+                f"unknown catheter model '{key}'; the catalog has: {', '.join(self.catheters)}",
+                code=Code.UNKNOWN_CATHETER,
+                field="catheter_model",
+            ) from None
+
+    def drug(self, name: str) -> Drug:
+        return self.drugs.drug(name)
+
+
+# --------------------------------------------------------------------------------------------
+# Reading one table, with errors that name the file, the entry and the field
+
+
+class _Entry:
+    """A TOML table being read: every failure names the file, the entry and the field."""
+
+    def __init__(
+        self, file: str, what: str, table: Mapping[str, Any], prefix: str = ""
+    ) -> None:
+        self.file = file
+        self.what = what  # "pump 'synchromed2-20'"
+        self.table = table
+        self.prefix = prefix  # "titration." for a nested table
+        self.seen: set[str] = set()
+
+    def fail(self, field: str, problem: str) -> NoReturn:
+        name = self.prefix + field
+        raise CatalogError(
+            f"{self.file}: {self.what}, field '{name}': {problem}", code=Code.CATALOG, field=name
+        )
+
+    def child(self, field: str, table: Any) -> _Entry:
+        if not isinstance(table, Mapping):
+            self.fail(field, f"must be a table, not {_describe(table)}")
+        return _Entry(self.file, self.what, table, f"{self.prefix}{field}.")
+
+    def has(self, field: str) -> bool:
+        return field in self.table
+
+    def raw(self, field: str, *, required: bool = True) -> Any:
+        self.seen.add(field)
+        if field not in self.table:
+            if required:
+                self.fail(field, "is missing (write \"\" when the value is not known)")
+            return None
+        return self.table[field]
+
+    def text(self, field: str, *, required: bool = True, allow_empty: bool = True) -> str | None:
+        value = self.raw(field, required=required)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            self.fail(field, f"must be text, not {_describe(value)}")
+        if not value.strip():
+            if not allow_empty:
+                self.fail(field, "must not be empty")
+            return None
+        return value.strip()
+
+    def boolean(self, field: str) -> bool:
+        value = self.raw(field)
+        if not isinstance(value, bool):
+            self.fail(field, f"must be true or false, not {_describe(value)}")
+        return value
+
+    def number(
+        self,
+        field: str,
+        *,
+        required: bool = True,
+        integer: bool = False,
+        maximum: float | None = None,
+    ) -> float | None:
+        value = self.raw(field, required=required)
+        if value is None or value == "":
+            return None
+        return self.check_number(field, value, integer=integer, maximum=maximum)
+
+    def check_number(
+        self, field: str, value: Any, *, integer: bool = False, maximum: float | None = None
+    ) -> float:
+        # bool is an int in Python; true is not a number of steps
+        kinds = (int,) if integer else (int, float)
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            wanted = "a whole number" if integer else "a number"
+            self.fail(field, f"must be {wanted}, not {_describe(value)}")
+        if not math.isfinite(value) or value <= 0:
+            self.fail(field, f"must be more than zero, not {value}")
+        if maximum is not None and value > maximum:
+            self.fail(field, f"must be at most {maximum:g}, not {value}")
+        return float(value)
+
+    def quantity(
+        self, field: str, kind: Kind, *, required: bool = True, unit: str | None = None
+    ) -> Quantity | None:
+        value = self.raw(field, required=required)
+        if value is None:
+            return None
+        return self.check_quantity(field, value, kind, unit=unit)
+
+    def check_quantity(
+        self, field: str, value: Any, kind: Kind, *, unit: str | None = None
+    ) -> Quantity | None:
+        if not isinstance(value, str):
+            self.fail(
+                field,
+                f"must be text with a unit, for example \"{kind.spec.example}\", "
+                f"not {_describe(value)}",
+            )
+        if not value.strip():
+            return None
+        try:
+            quantity = parse(value, kind, self.prefix + field)
+        except InputError as exc:
+            self.fail(field, _strip_field(exc.message, self.prefix + field))
+        if quantity.magnitude <= 0:
+            self.fail(field, f"'{value}' must be more than zero")
+        # A drug's values are written in its display unit, so a mg/mcg slip cannot load.
+        if unit is not None and quantity.units != parse_unit(unit, kind, field):
+            self.fail(field, f"'{value}' must be written in {unit}, this drug's unit")
+        return quantity
+
+    def text_list(self, field: str) -> tuple[str, ...]:
+        value = self.raw(field)
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            self.fail(field, f"must be a list of non-empty texts, not {_describe(value)}")
+        return tuple(v.strip() for v in value)
+
+    def finish(self) -> None:
+        """Refuse fields nobody read: a misspelt field would otherwise be ignored silently."""
+        for field in self.table:
+            if field not in self.seen:
+                self.fail(field, "is not a field pumpmgr knows")
+
+    def sources(self, present: Mapping[str, bool]) -> Sources:
+        """Read the ``sources`` table; ``present`` maps each sourced field to whether it has a
+        value. Every present value needs a source, and every source a known field."""
+        raw = self.raw("sources", required=False)
+        table = self.child("sources", {} if raw is None else raw)
+        result: dict[str, tuple[str, ...]] = {}
+        for field, value in table.table.items():
+            table.seen.add(field)
+            if field not in present:
+                table.fail(field, f"names no field that takes a source ({', '.join(present)})")
+            tags = [value] if isinstance(value, str) else value
+            if not isinstance(tags, list) or not tags:
+                table.fail(field, f"must be a source tag or a list of them, not {_describe(value)}")
+            for tag in tags:
+                if not isinstance(tag, str) or not _SOURCE_RE.match(tag) or tag in _NOT_SOURCES:
+                    table.fail(
+                        field,
+                        f"{tag!r} is not a source tag (S12, domain-rules §3 or domain.md §5)",
+                    )
+            result[field] = tuple(tags)
+        for field, has_value in present.items():
+            if has_value and field not in result:
+                self.fail(field, "has a value but no source tag in its 'sources' table")
+        return MappingProxyType(result)
+
+    def field_list(self, field: str, allowed: Mapping[str, bool]) -> frozenset[str]:
+        """A list of field names (``inferred``, ``unverified``), each naming a set value."""
+        names = self.text_list(field)
+        for name in names:
+            if name not in allowed:
+                self.fail(field, f"'{name}' is not a value field ({', '.join(allowed)})")
+            if not allowed[name]:
+                self.fail(field, f"'{name}' has no value to flag")
+        return frozenset(names)
+
+
+def _describe(value: Any) -> str:
+    return f"{type(value).__name__} {value!r}"
+
+
+def _strip_field(message: str, field: str) -> str:
+    # units.parse messages start with "<field>: ", which the catalog message already says
+    return message.removeprefix(f"{field}: ")
+
+
+def _tags(sources: Sources, field: str) -> tuple[str, ...]:
+    return sources.get(field, ())
+
+
+def _document(text: str, file: str, section: str) -> dict[str, _Entry]:
+    """Parse a catalog document; return one reader per entry of ``[section.<key>]``."""
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(f"{file}: not valid TOML: {exc}", code=Code.CATALOG) from None
+    version = document.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise CatalogError(
+            f"{file}: schema_version is {version!r}; this pumpmgr reads schema_version = "
+            f"{SCHEMA_VERSION}",
+            code=Code.CATALOG,
+            field="schema_version",
+        )
+    unknown = set(document) - {"schema_version", section}
+    if unknown:
+        raise CatalogError(
+            f"{file}: unknown top-level key(s) {', '.join(sorted(unknown))}; "
+            f"expected schema_version and [{section}.<key>] tables",
+            code=Code.CATALOG,
+        )
+    entries = document.get(section)
+    if not isinstance(entries, dict) or not entries:
+        raise CatalogError(
+            f"{file}: no [{section}.<key>] entries", code=Code.CATALOG, field=section
+        )
+    readers: dict[str, _Entry] = {}
+    what = section.rstrip("s")
+    for key, table in entries.items():
+        if not _KEY_RE.match(key):
+            raise CatalogError(
+                f"{file}: {what} key '{key}' must be lower-case letters, digits and dashes",
+                code=Code.CATALOG,
+                field=key,
+            )
+        if not isinstance(table, dict):
+            raise CatalogError(
+                f"{file}: {what} '{key}' must be a table, not {_describe(table)}",
+                code=Code.CATALOG,
+                field=key,
+            )
+        readers[key] = _Entry(file, f"{what} '{key}'", table)
+    return readers
+
+
+# --------------------------------------------------------------------------------------------
+# Pumps
+
+_PUMP_VALUE_FIELDS = (
+    "capacity",
+    "alarm_volume",
+    "accuracy_percent",
+    "min_flow",
+    "max_flex_steps",
+    "nominal_flow",
+    "battery_life_max_years",
+    "fluid_path_volume",
+    "unaspirable_volume",
+)
+# Constant-flow pumps are gas-driven and have no battery [domain.md §1.1].
+_PROGRAMMABLE_ONLY = ("min_flow", "max_flex_steps", "battery_life_max_years")
+_CONSTANT_FLOW_ONLY = ("nominal_flow",)
+
+
+def _not_applicable(pump_type: PumpType | None) -> tuple[str, ...]:
+    if pump_type is PumpType.CONSTANT_FLOW:
+        return _PROGRAMMABLE_ONLY
+    if pump_type is not None:
+        return _CONSTANT_FLOW_ONLY
+    return ()  # the clinic-defined pump: anything may apply
+
+
+def _applies(pump: PumpModel, field: str) -> bool:
+    return field not in _not_applicable(pump.type)
+
+
+def _pump(key: str, e: _Entry) -> PumpModel:
+    custom = e.boolean("custom")
+    type_text = e.text("type", allow_empty=custom)
+    pump_type: PumpType | None = None
+    if type_text is not None:
+        try:
+            pump_type = PumpType(type_text)
+        except ValueError:
+            e.fail("type", f"'{type_text}' is not one of {', '.join(t.value for t in PumpType)}")
+    # Fields of the other kind of pump are refused, so a constant-flow pump cannot carry a
+    # programmable minimum flow by mistake.
+    not_applicable = _not_applicable(pump_type)
+    for field in not_applicable:
+        if e.has(field):
+            e.fail(field, f"does not apply to a {pump_type} pump")
+
+    def specific(field: str) -> bool:
+        """Whether a type-specific field must be written (as "" when not known)."""
+        return pump_type is not None and field not in not_applicable
+
+    max_steps = e.number("max_flex_steps", required=specific("max_flex_steps"), integer=True)
+    pump = PumpModel(
+        key=key,
+        name=cast(str, e.text("name", allow_empty=False)),
+        manufacturer=e.text("manufacturer", allow_empty=custom),
+        models=e.text_list("models"),
+        type=pump_type,
+        capacity=e.quantity("capacity", Kind.VOLUME),
+        alarm_volume=e.quantity("alarm_volume", Kind.VOLUME),
+        accuracy_percent=e.number("accuracy_percent", maximum=100),
+        min_flow=e.quantity("min_flow", Kind.FLOW, required=specific("min_flow")),
+        max_flex_steps=None if max_steps is None else int(max_steps),
+        nominal_flow=e.quantity("nominal_flow", Kind.FLOW, required=specific("nominal_flow")),
+        battery_life_max_years=e.number(
+            "battery_life_max_years", required=specific("battery_life_max_years")
+        ),
+        fluid_path_volume=e.quantity("fluid_path_volume", Kind.VOLUME),
+        unaspirable_volume=e.quantity("unaspirable_volume", Kind.VOLUME),
+        mri=e.text("mri"),
+        notes=e.text("notes"),
+        legacy=e.boolean("legacy"),
+        custom=custom,
+        inferred=frozenset(),
+        sources=MappingProxyType({}),
+    )
+    present = {
+        name: getattr(pump, name) is not None
+        for name in (*_PUMP_VALUE_FIELDS, "models", "mri", "notes")
+        if _applies(pump, name)
+    }
+    present["models"] = bool(pump.models)
+    inferred = e.field_list("inferred", present)
+    sources = e.sources(present)
+    if (
+        pump.capacity is not None
+        and pump.alarm_volume is not None
+        and pump.alarm_volume >= pump.capacity
+    ):
+        e.fail("alarm_volume", "must be less than the capacity")
+    e.finish()
+    return replace(pump, inferred=inferred, sources=sources)
+
+
+def load_pumps(text: str, *, file: str = PUMPS_FILE) -> Mapping[str, PumpModel]:
+    """Pump models from the text of a ``pumps.toml``; ``file`` names it in error messages."""
+    return MappingProxyType(
+        {key: _pump(key, e) for key, e in _document(text, file, "pumps").items()}
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Catheters
+
+
+def _segment(e: _Entry) -> CatheterSegment:
+    volume = e.quantity("volume_per_length", Kind.VOLUME_PER_LENGTH)
+    length = e.quantity("supplied_length", Kind.LENGTH)
+    segment = CatheterSegment(
+        name=cast(str, e.text("name", allow_empty=False)),
+        volume_per_length=volume,
+        supplied_length=length,
+        sources=e.sources(
+            {"volume_per_length": volume is not None, "supplied_length": length is not None}
+        ),
+    )
+    e.finish()
+    return segment
+
+
+def _catheter(key: str, e: _Entry) -> CatheterModel:
+    custom = e.boolean("custom")
+    raw_segments = e.raw("segments")
+    if not isinstance(raw_segments, list):
+        e.fail("segments", f"must be a list of tables, not {_describe(raw_segments)}")
+    segments = tuple(
+        _segment(e.child(f"segments[{i}]", table)) for i, table in enumerate(raw_segments, 1)
+    )
+    catheter = CatheterModel(
+        key=key,
+        name=cast(str, e.text("name", allow_empty=False)),
+        manufacturer=e.text("manufacturer", allow_empty=custom),
+        models=e.text_list("models"),
+        segments=segments,
+        notes=e.text("notes"),
+        custom=custom,
+        sources=MappingProxyType({}),
+    )
+    sources = e.sources(
+        {
+            "models": bool(catheter.models),
+            "segments": bool(segments),
+            "notes": catheter.notes is not None,
+        }
+    )
+    e.finish()
+    return replace(catheter, sources=sources)
+
+
+def load_catheters(text: str, *, file: str = CATHETERS_FILE) -> Mapping[str, CatheterModel]:
+    """Catheter models from the text of a ``catheters.toml``."""
+    return MappingProxyType(
+        {key: _catheter(key, e) for key, e in _document(text, file, "catheters").items()}
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Drugs
+
+_DRUG_VALUE_FIELDS = (
+    "approved_for_it",
+    "stock_concentrations",
+    "typical_min",
+    "typical_max",
+    "soft_max",
+    "hard_max",
+    "max_concentration",
+    "titration",
+    "stability",
+    "withdrawal_signs",
+    "overdose_signs",
+)
+
+
+def _titration(e: _Entry, unit: str, sources: tuple[str, ...]) -> TitrationRule:
+    has_percent, has_step = e.has("percent"), e.has("step")
+    if has_percent == has_step:
+        e.fail("percent", "give exactly one of 'percent' (a table of rows) or 'step'")
+    if has_percent:
+        rows = e.child("percent", e.raw("percent"))
+        percent: dict[str, float] = {}
+        for variant, value in rows.table.items():
+            rows.seen.add(variant)
+            if variant not in TITRATION_VARIANTS:
+                rows.fail(variant, f"is not a titration row ({', '.join(TITRATION_VARIANTS)})")
+            percent[variant] = rows.check_number(variant, value, maximum=100)
+        if not percent:
+            e.fail("percent", "has no rows")
+        e.finish()
+        return TitrationRule(
+            TitrationKind.PERCENT, MappingProxyType(percent), None, None, sources
+        )
+    step = e.quantity("step", Kind.DOSE_RATE, unit=unit)
+    if step is None:
+        e.fail("step", "must not be empty")
+    per_week = e.number("steps_per_week", required=False, integer=True)
+    e.finish()
+    return TitrationRule(
+        TitrationKind.STEP,
+        MappingProxyType({}),
+        step,
+        None if per_week is None else int(per_week),
+        sources,
+    )
+
+
+def _stability(e: _Entry, sources: tuple[str, ...]) -> Stability:
+    def duration(field: str) -> Quantity | None:
+        return e.quantity(field, Kind.DURATION, required=False)
+
+    stability = Stability(
+        default=duration("default"),
+        diluted=duration("diluted"),
+        undiluted=duration("undiluted"),
+        new_pump_first_fill=duration("new_pump_first_fill"),
+        sources=sources,
+    )
+    e.finish()
+    return stability
+
+
+def _drug(key: str, e: _Entry) -> Drug:
+    name = cast(str, e.text("name", allow_empty=False))
+    unit_text = e.text("display_unit", allow_empty=False)
+    if unit_text not in ("mcg", "mg"):
+        e.fail("display_unit", f"'{unit_text}' must be mcg or mg (never µg, ug or mcg/mL)")
+    mass = cast(MassUnit, unit_text)
+    dose_unit, concentration_unit = f"{mass}/day", f"{mass}/mL"
+
+    def dose(field: str) -> Quantity | None:
+        return e.quantity(field, Kind.DOSE_RATE, unit=dose_unit)
+
+    approved = e.boolean("approved_for_it")
+    raw_stocks = e.raw("stock_concentrations")
+    if not isinstance(raw_stocks, list):
+        e.fail("stock_concentrations", f"must be a list, not {_describe(raw_stocks)}")
+    stocks = tuple(
+        e.check_quantity("stock_concentrations", s, Kind.CONCENTRATION, unit=concentration_unit)
+        for s in raw_stocks
+    )
+    if any(s is None for s in stocks):
+        e.fail("stock_concentrations", "has an empty entry")
+    values: dict[str, Quantity | None] = {
+        "typical_min": dose("typical_min"),
+        "typical_max": dose("typical_max"),
+        "soft_max": dose("soft_max"),
+        "hard_max": dose("hard_max"),
+        "max_concentration": e.quantity(
+            "max_concentration", Kind.CONCENTRATION, unit=concentration_unit
+        ),
+    }
+    raw_titration = e.raw("titration")
+    raw_stability = e.raw("stability", required=False)
+    stability_table = e.child("stability", {} if raw_stability is None else raw_stability)
+    withdrawal = e.text_list("withdrawal_signs")
+    overdose = e.text_list("overdose_signs")
+    present = {
+        "approved_for_it": True,
+        "stock_concentrations": bool(stocks),
+        **{name: value is not None for name, value in values.items()},
+        "titration": True,
+        "stability": bool(stability_table.table),
+        "withdrawal_signs": bool(withdrawal),
+        "overdose_signs": bool(overdose),
+    }
+    sources = e.sources(present)
+    unverified = e.field_list("unverified", present)
+    # The rule of domain.md: an unverified value is never a hard limit.
+    if "hard_max" in unverified:
+        e.fail(
+            "hard_max",
+            "is flagged unverified, and an unverified value cannot be a hard limit; "
+            "ship it as soft_max (a warning) instead",
+        )
+    for required in ("typical_min", "typical_max"):
+        if values[required] is None:
+            e.fail(required, "must not be empty: every drug has a typical daily range")
+
+    def limit(field: str) -> Limit | None:
+        value = values[field]
+        if value is None:
+            return None
+        return Limit(value, _tags(sources, field), unverified=field in unverified)
+
+    typical_min, typical_max = cast(Limit, limit("typical_min")), cast(Limit, limit("typical_max"))
+    soft_max, hard_max = limit("soft_max"), limit("hard_max")
+    if typical_min.value > typical_max.value:
+        e.fail("typical_min", "is above typical_max")
+    if soft_max is not None and hard_max is not None and soft_max.value > hard_max.value:
+        e.fail("soft_max", "is above hard_max")
+    titration = _titration(
+        e.child("titration", raw_titration), dose_unit, _tags(sources, "titration")
+    )
+    stability = _stability(stability_table, _tags(sources, "stability"))
+    e.finish()
+    return Drug(
+        key=key,
+        name=name,
+        display_unit=mass,
+        approved_for_it=approved,
+        stock_concentrations=cast(tuple[Quantity, ...], stocks),
+        typical_min=typical_min,
+        typical_max=typical_max,
+        soft_max=soft_max,
+        hard_max=hard_max,
+        max_concentration=limit("max_concentration"),
+        titration=titration,
+        stability=stability,
+        withdrawal_signs=withdrawal,
+        overdose_signs=overdose,
+        unverified=unverified,
+        sources=sources,
+    )
+
+
+def load_drugs(text: str, *, file: str = DRUGS_FILE) -> DrugLibrary:
+    """The drug library from the text of a ``drugs.toml``."""
+    drugs = {key: _drug(key, e) for key, e in _document(text, file, "drugs").items()}
+    names: dict[str, str] = {}
+    for drug in drugs.values():
+        for label in {drug.key.casefold(), drug.name.casefold()}:
+            if names.setdefault(label, drug.key) != drug.key:
+                raise CatalogError(
+                    f"{file}: drug '{drug.key}', field 'name': '{drug.name}' is already the "
+                    f"name of drug '{names[label]}'",
+                    code=Code.CATALOG,
+                    field=f"{drug.key}.name",
+                )
+    return DrugLibrary(MappingProxyType(drugs))
+
+
+# --------------------------------------------------------------------------------------------
+# Files
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CatalogError(f"{path}: cannot be read: {exc}", code=Code.CATALOG) from None
+
+
+def load_pumps_file(path: Path) -> Mapping[str, PumpModel]:
+    return load_pumps(_read(path), file=str(path))
+
+
+def load_catheters_file(path: Path) -> Mapping[str, CatheterModel]:
+    return load_catheters(_read(path), file=str(path))
+
+
+def load_drugs_file(path: Path) -> DrugLibrary:
+    return load_drugs(_read(path), file=str(path))
+
+
+def load_catalogs(directory: Path | None = None) -> Catalogs:
+    """The three catalogs from ``directory`` (the shipped ``resources/catalogs`` by default)."""
+    folder = resources_locator.catalogs_dir() if directory is None else directory
+    return Catalogs(
+        pumps=load_pumps_file(folder / PUMPS_FILE),
+        catheters=load_catheters_file(folder / CATHETERS_FILE),
+        drugs=load_drugs_file(folder / DRUGS_FILE),
+    )
+
+
+@functools.cache
+def default_catalogs() -> Catalogs:
+    """The shipped catalogs, read once per process."""
+    return load_catalogs()
+
+
+def pump_model(key: str) -> PumpModel:
+    """A shipped pump model by key; :class:`CatalogError` (``UNKNOWN_PUMP``) lists the keys."""
+    return default_catalogs().pump_model(key)
+
+
+def catheter_model(key: str) -> CatheterModel:
+    """A shipped catheter model by key (``UNKNOWN_CATHETER`` when there is none)."""
+    return default_catalogs().catheter_model(key)
+
+
+def drug(name: str) -> Drug:
+    """A shipped drug by key or name, ignoring case (``UNKNOWN_DRUG`` when there is none)."""
+    return default_catalogs().drug(name)

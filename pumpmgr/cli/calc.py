@@ -1,0 +1,384 @@
+"""``pumpmgr calc``: every clinical calculation, scriptable, with an exact contract.
+
+Quantities are text with units (``"400 mcg/day"``), dates ISO 8601 (``2026-03-01`` is midnight).
+Bad input exits with status 2 and one line on stderr naming the option; never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from datetime import datetime, time
+from typing import Any
+
+from pumpmgr import catalogs, compounding, deadspace, dose_checks, forecast, refill
+from pumpmgr.cli.output import to_json, to_text
+from pumpmgr.errors import Code, InputError
+from pumpmgr.formatting import MassUnit
+from pumpmgr.schedule import (
+    PatientBolus,
+    Program,
+    Schedule,
+    Step,
+    parse_scheduled_bolus,
+    parse_step,
+)
+from pumpmgr.units import Kind, Quantity, parse, parse_any, parse_unit
+
+Result = dict[str, Any]
+
+
+def _q(text: str | None, kind: Kind, option: str) -> Quantity:
+    if text is None:
+        raise InputError(f"{option}: is required", code=Code.NO_VALUE, field=option)
+    return parse(text, kind, option)
+
+
+def _when(text: str, option: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError(
+            f"{option}: '{text}' is not a date; write ISO 8601, for example 2026-03-01 or "
+            "2026-03-01T09:30",
+            code=Code.BAD_DATE, field=option,
+        ) from None
+
+
+def _number(text: str | None, option: str, example: str, *, whole: bool = False) -> float:
+    if text is None:
+        raise InputError(f"{option}: is required", code=Code.NO_VALUE, field=option)
+    try:
+        value = int(text) if whole else float(text)
+    except ValueError:
+        kind = "a whole number" if whole else "a number"
+        raise InputError(
+            f"{option}: '{text}' is not {kind}; for example {example}",
+            code=Code.BAD_NUMBER, field=option,
+        ) from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise InputError(
+            f"{option}: '{text}' is not a finite number; for example {example}",
+            code=Code.NOT_FINITE, field=option,
+        )
+    return value
+
+
+def _mass_unit(*texts: str | None) -> MassUnit:
+    """Answer in mg when the clinician wrote the dose or concentration in mg."""
+    for text in texts:
+        if text is None:
+            continue
+        try:
+            quantity, _ = parse_any(text, "unit")
+        except InputError:
+            continue
+        if "milligram" in str(quantity.units):
+            return "mg"
+    return "mcg"
+
+
+def _schedule(args: argparse.Namespace) -> Schedule:
+    if args.dose is not None and args.step:
+        raise InputError(
+            "--dose: give either --dose or --step, not both", code=Code.SCHEDULE, field="--dose"
+        )
+    if args.dose is not None:
+        steps = [Step(time(0, 0), _q(args.dose, Kind.DOSE_RATE, "--dose"))]
+    elif args.step:
+        steps = [parse_step(text, "--step") for text in args.step]
+    else:
+        raise InputError(
+            "--dose: give the daily dose (--dose '400 mcg/day') or the steps "
+            "(--step '06:00 30 mcg/h')",
+            code=Code.NO_VALUE, field="--dose",
+        )
+    boluses = [parse_scheduled_bolus(t, "--scheduled-bolus") for t in args.scheduled_bolus]
+    return Schedule.flex(steps, boluses)
+
+
+def _program(args: argparse.Namespace) -> Program:
+    concentration = _q(args.concentration, Kind.CONCENTRATION, "--concentration")
+    patient_bolus = None
+    bolus_dose = getattr(args, "bolus_dose", None)
+    per_day = getattr(args, "boluses_per_day", None)
+    if (bolus_dose is None) != (per_day is None):
+        missing = "--boluses-per-day" if per_day is None else "--bolus-dose"
+        raise InputError(
+            f"{missing}: patient boluses need both --bolus-dose and --boluses-per-day",
+            code=Code.NO_VALUE, field=missing,
+        )
+    if bolus_dose is not None:
+        patient_bolus = PatientBolus(
+            _q(bolus_dose, Kind.MASS, "--bolus-dose"),
+            int(_number(per_day, "--boluses-per-day", "4", whole=True)),
+        )
+    return Program(concentration, _schedule(args), patient_bolus)
+
+
+def run_forecast(args: argparse.Namespace) -> Result:
+    program = _program(args)
+    stability = args.stability_days
+    result = forecast.forecast(
+        fill_volume=_q(args.fill_volume, Kind.VOLUME, "--fill-volume"),
+        filled_at=_when(args.filled_at, "--filled-at"),
+        program=program,
+        alarm_volume=_q(args.alarm_volume, Kind.VOLUME, "--alarm-volume"),
+        accuracy_percent=_number(args.accuracy, "--accuracy", "14.5"),
+        buffer_days=int(_number(args.buffer_days, "--buffer-days", "7", whole=True)),
+        stability_days=None if stability is None else _number(stability, "--stability-days", "90"),
+        open_days=forecast.parse_open_days(args.open_days),
+    )
+    return {
+        "daily_dose": result.daily_dose,
+        "daily_volume": result.daily_volume,
+        "max_daily_dose": result.max_daily_dose,
+        "days_to_alarm": result.days_to_alarm,
+        "alarm_at": result.alarm_at,
+        "days_to_alarm_with_boluses": result.days_to_alarm_with_boluses,
+        "alarm_at_with_boluses": result.alarm_at_with_boluses,
+        "days_to_alarm_worst_case": result.days_to_alarm_worst_case,
+        "alarm_at_worst_case": result.alarm_at_worst_case,
+        "days_to_empty": result.days_to_empty,
+        "refill_due": result.refill_due,
+        "refill_due_reason": result.refill_due_reason,
+        "alarm_volume": result.alarm_volume,
+        "accuracy_percent": result.accuracy_percent,
+        "buffer_days": result.buffer_days,
+        "stability_days": result.stability_days,
+        "open_days": [forecast.DAY_NAMES[d] for d in sorted(result.open_days)],
+    }
+
+
+def run_residual(args: argparse.Namespace) -> Result:
+    extra = args.extra_volume
+    result = refill.expected_residual(
+        fill_volume=_q(args.fill_volume, Kind.VOLUME, "--fill-volume"),
+        filled_at=_when(args.filled_at, "--filled-at"),
+        at=_when(args.at, "--at"),
+        programs=_program(args),
+        extra_volume=None if extra is None else _q(extra, Kind.VOLUME, "--extra-volume"),
+    )
+    return {
+        "elapsed_days": result.elapsed_days,
+        "infused": result.infused,
+        "extra_volume": result.extra_volume,
+        "expected_residual": result.expected_residual,
+    }
+
+
+def run_discrepancy(args: argparse.Namespace) -> Result:
+    accuracy = args.accuracy
+    result = refill.discrepancy(
+        fill_volume=_q(args.fill_volume, Kind.VOLUME, "--fill-volume"),
+        expected=_q(args.expected, Kind.VOLUME, "--expected"),
+        actual=_q(args.actual, Kind.VOLUME, "--actual"),
+        reservoir_capacity=_q(args.reservoir_capacity, Kind.VOLUME, "--reservoir-capacity"),
+        accuracy_percent=None if accuracy is None else _number(accuracy, "--accuracy", "14.5"),
+    )
+    return {
+        "difference": result.difference,
+        "delivery_error_percent": result.delivery_error_percent,
+        "threshold": result.threshold,
+        "verdict": result.verdict,
+        "direction": result.direction,
+        "meaning": result.meaning,
+    }
+
+
+def run_compound(args: argparse.Namespace) -> Result:
+    extra = args.extra_volume
+    result = compounding.compound(
+        flow=_q(args.flow, Kind.FLOW, "--flow"),
+        dose=_q(args.dose, Kind.DOSE_RATE, "--dose"),
+        stock=_q(args.stock, Kind.CONCENTRATION, "--stock"),
+        fill_volume=_q(args.fill_volume, Kind.VOLUME, "--fill-volume"),
+        extra_volume=None if extra is None else _q(extra, Kind.VOLUME, "--extra-volume"),
+    )
+    return {
+        "concentration": result.concentration,
+        "stock_volume": result.stock_volume,
+        "diluent_volume": result.diluent_volume,
+        "total_volume": result.total_volume,
+        "diluent": result.diluent,
+    }
+
+
+def run_bridge(args: argparse.Namespace) -> Result:
+    result = deadspace.bridge(
+        dose=_q(args.dose, Kind.DOSE_RATE, "--dose"),
+        old_concentration=_q(args.old_concentration, Kind.CONCENTRATION, "--old-concentration"),
+        new_concentration=_q(args.new_concentration, Kind.CONCENTRATION, "--new-concentration"),
+        dead_space=_q(args.dead_space, Kind.VOLUME, "--dead-space"),
+    )
+    return {
+        "bridge_volume": result.bridge_volume,
+        "bridge_rate": result.bridge_rate,
+        "bridge_duration": result.bridge_duration,
+        "new_rate": result.new_rate,
+        "unbridged_dose": result.unbridged_dose,
+        "unbridged_duration": result.unbridged_duration,
+    }
+
+
+def run_prime(args: argparse.Namespace) -> Result:
+    segments = [
+        deadspace.CatheterSegment(
+            _q(length, Kind.LENGTH, "--segment"),
+            _q(per_length, Kind.VOLUME_PER_LENGTH, "--segment"),
+        )
+        for length, per_length in args.segment
+    ]
+    path = args.pump_path_volume
+    catheter = deadspace.catheter_volume(segments)
+    return {
+        "catheter_volume": catheter,
+        "priming_volume": deadspace.priming_volume(
+            catheter, None if path is None else _q(path, Kind.VOLUME, "--pump-path-volume")
+        ),
+    }
+
+
+def run_check_dose(args: argparse.Namespace) -> Result:
+    drug = catalogs.default_catalogs().drug(args.drug)
+    hours = args.hours_since_change
+    previous = args.previous_dose
+    concentration = args.concentration
+    result = dose_checks.check_dose(
+        drug,
+        _q(args.dose, Kind.DOSE_RATE, "--dose"),
+        previous_dose=None if previous is None else _q(previous, Kind.DOSE_RATE, "--previous-dose"),
+        hours_since_change=None if hours is None else _number(hours, "--hours-since-change", "48"),
+        concentration=None
+        if concentration is None
+        else _q(concentration, Kind.CONCENTRATION, "--concentration"),
+        origin=args.origin,
+        pain=args.pain,
+    )
+    return {
+        "drug": drug.name,
+        "verdict": result.verdict,
+        "findings": [
+            {"level": f.level, "code": str(f.code), "message": f.message} for f in result.findings
+        ],
+    }
+
+
+def run_convert(args: argparse.Namespace) -> Result:
+    quantity, kind = parse_any(args.quantity, "QUANTITY")
+    unit = parse_unit(args.to, kind, "--to")
+    if not quantity.is_compatible_with(unit):
+        raise InputError(
+            f"--to: '{args.to}' cannot hold {kind.spec.name}; for example "
+            f"'{kind.spec.canonical}'",
+            code=Code.WRONG_KIND, field="--to",
+        )
+    return {"value": float(quantity.to(unit).m), "unit": unit_text(unit)}
+
+
+_SPELLING = {
+    "microgram": "mcg", "milligram": "mg", "milliliter": "mL", "microliter": "microliter",
+    "day": "day", "hour": "h", "minute": "min", "centimeter": "cm", "millimeter": "mm",
+}
+
+
+def unit_text(unit: Any) -> str:
+    """A pint unit in the clinic's spelling (mcg, mL), which pint parses back."""
+    return " / ".join(_SPELLING[str(part).strip()] for part in str(unit).split("/"))
+
+
+Handler = Callable[[argparse.Namespace], Result]
+
+
+def _schedule_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--concentration", required=True, metavar="Q", help="e.g. '2000 mcg/mL'")
+    parser.add_argument("--dose", metavar="Q", help="simple continuous daily dose, '400 mcg/day'")
+    parser.add_argument("--step", action="append", default=[], metavar='"HH:MM RATE"',
+                        help="a flex step, repeatable: '06:00 30 mcg/h'")
+    parser.add_argument("--scheduled-bolus", action="append", default=[],
+                        metavar='"HH:MM AMOUNT"', help="a daily scheduled bolus: '07:00 50 mcg'")
+
+
+def add_parser(subparsers: Any, parser_class: type[argparse.ArgumentParser]) -> None:
+    """Register ``calc`` and its subcommands on the top-level parser."""
+    calc = subparsers.add_parser("calc", help="clinical calculations", description=__doc__)
+    commands = calc.add_subparsers(dest="calc_command", metavar="CALCULATION",
+                                   parser_class=parser_class, required=True)
+
+    def command(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+        sub: argparse.ArgumentParser = commands.add_parser(name, help=help_text,
+                                                           description=help_text)
+        sub.add_argument("--json", action="store_true", help="print one JSON object")
+        sub.set_defaults(handler=handler)
+        return sub
+
+    p = command("forecast", run_forecast, "days to the low-reservoir alarm and the refill-due date")
+    p.add_argument("--fill-volume", required=True, metavar="Q")
+    p.add_argument("--filled-at", required=True, metavar="WHEN")
+    _schedule_options(p)
+    p.add_argument("--alarm-volume", default="2 mL", metavar="Q", help="default 2 mL")
+    p.add_argument("--bolus-dose", metavar="Q", help="patient-activated bolus, '50 mcg'")
+    p.add_argument("--boluses-per-day", metavar="N")
+    p.add_argument("--accuracy", default="0", metavar="PERCENT", help="labelled, e.g. 14.5")
+    p.add_argument("--buffer-days", default="7", metavar="N", help="default 7")
+    p.add_argument("--stability-days", metavar="N", help="in-pump stability limit")
+    p.add_argument("--open-days", default="mon-fri", metavar="DAYS", help="default mon-fri")
+
+    p = command("residual", run_residual, "expected residual volume at a time after a fill")
+    p.add_argument("--fill-volume", required=True, metavar="Q")
+    p.add_argument("--filled-at", required=True, metavar="WHEN")
+    p.add_argument("--at", required=True, metavar="WHEN")
+    _schedule_options(p)
+    p.add_argument("--extra-volume", metavar="Q", help="boluses, bridge, priming drawn besides")
+
+    p = command("discrepancy", run_discrepancy, "verdict on the aspirated residual at a refill")
+    p.add_argument("--fill-volume", required=True, metavar="Q")
+    p.add_argument("--expected", required=True, metavar="Q")
+    p.add_argument("--actual", required=True, metavar="Q")
+    p.add_argument("--reservoir-capacity", required=True, metavar="Q")
+    p.add_argument("--accuracy", metavar="PERCENT", help="the pump's labelled accuracy, 14.5")
+
+    p = command("compound", run_compound, "compounding for a constant-flow pump")
+    p.add_argument("--flow", required=True, metavar="Q", help="nominal flow, '1 mL/day'")
+    p.add_argument("--dose", required=True, metavar="Q")
+    p.add_argument("--stock", required=True, metavar="Q", help="stock concentration")
+    p.add_argument("--fill-volume", required=True, metavar="Q")
+    p.add_argument("--extra-volume", metavar="Q")
+
+    p = command("bridge", run_bridge, "bridge bolus for a concentration change")
+    p.add_argument("--dose", required=True, metavar="Q")
+    p.add_argument("--old-concentration", required=True, metavar="Q")
+    p.add_argument("--new-concentration", required=True, metavar="Q")
+    p.add_argument("--dead-space", required=True, metavar="Q", help="pump path plus catheter")
+
+    p = command("prime", run_prime, "catheter volume and priming bolus")
+    p.add_argument("--segment", action="append", nargs=2, required=True,
+                   metavar=("LENGTH", "VOLUME_PER_LENGTH"))
+    p.add_argument("--pump-path-volume", metavar="Q", help="for a new pump")
+
+    p = command("check-dose", run_check_dose, "check a dose against the drug library")
+    p.add_argument("--drug", required=True, metavar="NAME")
+    p.add_argument("--dose", required=True, metavar="Q")
+    p.add_argument("--previous-dose", metavar="Q")
+    p.add_argument("--hours-since-change", metavar="H")
+    p.add_argument("--concentration", metavar="Q")
+    p.add_argument("--origin", choices=["spinal", "cerebral"])
+    p.add_argument("--pain", choices=["cancer", "non-cancer"])
+
+    p = command("convert", run_convert, "convert a quantity to another unit")
+    p.add_argument("quantity", metavar="QUANTITY")
+    p.add_argument("--to", required=True, metavar="UNIT")
+
+
+def run(args: argparse.Namespace) -> str:
+    """Run the chosen calculation; return what to print."""
+    result = args.handler(args)
+    mass_unit = _mass_unit(
+        getattr(args, "dose", None),
+        getattr(args, "concentration", None),
+        getattr(args, "stock", None),
+        getattr(args, "old_concentration", None),
+    )
+    if args.handler is run_check_dose:
+        mass_unit = catalogs.default_catalogs().drug(args.drug).display_unit
+    return to_json(result, mass_unit) if args.json else to_text(result, mass_unit)

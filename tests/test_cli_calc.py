@@ -1,0 +1,224 @@
+"""``pumpmgr calc``: the JSON contract of every subcommand, and bad input's exit and message."""
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from pumpmgr.cli import main
+from pumpmgr.units import Q_
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]:
+    code, out, err = run(capsys, "calc", *argv, "--json")
+    assert code == 0, err
+    data: dict[str, Any] = json.loads(out)
+    return data
+
+
+def physical(value: Any) -> float:
+    """A physical JSON value, checked to be {value, unit} with a unit pint parses."""
+    assert set(value) == {"value", "unit"}
+    return float(Q_(value["value"], value["unit"]).to_base_units().m)
+
+
+EXAMPLE_1 = ["--fill-volume", "20 mL", "--filled-at", "2025-03-03",
+             "--concentration", "2000 mcg/mL", "--dose", "400 mcg/day"]
+
+
+def test_forecast_example_1(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, "forecast", *EXAMPLE_1)
+    assert data["daily_dose"] == {"value": 400, "unit": "mcg/day"}
+    assert data["daily_volume"] == {"value": 0.2, "unit": "mL/day"}
+    assert data["days_to_alarm"] == 90
+    assert data["alarm_at"] == "2025-06-01T00:00:00"
+    assert data["days_to_empty"] == 100
+    assert data["refill_due"] == "2025-05-23"
+    assert data["refill_due_reason"] == "alarm"
+    for key in ("days_to_alarm_with_boluses", "days_to_alarm_worst_case"):
+        assert isinstance(data[key], int | float)
+    for key in ("alarm_at_with_boluses", "alarm_at_worst_case"):
+        assert isinstance(data[key], str)
+    assert data["alarm_volume"] == {"value": 2, "unit": "mL"}
+    assert data["buffer_days"] == 7
+
+
+def test_forecast_flex_steps_in_any_order(capsys: pytest.CaptureFixture[str]) -> None:
+    """Example 4: 545 mcg/day, alarm 2025-05-08."""
+    data = run_json(capsys, "forecast", "--fill-volume", "20 mL", "--filled-at", "2025-03-03",
+                    "--concentration", "2000 mcg/mL", "--step", "22:00 20 mcg/h",
+                    "--step", "06:00 100 mcg/h", "--step", "00:00 30 mcg/h",
+                    "--step", "07:00 15 mcg/h")
+    assert data["daily_dose"]["value"] == pytest.approx(545)
+    assert data["alarm_at"].startswith("2025-05-08")
+
+
+def test_forecast_mg_input_answers_in_mg(capsys: pytest.CaptureFixture[str]) -> None:
+    """Example 3 with morphine: stability 90 days sets the date; doses come back in mg."""
+    data = run_json(capsys, "forecast", "--fill-volume", "40 mL", "--filled-at", "2025-03-03",
+                    "--concentration", "25 mg/mL", "--dose", "5 mg/day",
+                    "--stability-days", "90")
+    assert data["daily_dose"] == {"value": 5, "unit": "mg/day"}
+    assert data["refill_due"] == "2025-05-30"
+    assert data["refill_due_reason"] == "stability"
+
+
+def test_forecast_with_boluses(capsys: pytest.CaptureFixture[str]) -> None:
+    """Example 5: 52.9 days with every bolus taken."""
+    data = run_json(capsys, "forecast", "--fill-volume", "20 mL", "--filled-at", "2025-03-03",
+                    "--concentration", "10 mg/mL", "--dose", "3 mg/day",
+                    "--bolus-dose", "0.1 mg", "--boluses-per-day", "4", "--accuracy", "14.5")
+    assert data["days_to_alarm"] == pytest.approx(60)
+    assert data["days_to_alarm_with_boluses"] == pytest.approx(52.94, abs=0.01)
+    assert data["days_to_alarm_worst_case"] < data["days_to_alarm_with_boluses"]
+
+
+def test_residual(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, "residual", "--fill-volume", "20 mL", "--filled-at", "2025-03-03",
+                    "--at", "2025-05-02", "--concentration", "2000 mcg/mL",
+                    "--dose", "400 mcg/day")
+    assert data["elapsed_days"] == 60
+    assert data["infused"] == {"value": 12, "unit": "mL"}
+    assert data["expected_residual"] == {"value": 8, "unit": "mL"}
+
+
+def test_discrepancy(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, "discrepancy", "--fill-volume", "20 mL", "--expected", "8 mL",
+                    "--actual", "6.6 mL", "--reservoir-capacity", "20 mL", "--accuracy", "14.5")
+    assert data["difference"] == {"value": 1.4, "unit": "mL"}
+    assert data["delivery_error_percent"] == pytest.approx(11.67, abs=0.01)
+    assert data["threshold"] == {"value": 1, "unit": "mL"}
+    assert data["verdict"] == "investigate"
+    assert data["direction"] == "less_returned"
+
+
+def test_compound(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, "compound", "--flow", "1 mL/day", "--dose", "4 mg/day",
+                    "--stock", "25 mg/mL", "--fill-volume", "20 mL", "--extra-volume", "2 mL")
+    assert data["concentration"] == {"value": 4, "unit": "mg/mL"}
+    assert data["stock_volume"] == {"value": 3.52, "unit": "mL"}
+    assert data["diluent_volume"] == {"value": 18.48, "unit": "mL"}
+    assert data["total_volume"] == {"value": 22, "unit": "mL"}
+
+
+def test_bridge(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, "bridge", "--dose", "300 mcg/day", "--old-concentration",
+                    "1000 mcg/mL", "--new-concentration", "2000 mcg/mL", "--dead-space", "0.35 mL")
+    assert data["bridge_volume"] == {"value": 0.35, "unit": "mL"}
+    assert data["bridge_rate"] == {"value": 0.3, "unit": "mL/day"}
+    assert data["bridge_duration"] == {"value": 28, "unit": "h"}
+    assert data["new_rate"] == {"value": 0.15, "unit": "mL/day"}
+    assert data["unbridged_dose"] == {"value": 150, "unit": "mcg/day"}
+    assert physical(data["unbridged_duration"]) == pytest.approx(2.3333 * 86400, rel=1e-4)
+
+
+def test_prime(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, "prime", "--segment", "80 cm", "0.0026 mL/cm",
+                    "--pump-path-volume", "0.1 mL")
+    assert data["catheter_volume"] == {"value": 0.208, "unit": "mL"}
+    assert data["priming_volume"] == {"value": 0.308, "unit": "mL"}
+
+
+@pytest.mark.parametrize(
+    ("quantity", "unit", "value", "unit_text"),
+    [("0.4 mg/d", "mcg/day", 400, "mcg / day"), ("20 cc", "mL", 20, "mL"),
+     ("16.7 mcg/h", "mcg/day", 400.8, "mcg / day"), ("2 mg/mL", "mcg/mL", 2000, "mcg / mL")],
+)
+def test_convert(capsys: pytest.CaptureFixture[str], quantity: str, unit: str, value: float,
+                 unit_text: str) -> None:
+    data = run_json(capsys, "convert", quantity, "--to", unit)
+    assert data["value"] == pytest.approx(value)
+    assert data["unit"] == unit_text
+    Q_(1, data["unit"])  # pint reads it back
+
+
+def test_readable_output_is_ismp_formatted(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "calc", "forecast", *EXAMPLE_1)
+    assert code == 0
+    assert "daily volume:" in out and "0.2 mL/day" in out
+    assert "400 mcg/day" in out
+    assert "Sun 1 Jun 2025" in out and "Fri 23 May 2025" in out
+    assert "µg" not in out and " cc" not in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "option"),
+    [
+        (["forecast", "--fill-volume", "20", "--filled-at", "2025-03-03",
+          "--concentration", "2000 mcg/mL", "--dose", "400 mcg/day"], "--fill-volume"),
+        (["forecast", "--fill-volume", "20 mL", "--filled-at", "2025-03-03",
+          "--concentration", "2000 mcg/mL", "--dose", "400 mg"], "--dose"),
+        (["forecast", "--fill-volume", "20 mL", "--filled-at", "03/03/2025",
+          "--concentration", "2000 mcg/mL", "--dose", "400 mcg/day"], "--filled-at"),
+        (["forecast", "--fill-volume", "2 mL", "--filled-at", "2025-03-03",
+          "--concentration", "2000 mcg/mL", "--dose", "400 mcg/day"], "--fill-volume"),
+        (["forecast", "--fill-volume", "20 mL", "--filled-at", "2025-03-03",
+          "--concentration", "2000 mcg/mL"], "--dose"),
+        (["forecast", "--fill-volume", "20 mL", "--filled-at", "2025-03-03",
+          "--concentration", "2000 mcg/mL", "--step", "06:00 1 mcg/h",
+          "--step", "06:00 2 mcg/h"], "--step"),
+        (["forecast", "--fill-volume", "20 mL", "--filled-at", "2025-03-03",
+          "--concentration", "2000 mcg/mL", "--dose", "400 mcg/day",
+          "--buffer-days", "x"], "--buffer-days"),
+        (["forecast", "--fill-volume", "20 mL", "--filled-at", "2025-03-03",
+          "--concentration", "2000 mcg/mL", "--dose", "400 mcg/day",
+          "--bolus-dose", "50 mcg"], "--boluses-per-day"),
+        (["forecast", "--filled-at", "2025-03-03"], "--fill-volume"),
+        (["residual", "--fill-volume", "20 mL", "--filled-at", "2025-03-03", "--at",
+          "2025-01-01", "--concentration", "2000 mcg/mL", "--dose", "400 mcg/day"], "--at"),
+        (["discrepancy", "--fill-volume", "20 mL", "--expected", "8 mL", "--actual", "30 mL",
+          "--reservoir-capacity", "20 mL"], "--actual"),
+        (["compound", "--flow", "0.5 mL/day", "--dose", "20 mg/day", "--stock", "25 mg/mL",
+          "--fill-volume", "20 mL"], "--stock"),
+        (["bridge", "--dose", "300 mcg/day", "--old-concentration", "0,5 mg/mL",
+          "--new-concentration", "2 mg/mL", "--dead-space", "0.35 mL"], "--old-concentration"),
+        (["prime", "--segment", "80 cm", "0.0026 mL"], "--segment"),
+        (["convert", "20 mL", "--to", "mcg"], "--to"),
+        (["forecast", "--fill-volume", "20 mL", "--filled-at", "2025-03-03",
+          "--concentration", "2000 mcg/mL", "--dose", "400 mcg/day", "--open-days", "xyz"],
+         "--open-days"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_naming_the_option(
+    capsys: pytest.CaptureFixture[str], argv: list[str], option: str
+) -> None:
+    with_exit = _exit_code(capsys, ["calc", *argv])
+    code, err = with_exit
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert option in lines[0]
+    assert "Traceback" not in err
+
+
+def _exit_code(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[int, str]:
+    try:
+        code = main(argv)
+    except SystemExit as stop:  # argparse's own refusals
+        code = int(stop.code or 0)
+    _, err = capsys.readouterr()
+    return code, err
+
+
+def test_console_script_runs_as_a_process() -> None:
+    """The real entry point, in a child process: JSON on stdout, exit 0."""
+    done = subprocess.run(
+        [sys.executable, "-m", "pumpmgr", "calc", "forecast", *EXAMPLE_1, "--json"],
+        capture_output=True, text=True, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["refill_due"] == "2025-05-23"
+
+
+def test_no_arguments_show_a_demo_forecast(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys)
+    assert code == 0
+    assert "refill due:" in out and "pumpmgr calc --help" in out
