@@ -1,0 +1,339 @@
+"""The append-only, hash-chained audit log (persistence layer: stdlib, SQLAlchemy, pumpmgr.db).
+
+Every entry holds a sequence number (1, 2, 3 ... without gaps), a UTC timestamp, the user, the
+workstation, the action, the entity type and id, a canonical JSON payload of what changed, an
+optional reason, the previous entry's hash and its own hash::
+
+    row_hash = sha256(canonical JSON of ["pumpmgr-audit-v1", seq, recorded_at, username,
+                      workstation, action, entity_type, entity_id, payload, reason, prev_hash])
+
+The first entry's ``prev_hash`` is 64 zeros. :func:`append_audit` writes an entry inside the
+caller's transaction, so the entry commits or rolls back with the change it records. Two writers
+cannot take the same sequence number: on SQLite the write transaction began with ``BEGIN
+IMMEDIATE`` and holds the database's write lock; on PostgreSQL the append takes a
+transaction-level advisory lock first (READ COMMITTED, so the head read after the lock is the
+committed head).
+
+Triggers refuse UPDATE and DELETE on the table. Anyone who can write the SQLite file (or owns the
+PostgreSQL tables) can drop the triggers; the chain is what proves tampering:
+:func:`verify_chain` reports the first entry that was altered, inserted or removed. A tamperer who
+rewrites the whole chain consistently is caught only against a head recorded elsewhere (a
+printed report, a backup manifest): pass it as ``anchor``.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from pumpmgr.db.errors import AuditError
+from pumpmgr.db.schema import AuditEntry
+from pumpmgr.db.session_options import READ_ONLY_OPTION
+from pumpmgr.errors import Code
+
+GENESIS_HASH = "0" * 64
+HASH_VERSION = "pumpmgr-audit-v1"
+#: Key of the PostgreSQL transaction-level advisory lock that serialises appends.
+PG_AUDIT_LOCK_KEY = 0x70756D7061756431  # "pumpaud1"
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise AuditError(
+                f"the audit payload holds the instant {value.isoformat()} without a time zone",
+                code=Code.AUDIT_PAYLOAD,
+            )
+        return value.astimezone(UTC).isoformat(timespec="microseconds")
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=repr)
+    raise AuditError(
+        f"the audit payload holds a {type(value).__name__}, which pumpmgr cannot record as JSON",
+        code=Code.AUDIT_PAYLOAD,
+    )
+
+
+def canonical_json(value: Any) -> str:
+    """One text per value: sorted keys, no spaces, UTF-8 characters kept, no NaN or infinity."""
+    try:
+        return json.dumps(
+            value,
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+            allow_nan=False,
+            default=_json_default,
+        )
+    except ValueError as exc:
+        if isinstance(exc, AuditError):
+            raise
+        raise AuditError(
+            f"the audit payload cannot be recorded as JSON ({exc})", code=Code.AUDIT_PAYLOAD
+        ) from exc
+
+
+def _instant_text(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def entry_hash(
+    *,
+    seq: int,
+    recorded_at: datetime,
+    username: str,
+    workstation: str,
+    action: str,
+    entity_type: str,
+    entity_id: str | None,
+    payload: str,
+    reason: str | None,
+    prev_hash: str,
+) -> str:
+    """The SHA-256 (hex) of the canonical serialization of one entry's fields."""
+    material = canonical_json(
+        [
+            HASH_VERSION,
+            seq,
+            _instant_text(recorded_at),
+            username,
+            workstation,
+            action,
+            entity_type,
+            entity_id,
+            payload,
+            reason,
+            prev_hash,
+        ]
+    )
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
+def _hash_of(entry: AuditEntry) -> str:
+    return entry_hash(
+        seq=entry.seq,
+        recorded_at=entry.recorded_at,
+        username=entry.username,
+        workstation=entry.workstation,
+        action=entry.action,
+        entity_type=entry.entity_type,
+        entity_id=entry.entity_id,
+        payload=entry.payload,
+        reason=entry.reason,
+        prev_hash=entry.prev_hash,
+    )
+
+
+@dataclass(frozen=True)
+class ChainAnchor:
+    """A chain head recorded outside the database (on a report or in a backup manifest)."""
+
+    seq: int
+    row_hash: str
+
+
+def chain_head(session: Session) -> ChainAnchor | None:
+    """The newest entry's sequence number and hash, or None for an empty log."""
+    row = session.execute(
+        select(AuditEntry.seq, AuditEntry.row_hash).order_by(AuditEntry.seq.desc()).limit(1)
+    ).first()
+    return None if row is None else ChainAnchor(seq=row.seq, row_hash=row.row_hash)
+
+
+def _lock_chain(session: Session) -> None:
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_AUDIT_LOCK_KEY})
+        return
+    if connection.get_execution_options().get(READ_ONLY_OPTION):
+        raise AuditError(
+            "audit entries are written in a write unit of work (Database.write), "
+            "not a read-only one",
+            code=Code.AUDIT_PAYLOAD,
+        )
+
+
+def append_audit(
+    session: Session,
+    *,
+    username: str,
+    action: str,
+    entity_type: str,
+    entity_id: int | str | None = None,
+    changes: Mapping[str, Any] | None = None,
+    reason: str | None = None,
+    workstation: str | None = None,
+    at: datetime | None = None,
+) -> AuditEntry:
+    """Append one entry inside the caller's transaction and return it (flushed, not committed).
+
+    ``changes`` is what changed, for example ``{"status": {"before": "active", "after":
+    "explanted"}}``; it is stored as canonical JSON. ``at`` defaults to now; it must carry a
+    time zone.
+    """
+    if at is not None and (at.tzinfo is None or at.utcoffset() is None):
+        raise AuditError(
+            f"the audit time {at.isoformat()} has no time zone", code=Code.AUDIT_PAYLOAD
+        )
+    payload = canonical_json(dict(changes or {}))
+    recorded_at = (at or datetime.now(UTC)).astimezone(UTC)
+    host = workstation if workstation is not None else socket.gethostname()
+    entity = None if entity_id is None else str(entity_id)
+
+    _lock_chain(session)
+    head = chain_head(session)
+    seq = 1 if head is None else head.seq + 1
+    prev_hash = GENESIS_HASH if head is None else head.row_hash
+    entry = AuditEntry(
+        seq=seq,
+        recorded_at=recorded_at,
+        username=username,
+        workstation=host,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity,
+        payload=payload,
+        reason=reason,
+        prev_hash=prev_hash,
+    )
+    entry.row_hash = _hash_of(entry)
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+class ChainProblem(enum.StrEnum):
+    ALTERED = "altered"  #: an entry's fields no longer match its own hash
+    REMOVED = "removed"  #: a sequence number is missing
+    #: a valid entry that does not follow its predecessor
+    INSERTED_OR_REMOVED = "inserted_or_removed"
+    TRUNCATED = "truncated"  #: the log ends before the anchored head
+    REWRITTEN = "rewritten"  #: the entry at the anchored head has another hash
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """The result of :func:`verify_chain`."""
+
+    ok: bool
+    #: Entries checked and found sound before the first problem (all of them when ``ok``).
+    entries_checked: int
+    head: ChainAnchor | None
+    first_bad_seq: int | None = None
+    problem: ChainProblem | None = None
+    message: str = "the audit log is intact"
+
+
+def verify_chain(
+    session: Session, anchor: ChainAnchor | None = None, *, batch_size: int = 5000
+) -> ChainReport:
+    """Check every entry in sequence order and report the first that was tampered with.
+
+    Order of the checks for each entry: a gap in the sequence (entries removed), its own hash
+    (entry altered), its link to the previous entry (an entry inserted or removed before it).
+    With ``anchor``, also that the log reaches the anchored entry and that entry's hash matches.
+    """
+    rows = session.execute(
+        select(
+            AuditEntry.seq,
+            AuditEntry.recorded_at,
+            AuditEntry.username,
+            AuditEntry.workstation,
+            AuditEntry.action,
+            AuditEntry.entity_type,
+            AuditEntry.entity_id,
+            AuditEntry.payload,
+            AuditEntry.reason,
+            AuditEntry.prev_hash,
+            AuditEntry.row_hash,
+        )
+        .order_by(AuditEntry.seq)
+        .execution_options(yield_per=batch_size)
+    )
+    expected_seq = 1
+    prev_hash = GENESIS_HASH
+    head: ChainAnchor | None = None
+
+    def bad(seq: int, problem: ChainProblem, message: str) -> ChainReport:
+        return ChainReport(
+            ok=False,
+            entries_checked=expected_seq - 1,
+            head=head,
+            first_bad_seq=seq,
+            problem=problem,
+            message=message,
+        )
+
+    for row in rows:
+        if row.seq != expected_seq:
+            missing = (
+                f"#{expected_seq}"
+                if row.seq == expected_seq + 1
+                else f"#{expected_seq} to #{row.seq - 1}"
+            )
+            return bad(
+                expected_seq,
+                ChainProblem.REMOVED,
+                f"audit entry {missing} is missing: the next entry is #{row.seq}. "
+                "Entries were removed from the log.",
+            )
+        computed = entry_hash(
+            seq=row.seq,
+            recorded_at=row.recorded_at,
+            username=row.username,
+            workstation=row.workstation,
+            action=row.action,
+            entity_type=row.entity_type,
+            entity_id=row.entity_id,
+            payload=row.payload,
+            reason=row.reason,
+            prev_hash=row.prev_hash,
+        )
+        if computed != row.row_hash:
+            return bad(
+                row.seq,
+                ChainProblem.ALTERED,
+                f"audit entry #{row.seq} was altered: its contents no longer match its hash.",
+            )
+        if row.prev_hash != prev_hash:
+            return bad(
+                row.seq,
+                ChainProblem.INSERTED_OR_REMOVED,
+                f"audit entry #{row.seq} does not follow entry #{row.seq - 1}: an entry was "
+                f"inserted or removed before #{row.seq}.",
+            )
+        if anchor is not None and row.seq == anchor.seq and row.row_hash != anchor.row_hash:
+            return bad(
+                row.seq,
+                ChainProblem.REWRITTEN,
+                f"audit entry #{row.seq} differs from the head recorded outside the database: "
+                "the log was rewritten up to or past that entry.",
+            )
+        prev_hash = row.row_hash
+        head = ChainAnchor(seq=row.seq, row_hash=row.row_hash)
+        expected_seq += 1
+
+    if anchor is not None and (head is None or head.seq < anchor.seq):
+        last = 0 if head is None else head.seq
+        return bad(
+            last + 1,
+            ChainProblem.TRUNCATED,
+            f"the audit log ends at entry #{last}, but entry #{anchor.seq} was recorded "
+            "outside the database: entries were removed from the end.",
+        )
+    return ChainReport(ok=True, entries_checked=expected_seq - 1, head=head)

@@ -1,0 +1,375 @@
+"""Backups of the SQLite clinic database, and a restore that checks what it is given.
+
+Persistence layer: may import the standard library, SQLAlchemy and the other ``pumpmgr.db``
+modules (never ``pumpmgr.db.engine``, which imports this module).
+
+- A backup is an online, consistent copy made with SQLite's backup API
+  (``sqlite3.Connection.backup``), never a file copy (How To Corrupt §1.2). It is written to a
+  ``.partial`` file, checked with ``PRAGMA integrity_check``, synced, and renamed into place; a
+  JSON manifest beside it records its SHA-256, the SQLite version, the schema revision and the
+  audit chain head (an anchor for :func:`pumpmgr.db.audit.verify_chain`).
+- :func:`restore_database` refuses a file that is not a SQLite database, fails
+  ``integrity_check``, is not a pumpmgr database, comes from a newer pumpmgr, has a broken audit
+  chain or does not match its manifest. Restore only with pumpmgr closed: it copies pages into
+  the target with the backup API and never renames over a database in use (§2.5).
+- :func:`daily_backup` makes at most one backup a day and keeps the ``keep`` newest.
+
+PostgreSQL databases are backed up with the server's tools (``pg_dump -Fc``), not here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
+
+from pumpmgr.db.audit import ChainAnchor, ChainReport, verify_chain
+from pumpmgr.db.errors import BackupError
+from pumpmgr.db.migrate import REQUIRED_TABLES, known_revisions
+from pumpmgr.errors import Code
+
+log = logging.getLogger(__name__)
+
+DAILY_PREFIX = "pumpmgr-daily-"
+MANIFEST_SUFFIX = ".json"
+DEFAULT_KEEP = 14
+
+
+@dataclass(frozen=True)
+class BackupManifest:
+    """What a backup holds; written as JSON beside it (``<backup>.json``)."""
+
+    file: str
+    created_at: str
+    sha256: str
+    size_bytes: int
+    sqlite_version: str
+    schema_revision: str | None
+    chain_head_seq: int | None
+    chain_head_hash: str | None
+    chain_ok: bool
+
+    @property
+    def anchor(self) -> ChainAnchor | None:
+        if self.chain_head_seq is None or self.chain_head_hash is None:
+            return None
+        return ChainAnchor(seq=self.chain_head_seq, row_hash=self.chain_head_hash)
+
+
+@dataclass(frozen=True)
+class BackupCheck:
+    """A backup file that passed every check of :func:`check_backup`."""
+
+    path: Path
+    schema_revision: str
+    chain: ChainReport
+
+
+def manifest_path(backup: Path) -> Path:
+    return backup.with_name(backup.name + MANIFEST_SUFFIX)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fsync_file(path: Path) -> None:
+    with path.open("rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    if os.name != "posix":
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _integrity_problems(connection: sqlite3.Connection) -> list[str]:
+    rows = connection.execute("PRAGMA integrity_check").fetchall()
+    messages = [str(row[0]) for row in rows]
+    return [] if messages == ["ok"] else messages
+
+
+def _tables(connection: sqlite3.Connection) -> set[str]:
+    rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    return {str(row[0]) for row in rows}
+
+
+def _revision(connection: sqlite3.Connection) -> str | None:
+    if "alembic_version" not in _tables(connection):
+        return None
+    row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+    return None if row is None else str(row[0])
+
+
+def _read_only_engine(path: Path) -> Engine:
+    uri = f"file:{path.absolute()}?mode=ro"
+    return create_engine(
+        "sqlite://", creator=lambda: sqlite3.connect(uri, uri=True), poolclass=NullPool
+    )
+
+
+def _verify_file_chain(path: Path, anchor: ChainAnchor | None = None) -> ChainReport:
+    engine = _read_only_engine(path)
+    try:
+        with Session(engine) as session:
+            return verify_chain(session, anchor)
+    finally:
+        engine.dispose()
+
+
+def _copy_pages(source: sqlite3.Connection, destination: Path) -> None:
+    """Copy a whole database with the backup API into a new file at ``destination``."""
+    target = sqlite3.connect(destination, isolation_level=None)
+    try:
+        source.backup(target)
+        problems = _integrity_problems(target)
+        if problems:
+            raise BackupError(
+                f"the copy in {destination} failed its integrity check: {problems[0]}",
+                code=Code.BACKUP_FAILED,
+            )
+    finally:
+        target.close()
+
+
+def backup_database(engine: Engine, destination: Path) -> BackupManifest:
+    """Take an online, consistent copy of the SQLite database behind ``engine``.
+
+    Safe while other connections (and other programs) read and write: the backup API copies
+    a consistent snapshot. Returns the manifest, also written beside the backup.
+    """
+    if engine.dialect.name != "sqlite":
+        raise BackupError(
+            "pumpmgr backs up SQLite files only; back up a PostgreSQL database with the "
+            "server's tools (pg_dump -Fc)",
+            code=Code.BACKUP_FAILED,
+        )
+    destination = destination.absolute()
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    # One partial file per process, so two programs backing up at once cannot mix pages.
+    partial = destination.with_name(f"{destination.name}.{os.getpid()}.partial")
+    partial.unlink(missing_ok=True)
+    raw = engine.raw_connection()
+    try:
+        source = raw.driver_connection
+        assert isinstance(source, sqlite3.Connection)
+        _copy_pages(source, partial)
+    except sqlite3.Error as exc:
+        partial.unlink(missing_ok=True)
+        raise BackupError(
+            f"the backup to {destination} failed: {exc}", code=Code.BACKUP_FAILED
+        ) from exc
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    finally:
+        raw.close()
+
+    copy = sqlite3.connect(f"file:{partial}?mode=ro", uri=True)
+    try:
+        revision = _revision(copy)
+    finally:
+        copy.close()
+    chain = _verify_file_chain(partial)
+    _fsync_file(partial)
+    manifest = BackupManifest(
+        file=destination.name,
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        sha256=_sha256(partial),
+        size_bytes=partial.stat().st_size,
+        sqlite_version=sqlite3.sqlite_version,
+        schema_revision=revision,
+        chain_head_seq=None if chain.head is None else chain.head.seq,
+        chain_head_hash=None if chain.head is None else chain.head.row_hash,
+        chain_ok=chain.ok,
+    )
+    os.replace(partial, destination)
+    _write_manifest(manifest, manifest_path(destination))
+    _fsync_dir(destination.parent)
+    if not chain.ok:
+        log.warning("backup %s taken of a database whose audit chain is broken", destination)
+    return manifest
+
+
+def _write_manifest(manifest: BackupManifest, path: Path) -> None:
+    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    partial.write_text(json.dumps(manifest.__dict__, indent=2, sort_keys=True), encoding="utf-8")
+    _fsync_file(partial)
+    os.replace(partial, path)
+
+
+def read_manifest(backup: Path) -> BackupManifest | None:
+    """The manifest written beside ``backup``, or None when there is none."""
+    path = manifest_path(backup)
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return BackupManifest(**data)
+    except (ValueError, TypeError) as exc:
+        raise BackupError(
+            f"the manifest {path} is damaged ({exc}); the backup cannot be checked against it",
+            code=Code.BACKUP_FAILED,
+        ) from exc
+
+
+def _stamp() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+def backup_before_migration(engine: Engine, backup_dir: Path, revision: str | None) -> Path:
+    """The automatic backup taken before an existing file is migrated; returns its path."""
+    destination = backup_dir / f"pumpmgr-before-upgrade-from-{revision or 'none'}-{_stamp()}.db"
+    backup_database(engine, destination)
+    log.info("backed up the database to %s before migrating it", destination)
+    return destination
+
+
+def daily_backups(backup_dir: Path) -> list[Path]:
+    """The daily backups in ``backup_dir``, newest first."""
+    if not backup_dir.is_dir():
+        return []
+    found = [p for p in backup_dir.glob(f"{DAILY_PREFIX}*.db") if p.is_file()]
+    return sorted(found, key=lambda p: p.name, reverse=True)
+
+
+def daily_backup(
+    engine: Engine, backup_dir: Path, *, keep: int = DEFAULT_KEEP, today: date | None = None
+) -> Path | None:
+    """Take today's backup unless it exists, then keep only the ``keep`` newest daily backups.
+
+    Returns the new backup, or None when today's was already there.
+    """
+    if keep < 1:
+        raise BackupError("at least one daily backup must be kept", code=Code.BACKUP_FAILED)
+    day = today or datetime.now(UTC).date()
+    destination = backup_dir / f"{DAILY_PREFIX}{day.isoformat()}.db"
+    made: Path | None = None
+    if not destination.exists():
+        backup_database(engine, destination)
+        made = destination
+    for old in daily_backups(backup_dir)[keep:]:
+        old.unlink()
+        manifest_path(old).unlink(missing_ok=True)
+        log.info("removed old daily backup %s", old)
+    return made
+
+
+def check_backup(path: Path) -> BackupCheck:
+    """Check that ``path`` is a sound pumpmgr database this program can open, or raise
+    :class:`BackupError` saying why not."""
+    if not path.is_file():
+        raise BackupError(f"there is no backup file at {path}", code=Code.BACKUP_FAILED)
+    try:
+        connection = sqlite3.connect(f"file:{path.absolute()}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise BackupError(f"{path} cannot be opened: {exc}", code=Code.BACKUP_FAILED) from exc
+    try:
+        try:
+            problems = _integrity_problems(connection)
+            tables = _tables(connection)
+            revision = _revision(connection)
+        except sqlite3.DatabaseError as exc:
+            if "not a database" in str(exc):
+                raise BackupError(
+                    f"{path} is not a SQLite database, so it is not a pumpmgr backup",
+                    code=Code.DB_NOT_PUMPMGR,
+                ) from exc
+            raise BackupError(
+                f"{path} is damaged and cannot be restored ({exc})", code=Code.DB_CORRUPT
+            ) from exc
+    finally:
+        connection.close()
+    if problems:
+        raise BackupError(
+            f"{path} failed SQLite's integrity check ({problems[0]}) and cannot be restored",
+            code=Code.DB_CORRUPT,
+        )
+    if not tables >= REQUIRED_TABLES or revision is None:
+        raise BackupError(
+            f"{path} is a SQLite database but not a pumpmgr database", code=Code.DB_NOT_PUMPMGR
+        )
+    if revision not in known_revisions():
+        raise BackupError(
+            f"{path} comes from a newer pumpmgr (schema revision '{revision}'); restore it with "
+            "that version",
+            code=Code.DB_SCHEMA_NEWER,
+        )
+    manifest = read_manifest(path)
+    if manifest is not None and manifest.sha256 != _sha256(path):
+        raise BackupError(
+            f"{path} does not match the SHA-256 in its manifest: the file changed after the "
+            "backup was taken",
+            code=Code.DB_CORRUPT,
+        )
+    chain = _verify_file_chain(path, None if manifest is None else manifest.anchor)
+    if not chain.ok:
+        raise BackupError(
+            f"{path} has a broken audit log and will not be restored: {chain.message}",
+            code=Code.DB_CORRUPT,
+        )
+    return BackupCheck(path=path, schema_revision=revision, chain=chain)
+
+
+def restore_database(backup: Path, target: Path, *, safety_dir: Path | None = None) -> Path | None:
+    """Replace the database at ``target`` with the checked contents of ``backup``.
+
+    Run with pumpmgr closed. The current ``target`` (if it is readable) is first backed up into
+    ``safety_dir`` (default ``backups/`` beside it); that copy's path is returned. The next
+    :func:`pumpmgr.db.engine.open_database` migrates a restored older schema as usual.
+    """
+    check_backup(backup)
+    target = target.absolute()
+    if target.is_symlink():
+        raise BackupError(
+            f"{target} is a symbolic link; restore into the real file", code=Code.DB_LINKED_PATH
+        )
+    safety_copy: Path | None = None
+    if target.exists():
+        safety_copy = (safety_dir or target.parent / "backups") / (
+            f"pumpmgr-before-restore-{_stamp()}.db"
+        )
+        safety_copy.parent.mkdir(parents=True, exist_ok=True)
+        current = sqlite3.connect(f"file:{target}?mode=ro", uri=True)
+        try:
+            _copy_pages(current, safety_copy)
+        except (sqlite3.Error, BackupError) as exc:
+            log.warning("the database being replaced could not be copied first: %s", exc)
+            safety_copy.unlink(missing_ok=True)
+            safety_copy = None
+        finally:
+            current.close()
+    source = sqlite3.connect(f"file:{backup.absolute()}?mode=ro", uri=True)
+    try:
+        destination = sqlite3.connect(target, isolation_level=None)
+        try:
+            source.backup(destination)
+            problems = _integrity_problems(destination)
+        finally:
+            destination.close()
+    finally:
+        source.close()
+    if problems:
+        raise BackupError(
+            f"the restored database at {target} failed its integrity check ({problems[0]})",
+            code=Code.DB_CORRUPT,
+        )
+    return safety_copy

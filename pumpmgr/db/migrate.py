@@ -1,0 +1,111 @@
+"""Run the Alembic migrations programmatically (persistence layer: stdlib, SQLAlchemy, alembic).
+
+No ``alembic.ini`` is read: the configuration is built here and points at the ``migrations``
+folder beside this module, so it works from a source tree, an installed wheel and any current
+directory. Each revision runs in its own transaction together with the ``alembic_version``
+update; with the SQLite transaction recipe of :mod:`pumpmgr.db.engine` DDL is transactional, so
+an interrupted migration leaves the previous schema.
+
+To add a revision during development::
+
+    .venv/bin/python -c "from pumpmgr.db.migrate import new_revision; new_revision('message')"
+
+then write its ``upgrade()`` by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, inspect, text
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+#: Tables every pumpmgr database has; used to tell a pumpmgr database from any other.
+REQUIRED_TABLES: frozenset[str] = frozenset({"alembic_version", "audit_log", "users", "patients"})
+
+#: Key of the PostgreSQL session advisory lock held while migrating, so that two workstations
+#: starting at once do not both run the same revision.
+_PG_MIGRATION_LOCK = 0x70756D706D677231  # "pumpmgr1"
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("path_separator", "os")
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def script_directory() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def head_revision() -> str:
+    head = script_directory().get_current_head()
+    if head is None:  # pragma: no cover - the package always ships the initial revision
+        raise RuntimeError("pumpmgr ships no migration revisions")
+    return head
+
+
+def known_revisions() -> frozenset[str]:
+    return frozenset(rev.revision for rev in script_directory().walk_revisions())
+
+
+@dataclass(frozen=True)
+class SchemaState:
+    """What a database holds before migrating."""
+
+    tables: frozenset[str]
+    revision: str | None  #: the ``alembic_version`` row, None when there is no such table or row
+
+    @property
+    def empty(self) -> bool:
+        return not self.tables
+
+    @property
+    def looks_like_pumpmgr(self) -> bool:
+        return self.tables >= REQUIRED_TABLES
+
+    @property
+    def revision_known(self) -> bool:
+        return self.revision is None or self.revision in known_revisions()
+
+    @property
+    def at_head(self) -> bool:
+        return self.revision == head_revision()
+
+
+def read_schema_state(connection: Connection) -> SchemaState:
+    """Tables and Alembic revision of the database behind ``connection`` (read-only)."""
+    tables = frozenset(inspect(connection).get_table_names())
+    revision = MigrationContext.configure(connection).get_current_revision()
+    return SchemaState(tables=tables, revision=revision)
+
+
+def upgrade_to_head(connection: Connection) -> None:
+    """Apply every missing revision; ``connection`` must not be inside a transaction."""
+    postgres = connection.dialect.name == "postgresql"
+    if postgres:
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
+        connection.commit()
+    try:
+        command.upgrade(alembic_config(connection), "head")
+    finally:
+        if postgres:
+            connection.rollback()
+            connection.execute(
+                text("SELECT pg_advisory_unlock(:key)"), {"key": _PG_MIGRATION_LOCK}
+            )
+            connection.commit()
+
+
+def new_revision(message: str) -> None:  # pragma: no cover - a developer tool
+    """Create an empty revision file in ``migrations/versions`` for a developer to fill in."""
+    command.revision(alembic_config(), message=message)

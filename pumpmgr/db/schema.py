@@ -1,0 +1,548 @@
+"""The clinic records as SQLAlchemy 2 ORM rows (persistence layer).
+
+May import the standard library, SQLAlchemy and ``pumpmgr.db.types``; nothing above the
+persistence layer. The tables are created and changed only by the Alembic revisions in
+``pumpmgr/db/migrations/versions``; ``tests/db`` checks that those revisions build exactly this
+metadata.
+
+Conventions:
+
+- Quantities are canonical float magnitudes (:func:`pumpmgr.units.to_canonical`) in columns named
+  with their unit: mcg, mL, mcg/day, mcg/mL, mL/day, cm, mL/cm, day. Conversion happens in the
+  repositories, never here. On SQLite a CHECK refuses text in those columns (SQLite's flexible
+  typing would otherwise store ``'0.5 mg'`` in a REAL column).
+- Instants are :class:`~pumpmgr.db.types.UTCDateTime` (aware UTC); calendar dates are ``Date``.
+- Clinical records (catheters, prescriptions, refills, pump events, drug-library edits, the
+  audit log and their child rows) are append-only: database triggers refuse UPDATE and DELETE. A
+  correction is a new row whose ``corrects_id`` points at the row it supersedes, with a
+  ``correction_reason``; a row is current when no other row corrects it.
+- Records that are edited in place and that two nurses might edit at once (users, patients,
+  pumps, clinic settings) carry a ``version`` counter (``version_id_col``): a save over a record
+  someone else changed meanwhile fails instead of silently overwriting it.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, time
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+
+from pumpmgr.db.types import UTCDateTime
+
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: Tables whose rows are never updated or deleted (enforced by triggers; see the migrations).
+APPEND_ONLY_TABLES: tuple[str, ...] = (
+    "audit_log",
+    "catheters",
+    "catheter_segments",
+    "prescriptions",
+    "prescription_ingredients",
+    "schedule_steps",
+    "scheduled_boluses",
+    "prescription_findings",
+    "refills",
+    "pump_events",
+    "drug_library_edits",
+)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
+
+
+def _enum(enum_class: type[enum.Enum], name: str) -> Enum:
+    """A portable enum column: VARCHAR plus a named CHECK on both backends, stored by value."""
+    return Enum(
+        enum_class,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        validate_strings=True,
+        values_callable=lambda members: [member.value for member in members],
+    )
+
+
+def _real_check(column: str) -> CheckConstraint:
+    """On SQLite, refuse text in a magnitude column (PostgreSQL's types already refuse it)."""
+    return CheckConstraint(
+        f"typeof({column}) IN ('real', 'integer', 'null')", name=f"{column}_is_number"
+    ).ddl_if(dialect="sqlite")
+
+
+class Role(enum.StrEnum):
+    NURSE = "nurse"
+    PRESCRIBER = "prescriber"
+    ADMINISTRATOR = "administrator"
+
+
+class Indication(enum.StrEnum):
+    SPASTICITY_SPINAL = "spasticity_spinal"
+    SPASTICITY_CEREBRAL = "spasticity_cerebral"
+    CANCER_PAIN = "cancer_pain"
+    NON_CANCER_PAIN = "non_cancer_pain"
+    OTHER = "other"
+
+
+class PatientStatus(enum.StrEnum):
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+    DECEASED = "deceased"
+
+
+class PumpStatus(enum.StrEnum):
+    ACTIVE = "active"  #: implanted and in use; at most one per patient
+    INACTIVE = "inactive"  #: implanted but not in use (stopped, awaiting replacement)
+    EXPLANTED = "explanted"
+
+
+class PumpEventKind(enum.StrEnum):
+    IMPLANT = "implant"
+    REPLACEMENT = "replacement"
+    EXPLANT = "explant"
+    CATHETER_REVISION = "catheter_revision"
+    MRI = "mri"
+    ALARM = "alarm"
+    ERI = "eri"
+    NOTE = "note"
+
+
+class PageSize(enum.StrEnum):
+    A4 = "A4"
+    LETTER = "Letter"
+
+
+class ClinicalRecord:
+    """Columns every append-only clinical table has: who recorded it, when, and corrections."""
+
+    @declared_attr
+    def corrects_id(cls) -> Mapped[int | None]:
+        table: str = cls.__tablename__  # type: ignore[attr-defined]
+        return mapped_column(ForeignKey(f"{table}.id"), index=True)
+
+    #: Why this row supersedes the one it corrects; required when ``corrects_id`` is set.
+    correction_reason: Mapped[str | None] = mapped_column(Text)
+    recorded_at: Mapped[datetime]
+
+    @declared_attr
+    def recorded_by_id(cls) -> Mapped[int]:
+        return mapped_column(ForeignKey("users.id"), index=True)
+
+
+def _versioned(column: Any) -> dict[str, Any]:
+    """Mapper arguments for an optimistic version counter on ``column``."""
+    return {"version_id_col": column}
+
+
+def _correction_check() -> CheckConstraint:
+    return CheckConstraint(
+        "corrects_id IS NULL OR correction_reason IS NOT NULL", name="correction_has_reason"
+    )
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Stored lower-case; unique.
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    #: An argon2id PHC string; never the password.
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = _versioned(version)
+
+
+class Patient(Base):
+    __tablename__ = "patients"
+    __table_args__ = (Index("ix_patients_names", "family_name", "given_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mrn: Mapped[str] = mapped_column(String(64), unique=True)
+    family_name: Mapped[str] = mapped_column(String(200))
+    given_name: Mapped[str] = mapped_column(String(200))
+    date_of_birth: Mapped[date]
+    indication: Mapped[Indication] = mapped_column(_enum(Indication, "indication"))
+    #: Free text naming the indication when ``indication`` is ``other``.
+    indication_other: Mapped[str | None] = mapped_column(String(200))
+    renal_impairment: Mapped[bool] = mapped_column(default=False)
+    emergency_contact_name: Mapped[str | None] = mapped_column(String(200))
+    emergency_contact_phone: Mapped[str | None] = mapped_column(String(64))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[PatientStatus] = mapped_column(
+        _enum(PatientStatus, "patient_status"), default=PatientStatus.ACTIVE
+    )
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = _versioned(version)
+
+
+class Pump(Base):
+    __tablename__ = "pumps"
+    __table_args__ = (
+        UniqueConstraint("model_key", "serial_number"),
+        # A patient has at most one active pump: a partial unique index, the same on both.
+        Index(
+            "ux_pumps_one_active_per_patient",
+            "patient_id",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+        Index("ix_pumps_replace_by_date", "replace_by_date"),
+        CheckConstraint("reservoir_capacity_ml > 0", name="capacity_positive"),
+        CheckConstraint(
+            "low_reservoir_alarm_ml >= 0 AND low_reservoir_alarm_ml < reservoir_capacity_ml",
+            name="alarm_below_capacity",
+        ),
+        CheckConstraint(
+            "(status = 'explanted' AND explant_date IS NOT NULL) OR "
+            "(status <> 'explanted' AND explant_date IS NULL AND explant_reason IS NULL)",
+            name="explant_fields_match_status",
+        ),
+        _real_check("reservoir_capacity_ml"),
+        _real_check("low_reservoir_alarm_ml"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    #: Key of the pump model in the catalog (``resources/catalogs``).
+    model_key: Mapped[str] = mapped_column(String(64))
+    serial_number: Mapped[str] = mapped_column(String(64))
+    implant_date: Mapped[date]
+    implant_site: Mapped[str] = mapped_column(String(200))
+    reservoir_capacity_ml: Mapped[float]
+    #: This patient's low-reservoir alarm volume (a per-pump setting).
+    low_reservoir_alarm_ml: Mapped[float]
+    #: Expected end of service of a battery pump; None for constant-flow pumps.
+    replace_by_date: Mapped[date | None]
+    status: Mapped[PumpStatus] = mapped_column(
+        _enum(PumpStatus, "pump_status"), default=PumpStatus.ACTIVE
+    )
+    explant_date: Mapped[date | None]
+    explant_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = _versioned(version)
+
+
+class Catheter(ClinicalRecord, Base):
+    """A catheter configuration; a revision is a new row with its ``revision_date`` set."""
+
+    __tablename__ = "catheters"
+    __table_args__ = (_correction_check(),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    pump_id: Mapped[int | None] = mapped_column(ForeignKey("pumps.id"), index=True)
+    model_key: Mapped[str] = mapped_column(String(64))
+    #: Vertebral level of the tip, as written in the operation note (``T10``).
+    tip_level: Mapped[str] = mapped_column(String(16))
+    implant_date: Mapped[date]
+    revision_date: Mapped[date | None]
+
+
+class CatheterSegment(Base):
+    """One segment of a catheter, numbered from the pump (position 0) towards the tip."""
+
+    __tablename__ = "catheter_segments"
+    __table_args__ = (
+        UniqueConstraint("catheter_id", "position"),
+        CheckConstraint("position >= 0", name="position_not_negative"),
+        CheckConstraint("implanted_length_cm > 0", name="implanted_length_positive"),
+        CheckConstraint("trimmed_length_cm >= 0", name="trimmed_length_not_negative"),
+        CheckConstraint("volume_ml_per_cm > 0", name="volume_per_length_positive"),
+        _real_check("implanted_length_cm"),
+        _real_check("trimmed_length_cm"),
+        _real_check("volume_ml_per_cm"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    catheter_id: Mapped[int] = mapped_column(ForeignKey("catheters.id"), index=True)
+    position: Mapped[int]
+    #: Length left in the patient.
+    implanted_length_cm: Mapped[float]
+    #: Length cut off at implant or revision.
+    trimmed_length_cm: Mapped[float]
+    volume_ml_per_cm: Mapped[float]
+
+
+class Prescription(ClinicalRecord, Base):
+    """One version of a pump's prescription; ``revision`` counts the versions per pump.
+
+    Rates and bolus amounts are doses of the primary ingredient (``position`` 0); every other
+    ingredient's dose follows from the flow and its concentration.
+    """
+
+    __tablename__ = "prescriptions"
+    __table_args__ = (
+        UniqueConstraint("pump_id", "revision"),
+        Index("ix_prescriptions_pump_id_effective_at", "pump_id", "effective_at"),
+        _correction_check(),
+        CheckConstraint("revision >= 1", name="revision_positive"),
+        CheckConstraint(
+            "(ptm_bolus_dose_mcg IS NULL AND ptm_max_per_day IS NULL "
+            "AND ptm_lockout_days IS NULL) OR (ptm_bolus_dose_mcg > 0 AND ptm_max_per_day >= 1 "
+            "AND ptm_lockout_days >= 0)",
+            name="ptm_complete",
+        ),
+        _real_check("ptm_bolus_dose_mcg"),
+        _real_check("ptm_lockout_days"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pump_id: Mapped[int] = mapped_column(ForeignKey("pumps.id"), index=True)
+    revision: Mapped[int]
+    effective_at: Mapped[datetime]
+    prescriber_name: Mapped[str] = mapped_column(String(200))
+    #: The prescriber's account, when the prescriber uses pumpmgr.
+    prescriber_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    #: Patient-activated bolus: dose, most per day, lockout (all three or none).
+    ptm_bolus_dose_mcg: Mapped[float | None]
+    ptm_max_per_day: Mapped[int | None]
+    ptm_lockout_days: Mapped[float | None]
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class PrescriptionIngredient(Base):
+    __tablename__ = "prescription_ingredients"
+    __table_args__ = (
+        UniqueConstraint("prescription_id", "position"),
+        UniqueConstraint("prescription_id", "drug_key"),
+        CheckConstraint("position >= 0", name="position_not_negative"),
+        CheckConstraint("concentration_mcg_per_ml > 0", name="concentration_positive"),
+        _real_check("concentration_mcg_per_ml"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    prescription_id: Mapped[int] = mapped_column(ForeignKey("prescriptions.id"), index=True)
+    #: 0 is the primary drug, whose dose the schedule's rates express.
+    position: Mapped[int]
+    #: Key of the drug in the catalog.
+    drug_key: Mapped[str] = mapped_column(String(64))
+    concentration_mcg_per_ml: Mapped[float]
+
+
+class ScheduleStep(Base):
+    """From ``start_time`` (clinic local time of day) until the next step, this rate runs."""
+
+    __tablename__ = "schedule_steps"
+    __table_args__ = (
+        UniqueConstraint("prescription_id", "start_time"),
+        CheckConstraint("rate_mcg_per_day >= 0", name="rate_not_negative"),
+        _real_check("rate_mcg_per_day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    prescription_id: Mapped[int] = mapped_column(ForeignKey("prescriptions.id"), index=True)
+    start_time: Mapped[time]
+    rate_mcg_per_day: Mapped[float]
+
+
+class ScheduledBolus(Base):
+    __tablename__ = "scheduled_boluses"
+    __table_args__ = (
+        CheckConstraint("amount_mcg > 0", name="amount_positive"),
+        _real_check("amount_mcg"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    prescription_id: Mapped[int] = mapped_column(ForeignKey("prescriptions.id"), index=True)
+    at_time: Mapped[time]
+    amount_mcg: Mapped[float]
+
+
+class PrescriptionFinding(Base):
+    """A dose-check finding shown when the prescription was saved, and the reason given."""
+
+    __tablename__ = "prescription_findings"
+    __table_args__ = (UniqueConstraint("prescription_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    prescription_id: Mapped[int] = mapped_column(ForeignKey("prescriptions.id"), index=True)
+    position: Mapped[int]
+    code: Mapped[str] = mapped_column(String(64))
+    level: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(Text)
+    #: Why the prescriber went ahead despite a warning.
+    override_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Refill(ClinicalRecord, Base):
+    __tablename__ = "refills"
+    __table_args__ = (
+        Index("ix_refills_pump_id_performed_at", "pump_id", "performed_at"),
+        _correction_check(),
+        CheckConstraint("verifying_nurse_id <> nurse_id", name="two_different_nurses"),
+        CheckConstraint("expected_residual_ml >= 0", name="expected_residual_not_negative"),
+        CheckConstraint("aspirated_ml >= 0", name="aspirated_not_negative"),
+        CheckConstraint("volume_added_ml >= 0", name="volume_added_not_negative"),
+        CheckConstraint("final_reservoir_ml >= 0", name="final_volume_not_negative"),
+        _real_check("expected_residual_ml"),
+        _real_check("aspirated_ml"),
+        _real_check("volume_added_ml"),
+        _real_check("final_reservoir_ml"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pump_id: Mapped[int] = mapped_column(ForeignKey("pumps.id"), index=True)
+    #: The prescription whose solution was filled.
+    prescription_id: Mapped[int | None] = mapped_column(ForeignKey("prescriptions.id"), index=True)
+    performed_at: Mapped[datetime]
+    expected_residual_ml: Mapped[float]
+    aspirated_ml: Mapped[float]
+    #: The discrepancy verdict of :mod:`pumpmgr.refill` (``ok`` or ``investigate``).
+    discrepancy_verdict: Mapped[str] = mapped_column(String(32))
+    discrepancy_note: Mapped[str | None] = mapped_column(Text)
+    volume_added_ml: Mapped[float]
+    final_reservoir_ml: Mapped[float]
+    lot_number: Mapped[str] = mapped_column(String(64))
+    #: Expiry or beyond-use date of the solution, whichever is earlier.
+    expiry_date: Mapped[date]
+    #: Where the solution came from (manufacturer, compounding pharmacy...).
+    solution_source: Mapped[str] = mapped_column(String(200))
+    bridge_bolus_given: Mapped[bool]
+    priming_bolus_given: Mapped[bool]
+    pump_confirmed_running: Mapped[bool]
+    needle_position_confirmed: Mapped[bool]
+    nurse_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    verifying_nurse_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+
+
+class PumpEvent(ClinicalRecord, Base):
+    __tablename__ = "pump_events"
+    __table_args__ = (
+        Index("ix_pump_events_pump_id_occurred_at", "pump_id", "occurred_at"),
+        _correction_check(),
+        CheckConstraint(
+            "(kind = 'mri' AND post_mri_check_done IS NOT NULL) OR "
+            "(kind <> 'mri' AND post_mri_check_done IS NULL)",
+            name="post_mri_check_only_for_mri",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pump_id: Mapped[int] = mapped_column(ForeignKey("pumps.id"), index=True)
+    kind: Mapped[PumpEventKind] = mapped_column(_enum(PumpEventKind, "pump_event_kind"))
+    occurred_at: Mapped[datetime]
+    #: For an MRI: whether the pump was checked (and restarted if needed) afterwards.
+    post_mri_check_done: Mapped[bool | None]
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class ClinicSettings(Base):
+    """The clinic's settings: exactly one row (``id`` = 1), created by the first migration."""
+
+    __tablename__ = "clinic_settings"
+    __table_args__ = (
+        CheckConstraint("id = 1", name="single_row"),
+        CheckConstraint("refill_buffer_days >= 0", name="buffer_not_negative"),
+        CheckConstraint(
+            "open_weekdays_mask >= 1 AND open_weekdays_mask <= 127", name="some_open_day"
+        ),
+        CheckConstraint("auto_lock_minutes >= 1", name="auto_lock_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    clinic_name: Mapped[str] = mapped_column(String(200))
+    clinic_phone: Mapped[str] = mapped_column(String(64))
+    refill_buffer_days: Mapped[int]
+    #: Open days as bits, Monday = 1, Tuesday = 2, ... Sunday = 64 (Monday to Friday = 31).
+    open_weekdays_mask: Mapped[int]
+    page_size: Mapped[PageSize] = mapped_column(_enum(PageSize, "page_size"))
+    auto_lock_minutes: Mapped[int]
+    updated_at: Mapped[datetime]
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = _versioned(version)
+
+
+class DrugLibraryEdit(Base):
+    """A clinic change to the drug library; the clinic's library is the catalog plus these edits,
+    applied in ``id`` order. Append-only, and each one is audited by the service that makes it."""
+
+    __tablename__ = "drug_library_edits"
+    __table_args__ = (Index("ix_drug_library_edits_drug_key", "drug_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    drug_key: Mapped[str] = mapped_column(String(64))
+    #: Field name to new value, in canonical units named by the field (None clears an override).
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(Text)
+    edited_at: Mapped[datetime]
+    edited_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+
+
+class PumpForecast(Base):
+    """The stored forecast of one pump, rewritten whenever its inputs change.
+
+    Derived data, not a clinical record: it is replaced in place, and the due list is one
+    indexed query on ``refill_due``.
+    """
+
+    __tablename__ = "pump_forecasts"
+    __table_args__ = (Index("ix_pump_forecasts_refill_due", "refill_due"),)
+
+    pump_id: Mapped[int] = mapped_column(ForeignKey("pumps.id"), primary_key=True)
+    computed_at: Mapped[datetime]
+    #: When the low-reservoir alarm is expected; None when no forecast is possible.
+    alarm_at: Mapped[datetime | None]
+    refill_due: Mapped[date | None]
+    #: Which limit set the due date (alarm minus buffer, drug stability, ...), or why none.
+    refill_due_reason: Mapped[str] = mapped_column(Text)
+    #: Which forecast the days left count from (nominal, with boluses, worst case).
+    days_left_basis: Mapped[str] = mapped_column(String(32))
+
+
+class AuditEntry(Base):
+    """One entry of the append-only, hash-chained audit log (see :mod:`pumpmgr.db.audit`)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_entity", "entity_type", "entity_id"),
+        CheckConstraint("seq >= 1", name="seq_positive"),
+        CheckConstraint("length(row_hash) = 64 AND length(prev_hash) = 64", name="hash_lengths"),
+    )
+
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    recorded_at: Mapped[datetime]
+    username: Mapped[str] = mapped_column(String(64))
+    workstation: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(64))
+    entity_type: Mapped[str] = mapped_column(String(64))
+    entity_id: Mapped[str | None] = mapped_column(String(64))
+    #: Canonical JSON of what changed (before and after), exactly the text that was hashed.
+    payload: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    row_hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -1,0 +1,305 @@
+"""The schema as the migration builds it: constraints, UTC instants, versions, append-only."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from db_helpers import NOW, add_patient, add_pump, add_user, raw_sql
+from sqlalchemy import func, inspect, select, text
+from sqlalchemy.exc import IntegrityError
+
+from pumpmgr.db.engine import Database
+from pumpmgr.db.errors import ChangedMeanwhile, RecordConflict
+from pumpmgr.db.gates import choose_journal_mode
+from pumpmgr.db.migrate import head_revision
+from pumpmgr.db.schema import (
+    APPEND_ONLY_TABLES,
+    Base,
+    ClinicSettings,
+    PageSize,
+    Patient,
+    Pump,
+    PumpEvent,
+    PumpEventKind,
+    PumpStatus,
+)
+from pumpmgr.db.types import NaiveDatetimeError
+from pumpmgr.errors import Code
+from pumpmgr.units import Kind, from_canonical, parse, to_canonical
+
+
+def test_migration_builds_exactly_the_models(database: Database) -> None:
+    """The initial revision creates every table, index and constraint the models declare."""
+    with database.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = compare_metadata(context, Base.metadata)
+        tables = set(inspect(connection).get_table_names())
+        revision = context.get_current_revision()
+        index_names = {ix["name"] for ix in inspect(connection).get_indexes("pumps")}
+    assert differences == []
+    assert tables == set(Base.metadata.tables) | {"alembic_version"}
+    assert revision == head_revision()
+    assert "ux_pumps_one_active_per_patient" in index_names
+
+
+def test_first_migration_stores_default_settings(database: Database) -> None:
+    with database.read() as session:
+        settings = session.get(ClinicSettings, 1)
+        assert settings is not None
+        assert settings.refill_buffer_days == 7
+        assert settings.open_weekdays_mask == 0b0011111
+        assert settings.page_size is PageSize.A4
+        assert settings.version == 1
+        assert settings.updated_at.tzinfo is not None
+
+
+def test_every_sqlite_connection_is_configured(sqlite_database: Database) -> None:
+    """Every pooled connection has the journal mode, FULL sync and foreign keys (T1 config)."""
+    expected_mode = choose_journal_mode(sqlite3.sqlite_version_info)
+    connections = [sqlite_database.engine.connect() for _ in range(3)]
+    try:
+        for connection in connections:
+            pragma = {
+                name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()
+                for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
+            }
+            assert pragma == {
+                "journal_mode": expected_mode,
+                "synchronous": 2,
+                "foreign_keys": 1,
+                "busy_timeout": 15000,
+            }
+            connection.rollback()
+    finally:
+        for connection in connections:
+            connection.close()
+    assert sqlite_database.journal_mode == expected_mode
+
+
+def test_write_sessions_take_the_write_lock_at_begin(sqlite_database: Database) -> None:
+    """A write unit of work holds the write lock from its first statement (BEGIN IMMEDIATE);
+    a read unit of work does not."""
+    assert sqlite_database.path is not None
+    other = sqlite3.connect(sqlite_database.path, timeout=0.05, isolation_level=None)
+    try:
+        with sqlite_database.write() as session:
+            session.execute(select(func.count()).select_from(Patient)).scalar_one()
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+        with sqlite_database.read() as session:
+            session.execute(select(func.count()).select_from(Patient)).scalar_one()
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+    finally:
+        other.close()
+
+
+def test_one_active_pump_per_patient(database: Database) -> None:
+    with database.write() as session:
+        add_user(session, "ann")
+        patient = add_patient(session)
+        first = add_pump(session, patient, "SN-1")
+        add_pump(session, patient, "SN-0", status=PumpStatus.EXPLANTED)
+        add_pump(session, patient, "SN-2", status=PumpStatus.INACTIVE)
+        patient_id, first_id = patient.id, first.id
+
+    with pytest.raises(RecordConflict) as refused, database.write() as session:
+        add_pump(session, session.get_one(Patient, patient_id), "SN-3")
+    assert refused.value.code is Code.DB_CONFLICT
+    assert "already has an active pump" in refused.value.message
+
+    with database.write() as session:
+        old = session.get_one(Pump, first_id)
+        old.status = PumpStatus.EXPLANTED
+        old.explant_date = date(2026, 3, 1)
+        old.explant_reason = "end of battery life"
+        session.flush()
+        add_pump(session, session.get_one(Patient, patient_id), "SN-4")
+    with database.read() as session:
+        active = session.scalars(select(Pump.serial_number).where(Pump.status == "active")).all()
+    assert active == ["SN-4"]
+
+
+def test_foreign_keys_are_enforced(database: Database) -> None:
+    with pytest.raises(RecordConflict) as refused, database.write() as session:
+        add_pump(session, Patient(id=9999))
+    assert "does not exist" in refused.value.message
+    with database.read() as session:
+        assert session.scalar(select(func.count()).select_from(Pump)) == 0
+
+
+def test_sqlite_refuses_text_in_a_magnitude_column(sqlite_database: Database) -> None:
+    """SQLite would store '20 mL' in a REAL column; the CHECK refuses it."""
+    with sqlite_database.write() as session:
+        add_patient(session)
+    with pytest.raises(IntegrityError, match="reservoir_capacity_ml_is_number"):
+        raw_sql(
+            sqlite_database.engine,
+            "INSERT INTO pumps (patient_id, model_key, serial_number, implant_date, "
+            "implant_site, reservoir_capacity_ml, low_reservoir_alarm_ml, status, created_at, "
+            "version) VALUES (1, 'm', 's', '2024-01-01', 'abdomen', '20 mL', 2.0, 'active', "
+            "'2024-01-01 00:00:00.000000', 1)",
+        )
+
+
+def test_instants_round_trip_as_utc(database: Database) -> None:
+    cest = timezone(timedelta(hours=2))
+    local = datetime(2026, 3, 29, 3, 30, 15, 123456, tzinfo=cest)
+    with database.write() as session:
+        patient = add_patient(session)
+        patient.updated_at = local
+        patient_id = patient.id
+    with database.read() as session:
+        stored = session.get_one(Patient, patient_id).updated_at
+    assert stored == local
+    assert stored.utcoffset() == timedelta(0)
+    assert (stored.hour, stored.microsecond) == (1, 123456)
+    if database.backend == "sqlite":
+        with database.engine.connect() as connection:
+            raw = connection.exec_driver_sql(
+                "SELECT updated_at FROM patients WHERE id = ?", (patient_id,)
+            ).scalar()
+        assert raw == "2026-03-29 01:30:15.123456"
+
+
+def test_naive_instants_are_refused(database: Database) -> None:
+    with pytest.raises(NaiveDatetimeError) as refused, database.write() as session:
+        patient = add_patient(session)
+        patient.updated_at = datetime(2026, 3, 2, 9, 30)
+        session.flush()
+    assert refused.value.code is Code.DB_NAIVE_DATETIME
+    assert "no time zone" in refused.value.message
+    with database.read() as session:
+        assert session.scalar(select(func.count()).select_from(Patient)) == 0
+
+
+def test_concurrent_edit_is_refused_not_overwritten(database: Database) -> None:
+    """Nurse A and nurse B open the same patient; B saves first; A's save is refused."""
+    with database.write() as session:
+        patient_id = add_patient(session).id
+    with database.read() as session:  # A opens the patient's dialog
+        seen_by_a = session.get_one(Patient, patient_id)
+    with database.read() as session:  # B opens it too
+        seen_by_b = session.get_one(Patient, patient_id)
+    seen_by_b.notes = "B: allergy to latex"
+    with database.write() as session:  # B saves first
+        session.add(seen_by_b)
+    seen_by_a.notes = "A: moved house"
+    with pytest.raises(ChangedMeanwhile) as refused, database.write() as session:
+        session.add(seen_by_a)
+    assert refused.value.code is Code.DB_CHANGED_MEANWHILE
+    assert "changed by someone else" in refused.value.message
+    with database.read() as session:
+        current = session.get_one(Patient, patient_id)
+        assert (current.notes, current.version) == ("B: allergy to latex", 2)
+
+
+def test_settings_carry_a_version_too(database: Database) -> None:
+    with database.read() as session:
+        stale = session.get_one(ClinicSettings, 1)
+    with database.write() as session:
+        session.get_one(ClinicSettings, 1).clinic_name = "Neuro clinic"
+    stale.auto_lock_minutes = 5
+    with pytest.raises(ChangedMeanwhile), database.write() as session:
+        session.add(stale)
+
+
+def _event(pump_id: int, user_id: int, **fields: object) -> PumpEvent:
+    values: dict[str, object] = {
+        "pump_id": pump_id,
+        "kind": PumpEventKind.NOTE,
+        "occurred_at": NOW,
+        "note": "spoke to the patient",
+        "recorded_at": NOW,
+        "recorded_by_id": user_id,
+    }
+    values.update(fields)
+    return PumpEvent(**values)
+
+
+def test_clinical_records_are_append_only(database: Database) -> None:
+    with database.write() as session:
+        user = add_user(session, "ann")
+        pump = add_pump(session, add_patient(session))
+        event = _event(pump.id, user.id)
+        session.add(event)
+        session.flush()
+        ids = (pump.id, user.id, event.id)
+
+    with pytest.raises(RecordConflict) as refused, database.write() as session:
+        session.get_one(PumpEvent, ids[2]).note = "rewritten"
+    assert "record a correction" in refused.value.message
+    with pytest.raises(RecordConflict), database.write() as session:
+        session.execute(text("DELETE FROM pump_events"))
+
+    with pytest.raises(RecordConflict), database.write() as session:
+        session.add(_event(ids[0], ids[1], corrects_id=ids[2]))  # a correction needs a reason
+    with database.write() as session:
+        session.add(_event(ids[0], ids[1], corrects_id=ids[2], correction_reason="wrong pump"))
+    with database.read() as session:
+        notes = session.scalars(select(PumpEvent.note).order_by(PumpEvent.id)).all()
+    assert notes == ["spoke to the patient", "spoke to the patient"]
+
+
+def test_every_append_only_table_has_its_triggers(database: Database) -> None:
+    with database.engine.connect() as connection:
+        if database.backend == "sqlite":
+            rows = connection.exec_driver_sql(
+                "SELECT tbl_name FROM sqlite_master WHERE type = 'trigger'"
+            ).all()
+        else:
+            rows = connection.exec_driver_sql(
+                "SELECT event_object_table FROM information_schema.triggers "
+                "WHERE trigger_schema = current_schema()"
+            ).all()
+    assert {row[0] for row in rows} == set(APPEND_ONLY_TABLES)
+
+
+def test_an_mri_event_records_the_post_mri_check(database: Database) -> None:
+    with database.write() as session:
+        user = add_user(session, "ann")
+        pump = add_pump(session, add_patient(session))
+        ids = (pump.id, user.id)
+    with pytest.raises(RecordConflict), database.write() as session:
+        session.add(_event(*ids, kind=PumpEventKind.MRI))
+    with database.write() as session:
+        session.add(_event(*ids, kind=PumpEventKind.MRI, post_mri_check_done=True))
+
+
+#: Canonical units (pumpmgr.units.Kind) as column-name suffixes, longest first.
+_UNIT_SUFFIXES = (
+    "_mcg_per_day", "_mcg_per_ml", "_ml_per_day", "_ml_per_cm", "_mcg", "_ml", "_cm", "_days",
+)
+
+
+def test_every_magnitude_column_names_its_canonical_unit() -> None:
+    """Style §3.6: a float column holds a canonical magnitude and says which unit in its name."""
+    float_columns = [
+        f"{table.name}.{column.name}"
+        for table in Base.metadata.sorted_tables
+        for column in table.columns
+        if column.type.python_type is float
+    ]
+    assert len(float_columns) == 14
+    assert [c for c in float_columns if not c.endswith(_UNIT_SUFFIXES)] == []
+
+
+def test_quantities_round_trip_through_canonical_columns(database: Database) -> None:
+    """What a nurse types in µL or mL comes back, via the canonical column, as the same
+    quantity (the repositories will do exactly this conversion)."""
+    capacity = parse("20000 uL", Kind.VOLUME, "capacity")
+    alarm = parse("2 ml", Kind.VOLUME, "alarm")
+    with database.write() as session:
+        pump = add_pump(session, add_patient(session))
+        pump.reservoir_capacity_ml = to_canonical(capacity, Kind.VOLUME)
+        pump.low_reservoir_alarm_ml = to_canonical(alarm, Kind.VOLUME)
+        pump_id = pump.id
+    with database.read() as session:
+        stored = session.get_one(Pump, pump_id)
+    assert stored.reservoir_capacity_ml == pytest.approx(20.0, rel=1e-12)
+    assert from_canonical(stored.reservoir_capacity_ml, Kind.VOLUME) == capacity
+    assert from_canonical(stored.low_reservoir_alarm_ml, Kind.VOLUME).to("mL").magnitude == 2.0
