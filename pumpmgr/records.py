@@ -1,0 +1,237 @@
+"""What the clinic's services hand out: frozen records of patients, pumps, programs and refills.
+
+Pure layer: stdlib and pint (through the other pure modules) only. Services turn database rows
+into these values and back; screens and printed sheets read only these, so no ORM object (and no
+database session) ever reaches a widget or a page. Every physical value is a pint quantity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Literal
+
+from pumpmgr.forecast import DueReason
+from pumpmgr.schedule import PatientBolus, Program, Schedule
+from pumpmgr.units import Quantity
+
+Indication = Literal[
+    "spasticity_spinal", "spasticity_cerebral", "pain_cancer", "pain_non_cancer", "other"
+]
+PatientStatus = Literal["active", "inactive", "deceased"]
+PumpStatus = Literal["active", "explanted", "replaced"]
+FindingLevel = Literal["ok", "warning", "blocked"]
+DueState = Literal["overdue", "due_this_week", "due_in_14_days", "fine"]
+EventKind = Literal[
+    "implant", "replacement", "explant", "catheter_revision", "mri", "alarm", "eri", "note"
+]
+
+INDICATION_TEXT: dict[str, str] = {
+    "spasticity_spinal": "spasticity of spinal origin",
+    "spasticity_cerebral": "spasticity of cerebral origin",
+    "pain_cancer": "cancer pain",
+    "pain_non_cancer": "non-cancer pain",
+    "other": "other",
+}
+
+
+@dataclass(frozen=True)
+class PatientRecord:
+    id: int
+    mrn: str
+    family_name: str
+    given_name: str
+    date_of_birth: date
+    indication: Indication
+    renal_impairment: bool = False
+    emergency_contact: str = ""
+    notes: str = ""
+    status: PatientStatus = "active"
+
+    @property
+    def display_name(self) -> str:
+        """Family name first, as clinic lists sort and read it."""
+        return f"{self.family_name.upper()}, {self.given_name}"
+
+
+@dataclass(frozen=True)
+class PumpRecord:
+    id: int
+    patient_id: int
+    model_key: str
+    model_name: str
+    pump_type: str  #: programmable_peristaltic, valve_gated or constant_flow
+    serial_number: str
+    implanted_on: date
+    site: str
+    capacity: Quantity  #: mL
+    alarm_volume: Quantity  #: the patient's low-reservoir alarm volume, mL
+    accuracy_percent: float | None  #: labelled accuracy, when sourced or entered
+    nominal_flow: Quantity | None = None  #: constant-flow pumps, mL/day
+    pump_path_volume: Quantity | None = None  #: clinician-confirmed fluid path, mL
+    replace_by: date | None = None  #: battery pumps: expected end of service
+    status: PumpStatus = "active"
+    explanted_on: date | None = None
+    explant_reason: str = ""
+    mri_note: str = ""
+
+
+@dataclass(frozen=True)
+class CatheterSegmentRecord:
+    length: Quantity  #: implanted length, cm
+    trimmed: Quantity  #: cut off at implant or revision, cm
+    volume_per_length: Quantity | None  #: mL/cm; None when the IFU value is not entered
+
+
+@dataclass(frozen=True)
+class CatheterRecord:
+    id: int
+    pump_id: int
+    model_key: str
+    segments: tuple[CatheterSegmentRecord, ...]
+    tip_level: str
+    implanted_on: date
+    revised_on: date | None = None
+    volume: Quantity | None = None  #: Σ length × volume per length, mL; None when unknown
+
+
+@dataclass(frozen=True)
+class Ingredient:
+    drug: str  #: the drug library's name, e.g. "baclofen"
+    concentration: Quantity  #: mass per volume
+    display_unit: Literal["mcg", "mg"] = "mcg"
+
+
+@dataclass(frozen=True)
+class FindingRecord:
+    level: FindingLevel
+    code: str
+    message: str
+    reason: str = ""  #: why a warning was accepted; required for warnings
+
+
+@dataclass(frozen=True)
+class PrescriptionRecord:
+    """One version of a pump's prescription; the first ingredient is the one dosed."""
+
+    id: int
+    pump_id: int
+    ingredients: tuple[Ingredient, ...]
+    schedule: Schedule
+    patient_bolus: PatientBolus | None
+    effective_at: datetime
+    prescriber: str
+    findings: tuple[FindingRecord, ...] = ()
+    corrects_id: int | None = None
+
+    @property
+    def primary(self) -> Ingredient:
+        return self.ingredients[0]
+
+    @property
+    def program(self) -> Program:
+        return Program(self.primary.concentration, self.schedule, self.patient_bolus)
+
+    @property
+    def is_admixture(self) -> bool:
+        return len(self.ingredients) > 1
+
+
+@dataclass(frozen=True)
+class RefillRecord:
+    id: int
+    pump_id: int
+    performed_at: datetime
+    previous_fill_volume: Quantity | None  #: what the last fill left in the reservoir, mL
+    expected_residual: Quantity | None  #: computed, mL (None for the first fill of a pump)
+    aspirated: Quantity | None  #: measured, mL
+    discrepancy_verdict: Literal["ok", "investigate"] | None
+    discrepancy_difference: Quantity | None  #: expected − aspirated, mL
+    discrepancy_note: str
+    volume_added: Quantity  #: mL
+    final_volume: Quantity  #: mL
+    ingredients: tuple[Ingredient, ...]
+    lot_number: str
+    expiry: date
+    source: str  #: pharmacy, manufacturer...
+    bridge_bolus: Quantity | None  #: mL given as bridge or priming bolus
+    needle_position_confirmed: bool
+    pump_running_confirmed: bool
+    nurse: str
+    verifier: str
+    prescription_id: int | None = None
+    corrects_id: int | None = None
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    id: int
+    pump_id: int | None
+    patient_id: int
+    kind: EventKind
+    occurred_at: datetime
+    summary: str
+    user: str
+    details: dict[str, str] = field(default_factory=dict)
+    corrects_id: int | None = None
+
+
+@dataclass(frozen=True)
+class StoredForecast:
+    """The forecast kept with a pump so the due list is one indexed query."""
+
+    pump_id: int
+    filled_at: datetime
+    fill_volume: Quantity
+    daily_volume: Quantity
+    alarm_at: datetime
+    alarm_at_with_boluses: datetime
+    refill_due: date
+    refill_due_reason: DueReason
+    empty_at: datetime
+
+
+@dataclass(frozen=True)
+class DueRow:
+    """One line of the clinic's due list."""
+
+    patient_id: int
+    mrn: str
+    patient: str
+    pump_id: int
+    pump_model: str
+    pump_type: str
+    drug: str  #: e.g. "baclofen 2000 mcg/mL" or "morphine 10 mg/mL + clonidine 100 mcg/mL"
+    days_left: float  #: days of drug left before the alarm (with boluses), from today
+    alarm_at: datetime
+    refill_due: date
+    refill_due_reason: DueReason
+    replace_by: date | None
+    state: DueState
+    open_discrepancy: bool = False
+    flex_schedule: bool = False
+
+
+@dataclass(frozen=True)
+class PatientChart:
+    """Everything the patient view and the patient sheets show about one patient."""
+
+    patient: PatientRecord
+    pump: PumpRecord | None
+    catheter: CatheterRecord | None
+    prescription: PrescriptionRecord | None
+    forecast: StoredForecast | None
+    pumps: tuple[PumpRecord, ...] = ()  #: every pump, oldest first, the current one included
+    prescriptions: tuple[PrescriptionRecord, ...] = ()  #: oldest first
+    refills: tuple[RefillRecord, ...] = ()  #: oldest first
+    events: tuple[EventRecord, ...] = ()  #: oldest first
+
+
+@dataclass(frozen=True)
+class ClinicSettings:
+    clinic_name: str = "Intrathecal Pump Clinic"
+    clinic_phone: str = ""
+    buffer_days: int = 7
+    open_days: frozenset[int] = frozenset(range(5))
+    page_size: Literal["A4", "Letter"] = "A4"
+    auto_lock_minutes: int = 10
