@@ -30,6 +30,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     CheckConstraint,
+    Double,
     Enum,
     ForeignKey,
     Index,
@@ -231,6 +232,8 @@ class Pump(Base):
         ),
         _real_check("reservoir_capacity_ml"),
         _real_check("low_reservoir_alarm_ml"),
+        _real_check("nominal_flow_ml_per_day"),
+        _real_check("pump_path_volume_ml"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -243,6 +246,12 @@ class Pump(Base):
     reservoir_capacity_ml: Mapped[float]
     #: This patient's low-reservoir alarm volume (a per-pump setting).
     low_reservoir_alarm_ml: Mapped[float]
+    #: Labelled flow accuracy (±%), from the catalog or confirmed by the clinic.
+    accuracy_percent: Mapped[float | None]
+    #: Constant-flow pumps: the unit's nominal flow, from its label.
+    nominal_flow_ml_per_day: Mapped[float | None] = mapped_column(Double)
+    #: The pump's fluid path (reservoir to catheter port), clinician-confirmed; unsourced.
+    pump_path_volume_ml: Mapped[float | None] = mapped_column(Double)
     #: Expected end of service of a battery pump; None for constant-flow pumps.
     replace_by_date: Mapped[date | None]
     status: Mapped[PumpStatus] = mapped_column(
@@ -412,6 +421,7 @@ class Refill(ClinicalRecord, Base):
         _real_check("aspirated_ml"),
         _real_check("volume_added_ml"),
         _real_check("final_reservoir_ml"),
+        _real_check("bolus_volume_ml"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -432,6 +442,8 @@ class Refill(ClinicalRecord, Base):
     #: Where the solution came from (manufacturer, compounding pharmacy...).
     solution_source: Mapped[str] = mapped_column(String(200))
     bridge_bolus_given: Mapped[bool]
+    #: Volume drawn from the reservoir by a bridge or priming bolus, when one was given.
+    bolus_volume_ml: Mapped[float | None] = mapped_column(Double)
     priming_bolus_given: Mapped[bool]
     pump_confirmed_running: Mapped[bool]
     needle_position_confirmed: Mapped[bool]
@@ -511,12 +523,23 @@ class PumpForecast(Base):
     """
 
     __tablename__ = "pump_forecasts"
-    __table_args__ = (Index("ix_pump_forecasts_refill_due", "refill_due"),)
+    __table_args__ = (
+        Index("ix_pump_forecasts_refill_due", "refill_due"),
+        _real_check("fill_volume_ml"),
+        _real_check("daily_volume_ml_per_day"),
+    )
 
     pump_id: Mapped[int] = mapped_column(ForeignKey("pumps.id"), primary_key=True)
     computed_at: Mapped[datetime]
+    #: The point the forecast runs from (the fill, or the last program change since) and the
+    #: reservoir volume then.
+    filled_at: Mapped[datetime | None]
+    fill_volume_ml: Mapped[float | None] = mapped_column(Double)
+    daily_volume_ml_per_day: Mapped[float | None] = mapped_column(Double)
     #: When the low-reservoir alarm is expected; None when no forecast is possible.
     alarm_at: Mapped[datetime | None]
+    alarm_at_with_boluses: Mapped[datetime | None]
+    empty_at: Mapped[datetime | None]
     refill_due: Mapped[date | None]
     #: Which limit set the due date (alarm minus buffer, drug stability, ...), or why none.
     refill_due_reason: Mapped[str] = mapped_column(Text)

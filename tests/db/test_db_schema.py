@@ -273,6 +273,7 @@ def test_an_mri_event_records_the_post_mri_check(database: Database) -> None:
 #: Canonical units (pumpmgr.units.Kind) as column-name suffixes, longest first.
 _UNIT_SUFFIXES = (
     "_mcg_per_day", "_mcg_per_ml", "_ml_per_day", "_ml_per_cm", "_mcg", "_ml", "_cm", "_days",
+    "_percent",
 )
 
 
@@ -284,7 +285,7 @@ def test_every_magnitude_column_names_its_canonical_unit() -> None:
         for column in table.columns
         if column.type.python_type is float
     ]
-    assert len(float_columns) == 14
+    assert len(float_columns) == 20
     assert [c for c in float_columns if not c.endswith(_UNIT_SUFFIXES)] == []
 
 
