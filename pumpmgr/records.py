@@ -16,10 +16,10 @@ from pumpmgr.schedule import PatientBolus, Program, Schedule
 from pumpmgr.units import Quantity
 
 Indication = Literal[
-    "spasticity_spinal", "spasticity_cerebral", "pain_cancer", "pain_non_cancer", "other"
+    "spasticity_spinal", "spasticity_cerebral", "cancer_pain", "non_cancer_pain", "other"
 ]
 PatientStatus = Literal["active", "inactive", "deceased"]
-PumpStatus = Literal["active", "explanted", "replaced"]
+PumpStatus = Literal["active", "inactive", "explanted"]
 FindingLevel = Literal["ok", "warning", "blocked"]
 DueState = Literal["overdue", "due_this_week", "due_in_14_days", "fine"]
 EventKind = Literal[
@@ -29,8 +29,8 @@ EventKind = Literal[
 INDICATION_TEXT: dict[str, str] = {
     "spasticity_spinal": "spasticity of spinal origin",
     "spasticity_cerebral": "spasticity of cerebral origin",
-    "pain_cancer": "cancer pain",
-    "pain_non_cancer": "non-cancer pain",
+    "cancer_pain": "cancer pain",
+    "non_cancer_pain": "non-cancer pain",
     "other": "other",
 }
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 from argon2 import PasswordHasher
 from sqlalchemy import Connection, Engine
@@ -16,14 +14,6 @@ from pumpmgr.db.schema import Indication, Patient, Pump, PumpStatus, Role, User
 #: Cheap argon2 parameters for fixtures; tests of the real parameters use the default hasher.
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class DbTarget:
-    backend: str  #: "sqlite" or "postgresql"
-    url: str  #: what is passed to open_database (a path for SQLite)
-    path: Path | None  #: the SQLite file
-    schema: str | None  #: the PostgreSQL schema of this test
 
 
 def add_user(session: Session, username: str, role: Role = Role.NURSE) -> User:

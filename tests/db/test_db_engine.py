@@ -9,7 +9,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from db_helpers import DbTarget, add_patient
+from database_targets import DbTarget
+from db_helpers import add_patient
 from platformdirs import user_data_dir
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import OperationalError

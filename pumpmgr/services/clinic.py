@@ -1,0 +1,1222 @@
+"""The clinic's services: one method per user action, each one transaction (application layer).
+
+The only place that opens database sessions. Each action validates with the domain core, writes
+everything in one unit of work, appends to the audit log, and recomputes the stored forecast of
+the pump it touched. Reads return frozen records (:mod:`pumpmgr.records`), never ORM rows.
+Nothing clinical is updated in place: a correction is a new row pointing at what it corrects.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any, Literal
+
+from argon2 import PasswordHasher
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from pumpmgr import auth
+from pumpmgr.catalogs import Catalogs, DrugLibrary, Limit, PumpType
+from pumpmgr.clock import Clock, SystemClock
+from pumpmgr.db import schema as db
+from pumpmgr.db.audit import ChainReport, append_audit, verify_chain
+from pumpmgr.db.engine import Database
+from pumpmgr.deadspace import Bridge, bridge
+from pumpmgr.dose_checks import DoseCheck, check_admixture
+from pumpmgr.dosing import admixture_doses
+from pumpmgr.errors import Code, ImpossibleInput, InputError, PumpMgrError
+from pumpmgr.records import (
+    ClinicSettings,
+    DueRow,
+    DueState,
+    PatientChart,
+    PatientRecord,
+    PrescriptionRecord,
+    PumpRecord,
+    RefillRecord,
+    StoredForecast,
+)
+from pumpmgr.refill import Discrepancy, ProgramPeriod, discrepancy, expected_residual, plan_refill
+from pumpmgr.services import forecasting, mapping
+from pumpmgr.services.inputs import (
+    CatheterInput,
+    PatientInput,
+    PrescriptionInput,
+    PumpInput,
+    RefillInput,
+    Verification,
+)
+from pumpmgr.units import Q_, Kind, Quantity, require_not_negative, require_positive, to_canonical
+
+#: The due list's state words (so colour is never the only signal).
+DUE_SOON_DAYS = 7
+DUE_LATER_DAYS = 14
+#: Replace-by dates are warned from 6 months before [S8].
+REPLACE_BY_WARNING_DAYS = 183
+
+
+class PermissionDenied(PumpMgrError):
+    """The signed-in user's role does not allow this action."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The signed-in user on whose behalf a service acts."""
+
+    id: int
+    username: str
+    full_name: str
+    role: Literal["nurse", "prescriber", "administrator"]
+
+
+@dataclass(frozen=True)
+class RefillOutcome:
+    refill: RefillRecord
+    discrepancy: Discrepancy | None
+    bridge: Bridge | None
+    forecast: StoredForecast | None
+    prescription: PrescriptionRecord | None  #: the version saved with the refill, if any
+
+
+@dataclass(frozen=True)
+class PrescriptionOutcome:
+    prescription: PrescriptionRecord
+    check: DoseCheck
+    forecast: StoredForecast | None
+
+
+_ORIGINS = {"spasticity_spinal": "spinal", "spasticity_cerebral": "cerebral"}
+_PAIN = {"cancer_pain": "cancer", "non_cancer_pain": "non-cancer"}
+#: Titration rules for children are stricter; anyone under 18 counts as a child here.
+CHILD_AGE_YEARS = 18
+
+
+def _text(value: str, field: str, *, required: bool = True, limit: int = 200) -> str:
+    cleaned = value.strip() if isinstance(value, str) else ""
+    if required and not cleaned:
+        raise InputError(f"{field}: is required", code=Code.NO_VALUE, field=field)
+    if len(cleaned) > limit:
+        raise InputError(
+            f"{field}: at most {limit} characters", code=Code.OUT_OF_RANGE, field=field
+        )
+    return cleaned
+
+
+class ClinicService:
+    """The clinic's actions and queries over one database."""
+
+    def __init__(
+        self,
+        database: Database,
+        *,
+        catalogs: Catalogs | None = None,
+        clock: Clock | None = None,
+        tz: tzinfo | None = None,
+        workstation: str | None = None,
+        hasher: PasswordHasher = auth.DEFAULT_HASHER,
+    ) -> None:
+        self.database = database
+        self.catalogs = catalogs or mapping.default_catalogs()
+        self.clock = clock or SystemClock()
+        if tz is None:
+            import tzlocal
+
+            tz = tzlocal.get_localzone()
+        self.tz = tz
+        self.workstation = workstation or socket.gethostname()
+        self.hasher = hasher
+
+    # ----------------------------------------------------------------- helpers
+
+    def _now(self) -> datetime:
+        return self.clock.now()
+
+    def today(self) -> date:
+        return self._now().astimezone(self.tz).date()
+
+    def _audit(
+        self, session: Session, actor: Actor, action: str, entity: str, entity_id: object,
+        changes: dict[str, Any] | None = None, reason: str | None = None,
+    ) -> None:
+        append_audit(
+            session, username=actor.username, action=action, entity_type=entity,
+            entity_id=str(entity_id), changes=changes, reason=reason,
+            workstation=self.workstation, at=self._now(),
+        )
+
+    def _instant(self, moment: datetime, field: str) -> datetime:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=self.tz)  # typed in the clinic's local time
+        if moment > self._now() + timedelta(minutes=5):
+            raise ImpossibleInput(
+                f"{field}: {moment.astimezone(self.tz):%Y-%m-%d %H:%M} is in the future",
+                code=Code.TIME_ORDER, field=field,
+            )
+        return mapping.utc(moment)
+
+    @staticmethod
+    def _require_role(actor: Actor, *roles: str) -> None:
+        if actor.role not in roles:
+            raise PermissionDenied(
+                f"{actor.username} ({actor.role}) may not do this; it needs "
+                f"{' or '.join(roles)}",
+                code=Code.OUT_OF_RANGE, field="user",
+            )
+
+    def _verify_second(self, session: Session, actor: Actor, verification: Verification) -> db.User:
+        verifier = auth.authenticate(session, verification.username, verification.password,
+                                     self.hasher)
+        if verifier.id == actor.id:
+            raise auth.AuthError(
+                "verification: the second check must be done by another user",
+                code=Code.AUTH_BAD_CREDENTIALS, field="verification",
+            )
+        return verifier
+
+    def library(self, session: Session | None = None) -> DrugLibrary:
+        """The drug library: the shipped catalog with the clinic's audited edits applied."""
+        if session is None:
+            with self.database.read() as read:
+                return self.library(read)
+        drugs = dict(self.catalogs.drugs.drugs)
+        edits = session.scalars(select(db.DrugLibraryEdit).order_by(db.DrugLibraryEdit.id))
+        for edit in edits:
+            drug = drugs[edit.drug_key]
+            changes: dict[str, Any] = {}
+            for field, value in edit.changes.items():
+                unit = "mcg/day" if field != "max_concentration" else "mcg/mL"
+                changes[field] = None if value is None else Limit(
+                    Q_(float(value), unit).to(
+                        f"{drug.display_unit}/day" if unit == "mcg/day"
+                        else f"{drug.display_unit}/mL"
+                    ),
+                    (f"clinic edit #{edit.id}",),
+                )
+            drugs[edit.drug_key] = replace(drug, **changes)
+        return DrugLibrary(drugs)
+
+    def settings(self, session: Session | None = None) -> ClinicSettings:
+        if session is None:
+            with self.database.read() as read:
+                return self.settings(read)
+        row = session.get_one(db.ClinicSettings, 1)
+        return ClinicSettings(
+            clinic_name=row.clinic_name,
+            clinic_phone=row.clinic_phone,
+            buffer_days=row.refill_buffer_days,
+            open_days=frozenset(d for d in range(7) if row.open_weekdays_mask & (1 << d)),
+            page_size=row.page_size.value,
+            auto_lock_minutes=row.auto_lock_minutes,
+        )
+
+    # ----------------------------------------------------------------- users
+
+    def has_users(self) -> bool:
+        with self.database.read() as session:
+            return bool(session.scalar(select(func.count()).select_from(db.User)))
+
+    def create_first_administrator(self, username: str, password: str, full_name: str) -> Actor:
+        """The first account of a new clinic; refused once any account exists."""
+        with self.database.write() as session:
+            if session.scalar(select(func.count()).select_from(db.User)):
+                raise PermissionDenied(
+                    "the clinic already has accounts; an administrator adds new ones",
+                    code=Code.OUT_OF_RANGE, field="user",
+                )
+            user = auth.create_user(session, username=username, password=password,
+                                    full_name=full_name, role=db.Role.ADMINISTRATOR,
+                                    now=self._now(), hasher=self.hasher)
+            actor = self._actor(user)
+            self._audit(session, actor, "user.create", "user", user.id,
+                        {"username": user.username, "role": user.role.value})
+            return actor
+
+    def add_user(
+        self, actor: Actor, username: str, password: str, full_name: str,
+        role: Literal["nurse", "prescriber", "administrator"],
+    ) -> Actor:
+        self._require_role(actor, "administrator")
+        with self.database.write() as session:
+            user = auth.create_user(session, username=username, password=password,
+                                    full_name=full_name, role=db.Role(role), now=self._now(),
+                                    hasher=self.hasher)
+            self._audit(session, actor, "user.create", "user", user.id,
+                        {"username": user.username, "role": user.role.value})
+            return self._actor(user)
+
+    def sign_in(self, username: str, password: str) -> Actor:
+        with self.database.write() as session:
+            user = auth.authenticate(session, username, password, self.hasher)
+            return self._actor(user)
+
+    @staticmethod
+    def _actor(user: db.User) -> Actor:
+        return Actor(user.id, user.username, user.full_name, user.role.value)
+
+    # ----------------------------------------------------------------- patients
+
+    def register_patient(self, actor: Actor, data: PatientInput) -> PatientRecord:
+        mrn = _text(data.mrn, "medical record number", limit=64)
+        if data.date_of_birth > self.today():
+            raise ImpossibleInput("date of birth: is in the future", code=Code.TIME_ORDER,
+                                  field="date of birth")
+        with self.database.write() as session:
+            now = self._now()
+            row = db.Patient(
+                mrn=mrn,
+                family_name=_text(data.family_name, "family name"),
+                given_name=_text(data.given_name, "given name"),
+                date_of_birth=data.date_of_birth,
+                indication=db.Indication(data.indication),
+                renal_impairment=data.renal_impairment,
+                emergency_contact_name=_text(data.emergency_contact_name, "emergency contact",
+                                             required=False) or None,
+                emergency_contact_phone=_text(data.emergency_contact_phone, "emergency phone",
+                                              required=False, limit=64) or None,
+                notes=_text(data.notes, "notes", required=False, limit=10_000),
+                created_at=now, updated_at=now,
+            )
+            session.add(row)
+            session.flush()
+            self._audit(session, actor, "patient.register", "patient", row.id,
+                        {"mrn": mrn, "indication": data.indication})
+            return mapping.patient_record(row)
+
+    def set_patient_status(
+        self, actor: Actor, patient_id: int, status: Literal["active", "inactive", "deceased"],
+        reason: str,
+    ) -> PatientRecord:
+        with self.database.write() as session:
+            row = session.get_one(db.Patient, patient_id)
+            before = row.status.value
+            row.status = db.PatientStatus(status)
+            row.updated_at = self._now()
+            session.flush()
+            self._audit(session, actor, "patient.status", "patient", row.id,
+                        {"status": {"before": before, "after": status}},
+                        _text(reason, "reason", limit=2000))
+            return mapping.patient_record(row)
+
+    # ----------------------------------------------------------------- pumps and catheters
+
+    def _new_pump(
+        self, session: Session, patient_id: int, data: PumpInput, catheter: CatheterInput | None,
+        actor: Actor,
+    ) -> db.Pump:
+        model = self.catalogs.pump_model(data.model_key)
+        capacity = data.capacity if data.capacity is not None else (
+            model.capacity if "capacity" not in model.to_confirm else None
+        )
+        if capacity is None:
+            raise InputError(
+                f"capacity: the catalog's capacity for {model.name} is not sourced; enter the "
+                "reservoir capacity from the pump's label, for example '20 mL'",
+                code=Code.NO_VALUE, field="capacity",
+            )
+        require_positive(capacity, Kind.VOLUME, "capacity")
+        alarm = data.alarm_volume if data.alarm_volume is not None else model.alarm_volume
+        if alarm is None:
+            raise InputError("alarm volume: enter the low-reservoir alarm volume, for example "
+                             "'2 mL'", code=Code.NO_VALUE, field="alarm volume")
+        require_not_negative(alarm, Kind.VOLUME, "alarm volume")
+        if to_canonical(alarm, Kind.VOLUME) >= to_canonical(capacity, Kind.VOLUME):
+            raise ImpossibleInput("alarm volume: must be below the reservoir capacity",
+                                  code=Code.OUT_OF_RANGE, field="alarm volume")
+        nominal = data.nominal_flow
+        if model.type is PumpType.CONSTANT_FLOW and nominal is None:
+            raise InputError(
+                "nominal flow: a constant-flow pump needs its nominal flow from its label, "
+                "for example '1 mL/day'", code=Code.NO_VALUE, field="nominal flow",
+            )
+        if nominal is not None:
+            require_positive(nominal, Kind.FLOW, "nominal flow")
+        if data.pump_path_volume is not None:
+            require_not_negative(data.pump_path_volume, Kind.VOLUME, "pump path volume")
+        accuracy = data.accuracy_percent if data.accuracy_percent is not None else (
+            model.accuracy_percent
+        )
+        if accuracy is not None and not 0 <= accuracy < 100:
+            raise ImpossibleInput("accuracy: give a percentage from 0 to below 100",
+                                  code=Code.OUT_OF_RANGE, field="accuracy")
+        if data.implanted_on > self.today():
+            raise ImpossibleInput("implant date: is in the future", code=Code.TIME_ORDER,
+                                  field="implant date")
+        pump = db.Pump(
+            patient_id=patient_id, model_key=model.key,
+            serial_number=_text(data.serial_number, "serial number", limit=64),
+            implant_date=data.implanted_on, implant_site=_text(data.site, "implant site"),
+            reservoir_capacity_ml=to_canonical(capacity, Kind.VOLUME),
+            low_reservoir_alarm_ml=to_canonical(alarm, Kind.VOLUME),
+            accuracy_percent=accuracy,
+            nominal_flow_ml_per_day=None if nominal is None else to_canonical(nominal, Kind.FLOW),
+            pump_path_volume_ml=None if data.pump_path_volume is None
+            else to_canonical(data.pump_path_volume, Kind.VOLUME),
+            replace_by_date=data.replace_by, status=db.PumpStatus.ACTIVE,
+            created_at=self._now(),
+        )
+        session.add(pump)
+        session.flush()
+        if catheter is not None:
+            self._add_catheter(session, actor, pump, catheter, data.implanted_on, None, None)
+        return pump
+
+    def _add_catheter(
+        self, session: Session, actor: Actor, pump: db.Pump, data: CatheterInput,
+        implanted_on: date, revised_on: date | None, corrects: db.Catheter | None,
+    ) -> db.Catheter:
+        self.catalogs.catheter_model(data.model_key)
+        if not data.segments:
+            raise InputError("segments: a catheter needs at least one segment",
+                             code=Code.NO_VALUE, field="segments")
+        row = db.Catheter(
+            patient_id=pump.patient_id, pump_id=pump.id, model_key=data.model_key,
+            tip_level=_text(data.tip_level, "tip level", limit=16), implant_date=implanted_on,
+            revision_date=revised_on, recorded_at=self._now(), recorded_by_id=actor.id,
+        )
+        session.add(row)
+        session.flush()
+        for position, segment in enumerate(data.segments):
+            require_positive(segment.implanted_length, Kind.LENGTH, "implanted length")
+            require_not_negative(segment.trimmed_length, Kind.LENGTH, "trimmed length")
+            require_positive(segment.volume_per_length, Kind.VOLUME_PER_LENGTH,
+                             "volume per length")
+            session.add(db.CatheterSegment(
+                catheter_id=row.id, position=position,
+                implanted_length_cm=to_canonical(segment.implanted_length, Kind.LENGTH),
+                trimmed_length_cm=to_canonical(segment.trimmed_length, Kind.LENGTH),
+                volume_ml_per_cm=to_canonical(segment.volume_per_length,
+                                              Kind.VOLUME_PER_LENGTH),
+            ))
+        session.flush()
+        return row
+
+    def _event(
+        self, session: Session, actor: Actor, pump_id: int, kind: db.PumpEventKind,
+        occurred_at: datetime, note: str, post_mri_check_done: bool | None = None,
+    ) -> db.PumpEvent:
+        row = db.PumpEvent(
+            pump_id=pump_id, kind=kind, occurred_at=occurred_at, note=note,
+            post_mri_check_done=post_mri_check_done, recorded_at=self._now(),
+            recorded_by_id=actor.id,
+        )
+        session.add(row)
+        session.flush()
+        self._audit(session, actor, f"event.{kind.value}", "pump_event", row.id,
+                    {"pump_id": pump_id, "note": note})
+        return row
+
+    def implant_pump(
+        self, actor: Actor, patient_id: int, data: PumpInput, catheter: CatheterInput | None,
+    ) -> PumpRecord:
+        with self.database.write() as session:
+            session.get_one(db.Patient, patient_id)
+            pump = self._new_pump(session, patient_id, data, catheter, actor)
+            at = mapping.utc(datetime.combine(data.implanted_on, datetime.min.time(), self.tz))
+            self._event(session, actor, pump.id, db.PumpEventKind.IMPLANT, at,
+                        f"{pump.model_key} serial {pump.serial_number} implanted "
+                        f"({pump.implant_site})")
+            self._audit(session, actor, "pump.implant", "pump", pump.id,
+                        {"patient_id": patient_id, "model": pump.model_key,
+                         "serial": pump.serial_number})
+            self._refresh_forecast(session, pump)
+            return mapping.pump_record(pump, self.catalogs)
+
+    def replace_pump(
+        self, actor: Actor, old_pump_id: int, data: PumpInput, reason: str,
+        catheter: CatheterInput | None = None,
+    ) -> PumpRecord:
+        """Close the old pump (explanted, history kept) and open the new one, in one step."""
+        reason = _text(reason, "reason", limit=2000)
+        with self.database.write() as session:
+            old = session.get_one(db.Pump, old_pump_id)
+            if old.status is not db.PumpStatus.ACTIVE:
+                raise ImpossibleInput("pump: only the active pump can be replaced",
+                                      code=Code.OUT_OF_RANGE, field="pump")
+            old.status = db.PumpStatus.EXPLANTED
+            old.explant_date = data.implanted_on
+            old.explant_reason = f"replaced: {reason}"
+            session.flush()
+            new = self._new_pump(session, old.patient_id, data, catheter, actor)
+            at = mapping.utc(datetime.combine(data.implanted_on, datetime.min.time(), self.tz))
+            self._event(session, actor, old.id, db.PumpEventKind.EXPLANT, at,
+                        f"explanted: replaced by {new.model_key} {new.serial_number}: {reason}")
+            self._event(session, actor, new.id, db.PumpEventKind.REPLACEMENT, at,
+                        f"replaces {old.model_key} {old.serial_number}: {reason}")
+            self._audit(session, actor, "pump.replace", "pump", new.id,
+                        {"old_pump_id": old.id, "new_pump_id": new.id}, reason)
+            session.execute(delete(db.PumpForecast).where(db.PumpForecast.pump_id == old.id))
+            self._refresh_forecast(session, new)
+            return mapping.pump_record(new, self.catalogs)
+
+    def explant_pump(
+        self, actor: Actor, pump_id: int, explanted_on: date, reason: str
+    ) -> PumpRecord:
+        reason = _text(reason, "reason", limit=2000)
+        with self.database.write() as session:
+            pump = session.get_one(db.Pump, pump_id)
+            if pump.status is db.PumpStatus.EXPLANTED:
+                raise ImpossibleInput("pump: is already explanted", code=Code.OUT_OF_RANGE,
+                                      field="pump")
+            pump.status = db.PumpStatus.EXPLANTED
+            pump.explant_date = explanted_on
+            pump.explant_reason = reason
+            session.flush()
+            at = mapping.utc(datetime.combine(explanted_on, datetime.min.time(), self.tz))
+            self._event(session, actor, pump.id, db.PumpEventKind.EXPLANT, at, reason)
+            session.execute(delete(db.PumpForecast).where(db.PumpForecast.pump_id == pump.id))
+            self._audit(session, actor, "pump.explant", "pump", pump.id, {"reason": reason})
+            return mapping.pump_record(pump, self.catalogs)
+
+    def revise_catheter(
+        self, actor: Actor, pump_id: int, data: CatheterInput, revised_on: date, note: str,
+    ) -> None:
+        with self.database.write() as session:
+            pump = session.get_one(db.Pump, pump_id)
+            previous = self._current_catheter(session, pump.id)
+            implanted = previous.implant_date if previous is not None else revised_on
+            row = self._add_catheter(session, actor, pump, data, implanted, revised_on, None)
+            at = mapping.utc(datetime.combine(revised_on, datetime.min.time(), self.tz))
+            self._event(session, actor, pump.id, db.PumpEventKind.CATHETER_REVISION, at,
+                        _text(note, "note", required=False, limit=2000) or "catheter revised")
+            self._audit(session, actor, "catheter.revise", "catheter", row.id,
+                        {"pump_id": pump.id, "segments": len(data.segments)})
+
+    def record_mri(
+        self, actor: Actor, pump_id: int, occurred_at: datetime, post_mri_check_done: bool,
+        note: str = "",
+    ) -> None:
+        with self.database.write() as session:
+            session.get_one(db.Pump, pump_id)
+            self._event(session, actor, pump_id, db.PumpEventKind.MRI,
+                        self._instant(occurred_at, "MRI time"),
+                        _text(note, "note", required=False, limit=2000), post_mri_check_done)
+
+    def record_event(
+        self, actor: Actor, pump_id: int, kind: Literal["alarm", "eri", "note"],
+        occurred_at: datetime, note: str,
+    ) -> None:
+        with self.database.write() as session:
+            session.get_one(db.Pump, pump_id)
+            self._event(session, actor, pump_id, db.PumpEventKind(kind),
+                        self._instant(occurred_at, "time"), _text(note, "note", limit=2000))
+
+    # ----------------------------------------------------------------- prescriptions
+
+    def _prescriptions(self, session: Session, pump_id: int) -> list[PrescriptionRecord]:
+        """The pump's current prescription versions (not corrected), oldest first."""
+        corrected = select(db.Prescription.corrects_id).where(
+            db.Prescription.corrects_id.is_not(None))
+        rows = list(session.scalars(
+            select(db.Prescription)
+            .where(db.Prescription.pump_id == pump_id, db.Prescription.id.not_in(corrected))
+            .order_by(db.Prescription.effective_at, db.Prescription.id)
+        ))
+        if not rows:
+            return []
+        ids = [r.id for r in rows]
+
+        def children(model: Any) -> dict[int, list[Any]]:
+            grouped: dict[int, list[Any]] = {i: [] for i in ids}
+            for child in session.scalars(select(model).where(model.prescription_id.in_(ids))):
+                grouped[child.prescription_id].append(child)
+            return grouped
+
+        ingredients = children(db.PrescriptionIngredient)
+        steps = children(db.ScheduleStep)
+        boluses = children(db.ScheduledBolus)
+        findings = children(db.PrescriptionFinding)
+        library = self.library(session)
+        return [
+            mapping.prescription_record(r, ingredients[r.id], steps[r.id], boluses[r.id],
+                                        findings[r.id], library)
+            for r in rows
+        ]
+
+    def check_prescription(
+        self, pump_id: int, data: PrescriptionInput, session: Session | None = None,
+    ) -> DoseCheck:
+        """The dose checks a prescription would get, without saving it (for live forms)."""
+        if session is None:
+            with self.database.read() as read:
+                return self.check_prescription(pump_id, data, read)
+        pump = session.get_one(db.Pump, pump_id)
+        patient = session.get_one(db.Patient, pump.patient_id)
+        library = self.library(session)
+        history = self._prescriptions(session, pump_id)
+        program = self._program_of(data)
+        self._check_constant_flow(pump, program)
+        volume = program.max_daily_volume()
+        drugs = [library.drug(i.drug) for i in data.ingredients]
+        doses = admixture_doses(volume, [(d.key, i.concentration)
+                                         for d, i in zip(drugs, data.ingredients, strict=True)])
+        previous: dict[str, Quantity] = {}
+        hours = None
+        if history:
+            last = history[-1]
+            last_doses = admixture_doses(last.program.max_daily_volume(), [
+                (library.drug(i.drug).key, i.concentration) for i in last.ingredients])
+            previous = dict(last_doses)
+            effective = self._instant_any(data.effective_at)
+            hours = max(0.0, (effective - last.effective_at).total_seconds() / 3600)
+        age_days = (self.today() - patient.date_of_birth).days
+        return check_admixture(
+            [(d, doses[d.key], i.concentration) for d, i in zip(drugs, data.ingredients,
+                                                                   strict=True)],
+            previous_doses=previous, hours_since_change=hours,
+            origin=_ORIGINS.get(patient.indication.value),  # type: ignore[arg-type]
+            pain=_PAIN.get(patient.indication.value),  # type: ignore[arg-type]
+            child=age_days < CHILD_AGE_YEARS * 365.25,
+        )
+
+    def _instant_any(self, moment: datetime) -> datetime:
+        return mapping.utc(moment if moment.tzinfo else moment.replace(tzinfo=self.tz))
+
+    @staticmethod
+    def _program_of(data: PrescriptionInput) -> Any:
+        from pumpmgr.schedule import Program
+
+        if not data.ingredients:
+            raise InputError("ingredients: a prescription needs at least one drug",
+                             code=Code.NO_VALUE, field="ingredients")
+        for ingredient in data.ingredients:
+            require_positive(ingredient.concentration, Kind.CONCENTRATION, "concentration")
+        return Program(data.ingredients[0].concentration, data.schedule, data.patient_bolus)
+
+    @staticmethod
+    def _check_constant_flow(pump: db.Pump, program: Any) -> None:
+        if pump.nominal_flow_ml_per_day is None:
+            return
+        flow = pump.nominal_flow_ml_per_day
+        daily = float(program.daily_volume().to("mL/day").m)
+        if abs(daily - flow) > 1e-6 * flow or program.patient_bolus is not None:
+            needed = float(program.daily_dose().to("mcg/day").m) / flow
+            raise ImpossibleInput(
+                f"concentration: this constant-flow pump delivers {flow:g} mL/day, so the "
+                f"dose needs {needed:g} mcg/mL (the program asks {daily:g} mL/day)",
+                code=Code.OUT_OF_RANGE, field="concentration",
+            )
+
+    def _save_prescription(
+        self, session: Session, actor: Actor, pump: db.Pump, data: PrescriptionInput,
+        check: DoseCheck, prescriber_override: str | None = None,
+    ) -> db.Prescription:
+        if check.verdict == "blocked":
+            blocked = "; ".join(f.message for f in check.findings if f.level == "blocked")
+            raise ImpossibleInput(f"dose check: cannot be saved: {blocked}",
+                                  code=Code.OUT_OF_RANGE, field="dose")
+        missing = [f.code for f in check.findings
+                   if f.level == "warning" and not data.reasons.get(str(f.code), "").strip()]
+        if missing:
+            raise InputError(
+                "reason: each warning needs a reason before saving: "
+                + ", ".join(str(c) for c in missing),
+                code=Code.NO_VALUE, field="reason",
+            )
+        revision = (session.scalar(select(func.max(db.Prescription.revision)).where(
+            db.Prescription.pump_id == pump.id)) or 0) + 1
+        bolus = data.patient_bolus
+        row = db.Prescription(
+            pump_id=pump.id, revision=revision,
+            effective_at=self._instant(data.effective_at, "effective time"),
+            prescriber_name=prescriber_override or _text(data.prescriber, "prescriber"),
+            ptm_bolus_dose_mcg=None if bolus is None else to_canonical(bolus.dose, Kind.MASS),
+            ptm_max_per_day=None if bolus is None else max(bolus.max_per_day, 1),
+            ptm_lockout_days=None if bolus is None else (
+                0.0 if bolus.lockout is None else to_canonical(bolus.lockout, Kind.DURATION)),
+            note=_text(data.note, "note", required=False, limit=2000),
+            recorded_at=self._now(), recorded_by_id=actor.id,
+        )
+        if bolus is not None and bolus.max_per_day == 0:
+            row.ptm_bolus_dose_mcg = row.ptm_max_per_day = row.ptm_lockout_days = None
+        session.add(row)
+        session.flush()
+        library = self.library(session)
+        for position, ingredient in enumerate(data.ingredients):
+            session.add(db.PrescriptionIngredient(
+                prescription_id=row.id, position=position,
+                drug_key=library.drug(ingredient.drug).key,
+                concentration_mcg_per_ml=to_canonical(ingredient.concentration,
+                                                      Kind.CONCENTRATION)))
+        for step in data.schedule.steps:
+            session.add(db.ScheduleStep(prescription_id=row.id, start_time=step.start,
+                                        rate_mcg_per_day=to_canonical(step.rate, Kind.DOSE_RATE)))
+        for scheduled in data.schedule.boluses:
+            session.add(db.ScheduledBolus(prescription_id=row.id, at_time=scheduled.at,
+                                          amount_mcg=to_canonical(scheduled.amount, Kind.MASS)))
+        for position, finding in enumerate(check.findings):
+            session.add(db.PrescriptionFinding(
+                prescription_id=row.id, position=position, code=str(finding.code),
+                level=str(finding.level), message=finding.message,
+                override_reason=data.reasons.get(str(finding.code)) or None))
+        session.flush()
+        return row
+
+    def change_prescription(
+        self, actor: Actor, verification: Verification, pump_id: int, data: PrescriptionInput,
+    ) -> PrescriptionOutcome:
+        """A new prescription version, checked against the drug library and verified by a
+        second user. Blocked findings cannot be saved; every warning needs a reason."""
+        with self.database.write() as session:
+            pump = self._active_pump(session, pump_id)
+            verifier = self._verify_second(session, actor, verification)
+            check = self.check_prescription(pump_id, data, session)
+            row = self._save_prescription(session, actor, pump, data, check)
+            self._audit(session, actor, "prescription.change", "prescription", row.id, {
+                "pump_id": pump.id, "revision": row.revision, "verified_by": verifier.username,
+                "verdict": check.verdict,
+                "warnings": {str(f.code): data.reasons.get(str(f.code), "")
+                             for f in check.findings if f.level == "warning"},
+            })
+            forecast = self._refresh_forecast(session, pump)
+            record = self._prescriptions(session, pump.id)[-1]
+            return PrescriptionOutcome(record, check, forecast)
+
+    # ----------------------------------------------------------------- refills
+
+    def _active_pump(self, session: Session, pump_id: int) -> db.Pump:
+        pump = session.get_one(db.Pump, pump_id)
+        if pump.status is not db.PumpStatus.ACTIVE:
+            raise ImpossibleInput("pump: is not the patient's active pump",
+                                  code=Code.OUT_OF_RANGE, field="pump")
+        return pump
+
+    def expected_now(self, pump_id: int, at: datetime | None = None) -> Quantity | None:
+        """The expected residual of a pump at ``at`` (default now), or None before a fill."""
+        with self.database.read() as session:
+            pump = session.get_one(db.Pump, pump_id)
+            return self._expected_at(session, pump, mapping.utc(at or self._now()))
+
+    def _expected_at(self, session: Session, pump: db.Pump, at: datetime) -> Quantity | None:
+        refills = forecasting.current_refills(session, pump.id)
+        if not refills:
+            return None
+        last = refills[-1]
+        prescriptions = self._prescriptions(session, pump.id)
+        in_force = [p for p in prescriptions if p.effective_at <= last.performed_at]
+        if not in_force:
+            return None
+        running = [in_force[-1], *[p for p in prescriptions
+                                   if last.performed_at < p.effective_at <= at]]
+        clock = forecasting.PumpClock(last.performed_at, self.tz)
+        result = expected_residual(
+            fill_volume=Q_(last.final_reservoir_ml, "mL"),
+            filled_at=clock.to_pump(last.performed_at),
+            at=clock.to_pump(at),
+            programs=[ProgramPeriod(clock.to_pump(p.effective_at), p.program) for p in running],
+            extra_volume=Q_(last.bolus_volume_ml or 0.0, "mL"),
+        )
+        return result.expected_residual
+
+    def record_refill(
+        self, actor: Actor, verification: Verification, pump_id: int, data: RefillInput,
+    ) -> RefillOutcome:
+        """One refill visit: residual check, new fill, optional new program, second check."""
+        with self.database.write() as session:
+            pump = self._active_pump(session, pump_id)
+            verifier = self._verify_second(session, actor, verification)
+            performed = self._instant(data.performed_at, "refill time")
+            previous = forecasting.current_refills(session, pump.id)
+            if previous and performed <= previous[-1].performed_at:
+                raise ImpossibleInput("refill time: is before the last refill on record",
+                                      code=Code.TIME_ORDER, field="refill time")
+            if not data.needle_position_confirmed:
+                raise InputError(
+                    "needle position: confirm the needle reached the reservoir's needle stop "
+                    "before saving (a pocket fill risks overdose)",
+                    code=Code.NO_VALUE, field="needle position")
+            if not data.pump_running_confirmed:
+                raise InputError("pump running: confirm the pump runs after the refill",
+                                 code=Code.NO_VALUE, field="pump running")
+            if data.expiry < performed.astimezone(self.tz).date():
+                raise ImpossibleInput("expiry: the solution expired before this refill",
+                                      code=Code.TIME_ORDER, field="expiry")
+            capacity = Q_(pump.reservoir_capacity_ml, "mL")
+            plan = plan_refill(reservoir_capacity=capacity, aspirated=data.aspirated,
+                               alarm_volume=Q_(pump.low_reservoir_alarm_ml, "mL"),
+                               fill_volume=data.volume_added)
+            history = self._prescriptions(session, pump.id)
+            old = history[-1] if history else None
+            new_row = None
+            check = None
+            if data.new_prescription is not None:
+                check = self.check_prescription(pump.id, data.new_prescription, session)
+                new_row = self._save_prescription(session, actor, pump, data.new_prescription,
+                                                  check)
+                history = self._prescriptions(session, pump.id)
+            if not history:
+                raise InputError("prescription: the pump has no prescription; record one "
+                                 "with this fill", code=Code.NO_VALUE, field="prescription")
+            current = history[-1]
+            found = None
+            expected = self._expected_at(session, pump, performed) if previous else None
+            if expected is not None:
+                found = discrepancy(
+                    fill_volume=Q_(previous[-1].final_reservoir_ml, "mL"),
+                    expected=expected, actual=data.aspirated, reservoir_capacity=capacity,
+                    accuracy_percent=pump.accuracy_percent,
+                )
+                if found.verdict == "investigate" and not data.discrepancy_note.strip():
+                    raise InputError(
+                        "discrepancy note: the residual says investigate "
+                        f"({found.meaning}); write what was found before saving",
+                        code=Code.NO_VALUE, field="discrepancy note")
+            bridged = None
+            if old is not None and self._concentration_changed(old, current):
+                bridged = self._bridge(session, pump, old, current)
+                if not data.bridge_acknowledged:
+                    raise InputError(
+                        "bridge: the concentration changes; review the bridge bolus "
+                        "(or why none is given) and acknowledge it before saving",
+                        code=Code.NO_VALUE, field="bridge")
+            if data.bolus_volume is not None:
+                require_not_negative(data.bolus_volume, Kind.VOLUME, "bolus volume")
+            row = db.Refill(
+                pump_id=pump.id, prescription_id=current.id, performed_at=performed,
+                expected_residual_ml=0.0 if expected is None else float(expected.m),
+                aspirated_ml=float(plan.aspirated.m),
+                discrepancy_verdict="first_fill" if found is None else found.verdict,
+                discrepancy_note=_text(data.discrepancy_note, "discrepancy note",
+                                       required=False, limit=4000) or None,
+                volume_added_ml=float(plan.volume_to_add.m),
+                final_reservoir_ml=float(plan.final_volume.m),
+                lot_number=_text(data.lot_number, "lot number", limit=64),
+                expiry_date=data.expiry, solution_source=_text(data.source, "source"),
+                bridge_bolus_given=data.bridge_bolus_given,
+                priming_bolus_given=data.priming_bolus_given,
+                bolus_volume_ml=None if data.bolus_volume is None
+                else to_canonical(data.bolus_volume, Kind.VOLUME),
+                pump_confirmed_running=True, needle_position_confirmed=True,
+                nurse_id=actor.id, verifying_nurse_id=verifier.id,
+                recorded_at=self._now(), recorded_by_id=actor.id,
+            )
+            session.add(row)
+            session.flush()
+            self._audit(session, actor, "refill.record", "refill", row.id, {
+                "pump_id": pump.id, "aspirated_ml": row.aspirated_ml,
+                "expected_ml": row.expected_residual_ml, "verdict": row.discrepancy_verdict,
+                "volume_added_ml": row.volume_added_ml, "lot": row.lot_number,
+                "verified_by": verifier.username,
+                "prescription_id": current.id,
+                "new_prescription": new_row is not None,
+                "warnings": {} if check is None or data.new_prescription is None else {
+                    str(f.code): data.new_prescription.reasons.get(str(f.code), "")
+                    for f in check.findings if f.level == "warning"},
+            })
+            forecast = self._refresh_forecast(session, pump)
+            record = self._refill_records(session, pump.id)[-1]
+            return RefillOutcome(record, found, bridged, forecast,
+                                 current if new_row is not None else None)
+
+    @staticmethod
+    def _concentration_changed(old: PrescriptionRecord, new: PrescriptionRecord) -> bool:
+        before = {i.drug: float(i.concentration.to("mcg/mL").m) for i in old.ingredients}
+        after = {i.drug: float(i.concentration.to("mcg/mL").m) for i in new.ingredients}
+        return before != after
+
+    def _bridge(
+        self, session: Session, pump: db.Pump, old: PrescriptionRecord, new: PrescriptionRecord,
+    ) -> Bridge | None:
+        """The bridge for the primary drug, when the dead space is known (else None: the screen
+        then says the dead space must be entered, never that no bridge is needed)."""
+        catheter = self._current_catheter(session, pump.id)
+        if catheter is None or pump.pump_path_volume_ml is None:
+            return None
+        segments = session.scalars(select(db.CatheterSegment).where(
+            db.CatheterSegment.catheter_id == catheter.id)).all()
+        dead_space = pump.pump_path_volume_ml + sum(
+            s.implanted_length_cm * s.volume_ml_per_cm for s in segments)
+        if old.primary.drug != new.primary.drug or dead_space <= 0:
+            return None
+        return bridge(dose=new.program.daily_dose(), old_concentration=old.primary.concentration,
+                      new_concentration=new.primary.concentration,
+                      dead_space=Q_(dead_space, "mL"))
+
+    def correct_refill(
+        self, actor: Actor, verification: Verification, refill_id: int, reason: str,
+        *, aspirated: Quantity | None = None, volume_added: Quantity | None = None,
+        lot_number: str | None = None, expiry: date | None = None,
+        discrepancy_note: str | None = None,
+    ) -> RefillRecord:
+        """A corrected copy of a refill, pointing at it; the original stays as it was."""
+        reason = _text(reason, "reason", limit=2000)
+        with self.database.write() as session:
+            old = session.get_one(db.Refill, refill_id)
+            if session.scalar(select(db.Refill.id).where(db.Refill.corrects_id == old.id)):
+                raise ImpossibleInput("refill: already corrected; correct the newest version",
+                                      code=Code.OUT_OF_RANGE, field="refill")
+            verifier = self._verify_second(session, actor, verification)
+            pump = session.get_one(db.Pump, old.pump_id)
+            columns = {c.key: getattr(old, c.key) for c in db.Refill.__table__.columns
+                       if c.key not in {"id"}}
+            row = db.Refill(**columns)
+            if aspirated is not None:
+                row.aspirated_ml = to_canonical(
+                    require_not_negative(aspirated, Kind.VOLUME, "aspirated"), Kind.VOLUME)
+            if volume_added is not None:
+                plan = plan_refill(reservoir_capacity=Q_(pump.reservoir_capacity_ml, "mL"),
+                                   aspirated=Q_(row.aspirated_ml, "mL"),
+                                   alarm_volume=Q_(pump.low_reservoir_alarm_ml, "mL"),
+                                   fill_volume=volume_added)
+                row.volume_added_ml = row.final_reservoir_ml = float(plan.volume_to_add.m)
+            if lot_number is not None:
+                row.lot_number = _text(lot_number, "lot number", limit=64)
+            if expiry is not None:
+                row.expiry_date = expiry
+            if discrepancy_note is not None:
+                row.discrepancy_note = discrepancy_note.strip() or None
+            previous_final = self._previous_final(session, old)
+            if row.discrepancy_verdict != "first_fill" and previous_final is not None:
+                row.discrepancy_verdict = discrepancy(
+                    fill_volume=Q_(previous_final, "mL"),
+                    expected=Q_(row.expected_residual_ml, "mL"),
+                    actual=Q_(row.aspirated_ml, "mL"),
+                    reservoir_capacity=Q_(pump.reservoir_capacity_ml, "mL"),
+                    accuracy_percent=pump.accuracy_percent,
+                ).verdict
+            row.corrects_id = old.id
+            row.correction_reason = reason
+            row.recorded_at = self._now()
+            row.recorded_by_id = actor.id
+            row.nurse_id = old.nurse_id
+            row.verifying_nurse_id = verifier.id if verifier.id != old.nurse_id else (
+                old.verifying_nurse_id)
+            session.add(row)
+            session.flush()
+            self._audit(session, actor, "refill.correct", "refill", row.id,
+                        {"corrects": old.id, "verified_by": verifier.username}, reason)
+            self._refresh_forecast(session, pump)
+            return next(r for r in self._refill_records(session, pump.id) if r.id == row.id)
+
+    @staticmethod
+    def _previous_final(session: Session, refill: db.Refill) -> float | None:
+        earlier = [r for r in forecasting.current_refills(session, refill.pump_id)
+                   if r.performed_at < refill.performed_at]
+        return earlier[-1].final_reservoir_ml if earlier else None
+
+    # ----------------------------------------------------------------- forecasts
+
+    def _refresh_forecast(self, session: Session, pump: db.Pump) -> StoredForecast | None:
+        refills = forecasting.current_refills(session, pump.id)
+        fill = None
+        if refills:
+            last = refills[-1]
+            fill = forecasting.FillPoint(last.performed_at, last.final_reservoir_ml,
+                                         last.bolus_volume_ml or 0.0, len(refills) == 1)
+        row = forecasting.compute(
+            pump=pump, fill=fill, prescriptions=self._prescriptions(session, pump.id),
+            settings=self.settings(session), library=self.library(session),
+            accuracy_percent=pump.accuracy_percent, tz=self.tz, now=self._now(),
+        )
+        existing = session.get(db.PumpForecast, pump.id)
+        if existing is not None:
+            for column in db.PumpForecast.__table__.columns:
+                setattr(existing, column.key, getattr(row, column.key))
+            row = existing
+        else:
+            session.add(row)
+        session.flush()
+        return mapping.stored_forecast(row)
+
+    def recompute_all_forecasts(self, actor: Actor, reason: str) -> int:
+        """Every active pump's forecast again (after a settings or drug-library change)."""
+        with self.database.write() as session:
+            pumps = session.scalars(select(db.Pump).where(
+                db.Pump.status == db.PumpStatus.ACTIVE)).all()
+            for pump in pumps:
+                self._refresh_forecast(session, pump)
+            self._audit(session, actor, "forecast.recompute", "clinic", "all",
+                        {"pumps": len(pumps)}, reason)
+            return len(pumps)
+
+    def update_settings(self, actor: Actor, settings: ClinicSettings, version: int | None = None,
+                        ) -> ClinicSettings:
+        self._require_role(actor, "administrator")
+        if not settings.open_days or not 0 <= settings.buffer_days <= 60:
+            raise ImpossibleInput("settings: need an open day and a buffer of 0 to 60 days",
+                                  code=Code.OUT_OF_RANGE, field="settings")
+        with self.database.write() as session:
+            row = session.get_one(db.ClinicSettings, 1)
+            if version is not None and row.version != version:
+                from pumpmgr.db.errors import ChangedMeanwhile
+
+                raise ChangedMeanwhile("settings: changed by someone else meanwhile; reload",
+                                       code=Code.DB_CHANGED_MEANWHILE, field="settings")
+            before = self.settings(session)
+            row.clinic_name = _text(settings.clinic_name, "clinic name")
+            row.clinic_phone = _text(settings.clinic_phone, "clinic phone", required=False,
+                                     limit=64)
+            row.refill_buffer_days = settings.buffer_days
+            row.open_weekdays_mask = sum(1 << d for d in settings.open_days)
+            row.page_size = db.PageSize(settings.page_size)
+            row.auto_lock_minutes = settings.auto_lock_minutes
+            row.updated_at = self._now()
+            session.flush()
+            self._audit(session, actor, "settings.update", "clinic_settings", 1, {
+                "before": _settings_dict(before), "after": _settings_dict(settings)})
+            if (before.buffer_days, before.open_days) != (settings.buffer_days,
+                                                          settings.open_days):
+                for pump in session.scalars(select(db.Pump).where(
+                        db.Pump.status == db.PumpStatus.ACTIVE)):
+                    self._refresh_forecast(session, pump)
+            return self.settings(session)
+
+    def edit_drug_library(
+        self, actor: Actor, drug: str, changes: dict[str, Quantity | None], reason: str,
+    ) -> None:
+        """A clinic edit of one drug's limits (soft_max, hard_max, typical_min, typical_max,
+        max_concentration), audited, then every forecast and later check uses it."""
+        self._require_role(actor, "administrator", "prescriber")
+        reason = _text(reason, "reason", limit=2000)
+        allowed = {"soft_max": Kind.DOSE_RATE, "hard_max": Kind.DOSE_RATE,
+                   "typical_min": Kind.DOSE_RATE, "typical_max": Kind.DOSE_RATE,
+                   "max_concentration": Kind.CONCENTRATION}
+        stored: dict[str, float | None] = {}
+        for field, value in changes.items():
+            if field not in allowed:
+                raise InputError(f"{field}: not an editable limit; one of {', '.join(allowed)}",
+                                 code=Code.OUT_OF_RANGE, field=field)
+            stored[field] = None if value is None else to_canonical(
+                require_positive(value, allowed[field], field), allowed[field])
+        with self.database.write() as session:
+            key = self.library(session).drug(drug).key
+            row = db.DrugLibraryEdit(drug_key=key, changes=stored, reason=reason,
+                                     edited_at=self._now(), edited_by_id=actor.id)
+            session.add(row)
+            session.flush()
+            self._audit(session, actor, "drug_library.edit", "drug", key, stored, reason)
+
+    # ----------------------------------------------------------------- reads
+
+    def _current_catheter(self, session: Session, pump_id: int) -> db.Catheter | None:
+        corrected = select(db.Catheter.corrects_id).where(db.Catheter.corrects_id.is_not(None))
+        return session.scalars(
+            select(db.Catheter).where(db.Catheter.pump_id == pump_id,
+                                      db.Catheter.id.not_in(corrected))
+            .order_by(db.Catheter.id.desc()).limit(1)
+        ).first()
+
+    def _refill_records(self, session: Session, pump_id: int) -> list[RefillRecord]:
+        rows = list(session.scalars(select(db.Refill).where(db.Refill.pump_id == pump_id)
+                                    .order_by(db.Refill.performed_at, db.Refill.id)))
+        users = {u.id: u.full_name for u in session.scalars(select(db.User))}
+        prescriptions = {p.id: p for p in self._prescriptions_all(session, pump_id)}
+        records = []
+        previous_final: float | None = None
+        current_ids = {r.id for r in forecasting.current_refills(session, pump_id)}
+        for row in rows:
+            rx = prescriptions.get(row.prescription_id or -1)
+            records.append(mapping.refill_record(
+                row, previous_final, rx.ingredients if rx else (),
+                users.get(row.nurse_id, "?"), users.get(row.verifying_nurse_id, "?")))
+            if row.id in current_ids:
+                previous_final = row.final_reservoir_ml
+        return records
+
+    def _prescriptions_all(self, session: Session, pump_id: int) -> list[PrescriptionRecord]:
+        """Every version including corrected ones (refills point at the version they used)."""
+        current = {p.id: p for p in self._prescriptions(session, pump_id)}
+        rows = session.scalars(select(db.Prescription).where(
+            db.Prescription.pump_id == pump_id)).all()
+        missing = [r for r in rows if r.id not in current]
+        library = self.library(session)
+        for row in missing:
+            current[row.id] = mapping.prescription_record(
+                row,
+                list(session.scalars(select(db.PrescriptionIngredient).where(
+                    db.PrescriptionIngredient.prescription_id == row.id))),
+                list(session.scalars(select(db.ScheduleStep).where(
+                    db.ScheduleStep.prescription_id == row.id))),
+                list(session.scalars(select(db.ScheduledBolus).where(
+                    db.ScheduledBolus.prescription_id == row.id))),
+                list(session.scalars(select(db.PrescriptionFinding).where(
+                    db.PrescriptionFinding.prescription_id == row.id))),
+                library,
+            )
+        return list(current.values())
+
+    def find_patient(self, mrn: str) -> PatientRecord:
+        with self.database.read() as session:
+            row = session.scalars(select(db.Patient).where(db.Patient.mrn == mrn.strip())).first()
+            if row is None:
+                raise InputError(f"MRN: no patient with medical record number '{mrn}'",
+                                 code=Code.NO_VALUE, field="MRN")
+            return mapping.patient_record(row)
+
+    def search_patients(self, text: str, limit: int = 50) -> list[PatientRecord]:
+        pattern = f"%{text.strip().lower()}%"
+        with self.database.read() as session:
+            rows = session.scalars(select(db.Patient).where(
+                func.lower(db.Patient.family_name).like(pattern)
+                | func.lower(db.Patient.given_name).like(pattern)
+                | func.lower(db.Patient.mrn).like(pattern)
+            ).order_by(db.Patient.family_name, db.Patient.given_name).limit(limit)).all()
+            return [mapping.patient_record(r) for r in rows]
+
+    def patient_chart(self, patient_id: int) -> PatientChart:
+        with self.database.read() as session:
+            patient = session.get_one(db.Patient, patient_id)
+            pumps = list(session.scalars(select(db.Pump).where(
+                db.Pump.patient_id == patient_id).order_by(db.Pump.implant_date, db.Pump.id)))
+            active = next((p for p in pumps if p.status is db.PumpStatus.ACTIVE), None)
+            catheter = None
+            prescriptions: list[PrescriptionRecord] = []
+            refills: list[RefillRecord] = []
+            events = []
+            users = {u.id: u.full_name for u in session.scalars(select(db.User))}
+            for pump in pumps:
+                prescriptions += self._prescriptions_all(session, pump.id)
+                refills += self._refill_records(session, pump.id)
+                for event in session.scalars(select(db.PumpEvent).where(
+                        db.PumpEvent.pump_id == pump.id)):
+                    events.append(mapping.event_record(event, patient_id,
+                                                       users.get(event.recorded_by_id, "?")))
+            current_rx = None
+            forecast = None
+            if active is not None:
+                catheter_row = self._current_catheter(session, active.id)
+                if catheter_row is not None:
+                    catheter = mapping.catheter_record(catheter_row, list(session.scalars(
+                        select(db.CatheterSegment).where(
+                            db.CatheterSegment.catheter_id == catheter_row.id))))
+                current = self._prescriptions(session, active.id)
+                current_rx = current[-1] if current else None
+                stored = session.get(db.PumpForecast, active.id)
+                forecast = None if stored is None else mapping.stored_forecast(stored)
+            return PatientChart(
+                patient=mapping.patient_record(patient),
+                pump=None if active is None else mapping.pump_record(active, self.catalogs),
+                catheter=catheter,
+                prescription=current_rx,
+                forecast=forecast,
+                pumps=tuple(mapping.pump_record(p, self.catalogs) for p in pumps),
+                prescriptions=tuple(sorted(prescriptions, key=lambda p: (p.effective_at, p.id))),
+                refills=tuple(sorted(refills, key=lambda r: (r.performed_at, r.id))),
+                events=tuple(sorted(events, key=lambda e: (e.occurred_at, e.id))),
+            )
+
+    def due_list(self, *, within_days: int | None = None, today: date | None = None,
+                 ) -> list[DueRow]:
+        """Active pumps by refill-due date, earliest first: one indexed query plus the solution
+        text of each pump's current prescription."""
+        today = today or self.today()
+        with self.database.read() as session:
+            query = (
+                select(db.PumpForecast, db.Pump, db.Patient)
+                .join(db.Pump, db.Pump.id == db.PumpForecast.pump_id)
+                .join(db.Patient, db.Patient.id == db.Pump.patient_id)
+                .where(db.Pump.status == db.PumpStatus.ACTIVE,
+                       db.Patient.status == db.PatientStatus.ACTIVE)
+                .order_by(db.PumpForecast.refill_due, db.Patient.family_name)
+            )
+            if within_days is not None:
+                query = query.where(db.PumpForecast.refill_due
+                                    <= today + timedelta(days=within_days))
+            rows = session.execute(query).all()
+            pump_ids = [pump.id for _, pump, _ in rows]
+            solutions = self._solution_texts(session, pump_ids)
+            investigate = self._open_discrepancies(session, pump_ids)
+            now = self._now()
+            result = []
+            for forecast, pump, patient in rows:
+                due = forecast.refill_due or today
+                alarm = forecast.alarm_at_with_boluses or forecast.alarm_at or now
+                text, flex = solutions.get(pump.id, ("no prescription", False))
+                result.append(DueRow(
+                    patient_id=patient.id, mrn=patient.mrn,
+                    patient=f"{patient.family_name.upper()}, {patient.given_name}",
+                    pump_id=pump.id, pump_model=self._model_name(pump.model_key),
+                    pump_type=self._model_type(pump.model_key), drug=text,
+                    days_left=(alarm - now).total_seconds() / 86400,
+                    alarm_at=alarm, refill_due=due,
+                    refill_due_reason=forecast.refill_due_reason,  # type: ignore[arg-type]
+                    replace_by=pump.replace_by_date, state=due_state(due, today),
+                    open_discrepancy=pump.id in investigate, flex_schedule=flex,
+                ))
+            return result
+
+    def _model_name(self, key: str) -> str:
+        try:
+            return self.catalogs.pump_model(key).name
+        except PumpMgrError:
+            return key
+
+    def _model_type(self, key: str) -> str:
+        try:
+            return str(self.catalogs.pump_model(key).type)
+        except PumpMgrError:
+            return "unknown"
+
+    def _solution_texts(self, session: Session, pump_ids: Sequence[int],
+                        ) -> dict[int, tuple[str, bool]]:
+        """Each pump's current solution as text, and whether it runs a flex schedule."""
+        from pumpmgr.formatting import format_quantity
+
+        if not pump_ids:
+            return {}
+        latest = (
+            select(db.Prescription.pump_id, func.max(db.Prescription.id).label("rx"))
+            .where(db.Prescription.pump_id.in_(pump_ids)).group_by(db.Prescription.pump_id)
+        ).subquery()
+        ingredient_rows = session.execute(
+            select(latest.c.pump_id, db.PrescriptionIngredient)
+            .join(db.PrescriptionIngredient,
+                  db.PrescriptionIngredient.prescription_id == latest.c.rx)
+            .order_by(db.PrescriptionIngredient.position)
+        ).all()
+        step_counts: dict[int, int] = dict(session.execute(
+            select(latest.c.pump_id, func.count(db.ScheduleStep.id))
+            .join(db.ScheduleStep, db.ScheduleStep.prescription_id == latest.c.rx)
+            .group_by(latest.c.pump_id)
+        ).all())
+        library = self.catalogs.drugs
+        parts: dict[int, list[str]] = {}
+        for pump_id, ingredient in ingredient_rows:
+            try:
+                drug = library.drug(ingredient.drug_key)
+                name, unit = drug.name.lower(), drug.display_unit
+            except PumpMgrError:
+                name, unit = ingredient.drug_key, "mcg"
+            strength = format_quantity(Q_(ingredient.concentration_mcg_per_ml, "mcg/mL"),
+                                       Kind.CONCENTRATION, unit)
+            parts.setdefault(pump_id, []).append(f"{name} {strength}")
+        return {pid: (" + ".join(texts), step_counts.get(pid, 1) > 1)
+                for pid, texts in parts.items()}
+
+    @staticmethod
+    def _open_discrepancies(session: Session, pump_ids: Iterable[int]) -> set[int]:
+        """Pumps whose latest refill's verdict was 'investigate'."""
+        ids = list(pump_ids)
+        if not ids:
+            return set()
+        latest = (select(db.Refill.pump_id, func.max(db.Refill.performed_at).label("at"))
+                  .where(db.Refill.pump_id.in_(ids)).group_by(db.Refill.pump_id)).subquery()
+        rows = session.execute(
+            select(db.Refill.pump_id).join(latest, (latest.c.pump_id == db.Refill.pump_id)
+                                           & (latest.c.at == db.Refill.performed_at))
+            .where(db.Refill.discrepancy_verdict == "investigate")).all()
+        return {r[0] for r in rows}
+
+    def verify_audit(self) -> ChainReport:
+        with self.database.read() as session:
+            return verify_chain(session)
+
+
+def due_state(due: date, today: date) -> DueState:
+    if due < today:
+        return "overdue"
+    if due <= today + timedelta(days=DUE_SOON_DAYS):
+        return "due_this_week"
+    if due <= today + timedelta(days=DUE_LATER_DAYS):
+        return "due_in_14_days"
+    return "fine"
+
+
+def _settings_dict(settings: ClinicSettings) -> dict[str, Any]:
+    return {
+        "clinic_name": settings.clinic_name, "clinic_phone": settings.clinic_phone,
+        "buffer_days": settings.buffer_days, "open_days": sorted(settings.open_days),
+        "page_size": settings.page_size, "auto_lock_minutes": settings.auto_lock_minutes,
+    }

@@ -1,0 +1,107 @@
+"""What a user action brings to a service: frozen inputs, quantities with their units.
+
+Pure layer. Forms and the command line build these; services validate them with the domain
+core and write them in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from pumpmgr.records import Indication
+from pumpmgr.schedule import PatientBolus, Schedule
+from pumpmgr.units import Quantity
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The second nurse's independent check: their own user name and password."""
+
+    username: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class PatientInput:
+    mrn: str
+    family_name: str
+    given_name: str
+    date_of_birth: date
+    indication: Indication
+    renal_impairment: bool = False
+    emergency_contact_name: str = ""
+    emergency_contact_phone: str = ""
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class SegmentInput:
+    implanted_length: Quantity  #: cm
+    trimmed_length: Quantity  #: cm
+    volume_per_length: Quantity  #: mL/cm, from the catheter's IFU
+
+
+@dataclass(frozen=True)
+class CatheterInput:
+    model_key: str
+    segments: tuple[SegmentInput, ...]
+    tip_level: str
+
+
+@dataclass(frozen=True)
+class PumpInput:
+    """A pump being implanted. Capacity and alarm volume default to the catalog's values only
+    when the catalog has them sourced; the clinic confirms the unsourced ones."""
+
+    model_key: str
+    serial_number: str
+    implanted_on: date
+    site: str
+    capacity: Quantity | None = None
+    alarm_volume: Quantity | None = None
+    accuracy_percent: float | None = None
+    nominal_flow: Quantity | None = None
+    pump_path_volume: Quantity | None = None
+    replace_by: date | None = None
+
+
+@dataclass(frozen=True)
+class IngredientInput:
+    drug: str
+    concentration: Quantity
+
+
+@dataclass(frozen=True)
+class PrescriptionInput:
+    """A new prescription version: the schedule's rates are doses of the first ingredient."""
+
+    ingredients: tuple[IngredientInput, ...]
+    schedule: Schedule
+    effective_at: datetime
+    prescriber: str
+    patient_bolus: PatientBolus | None = None
+    #: Why each warning is accepted, by finding code; every warning needs one.
+    reasons: Mapping[str, str] = field(default_factory=dict)
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class RefillInput:
+    performed_at: datetime
+    aspirated: Quantity
+    volume_added: Quantity
+    lot_number: str
+    expiry: date
+    source: str
+    needle_position_confirmed: bool
+    pump_running_confirmed: bool
+    discrepancy_note: str = ""
+    #: A new prescription saved with this refill (new concentration, drug or program).
+    new_prescription: PrescriptionInput | None = None
+    #: The nurse saw the bridge calculation for a concentration change and decided on it.
+    bridge_acknowledged: bool = False
+    bridge_bolus_given: bool = False
+    priming_bolus_given: bool = False
+    bolus_volume: Quantity | None = None  #: drawn from the reservoir by a bridge/priming bolus

@@ -1,0 +1,239 @@
+"""Database rows to the frozen records services hand out (application layer).
+
+May import the pure modules and ``pumpmgr.db.schema``. Canonical magnitudes become quantities
+here and nowhere else; no function here opens a session or commits.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, tzinfo
+
+from pumpmgr import catalogs as catalog_module
+from pumpmgr.catalogs import Catalogs, DrugLibrary
+from pumpmgr.db import schema as db
+from pumpmgr.errors import CatalogError
+from pumpmgr.records import (
+    CatheterRecord,
+    CatheterSegmentRecord,
+    EventRecord,
+    FindingRecord,
+    Ingredient,
+    PatientRecord,
+    PrescriptionRecord,
+    PumpRecord,
+    RefillRecord,
+    StoredForecast,
+)
+from pumpmgr.schedule import PatientBolus, Schedule, ScheduledBolus, Step
+from pumpmgr.units import Q_, Kind, Quantity, from_canonical
+
+
+def local(moment: datetime, tz: tzinfo) -> datetime:
+    """An instant as the clinic's wall-clock time (aware, in the clinic's zone)."""
+    return moment.astimezone(tz)
+
+
+def optional(magnitude: float | None, kind: Kind) -> Quantity | None:
+    return None if magnitude is None else from_canonical(magnitude, kind)
+
+
+def patient_record(row: db.Patient) -> PatientRecord:
+    contact = " ".join(p for p in (row.emergency_contact_name, row.emergency_contact_phone) if p)
+    return PatientRecord(
+        id=row.id,
+        mrn=row.mrn,
+        family_name=row.family_name,
+        given_name=row.given_name,
+        date_of_birth=row.date_of_birth,
+        indication=row.indication.value,
+        renal_impairment=row.renal_impairment,
+        emergency_contact=contact,
+        notes=row.notes,
+        status=row.status.value,
+    )
+
+
+def pump_record(row: db.Pump, catalogs: Catalogs) -> PumpRecord:
+    try:
+        model = catalogs.pump_model(row.model_key)
+        name, pump_type, mri = model.name, str(model.type), model.mri or ""
+    except CatalogError:  # a model the catalog no longer lists: keep the record readable
+        name, pump_type, mri = row.model_key, "unknown", ""
+    return PumpRecord(
+        id=row.id,
+        patient_id=row.patient_id,
+        model_key=row.model_key,
+        model_name=name,
+        pump_type=pump_type,
+        serial_number=row.serial_number,
+        implanted_on=row.implant_date,
+        site=row.implant_site,
+        capacity=from_canonical(row.reservoir_capacity_ml, Kind.VOLUME),
+        alarm_volume=from_canonical(row.low_reservoir_alarm_ml, Kind.VOLUME),
+        accuracy_percent=row.accuracy_percent,
+        nominal_flow=optional(row.nominal_flow_ml_per_day, Kind.FLOW),
+        pump_path_volume=optional(row.pump_path_volume_ml, Kind.VOLUME),
+        replace_by=row.replace_by_date,
+        status=row.status.value,
+        explanted_on=row.explant_date,
+        explant_reason=row.explant_reason or "",
+        mri_note=mri,
+    )
+
+
+def catheter_record(row: db.Catheter, segments: list[db.CatheterSegment]) -> CatheterRecord:
+    ordered = sorted(segments, key=lambda s: s.position)
+    volume = sum(s.implanted_length_cm * s.volume_ml_per_cm for s in ordered)
+    return CatheterRecord(
+        id=row.id,
+        pump_id=row.pump_id or 0,
+        model_key=row.model_key,
+        segments=tuple(
+            CatheterSegmentRecord(
+                length=from_canonical(s.implanted_length_cm, Kind.LENGTH),
+                trimmed=from_canonical(s.trimmed_length_cm, Kind.LENGTH),
+                volume_per_length=from_canonical(s.volume_ml_per_cm, Kind.VOLUME_PER_LENGTH),
+            )
+            for s in ordered
+        ),
+        tip_level=row.tip_level,
+        implanted_on=row.implant_date,
+        revised_on=row.revision_date,
+        volume=Q_(volume, "mL") if ordered else None,
+    )
+
+
+def ingredients(
+    rows: list[db.PrescriptionIngredient], library: DrugLibrary
+) -> tuple[Ingredient, ...]:
+    result = []
+    for row in sorted(rows, key=lambda r: r.position):
+        try:
+            unit = library.drug(row.drug_key).display_unit
+        except CatalogError:
+            unit = "mcg"
+        result.append(Ingredient(row.drug_key, from_canonical(row.concentration_mcg_per_ml,
+                                                              Kind.CONCENTRATION), unit))
+    return tuple(result)
+
+
+def prescription_record(
+    row: db.Prescription,
+    ingredient_rows: list[db.PrescriptionIngredient],
+    steps: list[db.ScheduleStep],
+    boluses: list[db.ScheduledBolus],
+    findings: list[db.PrescriptionFinding],
+    library: DrugLibrary,
+) -> PrescriptionRecord:
+    schedule = Schedule.flex(
+        [Step(s.start_time, from_canonical(s.rate_mcg_per_day, Kind.DOSE_RATE)) for s in steps],
+        [ScheduledBolus(b.at_time, from_canonical(b.amount_mcg, Kind.MASS)) for b in boluses],
+    )
+    patient_bolus = None
+    if row.ptm_bolus_dose_mcg is not None and row.ptm_max_per_day is not None:
+        lockout = row.ptm_lockout_days
+        patient_bolus = PatientBolus(
+            from_canonical(row.ptm_bolus_dose_mcg, Kind.MASS),
+            row.ptm_max_per_day,
+            None if not lockout else from_canonical(lockout, Kind.DURATION),
+        )
+    return PrescriptionRecord(
+        id=row.id,
+        pump_id=row.pump_id,
+        ingredients=ingredients(ingredient_rows, library),
+        schedule=schedule,
+        patient_bolus=patient_bolus,
+        effective_at=row.effective_at,
+        prescriber=row.prescriber_name,
+        findings=tuple(
+            FindingRecord(f.level, f.code, f.message, f.override_reason or "")  # type: ignore[arg-type]
+            for f in sorted(findings, key=lambda f: f.position)
+        ),
+        corrects_id=row.corrects_id,
+    )
+
+
+def refill_record(
+    row: db.Refill,
+    previous_final_ml: float | None,
+    ingredient_rows: tuple[Ingredient, ...],
+    nurse: str,
+    verifier: str,
+) -> RefillRecord:
+    first_fill = row.discrepancy_verdict == "first_fill"
+    return RefillRecord(
+        id=row.id,
+        pump_id=row.pump_id,
+        performed_at=row.performed_at,
+        previous_fill_volume=None if previous_final_ml is None else Q_(previous_final_ml, "mL"),
+        expected_residual=None if first_fill else Q_(row.expected_residual_ml, "mL"),
+        aspirated=Q_(row.aspirated_ml, "mL"),
+        discrepancy_verdict=None if first_fill else row.discrepancy_verdict,  # type: ignore[arg-type]
+        discrepancy_difference=None
+        if first_fill
+        else Q_(row.expected_residual_ml - row.aspirated_ml, "mL"),
+        discrepancy_note=row.discrepancy_note or "",
+        volume_added=Q_(row.volume_added_ml, "mL"),
+        final_volume=Q_(row.final_reservoir_ml, "mL"),
+        ingredients=ingredient_rows,
+        lot_number=row.lot_number,
+        expiry=row.expiry_date,
+        source=row.solution_source,
+        bridge_bolus=optional(row.bolus_volume_ml, Kind.VOLUME),
+        needle_position_confirmed=row.needle_position_confirmed,
+        pump_running_confirmed=row.pump_confirmed_running,
+        nurse=nurse,
+        verifier=verifier,
+        prescription_id=row.prescription_id,
+        corrects_id=row.corrects_id,
+    )
+
+
+def event_record(row: db.PumpEvent, patient_id: int, user: str) -> EventRecord:
+    details = {}
+    if row.post_mri_check_done is not None:
+        details["post-MRI check"] = "done" if row.post_mri_check_done else "NOT done"
+    return EventRecord(
+        id=row.id,
+        pump_id=row.pump_id,
+        patient_id=patient_id,
+        kind=row.kind.value,
+        occurred_at=row.occurred_at,
+        summary=row.note,
+        user=user,
+        details=details,
+        corrects_id=row.corrects_id,
+    )
+
+
+def stored_forecast(row: db.PumpForecast) -> StoredForecast | None:
+    if (
+        row.filled_at is None
+        or row.fill_volume_ml is None
+        or row.daily_volume_ml_per_day is None
+        or row.alarm_at is None
+        or row.alarm_at_with_boluses is None
+        or row.refill_due is None
+        or row.empty_at is None
+    ):
+        return None
+    return StoredForecast(
+        pump_id=row.pump_id,
+        filled_at=row.filled_at,
+        fill_volume=Q_(row.fill_volume_ml, "mL"),
+        daily_volume=Q_(row.daily_volume_ml_per_day, "mL/day"),
+        alarm_at=row.alarm_at,
+        alarm_at_with_boluses=row.alarm_at_with_boluses,
+        refill_due=row.refill_due,
+        refill_due_reason=row.refill_due_reason,  # type: ignore[arg-type]
+        empty_at=row.empty_at,
+    )
+
+
+def utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("an instant needs its time zone")
+    return moment.astimezone(UTC)
+
+
+default_catalogs = catalog_module.default_catalogs

@@ -1,0 +1,290 @@
+"""ClinicService: every action writes one transaction, audits it and updates the forecast."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from conftest import (
+    PASSWORD,
+    START,
+    World,
+    baclofen_patient,
+    baclofen_prescription,
+    fill,
+)
+from sqlalchemy import func, select
+
+from pumpmgr.auth import AuthError
+from pumpmgr.db import schema as db
+from pumpmgr.errors import Code, ImpossibleInput, InputError, PumpMgrError
+from pumpmgr.schedule import Schedule
+from pumpmgr.services import PermissionDenied
+from pumpmgr.services.inputs import (
+    IngredientInput,
+    PatientInput,
+    PrescriptionInput,
+    PumpInput,
+    Verification,
+)
+from pumpmgr.units import Q_
+
+
+def count(world: World, model: type) -> int:
+    with world.clinic.database.read() as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def first_fill(world: World, **reasons: str) -> tuple[int, int]:
+    patient_id, pump_id = baclofen_patient(world)
+    world.clinic.change_prescription(world.nurse, world.check, pump_id,
+                                     baclofen_prescription(**reasons))
+    world.clinic.record_refill(world.nurse, world.check, pump_id, fill(START))
+    return patient_id, pump_id
+
+
+def test_example_1_forecast_reaches_the_due_list(world: World) -> None:
+    """20 mL of 2000 mcg/mL at 400 mcg/day from Mon 3 Mar 2025 09:00: alarm Sun 1 Jun, due Fri
+    23 May (alarm − 7 days, moved back to a weekday)."""
+    _, pump_id = first_fill(world)
+    rows = world.clinic.due_list()
+    assert len(rows) == 1
+    row = rows[0]
+    assert row.pump_id == pump_id
+    assert row.refill_due == date(2025, 5, 23)
+    assert row.refill_due_reason == "alarm"
+    assert row.alarm_at.astimezone(world.clinic.tz).date() == date(2025, 6, 1)
+    assert row.days_left == pytest.approx(90)
+    assert row.drug == "baclofen 2000 mcg/mL"
+    assert row.state == "fine"
+    assert row.patient == "MEYER, Anna"
+
+
+def test_refill_with_discrepancy_needs_a_note_and_records_the_verdict(world: World) -> None:
+    """Day 60: expected 8 mL, 6.6 mL aspirated: Δ +1.4 mL > 1 mL: investigate (example 2a)."""
+    _, pump_id = first_fill(world)
+    world.clock.advance(timedelta(days=60))
+    day_60 = START + timedelta(days=60)
+    before = count(world, db.Refill)
+    with pytest.raises(InputError) as caught:
+        world.clinic.record_refill(world.nurse, world.check, pump_id, fill(day_60, "6.6 mL"))
+    assert caught.value.field == "discrepancy note"
+    assert count(world, db.Refill) == before  # nothing half-done
+    outcome = world.clinic.record_refill(
+        world.nurse, world.check, pump_id,
+        fill(day_60, "6.6 mL", discrepancy_note="pocket checked; no swelling"))
+    assert outcome.discrepancy is not None
+    assert outcome.discrepancy.verdict == "investigate"
+    assert float(outcome.discrepancy.difference.m) == pytest.approx(1.4)
+    assert outcome.refill.expected_residual is not None
+    assert float(outcome.refill.expected_residual.m) == pytest.approx(8.0)
+    assert outcome.refill.verifier == "Otto Second"
+    assert world.clinic.due_list()[0].open_discrepancy
+
+
+def test_the_second_check_must_be_another_user_with_the_right_password(world: World) -> None:
+    _, pump_id = baclofen_patient(world)
+    for verification in (Verification("nina", PASSWORD), Verification("otto", "wrong pass"),
+                         Verification("nobody", PASSWORD)):
+        with pytest.raises(AuthError):
+            world.clinic.change_prescription(world.nurse, verification, pump_id,
+                                             baclofen_prescription())
+    assert count(world, db.Prescription) == 0
+
+
+def test_blocked_doses_cannot_be_saved_and_warnings_need_reasons(world: World) -> None:
+    _, pump_id = baclofen_patient(world)
+    with pytest.raises(ImpossibleInput, match="mg/mcg"):
+        world.clinic.change_prescription(world.nurse, world.check, pump_id,
+                                         baclofen_prescription("12 mg/day"))
+    with pytest.raises(InputError) as missing:
+        world.clinic.change_prescription(world.nurse, world.check, pump_id,
+                                         baclofen_prescription("1100 mcg/day"))
+    assert "dose.above_soft_max" in missing.value.message
+    assert count(world, db.Prescription) == 0
+    outcome = world.clinic.change_prescription(
+        world.nurse, world.check, pump_id,
+        baclofen_prescription("1100 mcg/day", **{"dose.above_soft_max": "long-standing dose"}))
+    assert outcome.check.verdict == "warning"
+    assert any(f.reason == "long-standing dose" for f in outcome.prescription.findings)
+
+
+def test_titration_beyond_the_rule_is_a_warning_with_its_reason(world: World) -> None:
+    _, pump_id = first_fill(world)
+    world.clock.advance(timedelta(days=2))
+    later = START + timedelta(days=2)
+    check = world.clinic.check_prescription(pump_id, baclofen_prescription("600 mcg/day", at=later))
+    assert "titration.above_percent" in {str(f.code) for f in check.findings}
+    within_rule = world.clinic.check_prescription(
+        pump_id, baclofen_prescription("520 mcg/day", at=later))
+    assert within_rule.verdict == "ok"  # +30 % exactly, spinal origin
+
+
+def test_a_program_change_moves_the_forecast(world: World) -> None:
+    """After 30 days at 400 mcg/day (6 mL used), 800 mcg/day: 12 mL above the alarm at 0.4 mL/day
+    is 30 more days: alarm on day 60."""
+    _, pump_id = first_fill(world)
+    world.clock.advance(timedelta(days=30))
+    outcome = world.clinic.change_prescription(
+        world.nurse, world.check, pump_id,
+        baclofen_prescription("800 mcg/day", at=START + timedelta(days=30), **{
+            "titration.above_percent": "prescriber's order", "dose.above_typical": "x"}))
+    assert outcome.forecast is not None
+    assert float(outcome.forecast.fill_volume.m) == pytest.approx(14)
+    alarm = outcome.forecast.alarm_at - START
+    assert alarm.total_seconds() / 86400 == pytest.approx(60)
+
+
+def test_a_concentration_change_needs_the_bridge_acknowledged(world: World) -> None:
+    patient_id, pump_id = baclofen_patient(world, path_volume="0.142 mL")
+    world.clinic.change_prescription(world.nurse, world.check, pump_id,
+                                     baclofen_prescription("300 mcg/day", "1000 mcg/mL"))
+    world.clinic.record_refill(world.nurse, world.check, pump_id, fill(START))
+    world.clock.advance(timedelta(days=40))
+    at = START + timedelta(days=40)
+    change = baclofen_prescription("300 mcg/day", "2000 mcg/mL", at=at)
+    with pytest.raises(InputError) as caught:
+        world.clinic.record_refill(world.nurse, world.check, pump_id,
+                                   fill(at, "8 mL", new_prescription=change))
+    assert caught.value.field == "bridge"
+    assert count(world, db.Prescription) == 1  # the new version was not kept either
+    outcome = world.clinic.record_refill(
+        world.nurse, world.check, pump_id,
+        fill(at, "8 mL", new_prescription=change, bridge_acknowledged=True,
+             bridge_bolus_given=True, bolus_volume=Q_("0.35 mL")))
+    assert outcome.bridge is not None  # dead space 0.142 + 80 × 0.0026 = 0.35 mL (example 6)
+    assert float(outcome.bridge.bridge_duration.to("hour").m) == pytest.approx(28)
+    assert float(outcome.bridge.unbridged_dose.m) == pytest.approx(150)
+    assert outcome.prescription is not None
+    chart = world.clinic.patient_chart(patient_id)
+    assert chart.prescription is not None
+    assert float(chart.prescription.primary.concentration.m) == 2000
+
+
+def test_morphine_stability_sets_the_due_date(world: World) -> None:
+    """Example 3: 40 mL of morphine 25 mg/mL at 5 mg/day: alarm in 190 days, but morphine is
+    stable 90 days: due on 1 Jun 2025 (a Sunday), moved back to Friday 30 May."""
+    clinic, nurse = world.clinic, world.nurse
+    patient = clinic.register_patient(nurse, PatientInput(
+        "200001", "Okafor", "Ben", date(1960, 1, 1), "cancer_pain"))
+    pump = clinic.implant_pump(nurse, patient.id, PumpInput(
+        "synchromed2-40", "SN2", date(2025, 3, 1), "left abdomen"), None)
+    clinic.change_prescription(nurse, world.check, pump.id, PrescriptionInput(
+        (IngredientInput("morphine", Q_("25 mg/mL")),), Schedule.simple(Q_("5 mg/day")),
+        START, "Dr Brandt"))
+    clinic.record_refill(nurse, world.check, pump.id, fill(START, volume="40 mL"))
+    row = clinic.due_list()[0]
+    assert row.refill_due == date(2025, 5, 30)
+    assert row.refill_due_reason == "stability"
+
+
+def test_constant_flow_prescription_must_match_the_nominal_flow(world: World) -> None:
+    clinic, nurse = world.clinic, world.nurse
+    patient = clinic.register_patient(nurse, PatientInput(
+        "300001", "Silva", "Rita", date(1958, 2, 2), "non_cancer_pain"))
+    with pytest.raises(InputError) as no_flow:
+        clinic.implant_pump(nurse, patient.id, PumpInput(
+            "isomed-20", "IM1", date(2025, 3, 1), "abdomen", capacity=Q_("20 mL")), None)
+    assert no_flow.value.field == "nominal flow"
+    pump = clinic.implant_pump(nurse, patient.id, PumpInput(
+        "isomed-20", "IM1", date(2025, 3, 1), "abdomen", capacity=Q_("20 mL"),
+        nominal_flow=Q_("1 mL/day")), None)
+    wrong = PrescriptionInput((IngredientInput("morphine", Q_("4 mg/mL")),),
+                              Schedule.simple(Q_("5 mg/day")), START, "Dr Brandt",
+                              reasons={"concentration.above_unverified_max": "x"})
+    with pytest.raises(ImpossibleInput, match="5000 mcg/mL"):
+        clinic.change_prescription(nurse, world.check, pump.id, wrong)
+    right = PrescriptionInput((IngredientInput("morphine", Q_("4 mg/mL")),),
+                              Schedule.simple(Q_("4 mg/day")), START, "Dr Brandt")
+    clinic.change_prescription(nurse, world.check, pump.id, right)
+    clinic.record_refill(nurse, world.check, pump.id, fill(START))
+    row = clinic.due_list()[0]
+    assert row.days_left == pytest.approx(18)  # (20 − 2 mL) / 1 mL/day
+
+
+def test_pump_replacement_keeps_the_history(world: World) -> None:
+    patient_id, pump_id = first_fill(world)
+    world.clock.advance(timedelta(days=10))
+    new = world.clinic.replace_pump(world.nurse, pump_id, PumpInput(
+        "synchromed2-40", "SN-NEW", (START + timedelta(days=10)).date(), "left abdomen",
+        replace_by=date(2032, 3, 1)), "battery ERI")
+    chart = world.clinic.patient_chart(patient_id)
+    assert chart.pump is not None and chart.pump.id == new.id
+    assert [p.status for p in chart.pumps] == ["explanted", "active"]
+    assert {e.kind for e in chart.events} >= {"implant", "explant", "replacement"}
+    assert len(chart.refills) == 1  # the old pump's fill stays on the record
+    due = world.clinic.due_list()
+    assert [r.pump_id for r in due] == [new.id]
+    assert due[0].refill_due_reason == "first_fill"
+    with pytest.raises(PumpMgrError):
+        world.clinic.implant_pump(world.nurse, patient_id, PumpInput(
+            "synchromed2-20", "SN-THIRD", date(2025, 3, 12), "x"), None)
+
+
+def test_a_correction_is_a_new_row_and_the_original_stays(world: World) -> None:
+    first_fill(world)
+    with world.clinic.database.read() as session:
+        original = session.scalars(select(db.Refill)).one()
+    corrected = world.clinic.correct_refill(world.nurse, world.check, original.id,
+                                            "wrong volume typed", volume_added=Q_("18 mL"))
+    assert corrected.corrects_id == original.id
+    assert float(corrected.final_volume.m) == 18
+    with world.clinic.database.read() as session:
+        again = session.get_one(db.Refill, original.id)
+    assert again.final_reservoir_ml == 20
+    row = world.clinic.due_list()[0]
+    assert row.days_left == pytest.approx(80)  # (18 − 2) / 0.2
+    with pytest.raises(ImpossibleInput):
+        world.clinic.correct_refill(world.nurse, world.check, original.id, "again",
+                                    volume_added=Q_("19 mL"))
+
+
+def test_mri_and_events_are_recorded(world: World) -> None:
+    patient_id, pump_id = first_fill(world)
+    world.clinic.record_mri(world.nurse, pump_id, START, True, "1.5 T lumbar spine")
+    world.clinic.record_event(world.nurse, pump_id, "alarm", START, "low reservoir alarm heard")
+    chart = world.clinic.patient_chart(patient_id)
+    mri = [e for e in chart.events if e.kind == "mri"]
+    assert mri and mri[0].details["post-MRI check"] == "done"
+
+
+def test_refill_refusals_write_nothing(world: World) -> None:
+    _, pump_id = first_fill(world)
+    world.clock.advance(timedelta(days=30))
+    at = START + timedelta(days=30)
+    refills = count(world, db.Refill)
+    cases = [
+        (fill(at, "14 mL", volume="25 mL"), Code.OVER_CAPACITY),
+        (fill(at, "14 mL", volume="2 mL"), Code.FILL_NOT_ABOVE_ALARM),
+        (fill(at + timedelta(days=5), "14 mL"), Code.TIME_ORDER),
+        (fill(START - timedelta(days=1), "14 mL"), Code.TIME_ORDER),
+        (fill(at, "14 mL", needle_position_confirmed=False), Code.NO_VALUE),
+    ]
+    for data, code in cases:
+        with pytest.raises(PumpMgrError) as caught:
+            world.clinic.record_refill(world.nurse, world.check, pump_id, data)
+        assert caught.value.code is code, caught.value.message
+    assert count(world, db.Refill) == refills
+
+
+def test_every_action_is_audited_and_the_chain_verifies(world: World) -> None:
+    before = count(world, db.AuditEntry)
+    first_fill(world)  # register, implant (+event), prescription, refill
+    after = count(world, db.AuditEntry)
+    assert after - before == 5
+    report = world.clinic.verify_audit()
+    assert report.ok, report.message
+
+
+def test_only_an_administrator_adds_users(world: World) -> None:
+    with pytest.raises(PermissionDenied):
+        world.clinic.add_user(world.nurse, "eve", PASSWORD, "Eve", "administrator")
+
+
+def test_drug_library_edit_changes_the_checks(world: World) -> None:
+    _, pump_id = baclofen_patient(world)
+    world.clinic.edit_drug_library(world.admin, "baclofen", {"soft_max": Q_("800 mcg/day")},
+                                   "clinic protocol 2025")
+    check = world.clinic.check_prescription(pump_id, baclofen_prescription("900 mcg/day"))
+    assert "dose.above_soft_max" in {str(f.code) for f in check.findings}
+    assert any("clinic edit" in f.message for f in check.findings)
