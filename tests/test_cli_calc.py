@@ -222,3 +222,36 @@ def test_no_arguments_show_a_demo_forecast(capsys: pytest.CaptureFixture[str]) -
     code, out, _ = run(capsys)
     assert code == 0
     assert "refill due:" in out and "pumpmgr calc --help" in out
+
+
+def test_check_dose_blocks_a_mg_mcg_slip_and_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, "check-dose", "--drug", "baclofen", "--dose", "12 mg/day")
+    assert data["verdict"] == "blocked"
+    assert "dose.ten_times_typical" in {f["code"] for f in data["findings"]}
+    assert all(set(f) == {"level", "code", "message"} for f in data["findings"])
+
+
+def test_check_dose_titration_and_timing(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, "check-dose", "--drug", "baclofen", "--dose", "520 mcg/day",
+                    "--previous-dose", "400 mcg/day", "--hours-since-change", "48",
+                    "--origin", "spinal")
+    assert data["verdict"] == "ok"  # exactly +30 %, spinal origin
+    data = run_json(capsys, "check-dose", "--drug", "baclofen", "--dose", "520 mcg/day",
+                    "--previous-dose", "400 mcg/day", "--hours-since-change", "12",
+                    "--origin", "cerebral")
+    assert data["verdict"] == "warning"
+    assert {"titration.above_percent", "titration.within_24h"} <= {
+        f["code"] for f in data["findings"]}
+
+
+def test_check_dose_readable_uses_the_drug_unit(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "calc", "check-dose", "--drug", "morphine", "--dose",
+                       "30 mg/day", "--pain", "cancer")
+    assert code == 0
+    assert "30 mg/day" in out and "verdict:" in out
+
+
+def test_check_dose_unknown_drug_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = _exit_code(capsys, ["calc", "check-dose", "--drug", "aspirin", "--dose",
+                                    "1 mg/day"])
+    assert code == 2 and "--drug" in err and "baclofen" in err
