@@ -1,0 +1,26 @@
+"""Printed sheets (PDF, reportlab platypus): the refill worksheet, patient history, due list,
+wallet card, compounding sheet and a day's worksheets in one file.
+
+Reports layer: may import reportlab and the pure pumpmgr modules (records, visit, formatting,
+catalogs and the calculation modules); never SQLAlchemy, :mod:`pumpmgr.db` or Qt. Every
+builder takes records, the clinic's settings and an explicit ``generated_at`` and returns the
+PDF as bytes; with ``invariant=True`` two builds of the same records are byte-identical.
+"""
+
+from __future__ import annotations
+
+from .batch import build_worksheet_batch
+from .compounding_sheet import build_compounding_sheet
+from .due_list import build_due_list
+from .history import build_history
+from .wallet_card import build_wallet_card
+from .worksheet import build_refill_worksheet
+
+__all__ = [
+    "build_compounding_sheet",
+    "build_due_list",
+    "build_history",
+    "build_refill_worksheet",
+    "build_wallet_card",
+    "build_worksheet_batch",
+]

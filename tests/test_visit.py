@@ -1,0 +1,342 @@
+"""visit: the planned refill visit, checked by hand against domain.md section 6's examples."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from pumpmgr.errors import ImpossibleInput
+from pumpmgr.records import (
+    CatheterRecord,
+    ClinicSettings,
+    Ingredient,
+    PatientChart,
+    PatientRecord,
+    PrescriptionRecord,
+    PumpRecord,
+    RefillRecord,
+)
+from pumpmgr.schedule import PatientBolus, Schedule
+from pumpmgr.units import Q_
+from pumpmgr.visit import (
+    live,
+    local_chart,
+    plan_compounding,
+    plan_for_refill,
+    plan_visit,
+)
+
+FILLED = datetime(2025, 3, 3)
+SETTINGS = ClinicSettings(clinic_phone="+1 555 0100")
+PATIENT = PatientRecord(1, "MRN-1", "Doe", "Jane", date(1970, 1, 1), "spasticity_spinal")
+
+
+def ml(quantity: object) -> float:
+    return float(quantity.to("mL").m)  # type: ignore[attr-defined]
+
+
+def synchromed(**changes: object) -> PumpRecord:
+    pump = PumpRecord(
+        id=10, patient_id=1, model_key="synchromed2-20", model_name="SynchroMed II 20 mL",
+        pump_type="programmable_peristaltic", serial_number="NGP123", implanted_on=date(2024, 1, 8),
+        site="right abdomen", capacity=Q_("20 mL"), alarm_volume=Q_("2 mL"),
+        accuracy_percent=14.5,
+    )
+    return replace(pump, **changes)  # type: ignore[arg-type]
+
+
+def baclofen(concentration: str = "2000 mcg/mL") -> tuple[Ingredient, ...]:
+    return (Ingredient("baclofen", Q_(concentration), "mcg"),)
+
+
+def prescription(
+    rx_id: int, dose: str, at: datetime, ingredients: tuple[Ingredient, ...] | None = None,
+    bolus: PatientBolus | None = None, pump_id: int = 10,
+) -> PrescriptionRecord:
+    return PrescriptionRecord(
+        id=rx_id, pump_id=pump_id, ingredients=ingredients or baclofen(),
+        schedule=Schedule.simple(Q_(dose)), patient_bolus=bolus, effective_at=at,
+        prescriber="Dr Who",
+    )
+
+
+def refill(
+    refill_id: int, at: datetime, final: str = "20 mL", ingredients: tuple[Ingredient, ...] | None
+    = None, pump_id: int = 10, **changes: object,
+) -> RefillRecord:
+    record = RefillRecord(
+        id=refill_id, pump_id=pump_id, performed_at=at, previous_fill_volume=None,
+        expected_residual=None, aspirated=None, discrepancy_verdict=None,
+        discrepancy_difference=None, discrepancy_note="", volume_added=Q_(final),
+        final_volume=Q_(final), ingredients=ingredients or baclofen(), lot_number="L1",
+        expiry=date(2026, 1, 1), source="pharmacy", bridge_bolus=None,
+        needle_position_confirmed=True, pump_running_confirmed=True, nurse="A", verifier="B",
+    )
+    return replace(record, **changes)  # type: ignore[arg-type]
+
+
+def chart(
+    pump: PumpRecord, prescriptions: list[PrescriptionRecord], refills: list[RefillRecord],
+    catheter: CatheterRecord | None = None,
+) -> PatientChart:
+    return PatientChart(
+        patient=PATIENT, pump=pump, catheter=catheter, prescription=prescriptions[-1],
+        forecast=None, pumps=(pump,), prescriptions=tuple(prescriptions), refills=tuple(refills),
+    )
+
+
+def catheter(volume: str | None, pump_id: int = 10) -> CatheterRecord:
+    return CatheterRecord(
+        id=5, pump_id=pump_id, model_key="x", segments=(), tip_level="T10",
+        implanted_on=date(2024, 1, 8), volume=None if volume is None else Q_(volume),
+    )
+
+
+def test_example_1_residual_plan_and_forecast() -> None:
+    """20 mL at 0.2 mL/day for 60 days leaves 8 mL; refilled to 20 mL the pump alarms 90 days
+    later (2025-07-31) and is due a week before, on Thursday 2025-07-24."""
+    at = FILLED + timedelta(days=60)
+    plan = plan_visit(chart(synchromed(), [prescription(1, "400 mcg/day", FILLED)],
+                            [refill(1, FILLED)]), at, settings=SETTINGS)
+    assert ml(plan.expected_residual) == pytest.approx(8.0)
+    assert ml(plan.refill.aspirated) == pytest.approx(8.0)
+    assert ml(plan.refill.volume_to_add) == 20
+    assert ml(plan.refill.waste) == pytest.approx(8.0)
+    assert not plan.concentration_changed and plan.bridge_status == "not_needed"
+    assert float(plan.doses[0].daily_dose.to("mcg/day").m) == pytest.approx(400)
+    assert float(plan.program.daily_volume().to("mL/day").m) == pytest.approx(0.2)
+    assert plan.forecast.alarm_at == datetime(2025, 7, 31)
+    assert plan.forecast.refill_due == date(2025, 7, 24)
+    assert plan.forecast.accuracy_percent == 14.5 and plan.forecast.buffer_days == 7
+    assert ml(plan.threshold) == 1
+    assert plan.forecast.stability_days is None
+    assert plan.stability_source == "none set in the drug library"
+
+
+def test_residual_is_piecewise_over_prescriptions_since_the_fill() -> None:
+    """30 days at 400 mcg/day (6 mL) then 30 at 600 mcg/day (9 mL): 20 − 15 = 5 mL; a
+    prescription older than the fill counts from the fill."""
+    rxs = [prescription(1, "300 mcg/day", FILLED - timedelta(days=200)),
+           prescription(2, "400 mcg/day", FILLED - timedelta(days=10)),
+           prescription(3, "600 mcg/day", FILLED + timedelta(days=30))]
+    plan = plan_visit(chart(synchromed(), rxs, [refill(1, FILLED)]),
+                      FILLED + timedelta(days=60), settings=SETTINGS)
+    assert ml(plan.expected_residual) == pytest.approx(5.0)
+    assert float(plan.program.daily_dose().m) == pytest.approx(600)
+
+
+def test_recorded_bridge_volume_comes_out_of_the_residual() -> None:
+    plan = plan_visit(chart(synchromed(), [prescription(1, "400 mcg/day", FILLED)],
+                            [refill(1, FILLED, bridge_bolus=Q_("0.5 mL"))]),
+                      FILLED + timedelta(days=60), settings=SETTINGS)
+    assert ml(plan.expected_residual) == pytest.approx(7.5)
+
+
+def test_corrected_refill_is_replaced_by_its_correction() -> None:
+    """The correction (final 18 mL) counts, the record it corrects (20 mL) does not."""
+    wrong = refill(1, FILLED)
+    fixed = refill(2, FILLED, final="18 mL", corrects_id=1)
+    assert live([wrong, fixed]) == (fixed,)
+    plan = plan_visit(chart(synchromed(), [prescription(1, "400 mcg/day", FILLED)],
+                            [wrong, fixed]), FILLED + timedelta(days=60), settings=SETTINGS)
+    assert ml(plan.expected_residual) == pytest.approx(6.0)
+
+
+def test_example_6_bridge_with_known_dead_space() -> None:
+    """1000 → 2000 mcg/mL at 300 mcg/day, dead space 0.15 mL pump path + 0.2 mL catheter:
+    run 0.3 mL/day for 28 h, then 0.15 mL/day; unbridged 150 mcg/day for 56 h."""
+    rx = prescription(1, "300 mcg/day", FILLED, baclofen("1000 mcg/mL"))
+    plan = plan_visit(
+        chart(synchromed(pump_path_volume=Q_("0.15 mL")), [rx],
+              [refill(1, FILLED, ingredients=baclofen("1000 mcg/mL"))], catheter("0.2 mL")),
+        FILLED + timedelta(days=30), settings=SETTINGS, new_ingredients=baclofen("2000 mcg/mL"),
+    )
+    assert plan.concentration_changed and plan.bridge_status == "computed"
+    assert plan.bridge is not None
+    assert ml(plan.dead_space) == pytest.approx(0.35)
+    assert float(plan.bridge.bridge_rate.m) == pytest.approx(0.3)
+    assert float(plan.bridge.bridge_duration.to("hour").m) == pytest.approx(28)
+    assert float(plan.bridge.new_rate.m) == pytest.approx(0.15)
+    assert float(plan.bridge.unbridged_dose.m) == pytest.approx(150)
+    change = plan.changes[0]
+    assert float(change.flushing_dose.to("mcg/day").m) == pytest.approx(150)  # type: ignore[union-attr]
+    assert float(plan.flush_duration.to("hour").m) == pytest.approx(56)  # type: ignore[union-attr]
+    # The dose is kept, so the volume rate halves: 30 days at 0.3 mL/day left 11 mL.
+    assert ml(plan.expected_residual) == pytest.approx(11.0)
+    assert float(plan.doses[0].daily_dose.m) == pytest.approx(300)
+
+
+def test_unknown_dead_space_is_said_not_skipped() -> None:
+    """The change and the half dose without a bridge are still there; what is missing is named."""
+    rx = prescription(1, "300 mcg/day", FILLED, baclofen("1000 mcg/mL"))
+    plan = plan_visit(
+        chart(synchromed(), [rx], [refill(1, FILLED, ingredients=baclofen("1000 mcg/mL"))],
+              catheter("0.2 mL")),
+        FILLED + timedelta(days=30), settings=SETTINGS, new_ingredients=baclofen("2000 mcg/mL"),
+    )
+    assert plan.bridge_status == "dead_space_unknown"
+    assert plan.bridge is None and plan.dead_space is None and plan.flush_duration is None
+    assert plan.dead_space_missing == ("pump fluid-path volume",)
+    assert float(plan.changes[0].flushing_dose.m) == pytest.approx(150)  # type: ignore[union-attr]
+    given = plan_visit(
+        chart(synchromed(), [rx], [refill(1, FILLED, ingredients=baclofen("1000 mcg/mL"))]),
+        FILLED + timedelta(days=30), settings=SETTINGS, new_ingredients=baclofen("2000 mcg/mL"),
+        dead_space=Q_("0.35 mL"),
+    )
+    assert given.bridge_status == "computed" and given.dead_space_missing == ()
+
+
+def test_new_prescription_concentration_is_the_default_solution() -> None:
+    """A prescription written at a new concentration is what gets filled; the pump still holds
+    the old one, so the bridge shows without being asked for."""
+    rxs = [prescription(1, "300 mcg/day", FILLED, baclofen("1000 mcg/mL")),
+           prescription(2, "300 mcg/day", FILLED + timedelta(days=20), baclofen("2000 mcg/mL"))]
+    plan = plan_visit(chart(synchromed(), rxs,
+                            [refill(1, FILLED, ingredients=baclofen("1000 mcg/mL"))]),
+                      FILLED + timedelta(days=30), settings=SETTINGS, dead_space=Q_("0.35 mL"))
+    assert plan.ingredients == baclofen("2000 mcg/mL")
+    assert plan.bridge_status == "computed"
+
+
+def test_admixture_doses_and_morphine_stability() -> None:
+    """Morphine 10 mg/mL + clonidine 100 mcg/mL at 3 mg/day morphine: 0.3 mL/day, so clonidine
+    30 mcg/day; with 4 × 0.1 mg boluses 3.4 mg/day and 34 mcg/day. Morphine's 90-day stability
+    beats the alarm: due 2025-06-01, a Sunday, so Friday 2025-05-30."""
+    mix = (Ingredient("morphine", Q_("10 mg/mL"), "mg"),
+           Ingredient("clonidine", Q_("100 mcg/mL"), "mcg"))
+    rx = prescription(1, "3 mg/day", FILLED - timedelta(days=1), mix,
+                      PatientBolus(Q_("0.1 mg"), 4, Q_("3 h")))
+    plan = plan_visit(
+        chart(synchromed(model_key="synchromed2-40", capacity=Q_("40 mL")), [rx], []),
+        FILLED, settings=SETTINGS,
+    )
+    morphine, clonidine = plan.doses
+    assert float(morphine.daily_dose.to("mg/day").m) == pytest.approx(3)
+    assert float(clonidine.daily_dose.to("mcg/day").m) == pytest.approx(30)
+    assert float(morphine.max_daily_dose.to("mg/day").m) == pytest.approx(3.4)
+    assert float(clonidine.max_daily_dose.to("mcg/day").m) == pytest.approx(34)
+    assert plan.first_fill and plan.residual is None and ml(plan.refill.aspirated) == 0
+    assert ml(plan.threshold) == 2
+    assert plan.forecast.stability_days == 90
+    assert plan.stability_source == "drug library: Morphine"
+    assert plan.forecast.refill_due_reason == "stability"
+    assert plan.forecast.refill_due == date(2025, 5, 30)
+
+
+def test_first_fill_priming_volume() -> None:
+    """Priming = catheter 0.208 mL + pump path 0.1 mL (domain.md example 7)."""
+    pump = synchromed(pump_path_volume=Q_("0.1 mL"))
+    plan = plan_visit(chart(pump, [prescription(1, "400 mcg/day", FILLED)], [],
+                            catheter("0.208 mL")), FILLED, settings=SETTINGS)
+    assert ml(plan.priming) == pytest.approx(0.308)
+    unknown = plan_visit(chart(synchromed(), [prescription(1, "400 mcg/day", FILLED)], []),
+                         FILLED, settings=SETTINGS)
+    assert unknown.priming is None
+    assert any("catheter volume is not known" in note for note in unknown.notes)
+
+
+def test_ziconotide_first_fill_of_a_new_pump_is_due_within_14_days() -> None:
+    zic = (Ingredient("ziconotide", Q_("25 mcg/mL"), "mcg"),)
+    rx = prescription(1, "1.2 mcg/day", FILLED, zic)
+    plan = plan_visit(chart(synchromed(), [rx], []), FILLED, settings=SETTINGS)
+    assert plan.forecast.stability_days == 14
+    assert plan.forecast.refill_due == date(2025, 3, 17)  # Monday, 14 days on
+    again = plan_visit(chart(synchromed(), [rx], [refill(1, FILLED, ingredients=zic)]),
+                       FILLED + timedelta(days=14), settings=SETTINGS)
+    assert again.forecast.stability_days == 84  # undiluted: 25 mcg/mL is a stock strength
+
+
+def test_constant_flow_change_flushes_at_the_fixed_flow() -> None:
+    """IsoMed, 1.0 mL/day: morphine 4 → 5 mg/mL. No bridge can run; the 0.5 mL dead space keeps
+    giving 4 mg/day for 12 h. Full 20 mL alarms at 2 mL after 18 days."""
+    pump = synchromed(model_key="isomed-20", model_name="IsoMed 20 mL", pump_type="constant_flow",
+                      accuracy_percent=None, nominal_flow=Q_("1 mL/day"))
+    four = (Ingredient("morphine", Q_("4 mg/mL"), "mg"),)
+    five = (Ingredient("morphine", Q_("5 mg/mL"), "mg"),)
+    rx = prescription(1, "4 mg/day", FILLED, four)
+    plan = plan_visit(chart(pump, [rx], [refill(1, FILLED, ingredients=four)]),
+                      FILLED + timedelta(days=11), settings=SETTINGS, new_ingredients=five,
+                      dead_space=Q_("0.5 mL"))
+    assert ml(plan.expected_residual) == pytest.approx(9.0)
+    assert plan.bridge_status == "not_possible" and plan.bridge is None
+    assert float(plan.doses[0].daily_dose.to("mg/day").m) == pytest.approx(5)
+    assert float(plan.changes[0].flushing_dose.to("mg/day").m) == pytest.approx(4)  # type: ignore[union-attr]
+    assert float(plan.flush_duration.to("hour").m) == pytest.approx(12)  # type: ignore[union-attr]
+    assert plan.forecast.days_to_alarm == pytest.approx(18)
+    assert any("accuracy is not known" in note for note in plan.notes)
+    with pytest.raises(ImpossibleInput, match="constant-flow"):
+        plan_visit(chart(pump, [rx], []), FILLED, settings=SETTINGS,
+                   new_schedule=Schedule.simple(Q_("5 mg/day")))
+
+
+def test_refuses_a_new_dosed_drug_without_a_schedule_and_a_chart_without_pump() -> None:
+    rx = prescription(1, "400 mcg/day", FILLED)
+    with pytest.raises(ImpossibleInput, match="give the new schedule"):
+        plan_visit(chart(synchromed(), [rx], []), FILLED, settings=SETTINGS,
+                   new_ingredients=(Ingredient("morphine", Q_("10 mg/mL"), "mg"),))
+    with pytest.raises(ImpossibleInput, match="no active pump"):
+        plan_visit(replace(chart(synchromed(), [rx], []), pump=None), FILLED, settings=SETTINGS)
+
+
+def test_plan_for_refill_is_the_plan_just_before_it() -> None:
+    """The completed sheet's "before" half: the residual at the refill from the fill before."""
+    first = refill(1, FILLED)
+    second = refill(2, FILLED + timedelta(days=60), final="19 mL")
+    plan = plan_for_refill(
+        chart(synchromed(), [prescription(1, "400 mcg/day", FILLED)], [first, second]), second,
+        settings=SETTINGS,
+    )
+    assert plan.last_refill == first
+    assert ml(plan.expected_residual) == pytest.approx(8.0)
+    assert ml(plan.refill.final_volume) == 19
+
+
+def test_example_8_compounding_for_a_constant_flow_pump() -> None:
+    """Morphine 4 mg/day at 1.0 mL/day: 4 mg/mL; 20 mL from 25 mg/mL is 3.2 mL + 16.8 mL."""
+    pump = synchromed(model_key="isomed-20", pump_type="constant_flow", accuracy_percent=None,
+                      nominal_flow=Q_("1 mL/day"))
+    four = (Ingredient("morphine", Q_("4 mg/mL"), "mg"),)
+    plan = plan_visit(chart(pump, [prescription(1, "4 mg/day", FILLED, four)], []), FILLED,
+                      settings=SETTINGS)
+    made = plan_compounding(plan, {"morphine": Q_("25 mg/mL")})
+    assert ml(made.lines[0].result.stock_volume) == pytest.approx(3.2)
+    assert ml(made.diluent_volume) == pytest.approx(16.8)
+    chosen = plan_compounding(plan)  # the library's weakest strong-enough stock: 10 mg/mL
+    assert chosen.lines[0].stock_from_library
+    assert ml(chosen.lines[0].result.stock_volume) == pytest.approx(8.0)
+
+
+def test_admixture_compounding_shares_the_diluent() -> None:
+    """20 mL of morphine 10 mg/mL (8 mL of 25 mg/mL) + clonidine 100 mcg/mL (4 mL of 500 mcg/mL):
+    8 mL diluent."""
+    mix = (Ingredient("morphine", Q_("10 mg/mL"), "mg"),
+           Ingredient("clonidine", Q_("100 mcg/mL"), "mcg"))
+    plan = plan_visit(chart(synchromed(), [prescription(1, "3 mg/day", FILLED, mix)], []),
+                      FILLED, settings=SETTINGS)
+    made = plan_compounding(plan, {"morphine": Q_("25 mg/mL"), "clonidine": Q_("500 mcg/mL")})
+    assert [ml(line.result.stock_volume) for line in made.lines] == pytest.approx([8, 4])
+    assert ml(made.diluent_volume) == pytest.approx(8)
+    with pytest.raises(ImpossibleInput, match="stock"):
+        plan_compounding(plan, {"morphine": Q_("25 mg/mL")})  # clonidine: no library stock
+
+
+def test_local_chart_turns_utc_instants_into_wall_clock_times() -> None:
+    """A refill stored at 08:00 UTC on 3 March happened at 09:00 in Paris (CET, UTC+1); one on
+    2 May at 07:00 UTC happened at 09:00 (CEST, UTC+2). Naive times stay as they are."""
+    from datetime import UTC
+    from zoneinfo import ZoneInfo
+
+    paris = ZoneInfo("Europe/Paris")
+    rx = prescription(1, "400 mcg/day", datetime(2025, 3, 1, 8, tzinfo=UTC))
+    first = refill(1, datetime(2025, 3, 3, 8, tzinfo=UTC))
+    second = refill(2, datetime(2025, 5, 2, 7, tzinfo=UTC))
+    local = local_chart(chart(synchromed(), [rx], [first, second]), paris)
+    assert [r.performed_at for r in local.refills] == [datetime(2025, 3, 3, 9),
+                                                      datetime(2025, 5, 2, 9)]
+    assert local.prescription is not None
+    assert local.prescription.effective_at == datetime(2025, 3, 1, 9)
+    assert local_chart(local, paris) == local
+    plan = plan_visit(local, datetime(2025, 5, 2, 9), settings=SETTINGS)
+    assert plan.last_refill == local.refills[-1]
