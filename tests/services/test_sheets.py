@@ -1,0 +1,69 @@
+"""SheetService: every sheet prints from the clinic's records, in the clinic's local time."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, timedelta
+
+import pytest
+from conftest import START, World, baclofen_patient, baclofen_prescription, fill
+from pypdf import PdfReader
+
+from pumpmgr.errors import PumpMgrError
+from pumpmgr.services.sheets import SheetService
+
+
+def text(pdf: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+@pytest.fixture
+def sheets(world: World) -> SheetService:
+    _, pump_id = baclofen_patient(world)
+    world.clinic.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())
+    world.clinic.record_refill(world.nurse, world.check, pump_id, fill(START))
+    world.clock.advance(timedelta(days=60))
+    world.clinic.record_refill(world.nurse, world.check, pump_id, fill(
+        START + timedelta(days=60), "6.6 mL", discrepancy_note="pocket checked"))
+    world.clock.advance(timedelta(days=70))
+    return SheetService(world.clinic)
+
+
+def test_worksheet_before_the_visit(sheets: SheetService) -> None:
+    content = text(sheets.worksheet("100001"))
+    assert "100001" in content and "MEYER, Anna" in content
+    assert "2000 mcg/mL" in content and "400 mcg/day" in content
+    assert "Expected 6 mL" in content  # 20 mL − 70 days × 0.2 mL/day
+
+
+def test_completed_worksheet_shows_the_verdict(sheets: SheetService) -> None:
+    chart = sheets.chart("100001")
+    second = chart.refills[-1]
+    content = text(sheets.worksheet("100001", completed_refill_id=second.id))
+    assert "INVESTIGATE" in content
+    assert "6.6 mL" in content and "+1.4 mL" in content
+    assert "Otto Second" in content
+    with pytest.raises(PumpMgrError, match="--completed"):
+        sheets.worksheet("100001", completed_refill_id=9999)
+
+
+def test_history_card_and_due_list(sheets: SheetService) -> None:
+    assert "investigate" in text(sheets.history("100001")).lower()
+    card = text(sheets.card("100001"))
+    assert "Baclofen" in card and "400 mcg/day" in card
+    due = text(sheets.due(date(2025, 7, 1), date(2025, 8, 31)))
+    assert "100001" in due
+
+
+def test_the_day_batch_reports_progress(sheets: SheetService) -> None:
+    calls: list[tuple[int, int]] = []
+    pdf = sheets.day(date(2025, 12, 31), progress=lambda done, total: calls.append((done, total)))
+    assert calls[-1] == (1, 1)
+    assert "100001" in text(pdf)
+    with pytest.raises(PumpMgrError, match="nobody is due"):
+        sheets.day(date(2025, 1, 1))
+
+
+def test_unknown_record_number_is_a_domain_error(sheets: SheetService) -> None:
+    with pytest.raises(PumpMgrError, match="no patient"):
+        sheets.card("999999")
