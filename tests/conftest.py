@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from database_targets import (
@@ -48,3 +49,40 @@ def database(db_target: DbTarget) -> Iterator[Database]:
         yield db
     finally:
         db.dispose()
+
+
+# --- Reliability harnesses (tests/reliability): small in the suite, large with --full --------
+
+_HARNESS_LINES: list[str] = []
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--full", action="store_true", default=False,
+        help="run the reliability harnesses at full size and print one line per harness",
+    )
+
+
+@pytest.fixture
+def full_size(request: pytest.FixtureRequest) -> bool:
+    """True when the harnesses run at full size (``pytest tests/reliability --full``)."""
+    return bool(request.config.getoption("--full"))
+
+
+@pytest.fixture
+def harness_report() -> Callable[[str, int, int, float], None]:
+    """Record one harness's figures: name, trials, failures, seconds (printed at the end)."""
+
+    def report(name: str, trials: int, failures: int, seconds: float) -> None:
+        _HARNESS_LINES.append(
+            f"{name:<36} trials {trials:>8}  failures {failures:>4}  time {seconds:8.1f} s"
+        )
+
+    return report
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _HARNESS_LINES:
+        terminalreporter.section("reliability harnesses")
+        for line in _HARNESS_LINES:
+            terminalreporter.write_line(line)
