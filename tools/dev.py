@@ -1,6 +1,6 @@
 """Set up the project's virtual environment and run the program or the whole test suite.
 
-Usage:  python3 tools/dev.py run [ARGS...]   # start pumpmgr on the demo clinic
+Usage:  python3 tools/dev.py run [ARGS...]   # the desktop program on the demo clinic
         python3 tools/dev.py test [PYTEST ARGS...]   # ruff, mypy, import rules, pytest
 
 Needs only Python 3.11+ and the package registry: the first call creates .venv and installs
@@ -47,7 +47,7 @@ def test(args: list[str]) -> None:
 
 
 def run(args: list[str]) -> None:
-    _run(BIN / "pumpmgr", *args)
+    _run(BIN / "pumpmgr", *(args or ["--demo"]))
 
 
 def main() -> None:

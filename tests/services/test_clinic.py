@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from conftest import (
+from clinic_world import (
     PASSWORD,
     START,
     World,

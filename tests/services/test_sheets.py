@@ -6,7 +6,7 @@ import io
 from datetime import date, timedelta
 
 import pytest
-from conftest import START, World, baclofen_patient, baclofen_prescription, fill
+from clinic_world import START, World, baclofen_patient, baclofen_prescription, fill
 from pypdf import PdfReader
 
 from pumpmgr.errors import PumpMgrError

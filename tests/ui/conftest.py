@@ -1,0 +1,100 @@
+"""Desktop tests: a sample clinic copied per test, a main window on it, no blocking dialogs.
+
+The sample clinic (``sample_clinic.py``) is built once per session and its SQLite file copied
+for each test, so a test may write freely and the suite stays fast. Every message box and file
+chooser goes through :mod:`ui.messages`; the ``dialogs`` fixture (autouse) replaces them with
+recorders so no modal box ever blocks a test.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dialog_recorder import Dialogs
+from pytestqt.qtbot import QtBot
+from sample_clinic import PASSWORD, clinic_on, create_sample_database
+
+from pumpmgr.db.engine import open_database
+from pumpmgr.services import ClinicService
+from ui import messages
+from ui.main_window import MainWindow
+
+
+@pytest.fixture(autouse=True)
+def dialogs(monkeypatch: pytest.MonkeyPatch) -> Dialogs:
+    recorded = Dialogs()
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # ui.app.main replaces it
+
+    def record(kind: str) -> Any:
+        def show(parent: object, title: str, text: str, *args: object, **kw: object) -> None:
+            recorded.shown.append((kind, text))
+        return show
+
+    def confirm(parent: object, title: str, text: str, **kw: object) -> bool:
+        recorded.shown.append(("confirm", text))
+        return recorded.confirm_answer
+
+    def save_path(parent: object, title: str, suggested: Path, file_filter: str,
+                  ) -> Path | None:
+        recorded.shown.append(("save_path", str(suggested)))
+        return recorded.save_to
+
+    def choose(parent: object, title: str, label: str, items: list[str]) -> int | None:
+        recorded.shown.append(("choose", "\n".join(items)))
+        return recorded.choice
+
+    for kind in ("info", "warn", "error"):
+        monkeypatch.setattr(messages, kind, record(kind))
+    monkeypatch.setattr(messages, "confirm", confirm)
+    monkeypatch.setattr(messages, "save_path", save_path)
+    monkeypatch.setattr(messages, "choose", choose)
+    return recorded
+
+
+@pytest.fixture(scope="session")
+def sample_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sample") / "clinic.db"
+    create_sample_database(path)
+    return path
+
+
+@pytest.fixture
+def sample_path(tmp_path: Path, sample_template: Path) -> Path:
+    path = tmp_path / "clinic.db"
+    shutil.copyfile(sample_template, path)
+    return path
+
+
+@pytest.fixture
+def clinic(sample_path: Path) -> Iterator[ClinicService]:
+    database = open_database(sample_path, daily_backup_keep=None)
+    try:
+        yield clinic_on(database)
+    finally:
+        database.dispose()
+
+
+@pytest.fixture
+def empty_clinic(tmp_path: Path) -> Iterator[ClinicService]:
+    database = open_database(tmp_path / "new.db", daily_backup_keep=None)
+    try:
+        yield clinic_on(database)
+    finally:
+        database.dispose()
+
+
+@pytest.fixture
+def window(qtbot: QtBot, clinic: ClinicService) -> Iterator[MainWindow]:
+    actor = clinic.sign_in("nina", PASSWORD)
+    main = MainWindow(clinic, actor)
+    qtbot.addWidget(main)
+    main.resize(1366, 740)
+    main.show()
+    qtbot.waitExposed(main)
+    yield main
+    main.idle.stop()

@@ -1,0 +1,19 @@
+"""What the program tried to show through :mod:`ui.messages`, and the answers a test gives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class Dialogs:
+    """What the program tried to show, and the answers the test gives."""
+
+    shown: list[tuple[str, str]] = field(default_factory=list)
+    confirm_answer: bool = True
+    save_to: Path | None = None
+    choice: int | None = 0
+
+    def texts(self, kind: str) -> list[str]:
+        return [text for k, text in self.shown if k == kind]

@@ -1,0 +1,107 @@
+"""Starting the program: bad databases reach the user as a dialog, a missing demo generator is
+named, a cancelled sign-in quits cleanly, and ui keeps away from pumpmgr.db."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+from dialog_recorder import Dialogs
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from pumpmgr.services import ClinicService
+from ui import app
+from ui.main_window import MainWindow
+
+UI = Path(app.__file__).resolve().parent
+
+
+def test_a_database_that_cannot_be_opened_is_a_dialog(qtbot: QtBot, dialogs: Dialogs,
+                                                      tmp_path: Path) -> None:
+    assert app.main(["--db", str(tmp_path / "no such folder" / "clinic.db")]) == 1
+    (text,) = dialogs.texts("error")
+    assert text.startswith("pumpmgr cannot open the clinic database:")
+    assert "does not exist" in text
+
+
+def test_demo_without_the_generator_says_so(qtbot: QtBot, dialogs: Dialogs,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pumpmgr.services.demo", None)  # import fails
+    assert app.main(["--demo"]) == 1
+    assert "no demo clinic generator" in dialogs.texts("error")[0]
+
+
+def test_demo_is_built_once_a_day(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                  qtbot: QtBot) -> None:
+    built: list[object] = []
+
+    def build(database: object, progress: object) -> None:
+        built.append(database)
+
+    monkeypatch.setattr(app, "_demo_builder", lambda: (build, "hint", "nurse1"))
+    stale = tmp_path / "demo" / "demo-clinic-2025-10-19.db"
+    stale.parent.mkdir()
+    stale.write_bytes(b"")
+    opened = app.open_demo_database(tmp_path, date(2025, 10, 20))
+    opened.database.dispose()
+    assert (opened.hint, opened.username) == ("hint", "nurse1") and len(built) == 1
+    assert not stale.exists()
+    app.open_demo_database(tmp_path, date(2025, 10, 20)).database.dispose()
+    assert len(built) == 1  # today's demo is reused
+
+
+def test_cancelled_sign_in_quits(qtbot: QtBot, sample_path: Path,
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(app, "sign_in", lambda clinic, hint="", username="": None)
+    assert app.main(["--db", str(sample_path)]) == 0
+
+
+def test_signed_in_shows_the_window(qtbot: QtBot, sample_path: Path,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    shown: list[MainWindow] = []
+
+    def sign_in(clinic: ClinicService, hint: str = "", username: str = "") -> object:
+        return clinic.sign_in("nina", "correct horse battery")
+
+    def exec_(self: QApplication) -> int:
+        window = next(w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow))
+        shown.append(window)
+        window.close()
+        return 0
+
+    monkeypatch.setattr(app, "sign_in", sign_in)
+    monkeypatch.setattr(app, "ClinicService", _fast_clinic)
+    monkeypatch.setattr(QApplication, "exec", exec_)
+    assert app.main(["--db", str(sample_path)]) == 0
+    assert shown and shown[0].dashboard.model.rowCount() == 6
+    shown[0].deleteLater()
+
+
+def _fast_clinic(database: object) -> ClinicService:
+    from sample_clinic import clinic_on
+
+    return clinic_on(database)  # type: ignore[arg-type]
+
+
+def test_help_exits_cleanly() -> None:
+    assert app.main(["--help"]) == 0
+
+
+def test_ui_imports_pumpmgr_db_only_in_the_composition_root() -> None:
+    offenders = []
+    for path in UI.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            if any(n == "pumpmgr.db" or n.startswith("pumpmgr.db.") for n in names) and (
+                    path.name != "app.py"):
+                offenders.append(str(path.relative_to(UI)))
+    assert offenders == []

@@ -1,0 +1,22 @@
+"""The screenshot script runs end to end on the small clinic and writes every picture."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from pytestqt.qtbot import QtBot
+
+SCRIPT = Path(__file__).resolve().parents[2] / "tools" / "screenshots.py"
+
+
+def test_screenshots_of_every_screen(qtbot: QtBot, tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location("pumpmgr_screenshots", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--sample", "--out", str(tmp_path)]) == 0
+    names = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert len(names) == 13
+    assert names[0] == "01-sign-in.png" and names[-1] == "13-quantity-input.png"
+    assert all(p.stat().st_size > 5_000 for p in tmp_path.glob("*.png"))

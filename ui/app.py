@@ -1,0 +1,201 @@
+"""Start the desktop program: the composition root, the only place where things are wired.
+
+UI layer. ``main(argv)`` creates the QApplication, opens the clinic database (``--db
+PATH_OR_URL``, else ``PUMPMGR_DB``, else the user's data folder; ``--demo`` for a demo clinic),
+builds the :class:`~pumpmgr.services.ClinicService`, asks for a sign-in (or, on a clinic's first
+start, for its administrator) and shows the :class:`~ui.main_window.MainWindow`. This is the one
+ui module that imports :mod:`pumpmgr.db` (to open the database it hands to the service).
+
+``main`` returns the process exit status: 0 after a normal quit or a cancelled sign-in, 1 when
+the database cannot be opened, 2 for bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import threading
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+from platformdirs import user_data_dir
+from PySide6.QtCore import QEventLoop, Qt
+from PySide6.QtWidgets import QApplication, QProgressDialog
+
+from pumpmgr.db.engine import Database, open_database
+from pumpmgr.errors import Code, PumpMgrError
+from pumpmgr.services import Actor, ClinicService
+from ui import icons, messages
+from ui.dialogs.sign_in import FirstAdministratorDialog, SignInDialog
+from ui.main_window import MainWindow
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+DEMO_HINT = "Demo clinic: the patients are made up. The demo users are listed in the README."
+
+
+class DemoUnavailable(PumpMgrError):
+    """This pumpmgr has no demo-clinic generator."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pumpmgr", description="pumpmgr: the intrathecal pump clinic's desktop program.")
+    parser.add_argument("--db", metavar="PATH_OR_URL",
+                        help="the clinic database (default: PUMPMGR_DB, else pumpmgr.db in "
+                             "your data folder)")
+    parser.add_argument("--demo", action="store_true",
+                        help="open a demo clinic with made-up patients (rebuilt each day)")
+    return parser
+
+
+def setup_application(app: QApplication) -> None:
+    """Name, icon, style and stylesheet of the program."""
+    app.setApplicationName("pumpmgr")
+    app.setApplicationDisplayName("pumpmgr")
+    app.setOrganizationName("pumpmgr")
+    app.setWindowIcon(icons.app_icon())
+    app.setStyle("Fusion")
+    app.setStyleSheet(icons.stylesheet())
+
+
+def demo_database_path(today: date, root: Path | None = None) -> Path:
+    """Today's demo clinic file; a new day gets a new demo, dated relative to it."""
+    folder = (root or Path(user_data_dir("pumpmgr", appauthor=False))) / "demo"
+    return folder / f"demo-clinic-{today:%Y-%m-%d}.db"
+
+
+def _demo_builder() -> tuple[Callable[..., Any], str, str]:
+    """The demo generator, the sign-in hint naming its demo users, and the user to prefill."""
+    try:
+        from pumpmgr.services import demo  # imported late: optional, and slow to import
+    except ImportError as exc:
+        raise DemoUnavailable(
+            "this version of pumpmgr has no demo clinic generator (pumpmgr.services.demo); "
+            "start without --demo, or give a database with --db PATH",
+            code=Code.NO_VALUE, field="demo") from exc
+    users = list(getattr(demo, "DEMO_USERS", ()))
+    if not users:
+        return demo.build_demo_clinic, DEMO_HINT, ""
+    listed = "; ".join(f"{u.username} / {u.password} ({u.role})" for u in users)
+    nurse = next((u.username for u in users if u.role == "nurse"), users[0].username)
+    return (demo.build_demo_clinic,
+            f"Demo clinic: the patients are made up. Demo users (user name / password): "
+            f"{listed}.", nurse)
+
+
+def _in_background(work: Callable[[Callable[[float], None]], T], label: str) -> T:
+    """Run ``work(progress)`` on a worker thread while a progress dialog keeps the window
+    responsive; ``progress`` takes the fraction done (0 to 1) from the worker."""
+    outcome: dict[str, Any] = {}
+    done = [0.0]
+
+    def run() -> None:
+        try:
+            outcome["value"] = work(lambda fraction: done.__setitem__(0, fraction))
+        except BaseException as exc:  # re-raised on the GUI thread below
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, name="pumpmgr-work", daemon=True)
+    dialog = QProgressDialog(label, "", 0, 100)
+    dialog.setCancelButton(None)
+    dialog.setWindowTitle("pumpmgr")
+    dialog.setWindowModality(Qt.WindowModality.ApplicationModal)
+    dialog.setMinimumDuration(300)
+    thread.start()
+    while thread.is_alive():
+        dialog.setValue(min(99, int(done[0] * 100)))
+        QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        thread.join(0.03)
+    dialog.close()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A database opened for the program, with what the sign-in dialog should show."""
+
+    database: Database
+    hint: str = ""
+    username: str = ""
+
+
+def open_demo_database(root: Path | None = None, today: date | None = None) -> Opened:
+    """Today's demo clinic, built with the demo generator (in the background, with progress)
+    if it does not exist yet."""
+    build, hint, username = _demo_builder()
+    path = demo_database_path(today or date.today(), root)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        for old in path.parent.glob("demo-clinic-*.db*"):
+            old.unlink(missing_ok=True)
+
+        def make(progress: Callable[[float], None]) -> None:
+            database = open_database(path, daily_backup_keep=None)  # this thread's own engine
+            try:
+                build(database, progress=progress)
+            finally:
+                database.dispose()
+
+        try:
+            _in_background(make, "Building the demo clinic…")
+        except BaseException:
+            for partial in path.parent.glob(path.name + "*"):
+                partial.unlink(missing_ok=True)
+            raise
+    return Opened(open_database(path, daily_backup_keep=None), hint, username)
+
+
+def sign_in(clinic: ClinicService, hint: str = "", username: str = "") -> Actor | None:
+    """The signed-in user, or None when the user quits: on a clinic without accounts, the
+    administrator created now."""
+    if not clinic.has_users():
+        return FirstAdministratorDialog.ask(clinic)
+    return SignInDialog.ask(clinic, hint=hint, username=username)
+
+
+def _excepthook(kind: type[BaseException], value: BaseException,
+                trace: TracebackType | None) -> None:
+    """A fault of ours reaches the user as a dialog, and the trace goes to the log."""
+    log.error("unexpected error:\n%s", "".join(traceback.format_exception(kind, value, trace)))
+    messages.show_error(QApplication.activeWindow(), value, "the last action")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the desktop program; ``argv`` without the program name (default ``sys.argv``)."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args, qt_args = build_parser().parse_known_args(arguments)
+    except SystemExit as exc:  # argparse: --help, or a usage error already printed
+        return int(exc.code or 0)
+    app = QApplication.instance()
+    if not isinstance(app, QApplication):
+        app = QApplication(["pumpmgr", *qt_args])
+    setup_application(app)
+    sys.excepthook = _excepthook
+    try:
+        opened = open_demo_database() if args.demo else Opened(open_database(args.db))
+    except PumpMgrError as exc:
+        messages.error(None, "pumpmgr", f"pumpmgr cannot open the clinic database:\n\n"
+                                        f"{exc.message}")
+        return 1
+    database = opened.database
+    try:
+        clinic = ClinicService(database)
+        actor = sign_in(clinic, opened.hint, opened.username)
+        if actor is None:
+            return 0
+        window = MainWindow(clinic, actor)
+        window.show()
+        return int(app.exec())
+    finally:
+        database.dispose()

@@ -1,0 +1,77 @@
+"""Every message box and file chooser the program shows: the single patch point for tests.
+
+UI layer: imports PySide6 and :mod:`pumpmgr.errors` only. Screens call these functions through
+the module (``messages.error(...)``), never ``QMessageBox`` directly, so a test replaces one
+function and no modal box ever blocks it. Errors are worded to say what happened and what to do;
+nothing the user typed is lost when one appears, because the caller's form stays open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
+
+from pumpmgr.errors import PumpMgrError
+
+
+def confirm(parent: QWidget | None, title: str, text: str, *, yes: str = "Yes",
+            no: str = "Cancel") -> bool:
+    """Ask a yes/no question; ``no`` is the default button (nothing happens on Enter)."""
+    box = QMessageBox(QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.NoButton,
+                      parent)
+    yes_button = box.addButton(yes, QMessageBox.ButtonRole.AcceptRole)
+    no_button = box.addButton(no, QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(no_button)
+    box.exec()
+    return box.clickedButton() is yes_button
+
+
+def info(parent: QWidget | None, title: str, text: str) -> None:
+    QMessageBox.information(parent, title, text)
+
+
+def warn(parent: QWidget | None, title: str, text: str) -> None:
+    QMessageBox.warning(parent, title, text)
+
+
+def error(parent: QWidget | None, title: str, text: str, details: str = "") -> None:
+    """A blocking error box; ``details`` (a technical trace) is folded away."""
+    box = QMessageBox(QMessageBox.Icon.Critical, title, text, QMessageBox.StandardButton.Ok,
+                      parent)
+    if details:
+        box.setDetailedText(details)
+    box.exec()
+
+
+def show_error(parent: QWidget | None, exc: BaseException, doing: str) -> None:
+    """Report ``exc`` raised while ``doing`` (for example "opening the patient").
+
+    pumpmgr's own errors carry a message fit for a nurse; anything else is a fault of ours,
+    reported with its type so it can be passed on.
+    """
+    if isinstance(exc, PumpMgrError):
+        error(parent, "pumpmgr", f"Could not finish {doing}:\n\n{exc.message}")
+    else:
+        error(parent, "pumpmgr",
+              f"Something went wrong while {doing}. Nothing was saved by this step.\n\n"
+              "Please tell the clinic's pumpmgr administrator; the details below help them.",
+              f"{type(exc).__name__}: {exc}")
+
+
+def save_path(parent: QWidget | None, title: str, suggested: Path, file_filter: str,
+              ) -> Path | None:
+    """Where to save a file, or None when the user cancels."""
+    chosen, _ = QFileDialog.getSaveFileName(parent, title, str(suggested), file_filter)
+    return Path(chosen) if chosen else None
+
+
+def choose(parent: QWidget | None, title: str, label: str, items: Sequence[str]) -> int | None:
+    """The index of the item the user picks, or None when they cancel."""
+    if not items:
+        return None
+    chosen, ok = QInputDialog.getItem(parent, title, label, list(items), 0, False)
+    if not ok:
+        return None
+    return list(items).index(chosen)

@@ -1,0 +1,261 @@
+"""A patient's history as one timeline (refills, prescription changes, pump and catheter
+events, MRI), newest first, each correction placed right under the entry it corrects.
+
+UI layer: imports PySide6, :mod:`pumpmgr.records` and :mod:`ui.presentation`. The timeline is
+built by :func:`timeline` (pure, tested without a window) and shown by :class:`HistoryModel`.
+Nothing is hidden: a corrected entry stays, marked "corrected", with its correction beneath it
+saying what changed, because a history that hides a correction cannot be audited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from enum import IntEnum
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtGui import QBrush, QColor, QFont
+
+from pumpmgr.records import EventRecord, PatientChart, PrescriptionRecord, RefillRecord
+from ui import presentation
+
+SortRole = Qt.ItemDataRole.UserRole
+ObjectRole = Qt.ItemDataRole.UserRole + 1
+
+_Index = QModelIndex | QPersistentModelIndex
+
+EVENT_WORDS = {
+    "implant": "Pump implanted",
+    "replacement": "Pump replaced",
+    "explant": "Pump explanted",
+    "catheter_revision": "Catheter revised",
+    "mri": "MRI",
+    "alarm": "Pump alarm",
+    "eri": "ERI reached",
+    "note": "Note",
+}
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    key: tuple[str, int]  #: ("refill" | "prescription" | "event", record id)
+    when: datetime
+    what: str
+    details: str
+    by: str
+    corrects: tuple[str, int] | None = None
+    corrected: bool = False  #: a later entry corrects this one
+    attention: str = ""  #: a word that needs a look ("investigate"), '' when none
+
+    @property
+    def status(self) -> str:
+        if self.corrects is not None:
+            return "correction of the entry above"
+        if self.corrected:
+            return "corrected (see below)"
+        return self.attention
+
+
+def _refill_details(refill: RefillRecord) -> str:
+    solution = presentation.solution_text(refill.ingredients) or "solution not recorded"
+    if refill.expected_residual is None:
+        text = f"First fill: {presentation.volume_text(refill.final_volume)} of {solution}"
+    else:
+        text = (f"Aspirated {presentation.volume_text(refill.aspirated)} against "
+                f"{presentation.volume_text(refill.expected_residual)} expected")
+        if refill.discrepancy_difference is not None:
+            text += (f" (difference "
+                     f"{presentation.signed_volume_text(refill.discrepancy_difference)}: "
+                     f"{refill.discrepancy_verdict})")
+        text += (f"; added {presentation.volume_text(refill.volume_added)} of {solution}, "
+                 f"now {presentation.volume_text(refill.final_volume)}")
+    text += (f"; lot {refill.lot_number}, expiry {presentation.date_text(refill.expiry)}, "
+             f"from {refill.source}")
+    if refill.bridge_bolus is not None:
+        text += f"; bolus from the reservoir {presentation.volume_text(refill.bridge_bolus)}"
+    if refill.discrepancy_note:
+        text += f". Note: {refill.discrepancy_note}"
+    return text
+
+
+def _refill_changes(old: RefillRecord, new: RefillRecord) -> str:
+    """What a correction changed, field by field, as shown."""
+    fields = [
+        ("aspirated", presentation.volume_text(old.aspirated),
+         presentation.volume_text(new.aspirated)),
+        ("volume added", presentation.volume_text(old.volume_added),
+         presentation.volume_text(new.volume_added)),
+        ("lot", old.lot_number, new.lot_number),
+        ("expiry", presentation.date_text(old.expiry), presentation.date_text(new.expiry)),
+        ("note", old.discrepancy_note or "none", new.discrepancy_note or "none"),
+    ]
+    changed = [f"{name} {before} → {after}" for name, before, after in fields if before != after]
+    return "Changed: " + ("; ".join(changed) if changed else "nothing visible") + ". "
+
+
+def _prescription_entry(rx: PrescriptionRecord) -> TimelineEntry:
+    details = presentation.prescription_summary(rx)
+    findings = presentation.findings_text(rx)
+    if findings:
+        details += f". Dose checks: {findings}"
+    attention = "warning accepted" if any(f.level == "warning" for f in rx.findings) else ""
+    corrects = None if rx.corrects_id is None else ("prescription", rx.corrects_id)
+    return TimelineEntry(("prescription", rx.id), rx.effective_at, "Prescription", details,
+                         f"prescribed by {rx.prescriber}", corrects=corrects,
+                         attention=attention)
+
+
+def _event_entry(event: EventRecord) -> TimelineEntry:
+    details = event.summary
+    if event.details:
+        details += " (" + "; ".join(f"{k}: {v}" for k, v in event.details.items()) + ")"
+    attention = "check not done" if "NOT" in event.details.values() else ""
+    return TimelineEntry(("event", event.id), event.occurred_at,
+                         EVENT_WORDS.get(event.kind, event.kind), details, event.user,
+                         corrects=None if event.corrects_id is None else ("event",
+                                                                          event.corrects_id),
+                         attention=attention)
+
+
+def timeline(chart: PatientChart) -> list[TimelineEntry]:
+    """Every record of the chart, newest first; corrections right under what they correct."""
+    refills = {r.id: r for r in chart.refills}
+    entries: list[TimelineEntry] = []
+    for refill in chart.refills:
+        details = _refill_details(refill)
+        corrects = None
+        if refill.corrects_id is not None:
+            corrects = ("refill", refill.corrects_id)
+            old = refills.get(refill.corrects_id)
+            if old is not None:
+                details = _refill_changes(old, refill) + details
+        by = refill.nurse + (f", checked by {refill.verifier}" if refill.verifier else "")
+        attention = "investigate" if refill.discrepancy_verdict == "investigate" else ""
+        entries.append(TimelineEntry(("refill", refill.id), refill.performed_at,
+                                     "Refill" if refill.expected_residual is not None
+                                     else "First fill", details, by, corrects=corrects,
+                                     attention=attention))
+    entries += [_prescription_entry(rx) for rx in chart.prescriptions]
+    entries += [_event_entry(e) for e in chart.events]
+    targets = {e.corrects for e in entries if e.corrects is not None}
+    entries = [TimelineEntry(e.key, e.when, e.what, e.details, e.by, e.corrects,
+                             e.key in targets, e.attention) for e in entries]
+    ordered = sorted((e for e in entries if e.corrects is None),
+                     key=lambda e: (e.when, e.key), reverse=True)
+    corrections = sorted((e for e in entries if e.corrects is not None), key=lambda e: e.key)
+    placed = {e.key for e in ordered}
+    pending = list(corrections)
+    while pending:
+        progress = False
+        for entry in list(pending):
+            if entry.corrects in placed:
+                at = next(i for i, e in enumerate(ordered) if e.key == entry.corrects)
+                # under the corrected entry and any correction already placed beneath it
+                while at + 1 < len(ordered) and ordered[at + 1].corrects == entry.corrects:
+                    at += 1
+                ordered.insert(at + 1, entry)
+                placed.add(entry.key)
+                pending.remove(entry)
+                progress = True
+        if not progress:  # a correction of something not in the chart: keep it, at its time
+            ordered += pending
+            break
+    return ordered
+
+
+class Column(IntEnum):
+    WHEN = 0
+    WHAT = 1
+    DETAILS = 2
+    BY = 3
+    STATUS = 4
+
+
+HEADERS = {
+    Column.WHEN: "When",
+    Column.WHAT: "What",
+    Column.DETAILS: "Details",
+    Column.BY: "By",
+    Column.STATUS: "Status",
+}
+
+_CORRECTED = QColor("#6b7b82")
+_CORRECTION_TINT = QColor("#e8f1f6")
+_ATTENTION_TINT = QColor("#fbe3bf")
+
+
+class HistoryModel(QAbstractTableModel):
+    """The timeline as a table; shown in the order :func:`timeline` gives."""
+
+    def __init__(self, tz: tzinfo, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.tz = tz
+        self._entries: list[TimelineEntry] = []
+
+    def set_entries(self, entries: Sequence[TimelineEntry]) -> None:
+        self.beginResetModel()
+        self._entries = list(entries)
+        self.endResetModel()
+
+    def entries(self) -> list[TimelineEntry]:
+        return list(self._entries)
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._entries)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(Column)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
+                and 0 <= section < len(Column)):
+            return HEADERS[Column(section)]
+        return None
+
+    def flags(self, index: _Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._entries):
+            return None
+        entry = self._entries[index.row()]
+        column = Column(index.column())
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            text = self._text(entry, column)
+            if role == Qt.ItemDataRole.ToolTipRole and column != Column.DETAILS:
+                return None
+            return text
+        if role == SortRole:
+            return entry.when.timestamp() if column == Column.WHEN else self._text(entry, column)
+        if role == ObjectRole:
+            return entry
+        if role == Qt.ItemDataRole.ForegroundRole and entry.corrected:
+            return QBrush(_CORRECTED)
+        if role == Qt.ItemDataRole.BackgroundRole:
+            if entry.corrects is not None:
+                return QBrush(_CORRECTION_TINT)
+            if entry.attention and not entry.corrected and column == Column.STATUS:
+                return QBrush(_ATTENTION_TINT)
+        if role == Qt.ItemDataRole.FontRole and entry.corrected:
+            font = QFont()
+            font.setStrikeOut(column == Column.DETAILS)
+            font.setItalic(True)
+            return font
+        return None
+
+    def _text(self, entry: TimelineEntry, column: Column) -> str:
+        if column == Column.WHEN:
+            return presentation.datetime_text(entry.when, self.tz)
+        if column == Column.WHAT:
+            return ("↳ " if entry.corrects is not None else "") + entry.what
+        if column == Column.DETAILS:
+            return entry.details
+        if column == Column.BY:
+            return entry.by
+        return entry.status
+

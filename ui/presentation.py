@@ -1,0 +1,188 @@
+"""Words and colours the screens share: due states, reasons, days left, clinic-local dates.
+
+UI layer, but free of Qt: imports the pure pumpmgr modules (formatting, records, schedule,
+units, and dosing for each drug's dose in an admixture) only, so it is tested without a window.
+Every number goes through :mod:`pumpmgr.formatting` with its unit; colours always come with a
+word.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
+
+from pumpmgr.dosing import dose_for_volume
+from pumpmgr.formatting import (
+    MassUnit,
+    format_date,
+    format_datetime,
+    format_duration,
+    format_quantity,
+)
+from pumpmgr.records import DueRow, DueState, Ingredient, PrescriptionRecord
+from pumpmgr.schedule import PatientBolus, Schedule
+from pumpmgr.units import Q_, Kind, Quantity
+
+CONSTANT_FLOW = "constant_flow"
+
+
+@dataclass(frozen=True)
+class StateLook:
+    word: str  #: what the state column says
+    severity: int  #: 0 is the most urgent; sorts the state column
+    background: str  #: row tint ("" for none)
+    foreground: str  #: text colour on that tint
+
+
+STATES: Mapping[DueState, StateLook] = {
+    "overdue": StateLook("Overdue", 0, "#f6d5d1", "#6e1a10"),
+    "due_this_week": StateLook("Due this week", 1, "#fbe3bf", "#5c3a00"),
+    "due_in_14_days": StateLook("Due in 14 days", 2, "#fdf3cf", "#4d3d00"),
+    "fine": StateLook("Fine", 3, "", ""),
+}
+
+
+def state_word(state: DueState) -> str:
+    return STATES[state].word
+
+
+def local_datetime(moment: datetime, tz: tzinfo) -> datetime:
+    """An instant as the clinic's wall-clock time."""
+    return moment.astimezone(tz)
+
+
+def local_date(moment: datetime, tz: tzinfo) -> date:
+    return moment.astimezone(tz).date()
+
+
+def date_text(day: date | datetime | None, tz: tzinfo | None = None, missing: str = "none",
+              ) -> str:
+    """A date as :func:`pumpmgr.formatting.format_date` writes it; an aware datetime is first
+    moved to the clinic's zone ``tz``."""
+    if day is None:
+        return missing
+    if isinstance(day, datetime) and tz is not None and day.tzinfo is not None:
+        day = day.astimezone(tz)
+    return format_date(day)
+
+
+def datetime_text(moment: datetime | None, tz: tzinfo, missing: str = "none") -> str:
+    """Date and 24-hour time in the clinic's zone."""
+    if moment is None:
+        return missing
+    return format_datetime(moment.astimezone(tz))
+
+
+def days_left_text(days_left: float) -> str:
+    """Days of drug left before the alarm: ``10 days``, ``28 h``, or ``alarm passed``."""
+    if days_left <= 0:
+        return "alarm passed"
+    return format_duration(Q_(days_left, "day"))
+
+
+def is_constant_flow(row: DueRow) -> bool:
+    return row.pump_type == CONSTANT_FLOW
+
+
+def reason_text(row: DueRow, buffer_days: int) -> str:
+    """Why the refill is due on its date."""
+    if row.refill_due_reason == "stability":
+        return "stability limit"
+    if is_constant_flow(row):
+        return f"planning − {buffer_days} days"
+    return f"alarm − {buffer_days} days"
+
+
+def replace_by_text(row: DueRow) -> str:
+    """The replace-by date; a constant-flow pump has no battery, another may lack the date."""
+    if row.replace_by is not None:
+        return date_text(row.replace_by)
+    return "no battery" if is_constant_flow(row) else "not recorded"
+
+
+def alarm_text(row: DueRow, tz: tzinfo) -> str:
+    """The alarm date; a constant-flow pump has no alarm, only a planning volume date."""
+    text = date_text(row.alarm_at, tz)
+    return f"{text} (planning)" if is_constant_flow(row) else text
+
+
+# ------------------------------------------------------------------ solutions and programs
+
+
+def solution_text(ingredients: Sequence[Ingredient]) -> str:
+    """``baclofen 2000 mcg/mL`` or ``morphine 10 mg/mL + clonidine 100 mcg/mL``."""
+    return " + ".join(
+        f"{i.drug} {format_quantity(i.concentration, Kind.CONCENTRATION, i.display_unit)}"
+        for i in ingredients)
+
+
+def dose_text(quantity: Quantity, unit: MassUnit) -> str:
+    return format_quantity(quantity, Kind.DOSE_RATE, unit)
+
+
+def volume_text(quantity: Quantity | None, missing: str = "not recorded") -> str:
+    return missing if quantity is None else format_quantity(quantity, Kind.VOLUME)
+
+
+def signed_volume_text(quantity: Quantity) -> str:
+    """A volume difference with its sign: ``+1.6 mL`` or ``-0.4 mL``."""
+    shown = format_quantity(quantity, Kind.VOLUME)
+    return "+" + shown if float(quantity.to("mL").m) > 0 and shown != "0 mL" else shown
+
+
+def drug_doses(rx: PrescriptionRecord) -> list[tuple[Ingredient, Quantity]]:
+    """Each drug of the solution with its daily dose at the program's daily volume."""
+    volume = rx.program.daily_volume()
+    return [(i, dose_for_volume(volume, i.concentration)) for i in rx.ingredients]
+
+
+def schedule_lines(schedule: Schedule, unit: MassUnit) -> list[str]:
+    """A simple schedule in one line; a flex schedule as its steps (24-hour times) and
+    scheduled boluses."""
+    if schedule.is_simple:
+        return [f"Simple continuous: {dose_text(schedule.daily_dose(), unit)}"]
+    lines = []
+    for index, step in enumerate(schedule.steps):
+        following = schedule.steps[(index + 1) % len(schedule.steps)]
+        lines.append(f"{step.start:%H:%M}-{following.start:%H:%M}  "
+                     f"{dose_text(step.rate, unit)}")
+    lines += [f"Bolus at {b.at:%H:%M}: {format_quantity(b.amount, Kind.MASS, unit)}"
+              for b in schedule.boluses]
+    return lines
+
+
+def patient_bolus_text(bolus: PatientBolus | None, unit: MassUnit) -> str:
+    if bolus is None:
+        return "none"
+    text = (f"{format_quantity(bolus.dose, Kind.MASS, unit)} a bolus, at most "
+            f"{bolus.max_per_day} a day")
+    if bolus.lockout is not None:
+        text += f", lockout {format_duration(bolus.lockout)}"
+    return text
+
+
+def prescription_summary(rx: PrescriptionRecord) -> str:
+    """One line for the history: solution, each drug's daily dose, daily volume, schedule."""
+    unit = rx.primary.display_unit
+    doses = " + ".join(dose_text(d, i.display_unit) for i, d in drug_doses(rx))
+    kind = "simple continuous" if rx.schedule.is_simple else (
+        f"flex, {len(rx.schedule.steps)} steps")
+    text = (f"{solution_text(rx.ingredients)}: {doses} "
+            f"({format_quantity(rx.program.daily_volume(), Kind.FLOW)}), {kind}")
+    if rx.patient_bolus is not None:
+        text += f"; patient bolus {patient_bolus_text(rx.patient_bolus, unit)}"
+    return text
+
+
+def findings_text(rx: PrescriptionRecord) -> str:
+    """The dose-check findings saved with a prescription, each warning with its reason."""
+    parts = []
+    for finding in rx.findings:
+        if finding.level == "ok":
+            continue
+        text = f"{finding.level}: {finding.message}"
+        if finding.reason:
+            text += f" (reason: {finding.reason})"
+        parts.append(text)
+    return "; ".join(parts)

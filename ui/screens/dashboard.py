@@ -1,0 +1,372 @@
+"""The clinic's home screen: the due list with its counters, notices, filters and search.
+
+UI layer: imports PySide6, :mod:`pumpmgr.services` (``due_list``, ``settings``, ``today``,
+``search_patients``) and the ui models. Double-click or Enter on a row opens the patient; the
+due list can be written as an iCalendar file of refill appointments.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QButtonGroup,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from pumpmgr.records import DueRow
+from pumpmgr.services import ClinicService
+from ui import icons, messages, notices, presentation
+from ui.ics import due_list_calendar
+from ui.models.due_list import (
+    FILTER_LABELS,
+    Column,
+    DueFilter,
+    DueFilterProxyModel,
+    DueListModel,
+)
+
+_MNEMONICS = {
+    DueFilter.ALL: "&All",
+    DueFilter.OVERDUE: "O&verdue",
+    DueFilter.THIS_WEEK: "Due this &week",
+    DueFilter.CONSTANT_FLOW: "&Constant-flow",
+    DueFilter.ERI_SOON: "&ERI soon",
+    DueFilter.REVIEW: "Discrepancy to re&view",
+}
+
+
+class DueTableView(QTableView):
+    """A table whose Enter or Return opens the current row, as a double-click does."""
+
+    open_requested = Signal(QModelIndex)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
+            self.open_requested.emit(self.currentIndex())
+            return
+        super().keyPressEvent(event)
+
+
+class DashboardScreen(QWidget):
+    """The due list of every active pump, most urgent first."""
+
+    #: The patient to open (their id).
+    open_patient = Signal(int)
+
+    def __init__(self, clinic: ClinicService, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("page")
+        self.clinic = clinic
+        self.today: date = clinic.today()
+        settings = clinic.settings()
+        self.model = DueListModel(clinic.tz, settings.buffer_days, self)
+        self.proxy = DueFilterProxyModel(self.today, self)
+        self.proxy.setSourceModel(self.model)
+
+        self.title = QLabel("Refill due list", self)
+        self.title.setProperty("role", "title")
+        self.date_label = QLabel(self)
+        self.date_label.setProperty("role", "subtitle")
+
+        self.overdue_button = self._counter(DueFilter.OVERDUE)
+        self.week_button = self._counter(DueFilter.THIS_WEEK)
+        self.review_button = self._counter(DueFilter.REVIEW)
+
+        self.notice_box = QVBoxLayout()
+        self.notice_box.setSpacing(4)
+        self.notice_labels: list[QLabel] = []
+
+        self.filter_group = QButtonGroup(self)
+        self.filter_group.setExclusive(True)
+        self.filter_buttons: dict[DueFilter, QPushButton] = {}
+        filters = QHBoxLayout()
+        filters.addWidget(QLabel("Show:", self))
+        for kind in DueFilter:
+            button = QPushButton(_MNEMONICS[kind], self)
+            button.setCheckable(True)
+            button.setAutoDefault(False)
+            button.setToolTip(f"Show {FILTER_LABELS[kind].lower()} pumps")
+            self.filter_group.addButton(button, int(kind))
+            self.filter_buttons[kind] = button
+            filters.addWidget(button)
+        self.filter_buttons[DueFilter.ALL].setChecked(True)
+        self.filter_group.idClicked.connect(lambda kind: self.set_filter(DueFilter(kind)))
+        filters.addSpacing(12)
+        self.search = QLineEdit(self)
+        self.search.setPlaceholderText("Search name or MRN (Ctrl+F)")
+        self.search.setClearButtonEnabled(True)
+        self.search.setAccessibleName("Search name or MRN")
+        self.search.setMinimumWidth(220)
+        self.search.textChanged.connect(self._search_changed)
+        self.search.returnPressed.connect(self._search_entered)
+        filters.addWidget(self.search, 1)
+        self.count_label = QLabel(self)
+        self.count_label.setProperty("role", "muted")
+        filters.addWidget(self.count_label)
+
+        self.table = DueTableView(self)
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(int(Column.REFILL_DUE), Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(False)
+        self.table.setWordWrap(True)  # an admixture's drug text takes a second line
+        self.table.setTabKeyNavigation(False)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setAccessibleName("Refill due list")
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(False)
+        header.setHighlightSections(False)
+        header.setSectionResizeMode(int(Column.DRUG), QHeaderView.ResizeMode.Stretch)
+        self.table.doubleClicked.connect(self._open_index)
+        self.table.open_requested.connect(self._open_index)
+
+        self.export_button = QPushButton(icons.icon(icons.CALENDAR),
+                                         "E&xport calendar (.ics)…", self)
+        self.export_button.setAutoDefault(False)
+        self.export_button.setToolTip("Write the rows shown as refill appointments in an "
+                                      "iCalendar file")
+        self.export_button.clicked.connect(self.export_calendar)
+        self.legend = QLabel("Rows are coloured by state and always name it in the first "
+                             "column. “review”: the last refill's residual says investigate.",
+                             self)
+        self.legend.setProperty("role", "muted")
+        self.legend.setWordWrap(True)
+
+        top = QHBoxLayout()
+        heading = QVBoxLayout()
+        heading.addWidget(self.title)
+        heading.addWidget(self.date_label)
+        top.addLayout(heading)
+        top.addStretch(1)
+        for button in (self.overdue_button, self.week_button, self.review_button):
+            top.addWidget(button)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.legend, 1)
+        bottom.addWidget(self.export_button)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(14, 10, 14, 10)
+        layout.addLayout(top)
+        layout.addLayout(self.notice_box)
+        layout.addLayout(filters)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(bottom)
+
+        self.setTabOrder(self.search, self.table)
+
+    def _counter(self, kind: DueFilter) -> QPushButton:
+        button = QPushButton(self)
+        button.setObjectName("counter")
+        button.setAutoDefault(False)
+        button.setMinimumHeight(44)
+        button.setStyleSheet("QPushButton#counter { font-size: 12pt; padding: 6px 14px; }")
+        button.clicked.connect(lambda: self.set_filter(kind))
+        return button
+
+    # ----------------------------------------------------------------- data
+
+    def refresh(self) -> None:
+        """Ask the service again for the due list, the settings and today's date."""
+        rows = self.clinic.due_list()
+        settings = self.clinic.settings()
+        self.today = self.clinic.today()
+        current = self.current_row()
+        self.model.set_rows(rows, settings.buffer_days)
+        self.proxy.set_today(self.today)
+        parts = [settings.clinic_name.strip(), f"today {presentation.date_text(self.today)}",
+                 f"{len(rows)} active pump{'s' if len(rows) != 1 else ''}"]
+        self.date_label.setText(" · ".join(p for p in parts if p))
+        self._update_counters(rows)
+        self._update_notices(rows)
+        self.table.resizeColumnsToContents()
+        self._fit_columns()
+        self.table.resizeRowsToContents()
+        self._select(current.pump_id if current else None)
+        self._update_count()
+
+    def clear(self) -> None:
+        """Forget every row (the window is locked: no patient data stays in the models)."""
+        self.model.set_rows([])
+        self.search.clear()
+        for label in self.notice_labels:
+            self.notice_box.removeWidget(label)
+            label.hide()
+            label.deleteLater()
+        self.notice_labels = []
+        self.date_label.clear()
+        self._update_counters([])
+
+    def _update_counters(self, rows: list[DueRow]) -> None:
+        overdue = sum(r.state == "overdue" for r in rows)
+        week = sum(r.state == "due_this_week" for r in rows)
+        review = sum(r.open_discrepancy for r in rows)
+        self.overdue_button.setText(f"{overdue}  overdue")
+        self.week_button.setText(f"{week}  due this week")
+        self.review_button.setText(f"{review}  discrepanc{'y' if review == 1 else 'ies'} "
+                                   "to review")
+        for button, count in ((self.overdue_button, overdue), (self.week_button, week),
+                              (self.review_button, review)):
+            look = {self.overdue_button: presentation.STATES["overdue"],
+                    self.week_button: presentation.STATES["due_this_week"],
+                    self.review_button: presentation.STATES["due_this_week"]}[button]
+            colours = (f"background: {look.background}; color: {look.foreground}; "
+                       "font-weight: bold;" if count else "")
+            button.setStyleSheet("QPushButton#counter { font-size: 12pt; padding: 6px 14px; "
+                                 f"{colours} }}")
+            button.setToolTip("Show only these rows")
+        self.counts = (overdue, week, review)
+
+    def _update_notices(self, rows: list[DueRow]) -> None:
+        for label in self.notice_labels:
+            self.notice_box.removeWidget(label)
+            label.hide()
+            label.deleteLater()
+        self.notice_labels = []
+        for notice in notices.notices(rows, self.clinic.tz, self.today):
+            prefix = "Daylight saving: " if notice.kind == "dst" else "Replace-by: "
+            label = QLabel(prefix + notice.text, self)
+            label.setProperty("role", "notice")
+            label.setWordWrap(True)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.notice_box.addWidget(label)
+            self.notice_labels.append(label)
+
+    def notice_texts(self) -> list[str]:
+        return [label.text() for label in self.notice_labels]
+
+    def _fit_columns(self) -> None:
+        header = self.table.horizontalHeader()
+        limits = {Column.PATIENT: 200, Column.PUMP: 180, Column.ALARM: 200, Column.REASON: 170}
+        for column, limit in limits.items():
+            if header.sectionSize(int(column)) > limit:
+                header.resizeSection(int(column), limit)
+        for column in Column:
+            if column != Column.DRUG:
+                header.resizeSection(int(column), header.sectionSize(int(column)) + 10)
+
+    # ----------------------------------------------------------------- filtering
+
+    def set_filter(self, kind: DueFilter) -> None:
+        self.filter_buttons[kind].setChecked(True)
+        self.proxy.set_kind(kind)
+        self._update_count()
+
+    def _search_changed(self, text: str) -> None:
+        self.proxy.set_search(text)
+        self._update_count()
+        if self.proxy.rowCount():
+            self.table.selectRow(0)
+
+    def _update_count(self) -> None:
+        shown, total = self.proxy.rowCount(), self.model.rowCount()
+        self.count_label.setText(f"{shown} of {total} shown")
+
+    def focus_search(self) -> None:
+        self.search.setFocus()
+        self.search.selectAll()
+
+    def _search_entered(self) -> None:
+        """Enter in the search: go to the rows found, else look through every patient."""
+        if self.proxy.rowCount():
+            self.table.setFocus()
+            self.table.selectRow(0)
+            if self.proxy.rowCount() == 1:
+                self.open_patient.emit(self.proxy.row_at(0).patient_id)
+            return
+        text = self.search.text().strip()
+        if not text:
+            return
+        try:
+            found = self.clinic.search_patients(text, limit=30)
+        except Exception as exc:  # shown to the user; nothing is lost
+            messages.show_error(self, exc, "searching for the patient")
+            return
+        if not found:
+            messages.info(self, "Search", f"No patient's name or MRN contains '{text}'.")
+            return
+        if len(found) == 1:
+            self.open_patient.emit(found[0].id)
+            return
+        chosen = messages.choose(
+            self, "Search", "Patients found (choose one to open):",
+            [f"{p.display_name}  MRN {p.mrn}  ({p.status})" for p in found])
+        if chosen is not None:
+            self.open_patient.emit(found[chosen].id)
+
+    # ----------------------------------------------------------------- rows
+
+    def current_row(self) -> DueRow | None:
+        index = self.table.currentIndex()
+        if not index.isValid():
+            return None
+        return self.proxy.row_at(index.row())
+
+    def _select(self, pump_id: int | None) -> None:
+        for row in range(self.proxy.rowCount()):
+            if self.proxy.row_at(row).pump_id == pump_id:
+                self.table.selectRow(row)
+                return
+        if self.proxy.rowCount():
+            self.table.selectRow(0)
+
+    def _open_index(self, index: QModelIndex | QPersistentModelIndex) -> None:
+        if index.isValid():
+            self.open_patient.emit(self.proxy.row_at(index.row()).patient_id)
+
+    def open_current(self) -> None:
+        self._open_index(self.table.currentIndex())
+
+    # ----------------------------------------------------------------- calendar
+
+    def calendar_text(self, rows: list[DueRow] | None = None) -> str:
+        settings = self.clinic.settings()
+        return due_list_calendar(
+            self.proxy.visible_rows() if rows is None else rows, today=self.today,
+            tz=self.clinic.tz, buffer_days=settings.buffer_days,
+            clinic_name=settings.clinic_name, generated_at=self.clinic.clock.now())
+
+    def export_calendar(self) -> Path | None:
+        rows = self.proxy.visible_rows()
+        if not rows:
+            messages.info(self, "Export calendar", "No rows are shown: nothing to export.")
+            return None
+        if not messages.confirm(
+                self, "Export calendar",
+                f"Write {len(rows)} refill appointment{'s' if len(rows) != 1 else ''} (the "
+                "rows shown) to an iCalendar file?\n\nThe file holds patient names and record "
+                "numbers: keep it on the clinic's own systems.", yes="Choose file…"):
+            return None
+        suggested = Path.home() / f"pumpmgr-refills-{self.today:%Y-%m-%d}.ics"
+        path = messages.save_path(self, "Export calendar", suggested,
+                                  "iCalendar files (*.ics)")
+        if path is None:
+            return None
+        if path.suffix.lower() != ".ics":
+            path = path.with_suffix(".ics")
+        try:
+            path.write_bytes(self.calendar_text(rows).encode("utf-8"))
+        except OSError as exc:
+            messages.error(self, "Export calendar",
+                           f"Could not write {path}: {exc.strerror or exc}. Choose another "
+                           "folder (one you may write to) and try again.")
+            return None
+        messages.info(self, "Export calendar",
+                      f"{len(rows)} appointment{'s' if len(rows) != 1 else ''} written to "
+                      f"{path}.")
+        return path

@@ -1,0 +1,395 @@
+"""One patient: identity and flags, the pump with its reservoir gauge and forecast, the current
+prescription, the reservoir and residual charts, and the history as one timeline.
+
+UI layer: imports PySide6, :mod:`pumpmgr.services` (``patient_chart``, ``expected_now``),
+:mod:`pumpmgr.formatting` and the ui widgets and models. Display only: every number comes from
+a record or the service and is written by :mod:`pumpmgr.formatting` with its unit.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from pumpmgr.errors import PumpMgrError
+from pumpmgr.formatting import format_percent, format_quantity
+from pumpmgr.records import INDICATION_TEXT, PatientChart, PumpRecord, RefillRecord
+from pumpmgr.services import ClinicService
+from pumpmgr.units import Kind, Quantity
+from ui import icons, presentation
+from ui.models.history import Column as HistoryColumn
+from ui.models.history import HistoryModel, timeline
+from ui.widgets.charts import ReservoirChart, ResidualChart
+from ui.widgets.field_list import Field, FieldList
+from ui.widgets.reservoir_gauge import ReservoirCard
+
+#: A replace-by date within this many days is flagged (about 6 months).
+REPLACE_SOON_DAYS = 183
+
+PUMP_TYPE_TEXT = {
+    "programmable_peristaltic": "programmable (peristaltic)",
+    "valve_gated": "programmable (valve-gated)",
+    "constant_flow": "constant flow (no low-reservoir alarm)",
+}
+
+
+def _reason(reason: str, constant_flow: bool) -> str:
+    if reason == "stability":
+        return "drug stability limit in the pump"
+    if constant_flow:
+        return "planning volume date minus the clinic's buffer"
+    return "alarm date minus the clinic's buffer"
+
+
+def _live_refills(refills: tuple[RefillRecord, ...], pump_id: int) -> list[RefillRecord]:
+    """The pump's refills in force (a corrected refill is replaced by its correction)."""
+    corrected = {r.corrects_id for r in refills if r.corrects_id is not None}
+    return sorted((r for r in refills if r.pump_id == pump_id and r.id not in corrected),
+                  key=lambda r: r.performed_at)
+
+
+def _age(born: date, today: date) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+class PatientScreen(QWidget):
+    """The patient view; :meth:`show_patient` loads one patient through the service."""
+
+    #: Back to the due list.
+    back_requested = Signal()
+
+    def __init__(self, clinic: ClinicService, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("page")
+        self.clinic = clinic
+        self.chart: PatientChart | None = None
+        self.expected_now: Quantity | None = None
+
+        self.back_button = QPushButton(icons.icon(icons.BACK), "&Back to due list", self)
+        self.back_button.setAutoDefault(False)
+        self.back_button.setToolTip("Back to the due list (Esc or Alt+Left)")
+        self.back_button.clicked.connect(self.back_requested)
+        self.name_label = QLabel(self)
+        self.name_label.setProperty("role", "title")
+        self.name_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.identity_label = QLabel(self)
+        self.identity_label.setProperty("role", "subtitle")
+        self.identity_label.setWordWrap(True)
+        self.identity_label.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.flags_row = QHBoxLayout()
+        self.flags_row.setSpacing(6)
+        self.flag_labels: list[QLabel] = []
+
+        self.pump_fields = FieldList("Pump", self)
+        self.reservoir = ReservoirCard(self)
+        self.forecast_fields = FieldList("Forecast", self)
+        self.prescription_fields = FieldList("Current prescription", self)
+        self.reservoir_chart = ReservoirChart(clinic.tz, self)
+        self.residual_chart = ResidualChart(clinic.tz, self)
+        self.history_model = HistoryModel(clinic.tz, self)
+        self.history_view = QTableView(self)
+        self.history_view.setModel(self.history_model)
+        self.history_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.history_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.history_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.history_view.setWordWrap(True)
+        self.history_view.setTabKeyNavigation(False)
+        self.history_view.verticalHeader().setVisible(False)
+        self.history_view.setAccessibleName("Patient history")
+        header = self.history_view.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(int(HistoryColumn.DETAILS), QHeaderView.ResizeMode.Stretch)
+        self.history_view.verticalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents)
+
+        # Overview: reservoir and pump on the left; forecast, prescription and the reservoir
+        # chart on the right. Fits 1366x768 without scrolling; scrolls on smaller windows.
+        chart_box = QGroupBox("Reservoir volume over time", self)
+        chart_layout = QVBoxLayout(chart_box)
+        chart_layout.setContentsMargins(6, 6, 6, 6)
+        chart_layout.addWidget(self.reservoir_chart)
+        overview = QWidget(self)
+        grid = QGridLayout(overview)
+        grid.setContentsMargins(4, 4, 4, 4)
+        grid.addWidget(self.reservoir, 0, 0)
+        grid.addWidget(self.pump_fields, 1, 0)
+        grid.addWidget(self.forecast_fields, 0, 1)
+        grid.addWidget(self.prescription_fields, 0, 2)
+        grid.addWidget(chart_box, 1, 1, 1, 2)
+        grid.setColumnStretch(0, 3)
+        grid.setColumnStretch(1, 3)
+        grid.setColumnStretch(2, 4)
+        grid.setRowStretch(1, 1)
+        self.reservoir_chart.setMinimumHeight(170)
+        scroll = QScrollArea(self)
+        scroll.setWidget(overview)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+
+        residuals = QWidget(self)
+        residual_layout = QVBoxLayout(residuals)
+        residual_note = QLabel(
+            "At each refill: the residual pumpmgr expected (circle) and the volume aspirated "
+            "(square; a red cross when the verdict was investigate). A steady gap suggests "
+            "the pump runs fast or slow; a sudden one, a leak, a pocket fill or a stopped pump.",
+            residuals)
+        residual_note.setWordWrap(True)
+        residual_note.setProperty("role", "muted")
+        residual_layout.addWidget(residual_note)
+        residual_layout.addWidget(self.residual_chart, 1)
+
+        history = QWidget(self)
+        history_layout = QVBoxLayout(history)
+        history_note = QLabel("Newest first. A correction sits right under the entry it "
+                              "corrects; the corrected entry stays, marked.", history)
+        history_note.setProperty("role", "muted")
+        history_layout.addWidget(history_note)
+        history_layout.addWidget(self.history_view, 1)
+
+        self.tabs = QTabWidget(self)
+        self.tabs.addTab(scroll, "&Overview")
+        self.tabs.addTab(residuals, "&Residuals across refills")
+        self.tabs.addTab(history, "&History")
+
+        heading = QVBoxLayout()
+        heading.setSpacing(2)
+        heading.addWidget(self.name_label)
+        heading.addWidget(self.identity_label)
+        top = QHBoxLayout()
+        top.addWidget(self.back_button, 0, Qt.AlignmentFlag.AlignTop)
+        top.addSpacing(10)
+        top.addLayout(heading, 1)
+        top.addLayout(self.flags_row)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(14, 10, 14, 10)
+        layout.addLayout(top)
+        layout.addWidget(self.tabs, 1)
+
+        for keys in (QKeySequence(Qt.Key.Key_Escape), QKeySequence("Alt+Left")):
+            shortcut = QShortcut(keys, self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(self.back_requested)
+
+    # ----------------------------------------------------------------- loading
+
+    @property
+    def patient_id(self) -> int | None:
+        return None if self.chart is None else self.chart.patient.id
+
+    def show_patient(self, patient_id: int) -> None:
+        """Load the patient's chart and the estimated volume now from the service."""
+        chart = self.clinic.patient_chart(patient_id)
+        pump = chart.pump
+        now = self.clinic.clock.now()
+        expected = None if pump is None else self.clinic.expected_now(pump.id)
+        projection: list[tuple[datetime, Quantity]] = []
+        if pump is not None and chart.forecast is not None and expected is not None:
+            projection = [(chart.forecast.filled_at, chart.forecast.fill_volume), (now, expected)]
+            due_at = datetime.combine(chart.forecast.refill_due, time(12, 0), self.clinic.tz)
+            if due_at > now:
+                at_due = self.clinic.expected_now(pump.id, at=due_at)
+                if at_due is not None:
+                    projection.append((due_at, at_due))
+        self.chart, self.expected_now = chart, expected
+        self._show_identity(chart)
+        self._show_pump(chart, expected)
+        self._show_forecast(chart)
+        self._show_prescription(chart)
+        refills = [] if pump is None else _live_refills(chart.refills, pump.id)
+        if pump is None:
+            self.reservoir_chart.clear()
+        else:
+            self.reservoir_chart.set_data(
+                refills, capacity=pump.capacity, alarm=pump.alarm_volume, projection=projection,
+                due=None if chart.forecast is None else chart.forecast.refill_due, now=now,
+                alarm_name="planning volume" if pump.pump_type == "constant_flow"
+                else "alarm volume")
+        self.residual_chart.set_refills(refills)
+        self.history_model.set_entries(timeline(chart))
+        self.tabs.setCurrentIndex(0)
+
+    def clear(self) -> None:
+        """Forget the patient (the window is locked: no patient data stays on screen)."""
+        self.chart, self.expected_now = None, None
+        self.name_label.clear()
+        self.identity_label.clear()
+        self._set_flags([])
+        for fields in (self.pump_fields, self.forecast_fields, self.prescription_fields):
+            fields.set_fields([])
+        self.reservoir.clear()
+        self.reservoir_chart.clear()
+        self.residual_chart.set_refills([])
+        self.history_model.set_entries([])
+
+    # ----------------------------------------------------------------- sections
+
+    def _set_flags(self, flags: list[tuple[str, str]]) -> None:
+        for label in self.flag_labels:
+            self.flags_row.removeWidget(label)
+            label.hide()
+            label.deleteLater()
+        self.flag_labels = []
+        for text, tip in flags:
+            label = QLabel(text, self)
+            label.setProperty("role", "flag")
+            label.setToolTip(tip)
+            self.flags_row.addWidget(label, 0, Qt.AlignmentFlag.AlignTop)
+            self.flag_labels.append(label)
+
+    def flag_texts(self) -> list[str]:
+        return [label.text() for label in self.flag_labels]
+
+    def _show_identity(self, chart: PatientChart) -> None:
+        patient = chart.patient
+        today = self.clinic.today()
+        self.name_label.setText(patient.display_name)
+        parts = [f"MRN {patient.mrn}",
+                 f"born {presentation.date_text(patient.date_of_birth)} "
+                 f"({_age(patient.date_of_birth, today)} years)",
+                 INDICATION_TEXT.get(patient.indication, patient.indication)]
+        if patient.emergency_contact:
+            parts.append(f"emergency contact {patient.emergency_contact}")
+        self.identity_label.setText("  ·  ".join(parts))
+        flags: list[tuple[str, str]] = []
+        if patient.status != "active":
+            flags.append((patient.status.capitalize(), "The patient is not active"))
+        if patient.renal_impairment:
+            flags.append(("Renal impairment", "Renal impairment: the dose checks take it "
+                                              "into account (morphine metabolites)"))
+        if chart.pump is None:
+            flags.append(("No active pump", "The patient has no active pump"))
+        elif chart.pump.pump_type == "constant_flow":
+            flags.append(("Constant-flow pump", "No low-reservoir alarm: refills are planned "
+                                                "from the nominal flow"))
+        self._set_flags(flags)
+
+    def _show_pump(self, chart: PatientChart, expected: Quantity | None) -> None:
+        pump = chart.pump
+        if pump is None:
+            self.pump_fields.set_fields([("none", "Pump", "no active pump", "muted")])
+            self.reservoir.clear("no active pump")
+            return
+        self.reservoir.set_values(
+            pump.capacity, pump.alarm_volume, expected,
+            alarm_name="Planning volume" if pump.pump_type == "constant_flow"
+            else "Alarm volume")
+        fields: list[Field] = [
+            ("model", "Model", pump.model_name, ""),
+            ("type", "Type", PUMP_TYPE_TEXT.get(pump.pump_type, pump.pump_type), ""),
+            ("serial", "Serial number", pump.serial_number, ""),
+            ("implanted", "Implanted",
+             f"{presentation.date_text(pump.implanted_on)}, {pump.site}", ""),
+        ]
+        if pump.nominal_flow is not None:
+            fields.append(("nominal flow", "Nominal flow",
+                           format_quantity(pump.nominal_flow, Kind.FLOW), ""))
+        fields.append(("accuracy", "Labelled accuracy", "not known" if pump.accuracy_percent
+                       is None else "±" + format_percent(pump.accuracy_percent / 100,
+                                                         signed=False), ""))
+        fields.append(("path volume", "Pump fluid path",
+                       "not entered" if pump.pump_path_volume is None
+                       else format_quantity(pump.pump_path_volume, Kind.VOLUME), ""))
+        catheter = chart.catheter
+        if catheter is not None:
+            text = f"{self._catheter_name(catheter.model_key)}, tip at {catheter.tip_level}"
+            if catheter.volume is not None:
+                text += f", volume {format_quantity(catheter.volume, Kind.VOLUME)}"
+            fields.append(("catheter", "Catheter", text, ""))
+        if pump.replace_by is not None:
+            replace = presentation.date_text(pump.replace_by)
+        elif pump.pump_type == "constant_flow":
+            replace = "no battery (constant flow)"
+        else:
+            replace = "not recorded"
+        emphasis = ""
+        if pump.replace_by is not None and pump.replace_by <= self.clinic.today() + timedelta(
+                days=REPLACE_SOON_DAYS):
+            replace += " (within 6 months)"
+            emphasis = "error"
+        fields.append(("replace by", "Replace by", replace, emphasis))
+        self.pump_fields.set_fields(fields)
+
+    def _show_forecast(self, chart: PatientChart) -> None:
+        forecast, pump, tz = chart.forecast, chart.pump, self.clinic.tz
+        if forecast is None or pump is None:
+            self.forecast_fields.set_fields([("none", "Forecast", "no fill recorded yet",
+                                              "muted")])
+            return
+        constant = pump.pump_type == "constant_flow"
+        fields: list[Field] = [
+            ("filled", "Last fill", f"{presentation.datetime_text(forecast.filled_at, tz)}, "
+             f"{format_quantity(forecast.fill_volume, Kind.VOLUME)}", ""),
+            ("daily volume", "Daily volume", format_quantity(forecast.daily_volume, Kind.FLOW),
+             ""),
+            ("alarm", "Planning volume reached" if constant else "Low-reservoir alarm",
+             presentation.datetime_text(forecast.alarm_at, tz), ""),
+        ]
+        if forecast.alarm_at_with_boluses != forecast.alarm_at:
+            fields.append(("alarm with boluses", "Alarm, every bolus taken",
+                           presentation.datetime_text(forecast.alarm_at_with_boluses, tz), ""))
+        due_emphasis = "error" if forecast.refill_due < self.clinic.today() else ""
+        fields += [
+            ("refill due", "Refill due", presentation.date_text(forecast.refill_due),
+             due_emphasis),
+            ("due because", "Due because", _reason(forecast.refill_due_reason, constant), ""),
+            ("empty", "Empty", presentation.datetime_text(forecast.empty_at, tz), ""),
+        ]
+        self.forecast_fields.set_fields(fields)
+
+    def _show_prescription(self, chart: PatientChart) -> None:
+        rx = chart.prescription
+        if rx is None:
+            self.prescription_fields.set_fields([("none", "Prescription", "none recorded",
+                                                  "muted")])
+            return
+        unit = rx.primary.display_unit
+        fields: list[Field] = []
+        for ingredient, dose in presentation.drug_doses(rx):
+            name, mass = ingredient.drug.capitalize(), ingredient.display_unit
+            fields.append((f"concentration {ingredient.drug}", name, format_quantity(
+                ingredient.concentration, Kind.CONCENTRATION, mass), ""))
+            fields.append((f"dose {ingredient.drug}", f"{name} daily dose",
+                           format_quantity(dose, Kind.DOSE_RATE, mass), ""))
+        fields.append(("daily volume", "Daily volume",
+                       format_quantity(rx.program.daily_volume(), Kind.FLOW), ""))
+        fields.append(("schedule", "Schedule",
+                       "\n".join(presentation.schedule_lines(rx.schedule, unit)), ""))
+        fields.append(("patient bolus", "Patient bolus",
+                       presentation.patient_bolus_text(rx.patient_bolus, unit), ""))
+        if rx.patient_bolus is not None:
+            fields.append(("max daily dose", "Every bolus taken",
+                           f"{presentation.dose_text(rx.program.max_daily_dose(), unit)}, "
+                           f"{format_quantity(rx.program.max_daily_volume(), Kind.FLOW)}",
+                           ""))
+        since = presentation.datetime_text(rx.effective_at, self.clinic.tz)
+        fields.append(("since", "Since", f"{since}, {rx.prescriber}", ""))
+        findings = presentation.findings_text(rx)
+        if findings:
+            fields.append(("findings", "Dose checks", findings, ""))
+        self.prescription_fields.set_fields(fields)
+
+    def _catheter_name(self, key: str) -> str:
+        try:
+            return self.clinic.catalogs.catheter_model(key).name
+        except PumpMgrError:
+            return key
+
+    def pump(self) -> PumpRecord | None:
+        return None if self.chart is None else self.chart.pump

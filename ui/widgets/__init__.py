@@ -1,0 +1,1 @@
+"""Reusable widgets: the quantity input, the reservoir gauge and the charts."""
