@@ -6,28 +6,22 @@ Imports no Qt until the window is wanted, so ``pumpmgr calc ...`` starts as fast
 
 from __future__ import annotations
 
-import contextlib
-import io
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-#: Words that make the arguments a command-line call rather than the window's options.
-_CLI_WORDS = {"-h", "--help", "--version"}
-
-
 def wants_window(argv: Sequence[str]) -> bool:
-    """No command is named: every argument is one of the window's own options."""
-    from pumpmgr.cli import build_parser
-
-    if any(arg in _CLI_WORDS for arg in argv):
+    """Every argument is one of the window's own options (``--db PATH_OR_URL``, ``--demo``)."""
+    rest = list(argv)
+    while rest:
+        arg = rest.pop(0)
+        if arg == "--demo" or arg.startswith("--db="):
+            continue
+        if arg == "--db" and rest:
+            rest.pop(0)
+            continue
         return False
-    try:
-        with contextlib.redirect_stderr(io.StringIO()):
-            known, _ = build_parser().parse_known_args(list(argv))
-    except SystemExit:  # not the window's options either: let the command line say why
-        return False
-    return known.command is None
+    return True
 
 
 def console(argv: Sequence[str] | None = None) -> NoReturn:
