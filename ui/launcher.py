@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+
 def wants_window(argv: Sequence[str]) -> bool:
     """Every argument is one of the window's own options (``--db PATH_OR_URL``, ``--demo``)."""
     rest = list(argv)
