@@ -1,17 +1,20 @@
-"""The ``pumpmgr`` command line: the scriptable calculator and, later, the clinic's records.
+"""The ``pumpmgr`` command line: the scriptable calculator and the clinic's records.
 
+``pumpmgr [--db PATH_OR_URL] COMMAND``: ``calc`` needs no database; the records commands
+(:mod:`pumpmgr.cli.records`) use ``--db``, else ``PUMPMGR_DB``, else the default file.
 Bad input exits with status 2 and one line on stderr naming the option; never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
 from pumpmgr import __version__
-from pumpmgr.cli import calc
+from pumpmgr.cli import calc, records
 from pumpmgr.errors import PumpMgrError
 
 #: Fields named by the domain's errors that a command-line option supplies under another name.
@@ -19,6 +22,9 @@ _FIELD_OPTIONS = {
     "segment length": "--segment",
     "volume per length": "--segment",
     "programs": "--filled-at",
+    "full_name": "--full-name",
+    "password": "password",
+    "user": "--admin",
 }
 
 EXIT_BAD_INPUT = 2
@@ -38,8 +44,12 @@ def build_parser() -> OneLineParser:
         description="Intrathecal pump clinic manager. Without a command: a demo forecast.",
     )
     parser.add_argument("--version", action="version", version=f"pumpmgr {__version__}")
+    parser.add_argument("--db", metavar="PATH_OR_URL",
+                        help="the clinic database: a SQLite file or a postgresql+psycopg:// URL "
+                        "(default: $PUMPMGR_DB, else pumpmgr.db in the user's data folder)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     calc.add_parser(commands, OneLineParser)
+    records.add_parsers(commands, OneLineParser)
     return parser
 
 
@@ -59,6 +69,15 @@ DEMO = [
 ]
 
 
+def _silence_stdout() -> None:
+    """Point stdout at the null device so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
@@ -70,12 +89,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    prog = f"pumpmgr {args.command} {getattr(args, 'calc_command', '')}".strip()
+    sub = next((getattr(args, k) for k in ("calc_command", "user_command", "audit_command")
+                if getattr(args, k, None)), "")
+    prog = f"pumpmgr {args.command} {sub}".strip()
     try:
+        handler = getattr(args, "records", None)
+        if handler is not None:
+            status: int = handler(args)
+            return status
         print(calc.run(args))
     except PumpMgrError as error:
         print(f"{prog}: {_option_message(error)}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:  # the reader went away (| head): nothing more to say
+        _silence_stdout()
+        return 0
     except Exception as error:  # never a traceback in a nurse's terminal
         print(f"{prog}: internal error ({type(error).__name__}: {error}); please report it",
               file=sys.stderr)

@@ -1,0 +1,697 @@
+"""The clinic's records from the command line: ``demo``, ``due``, ``patient``, ``user add``,
+``audit verify``, ``backup``, ``restore``, ``export`` and ``import`` (presentation layer).
+
+May import the standard library, the application layer (``pumpmgr.services``), the persistence
+layer for opening, backing up and restoring the database (``pumpmgr.db.engine``,
+``pumpmgr.db.backup``, ``pumpmgr.db.audit``), ``pumpmgr.auth`` for the account rules, and the pure
+modules (formatting, records, units); never ``ui`` or Qt.
+
+The database is ``--db PATH_OR_URL`` (before or after the command), else the ``PUMPMGR_DB``
+environment variable, else ``pumpmgr.db`` in the user's data folder. Commands that only read
+(``due``, ``patient``, ``audit verify``, ``backup``, ``export``) refuse a SQLite file that does
+not exist rather than create an empty one.
+
+Exit status: 0 done; 1 ``audit verify`` found the audit log broken; 2 bad input or a refusal,
+with one line on standard error naming the option and nothing written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import getpass
+import json
+import os
+import sys
+import time as timing
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, date, datetime, time, tzinfo
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from pumpmgr import auth
+from pumpmgr.db.audit import ChainAnchor
+from pumpmgr.db.backup import backup_database, restore_database
+from pumpmgr.db.engine import Database, open_database, resolve_database_url
+from pumpmgr.errors import Code, InputError, PumpMgrError
+from pumpmgr.formatting import (
+    format_date,
+    format_datetime,
+    format_number,
+    format_quantity,
+)
+from pumpmgr.records import (
+    INDICATION_TEXT,
+    DueRow,
+    Ingredient,
+    PatientChart,
+    PrescriptionRecord,
+)
+from pumpmgr.services.clinic import REPLACE_BY_WARNING_DAYS, ClinicService
+from pumpmgr.services.demo import DEMO_USERS, MAX_PATIENTS, build_demo_clinic
+from pumpmgr.services.exchange import check_document, export_clinic, import_clinic, require_empty
+from pumpmgr.units import Kind, Quantity, kind_of, ureg
+
+Handler = Callable[[argparse.Namespace], int]
+
+EXIT_OK = 0
+EXIT_BROKEN_CHAIN = 1
+
+ROLES = ("nurse", "prescriber", "administrator")
+
+STATE_TEXT = {
+    "overdue": "OVERDUE",
+    "due_this_week": "this week",
+    "due_in_14_days": "in 14 days",
+    "fine": "later",
+}
+
+
+# ------------------------------------------------------------------------------ helpers
+
+
+def _refuse(field: str, message: str, code: Code = Code.OUT_OF_RANGE) -> InputError:
+    return InputError(f"{field}: {message}", code=code, field=field)
+
+
+def _open(args: argparse.Namespace, *, must_exist: bool) -> Database:
+    """The database of ``--db`` / ``PUMPMGR_DB`` / the default file; errors name ``--db``."""
+    try:
+        url = resolve_database_url(args.db)
+        if must_exist and url.get_backend_name() == "sqlite":
+            path = Path(url.database or "")
+            if not path.exists():
+                raise _refuse("--db", f"there is no database at {path}; create one with "
+                              "'pumpmgr demo', 'pumpmgr user add' or 'pumpmgr import'",
+                              Code.NO_VALUE)
+        return open_database(args.db)
+    except PumpMgrError as error:
+        if error.field is not None and error.field.startswith("--"):
+            raise
+        raise PumpMgrError(f"--db: {error.message}", code=error.code, field="--db") from error
+
+
+def _require_empty(database: Database, what: str) -> None:
+    """Refuse a database holding records, naming ``--db`` (before anything is written)."""
+    try:
+        with database.read() as session:
+            require_empty(session, what)
+    except PumpMgrError as error:
+        raise _refuse("--db", error.message, error.code) from error
+
+
+def _where(database: Database) -> str:
+    if database.path is not None:
+        return str(database.path)
+    return database.url.render_as_string(hide_password=True)
+
+
+def _whole(low: int, high: int | None, example: str) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` (to ``high``); one-line message."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"'{text}' is not a whole number; for example {example}") from None
+        if value < low or (high is not None and value > high):
+            upper = "" if high is None else f" to {high}"
+            raise argparse.ArgumentTypeError(f"give {low}{upper}, not {value}")
+        return value
+    return parse
+
+
+def _number(value: float) -> float | int:
+    rounded = float(f"{value:.12g}")
+    return int(rounded) if rounded.is_integer() and abs(rounded) < 2**53 else rounded
+
+
+def jsonable(value: Any) -> Any:
+    """Records as JSON values: a quantity is ``{"value", "unit"}`` in its canonical unit
+    (mcg, mL, mcg/day, mcg/mL, mL/day, cm, mL/cm, day), instants ISO 8601 in UTC, dates and
+    times ISO 8601."""
+    if isinstance(value, ureg.Quantity):
+        kind = kind_of(value)
+        unit = "day" if kind is None else kind.spec.canonical
+        return {"value": _number(float(value.to(unit).m)), "unit": unit}
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat(timespec="seconds")
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, frozenset | set):
+        return sorted(jsonable(v) for v in value)
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, float):
+        return _number(value)
+    return value
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[str]], indent: str = "") -> str:
+    """Columns aligned on the widest cell; the last column is not padded."""
+    body = [list(headers), *[list(r) for r in rows]]
+    widths = [max(len(r[i]) for r in body) for i in range(len(headers))]
+    lines = []
+    for row in body:
+        cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])] + [row[-1]]
+        lines.append((indent + "  ".join(cells)).rstrip())
+    return "\n".join(lines)
+
+
+def _q(quantity: Quantity | None, kind: Kind, mass_unit: str = "mcg") -> str:
+    if quantity is None:
+        return "not recorded"
+    return format_quantity(quantity, kind, "mg" if mass_unit == "mg" else "mcg")
+
+
+def _days(value: float) -> str:
+    text = format_number(value, 1)
+    return f"{text} day" if text in ("1", "-1") else f"{text} days"
+
+
+def _local(moment: datetime, tz: tzinfo) -> str:
+    return format_datetime(moment.astimezone(tz))
+
+
+# ------------------------------------------------------------------------------ demo
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    started = timing.perf_counter()
+    with _open(args, must_exist=False) as database:
+        _require_empty(database, "the demo clinic is written")
+        progress = None
+        if sys.stderr.isatty():
+            def progress(done: float) -> None:
+                print(f"\rwriting the demo clinic: {done * 100:3.0f} %", end="",
+                      file=sys.stderr, flush=True)
+        summary = build_demo_clinic(database, patients=args.patients, seed=args.seed,
+                                    progress=progress)
+        if progress is not None:
+            print(file=sys.stderr)
+        chain = database.verify_audit_chain()
+        where = _where(database)
+    seconds = timing.perf_counter() - started
+    print(f"Demo clinic written to {where} in {seconds:.1f} s: {summary.patients} patients, "
+          f"{summary.pumps} pumps, {summary.prescriptions} prescriptions, {summary.refills} "
+          f"refills ({summary.discrepancies} with a discrepancy to investigate), "
+          f"{summary.events} pump events.")
+    print(f"History from {format_date(summary.first_day)} to today, "
+          f"{format_date(summary.today)}; {summary.actions} service actions wrote "
+          f"{summary.audit_entries} audit entries; audit chain "
+          f"{'intact' if chain.ok else 'BROKEN: ' + chain.message}.")
+    print(f"Due list: {len(summary.overdue)} overdue, {len(summary.due_this_week)} due this "
+          f"week; {len(summary.replace_within_6_months)} pump(s) to replace within 6 months.")
+    print()
+    print("Demo users (demo passwords only, never for real accounts):")
+    print(table(("user name", "password", "role", "name"),
+                [(u.username, u.password, u.role, u.full_name) for u in DEMO_USERS], "  "))
+    print()
+    print("Next: pumpmgr due   |   pumpmgr patient D000001")
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------------ due
+
+
+def due_json(row: DueRow) -> dict[str, Any]:
+    data: dict[str, Any] = jsonable(row)
+    data["days_left"] = round(row.days_left, 2)
+    return data
+
+
+def due_text(rows: Sequence[DueRow], tz: tzinfo, today: date) -> str:
+    def notes(row: DueRow) -> str:
+        found = []
+        if row.open_discrepancy:
+            found.append("discrepancy to investigate")
+        if row.flex_schedule:
+            found.append("flex schedule")
+        if row.replace_by is not None and (row.replace_by - today).days <= (
+                REPLACE_BY_WARNING_DAYS):
+            found.append(f"replace by {format_date(row.replace_by)}")
+        return "; ".join(found)
+
+    return table(
+        ("Refill due", "State", "To alarm", "Patient", "MRN", "Pump", "Drug", "Alarm",
+         "Set by", "Notes"),
+        [(format_date(r.refill_due), STATE_TEXT.get(r.state, r.state), _days(r.days_left),
+          r.patient, r.mrn, r.pump_model, r.drug, _local(r.alarm_at, tz),
+          str(r.refill_due_reason).replace("_", " "), notes(r)) for r in rows],
+    )
+
+
+def run_due(args: argparse.Namespace) -> int:
+    with _open(args, must_exist=True) as database:
+        clinic = ClinicService(database)
+        rows = clinic.due_list(within_days=args.within)
+        if args.json:
+            print(_dump([due_json(r) for r in rows]))
+            return EXIT_OK
+        if not rows:
+            scope = "" if args.within is None else f" within {_days(args.within)}"
+            print(f"No active pump is due for a refill{scope}.")
+            return EXIT_OK
+        print(due_text(rows, clinic.tz, clinic.today()))
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------------ patient
+
+
+def _solution(ingredients: Iterable[Ingredient]) -> str:
+    return " + ".join(f"{i.drug} {_q(i.concentration, Kind.CONCENTRATION, i.display_unit)}"
+                      for i in ingredients)
+
+
+def _program(rx: PrescriptionRecord) -> str:
+    unit = rx.primary.display_unit
+    steps = rx.schedule.steps
+    if len(steps) == 1 and not rx.schedule.boluses:
+        text = _q(rx.program.daily_dose(), Kind.DOSE_RATE, unit)
+    else:
+        parts = [f"{s.start:%H:%M} {format_number(float(s.rate.to(f'{unit}/h').m), 3)} "
+                 f"{unit}/h" for s in steps]
+        parts += [f"bolus {b.at:%H:%M} {_q(b.amount, Kind.MASS, unit)}"
+                  for b in rx.schedule.boluses]
+        text = (f"flex {', '.join(parts)} "
+                f"({_q(rx.program.daily_dose(), Kind.DOSE_RATE, unit)})")
+    if rx.patient_bolus is not None:
+        bolus = rx.patient_bolus
+        lockout = "" if bolus.lockout is None else (
+            f", lockout {format_number(float(bolus.lockout.to('h').m), 2)} h")
+        text += (f"; patient bolus {_q(bolus.dose, Kind.MASS, unit)}, at most "
+                 f"{bolus.max_per_day} a day{lockout}")
+    return text
+
+
+def patient_text(chart: PatientChart, tz: tzinfo) -> str:
+    p = chart.patient
+    lines = [
+        f"{p.display_name}   MRN {p.mrn}   born {format_date(p.date_of_birth)}   {p.status}",
+        f"Indication: {INDICATION_TEXT.get(p.indication, p.indication)}"
+        + ("; renal impairment" if p.renal_impairment else ""),
+    ]
+    if p.emergency_contact:
+        lines.append(f"Emergency contact: {p.emergency_contact}")
+    if p.notes:
+        lines.append(f"Notes: {p.notes}")
+    lines.append("")
+    pump = chart.pump
+    if pump is None:
+        lines.append("Pump: no active pump")
+    else:
+        flow = "" if pump.nominal_flow is None else (
+            f", nominal flow {_q(pump.nominal_flow, Kind.FLOW)}")
+        replace_by = "" if pump.replace_by is None else (
+            f", replace by {format_date(pump.replace_by)}")
+        lines.append(f"Pump: {pump.model_name}, serial {pump.serial_number}, implanted "
+                     f"{format_date(pump.implanted_on)} ({pump.site}); capacity "
+                     f"{_q(pump.capacity, Kind.VOLUME)}, alarm at "
+                     f"{_q(pump.alarm_volume, Kind.VOLUME)}{flow}{replace_by}")
+    if chart.catheter is not None:
+        cat = chart.catheter
+        lengths = ", ".join(_q(s.length, Kind.LENGTH) for s in cat.segments)
+        volume = "" if cat.volume is None else f", volume {_q(cat.volume, Kind.VOLUME)}"
+        revised = "" if cat.revised_on is None else f", revised {format_date(cat.revised_on)}"
+        lines.append(f"Catheter: {cat.model_key}, tip {cat.tip_level}, implanted length "
+                     f"{lengths}{volume}{revised}")
+    if chart.prescription is not None:
+        rx = chart.prescription
+        lines.append(f"Prescription (since {_local(rx.effective_at, tz)}, {rx.prescriber}): "
+                     f"{_solution(rx.ingredients)}; {_program(rx)}")
+    if chart.forecast is not None:
+        fc = chart.forecast
+        lines.append(f"Forecast: alarm {_local(fc.alarm_at_with_boluses, tz)}; refill due "
+                     f"{format_date(fc.refill_due)} (set by "
+                     f"{str(fc.refill_due_reason).replace('_', ' ')})")
+    lines += ["", f"Pumps ({len(chart.pumps)}):"]
+    lines.append(table(("Model", "Serial", "Implanted", "Status", "Explanted"), [
+        (x.model_name, x.serial_number, format_date(x.implanted_on), x.status,
+         "" if x.explanted_on is None else f"{format_date(x.explanted_on)}: {x.explant_reason}")
+        for x in chart.pumps], "  "))
+    lines += ["", f"Prescriptions ({len(chart.prescriptions)}):"]
+    lines.append(table(("Effective", "Solution", "Program", "Warnings accepted"), [
+        (_local(rx.effective_at, tz), _solution(rx.ingredients), _program(rx),
+         "; ".join(f"{f.code}: {f.reason}" for f in rx.findings if f.level == "warning"))
+        for rx in chart.prescriptions], "  "))
+    lines += ["", f"Refills ({len(chart.refills)}):"]
+    lines.append(table(
+        ("Date", "Expected", "Aspirated", "Verdict", "Added", "Lot", "Nurse / second", "Note"),
+        [(_local(r.performed_at, tz), _q(r.expected_residual, Kind.VOLUME)
+          if r.expected_residual is not None else "first fill", _q(r.aspirated, Kind.VOLUME),
+          r.discrepancy_verdict or "", _q(r.volume_added, Kind.VOLUME), r.lot_number,
+          f"{r.nurse} / {r.verifier}",
+          "; ".join(filter(None, [
+              f"corrects refill {r.corrects_id}" if r.corrects_id is not None else "",
+              f"bolus {_q(r.bridge_bolus, Kind.VOLUME)}" if r.bridge_bolus is not None else "",
+              r.discrepancy_note])))
+         for r in chart.refills], "  "))
+    lines += ["", f"Events ({len(chart.events)}):"]
+    lines.append(table(("Date", "Event", "By", "Note"), [
+        (_local(e.occurred_at, tz), e.kind.replace("_", " "), e.user,
+         "; ".join([e.summary, *(f"{k}: {v}" for k, v in e.details.items())]).strip("; "))
+        for e in chart.events], "  "))
+    return "\n".join(lines)
+
+
+def patient_json(chart: PatientChart) -> dict[str, Any]:
+    data: dict[str, Any] = jsonable(chart)
+
+    def doses(target: dict[str, Any], rx: PrescriptionRecord) -> None:
+        target["daily_dose"] = jsonable(rx.program.daily_dose())
+        target["daily_volume"] = jsonable(rx.program.daily_volume())
+
+    if chart.prescription is not None:
+        doses(data["prescription"], chart.prescription)
+    for target, rx in zip(data["prescriptions"], chart.prescriptions, strict=True):
+        doses(target, rx)
+    return data
+
+
+def run_patient(args: argparse.Namespace) -> int:
+    mrn = args.mrn.strip()
+    if not mrn:
+        raise _refuse("MRN", "give the medical record number", Code.NO_VALUE)
+    with _open(args, must_exist=True) as database:
+        clinic = ClinicService(database)
+        chart = clinic.patient_chart(clinic.find_patient(mrn).id)
+        print(_dump(patient_json(chart)) if args.json else patient_text(chart, clinic.tz))
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------------ users
+
+
+def _read_passwords(args: argparse.Namespace, username: str) -> tuple[str, str | None]:
+    """The new user's password and, with ``--admin``, the administrator's."""
+    if args.password_stdin:
+        lines = sys.stdin.read().splitlines()
+        wanted = 2 if args.admin else 1
+        if len(lines) < wanted:
+            shape = ("the new user's password on the first line and the administrator's "
+                     "on the second" if args.admin else "the new user's password")
+            raise _refuse("--password-stdin", f"standard input must hold {shape}",
+                          Code.NO_VALUE)
+        return lines[0], (lines[1] if args.admin else None)
+    if not sys.stdin.isatty():
+        raise _refuse("--password-stdin", "there is no terminal to ask for the password on; "
+                      "give it on standard input with --password-stdin", Code.NO_VALUE)
+    password = getpass.getpass(f"Password for the new user {username}: ")
+    if getpass.getpass("The same password again: ") != password:
+        raise _refuse("password", "the two passwords differ; nothing was saved",
+                      Code.AUTH_WEAK_PASSWORD)
+    admin_password = None
+    if args.admin:
+        admin_password = getpass.getpass(f"Password of the administrator {args.admin}: ")
+    return password, admin_password
+
+
+def run_user_add(args: argparse.Namespace) -> int:
+    try:
+        username = auth.normalize_username(args.username)
+    except PumpMgrError as error:
+        raise _refuse("--username", error.message, error.code) from error
+    if not args.full_name.strip():
+        raise _refuse("--full-name", "give the user's full name, for example 'Nina Berg'",
+                      Code.NO_VALUE)
+    if args.admin and args.role is None:
+        raise _refuse("--role", "give the new user's role: nurse, prescriber or "
+                      "administrator", Code.NO_VALUE)
+    url = resolve_database_url(args.db)
+    new_file = url.get_backend_name() == "sqlite" and not Path(url.database or "").exists()
+    if new_file and args.admin:
+        raise _refuse("--admin", "there is no database yet, so no administrator; the first "
+                      "user is added without --admin and becomes the administrator")
+    if new_file and args.role not in (None, "administrator"):
+        raise _refuse("--role", "the clinic's first user is its administrator; add "
+                      f"{username} as administrator, then add the other users")
+    password, admin_password = _read_passwords(args, username)
+    try:
+        auth.check_password_rules(password, username)
+    except PumpMgrError as error:
+        raise _refuse("password", error.message, error.code) from error
+    with _open(args, must_exist=False) as database:
+        clinic = ClinicService(database)
+        if not clinic.has_users():
+            if args.admin:
+                raise _refuse("--admin", "the clinic has no users yet; the first user is "
+                              "added without --admin and becomes the administrator")
+            if args.role not in (None, "administrator"):
+                raise _refuse("--role", "the clinic's first user is its administrator; add "
+                              f"{username} as administrator, then add the other users")
+            actor = clinic.create_first_administrator(username, password, args.full_name)
+            print(f"User {actor.username} ({actor.full_name}) added as the clinic's first "
+                  "administrator.")
+            return EXIT_OK
+        if not args.admin or admin_password is None:
+            raise _refuse("--admin", "the clinic already has users; give --admin with an "
+                          "administrator's user name (their password is asked for)",
+                          Code.NO_VALUE)
+        try:
+            admin = clinic.sign_in(args.admin, admin_password)
+        except auth.AuthError as error:
+            raise _refuse("--admin", error.message, error.code) from error
+        actor = clinic.add_user(admin, username, password, args.full_name, args.role)
+        print(f"User {actor.username} ({actor.full_name}, {actor.role}) added by "
+              f"{admin.username}.")
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------------ audit
+
+
+def _anchor(text: str) -> ChainAnchor:
+    seq, _, digest = text.partition(":")
+    try:
+        number = int(seq)
+    except ValueError:
+        number = 0
+    if number < 1 or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not SEQ:HASH, for example 812:{'0' * 8}...{'0' * 8} (64 hex digits)")
+    return ChainAnchor(seq=number, row_hash=digest)
+
+
+def run_audit_verify(args: argparse.Namespace) -> int:
+    with _open(args, must_exist=True) as database:
+        report = database.verify_audit_chain(args.anchor)
+    if report.ok:
+        head = "empty" if report.head is None else (
+            f"head #{report.head.seq} {report.head.row_hash}")
+        print(f"audit log intact: {report.entries_checked} entries checked; {head}")
+        return EXIT_OK
+    print(f"audit log BROKEN at entry #{report.first_bad_seq} "
+          f"({report.problem}): {report.message} "
+          f"({report.entries_checked} entries before it are sound)")
+    return EXIT_BROKEN_CHAIN
+
+
+# ------------------------------------------------------------------------------ backup, restore
+
+
+def run_backup(args: argparse.Namespace) -> int:
+    target = Path(args.path).expanduser()
+    if target.exists():
+        raise _refuse("PATH", f"{target} already exists; choose a new file name")
+    with _open(args, must_exist=True) as database:
+        manifest = backup_database(database.engine, target)
+    head = "no audit entries" if manifest.chain_head_seq is None else (
+        f"audit head #{manifest.chain_head_seq}")
+    print(f"Backup written to {target.absolute()} ({manifest.size_bytes} bytes, SHA-256 "
+          f"{manifest.sha256}, {head}); manifest {target.absolute()}.json")
+    return EXIT_OK
+
+
+def run_restore(args: argparse.Namespace) -> int:
+    source = Path(args.path).expanduser()
+    try:
+        url = resolve_database_url(args.db)
+    except PumpMgrError as error:
+        raise _refuse("--db", error.message, error.code) from error
+    if url.get_backend_name() != "sqlite" or url.database is None:
+        raise _refuse("--db", "restore replaces a SQLite file; restore a PostgreSQL database "
+                      "with pg_restore")
+    target = Path(url.database)
+    if not target.parent.is_dir():
+        raise _refuse("--db", f"the folder {target.parent} does not exist")
+    try:
+        safety = restore_database(source, target)
+    except PumpMgrError as error:
+        raise _refuse("PATH", error.message, error.code) from error
+    with open_database(str(target), daily_backup_keep=None) as database:
+        report = database.verify_audit_chain()
+    print(f"Restored {source.absolute()} into {target} (audit log "
+          f"{'intact' if report.ok else 'BROKEN'}, {report.entries_checked} entries).")
+    if safety is not None:
+        print(f"The database it replaced was kept as {safety}.")
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------------ export, import
+
+
+def run_export(args: argparse.Namespace) -> int:
+    out = None if args.out is None else Path(args.out).expanduser()
+    if out is not None and out.exists():
+        raise _refuse("--out", f"{out} already exists; choose a new file name")
+    if out is not None and not out.absolute().parent.is_dir():
+        raise _refuse("--out", f"the folder {out.absolute().parent} does not exist")
+    with _open(args, must_exist=True) as database:
+        document = export_clinic(database)
+    text = json.dumps(document, indent=1, ensure_ascii=False) + "\n"
+    if out is None:
+        sys.stdout.write(text)
+        return EXIT_OK
+    partial = out.with_name(f"{out.name}.{os.getpid()}.partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, out)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise _refuse("--out", f"{out} cannot be written ({error.strerror})") from error
+    rows = sum(len(r) for r in document["tables"].values())
+    print(f"Exported {rows} rows ({len(document['tables']['patients'])} patients, "
+          f"{len(document['tables']['audit_log'])} audit entries) to {out.absolute()}")
+    return EXIT_OK
+
+
+def run_import(args: argparse.Namespace) -> int:
+    try:
+        text = sys.stdin.read() if args.file == "-" else Path(args.file).expanduser().read_text(
+            encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+        raise _refuse("FILE", f"{args.file} cannot be read ({reason})", Code.NO_VALUE) from error
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise _refuse("FILE", f"{args.file} is not JSON (line {error.lineno}, column "
+                      f"{error.colno}: {error.msg})", Code.BAD_NUMBER) from error
+    try:
+        check_document(document)
+    except PumpMgrError as error:
+        raise _refuse("FILE", error.message, error.code) from error
+    with _open(args, must_exist=False) as database:
+        _require_empty(database, "an export is imported")
+        summary = import_clinic(database, document)
+        where = _where(database)
+    print(f"Imported {sum(summary.rows.values())} rows ({summary.rows.get('patients', 0)} "
+          f"patients) into {where}; audit log verified, {summary.audit_entries} entries.")
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------------ the parsers
+
+
+USER_ADD_HELP = """\
+Add a user. The clinic's first user is added without a sign-in and becomes its administrator
+(--role may be left out or must be administrator). Every later user is added by an
+administrator: give --admin with the administrator's user name; their password is asked for
+after the new user's.
+
+Passwords are asked for on the terminal (the new one twice), never given as options. With
+--password-stdin they are read from standard input instead: the new user's password on the
+first line and, with --admin, the administrator's password on the second. Passwords have at
+least 8 characters and are not the user name.
+"""
+
+
+def _db_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", metavar="PATH_OR_URL", default=argparse.SUPPRESS,
+                        help="the database (also accepted before the command)")
+
+
+def add_parsers(subparsers: Any, parser_class: type[argparse.ArgumentParser]) -> None:
+    """Register the records commands on the top-level parser."""
+
+    def command(name: str, handler: Handler, help_text: str, *,
+                where: Any = subparsers, description: str | None = None,
+                ) -> argparse.ArgumentParser:
+        text = description or help_text
+        sub: argparse.ArgumentParser = where.add_parser(
+            name, help=help_text, description=text,
+            formatter_class=argparse.RawDescriptionHelpFormatter if "\n" in text
+            else argparse.HelpFormatter)
+        sub.set_defaults(records=handler)
+        _db_option(sub)
+        return sub
+
+    p = command("demo", run_demo, "fill an empty database with a realistic demo clinic",
+                description="Fill an EMPTY database with a realistic demo clinic: several "
+                "years of refills, written through the clinic's services and audited, dated "
+                "relative to today. Refuses a database that holds any record. The demo "
+                "users and their (demo-only) passwords are printed at the end. Each action is "
+                "saved as it is written: if the run is interrupted, delete the database and "
+                "start again.")
+    p.add_argument("--patients", type=_whole(1, MAX_PATIENTS, "24"), default=24, metavar="N",
+                   help="how many patients (default 24)")
+    p.add_argument("--seed", type=_whole(0, None, "1"), default=1, metavar="S",
+                   help="the same seed gives the same clinic (default 1)")
+
+    p = command("due", run_due, "active pumps by refill-due date, earliest first")
+    p.add_argument("--within", type=_whole(0, 3650, "14"), metavar="DAYS",
+                   help="only pumps due within this many days from today (overdue included)")
+    p.add_argument("--json", action="store_true", help="print a JSON list")
+
+    p = command("patient", run_patient, "one patient's current state and history")
+    p.add_argument("mrn", metavar="MRN", help="medical record number")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+    user = subparsers.add_parser("user", help="user accounts", description="User accounts.")
+    users = user.add_subparsers(dest="user_command", metavar="ACTION",
+                                parser_class=parser_class, required=True)
+    p = command("add", run_user_add, "add a user", where=users, description=USER_ADD_HELP)
+    p.add_argument("--username", required=True, metavar="U")
+    p.add_argument("--full-name", required=True, metavar="N")
+    p.add_argument("--role", choices=ROLES, metavar="R",
+                   help="nurse, prescriber or administrator")
+    p.add_argument("--admin", metavar="USER", help="the administrator adding the user")
+    p.add_argument("--password-stdin", action="store_true",
+                   help="read the password(s) from standard input")
+
+    audit = subparsers.add_parser("audit", help="the audit log", description="The audit log.")
+    audits = audit.add_subparsers(dest="audit_command", metavar="ACTION",
+                                  parser_class=parser_class, required=True)
+    p = command("verify", run_audit_verify, "check the audit log's hash chain", where=audits,
+                description="Check every audit entry's hash and its link to the one before. "
+                "Exit 0 when intact; 1 with the first altered, inserted or removed entry.")
+    p.add_argument("--anchor", type=_anchor, metavar="SEQ:HASH",
+                   help="a chain head recorded elsewhere (a printed report, a backup "
+                   "manifest): also catches a log rewritten or cut short up to it")
+
+    p = command("backup", run_backup, "an online, consistent copy of the SQLite database",
+                description="Write an online, consistent copy of the SQLite database to PATH "
+                "(a new file) with a manifest PATH.json beside it (SHA-256, schema revision, "
+                "audit chain head). Safe while pumpmgr runs. For PostgreSQL use pg_dump.")
+    p.add_argument("path", metavar="PATH")
+
+    p = command("restore", run_restore, "replace the SQLite database with a checked backup",
+                description="Replace the SQLite database (--db) with the backup at PATH, after "
+                "checking it (integrity, pumpmgr schema, manifest, audit chain). Close every "
+                "pumpmgr window first. The database being replaced is kept in backups/ beside "
+                "it.")
+    p.add_argument("path", metavar="PATH")
+
+    p = command("export", run_export, "the whole clinic as JSON (standard output by default)",
+                description="Write every record, the audit log included, as one JSON document "
+                "(format pumpmgr-clinic-export/1) to standard output or to --out FILE (a new "
+                "file).")
+    p.add_argument("--out", metavar="FILE")
+
+    p = command("import", run_import, "an export into an empty database",
+                description="Import an export document (FILE, or - for standard input) into an "
+                "empty database, ids and audit log unchanged; refuses a database holding any "
+                "record.")
+    p.add_argument("file", metavar="FILE")

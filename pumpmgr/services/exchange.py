@@ -1,0 +1,368 @@
+"""The whole clinic as one JSON document, and back into an empty database (application layer).
+
+May import the standard library, SQLAlchemy, ``pumpmgr.errors`` and the persistence layer
+(``pumpmgr.db``); never ``ui``, Qt or reportlab. Used by ``pumpmgr export`` and ``pumpmgr import``.
+
+The document is complete: every table the records are rebuilt from, the audit log verbatim
+(sequence numbers, timestamps, payload text and hashes), and the stored forecasts (derived data,
+kept so the imported due list is the same one-query list without recomputation)::
+
+    {
+      "format": "pumpmgr-clinic-export/1",
+      "schema_revision": "<the Alembic revision the rows follow>",
+      "instants": "ISO 8601, UTC",
+      "units": {"pumps": {"reservoir_capacity_ml": "mL", ...}, ...},
+      "audit_chain_head": {"seq": 812, "row_hash": "..."} or null,
+      "tables": {"users": [{"id": 1, "username": "admin", ...}, ...], ...}
+    }
+
+- Tables come parents first (foreign-key order), rows in primary-key order, columns in schema
+  order, so the same records always give the same document.
+- Magnitudes are the canonical floats the database holds, in the unit the column is named for
+  (``units`` lists them: mcg, mL, mcg/day, mcg/mL, mL/day, cm, mL/cm, day, and % for the labelled
+  accuracy); ``drug_library_edits.changes`` holds mcg/day for dose limits and mcg/mL for
+  ``max_concentration``, as the schema describes.
+- Instants are ISO 8601 in UTC with microseconds (``2025-03-03T08:00:00.000000+00:00``), calendar
+  dates ``YYYY-MM-DD``, times of day ``HH:MM:SS``; enumerations are their stored values.
+
+:func:`import_clinic` writes the rows as they are (ids kept) in one transaction into a database
+that holds no records yet, then checks the audit chain against the document's head, so that
+``verify_chain`` passes exactly as it did where the document came from; anything wrong rolls the
+whole import back. It adds no audit entry of its own, so export, import and export again give
+the same document. On PostgreSQL the id sequences are moved past the imported ids.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    Enum,
+    Float,
+    Integer,
+    String,
+    Table,
+    Text,
+    Time,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.orm import Session
+
+from pumpmgr.db import schema as db
+from pumpmgr.db.audit import ChainAnchor, chain_head, verify_chain
+from pumpmgr.db.engine import Database
+from pumpmgr.db.migrate import head_revision, known_revisions
+from pumpmgr.db.types import UTCDateTime
+from pumpmgr.errors import Code, PumpMgrError
+
+FORMAT = "pumpmgr-clinic-export/1"
+INSTANTS = "ISO 8601, UTC"
+#: The one table a new database already has a row in (created by the first migration).
+SETTINGS_TABLE = "clinic_settings"
+
+#: Column-name endings and the canonical unit of the magnitudes they hold (longest first).
+_UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
+    ("_mcg_per_ml", "mcg/mL"),
+    ("_mcg_per_day", "mcg/day"),
+    ("_ml_per_day", "mL/day"),
+    ("_ml_per_cm", "mL/cm"),
+    ("_percent", "%"),
+    ("_days", "day"),
+    ("_mcg", "mcg"),
+    ("_ml", "mL"),
+    ("_cm", "cm"),
+)
+
+
+class ExchangeError(PumpMgrError):
+    """An export document that cannot be imported, or a database that cannot take it."""
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    rows: Mapping[str, int]  #: rows written per table (the settings row counts as one)
+    audit_entries: int
+    chain_head: ChainAnchor | None
+
+
+def tables() -> list[Table]:
+    """Every table of the records, parents before children."""
+    return list(db.Base.metadata.sorted_tables)
+
+
+def column_unit(column: Column[Any]) -> str | None:
+    """The canonical unit of a magnitude column (named for its unit), or None for others."""
+    if not isinstance(column.type, Float):
+        return None
+    for suffix, unit in _UNIT_SUFFIXES:
+        if column.name.endswith(suffix):
+            return unit
+    raise AssertionError(f"{column.table.name}.{column.name} holds a magnitude of no known unit")
+
+
+def column_units() -> dict[str, dict[str, str]]:
+    units: dict[str, dict[str, str]] = {}
+    for table in tables():
+        named = {c.name: unit for c in table.columns if (unit := column_unit(c)) is not None}
+        if named:
+            units[table.name] = named
+    return units
+
+
+# ------------------------------------------------------------------------------------ export
+
+
+def _encode(column: Column[Any], value: Any) -> Any:
+    if value is None:
+        return None
+    kind = column.type
+    if isinstance(kind, UTCDateTime):
+        return value.astimezone(UTC).isoformat(timespec="microseconds")
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(kind, Float):
+        return float(value)
+    if isinstance(kind, Boolean):
+        return bool(value)
+    if isinstance(kind, Integer):
+        return int(value)
+    if isinstance(kind, Date | Time):
+        return value.isoformat()
+    return value
+
+
+def _rows(session: Session, table: Table) -> list[dict[str, Any]]:
+    result = session.execute(select(table).order_by(*table.primary_key.columns))
+    return [
+        {column.name: _encode(column, row._mapping[column]) for column in table.columns}
+        for row in result
+    ]
+
+
+def export_clinic(database: Database) -> dict[str, Any]:
+    """The whole clinic as one JSON-ready document (see the module docstring)."""
+    with database.read() as session:
+        head = chain_head(session)
+        document: dict[str, Any] = {
+            "format": FORMAT,
+            "schema_revision": _revision(session),
+            "instants": INSTANTS,
+            "units": column_units(),
+            "audit_chain_head": None if head is None else {"seq": head.seq,
+                                                           "row_hash": head.row_hash},
+            "tables": {table.name: _rows(session, table) for table in tables()},
+        }
+        return document
+
+
+def _revision(session: Session) -> str:
+    found = session.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return str(found) if found is not None else head_revision()
+
+
+# ------------------------------------------------------------------------------------ import
+
+
+def record_counts(session: Session) -> dict[str, int]:
+    """Rows per table, leaving out the settings row every database has."""
+    return {
+        table.name: int(session.scalar(select(func.count()).select_from(table)) or 0)
+        for table in tables()
+        if table.name != SETTINGS_TABLE
+    }
+
+
+def require_empty(session: Session, what: str) -> None:
+    """Refuse (:class:`ExchangeError`) a database that holds any record, user or audit entry."""
+    held = {name: n for name, n in record_counts(session).items() if n}
+    if held:
+        first = ("patients", "users", "audit_log")
+        names = [n for n in first if n in held] + sorted(n for n in held if n not in first)
+        shown = ", ".join(f"{held[n]} {n.replace('_log', ' entries').replace('_', ' ')}"
+                          for n in names[:3])
+        raise ExchangeError(
+            f"the database already holds records ({shown}); {what} only into an empty "
+            "database (a new file, or an empty PostgreSQL database)",
+            code=Code.DB_CONFLICT,
+        )
+
+
+def is_empty(database: Database) -> bool:
+    with database.read() as session:
+        return not any(record_counts(session).values())
+
+
+def _refuse(message: str, code: Code = Code.DB_NOT_PUMPMGR) -> ExchangeError:
+    return ExchangeError(f"the export document {message}", code=code)
+
+
+def _decode(table: Table, column: Column[Any], value: Any, where: str) -> Any:
+    def wrong(expected: str) -> ExchangeError:
+        return _refuse(f"has {value!r} in {where}.{column.name}; expected {expected}",
+                       Code.DB_CORRUPT)
+
+    if value is None:
+        if not column.nullable:
+            raise wrong("a value (the column is required)")
+        return None
+    kind = column.type
+    if isinstance(kind, UTCDateTime):
+        try:
+            moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+        except ValueError:
+            moment = None
+        if moment is None or moment.tzinfo is None or moment.utcoffset() is None:
+            raise wrong("an ISO 8601 instant with its UTC offset")
+        return moment.astimezone(UTC)
+    if isinstance(kind, Enum):
+        if not isinstance(value, str) or value not in kind.enums:
+            raise wrong("one of " + ", ".join(kind.enums))
+        return value if kind.enum_class is None else kind.enum_class(value)
+    if isinstance(kind, Float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise wrong("a number")
+        return float(value)
+    if isinstance(kind, Boolean):
+        if not isinstance(value, bool):
+            raise wrong("true or false")
+        return value
+    if isinstance(kind, Integer):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise wrong("a whole number")
+        return value
+    if isinstance(kind, Date | Time):
+        if not isinstance(value, str):
+            raise wrong("an ISO 8601 date or time of day")
+        try:
+            return (date.fromisoformat(value) if isinstance(kind, Date)
+                    else time.fromisoformat(value))
+        except ValueError:
+            raise wrong("an ISO 8601 date or time of day") from None
+    if isinstance(kind, String | Text):
+        if not isinstance(value, str):
+            raise wrong("text")
+        return value
+    if isinstance(kind, JSON):
+        return value
+    raise AssertionError(f"{table.name}.{column.name}: no import rule for {kind!r}")
+
+
+def check_document(document: object) -> tuple[dict[str, list[dict[str, Any]]],
+                                                ChainAnchor | None]:
+    """The document's rows, decoded and checked against the schema; or :class:`ExchangeError`."""
+    if not isinstance(document, dict):
+        raise _refuse("is not a JSON object; it is not a pumpmgr export")
+    found = document.get("format")
+    if found != FORMAT:
+        raise _refuse(f"has format {found!r}; this pumpmgr reads {FORMAT!r} only")
+    revision = document.get("schema_revision")
+    if not isinstance(revision, str):
+        raise _refuse("has no schema_revision")
+    if revision not in known_revisions():
+        raise _refuse(
+            f"was written by a newer pumpmgr (schema revision {revision!r}; this program knows "
+            f"revisions up to {head_revision()!r}). Import it with that version.",
+            Code.DB_SCHEMA_NEWER,
+        )
+    if revision != head_revision():
+        raise _refuse(
+            f"follows the older schema revision {revision!r}; import it with the pumpmgr that "
+            "wrote it, then open that database with this version (it upgrades it)",
+            Code.DB_SCHEMA_NEWER,
+        )
+    if document.get("units") != column_units():
+        raise _refuse("gives other units for its magnitudes than this schema stores; it was "
+                      "changed after export", Code.DB_CORRUPT)
+    rows_in = document.get("tables")
+    if not isinstance(rows_in, dict):
+        raise _refuse("has no tables")
+    known = {table.name: table for table in tables()}
+    unknown = sorted(set(rows_in) - set(known))
+    missing = sorted(set(known) - set(rows_in))
+    if unknown or missing:
+        detail = "; ".join(filter(None, [
+            "unknown tables: " + ", ".join(unknown) if unknown else "",
+            "missing tables: " + ", ".join(missing) if missing else "",
+        ]))
+        raise _refuse(f"does not match this schema ({detail})", Code.DB_CORRUPT)
+    decoded: dict[str, list[dict[str, Any]]] = {}
+    for name, table in known.items():
+        rows = rows_in[name]
+        if not isinstance(rows, list):
+            raise _refuse(f"has no list of rows for {name}", Code.DB_CORRUPT)
+        columns = {c.name: c for c in table.columns}
+        out = []
+        for number, row in enumerate(rows, start=1):
+            where = f"{name} row {number}"
+            if not isinstance(row, dict) or set(row) != set(columns):
+                raise _refuse(f"has {where} with other columns than the schema's",
+                              Code.DB_CORRUPT)
+            out.append({key: _decode(table, columns[key], row[key], where) for key in columns})
+        decoded[name] = out
+    if len(decoded[SETTINGS_TABLE]) != 1:
+        raise _refuse("must hold exactly one clinic_settings row", Code.DB_CORRUPT)
+    head = document.get("audit_chain_head")
+    anchor = None
+    if head is not None:
+        if (not isinstance(head, dict) or not isinstance(head.get("seq"), int)
+                or not isinstance(head.get("row_hash"), str)):
+            raise _refuse("has a malformed audit_chain_head", Code.DB_CORRUPT)
+        anchor = ChainAnchor(seq=head["seq"], row_hash=head["row_hash"])
+    return decoded, anchor
+
+
+def _advance_sequences(session: Session) -> None:
+    """PostgreSQL: move each id sequence past the imported ids (SQLite needs nothing)."""
+    if session.connection().dialect.name != "postgresql":
+        return
+    for table in tables():
+        for column in table.primary_key.columns:
+            sequence = session.scalar(text("SELECT pg_get_serial_sequence(:t, :c)"),
+                                      {"t": table.name, "c": column.name})
+            if sequence is None:  # not a serial column (audit seq, forecast pump_id, settings)
+                continue
+            highest = session.scalar(select(func.max(column)))
+            session.execute(text("SELECT setval(:s, :v, :called)"),
+                            {"s": sequence, "v": highest or 1, "called": highest is not None})
+
+
+def import_clinic(database: Database, document: object) -> ImportSummary:
+    """Write an export document into an empty database, in one transaction (see the module
+    docstring). Refuses a database holding records, an unknown format, a newer or older schema
+    revision, a document that does not fit the schema, and an audit log that does not verify
+    against the document's chain head; in every case nothing is written."""
+    decoded, anchor = check_document(document)
+    with database.write() as session:
+        require_empty(session, "an export is imported")
+        written: dict[str, int] = {}
+        for table in tables():
+            rows = decoded[table.name]
+            if table.name == SETTINGS_TABLE:
+                row = dict(rows[0])
+                key = row.pop("id")
+                session.execute(update(table).where(table.c.id == key).values(**row))
+            elif rows:
+                session.execute(insert(table), rows)
+            written[table.name] = len(rows)
+        _advance_sequences(session)
+        report = verify_chain(session, anchor)
+        if not report.ok:
+            raise ExchangeError(
+                f"the export document's audit log does not verify, so it was not imported: "
+                f"{report.message}",
+                code=Code.DB_CORRUPT,
+            )
+        return ImportSummary(rows=written, audit_entries=report.entries_checked,
+                             chain_head=report.head)

@@ -1,0 +1,372 @@
+"""``pumpmgr demo | due | patient | user add | audit verify | backup | restore | export | import``:
+exit status and output shape; bad input is exit 2 with one line and nothing written."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pumpmgr.cli import main
+
+DUE_KEYS = {"mrn", "patient", "pump_model", "drug", "alarm_at", "refill_due",
+            "refill_due_reason", "days_left", "replace_by", "state"}
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+    @property
+    def one_line_error(self) -> str:
+        assert self.code == 2, (self.code, self.out, self.err)
+        assert self.err.count("\n") == 1 and "Traceback" not in self.err, self.err
+        return self.err
+
+
+def run(*argv: str, stdin: str | None = None, monkeypatch: pytest.MonkeyPatch | None = None,
+        ) -> Result:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.ExitStack() as stack:
+        if stdin is not None:
+            assert monkeypatch is not None
+            monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+        stack.enter_context(contextlib.redirect_stdout(out))
+        stack.enter_context(contextlib.redirect_stderr(err))
+        try:
+            code = main(list(argv))
+        except SystemExit as stop:  # argparse refusing a usage error
+            code = int(stop.code or 0)
+    return Result(code, out.getvalue(), err.getvalue())
+
+
+@pytest.fixture(scope="module")
+def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 3-patient demo clinic written through the command line (read-only for the tests):
+    one due this week, one constant-flow pump overdue, one admixture."""
+    path = tmp_path_factory.mktemp("demo") / "clinic.db"
+    result = run("--db", str(path), "demo", "--patients", "3", "--seed", "2")
+    assert result.code == 0, result.err
+    assert "demo-admin-pass" in result.out and "audit chain intact" in result.out
+    return path
+
+
+@pytest.fixture
+def clinic_file(demo_file: Path, tmp_path: Path) -> Path:
+    """A copy of the demo clinic this test may change."""
+    path = tmp_path / "clinic.db"
+    shutil.copy2(demo_file, path)
+    return path
+
+
+def audit_count(path: Path) -> int:
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        return int(connection.execute("SELECT count(*) FROM audit_log").fetchone()[0])
+
+
+# ---------------------------------------------------------------------------- demo
+
+
+def test_demo_refuses_a_database_holding_records(clinic_file: Path) -> None:
+    before = audit_count(clinic_file)
+    error = run("--db", str(clinic_file), "demo", "--patients", "2").one_line_error
+    assert "--db" in error and "already holds records" in error
+    assert audit_count(clinic_file) == before
+
+
+@pytest.mark.parametrize("argv, option", [
+    (["demo", "--patients", "0"], "--patients"),
+    (["demo", "--patients", "lots"], "--patients"),
+    (["demo", "--seed", "-1"], "--seed"),
+    (["due", "--within", "soon"], "--within"),
+    (["due", "--within", "-3"], "--within"),
+    (["patient"], "MRN"),
+    (["user", "add", "--username", "x y", "--full-name", "X", "--password-stdin"],
+     "--username"),
+    (["user", "add", "--username", "nina", "--full-name", "N", "--role", "wizard"], "--role"),
+    (["audit", "verify", "--anchor", "12:abc"], "--anchor"),
+    (["export", "--out", "/no/such/folder/x.json"], "--out"),
+])
+def test_bad_input_is_one_line_naming_the_option(tmp_path: Path, argv: list[str],
+                                                 option: str) -> None:
+    path = tmp_path / "never.db"
+    error = run("--db", str(path), *argv).one_line_error
+    assert option in error
+    assert not path.exists()  # nothing written, not even an empty database
+
+
+def test_read_commands_refuse_a_missing_database(tmp_path: Path) -> None:
+    for argv in (["due"], ["patient", "D000001"], ["audit", "verify"], ["export"],
+                 ["backup", str(tmp_path / "b.db")]):
+        error = run("--db", str(tmp_path / "none.db"), *argv).one_line_error
+        assert "--db: there is no database" in error
+    assert list(tmp_path.iterdir()) == []
+    error = run("--db", str(tmp_path / "no" / "folder.db"), "demo").one_line_error
+    assert error.startswith("pumpmgr demo: --db: the folder")
+
+
+# ---------------------------------------------------------------------------- due
+
+
+def test_due_json_lists_active_pumps_earliest_first(demo_file: Path) -> None:
+    result = run("--db", str(demo_file), "due", "--json")
+    assert result.code == 0, result.err
+    rows = result.json()
+    assert len(rows) == 3 and all(set(row) >= DUE_KEYS for row in rows)
+    assert [r["refill_due"] for r in rows] == sorted(r["refill_due"] for r in rows)
+    states = {r["state"] for r in rows}
+    assert {"overdue", "due_this_week"} <= states
+    first = rows[0]
+    assert first["alarm_at"].endswith("+00:00") and isinstance(first["days_left"], float | int)
+    assert any(" + " in r["drug"] for r in rows)  # the admixture
+    assert any(r["pump_type"] == "constant_flow" for r in rows)
+    soon = run("--db", str(demo_file), "due", "--within", "7", "--json").json()
+    assert [r["mrn"] for r in soon] == [
+        r["mrn"] for r in rows if r["state"] in ("overdue", "due_this_week")]
+
+
+def test_due_text_is_an_aligned_table(demo_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PUMPMGR_DB", str(demo_file))  # the environment variable selects it
+    result = run("due")
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert lines[0].startswith("Refill due") and len(lines) == 4
+    column = lines[0].index("Patient")
+    assert all(line[column - 2:column] == "  " for line in lines[1:])
+    assert "OVERDUE" in result.out and "mcg/mL" in result.out and "mg/mL" in result.out
+    assert "µg" not in result.out and "cc" not in result.out.split()
+
+
+# ---------------------------------------------------------------------------- patient
+
+
+def test_patient_shows_state_and_history(demo_file: Path) -> None:
+    result = run("--db", str(demo_file), "patient", "D000001")
+    assert result.code == 0, result.err
+    for words in ("MRN D000001", "Pump: SynchroMed II 20 mL", "Prescription (since",
+                  "Forecast:", "Refills (", "Events (", "mri"):
+        assert words in result.out
+    data = run("--db", str(demo_file), "patient", "D000001", "--json").json()
+    assert data["patient"]["mrn"] == "D000001"
+    assert data["pump"]["capacity"] == {"value": 20, "unit": "mL"}
+    assert data["prescription"]["daily_dose"]["unit"] == "mcg/day"
+    assert len(data["refills"]) > 20 and {e["kind"] for e in data["events"]} >= {"implant",
+                                                                                  "mri"}
+    error = run("--db", str(demo_file), "patient", "NOPE").one_line_error
+    assert "MRN" in error and "NOPE" in error
+
+
+# ---------------------------------------------------------------------------- users
+
+
+def test_the_first_user_is_the_administrator_then_admins_add_users(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    db = str(tmp_path / "new.db")
+    wrong = run("--db", db, "user", "add", "--username", "ada", "--full-name", "Ada Admin",
+                "--role", "nurse", "--password-stdin", stdin="ada-secret-1\n",
+                monkeypatch=monkeypatch)
+    assert "--role" in wrong.one_line_error and not (tmp_path / "new.db").exists()
+    first = run("--db", db, "user", "add", "--username", "ada", "--full-name", "Ada Admin",
+                "--password-stdin", stdin="ada-secret-1\n", monkeypatch=monkeypatch)
+    assert first.code == 0 and "first administrator" in first.out
+    path = tmp_path / "new.db"
+    entries = audit_count(path)
+    no_admin = run("--db", db, "user", "add", "--username", "nina", "--full-name", "Nina",
+                   "--role", "nurse", "--password-stdin", stdin="nina-secret-1\n",
+                   monkeypatch=monkeypatch)
+    assert "--admin" in no_admin.one_line_error
+    bad_admin = run("--db", db, "user", "add", "--username", "nina", "--full-name", "Nina",
+                    "--role", "nurse", "--admin", "ada", "--password-stdin",
+                    stdin="nina-secret-1\nnot-her-password\n", monkeypatch=monkeypatch)
+    assert "--admin: unknown user name or wrong password" in bad_admin.one_line_error
+    weak = run("--db", db, "user", "add", "--username", "nina", "--full-name", "Nina",
+               "--role", "nurse", "--admin", "ada", "--password-stdin",
+               stdin="short\nada-secret-1\n", monkeypatch=monkeypatch)
+    assert "password: the password must have at least 8" in weak.one_line_error
+    assert audit_count(path) == entries  # nothing written
+    added = run("--db", db, "user", "add", "--username", "nina", "--full-name", "Nina Berg",
+                "--role", "nurse", "--admin", "ada", "--password-stdin",
+                stdin="nina-secret-1\nada-secret-1\n", monkeypatch=monkeypatch)
+    assert added.code == 0 and "nina (Nina Berg, nurse) added by ada" in added.out
+    taken = run("--db", db, "user", "add", "--username", "NINA", "--full-name", "Nina 2",
+                "--role", "nurse", "--admin", "ada", "--password-stdin",
+                stdin="nina-secret-2\nada-secret-1\n", monkeypatch=monkeypatch)
+    assert "--username" in taken.one_line_error and "taken" in taken.err
+    assert audit_count(path) == entries + 1
+
+
+def test_passwords_are_asked_on_the_terminal(clinic_file: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    answers = iter(["otto-secret-1", "otto-secret-1", "demo-admin-pass"])
+    prompts: list[str] = []
+
+    def fake_getpass(prompt: str = "") -> str:
+        prompts.append(prompt)
+        return next(answers)
+
+    monkeypatch.setattr("getpass.getpass", fake_getpass)
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    result = run("--db", str(clinic_file), "user", "add", "--username", "otto", "--full-name",
+                 "Otto Second", "--role", "prescriber", "--admin", "admin")
+    assert result.code == 0, result.err
+    assert len(prompts) == 3 and "admin" in prompts[2]
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    piped = run("--db", str(clinic_file), "user", "add", "--username", "eve",
+                "--full-name", "Eve", "--role", "nurse", "--admin", "admin")
+    assert "--password-stdin" in piped.one_line_error
+
+
+def test_only_an_administrator_adds_users(clinic_file: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    before = audit_count(clinic_file)
+    result = run("--db", str(clinic_file), "user", "add", "--username", "eve", "--full-name",
+                 "Eve", "--role", "administrator", "--admin", "nurse1", "--password-stdin",
+                 stdin="eve-secret-1\ndemo-nurse-pass\n", monkeypatch=monkeypatch)
+    assert "--admin: nurse1 (nurse) may not add user" in result.one_line_error
+    assert audit_count(clinic_file) == before
+
+
+# ---------------------------------------------------------------------------- audit
+
+
+def test_audit_verify_passes_then_reports_the_first_altered_entry(clinic_file: Path) -> None:
+    ok = run("--db", str(clinic_file), "audit", "verify")
+    assert ok.code == 0 and "audit log intact" in ok.out
+    head = ok.out.split("head #")[1].split()
+    anchor = f"{head[0]}:{head[1]}"
+    assert run("--db", str(clinic_file), "audit", "verify", "--anchor", anchor).code == 0
+    with contextlib.closing(sqlite3.connect(clinic_file)) as connection:
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            connection.execute("UPDATE audit_log SET username = 'mallory' WHERE seq = 10")
+        connection.execute("DROP TRIGGER trg_audit_log_no_update")
+        connection.execute("UPDATE audit_log SET username = 'mallory' WHERE seq = 10")
+        connection.commit()
+    broken = run("--db", str(clinic_file), "audit", "verify")
+    assert broken.code == 1
+    assert "entry #10" in broken.out and "altered" in broken.out
+
+
+def test_audit_verify_with_an_anchor_catches_a_cut_log(clinic_file: Path) -> None:
+    head = run("--db", str(clinic_file), "audit", "verify").out.split("head #")[1].split()
+    with contextlib.closing(sqlite3.connect(clinic_file)) as connection:
+        connection.execute("DROP TRIGGER trg_audit_log_no_delete")
+        connection.execute("DELETE FROM audit_log WHERE seq = ?", (int(head[0]),))
+        connection.commit()
+    assert run("--db", str(clinic_file), "audit", "verify").code == 0  # looks whole
+    cut = run("--db", str(clinic_file), "audit", "verify", "--anchor", f"{head[0]}:{head[1]}")
+    assert cut.code == 1 and "removed from the end" in cut.out
+
+
+# ---------------------------------------------------------------------------- backup, restore
+
+
+def test_backup_and_restore_round_trip(clinic_file: Path, tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    db = str(clinic_file)
+    backup = tmp_path / "saved" / "before.db"
+    made = run("--db", db, "backup", str(backup))
+    assert made.code == 0 and backup.exists() and Path(f"{backup}.json").exists()
+    assert "PATH" in run("--db", db, "backup", str(backup)).one_line_error  # no overwrite
+    due_before = run("--db", db, "due", "--json").json()
+    added = run("--db", db, "user", "add", "--username", "temp", "--full-name", "Temp User",
+                "--role", "nurse", "--admin", "admin", "--password-stdin",
+                stdin="temp-secret-1\ndemo-admin-pass\n", monkeypatch=monkeypatch)
+    assert added.code == 0
+    entries = audit_count(clinic_file)
+    restored = run("--db", db, "restore", str(backup))
+    assert restored.code == 0, restored.err
+    assert "audit log intact" in restored.out and "kept as" in restored.out
+    assert audit_count(clinic_file) == entries - 1
+    assert run("--db", db, "due", "--json").json() == due_before
+    not_a_backup = tmp_path / "junk.db"
+    not_a_backup.write_bytes(b"this is not a database" * 100)
+    error = run("--db", db, "restore", str(not_a_backup)).one_line_error
+    assert "PATH" in error and "not a SQLite database" in error
+    assert run("--db", db, "audit", "verify").code == 0  # the refused restore changed nothing
+
+
+def test_restore_refuses_postgresql() -> None:
+    error = run("--db", "postgresql+psycopg://u@127.0.0.1:1/x", "restore", "x.db")
+    assert "--db" in error.one_line_error and "pg_restore" in error.err
+
+
+# ---------------------------------------------------------------------------- export, import
+
+
+def test_export_import_export_through_the_command_line(
+    demo_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    printed = run("--db", str(demo_file), "export")
+    assert printed.code == 0 and printed.err == ""
+    document = printed.json()
+    assert document["format"] == "pumpmgr-clinic-export/1"
+    out = tmp_path / "clinic.json"
+    written = run("--db", str(demo_file), "export", "--out", str(out))
+    assert written.code == 0 and json.loads(out.read_text(encoding="utf-8")) == document
+    assert "--out" in run("--db", str(demo_file), "export", "--out", str(out)).one_line_error
+    target = str(tmp_path / "imported.db")
+    imported = run("--db", target, "import", str(out))
+    assert imported.code == 0 and "audit log verified" in imported.out
+    assert run("--db", target, "export").json() == document
+    again = run("--db", target, "import", "-", stdin=out.read_text(encoding="utf-8"),
+                monkeypatch=monkeypatch)
+    assert "--db" in again.one_line_error and "already holds records" in again.err
+
+
+@pytest.mark.parametrize("content, words", [
+    ("{not json", "FILE: "),
+    ('{"format": "something-else"}', "format"),
+    ("[]", "not a JSON object"),
+])
+def test_import_refuses_what_is_not_an_export(tmp_path: Path, content: str, words: str) -> None:
+    source = tmp_path / "in.json"
+    source.write_text(content, encoding="utf-8")
+    target = tmp_path / "target.db"
+    error = run("--db", str(target), "import", str(source)).one_line_error
+    assert words in error and "FILE" in error
+    assert not target.exists()
+    assert "FILE" in run("--db", str(target), "import", str(tmp_path / "missing.json")
+                         ).one_line_error
+
+
+def test_calc_still_works_without_a_database(tmp_path: Path) -> None:
+    result = run("--db", str(tmp_path / "unused.db"), "calc", "convert", "1 mg", "--to", "mcg")
+    assert result.code == 0 and "1000" in result.out
+    assert not (tmp_path / "unused.db").exists()
+
+
+def test_a_closed_pipe_is_not_an_error(demo_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    class Closed(io.StringIO):
+        def write(self, text: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr("sys.stdout", Closed())
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        assert main(["--db", str(demo_file), "due"]) == 0
+    assert err.getvalue() == ""
+
+
+@pytest.fixture(autouse=True)
+def _no_tty_prompts(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A test that forgot --password-stdin must fail, not hang on a prompt."""
+    def refuse(prompt: str = "") -> str:
+        raise AssertionError(f"unexpected password prompt: {prompt}")
+
+    monkeypatch.setattr("getpass.getpass", refuse)
+    yield

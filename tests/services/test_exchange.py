@@ -1,0 +1,243 @@
+"""Export and import: the whole clinic as one JSON document and back, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from database_targets import create_schema, drop_schema, postgres_schema_url, postgres_unavailable
+
+from pumpmgr.clock import FixedClock
+from pumpmgr.db.audit import verify_chain
+from pumpmgr.db.engine import Database, open_database
+from pumpmgr.db.migrate import head_revision
+from pumpmgr.errors import Code
+from pumpmgr.schedule import Schedule, ScheduledBolus
+from pumpmgr.services import ClinicService
+from pumpmgr.services.demo import DEMO_HASHER, build_demo_clinic
+from pumpmgr.services.exchange import (
+    FORMAT,
+    ExchangeError,
+    column_units,
+    export_clinic,
+    import_clinic,
+    is_empty,
+    tables,
+)
+from pumpmgr.services.inputs import (
+    IngredientInput,
+    PatientInput,
+    PrescriptionInput,
+    Verification,
+)
+from pumpmgr.units import Q_
+
+BERLIN = ZoneInfo("Europe/Berlin")
+TODAY = date(2026, 3, 4)
+
+
+@dataclass
+class Place:
+    """Makes fresh databases on one backend for one test module."""
+
+    backend: str
+    folder: Path
+    schemas: list[str]
+
+    def new(self) -> Database:
+        if self.backend == "sqlite":
+            return open_database(self.folder / f"{uuid.uuid4().hex[:8]}.db",
+                                 daily_backup_keep=None)
+        schema = f"pumpmgr_test_{uuid.uuid4().hex[:16]}"
+        create_schema(schema)
+        self.schemas.append(schema)
+        return open_database(postgres_schema_url(schema))
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def place(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+          ) -> Iterator[Place]:
+    if request.param == "postgresql" and (reason := postgres_unavailable()) is not None:
+        pytest.skip(reason)
+    made = Place(request.param, tmp_path_factory.mktemp(request.param), [])
+    yield made
+    for schema in made.schemas:
+        drop_schema(schema)
+
+
+@pytest.fixture(scope="module")
+def source(place: Place) -> Iterator[tuple[Database, dict[str, Any]]]:
+    """A small demo clinic on the backend, a drug-library edit and a scheduled bolus (so every
+    table has rows), and its export."""
+    database = place.new()
+    build_demo_clinic(database, patients=3, seed=3, today=TODAY, tz=BERLIN)
+    service = clinic(database)
+    admin = service.sign_in("admin", "demo-admin-pass")
+    service.edit_drug_library(admin, "baclofen", {"soft_max": Q_("900 mcg/day")},
+                              "clinic protocol 2026")
+    row = next(r for r in service.due_list(today=TODAY) if r.mrn == "D000001")  # baclofen
+    rx = service.patient_chart(row.patient_id).prescription
+    assert rx is not None
+    change = PrescriptionInput(
+        tuple(IngredientInput(i.drug, i.concentration) for i in rx.ingredients),
+        Schedule.flex(rx.schedule.steps, [ScheduledBolus(time(7, 30), Q_("200 mcg"))]),
+        service.clock.now(), "Dr Helen Brandt", rx.patient_bolus)
+    warnings = service.check_prescription(row.pump_id, change).findings
+    assert warnings  # +200 mcg/day is beyond the titration rule: a finding with its reason
+    change = replace(change, reasons={str(f.code): "accepted" for f in warnings})
+    prescriber = service.sign_in("prescriber", "demo-prescriber-pass")
+    service.change_prescription(prescriber, Verification("nurse1", "demo-nurse-pass"),
+                                row.pump_id, change)
+    try:
+        yield database, export_clinic(database)
+    finally:
+        database.dispose()
+
+
+def clinic(database: Database) -> ClinicService:
+    return ClinicService(database, clock=FixedClock(datetime.combine(TODAY, time(9), BERLIN)),
+                         tz=BERLIN, workstation="test", hasher=DEMO_HASHER)
+
+
+def test_the_document_is_complete_and_plain_json(source: tuple[Database, dict[str, Any]],
+                                                 ) -> None:
+    _, document = source
+    assert document["format"] == FORMAT
+    assert document["schema_revision"] == head_revision()
+    assert set(document["tables"]) == {t.name for t in tables()}
+    assert document["units"]["pumps"]["reservoir_capacity_ml"] == "mL"
+    assert document["units"]["prescription_ingredients"]["concentration_mcg_per_ml"] == "mcg/mL"
+    assert document["units"]["schedule_steps"]["rate_mcg_per_day"] == "mcg/day"
+    assert document["units"] == column_units()
+    audit = document["tables"]["audit_log"]
+    assert audit and document["audit_chain_head"] == {"seq": audit[-1]["seq"],
+                                                      "row_hash": audit[-1]["row_hash"]}
+    assert all(r["recorded_at"].endswith("+00:00") for r in audit)
+    for name, rows in document["tables"].items():
+        assert rows, f"{name} is empty in the export"
+    assert json.loads(json.dumps(document)) == document  # plain JSON, nothing lost
+
+
+def test_export_import_export_gives_the_same_document(
+    place: Place, source: tuple[Database, dict[str, Any]],
+) -> None:
+    original, document = source
+    target = place.new()
+    try:
+        summary = import_clinic(target, json.loads(json.dumps(document)))
+        assert summary.audit_entries == len(document["tables"]["audit_log"])
+        assert export_clinic(target) == document
+        with target.read() as session:
+            assert verify_chain(session).ok
+        assert clinic(target).due_list(today=TODAY) == clinic(original).due_list(today=TODAY)
+    finally:
+        target.dispose()
+
+
+def test_the_imported_clinic_keeps_working(place: Place,
+                                           source: tuple[Database, dict[str, Any]]) -> None:
+    """New ids follow the imported ones (PostgreSQL sequences are moved past them) and new
+    audit entries extend the imported chain."""
+    _, document = source
+    target = place.new()
+    try:
+        import_clinic(target, document)
+        service = clinic(target)
+        admin = service.sign_in("admin", "demo-admin-pass")
+        record = service.register_patient(admin, PatientInput(
+            "NEW-1", "New", "Patient", date(1990, 1, 1), "other"))
+        assert record.id == max(p["id"] for p in document["tables"]["patients"]) + 1
+        report = service.verify_audit()
+        assert report.ok and report.entries_checked == len(document["tables"]["audit_log"]) + 1
+    finally:
+        target.dispose()
+
+
+def test_a_sqlite_export_imports_into_postgresql_unchanged(
+    tmp_path: Path, source: tuple[Database, dict[str, Any]], place: Place,
+) -> None:
+    if place.backend != "sqlite":
+        pytest.skip("one direction is enough: the SQLite module's export into PostgreSQL")
+    if (reason := postgres_unavailable()) is not None:
+        pytest.skip(reason)
+    _, document = source
+    other = Place("postgresql", tmp_path, [])
+    target = other.new()
+    try:
+        import_clinic(target, document)
+        assert export_clinic(target) == document
+    finally:
+        target.dispose()
+        for schema in other.schemas:
+            drop_schema(schema)
+
+
+@pytest.fixture
+def empty(place: Place) -> Iterator[Database]:
+    target = place.new()
+    try:
+        yield target
+    finally:
+        target.dispose()
+
+
+def refused(target: Database, document: Any, code: Code, words: str) -> None:
+    with pytest.raises(ExchangeError) as caught:
+        import_clinic(target, document)
+    assert caught.value.code is code, caught.value.message
+    assert words in caught.value.message
+    assert is_empty(target)  # nothing written
+
+
+def test_a_database_holding_records_is_refused(source: tuple[Database, dict[str, Any]]) -> None:
+    database, document = source
+    before = export_clinic(database)
+    with pytest.raises(ExchangeError) as caught:
+        import_clinic(database, document)
+    assert caught.value.code is Code.DB_CONFLICT
+    assert "already holds records" in caught.value.message
+    assert export_clinic(database) == before
+
+
+def test_unknown_formats_and_newer_revisions_are_refused(
+    empty: Database, source: tuple[Database, dict[str, Any]],
+) -> None:
+    _, document = source
+    refused(empty, [], Code.DB_NOT_PUMPMGR, "not a JSON object")
+    refused(empty, {**document, "format": "pumpmgr-clinic-export/2"}, Code.DB_NOT_PUMPMGR,
+            "format")
+    refused(empty, {**document, "schema_revision": "9999_from_the_future"},
+            Code.DB_SCHEMA_NEWER, "newer pumpmgr")
+    tables_without_refills = {k: v for k, v in document["tables"].items() if k != "refills"}
+    refused(empty, {**document, "tables": tables_without_refills}, Code.DB_CORRUPT,
+            "missing tables: refills")
+    other_units = copy.deepcopy(document)
+    other_units["units"]["pumps"]["reservoir_capacity_ml"] = "L"
+    refused(empty, other_units, Code.DB_CORRUPT, "units")
+
+
+def test_a_malformed_row_or_an_edited_audit_entry_is_refused(
+    empty: Database, source: tuple[Database, dict[str, Any]],
+) -> None:
+    _, document = source
+    naive = copy.deepcopy(document)
+    naive["tables"]["refills"][0]["performed_at"] = "2025-03-03T09:00:00"
+    refused(empty, naive, Code.DB_CORRUPT, "UTC offset")
+    text = copy.deepcopy(document)
+    text["tables"]["refills"][0]["aspirated_ml"] = "5 mL"
+    refused(empty, text, Code.DB_CORRUPT, "a number")
+    edited = copy.deepcopy(document)
+    entry = edited["tables"]["audit_log"][2]
+    entry["payload"] = entry["payload"].replace("}", ',"x":1}', 1)
+    refused(empty, edited, Code.DB_CORRUPT, "audit entry #3 was altered")
+    cut = copy.deepcopy(document)
+    cut["tables"]["audit_log"].pop()
+    refused(empty, cut, Code.DB_CORRUPT, "entries were removed from the end")
