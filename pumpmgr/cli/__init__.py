@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from pumpmgr import __version__
-from pumpmgr.cli import calc, records
+from pumpmgr.cli import calc, printing, records
 from pumpmgr.errors import PumpMgrError
 
 #: Fields named by the domain's errors that a command-line option supplies under another name.
@@ -50,6 +50,7 @@ def build_parser() -> OneLineParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     calc.add_parser(commands, OneLineParser)
     records.add_parsers(commands, OneLineParser)
+    printing.add_parser(commands, OneLineParser)
     return parser
 
 
@@ -89,7 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    sub = next((getattr(args, k) for k in ("calc_command", "user_command", "audit_command")
+    commands = ("calc_command", "user_command", "audit_command", "print_command")
+    sub = next((getattr(args, k) for k in commands
                 if getattr(args, k, None)), "")
     prog = f"pumpmgr {args.command} {sub}".strip()
     try:

@@ -1,0 +1,128 @@
+"""``pumpmgr print``: the clinic's sheets as PDF files, the same pages the desktop program prints.
+
+An unknown record number or a bad option exits 2 with one line and writes no file: the PDF is
+made in memory first and written only when complete, to a file that did not exist.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from pumpmgr.cli.records import _db_option, _open, _refuse
+from pumpmgr.errors import Code
+from pumpmgr.services.clinic import ClinicService
+from pumpmgr.services.sheets import SheetService
+from pumpmgr.units import Kind, Quantity, parse
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _day(option: str) -> Callable[[str], date]:
+    def read(text: str) -> date:
+        try:
+            return date.fromisoformat(text.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"'{text}' is not a date; write ISO 8601, for example 2026-03-01") from None
+    read.__name__ = option
+    return read
+
+
+def _out(path: str) -> Path:
+    target = Path(path)
+    if target.exists():
+        raise _refuse("--out", f"{target} exists already; choose a new file name")
+    if not target.parent.exists():
+        raise _refuse("--out", f"the folder {target.parent} does not exist", Code.NO_VALUE)
+    return target
+
+
+def _write(target: Path, pdf: bytes) -> int:
+    with target.open("xb") as handle:
+        handle.write(pdf)
+    print(f"wrote {target} ({len(pdf) // 1024 + 1} kB)")
+    return 0
+
+
+def _sheets(args: argparse.Namespace, make: Callable[[SheetService], bytes]) -> int:
+    target = _out(args.out)
+    with _open(args, must_exist=True) as database:
+        pdf = make(SheetService(ClinicService(database)))
+    return _write(target, pdf)
+
+
+def run_worksheet(args: argparse.Namespace) -> int:
+    return _sheets(args, lambda s: s.worksheet(args.mrn, completed_refill_id=args.completed))
+
+
+def run_history(args: argparse.Namespace) -> int:
+    return _sheets(args, lambda s: s.history(args.mrn))
+
+
+def run_card(args: argparse.Namespace) -> int:
+    return _sheets(args, lambda s: s.card(args.mrn))
+
+
+def run_due(args: argparse.Namespace) -> int:
+    return _sheets(args, lambda s: s.due(args.start, args.end))
+
+
+def run_compounding(args: argparse.Namespace) -> int:
+    stocks: dict[str, Quantity] = {}
+    for drug, strength in args.stock:
+        stocks[drug.strip().lower()] = parse(strength, Kind.CONCENTRATION, "--stock")
+    extra = None if args.extra_volume is None else parse(args.extra_volume, Kind.VOLUME,
+                                                         "--extra-volume")
+    return _sheets(args, lambda s: s.compounding(args.mrn, stocks=stocks or None,
+                                                 extra_volume=extra))
+
+
+def run_day(args: argparse.Namespace) -> int:
+    def progress(done: int, total: int) -> None:
+        print(f"\rworksheets {done}/{total}", end="" if done < total else "\n", file=sys.stderr,
+              flush=True)
+
+    day = args.date
+    return _sheets(args, lambda s: s.day(day or s.clinic.today(), progress))
+
+
+def add_parser(subparsers: Any, parser_class: type[argparse.ArgumentParser]) -> None:
+    """Register ``print`` and its sheets on the top-level parser."""
+    printing = subparsers.add_parser("print", help="print a sheet to a PDF file",
+                                     description="Print one of the clinic's sheets to a PDF.")
+    sheets = printing.add_subparsers(dest="print_command", metavar="SHEET",
+                                     parser_class=parser_class, required=True)
+
+    def sheet(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+        sub: argparse.ArgumentParser = sheets.add_parser(name, help=help_text,
+                                                         description=help_text)
+        sub.set_defaults(records=handler)
+        _db_option(sub)
+        sub.add_argument("--out", required=True, metavar="FILE", help="a new PDF file")
+        return sub
+
+    p = sheet("worksheet", run_worksheet, "the refill worksheet (before the visit, or the "
+              "completed record of a refill with --completed)")
+    p.add_argument("mrn", metavar="MRN")
+    p.add_argument("--completed", type=int, metavar="REFILL_ID",
+                   help="the refill to print as completed (ids are in 'pumpmgr patient MRN')")
+    p = sheet("history", run_history, "one patient's history")
+    p.add_argument("mrn", metavar="MRN")
+    p = sheet("card", run_card, "the patient's wallet card")
+    p.add_argument("mrn", metavar="MRN")
+    p = sheet("due", run_due, "the due list for a period")
+    p.add_argument("--from", dest="start", required=True, type=_day("--from"), metavar="DATE")
+    p.add_argument("--to", dest="end", required=True, type=_day("--to"), metavar="DATE")
+    p = sheet("compounding", run_compounding, "the compounding sheet of the patient's solution")
+    p.add_argument("mrn", metavar="MRN")
+    p.add_argument("--stock", nargs=2, action="append", default=[], metavar=("DRUG", "Q"),
+                   help="the stock a drug is drawn from, e.g. --stock morphine '25 mg/mL'")
+    p.add_argument("--extra-volume", metavar="Q", help="prepared beyond the fill, e.g. '2 mL'")
+    p = sheet("day", run_day, "the worksheets of everyone due on or before a day, in one file")
+    p.add_argument("--date", type=_day("--date"), metavar="DATE", help="default: today")
+

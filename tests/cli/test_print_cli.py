@@ -1,0 +1,80 @@
+"""``pumpmgr print``: every sheet to a new PDF file; bad input writes no file."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from cli_runner import run
+from pypdf import PdfReader
+
+
+@pytest.fixture(scope="module")
+def clinic(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    path = tmp_path_factory.mktemp("print") / "clinic.db"
+    assert run("--db", str(path), "demo", "--patients", "3", "--seed", "2").code == 0
+    mrn = run("--db", str(path), "due", "--json").json()[0]["mrn"]
+    return path, mrn
+
+
+def pdf_text(path: Path) -> str:
+    reader = PdfReader(io.BytesIO(path.read_bytes()))
+    return "\n".join(page.extract_text() for page in reader.pages)
+
+
+@pytest.mark.parametrize("sheet", ["worksheet", "history", "card", "compounding"])
+def test_patient_sheets(clinic: tuple[Path, str], tmp_path: Path, sheet: str) -> None:
+    db, mrn = clinic
+    out = tmp_path / f"{sheet}.pdf"
+    result = run("--db", str(db), "print", sheet, mrn, "--out", str(out))
+    assert result.code == 0, result.err
+    assert mrn in pdf_text(out)
+
+
+def test_completed_worksheet_and_due_list(clinic: tuple[Path, str], tmp_path: Path) -> None:
+    db, mrn = clinic
+    refill_id = run("--db", str(db), "patient", mrn, "--json").json()["refills"][-1]["id"]
+    out = tmp_path / "done.pdf"
+    assert run("--db", str(db), "print", "worksheet", mrn, "--completed", str(refill_id),
+               "--out", str(out)).code == 0
+    assert "COMPLETED" in pdf_text(out)
+    due = tmp_path / "due.pdf"
+    assert run("--db", str(db), "print", "due", "--from", "2000-01-01", "--to", "2100-01-01",
+               "--out", str(due)).code == 0
+    assert mrn in pdf_text(due)
+
+
+def test_day_batch_prints_progress(clinic: tuple[Path, str], tmp_path: Path) -> None:
+    db, _ = clinic
+    out = tmp_path / "day.pdf"
+    result = run("--db", str(db), "print", "day", "--date", "2100-01-01", "--out", str(out))
+    assert result.code == 0, result.err
+    assert "worksheets 3/3" in result.err or "worksheets 2/2" in result.err
+    assert len(PdfReader(io.BytesIO(out.read_bytes())).pages) >= 2
+
+
+@pytest.mark.parametrize(
+    ("argv", "option"),
+    [(["print", "card", "NOPE"], "MRN"),
+     (["print", "worksheet", "{mrn}", "--completed", "999999"], "--completed"),
+     (["print", "due", "--from", "2026-13-01", "--to", "2026-12-31"], "--from"),
+     (["print", "due", "--from", "2026-12-31", "--to", "2026-01-01"], "--to"),
+     (["print", "day", "--date", "1990-01-01"], "--date")],
+)
+def test_bad_input_writes_no_file(clinic: tuple[Path, str], tmp_path: Path, argv: list[str],
+                                  option: str) -> None:
+    db, mrn = clinic
+    out = tmp_path / "never.pdf"
+    argv = [a.replace("{mrn}", mrn) for a in argv]
+    result = run("--db", str(db), *argv, "--out", str(out))
+    assert option in result.one_line_error
+    assert not out.exists()
+
+
+def test_an_existing_file_is_not_overwritten(clinic: tuple[Path, str], tmp_path: Path) -> None:
+    db, mrn = clinic
+    out = tmp_path / "kept.pdf"
+    out.write_bytes(b"mine")
+    assert "--out" in run("--db", str(db), "print", "card", mrn, "--out", str(out)).one_line_error
+    assert out.read_bytes() == b"mine"
