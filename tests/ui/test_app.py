@@ -13,6 +13,7 @@ from dialog_recorder import Dialogs
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+import pumpmgr.services
 from pumpmgr.services import ClinicService
 from ui import app
 from ui.main_window import MainWindow
@@ -30,7 +31,10 @@ def test_a_database_that_cannot_be_opened_is_a_dialog(qtbot: QtBot, dialogs: Dia
 
 def test_demo_without_the_generator_says_so(qtbot: QtBot, dialogs: Dialogs,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "pumpmgr.services.demo", None)  # import fails
+    # The import fails even when another test imported the generator already: both the module
+    # cache and the package attribute must go, or the real demo would be built here.
+    monkeypatch.setitem(sys.modules, "pumpmgr.services.demo", None)
+    monkeypatch.delattr(pumpmgr.services, "demo", raising=False)
     assert app.main(["--demo"]) == 1
     assert "no demo clinic generator" in dialogs.texts("error")[0]
 
