@@ -500,7 +500,8 @@ def _document(text: str, file: str, section: str) -> dict[str, _Entry]:
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise CatalogError(f"{file}: not valid TOML: {exc}", code=Code.CATALOG) from None
+        raise CatalogError(f"{file}: not valid TOML: {exc}", code=Code.CATALOG,
+                           field=file) from None
     version = document.get("schema_version")
     if version != SCHEMA_VERSION:
         raise CatalogError(
@@ -515,6 +516,7 @@ def _document(text: str, file: str, section: str) -> dict[str, _Entry]:
             f"{file}: unknown top-level key(s) {', '.join(sorted(unknown))}; "
             f"expected schema_version and [{section}.<key>] tables",
             code=Code.CATALOG,
+            field=file,
         )
     entries = document.get(section)
     if not isinstance(entries, dict) or not entries:

@@ -29,6 +29,7 @@ class Code(StrEnum):
     FILL_NOT_ABOVE_ALARM = "fill.not_above_alarm"
     OVER_CAPACITY = "fill.over_capacity"
     CONCENTRATION_ABOVE_STOCK = "compounding.above_stock"
+    CONCENTRATION_NEEDS_REFILL = "prescription.concentration_needs_refill"
     TIME_ORDER = "time.order"
     UNKNOWN_DRUG = "catalog.unknown_drug"
     UNKNOWN_PUMP = "catalog.unknown_pump"
@@ -57,6 +58,8 @@ class Code(StrEnum):
     AUTH_WEAK_PASSWORD = "auth.weak_password"
     AUTH_BAD_USERNAME = "auth.bad_username"
     AUTH_DUPLICATE_USER = "auth.duplicate_user"
+    AUTH_NOT_PERMITTED = "auth.not_permitted"
+    AUTH_THROTTLED = "auth.throttled"
 
 
 class PumpMgrError(Exception):

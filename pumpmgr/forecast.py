@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
 from pumpmgr.errors import Code, ImpossibleInput
@@ -98,9 +98,35 @@ def refill_due_date(
 ) -> tuple[date, DueReason]:
     """The earliest of (alarm date with boluses − buffer) and (fill + stability limit), moved
     back to the nearest earlier open clinic day, and which of the two set it."""
+    _check_settings(0.0, buffer_days, stability_days)
+    try:
+        return _refill_due_date(filled_at, alarm_at_with_boluses, buffer_days, stability_days,
+                                open_days)
+    except OverflowError:
+        raise ImpossibleInput(
+            "refill due: the date falls outside the calendar; check the fill time, the dose "
+            "and the concentration units",
+            code=Code.OUT_OF_RANGE, field="refill due",
+        ) from None
+
+
+def _refill_due_date(
+    filled_at: datetime,
+    alarm_at_with_boluses: datetime,
+    buffer_days: int,
+    stability_days: float | None,
+    open_days: Iterable[int],
+) -> tuple[date, DueReason]:
     due, reason = alarm_at_with_boluses.date() - timedelta(days=buffer_days), "alarm"
     if stability_days is not None:
-        stable_until = (filled_at + timedelta(days=stability_days)).date()
+        if filled_at.utcoffset() is None:
+            stable_until = (filled_at + timedelta(days=stability_days)).date()
+        else:
+            # Real elapsed time: aware arithmetic in one zone would add wall-clock days, a day
+            # late when the fill lies just after midnight before a daylight-saving fall-back.
+            stable_until = (
+                filled_at.astimezone(UTC) + timedelta(days=stability_days)
+            ).astimezone(filled_at.tzinfo).date()
         if stable_until < due:
             due, reason = stable_until, "stability"
     return last_open_day(due, open_days), reason  # type: ignore[return-value]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Literal
 
 from pumpmgr.units import Kind, Quantity, require
@@ -52,7 +52,10 @@ def format_number(value: float, decimals: int) -> str:
     """``value`` rounded half up to at most ``decimals`` places: leading zero, no trailing zero."""
     if not math.isfinite(value):
         raise ValueError(f"cannot show {value!r} as a number")
-    exact = Decimal(repr(value)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    # Precision for every float (up to 309 integer digits): the default 28 digits made
+    # quantize() raise InvalidOperation for values from about 1e27 on (reliability harness 4).
+    exact = Decimal(repr(value)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP,
+                                          context=Context(prec=400))
     text = f"{exact:f}"
     if "." in text:
         text = text.rstrip("0").rstrip(".")

@@ -21,6 +21,7 @@ Rounding policy:
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -32,6 +33,13 @@ import pint
 from pumpmgr.errors import Code, InputError
 
 ureg: Any = pint.UnitRegistry()
+# pint caches parsed unit text only for single unit names, so every ``Q_(x, "mcg/day")`` parsed
+# "mcg/day" again: three quarters of a service action's time went there (reliability harness
+# 7). The parse depends only on the text and the registry, which never changes after start-up,
+# and its result (a UnitsContainer) is immutable, so it is cached here.
+ureg._parse_units_as_container = functools.lru_cache(maxsize=4096)(
+    ureg._parse_units_as_container
+)
 Q_ = ureg.Quantity
 Quantity: TypeAlias = Any  # pint's Quantity type is generic and untyped for mypy
 

@@ -13,6 +13,7 @@ desktop tests instead (quicker). Look at every picture after a change to the scr
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import tempfile
@@ -27,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from argon2 import PasswordHasher  # noqa: E402
-from PySide6.QtCore import QSize  # noqa: E402
+from PySide6.QtCore import QCoreApplication, QEvent, QSize  # noqa: E402
 from PySide6.QtWidgets import (  # noqa: E402
     QApplication,
     QFormLayout,
@@ -38,8 +39,8 @@ from PySide6.QtWidgets import (  # noqa: E402
 
 from pumpmgr.clock import FixedClock  # noqa: E402
 from pumpmgr.db.engine import Database, open_database  # noqa: E402
-from pumpmgr.services import ClinicService  # noqa: E402
-from pumpmgr.units import Kind  # noqa: E402
+from pumpmgr.services import Actor, ClinicService  # noqa: E402
+from pumpmgr.units import Q_, Kind  # noqa: E402
 from ui.app import setup_application  # noqa: E402
 from ui.dialogs.sign_in import FirstAdministratorDialog, SignInDialog  # noqa: E402
 from ui.main_window import MainWindow  # noqa: E402
@@ -116,6 +117,277 @@ def quantity_form() -> QWidget:
     return page
 
 
+def _admin(clinic: ClinicService, sample: bool) -> Actor:
+    """The clinic's administrator, signed in (for the records screens)."""
+    if sample:
+        from sample_clinic import PASSWORD  # type: ignore[import-not-found]
+
+        return clinic.sign_in("admin", PASSWORD)
+    from pumpmgr.services.demo import DEMO_USERS
+
+    admin = next(u for u in DEMO_USERS if u.role == "administrator")
+    return clinic.sign_in(admin.username, admin.password)
+
+
+def events_calculators_records(window: MainWindow, clinic: ClinicService, out: Path,
+                               size: QSize, sample: bool) -> None:
+    """The pump-event dialogs, the calculators (with domain.md's worked examples) and the
+    records screens (as the administrator): pictures 40 to 54."""
+    from dataclasses import replace
+
+    from ui.dialogs import events
+    from ui.screens.records import RecordsTab
+
+    rows = window.dashboard.model.rows()
+    synchromed = next((r for r in rows if r.pump_model.startswith("SynchroMed")), rows[0])
+    window.open_patient(synchromed.patient_id)
+    chart = window.patient.chart
+    assert chart is not None and window.actor is not None
+    nurse = window.actor
+
+    def dialog_shot(dialog: events.EventDialog, name: str) -> None:
+        dialog.show()
+        save(dialog, out, name)
+        dialog.reject()
+        dialog.deleteLater()
+
+    implant = events.ImplantDialog(clinic, nurse, replace(chart, pump=None, catheter=None),
+                                   window)
+    implant.pump_form.set_model("prometra2-20")
+    implant.pump_form.serial.setText("PR2-104417")
+    implant.catheter.set_model("prometra-11823")
+    implant.catheter.tip_level.setText("T10")
+    implant.catheter.rows[0].trimmed.set_text("30 cm")
+    dialog_shot(implant, "40-event-implant")
+    replace_dialog = events.ReplaceDialog(clinic, nurse, chart, window)
+    replace_dialog.reason.setText("battery at ERI")
+    dialog_shot(replace_dialog, "41-event-replace")
+    revision = events.CatheterRevisionDialog(clinic, nurse, chart, window)
+    dialog_shot(revision, "42-event-catheter-revision")
+    mri = events.MriDialog(clinic, nurse, chart, window)
+    mri.note.setPlainText("1.5 T lumbar spine")
+    dialog_shot(mri, "43-event-mri-synchromed")
+    prometra = next((r for r in rows if r.pump_model.startswith("Prometra")), None)
+    if prometra is not None:
+        window.open_patient(prometra.patient_id)
+        assert window.patient.chart is not None
+        dialog_shot(events.MriDialog(clinic, nurse, window.patient.chart, window),
+                    "44-event-mri-prometra")
+    else:
+        pump = replace(chart.pump, model_key="prometra2-20", model_name="Prometra II 20 mL")
+        dialog_shot(events.MriDialog(clinic, nurse, replace(chart, pump=pump), window),
+                    "44-event-mri-prometra")
+    window.open_patient(synchromed.patient_id)
+    note = events.PumpNoteDialog(clinic, nurse, chart, window)
+    note.kind_buttons["alarm"].setChecked(True)
+    dialog_shot(note, "45-event-alarm-eri-note")
+
+    window.show_calculators()
+    calculators = window.calculators
+    calc = calculators.forecast
+    calc.set_filled_at(datetime(2025, 3, 3, 0, 0))
+    calc.fill_volume.set_text("20 mL")
+    calc.concentration.set_text("2000 mcg/mL")
+    calc.dose.set_text("400 mcg/day")
+    calc.accuracy.setValue(14.5)
+    save(window, out, "46-calculator-forecast")
+    calculators.tabs.setCurrentWidget(calculators.bridge)
+    for edit, text in ((calculators.bridge.dose, "300 mcg/day"),
+                       (calculators.bridge.old, "1000 mcg/mL"),
+                       (calculators.bridge.new, "2000 mcg/mL"),
+                       (calculators.bridge.dead_space, "0.35 mL")):
+        edit.set_text(text)
+    save(window, out, "47-calculator-bridge")
+    calculators.tabs.setCurrentWidget(calculators.priming)
+    calculators.priming.catheter.set_model("prometra-11823")
+    calculators.priming.catheter.rows[0].trimmed.set_text("30 cm")
+    save(window, out, "48-calculator-priming")
+    calculators.tabs.setCurrentWidget(calculators.compounding)
+    for edit, text in ((calculators.compounding.flow, "1 mL/day"),
+                       (calculators.compounding.dose, "4 mg/day"),
+                       (calculators.compounding.stock, "25 mg/mL"),
+                       (calculators.compounding.fill, "20 mL")):
+        edit.set_text(text)
+    save(window, out, "49-calculator-compounding")
+    calculators.tabs.setCurrentWidget(calculators.conversion)
+    calculators.conversion.value.set_text("0.4 mg/day")
+    save(window, out, "50-calculator-units")
+
+    admin_window = MainWindow(clinic, _admin(clinic, sample))
+    admin_window.resize(size)
+    admin_window.show()
+    try:
+        admin_window.show_records(RecordsTab.AUDIT)
+        audit = admin_window.records.audit
+        audit.verify()
+        audit.table.selectRow(0)
+        save(admin_window, out, "51-records-audit-log")
+        admin_window.show_records(RecordsTab.DATA)
+        save(admin_window, out, "52-records-backup-restore-export")
+        admin_window.show_records(RecordsTab.USERS)
+        save(admin_window, out, "53-records-accounts")
+        admin_window.show_records(RecordsTab.SETTINGS)
+        save(admin_window, out, "54-records-settings")
+        admin_window.show_records(RecordsTab.LIBRARY)
+        admin_window.records.library.select("baclofen")
+        save(admin_window, out, "55-records-drug-library")
+    finally:
+        admin_window.idle.stop()
+        admin_window.close()
+        admin_window.deleteLater()
+        # Delete the dialogs and the second window now, not at interpreter exit, where
+        # PySide6 may free them in an order that crashes.
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
+def _second_nurse(sample: bool) -> tuple[str, str]:
+    """A second nurse's user name and password (for the independent checks)."""
+    if sample:
+        from sample_clinic import PASSWORD
+
+        return "otto", PASSWORD
+    from pumpmgr.services.demo import DEMO_USERS
+
+    second = [u for u in DEMO_USERS if u.role == "nurse"][1]
+    return second.username, second.password
+
+
+def refill_prescription_printing(window: MainWindow, clinic: ClinicService, out: Path,
+                                 size: QSize, sample: bool) -> None:
+    """Every step of the refill wizard (a baclofen pump going from one concentration to
+    another), the prescription dialog (a warning waiting for its reason; a flex schedule with
+    patient boluses) and the print preview: pictures 20 to 34."""
+    import time as clock_time
+
+    from PySide6.QtCore import QDate, QEvent
+
+    from pumpmgr.formatting import format_quantity as shown
+    from pumpmgr.services.sheets import SheetService
+    from ui.dialogs.prescription import PrescriptionDialog
+    from ui.dialogs.print_preview import PrintPreviewDialog
+    from ui.wizards.refill import RefillWizard
+
+    dialog_size = QSize(min(1120, size.width() - 40), size.height() - 8)
+    username, password = _second_nurse(sample)
+
+    def settle(seconds: float = 0.4) -> None:
+        end = clock_time.monotonic() + seconds
+        while clock_time.monotonic() < end:
+            QApplication.processEvents()
+            clock_time.sleep(0.02)
+
+    rows = window.dashboard.model.rows()
+    baclofen = next(r for r in rows if r.drug.startswith("baclofen") and not r.flex_schedule
+                    and r.pump_model.startswith("SynchroMed") and r.state != "fine")
+    window.open_patient(baclofen.patient_id)
+    wizard = RefillWizard(clinic, window.actor or _admin(clinic, sample), baclofen.patient_id,
+                          window)
+    wizard.resize(dialog_size)
+    wizard.show()
+    save(wizard, out, "20-refill-1-patient-and-pump")
+    wizard.patient.confirmed.setChecked(True)
+    wizard.next()
+    base = wizard.base_plan
+    assert base is not None and base.expected_residual is not None
+    expected = float(base.expected_residual.to("mL").m)
+    wizard.residual.aspirated.set_text(f"{max(0.0, expected - 1.6):.1f} mL")
+    save(wizard, out, "21-refill-2-residual-investigate")
+    wizard.residual.note.setPlainText("Pocket checked, no swelling; pump interrogated, no "
+                                      "alarms. Recheck at the next refill.")
+    wizard.next()
+    current = base.current_solution[0].concentration
+    new = "1000 mcg/mL" if float(current.to("mcg/mL").m) != 1000 else "2000 mcg/mL"
+    wizard.solution.new_concentration.setChecked(True)
+    wizard.solution.editor.rows[0].concentration.set_text(new)
+    wizard.solution.lot.setText("BAC-25-0612")
+    wizard.solution.expiry.setDate(QDate(2026, 4, 30))
+    save(wizard, out, "22-refill-3-solution")
+    wizard.next()
+    save(wizard, out, "23-refill-4-volume")
+    wizard.next()
+    wizard.program.prescriber.setText("Dr Brandt")
+    settle()
+    save(wizard, out, "24-refill-5-program-bridge")
+    wizard.program.bridge_acknowledged.setChecked(True)
+    wizard.program.changed_radio.setChecked(True)
+    dose = wizard.program.schedule.daily_dose.quantity()
+    assert dose is not None
+    wizard.program.schedule.daily_dose.set_quantity(dose * 1.5)
+    settle()
+    save(wizard, out, "25-refill-5-program-warning")
+    wizard.program.schedule.daily_dose.set_quantity(dose)
+    wizard.program.unchanged.setChecked(True)
+    settle()
+    for reason in wizard.program.findings.reason_edits.values():
+        reason.setText("dose unchanged; agreed with Dr Brandt")
+    wizard.next()
+    wizard.checks.needle.setChecked(True)
+    save(wizard, out, "26-refill-6-at-the-pump")
+    wizard.checks.running.setChecked(True)
+    wizard.next()
+    plan = wizard.plan
+    assert plan is not None
+    wizard.programmer.reservoir.set_quantity(plan.refill.final_volume)
+    alarm = plan.forecast.alarm_at
+    wizard.programmer.alarm.setDate(QDate(alarm.year, alarm.month, alarm.day).addDays(3))
+    wizard.programmer.daily_volume.set_text(shown(plan.program.daily_volume(), Kind.FLOW))
+    save(wizard, out, "27-refill-7-programmer-differs")
+    wizard.programmer.alarm.setDate(QDate(alarm.year, alarm.month, alarm.day))
+    wizard.next()
+    step = wizard.verify_step
+    step.username.setText(username)
+    step.password.setText(password)
+    step.concentrations[0].set_text(new)
+    step.volume.set_quantity(plan.refill.final_volume - Q_(1, "mL"))
+    step.lot.setText("BAC-25-0612")
+    wizard.next()
+    save(wizard, out, "28-refill-8-second-nurse-mismatch")
+    step.volume.set_quantity(plan.refill.final_volume)
+    step.password.setText(password)
+    wizard.next()
+    save(wizard, out, "29-refill-9-review")
+    wizard.next()
+    save(wizard, out, "30-refill-10-saved")
+    wizard.done(0)
+    wizard.deleteLater()
+
+    actor = window.actor or _admin(clinic, sample)
+    window.open_patient(baclofen.patient_id)
+    dialog = PrescriptionDialog(clinic, actor, baclofen.patient_id, window)
+    dialog.resize(dialog_size)
+    dialog.show()
+    dialog.schedule.daily_dose.set_quantity(dose * 1.5)
+    dialog.prescriber.setText("Dr Brandt")
+    settle()
+    save(dialog, out, "31-prescription-warning")
+    dialog.done(0)
+    dialog.deleteLater()
+    flex = next((r for r in rows if r.flex_schedule), None)
+    if flex is not None:
+        dialog = PrescriptionDialog(clinic, actor, flex.patient_id, window)
+        dialog.resize(dialog_size)
+        dialog.show()
+        settle()
+        save(dialog, out, "32-prescription-flex")
+        dialog.done(0)
+        dialog.deleteLater()
+
+    pdf = SheetService(clinic).worksheet(
+        clinic.patient_chart(baclofen.patient_id).patient.mrn)
+    preview = PrintPreviewDialog("Refill worksheet (before the visit)", pdf, "worksheet.pdf",
+                                 window)
+    preview.resize(QSize(min(900, size.width() - 40), size.height() - 8))
+    preview.show()
+    save(preview, out, "33-print-preview")
+    preview.done(0)
+    preview.deleteLater()
+    window.show_dashboard()
+    save(window, out, "34-due-list-print-buttons")
+    # Delete the dialogs now, while Qt runs (not during the interpreter's shutdown).
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+    gc.collect()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sample", action="store_true", help="the small test clinic")
@@ -179,6 +451,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             save(window, out, "10-patient-residuals")
             window.patient.tabs.setCurrentIndex(2)
             save(window, out, "11-patient-history")
+            events_calculators_records(window, clinic, out, size, args.sample)
+            refill_prescription_printing(window, clinic, out, size, args.sample)
             window.lock()
             save(window, out, "12-locked")
             form = quantity_form()
@@ -186,6 +460,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             save(form, out, "13-quantity-input")
             window.idle.stop()
             window.close()
+            # Delete every window now, while Qt runs: PySide6 can abort the interpreter's
+            # shutdown when widgets are still alive then.
+            window.deleteLater()
+            form.deleteLater()
+            QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+            gc.collect()
         finally:
             database.dispose()
             empty.dispose()

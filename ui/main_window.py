@@ -1,13 +1,16 @@
-"""The main window: the due list (home), the patient view and the lock screen in one stack,
-with the menus, toolbar and shortcuts that reach them.
+"""The main window: the due list (home), the patient view, the calculators, the records and
+the lock screen in one stack, with the menus, toolbar and shortcuts that reach them.
 
 UI layer: imports PySide6, :mod:`pumpmgr.services` and the ui screens. It holds the signed-in
 :class:`~pumpmgr.services.Actor`, locks after the clinic's idle time (``auto_lock_minutes``)
 and on Ctrl+L, and when locked empties every screen's models so no patient data stays behind
-the lock screen.
+the lock screen. Pump and catheter events open their dialog (:mod:`ui.dialogs.events`) for the
+patient shown; what the signed-in role may not do is disabled.
 """
 
 from __future__ import annotations
+
+from typing import TypeVar
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
@@ -15,18 +18,27 @@ from PySide6.QtWidgets import (
     QApplication,
     QLabel,
     QMainWindow,
+    QMenu,
     QSizePolicy,
     QStackedWidget,
     QToolBar,
     QWidget,
 )
 
+from pumpmgr.records import ClinicSettings
 from pumpmgr.services import Actor, ClinicService
 from ui import icons, messages, presentation
+from ui.dialogs import events, print_preview
+from ui.dialogs.prescription import PrescriptionDialog
 from ui.idle import IdleWatcher
+from ui.screens.calculators import CalculatorsScreen
 from ui.screens.dashboard import DashboardScreen
 from ui.screens.lock_screen import LockScreen
 from ui.screens.patient_view import PatientScreen
+from ui.screens.records import TAB_TITLES, RecordsScreen, RecordsTab
+from ui.wizards.refill import RefillWizard
+
+_Clinical = TypeVar("_Clinical", RefillWizard, PrescriptionDialog)
 
 
 class MainWindow(QMainWindow):
@@ -43,14 +55,27 @@ class MainWindow(QMainWindow):
         self.dashboard = DashboardScreen(clinic, self)
         self.patient = PatientScreen(clinic, self)
         self.lock_screen = LockScreen(clinic, self)
+        self.calculators = CalculatorsScreen(clinic.catalogs, clinic.settings(), clinic.today(),
+                                             self)
+        self.records = RecordsScreen(clinic, self)
+        #: The pump-event dialog open now, if any (closed when the window locks).
+        self.event_dialog: events.EventDialog | None = None
         self.stack = QStackedWidget(self)
-        for screen in (self.dashboard, self.patient, self.lock_screen):
+        for screen in (self.dashboard, self.patient, self.lock_screen, self.calculators,
+                       self.records):
             self.stack.addWidget(screen)
         self.setCentralWidget(self.stack)
 
         self.dashboard.open_patient.connect(self.open_patient)
         self.patient.back_requested.connect(self.show_dashboard)
+        self.patient.refill_requested.connect(self.start_refill)
+        self.patient.prescription_requested.connect(self.change_prescription)
+        #: The refill wizard or prescription dialog open now, if any (discarded on lock).
+        self.clinical_dialog: RefillWizard | PrescriptionDialog | None = None
         self.lock_screen.unlocked.connect(self.unlock)
+        self.records.restored.connect(self.after_restore)
+        self.records.settings_saved.connect(self._settings_saved)
+        self.stack.currentChanged.connect(lambda _index: self._update_event_actions())
 
         self._make_actions()
         self.user_label = QLabel(self)
@@ -103,17 +128,25 @@ class MainWindow(QMainWindow):
                                    QKeySequence("Ctrl+Q")], None, "Quit pumpmgr")
         self.about_action = action("&About pumpmgr", self.about)
 
+        self.print_due_action = action("&Print due list…", self.print_due_list, None, None,
+                                       "The refill due list of a period, with a preview")
+        self.print_day_action = action("Print a &day's worksheets…", self.print_day, None,
+                                       None, "Every refill worksheet of one clinic day")
         file_menu = self.menuBar().addMenu("&File")
         file_menu.addAction(self.export_action)
+        file_menu.addAction(self.print_due_action)
+        file_menu.addAction(self.print_day_action)
         file_menu.addSeparator()
         file_menu.addAction(self.lock_action)
         file_menu.addAction(self.quit_action)
         go_menu = self.menuBar().addMenu("&Go")
+        self.go_menu = go_menu
         go_menu.addAction(self.due_action)
         go_menu.addAction(self.find_action)
         go_menu.addAction(self.refresh_action)
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self.about_action)
+        self.help_menu = help_menu
 
         toolbar = QToolBar("Main", self)
         toolbar.setObjectName("mainToolbar")
@@ -130,7 +163,55 @@ class MainWindow(QMainWindow):
         self.toolbar = toolbar
         #: Actions that reach patient data: off while locked.
         self.patient_actions = [self.due_action, self.refresh_action, self.find_action,
-                                self.export_action, self.lock_action]
+                                self.export_action, self.lock_action, self.print_due_action,
+                                self.print_day_action]
+        self._make_event_and_record_actions()
+
+    def _make_event_and_record_actions(self) -> None:
+        """The Events and Records menus, and Calculators in the Go menu and the toolbar."""
+        def action(text: str, slot: object, keys: str = "", tip: str = "") -> QAction:
+            made = QAction(text, self)
+            if keys:
+                made.setShortcut(QKeySequence(keys))
+                made.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+            made.setToolTip(tip or text.replace("&", "").rstrip("…"))
+            made.triggered.connect(slot)
+            self.addAction(made)
+            return made
+
+        self.calculators_action = action("&Calculators", self.show_calculators, "Ctrl+K",
+                                         "Forecast, bridge, priming, compounding and units "
+                                         "(Ctrl+K)")
+        self.go_menu.addSeparator()
+        self.go_menu.addAction(self.calculators_action)
+        actions = self.toolbar.actions()  # the spacer follows Refresh
+        self.toolbar.insertAction(actions[actions.index(self.refresh_action) + 1],
+                                  self.calculators_action)
+
+        #: The pump and catheter events by kind (enabled for the patient shown).
+        self.event_actions: dict[str, QAction] = {}
+        events_menu = QMenu("&Events", self)
+        for kind, text, _ in events.EVENTS:
+            made = action(text, lambda _checked=False, k=kind: self.open_event_dialog(k))
+            self.event_actions[kind] = made
+            events_menu.addAction(made)
+            self.patient.events_button.menu().addAction(made)
+            if kind == events.EXPLANT:
+                events_menu.addSeparator()
+                self.patient.events_button.menu().addSeparator()
+        self.menuBar().insertMenu(self.help_menu.menuAction(), events_menu)
+
+        #: Records menu entries by tab.
+        self.records_actions: dict[RecordsTab, QAction] = {}
+        records_menu = QMenu("&Records", self)
+        for tab in RecordsTab:
+            made = action(TAB_TITLES[tab].replace("&", "") + "…" * (tab is RecordsTab.DATA),
+                          lambda _checked=False, t=tab: self.show_records(t))
+            self.records_actions[tab] = made
+            records_menu.addAction(made)
+        self.records_actions[RecordsTab.AUDIT].setShortcut(QKeySequence("Ctrl+Shift+A"))
+        self.menuBar().insertMenu(self.help_menu.menuAction(), records_menu)
+        self.patient_actions += [self.calculators_action, *self.records_actions.values()]
 
     def _fit_to_screen(self) -> None:
         self.setMinimumSize(QSize(1000, 620))
@@ -160,10 +241,127 @@ class MainWindow(QMainWindow):
     def refresh(self) -> None:
         if self.is_locked():
             return
-        if self.stack.currentWidget() is self.patient and self.patient.patient_id is not None:
+        if self.stack.currentWidget() is self.records:
+            self._run("reading the records", self.records.refresh)
+        elif self.stack.currentWidget() is self.calculators:
+            return
+        elif self.stack.currentWidget() is self.patient and self.patient.patient_id is not None:
             self.open_patient(self.patient.patient_id)
         else:
             self.show_dashboard()
+
+    def show_calculators(self) -> None:
+        if self.is_locked():
+            return
+        self.stack.setCurrentWidget(self.calculators)
+        self.calculators.tabs.setFocus()
+
+    def show_records(self, tab: RecordsTab = RecordsTab.AUDIT) -> None:
+        if self.is_locked():
+            return
+        if self._run("reading the records", lambda: self.records.show_tab(tab)):
+            self.stack.setCurrentWidget(self.records)
+            self.records.tabs.setFocus()
+
+    # ----------------------------------------------------------------- pump events
+
+    def _update_event_actions(self) -> None:
+        """Each event is possible for the patient shown, to the signed-in role."""
+        chart = self.patient.chart if self.stack.currentWidget() is self.patient else None
+        role = self.actor.role if self.actor is not None else ""
+        for kind, made in self.event_actions.items():
+            made.setEnabled(events.event_possible(kind, chart, role))
+        self.patient.events_button.setEnabled(
+            any(made.isEnabled() for made in self.event_actions.values()))
+        self.patient.events_button.setToolTip(
+            "Implant, replace, explant, catheter revision, MRI, alarm, ERI or note"
+            if self.patient.events_button.isEnabled() else
+            "Pump and catheter events are recorded by a nurse or a prescriber")
+
+    def open_event_dialog(self, kind: str) -> events.EventDialog | None:
+        """Open the dialog recording ``kind`` for the patient shown (window-modal); the
+        patient view is read again after a save."""
+        chart = self.patient.chart
+        if (self.is_locked() or self.actor is None or chart is None
+                or self.stack.currentWidget() is not self.patient
+                or not events.event_possible(kind, chart, self.actor.role)):
+            return None
+        dialog = events.make_dialog(kind, self.clinic, self.actor, chart, self)
+        dialog.accepted.connect(lambda: self._event_saved(dialog))
+        dialog.finished.connect(lambda _result: self._event_closed(dialog))
+        self.event_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _event_saved(self, dialog: events.EventDialog) -> None:
+        self.statusBar().showMessage(dialog.saved_text, 10000)
+        self.open_patient(dialog.chart.patient.id)
+        self._update_event_actions()
+
+    def _event_closed(self, dialog: events.EventDialog) -> None:
+        if self.event_dialog is dialog:
+            self.event_dialog = None
+        dialog.deleteLater()
+
+    # ----------------------------------------------------------------- refill, prescription
+
+    def start_refill(self) -> RefillWizard | None:
+        """Open the refill wizard for the patient shown (window-modal); the patient view is
+        read again after a save."""
+        return self._open_clinical(RefillWizard, "opening the refill wizard")
+
+    def change_prescription(self) -> PrescriptionDialog | None:
+        return self._open_clinical(PrescriptionDialog, "opening the prescription")
+
+    def _open_clinical(self, kind: type[_Clinical], doing: str) -> _Clinical | None:
+        chart = self.patient.chart
+        if self.is_locked() or self.actor is None or chart is None or (
+                self.clinical_dialog is not None):
+            return None
+        try:
+            dialog = kind(self.clinic, self.actor, chart.patient.id, self)
+        except Exception as exc:  # the nurse is told why; nothing was opened
+            messages.show_error(self, exc, doing)
+            return None
+        dialog.finished.connect(lambda _result: self._clinical_closed(dialog))
+        self.clinical_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _clinical_closed(self, dialog: RefillWizard | PrescriptionDialog) -> None:
+        if self.clinical_dialog is dialog:
+            self.clinical_dialog = None
+        if dialog.outcome is not None:
+            self.statusBar().showMessage(
+                "Refill saved" if isinstance(dialog, RefillWizard) else dialog.summary(), 10000)
+            if not self.is_locked():
+                self.open_patient(dialog.chart.patient.id)
+        dialog.deleteLater()
+
+    def print_due_list(self) -> None:
+        if not self.is_locked():
+            print_preview.print_due_list(self, self.clinic)
+
+    def print_day(self) -> print_preview.SheetJob | None:
+        return None if self.is_locked() else print_preview.print_day(self, self.clinic)
+
+    # ----------------------------------------------------------------- records
+
+    def _settings_saved(self, settings: ClinicSettings) -> None:
+        self.idle.set_minutes(settings.auto_lock_minutes)
+        self.statusBar().showMessage("Clinic settings saved", 5000)
+
+    def after_restore(self, safety: object) -> None:
+        """The records were replaced by a backup: lock, so that someone signs in again with an
+        account of the restored records."""
+        kept = "" if safety is None else f"\n\nThe database it replaced is kept as {safety}."
+        messages.info(self, "Backup restored",
+                      "The backup was restored. pumpmgr locks now: sign in with an account of "
+                      f"the restored records.{kept}")
+        self.lock()
+        self._resume_patient = None
+        self.lock_screen.prepare("The records were restored from a backup. Sign in with an "
+                                 "account of the restored records.", None)
 
     def find_patient(self) -> None:
         if self.is_locked():
@@ -204,8 +402,14 @@ class MainWindow(QMainWindow):
         self._last_actor = self.actor
         self.actor = None
         self.idle.stop()
+        if self.event_dialog is not None:
+            self.event_dialog.reject()
+        if self.clinical_dialog is not None:
+            self.clinical_dialog.discard()
         self.dashboard.clear()
         self.patient.clear()
+        self.records.clear()
+        self.records.set_actor(None)
         for item in self.patient_actions:
             item.setEnabled(False)
         self.toolbar.setVisible(False)
@@ -232,6 +436,9 @@ class MainWindow(QMainWindow):
         self.actor = actor
         self._last_actor = actor
         self.user_label.setText(f"Signed in: {actor.full_name} ({actor.role})")
+        self.records.set_actor(actor)
+        self.records_actions[RecordsTab.USERS].setVisible(actor.role == "administrator")
+        self._update_event_actions()
         self.statusBar().showMessage(f"Welcome, {actor.full_name}", 5000)
 
     # ----------------------------------------------------------------- misc

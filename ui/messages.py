@@ -75,3 +75,10 @@ def choose(parent: QWidget | None, title: str, label: str, items: Sequence[str])
     if not ok:
         return None
     return list(items).index(chosen)
+
+
+def open_path(parent: QWidget | None, title: str, folder: Path, file_filter: str,
+              ) -> Path | None:
+    """An existing file to read, or None when the user cancels."""
+    chosen, _ = QFileDialog.getOpenFileName(parent, title, str(folder), file_filter)
+    return Path(chosen) if chosen else None

@@ -27,13 +27,14 @@ import enum
 import hashlib
 import json
 import socket
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import String, select, text, type_coerce
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from pumpmgr.db.errors import AuditError
@@ -239,6 +240,38 @@ class ChainReport:
     message: str = "the audit log is intact"
 
 
+def _stored_instant(value: object) -> datetime:
+    """An entry's ``recorded_at`` as the database returned it (text on SQLite, a datetime on
+    PostgreSQL) as an aware UTC datetime; ValueError or TypeError when it is not a time, or
+    (SQLite) not written exactly as pumpmgr writes one (a changed byte can leave the same time,
+    for example another separator between date and time)."""
+    if isinstance(value, str):
+        text_value = value
+        value = datetime.fromisoformat(text_value)
+        if value.isoformat(sep=" ", timespec="microseconds") != text_value:
+            raise ValueError(f"not a time as pumpmgr stores one: {text_value!r}")
+    if not isinstance(value, datetime):
+        raise TypeError(f"not a time: {value!r}")
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _readable(rows: Iterable[Any]) -> Iterator[Any]:
+    """The rows, then None and the end if the database cannot decode the next one (SQLite
+    refuses to return text that is not UTF-8: a byte of it was changed behind its back)."""
+    iterator = iter(rows)
+    while True:
+        try:
+            row = next(iterator)
+        except StopIteration:
+            return
+        except DBAPIError as exc:
+            if "Could not decode" not in str(exc.orig):
+                raise
+            yield None
+            return
+        yield row
+
+
 def verify_chain(
     session: Session, anchor: ChainAnchor | None = None, *, batch_size: int = 5000
 ) -> ChainReport:
@@ -251,7 +284,9 @@ def verify_chain(
     rows = session.execute(
         select(
             AuditEntry.seq,
-            AuditEntry.recorded_at,
+            # Read as stored, parsed below: a tampered value that is not a time must be
+            # reported as an altered entry, not stop the check with an error.
+            type_coerce(AuditEntry.recorded_at, String).label("recorded_at"),
             AuditEntry.username,
             AuditEntry.workstation,
             AuditEntry.action,
@@ -279,7 +314,14 @@ def verify_chain(
             message=message,
         )
 
-    for row in rows:
+    for row in _readable(rows):
+        if row is None:
+            return bad(
+                expected_seq,
+                ChainProblem.ALTERED,
+                f"audit entry #{expected_seq} cannot be read (its text is not valid UTF-8): "
+                "it was altered.",
+            )
         if row.seq != expected_seq:
             missing = (
                 f"#{expected_seq}"
@@ -292,18 +334,21 @@ def verify_chain(
                 f"audit entry {missing} is missing: the next entry is #{row.seq}. "
                 "Entries were removed from the log.",
             )
-        computed = entry_hash(
-            seq=row.seq,
-            recorded_at=row.recorded_at,
-            username=row.username,
-            workstation=row.workstation,
-            action=row.action,
-            entity_type=row.entity_type,
-            entity_id=row.entity_id,
-            payload=row.payload,
-            reason=row.reason,
-            prev_hash=row.prev_hash,
-        )
+        try:
+            computed: str | None = entry_hash(
+                seq=row.seq,
+                recorded_at=_stored_instant(row.recorded_at),
+                username=row.username,
+                workstation=row.workstation,
+                action=row.action,
+                entity_type=row.entity_type,
+                entity_id=row.entity_id,
+                payload=row.payload,
+                reason=row.reason,
+                prev_hash=row.prev_hash,
+            )
+        except (AuditError, ValueError, TypeError, AttributeError):
+            computed = None  # a field no program of ours could have written: altered
         if computed != row.row_hash:
             return bad(
                 row.seq,

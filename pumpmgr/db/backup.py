@@ -10,8 +10,9 @@ modules (never ``pumpmgr.db.engine``, which imports this module).
   audit chain head (an anchor for :func:`pumpmgr.db.audit.verify_chain`).
 - :func:`restore_database` refuses a file that is not a SQLite database, fails
   ``integrity_check``, is not a pumpmgr database, comes from a newer pumpmgr, has a broken audit
-  chain or does not match its manifest. Restore only with pumpmgr closed: it copies pages into
-  the target with the backup API and never renames over a database in use (§2.5).
+  chain or does not match its manifest. Restore only with pumpmgr closed (refused while a
+  pumpmgr holds the file's :class:`~pumpmgr.db.gates.InstanceLock`): it copies pages into the
+  target with the backup API and never renames over a database in use (§2.5).
 - :func:`daily_backup` makes at most one backup a day and keeps the ``keep`` newest.
 
 PostgreSQL databases are backed up with the server's tools (``pg_dump -Fc``), not here.
@@ -23,17 +24,23 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import sqlite3
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from pumpmgr.db.audit import ChainAnchor, ChainReport, verify_chain
 from pumpmgr.db.errors import BackupError
+from pumpmgr.db.gates import InstanceLock
 from pumpmgr.db.migrate import REQUIRED_TABLES, known_revisions
 from pumpmgr.errors import Code
 
@@ -101,8 +108,18 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _lenient_text(data: bytes) -> str:
+    """Text from a file being checked: a damaged file may hold bytes that are not UTF-8."""
+    return data.decode("utf-8", errors="replace")
+
+
 def _integrity_problems(connection: sqlite3.Connection) -> list[str]:
-    rows = connection.execute("PRAGMA integrity_check").fetchall()
+    factory = connection.text_factory
+    connection.text_factory = _lenient_text  # the report names damaged tables and indexes
+    try:
+        rows = connection.execute("PRAGMA integrity_check").fetchall()
+    finally:
+        connection.text_factory = factory
     messages = [str(row[0]) for row in rows]
     return [] if messages == ["ok"] else messages
 
@@ -121,9 +138,13 @@ def _revision(connection: sqlite3.Connection) -> str | None:
 
 def _read_only_engine(path: Path) -> Engine:
     uri = f"file:{path.absolute()}?mode=ro"
-    return create_engine(
-        "sqlite://", creator=lambda: sqlite3.connect(uri, uri=True), poolclass=NullPool
-    )
+
+    def connect() -> sqlite3.Connection:
+        connection = sqlite3.connect(uri, uri=True)
+        connection.text_factory = _lenient_text  # undecodable text fails the hash, not the read
+        return connection
+
+    return create_engine("sqlite://", creator=connect, poolclass=NullPool)
 
 
 def _verify_file_chain(path: Path, anchor: ChainAnchor | None = None) -> ChainReport:
@@ -163,26 +184,47 @@ def backup_database(engine: Engine, destination: Path) -> BackupManifest:
             code=Code.BACKUP_FAILED,
         )
     destination = destination.absolute()
-    destination.parent.mkdir(parents=True, exist_ok=True)
     # One partial file per process, so two programs backing up at once cannot mix pages.
     partial = destination.with_name(f"{destination.name}.{os.getpid()}.partial")
-    partial.unlink(missing_ok=True)
-    raw = engine.raw_connection()
+    cannot_write = (
+        f"the backup could not be written to {destination.parent}: check that the backup "
+        "folder, and the drive it is on, is connected and can be written, or choose another "
+        "folder. The database itself is unchanged"
+    )
     try:
-        source = raw.driver_connection
-        assert isinstance(source, sqlite3.Connection)
-        _copy_pages(source, partial)
+        # Only the last folder is created: a missing drive or parent folder is reported, not
+        # silently recreated on this computer's own disk.
+        destination.parent.mkdir(exist_ok=True)
+        partial.unlink(missing_ok=True)
+        raw = engine.raw_connection()
+        try:
+            source = raw.driver_connection
+            assert isinstance(source, sqlite3.Connection)
+            _copy_pages(source, partial)
+        finally:
+            raw.close()
+        manifest = _finish_backup(partial, destination)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise BackupError(f"{cannot_write} ({exc.strerror or exc}).",
+                          code=Code.BACKUP_FAILED) from exc
     except sqlite3.Error as exc:
         partial.unlink(missing_ok=True)
         raise BackupError(
-            f"the backup to {destination} failed: {exc}", code=Code.BACKUP_FAILED
+            f"the backup to {destination} failed ({exc}): check that the backup folder can "
+            "be written and try again. The database itself is unchanged.",
+            code=Code.BACKUP_FAILED,
         ) from exc
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
-    finally:
-        raw.close()
+    if not manifest.chain_ok:
+        log.warning("backup %s taken of a database whose audit chain is broken", destination)
+    return manifest
 
+
+def _finish_backup(partial: Path, destination: Path) -> BackupManifest:
+    """Check and sync the copied ``partial`` file, rename it into place, write its manifest."""
     copy = sqlite3.connect(f"file:{partial}?mode=ro", uri=True)
     try:
         revision = _revision(copy)
@@ -204,8 +246,6 @@ def backup_database(engine: Engine, destination: Path) -> BackupManifest:
     os.replace(partial, destination)
     _write_manifest(manifest, manifest_path(destination))
     _fsync_dir(destination.parent)
-    if not chain.ok:
-        log.warning("backup %s taken of a database whose audit chain is broken", destination)
     return manifest
 
 
@@ -273,21 +313,48 @@ def daily_backup(
     return made
 
 
+@contextmanager
+def _private_copy(path: Path) -> Iterator[Path]:
+    """A copy of ``path`` in a temporary folder of its own, removed afterwards. Backups are
+    checked on such a copy opened read-write: a read-only connection skips part of the schema
+    check (a CHECK constraint naming a column that does not exist passes), and restore copies
+    from the very bytes that were checked, whatever happens to the file meanwhile."""
+    with tempfile.TemporaryDirectory(prefix="pumpmgr-check-") as scratch:
+        copy = Path(scratch) / "backup.db"
+        shutil.copyfile(path, copy)
+        yield copy
+
+
 def check_backup(path: Path) -> BackupCheck:
     """Check that ``path`` is a sound pumpmgr database this program can open, or raise
     :class:`BackupError` saying why not."""
     if not path.is_file():
         raise BackupError(f"there is no backup file at {path}", code=Code.BACKUP_FAILED)
     try:
-        connection = sqlite3.connect(f"file:{path.absolute()}?mode=ro", uri=True)
+        with _private_copy(path) as copy:
+            return _check_copy(path, copy)
+    except OSError as exc:
+        raise BackupError(f"{path} cannot be read: {exc.strerror or exc}",
+                          code=Code.BACKUP_FAILED) from exc
+
+
+def _check_copy(path: Path, copy: Path) -> BackupCheck:
+    """:func:`check_backup` of ``path``, done on its private ``copy``."""
+    try:
+        connection = sqlite3.connect(copy)
     except sqlite3.Error as exc:
         raise BackupError(f"{path} cannot be opened: {exc}", code=Code.BACKUP_FAILED) from exc
     try:
         try:
             problems = _integrity_problems(connection)
+            if not problems:
+                problems = [f"row {r[1]} of {r[0]} refers to a missing row in {r[2]}"
+                            for r in connection.execute("PRAGMA foreign_key_check")]
             tables = _tables(connection)
             revision = _revision(connection)
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+            # (SQLite's own error message about a damaged file can hold bytes that are not
+            # UTF-8, and then fails to become a Python exception: UnicodeDecodeError.)
             if "not a database" in str(exc):
                 raise BackupError(
                     f"{path} is not a SQLite database, so it is not a pumpmgr backup",
@@ -300,7 +367,8 @@ def check_backup(path: Path) -> BackupCheck:
         connection.close()
     if problems:
         raise BackupError(
-            f"{path} failed SQLite's integrity check ({problems[0]}) and cannot be restored",
+            f"{path} failed SQLite's integrity or foreign key check ({problems[0]}) and cannot "
+            "be restored",
             code=Code.DB_CORRUPT,
         )
     if not tables >= REQUIRED_TABLES or revision is None:
@@ -314,13 +382,18 @@ def check_backup(path: Path) -> BackupCheck:
             code=Code.DB_SCHEMA_NEWER,
         )
     manifest = read_manifest(path)
-    if manifest is not None and manifest.sha256 != _sha256(path):
+    if manifest is not None and manifest.sha256 != _sha256(copy):
         raise BackupError(
             f"{path} does not match the SHA-256 in its manifest: the file changed after the "
             "backup was taken",
             code=Code.DB_CORRUPT,
         )
-    chain = _verify_file_chain(path, None if manifest is None else manifest.anchor)
+    try:
+        chain = _verify_file_chain(copy, None if manifest is None else manifest.anchor)
+    except (sqlite3.Error, DBAPIError, UnicodeDecodeError) as exc:
+        raise BackupError(
+            f"{path} is damaged and cannot be restored ({exc})", code=Code.DB_CORRUPT
+        ) from exc
     if not chain.ok:
         raise BackupError(
             f"{path} has a broken audit log and will not be restored: {chain.message}",
@@ -329,19 +402,64 @@ def check_backup(path: Path) -> BackupCheck:
     return BackupCheck(path=path, schema_revision=revision, chain=chain)
 
 
-def restore_database(backup: Path, target: Path, *, safety_dir: Path | None = None) -> Path | None:
+def restore_database(
+    backup: Path, target: Path, *, safety_dir: Path | None = None, require_manifest: bool = True
+) -> Path | None:
     """Replace the database at ``target`` with the checked contents of ``backup``.
 
     Run with pumpmgr closed. The current ``target`` (if it is readable) is first backed up into
     ``safety_dir`` (default ``backups/`` beside it); that copy's path is returned. The next
     :func:`pumpmgr.db.engine.open_database` migrates a restored older schema as usual.
+
+    The backup's manifest is required unless ``require_manifest`` is False: without its
+    SHA-256 a changed byte inside a record (a dose, a date) passes SQLite's integrity check
+    and, outside the audit log, the chain too, and would be restored unnoticed.
     """
-    check_backup(backup)
+    if not backup.is_file():
+        raise BackupError(f"there is no backup file at {backup}", code=Code.BACKUP_FAILED)
+    try:
+        with _private_copy(backup) as checked:
+            return _restore_checked(backup, checked, target, safety_dir, require_manifest)
+    except OSError as exc:
+        raise BackupError(
+            f"the restore of {backup} into {target} failed ({exc.strerror or exc}): check that "
+            "both folders can be read and written",
+            code=Code.BACKUP_FAILED,
+        ) from exc
+
+
+def _restore_checked(
+    backup: Path, checked: Path, target: Path, safety_dir: Path | None, require_manifest: bool
+) -> Path | None:
+    _check_copy(backup, checked)
+    if require_manifest and read_manifest(backup) is None:
+        raise BackupError(
+            f"there is no manifest beside {backup} ({manifest_path(backup).name}), so pumpmgr "
+            "cannot check that the file is unchanged since the backup was taken: a changed "
+            "byte inside a record would go unnoticed. Copy the manifest together with the "
+            "backup, then restore.",
+            code=Code.DB_CORRUPT,
+        )
     target = target.absolute()
     if target.is_symlink():
         raise BackupError(
             f"{target} is a symbolic link; restore into the real file", code=Code.DB_LINKED_PATH
         )
+    lock = InstanceLock(target)
+    if not lock.exclusive():
+        lock.release()
+        raise BackupError(
+            f"pumpmgr is running with {target} open (in another window or program); close "
+            "every pumpmgr that uses it, then restore. Nothing was changed.",
+            code=Code.DB_BUSY,
+        )
+    try:
+        return _restore_into(checked, target, safety_dir)
+    finally:
+        lock.release()
+
+
+def _restore_into(backup: Path, target: Path, safety_dir: Path | None) -> Path | None:
     safety_copy: Path | None = None
     if target.exists():
         safety_copy = (safety_dir or target.parent / "backups") / (
@@ -357,19 +475,30 @@ def restore_database(backup: Path, target: Path, *, safety_dir: Path | None = No
             safety_copy = None
         finally:
             current.close()
-    source = sqlite3.connect(f"file:{backup.absolute()}?mode=ro", uri=True)
+    problems = _copy_into(backup, target)
+    if problems:
+        put_back = safety_copy is not None and not _copy_into(safety_copy, target)
+        raise BackupError(
+            f"the restored database at {target} failed its integrity check ({problems[0]}); "
+            + ("the database it replaced was put back" if put_back else
+               f"restore another backup{'' if safety_copy is None else f' or {safety_copy}'}"),
+            code=Code.DB_CORRUPT,
+        )
+    return safety_copy
+
+
+def _copy_into(source_path: Path, target: Path) -> list[str]:
+    """Copy the pages of ``source_path`` into ``target`` (backup API); the target's problems
+    afterwards, if any."""
+    source = sqlite3.connect(f"file:{source_path.absolute()}?mode=ro", uri=True)
     try:
         destination = sqlite3.connect(target, isolation_level=None)
         try:
             source.backup(destination)
-            problems = _integrity_problems(destination)
+            return _integrity_problems(destination)
+        except (sqlite3.Error, UnicodeDecodeError) as exc:
+            return [str(exc)]
         finally:
             destination.close()
     finally:
         source.close()
-    if problems:
-        raise BackupError(
-            f"the restored database at {target} failed its integrity check ({problems[0]})",
-            code=Code.DB_CORRUPT,
-        )
-    return safety_copy

@@ -9,16 +9,17 @@ Where the database is (first match wins): the ``--db PATH_OR_URL`` value passed 
 data folder (:func:`default_database_path`). A value with ``://`` is a SQLAlchemy URL
 (``postgresql+psycopg://user@host/db``, ``sqlite:////abs/path.db``); anything else is a path.
 
-SQLite connections (reliability.md §2): ``foreign_keys=ON`` and ``synchronous=FULL`` on every
+SQLite connections (reliability.md §2): ``foreign_keys=ON``, ``synchronous=FULL`` and
+``recursive_triggers=ON`` (so that REPLACE fires the append-only DELETE triggers) on every
 connection, a busy timeout, the journal mode chosen by :func:`pumpmgr.db.gates.choose_journal_mode`,
 and SQLAlchemy's pysqlite recipe: the driver's own transaction handling is switched off
 (``isolation_level = None``) and pumpmgr emits ``BEGIN IMMEDIATE`` itself, so that DDL is
 transactional and a writer takes the write lock before reading (no lock upgrade, so no
 "database is locked" halfway through a save). :meth:`Database.read` uses a deferred ``BEGIN``.
 
-PostgreSQL runs at READ COMMITTED; audit appends serialise on an advisory lock
-(:mod:`pumpmgr.db.audit`), and :meth:`Database.run_write` retries serialization failures and
-deadlocks.
+PostgreSQL runs at READ COMMITTED; a write unit of work takes the audit chain's advisory lock
+(:mod:`pumpmgr.db.audit`) at its start, so writers run one after the other as on SQLite, and
+:meth:`Database.run_write` retries serialization failures and deadlocks.
 """
 
 from __future__ import annotations
@@ -49,14 +50,23 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from pumpmgr.db import gates
-from pumpmgr.db.audit import ChainAnchor, ChainReport, verify_chain
+from pumpmgr.db.audit import PG_AUDIT_LOCK_KEY, ChainAnchor, ChainReport, verify_chain
 from pumpmgr.db.backup import DEFAULT_KEEP, backup_before_migration, daily_backup
-from pumpmgr.db.errors import ChangedMeanwhile, DatabaseBusy, DatabaseRefused, RecordConflict
+from pumpmgr.db.errors import (
+    ChangedMeanwhile,
+    DatabaseBusy,
+    DatabaseRefused,
+    RecordConflict,
+    StorageFault,
+)
 from pumpmgr.db.migrate import SchemaState, head_revision, read_schema_state, upgrade_to_head
-from pumpmgr.db.session_options import READ_ONLY_OPTION
+from pumpmgr.db.session_options import NO_WRITER_LOCK_OPTION, READ_ONLY_OPTION
 from pumpmgr.errors import Code, PumpMgrError
 
 log = logging.getLogger(__name__)
+#: Both engines are made with ``hide_parameters=True``: statement parameters hold patient data,
+#: and they would otherwise appear in SQLAlchemy's statement log (when anyone switches it on)
+#: and in the text of database errors (reliability harness 9).
 
 ENV_VAR = "PUMPMGR_DB"
 DEFAULT_FILENAME = "pumpmgr.db"
@@ -186,7 +196,15 @@ def _is_retryable(exc: BaseException) -> bool:
     sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
     if sqlstate in ("40001", "40P01"):
         return True
-    return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
+    return _is_busy(exc)
+
+
+def _is_busy(exc: DBAPIError) -> bool:
+    """SQLite busy past its timeout, or PostgreSQL's lock_timeout (lock_not_available)."""
+    if not isinstance(exc, OperationalError):
+        return False
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    return sqlstate == "55P03" or "database is locked" in str(exc.orig)
 
 
 def translate_error(exc: Exception) -> Exception:
@@ -195,7 +213,9 @@ def translate_error(exc: Exception) -> Exception:
     - a lost optimistic version check (``StaleDataError``) → :class:`ChangedMeanwhile`;
     - a domain error raised while binding a value (a naive datetime) → that error itself;
     - a constraint or trigger refusal → :class:`RecordConflict`;
-    - a lock held too long by another writer → :class:`DatabaseBusy`.
+    - a lock held too long by another writer → :class:`DatabaseBusy`;
+    - a full disk, a read-only file or folder, a disk I/O error or a lost connection to the
+      server → :class:`StorageFault`, saying what to do.
     """
     if isinstance(exc, StaleDataError):
         return ChangedMeanwhile(
@@ -209,13 +229,42 @@ def translate_error(exc: Exception) -> Exception:
             return exc.orig
         if isinstance(exc, IntegrityError):
             return RecordConflict(_conflict_message(exc), code=Code.DB_CONFLICT)
-        if isinstance(exc, OperationalError) and "database is locked" in str(exc.orig):
+        if isinstance(exc, DBAPIError) and _is_busy(exc):
             return DatabaseBusy(
                 "the database stayed locked by another workstation or program for too long; "
                 "nothing was saved. Try again in a moment.",
                 code=Code.DB_BUSY,
             )
+        if isinstance(exc, DBAPIError):
+            fault = _storage_fault(exc)
+            if fault is not None:
+                return StorageFault(fault, code=Code.DB_UNREACHABLE)
     return exc
+
+
+def _storage_fault(exc: DBAPIError) -> str | None:
+    """What to tell the user about a failing disk, file system or server connection."""
+    text = str(exc.orig).lower()
+    sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+    if "database or disk is full" in text or sqlstate == "53100" or "no space left" in text:
+        return ("the disk that holds the database is full, so this change was not saved "
+                "(everything saved before is kept). Free space on that disk, or ask whoever "
+                "looks after the clinic's computers, then save again.")
+    if "readonly database" in text or "read-only" in text or sqlstate == "25006":
+        return ("the database cannot be written: the file or its folder is read-only for this "
+                "user (or the disk was switched to read-only), so this change was not saved. "
+                "Ask whoever looks after the clinic's computers to make it writable again, "
+                "then save again.")
+    if "disk i/o error" in text or sqlstate.startswith("58"):
+        return ("the disk reported an error while the database was being written, so this "
+                "change was not saved. Check the disk (and that it is still connected), then "
+                "save again; if it happens again, stop and restore from a backup.")
+    if exc.connection_invalidated or sqlstate.startswith(("08", "57P")):
+        return ("the connection to the database server was lost while saving. The change may "
+                "not have been saved: reload to see whether it is there, and if not, make it "
+                "again once the network or the server is back. Everything saved before is "
+                "kept.")
+    return None
 
 
 @contextmanager
@@ -256,6 +305,8 @@ class Database:
     pre_migration_backup: Path | None = None
     #: Where automatic backups of a SQLite file go; None on PostgreSQL.
     backup_dir: Path | None = None
+    #: Held (shared) while the SQLite file is open; see :class:`pumpmgr.db.gates.InstanceLock`.
+    instance_lock: gates.InstanceLock | None = None
 
     @property
     def backend(self) -> str:
@@ -313,6 +364,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.instance_lock is not None:
+            self.instance_lock.release()
 
     def __enter__(self) -> Database:
         return self
@@ -332,6 +385,10 @@ def _configure_sqlite(engine: Engine, journal_mode: str, busy_timeout_s: float) 
         try:
             cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
             cursor.execute("PRAGMA foreign_keys = ON")
+            # REPLACE (INSERT OR REPLACE, REPLACE INTO) deletes the rows it conflicts with
+            # without firing DELETE triggers unless recursive triggers are on: without this,
+            # it would replace append-only rows, audit entries included, past their triggers.
+            cursor.execute("PRAGMA recursive_triggers = ON")
             mode = str(cursor.execute(f"PRAGMA journal_mode = {journal_mode}").fetchone()[0])
             if mode.lower() != journal_mode:
                 raise DatabaseRefused(
@@ -357,18 +414,35 @@ def _configure_sqlite(engine: Engine, journal_mode: str, busy_timeout_s: float) 
 
 
 def _sqlite_engine(url: URL, journal_mode: str, busy_timeout_s: float) -> Engine:
-    engine = create_engine(url, connect_args={"timeout": busy_timeout_s})
+    engine = create_engine(url, connect_args={"timeout": busy_timeout_s}, hide_parameters=True)
     _configure_sqlite(engine, journal_mode, busy_timeout_s)
     return engine
 
 
-def _postgres_engine(url: URL) -> Engine:
+def _postgres_engine(url: URL, busy_timeout_s: float) -> Engine:
     connect_args: dict[str, Any] = {}
     if "connect_timeout" not in url.query:
         connect_args["connect_timeout"] = 10
-    return create_engine(
-        url, isolation_level="READ COMMITTED", pool_pre_ping=True, connect_args=connect_args
+    engine = create_engine(
+        url, isolation_level="READ COMMITTED", pool_pre_ping=True, connect_args=connect_args,
+        hide_parameters=True,
     )
+    busy_ms = int(busy_timeout_s * 1000)
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        # PostgreSQL's BEGIN IMMEDIATE: a write unit of work takes the writers' lock (the
+        # audit chain's advisory lock) before it reads anything, so the services' checks and
+        # read-modify-writes (the next prescription revision, the last refill, the forecast)
+        # see every write committed before theirs. Waiting longer than the busy timeout fails
+        # with lock_not_available, reported as DatabaseBusy.
+        options = connection.get_execution_options()
+        if options.get(READ_ONLY_OPTION) or options.get(NO_WRITER_LOCK_OPTION):
+            return
+        connection.exec_driver_sql(f"SET LOCAL lock_timeout = {busy_ms}")
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_AUDIT_LOCK_KEY})")
+
+    return engine
 
 
 def _refuse_unreadable(path: Path, exc: BaseException) -> DatabaseRefused:
@@ -450,6 +524,23 @@ def _migrate(
     return backup
 
 
+def _refuse_migrating_under_others(
+    instance_lock: gates.InstanceLock, state: SchemaState, where: str
+) -> None:
+    """A schema change under another running pumpmgr would leave that program reading and
+    writing tables it does not know: migrate only when this program is alone on the file."""
+    if instance_lock.exclusive():
+        return
+    what = ("set up" if state.empty else
+            f"upgraded from schema revision '{state.revision}' to '{head_revision()}'")
+    raise DatabaseRefused(
+        f"{where} must be {what}, but another pumpmgr program on this computer has it open. "
+        "Close every pumpmgr window that uses it, then start pumpmgr again: the upgrade runs "
+        "when one program has the database to itself.",
+        code=Code.DB_BUSY,
+    )
+
+
 def open_database(
     url_or_path: str | Path | None = None,
     *,
@@ -465,15 +556,19 @@ def open_database(
     Start-up gates, each a :class:`DatabaseRefused` with its own :class:`~pumpmgr.errors.Code`:
     a SQLite file on a network filesystem (``DB_NETWORK_FS``) or reached through a link
     (``DB_LINKED_PATH``), a missing folder (``DB_MISSING_FOLDER``), a file that is not a pumpmgr
-    database (``DB_NOT_PUMPMGR``) or cannot be read (``DB_CORRUPT``), and a schema written by a
-    newer pumpmgr (``DB_SCHEMA_NEWER``). An existing SQLite file that needs migrating is backed
-    up first (into ``backup_dir``, default ``backups/`` beside it), and then, unless
-    ``daily_backup_keep`` is None, today's daily backup is taken if missing (the
-    ``daily_backup_keep`` newest are kept).
+    database (``DB_NOT_PUMPMGR``) or cannot be read (``DB_CORRUPT``), an orphaned or foreign
+    journal beside it (``DB_CORRUPT``, :func:`pumpmgr.db.gates.refuse_stray_journal`), a file
+    or folder this user cannot write (``DB_UNREACHABLE``), a schema
+    written by a newer pumpmgr (``DB_SCHEMA_NEWER``), and a file that needs migrating while
+    another pumpmgr has it open, or is being migrated or restored by one (``DB_BUSY``).
+    An existing SQLite file that needs migrating is backed up first (into ``backup_dir``,
+    default ``backups/`` beside it), and then, unless ``daily_backup_keep`` is None, today's
+    daily backup is taken if missing (the ``daily_backup_keep`` newest are kept).
     """
     url = resolve_database_url(url_or_path, environ)
     path: Path | None = None
     journal_mode: str | None = None
+    instance_lock: gates.InstanceLock | None = None
     if url.get_backend_name() == "sqlite":
         assert url.database is not None
         path = Path(url.database)
@@ -488,12 +583,20 @@ def open_database(
                     code=Code.DB_MISSING_FOLDER,
                 )
         gates.refuse_network_filesystem(path, mounts_reader)
+        gates.refuse_read_only(path)
+        instance_lock = gates.InstanceLock(path)
+        instance_lock.share(busy_timeout_s)
+        try:
+            gates.refuse_stray_journal(path)
+        except BaseException:
+            instance_lock.release()
+            raise
         version = sqlite_version or sqlite3.sqlite_version_info
         journal_mode = gates.choose_journal_mode(version)
         engine = _sqlite_engine(url, journal_mode, busy_timeout_s)
         where = str(path)
     else:
-        engine = _postgres_engine(url)
+        engine = _postgres_engine(url, busy_timeout_s)
         where = f"the PostgreSQL database {url.render_as_string(hide_password=True)}"
     if path is not None and backup_dir is None:
         backup_dir = default_backup_dir(path)
@@ -501,9 +604,15 @@ def open_database(
     try:
         state = _read_state(engine, path, where)
         _check_state(state, where)
+        if instance_lock is not None and not state.at_head:
+            _refuse_migrating_under_others(instance_lock, state, where)
         pre_migration_backup = _migrate(engine, state, path, backup_dir, where)
+        if instance_lock is not None:
+            instance_lock.share(busy_timeout_s)
     except BaseException:
         engine.dispose()
+        if instance_lock is not None:
+            instance_lock.release()
         raise
 
     read_engine = engine.execution_options(**{READ_ONLY_OPTION: True})
@@ -517,6 +626,7 @@ def open_database(
         revision_at_open=state.revision,
         pre_migration_backup=pre_migration_backup,
         backup_dir=backup_dir,
+        instance_lock=instance_lock,
     )
     if daily_backup_keep is not None:
         try:

@@ -30,3 +30,8 @@ class AuditError(PumpMgrError):
 
 class BackupError(PumpMgrError):
     """A backup could not be taken, or a file offered for restore was refused."""
+
+
+class StorageFault(PumpMgrError):
+    """The disk, the file system or the connection to the server failed a read or a write:
+    a full disk, a read-only file or folder, an I/O error, a dropped server connection."""

@@ -24,6 +24,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
 
+from pumpmgr.db.session_options import NO_WRITER_LOCK_OPTION
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 #: Tables every pumpmgr database has; used to tell a pumpmgr database from any other.
@@ -89,15 +91,40 @@ def read_schema_state(connection: Connection) -> SchemaState:
     return SchemaState(tables=tables, revision=revision)
 
 
+def _sqlite_foreign_keys(connection: Connection, on: bool) -> None:
+    """Switch SQLite's foreign keys on the driver connection, outside any transaction (inside
+    one the pragma does nothing); a connection that cannot get them back is discarded."""
+    if connection.in_transaction():
+        connection.rollback()
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    driver.execute(f"PRAGMA foreign_keys = {'ON' if on else 'OFF'}")
+    if driver.execute("PRAGMA foreign_keys").fetchone()[0] != int(on):
+        connection.invalidate()  # never hand a connection without foreign keys back to the pool
+
+
 def upgrade_to_head(connection: Connection) -> None:
-    """Apply every missing revision; ``connection`` must not be inside a transaction."""
+    """Apply every missing revision; ``connection`` must not be inside a transaction.
+
+    On SQLite the revisions run with foreign keys off and each one checks them with
+    ``PRAGMA foreign_key_check`` before it commits (``migrations/env.py``): SQLite's procedure
+    for the changes ALTER TABLE cannot make (lang_altertable.html, "Making Other Kinds Of
+    Table Schema Changes"), without which a revision could not rebuild a table that other
+    tables refer to (``DROP TABLE`` of the old copy fails with foreign keys on).
+    """
     postgres = connection.dialect.name == "postgresql"
+    sqlite = connection.dialect.name == "sqlite"
     if postgres:
+        connection.execution_options(**{NO_WRITER_LOCK_OPTION: True})
         connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
         connection.commit()
+    if sqlite:
+        _sqlite_foreign_keys(connection, on=False)
     try:
         command.upgrade(alembic_config(connection), "head")
     finally:
+        if sqlite:
+            _sqlite_foreign_keys(connection, on=True)
         if postgres:
             connection.rollback()
             connection.execute(

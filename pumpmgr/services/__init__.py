@@ -3,11 +3,11 @@
 from pumpmgr.services.clinic import (
     Actor,
     ClinicService,
-    PermissionDenied,
     PrescriptionOutcome,
     RefillOutcome,
     due_state,
 )
+from pumpmgr.services.permissions import PermissionDenied
 
 __all__ = [
     "Actor",

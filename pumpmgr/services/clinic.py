@@ -8,30 +8,40 @@ Nothing clinical is updated in place: a correction is a new row pointing at what
 
 from __future__ import annotations
 
+import functools
+import itertools
+import json
+import os
 import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, tzinfo
+from pathlib import Path
 from typing import Any, Literal
 
 from argon2 import PasswordHasher
-from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.orm import Session, aliased
 
 from pumpmgr import auth
-from pumpmgr.catalogs import Catalogs, DrugLibrary, Limit, PumpType
+from pumpmgr.catalogs import Catalogs, Drug, DrugLibrary, Limit, PumpType
 from pumpmgr.clock import Clock, SystemClock
 from pumpmgr.db import schema as db
 from pumpmgr.db.audit import ChainReport, append_audit, verify_chain
-from pumpmgr.db.engine import Database
+from pumpmgr.db.backup import BackupManifest, backup_database, check_backup, restore_database
+from pumpmgr.db.engine import Database, open_database
+from pumpmgr.db.errors import ChangedMeanwhile
+from pumpmgr.db.types import UTCDateTime
 from pumpmgr.deadspace import Bridge, bridge
 from pumpmgr.dose_checks import DoseCheck, check_admixture
 from pumpmgr.dosing import admixture_doses
 from pumpmgr.errors import Code, ImpossibleInput, InputError, PumpMgrError
+from pumpmgr.formatting import format_quantity
 from pumpmgr.records import (
     ClinicSettings,
     DueRow,
     DueState,
+    Ingredient,
     PatientChart,
     PatientRecord,
     PrescriptionRecord,
@@ -49,17 +59,28 @@ from pumpmgr.services.inputs import (
     RefillInput,
     Verification,
 )
-from pumpmgr.units import Q_, Kind, Quantity, require_not_negative, require_positive, to_canonical
+from pumpmgr.services.permissions import (
+    Action,
+    PermissionDenied,
+    allowed,
+    require_permission,
+)
+from pumpmgr.services.throttle import SignInThrottle
+from pumpmgr.units import (
+    Q_,
+    Kind,
+    Quantity,
+    exceeds,
+    require_not_negative,
+    require_positive,
+    to_canonical,
+)
 
 #: The due list's state words (so colour is never the only signal).
 DUE_SOON_DAYS = 7
 DUE_LATER_DAYS = 14
 #: Replace-by dates are warned from 6 months before [S8].
 REPLACE_BY_WARNING_DAYS = 183
-
-
-class PermissionDenied(PumpMgrError):
-    """The signed-in user's role does not allow this action."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +107,45 @@ class PrescriptionOutcome:
     prescription: PrescriptionRecord
     check: DoseCheck
     forecast: StoredForecast | None
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    """One account as the users screen lists it (never its password hash)."""
+
+    id: int
+    username: str
+    full_name: str
+    role: Literal["nurse", "prescriber", "administrator"]
+    active: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One audit entry as stored: ``payload`` is the canonical JSON text that was hashed."""
+
+    seq: int
+    recorded_at: datetime
+    username: str
+    workstation: str
+    action: str
+    entity_type: str
+    entity_id: str | None
+    payload: str
+    reason: str | None
+    prev_hash: str
+    row_hash: str
+
+
+@dataclass(frozen=True)
+class ExportSummary:
+    """What :meth:`ClinicService.export_to` wrote."""
+
+    path: Path
+    rows: int
+    patients: int
+    audit_entries: int
 
 
 _ORIGINS = {"spasticity_spinal": "spinal", "spasticity_cerebral": "cerebral"}
@@ -117,6 +177,7 @@ class ClinicService:
         tz: tzinfo | None = None,
         workstation: str | None = None,
         hasher: PasswordHasher = auth.DEFAULT_HASHER,
+        throttle: SignInThrottle | None = None,
     ) -> None:
         self.database = database
         self.catalogs = catalogs or mapping.default_catalogs()
@@ -128,6 +189,8 @@ class ClinicService:
         self.tz = tz
         self.workstation = workstation or socket.gethostname()
         self.hasher = hasher
+        #: Failed sign-ins and second-user checks per user name, on this service's clock.
+        self.throttle = throttle or SignInThrottle(self.clock)
 
     # ----------------------------------------------------------------- helpers
 
@@ -157,22 +220,39 @@ class ClinicService:
             )
         return mapping.utc(moment)
 
-    @staticmethod
-    def _require_role(actor: Actor, *roles: str) -> None:
-        if actor.role not in roles:
-            raise PermissionDenied(
-                f"{actor.username} ({actor.role}) may not do this; it needs "
-                f"{' or '.join(roles)}",
-                code=Code.OUT_OF_RANGE, field="user",
-            )
+    def _permit(self, actor: Actor, action: Action) -> None:
+        """Refuse with :class:`PermissionDenied` unless the role table allows ``action`` to
+        ``actor``'s role and the stored account is still active with that role (deny by
+        default: :mod:`pumpmgr.services.permissions`)."""
+        with self.database.read() as session:
+            require_permission(session, actor, action)
+
+    def _authenticate(self, session: Session, username: str, password: str,
+                      field: str = "password") -> db.User:
+        """:func:`pumpmgr.auth.authenticate`, throttled after repeated failures."""
+        self.throttle.check(username, field)
+        try:
+            user = auth.authenticate(session, username, password, self.hasher)
+        except auth.AuthError as exc:
+            if exc.code is Code.AUTH_BAD_CREDENTIALS:
+                self.throttle.failed(username)
+            raise
+        self.throttle.succeeded(username)
+        return user
 
     def _verify_second(self, session: Session, actor: Actor, verification: Verification) -> db.User:
-        verifier = auth.authenticate(session, verification.username, verification.password,
-                                     self.hasher)
+        verifier = self._authenticate(session, verification.username, verification.password,
+                                      "verification")
         if verifier.id == actor.id:
             raise auth.AuthError(
                 "verification: the second check must be done by another user",
                 code=Code.AUTH_BAD_CREDENTIALS, field="verification",
+            )
+        if not allowed(verifier.role.value, Action.VERIFY):
+            raise PermissionDenied(
+                f"verification: {verifier.username} ({verifier.role.value}) may not verify "
+                "clinical records; the second check needs a nurse or a prescriber",
+                code=Code.AUTH_NOT_PERMITTED, field="verification",
             )
         return verifier
 
@@ -181,6 +261,14 @@ class ClinicService:
         if session is None:
             with self.database.read() as read:
                 return self.library(read)
+        cache = forecasting.session_cache(session, "library")
+        key = id(self.catalogs)
+        if key not in cache:
+            cache[key] = self._read_library(session)
+        library: DrugLibrary = cache[key]
+        return library
+
+    def _read_library(self, session: Session) -> DrugLibrary:
         drugs = dict(self.catalogs.drugs.drugs)
         edits = session.scalars(select(db.DrugLibraryEdit).order_by(db.DrugLibraryEdit.id))
         for edit in edits:
@@ -224,7 +312,7 @@ class ClinicService:
             if session.scalar(select(func.count()).select_from(db.User)):
                 raise PermissionDenied(
                     "the clinic already has accounts; an administrator adds new ones",
-                    code=Code.OUT_OF_RANGE, field="user",
+                    code=Code.AUTH_NOT_PERMITTED, field="user",
                 )
             user = auth.create_user(session, username=username, password=password,
                                     full_name=full_name, role=db.Role.ADMINISTRATOR,
@@ -238,7 +326,7 @@ class ClinicService:
         self, actor: Actor, username: str, password: str, full_name: str,
         role: Literal["nurse", "prescriber", "administrator"],
     ) -> Actor:
-        self._require_role(actor, "administrator")
+        self._permit(actor, Action.ADD_USER)
         with self.database.write() as session:
             user = auth.create_user(session, username=username, password=password,
                                     full_name=full_name, role=db.Role(role), now=self._now(),
@@ -247,9 +335,50 @@ class ClinicService:
                         {"username": user.username, "role": user.role.value})
             return self._actor(user)
 
-    def sign_in(self, username: str, password: str) -> Actor:
+    def list_users(self) -> list[UserRecord]:
+        """Every account, active ones first, by user name."""
+        with self.database.read() as session:
+            rows = session.scalars(select(db.User).order_by(db.User.active.desc(),
+                                                            db.User.username)).all()
+            return [UserRecord(u.id, u.username, u.full_name, u.role.value, u.active,
+                               u.created_at) for u in rows]
+
+    def deactivate_user(self, actor: Actor, user_id: int, reason: str) -> UserRecord:
+        """Close an account: it can no longer sign in or verify; its records and audit
+        entries stay. Refused for one's own account and for the last active administrator."""
+        self._permit(actor, Action.DEACTIVATE_USER)
+        reason = _text(reason, "reason", limit=2000)
         with self.database.write() as session:
-            user = auth.authenticate(session, username, password, self.hasher)
+            user = session.get(db.User, user_id)
+            if user is None:
+                raise InputError("user: no such account", code=Code.NO_VALUE, field="user")
+            if user.id == actor.id:
+                raise ImpossibleInput("user: you cannot deactivate your own account; ask "
+                                      "another administrator", code=Code.OUT_OF_RANGE,
+                                      field="user")
+            if not user.active:
+                raise ImpossibleInput(f"user: {user.username} is already deactivated",
+                                      code=Code.OUT_OF_RANGE, field="user")
+            if user.role is db.Role.ADMINISTRATOR and not session.scalar(
+                    select(func.count()).select_from(db.User).where(
+                        db.User.role == db.Role.ADMINISTRATOR, db.User.active.is_(True),
+                        db.User.id != user.id)):
+                raise ImpossibleInput("user: the clinic's last active administrator cannot be "
+                                      "deactivated; add another administrator first",
+                                      code=Code.OUT_OF_RANGE, field="user")
+            user.active = False
+            session.flush()
+            self._audit(session, actor, "user.deactivate", "user", user.id,
+                        {"username": user.username, "active": {"before": True,
+                                                               "after": False}}, reason)
+            return UserRecord(user.id, user.username, user.full_name, user.role.value,
+                              user.active, user.created_at)
+
+    def sign_in(self, username: str, password: str) -> Actor:
+        """The account with this name and password; refused for a while after repeated
+        failures (:mod:`pumpmgr.services.throttle`)."""
+        with self.database.write() as session:
+            user = self._authenticate(session, username, password)
             return self._actor(user)
 
     @staticmethod
@@ -259,6 +388,7 @@ class ClinicService:
     # ----------------------------------------------------------------- patients
 
     def register_patient(self, actor: Actor, data: PatientInput) -> PatientRecord:
+        self._permit(actor, Action.REGISTER_PATIENT)
         mrn = _text(data.mrn, "medical record number", limit=64)
         if data.date_of_birth > self.today():
             raise ImpossibleInput("date of birth: is in the future", code=Code.TIME_ORDER,
@@ -289,6 +419,7 @@ class ClinicService:
         self, actor: Actor, patient_id: int, status: Literal["active", "inactive", "deceased"],
         reason: str,
     ) -> PatientRecord:
+        self._permit(actor, Action.SET_PATIENT_STATUS)
         with self.database.write() as session:
             row = session.get_one(db.Patient, patient_id)
             before = row.status.value
@@ -299,6 +430,60 @@ class ClinicService:
                         {"status": {"before": before, "after": status}},
                         _text(reason, "reason", limit=2000))
             return mapping.patient_record(row)
+
+    def patient_for_edit(self, patient_id: int) -> tuple[PatientRecord, int]:
+        """The patient as an edit form loads it, with the row's version: hand the version back
+        to :meth:`edit_patient`, which refuses the save if someone changed the patient since."""
+        with self.database.read() as session:
+            row = session.get_one(db.Patient, patient_id)
+            return mapping.patient_record(row), row.version
+
+    def edit_patient(
+        self, actor: Actor, patient_id: int, data: PatientInput, version: int, reason: str = "",
+    ) -> PatientRecord:
+        """Save a patient edited from the version :meth:`patient_for_edit` gave. A save over a
+        change someone else saved meanwhile is refused with :class:`ChangedMeanwhile`, never
+        silently overwritten (the row's version is checked here and again by the UPDATE)."""
+        self._permit(actor, Action.EDIT_PATIENT)
+        mrn = _text(data.mrn, "medical record number", limit=64)
+        if data.date_of_birth > self.today():
+            raise ImpossibleInput("date of birth: is in the future", code=Code.TIME_ORDER,
+                                  field="date of birth")
+        with self.database.write() as session:
+            row = session.get_one(db.Patient, patient_id)
+            if row.version != version:
+                raise ChangedMeanwhile(
+                    "patient: this record was changed by someone else (another workstation or "
+                    "window) after you opened it, so your change was not saved. Reload the "
+                    "record to see the other change, then make yours again.",
+                    code=Code.DB_CHANGED_MEANWHILE, field="patient")
+            fields = ("mrn", "family_name", "given_name", "date_of_birth", "indication",
+                      "renal_impairment", "emergency_contact_name", "emergency_contact_phone",
+                      "notes")
+            before = {name: getattr(row, name) for name in fields}
+            row.mrn = mrn
+            row.family_name = _text(data.family_name, "family name")
+            row.given_name = _text(data.given_name, "given name")
+            row.date_of_birth = data.date_of_birth
+            row.indication = db.Indication(data.indication)
+            row.renal_impairment = data.renal_impairment
+            row.emergency_contact_name = _text(data.emergency_contact_name, "emergency contact",
+                                               required=False) or None
+            row.emergency_contact_phone = _text(data.emergency_contact_phone, "emergency phone",
+                                                required=False, limit=64) or None
+            row.notes = _text(data.notes, "notes", required=False, limit=10_000)
+            row.updated_at = self._now()
+            session.flush()
+            changes = {name: {"before": before[name], "after": getattr(row, name)}
+                       for name in fields if before[name] != getattr(row, name)}
+            self._audit(session, actor, "patient.edit", "patient", row.id, changes,
+                        _text(reason, "reason", required=False, limit=2000) or None)
+            return mapping.patient_record(row)
+
+    def settings_for_edit(self) -> tuple[ClinicSettings, int]:
+        """The clinic settings with the row's version, for :meth:`update_settings`."""
+        with self.database.read() as session:
+            return self.settings(session), session.get_one(db.ClinicSettings, 1).version
 
     # ----------------------------------------------------------------- pumps and catheters
 
@@ -411,6 +596,7 @@ class ClinicService:
     def implant_pump(
         self, actor: Actor, patient_id: int, data: PumpInput, catheter: CatheterInput | None,
     ) -> PumpRecord:
+        self._permit(actor, Action.IMPLANT_PUMP)
         with self.database.write() as session:
             session.get_one(db.Patient, patient_id)
             pump = self._new_pump(session, patient_id, data, catheter, actor)
@@ -429,6 +615,7 @@ class ClinicService:
         catheter: CatheterInput | None = None,
     ) -> PumpRecord:
         """Close the old pump (explanted, history kept) and open the new one, in one step."""
+        self._permit(actor, Action.REPLACE_PUMP)
         reason = _text(reason, "reason", limit=2000)
         with self.database.write() as session:
             old = session.get_one(db.Pump, old_pump_id)
@@ -454,6 +641,7 @@ class ClinicService:
     def explant_pump(
         self, actor: Actor, pump_id: int, explanted_on: date, reason: str
     ) -> PumpRecord:
+        self._permit(actor, Action.EXPLANT_PUMP)
         reason = _text(reason, "reason", limit=2000)
         with self.database.write() as session:
             pump = session.get_one(db.Pump, pump_id)
@@ -473,6 +661,7 @@ class ClinicService:
     def revise_catheter(
         self, actor: Actor, pump_id: int, data: CatheterInput, revised_on: date, note: str,
     ) -> None:
+        self._permit(actor, Action.REVISE_CATHETER)
         with self.database.write() as session:
             pump = session.get_one(db.Pump, pump_id)
             previous = self._current_catheter(session, pump.id)
@@ -488,6 +677,7 @@ class ClinicService:
         self, actor: Actor, pump_id: int, occurred_at: datetime, post_mri_check_done: bool,
         note: str = "",
     ) -> None:
+        self._permit(actor, Action.RECORD_MRI)
         with self.database.write() as session:
             session.get_one(db.Pump, pump_id)
             self._event(session, actor, pump_id, db.PumpEventKind.MRI,
@@ -498,6 +688,7 @@ class ClinicService:
         self, actor: Actor, pump_id: int, kind: Literal["alarm", "eri", "note"],
         occurred_at: datetime, note: str,
     ) -> None:
+        self._permit(actor, Action.RECORD_EVENT)
         with self.database.write() as session:
             session.get_one(db.Pump, pump_id)
             self._event(session, actor, pump_id, db.PumpEventKind(kind),
@@ -507,6 +698,13 @@ class ClinicService:
 
     def _prescriptions(self, session: Session, pump_id: int) -> list[PrescriptionRecord]:
         """The pump's current prescription versions (not corrected), oldest first."""
+        cache = forecasting.session_cache(session, "prescriptions")
+        found: list[PrescriptionRecord] | None = cache.get(("current", pump_id))
+        if found is None:
+            found = cache[("current", pump_id)] = self._read_prescriptions(session, pump_id)
+        return list(found)
+
+    def _read_prescriptions(self, session: Session, pump_id: int) -> list[PrescriptionRecord]:
         corrected = select(db.Prescription.corrects_id).where(
             db.Prescription.corrects_id.is_not(None))
         rows = list(session.scalars(
@@ -554,13 +752,28 @@ class ClinicService:
                                          for d, i in zip(drugs, data.ingredients, strict=True)])
         previous: dict[str, Quantity] = {}
         hours = None
+        increases: dict[str, int] = {}
         if history:
+
+            def doses_of(version: PrescriptionRecord) -> dict[str, Quantity]:
+                return admixture_doses(version.program.max_daily_volume(), [
+                    (library.drug(i.drug).key, i.concentration) for i in version.ingredients])
+
             last = history[-1]
-            last_doses = admixture_doses(last.program.max_daily_volume(), [
-                (library.drug(i.drug).key, i.concentration) for i in last.ingredients])
-            previous = dict(last_doses)
+            previous = doses_of(last)
             effective = self._instant_any(data.effective_at)
             hours = max(0.0, (effective - last.effective_at).total_seconds() / 3600)
+            # Increases already made in the 7 days before this one, for a rule with a weekly
+            # number of steps (ziconotide: 3 a week).
+            week_ago = effective - timedelta(days=7)
+            for older, newer in itertools.pairwise(history):
+                if not week_ago < newer.effective_at <= effective:
+                    continue
+                before, after = doses_of(older), doses_of(newer)
+                for key, dose in after.items():
+                    if key in before and exceeds(to_canonical(dose, Kind.DOSE_RATE),
+                                                 to_canonical(before[key], Kind.DOSE_RATE)):
+                        increases[key] = increases.get(key, 0) + 1
         age_days = (self.today() - patient.date_of_birth).days
         return check_admixture(
             [(d, doses[d.key], i.concentration) for d, i in zip(drugs, data.ingredients,
@@ -569,7 +782,42 @@ class ClinicService:
             origin=_ORIGINS.get(patient.indication.value),  # type: ignore[arg-type]
             pain=_PAIN.get(patient.indication.value),  # type: ignore[arg-type]
             child=age_days < CHILD_AGE_YEARS * 365.25,
+            increases_past_7_days=increases,
         )
+
+    def preview_forecast(self, pump_id: int, data: PrescriptionInput) -> StoredForecast | None:
+        """The forecast the pump would get if ``data`` were saved as its next prescription
+        (for live forms: the same calculation a saved change runs; nothing is written). None
+        before the pump's first fill."""
+        with self.database.read() as session:
+            pump = session.get_one(db.Pump, pump_id)
+            refills = forecasting.current_refills(session, pump.id)
+            if not refills:
+                return None
+            last = refills[-1]
+            library = self.library(session)
+            program = self._program_of(data)
+            drugs = [library.drug(i.drug) for i in data.ingredients]
+            proposed = PrescriptionRecord(
+                id=0, pump_id=pump.id,
+                ingredients=tuple(Ingredient(d.key, i.concentration, d.display_unit)
+                                  for d, i in zip(drugs, data.ingredients, strict=True)),
+                schedule=program.schedule, patient_bolus=program.patient_bolus,
+                effective_at=self._instant_any(data.effective_at), prescriber=data.prescriber)
+            row = forecasting.compute(
+                pump=pump,
+                fill=forecasting.FillPoint(last.performed_at, last.final_reservoir_ml,
+                                           last.bolus_volume_ml or 0.0, len(refills) == 1),
+                prescriptions=[*self._prescriptions(session, pump.id), proposed],
+                settings=self.settings(session), library=library,
+                accuracy_percent=pump.accuracy_percent, tz=self.tz, now=self._now())
+            return mapping.stored_forecast(row)
+
+    def verify_second_user(self, actor: Actor, verification: Verification) -> Actor:
+        """The second user of an independent check, when their name and password are right and
+        they may verify (the form tells them at once; the saving action checks again)."""
+        with self.database.write() as session:
+            return self._actor(self._verify_second(session, actor, verification))
 
     def _instant_any(self, moment: datetime) -> datetime:
         return mapping.utc(moment if moment.tzinfo else moment.replace(tzinfo=self.tz))
@@ -659,10 +907,12 @@ class ClinicService:
     ) -> PrescriptionOutcome:
         """A new prescription version, checked against the drug library and verified by a
         second user. Blocked findings cannot be saved; every warning needs a reason."""
+        self._permit(actor, Action.CHANGE_PRESCRIPTION)
         with self.database.write() as session:
             pump = self._active_pump(session, pump_id)
             verifier = self._verify_second(session, actor, verification)
             check = self.check_prescription(pump_id, data, session)
+            self._refuse_solution_change(session, pump, data)
             row = self._save_prescription(session, actor, pump, data, check)
             self._audit(session, actor, "prescription.change", "prescription", row.id, {
                 "pump_id": pump.id, "revision": row.revision, "verified_by": verifier.username,
@@ -673,6 +923,32 @@ class ClinicService:
             forecast = self._refresh_forecast(session, pump)
             record = self._prescriptions(session, pump.id)[-1]
             return PrescriptionOutcome(record, check, forecast)
+
+    def _refuse_solution_change(
+        self, session: Session, pump: db.Pump, data: PrescriptionInput,
+    ) -> None:
+        """Once the pump holds a solution, its drugs and concentrations change only with a
+        refill, where the bridge bolus is shown (domain-rules §5): a prescription change that
+        gives another concentration is a slip, for example 500 mcg/mL typed where 2000 was
+        dispensed, which would make the pump deliver four times the dose."""
+        history = self._prescriptions(session, pump.id)
+        if not history or not forecasting.current_refills(session, pump.id):
+            return
+        library = self.library(session)
+        held = {library.drug(i.drug).key: to_canonical(i.concentration, Kind.CONCENTRATION)
+                for i in history[-1].ingredients}
+        given = {library.drug(i.drug).key: to_canonical(i.concentration, Kind.CONCENTRATION)
+                 for i in data.ingredients}
+        if held.keys() != given.keys() or any(
+                exceeds(held[k], given[k]) or exceeds(given[k], held[k]) for k in held):
+            shown = ", ".join(
+                f"{key} " + format_quantity(Q_(value, "mcg/mL"), Kind.CONCENTRATION,
+                                            library.drug(key).display_unit)
+                for key, value in held.items())
+            raise ImpossibleInput(
+                f"concentration: the pump holds {shown}; a new drug or concentration is "
+                "recorded with the refill that puts it in the pump, where its bridge bolus is "
+                "shown", code=Code.CONCENTRATION_NEEDS_REFILL, field="concentration")
 
     # ----------------------------------------------------------------- refills
 
@@ -714,6 +990,7 @@ class ClinicService:
         self, actor: Actor, verification: Verification, pump_id: int, data: RefillInput,
     ) -> RefillOutcome:
         """One refill visit: residual check, new fill, optional new program, second check."""
+        self._permit(actor, Action.RECORD_REFILL)
         with self.database.write() as session:
             pump = self._active_pump(session, pump_id)
             verifier = self._verify_second(session, actor, verification)
@@ -806,7 +1083,13 @@ class ClinicService:
                     for f in check.findings if f.level == "warning"},
             })
             forecast = self._refresh_forecast(session, pump)
-            record = self._refill_records(session, pump.id)[-1]
+            # Only the new row is mapped (the whole history was mapped on every refill before:
+            # quadratic in a pump's refills). It is the newest current refill, so its previous
+            # fill is the last current refill before it, as in _refill_records.
+            record = mapping.refill_record(
+                row, previous[-1].final_reservoir_ml if previous else None,
+                current.ingredients, session.get_one(db.User, actor.id).full_name,
+                verifier.full_name)
             return RefillOutcome(record, found, bridged, forecast,
                                  current if new_row is not None else None)
 
@@ -841,6 +1124,7 @@ class ClinicService:
         discrepancy_note: str | None = None,
     ) -> RefillRecord:
         """A corrected copy of a refill, pointing at it; the original stays as it was."""
+        self._permit(actor, Action.CORRECT_REFILL)
         reason = _text(reason, "reason", limit=2000)
         with self.database.write() as session:
             old = session.get_one(db.Refill, refill_id)
@@ -920,28 +1204,79 @@ class ClinicService:
         session.flush()
         return mapping.stored_forecast(row)
 
+    def _refresh_forecasts(self, session: Session, pumps: Sequence[db.Pump]) -> None:
+        """:meth:`_refresh_forecast` for many pumps at once: their last fills and the programs
+        that ran since in a few queries, each forecast on canonical floats
+        (:func:`forecasting.compute_floats`; the reference :func:`forecasting.compute` where
+        it declines), and one bulk UPDATE. The rows are the ones the pump-by-pump refresh
+        writes (``tests/test_bench.py`` compares them)."""
+        if not pumps:
+            return
+        settings, library, now = self.settings(session), self.library(session), self._now()
+        ids = [pump.id for pump in pumps]
+        fills = forecasting.last_fills(session, ids)
+        programs = forecasting.running_programs(session, fills, ids)
+        limits: dict[tuple[tuple[tuple[str, float], ...], bool], float | None] = {}
+
+        def stability(ingredients: tuple[tuple[str, float], ...], first_fill: bool,
+                      ) -> float | None:
+            """:func:`forecasting.stability_days` (it reads only the ingredients)."""
+            key = (ingredients, first_fill)
+            if key not in limits:
+                from pumpmgr.schedule import Schedule
+
+                probe = PrescriptionRecord(
+                    id=0, pump_id=0, ingredients=tuple(
+                        Ingredient(drug, Q_(strength, "mcg/mL")) for drug, strength in ingredients),
+                    schedule=Schedule.simple(Q_(1.0, "mcg/day")), patient_bolus=None,
+                    effective_at=now, prescriber="")
+                limits[key] = forecasting.stability_days(probe, library, first_fill=first_fill)
+            return limits[key]
+
+        stored = set(session.scalars(select(db.PumpForecast.pump_id)))
+        updates: list[dict[str, Any]] = []
+        inserts: list[dict[str, Any]] = []
+        for pump in pumps:
+            fill = fills.get(pump.id)
+            running = [] if fill is None else programs.get(pump.id)
+            values = None if running is None else forecasting.compute_floats(
+                pump=pump, fill=fill, running=running, settings=settings, stability=stability,
+                tz=self.tz, now=now)
+            if values is None:
+                row = forecasting.compute(
+                    pump=pump, fill=fill, prescriptions=self._prescriptions(session, pump.id),
+                    settings=settings, library=library, accuracy_percent=pump.accuracy_percent,
+                    tz=self.tz, now=now)
+                values = {c.key: getattr(row, c.key) for c in db.PumpForecast.__table__.columns}
+            (updates if pump.id in stored else inserts).append(values)
+        if updates:
+            session.execute(update(db.PumpForecast), updates)
+        if inserts:
+            session.execute(insert(db.PumpForecast), inserts)
+        for loaded in list(session.identity_map.values()):
+            if isinstance(loaded, db.PumpForecast):
+                session.expire(loaded)
+
     def recompute_all_forecasts(self, actor: Actor, reason: str) -> int:
         """Every active pump's forecast again (after a settings or drug-library change)."""
+        self._permit(actor, Action.RECOMPUTE_FORECASTS)
         with self.database.write() as session:
             pumps = session.scalars(select(db.Pump).where(
                 db.Pump.status == db.PumpStatus.ACTIVE)).all()
-            for pump in pumps:
-                self._refresh_forecast(session, pump)
+            self._refresh_forecasts(session, pumps)
             self._audit(session, actor, "forecast.recompute", "clinic", "all",
                         {"pumps": len(pumps)}, reason)
             return len(pumps)
 
     def update_settings(self, actor: Actor, settings: ClinicSettings, version: int | None = None,
                         ) -> ClinicSettings:
-        self._require_role(actor, "administrator")
+        self._permit(actor, Action.UPDATE_SETTINGS)
         if not settings.open_days or not 0 <= settings.buffer_days <= 60:
             raise ImpossibleInput("settings: need an open day and a buffer of 0 to 60 days",
                                   code=Code.OUT_OF_RANGE, field="settings")
         with self.database.write() as session:
             row = session.get_one(db.ClinicSettings, 1)
             if version is not None and row.version != version:
-                from pumpmgr.db.errors import ChangedMeanwhile
-
                 raise ChangedMeanwhile("settings: changed by someone else meanwhile; reload",
                                        code=Code.DB_CHANGED_MEANWHILE, field="settings")
             before = self.settings(session)
@@ -958,9 +1293,8 @@ class ClinicService:
                 "before": _settings_dict(before), "after": _settings_dict(settings)})
             if (before.buffer_days, before.open_days) != (settings.buffer_days,
                                                           settings.open_days):
-                for pump in session.scalars(select(db.Pump).where(
-                        db.Pump.status == db.PumpStatus.ACTIVE)):
-                    self._refresh_forecast(session, pump)
+                self._refresh_forecasts(session, session.scalars(select(db.Pump).where(
+                    db.Pump.status == db.PumpStatus.ACTIVE)).all())
             return self.settings(session)
 
     def edit_drug_library(
@@ -968,7 +1302,7 @@ class ClinicService:
     ) -> None:
         """A clinic edit of one drug's limits (soft_max, hard_max, typical_min, typical_max,
         max_concentration), audited, then every forecast and later check uses it."""
-        self._require_role(actor, "administrator", "prescriber")
+        self._permit(actor, Action.EDIT_DRUG_LIBRARY)
         reason = _text(reason, "reason", limit=2000)
         allowed = {"soft_max": Kind.DOSE_RATE, "hard_max": Kind.DOSE_RATE,
                    "typical_min": Kind.DOSE_RATE, "typical_max": Kind.DOSE_RATE,
@@ -981,7 +1315,9 @@ class ClinicService:
             stored[field] = None if value is None else to_canonical(
                 require_positive(value, allowed[field], field), allowed[field])
         with self.database.write() as session:
-            key = self.library(session).drug(drug).key
+            current = self.library(session).drug(drug)
+            key = current.key
+            _check_library_limits(current, stored)
             row = db.DrugLibraryEdit(drug_key=key, changes=stored, reason=reason,
                                      edited_at=self._now(), edited_by_id=actor.id)
             session.add(row)
@@ -998,10 +1334,19 @@ class ClinicService:
             .order_by(db.Catheter.id.desc()).limit(1)
         ).first()
 
+    @staticmethod
+    def _user_names(session: Session) -> dict[int, str]:
+        """Every account's full name by id (read once per unit of work)."""
+        cache = forecasting.session_cache(session, "users")
+        if "names" not in cache:
+            cache["names"] = {u.id: u.full_name for u in session.scalars(select(db.User))}
+        names: dict[int, str] = cache["names"]
+        return names
+
     def _refill_records(self, session: Session, pump_id: int) -> list[RefillRecord]:
         rows = list(session.scalars(select(db.Refill).where(db.Refill.pump_id == pump_id)
                                     .order_by(db.Refill.performed_at, db.Refill.id)))
-        users = {u.id: u.full_name for u in session.scalars(select(db.User))}
+        users = self._user_names(session)
         prescriptions = {p.id: p for p in self._prescriptions_all(session, pump_id)}
         records = []
         previous_final: float | None = None
@@ -1017,6 +1362,14 @@ class ClinicService:
 
     def _prescriptions_all(self, session: Session, pump_id: int) -> list[PrescriptionRecord]:
         """Every version including corrected ones (refills point at the version they used)."""
+        cache = forecasting.session_cache(session, "prescriptions")
+        found: list[PrescriptionRecord] | None = cache.get(("all", pump_id))
+        if found is None:
+            found = cache[("all", pump_id)] = self._read_prescriptions_all(session, pump_id)
+        return list(found)
+
+    def _read_prescriptions_all(self, session: Session, pump_id: int,
+                                ) -> list[PrescriptionRecord]:
         current = {p.id: p for p in self._prescriptions(session, pump_id)}
         rows = session.scalars(select(db.Prescription).where(
             db.Prescription.pump_id == pump_id)).all()
@@ -1065,7 +1418,7 @@ class ClinicService:
             prescriptions: list[PrescriptionRecord] = []
             refills: list[RefillRecord] = []
             events = []
-            users = {u.id: u.full_name for u in session.scalars(select(db.User))}
+            users = self._user_names(session)
             for pump in pumps:
                 prescriptions += self._prescriptions_all(session, pump.id)
                 refills += self._refill_records(session, pump.id)
@@ -1099,43 +1452,81 @@ class ClinicService:
 
     def due_list(self, *, within_days: int | None = None, today: date | None = None,
                  ) -> list[DueRow]:
-        """Active pumps by refill-due date, earliest first: one indexed query plus the solution
-        text of each pump's current prescription."""
+        """Active pumps by refill-due date, earliest first: one indexed query (with the current
+        prescription's step count and the last refill's verdict as correlated subqueries, each
+        an index lookup) plus one for the current solutions' ingredients."""
         today = today or self.today()
         with self.database.read() as session:
-            query = (
-                select(db.PumpForecast, db.Pump, db.Patient)
+            filters = [db.Pump.status == db.PumpStatus.ACTIVE,
+                       db.Patient.status == db.PatientStatus.ACTIVE]
+            if within_days is not None:
+                filters.append(db.PumpForecast.refill_due <= today + timedelta(days=within_days))
+            rx, last, latest = (aliased(db.Prescription), aliased(db.Refill),
+                                aliased(db.Refill))
+            current_rx = (select(func.max(rx.id)).where(rx.pump_id == db.Pump.id)
+                          .correlate(db.Pump).scalar_subquery())
+            steps = (select(func.count(db.ScheduleStep.id))
+                     .where(db.ScheduleStep.prescription_id == current_rx)
+                     .correlate(db.Pump).scalar_subquery())
+            last_at = (select(func.max(latest.performed_at)).where(latest.pump_id == db.Pump.id)
+                       .correlate(db.Pump).scalar_subquery())
+            review = (select(last.id).where(last.pump_id == db.Pump.id,
+                                            last.performed_at == last_at,
+                                            last.discrepancy_verdict == "investigate")
+                      .correlate(db.Pump).exists())
+            # the alarm with every bolus taken, else the nominal one (one instant to read)
+            alarm_column = func.coalesce(db.PumpForecast.alarm_at_with_boluses,
+                                         db.PumpForecast.alarm_at, type_=UTCDateTime())
+            pumps = (select(db.PumpForecast.refill_due, db.PumpForecast.refill_due_reason,
+                            alarm_column, db.Pump.id, db.Pump.model_key, db.Pump.replace_by_date,
+                            db.Patient.id, db.Patient.mrn, db.Patient.family_name,
+                            db.Patient.given_name, steps, review)
+                     .join(db.Pump, db.Pump.id == db.PumpForecast.pump_id)
+                     .join(db.Patient, db.Patient.id == db.Pump.patient_id).where(*filters)
+                     .order_by(db.PumpForecast.refill_due, db.Patient.family_name, db.Patient.id))
+            # Plain rows through the connection: no ORM objects are wanted here.
+            connection = session.connection()
+            rows = connection.execute(pumps).all()
+            ingredients = connection.execute(
+                select(db.Pump.id, db.PrescriptionIngredient.drug_key,
+                       db.PrescriptionIngredient.concentration_mcg_per_ml)
+                .select_from(db.PumpForecast)
                 .join(db.Pump, db.Pump.id == db.PumpForecast.pump_id)
                 .join(db.Patient, db.Patient.id == db.Pump.patient_id)
-                .where(db.Pump.status == db.PumpStatus.ACTIVE,
-                       db.Patient.status == db.PatientStatus.ACTIVE)
-                .order_by(db.PumpForecast.refill_due, db.Patient.family_name)
-            )
-            if within_days is not None:
-                query = query.where(db.PumpForecast.refill_due
-                                    <= today + timedelta(days=within_days))
-            rows = session.execute(query).all()
-            pump_ids = [pump.id for _, pump, _ in rows]
-            solutions = self._solution_texts(session, pump_ids)
-            investigate = self._open_discrepancies(session, pump_ids)
-            now = self._now()
-            result = []
-            for forecast, pump, patient in rows:
-                due = forecast.refill_due or today
-                alarm = forecast.alarm_at_with_boluses or forecast.alarm_at or now
-                text, flex = solutions.get(pump.id, ("no prescription", False))
-                result.append(DueRow(
-                    patient_id=patient.id, mrn=patient.mrn,
-                    patient=f"{patient.family_name.upper()}, {patient.given_name}",
-                    pump_id=pump.id, pump_model=self._model_name(pump.model_key),
-                    pump_type=self._model_type(pump.model_key), drug=text,
-                    days_left=(alarm - now).total_seconds() / 86400,
-                    alarm_at=alarm, refill_due=due,
-                    refill_due_reason=forecast.refill_due_reason,  # type: ignore[arg-type]
-                    replace_by=pump.replace_by_date, state=due_state(due, today),
-                    open_discrepancy=pump.id in investigate, flex_schedule=flex,
-                ))
-            return result
+                .join(db.PrescriptionIngredient,
+                      db.PrescriptionIngredient.prescription_id == current_rx)
+                .where(*filters).order_by(db.PrescriptionIngredient.position)).all()
+        solutions = self._solution_texts(ingredients)
+        models: dict[str, tuple[str, str]] = {}
+        now = self._now()
+        # due_state's limits, once for every row
+        soon, later = (today + timedelta(days=DUE_SOON_DAYS),
+                       today + timedelta(days=DUE_LATER_DAYS))
+        result = []
+        for (refill_due, reason, alarm_at, pump_id, model_key, replace_by, patient_id, mrn,
+             family_name, given_name, step_count, open_review) in rows:
+            due = refill_due or today
+            alarm = alarm_at or now
+            model = models.get(model_key)
+            if model is None:
+                model = models[model_key] = (self._model_name(model_key),
+                                             self._model_type(model_key))
+            text = solutions.get(pump_id)
+            result.append(DueRow(
+                patient_id=patient_id, mrn=mrn,
+                patient=f"{family_name.upper()}, {given_name}",
+                pump_id=pump_id, pump_model=model[0], pump_type=model[1],
+                drug="no prescription" if text is None else text,
+                days_left=(alarm - now).total_seconds() / 86400,
+                alarm_at=alarm, refill_due=due,
+                refill_due_reason=reason,  # type: ignore[arg-type]
+                replace_by=replace_by,
+                state="overdue" if due < today else "due_this_week" if due <= soon
+                else "due_in_14_days" if due <= later else "fine",
+                open_discrepancy=bool(open_review),
+                flex_schedule=text is not None and step_count > 1,
+            ))
+        return result
 
     def _model_name(self, key: str) -> str:
         try:
@@ -1149,59 +1540,109 @@ class ClinicService:
         except PumpMgrError:
             return "unknown"
 
-    def _solution_texts(self, session: Session, pump_ids: Sequence[int],
-                        ) -> dict[int, tuple[str, bool]]:
-        """Each pump's current solution as text, and whether it runs a flex schedule."""
-        from pumpmgr.formatting import format_quantity
-
-        if not pump_ids:
-            return {}
-        latest = (
-            select(db.Prescription.pump_id, func.max(db.Prescription.id).label("rx"))
-            .where(db.Prescription.pump_id.in_(pump_ids)).group_by(db.Prescription.pump_id)
-        ).subquery()
-        ingredient_rows = session.execute(
-            select(latest.c.pump_id, db.PrescriptionIngredient)
-            .join(db.PrescriptionIngredient,
-                  db.PrescriptionIngredient.prescription_id == latest.c.rx)
-            .order_by(db.PrescriptionIngredient.position)
-        ).all()
-        step_counts: dict[int, int] = dict(session.execute(
-            select(latest.c.pump_id, func.count(db.ScheduleStep.id))
-            .join(db.ScheduleStep, db.ScheduleStep.prescription_id == latest.c.rx)
-            .group_by(latest.c.pump_id)
-        ).all())
-        library = self.catalogs.drugs
+    def _solution_texts(self, ingredients: Iterable[Any]) -> dict[int, str]:
+        """Each pump's current solution as text, from (pump id, drug key, mcg/mL) rows in
+        ingredient order."""
+        drugs: dict[str, tuple[str, str]] = {}
         parts: dict[int, list[str]] = {}
-        for pump_id, ingredient in ingredient_rows:
-            try:
-                drug = library.drug(ingredient.drug_key)
-                name, unit = drug.name.lower(), drug.display_unit
-            except PumpMgrError:
-                name, unit = ingredient.drug_key, "mcg"
-            strength = format_quantity(Q_(ingredient.concentration_mcg_per_ml, "mcg/mL"),
-                                       Kind.CONCENTRATION, unit)
-            parts.setdefault(pump_id, []).append(f"{name} {strength}")
-        return {pid: (" + ".join(texts), step_counts.get(pid, 1) > 1)
-                for pid, texts in parts.items()}
-
-    @staticmethod
-    def _open_discrepancies(session: Session, pump_ids: Iterable[int]) -> set[int]:
-        """Pumps whose latest refill's verdict was 'investigate'."""
-        ids = list(pump_ids)
-        if not ids:
-            return set()
-        latest = (select(db.Refill.pump_id, func.max(db.Refill.performed_at).label("at"))
-                  .where(db.Refill.pump_id.in_(ids)).group_by(db.Refill.pump_id)).subquery()
-        rows = session.execute(
-            select(db.Refill.pump_id).join(latest, (latest.c.pump_id == db.Refill.pump_id)
-                                           & (latest.c.at == db.Refill.performed_at))
-            .where(db.Refill.discrepancy_verdict == "investigate")).all()
-        return {r[0] for r in rows}
+        for pump_id, key, concentration in ingredients:
+            drug = drugs.get(key)
+            if drug is None:
+                try:
+                    found = self.catalogs.drugs.drug(key)
+                    drug = drugs[key] = (found.name.lower(), found.display_unit)
+                except PumpMgrError:
+                    drug = drugs[key] = (key, "mcg")
+            parts.setdefault(pump_id, []).append(f"{drug[0]} {_strength(concentration, drug[1])}")
+        return {pump_id: " + ".join(texts) for pump_id, texts in parts.items()}
 
     def verify_audit(self) -> ChainReport:
         with self.database.read() as session:
             return verify_chain(session)
+
+    # ----------------------------------------------------------------- records
+
+    def audit_count(self, *, newer_than: int | None = None) -> int:
+        """How many audit entries there are (with ``newer_than``: with a higher sequence
+        number, which is the offset of that entry in :meth:`audit_entries`)."""
+        with self.database.read() as session:
+            query = select(func.count()).select_from(db.AuditEntry)
+            if newer_than is not None:
+                query = query.where(db.AuditEntry.seq > newer_than)
+            return int(session.scalar(query) or 0)
+
+    def audit_entries(self, offset: int, limit: int) -> list[AuditRecord]:
+        """One page of the audit log, newest first."""
+        with self.database.read() as session:
+            rows = session.scalars(select(db.AuditEntry).order_by(db.AuditEntry.seq.desc())
+                                   .offset(max(0, offset)).limit(max(0, limit))).all()
+            return [AuditRecord(r.seq, r.recorded_at, r.username, r.workstation, r.action,
+                                r.entity_type, r.entity_id, r.payload, r.reason, r.prev_hash,
+                                r.row_hash) for r in rows]
+
+    def _sqlite_path(self, doing: str) -> Path:
+        path = self.database.path
+        if path is None:
+            raise InputError(
+                f"{doing}: pumpmgr {doing}s SQLite databases only; for PostgreSQL use the "
+                "server's tools (pg_dump -Fc, pg_restore)", code=Code.BACKUP_FAILED,
+                field=doing)
+        return path
+
+    def backup_to(self, destination: Path) -> BackupManifest:
+        """An online, consistent copy of the SQLite database at ``destination`` (a new file),
+        with its manifest beside it (:func:`pumpmgr.db.backup.backup_database`)."""
+        self._sqlite_path("backup")
+        if destination.exists():
+            raise InputError(f"backup: {destination} already exists; choose a new file name",
+                             code=Code.BACKUP_FAILED, field="backup")
+        return backup_database(self.database.engine, destination)
+
+    def restore_from(self, backup: Path) -> Path | None:
+        """Replace the clinic's SQLite database with the checked backup ``backup`` and go on
+        with the restored records; returns the safety copy of the replaced database.
+
+        The backup is checked before anything is closed. The database is then closed, restored
+        (refused while another pumpmgr has it open) and opened again; if the restore is refused
+        the database is opened again as it was. Every signed-in user must sign in again: the
+        restored records have their own accounts.
+        """
+        target = self._sqlite_path("restore")
+        check_backup(backup)
+        old = self.database
+        old.dispose()
+        try:
+            safety = restore_database(backup, target, safety_dir=old.backup_dir)
+        finally:
+            self.database = open_database(target, backup_dir=old.backup_dir,
+                                          daily_backup_keep=None)
+        return safety
+
+    def export_to(self, destination: Path) -> ExportSummary:
+        """Every record, the audit log included, as one JSON document at ``destination``
+        (:func:`pumpmgr.services.exchange.export_clinic`), written whole or not at all."""
+        from pumpmgr.services.exchange import export_clinic
+
+        document = export_clinic(self.database)
+        text = json.dumps(document, indent=1, ensure_ascii=False) + "\n"
+        partial = destination.with_name(f"{destination.name}.{os.getpid()}.partial")
+        try:
+            partial.write_text(text, encoding="utf-8")
+            os.replace(partial, destination)
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            raise InputError(f"export: {destination} cannot be written ({exc.strerror})",
+                             code=Code.NO_VALUE, field="export") from exc
+        tables = document["tables"]
+        return ExportSummary(destination, sum(len(rows) for rows in tables.values()),
+                             len(tables.get("patients", ())), len(tables.get("audit_log", ())))
+
+
+@functools.lru_cache(maxsize=4096)
+def _strength(mcg_per_ml: float, unit: str) -> str:
+    """A concentration as the due list writes it (the same few strengths come back on every
+    row, so each is formatted once)."""
+    return format_quantity(Q_(mcg_per_ml, "mcg/mL"), Kind.CONCENTRATION, unit)  # type: ignore[arg-type]
 
 
 def due_state(due: date, today: date) -> DueState:
@@ -1212,6 +1653,30 @@ def due_state(due: date, today: date) -> DueState:
     if due <= today + timedelta(days=DUE_LATER_DAYS):
         return "due_in_14_days"
     return "fine"
+
+
+def _check_library_limits(drug: Drug, stored: dict[str, float | None]) -> None:
+    """Refuse a library edit that leaves the drug without its typical range, or with limits
+    in the wrong order (typical minimum above the maximum, soft maximum above the hard one)."""
+    def value(field: str) -> float | None:
+        if field in stored:
+            return stored[field]
+        limit = getattr(drug, field)
+        return None if limit is None else to_canonical(limit.value, Kind.DOSE_RATE)
+
+    for field in ("typical_min", "typical_max"):
+        if field in stored and stored[field] is None:
+            raise InputError(f"{field.replace('_', ' ')}: the typical range cannot be removed; "
+                             "give a daily dose", code=Code.NO_VALUE, field=field)
+    low, high = value("typical_min"), value("typical_max")
+    if low is not None and high is not None and exceeds(low, high):
+        raise ImpossibleInput("typical min: is above the typical maximum",
+                              code=Code.OUT_OF_RANGE, field="typical min")
+    soft, hard = value("soft_max"), value("hard_max")
+    if soft is not None and hard is not None and exceeds(soft, hard):
+        raise ImpossibleInput("soft max: is above the hard maximum; the hard maximum blocks, "
+                              "the soft one warns before it", code=Code.OUT_OF_RANGE,
+                              field="soft max")
 
 
 def _settings_dict(settings: ClinicSettings) -> dict[str, Any]:

@@ -44,6 +44,11 @@ def dialogs(monkeypatch: pytest.MonkeyPatch) -> Dialogs:
         recorded.shown.append(("save_path", str(suggested)))
         return recorded.save_to
 
+    def open_path(parent: object, title: str, folder: Path, file_filter: str,
+                  ) -> Path | None:
+        recorded.shown.append(("open_path", str(folder)))
+        return recorded.open_from
+
     def choose(parent: object, title: str, label: str, items: list[str]) -> int | None:
         recorded.shown.append(("choose", "\n".join(items)))
         return recorded.choice
@@ -52,6 +57,7 @@ def dialogs(monkeypatch: pytest.MonkeyPatch) -> Dialogs:
         monkeypatch.setattr(messages, kind, record(kind))
     monkeypatch.setattr(messages, "confirm", confirm)
     monkeypatch.setattr(messages, "save_path", save_path)
+    monkeypatch.setattr(messages, "open_path", open_path)
     monkeypatch.setattr(messages, "choose", choose)
     return recorded
 

@@ -13,6 +13,7 @@ class Dialogs:
     shown: list[tuple[str, str]] = field(default_factory=list)
     confirm_answer: bool = True
     save_to: Path | None = None
+    open_from: Path | None = None
     choice: int | None = 0
 
     def texts(self, kind: str) -> list[str]:

@@ -9,6 +9,7 @@ itself, which passes through the proxy unchanged.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import date, timedelta, tzinfo
 from enum import IntEnum
@@ -24,7 +25,9 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QFont
 
+from pumpmgr.formatting import format_number
 from pumpmgr.records import DueRow
+from pumpmgr.units import PLAUSIBLE_MAGNITUDES
 from ui import presentation
 from ui.presentation import STATES
 
@@ -73,6 +76,50 @@ _TIPS = {
 }
 
 
+_COLUMNS = tuple(Column)
+_COLUMN_COUNT = len(_COLUMNS)
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_BACKGROUND = int(Qt.ItemDataRole.BackgroundRole)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
+_FONT = int(Qt.ItemDataRole.FontRole)
+_ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole)
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+_BRUSHES: dict[str, tuple[QBrush | None, QBrush | None]] = {}
+_FONTS: list[QFont] = []
+
+
+def _brushes(state: str) -> tuple[QBrush | None, QBrush | None]:
+    """The row tint and text colour of a state (made once)."""
+    found = _BRUSHES.get(state)
+    if found is None:
+        look = STATES[state]  # type: ignore[index]
+        found = (QBrush(QColor(look.background)) if look.background else None,
+                 QBrush(QColor(look.foreground)) if look.foreground else None)
+        _BRUSHES[state] = found
+    return found
+
+
+def _bold() -> QFont:
+    if not _FONTS:
+        font = QFont()
+        font.setBold(True)
+        _FONTS.append(font)
+    return _FONTS[0]
+
+
+def _days_left_text(days: float) -> str:
+    """:func:`ui.presentation.days_left_text` of a plain float (every row has its own value,
+    so it cannot be remembered; this skips the pint round trip of ``format_duration``, which
+    converts days to days). Values the quantity check would refuse go the long way."""
+    low, high = PLAUSIBLE_MAGNITUDES
+    if days <= 0 or not (math.isfinite(days) and low <= days <= high):
+        return presentation.days_left_text(days)
+    if days < 2:
+        return f"{format_number(days * 24, 1)} h"
+    text = format_number(days, 2)
+    return f"{text} day" if text == "1" else f"{text} days"
+
+
 def _far(day: date | None) -> int:
     """Sort key of an optional date: no date sorts after every date."""
     return day.toordinal() if day is not None else date.max.toordinal()
@@ -88,10 +135,17 @@ class DueListModel(QAbstractTableModel):
         #: The clinic's buffer before the alarm, named in the "due because" column.
         self.buffer_days = buffer_days
         self._rows: list[DueRow] = []
+        # Each row's texts and sort values, made on first use: the view asks for every cell
+        # many times (sizing, sorting, painting), and a due list has thousands of rows.
+        self._texts: list[tuple[str, ...] | None] = []
+        self._sort_values: list[tuple[int | float | str, ...] | None] = []
+        self._date_texts: dict[tuple[Any, ...], str] = {}
 
     def set_rows(self, rows: Sequence[DueRow], buffer_days: int | None = None) -> None:
         self.beginResetModel()
         self._rows = list(rows)
+        self._texts = [None] * len(self._rows)
+        self._sort_values = [None] * len(self._rows)
         if buffer_days is not None:
             self.buffer_days = buffer_days
         self.endResetModel()
@@ -102,11 +156,15 @@ class DueListModel(QAbstractTableModel):
     def row_at(self, row: int) -> DueRow:
         return self._rows[row]
 
+    def texts(self, row: int) -> tuple[str, ...]:
+        """The row's shown text in each column (what DisplayRole gives)."""
+        return self._row_texts(row)
+
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
 
     def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(Column)
+        return 0 if parent.isValid() else _COLUMN_COUNT
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -125,32 +183,50 @@ class DueListModel(QAbstractTableModel):
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        # an invalid index has row -1; the view asks several roles of every cell it sizes,
+        # sorts or paints, so this is kept to a few calls
+        number, position = index.row(), index.column()
+        if not (0 <= number < len(self._rows) and 0 <= position < _COLUMN_COUNT):
             return None
-        row = self._rows[index.row()]
-        column = Column(index.column())
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._text(row, column)
+        row = self._rows[number]
+        column = _COLUMNS[position]
+        if role == _DISPLAY:
+            return self._row_texts(number)[column]
         if role == SortRole:
-            return self._sort_value(row, column)
+            values = self._sort_values[number]
+            if values is None:
+                values = tuple(self._sort_value(row, c) for c in _COLUMNS)
+                self._sort_values[number] = values
+            return values[column]
         if role == ObjectRole:
             return row
-        look = STATES[row.state]
-        if role == Qt.ItemDataRole.BackgroundRole and look.background:
-            return QBrush(QColor(look.background))
-        if role == Qt.ItemDataRole.ForegroundRole and look.foreground:
-            return QBrush(QColor(look.foreground))
-        if role == Qt.ItemDataRole.FontRole and column == Column.STATE and row.state != "fine":
-            font = QFont()
-            font.setBold(True)
-            return font
+        if role in (_BACKGROUND, _FOREGROUND):
+            brushes = _brushes(row.state)
+            return brushes[0] if role == _BACKGROUND else brushes[1]
+        if role == _FONT:
+            return _bold() if column == Column.STATE and row.state != "fine" else None
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tip(row, column)
-        if role == Qt.ItemDataRole.TextAlignmentRole and column == Column.DAYS_LEFT:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == _ALIGNMENT:
+            return _RIGHT if column == Column.DAYS_LEFT else None
         if role == Qt.ItemDataRole.AccessibleTextRole:
-            return f"{HEADERS[column]}: {self._text(row, column)}"
+            return f"{HEADERS[column]}: {self._row_texts(number)[column]}"
         return None
+
+    def _row_texts(self, number: int) -> tuple[str, ...]:
+        texts = self._texts[number]
+        if texts is None:
+            row = self._rows[number]
+            texts = tuple(self._text(row, column) for column in _COLUMNS)
+            self._texts[number] = texts
+        return texts
+
+    def _dated(self, key: tuple[Any, ...], make: Any) -> str:
+        """A date's text, written once: thousands of rows share a few hundred dates."""
+        text = self._date_texts.get(key)
+        if text is None:
+            text = self._date_texts[key] = make()
+        return str(text)
 
     def _text(self, row: DueRow, column: Column) -> str:
         if column == Column.STATE:
@@ -165,14 +241,18 @@ class DueListModel(QAbstractTableModel):
         if column == Column.DRUG:
             return row.drug
         if column == Column.DAYS_LEFT:
-            return presentation.days_left_text(row.days_left)
+            return _days_left_text(row.days_left)
+        constant_flow = presentation.is_constant_flow(row)
         if column == Column.ALARM:
-            return presentation.alarm_text(row, self.tz)
+            return self._dated(("alarm", row.alarm_at.astimezone(self.tz).date(), constant_flow),
+                               lambda: presentation.alarm_text(row, self.tz))
         if column == Column.REFILL_DUE:
-            return presentation.date_text(row.refill_due)
+            return self._dated(("due", row.refill_due),
+                               lambda: presentation.date_text(row.refill_due))
         if column == Column.REASON:
             return presentation.reason_text(row, self.buffer_days)
-        return presentation.replace_by_text(row)
+        return self._dated(("replace", row.replace_by, constant_flow),
+                           lambda: presentation.replace_by_text(row))
 
     def _sort_value(self, row: DueRow, column: Column) -> int | float | str:
         if column == Column.STATE:

@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QFont, QFontMetrics, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QStyle,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
 from pumpmgr.records import DueRow
 from pumpmgr.services import ClinicService
 from ui import icons, messages, notices, presentation
+from ui.dialogs import print_preview
 from ui.ics import due_list_calendar
 from ui.models.due_list import (
     FILTER_LABELS,
@@ -142,6 +144,17 @@ class DashboardScreen(QWidget):
         self.export_button.setToolTip("Write the rows shown as refill appointments in an "
                                       "iCalendar file")
         self.export_button.clicked.connect(self.export_calendar)
+        self.print_due_button = QPushButton("Print &due list…", self)
+        self.print_due_button.setAutoDefault(False)
+        self.print_due_button.setToolTip("The due list of a period you choose, with a preview")
+        self.print_due_button.clicked.connect(
+            lambda: print_preview.print_due_list(self, self.clinic))
+        self.print_day_button = QPushButton("Print the day'&s worksheets…", self)
+        self.print_day_button.setAutoDefault(False)
+        self.print_day_button.setToolTip("One refill worksheet for every patient due on a "
+                                         "clinic day, in one file")
+        self.print_day_button.clicked.connect(
+            lambda: print_preview.print_day(self, self.clinic))
         self.legend = QLabel("Rows are coloured by state and always name it in the first "
                              "column. “review”: the last refill's residual says investigate.",
                              self)
@@ -158,6 +171,8 @@ class DashboardScreen(QWidget):
             top.addWidget(button)
         bottom = QHBoxLayout()
         bottom.addWidget(self.legend, 1)
+        bottom.addWidget(self.print_due_button)
+        bottom.addWidget(self.print_day_button)
         bottom.addWidget(self.export_button)
 
         layout = QVBoxLayout(self)
@@ -196,7 +211,7 @@ class DashboardScreen(QWidget):
         self._update_notices(rows)
         self.table.resizeColumnsToContents()
         self._fit_columns()
-        self.table.resizeRowsToContents()
+        self._fit_rows()
         self._select(current.pump_id if current else None)
         self._update_count()
 
@@ -259,6 +274,47 @@ class DashboardScreen(QWidget):
         for column in Column:
             if column != Column.DRUG:
                 header.resizeSection(int(column), header.sectionSize(int(column)) + 10)
+
+    def _fit_rows(self) -> None:
+        """Each row as tall as :meth:`QTableView.resizeRowToContents` makes it, without asking
+        the model for every cell of thousands of rows: a row whose every text fits its column
+        on one line gets the one-line height (measured once per font), and only a row with a
+        text near or over its column's width is measured cell by cell."""
+        count = self.proxy.rowCount()
+        if not count:
+            return
+        table, header = self.table, self.table.verticalHeader()
+        # a cell's text has the column's width less the delegate's margins (focus frame and
+        # one pixel each side) and the grid line; a row within 4 pixels of that is measured
+        margin = table.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None,
+                                           table) + 1
+        limits = [table.columnWidth(int(column)) - 2 * margin - 5 for column in Column]
+        regular = table.fontMetrics()
+        strong = QFont(table.font())
+        strong.setBold(True)
+        bold = QFontMetrics(strong)
+        widths: dict[tuple[bool, str], int] = {}
+        one_line: dict[bool, int] = {}
+        for row in range(count):
+            source = self.proxy.mapToSource(self.proxy.index(row, 0)).row()
+            emphasis = self.model.row_at(source).state != "fine"  # a bold state word
+            fits = True
+            for column, text in enumerate(self.model.texts(source)):
+                key = (emphasis and column == int(Column.STATE), text)
+                width = widths.get(key)
+                if width is None:
+                    width = widths[key] = (bold if key[0] else regular).horizontalAdvance(text)
+                if width > limits[column] or "\n" in text:
+                    fits = False
+                    break
+            if not fits:
+                table.resizeRowToContents(row)
+                continue
+            height = one_line.get(emphasis)
+            if height is None:
+                height = one_line[emphasis] = max(table.sizeHintForRow(row),
+                                                  header.sectionSizeHint(row))
+            header.resizeSection(row, height)
 
     # ----------------------------------------------------------------- filtering
 

@@ -9,6 +9,7 @@ a record or the service and is written by :mod:`pumpmgr.formatting` with its uni
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from functools import partial
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -19,10 +20,12 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMenu,
     QPushButton,
     QScrollArea,
     QTableView,
     QTabWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -33,6 +36,7 @@ from pumpmgr.records import INDICATION_TEXT, PatientChart, PumpRecord, RefillRec
 from pumpmgr.services import ClinicService
 from pumpmgr.units import Kind, Quantity
 from ui import icons, presentation
+from ui.dialogs import print_preview
 from ui.models.history import Column as HistoryColumn
 from ui.models.history import HistoryModel, timeline
 from ui.widgets.charts import ReservoirChart, ResidualChart
@@ -73,6 +77,9 @@ class PatientScreen(QWidget):
 
     #: Back to the due list.
     back_requested = Signal()
+    #: Start the refill wizard / the prescription change for the patient shown.
+    refill_requested = Signal()
+    prescription_requested = Signal()
 
     def __init__(self, clinic: ClinicService, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -93,6 +100,35 @@ class PatientScreen(QWidget):
         self.identity_label.setWordWrap(True)
         self.identity_label.setTextInteractionFlags(
             Qt.TextInteractionFlag.TextSelectableByMouse)
+        #: Pump and catheter events: the main window fills the menu with its actions.
+        self.events_button = QToolButton(self)
+        self.events_button.setText("Pump && catheter &events")
+        self.events_button.setToolTip("Implant, replace, explant, catheter revision, MRI, "
+                                      "alarm, ERI or note")
+        self.events_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.events_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.events_button.setMenu(QMenu(self.events_button))
+        self.refill_button = QPushButton("Ref&ill…", self)
+        self.refill_button.setAutoDefault(False)
+        self.refill_button.setToolTip("The refill wizard, step by step as at the bedside")
+        self.refill_button.clicked.connect(self.refill_requested)
+        self.prescription_button = QPushButton("Change &prescription…", self)
+        self.prescription_button.setAutoDefault(False)
+        self.prescription_button.setToolTip("A new program outside a refill, with live dose "
+                                            "checks and a second nurse's check")
+        self.prescription_button.clicked.connect(self.prescription_requested)
+        self.print_button = QToolButton(self)
+        self.print_button.setText("Prin&t")
+        self.print_button.setToolTip("Print the refill worksheet, the wallet card or the "
+                                     "history, with a preview")
+        self.print_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.print_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.print_button.setMenu(QMenu(self.print_button))
+        sheets: tuple[tuple[print_preview.PatientSheet, str], ...] = (
+            ("worksheet", "Refill &worksheet (before the visit)…"), ("card", "Wallet &card…"),
+            ("history", "&History…"))
+        for kind, text in sheets:
+            self.print_button.menu().addAction(text, partial(self.print_sheet, kind))
         self.flags_row = QHBoxLayout()
         self.flags_row.setSpacing(6)
         self.flag_labels: list[QLabel] = []
@@ -177,6 +213,9 @@ class PatientScreen(QWidget):
         top.addSpacing(10)
         top.addLayout(heading, 1)
         top.addLayout(self.flags_row)
+        for button in (self.refill_button, self.prescription_button, self.print_button):
+            top.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
+        top.addWidget(self.events_button, 0, Qt.AlignmentFlag.AlignTop)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(14, 10, 14, 10)
         layout.addLayout(top)
@@ -224,6 +263,7 @@ class PatientScreen(QWidget):
         self.residual_chart.set_refills(refills)
         self.history_model.set_entries(timeline(chart))
         self.tabs.setCurrentIndex(0)
+        self._update_buttons()
 
     def clear(self) -> None:
         """Forget the patient (the window is locked: no patient data stays on screen)."""
@@ -390,6 +430,20 @@ class PatientScreen(QWidget):
             return self.clinic.catalogs.catheter_model(key).name
         except PumpMgrError:
             return key
+
+    def _update_buttons(self) -> None:
+        pump = self.pump()
+        self.refill_button.setEnabled(pump is not None and self.chart is not None
+                                      and self.chart.prescription is not None)
+        self.prescription_button.setEnabled(pump is not None)
+        self.print_button.setEnabled(self.chart is not None)
+
+    def print_sheet(self, kind: print_preview.PatientSheet) -> bytes | None:
+        """Build one of the patient's sheets and show its preview (Print, Save as PDF)."""
+        if self.chart is None:
+            return None
+        return print_preview.print_patient_sheet(self, self.clinic, kind,
+                                                 self.chart.patient.mrn)
 
     def pump(self) -> PumpRecord | None:
         return None if self.chart is None else self.chart.pump

@@ -1,0 +1,196 @@
+"""Printing from where each sheet belongs: the patient's worksheet, wallet card and history, the
+due list of a period from the dashboard, a day's worksheets built in the background with
+progress, and the preview's Print and Save as PDF."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from dialog_recorder import Dialogs
+from pypdf import PdfReader
+from PySide6.QtPrintSupport import QPrinter
+from PySide6.QtWidgets import QPlainTextEdit, QWidget
+from pytestqt.qtbot import QtBot
+
+from pumpmgr.formatting import format_date
+from ui.dialogs import print_preview
+from ui.dialogs.print_preview import PrintPreviewDialog
+from ui.main_window import MainWindow
+
+Shown = list[tuple[str, bytes, str]]
+
+
+@pytest.fixture
+def previews(monkeypatch: pytest.MonkeyPatch) -> Shown:
+    """Every preview the program opened: (title, PDF, suggested file name)."""
+    shown: Shown = []
+
+    def preview(parent: QWidget | None, title: str, pdf: bytes, filename: str) -> None:
+        shown.append((title, pdf, filename))
+
+    monkeypatch.setattr(print_preview, "preview", preview)
+    return shown
+
+
+def text_of(pdf: bytes) -> str:
+    return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+def open_mrn(window: MainWindow, mrn: str) -> None:
+    window.open_patient(window.clinic.find_patient(mrn).id)
+
+
+def test_the_patient_sheets_print_from_the_patient_view(window: MainWindow, previews: Shown,
+                                                        ) -> None:
+    open_mrn(window, "100004")
+    menu = window.patient.print_button.menu()
+    texts = [a.text() for a in menu.actions()]
+    assert texts == ["Refill &worksheet (before the visit)…", "Wallet &card…", "&History…"]
+    for action in menu.actions():
+        action.trigger()
+    titles = [title for title, _, _ in previews]
+    assert titles == ["Refill worksheet (before the visit)", "Wallet card", "Patient history"]
+    for _, pdf, filename in previews:
+        assert pdf.startswith(b"%PDF") and "100004" in filename and filename.endswith(".pdf")
+        assert "HOFFMANN" in text_of(pdf).upper()
+
+
+def test_the_due_list_of_a_chosen_period_prints_from_the_dashboard(
+        qtbot: QtBot, window: MainWindow, previews: Shown,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    today = window.clinic.today()
+    asked: list[object] = []
+
+    def ask_period(parent: QWidget | None, day: object) -> tuple[object, object]:
+        asked.append(day)
+        return today, today + timedelta(days=21)
+
+    monkeypatch.setattr(print_preview, "ask_period", ask_period)
+    window.show_dashboard()
+    window.dashboard.print_due_button.click()
+    assert asked == [today]
+    (title, pdf, filename), = previews
+    assert title == "Refill due list"
+    assert filename == "due-list-2025-10-20-to-2025-11-10.pdf"
+    assert "BECKER" in text_of(pdf).upper()
+
+
+def test_a_days_worksheets_are_built_in_the_background_with_progress(
+        qtbot: QtBot, window: MainWindow, previews: Shown,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    today = window.clinic.today()
+    monkeypatch.setattr(print_preview, "ask_day", lambda parent, day: day + timedelta(days=14))
+    job = window.print_day()
+    assert job is not None
+    assert job.dialog.isVisible()  # the progress dialog, while the window stays usable
+    with qtbot.waitSignal(job.done, timeout=20000):
+        pass
+    total = job.reported[-1][1]
+    assert total >= 3  # overdue, due this week, due within 14 days
+    assert job.reported == [(n, total) for n in range(1, total + 1)]
+    assert not job.dialog.isVisible()
+    (title, pdf, filename), = previews
+    assert title == f"Worksheets for {format_date(today + timedelta(days=14))}"
+    assert filename == f"worksheets-{today + timedelta(days=14):%Y-%m-%d}.pdf"
+    assert len(PdfReader(io.BytesIO(pdf)).pages) >= total
+
+
+def test_a_day_without_patients_due_says_so(qtbot: QtBot, window: MainWindow,
+                                            previews: Shown, dialogs: Dialogs,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(print_preview, "ask_day", lambda parent, day: day - timedelta(days=400))
+    job = window.print_day()
+    assert job is not None
+    with qtbot.waitSignal(job.failed, timeout=20000):
+        pass
+    assert "nobody is due" in dialogs.texts("error")[-1]
+    assert previews == []
+
+
+def test_the_preview_shows_prints_and_saves_the_pdf(qtbot: QtBot, window: MainWindow,
+                                                    dialogs: Dialogs, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from pumpmgr.services.sheets import SheetService
+
+    pdf = SheetService(window.clinic).worksheet("100004")
+    pages = len(PdfReader(io.BytesIO(pdf)).pages)
+    dialog = PrintPreviewDialog("Refill worksheet", pdf, "worksheet.pdf", window)
+    qtbot.addWidget(dialog)
+    assert dialog.page_count == pages
+    assert dialog.print_button.isEnabled()
+
+    printed = tmp_path / "printed.pdf"
+
+    def choose_printer(parent: QWidget | None) -> QPrinter:
+        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+        printer.setOutputFileName(str(printed))
+        printer.setResolution(100)
+        return printer
+
+    monkeypatch.setattr(print_preview, "choose_printer", choose_printer)
+    assert dialog.print_sheet() is True
+    assert len(PdfReader(printed).pages) == pages
+
+    dialogs.save_to = tmp_path / "saved"
+    saved = dialog.save()
+    assert saved == tmp_path / "saved.pdf" and saved.read_bytes() == pdf
+    assert "Saved to" in dialogs.texts("info")[-1]
+
+
+def test_without_a_page_renderer_the_preview_shows_text_and_keeps_save(
+        qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pumpmgr.services.sheets import SheetService
+
+    monkeypatch.setattr(print_preview, "renderer", lambda: (None, ""))
+    pdf = SheetService(window.clinic).card("100004")
+    dialog = PrintPreviewDialog("Wallet card", pdf, "card.pdf", window)
+    qtbot.addWidget(dialog)
+    boxes = dialog.pages.findChildren(QPlainTextEdit)
+    assert boxes and "HOFFMANN" in boxes[0].toPlainText().upper()
+    assert not dialog.print_button.isEnabled() and dialog.save_button.isEnabled()
+    assert "text only" in dialog.info.text()
+
+
+def test_the_completed_worksheet_and_card_print_from_the_wizard(
+        qtbot: QtBot, window: MainWindow, previews: Shown) -> None:
+    from test_refill_wizard import (
+        at_the_pump,
+        choose_solution,
+        open_wizard,
+        programmer_as_pumpmgr,
+        save,
+        second_nurse,
+        through_patient_and_residual,
+        through_volume_and_program,
+    )
+
+    wizard = open_wizard(qtbot, window, "100001")
+    through_patient_and_residual(qtbot, wizard, "1 mL")
+    choose_solution(qtbot, wizard, lot="LOT-77")
+    through_volume_and_program(qtbot, wizard)
+    at_the_pump(qtbot, wizard)
+    programmer_as_pumpmgr(qtbot, wizard)
+    second_nurse(qtbot, wizard, concentrations=["2000 mcg/mL"], lot="LOT-77")
+    save(qtbot, wizard)
+    wizard.done_step.worksheet_button.click()
+    wizard.done_step.card_button.click()
+    (title, pdf, filename), (card_title, card, _) = previews
+    assert title == "Completed refill worksheet" and filename.startswith("refill-worksheet-")
+    assert "LOT-77" in text_of(pdf)
+    assert card_title == "Wallet card" and card.startswith(b"%PDF")
+
+
+def test_a_batch_finishing_after_the_window_locked_shows_nothing(
+        qtbot: QtBot, window: MainWindow, previews: Shown,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(print_preview, "ask_day", lambda parent, day: day + timedelta(days=14))
+    job = window.print_day()
+    assert job is not None
+    window.lock()
+    with qtbot.waitSignal(job.done, timeout=20000):
+        pass
+    assert previews == []

@@ -1,0 +1,469 @@
+"""The refill wizard, driven as a nurse drives it: typed quantities, ticked boxes, Next.
+
+Normal residual (saved, audited, the due list moves), a discrepancy (a note is required), a
+concentration change (the bridge is shown and must be acknowledged; an unknown dead space is
+said so with the unbridged dose), the second nurse's independent check (a mismatch and a wrong
+password stop the save), a blocked dose, a service error that keeps everything typed, and
+Cancel that saves nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from dialog_recorder import Dialogs
+from PySide6.QtCore import QDate, QPoint, Qt
+from PySide6.QtWidgets import QAbstractButton, QCheckBox, QRadioButton, QWidget
+from pytestqt.qtbot import QtBot
+from sample_clinic import PASSWORD
+from sqlalchemy import func, select
+
+from pumpmgr.db import schema as db
+from pumpmgr.errors import Code, ImpossibleInput
+from pumpmgr.formatting import format_date, format_quantity
+from pumpmgr.records import Ingredient
+from pumpmgr.services import ClinicService
+from pumpmgr.units import Q_, Kind
+from pumpmgr.visit import plan_visit
+from ui.main_window import MainWindow
+from ui.widgets.quantity_edit import QuantityEdit
+from ui.wizards import refill_checks
+from ui.wizards.refill import RefillWizard
+from ui.wizards.refill_steps import bridge_text
+
+# ------------------------------------------------------------------ driving
+
+
+def click(qtbot: QtBot, widget: QWidget) -> None:
+    """A click on a button, or on the box of a tick box or radio button (its left end: the
+    widget may be stretched wider than its text)."""
+    if isinstance(widget, QCheckBox | QRadioButton):
+        qtbot.mouseClick(widget, Qt.MouseButton.LeftButton,
+                         pos=QPoint(8, widget.height() // 2))
+    else:
+        qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)
+
+
+def type_into(qtbot: QtBot, edit: QuantityEdit, text: str) -> None:
+    edit.line_edit.clear()
+    qtbot.keyClicks(edit.line_edit, text)
+
+
+def next_step(qtbot: QtBot, wizard: RefillWizard) -> None:
+    assert wizard.next_button.isEnabled(), wizard.problem_label.text()
+    click(qtbot, wizard.next_button)
+
+
+def open_wizard(qtbot: QtBot, window: MainWindow, mrn: str) -> RefillWizard:
+    window.open_patient(window.clinic.find_patient(mrn).id)
+    click(qtbot, window.patient.refill_button)
+    wizard = window.clinical_dialog
+    assert isinstance(wizard, RefillWizard)
+    qtbot.waitExposed(wizard)
+    return wizard
+
+
+def refill_count(clinic: ClinicService) -> int:
+    with clinic.database.read() as session:
+        return int(session.scalar(select(func.count()).select_from(db.Refill)) or 0)
+
+
+def audit_count(clinic: ClinicService) -> int:
+    with clinic.database.read() as session:
+        return int(session.scalar(select(func.count()).select_from(db.AuditEntry)) or 0)
+
+
+def through_patient_and_residual(qtbot: QtBot, wizard: RefillWizard, aspirated: str,
+                                 note: str = "") -> None:
+    assert not wizard.next_button.isEnabled()
+    assert "Patient and pump confirmed" in wizard.problem_label.text()
+    click(qtbot, wizard.patient.confirmed)
+    next_step(qtbot, wizard)
+    assert wizard.current() is wizard.residual
+    type_into(qtbot, wizard.residual.aspirated, aspirated)
+    if note:
+        qtbot.keyClicks(wizard.residual.note, note)
+    next_step(qtbot, wizard)
+
+
+def choose_solution(qtbot: QtBot, wizard: RefillWizard, lot: str = "L2025-200",
+                    concentration: str = "") -> None:
+    step = wizard.solution
+    if concentration:
+        click(qtbot, step.new_concentration)
+        type_into(qtbot, step.editor.rows[0].concentration, concentration)
+    qtbot.keyClicks(step.lot, lot)
+    step.expiry.setDate(QDate(2026, 6, 30))
+    next_step(qtbot, wizard)
+
+
+def through_volume_and_program(qtbot: QtBot, wizard: RefillWizard) -> None:
+    assert wizard.current() is wizard.volume
+    assert wizard.volume.volume.text() == "20 mL"  # the reservoir's capacity, to start with
+    next_step(qtbot, wizard)
+    assert wizard.current() is wizard.program
+    qtbot.waitUntil(lambda: not wizard.program.check_pending())
+    next_step(qtbot, wizard)
+
+
+def at_the_pump(qtbot: QtBot, wizard: RefillWizard) -> None:
+    assert wizard.current() is wizard.checks
+    click(qtbot, wizard.checks.needle)
+    assert not wizard.next_button.isEnabled()
+    click(qtbot, wizard.checks.running)
+    next_step(qtbot, wizard)
+
+
+def programmer_as_pumpmgr(qtbot: QtBot, wizard: RefillWizard) -> None:
+    """Copy figures that agree with pumpmgr's forecast (as the programmer would show them)."""
+    assert wizard.current() is wizard.programmer and wizard.plan is not None
+    plan = wizard.plan
+    type_into(qtbot, wizard.programmer.reservoir,
+              format_quantity(plan.refill.final_volume, Kind.VOLUME))
+    alarm = plan.forecast.alarm_at
+    wizard.programmer.alarm.setDate(QDate(alarm.year, alarm.month, alarm.day))
+    type_into(qtbot, wizard.programmer.daily_volume,
+              format_quantity(plan.program.daily_volume(), Kind.FLOW))
+    assert wizard.programmer.summary() == "agree with pumpmgr's forecast"
+    next_step(qtbot, wizard)
+
+
+def second_nurse(qtbot: QtBot, wizard: RefillWizard, *, concentrations: list[str],
+                 volume: str = "20 mL", lot: str = "L2025-200", username: str = "otto",
+                 password: str = PASSWORD) -> None:
+    step = wizard.verify_step
+    assert wizard.current() is step
+    qtbot.keyClicks(step.username, username)
+    qtbot.keyClicks(step.password, password)
+    for edit, text in zip(step.concentrations, concentrations, strict=True):
+        type_into(qtbot, edit, text)
+    type_into(qtbot, step.volume, volume)
+    qtbot.keyClicks(step.lot, lot)
+    click(qtbot, wizard.next_button)
+
+
+def save(qtbot: QtBot, wizard: RefillWizard) -> None:
+    assert wizard.current() is wizard.review
+    assert wizard.next_button.text() == "&Save refill"
+    click(qtbot, wizard.next_button)
+
+
+# ------------------------------------------------------------------ tests
+
+
+def test_refill_with_a_normal_residual_is_saved_audited_and_moves_the_due_list(
+        qtbot: QtBot, window: MainWindow, dialogs: Dialogs) -> None:
+    clinic = window.clinic
+    before = next(r for r in clinic.due_list() if r.mrn == "100001")
+    assert before.state == "overdue"
+    refills, audits = refill_count(clinic), audit_count(clinic)
+
+    wizard = open_wizard(qtbot, window, "100001")
+    assert wizard.patient.patient_fields.text("name") == "BECKER, Lena"
+    assert wizard.patient.pump_fields.text("serial") == "NGV100001"
+    assert wizard.patient.now_fields.text("solution") == "baclofen 2000 mcg/mL"
+    through_patient_and_residual(qtbot, wizard, "1.2 mL")
+    assert wizard.residual.expected_fields.text("expected") == "1 mL"
+    assert wizard.verdict is not None and wizard.verdict.verdict == "ok"
+    assert wizard.residual.verdict.text().startswith("Residual OK")
+    choose_solution(qtbot, wizard)
+    through_volume_and_program(qtbot, wizard)
+    at_the_pump(qtbot, wizard)
+    programmer_as_pumpmgr(qtbot, wizard)
+    second_nurse(qtbot, wizard, concentrations=["2 mg/mL"], lot=" l2025-200 ")
+    assert wizard.current() is wizard.review, wizard.verify_step.message.text()
+    assert wizard.review.text("Solution") == ("baclofen 2000 mcg/mL", "baclofen 2000 mcg/mL")
+    assert wizard.review.text("Nurses")[1] == ("Nina Nurse, verified independently by "
+                                               "Otto Second")
+    assert refill_count(clinic) == refills  # nothing saved before Save
+    save(qtbot, wizard)
+
+    assert wizard.current() is wizard.done_step and wizard.outcome is not None
+    outcome = wizard.outcome
+    assert outcome.refill.verifier == "Otto Second" and outcome.refill.nurse == "Nina Nurse"
+    assert outcome.refill.aspirated == Q_(1.2, "mL")
+    assert outcome.discrepancy is not None and outcome.discrepancy.verdict == "ok"
+    assert outcome.prescription is None  # same solution, same program
+    assert refill_count(clinic) == refills + 1
+    assert audit_count(clinic) == audits + 1
+    with clinic.database.read() as session:
+        entry = session.scalars(select(db.AuditEntry).order_by(db.AuditEntry.seq.desc())).first()
+        assert entry is not None and entry.action == "refill.record"
+        assert '"verified_by":"otto"' in entry.payload.replace(" ", "")
+    after = next(r for r in clinic.due_list() if r.mrn == "100001")
+    assert after.refill_due > before.refill_due and after.state == "fine"
+    assert outcome.forecast is not None
+    assert wizard.done_step.summary.text("refill due") == format_date(
+        outcome.forecast.refill_due)
+
+    click(qtbot, wizard.next_button)  # Close
+    qtbot.waitUntil(lambda: window.clinical_dialog is None)
+    assert window.stack.currentWidget() is window.patient
+    assert window.patient.forecast_fields.text("refill due") == format_date(after.refill_due)
+    assert not dialogs.texts("error")
+
+
+def test_a_discrepancy_requires_a_note(qtbot: QtBot, window: MainWindow) -> None:
+    wizard = open_wizard(qtbot, window, "100004")
+    click(qtbot, wizard.patient.confirmed)
+    next_step(qtbot, wizard)
+    assert wizard.residual.expected_fields.text("expected") == "16.4 mL"
+    type_into(qtbot, wizard.residual.aspirated, "14 mL")
+    assert wizard.verdict is not None and wizard.verdict.verdict == "investigate"
+    assert wizard.residual.verdict.text().startswith("INVESTIGATE")
+    assert "+2.4 mL" in wizard.residual.details.text()
+    assert "threshold 1 mL" in wizard.residual.details.text()
+    assert "Less came back than expected" in wizard.residual.meaning.text()
+    assert not wizard.next_button.isEnabled()
+    assert "write what was found" in wizard.problem_label.text()
+    qtbot.keyClicks(wizard.residual.note, "pocket checked, no swelling; pump interrogated")
+    assert wizard.next_button.isEnabled()
+    next_step(qtbot, wizard)
+    choose_solution(qtbot, wizard)
+    through_volume_and_program(qtbot, wizard)
+    at_the_pump(qtbot, wizard)
+    programmer_as_pumpmgr(qtbot, wizard)
+    second_nurse(qtbot, wizard, concentrations=["2000 mcg/mL"])
+    assert "investigate" in wizard.review.text("Residual verdict")[1]
+    save(qtbot, wizard)
+    assert wizard.outcome is not None
+    assert wizard.outcome.refill.discrepancy_verdict == "investigate"
+    assert wizard.outcome.refill.discrepancy_note.startswith("pocket checked")
+
+
+def test_a_concentration_change_shows_the_bridge_to_acknowledge(
+        qtbot: QtBot, window: MainWindow) -> None:
+    wizard = open_wizard(qtbot, window, "100004")
+    through_patient_and_residual(qtbot, wizard, "16.4 mL")
+    choose_solution(qtbot, wizard, concentration="1000 mcg/mL")
+    next_step(qtbot, wizard)  # volume
+    program = wizard.program
+    assert wizard.current() is program
+    assert program.bridge_box.isVisible()
+    text = program.bridge_text.text()
+    assert "Baclofen: 2000 mcg/mL → 1000 mcg/mL." in text
+    assert "run the old rate of 0.18 mL/day for 2.38 days" in text
+    assert "Without a bridge the patient gets 720 mcg/day" in text
+    # The dose is kept in mass: twice the volume a day with half the concentration.
+    assert program.after_fields.text("daily volume") == "0.36 mL/day"
+    assert program.after_fields.text("dose baclofen") == "360 mcg/day"
+    qtbot.waitUntil(lambda: not program.check_pending())
+    problems = program.problems()
+    assert "enter who prescribed the new solution or program" in problems
+    assert "acknowledge the bridge (the concentration changes)" in problems
+    assert not wizard.next_button.isEnabled()
+    qtbot.keyClicks(program.prescriber, "Dr Brandt")
+    click(qtbot, program.bridge_acknowledged)
+    click(qtbot, program.bridge_given)
+    qtbot.waitUntil(lambda: not program.check_pending())
+    next_step(qtbot, wizard)
+    at_the_pump(qtbot, wizard)
+    programmer_as_pumpmgr(qtbot, wizard)
+    second_nurse(qtbot, wizard, concentrations=["1 mg/mL"])
+    assert wizard.review.text("Solution")[1] == "baclofen 1000 mcg/mL"
+    assert "acknowledged; bridge bolus programmed" in wizard.review.text("Bridge")[1]
+    save(qtbot, wizard)
+    outcome = wizard.outcome
+    assert outcome is not None and outcome.bridge is not None
+    assert outcome.prescription is not None
+    assert outcome.prescription.primary.concentration == Q_(1000, "mcg/mL")
+    assert outcome.prescription.prescriber == "Dr Brandt"
+
+
+def test_an_unknown_dead_space_is_said_and_the_unbridged_dose_still_shown(
+        qtbot: QtBot, window: MainWindow) -> None:
+    wizard = open_wizard(qtbot, window, "100004")
+    chart = wizard.local
+    assert chart.pump is not None
+    unknown = replace(chart, pump=replace(chart.pump, pump_path_volume=None))
+    plan = plan_visit(unknown, wizard.at(), settings=wizard.settings, drugs=wizard.library,
+                      new_ingredients=(Ingredient("baclofen", Q_(1000, "mcg/mL")),))
+    assert plan.bridge_status == "dead_space_unknown"
+    text = bridge_text(plan)
+    assert "The dead space is NOT KNOWN (pump fluid-path volume not entered)" in text
+    assert "Without a bridge: baclofen 720 mcg/day instead of 360 mcg/day" in text
+
+
+def test_a_mismatch_of_the_second_nurse_stops_the_save(qtbot: QtBot, window: MainWindow,
+                                                       ) -> None:
+    clinic = window.clinic
+    refills = refill_count(clinic)
+    wizard = open_wizard(qtbot, window, "100001")
+    through_patient_and_residual(qtbot, wizard, "1 mL")
+    choose_solution(qtbot, wizard)
+    through_volume_and_program(qtbot, wizard)
+    at_the_pump(qtbot, wizard)
+    programmer_as_pumpmgr(qtbot, wizard)
+    # The verification step shows nothing of the first nurse's entry.
+    shown = " ".join(w.text() for w in wizard.verify_step.findChildren(QAbstractButton))
+    assert "L2025-200" not in shown
+    second_nurse(qtbot, wizard, concentrations=["2000 mcg/mL"], volume="18 mL",
+                 lot="L2025-201")
+    assert wizard.current() is wizard.verify_step
+    message = wizard.verify_step.message.text()
+    assert "Does not match the first nurse's entry: volume added, lot number" in message
+    assert "20 mL" not in message and "L2025-200" not in message
+    assert wizard.verification is None
+    assert refill_count(clinic) == refills
+    # Retyped right, it goes on.
+    type_into(qtbot, wizard.verify_step.volume, "20 mL")
+    wizard.verify_step.lot.clear()
+    qtbot.keyClicks(wizard.verify_step.lot, "L2025-200")
+    next_step(qtbot, wizard)
+    assert wizard.current() is wizard.review
+
+
+def test_a_wrong_verifier_password_or_the_same_nurse_is_refused(
+        qtbot: QtBot, window: MainWindow) -> None:
+    clinic = window.clinic
+    refills = refill_count(clinic)
+    wizard = open_wizard(qtbot, window, "100001")
+    through_patient_and_residual(qtbot, wizard, "1 mL")
+    choose_solution(qtbot, wizard)
+    through_volume_and_program(qtbot, wizard)
+    at_the_pump(qtbot, wizard)
+    programmer_as_pumpmgr(qtbot, wizard)
+    second_nurse(qtbot, wizard, concentrations=["2000 mcg/mL"], password="wrong password")
+    step = wizard.verify_step
+    assert wizard.current() is step
+    assert step.message.text().startswith("Not verified:")
+    assert step.password.text() == ""  # cleared; everything else stays
+    assert step.volume.text() == "20 mL" and step.lot.text() == "L2025-200"
+    step.username.clear()
+    qtbot.keyClicks(step.username, "nina")  # the first nurse cannot verify herself
+    qtbot.keyClicks(step.password, PASSWORD)
+    click(qtbot, wizard.next_button)
+    assert wizard.current() is step
+    assert "another user" in step.message.text()
+    assert refill_count(clinic) == refills
+
+
+def test_cancel_at_any_step_saves_nothing(qtbot: QtBot, window: MainWindow,
+                                          dialogs: Dialogs) -> None:
+    clinic = window.clinic
+    refills, audits = refill_count(clinic), audit_count(clinic)
+    wizard = open_wizard(qtbot, window, "100004")
+    through_patient_and_residual(qtbot, wizard, "14 mL", note="recheck")
+    choose_solution(qtbot, wizard, concentration="1000 mcg/mL")
+    dialogs.confirm_answer = False
+    click(qtbot, wizard.cancel_button)
+    assert "Nothing has been saved" in dialogs.texts("confirm")[-1]
+    assert wizard.isVisible() and wizard.volume.volume.text() == "20 mL"  # kept working
+    dialogs.confirm_answer = True
+    click(qtbot, wizard.cancel_button)
+    qtbot.waitUntil(lambda: window.clinical_dialog is None)
+    assert wizard.outcome is None
+    assert refill_count(clinic) == refills and audit_count(clinic) == audits
+
+
+def test_a_service_error_is_shown_and_nothing_typed_is_lost(
+        qtbot: QtBot, window: MainWindow, dialogs: Dialogs,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    wizard = open_wizard(qtbot, window, "100001")
+    through_patient_and_residual(qtbot, wizard, "1 mL")
+    choose_solution(qtbot, wizard)
+    through_volume_and_program(qtbot, wizard)
+    at_the_pump(qtbot, wizard)
+    programmer_as_pumpmgr(qtbot, wizard)
+    second_nurse(qtbot, wizard, concentrations=["2000 mcg/mL"])
+
+    def refuse(*args: object, **kw: object) -> None:
+        raise ImpossibleInput("refill time: is before the last refill on record",
+                              code=Code.TIME_ORDER, field="refill time")
+
+    monkeypatch.setattr(window.clinic, "record_refill", refuse)
+    save(qtbot, wizard)
+    assert "Could not finish saving the refill" in dialogs.texts("error")[-1]
+    assert wizard.current() is wizard.review and wizard.outcome is None
+    assert wizard.residual.aspirated.text() == "1 mL"
+    assert wizard.solution.lot.text() == "L2025-200"
+    monkeypatch.undo()
+    save(qtbot, wizard)
+    assert wizard.outcome is not None
+
+
+def test_a_blocked_dose_disables_next_and_a_warning_needs_a_reason(
+        qtbot: QtBot, window: MainWindow) -> None:
+    wizard = open_wizard(qtbot, window, "100001")
+    through_patient_and_residual(qtbot, wizard, "1 mL")
+    choose_solution(qtbot, wizard)
+    next_step(qtbot, wizard)
+    program = wizard.program
+    click(qtbot, program.changed_radio)
+    type_into(qtbot, program.schedule.daily_dose, "400 mg/day")  # a mg/mcg slip
+    qtbot.keyClicks(program.prescriber, "Dr Brandt")
+    qtbot.waitUntil(lambda: not program.check_pending() and program.findings.check()
+                    is not None)
+    assert program.findings.is_blocked()
+    assert program.findings.summary.text().startswith("Blocked")
+    assert not wizard.next_button.isEnabled()
+    assert "blocked" in wizard.problem_label.text()
+
+    type_into(qtbot, program.schedule.daily_dose, "480 mcg/day")  # +20 %: spinal allows 30 %
+    qtbot.waitUntil(lambda: not program.check_pending())
+    assert not program.findings.is_blocked() and not program.findings.warning_codes()
+    type_into(qtbot, program.schedule.daily_dose, "600 mcg/day")  # +50 %: a warning
+    qtbot.waitUntil(lambda: not program.check_pending())
+    assert program.findings.warning_codes() == ["titration.above_percent"]
+    assert not wizard.next_button.isEnabled()
+    assert "needs a reason" in wizard.problem_label.text()
+    qtbot.keyClicks(program.findings.reason_edits["titration.above_percent"],
+                    "ordered by Dr Brandt after review")
+    assert wizard.next_button.isEnabled()
+    data = wizard.prescription_input()
+    assert data is not None
+    assert data.reasons == {"titration.above_percent": "ordered by Dr Brandt after review"}
+
+
+def test_programmer_figures_that_differ_are_flagged(qtbot: QtBot, window: MainWindow) -> None:
+    wizard = open_wizard(qtbot, window, "100001")
+    through_patient_and_residual(qtbot, wizard, "1 mL")
+    choose_solution(qtbot, wizard)
+    through_volume_and_program(qtbot, wizard)
+    at_the_pump(qtbot, wizard)
+    plan = wizard.plan
+    assert plan is not None
+    step = wizard.programmer
+    type_into(qtbot, step.reservoir, "19.8 mL")
+    alarm = plan.forecast.alarm_at
+    step.alarm.setDate(QDate(alarm.year, alarm.month, alarm.day).addDays(2))
+    type_into(qtbot, step.daily_volume, "0.2 mL/day")
+    checks = step.checks()
+    assert [c.differs for c in checks] == [True, True, False]
+    assert "DIFFER (reservoir volume, low-reservoir alarm date)" in step.result.text()
+    assert not wizard.next_button.isEnabled()
+    click(qtbot, step.differences_checked)
+    assert wizard.next_button.isEnabled()
+
+
+def test_cross_checks_compare_in_any_unit() -> None:
+    first = refill_checks.Entry((Q_(2000, "mcg/mL"),), Q_(20, "mL"), "L-1")
+    same = refill_checks.Entry((Q_(2, "mg/mL"),), Q_(20000, "microliter"), " l-1 ")
+    assert refill_checks.mismatches(first, same, ["baclofen"]) == []
+    other = refill_checks.Entry((Q_(200, "mcg/mL"),), Q_(20, "mL"), "L-7")
+    assert refill_checks.mismatches(first, other, ["baclofen"]) == [
+        "baclofen concentration", "lot number"]
+
+
+def test_locking_the_window_discards_an_open_wizard(qtbot: QtBot, window: MainWindow,
+                                                    dialogs: Dialogs) -> None:
+    clinic = window.clinic
+    refills = refill_count(clinic)
+    wizard = open_wizard(qtbot, window, "100001")
+    through_patient_and_residual(qtbot, wizard, "1 mL")
+    window.lock()
+    qtbot.waitUntil(lambda: window.clinical_dialog is None)
+    assert not wizard.isVisible() and wizard.outcome is None
+    assert not dialogs.texts("confirm")  # closed at once: no question behind the lock
+    assert refill_count(clinic) == refills
+
+
+def test_the_refill_button_needs_a_pump_with_a_prescription(window: MainWindow) -> None:
+    window.open_patient(window.clinic.find_patient("100001").id)
+    assert window.patient.refill_button.isEnabled()
+    assert window.patient.prescription_button.isEnabled()
+    window.patient.clear()
+    window.patient._update_buttons()
+    assert not window.patient.refill_button.isEnabled()
+    assert not window.patient.print_button.isEnabled()

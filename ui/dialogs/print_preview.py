@@ -1,0 +1,559 @@
+"""Printing: the preview of a printed sheet with Print and Save as PDF, the choice of a period
+or a day, and the background job that builds a long batch without freezing the window.
+
+UI layer: imports PySide6 (QtGui, QtWidgets, QtPrintSupport), :mod:`pumpmgr.errors`,
+:mod:`pumpmgr.services` and :mod:`ui.messages`. The sheets themselves are built by
+:class:`pumpmgr.services.sheets.SheetService` (PDF bytes); this module only asks which, shows,
+prints and saves them.
+
+Pages are drawn with Qt's own PDF module when this PySide6 has it (``PySide6.QtPdf``, not part of
+PySide6-Essentials), else with ``pypdfium2`` when installed. Without either the preview lists
+each page's text (``pypdf``), and Print is off: the nurse saves the PDF and prints it from a PDF
+viewer. Printing draws each page at the printer's resolution (up to 300 dpi).
+
+The patient view, the dashboard and the refill wizard print through :func:`print_patient_sheet`,
+:func:`print_due_list` and :func:`print_day` (the day's worksheets are built on a worker thread
+of the global pool; the result comes back by signal). Tests replace :func:`preview`,
+:func:`choose_printer`, :func:`ask_period` and :func:`ask_day` (called through the module) so
+no modal window blocks them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import logging
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from PySide6.QtCore import QByteArray, QDate, QObject, QRunnable, QSize, Qt, QThreadPool, Signal
+from PySide6.QtGui import QGuiApplication, QImage, QPainter, QPixmap
+from PySide6.QtPrintSupport import QPrintDialog, QPrinter
+from PySide6.QtWidgets import (
+    QDateEdit,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QProgressDialog,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from pumpmgr.errors import Code, PumpMgrError
+from pumpmgr.formatting import format_date
+from pumpmgr.services import ClinicService
+from pumpmgr.services.sheets import SheetService
+from ui import messages
+
+log = logging.getLogger(__name__)
+
+#: Width of a page in the preview, in device-independent pixels.
+PREVIEW_WIDTH = 760
+#: Printing never draws pages finer than this (dots per inch).
+MAX_PRINT_DPI = 300
+#: Days shown by default when printing the due list.
+DEFAULT_PERIOD_DAYS = 14
+
+Renderer = Callable[[bytes, float], list[QImage]]
+
+
+# ------------------------------------------------------------------ drawing pages
+
+
+def _optional(name: str) -> Any:
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
+def _render_qtpdf(pdf: bytes, dpi: float) -> list[QImage]:
+    qtpdf = _optional("PySide6.QtPdf")
+    qtcore = importlib.import_module("PySide6.QtCore")
+    buffer = qtcore.QBuffer()
+    buffer.setData(QByteArray(pdf))
+    buffer.open(qtcore.QIODevice.OpenModeFlag.ReadOnly)
+    document = qtpdf.QPdfDocument(None)
+    document.load(buffer)
+    pages = []
+    for number in range(document.pageCount()):
+        points = document.pagePointSize(number)
+        size = QSize(round(points.width() * dpi / 72), round(points.height() * dpi / 72))
+        pages.append(QImage(document.render(number, size)))
+    document.close()
+    return pages
+
+
+def _render_pdfium(pdf: bytes, dpi: float) -> list[QImage]:
+    pdfium = _optional("pypdfium2")
+    document = pdfium.PdfDocument(pdf)
+    pages = []
+    try:
+        for number in range(len(document)):
+            page = document[number]
+            bitmap = page.render(scale=dpi / 72, rev_byteorder=True, prefer_bgrx=True)
+            image = QImage(bytes(bitmap.buffer), bitmap.width, bitmap.height, bitmap.stride,
+                           QImage.Format.Format_RGBX8888)
+            pages.append(image.copy())  # own the pixels before pdfium frees its buffer
+            bitmap.close()
+            page.close()
+    finally:
+        document.close()
+    return pages
+
+
+def renderer() -> tuple[Renderer | None, str]:
+    """The way this computer can draw PDF pages, and its name ('' when none)."""
+    if _optional("PySide6.QtPdf") is not None:
+        return _render_qtpdf, "QtPdf"
+    if _optional("pypdfium2") is not None:
+        return _render_pdfium, "pypdfium2"
+    return None, ""
+
+
+def page_texts(pdf: bytes) -> list[str] | None:
+    """Each page's text (for a preview without page images), or None without pypdf."""
+    pypdf = _optional("pypdf")
+    if pypdf is None:
+        return None
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    return [page.extract_text() or "" for page in reader.pages]
+
+
+def print_pdf(pdf: bytes, printer: QPrinter) -> int:
+    """Draw every page of ``pdf`` on ``printer`` (fitted to its page, aspect kept); the number of
+    pages printed."""
+    render, _ = renderer()
+    if render is None:
+        raise PumpMgrError(
+            "this computer cannot draw PDF pages for the printer; save the PDF and print it "
+            "from a PDF viewer", code=Code.OUT_OF_RANGE)
+    dpi = min(float(printer.resolution()), MAX_PRINT_DPI)
+    pages = render(pdf, dpi)
+    painter = QPainter()
+    if not painter.begin(printer):
+        raise PumpMgrError("the printer could not be opened; check it is on and try again",
+                           code=Code.OUT_OF_RANGE)
+    try:
+        for number, image in enumerate(pages):
+            if number:
+                printer.newPage()
+            area = painter.viewport()
+            size = image.size().scaled(area.size(), Qt.AspectRatioMode.KeepAspectRatio)
+            painter.setViewport(area.x(), area.y(), size.width(), size.height())
+            painter.setWindow(image.rect())
+            painter.drawImage(0, 0, image)
+            painter.setViewport(area)
+            painter.setWindow(area)
+    finally:
+        painter.end()
+    return len(pages)
+
+
+# ------------------------------------------------------------------ asking
+
+
+def choose_printer(parent: QWidget | None) -> QPrinter | None:
+    """The system print dialog; the printer chosen, or None when cancelled."""
+    printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+    dialog = QPrintDialog(printer, parent)
+    dialog.setWindowTitle("Print")
+    if dialog.exec() != QDialog.DialogCode.Accepted:
+        return None
+    return printer
+
+
+def _date_edit(parent: QWidget, day: date) -> QDateEdit:
+    edit = QDateEdit(parent)
+    edit.setCalendarPopup(True)
+    edit.setDisplayFormat("ddd d MMM yyyy")
+    edit.setDate(QDate(day.year, day.month, day.day))
+    return edit
+
+
+def ask_period(parent: QWidget | None, today: date) -> tuple[date, date] | None:
+    """The period of the due list to print (first and last day), or None when cancelled."""
+    dialog = QDialog(parent)
+    dialog.setWindowTitle("Print the due list")
+    start = _date_edit(dialog, today)
+    end = _date_edit(dialog, today + timedelta(days=DEFAULT_PERIOD_DAYS))
+    form = QFormLayout()
+    form.addRow("&From", start)
+    form.addRow("&To (included)", end)
+    note = QLabel("Every active pump whose refill falls due in the period, with the overdue "
+                  "ones first.", dialog)
+    note.setWordWrap(True)
+    note.setProperty("role", "muted")
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                               | QDialogButtonBox.StandardButton.Cancel, dialog)
+    buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Preview")
+    buttons.accepted.connect(dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    layout = QVBoxLayout(dialog)
+    layout.addLayout(form)
+    layout.addWidget(note)
+    layout.addWidget(buttons)
+    while dialog.exec() == QDialog.DialogCode.Accepted:
+        first: date = start.date().toPython()  # type: ignore[assignment]
+        last: date = end.date().toPython()  # type: ignore[assignment]
+        if last >= first:
+            return first, last
+        messages.warn(dialog, "Print the due list", "The period ends before it starts: choose "
+                                                    "a last day on or after the first.")
+    return None
+
+
+def ask_day(parent: QWidget | None, today: date) -> date | None:
+    """The clinic day whose worksheets to print, or None when cancelled."""
+    dialog = QDialog(parent)
+    dialog.setWindowTitle("Print a day's worksheets")
+    day = _date_edit(dialog, today)
+    form = QFormLayout()
+    form.addRow("Clinic &day", day)
+    note = QLabel("One refill worksheet for every patient due on or before this day, in one "
+                  "file.", dialog)
+    note.setWordWrap(True)
+    note.setProperty("role", "muted")
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                               | QDialogButtonBox.StandardButton.Cancel, dialog)
+    buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Build worksheets")
+    buttons.accepted.connect(dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    layout = QVBoxLayout(dialog)
+    layout.addLayout(form)
+    layout.addWidget(note)
+    layout.addWidget(buttons)
+    if dialog.exec() != QDialog.DialogCode.Accepted:
+        return None
+    chosen: date = day.date().toPython()  # type: ignore[assignment]
+    return chosen
+
+
+# ------------------------------------------------------------------ the preview
+
+
+def save_pdf(parent: QWidget | None, pdf: bytes, filename: str) -> Path | None:
+    """Ask where, write the PDF there, say so; None when cancelled or not written."""
+    path = messages.save_path(parent, "Save as PDF", Path.home() / filename, "PDF files (*.pdf)")
+    if path is None:
+        return None
+    if path.suffix.lower() != ".pdf":
+        path = path.with_suffix(".pdf")
+    try:
+        path.write_bytes(pdf)
+    except OSError as exc:
+        messages.error(parent, "Save as PDF", f"Could not write {path}: {exc.strerror or exc}. "
+                                              "Choose a folder you may write to and try again.")
+        return None
+    messages.info(parent, "Save as PDF", f"Saved to {path}.\n\nThe file holds patient data: "
+                                         "keep it on the clinic's own systems.")
+    return path
+
+
+class PrintPreviewDialog(QDialog):
+    """One printed sheet: its pages, and Print / Save as PDF / Close."""
+
+    def __init__(self, title: str, pdf: bytes, filename: str,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"{title}: preview")
+        self.pdf, self.filename = pdf, filename
+        self.draw, self.backend = renderer()
+        heading = QLabel(title, self)
+        heading.setProperty("role", "title")
+        self.info = QLabel(self)
+        self.info.setProperty("role", "muted")
+        self.info.setWordWrap(True)
+        self.pages = QWidget(self)
+        self.pages.setObjectName("previewPages")
+        self.pages.setStyleSheet("QWidget#previewPages { background: #8a979d; }")
+        self.page_layout = QVBoxLayout(self.pages)
+        self.page_layout.setSpacing(14)
+        self.page_layout.setContentsMargins(14, 14, 14, 14)
+        self.scroll_area = QScrollArea(self)
+        self.scroll_area.setWidget(self.pages)
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setFrameShape(QFrame.Shape.StyledPanel)
+        self.scroll_area.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        self.scroll_area.setAccessibleName("Pages")
+
+        self.print_button = QPushButton("&Print…", self)
+        self.print_button.setDefault(True)
+        self.save_button = QPushButton("&Save as PDF…", self)
+        self.save_button.setAutoDefault(False)
+        self.close_button = QPushButton("Close", self)
+        self.close_button.setAutoDefault(False)
+        self.print_button.clicked.connect(self.print_sheet)
+        self.save_button.clicked.connect(self.save)
+        self.close_button.clicked.connect(self.accept)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.info, 1)
+        buttons.addWidget(self.print_button)
+        buttons.addWidget(self.save_button)
+        buttons.addWidget(self.close_button)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(heading)
+        layout.addWidget(self.scroll_area, 1)
+        layout.addLayout(buttons)
+        self.page_count = self._show_pages()
+        self.resize(PREVIEW_WIDTH + 90, 700)
+
+    def _show_pages(self) -> int:
+        if self.draw is not None:
+            try:
+                ratio = max(1.0, self.devicePixelRatioF())
+                images = self.draw(self.pdf, 72 * PREVIEW_WIDTH / 595 * ratio)
+            except Exception as exc:  # a page that cannot be drawn: say so, keep Save
+                log.warning("preview: cannot draw the pages: %s", exc)
+                images = []
+            for number, image in enumerate(images, start=1):
+                image.setDevicePixelRatio(ratio)
+                label = QLabel(self.pages)
+                label.setPixmap(QPixmap.fromImage(image))
+                label.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+                label.setAccessibleName(f"Page {number} of {len(images)}")
+                self.page_layout.addWidget(label, 0, Qt.AlignmentFlag.AlignHCenter)
+            if images:
+                self.info.setText(f"{len(images)} page{'s' if len(images) != 1 else ''}. "
+                                  "Print sends them to a printer you choose; Save as PDF "
+                                  "keeps the file.")
+                self.page_layout.addStretch(1)
+                return len(images)
+        texts = page_texts(self.pdf)
+        self.print_button.setEnabled(False)
+        self.print_button.setToolTip("This computer cannot draw PDF pages: save the PDF and "
+                                     "print it from a PDF viewer")
+        if texts is None:
+            note = QLabel("No preview on this computer. Save the PDF and open it to see and "
+                          "print it.", self.pages)
+            note.setWordWrap(True)
+            self.page_layout.addWidget(note)
+            self.info.setText("Preview not available.")
+            return 0
+        for number, text in enumerate(texts, start=1):
+            box = QPlainTextEdit(self.pages)
+            box.setReadOnly(True)
+            box.setPlainText(f"Page {number} of {len(texts)}\n\n{text}")
+            box.setMinimumHeight(360)
+            self.page_layout.addWidget(box)
+        self.info.setText(f"{len(texts)} page{'s' if len(texts) != 1 else ''}, shown as text "
+                          "only. Save the PDF and print it from a PDF viewer.")
+        return len(texts)
+
+    def print_sheet(self) -> bool:
+        printer = choose_printer(self)
+        if printer is None:
+            return False
+        try:
+            print_pdf(self.pdf, printer)
+        except PumpMgrError as exc:
+            messages.error(self, "Print", f"Could not print: {exc.message}")
+            return False
+        return True
+
+    def save(self) -> Path | None:
+        return save_pdf(self, self.pdf, self.filename)
+
+
+def preview(parent: QWidget | None, title: str, pdf: bytes, filename: str) -> None:
+    """Show the preview of ``pdf`` (modal) until the user closes it."""
+    PrintPreviewDialog(title, pdf, filename, parent).exec()
+
+
+# ------------------------------------------------------------------ long jobs
+
+
+class _Signals(QObject):
+    progress = Signal(int, int)
+    done = Signal(bytes)
+    failed = Signal(object)
+
+
+class Cancelled(Exception):
+    """The user cancelled a sheet job."""
+
+
+class _Runnable(QRunnable):
+    def __init__(self, job: SheetJob) -> None:
+        super().__init__()
+        self.job = job
+
+    def run(self) -> None:
+        signals = self.job.signals
+        try:
+            result = self.job.work(self.job.report)
+        except BaseException as exc:  # delivered to the window by signal
+            signals.failed.emit(exc)
+            return
+        signals.done.emit(result)
+
+
+class SheetJob(QObject):
+    """Build a sheet on a worker thread with a progress dialog; the window stays responsive.
+
+    ``work(progress)`` runs on a thread of the global pool and calls ``progress(done, total)``;
+    :attr:`done` delivers the PDF bytes, :attr:`failed` the error (:class:`Cancelled` when the
+    user pressed Cancel), both on the window's thread. Widgets are never touched off it.
+    """
+
+    progress = Signal(int, int)
+    done = Signal(bytes)
+    failed = Signal(object)
+
+    def __init__(self, work: Callable[[Callable[[int, int], None]], bytes], label: str,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.work = work
+        self.cancelled = False
+        #: Every (done, total) reported, in order.
+        self.reported: list[tuple[int, int]] = []
+        self.signals = _Signals()
+        self.signals.progress.connect(self._progress)
+        self.signals.done.connect(self._done)
+        self.signals.failed.connect(self._failed)
+        self.dialog = QProgressDialog(label, "Cancel", 0, 0, parent)
+        self.dialog.setWindowTitle("pumpmgr")
+        self.dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        self.dialog.setMinimumDuration(0)
+        self.dialog.setAutoClose(False)
+        self.dialog.setAutoReset(False)
+        self.dialog.canceled.connect(self.cancel)
+
+    def start(self) -> None:
+        self.dialog.show()
+        QThreadPool.globalInstance().start(_Runnable(self))
+
+    def report(self, done: int, total: int) -> None:
+        """Called by the work on the worker thread."""
+        if self.cancelled:
+            raise Cancelled()
+        self.signals.progress.emit(done, total)
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        self.dialog.setLabelText("Cancelling…")
+
+    def _progress(self, done: int, total: int) -> None:
+        self.reported.append((done, total))
+        self.progress.emit(done, total)
+        if self.dialog.isVisible():
+            self.dialog.setMaximum(total)
+            self.dialog.setLabelText(f"Sheet {done} of {total}…")
+            self.dialog.setValue(done)  # a modal progress dialog processes events here
+
+    def _close_dialog(self) -> bool:
+        """Close the progress dialog (closing it must not count as Cancel); whether the user
+        had cancelled."""
+        cancelled = self.cancelled
+        self.dialog.canceled.disconnect(self.cancel)
+        self.dialog.close()
+        return cancelled
+
+    def _done(self, result: bytes) -> None:
+        if self._close_dialog():
+            self.failed.emit(Cancelled())
+            return
+        self.done.emit(result)
+
+    def _failed(self, exc: object) -> None:
+        self._close_dialog()
+        self.failed.emit(exc)
+
+
+def day_label(day: date) -> str:
+    return f"Building the worksheets for {format_date(day)}…"
+
+
+# ------------------------------------------------------------------ each sheet where it belongs
+
+
+PatientSheet = Literal["worksheet", "card", "history"]
+
+_PATIENT_SHEETS: dict[str, tuple[str, str]] = {
+    "worksheet": ("Refill worksheet (before the visit)", "refill-worksheet"),
+    "card": ("Wallet card", "wallet-card"),
+    "history": ("Patient history", "patient-history"),
+}
+
+
+def _build(parent: QWidget | None, doing: str, build: Callable[[], bytes]) -> bytes | None:
+    QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+    try:
+        pdf = build()
+    except Exception as exc:  # every failure reaches the user; nothing else changes
+        QGuiApplication.restoreOverrideCursor()
+        messages.show_error(parent, exc, doing)
+        return None
+    QGuiApplication.restoreOverrideCursor()
+    return pdf
+
+
+def print_patient_sheet(parent: QWidget | None, clinic: ClinicService, kind: PatientSheet,
+                        mrn: str) -> bytes | None:
+    """Build one of the patient's sheets and show its preview; the PDF, or None on error."""
+    title, stem = _PATIENT_SHEETS[kind]
+    sheets = SheetService(clinic)
+    builders: dict[str, Callable[[], bytes]] = {
+        "worksheet": lambda: sheets.worksheet(mrn),
+        "card": lambda: sheets.card(mrn),
+        "history": lambda: sheets.history(mrn),
+    }
+    pdf = _build(parent, f"building the {title.lower()}", builders[kind])
+    if pdf is not None:
+        preview(parent, title, pdf, f"{stem}-{mrn}-{clinic.today():%Y-%m-%d}.pdf")
+    return pdf
+
+
+def print_due_list(parent: QWidget | None, clinic: ClinicService) -> bytes | None:
+    """Ask for the period, build the due list for it and show its preview."""
+    period = ask_period(parent, clinic.today())
+    if period is None:
+        return None
+    start, end = period
+    pdf = _build(parent, "building the due list", lambda: SheetService(clinic).due(start, end))
+    if pdf is not None:
+        preview(parent, "Refill due list", pdf,
+                f"due-list-{start:%Y-%m-%d}-to-{end:%Y-%m-%d}.pdf")
+    return pdf
+
+
+def _locked(parent: QWidget | None) -> bool:
+    """Whether the window ``parent`` belongs to is locked (its ``is_locked()``)."""
+    is_locked = getattr(parent.window(), "is_locked", None) if parent is not None else None
+    return bool(is_locked()) if callable(is_locked) else False
+
+
+def print_day(parent: QWidget | None, clinic: ClinicService) -> SheetJob | None:
+    """Ask for the clinic day, then build its worksheets in the background (progress shown,
+    the window stays responsive) and show the preview when they are ready."""
+    day = ask_day(parent, clinic.today())
+    if day is None:
+        return None
+    job = SheetJob(lambda progress: SheetService(clinic).day(day, progress), day_label(day),
+                   parent)
+
+    def done(pdf: bytes) -> None:
+        if _locked(parent):
+            return  # the window locked meanwhile: no patient data over the lock screen
+        preview(parent, f"Worksheets for {format_date(day)}", pdf,
+                f"worksheets-{day:%Y-%m-%d}.pdf")
+
+    def failed(exc: object) -> None:
+        if isinstance(exc, Cancelled):
+            return
+        if isinstance(exc, BaseException):
+            messages.show_error(parent, exc, "building the day's worksheets")
+
+    job.done.connect(done)
+    job.failed.connect(failed)
+    job.start()
+    return job

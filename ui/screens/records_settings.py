@@ -1,0 +1,164 @@
+"""The clinic's settings (administrator): name, phone, refill buffer, open days, page size and
+the idle time before the window locks.
+
+UI layer: imports PySide6, :mod:`pumpmgr.services` (``settings_for_edit``, ``update_settings``)
+and :mod:`pumpmgr.errors`. The form remembers the version it loaded; a save over a change
+someone else saved meanwhile is refused by the service, and the form then says so, keeps what
+was typed and offers to reload. Others see the settings read-only.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from pumpmgr.errors import Code, PumpMgrError
+from pumpmgr.records import ClinicSettings
+from pumpmgr.services import Actor, ClinicService
+from ui import messages
+
+DAY_WORDS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+CHANGED_MEANWHILE = ("The clinic settings were changed by someone else (another workstation or "
+                     "window) after you opened them, so yours were not saved. What you typed is "
+                     "still in the form: reload to see the other change, then make yours again.")
+
+
+class SettingsTab(QWidget):
+    """The settings form, saved as one versioned change."""
+
+    #: The settings were saved (the new :class:`ClinicSettings`).
+    saved = Signal(object)
+
+    def __init__(self, clinic: ClinicService, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("page")
+        self.clinic = clinic
+        self.actor: Actor | None = None
+        #: The settings row's version when the form was loaded.
+        self.version: int | None = None
+
+        box = QGroupBox("Clinic settings", self)
+        self.name = QLineEdit(box)
+        self.name.setMaxLength(200)
+        self.name.setPlaceholderText("printed on every sheet, for example 'Pain Clinic, "
+                                     "St Mary's Hospital'")
+        self.phone = QLineEdit(box)
+        self.phone.setMaxLength(64)
+        self.phone.setPlaceholderText("printed on the wallet card and the worksheets")
+        self.buffer = QSpinBox(box)
+        self.buffer.setRange(0, 60)
+        self.buffer.setSuffix(" days")
+        self.buffer.setToolTip("The refill is due this many days before the alarm date")
+        days = QHBoxLayout()
+        self.days: list[QCheckBox] = []
+        for word in DAY_WORDS:
+            check = QCheckBox(word, box)
+            days.addWidget(check)
+            self.days.append(check)
+        days.addStretch(1)
+        self.page_size = QComboBox(box)
+        self.page_size.addItems(["A4", "Letter"])
+        self.auto_lock = QSpinBox(box)
+        self.auto_lock.setRange(1, 120)
+        self.auto_lock.setSuffix(" minutes")
+        self.auto_lock.setToolTip("The window locks after this long without use")
+        form = QFormLayout(box)
+        form.addRow("Clinic &name", self.name)
+        form.addRow("Clinic &phone", self.phone)
+        form.addRow("Refill &buffer before the alarm", self.buffer)
+        form.addRow("Clinic open on", days)
+        form.addRow("Pa&per size", self.page_size)
+        form.addRow("&Lock after", self.auto_lock)
+        self.save_button = QPushButton("&Save the settings", self)
+        self.save_button.setAutoDefault(False)
+        self.save_button.clicked.connect(self.save)
+        self.reload_button = QPushButton("Re&load", self)
+        self.reload_button.setAutoDefault(False)
+        self.reload_button.clicked.connect(self.load)
+        self.message = QLabel(" ", self)
+        self.message.setWordWrap(True)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.save_button)
+        buttons.addWidget(self.reload_button)
+        buttons.addStretch(1)
+        self.note = QLabel(" ", self)
+        self.note.setWordWrap(True)
+        self.note.setProperty("role", "muted")
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.note)
+        layout.addWidget(box)
+        layout.addLayout(buttons)
+        layout.addWidget(self.message)
+        layout.addStretch(1)
+        self.editors: list[QWidget] = [self.name, self.phone, self.buffer, *self.days,
+                                       self.page_size, self.auto_lock]
+
+    def set_actor(self, actor: Actor | None) -> None:
+        self.actor = actor
+        admin = actor is not None and actor.role == "administrator"
+        for widget in [*self.editors, self.save_button]:
+            widget.setEnabled(admin)
+        self.note.setText("Changing a setting changes every pump's refill-due date; the change "
+                          "is audited." if admin else
+                          "Only an administrator changes the clinic's settings.")
+
+    def load(self) -> None:
+        settings, self.version = self.clinic.settings_for_edit()
+        self.name.setText(settings.clinic_name)
+        self.phone.setText(settings.clinic_phone)
+        self.buffer.setValue(settings.buffer_days)
+        for number, check in enumerate(self.days):
+            check.setChecked(number in settings.open_days)
+        self.page_size.setCurrentText(settings.page_size)
+        self.auto_lock.setValue(settings.auto_lock_minutes)
+        self._say(" ", False)
+
+    def clear(self) -> None:
+        self.version = None
+        for edit in (self.name, self.phone):
+            edit.clear()
+
+    def settings(self) -> ClinicSettings:
+        """The settings as typed."""
+        return ClinicSettings(
+            clinic_name=self.name.text(), clinic_phone=self.phone.text(),
+            buffer_days=self.buffer.value(),
+            open_days=frozenset(i for i, check in enumerate(self.days) if check.isChecked()),
+            page_size="Letter" if self.page_size.currentText() == "Letter" else "A4",
+            auto_lock_minutes=self.auto_lock.value())
+
+    def _say(self, text: str, error: bool) -> None:
+        self.message.setText(text)
+        self.message.setProperty("role", "error" if error else "muted")
+        self.message.style().unpolish(self.message)
+        self.message.style().polish(self.message)
+
+    def save(self) -> bool:
+        if self.actor is None or self.version is None:
+            return False
+        try:
+            saved = self.clinic.update_settings(self.actor, self.settings(), self.version)
+        except PumpMgrError as exc:
+            if exc.code is Code.DB_CHANGED_MEANWHILE:
+                self._say(CHANGED_MEANWHILE, True)
+                messages.warn(self, "Settings not saved", CHANGED_MEANWHILE)
+                self.reload_button.setFocus()
+            else:
+                self._say(f"Not saved: {exc.message}", True)
+            return False
+        _, self.version = self.clinic.settings_for_edit()
+        self._say("Saved. Every pump's refill-due date follows the new settings.", False)
+        self.saved.emit(saved)
+        return True

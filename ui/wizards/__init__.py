@@ -1,0 +1,1 @@
+"""Step-by-step dialogs: the refill wizard and its steps."""
