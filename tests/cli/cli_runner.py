@@ -8,6 +8,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
+
 from pumpmgr.cli import main
 
 
@@ -27,8 +29,12 @@ class Result:
         return self.err
 
 
-def run(*argv: str) -> Result:
+def run(*argv: str, stdin: str | None = None, monkeypatch: pytest.MonkeyPatch | None = None,
+        ) -> Result:
     out, err = io.StringIO(), io.StringIO()
+    if stdin is not None:
+        assert monkeypatch is not None
+        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
             code = main(list(argv))

@@ -9,48 +9,15 @@ import json
 import shutil
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
+from cli_runner import run
 
 from pumpmgr.cli import main
 
 DUE_KEYS = {"mrn", "patient", "pump_model", "drug", "alarm_at", "refill_due",
             "refill_due_reason", "days_left", "replace_by", "state"}
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-    @property
-    def one_line_error(self) -> str:
-        assert self.code == 2, (self.code, self.out, self.err)
-        assert self.err.count("\n") == 1 and "Traceback" not in self.err, self.err
-        return self.err
-
-
-def run(*argv: str, stdin: str | None = None, monkeypatch: pytest.MonkeyPatch | None = None,
-        ) -> Result:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.ExitStack() as stack:
-        if stdin is not None:
-            assert monkeypatch is not None
-            monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
-        stack.enter_context(contextlib.redirect_stdout(out))
-        stack.enter_context(contextlib.redirect_stderr(err))
-        try:
-            code = main(list(argv))
-        except SystemExit as stop:  # argparse refusing a usage error
-            code = int(stop.code or 0)
-    return Result(code, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture(scope="module")
