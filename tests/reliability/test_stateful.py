@@ -1,0 +1,299 @@
+"""Harness 4, second half: a Hypothesis state machine over :class:`ClinicService` (T4).
+
+Rules: register a patient, implant a pump, prescribe, refill, reprogram, change the
+concentration at a refill, replace the pump, correct a refill, let time pass, and try actions
+that must be refused (a fill over the capacity, a blocked dose, a second check by the same
+user). After every step:
+
+- the audit log grew by exactly the changes the model made (a refused action adds nothing);
+- the audit chain verifies;
+- every active pump of the run's patients has a stored refill-due date (once it has a
+  prescription and a fill, from its forecast; before that, the due date of its first fill).
+
+Each example runs on a fresh database of the test's backend (a SQLite file, or a PostgreSQL
+schema of its own). Suite: 6 examples × 20 steps per backend; ``--full``: 100 × 50.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from itertools import count
+from pathlib import Path
+from typing import Any
+
+from clinical_world import (
+    PASSWORD,
+    Clinic,
+    make_clinic,
+    patient_input,
+    prescription,
+    pump_input,
+    refill,
+)
+from database_targets import create_schema, drop_schema, postgres_schema_url
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    consumes,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
+from sqlalchemy import func, select
+
+from pumpmgr.db import schema as db
+from pumpmgr.db.engine import Database, open_database
+from pumpmgr.errors import PumpMgrError
+from pumpmgr.services.inputs import Verification
+
+SERIALS = count(1)
+
+
+class Pump:
+    """What the model knows of one pump."""
+
+    def __init__(self, pump_id: int, capacity: float) -> None:
+        self.id = pump_id
+        self.capacity = capacity
+        self.dose = 0.0
+        self.concentration = 2000.0
+        self.refills: list[int] = []
+        self.active = True
+
+
+def audit_total(clinic: Clinic) -> int:
+    with clinic.service.database.read() as session:
+        return int(session.scalar(select(func.count()).select_from(db.AuditEntry)) or 0)
+
+
+class Places:
+    """A fresh database for each example, on the backend of the test's database."""
+
+    def __init__(self, database: Database, folder: Path) -> None:
+        self.backend = database.backend
+        self.folder = folder
+        self.made = 0
+
+    def new(self) -> tuple[Database, str | None]:
+        self.made += 1
+        if self.backend == "sqlite":
+            return open_database(str(self.folder / f"example-{self.made}.db")), None
+        schema = f"pumpmgr_sm_{uuid.uuid4().hex[:16]}"
+        create_schema(schema)
+        return open_database(postgres_schema_url(schema)), schema
+
+    @staticmethod
+    def close(database: Database, schema: str | None) -> None:
+        database.dispose()
+        if schema is not None:
+            drop_schema(schema)
+
+
+def make_machine(places: Places, stats: dict[str, int]) -> type[RuleBasedStateMachine]:
+    class ClinicMachine(RuleBasedStateMachine):
+        patients = Bundle("patients")
+        pumps = Bundle("pumps")
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.database, self.schema = places.new()
+            self.clinic = make_clinic(self.database)
+            self.expected_audit = audit_total(self.clinic)
+            self.active: dict[int, Pump] = {}  # by patient id
+            stats["examples"] += 1
+
+        def teardown(self) -> None:
+            places.close(self.database, self.schema)
+
+        def changed(self, entries: int) -> None:
+            self.expected_audit += entries
+            stats["steps"] += 1
+
+        def later(self, hours: float) -> None:
+            self.clinic.at(self.clinic.now + timedelta(hours=hours))
+
+        @initialize(target=patients)
+        def first_patient(self) -> int:
+            return self.register()
+
+        @rule(target=patients)
+        def create_patient(self) -> int:
+            return self.register()
+
+        def register(self) -> int:
+            record = self.clinic.service.register_patient(
+                self.clinic.nurse, patient_input(f"S{next(SERIALS):06d}"))
+            self.changed(1)
+            return record.id
+
+        @rule(target=pumps, patient=patients, model=st.sampled_from(
+            ["synchromed2-20", "synchromed2-40", "prometra2-20"]))
+        def implant(self, patient: int, model: str) -> Any:
+            if patient in self.active:
+                return None
+            today = self.clinic.now.astimezone(self.clinic.service.tz).date()
+            record = self.clinic.service.implant_pump(
+                self.clinic.nurse, patient, pump_input(model, f"SN{next(SERIALS)}",
+                                                       implanted_on=today), None)
+            self.changed(2)  # the pump and its implant event
+            pump = Pump(record.id, float(record.capacity.to("mL").m))
+            self.active[patient] = pump
+            return pump
+
+        @rule(pump=pumps, dose=st.floats(min_value=50, max_value=900))
+        def prescribe(self, pump: Pump | None, dose: float) -> None:
+            if pump is None or not pump.active or pump.refills:
+                return
+            self.later(1)
+            data = prescription(dose=f"{dose:.1f} mcg/day", at=self.clinic.now,
+                                reasons=REASONS)
+            self.clinic.service.change_prescription(self.clinic.nurse, self.clinic.check,
+                                                    pump.id, data)
+            pump.dose = round(dose, 1)
+            self.changed(1)
+
+        @rule(pump=pumps, days=st.floats(min_value=0.1, max_value=80),
+              fill=st.floats(min_value=0.2, max_value=1.0))
+        def refill_pump(self, pump: Pump | None, days: float, fill: float) -> None:
+            if pump is None or not pump.active or not pump.dose:
+                return
+            self.later(24 * days)
+            volume = round(max(4.0, pump.capacity * fill), 1)
+            outcome = self.clinic.service.record_refill(
+                self.clinic.nurse, self.clinic.check, pump.id,
+                refill(self.clinic.now, "1 mL", f"{volume} mL", discrepancy_note="checked"))
+            pump.refills.append(outcome.refill.id)
+            self.changed(1)
+
+        @rule(pump=pumps, factor=st.floats(min_value=0.7, max_value=1.6))
+        def reprogram(self, pump: Pump | None, factor: float) -> None:
+            if pump is None or not pump.active or not pump.refills:
+                return
+            self.later(30)
+            dose = round(min(1000.0, max(50.0, pump.dose * factor)), 1)
+            self.clinic.service.change_prescription(
+                self.clinic.nurse, self.clinic.check, pump.id, prescription(
+                    dose=f"{dose} mcg/day", concentration=f"{pump.concentration:g} mcg/mL",
+                    at=self.clinic.now, reasons=REASONS))
+            pump.dose = dose
+            self.changed(1)
+
+        @rule(pump=pumps, strength=st.sampled_from([500.0, 1000.0, 2000.0]))
+        def change_concentration(self, pump: Pump | None, strength: float) -> None:
+            if pump is None or not pump.active or not pump.refills:
+                return
+            self.later(24 * 20)
+            new = prescription(dose=f"{pump.dose} mcg/day", concentration=f"{strength:g} mcg/mL",
+                               at=self.clinic.now, reasons=REASONS)
+            outcome = self.clinic.service.record_refill(
+                self.clinic.nurse, self.clinic.check, pump.id, refill(
+                    self.clinic.now, "1 mL", f"{pump.capacity} mL", discrepancy_note="checked",
+                    new_prescription=new, bridge_acknowledged=True))
+            pump.refills.append(outcome.refill.id)
+            pump.concentration = strength
+            self.changed(1)  # the refill; its new prescription is in the same entry
+
+        @rule(target=pumps, old=consumes(pumps))
+        def replace_pump(self, old: Pump | None) -> Any:
+            if old is None or not old.active:
+                return None
+            self.later(5)
+            today = self.clinic.now.astimezone(self.clinic.service.tz).date()
+            patient = next(p for p, pump in self.active.items() if pump is old)
+            record = self.clinic.service.replace_pump(
+                self.clinic.nurse, old.id, pump_input("synchromed2-40", f"SN{next(SERIALS)}",
+                                                      implanted_on=today), "battery ERI")
+            old.active = False
+            self.changed(3)  # two events and the replacement
+            pump = Pump(record.id, float(record.capacity.to("mL").m))
+            self.active[patient] = pump
+            return pump
+
+        @rule(pump=pumps, lot=st.integers(min_value=100, max_value=999))
+        def correct_refill(self, pump: Pump | None, lot: int) -> None:
+            if pump is None or not pump.refills:
+                return
+            self.later(1)
+            corrected = self.clinic.service.correct_refill(
+                self.clinic.nurse, self.clinic.check, pump.refills[-1], "lot misread",
+                lot_number=f"L{lot}")
+            pump.refills[-1] = corrected.id
+            self.changed(1)
+
+        @rule(pump=pumps)
+        def refused_actions(self, pump: Pump | None) -> None:
+            """Each must be refused and write nothing."""
+            if pump is None or not pump.active:
+                return
+            attempts: list[Callable[[], Any]] = [
+                lambda: self.clinic.service.record_refill(
+                    self.clinic.nurse, self.clinic.check, pump.id,
+                    refill(self.clinic.now, "1 mL", f"{pump.capacity + 5} mL")),
+                lambda: self.clinic.service.change_prescription(
+                    self.clinic.nurse, self.clinic.check, pump.id,
+                    prescription(dose="400 mg/day", at=self.clinic.now, reasons=REASONS)),
+                lambda: self.clinic.service.change_prescription(
+                    self.clinic.nurse, Verification(self.clinic.nurse.username, PASSWORD),
+                    pump.id, prescription(at=self.clinic.now, reasons=REASONS)),
+            ]
+            for attempt in attempts:
+                try:
+                    attempt()
+                except PumpMgrError:
+                    continue
+                raise AssertionError("a refused action was saved")
+            stats["steps"] += 1
+
+        @invariant()
+        def audit_matches_the_changes(self) -> None:
+            assert audit_total(self.clinic) == self.expected_audit
+
+        @invariant()
+        def chain_verifies(self) -> None:
+            report = self.clinic.service.verify_audit()
+            assert report.ok, report.message
+
+        @invariant()
+        def every_active_pump_has_a_due_date(self) -> None:
+            ids = [p.id for p in self.active.values() if p.active]
+            if not ids:
+                return
+            with self.clinic.service.database.read() as session:
+                rows = {r.pump_id: r for r in session.scalars(
+                    select(db.PumpForecast).where(db.PumpForecast.pump_id.in_(ids)))}
+            for pump_id in ids:
+                assert pump_id in rows and rows[pump_id].refill_due is not None, pump_id
+
+    return ClinicMachine
+
+
+REASONS = {"titration.above_percent": "prescriber's order", "titration.within_24h": "ordered",
+           "dose.above_typical": "ordered", "dose.above_soft_max": "ordered",
+           "dose.below_typical": "ordered"}
+
+
+def test_clinic_state_machine(
+    database: Database, tmp_path: Path, full_size: bool,
+    harness_report: Callable[[str, int, int, float], None],
+) -> None:
+    started = time.perf_counter()
+    stats = {"examples": 0, "steps": 0}
+    machine = make_machine(Places(database, tmp_path), stats)
+    examples, steps = (100, 50) if full_size else (6, 20)
+    failures = 0
+    try:
+        run_state_machine_as_test(machine, settings=settings(
+            max_examples=examples, stateful_step_count=steps, deadline=None, database=None,
+            derandomize=not full_size, suppress_health_check=list(HealthCheck)))
+    except BaseException:
+        failures = 1
+        raise
+    finally:
+        harness_report(f"4 stateful clinic {database.backend}", stats["steps"], failures,
+                       time.perf_counter() - started)

@@ -1,0 +1,345 @@
+"""Harness 8 (issue 6; reliability.md T8, T12): tampering with the audit log behind pumpmgr's back.
+
+A clinic's log written by the real services is tampered with in raw SQL, as someone with the
+database file or the table owner's password would: with the append-only triggers dropped, one
+of a byte changed in any field of any entry, an entry deleted, two entries swapped, an entry
+forged (inserted with its own valid hash, or rewritten and rehashed in place), the tail cut, or
+the whole chain rewritten consistently from an edited entry. :func:`verify_chain` must report
+every one: the tail cut and the consistent rewrite are caught against the chain head recorded
+outside the database (the manifest of a backup on SQLite; on PostgreSQL the head a sheet or an
+export records), everything else by the chain alone. Each tampering happens inside a
+transaction that is rolled back (the DDL too), so every trial starts from the pristine log.
+
+Also: direct UPDATE and DELETE of audit rows (every column, raw SQL and the ORM, and SQLite's
+``INSERT OR REPLACE`` and PostgreSQL's ``TRUNCATE``, which delete without a DELETE statement)
+are refused by the database; and verifying 100,000 entries is timed (printed, not asserted).
+
+Suite: 250 tamperings (``--full``: 1,000) on each backend; 10,000 entries timed (100,000).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, insert, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+from storage_workers import build_clinic, print_failures, refill_input, service, staff_of
+
+from pumpmgr.db.audit import (
+    GENESIS_HASH,
+    ChainAnchor,
+    canonical_json,
+    chain_head,
+    entry_hash,
+    verify_chain,
+)
+from pumpmgr.db.backup import backup_database
+from pumpmgr.db.engine import Database
+from pumpmgr.db.errors import RecordConflict
+from pumpmgr.db.schema import AuditEntry
+
+FIELDS = ("seq", "recorded_at", "username", "workstation", "action", "entity_type",
+          "entity_id", "payload", "reason", "prev_hash", "row_hash")
+KINDS = ("byte", "delete", "swap", "forge", "tail", "rewrite")
+#: Kinds the chain itself must catch; the others need the anchor recorded outside.
+CHAIN_CATCHES = {"byte", "delete", "swap", "forge"}
+
+
+def _drop_triggers(connection: Connection) -> None:
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("DROP TRIGGER trg_audit_log_no_update")
+        connection.exec_driver_sql("DROP TRIGGER trg_audit_log_no_delete")
+    else:
+        connection.exec_driver_sql("DROP TRIGGER trg_audit_log_no_change ON audit_log")
+
+
+def _rows(connection: Connection) -> list[dict[str, Any]]:
+    result = connection.execute(text(f"SELECT {', '.join(FIELDS)} FROM audit_log ORDER BY seq"))
+    return [dict(row._mapping) for row in result]
+
+
+def _instant(value: Any) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _hash(row: dict[str, Any]) -> str:
+    fields = {k: row[k] for k in FIELDS if k != "row_hash"}
+    fields["recorded_at"] = _instant(fields["recorded_at"])
+    return entry_hash(**fields)
+
+
+def _set(connection: Connection, seq: int, /, **values: Any) -> None:
+    sets = ", ".join(f"{name} = :{name}" for name in values)
+    connection.execute(text(f"UPDATE audit_log SET {sets} WHERE seq = :where_seq"),
+                       {**values, "where_seq": seq})
+
+
+def _insert(connection: Connection, row: dict[str, Any]) -> None:
+    connection.execute(text(f"INSERT INTO audit_log ({', '.join(FIELDS)}) VALUES "
+                            f"({', '.join(':' + f for f in FIELDS)})"), row)
+
+
+def _other_char(rng: random.Random, old: str) -> str:
+    pool = "0123456789abcdefXYZ _-:.{}\"'é"
+    return rng.choice([c for c in pool if c != old])
+
+
+def _change_a_byte(connection: Connection, rng: random.Random, rows: list[dict[str, Any]],
+                   ) -> str:
+    row = rng.choice(rows)
+    field = rng.choice(FIELDS)
+    if field == "seq":
+        taken = {r["seq"] for r in rows}
+        new = rng.choice([s for s in range(1, len(rows) + 20) if s not in taken])
+        _set(connection, row["seq"], seq=new)
+        return f"seq {row['seq']} -> {new}"
+    if field == "recorded_at":
+        moved = _instant(row["recorded_at"]) + timedelta(microseconds=rng.choice((-1, 1)))
+        if connection.dialect.name == "sqlite":  # stored as text: change any byte of it
+            stored = str(row["recorded_at"])
+            i = rng.randrange(len(stored))
+            value: Any = stored[:i] + _other_char(rng, stored[i]) + stored[i + 1:]
+        else:  # a timestamptz: the smallest change it can hold
+            value = moved
+        _set(connection, row["seq"], recorded_at=value)
+        return f"recorded_at of #{row['seq']}"
+    old = row[field]
+    if old is None or old == "":
+        new_text = _other_char(rng, "")
+    else:
+        i = rng.randrange(len(old))
+        new_text = old[:i] + _other_char(rng, old[i]) + old[i + 1:]
+    if connection.dialect.name == "sqlite" and rng.random() < 0.2:
+        raw = bytearray(new_text.encode())
+        raw[rng.randrange(len(raw))] = rng.choice((0xC9, 0xFF, 0x80))  # not UTF-8 any more
+        if rng.random() < 0.5:
+            _set(connection, row["seq"], **{field: bytes(raw)})  # as a BLOB
+            return f"{field} of #{row['seq']} as a BLOB"
+        connection.execute(text(f"UPDATE audit_log SET {field} = CAST(:v AS TEXT) "
+                                "WHERE seq = :s"), {"v": bytes(raw), "s": row["seq"]})
+        return f"{field} of #{row['seq']} as text that is not UTF-8"
+    _set(connection, row["seq"], **{field: new_text})
+    return f"{field} of #{row['seq']}"
+
+
+def _tamper(kind: str, connection: Connection, rng: random.Random,
+            rows: list[dict[str, Any]]) -> str:
+    last = rows[-1]["seq"]
+    if kind == "byte":
+        return _change_a_byte(connection, rng, rows)
+    if kind == "delete":
+        seq = rng.randrange(1, last)  # the last one is the "tail" kind
+        connection.execute(text("DELETE FROM audit_log WHERE seq = :s"), {"s": seq})
+        return f"deleted #{seq}"
+    if kind == "swap":
+        a, b = sorted(rng.sample(range(1, last + 1), 2))
+        parking = last + 1000
+        _set(connection, a, seq=parking)
+        _set(connection, b, seq=a)
+        _set(connection, parking, seq=b)
+        return f"swapped #{a} and #{b}"
+    if kind == "forge":
+        k = rng.randrange(1, last + 1)
+        forged = {**rows[k - 1], "username": "mallory", "payload": canonical_json(
+            {"dose_mcg_per_day": {"before": 400, "after": 4000}})}
+        if rng.random() < 0.5:  # inserted at k, later entries renumbered, its hash valid
+            for seq in range(last, k - 1, -1):
+                _set(connection, seq, seq=seq + 1)
+            forged["prev_hash"] = GENESIS_HASH if k == 1 else rows[k - 2]["row_hash"]
+            forged["row_hash"] = _hash(forged)
+            _insert(connection, forged)
+            return f"forged an entry inserted at #{k}"
+        forged["row_hash"] = _hash(forged)  # rewritten in place and rehashed
+        _set(connection, k, username=forged["username"], payload=forged["payload"],
+             row_hash=forged["row_hash"])
+        # the newest entry has no successor to break: only the recorded head shows it
+        return f"forged #{k} in place" + (" (the head)" if k == last else "")
+    if kind == "tail":
+        cut = rng.randint(1, min(5, last))
+        connection.execute(text("DELETE FROM audit_log WHERE seq > :s"), {"s": last - cut})
+        return f"cut the last {cut}"
+    # rewrite: edit one entry, then rehash it and every later entry, consistently
+    k = rng.randrange(1, last + 1)
+    prev = GENESIS_HASH if k == 1 else rows[k - 2]["row_hash"]
+    for n, row in enumerate(rows[k - 1:]):
+        changed = {**row, "prev_hash": prev}
+        if n == 0:
+            changed["reason"] = "nothing happened here"
+        changed["row_hash"] = _hash(changed)
+        _set(connection, row["seq"], prev_hash=changed["prev_hash"], reason=changed["reason"],
+             row_hash=changed["row_hash"])
+        prev = changed["row_hash"]
+    return f"rewrote the chain from #{k}"
+
+
+def _a_clinic(database: Database, entries: int) -> None:
+    """A log written by the services: set-up, then refills, events and prescription changes."""
+    pumps = build_clinic(database, 4)
+    clinic = service(database, "tamper")
+    staff = staff_of(database)
+    n = 0
+    with database.read() as session:
+        count = session.scalar(text("SELECT count(*) FROM audit_log")) or 0
+    while count < entries:
+        pump = pumps[n % len(pumps)]
+        if n % 3 == 0:
+            clinic.record_refill(staff.nurse, staff.check, pump, refill_input(clinic))
+        else:
+            clinic.record_event(staff.nurse, pump, "note", clinic.clock.now(),
+                                f"tamper target {n} – µg ½")
+        n += 1
+        count += 1
+
+
+def _anchor(database: Database, tmp_path: Path) -> tuple[ChainAnchor, str]:
+    if database.backend == "sqlite":
+        manifest = backup_database(database.engine, tmp_path / "anchor-backup.db")
+        assert manifest.anchor is not None
+        return manifest.anchor, "backup manifest"
+    with database.read() as session:
+        head = chain_head(session)
+    assert head is not None
+    return head, "head recorded on a sheet"
+
+
+def test_every_tampering_is_detected(
+    database: Database, tmp_path: Path, full_size: bool,
+    harness_report: Callable[[str, int, int, float], None],
+) -> None:
+    trials = 1000 if full_size else 250
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    _a_clinic(database, 120)
+    anchor, where = _anchor(database, tmp_path)
+    failures: list[str] = []
+    caught: dict[str, int] = dict.fromkeys(KINDS, 0)
+    started = time.perf_counter()
+    for trial in range(trials):
+        kind = KINDS[trial % len(KINDS)]
+        with database.engine.connect() as connection:
+            connection.begin()
+            _drop_triggers(connection)
+            rows = _rows(connection)
+            what = _tamper(kind, connection, rng, rows)
+            with Session(bind=connection) as session:
+                try:
+                    plain = verify_chain(session)
+                    anchored = verify_chain(session, anchor)
+                except Exception as exc:  # verification must report, never crash
+                    failures.append(f"trial {trial} ({what}): verify_chain raised {exc!r}")
+                    connection.rollback()
+                    continue
+            connection.rollback()
+        if anchored.ok or (kind in CHAIN_CATCHES and "(the head)" not in what and plain.ok):
+            failures.append(f"trial {trial}: undetected: {what}")
+        else:
+            caught[kind] += 1
+    elapsed = time.perf_counter() - started
+    with database.read() as session:
+        assert verify_chain(session, anchor).ok  # every tampering was rolled back
+    name = f"audit tampering ({database.backend})"
+    harness_report(name, trials, len(failures), elapsed)
+    print(f"\n{name}: seed {seed}, anchor from the {where}, caught by kind {caught}")
+    print_failures(failures)
+    assert failures == []
+
+
+def test_direct_changes_to_audit_rows_are_refused(
+    database: Database, harness_report: Callable[[str, int, int, float], None],
+) -> None:
+    _a_clinic(database, 30)
+    attempts: list[tuple[str, str]] = []
+    for field in FIELDS:
+        value = "0" * 64 if field.endswith("hash") else (
+            "2020-01-01 00:00:00" if field == "recorded_at" else "x")
+        if field == "seq":
+            value = "999"
+        attempts.append((f"UPDATE {field}",
+                         f"UPDATE audit_log SET {field} = '{value}' WHERE seq = 3"))
+    attempts += [("DELETE one", "DELETE FROM audit_log WHERE seq = 3"),
+                 ("DELETE all", "DELETE FROM audit_log")]
+    if database.backend == "sqlite":
+        attempts += [
+            ("INSERT OR REPLACE", "INSERT OR REPLACE INTO audit_log SELECT seq, recorded_at, "
+             "'mallory', workstation, action, entity_type, entity_id, payload, reason, "
+             "prev_hash, row_hash FROM audit_log WHERE seq = 3"),
+            ("REPLACE", "REPLACE INTO audit_log SELECT * FROM audit_log WHERE seq = 4"),
+            ("UPDATE OR REPLACE", "UPDATE OR REPLACE audit_log SET seq = 5 WHERE seq = 4"),
+        ]
+    else:
+        attempts += [("TRUNCATE", "TRUNCATE audit_log"),
+                     ("INSERT ON CONFLICT", "INSERT INTO audit_log SELECT * FROM audit_log "
+                      "WHERE seq = 3 ON CONFLICT (seq) DO UPDATE SET username = 'mallory'")]
+    failures = []
+    started = time.perf_counter()
+    for name, statement in attempts:
+        with database.engine.connect() as connection:
+            try:
+                connection.exec_driver_sql(statement)
+                connection.commit()
+                failures.append(f"{name} was accepted")
+            except DBAPIError as exc:
+                connection.rollback()
+                if "append-only" not in str(exc.orig):
+                    failures.append(f"{name} refused for another reason: {exc.orig}")
+    for change in ("update", "delete"):  # through the program's own write path
+        try:
+            with database.write() as session:
+                entry = session.get_one(AuditEntry, 2)
+                if change == "update":
+                    entry.payload = "{}"
+                else:
+                    session.delete(entry)
+            failures.append(f"ORM {change} was accepted")
+        except RecordConflict as exc:
+            if "never changed or deleted" not in exc.message:
+                failures.append(f"ORM {change}: unclear message {exc.message!r}")
+    with database.read() as session:
+        report = verify_chain(session)
+    if not report.ok:
+        failures.append(f"the log changed: {report.message}")
+    harness_report(f"audit rows refuse UPDATE/DELETE ({database.backend})", len(attempts) + 2,
+                   len(failures), time.perf_counter() - started)
+    print_failures(failures)
+    assert failures == []
+
+
+def test_verifying_a_long_chain(
+    database: Database, full_size: bool,
+    harness_report: Callable[[str, int, int, float], None],
+) -> None:
+    """Times :func:`verify_chain` over 100,000 entries (``--full``; 10,000 in the suite)."""
+    if database.backend == "postgresql" and not full_size:
+        pytest.skip("the PostgreSQL timing runs with --full")
+    count = 100_000 if full_size else 10_000
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    prev = GENESIS_HASH
+    batch: list[dict[str, Any]] = []
+    for seq in range(1, count + 1):
+        fields = {"seq": seq, "recorded_at": t0 + timedelta(seconds=seq), "username": "nina",
+                  "workstation": "ward-2", "action": "refill.record", "entity_type": "refill",
+                  "entity_id": str(seq), "payload": canonical_json(
+                      {"pump_id": seq % 400, "volume_added_ml": 18.5, "verdict": "ok"}),
+                  "reason": None, "prev_hash": prev}
+        prev = entry_hash(**fields)  # type: ignore[arg-type]
+        batch.append({**fields, "row_hash": prev})
+    with database.write() as session:
+        for start in range(0, count, 10_000):
+            session.execute(insert(AuditEntry), batch[start:start + 10_000])
+    started = time.perf_counter()
+    with database.read() as session:
+        report = verify_chain(session)
+    elapsed = time.perf_counter() - started
+    name = f"verify {count:,} audit entries ({database.backend})"
+    harness_report(name, count, 0 if report.ok else 1, elapsed)
+    print(f"\n{name}: {elapsed:.2f} s ({count / elapsed:,.0f} entries/s)")
+    assert report.ok and report.entries_checked == count
