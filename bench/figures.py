@@ -1,0 +1,411 @@
+"""The benchmark's figures: each measured against its lower bound in the same run.
+
+Benchmark support. A figure is a median of several runs (garbage collected before each), set
+beside a baseline measured the same way just before or between them, so that the ratio means
+something on a machine that is busy with other work:
+
+- start-up to the first painted due list against a bare PySide6 window with an empty table,
+  both in fresh processes of the same Python (:mod:`bench.window`), alternating;
+- the due list against the same rows read with :mod:`sqlite3` and a hand-written query;
+- opening the patient with the longest history against reading that patient's rows with
+  :mod:`sqlite3`;
+- recording one refill against one durable SQLite write transaction on the same disk;
+- recomputing every stored forecast against reading their inputs and writing the forecasts with
+  :mod:`sqlite3`;
+- one refill worksheet, and the day's worksheets as one file, against as many bare reportlab
+  pages;
+- the program's peak memory against the bare window's.
+"""
+
+from __future__ import annotations
+
+import gc
+import io
+import json
+import os
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from bench import plan as p
+from pumpmgr.services.clinic import ClinicService
+from pumpmgr.services.inputs import RefillInput, Verification
+from pumpmgr.units import Q_
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One line of the report."""
+
+    name: str
+    value: float
+    unit: str  #: "s" (shown as ms below 1 s) or "B" (shown as MB)
+    baseline_name: str
+    baseline: float | None
+    target: str
+    met: bool | None  #: None: no target (information only)
+    note: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        if self.baseline is None or self.baseline <= 0:
+            return None
+        return self.value / self.baseline
+
+    def line(self) -> str:
+        baseline = "-" if self.baseline is None else (
+            f"{self.baseline_name} {show(self.baseline, self.unit)}")
+        ratio = "-" if self.ratio is None else f"{self.ratio:.2f}x"
+        result = "info" if self.met is None else ("met" if self.met else "missed")
+        return (f"{self.name:<42} | {show(self.value, self.unit):>9} | {baseline:<34} | "
+                f"{ratio:>7} | {self.target:<17} | {result:<6} | {self.note}")
+
+
+HEADER = (f"{'figure':<42} | {'value':>9} | {'baseline':<34} | {'ratio':>7} | "
+          f"{'target':<17} | {'result':<6} | about")
+
+
+def show(value: float, unit: str) -> str:
+    if unit == "B":
+        return f"{value / 1e6:.1f} MB"
+    if value < 1:
+        return f"{value * 1000:.1f} ms"
+    return f"{value:.2f} s"
+
+
+def timed(work: Callable[[], object]) -> float:
+    gc.collect()
+    started = time.perf_counter()
+    work()
+    return time.perf_counter() - started
+
+
+def medians(pairs: Sequence[tuple[Callable[[], object], Callable[[], object]]], repeats: int,
+            ) -> tuple[float, float]:
+    """The median time of each of two pieces of work, run alternately ``repeats`` times."""
+    first: list[float] = []
+    second: list[float] = []
+    for _ in range(repeats):
+        for work_a, work_b in pairs:
+            first.append(timed(work_a))
+            second.append(timed(work_b))
+    return statistics.median(first), statistics.median(second)
+
+
+# ------------------------------------------------------------------------------ the window
+
+
+def window_runs(database: Path, patient: int, repeats: int, bytecode: Path,
+                ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Start the bare window and the program ``repeats`` times each, alternating, after one
+    start of each that is not counted. Both keep their compiled bytecode in ``bytecode``, as
+    an installed program has it (whatever PYTHONDONTWRITEBYTECODE says here)."""
+    nurse = next(u for u in p.demo.DEMO_USERS if u.role == "nurse")
+    bare: list[dict[str, Any]] = []
+    app: list[dict[str, Any]] = []
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPYCACHEPREFIX": str(bytecode)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    for run in range(repeats + 1):
+        for kind in ("bare", "app"):
+            command = [sys.executable, "-m", "bench.window", kind]
+            if kind == "app":
+                command += ["--db", str(database), "--patient", str(patient),
+                            "--now", p.ANCHOR.isoformat(), "--tz", str(p.TZ),
+                            "--user", nurse.username, "--password", nurse.password]
+            started = time.time()
+            done = subprocess.run([*command, "--started", repr(started)], env=env,
+                                  capture_output=True, text=True, check=False,
+                                  cwd=Path(__file__).resolve().parent.parent)
+            if done.returncode != 0:
+                raise RuntimeError(f"bench.window {kind} failed:\n{done.stderr}")
+            result = json.loads(done.stdout.strip().splitlines()[-1])
+            if run:
+                (bare if kind == "bare" else app).append(result)
+    return bare, app
+
+
+def startup_figures(database: Path, patient: int, repeats: int, bytecode: Path,
+                    ) -> list[Figure]:
+    bare, app = window_runs(database, patient, repeats, bytecode)
+    startup = statistics.median(r["startup_s"] for r in app)
+    bare_startup = statistics.median(r["startup_s"] for r in bare)
+    rows = app[0]["rows"]
+    memory = statistics.median(r["peak_rss"] for r in app)
+    bare_memory = statistics.median(r["peak_rss"] for r in bare)
+    return [
+        Figure("start-up to the first painted due list", startup, "s", "bare window",
+               bare_startup, "<= 2.5x bare", startup <= 2.5 * bare_startup,
+               f"{rows:,} rows"),
+        Figure("peak memory, large clinic open", memory, "B", "bare window", bare_memory,
+               "< 250 MB", memory < 250e6, "due list and one patient"),
+    ]
+
+
+# ------------------------------------------------------------------------------ the due list
+
+#: The due list's rows as a hand-written query would read them (the lower bound).
+DUE_LIST_SQL = """
+SELECT pt.id, pt.mrn, pt.family_name, pt.given_name, p.id, p.model_key, p.replace_by_date,
+       f.refill_due, f.refill_due_reason, f.alarm_at, f.alarm_at_with_boluses,
+       (SELECT group_concat(i.drug_key || ' ' || i.concentration_mcg_per_ml, ' + ')
+          FROM prescription_ingredients i WHERE i.prescription_id = rx.id),
+       (SELECT count(*) FROM schedule_steps s WHERE s.prescription_id = rx.id),
+       EXISTS (SELECT 1 FROM refills r WHERE r.pump_id = p.id
+                 AND r.discrepancy_verdict = 'investigate'
+                 AND r.performed_at = (SELECT max(performed_at) FROM refills
+                                        WHERE pump_id = p.id))
+FROM pump_forecasts f
+JOIN pumps p ON p.id = f.pump_id
+JOIN patients pt ON pt.id = p.patient_id
+LEFT JOIN prescriptions rx ON rx.id = (SELECT max(id) FROM prescriptions WHERE pump_id = p.id)
+WHERE p.status = 'active' AND pt.status = 'active'
+ORDER BY f.refill_due, pt.family_name
+"""
+
+
+def due_list_figure(clinic: ClinicService, database: Path, repeats: int) -> Figure:
+    connection = sqlite3.connect(database)
+    try:
+        rows = len(clinic.due_list())
+        if len(connection.execute(DUE_LIST_SQL).fetchall()) != rows:
+            raise AssertionError("the hand-written due list query reads other rows")
+        service, plain = medians([(clinic.due_list,
+                                   lambda: connection.execute(DUE_LIST_SQL).fetchall())],
+                                 repeats)
+    finally:
+        connection.close()
+    return Figure("due list query", service, "s", "plain sqlite3", plain, "<= 2x, < 50 ms",
+                  service <= 2 * plain and service < 0.050, f"{rows:,} rows")
+
+
+# ------------------------------------------------------------------------------ one patient
+
+PATIENT_SQL = (
+    "SELECT * FROM patients WHERE id = :patient",
+    "SELECT * FROM pumps WHERE patient_id = :patient",
+    "SELECT r.* FROM refills r JOIN pumps p ON p.id = r.pump_id WHERE p.patient_id = :patient "
+    "ORDER BY r.performed_at",
+    "SELECT x.* FROM prescriptions x JOIN pumps p ON p.id = x.pump_id "
+    "WHERE p.patient_id = :patient",
+    "SELECT i.* FROM prescription_ingredients i JOIN prescriptions x ON x.id = i.prescription_id "
+    "JOIN pumps p ON p.id = x.pump_id WHERE p.patient_id = :patient",
+    "SELECT s.* FROM schedule_steps s JOIN prescriptions x ON x.id = s.prescription_id "
+    "JOIN pumps p ON p.id = x.pump_id WHERE p.patient_id = :patient",
+    "SELECT e.* FROM pump_events e JOIN pumps p ON p.id = e.pump_id "
+    "WHERE p.patient_id = :patient",
+    "SELECT c.* FROM catheters c WHERE c.patient_id = :patient",
+    "SELECT f.* FROM pump_forecasts f JOIN pumps p ON p.id = f.pump_id "
+    "WHERE p.patient_id = :patient",
+)
+
+
+def longest_history(database: Path) -> tuple[int, int, float]:
+    """The active patient with the most refills: id, refills, years since the first."""
+    connection = sqlite3.connect(database)
+    try:
+        patient, refills, first = connection.execute(
+            "SELECT p.patient_id, count(*), min(r.performed_at) FROM refills r "
+            "JOIN pumps p ON p.id = r.pump_id JOIN patients pt ON pt.id = p.patient_id "
+            "WHERE pt.status = 'active' GROUP BY p.patient_id ORDER BY count(*) DESC, "
+            "p.patient_id LIMIT 1").fetchone()
+    finally:
+        connection.close()
+    from datetime import datetime
+
+    years = (p.ANCHOR.replace(tzinfo=None) - datetime.fromisoformat(first)).days / 365.25
+    return int(patient), int(refills), years
+
+
+def patient_figure(window: Any, database: Path, patient: int, refills: int, years: float,
+                   repeats: int) -> Figure:
+    """Open the patient in the main window (view filled and painted), from the due list."""
+    from bench.window import _first_paint
+
+    connection = sqlite3.connect(database)
+
+    def plain() -> None:
+        for query in PATIENT_SQL:
+            connection.execute(query, {"patient": patient}).fetchall()
+
+    def open_and_paint() -> None:
+        window.show_dashboard()
+        _first_paint(window.dashboard, time.time())
+        started = time.perf_counter()
+        window.open_patient(patient)
+        _first_paint(window.patient, time.time())
+        durations.append(time.perf_counter() - started)
+
+    durations: list[float] = []
+    try:
+        open_and_paint()  # warm up
+        durations.clear()
+        plains = []
+        for _ in range(repeats):
+            plains.append(timed(plain))
+            gc.collect()
+            open_and_paint()
+    finally:
+        connection.close()
+    value = statistics.median(durations)
+    return Figure("open one patient (view filled and painted)", value, "s", "plain sqlite3",
+                  statistics.median(plains), "< 150 ms", value < 0.150,
+                  f"{years:.0f} years, {refills} refills")
+
+
+# ------------------------------------------------------------------------------ one refill
+
+
+def refill_figure(clinic: ClinicService, folder: Path, repeats: int) -> Figure:
+    """Record a refill on several pumps due soon (each once), on a clock standing after every
+    refill on record."""
+    from pumpmgr.clock import FixedClock
+
+    assert isinstance(clinic.clock, FixedClock)
+    nurse = next(u for u in p.demo.DEMO_USERS if u.username == "nurse1")
+    second = next(u for u in p.demo.DEMO_USERS if u.username == "nurse2")
+    actor = clinic.sign_in(nurse.username, nurse.password)
+    check = Verification(second.username, second.password)
+    # due this week, but not today (the day's worksheets are measured afterwards)
+    rows = [r for r in clinic.due_list() if r.state == "due_this_week"
+            and r.refill_due > p.TODAY and r.pump_type != "constant_flow"][: repeats + 1]
+    durations = []
+    for index, row in enumerate(rows):
+        clinic.clock.moment = p.ANCHOR + timedelta(minutes=5 * (index + 1))
+        moment = clinic.clock.moment - timedelta(minutes=2)
+        expected = clinic.expected_now(row.pump_id, moment)
+        pump = clinic.patient_chart(row.patient_id).pump
+        assert pump is not None
+        data = RefillInput(
+            performed_at=moment,
+            aspirated=Q_(round(0.0 if expected is None else float(expected.to("mL").m), 1),
+                         "mL"),
+            volume_added=pump.capacity, lot_number="BENCH-1", expiry=p.TODAY + timedelta(
+                days=200), source="pharmacy", needle_position_confirmed=True,
+            pump_running_confirmed=True, discrepancy_note="benchmark refill")
+        durations.append(timed(lambda row=row, data=data: clinic.record_refill(
+            actor, check, row.pump_id, data)))
+    clinic.clock.moment = p.ANCHOR + timedelta(hours=1)
+    value = statistics.median(durations[1:] or durations)
+    return Figure("record one refill", value, "s", "sqlite3 durable write",
+                  _durable_write(folder, repeats), "< 50 ms", value < 0.050,
+                  "checks, transaction, audit, forecast")
+
+
+def _durable_write(folder: Path, repeats: int) -> float:
+    """One INSERT committed in its own transaction, WAL and synchronous=FULL as the program's
+    connections: the floor of any save on this disk."""
+    path = folder / "durable-write.db"
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        connection.execute("PRAGMA journal_mode = wal")
+        connection.execute("PRAGMA synchronous = FULL")
+        connection.execute("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, v TEXT)")
+
+        def write() -> None:
+            connection.execute("BEGIN IMMEDIATE")
+            connection.execute("INSERT INTO t (v) VALUES ('refill')")
+            connection.execute("COMMIT")
+
+        return statistics.median(timed(write) for _ in range(max(3, repeats)))
+    finally:
+        connection.close()
+
+
+# ------------------------------------------------------------------------------ forecasts
+
+FORECAST_INPUTS_SQL = """
+SELECT p.id, p.low_reservoir_alarm_ml, p.accuracy_percent, r.performed_at,
+       r.final_reservoir_ml, r.bolus_volume_ml
+FROM pumps p
+JOIN refills r ON r.id = (SELECT id FROM refills WHERE pump_id = p.id
+                          AND id NOT IN (SELECT corrects_id FROM refills
+                                         WHERE corrects_id IS NOT NULL)
+                          ORDER BY performed_at DESC, id DESC LIMIT 1)
+WHERE p.status = 'active'
+"""
+PRESCRIPTIONS_SQL = """
+SELECT x.id, x.pump_id, x.effective_at, x.ptm_bolus_dose_mcg, x.ptm_max_per_day,
+       x.ptm_lockout_days, i.drug_key, i.concentration_mcg_per_ml, s.start_time,
+       s.rate_mcg_per_day
+FROM prescriptions x JOIN pumps p ON p.id = x.pump_id
+JOIN prescription_ingredients i ON i.prescription_id = x.id
+JOIN schedule_steps s ON s.prescription_id = x.id
+WHERE p.status = 'active'
+"""
+
+
+def recompute_figure(clinic: ClinicService, database: Path, repeats: int) -> Figure:
+    """Edit the drug library (baclofen's soft maximum), then recompute every forecast."""
+    admin_spec = p.demo.DEMO_USERS[0]
+    admin = clinic.sign_in(admin_spec.username, admin_spec.password)
+    drug = clinic.library().drug("baclofen")
+    soft = drug.soft_max.value if drug.soft_max is not None else Q_(1000, "mcg/day")
+    clinic.edit_drug_library(admin, "baclofen", {"soft_max": soft * 1.05},
+                             "benchmark: the clinic's soft maximum for baclofen")
+    pumps = 0
+
+    def service() -> None:
+        nonlocal pumps
+        pumps = clinic.recompute_all_forecasts(admin, "benchmark: drug library changed")
+
+    connection = sqlite3.connect(database, isolation_level=None)
+
+    def plain() -> None:
+        inputs = connection.execute(FORECAST_INPUTS_SQL).fetchall()
+        connection.execute(PRESCRIPTIONS_SQL).fetchall()
+        connection.execute("BEGIN IMMEDIATE")
+        connection.executemany("UPDATE pump_forecasts SET refill_due = refill_due "
+                               "WHERE pump_id = ?", [(row[0],) for row in inputs])
+        connection.execute("COMMIT")
+
+    try:
+        value, baseline = medians([(service, plain)], repeats)
+    finally:
+        connection.close()
+    return Figure("recompute every forecast (drug library edit)", value, "s",
+                  "sqlite3 read inputs + write", baseline, "< 2 s", value < 2.0,
+                  f"{pumps:,} pumps")
+
+
+# ------------------------------------------------------------------------------ sheets
+
+
+def _bare_pages(count: int) -> bytes:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen.canvas import Canvas
+
+    out = io.BytesIO()
+    canvas = Canvas(out, pagesize=A4)
+    for page in range(count):
+        canvas.setFont("Helvetica", 10)
+        for line in range(40):
+            canvas.drawString(60, 780 - 18 * line, f"page {page + 1} line {line + 1}")
+        canvas.showPage()
+    canvas.save()
+    return out.getvalue()
+
+
+def sheet_figures(clinic: ClinicService, mrn: str, repeats: int) -> list[Figure]:
+    from pumpmgr.services.sheets import SheetService
+
+    sheets = SheetService(clinic)
+    sheets.worksheet(mrn)  # warm up (fonts, styles)
+    one, one_bare = medians([(lambda: sheets.worksheet(mrn), lambda: _bare_pages(1))],
+                            repeats)
+    due = [r for r in clinic.due_list(today=p.TODAY) if r.refill_due <= p.TODAY]
+    count = len(due)
+    day, day_bare = medians([(lambda: sheets.day(p.TODAY), lambda: _bare_pages(count))],
+                            max(1, min(repeats, 3)))
+    return [
+        Figure("one refill worksheet PDF", one, "s", "bare reportlab page", one_bare,
+               "< 150 ms", one < 0.150, "longest history"),
+        Figure("the day's worksheets as one file", day, "s", "bare reportlab pages", day_bare,
+               "< 4 s", day < 4.0, f"{count} sheets (the target is for 60)"),
+    ]
