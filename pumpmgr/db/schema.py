@@ -410,7 +410,10 @@ class PrescriptionFinding(Base):
 class Refill(ClinicalRecord, Base):
     __tablename__ = "refills"
     __table_args__ = (
-        Index("ix_refills_pump_id_performed_at", "pump_id", "performed_at"),
+        # The pump's refills in time order; with the verdict, the due list's "latest
+        # refill says investigate" is answered from the index alone.
+        Index("ix_refills_pump_id_performed_at_discrepancy_verdict", "pump_id", "performed_at",
+              "discrepancy_verdict"),
         _correction_check(),
         CheckConstraint("verifying_nurse_id <> nurse_id", name="two_different_nurses"),
         CheckConstraint("expected_residual_ml >= 0", name="expected_residual_not_negative"),

@@ -12,6 +12,7 @@ import pytest
 from db_helpers import add_patient
 from sqlalchemy import func, select
 
+from pumpmgr.db import migrate
 from pumpmgr.db.audit import append_audit
 from pumpmgr.db.backup import (
     backup_database,
@@ -56,7 +57,7 @@ def test_backup_and_restore_round_trip(sqlite_database: Database, tmp_path: Path
 
     assert backup.is_file() and not backup.with_name(backup.name + ".partial").exists()
     assert manifest.sha256 == hashlib.sha256(backup.read_bytes()).hexdigest()
-    assert manifest.schema_revision == "0001" and manifest.chain_ok
+    assert manifest.schema_revision == migrate.head_revision() and manifest.chain_ok
     assert manifest.chain_head_seq == 2
     assert read_manifest(backup) == manifest
     assert check_backup(backup).chain.entries_checked == 2
@@ -205,7 +206,7 @@ def test_daily_backup_keeps_the_newest(sqlite_database: Database, tmp_path: Path
 def test_backup_refuses_postgresql(database: Database, tmp_path: Path) -> None:
     if database.backend == "sqlite":
         manifest = backup_database(database.engine, tmp_path / "ok.db")
-        assert manifest.schema_revision == "0001"
+        assert manifest.schema_revision == migrate.head_revision()
         return
     with pytest.raises(BackupError, match="pg_dump"):
         backup_database(database.engine, tmp_path / "pg.db")

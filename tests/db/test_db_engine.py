@@ -204,15 +204,15 @@ def test_an_unreachable_server_is_reported(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------------------------
 # Migrations: backup first, one transaction per revision
 
-_REVISION_0002 = '''"""test revision: a column and a table, then optionally a failure."""
+_NEXT_REVISION = '''"""test revision: a column and a table, then optionally a failure."""
 
 import os
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "9000"
+down_revision = "{down}"
 branch_labels = None
 depends_on = None
 
@@ -221,8 +221,8 @@ def upgrade() -> None:
     op.add_column("patients", sa.Column("nickname", sa.String(50), nullable=True))
     op.create_table("wards", sa.Column("id", sa.Integer(), primary_key=True))
     op.execute("UPDATE patients SET nickname = 'JD'")
-    if os.environ.get("PUMPMGR_TEST_FAIL_0002"):
-        raise RuntimeError("simulated crash in the middle of revision 0002")
+    if os.environ.get("PUMPMGR_TEST_FAIL_9000"):
+        raise RuntimeError("simulated crash in the middle of revision 9000")
 
 
 def downgrade() -> None:
@@ -230,13 +230,14 @@ def downgrade() -> None:
 '''
 
 
-def _ship_revision_0002(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _ship_next_revision(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Use a copy of the migrations with a second revision, as a later release would ship."""
     migrations = tmp_path / "migrations"
     shutil.copytree(
         migrate.MIGRATIONS_DIR, migrations, ignore=shutil.ignore_patterns("__pycache__")
     )
-    (migrations / "versions" / "0002_test.py").write_text(_REVISION_0002, encoding="utf-8")
+    (migrations / "versions" / "9000_test.py").write_text(
+        _NEXT_REVISION.format(down=migrate.head_revision()), encoding="utf-8")
     monkeypatch.setattr(migrate, "MIGRATIONS_DIR", migrations)
 
 
@@ -250,17 +251,18 @@ def test_an_upgrade_backs_up_the_file_first(
 ) -> None:
     with open_database(db_target.url) as db, db.write() as session:
         add_patient(session)
-    _ship_revision_0002(tmp_path, monkeypatch)
+    released = migrate.head_revision()
+    _ship_next_revision(tmp_path, monkeypatch)
     with open_database(db_target.url) as db:
-        assert (db.revision_at_open, migrate.head_revision()) == ("0001", "0002")
+        assert (db.revision_at_open, migrate.head_revision()) == (released, "9000")
         assert "nickname" in _columns(db, "patients")
         with db.read() as session:
             assert session.scalar(text("SELECT nickname FROM patients")) == "JD"
         backup = db.pre_migration_backup
     if db_target.backend == "sqlite":
-        assert backup is not None and "before-upgrade-from-0001" in backup.name
+        assert backup is not None and f"before-upgrade-from-{released}" in backup.name
         with sqlite3.connect(f"file:{backup}?mode=ro", uri=True) as copy:
-            assert copy.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
+            assert copy.execute("SELECT version_num FROM alembic_version").fetchone() == (released,)
             assert copy.execute("SELECT count(*) FROM patients").fetchone() == (1,)
     else:
         assert backup is None  # a PostgreSQL server is backed up with pg_dump by the clinic
@@ -272,8 +274,8 @@ def test_an_interrupted_upgrade_leaves_the_old_schema(
     with open_database(db_target.url) as db, db.write() as session:
         add_patient(session)
     with monkeypatch.context() as patch:
-        _ship_revision_0002(tmp_path, patch)
-        patch.setenv("PUMPMGR_TEST_FAIL_0002", "1")
+        _ship_next_revision(tmp_path, patch)
+        patch.setenv("PUMPMGR_TEST_FAIL_9000", "1")
         with pytest.raises(DatabaseRefused) as refused:
             open_database(db_target.url)
     assert refused.value.code is Code.DB_MIGRATION_FAILED
@@ -281,8 +283,8 @@ def test_an_interrupted_upgrade_leaves_the_old_schema(
     if db_target.backend == "sqlite":
         assert "backup taken before it is" in refused.value.message
 
-    with open_database(db_target.url) as db:  # this program's migrations: head is 0001
-        assert db.revision_at_open == "0001"
+    with open_database(db_target.url) as db:  # this program's own migrations again
+        assert db.revision_at_open == migrate.head_revision()
         assert "nickname" not in _columns(db, "patients")
         with db.engine.connect() as connection:
             assert "wards" not in inspect(connection).get_table_names()

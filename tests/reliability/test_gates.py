@@ -296,13 +296,13 @@ def case_two_programs_share_a_file(tmp: Path, other: OtherProgram) -> str | None
     return None
 
 
-_REVISION_0002 = '''"""A later release's revision: a column and a table."""
+_NEXT_REVISION = '''"""A later release's revision: a column and a table."""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "9000"
+down_revision = "{down}"
 branch_labels = None
 depends_on = None
 
@@ -324,22 +324,24 @@ def case_no_upgrade_under_a_running_program(tmp: Path, other: OtherProgram,
     migrations = tmp / "migrations"
     shutil.copytree(migrate.MIGRATIONS_DIR, migrations,
                     ignore=shutil.ignore_patterns("__pycache__"))
-    (migrations / "versions" / "0002_test.py").write_text(_REVISION_0002, encoding="utf-8")
-    other("open", path)  # a program of the release before, on revision 0001
+    released = migrate.head_revision()
+    (migrations / "versions" / "9000_test.py").write_text(
+        _NEXT_REVISION.format(down=released), encoding="utf-8")
+    other("open", path)  # a program of the release before, on its head revision
     with monkeypatch.context() as patch:
         patch.setattr(migrate, "MIGRATIONS_DIR", migrations)
         try:
             problem = _refused(lambda: open_database(path), Code.DB_BUSY,
-                               "upgraded from schema revision '0001' to '0002'",
+                               f"upgraded from schema revision '{released}' to '9000'",
                                "another pumpmgr program")
         finally:
             other("close", path)
         with sqlite3.connect(path) as raw:
             revision = raw.execute("SELECT version_num FROM alembic_version").fetchone()
-        if revision != ("0001",):
+        if revision != (released,):
             problem = (problem or "") + f" the schema changed to {revision}"
         with open_database(path, daily_backup_keep=None) as database:  # alone now: upgrades
-            if database.revision_at_open != "0001":
+            if database.revision_at_open != released:
                 problem = (problem or "") + " the later upgrade did not run"
     return problem
 

@@ -31,8 +31,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from alembic import command
 from migration_checks import due_list, table_digests
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.pool import NullPool
 from storage_workers import file_schema, print_failures, sqlite_file_problems, zygote
 
 from pumpmgr.db import migrate
@@ -144,6 +146,31 @@ def next_release(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
 
 
 @pytest.mark.parametrize("fixture", _fixtures(), ids=lambda p: p.stem)
+def test_a_released_revision_still_builds_the_schema_it_shipped(fixture: Path,
+                                                                tmp_path: Path) -> None:
+    """This release's migrations, stopped at the fixture's revision, build exactly the schema
+    the fixture (made by the release that introduced the revision) has. A released revision
+    edited in place would leave every clinic's existing database different from a new one."""
+    revision = _facts(fixture)["revision"]
+    fresh = tmp_path / "fresh.db"
+    engine = create_engine(f"sqlite:///{fresh}", poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            command.upgrade(migrate.alembic_config(connection), revision)
+            connection.commit()
+    finally:
+        engine.dispose()
+    built, shipped = file_schema(fresh), file_schema(fixture)
+    differences = sorted({o[:2] for o in built["objects"]} ^ {o[:2] for o in shipped["objects"]}
+                         | {o[:2] for o in built["objects"] if o not in shipped["objects"]})
+    assert built == shipped, (
+        f"revision {revision} now builds another schema than the release that shipped it "
+        f"(differences in {differences}): released revisions must not be edited; put the "
+        "change in a new revision (or, if that revision was never released, make its fixture "
+        "again with fixtures/make_schema_fixture.py)")
+
+
+@pytest.mark.parametrize("fixture", _fixtures(), ids=lambda p: p.stem)
 def test_a_released_schema_upgrades_to_this_release(fixture: Path, tmp_path: Path) -> None:
     facts = _facts(fixture)
     path = _copy(fixture, tmp_path)
@@ -211,7 +238,25 @@ def _statements_of_an_upgrade(fixture: Path, folder: Path) -> int:
     return seen[0]
 
 
-def test_a_kill_during_a_migration_leaves_the_old_or_the_new_schema(
+def _schemas_between_revisions(fixture: Path, start: str, folder: Path) -> list[dict[str, Any]]:
+    """The schema of ``fixture`` upgraded to each revision after ``start`` but before the head."""
+    script = migrate.script_directory()
+    chain = [r.revision for r in script.iterate_revisions(migrate.head_revision(), start)]
+    schemas = []
+    for revision in chain[1:]:  # from the head down, ``start`` excluded
+        path = _copy(fixture, folder / revision)
+        engine = create_engine(f"sqlite:///{path}", poolclass=NullPool)
+        try:
+            with engine.connect() as connection:
+                command.upgrade(migrate.alembic_config(connection), revision)
+                connection.commit()
+        finally:
+            engine.dispose()
+        schemas.append(file_schema(path))
+    return schemas
+
+
+def test_a_kill_during_a_migration_leaves_a_whole_revision(
     tmp_path: Path, next_release: Path, full_size: bool,
     harness_report: Callable[[str, int, int, float], None],
 ) -> None:
@@ -223,8 +268,10 @@ def test_a_kill_during_a_migration_leaves_the_old_or_the_new_schema(
     old_schema = file_schema(_copy(fixture, tmp_path / "old"))
     statements = _statements_of_an_upgrade(fixture, tmp_path / "new")
     new_schema = file_schema(tmp_path / "new" / "clinic.db")
+    # Each revision commits on its own, so a kill between two of them leaves a whole one.
+    between = _schemas_between_revisions(fixture, facts["revision"], tmp_path / "between")
     failures: list[str] = []
-    outcomes = {"old": 0, "new": 0}
+    outcomes = {"old": 0, "between": 0, "new": 0}
     started = time.perf_counter()
     with zygote(tmp_path / "zygote.log") as server:
         for trial in range(kills):
@@ -245,6 +292,8 @@ def test_a_kill_during_a_migration_leaves_the_old_or_the_new_schema(
                     problems.append("the upgrade finished but the old schema remained")
             elif schema == new_schema:
                 outcomes["new"] += 1
+            elif schema in between:
+                outcomes["between"] += 1
             else:
                 problems.append("the schema is neither the old nor the new one")
             for backup in (folder / "backups").glob("*.db"):
@@ -259,6 +308,7 @@ def test_a_kill_during_a_migration_leaves_the_old_or_the_new_schema(
     elapsed = time.perf_counter() - started
     harness_report("kill during migration (sqlite)", kills, len(failures), elapsed)
     print(f"\nkill during migration: seed {seed}, {statements} statements per upgrade, "
-          f"left the old schema {outcomes['old']} times, the new {outcomes['new']}")
+          f"left the old schema {outcomes['old']} times, one between two revisions "
+          f"{outcomes['between']}, the new {outcomes['new']}")
     print_failures(failures)
     assert failures == []
