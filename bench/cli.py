@@ -173,7 +173,7 @@ def report(out: TextIO, built: Built, work: Path, patients: int, args: argparse.
     def emit(figure: figures.Figure) -> None:
         print(figure.line(), file=out, flush=True)
 
-    patient, refills, years = figures.longest_history(work)
+    patient = figures.longest_histories(work, 1)[0][0]
     bytecode = (args.cache_dir or cache_dir()) / "bytecode"
     for figure in figures.startup_figures(work, patient, max(2, repeats // 2 + 1), bytecode):
         emit(figure)
@@ -196,7 +196,7 @@ def report(out: TextIO, built: Built, work: Path, patients: int, args: argparse.
         window = program.MainWindow(clinic, clinic.sign_in(nurse.username, nurse.password))
         window.show()
         try:
-            emit(figures.patient_figure(window, work, patient, refills, years, repeats))
+            emit(figures.patient_figure(window, work, repeats))
         finally:
             window.idle.stop()
             window.close()

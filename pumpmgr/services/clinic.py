@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from argon2 import PasswordHasher
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Date, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
 from pumpmgr import auth
@@ -966,23 +966,30 @@ class ClinicService:
             return self._expected_at(session, pump, mapping.utc(at or self._now()))
 
     def _expected_at(self, session: Session, pump: db.Pump, at: datetime) -> Quantity | None:
-        refills = forecasting.current_refills(session, pump.id)
-        if not refills:
+        # the last current refill: from the refills this unit of work read already, else
+        # read alone (a pump may have hundreds)
+        loaded = forecasting.session_cache(session, "refills").get(pump.id)
+        if loaded is None:
+            fill = forecasting.last_fills(session, [pump.id]).get(pump.id)
+        else:
+            fill = None if not loaded else forecasting.FillPoint(
+                loaded[-1].performed_at, loaded[-1].final_reservoir_ml,
+                loaded[-1].bolus_volume_ml or 0.0, len(loaded) == 1)
+        if fill is None:
             return None
-        last = refills[-1]
         prescriptions = self._prescriptions(session, pump.id)
-        in_force = [p for p in prescriptions if p.effective_at <= last.performed_at]
+        in_force = [p for p in prescriptions if p.effective_at <= fill.performed_at]
         if not in_force:
             return None
         running = [in_force[-1], *[p for p in prescriptions
-                                   if last.performed_at < p.effective_at <= at]]
-        clock = forecasting.PumpClock(last.performed_at, self.tz)
+                                   if fill.performed_at < p.effective_at <= at]]
+        clock = forecasting.PumpClock(fill.performed_at, self.tz)
         result = expected_residual(
-            fill_volume=Q_(last.final_reservoir_ml, "mL"),
-            filled_at=clock.to_pump(last.performed_at),
+            fill_volume=Q_(fill.final_ml, "mL"),
+            filled_at=clock.to_pump(fill.performed_at),
             at=clock.to_pump(at),
             programs=[ProgramPeriod(clock.to_pump(p.effective_at), p.program) for p in running],
-            extra_volume=Q_(last.bolus_volume_ml or 0.0, "mL"),
+            extra_volume=Q_(fill.bolus_ml, "mL"),
         )
         return result.expected_residual
 
@@ -1456,46 +1463,13 @@ class ClinicService:
         prescription's step count and the last refill's verdict as correlated subqueries, each
         an index lookup) plus one for the current solutions' ingredients."""
         today = today or self.today()
+        pumps, ingredients_of = _due_list_statements(within_days is not None)
+        limit = {} if within_days is None else {"due_by": today + timedelta(days=within_days)}
         with self.database.read() as session:
-            filters = [db.Pump.status == db.PumpStatus.ACTIVE,
-                       db.Patient.status == db.PatientStatus.ACTIVE]
-            if within_days is not None:
-                filters.append(db.PumpForecast.refill_due <= today + timedelta(days=within_days))
-            rx, last, latest = (aliased(db.Prescription), aliased(db.Refill),
-                                aliased(db.Refill))
-            current_rx = (select(func.max(rx.id)).where(rx.pump_id == db.Pump.id)
-                          .correlate(db.Pump).scalar_subquery())
-            steps = (select(func.count(db.ScheduleStep.id))
-                     .where(db.ScheduleStep.prescription_id == current_rx)
-                     .correlate(db.Pump).scalar_subquery())
-            last_at = (select(func.max(latest.performed_at)).where(latest.pump_id == db.Pump.id)
-                       .correlate(db.Pump).scalar_subquery())
-            review = (select(last.id).where(last.pump_id == db.Pump.id,
-                                            last.performed_at == last_at,
-                                            last.discrepancy_verdict == "investigate")
-                      .correlate(db.Pump).exists())
-            # the alarm with every bolus taken, else the nominal one (one instant to read)
-            alarm_column = func.coalesce(db.PumpForecast.alarm_at_with_boluses,
-                                         db.PumpForecast.alarm_at, type_=UTCDateTime())
-            pumps = (select(db.PumpForecast.refill_due, db.PumpForecast.refill_due_reason,
-                            alarm_column, db.Pump.id, db.Pump.model_key, db.Pump.replace_by_date,
-                            db.Patient.id, db.Patient.mrn, db.Patient.family_name,
-                            db.Patient.given_name, steps, review)
-                     .join(db.Pump, db.Pump.id == db.PumpForecast.pump_id)
-                     .join(db.Patient, db.Patient.id == db.Pump.patient_id).where(*filters)
-                     .order_by(db.PumpForecast.refill_due, db.Patient.family_name, db.Patient.id))
             # Plain rows through the connection: no ORM objects are wanted here.
             connection = session.connection()
-            rows = connection.execute(pumps).all()
-            ingredients = connection.execute(
-                select(db.Pump.id, db.PrescriptionIngredient.drug_key,
-                       db.PrescriptionIngredient.concentration_mcg_per_ml)
-                .select_from(db.PumpForecast)
-                .join(db.Pump, db.Pump.id == db.PumpForecast.pump_id)
-                .join(db.Patient, db.Patient.id == db.Pump.patient_id)
-                .join(db.PrescriptionIngredient,
-                      db.PrescriptionIngredient.prescription_id == current_rx)
-                .where(*filters).order_by(db.PrescriptionIngredient.position)).all()
+            rows = connection.execute(pumps, limit).all()
+            ingredients = connection.execute(ingredients_of, limit).all()
         solutions = self._solution_texts(ingredients)
         models: dict[str, tuple[str, str]] = {}
         now = self._now()
@@ -1519,7 +1493,7 @@ class ClinicService:
                 drug="no prescription" if text is None else text,
                 days_left=(alarm - now).total_seconds() / 86400,
                 alarm_at=alarm, refill_due=due,
-                refill_due_reason=reason,  # type: ignore[arg-type]
+                refill_due_reason=reason,
                 replace_by=replace_by,
                 state="overdue" if due < today else "due_this_week" if due <= soon
                 else "due_in_14_days" if due <= later else "fine",
@@ -1636,6 +1610,45 @@ class ClinicService:
         tables = document["tables"]
         return ExportSummary(destination, sum(len(rows) for rows in tables.values()),
                              len(tables.get("patients", ())), len(tables.get("audit_log", ())))
+
+
+@functools.cache
+def _due_list_statements(within: bool) -> tuple[Any, Any]:
+    """The due list's two statements, made once (``within``: with a ``due_by`` limit)."""
+    filters = [db.Pump.status == db.PumpStatus.ACTIVE,
+               db.Patient.status == db.PatientStatus.ACTIVE]
+    if within:
+        filters.append(db.PumpForecast.refill_due <= bindparam("due_by", type_=Date()))
+    rx, last, latest = aliased(db.Prescription), aliased(db.Refill), aliased(db.Refill)
+    current_rx = (select(func.max(rx.id)).where(rx.pump_id == db.Pump.id)
+                  .correlate(db.Pump).scalar_subquery())
+    steps = (select(func.count(db.ScheduleStep.id))
+             .where(db.ScheduleStep.prescription_id == current_rx)
+             .correlate(db.Pump).scalar_subquery())
+    last_at = (select(func.max(latest.performed_at)).where(latest.pump_id == db.Pump.id)
+               .correlate(db.Pump).scalar_subquery())
+    review = (select(last.id).where(last.pump_id == db.Pump.id, last.performed_at == last_at,
+                                    last.discrepancy_verdict == "investigate")
+              .correlate(db.Pump).exists())
+    # the alarm with every bolus taken, else the nominal one (one instant to read)
+    alarm = func.coalesce(db.PumpForecast.alarm_at_with_boluses, db.PumpForecast.alarm_at,
+                          type_=UTCDateTime())
+    pumps = (select(db.PumpForecast.refill_due, db.PumpForecast.refill_due_reason, alarm,
+                    db.Pump.id, db.Pump.model_key, db.Pump.replace_by_date, db.Patient.id,
+                    db.Patient.mrn, db.Patient.family_name, db.Patient.given_name, steps,
+                    review)
+             .join(db.Pump, db.Pump.id == db.PumpForecast.pump_id)
+             .join(db.Patient, db.Patient.id == db.Pump.patient_id).where(*filters)
+             .order_by(db.PumpForecast.refill_due, db.Patient.family_name, db.Patient.id))
+    ingredients = (select(db.Pump.id, db.PrescriptionIngredient.drug_key,
+                          db.PrescriptionIngredient.concentration_mcg_per_ml)
+                   .select_from(db.PumpForecast)
+                   .join(db.Pump, db.Pump.id == db.PumpForecast.pump_id)
+                   .join(db.Patient, db.Patient.id == db.Pump.patient_id)
+                   .join(db.PrescriptionIngredient,
+                         db.PrescriptionIngredient.prescription_id == current_rx)
+                   .where(*filters).order_by(db.PrescriptionIngredient.position))
+    return pumps, ingredients
 
 
 @functools.lru_cache(maxsize=4096)

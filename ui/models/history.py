@@ -9,7 +9,7 @@ saying what changed, because a history that hides a correction cannot be audited
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from enum import IntEnum
@@ -18,7 +18,14 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 
-from pumpmgr.records import EventRecord, PatientChart, PrescriptionRecord, RefillRecord
+from pumpmgr.records import (
+    EventRecord,
+    Ingredient,
+    PatientChart,
+    PrescriptionRecord,
+    RefillRecord,
+)
+from pumpmgr.units import Quantity
 from ui import presentation
 
 SortRole = Qt.ItemDataRole.UserRole
@@ -58,19 +65,46 @@ class TimelineEntry:
         return self.attention
 
 
+#: Texts already written, by what they were written from: a history of twenty years repeats
+#: the same solutions and fill volumes hundreds of times (each one a pint conversion).
+_WRITTEN: dict[tuple[Any, ...], str] = {}
+
+
+def _remembered(key: tuple[Any, ...], write: Callable[[], str]) -> str:
+    text = _WRITTEN.get(key)
+    if text is None:
+        if len(_WRITTEN) > 20_000:
+            _WRITTEN.clear()
+        text = _WRITTEN[key] = write()
+    return text
+
+
+def _volume(quantity: Quantity) -> str:
+    """:func:`ui.presentation.volume_text`, remembered."""
+    return _remembered(("volume", quantity.magnitude, quantity.units),
+                       lambda: presentation.volume_text(quantity))
+
+
+def _solution(ingredients: tuple[Ingredient, ...]) -> str:
+    """:func:`ui.presentation.solution_text`, remembered."""
+    key = ("solution", *((i.drug, i.concentration.magnitude, i.concentration.units,
+                          i.display_unit) for i in ingredients))
+    return _remembered(key, lambda: presentation.solution_text(ingredients))
+
+
 def _refill_details(refill: RefillRecord) -> str:
-    solution = presentation.solution_text(refill.ingredients) or "solution not recorded"
+    solution = _solution(refill.ingredients) or "solution not recorded"
     if refill.expected_residual is None:
-        text = f"First fill: {presentation.volume_text(refill.final_volume)} of {solution}"
+        text = f"First fill: {_volume(refill.final_volume)} of {solution}"
     else:
-        text = (f"Aspirated {presentation.volume_text(refill.aspirated)} against "
-                f"{presentation.volume_text(refill.expected_residual)} expected")
+        text = (f"Aspirated {_volume(refill.aspirated)} against "
+                f"{_volume(refill.expected_residual)} expected")
         if refill.discrepancy_difference is not None:
             text += (f" (difference "
                      f"{presentation.signed_volume_text(refill.discrepancy_difference)}: "
                      f"{refill.discrepancy_verdict})")
-        text += (f"; added {presentation.volume_text(refill.volume_added)} of {solution}, "
-                 f"now {presentation.volume_text(refill.final_volume)}")
+        text += (f"; added {_volume(refill.volume_added)} of {solution}, "
+                 f"now {_volume(refill.final_volume)}")
     text += (f"; lot {refill.lot_number}, expiry {presentation.date_text(refill.expiry)}, "
              f"from {refill.source}")
     if refill.bridge_bolus is not None:
@@ -184,6 +218,33 @@ HEADERS = {
 _CORRECTED = QColor("#6b7b82")
 _CORRECTION_TINT = QColor("#e8f1f6")
 _ATTENTION_TINT = QColor("#fbe3bf")
+_COLUMNS = tuple(Column)
+_COLUMN_COUNT = len(_COLUMNS)
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
+_BACKGROUND = int(Qt.ItemDataRole.BackgroundRole)
+_FONT = int(Qt.ItemDataRole.FontRole)
+_BRUSHES: dict[str, QBrush] = {}
+_FONTS: dict[bool, QFont] = {}
+
+
+def _brush(colour: QColor) -> QBrush:
+    found = _BRUSHES.get(colour.name())
+    if found is None:
+        found = _BRUSHES[colour.name()] = QBrush(colour)
+    return found
+
+
+def _corrected_font(struck: bool) -> QFont:
+    """Italic, and struck out in the details column: a corrected entry."""
+    found = _FONTS.get(struck)
+    if found is None:
+        found = QFont()
+        found.setStrikeOut(struck)
+        found.setItalic(True)
+        _FONTS[struck] = found
+    return found
 
 
 class HistoryModel(QAbstractTableModel):
@@ -193,10 +254,14 @@ class HistoryModel(QAbstractTableModel):
         super().__init__(parent)
         self.tz = tz
         self._entries: list[TimelineEntry] = []
+        #: Each entry's texts, made on first use (the view sizes every cell of a long
+        #: history, asking several roles of each).
+        self._texts: list[tuple[str, ...] | None] = []
 
     def set_entries(self, entries: Sequence[TimelineEntry]) -> None:
         self.beginResetModel()
         self._entries = list(entries)
+        self._texts = [None] * len(self._entries)
         self.endResetModel()
 
     def entries(self) -> list[TimelineEntry]:
@@ -206,7 +271,7 @@ class HistoryModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self._entries)
 
     def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(Column)
+        return 0 if parent.isValid() else _COLUMN_COUNT
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -221,32 +286,38 @@ class HistoryModel(QAbstractTableModel):
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._entries):
+        # an invalid index has row -1; kept to a few calls, as the view asks every cell
+        number, position = index.row(), index.column()
+        if not (0 <= number < len(self._entries) and 0 <= position < _COLUMN_COUNT):
             return None
-        entry = self._entries[index.row()]
-        column = Column(index.column())
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
-            text = self._text(entry, column)
-            if role == Qt.ItemDataRole.ToolTipRole and column != Column.DETAILS:
+        entry = self._entries[number]
+        column = _COLUMNS[position]
+        if role in (_DISPLAY, _TOOLTIP):
+            if role == _TOOLTIP and column != Column.DETAILS:
                 return None
-            return text
+            return self._texts_of(number)[column]
         if role == SortRole:
-            return entry.when.timestamp() if column == Column.WHEN else self._text(entry, column)
+            return (entry.when.timestamp() if column == Column.WHEN
+                    else self._texts_of(number)[column])
         if role == ObjectRole:
             return entry
-        if role == Qt.ItemDataRole.ForegroundRole and entry.corrected:
-            return QBrush(_CORRECTED)
-        if role == Qt.ItemDataRole.BackgroundRole:
+        if role == _FOREGROUND and entry.corrected:
+            return _brush(_CORRECTED)
+        if role == _BACKGROUND:
             if entry.corrects is not None:
-                return QBrush(_CORRECTION_TINT)
+                return _brush(_CORRECTION_TINT)
             if entry.attention and not entry.corrected and column == Column.STATUS:
-                return QBrush(_ATTENTION_TINT)
-        if role == Qt.ItemDataRole.FontRole and entry.corrected:
-            font = QFont()
-            font.setStrikeOut(column == Column.DETAILS)
-            font.setItalic(True)
-            return font
+                return _brush(_ATTENTION_TINT)
+        if role == _FONT and entry.corrected:
+            return _corrected_font(column == Column.DETAILS)
         return None
+
+    def _texts_of(self, number: int) -> tuple[str, ...]:
+        texts = self._texts[number]
+        if texts is None:
+            entry = self._entries[number]
+            texts = self._texts[number] = tuple(self._text(entry, c) for c in _COLUMNS)
+        return texts
 
     def _text(self, entry: TimelineEntry, column: Column) -> str:
         if column == Column.WHEN:

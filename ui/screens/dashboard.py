@@ -284,11 +284,12 @@ class DashboardScreen(QWidget):
         if not count:
             return
         table, header = self.table, self.table.verticalHeader()
-        # a cell's text has the column's width less the delegate's margins (focus frame and
-        # one pixel each side) and the grid line; a row within 4 pixels of that is measured
+        # a cell's text has the column's width less the grid line and the delegate's margins
+        # (focus frame and one pixel, each side); a text within a pixel of that (the metrics
+        # round) is measured
         margin = table.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None,
                                            table) + 1
-        limits = [table.columnWidth(int(column)) - 2 * margin - 5 for column in Column]
+        limits = [table.columnWidth(int(column)) - 2 * margin - 2 for column in Column]
         regular = table.fontMetrics()
         strong = QFont(table.font())
         strong.setBold(True)
