@@ -14,7 +14,7 @@ was being migrated is either empty or exactly the head schema, never a mix.
 On PostgreSQL the same loop runs and the *client* is killed (the server aborts its transaction).
 Children are forked from a zygote that imported pumpmgr but never opened a database (see
 ``storage_workers``); a few trials instead spawn a fresh interpreter with ``subprocess``.
-Small in the suite (50 kills on SQLite, 20 on PostgreSQL); ``--full``: 1,000 and 200.
+Small in the suite (50 kills on SQLite, 10 on PostgreSQL); ``--full``: 1,000 and 200.
 """
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ def test_crash_during_write(
     harness_report: Callable[[str, int, int, float], None],
 ) -> None:
     sqlite = db_target.backend == "sqlite"
-    kills = (1000 if full_size else 50) if sqlite else (200 if full_size else 20)
+    kills = (1000 if full_size else 50) if sqlite else (200 if full_size else 10)
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)
     base_url = os.environ.get("PUMPMGR_TEST_POSTGRES_URL") if not sqlite else None
