@@ -12,7 +12,7 @@ import pytest
 from dialog_recorder import Dialogs
 from pypdf import PdfReader
 from PySide6.QtPrintSupport import QPrinter
-from PySide6.QtWidgets import QPlainTextEdit, QWidget
+from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
 from pumpmgr.formatting import format_date
@@ -141,18 +141,13 @@ def test_the_preview_shows_prints_and_saves_the_pdf(qtbot: QtBot, window: MainWi
     assert "Saved to" in dialogs.texts("info")[-1]
 
 
-def test_without_a_page_renderer_the_preview_shows_text_and_keeps_save(
-        qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pumpmgr.services.sheets import SheetService
-
-    monkeypatch.setattr(print_preview, "renderer", lambda: (None, ""))
-    pdf = SheetService(window.clinic).card("100004")
-    dialog = PrintPreviewDialog("Wallet card", pdf, "card.pdf", window)
+def test_a_sheet_that_cannot_be_drawn_keeps_save_and_says_so(
+        qtbot: QtBot, window: MainWindow) -> None:
+    dialog = PrintPreviewDialog("Wallet card", b"%PDF-1.4 not really a PDF", "card.pdf", window)
     qtbot.addWidget(dialog)
-    boxes = dialog.pages.findChildren(QPlainTextEdit)
-    assert boxes and "HOFFMANN" in boxes[0].toPlainText().upper()
+    assert dialog.page_count == 0
     assert not dialog.print_button.isEnabled() and dialog.save_button.isEnabled()
-    assert "text only" in dialog.info.text()
+    assert dialog.info.text() == "Preview not available."
 
 
 def test_the_completed_worksheet_and_card_print_from_the_wizard(

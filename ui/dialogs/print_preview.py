@@ -6,10 +6,9 @@ UI layer: imports PySide6 (QtGui, QtWidgets, QtPrintSupport), :mod:`pumpmgr.erro
 :class:`pumpmgr.services.sheets.SheetService` (PDF bytes); this module only asks which, shows,
 prints and saves them.
 
-Pages are drawn with Qt's own PDF module when this PySide6 has it (``PySide6.QtPdf``, not part of
-PySide6-Essentials), else with ``pypdfium2`` when installed. Without either the preview lists
-each page's text (``pypdf``), and Print is off: the nurse saves the PDF and prints it from a PDF
-viewer. Printing draws each page at the printer's resolution (up to 300 dpi).
+Pages are drawn with ``pypdfium2`` (PDFium, a dependency: Qt's own PDF module is not part of
+PySide6-Essentials). Printing draws each page at the printer's resolution (up to 300 dpi). A PDF
+that cannot be drawn leaves Save as PDF on and Print off, and says so.
 
 The patient view, the dashboard and the refill wizard print through :func:`print_patient_sheet`,
 :func:`print_due_list` and :func:`print_day` (the day's worksheets are built on a worker thread
@@ -20,15 +19,14 @@ no modal window blocks them.
 
 from __future__ import annotations
 
-import importlib
-import io
 import logging
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from PySide6.QtCore import QByteArray, QDate, QObject, QRunnable, QSize, Qt, QThreadPool, Signal
+import pypdfium2
+from PySide6.QtCore import QDate, QObject, QRunnable, Qt, QThreadPool, Signal
 from PySide6.QtGui import QGuiApplication, QImage, QPainter, QPixmap
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
@@ -39,7 +37,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
-    QPlainTextEdit,
     QProgressDialog,
     QPushButton,
     QScrollArea,
@@ -62,39 +59,13 @@ MAX_PRINT_DPI = 300
 #: Days shown by default when printing the due list.
 DEFAULT_PERIOD_DAYS = 14
 
-Renderer = Callable[[bytes, float], list[QImage]]
-
 
 # ------------------------------------------------------------------ drawing pages
 
 
-def _optional(name: str) -> Any:
-    try:
-        return importlib.import_module(name)
-    except ImportError:
-        return None
-
-
-def _render_qtpdf(pdf: bytes, dpi: float) -> list[QImage]:
-    qtpdf = _optional("PySide6.QtPdf")
-    qtcore = importlib.import_module("PySide6.QtCore")
-    buffer = qtcore.QBuffer()
-    buffer.setData(QByteArray(pdf))
-    buffer.open(qtcore.QIODevice.OpenModeFlag.ReadOnly)
-    document = qtpdf.QPdfDocument(None)
-    document.load(buffer)
-    pages = []
-    for number in range(document.pageCount()):
-        points = document.pagePointSize(number)
-        size = QSize(round(points.width() * dpi / 72), round(points.height() * dpi / 72))
-        pages.append(QImage(document.render(number, size)))
-    document.close()
-    return pages
-
-
-def _render_pdfium(pdf: bytes, dpi: float) -> list[QImage]:
-    pdfium = _optional("pypdfium2")
-    document = pdfium.PdfDocument(pdf)
+def render_pages(pdf: bytes, dpi: float) -> list[QImage]:
+    """Every page of ``pdf`` drawn at ``dpi``."""
+    document = pypdfium2.PdfDocument(pdf)
     pages = []
     try:
         for number in range(len(document)):
@@ -110,34 +81,11 @@ def _render_pdfium(pdf: bytes, dpi: float) -> list[QImage]:
     return pages
 
 
-def renderer() -> tuple[Renderer | None, str]:
-    """The way this computer can draw PDF pages, and its name ('' when none)."""
-    if _optional("PySide6.QtPdf") is not None:
-        return _render_qtpdf, "QtPdf"
-    if _optional("pypdfium2") is not None:
-        return _render_pdfium, "pypdfium2"
-    return None, ""
-
-
-def page_texts(pdf: bytes) -> list[str] | None:
-    """Each page's text (for a preview without page images), or None without pypdf."""
-    pypdf = _optional("pypdf")
-    if pypdf is None:
-        return None
-    reader = pypdf.PdfReader(io.BytesIO(pdf))
-    return [page.extract_text() or "" for page in reader.pages]
-
-
 def print_pdf(pdf: bytes, printer: QPrinter) -> int:
     """Draw every page of ``pdf`` on ``printer`` (fitted to its page, aspect kept); the number of
     pages printed."""
-    render, _ = renderer()
-    if render is None:
-        raise PumpMgrError(
-            "this computer cannot draw PDF pages for the printer; save the PDF and print it "
-            "from a PDF viewer", code=Code.OUT_OF_RANGE)
     dpi = min(float(printer.resolution()), MAX_PRINT_DPI)
-    pages = render(pdf, dpi)
+    pages = render_pages(pdf, dpi)
     painter = QPainter()
     if not painter.begin(printer):
         raise PumpMgrError("the printer could not be opened; check it is on and try again",
@@ -266,7 +214,6 @@ class PrintPreviewDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle(f"{title}: preview")
         self.pdf, self.filename = pdf, filename
-        self.draw, self.backend = renderer()
         heading = QLabel(title, self)
         heading.setProperty("role", "title")
         self.info = QLabel(self)
@@ -308,46 +255,29 @@ class PrintPreviewDialog(QDialog):
         self.resize(PREVIEW_WIDTH + 90, 700)
 
     def _show_pages(self) -> int:
-        if self.draw is not None:
-            try:
-                ratio = max(1.0, self.devicePixelRatioF())
-                images = self.draw(self.pdf, 72 * PREVIEW_WIDTH / 595 * ratio)
-            except Exception as exc:  # a page that cannot be drawn: say so, keep Save
-                log.warning("preview: cannot draw the pages: %s", exc)
-                images = []
-            for number, image in enumerate(images, start=1):
-                image.setDevicePixelRatio(ratio)
-                label = QLabel(self.pages)
-                label.setPixmap(QPixmap.fromImage(image))
-                label.setAlignment(Qt.AlignmentFlag.AlignHCenter)
-                label.setAccessibleName(f"Page {number} of {len(images)}")
-                self.page_layout.addWidget(label, 0, Qt.AlignmentFlag.AlignHCenter)
-            if images:
-                self.info.setText(f"{len(images)} page{'s' if len(images) != 1 else ''}. "
-                                  "Print sends them to a printer you choose; Save as PDF "
-                                  "keeps the file.")
-                self.page_layout.addStretch(1)
-                return len(images)
-        texts = page_texts(self.pdf)
-        self.print_button.setEnabled(False)
-        self.print_button.setToolTip("This computer cannot draw PDF pages: save the PDF and "
-                                     "print it from a PDF viewer")
-        if texts is None:
-            note = QLabel("No preview on this computer. Save the PDF and open it to see and "
-                          "print it.", self.pages)
+        ratio = max(1.0, self.devicePixelRatioF())
+        try:
+            images = render_pages(self.pdf, 72 * PREVIEW_WIDTH / 595 * ratio)
+        except Exception as exc:  # a sheet that cannot be drawn: say so, keep Save
+            log.warning("preview: cannot draw the pages: %s", exc)
+            self.print_button.setEnabled(False)
+            note = QLabel("The pages cannot be shown or printed from here. Save the PDF and "
+                          "open it in a PDF viewer to see and print it.", self.pages)
             note.setWordWrap(True)
             self.page_layout.addWidget(note)
             self.info.setText("Preview not available.")
             return 0
-        for number, text in enumerate(texts, start=1):
-            box = QPlainTextEdit(self.pages)
-            box.setReadOnly(True)
-            box.setPlainText(f"Page {number} of {len(texts)}\n\n{text}")
-            box.setMinimumHeight(360)
-            self.page_layout.addWidget(box)
-        self.info.setText(f"{len(texts)} page{'s' if len(texts) != 1 else ''}, shown as text "
-                          "only. Save the PDF and print it from a PDF viewer.")
-        return len(texts)
+        for number, image in enumerate(images, start=1):
+            image.setDevicePixelRatio(ratio)
+            label = QLabel(self.pages)
+            label.setPixmap(QPixmap.fromImage(image))
+            label.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+            label.setAccessibleName(f"Page {number} of {len(images)}")
+            self.page_layout.addWidget(label, 0, Qt.AlignmentFlag.AlignHCenter)
+        self.info.setText(f"{len(images)} page{'s' if len(images) != 1 else ''}. Print sends "
+                          "them to a printer you choose; Save as PDF keeps the file.")
+        self.page_layout.addStretch(1)
+        return len(images)
 
     def print_sheet(self) -> bool:
         printer = choose_printer(self)
