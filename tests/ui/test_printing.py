@@ -5,14 +5,15 @@ progress, and the preview's Print and Save as PDF."""
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from dialog_recorder import Dialogs
 from pypdf import PdfReader
+from PySide6.QtCore import QDate, QTimer
 from PySide6.QtPrintSupport import QPrinter
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QApplication, QDateEdit, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
 from pumpmgr.formatting import format_date
@@ -189,3 +190,28 @@ def test_a_batch_finishing_after_the_window_locked_shows_nothing(
     with qtbot.waitSignal(job.done, timeout=20000):
         pass
     assert previews == []
+
+
+def _answer_the_dialog(qtbot: QtBot, answer: str, edits: list[str] | None = None) -> None:
+    """When the next modal dialog opens, type ``edits`` into its date fields in order, then
+    press its button named ``answer``."""
+    def act() -> None:
+        dialog = QApplication.activeModalWidget()
+        assert dialog is not None
+        for edit, text in zip(dialog.findChildren(QDateEdit), edits or [], strict=False):
+            edit.setDate(QDate.fromString(text, "yyyy-MM-dd"))
+        button = next(b for b in dialog.findChildren(QPushButton) if b.text() == answer)
+        button.click()
+    QTimer.singleShot(0, act)
+
+
+def test_the_period_and_day_questions_return_what_was_chosen(qtbot: QtBot) -> None:
+    today = date(2026, 3, 2)
+    _answer_the_dialog(qtbot, "Preview", ["2026-03-05", "2026-03-19"])
+    assert print_preview.ask_period(None, today) == (date(2026, 3, 5), date(2026, 3, 19))
+    _answer_the_dialog(qtbot, "Cancel")
+    assert print_preview.ask_period(None, today) is None
+    _answer_the_dialog(qtbot, "Build worksheets", ["2026-03-09"])
+    assert print_preview.ask_day(None, today) == date(2026, 3, 9)
+    _answer_the_dialog(qtbot, "Cancel")
+    assert print_preview.ask_day(None, today) is None

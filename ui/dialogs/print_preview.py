@@ -119,7 +119,7 @@ def choose_printer(parent: QWidget | None) -> QPrinter | None:
     return printer
 
 
-def _date_edit(parent: QWidget, day: date) -> QDateEdit:
+def _date_edit(parent: QWidget | None, day: date) -> QDateEdit:
     edit = QDateEdit(parent)
     edit.setCalendarPopup(True)
     edit.setDisplayFormat("ddd d MMM yyyy")
@@ -127,28 +127,37 @@ def _date_edit(parent: QWidget, day: date) -> QDateEdit:
     return edit
 
 
-def ask_period(parent: QWidget | None, today: date) -> tuple[date, date] | None:
-    """The period of the due list to print (first and last day), or None when cancelled."""
+def _ask(parent: QWidget | None, title: str, rows: list[tuple[str, QDateEdit]], note: str,
+         ok_text: str) -> QDialog:
+    """A small dialog of date rows, a muted note and OK (named ``ok_text``) / Cancel."""
     dialog = QDialog(parent)
-    dialog.setWindowTitle("Print the due list")
-    start = _date_edit(dialog, today)
-    end = _date_edit(dialog, today + timedelta(days=DEFAULT_PERIOD_DAYS))
+    dialog.setWindowTitle(title)
     form = QFormLayout()
-    form.addRow("&From", start)
-    form.addRow("&To (included)", end)
-    note = QLabel("Every active pump whose refill falls due in the period, with the overdue "
-                  "ones first.", dialog)
-    note.setWordWrap(True)
-    note.setProperty("role", "muted")
+    for label, edit in rows:
+        edit.setParent(dialog)
+        form.addRow(label, edit)
+    explanation = QLabel(note, dialog)
+    explanation.setWordWrap(True)
+    explanation.setProperty("role", "muted")
     buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                | QDialogButtonBox.StandardButton.Cancel, dialog)
-    buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Preview")
+    buttons.button(QDialogButtonBox.StandardButton.Ok).setText(ok_text)
     buttons.accepted.connect(dialog.accept)
     buttons.rejected.connect(dialog.reject)
     layout = QVBoxLayout(dialog)
     layout.addLayout(form)
-    layout.addWidget(note)
+    layout.addWidget(explanation)
     layout.addWidget(buttons)
+    return dialog
+
+
+def ask_period(parent: QWidget | None, today: date) -> tuple[date, date] | None:
+    """The period of the due list to print (first and last day), or None when cancelled."""
+    start = _date_edit(None, today)
+    end = _date_edit(None, today + timedelta(days=DEFAULT_PERIOD_DAYS))
+    dialog = _ask(parent, "Print the due list", [("&From", start), ("&To (included)", end)],
+                  "Every active pump whose refill falls due in the period, with the overdue "
+                  "ones first.", "Preview")
     while dialog.exec() == QDialog.DialogCode.Accepted:
         first: date = start.date().toPython()  # type: ignore[assignment]
         last: date = end.date().toPython()  # type: ignore[assignment]
@@ -161,24 +170,10 @@ def ask_period(parent: QWidget | None, today: date) -> tuple[date, date] | None:
 
 def ask_day(parent: QWidget | None, today: date) -> date | None:
     """The clinic day whose worksheets to print, or None when cancelled."""
-    dialog = QDialog(parent)
-    dialog.setWindowTitle("Print a day's worksheets")
-    day = _date_edit(dialog, today)
-    form = QFormLayout()
-    form.addRow("Clinic &day", day)
-    note = QLabel("One refill worksheet for every patient due on or before this day, in one "
-                  "file.", dialog)
-    note.setWordWrap(True)
-    note.setProperty("role", "muted")
-    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                               | QDialogButtonBox.StandardButton.Cancel, dialog)
-    buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Build worksheets")
-    buttons.accepted.connect(dialog.accept)
-    buttons.rejected.connect(dialog.reject)
-    layout = QVBoxLayout(dialog)
-    layout.addLayout(form)
-    layout.addWidget(note)
-    layout.addWidget(buttons)
+    day = _date_edit(None, today)
+    dialog = _ask(parent, "Print a day's worksheets", [("Clinic &day", day)],
+                  "One refill worksheet for every patient due on or before this day, in one "
+                  "file.", "Build worksheets")
     if dialog.exec() != QDialog.DialogCode.Accepted:
         return None
     chosen: date = day.date().toPython()  # type: ignore[assignment]
