@@ -42,6 +42,7 @@ from pumpmgr.records import Ingredient, PrescriptionRecord
 from pumpmgr.refill import ProgramPeriod, discrepancy, expected_residual
 from pumpmgr.schedule import PatientBolus, Program, Schedule, Step
 from pumpmgr.services import demo, forecasting, mapping
+from pumpmgr.services.demo import FLEX_DAY_NIGHT, Regimen, baclofen_regimen
 from pumpmgr.units import Q_, Kind, Quantity, exceeds, from_canonical, to_canonical
 
 #: Bump when the records written for a size and seed change (it keys the cached file).
@@ -293,35 +294,19 @@ def _lockout_days(hours: float) -> float:
     return to_canonical(Q_(hours, "h"), Kind.DURATION)
 
 
-@dataclass
-class Regimen:
-    """What the pump runs (as in the demo): drugs (mcg/mL), the primary drug's daily dose
-    (mcg/day), an optional flex shape and patient bolus."""
-
-    ingredients: tuple[tuple[str, float], ...]
-    dose: float
-    flex: tuple[tuple[time, float], ...] = ()
-    bolus: tuple[float, int, float] | None = None
-    boluses_used: float = 0.0
-    source: str = "pharmacy"
-    lot_prefix: str = "PH"
-    shelf_days: tuple[int, int] = (60, 120)
-
-    def steps(self) -> tuple[StepSpec, ...]:
-        if not self.flex:
-            value = round(self.dose, 3)
-            return (StepSpec(time(0, 0), value, "mcg/day", _step_canonical(value, "mcg/day")),)
-        minutes = [s.hour * 60 + s.minute for s, _ in self.flex] + [24 * 60]
-        weight = sum(w * (minutes[i + 1] - minutes[i]) / 60 for i, (_, w) in
-                     enumerate(self.flex))
-        base = self.dose / 24 / (weight / 24)
-        return tuple(StepSpec(start, round(base * w, 2), "mcg/h",
-                              _step_canonical(round(base * w, 2), "mcg/h"))
-                     for start, w in self.flex)
-
-    @property
-    def concentration(self) -> float:
-        return self.ingredients[0][1]
+def _steps(regimen: Regimen) -> tuple[StepSpec, ...]:
+    """The schedule steps of ``regimen`` with their canonical values, as the services store
+    them (:meth:`pumpmgr.services.demo.Regimen.schedule` without the quantities)."""
+    if not regimen.flex:
+        value = round(regimen.dose, 3)
+        return (StepSpec(time(0, 0), value, "mcg/day", _step_canonical(value, "mcg/day")),)
+    minutes = [s.hour * 60 + s.minute for s, _ in regimen.flex] + [24 * 60]
+    weight = sum(w * (minutes[i + 1] - minutes[i]) / 60 for i, (_, w) in
+                 enumerate(regimen.flex))
+    base = regimen.dose / 24 / (weight / 24)
+    return tuple(StepSpec(start, round(base * w, 2), "mcg/h",
+                          _step_canonical(round(base * w, 2), "mcg/h"))
+                 for start, w in regimen.flex)
 
 
 @dataclass
@@ -514,7 +499,7 @@ class _Life:
         None when the check would block it (the prescriber would not save that)."""
         regimen = self.plan.regimen
         pump = self.pump
-        steps = regimen.steps()
+        steps = _steps(regimen)
         spec = RxSpec(regimen.ingredients, steps, regimen.bolus, effective,
                       demo.DEMO_USERS[3].full_name, (), "ok", (), len(pump.rx) + 1)
         check = dose_check(pump.rx, spec, self.plan.patient, clock.astimezone(TZ).date())
@@ -888,16 +873,6 @@ def _prometra_catheter(rng: random.Random) -> CatheterSpec:
                         rng.choice(("T9", "T10", "T11")))
 
 
-def _baclofen(concentration: float, dose: float, **extra: object) -> Regimen:
-    brand = "Lioresal Intrathecal" if concentration < 2000 else "Gablofen"
-    return Regimen((("baclofen", concentration),), dose, source=f"manufacturer ({brand})",
-                   lot_prefix="BAC", shelf_days=(240, 540), **extra)  # type: ignore[arg-type]
-
-
-_FLEX_DAY_NIGHT = ((time(0, 0), 0.8), (time(6, 0), 1.3), (time(22, 0), 0.8))
-_FLEX_MORNING = ((time(0, 0), 1.0), (time(5, 0), 1.6), (time(9, 0), 1.0))
-
-
 class _Planner:
     """Draws each patient's plan from the seed (the first few patients are fixed scenarios,
     so that even a tiny clinic has every kind of record)."""
@@ -989,37 +964,7 @@ class _Planner:
         age = rng.randint(8, 17) if indication == "spasticity_cerebral" and rng.random() < 0.2 \
             else rng.randint(25, 82)
         age = max(age, round(years_in) + rng.randint(8, 30))
-        flex = _FLEX_DAY_NIGHT if not prometra and rng.random() < 0.2 else ()
-        regimen: Regimen
-        if indication in ("spasticity_spinal", "spasticity_cerebral", "other"):
-            dose = float(rng.randrange(80, 900, 10))
-            concentration = 500.0 if dose < 200 else 1000.0 if dose < 450 else 2000.0
-            regimen = _baclofen(concentration, dose, flex=flex)
-        elif indication == "non_cancer_pain":
-            choice = rng.choice(("morphine", "morphine", "hydromorphone", "ziconotide"))
-            if choice == "morphine":
-                regimen = Regimen((("morphine", rng.choice((10000.0, 25000.0))),),
-                                  float(rng.randrange(1000, 6000, 250)),
-                                  source="manufacturer (Infumorph)", lot_prefix="INF",
-                                  shelf_days=(180, 365))
-            elif choice == "hydromorphone":
-                regimen = Regimen((("hydromorphone", rng.choice((2000.0, 5000.0, 10000.0))),),
-                                  float(rng.randrange(500, 3000, 100)),
-                                  source="hospital pharmacy (compounded)", lot_prefix="CMP",
-                                  shelf_days=(45, 90))
-            else:
-                regimen = Regimen((("ziconotide", 25.0),), rng.choice((1.2, 2.4, 3.6)),
-                                  source="manufacturer (Prialt)", lot_prefix="PRI",
-                                  shelf_days=(180, 365))
-            if choice != "ziconotide" and rng.random() < 0.3:
-                regimen.bolus = (regimen.dose / 20, 4, 3.0)
-                regimen.boluses_used = 1.0
-        else:
-            partner = rng.choice((("clonidine", 150.0), ("bupivacaine", 10000.0)))
-            regimen = Regimen((("morphine", 10000.0), partner),
-                              float(rng.randrange(2000, 6000, 500)), bolus=(200.0, 4, 2.0),
-                              boluses_used=1.0, source="hospital pharmacy (compounded)",
-                              lot_prefix="CMP", shelf_days=(45, 90))
+        regimen = demo.random_regimen(rng, indication, prometra)
         serial = _serial(index, 0, "P2" if prometra else "NGV")
         pump = PumpSpec(model, serial, start, rng.choice(demo.SITES), None, None, None,
                         None if prometra else start + _years(7.0))
@@ -1039,7 +984,7 @@ def _s0_long_history(p: _Planner, index: int, rng: random.Random, low: float, hi
                                          "morning appointments."),
                     PumpSpec("synchromed2-20", _serial(index, 0, "NGV"), start, demo.SITES[0], None,
                              None, 0.142, start + _years(7.0)),
-                    _medtronic_catheter(rng), _baclofen(500, 180, flex=_FLEX_DAY_NIGHT),
+                    _medtronic_catheter(rng), baclofen_regimen(500, 180, flex=FLEX_DAY_NIGHT),
                     "fine", TODAY, start, [])
     span = (TODAY - start).days
     plan.events += [(start + timedelta(days=round(span * f)), kind, value) for f, kind, value in
@@ -1089,7 +1034,7 @@ def _s3_legacy_replacement(p: _Planner, index: int, rng: random.Random, low: flo
                                          "clinic with a SynchroMed EL pump."),
                     PumpSpec("synchromed-el-18", _serial(index, 0, "NEL"), start, demo.SITES[1],
                              "18 mL", None, None, start + timedelta(days=200)),
-                    _medtronic_catheter(rng), _baclofen(500, 250), "fine", TODAY, start, [])
+                    _medtronic_catheter(rng), baclofen_regimen(500, 250), "fine", TODAY, start, [])
 
 
 def _s4_ziconotide(p: _Planner, index: int, rng: random.Random, low: float, high: float,
@@ -1116,7 +1061,7 @@ def _s5_titration(p: _Planner, index: int, rng: random.Random, low: float, high:
                                          notes="Multiple sclerosis."),
                     PumpSpec("prometra2-40", _serial(index, 0, "P2"), start, demo.SITES[1], None,
                              None, None, None),
-                    _prometra_catheter(rng), _baclofen(2000, 300), "fine", TODAY, start, [])
+                    _prometra_catheter(rng), baclofen_regimen(2000, 300), "fine", TODAY, start, [])
     plan.events.append((start + timedelta(days=(TODAY - start).days // 3), "titrate", 1.4))
     return plan
 
@@ -1128,7 +1073,7 @@ def _s6_explanted(p: _Planner, index: int, rng: random.Random, low: float, high:
                                          notes="Traumatic brain injury."),
                     PumpSpec("synchromed2-20", _serial(index, 0, "NGV"), start, demo.SITES[0], None,
                              None, None, start + _years(7.0)),
-                    _medtronic_catheter(rng), _baclofen(500, 180), "fine", TODAY, start, [])
+                    _medtronic_catheter(rng), baclofen_regimen(500, 180), "fine", TODAY, start, [])
     plan.end = start + timedelta(days=max(40, (TODAY - start).days * 3 // 5))
     return plan
 

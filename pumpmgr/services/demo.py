@@ -752,14 +752,50 @@ def _prometra_catheter(rng: random.Random) -> CatheterInput:
                          rng.choice(("T9", "T10", "T11")))
 
 
-def _baclofen(concentration: float, dose: float, **extra: object) -> Regimen:
+def baclofen_regimen(concentration: float, dose: float, **extra: object) -> Regimen:
     brand = "Lioresal Intrathecal" if concentration < 2000 else "Gablofen"
     return Regimen((("baclofen", concentration),), dose, source=f"manufacturer ({brand})",
                    lot_prefix="BAC", shelf_days=(240, 540), **extra)  # type: ignore[arg-type]
 
 
-_FLEX_DAY_NIGHT = ((time(0, 0), 0.8), (time(6, 0), 1.3), (time(22, 0), 0.8))
-_FLEX_MORNING = ((time(0, 0), 1.0), (time(5, 0), 1.6), (time(9, 0), 1.0))
+FLEX_DAY_NIGHT = ((time(0, 0), 0.8), (time(6, 0), 1.3), (time(22, 0), 0.8))
+FLEX_MORNING = ((time(0, 0), 1.0), (time(5, 0), 1.6), (time(9, 0), 1.0))
+
+
+def random_regimen(rng: random.Random, indication: str, prometra: bool) -> Regimen:
+    """A typical regimen for ``indication`` (flex schedules only on pumps that run them)."""
+    flex = FLEX_DAY_NIGHT if not prometra and rng.random() < 0.2 else ()
+    regimen: Regimen
+    if indication in ("spasticity_spinal", "spasticity_cerebral", "other"):
+        dose = float(rng.randrange(80, 900, 10))
+        concentration = 500.0 if dose < 200 else 1000.0 if dose < 450 else 2000.0
+        regimen = baclofen_regimen(concentration, dose, flex=flex)
+    elif indication == "non_cancer_pain":
+        choice = rng.choice(("morphine", "morphine", "hydromorphone", "ziconotide"))
+        if choice == "morphine":
+            regimen = Regimen((("morphine", rng.choice((10000.0, 25000.0))),),
+                              float(rng.randrange(1000, 6000, 250)),
+                              source="manufacturer (Infumorph)", lot_prefix="INF",
+                              shelf_days=(180, 365))
+        elif choice == "hydromorphone":
+            regimen = Regimen((("hydromorphone", rng.choice((2000.0, 5000.0, 10000.0))),),
+                              float(rng.randrange(500, 3000, 100)),
+                              source="hospital pharmacy (compounded)", lot_prefix="CMP",
+                              shelf_days=(45, 90))
+        else:
+            regimen = Regimen((("ziconotide", 25.0),), rng.choice((1.2, 2.4, 3.6)),
+                              source="manufacturer (Prialt)", lot_prefix="PRI",
+                              shelf_days=(180, 365))
+        if choice != "ziconotide" and rng.random() < 0.3:
+            regimen.bolus = (regimen.dose / 20, 4, 3.0)
+            regimen.boluses_used = 1.0
+    else:
+        partner = rng.choice((("clonidine", 150.0), ("bupivacaine", 10000.0)))
+        regimen = Regimen((("morphine", 10000.0), partner), float(rng.randrange(2000, 6000, 500)),
+                          bolus=(200.0, 4, 2.0), boluses_used=1.0,
+                          source="hospital pharmacy (compounded)", lot_prefix="CMP",
+                          shelf_days=(45, 90))
+    return regimen
 
 
 # The six patients every demo starts with (so a small demo has everything the issue lists).
@@ -775,7 +811,7 @@ def _p0_bridge_mri_replace_soon(demo: _Demo, index: int, rng: random.Random) -> 
         PumpPlan("synchromed2-20", _serial(rng, "NGV"), SITES[0], path_volume=0.142,
                  replace_years=7.0),
         _medtronic_catheter(rng), implanted, start,
-        _baclofen(1000, 480, flex=_FLEX_DAY_NIGHT), "week", 4,
+        baclofen_regimen(1000, 480, flex=FLEX_DAY_NIGHT), "week", 4,
         [Event(demo.fraction(start, 0.35), "concentration", value=2000),
          Event(demo.fraction(start, 0.6), "mri")],
     )
@@ -819,7 +855,7 @@ def _p3_legacy_replacement(demo: _Demo, index: int, rng: random.Random) -> Plan:
                                 "a SynchroMed EL pump."),
         PumpPlan("synchromed-el-18", _serial(rng, "NEL"), SITES[1], capacity="18 mL"),
         _medtronic_catheter(rng), registered - _years(4.6), registered,
-        _baclofen(500, 250), "fine", 0,
+        baclofen_regimen(500, 250), "fine", 0,
         [Event(demo.fraction(registered, 0.2), "replace"),
          Event(demo.fraction(registered, 0.7), "revise"),
          Event(demo.fraction(registered, 0.8), "more_returned")],
@@ -848,7 +884,7 @@ def _p5_titration(demo: _Demo, index: int, rng: random.Random) -> Plan:
                                 notes="Multiple sclerosis."),
         PumpPlan("prometra2-40", _serial(rng, "P2"), SITES[1]),
         _prometra_catheter(rng), implanted, implanted,
-        _baclofen(2000, 300), "overdue", 2,
+        baclofen_regimen(2000, 300), "overdue", 2,
         [Event(demo.fraction(implanted, 0.3), "adjust", value=1.15),
          Event(demo.fraction(implanted, 0.45), "titrate", value=1.4)],
     )
@@ -874,7 +910,7 @@ def _p7_flex_scheduled(demo: _Demo, index: int, rng: random.Random) -> Plan:
         index, rng, demo.person(index, rng, "spasticity_spinal", 55),
         PumpPlan("synchromed2-40", _serial(rng, "NGV"), SITES[1], replace_years=7.0),
         _medtronic_catheter(rng), implanted, implanted,
-        _baclofen(2000, 800, flex=_FLEX_MORNING), "fine", 0,
+        baclofen_regimen(2000, 800, flex=FLEX_MORNING), "fine", 0,
         [Event(demo.fraction(implanted, 0.5), "adjust", value=1.1)],
     )
 
@@ -898,7 +934,7 @@ def _p9_explanted(demo: _Demo, index: int, rng: random.Random) -> Plan:
                                 notes="Traumatic brain injury."),
         PumpPlan("synchromed2-20", _serial(rng, "NGV"), SITES[0], replace_years=7.0),
         _medtronic_catheter(rng), implanted, implanted,
-        _baclofen(500, 180), "fine", 0,
+        baclofen_regimen(500, 180), "fine", 0,
         [Event(demo.fraction(implanted, 0.6), "explant")],
     )
 
@@ -916,37 +952,7 @@ def _random_patient(demo: _Demo, index: int, rng: random.Random) -> Plan:
         implanted = demo.history(rng, 0.3, 4.5)
     age = rng.randint(11, 17) if indication == "spasticity_cerebral" and rng.random() < 0.2 \
         else rng.randint(25, 82)
-    flex = _FLEX_DAY_NIGHT if not prometra and rng.random() < 0.2 else ()
-    regimen: Regimen
-    if indication in ("spasticity_spinal", "spasticity_cerebral", "other"):
-        dose = float(rng.randrange(80, 900, 10))
-        concentration = 500.0 if dose < 200 else 1000.0 if dose < 450 else 2000.0
-        regimen = _baclofen(concentration, dose, flex=flex)
-    elif indication == "non_cancer_pain":
-        choice = rng.choice(("morphine", "morphine", "hydromorphone", "ziconotide"))
-        if choice == "morphine":
-            regimen = Regimen((("morphine", rng.choice((10000.0, 25000.0))),),
-                              float(rng.randrange(1000, 6000, 250)),
-                              source="manufacturer (Infumorph)", lot_prefix="INF",
-                              shelf_days=(180, 365))
-        elif choice == "hydromorphone":
-            regimen = Regimen((("hydromorphone", rng.choice((2000.0, 5000.0, 10000.0))),),
-                              float(rng.randrange(500, 3000, 100)),
-                              source="hospital pharmacy (compounded)", lot_prefix="CMP",
-                              shelf_days=(45, 90))
-        else:
-            regimen = Regimen((("ziconotide", 25.0),), rng.choice((1.2, 2.4, 3.6)),
-                              source="manufacturer (Prialt)", lot_prefix="PRI",
-                              shelf_days=(180, 365))
-        if choice != "ziconotide" and rng.random() < 0.3:
-            regimen.bolus = (regimen.dose / 20, 4, 3.0)
-            regimen.boluses_used = 1.0
-    else:
-        partner = rng.choice((("clonidine", 150.0), ("bupivacaine", 10000.0)))
-        regimen = Regimen((("morphine", 10000.0), partner), float(rng.randrange(2000, 6000, 500)),
-                          bolus=(200.0, 4, 2.0), boluses_used=1.0,
-                          source="hospital pharmacy (compounded)", lot_prefix="CMP",
-                          shelf_days=(45, 90))
+    regimen = random_regimen(rng, indication, prometra)
     # About one patient in eight is planned overdue and one in eight due this week (more end
     # up due soon by chance).
     category: Category = "overdue" if index % 8 == 3 else "week" if index % 8 == 5 else "fine"
