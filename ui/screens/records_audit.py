@@ -12,13 +12,11 @@ from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPlainTextEdit,
     QPushButton,
     QSpinBox,
     QSplitter,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -27,12 +25,12 @@ from pumpmgr.services import ClinicService
 from ui import messages, presentation
 from ui.dialogs.progress import run_in_background
 from ui.screens.records_models import (
-    AuditColumn,
     AuditLogModel,
     ObjectRole,
     payload_pretty,
     payload_summary,
 )
+from ui.widgets.record_table import record_table
 
 #: Entries on one page.
 PAGE_SIZE = 200
@@ -81,19 +79,8 @@ class AuditTab(QWidget):
         self.go_button.setAutoDefault(False)
         self.go_button.clicked.connect(lambda: self.go_to(self.go_to_entry.value()))
 
-        self.table = QTableView(self)
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table = record_table(self.model, "Audit log", self)
         self.table.setAlternatingRowColors(True)
-        self.table.setTabKeyNavigation(False)
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setAccessibleName("Audit log")
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(int(AuditColumn.CHANGES), QHeaderView.ResizeMode.Stretch)
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self._show_entry())
         self.detail = QPlainTextEdit(self)
         self.detail.setReadOnly(True)

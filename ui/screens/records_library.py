@@ -11,15 +11,12 @@ Others see the library read-only.
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -33,6 +30,7 @@ from ui import messages
 from ui.dialogs.progress import run_in_background
 from ui.screens.records_models import DrugLibraryModel, ObjectRole
 from ui.widgets.quantity_edit import QuantityEdit
+from ui.widgets.record_table import record_table
 
 #: The editable limits: field, label, kind; whether leaving it empty removes the limit.
 FIELDS: tuple[tuple[str, str, Kind, bool], ...] = (
@@ -53,18 +51,7 @@ class DrugLibraryTab(QWidget):
         self.drug: Drug | None = None
         self._loaded: dict[str, str] = {}
         self.model = DrugLibraryModel(self)
-        self.table = QTableView(self)
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setTabKeyNavigation(False)
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setAccessibleName("Drug library")
-        self.table.horizontalHeader().setSectionResizeMode(
-            QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table = record_table(self.model, "Drug library", self)
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self._selected())
         about = QLabel("The limits every dose check uses. Tags in brackets name the source "
                        "(domain.md §7); '(unverified)' values only warn; a clinic edit names "

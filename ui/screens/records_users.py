@@ -8,16 +8,13 @@ not do; this screen only hides it. A deactivated account keeps its records and a
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -28,6 +25,7 @@ from pumpmgr.services import Actor, ClinicService
 from pumpmgr.services.clinic import UserRecord
 from ui import messages
 from ui.screens.records_models import ROLE_WORDS, ObjectRole, UsersModel
+from ui.widgets.record_table import record_table
 
 
 class UsersTab(QWidget):
@@ -37,17 +35,7 @@ class UsersTab(QWidget):
         self.clinic = clinic
         self.actor: Actor | None = None
         self.model = UsersModel(clinic.tz, self)
-        self.table = QTableView(self)
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setTabKeyNavigation(False)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setAccessibleName("Accounts")
-        self.table.horizontalHeader().setSectionResizeMode(
-            QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table = record_table(self.model, "Accounts", self)
 
         add_box = QGroupBox("Add an account", self)
         self.username = QLineEdit(add_box)
