@@ -18,7 +18,9 @@ Triggers refuse UPDATE and DELETE on the table. Anyone who can write the SQLite 
 PostgreSQL tables) can drop the triggers; the chain is what proves tampering:
 :func:`verify_chain` reports the first entry that was altered, inserted or removed. A tamperer who
 rewrites the whole chain consistently is caught only against a head recorded elsewhere (a
-printed report, a backup manifest): pass it as ``anchor``.
+printed sheet, a backup manifest): pass it as ``anchor``. A sheet prints the head as
+:meth:`ChainAnchor.printed` (``812:3f2a9c01d4e5b6a7``: the sequence number and the first 16 hex
+digits of the hash), and :func:`parse_anchor` reads that back, or a whole hash.
 """
 
 from __future__ import annotations
@@ -140,12 +142,58 @@ def _hash_of(entry: AuditEntry) -> str:
     )
 
 
+#: Hex digits of the head's hash a printed sheet shows, and the fewest an anchor may give.
+#: 16 digits are 64 bits: a tamperer who rewrites the log must make the entry at the printed
+#: sequence number hash to those 64 bits, about 2^64 (1.8e19) SHA-256 trials by brute force
+#: for each sheet (the printed value is fixed, so no birthday shortcut), while a nurse can
+#: still read and type them. A backup manifest and an export keep the whole hash.
+PRINTED_HASH_DIGITS = 16
+_HASH_DIGITS = 64
+_HEX = frozenset("0123456789abcdef")
+
+
 @dataclass(frozen=True)
 class ChainAnchor:
-    """A chain head recorded outside the database (on a report or in a backup manifest)."""
+    """A chain head recorded outside the database: in a backup manifest or an export (the
+    whole hash), or on a printed sheet (its first :data:`PRINTED_HASH_DIGITS` hex digits)."""
 
     seq: int
-    row_hash: str
+    row_hash: str  #: 64 hex digits, or a prefix of at least PRINTED_HASH_DIGITS of them
+
+    @property
+    def is_prefix(self) -> bool:
+        """True when the anchor holds only the beginning of the hash (a printed sheet's)."""
+        return len(self.row_hash) < _HASH_DIGITS
+
+    def matches(self, row_hash: str) -> bool:
+        """Whether the entry at :attr:`seq` with this hash is the anchored one: the whole hash
+        equal, or it begins with the anchor's prefix. A prefix shorter than
+        :data:`PRINTED_HASH_DIGITS` digits (or an empty one) matches nothing."""
+        if not self.is_prefix:
+            return row_hash == self.row_hash
+        return len(self.row_hash) >= PRINTED_HASH_DIGITS and row_hash.startswith(self.row_hash)
+
+    def printed(self) -> str:
+        """The anchor as a sheet prints it, ``812:3f2a9c01d4e5b6a7``; ``pumpmgr audit verify
+        --anchor`` takes it back as typed (:func:`parse_anchor`)."""
+        return f"{self.seq}:{self.row_hash[:PRINTED_HASH_DIGITS]}"
+
+
+def parse_anchor(text: str) -> ChainAnchor:
+    """``SEQ:HASH`` as a sheet prints it (``812:3f2a9c01d4e5b6a7``) or with the whole hash, as
+    a backup manifest holds it: HASH is 16 to 64 hex digits, upper or lower case; a ``#``
+    before SEQ and spaces around the whole are allowed. ValueError (its message says what
+    was wrong) otherwise."""
+    seq_text, colon, digest = text.strip().partition(":")
+    seq_text, digest = seq_text.strip().removeprefix("#"), digest.strip().lower()
+    if not colon or not (seq_text.isascii() and seq_text.isdigit()) or int(seq_text) < 1:
+        raise ValueError(f"'{text}' does not begin with an entry number and a colon (SEQ:HASH)")
+    if not set(digest) <= _HEX or not PRINTED_HASH_DIGITS <= len(digest) <= _HASH_DIGITS:
+        raise ValueError(
+            f"'{text}': the hash after the colon must be {PRINTED_HASH_DIGITS} to "
+            f"{_HASH_DIGITS} hex digits (0-9, a-f), not {len(digest)} characters"
+            + ("" if set(digest) <= _HEX else " with others among them"))
+    return ChainAnchor(seq=int(seq_text), row_hash=digest)
 
 
 def chain_head(session: Session) -> ChainAnchor | None:
@@ -255,33 +303,9 @@ def _stored_instant(value: object) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def _readable(rows: Iterable[Any]) -> Iterator[Any]:
-    """The rows, then None and the end if the database cannot decode the next one (SQLite
-    refuses to return text that is not UTF-8: a byte of it was changed behind its back)."""
-    iterator = iter(rows)
-    while True:
-        try:
-            row = next(iterator)
-        except StopIteration:
-            return
-        except DBAPIError as exc:
-            if "Could not decode" not in str(exc.orig):
-                raise
-            yield None
-            return
-        yield row
-
-
-def verify_chain(
-    session: Session, anchor: ChainAnchor | None = None, *, batch_size: int = 5000
-) -> ChainReport:
-    """Check every entry in sequence order and report the first that was tampered with.
-
-    Order of the checks for each entry: a gap in the sequence (entries removed), its own hash
-    (entry altered), its link to the previous entry (an entry inserted or removed before it).
-    With ``anchor``, also that the log reaches the anchored entry and that entry's hash matches.
-    """
-    rows = session.execute(
+def _entries(session: Session, from_seq: int, batch_size: int) -> Iterable[Any]:
+    """The audit entries from ``from_seq`` on, in sequence order, ``batch_size`` at a time."""
+    return session.execute(
         select(
             AuditEntry.seq,
             # Read as stored, parsed below: a tampered value that is not a time must be
@@ -297,9 +321,43 @@ def verify_chain(
             AuditEntry.prev_hash,
             AuditEntry.row_hash,
         )
+        .where(AuditEntry.seq >= from_seq)
         .order_by(AuditEntry.seq)
         .execution_options(yield_per=batch_size)
     )
+
+
+def _readable(session: Session, batch_size: int) -> Iterator[Any]:
+    """Every audit entry in sequence order, then None and the end at the first one the database
+    cannot decode (SQLite refuses to return text that is not UTF-8: a byte of it was changed
+    behind its back). Such an entry spoils the whole batch it is read in, the first one
+    included, so the entries from the last one read are read again one at a time: the None
+    comes exactly where that entry is."""
+    next_seq, size = 1, batch_size
+    while True:
+        try:
+            for row in _entries(session, next_seq, size):
+                yield row
+                next_seq = row.seq + 1
+            return
+        except DBAPIError as exc:
+            if "Could not decode" not in str(exc.orig):
+                raise
+            if size == 1:
+                yield None
+                return
+            size = 1
+
+
+def verify_chain(
+    session: Session, anchor: ChainAnchor | None = None, *, batch_size: int = 5000
+) -> ChainReport:
+    """Check every entry in sequence order and report the first that was tampered with.
+
+    Order of the checks for each entry: a gap in the sequence (entries removed), its own hash
+    (entry altered), its link to the previous entry (an entry inserted or removed before it).
+    With ``anchor``, also that the log reaches the anchored entry and that entry's hash matches.
+    """
     expected_seq = 1
     prev_hash = GENESIS_HASH
     head: ChainAnchor | None = None
@@ -314,7 +372,7 @@ def verify_chain(
             message=message,
         )
 
-    for row in _readable(rows):
+    for row in _readable(session, batch_size):
         if row is None:
             return bad(
                 expected_seq,
@@ -362,12 +420,14 @@ def verify_chain(
                 f"audit entry #{row.seq} does not follow entry #{row.seq - 1}: an entry was "
                 f"inserted or removed before #{row.seq}.",
             )
-        if anchor is not None and row.seq == anchor.seq and row.row_hash != anchor.row_hash:
+        if anchor is not None and row.seq == anchor.seq and not anchor.matches(row.row_hash):
+            recorded = (f" (its hash does not begin {anchor.row_hash})" if anchor.is_prefix
+                        else "")
             return bad(
                 row.seq,
                 ChainProblem.REWRITTEN,
-                f"audit entry #{row.seq} differs from the head recorded outside the database: "
-                "the log was rewritten up to or past that entry.",
+                f"audit entry #{row.seq} differs from the head recorded outside the "
+                f"database{recorded}: the log was rewritten up to or past that entry.",
             )
         prev_hash = row.row_hash
         head = ChainAnchor(seq=row.seq, row_hash=row.row_hash)

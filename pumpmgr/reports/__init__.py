@@ -3,8 +3,10 @@ wallet card, compounding sheet and a day's worksheets in one file.
 
 Reports layer: may import reportlab and the pure pumpmgr modules (records, visit, formatting,
 catalogs and the calculation modules); never SQLAlchemy, :mod:`pumpmgr.db` or Qt. Every
-builder takes records, the clinic's settings and an explicit ``generated_at`` and returns the
-PDF as bytes; with ``invariant=True`` two builds of the same records are byte-identical.
+builder takes records, the clinic's settings and an explicit ``generated_at`` (and the audit
+log's head for the footer, ``audit_head``, which :class:`pumpmgr.services.sheets.SheetService`
+always gives) and returns the PDF as bytes; with ``invariant=True`` two builds of the same
+records are byte-identical.
 """
 
 from __future__ import annotations

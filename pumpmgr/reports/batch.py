@@ -31,6 +31,7 @@ def build_worksheet_batch(
     generated_at: datetime,
     progress: Progress | None = None,
     invariant: bool = True,
+    audit_head: str | None = None,
     catalog: catalogs.Catalogs | None = None,
 ) -> bytes:
     """Every visit's "before" worksheet, in the order given, as one PDF.
@@ -56,7 +57,8 @@ def build_worksheet_batch(
 
     day = min(plan.at for _, plan in visits)
     data = build_pdf(story, settings, title=f"Refill worksheets {day:%Y-%m-%d}", subject=TITLE,
-                     generated_at=generated_at, invariant=invariant, after_flowable=laid_out)
+                     generated_at=generated_at, invariant=invariant,
+                     audit_head=audit_head, after_flowable=laid_out)
     if progress is not None:
         progress(total, total)
     return data

@@ -23,7 +23,7 @@ from pumpmgr.formatting import (
 )
 from pumpmgr.records import Ingredient, PatientRecord, PrescriptionRecord, PumpRecord
 from pumpmgr.schedule import PatientBolus, Program, Schedule
-from pumpmgr.units import Q_, Kind, Quantity
+from pumpmgr.units import PLAUSIBLE_MAGNITUDES, Q_, Kind, Quantity
 
 #: When the catalog has no MRI note for a pump model, the sheets say so rather than stay silent.
 NO_MRI_NOTE = "No MRI information is recorded for this pump model: ask the clinic before any MRI."
@@ -34,12 +34,24 @@ def library(catalog: catalogs.Catalogs | None) -> catalogs.Catalogs:
     return catalogs.default_catalogs() if catalog is None else catalog
 
 
+def settled(quantity: Quantity, kind: Kind) -> Quantity:
+    """``quantity``, or zero of its unit when it is too small to be any clinical value.
+
+    Values computed from the time since a fill can be: a worksheet printed a moment after the
+    fill expects 2e-7 mL to have been delivered. The formatter refuses such a value, as it
+    must when someone types it, so the sheets show it as the 0 it is.
+    """
+    if abs(float(quantity.to(kind.spec.canonical).m)) < PLAUSIBLE_MAGNITUDES[0]:
+        return quantity * 0
+    return quantity
+
+
 def volume(quantity: Quantity) -> str:
-    return format_quantity(quantity, Kind.VOLUME)
+    return format_quantity(settled(quantity, Kind.VOLUME), Kind.VOLUME)
 
 
 def flow(quantity: Quantity) -> str:
-    return format_quantity(quantity, Kind.FLOW)
+    return format_quantity(settled(quantity, Kind.FLOW), Kind.FLOW)
 
 
 def signed_volume(quantity: Quantity) -> str:
@@ -58,7 +70,7 @@ def per_length(quantity: Quantity) -> str:
 
 def days(quantity: Quantity) -> str:
     """A duration: hours below two days, days above (``28 h``, ``66.06 days``)."""
-    return format_duration(quantity)
+    return format_duration(settled(quantity, Kind.DURATION))
 
 
 def concentration(quantity: Quantity, unit: MassUnit) -> str:

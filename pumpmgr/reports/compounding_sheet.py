@@ -190,6 +190,7 @@ def build_compounding_sheet(
     extra_volume: Quantity | None = None,
     generated_at: datetime,
     invariant: bool = True,
+    audit_head: str | None = None,
     catalog: catalogs.Catalogs | None = None,
 ) -> bytes:
     """The compounding sheet of ``plan``'s solution as PDF bytes.
@@ -201,4 +202,5 @@ def build_compounding_sheet(
     story = compounding_story(chart, plan, settings, stocks=stocks, extra_volume=extra_volume,
                               catalog=catalog)
     return build_pdf(story, settings, title=compounding_section(chart, plan).title,
-                     subject=TITLE, generated_at=generated_at, invariant=invariant)
+                     subject=TITLE, generated_at=generated_at, invariant=invariant,
+                     audit_head=audit_head)

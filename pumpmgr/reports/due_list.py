@@ -149,8 +149,10 @@ def build_due_list(
     end: date,
     generated_at: datetime,
     invariant: bool = True,
+    audit_head: str | None = None,
 ) -> bytes:
     """The due list from ``start`` to ``end`` (inclusive) as PDF bytes, landscape."""
     story = due_story(rows, settings, start=start, end=end)
     return build_pdf(story, settings, title=due_section(start, end).title, subject=TITLE,
-                     generated_at=generated_at, invariant=invariant, wide=True)
+                     generated_at=generated_at, invariant=invariant,
+                     audit_head=audit_head, wide=True)

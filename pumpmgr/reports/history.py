@@ -282,9 +282,11 @@ def build_history(
     *,
     generated_at: datetime,
     invariant: bool = True,
+    audit_head: str | None = None,
     catalog: catalogs.Catalogs | None = None,
 ) -> bytes:
     """The patient's history as PDF bytes (landscape pages of the clinic's paper size)."""
     story = history_story(chart, settings, catalog=catalog)
     return build_pdf(story, settings, title=history_section(chart).title, subject=TITLE,
-                     generated_at=generated_at, invariant=invariant, wide=True)
+                     generated_at=generated_at, invariant=invariant,
+                     audit_head=audit_head, wide=True)

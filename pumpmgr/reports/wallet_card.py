@@ -15,7 +15,7 @@ from datetime import datetime
 from reportlab.lib import colors  # type: ignore[import-untyped]
 from reportlab.lib.styles import ParagraphStyle  # type: ignore[import-untyped]
 from reportlab.lib.units import mm  # type: ignore[import-untyped]
-from reportlab.platypus import Flowable, Frame, KeepInFrame, Paragraph, Spacer  # type: ignore[import-untyped]
+from reportlab.platypus import Flowable, Frame, KeepInFrame, Spacer  # type: ignore[import-untyped]
 
 from pumpmgr import catalogs
 from pumpmgr.dosing import admixture_doses
@@ -30,6 +30,7 @@ from .styles import (
     INK,
     RULE,
     STYLES,
+    Paragraph,
     Section,
     SectionStart,
     build_pdf,
@@ -200,10 +201,12 @@ def build_wallet_card(
     *,
     generated_at: datetime,
     invariant: bool = True,
+    audit_head: str | None = None,
     catalog: catalogs.Catalogs | None = None,
 ) -> bytes:
     """The wallet card page as PDF bytes: two copies of the folding card, showing what the pump
     holds at ``generated_at``."""
     story = card_story(chart, settings, at=generated_at, catalog=catalog)
     return build_pdf(story, settings, title=card_section(chart).title, subject=TITLE,
-                     generated_at=generated_at, invariant=invariant)
+                     generated_at=generated_at, invariant=invariant,
+                     audit_head=audit_head)

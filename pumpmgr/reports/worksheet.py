@@ -19,7 +19,7 @@ from datetime import datetime
 
 from reportlab.lib.styles import ParagraphStyle  # type: ignore[import-untyped]
 from reportlab.lib.units import mm  # type: ignore[import-untyped]
-from reportlab.platypus import Flowable, KeepTogether, Paragraph, Spacer, Table, TableStyle  # type: ignore[import-untyped]
+from reportlab.platypus import Flowable, KeepTogether, Spacer, Table, TableStyle  # type: ignore[import-untyped]
 
 from pumpmgr import catalogs
 from pumpmgr.dosing import admixture_doses
@@ -27,7 +27,7 @@ from pumpmgr.errors import PumpMgrError
 from pumpmgr.formatting import format_duration, format_percent
 from pumpmgr.records import ClinicSettings, PatientChart, RefillRecord
 from pumpmgr.refill import Discrepancy, discrepancy, measured_flow
-from pumpmgr.units import Q_, Quantity
+from pumpmgr.units import Q_, Kind, Quantity
 from pumpmgr.visit import VisitPlan, catheter_volume_of, pump_refills
 
 from . import common
@@ -39,6 +39,7 @@ from .styles import (
     WRITE_IN,
     Cell,
     CheckBox,
+    Paragraph,
     Section,
     SectionStart,
     build_pdf,
@@ -210,7 +211,7 @@ def _since_last_fill(plan: VisitPlan, width: float, catalog: catalogs.Catalogs) 
         ("Last fill", f"{common.moment(last.performed_at)}: filled to "
                       f"{common.volume(last.final_volume)} of "
                       f"{common.solution_text(last.ingredients, catalog)}"),
-        ("Since then", f"{format_duration(_days(residual.elapsed_days))}; "
+        ("Since then", f"{common.days(_days(residual.elapsed_days))}; "
                        f"{common.volume(residual.infused)} expected to have been delivered"
                        + (f", and {common.volume(residual.extra_volume)} of bridge or priming "
                           "bolus" if float(residual.extra_volume.m) > 0 else "")),
@@ -265,7 +266,8 @@ def _measured(chart: PatientChart, plan: VisitPlan, width: float,
             f"Investigate if more than {threshold} either way (reservoir {capacity}), "
             + (f"or if the delivery error is beyond {common.accuracy_text(plan.accuracy_percent)}."
                if plan.accuracy_percent is not None else "(the labelled accuracy is not known)."))
-        delivered = plan.last_refill.final_volume - expected if plan.last_refill else None
+        delivered = (common.settled(plan.last_refill.final_volume - expected, Kind.VOLUME)
+                     if plan.last_refill else None)
         if plan.accuracy_percent is not None and delivered is not None and float(
             delivered.m
         ) > 0:
@@ -293,7 +295,7 @@ def _measured(chart: PatientChart, plan: VisitPlan, width: float,
         row("Measured flow", _write_in(measured, "mL/day"),
             f"= (last fill {common.volume(plan.last_refill.final_volume)} minus aspirated) "
             f"divided by the days since the fill ("
-            f"{format_duration(_days(plan.residual.elapsed_days)) if plan.residual else 'unknown'}"
+            f"{common.days(_days(plan.residual.elapsed_days)) if plan.residual else 'unknown'}"
             f"{' at the refill' if done else ' at the planned time'}); {nominal}.")
     solution = common.solution_text(plan.ingredients, catalog)
     row("Drug lot number", _write_in(completed.lot_number if completed else None, ""),
@@ -661,6 +663,7 @@ def build_refill_worksheet(
     completed: RefillRecord | None = None,
     generated_at: datetime,
     invariant: bool = True,
+    audit_head: str | None = None,
     catalog: catalogs.Catalogs | None = None,
 ) -> bytes:
     """The refill worksheet as PDF bytes: before the visit, or ``completed`` with the record.
@@ -671,7 +674,8 @@ def build_refill_worksheet(
     story = worksheet_story(chart, plan, settings, completed=completed, catalog=catalog)
     section_ = worksheet_section(chart, plan, completed)
     return build_pdf(story, settings, title=section_.title, subject=TITLE,
-                     generated_at=generated_at, invariant=invariant)
+                     generated_at=generated_at, invariant=invariant,
+                     audit_head=audit_head)
 
 
 __all__ = ["build_refill_worksheet", "record_id", "worksheet_section", "worksheet_story"]

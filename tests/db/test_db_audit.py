@@ -21,6 +21,7 @@ from pumpmgr.db.audit import (
     canonical_json,
     chain_head,
     entry_hash,
+    parse_anchor,
     verify_chain,
 )
 from pumpmgr.db.engine import Database, open_database
@@ -129,6 +130,20 @@ def test_verify_finds_an_edited_entry(database: Database) -> None:
     assert "#3 was altered" in report.message
 
 
+@pytest.mark.parametrize("seq", [1, 5, 8])
+def test_verify_names_the_entry_whose_text_is_no_longer_utf8(sqlite_database: Database,
+                                                             seq: int) -> None:
+    """SQLite refuses to return text that is not UTF-8; the entry is named exactly, even when
+    it is the first of the log or in the middle of a batch read at once."""
+    _append_entries(sqlite_database, 8)
+    _tamper(sqlite_database, "UPDATE audit_log SET entity_type = CAST(X'7061FF74' AS TEXT) "
+                             f"WHERE seq = {seq}")
+    with sqlite_database.read() as session:
+        report = verify_chain(session, batch_size=3)
+    assert (report.ok, report.problem, report.first_bad_seq) == (False, ChainProblem.ALTERED, seq)
+    assert f"#{seq} cannot be read" in report.message
+
+
 def test_verify_finds_a_deleted_entry(database: Database) -> None:
     _append_entries(database, 5)
     _tamper(database, "DELETE FROM audit_log WHERE seq = 3")
@@ -204,6 +219,42 @@ def test_a_consistent_rewrite_or_truncation_is_caught_by_the_anchor(database: Da
     assert _verify(database).ok
     rewritten = _verify(database, anchor)
     assert (rewritten.problem, rewritten.first_bad_seq) == (ChainProblem.REWRITTEN, 4)
+
+
+def test_the_head_as_a_sheet_prints_it_anchors_the_chain(database: Database) -> None:
+    """A printed sheet keeps the hash's first 16 hex digits: enough to catch the rewrite."""
+    _append_entries(database, 4)
+    with database.read() as session:
+        head = chain_head(session)
+    assert head is not None
+    printed = parse_anchor(head.printed())
+    assert printed == ChainAnchor(4, head.row_hash[:16]) and printed.is_prefix
+    assert _verify(database, printed).ok
+    with database.engine.connect() as connection:
+        drop_audit_triggers(connection)
+        prev = _rehash(connection, 3, username="mallory")
+        _rehash(connection, 4, prev_hash=prev)
+        connection.commit()
+    assert _verify(database).ok
+    rewritten = _verify(database, printed)
+    assert (rewritten.problem, rewritten.first_bad_seq) == (ChainProblem.REWRITTEN, 4)
+    assert f"does not begin {head.row_hash[:16]}" in rewritten.message
+
+
+def test_what_an_anchor_may_be() -> None:
+    digest = "3f2a9c01d4e5b6a7" + "0" * 48
+    assert parse_anchor(" #812:3F2A9C01D4E5B6A7 ") == ChainAnchor(812, digest[:16])
+    assert parse_anchor(f"812:{digest}") == ChainAnchor(812, digest)
+    assert not parse_anchor(f"812:{digest}").is_prefix
+    for text_ in ("812:3f2a9c01", "812", "x:3f2a9c01d4e5b6a7", "0:3f2a9c01d4e5b6a7",
+                  "²:3f2a9c01d4e5b6a7", "812:3f2a9c01d4e5b6az", f"812:{digest}0"):
+        with pytest.raises(ValueError, match=r"SEQ:HASH|hex digits"):
+            parse_anchor(text_)
+    # however it was made, a prefix shorter than a sheet prints matches nothing
+    assert ChainAnchor(812, digest[:16]).matches(digest)
+    assert not ChainAnchor(812, digest[:15]).matches(digest)
+    assert not ChainAnchor(812, "").matches(digest)
+    assert not ChainAnchor(812, digest[:16]).matches("f" + digest[1:])
 
 
 def test_the_payload_is_canonical_json() -> None:

@@ -6,8 +6,9 @@ of a byte changed in any field of any entry, an entry deleted, two entries swapp
 forged (inserted with its own valid hash, or rewritten and rehashed in place), the tail cut, or
 the whole chain rewritten consistently from an edited entry. :func:`verify_chain` must report
 every one: the tail cut and the consistent rewrite are caught against the chain head recorded
-outside the database (the manifest of a backup on SQLite; on PostgreSQL the head a sheet or an
-export records), everything else by the chain alone. Each tampering happens inside a
+outside the database (the manifest of a backup on SQLite; on PostgreSQL the head printed in a
+real refill worksheet's footer, read back from the PDF: a 16-hex-digit prefix of the hash, as
+a nurse types it), everything else by the chain alone. Each tampering happens inside a
 transaction that is rolled back (the DDL too), so every trial starts from the pristine log.
 
 Also: direct UPDATE and DELETE of audit rows (every column, raw SQL and the ORM, and SQLite's
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from printed_head import printed_head
 from sqlalchemy import Connection, insert, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -38,18 +40,21 @@ from pumpmgr.db.audit import (
     canonical_json,
     chain_head,
     entry_hash,
+    parse_anchor,
     verify_chain,
 )
 from pumpmgr.db.backup import backup_database
 from pumpmgr.db.engine import Database
 from pumpmgr.db.errors import RecordConflict
 from pumpmgr.db.schema import AuditEntry
+from pumpmgr.services.sheets import SheetService
 
 FIELDS = ("seq", "recorded_at", "username", "workstation", "action", "entity_type",
           "entity_id", "payload", "reason", "prev_hash", "row_hash")
 KINDS = ("byte", "delete", "swap", "forge", "tail", "rewrite")
 #: Kinds the chain itself must catch; the others need the anchor recorded outside.
 CHAIN_CATCHES = {"byte", "delete", "swap", "forge"}
+PREFIX = "RH"  #: of the clinic's medical record numbers (storage_workers.build_clinic)
 
 
 def _drop_triggers(connection: Connection) -> None:
@@ -183,7 +188,7 @@ def _tamper(kind: str, connection: Connection, rng: random.Random,
 
 def _a_clinic(database: Database, entries: int) -> None:
     """A log written by the services: set-up, then refills, events and prescription changes."""
-    pumps = build_clinic(database, 4)
+    pumps = build_clinic(database, 4, prefix=PREFIX)
     clinic = service(database, "tamper")
     staff = staff_of(database)
     n = 0
@@ -201,14 +206,20 @@ def _a_clinic(database: Database, entries: int) -> None:
 
 
 def _anchor(database: Database, tmp_path: Path) -> tuple[ChainAnchor, str]:
+    """The head recorded outside the database: a backup's manifest on SQLite; on PostgreSQL
+    (no file to back up) the head a real refill worksheet prints, read back from the PDF's
+    text as a nurse would type it from the paper (its first 16 hex digits)."""
     if database.backend == "sqlite":
         manifest = backup_database(database.engine, tmp_path / "anchor-backup.db")
         assert manifest.anchor is not None
         return manifest.anchor, "backup manifest"
+    sheet = SheetService(service(database, "printer")).worksheet(f"{PREFIX}00000")
+    printed = parse_anchor(printed_head(sheet))
     with database.read() as session:
         head = chain_head(session)
-    assert head is not None
-    return head, "head recorded on a sheet"
+    assert head is not None and printed.is_prefix and printed.matches(head.row_hash)
+    assert printed.seq == head.seq
+    return printed, f"head printed on a sheet ({printed.printed()})"
 
 
 def test_every_tampering_is_detected(

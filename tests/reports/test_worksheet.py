@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from sheet_samples import GENERATED, VISIT, pdf_pages, pdf_text
@@ -276,3 +277,17 @@ def test_completed_first_fill(sample_chart: Charts, settings: ClinicSettings) ->
     assert "Aspirated volume none: first fill" in text
     assert "Discrepancy verdict: none (first fill of the pump)." in text
     assert "Record pumpmgr:refill:11" in text
+
+
+@pytest.mark.parametrize("kind", ["baclofen", "admixture", "constant_flow"])
+def test_a_worksheet_printed_a_moment_after_the_fill(kind: str, sample_chart: Charts,
+                                                     settings: ClinicSettings) -> None:
+    """5 ms after the fill 1e-8 mL (or 6e-8 days) has passed: too small for the formatter,
+    which refuses such a value when it is typed, so the sheet shows 0 rather than fail."""
+    chart = sample_chart(kind)
+    last = chart.refills[-1]
+    plan = plan_visit(chart, last.performed_at + timedelta(milliseconds=5), settings=settings)
+    text = pdf_text(build_refill_worksheet(chart, plan, settings, generated_at=GENERATED))
+    assert f"Expected {format_quantity(last.final_volume, Kind.VOLUME)}" in text
+    assert "0 h;" in text  # since the last fill
+    assert "Delivery error" not in text  # nothing delivered yet to divide by

@@ -1,0 +1,73 @@
+"""The footer's QR code: reportlab's own code of the record's identifier, drawn once per record
+as a PDF form that each of the record's pages shows; and a long clinic name that gives way to
+the record's identifier instead of running into it."""
+
+from __future__ import annotations
+
+import io
+import random
+import string
+from collections.abc import Callable
+
+from pypdf import PdfReader
+from reportlab.graphics.barcode import qrencoder  # type: ignore[import-untyped]
+from sheet_samples import GENERATED, layout_problems, pdf_text
+
+from pumpmgr.records import ClinicSettings, PatientChart
+from pumpmgr.reports import build_refill_worksheet
+from pumpmgr.reports.styles import qr_modules, qr_penalty
+from pumpmgr.visit import plan_visit
+
+Sheet = Callable[..., bytes]
+
+
+def _reportlab_code(value: str) -> qrencoder.QRCode:
+    code = qrencoder.QRCode(None, qrencoder.QRErrorCorrectLevel.L)
+    code.addData(value)
+    code.version = code.calculate_version()  # what make() does first
+    return code
+
+
+def test_the_code_is_reportlabs_own() -> None:
+    """Same penalty for every trial mask, so the same mask and the same modules."""
+    rng = random.Random(6)
+    values = ["pumpmgr:visit:100234:NGP204518H:2025-03-25T09:00", "pumpmgr:refill:11"]
+    values += ["".join(rng.choice(string.ascii_letters + string.digits + ":-_/.")
+                       for _ in range(rng.choice((8, 40, 52, 90)))) for _ in range(40)]
+    for value in values:
+        code = _reportlab_code(value)
+        for mask in range(8):
+            code.makeImpl(True, mask)
+            assert qr_penalty(code.modules) == qrencoder.QRUtil.getLostPoint(code), value
+        code.make()
+        assert qr_modules(value) == [[bool(m) for m in row] for row in code.modules], value
+
+
+def test_each_record_draws_its_code_once(sheet: Sheet) -> None:
+    """The day's file: one form per worksheet, shown on that worksheet's pages only."""
+    reader = PdfReader(io.BytesIO(sheet("batch")))
+    shown = []
+    for page in reader.pages:
+        forms = page["/Resources"]["/XObject"]
+        assert len(forms) == 1  # the page's own record's code
+        shown.append(next(iter(forms.values())).get_object().indirect_reference.idnum)
+    records = [text.split("Record ")[1].split()[0]
+               for text in (page.extract_text() for page in reader.pages)]
+    assert len(set(shown)) == len(set(records)) > 1
+    assert all((shown[a] == shown[b]) == (records[a] == records[b])
+               for a in range(len(shown)) for b in range(len(shown)))
+
+
+def test_a_long_clinic_name_gives_way_to_the_record(sample_chart: Callable[[str], PatientChart],
+                                                    settings: ClinicSettings) -> None:
+    long = ClinicSettings(clinic_name="Department of Neurosurgery and Neuromodulation, "
+                          "University Hospital of Somewhere-on-the-Long-River",
+                          clinic_phone=settings.clinic_phone, page_size="Letter")
+    chart = sample_chart("baclofen")
+    data = build_refill_worksheet(chart, plan_visit(chart, GENERATED, settings=long), long,
+                                  generated_at=GENERATED)
+    assert layout_problems(data) == []
+    text = pdf_text(data)
+    assert "University Hospital of Somewhere-on-the-Long-River" in text  # page 1's title
+    assert text.count("Neuromodulation, University Hospital of\u2026") == 3  # each footer
+    assert text.count("Record pumpmgr:visit:100234:NGP204518H:") == 3
