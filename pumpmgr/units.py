@@ -1,6 +1,7 @@
 """The one pint registry, the quantity kinds pumpmgr knows, and the parser for what clinicians type.
 
-Pure layer: stdlib and pint only.
+Pure layer: stdlib and pint only (and platformdirs, which pint itself uses, to name the folder of
+pint's definitions cache: see :func:`make_registry`).
 
 Magnitudes are floats. ``tests/test_magnitude_decision.py`` shows why: pint with
 ``non_int_type=Decimal`` is no more exact for our conversions (1 h is 1/24 day, which Decimal
@@ -24,15 +25,45 @@ from __future__ import annotations
 import functools
 import math
 import re
+import shutil
+import sys
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 from typing import Any, TypeAlias
 
 import pint
+from platformdirs import user_cache_dir
 
 from pumpmgr.errors import Code, InputError
 
-ureg: Any = pint.UnitRegistry()
+
+def registry_cache_folder() -> Path:
+    """Where pint keeps its parsed definitions for this pint and Python (pumpmgr's own cache
+    folder: the pickles of one pint version are never read by another)."""
+    return (Path(user_cache_dir("pumpmgr", appauthor=False))
+            / f"pint-{pint.__version__}-py{sys.version_info[0]}.{sys.version_info[1]}")
+
+
+def make_registry(cache_folder: Path | None) -> Any:
+    """A unit registry with pint's default definitions.
+
+    Parsing pint's definitions file is most of the half second a registry takes to build, so
+    with ``cache_folder`` pint keeps the parsed definitions there (its ``cache_folder`` option)
+    and later starts read them back in a tenth of the time. A cache that cannot be made, written
+    or read (a read-only folder, a file cut short by a crash or by another pumpmgr writing it
+    at the same moment) is deleted and the registry is built from the definitions file, as
+    without a cache: the cache only ever makes start-up quicker, never different.
+    """
+    if cache_folder is not None:
+        try:
+            return pint.UnitRegistry(cache_folder=cache_folder)
+        except Exception:  # any failure of the cache: build without it
+            shutil.rmtree(cache_folder, ignore_errors=True)
+    return pint.UnitRegistry()
+
+
+ureg: Any = make_registry(registry_cache_folder())
 # pint caches parsed unit text only for single unit names, so every ``Q_(x, "mcg/day")`` parsed
 # "mcg/day" again: three quarters of a service action's time went there (reliability harness
 # 7). The parse depends only on the text and the registry, which never changes after start-up,

@@ -1,7 +1,11 @@
 """units: what clinicians type is read exactly as domain-rules section 1 says."""
 
 import math
+import sys
+from pathlib import Path
+from typing import Any
 
+import pint
 import pytest
 
 from pumpmgr.errors import Code, InputError
@@ -10,11 +14,14 @@ from pumpmgr.units import (
     Kind,
     exceeds,
     from_canonical,
+    make_registry,
     parse,
     parse_any,
+    registry_cache_folder,
     require,
     require_positive,
     to_canonical,
+    ureg,
 )
 
 
@@ -116,3 +123,79 @@ def test_exceeds_treats_float_noise_as_equal() -> None:
     assert not exceeds(0.30000000000000004, 0.3)
     assert exceeds(0.31, 0.3)
     assert not exceeds(0.29, 0.3)
+
+
+# ------------------------------------------------------------------ the registry's disk cache
+
+
+def _registry_facts(registry: Any, names: list[str]) -> list[tuple[Any, ...]]:
+    """What a registry makes of each unit name: its factor to the root units, those units and
+    its dimensionality (or the error it raises)."""
+    facts: list[tuple[Any, ...]] = []
+    for name in names:
+        try:
+            factor, root = registry.get_root_units(name)
+            facts.append((name, factor, str(root), str(registry.Unit(name).dimensionality)))
+        except Exception as error:  # the same refusal is part of the same behaviour
+            facts.append((name, type(error).__name__))
+    return facts
+
+
+def test_a_registry_read_from_its_cache_knows_every_unit_as_a_fresh_one(tmp_path: Path) -> None:
+    """pint's parsed definitions are cached on disk (start-up speed): the registry read back
+    from the cache converts every unit of pint's definitions as one built from the file."""
+    folder = tmp_path / "pint"
+    make_registry(folder)  # writes the cache
+    assert list(folder.glob("*.pickle"))
+    cached, fresh = make_registry(folder), pint.UnitRegistry()
+    names = sorted(fresh._units)
+    assert _registry_facts(cached, names) == _registry_facts(fresh, names)
+    assert sorted(cached._prefixes) == sorted(fresh._prefixes)
+    assert sorted(cached._dimensions) == sorted(fresh._dimensions)
+    for magnitude, unit, kind in ((0.4, "milligram / day", Kind.DOSE_RATE),
+                                  (2, "milligram / milliliter", Kind.CONCENTRATION),
+                                  (28, "hour", Kind.DURATION),
+                                  (0.0026, "milliliter / centimeter", Kind.VOLUME_PER_LENGTH)):
+        assert (cached.Quantity(magnitude, unit).to(kind.spec.canonical).magnitude
+                == fresh.Quantity(magnitude, unit).to(kind.spec.canonical).magnitude)
+
+
+def test_the_program_registry_reads_every_spelling() -> None:
+    """The program's registry (made at import, through the cache) reads every unit spelling
+    pumpmgr accepts."""
+    from pumpmgr.units import _UNIT_WORDS
+
+    kinds = {"microgram": Kind.MASS, "milligram": Kind.MASS, "milliliter": Kind.VOLUME,
+             "microliter": Kind.VOLUME, "day": Kind.DURATION, "hour": Kind.DURATION,
+             "minute": Kind.DURATION, "centimeter": Kind.LENGTH, "millimeter": Kind.LENGTH}
+    for spelling, word in _UNIT_WORDS.items():
+        quantity = parse(f"3 {spelling}", kinds[word], "value")
+        assert quantity.magnitude == 3 and quantity.units == ureg.Unit(word)
+    assert registry_cache_folder().name == (
+        f"pint-{pint.__version__}-py{sys.version_info[0]}.{sys.version_info[1]}")
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "unwritable"])
+def test_a_broken_or_unwritable_cache_gives_the_same_registry(tmp_path: Path,
+                                                              damage: str) -> None:
+    """A cache file cut short (a crash, or two pumpmgr writing it at once) or not a pickle,
+    or a folder that cannot be made: the registry is built from pint's definitions file as
+    without a cache, and a damaged cache is removed so the next start writes it again."""
+    folder = tmp_path / "pint"
+    if damage == "unwritable":
+        (tmp_path / "file").write_text("not a folder", encoding="utf-8")
+        folder = tmp_path / "file" / "pint"
+    else:
+        make_registry(folder)
+        for pickle_file in folder.glob("*.pickle"):
+            data = pickle_file.read_bytes()
+            pickle_file.write_bytes(data[: len(data) // 2] if damage == "truncated"
+                                    else b"not a pickle")
+    registry = make_registry(folder)
+    assert float(registry.Quantity(2, "mg/mL").to("µg/mL").magnitude) == 2000
+    names = ["microgram", "milliliter", "day", "hour", "centimeter", "minute"]
+    assert _registry_facts(registry, names) == _registry_facts(pint.UnitRegistry(), names)
+    if damage != "unwritable":
+        assert not folder.exists()  # removed: the next start builds it again
+        make_registry(folder)
+        assert list(folder.glob("*.pickle"))

@@ -311,6 +311,85 @@ def test_a_new_database_interrupted_while_created_stays_empty(
             assert session.scalar(text("SELECT count(*) FROM clinic_settings")) == 1
 
 
+def _alembic_revisions() -> tuple[str | None, frozenset[str]]:
+    script = migrate.script_directory()
+    return script.get_current_head(), frozenset(r.revision for r in script.walk_revisions())
+
+
+def test_the_revisions_are_read_as_alembic_reads_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The head and the known revisions come from the revision files read as text (alembic is
+    not imported on a start that needs no migration); they are what alembic finds, for the
+    shipped revisions and with one more, as a later release ships."""
+    assert migrate._scan_revisions() is not None
+    assert (migrate.head_revision(), migrate.known_revisions()) == _alembic_revisions()
+    _ship_next_revision(tmp_path, monkeypatch)
+    assert migrate._scan_revisions() is not None
+    assert (migrate.head_revision(), migrate.known_revisions()) == _alembic_revisions()
+    assert migrate.head_revision() == "9000"
+
+
+@pytest.mark.parametrize(("written", "instead"), [
+    ("branch_labels = None", 'branch_labels = ("feature",)'),
+    ('revision = "9000"', 'NAME = "9000"\nrevision = NAME'),
+    ('revision = "9000"', 'revision = "9000"\nrevision = "9001"'),
+    ('down_revision = "{down}"', 'down_revision = ("{down}", "0001")'),
+], ids=["branch label", "not a string", "assigned twice", "merge"])
+def test_revision_files_the_text_reading_does_not_take_are_left_to_alembic(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, written: str, instead: str
+) -> None:
+    """Branch labels, a value that is not a plain string, a name assigned twice, a merge:
+    alembic decides, as it always did."""
+    down = migrate.head_revision()
+    _ship_next_revision(tmp_path, monkeypatch)
+    extra = migrate.MIGRATIONS_DIR / "versions" / "9000_test.py"
+    source = extra.read_text(encoding="utf-8")
+    assert written.format(down=down) in source
+    extra.write_text(source.replace(written.format(down=down), instead.format(down=down), 1),
+                     encoding="utf-8")
+    assert migrate._scan_revisions() is None
+    try:
+        expected: object = _alembic_revisions()
+    except Exception as error:  # e.g. a merge of revisions alembic cannot place
+        expected = type(error)
+    try:
+        found: object = (migrate.head_revision(), migrate.known_revisions())
+    except Exception as error:
+        found = type(error)
+    assert found == expected
+
+
+def test_a_start_that_needs_no_migration_does_not_import_alembic(tmp_path: Path) -> None:
+    """alembic takes a quarter of a second to import: a database already at the head is
+    opened without it (the revision is read with a plain query)."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "clinic.db"
+    open_database(path, daily_backup_keep=None).dispose()  # created: migrated, with alembic
+    check = ("import sys\n"
+             "from pumpmgr.db.engine import open_database\n"
+             f"db = open_database({str(path)!r}, daily_backup_keep=None)\n"
+             "print(db.revision_at_open, any(m == 'alembic' or m.startswith('alembic.')"
+             " for m in sys.modules))\n"
+             "db.dispose()\n")
+    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True,
+                          check=True, cwd=Path(__file__).resolve().parents[2])
+    assert done.stdout.split() == [migrate.head_revision(), "False"]
+
+
+def test_a_revision_table_of_two_rows_is_refused_as_alembic_refuses_it(tmp_path: Path) -> None:
+    from alembic.util import CommandError
+
+    path = tmp_path / "clinic.db"
+    open_database(path, daily_backup_keep=None).dispose()
+    with sqlite3.connect(path) as connection:
+        connection.execute("INSERT INTO alembic_version VALUES ('0001')")
+    with pytest.raises(CommandError, match="more than one head"):
+        open_database(path, daily_backup_keep=None)
+
+
 # ---------------------------------------------------------------------------------------------
 # Retrying a write after a serialization failure (T12's forced 40001)
 

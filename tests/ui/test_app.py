@@ -71,8 +71,11 @@ def test_signed_in_shows_the_window(qtbot: QtBot, sample_path: Path,
     def sign_in(clinic: ClinicService, hint: str = "", username: str = "") -> object:
         return clinic.sign_in("nina", "correct horse battery")
 
+    before = set(QApplication.topLevelWidgets())
+
     def exec_(self: QApplication) -> int:
-        window = next(w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow))
+        window = next(w for w in QApplication.topLevelWidgets()
+                      if isinstance(w, MainWindow) and w not in before)
         shown.append(window)
         window.close()
         return 0
@@ -109,3 +112,38 @@ def test_ui_imports_pumpmgr_db_only_in_the_composition_root() -> None:
                     path.name != "app.py"):
                 offenders.append(str(path.relative_to(UI)))
     assert offenders == []
+
+
+def test_the_due_list_is_shown_without_printing_or_migration_code(sample_path: Path) -> None:
+    """Start-up imports only what the first screen needs: reportlab and the print preview are
+    imported on the first print, the refill wizard when it opens, alembic only for a migration
+    (each takes a noticeable part of a second to import)."""
+    import subprocess
+
+    tests = Path(__file__).resolve().parent
+    script = f"""
+import os, sys
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+sys.path.insert(0, {str(tests)!r})
+from PySide6.QtWidgets import QApplication
+from ui import app
+from pumpmgr.db.engine import open_database
+from sample_clinic import PASSWORD, clinic_on
+qt = QApplication(["pumpmgr"])
+app.setup_application(qt)
+database = open_database({str(sample_path)!r}, daily_backup_keep=None)
+clinic = clinic_on(database)
+window = app.MainWindow(clinic, clinic.sign_in("nina", PASSWORD))
+window.show()
+qt.processEvents()
+print(window.dashboard.model.rowCount())
+print(" ".join(sorted({{name.split(".")[0] for name in sys.modules if name.split(".")[0] in
+                       ("reportlab", "alembic", "pypdfium2")}} | {{name for name in sys.modules
+                       if name in ("ui.dialogs.print_preview", "ui.wizards.refill",
+                                   "pumpmgr.services.sheets")}})))
+window.idle.stop()
+database.dispose()
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True, cwd=UI.parent)
+    assert done.stdout.splitlines() == ["6", ""]

@@ -3,15 +3,26 @@ opening a patient from the keyboard, and the models under Qt's model tester."""
 
 from __future__ import annotations
 
-from datetime import date
+import random
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from dialog_recorder import Dialogs
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSortFilterProxyModel, Qt
+from PySide6.QtWidgets import QTableView
 from pytestqt.qtbot import QtBot
 
+from pumpmgr.records import DueRow, DueState
 from pumpmgr.services import ClinicService
 from ui.main_window import MainWindow
-from ui.models.due_list import Column, DueFilter, DueFilterProxyModel, DueListModel, SortRole
+from ui.models.due_list import (
+    Column,
+    DueFilter,
+    DueFilterProxyModel,
+    DueListModel,
+    ObjectRole,
+    SortRole,
+)
 
 DUE_ORDER = [
     ("Overdue", "BECKER, Lena"),
@@ -166,3 +177,139 @@ def test_keyboard_only(window: MainWindow, qtbot: QtBot) -> None:
     qtbot.keyClick(window.dashboard.table, Qt.Key.Key_Down)
     qtbot.keyClick(window.dashboard.table, Qt.Key.Key_Enter)
     assert window.stack.currentWidget() is window.patient
+
+
+# ------------------------------------------------------------------ a large due list
+
+
+def _many_rows(count: int, seed: int = 3) -> list[DueRow]:
+    """Made-up due-list rows with many equal dates, states and models (ties for sorting), long
+    names and admixtures (capped and wrapped columns), and a name outside the BMP. Sorted by
+    due date they come in the order made, with longer MRNs and patient names further down, so
+    that which rows a column is sized from shows in its width."""
+    generator = random.Random(seed)
+    families = ["MÜLLER", "LI", "SCHNEIDER-WESTPHALEN", "ÖZTÜRK", "NG", "𝐀BEL", "VON DER "
+                "HEYDEN-RINGSTORFF", "KIM"]
+    drugs = ["baclofen 2000 mcg/mL", "morphine 10 mg/mL + clonidine 100 mcg/mL",
+             "hydromorphone 2 mg/mL + bupivacaine 15 mg/mL + clonidine 150 mcg/mL",
+             "ziconotide 25 mcg/mL", "no prescription"]
+    states: list[DueState] = ["overdue", "due_this_week", "due_in_14_days", "fine"]
+    start = datetime(2025, 10, 20, 7, 0, tzinfo=UTC)
+    rows = []
+    for number in range(count):
+        due = date(2025, 10, 1) + timedelta(days=number * 60 // count)
+        given = generator.choice(["Ana", "Bartholomew"]) + "e" * (number * 12 // count)
+        rows.append(DueRow(
+            patient_id=number + 1, mrn=f"{10 ** (4 + number * 6 // count) + number}",
+            patient=f"{generator.choice(families)}, {given}",
+            pump_id=1000 + number, pump_model=generator.choice(["SynchroMed II 40 mL",
+                                                               "Prometra II", "IsoMed 35 mL"]),
+            pump_type=generator.choice(["programmable_peristaltic", "constant_flow"]),
+            drug=generator.choice(drugs), days_left=generator.uniform(-5, 200),
+            alarm_at=start + timedelta(days=generator.uniform(-5, 200)), refill_due=due,
+            refill_due_reason=generator.choice(["alarm", "stability"]),
+            replace_by=generator.choice([None, date(2027, 3, 1), date(2026, 1, 28)]),
+            state=generator.choice(states), open_discrepancy=generator.random() < 0.1,
+            flex_schedule=False))
+    return rows
+
+
+def _order(view_model: Any) -> list[int]:
+    return [view_model.index(r, 0).data(ObjectRole).pump_id for r in range(view_model.rowCount())]
+
+
+def test_the_model_sorts_as_the_proxy_would(qtbot: QtBot) -> None:
+    """The due list sorts in the model (one Python sort, not a call into Python for every
+    comparison): the order is Qt's own QSortFilterProxyModel order, ties kept stable from the
+    previous order, across successive sorts, new rows and the filters; the selected row stays
+    selected."""
+    rows = _many_rows(400)
+    ours, reference = DueListModel(UTC, 7), DueListModel(UTC, 7)
+    ours.set_rows(rows)
+    reference.set_rows(rows)
+    proxy = DueFilterProxyModel(date(2025, 10, 20))
+    proxy.setSourceModel(ours)
+    qt_proxy = QSortFilterProxyModel()
+    qt_proxy.setSortRole(SortRole)
+    qt_proxy.setDynamicSortFilter(True)
+    qt_proxy.setSourceModel(reference)
+    view = QTableView()
+    qtbot.addWidget(view)
+    view.setModel(proxy)
+    view.selectRow(17)
+    chosen = view.currentIndex().data(ObjectRole)
+    steps = [(Column.REFILL_DUE, Qt.SortOrder.AscendingOrder),
+             (Column.STATE, Qt.SortOrder.DescendingOrder),
+             (Column.PATIENT, Qt.SortOrder.AscendingOrder),
+             (Column.DAYS_LEFT, Qt.SortOrder.DescendingOrder),
+             (Column.REASON, Qt.SortOrder.AscendingOrder),
+             (Column.REPLACE_BY, Qt.SortOrder.DescendingOrder),
+             (Column.PUMP, Qt.SortOrder.DescendingOrder)]
+    for column, order in steps:
+        proxy.sort(int(column), order)
+        qt_proxy.sort(int(column), order)
+        assert _order(proxy) == _order(qt_proxy), (column, order)
+        assert view.currentIndex().data(ObjectRole) == chosen
+    again = _many_rows(300, seed=4)
+    ours.set_rows(again)
+    reference.set_rows(again)
+    assert _order(proxy) == _order(qt_proxy)
+    proxy.set_kind(DueFilter.THIS_WEEK)
+    assert _order(proxy) == [r for r in _order(qt_proxy)
+                             if next(x for x in again if x.pump_id == r).state == "due_this_week"]
+    proxy.set_kind(DueFilter.ALL)
+    for order in (Qt.SortOrder.AscendingOrder, Qt.SortOrder.DescendingOrder):
+        proxy.sort(-1, order)
+        qt_proxy.sort(-1, order)
+        assert _order(proxy) == _order(qt_proxy)
+
+
+def test_each_rows_texts_are_made_in_one_pass_as_each_column_writes_them() -> None:
+    model = DueListModel(UTC, 7)
+    rows = _many_rows(300)
+    model.set_rows(rows)
+    for number, row in enumerate(rows):
+        assert model.texts(number) == tuple(model._text(row, c) for c in Column)
+
+
+def test_a_large_due_list_is_sized_as_qt_sizes_it(window: MainWindow, qtbot: QtBot) -> None:
+    """The dashboard sizes the columns and rows of a list of thousands of rows without asking
+    for every cell; the sizes are the ones Qt's own resizeColumnsToContents and
+    resizeRowsToContents give, at any scroll position, header precision and window width."""
+    dashboard, table = window.dashboard, window.dashboard.table
+    dashboard.model.set_rows(_many_rows(320), 7)
+    header, rows = table.horizontalHeader(), table.verticalHeader()
+    header.setResizeContentsPrecision(120)  # fewer than the rows, as 1000 of a large clinic
+
+    def check(label: str) -> list[int]:
+        ours = [table.sizeHintForColumn(c) for c in range(len(Column))]
+        assert ours == [QTableView.sizeHintForColumn(table, c) for c in range(len(Column))], label
+        table.resizeColumnsToContents()
+        dashboard._fit_columns()
+        dashboard._fit_rows()
+        fitted = [rows.sectionSize(r) for r in range(dashboard.proxy.rowCount())]
+        # every tall row, and every fifth row, measured by Qt (each row is sized on its own)
+        for row in sorted({r for r, h in enumerate(fitted) if h != min(fitted)}
+                          | set(range(0, len(fitted), 5))):
+            table.resizeRowToContents(row)
+            assert rows.sectionSize(row) == fitted[row], (label, row)
+        return fitted
+
+    qtbot.wait(1)  # the view lays the rows out
+    assert len(set(check("top"))) > 1  # some rows wrap, others do not
+    table.verticalScrollBar().setValue(table.verticalScrollBar().maximum() // 2)
+    qtbot.wait(1)
+    assert table.verticalHeader().visualIndexAt(0) > 100
+    check("scrolled")
+    for precision in (-1, 0):
+        header.setResizeContentsPrecision(precision)
+        check(f"precision {precision}")
+    header.setResizeContentsPrecision(120)
+    window.resize(900, 700)
+    qtbot.wait(10)
+    check("narrow")
+    dashboard.set_filter(DueFilter.REVIEW)
+    check("filtered")
+    window.hide()
+    dashboard.set_filter(DueFilter.ALL)
+    check("hidden")

@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QFont, QFontMetrics, QKeyEvent
+from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, QRect, Qt, Signal
+from PySide6.QtGui import QFont, QFontMetricsF, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QStyle,
+    QStyleOptionViewItem,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -29,7 +30,6 @@ from PySide6.QtWidgets import (
 from pumpmgr.records import DueRow
 from pumpmgr.services import ClinicService
 from ui import icons, messages, notices, presentation
-from ui.dialogs import print_preview
 from ui.ics import due_list_calendar
 from ui.models.due_list import (
     FILTER_LABELS,
@@ -50,15 +50,131 @@ _MNEMONICS = {
 
 
 class DueTableView(QTableView):
-    """A table whose Enter or Return opens the current row, as a double-click does."""
+    """A table whose Enter or Return opens the current row, as a double-click does.
+
+    It sizes a column to its contents as :meth:`QTableView.sizeHintForColumn` does (over the
+    same rows: the visible ones and then others around them, up to the header's
+    ``resizeContentsPrecision``), without asking the model for every cell: the texts are
+    measured with the font metrics (each distinct text once), and only the cells whose text is
+    within a pixel of the widest are measured by Qt's delegate, one of each width.
+    """
 
     open_requested = Signal(QModelIndex)
+
+    #: Below this many rows Qt measures every cell itself.
+    FEW_ROWS = 64
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        #: The width of each (bold, text) met, in the view's font.
+        self._widths: dict[tuple[bool, str], float] = {}
+        self._metrics: tuple[QFontMetricsF, QFontMetricsF] | None = None
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
             self.open_requested.emit(self.currentIndex())
             return
         super().keyPressEvent(event)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._widths.clear()
+            self._metrics = None
+        super().changeEvent(event)
+
+    def text_width(self, text: str, bold: bool) -> float:
+        """The advance of ``text`` (its widest line) in the view's font, bold or regular."""
+        width = self._widths.get((bold, text))
+        if width is None:
+            if self._metrics is None:
+                self.ensurePolished()  # the style sheet may set the font
+                strong = QFont(self.font())
+                strong.setBold(True)
+                self._metrics = (QFontMetricsF(self.font()), QFontMetricsF(strong))
+            if len(self._widths) > 100_000:
+                self._widths.clear()
+            advance = self._metrics[bold].horizontalAdvance
+            width = self._widths[(bold, text)] = (
+                advance(text) if "\n" not in text
+                else max(advance(line) for line in text.split("\n")))
+        return width
+
+    def cell_height(self, row: int, column: int) -> int | None:
+        """The height the delegate asks for one cell when :meth:`QTableView.sizeHintForRow`
+        measures it (qtableview.cpp, ``heightHintForIndex``): wrapped at the column's width,
+        which recent Qt versions take one pixel narrower for the grid line. None when the two
+        widths give different heights (the text is at the edge): Qt must measure the row."""
+        index = self.model().index(row, column)
+        option = QStyleOptionViewItem()
+        self.initViewItemOption(option)
+        delegate = self.itemDelegateForIndex(index)
+        if not self.wordWrap():
+            return int(delegate.sizeHint(option, index).height())
+        heights = set()
+        for grid in {0, 1 if self.showGrid() else 0}:
+            option.rect = QRect(self.columnViewportPosition(column),
+                                self.rowViewportPosition(row), self.columnWidth(column) - grid,
+                                max(1, self.rowHeight(row)))
+            heights.add(int(delegate.sizeHint(option, index).height()))
+        return heights.pop() if len(heights) == 1 else None
+
+    def text_widths(self) -> dict[tuple[bool, str], float]:
+        """The widths :meth:`text_width` has measured, by (bold, text): read it for speed."""
+        return self._widths
+
+    def _sized_rows(self, count: int) -> range | None:
+        """The rows :meth:`QTableView.sizeHintForColumn` measures (qtableview.cpp): the visible
+        ones, then one above and one below in turn, until the header's precision is reached;
+        None when rows are hidden or moved (Qt then measures them itself)."""
+        vertical = self.verticalHeader()
+        if vertical.sectionsHidden() or vertical.sectionsMoved():
+            return None
+        most = self.horizontalHeader().resizeContentsPrecision()
+        top = max(0, vertical.visualIndexAt(0))
+        bottom = vertical.visualIndexAt(self.viewport().height())
+        if not self.isVisible() or bottom == -1:
+            bottom = count - 1
+        processed, row = 0, top
+        while row <= bottom:
+            processed += 1
+            if processed == most:
+                return range(top, row + 1)
+            row += 1
+        first, last, end = top, row - 1, count - 1
+        if most == 0:
+            processed = 0
+        while processed != most and (first > 0 or last < end):
+            if (processed % 2 and first > 0) or last == end:
+                first -= 1
+            else:
+                last += 1
+            processed += 1
+        return range(first, last + 1)
+
+    def sizeHintForColumn(self, column: int) -> int:
+        proxy = self.model()
+        model = proxy.sourceModel() if isinstance(proxy, DueFilterProxyModel) else None
+        count = proxy.rowCount() if proxy is not None else 0
+        rows = self._sized_rows(count) if isinstance(model, DueListModel) else None
+        if rows is None or len(rows) < self.FEW_ROWS:
+            return super().sizeHintForColumn(column)
+        assert isinstance(proxy, DueFilterProxyModel) and isinstance(model, DueListModel)
+        self.ensurePolished()
+        sources = proxy.source_rows()
+        state = column == int(Column.STATE)
+        width_of, texts, row_at = self.text_width, model.texts, model.row_at
+        rows_of: dict[float, int] = {}  # a row of each width met
+        for row in rows:
+            source = sources[row]
+            width = width_of(texts(source)[column], state and row_at(source).state != "fine")
+            rows_of.setdefault(width, row)
+        # the delegate makes a cell as wide as its laid-out text (rounded up) and its margins:
+        # the widest cell is one of the texts within a pixel of the widest advance (texts of
+        # the same advance make cells of the same width)
+        widest = max(rows_of, default=0.0)
+        hint = max((self.sizeHintForIndex(proxy.index(row, column)).width()
+                    for width, row in rows_of.items() if width >= widest - 1), default=0)
+        return hint + 1 if self.showGrid() else hint
 
 
 class DashboardScreen(QWidget):
@@ -147,14 +263,12 @@ class DashboardScreen(QWidget):
         self.print_due_button = QPushButton("Print &due list…", self)
         self.print_due_button.setAutoDefault(False)
         self.print_due_button.setToolTip("The due list of a period you choose, with a preview")
-        self.print_due_button.clicked.connect(
-            lambda: print_preview.print_due_list(self, self.clinic))
+        self.print_due_button.clicked.connect(self._print_due_list)
         self.print_day_button = QPushButton("Print the day'&s worksheets…", self)
         self.print_day_button.setAutoDefault(False)
         self.print_day_button.setToolTip("One refill worksheet for every patient due on a "
                                          "clinic day, in one file")
-        self.print_day_button.clicked.connect(
-            lambda: print_preview.print_day(self, self.clinic))
+        self.print_day_button.clicked.connect(self._print_day)
         self.legend = QLabel("Rows are coloured by state and always name it in the first "
                              "column. “review”: the last refill's residual says investigate.",
                              self)
@@ -278,8 +392,8 @@ class DashboardScreen(QWidget):
     def _fit_rows(self) -> None:
         """Each row as tall as :meth:`QTableView.resizeRowToContents` makes it, without asking
         the model for every cell of thousands of rows: a row whose every text fits its column
-        on one line gets the one-line height (measured once per font), and only a row with a
-        text near or over its column's width is measured cell by cell."""
+        on one line gets the one-line height (measured once per font), and in a row with a text
+        near or over its column's width only those cells are measured, as Qt measures them."""
         count = self.proxy.rowCount()
         if not count:
             return
@@ -290,31 +404,35 @@ class DashboardScreen(QWidget):
         margin = table.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None,
                                            table) + 1
         limits = [table.columnWidth(int(column)) - 2 * margin - 2 for column in Column]
-        regular = table.fontMetrics()
-        strong = QFont(table.font())
-        strong.setBold(True)
-        bold = QFontMetrics(strong)
-        widths: dict[tuple[bool, str], int] = {}
+        state = int(Column.STATE)
+        grid = 1 if table.showGrid() else 0
+        width_of, known = table.text_width, table.text_widths()
         one_line: dict[bool, int] = {}
-        for row in range(count):
-            source = self.proxy.mapToSource(self.proxy.index(row, 0)).row()
-            emphasis = self.model.row_at(source).state != "fine"  # a bold state word
-            fits = True
-            for column, text in enumerate(self.model.texts(source)):
-                key = (emphasis and column == int(Column.STATE), text)
-                width = widths.get(key)
+        model = self.model
+        for row, source in enumerate(self.proxy.source_rows()):
+            emphasis = model.row_at(source).state != "fine"  # a bold state word
+            wide = []
+            for column, text in enumerate(model.texts(source)):
+                bold = emphasis and column == state
+                width = known.get((bold, text))
                 if width is None:
-                    width = widths[key] = (bold if key[0] else regular).horizontalAdvance(text)
+                    width = width_of(text, bold)
                 if width > limits[column] or "\n" in text:
-                    fits = False
-                    break
-            if not fits:
-                table.resizeRowToContents(row)
-                continue
+                    wide.append(column)
             height = one_line.get(emphasis)
             if height is None:
+                if wide:
+                    table.resizeRowToContents(row)
+                    continue
                 height = one_line[emphasis] = max(table.sizeHintForRow(row),
                                                   header.sectionSizeHint(row))
+            if wide:
+                # every other cell is one line high: only the wide ones can make it taller
+                cells = [table.cell_height(row, c) for c in wide]
+                if None in cells:
+                    table.resizeRowToContents(row)
+                    continue
+                height = max(height, grid + max(h for h in cells if h is not None))
             header.resizeSection(row, height)
 
     # ----------------------------------------------------------------- filtering
@@ -375,10 +493,11 @@ class DashboardScreen(QWidget):
         return self.proxy.row_at(index.row())
 
     def _select(self, pump_id: int | None) -> None:
-        for row in range(self.proxy.rowCount()):
-            if self.proxy.row_at(row).pump_id == pump_id:
-                self.table.selectRow(row)
-                return
+        if pump_id is not None:
+            for row, source in enumerate(self.proxy.source_rows()):
+                if self.model.row_at(source).pump_id == pump_id:
+                    self.table.selectRow(row)
+                    return
         if self.proxy.rowCount():
             self.table.selectRow(0)
 
@@ -388,6 +507,20 @@ class DashboardScreen(QWidget):
 
     def open_current(self) -> None:
         self._open_index(self.table.currentIndex())
+
+    # ----------------------------------------------------------------- printing
+
+    # The print preview (and reportlab behind it) is imported on the first print: the due list
+    # is shown without them.
+    def _print_due_list(self) -> None:
+        from ui.dialogs import print_preview
+
+        print_preview.print_due_list(self, self.clinic)
+
+    def _print_day(self) -> None:
+        from ui.dialogs import print_preview
+
+        print_preview.print_day(self, self.clinic)
 
     # ----------------------------------------------------------------- calendar
 

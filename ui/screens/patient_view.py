@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from functools import partial
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -36,12 +37,14 @@ from pumpmgr.records import INDICATION_TEXT, PatientChart, PumpRecord, RefillRec
 from pumpmgr.services import ClinicService
 from pumpmgr.units import Kind, Quantity
 from ui import icons, presentation
-from ui.dialogs import print_preview
 from ui.models.history import Column as HistoryColumn
 from ui.models.history import HistoryModel, timeline
 from ui.widgets.charts import ReservoirChart, ResidualChart
 from ui.widgets.field_list import Field, FieldList
 from ui.widgets.reservoir_gauge import ReservoirCard
+
+if TYPE_CHECKING:  # imported on the first print (it brings in reportlab)
+    from ui.dialogs import print_preview
 
 #: A replace-by date within this many days is flagged (about 6 months).
 REPLACE_SOON_DAYS = 183
@@ -149,11 +152,9 @@ class PatientScreen(QWidget):
         self.history_view.setTabKeyNavigation(False)
         self.history_view.verticalHeader().setVisible(False)
         self.history_view.setAccessibleName("Patient history")
-        header = self.history_view.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(int(HistoryColumn.DETAILS), QHeaderView.ResizeMode.Stretch)
-        self.history_view.verticalHeader().setSectionResizeMode(
-            QHeaderView.ResizeMode.ResizeToContents)
+        self.history_view.horizontalHeader().setSectionResizeMode(
+            int(HistoryColumn.DETAILS), QHeaderView.ResizeMode.Stretch)
+        self._fit_history(False)
 
         # Overview: reservoir and pump on the left; forecast, prescription and the reservoir
         # chart on the right. Fits 1366x768 without scrolling; scrolls on smaller windows.
@@ -203,6 +204,9 @@ class PatientScreen(QWidget):
         self.tabs.addTab(scroll, "&Overview")
         self.tabs.addTab(residuals, "&Residuals across refills")
         self.tabs.addTab(history, "&History")
+        self.history_tab = history
+        self.tabs.currentChanged.connect(
+            lambda _index: self._fit_history(self.tabs.currentWidget() is self.history_tab))
 
         heading = QVBoxLayout()
         heading.setSpacing(2)
@@ -261,8 +265,9 @@ class PatientScreen(QWidget):
                 alarm_name="planning volume" if pump.pump_type == "constant_flow"
                 else "alarm volume")
         self.residual_chart.set_refills(refills)
-        self.history_model.set_entries(timeline(chart))
         self.tabs.setCurrentIndex(0)
+        self._fit_history(False)
+        self.history_model.set_entries(timeline(chart))
         self._update_buttons()
 
     def clear(self) -> None:
@@ -277,6 +282,19 @@ class PatientScreen(QWidget):
         self.reservoir_chart.clear()
         self.residual_chart.set_refills([])
         self.history_model.set_entries([])
+
+    def _fit_history(self, shown: bool) -> None:
+        """Size the history table's rows and columns to their contents while its tab is shown,
+        and not while it is hidden: Qt measures every cell for that (hundreds of wrapped
+        details in a long history), which would otherwise slow down opening every patient
+        for a tab that is not on screen. Sized again each time the tab is shown."""
+        mode = (QHeaderView.ResizeMode.ResizeToContents if shown
+                else QHeaderView.ResizeMode.Interactive)
+        header = self.history_view.horizontalHeader()
+        for column in HistoryColumn:
+            if column != HistoryColumn.DETAILS:
+                header.setSectionResizeMode(int(column), mode)
+        self.history_view.verticalHeader().setSectionResizeMode(mode)
 
     # ----------------------------------------------------------------- sections
 
@@ -442,6 +460,8 @@ class PatientScreen(QWidget):
         """Build one of the patient's sheets and show its preview (Print, Save as PDF)."""
         if self.chart is None:
             return None
+        from ui.dialogs import print_preview  # on the first print: it brings in reportlab
+
         return print_preview.print_patient_sheet(self, self.clinic, kind,
                                                  self.chart.patient.mrn)
 
