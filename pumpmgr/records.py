@@ -93,6 +93,9 @@ class CatheterRecord:
     implanted_on: date
     revised_on: date | None = None
     volume: Quantity | None = None  #: Σ length × volume per length, mL; None when unknown
+    corrects_id: int | None = None
+    user: str = ""  #: who recorded this version
+    correction_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,15 @@ class PrescriptionRecord:
 
 
 @dataclass(frozen=True)
+class ProgrammerFigures:
+    """What the pump's programmer shows after the update, as the nurse copied it."""
+
+    reservoir: Quantity  #: the reservoir volume it was told, mL
+    alarm_date: date  #: the low-reservoir alarm date it computed
+    daily_volume: Quantity  #: the volume it delivers a day, mL/day
+
+
+@dataclass(frozen=True)
 class RefillRecord:
     id: int
     pump_id: int
@@ -161,6 +173,10 @@ class RefillRecord:
     verifier: str
     prescription_id: int | None = None
     corrects_id: int | None = None
+    #: The programmer's own figures (None: a constant-flow pump, or not entered) and whether
+    #: they differed from pumpmgr's forecast when the refill was saved.
+    programmer: ProgrammerFigures | None = None
+    programmer_differs: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -174,6 +190,7 @@ class EventRecord:
     user: str
     details: dict[str, str] = field(default_factory=dict)
     corrects_id: int | None = None
+    correction_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -225,6 +242,8 @@ class PatientChart:
     prescriptions: tuple[PrescriptionRecord, ...] = ()  #: oldest first
     refills: tuple[RefillRecord, ...] = ()  #: oldest first
     events: tuple[EventRecord, ...] = ()  #: oldest first
+    #: Every catheter version of the patient's pumps, corrected ones included, oldest first.
+    catheters: tuple[CatheterRecord, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Refill arithmetic: expected residual, the discrepancy verdict, the refill plan, measured flow.
+"""Refill arithmetic: expected residual, the discrepancy verdict, the refill plan, measured flow,
+and the programmer's own figures against pumpmgr's forecast.
 
 Pure layer: stdlib and pint (through :mod:`pumpmgr.units`) only. Formulas of domain-rules
 section 4 and section 5 (measured flow); worked examples in domain.md section 6, examples 1, 2
@@ -10,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pumpmgr.errors import Code, ImpossibleInput
@@ -22,6 +23,7 @@ from pumpmgr.units import (
     exceeds,
     require_not_negative,
     require_positive,
+    to_canonical,
 )
 
 #: Absolute discrepancy thresholds: > 1 mL in pumps of 20 mL or less, > 2 mL in larger ones
@@ -29,6 +31,15 @@ from pumpmgr.units import (
 SMALL_RESERVOIR_ML = 20.0
 SMALL_RESERVOIR_THRESHOLD_ML = 1.0
 LARGE_RESERVOIR_THRESHOLD_ML = 2.0
+
+#: The programmer's figures after the update may differ from pumpmgr's forecast of the same
+#: fill by this much before they are flagged (issue 5): the reservoir volume by 0.1 mL, the
+#: low-reservoir alarm date by a day, the daily volume by 2 % (display rounding of the lowest
+#: SynchroMed rate, 0.048 mL/day, stays well inside it). The wizard's live check
+#: (``ui/wizards/refill_checks.py``) uses the same figures.
+PROGRAMMER_RESERVOIR_TOLERANCE_ML = 0.1
+PROGRAMMER_ALARM_TOLERANCE_DAYS = 1
+PROGRAMMER_DAILY_VOLUME_TOLERANCE = 0.02
 
 Verdict = Literal["ok", "investigate"]
 Direction = Literal["less_returned", "more_returned", "as_expected"]
@@ -319,3 +330,56 @@ def measured_flow(
         return MeasuredFlow(flow, None, None)
     nominal = float(require_positive(nominal_flow, Kind.FLOW, "nominal flow").to("mL/day").m)
     return MeasuredFlow(flow, nominal_flow, (float(flow.m) - nominal) / nominal)
+
+
+@dataclass(frozen=True)
+class ProgrammerComparison:
+    """The programmer's three figures against pumpmgr's, each flagged when beyond its
+    tolerance."""
+
+    reservoir_differs: bool
+    alarm_date_differs: bool
+    daily_volume_differs: bool
+
+    @property
+    def differs(self) -> bool:
+        return self.reservoir_differs or self.alarm_date_differs or self.daily_volume_differs
+
+    @property
+    def differing(self) -> tuple[str, ...]:
+        """The names of the figures that differ, in the programmer's order."""
+        flagged = (("reservoir volume", self.reservoir_differs),
+                   ("alarm date", self.alarm_date_differs),
+                   ("daily volume", self.daily_volume_differs))
+        return tuple(name for name, differs in flagged if differs)
+
+
+def compare_programmer(
+    *,
+    reservoir: Quantity,
+    alarm_date: date,
+    daily_volume: Quantity,
+    our_reservoir: Quantity,
+    our_alarm_date: date,
+    our_daily_volume: Quantity,
+) -> ProgrammerComparison:
+    """The programmer's reservoir volume, alarm date and daily volume (as the nurse copied
+    them after the update) against pumpmgr's final volume, forecast alarm date (the clinic's
+    calendar date) and program's daily volume for the same fill. A guard against programming
+    slips and programmer defects: the pump's programmer computes its alarm date from the
+    programmed rate, pumpmgr from its own record (domain.md section 1, SynchroMed alarm)."""
+    theirs_ml = to_canonical(
+        require_not_negative(reservoir, Kind.VOLUME, "programmer reservoir volume"), Kind.VOLUME)
+    theirs_flow = to_canonical(
+        require_not_negative(daily_volume, Kind.FLOW, "programmer daily volume"), Kind.FLOW)
+    ours_ml = to_canonical(require_not_negative(our_reservoir, Kind.VOLUME, "final volume"),
+                           Kind.VOLUME)
+    ours_flow = to_canonical(require_not_negative(our_daily_volume, Kind.FLOW, "daily volume"),
+                             Kind.FLOW)
+    return ProgrammerComparison(
+        reservoir_differs=exceeds(abs(theirs_ml - ours_ml), PROGRAMMER_RESERVOIR_TOLERANCE_ML),
+        alarm_date_differs=abs((alarm_date - our_alarm_date).days)
+        > PROGRAMMER_ALARM_TOLERANCE_DAYS,
+        daily_volume_differs=exceeds(abs(theirs_flow - ours_flow),
+                                     PROGRAMMER_DAILY_VOLUME_TOLERANCE * ours_flow),
+    )

@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from pumpmgr import auth
-from pumpmgr.db.audit import ChainAnchor
-from pumpmgr.db.backup import backup_database, restore_database
+from pumpmgr.db.audit import ChainAnchor, parse_anchor
+from pumpmgr.db.backup import backup_database, manifest_path, restore_database
 from pumpmgr.db.engine import Database, open_database, resolve_database_url
 from pumpmgr.errors import Code, InputError, PumpMgrError
 from pumpmgr.formatting import (
@@ -51,6 +51,7 @@ from pumpmgr.records import (
 from pumpmgr.services.clinic import REPLACE_BY_WARNING_DAYS, ClinicService
 from pumpmgr.services.demo import DEMO_USERS, MAX_PATIENTS, build_demo_clinic
 from pumpmgr.services.exchange import check_document, export_clinic, import_clinic, require_empty
+from pumpmgr.services.throttle import SignInThrottled
 from pumpmgr.units import Kind, Quantity, kind_of, ureg
 
 Handler = Callable[[argparse.Namespace], int]
@@ -361,7 +362,8 @@ def patient_text(chart: PatientChart, tz: tzinfo) -> str:
     lines += ["", f"Events ({len(chart.events)}):"]
     lines.append(table(("Date", "Event", "By", "Note"), [
         (_local(e.occurred_at, tz), e.kind.replace("_", " "), e.user,
-         "; ".join([e.summary, *(f"{k}: {v}" for k, v in e.details.items())]).strip("; "))
+         "; ".join([f"corrects event {e.corrects_id}" if e.corrects_id is not None else "",
+                    e.summary, *(f"{k}: {v}" for k, v in e.details.items())]).strip("; "))
         for e in chart.events], "  "))
     return "\n".join(lines)
 
@@ -461,7 +463,7 @@ def run_user_add(args: argparse.Namespace) -> int:
                           Code.NO_VALUE)
         try:
             admin = clinic.sign_in(args.admin, admin_password)
-        except auth.AuthError as error:
+        except (auth.AuthError, SignInThrottled) as error:  # throttled: shared by every call
             raise _refuse("--admin", error.message, error.code) from error
         actor = clinic.add_user(admin, username, password, args.full_name, args.role)
         print(f"User {actor.username} ({actor.full_name}, {actor.role}) added by "
@@ -473,15 +475,21 @@ def run_user_add(args: argparse.Namespace) -> int:
 
 
 def _anchor(text: str) -> ChainAnchor:
-    seq, _, digest = text.partition(":")
     try:
-        number = int(seq)
-    except ValueError:
-        number = 0
-    if number < 1 or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        return parse_anchor(text)
+    except ValueError as error:
         raise argparse.ArgumentTypeError(
-            f"'{text}' is not SEQ:HASH, for example 812:{'0' * 8}...{'0' * 8} (64 hex digits)")
-    return ChainAnchor(seq=number, row_hash=digest)
+            f"{error}; give SEQ:HASH as a printed sheet shows it, for example "
+            f"812:3f2a9c01d4e5b6a7, or with the whole hash from a backup manifest") from error
+
+
+def _anchor_checked(anchor: ChainAnchor) -> str:
+    """What was compared with the anchor: a printed sheet gives only the hash's beginning."""
+    if anchor.is_prefix:
+        return (f"entry #{anchor.seq} matches the anchor {anchor.printed()}: a PREFIX was "
+                f"checked, the first {len(anchor.row_hash)} of the hash's 64 hex digits (as a "
+                "printed sheet shows it)")
+    return f"entry #{anchor.seq} matches the anchor: all 64 hex digits of its hash checked"
 
 
 def run_audit_verify(args: argparse.Namespace) -> int:
@@ -491,10 +499,15 @@ def run_audit_verify(args: argparse.Namespace) -> int:
         head = "empty" if report.head is None else (
             f"head #{report.head.seq} {report.head.row_hash}")
         print(f"audit log intact: {report.entries_checked} entries checked; {head}")
+        if args.anchor is not None:
+            print(_anchor_checked(args.anchor))
         return EXIT_OK
     print(f"audit log BROKEN at entry #{report.first_bad_seq} "
           f"({report.problem}): {report.message} "
           f"({report.entries_checked} entries before it are sound)")
+    if args.anchor is not None and args.anchor.is_prefix:
+        print(f"The anchor {args.anchor.printed()} gives a prefix of the hash (the first "
+              f"{len(args.anchor.row_hash)} of 64 hex digits), as a printed sheet shows it.")
     return EXIT_BROKEN_CHAIN
 
 
@@ -526,14 +539,33 @@ def run_restore(args: argparse.Namespace) -> int:
     target = Path(url.database)
     if not target.parent.is_dir():
         raise _refuse("--db", f"the folder {target.parent} does not exist")
+    had_manifest = manifest_path(source).exists()
     try:
-        safety = restore_database(source, target)
+        safety = restore_database(source, target, require_manifest=not args.without_manifest)
     except PumpMgrError as error:
-        raise _refuse("PATH", error.message, error.code) from error
+        message = error.message
+        if error.code is Code.BACKUP_NO_MANIFEST:
+            message += (" If it never had one (a copy made by hand, or by an older pumpmgr), "
+                        "add --without-manifest to restore it after the checks that need no "
+                        "manifest.")
+        raise _refuse("PATH", message, error.code) from error
     with open_database(str(target), daily_backup_keep=None) as database:
         report = database.verify_audit_chain()
     print(f"Restored {source.absolute()} into {target} (audit log "
           f"{'intact' if report.ok else 'BROKEN'}, {report.entries_checked} entries).")
+    if not had_manifest:
+        head = "it has no entries" if report.head is None else (
+            f"its newest entry is #{report.head.seq} {report.head.row_hash}")
+        print("RESTORED WITHOUT A MANIFEST.\n"
+              "Checked: a pumpmgr database of a known schema revision, SQLite's integrity and "
+              "foreign key checks, the audit log's chain on its own.\n"
+              "NOT checked: that the file is unchanged since the backup was taken (no SHA-256 "
+              "was recorded), so a changed value inside a record (a dose, a date) would not be "
+              "noticed; and the audit log's head against the one recorded at backup time, so a "
+              "log cut short or rewritten whole would not be noticed.\n"
+              f"Compare the audit log's head ({head}) with one recorded elsewhere (a printed "
+              "sheet, an export, an older backup's manifest: 'pumpmgr audit verify --anchor "
+              "SEQ:HASH'), and the latest records with the paper chart.")
     if safety is not None:
         print(f"The database it replaced was kept as {safety}.")
     return EXIT_OK
@@ -668,8 +700,10 @@ def add_parsers(subparsers: Any, parser_class: type[argparse.ArgumentParser]) ->
                 description="Check every audit entry's hash and its link to the one before. "
                 "Exit 0 when intact; 1 with the first altered, inserted or removed entry.")
     p.add_argument("--anchor", type=_anchor, metavar="SEQ:HASH",
-                   help="a chain head recorded elsewhere (a printed report, a backup "
-                   "manifest): also catches a log rewritten or cut short up to it")
+                   help="a chain head recorded elsewhere: as a printed sheet's footer shows "
+                   "it (812:3f2a9c01d4e5b6a7, the hash's first 16 hex digits) or a backup "
+                   "manifest's (the whole hash); also catches a log rewritten or cut short "
+                   "up to it")
 
     p = command("backup", run_backup, "an online, consistent copy of the SQLite database",
                 description="Write an online, consistent copy of the SQLite database to PATH "
@@ -683,6 +717,11 @@ def add_parsers(subparsers: Any, parser_class: type[argparse.ArgumentParser]) ->
                 "pumpmgr window first. The database being replaced is kept in backups/ beside "
                 "it.")
     p.add_argument("path", metavar="PATH")
+    p.add_argument("--without-manifest", action="store_true",
+                   help="restore a backup that has no manifest (PATH.json): a copy made by "
+                   "hand or by an older pumpmgr. Every other check still runs; what needs the "
+                   "manifest (the file's SHA-256, the audit head at backup time) cannot, and "
+                   "is said so. A manifest that is there is still checked.")
 
     p = command("export", run_export, "the whole clinic as JSON (standard output by default)",
                 description="Write every record, the audit log included, as one JSON document "

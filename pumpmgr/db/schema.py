@@ -425,6 +425,18 @@ class Refill(ClinicalRecord, Base):
         _real_check("volume_added_ml"),
         _real_check("final_reservoir_ml"),
         _real_check("bolus_volume_ml"),
+        # Revision 0003: the programmer's own figures, all three or none, and its verdict
+        # with them (the CHECKs are added with the columns: ALTER TABLE cannot add a table
+        # constraint on SQLite without rebuilding the table and its append-only triggers).
+        CheckConstraint(
+            "(programmer_reservoir_ml IS NULL AND programmer_alarm_date IS NULL "
+            "AND programmer_daily_volume_ml_per_day IS NULL AND programmer_differs IS NULL) OR "
+            "(programmer_reservoir_ml >= 0 AND programmer_alarm_date IS NOT NULL "
+            "AND programmer_daily_volume_ml_per_day >= 0 AND programmer_differs IS NOT NULL)",
+            name="programmer_figures_complete",
+        ),
+        _real_check("programmer_reservoir_ml"),
+        _real_check("programmer_daily_volume_ml_per_day"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -452,6 +464,14 @@ class Refill(ClinicalRecord, Base):
     needle_position_confirmed: Mapped[bool]
     nurse_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     verifying_nurse_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    #: The pump programmer's own figures after the update, as the nurse copied them (None for
+    #: a constant-flow pump, which has no programmer, and when they were not entered).
+    programmer_reservoir_ml: Mapped[float | None] = mapped_column(Double)
+    programmer_alarm_date: Mapped[date | None]
+    programmer_daily_volume_ml_per_day: Mapped[float | None] = mapped_column(Double)
+    #: Whether those figures differ from pumpmgr's forecast of this fill beyond the tolerances
+    #: of :func:`pumpmgr.refill.compare_programmer` (None when there are no figures).
+    programmer_differs: Mapped[bool | None]
 
 
 class PumpEvent(ClinicalRecord, Base):
@@ -548,6 +568,25 @@ class PumpForecast(Base):
     refill_due_reason: Mapped[str] = mapped_column(Text)
     #: Which forecast the days left count from (nominal, with boluses, worst case).
     days_left_basis: Mapped[str] = mapped_column(String(32))
+
+
+class SignInFailure(Base):
+    """Failed sign-ins and second-user checks in a row, per user-name key, shared by every
+    program and workstation on the database (see :mod:`pumpmgr.services.throttle`).
+
+    Not a clinical record: rewritten in place and deleted after a successful sign-in. The key
+    is a short digest of the typed name, never the name (a name box sometimes receives a
+    password), so the table holds at most 65,536 rows whatever is typed.
+    """
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (CheckConstraint("failures >= 1", name="failures_positive"),)
+
+    name_key: Mapped[str] = mapped_column(String(16), primary_key=True)
+    failures: Mapped[int]
+    last_failed_at: Mapped[datetime]
+    #: Attempts are refused until then; None while the free attempts are not used up.
+    locked_until: Mapped[datetime | None]
 
 
 class AuditEntry(Base):

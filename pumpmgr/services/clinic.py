@@ -11,13 +11,14 @@ from __future__ import annotations
 import functools
 import itertools
 import json
+import logging
 import os
 import socket
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, overload
 
 from argon2 import PasswordHasher
 from sqlalchemy import Date, bindparam, delete, func, insert, select, update
@@ -38,25 +39,40 @@ from pumpmgr.dosing import admixture_doses
 from pumpmgr.errors import Code, ImpossibleInput, InputError, PumpMgrError
 from pumpmgr.formatting import format_quantity
 from pumpmgr.records import (
+    CatheterRecord,
     ClinicSettings,
     DueRow,
     DueState,
+    EventRecord,
     Ingredient,
     PatientChart,
     PatientRecord,
     PrescriptionRecord,
+    ProgrammerFigures,
     PumpRecord,
     RefillRecord,
     StoredForecast,
 )
-from pumpmgr.refill import Discrepancy, ProgramPeriod, discrepancy, expected_residual, plan_refill
+from pumpmgr.refill import (
+    Discrepancy,
+    ProgrammerComparison,
+    ProgramPeriod,
+    compare_programmer,
+    discrepancy,
+    expected_residual,
+    plan_refill,
+)
 from pumpmgr.services import forecasting, mapping
 from pumpmgr.services.inputs import (
+    CatheterCorrection,
     CatheterInput,
+    EventCorrection,
     PatientInput,
     PrescriptionInput,
     PumpInput,
+    RecordCorrection,
     RefillInput,
+    SegmentInput,
     Verification,
 )
 from pumpmgr.services.permissions import (
@@ -71,10 +87,17 @@ from pumpmgr.units import (
     Kind,
     Quantity,
     exceeds,
+    from_canonical,
     require_not_negative,
     require_positive,
     to_canonical,
 )
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+#: Where a unit of work collects the user names whose password check failed in it
+#: (``Session.info``), to be counted once it has been rolled back (:meth:`ClinicService._write`).
+_FAILED_CHECKS = "pumpmgr.failed_password_checks"
 
 #: The due list's state words (so colour is never the only signal).
 DUE_SOON_DAYS = 7
@@ -189,7 +212,8 @@ class ClinicService:
         self.tz = tz
         self.workstation = workstation or socket.gethostname()
         self.hasher = hasher
-        #: Failed sign-ins and second-user checks per user name, on this service's clock.
+        #: Failed sign-ins and second-user checks per user name, kept in the database (so
+        #: shared by every program on it), on this service's clock.
         self.throttle = throttle or SignInThrottle(self.clock)
 
     # ----------------------------------------------------------------- helpers
@@ -227,17 +251,48 @@ class ClinicService:
         with self.database.read() as session:
             require_permission(session, actor, action)
 
+    def _write(self, work: Callable[[Session], T]) -> T:
+        """``work(session)`` in one write unit of work through :meth:`Database.run_write`: run
+        again from the start after a PostgreSQL serialization failure or deadlock, so a nurse
+        never sees a retryable error. ``work`` must change nothing outside the session, since
+        an attempt may be thrown away.
+
+        Password checks that failed in it are counted afterwards, in a unit of work of their
+        own: the one that checked them was rolled back with the refusal."""
+        failed: list[str] = []
+
+        def attempt(session: Session) -> T:
+            failed.clear()  # a retried attempt checks (and may fail) again
+            session.info[_FAILED_CHECKS] = failed
+            return work(session)
+
+        try:
+            return self.database.run_write(attempt)
+        finally:
+            if failed:
+                self._count_failures(list(failed))
+
+    def _count_failures(self, usernames: list[str]) -> None:
+        try:
+            self.database.run_write(lambda session: self.throttle.failed(session, usernames))
+        except Exception:  # the refusal itself must still reach the user
+            log.exception("a failed password check could not be counted")
+
     def _authenticate(self, session: Session, username: str, password: str,
                       field: str = "password") -> db.User:
-        """:func:`pumpmgr.auth.authenticate`, throttled after repeated failures."""
-        self.throttle.check(username, field)
+        """:func:`pumpmgr.auth.authenticate`, throttled after repeated failures (the count is
+        shared through the database: :mod:`pumpmgr.services.throttle`)."""
+        failed: list[str] | None = session.info.get(_FAILED_CHECKS)
+        if failed is None:
+            raise RuntimeError("a password is checked only in a unit of work of _write()")
+        self.throttle.check(session, username, field)
         try:
             user = auth.authenticate(session, username, password, self.hasher)
         except auth.AuthError as exc:
             if exc.code is Code.AUTH_BAD_CREDENTIALS:
-                self.throttle.failed(username)
+                failed.append(username)
             raise
-        self.throttle.succeeded(username)
+        self.throttle.succeeded(session, username)
         return user
 
     def _verify_second(self, session: Session, actor: Actor, verification: Verification) -> db.User:
@@ -308,7 +363,8 @@ class ClinicService:
 
     def create_first_administrator(self, username: str, password: str, full_name: str) -> Actor:
         """The first account of a new clinic; refused once any account exists."""
-        with self.database.write() as session:
+
+        def work(session: Session) -> Actor:
             if session.scalar(select(func.count()).select_from(db.User)):
                 raise PermissionDenied(
                     "the clinic already has accounts; an administrator adds new ones",
@@ -322,18 +378,23 @@ class ClinicService:
                         {"username": user.username, "role": user.role.value})
             return actor
 
+        return self._write(work)
+
     def add_user(
         self, actor: Actor, username: str, password: str, full_name: str,
         role: Literal["nurse", "prescriber", "administrator"],
     ) -> Actor:
         self._permit(actor, Action.ADD_USER)
-        with self.database.write() as session:
+
+        def work(session: Session) -> Actor:
             user = auth.create_user(session, username=username, password=password,
                                     full_name=full_name, role=db.Role(role), now=self._now(),
                                     hasher=self.hasher)
             self._audit(session, actor, "user.create", "user", user.id,
                         {"username": user.username, "role": user.role.value})
             return self._actor(user)
+
+        return self._write(work)
 
     def list_users(self) -> list[UserRecord]:
         """Every account, active ones first, by user name."""
@@ -348,7 +409,8 @@ class ClinicService:
         entries stay. Refused for one's own account and for the last active administrator."""
         self._permit(actor, Action.DEACTIVATE_USER)
         reason = _text(reason, "reason", limit=2000)
-        with self.database.write() as session:
+
+        def work(session: Session) -> UserRecord:
             user = session.get(db.User, user_id)
             if user is None:
                 raise InputError("user: no such account", code=Code.NO_VALUE, field="user")
@@ -374,12 +436,17 @@ class ClinicService:
             return UserRecord(user.id, user.username, user.full_name, user.role.value,
                               user.active, user.created_at)
 
+        return self._write(work)
+
     def sign_in(self, username: str, password: str) -> Actor:
         """The account with this name and password; refused for a while after repeated
         failures (:mod:`pumpmgr.services.throttle`)."""
-        with self.database.write() as session:
+
+        def work(session: Session) -> Actor:
             user = self._authenticate(session, username, password)
             return self._actor(user)
+
+        return self._write(work)
 
     @staticmethod
     def _actor(user: db.User) -> Actor:
@@ -393,7 +460,8 @@ class ClinicService:
         if data.date_of_birth > self.today():
             raise ImpossibleInput("date of birth: is in the future", code=Code.TIME_ORDER,
                                   field="date of birth")
-        with self.database.write() as session:
+
+        def work(session: Session) -> PatientRecord:
             now = self._now()
             row = db.Patient(
                 mrn=mrn,
@@ -415,12 +483,15 @@ class ClinicService:
                         {"mrn": mrn, "indication": data.indication})
             return mapping.patient_record(row)
 
+        return self._write(work)
+
     def set_patient_status(
         self, actor: Actor, patient_id: int, status: Literal["active", "inactive", "deceased"],
         reason: str,
     ) -> PatientRecord:
         self._permit(actor, Action.SET_PATIENT_STATUS)
-        with self.database.write() as session:
+
+        def work(session: Session) -> PatientRecord:
             row = session.get_one(db.Patient, patient_id)
             before = row.status.value
             row.status = db.PatientStatus(status)
@@ -430,6 +501,8 @@ class ClinicService:
                         {"status": {"before": before, "after": status}},
                         _text(reason, "reason", limit=2000))
             return mapping.patient_record(row)
+
+        return self._write(work)
 
     def patient_for_edit(self, patient_id: int) -> tuple[PatientRecord, int]:
         """The patient as an edit form loads it, with the row's version: hand the version back
@@ -449,7 +522,8 @@ class ClinicService:
         if data.date_of_birth > self.today():
             raise ImpossibleInput("date of birth: is in the future", code=Code.TIME_ORDER,
                                   field="date of birth")
-        with self.database.write() as session:
+
+        def work(session: Session) -> PatientRecord:
             row = session.get_one(db.Patient, patient_id)
             if row.version != version:
                 raise ChangedMeanwhile(
@@ -479,6 +553,8 @@ class ClinicService:
             self._audit(session, actor, "patient.edit", "patient", row.id, changes,
                         _text(reason, "reason", required=False, limit=2000) or None)
             return mapping.patient_record(row)
+
+        return self._write(work)
 
     def settings_for_edit(self) -> tuple[ClinicSettings, int]:
         """The clinic settings with the row's version, for :meth:`update_settings`."""
@@ -551,6 +627,7 @@ class ClinicService:
     def _add_catheter(
         self, session: Session, actor: Actor, pump: db.Pump, data: CatheterInput,
         implanted_on: date, revised_on: date | None, corrects: db.Catheter | None,
+        reason: str | None = None,
     ) -> db.Catheter:
         self.catalogs.catheter_model(data.model_key)
         if not data.segments:
@@ -560,6 +637,8 @@ class ClinicService:
             patient_id=pump.patient_id, pump_id=pump.id, model_key=data.model_key,
             tip_level=_text(data.tip_level, "tip level", limit=16), implant_date=implanted_on,
             revision_date=revised_on, recorded_at=self._now(), recorded_by_id=actor.id,
+            corrects_id=None if corrects is None else corrects.id,
+            correction_reason=None if corrects is None else reason,
         )
         session.add(row)
         session.flush()
@@ -597,7 +676,8 @@ class ClinicService:
         self, actor: Actor, patient_id: int, data: PumpInput, catheter: CatheterInput | None,
     ) -> PumpRecord:
         self._permit(actor, Action.IMPLANT_PUMP)
-        with self.database.write() as session:
+
+        def work(session: Session) -> PumpRecord:
             session.get_one(db.Patient, patient_id)
             pump = self._new_pump(session, patient_id, data, catheter, actor)
             at = mapping.utc(datetime.combine(data.implanted_on, datetime.min.time(), self.tz))
@@ -610,6 +690,8 @@ class ClinicService:
             self._refresh_forecast(session, pump)
             return mapping.pump_record(pump, self.catalogs)
 
+        return self._write(work)
+
     def replace_pump(
         self, actor: Actor, old_pump_id: int, data: PumpInput, reason: str,
         catheter: CatheterInput | None = None,
@@ -617,7 +699,8 @@ class ClinicService:
         """Close the old pump (explanted, history kept) and open the new one, in one step."""
         self._permit(actor, Action.REPLACE_PUMP)
         reason = _text(reason, "reason", limit=2000)
-        with self.database.write() as session:
+
+        def work(session: Session) -> PumpRecord:
             old = session.get_one(db.Pump, old_pump_id)
             if old.status is not db.PumpStatus.ACTIVE:
                 raise ImpossibleInput("pump: only the active pump can be replaced",
@@ -638,12 +721,15 @@ class ClinicService:
             self._refresh_forecast(session, new)
             return mapping.pump_record(new, self.catalogs)
 
+        return self._write(work)
+
     def explant_pump(
         self, actor: Actor, pump_id: int, explanted_on: date, reason: str
     ) -> PumpRecord:
         self._permit(actor, Action.EXPLANT_PUMP)
         reason = _text(reason, "reason", limit=2000)
-        with self.database.write() as session:
+
+        def work(session: Session) -> PumpRecord:
             pump = session.get_one(db.Pump, pump_id)
             if pump.status is db.PumpStatus.EXPLANTED:
                 raise ImpossibleInput("pump: is already explanted", code=Code.OUT_OF_RANGE,
@@ -658,11 +744,14 @@ class ClinicService:
             self._audit(session, actor, "pump.explant", "pump", pump.id, {"reason": reason})
             return mapping.pump_record(pump, self.catalogs)
 
+        return self._write(work)
+
     def revise_catheter(
         self, actor: Actor, pump_id: int, data: CatheterInput, revised_on: date, note: str,
     ) -> None:
         self._permit(actor, Action.REVISE_CATHETER)
-        with self.database.write() as session:
+
+        def work(session: Session) -> None:
             pump = session.get_one(db.Pump, pump_id)
             previous = self._current_catheter(session, pump.id)
             implanted = previous.implant_date if previous is not None else revised_on
@@ -673,26 +762,195 @@ class ClinicService:
             self._audit(session, actor, "catheter.revise", "catheter", row.id,
                         {"pump_id": pump.id, "segments": len(data.segments)})
 
+        self._write(work)
+
     def record_mri(
         self, actor: Actor, pump_id: int, occurred_at: datetime, post_mri_check_done: bool,
         note: str = "",
     ) -> None:
         self._permit(actor, Action.RECORD_MRI)
-        with self.database.write() as session:
+
+        def work(session: Session) -> None:
             session.get_one(db.Pump, pump_id)
             self._event(session, actor, pump_id, db.PumpEventKind.MRI,
                         self._instant(occurred_at, "MRI time"),
                         _text(note, "note", required=False, limit=2000), post_mri_check_done)
+
+        self._write(work)
 
     def record_event(
         self, actor: Actor, pump_id: int, kind: Literal["alarm", "eri", "note"],
         occurred_at: datetime, note: str,
     ) -> None:
         self._permit(actor, Action.RECORD_EVENT)
-        with self.database.write() as session:
+
+        def work(session: Session) -> None:
             session.get_one(db.Pump, pump_id)
             self._event(session, actor, pump_id, db.PumpEventKind(kind),
                         self._instant(occurred_at, "time"), _text(note, "note", limit=2000))
+
+        self._write(work)
+
+    # ----------------------------------------------------------------- corrections
+
+    @overload
+    def correct_record(self, actor: Actor, correction: EventCorrection, reason: str,
+                       ) -> EventRecord: ...
+
+    @overload
+    def correct_record(self, actor: Actor, correction: CatheterCorrection, reason: str,
+                       ) -> CatheterRecord: ...
+
+    def correct_record(self, actor: Actor, correction: RecordCorrection, reason: str,
+                       ) -> EventRecord | CatheterRecord:
+        """Correct a pump event or a catheter record, by the kind of ``correction``: a new
+        row pointing at the one it corrects (``corrects_id``), with the reason and the user,
+        and an audit entry; the original stays as it was, and reads from then on take the
+        correction in its place (the patient's timeline shows both, the correction beneath).
+
+        Only the newest version of a record is corrected: a record that another row already
+        corrects is refused, naming that row (a correction may itself be corrected, so a
+        mistaken correction can be put right). Refused too: a record that does not exist, a
+        correction without a reason, and one that changes nothing.
+
+        The stored forecast does not read pump events or catheters (it runs from the last
+        fill and the programs since), so none is recomputed; a corrected catheter counts from
+        now on wherever the dead space does (the bridge bolus at the next concentration
+        change). Refills are corrected with :meth:`correct_refill` (a second user verifies,
+        and the verdict and forecast are recomputed); prescriptions by a new version.
+        """
+        self._permit(actor, Action.CORRECT_RECORD)
+        reason = _text(reason, "reason", limit=2000)
+        if isinstance(correction, EventCorrection):
+            event = correction
+
+            def work_event(session: Session) -> EventRecord:
+                return self._correct_event(session, actor, event, reason)
+
+            return self._write(work_event)
+        if isinstance(correction, CatheterCorrection):
+            catheter = correction
+
+            def work_catheter(session: Session) -> CatheterRecord:
+                return self._correct_catheter(session, actor, catheter, reason)
+
+            return self._write(work_catheter)
+        raise InputError(
+            "correction: correct_record corrects pump events and catheters; a refill is "
+            "corrected with its own correction, a prescription by a new version",
+            code=Code.OUT_OF_RANGE, field="correction")
+
+    @staticmethod
+    def _to_correct(session: Session, model: type[Any], record_id: int, what: str) -> Any:
+        """The row ``record_id`` of ``model`` when it is the newest version of its record."""
+        row = session.get(model, record_id)
+        if row is None:
+            raise InputError(f"{what}: there is no {what} #{record_id} to correct",
+                             code=Code.NO_VALUE, field=what)
+        newer = session.scalar(select(model.id).where(model.corrects_id == row.id)
+                               .order_by(model.id).limit(1))
+        if newer is not None:
+            raise ImpossibleInput(
+                f"{what}: #{row.id} was already corrected by #{newer}; correct the newest "
+                "version instead", code=Code.OUT_OF_RANGE, field=what)
+        return row
+
+    def _correct_event(self, session: Session, actor: Actor, correction: EventCorrection,
+                       reason: str) -> EventRecord:
+        old: db.PumpEvent = self._to_correct(session, db.PumpEvent, correction.event_id,
+                                             "pump event")
+        kinds = db.PumpEventKind
+        free = {kinds.ALARM, kinds.ERI, kinds.NOTE}
+        if correction.kind is not None and correction.kind not in {k.value for k in free}:
+            raise InputError("kind: an event is corrected to an alarm, an ERI or a note",
+                             code=Code.OUT_OF_RANGE, field="kind")
+        kind = old.kind if correction.kind is None else kinds(correction.kind)
+        if kind is not old.kind and old.kind not in free:
+            raise ImpossibleInput(
+                f"kind: a {old.kind.value.replace('_', ' ')} event stays one; only alarm, ERI "
+                "and note events change kind", code=Code.OUT_OF_RANGE, field="kind")
+        occurred_at = old.occurred_at
+        if correction.occurred_at is not None:
+            occurred_at = self._instant(correction.occurred_at, "time")
+            if occurred_at != old.occurred_at and old.kind not in free | {kinds.MRI}:
+                raise ImpossibleInput(
+                    f"time: the date of a {old.kind.value.replace('_', ' ')} is the pump's or "
+                    "the catheter's own record and is not corrected with the event; correct "
+                    "its note", code=Code.OUT_OF_RANGE, field="time")
+        checked = old.post_mri_check_done
+        if correction.post_mri_check_done is not None:
+            if kind is not kinds.MRI:
+                raise ImpossibleInput("post-MRI check: is recorded for MRI events only",
+                                      code=Code.OUT_OF_RANGE, field="post-MRI check")
+            checked = correction.post_mri_check_done
+        note = old.note if correction.note is None else _text(
+            correction.note, "note", required=kind in free, limit=2000)
+        before = {"kind": old.kind.value, "occurred_at": old.occurred_at, "note": old.note,
+                  "post_mri_check_done": old.post_mri_check_done}
+        after = {"kind": kind.value, "occurred_at": occurred_at, "note": note,
+                 "post_mri_check_done": checked}
+        changes = {name: {"before": before[name], "after": after[name]}
+                   for name in before if before[name] != after[name]}
+        if not changes:
+            raise InputError("correction: changes nothing; give the corrected value",
+                             code=Code.NO_VALUE, field="correction")
+        row = db.PumpEvent(
+            pump_id=old.pump_id, kind=kind, occurred_at=occurred_at, note=note,
+            post_mri_check_done=checked, corrects_id=old.id, correction_reason=reason,
+            recorded_at=self._now(), recorded_by_id=actor.id)
+        session.add(row)
+        session.flush()
+        self._audit(session, actor, "event.correct", "pump_event", row.id,
+                    {"corrects": old.id, "pump_id": old.pump_id, **changes}, reason)
+        pump = session.get_one(db.Pump, old.pump_id)
+        return mapping.event_record(row, pump.patient_id, actor.full_name)
+
+    def _correct_catheter(self, session: Session, actor: Actor,
+                          correction: CatheterCorrection, reason: str) -> CatheterRecord:
+        old: db.Catheter = self._to_correct(session, db.Catheter, correction.catheter_id,
+                                            "catheter")
+        if old.pump_id is None:
+            raise ImpossibleInput("catheter: is not recorded with a pump, so it cannot be "
+                                  "corrected here", code=Code.OUT_OF_RANGE, field="catheter")
+        pump = session.get_one(db.Pump, old.pump_id)
+
+        def segments_of(catheter: db.Catheter) -> list[db.CatheterSegment]:
+            return list(session.scalars(select(db.CatheterSegment).where(
+                db.CatheterSegment.catheter_id == catheter.id)
+                .order_by(db.CatheterSegment.position)))
+
+        old_segments = segments_of(old)
+        data = correction.catheter or CatheterInput(
+            old.model_key, tuple(SegmentInput(
+                from_canonical(s.implanted_length_cm, Kind.LENGTH),
+                from_canonical(s.trimmed_length_cm, Kind.LENGTH),
+                from_canonical(s.volume_ml_per_cm, Kind.VOLUME_PER_LENGTH))
+                for s in old_segments), old.tip_level)
+        implanted = correction.implanted_on or old.implant_date
+        revised = old.revision_date if correction.revised_on is None else correction.revised_on
+        today = self.today()
+        if implanted > today or (revised is not None and revised > today):
+            raise ImpossibleInput("date: is in the future", code=Code.TIME_ORDER,
+                                  field="implant date" if implanted > today else "revision date")
+        if revised is not None and revised < implanted:
+            raise ImpossibleInput("revision date: is before the implant date",
+                                  code=Code.TIME_ORDER, field="revision date")
+        row = self._add_catheter(session, actor, pump, data, implanted, revised, old, reason)
+        new_segments = segments_of(row)
+        before, after = (
+            {"model": c.model_key, "tip_level": c.tip_level, "implanted_on": c.implant_date,
+             "revised_on": c.revision_date,
+             "segments_cm_cm_ml_per_cm": [[s.implanted_length_cm, s.trimmed_length_cm,
+                                           s.volume_ml_per_cm] for s in segments]}
+            for c, segments in ((old, old_segments), (row, new_segments)))
+        changes = {name: {"before": before[name], "after": after[name]}
+                   for name in before if before[name] != after[name]}
+        if not changes:  # rolled back with the unit of work
+            raise InputError("correction: changes nothing; give the corrected value",
+                             code=Code.NO_VALUE, field="correction")
+        self._audit(session, actor, "catheter.correct", "catheter", row.id,
+                    {"corrects": old.id, "pump_id": pump.id, **changes}, reason)
+        return mapping.catheter_record(row, new_segments, actor.full_name)
 
     # ----------------------------------------------------------------- prescriptions
 
@@ -816,8 +1074,11 @@ class ClinicService:
     def verify_second_user(self, actor: Actor, verification: Verification) -> Actor:
         """The second user of an independent check, when their name and password are right and
         they may verify (the form tells them at once; the saving action checks again)."""
-        with self.database.write() as session:
+
+        def work(session: Session) -> Actor:
             return self._actor(self._verify_second(session, actor, verification))
+
+        return self._write(work)
 
     def _instant_any(self, moment: datetime) -> datetime:
         return mapping.utc(moment if moment.tzinfo else moment.replace(tzinfo=self.tz))
@@ -908,7 +1169,8 @@ class ClinicService:
         """A new prescription version, checked against the drug library and verified by a
         second user. Blocked findings cannot be saved; every warning needs a reason."""
         self._permit(actor, Action.CHANGE_PRESCRIPTION)
-        with self.database.write() as session:
+
+        def work(session: Session) -> PrescriptionOutcome:
             pump = self._active_pump(session, pump_id)
             verifier = self._verify_second(session, actor, verification)
             check = self.check_prescription(pump_id, data, session)
@@ -923,6 +1185,8 @@ class ClinicService:
             forecast = self._refresh_forecast(session, pump)
             record = self._prescriptions(session, pump.id)[-1]
             return PrescriptionOutcome(record, check, forecast)
+
+        return self._write(work)
 
     def _refuse_solution_change(
         self, session: Session, pump: db.Pump, data: PrescriptionInput,
@@ -998,7 +1262,8 @@ class ClinicService:
     ) -> RefillOutcome:
         """One refill visit: residual check, new fill, optional new program, second check."""
         self._permit(actor, Action.RECORD_REFILL)
-        with self.database.write() as session:
+
+        def work(session: Session) -> RefillOutcome:
             pump = self._active_pump(session, pump_id)
             verifier = self._verify_second(session, actor, verification)
             performed = self._instant(data.performed_at, "refill time")
@@ -1057,6 +1322,11 @@ class ClinicService:
                         code=Code.NO_VALUE, field="bridge")
             if data.bolus_volume is not None:
                 require_not_negative(data.bolus_volume, Kind.VOLUME, "bolus volume")
+            figures = data.programmer
+            compared = None if figures is None else self._programmer_check(
+                session, pump, figures, history, forecasting.FillPoint(
+                    performed, float(plan.final_volume.m), 0.0 if data.bolus_volume is None
+                    else to_canonical(data.bolus_volume, Kind.VOLUME), not previous))
             row = db.Refill(
                 pump_id=pump.id, prescription_id=current.id, performed_at=performed,
                 expected_residual_ml=0.0 if expected is None else float(expected.m),
@@ -1075,9 +1345,22 @@ class ClinicService:
                 pump_confirmed_running=True, needle_position_confirmed=True,
                 nurse_id=actor.id, verifying_nurse_id=verifier.id,
                 recorded_at=self._now(), recorded_by_id=actor.id,
+                programmer_reservoir_ml=None if figures is None
+                else to_canonical(figures.reservoir, Kind.VOLUME),
+                programmer_alarm_date=None if figures is None else figures.alarm_date,
+                programmer_daily_volume_ml_per_day=None if figures is None
+                else to_canonical(figures.daily_volume, Kind.FLOW),
+                programmer_differs=None if compared is None else compared.differs,
             )
             session.add(row)
             session.flush()
+            # the programmer's figures when there are any (a payload without them is the one
+            # refills had before revision 0003)
+            programmer = {} if compared is None else {"programmer": {
+                "reservoir_ml": row.programmer_reservoir_ml,
+                "alarm_date": row.programmer_alarm_date,
+                "daily_volume_ml_per_day": row.programmer_daily_volume_ml_per_day,
+                "differs": list(compared.differing)}}
             self._audit(session, actor, "refill.record", "refill", row.id, {
                 "pump_id": pump.id, "aspirated_ml": row.aspirated_ml,
                 "expected_ml": row.expected_residual_ml, "verdict": row.discrepancy_verdict,
@@ -1088,6 +1371,7 @@ class ClinicService:
                 "warnings": {} if check is None or data.new_prescription is None else {
                     str(f.code): data.new_prescription.reasons.get(str(f.code), "")
                     for f in check.findings if f.level == "warning"},
+                **programmer,
             })
             forecast = self._refresh_forecast(session, pump)
             # Only the new row is mapped (the whole history was mapped on every refill before:
@@ -1099,6 +1383,35 @@ class ClinicService:
                 verifier.full_name)
             return RefillOutcome(record, found, bridged, forecast,
                                  current if new_row is not None else None)
+
+        return self._write(work)
+
+    def _programmer_check(
+        self, session: Session, pump: db.Pump, figures: ProgrammerFigures,
+        prescriptions: list[PrescriptionRecord], fill: forecasting.FillPoint,
+    ) -> ProgrammerComparison:
+        """The programmer's figures against pumpmgr's for this fill: the final volume, the
+        program's daily volume, and the alarm date of the forecast the refill is about to get
+        (computed here as :meth:`_refresh_forecast` will store it; the clinic's calendar date).
+        A constant-flow pump has no programmer, so figures for one are refused."""
+        if self._model_type(pump.model_key) == str(PumpType.CONSTANT_FLOW):
+            raise ImpossibleInput(
+                "programmer: a constant-flow pump has no programmer; leave its figures empty",
+                code=Code.OUT_OF_RANGE, field="programmer")
+        forecast = forecasting.compute(
+            pump=pump, fill=fill, prescriptions=prescriptions, settings=self.settings(session),
+            library=self.library(session), accuracy_percent=pump.accuracy_percent, tz=self.tz,
+            now=self._now())
+        ours = prescriptions[-1].program
+        comparison = compare_programmer(
+            reservoir=figures.reservoir, alarm_date=figures.alarm_date,
+            daily_volume=figures.daily_volume, our_reservoir=Q_(fill.final_ml, "mL"),
+            our_alarm_date=figures.alarm_date if forecast.alarm_at is None
+            else forecast.alarm_at.astimezone(self.tz).date(),
+            our_daily_volume=ours.daily_volume())
+        if forecast.alarm_at is None:  # no date of pumpmgr's to hold it against: flag it
+            comparison = replace(comparison, alarm_date_differs=True)
+        return comparison
 
     @staticmethod
     def _concentration_changed(old: PrescriptionRecord, new: PrescriptionRecord) -> bool:
@@ -1133,7 +1446,8 @@ class ClinicService:
         """A corrected copy of a refill, pointing at it; the original stays as it was."""
         self._permit(actor, Action.CORRECT_REFILL)
         reason = _text(reason, "reason", limit=2000)
-        with self.database.write() as session:
+
+        def work(session: Session) -> RefillRecord:
             old = session.get_one(db.Refill, refill_id)
             if session.scalar(select(db.Refill.id).where(db.Refill.corrects_id == old.id)):
                 raise ImpossibleInput("refill: already corrected; correct the newest version",
@@ -1180,6 +1494,8 @@ class ClinicService:
                         {"corrects": old.id, "verified_by": verifier.username}, reason)
             self._refresh_forecast(session, pump)
             return next(r for r in self._refill_records(session, pump.id) if r.id == row.id)
+
+        return self._write(work)
 
     @staticmethod
     def _previous_final(session: Session, refill: db.Refill) -> float | None:
@@ -1267,7 +1583,8 @@ class ClinicService:
     def recompute_all_forecasts(self, actor: Actor, reason: str) -> int:
         """Every active pump's forecast again (after a settings or drug-library change)."""
         self._permit(actor, Action.RECOMPUTE_FORECASTS)
-        with self.database.write() as session:
+
+        def work(session: Session) -> int:
             pumps = session.scalars(select(db.Pump).where(
                 db.Pump.status == db.PumpStatus.ACTIVE)).all()
             self._refresh_forecasts(session, pumps)
@@ -1275,13 +1592,16 @@ class ClinicService:
                         {"pumps": len(pumps)}, reason)
             return len(pumps)
 
+        return self._write(work)
+
     def update_settings(self, actor: Actor, settings: ClinicSettings, version: int | None = None,
                         ) -> ClinicSettings:
         self._permit(actor, Action.UPDATE_SETTINGS)
         if not settings.open_days or not 0 <= settings.buffer_days <= 60:
             raise ImpossibleInput("settings: need an open day and a buffer of 0 to 60 days",
                                   code=Code.OUT_OF_RANGE, field="settings")
-        with self.database.write() as session:
+
+        def work(session: Session) -> ClinicSettings:
             row = session.get_one(db.ClinicSettings, 1)
             if version is not None and row.version != version:
                 raise ChangedMeanwhile("settings: changed by someone else meanwhile; reload",
@@ -1304,6 +1624,8 @@ class ClinicService:
                     db.Pump.status == db.PumpStatus.ACTIVE)).all())
             return self.settings(session)
 
+        return self._write(work)
+
     def edit_drug_library(
         self, actor: Actor, drug: str, changes: dict[str, Quantity | None], reason: str,
     ) -> None:
@@ -1321,7 +1643,8 @@ class ClinicService:
                                  code=Code.OUT_OF_RANGE, field=field)
             stored[field] = None if value is None else to_canonical(
                 require_positive(value, allowed[field], field), allowed[field])
-        with self.database.write() as session:
+
+        def work(session: Session) -> None:
             current = self.library(session).drug(drug)
             key = current.key
             _check_library_limits(current, stored)
@@ -1331,15 +1654,25 @@ class ClinicService:
             session.flush()
             self._audit(session, actor, "drug_library.edit", "drug", key, stored, reason)
 
+        self._write(work)
+
     # ----------------------------------------------------------------- reads
 
     def _current_catheter(self, session: Session, pump_id: int) -> db.Catheter | None:
-        corrected = select(db.Catheter.corrects_id).where(db.Catheter.corrects_id.is_not(None))
-        return session.scalars(
-            select(db.Catheter).where(db.Catheter.pump_id == pump_id,
-                                      db.Catheter.id.not_in(corrected))
-            .order_by(db.Catheter.id.desc()).limit(1)
-        ).first()
+        """The pump's catheter as last recorded: of the versions no row corrects, the one
+        whose first version was recorded last. A correction takes the place of what it
+        corrects, so correcting an earlier configuration never makes it the current one."""
+        rows = {r.id: r for r in session.scalars(
+            select(db.Catheter).where(db.Catheter.pump_id == pump_id))}
+        corrected = {r.corrects_id for r in rows.values() if r.corrects_id is not None}
+
+        def first_version(row: db.Catheter) -> int:
+            while row.corrects_id is not None and row.corrects_id in rows:
+                row = rows[row.corrects_id]
+            return row.id
+
+        current = [r for r in rows.values() if r.id not in corrected]
+        return max(current, key=first_version, default=None)
 
     @staticmethod
     def _user_names(session: Session) -> dict[int, str]:
@@ -1433,13 +1766,24 @@ class ClinicService:
                         db.PumpEvent.pump_id == pump.id)):
                     events.append(mapping.event_record(event, patient_id,
                                                        users.get(event.recorded_by_id, "?")))
+            # every catheter version (corrections beside what they correct), in two queries
+            catheter_rows = list(session.scalars(select(db.Catheter).where(
+                db.Catheter.patient_id == patient_id).order_by(db.Catheter.id)))
+            segments: dict[int, list[db.CatheterSegment]] = {r.id: [] for r in catheter_rows}
+            if segments:
+                for segment in session.scalars(select(db.CatheterSegment).where(
+                        db.CatheterSegment.catheter_id.in_(list(segments)))):
+                    segments[segment.catheter_id].append(segment)
+            catheters = {r.id: mapping.catheter_record(r, segments[r.id],
+                                                       users.get(r.recorded_by_id, "?"))
+                         for r in catheter_rows}
             current_rx = None
             forecast = None
             if active is not None:
                 catheter_row = self._current_catheter(session, active.id)
                 if catheter_row is not None:
-                    catheter = mapping.catheter_record(catheter_row, list(session.scalars(
-                        select(db.CatheterSegment).where(
+                    catheter = catheters.get(catheter_row.id) or mapping.catheter_record(
+                        catheter_row, list(session.scalars(select(db.CatheterSegment).where(
                             db.CatheterSegment.catheter_id == catheter_row.id))))
                 current = self._prescriptions(session, active.id)
                 current_rx = current[-1] if current else None
@@ -1455,6 +1799,7 @@ class ClinicService:
                 prescriptions=tuple(sorted(prescriptions, key=lambda p: (p.effective_at, p.id))),
                 refills=tuple(sorted(refills, key=lambda r: (r.performed_at, r.id))),
                 events=tuple(sorted(events, key=lambda e: (e.occurred_at, e.id))),
+                catheters=tuple(catheters.values()),
             )
 
     def due_list(self, *, within_days: int | None = None, today: date | None = None,

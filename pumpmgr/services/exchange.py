@@ -71,6 +71,9 @@ FORMAT = "pumpmgr-clinic-export/1"
 INSTANTS = "ISO 8601, UTC"
 #: The one table a new database already has a row in (created by the first migration).
 SETTINGS_TABLE = "clinic_settings"
+#: Tables that are not records and stay with the database they are in: the failed sign-ins
+#: of the throttle (:mod:`pumpmgr.services.throttle`), which only concern that database.
+NOT_EXPORTED: frozenset[str] = frozenset({"sign_in_failures"})
 
 #: Column-name endings and the canonical unit of the magnitudes they hold (longest first).
 _UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
@@ -98,8 +101,8 @@ class ImportSummary:
 
 
 def tables() -> list[Table]:
-    """Every table of the records, parents before children."""
-    return list(db.Base.metadata.sorted_tables)
+    """Every table of the records, parents before children (not :data:`NOT_EXPORTED`)."""
+    return [t for t in db.Base.metadata.sorted_tables if t.name not in NOT_EXPORTED]
 
 
 def column_unit(column: Column[Any]) -> str | None:
@@ -344,7 +347,8 @@ def import_clinic(database: Database, document: object) -> ImportSummary:
     revision, a document that does not fit the schema, and an audit log that does not verify
     against the document's chain head; in every case nothing is written."""
     decoded, anchor = check_document(document)
-    with database.write() as session:
+
+    def work(session: Session) -> ImportSummary:
         require_empty(session, "an export is imported")
         written: dict[str, int] = {}
         for table in tables():
@@ -366,3 +370,5 @@ def import_clinic(database: Database, document: object) -> ImportSummary:
             )
         return ImportSummary(rows=written, audit_entries=report.entries_checked,
                              chain_head=report.head)
+
+    return database.run_write(work)

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Literal
 
-from pumpmgr.records import Indication
+from pumpmgr.records import Indication, ProgrammerFigures
 from pumpmgr.schedule import PatientBolus, Schedule
 from pumpmgr.units import Quantity
 
@@ -105,3 +106,37 @@ class RefillInput:
     bridge_bolus_given: bool = False
     priming_bolus_given: bool = False
     bolus_volume: Quantity | None = None  #: drawn from the reservoir by a bridge/priming bolus
+    #: The programmer's own figures after the update, as it shows them (None for a
+    #: constant-flow pump, which has no programmer); compared with pumpmgr's forecast.
+    programmer: ProgrammerFigures | None = None
+
+
+@dataclass(frozen=True)
+class EventCorrection:
+    """A pump event as it should have been recorded; None keeps the recorded value.
+
+    The time of an implant, replacement, explant or catheter revision is the pump's or the
+    catheter's own record and is not corrected here; ``kind`` moves only between alarm, ERI
+    and note; the post-MRI check belongs to MRI events only.
+    """
+
+    event_id: int
+    occurred_at: datetime | None = None
+    note: str | None = None
+    post_mri_check_done: bool | None = None
+    kind: Literal["alarm", "eri", "note"] | None = None
+
+
+@dataclass(frozen=True)
+class CatheterCorrection:
+    """A catheter as it should have been recorded; None keeps the recorded value
+    (``catheter``: the model, segments and tip level together)."""
+
+    catheter_id: int
+    catheter: CatheterInput | None = None
+    implanted_on: date | None = None
+    revised_on: date | None = None
+
+
+#: What :meth:`pumpmgr.services.ClinicService.correct_record` corrects, by record kind.
+RecordCorrection = EventCorrection | CatheterCorrection

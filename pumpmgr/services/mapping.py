@@ -20,6 +20,7 @@ from pumpmgr.records import (
     Ingredient,
     PatientRecord,
     PrescriptionRecord,
+    ProgrammerFigures,
     PumpRecord,
     RefillRecord,
     StoredForecast,
@@ -81,7 +82,8 @@ def pump_record(row: db.Pump, catalogs: Catalogs) -> PumpRecord:
     )
 
 
-def catheter_record(row: db.Catheter, segments: list[db.CatheterSegment]) -> CatheterRecord:
+def catheter_record(row: db.Catheter, segments: list[db.CatheterSegment], user: str = "",
+                    ) -> CatheterRecord:
     ordered = sorted(segments, key=lambda s: s.position)
     volume = sum(s.implanted_length_cm * s.volume_ml_per_cm for s in ordered)
     return CatheterRecord(
@@ -100,6 +102,9 @@ def catheter_record(row: db.Catheter, segments: list[db.CatheterSegment]) -> Cat
         implanted_on=row.implant_date,
         revised_on=row.revision_date,
         volume=Q_(volume, "mL") if ordered else None,
+        corrects_id=row.corrects_id,
+        user=user,
+        correction_reason=row.correction_reason or "",
     )
 
 
@@ -186,6 +191,20 @@ def refill_record(
         verifier=verifier,
         prescription_id=row.prescription_id,
         corrects_id=row.corrects_id,
+        programmer=programmer_figures(row),
+        programmer_differs=row.programmer_differs,
+    )
+
+
+def programmer_figures(row: db.Refill) -> ProgrammerFigures | None:
+    """The programmer's figures stored with a refill, or None when there are none."""
+    if (row.programmer_reservoir_ml is None or row.programmer_alarm_date is None
+            or row.programmer_daily_volume_ml_per_day is None):
+        return None
+    return ProgrammerFigures(
+        reservoir=from_canonical(row.programmer_reservoir_ml, Kind.VOLUME),
+        alarm_date=row.programmer_alarm_date,
+        daily_volume=from_canonical(row.programmer_daily_volume_ml_per_day, Kind.FLOW),
     )
 
 
@@ -203,6 +222,7 @@ def event_record(row: db.PumpEvent, patient_id: int, user: str) -> EventRecord:
         user=user,
         details=details,
         corrects_id=row.corrects_id,
+        correction_reason=row.correction_reason or "",
     )
 
 

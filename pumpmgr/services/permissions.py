@@ -55,6 +55,8 @@ class Action(StrEnum):
     CHANGE_PRESCRIPTION = "change_prescription"
     RECORD_REFILL = "record_refill"
     CORRECT_REFILL = "correct_refill"
+    #: Correct a pump event or a catheter record (a new row pointing at the old one).
+    CORRECT_RECORD = "correct_record"
     #: Be the second user who verifies a refill, a prescription or a correction.
     VERIFY = "verify"
 
@@ -82,6 +84,7 @@ PERMISSIONS: Mapping[Action, frozenset[str]] = MappingProxyType({
     Action.CHANGE_PRESCRIPTION: _CLINICIANS,
     Action.RECORD_REFILL: _CLINICIANS,
     Action.CORRECT_REFILL: _CLINICIANS,
+    Action.CORRECT_RECORD: _CLINICIANS,
     Action.VERIFY: _CLINICIANS,
 })
 

@@ -176,6 +176,34 @@ def test_the_first_user_is_the_administrator_then_admins_add_users(
     assert audit_count(path) == entries + 1
 
 
+def test_guessing_the_admin_password_is_throttled_across_calls(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every call is a new program, so the failed checks are counted in the database: after
+    five wrong administrator passwords the sixth call is refused without the password being
+    checked, even the right one, and the database keeps a 16-bit key, not the name."""
+    db = str(tmp_path / "new.db")
+    assert run("--db", db, "user", "add", "--username", "ada", "--full-name", "Ada Admin",
+               "--password-stdin", stdin="ada-secret-1\n", monkeypatch=monkeypatch).code == 0
+    entries = audit_count(tmp_path / "new.db")
+
+    def add_nina(admin_password: str) -> str:
+        return run("--db", db, "user", "add", "--username", "nina", "--full-name", "Nina",
+                   "--role", "nurse", "--admin", "ada", "--password-stdin",
+                   stdin=f"nina-secret-1\n{admin_password}\n",
+                   monkeypatch=monkeypatch).one_line_error
+
+    for guess in range(5):
+        assert "--admin: unknown user name or wrong password" in add_nina(f"guess-{guess}")
+    refused = add_nina("ada-secret-1")
+    assert "--admin: too many failed attempts for this user name; wait " in refused
+    assert audit_count(tmp_path / "new.db") == entries  # nothing written
+    with contextlib.closing(sqlite3.connect(db)) as connection:
+        rows = connection.execute("SELECT * FROM sign_in_failures").fetchall()
+    assert len(rows) == 1 and rows[0][1] == 5 and len(rows[0][0]) == 4
+    assert "ada" not in repr(rows)
+
+
 def test_passwords_are_asked_on_the_terminal(clinic_file: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     answers = iter(["otto-secret-1", "otto-secret-1", "demo-admin-pass"])
@@ -265,6 +293,81 @@ def test_backup_and_restore_round_trip(clinic_file: Path, tmp_path: Path,
     error = run("--db", db, "restore", str(not_a_backup)).one_line_error
     assert "PATH" in error and "not a SQLite database" in error
     assert run("--db", db, "audit", "verify").code == 0  # the refused restore changed nothing
+
+
+def test_restore_without_a_manifest_only_when_asked(clinic_file: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A backup that has only its .db file (copied by hand, or made by an older pumpmgr) is
+    refused unless --without-manifest is given; then it is restored after the checks that need
+    no manifest, and the output says what could not be checked."""
+    db = str(clinic_file)
+    backup = tmp_path / "by-hand.db"
+    assert run("--db", db, "backup", str(backup)).code == 0
+    Path(f"{backup}.json").unlink()
+    due_before = run("--db", db, "due", "--json").json()
+    entries = audit_count(clinic_file)
+    with contextlib.closing(sqlite3.connect(clinic_file)) as connection:
+        head_seq, head_hash = connection.execute(
+            "SELECT seq, row_hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+    added = run("--db", db, "user", "add", "--username", "temp", "--full-name", "Temp User",
+                "--role", "nurse", "--admin", "admin", "--password-stdin",
+                stdin="temp-secret-1\ndemo-admin-pass\n", monkeypatch=monkeypatch)
+    assert added.code == 0  # a change after the backup, which the restore takes away
+    error = run("--db", db, "restore", str(backup)).one_line_error
+    assert "PATH" in error and "no manifest" in error and "--without-manifest" in error
+    restored = run("--db", db, "restore", "--without-manifest", str(backup))
+    assert restored.code == 0, restored.err
+    assert "audit log intact" in restored.out and "RESTORED WITHOUT A MANIFEST" in restored.out
+    assert "NOT checked" in restored.out and "unchanged since the backup" in restored.out
+    assert f"#{head_seq} {head_hash}" in restored.out and "--anchor" in restored.out
+    assert audit_count(clinic_file) == entries
+    assert run("--db", db, "due", "--json").json() == due_before
+    assert run("--db", db, "audit", "verify", "--anchor", f"{head_seq}:{head_hash}").code == 0
+
+
+def _refused_even_without_manifest(db: str, bad: Path, *words: str) -> None:
+    before = Path(db).read_bytes()
+    error = run("--db", db, "restore", "--without-manifest", str(bad)).one_line_error
+    assert "PATH" in error and all(w in error for w in words), error
+    assert Path(db).read_bytes() == before
+
+
+def test_without_manifest_still_refuses_everything_else(clinic_file: Path, tmp_path: Path,
+                                                         ) -> None:
+    db = str(clinic_file)
+    good = tmp_path / "good.db"
+    assert run("--db", db, "backup", str(good)).code == 0
+    data = good.read_bytes()
+    # an audit entry changed by hand: the chain on its own catches it
+    edited = tmp_path / "edited.db"
+    with contextlib.closing(sqlite3.connect(good)) as connection:
+        payload = connection.execute("SELECT payload FROM audit_log WHERE seq = 2").fetchone()[0]
+    assert data.count(payload.encode()) == 1
+    edited.write_bytes(data.replace(payload.encode(), payload.encode().swapcase()))
+    _refused_even_without_manifest(db, edited, "broken audit log")
+    # cut short: SQLite's checks catch it
+    cut = tmp_path / "cut.db"
+    cut.write_bytes(data[: len(data) // 2])
+    _refused_even_without_manifest(db, cut, "damaged")
+    # not a pumpmgr database
+    other = tmp_path / "other.db"
+    with contextlib.closing(sqlite3.connect(other)) as connection:
+        connection.execute("CREATE TABLE notes (text TEXT)")
+        connection.commit()
+    _refused_even_without_manifest(db, other, "not a pumpmgr database")
+    # a newer pumpmgr's schema
+    newer = tmp_path / "newer.db"
+    newer.write_bytes(data)
+    with contextlib.closing(sqlite3.connect(newer)) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '0099_future'")
+        connection.commit()
+    _refused_even_without_manifest(db, newer, "newer pumpmgr")
+    # a manifest that is there is still checked: the option does not skip it
+    changed = tmp_path / "changed.db"
+    changed.write_bytes(edited.read_bytes())
+    Path(f"{changed}.json").write_text(Path(f"{good}.json").read_text(encoding="utf-8"),
+                                       encoding="utf-8")
+    _refused_even_without_manifest(db, changed, "SHA-256")
 
 
 def test_restore_refuses_postgresql() -> None:

@@ -26,6 +26,7 @@ from pumpmgr.db.schema import (
     PumpEvent,
     PumpEventKind,
     PumpStatus,
+    Refill,
 )
 from pumpmgr.db.types import NaiveDatetimeError
 from pumpmgr.errors import Code
@@ -285,7 +286,7 @@ def test_every_magnitude_column_names_its_canonical_unit() -> None:
         for column in table.columns
         if column.type.python_type is float
     ]
-    assert len(float_columns) == 20
+    assert len(float_columns) == 22  # 0003: the programmer's reservoir and daily volumes
     assert [c for c in float_columns if not c.endswith(_UNIT_SUFFIXES)] == []
 
 
@@ -304,3 +305,60 @@ def test_quantities_round_trip_through_canonical_columns(database: Database) -> 
     assert stored.reservoir_capacity_ml == pytest.approx(20.0, rel=1e-12)
     assert from_canonical(stored.reservoir_capacity_ml, Kind.VOLUME) == capacity
     assert from_canonical(stored.low_reservoir_alarm_ml, Kind.VOLUME).to("mL").magnitude == 2.0
+
+
+def _refill(pump_id: int, nurse_id: int, verifier_id: int, **programmer: object) -> Refill:
+    return Refill(
+        pump_id=pump_id, performed_at=NOW, expected_residual_ml=0.0, aspirated_ml=0.0,
+        discrepancy_verdict="first_fill", volume_added_ml=20.0, final_reservoir_ml=20.0,
+        lot_number="L1", expiry_date=date(2027, 1, 31), solution_source="pharmacy",
+        bridge_bolus_given=False, priming_bolus_given=False, pump_confirmed_running=True,
+        needle_position_confirmed=True, nurse_id=nurse_id, verifying_nurse_id=verifier_id,
+        recorded_at=NOW, recorded_by_id=nurse_id, **programmer,
+    )
+
+
+def test_the_programmers_figures_are_all_there_or_none(database: Database) -> None:
+    """Revision 0003: the programmer's three figures and the verdict with them, or none of
+    them (a constant-flow pump); volumes not negative. Added without rebuilding ``refills``,
+    so it stays append-only (checked by test_every_append_only_table_has_its_triggers)."""
+    with database.write() as session:
+        ann, bob = add_user(session, "ann"), add_user(session, "bob")
+        pump = add_pump(session, add_patient(session))
+        ids = (pump.id, ann.id, bob.id)
+    complete = {"programmer_reservoir_ml": 20.0, "programmer_alarm_date": date(2026, 6, 1),
+                "programmer_daily_volume_ml_per_day": 0.2, "programmer_differs": False}
+    with database.write() as session:
+        session.add(_refill(*ids))
+        session.add(_refill(*ids, **complete))
+    for partial in ({"programmer_reservoir_ml": 20.0},
+                    {**complete, "programmer_differs": None},
+                    {**complete, "programmer_alarm_date": None},
+                    {**complete, "programmer_reservoir_ml": -1.0},
+                    {**complete, "programmer_daily_volume_ml_per_day": -0.2}):
+        with pytest.raises(RecordConflict) as refused, database.write() as session:
+            session.add(_refill(*ids, **partial))
+        assert "programmer_figures_complete" in refused.value.message, partial
+    with database.read() as session:
+        stored = session.scalars(select(Refill.programmer_differs).order_by(Refill.id)).all()
+    assert stored == [None, False]
+
+
+def test_sqlite_refuses_text_in_the_programmers_volumes(sqlite_database: Database) -> None:
+    with sqlite_database.write() as session:
+        ann, bob = add_user(session, "ann"), add_user(session, "bob")
+        add_pump(session, add_patient(session))
+    assert (ann.id, bob.id) == (1, 2)
+    with pytest.raises(IntegrityError, match="programmer_reservoir_ml_is_number"):
+        raw_sql(
+            sqlite_database.engine,
+            "INSERT INTO refills (pump_id, performed_at, expected_residual_ml, aspirated_ml, "
+            "discrepancy_verdict, volume_added_ml, final_reservoir_ml, lot_number, expiry_date, "
+            "solution_source, bridge_bolus_given, priming_bolus_given, "
+            "pump_confirmed_running, needle_position_confirmed, nurse_id, verifying_nurse_id, "
+            "recorded_at, recorded_by_id, programmer_reservoir_ml, programmer_alarm_date, "
+            "programmer_daily_volume_ml_per_day, programmer_differs) VALUES (1, "
+            "'2026-03-02 09:30:00.000000', 0, 0, 'first_fill', 20, 20, 'L1', '2027-01-31', "
+            "'pharmacy', 0, 0, 1, 1, 1, 2, '2026-03-02 09:30:00.000000', 1, '20 mL', "
+            "'2026-06-01', 0.2, 0)",
+        )

@@ -9,7 +9,8 @@
 - Passwords: argon2id with argon2-cffi's defaults, checked on the stored strings of real users
   (``$argon2id$v=19$m=65536,t=3,p=4``, above OWASP's m=19456 KiB, t=2), and a cheap hash
   upgraded at the next sign-in.
-- Throttling after failed sign-ins and second-user checks, on an injected clock.
+- Throttling after failed sign-ins and second-user checks, on an injected clock, counted in
+  the database so every program on it (each CLI call, each workstation) shares the count.
 - Auto-lock: the services keep the clinic's idle minutes (the lock itself is the desktop
   program's, ``ui/idle.py`` on a Qt timer, tested with the UI).
 - No patient data and no password in any log: every logger captured at DEBUG during a full
@@ -32,6 +33,7 @@ from typing import Any
 import pytest
 from argon2 import PasswordHasher, extract_parameters
 from clinical_world import (
+    BERLIN,
     FAST_HASHER,
     PASSWORD,
     START,
@@ -44,16 +46,18 @@ from clinical_world import (
     pump_input,
     refill,
 )
+from database_targets import DbTarget
 from sqlalchemy import func, select
 
 from pumpmgr import auth
 from pumpmgr.clock import FixedClock
 from pumpmgr.db import schema as db
-from pumpmgr.db.engine import Database
+from pumpmgr.db.engine import Database, open_database
 from pumpmgr.errors import Code, PumpMgrError
 from pumpmgr.services import Actor, ClinicService, PermissionDenied
-from pumpmgr.services.inputs import PatientInput, Verification
+from pumpmgr.services.inputs import EventCorrection, PatientInput, Verification
 from pumpmgr.services.permissions import PERMISSIONS, ROLES, Action, allowed
+from pumpmgr.services.throttle import name_key
 from pumpmgr.units import Q_
 
 N, P, A = "nurse", "prescriber", "administrator"
@@ -76,6 +80,7 @@ EXPECTED: dict[str, set[str]] = {
     "change_prescription": {N, P},
     "record_refill": {N, P},
     "correct_refill": {N, P},
+    "correct_record": {N, P},
     "verify": {N, P},
 }
 #: Public methods that open a write unit of work without asking the table for the actor's
@@ -173,6 +178,12 @@ class Calls:
         elif action == "correct_refill":
             _, refill_id = self.filled()
             s.correct_refill(actor, c.check, refill_id, "lot misread", lot_number="L999")
+        elif action == "correct_record":
+            patient_id, pump_id = self.pump()
+            s.record_event(c.nurse, pump_id, "note", c.now, "telephone follow-up")
+            event = next(e for e in s.patient_chart(patient_id).events if e.kind == "note")
+            s.correct_record(actor, EventCorrection(event.id, note="video follow-up"),
+                             "wrong kind of call noted")
         else:
             raise AssertionError(f"no call for the action '{action}': add one to Calls")
 
@@ -205,7 +216,7 @@ def test_every_write_method_names_its_action() -> None:
         if name.startswith("_"):
             continue
         source = inspect.getsource(method)
-        if "database.write()" not in source:
+        if "database.write()" not in source and "self._write(" not in source:
             continue
         if name in WRITES_WITHOUT_ACTOR:
             continue
@@ -366,7 +377,8 @@ def test_sign_in_is_throttled_after_failures(clinic: Clinic) -> None:
         clock.advance(timedelta(seconds=waits[-1]))
     assert waits == [60, 120, 240, 480, 900, 900, 900, 900]
     assert service.sign_in("nina", PASSWORD).username == "nina"
-    assert service.throttle.failures("nina") == 0
+    with service.database.read() as session:
+        assert service.throttle.failures(session, "nina") == 0
     # an unknown name is throttled the same way, so a refusal says nothing about who exists
     for _ in range(5):
         with pytest.raises(auth.AuthError):
@@ -392,6 +404,35 @@ def test_second_user_checks_are_throttled_too(clinic: Clinic) -> None:
     clinic.clock.advance(timedelta(seconds=30))
     clinic.service.change_prescription(clinic.nurse, clinic.check, pump_id,
                                        prescription(at=clinic.now))
+
+
+def test_failed_checks_are_counted_for_every_program_on_the_database(
+    clinic: Clinic, db_target: DbTarget,
+) -> None:
+    """Each ``pumpmgr`` command and each workstation is a program of its own, with its own
+    service (and, in another process, its own connections): the failures are counted in the
+    database, so five spread over three programs throttle all three, and a success in any of
+    them clears the count for all. The typed name is not stored, only a 16-bit key."""
+    with open_database(db_target.url, daily_backup_keep=None) as elsewhere:
+        programs = [clinic.service, clinic.twin(BERLIN),
+                    ClinicService(elsewhere, clock=clinic.clock, tz=BERLIN,
+                                  workstation="test-3", hasher=FAST_HASHER)]
+        for attempt in range(5):
+            with pytest.raises(auth.AuthError):
+                programs[attempt % 3].sign_in("nina", f"guess number {attempt}")
+        for program in programs:
+            with pytest.raises(PumpMgrError) as throttled:
+                program.sign_in("Nina", PASSWORD)
+            assert throttled.value.code is Code.AUTH_THROTTLED
+        with elsewhere.read() as session:
+            rows = session.scalars(select(db.SignInFailure)).all()
+        assert [(r.name_key, r.failures) for r in rows] == [(name_key("nina"), 5)]
+        assert len(rows[0].name_key) == 4 and "nina" not in rows[0].name_key
+        clinic.clock.advance(timedelta(seconds=30))
+        assert programs[2].sign_in("nina", PASSWORD).username == "nina"
+        for program in programs:
+            with program.database.read() as session:
+                assert program.throttle.failures(session, "nina") == 0
 
 
 def test_the_services_keep_the_auto_lock_minutes(clinic: Clinic) -> None:

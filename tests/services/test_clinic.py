@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import random
+import sqlite3
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from clinic_world import (
@@ -13,13 +17,18 @@ from clinic_world import (
     baclofen_prescription,
     fill,
 )
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from pumpmgr.auth import AuthError
 from pumpmgr.db import schema as db
+from pumpmgr.db.errors import DatabaseBusy
 from pumpmgr.errors import Code, ImpossibleInput, InputError, PumpMgrError
+from pumpmgr.records import ProgrammerFigures
+from pumpmgr.refill import compare_programmer
 from pumpmgr.schedule import Schedule
-from pumpmgr.services import PermissionDenied
+from pumpmgr.services import ClinicService, PermissionDenied
 from pumpmgr.services.inputs import (
     IngredientInput,
     PatientInput,
@@ -288,3 +297,146 @@ def test_drug_library_edit_changes_the_checks(world: World) -> None:
     check = world.clinic.check_prescription(pump_id, baclofen_prescription("900 mcg/day"))
     assert "dose.above_soft_max" in {str(f.code) for f in check.findings}
     assert any("clinic edit" in f.message for f in check.findings)
+
+
+# ------------------------------------------------------------ the programmer's own figures
+
+
+def test_the_programmers_figures_are_stored_with_the_refill(world: World) -> None:
+    """Example 1 (alarm Sun 1 Jun 2025): figures that agree are stored with the verdict
+    'agrees' and audited; at the next refill an alarm date three days off is flagged (typed in
+    other units, stored canonical); a correction of the refill keeps them."""
+    clinic = world.clinic
+    patient_id, pump_id = baclofen_patient(world)
+    clinic.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())
+    agreeing = ProgrammerFigures(Q_("20 mL"), date(2025, 6, 1), Q_("0.2 mL/day"))
+    outcome = clinic.record_refill(world.nurse, world.check, pump_id,
+                                   fill(START, programmer=agreeing))
+    assert outcome.refill.programmer == agreeing and outcome.refill.programmer_differs is False
+    with clinic.database.read() as session:
+        entry = session.scalars(select(db.AuditEntry).order_by(db.AuditEntry.seq.desc())).first()
+        assert entry is not None and entry.action == "refill.record"
+        assert json.loads(entry.payload)["programmer"] == {
+            "reservoir_ml": 20.0, "alarm_date": "2025-06-01", "daily_volume_ml_per_day": 0.2,
+            "differs": []}
+
+    world.clock.advance(timedelta(days=30))  # alarm of the next fill: Tue 1 Jul 2025
+    off = ProgrammerFigures(Q_("20000 uL"), date(2025, 7, 4), Q_("8.333 uL/hour"))
+    second = clinic.record_refill(world.nurse, world.check, pump_id,
+                                  fill(START + timedelta(days=30), "14 mL", programmer=off))
+    assert second.refill.programmer_differs is True
+    assert second.refill.programmer is not None
+    assert second.refill.programmer.reservoir == Q_(20.0, "mL")
+    assert second.refill.programmer.daily_volume.to("mL/day").m == pytest.approx(0.2, rel=1e-3)
+    with clinic.database.read() as session:
+        row = session.get_one(db.Refill, second.refill.id)
+        assert (row.programmer_reservoir_ml, row.programmer_alarm_date,
+                row.programmer_differs) == (20.0, date(2025, 7, 4), True)
+        entry = session.scalars(select(db.AuditEntry).order_by(db.AuditEntry.seq.desc())).first()
+        assert entry is not None
+        assert json.loads(entry.payload)["programmer"]["differs"] == ["alarm date"]
+
+    corrected = clinic.correct_refill(world.nurse, world.check, second.refill.id,
+                                      "lot misread", lot_number="L124")
+    assert (corrected.programmer, corrected.programmer_differs) == (
+        second.refill.programmer, True)
+    chart = clinic.patient_chart(patient_id)
+    assert [r.programmer_differs for r in chart.refills] == [False, True, True]
+
+
+def test_the_programmers_figures_are_compared_within_their_tolerances() -> None:
+    """0.1 mL of reservoir volume, a day of alarm date, 2 % of daily volume (the wizard's
+    live check uses the same figures)."""
+    ours = {"our_reservoir": Q_("20 mL"), "our_alarm_date": date(2025, 6, 1),
+            "our_daily_volume": Q_("0.2 mL/day")}
+    within = compare_programmer(reservoir=Q_("19.9 mL"), alarm_date=date(2025, 6, 2),
+                                daily_volume=Q_("0.204 mL/day"), **ours)
+    assert not within.differs and within.differing == ()
+    beyond = compare_programmer(reservoir=Q_("19.85 mL"), alarm_date=date(2025, 5, 30),
+                                daily_volume=Q_("0.205 mL/day"), **ours)
+    assert beyond.differing == ("reservoir volume", "alarm date", "daily volume")
+    with pytest.raises(PumpMgrError) as wrong_unit:
+        compare_programmer(reservoir=Q_("20 mg"), alarm_date=date(2025, 6, 1),
+                           daily_volume=Q_("0.2 mL/day"), **ours)
+    assert wrong_unit.value.field == "programmer reservoir volume"
+
+
+def test_a_constant_flow_pump_has_no_programmer_figures(world: World) -> None:
+    clinic, nurse = world.clinic, world.nurse
+    patient = clinic.register_patient(nurse, PatientInput(
+        "300001", "Silva", "Rita", date(1958, 2, 2), "non_cancer_pain"))
+    pump = clinic.implant_pump(nurse, patient.id, PumpInput(
+        "isomed-20", "IM1", date(2025, 3, 1), "abdomen", capacity=Q_("20 mL"),
+        nominal_flow=Q_("1 mL/day")), None)
+    clinic.change_prescription(nurse, world.check, pump.id, PrescriptionInput(
+        (IngredientInput("morphine", Q_("4 mg/mL")),), Schedule.simple(Q_("4 mg/day")), START,
+        "Dr Brandt"))
+    figures = ProgrammerFigures(Q_("20 mL"), date(2025, 3, 21), Q_("1 mL/day"))
+    with pytest.raises(ImpossibleInput) as refused:
+        clinic.record_refill(nurse, world.check, pump.id, fill(START, programmer=figures))
+    assert refused.value.field == "programmer" and "no programmer" in refused.value.message
+    assert count(world, db.Refill) == 0
+    outcome = clinic.record_refill(nurse, world.check, pump.id, fill(START))
+    assert (outcome.refill.programmer, outcome.refill.programmer_differs) == (None, None)
+
+
+# ------------------------------------------------------------ retried writes
+
+
+def test_a_serialization_failure_is_retried_and_the_refill_saved_once(
+    world: World, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """reliability.md T12: the refill's unit of work fails once after writing the refill and
+    its audit entry (on PostgreSQL a real SQLSTATE 40001 raised by the server), is rolled back
+    and run again: one refill, one audit entry, and the nurse sees only the saved refill. On
+    SQLite, where the failure is a lock that outlasted the busy timeout, the writer has waited
+    long enough: the nurse is told at once (database busy) and nothing is saved."""
+    clinic = world.clinic
+    _, pump_id = baclofen_patient(world)
+    clinic.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())
+    refills, audits = count(world, db.Refill), count(world, db.AuditEntry)
+    attempts: list[int] = []
+    raised: list[str | None] = []
+    refresh = ClinicService._refresh_forecast
+
+    def failing_once(self: ClinicService, session: Session, pump: db.Pump) -> Any:
+        attempts.append(count_in(session, db.Refill))
+        if len(attempts) > 1:
+            return refresh(self, session, pump)
+        if clinic.database.backend != "postgresql":
+            raised.append("database is locked")
+            raise OperationalError("BEGIN IMMEDIATE", {},
+                                   sqlite3.OperationalError("database is locked"))
+        try:
+            session.execute(text("DO $$ BEGIN RAISE EXCEPTION 'could not serialize access' "
+                                 "USING ERRCODE = '40001'; END $$"))
+        except OperationalError as failure:
+            raised.append(getattr(failure.orig, "sqlstate", None))
+            raise
+        raise AssertionError("the server did not raise the serialization failure")
+
+    monkeypatch.setattr(ClinicService, "_refresh_forecast", failing_once)
+    monkeypatch.setattr(random, "uniform", lambda _a, _b: 0.0)  # no pause before the retry
+    if clinic.database.backend != "postgresql":
+        with pytest.raises(DatabaseBusy) as busy:
+            clinic.record_refill(world.nurse, world.check, pump_id, fill(START))
+        assert busy.value.code is Code.DB_BUSY and "nothing was saved" in busy.value.message
+        assert attempts == [refills + 1] and raised == ["database is locked"]
+        assert (count(world, db.Refill), count(world, db.AuditEntry)) == (refills, audits)
+        return
+    outcome = clinic.record_refill(world.nurse, world.check, pump_id, fill(START))
+    assert attempts == [refills + 1, refills + 1]  # each attempt had written its refill
+    assert raised == ["40001"]
+    assert count(world, db.Refill) == refills + 1
+    assert count(world, db.AuditEntry) == audits + 1
+    with clinic.database.read() as session:
+        saved = session.scalars(select(db.Refill)).one()
+        actions = session.scalars(select(db.AuditEntry.action).where(
+            db.AuditEntry.action == "refill.record")).all()
+    assert saved.id == outcome.refill.id and actions == ["refill.record"]
+    assert clinic.due_list()[0].refill_due == date(2025, 5, 23)
+    assert clinic.verify_audit().ok
+
+
+def count_in(session: Session, model: type) -> int:
+    return int(session.scalar(select(func.count()).select_from(model)) or 0)

@@ -13,6 +13,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from clinic_world import (
+    FAST_HASHER,
+    PASSWORD,
+    START,
+    World,
+    baclofen_patient,
+    baclofen_prescription,
+    fill,
+)
 from database_targets import create_schema, drop_schema, postgres_schema_url, postgres_unavailable
 
 from pumpmgr.clock import FixedClock
@@ -20,6 +29,7 @@ from pumpmgr.db.audit import verify_chain
 from pumpmgr.db.engine import Database, open_database
 from pumpmgr.db.migrate import head_revision
 from pumpmgr.errors import Code
+from pumpmgr.records import ProgrammerFigures
 from pumpmgr.schedule import Schedule, ScheduledBolus
 from pumpmgr.services import ClinicService
 from pumpmgr.services.demo import DEMO_HASHER, build_demo_clinic
@@ -33,6 +43,8 @@ from pumpmgr.services.exchange import (
     tables,
 )
 from pumpmgr.services.inputs import (
+    CatheterCorrection,
+    EventCorrection,
     IngredientInput,
     PatientInput,
     PrescriptionInput,
@@ -241,3 +253,47 @@ def test_a_malformed_row_or_an_edited_audit_entry_is_refused(
     cut = copy.deepcopy(document)
     cut["tables"]["audit_log"].pop()
     refused(empty, cut, Code.DB_CORRUPT, "entries were removed from the end")
+
+
+def test_corrections_and_the_programmers_figures_round_trip(place: Place) -> None:
+    """A refill with the programmer's figures, a corrected MRI and a corrected catheter come
+    back from export and import as they were: the figures and verdict, and each correction
+    pointing at what it corrects."""
+    source, target = place.new(), place.new()
+    try:
+        clock = FixedClock(START)
+        service = ClinicService(source, clock=clock, tz=BERLIN, workstation="test",
+                                hasher=FAST_HASHER)
+        admin = service.create_first_administrator("admin", PASSWORD, "Ada Admin")
+        world = World(service, clock, admin,
+                      service.add_user(admin, "nina", PASSWORD, "Nina Nurse", "nurse"),
+                      service.add_user(admin, "otto", PASSWORD, "Otto Second", "nurse"))
+        patient_id, pump_id = baclofen_patient(world)
+        service.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())
+        figures = ProgrammerFigures(Q_("20 mL"), date(2025, 6, 3), Q_("0.2 mL/day"))
+        service.record_refill(world.nurse, world.check, pump_id,
+                              fill(START, programmer=figures))
+        service.record_mri(world.nurse, pump_id, START, False, "1.5 T")
+        chart = service.patient_chart(patient_id)
+        mri = next(e for e in chart.events if e.kind == "mri")
+        assert chart.catheter is not None
+        service.correct_record(world.nurse, EventCorrection(mri.id, post_mri_check_done=True),
+                               "the check was done")
+        service.correct_record(world.nurse, CatheterCorrection(chart.catheter.id,
+                                                               revised_on=date(2025, 3, 2)),
+                               "revised the next day")
+        document = export_clinic(source)
+        import_clinic(target, json.loads(json.dumps(document)))
+        assert export_clinic(target) == document
+        before, after = (ClinicService(d, clock=clock, tz=BERLIN, workstation="test")
+                         .patient_chart(patient_id) for d in (source, target))
+        assert after == before
+        assert after.refills[0].programmer == figures
+        assert after.refills[0].programmer_differs is True  # 3 Jun against pumpmgr's 1 Jun
+        assert [e.corrects_id for e in after.events if e.kind == "mri"] == [None, mri.id]
+        assert [c.corrects_id for c in after.catheters] == [None, chart.catheter.id]
+        assert after.catheter is not None and after.catheter.revised_on == date(2025, 3, 2)
+        assert "sign_in_failures" not in document["tables"]  # not a record: stays behind
+    finally:
+        source.dispose()
+        target.dispose()

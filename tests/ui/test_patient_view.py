@@ -3,9 +3,17 @@ the history with corrections beside what they correct, and the charts' data."""
 
 from __future__ import annotations
 
+from pytestqt.qtbot import QtBot
+
 from pumpmgr.dosing import dose_for_volume
 from pumpmgr.formatting import format_date, format_datetime, format_quantity
-from pumpmgr.units import Kind
+from pumpmgr.services.inputs import (
+    CatheterCorrection,
+    CatheterInput,
+    EventCorrection,
+    SegmentInput,
+)
+from pumpmgr.units import Q_, Kind
 from ui.main_window import MainWindow
 from ui.models.history import HistoryModel, timeline
 
@@ -128,3 +136,83 @@ def test_back_and_refresh_keep_the_patient(window: MainWindow) -> None:
     assert window.patient.name_label.text() == "WAGNER, Mia"
     window.patient.back_requested.emit()
     assert window.stack.currentWidget() is window.dashboard
+
+
+def test_history_places_event_and_catheter_corrections_under_what_they_correct(
+        window: MainWindow, qtmodeltester: object) -> None:
+    """A corrected MRI and a corrected catheter: each original stays, marked corrected, with
+    its correction beneath saying what changed and why; the catheter versions sit with the
+    implant event that recorded the catheter (an uncorrected catheter gets no entry of its
+    own: its implant or revision event tells it)."""
+    clinic = window.clinic
+    assert window.actor is not None
+    patient_id = clinic.find_patient("100004").id
+    chart = clinic.patient_chart(patient_id)
+    mri = next(e for e in chart.events if e.kind == "mri")
+    assert chart.catheter is not None
+    clinic.correct_record(window.actor, EventCorrection(mri.id, note="3 T brain"),
+                          "field strength misread")
+    clinic.correct_record(window.actor, CatheterCorrection(chart.catheter.id, catheter=(
+        CatheterInput(chart.catheter.model_key, (SegmentInput(Q_("80 cm"), Q_("30 cm"),
+                                                              Q_("0.0026 mL/cm")),), "T9"))),
+        "tip level misread")
+    open_mrn(window, "100004")
+    model = window.patient.history_model
+    entries = model.entries()
+    assert [e.what for e in entries] == [
+        "Refill", "MRI", "MRI", "Prescription", "Refill", "Refill", "First fill",
+        "Prescription", "Pump implanted", "Catheter record", "Catheter record"]
+    assert entries[1].status == "corrected (see below)"
+    assert entries[2].corrects == entries[1].key and entries[2].status == (
+        "correction of the entry above")
+    assert entries[2].details == "3 T brain (post-MRI check: done). Corrected because: " \
+                                 "field strength misread"
+    assert model.index(2, 1).data() == "↳ MRI"
+    catheter, correction = entries[9], entries[10]
+    assert catheter.key == ("catheter", chart.catheter.id) and catheter.corrected
+    assert catheter.when == entries[8].when  # beside the implant that recorded it
+    assert catheter.details.startswith("prometra-11823, tip T10, implanted length 80 cm "
+                                       "(trimmed 30 cm), volume 0.208 mL")
+    assert correction.corrects == catheter.key
+    assert correction.details.startswith("Changed: tip T10 → T9. prometra-11823, tip T9")
+    assert correction.details.endswith("Corrected because: tip level misread")
+    assert model.index(10, 1).data() == "↳ Catheter record"
+    qtmodeltester.check(model)  # type: ignore[attr-defined]
+
+
+def test_the_history_table_is_sized_only_while_its_tab_is_shown(window: MainWindow,
+                                                                qtbot: QtBot) -> None:
+    """Opening a patient does not have Qt measure every cell of the hidden History tab (a
+    20-year history has hundreds of wrapped entries); showing the tab sizes its rows and
+    columns to their contents, as they always were when shown."""
+    from PySide6.QtWidgets import QHeaderView
+
+    from ui.models.history import Column
+
+    contents, interactive = (QHeaderView.ResizeMode.ResizeToContents,
+                             QHeaderView.ResizeMode.Interactive)
+    open_mrn(window, "100004")
+    screen = window.patient
+    view, model = screen.history_view, screen.history_model
+    header, rows = view.horizontalHeader(), view.verticalHeader()
+    sized = [c for c in Column if c != Column.DETAILS]
+    assert model.rowCount() > 3
+    assert {header.sectionResizeMode(int(c)) for c in sized} == {interactive}
+    assert rows.sectionResizeMode(0) == interactive
+    assert header.sectionResizeMode(int(Column.DETAILS)) == QHeaderView.ResizeMode.Stretch
+
+    screen.tabs.setCurrentWidget(screen.history_tab)
+    qtbot.waitExposed(view)
+    qtbot.wait(50)  # the headers size their sections when the event loop is idle
+    assert {header.sectionResizeMode(int(c)) for c in sized} == {contents}
+    assert rows.sectionResizeMode(0) == contents
+    heights = [rows.sectionSize(r) for r in range(model.rowCount())]
+    for column in sized:
+        assert header.sectionSize(int(column)) >= view.sizeHintForColumn(int(column))
+    view.resizeRowsToContents()
+    assert heights == [rows.sectionSize(r) for r in range(model.rowCount())]
+
+    open_mrn(window, "100006")  # the next patient opens on the overview again
+    assert screen.tabs.currentIndex() == 0
+    assert {header.sectionResizeMode(int(c)) for c in sized} == {interactive}
+    assert rows.sectionResizeMode(0) == interactive

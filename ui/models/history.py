@@ -1,7 +1,8 @@
 """A patient's history as one timeline (refills, prescription changes, pump and catheter
 events, MRI), newest first, each correction placed right under the entry it corrects.
 
-UI layer: imports PySide6, :mod:`pumpmgr.records` and :mod:`ui.presentation`. The timeline is
+UI layer: imports PySide6, :mod:`pumpmgr.records`, :mod:`pumpmgr.formatting` (catheter
+lengths) and :mod:`ui.presentation`. The timeline is
 built by :func:`timeline` (pure, tested without a window) and shown by :class:`HistoryModel`.
 Nothing is hidden: a corrected entry stays, marked "corrected", with its correction beneath it
 saying what changed, because a history that hides a correction cannot be audited.
@@ -11,21 +12,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from enum import IntEnum
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 
+from pumpmgr.formatting import format_quantity
 from pumpmgr.records import (
+    CatheterRecord,
     EventRecord,
     Ingredient,
     PatientChart,
     PrescriptionRecord,
     RefillRecord,
 )
-from pumpmgr.units import Quantity
+from pumpmgr.units import Kind, Quantity
 from ui import presentation
 
 SortRole = Qt.ItemDataRole.UserRole
@@ -47,7 +50,7 @@ EVENT_WORDS = {
 
 @dataclass(frozen=True)
 class TimelineEntry:
-    key: tuple[str, int]  #: ("refill" | "prescription" | "event", record id)
+    key: tuple[str, int]  #: ("refill" | "prescription" | "event" | "catheter", record id)
     when: datetime
     what: str
     details: str
@@ -145,12 +148,77 @@ def _event_entry(event: EventRecord) -> TimelineEntry:
     details = event.summary
     if event.details:
         details += " (" + "; ".join(f"{k}: {v}" for k, v in event.details.items()) + ")"
+    if event.correction_reason:
+        details += f". Corrected because: {event.correction_reason}"
     attention = "check not done" if "NOT" in event.details.values() else ""
     return TimelineEntry(("event", event.id), event.occurred_at,
                          EVENT_WORDS.get(event.kind, event.kind), details, event.user,
                          corrects=None if event.corrects_id is None else ("event",
                                                                           event.corrects_id),
                          attention=attention)
+
+
+def _segments_text(catheter: CatheterRecord) -> str:
+    return " + ".join(
+        format_quantity(s.length, Kind.LENGTH)
+        + (f" (trimmed {format_quantity(s.trimmed, Kind.LENGTH)})" if float(s.trimmed.m) else "")
+        for s in catheter.segments)
+
+
+def _catheter_details(catheter: CatheterRecord) -> str:
+    text = (f"{catheter.model_key}, tip {catheter.tip_level}, implanted length "
+            f"{_segments_text(catheter)}, volume {presentation.volume_text(catheter.volume)}; "
+            f"implanted {presentation.date_text(catheter.implanted_on)}")
+    if catheter.revised_on is not None:
+        text += f", revised {presentation.date_text(catheter.revised_on)}"
+    if catheter.correction_reason:
+        text += f". Corrected because: {catheter.correction_reason}"
+    return text
+
+
+def _catheter_changes(old: CatheterRecord, new: CatheterRecord) -> str:
+    """What a catheter correction changed, field by field, as shown."""
+    def shown(catheter: CatheterRecord) -> list[tuple[str, str]]:
+        return [("model", catheter.model_key), ("tip", catheter.tip_level),
+                ("implanted length", _segments_text(catheter)),
+                ("volume", presentation.volume_text(catheter.volume)),
+                ("implanted", presentation.date_text(catheter.implanted_on)),
+                ("revised", presentation.date_text(catheter.revised_on))]
+
+    changed = [f"{name} {before} → {after}"
+               for (name, before), (_, after) in zip(shown(old), shown(new), strict=True)
+               if before != after]
+    return "Changed: " + ("; ".join(changed) if changed else "nothing visible") + ". "
+
+
+def _catheter_entries(chart: PatientChart) -> list[TimelineEntry]:
+    """The catheter versions that take part in a correction (the corrected one and its
+    corrections); an uncorrected catheter is already told by its implant or revision event.
+    Each is placed at the time of that event (the services write it at the clinic's midnight
+    of the catheter's date), else at noon UTC of the date."""
+    involved = {c.corrects_id for c in chart.catheters if c.corrects_id is not None}
+    involved |= {c.id for c in chart.catheters if c.corrects_id is not None}
+    by_id = {c.id: c for c in chart.catheters}
+    entries = []
+    for catheter in chart.catheters:
+        if catheter.id not in involved:
+            continue
+        day = catheter.revised_on or catheter.implanted_on
+        noon = datetime.combine(day, time(12), UTC)
+        kinds = ("catheter_revision",) if catheter.revised_on else ("implant", "replacement")
+        near = [e.occurred_at for e in chart.events
+                if e.pump_id == catheter.pump_id and e.kind in kinds
+                and abs(e.occurred_at - noon) <= timedelta(hours=14)]
+        details = _catheter_details(catheter)
+        old = by_id.get(catheter.corrects_id or -1)
+        if old is not None:
+            details = _catheter_changes(old, catheter) + details
+        entries.append(TimelineEntry(
+            ("catheter", catheter.id), min(near, key=lambda t: abs(t - noon), default=noon),
+            "Catheter record", details, catheter.user,
+            corrects=None if catheter.corrects_id is None else ("catheter",
+                                                                catheter.corrects_id)))
+    return entries
 
 
 def timeline(chart: PatientChart) -> list[TimelineEntry]:
@@ -173,6 +241,7 @@ def timeline(chart: PatientChart) -> list[TimelineEntry]:
                                      attention=attention))
     entries += [_prescription_entry(rx) for rx in chart.prescriptions]
     entries += [_event_entry(e) for e in chart.events]
+    entries += _catheter_entries(chart)
     targets = {e.corrects for e in entries if e.corrects is not None}
     entries = [TimelineEntry(e.key, e.when, e.what, e.details, e.by, e.corrects,
                              e.key in targets, e.attention) for e in entries]
