@@ -6,7 +6,11 @@ SQLAlchemy, no Qt. The printed worksheet's "before" state and the desktop refill
 show a :class:`VisitPlan`, so the two can never disagree.
 
 All times are the clinic's wall-clock times (naive datetimes): :func:`local_chart` turns the
-services' UTC instants into them, for the calculation and for the printed sheets alike.
+services' UTC instants into them, for the calculation and for the printed sheets alike. Given the
+clinic's zone, :func:`plan_visit` counts elapsed time as the pump does, on its own clock
+(:class:`pumpmgr.clock.PumpClock`: real time since the fill, no jump at a daylight-saving
+change), exactly as the stored forecast of the due list does; its dates are then shown again as
+the clinic's wall-clock times.
 
 A plan never hides what it does not know. When the concentration changes and the dead space is
 unknown the plan carries the change, the dose the patient gets without a bridge, and
@@ -20,15 +24,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Literal, TypeVar
 
 from pumpmgr import catalogs
+from pumpmgr.clock import PumpClock
 from pumpmgr.compounding import Compounding, compound
 from pumpmgr.deadspace import Bridge, bridge, priming_volume
 from pumpmgr.dosing import admixture_doses, dose_for_volume
 from pumpmgr.errors import CatalogError, Code, ImpossibleInput
-from pumpmgr.forecast import Forecast, forecast
+from pumpmgr.forecast import Forecast, forecast, refill_due_date
 from pumpmgr.formatting import MassUnit, format_quantity
 from pumpmgr.records import (
     ClinicSettings,
@@ -48,7 +53,7 @@ from pumpmgr.refill import (
     plan_refill,
 )
 from pumpmgr.schedule import Program, Schedule, constant_flow_program
-from pumpmgr.units import Q_, Kind, Quantity, exceeds, require_positive
+from pumpmgr.units import Q_, Kind, Quantity, exceeds, require, require_positive
 
 CONSTANT_FLOW = "constant_flow"
 
@@ -145,8 +150,9 @@ def local_chart(chart: PatientChart, tz: tzinfo) -> PatientChart:
     :func:`plan_visit` computes on and what the sheets print (domain-rules section 3).
 
     The services store instants in UTC; on paper a refill at 09:00 must read 09:00. Across a
-    daylight-saving change, wall-clock differences are one hour off real time, which moves an
-    expected residual by at most an hour's infusion.
+    daylight-saving change, wall-clock differences are one hour off real time: pass the zone to
+    :func:`plan_visit` so that it counts real time, as the stored forecast does. A time in the
+    repeated hour of a fall-back keeps which of the two it was (``fold``).
     """
     def refill(r: RefillRecord) -> RefillRecord:
         return replace(r, performed_at=wall_clock(r.performed_at, tz))
@@ -170,6 +176,44 @@ def local_chart(chart: PatientChart, tz: tzinfo) -> PatientChart:
         prescriptions=tuple(prescription(p) for p in chart.prescriptions),
         refills=tuple(refill(r) for r in chart.refills),
         events=tuple(replace(e, occurred_at=wall_clock(e.occurred_at, tz)) for e in chart.events),
+    )
+
+
+def instant(moment: datetime, tz: tzinfo) -> datetime:
+    """The instant (UTC) of a wall-clock time in ``tz``; its ``fold`` picks the repeated hour
+    of a fall-back. An aware time is taken as the instant it is."""
+    return (moment if moment.tzinfo is not None else moment.replace(tzinfo=tz)).astimezone(UTC)
+
+
+def _on_pump_clock(
+    periods: Sequence[ProgramPeriod], clock: PumpClock, tz: tzinfo
+) -> list[ProgramPeriod]:
+    return [replace(p, starts_at=clock.to_pump(instant(p.starts_at, tz))) for p in periods]
+
+
+def _on_clinic_clock(outlook: Forecast, clock: PumpClock, tz: tzinfo) -> Forecast:
+    """A forecast computed on the pump's clock (set at the fill), as the clinic's wall-clock
+    times, with the refill-due date of the real instants: what the stored forecast holds
+    (:func:`pumpmgr.services.forecasting.compute`)."""
+    def wall(pump_time: datetime) -> datetime:
+        return wall_clock(clock.to_instant(pump_time), tz)
+
+    due, reason = refill_due_date(
+        filled_at=clock.to_instant(outlook.filled_at).astimezone(tz),
+        alarm_at_with_boluses=clock.to_instant(outlook.alarm_at_with_boluses).astimezone(tz),
+        buffer_days=outlook.buffer_days,
+        stability_days=outlook.stability_days,
+        open_days=outlook.open_days,
+    )
+    return replace(
+        outlook,
+        filled_at=wall(outlook.filled_at),
+        alarm_at=wall(outlook.alarm_at),
+        alarm_at_with_boluses=wall(outlook.alarm_at_with_boluses),
+        alarm_at_worst_case=wall(outlook.alarm_at_worst_case),
+        empty_at=wall(outlook.empty_at),
+        refill_due=due,
+        refill_due_reason=reason,
     )
 
 
@@ -351,8 +395,17 @@ def plan_visit(
     stability_days: float | None = None,
     dead_space: Quantity | None = None,
     drugs: catalogs.DrugLibrary | None = None,
+    tz: tzinfo | None = None,
+    bolus_given: Quantity | None = None,
 ) -> VisitPlan:
     """Plan the refill of the chart's current pump at ``at``.
+
+    ``tz``: the clinic's zone, in which the chart's and ``at``'s wall-clock times are
+    (:func:`local_chart`). Given, time runs on the pump's clock
+    (:class:`pumpmgr.clock.PumpClock`): the expected residual counts the real time since the
+    last fill, and the alarm and refill-due dates are the real instants after this fill shown
+    as wall-clock times, the same figures as the pump's stored forecast across a daylight-saving
+    change. Without it, plain wall-clock arithmetic (an hour off across a change).
 
     - expected residual now: :func:`pumpmgr.refill.expected_residual` from the last refill's
       final volume and time, piecewise over the prescriptions in force since, less the bridge or
@@ -366,6 +419,9 @@ def plan_visit(
     - the forecast if all goes to plan (:func:`pumpmgr.forecast.forecast`) with the pump's alarm
       volume and accuracy and the clinic's buffer and open days. ``stability_days`` None takes
       the shortest limit of the solution's drugs from ``drugs`` (the shipped library by default).
+
+    ``bolus_given``: the bridge or priming bolus given from the reservoir at this fill, which
+    leaves less to run before the alarm (counted as the stored forecast counts it).
     """
     pump, prescription = chart.pump, chart.prescription
     if pump is None:
@@ -393,10 +449,16 @@ def plan_visit(
     residual = None
     if last is not None:
         periods = program_periods(prescriptions, pump, last.performed_at, at)
+        filled_at, until = last.performed_at, at
+        if tz is not None:
+            since_fill = PumpClock(instant(last.performed_at, tz), tz)
+            filled_at = since_fill.to_pump(instant(last.performed_at, tz))
+            until = since_fill.to_pump(instant(at, tz))
+            periods = _on_pump_clock(periods, since_fill, tz)
         residual = expected_residual(
             fill_volume=last.final_volume,
-            filled_at=last.performed_at,
-            at=at,
+            filled_at=filled_at,
+            at=until,
             programs=periods,
             extra_volume=last.bridge_bolus,
         )
@@ -498,9 +560,18 @@ def plan_visit(
     if pump.accuracy_percent is None:
         notes.append("the pump's labelled accuracy is not known: the worst-case alarm date "
                      "equals the one with boluses, and the delivery error is not judged")
+    # The pump's clock is set at this fill: its time then is the wall-clock time ``at``.
+    running = refill_plan.final_volume
+    if bolus_given is not None:
+        running = running - require(bolus_given, Kind.VOLUME, "bolus volume")
+        if running.m < 0:
+            raise ImpossibleInput(
+                f"bolus volume: {format_quantity(bolus_given, Kind.VOLUME)} is more than the "
+                f"{format_quantity(refill_plan.final_volume, Kind.VOLUME)} in the reservoir "
+                "after the fill", code=Code.OUT_OF_RANGE, field="bolus volume")
     outlook = forecast(
-        fill_volume=refill_plan.final_volume,
-        filled_at=at,
+        fill_volume=running,
+        filled_at=at if tz is None else wall_clock(instant(at, tz), tz),
         program=program,
         alarm_volume=pump.alarm_volume,
         accuracy_percent=pump.accuracy_percent or 0.0,
@@ -509,6 +580,8 @@ def plan_visit(
         open_days=settings.open_days,
         reservoir_capacity=pump.capacity,
     )
+    if tz is not None:
+        outlook = _on_clinic_clock(outlook, PumpClock(instant(at, tz), tz), tz)
     return VisitPlan(
         at=at,
         pump=pump,
@@ -544,9 +617,11 @@ def plan_for_refill(
     stability_days: float | None = None,
     dead_space: Quantity | None = None,
     drugs: catalogs.DrugLibrary | None = None,
+    tz: tzinfo | None = None,
 ) -> VisitPlan:
     """The plan as it stood just before a recorded refill, with the solution, fill volume and
-    program the refill used: the "before" half of a completed worksheet."""
+    program the refill used: the "before" half of a completed worksheet (``tz`` as for
+    :func:`plan_visit`)."""
     pump = next((p for p in (chart.pump, *chart.pumps) if p is not None and p.id == refill.pump_id),
                 None)
     if pump is None:
@@ -577,6 +652,8 @@ def plan_for_refill(
         stability_days=stability_days,
         dead_space=dead_space,
         drugs=drugs,
+        tz=tz,
+        bolus_given=refill.bridge_bolus,
     )
 
 

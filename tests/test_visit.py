@@ -293,6 +293,25 @@ def test_plan_for_refill_is_the_plan_just_before_it() -> None:
     assert ml(plan.refill.final_volume) == 19
 
 
+def test_a_bolus_given_at_the_fill_brings_the_alarm_forward() -> None:
+    """20 mL at 0.2 mL/day alarms 90 days after the fill; a 0.5 mL bridge bolus given from the
+    reservoir at the fill brings it 2.5 days forward, on the planned and the completed sheet
+    alike (as the stored forecast counts it)."""
+    at = FILLED + timedelta(days=60)
+    rx = [prescription(1, "400 mcg/day", FILLED)]
+    planned = plan_visit(chart(synchromed(), rx, [refill(1, FILLED)]), at, settings=SETTINGS,
+                         bolus_given=Q_("0.5 mL"))
+    assert planned.forecast.alarm_at == datetime(2025, 7, 31) - timedelta(days=2.5)
+    done = refill(2, at, bridge_bolus=Q_("0.5 mL"))
+    completed = plan_for_refill(chart(synchromed(), rx, [refill(1, FILLED), done]), done,
+                                settings=SETTINGS)
+    assert completed.forecast.alarm_at == planned.forecast.alarm_at
+    with pytest.raises(ImpossibleInput) as too_much:
+        plan_visit(chart(synchromed(), rx, [refill(1, FILLED)]), at, settings=SETTINGS,
+                   bolus_given=Q_("21 mL"))
+    assert too_much.value.field == "bolus volume"
+
+
 def test_example_8_compounding_for_a_constant_flow_pump() -> None:
     """Morphine 4 mg/day at 1.0 mL/day: 4 mg/mL; 20 mL from 25 mg/mL is 3.2 mL + 16.8 mL."""
     pump = synchromed(model_key="isomed-20", pump_type="constant_flow", accuracy_percent=None,
@@ -340,3 +359,32 @@ def test_local_chart_turns_utc_instants_into_wall_clock_times() -> None:
     assert local_chart(local, paris) == local
     plan = plan_visit(local, datetime(2025, 5, 2, 9), settings=SETTINGS)
     assert plan.last_refill == local.refills[-1]
+
+
+def test_with_the_zone_time_runs_on_the_pumps_clock_across_a_clock_change() -> None:
+    """Berlin's clocks go forward on Sunday 29 March 2026. Filled on Friday 27 March at 09:00
+    (CET) and refilled on Monday 30 March at 09:00 (CEST), the pump ran 71 hours, not the wall
+    clock's 72: 0.2 mL/day leaves 20 − 0.2 × 71/24 mL. Refilled to 20 mL on Saturday 24
+    October 2026 at 23:30 (CEST), the alarm 90 real days later is 22 January 2027 at 22:30 CET
+    (the wall clock's 23:30 is an hour late), and the due date a week before it."""
+    from zoneinfo import ZoneInfo
+
+    berlin = ZoneInfo("Europe/Berlin")
+    rx = prescription(1, "400 mcg/day", datetime(2026, 3, 27, 8))
+    filled = chart(synchromed(), [rx], [refill(1, datetime(2026, 3, 27, 9))])
+    at = datetime(2026, 3, 30, 9)
+    real = plan_visit(filled, at, settings=SETTINGS, tz=berlin)
+    assert real.residual is not None
+    assert real.residual.elapsed_days == pytest.approx(71 / 24)
+    assert ml(real.expected_residual) == pytest.approx(20 - 0.2 * 71 / 24)
+    wall = plan_visit(filled, at, settings=SETTINGS)
+    assert ml(wall.expected_residual) == pytest.approx(20 - 0.6)
+    assert real.forecast.alarm_at == wall.forecast.alarm_at == datetime(2026, 6, 28, 9)
+
+    late = datetime(2026, 10, 24, 23, 30)
+    real = plan_visit(filled, late, settings=SETTINGS, tz=berlin)
+    assert real.forecast.alarm_at == datetime(2027, 1, 22, 22, 30)
+    assert real.forecast.days_to_alarm == pytest.approx(90)
+    assert real.forecast.refill_due == date(2027, 1, 15)
+    assert plan_visit(filled, late, settings=SETTINGS).forecast.alarm_at == datetime(
+        2027, 1, 22, 23, 30)

@@ -1,9 +1,18 @@
 """Grab every screen of the desktop program on a demo clinic and save PNGs in docs/screenshots.
 
 Usage:  python3 tools/screenshots.py [--sample] [--out DIR] [--width 1366 --height 768]
+                                    [--scale 2] [--only NAME_PATTERN ...]
 
-Runs offscreen (``QT_QPA_PLATFORM=offscreen`` unless set otherwise) with a window of the given
-size (default 1366x768, the smallest screen the clinic uses). The demo clinic is built with
+Runs offscreen (``QT_QPA_PLATFORM=offscreen`` unless set otherwise) on a screen of the given
+size in pixels (default 1366x768, the smallest screen the clinic uses). ``--scale`` is the
+screen's device pixel ratio (``QT_SCALE_FACTOR``): a 4K screen at 200 % is ``--width 3840
+--height 2160 --scale 2``, and the pictures then have twice the pixels of the window's layout,
+as on that screen. The 4K pictures in ``docs/screenshots/4k`` are made with ``--width 3840
+--height 2160 --scale 2 --out docs/screenshots/4k --only 01-sign-in 03-due-list
+06-patient-overview 12-locked '21-refill-*' '24-refill-*' '29-refill-*'
+31-prescription-warning``; ``--only`` takes shell patterns of the names.
+
+The demo clinic is built with
 ``pumpmgr.services.demo`` for a fixed day (Monday 20 October 2025, Berlin: the clocks change six
 days later, so the daylight-saving notice shows) and a clock standing at 09:00 that day, so the
 pictures are the same on every run. ``--sample`` uses the small six-patient clinic of the
@@ -13,7 +22,9 @@ desktop tests instead (quicker). Look at every picture after a change to the scr
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import gc
+import json
 import os
 import sys
 import tempfile
@@ -81,9 +92,15 @@ def build(folder: Path, sample: bool) -> tuple[Database, str, str, str]:
             f"{listed}.")
 
 
+#: Name patterns of the pictures to write (``--only``); empty: every picture.
+ONLY: list[str] = []
+
+
 def save(widget: QWidget, out: Path, name: str) -> Path:
     QApplication.processEvents()
     path = out / f"{name}.png"
+    if ONLY and not any(fnmatch.fnmatchcase(name, pattern) for pattern in ONLY):
+        return path
     widget.grab().save(str(path))
     print(f"  {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
     return path
@@ -388,20 +405,44 @@ def refill_prescription_printing(window: MainWindow, clinic: ClinicService, out:
     gc.collect()
 
 
+def _offscreen_screen(width: int, height: int, scale: float, folder: Path) -> None:
+    """Before the application starts: an offscreen screen of ``width`` x ``height`` pixels
+    at device pixel ratio ``scale`` (a 4K screen at 200 %: 3840 x 2160 at 2)."""
+    if os.environ.get("QT_QPA_PLATFORM") != "offscreen":
+        return  # a real display, or a configured one: use it as it is
+    config = folder / "screen.json"
+    config.write_text(json.dumps({"screens": [{
+        "name": f"{width}x{height}", "x": 0, "y": 0, "width": width, "height": height,
+        "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}]}), encoding="utf-8")
+    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={config}"
+    if scale != 1:
+        os.environ["QT_SCALE_FACTOR"] = f"{scale:g}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sample", action="store_true", help="the small test clinic")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
-    parser.add_argument("--width", type=int, default=1366)
-    parser.add_argument("--height", type=int, default=768)
+    parser.add_argument("--width", type=int, default=1366, help="the screen's width in pixels")
+    parser.add_argument("--height", type=int, default=768, help="the screen's height in pixels")
+    parser.add_argument("--scale", type=float, default=1.0,
+                        help="the screen's device pixel ratio (2 for a 4K screen at 200 %%)")
+    parser.add_argument("--only", nargs="+", default=[], metavar="NAME_PATTERN",
+                        help="write only the pictures whose names match (shell patterns)")
     args = parser.parse_args(argv)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    app = QApplication.instance() or QApplication(["pumpmgr-screenshots"])
+    ONLY[:] = args.only
+    scale = args.scale if args.scale > 0 else 1.0
+    screen_folder = tempfile.TemporaryDirectory()
+    app = QApplication.instance()
+    if app is None:
+        _offscreen_screen(args.width, args.height, scale, Path(screen_folder.name))
+        app = QApplication(["pumpmgr-screenshots"])
     assert isinstance(app, QApplication)
     setup_application(app)
-    # The window's content: the screen less a title bar and a task bar.
-    size = QSize(args.width, args.height - 60)
+    # The window's content: the screen (in layout pixels) less a title bar and a task bar.
+    size = QSize(round(args.width / scale), round(args.height / scale) - 60)
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -453,8 +494,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             save(window, out, "11-patient-history")
             events_calculators_records(window, clinic, out, size, args.sample)
             refill_prescription_printing(window, clinic, out, size, args.sample)
+            # Locked with a refill half done: hidden, kept for the nurse (the notice says so).
+            window.open_patient(picks[0][1].patient_id)
+            wizard = window.start_refill()
+            if wizard is not None:
+                wizard.patient.confirmed.setChecked(True)
+                wizard.next()
             window.lock()
             save(window, out, "12-locked")
+            if wizard is not None:
+                window.hidden_windows.clear()
+                wizard.discard()
             form = quantity_form()
             form.show()
             save(form, out, "13-quantity-input")
@@ -469,6 +519,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         finally:
             database.dispose()
             empty.dispose()
+            screen_folder.cleanup()
     return 0
 
 

@@ -1,12 +1,22 @@
 """Locks the window after the clinic's idle time: any key, click or wheel restarts the count.
 
-UI layer: imports PySide6 only. Installed as an event filter on the application, so input to
-any window (dialogs too) counts as use.
+UI layer: imports PySide6 and :mod:`pumpmgr.clock`. Installed as an event filter on the
+application, so input to any window (dialogs too) counts as use.
+
+The idle time is measured on the injected :class:`~pumpmgr.clock.Clock` (the clinic's, the one
+the services use), not by a Qt timer's own count: a timer only looks at the clock now and then
+(:attr:`IdleWatcher.poll_ms`). So a test moves a :class:`~pumpmgr.clock.FixedClock` on and sees
+the lock without waiting, and a workstation that slept past the idle time locks as soon as it
+wakes (a Qt timer would not count the time asleep). A clock that goes back restarts the count.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
+
+from pumpmgr.clock import Clock, SystemClock
 
 _INPUT = {
     QEvent.Type.KeyPress,
@@ -17,28 +27,43 @@ _INPUT = {
     QEvent.Type.TouchBegin,
 }
 
+#: How often the clock is looked at, in milliseconds.
+POLL_MS = 1000
+
 
 class IdleWatcher(QObject):
-    """Emits :attr:`idle` once after ``timeout_ms`` without user input (0: never)."""
+    """Emits :attr:`idle` once when ``timeout`` passed on ``clock`` without user input
+    (0: never); :meth:`start` again after it fired."""
 
     idle = Signal()
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, *, clock: Clock | None = None,
+                 poll_ms: int = POLL_MS) -> None:
         super().__init__(parent)
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.timeout.connect(self.idle)
+        self.clock: Clock = clock or SystemClock()
+        self._timeout = timedelta(0)
+        self._last_input: datetime = self.clock.now()
         self._active = False
+        self._poll = QTimer(self)
+        self._poll.setInterval(poll_ms)
+        self._poll.timeout.connect(self.check)
+
+    @property
+    def poll_ms(self) -> int:
+        return self._poll.interval()
+
+    def set_poll_ms(self, milliseconds: int) -> None:
+        self._poll.setInterval(max(1, milliseconds))
 
     def set_minutes(self, minutes: int) -> None:
         self.set_timeout_ms(max(0, minutes) * 60_000)
 
     def set_timeout_ms(self, milliseconds: int) -> None:
-        self._timer.setInterval(milliseconds)
+        self._timeout = timedelta(milliseconds=max(0, milliseconds))
         self._restart()
 
     def timeout_ms(self) -> int:
-        return self._timer.interval()
+        return int(self._timeout / timedelta(milliseconds=1))
 
     def start(self) -> None:
         self._active = True
@@ -46,18 +71,38 @@ class IdleWatcher(QObject):
 
     def stop(self) -> None:
         self._active = False
-        self._timer.stop()
+        self._poll.stop()
 
     def is_running(self) -> bool:
-        return self._timer.isActive()
+        return self._poll.isActive()
+
+    def idle_for(self) -> timedelta:
+        """How long the clock has run since the last input (or the start)."""
+        return self.clock.now() - self._last_input
+
+    def check(self) -> bool:
+        """Emit :attr:`idle` (and stop) when the idle time has passed; True when it did."""
+        if not self._active or not self._timeout:
+            return False
+        since = self.idle_for()
+        if since < timedelta(0):  # the clock went back: count from now
+            self._last_input = self.clock.now()
+            return False
+        if since < self._timeout:
+            return False
+        self.stop()
+        self.idle.emit()
+        return True
 
     def _restart(self) -> None:
-        if self._active and self._timer.interval() > 0:
-            self._timer.start()
+        self._last_input = self.clock.now()
+        if self._active and self._timeout:
+            if not self._poll.isActive():
+                self._poll.start()
         else:
-            self._timer.stop()
+            self._poll.stop()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if self._active and event.type() in _INPUT:
-            self._restart()
+            self._last_input = self.clock.now()
         return False

@@ -2,23 +2,40 @@
 the lock screen in one stack, with the menus, toolbar and shortcuts that reach them.
 
 UI layer: imports PySide6, :mod:`pumpmgr.services` and the ui screens. It holds the signed-in
-:class:`~pumpmgr.services.Actor`, locks after the clinic's idle time (``auto_lock_minutes``)
-and on Ctrl+L, and when locked empties every screen's models so no patient data stays behind
-the lock screen. Pump and catheter events open their dialog (:mod:`ui.dialogs.events`) for the
-patient shown; what the signed-in role may not do is disabled.
+:class:`~pumpmgr.services.Actor`, locks after the clinic's idle time (``auto_lock_minutes``,
+measured on the clinic's clock) and on Ctrl+L, and when locked empties every screen's models so
+no patient data stays behind the lock screen. Pump and catheter events open their dialog
+(:mod:`ui.dialogs.events`) for the patient shown; what the signed-in role may not do is
+disabled.
+
+Unsaved work survives a lock for the user who locked, and only for them. The lock hides every
+open dialog of the window (the refill wizard, a prescription change, a pump event, a records
+dialog) as it is, and closes the question boxes waiting on an answer (they answer "no"). The
+same user signing in again gets the screen and the dialogs back with everything typed. When
+another user signs in, the first user's unsaved forms are discarded, never saved: a half-done
+refill carries the first nurse's name, measurements and bedside checks, which the second user
+cannot vouch for, so it must not be saved under either name by them; and kept aside, in this
+window's memory only, it would resurface stale after the second user's own work on the same
+pump, or vanish at the next quit. So the lock screen warns before (without naming the patient)
+that another user's sign-in discards it, the second user is told what was discarded (patient
+and form), and the first user is told again when they next sign in here.
 """
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
+import shiboken6
+from PySide6.QtCore import QEvent, QObject, QSize, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
+    QDialog,
     QLabel,
     QMainWindow,
     QMenu,
+    QMessageBox,
+    QProgressDialog,
     QSizePolicy,
     QStackedWidget,
     QToolBar,
@@ -28,7 +45,7 @@ from PySide6.QtWidgets import (
 from pumpmgr.records import ClinicSettings
 from pumpmgr.services import Actor, ClinicService
 from ui import icons, messages, presentation
-from ui.dialogs import events, print_preview
+from ui.dialogs import events
 from ui.dialogs.prescription import PrescriptionDialog
 from ui.idle import IdleWatcher
 from ui.screens.calculators import CalculatorsScreen
@@ -36,9 +53,12 @@ from ui.screens.dashboard import DashboardScreen
 from ui.screens.lock_screen import LockScreen
 from ui.screens.patient_view import PatientScreen
 from ui.screens.records import TAB_TITLES, RecordsScreen, RecordsTab
-from ui.wizards.refill import RefillWizard
 
-_Clinical = TypeVar("_Clinical", RefillWizard, PrescriptionDialog)
+if TYPE_CHECKING:  # imported on first use: the wizard and printing bring in reportlab
+    from ui.dialogs import print_preview
+    from ui.wizards.refill import RefillWizard
+
+_Clinical = TypeVar("_Clinical", "RefillWizard", PrescriptionDialog)
 
 
 class MainWindow(QMainWindow):
@@ -81,7 +101,12 @@ class MainWindow(QMainWindow):
         self.user_label = QLabel(self)
         self.statusBar().addPermanentWidget(self.user_label)
 
-        self.idle = IdleWatcher(self)
+        #: The windows the lock hid (parents first), shown again when the same user signs in.
+        self.hidden_windows: list[QWidget] = []
+        #: Users whose unsaved work another user's sign-in discarded: told when they sign in.
+        self._discarded_for: dict[int, str] = {}
+
+        self.idle = IdleWatcher(self, clock=clinic.clock)
         self.idle.idle.connect(lambda: self.lock(idle=True))
         app = QApplication.instance()
         if app is not None:
@@ -151,7 +176,8 @@ class MainWindow(QMainWindow):
         toolbar = QToolBar("Main", self)
         toolbar.setObjectName("mainToolbar")
         toolbar.setMovable(False)
-        toolbar.setIconSize(QSize(18, 18))
+        side = round(toolbar.fontMetrics().height() * 1.3)  # as tall as the text, any font
+        toolbar.setIconSize(QSize(side, side))
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         for item in (self.due_action, self.refresh_action):
             toolbar.addAction(item)
@@ -290,8 +316,17 @@ class MainWindow(QMainWindow):
         dialog.accepted.connect(lambda: self._event_saved(dialog))
         dialog.finished.connect(lambda _result: self._event_closed(dialog))
         self.event_dialog = dialog
+        self._lock_keys_in(dialog)
         dialog.open()
         return dialog
+
+    def _lock_keys_in(self, dialog: QWidget) -> None:
+        """Ctrl+L locks from a window-modal dialog too (the window's own shortcut is blocked
+        behind it)."""
+        for keys in self.lock_action.shortcuts():
+            shortcut = QShortcut(keys, dialog)
+            shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
+            shortcut.activated.connect(self.lock_action.trigger)
 
     def _event_saved(self, dialog: events.EventDialog) -> None:
         self.statusBar().showMessage(dialog.saved_text, 10000)
@@ -308,6 +343,8 @@ class MainWindow(QMainWindow):
     def start_refill(self) -> RefillWizard | None:
         """Open the refill wizard for the patient shown (window-modal); the patient view is
         read again after a save."""
+        from ui.wizards.refill import RefillWizard
+
         return self._open_clinical(RefillWizard, "opening the refill wizard")
 
     def change_prescription(self) -> PrescriptionDialog | None:
@@ -325,6 +362,7 @@ class MainWindow(QMainWindow):
             return None
         dialog.finished.connect(lambda _result: self._clinical_closed(dialog))
         self.clinical_dialog = dialog
+        self._lock_keys_in(dialog)
         dialog.open()
         return dialog
 
@@ -333,17 +371,24 @@ class MainWindow(QMainWindow):
             self.clinical_dialog = None
         if dialog.outcome is not None:
             self.statusBar().showMessage(
-                "Refill saved" if isinstance(dialog, RefillWizard) else dialog.summary(), 10000)
+                dialog.summary() if isinstance(dialog, PrescriptionDialog) else "Refill saved",
+                10000)
             if not self.is_locked():
                 self.open_patient(dialog.chart.patient.id)
         dialog.deleteLater()
 
     def print_due_list(self) -> None:
         if not self.is_locked():
+            from ui.dialogs import print_preview
+
             print_preview.print_due_list(self, self.clinic)
 
     def print_day(self) -> print_preview.SheetJob | None:
-        return None if self.is_locked() else print_preview.print_day(self, self.clinic)
+        if self.is_locked():
+            return None
+        from ui.dialogs import print_preview
+
+        return print_preview.print_day(self, self.clinic)
 
     # ----------------------------------------------------------------- records
 
@@ -360,6 +405,7 @@ class MainWindow(QMainWindow):
                       f"the restored records.{kept}")
         self.lock()
         self._resume_patient = None
+        self._discard_hidden()  # forms on the records replaced: nobody carries on with them
         self.lock_screen.prepare("The records were restored from a backup. Sign in with an "
                                  "account of the restored records.", None)
 
@@ -402,10 +448,7 @@ class MainWindow(QMainWindow):
         self._last_actor = self.actor
         self.actor = None
         self.idle.stop()
-        if self.event_dialog is not None:
-            self.event_dialog.reject()
-        if self.clinical_dialog is not None:
-            self.clinical_dialog.discard()
+        self._hide_windows()
         self.dashboard.clear()
         self.patient.clear()
         self.records.clear()
@@ -413,24 +456,160 @@ class MainWindow(QMainWindow):
         for item in self.patient_actions:
             item.setEnabled(False)
         self.toolbar.setVisible(False)
-        self.lock_screen.prepare(reason, self._last_actor)
+        self.lock_screen.prepare(reason, self._last_actor, self._kept_notice(self._last_actor))
         self.stack.setCurrentWidget(self.lock_screen)
         self.user_label.setText("Locked")
         self.statusBar().showMessage("Locked: patient data hidden")
         self.lock_screen.form.password.setFocus()
 
     def unlock(self, actor: Actor) -> None:
+        same = actor.id == self._last_actor.id
+        first = self._last_actor
+        # Still locked: a discarded refill saved before the lock does not open its patient.
+        discarded = [] if same else self._discard_hidden()
         self._signed_in(actor)
         for item in self.patient_actions:
             item.setEnabled(True)
         self.toolbar.setVisible(True)
         self.idle.set_minutes(self.clinic.settings().auto_lock_minutes)
         self.idle.start()
-        resume = self._resume_patient if actor.id == self._last_actor.id else None
+        resume = self._resume_patient if same else None
         self._resume_patient = None
         self.show_dashboard()
         if resume is not None:
             self.open_patient(resume)
+        if same:
+            self._show_hidden()
+        if discarded:
+            self._tell_discarded(first, actor, discarded)
+        note = self._discarded_for.pop(actor.id, "")
+        if note:
+            messages.info(self, "Unsaved work discarded", note)
+
+    # ----------------------------------------------------------------- windows behind the lock
+
+    def _own_windows(self) -> list[QWidget]:
+        """The visible windows of this main window (dialogs and their own dialogs), parents
+        first."""
+        found: list[tuple[int, QWidget]] = []
+        for widget in QApplication.topLevelWidgets():
+            if widget is self or not widget.isVisible():
+                continue
+            depth, parent = 0, widget.parentWidget()
+            while parent is not None and parent is not self:
+                depth, parent = depth + 1, parent.parentWidget()
+            if parent is self:
+                found.append((depth, widget))
+        return [widget for _, widget in sorted(found, key=lambda pair: pair[0])]
+
+    def _hide_windows(self) -> None:
+        """Hide every window of ours as it is; close popups, and question boxes waiting on an
+        answer (application-modal: they would block the lock screen; they answer "no")."""
+        kept: list[QWidget] = []
+        for widget in reversed(self._own_windows()):  # children first
+            if widget.windowType() in (Qt.WindowType.Popup, Qt.WindowType.ToolTip):
+                widget.hide()
+            elif widget.windowModality() == Qt.WindowModality.ApplicationModal:
+                if isinstance(widget, QDialog):
+                    QDialog.reject(widget)
+                else:
+                    widget.close()
+            else:
+                widget.hide()
+                kept.append(widget)
+                # Closed while hidden (a finished print job's progress, say): not shown again.
+                widget.installEventFilter(self)
+                if isinstance(widget, QDialog):
+                    widget.finished.connect(lambda _result, w=widget: self._forget_hidden(w))
+        self.hidden_windows = list(reversed(kept)) + self.hidden_windows
+
+    def _forget_hidden(self, widget: QWidget) -> None:
+        if widget in self.hidden_windows:
+            self.hidden_windows.remove(widget)
+            widget.removeEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Close and isinstance(watched, QWidget):
+            self._forget_hidden(watched)
+        return super().eventFilter(watched, event)
+
+    def _show_hidden(self) -> None:
+        """The same user is back: every hidden window as it was, the last one on top."""
+        shown = [w for w in self.hidden_windows if shiboken6.isValid(w)]
+        self.hidden_windows = []
+        for widget in shown:
+            widget.removeEventFilter(self)
+            widget.show()
+        if shown:
+            shown[-1].raise_()
+            shown[-1].activateWindow()
+
+    def _unsaved(self, widget: QWidget) -> str:
+        """The unsaved work ``widget`` holds, naming the patient ("" if none)."""
+        chart = getattr(widget, "chart", None)
+        patient = "" if chart is None else (
+            f" for {chart.patient.display_name} (MRN {chart.patient.mrn})")
+        if isinstance(widget, PrescriptionDialog):
+            return "" if widget.outcome is not None else f"a prescription change{patient}"
+        if widget is self.clinical_dialog:  # the refill wizard (imported on first use)
+            if getattr(widget, "outcome", None) is not None:
+                return ""  # saved already: only its last step was open
+            steps = getattr(widget, "steps", [])
+            index = getattr(widget, "index", 0)
+            at = f", at step {index + 1} of {len(steps)}" if steps else ""
+            return f"a refill{patient}{at}"
+        if isinstance(widget, QProgressDialog | QMessageBox):
+            return ""  # work in progress or a message: nothing typed
+        if isinstance(widget, QDialog):
+            return f"“{widget.windowTitle()}”"
+        return ""
+
+    def _kept_notice(self, user: Actor) -> str:
+        """The lock screen's notice of unsaved work (no patient named: the screen is locked)."""
+        count = sum(1 for widget in self.hidden_windows if self._unsaved(widget))
+        if not count:
+            return ""
+        what, it = ("an unsaved form", "it is") if count == 1 else (
+            f"{count} unsaved forms", "they are")
+        return (f"{user.full_name} has {what} open, kept as typed. Sign in as "
+                f"{user.full_name} to carry on. If another user signs in, {it} discarded: "
+                "nothing of it has been saved.")
+
+    def _discard_hidden(self) -> list[str]:
+        """Close every hidden window without saving (children first); the unsaved work they
+        held."""
+        hidden, self.hidden_windows = self.hidden_windows, []
+        forms: list[str] = []
+        for widget in reversed(hidden):
+            if not shiboken6.isValid(widget):
+                continue
+            widget.removeEventFilter(self)
+            form = self._unsaved(widget)
+            if form:
+                forms.append(form)
+            discard = getattr(widget, "discard", None)
+            if widget is self.clinical_dialog and callable(discard):
+                discard()  # closes without asking and without saving
+            elif isinstance(widget, QDialog):
+                QDialog.reject(widget)  # no "discard?" question: nobody is there to answer
+            else:
+                widget.close()
+        return list(reversed(forms))
+
+    def _tell_discarded(self, first: Actor, actor: Actor, forms: list[str]) -> None:
+        """Tell the user who signed in, and later the one whose work it was."""
+        at = presentation.local_datetime(self.clinic.clock.now(), self.clinic.tz)
+        listed = "; ".join(forms)
+        self.statusBar().showMessage(f"{first.full_name}'s unsaved work was discarded", 15000)
+        messages.info(
+            self, "Unsaved work discarded",
+            f"{first.full_name} had unsaved work open when pumpmgr locked: {listed}.\n\n"
+            "It was discarded when you signed in; nothing of it was saved. If that work was "
+            f"done at the bedside, {first.full_name} records it again.")
+        self._discarded_for[first.id] = (
+            f"Your unsaved work ({listed}) was discarded at {at:%H:%M} when "
+            f"{actor.full_name} signed in on this workstation; nothing of it was saved. "
+            "Record it again if it was done.")
 
     def _signed_in(self, actor: Actor) -> None:
         self.actor = actor
@@ -450,6 +629,8 @@ class MainWindow(QMainWindow):
                       "number is shown with its unit.")
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        for widget in self._own_windows():  # its dialogs go with it
+            widget.hide()
         app = QApplication.instance()
         if app is not None:
             app.removeEventFilter(self.idle)

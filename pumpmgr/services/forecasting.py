@@ -12,13 +12,14 @@ import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta, tzinfo
+from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, aliased
 
 from pumpmgr.catalogs import Drug, DrugLibrary
+from pumpmgr.clock import PumpClock as PumpClock  # the pump's clock (re-exported)
 from pumpmgr.db import schema as db
 from pumpmgr.errors import CatalogError, PumpMgrError
 from pumpmgr.forecast import forecast, last_open_day, refill_due_date
@@ -103,22 +104,6 @@ def current_refills(session: Session, pump_id: int) -> list[db.Refill]:
 def naive_local(moment: datetime, tz: tzinfo) -> datetime:
     """The clinic's wall-clock time of an instant, without its zone."""
     return moment.astimezone(tz).replace(tzinfo=None)
-
-
-@dataclass(frozen=True)
-class PumpClock:
-    """The pump's own clock: set to the clinic's wall time at the fill, then running in real
-    time (it does not jump at a daylight-saving change). Calculations run on it, so elapsed time
-    is real and flex steps fall at the pump's times of day."""
-
-    origin: datetime  #: an aware instant (the fill)
-    tz: tzinfo
-
-    def to_pump(self, moment: datetime) -> datetime:
-        return naive_local(self.origin, self.tz) + (moment - self.origin)
-
-    def to_instant(self, pump_time: datetime) -> datetime:
-        return (self.origin + (pump_time - naive_local(self.origin, self.tz))).astimezone(UTC)
 
 
 def stability_days(

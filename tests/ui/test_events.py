@@ -238,14 +238,17 @@ def test_alarm_eri_and_note(window: MainWindow) -> None:
     assert history(window)[0][1] == "ERI shown at interrogation; replacement booked"
 
 
-def test_locking_closes_an_open_event_dialog(window: MainWindow) -> None:
+def test_locking_hides_an_open_event_dialog(window: MainWindow) -> None:
+    """Hidden while locked; another user's sign-in discards it (nothing saved)."""
     open_mrn(window, "100001")
     dialog = window.open_event_dialog(events.NOTE)
     assert dialog is not None and dialog.isVisible()
     window.lock()
     assert not dialog.isVisible()
-    assert window.event_dialog is None
     assert window.open_event_dialog(events.NOTE) is None
+    window.unlock(window.clinic.sign_in("otto", PASSWORD))
+    assert not dialog.isVisible()
+    assert window.event_dialog is None
 
 
 @pytest.fixture

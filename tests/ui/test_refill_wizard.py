@@ -10,6 +10,7 @@ Cancel that saves nothing.
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 from dialog_recorder import Dialogs
@@ -185,6 +186,7 @@ def test_refill_with_a_normal_residual_is_saved_audited_and_moves_the_due_list(
     assert outcome.refill.aspirated == Q_(1.2, "mL")
     assert outcome.discrepancy is not None and outcome.discrepancy.verdict == "ok"
     assert outcome.prescription is None  # same solution, same program
+    assert outcome.refill.programmer_differs is False  # stored as the wizard showed it
     assert refill_count(clinic) == refills + 1
     assert audit_count(clinic) == audits + 1
     with clinic.database.read() as session:
@@ -446,17 +448,22 @@ def test_cross_checks_compare_in_any_unit() -> None:
         "baclofen concentration", "lot number"]
 
 
-def test_locking_the_window_discards_an_open_wizard(qtbot: QtBot, window: MainWindow,
-                                                    dialogs: Dialogs) -> None:
+def test_locking_the_window_hides_an_open_wizard_as_it_is(qtbot: QtBot, window: MainWindow,
+                                                          dialogs: Dialogs) -> None:
+    """Hidden behind the lock, nothing saved, no question asked; the same nurse carries on
+    (tests/ui/test_lock.py has another user signing in)."""
     clinic = window.clinic
     refills = refill_count(clinic)
     wizard = open_wizard(qtbot, window, "100001")
     through_patient_and_residual(qtbot, wizard, "1 mL")
     window.lock()
-    qtbot.waitUntil(lambda: window.clinical_dialog is None)
     assert not wizard.isVisible() and wizard.outcome is None
-    assert not dialogs.texts("confirm")  # closed at once: no question behind the lock
+    assert window.clinical_dialog is wizard
+    assert not dialogs.texts("confirm")  # no question behind the lock
     assert refill_count(clinic) == refills
+    window.unlock(clinic.sign_in("nina", PASSWORD))
+    assert wizard.isVisible() and wizard.current() is wizard.solution
+    assert wizard.residual.aspirated.text() == "1 mL"
 
 
 def test_the_refill_button_needs_a_pump_with_a_prescription(window: MainWindow) -> None:
@@ -467,3 +474,41 @@ def test_the_refill_button_needs_a_pump_with_a_prescription(window: MainWindow) 
     window.patient._update_buttons()
     assert not window.patient.refill_button.isEnabled()
     assert not window.patient.print_button.isEnabled()
+
+
+def test_the_programmers_figures_are_saved_with_the_refill(qtbot: QtBot,
+                                                           window: MainWindow) -> None:
+    """What the nurse copies from the programmer is stored with the refill, with the verdict
+    the wizard showed (here: the alarm date differs by two days, checked by both nurses)."""
+    clinic = window.clinic
+    wizard = open_wizard(qtbot, window, "100001")
+    through_patient_and_residual(qtbot, wizard, "1 mL")
+    choose_solution(qtbot, wizard)
+    through_volume_and_program(qtbot, wizard)
+    at_the_pump(qtbot, wizard)
+    plan = wizard.plan
+    assert plan is not None
+    step = wizard.programmer
+    type_into(qtbot, step.reservoir, "20 mL")
+    alarm = plan.forecast.alarm_at
+    step.alarm.setDate(QDate(alarm.year, alarm.month, alarm.day).addDays(2))
+    type_into(qtbot, step.daily_volume, "200 uL/day")
+    assert [c.differs for c in step.checks()] == [False, True, False]
+    click(qtbot, step.differences_checked)
+    next_step(qtbot, wizard)
+    second_nurse(qtbot, wizard, concentrations=["2000 mcg/mL"])
+    save(qtbot, wizard)
+
+    assert wizard.current() is wizard.done_step and wizard.outcome is not None
+    saved = wizard.outcome.refill
+    assert saved.programmer is not None
+    assert saved.programmer.reservoir == Q_(20, "mL")
+    assert saved.programmer.alarm_date == alarm.date() + timedelta(days=2)
+    assert saved.programmer.daily_volume == Q_(0.2, "mL/day")
+    assert saved.programmer_differs is True and saved.programmer_differs == step.differs()
+    with clinic.database.read() as session:
+        row = session.get_one(db.Refill, saved.id)
+        assert (row.programmer_reservoir_ml, row.programmer_daily_volume_ml_per_day,
+                row.programmer_differs) == (20.0, 0.2, True)
+    chart = clinic.patient_chart(clinic.find_patient("100001").id)
+    assert chart.refills[-1].programmer == saved.programmer

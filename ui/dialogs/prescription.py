@@ -211,7 +211,7 @@ class PrescriptionDialog(QDialog):
         side.addStretch(1)
         side_widget = QWidget(self)
         side_widget.setLayout(side)
-        side_widget.setFixedWidth(380)
+        side_widget.setFixedWidth(side_widget.fontMetrics().height() * 27)  # grows with the text
 
         self.problem_label = QLabel(" ", self)
         self.problem_label.setWordWrap(True)

@@ -10,7 +10,7 @@ Next is pressed (it may refuse, for example when the second nurse's entry does n
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent, QFont, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent, QFont, QFontMetrics, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
     QFrame,
@@ -89,7 +89,7 @@ class StepWizard(QDialog):
         self.step_list = QListWidget(self)
         self.step_list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.step_list.setSelectionMode(QListWidget.SelectionMode.NoSelection)
-        self.step_list.setFixedWidth(220)
+        self.step_list.setFixedWidth(self.step_list.fontMetrics().height() * 15)
         self.step_list.setAccessibleName("Steps")
         self.stack = QStackedWidget(self)
         self.problem_label = QLabel(" ", self)
@@ -137,7 +137,19 @@ class StepWizard(QDialog):
         self.stack.addWidget(step)
         self.step_list.addItem(QListWidgetItem(step.title))
         step.changed.connect(self.step_changed)
+        self._fit_step_list()
         return step
+
+    def _fit_step_list(self) -> None:
+        """As wide as the longest step's line in bold (how the current step shows), in the
+        font in use: no step is cut off with larger text."""
+        font = QFont(self.step_list.font())
+        font.setBold(True)
+        metrics = QFontMetrics(font)
+        widest = max(metrics.horizontalAdvance(f"▶  {number + 1}. {step.title}")
+                     for number, step in enumerate(self.steps))
+        spare = 2 * self.step_list.frameWidth() + 2 * metrics.height()  # item margins
+        self.step_list.setFixedWidth(max(widest + spare, metrics.height() * 15))
 
     def step_changed(self) -> None:
         """Something was typed on a step: check again what stops Next."""

@@ -2,8 +2,9 @@
 
 UI layer: imports PySide6, :mod:`pumpmgr.services` (``patient_chart``, ``check_prescription``,
 ``verify_second_user``, ``record_refill``; :class:`~pumpmgr.services.sheets.SheetService` for
-the printed sheets), :mod:`pumpmgr.visit` (``plan_visit`` on the chart in clinic time: the
-expected residual, the planned fill, the new doses, the bridge and the forecast),
+the printed sheets), :mod:`pumpmgr.visit` (``plan_visit`` on the chart in clinic time, with
+time counted on the pump's clock as the stored forecast counts it: the expected residual, the
+planned fill, the new doses, the bridge and the forecast),
 :mod:`pumpmgr.refill` (``discrepancy`` for the live verdict) and the wizard's steps
 (:mod:`ui.wizards.refill_steps`). It does no dose arithmetic of its own.
 
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import QDialog, QWidget
 
 from pumpmgr.errors import Code, ImpossibleInput, PumpMgrError
 from pumpmgr.formatting import format_date, format_datetime, format_quantity
+from pumpmgr.records import ProgrammerFigures
 from pumpmgr.refill import Discrepancy, discrepancy
 from pumpmgr.services import Actor, ClinicService
 from pumpmgr.services.clinic import RefillOutcome
@@ -152,7 +154,8 @@ class RefillWizard(StepWizard):
         return self.clinic.clock.now().astimezone(self.clinic.tz).replace(tzinfo=None)
 
     def at(self) -> datetime:
-        """The refill time: the clinic's wall-clock time (what plan_visit computes on)."""
+        """The refill time: the clinic's wall-clock time (plan_visit turns it into the
+        instant with the clinic's zone)."""
         return self.patient.at()
 
     def at_aware(self) -> datetime:
@@ -178,7 +181,7 @@ class RefillWizard(StepWizard):
             self._base_at = at
             try:
                 self.base_plan = plan_visit(self.local, at, settings=self.settings,
-                                            drugs=self.library)
+                                            drugs=self.library, tz=self.clinic.tz)
                 self.base_error = ""
             except PumpMgrError as exc:
                 self.base_plan, self.base_error = None, exc.message
@@ -231,8 +234,12 @@ class RefillWizard(StepWizard):
             assert chart.prescription is not None
             chart = replace(chart, prescription=replace(
                 chart.prescription, patient_bolus=self.program.new_patient_bolus()))
+        bolus = None  # a bridge or priming bolus leaves the reservoir at this fill
+        if self.program.bridge_given.isChecked() or self.program.priming_given.isChecked():
+            bolus = self.program.bolus_volume.quantity()
         return plan_visit(chart, at, new_ingredients=new_ingredients, fill_volume=volume,
-                          new_schedule=schedule, settings=self.settings, drugs=self.library)
+                          new_schedule=schedule, settings=self.settings, drugs=self.library,
+                          tz=self.clinic.tz, bolus_given=bolus)
 
     def new_prescription_needed(self) -> bool:
         """A new solution or program is recorded as a new prescription with the refill."""
@@ -305,6 +312,9 @@ class RefillWizard(StepWizard):
         bolus_given = program.bridge_given.isChecked() or program.priming_given.isChecked()
         plan = self.plan
         changed = plan is not None and plan.concentration_changed
+        # the programmer's own figures, as the nurse copied them (none on a constant-flow pump)
+        reservoir, alarm = self.programmer.reservoir.quantity(), entered_date(self.programmer.alarm)
+        daily = self.programmer.daily_volume.quantity()
         return RefillInput(
             performed_at=self.at_aware(), aspirated=aspirated, volume_added=volume,
             lot_number=self.solution.lot.text().strip(), expiry=expiry,
@@ -317,7 +327,9 @@ class RefillWizard(StepWizard):
             bridge_acknowledged=changed and program.bridge_acknowledged.isChecked(),
             bridge_bolus_given=changed and program.bridge_given.isChecked(),
             priming_bolus_given=program.priming_given.isChecked(),
-            bolus_volume=program.bolus_volume.quantity() if bolus_given else None)
+            bolus_volume=program.bolus_volume.quantity() if bolus_given else None,
+            programmer=None if self.constant_flow or reservoir is None or alarm is None
+            or daily is None else ProgrammerFigures(reservoir, alarm, daily))
 
     def save(self) -> bool:
         """One record_refill call; False (and the wizard stays) when anything refuses."""

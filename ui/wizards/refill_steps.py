@@ -159,6 +159,19 @@ class ShownFields(FieldList):
             self.shown = list(values)
 
 
+def _lines_high(edit: QPlainTextEdit, lines: int) -> int:
+    """The height showing ``lines`` lines of text in the edit's font."""
+    margin = round(edit.document().documentMargin())
+    return edit.fontMetrics().lineSpacing() * lines + 2 * (margin + edit.frameWidth())
+
+
+def _table_height(table: QTableWidget, rows: int) -> int:
+    """The height showing the header and ``rows`` rows in the table's font and style."""
+    table.ensurePolished()
+    return (table.horizontalHeader().sizeHint().height()
+            + rows * table.verticalHeader().defaultSectionSize() + 2 * table.frameWidth() + 2)
+
+
 def mass_unit_of(ingredients: tuple[Ingredient, ...]) -> Literal["mcg", "mg"]:
     return ingredients[0].display_unit if ingredients else "mcg"
 
@@ -306,7 +319,7 @@ class ResidualStep(WizardStep):
         self.note.setAccessibleName("Discrepancy note")
         self.note.setPlaceholderText("for example: pocket checked, no swelling; pump "
                                      "interrogated, no alarms; recheck at the next refill")
-        self.note.setFixedHeight(80)
+        self.note.setFixedHeight(_lines_high(self.note, 5))
         self.note_label.setBuddy(self.note)
         self.notes = _label(" ", self, "muted")
         entry = QFormLayout()
@@ -1025,7 +1038,7 @@ class ProgrammerStep(WizardStep):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.table.setFixedHeight(130)
+        self.table.setFixedHeight(_table_height(self.table, 3))
         self.table.setAccessibleName("Programmer against pumpmgr")
         self.result = _label(" ", self)
         self.tolerance = _label("Each figure is " + refill_checks.tolerance_text() + ".", self,
@@ -1255,6 +1268,8 @@ class ReviewStep(WizardStep):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setWordWrap(True)
+        # Room around wrapped lines, so a two-line value never touches the grid.
+        self.table.setStyleSheet("QTableView::item { padding-top: 0.3em; padding-bottom: 0.3em; }")
         self.table.setAccessibleName("Before and after")
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
