@@ -10,7 +10,8 @@ modules (never ``pumpmgr.db.engine``, which imports this module).
   audit chain head (an anchor for :func:`pumpmgr.db.audit.verify_chain`).
 - :func:`restore_database` refuses a file that is not a SQLite database, fails
   ``integrity_check``, is not a pumpmgr database, comes from a newer pumpmgr, has a broken audit
-  chain or does not match its manifest. Restore only with pumpmgr closed (refused while a
+  chain or does not match its manifest, and (unless told otherwise) one without a manifest
+  (``BACKUP_NO_MANIFEST``). Restore only with pumpmgr closed (refused while a
   pumpmgr holds the file's :class:`~pumpmgr.db.gates.InstanceLock`): it copies pages into the
   target with the backup API and never renames over a database in use (§2.5).
 - :func:`daily_backup` makes at most one backup a day and keeps the ``keep`` newest.
@@ -413,7 +414,11 @@ def restore_database(
 
     The backup's manifest is required unless ``require_manifest`` is False: without its
     SHA-256 a changed byte inside a record (a dose, a date) passes SQLite's integrity check
-    and, outside the audit log, the chain too, and would be restored unnoticed.
+    and, outside the audit log, the chain too, and would be restored unnoticed; and without its
+    chain head a log cut short or rewritten whole verifies on its own. With
+    ``require_manifest=False`` a file that has no manifest (a copy made by hand, or by an older
+    pumpmgr) is restored after every other check; a manifest that is there is still checked
+    (a damaged or mismatching one refuses the restore).
     """
     if not backup.is_file():
         raise BackupError(f"there is no backup file at {backup}", code=Code.BACKUP_FAILED)
@@ -432,14 +437,17 @@ def _restore_checked(
     backup: Path, checked: Path, target: Path, safety_dir: Path | None, require_manifest: bool
 ) -> Path | None:
     _check_copy(backup, checked)
-    if require_manifest and read_manifest(backup) is None:
-        raise BackupError(
-            f"there is no manifest beside {backup} ({manifest_path(backup).name}), so pumpmgr "
-            "cannot check that the file is unchanged since the backup was taken: a changed "
-            "byte inside a record would go unnoticed. Copy the manifest together with the "
-            "backup, then restore.",
-            code=Code.DB_CORRUPT,
-        )
+    if read_manifest(backup) is None:
+        if require_manifest:
+            raise BackupError(
+                f"there is no manifest beside {backup} ({manifest_path(backup).name}), so "
+                "pumpmgr cannot check that the file is unchanged since the backup was taken: a "
+                "changed byte inside a record would go unnoticed. Copy the manifest together "
+                "with the backup, then restore.",
+                code=Code.BACKUP_NO_MANIFEST,
+            )
+        log.warning("restoring %s without a manifest: its SHA-256 and the audit chain head "
+                    "recorded at backup time cannot be checked", backup)
     target = target.absolute()
     if target.is_symlink():
         raise BackupError(

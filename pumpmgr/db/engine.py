@@ -190,13 +190,14 @@ def _conflict_message(exc: IntegrityError) -> str:
 
 
 def _is_retryable(exc: BaseException) -> bool:
-    """A PostgreSQL serialization failure or deadlock, or SQLite busy past its timeout."""
+    """A PostgreSQL serialization failure or deadlock: the server gave up on this attempt so
+    that another could go on, and the same work run again succeeds. A lock held past the busy
+    timeout is not: the writer has already waited that long, and a nurse waiting three times
+    as long learns nothing more (:class:`DatabaseBusy` says so at once)."""
     if not isinstance(exc, DBAPIError):
         return False
     sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
-    if sqlstate in ("40001", "40P01"):
-        return True
-    return _is_busy(exc)
+    return sqlstate in ("40001", "40P01")
 
 
 def _is_busy(exc: DBAPIError) -> bool:
@@ -215,7 +216,8 @@ def translate_error(exc: Exception) -> Exception:
     - a constraint or trigger refusal → :class:`RecordConflict`;
     - a lock held too long by another writer → :class:`DatabaseBusy`;
     - a full disk, a read-only file or folder, a disk I/O error or a lost connection to the
-      server → :class:`StorageFault`, saying what to do.
+      server → :class:`StorageFault` with its own code (``DB_DISK_FULL``, ``DB_READ_ONLY``,
+      ``DB_IO_ERROR``, ``DB_UNREACHABLE``), saying what to do.
     """
     if isinstance(exc, StaleDataError):
         return ChangedMeanwhile(
@@ -238,32 +240,37 @@ def translate_error(exc: Exception) -> Exception:
         if isinstance(exc, DBAPIError):
             fault = _storage_fault(exc)
             if fault is not None:
-                return StorageFault(fault, code=Code.DB_UNREACHABLE)
+                return StorageFault(fault[1], code=fault[0])
     return exc
 
 
-def _storage_fault(exc: DBAPIError) -> str | None:
-    """What to tell the user about a failing disk, file system or server connection."""
+def _storage_fault(exc: DBAPIError) -> tuple[Code, str] | None:
+    """The code of a failing disk (``DB_DISK_FULL``, ``DB_IO_ERROR``), file system
+    (``DB_READ_ONLY``) or server connection (``DB_UNREACHABLE``), and what to tell the user."""
     text = str(exc.orig).lower()
     sqlstate = getattr(exc.orig, "sqlstate", None) or ""
     if "database or disk is full" in text or sqlstate == "53100" or "no space left" in text:
-        return ("the disk that holds the database is full, so this change was not saved "
-                "(everything saved before is kept). Free space on that disk, or ask whoever "
-                "looks after the clinic's computers, then save again.")
+        return Code.DB_DISK_FULL, (
+            "the disk that holds the database is full, so this change was not saved "
+            "(everything saved before is kept). Free space on that disk, or ask whoever "
+            "looks after the clinic's computers, then save again.")
     if "readonly database" in text or "read-only" in text or sqlstate == "25006":
-        return ("the database cannot be written: the file or its folder is read-only for this "
-                "user (or the disk was switched to read-only), so this change was not saved. "
-                "Ask whoever looks after the clinic's computers to make it writable again, "
-                "then save again.")
+        return Code.DB_READ_ONLY, (
+            "the database cannot be written: the file or its folder is read-only for this "
+            "user (or the disk was switched to read-only), so this change was not saved. "
+            "Ask whoever looks after the clinic's computers to make it writable again, "
+            "then save again.")
     if "disk i/o error" in text or sqlstate.startswith("58"):
-        return ("the disk reported an error while the database was being written, so this "
-                "change was not saved. Check the disk (and that it is still connected), then "
-                "save again; if it happens again, stop and restore from a backup.")
+        return Code.DB_IO_ERROR, (
+            "the disk reported an error while the database was being written, so this "
+            "change was not saved. Check the disk (and that it is still connected), then "
+            "save again; if it happens again, stop and restore from a backup.")
     if exc.connection_invalidated or sqlstate.startswith(("08", "57P")):
-        return ("the connection to the database server was lost while saving. The change may "
-                "not have been saved: reload to see whether it is there, and if not, make it "
-                "again once the network or the server is back. Everything saved before is "
-                "kept.")
+        return Code.DB_UNREACHABLE, (
+            "the connection to the database server was lost while saving. The change may "
+            "not have been saved: reload to see whether it is there, and if not, make it "
+            "again once the network or the server is back. Everything saved before is "
+            "kept.")
     return None
 
 
@@ -334,8 +341,8 @@ class Database:
         sleep: Callable[[float], None] = time.sleep,
     ) -> T:
         """Run ``work(session)`` in a write unit of work, retrying it from the start after a
-        PostgreSQL serialization failure or deadlock, or a SQLite lock that outlasted the busy
-        timeout (up to ``attempts`` times, with a short random pause)."""
+        PostgreSQL serialization failure or deadlock (up to ``attempts`` times, with a short
+        random pause)."""
         with translate_errors():
             for attempt in range(1, attempts + 1):
                 try:
@@ -591,7 +598,7 @@ def open_database(
     (``DB_LINKED_PATH``), a missing folder (``DB_MISSING_FOLDER``), a file that is not a pumpmgr
     database (``DB_NOT_PUMPMGR``) or cannot be read (``DB_CORRUPT``), an orphaned or foreign
     journal beside it (``DB_CORRUPT``, :func:`pumpmgr.db.gates.refuse_stray_journal`), a file
-    or folder this user cannot write (``DB_UNREACHABLE``), a schema
+    or folder this user cannot write (``DB_READ_ONLY``), a schema
     written by a newer pumpmgr (``DB_SCHEMA_NEWER``), and a file that needs migrating while
     another pumpmgr has it open, or is being migrated or restored by one (``DB_BUSY``).
     An existing SQLite file that needs migrating is backed up first (into ``backup_dir``,

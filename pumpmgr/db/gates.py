@@ -143,7 +143,7 @@ def refuse_read_only(path: Path) -> None:
         f"{what} for this user (or on a read-only disk), and pumpmgr must write there to save "
         "records and the journal that protects them. Ask whoever looks after the clinic's "
         "computers to make it writable, or open a copy in a folder you can write.",
-        code=Code.DB_UNREACHABLE,
+        code=Code.DB_READ_ONLY,
     )
 
 

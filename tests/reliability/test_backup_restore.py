@@ -13,10 +13,12 @@
 3. Corrupted copies of a backup (bytes flipped at random places, or the file cut short) are
    refused with :class:`BackupError` and a clear message, never restored and never a crash:
    100 cases (``--full``: 1,000), a quarter of them without the manifest (a copy made by
-   hand), which restore refuses as well. What SQLite's checks and the chain catch on their own,
-   without the manifest, is printed: every cut file, but a flipped byte only when it breaks the
-   file's structure or an audit entry (a changed byte inside a record is invisible to them,
-   which is why restore requires the manifest).
+   hand), which restore refuses as well (``backup.no_manifest`` when nothing else is wrong).
+   Those are also restored with ``require_manifest=False`` (``pumpmgr restore
+   --without-manifest``): what SQLite's checks and the chain catch on their own is printed:
+   every cut file (a cut file restored is a failure), but a flipped byte only when it breaks
+   the file's structure or an audit entry (a changed byte inside a record is invisible to them,
+   which is why restore requires the manifest unless told otherwise).
 """
 
 from __future__ import annotations
@@ -202,6 +204,7 @@ def test_corrupted_backups_are_refused(
     original = good.read_bytes()
     manifest = manifest_path(good).read_text(encoding="utf-8")
     target = tmp_path / "restored.db"
+    unchecked_target = tmp_path / "restored-without-manifest.db"
     failures: list[str] = []
     unmanifested = {"flips": 0, "flips refused": 0, "cuts": 0, "cuts refused": 0}
     started = time.perf_counter()
@@ -228,8 +231,10 @@ def test_corrupted_backups_are_refused(
             failures.append(f"case {case} ({what}): a corrupted backup was restored")
             target.unlink()
         except BackupError as exc:
-            if exc.code not in (Code.DB_CORRUPT, Code.DB_NOT_PUMPMGR) or str(candidate) \
-                    not in exc.message:
+            codes = {Code.DB_CORRUPT, Code.DB_NOT_PUMPMGR}
+            if not with_manifest:
+                codes.add(Code.BACKUP_NO_MANIFEST)
+            if exc.code not in codes or str(candidate) not in exc.message:
                 failures.append(f"case {case} ({what}): unclear refusal {exc.message!r}")
             if target.exists():
                 failures.append(f"case {case} ({what}): refused, but {target} was written")
@@ -239,14 +244,19 @@ def test_corrupted_backups_are_refused(
             kind = "cuts" if "cut" in what else "flips"
             unmanifested[kind] += 1
             try:
-                check_backup(candidate)
+                restore_database(candidate, unchecked_target, require_manifest=False)
             except BackupError:
                 unmanifested[f"{kind} refused"] += 1
+                if unchecked_target.exists():
+                    failures.append(f"case {case} ({what}): refused without a manifest, but "
+                                    f"{unchecked_target} was written")
             except Exception as exc:
-                failures.append(f"case {case} ({what}): check_backup: {exc!r}")
+                failures.append(f"case {case} ({what}): restore without a manifest: {exc!r}")
             else:
+                unchecked_target.unlink()
                 if kind == "cuts":
-                    failures.append(f"case {case} ({what}): a cut file passed check_backup")
+                    failures.append(f"case {case} ({what}): a cut file was restored without "
+                                    "a manifest")
     elapsed = time.perf_counter() - started
     harness_report("corrupted backups refused (sqlite)", cases, len(failures), elapsed)
     print(f"\ncorrupted backups: seed {seed}; without a manifest: {unmanifested}")

@@ -1,6 +1,6 @@
 """Harness 2 (issue 6; reliability.md T2, T12): concurrent writers, and two nurses on one record.
 
-1. Two spawned processes, each with its own engine, run 500 transactions each (250 on
+1. Two spawned processes, each with its own engine, run 500 transactions each (100 on
    PostgreSQL; ``--full``: 2,000 on both) through the services on the same pumps: on every
    pump both record events and change the prescription, each pump's refills come from one of
    them. Nothing reaches the user as an error, and the final state is the serial
@@ -10,9 +10,10 @@
    forecast equals the forecast recomputed from the final records (so no writer computed it
    from a stale view).
 2. Two nurses edit the same patient or the clinic settings from what they loaded (the row's
-   version): 200 random interleavings of loads and saves (``--full``: 1,000), a fifth of them
-   as simultaneous saves from two threads. A save over a change saved meanwhile gets the
-   "changed by someone else" message and changes nothing; the others succeed. 100 %.
+   version): 200 random interleavings of loads and saves (40 on PostgreSQL; ``--full``: 1,000
+   on both), a fifth of them as simultaneous saves from two threads. A save over a change
+   saved meanwhile gets the "changed by someone else" message and changes nothing; the others
+   succeed. 100 %.
 """
 
 from __future__ import annotations
@@ -73,7 +74,9 @@ def test_two_writer_processes_reach_the_serial_state(
     db_target: DbTarget, tmp_path: Path, full_size: bool,
     harness_report: Callable[[str, int, int, float], None],
 ) -> None:
-    per_process = 2000 if full_size else (500 if db_target.backend == "sqlite" else 250)
+    # In the suite PostgreSQL runs 2 x 100: its writers serialise on the writers' lock, and the
+    # race that lock closed failed 8 % of transactions, so 200 would show it again.
+    per_process = 2000 if full_size else (500 if db_target.backend == "sqlite" else 100)
     with open_database(db_target.url, daily_backup_keep=None) as database:
         pumps = build_clinic(database, SHARED_PUMPS)
         with database.read() as session:
@@ -197,7 +200,9 @@ def test_two_nurses_editing_one_record_never_overwrite_silently(
     database: Database, full_size: bool,
     harness_report: Callable[[str, int, int, float], None],
 ) -> None:
-    interleavings = 1000 if full_size else 200
+    # The version check is the ORM's on both backends; in the suite PostgreSQL (a few server
+    # round trips per load and save) runs a fifth of SQLite's 200.
+    interleavings = 1000 if full_size else (200 if database.backend == "sqlite" else 40)
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)
     clinic = ClinicService(database, clock=FixedClock(datetime(2026, 3, 2, 9, tzinfo=UTC)),

@@ -9,7 +9,9 @@ every acknowledged record present, no half transaction (every refill, prescripti
 pump with its audit entry and the other way round, every active pump with its forecast), the
 audit chain verifies against the head seen after the previous trial, and on SQLite
 ``integrity_check`` is ``ok`` and ``foreign_key_check`` empty. A fresh database killed while it
-was being migrated is either empty or exactly the head schema, never a mix.
+was being migrated is either empty or exactly the schema of one whole revision (each revision
+commits on its own; the next start completes the upgrade), never a mix, and one acknowledged as
+migrated is at the head.
 
 On PostgreSQL the same loop runs and the *client* is killed (the server aborts its transaction).
 Children are forked from a zygote that imported pumpmgr but never opened a database (see
@@ -29,7 +31,10 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from alembic import command
 from database_targets import DbTarget, _libpq_url, postgres_schema_url
+from sqlalchemy import create_engine
+from sqlalchemy.pool import NullPool
 from storage_workers import (
     KILL_POINTS,
     Acknowledged,
@@ -44,6 +49,7 @@ from storage_workers import (
     zygote,
 )
 
+from pumpmgr.db import migrate
 from pumpmgr.db.audit import ChainAnchor
 from pumpmgr.db.engine import open_database
 from pumpmgr.db.migrate import head_revision
@@ -57,7 +63,9 @@ SPAWN_EVERY = 25
 
 def _sqlite_fresh_problems(folder: Path, acknowledged: set[str],
                            reference: dict[str, Any]) -> list[str]:
-    """Each fresh file is empty (the migration rolled back) or exactly the head schema."""
+    """Each fresh file is empty (the migration rolled back) or exactly the schema of the
+    revision it records (``reference``: revision → schema), with the settings row; one
+    acknowledged as migrated is at the head."""
     problems = []
     for path in sorted(folder.glob("*.db")):
         schema = file_schema(path)  # rolls a hot journal back first
@@ -68,12 +76,13 @@ def _sqlite_fresh_problems(folder: Path, acknowledged: set[str],
                                               ).fetchall()
                 settings = connection.execute("SELECT count(*) FROM clinic_settings").fetchone()
             connection.close()
-        if schema["objects"] and (schema != reference or revision != [(head_revision(),)]
-                                  or settings != (1,)):
+        at = revision[0][0] if revision and len(revision) == 1 else None
+        if schema["objects"] and (schema != reference.get(at) or settings != (1,)):
             problems.append(f"{path.name}: a partly migrated schema "
                             f"({len(schema['objects'])} objects, revision {revision})")
-        if not schema["objects"] and str(path) in acknowledged:
-            problems.append(f"{path.name}: acknowledged as migrated but empty")
+        if str(path) in acknowledged and at != head_revision():
+            problems.append(f"{path.name}: acknowledged as migrated but "
+                            f"{'empty' if not schema['objects'] else f'at revision {at}'}")
         problems += [f"{path.name}: {p}" for p in sqlite_file_problems(path)]
         with open_database(path, daily_backup_keep=None):  # the program can start on it
             pass
@@ -107,11 +116,31 @@ def _pg_fresh_problems(prefix: str, acknowledged: set[str], reference: dict[str,
     return problems
 
 
+def _sqlite_revision_schemas(folder: Path) -> dict[str, Any]:
+    """The schema of a new file migrated to each revision: the head's as the program makes it,
+    the others' by alembic alone."""
+    folder.mkdir()
+    head = folder / "head.db"
+    open_database(head, daily_backup_keep=None).dispose()
+    schemas = {head_revision(): file_schema(head)}
+    for script in migrate.script_directory().iterate_revisions(head_revision(), "base"):
+        if script.revision in schemas:
+            continue
+        path = folder / f"{script.revision}.db"
+        engine = create_engine(f"sqlite:///{path}", poolclass=NullPool)
+        try:
+            with engine.connect() as connection:
+                command.upgrade(migrate.alembic_config(connection), script.revision)
+                connection.commit()
+        finally:
+            engine.dispose()
+        schemas[script.revision] = file_schema(path)
+    return schemas
+
+
 def _reference_schema(db_target: DbTarget, tmp_path: Path, base_url: str | None) -> Any:
     if db_target.backend == "sqlite":
-        path = tmp_path / "reference.db"
-        open_database(path, daily_backup_keep=None).dispose()
-        return file_schema(path)
+        return _sqlite_revision_schemas(tmp_path / "reference")
     assert db_target.schema is not None and base_url is not None
     schema = f"{db_target.schema}_ref"
     with psycopg.connect(_libpq_url(base_url), autocommit=True) as admin:

@@ -2,14 +2,18 @@
 and the server, injected while the services write.
 
 For each fault: no record committed before it is lost, the write it hit is not half-saved, the
-file stays sound, the user gets a domain error whose message says what happened and what to do
-(never a traceback), and once the fault is gone the program writes again.
+file stays sound, the user gets a domain error with the fault's own code (``db.disk_full``,
+``db.read_only``, ``db.io_error``, ``db.busy``, ``backup.failed``, ``db.unreachable``) whose
+message says what happened and what to do (never a traceback), and once the fault is gone the
+program writes again.
 
 - disk full: ``PRAGMA max_page_count`` just above the file's size on every connection (SQLite's
   own SQLITE_FULL), and, when this runs as root, a real 3 MB tmpfs filled up (ENOSPC);
 - read-only: a database on a read-only mount (or, not as root, a read-only file and folder) is
   refused at start-up; a database that turns read-only while open (``query_only``) fails the
   write with a message;
+- disk I/O error: the database's descriptors swapped for read-only ones under the open program
+  (SQLite's lock or write fails in the kernel), when a write begins or just before COMMIT;
 - a lock held past the busy timeout: another connection writing, or (SQLite) reading, for
   longer than the wait allows; on PostgreSQL the writers' lock and a row lock;
 - backup target missing: a backup folder on a drive that is not there, or read-only;
@@ -34,6 +38,7 @@ import psycopg
 import pytest
 from database_targets import DbTarget, _libpq_url
 from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from storage_workers import (
     Acknowledged,
@@ -51,9 +56,9 @@ from storage_workers import (
 
 from pumpmgr.db.audit import PG_AUDIT_LOCK_KEY
 from pumpmgr.db.backup import backup_database
-from pumpmgr.db.engine import Database, open_database
+from pumpmgr.db.engine import Database, open_database, translate_error
 from pumpmgr.db.errors import BackupError, DatabaseBusy, DatabaseRefused, StorageFault
-from pumpmgr.errors import PumpMgrError
+from pumpmgr.errors import Code, PumpMgrError
 
 Report = Callable[[str, int, int, float], None]
 
@@ -97,9 +102,13 @@ def _clinic(url: str, **options: Any) -> tuple[Database, list[int]]:
     return database, build_clinic(database, 3)
 
 
-def _expect(error: PumpMgrError, kind: type[PumpMgrError], *words: str) -> str | None:
-    if not isinstance(error, kind) or any(w not in error.message for w in words):
-        return f"{type(error).__name__}: {error.message!r} (wanted {kind.__name__} {words})"
+def _expect(error: PumpMgrError, kind: type[PumpMgrError], code: Code, *words: str,
+            ) -> str | None:
+    """A problem unless ``error`` is a ``kind`` with the fault's own ``code`` and every word."""
+    if (not isinstance(error, kind) or error.code is not code
+            or any(w not in error.message for w in words)):
+        return (f"{type(error).__name__} ({error.code}): {error.message!r} "
+                f"(wanted {kind.__name__} ({code}) {words})")
     return None
 
 
@@ -131,7 +140,8 @@ def test_disk_full_at_the_page_limit(tmp_path: Path, full_size: bool, harness_re
                     writer.one()
                 failures.append(f"trial {trial}: the disk never filled up")
             except StorageFault as fault:
-                problem = _expect(fault, StorageFault, "full", "not saved", "Free space")
+                problem = _expect(fault, StorageFault, Code.DB_DISK_FULL, "full", "not saved",
+                                  "Free space")
                 if problem:
                     failures.append(f"trial {trial}: {problem}")
             except PumpMgrError as other:
@@ -187,10 +197,14 @@ def test_disk_full_on_a_small_disk(tmp_path: Path, harness_report: Report) -> No
             if hit is None:
                 failures.append("the disk never filled up")
             else:
-                problem = _expect(hit, StorageFault, "not saved")
-                if problem or not ("full" in hit.message or "disk reported an error"
-                                   in hit.message):
-                    failures.append(f"unclear: {hit.message}")
+                # a filled tmpfs gives SQLITE_FULL, or SQLITE_IOERR_WRITE when the journal
+                # could not grow: each with its own code and words
+                problem = (_expect(hit, StorageFault, Code.DB_DISK_FULL, "full", "not saved")
+                           if hit.code is Code.DB_DISK_FULL else
+                           _expect(hit, StorageFault, Code.DB_IO_ERROR,
+                                   "disk reported an error", "not saved"))
+                if problem:
+                    failures.append(f"unclear: {problem}")
             filler.unlink()
             database.engine.dispose()
             failures += writer.problems()
@@ -221,7 +235,8 @@ def test_a_read_only_database(tmp_path: Path, harness_report: Report) -> None:
                 open_database(disk / "clinic.db").dispose()
                 failures.append("a database on a read-only disk was opened")
             except DatabaseRefused as refused:
-                if problem := _expect(refused, DatabaseRefused, "read-only", "writable"):
+                if problem := _expect(refused, DatabaseRefused, Code.DB_READ_ONLY,
+                                      "read-only", "writable"):
                     failures.append(problem)
             if (disk / "clinic.db").read_bytes() != before:
                 failures.append("the read-only file changed")
@@ -236,7 +251,8 @@ def test_a_read_only_database(tmp_path: Path, harness_report: Report) -> None:
             open_database(folder / "clinic.db").dispose()
             failures.append("a read-only database was opened")
         except DatabaseRefused as refused:
-            if problem := _expect(refused, DatabaseRefused, "read-only", "writable"):
+            if problem := _expect(refused, DatabaseRefused, Code.DB_READ_ONLY, "read-only",
+                                  "writable"):
                 failures.append(problem)
         finally:
             folder.chmod(0o755)
@@ -255,7 +271,8 @@ def test_a_read_only_database(tmp_path: Path, harness_report: Report) -> None:
             writer.one()
             failures.append("a write to a read-only database succeeded")
         except StorageFault as fault:
-            if problem := _expect(fault, StorageFault, "read-only", "not saved"):
+            if problem := _expect(fault, StorageFault, Code.DB_READ_ONLY, "read-only",
+                                  "not saved"):
                 failures.append(problem)
         finally:
             event.remove(database.engine, "connect", read_only)
@@ -266,6 +283,91 @@ def test_a_read_only_database(tmp_path: Path, harness_report: Report) -> None:
                    time.perf_counter() - started)
     print_failures(failures)
     assert failures == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Disk I/O error
+
+
+def _break_the_disk(path: Path) -> int:
+    """Make every descriptor this process holds on ``path`` fail as a dying disk would: each is
+    replaced (``dup2``) by a read-only descriptor of the same file, so reads still work but
+    SQLite's write lock and writes fail in the kernel (EBADF), which SQLite reports as a disk
+    I/O error. Returns how many descriptors were replaced."""
+    broken = 0
+    for name in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            if os.readlink(f"/proc/self/fd/{name}") == str(path):
+                read_only = os.open(path, os.O_RDONLY)
+                os.dup2(read_only, int(name))
+                os.close(read_only)
+                broken += 1
+    return broken
+
+
+def test_a_disk_io_error(tmp_path: Path, full_size: bool, harness_report: Report) -> None:
+    """The disk fails under an open database: when a write begins (the lock cannot be taken)
+    or just before its COMMIT (the transaction is journalled, the file not yet written)."""
+    if not Path("/proc/self/fd").is_dir():
+        pytest.skip("needs /proc/self/fd to find the database's descriptors")
+    trials = 30 if full_size else 4
+    path = (tmp_path / "clinic.db").resolve()
+    database, pumps = _clinic(str(path))
+    writer = Writer(database, pumps)
+    failures: list[str] = []
+    started = time.perf_counter()
+    with database:
+        for trial in range(trials):
+            point = ("connect", "commit")[trial % 2]
+            fired = threading.Event()
+
+            def fail(*_args: Any, fired: threading.Event = fired) -> None:
+                if not fired.is_set() and _break_the_disk(path):
+                    fired.set()
+
+            database.engine.dispose()
+            event.listen(database.engine, point, fail)
+            try:
+                writer.one()
+                failures.append(f"trial {trial} ({point}): the write went through")
+            except StorageFault as fault:
+                if problem := _expect(fault, StorageFault, Code.DB_IO_ERROR,
+                                      "disk reported an error", "not saved", "backup"):
+                    failures.append(f"trial {trial} ({point}): {problem}")
+            except PumpMgrError as other:
+                failures.append(f"trial {trial} ({point}): {type(other).__name__}: "
+                                f"{other.message}")
+            finally:
+                event.remove(database.engine, point, fail)
+                database.engine.dispose()  # the disk is back: new descriptors
+            if not fired.is_set():
+                failures.append(f"trial {trial} ({point}): no descriptor was broken")
+            failures += [f"trial {trial}: {p}" for p in writer.problems()]
+        writer.one()
+        failures += writer.problems()
+    harness_report("fault: disk I/O error (sqlite)", trials, len(failures),
+                   time.perf_counter() - started)
+    print_failures(failures)
+    assert failures == []
+
+
+@pytest.mark.parametrize(("driver_error", "code"), [
+    (sqlite3.OperationalError("database or disk is full"), Code.DB_DISK_FULL),
+    (sqlite3.OperationalError("attempt to write a readonly database"), Code.DB_READ_ONLY),
+    (sqlite3.OperationalError("disk I/O error"), Code.DB_IO_ERROR),
+    (psycopg.errors.DiskFull("could not extend file"), Code.DB_DISK_FULL),
+    (psycopg.errors.ReadOnlySqlTransaction("read-only transaction"), Code.DB_READ_ONLY),
+    (psycopg.errors.IoError("could not write block"), Code.DB_IO_ERROR),
+    (psycopg.errors.AdminShutdown("terminating connection"), Code.DB_UNREACHABLE),
+    (psycopg.errors.ConnectionFailure("server closed the connection"), Code.DB_UNREACHABLE),
+])
+def test_each_storage_fault_has_its_own_code(driver_error: Exception, code: Code) -> None:
+    """What each backend's driver reports for the faults above (the PostgreSQL ones by
+    SQLSTATE: 53100, 25006, 58030, 57P01, 08006) becomes a StorageFault with that fault's
+    code, never another fault's."""
+    translated = translate_error(OperationalError("COMMIT", None, driver_error))
+    assert isinstance(translated, StorageFault)
+    assert translated.code is code
 
 
 # ---------------------------------------------------------------------------------------------
@@ -321,8 +423,8 @@ def test_a_lock_held_past_the_busy_timeout(db_target: DbTarget, harness_report: 
                     writer.one()
                     failures.append(f"{name}: a write went through a held lock")
                 except DatabaseBusy as busy:
-                    if problem := _expect(busy, DatabaseBusy, "locked", "nothing was saved",
-                                          "Try again"):
+                    if problem := _expect(busy, DatabaseBusy, Code.DB_BUSY, "locked",
+                                          "nothing was saved", "Try again"):
                         failures.append(f"{name}: {problem}")
                     if time.perf_counter() - waited < 0.4:
                         failures.append(f"{name}: it did not wait for the timeout")
@@ -362,8 +464,8 @@ def test_a_missing_backup_target(tmp_path: Path, harness_report: Report) -> None
                 backup_database(database.engine, target)
                 failures.append(f"a backup to {target} was reported as made")
             except BackupError as refused:
-                if problem := _expect(refused, BackupError, str(target.parent), "connected",
-                                      "unchanged"):
+                if problem := _expect(refused, BackupError, Code.BACKUP_FAILED,
+                                      str(target.parent), "connected", "unchanged"):
                     failures.append(problem)
             if target.parent.parent.exists() and any(target.parent.parent.rglob("*")):
                 failures.append(f"files were left in {target.parent.parent}")
@@ -373,7 +475,7 @@ def test_a_missing_backup_target(tmp_path: Path, harness_report: Report) -> None
                           ).dispose()
             failures.append("the daily backup to a missing drive was reported as made")
         except BackupError as refused:
-            if problem := _expect(refused, BackupError, "connected"):
+            if problem := _expect(refused, BackupError, Code.BACKUP_FAILED, "connected"):
                 failures.append(problem)
         writer.one()
         failures += writer.problems()
@@ -418,7 +520,8 @@ def test_a_dropped_server_connection(db_target: DbTarget, full_size: bool,
                 writer.one()
                 failures.append(f"trial {trial} ({point}): the write went through")
             except StorageFault as fault:
-                if problem := _expect(fault, StorageFault, "connection", "lost", "reload"):
+                if problem := _expect(fault, StorageFault, Code.DB_UNREACHABLE, "connection",
+                                      "lost", "reload"):
                     failures.append(f"trial {trial}: {problem}")
             except PumpMgrError as other:
                 failures.append(f"trial {trial} ({point}): {type(other).__name__}: "

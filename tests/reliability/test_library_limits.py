@@ -284,8 +284,8 @@ def test_every_drug_and_limit_gives_exactly_the_specified_verdict(
     clinic = make_clinic(database)
     failures = []
     # The limits are evaluated in Python, the same on both backends: in the suite PostgreSQL
-    # runs every third case (the saving and audit paths), --full runs all of them there too.
-    chosen = CASES if full_size or database.backend == "sqlite" else CASES[::3]
+    # runs every tenth case (the saving and audit paths), --full runs all of them there too.
+    chosen = CASES if full_size or database.backend == "sqlite" else CASES[::10]
     for serial, case in enumerate(chosen):
         for problem in run(clinic, case, serial):
             failures.append(f"{case.name} ({case.dose:g}): {problem}")
@@ -295,7 +295,10 @@ def test_every_drug_and_limit_gives_exactly_the_specified_verdict(
     assert not failures, "\n".join(failures)
 
 
-@pytest.mark.parametrize("drug", sorted(TABLE))
+@pytest.mark.parametrize(("db_target", "drug"), [
+    *(("sqlite", drug) for drug in sorted(TABLE)),
+    ("postgresql", "baclofen"),  # the edit and the check are the same Python on both backends
+], indirect=["db_target"])
 def test_a_clinic_edit_moves_the_limit(database: Database, drug: str) -> None:
     """An administrator's audited edit of the soft maximum is what the next check uses."""
     clinic = make_clinic(database)

@@ -206,8 +206,9 @@ def test_every_slip_is_stopped_through_the_services(
     started = time.perf_counter()
     outcome = Outcome()
     backend = clinic.service.database.backend
-    # Every case on SQLite; in the suite every other one on PostgreSQL (all with --full).
-    chosen = CASES if full_size or backend == "sqlite" else CASES[::2]
+    # Every case on SQLite; in the suite every sixth on PostgreSQL (all with --full): the
+    # stops are decided in Python, PostgreSQL adds that a stopped case writes nothing there.
+    chosen = CASES if full_size or backend == "sqlite" else CASES[::6]
     for serial, case in enumerate(chosen):
         run_case(clinic, case, serial, outcome)
     harness_report(f"5 unit confusion {backend}", len(chosen), len(outcome.failures),

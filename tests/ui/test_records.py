@@ -306,6 +306,32 @@ def test_restore_refuses_a_file_that_is_not_a_backup(admin_window: MainWindow,
     assert not admin_window.is_locked()
 
 
+def test_restore_refuses_a_backup_without_its_manifest(admin_window: MainWindow,
+                                                      tmp_path: Path,
+                                                      dialogs: Dialogs) -> None:
+    admin_window.show_records(RecordsTab.DATA)
+    data = admin_window.records.data
+    backup = tmp_path / "by-hand.db"
+    dialogs.save_to = backup
+    assert data.back_up() == backup
+    (tmp_path / "by-hand.db.json").unlink()
+    dialogs.open_from = backup
+    dialogs.confirm_answer = True
+    clinic = admin_window.clinic
+    old_database = clinic.database
+    try:
+        assert not data.restore()
+        text = dialogs.texts("error")[-1]
+        assert "no manifest" in text and (f'pumpmgr --db "{clinic.database.path}" restore '
+                                          f'--without-manifest "{backup}"') in text
+        assert "paper chart" in text
+        assert not admin_window.is_locked()
+        assert clinic.verify_audit().ok
+    finally:
+        if clinic.database is not old_database:
+            clinic.database.dispose()
+
+
 def test_export_as_json(admin_window: MainWindow, tmp_path: Path, dialogs: Dialogs) -> None:
     admin_window.show_records(RecordsTab.DATA)
     data = admin_window.records.data

@@ -16,7 +16,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGroupBox, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from pumpmgr.errors import PumpMgrError
+from pumpmgr.errors import Code, PumpMgrError
 from pumpmgr.formatting import format_number
 from pumpmgr.services import Actor, ClinicService
 from ui import messages, presentation
@@ -40,6 +40,18 @@ def restore_warning(path: Path, taken: str) -> str:
             "first as a safety copy in the backups folder.\n\n"
             "Close every other pumpmgr window that uses this database before you go on. After "
             "the restore pumpmgr locks: sign in with an account of the restored records.")
+
+
+def no_manifest_hint(path: Path, database: Path | None) -> str:
+    """What to do with a backup refused for having no manifest (the window cannot yet restore
+    one without it; the command line can)."""
+    where = "" if database is None else f'--db "{database}" '
+    return ("\n\nIf this backup never had a manifest (a copy made by hand, or by an older "
+            "pumpmgr), it can be restored without one from the command line, with every pumpmgr "
+            f"window closed:\n\npumpmgr {where}restore --without-manifest \"{path}\"\n\n"
+            "Every other check still runs, but without the manifest nobody can tell whether a "
+            "value inside a record (a dose, a date) was changed since the backup, or whether "
+            "the audit log was cut short: check the restored records against the paper chart.")
 
 
 class DataTab(QWidget):
@@ -165,7 +177,10 @@ class DataTab(QWidget):
             safety = run_in_background(self, f"Restoring {path.name}…",
                                        lambda: self.clinic.restore_from(path))
         except PumpMgrError as exc:
-            messages.error(self, "Restore", f"The backup was not restored:\n\n{exc.message}")
+            hint = (no_manifest_hint(path, self.clinic.database.path)
+                    if exc.code is Code.BACKUP_NO_MANIFEST else "")
+            messages.error(self, "Restore",
+                           f"The backup was not restored:\n\n{exc.message}{hint}")
             self.restore_result.setText(f"Not restored: {exc.message}")
             return False
         except Exception as exc:  # a fault of ours
