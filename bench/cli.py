@@ -185,6 +185,7 @@ def report(out: TextIO, built: Built, work: Path, patients: int, args: argparse.
     try:
         clinic = replay.service(database)
         emit(figures.due_list_figure(clinic, work, repeats))
+        from PySide6.QtCore import QEvent
         from PySide6.QtWidgets import QApplication
 
         import ui.app as program
@@ -200,6 +201,8 @@ def report(out: TextIO, built: Built, work: Path, patients: int, args: argparse.
         finally:
             window.idle.stop()
             window.close()
+            window.deleteLater()  # no window of the benchmark outlives it (its shortcuts
+            qt.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # are application-wide)
         mrn = clinic.patient_chart(patient).patient.mrn
         emit(figures.refill_figure(clinic, work.parent, repeats))
         emit(figures.recompute_figure(clinic, work, max(1, min(3, repeats))))
