@@ -118,6 +118,18 @@ def _copy(fixture: Path, folder: Path) -> Path:
     return target
 
 
+def _upgrade(path: Path, revision: str) -> None:
+    """Run this program's migrations on the SQLite file ``path`` up to ``revision``, with a
+    plain engine (no gates, no backup)."""
+    engine = create_engine(f"sqlite:///{path}", poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            command.upgrade(migrate.alembic_config(connection), revision)
+            connection.commit()
+    finally:
+        engine.dispose()
+
+
 def _kept(path: Path, facts: dict[str, Any]) -> list[str]:
     """Rows, due list and chain of ``path`` against the fixture's facts (file closed)."""
     problems = sqlite_file_problems(path)
@@ -153,13 +165,7 @@ def test_a_released_revision_still_builds_the_schema_it_shipped(fixture: Path,
     edited in place would leave every clinic's existing database different from a new one."""
     revision = _facts(fixture)["revision"]
     fresh = tmp_path / "fresh.db"
-    engine = create_engine(f"sqlite:///{fresh}", poolclass=NullPool)
-    try:
-        with engine.connect() as connection:
-            command.upgrade(migrate.alembic_config(connection), revision)
-            connection.commit()
-    finally:
-        engine.dispose()
+    _upgrade(fresh, revision)
     built, shipped = file_schema(fresh), file_schema(fixture)
     differences = sorted({o[:2] for o in built["objects"]} ^ {o[:2] for o in shipped["objects"]}
                          | {o[:2] for o in built["objects"] if o not in shipped["objects"]})
@@ -245,13 +251,7 @@ def _schemas_between_revisions(fixture: Path, start: str, folder: Path) -> list[
     schemas = []
     for revision in chain[1:]:  # from the head down, ``start`` excluded
         path = _copy(fixture, folder / revision)
-        engine = create_engine(f"sqlite:///{path}", poolclass=NullPool)
-        try:
-            with engine.connect() as connection:
-                command.upgrade(migrate.alembic_config(connection), revision)
-                connection.commit()
-        finally:
-            engine.dispose()
+        _upgrade(path, revision)
         schemas.append(file_schema(path))
     return schemas
 

@@ -31,7 +31,7 @@ from ui.main_window import MainWindow
 from ui.widgets.quantity_edit import QuantityEdit
 from ui.wizards import refill_checks
 from ui.wizards.refill import RefillWizard
-from ui.wizards.refill_steps import bridge_text
+from ui.wizards.refill_steps import ProgrammerStep, bridge_text
 
 # ------------------------------------------------------------------ driving
 
@@ -418,19 +418,26 @@ def test_a_blocked_dose_disables_next_and_a_warning_needs_a_reason(
     assert data.reasons == {"titration.above_percent": "ordered by Dr Brandt after review"}
 
 
-def test_programmer_figures_that_differ_are_flagged(qtbot: QtBot, window: MainWindow) -> None:
-    wizard = open_wizard(qtbot, window, "100001")
+def programmer_shows(qtbot: QtBot, wizard: RefillWizard, reservoir: str, alarm_days_later: int,
+                     daily_volume: str) -> ProgrammerStep:
+    """Through a plain refill to the programmer's step, and type what the programmer shows:
+    ``reservoir``, the alarm ``alarm_days_later`` than pumpmgr's, ``daily_volume``."""
     through_patient_and_residual(qtbot, wizard, "1 mL")
     choose_solution(qtbot, wizard)
     through_volume_and_program(qtbot, wizard)
     at_the_pump(qtbot, wizard)
-    plan = wizard.plan
-    assert plan is not None
+    assert wizard.plan is not None
     step = wizard.programmer
-    type_into(qtbot, step.reservoir, "19.8 mL")
-    alarm = plan.forecast.alarm_at
-    step.alarm.setDate(QDate(alarm.year, alarm.month, alarm.day).addDays(2))
-    type_into(qtbot, step.daily_volume, "0.2 mL/day")
+    type_into(qtbot, step.reservoir, reservoir)
+    alarm = wizard.plan.forecast.alarm_at
+    step.alarm.setDate(QDate(alarm.year, alarm.month, alarm.day).addDays(alarm_days_later))
+    type_into(qtbot, step.daily_volume, daily_volume)
+    return step
+
+
+def test_programmer_figures_that_differ_are_flagged(qtbot: QtBot, window: MainWindow) -> None:
+    wizard = open_wizard(qtbot, window, "100001")
+    step = programmer_shows(qtbot, wizard, "19.8 mL", 2, "0.2 mL/day")
     checks = step.checks()
     assert [c.differs for c in checks] == [True, True, False]
     assert "DIFFER (reservoir volume, low-reservoir alarm date)" in step.result.text()
@@ -482,17 +489,9 @@ def test_the_programmers_figures_are_saved_with_the_refill(qtbot: QtBot,
     the wizard showed (here: the alarm date differs by two days, checked by both nurses)."""
     clinic = window.clinic
     wizard = open_wizard(qtbot, window, "100001")
-    through_patient_and_residual(qtbot, wizard, "1 mL")
-    choose_solution(qtbot, wizard)
-    through_volume_and_program(qtbot, wizard)
-    at_the_pump(qtbot, wizard)
-    plan = wizard.plan
-    assert plan is not None
-    step = wizard.programmer
-    type_into(qtbot, step.reservoir, "20 mL")
-    alarm = plan.forecast.alarm_at
-    step.alarm.setDate(QDate(alarm.year, alarm.month, alarm.day).addDays(2))
-    type_into(qtbot, step.daily_volume, "200 uL/day")
+    step = programmer_shows(qtbot, wizard, "20 mL", 2, "200 uL/day")
+    assert wizard.plan is not None
+    alarm = wizard.plan.forecast.alarm_at
     assert [c.differs for c in step.checks()] == [False, True, False]
     click(qtbot, step.differences_checked)
     next_step(qtbot, wizard)
