@@ -1917,9 +1917,11 @@ class ClinicService:
                              code=Code.BACKUP_FAILED, field="backup")
         return backup_database(self.database.engine, destination)
 
-    def restore_from(self, backup: Path) -> Path | None:
+    def restore_from(self, backup: Path, *, require_manifest: bool = True) -> Path | None:
         """Replace the clinic's SQLite database with the checked backup ``backup`` and go on
         with the restored records; returns the safety copy of the replaced database.
+        ``require_manifest=False`` restores a backup that has no manifest after every other
+        check (:func:`pumpmgr.db.backup.restore_database`).
 
         The backup is checked before anything is closed. The database is then closed, restored
         (refused while another pumpmgr has it open) and opened again; if the restore is refused
@@ -1931,7 +1933,8 @@ class ClinicService:
         old = self.database
         old.dispose()
         try:
-            safety = restore_database(backup, target, safety_dir=old.backup_dir)
+            safety = restore_database(backup, target, safety_dir=old.backup_dir,
+                                      require_manifest=require_manifest)
         finally:
             self.database = open_database(target, backup_dir=old.backup_dir,
                                           daily_backup_keep=None)

@@ -37,6 +37,8 @@ def dialogs(monkeypatch: pytest.MonkeyPatch) -> Dialogs:
 
     def confirm(parent: object, title: str, text: str, **kw: object) -> bool:
         recorded.shown.append(("confirm", text))
+        if recorded.confirm_answers:
+            return recorded.confirm_answers.pop(0)
         return recorded.confirm_answer
 
     def save_path(parent: object, title: str, suggested: Path, file_filter: str,

@@ -12,6 +12,8 @@ class Dialogs:
 
     shown: list[tuple[str, str]] = field(default_factory=list)
     confirm_answer: bool = True
+    #: Answers to the next questions, in order (then ``confirm_answer``).
+    confirm_answers: list[bool] = field(default_factory=list)
     save_to: Path | None = None
     open_from: Path | None = None
     choice: int | None = 0

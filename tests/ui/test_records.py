@@ -306,9 +306,10 @@ def test_restore_refuses_a_file_that_is_not_a_backup(admin_window: MainWindow,
     assert not admin_window.is_locked()
 
 
-def test_restore_refuses_a_backup_without_its_manifest(admin_window: MainWindow,
-                                                      tmp_path: Path,
-                                                      dialogs: Dialogs) -> None:
+@pytest.mark.parametrize("without_manifest", [False, True], ids=["refused", "restored"])
+def test_a_backup_without_its_manifest_is_restored_only_when_asked(
+        admin_window: MainWindow, tmp_path: Path, dialogs: Dialogs,
+        without_manifest: bool) -> None:
     admin_window.show_records(RecordsTab.DATA)
     data = admin_window.records.data
     backup = tmp_path / "by-hand.db"
@@ -316,16 +317,20 @@ def test_restore_refuses_a_backup_without_its_manifest(admin_window: MainWindow,
     assert data.back_up() == backup
     (tmp_path / "by-hand.db.json").unlink()
     dialogs.open_from = backup
-    dialogs.confirm_answer = True
+    dialogs.confirm_answers = [True, without_manifest]
     clinic = admin_window.clinic
     old_database = clinic.database
     try:
-        assert not data.restore()
-        text = dialogs.texts("error")[-1]
-        assert "no manifest" in text and (f'pumpmgr --db "{clinic.database.path}" restore '
-                                          f'--without-manifest "{backup}"') in text
-        assert "paper chart" in text
-        assert not admin_window.is_locked()
+        assert data.restore() is without_manifest
+        question = dialogs.texts("confirm")[-1]
+        assert "no manifest" in question and "paper chart" in question
+        if without_manifest:
+            assert admin_window.is_locked()
+            assert dialogs.texts("info")[-1].startswith("The backup was restored.")
+            assert [u.username for u in clinic.list_users()] == ["admin", "nina", "otto"]
+        else:
+            assert "no manifest" in dialogs.texts("error")[-1]
+            assert not admin_window.is_locked()
         assert clinic.verify_audit().ok
     finally:
         if clinic.database is not old_database:

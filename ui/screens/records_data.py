@@ -10,6 +10,7 @@ own accounts.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from pathlib import Path
 
@@ -42,16 +43,14 @@ def restore_warning(path: Path, taken: str) -> str:
             "the restore pumpmgr locks: sign in with an account of the restored records.")
 
 
-def no_manifest_hint(path: Path, database: Path | None) -> str:
-    """What to do with a backup refused for having no manifest (the window cannot yet restore
-    one without it; the command line can)."""
-    where = "" if database is None else f'--db "{database}" '
-    return ("\n\nIf this backup never had a manifest (a copy made by hand, or by an older "
-            "pumpmgr), it can be restored without one from the command line, with every pumpmgr "
-            f"window closed:\n\npumpmgr {where}restore --without-manifest \"{path}\"\n\n"
-            "Every other check still runs, but without the manifest nobody can tell whether a "
-            "value inside a record (a dose, a date) was changed since the backup, or whether "
-            "the audit log was cut short: check the restored records against the paper chart.")
+def no_manifest_warning(path: Path) -> str:
+    """The question before restoring a backup that has no manifest."""
+    return (f"The backup {path} has no manifest beside it (a copy made by hand, or by an older "
+            "pumpmgr).\n\nIt can still be restored: every other check runs (it is a pumpmgr "
+            "database, the file is whole, its audit log verifies on its own). But without the "
+            "manifest nobody can tell whether a value inside a record (a dose, a date) was "
+            "changed since the backup, or whether the audit log was cut short. After the "
+            "restore, check the restored records against the paper chart.")
 
 
 class DataTab(QWidget):
@@ -173,19 +172,27 @@ class DataTab(QWidget):
         if not messages.confirm(self, "Restore from a backup", restore_warning(path, taken),
                                 yes="Replace the records with this backup"):
             return False
-        try:
-            safety = run_in_background(self, f"Restoring {path.name}…",
-                                       lambda: self.clinic.restore_from(path))
-        except PumpMgrError as exc:
-            hint = (no_manifest_hint(path, self.clinic.database.path)
-                    if exc.code is Code.BACKUP_NO_MANIFEST else "")
-            messages.error(self, "Restore",
-                           f"The backup was not restored:\n\n{exc.message}{hint}")
-            self.restore_result.setText(f"Not restored: {exc.message}")
-            return False
-        except Exception as exc:  # a fault of ours
-            messages.show_error(self, exc, "the restore")
-            return False
+        require_manifest = True
+        while True:
+            try:
+                safety = run_in_background(
+                    self, f"Restoring {path.name}…",
+                    functools.partial(self.clinic.restore_from, path,
+                                      require_manifest=require_manifest))
+                break
+            except PumpMgrError as exc:
+                if (exc.code is Code.BACKUP_NO_MANIFEST and require_manifest
+                        and messages.confirm(self, "Restore without a manifest",
+                                             no_manifest_warning(path),
+                                             yes="Restore without the manifest")):
+                    require_manifest = False
+                    continue
+                messages.error(self, "Restore", f"The backup was not restored:\n\n{exc.message}")
+                self.restore_result.setText(f"Not restored: {exc.message}")
+                return False
+            except Exception as exc:  # a fault of ours
+                messages.show_error(self, exc, "the restore")
+                return False
         kept = "" if safety is None else f" The database it replaced is kept as {safety}."
         self.restore_result.setText(f"Restored {path}.{kept}")
         self.restored.emit(safety)
