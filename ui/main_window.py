@@ -628,7 +628,28 @@ class MainWindow(QMainWindow):
                       "keeping: the pump's own programmer stays the device of record. Every "
                       "number is shown with its unit.")
 
+    def _may_quit(self) -> bool:
+        """Quitting loses unsaved forms: ask first when there are any (behind the lock, without
+        naming the patients)."""
+        if self.is_locked():
+            count = sum(1 for widget in self.hidden_windows
+                        if shiboken6.isValid(widget) and self._unsaved(widget))
+            listed = "" if not count else (
+                "an unsaved form" if count == 1 else f"{count} unsaved forms")
+        else:
+            listed = "; ".join(form for form in map(self._unsaved, self._own_windows()) if form)
+        if not listed:
+            return True
+        return messages.confirm(
+            self, "Quit pumpmgr",
+            f"Not saved: {listed}.\n\nQuitting discards it: nothing of it has been saved, and "
+            "work done at the bedside would have to be recorded again.",
+            yes="Quit without saving", no="Go back")
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._may_quit():
+            event.ignore()
+            return
         for widget in self._own_windows():  # its dialogs go with it
             widget.hide()
         app = QApplication.instance()

@@ -280,6 +280,37 @@ def test_the_prescription_dialog_is_hidden_and_back_as_typed(window: MainWindow,
     dialog.discard()
 
 
+@pytest.mark.parametrize("locked", [False, True], ids=["open", "locked"])
+def test_quitting_over_an_unsaved_form_asks_first(window: MainWindow, qtbot: QtBot,
+                                                  dialogs: Dialogs, locked: bool) -> None:
+    window.open_patient(window.clinic.find_patient("100001").id)
+    dialog = window.change_prescription()
+    assert isinstance(dialog, PrescriptionDialog)
+    qtbot.waitExposed(dialog)
+    dialog.prescriber.setText("Dr Brandt")
+    if locked:
+        window.lock()
+    dialogs.confirm_answers = [False]
+    assert not window.close()  # "Go back"
+    question = dialogs.texts("confirm")[-1]
+    if locked:
+        assert "Not saved: an unsaved form." in question and "BECKER" not in question.upper()
+    else:
+        assert "a prescription change for" in question and "(MRN 100001)" in question
+        assert dialog.isVisible() and dialog.prescriber.text() == "Dr Brandt"
+    assert window.isVisible()
+    dialogs.confirm_answers = [True]
+    assert window.close()
+    assert not dialog.isVisible() and dialog.outcome is None
+
+
+def test_quitting_with_nothing_unsaved_asks_nothing(window: MainWindow,
+                                                    dialogs: Dialogs) -> None:
+    window.open_patient(window.clinic.find_patient("100001").id)
+    assert window.close()
+    assert dialogs.texts("confirm") == []
+
+
 @pytest.mark.parametrize("username", ["nina", "otto"])
 def test_a_pump_event_dialog_behind_the_lock(window: MainWindow, qtbot: QtBot,
                                              dialogs: Dialogs, username: str) -> None:
