@@ -35,7 +35,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pumpmgr.catalogs import Catalogs, DrugLibrary
-from pumpmgr.dose_checks import DoseCheck, check_admixture
+from pumpmgr.dose_checks import DoseCheck, change_context, check_admixture, patient_context
 from pumpmgr.dosing import admixture_doses
 from pumpmgr.forecast import last_open_day
 from pumpmgr.records import Ingredient, PrescriptionRecord
@@ -43,7 +43,7 @@ from pumpmgr.refill import ProgramPeriod, discrepancy, expected_residual
 from pumpmgr.schedule import PatientBolus, Program, Schedule, Step
 from pumpmgr.services import demo, forecasting, mapping
 from pumpmgr.services.demo import FLEX_DAY_NIGHT, Regimen, baclofen_regimen
-from pumpmgr.units import Q_, Kind, Quantity, exceeds, from_canonical, to_canonical
+from pumpmgr.units import Q_, Kind, from_canonical, to_canonical
 
 #: Bump when the records written for a size and seed change (it keys the cached file).
 GENERATOR_VERSION = 2
@@ -801,8 +801,6 @@ def _clamped(regimen: Regimen, dose: float) -> float:
 
 # ------------------------------------------------------------------------------ dose check
 
-_ORIGINS = {"spasticity_spinal": "spinal", "spasticity_cerebral": "cerebral"}
-_PAIN = {"cancer_pain": "cancer", "non_cancer_pain": "non-cancer"}
 
 
 def dose_check(history: Sequence[_Rx], spec: RxSpec, patient: PatientSpec,
@@ -816,36 +814,13 @@ def dose_check(history: Sequence[_Rx], spec: RxSpec, patient: PatientSpec,
     concentrations = [Q_(c, "mcg/mL") for _, c in spec.ingredients]
     doses = admixture_doses(volume, [(d.key, c) for d, c in zip(drugs, concentrations,
                                                                 strict=True)])
-    previous: dict[str, Quantity] = {}
-    hours = None
-    increases: dict[str, int] = {}
-    if history:
-
-        def doses_of(version: PrescriptionRecord) -> dict[str, Quantity]:
-            return admixture_doses(version.program.max_daily_volume(), [
-                (lib.drug(i.drug).key, i.concentration) for i in version.ingredients])
-
-        records = [h.record for h in history]
-        last = records[-1]
-        previous = doses_of(last)
-        effective = utc(spec.effective_at)
-        hours = max(0.0, (effective - last.effective_at).total_seconds() / 3600)
-        week_ago = effective - timedelta(days=7)
-        for older, newer in itertools.pairwise(records):
-            if not week_ago < newer.effective_at <= effective:
-                continue
-            before, after = doses_of(older), doses_of(newer)
-            for key, dose in after.items():
-                if key in before and exceeds(to_canonical(dose, Kind.DOSE_RATE),
-                                             to_canonical(before[key], Kind.DOSE_RATE)):
-                    increases[key] = increases.get(key, 0) + 1
-    age_days = (today - patient.date_of_birth).days
+    change = change_context([h.record for h in history], utc(spec.effective_at), lib)
+    person = patient_context(patient.indication, patient.date_of_birth, today)
     return check_admixture(
         [(d, doses[d.key], c) for d, c in zip(drugs, concentrations, strict=True)],
-        previous_doses=previous, hours_since_change=hours,
-        origin=_ORIGINS.get(patient.indication),  # type: ignore[arg-type]
-        pain=_PAIN.get(patient.indication),  # type: ignore[arg-type]
-        child=age_days < 18 * 365.25, increases_past_7_days=increases)
+        previous_doses=change.previous_doses, hours_since_change=change.hours_since_change,
+        increases_past_7_days=change.increases_past_7_days,
+        origin=person.origin, pain=person.pain, child=person.child)
 
 
 # ------------------------------------------------------------------------------ the patients

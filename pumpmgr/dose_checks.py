@@ -32,14 +32,18 @@ arithmetic lives in one place.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from pumpmgr.catalogs import Drug, Limit, Origin, Pain, TitrationKind
+from pumpmgr.catalogs import Drug, DrugLibrary, Limit, Origin, Pain, TitrationKind
+from pumpmgr.dosing import admixture_doses
 from pumpmgr.errors import Code, InputError
 from pumpmgr.formatting import format_number, format_quantity
+from pumpmgr.records import PrescriptionRecord
 from pumpmgr.units import Kind, Quantity, exceeds, require, to_canonical
 
 #: An increase sooner than this after the previous change is a warning [domain-rules §6].
@@ -507,3 +511,66 @@ def check_admixture(
             increases_past_7_days=increases.get(drug.key),
         )
     return _merge(findings)
+
+
+# --------------------------------------------------------------------------------------------
+# What a check needs to know of the patient and of the pump's earlier prescriptions
+
+#: Titration rules for children are stricter; anyone under 18 counts as a child here.
+CHILD_AGE_YEARS = 18
+_ORIGIN_OF: dict[str, Origin] = {"spasticity_spinal": "spinal",
+                                 "spasticity_cerebral": "cerebral"}
+_PAIN_OF: dict[str, Pain] = {"cancer_pain": "cancer", "non_cancer_pain": "non-cancer"}
+
+
+@dataclass(frozen=True)
+class PatientContext:
+    """The patient facts a limit may depend on (keyword arguments of :func:`check_admixture`)."""
+
+    origin: Origin | None
+    pain: Pain | None
+    child: bool
+
+
+def patient_context(indication: str, date_of_birth: date, today: date) -> PatientContext:
+    """The origin of spasticity or kind of pain of an indication, and whether a child."""
+    age_days = (today - date_of_birth).days
+    return PatientContext(_ORIGIN_OF.get(indication), _PAIN_OF.get(indication),
+                          age_days < CHILD_AGE_YEARS * 365.25)
+
+
+@dataclass(frozen=True)
+class ChangeContext:
+    """What the titration rules compare a new prescription with (keyword arguments of
+    :func:`check_admixture`)."""
+
+    previous_doses: dict[str, Quantity] = field(default_factory=dict)
+    hours_since_change: float | None = None
+    increases_past_7_days: dict[str, int] = field(default_factory=dict)
+
+
+def change_context(versions: Sequence[PrescriptionRecord], effective_at: datetime,
+                   library: DrugLibrary) -> ChangeContext:
+    """The doses of the version in force, the hours since it took effect, and each drug's
+    increases in the 7 days before ``effective_at`` (for a rule with a weekly number of steps:
+    ziconotide, 3 a week). ``versions``: the pump's prescriptions, oldest first."""
+    if not versions:
+        return ChangeContext()
+
+    def doses_of(version: PrescriptionRecord) -> dict[str, Quantity]:
+        return admixture_doses(version.program.max_daily_volume(), [
+            (library.drug(i.drug).key, i.concentration) for i in version.ingredients])
+
+    last = versions[-1]
+    hours = max(0.0, (effective_at - last.effective_at).total_seconds() / 3600)
+    week_ago = effective_at - timedelta(days=7)
+    increases: dict[str, int] = {}
+    for older, newer in itertools.pairwise(versions):
+        if not week_ago < newer.effective_at <= effective_at:
+            continue
+        before, after = doses_of(older), doses_of(newer)
+        for key, dose in after.items():
+            if key in before and exceeds(to_canonical(dose, Kind.DOSE_RATE),
+                                         to_canonical(before[key], Kind.DOSE_RATE)):
+                increases[key] = increases.get(key, 0) + 1
+    return ChangeContext(doses_of(last), hours, increases)

@@ -35,7 +35,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import String, select, text, type_coerce
+from sqlalchemy import Row, String, select, text, type_coerce
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -127,10 +127,11 @@ def entry_hash(
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
-def _hash_of(entry: AuditEntry) -> str:
+def _hash_of(entry: AuditEntry | Row[Any], recorded_at: datetime | None = None) -> str:
+    """The hash of an entry, or of a row read as stored (its time parsed: ``recorded_at``)."""
     return entry_hash(
         seq=entry.seq,
-        recorded_at=entry.recorded_at,
+        recorded_at=entry.recorded_at if recorded_at is None else recorded_at,
         username=entry.username,
         workstation=entry.workstation,
         action=entry.action,
@@ -393,18 +394,7 @@ def verify_chain(
                 "Entries were removed from the log.",
             )
         try:
-            computed: str | None = entry_hash(
-                seq=row.seq,
-                recorded_at=_stored_instant(row.recorded_at),
-                username=row.username,
-                workstation=row.workstation,
-                action=row.action,
-                entity_type=row.entity_type,
-                entity_id=row.entity_id,
-                payload=row.payload,
-                reason=row.reason,
-                prev_hash=row.prev_hash,
-            )
+            computed: str | None = _hash_of(row, _stored_instant(row.recorded_at))
         except (AuditError, ValueError, TypeError, AttributeError):
             computed = None  # a field no program of ours could have written: altered
         if computed != row.row_hash:

@@ -9,7 +9,6 @@ Nothing clinical is updated in place: a correction is a new row pointing at what
 from __future__ import annotations
 
 import functools
-import itertools
 import json
 import logging
 import os
@@ -34,7 +33,7 @@ from pumpmgr.db.engine import Database, open_database
 from pumpmgr.db.errors import ChangedMeanwhile
 from pumpmgr.db.types import UTCDateTime
 from pumpmgr.deadspace import Bridge, bridge
-from pumpmgr.dose_checks import DoseCheck, check_admixture
+from pumpmgr.dose_checks import DoseCheck, change_context, check_admixture, patient_context
 from pumpmgr.dosing import admixture_doses
 from pumpmgr.errors import Code, ImpossibleInput, InputError, PumpMgrError
 from pumpmgr.formatting import format_quantity
@@ -170,11 +169,6 @@ class ExportSummary:
     patients: int
     audit_entries: int
 
-
-_ORIGINS = {"spasticity_spinal": "spinal", "spasticity_cerebral": "cerebral"}
-_PAIN = {"cancer_pain": "cancer", "non_cancer_pain": "non-cancer"}
-#: Titration rules for children are stricter; anyone under 18 counts as a child here.
-CHILD_AGE_YEARS = 18
 
 
 def _text(value: str, field: str, *, required: bool = True, limit: int = 200) -> str:
@@ -1008,39 +1002,14 @@ class ClinicService:
         drugs = [library.drug(i.drug) for i in data.ingredients]
         doses = admixture_doses(volume, [(d.key, i.concentration)
                                          for d, i in zip(drugs, data.ingredients, strict=True)])
-        previous: dict[str, Quantity] = {}
-        hours = None
-        increases: dict[str, int] = {}
-        if history:
-
-            def doses_of(version: PrescriptionRecord) -> dict[str, Quantity]:
-                return admixture_doses(version.program.max_daily_volume(), [
-                    (library.drug(i.drug).key, i.concentration) for i in version.ingredients])
-
-            last = history[-1]
-            previous = doses_of(last)
-            effective = self._instant_any(data.effective_at)
-            hours = max(0.0, (effective - last.effective_at).total_seconds() / 3600)
-            # Increases already made in the 7 days before this one, for a rule with a weekly
-            # number of steps (ziconotide: 3 a week).
-            week_ago = effective - timedelta(days=7)
-            for older, newer in itertools.pairwise(history):
-                if not week_ago < newer.effective_at <= effective:
-                    continue
-                before, after = doses_of(older), doses_of(newer)
-                for key, dose in after.items():
-                    if key in before and exceeds(to_canonical(dose, Kind.DOSE_RATE),
-                                                 to_canonical(before[key], Kind.DOSE_RATE)):
-                        increases[key] = increases.get(key, 0) + 1
-        age_days = (self.today() - patient.date_of_birth).days
+        change = change_context(history, self._instant_any(data.effective_at), library)
+        person = patient_context(patient.indication.value, patient.date_of_birth, self.today())
         return check_admixture(
             [(d, doses[d.key], i.concentration) for d, i in zip(drugs, data.ingredients,
                                                                    strict=True)],
-            previous_doses=previous, hours_since_change=hours,
-            origin=_ORIGINS.get(patient.indication.value),  # type: ignore[arg-type]
-            pain=_PAIN.get(patient.indication.value),  # type: ignore[arg-type]
-            child=age_days < CHILD_AGE_YEARS * 365.25,
-            increases_past_7_days=increases,
+            previous_doses=change.previous_doses, hours_since_change=change.hours_since_change,
+            increases_past_7_days=change.increases_past_7_days,
+            origin=person.origin, pain=person.pain, child=person.child,
         )
 
     def preview_forecast(self, pump_id: int, data: PrescriptionInput) -> StoredForecast | None:
