@@ -36,7 +36,7 @@ LARGE_RESERVOIR_THRESHOLD_ML = 2.0
 #: fill by this much before they are flagged (issue 5): the reservoir volume by 0.1 mL, the
 #: low-reservoir alarm date by a day, the daily volume by 2 % (display rounding of the lowest
 #: SynchroMed rate, 0.048 mL/day, stays well inside it). The wizard's live check
-#: (``ui/wizards/refill_checks.py``) uses the same figures.
+#: (``ui/wizards/refill_checks.py``) judges with :func:`compare_programmer` too.
 PROGRAMMER_RESERVOIR_TOLERANCE_ML = 0.1
 PROGRAMMER_ALARM_TOLERANCE_DAYS = 1
 PROGRAMMER_DAILY_VOLUME_TOLERANCE = 0.02

@@ -1450,6 +1450,15 @@ class ClinicService:
                     reservoir_capacity=Q_(pump.reservoir_capacity_ml, "mL"),
                     accuracy_percent=pump.accuracy_percent,
                 ).verdict
+            # The stored programmer verdict was judged against the old final volume: judge the
+            # figures again as record_refill does, against the corrected fill.
+            figures = mapping.programmer_figures(old)
+            compared = None if figures is None else self._programmer_check(
+                session, pump, figures, self._prescriptions_at(session, old),
+                forecasting.FillPoint(row.performed_at, row.final_reservoir_ml,
+                                      row.bolus_volume_ml or 0.0, previous_final is None))
+            if compared is not None:
+                row.programmer_differs = compared.differs
             row.corrects_id = old.id
             row.correction_reason = reason
             row.recorded_at = self._now()
@@ -1459,12 +1468,26 @@ class ClinicService:
                 old.verifying_nurse_id)
             session.add(row)
             session.flush()
+            # the new verdict, as refill.record words it, only when it changed
+            programmer = ({} if compared is None or compared.differs == old.programmer_differs
+                          else {"programmer": {"differs": list(compared.differing)}})
             self._audit(session, actor, "refill.correct", "refill", row.id,
-                        {"corrects": old.id, "verified_by": verifier.username}, reason)
+                        {"corrects": old.id, "verified_by": verifier.username, **programmer},
+                        reason)
             self._refresh_forecast(session, pump)
             return next(r for r in self._refill_records(session, pump.id) if r.id == row.id)
 
         return self._write(work)
+
+    def _prescriptions_at(self, session: Session, refill: db.Refill,
+                          ) -> list[PrescriptionRecord]:
+        """The prescriptions ``record_refill`` judged ``refill`` with: the current versions up
+        to the one it used, that one last (later ones were programmed at later visits, after
+        the programmer showed its figures)."""
+        used = next(p for p in self._prescriptions_all(session, refill.pump_id)
+                    if p.id == refill.prescription_id)
+        return [*[p for p in self._prescriptions(session, refill.pump_id)
+                  if (p.effective_at, p.id) < (used.effective_at, used.id)], used]
 
     @staticmethod
     def _previous_final(session: Session, refill: db.Refill) -> float | None:

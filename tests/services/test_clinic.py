@@ -380,6 +380,98 @@ def test_a_constant_flow_pump_has_no_programmer_figures(world: World) -> None:
     assert (outcome.refill.programmer, outcome.refill.programmer_differs) == (None, None)
 
 
+def last_payload(world: World, action: str) -> dict[str, Any]:
+    with world.clinic.database.read() as session:
+        entry = session.scalars(select(db.AuditEntry).order_by(db.AuditEntry.seq.desc())).first()
+    assert entry is not None and entry.action == action
+    payload: dict[str, Any] = json.loads(entry.payload)
+    return payload
+
+
+#: What the programmer shows after example 1's fill of 20 mL (alarm Sun 1 Jun 2025).
+EXAMPLE_1_PROGRAMMER = ProgrammerFigures(Q_("20 mL"), date(2025, 6, 1), Q_("0.2 mL/day"))
+
+
+def test_a_volume_correction_judges_the_programmers_figures_again(world: World) -> None:
+    """The programmer shows 20 mL and an alarm on 1 Jun, which agree with the 20 mL typed; the
+    fill is corrected to 18 mL (alarm 22 May): the correction stores 'differs', and its audit
+    entry says which figures; the original keeps its verdict."""
+    clinic = world.clinic
+    _, pump_id = baclofen_patient(world)
+    clinic.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())
+    original = clinic.record_refill(world.nurse, world.check, pump_id,
+                                    fill(START, programmer=EXAMPLE_1_PROGRAMMER)).refill
+    assert original.programmer_differs is False
+
+    corrected = clinic.correct_refill(world.nurse, world.check, original.id,
+                                      "18 mL put in, not 20", volume_added=Q_("18 mL"))
+    assert corrected.programmer == EXAMPLE_1_PROGRAMMER  # the figures as the nurse copied them
+    assert corrected.programmer_differs is True
+    assert last_payload(world, "refill.correct")["programmer"] == {
+        "differs": ["reservoir volume", "alarm date"]}
+    with clinic.database.read() as session:
+        assert session.get_one(db.Refill, corrected.id).programmer_differs is True
+        assert session.get_one(db.Refill, original.id).programmer_differs is False
+
+
+def test_a_volume_correction_may_make_the_programmers_figures_agree(world: World) -> None:
+    """18 mL typed by mistake (the programmer's 20 mL and 1 Jun differ from it); corrected to
+    the 20 mL put in, the figures agree, and the audit entry says so."""
+    clinic = world.clinic
+    patient_id, pump_id = baclofen_patient(world)
+    clinic.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())
+    original = clinic.record_refill(
+        world.nurse, world.check, pump_id,
+        fill(START, volume="18 mL", programmer=EXAMPLE_1_PROGRAMMER)).refill
+    assert original.programmer_differs is True
+
+    corrected = clinic.correct_refill(world.nurse, world.check, original.id,
+                                      "20 mL put in, 18 typed", volume_added=Q_("20 mL"))
+    assert corrected.programmer_differs is False
+    assert last_payload(world, "refill.correct")["programmer"] == {"differs": []}
+    chart = clinic.patient_chart(patient_id)  # the original and its correction
+    assert [(r.id, r.programmer_differs) for r in chart.refills] == [
+        (original.id, True), (corrected.id, False)]
+
+
+def test_a_lot_correction_keeps_the_programmer_verdict(world: World) -> None:
+    """Only the lot is corrected, after the dose was changed at a later visit: the figures are
+    judged with the program of their own visit, so they still agree, and the audit entry has
+    no new verdict."""
+    clinic = world.clinic
+    _, pump_id = baclofen_patient(world)
+    clinic.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())
+    original = clinic.record_refill(world.nurse, world.check, pump_id,
+                                    fill(START, programmer=EXAMPLE_1_PROGRAMMER)).refill
+    later = START + timedelta(days=30)
+    world.clock.advance(timedelta(days=30))
+    clinic.change_prescription(world.nurse, world.check, pump_id,
+                               baclofen_prescription("440 mcg/day", at=later))
+
+    corrected = clinic.correct_refill(world.nurse, world.check, original.id, "lot misread",
+                                      lot_number="L124")
+    assert corrected.lot_number == "L124"
+    assert (corrected.programmer, corrected.programmer_differs) == (EXAMPLE_1_PROGRAMMER, False)
+    payload = last_payload(world, "refill.correct")
+    assert "programmer" not in payload and payload["corrects"] == original.id
+
+
+def test_a_refill_without_programmer_figures_is_corrected_without_them(world: World) -> None:
+    clinic = world.clinic
+    first_fill(world)
+    with clinic.database.read() as session:
+        original = session.scalars(select(db.Refill)).one()
+    corrected = clinic.correct_refill(world.nurse, world.check, original.id,
+                                      "wrong volume typed", volume_added=Q_("18 mL"))
+    assert (corrected.programmer, corrected.programmer_differs) == (None, None)
+    assert "programmer" not in last_payload(world, "refill.correct")
+    with clinic.database.read() as session:
+        row = session.get_one(db.Refill, corrected.id)
+        assert (row.programmer_reservoir_ml, row.programmer_alarm_date,
+                row.programmer_daily_volume_ml_per_day, row.programmer_differs) == (
+            None, None, None, None)
+
+
 # ------------------------------------------------------------ retried writes
 
 

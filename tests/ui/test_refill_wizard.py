@@ -24,6 +24,12 @@ from pumpmgr.db import schema as db
 from pumpmgr.errors import Code, ImpossibleInput
 from pumpmgr.formatting import format_date, format_quantity
 from pumpmgr.records import Ingredient
+from pumpmgr.refill import (
+    PROGRAMMER_ALARM_TOLERANCE_DAYS,
+    PROGRAMMER_DAILY_VOLUME_TOLERANCE,
+    PROGRAMMER_RESERVOIR_TOLERANCE_ML,
+    compare_programmer,
+)
 from pumpmgr.services import ClinicService
 from pumpmgr.units import Q_, Kind
 from pumpmgr.visit import plan_visit
@@ -444,6 +450,62 @@ def test_programmer_figures_that_differ_are_flagged(qtbot: QtBot, window: MainWi
     assert not wizard.next_button.isEnabled()
     click(qtbot, step.differences_checked)
     assert wizard.next_button.isEnabled()
+
+
+def test_the_wizards_flags_are_pumpmgrs_verdict_at_the_tolerances(
+    qtbot: QtBot, window: MainWindow,
+) -> None:
+    """Exactly at each tolerance (0.1 mL, a day, 2 %) a figure agrees, just over it it differs,
+    and every flag the wizard shows is the one compare_programmer (whose verdict the service
+    stores) gives for the same figures; the step names pumpmgr's tolerances."""
+    wizard = open_wizard(qtbot, window, "100001")
+    step = programmer_shows(qtbot, wizard, "20 mL", 0, "0.2 mL/day")
+    plan = wizard.plan
+    assert plan is not None
+    final = float(plan.refill.final_volume.to("mL").m)
+    alarm = plan.forecast.alarm_at.date()
+    daily = float(plan.program.daily_volume().to("mL/day").m)
+    volume, days, share = (PROGRAMMER_RESERVOIR_TOLERANCE_ML, PROGRAMMER_ALARM_TOLERANCE_DAYS,
+                           PROGRAMMER_DAILY_VOLUME_TOLERANCE)
+    # (programmer's reservoir mL, alarm days off, daily mL/day) -> the flags expected
+    cases = {
+        (final + volume, 0, daily): [False, False, False],
+        (final - volume, 0, daily): [False, False, False],
+        (final + volume + 0.001, 0, daily): [True, False, False],
+        (final - volume - 0.001, 0, daily): [True, False, False],
+        (final, days, daily): [False, False, False],
+        (final, -days, daily): [False, False, False],
+        (final, days + 1, daily): [False, True, False],
+        (final, -days - 1, daily): [False, True, False],
+        (final, 0, daily * (1 + share)): [False, False, False],
+        (final, 0, daily * (1 - share)): [False, False, False],
+        (final, 0, daily * (1 + share + 0.001)): [False, False, True],
+        (final, 0, daily * (1 - share - 0.001)): [False, False, True],
+    }
+    for (reservoir, off, theirs), expected in cases.items():
+        figures = (Q_(reservoir, "mL"), alarm + timedelta(days=off), Q_(theirs, "mL/day"))
+        shown = [c.differs for c in refill_checks.programmer_checks(plan, *figures)]
+        judged = compare_programmer(
+            reservoir=figures[0], alarm_date=figures[1], daily_volume=figures[2],
+            our_reservoir=plan.refill.final_volume, our_alarm_date=alarm,
+            our_daily_volume=plan.program.daily_volume())
+        assert shown == expected, (reservoir, off, theirs)
+        assert shown == [judged.reservoir_differs, judged.alarm_date_differs,
+                         judged.daily_volume_differs], (reservoir, off, theirs)
+    assert step.tolerance.text() == ("Each figure is flagged when the reservoir volume differs "
+                                     "by more than 0.1 mL, the alarm date by more than 1 day, "
+                                     "or the daily volume by more than 2 %.")
+
+
+def test_a_negative_programmer_figure_is_refused_without_a_verdict(
+    qtbot: QtBot, window: MainWindow,
+) -> None:
+    """pumpmgr refuses a negative volume (the save would too): no verdict, Next stays off."""
+    wizard = open_wizard(qtbot, window, "100001")
+    step = programmer_shows(qtbot, wizard, "-1 mL", 0, "0.2 mL/day")
+    assert step.checks() == []
+    assert "programmer reservoir volume: must not be negative" in wizard.problem_label.text()
+    assert not wizard.next_button.isEnabled()
 
 
 def test_cross_checks_compare_in_any_unit() -> None:

@@ -1,14 +1,15 @@
 """The refill wizard's two cross-checks, free of Qt so they are tested without a window.
 
-UI layer, but imports only pure pumpmgr modules (units, formatting, visit). These are
+UI layer, but imports only pure pumpmgr modules (units, formatting, refill, visit). These are
 comparisons, not dose arithmetic: every figure compared was computed by the domain (the
 :class:`~pumpmgr.visit.VisitPlan`) or typed by a nurse.
 
 - **The programmer's own figures** (reservoir volume, low-reservoir alarm date, daily volume as
   the pump's programmer shows them after the update) against pumpmgr's forecast for the same
-  fill: flagged when the volume differs by more than 0.1 mL, the alarm date by more than a day,
-  or the daily volume by more than 2 % (display rounding of a 0.048 mL/day rate stays well
-  inside that). A guard against programming slips and programmer defects.
+  fill, judged by :func:`pumpmgr.refill.compare_programmer` with its tolerances (the
+  ``PROGRAMMER_*`` constants there): the function whose verdict the service stores with the
+  refill, so the wizard shows the verdict that is saved. A guard against programming slips and
+  programmer defects.
 - **The second nurse's entries** (each concentration, the volume added, the lot) against the
   first nurse's: any difference stops the save. Only the names of the fields that differ are
   given, never the first nurse's values, so the check stays independent.
@@ -23,15 +24,15 @@ from datetime import date
 
 from pumpmgr.formatting import format_date, format_percent, format_quantity
 from pumpmgr.records import Ingredient
-from pumpmgr.units import Q_, Kind, Quantity, exceeds, to_canonical
+from pumpmgr.refill import (
+    PROGRAMMER_ALARM_TOLERANCE_DAYS,
+    PROGRAMMER_DAILY_VOLUME_TOLERANCE,
+    PROGRAMMER_RESERVOIR_TOLERANCE_ML,
+    compare_programmer,
+)
+from pumpmgr.units import Q_, Kind, Quantity, to_canonical
 from pumpmgr.visit import VisitPlan
 
-#: The programmer's reservoir volume may differ from pumpmgr's by this much (mL).
-RESERVOIR_TOLERANCE_ML = 0.1
-#: The programmer's alarm date may differ from pumpmgr's by this many days.
-ALARM_TOLERANCE_DAYS = 1
-#: The programmer's daily volume may differ from pumpmgr's by this fraction.
-DAILY_VOLUME_TOLERANCE = 0.02
 #: Two typed quantities are the same when they agree to this relative distance.
 SAME_RELATIVE = 1e-6
 
@@ -53,30 +54,32 @@ class FigureCheck:
 def programmer_checks(
     plan: VisitPlan, reservoir: Quantity, alarm: date, daily_volume: Quantity
 ) -> list[FigureCheck]:
-    """The three figures the programmer shows after the update, each against the plan's."""
+    """The three figures the programmer shows after the update, each against the plan's.
+
+    Raises :class:`~pumpmgr.errors.PumpMgrError` for a negative volume, as the save would."""
     final = plan.refill.final_volume
-    volume_gap = abs(to_canonical(reservoir, Kind.VOLUME) - to_canonical(final, Kind.VOLUME))
     alarm_ours = plan.forecast.alarm_at.date()
     ours_daily = plan.program.daily_volume()
-    ours_ml = to_canonical(ours_daily, Kind.FLOW)
-    theirs_ml = to_canonical(daily_volume, Kind.FLOW)
+    # pumpmgr judges: the flags are the verdict the service stores with the refill
+    compared = compare_programmer(
+        reservoir=reservoir, alarm_date=alarm, daily_volume=daily_volume,
+        our_reservoir=final, our_alarm_date=alarm_ours, our_daily_volume=ours_daily)
     return [
         FigureCheck("Reservoir volume", format_quantity(reservoir, Kind.VOLUME),
-                    format_quantity(final, Kind.VOLUME),
-                    exceeds(volume_gap, RESERVOIR_TOLERANCE_ML)),
+                    format_quantity(final, Kind.VOLUME), compared.reservoir_differs),
         FigureCheck("Low-reservoir alarm date", format_date(alarm), format_date(alarm_ours),
-                    abs((alarm - alarm_ours).days) > ALARM_TOLERANCE_DAYS),
+                    compared.alarm_date_differs),
         FigureCheck("Daily volume", format_quantity(daily_volume, Kind.FLOW),
-                    format_quantity(ours_daily, Kind.FLOW),
-                    exceeds(abs(theirs_ml - ours_ml), DAILY_VOLUME_TOLERANCE * ours_ml)),
+                    format_quantity(ours_daily, Kind.FLOW), compared.daily_volume_differs),
     ]
 
 
 def tolerance_text() -> str:
     return (f"flagged when the reservoir volume differs by more than "
-            f"{format_quantity(Q_(RESERVOIR_TOLERANCE_ML, 'mL'), Kind.VOLUME)}, the alarm date "
-            f"by more than {ALARM_TOLERANCE_DAYS} day, or the daily volume by more than "
-            f"{format_percent(DAILY_VOLUME_TOLERANCE, signed=False)}")
+            f"{format_quantity(Q_(PROGRAMMER_RESERVOIR_TOLERANCE_ML, 'mL'), Kind.VOLUME)}, "
+            f"the alarm date by more than {PROGRAMMER_ALARM_TOLERANCE_DAYS} day, or the daily "
+            f"volume by more than "
+            f"{format_percent(PROGRAMMER_DAILY_VOLUME_TOLERANCE, signed=False)}")
 
 
 def same_quantity(first: Quantity, second: Quantity, kind: Kind) -> bool:

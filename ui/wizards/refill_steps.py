@@ -1074,12 +1074,19 @@ class ProgrammerStep(WizardStep):
         self.refresh()
 
     def checks(self) -> list[refill_checks.FigureCheck]:
+        return self._judged()[0]
+
+    def _judged(self) -> tuple[list[refill_checks.FigureCheck], str]:
+        """The checks of the figures typed, and pumpmgr's refusal of them ('' when none)."""
         plan = self.wizard.plan
         reservoir, daily = self.reservoir.quantity(), self.daily_volume.quantity()
         alarm = entered_date(self.alarm)
         if plan is None or reservoir is None or daily is None or alarm is None:
-            return []
-        return refill_checks.programmer_checks(plan, reservoir, alarm, daily)
+            return [], ""
+        try:
+            return refill_checks.programmer_checks(plan, reservoir, alarm, daily), ""
+        except PumpMgrError as refused:  # a negative volume: no verdict; problems() says why
+            return [], refused.message
 
     def differs(self) -> bool:
         return any(c.differs for c in self.checks())
@@ -1120,6 +1127,9 @@ class ProgrammerStep(WizardStep):
         if self.daily_volume.quantity() is None:
             found.append(self.daily_volume.error_text() or "enter the daily volume the "
                                                            "programmer shows")
+        refused = self._judged()[1]
+        if not found and refused:
+            found.append(refused)
         if not found and self.differs() and not self.differences_checked.isChecked():
             found.append("the programmer's figures differ from pumpmgr's: check both, then "
                          "tick 'Differences checked'")
