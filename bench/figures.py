@@ -154,17 +154,12 @@ def startup_figures(database: Path, patient: int, repeats: int, bytecode: Path,
 DUE_LIST_SQL = """
 SELECT pt.id, pt.mrn, pt.family_name, pt.given_name, p.id, p.model_key, p.replace_by_date,
        f.refill_due, f.refill_due_reason, f.alarm_at, f.alarm_at_with_boluses,
+       f.flex_schedule, f.open_discrepancy,
        (SELECT group_concat(i.drug_key || ' ' || i.concentration_mcg_per_ml, ' + ')
-          FROM prescription_ingredients i WHERE i.prescription_id = rx.id),
-       (SELECT count(*) FROM schedule_steps s WHERE s.prescription_id = rx.id),
-       EXISTS (SELECT 1 FROM refills r WHERE r.pump_id = p.id
-                 AND r.discrepancy_verdict = 'investigate'
-                 AND r.performed_at = (SELECT max(performed_at) FROM refills
-                                        WHERE pump_id = p.id))
+          FROM prescription_ingredients i WHERE i.prescription_id = f.prescription_id)
 FROM pump_forecasts f
 JOIN pumps p ON p.id = f.pump_id
 JOIN patients pt ON pt.id = p.patient_id
-LEFT JOIN prescriptions rx ON rx.id = (SELECT max(id) FROM prescriptions WHERE pump_id = p.id)
 WHERE p.status = 'active' AND pt.status = 'active'
 ORDER BY f.refill_due, pt.family_name
 """
@@ -324,7 +319,7 @@ def _durable_write(folder: Path, repeats: int) -> float:
 
 FORECAST_INPUTS_SQL = """
 SELECT p.id, p.low_reservoir_alarm_ml, p.accuracy_percent, r.performed_at,
-       r.final_reservoir_ml, r.bolus_volume_ml
+       r.final_reservoir_ml, r.bolus_volume_ml, r.discrepancy_verdict
 FROM pumps p
 JOIN refills r ON r.id = (SELECT id FROM refills WHERE pump_id = p.id
                           AND id NOT IN (SELECT corrects_id FROM refills

@@ -422,6 +422,10 @@ class _Writer:
         rows = [self.forecast_row(state) for state in self.pumps.values()
                 if state.active and state.refreshed is not None]
         with self.database.write() as session:
+            # the due list's facts from the rows just written, as the services keep them
+            facts = forecasting.due_facts(session, [row["pump_id"] for row in rows])
+            for row in rows:
+                row.update(facts[row["pump_id"]])
             self.insert(session, db.PumpForecast, rows)
         return len(rows)
 

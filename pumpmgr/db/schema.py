@@ -39,6 +39,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
@@ -568,6 +569,12 @@ class PumpForecast(Base):
     refill_due_reason: Mapped[str] = mapped_column(Text)
     #: Which forecast the days left count from (nominal, with boluses, worst case).
     days_left_basis: Mapped[str] = mapped_column(String(32))
+    #: Kept with the forecast (same inputs, rewritten with it) so that the due list is one
+    #: query without a subquery a pump: the pump's newest prescription version, whether its
+    #: program has more than one step, whether its latest current refill asks for a review.
+    prescription_id: Mapped[int | None] = mapped_column(ForeignKey("prescriptions.id"))
+    flex_schedule: Mapped[bool] = mapped_column(server_default=false())
+    open_discrepancy: Mapped[bool] = mapped_column(server_default=false())
 
 
 class SignInFailure(Base):

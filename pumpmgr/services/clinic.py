@@ -15,13 +15,13 @@ import os
 import socket
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, Literal, TypeVar, overload
 
 from argon2 import PasswordHasher
-from sqlalchemy import Date, bindparam, delete, func, insert, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Date, DateTime, bindparam, delete, func, insert, select, update
+from sqlalchemy.orm import Session
 
 from pumpmgr import auth
 from pumpmgr.catalogs import Catalogs, Drug, DrugLibrary, Limit, PumpType
@@ -31,7 +31,6 @@ from pumpmgr.db.audit import ChainReport, append_audit, verify_chain
 from pumpmgr.db.backup import BackupManifest, backup_database, check_backup, restore_database
 from pumpmgr.db.engine import Database, open_database
 from pumpmgr.db.errors import ChangedMeanwhile
-from pumpmgr.db.types import UTCDateTime
 from pumpmgr.deadspace import Bridge, bridge
 from pumpmgr.dose_checks import DoseCheck, change_context, check_admixture, patient_context
 from pumpmgr.dosing import admixture_doses
@@ -1509,6 +1508,8 @@ class ClinicService:
             settings=self.settings(session), library=self.library(session),
             accuracy_percent=pump.accuracy_percent, tz=self.tz, now=self._now(),
         )
+        for key, value in forecasting.due_facts(session, [pump.id])[pump.id].items():
+            setattr(row, key, value)
         existing = session.get(db.PumpForecast, pump.id)
         if existing is not None:
             for column in db.PumpForecast.__table__.columns:
@@ -1549,6 +1550,7 @@ class ClinicService:
             return limits[key]
 
         stored = set(session.scalars(select(db.PumpForecast.pump_id)))
+        facts = forecasting.due_facts(session, ids)
         updates: list[dict[str, Any]] = []
         inserts: list[dict[str, Any]] = []
         for pump in pumps:
@@ -1563,6 +1565,7 @@ class ClinicService:
                     settings=settings, library=library, accuracy_percent=pump.accuracy_percent,
                     tz=self.tz, now=now)
                 values = {c.key: getattr(row, c.key) for c in db.PumpForecast.__table__.columns}
+            values.update(facts[pump.id])
             (updates if pump.id in stored else inserts).append(values)
         if updates:
             session.execute(update(db.PumpForecast), updates)
@@ -1796,9 +1799,8 @@ class ClinicService:
 
     def due_list(self, *, within_days: int | None = None, today: date | None = None,
                  ) -> list[DueRow]:
-        """Active pumps by refill-due date, earliest first: one indexed query (with the current
-        prescription's step count and the last refill's verdict as correlated subqueries, each
-        an index lookup) plus one for the current solutions' ingredients."""
+        """Active pumps by refill-due date, earliest first: one indexed query on the stored
+        forecasts plus one for the current solutions' ingredients."""
         today = today or self.today()
         pumps, ingredients_of = _due_list_statements(within_days is not None)
         limit = {} if within_days is None else {"due_by": today + timedelta(days=within_days)}
@@ -1809,21 +1811,26 @@ class ClinicService:
             ingredients = connection.execute(ingredients_of, limit).all()
         solutions = self._solution_texts(ingredients)
         models: dict[str, tuple[str, str]] = {}
-        now = self._now()
+        # in UTC, as the alarms: a difference of two instants in one zone asks no zone
+        now = self._now().astimezone(UTC)
         # due_state's limits, once for every row
         soon, later = (today + timedelta(days=DUE_SOON_DAYS),
                        today + timedelta(days=DUE_LATER_DAYS))
-        result = []
+        result: list[DueRow] = []
+        add, row_of = result.append, DueRow  # 5,000 rows: the lookups once
         for (refill_due, reason, alarm_at, pump_id, model_key, replace_by, patient_id, mrn,
-             family_name, given_name, step_count, open_review) in rows:
+             family_name, given_name, rx_id, flex, open_review) in rows:
             due = refill_due or today
-            alarm = alarm_at or now
+            # an instant as UTCDateTime gives it (read as a plain DateTime: 5,000 calls less)
+            alarm = now if alarm_at is None else (
+                alarm_at.replace(tzinfo=UTC) if alarm_at.tzinfo is None
+                else alarm_at.astimezone(UTC))
             model = models.get(model_key)
             if model is None:
                 model = models[model_key] = (self._model_name(model_key),
                                              self._model_type(model_key))
-            text = solutions.get(pump_id)
-            result.append(DueRow(
+            text = solutions.get(rx_id)
+            add(row_of(
                 patient_id=patient_id, mrn=mrn,
                 patient=f"{family_name.upper()}, {given_name}",
                 pump_id=pump_id, pump_model=model[0], pump_type=model[1],
@@ -1835,7 +1842,7 @@ class ClinicService:
                 state="overdue" if due < today else "due_this_week" if due <= soon
                 else "due_in_14_days" if due <= later else "fine",
                 open_discrepancy=bool(open_review),
-                flex_schedule=text is not None and step_count > 1,
+                flex_schedule=text is not None and bool(flex),
             ))
         return result
 
@@ -1852,11 +1859,11 @@ class ClinicService:
             return "unknown"
 
     def _solution_texts(self, ingredients: Iterable[Any]) -> dict[int, str]:
-        """Each pump's current solution as text, from (pump id, drug key, mcg/mL) rows in
-        ingredient order."""
+        """Each prescription's solution as text, from (prescription id, drug key, mcg/mL) rows
+        in ingredient order."""
         drugs: dict[str, tuple[str, str]] = {}
         parts: dict[int, list[str]] = {}
-        for pump_id, key, concentration in ingredients:
+        for rx_id, key, concentration in ingredients:
             drug = drugs.get(key)
             if drug is None:
                 try:
@@ -1864,8 +1871,8 @@ class ClinicService:
                     drug = drugs[key] = (found.name.lower(), found.display_unit)
                 except PumpMgrError:
                     drug = drugs[key] = (key, "mcg")
-            parts.setdefault(pump_id, []).append(f"{drug[0]} {_strength(concentration, drug[1])}")
-        return {pump_id: " + ".join(texts) for pump_id, texts in parts.items()}
+            parts.setdefault(rx_id, []).append(f"{drug[0]} {_strength(concentration, drug[1])}")
+        return {rx_id: " + ".join(texts) for rx_id, texts in parts.items()}
 
     def verify_audit(self) -> ChainReport:
         with self.database.read() as session:
@@ -1954,40 +1961,30 @@ class ClinicService:
 
 @functools.cache
 def _due_list_statements(within: bool) -> tuple[Any, Any]:
-    """The due list's two statements, made once (``within``: with a ``due_by`` limit)."""
+    """The due list's two statements, made once (``within``: with a ``due_by`` limit). The
+    prescription, its step count and the last verdict are kept with each forecast (revision
+    0004), so neither statement has a subquery for each pump."""
+    f = db.PumpForecast
+    due_by = [f.refill_due <= bindparam("due_by", type_=Date())] if within else []
     filters = [db.Pump.status == db.PumpStatus.ACTIVE,
-               db.Patient.status == db.PatientStatus.ACTIVE]
-    if within:
-        filters.append(db.PumpForecast.refill_due <= bindparam("due_by", type_=Date()))
-    rx, last, latest = aliased(db.Prescription), aliased(db.Refill), aliased(db.Refill)
-    current_rx = (select(func.max(rx.id)).where(rx.pump_id == db.Pump.id)
-                  .correlate(db.Pump).scalar_subquery())
-    steps = (select(func.count(db.ScheduleStep.id))
-             .where(db.ScheduleStep.prescription_id == current_rx)
-             .correlate(db.Pump).scalar_subquery())
-    last_at = (select(func.max(latest.performed_at)).where(latest.pump_id == db.Pump.id)
-               .correlate(db.Pump).scalar_subquery())
-    review = (select(last.id).where(last.pump_id == db.Pump.id, last.performed_at == last_at,
-                                    last.discrepancy_verdict == "investigate")
-              .correlate(db.Pump).exists())
-    # the alarm with every bolus taken, else the nominal one (one instant to read)
-    alarm = func.coalesce(db.PumpForecast.alarm_at_with_boluses, db.PumpForecast.alarm_at,
-                          type_=UTCDateTime())
-    pumps = (select(db.PumpForecast.refill_due, db.PumpForecast.refill_due_reason, alarm,
-                    db.Pump.id, db.Pump.model_key, db.Pump.replace_by_date, db.Patient.id,
-                    db.Patient.mrn, db.Patient.family_name, db.Patient.given_name, steps,
-                    review)
-             .join(db.Pump, db.Pump.id == db.PumpForecast.pump_id)
+               db.Patient.status == db.PatientStatus.ACTIVE, *due_by]
+    # the alarm with every bolus taken, else the nominal one (one instant to read); read as
+    # a plain DateTime, made UTC by due_list as UTCDateTime would
+    alarm = func.coalesce(f.alarm_at_with_boluses, f.alarm_at, type_=DateTime())
+    pumps = (select(f.refill_due, f.refill_due_reason, alarm, db.Pump.id, db.Pump.model_key,
+                    db.Pump.replace_by_date, db.Patient.id, db.Patient.mrn,
+                    db.Patient.family_name, db.Patient.given_name, f.prescription_id,
+                    f.flex_schedule, f.open_discrepancy)
+             .join(db.Pump, db.Pump.id == f.pump_id)
              .join(db.Patient, db.Patient.id == db.Pump.patient_id).where(*filters)
-             .order_by(db.PumpForecast.refill_due, db.Patient.family_name, db.Patient.id))
-    ingredients = (select(db.Pump.id, db.PrescriptionIngredient.drug_key,
-                          db.PrescriptionIngredient.concentration_mcg_per_ml)
-                   .select_from(db.PumpForecast)
-                   .join(db.Pump, db.Pump.id == db.PumpForecast.pump_id)
-                   .join(db.Patient, db.Patient.id == db.Pump.patient_id)
-                   .join(db.PrescriptionIngredient,
-                         db.PrescriptionIngredient.prescription_id == current_rx)
-                   .where(*filters).order_by(db.PrescriptionIngredient.position))
+             .order_by(f.refill_due, db.Patient.family_name, db.Patient.id))
+    # every stored forecast's solution (a few of patients not active: not looked up)
+    ingredient = db.PrescriptionIngredient
+    ingredients = (select(ingredient.prescription_id, ingredient.drug_key,
+                          ingredient.concentration_mcg_per_ml)
+                   .join(f, f.prescription_id == ingredient.prescription_id)
+                   .where(*due_by)
+                   .order_by(ingredient.prescription_id, ingredient.position))
     return pumps, ingredients
 
 

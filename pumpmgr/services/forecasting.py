@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, aliased
 
 from pumpmgr.catalogs import Drug, DrugLibrary
@@ -358,6 +358,36 @@ def last_fills(session: Session, pump_ids: list[int]) -> dict[int, FillPoint]:
         for pump_id, performed_at, final_ml, bolus_ml, earlier in rows:
             fills[pump_id] = FillPoint(performed_at, final_ml, bolus_ml or 0.0, earlier is None)
     return fills
+
+
+def due_facts(session: Session, pump_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """What the due list shows beside each pump's forecast (the ``pump_forecasts`` columns
+    ``prescription_id``, ``flex_schedule``, ``open_discrepancy``): the pump's newest
+    prescription version, whether its program has more than one step, and whether the pump's
+    latest current refill (one no later row corrects) asks for a review. A few queries."""
+    corrected = select(db.Refill.corrects_id).where(db.Refill.corrects_id.is_not(None))
+    latest = (select(db.Refill.discrepancy_verdict)
+              .where(db.Refill.pump_id == db.Pump.id, db.Refill.id.not_in(corrected))
+              .order_by(db.Refill.performed_at.desc(), db.Refill.id.desc()).limit(1)
+              .correlate(db.Pump).scalar_subquery())
+    facts: dict[int, dict[str, Any]] = {
+        pump_id: {"prescription_id": None, "flex_schedule": False, "open_discrepancy": False}
+        for pump_id in pump_ids}
+    for chunk in _chunks(pump_ids):
+        for pump_id, verdict in session.execute(
+                select(db.Pump.id, latest).where(db.Pump.id.in_(chunk))):
+            facts[pump_id]["open_discrepancy"] = verdict == "investigate"
+        newest = dict(session.execute(
+            select(db.Prescription.pump_id, func.max(db.Prescription.id))
+            .where(db.Prescription.pump_id.in_(chunk)).group_by(db.Prescription.pump_id)).all())
+        steps = dict(session.execute(
+            select(db.ScheduleStep.prescription_id, func.count())
+            .where(db.ScheduleStep.prescription_id.in_(list(newest.values())))
+            .group_by(db.ScheduleStep.prescription_id)).all())
+        for pump_id, rx_id in newest.items():
+            facts[pump_id]["prescription_id"] = rx_id
+            facts[pump_id]["flex_schedule"] = steps.get(rx_id, 0) > 1
+    return facts
 
 
 def running_programs(session: Session, fills: dict[int, FillPoint],

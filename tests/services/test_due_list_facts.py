@@ -1,0 +1,117 @@
+"""The due list's facts kept with each stored forecast (revision 0004): the newest
+prescription, whether it is a flex schedule, and whether the latest current refill asks for a
+review. They are written with every forecast and filled by the migration from the records."""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import replace
+from datetime import time, timedelta
+from types import ModuleType
+from typing import Any
+
+from clinic_world import (
+    START,
+    World,
+    baclofen_patient,
+    baclofen_prescription,
+    fill,
+)
+from sqlalchemy import select, text, update
+
+from pumpmgr.db import migrate
+from pumpmgr.db import schema as db
+from pumpmgr.schedule import Schedule, Step
+from pumpmgr.services import forecasting
+from pumpmgr.units import Q_
+
+
+def _revision_0004() -> ModuleType:
+    path = next((migrate.MIGRATIONS_DIR / "versions").glob("0004_*.py"))
+    spec = importlib.util.spec_from_file_location("revision_0004", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _stored(world: World) -> dict[int, dict[str, Any]]:
+    with world.clinic.database.read() as session:
+        return {f.pump_id: {"prescription_id": f.prescription_id,
+                            "flex_schedule": f.flex_schedule,
+                            "open_discrepancy": f.open_discrepancy}
+                for f in session.scalars(select(db.PumpForecast))}
+
+
+def _clinic(world: World) -> dict[str, int]:
+    """Four pumps: a flex schedule, a refill that asks for a review, that review corrected
+    away, and a pump without a prescription."""
+    clinic, nurse, check = world.clinic, world.nurse, world.check
+    pumps = {}
+    _, pumps["flex"] = baclofen_patient(world, "200001")
+    clinic.change_prescription(nurse, check, pumps["flex"], baclofen_prescription())
+    clinic.record_refill(nurse, check, pumps["flex"], fill(START))
+    world.clock.advance(timedelta(hours=1))
+    flex = Schedule.flex([Step(time(0, 0), Q_("300 mcg/day")),
+                          Step(time(8, 0), Q_("500 mcg/day"))])
+    clinic.change_prescription(nurse, check, pumps["flex"], replace(
+        baclofen_prescription(at=START + timedelta(hours=1),
+                              **{"titration.within_24h": "the day and night steps as planned"}),
+        schedule=flex))
+    for name, mrn in (("review", "200002"), ("corrected", "200003")):
+        _, pumps[name] = baclofen_patient(world, mrn)
+        clinic.change_prescription(nurse, check, pumps[name], baclofen_prescription())
+        clinic.record_refill(nurse, check, pumps[name], fill(START))
+    _, pumps["none"] = baclofen_patient(world, "200004")
+    world.clock.advance(timedelta(days=60) - timedelta(hours=1))
+    day_60 = START + timedelta(days=60)
+    for name in ("review", "corrected"):  # expected 8 mL, 6.6 mL aspirated: investigate
+        clinic.record_refill(nurse, check, pumps[name],
+                             fill(day_60, "6.6 mL", discrepancy_note="pocket checked"))
+    with world.clinic.database.read() as session:
+        refill_id = session.scalar(select(db.Refill.id).where(
+            db.Refill.pump_id == pumps["corrected"]).order_by(db.Refill.id.desc()).limit(1))
+    assert refill_id is not None
+    clinic.correct_refill(nurse, check, refill_id, "8 mL was aspirated, not 6.6 mL",
+                          aspirated=Q_("8 mL"))
+    return pumps
+
+
+def test_the_due_list_shows_each_pumps_facts(world: World) -> None:
+    pumps = _clinic(world)
+    rows = {row.pump_id: row for row in world.clinic.due_list()}
+    assert rows[pumps["flex"]].flex_schedule and not rows[pumps["review"]].flex_schedule
+    assert rows[pumps["review"]].open_discrepancy
+    # the correction's verdict is the record's: the review it asked for is gone
+    assert not rows[pumps["corrected"]].open_discrepancy
+    assert not rows[pumps["flex"]].open_discrepancy
+    assert rows[pumps["none"]].drug == "no prescription"
+    assert not rows[pumps["none"]].flex_schedule
+
+
+def test_the_stored_facts_are_the_ones_the_records_give(world: World) -> None:
+    pumps = _clinic(world)
+    stored = _stored(world)
+    with world.clinic.database.read() as session:
+        assert stored == forecasting.due_facts(session, list(stored))
+        newest = session.scalar(select(db.Prescription.id).where(
+            db.Prescription.pump_id == pumps["flex"]).order_by(db.Prescription.id.desc())
+            .limit(1))
+    assert stored[pumps["flex"]]["prescription_id"] == newest
+    assert stored[pumps["none"]] == {"prescription_id": None, "flex_schedule": False,
+                                     "open_discrepancy": False}
+
+
+def test_revision_0004_fills_the_facts_from_the_records(world: World) -> None:
+    """The migration's statements, run on forecasts whose facts were wiped, give back what
+    the services wrote (on each backend)."""
+    _clinic(world)
+    written = _stored(world)
+    with world.clinic.database.write() as session:
+        session.execute(update(db.PumpForecast).values(
+            prescription_id=None, flex_schedule=False, open_discrepancy=False))
+        for statement in _revision_0004()._FILL:
+            session.execute(text(statement))
+    assert _stored(world) == written
+    assert any(f["flex_schedule"] for f in written.values())
+    assert any(f["open_discrepancy"] for f in written.values())
