@@ -4,24 +4,39 @@ discrepancy, events, and expected against aspirated residual across refills.
 Reports layer: imports reportlab and the pure pumpmgr modules (records, visit, refill,
 formatting, catalogs); never SQLAlchemy, :mod:`pumpmgr.db` or Qt. Printed sideways, since the
 refill table is wide. Corrected records stay visible, marked, because a history that hides a
-correction cannot be audited.
+correction cannot be audited: each says which record corrects it ("CORRECTED by #M") and each
+correction which record it corrects ("corrects #N"), with the reason and who recorded it where
+the record keeps them. Superseded catheter versions and pump events are also struck through and
+greyed (never by colour alone: the words say it too), and the catheter section shows the newest
+version's values.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any, Protocol, TypeVar
 
+from reportlab.lib import colors  # type: ignore[import-untyped]
+from reportlab.lib.styles import ParagraphStyle  # type: ignore[import-untyped]
 from reportlab.lib.units import mm  # type: ignore[import-untyped]
-from reportlab.platypus import Flowable, Spacer  # type: ignore[import-untyped]
+from reportlab.platypus import (  # type: ignore[import-untyped]
+    Flowable,
+    KeepTogether,
+    Spacer,
+    Table,
+    TableStyle,
+)
 
 from pumpmgr import catalogs
 from pumpmgr.errors import PumpMgrError
 from pumpmgr.formatting import format_percent
 from pumpmgr.records import (
     INDICATION_TEXT,
+    CatheterRecord,
     ClinicSettings,
+    EventRecord,
     PatientChart,
-    PrescriptionRecord,
     PumpRecord,
     RefillRecord,
 )
@@ -31,6 +46,7 @@ from pumpmgr.visit import program_of
 from . import common
 from .charts import residual_chart
 from .styles import (
+    MUTED,
     STYLES,
     Cell,
     Section,
@@ -40,12 +56,34 @@ from .styles import (
     fields,
     frame_width,
     grid,
+    markup,
     para,
     section,
+    text,
     title_block,
 )
 
 TITLE = "Intrathecal pump patient history"
+
+#: A superseded version's values: grey italic, struck through (its record cell says why).
+SUPERSEDED = ParagraphStyle("cell_superseded", parent=STYLES.cell, textColor=MUTED,
+                            fontName="Helvetica-Oblique")
+#: The rows of a correction, as the patient view tints them.
+CORRECTION_TINT = colors.Color(0.91, 0.95, 0.97)
+
+
+class Versioned(Protocol):
+    """A record kept in versions: a correction is a new record pointing at the one it
+    corrects."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def corrects_id(self) -> int | None: ...
+
+
+V = TypeVar("V", bound=Versioned)
 
 
 def history_section(chart: PatientChart) -> Section:
@@ -53,10 +91,57 @@ def history_section(chart: PatientChart) -> Section:
                    f"pumpmgr:patient:{chart.patient.mrn}:history")
 
 
-def _corrections(records: tuple[RefillRecord, ...] | tuple[PrescriptionRecord, ...]
-                 ) -> dict[int, int]:
+def _corrections(records: Sequence[Versioned]) -> dict[int, int]:
     """Corrected record id -> the id of the record correcting it."""
-    return {r.corrects_id: r.id for r in records if r.corrects_id is not None}
+    return {r.corrects_id: r.id for r in sorted(records, key=lambda r: r.id)
+            if r.corrects_id is not None}
+
+
+def _with_corrections_beneath(records: Sequence[V], key: Callable[[V], Any]) -> list[V]:
+    """``records`` ordered by ``key``, each correction placed right under the record it
+    corrects (a chain of corrections in its order), as the patient view's timeline places
+    them; a correction of a record not in ``records`` stays at its own place."""
+    ids = {r.id for r in records}
+    beneath: dict[int, list[V]] = {}
+    for record in sorted(records, key=lambda r: r.id):
+        if record.corrects_id is not None and record.corrects_id in ids:
+            beneath.setdefault(record.corrects_id, []).append(record)
+    ordered: list[V] = []
+    placed: set[int] = set()
+    for root in sorted((r for r in records if r.corrects_id is None or r.corrects_id not in ids),
+                       key=key):
+        pending = [root]
+        while pending:
+            record = pending.pop()
+            if record.id in placed:
+                continue
+            placed.add(record.id)
+            ordered.append(record)
+            pending += reversed(beneath.get(record.id, []))
+    # a loop of corrections (never written by the services) still prints, at its own time
+    ordered += sorted((r for r in records if r.id not in placed), key=key)
+    return ordered
+
+
+def _recorded(user: str, reason: str) -> str:
+    """A correction's reason and author, worded as the patient view words them."""
+    parts = [f"Corrected because: {reason}"] if reason else []
+    if user:
+        parts.append(f"recorded by {user}")
+    return "; ".join(parts)
+
+
+def _struck(value: str) -> Cell:
+    """A superseded value: struck through and greyed, still legible for the audit."""
+    return markup(f"<strike>{text(value)}</strike>", SUPERSEDED)
+
+
+def _tint(table: Table, rows: Sequence[int]) -> Table:
+    """Tint the correction rows of a :func:`grid` table (row 0 is its header)."""
+    if rows:
+        table.setStyle(TableStyle([("BACKGROUND", (0, row + 1), (-1, row + 1), CORRECTION_TINT)
+                                   for row in rows]))
+    return table
 
 
 def _status(record_id: int, corrects_id: int | None, corrected: dict[int, int]) -> str:
@@ -96,28 +181,104 @@ def _pumps(chart: PatientChart, width: float) -> list[Flowable]:
          "Status"], rows, widths, bold_first=True)])
 
 
-def _catheter(chart: PatientChart, width: float) -> list[Flowable]:
+def current_catheter(chart: PatientChart) -> CatheterRecord | None:
+    """The chart's catheter as last corrected: the newest version of ``chart.catheter``'s
+    record among ``chart.catheters`` (the services hand out that one already)."""
     catheter = chart.catheter
     if catheter is None:
-        return section("Catheter", width, [para("No catheter recorded.")])
-    segments = [
+        return None
+    newer = {c.corrects_id: c for c in sorted(chart.catheters, key=lambda c: c.id)
+             if c.corrects_id is not None}
+    seen = {catheter.id}
+    while catheter.id in newer and newer[catheter.id].id not in seen:
+        catheter = newer[catheter.id]
+        seen.add(catheter.id)
+    return catheter
+
+
+def _segments(catheter: CatheterRecord) -> str:
+    return "; ".join(
         f"{common.length(s.length)} implanted, {common.length(s.trimmed)} trimmed, "
         + ("volume per cm not recorded" if s.volume_per_length is None else
            common.per_length(s.volume_per_length))
         for s in catheter.segments
-    ]
+    ) or "not recorded"
+
+
+def _catheter_volume(catheter: CatheterRecord) -> str:
+    return "not recorded" if catheter.volume is None else common.volume(catheter.volume)
+
+
+def _catheter_versions(chart: PatientChart, current: CatheterRecord | None, width: float,
+                       ) -> list[Flowable]:
+    """Every catheter version that takes part in a correction (the corrected ones and their
+    corrections), each correction under what it corrects; superseded values struck."""
+    involved = {c.corrects_id for c in chart.catheters if c.corrects_id is not None}
+    involved |= {c.id for c in chart.catheters if c.corrects_id is not None}
+    versions = _with_corrections_beneath(
+        [c for c in chart.catheters if c.id in involved], key=lambda c: c.id)
+    if not versions:
+        return []
+    corrected = _corrections(chart.catheters)
+    rows: list[list[Cell]] = []
+    tinted: list[int] = []
+    for catheter in versions:
+        pump = _pump_of(chart, catheter.pump_id)
+        status = _status(catheter.id, catheter.corrects_id, corrected)
+        values = [catheter.model_key, _segments(catheter), _catheter_volume(catheter),
+                  catheter.tip_level or "not recorded", common.day(catheter.implanted_on),
+                  common.day(catheter.revised_on, "never")]
+        if catheter.id in corrected:
+            status += ": superseded, do not use"
+            cells: list[Cell] = [_struck(v) for v in values]
+        else:
+            if current is not None and catheter.id == current.id:
+                status += ": current, as above"
+            cells = list(values)
+        if catheter.corrects_id is not None:
+            tinted.append(len(rows))
+        rows.append([para(status, STYLES.cell_bold),
+                     pump.serial_number if pump is not None else f"#{catheter.pump_id}",
+                     *cells, catheter.user or "-",
+                     catheter.correction_reason if catheter.corrects_id is not None else "-"])
+    header = ["Record", "Pump", "Model", "Segments", "Volume", "Tip", "Implanted", "Revised",
+              "Recorded by", "Corrected because"]
+    table = grid(header, rows, columns(width, 34, 24, 28, 40, 18, 10, 22, 22, 25, 46))
+    note = markup("<b>Catheter record versions</b>, each correction under what it corrects: "
+                  "struck values were corrected and must not be used.", STYLES.small)
+    gap = Spacer(1, 1 * mm)
+    note.keepWithNext = gap.keepWithNext = True  # the note never ends a page on its own
+    return [Spacer(1, 2 * mm), note, gap, _tint(table, tinted)]
+
+
+def _catheter(chart: PatientChart, width: float) -> list[Flowable]:
+    catheter = current_catheter(chart)
+    if catheter is None:
+        body: list[Flowable] = [para("No catheter recorded.")]
+        return section("Catheter", width, body + _catheter_versions(chart, None, width))
     pump = _pump_of(chart, catheter.pump_id)
+    record = _status(catheter.id, catheter.corrects_id, _corrections(chart.catheters))
+    if catheter.corrects_id is not None:
+        record += ": the current version"
     rows: list[tuple[str, Cell]] = [
         ("Model", catheter.model_key),
         ("On pump", pump.serial_number if pump is not None else f"#{catheter.pump_id}"),
-        ("Segments", "; ".join(segments) or "not recorded"),
-        ("Catheter volume", "not recorded" if catheter.volume is None
-         else common.volume(catheter.volume)),
+        ("Segments", _segments(catheter)),
+        ("Catheter volume", _catheter_volume(catheter)),
         ("Tip level", catheter.tip_level or "not recorded"),
         ("Implanted", common.day(catheter.implanted_on)),
         ("Revised", common.day(catheter.revised_on, "never")),
+        ("Record", record),
     ]
-    return section("Catheter", width, [fields(rows, (36 * mm, width - 36 * mm))])
+    if catheter.corrects_id is not None and (catheter.correction_reason or catheter.user):
+        rows.append(("Correction", _recorded(catheter.user, catheter.correction_reason)))
+    current = fields(rows, (36 * mm, width - 36 * mm))
+    versions = _catheter_versions(chart, catheter, width)
+    if not versions:
+        return section("Catheter", width, [current])
+    # the current values stay together under the heading; a long list of versions may go on
+    # to the next page rather than push the whole section there
+    return section("Catheter", width, [KeepTogether([current]), *versions], keep=False)
 
 
 def _prescriptions(chart: PatientChart, width: float, catalog: catalogs.Catalogs
@@ -224,18 +385,35 @@ def _trend(chart: PatientChart, width: float) -> list[Flowable]:
 
 
 def _events(chart: PatientChart, width: float) -> list[Flowable]:
+    """Every pump event, oldest first, each correction right under the event it corrects; a
+    corrected event's values struck through, its record cell saying which corrects it."""
+    corrected = _corrections(chart.events)
     rows: list[list[Cell]] = []
-    for event in sorted(chart.events, key=lambda e: e.occurred_at):
+    tinted: list[int] = []
+    ordered: list[EventRecord] = _with_corrections_beneath(
+        chart.events, key=lambda e: (e.occurred_at, e.id))
+    for event in ordered:
         pump = None if event.pump_id is None else _pump_of(chart, event.pump_id)
         details = "".join(f"; {k}: {v}" for k, v in sorted(event.details.items()))
-        rows.append([common.moment(event.occurred_at), event.kind.replace("_", " "),
-                     "-" if pump is None else pump.serial_number, event.summary + details,
-                     event.user])
+        values = [common.moment(event.occurred_at), event.kind.replace("_", " "),
+                  "-" if pump is None else pump.serial_number, event.summary + details]
+        status = _status(event.id, event.corrects_id, corrected)
+        if event.id in corrected:
+            status += ": superseded, do not use"
+            cells: list[Cell] = [_struck(v) for v in values]
+        else:
+            cells = list(values)
+        if event.corrects_id is not None:
+            tinted.append(len(rows))
+            if event.correction_reason:
+                cells[3] = f"{values[3]}. Corrected because: {event.correction_reason}"
+        rows.append([*cells, event.user or "-", para(status, STYLES.cell_bold)
+                     if event.corrects_id is not None or event.id in corrected else status])
     if not rows:
         return section("Events", width, [para("No event recorded.")])
-    widths = columns(width, 30, 28, 28, 143, 40)
-    return section("Events", width, [grid(["Date", "Event", "Pump", "Summary", "By"], rows,
-                                          widths)], keep=False)
+    widths = columns(width, 30, 26, 26, 117, 34, 36)
+    table = grid(["Date", "Event", "Pump", "Summary", "By", "Record"], rows, widths)
+    return section("Events", width, [_tint(table, tinted)], keep=False)
 
 
 def history_story(chart: PatientChart, settings: ClinicSettings, *,
