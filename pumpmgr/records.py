@@ -126,6 +126,7 @@ class PrescriptionRecord:
     prescriber: str
     findings: tuple[FindingRecord, ...] = ()
     corrects_id: int | None = None
+    correction_reason: str = ""  #: why this version supersedes the one it corrects
 
     @property
     def primary(self) -> Ingredient:
@@ -177,6 +178,7 @@ class RefillRecord:
     #: they differed from pumpmgr's forecast when the refill was saved.
     programmer: ProgrammerFigures | None = None
     programmer_differs: bool | None = None
+    correction_reason: str = ""  #: why this version supersedes the one it corrects
 
 
 @dataclass(frozen=True)

@@ -281,11 +281,29 @@ def _catheter(chart: PatientChart, width: float) -> list[Flowable]:
     return section("Catheter", width, [KeepTogether([current]), *versions], keep=False)
 
 
+def _superseded(cells: list[Cell], record_id: int, corrects_id: int | None, reason: str,
+                corrected: dict[int, int], note_at: int) -> tuple[list[Cell], Cell, bool]:
+    """A row of a versioned record as the sheet prints it: a superseded version's values
+    struck through, a correction's reason after its ``note_at`` cell; its record cell; and
+    whether it is a correction (tinted)."""
+    status = _status(record_id, corrects_id, corrected)
+    if record_id in corrected:
+        status += ": superseded, do not use"
+        cells = [_struck(c) if isinstance(c, str) else c for c in cells]
+    if corrects_id is not None and reason:
+        note = cells[note_at]
+        cells[note_at] = (f"Corrected because: {reason}" if note in ("-", "")
+                          else f"{note}. Corrected because: {reason}")
+    marked = corrects_id is not None or record_id in corrected
+    return cells, para(status, STYLES.cell_bold) if marked else status, corrects_id is not None
+
+
 def _prescriptions(chart: PatientChart, width: float, catalog: catalogs.Catalogs
                    ) -> list[Flowable]:
     corrected = _corrections(chart.prescriptions)
-    rows = []
-    for rx in sorted(chart.prescriptions, key=lambda p: p.effective_at):
+    rows: list[list[Cell]] = []
+    tinted: list[int] = []
+    for rx in _with_corrections_beneath(chart.prescriptions, key=lambda p: (p.effective_at, p.id)):
         pump = _pump_of(chart, rx.pump_id)
         program = program_of(rx, pump) if pump is not None else rx.program
         unit = rx.primary.display_unit
@@ -293,7 +311,7 @@ def _prescriptions(chart: PatientChart, width: float, catalog: catalogs.Catalogs
             f"{f.level}: {f.message}" + (f" (reason: {f.reason})" if f.reason else "")
             for f in rx.findings if f.level != "ok"
         ) or "none"
-        rows.append([
+        cells, status, correction = _superseded([
             common.moment(rx.effective_at),
             pump.serial_number if pump is not None else f"#{rx.pump_id}",
             common.solution_text(rx.ingredients, catalog),
@@ -302,15 +320,17 @@ def _prescriptions(chart: PatientChart, width: float, catalog: catalogs.Catalogs
             common.flow(program.daily_volume()),
             common.bolus_text(rx.patient_bolus, unit),
             rx.prescriber,
-            f"{_status(rx.id, rx.corrects_id, corrected)}; findings: {findings}",
-        ])
+            f"findings: {findings}",
+        ], rx.id, rx.corrects_id, rx.correction_reason, corrected, note_at=8)
+        if correction:
+            tinted.append(len(rows))
+        rows.append([*cells[:8], status, cells[8]])
     if not rows:
         return section("Prescriptions over time", width, [para("No prescription recorded.")])
-    widths = columns(width, 29, 24, 40, 24, 28, 24, 32, 30, 38)
-    return section("Prescriptions over time", width, [grid(
-        ["Effective", "Pump", "Solution", "Schedule", "Daily dose", "Daily volume",
-         "Patient bolus", "Prescriber", "Record, dose-check findings"], rows, widths)],
-        keep=False)
+    widths = columns(width, 29, 24, 36, 24, 28, 24, 30, 28, 28, 34)
+    table = grid(["Effective", "Pump", "Solution", "Schedule", "Daily dose", "Daily volume",
+                  "Patient bolus", "Prescriber", "Record", "Dose-check findings"], rows, widths)
+    return section("Prescriptions over time", width, [_tint(table, tinted)], keep=False)
 
 
 def delivery_error_text(refill: RefillRecord, pump: PumpRecord | None) -> str:
@@ -330,18 +350,17 @@ def delivery_error_text(refill: RefillRecord, pump: PumpRecord | None) -> str:
 
 def _refills(chart: PatientChart, width: float, catalog: catalogs.Catalogs) -> list[Flowable]:
     corrected = _corrections(chart.refills)
-    ordered = sorted(chart.refills, key=lambda r: r.performed_at)
     rows: list[list[Cell]] = []
     highlight: list[int] = []
-    for refill in ordered:
+    tinted: list[int] = []
+    for refill in _with_corrections_beneath(chart.refills, key=lambda r: (r.performed_at, r.id)):
         pump = _pump_of(chart, refill.pump_id)
         verdict = {"ok": "ok", "investigate": "INVESTIGATE", None: "first fill"}[
             refill.discrepancy_verdict]
-        if refill.discrepancy_verdict == "investigate":
+        review = refill.discrepancy_verdict == "investigate" and refill.id not in corrected
+        if review:
             highlight.append(len(rows))
-        note = refill.discrepancy_note or ""
-        status = _status(refill.id, refill.corrects_id, corrected)
-        rows.append([
+        cells, status, correction = _superseded([
             common.moment(refill.performed_at),
             pump.serial_number if pump is not None else f"#{refill.pump_id}",
             common.solution_text(refill.ingredients, catalog),
@@ -350,29 +369,34 @@ def _refills(chart: PatientChart, width: float, catalog: catalogs.Catalogs) -> l
             "-" if refill.discrepancy_difference is None
             else common.signed_volume(refill.discrepancy_difference),
             delivery_error_text(refill, pump),
-            para(verdict, STYLES.cell_bold if refill.discrepancy_verdict == "investigate"
-                 else STYLES.cell),
+            verdict,
             common.volume(refill.final_volume),
             f"{refill.lot_number}, exp. {common.day(refill.expiry)}",
             f"{refill.nurse}; {refill.verifier}",
-            f"{status}" + (f": {note}" if note else ""),
-        ])
+            refill.discrepancy_note or "-",
+        ], refill.id, refill.corrects_id, refill.correction_reason, corrected, note_at=11)
+        if review:
+            cells[7] = para(verdict, STYLES.cell_bold)
+        if correction:
+            tinted.append(len(rows))
+        rows.append([*cells[:11], status, cells[11]])
     if not rows:
         return section("Refills", width, [para("No refill recorded.")])
     header = ["Date", "Pump", "Solution", "Expected", "Aspirated", "Difference",
               "Delivery error", "Verdict", "Final", "Lot, expiry", "Nurse; verifier",
-              "Record, note"]
-    weights = [28, 23, 28, 18, 18, 20, 16, 26, 14, 27, 28, 36]
+              "Record", "Note"]
+    weights = [28, 23, 24, 18, 18, 20, 16, 26, 14, 25, 24, 26, 24]
     title = "Refills, with the discrepancy at each"
-    serials = {row[1] for row in rows}
+    serials = {r.pump_id for r in chart.refills}
     if len(serials) == 1:
         # one pump only: its serial goes in the heading and the room to the other columns
-        title += f" (pump {next(iter(serials))})"
+        pump = _pump_of(chart, next(iter(serials)))
+        title += f" (pump {pump.serial_number if pump is not None else f'#{serials.pop()}'})"
         for table_row in rows:
             del table_row[1]
         del header[1], weights[1]
-    return section(title, width, [grid(header, rows, columns(width, *weights),
-                                       highlight=highlight)], keep=False)
+    table = grid(header, rows, columns(width, *weights), highlight=highlight)
+    return section(title, width, [_tint(table, tinted)], keep=False)
 
 
 def _trend(chart: PatientChart, width: float) -> list[Flowable]:

@@ -155,6 +155,7 @@ def prescription_record(
             for f in sorted(findings, key=lambda f: f.position)
         ),
         corrects_id=row.corrects_id,
+        correction_reason=row.correction_reason or "",
     )
 
 
@@ -193,6 +194,7 @@ def refill_record(
         corrects_id=row.corrects_id,
         programmer=programmer_figures(row),
         programmer_differs=row.programmer_differs,
+        correction_reason=row.correction_reason or "",
     )
 
 

@@ -67,11 +67,22 @@ def test_every_refill_with_its_discrepancy(sheet: Sheet, sample_chart: Charts) -
 def test_events_and_corrections(sample_chart: Charts, settings: ClinicSettings) -> None:
     chart = sample_chart("baclofen")
     wrong = chart.refills[-1]
-    fixed = replace(wrong, id=99, lot_number="LT9999", corrects_id=wrong.id)
-    text = pdf_text(build_history(replace(chart, refills=(*chart.refills, fixed)), settings,
-                                  generated_at=GENERATED))
-    assert f"#{wrong.id} (CORRECTED by #99)" in text
-    assert f"#99 (corrects #{wrong.id})" in text
+    fixed = replace(wrong, id=99, lot_number="LT9999", corrects_id=wrong.id,
+                    correction_reason="lot misread from the vial")
+    rx = chart.prescriptions[-1]
+    rx_fixed = replace(rx, id=98, prescriber="Dr Q. Corrected", corrects_id=rx.id,
+                       correction_reason="prescriber name typed wrong")
+    text = pdf_text(build_history(
+        replace(chart, refills=(*chart.refills, fixed),
+                prescriptions=(*chart.prescriptions, rx_fixed)),
+        settings, generated_at=GENERATED))
+    assert f"#{wrong.id} (CORRECTED by #99): superseded, do not use" in text
+    # the correction is printed right under the version it corrects, with its reason
+    assert text.index(f"#{wrong.id} (CORRECTED by #99)") < text.index("LT9999")
+    assert f"#99 (corrects #{wrong.id}) Corrected because: lot misread from the vial" in text
+    assert f"#{rx.id} (CORRECTED by #98): superseded, do not use" in text
+    assert (f"#98 (corrects #{rx.id}) findings: none. Corrected because: prescriber name "
+            "typed wrong") in text
     for event in chart.events:
         assert event.summary in text and format_datetime(event.occurred_at) in text
 
