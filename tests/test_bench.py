@@ -199,6 +199,7 @@ def test_the_due_lists_rows_are_as_tall_as_qt_makes_them(
         for width in (1400, 900, 640):  # narrower: the admixtures' drug text wraps
             screen.resize(width, 600)
             screen.refresh()
+            screen.fit_pending_rows()  # rows out of sight are fitted after the first paint
             header = screen.table.verticalHeader()
             fitted = [header.sectionSize(r) for r in range(screen.proxy.rowCount())]
             screen.table.resizeRowsToContents()

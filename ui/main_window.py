@@ -1,5 +1,7 @@
 """The main window: the due list (home), the patient view, the calculators, the records and
-the lock screen in one stack, with the menus, toolbar and shortcuts that reach them.
+the lock screen in one stack, with the menus, toolbar and shortcuts that reach them. Only the
+due list is built with the window; each other screen is built (and its module imported) when
+it is first used, so that start-up pays for the first screen only.
 
 UI layer: imports PySide6, :mod:`pumpmgr.services` and the ui screens. It holds the signed-in
 :class:`~pumpmgr.services.Actor`, locks after the clinic's idle time (``auto_lock_minutes``,
@@ -23,7 +25,8 @@ and form), and the first user is told again when they next sign in here.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeVar
+import sys
+from typing import TYPE_CHECKING, TypeGuard, TypeVar
 
 import shiboken6
 from PySide6.QtCore import QEvent, QObject, QSize, Qt
@@ -46,19 +49,30 @@ from pumpmgr.records import ClinicSettings
 from pumpmgr.services import Actor, ClinicService
 from ui import icons, messages, presentation
 from ui.dialogs import events
-from ui.dialogs.prescription import PrescriptionDialog
 from ui.idle import IdleWatcher
-from ui.screens.calculators import CalculatorsScreen
 from ui.screens.dashboard import DashboardScreen
 from ui.screens.lock_screen import LockScreen
-from ui.screens.patient_view import PatientScreen
-from ui.screens.records import TAB_TITLES, RecordsScreen, RecordsTab
+from ui.screens.records import TAB_TITLES, RecordsTab
 
-if TYPE_CHECKING:  # imported on first use: the wizard and printing bring in reportlab
+if TYPE_CHECKING:  # imported on first use: the wizard and printing bring in reportlab, the
+    # other screens and the prescription are not needed to show the due list
+    from pumpmgr.records import PatientChart
     from ui.dialogs import print_preview
+    from ui.dialogs.prescription import PrescriptionDialog
+    from ui.screens.calculators import CalculatorsScreen
+    from ui.screens.patient_view import PatientScreen
+    from ui.screens.records import RecordsScreen
     from ui.wizards.refill import RefillWizard
 
-_Clinical = TypeVar("_Clinical", "RefillWizard", PrescriptionDialog)
+_Clinical = TypeVar("_Clinical", "RefillWizard", "PrescriptionDialog")
+_Page = TypeVar("_Page", bound=QWidget)
+
+
+def _is_prescription(widget: object) -> TypeGuard[PrescriptionDialog]:
+    """Whether ``widget`` is a prescription dialog (its module is imported when the first one
+    opens: before that there is none)."""
+    module = sys.modules.get("ui.dialogs.prescription")
+    return module is not None and isinstance(widget, module.PrescriptionDialog)
 
 
 class MainWindow(QMainWindow):
@@ -73,28 +87,20 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(icons.app_icon())
 
         self.dashboard = DashboardScreen(clinic, self)
-        self.patient = PatientScreen(clinic, self)
-        self.lock_screen = LockScreen(clinic, self)
-        self.calculators = CalculatorsScreen(clinic.catalogs, clinic.settings(), clinic.today(),
-                                             self)
-        self.records = RecordsScreen(clinic, self)
+        # The other screens, built when first used (the properties below).
+        self._patient: PatientScreen | None = None
+        self._lock_screen: LockScreen | None = None
+        self._calculators: CalculatorsScreen | None = None
+        self._records: RecordsScreen | None = None
         #: The pump-event dialog open now, if any (closed when the window locks).
         self.event_dialog: events.EventDialog | None = None
         self.stack = QStackedWidget(self)
-        for screen in (self.dashboard, self.patient, self.lock_screen, self.calculators,
-                       self.records):
-            self.stack.addWidget(screen)
+        self.stack.addWidget(self.dashboard)
         self.setCentralWidget(self.stack)
 
         self.dashboard.open_patient.connect(self.open_patient)
-        self.patient.back_requested.connect(self.show_dashboard)
-        self.patient.refill_requested.connect(self.start_refill)
-        self.patient.prescription_requested.connect(self.change_prescription)
         #: The refill wizard or prescription dialog open now, if any (discarded on lock).
         self.clinical_dialog: RefillWizard | PrescriptionDialog | None = None
-        self.lock_screen.unlocked.connect(self.unlock)
-        self.records.restored.connect(self.after_restore)
-        self.records.settings_saved.connect(self._settings_saved)
         self.stack.currentChanged.connect(lambda _index: self._update_event_actions())
 
         self._make_actions()
@@ -221,10 +227,8 @@ class MainWindow(QMainWindow):
             made = action(text, lambda _checked=False, k=kind: self.open_event_dialog(k))
             self.event_actions[kind] = made
             events_menu.addAction(made)
-            self.patient.events_button.menu().addAction(made)
             if kind == events.EXPLANT:
                 events_menu.addSeparator()
-                self.patient.events_button.menu().addSeparator()
         self.menuBar().insertMenu(self.help_menu.menuAction(), events_menu)
 
         #: Records menu entries by tab.
@@ -248,6 +252,64 @@ class MainWindow(QMainWindow):
             wanted = wanted.boundedTo(QSize(available.width() - 20, available.height() - 40))
         self.resize(wanted.expandedTo(self.minimumSize()))
 
+    # ----------------------------------------------------------------- screens
+
+    def _page(self, screen: _Page) -> _Page:
+        self.stack.addWidget(screen)
+        return screen
+
+    def _showing(self, screen: QWidget | None) -> bool:
+        """Whether ``screen`` (None: not built yet) is the one shown."""
+        return screen is not None and self.stack.currentWidget() is screen
+
+    @property
+    def patient(self) -> PatientScreen:
+        """The patient view, built on first use."""
+        if self._patient is None:
+            from ui.screens.patient_view import PatientScreen
+
+            screen = self._patient = self._page(PatientScreen(self.clinic, self))
+            screen.back_requested.connect(self.show_dashboard)
+            screen.refill_requested.connect(self.start_refill)
+            screen.prescription_requested.connect(self.change_prescription)
+            menu = screen.events_button.menu()
+            for kind, _, _ in events.EVENTS:  # the Events menu's actions
+                menu.addAction(self.event_actions[kind])
+                if kind == events.EXPLANT:
+                    menu.addSeparator()
+            self._update_event_actions()
+        return self._patient
+
+    @property
+    def lock_screen(self) -> LockScreen:
+        """The lock screen, built at the first lock."""
+        if self._lock_screen is None:
+            self._lock_screen = self._page(LockScreen(self.clinic, self))
+            self._lock_screen.unlocked.connect(self.unlock)
+        return self._lock_screen
+
+    @property
+    def calculators(self) -> CalculatorsScreen:
+        """The calculators, built on first use (with the settings and date of then)."""
+        if self._calculators is None:
+            from ui.screens.calculators import CalculatorsScreen
+
+            self._calculators = self._page(CalculatorsScreen(
+                self.clinic.catalogs, self.clinic.settings(), self.clinic.today(), self))
+        return self._calculators
+
+    @property
+    def records(self) -> RecordsScreen:
+        """The records screen, built on first use."""
+        if self._records is None:
+            from ui.screens.records import RecordsScreen
+
+            screen = self._records = self._page(RecordsScreen(self.clinic, self))
+            screen.restored.connect(self.after_restore)
+            screen.settings_saved.connect(self._settings_saved)
+            screen.set_actor(self.actor)
+        return self._records
+
     # ----------------------------------------------------------------- navigation
 
     def show_dashboard(self) -> None:
@@ -267,11 +329,11 @@ class MainWindow(QMainWindow):
     def refresh(self) -> None:
         if self.is_locked():
             return
-        if self.stack.currentWidget() is self.records:
+        if self._showing(self._records):
             self._run("reading the records", self.records.refresh)
-        elif self.stack.currentWidget() is self.calculators:
+        elif self._showing(self._calculators):
             return
-        elif self.stack.currentWidget() is self.patient and self.patient.patient_id is not None:
+        elif self._showing(self._patient) and self.patient.patient_id is not None:
             self.open_patient(self.patient.patient_id)
         else:
             self.show_dashboard()
@@ -291,12 +353,18 @@ class MainWindow(QMainWindow):
 
     # ----------------------------------------------------------------- pump events
 
+    def _shown_chart(self) -> PatientChart | None:
+        """The chart of the patient shown (None when the patient view is not shown)."""
+        return self.patient.chart if self._showing(self._patient) else None
+
     def _update_event_actions(self) -> None:
         """Each event is possible for the patient shown, to the signed-in role."""
-        chart = self.patient.chart if self.stack.currentWidget() is self.patient else None
+        chart = self._shown_chart()
         role = self.actor.role if self.actor is not None else ""
         for kind, made in self.event_actions.items():
             made.setEnabled(events.event_possible(kind, chart, role))
+        if self._patient is None:
+            return  # its Events button is set when it is built
         self.patient.events_button.setEnabled(
             any(made.isEnabled() for made in self.event_actions.values()))
         self.patient.events_button.setToolTip(
@@ -307,9 +375,8 @@ class MainWindow(QMainWindow):
     def open_event_dialog(self, kind: str) -> events.EventDialog | None:
         """Open the dialog recording ``kind`` for the patient shown (window-modal); the
         patient view is read again after a save."""
-        chart = self.patient.chart
+        chart = self._shown_chart()
         if (self.is_locked() or self.actor is None or chart is None
-                or self.stack.currentWidget() is not self.patient
                 or not events.event_possible(kind, chart, self.actor.role)):
             return None
         dialog = events.make_dialog(kind, self.clinic, self.actor, chart, self)
@@ -348,10 +415,12 @@ class MainWindow(QMainWindow):
         return self._open_clinical(RefillWizard, "opening the refill wizard")
 
     def change_prescription(self) -> PrescriptionDialog | None:
+        from ui.dialogs.prescription import PrescriptionDialog
+
         return self._open_clinical(PrescriptionDialog, "opening the prescription")
 
     def _open_clinical(self, kind: type[_Clinical], doing: str) -> _Clinical | None:
-        chart = self.patient.chart
+        chart = self.patient.chart if self._patient is not None else None
         if self.is_locked() or self.actor is None or chart is None or (
                 self.clinical_dialog is not None):
             return None
@@ -371,7 +440,7 @@ class MainWindow(QMainWindow):
             self.clinical_dialog = None
         if dialog.outcome is not None:
             self.statusBar().showMessage(
-                dialog.summary() if isinstance(dialog, PrescriptionDialog) else "Refill saved",
+                dialog.summary() if _is_prescription(dialog) else "Refill saved",
                 10000)
             if not self.is_locked():
                 self.open_patient(dialog.chart.patient.id)
@@ -440,7 +509,7 @@ class MainWindow(QMainWindow):
             return
         assert self.actor is not None
         self._resume_patient = (self.patient.patient_id
-                                if self.stack.currentWidget() is self.patient else None)
+                                if self._showing(self._patient) else None)
         minutes = self.clinic.settings().auto_lock_minutes if idle else 0
         at = presentation.local_datetime(self.clinic.clock.now(), self.clinic.tz)
         reason = (f"Locked at {at:%H:%M} after {minutes} minutes without use."
@@ -450,9 +519,11 @@ class MainWindow(QMainWindow):
         self.idle.stop()
         self._hide_windows()
         self.dashboard.clear()
-        self.patient.clear()
-        self.records.clear()
-        self.records.set_actor(None)
+        if self._patient is not None:
+            self._patient.clear()
+        if self._records is not None:
+            self._records.clear()
+            self._records.set_actor(None)
         for item in self.patient_actions:
             item.setEnabled(False)
         self.toolbar.setVisible(False)
@@ -549,7 +620,7 @@ class MainWindow(QMainWindow):
         chart = getattr(widget, "chart", None)
         patient = "" if chart is None else (
             f" for {chart.patient.display_name} (MRN {chart.patient.mrn})")
-        if isinstance(widget, PrescriptionDialog):
+        if _is_prescription(widget):
             return "" if widget.outcome is not None else f"a prescription change{patient}"
         if widget is self.clinical_dialog:  # the refill wizard (imported on first use)
             if getattr(widget, "outcome", None) is not None:
@@ -615,7 +686,8 @@ class MainWindow(QMainWindow):
         self.actor = actor
         self._last_actor = actor
         self.user_label.setText(f"Signed in: {actor.full_name} ({actor.role})")
-        self.records.set_actor(actor)
+        if self._records is not None:
+            self._records.set_actor(actor)
         self.records_actions[RecordsTab.USERS].setVisible(actor.role == "administrator")
         self._update_event_actions()
         self.statusBar().showMessage(f"Welcome, {actor.full_name}", 5000)

@@ -7,13 +7,15 @@ import random
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
 from dialog_recorder import Dialogs
-from PySide6.QtCore import QSortFilterProxyModel, Qt
+from PySide6.QtCore import QEvent, QObject, QSortFilterProxyModel, Qt
 from PySide6.QtWidgets import QTableView
 from pytestqt.qtbot import QtBot
 
 from pumpmgr.records import DueRow, DueState
 from pumpmgr.services import ClinicService
+from ui import notices
 from ui.main_window import MainWindow
 from ui.models.due_list import (
     Column,
@@ -264,6 +266,24 @@ def test_the_model_sorts_as_the_proxy_would(qtbot: QtBot) -> None:
         assert _order(proxy) == _order(qt_proxy)
 
 
+def test_the_source_rows_are_the_proxys_own_mapping() -> None:
+    """``source_rows`` (each row's source row, read without asking Qt when nothing is filtered
+    out) is ``mapToSource`` of every row, sorted, filtered, searched or not."""
+    model = DueListModel(UTC, 7)
+    model.set_rows(_many_rows(200))
+    proxy = DueFilterProxyModel(date(2025, 10, 20))
+    proxy.setSourceModel(model)
+    steps = [lambda: proxy.sort(int(Column.PATIENT), Qt.SortOrder.DescendingOrder),
+             lambda: proxy.set_kind(DueFilter.OVERDUE), lambda: proxy.set_search("li"),
+             lambda: proxy.set_kind(DueFilter.ALL), lambda: proxy.set_search(""),
+             lambda: model.set_rows(_many_rows(150, seed=5))]
+    for step in steps:
+        step()
+        mapped = [proxy.mapToSource(proxy.index(r, 0)).row() for r in range(proxy.rowCount())]
+        assert proxy.source_rows() == mapped
+    assert mapped == list(range(150))
+
+
 def test_each_rows_texts_are_made_in_one_pass_as_each_column_writes_them() -> None:
     model = DueListModel(UTC, 7)
     rows = _many_rows(300)
@@ -313,3 +333,88 @@ def test_a_large_due_list_is_sized_as_qt_sizes_it(window: MainWindow, qtbot: QtB
     window.hide()
     dashboard.set_filter(DueFilter.ALL)
     check("hidden")
+
+
+def test_rows_out_of_sight_are_fitted_right_after_the_first_paint(
+        window: MainWindow, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A refresh fits the rows shown before the table is painted, at the top or around the
+    current row far down, and every other row right after that paint: the heights then are
+    Qt's own, and the rows shown do not move."""
+    dashboard, table = window.dashboard, window.dashboard.table
+    header = table.verticalHeader()
+    rows = _many_rows(400)
+    monkeypatch.setattr(dashboard.clinic, "due_list", lambda: rows)
+    monkeypatch.setattr(notices, "notices", lambda *args: [])  # they would fill the screen
+
+    def heights() -> list[int]:
+        return [header.sectionSize(r) for r in range(dashboard.proxy.rowCount())]
+
+    dashboard.refresh()
+    qtbot.waitUntil(lambda: not dashboard.rows_pending)
+    fitted = heights()
+    assert len(fitted) == 400 and len(set(fitted)) > 1  # some rows wrap, others do not
+    for row in range(len(fitted)):
+        table.resizeRowToContents(row)
+    assert heights() == fitted
+
+    class Watch(QObject):
+        """The rows shown and every row's height at the table's first paint."""
+
+        painted: list[tuple[range, list[int]]]
+
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Paint and not self.painted:
+                last = table.rowAt(table.viewport().height() - 1)
+                shown = range(table.rowAt(0), last + 1 if last >= 0 else len(fitted))
+                self.painted.append((shown, heights()))
+            return False
+
+    watch = Watch()
+    for current in (0, 300):
+        table.selectRow(current)
+        qtbot.wait(1)
+        for row in range(len(fitted)):
+            header.resizeSection(row, 500)  # taller than any row is fitted
+        watch.painted = []
+        table.viewport().installEventFilter(watch)
+        dashboard.refresh()
+        assert dashboard.rows_pending and 500 in heights()  # not every row fitted yet
+        qtbot.waitUntil(lambda: bool(watch.painted))
+        table.viewport().removeEventFilter(watch)
+        shown, at_paint = watch.painted[0]
+        assert len(shown) > 3 and current in shown
+        assert [at_paint[r] for r in shown] == [fitted[r] for r in shown]
+        qtbot.waitUntil(lambda: not dashboard.rows_pending)
+        assert heights() == fitted
+        assert table.rowAt(0) == shown.start
+
+
+def test_rows_are_fitted_again_after_a_filter_or_a_search(
+        window: MainWindow, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Filtering gives the view other rows at Qt's default height: they are fitted again (the
+    wrapped admixtures of a narrow window stay readable)."""
+    dashboard, table = window.dashboard, window.dashboard.table
+    header = table.verticalHeader()
+    rows = _many_rows(200)
+    monkeypatch.setattr(dashboard.clinic, "due_list", lambda: rows)
+    monkeypatch.setattr(notices, "notices", lambda *args: [])
+
+    def heights() -> list[int]:
+        return [header.sectionSize(r) for r in range(dashboard.proxy.rowCount())]
+
+    def qt_heights() -> list[int]:
+        for row in range(dashboard.proxy.rowCount()):
+            table.resizeRowToContents(row)
+        return heights()
+
+    dashboard.refresh()
+    qtbot.waitUntil(lambda: not dashboard.rows_pending)
+    assert len(set(heights())) > 1  # some rows wrap, others do not
+    for change in (lambda: dashboard.set_filter(DueFilter.REVIEW),
+                   lambda: dashboard.set_filter(DueFilter.ALL),
+                   lambda: dashboard.search.setText(rows[7].patient.split(",")[0][:2]),
+                   lambda: dashboard.search.setText("")):
+        change()
+        qtbot.waitUntil(lambda: not dashboard.rows_pending)
+        fitted = heights()
+        assert fitted == qt_heights()

@@ -438,8 +438,14 @@ class DueFilterProxyModel(QSortFilterProxyModel):
     def source_rows(self) -> list[int]:
         """The source row of every row, in order (``mapToSource`` of each, made once)."""
         if self._sources is None:
-            self._sources = [self.mapToSource(self.index(r, 0)).row()
-                             for r in range(self.rowCount())]
+            model, count = self.sourceModel(), self.rowCount()
+            if (isinstance(model, DueListModel) and count == model.rowCount()
+                    and self.sortColumn() < 0):
+                # nothing filtered out and the proxy does not sort (the model does): the same
+                # rows, without thousands of calls into Qt
+                self._sources = list(range(count))
+            else:
+                self._sources = [self.mapToSource(self.index(r, 0)).row() for r in range(count)]
         return self._sources
 
     @property
@@ -481,6 +487,8 @@ class DueFilterProxyModel(QSortFilterProxyModel):
         row = model.row_at(source_row)
         if not matches(row, self._kind, self._today):
             return False
+        if not self._words:
+            return True  # (asked of every row: no search text made for nothing)
         text = searchable(row)
         return all(word in text for word in self._words)
 

@@ -7,10 +7,21 @@ due list can be written as an iCalendar file of refill appointments.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, QRect, Qt, Signal
+from PySide6.QtCore import (
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QRect,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QFont, QFontMetricsF, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -192,6 +203,8 @@ class DashboardScreen(QWidget):
         self.model = DueListModel(clinic.tz, settings.buffer_days, self)
         self.proxy = DueFilterProxyModel(self.today, self)
         self.proxy.setSourceModel(self.model)
+        #: Rows are left to fit after the table's next paint (see :meth:`_fit_seen_rows`).
+        self.rows_pending = False
 
         self.title = QLabel("Refill due list", self)
         self.title.setProperty("role", "title")
@@ -240,6 +253,8 @@ class DashboardScreen(QWidget):
         self.table.sortByColumn(int(Column.REFILL_DUE), Qt.SortOrder.AscendingOrder)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        # by whole rows (Qt's default here): the scroll bar's value is the top row shown
+        self.table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerItem)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(False)
         self.table.setWordWrap(True)  # an admixture's drug text takes a second line
@@ -325,8 +340,8 @@ class DashboardScreen(QWidget):
         self._update_notices(rows)
         self.table.resizeColumnsToContents()
         self._fit_columns()
-        self._fit_rows()
         self._select(current.pump_id if current else None)
+        self._fit_seen_rows()
         self._update_count()
 
     def clear(self) -> None:
@@ -389,11 +404,55 @@ class DashboardScreen(QWidget):
             if column != Column.DRUG:
                 header.resizeSection(int(column), header.sectionSize(int(column)) + 10)
 
-    def _fit_rows(self) -> None:
-        """Each row as tall as :meth:`QTableView.resizeRowToContents` makes it, without asking
-        the model for every cell of thousands of rows: a row whose every text fits its column
-        on one line gets the one-line height (measured once per font), and in a row with a text
-        near or over its column's width only those cells are measured, as Qt measures them."""
+    def _fit_seen_rows(self) -> None:
+        """Fit the rows that can be seen before the table is painted, and the others right
+        after that paint: the first paint of thousands of rows need not wait for all their
+        texts and heights. Seen are the rows from the top one shown and around the current
+        row (the view scrolls to it), as many as a screen's height holds (a row is at least
+        a line of text tall)."""
+        table = self.table
+        count = self.proxy.rowCount()
+        table.ensurePolished()  # the style sheet may set the font
+        height = max(table.screen().availableGeometry().height(), table.viewport().height())
+        screenful = math.ceil(height / max(1, table.fontMetrics().height()))
+        top, current = table.verticalScrollBar().value(), table.currentIndex().row()
+        seen = set(range(top, min(count, top + screenful)))
+        if current >= 0:
+            seen.update(range(max(0, current - screenful), min(count, current + screenful)))
+        self._fit_rows(sorted(seen))
+        self._keep_top_row()
+        if current >= 0 and table.isVisible():  # (hidden, it scrolls to it when shown)
+            table.scrollTo(table.currentIndex())  # the rows it passed may have grown
+        self.rows_pending = len(seen) < count
+        if self.rows_pending:
+            table.viewport().installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint and watched is self.table.viewport():
+            watched.removeEventFilter(self)
+            QTimer.singleShot(0, self, self.fit_pending_rows)  # once the paint is done
+        return super().eventFilter(watched, event)
+
+    def fit_pending_rows(self) -> None:
+        """Fit every row, if :meth:`_fit_seen_rows` left some to fit."""
+        if self.rows_pending:
+            self.rows_pending = False
+            self._fit_rows()
+            self._keep_top_row()
+
+    def _keep_top_row(self) -> None:
+        """The top row shown stays at the top when rows above it change height: the header's
+        offset (in pixels) would be stale until the view's next layout, and a paint before
+        it would show other rows."""
+        self.table.verticalHeader().setOffsetToSectionPosition(
+            self.table.verticalScrollBar().value())
+
+    def _fit_rows(self, rows: Iterable[int] | None = None) -> None:
+        """Each row (of ``rows``, or all) as tall as :meth:`QTableView.resizeRowToContents`
+        makes it, without asking the model for every cell of thousands of rows: a row whose
+        every text fits its column on one line gets the one-line height (measured once per
+        font), and in a row with a text near or over its column's width only those cells are
+        measured, as Qt measures them."""
         count = self.proxy.rowCount()
         if not count:
             return
@@ -408,8 +467,9 @@ class DashboardScreen(QWidget):
         grid = 1 if table.showGrid() else 0
         width_of, known = table.text_width, table.text_widths()
         one_line: dict[bool, int] = {}
-        model = self.model
-        for row, source in enumerate(self.proxy.source_rows()):
+        model, sources = self.model, self.proxy.source_rows()
+        for row in range(count) if rows is None else rows:
+            source = sources[row]
             emphasis = model.row_at(source).state != "fine"  # a bold state word
             wide = []
             for column, text in enumerate(model.texts(source)):
@@ -440,6 +500,7 @@ class DashboardScreen(QWidget):
     def set_filter(self, kind: DueFilter) -> None:
         self.filter_buttons[kind].setChecked(True)
         self.proxy.set_kind(kind)
+        self._fit_seen_rows()  # the rows shown now are other rows, each at the default height
         self._update_count()
 
     def _search_changed(self, text: str) -> None:
@@ -447,6 +508,7 @@ class DashboardScreen(QWidget):
         self._update_count()
         if self.proxy.rowCount():
             self.table.selectRow(0)
+        self._fit_seen_rows()
 
     def _update_count(self) -> None:
         shown, total = self.proxy.rowCount(), self.model.rowCount()

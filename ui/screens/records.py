@@ -15,11 +15,6 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from pumpmgr.services import Actor, ClinicService
-from ui.screens.records_audit import AuditTab
-from ui.screens.records_data import DataTab
-from ui.screens.records_library import DrugLibraryTab
-from ui.screens.records_settings import SettingsTab
-from ui.screens.records_users import UsersTab
 
 
 class RecordsTab(IntEnum):
@@ -48,6 +43,14 @@ class RecordsScreen(QWidget):
     settings_saved = Signal(object)
 
     def __init__(self, clinic: ClinicService, parent: QWidget | None = None) -> None:
+        # The tabs are imported here, not with the module: the main window's Records menu
+        # needs only the titles above, and the screen is built when first opened.
+        from ui.screens.records_audit import AuditTab
+        from ui.screens.records_data import DataTab
+        from ui.screens.records_library import DrugLibraryTab
+        from ui.screens.records_settings import SettingsTab
+        from ui.screens.records_users import UsersTab
+
         super().__init__(parent)
         self.setObjectName("page")
         self.clinic = clinic
