@@ -85,6 +85,21 @@ def format_duration(quantity: Quantity) -> str:
     return f"{text} day" if text == "1" else f"{text} days"
 
 
+def days_left_text(days_left: float) -> str:
+    """Drug left before the low-reservoir alarm, never more than there is: whole days
+    (``10 days``, not ``10.46 days``: a list is read at a glance), whole hours below two days
+    (``21 h``), ``under 1 h``, or ``alarm passed``. A plain float (the due list asks this of
+    5,000 rows)."""
+    if not math.isfinite(days_left):
+        raise ValueError(f"days left: {days_left!r} is not a number of days")
+    if days_left <= 0:
+        return "alarm passed"
+    if days_left < 2:
+        hours = math.floor(days_left * 24)
+        return f"{hours} h" if hours >= 1 else "under 1 h"
+    return f"{math.floor(days_left)} days"
+
+
 def format_percent(fraction: float, *, signed: bool = True) -> str:
     """A fraction as a percentage to one decimal: ``+11.7 %``."""
     text = format_number(fraction * 100, 1)

@@ -7,8 +7,6 @@ No timing is asserted anywhere: the figures are the benchmark's business, not th
 from __future__ import annotations
 
 import io
-import math
-import random
 import re
 from dataclasses import replace
 from datetime import datetime, time, timedelta
@@ -171,19 +169,6 @@ def test_recomputing_every_forecast_at_once_writes_what_pump_by_pump_would(
         assert {v["refill_due_reason"] for v in stored.values()} >= {"alarm"}
     finally:
         database.dispose()
-
-
-def test_the_due_lists_days_left_text_is_the_presentations() -> None:
-    from ui.models.due_list import _days_left_text
-    from ui.presentation import days_left_text
-
-    generator = random.Random(7)
-    values = [generator.uniform(-3, 400) for _ in range(20_000)]
-    values += [generator.uniform(0, 3) for _ in range(20_000)]
-    values += [0.0, -1.0, 1e-6, 1.0, 1.004999, 1.005, 1.9999999, 2.0, 2.004999, 1e9,
-               math.nextafter(2.0, 0)]
-    for value in values:
-        assert _days_left_text(value) == days_left_text(value), value
 
 
 def test_the_due_lists_rows_are_as_tall_as_qt_makes_them(

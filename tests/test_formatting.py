@@ -1,10 +1,14 @@
 """formatting: ISMP's rules (mcg, mL, leading zero, no trailing zero) in one place."""
 
+import math
 from datetime import date, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pumpmgr.formatting import (
+    days_left_text,
     display_unit,
     format_date,
     format_datetime,
@@ -64,3 +68,31 @@ def test_percent_and_dates() -> None:
     assert format_percent(-0.0917) == "-9.2 %"
     assert format_date(date(2025, 6, 1)) == "Sun 1 Jun 2025"
     assert format_datetime(datetime(2025, 3, 3, 9, 30)) == "Mon 3 Mar 2025 09:30"
+
+
+# the due list's "Drug left": whole days, whole hours below two days, never rounded up
+
+@pytest.mark.parametrize(("days", "text"), [
+    (93.91, "93 days"), (10.4567, "10 days"), (2.0, "2 days"), (math.nextafter(2.0, 0), "47 h"),
+    (1.5, "36 h"), (0.9, "21 h"), (1 / 24, "1 h"), (0.04, "under 1 h"), (1e-9, "under 1 h"),
+    (0.0, "alarm passed"), (-3.2, "alarm passed"),
+])
+def test_drug_left(days: float, text: str) -> None:
+    assert days_left_text(days) == text
+
+
+@given(st.floats(min_value=1e-9, max_value=1e6))
+def test_drug_left_never_says_more_than_there_is(days: float) -> None:
+    words = days_left_text(days).split()
+    if words[0] == "under":
+        assert days * 24 < 1
+    elif words[1] == "h":
+        assert int(words[0]) <= days * 24 < int(words[0]) + 1 and days < 2
+    else:
+        assert int(words[0]) <= days < int(words[0]) + 1 and days >= 2
+
+
+@pytest.mark.parametrize("days", [math.nan, math.inf, -math.inf])
+def test_drug_left_refuses_what_is_not_a_number_of_days(days: float) -> None:
+    with pytest.raises(ValueError, match="days left"):
+        days_left_text(days)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
+from pumpmgr.formatting import days_left_text
 from pumpmgr.records import DueRow
 from ui import presentation
 
@@ -64,7 +65,7 @@ def refill_event(row: DueRow, *, today: date, tz: tzinfo, buffer_days: int, stam
         f"Refill due: {presentation.date_text(row.refill_due)} "
         f"({presentation.reason_text(row, buffer_days)})",
         f"Alarm date: {presentation.alarm_text(row, tz)}",
-        f"Drug left today: {presentation.days_left_text(row.days_left)}",
+        f"Drug left today: {days_left_text(row.days_left)}",
         f"Replace by: {presentation.replace_by_text(row)}",
         "Made by pumpmgr: the pump's programmer stays the device of record.",
     ])

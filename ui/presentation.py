@@ -22,7 +22,7 @@ from pumpmgr.formatting import (
 )
 from pumpmgr.records import DueRow, DueState, Ingredient, PrescriptionRecord
 from pumpmgr.schedule import PatientBolus, Schedule
-from pumpmgr.units import Q_, Kind, Quantity
+from pumpmgr.units import Kind, Quantity
 
 CONSTANT_FLOW = "constant_flow"
 
@@ -72,13 +72,6 @@ def datetime_text(moment: datetime | None, tz: tzinfo, missing: str = "none") ->
     if moment is None:
         return missing
     return format_datetime(moment.astimezone(tz))
-
-
-def days_left_text(days_left: float) -> str:
-    """Days of drug left before the alarm: ``10 days``, ``28 h``, or ``alarm passed``."""
-    if days_left <= 0:
-        return "alarm passed"
-    return format_duration(Q_(days_left, "day"))
 
 
 def is_constant_flow(row: DueRow) -> bool:

@@ -36,6 +36,7 @@ from pumpmgr.db.backup import backup_database, manifest_path, restore_database
 from pumpmgr.db.engine import Database, open_database, resolve_database_url
 from pumpmgr.errors import Code, InputError, PumpMgrError
 from pumpmgr.formatting import (
+    days_left_text,
     format_date,
     format_datetime,
     format_number,
@@ -247,7 +248,7 @@ def due_text(rows: Sequence[DueRow], tz: tzinfo, today: date) -> str:
     return table(
         ("Refill due", "State", "To alarm", "Patient", "MRN", "Pump", "Drug", "Alarm",
          "Set by", "Notes"),
-        [(format_date(r.refill_due), STATE_TEXT.get(r.state, r.state), _days(r.days_left),
+        [(format_date(r.refill_due), STATE_TEXT.get(r.state, r.state), days_left_text(r.days_left),
           r.patient, r.mrn, r.pump_model, r.drug, _local(r.alarm_at, tz),
           str(r.refill_due_reason).replace("_", " "), notes(r)) for r in rows],
     )

@@ -16,8 +16,8 @@ from reportlab.lib.units import mm  # type: ignore[import-untyped]
 from reportlab.platypus import Flowable, Spacer  # type: ignore[import-untyped]
 
 from pumpmgr.errors import Code, ImpossibleInput
+from pumpmgr.formatting import days_left_text
 from pumpmgr.records import ClinicSettings, DueRow
-from pumpmgr.units import Q_
 
 from . import common
 from .styles import (
@@ -69,12 +69,6 @@ def reason_text(row: DueRow, settings: ClinicSettings) -> str:
     return f"alarm minus {settings.buffer_days} days"
 
 
-def days_left_text(row: DueRow) -> str:
-    if row.days_left <= 0:
-        return "alarm passed"
-    return common.days(Q_(row.days_left, "day"))
-
-
 def due_story(rows: Sequence[DueRow], settings: ClinicSettings, *, start: date,
               end: date) -> list[Flowable]:
     if end < start:
@@ -115,7 +109,7 @@ def due_story(rows: Sequence[DueRow], settings: ClinicSettings, *, start: date,
             row.pump_model,
             row.drug,
             common.day(row.alarm_at),
-            days_left_text(row),
+            days_left_text(row.days_left),
             "; ".join(flags),
         ])
     if table_rows:

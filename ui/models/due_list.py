@@ -14,7 +14,6 @@ every comparison (tens of thousands for a large clinic). The proxy only filters.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from datetime import date, timedelta, tzinfo
 from enum import IntEnum
@@ -30,9 +29,8 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QFont
 
-from pumpmgr.formatting import format_number
+from pumpmgr.formatting import days_left_text
 from pumpmgr.records import DueRow
-from pumpmgr.units import PLAUSIBLE_MAGNITUDES
 from ui import presentation
 from ui.presentation import STATES
 
@@ -110,19 +108,6 @@ def _bold() -> QFont:
         font.setBold(True)
         _FONTS.append(font)
     return _FONTS[0]
-
-
-def _days_left_text(days: float) -> str:
-    """:func:`ui.presentation.days_left_text` of a plain float (every row has its own value,
-    so it cannot be remembered; this skips the pint round trip of ``format_duration``, which
-    converts days to days). Values the quantity check would refuse go the long way."""
-    low, high = PLAUSIBLE_MAGNITUDES
-    if days <= 0 or not (math.isfinite(days) and low <= days <= high):
-        return presentation.days_left_text(days)
-    if days < 2:
-        return f"{format_number(days * 24, 1)} h"
-    text = format_number(days, 2)
-    return f"{text} day" if text == "1" else f"{text} days"
 
 
 def _far(day: date | None) -> int:
@@ -299,7 +284,7 @@ class DueListModel(QAbstractTableModel):
             word = presentation.state_word(row.state)
             state = dates[key] = f"{word} · review" if row.open_discrepancy else word
         return (state, row.patient, row.mrn, row.pump_model, row.drug,
-                _days_left_text(row.days_left), alarm, due,
+                days_left_text(row.days_left), alarm, due,
                 presentation.reason_text(row, self.buffer_days), replace_by)
 
     def _dated(self, key: tuple[Any, ...], make: Any) -> str:
@@ -323,7 +308,7 @@ class DueListModel(QAbstractTableModel):
         if column == Column.DRUG:
             return row.drug
         if column == Column.DAYS_LEFT:
-            return _days_left_text(row.days_left)
+            return days_left_text(row.days_left)
         constant_flow = presentation.is_constant_flow(row)
         if column == Column.ALARM:
             return self._dated(("alarm", row.alarm_at.astimezone(self.tz).date(), constant_flow),
