@@ -61,6 +61,7 @@ from pumpmgr.refill import (
     plan_refill,
 )
 from pumpmgr.services import forecasting, mapping
+from pumpmgr.services.collector import collector_paused
 from pumpmgr.services.inputs import (
     CatheterCorrection,
     CatheterInput,
@@ -1797,6 +1798,7 @@ class ClinicService:
                 catheters=tuple(catheters.values()),
             )
 
+    @collector_paused  # 5,000 rows the window keeps: nothing to collect while they are made
     def due_list(self, *, within_days: int | None = None, today: date | None = None,
                  ) -> list[DueRow]:
         """Active pumps by refill-due date, earliest first: one indexed query on the stored
@@ -1978,12 +1980,13 @@ def _due_list_statements(within: bool) -> tuple[Any, Any]:
              .join(db.Pump, db.Pump.id == f.pump_id)
              .join(db.Patient, db.Patient.id == db.Pump.patient_id).where(*filters)
              .order_by(f.refill_due, db.Patient.family_name, db.Patient.id))
-    # every stored forecast's solution (a few of patients not active: not looked up)
+    # every stored forecast's solution (a few of patients not active: not looked up); an IN
+    # list, so SQLite reads them in the (prescription, position) key's order, without a sort
     ingredient = db.PrescriptionIngredient
     ingredients = (select(ingredient.prescription_id, ingredient.drug_key,
                           ingredient.concentration_mcg_per_ml)
-                   .join(f, f.prescription_id == ingredient.prescription_id)
-                   .where(*due_by)
+                   .where(ingredient.prescription_id.in_(
+                       select(f.prescription_id).where(*due_by)))
                    .order_by(ingredient.prescription_id, ingredient.position))
     return pumps, ingredients
 

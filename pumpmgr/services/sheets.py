@@ -8,8 +8,6 @@ does); the clinic's edited drug library supplies the warning signs and the stabi
 
 from __future__ import annotations
 
-import functools
-import gc
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import date, datetime
@@ -28,33 +26,12 @@ from pumpmgr.reports import (
     build_worksheet_batch,
 )
 from pumpmgr.services.clinic import ClinicService
+from pumpmgr.services.collector import collector_paused
 from pumpmgr.units import Quantity
 from pumpmgr.visit import VisitPlan, local_chart, local_due_rows, plan_for_refill, plan_visit
 
 Progress = Callable[[int, int], None]
 P = ParamSpec("P")
-
-
-def _collector_paused(make: Callable[P, bytes]) -> Callable[P, bytes]:
-    """``make`` a sheet with Python's cyclic garbage collector held off, then on again.
-
-    A sheet allocates objects by the hundred thousand (records, flowables, laid-out pages)
-    that all live until its file is written, so the collector's passes while it is made free
-    almost nothing, yet each pass of the oldest generation walks every object of the
-    program: 11 to 18 % of the time of a day's 58 worksheets was spent there. Reference
-    counting still frees what is not in a cycle; the cycles left are collected afterwards.
-    """
-    @functools.wraps(make)
-    def paused(*args: P.args, **kwargs: P.kwargs) -> bytes:
-        if not gc.isenabled():  # already held off (a caller's, or another sheet's thread)
-            return make(*args, **kwargs)
-        gc.disable()
-        try:
-            return make(*args, **kwargs)
-        finally:
-            gc.enable()
-
-    return paused
 
 
 class SheetService:
@@ -94,7 +71,7 @@ class SheetService:
         return plan_visit(chart, at or self._now(), settings=settings or self.clinic.settings(),
                           drugs=(catalog or self._catalog()).drugs, tz=self.clinic.tz)
 
-    @_collector_paused
+    @collector_paused
     def worksheet(self, mrn: str, *, completed_refill_id: int | None = None,
                   at: datetime | None = None) -> bytes:
         """The refill worksheet before the visit, or the completed record of a refill."""
@@ -116,19 +93,19 @@ class SheetService:
                                       generated_at=self._now(), catalog=catalog,
                                       audit_head=self.audit_head())
 
-    @_collector_paused
+    @collector_paused
     def history(self, mrn: str) -> bytes:
         chart = self.chart(mrn)
         return build_history(chart, self.clinic.settings(), generated_at=self._now(),
                              catalog=self._catalog(), audit_head=self.audit_head())
 
-    @_collector_paused
+    @collector_paused
     def card(self, mrn: str) -> bytes:
         chart = self.chart(mrn)
         return build_wallet_card(chart, self.clinic.settings(), generated_at=self._now(),
                                  catalog=self._catalog(), audit_head=self.audit_head())
 
-    @_collector_paused
+    @collector_paused
     def compounding(self, mrn: str, *, stocks: Mapping[str, Quantity] | None = None,
                     extra_volume: Quantity | None = None) -> bytes:
         chart = self.chart(mrn)
@@ -138,7 +115,7 @@ class SheetService:
             stocks=stocks, extra_volume=extra_volume, generated_at=self._now(),
             catalog=catalog, audit_head=self.audit_head())
 
-    @_collector_paused
+    @collector_paused
     def due(self, start: date, end: date) -> bytes:
         if end < start:
             raise InputError("--to: the period ends before it starts", code=Code.TIME_ORDER,
@@ -147,7 +124,7 @@ class SheetService:
         return build_due_list(rows, self.clinic.settings(), start=start, end=end,
                               generated_at=self._now(), audit_head=self.audit_head())
 
-    @_collector_paused
+    @collector_paused
     def day(self, day: date, progress: Progress | None = None) -> bytes:
         """The worksheets of every patient due on or before ``day``, as one file."""
         rows = [r for r in self.clinic.due_list(today=day) if r.refill_due <= day]

@@ -23,6 +23,7 @@ from pumpmgr.db import migrate
 from pumpmgr.db import schema as db
 from pumpmgr.schedule import Schedule, Step
 from pumpmgr.services import forecasting
+from pumpmgr.services.inputs import IngredientInput, PrescriptionInput
 from pumpmgr.units import Q_
 
 
@@ -115,3 +116,16 @@ def test_revision_0004_fills_the_facts_from_the_records(world: World) -> None:
     assert _stored(world) == written
     assert any(f["flex_schedule"] for f in written.values())
     assert any(f["open_discrepancy"] for f in written.values())
+
+
+def test_an_admixtures_solution_reads_in_its_ingredients_order(world: World) -> None:
+    """The first ingredient is the one dosed: the due list names it first, whatever the
+    drugs' names (bupivacaine sorts before morphine)."""
+    _, pump_id = baclofen_patient(world, "200005")
+    world.clinic.change_prescription(world.nurse, world.check, pump_id, PrescriptionInput(
+        ingredients=(IngredientInput("morphine", Q_("10 mg/mL")),
+                     IngredientInput("bupivacaine", Q_("5 mg/mL"))),
+        schedule=Schedule.simple(Q_("2 mg/day")), effective_at=START, prescriber="Dr Brandt"))
+    world.clinic.record_refill(world.nurse, world.check, pump_id, fill(START))
+    (row,) = world.clinic.due_list()
+    assert row.drug == "morphine 10 mg/mL + bupivacaine 5 mg/mL"
