@@ -13,6 +13,7 @@ the database cannot be opened, 2 for bad arguments.
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import sys
 import threading
@@ -25,8 +26,8 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from platformdirs import user_data_dir
-from PySide6.QtCore import QEventLoop, Qt
-from PySide6.QtWidgets import QApplication, QProgressDialog
+from PySide6.QtCore import QEvent, QEventLoop, QObject, Qt
+from PySide6.QtWidgets import QApplication, QProgressDialog, QWidget
 
 from pumpmgr.db.engine import Database, open_database
 from pumpmgr.errors import Code, PumpMgrError
@@ -54,6 +55,28 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--demo", action="store_true",
                         help="open a demo clinic with made-up patients (rebuilt each day)")
     return parser
+
+
+def collector_after_first_paint(widget: QWidget) -> None:
+    """Once ``widget`` has been painted, freeze what start-up made and hold the cyclic garbage
+    collector on again, if start-up held it off (the launcher does, before the imports: their
+    collector passes freed nothing and took a tenth of the start). What start-up made (the
+    modules, classes, mappers, catalogs) lives as long as the program: frozen, no pass of the
+    oldest generation walks it again. It is frozen without a collection first: that pass took
+    90 ms and found 348 unreachable objects (5,000-patient clinic), which stay frozen."""
+    if gc.isenabled():
+        return
+
+    class FirstPaint(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Paint:
+                watched.removeEventFilter(self)
+                gc.freeze()
+                gc.enable()
+                self.deleteLater()
+            return False
+
+    widget.installEventFilter(FirstPaint(widget))
 
 
 def setup_application(app: QApplication) -> None:
@@ -195,6 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if actor is None:
             return 0
         window = MainWindow(clinic, actor)
+        collector_after_first_paint(window.dashboard.table.viewport())
         window.show()
         return int(app.exec())
     finally:

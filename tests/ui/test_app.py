@@ -4,13 +4,14 @@ named, a cancelled sign-in quits cleanly, and ui keeps away from pumpmgr.db."""
 from __future__ import annotations
 
 import ast
+import gc
 import sys
 from datetime import date
 from pathlib import Path
 
 import pytest
 from dialog_recorder import Dialogs
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 import pumpmgr.services
@@ -150,3 +151,22 @@ database.dispose()
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           check=True, cwd=UI.parent)
     assert done.stdout.splitlines() == ["6", ""]
+
+
+def test_the_collector_is_held_off_until_the_first_paint(qtbot: QtBot) -> None:
+    """Start-up runs with the cyclic collector held off (the launcher holds it off); once the
+    window is painted, what start-up made is frozen and the collector is on again."""
+    widget = QWidget()
+    qtbot.addWidget(widget)
+    frozen = gc.get_freeze_count()
+    gc.disable()
+    try:
+        app.collector_after_first_paint(widget)
+        qtbot.wait(5)
+        assert not gc.isenabled()  # not painted yet
+        widget.show()
+        qtbot.waitUntil(gc.isenabled)
+        assert gc.get_freeze_count() > frozen
+    finally:
+        gc.enable()
+        gc.unfreeze()
