@@ -3,6 +3,8 @@ the history with corrections beside what they correct, and the charts' data."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from pytestqt.qtbot import QtBot
 
 from pumpmgr.dosing import dose_for_volume
@@ -178,6 +180,27 @@ def test_history_places_event_and_catheter_corrections_under_what_they_correct(
     assert correction.details.endswith("Corrected because: tip level misread")
     assert model.index(10, 1).data() == "↳ Catheter record"
     qtmodeltester.check(model)  # type: ignore[attr-defined]
+
+
+def test_history_says_why_a_refill_and_a_prescription_were_corrected(
+        window: MainWindow) -> None:
+    """Corrected refills and prescriptions end with their reason, as events and catheters do;
+    the version they correct does not."""
+    open_mrn(window, "100004")
+    chart = window.patient.chart
+    assert chart is not None
+    rx = chart.prescriptions[-1]
+    rx_fixed = replace(rx, id=98, prescriber="Dr Q. Corrected", corrects_id=rx.id,
+                       correction_reason="prescriber name typed wrong")
+    entries = {e.key: e for e in timeline(replace(
+        chart, prescriptions=(*chart.prescriptions, rx_fixed)))}
+    refill = next(r for r in chart.refills if r.corrects_id is not None)
+    assert entries[("refill", refill.id)].details.endswith(
+        ". Corrected because: lot number misread")
+    assert "Corrected because" not in entries[("refill", refill.corrects_id)].details
+    assert entries[("prescription", 98)].details.endswith(
+        ". Corrected because: prescriber name typed wrong")
+    assert "Corrected because" not in entries[("prescription", rx.id)].details
 
 
 def test_the_history_table_is_sized_only_while_its_tab_is_shown(window: MainWindow,

@@ -95,6 +95,11 @@ def _solution(ingredients: tuple[Ingredient, ...]) -> str:
     return _remembered(key, lambda: presentation.solution_text(ingredients))
 
 
+def _because(reason: str) -> str:
+    """A correction's reason as every kind of entry ends with it; '' when none is given."""
+    return f". Corrected because: {reason}" if reason else ""
+
+
 def _refill_details(refill: RefillRecord) -> str:
     solution = _solution(refill.ingredients) or "solution not recorded"
     if refill.expected_residual is None:
@@ -114,7 +119,7 @@ def _refill_details(refill: RefillRecord) -> str:
         text += f"; bolus from the reservoir {presentation.volume_text(refill.bridge_bolus)}"
     if refill.discrepancy_note:
         text += f". Note: {refill.discrepancy_note}"
-    return text
+    return text + _because(refill.correction_reason)
 
 
 def _refill_changes(old: RefillRecord, new: RefillRecord) -> str:
@@ -137,6 +142,7 @@ def _prescription_entry(rx: PrescriptionRecord) -> TimelineEntry:
     findings = presentation.findings_text(rx)
     if findings:
         details += f". Dose checks: {findings}"
+    details += _because(rx.correction_reason)
     attention = "warning accepted" if any(f.level == "warning" for f in rx.findings) else ""
     corrects = None if rx.corrects_id is None else ("prescription", rx.corrects_id)
     return TimelineEntry(("prescription", rx.id), rx.effective_at, "Prescription", details,
@@ -148,8 +154,7 @@ def _event_entry(event: EventRecord) -> TimelineEntry:
     details = event.summary
     if event.details:
         details += " (" + "; ".join(f"{k}: {v}" for k, v in event.details.items()) + ")"
-    if event.correction_reason:
-        details += f". Corrected because: {event.correction_reason}"
+    details += _because(event.correction_reason)
     attention = "check not done" if "NOT" in event.details.values() else ""
     return TimelineEntry(("event", event.id), event.occurred_at,
                          EVENT_WORDS.get(event.kind, event.kind), details, event.user,
@@ -171,9 +176,7 @@ def _catheter_details(catheter: CatheterRecord) -> str:
             f"implanted {presentation.date_text(catheter.implanted_on)}")
     if catheter.revised_on is not None:
         text += f", revised {presentation.date_text(catheter.revised_on)}"
-    if catheter.correction_reason:
-        text += f". Corrected because: {catheter.correction_reason}"
-    return text
+    return text + _because(catheter.correction_reason)
 
 
 def _catheter_changes(old: CatheterRecord, new: CatheterRecord) -> str:
