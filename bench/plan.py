@@ -596,23 +596,11 @@ class _Life:
         computed = self.expected_at(utc(moment))
         expected = computed or 0.0
         last, final, _ = pump.fills[-1]
-        delivered = max(final - expected, 0.0)
-        noise = max(-0.5, min(0.5, rng.gauss(0, min(0.2, 0.025 * max(delivered, 1.0)))))
-        days = (utc(moment) - last).total_seconds() / 86400
-        used = 0.0
-        if regimen.bolus is not None and regimen.boluses_used:
-            used = min(regimen.bolus[0] * regimen.boluses_used * days / regimen.concentration,
-                       0.3)
-        aspirated = expected + noise - used
-        note = ""
         kind = None if event is None else event[1]
-        if kind in ("less_returned", "more_returned"):
-            threshold = 1.0 if pump.capacity <= 20 else 2.0
-            shift = threshold + rng.uniform(0.4, 1.4)
-            aspirated = expected - shift if kind == "less_returned" else expected + shift
-            note = rng.choice(demo._NOTES_LESS if kind == "less_returned"
-                              else demo._NOTES_MORE)
-        aspirated = round(min(max(aspirated, 0.0), pump.capacity), 1)
+        aspirated, note = demo.aspirate(
+            rng, regimen, expected=expected, final=final,
+            days=(utc(moment) - last).total_seconds() / 86400, capacity=pump.capacity,
+            kind=kind)
         new = None
         bridge_ml = None
         if kind == "concentration" and event is not None:

@@ -163,6 +163,15 @@ def discrepancy_threshold(reservoir_capacity: Quantity) -> Quantity:
     return Q_(SMALL_RESERVOIR_THRESHOLD_ML if small else LARGE_RESERVOIR_THRESHOLD_ML, "mL")
 
 
+def _require_within_capacity(field: str, volume_ml: float, capacity_ml: float) -> None:
+    """Refuse a volume the reservoir cannot hold (within the rounding tolerance)."""
+    if exceeds(volume_ml, capacity_ml):
+        raise ImpossibleInput(
+            f"{field}: {volume_ml:g} mL is more than the reservoir holds ({capacity_ml:g} mL)",
+            code=Code.OVER_CAPACITY, field=field,
+        )
+
+
 def discrepancy(
     *,
     fill_volume: Quantity,
@@ -182,21 +191,13 @@ def discrepancy(
     threshold = discrepancy_threshold(reservoir_capacity)
     fill_ml, exp_ml, act_ml = (float(q.to("mL").m) for q in (fill_volume, expected, actual))
     capacity_ml = float(reservoir_capacity.to("mL").m)
-    if exceeds(fill_ml, capacity_ml):
-        raise ImpossibleInput(
-            f"fill volume: {fill_ml:g} mL is more than the reservoir holds ({capacity_ml:g} mL)",
-            code=Code.OVER_CAPACITY, field="fill volume",
-        )
+    _require_within_capacity("fill volume", fill_ml, capacity_ml)
     if exceeds(exp_ml, fill_ml):
         raise ImpossibleInput(
             f"expected: {exp_ml:g} mL is more than was filled ({fill_ml:g} mL)",
             code=Code.OUT_OF_RANGE, field="expected",
         )
-    if exceeds(act_ml, capacity_ml):
-        raise ImpossibleInput(
-            f"actual: {act_ml:g} mL is more than the reservoir holds ({capacity_ml:g} mL)",
-            code=Code.OVER_CAPACITY, field="actual",
-        )
+    _require_within_capacity("actual", act_ml, capacity_ml)
     if accuracy_percent is not None and (
         not math.isfinite(accuracy_percent) or not 0 <= accuracy_percent < 100
     ):
@@ -258,17 +259,8 @@ def plan_refill(
     fill_ml = capacity_ml if fill_volume is None else float(
         require_positive(fill_volume, Kind.VOLUME, "fill volume").to("mL").m
     )
-    if exceeds(aspirated_ml, capacity_ml):
-        raise ImpossibleInput(
-            f"aspirated: {aspirated_ml:g} mL is more than the reservoir holds "
-            f"({capacity_ml:g} mL)",
-            code=Code.OVER_CAPACITY, field="aspirated",
-        )
-    if exceeds(fill_ml, capacity_ml):
-        raise ImpossibleInput(
-            f"fill volume: {fill_ml:g} mL is more than the reservoir holds ({capacity_ml:g} mL)",
-            code=Code.OVER_CAPACITY, field="fill volume",
-        )
+    _require_within_capacity("aspirated", aspirated_ml, capacity_ml)
+    _require_within_capacity("fill volume", fill_ml, capacity_ml)
     if fill_ml <= alarm_ml:
         raise ImpossibleInput(
             f"fill volume: {fill_ml:g} mL is not above the low-reservoir alarm volume "

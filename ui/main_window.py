@@ -53,6 +53,7 @@ from ui.idle import IdleWatcher
 from ui.screens.dashboard import DashboardScreen
 from ui.screens.lock_screen import LockScreen
 from ui.screens.records import TAB_TITLES, RecordsTab
+from ui.window_size import within_screen
 
 if TYPE_CHECKING:  # imported on first use: the wizard and printing bring in reportlab, the
     # other screens and the prescription are not needed to show the due list
@@ -245,12 +246,7 @@ class MainWindow(QMainWindow):
 
     def _fit_to_screen(self) -> None:
         self.setMinimumSize(QSize(1000, 620))
-        screen = QGuiApplication.primaryScreen()
-        wanted = QSize(1360, 840)
-        if screen is not None:
-            available = screen.availableGeometry().size()
-            wanted = wanted.boundedTo(QSize(available.width() - 20, available.height() - 40))
-        self.resize(wanted.expandedTo(self.minimumSize()))
+        self.resize(within_screen(QSize(1360, 840), (20, 40)).expandedTo(self.minimumSize()))
 
     # ----------------------------------------------------------------- screens
 

@@ -21,7 +21,6 @@ import argparse
 import dataclasses
 import getpass
 import json
-import os
 import sys
 import time as timing
 from collections.abc import Callable, Iterable, Sequence
@@ -51,7 +50,14 @@ from pumpmgr.records import (
 )
 from pumpmgr.services.clinic import REPLACE_BY_WARNING_DAYS, ClinicService
 from pumpmgr.services.demo import DEMO_USERS, MAX_PATIENTS, build_demo_clinic
-from pumpmgr.services.exchange import check_document, export_clinic, import_clinic, require_empty
+from pumpmgr.services.exchange import (
+    check_document,
+    export_clinic,
+    export_text,
+    import_clinic,
+    require_empty,
+    write_export,
+)
 from pumpmgr.services.throttle import SignInThrottled
 from pumpmgr.units import Kind, Quantity, kind_of, ureg
 
@@ -583,16 +589,12 @@ def run_export(args: argparse.Namespace) -> int:
         raise _refuse("--out", f"the folder {out.absolute().parent} does not exist")
     with _open(args, must_exist=True) as database:
         document = export_clinic(database)
-    text = json.dumps(document, indent=1, ensure_ascii=False) + "\n"
     if out is None:
-        sys.stdout.write(text)
+        sys.stdout.write(export_text(document))
         return EXIT_OK
-    partial = out.with_name(f"{out.name}.{os.getpid()}.partial")
     try:
-        partial.write_text(text, encoding="utf-8")
-        os.replace(partial, out)
+        write_export(document, out)
     except OSError as error:
-        partial.unlink(missing_ok=True)
         raise _refuse("--out", f"{out} cannot be written ({error.strerror})") from error
     rows = sum(len(r) for r in document["tables"].values())
     print(f"Exported {rows} rows ({len(document['tables']['patients'])} patients, "

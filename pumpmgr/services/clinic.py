@@ -9,9 +9,7 @@ Nothing clinical is updated in place: a correction is a new row pointing at what
 from __future__ import annotations
 
 import functools
-import json
 import logging
-import os
 import socket
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -1944,16 +1942,12 @@ class ClinicService:
     def export_to(self, destination: Path) -> ExportSummary:
         """Every record, the audit log included, as one JSON document at ``destination``
         (:func:`pumpmgr.services.exchange.export_clinic`), written whole or not at all."""
-        from pumpmgr.services.exchange import export_clinic
+        from pumpmgr.services.exchange import export_clinic, write_export
 
         document = export_clinic(self.database)
-        text = json.dumps(document, indent=1, ensure_ascii=False) + "\n"
-        partial = destination.with_name(f"{destination.name}.{os.getpid()}.partial")
         try:
-            partial.write_text(text, encoding="utf-8")
-            os.replace(partial, destination)
+            write_export(document, destination)
         except OSError as exc:
-            partial.unlink(missing_ok=True)
             raise InputError(f"export: {destination} cannot be written ({exc.strerror})",
                              code=Code.NO_VALUE, field="export") from exc
         tables = document["tables"]

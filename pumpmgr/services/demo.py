@@ -212,6 +212,31 @@ class Regimen:
         return self.ingredients[0][1]
 
 
+def aspirate(rng: random.Random, regimen: Regimen, *, expected: float, final: float,
+             days: float, capacity: float, kind: str | None) -> tuple[float, str]:
+    """The volume a nurse draws back (mL, to 0.1) near the ``expected`` residual, and the note
+    of a planned discrepancy (``kind`` "less_returned" or "more_returned"; else '').
+
+    Shared with :mod:`bench.plan`, whose clinic must draw the same volumes from the same
+    random numbers."""
+    delivered = max(final - expected, 0.0)
+    noise = max(-0.5, min(0.5, rng.gauss(0, min(0.2, 0.025 * max(delivered, 1.0)))))
+    used = 0.0
+    if regimen.bolus is not None and regimen.boluses_used:
+        # Patient boluses come out of the reservoir but not out of the expected residual
+        # (the services do not read the PTM log); kept small so that most refills are ok.
+        used = min(regimen.bolus[0] * regimen.boluses_used * days / regimen.concentration,
+                   0.3)
+    aspirated = expected + noise - used
+    note = ""
+    if kind in ("less_returned", "more_returned"):
+        threshold = 1.0 if capacity <= 20 else 2.0
+        shift = threshold + rng.uniform(0.4, 1.4)
+        aspirated = expected - shift if kind == "less_returned" else expected + shift
+        note = rng.choice(_NOTES_LESS if kind == "less_returned" else _NOTES_MORE)
+    return round(min(max(aspirated, 0.0), capacity), 1), note
+
+
 @dataclass
 class PumpPlan:
     model_key: str
@@ -592,23 +617,10 @@ class _Demo:
             event.done = True
         expected_q = self.clinic.expected_now(state.pump_id, moment)
         expected = 0.0 if expected_q is None else float(expected_q.to("mL").m)
-        delivered = max(state.final - expected, 0.0)
-        noise = max(-0.5, min(0.5, rng.gauss(0, min(0.2, 0.025 * max(delivered, 1.0)))))
-        days = (moment - state.last).total_seconds() / 86400
-        used = 0.0
-        if regimen.bolus is not None and regimen.boluses_used:
-            # Patient boluses come out of the reservoir but not out of the expected residual
-            # (the services do not read the PTM log); kept small so that most refills are ok.
-            used = min(regimen.bolus[0] * regimen.boluses_used * days / regimen.concentration,
-                       0.3)
-        aspirated = expected + noise - used
-        note = ""
-        if event is not None and event.kind in ("less_returned", "more_returned"):
-            threshold = 1.0 if state.capacity <= 20 else 2.0
-            shift = threshold + rng.uniform(0.4, 1.4)
-            aspirated = expected - shift if event.kind == "less_returned" else expected + shift
-            note = rng.choice(_NOTES_LESS if event.kind == "less_returned" else _NOTES_MORE)
-        aspirated = round(min(max(aspirated, 0.0), state.capacity), 1)
+        aspirated, note = aspirate(
+            rng, regimen, expected=expected, final=state.final,
+            days=(moment - state.last).total_seconds() / 86400, capacity=state.capacity,
+            kind=None if event is None else event.kind)
         if state.final > 0 and not note:
             verdict = discrepancy(
                 fill_volume=Q_(state.final, "mL"), expected=Q_(expected, "mL"),

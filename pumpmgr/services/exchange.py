@@ -35,9 +35,12 @@ the same document. On PostgreSQL the id sequences are moved past the imported id
 from __future__ import annotations
 
 import enum
+import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -168,6 +171,23 @@ def export_clinic(database: Database) -> dict[str, Any]:
             "tables": {table.name: _rows(session, table) for table in tables()},
         }
         return document
+
+
+def export_text(document: Mapping[str, Any]) -> str:
+    """The document as an export file holds it."""
+    return json.dumps(document, indent=1, ensure_ascii=False) + "\n"
+
+
+def write_export(document: Mapping[str, Any], destination: Path) -> None:
+    """The document at ``destination``, written whole or not at all: into a partial file beside
+    it (one a process), then renamed; an :class:`OSError` leaves no partial file behind."""
+    partial = destination.with_name(f"{destination.name}.{os.getpid()}.partial")
+    try:
+        partial.write_text(export_text(document), encoding="utf-8")
+        os.replace(partial, destination)
+    except OSError:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 def _revision(session: Session) -> str:

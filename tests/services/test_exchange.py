@@ -38,9 +38,11 @@ from pumpmgr.services.exchange import (
     ExchangeError,
     column_units,
     export_clinic,
+    export_text,
     import_clinic,
     is_empty,
     tables,
+    write_export,
 )
 from pumpmgr.services.inputs import (
     CatheterCorrection,
@@ -217,6 +219,21 @@ def test_a_database_holding_records_is_refused(source: tuple[Database, dict[str,
     assert caught.value.code is Code.DB_CONFLICT
     assert "already holds records" in caught.value.message
     assert export_clinic(database) == before
+
+
+def test_an_export_is_written_whole_or_not_at_all(tmp_path: Path) -> None:
+    """The file holds the document's text once renamed into place; a write that fails (here
+    the name is taken by a folder) leaves no partial file behind."""
+    document = {"format": FORMAT, "tables": {"patients": [{"name": "Müller"}]}}
+    out = tmp_path / "export.json"
+    write_export(document, out)
+    assert out.read_text(encoding="utf-8") == export_text(document)
+    assert json.loads(export_text(document)) == document
+    taken = tmp_path / "taken.json"
+    taken.mkdir()
+    with pytest.raises(OSError):
+        write_export(document, taken)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["export.json", "taken.json"]
 
 
 def test_unknown_formats_and_newer_revisions_are_refused(

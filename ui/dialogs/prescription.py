@@ -54,6 +54,7 @@ from ui import icons, messages, presentation
 from ui.widgets.field_list import Field, FieldList
 from ui.widgets.findings_panel import FindingsPanel
 from ui.widgets.schedule_edit import ScheduleEdit
+from ui.window_size import within_screen
 from ui.wizards.solution import SolutionEdit
 
 #: Wait this long after the last keystroke before asking the service again.
@@ -251,7 +252,7 @@ class PrescriptionDialog(QDialog):
         self._touched = False
         self._typed()
         self._touched = False
-        self._fit()
+        self.resize(within_screen(QSize(1080, 760)))
 
     @classmethod
     def run(cls, clinic: ClinicService, actor: Actor, patient_id: int,
@@ -260,14 +261,6 @@ class PrescriptionDialog(QDialog):
         dialog = cls(clinic, actor, patient_id, parent)
         dialog.exec()
         return dialog.outcome
-
-    def _fit(self) -> None:
-        wanted = QSize(1080, 760)
-        screen = QGuiApplication.primaryScreen()
-        if screen is not None:
-            room = screen.availableGeometry().size()
-            wanted = wanted.boundedTo(QSize(room.width() - 40, room.height() - 60))
-        self.resize(wanted)
 
     # ----------------------------------------------------------------- reading the form
 

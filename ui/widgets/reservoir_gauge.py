@@ -14,17 +14,13 @@ from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 
 from pumpmgr.formatting import format_quantity
 from pumpmgr.units import Kind, Quantity
+from ui.widgets.charts import ml
 from ui.widgets.field_list import FieldList
 
 _FRAME = QColor("#5b6d75")
 _FLUID = QColor("#6fa8c4")
 _LOW = QColor("#c0392b")
 _ALARM = QColor("#b3261e")
-
-
-def _ml(quantity: Quantity) -> float:
-    """mL of a volume, for drawing only."""
-    return float(quantity.to("mL").m)
 
 
 class ReservoirGauge(QWidget):
@@ -45,7 +41,7 @@ class ReservoirGauge(QWidget):
 
     def below_alarm(self) -> bool:
         return (self._now is not None and self._alarm is not None
-                and _ml(self._now) <= _ml(self._alarm))
+                and ml(self._now) <= ml(self._alarm))
 
     def sizeHint(self) -> QSize:
         return QSize(64, 110)
@@ -58,18 +54,18 @@ class ReservoirGauge(QWidget):
         painter.setBrush(QColor("#f3f6f7"))
         painter.drawRoundedRect(tank, 6, 6)
         if self._capacity is not None and self._alarm is not None:
-            capacity = max(_ml(self._capacity), 1e-9)
+            capacity = max(ml(self._capacity), 1e-9)
 
-            def y_of(ml: float) -> float:
-                return tank.bottom() - min(max(ml / capacity, 0.0), 1.0) * tank.height()
+            def y_of(volume: float) -> float:
+                return tank.bottom() - min(max(volume / capacity, 0.0), 1.0) * tank.height()
 
             if self._now is not None:
-                top = y_of(_ml(self._now))
+                top = y_of(ml(self._now))
                 painter.setPen(Qt.PenStyle.NoPen)
                 painter.setBrush(_LOW if self.below_alarm() else _FLUID)
                 painter.drawRoundedRect(QRectF(tank.left() + 2, top, tank.width() - 4,
                                                max(tank.bottom() - 2 - top, 0)), 4, 4)
-            alarm_y = y_of(_ml(self._alarm))
+            alarm_y = y_of(ml(self._alarm))
             painter.setPen(QPen(_ALARM, 2, Qt.PenStyle.DashLine))
             painter.drawLine(int(tank.left() - 6), int(alarm_y), int(tank.right() + 6),
                              int(alarm_y))

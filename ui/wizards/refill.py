@@ -43,6 +43,7 @@ from pumpmgr.units import Kind
 from pumpmgr.visit import VisitPlan, local_chart, plan_visit
 from ui import icons, messages, presentation
 from ui.dialogs import print_preview
+from ui.window_size import within_screen
 from ui.wizards import refill_checks
 from ui.wizards.base import StepWizard
 from ui.wizards.refill_steps import (
@@ -130,7 +131,7 @@ class RefillWizard(StepWizard):
         self._loading = False
         self.recompute()
         self.go_to(0)
-        self._fit()
+        self.resize(within_screen(QSize(1120, 740)))
 
     @classmethod
     def run(cls, clinic: ClinicService, actor: Actor, patient_id: int,
@@ -139,14 +140,6 @@ class RefillWizard(StepWizard):
         wizard = cls(clinic, actor, patient_id, parent)
         wizard.exec()
         return wizard.outcome
-
-    def _fit(self) -> None:
-        wanted = QSize(1120, 740)
-        screen = QGuiApplication.primaryScreen()
-        if screen is not None:
-            room = screen.availableGeometry().size()
-            wanted = wanted.boundedTo(QSize(room.width() - 40, room.height() - 60))
-        self.resize(wanted)
 
     # ----------------------------------------------------------------- time
 
