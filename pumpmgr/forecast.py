@@ -17,7 +17,14 @@ from typing import Literal
 
 from pumpmgr.errors import Code, ImpossibleInput
 from pumpmgr.schedule import Program
-from pumpmgr.units import Q_, Kind, Quantity, require_not_negative, require_positive
+from pumpmgr.units import (
+    Q_,
+    Kind,
+    Quantity,
+    exceeds,
+    require_not_negative,
+    require_positive,
+)
 
 #: Monday to Friday (date.weekday() numbering), the default open clinic days (domain-rules §3).
 WEEKDAYS: frozenset[int] = frozenset(range(5))
@@ -196,7 +203,7 @@ def forecast(
     if reservoir_capacity is not None:
         capacity_ml = float(require_positive(reservoir_capacity, Kind.VOLUME,
                                              "reservoir capacity").to("mL").m)
-        if fill_ml > capacity_ml:
+        if exceeds(fill_ml, capacity_ml):  # as refill.plan_refill: a unit round trip is no overfill
             raise ImpossibleInput(
                 f"fill volume: {fill_ml:g} mL is more than the reservoir holds "
                 f"({capacity_ml:g} mL)",

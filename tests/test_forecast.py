@@ -6,6 +6,7 @@ import pytest
 
 from pumpmgr.errors import Code, ImpossibleInput, InputError
 from pumpmgr.forecast import forecast, last_open_day, parse_open_days, refill_due_date
+from pumpmgr.refill import plan_refill
 from pumpmgr.schedule import PatientBolus, Program, Schedule, constant_flow_program
 from pumpmgr.units import Q_
 
@@ -109,6 +110,19 @@ def test_a_time_of_day_changes_the_calendar_date_only_when_it_should() -> None:
                       program=_program("400 mcg/day", "2000 mcg/mL"))
     assert result.alarm_at == datetime(2025, 6, 1, 17, 0)
     assert result.alarm_at.date() == date(2025, 6, 1)
+
+
+def test_a_full_reservoir_through_a_unit_round_trip_is_not_an_overfill() -> None:
+    """A full 20 mL reservoir that comes out a hair over 20 mL after a conversion (here
+    20.0000000000001 mL) is refused by neither the forecast nor the refill plan: both compare
+    within the same rounding tolerance."""
+    fill = Q_(0.0200000000000001, "L")
+    assert float(fill.to("mL").m) > 20
+    result = forecast(fill_volume=fill, filled_at=FILLED, reservoir_capacity=Q_("20 mL"),
+                      program=_program("400 mcg/day", "2000 mcg/mL"))
+    assert result.alarm_at.date() == date(2025, 6, 1)
+    plan_refill(reservoir_capacity=Q_("20 mL"), aspirated=Q_("2 mL"), alarm_volume=Q_("2 mL"),
+                fill_volume=fill)
 
 
 @pytest.mark.parametrize(
