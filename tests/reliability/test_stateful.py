@@ -51,6 +51,7 @@ from sqlalchemy import func, select
 from pumpmgr.db import schema as db
 from pumpmgr.db.engine import Database, open_database
 from pumpmgr.errors import PumpMgrError
+from pumpmgr.services import forecasting
 from pumpmgr.services.inputs import Verification
 
 SERIALS = count(1)
@@ -270,6 +271,17 @@ def make_machine(places: Places, stats: dict[str, int]) -> type[RuleBasedStateMa
                     select(db.PumpForecast).where(db.PumpForecast.pump_id.in_(ids)))}
             for pump_id in ids:
                 assert pump_id in rows and rows[pump_id].refill_due is not None, pump_id
+
+        @invariant()
+        def the_due_lists_facts_are_the_records(self) -> None:
+            """What the due list shows beside each forecast (its prescription, flex schedule,
+            open review: revision 0004) is what the records say after every change."""
+            with self.clinic.service.database.read() as session:
+                stored = {f.pump_id: {"prescription_id": f.prescription_id,
+                                      "flex_schedule": f.flex_schedule,
+                                      "open_discrepancy": f.open_discrepancy}
+                          for f in session.scalars(select(db.PumpForecast))}
+                assert stored == forecasting.due_facts(session, list(stored))
 
     return ClinicMachine
 
