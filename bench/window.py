@@ -97,6 +97,7 @@ def app(started: float, args: argparse.Namespace) -> dict[str, Any]:
     from pumpmgr.db.engine import open_database
     from pumpmgr.services import ClinicService
 
+    program.collector_after_imports()  # as ui.app.main does first
     qt = QApplication(["pumpmgr"])
     program.setup_application(qt)
     database = open_database(args.db, daily_backup_keep=None)
@@ -106,7 +107,6 @@ def app(started: float, args: argparse.Namespace) -> dict[str, Any]:
                            hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
     actor = clinic.sign_in(args.user, args.password)
     window = program.MainWindow(clinic, actor)
-    program.collector_after_first_paint(window.dashboard.table.viewport())
     window.show()
     seconds = _first_paint(window.dashboard.table.viewport(), started)
     rows = window.dashboard.model.rowCount()

@@ -29,8 +29,8 @@ def wants_window(argv: Sequence[str]) -> bool:
 def console(argv: Sequence[str] | None = None) -> NoReturn:
     args = list(sys.argv[1:] if argv is None else argv)
     if wants_window(args):
-        # held off until the window is painted (ui.app.collector_after_first_paint): the
-        # imports' collector passes find nothing to free and cost a tenth of the start
+        # held off for the window's imports (ui.app.collector_after_imports): their
+        # collector passes find nothing to free and cost a tenth of the start
         gc.disable()
         from ui.app import main as window
 
