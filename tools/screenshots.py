@@ -198,6 +198,9 @@ def events_calculators_records(window: MainWindow, clinic: ClinicService, out: P
     note = events.PumpNoteDialog(clinic, nurse, chart, window)
     note.kind_buttons["alarm"].setChecked(True)
     dialog_shot(note, "45-event-alarm-eri-note")
+    dates = events.PumpDatesDialog(clinic, nurse, chart, window)
+    dates.reason.setText("implant date copied from the wrong operation note")
+    dialog_shot(dates, "45-event-pump-dates")
 
     window.show_calculators()
     calculators = window.calculators

@@ -228,7 +228,7 @@ class MainWindow(QMainWindow):
             made = action(text, lambda _checked=False, k=kind: self.open_event_dialog(k))
             self.event_actions[kind] = made
             events_menu.addAction(made)
-            if kind == events.EXPLANT:
+            if kind in events.SEPARATED_AFTER:
                 events_menu.addSeparator()
         self.menuBar().insertMenu(self.help_menu.menuAction(), events_menu)
 
@@ -271,7 +271,7 @@ class MainWindow(QMainWindow):
             menu = screen.events_button.menu()
             for kind, _, _ in events.EVENTS:  # the Events menu's actions
                 menu.addAction(self.event_actions[kind])
-                if kind == events.EXPLANT:
+                if kind in events.SEPARATED_AFTER:
                     menu.addSeparator()
             self._update_event_actions()
         return self._patient
@@ -364,7 +364,8 @@ class MainWindow(QMainWindow):
         self.patient.events_button.setEnabled(
             any(made.isEnabled() for made in self.event_actions.values()))
         self.patient.events_button.setToolTip(
-            "Implant, replace, explant, catheter revision, MRI, alarm, ERI or note"
+            "Implant, replace, explant, catheter revision, MRI, alarm, ERI or note; "
+            "correct the pump's dates"
             if self.patient.events_button.isEnabled() else
             "Pump and catheter events are recorded by a nurse or a prescriber")
 

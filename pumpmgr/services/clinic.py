@@ -66,6 +66,7 @@ from pumpmgr.services.inputs import (
     EventCorrection,
     PatientInput,
     PrescriptionInput,
+    PumpCorrection,
     PumpInput,
     RecordCorrection,
     RefillInput,
@@ -793,23 +794,34 @@ class ClinicService:
     def correct_record(self, actor: Actor, correction: CatheterCorrection, reason: str,
                        ) -> CatheterRecord: ...
 
+    @overload
+    def correct_record(self, actor: Actor, correction: PumpCorrection, reason: str,
+                       ) -> PumpRecord: ...
+
     def correct_record(self, actor: Actor, correction: RecordCorrection, reason: str,
-                       ) -> EventRecord | CatheterRecord:
+                       ) -> EventRecord | CatheterRecord | PumpRecord:
         """Correct a pump event or a catheter record, by the kind of ``correction``: a new
         row pointing at the one it corrects (``corrects_id``), with the reason and the user,
         and an audit entry; the original stays as it was, and reads from then on take the
         correction in its place (the patient's timeline shows both, the correction beneath).
+
+        A :class:`PumpCorrection` changes the pump row's implant or explant date in place (the
+        pump is a record edited in place, like its status on explant) and writes a correcting
+        event for the pump's implant (or replacement) or explant event, at the new date and
+        the original's time of day, so the timeline and the pump agree; one ``pump.correct``
+        audit entry holds both dates before and after and the events.
 
         Only the newest version of a record is corrected: a record that another row already
         corrects is refused, naming that row (a correction may itself be corrected, so a
         mistaken correction can be put right). Refused too: a record that does not exist, a
         correction without a reason, and one that changes nothing.
 
-        The stored forecast does not read pump events or catheters (it runs from the last
-        fill and the programs since), so none is recomputed; a corrected catheter counts from
-        now on wherever the dead space does (the bridge bolus at the next concentration
-        change). Refills are corrected with :meth:`correct_refill` (a second user verifies,
-        and the verdict and forecast are recomputed); prescriptions by a new version.
+        The stored forecast does not read pump events, catheters or the pump's implant and
+        explant dates (it runs from the last fill and the programs since), so none is
+        recomputed; a corrected catheter counts from now on wherever the dead space does (the
+        bridge bolus at the next concentration change). Refills are corrected with
+        :meth:`correct_refill` (a second user verifies, and the verdict and forecast are
+        recomputed); prescriptions by a new version.
         """
         self._permit(actor, Action.CORRECT_RECORD)
         reason = _text(reason, "reason", limit=2000)
@@ -827,9 +839,16 @@ class ClinicService:
                 return self._correct_catheter(session, actor, catheter, reason)
 
             return self._write(work_catheter)
+        if isinstance(correction, PumpCorrection):
+            pump_dates = correction
+
+            def work_pump(session: Session) -> PumpRecord:
+                return self._correct_pump(session, actor, pump_dates, reason)
+
+            return self._write(work_pump)
         raise InputError(
-            "correction: correct_record corrects pump events and catheters; a refill is "
-            "corrected with its own correction, a prescription by a new version",
+            "correction: correct_record corrects pump events, catheters and pump dates; a "
+            "refill is corrected with its own correction, a prescription by a new version",
             code=Code.OUT_OF_RANGE, field="correction")
 
     @staticmethod
@@ -848,7 +867,10 @@ class ClinicService:
         return row
 
     def _correct_event(self, session: Session, actor: Actor, correction: EventCorrection,
-                       reason: str) -> EventRecord:
+                       reason: str, pump_date: bool = False) -> EventRecord:
+        """``pump_date``: the correction moves the pump's own implant or explant event with
+        the pump's date (:meth:`_correct_pump`, which writes the one audit entry); only then
+        may such an event's time change."""
         old: db.PumpEvent = self._to_correct(session, db.PumpEvent, correction.event_id,
                                              "pump event")
         kinds = db.PumpEventKind
@@ -864,7 +886,10 @@ class ClinicService:
         occurred_at = old.occurred_at
         if correction.occurred_at is not None:
             occurred_at = self._instant(correction.occurred_at, "time")
-            if occurred_at != old.occurred_at and old.kind not in free | {kinds.MRI}:
+            movable = free | {kinds.MRI}
+            if pump_date:
+                movable = {kinds.IMPLANT, kinds.REPLACEMENT, kinds.EXPLANT}
+            if occurred_at != old.occurred_at and old.kind not in movable:
                 raise ImpossibleInput(
                     f"time: the date of a {old.kind.value.replace('_', ' ')} is the pump's or "
                     "the catheter's own record and is not corrected with the event; correct "
@@ -892,10 +917,93 @@ class ClinicService:
             recorded_at=self._now(), recorded_by_id=actor.id)
         session.add(row)
         session.flush()
-        self._audit(session, actor, "event.correct", "pump_event", row.id,
-                    {"corrects": old.id, "pump_id": old.pump_id, **changes}, reason)
+        if not pump_date:
+            self._audit(session, actor, "event.correct", "pump_event", row.id,
+                        {"corrects": old.id, "pump_id": old.pump_id, **changes}, reason)
         pump = session.get_one(db.Pump, old.pump_id)
         return mapping.event_record(row, pump.patient_id, actor.full_name)
+
+    def _correct_pump(self, session: Session, actor: Actor, correction: PumpCorrection,
+                      reason: str) -> PumpRecord:
+        pump = session.get(db.Pump, correction.pump_id)
+        if pump is None:
+            raise InputError(f"pump: there is no pump #{correction.pump_id} to correct",
+                             code=Code.NO_VALUE, field="pump")
+        if correction.explanted_on is not None and pump.explant_date is None:
+            raise ImpossibleInput(
+                "explant date: the pump is not explanted, so it has no explant date to correct",
+                code=Code.OUT_OF_RANGE, field="explant date")
+        implanted = correction.implanted_on or pump.implant_date
+        explanted = correction.explanted_on or pump.explant_date
+        today = self.today()
+        for name, day in (("implant date", implanted), ("explant date", explanted)):
+            if day is not None and day > today:
+                raise ImpossibleInput(f"{name}: {day:%Y-%m-%d} is in the future",
+                                      code=Code.TIME_ORDER, field=name)
+        if explanted is not None and explanted < implanted:
+            # name the date the user gave; the explant when both were given
+            field = "explant date" if correction.explanted_on is not None else "implant date"
+            raise ImpossibleInput(
+                f"{field}: the explant ({explanted:%Y-%m-%d}) would be before the implant "
+                f"({implanted:%Y-%m-%d})", code=Code.TIME_ORDER, field=field)
+        if implanted != pump.implant_date:
+            # a refill or prescription before the implant would make the history impossible
+            refills = forecasting.current_refills(session, pump.id)
+            prescriptions = self._prescriptions(session, pump.id)
+            firsts = [("refill", refills[0].performed_at)] if refills else []
+            firsts += [("prescription", prescriptions[0].effective_at)] if prescriptions else []
+            for what, at in sorted(firsts, key=lambda first: first[1]):
+                day = at.astimezone(self.tz).date()
+                if implanted > day:
+                    raise ImpossibleInput(
+                        f"implant date: is after the pump's first {what} ({day:%Y-%m-%d})",
+                        code=Code.TIME_ORDER, field="implant date")
+        changes: dict[str, Any] = {
+            name: {"before": before, "after": after}
+            for name, before, after in (("implanted_on", pump.implant_date, implanted),
+                                        ("explanted_on", pump.explant_date, explanted))
+            if before != after}
+        if not changes:
+            raise InputError("correction: changes nothing; give the corrected date",
+                             code=Code.NO_VALUE, field="correction")
+        corrected: list[int] = []
+        correcting: list[int] = []
+        kinds = db.PumpEventKind
+        for name, event_kinds in (("implanted_on", {kinds.IMPLANT, kinds.REPLACEMENT}),
+                                  ("explanted_on", {kinds.EXPLANT})):
+            if name not in changes:
+                continue
+            event = self._pump_date_event(session, pump.id, event_kinds)
+            if event is None:  # records imported without the event: the pump row alone
+                continue
+            local = event.occurred_at.astimezone(self.tz)
+            if local.date() == changes[name]["after"]:  # the timeline already has it right
+                continue
+            at = datetime.combine(changes[name]["after"], local.time(), self.tz)
+            # the original time of day may still be to come today; the event is not future
+            at = min(at, self._now())
+            row = self._correct_event(session, actor, EventCorrection(event.id, occurred_at=at),
+                                      reason, pump_date=True)
+            corrected.append(event.id)
+            correcting.append(row.id)
+        pump.implant_date = implanted
+        pump.explant_date = explanted
+        session.flush()
+        self._audit(session, actor, "pump.correct", "pump", pump.id,
+                    {**changes, "corrects_events": corrected, "correcting_events": correcting},
+                    reason)
+        return mapping.pump_record(pump, self.catalogs)
+
+    @staticmethod
+    def _pump_date_event(session: Session, pump_id: int, kinds: set[db.PumpEventKind],
+                         ) -> db.PumpEvent | None:
+        """The newest version of the pump's implant (or replacement) or explant event."""
+        corrected = select(db.PumpEvent.corrects_id).where(db.PumpEvent.corrects_id.is_not(None))
+        return session.scalars(
+            select(db.PumpEvent)
+            .where(db.PumpEvent.pump_id == pump_id, db.PumpEvent.kind.in_(kinds),
+                   db.PumpEvent.id.not_in(corrected))
+            .order_by(db.PumpEvent.occurred_at, db.PumpEvent.id)).first()
 
     def _correct_catheter(self, session: Session, actor: Actor,
                           correction: CatheterCorrection, reason: str) -> CatheterRecord:

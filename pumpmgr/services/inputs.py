@@ -116,7 +116,8 @@ class EventCorrection:
     """A pump event as it should have been recorded; None keeps the recorded value.
 
     The time of an implant, replacement, explant or catheter revision is the pump's or the
-    catheter's own record and is not corrected here; ``kind`` moves only between alarm, ERI
+    catheter's own record and is not corrected here (a :class:`PumpCorrection` moves the
+    pump's implant or explant event with the pump's date); ``kind`` moves only between alarm, ERI
     and note; the post-MRI check belongs to MRI events only.
     """
 
@@ -138,5 +139,15 @@ class CatheterCorrection:
     revised_on: date | None = None
 
 
+@dataclass(frozen=True)
+class PumpCorrection:
+    """A pump's implant or explant date as it should have been recorded; None keeps the
+    recorded date. Only an explanted pump has an explant date to correct."""
+
+    pump_id: int
+    implanted_on: date | None = None
+    explanted_on: date | None = None
+
+
 #: What :meth:`pumpmgr.services.ClinicService.correct_record` corrects, by record kind.
-RecordCorrection = EventCorrection | CatheterCorrection
+RecordCorrection = EventCorrection | CatheterCorrection | PumpCorrection

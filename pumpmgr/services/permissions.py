@@ -55,7 +55,8 @@ class Action(StrEnum):
     CHANGE_PRESCRIPTION = "change_prescription"
     RECORD_REFILL = "record_refill"
     CORRECT_REFILL = "correct_refill"
-    #: Correct a pump event or a catheter record (a new row pointing at the old one).
+    #: Correct a pump event or a catheter record (a new row pointing at the old one), or a
+    #: pump's implant or explant date (with a correcting event).
     CORRECT_RECORD = "correct_record"
     #: Be the second user who verifies a refill, a prescription or a correction.
     VERIFY = "verify"

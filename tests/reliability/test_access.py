@@ -55,7 +55,12 @@ from pumpmgr.db import schema as db
 from pumpmgr.db.engine import Database, open_database
 from pumpmgr.errors import Code, PumpMgrError
 from pumpmgr.services import Actor, ClinicService, PermissionDenied
-from pumpmgr.services.inputs import EventCorrection, PatientInput, Verification
+from pumpmgr.services.inputs import (
+    EventCorrection,
+    PatientInput,
+    PumpCorrection,
+    Verification,
+)
 from pumpmgr.services.permissions import PERMISSIONS, ROLES, Action, allowed
 from pumpmgr.services.throttle import name_key
 from pumpmgr.units import Q_
@@ -264,6 +269,29 @@ def test_role_by_action_matrix(
     harness_report(f"9 access matrix {clinic.service.database.backend}", pairs, len(failures),
                    time.perf_counter() - started)
     assert not failures, "\n".join(failures)
+
+
+def test_a_pump_date_correction_follows_the_correct_record_row(clinic: Clinic) -> None:
+    """A pump's implant date is corrected through correct_record, so its row of the table
+    decides: clinicians may, an administrator (who records nothing clinical) may not, and
+    the refusal writes nothing."""
+    calls = Calls(clinic)
+    for role in ROLES:
+        patient_id, pump_id = calls.pump()
+        implanted = clinic.service.patient_chart(patient_id).pumps[0].implanted_on
+        before = audit_count(clinic)
+        correction = PumpCorrection(pump_id, implanted_on=implanted - timedelta(days=1))
+        if role in EXPECTED["correct_record"]:
+            fixed = clinic.service.correct_record(actor_of(clinic, role), correction,
+                                                  "implanted the day before")
+            assert fixed.implanted_on == implanted - timedelta(days=1), role
+            assert audit_count(clinic) == before + 1, role
+            continue
+        with pytest.raises(PermissionDenied) as refused:
+            clinic.service.correct_record(actor_of(clinic, role), correction, "typo")
+        assert refused.value.code is Code.AUTH_NOT_PERMITTED, role
+        assert audit_count(clinic) == before, role
+        assert clinic.service.patient_chart(patient_id).pumps[0].implanted_on == implanted
 
 
 def test_refused_actions_write_nothing(clinic: Clinic) -> None:

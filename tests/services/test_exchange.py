@@ -50,6 +50,7 @@ from pumpmgr.services.inputs import (
     IngredientInput,
     PatientInput,
     PrescriptionInput,
+    PumpCorrection,
     Verification,
 )
 from pumpmgr.units import Q_
@@ -273,9 +274,9 @@ def test_a_malformed_row_or_an_edited_audit_entry_is_refused(
 
 
 def test_corrections_and_the_programmers_figures_round_trip(place: Place) -> None:
-    """A refill with the programmer's figures, a corrected MRI and a corrected catheter come
-    back from export and import as they were: the figures and verdict, and each correction
-    pointing at what it corrects."""
+    """A refill with the programmer's figures, a corrected MRI, a corrected catheter and a
+    corrected implant date come back from export and import as they were: the figures and
+    verdict, and each correction pointing at what it corrects."""
     source, target = place.new(), place.new()
     try:
         clock = FixedClock(START)
@@ -299,6 +300,10 @@ def test_corrections_and_the_programmers_figures_round_trip(place: Place) -> Non
         service.correct_record(world.nurse, CatheterCorrection(chart.catheter.id,
                                                                revised_on=date(2025, 3, 2)),
                                "revised the next day")
+        implant = next(e for e in chart.events if e.kind == "implant")
+        service.correct_record(world.nurse, PumpCorrection(pump_id,
+                                                           implanted_on=date(2025, 2, 27)),
+                               "implanted two days earlier")
         document = export_clinic(source)
         import_clinic(target, json.loads(json.dumps(document)))
         assert export_clinic(target) == document
@@ -310,6 +315,8 @@ def test_corrections_and_the_programmers_figures_round_trip(place: Place) -> Non
         assert [e.corrects_id for e in after.events if e.kind == "mri"] == [None, mri.id]
         assert [c.corrects_id for c in after.catheters] == [None, chart.catheter.id]
         assert after.catheter is not None and after.catheter.revised_on == date(2025, 3, 2)
+        assert after.pump is not None and after.pump.implanted_on == date(2025, 2, 27)
+        assert [e.corrects_id for e in after.events if e.kind == "implant"] == [implant.id, None]
         assert "sign_in_failures" not in document["tables"]  # not a record: stays behind
     finally:
         source.dispose()

@@ -3,22 +3,25 @@ and the patient view, the history and the due list follow."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from dialog_recorder import Dialogs
+from PySide6.QtCore import QDate
 from pytestqt.qtbot import QtBot
 from sample_clinic import PASSWORD
 
 from pumpmgr.catalogs import default_catalogs
 from pumpmgr.services import ClinicService
 from pumpmgr.services.inputs import PatientInput
+from ui import presentation
 from ui.dialogs import events
 from ui.dialogs.events import (
     CatheterRevisionDialog,
     ExplantDialog,
     ImplantDialog,
     MriDialog,
+    PumpDatesDialog,
     PumpNoteDialog,
     ReplaceDialog,
     mri_checklist,
@@ -265,3 +268,45 @@ def test_the_administrator_records_no_clinical_events(admin_window: MainWindow) 
     assert not admin_window.patient.events_button.isEnabled()
     assert admin_window.open_event_dialog(events.MRI) is None
     admin_window.idle.stop()
+
+
+def test_the_implant_date_is_corrected_through_its_dialog(window: MainWindow) -> None:
+    """The nurse corrects the implant date: a refusal names the field and keeps the dialog;
+    the saved date shows on the patient view, and the history keeps the implant as first
+    recorded with its correction beneath it."""
+    open_mrn(window, "100001")
+    chart = window.patient.chart
+    assert chart is not None and chart.pump is not None
+    recorded = chart.pump.implanted_on
+    assert window.event_actions[events.PUMP_DATES].isEnabled()
+    dialog = window.open_event_dialog(events.PUMP_DATES)
+    assert isinstance(dialog, PumpDatesDialog)
+    assert dialog.explanted_on is None  # an active pump has no explant date
+    assert picked(dialog) == recorded
+
+    dialog.reason.setText("date read from the wrong letter")
+    dialog.implanted_on.setDate(dialog.implanted_on.maximumDate())  # today: after the fills
+    dialog.save_button.click()
+    assert dialog.isVisible()
+    assert dialog.problem.text().startswith(
+        "Not saved: implant date: is after the pump's first prescription")
+
+    corrected = recorded - timedelta(days=2)
+    dialog.implanted_on.setDate(QDate(corrected.year, corrected.month, corrected.day))
+    dialog.save_button.click()
+    assert not dialog.isVisible(), dialog.problem.text()
+    assert window.patient.pump_fields.text("implanted").startswith(
+        presentation.date_text(corrected) + ",")
+    assert window.statusBar().currentMessage().endswith("dates corrected.")
+    implants = [e for e in window.patient.history_model.entries()
+                if e.what == "Pump implanted"]
+    tz = window.clinic.tz
+    assert [(presentation.date_text(e.when, tz), e.status) for e in implants] == [
+        (presentation.date_text(recorded), "corrected (see below)"),
+        (presentation.date_text(corrected), "correction of the entry above")]
+    assert "Corrected because: date read from the wrong letter" in implants[1].details
+
+
+def picked(dialog: PumpDatesDialog) -> date:
+    shown = dialog.implanted_on.date()
+    return date(shown.year(), shown.month(), shown.day())

@@ -1,5 +1,6 @@
 """Pump and catheter events: implant, replace, explant, catheter revision, MRI, and an alarm,
-ERI or note, each a dialog that calls one :class:`~pumpmgr.services.ClinicService` method.
+ERI or note, and the correction of the pump's implant or explant date, each a dialog that
+calls one :class:`~pumpmgr.services.ClinicService` method.
 
 UI layer: imports PySide6, :mod:`pumpmgr.services` (the event methods and their inputs),
 :mod:`pumpmgr.catalogs` (pump models with their MRI notes), :mod:`pumpmgr.formatting` and the ui
@@ -46,7 +47,7 @@ from pumpmgr.errors import Code, InputError, PumpMgrError
 from pumpmgr.formatting import format_number, format_quantity
 from pumpmgr.records import PatientChart, PumpRecord
 from pumpmgr.services import Actor, ClinicService
-from pumpmgr.services.inputs import CatheterInput, PumpInput
+from pumpmgr.services.inputs import CatheterInput, PumpCorrection, PumpInput
 from pumpmgr.services.permissions import Action, allowed
 from pumpmgr.units import Kind, Quantity
 from ui import icons, messages, presentation
@@ -54,8 +55,8 @@ from ui.dialogs.catheter import CatheterEditor
 from ui.widgets.quantity_edit import QuantityEdit
 
 #: The events in menu order: key, menu text, the service action it needs.
-IMPLANT, REPLACE, EXPLANT, REVISION, MRI, NOTE = (
-    "implant", "replace", "explant", "catheter_revision", "mri", "note")
+IMPLANT, REPLACE, EXPLANT, REVISION, MRI, NOTE, PUMP_DATES = (
+    "implant", "replace", "explant", "catheter_revision", "mri", "note", "pump_dates")
 EVENTS: tuple[tuple[str, str, Action], ...] = (
     (IMPLANT, "&Implant a pump…", Action.IMPLANT_PUMP),
     (REPLACE, "&Replace the pump…", Action.REPLACE_PUMP),
@@ -63,7 +64,10 @@ EVENTS: tuple[tuple[str, str, Action], ...] = (
     (REVISION, "&Catheter revision…", Action.REVISE_CATHETER),
     (MRI, "&MRI…", Action.RECORD_MRI),
     (NOTE, "&Alarm, ERI or note…", Action.RECORD_EVENT),
+    (PUMP_DATES, "Correct the pump's &dates…", Action.CORRECT_RECORD),
 )
+#: The menus put a separator after these kinds (recording, then correcting).
+SEPARATED_AFTER = (EXPLANT, NOTE)
 #: The display format of dates and times (as :mod:`pumpmgr.formatting` writes them).
 DATE_FORMAT = "ddd d MMM yyyy"
 DATETIME_FORMAT = "ddd d MMM yyyy HH:mm"
@@ -80,6 +84,8 @@ def event_possible(kind: str, chart: PatientChart | None, role: str) -> bool:
         return False
     if kind == IMPLANT:
         return chart.pump is None and chart.patient.status == "active"
+    if kind == PUMP_DATES:  # an explanted pump's dates too: the newest pump's
+        return bool(chart.pumps)
     return chart.pump is not None
 
 
@@ -528,6 +534,58 @@ class ExplantDialog(EventDialog):
         return f"{pump.model_name} {pump.serial_number} recorded as explanted."
 
 
+class PumpDatesDialog(EventDialog):
+    """Correct the implant date (and, once explanted, the explant date) of the patient's newest
+    pump: the service changes the pump and moves its implant or explant event with a
+    correcting event, so the history shows the date as first recorded and the correction."""
+
+    save_text = "&Save the correction"
+    doing = "correcting the pump's dates"
+
+    def __init__(self, clinic: ClinicService, actor: Actor, chart: PatientChart,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(clinic, actor, chart, "Correct the pump's dates", parent)
+        #: The newest pump: the active one, or the last explanted when none is active.
+        self.corrected = chart.pumps[-1]
+        today = clinic.today()
+        # the heading names the active pump; an explanted one is named here
+        named = chart.pump is not None and chart.pump.id == self.corrected.id
+        explain = QLabel(
+            ("" if named else f"{pump_text(self.corrected)}. ")
+            + "Give the date as it should have been recorded; the history keeps the date "
+            "first recorded, with this correction beneath it.", self.body)
+        explain.setWordWrap(True)
+        self.implanted_on = date_edit(self.body, self.corrected.implanted_on, today)
+        self.implanted_on.setAccessibleName("Implanted on")
+        self.explanted_on: QDateEdit | None = None
+        form = QFormLayout()
+        form.addRow("&Implanted on", self.implanted_on)
+        if self.corrected.explanted_on is not None:
+            self.explanted_on = date_edit(self.body, self.corrected.explanted_on, today)
+            self.explanted_on.setAccessibleName("Explanted on")
+            form.addRow("E&xplanted on", self.explanted_on)
+        self.reason = QLineEdit(self.body)
+        self.reason.setMaxLength(2000)
+        self.reason.setPlaceholderText("for example: date read from the wrong letter")
+        self.reason.setAccessibleName("Reason for the correction")
+        form.addRow("Re&ason", self.reason)
+        self.body_layout.addWidget(explain)
+        self.body_layout.addLayout(form)
+        self.body_layout.addStretch(1)
+        self.resize(640, 340)
+
+    def submit(self) -> str:
+        reason = self.reason.text().strip()
+        if not reason:
+            raise InputError("reason: say why the date is corrected", code=Code.NO_VALUE,
+                             field="reason")
+        explanted = None if self.explanted_on is None else picked_date(self.explanted_on)
+        pump = self.clinic.correct_record(self.actor, PumpCorrection(
+            self.corrected.id, implanted_on=picked_date(self.implanted_on),
+            explanted_on=explanted), reason)
+        return f"{pump.model_name} {pump.serial_number}: dates corrected."
+
+
 class CatheterRevisionDialog(EventDialog):
     save_text = "&Save the revision"
     doing = "recording the catheter revision"
@@ -761,6 +819,7 @@ DIALOGS: dict[str, Callable[[ClinicService, Actor, PatientChart, QWidget | None]
     REVISION: CatheterRevisionDialog,
     MRI: MriDialog,
     NOTE: PumpNoteDialog,
+    PUMP_DATES: PumpDatesDialog,
 }
 
 
