@@ -11,8 +11,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from argon2 import PasswordHasher
+from sqlalchemy import func, select
 
 from pumpmgr.clock import FixedClock
+from pumpmgr.db import schema as db
 from pumpmgr.db.engine import Database
 from pumpmgr.schedule import Schedule
 from pumpmgr.services import Actor, ClinicService
@@ -88,3 +90,17 @@ def fill(at: datetime, aspirated: str = "0 mL", volume: str = "20 mL", **extra: 
     return RefillInput(performed_at=at, aspirated=Q_(aspirated), volume_added=Q_(volume),
                        lot_number="L123", expiry=date(2026, 1, 31), source="pharmacy",
                        **fields)  # type: ignore[arg-type]
+
+
+def count(world: World, model: type) -> int:
+    """How many rows ``model``'s table holds."""
+    with world.clinic.database.read() as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def last_audit(world: World) -> db.AuditEntry:
+    """The newest audit entry."""
+    with world.clinic.database.read() as session:
+        entry = session.scalars(select(db.AuditEntry).order_by(db.AuditEntry.seq.desc())).first()
+    assert entry is not None
+    return entry

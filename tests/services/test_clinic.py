@@ -15,6 +15,7 @@ from clinic_world import (
     World,
     baclofen_patient,
     baclofen_prescription,
+    count,
     fill,
 )
 from sqlalchemy import func, select, text
@@ -37,11 +38,6 @@ from pumpmgr.services.inputs import (
     Verification,
 )
 from pumpmgr.units import Q_
-
-
-def count(world: World, model: type) -> int:
-    with world.clinic.database.read() as session:
-        return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 def first_fill(world: World, **reasons: str) -> tuple[int, int]:

@@ -9,8 +9,16 @@ import json
 from datetime import date, timedelta
 
 import pytest
-from clinic_world import START, World, baclofen_patient, baclofen_prescription, fill
-from sqlalchemy import func, select
+from clinic_world import (
+    START,
+    World,
+    baclofen_patient,
+    baclofen_prescription,
+    count,
+    fill,
+    last_audit,
+)
+from sqlalchemy import select
 
 from pumpmgr.db import schema as db
 from pumpmgr.errors import Code, PumpMgrError
@@ -21,18 +29,6 @@ from pumpmgr.services.inputs import (
     SegmentInput,
 )
 from pumpmgr.units import Q_
-
-
-def count(world: World, model: type) -> int:
-    with world.clinic.database.read() as session:
-        return int(session.scalar(select(func.count()).select_from(model)) or 0)
-
-
-def last_audit(world: World) -> db.AuditEntry:
-    with world.clinic.database.read() as session:
-        entry = session.scalars(select(db.AuditEntry).order_by(db.AuditEntry.seq.desc())).first()
-    assert entry is not None
-    return entry
 
 
 def filled(world: World) -> tuple[int, int]:

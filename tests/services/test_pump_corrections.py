@@ -10,24 +10,20 @@ import json
 from datetime import date, datetime, time, timedelta
 
 import pytest
-from clinic_world import BERLIN, START, World, baclofen_patient, baclofen_prescription, fill
-from sqlalchemy import func, select
+from clinic_world import (
+    BERLIN,
+    START,
+    World,
+    baclofen_patient,
+    baclofen_prescription,
+    count,
+    fill,
+    last_audit,
+)
 
 from pumpmgr.db import schema as db
 from pumpmgr.errors import Code, PumpMgrError
 from pumpmgr.services.inputs import EventCorrection, PumpCorrection
-
-
-def count(world: World, model: type) -> int:
-    with world.clinic.database.read() as session:
-        return int(session.scalar(select(func.count()).select_from(model)) or 0)
-
-
-def last_audit(world: World) -> db.AuditEntry:
-    with world.clinic.database.read() as session:
-        entry = session.scalars(select(db.AuditEntry).order_by(db.AuditEntry.seq.desc())).first()
-    assert entry is not None
-    return entry
 
 
 def midnight(day: date) -> datetime:
