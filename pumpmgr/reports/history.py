@@ -287,13 +287,13 @@ def _superseded(cells: list[Cell], record_id: int, corrects_id: int | None, reas
     struck through, a correction's reason after its ``note_at`` cell; its record cell; and
     whether it is a correction (tinted)."""
     status = _status(record_id, corrects_id, corrected)
-    if record_id in corrected:
-        status += ": superseded, do not use"
-        cells = [_struck(c) if isinstance(c, str) else c for c in cells]
-    if corrects_id is not None and reason:
+    if corrects_id is not None and reason:  # before striking: a correction may be corrected
         note = cells[note_at]
         cells[note_at] = (f"Corrected because: {reason}" if note in ("-", "")
                           else f"{note}. Corrected because: {reason}")
+    if record_id in corrected:
+        status += ": superseded, do not use"
+        cells = [_struck(c) if isinstance(c, str) else c for c in cells]
     marked = corrects_id is not None or record_id in corrected
     return cells, para(status, STYLES.cell_bold) if marked else status, corrects_id is not None
 
@@ -419,20 +419,13 @@ def _events(chart: PatientChart, width: float) -> list[Flowable]:
     for event in ordered:
         pump = None if event.pump_id is None else _pump_of(chart, event.pump_id)
         details = "".join(f"; {k}: {v}" for k, v in sorted(event.details.items()))
-        values = [common.moment(event.occurred_at), event.kind.replace("_", " "),
-                  "-" if pump is None else pump.serial_number, event.summary + details]
-        status = _status(event.id, event.corrects_id, corrected)
-        if event.id in corrected:
-            status += ": superseded, do not use"
-            cells: list[Cell] = [_struck(v) for v in values]
-        else:
-            cells = list(values)
-        if event.corrects_id is not None:
+        cells, status, correction = _superseded([
+            common.moment(event.occurred_at), event.kind.replace("_", " "),
+            "-" if pump is None else pump.serial_number, event.summary + details,
+        ], event.id, event.corrects_id, event.correction_reason, corrected, note_at=3)
+        if correction:
             tinted.append(len(rows))
-            if event.correction_reason:
-                cells[3] = f"{values[3]}. Corrected because: {event.correction_reason}"
-        rows.append([*cells, event.user or "-", para(status, STYLES.cell_bold)
-                     if event.corrects_id is not None or event.id in corrected else status])
+        rows.append([*cells, event.user or "-", status])
     if not rows:
         return section("Events", width, [para("No event recorded.")])
     widths = columns(width, 30, 26, 26, 117, 34, 36)

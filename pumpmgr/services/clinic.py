@@ -826,26 +826,11 @@ class ClinicService:
         self._permit(actor, Action.CORRECT_RECORD)
         reason = _text(reason, "reason", limit=2000)
         if isinstance(correction, EventCorrection):
-            event = correction
-
-            def work_event(session: Session) -> EventRecord:
-                return self._correct_event(session, actor, event, reason)
-
-            return self._write(work_event)
+            return self._write(lambda s: self._correct_event(s, actor, correction, reason))
         if isinstance(correction, CatheterCorrection):
-            catheter = correction
-
-            def work_catheter(session: Session) -> CatheterRecord:
-                return self._correct_catheter(session, actor, catheter, reason)
-
-            return self._write(work_catheter)
+            return self._write(lambda s: self._correct_catheter(s, actor, correction, reason))
         if isinstance(correction, PumpCorrection):
-            pump_dates = correction
-
-            def work_pump(session: Session) -> PumpRecord:
-                return self._correct_pump(session, actor, pump_dates, reason)
-
-            return self._write(work_pump)
+            return self._write(lambda s: self._correct_pump(s, actor, correction, reason))
         raise InputError(
             "correction: correct_record corrects pump events, catheters and pump dates; a "
             "refill is corrected with its own correction, a prescription by a new version",
@@ -1761,20 +1746,8 @@ class ClinicService:
     # ----------------------------------------------------------------- reads
 
     def _current_catheter(self, session: Session, pump_id: int) -> db.Catheter | None:
-        """The pump's catheter as last recorded: of the versions no row corrects, the one
-        whose first version was recorded last. A correction takes the place of what it
-        corrects, so correcting an earlier configuration never makes it the current one."""
-        rows = {r.id: r for r in session.scalars(
-            select(db.Catheter).where(db.Catheter.pump_id == pump_id))}
-        corrected = {r.corrects_id for r in rows.values() if r.corrects_id is not None}
-
-        def first_version(row: db.Catheter) -> int:
-            while row.corrects_id is not None and row.corrects_id in rows:
-                row = rows[row.corrects_id]
-            return row.id
-
-        current = [r for r in rows.values() if r.id not in corrected]
-        return max(current, key=first_version, default=None)
+        return _current_catheter_of(session.scalars(
+            select(db.Catheter).where(db.Catheter.pump_id == pump_id)))
 
     @staticmethod
     def _user_names(session: Session) -> dict[int, str]:
@@ -1882,11 +1855,10 @@ class ClinicService:
             current_rx = None
             forecast = None
             if active is not None:
-                catheter_row = self._current_catheter(session, active.id)
+                catheter_row = _current_catheter_of(
+                    r for r in catheter_rows if r.pump_id == active.id)
                 if catheter_row is not None:
-                    catheter = catheters.get(catheter_row.id) or mapping.catheter_record(
-                        catheter_row, list(session.scalars(select(db.CatheterSegment).where(
-                            db.CatheterSegment.catheter_id == catheter_row.id))))
+                    catheter = catheters[catheter_row.id]
                 current = self._prescriptions(session, active.id)
                 current_rx = current[-1] if current else None
                 stored = session.get(db.PumpForecast, active.id)
@@ -2061,6 +2033,22 @@ class ClinicService:
         tables = document["tables"]
         return ExportSummary(destination, sum(len(rows) for rows in tables.values()),
                              len(tables.get("patients", ())), len(tables.get("audit_log", ())))
+
+
+def _current_catheter_of(versions: Iterable[db.Catheter]) -> db.Catheter | None:
+    """A pump's catheter as last recorded, of all its ``versions``: of those no row corrects,
+    the one whose first version was recorded last. A correction takes the place of what it
+    corrects, so correcting an earlier configuration never makes it the current one."""
+    rows = {r.id: r for r in versions}
+    corrected = {r.corrects_id for r in rows.values() if r.corrects_id is not None}
+
+    def first_version(row: db.Catheter) -> int:
+        while row.corrects_id is not None and row.corrects_id in rows:
+            row = rows[row.corrects_id]
+        return row.id
+
+    return max((r for r in rows.values() if r.id not in corrected), key=first_version,
+               default=None)
 
 
 @functools.cache

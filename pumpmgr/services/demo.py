@@ -59,7 +59,7 @@ from pumpmgr.db import schema as db
 from pumpmgr.db.engine import Database
 from pumpmgr.dose_checks import DoseCheck
 from pumpmgr.records import Indication
-from pumpmgr.refill import discrepancy
+from pumpmgr.refill import discrepancy, discrepancy_threshold
 from pumpmgr.schedule import PatientBolus, Schedule, Step
 from pumpmgr.services.clinic import Actor, ClinicService, RefillOutcome
 from pumpmgr.services.exchange import require_empty
@@ -230,7 +230,7 @@ def aspirate(rng: random.Random, regimen: Regimen, *, expected: float, final: fl
     aspirated = expected + noise - used
     note = ""
     if kind in ("less_returned", "more_returned"):
-        threshold = 1.0 if capacity <= 20 else 2.0
+        threshold = float(discrepancy_threshold(Q_(capacity, "mL")).m)  # domain-rules §4
         shift = threshold + rng.uniform(0.4, 1.4)
         aspirated = expected - shift if kind == "less_returned" else expected + shift
         note = rng.choice(_NOTES_LESS if kind == "less_returned" else _NOTES_MORE)

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import date, datetime
-from typing import ParamSpec
 
 from pumpmgr.catalogs import Catalogs
 from pumpmgr.db.audit import chain_head
@@ -31,7 +30,6 @@ from pumpmgr.units import Quantity
 from pumpmgr.visit import VisitPlan, local_chart, local_due_rows, plan_for_refill, plan_visit
 
 Progress = Callable[[int, int], None]
-P = ParamSpec("P")
 
 
 class SheetService:

@@ -95,3 +95,21 @@ def test_empty_history(sample_chart: Charts, settings: ClinicSettings) -> None:
                  "No refill recorded.", "No event recorded.",
                  "No refill has both an expected and an aspirated volume yet."):
         assert line in text
+
+
+def test_a_corrected_correction_keeps_its_reason(sample_chart: Charts,
+                                                 settings: ClinicSettings) -> None:
+    """A correction that is itself corrected is struck as superseded, its reason still
+    written out (not the struck cell's object)."""
+    chart = sample_chart("baclofen")
+    wrong = chart.refills[-1]
+    first = replace(wrong, id=99, lot_number="LT9999", corrects_id=wrong.id,
+                    correction_reason="lot misread from the vial")
+    second = replace(first, id=100, lot_number="LT9998", corrects_id=99,
+                     correction_reason="the vial's lot, read again")
+    text = pdf_text(build_history(replace(chart, refills=(*chart.refills, first, second)),
+                                  settings, generated_at=GENERATED))
+    assert f"#99 (corrects #{wrong.id}; CORRECTED by #100): superseded, do not use" in text
+    assert "Corrected because: lot misread from the vial" in text
+    assert "Corrected because: the vial's lot, read again" in text
+    assert "Paragraph" not in text and "object at 0x" not in text
