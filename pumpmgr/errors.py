@@ -35,6 +35,7 @@ class Code(StrEnum):
     UNKNOWN_PUMP = "catalog.unknown_pump"
     UNKNOWN_CATHETER = "catalog.unknown_catheter"
     CATALOG = "catalog.invalid"
+    BOOKING_REFUSED = "booking.refused"
     # Persistence and start-up gates (pumpmgr.db)
     DB_UNSUPPORTED = "db.unsupported_url"
     DB_NETWORK_FS = "db.network_filesystem"

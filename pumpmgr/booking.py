@@ -1,0 +1,163 @@
+"""Refill bookings checked against the forecast, and the best day to book (issue 16).
+
+Pure layer: stdlib only. A booking is judged with the dates the forecast gives for the pump
+(domain-rules §3): the refill-due date, the worst-case low-reservoir date and the computed empty
+date. The clinic's calendar is its open weekdays minus its closed dates, as for the refill-due
+date itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+
+from pumpmgr.errors import Code, ImpossibleInput
+from pumpmgr.formatting import format_date
+
+#: Days ahead within which a pump due and not booked is shown as "not booked" (issue 16: the
+#: clinic's horizon, clinic policy, 21 days by default).
+DEFAULT_BOOKING_HORIZON_DAYS = 21
+#: The furthest a proposal looks back from the refill-due date for a free open day: a clinic
+#: open one day a week still finds a day, and a loop over a wrong calendar still ends.
+_PROPOSAL_SEARCH_DAYS = 366
+
+
+@dataclass(frozen=True)
+class ClinicCalendar:
+    """The days the clinic sees patients: open weekdays (``date.weekday()`` numbers) minus the
+    administrator's closed dates."""
+
+    open_days: frozenset[int]
+    closed_dates: frozenset[date] = frozenset()
+
+    def __post_init__(self) -> None:
+        if not self.open_days or not self.open_days <= frozenset(range(7)):
+            raise ImpossibleInput(
+                "open days: the clinic needs at least one open weekday",
+                code=Code.OUT_OF_RANGE, field="open days",
+            )
+
+    def is_open(self, day: date) -> bool:
+        return day.weekday() in self.open_days and day not in self.closed_dates
+
+
+@dataclass(frozen=True)
+class PumpDates:
+    """The forecast's dates that a booking is judged against (local clinic dates)."""
+
+    refill_due: date
+    #: the day the reservoir may reach its alarm volume if the pump runs fast
+    worst_case_low: date
+    #: the day the nominal forecast reaches 0 mL
+    empty_on: date
+
+
+class BookingVerdict(StrEnum):
+    """How a booked day stands against the forecast, least severe first."""
+
+    IN_TIME = "in time"
+    TOO_LATE = "booked too late"  #: after the refill-due date: saved only with a reason
+
+
+@dataclass(frozen=True)
+class BookingCheck:
+    verdict: BookingVerdict
+    #: the words a nurse reads beside the booking
+    words: str
+
+
+def check_booking(day: date, dates: PumpDates, calendar: ClinicCalendar, *,
+                  today: date) -> BookingCheck:
+    """Judge a refill visit booked on ``day``.
+
+    Refused (:class:`ImpossibleInput` naming the field "day"): a day in the past, a day the
+    clinic is closed, and a day after the worst-case low-reservoir date or the computed empty
+    date. A day after the refill-due date is :attr:`BookingVerdict.TOO_LATE`, which the caller
+    saves only with a reason; anything else is in time.
+    """
+    if day < today:
+        raise ImpossibleInput(
+            f"day: {format_date(day)} has passed; book today or a later day",
+            code=Code.BOOKING_REFUSED, field="day",
+        )
+    if not calendar.is_open(day):
+        raise ImpossibleInput(
+            f"day: the clinic is closed on {format_date(day)}; choose an open day",
+            code=Code.BOOKING_REFUSED, field="day",
+        )
+    unsafe = _unsafe_after(dates)
+    if day > unsafe[0]:
+        raise ImpossibleInput(
+            f"day: {format_date(day)} is after {unsafe[1]} ({format_date(unsafe[0])}); "
+            f"book on or before the refill-due date, {format_date(dates.refill_due)}",
+            code=Code.BOOKING_REFUSED, field="day",
+        )
+    if day > dates.refill_due:
+        late = (day - dates.refill_due).days
+        return BookingCheck(
+            BookingVerdict.TOO_LATE,
+            f"booked too late: {late} day{'s' if late != 1 else ''} after the refill-due date "
+            f"({format_date(dates.refill_due)})",
+        )
+    return BookingCheck(
+        BookingVerdict.IN_TIME,
+        f"in time: on or before the refill-due date ({format_date(dates.refill_due)})",
+    )
+
+
+def _unsafe_after(dates: PumpDates) -> tuple[date, str]:
+    """The last day a visit may still be booked, and the words for what comes after it."""
+    if dates.empty_on < dates.worst_case_low:
+        return dates.empty_on, "the day the pump is computed empty"
+    return dates.worst_case_low, "the day the reservoir may be low if the pump runs fast"
+
+
+def propose_day(
+    dates: PumpDates,
+    calendar: ClinicCalendar,
+    *,
+    today: date,
+    capacity: int,
+    booked: Mapping[date, int],
+) -> date | None:
+    """The latest open day on or before the refill-due date, not before ``today``, with room
+    left (fewer than ``capacity`` visits already ``booked`` that day): no visit wasted, none
+    late. None when no such day exists (the pump is already overdue, or every day is full):
+    the caller then says so rather than proposing a late day.
+    """
+    if capacity < 0:
+        raise ImpossibleInput("capacity: give a whole number of visits from 0",
+                              code=Code.OUT_OF_RANGE, field="capacity")
+    day = dates.refill_due
+    for _ in range(_PROPOSAL_SEARCH_DAYS):
+        if day < today:
+            return None
+        if calendar.is_open(day) and booked.get(day, 0) < capacity:
+            return day
+        day -= timedelta(days=1)
+    return None
+
+
+def must_be_booked_by(dates: Iterable[tuple[int, PumpDates]],
+                      calendar: ClinicCalendar) -> dict[date, list[int]]:
+    """For a week view: each pump (by id) under the last open day on or before its refill-due
+    date, the day by which its visit must be booked. A pump with no open day in the year before
+    its due date is left out (no calendar has that)."""
+    by_day: dict[date, list[int]] = {}
+    for pump_id, pump_dates in dates:
+        day = pump_dates.refill_due
+        for _ in range(_PROPOSAL_SEARCH_DAYS):
+            if calendar.is_open(day):
+                by_day.setdefault(day, []).append(pump_id)
+                break
+            day -= timedelta(days=1)
+    return by_day
+
+
+def not_booked(dates: PumpDates, *, today: date,
+               horizon_days: int = DEFAULT_BOOKING_HORIZON_DAYS) -> bool:
+    """True when a pump with no open booking is due within the clinic's horizon (or overdue):
+    the due list's "not booked" state."""
+    return dates.refill_due <= today + timedelta(days=horizon_days)
