@@ -96,7 +96,8 @@ def test_the_bulk_written_clinic_is_the_one_the_services_build(
 
 
 def _reference_forecasts(clinic: ClinicService) -> dict[int, dict[str, Any]]:
-    """Each active pump's forecast computed pump by pump, as ``_refresh_forecast`` does."""
+    """Each active pump's forecast computed pump by pump, as
+    ``ForecastService.refresh_forecast`` does."""
     result = {}
     with clinic.database.read() as session:
         settings, library = clinic.settings(session), clinic.library(session)
@@ -109,7 +110,7 @@ def _reference_forecasts(clinic: ClinicService) -> dict[int, dict[str, Any]]:
                 fill = forecasting.FillPoint(last.performed_at, last.final_reservoir_ml,
                                              last.bolus_volume_ml or 0.0, len(refills) == 1)
             row = forecasting.compute(
-                pump=pump, fill=fill, prescriptions=clinic._prescriptions(session, pump.id),
+                pump=pump, fill=fill, prescriptions=clinic.context.prescriptions(session, pump.id),
                 settings=settings, library=library, accuracy_percent=pump.accuracy_percent,
                 tz=clinic.tz, now=clinic.clock.now())
             result[pump.id] = {c.key: getattr(row, c.key)

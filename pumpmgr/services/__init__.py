@@ -1,4 +1,5 @@
-"""The application layer: the only place that opens database sessions (see clinic.py)."""
+"""The application layer: the only place that opens database sessions (see context.py; the
+areas' façade is clinic.py)."""
 
 from pumpmgr.services.clinic import (
     Actor,

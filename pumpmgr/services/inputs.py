@@ -149,5 +149,6 @@ class PumpCorrection:
     explanted_on: date | None = None
 
 
-#: What :meth:`pumpmgr.services.ClinicService.correct_record` corrects, by record kind.
+#: What :meth:`pumpmgr.services.corrections.CorrectionService.correct_record` corrects, by
+#: record kind.
 RecordCorrection = EventCorrection | CatheterCorrection | PumpCorrection

@@ -21,7 +21,7 @@ types; two names that share a key share their count, which can only make a wait 
 
 The service calls :meth:`SignInThrottle.check` and :meth:`SignInThrottle.succeeded` inside the
 unit of work that checks the password; :meth:`SignInThrottle.failed` runs in a unit of work of
-its own after that one was rolled back with the refusal (see ``ClinicService._write``).
+its own after that one was rolled back with the refusal (see ``ClinicContext.write``).
 """
 
 from __future__ import annotations

@@ -61,7 +61,7 @@ def _stale_forecasts(database: Database) -> list[str]:
             before = _forecast_columns(stored)
             clinic = ClinicService(database, clock=FixedClock(stored.computed_at), tz=UTC,
                                    workstation="check", hasher=FAST_HASHER)
-            clinic._refresh_forecast(session, pump)
+            clinic.forecasts.refresh_forecast(session, pump)
             after = _forecast_columns(session.get_one(db.PumpForecast, pump.id))
             if before != after:
                 changed = {k: (before[k], after[k]) for k in before if before[k] != after[k]}

@@ -29,7 +29,8 @@ from pumpmgr.errors import Code, ImpossibleInput, InputError, PumpMgrError
 from pumpmgr.records import ProgrammerFigures
 from pumpmgr.refill import compare_programmer
 from pumpmgr.schedule import Schedule
-from pumpmgr.services import ClinicService, PermissionDenied
+from pumpmgr.services import PermissionDenied
+from pumpmgr.services.forecasts import ForecastService
 from pumpmgr.services.inputs import (
     IngredientInput,
     PatientInput,
@@ -485,9 +486,9 @@ def test_a_serialization_failure_is_retried_and_the_refill_saved_once(
     refills, audits = count(world, db.Refill), count(world, db.AuditEntry)
     attempts: list[int] = []
     raised: list[str | None] = []
-    refresh = ClinicService._refresh_forecast
+    refresh = ForecastService.refresh_forecast
 
-    def failing_once(self: ClinicService, session: Session, pump: db.Pump) -> Any:
+    def failing_once(self: ForecastService, session: Session, pump: db.Pump) -> Any:
         attempts.append(count_in(session, db.Refill))
         if len(attempts) > 1:
             return refresh(self, session, pump)
@@ -503,7 +504,7 @@ def test_a_serialization_failure_is_retried_and_the_refill_saved_once(
             raise
         raise AssertionError("the server did not raise the serialization failure")
 
-    monkeypatch.setattr(ClinicService, "_refresh_forecast", failing_once)
+    monkeypatch.setattr(ForecastService, "refresh_forecast", failing_once)
     monkeypatch.setattr(random, "uniform", lambda _a, _b: 0.0)  # no pause before the retry
     if clinic.database.backend != "postgresql":
         with pytest.raises(DatabaseBusy) as busy:

@@ -1,0 +1,126 @@
+"""The clinic's settings and its edits of the drug library."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pumpmgr.catalogs import Drug
+from pumpmgr.db import schema as db
+from pumpmgr.db.errors import ChangedMeanwhile
+from pumpmgr.errors import Code, ImpossibleInput, InputError
+from pumpmgr.records import ClinicSettings
+from pumpmgr.services.context import ClinicContext, _text
+from pumpmgr.services.forecasts import ForecastService
+from pumpmgr.services.permissions import Action
+from pumpmgr.services.values import Actor
+from pumpmgr.units import Kind, Quantity, exceeds, require_positive, to_canonical
+
+
+class ConfigurationService:
+    """The clinic's settings and its edits of the drug library."""
+
+    def __init__(self, ctx: ClinicContext, forecasts: ForecastService) -> None:
+        self.ctx = ctx
+        self.forecasts = forecasts
+
+    def settings_for_edit(self) -> tuple[ClinicSettings, int]:
+        """The clinic settings with the row's version, for :meth:`update_settings`."""
+        with self.ctx.database.read() as session:
+            return self.ctx.settings(session), session.get_one(db.ClinicSettings, 1).version
+
+    def update_settings(self, actor: Actor, settings: ClinicSettings, version: int | None = None,
+                        ) -> ClinicSettings:
+        self.ctx.permit(actor, Action.UPDATE_SETTINGS)
+        if not settings.open_days or not 0 <= settings.buffer_days <= 60:
+            raise ImpossibleInput("settings: need an open day and a buffer of 0 to 60 days",
+                                  code=Code.OUT_OF_RANGE, field="settings")
+
+        def work(session: Session) -> ClinicSettings:
+            row = session.get_one(db.ClinicSettings, 1)
+            if version is not None and row.version != version:
+                raise ChangedMeanwhile("settings: changed by someone else meanwhile; reload",
+                                       code=Code.DB_CHANGED_MEANWHILE, field="settings")
+            before = self.ctx.settings(session)
+            row.clinic_name = _text(settings.clinic_name, "clinic name")
+            row.clinic_phone = _text(settings.clinic_phone, "clinic phone", required=False,
+                                     limit=64)
+            row.refill_buffer_days = settings.buffer_days
+            row.open_weekdays_mask = sum(1 << d for d in settings.open_days)
+            row.page_size = db.PageSize(settings.page_size)
+            row.auto_lock_minutes = settings.auto_lock_minutes
+            row.updated_at = self.ctx.now()
+            session.flush()
+            self.ctx.audit(session, actor, "settings.update", "clinic_settings", 1, {
+                "before": _settings_dict(before), "after": _settings_dict(settings)})
+            if (before.buffer_days, before.open_days) != (settings.buffer_days,
+                                                          settings.open_days):
+                self.forecasts.refresh_forecasts(session, session.scalars(select(db.Pump).where(
+                    db.Pump.status == db.PumpStatus.ACTIVE)).all())
+            return self.ctx.settings(session)
+
+        return self.ctx.write(work)
+
+    def edit_drug_library(
+        self, actor: Actor, drug: str, changes: dict[str, Quantity | None], reason: str,
+    ) -> None:
+        """A clinic edit of one drug's limits (soft_max, hard_max, typical_min, typical_max,
+        max_concentration), audited, then every forecast and later check uses it."""
+        self.ctx.permit(actor, Action.EDIT_DRUG_LIBRARY)
+        reason = _text(reason, "reason", limit=2000)
+        allowed = {"soft_max": Kind.DOSE_RATE, "hard_max": Kind.DOSE_RATE,
+                   "typical_min": Kind.DOSE_RATE, "typical_max": Kind.DOSE_RATE,
+                   "max_concentration": Kind.CONCENTRATION}
+        stored: dict[str, float | None] = {}
+        for field, value in changes.items():
+            if field not in allowed:
+                raise InputError(f"{field}: not an editable limit; one of {', '.join(allowed)}",
+                                 code=Code.OUT_OF_RANGE, field=field)
+            stored[field] = None if value is None else to_canonical(
+                require_positive(value, allowed[field], field), allowed[field])
+
+        def work(session: Session) -> None:
+            current = self.ctx.library(session).drug(drug)
+            key = current.key
+            _check_library_limits(current, stored)
+            row = db.DrugLibraryEdit(drug_key=key, changes=stored, reason=reason,
+                                     edited_at=self.ctx.now(), edited_by_id=actor.id)
+            session.add(row)
+            session.flush()
+            self.ctx.audit(session, actor, "drug_library.edit", "drug", key, stored, reason)
+
+        self.ctx.write(work)
+
+
+def _check_library_limits(drug: Drug, stored: dict[str, float | None]) -> None:
+    """Refuse a library edit that leaves the drug without its typical range, or with limits
+    in the wrong order (typical minimum above the maximum, soft maximum above the hard one)."""
+    def value(field: str) -> float | None:
+        if field in stored:
+            return stored[field]
+        limit = getattr(drug, field)
+        return None if limit is None else to_canonical(limit.value, Kind.DOSE_RATE)
+
+    for field in ("typical_min", "typical_max"):
+        if field in stored and stored[field] is None:
+            raise InputError(f"{field.replace('_', ' ')}: the typical range cannot be removed; "
+                             "give a daily dose", code=Code.NO_VALUE, field=field)
+    low, high = value("typical_min"), value("typical_max")
+    if low is not None and high is not None and exceeds(low, high):
+        raise ImpossibleInput("typical min: is above the typical maximum",
+                              code=Code.OUT_OF_RANGE, field="typical min")
+    soft, hard = value("soft_max"), value("hard_max")
+    if soft is not None and hard is not None and exceeds(soft, hard):
+        raise ImpossibleInput("soft max: is above the hard maximum; the hard maximum blocks, "
+                              "the soft one warns before it", code=Code.OUT_OF_RANGE,
+                              field="soft max")
+
+
+def _settings_dict(settings: ClinicSettings) -> dict[str, Any]:
+    return {
+        "clinic_name": settings.clinic_name, "clinic_phone": settings.clinic_phone,
+        "buffer_days": settings.buffer_days, "open_days": sorted(settings.open_days),
+        "page_size": settings.page_size, "auto_lock_minutes": settings.auto_lock_minutes,
+    }

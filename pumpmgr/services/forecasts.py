@@ -1,0 +1,118 @@
+"""The stored forecast of each pump, computed again after every change that moves it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from pumpmgr.db import schema as db
+from pumpmgr.records import Ingredient, PrescriptionRecord, StoredForecast
+from pumpmgr.services import forecasting, mapping
+from pumpmgr.services.context import ClinicContext
+from pumpmgr.services.permissions import Action
+from pumpmgr.services.values import Actor
+from pumpmgr.units import Q_
+
+
+class ForecastService:
+    """The stored forecast of each pump, computed again after every change that moves it."""
+
+    def __init__(self, ctx: ClinicContext) -> None:
+        self.ctx = ctx
+
+    def refresh_forecast(self, session: Session, pump: db.Pump) -> StoredForecast | None:
+        refills = forecasting.current_refills(session, pump.id)
+        fill = None
+        if refills:
+            last = refills[-1]
+            fill = forecasting.FillPoint(last.performed_at, last.final_reservoir_ml,
+                                         last.bolus_volume_ml or 0.0, len(refills) == 1)
+        row = forecasting.compute(
+            pump=pump, fill=fill, prescriptions=self.ctx.prescriptions(session, pump.id),
+            settings=self.ctx.settings(session), library=self.ctx.library(session),
+            accuracy_percent=pump.accuracy_percent, tz=self.ctx.tz, now=self.ctx.now(),
+        )
+        for key, value in forecasting.due_facts(session, [pump.id])[pump.id].items():
+            setattr(row, key, value)
+        existing = session.get(db.PumpForecast, pump.id)
+        if existing is not None:
+            for column in db.PumpForecast.__table__.columns:
+                setattr(existing, column.key, getattr(row, column.key))
+            row = existing
+        else:
+            session.add(row)
+        session.flush()
+        return mapping.stored_forecast(row)
+
+    def refresh_forecasts(self, session: Session, pumps: Sequence[db.Pump]) -> None:
+        """:meth:`refresh_forecast` for many pumps at once: their last fills and the programs
+        that ran since in a few queries, each forecast on canonical floats
+        (:func:`forecasting.compute_floats`; the reference :func:`forecasting.compute` where
+        it declines), and one bulk UPDATE. The rows are the ones the pump-by-pump refresh
+        writes (``tests/test_bench.py`` compares them)."""
+        if not pumps:
+            return
+        settings, library, now = (self.ctx.settings(session), self.ctx.library(session),
+                                  self.ctx.now())
+        ids = [pump.id for pump in pumps]
+        fills = forecasting.last_fills(session, ids)
+        programs = forecasting.running_programs(session, fills, ids)
+        limits: dict[tuple[tuple[tuple[str, float], ...], bool], float | None] = {}
+
+        def stability(ingredients: tuple[tuple[str, float], ...], first_fill: bool,
+                      ) -> float | None:
+            """:func:`forecasting.stability_days` (it reads only the ingredients)."""
+            key = (ingredients, first_fill)
+            if key not in limits:
+                from pumpmgr.schedule import Schedule
+
+                probe = PrescriptionRecord(
+                    id=0, pump_id=0, ingredients=tuple(
+                        Ingredient(drug, Q_(strength, "mcg/mL")) for drug, strength in ingredients),
+                    schedule=Schedule.simple(Q_(1.0, "mcg/day")), patient_bolus=None,
+                    effective_at=now, prescriber="")
+                limits[key] = forecasting.stability_days(probe, library, first_fill=first_fill)
+            return limits[key]
+
+        stored = set(session.scalars(select(db.PumpForecast.pump_id)))
+        facts = forecasting.due_facts(session, ids)
+        updates: list[dict[str, Any]] = []
+        inserts: list[dict[str, Any]] = []
+        for pump in pumps:
+            fill = fills.get(pump.id)
+            running = [] if fill is None else programs.get(pump.id)
+            values = None if running is None else forecasting.compute_floats(
+                pump=pump, fill=fill, running=running, settings=settings, stability=stability,
+                tz=self.ctx.tz, now=now)
+            if values is None:
+                row = forecasting.compute(
+                    pump=pump, fill=fill, prescriptions=self.ctx.prescriptions(session, pump.id),
+                    settings=settings, library=library, accuracy_percent=pump.accuracy_percent,
+                    tz=self.ctx.tz, now=now)
+                values = {c.key: getattr(row, c.key) for c in db.PumpForecast.__table__.columns}
+            values.update(facts[pump.id])
+            (updates if pump.id in stored else inserts).append(values)
+        if updates:
+            session.execute(update(db.PumpForecast), updates)
+        if inserts:
+            session.execute(insert(db.PumpForecast), inserts)
+        for loaded in list(session.identity_map.values()):
+            if isinstance(loaded, db.PumpForecast):
+                session.expire(loaded)
+
+    def recompute_all_forecasts(self, actor: Actor, reason: str) -> int:
+        """Every active pump's forecast again (after a settings or drug-library change)."""
+        self.ctx.permit(actor, Action.RECOMPUTE_FORECASTS)
+
+        def work(session: Session) -> int:
+            pumps = session.scalars(select(db.Pump).where(
+                db.Pump.status == db.PumpStatus.ACTIVE)).all()
+            self.refresh_forecasts(session, pumps)
+            self.ctx.audit(session, actor, "forecast.recompute", "clinic", "all",
+                           {"pumps": len(pumps)}, reason)
+            return len(pumps)
+
+        return self.ctx.write(work)

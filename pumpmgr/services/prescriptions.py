@@ -1,0 +1,225 @@
+"""Prescription versions: dose checks, previews, the second user's check and saving a change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from pumpmgr.db import schema as db
+from pumpmgr.dose_checks import DoseCheck, change_context, check_admixture, patient_context
+from pumpmgr.dosing import admixture_doses
+from pumpmgr.errors import Code, ImpossibleInput, InputError
+from pumpmgr.formatting import format_quantity
+from pumpmgr.records import Ingredient, PrescriptionRecord, StoredForecast
+from pumpmgr.services import forecasting, mapping
+from pumpmgr.services.context import ClinicContext, _text, actor_of
+from pumpmgr.services.forecasts import ForecastService
+from pumpmgr.services.inputs import PrescriptionInput, Verification
+from pumpmgr.services.permissions import Action
+from pumpmgr.services.values import Actor, PrescriptionOutcome
+from pumpmgr.units import Q_, Kind, exceeds, require_positive, to_canonical
+
+
+class PrescriptionService:
+    """Prescription versions: dose checks, previews, the second user's check and saving a change."""
+
+    def __init__(self, ctx: ClinicContext, forecasts: ForecastService) -> None:
+        self.ctx = ctx
+        self.forecasts = forecasts
+
+    def check_prescription(
+        self, pump_id: int, data: PrescriptionInput, session: Session | None = None,
+    ) -> DoseCheck:
+        """The dose checks a prescription would get, without saving it (for live forms)."""
+        if session is None:
+            with self.ctx.database.read() as read:
+                return self.check_prescription(pump_id, data, read)
+        pump = session.get_one(db.Pump, pump_id)
+        patient = session.get_one(db.Patient, pump.patient_id)
+        library = self.ctx.library(session)
+        history = self.ctx.prescriptions(session, pump_id)
+        program = self._program_of(data)
+        self._check_constant_flow(pump, program)
+        volume = program.max_daily_volume()
+        drugs = [library.drug(i.drug) for i in data.ingredients]
+        doses = admixture_doses(volume, [(d.key, i.concentration)
+                                         for d, i in zip(drugs, data.ingredients, strict=True)])
+        change = change_context(history, self.ctx.instant_any(data.effective_at), library)
+        person = patient_context(patient.indication.value, patient.date_of_birth, self.ctx.today())
+        return check_admixture(
+            [(d, doses[d.key], i.concentration) for d, i in zip(drugs, data.ingredients,
+                                                                   strict=True)],
+            previous_doses=change.previous_doses, hours_since_change=change.hours_since_change,
+            increases_past_7_days=change.increases_past_7_days,
+            origin=person.origin, pain=person.pain, child=person.child,
+        )
+
+    def preview_forecast(self, pump_id: int, data: PrescriptionInput) -> StoredForecast | None:
+        """The forecast the pump would get if ``data`` were saved as its next prescription
+        (for live forms: the same calculation a saved change runs; nothing is written). None
+        before the pump's first fill."""
+        with self.ctx.database.read() as session:
+            pump = session.get_one(db.Pump, pump_id)
+            refills = forecasting.current_refills(session, pump.id)
+            if not refills:
+                return None
+            last = refills[-1]
+            library = self.ctx.library(session)
+            program = self._program_of(data)
+            drugs = [library.drug(i.drug) for i in data.ingredients]
+            proposed = PrescriptionRecord(
+                id=0, pump_id=pump.id,
+                ingredients=tuple(Ingredient(d.key, i.concentration, d.display_unit)
+                                  for d, i in zip(drugs, data.ingredients, strict=True)),
+                schedule=program.schedule, patient_bolus=program.patient_bolus,
+                effective_at=self.ctx.instant_any(data.effective_at), prescriber=data.prescriber)
+            row = forecasting.compute(
+                pump=pump,
+                fill=forecasting.FillPoint(last.performed_at, last.final_reservoir_ml,
+                                           last.bolus_volume_ml or 0.0, len(refills) == 1),
+                prescriptions=[*self.ctx.prescriptions(session, pump.id), proposed],
+                settings=self.ctx.settings(session), library=library,
+                accuracy_percent=pump.accuracy_percent, tz=self.ctx.tz, now=self.ctx.now())
+            return mapping.stored_forecast(row)
+
+    def verify_second_user(self, actor: Actor, verification: Verification) -> Actor:
+        """The second user of an independent check, when their name and password are right and
+        they may verify (the form tells them at once; the saving action checks again)."""
+
+        def work(session: Session) -> Actor:
+            return actor_of(self.ctx.verify_second(session, actor, verification))
+
+        return self.ctx.write(work)
+
+    @staticmethod
+    def _program_of(data: PrescriptionInput) -> Any:
+        from pumpmgr.schedule import Program
+
+        if not data.ingredients:
+            raise InputError("ingredients: a prescription needs at least one drug",
+                             code=Code.NO_VALUE, field="ingredients")
+        for ingredient in data.ingredients:
+            require_positive(ingredient.concentration, Kind.CONCENTRATION, "concentration")
+        return Program(data.ingredients[0].concentration, data.schedule, data.patient_bolus)
+
+    @staticmethod
+    def _check_constant_flow(pump: db.Pump, program: Any) -> None:
+        if pump.nominal_flow_ml_per_day is None:
+            return
+        flow = pump.nominal_flow_ml_per_day
+        daily = float(program.daily_volume().to("mL/day").m)
+        if abs(daily - flow) > 1e-6 * flow or program.patient_bolus is not None:
+            needed = float(program.daily_dose().to("mcg/day").m) / flow
+            raise ImpossibleInput(
+                f"concentration: this constant-flow pump delivers {flow:g} mL/day, so the "
+                f"dose needs {needed:g} mcg/mL (the program asks {daily:g} mL/day)",
+                code=Code.OUT_OF_RANGE, field="concentration",
+            )
+
+    def save_prescription(
+        self, session: Session, actor: Actor, pump: db.Pump, data: PrescriptionInput,
+        check: DoseCheck, prescriber_override: str | None = None,
+    ) -> db.Prescription:
+        if check.verdict == "blocked":
+            blocked = "; ".join(f.message for f in check.findings if f.level == "blocked")
+            raise ImpossibleInput(f"dose check: cannot be saved: {blocked}",
+                                  code=Code.OUT_OF_RANGE, field="dose")
+        missing = [f.code for f in check.findings
+                   if f.level == "warning" and not data.reasons.get(str(f.code), "").strip()]
+        if missing:
+            raise InputError(
+                "reason: each warning needs a reason before saving: "
+                + ", ".join(str(c) for c in missing),
+                code=Code.NO_VALUE, field="reason",
+            )
+        revision = (session.scalar(select(func.max(db.Prescription.revision)).where(
+            db.Prescription.pump_id == pump.id)) or 0) + 1
+        bolus = data.patient_bolus
+        row = db.Prescription(
+            pump_id=pump.id, revision=revision,
+            effective_at=self.ctx.instant(data.effective_at, "effective time"),
+            prescriber_name=prescriber_override or _text(data.prescriber, "prescriber"),
+            ptm_bolus_dose_mcg=None if bolus is None else to_canonical(bolus.dose, Kind.MASS),
+            ptm_max_per_day=None if bolus is None else max(bolus.max_per_day, 1),
+            ptm_lockout_days=None if bolus is None else (
+                0.0 if bolus.lockout is None else to_canonical(bolus.lockout, Kind.DURATION)),
+            note=_text(data.note, "note", required=False, limit=2000),
+            recorded_at=self.ctx.now(), recorded_by_id=actor.id,
+        )
+        if bolus is not None and bolus.max_per_day == 0:
+            row.ptm_bolus_dose_mcg = row.ptm_max_per_day = row.ptm_lockout_days = None
+        session.add(row)
+        session.flush()
+        library = self.ctx.library(session)
+        for position, ingredient in enumerate(data.ingredients):
+            session.add(db.PrescriptionIngredient(
+                prescription_id=row.id, position=position,
+                drug_key=library.drug(ingredient.drug).key,
+                concentration_mcg_per_ml=to_canonical(ingredient.concentration,
+                                                      Kind.CONCENTRATION)))
+        for step in data.schedule.steps:
+            session.add(db.ScheduleStep(prescription_id=row.id, start_time=step.start,
+                                        rate_mcg_per_day=to_canonical(step.rate, Kind.DOSE_RATE)))
+        for scheduled in data.schedule.boluses:
+            session.add(db.ScheduledBolus(prescription_id=row.id, at_time=scheduled.at,
+                                          amount_mcg=to_canonical(scheduled.amount, Kind.MASS)))
+        for position, finding in enumerate(check.findings):
+            session.add(db.PrescriptionFinding(
+                prescription_id=row.id, position=position, code=str(finding.code),
+                level=str(finding.level), message=finding.message,
+                override_reason=data.reasons.get(str(finding.code)) or None))
+        session.flush()
+        return row
+
+    def change_prescription(
+        self, actor: Actor, verification: Verification, pump_id: int, data: PrescriptionInput,
+    ) -> PrescriptionOutcome:
+        """A new prescription version, checked against the drug library and verified by a
+        second user. Blocked findings cannot be saved; every warning needs a reason."""
+        self.ctx.permit(actor, Action.CHANGE_PRESCRIPTION)
+
+        def work(session: Session) -> PrescriptionOutcome:
+            pump = self.ctx.active_pump(session, pump_id)
+            verifier = self.ctx.verify_second(session, actor, verification)
+            check = self.check_prescription(pump_id, data, session)
+            self._refuse_solution_change(session, pump, data)
+            row = self.save_prescription(session, actor, pump, data, check)
+            self.ctx.audit(session, actor, "prescription.change", "prescription", row.id, {
+                "pump_id": pump.id, "revision": row.revision, "verified_by": verifier.username,
+                "verdict": check.verdict,
+                "warnings": {str(f.code): data.reasons.get(str(f.code), "")
+                             for f in check.findings if f.level == "warning"},
+            })
+            forecast = self.forecasts.refresh_forecast(session, pump)
+            record = self.ctx.prescriptions(session, pump.id)[-1]
+            return PrescriptionOutcome(record, check, forecast)
+
+        return self.ctx.write(work)
+
+    def _refuse_solution_change(
+        self, session: Session, pump: db.Pump, data: PrescriptionInput,
+    ) -> None:
+        """Once the pump holds a solution, its drugs and concentrations change only with a
+        refill, where the bridge bolus is shown (domain-rules §5): a prescription change that
+        gives another concentration is a slip, for example 500 mcg/mL typed where 2000 was
+        dispensed, which would make the pump deliver four times the dose."""
+        history = self.ctx.prescriptions(session, pump.id)
+        if not history or not forecasting.current_refills(session, pump.id):
+            return
+        library = self.ctx.library(session)
+        held = {library.drug(i.drug).key: to_canonical(i.concentration, Kind.CONCENTRATION)
+                for i in history[-1].ingredients}
+        given = {library.drug(i.drug).key: to_canonical(i.concentration, Kind.CONCENTRATION)
+                 for i in data.ingredients}
+        if held.keys() != given.keys() or any(
+                exceeds(held[k], given[k]) or exceeds(given[k], held[k]) for k in held):
+            shown = ", ".join(
+                f"{key} " + format_quantity(Q_(value, "mcg/mL"), Kind.CONCENTRATION,
+                                            library.drug(key).display_unit)
+                for key, value in held.items())
+            raise ImpossibleInput(
+                f"concentration: the pump holds {shown}; a new drug or concentration is "
+                "recorded with the refill that puts it in the pump, where its bridge bolus is "
+                "shown", code=Code.CONCENTRATION_NEEDS_REFILL, field="concentration")

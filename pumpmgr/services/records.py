@@ -1,0 +1,100 @@
+"""The clinic's records as a whole: the audit log, backup, restore and export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from pumpmgr.db import schema as db
+from pumpmgr.db.audit import ChainReport, verify_chain
+from pumpmgr.db.backup import BackupManifest, backup_database, check_backup, restore_database
+from pumpmgr.db.engine import open_database
+from pumpmgr.errors import Code, InputError
+from pumpmgr.services.context import ClinicContext
+from pumpmgr.services.values import AuditRecord, ExportSummary
+
+
+class RecordService:
+    """The clinic's records as a whole: the audit log, backup, restore and export."""
+
+    def __init__(self, ctx: ClinicContext) -> None:
+        self.ctx = ctx
+
+    def verify_audit(self) -> ChainReport:
+        with self.ctx.database.read() as session:
+            return verify_chain(session)
+
+    def audit_count(self, *, newer_than: int | None = None) -> int:
+        """How many audit entries there are (with ``newer_than``: with a higher sequence
+        number, which is the offset of that entry in :meth:`audit_entries`)."""
+        with self.ctx.database.read() as session:
+            query = select(func.count()).select_from(db.AuditEntry)
+            if newer_than is not None:
+                query = query.where(db.AuditEntry.seq > newer_than)
+            return int(session.scalar(query) or 0)
+
+    def audit_entries(self, offset: int, limit: int) -> list[AuditRecord]:
+        """One page of the audit log, newest first."""
+        with self.ctx.database.read() as session:
+            rows = session.scalars(select(db.AuditEntry).order_by(db.AuditEntry.seq.desc())
+                                   .offset(max(0, offset)).limit(max(0, limit))).all()
+            return [AuditRecord(r.seq, r.recorded_at, r.username, r.workstation, r.action,
+                                r.entity_type, r.entity_id, r.payload, r.reason, r.prev_hash,
+                                r.row_hash) for r in rows]
+
+    def _sqlite_path(self, doing: str) -> Path:
+        path = self.ctx.database.path
+        if path is None:
+            raise InputError(
+                f"{doing}: pumpmgr {doing}s SQLite databases only; for PostgreSQL use the "
+                "server's tools (pg_dump -Fc, pg_restore)", code=Code.BACKUP_FAILED,
+                field=doing)
+        return path
+
+    def backup_to(self, destination: Path) -> BackupManifest:
+        """An online, consistent copy of the SQLite database at ``destination`` (a new file),
+        with its manifest beside it (:func:`pumpmgr.db.backup.backup_database`)."""
+        self._sqlite_path("backup")
+        if destination.exists():
+            raise InputError(f"backup: {destination} already exists; choose a new file name",
+                             code=Code.BACKUP_FAILED, field="backup")
+        return backup_database(self.ctx.database.engine, destination)
+
+    def restore_from(self, backup: Path, *, require_manifest: bool = True) -> Path | None:
+        """Replace the clinic's SQLite database with the checked backup ``backup`` and go on
+        with the restored records; returns the safety copy of the replaced database.
+        ``require_manifest=False`` restores a backup that has no manifest after every other
+        check (:func:`pumpmgr.db.backup.restore_database`).
+
+        The backup is checked before anything is closed. The database is then closed, restored
+        (refused while another pumpmgr has it open) and opened again; if the restore is refused
+        the database is opened again as it was. Every signed-in user must sign in again: the
+        restored records have their own accounts.
+        """
+        target = self._sqlite_path("restore")
+        check_backup(backup)
+        old = self.ctx.database
+        old.dispose()
+        try:
+            safety = restore_database(backup, target, safety_dir=old.backup_dir,
+                                      require_manifest=require_manifest)
+        finally:
+            self.ctx.database = open_database(target, backup_dir=old.backup_dir,
+                                              daily_backup_keep=None)
+        return safety
+
+    def export_to(self, destination: Path) -> ExportSummary:
+        """Every record, the audit log included, as one JSON document at ``destination``
+        (:func:`pumpmgr.services.exchange.export_clinic`), written whole or not at all."""
+        from pumpmgr.services.exchange import export_clinic, write_export
+
+        document = export_clinic(self.ctx.database)
+        try:
+            write_export(document, destination)
+        except OSError as exc:
+            raise InputError(f"export: {destination} cannot be written ({exc.strerror})",
+                             code=Code.NO_VALUE, field="export") from exc
+        tables = document["tables"]
+        return ExportSummary(destination, sum(len(rows) for rows in tables.values()),
+                             len(tables.get("patients", ())), len(tables.get("audit_log", ())))

@@ -1,0 +1,348 @@
+"""Refill visits and their corrections: the residual check, the programmer's figures and the
+bridge (application layer; a new program is saved through :mod:`.prescriptions`, the forecast
+refreshed through :mod:`.forecasts`)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pumpmgr.catalogs import PumpType
+from pumpmgr.db import schema as db
+from pumpmgr.deadspace import Bridge, bridge
+from pumpmgr.errors import Code, ImpossibleInput, InputError
+from pumpmgr.records import PrescriptionRecord, ProgrammerFigures, RefillRecord
+from pumpmgr.refill import (
+    ProgrammerComparison,
+    ProgramPeriod,
+    compare_programmer,
+    discrepancy,
+    expected_residual,
+    plan_refill,
+)
+from pumpmgr.services import forecasting, mapping
+from pumpmgr.services.context import ClinicContext, _text
+from pumpmgr.services.forecasts import ForecastService
+from pumpmgr.services.inputs import RefillInput, Verification
+from pumpmgr.services.permissions import Action
+from pumpmgr.services.prescriptions import PrescriptionService
+from pumpmgr.services.values import Actor, RefillOutcome
+from pumpmgr.units import Q_, Kind, Quantity, require_not_negative, to_canonical
+
+
+class RefillService:
+    """Refill visits, their corrections and the expected residual."""
+
+    def __init__(self, ctx: ClinicContext, prescriptions: PrescriptionService,
+                 forecasts: ForecastService) -> None:
+        self.ctx = ctx
+        self.prescriptions = prescriptions
+        self.forecasts = forecasts
+
+    def expected_now(self, pump_id: int, at: datetime | None = None) -> Quantity | None:
+        """The expected residual of a pump at ``at`` (default now), or None before a fill."""
+        with self.ctx.database.read() as session:
+            pump = session.get_one(db.Pump, pump_id)
+            return self._expected_at(session, pump, mapping.utc(at or self.ctx.now()))
+
+    def _expected_at(self, session: Session, pump: db.Pump, at: datetime) -> Quantity | None:
+        # the last current refill: from the refills this unit of work read already, else
+        # read alone (a pump may have hundreds)
+        loaded = forecasting.session_cache(session, "refills").get(pump.id)
+        if loaded is None:
+            fill = forecasting.last_fills(session, [pump.id]).get(pump.id)
+        else:
+            fill = None if not loaded else forecasting.FillPoint(
+                loaded[-1].performed_at, loaded[-1].final_reservoir_ml,
+                loaded[-1].bolus_volume_ml or 0.0, len(loaded) == 1)
+        if fill is None:
+            return None
+        prescriptions = self.ctx.prescriptions(session, pump.id)
+        in_force = [p for p in prescriptions if p.effective_at <= fill.performed_at]
+        if not in_force:
+            return None
+        running = [in_force[-1], *[p for p in prescriptions
+                                   if fill.performed_at < p.effective_at <= at]]
+        clock = forecasting.PumpClock(fill.performed_at, self.ctx.tz)
+        result = expected_residual(
+            fill_volume=Q_(fill.final_ml, "mL"),
+            filled_at=clock.to_pump(fill.performed_at),
+            at=clock.to_pump(at),
+            programs=[ProgramPeriod(clock.to_pump(p.effective_at), p.program) for p in running],
+            extra_volume=Q_(fill.bolus_ml, "mL"),
+        )
+        return result.expected_residual
+
+    def record_refill(
+        self, actor: Actor, verification: Verification, pump_id: int, data: RefillInput,
+    ) -> RefillOutcome:
+        """One refill visit: residual check, new fill, optional new program, second check."""
+        self.ctx.permit(actor, Action.RECORD_REFILL)
+
+        def work(session: Session) -> RefillOutcome:
+            pump = self.ctx.active_pump(session, pump_id)
+            verifier = self.ctx.verify_second(session, actor, verification)
+            performed = self.ctx.instant(data.performed_at, "refill time")
+            previous = forecasting.current_refills(session, pump.id)
+            if previous and performed <= previous[-1].performed_at:
+                raise ImpossibleInput("refill time: is before the last refill on record",
+                                      code=Code.TIME_ORDER, field="refill time")
+            if not data.needle_position_confirmed:
+                raise InputError(
+                    "needle position: confirm the needle reached the reservoir's needle stop "
+                    "before saving (a pocket fill risks overdose)",
+                    code=Code.NO_VALUE, field="needle position")
+            if not data.pump_running_confirmed:
+                raise InputError("pump running: confirm the pump runs after the refill",
+                                 code=Code.NO_VALUE, field="pump running")
+            if data.expiry < performed.astimezone(self.ctx.tz).date():
+                raise ImpossibleInput("expiry: the solution expired before this refill",
+                                      code=Code.TIME_ORDER, field="expiry")
+            capacity = Q_(pump.reservoir_capacity_ml, "mL")
+            plan = plan_refill(reservoir_capacity=capacity, aspirated=data.aspirated,
+                               alarm_volume=Q_(pump.low_reservoir_alarm_ml, "mL"),
+                               fill_volume=data.volume_added)
+            history = self.ctx.prescriptions(session, pump.id)
+            old = history[-1] if history else None
+            new_row = None
+            check = None
+            if data.new_prescription is not None:
+                check = self.prescriptions.check_prescription(pump.id, data.new_prescription,
+                                                              session)
+                new_row = self.prescriptions.save_prescription(session, actor, pump,
+                                                               data.new_prescription, check)
+                history = self.ctx.prescriptions(session, pump.id)
+            if not history:
+                raise InputError("prescription: the pump has no prescription; record one "
+                                 "with this fill", code=Code.NO_VALUE, field="prescription")
+            current = history[-1]
+            found = None
+            expected = self._expected_at(session, pump, performed) if previous else None
+            if expected is not None:
+                found = discrepancy(
+                    fill_volume=Q_(previous[-1].final_reservoir_ml, "mL"),
+                    expected=expected, actual=data.aspirated, reservoir_capacity=capacity,
+                    accuracy_percent=pump.accuracy_percent,
+                )
+                if found.verdict == "investigate" and not data.discrepancy_note.strip():
+                    raise InputError(
+                        "discrepancy note: the residual says investigate "
+                        f"({found.meaning}); write what was found before saving",
+                        code=Code.NO_VALUE, field="discrepancy note")
+            bridged = None
+            if old is not None and self._concentration_changed(old, current):
+                bridged = self._bridge(session, pump, old, current)
+                if not data.bridge_acknowledged:
+                    raise InputError(
+                        "bridge: the concentration changes; review the bridge bolus "
+                        "(or why none is given) and acknowledge it before saving",
+                        code=Code.NO_VALUE, field="bridge")
+            if data.bolus_volume is not None:
+                require_not_negative(data.bolus_volume, Kind.VOLUME, "bolus volume")
+            figures = data.programmer
+            compared = None if figures is None else self._programmer_check(
+                session, pump, figures, history, forecasting.FillPoint(
+                    performed, float(plan.final_volume.m), 0.0 if data.bolus_volume is None
+                    else to_canonical(data.bolus_volume, Kind.VOLUME), not previous))
+            row = db.Refill(
+                pump_id=pump.id, prescription_id=current.id, performed_at=performed,
+                expected_residual_ml=0.0 if expected is None else float(expected.m),
+                aspirated_ml=float(plan.aspirated.m),
+                discrepancy_verdict="first_fill" if found is None else found.verdict,
+                discrepancy_note=_text(data.discrepancy_note, "discrepancy note",
+                                       required=False, limit=4000) or None,
+                volume_added_ml=float(plan.volume_to_add.m),
+                final_reservoir_ml=float(plan.final_volume.m),
+                lot_number=_text(data.lot_number, "lot number", limit=64),
+                expiry_date=data.expiry, solution_source=_text(data.source, "source"),
+                bridge_bolus_given=data.bridge_bolus_given,
+                priming_bolus_given=data.priming_bolus_given,
+                bolus_volume_ml=None if data.bolus_volume is None
+                else to_canonical(data.bolus_volume, Kind.VOLUME),
+                pump_confirmed_running=True, needle_position_confirmed=True,
+                nurse_id=actor.id, verifying_nurse_id=verifier.id,
+                recorded_at=self.ctx.now(), recorded_by_id=actor.id,
+                programmer_reservoir_ml=None if figures is None
+                else to_canonical(figures.reservoir, Kind.VOLUME),
+                programmer_alarm_date=None if figures is None else figures.alarm_date,
+                programmer_daily_volume_ml_per_day=None if figures is None
+                else to_canonical(figures.daily_volume, Kind.FLOW),
+                programmer_differs=None if compared is None else compared.differs,
+            )
+            session.add(row)
+            session.flush()
+            # the programmer's figures when there are any (a payload without them is the one
+            # refills had before revision 0003)
+            programmer = {} if compared is None else {"programmer": {
+                "reservoir_ml": row.programmer_reservoir_ml,
+                "alarm_date": row.programmer_alarm_date,
+                "daily_volume_ml_per_day": row.programmer_daily_volume_ml_per_day,
+                "differs": list(compared.differing)}}
+            self.ctx.audit(session, actor, "refill.record", "refill", row.id, {
+                "pump_id": pump.id, "aspirated_ml": row.aspirated_ml,
+                "expected_ml": row.expected_residual_ml, "verdict": row.discrepancy_verdict,
+                "volume_added_ml": row.volume_added_ml, "lot": row.lot_number,
+                "verified_by": verifier.username,
+                "prescription_id": current.id,
+                "new_prescription": new_row is not None,
+                "warnings": {} if check is None or data.new_prescription is None else {
+                    str(f.code): data.new_prescription.reasons.get(str(f.code), "")
+                    for f in check.findings if f.level == "warning"},
+                **programmer,
+            })
+            forecast = self.forecasts.refresh_forecast(session, pump)
+            # Only the new row is mapped (the whole history was mapped on every refill before:
+            # quadratic in a pump's refills). It is the newest current refill, so its previous
+            # fill is the last current refill before it, as in ClinicContext.refill_records.
+            record = mapping.refill_record(
+                row, previous[-1].final_reservoir_ml if previous else None,
+                current.ingredients, session.get_one(db.User, actor.id).full_name,
+                verifier.full_name)
+            return RefillOutcome(record, found, bridged, forecast,
+                                 current if new_row is not None else None)
+
+        return self.ctx.write(work)
+
+    def _programmer_check(
+        self, session: Session, pump: db.Pump, figures: ProgrammerFigures,
+        prescriptions: list[PrescriptionRecord], fill: forecasting.FillPoint,
+    ) -> ProgrammerComparison:
+        """The programmer's figures against pumpmgr's for this fill: the final volume, the
+        program's daily volume, and the alarm date of the forecast the refill is about to get
+        (computed here as :meth:`ForecastService.refresh_forecast` will store it; the clinic's
+        calendar date).
+        A constant-flow pump has no programmer, so figures for one are refused."""
+        if self.ctx.model_type(pump.model_key) == str(PumpType.CONSTANT_FLOW):
+            raise ImpossibleInput(
+                "programmer: a constant-flow pump has no programmer; leave its figures empty",
+                code=Code.OUT_OF_RANGE, field="programmer")
+        forecast = forecasting.compute(
+            pump=pump, fill=fill, prescriptions=prescriptions,
+            settings=self.ctx.settings(session), library=self.ctx.library(session),
+            accuracy_percent=pump.accuracy_percent, tz=self.ctx.tz, now=self.ctx.now())
+        ours = prescriptions[-1].program
+        comparison = compare_programmer(
+            reservoir=figures.reservoir, alarm_date=figures.alarm_date,
+            daily_volume=figures.daily_volume, our_reservoir=Q_(fill.final_ml, "mL"),
+            our_alarm_date=figures.alarm_date if forecast.alarm_at is None
+            else forecast.alarm_at.astimezone(self.ctx.tz).date(),
+            our_daily_volume=ours.daily_volume())
+        if forecast.alarm_at is None:  # no date of pumpmgr's to hold it against: flag it
+            comparison = replace(comparison, alarm_date_differs=True)
+        return comparison
+
+    @staticmethod
+    def _concentration_changed(old: PrescriptionRecord, new: PrescriptionRecord) -> bool:
+        before = {i.drug: float(i.concentration.to("mcg/mL").m) for i in old.ingredients}
+        after = {i.drug: float(i.concentration.to("mcg/mL").m) for i in new.ingredients}
+        return before != after
+
+    def _bridge(
+        self, session: Session, pump: db.Pump, old: PrescriptionRecord, new: PrescriptionRecord,
+    ) -> Bridge | None:
+        """The bridge for the primary drug, when the dead space is known (else None: the screen
+        then says the dead space must be entered, never that no bridge is needed)."""
+        catheter = self.ctx.current_catheter(session, pump.id)
+        if catheter is None or pump.pump_path_volume_ml is None:
+            return None
+        segments = session.scalars(select(db.CatheterSegment).where(
+            db.CatheterSegment.catheter_id == catheter.id)).all()
+        dead_space = pump.pump_path_volume_ml + sum(
+            s.implanted_length_cm * s.volume_ml_per_cm for s in segments)
+        if old.primary.drug != new.primary.drug or dead_space <= 0:
+            return None
+        return bridge(dose=new.program.daily_dose(), old_concentration=old.primary.concentration,
+                      new_concentration=new.primary.concentration,
+                      dead_space=Q_(dead_space, "mL"))
+
+    def correct_refill(
+        self, actor: Actor, verification: Verification, refill_id: int, reason: str,
+        *, aspirated: Quantity | None = None, volume_added: Quantity | None = None,
+        lot_number: str | None = None, expiry: date | None = None,
+        discrepancy_note: str | None = None,
+    ) -> RefillRecord:
+        """A corrected copy of a refill, pointing at it; the original stays as it was."""
+        self.ctx.permit(actor, Action.CORRECT_REFILL)
+        reason = _text(reason, "reason", limit=2000)
+
+        def work(session: Session) -> RefillRecord:
+            old = session.get_one(db.Refill, refill_id)
+            if session.scalar(select(db.Refill.id).where(db.Refill.corrects_id == old.id)):
+                raise ImpossibleInput("refill: already corrected; correct the newest version",
+                                      code=Code.OUT_OF_RANGE, field="refill")
+            verifier = self.ctx.verify_second(session, actor, verification)
+            pump = session.get_one(db.Pump, old.pump_id)
+            columns = {c.key: getattr(old, c.key) for c in db.Refill.__table__.columns
+                       if c.key not in {"id"}}
+            row = db.Refill(**columns)
+            if aspirated is not None:
+                row.aspirated_ml = to_canonical(
+                    require_not_negative(aspirated, Kind.VOLUME, "aspirated"), Kind.VOLUME)
+            if volume_added is not None:
+                plan = plan_refill(reservoir_capacity=Q_(pump.reservoir_capacity_ml, "mL"),
+                                   aspirated=Q_(row.aspirated_ml, "mL"),
+                                   alarm_volume=Q_(pump.low_reservoir_alarm_ml, "mL"),
+                                   fill_volume=volume_added)
+                row.volume_added_ml = row.final_reservoir_ml = float(plan.volume_to_add.m)
+            if lot_number is not None:
+                row.lot_number = _text(lot_number, "lot number", limit=64)
+            if expiry is not None:
+                row.expiry_date = expiry
+            if discrepancy_note is not None:
+                row.discrepancy_note = discrepancy_note.strip() or None
+            previous_final = self._previous_final(session, old)
+            if row.discrepancy_verdict != "first_fill" and previous_final is not None:
+                row.discrepancy_verdict = discrepancy(
+                    fill_volume=Q_(previous_final, "mL"),
+                    expected=Q_(row.expected_residual_ml, "mL"),
+                    actual=Q_(row.aspirated_ml, "mL"),
+                    reservoir_capacity=Q_(pump.reservoir_capacity_ml, "mL"),
+                    accuracy_percent=pump.accuracy_percent,
+                ).verdict
+            # The stored programmer verdict was judged against the old final volume: judge the
+            # figures again as record_refill does, against the corrected fill.
+            figures = mapping.programmer_figures(old)
+            compared = None if figures is None else self._programmer_check(
+                session, pump, figures, self._prescriptions_at(session, old),
+                forecasting.FillPoint(row.performed_at, row.final_reservoir_ml,
+                                      row.bolus_volume_ml or 0.0, previous_final is None))
+            if compared is not None:
+                row.programmer_differs = compared.differs
+            row.corrects_id = old.id
+            row.correction_reason = reason
+            row.recorded_at = self.ctx.now()
+            row.recorded_by_id = actor.id
+            row.nurse_id = old.nurse_id
+            row.verifying_nurse_id = verifier.id if verifier.id != old.nurse_id else (
+                old.verifying_nurse_id)
+            session.add(row)
+            session.flush()
+            # the new verdict, as refill.record words it, only when it changed
+            programmer = ({} if compared is None or compared.differs == old.programmer_differs
+                          else {"programmer": {"differs": list(compared.differing)}})
+            self.ctx.audit(session, actor, "refill.correct", "refill", row.id,
+                           {"corrects": old.id, "verified_by": verifier.username, **programmer},
+                           reason)
+            self.forecasts.refresh_forecast(session, pump)
+            return next(r for r in self.ctx.refill_records(session, pump.id) if r.id == row.id)
+
+        return self.ctx.write(work)
+
+    def _prescriptions_at(self, session: Session, refill: db.Refill,
+                          ) -> list[PrescriptionRecord]:
+        """The prescriptions ``record_refill`` judged ``refill`` with: the current versions up
+        to the one it used, that one last (later ones were programmed at later visits, after
+        the programmer showed its figures)."""
+        used = next(p for p in self.ctx.prescriptions_all(session, refill.pump_id)
+                    if p.id == refill.prescription_id)
+        return [*[p for p in self.ctx.prescriptions(session, refill.pump_id)
+                  if (p.effective_at, p.id) < (used.effective_at, used.id)], used]
+
+    @staticmethod
+    def _previous_final(session: Session, refill: db.Refill) -> float | None:
+        earlier = [r for r in forecasting.current_refills(session, refill.pump_id)
+                   if r.performed_at < refill.performed_at]
+        return earlier[-1].final_reservoir_ml if earlier else None
