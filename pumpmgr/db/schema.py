@@ -67,6 +67,9 @@ APPEND_ONLY_TABLES: tuple[str, ...] = (
     "refills",
     "pump_events",
     "drug_library_edits",
+    "order_actions",
+    "incidents",
+    "incident_reviews",
 )
 
 
@@ -335,8 +338,20 @@ class Prescription(ClinicalRecord, Base):
     revision: Mapped[int]
     effective_at: Mapped[datetime]
     prescriber_name: Mapped[str] = mapped_column(String(200))
-    #: The prescriber's account, when the prescriber uses pumpmgr.
+    #: The prescriber's account (revision 0005_orders: every new order names one; older rows
+    #: keep ``prescriber_name`` as it was typed, shown as such).
     prescriber_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    #: How a nurse was given the order (spoken, telephone, written), when, and whether a
+    #: spoken or telephone order was read back and confirmed; None for a prescriber's own
+    #: entry and for rows before revision 0005_orders.
+    order_given_as: Mapped[str | None] = mapped_column(String(16))
+    order_given_at: Mapped[datetime | None]
+    read_back_confirmed: Mapped[bool | None]
+    #: Its findings need the prescriber (:func:`pumpmgr.orders.needs_prescriber`).
+    high_risk: Mapped[bool] = mapped_column(server_default=false())
+    #: A nurse's high-risk entry not yet programmed: it waits for the signature (or a later
+    #: ``programmed`` action) before any forecast uses it or any sheet prints its settings.
+    held_for_signature: Mapped[bool] = mapped_column(server_default=false())
     #: Patient-activated bolus: dose, most per day, lockout (all three or none).
     ptm_bolus_dose_mcg: Mapped[float | None]
     ptm_max_per_day: Mapped[int | None]
@@ -406,6 +421,53 @@ class PrescriptionFinding(Base):
     message: Mapped[str] = mapped_column(Text)
     #: Why the prescriber went ahead despite a warning.
     override_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class OrderAction(Base):
+    """What happened to an order after it was entered: the prescriber signed or declined it
+    (with the reason), or a nurse recorded that a held order was programmed all the same."""
+
+    __tablename__ = "order_actions"
+    __table_args__ = (
+        CheckConstraint("action IN ('signed', 'declined', 'programmed')", name="action_known"),
+        CheckConstraint("action <> 'declined' OR reason IS NOT NULL", name="decline_has_reason"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    prescription_id: Mapped[int] = mapped_column(ForeignKey("prescriptions.id"), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime]
+    by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Incident(Base):
+    """Something that already happened in a pump and broke a limit (domain-rules §4a): recorded
+    as it is, shown until a prescriber reviews it (:class:`IncidentReview`)."""
+
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pump_id: Mapped[int] = mapped_column(ForeignKey("pumps.id"), index=True)
+    #: :class:`pumpmgr.orders.IncidentKind`.
+    kind: Mapped[str] = mapped_column(String(32))
+    #: The findings that would have stopped an order, as they were shown.
+    summary: Mapped[str] = mapped_column(Text)
+    occurred_at: Mapped[datetime]
+    prescription_id: Mapped[int | None] = mapped_column(ForeignKey("prescriptions.id"))
+    refill_id: Mapped[int | None] = mapped_column(ForeignKey("refills.id"))
+    recorded_at: Mapped[datetime]
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+
+
+class IncidentReview(Base):
+    __tablename__ = "incident_reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), unique=True)
+    reviewed_at: Mapped[datetime]
+    reviewed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    note: Mapped[str] = mapped_column(Text)
 
 
 class Refill(ClinicalRecord, Base):
@@ -507,6 +569,8 @@ class ClinicSettings(Base):
             "open_weekdays_mask >= 1 AND open_weekdays_mask <= 127", name="some_open_day"
         ),
         CheckConstraint("auto_lock_minutes >= 1", name="auto_lock_positive"),
+        CheckConstraint("cosign_overdue_hours >= 1", name="cosign_overdue_positive"),
+        CheckConstraint("high_risk_overdue_hours >= 1", name="high_risk_overdue_positive"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
@@ -517,6 +581,10 @@ class ClinicSettings(Base):
     open_weekdays_mask: Mapped[int]
     page_size: Mapped[PageSize] = mapped_column(_enum(PageSize, "page_size"))
     auto_lock_minutes: Mapped[int]
+    #: Clinic policy (domain-rules §7): when an order awaiting co-signature, and an unsigned
+    #: high-risk order, are overdue.
+    cosign_overdue_hours: Mapped[int] = mapped_column(server_default=text("48"))
+    high_risk_overdue_hours: Mapped[int] = mapped_column(server_default=text("24"))
     updated_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
@@ -575,6 +643,11 @@ class PumpForecast(Base):
     prescription_id: Mapped[int | None] = mapped_column(ForeignKey("prescriptions.id"))
     flex_schedule: Mapped[bool] = mapped_column(server_default=false())
     open_discrepancy: Mapped[bool] = mapped_column(server_default=false())
+    #: Revision 0005_orders: the pump's most pressing order state
+    #: (:class:`pumpmgr.orders.OrderState`, None when every order is signed) and whether it has
+    #: an incident no prescriber has reviewed.
+    order_alert: Mapped[str | None] = mapped_column(String(32))
+    open_incident: Mapped[bool] = mapped_column(server_default=false())
 
 
 class SignInFailure(Base):
