@@ -9,7 +9,7 @@ the dose checks' revision; after merging, :data:`PRESCRIBER_CODES` and
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -26,6 +26,14 @@ PRESCRIBER_CODES: frozenset[str] = frozenset({
 })
 #: The dose checks' verdict that only a prescriber may save (domain-rules §6).
 STOP_VERDICT = "stop"
+
+#: Blocked findings that no pump can have run (not a dose, or a program the pump cannot
+#: hold): refused even when recorded as already programmed.
+NOT_A_FACT_CODES: frozenset[str] = frozenset({
+    "dose.no_unit", "dose.wrong_kind", "dose.not_finite", "dose.not_positive",
+    "time.negative", "pump.too_many_flex_steps", "pump.schedule_not_offered",
+    "admixture.duplicate_drug",
+})
 
 #: Clinic policy defaults [domain-rules §7]: an ordinary order awaiting co-signature is
 #: overdue after 48 hours, an unsigned high-risk order after 24 hours.
@@ -142,3 +150,39 @@ INCIDENT_TEXT: dict[IncidentKind, str] = {
     IncidentKind.PROGRAMMED_OUTSIDE_LIMITS: "programmed outside limits",
     IncidentKind.FILLED_EXPIRED_SOLUTION: "filled with an expired solution",
 }
+
+
+#: The order states that need someone's attention, most pressing first.
+_PRESSING: tuple[OrderState, ...] = (
+    OrderState.DECLINED, OrderState.UNSIGNED_HIGH_RISK, OrderState.AWAITING_SIGNATURE,
+    OrderState.AWAITING_COSIGNATURE,
+)
+
+
+def open_states(orders: Sequence[tuple[OrderState, bool]]) -> list[int]:
+    """Which of a pump's ``orders`` (state and whether it counts for forecasts, in the order
+    they were entered) still need attention, by index: every one awaiting a signature, and a
+    declined one until a later order the pump runs replaces it (domain-rules §7)."""
+    found = []
+    for index, (state, _counts) in enumerate(orders):
+        if state is OrderState.SIGNED:
+            continue
+        if state is OrderState.DECLINED and any(c for _s, c in orders[index + 1:]):
+            continue
+        found.append(index)
+    return found
+
+
+def most_pressing(orders: Sequence[tuple[OrderState, bool]]) -> OrderState | None:
+    """The most pressing state of :func:`open_states`, None when no order needs attention."""
+    states = {orders[i][0] for i in open_states(orders)}
+    return next((s for s in _PRESSING if s in states), None)
+
+
+def pressing_rank(state: str) -> int:
+    """Sort key of the co-signature list and the banner: declined, unsigned high-risk,
+    awaiting the signature before programming, awaiting co-signature."""
+    try:
+        return _PRESSING.index(OrderState(state))
+    except ValueError:
+        return len(_PRESSING)

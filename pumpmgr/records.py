@@ -21,7 +21,9 @@ Indication = Literal[
 PatientStatus = Literal["active", "inactive", "deceased"]
 PumpStatus = Literal["active", "inactive", "explanted"]
 FindingLevel = Literal["ok", "warning", "blocked"]
-DueState = Literal["overdue", "due_this_week", "due_in_14_days", "fine"]
+#: ``urgent``: an incident no prescriber has reviewed, or an order the prescriber declined and
+#: no new order programmed since (domain-rules §4a, §7); listed above every other state.
+DueState = Literal["urgent", "overdue", "due_this_week", "due_in_14_days", "fine"]
 EventKind = Literal[
     "implant", "replacement", "explant", "catheter_revision", "mri", "alarm", "eri", "note"
 ]
@@ -127,6 +129,20 @@ class PrescriptionRecord:
     findings: tuple[FindingRecord, ...] = ()
     corrects_id: int | None = None
     correction_reason: str = ""  #: why this version supersedes the one it corrects
+    #: The prescriber's account; None on a version recorded before orders named an account,
+    #: whose ``prescriber`` is the text typed then.
+    prescriber_id: int | None = None
+    #: :class:`pumpmgr.orders.OrderState` value; None on a version recorded before orders
+    #: were signed (history).
+    order_state: str | None = None
+
+    @property
+    def prescriber_text(self) -> str:
+        """The prescriber as every screen and sheet names them: an account's name, or the
+        text typed before prescribers were accounts, said as such."""
+        if self.prescriber_id is None and self.prescriber:
+            return f"{self.prescriber} (as typed)"
+        return self.prescriber
 
     @property
     def primary(self) -> Ingredient:
@@ -234,6 +250,56 @@ class DueRow:
     state: DueState
     open_discrepancy: bool = False
     flex_schedule: bool = False
+    #: The pump's most pressing order state (:class:`pumpmgr.orders.OrderState` value), None
+    #: when every order is signed; whether an incident awaits a prescriber's review.
+    order_alert: str | None = None
+    open_incident: bool = False
+
+
+@dataclass(frozen=True)
+class OrderRecord:
+    """One order as the co-signature list and the patient's banner show it."""
+
+    prescription_id: int
+    pump_id: int
+    patient_id: int
+    mrn: str
+    patient: str  #: "FAMILY, Given"
+    state: str  #: :class:`pumpmgr.orders.OrderState` value
+    state_text: str  #: its words (:data:`pumpmgr.orders.STATE_TEXT`)
+    high_risk: bool
+    prescriber_id: int
+    prescriber: str
+    entered_by: str
+    entered_at: datetime
+    effective_at: datetime
+    given_as: str | None  #: spoken, telephone, written; None for a prescriber's own entry
+    read_back_confirmed: bool | None
+    programmed: bool  #: the pump runs it (so every forecast uses it)
+    overdue: bool
+    solution: str  #: "baclofen 2,000 mcg/mL" in the drugs' display units
+    findings: tuple[str, ...] = ()  #: the dose-check messages shown at entry
+    decided_by: str = ""  #: who signed or declined it
+    decided_at: datetime | None = None
+    decline_reason: str = ""
+
+
+@dataclass(frozen=True)
+class IncidentRecord:
+    """Something that already happened in a pump and broke a limit (domain-rules §4a)."""
+
+    id: int
+    pump_id: int
+    kind: str  #: :class:`pumpmgr.orders.IncidentKind` value
+    text: str  #: "programmed outside limits"
+    summary: str  #: the findings that would have stopped an order
+    occurred_at: datetime
+    recorded_by: str
+    prescription_id: int | None = None
+    refill_id: int | None = None
+    reviewed_by: str = ""  #: empty until a prescriber reviews it
+    reviewed_at: datetime | None = None
+    review_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -251,6 +317,10 @@ class PatientChart:
     events: tuple[EventRecord, ...] = ()  #: oldest first
     #: Every catheter version of the patient's pumps, corrected ones included, oldest first.
     catheters: tuple[CatheterRecord, ...] = ()
+    #: Orders not yet signed or declined and not superseded (unsigned high-risk first), and
+    #: incidents no prescriber has reviewed: the patient's banner.
+    open_orders: tuple[OrderRecord, ...] = ()
+    open_incidents: tuple[IncidentRecord, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -261,3 +331,7 @@ class ClinicSettings:
     open_days: frozenset[int] = frozenset(range(5))
     page_size: Literal["A4", "Letter"] = "A4"
     auto_lock_minutes: int = 10
+    #: Clinic policy (domain-rules §7): hours before an order awaiting co-signature, and an
+    #: unsigned high-risk order, is overdue.
+    cosign_overdue_hours: int = 48
+    high_risk_overdue_hours: int = 24

@@ -36,6 +36,8 @@ class StateLook:
 
 
 STATES: Mapping[DueState, StateLook] = {
+    # an unreviewed incident or a declined order (domain-rules §4a, §7), above overdue
+    "urgent": StateLook("Urgent", -1, "#f2b8b0", "#5a0d05"),
     "overdue": StateLook("Overdue", 0, "#f6d5d1", "#6e1a10"),
     "due_this_week": StateLook("Due this week", 1, "#fbe3bf", "#5c3a00"),
     "due_in_14_days": StateLook("Due in 14 days", 2, "#fdf3cf", "#4d3d00"),

@@ -69,6 +69,7 @@ EXIT_BROKEN_CHAIN = 1
 ROLES = ("nurse", "prescriber", "administrator")
 
 STATE_TEXT = {
+    "urgent": "URGENT",
     "overdue": "OVERDUE",
     "due_this_week": "this week",
     "due_in_14_days": "in 14 days",

@@ -17,6 +17,8 @@ from reportlab.platypus import Flowable, Spacer  # type: ignore[import-untyped]
 
 from pumpmgr.errors import Code, ImpossibleInput
 from pumpmgr.formatting import days_left_text
+from pumpmgr.orders import STATE_TEXT as ORDER_STATE_TEXT
+from pumpmgr.orders import OrderState
 from pumpmgr.records import ClinicSettings, DueRow
 
 from . import common
@@ -37,6 +39,7 @@ from .styles import (
 TITLE = "Refill due list"
 
 STATE_TEXT = {
+    "urgent": "URGENT",
     "overdue": "OVERDUE",
     "due_this_week": "due this week",
     "due_in_14_days": "due within 14 days",
@@ -50,9 +53,10 @@ def due_section(start: date, end: date) -> Section:
 
 
 def listed(rows: Sequence[DueRow], start: date, end: date) -> list[DueRow]:
-    """The rows due by ``end`` (overdue ones too), ordered by refill-due date, then patient."""
-    return sorted((r for r in rows if r.refill_due <= end),
-                  key=lambda r: (r.refill_due, r.patient, r.pump_id))
+    """The rows due by ``end`` (overdue ones too) and every urgent one (an unreviewed incident,
+    a declined order), urgent first, then by refill-due date, then patient."""
+    return sorted((r for r in rows if r.refill_due <= end or r.state == "urgent"),
+                  key=lambda r: (r.state != "urgent", r.refill_due, r.patient, r.pump_id))
 
 
 def replacements(rows: Sequence[DueRow], start: date, end: date) -> list[DueRow]:
@@ -93,9 +97,13 @@ def due_story(rows: Sequence[DueRow], settings: ClinicSettings, *, start: date,
     highlight: list[int] = []
     for row in due:
         late = row.state == "overdue" or row.refill_due < start
-        if late:
+        if late or row.state == "urgent":
             highlight.append(len(table_rows))
         flags = [reason_text(row, settings)]
+        if row.open_incident:
+            flags.append("INCIDENT to review")
+        if row.order_alert is not None:
+            flags.append(ORDER_STATE_TEXT[OrderState(row.order_alert)])
         if row.open_discrepancy:
             flags.append("open discrepancy")
         if row.flex_schedule:
@@ -104,7 +112,8 @@ def due_story(rows: Sequence[DueRow], settings: ClinicSettings, *, start: date,
             flags.append(f"REPLACE BY {common.day(row.replace_by)}")
         table_rows.append([
             common.day(row.refill_due),
-            "OVERDUE" if late else STATE_TEXT[row.state],
+            STATE_TEXT[row.state] if row.state == "urgent" else "OVERDUE" if late
+            else STATE_TEXT[row.state],
             [para(row.patient, STYLES.cell_bold), para(f"MRN {row.mrn}", STYLES.cell)],
             row.pump_model,
             row.drug,

@@ -4,7 +4,8 @@ The actions and queries live in one module per area over one shared
 :class:`~pumpmgr.services.context.ClinicContext` (database, clock, unit of work, permissions,
 auditing): :mod:`~pumpmgr.services.users`, :mod:`~pumpmgr.services.patients`,
 :mod:`~pumpmgr.services.devices`, :mod:`~pumpmgr.services.corrections`,
-:mod:`~pumpmgr.services.prescriptions`, :mod:`~pumpmgr.services.refills`,
+:mod:`~pumpmgr.services.prescriptions`, :mod:`~pumpmgr.services.orders`,
+:mod:`~pumpmgr.services.refills`,
 :mod:`~pumpmgr.services.forecasts`, :mod:`~pumpmgr.services.configuration`,
 :mod:`~pumpmgr.services.queries` and :mod:`~pumpmgr.services.records`. Each action validates
 with the domain core, writes everything in one unit of work, appends to the audit log, and
@@ -57,6 +58,7 @@ from pumpmgr.services.inputs import (
     RefillInput,
     Verification,
 )
+from pumpmgr.services.orders import OrderService
 from pumpmgr.services.patients import PatientService
 from pumpmgr.services.prescriptions import PrescriptionService
 from pumpmgr.services.queries import (
@@ -125,10 +127,11 @@ class ClinicService:
         self.forecasts = forecasts = ForecastService(context)
         self.devices = devices = DeviceService(context, forecasts)
         self.corrections = CorrectionService(context, devices)
-        self.prescriptions = prescriptions = PrescriptionService(context, forecasts)
+        self.orders = orders = OrderService(context, forecasts)
+        self.prescriptions = prescriptions = PrescriptionService(context, forecasts, orders)
         self.refills = RefillService(context, prescriptions, forecasts)
         self.configuration = ConfigurationService(context, forecasts)
-        self.queries = QueryService(context)
+        self.queries = QueryService(context, orders)
         self.records = RecordService(context)
 
     # the context's parts, read through it (a restore replaces the database)

@@ -37,6 +37,11 @@ class ConfigurationService:
         if not settings.open_days or not 0 <= settings.buffer_days <= 60:
             raise ImpossibleInput("settings: need an open day and a buffer of 0 to 60 days",
                                   code=Code.OUT_OF_RANGE, field="settings")
+        for name, hours in (("co-signature overdue", settings.cosign_overdue_hours),
+                            ("high-risk order overdue", settings.high_risk_overdue_hours)):
+            if not 1 <= hours <= 720:
+                raise ImpossibleInput(f"{name}: {hours} h; give 1 to 720 hours",
+                                      code=Code.OUT_OF_RANGE, field=name)
 
         def work(session: Session) -> ClinicSettings:
             row = session.get_one(db.ClinicSettings, 1)
@@ -51,6 +56,8 @@ class ConfigurationService:
             row.open_weekdays_mask = sum(1 << d for d in settings.open_days)
             row.page_size = db.PageSize(settings.page_size)
             row.auto_lock_minutes = settings.auto_lock_minutes
+            row.cosign_overdue_hours = settings.cosign_overdue_hours
+            row.high_risk_overdue_hours = settings.high_risk_overdue_hours
             row.updated_at = self.ctx.now()
             session.flush()
             self.ctx.audit(session, actor, "settings.update", "clinic_settings", 1, {
@@ -123,4 +130,6 @@ def _settings_dict(settings: ClinicSettings) -> dict[str, Any]:
         "clinic_name": settings.clinic_name, "clinic_phone": settings.clinic_phone,
         "buffer_days": settings.buffer_days, "open_days": sorted(settings.open_days),
         "page_size": settings.page_size, "auto_lock_minutes": settings.auto_lock_minutes,
+        "cosign_overdue_hours": settings.cosign_overdue_hours,
+        "high_risk_overdue_hours": settings.high_risk_overdue_hours,
     }

@@ -222,10 +222,14 @@ class ClinicContext:
             open_days=frozenset(d for d in range(7) if row.open_weekdays_mask & (1 << d)),
             page_size=row.page_size.value,
             auto_lock_minutes=row.auto_lock_minutes,
+            cosign_overdue_hours=row.cosign_overdue_hours,
+            high_risk_overdue_hours=row.high_risk_overdue_hours,
         )
 
     def prescriptions(self, session: Session, pump_id: int) -> list[PrescriptionRecord]:
-        """The pump's current prescription versions (not corrected), oldest first."""
+        """The pump's current prescription versions (not corrected), oldest first: the ones the
+        pump runs, so not an order that waits for the prescriber's signature before it is
+        programmed (:func:`forecasting.runs_in_pump`)."""
         cache = forecasting.session_cache(session, "prescriptions")
         found: list[PrescriptionRecord] | None = cache.get(("current", pump_id))
         if found is None:
@@ -237,7 +241,8 @@ class ClinicContext:
             db.Prescription.corrects_id.is_not(None))
         rows = list(session.scalars(
             select(db.Prescription)
-            .where(db.Prescription.pump_id == pump_id, db.Prescription.id.not_in(corrected))
+            .where(db.Prescription.pump_id == pump_id, db.Prescription.id.not_in(corrected),
+                   forecasting.runs_in_pump())
             .order_by(db.Prescription.effective_at, db.Prescription.id)
         ))
         if not rows:
@@ -254,10 +259,11 @@ class ClinicContext:
         steps = children(db.ScheduleStep)
         boluses = children(db.ScheduledBolus)
         findings = children(db.PrescriptionFinding)
+        actions = children(db.OrderAction)
         library = self.library(session)
         return [
             mapping.prescription_record(r, ingredients[r.id], steps[r.id], boluses[r.id],
-                                        findings[r.id], library)
+                                        findings[r.id], library, actions[r.id])
             for r in rows
         ]
 
@@ -328,6 +334,8 @@ class ClinicContext:
                 list(session.scalars(select(db.PrescriptionFinding).where(
                     db.PrescriptionFinding.prescription_id == row.id))),
                 library,
+                list(session.scalars(select(db.OrderAction).where(
+                    db.OrderAction.prescription_id == row.id))),
             )
         return list(current.values())
 

@@ -66,6 +66,7 @@ from pumpmgr.services.exchange import require_empty
 from pumpmgr.services.inputs import (
     CatheterInput,
     IngredientInput,
+    OrderGiven,
     PatientInput,
     PrescriptionInput,
     PumpInput,
@@ -526,6 +527,8 @@ class _Demo:
             schedule=regimen.schedule(), effective_at=at,
             prescriber=self.users["prescriber"].full_name,
             patient_bolus=regimen.patient_bolus(),
+            # a nurse's entry (with a refill) records the prescriber's written order
+            order=OrderGiven("written", at),
         )
         check: DoseCheck = self.clinic.check_prescription(pump_id, data)
         if check.verdict == "blocked":

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import event, func, select
+from sqlalchemy import event, false, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from pumpmgr.catalogs import Drug, DrugLibrary
@@ -23,8 +23,10 @@ from pumpmgr.clock import PumpClock as PumpClock  # the pump's clock (re-exporte
 from pumpmgr.db import schema as db
 from pumpmgr.errors import CatalogError, PumpMgrError
 from pumpmgr.forecast import forecast, last_open_day, refill_due_date
+from pumpmgr.orders import OrderState, most_pressing
 from pumpmgr.records import ClinicSettings, PrescriptionRecord
 from pumpmgr.refill import ProgramPeriod, expected_residual
+from pumpmgr.services import mapping
 from pumpmgr.units import PLAUSIBLE_MAGNITUDES, Q_
 
 #: The due list counts days left from the alarm with every allowed bolus taken (domain-rules
@@ -52,6 +54,7 @@ _FEEDS: dict[str, tuple[str, ...]] = {
     "schedule_steps": ("prescriptions",),
     "scheduled_boluses": ("prescriptions",),
     "prescription_findings": ("prescriptions",),
+    "order_actions": ("prescriptions",),
     "drug_library_edits": ("library", "prescriptions"),
     "users": ("users",),
 }
@@ -371,7 +374,8 @@ def due_facts(session: Session, pump_ids: list[int]) -> dict[int, dict[str, Any]
               .order_by(db.Refill.performed_at.desc(), db.Refill.id.desc()).limit(1)
               .correlate(db.Pump).scalar_subquery())
     facts: dict[int, dict[str, Any]] = {
-        pump_id: {"prescription_id": None, "flex_schedule": False, "open_discrepancy": False}
+        pump_id: {"prescription_id": None, "flex_schedule": False, "open_discrepancy": False,
+                  "order_alert": None, "open_incident": False}
         for pump_id in pump_ids}
     for chunk in _chunks(pump_ids):
         for pump_id, verdict in session.execute(
@@ -379,7 +383,8 @@ def due_facts(session: Session, pump_ids: list[int]) -> dict[int, dict[str, Any]
             facts[pump_id]["open_discrepancy"] = verdict == "investigate"
         newest = dict(session.execute(
             select(db.Prescription.pump_id, func.max(db.Prescription.id))
-            .where(db.Prescription.pump_id.in_(chunk)).group_by(db.Prescription.pump_id)).all())
+            .where(db.Prescription.pump_id.in_(chunk), runs_in_pump())
+            .group_by(db.Prescription.pump_id)).all())
         steps = dict(session.execute(
             select(db.ScheduleStep.prescription_id, func.count())
             .where(db.ScheduleStep.prescription_id.in_(list(newest.values())))
@@ -387,7 +392,55 @@ def due_facts(session: Session, pump_ids: list[int]) -> dict[int, dict[str, Any]
         for pump_id, rx_id in newest.items():
             facts[pump_id]["prescription_id"] = rx_id
             facts[pump_id]["flex_schedule"] = steps.get(rx_id, 0) > 1
+        for pump_id, alert in order_alerts(session, chunk).items():
+            facts[pump_id]["order_alert"] = alert
+        reviewed = select(db.IncidentReview.incident_id)
+        for pump_id in session.scalars(select(db.Incident.pump_id).where(
+                db.Incident.pump_id.in_(chunk), db.Incident.id.not_in(reviewed)).distinct()):
+            facts[pump_id]["open_incident"] = True
     return facts
+
+
+def pump_orders(session: Session, pump_ids: list[int],
+                ) -> dict[int, list[tuple[db.Prescription, OrderState, bool]]]:
+    """Each pump's orders that name a prescriber's account (not corrected), in the order
+    they were entered, with their state and whether the pump runs them."""
+    corrected = select(db.Prescription.corrects_id).where(
+        db.Prescription.corrects_id.is_not(None))
+    rows = list(session.scalars(select(db.Prescription).where(
+        db.Prescription.pump_id.in_(pump_ids), db.Prescription.prescriber_id.is_not(None),
+        db.Prescription.id.not_in(corrected)).order_by(db.Prescription.id)))
+    actions: dict[int, list[db.OrderAction]] = {r.id: [] for r in rows}
+    if actions:
+        for action in session.scalars(select(db.OrderAction).where(
+                db.OrderAction.prescription_id.in_(list(actions)))):
+            actions[action.prescription_id].append(action)
+    found: dict[int, list[tuple[db.Prescription, OrderState, bool]]] = {}
+    for row in rows:
+        done = {a.action for a in actions[row.id]}
+        programmed = not row.held_for_signature or "programmed" in done or "signed" in done
+        found.setdefault(row.pump_id, []).append(
+            (row, mapping.order_state_of(row, actions[row.id]), programmed))
+    return found
+
+
+def order_alerts(session: Session, pump_ids: list[int]) -> dict[int, str | None]:
+    """Each pump's most pressing order state (:func:`pumpmgr.orders.most_pressing`)."""
+    alerts: dict[int, str | None] = {}
+    for pump_id, orders in pump_orders(session, pump_ids).items():
+        state = most_pressing([(s, runs) for _row, s, runs in orders])
+        alerts[pump_id] = None if state is None else str(state)
+    return alerts
+
+
+def runs_in_pump() -> Any:
+    """The condition a prescription version meets when the pump runs it: every version but a
+    high-risk order a nurse entered that waits for the prescriber's signature, neither signed
+    nor recorded as programmed since (domain-rules §7; :func:`pumpmgr.orders.counts_for_forecast`).
+    Such an order is rare, so the condition is cheap where there is none."""
+    done = select(db.OrderAction.prescription_id).where(
+        db.OrderAction.action.in_(("signed", "programmed")))
+    return or_(db.Prescription.held_for_signature == false(), db.Prescription.id.in_(done))
 
 
 def running_programs(session: Session, fills: dict[int, FillPoint],
@@ -404,7 +457,7 @@ def running_programs(session: Session, fills: dict[int, FillPoint],
                 select(db.Prescription.id, db.Prescription.pump_id,
                        db.Prescription.effective_at)
                 .where(db.Prescription.pump_id.in_(chunk),
-                       db.Prescription.id.not_in(corrected))
+                       db.Prescription.id.not_in(corrected), runs_in_pump())
                 .order_by(db.Prescription.pump_id, db.Prescription.effective_at,
                           db.Prescription.id)):
             versions.setdefault(pump_id, []).append((rx_id, effective_at))

@@ -75,17 +75,36 @@ class IngredientInput:
 
 
 @dataclass(frozen=True)
+class OrderGiven:
+    """How the prescriber gave an order that a nurse enters (domain-rules §7)."""
+
+    #: ``spoken``, ``telephone`` or ``written`` (:class:`pumpmgr.orders.GivenAs`).
+    given_as: str
+    given_at: datetime
+    #: Required for a spoken or telephone order: it was read back and the prescriber confirmed.
+    read_back_confirmed: bool = False
+
+
+@dataclass(frozen=True)
 class PrescriptionInput:
     """A new prescription version: the schedule's rates are doses of the first ingredient."""
 
     ingredients: tuple[IngredientInput, ...]
     schedule: Schedule
     effective_at: datetime
+    #: The prescriber's account, by user name or full name: one of the clinic's active
+    #: prescribers, never free text (domain-rules §7).
     prescriber: str
     patient_bolus: PatientBolus | None = None
     #: Why each warning is accepted, by finding code; every warning needs one.
     reasons: Mapping[str, str] = field(default_factory=dict)
     note: str = ""
+    #: Required when a nurse enters the order (the prescriber's own entry needs none).
+    order: OrderGiven | None = None
+    #: The pump was already programmed with it (a fact, domain-rules §4a): recorded as it is,
+    #: with an incident where a finding would have stopped it; otherwise an order that needs the
+    #: prescriber waits for the signature before it is programmed.
+    already_programmed: bool = False
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,14 @@ here and nowhere else; no function here opens a session or commits.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, tzinfo
 
 from pumpmgr import catalogs as catalog_module
 from pumpmgr.catalogs import Catalogs, DrugLibrary
 from pumpmgr.db import schema as db
 from pumpmgr.errors import CatalogError
+from pumpmgr.orders import OrderState, order_state
 from pumpmgr.records import (
     CatheterRecord,
     CatheterSegmentRecord,
@@ -129,6 +131,7 @@ def prescription_record(
     boluses: list[db.ScheduledBolus],
     findings: list[db.PrescriptionFinding],
     library: DrugLibrary,
+    actions: Sequence[db.OrderAction] = (),
 ) -> PrescriptionRecord:
     schedule = Schedule.flex(
         [Step(s.start_time, from_canonical(s.rate_mcg_per_day, Kind.DOSE_RATE)) for s in steps],
@@ -156,7 +159,18 @@ def prescription_record(
         ),
         corrects_id=row.corrects_id,
         correction_reason=row.correction_reason or "",
+        prescriber_id=row.prescriber_id,
+        order_state=None if row.prescriber_id is None else str(order_state_of(row, actions)),
     )
+
+
+def order_state_of(row: db.Prescription, actions: Iterable[db.OrderAction]) -> OrderState:
+    """The state of the order ``row`` after ``actions`` (its signature, refusal, programming)."""
+    done = {a.action for a in actions}
+    return order_state(
+        high_risk=row.high_risk, by_prescriber=row.recorded_by_id == row.prescriber_id,
+        programmed=not row.held_for_signature or "programmed" in done,
+        signed="signed" in done, declined="declined" in done)
 
 
 def refill_record(

@@ -13,7 +13,8 @@ The table follows the clinic's division of work:
 - nurses and prescribers record the clinical work: pumps, catheters, prescriptions (a nurse
   records the prescriber's order, verified by a second clinician), refills and events;
 - the drug library's limits are clinical and administrative: prescribers and administrators;
-- the second user of a refill or prescription (:data:`Action.VERIFY`) must be a clinician.
+- the second user of a refill or prescription (:data:`Action.VERIFY`) must be a clinician;
+- only a prescriber signs or declines an order and reviews an incident.
 """
 
 from __future__ import annotations
@@ -60,11 +61,16 @@ class Action(StrEnum):
     CORRECT_RECORD = "correct_record"
     #: Be the second user who verifies a refill, a prescription or a correction.
     VERIFY = "verify"
+    #: Sign or decline an order that names one (domain-rules §7).
+    SIGN_ORDER = "sign_order"
+    #: Review an incident of what already happened in a pump (domain-rules §4a).
+    REVIEW_INCIDENT = "review_incident"
 
 
 _CLINICIANS = frozenset({"nurse", "prescriber"})
 _EVERYONE = frozenset(ROLES)
 _ADMINISTRATOR = frozenset({"administrator"})
+_PRESCRIBER = frozenset({"prescriber"})
 
 #: Which roles may do each action; anything not listed is refused.
 PERMISSIONS: Mapping[Action, frozenset[str]] = MappingProxyType({
@@ -87,6 +93,8 @@ PERMISSIONS: Mapping[Action, frozenset[str]] = MappingProxyType({
     Action.CORRECT_REFILL: _CLINICIANS,
     Action.CORRECT_RECORD: _CLINICIANS,
     Action.VERIFY: _CLINICIANS,
+    Action.SIGN_ORDER: _PRESCRIBER,
+    Action.REVIEW_INCIDENT: _PRESCRIBER,
 })
 
 

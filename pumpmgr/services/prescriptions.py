@@ -12,11 +12,13 @@ from pumpmgr.dose_checks import DoseCheck, change_context, check_admixture, pati
 from pumpmgr.dosing import admixture_doses
 from pumpmgr.errors import Code, ImpossibleInput, InputError
 from pumpmgr.formatting import format_quantity
+from pumpmgr.orders import NOT_A_FACT_CODES
 from pumpmgr.records import Ingredient, PrescriptionRecord, StoredForecast
 from pumpmgr.services import forecasting, mapping
 from pumpmgr.services.context import ClinicContext, _text, actor_of
 from pumpmgr.services.forecasts import ForecastService
 from pumpmgr.services.inputs import PrescriptionInput, Verification
+from pumpmgr.services.orders import OrderService
 from pumpmgr.services.permissions import Action
 from pumpmgr.services.values import Actor, PrescriptionOutcome
 from pumpmgr.units import Q_, Kind, exceeds, require_positive, to_canonical
@@ -25,9 +27,11 @@ from pumpmgr.units import Q_, Kind, exceeds, require_positive, to_canonical
 class PrescriptionService:
     """Prescription versions: dose checks, previews, the second user's check and saving a change."""
 
-    def __init__(self, ctx: ClinicContext, forecasts: ForecastService) -> None:
+    def __init__(self, ctx: ClinicContext, forecasts: ForecastService,
+                 orders: OrderService) -> None:
         self.ctx = ctx
         self.forecasts = forecasts
+        self.orders = orders
 
     def check_prescription(
         self, pump_id: int, data: PrescriptionInput, session: Session | None = None,
@@ -120,8 +124,43 @@ class PrescriptionService:
 
     def save_prescription(
         self, session: Session, actor: Actor, pump: db.Pump, data: PrescriptionInput,
-        check: DoseCheck, prescriber_override: str | None = None,
+        check: DoseCheck,
     ) -> db.Prescription:
+        """Save ``data`` as the pump's next version, as an order of the prescriber's account
+        (:meth:`OrderService.entry`). A change already programmed (``data.already_programmed``)
+        is a fact: recorded as it is, with an incident where a finding would have stopped it
+        (domain-rules §4a). An order is refused when blocked or when a warning lacks its
+        reason."""
+        entry = self.orders.entry(session, actor, data, check)
+        if not entry.fact:
+            self._refuse_unsaveable(data, check)
+        impossible = [f.message for f in check.findings if str(f.code) in NOT_A_FACT_CODES]
+        if impossible:
+            raise ImpossibleInput(f"dose check: cannot be saved: {'; '.join(impossible)}",
+                                  code=Code.OUT_OF_RANGE, field="dose")
+        revision = (session.scalar(select(func.max(db.Prescription.revision)).where(
+            db.Prescription.pump_id == pump.id)) or 0) + 1
+        bolus = data.patient_bolus
+        row = db.Prescription(
+            pump_id=pump.id, revision=revision,
+            effective_at=self.ctx.instant(data.effective_at, "effective time"),
+            prescriber_name=entry.prescriber.full_name, prescriber_id=entry.prescriber.id,
+            order_given_as=entry.given_as, order_given_at=entry.given_at,
+            read_back_confirmed=entry.read_back_confirmed, high_risk=entry.high_risk,
+            held_for_signature=entry.held,
+            ptm_bolus_dose_mcg=None if bolus is None else to_canonical(bolus.dose, Kind.MASS),
+            ptm_max_per_day=None if bolus is None else max(bolus.max_per_day, 1),
+            ptm_lockout_days=None if bolus is None else (
+                0.0 if bolus.lockout is None else to_canonical(bolus.lockout, Kind.DURATION)),
+            note=_text(data.note, "note", required=False, limit=2000),
+            recorded_at=self.ctx.now(), recorded_by_id=actor.id,
+        )
+        self._add_version(session, row, data, check)
+        self.orders.after_save(session, actor, pump, row, entry, check)
+        return row
+
+    @staticmethod
+    def _refuse_unsaveable(data: PrescriptionInput, check: DoseCheck) -> None:
         if check.verdict == "blocked":
             blocked = "; ".join(f.message for f in check.findings if f.level == "blocked")
             raise ImpossibleInput(f"dose check: cannot be saved: {blocked}",
@@ -134,20 +173,10 @@ class PrescriptionService:
                 + ", ".join(str(c) for c in missing),
                 code=Code.NO_VALUE, field="reason",
             )
-        revision = (session.scalar(select(func.max(db.Prescription.revision)).where(
-            db.Prescription.pump_id == pump.id)) or 0) + 1
+
+    def _add_version(self, session: Session, row: db.Prescription, data: PrescriptionInput,
+                     check: DoseCheck) -> None:
         bolus = data.patient_bolus
-        row = db.Prescription(
-            pump_id=pump.id, revision=revision,
-            effective_at=self.ctx.instant(data.effective_at, "effective time"),
-            prescriber_name=prescriber_override or _text(data.prescriber, "prescriber"),
-            ptm_bolus_dose_mcg=None if bolus is None else to_canonical(bolus.dose, Kind.MASS),
-            ptm_max_per_day=None if bolus is None else max(bolus.max_per_day, 1),
-            ptm_lockout_days=None if bolus is None else (
-                0.0 if bolus.lockout is None else to_canonical(bolus.lockout, Kind.DURATION)),
-            note=_text(data.note, "note", required=False, limit=2000),
-            recorded_at=self.ctx.now(), recorded_by_id=actor.id,
-        )
         if bolus is not None and bolus.max_per_day == 0:
             row.ptm_bolus_dose_mcg = row.ptm_max_per_day = row.ptm_lockout_days = None
         session.add(row)
@@ -171,7 +200,6 @@ class PrescriptionService:
                 level=str(finding.level), message=finding.message,
                 override_reason=data.reasons.get(str(finding.code)) or None))
         session.flush()
-        return row
 
     def change_prescription(
         self, actor: Actor, verification: Verification, pump_id: int, data: PrescriptionInput,
@@ -191,9 +219,13 @@ class PrescriptionService:
                 "verdict": check.verdict,
                 "warnings": {str(f.code): data.reasons.get(str(f.code), "")
                              for f in check.findings if f.level == "warning"},
+                "order": self.orders.audit_payload(session, row),
+                "already_programmed": data.already_programmed,
             })
             forecast = self.forecasts.refresh_forecast(session, pump)
-            record = self.ctx.prescriptions(session, pump.id)[-1]
+            # the version saved, whether the pump runs it yet or it waits for the signature
+            record = next(p for p in self.ctx.prescriptions_all(session, pump.id)
+                          if p.id == row.id)
             return PrescriptionOutcome(record, check, forecast)
 
         return self.ctx.write(work)

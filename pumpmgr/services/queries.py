@@ -23,6 +23,7 @@ from pumpmgr.records import (
 from pumpmgr.services import mapping
 from pumpmgr.services.collector import collector_paused
 from pumpmgr.services.context import ClinicContext, _current_catheter_of
+from pumpmgr.services.orders import OrderService
 from pumpmgr.units import Q_, Kind
 
 #: The due list's state words (so colour is never the only signal).
@@ -35,8 +36,9 @@ REPLACE_BY_WARNING_DAYS = 183
 class QueryService:
     """Reads for the screens: finding and searching patients, a patient's chart and the due list."""
 
-    def __init__(self, ctx: ClinicContext) -> None:
+    def __init__(self, ctx: ClinicContext, orders: OrderService) -> None:
         self.ctx = ctx
+        self.orders = orders
 
     def find_patient(self, mrn: str) -> PatientRecord:
         with self.ctx.database.read() as session:
@@ -85,6 +87,8 @@ class QueryService:
             catheters = {r.id: mapping.catheter_record(r, segments[r.id],
                                                        users.get(r.recorded_by_id, "?"))
                          for r in catheter_rows}
+            open_orders = self.orders.open_orders(session, [p.id for p in pumps])
+            open_incidents = self.orders.patient_incidents(session, patient_id)
             current_rx = None
             forecast = None
             if active is not None:
@@ -107,6 +111,8 @@ class QueryService:
                 refills=tuple(sorted(refills, key=lambda r: (r.performed_at, r.id))),
                 events=tuple(sorted(events, key=lambda e: (e.occurred_at, e.id))),
                 catheters=tuple(catheters.values()),
+                open_orders=tuple(open_orders),
+                open_incidents=tuple(open_incidents),
             )
 
     @collector_paused  # 5,000 rows the window keeps: nothing to collect while they are made
@@ -132,7 +138,8 @@ class QueryService:
         result: list[DueRow] = []
         add, row_of = result.append, DueRow  # 5,000 rows: the lookups once
         for (refill_due, reason, alarm_at, pump_id, model_key, replace_by, patient_id, mrn,
-             family_name, given_name, rx_id, flex, open_review) in rows:
+             family_name, given_name, rx_id, flex, open_review, order_alert,
+             open_incident) in rows:
             due = refill_due or today
             # an instant as UTCDateTime gives it (read as a plain DateTime: 5,000 calls less)
             alarm = now if alarm_at is None else (
@@ -152,11 +159,17 @@ class QueryService:
                 alarm_at=alarm, refill_due=due,
                 refill_due_reason=reason,
                 replace_by=replace_by,
-                state="overdue" if due < today else "due_this_week" if due <= soon
+                state="urgent" if open_incident or order_alert == "declined"
+                else "overdue" if due < today else "due_this_week" if due <= soon
                 else "due_in_14_days" if due <= later else "fine",
                 open_discrepancy=bool(open_review),
                 flex_schedule=text is not None and bool(flex),
+                order_alert=order_alert, open_incident=bool(open_incident),
             ))
+        # an incident or a declined order is urgent whatever the date (domain-rules §4a,
+        # §7): those rows first, each part still by due date (a stable sort)
+        if any(row.state == "urgent" for row in result):
+            result.sort(key=lambda row: row.state != "urgent")
         return result
 
     def _solution_texts(self, ingredients: Iterable[Any]) -> dict[int, str]:
@@ -191,7 +204,7 @@ def _due_list_statements(within: bool) -> tuple[Any, Any]:
     pumps = (select(f.refill_due, f.refill_due_reason, alarm, db.Pump.id, db.Pump.model_key,
                     db.Pump.replace_by_date, db.Patient.id, db.Patient.mrn,
                     db.Patient.family_name, db.Patient.given_name, f.prescription_id,
-                    f.flex_schedule, f.open_discrepancy)
+                    f.flex_schedule, f.open_discrepancy, f.order_alert, f.open_incident)
              .join(db.Pump, db.Pump.id == f.pump_id)
              .join(db.Patient, db.Patient.id == db.Pump.patient_id).where(*filters)
              .order_by(f.refill_due, db.Patient.family_name, db.Patient.id))

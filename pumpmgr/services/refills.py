@@ -14,6 +14,7 @@ from pumpmgr.catalogs import PumpType
 from pumpmgr.db import schema as db
 from pumpmgr.deadspace import Bridge, bridge
 from pumpmgr.errors import Code, ImpossibleInput, InputError
+from pumpmgr.orders import IncidentKind
 from pumpmgr.records import PrescriptionRecord, ProgrammerFigures, RefillRecord
 from pumpmgr.refill import (
     ProgrammerComparison,
@@ -98,9 +99,8 @@ class RefillService:
             if not data.pump_running_confirmed:
                 raise InputError("pump running: confirm the pump runs after the refill",
                                  code=Code.NO_VALUE, field="pump running")
-            if data.expiry < performed.astimezone(self.ctx.tz).date():
-                raise ImpossibleInput("expiry: the solution expired before this refill",
-                                      code=Code.TIME_ORDER, field="expiry")
+            # a fill already made is recorded as it is, with an incident (domain-rules §4a)
+            expired = data.expiry < performed.astimezone(self.ctx.tz).date()
             capacity = Q_(pump.reservoir_capacity_ml, "mL")
             plan = plan_refill(reservoir_capacity=capacity, aspirated=data.aspirated,
                                alarm_volume=Q_(pump.low_reservoir_alarm_ml, "mL"),
@@ -114,6 +114,12 @@ class RefillService:
                                                               session)
                 new_row = self.prescriptions.save_prescription(session, actor, pump,
                                                                data.new_prescription, check)
+                if new_row.held_for_signature:
+                    raise ImpossibleInput(
+                        "prescription: the new program needs the prescriber's signature before "
+                        "it is programmed; the prescriber enters or signs it first, or record "
+                        "that the pump was programmed all the same",
+                        code=Code.OUT_OF_RANGE, field="prescription")
                 history = self.ctx.prescriptions(session, pump.id)
             if not history:
                 raise InputError("prescription: the pump has no prescription; record one "
@@ -188,11 +194,19 @@ class RefillService:
                 "verified_by": verifier.username,
                 "prescription_id": current.id,
                 "new_prescription": new_row is not None,
+                **({} if new_row is None else {
+                    "order": self.prescriptions.orders.audit_payload(session, new_row)}),
                 "warnings": {} if check is None or data.new_prescription is None else {
                     str(f.code): data.new_prescription.reasons.get(str(f.code), "")
                     for f in check.findings if f.level == "warning"},
                 **programmer,
             })
+            if expired:
+                self.prescriptions.orders.record_incident(
+                    session, actor, pump, IncidentKind.FILLED_EXPIRED_SOLUTION,
+                    f"expiry {data.expiry:%Y-%m-%d}, filled "
+                    f"{performed.astimezone(self.ctx.tz):%Y-%m-%d %H:%M}, lot {row.lot_number}",
+                    performed, refill_id=row.id)
             forecast = self.forecasts.refresh_forecast(session, pump)
             # Only the new row is mapped (the whole history was mapped on every refill before:
             # quadratic in a pump's refills). It is the newest current refill, so its previous

@@ -21,6 +21,7 @@ from pumpmgr.services import Actor, ClinicService
 from pumpmgr.services.inputs import (
     CatheterInput,
     IngredientInput,
+    OrderGiven,
     PatientInput,
     PrescriptionInput,
     PumpInput,
@@ -44,6 +45,7 @@ class World:
     admin: Actor
     nurse: Actor
     second: Actor
+    prescriber: Actor  #: "Dr Brandt", whom the sample orders name
 
     @property
     def check(self) -> Verification:
@@ -58,7 +60,8 @@ def world(database: Database) -> World:
     admin = clinic.create_first_administrator("admin", PASSWORD, "Ada Admin")
     nurse = clinic.add_user(admin, "nina", PASSWORD, "Nina Nurse", "nurse")
     second = clinic.add_user(admin, "otto", PASSWORD, "Otto Second", "nurse")
-    return World(clinic, clock, admin, nurse, second)
+    prescriber = clinic.add_user(admin, "brandt", PASSWORD, "Dr Brandt", "prescriber")
+    return World(clinic, clock, admin, nurse, second, prescriber)
 
 
 def baclofen_patient(world: World, mrn: str = "100001", *, path_volume: str | None = None,
@@ -80,7 +83,12 @@ def baclofen_prescription(dose: str = "400 mcg/day", concentration: str = "2000 
     return PrescriptionInput(
         ingredients=(IngredientInput("baclofen", Q_(concentration)),),
         schedule=Schedule.simple(Q_(dose)), effective_at=at, prescriber="Dr Brandt",
-        reasons=reasons)
+        reasons=reasons, order=written_order(at))
+
+
+def written_order(at: datetime) -> OrderGiven:
+    """A written order given at ``at``, as a nurse enters it."""
+    return OrderGiven("written", at)
 
 
 def fill(at: datetime, aspirated: str = "0 mL", volume: str = "20 mL", **extra: object,

@@ -17,6 +17,7 @@ from clinic_world import (
     baclofen_prescription,
     count,
     fill,
+    written_order,
 )
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
@@ -131,8 +132,8 @@ def test_a_program_change_moves_the_forecast(world: World) -> None:
     is 30 more days: alarm on day 60."""
     _, pump_id = first_fill(world)
     world.clock.advance(timedelta(days=30))
-    outcome = world.clinic.change_prescription(
-        world.nurse, world.check, pump_id,
+    outcome = world.clinic.change_prescription(  # above the titration rule: the prescriber
+        world.prescriber, world.check, pump_id,
         baclofen_prescription("800 mcg/day", at=START + timedelta(days=30), **{
             "titration.above_percent": "prescriber's order", "dose.above_typical": "x"}))
     assert outcome.forecast is not None
@@ -177,7 +178,7 @@ def test_morphine_stability_sets_the_due_date(world: World) -> None:
         "synchromed2-40", "SN2", date(2025, 3, 1), "left abdomen"), None)
     clinic.change_prescription(nurse, world.check, pump.id, PrescriptionInput(
         (IngredientInput("morphine", Q_("25 mg/mL")),), Schedule.simple(Q_("5 mg/day")),
-        START, "Dr Brandt"))
+        START, "Dr Brandt", order=written_order(START)))
     clinic.record_refill(nurse, world.check, pump.id, fill(START, volume="40 mL"))
     row = clinic.due_list()[0]
     assert row.refill_due == date(2025, 5, 30)
@@ -197,11 +198,13 @@ def test_constant_flow_prescription_must_match_the_nominal_flow(world: World) ->
         nominal_flow=Q_("1 mL/day")), None)
     wrong = PrescriptionInput((IngredientInput("morphine", Q_("4 mg/mL")),),
                               Schedule.simple(Q_("5 mg/day")), START, "Dr Brandt",
-                              reasons={"concentration.above_unverified_max": "x"})
+                              reasons={"concentration.above_unverified_max": "x"},
+                              order=written_order(START))
     with pytest.raises(ImpossibleInput, match="5000 mcg/mL"):
         clinic.change_prescription(nurse, world.check, pump.id, wrong)
     right = PrescriptionInput((IngredientInput("morphine", Q_("4 mg/mL")),),
-                              Schedule.simple(Q_("4 mg/day")), START, "Dr Brandt")
+                              Schedule.simple(Q_("4 mg/day")), START, "Dr Brandt",
+                              order=written_order(START))
     clinic.change_prescription(nurse, world.check, pump.id, right)
     clinic.record_refill(nurse, world.check, pump.id, fill(START))
     row = clinic.due_list()[0]
@@ -277,7 +280,7 @@ def test_every_action_is_audited_and_the_chain_verifies(world: World) -> None:
     before = count(world, db.AuditEntry)
     first_fill(world)  # register, implant (+event), prescription, refill
     after = count(world, db.AuditEntry)
-    assert after - before == 5
+    assert after - before == 5  # the order's details are in its prescription's entry
     report = world.clinic.verify_audit()
     assert report.ok, report.message
 
@@ -367,7 +370,7 @@ def test_a_constant_flow_pump_has_no_programmer_figures(world: World) -> None:
         nominal_flow=Q_("1 mL/day")), None)
     clinic.change_prescription(nurse, world.check, pump.id, PrescriptionInput(
         (IngredientInput("morphine", Q_("4 mg/mL")),), Schedule.simple(Q_("4 mg/day")), START,
-        "Dr Brandt"))
+        "Dr Brandt", order=written_order(START)))
     figures = ProgrammerFigures(Q_("20 mL"), date(2025, 3, 21), Q_("1 mL/day"))
     with pytest.raises(ImpossibleInput) as refused:
         clinic.record_refill(nurse, world.check, pump.id, fill(START, programmer=figures))

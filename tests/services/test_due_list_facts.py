@@ -16,6 +16,7 @@ from clinic_world import (
     baclofen_patient,
     baclofen_prescription,
     fill,
+    written_order,
 )
 from sqlalchemy import select, text, update
 
@@ -40,7 +41,8 @@ def _stored(world: World) -> dict[int, dict[str, Any]]:
     with world.clinic.database.read() as session:
         return {f.pump_id: {"prescription_id": f.prescription_id,
                             "flex_schedule": f.flex_schedule,
-                            "open_discrepancy": f.open_discrepancy}
+                            "open_discrepancy": f.open_discrepancy,
+                            "order_alert": f.order_alert, "open_incident": f.open_incident}
                 for f in session.scalars(select(db.PumpForecast))}
 
 
@@ -55,7 +57,8 @@ def _clinic(world: World) -> dict[str, int]:
     world.clock.advance(timedelta(hours=1))
     flex = Schedule.flex([Step(time(0, 0), Q_("300 mcg/day")),
                           Step(time(8, 0), Q_("500 mcg/day"))])
-    clinic.change_prescription(nurse, check, pumps["flex"], replace(
+    # a change within 24 h needs the prescriber (domain-rules §7): entered by them
+    clinic.change_prescription(world.prescriber, check, pumps["flex"], replace(
         baclofen_prescription(at=START + timedelta(hours=1),
                               **{"titration.within_24h": "the day and night steps as planned"}),
         schedule=flex))
@@ -100,7 +103,8 @@ def test_the_stored_facts_are_the_ones_the_records_give(world: World) -> None:
             .limit(1))
     assert stored[pumps["flex"]]["prescription_id"] == newest
     assert stored[pumps["none"]] == {"prescription_id": None, "flex_schedule": False,
-                                     "open_discrepancy": False}
+                                     "open_discrepancy": False, "order_alert": None,
+                                     "open_incident": False}
 
 
 def test_revision_0004_fills_the_facts_from_the_records(world: World) -> None:
@@ -125,7 +129,8 @@ def test_an_admixtures_solution_reads_in_its_ingredients_order(world: World) -> 
     world.clinic.change_prescription(world.nurse, world.check, pump_id, PrescriptionInput(
         ingredients=(IngredientInput("morphine", Q_("10 mg/mL")),
                      IngredientInput("bupivacaine", Q_("5 mg/mL"))),
-        schedule=Schedule.simple(Q_("2 mg/day")), effective_at=START, prescriber="Dr Brandt"))
+        schedule=Schedule.simple(Q_("2 mg/day")), effective_at=START, prescriber="Dr Brandt",
+        order=written_order(START)))
     world.clinic.record_refill(world.nurse, world.check, pump_id, fill(START))
     (row,) = world.clinic.due_list()
     assert row.drug == "morphine 10 mg/mL + bupivacaine 5 mg/mL"

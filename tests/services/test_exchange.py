@@ -285,7 +285,8 @@ def test_corrections_and_the_programmers_figures_round_trip(place: Place) -> Non
         admin = service.create_first_administrator("admin", PASSWORD, "Ada Admin")
         world = World(service, clock, admin,
                       service.add_user(admin, "nina", PASSWORD, "Nina Nurse", "nurse"),
-                      service.add_user(admin, "otto", PASSWORD, "Otto Second", "nurse"))
+                      service.add_user(admin, "otto", PASSWORD, "Otto Second", "nurse"),
+                      service.add_user(admin, "brandt", PASSWORD, "Dr Brandt", "prescriber"))
         patient_id, pump_id = baclofen_patient(world)
         service.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())
         figures = ProgrammerFigures(Q_("20 mL"), date(2025, 6, 3), Q_("0.2 mL/day"))

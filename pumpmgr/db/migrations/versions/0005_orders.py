@@ -25,6 +25,7 @@ no ORM models.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -41,7 +42,7 @@ def _sqlite() -> bool:
     return op.get_bind().dialect.name == "sqlite"
 
 
-def _add(table: str, column: sa.Column[object], check: str = "") -> None:
+def _add(table: str, column: sa.Column[Any], check: str = "") -> None:
     """One column by ``ALTER TABLE ... ADD COLUMN`` (a column CHECK travels with it on SQLite,
     which cannot add a table constraint; PostgreSQL gets it as a table constraint)."""
     if _sqlite():
@@ -77,7 +78,7 @@ def _append_only(table: str) -> None:
                "FOR EACH STATEMENT EXECUTE FUNCTION pumpmgr_refuse_change()")
 
 
-def _instant(name: str, nullable: bool = False) -> sa.Column[object]:
+def _instant(name: str, nullable: bool = False) -> sa.Column[Any]:
     return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
 
 
