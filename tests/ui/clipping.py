@@ -241,6 +241,7 @@ def check_screens(width: int, height: int, font_pt: float = 0) -> list[str]:
                 wizard.next()
                 look(wizard)
             wizard.program.prescriber.setText("Dr Brandt")
+            wizard.program.order_edit.set_given_as("written")
             wizard.program.bridge_acknowledged.setChecked(True)
             wizard.next()  # at the pump
             look(wizard)

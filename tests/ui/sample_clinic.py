@@ -22,6 +22,7 @@ from pumpmgr.services import Actor, ClinicService
 from pumpmgr.services.inputs import (
     CatheterInput,
     IngredientInput,
+    OrderGiven,
     PatientInput,
     PrescriptionInput,
     PumpInput,
@@ -74,14 +75,19 @@ def _catheter() -> CatheterInput:
 def _baclofen(dose: str, at: datetime, concentration: str = "2000 mcg/mL") -> PrescriptionInput:
     return PrescriptionInput(
         ingredients=(IngredientInput("baclofen", Q_(concentration)),),
-        schedule=Schedule.simple(Q_(dose)), effective_at=at, prescriber="Dr Brandt")
+        schedule=Schedule.simple(Q_(dose)), effective_at=at, prescriber="Dr Brandt",
+        order=OrderGiven("written", at))
 
 
 def build_sample_clinic(clinic: ClinicService) -> SampleUsers:
-    """Users admin, nina and otto (password :data:`PASSWORD`) and six patients."""
+    """Users admin, nina and otto, prescribers brandt and roth (password :data:`PASSWORD`)
+    and six patients."""
     admin = clinic.create_first_administrator("admin", PASSWORD, "Ada Admin")
     nurse = clinic.add_user(admin, "nina", PASSWORD, "Nina Nurse", "nurse")
     second = clinic.add_user(admin, "otto", PASSWORD, "Otto Second", "nurse")
+    # the prescribers whom the orders name (accounts, never free text: domain-rules §7)
+    clinic.add_user(admin, "brandt", PASSWORD, "Dr Brandt", "prescriber")
+    clinic.add_user(admin, "roth", PASSWORD, "Dr Roth", "prescriber")
     check = Verification("otto", PASSWORD)
 
     def baclofen_patient(mrn: str, family: str, given: str, filled_days_ago: int,
@@ -132,7 +138,7 @@ def build_sample_clinic(clinic: ClinicService) -> SampleUsers:
     clinic.change_prescription(nurse, check, pump.id, PrescriptionInput(
         ingredients=(IngredientInput("morphine", Q_("2 mg/mL")),),
         schedule=Schedule.simple(Q_("1 mg/day")), effective_at=_at(10, 8),
-        prescriber="Dr Roth"))
+        prescriber="Dr Roth", order=OrderGiven("written", _at(10, 8))))
     clinic.record_refill(nurse, check, pump.id, _fill(_at(10)))
 
     # Flex schedule, admixture and patient boluses, replace-by in about 100 days.
@@ -147,7 +153,7 @@ def build_sample_clinic(clinic: ClinicService) -> SampleUsers:
         schedule=Schedule.flex([Step(time(0, 0), Q_("2 mg/day")),
                                 Step(time(8, 0), Q_("3 mg/day"))]),
         patient_bolus=PatientBolus(Q_("0.1 mg"), 4, Q_("3 h")),
-        effective_at=_at(30, 8), prescriber="Dr Roth"))
+        effective_at=_at(30, 8), prescriber="Dr Roth", order=OrderGiven("written", _at(30, 8))))
     clinic.record_refill(nurse, check, pump.id, _fill(_at(30), volume="40 mL"))
     return SampleUsers(admin, nurse, second)
 

@@ -271,6 +271,7 @@ def test_the_prescription_dialog_is_hidden_and_back_as_typed(window: MainWindow,
     assert isinstance(dialog, PrescriptionDialog)
     qtbot.waitExposed(dialog)
     dialog.prescriber.setText("Dr Brandt")
+    dialog.order_edit.set_given_as("written")
     window.lock()
     assert not dialog.isVisible()
     assert window.lock_screen.kept.isVisible()
@@ -288,6 +289,7 @@ def test_quitting_over_an_unsaved_form_asks_first(window: MainWindow, qtbot: QtB
     assert isinstance(dialog, PrescriptionDialog)
     qtbot.waitExposed(dialog)
     dialog.prescriber.setText("Dr Brandt")
+    dialog.order_edit.set_given_as("written")
     if locked:
         window.lock()
     dialogs.confirm_answers = [False]

@@ -76,6 +76,8 @@ def test_the_forecast_updates_as_the_nurse_types_and_matches_what_is_saved(
     assert dialog.findings.summary.text().startswith("OK")
 
     qtbot.keyClicks(dialog.prescriber, "Dr Brandt")
+
+    dialog.order_edit.set_given_as("written")
     assert not dialog.save_button.isEnabled()
     assert "second nurse" in dialog.problem_label.text()
     sign_second(qtbot, dialog)
@@ -94,6 +96,7 @@ def test_the_forecast_updates_as_the_nurse_types_and_matches_what_is_saved(
 def test_a_blocked_dose_disables_save(qtbot: QtBot, window: MainWindow) -> None:
     dialog = open_dialog(qtbot, window, "100004")
     qtbot.keyClicks(dialog.prescriber, "Dr Brandt")
+    dialog.order_edit.set_given_as("written")
     sign_second(qtbot, dialog)
     type_into(qtbot, dialog.schedule.daily_dose, "360 mg/day")  # mg typed for mcg
     settle(qtbot, dialog)
@@ -109,6 +112,7 @@ def test_each_warning_asks_for_a_reason_which_is_saved(qtbot: QtBot, window: Mai
                                                        ) -> None:
     dialog = open_dialog(qtbot, window, "100004")
     qtbot.keyClicks(dialog.prescriber, "Dr Brandt")
+    dialog.order_edit.set_given_as("written")
     sign_second(qtbot, dialog)
     type_into(qtbot, dialog.schedule.daily_dose, "600 mcg/day")  # +67 %, cerebral +15 %/24 h
     settle(qtbot, dialog)
@@ -133,6 +137,7 @@ def test_a_wrong_second_password_is_shown_and_the_form_kept(
     dialog = open_dialog(qtbot, window, "100004")
     type_into(qtbot, dialog.schedule.daily_dose, "400 mcg/day")
     qtbot.keyClicks(dialog.prescriber, "Dr Brandt")
+    dialog.order_edit.set_given_as("written")
     sign_second(qtbot, dialog, password="not the password")
     settle(qtbot, dialog)
     click(qtbot, dialog.save_button)
@@ -149,6 +154,7 @@ def test_a_filled_constant_flow_pump_has_nothing_to_change_here(
     assert not dialog.schedule.isVisible()
     assert "0.5 mL/day" in dialog.constant_note.text()
     qtbot.keyClicks(dialog.prescriber, "Dr Roth")
+    dialog.order_edit.set_given_as("written")
     sign_second(qtbot, dialog)
     settle(qtbot, dialog)
     assert not dialog.save_button.isEnabled()

@@ -30,6 +30,9 @@ from ui.screens.records_models import (
 )
 from ui.screens.records_settings import CHANGED_MEANWHILE
 
+#: The sample clinic's accounts, by user name (its orders name the two prescribers).
+SAMPLE_USERS = ["admin", "brandt", "nina", "otto", "roth"]
+
 
 @pytest.fixture
 def admin_window(qtbot: QtBot, clinic: ClinicService) -> Iterator[MainWindow]:
@@ -158,7 +161,7 @@ def test_accounts_are_the_administrators(window: MainWindow, admin_window: MainW
 
     admin_window.show_records(RecordsTab.USERS)
     tab = admin_window.records.users
-    assert [u.username for u in tab.model.rows()] == ["admin", "nina", "otto"]
+    assert [u.username for u in tab.model.rows()] == SAMPLE_USERS
     qtmodeltester.check(tab.model)  # type: ignore[attr-defined]
     qtmodeltester.check(UsersModel(admin_window.clinic.tz))  # type: ignore[attr-defined]
     tab.username.setText("petra")
@@ -273,7 +276,7 @@ def test_backup_then_restore_round_trip(admin_window: MainWindow, tmp_path: Path
         warning = dialogs.texts("confirm")[-1]
         assert "Restore replaces EVERY record" in warning and str(backup) in warning
         assert clinic.database is not old_database
-        assert [u.username for u in clinic.list_users()] == ["admin", "nina", "otto"]
+        assert [u.username for u in clinic.list_users()] == SAMPLE_USERS
         assert clinic.verify_audit().ok
         assert "The database it replaced is kept as" in dialogs.texts("info")[-1]
         assert admin_window.is_locked()
@@ -327,7 +330,7 @@ def test_a_backup_without_its_manifest_is_restored_only_when_asked(
         if without_manifest:
             assert admin_window.is_locked()
             assert dialogs.texts("info")[-1].startswith("The backup was restored.")
-            assert [u.username for u in clinic.list_users()] == ["admin", "nina", "otto"]
+            assert [u.username for u in clinic.list_users()] == SAMPLE_USERS
         else:
             assert "no manifest" in dialogs.texts("error")[-1]
             assert not admin_window.is_locked()

@@ -28,6 +28,7 @@ from pumpmgr.services import ClinicService
 from pumpmgr.services.inputs import (
     CatheterInput,
     IngredientInput,
+    OrderGiven,
     PatientInput,
     PrescriptionInput,
     PumpInput,
@@ -52,6 +53,7 @@ def clinic(tmp_path: Path) -> Iterator[ClinicService]:
     admin = service.create_first_administrator("admin", PASSWORD, "Ada Admin")
     nurse = service.add_user(admin, "nina", PASSWORD, "Nina Nurse", "nurse")
     service.add_user(admin, "otto", PASSWORD, "Otto Second", "nurse")
+    service.add_user(admin, "brandt", PASSWORD, "Dr Brandt", "prescriber")
     check = Verification("otto", PASSWORD)
     patient = service.register_patient(nurse, PatientInput(
         "200001", "Sommer", "Zeit", date(1970, 3, 29), "spasticity_spinal"))
@@ -63,7 +65,7 @@ def clinic(tmp_path: Path) -> Iterator[ClinicService]:
     service.change_prescription(nurse, check, pump.id, PrescriptionInput(
         ingredients=(IngredientInput("baclofen", Q_("2000 mcg/mL")),),
         schedule=Schedule.simple(Q_("200 mcg/day")), effective_at=LAST_FILL.replace(hour=8),
-        prescriber="Dr Brandt"))
+        prescriber="Dr Brandt", order=OrderGiven("written", LAST_FILL.replace(hour=8))))
     service.record_refill(nurse, check, pump.id, RefillInput(
         performed_at=LAST_FILL, aspirated=Q_("0 mL"), volume_added=Q_("20 mL"),
         lot_number="L2025-117", expiry=date(2026, 6, 30), source="pharmacy",

@@ -262,6 +262,7 @@ def test_a_concentration_change_shows_the_bridge_to_acknowledge(
     assert "acknowledge the bridge (the concentration changes)" in problems
     assert not wizard.next_button.isEnabled()
     qtbot.keyClicks(program.prescriber, "Dr Brandt")
+    program.order_edit.set_given_as("written")
     click(qtbot, program.bridge_acknowledged)
     click(qtbot, program.bridge_given)
     qtbot.waitUntil(lambda: not program.check_pending())
@@ -401,6 +402,7 @@ def test_a_blocked_dose_disables_next_and_a_warning_needs_a_reason(
     click(qtbot, program.changed_radio)
     type_into(qtbot, program.schedule.daily_dose, "400 mg/day")  # a mg/mcg slip
     qtbot.keyClicks(program.prescriber, "Dr Brandt")
+    program.order_edit.set_given_as("written")
     qtbot.waitUntil(lambda: not program.check_pending() and program.findings.check()
                     is not None)
     assert program.findings.is_blocked()

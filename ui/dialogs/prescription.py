@@ -53,6 +53,7 @@ from pumpmgr.visit import local_chart, pump_refills
 from ui import icons, messages, presentation
 from ui.widgets.field_list import Field, FieldList
 from ui.widgets.findings_panel import FindingsPanel
+from ui.widgets.order_edit import OrderEdit, complete_prescribers
 from ui.widgets.schedule_edit import ScheduleEdit
 from ui.window_size import within_screen
 from ui.wizards.solution import SolutionEdit
@@ -162,7 +163,11 @@ class PrescriptionDialog(QDialog):
         self.prescriber = QLineEdit(form_page)
         self.prescriber.setMaxLength(200)
         self.prescriber.setAccessibleName("Prescriber")
-        self.prescriber.setPlaceholderText("who ordered this change")
+        self.prescriber.setPlaceholderText("the prescriber's account, for example Dr Roth")
+        complete_prescribers(self.prescriber, clinic.orders.prescribers())
+        if actor.role == "prescriber":
+            self.prescriber.setText(actor.full_name)  # their own order, signed at once
+        self.order_edit = OrderEdit(now, form_page)
         self.note = QLineEdit(form_page)
         self.note.setMaxLength(2000)
         self.note.setAccessibleName("Note")
@@ -174,6 +179,7 @@ class PrescriptionDialog(QDialog):
             label = QLabel(text, order)
             label.setBuddy(widget)
             order_form.addRow(label, widget)
+        order_form.addRow(self.order_edit)
 
         self.findings = FindingsPanel("Dose checks", form_page)
 
@@ -244,6 +250,8 @@ class PrescriptionDialog(QDialog):
         self.schedule.changed.connect(self._typed)
         self.solution_editor.changed.connect(self._typed)
         self.effective.dateTimeChanged.connect(self._typed)
+        self.order_edit.given_as.currentIndexChanged.connect(self._update)
+        self.order_edit.read_back.toggled.connect(self._update)
         for edit in (self.prescriber, self.note, self.username, self.password):
             edit.textChanged.connect(self._typed)
         self.findings.changed.connect(self._update)
@@ -310,7 +318,15 @@ class PrescriptionDialog(QDialog):
             ingredients=tuple(IngredientInput(i.drug, i.concentration) for i in ingredients),
             schedule=program.schedule, effective_at=self.effective_at(),
             prescriber=self.prescriber.text().strip(), patient_bolus=program.patient_bolus,
-            reasons=self.findings.reasons(), note=self.note.text().strip())
+            reasons=self.findings.reasons(), note=self.note.text().strip(),
+            order=None if self._own_order() else self.order_edit.order(self.clinic.tz),
+            already_programmed=self.order_edit.programmed.isChecked())
+
+    def _own_order(self) -> bool:
+        """The signed-in prescriber enters their own order: no record of how it was given."""
+        named = self.prescriber.text().strip().lower()
+        return self.actor.role == "prescriber" and named in (
+            self.actor.full_name.lower(), self.actor.username.lower())
 
     # ----------------------------------------------------------------- live checks
 
@@ -441,6 +457,8 @@ class PrescriptionDialog(QDialog):
             found.append(problem or "the program is not complete")
         if not self.prescriber.text().strip():
             found.append("enter who prescribed the change")
+        elif not self._own_order() and self.order_edit.problem():
+            found.append(self.order_edit.problem())
         if self.checking():
             found.append("the dose checks are running")
         elif program is not None and self.findings.problem():

@@ -249,7 +249,10 @@ class RefillWizard(StepWizard):
             schedule=plan.program.schedule, effective_at=self.at_aware(),
             prescriber=self.program.prescriber.text().strip(),
             patient_bolus=plan.program.patient_bolus,
-            reasons=self.program.findings.reasons())
+            reasons=self.program.findings.reasons(),
+            order=None if self.program.own_order()
+            else self.program.order_edit.order(self.clinic.tz),
+            already_programmed=self.program.order_edit.programmed.isChecked())
 
     # ----------------------------------------------------------------- second nurse
 

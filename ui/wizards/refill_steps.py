@@ -64,6 +64,7 @@ from pumpmgr.visit import VisitPlan
 from ui import presentation
 from ui.widgets.field_list import Field, FieldList
 from ui.widgets.findings_panel import FindingsPanel
+from ui.widgets.order_edit import OrderEdit, complete_prescribers
 from ui.widgets.quantity_edit import QuantityEdit
 from ui.widgets.schedule_edit import ScheduleEdit
 from ui.wizards import refill_checks
@@ -676,13 +677,19 @@ class ProgramStep(WizardStep):
         self.prescriber = QLineEdit(self)
         self.prescriber.setMaxLength(200)
         self.prescriber.setAccessibleName("Prescriber")
-        self.prescriber.setPlaceholderText("who ordered the new solution or program")
+        self.prescriber.setPlaceholderText("the prescriber's account, for example Dr Roth")
+        complete_prescribers(self.prescriber, wizard.clinic.orders.prescribers())
+        if wizard.actor.role == "prescriber":
+            self.prescriber.setText(wizard.actor.full_name)  # their own order, signed at once
         self.prescriber_row = QWidget(self)
         prescriber_layout = QFormLayout(self.prescriber_row)
         prescriber_layout.setContentsMargins(0, 0, 0, 0)
         prescriber_label = QLabel("P&rescribed by", self.prescriber_row)
         prescriber_label.setBuddy(self.prescriber)
         prescriber_layout.addRow(prescriber_label, self.prescriber)
+        self.order_edit = OrderEdit(wizard.clinic.clock.now().astimezone(wizard.clinic.tz),
+                                    self.prescriber_row)
+        prescriber_layout.addRow(self.order_edit)
         self.after_fields = ShownFields("After this refill", self)
         self.findings = FindingsPanel("Dose checks of the new prescription", self)
 
@@ -740,6 +747,8 @@ class ProgramStep(WizardStep):
         self.mode.buttonToggled.connect(self._mode_changed)
         self.schedule.changed.connect(self._program_typed)
         self.prescriber.textChanged.connect(self.changed)
+        self.order_edit.given_as.currentIndexChanged.connect(self.changed)
+        self.order_edit.read_back.toggled.connect(self.changed)
         self.findings.changed.connect(self.changed)
         for box in (self.bridge_acknowledged, self.bridge_given, self.priming_given):
             box.toggled.connect(self._bolus_toggled)
@@ -852,6 +861,13 @@ class ProgramStep(WizardStep):
     def check_pending(self) -> bool:
         return self.timer.isActive()
 
+    def own_order(self) -> bool:
+        """The signed-in prescriber enters their own order: no record of how it was given."""
+        actor = self.wizard.actor
+        named = self.prescriber.text().strip().lower()
+        return actor.role == "prescriber" and named in (actor.full_name.lower(),
+                                                        actor.username.lower())
+
     def problems(self) -> list[str]:
         wizard = self.wizard
         found = []
@@ -862,6 +878,8 @@ class ProgramStep(WizardStep):
         if wizard.new_prescription_needed():
             if not self.prescriber.text().strip():
                 found.append("enter who prescribed the new solution or program")
+            elif not self.own_order() and self.order_edit.problem():
+                found.append(self.order_edit.problem())
             if self.check_pending():
                 found.append("the dose checks are running")
             elif self.findings.problem():

@@ -1,0 +1,88 @@
+"""How the prescriber gave an order a nurse enters (domain-rules §7): spoken, telephone or
+written, when, its read-back, and whether the pump was already programmed with it.
+
+The prescriber is named in a line edit that completes the clinic's prescriber accounts; the
+service refuses a name that is not one (never free text)."""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+
+from PySide6.QtCore import QDate, QDateTime, Qt, QTime
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QCompleter,
+    QDateTimeEdit,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QWidget,
+)
+
+from pumpmgr.services.inputs import OrderGiven
+
+GIVEN_AS = (("spoken", "Spoken (in person)"), ("telephone", "Telephone"), ("written", "Written"))
+
+
+def complete_prescribers(edit: QLineEdit, prescribers: list[tuple[int, str, str]]) -> None:
+    """Offer the clinic's prescriber accounts (full names) as ``edit`` is typed in."""
+    completer = QCompleter([full for _id, _user, full in prescribers], edit)
+    completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+    completer.setFilterMode(Qt.MatchFlag.MatchContains)
+    edit.setCompleter(completer)
+    names = ", ".join(full for _id, _user, full in prescribers) or "none yet"
+    edit.setToolTip(f"One of the clinic's prescriber accounts: {names}")
+
+
+class OrderEdit(QWidget):
+    """The nurse's record of an order; not needed when the prescriber enters their own."""
+
+    def __init__(self, now: datetime, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.given_as = QComboBox(self)
+        self.given_as.setAccessibleName("Order given as")
+        self.given_as.addItem("choose how it was given", None)
+        for value, text in GIVEN_AS:
+            self.given_as.addItem(text, value)
+        self.given_at = QDateTimeEdit(self)
+        self.given_at.setDisplayFormat("ddd d MMM yyyy  HH:mm")
+        self.given_at.setCalendarPopup(True)
+        self.given_at.setAccessibleName("Order given at")
+        moment = QDateTime(QDate(now.year, now.month, now.day), QTime(now.hour, now.minute))
+        self.given_at.setMaximumDateTime(moment)
+        self.given_at.setDateTime(moment)
+        self.read_back = QCheckBox("Read back to the prescriber and confirmed", self)
+        self.programmed = QCheckBox(
+            "The pump was already programmed with it (record what happened)", self)
+        layout = QFormLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for text, widget in (("Order &given as", self.given_as), ("Given a&t", self.given_at)):
+            label = QLabel(text, self)
+            label.setBuddy(widget)
+            layout.addRow(label, widget)
+        layout.addRow(self.read_back)
+        layout.addRow(self.programmed)
+
+    def set_given_as(self, value: str) -> None:
+        self.given_as.setCurrentIndex(self.given_as.findData(value))
+
+    def order(self, tz: tzinfo) -> OrderGiven | None:
+        """The order as typed, or None while how it was given is not chosen."""
+        value = self.given_as.currentData()
+        if value is None:
+            return None
+        moment = self.given_at.dateTime()
+        day, clock = moment.date(), moment.time()
+        return OrderGiven(str(value), datetime(day.year(), day.month(), day.day(), clock.hour(),
+                                               clock.minute(), tzinfo=tz),
+                          read_back_confirmed=self.read_back.isChecked())
+
+    def problem(self) -> str:
+        """What is missing before saving, in the words of the form ("" when nothing)."""
+        value = self.given_as.currentData()
+        if value is None:
+            return "choose how the prescriber gave the order"
+        if value in ("spoken", "telephone") and not self.read_back.isChecked():
+            return "read the order back to the prescriber and tick that it was confirmed"
+        return ""
