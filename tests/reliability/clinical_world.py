@@ -22,6 +22,7 @@ from pumpmgr.services import Actor, ClinicService
 from pumpmgr.services.inputs import (
     CatheterInput,
     IngredientInput,
+    OrderGiven,
     PatientInput,
     PrescriptionInput,
     PumpInput,
@@ -119,7 +120,8 @@ def prescription(drug: str = "baclofen", dose: str | Quantity = "400 mcg/day",
     return PrescriptionInput(
         ingredients=(IngredientInput(drug, Q_(concentration)), *extra),
         schedule=schedule or Schedule.simple(Q_(dose)), effective_at=at,
-        prescriber="Dr Brandt", reasons=dict(reasons or {}), **fields)  # type: ignore[arg-type]
+        prescriber="Dr Pia Prescriber", reasons=dict(reasons or {}),
+        **{"order": OrderGiven("written", at), **fields})  # type: ignore[arg-type]
 
 
 def refill(at: datetime, aspirated: str | Quantity = "0 mL", volume: str | Quantity = "20 mL",

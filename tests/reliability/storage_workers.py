@@ -61,6 +61,7 @@ from pumpmgr.schedule import Schedule
 from pumpmgr.services import Actor, ClinicService
 from pumpmgr.services.inputs import (
     IngredientInput,
+    OrderGiven,
     PatientInput,
     PrescriptionInput,
     PumpInput,
@@ -115,7 +116,8 @@ def prescription(clinic: ClinicService, dose_mcg_per_day: int) -> PrescriptionIn
     return PrescriptionInput(
         ingredients=(IngredientInput("baclofen", Q_("2000 mcg/mL")),),
         schedule=Schedule.simple(Q_(f"{dose_mcg_per_day} mcg/day")),
-        effective_at=clinic.clock.now(), prescriber="Dr Brandt", reasons=ALL_REASONS)
+        effective_at=clinic.clock.now(), prescriber="Dr Brandt", reasons=ALL_REASONS,
+        order=OrderGiven("written", clinic.clock.now()))
 
 
 def refill_input(clinic: ClinicService) -> RefillInput:
@@ -133,6 +135,7 @@ def build_clinic(database: Database, patients: int, *, prefix: str = "RH") -> li
     admin = clinic.create_first_administrator("admin", PASSWORD, "Ada Admin")
     nurse = clinic.add_user(admin, "nina", PASSWORD, "Nina Nurse", "nurse")
     clinic.add_user(admin, "otto", PASSWORD, "Otto Second", "nurse")
+    clinic.add_user(admin, "brandt", PASSWORD, "Dr Brandt", "prescriber")
     staff = staff_of(database)
     pumps = []
     for n in range(patients):

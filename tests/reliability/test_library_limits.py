@@ -32,7 +32,7 @@ from pumpmgr.db.engine import Database
 from pumpmgr.dose_checks import FindingCode
 from pumpmgr.errors import ImpossibleInput, InputError, PumpMgrError
 from pumpmgr.schedule import Schedule
-from pumpmgr.services.inputs import IngredientInput, PrescriptionInput
+from pumpmgr.services.inputs import IngredientInput, OrderGiven, PrescriptionInput
 from pumpmgr.units import Q_
 
 EPS = 1e-6
@@ -179,7 +179,8 @@ def data_for(case: Case, dose: float, at: datetime, concentration: float | None 
     unit = TABLE[case.drug].unit
     return PrescriptionInput(
         (IngredientInput(case.drug, Q_(concentration or case.concentration, f"{unit}/mL")),),
-        Schedule.simple(Q_(dose, f"{unit}/day")), at, "Dr Brandt")
+        Schedule.simple(Q_(dose, f"{unit}/day")), at, "Dr Pia Prescriber",
+        order=OrderGiven("written", at))
 
 
 def run(clinic: Clinic, case: Case, serial: int) -> list[str]:

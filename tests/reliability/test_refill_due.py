@@ -50,6 +50,7 @@ from pumpmgr.schedule import PatientBolus, Schedule, ScheduledBolus, Step
 from pumpmgr.services import ClinicService
 from pumpmgr.services.inputs import (
     IngredientInput,
+    OrderGiven,
     PrescriptionInput,
     PumpInput,
     RefillInput,
@@ -325,7 +326,10 @@ class Simulation:
                                  rng.randint(1, most), Q_(rng.choice((2, 3, 4)), "hour"))
         return PrescriptionInput(
             ingredients=tuple(ingredients), schedule=self.schedule(patient, dose),
-            effective_at=at, prescriber="Dr Brandt", patient_bolus=bolus)
+            effective_at=at, prescriber="Dr Pia Prescriber", patient_bolus=bolus,
+            # programmed at once, as every forecast here assumes (a nurse's high-risk order
+            # would otherwise wait for the signature: tests/services/test_orders.py)
+            order=OrderGiven("written", at), already_programmed=True)
 
     @staticmethod
     def reasoned(data: PrescriptionInput) -> PrescriptionInput:
@@ -612,7 +616,8 @@ def test_stability_limit_counts_real_days_across_a_fall_back(
     clinic.at(filled)
     service.change_prescription(clinic.nurse, clinic.check, pump.id, PrescriptionInput(
         (IngredientInput("morphine", Q_("25 mg/mL")),), Schedule.simple(Q_("1 mg/day")),
-        filled - timedelta(hours=1), "Dr Brandt"))
+        filled - timedelta(hours=1), "Dr Pia Prescriber",
+        order=OrderGiven("written", filled - timedelta(hours=1))))
     clinic.at(filled)
     outcome = service.record_refill(clinic.nurse, clinic.check, pump.id, RefillInput(
         performed_at=filled, aspirated=Q_("0 mL"), volume_added=Q_("40 mL"), lot_number="L1",

@@ -279,7 +279,9 @@ def make_machine(places: Places, stats: dict[str, int]) -> type[RuleBasedStateMa
             with self.clinic.service.database.read() as session:
                 stored = {f.pump_id: {"prescription_id": f.prescription_id,
                                       "flex_schedule": f.flex_schedule,
-                                      "open_discrepancy": f.open_discrepancy}
+                                      "open_discrepancy": f.open_discrepancy,
+                                      "order_alert": f.order_alert,
+                                      "open_incident": f.open_incident}
                           for f in session.scalars(select(db.PumpForecast))}
                 assert stored == forecasting.due_facts(session, list(stored))
 

@@ -41,7 +41,7 @@ from pumpmgr.db.engine import Database
 from pumpmgr.dose_checks import FindingCode
 from pumpmgr.errors import Code, ImpossibleInput, InputError, PumpMgrError
 from pumpmgr.schedule import PatientBolus, Schedule, parse_scheduled_bolus, parse_step
-from pumpmgr.services.inputs import IngredientInput, PrescriptionInput, RefillInput
+from pumpmgr.services.inputs import IngredientInput, OrderGiven, PrescriptionInput, RefillInput
 from pumpmgr.units import Kind, parse
 
 CORPUS = Path(__file__).parent / "corpus" / "unit_confusion.toml"
@@ -89,8 +89,8 @@ def typed_prescription(entry: dict[str, Any], drug: str, at: Any) -> Prescriptio
         other, strength = entry["extra"]
         ingredients.append(IngredientInput(
             other, parse(strength, Kind.CONCENTRATION, f"{other} concentration")))
-    return PrescriptionInput(tuple(ingredients), schedule, at, "Dr Brandt",
-                             patient_bolus=bolus)
+    return PrescriptionInput(tuple(ingredients), schedule, at, "Dr Pia Prescriber",
+                             patient_bolus=bolus, order=OrderGiven("written", at))
 
 
 def typed_refill(entry: dict[str, Any], at: Any,
@@ -118,7 +118,9 @@ def prepare(clinic: Clinic, case: dict[str, Any], serial: int) -> tuple[int, Any
         at = entry_at - timedelta(hours=earlier["hours"])
         clinic.at(at)
         data = with_reasons(service, pump_id, typed_prescription(earlier, case["drug"], at))
-        service.change_prescription(clinic.nurse, clinic.check, pump_id, data)
+        # the history as the prescriber ordered it (a nurse's high-risk entry would wait for
+        # the signature and leave the pump without a program to fill)
+        service.change_prescription(clinic.prescriber, clinic.check, pump_id, data)
         if index == 0:
             capacity = 40 if case.get("model") == "synchromed2-40" else 20
             service.record_refill(clinic.nurse, clinic.check, pump_id, typed_refill(

@@ -30,6 +30,7 @@ from pumpmgr.services.inputs import (
     CatheterInput,
     EventCorrection,
     IngredientInput,
+    OrderGiven,
     PatientInput,
     PrescriptionInput,
     PumpInput,
@@ -78,6 +79,7 @@ def corrected(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Corrected]:
         admin = clinic.create_first_administrator("admin", PASSWORD, "Ada Admin")
         nurse = clinic.add_user(admin, "nina", PASSWORD, "Nina Nurse", "nurse")
         second = clinic.add_user(admin, "otto", PASSWORD, "Otto Second", "nurse")
+        clinic.add_user(admin, "brandt", PASSWORD, "Dr Brandt", "prescriber")
         check = Verification(second.username, PASSWORD)
         patient = clinic.register_patient(nurse, PatientInput(
             MRN, "Meyer", "Anna", date(1970, 5, 1), "spasticity_spinal"))
@@ -87,7 +89,7 @@ def corrected(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Corrected]:
         clinic.change_prescription(nurse, check, pump.id, PrescriptionInput(
             ingredients=(IngredientInput("baclofen", Q_("2000 mcg/mL")),),
             schedule=Schedule.simple(Q_("400 mcg/day")), effective_at=START,
-            prescriber="Dr Brandt"))
+            prescriber="Dr Brandt", order=OrderGiven("written", START)))
         clinic.record_refill(nurse, check, pump.id, RefillInput(
             performed_at=START, aspirated=Q_("0 mL"), volume_added=Q_("20 mL"),
             lot_number="L123", expiry=date(2026, 1, 31), source="pharmacy",

@@ -167,19 +167,19 @@ class PrescriptionDialog(QDialog):
         complete_prescribers(self.prescriber, clinic.orders.prescribers())
         if actor.role == "prescriber":
             self.prescriber.setText(actor.full_name)  # their own order, signed at once
-        self.order_edit = OrderEdit(now, form_page)
         self.note = QLineEdit(form_page)
         self.note.setMaxLength(2000)
         self.note.setAccessibleName("Note")
         self.note.setPlaceholderText("optional, for example 'spasms at night: +10 % evening'")
         order = QGroupBox("Order", form_page)
         order_form = QFormLayout(order)
+        self.order_edit = OrderEdit(now, order)
         for text, widget in (("&Effective from", self.effective),
                              ("P&rescribed by", self.prescriber), ("N&ote", self.note)):
             label = QLabel(text, order)
             label.setBuddy(widget)
             order_form.addRow(label, widget)
-        order_form.addRow(self.order_edit)
+        self.order_edit.add_rows(order_form, order)
 
         self.findings = FindingsPanel("Dose checks", form_page)
 

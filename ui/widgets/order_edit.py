@@ -35,34 +35,34 @@ def complete_prescribers(edit: QLineEdit, prescribers: list[tuple[int, str, str]
     edit.setToolTip(f"One of the clinic's prescriber accounts: {names}")
 
 
-class OrderEdit(QWidget):
-    """The nurse's record of an order; not needed when the prescriber enters their own."""
+class OrderEdit:
+    """The nurse's record of an order (not needed when the prescriber enters their own): its
+    inputs, added as rows of the form that holds the prescriber (:meth:`add_rows`)."""
 
-    def __init__(self, now: datetime, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.given_as = QComboBox(self)
+    def __init__(self, now: datetime, parent: QWidget) -> None:
+        self.given_as = QComboBox(parent)
         self.given_as.setAccessibleName("Order given as")
         self.given_as.addItem("choose how it was given", None)
         for value, text in GIVEN_AS:
             self.given_as.addItem(text, value)
-        self.given_at = QDateTimeEdit(self)
+        self.given_at = QDateTimeEdit(parent)
         self.given_at.setDisplayFormat("ddd d MMM yyyy  HH:mm")
         self.given_at.setCalendarPopup(True)
         self.given_at.setAccessibleName("Order given at")
         moment = QDateTime(QDate(now.year, now.month, now.day), QTime(now.hour, now.minute))
         self.given_at.setMaximumDateTime(moment)
         self.given_at.setDateTime(moment)
-        self.read_back = QCheckBox("Read back to the prescriber and confirmed", self)
+        self.read_back = QCheckBox("Read back to the prescriber and confirmed", parent)
         self.programmed = QCheckBox(
-            "The pump was already programmed with it (record what happened)", self)
-        layout = QFormLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+            "The pump was already programmed with it (record what happened)", parent)
+
+    def add_rows(self, form: QFormLayout, parent: QWidget) -> None:
         for text, widget in (("Order &given as", self.given_as), ("Given a&t", self.given_at)):
-            label = QLabel(text, self)
+            label = QLabel(text, parent)
             label.setBuddy(widget)
-            layout.addRow(label, widget)
-        layout.addRow(self.read_back)
-        layout.addRow(self.programmed)
+            form.addRow(label, widget)
+        form.addRow(self.read_back)
+        form.addRow(self.programmed)
 
     def set_given_as(self, value: str) -> None:
         self.given_as.setCurrentIndex(self.given_as.findData(value))

@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QRadioButton,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -689,7 +690,11 @@ class ProgramStep(WizardStep):
         prescriber_layout.addRow(prescriber_label, self.prescriber)
         self.order_edit = OrderEdit(wizard.clinic.clock.now().astimezone(wizard.clinic.tz),
                                     self.prescriber_row)
-        prescriber_layout.addRow(self.order_edit)
+        self.order_edit.add_rows(prescriber_layout, self.prescriber_row)
+        # the step is taller with the order's rows: scrolled, never squeezed below the
+        # inputs' natural height (large text)
+        content = self.scroll_area.widget()
+        content.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
         self.after_fields = ShownFields("After this refill", self)
         self.findings = FindingsPanel("Dose checks of the new prescription", self)
 
