@@ -87,6 +87,8 @@ EXPECTED: dict[str, set[str]] = {
     "correct_refill": {N, P},
     "correct_record": {N, P},
     "verify": {N, P},
+    "sign_order": {P},
+    "review_incident": {P},
 }
 #: Public methods that open a write unit of work without asking the table for the actor's
 #: action, and why that is right.
@@ -112,6 +114,11 @@ class Calls:
 
     def mrn(self) -> str:
         self.serial += 1
+        return f"9{self.serial:05d}"
+
+    @property
+    def last_mrn(self) -> str:
+        """The medical record number :meth:`mrn` gave last."""
         return f"9{self.serial:05d}"
 
     def pump(self) -> tuple[int, int]:
@@ -189,6 +196,17 @@ class Calls:
             event = next(e for e in s.patient_chart(patient_id).events if e.kind == "note")
             s.correct_record(actor, EventCorrection(event.id, note="video follow-up"),
                              "wrong kind of call noted")
+        elif action == "sign_order":  # the order a nurse entered for this prescriber
+            pump_id = self.prescribed()
+            order = next(p for p in s.patient_chart(
+                s.find_patient(self.last_mrn).id).prescriptions if p.pump_id == pump_id)
+            s.orders.sign_order(actor, order.id, PASSWORD)
+        elif action == "review_incident":  # a fill with an expired solution
+            pump_id = self.prescribed()
+            s.record_refill(c.nurse, c.check, pump_id,
+                            replace(refill(c.now), expiry=today - timedelta(days=1)))
+            (incident,) = s.orders.incidents(s.find_patient(self.last_mrn).id)
+            s.orders.review_incident(actor, incident.id, "solution discarded; pump refilled")
         else:
             raise AssertionError(f"no call for the action '{action}': add one to Calls")
 
@@ -531,6 +549,7 @@ def test_no_patient_data_and_no_password_in_any_log(
     admin = service.create_first_administrator("admin", admin_pw, "Ada Admin")
     nurse = service.add_user(admin, "nina", nurse_pw, "Nina Nurse", "nurse")
     service.add_user(admin, "otto", second_pw, "Otto Second", "nurse")
+    service.add_user(admin, "pia", second_pw, "Dr Pia Prescriber", "prescriber")
     check = Verification("otto", second_pw)
     refused(lambda: service.sign_in("nina", wrong_pw))
     refused(lambda: service.sign_in(wrong_pw, nurse_pw))  # a password typed as the user name
