@@ -20,6 +20,7 @@ from pumpmgr.services.clinic import Actor, ClinicService
 from pumpmgr.services.inputs import (
     CatheterInput,
     IngredientInput,
+    OrderGiven,
     PatientInput,
     PrescriptionInput,
     PumpInput,
@@ -88,7 +89,10 @@ def prescription_input(spec: p.RxSpec) -> PrescriptionInput:
     return PrescriptionInput(
         ingredients=tuple(IngredientInput(d, Q_(c, "mcg/mL")) for d, c in spec.ingredients),
         schedule=spec.schedule(), effective_at=spec.effective_at, prescriber=spec.prescriber,
-        patient_bolus=spec.patient_bolus(), reasons=dict(spec.reasons))
+        patient_bolus=spec.patient_bolus(), reasons=dict(spec.reasons),
+        # a clinic's history replayed: a nurse enters the written order the pump was
+        # programmed with (a prescriber's own entry needs neither)
+        order=OrderGiven("written", spec.effective_at), already_programmed=True)
 
 
 def refill_input(action: p.Refill) -> RefillInput:

@@ -31,6 +31,7 @@ from pumpmgr.catalogs import DrugLibrary
 from pumpmgr.db import schema as db
 from pumpmgr.db.audit import GENESIS_HASH, canonical_json, chain_head, entry_hash
 from pumpmgr.db.engine import Database
+from pumpmgr.orders import needs_prescriber
 from pumpmgr.records import ClinicSettings, PrescriptionRecord
 from pumpmgr.services import forecasting
 from pumpmgr.services.clinic import Actor
@@ -268,7 +269,8 @@ class _Writer:
             self.audit(now, action.user, "prescription.change", "prescription", rx_id, {
                 "pump_id": pump.id, "revision": spec.revision,
                 "verified_by": action.verifier, "verdict": spec.verdict,
-                "warnings": _warnings(spec)})
+                "warnings": _warnings(spec), "order": self.order_payload(action.user, spec),
+                "already_programmed": True})
             pump.refreshed = now
         elif isinstance(action, p.Refill):
             self.refill(action)
@@ -342,7 +344,8 @@ class _Writer:
         self.row(db.Prescription, {
             "id": rx_id, "pump_id": pump.id, "revision": spec.revision,
             "effective_at": spec.effective_at.astimezone(UTC),
-            "prescriber_name": spec.prescriber, "prescriber_id": None,
+            "prescriber_name": spec.prescriber, "prescriber_id": self.uid(p.PRESCRIBER),
+            **self.order_columns(user, spec),
             "ptm_bolus_dose_mcg": dose, "ptm_max_per_day": per_day,
             "ptm_lockout_days": lockout, "note": "", "recorded_at": now,
             "recorded_by_id": self.uid(user), "corrects_id": None, "correction_reason": None})
@@ -363,6 +366,27 @@ class _Writer:
                 "override_reason": reasons.get(code) or None})
         pump.rx.append((rx_id, spec))
         return rx_id
+
+    def order_columns(self, user: str, spec: p.RxSpec) -> dict[str, Any]:
+        """The order's columns as the services write them for a replayed history: a nurse
+        enters the written order the pump was programmed with (never held), the prescriber's
+        own entry records nothing of how it was given."""
+        own = user == p.PRESCRIBER
+        return {"order_given_as": None if own else "written",
+                "order_given_at": None if own else spec.effective_at.astimezone(UTC),
+                "read_back_confirmed": None if own else False,
+                "high_risk": needs_prescriber(spec.verdict, (c for c, _l, _m in spec.findings)),
+                "held_for_signature": False}
+
+    def order_payload(self, user: str, spec: p.RxSpec) -> dict[str, Any]:
+        """The ``order`` part of the audit entry that saved ``spec`` (as the services')."""
+        columns = self.order_columns(user, spec)
+        state = "signed" if user == p.PRESCRIBER else (
+            "unsigned_high_risk" if columns["high_risk"] else "awaiting_cosignature")
+        return {"prescriber": p.PRESCRIBER, "given_as": columns["order_given_as"],
+                "given_at": columns["order_given_at"],
+                "read_back_confirmed": columns["read_back_confirmed"],
+                "high_risk": columns["high_risk"], "state": state}
 
     def refill(self, action: p.Refill) -> None:
         now, who = action.clock, action.patient
@@ -395,6 +419,8 @@ class _Writer:
             "volume_added_ml": row["volume_added_ml"], "lot": row["lot_number"],
             "verified_by": action.verifier, "prescription_id": row["prescription_id"],
             "new_prescription": new_spec is not None,
+            **({} if new_spec is None else {
+                "order": self.order_payload(action.user, new_spec)}),
             "warnings": {} if new_spec is None else _warnings(new_spec)})
         pump.last_fill = (row["performed_at"], row["final_reservoir_ml"], bolus)
         pump.fills += 1

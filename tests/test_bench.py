@@ -153,7 +153,7 @@ def test_recomputing_every_forecast_at_once_writes_what_pump_by_pump_would(
                                                                         Q_("0.1 mcg/h"))],
                              [ScheduledBolus(time(12, 0), Q_("0.5 mcg"))])
         data = PrescriptionInput((IngredientInput("ziconotide", Q_("25 mcg/mL")),), flex,
-                                 moment, "Dr Bench")
+                                 moment, prescriber.full_name)
         found = clinic.check_prescription(pump.id, data)
         data = replace(data, reasons={str(f.code): "benchmark test" for f in found.findings})
         clinic.change_prescription(prescriber, check, pump.id, data)

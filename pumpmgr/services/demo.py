@@ -58,7 +58,7 @@ from pumpmgr.clock import FixedClock
 from pumpmgr.db import schema as db
 from pumpmgr.db.engine import Database
 from pumpmgr.dose_checks import DoseCheck
-from pumpmgr.records import Indication
+from pumpmgr.records import Indication, PrescriptionRecord
 from pumpmgr.refill import discrepancy, discrepancy_threshold
 from pumpmgr.schedule import PatientBolus, Schedule, Step
 from pumpmgr.services.clinic import Actor, ClinicService, RefillOutcome
@@ -74,7 +74,7 @@ from pumpmgr.services.inputs import (
     SegmentInput,
     Verification,
 )
-from pumpmgr.units import Q_
+from pumpmgr.units import Q_, Quantity
 
 #: Cheap on purpose (demo only): see the module docstring.
 DEMO_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -392,10 +392,87 @@ class _Demo:
                 if done - reported >= 0.02:
                     reported = done
                     self.progress(min(done, 1.0))
+        # the orders' scene in the last hour before the end, after everything else
+        self.clock.moment = max(self.clock.moment, self.end - timedelta(hours=1))
+        self.orders_scene()
         self.clock.moment = max(self.clock.moment, self.end)
         if self.progress is not None:
             self.progress(1.0)
         return self.summary()
+
+    # -- orders and incidents (domain-rules §4a, §7): each state at least once, on the last
+    #    day, as far as the clinic has patients on a simple program
+
+    def orders_scene(self) -> None:
+        prescriber = self.users["prescriber"]
+        password = next(u.password for u in DEMO_USERS if u.username == "prescriber")
+        nurse, check = self.users["nurse1"], self.check("nurse2")
+        # the first patient shows a signed order and a reviewed incident (so even a small
+        # demo holds a row of each table), the next ones the other states
+        scenes = ["signed", "incident_reviewed", "declined", "held", "awaiting", "incident"]
+        # the pumps due last, so the due list's other states stay as the history left them
+        rows = self.clinic.due_list(today=self.today)[::-1]
+        index = 0
+        while scenes and index < len(rows):
+            row = rows[index]
+            index += 1
+            rx = self.clinic.patient_chart(row.patient_id).prescription
+            scene = scenes[0]
+            if rx is None:
+                continue
+            if scene in ("incident_reviewed", "held", "incident") and (
+                    row.pump_type == "constant_flow"):
+                continue  # a constant-flow pump's dose changes only with its solution
+            self.clock.moment += timedelta(minutes=7)
+            now = self.clock.now()
+            current = rx.schedule.daily_dose()
+            drug = self.clinic.library().drug(rx.primary.drug)
+            dose: Quantity | None = None
+            fact = scene.startswith("incident")
+            if fact:
+                # found at interrogation: programmed above the limit on another service
+                limit = drug.hard_max.value if drug.hard_max is not None else (
+                    drug.typical_max.value * 10)
+                dose = (limit * 1.05).to(current.units)
+            elif scene == "held":
+                dose = current * 1.5
+            data = self.order_input(rx, dose, now, fact=fact)
+            if not fact and self.clinic.check_prescription(row.pump_id, data).blocked:
+                continue  # not this patient's program: the next one
+            scenes.pop(0)
+            outcome = self.clinic.change_prescription(nurse, check, row.pump_id, data)
+            self.call("record_programmed_change" if fact else "change_prescription")
+            order_id = outcome.prescription.id
+            if scene == "incident_reviewed":
+                (incident, *_) = self.clinic.orders.incidents(row.patient_id)
+                self.clinic.orders.review_incident(
+                    prescriber, incident.id, "the pump was reprogrammed to the ordered dose "
+                    "at the visit; patient well")
+                self.call("review_incident")
+            elif scene == "signed":
+                self.clinic.orders.sign_order(prescriber, order_id, password)
+                self.call("sign_order")
+                if scenes and scenes[0] == "incident_reviewed":
+                    index -= 1  # the same patient again
+            elif scene == "declined":
+                self.clinic.orders.decline_order(prescriber, order_id, password,
+                                                 "not the change I asked for; call me")
+                self.call("decline_order")
+
+    def order_input(self, rx: PrescriptionRecord, dose: Quantity | None, at: datetime, *,
+                    fact: bool) -> PrescriptionInput:
+        """A telephone order for ``dose`` of ``rx``'s solution (None: its program again),
+        read back, with a reason for every warning its check gives."""
+        data = PrescriptionInput(
+            ingredients=tuple(IngredientInput(i.drug, i.concentration) for i in rx.ingredients),
+            schedule=rx.schedule if dose is None else Schedule.simple(dose), effective_at=at,
+            prescriber=self.users["prescriber"].full_name, patient_bolus=rx.patient_bolus,
+            order=OrderGiven("telephone", at, read_back_confirmed=True),
+            already_programmed=fact)
+        check = self.clinic.check_prescription(rx.pump_id, data)
+        return replace(data, reasons={
+            str(f.code): _REASONS.get(str(f.code), "reviewed by the prescriber; accepted")
+            for f in check.findings if f.level == "warning"})
 
     def setup(self) -> None:
         admin_spec, *others = DEMO_USERS

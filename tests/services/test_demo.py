@@ -41,6 +41,10 @@ ENTRIES_PER_CALL = {
     "record_mri": {"event.mri": 1},
     "record_event": {"event.eri": 1},
     "change_prescription": {"prescription.change": 1},
+    "record_programmed_change": {"prescription.change": 1, "incident.record": 1},
+    "sign_order": {"order.sign": 1},
+    "decline_order": {"order.decline": 1},
+    "review_incident": {"incident.review": 1},
     "record_refill": {"refill.record": 1},
     "correct_refill": {"refill.correct": 1},
     "set_patient_status": {"patient.status": 1},
@@ -153,7 +157,10 @@ def test_some_overdue_and_some_due_this_week(demo: Demo) -> None:
     rows = demo.clinic.due_list(today=TODAY)
     states = Counter(r.state for r in rows)
     assert states["overdue"] >= 2 and states["due_this_week"] >= 1
-    assert [r.refill_due for r in rows] == sorted(r.refill_due for r in rows)
+    urgent = [r for r in rows if r.state == "urgent"]  # first (domain-rules §4a, §7)
+    assert rows[:len(urgent)] == urgent
+    rest = rows[len(urgent):]
+    assert [r.refill_due for r in rest] == sorted(r.refill_due for r in rest)
     assert {r.mrn for r in rows if r.state == "overdue"} == set(demo.summary.overdue)
 
 
