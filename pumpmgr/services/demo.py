@@ -409,9 +409,12 @@ class _Demo:
         nurse, check = self.users["nurse1"], self.check("nurse2")
         # the first patient shows a signed order and a reviewed incident (so even a small
         # demo holds a row of each table), the next ones the other states
-        scenes = ["signed", "incident_reviewed", "declined", "held", "awaiting", "incident"]
-        # the pumps due last, so the due list's other states stay as the history left them
+        # the pumps due last, so the due list's other states stay as the history left them;
+        # the urgent ones (a declined order, an open incident) only in a clinic of ten or more
         rows = self.clinic.due_list(today=self.today)[::-1]
+        scenes = ["signed", "incident_reviewed", "held", "awaiting"]
+        if len(rows) >= 10:
+            scenes += ["declined", "incident"]
         index = 0
         while scenes and index < len(rows):
             row = rows[index]

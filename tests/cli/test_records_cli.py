@@ -93,7 +93,10 @@ def test_due_json_lists_active_pumps_earliest_first(demo_file: Path) -> None:
     assert result.code == 0, result.err
     rows = result.json()
     assert len(rows) == 3 and all(set(row) >= DUE_KEYS for row in rows)
-    assert [r["refill_due"] for r in rows] == sorted(r["refill_due"] for r in rows)
+    urgent = [r for r in rows if r["state"] == "urgent"]  # first (domain-rules §4a, §7)
+    rest = rows[len(urgent):]
+    assert rows[:len(urgent)] == urgent
+    assert [r["refill_due"] for r in rest] == sorted(r["refill_due"] for r in rest)
     states = {r["state"] for r in rows}
     assert {"overdue", "due_this_week"} <= states
     first = rows[0]
