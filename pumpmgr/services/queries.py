@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, timedelta
 from typing import Any
 
-from sqlalchemy import Date, DateTime, bindparam, func, select
+from sqlalchemy import Date, DateTime, bindparam, func, or_, select
 
 from pumpmgr.db import schema as db
 from pumpmgr.errors import Code, InputError, PumpMgrError
@@ -195,7 +195,9 @@ def _due_list_statements(within: bool) -> tuple[Any, Any]:
     prescription, its step count and the last verdict are kept with each forecast (revision
     0004), so neither statement has a subquery for each pump."""
     f = db.PumpForecast
-    due_by = [f.refill_due <= bindparam("due_by", type_=Date())] if within else []
+    # an urgent pump (an unreviewed incident, a declined order) is listed whatever its date
+    due_by = [or_(f.refill_due <= bindparam("due_by", type_=Date()), f.open_incident,
+                  f.order_alert == "declined")] if within else []
     filters = [db.Pump.status == db.PumpStatus.ACTIVE,
                db.Patient.status == db.PatientStatus.ACTIVE, *due_by]
     # the alarm with every bolus taken, else the nominal one (one instant to read); read as

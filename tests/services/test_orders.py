@@ -311,6 +311,7 @@ def test_a_declined_order_keeps_the_patient_urgent_until_a_new_order_runs(
     assert (rows[0].pump_id, rows[0].state) == (pump_b, "urgent")
     assert next(r for r in rows if r.pump_id == pump_a).state != "urgent"
     assert listed(world)[0].state == "declined"
+    assert [r.pump_id for r in world.clinic.due_list(within_days=0)] == [pump_b]
     assert count(world, db.Prescription) == 3  # nothing deleted
     world.clock.advance(timedelta(hours=1))
     world.clinic.change_prescription(world.prescriber, world.check, pump_b,
