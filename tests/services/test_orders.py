@@ -255,6 +255,9 @@ def test_a_high_risk_order_programmed_all_the_same_is_unsigned_and_first(world: 
     row = next(r for r in world.clinic.due_list() if r.pump_id == pump_b)
     assert row.alarm_at < alarm_before and row.order_alert == "unsigned_high_risk"
     assert [o.state for o in listed(world)] == ["unsigned_high_risk", "awaiting_cosignature"]
+    assert world.clinic.orders.count_awaiting() == 2  # the badge
+    assert [o.pump_id for o in world.clinic.orders.awaiting_signature(world.prescriber.id)] == [
+        pump_b, pump_a]
     world.clock.advance(timedelta(hours=24) - timedelta(seconds=1))
     assert not listed(world)[0].overdue
     world.clock.advance(timedelta(seconds=1))
