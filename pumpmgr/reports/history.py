@@ -31,6 +31,7 @@ from reportlab.platypus import (  # type: ignore[import-untyped]
 from pumpmgr import catalogs
 from pumpmgr.errors import PumpMgrError
 from pumpmgr.formatting import format_percent
+from pumpmgr.orders import NO_SETTINGS_TEXT, STATE_TEXT, OrderState
 from pumpmgr.records import (
     INDICATION_TEXT,
     CatheterRecord,
@@ -311,15 +312,17 @@ def _prescriptions(chart: PatientChart, width: float, catalog: catalogs.Catalogs
             f"{f.level}: {f.message}" + (f" (reason: {f.reason})" if f.reason else "")
             for f in rx.findings if f.level != "ok"
         ) or "none"
+        held = rx.order_state == OrderState.AWAITING_SIGNATURE  # no settings before it
         cells, status, correction = _superseded([
             common.moment(rx.effective_at),
             pump.serial_number if pump is not None else f"#{rx.pump_id}",
             common.solution_text(rx.ingredients, catalog),
-            common.schedule_summary(program.schedule, unit),
+            NO_SETTINGS_TEXT if held else common.schedule_summary(program.schedule, unit),
             common.prescription_dose_text(rx, program),
-            common.flow(program.daily_volume()),
-            common.bolus_text(rx.patient_bolus, unit),
-            rx.prescriber,
+            "" if held else common.flow(program.daily_volume()),
+            "" if held else common.bolus_text(rx.patient_bolus, unit),
+            rx.prescriber_text + ("" if rx.order_state in (None, OrderState.SIGNED) else
+                                  f" ({STATE_TEXT[OrderState(rx.order_state)]})"),
             f"findings: {findings}",
         ], rx.id, rx.corrects_id, rx.correction_reason, corrected, note_at=8)
         if correction:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import date, time, timedelta
+from io import BytesIO
 
 import pytest
 from clinic_world import (
@@ -20,6 +21,7 @@ from clinic_world import (
     last_audit,
     written_order,
 )
+from pypdf import PdfReader
 
 from pumpmgr.auth import AuthError
 from pumpmgr.db import schema as db
@@ -29,6 +31,7 @@ from pumpmgr.records import ClinicSettings, OrderRecord
 from pumpmgr.reports.worksheet import orders_and_incidents
 from pumpmgr.services import PermissionDenied
 from pumpmgr.services.inputs import OrderGiven, PrescriptionInput
+from pumpmgr.services.sheets import SheetService
 
 TITRATION = {"titration.above_percent": "prescriber's order"}
 
@@ -380,3 +383,21 @@ def test_a_fill_with_an_expired_solution_is_recorded_with_an_incident(world: Wor
     assert incident.text == "filled with an expired solution"
     assert incident.refill_id == outcome.refill.id and "2025-03-31" in incident.summary
     assert world.clinic.due_list()[0].state == "urgent"
+
+
+def test_the_printed_sheets_say_it_awaits_the_signature_and_print_no_settings(
+        world: World) -> None:
+    def text(data: bytes) -> str:
+        pages = PdfReader(BytesIO(data)).pages
+        return " ".join(" ".join((p.extract_text() or "").split()) for p in pages)
+
+    _, pump_id = filled(world)
+    two_days_on(world)
+    world.clinic.change_prescription(world.nurse, world.check, pump_id,
+                                     change("600 mcg/day", world))
+    sheets = SheetService(world.clinic)
+    worksheet, history = text(sheets.worksheet("100001")), text(sheets.history("100001"))
+    assert "awaiting the prescriber's signature: no pump settings" in worksheet
+    assert "awaiting the prescriber's signature: no pump settings" in history
+    assert "0.3 mL/day" not in worksheet + history  # 600 mcg/day of 2000 mcg/mL, nowhere
+    assert "0.2 mL/day" in worksheet  # the program the pump runs

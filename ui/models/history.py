@@ -20,6 +20,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersisten
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from pumpmgr.formatting import format_quantity
+from pumpmgr.orders import STATE_TEXT, OrderState
 from pumpmgr.records import (
     CatheterRecord,
     EventRecord,
@@ -146,7 +147,10 @@ def _prescription_entry(rx: PrescriptionRecord) -> TimelineEntry:
     attention = "warning accepted" if any(f.level == "warning" for f in rx.findings) else ""
     corrects = None if rx.corrects_id is None else ("prescription", rx.corrects_id)
     return TimelineEntry(("prescription", rx.id), rx.effective_at, "Prescription", details,
-                         f"prescribed by {rx.prescriber}", corrects=corrects,
+                         f"prescribed by {rx.prescriber_text}" + (
+                             "" if rx.order_state in (None, OrderState.SIGNED)
+                             else f" ({STATE_TEXT[OrderState(rx.order_state)]})"),
+                         corrects=corrects,
                          attention=attention)
 
 
