@@ -45,7 +45,7 @@ from pumpmgr.records import (
 )
 from pumpmgr.refill import discrepancy
 from pumpmgr.resources_locator import resources_dir
-from pumpmgr.schedule import PatientBolus, Program
+from pumpmgr.schedule import PatientBolus, Program, Schedule
 from pumpmgr.units import PLAUSIBLE_MAGNITUDES, Q_, Kind, Quantity
 from pumpmgr.visit import is_constant_flow, plan_for_refill, program_of, pump_prescriptions
 
@@ -291,25 +291,37 @@ def bolus_text(bolus: PatientBolus | None, unit: MassUnit) -> str:
     return text
 
 
+def schedule_lines(schedule: Schedule, unit: MassUnit) -> list[str]:
+    """The schedule as the pump programmer shows it: one line for a simple dose; for a flex
+    schedule each step with its rate and what it delivers, then each scheduled bolus (the
+    printed sheets' wording too)."""
+    if schedule.is_simple:
+        daily = format_quantity(schedule.daily_dose(), Kind.DOSE_RATE, unit)
+        return [f"Simple continuous, {daily}"]
+    lines = []
+    for start, length, rate in schedule.step_minutes():
+        end = (start + length) % (24 * 60)
+        delivered = Q_(rate * length / (24 * 60), "mcg")
+        lines.append(
+            f"{start // 60:02d}:{start % 60:02d}-{end // 60:02d}:{end % 60:02d}  "
+            f"{format_quantity(Q_(rate, 'mcg/day'), Kind.DOSE_RATE, unit)} "
+            f"({format_quantity(delivered, Kind.MASS, unit)} in "
+            f"{format_duration(Q_(length, 'minute'))})"
+        )
+    lines += [f"Bolus at {b.at:%H:%M}: {format_quantity(b.amount, Kind.MASS, unit)}"
+              for b in schedule.boluses]
+    return lines
+
+
 def program_text(rx: PrescriptionRecord, pump: PumpRecord) -> str:
-    """The program as one line: simple or flex (each step's start and rate), the scheduled
-    boluses, then the daily volume."""
+    """The program on one line: the schedule (:func:`schedule_lines`, or the constant flow),
+    then the daily volume."""
     program = program_of(rx, pump)
-    unit = rx.primary.display_unit
-    schedule = rx.schedule
     if is_constant_flow(pump):
-        kind = "constant flow"
-    elif schedule.is_simple:
-        kind = "simple continuous"
+        kind = "Constant flow"
     else:
-        steps = ", ".join(
-            f"from {s.start:%H:%M} {format_quantity(s.rate.to('mcg/day'), Kind.DOSE_RATE, unit)}"
-            for s in schedule.steps)
-        kind = f"flex ({steps})"
-        if schedule.boluses:
-            kind += "; scheduled bolus " + ", ".join(
-                f"{b.at:%H:%M} {format_quantity(b.amount, Kind.MASS, unit)}"
-                for b in schedule.boluses)
+        kind = "; ".join(line.replace("  ", " ") for line in schedule_lines(
+            rx.schedule, rx.primary.display_unit))
     return f"{kind}; daily volume {format_quantity(program.daily_volume(), Kind.FLOW)}"
 
 
