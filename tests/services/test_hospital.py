@@ -25,7 +25,7 @@ from pumpmgr.services import Actor, ClinicService, PermissionDenied
 from pumpmgr.services.demo import DEMO_HASHER, DEMO_USERS, build_demo_clinic
 from pumpmgr.services.hospital import HospitalService
 from pumpmgr.units import Kind
-from pumpmgr.visit_note import RecordRef, default_template_text
+from pumpmgr.visit_note import RecordRef, current_records, default_template_text
 
 BERLIN = ZoneInfo("Europe/Berlin")
 TODAY = date(2026, 12, 1)
@@ -157,6 +157,19 @@ def test_an_event_note_names_the_event_who_and_what(demo: Demo, kind: str, words
         assert "post-MRI check: " in note
     if kind in {"implant", "catheter_revision"}:
         assert "catheter " in note and "tip at " in note
+
+
+def test_every_record_of_the_demo_clinic_has_a_note(demo: Demo) -> None:
+    """Old pumps' refills, corrected versions, flex and constant-flow programs: no refusal."""
+    written = 0
+    for chart in demo.charts:
+        local = demo.hospital.local_chart(chart.patient.id)
+        for ref in current_records(local):
+            note = demo.hospital.note(ref, local)
+            assert note.endswith(f"Record {ref}, pumpmgr\n") and "$" not in note
+            assert "None" not in note  # never a Python value where words belong
+            written += 1
+    assert written > 150
 
 
 def test_an_unknown_record_is_refused_naming_it(demo: Demo) -> None:
