@@ -432,6 +432,15 @@ def refill_values(chart: PatientChart, refill: RefillRecord, *, settings: Clinic
     elif plan.bridge_status == "computed" and plan.bridge is not None:
         bolus = (f"none given (a bridge bolus of {volume(plan.bridge.bridge_volume)} was "
                  "computed for the concentration change)")
+    elif plan.bridge_status == "dead_space_unknown":
+        missing = " and ".join(f"the {m}" for m in plan.dead_space_missing) or "the dead space"
+        bolus = ("none given; the concentration changed, but no bridge bolus could be "
+                 f"computed without {missing}")
+    elif plan.bridge_status == "not_possible":
+        flush = "" if plan.flush_duration is None else (
+            f" for {format_duration(plan.flush_duration)}")
+        bolus = ("none given; the concentration changed and no bridge is possible: the old "
+                 f"solution flushes at the new rate{flush}")
     programmer = "not entered"
     if is_constant_flow(pump):
         programmer = "none (a constant-flow pump has no programmer)"

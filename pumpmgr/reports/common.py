@@ -24,9 +24,7 @@ from pumpmgr.formatting import (
 from pumpmgr.records import Ingredient, PatientRecord, PrescriptionRecord, PumpRecord
 from pumpmgr.schedule import PatientBolus, Program, Schedule
 from pumpmgr.units import PLAUSIBLE_MAGNITUDES, Kind, Quantity
-from pumpmgr.visit_note import schedule_lines
-
-__all__ = ["schedule_lines"]  # the schedule as the sheets and the visit note write it
+from pumpmgr.visit_note import schedule_lines as schedule_lines  # one wording, re-exported
 
 #: When the catalog has no MRI note for a pump model, the sheets say so rather than stay silent.
 NO_MRI_NOTE = "No MRI information is recorded for this pump model: ask the clinic before any MRI."

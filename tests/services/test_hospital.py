@@ -119,6 +119,25 @@ def test_a_bridge_bolus_and_a_correction_are_in_the_note(demo: Demo) -> None:
         f"{corrected.correction_reason}" in note
 
 
+def test_a_concentration_change_without_a_bolus_says_why(demo: Demo) -> None:
+    """Never a bare "none given" where the concentration changed."""
+    found = 0
+    for chart in demo.charts:
+        local = demo.hospital.local_chart(chart.patient.id)
+        by_pump: dict[int, list[float]] = {}
+        for refill in local.refills:
+            strength = [float(i.concentration.to("mcg/mL").m) for i in refill.ingredients]
+            before = by_pump.get(refill.pump_id)
+            by_pump[refill.pump_id] = strength
+            if before is None or before == strength or refill.corrects_id is not None:
+                continue
+            note = demo.hospital.note(RecordRef("refill", refill.id), local)
+            bolus = next(line for line in note.splitlines() if line.startswith("Bolus: "))
+            assert bolus != "Bolus: none given", note
+            found += 1
+    assert found, "the demo clinic has no concentration change at a refill"
+
+
 def test_a_prescription_note_gives_the_old_and_new_dose_and_the_change(demo: Demo) -> None:
     chart = demo.chart_with(lambda c: len(c.prescriptions) >= 2)
     rx = chart.prescriptions[-1]
