@@ -64,7 +64,8 @@ class HospitalService:
         first; an administrator's action, audited with the template before and after."""
         if text is not None:
             parse_template(text)
-        self._set(actor, "visit_note_template", text, "settings.note_template", reason)
+        self._set(actor, "visit_note_template", "note template", text,
+                  "settings.note_template", reason)
 
     def mrn_system(self) -> str | None:
         """The URI of the clinic's medical record numbers, or None when not set."""
@@ -74,10 +75,13 @@ class HospitalService:
     def set_mrn_system(self, actor: Actor, uri: str, reason: str) -> None:
         """Keep ``uri`` as the system of the clinic's MRNs (an administrator's action,
         audited)."""
-        self._set(actor, "mrn_system", check_mrn_system(uri), "settings.mrn_system", reason)
+        self._set(actor, "mrn_system", "MRN system", check_mrn_system(uri),
+                  "settings.mrn_system", reason)
 
-    def _set(self, actor: Actor, column: str, value: str | None, action: str,
+    def _set(self, actor: Actor, column: str, field: str, value: str | None, action: str,
              reason: str) -> None:
+        """Keep ``value`` in the settings row's ``column``, audited with the value before;
+        refused, naming ``field``, when nothing changes."""
         reason = reason.strip()
         if not reason:
             raise InputError("reason: is required", code=Code.NO_VALUE, field="reason")
@@ -87,8 +91,8 @@ class HospitalService:
             row = self._settings_row(session)
             before = getattr(row, column)
             if before == value:
-                raise InputError(f"{column.replace('_', ' ')}: nothing changed",
-                                 code=Code.OUT_OF_RANGE, field=column.replace("_", " "))
+                raise InputError(f"{field}: nothing changed", code=Code.OUT_OF_RANGE,
+                                 field=field)
             setattr(row, column, value)
             row.updated_at = self.clinic.clock.now()
             session.flush()

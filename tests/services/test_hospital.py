@@ -222,6 +222,10 @@ def test_the_administrator_edits_the_template_audited_and_notes_follow(
     chart = clinic.patient_chart(clinic.search_patients("")[0].id)
     note = hospital.note(RecordRef("refill", chart.refills[-1].id))
     assert note.startswith(f"ITDD refill ({clinic.settings().clinic_name}) ")
+    with pytest.raises(InputError, match="note template: nothing changed"):
+        hospital.set_note_template(admin, text, "again")
+    with pytest.raises(InputError, match="reason: is required"):
+        hospital.set_note_template(admin, None, " ")
     hospital.set_note_template(admin, None, "back to the shipped one")
     assert hospital.note_template_text() == (default_template_text(), False)
     database.dispose()
