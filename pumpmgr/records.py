@@ -179,6 +179,8 @@ class RefillRecord:
     programmer: ProgrammerFigures | None = None
     programmer_differs: bool | None = None
     correction_reason: str = ""  #: why this version supersedes the one it corrects
+    bridge_bolus_given: bool = False  #: the bolus volume was a bridge bolus
+    priming_bolus_given: bool = False  #: the bolus volume was a priming bolus
 
 
 @dataclass(frozen=True)

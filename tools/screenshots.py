@@ -275,8 +275,9 @@ def _second_nurse(sample: bool) -> tuple[str, str]:
 def refill_prescription_printing(window: MainWindow, clinic: ClinicService, out: Path,
                                  size: QSize, sample: bool) -> None:
     """Every step of the refill wizard (a baclofen pump going from one concentration to
-    another), the prescription dialog (a warning waiting for its reason; a flex schedule with
-    patient boluses) and the print preview: pictures 20 to 34."""
+    another) with its visit note and the history's Copy note, the prescription dialog (a warning
+    waiting for its reason; a flex schedule with patient boluses) and the print preview: pictures
+    20 to 36."""
     import time as clock_time
 
     from PySide6.QtCore import QDate, QEvent
@@ -368,8 +369,20 @@ def refill_prescription_printing(window: MainWindow, clinic: ClinicService, out:
     save(wizard, out, "29-refill-9-review")
     wizard.next()
     save(wizard, out, "30-refill-10-saved")
+    note = wizard.copy_note()  # the saved refill's visit note, on the clipboard and shown
+    assert note is not None
+    note.resize(QSize(min(760, size.width() - 40), min(640, size.height() - 8)))
+    save(note, out, "35-copy-note-refill")
+    note.done(0)
+    note.deleteLater()
     wizard.done(0)
     wizard.deleteLater()
+    # the history's Copy note: the refill just saved, selected
+    window.open_patient(baclofen.patient_id)
+    window.patient.tabs.setCurrentIndex(2)
+    window.patient.history_view.selectRow(0)
+    save(window, out, "36-patient-history-copy-note")
+    window.patient.tabs.setCurrentIndex(0)
 
     actor = window.actor or _admin(clinic, sample)
     window.open_patient(baclofen.patient_id)

@@ -47,6 +47,7 @@ from PySide6.QtWidgets import (
 
 from pumpmgr.records import ClinicSettings
 from pumpmgr.services import Actor, ClinicService
+from pumpmgr.visit_note import RecordRef
 from ui import icons, messages, presentation
 from ui.dialogs import events
 from ui.idle import IdleWatcher
@@ -67,6 +68,16 @@ if TYPE_CHECKING:  # imported on first use: the wizard and printing bring in rep
 
 _Clinical = TypeVar("_Clinical", "RefillWizard", "PrescriptionDialog")
 _Page = TypeVar("_Page", bound=QWidget)
+
+
+def _saved_record(dialog: RefillWizard | PrescriptionDialog) -> RecordRef | None:
+    """The record a refill wizard or a prescription dialog saved, for its visit note."""
+    outcome = dialog.outcome
+    if outcome is None:
+        return None
+    if _is_prescription(dialog):
+        return RecordRef("prescription", dialog.outcome.prescription.id)  # type: ignore[union-attr]
+    return RecordRef("refill", outcome.refill.id)  # type: ignore[union-attr]
 
 
 def _is_prescription(widget: object) -> TypeGuard[PrescriptionDialog]:
@@ -395,6 +406,7 @@ class MainWindow(QMainWindow):
     def _event_saved(self, dialog: events.EventDialog) -> None:
         self.statusBar().showMessage(dialog.saved_text, 10000)
         self.open_patient(dialog.chart.patient.id)
+        self.patient.offer_note(dialog.saved_record, dialog.saved_text)
         self._update_event_actions()
 
     def _event_closed(self, dialog: events.EventDialog) -> None:
@@ -436,11 +448,11 @@ class MainWindow(QMainWindow):
         if self.clinical_dialog is dialog:
             self.clinical_dialog = None
         if dialog.outcome is not None:
-            self.statusBar().showMessage(
-                dialog.summary() if _is_prescription(dialog) else "Refill saved",
-                10000)
+            saved = dialog.summary() if _is_prescription(dialog) else "Refill saved"
+            self.statusBar().showMessage(saved, 10000)
             if not self.is_locked():
                 self.open_patient(dialog.chart.patient.id)
+                self.patient.offer_note(_saved_record(dialog), saved)
         dialog.deleteLater()
 
     def print_due_list(self) -> None:

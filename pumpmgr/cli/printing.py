@@ -68,6 +68,10 @@ def run_card(args: argparse.Namespace) -> int:
     return _sheets(args, lambda s: s.card(args.mrn))
 
 
+def run_handoff(args: argparse.Namespace) -> int:
+    return _sheets(args, lambda s: s.handoff(args.mrn))
+
+
 def run_due(args: argparse.Namespace) -> int:
     return _sheets(args, lambda s: s.due(args.start, args.end))
 
@@ -114,6 +118,8 @@ def add_parser(subparsers: Any, parser_class: type[argparse.ArgumentParser]) -> 
     p = sheet("history", run_history, "one patient's history")
     p.add_argument("mrn", metavar="MRN")
     p = sheet("card", run_card, "the patient's wallet card")
+    p.add_argument("mrn", metavar="MRN")
+    p = sheet("handoff", run_handoff, "the admission hand-off sheet for a ward (one page)")
     p.add_argument("mrn", metavar="MRN")
     p = sheet("due", run_due, "the due list for a period")
     p.add_argument("--from", dest="start", required=True, type=_day("--from"), metavar="DATE")

@@ -582,6 +582,13 @@ def run_restore(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    if getattr(args, "fhir", False):
+        from pumpmgr.cli.hospital import run_fhir_export  # it imports this module
+
+        return run_fhir_export(args)
+    if any(getattr(args, k, None) is not None for k in ("patient", "since", "mrn_system")):
+        raise _refuse("--fhir", "--patient, --since and --mrn-system go with --fhir",
+                      Code.NO_VALUE)
     out = None if args.out is None else Path(args.out).expanduser()
     if out is not None and out.exists():
         raise _refuse("--out", f"{out} already exists; choose a new file name")
@@ -729,8 +736,11 @@ def add_parsers(subparsers: Any, parser_class: type[argparse.ArgumentParser]) ->
     p = command("export", run_export, "the whole clinic as JSON (standard output by default)",
                 description="Write every record, the audit log included, as one JSON document "
                 "(format pumpmgr-clinic-export/1) to standard output or to --out FILE (a new "
-                "file).")
+                "file). With --fhir: a FHIR R4 Bundle for the hospital instead.")
     p.add_argument("--out", metavar="FILE")
+    from pumpmgr.cli.hospital import add_export_options  # it imports this module
+
+    add_export_options(p)
 
     p = command("import", run_import, "an export into an empty database",
                 description="Import an export document (FILE, or - for standard input) into an "

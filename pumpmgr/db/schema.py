@@ -519,6 +519,10 @@ class ClinicSettings(Base):
     auto_lock_minutes: Mapped[int]
     updated_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(Integer, nullable=False)
+    #: The administrator's visit-note template; NULL: the one pumpmgr ships (revision 0005).
+    visit_note_template: Mapped[str | None] = mapped_column(Text)
+    #: The URI of the clinic's medical record numbers in a FHIR export; NULL: not set (0005).
+    mrn_system: Mapped[str | None] = mapped_column(String(200))
 
     __mapper_args__ = _versioned(version)
 

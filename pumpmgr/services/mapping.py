@@ -195,6 +195,8 @@ def refill_record(
         programmer=programmer_figures(row),
         programmer_differs=row.programmer_differs,
         correction_reason=row.correction_reason or "",
+        bridge_bolus_given=bool(row.bridge_bolus_given),
+        priming_bolus_given=bool(row.priming_bolus_given),
     )
 
 

@@ -49,11 +49,13 @@ def test_the_patient_sheets_print_from_the_patient_view(window: MainWindow, prev
     open_mrn(window, "100004")
     menu = window.patient.print_button.menu()
     texts = [a.text() for a in menu.actions()]
-    assert texts == ["Refill &worksheet (before the visit)…", "Wallet &card…", "&History…"]
+    assert texts == ["Refill &worksheet (before the visit)…", "Wallet &card…", "&History…",
+                     "&Admission hand-off for a ward…"]
     for action in menu.actions():
         action.trigger()
     titles = [title for title, _, _ in previews]
-    assert titles == ["Refill worksheet (before the visit)", "Wallet card", "Patient history"]
+    assert titles == ["Refill worksheet (before the visit)", "Wallet card", "Patient history",
+                      "Admission hand-off"]
     for _, pdf, filename in previews:
         assert pdf.startswith(b"%PDF") and "100004" in filename and filename.endswith(".pdf")
         assert "HOFFMANN" in text_of(pdf).upper()

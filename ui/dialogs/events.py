@@ -50,6 +50,7 @@ from pumpmgr.services import Actor, ClinicService
 from pumpmgr.services.inputs import CatheterInput, PumpCorrection, PumpInput
 from pumpmgr.services.permissions import Action, allowed
 from pumpmgr.units import Kind, Quantity
+from pumpmgr.visit_note import RecordRef
 from ui import icons, messages, presentation
 from ui.dialogs.catheter import CatheterEditor
 from ui.widgets.quantity_edit import QuantityEdit
@@ -344,6 +345,8 @@ class EventDialog(QDialog):
         self.setWindowIcon(icons.app_icon())
         #: What the status bar says after a save.
         self.saved_text = ""
+        #: The event saved, for its visit note (None before a save).
+        self.saved_record: RecordRef | None = None
         heading = QLabel(title, self)
         heading.setProperty("role", "title")
         who = QLabel(f"{chart.patient.display_name}  ·  MRN {chart.patient.mrn}"
@@ -399,8 +402,20 @@ class EventDialog(QDialog):
             messages.show_error(self, exc, self.doing)
             return False
         if self.saved_text:
+            self.saved_record = self._new_event()
             self.accept()
         return bool(self.saved_text)
+
+    def _new_event(self) -> RecordRef | None:
+        """The event just saved: the newest of the patient's events by this user that the
+        chart the dialog opened with did not hold (the services return none)."""
+        known = {e.id for e in self.chart.events}
+        try:
+            events = self.clinic.patient_chart(self.chart.patient.id).events
+        except PumpMgrError:
+            return None
+        mine = [e.id for e in events if e.id not in known and e.user == self.actor.full_name]
+        return RecordRef("event", max(mine)) if mine else None
 
     def fit_height(self) -> None:
         """As tall as the content wants, within the screen."""

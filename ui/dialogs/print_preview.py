@@ -401,12 +401,13 @@ def day_label(day: date) -> str:
 # ------------------------------------------------------------------ each sheet where it belongs
 
 
-PatientSheet = Literal["worksheet", "card", "history"]
+PatientSheet = Literal["worksheet", "card", "history", "handoff"]
 
 _PATIENT_SHEETS: dict[str, tuple[str, str]] = {
     "worksheet": ("Refill worksheet (before the visit)", "refill-worksheet"),
     "card": ("Wallet card", "wallet-card"),
     "history": ("Patient history", "patient-history"),
+    "handoff": ("Admission hand-off", "admission-handoff"),
 }
 
 
@@ -431,6 +432,7 @@ def print_patient_sheet(parent: QWidget | None, clinic: ClinicService, kind: Pat
         "worksheet": lambda: sheets.worksheet(mrn),
         "card": lambda: sheets.card(mrn),
         "history": lambda: sheets.history(mrn),
+        "handoff": lambda: sheets.handoff(mrn),
     }
     pdf = _build(parent, f"building the {title.lower()}", builders[kind])
     if pdf is not None:

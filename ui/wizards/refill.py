@@ -41,8 +41,9 @@ from pumpmgr.services.inputs import (
 from pumpmgr.services.sheets import SheetService
 from pumpmgr.units import Kind
 from pumpmgr.visit import VisitPlan, local_chart, plan_visit
+from pumpmgr.visit_note import RecordRef
 from ui import icons, messages, presentation
-from ui.dialogs import print_preview
+from ui.dialogs import print_preview, visit_note
 from ui.window_size import within_screen
 from ui.wizards import refill_checks
 from ui.wizards.base import StepWizard
@@ -474,6 +475,13 @@ class RefillWizard(StepWizard):
         self._print("Completed refill worksheet",
                     lambda: self.sheets.worksheet(mrn, completed_refill_id=outcome.refill.id),
                     f"refill-worksheet-{mrn}-{self.at():%Y-%m-%d}.pdf")
+
+    def copy_note(self) -> visit_note.NoteDialog | None:
+        """The saved refill's visit note, on the clipboard and shown."""
+        outcome = self.outcome
+        if outcome is None:
+            return None
+        return visit_note.copy_note(self, self.clinic, RecordRef("refill", outcome.refill.id))
 
     def print_card(self) -> None:
         mrn = self.chart.patient.mrn

@@ -1327,11 +1327,17 @@ class DoneStep(WizardStep):
         self.worksheet_button.setAutoDefault(False)
         self.card_button = QPushButton("Print the wallet car&d…", self)
         self.card_button.setAutoDefault(False)
+        self.note_button = QPushButton("Copy the visit &note…", self)
+        self.note_button.setAutoDefault(False)
+        self.note_button.setToolTip("The refill as a note for the hospital's record, on the "
+                                    "clipboard")
         self.worksheet_button.clicked.connect(wizard.print_worksheet)
         self.card_button.clicked.connect(wizard.print_card)
+        self.note_button.clicked.connect(wizard.copy_note)
         buttons = QHBoxLayout()
         buttons.addWidget(self.worksheet_button)
         buttons.addWidget(self.card_button)
+        buttons.addWidget(self.note_button)
         buttons.addStretch(1)
         self.body.addWidget(_label("The refill is saved. Give the patient the new wallet card "
                                    "when the alarm date or the dose changed.", self))
