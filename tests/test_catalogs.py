@@ -138,14 +138,14 @@ def test_unknown_lookups_list_what_exists(
 
 # drug: (unit, typical min, typical max, soft max, hard max, max concentration); doses per day
 RULES_TABLE: dict[str, tuple[str, float, float, float | None, float | None, float]] = {
-    "baclofen": ("mcg", 20, 1200, 1000, None, 2000),
+    "baclofen": ("mcg", 20, 1200, 1000, 2000, 2000),
     "ziconotide": ("mcg", 0.5, 19.2, None, 19.2, 100),
-    "morphine": ("mg", 0.1, 20, 15, None, 25),
-    "hydromorphone": ("mg", 0.01, 10, 10, None, 15),
-    "fentanyl": ("mcg", 25, 1000, 1000, None, 10000),
-    "sufentanil": ("mcg", 10, 500, 500, None, 5000),
-    "bupivacaine": ("mg", 0.01, 20, 20, None, 30),
-    "clonidine": ("mcg", 20, 600, 600, None, 1000),
+    "morphine": ("mg", 0.1, 20, 15, 30, 25),
+    "hydromorphone": ("mg", 0.01, 10, 10, 20, 15),
+    "fentanyl": ("mcg", 25, 1000, 1000, 2000, 10000),
+    "sufentanil": ("mcg", 10, 500, 500, 1000, 5000),
+    "bupivacaine": ("mg", 0.01, 20, 20, 40, 30),
+    "clonidine": ("mcg", 20, 600, 600, 1200, 1000),
 }
 
 
@@ -453,6 +453,13 @@ stability = { default = "30 days" }
 withdrawal_signs = ["itching"]
 overdose_signs = ["drowsiness"]
 unverified = ["soft_max"]
+opioid = false
+withdrawal_on_cut = true
+caution_above = ""
+start = { max = "100 mcg/day", naive_max = "", tolerant_max = "", from_screening_bolus = false, long_effect_hours = "" }
+restart_window_hours = 24
+naive_pump_concentration = ""
+policy = ["restart_window_hours"]
 
 [drugs.testdrug.sources]
 approved_for_it = "S45"
@@ -466,6 +473,10 @@ titration = "domain-rules §6"
 stability = "S13"
 withdrawal_signs = "S58"
 overdose_signs = "S67"
+opioid = "domain.md §4.3"
+withdrawal_on_cut = "S58"
+start = "S47"
+restart_window_hours = "domain-rules §6"
 """
 
 
@@ -561,6 +572,8 @@ capacity = "20 mL"
 alarm_volume = "2 mL"
 accuracy_percent = 14.5
 min_flow = "0.048 mL/day"
+max_flow = ""
+labelled_drugs = {}
 max_flex_steps = 13
 battery_life_max_years = ""
 fluid_path_volume = ""

@@ -35,14 +35,14 @@ def dose(text: str) -> object:
 # drug: unit, typical min, typical max, soft max, hard max, max concentration, concentration
 # maximum verified? (domain-rules §6; unverified maxima are warnings only)
 TABLE: dict[str, tuple[str, float, float, float | None, float | None, float, bool]] = {
-    "baclofen": ("mcg", 20, 1200, 1000, None, 2000, True),
+    "baclofen": ("mcg", 20, 1200, 1000, 2000, 2000, True),
     "ziconotide": ("mcg", 0.5, 19.2, None, 19.2, 100, True),
-    "morphine": ("mg", 0.1, 20, 15, None, 25, True),
-    "hydromorphone": ("mg", 0.01, 10, 10, None, 15, False),
-    "fentanyl": ("mcg", 25, 1000, 1000, None, 10000, False),
-    "sufentanil": ("mcg", 10, 500, 500, None, 5000, False),
-    "bupivacaine": ("mg", 0.01, 20, 20, None, 30, False),
-    "clonidine": ("mcg", 20, 600, 600, None, 1000, False),
+    "morphine": ("mg", 0.1, 20, 15, 30, 25, True),
+    "hydromorphone": ("mg", 0.01, 10, 10, 20, 15, False),
+    "fentanyl": ("mcg", 25, 1000, 1000, 2000, 10000, False),
+    "sufentanil": ("mcg", 10, 500, 500, 1000, 5000, False),
+    "bupivacaine": ("mg", 0.01, 20, 20, 40, 30, False),
+    "clonidine": ("mcg", 20, 600, 600, 1200, 1000, False),
 }
 
 
@@ -115,7 +115,8 @@ def test_every_maximum_concentration(name: str, factor: float, found: bool) -> N
         # An unverified maximum is a soft limit only
         assert result.verdict is WARNING
         assert result.codes == (FindingCode.CONCENTRATION_ABOVE_UNVERIFIED_MAX,)
-        assert "unverified" in result.findings[0].message
+        assert "unconfirmed" in result.findings[0].message
+        assert result.findings[0].unconfirmed
 
 
 def test_codes_at_each_limit() -> None:
@@ -146,7 +147,7 @@ def test_baclofen_typed_in_mg_instead_of_mcg_is_blocked() -> None:
     assert FindingCode.TEN_TIMES_TYPICAL in result.codes
     slip = next(f for f in result.findings if f.code is FindingCode.TEN_TIMES_TYPICAL)
     assert "mg/mcg mix-up" in slip.message
-    assert "400000 mcg/day" in slip.message
+    assert "400,000 mcg/day" in slip.message
     assert slip.field == "dose"
 
 
@@ -159,7 +160,9 @@ def test_morphine_typed_in_mcg_instead_of_mg_is_warned() -> None:
 
 def test_ten_times_the_typical_top_exactly_is_blocked() -> None:
     assert check_dose(drug("morphine"), dose("200 mg/day")).verdict is BLOCKED
-    assert check_dose(drug("morphine"), dose("199.99 mg/day")).verdict is WARNING
+    assert check_dose(drug("morphine"), dose("199.99 mg/day")).verdict is BLOCKED  # hard max 30
+    assert {FindingCode.ABOVE_HARD_MAX, FindingCode.TEN_TIMES_TYPICAL} <= set(
+        check_dose(drug("baclofen"), dose("12000 mcg/day")).codes)
     assert check_dose(drug("fentanyl"), dose("10 mg/day")).verdict is BLOCKED
 
 
@@ -217,14 +220,16 @@ def test_titration_message_names_the_rule_and_its_source() -> None:
     assert "+20 %" in finding.message
     assert "+15 % per 24 h" in finding.message
     assert "strictest" in finding.message
-    assert "[S54][S35]" in finding.message
+    assert "[S" not in finding.message  # reference codes only in the finding's sources
+    assert finding.sources == ("S54", "S35")
     (finding,) = titrate("morphine", "2 mg/day", "3.2 mg/day", pain="cancer").findings
     assert "+60 %" in finding.message and "+50 % per 24 h (cancer)" in finding.message
     assert "strictest" not in finding.message
 
 
 def test_a_decrease_or_no_change_has_no_titration_finding() -> None:
-    assert titrate("baclofen", "400 mcg/day", "200 mcg/day", hours_since_change=1).codes == ()
+    assert titrate("bupivacaine", "4 mg/day", "2 mg/day", hours_since_change=1).codes == ()
+    assert titrate("baclofen", "400 mcg/day", "200 mcg/day", hours_since_change=30).codes == ()
     assert titrate("baclofen", "400 mcg/day", "400 mcg/day", hours_since_change=1).codes == ()
 
 
@@ -254,8 +259,8 @@ def test_a_change_in_the_future_is_blocked() -> None:
         ("2.4 mcg/day", "4.81 mcg/day", WARNING),
         ("0.0024 mg/day", "0.0048 mg/day", OK),  # the same step written in mg
         ("16.8 mcg/day", "19.2 mcg/day", OK),
-        ("1.2 mcg/day", "6 mcg/day", WARNING),
-        ("6 mcg/day", "1.2 mcg/day", OK),
+        ("1.2 mcg/day", "4.8 mcg/day", WARNING),
+        ("6 mcg/day", "1.3 mcg/day", OK),
     ],
 )
 def test_ziconotide_titrates_by_steps_of_2_4_mcg(previous: str, new: str, verdict: Verdict) -> None:
@@ -338,7 +343,8 @@ def test_messages_follow_ismp_and_name_limit_and_source() -> None:
     (finding,) = result.findings
     assert finding.code is FindingCode.ABOVE_SOFT_MAX
     assert "Morphine 16 mg/day" in finding.message
-    assert "soft maximum of 15 mg/day [S49] (unverified)" in finding.message
+    assert "soft maximum of 15 mg/day (unconfirmed)" in finding.message
+    assert finding.unconfirmed and finding.sources == ("S49",)
     half = check_dose(drug("morphine"), dose("0.05 mg/day"))
     for f in result.findings + half.findings:
         assert not re.search(r"µg|μg|\bug\b|\bcc\b", f.message)
@@ -351,9 +357,10 @@ def test_hard_maximum_message() -> None:
     (finding, _) = check_dose(drug("ziconotide"), dose("20 mcg/day")).findings
     assert finding.level is BLOCKED
     assert finding.message == (
-        "Ziconotide 20 mcg/day is above the hard maximum of 19.2 mcg/day [S47][S59]; "
-        "it cannot be saved."
+        "Ziconotide 20 mcg/day is above the hard maximum of 19.2 mcg/day. It cannot be "
+        "saved: check the dose and the units with the prescriber."
     )
+    assert finding.sources == ("S47", "S59") and not finding.unconfirmed
 
 
 def test_finding_codes_are_catalogued() -> None:
