@@ -727,3 +727,103 @@ def test_a_missing_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(CatalogError) as info:
         load_catalogs(tmp_path)
     assert str(tmp_path / "pumps.toml") in info.value.message
+
+
+# ---------------------------------------------------------------------------------------------
+# The dose-check fields of domain-rules §6 (revised)
+
+
+def test_every_value_is_sourced_policy_or_unconfirmed(shipped: Catalogs) -> None:
+    from pumpmgr.catalogs import ValueStatus
+
+    for drug in shipped.drugs:
+        assert drug.hard_max is not None, drug.key  # every drug has a hard maximum now
+        if drug.key == "ziconotide":
+            assert drug.hard_max.status is ValueStatus.SOURCED  # the label's
+        else:
+            assert drug.hard_max.status is ValueStatus.POLICY
+            assert drug.status("hard_max") is ValueStatus.POLICY
+        assert drug.status("restart_window_hours") is ValueStatus.POLICY
+        assert drug.restart_window_hours == (48 if drug.opioid else 24)
+        for field in drug.unverified:
+            assert drug.status(field) is ValueStatus.UNCONFIRMED
+    morphine = shipped.drug("morphine")
+    assert morphine.soft_max is not None and morphine.soft_max.status is ValueStatus.UNCONFIRMED
+    assert morphine.status("typical_max") is ValueStatus.SOURCED
+
+
+def test_start_withdrawal_and_naive_pump_fields(shipped: Catalogs) -> None:
+    withdrawal = {d.key for d in shipped.drugs if d.withdrawal_on_cut}
+    assert withdrawal == {"baclofen", "morphine", "hydromorphone", "fentanyl", "sufentanil",
+                          "clonidine"}
+    assert {d.key for d in shipped.drugs if d.opioid} == {
+        "morphine", "hydromorphone", "fentanyl", "sufentanil"}
+    morphine = shipped.drug("morphine").start
+    assert morphine is not None and morphine.max_naive is not None
+    assert float(morphine.max_naive.value.to("mg/day").m) == 1
+    assert morphine.max_tolerant is not None
+    assert float(morphine.max_tolerant.value.to("mg/day").m) == 10
+    ziconotide = shipped.drug("ziconotide")
+    assert ziconotide.start is not None and ziconotide.start.max_all is not None
+    assert float(ziconotide.start.max_all.value.to("mcg/day").m) == 2.4
+    assert ziconotide.naive_pump_concentration is not None
+    baclofen = shipped.drug("baclofen").start
+    assert baclofen is not None and baclofen.from_screening_bolus
+    assert baclofen.long_effect_hours == 8
+    assert shipped.drug("hydromorphone").start is None  # the clinic's setting; none shipped
+    caution = shipped.drug("morphine").caution_above
+    assert caution is not None and caution.sources == ("S41",)
+
+
+def test_pump_flow_limits_and_labelling_load() -> None:
+    pump = load_pumps(_edit(_edit(GOOD_PUMP, 'max_flow = ""', 'max_flow = "10 mL/day"'),
+                            "labelled_drugs = {}",
+                            'labelled_drugs = { morphine = ["25 mg/mL"], baclofen = [] }')
+                      + 'max_flow = "S3"\nlabelled_drugs = "S41"\n',
+                      file="test-pumps.toml")["testpump"]
+    assert pump.max_flow is not None and float(pump.max_flow.to("mL/day").m) == 10
+    assert set(pump.labelled_drugs) == {"morphine", "baclofen"}
+    assert pump.labelled_drugs["baclofen"] == ()
+    assert "max_flow" not in pump.to_confirm  # a check value, not one the record confirms
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "problem"),
+    [
+        ('max_flow = ""', 'max_flow = "0.01 mL/day"', "min_flow", "above max_flow"),
+        ("labelled_drugs = {}", 'labelled_drugs = { morphine = "25 mg/mL" }',
+         "labelled_drugs.morphine", "list of concentrations"),
+        ("labelled_drugs = {}", 'labelled_drugs = { morphine = ["25 mg"] }',
+         "labelled_drugs.morphine", "concentration"),
+        ("labelled_drugs = {}", 'labelled_drugs = { morphine = ["25 mg/mL"] }',
+         "labelled_drugs", "no source"),
+    ],
+)
+def test_bad_pump_check_fields(old: str, new: str, field: str, problem: str) -> None:
+    text = _edit(GOOD_PUMP, old, new)
+    if old.startswith("max_flow"):
+        text += 'max_flow = "S3"\n'
+    with pytest.raises(CatalogError) as caught:
+        load_pumps(text, file="test-pumps.toml")
+    assert caught.value.field == field, caught.value.message
+    assert problem in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "problem"),
+    [
+        ('policy = ["restart_window_hours"]', 'policy = ["soft_max"]', "policy",
+         "both clinic policy and unverified"),
+        ("withdrawal_on_cut = true\n", "", "withdrawal_on_cut", "is missing"),
+        ('start = { max = "100 mcg/day"', 'start = { max = "0.1 mg/day"', "start.max",
+         "must be written in mcg/day"),
+        ("from_screening_bolus = false, long_effect_hours = \"\"",
+         "from_screening_bolus = true, long_effect_hours = \"\"", "start.long_effect_hours",
+         "is needed"),
+    ],
+)
+def test_bad_drug_check_fields(old: str, new: str, field: str, problem: str) -> None:
+    with pytest.raises(CatalogError) as caught:
+        load_drugs(_edit(GOOD_DRUG, old, new), file="test-drugs.toml")
+    assert caught.value.field == field, caught.value.message
+    assert problem in caught.value.message
