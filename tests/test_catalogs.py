@@ -456,10 +456,16 @@ unverified = ["soft_max"]
 opioid = false
 withdrawal_on_cut = true
 caution_above = ""
-start = { max = "100 mcg/day", naive_max = "", tolerant_max = "", from_screening_bolus = false, long_effect_hours = "" }
 restart_window_hours = 24
 naive_pump_concentration = ""
 policy = ["restart_window_hours"]
+
+[drugs.testdrug.start]
+max = "100 mcg/day"
+naive_max = ""
+tolerant_max = ""
+from_screening_bolus = false
+long_effect_hours = ""
 
 [drugs.testdrug.sources]
 approved_for_it = "S45"
@@ -815,11 +821,10 @@ def test_bad_pump_check_fields(old: str, new: str, field: str, problem: str) -> 
         ('policy = ["restart_window_hours"]', 'policy = ["soft_max"]', "policy",
          "both clinic policy and unverified"),
         ("withdrawal_on_cut = true\n", "", "withdrawal_on_cut", "is missing"),
-        ('start = { max = "100 mcg/day"', 'start = { max = "0.1 mg/day"', "start.max",
+        ('max = "100 mcg/day"', 'max = "0.1 mg/day"', "start.max",
          "must be written in mcg/day"),
-        ("from_screening_bolus = false, long_effect_hours = \"\"",
-         "from_screening_bolus = true, long_effect_hours = \"\"", "start.long_effect_hours",
-         "is needed"),
+        ("from_screening_bolus = false", "from_screening_bolus = true",
+         "start.long_effect_hours", "is needed"),
     ],
 )
 def test_bad_drug_check_fields(old: str, new: str, field: str, problem: str) -> None:
