@@ -42,6 +42,15 @@ def display_unit(kind: Kind, mass_unit: MassUnit = "mcg") -> str:
     return _DISPLAY_UNITS[kind].format(m=mass_unit)
 
 
+def typed_mass_unit(*quantities: Quantity | None) -> MassUnit:
+    """The unit to show doses in when no drug is named: mg only when every quantity the
+    clinician typed is in mg, else mcg (``2 mg/mL`` with ``400 mcg/day`` shows ``400
+    mcg/day``, never ``0.4 mg/day``). With a drug, its display unit wins (domain-rules §1)."""
+    in_mg = [("milligram" in str(q.units)) for q in quantities
+             if q is not None and "gram" in str(q.units)]
+    return "mg" if in_mg and all(in_mg) else "mcg"
+
+
 def _decimals_for(value: float, kind: Kind) -> int:
     if value == 0:
         return 0

@@ -731,6 +731,7 @@ def plan_compounding(
             stock=stock if stock is not None else _library_stock(ingredient, library),
             fill_volume=plan.refill.volume_to_add,
             extra_volume=extra_volume,
+            mass_unit=ingredient.display_unit,
         )
         lines.append(CompoundingLine(ingredient, dose.daily_dose, stock is None, result))
     total = lines[0].result.total_volume
