@@ -47,6 +47,8 @@ class PatientRecord:
     emergency_contact: str = ""
     notes: str = ""
     status: PatientStatus = "active"
+    #: None: not recorded, which the dose checks count as naive (domain-rules §6).
+    opioid_status: Literal["naive", "tolerant"] | None = None
 
     @property
     def display_name(self) -> str:

@@ -469,7 +469,7 @@ def converted_text(quantity: Quantity, unit_text: str, kind: Kind) -> str:
     at most 4 from 1 on, rounded half up by :func:`pumpmgr.formatting.format_number`."""
     value = float(quantity.to(parse_unit(unit_text, kind, "unit")).m)
     decimals = 6 if abs(value) < 1 else 4
-    return f"{format_number(value, decimals)} {unit_text}"
+    return f"{format_number(value, decimals, grouped=True)} {unit_text}"
 
 
 class ConversionCalculator(Calculator):
