@@ -194,7 +194,8 @@ class StartContext:
     screening_effect_hours: float | None = None  #: how long its effect lasted
 
 
-def _merge(findings: Sequence[Finding]) -> DoseCheck:
+def merge_findings(findings: Sequence[Finding]) -> DoseCheck:
+    """One check of ``findings``: its verdict is the most severe of them (``ok`` for none)."""
     verdict = max((f.level for f in findings), key=lambda v: v.severity, default=Verdict.OK)
     return DoseCheck(verdict, tuple(findings))
 
@@ -776,8 +777,11 @@ def step_slips(drug: Drug, schedule: Schedule, previous: Schedule) -> list[Findi
     """Each time of day whose rate becomes 5 times or more, or a fifth or less, of the rate
     programmed for that time before, and each scheduled bolus at the same time likewise
     ("possible per-hour / per-day slip"), even when the daily total is within limits. Both
-    schedules' rates are doses of ``drug``."""
+    schedules' rates are doses of ``drug``. Two simple continuous schedules have none: their
+    one rate is the daily dose, which the tenfold stop already compares."""
     check = _Check(drug, "")
+    if schedule.is_simple and previous.is_simple:
+        return []
     cuts = sorted({m for s in (schedule, previous) for m, _, _ in s.step_minutes()})
     for index, start in enumerate(cuts):
         end = cuts[(index + 1) % len(cuts)]
@@ -974,7 +978,7 @@ def check_dose(
         findings += _labelling_findings(pump, drug, concentration, "")
     findings += _program_checks(pump, drug, concentration, schedule, previous_schedule,
                                 patient_bolus)
-    return _merge(findings)
+    return merge_findings(findings)
 
 
 def check_admixture(
@@ -1053,7 +1057,7 @@ def check_admixture(
     first, _, first_concentration = ingredients[0]
     findings += _program_checks(pump, first, first_concentration, schedule, previous_schedule,
                                 patient_bolus)
-    return _merge(findings)
+    return merge_findings(findings)
 
 
 # --------------------------------------------------------------------------------------------

@@ -729,6 +729,14 @@ def test_the_per_step_slip(night: str, warned: bool) -> None:
         assert "from 22:00 to 00:00" in slip.message
 
 
+def test_two_simple_schedules_leave_the_change_to_the_tenfold_stop() -> None:
+    before, after = Schedule.simple(dose("100 mcg/day")), Schedule.simple(dose("600 mcg/day"))
+    result = check_dose(drug("baclofen"), dose("600 mcg/day"), previous_dose=dose("100 mcg/day"),
+                        schedule=after, previous_schedule=before)
+    assert FindingCode.STEP_SLIP not in result.codes
+    assert FindingCode.POSSIBLE_TENFOLD_ERROR in result.codes
+
+
 def test_a_scheduled_bolus_slip() -> None:
     base = [Step(time(0, 0), dose("100 mcg/day"))]
     before = Schedule.flex(base, [ScheduledBolus(time(7, 0), Q_(10, "mcg"))])

@@ -33,6 +33,7 @@ from pumpmgr.dose_checks import (
     Verdict,
     change_context,
     check_admixture,
+    merge_findings,
     patient_context,
 )
 from pumpmgr.dosing import admixture_doses
@@ -261,6 +262,10 @@ def settle_stop(
                     code=Code.OUT_OF_RANGE, field="reason")
         check = prescription_check(service, session, pump_id, data,
                                    current_override={k: held[k] for k in keys}).check
+    # The stop the prescriber settled stays on the record with its reason, whatever the
+    # re-check against the held dose or as a start found.
+    stops = [f for f in found.check.findings if f.level is Verdict.STOP]
+    check = merge_findings([*check.findings, *(f for f in stops if f not in check.findings)])
     if check.verdict is Verdict.BLOCKED:
         blocked = "; ".join(f.message for f in check.findings if f.level is Verdict.BLOCKED)
         raise ImpossibleInput(f"dose check: cannot be saved: {blocked}",
