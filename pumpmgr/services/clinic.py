@@ -22,7 +22,7 @@ from sqlalchemy import Date, DateTime, bindparam, delete, func, insert, select, 
 from sqlalchemy.orm import Session
 
 from pumpmgr import auth
-from pumpmgr.catalogs import Catalogs, Drug, DrugLibrary, Limit, PumpType
+from pumpmgr.catalogs import Catalogs, DrugLibrary, PumpType
 from pumpmgr.clock import Clock, SystemClock
 from pumpmgr.db import schema as db
 from pumpmgr.db.audit import ChainReport, append_audit, verify_chain
@@ -57,7 +57,7 @@ from pumpmgr.refill import (
     expected_residual,
     plan_refill,
 )
-from pumpmgr.services import dose_orders, forecasting, mapping
+from pumpmgr.services import dose_orders, forecasting, library_edits, mapping
 from pumpmgr.services.collector import collector_paused
 from pumpmgr.services.inputs import (
     CatheterCorrection,
@@ -316,22 +316,9 @@ class ClinicService:
         return library
 
     def _read_library(self, session: Session) -> DrugLibrary:
-        drugs = dict(self.catalogs.drugs.drugs)
         edits = session.scalars(select(db.DrugLibraryEdit).order_by(db.DrugLibraryEdit.id))
-        for edit in edits:
-            drug = drugs[edit.drug_key]
-            changes: dict[str, Any] = {}
-            for field, value in edit.changes.items():
-                unit = "mcg/day" if field != "max_concentration" else "mcg/mL"
-                changes[field] = None if value is None else Limit(
-                    Q_(float(value), unit).to(
-                        f"{drug.display_unit}/day" if unit == "mcg/day"
-                        else f"{drug.display_unit}/mL"
-                    ),
-                    (f"clinic edit #{edit.id}",),
-                )
-            drugs[edit.drug_key] = replace(drug, **changes)
-        return DrugLibrary(drugs)
+        return library_edits.apply_edits(self.catalogs.drugs,
+                                         ((e.id, e.drug_key, e.changes) for e in edits))
 
     def settings(self, session: Session | None = None) -> ClinicSettings:
         if session is None:
@@ -1686,27 +1673,19 @@ class ClinicService:
         return self._write(work)
 
     def edit_drug_library(
-        self, actor: Actor, drug: str, changes: dict[str, Quantity | None], reason: str,
+        self, actor: Actor, drug: str, changes: dict[str, Quantity | bool | None], reason: str,
     ) -> None:
-        """A clinic edit of one drug's limits (soft_max, hard_max, typical_min, typical_max,
-        max_concentration), audited, then every forecast and later check uses it."""
+        """A clinic edit of one drug's values (:data:`library_edits.EDITABLE`: the limits, the
+        label caution, the start range, the restart window, withdrawal on a cut), audited,
+        then every forecast and later check uses it."""
         self._permit(actor, Action.EDIT_DRUG_LIBRARY)
         reason = _text(reason, "reason", limit=2000)
-        allowed = {"soft_max": Kind.DOSE_RATE, "hard_max": Kind.DOSE_RATE,
-                   "typical_min": Kind.DOSE_RATE, "typical_max": Kind.DOSE_RATE,
-                   "max_concentration": Kind.CONCENTRATION}
-        stored: dict[str, float | None] = {}
-        for field, value in changes.items():
-            if field not in allowed:
-                raise InputError(f"{field}: not an editable limit; one of {', '.join(allowed)}",
-                                 code=Code.OUT_OF_RANGE, field=field)
-            stored[field] = None if value is None else to_canonical(
-                require_positive(value, allowed[field], field), allowed[field])
+        stored = library_edits.stored_changes(changes)
 
         def work(session: Session) -> None:
             current = self.library(session).drug(drug)
             key = current.key
-            _check_library_limits(current, stored)
+            library_edits.check_limits(current, stored)
             row = db.DrugLibraryEdit(drug_key=key, changes=stored, reason=reason,
                                      edited_at=self._now(), edited_by_id=actor.id)
             session.add(row)
@@ -2079,30 +2058,6 @@ def _opioid_status(status: str | None) -> db.OpioidStatus | None:
     except ValueError:
         raise InputError(f"opioid status: '{status}' must be naive or tolerant (or not "
                          "recorded)", code=Code.OUT_OF_RANGE, field="opioid status") from None
-
-
-def _check_library_limits(drug: Drug, stored: dict[str, float | None]) -> None:
-    """Refuse a library edit that leaves the drug without its typical range, or with limits
-    in the wrong order (typical minimum above the maximum, soft maximum above the hard one)."""
-    def value(field: str) -> float | None:
-        if field in stored:
-            return stored[field]
-        limit = getattr(drug, field)
-        return None if limit is None else to_canonical(limit.value, Kind.DOSE_RATE)
-
-    for field in ("typical_min", "typical_max"):
-        if field in stored and stored[field] is None:
-            raise InputError(f"{field.replace('_', ' ')}: the typical range cannot be removed; "
-                             "give a daily dose", code=Code.NO_VALUE, field=field)
-    low, high = value("typical_min"), value("typical_max")
-    if low is not None and high is not None and exceeds(low, high):
-        raise ImpossibleInput("typical min: is above the typical maximum",
-                              code=Code.OUT_OF_RANGE, field="typical min")
-    soft, hard = value("soft_max"), value("hard_max")
-    if soft is not None and hard is not None and exceeds(soft, hard):
-        raise ImpossibleInput("soft max: is above the hard maximum; the hard maximum blocks, "
-                              "the soft one warns before it", code=Code.OUT_OF_RANGE,
-                              field="soft max")
 
 
 def _settings_dict(settings: ClinicSettings) -> dict[str, Any]:

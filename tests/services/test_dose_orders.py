@@ -5,8 +5,11 @@ starts and restarts from the record, the patient's opioid status."""
 from __future__ import annotations
 
 import json
+import shutil
+import sqlite3
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
+from pathlib import Path
 
 import pytest
 from clinic_world import (
@@ -22,9 +25,10 @@ from clinic_world import (
 from sqlalchemy import select
 
 from pumpmgr.db import schema as db
+from pumpmgr.db.engine import open_database
 from pumpmgr.errors import ImpossibleInput, InputError
 from pumpmgr.schedule import Schedule
-from pumpmgr.services import PermissionDenied
+from pumpmgr.services import ClinicService, PermissionDenied
 from pumpmgr.services.clinic import Actor
 from pumpmgr.services.inputs import (
     IngredientInput,
@@ -37,6 +41,7 @@ from pumpmgr.services.inputs import (
 from pumpmgr.units import Q_
 
 TENFOLD = "dose.possible_tenfold_error"
+FIXTURES = Path(__file__).parents[1] / "reliability" / "fixtures"
 
 
 def prescriber(world: World) -> Actor:
@@ -239,3 +244,75 @@ def test_the_opioid_status_is_edited_and_audited(world: World) -> None:
         world.clinic.register_patient(world.nurse, PatientInput(
             "300003", "Okafor", "Ben", date(1960, 1, 1), "cancer_pain",
             opioid_status="unknown"))  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------ the library's new fields, edited
+
+
+def test_the_new_library_fields_are_editable_audited_and_used(world: World) -> None:
+    clinic = world.clinic
+    before = clinic.library().drug("morphine")
+    assert before.status("hard_max") == "clinic policy" and before.restart_window_hours == 48
+    clinic.edit_drug_library(world.admin, "morphine", {
+        "hard_max": Q_("40 mg/day"), "caution_above": Q_("25 mg/day"),
+        "start_naive_max": Q_("0.5 mg/day"), "restart_window_hours": Q_("72 hour"),
+        "withdrawal_on_cut": True, "soft_max": Q_("15 mg/day")}, "pharmacy committee 2026")
+    entry = last_audit(world)
+    assert entry.action == "drug_library.edit" and entry.reason == "pharmacy committee 2026"
+    payload = json.dumps(json.loads(entry.payload))
+    assert "caution_above" in payload and "restart_window_hours" in payload
+    after = clinic.library().drug("morphine")
+    assert after.hard_max is not None and float(after.hard_max.value.to("mg/day").m) == 40
+    assert after.hard_max.sources == ("clinic edit #1",)
+    assert after.status("hard_max") == "sourced"  # the clinic's own value now
+    assert after.status("soft_max") == "sourced"  # confirmed: no longer unconfirmed
+    assert after.restart_window_hours == 72
+    assert after.start is not None and after.start.max_naive is not None
+    assert float(after.start.max_naive.value.to("mg/day").m) == 0.5
+    assert after.start.max_tolerant is not None  # the shipped tolerant range stays
+    pump_id = morphine_patient(world, None)
+    data = PrescriptionInput((IngredientInput("morphine", Q_("25 mg/mL")),),
+                             Schedule.simple(Q_("2 mg/day")), START, "Dr Brandt",
+                             starts=frozenset({"morphine"}))
+    (start,) = [f for f in clinic.check_prescription(pump_id, data).findings
+                if f.code == "start.above_range"]
+    assert "0.5 mg/day" in start.message and start.sources == ("clinic edit #1",)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"colour": Q_("1 mg/day")}, "colour"),
+        ({"restart_window_hours": None}, "restart window hours"),
+        ({"withdrawal_on_cut": Q_("1 mg/day")}, "withdrawal on cut"),
+        ({"caution_above": Q_("20 mg")}, "caution above"),
+        ({"start_max": True}, "start max"),
+        ({"hard_max": None}, "hard max"),
+    ],
+)
+def test_bad_library_edits_are_refused(world: World, changes: dict[str, object],
+                                       field: str) -> None:
+    with pytest.raises(InputError) as refused:
+        world.clinic.edit_drug_library(world.admin, "morphine", changes, "x")  # type: ignore[arg-type]
+    assert refused.value.field == field
+    assert count(world, db.DrugLibraryEdit) == 0
+
+
+def test_edits_made_before_the_new_fields_still_apply(tmp_path: Path) -> None:
+    """An existing clinic (a 0004 database) keeps its edited values through the upgrade; an
+    old "hard_max": null (back to the shipped value, then none) now means the shipped policy
+    maximum rather than none."""
+    path = tmp_path / "clinic.db"
+    shutil.copy(FIXTURES / "schema_0004.db", path)
+    with sqlite3.connect(path) as connection:
+        connection.execute(
+            "INSERT INTO drug_library_edits (drug_key, changes, reason, edited_at, "
+            "edited_by_id) VALUES ('baclofen', ?, '2024 protocol', "
+            "'2024-01-01 00:00:00.000000', 1)",
+            (json.dumps({"soft_max": 800.0, "hard_max": None, "typical_max": 1100.0}),))
+    with open_database(path, daily_backup_keep=None) as database:
+        baclofen = ClinicService(database, tz=UTC).library().drug("baclofen")
+    assert baclofen.soft_max is not None and float(baclofen.soft_max.value.m) == 800
+    assert float(baclofen.typical_max.value.m) == 1100
+    assert baclofen.hard_max is not None and float(baclofen.hard_max.value.m) == 2000
+    assert baclofen.hard_max.policy
