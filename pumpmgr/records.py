@@ -20,7 +20,7 @@ Indication = Literal[
 ]
 PatientStatus = Literal["active", "inactive", "deceased"]
 PumpStatus = Literal["active", "inactive", "explanted"]
-FindingLevel = Literal["ok", "warning", "blocked"]
+FindingLevel = Literal["ok", "warning", "stop", "blocked"]
 DueState = Literal["overdue", "due_this_week", "due_in_14_days", "fine"]
 EventKind = Literal[
     "implant", "replacement", "explant", "catheter_revision", "mri", "alarm", "eri", "note"

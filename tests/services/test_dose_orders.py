@@ -316,3 +316,12 @@ def test_edits_made_before_the_new_fields_still_apply(tmp_path: Path) -> None:
     assert float(baclofen.typical_max.value.m) == 1100
     assert baclofen.hard_max is not None and float(baclofen.hard_max.value.m) == 2000
     assert baclofen.hard_max.policy
+
+
+def test_a_refill_cannot_carry_a_tenfold_change_past_the_prescriber(world: World) -> None:
+    pump_id = filled_at(world, "132 mcg/day")
+    at = START + timedelta(days=2)
+    with pytest.raises(PermissionDenied):
+        world.clinic.record_refill(world.nurse, world.check, pump_id, fill(
+            at, "19 mL", new_prescription=tenfold_up()))
+    assert count(world, db.Refill) == 1 and count(world, db.Prescription) == 1
