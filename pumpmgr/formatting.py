@@ -5,7 +5,10 @@ Pure layer: stdlib and pint only. The one place where a magnitude is rounded for
 - a leading zero always (``0.5 mL``), a trailing zero never (``5 mg``);
 - volumes to 0.01 mL, with more decimals when needed to show 3 significant figures (a 0.048
   mL/day rate stays 0.048); doses and concentrations to 4 significant figures (at least the 3
-  domain-rules section 1 asks for); rounding half up.
+  domain-rules section 1 asks for); rounding half up;
+- numbers of 1,000 or more with a thousands separator on display (``1,320 mcg/day``, ISMP);
+  text a user may edit and send back (:func:`editable_text`) has none, since input refuses
+  separators (domain-rules section 1).
 """
 
 from __future__ import annotations
@@ -39,6 +42,15 @@ def display_unit(kind: Kind, mass_unit: MassUnit = "mcg") -> str:
     return _DISPLAY_UNITS[kind].format(m=mass_unit)
 
 
+def typed_mass_unit(*quantities: Quantity | None) -> MassUnit:
+    """The unit to show doses in when no drug is named: mg only when every quantity the
+    clinician typed is in mg, else mcg (``2 mg/mL`` with ``400 mcg/day`` shows ``400
+    mcg/day``, never ``0.4 mg/day``). With a drug, its display unit wins (domain-rules §1)."""
+    in_mg = [("milligram" in str(q.units)) for q in quantities
+             if q is not None and "gram" in str(q.units)]
+    return "mg" if in_mg and all(in_mg) else "mcg"
+
+
 def _decimals_for(value: float, kind: Kind) -> int:
     if value == 0:
         return 0
@@ -48,32 +60,46 @@ def _decimals_for(value: float, kind: Kind) -> int:
     return max(0, 3 - magnitude)
 
 
-def format_number(value: float, decimals: int) -> str:
-    """``value`` rounded half up to at most ``decimals`` places: leading zero, no trailing zero."""
+def format_number(value: float, decimals: int, *, grouped: bool = False) -> str:
+    """``value`` rounded half up to at most ``decimals`` places: leading zero, no trailing zero;
+    ``grouped`` puts a thousands separator in numbers of 1,000 or more (for display only)."""
     if not math.isfinite(value):
         raise ValueError(f"cannot show {value!r} as a number")
     # Precision for every float (up to 309 integer digits): the default 28 digits made
     # quantize() raise InvalidOperation for values from about 1e27 on (reliability harness 4).
     exact = Decimal(repr(value)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP,
                                           context=Context(prec=400))
-    text = f"{exact:f}"
+    text = f"{exact:,f}" if grouped else f"{exact:f}"
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return "0" if text in {"-0", ""} else text
 
 
-def magnitude_text(quantity: Quantity, kind: Kind, mass_unit: MassUnit = "mcg") -> str:
-    """The rounded number of ``quantity`` in its display unit, without the unit."""
+def magnitude_text(quantity: Quantity, kind: Kind, mass_unit: MassUnit = "mcg", *,
+                   grouped: bool = True) -> str:
+    """The rounded number of ``quantity`` in its display unit, without the unit (with a
+    thousands separator unless ``grouped`` is false)."""
     value = float(require(quantity, kind, kind.spec.name).to(display_unit(kind, mass_unit)).m)
-    return format_number(value, _decimals_for(value, kind))
+    return format_number(value, _decimals_for(value, kind), grouped=grouped)
 
 
 def format_quantity(quantity: Quantity, kind: Kind, mass_unit: MassUnit = "mcg") -> str:
-    """``quantity`` as a nurse should read it, for example ``0.2 mL/day`` or ``400 mcg/day``."""
+    """``quantity`` as a nurse should read it, for example ``0.2 mL/day``, ``400 mcg/day`` or
+    ``1,320 mcg/day``."""
     unit = display_unit(kind, mass_unit)
     if kind is Kind.DURATION:
         return format_duration(quantity)
     return f"{magnitude_text(quantity, kind, mass_unit)} {unit}"
+
+
+def editable_text(quantity: Quantity, kind: Kind, mass_unit: MassUnit = "mcg") -> str:
+    """``quantity`` as text a user may edit and send back to :func:`pumpmgr.units.parse`:
+    rounded like :func:`format_quantity` but without a thousands separator (``1320 mcg/day``),
+    since input refuses separators."""
+    if kind is Kind.DURATION:
+        return f"{format_number(float(quantity.to('day').m), 2)} day"
+    number = magnitude_text(quantity, kind, mass_unit, grouped=False)
+    return f"{number} {display_unit(kind, mass_unit)}"
 
 
 def format_duration(quantity: Quantity) -> str:

@@ -20,7 +20,7 @@ Indication = Literal[
 ]
 PatientStatus = Literal["active", "inactive", "deceased"]
 PumpStatus = Literal["active", "inactive", "explanted"]
-FindingLevel = Literal["ok", "warning", "blocked"]
+FindingLevel = Literal["ok", "warning", "stop", "blocked"]
 DueState = Literal["overdue", "due_this_week", "due_in_14_days", "fine"]
 EventKind = Literal[
     "implant", "replacement", "explant", "catheter_revision", "mri", "alarm", "eri", "note"
@@ -47,6 +47,8 @@ class PatientRecord:
     emergency_contact: str = ""
     notes: str = ""
     status: PatientStatus = "active"
+    #: None: not recorded, which the dose checks count as naive (domain-rules §6).
+    opioid_status: Literal["naive", "tolerant"] | None = None
 
     @property
     def display_name(self) -> str:

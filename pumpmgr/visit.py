@@ -394,7 +394,7 @@ def plan_visit(
     settings: ClinicSettings,
     stability_days: float | None = None,
     dead_space: Quantity | None = None,
-    drugs: catalogs.DrugLibrary | None = None,
+    drugs: catalogs.DrugLibrary,
     tz: tzinfo | None = None,
     bolus_given: Quantity | None = None,
 ) -> VisitPlan:
@@ -418,7 +418,8 @@ def plan_visit(
     - each drug's new daily dose (:func:`pumpmgr.dosing.admixture_doses`);
     - the forecast if all goes to plan (:func:`pumpmgr.forecast.forecast`) with the pump's alarm
       volume and accuracy and the clinic's buffer and open days. ``stability_days`` None takes
-      the shortest limit of the solution's drugs from ``drugs`` (the shipped library by default).
+      the shortest limit of the solution's drugs from ``drugs``, the clinic's library (required:
+      a forgotten argument must not check against the shipped limits).
 
     ``bolus_given``: the bridge or priming bolus given from the reservoir at this fill, which
     leaves less to run before the alarm (counted as the stored forecast counts it).
@@ -434,7 +435,7 @@ def plan_visit(
             f"prescription: the pump {pump.serial_number} has no prescription in force",
             code=Code.OUT_OF_RANGE, field="prescription",
         )
-    library = catalogs.default_catalogs().drugs if drugs is None else drugs
+    library = drugs
     notes: list[str] = []
     constant = is_constant_flow(pump)
 
@@ -616,7 +617,7 @@ def plan_for_refill(
     settings: ClinicSettings,
     stability_days: float | None = None,
     dead_space: Quantity | None = None,
-    drugs: catalogs.DrugLibrary | None = None,
+    drugs: catalogs.DrugLibrary,
     tz: tzinfo | None = None,
 ) -> VisitPlan:
     """The plan as it stood just before a recorded refill, with the solution, fill volume and
@@ -709,7 +710,7 @@ def plan_compounding(
     stocks: Mapping[str, Quantity] | None = None,
     *,
     extra_volume: Quantity | None = None,
-    drugs: catalogs.DrugLibrary | None = None,
+    drugs: catalogs.DrugLibrary,
 ) -> CompoundingPlan:
     """Volumes of stock and diluent for the plan's solution (:func:`pumpmgr.compounding.compound`
     per drug, at the pump's volume rate; the diluent makes up the rest).
@@ -718,7 +719,7 @@ def plan_compounding(
     library's weakest stock that is strong enough (marked so on the sheet). Refuses stocks
     weaker than the target and stock volumes that do not fit in the total.
     """
-    library = catalogs.default_catalogs().drugs if drugs is None else drugs
+    library = drugs
     given = {} if stocks is None else dict(stocks)
     flow = plan.program.daily_volume()
     lines = []
@@ -731,6 +732,7 @@ def plan_compounding(
             stock=stock if stock is not None else _library_stock(ingredient, library),
             fill_volume=plan.refill.volume_to_add,
             extra_volume=extra_volume,
+            mass_unit=ingredient.display_unit,
         )
         lines.append(CompoundingLine(ingredient, dose.daily_dose, stock is None, result))
     total = lines[0].result.total_volume

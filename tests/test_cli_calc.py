@@ -228,7 +228,8 @@ def test_check_dose_blocks_a_mg_mcg_slip_and_exits_0(capsys: pytest.CaptureFixtu
     data = run_json(capsys, "check-dose", "--drug", "baclofen", "--dose", "12 mg/day")
     assert data["verdict"] == "blocked"
     assert "dose.ten_times_typical" in {f["code"] for f in data["findings"]}
-    assert all(set(f) == {"level", "code", "message"} for f in data["findings"])
+    assert all(set(f) == {"level", "code", "message", "sources", "unconfirmed"}
+               for f in data["findings"])
 
 
 def test_check_dose_titration_and_timing(capsys: pytest.CaptureFixture[str]) -> None:
@@ -255,3 +256,117 @@ def test_check_dose_unknown_drug_exits_2(capsys: pytest.CaptureFixture[str]) -> 
     code, err = _exit_code(capsys, ["calc", "check-dose", "--drug", "aspirin", "--dose",
                                     "1 mg/day"])
     assert code == 2 and "--drug" in err and "baclofen" in err
+
+
+# ---------------------------------------------------------------------------------------------
+# check-dose: the revised rules of domain-rules §6, and doses in the drug's unit (§1)
+
+
+def codes(data: dict[str, Any]) -> set[str]:
+    return {f["code"] for f in data["findings"]}
+
+
+def test_check_dose_tenfold_stop_shows_both_doses(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, "check-dose", "--drug", "baclofen", "--dose", "1320 mcg/day",
+                    "--previous-dose", "132 mcg/day")
+    assert data["verdict"] == "stop"
+    (stop,) = [f for f in data["findings"] if f["code"] == "dose.possible_tenfold_error"]
+    assert "1,320 mcg/day" in stop["message"] and "132 mcg/day" in stop["message"]
+    assert stop["level"] == "stop"
+
+
+def test_check_dose_pump_flow_per_step(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, "check-dose", "--drug", "ziconotide", "--dose", "0.5 mcg/day",
+                    "--concentration", "25 mcg/mL", "--pump", "synchromed2-20")
+    assert data["verdict"] == "blocked" and "pump.below_min_flow" in codes(data)
+    steps = run_json(capsys, "check-dose", "--drug", "baclofen", "--step", "00:00 400 mcg/day",
+                     "--step", "12:00 40 mcg/day", "--concentration", "2000 mcg/mL",
+                     "--pump", "synchromed2-20")
+    assert steps["daily_dose"] == {"value": 220, "unit": "mcg/day"}
+    assert "pump.below_min_flow" in codes(steps)
+    (flow,) = [f for f in steps["findings"] if f["code"] == "pump.below_min_flow"]
+    assert flow["sources"] == ["S33"] and "[S33]" not in flow["message"]
+
+
+def test_check_dose_start_options(capsys: pytest.CaptureFixture[str]) -> None:
+    naive = run_json(capsys, "check-dose", "--drug", "morphine", "--dose", "15 mg/day",
+                     "--start")
+    assert "start.above_range" in codes(naive)
+    tolerant = run_json(capsys, "check-dose", "--drug", "morphine", "--dose", "10 mg/day",
+                        "--start", "--opioid-status", "tolerant")
+    assert "start.above_range" not in codes(tolerant)
+    baclofen = run_json(capsys, "check-dose", "--drug", "baclofen", "--dose", "150 mcg/day",
+                        "--start", "--screening-bolus", "75 mcg",
+                        "--screening-effect-hours", "6")
+    assert baclofen["verdict"] == "ok"
+    longer = run_json(capsys, "check-dose", "--drug", "baclofen", "--dose", "150 mcg/day",
+                      "--start", "--screening-bolus", "75 mcg", "--screening-effect-hours", "9")
+    assert "start.above_range" in codes(longer)
+
+
+def test_check_dose_previous_steps_give_the_slip(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, "check-dose", "--drug", "baclofen",
+                    "--step", "00:00 100 mcg/day", "--step", "22:00 500 mcg/day",
+                    "--previous-step", "00:00 100 mcg/day", "--hours-since-change", "48",
+                    "--origin", "spinal")
+    assert "schedule.step_slip" in codes(data)
+
+
+def test_check_dose_readable_in_the_drug_unit_with_separators(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, _ = run(capsys, "calc", "check-dose", "--drug", "baclofen", "--dose",
+                       "1.32 mg/day", "--previous-dose", "0.132 mg/day")
+    assert code == 0
+    assert "1,320 mcg/day" in out and "(dose.possible_tenfold_error)" in out
+    assert " mg/day" not in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "option"),
+    [
+        (["check-dose", "--drug", "baclofen", "--dose", "0 mcg/day"], "--dose"),
+        (["check-dose", "--drug", "baclofen", "--step", "00:00 0 mcg/day"], "--step"),
+        (["check-dose", "--drug", "baclofen", "--dose", "400 mcg/day", "--pump",
+          "synchromed2-20"], "--concentration"),
+        (["check-dose", "--drug", "baclofen", "--dose", "400 mcg/day", "--concentration",
+          "500 mcg/mL", "--pump", "nopump"], "--pump"),
+        (["check-dose", "--drug", "morphine", "--dose", "1 mg/day", "--opioid-status",
+          "naive"], "--opioid-status"),
+        (["check-dose", "--drug", "morphine", "--dose", "1 mg/day", "--start",
+          "--previous-dose", "2 mg/day"], "--previous-dose"),
+        (["check-dose", "--drug", "baclofen", "--dose", "100 mcg/day", "--start",
+          "--screening-bolus", "75 mcg/mL"], "--screening-bolus"),
+        (["check-dose", "--drug", "baclofen", "--dose", "100 mcg/day", "--start",
+          "--screening-bolus", "75 mcg", "--screening-effect-hours", "0"],
+         "--screening-effect-hours"),
+        (["check-dose", "--drug", "aspirin", "--dose", "1 mg/day"], "--drug"),
+        (["forecast", "--fill-volume", "20 mL", "--filled-at", "2025-03-03",
+          "--concentration", "2000 mcg/mL", "--dose", "0 mcg/day"], "--dose"),
+    ],
+)
+def test_check_dose_bad_input_names_the_option_given(
+    capsys: pytest.CaptureFixture[str], argv: list[str], option: str
+) -> None:
+    code, err = _exit_code(capsys, ["calc", *argv])
+    assert code == 2
+    (line,) = err.strip().splitlines()
+    assert line.startswith(f"pumpmgr calc {argv[0]}: {option}:"), line
+    if option == "--dose":
+        assert "--step" not in line
+
+
+def test_a_dose_shows_in_mcg_whatever_the_concentration_was_typed_in(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, _ = run(capsys, "calc", "forecast", "--concentration", "2 mg/mL", "--dose",
+                       "400 mcg/day", "--fill-volume", "20 mL", "--filled-at", "2026-01-01")
+    assert code == 0
+    assert "daily dose:" in out and "400 mcg/day" in out and "0.4 mg" not in out
+
+
+def test_the_compounding_refusal_shows_morphine_in_mg(capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = _exit_code(capsys, ["calc", "compound", "--flow", "1 mL/day", "--dose",
+                                    "30 mg/day", "--stock", "25 mg/mL", "--fill-volume", "20 mL"])
+    assert code == 2
+    assert "30 mg/mL" in err and "25 mg/mL" in err and "mcg" not in err

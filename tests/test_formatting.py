@@ -7,9 +7,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pumpmgr.errors import InputError
 from pumpmgr.formatting import (
     days_left_text,
     display_unit,
+    editable_text,
     format_date,
     format_datetime,
     format_duration,
@@ -29,7 +31,7 @@ from pumpmgr.units import Q_, Kind
         (Q_(20, "cc"), Kind.VOLUME, "mcg", "20 mL"),  # never cc
         (Q_(400, "µg/day"), Kind.DOSE_RATE, "mcg", "400 mcg/day"),  # never µg
         (Q_(0.4, "mg/day"), Kind.DOSE_RATE, "mcg", "400 mcg/day"),
-        (Q_(2, "mg/mL"), Kind.CONCENTRATION, "mcg", "2000 mcg/mL"),
+        (Q_(2, "mg/mL"), Kind.CONCENTRATION, "mcg", "2,000 mcg/mL"),
         (Q_(2000, "mcg/mL"), Kind.CONCENTRATION, "mg", "2 mg/mL"),
         (Q_(6.666666, "mL"), Kind.VOLUME, "mcg", "6.67 mL"),  # 0.01 mL
         (Q_(0.208, "mL"), Kind.VOLUME, "mcg", "0.208 mL"),  # 3 significant figures
@@ -96,3 +98,32 @@ def test_drug_left_never_says_more_than_there_is(days: float) -> None:
 def test_drug_left_refuses_what_is_not_a_number_of_days(days: float) -> None:
     with pytest.raises(ValueError, match="days left"):
         days_left_text(days)
+
+
+# ---------------------------------------------------------------------------------------------
+# Thousands separators on display, none in text a user edits (domain-rules §1)
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(999.9, "999.9 mcg/day"), (1000, "1,000 mcg/day"), (1320, "1,320 mcg/day"),
+     (1234567.5, "1,234,568 mcg/day"), (0.5, "0.5 mcg/day")],
+)
+def test_thousands_separator_from_1000(value: float, shown: str) -> None:
+    assert format_quantity(Q_(value, "mcg/day"), Kind.DOSE_RATE) == shown
+
+
+def test_editable_text_has_no_separator_and_parses_back() -> None:
+    from pumpmgr.units import parse
+
+    text = editable_text(Q_(1320, "mcg/day"), Kind.DOSE_RATE)
+    assert text == "1320 mcg/day"
+    assert parse(text, Kind.DOSE_RATE, "dose") == Q_(1320, "mcg/day")
+    assert editable_text(Q_(2.5, "mg/mL"), Kind.CONCENTRATION, "mg") == "2.5 mg/mL"
+    with pytest.raises(InputError):
+        parse(format_quantity(Q_(1320, "mcg/day"), Kind.DOSE_RATE), Kind.DOSE_RATE, "dose")
+
+
+def test_a_dose_is_shown_in_the_drugs_unit_whatever_was_typed() -> None:
+    assert format_quantity(Q_(0.4, "mg/day"), Kind.DOSE_RATE, "mcg") == "400 mcg/day"
+    assert format_quantity(Q_(30000, "mcg/mL"), Kind.CONCENTRATION, "mg") == "30 mg/mL"

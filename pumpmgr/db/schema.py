@@ -101,6 +101,13 @@ class Role(enum.StrEnum):
     ADMINISTRATOR = "administrator"
 
 
+class OpioidStatus(enum.StrEnum):
+    """The patient's opioid status; a NULL column (not recorded) counts as naive."""
+
+    NAIVE = "naive"
+    TOLERANT = "tolerant"
+
+
 class Indication(enum.StrEnum):
     SPASTICITY_SPINAL = "spasticity_spinal"
     SPASTICITY_CEREBRAL = "spasticity_cerebral"
@@ -195,6 +202,9 @@ class Patient(Base):
     #: Free text naming the indication when ``indication`` is ``other``.
     indication_other: Mapped[str | None] = mapped_column(String(200))
     renal_impairment: Mapped[bool] = mapped_column(default=False)
+    #: ``None``: not recorded, which the dose checks count as naive (domain-rules §6).
+    opioid_status: Mapped[OpioidStatus | None] = mapped_column(
+        _enum(OpioidStatus, "opioid_status"), nullable=True)
     emergency_contact_name: Mapped[str | None] = mapped_column(String(200))
     emergency_contact_phone: Mapped[str | None] = mapped_column(String(64))
     notes: Mapped[str] = mapped_column(Text, default="")

@@ -30,11 +30,6 @@ from pumpmgr.visit_note import schedule_lines as schedule_lines  # one wording, 
 NO_MRI_NOTE = "No MRI information is recorded for this pump model: ask the clinic before any MRI."
 
 
-def library(catalog: catalogs.Catalogs | None) -> catalogs.Catalogs:
-    """The catalogs a sheet reads (the shipped ones unless the clinic's own are given)."""
-    return catalogs.default_catalogs() if catalog is None else catalog
-
-
 def settled(quantity: Quantity, kind: Kind) -> Quantity:
     """``quantity``, or zero of its unit when it is too small to be any clinical value.
 

@@ -82,9 +82,9 @@ def never_lines(drugs: list[str], catalog: catalogs.Catalogs) -> list[str]:
 
 
 def handoff_story(chart: PatientChart, settings: ClinicSettings, *, at: datetime,
-                  catalog: catalogs.Catalogs | None = None) -> list[Flowable]:
+                  catalog: catalogs.Catalogs) -> list[Flowable]:
     """The sheet's flowables for the pump as it is at ``at`` (the clinic's wall-clock time)."""
-    library = common.library(catalog)
+    library = catalog
     pump = chart.pump
     rx = None
     if pump is not None:
@@ -169,7 +169,7 @@ def handoff_story(chart: PatientChart, settings: ClinicSettings, *, at: datetime
 
 def build_handoff(chart: PatientChart, settings: ClinicSettings, *, generated_at: datetime,
                   invariant: bool = True, audit_head: str | None = None,
-                  catalog: catalogs.Catalogs | None = None) -> bytes:
+                  catalog: catalogs.Catalogs) -> bytes:
     """The one-page hand-off sheet as PDF bytes, for the pump as it is at ``generated_at``."""
     story = handoff_story(chart, settings, at=generated_at, catalog=catalog)
     size = page_size(settings)

@@ -627,11 +627,11 @@ def worksheet_story(
     settings: ClinicSettings,
     *,
     completed: RefillRecord | None = None,
-    catalog: catalogs.Catalogs | None = None,
+    catalog: catalogs.Catalogs,
     index: int = 0,
 ) -> list[Flowable]:
     """The worksheet's flowables, headed by its :class:`SectionStart` (``index`` in a batch)."""
-    library = common.library(catalog)
+    library = catalog
     width = frame_width(settings)
     story: list[Flowable] = [SectionStart(worksheet_section(chart, plan, completed), index)]
     story += _header(chart, plan, settings, completed, width)
@@ -664,7 +664,7 @@ def build_refill_worksheet(
     generated_at: datetime,
     invariant: bool = True,
     audit_head: str | None = None,
-    catalog: catalogs.Catalogs | None = None,
+    catalog: catalogs.Catalogs,
 ) -> bytes:
     """The refill worksheet as PDF bytes: before the visit, or ``completed`` with the record.
 

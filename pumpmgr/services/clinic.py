@@ -305,7 +305,7 @@ class ClinicService:
         return self.configuration.update_settings(actor, settings, version)
 
     def edit_drug_library(
-        self, actor: Actor, drug: str, changes: dict[str, Quantity | None], reason: str,
+        self, actor: Actor, drug: str, changes: dict[str, Quantity | bool | None], reason: str,
     ) -> None:
         return self.configuration.edit_drug_library(actor, drug, changes, reason)
 

@@ -7,16 +7,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pumpmgr.catalogs import Drug
 from pumpmgr.db import schema as db
 from pumpmgr.db.errors import ChangedMeanwhile
-from pumpmgr.errors import Code, ImpossibleInput, InputError
+from pumpmgr.errors import Code, ImpossibleInput
 from pumpmgr.records import ClinicSettings
+from pumpmgr.services import library_edits
 from pumpmgr.services.context import ClinicContext, _text
 from pumpmgr.services.forecasts import ForecastService
 from pumpmgr.services.permissions import Action
 from pumpmgr.services.values import Actor
-from pumpmgr.units import Kind, Quantity, exceeds, require_positive, to_canonical
+from pumpmgr.units import Quantity
 
 
 class ConfigurationService:
@@ -64,27 +64,19 @@ class ConfigurationService:
         return self.ctx.write(work)
 
     def edit_drug_library(
-        self, actor: Actor, drug: str, changes: dict[str, Quantity | None], reason: str,
+        self, actor: Actor, drug: str, changes: dict[str, Quantity | bool | None], reason: str,
     ) -> None:
-        """A clinic edit of one drug's limits (soft_max, hard_max, typical_min, typical_max,
-        max_concentration), audited, then every forecast and later check uses it."""
+        """A clinic edit of one drug's values (:data:`library_edits.EDITABLE`: the limits, the
+        label caution, the start range, the restart window, withdrawal on a cut), audited,
+        then every forecast and later check uses it."""
         self.ctx.permit(actor, Action.EDIT_DRUG_LIBRARY)
         reason = _text(reason, "reason", limit=2000)
-        allowed = {"soft_max": Kind.DOSE_RATE, "hard_max": Kind.DOSE_RATE,
-                   "typical_min": Kind.DOSE_RATE, "typical_max": Kind.DOSE_RATE,
-                   "max_concentration": Kind.CONCENTRATION}
-        stored: dict[str, float | None] = {}
-        for field, value in changes.items():
-            if field not in allowed:
-                raise InputError(f"{field}: not an editable limit; one of {', '.join(allowed)}",
-                                 code=Code.OUT_OF_RANGE, field=field)
-            stored[field] = None if value is None else to_canonical(
-                require_positive(value, allowed[field], field), allowed[field])
+        stored = library_edits.stored_changes(changes)
 
         def work(session: Session) -> None:
             current = self.ctx.library(session).drug(drug)
             key = current.key
-            _check_library_limits(current, stored)
+            library_edits.check_limits(current, stored)
             row = db.DrugLibraryEdit(drug_key=key, changes=stored, reason=reason,
                                      edited_at=self.ctx.now(), edited_by_id=actor.id)
             session.add(row)
@@ -92,30 +84,6 @@ class ConfigurationService:
             self.ctx.audit(session, actor, "drug_library.edit", "drug", key, stored, reason)
 
         self.ctx.write(work)
-
-
-def _check_library_limits(drug: Drug, stored: dict[str, float | None]) -> None:
-    """Refuse a library edit that leaves the drug without its typical range, or with limits
-    in the wrong order (typical minimum above the maximum, soft maximum above the hard one)."""
-    def value(field: str) -> float | None:
-        if field in stored:
-            return stored[field]
-        limit = getattr(drug, field)
-        return None if limit is None else to_canonical(limit.value, Kind.DOSE_RATE)
-
-    for field in ("typical_min", "typical_max"):
-        if field in stored and stored[field] is None:
-            raise InputError(f"{field.replace('_', ' ')}: the typical range cannot be removed; "
-                             "give a daily dose", code=Code.NO_VALUE, field=field)
-    low, high = value("typical_min"), value("typical_max")
-    if low is not None and high is not None and exceeds(low, high):
-        raise ImpossibleInput("typical min: is above the typical maximum",
-                              code=Code.OUT_OF_RANGE, field="typical min")
-    soft, hard = value("soft_max"), value("hard_max")
-    if soft is not None and hard is not None and exceeds(soft, hard):
-        raise ImpossibleInput("soft max: is above the hard maximum; the hard maximum blocks, "
-                              "the soft one warns before it", code=Code.OUT_OF_RANGE,
-                              field="soft max")
 
 
 def _settings_dict(settings: ClinicSettings) -> dict[str, Any]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, TypeVar
 
@@ -22,19 +21,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pumpmgr import auth
-from pumpmgr.catalogs import Catalogs, DrugLibrary, Limit
+from pumpmgr.catalogs import Catalogs, DrugLibrary
 from pumpmgr.clock import Clock, SystemClock
 from pumpmgr.db import schema as db
 from pumpmgr.db.audit import append_audit
 from pumpmgr.db.engine import Database
 from pumpmgr.errors import Code, ImpossibleInput, InputError, PumpMgrError
 from pumpmgr.records import ClinicSettings, PrescriptionRecord, RefillRecord
-from pumpmgr.services import forecasting, mapping
+from pumpmgr.services import forecasting, library_edits, mapping
 from pumpmgr.services.inputs import Verification
 from pumpmgr.services.permissions import Action, PermissionDenied, allowed, require_permission
 from pumpmgr.services.throttle import SignInThrottle
 from pumpmgr.services.values import Actor
-from pumpmgr.units import Q_
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -193,22 +191,9 @@ class ClinicContext:
         return library
 
     def _read_library(self, session: Session) -> DrugLibrary:
-        drugs = dict(self.catalogs.drugs.drugs)
         edits = session.scalars(select(db.DrugLibraryEdit).order_by(db.DrugLibraryEdit.id))
-        for edit in edits:
-            drug = drugs[edit.drug_key]
-            changes: dict[str, Any] = {}
-            for field, value in edit.changes.items():
-                unit = "mcg/day" if field != "max_concentration" else "mcg/mL"
-                changes[field] = None if value is None else Limit(
-                    Q_(float(value), unit).to(
-                        f"{drug.display_unit}/day" if unit == "mcg/day"
-                        else f"{drug.display_unit}/mL"
-                    ),
-                    (f"clinic edit #{edit.id}",),
-                )
-            drugs[edit.drug_key] = replace(drug, **changes)
-        return DrugLibrary(drugs)
+        return library_edits.apply_edits(self.catalogs.drugs,
+                                         ((e.id, e.drug_key, e.changes) for e in edits))
 
     def settings(self, session: Session | None = None) -> ClinicSettings:
         if session is None:

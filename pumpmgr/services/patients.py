@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from pumpmgr.db import schema as db
 from pumpmgr.db.errors import ChangedMeanwhile
-from pumpmgr.errors import Code, ImpossibleInput
+from pumpmgr.errors import Code, ImpossibleInput, InputError
 from pumpmgr.records import PatientRecord
 from pumpmgr.services import mapping
 from pumpmgr.services.context import ClinicContext, _text
@@ -39,6 +39,7 @@ class PatientService:
                 date_of_birth=data.date_of_birth,
                 indication=db.Indication(data.indication),
                 renal_impairment=data.renal_impairment,
+                opioid_status=_opioid_status(data.opioid_status),
                 emergency_contact_name=_text(data.emergency_contact_name, "emergency contact",
                                              required=False) or None,
                 emergency_contact_phone=_text(data.emergency_contact_phone, "emergency phone",
@@ -102,7 +103,7 @@ class PatientService:
                     code=Code.DB_CHANGED_MEANWHILE, field="patient")
             fields = ("mrn", "family_name", "given_name", "date_of_birth", "indication",
                       "renal_impairment", "emergency_contact_name", "emergency_contact_phone",
-                      "notes")
+                      "notes", "opioid_status")
             before = {name: getattr(row, name) for name in fields}
             row.mrn = mrn
             row.family_name = _text(data.family_name, "family name")
@@ -110,6 +111,7 @@ class PatientService:
             row.date_of_birth = data.date_of_birth
             row.indication = db.Indication(data.indication)
             row.renal_impairment = data.renal_impairment
+            row.opioid_status = _opioid_status(data.opioid_status)
             row.emergency_contact_name = _text(data.emergency_contact_name, "emergency contact",
                                                required=False) or None
             row.emergency_contact_phone = _text(data.emergency_contact_phone, "emergency phone",
@@ -124,3 +126,14 @@ class PatientService:
             return mapping.patient_record(row)
 
         return self.ctx.write(work)
+
+
+def _opioid_status(status: str | None) -> db.OpioidStatus | None:
+    """The patient's opioid status; None (not recorded) counts as naive in the dose checks."""
+    if status is None:
+        return None
+    try:
+        return db.OpioidStatus(status)
+    except ValueError:
+        raise InputError(f"opioid status: '{status}' must be naive or tolerant (or not "
+                         "recorded)", code=Code.OUT_OF_RANGE, field="opioid status") from None

@@ -8,18 +8,17 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pumpmgr.db import schema as db
-from pumpmgr.dose_checks import DoseCheck, change_context, check_admixture, patient_context
-from pumpmgr.dosing import admixture_doses
+from pumpmgr.dose_checks import DoseCheck
 from pumpmgr.errors import Code, ImpossibleInput, InputError
 from pumpmgr.formatting import format_quantity
 from pumpmgr.records import Ingredient, PrescriptionRecord, StoredForecast
-from pumpmgr.services import forecasting, mapping
+from pumpmgr.services import dose_orders, forecasting, mapping
 from pumpmgr.services.context import ClinicContext, _text, actor_of
 from pumpmgr.services.forecasts import ForecastService
 from pumpmgr.services.inputs import PrescriptionInput, Verification
 from pumpmgr.services.permissions import Action
 from pumpmgr.services.values import Actor, PrescriptionOutcome
-from pumpmgr.units import Q_, Kind, exceeds, require_positive, to_canonical
+from pumpmgr.units import Q_, Kind, exceeds, to_canonical
 
 
 class PrescriptionService:
@@ -36,25 +35,7 @@ class PrescriptionService:
         if session is None:
             with self.ctx.database.read() as read:
                 return self.check_prescription(pump_id, data, read)
-        pump = session.get_one(db.Pump, pump_id)
-        patient = session.get_one(db.Patient, pump.patient_id)
-        library = self.ctx.library(session)
-        history = self.ctx.prescriptions(session, pump_id)
-        program = self._program_of(data)
-        self._check_constant_flow(pump, program)
-        volume = program.max_daily_volume()
-        drugs = [library.drug(i.drug) for i in data.ingredients]
-        doses = admixture_doses(volume, [(d.key, i.concentration)
-                                         for d, i in zip(drugs, data.ingredients, strict=True)])
-        change = change_context(history, self.ctx.instant_any(data.effective_at), library)
-        person = patient_context(patient.indication.value, patient.date_of_birth, self.ctx.today())
-        return check_admixture(
-            [(d, doses[d.key], i.concentration) for d, i in zip(drugs, data.ingredients,
-                                                                   strict=True)],
-            previous_doses=change.previous_doses, hours_since_change=change.hours_since_change,
-            increases_past_7_days=change.increases_past_7_days,
-            origin=person.origin, pain=person.pain, child=person.child,
-        )
+        return dose_orders.prescription_check(self.ctx, session, pump_id, data).check
 
     def preview_forecast(self, pump_id: int, data: PrescriptionInput) -> StoredForecast | None:
         """The forecast the pump would get if ``data`` were saved as its next prescription
@@ -95,28 +76,7 @@ class PrescriptionService:
 
     @staticmethod
     def _program_of(data: PrescriptionInput) -> Any:
-        from pumpmgr.schedule import Program
-
-        if not data.ingredients:
-            raise InputError("ingredients: a prescription needs at least one drug",
-                             code=Code.NO_VALUE, field="ingredients")
-        for ingredient in data.ingredients:
-            require_positive(ingredient.concentration, Kind.CONCENTRATION, "concentration")
-        return Program(data.ingredients[0].concentration, data.schedule, data.patient_bolus)
-
-    @staticmethod
-    def _check_constant_flow(pump: db.Pump, program: Any) -> None:
-        if pump.nominal_flow_ml_per_day is None:
-            return
-        flow = pump.nominal_flow_ml_per_day
-        daily = float(program.daily_volume().to("mL/day").m)
-        if abs(daily - flow) > 1e-6 * flow or program.patient_bolus is not None:
-            needed = float(program.daily_dose().to("mcg/day").m) / flow
-            raise ImpossibleInput(
-                f"concentration: this constant-flow pump delivers {flow:g} mL/day, so the "
-                f"dose needs {needed:g} mcg/mL (the program asks {daily:g} mL/day)",
-                code=Code.OUT_OF_RANGE, field="concentration",
-            )
+        return dose_orders.program_of(data)
 
     def save_prescription(
         self, session: Session, actor: Actor, pump: db.Pump, data: PrescriptionInput,
@@ -126,6 +86,9 @@ class PrescriptionService:
             blocked = "; ".join(f.message for f in check.findings if f.level == "blocked")
             raise ImpossibleInput(f"dose check: cannot be saved: {blocked}",
                                   code=Code.OUT_OF_RANGE, field="dose")
+        if check.needs_prescriber:  # a possible tenfold error: a prescriber, re-entered blind
+            found = dose_orders.prescription_check(self.ctx, session, pump.id, data)
+            data, check = dose_orders.settle_stop(self.ctx, session, actor, pump.id, data, found)
         missing = [f.code for f in check.findings
                    if f.level == "warning" and not data.reasons.get(str(f.code), "").strip()]
         if missing:

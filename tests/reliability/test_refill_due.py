@@ -611,7 +611,7 @@ def test_stability_limit_counts_real_days_across_a_fall_back(
         "synchromed2-40", "SN-DST", day - timedelta(days=2), "abdomen"), None)
     clinic.at(filled)
     service.change_prescription(clinic.nurse, clinic.check, pump.id, PrescriptionInput(
-        (IngredientInput("morphine", Q_("25 mg/mL")),), Schedule.simple(Q_("1 mg/day")),
+        (IngredientInput("morphine", Q_("25 mg/mL")),), Schedule.simple(Q_("2 mg/day")),
         filled - timedelta(hours=1), "Dr Brandt"))
     clinic.at(filled)
     outcome = service.record_refill(clinic.nurse, clinic.check, pump.id, RefillInput(

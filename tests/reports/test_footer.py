@@ -13,10 +13,14 @@ from pypdf import PdfReader
 from reportlab.graphics.barcode import qrencoder  # type: ignore[import-untyped]
 from sheet_samples import GENERATED, layout_problems, pdf_text
 
+from pumpmgr.catalogs import default_catalogs
 from pumpmgr.records import ClinicSettings, PatientChart
 from pumpmgr.reports import build_refill_worksheet
 from pumpmgr.reports.styles import qr_modules, qr_penalty
 from pumpmgr.visit import plan_visit
+
+#: The shipped library: these tests check against its limits (the clinic's, in a clinic).
+SHIPPED = default_catalogs()
 
 Sheet = Callable[..., bytes]
 
@@ -64,8 +68,9 @@ def test_a_long_clinic_name_gives_way_to_the_record(sample_chart: Callable[[str]
                           "University Hospital of Somewhere-on-the-Long-River",
                           clinic_phone=settings.clinic_phone, page_size="Letter")
     chart = sample_chart("baclofen")
-    data = build_refill_worksheet(chart, plan_visit(chart, GENERATED, settings=long), long,
-                                  generated_at=GENERATED)
+    data = build_refill_worksheet(chart, plan_visit(chart, GENERATED, settings=long,
+                                                    drugs=SHIPPED.drugs), long,
+                                  generated_at=GENERATED, catalog=SHIPPED)
     assert layout_problems(data) == []
     text = pdf_text(data)
     assert "University Hospital of Somewhere-on-the-Long-River" in text  # page 1's title

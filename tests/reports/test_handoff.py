@@ -20,7 +20,8 @@ Charts = Callable[[str], PatientChart]
 
 
 def handoff(chart: PatientChart, settings: ClinicSettings) -> bytes:
-    return build_handoff(chart, settings, generated_at=GENERATED, audit_head="812:3f2a9c01")
+    return build_handoff(chart, settings, generated_at=GENERATED, audit_head="812:3f2a9c01",
+                         catalog=catalogs.default_catalogs())
 
 
 @pytest.mark.parametrize("page_size", ["A4", "Letter"])

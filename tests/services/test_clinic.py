@@ -61,7 +61,7 @@ def test_example_1_forecast_reaches_the_due_list(world: World) -> None:
     assert row.refill_due_reason == "alarm"
     assert row.alarm_at.astimezone(world.clinic.tz).date() == date(2025, 6, 1)
     assert row.days_left == pytest.approx(90)
-    assert row.drug == "baclofen 2000 mcg/mL"
+    assert row.drug == "baclofen 2,000 mcg/mL"
     assert row.state == "fine"
     assert row.patient == "MEYER, Anna"
 
@@ -198,7 +198,7 @@ def test_constant_flow_prescription_must_match_the_nominal_flow(world: World) ->
     wrong = PrescriptionInput((IngredientInput("morphine", Q_("4 mg/mL")),),
                               Schedule.simple(Q_("5 mg/day")), START, "Dr Brandt",
                               reasons={"concentration.above_unverified_max": "x"})
-    with pytest.raises(ImpossibleInput, match="5000 mcg/mL"):
+    with pytest.raises(ImpossibleInput, match="needs 5 mg/mL"):
         clinic.change_prescription(nurse, world.check, pump.id, wrong)
     right = PrescriptionInput((IngredientInput("morphine", Q_("4 mg/mL")),),
                               Schedule.simple(Q_("4 mg/day")), START, "Dr Brandt")
@@ -293,7 +293,9 @@ def test_drug_library_edit_changes_the_checks(world: World) -> None:
                                    "clinic protocol 2025")
     check = world.clinic.check_prescription(pump_id, baclofen_prescription("900 mcg/day"))
     assert "dose.above_soft_max" in {str(f.code) for f in check.findings}
-    assert any("clinic edit" in f.message for f in check.findings)
+    (soft,) = [f for f in check.findings if f.code == "dose.above_soft_max"]
+    assert soft.sources == ("clinic edit #1",) and "800 mcg/day" in soft.message
+    assert "clinic edit" not in soft.message and not soft.unconfirmed
 
 
 # ------------------------------------------------------------ the programmer's own figures

@@ -238,7 +238,7 @@ def test_the_library_is_read_only_for_a_nurse(window: MainWindow) -> None:
     window.show_records(RecordsTab.LIBRARY)
     tab = window.records.library
     tab.select("morphine")
-    assert tab.edits["hard_max"].text() == ""
+    assert tab.edits["hard_max"].text() == "30 mg/day"  # the policy maximum, twice the soft
     assert not tab.save_button.isEnabled()
     assert "prescriber or an administrator" in tab.note.text()
 

@@ -41,6 +41,7 @@ from pumpmgr.formatting import (
     format_duration,
     format_number,
     format_quantity,
+    typed_mass_unit,
 )
 from pumpmgr.records import ClinicSettings
 from pumpmgr.schedule import PatientBolus, Program, Schedule, parse_step
@@ -79,11 +80,9 @@ class Missing(Exception):
 
 
 def mass_unit(*quantities: Quantity | None) -> MassUnit:
-    """Answer in mg when the nurse wrote a dose or concentration in mg (as ``pumpmgr calc``)."""
-    for quantity in quantities:
-        if quantity is not None and "milligram" in str(quantity.units):
-            return "mg"
-    return "mcg"
+    """Answer in mg only when the nurse wrote every dose and concentration in mg (the rule
+    of ``pumpmgr calc``: :func:`pumpmgr.formatting.typed_mass_unit`)."""
+    return typed_mass_unit(*quantities)
 
 
 def days_text(days: float) -> str:
@@ -446,10 +445,11 @@ class CompoundingCalculator(Calculator):
 
     def compute(self) -> list[Field]:
         dose, stock = self.need(self.dose), self.need(self.stock)
+        unit = mass_unit(dose, stock)
         result = compounding.compound(flow=self.need(self.flow), dose=dose, stock=stock,
                                       fill_volume=self.need(self.fill),
-                                      extra_volume=self.optional(self.extra_volume))
-        unit = mass_unit(dose, stock)
+                                      extra_volume=self.optional(self.extra_volume),
+                                      mass_unit=unit)
         return [
             ("concentration", "Concentration needed",
              format_quantity(result.concentration, Kind.CONCENTRATION, unit), ""),
@@ -469,7 +469,7 @@ def converted_text(quantity: Quantity, unit_text: str, kind: Kind) -> str:
     at most 4 from 1 on, rounded half up by :func:`pumpmgr.formatting.format_number`."""
     value = float(quantity.to(parse_unit(unit_text, kind, "unit")).m)
     decimals = 6 if abs(value) < 1 else 4
-    return f"{format_number(value, decimals)} {unit_text}"
+    return f"{format_number(value, decimals, grouped=True)} {unit_text}"
 
 
 class ConversionCalculator(Calculator):

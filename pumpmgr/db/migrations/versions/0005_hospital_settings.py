@@ -1,6 +1,6 @@
 """The clinic's texts for the hospital: the visit-note template and the MRN system.
 
-Revision ID: 0005_hospital
+Revision ID: 0005
 Revises: 0004
 Create Date: 2026-12-06
 
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005_hospital"
+revision: str = "0005"
 down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
