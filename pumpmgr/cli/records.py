@@ -555,7 +555,9 @@ def run_restore(args: argparse.Namespace) -> int:
             message += (" If it never had one (a copy made by hand, or by an older pumpmgr), "
                         "add --without-manifest to restore it after the checks that need no "
                         "manifest.")
-        raise _refuse("PATH", message, error.code) from error
+        # A refusal about the database being replaced names --db; one about the backup, PATH.
+        raise _refuse("--db" if error.field == "database" else "PATH", message,
+                      error.code) from error
     with open_database(str(target), daily_backup_keep=None) as database:
         report = database.verify_audit_chain()
     print(f"Restored {source.absolute()} into {target} (audit log "

@@ -29,7 +29,7 @@ import shutil
 import sqlite3
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -40,10 +40,11 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from pumpmgr.db.audit import ChainAnchor, ChainReport, verify_chain
-from pumpmgr.db.errors import BackupError
-from pumpmgr.db.gates import InstanceLock
+from pumpmgr.db.errors import BackupError, DatabaseRefused
+from pumpmgr.db.gates import InstanceLock, refuse_stray_journal
 from pumpmgr.db.migrate import REQUIRED_TABLES, known_revisions
 from pumpmgr.errors import Code
+from pumpmgr.files import create_private_file, private_file, private_folder
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +159,9 @@ def _verify_file_chain(path: Path, anchor: ChainAnchor | None = None) -> ChainRe
 
 
 def _copy_pages(source: sqlite3.Connection, destination: Path) -> None:
-    """Copy a whole database with the backup API into a new file at ``destination``."""
+    """Copy a whole database with the backup API into a new, owner-only file at
+    ``destination``."""
+    create_private_file(destination)
     target = sqlite3.connect(destination, isolation_level=None)
     try:
         source.backup(target)
@@ -195,7 +198,9 @@ def backup_database(engine: Engine, destination: Path) -> BackupManifest:
     try:
         # Only the last folder is created: a missing drive or parent folder is reported, not
         # silently recreated on this computer's own disk.
-        destination.parent.mkdir(exist_ok=True)
+        if not destination.parent.is_dir():
+            destination.parent.mkdir(exist_ok=True)
+            private_folder(destination.parent)
         partial.unlink(missing_ok=True)
         raw = engine.raw_connection()
         try:
@@ -252,6 +257,7 @@ def _finish_backup(partial: Path, destination: Path) -> BackupManifest:
 
 def _write_manifest(manifest: BackupManifest, path: Path) -> None:
     partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    create_private_file(partial)
     partial.write_text(json.dumps(manifest.__dict__, indent=2, sort_keys=True), encoding="utf-8")
     _fsync_file(partial)
     os.replace(partial, path)
@@ -449,6 +455,9 @@ def _restore_checked(
         log.warning("restoring %s without a manifest: its SHA-256 and the audit chain head "
                     "recorded at backup time cannot be checked", backup)
     target = target.absolute()
+    if target.is_dir():
+        raise BackupError(f"{target} is a folder, not a database file; name the database file "
+                          "to restore into", code=Code.BACKUP_FAILED, field="database")
     if target.is_symlink():
         raise BackupError(
             f"{target} is a symbolic link; restore into the real file", code=Code.DB_LINKED_PATH
@@ -468,21 +477,7 @@ def _restore_checked(
 
 
 def _restore_into(backup: Path, target: Path, safety_dir: Path | None) -> Path | None:
-    safety_copy: Path | None = None
-    if target.exists():
-        safety_copy = (safety_dir or target.parent / "backups") / (
-            f"pumpmgr-before-restore-{_stamp()}.db"
-        )
-        safety_copy.parent.mkdir(parents=True, exist_ok=True)
-        current = sqlite3.connect(f"file:{target}?mode=ro", uri=True)
-        try:
-            _copy_pages(current, safety_copy)
-        except (sqlite3.Error, BackupError) as exc:
-            log.warning("the database being replaced could not be copied first: %s", exc)
-            safety_copy.unlink(missing_ok=True)
-            safety_copy = None
-        finally:
-            current.close()
+    safety_copy = _safety_copy(target, safety_dir)
     problems = _copy_into(backup, target)
     if problems:
         put_back = safety_copy is not None and not _copy_into(safety_copy, target)
@@ -493,6 +488,96 @@ def _restore_into(backup: Path, target: Path, safety_dir: Path | None) -> Path |
             code=Code.DB_CORRUPT,
         )
     return safety_copy
+
+
+def _side_files(path: Path) -> list[Path]:
+    """The rollback journal and write-ahead log beside ``path`` that hold anything."""
+    sides = [path.with_name(path.name + suffix) for suffix in ("-journal", "-wal")]
+    return [side for side in sides if side.is_file() and side.stat().st_size > 0]
+
+
+def _safety_copy(target: Path, safety_dir: Path | None) -> Path | None:
+    """A verified copy of the database at ``target`` (None when there is none) in
+    ``safety_dir`` (default ``backups/`` beside it), made before a restore replaces it.
+
+    A rollback journal or write-ahead log beside it is first checked to be its own
+    (:func:`pumpmgr.db.gates.refuse_stray_journal`), then recovered by opening the database
+    read-write: SQLite rolls a hot journal back (Atomic Commit §4) and reads a log's committed
+    transactions, so every committed record is in the copy. A file SQLite cannot copy (a
+    damaged one) is copied byte for byte with its journal and log, each compared by SHA-256.
+    Raises :class:`BackupError` (nothing changed) when no verified copy can be made."""
+    if not target.exists():
+        return None
+    try:
+        refuse_stray_journal(target)
+    except DatabaseRefused as exc:
+        raise BackupError(f"the restore was refused and nothing was changed: {exc.message}",
+                          code=exc.code, field="database") from exc
+    folder = (safety_dir or target.parent / "backups").absolute()
+    safety = folder / f"pumpmgr-before-restore-{_stamp()}.db"
+    made: list[Path] = [safety]
+    try:
+        if not folder.is_dir():
+            folder.mkdir(parents=True, exist_ok=True)
+            private_folder(folder)
+        try:
+            _copy_current(target, safety)
+        except (sqlite3.Error, BackupError, UnicodeDecodeError) as exc:
+            log.warning("the database being replaced could not be copied by SQLite (%s); "
+                        "keeping its bytes instead", exc)
+            safety.unlink(missing_ok=True)
+            for source in [target, *_side_files(target)]:
+                copy = safety.with_name(safety.name + source.name[len(target.name):])
+                made.append(copy)
+                shutil.copyfile(source, copy)
+                private_file(copy)
+                _fsync_file(copy)
+                if _sha256(copy) != _sha256(source):
+                    raise BackupError(f"the copy {copy} differs from {source}",
+                                      code=Code.BACKUP_FAILED) from exc
+        _fsync_dir(folder)
+    except (OSError, BackupError) as exc:
+        for path in made:
+            with suppress(OSError):  # its folder may be what failed
+                path.unlink(missing_ok=True)
+        reason = exc.strerror or str(exc) if isinstance(exc, OSError) else exc.message
+        raise BackupError(
+            f"the restore was refused and nothing was changed: the current database {target} "
+            f"could not first be copied to {folder} ({reason}), and a restore without that copy "
+            "would lose every record saved since the backup. Free space there or make the folder "
+            "writable, then restore again.",
+            code=Code.BACKUP_FAILED, field="database",
+        ) from exc
+    log.info("the database being replaced was copied to %s", safety)
+    return safety
+
+
+def _row_counts(connection: sqlite3.Connection) -> dict[str, int]:
+    return {name: int(connection.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0])
+            for name in sorted(_tables(connection))}
+
+
+def _copy_current(target: Path, safety: Path) -> None:
+    """Copy the database at ``target`` (its journal recovered) to ``safety`` and check the copy:
+    SQLite's integrity check and the same rows in every table."""
+    # Read-write, so that SQLite can roll back a hot journal; a read-only connection cannot,
+    # and then fails (How To Corrupt §1.3: never ignore or delete a hot journal).
+    current = sqlite3.connect(f"file:{target.absolute()}?mode=rw", uri=True,
+                              isolation_level=None)
+    try:
+        current.execute("PRAGMA busy_timeout = 15000")
+        _copy_pages(current, safety)
+        copy = sqlite3.connect(f"file:{safety}?mode=ro", uri=True)
+        try:
+            expected, found = _row_counts(current), _row_counts(copy)
+        finally:
+            copy.close()
+        if expected != found:
+            raise BackupError(f"the copy {safety} does not hold the same rows",
+                              code=Code.BACKUP_FAILED)
+        _fsync_file(safety)
+    finally:
+        current.close()
 
 
 def _copy_into(source_path: Path, target: Path) -> list[str]:
