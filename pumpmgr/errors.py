@@ -56,6 +56,7 @@ class Code(StrEnum):
     AUDIT_PAYLOAD = "audit.bad_payload"
     BACKUP_FAILED = "backup.failed"
     BACKUP_NO_MANIFEST = "backup.no_manifest"
+    BACKUP_CHAIN_BROKEN = "backup.chain_broken"
     # Accounts (pumpmgr.auth)
     AUTH_BAD_CREDENTIALS = "auth.bad_credentials"
     AUTH_INACTIVE = "auth.inactive"

@@ -21,7 +21,9 @@ import argparse
 import dataclasses
 import getpass
 import json
+import shutil
 import sys
+import tempfile
 import time as timing
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, time, tzinfo
@@ -31,7 +33,7 @@ from typing import Any
 
 from pumpmgr import auth
 from pumpmgr.db.audit import ChainAnchor, parse_anchor
-from pumpmgr.db.backup import backup_database, manifest_path, restore_database
+from pumpmgr.db.backup import backup_database, manifest_path
 from pumpmgr.db.engine import Database, open_database, resolve_database_url
 from pumpmgr.errors import Code, InputError, PumpMgrError
 from pumpmgr.formatting import (
@@ -48,7 +50,7 @@ from pumpmgr.records import (
     PatientChart,
     PrescriptionRecord,
 )
-from pumpmgr.services.clinic import REPLACE_BY_WARNING_DAYS, ClinicService
+from pumpmgr.services.clinic import REPLACE_BY_WARNING_DAYS, Actor, ClinicService
 from pumpmgr.services.demo import DEMO_USERS, MAX_PATIENTS, build_demo_clinic
 from pumpmgr.services.exchange import (
     check_document,
@@ -58,6 +60,7 @@ from pumpmgr.services.exchange import (
     require_empty,
     write_export,
 )
+from pumpmgr.services.restoring import BrokenChainOverride, restore_clinic
 from pumpmgr.services.throttle import SignInThrottled
 from pumpmgr.units import Kind, Quantity, kind_of, ureg
 
@@ -534,6 +537,38 @@ def run_backup(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _administrator(args: argparse.Namespace, target: Path, source: Path) -> Actor:
+    """The administrator who overrides a broken chain, signed in with their password: in the
+    database being replaced, or (a new computer, none there yet) in the backup itself."""
+    if not args.admin:
+        raise _refuse("--override-broken-chain", "give --admin with an administrator's user "
+                      "name as well (their password is asked for)", Code.NO_VALUE)
+    if not (args.reason or "").strip():
+        raise _refuse("--reason", "say why this backup is restored although its audit log is "
+                      "broken; it is kept in the audit log", Code.NO_VALUE)
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif sys.stdin.isatty():
+        password = getpass.getpass(f"Password of the administrator {args.admin}: ")
+    else:
+        raise _refuse("--password-stdin", "there is no terminal to ask for the password on; "
+                      "give it on standard input with --password-stdin", Code.NO_VALUE)
+    with tempfile.TemporaryDirectory(prefix="pumpmgr-sign-in-") as scratch:
+        where = target
+        if not target.exists():
+            where = Path(scratch) / "backup.db"
+            shutil.copyfile(source, where)
+        with open_database(where, backup_dir=Path(scratch), daily_backup_keep=None) as database:
+            try:
+                actor = ClinicService(database).sign_in(args.admin, password)
+            except (auth.AuthError, SignInThrottled) as error:
+                raise _refuse("--admin", error.message, error.code) from error
+    if actor.role != "administrator":
+        raise _refuse("--admin", f"{actor.username} is a {actor.role}; only an administrator "
+                      "may restore a backup whose audit log is broken", Code.AUTH_NOT_PERMITTED)
+    return actor
+
+
 def run_restore(args: argparse.Namespace) -> int:
     source = Path(args.path).expanduser()
     try:
@@ -546,22 +581,36 @@ def run_restore(args: argparse.Namespace) -> int:
     target = Path(url.database)
     if not target.parent.is_dir():
         raise _refuse("--db", f"the folder {target.parent} does not exist")
+    if not source.is_file():
+        raise _refuse("PATH", f"there is no backup file at {source}", Code.NO_VALUE)
+    override = None
+    if args.override_broken_chain:
+        override = BrokenChainOverride(_administrator(args, target, source), args.reason)
+    elif args.admin or args.reason:
+        raise _refuse("--admin" if args.admin else "--reason", "is only for "
+                      "--override-broken-chain", Code.NO_VALUE)
     had_manifest = manifest_path(source).exists()
     try:
-        safety = restore_database(source, target, require_manifest=not args.without_manifest)
+        restored = restore_clinic(source, target, require_manifest=not args.without_manifest,
+                                  override=override)
     except PumpMgrError as error:
         message = error.message
         if error.code is Code.BACKUP_NO_MANIFEST:
             message += (" If it never had one (a copy made by hand, or by an older pumpmgr), "
                         "add --without-manifest to restore it after the checks that need no "
                         "manifest.")
+        if error.code is Code.BACKUP_CHAIN_BROKEN:
+            message += (" To do so, add --override-broken-chain --admin USER --reason TEXT.")
         # A refusal about the database being replaced names --db; one about the backup, PATH.
         raise _refuse("--db" if error.field == "database" else "PATH", message,
                       error.code) from error
-    with open_database(str(target), daily_backup_keep=None) as database:
-        report = database.verify_audit_chain()
+    report = restored.chain
     print(f"Restored {source.absolute()} into {target} (audit log "
           f"{'intact' if report.ok else 'BROKEN'}, {report.entries_checked} entries).")
+    if override is not None and restored.override_seq is not None:
+        print(f"RESTORED WITH A BROKEN AUDIT LOG (at entry #{report.first_bad_seq}: "
+              f"{report.message}). {override.administrator.username}'s decision and reason "
+              f"are audit entry #{restored.override_seq}.")
     if not had_manifest:
         head = "it has no entries" if report.head is None else (
             f"its newest entry is #{report.head.seq} {report.head.row_hash}")
@@ -575,8 +624,8 @@ def run_restore(args: argparse.Namespace) -> int:
               f"Compare the audit log's head ({head}) with one recorded elsewhere (a printed "
               "sheet, an export, an older backup's manifest: 'pumpmgr audit verify --anchor "
               "SEQ:HASH'), and the latest records with the paper chart.")
-    if safety is not None:
-        print(f"The database it replaced was kept as {safety}.")
+    if restored.safety_copy is not None:
+        print(f"The database it replaced was kept as {restored.safety_copy}.")
     return EXIT_OK
 
 
@@ -722,6 +771,15 @@ def add_parsers(subparsers: Any, parser_class: type[argparse.ArgumentParser]) ->
                 "pumpmgr window first. The database being replaced is kept in backups/ beside "
                 "it.")
     p.add_argument("path", metavar="PATH")
+    p.add_argument("--override-broken-chain", action="store_true",
+                   help="restore a backup whose audit log is broken (its manifest says so): an "
+                   "administrator's decision, with --admin USER (their password is asked for, "
+                   "or read from standard input with --password-stdin) and --reason TEXT, "
+                   "both kept in the restored audit log")
+    p.add_argument("--admin", metavar="USER", help="the administrator overriding")
+    p.add_argument("--reason", metavar="TEXT", help="why the broken backup is restored")
+    p.add_argument("--password-stdin", action="store_true",
+                   help="read the administrator's password from standard input")
     p.add_argument("--without-manifest", action="store_true",
                    help="restore a backup that has no manifest (PATH.json): a copy made by "
                    "hand or by an older pumpmgr. Every other check still runs; what needs the "

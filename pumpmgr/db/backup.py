@@ -66,6 +66,9 @@ class BackupManifest:
     chain_head_seq: int | None
     chain_head_hash: str | None
     chain_ok: bool
+    #: What is wrong with the audit chain when ``chain_ok`` is false (manifests written before
+    #: this field have none).
+    chain_problem: str | None = None
 
     @property
     def anchor(self) -> ChainAnchor | None:
@@ -248,6 +251,7 @@ def _finish_backup(partial: Path, destination: Path) -> BackupManifest:
         chain_head_seq=None if chain.head is None else chain.head.seq,
         chain_head_hash=None if chain.head is None else chain.head.row_hash,
         chain_ok=chain.ok,
+        chain_problem=None if chain.ok else chain.message,
     )
     os.replace(partial, destination)
     _write_manifest(manifest, manifest_path(destination))
@@ -278,6 +282,14 @@ def read_manifest(backup: Path) -> BackupManifest | None:
         ) from exc
 
 
+def _manifest_says_sound(backup: Path) -> bool:
+    try:
+        manifest = read_manifest(backup)
+    except BackupError:
+        return False
+    return manifest is not None and manifest.chain_ok
+
+
 def _stamp() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
 
@@ -301,7 +313,10 @@ def daily_backups(backup_dir: Path) -> list[Path]:
 def daily_backup(
     engine: Engine, backup_dir: Path, *, keep: int = DEFAULT_KEEP, today: date | None = None
 ) -> Path | None:
-    """Take today's backup unless it exists, then keep only the ``keep`` newest daily backups.
+    """Take today's backup unless it exists, then keep only the ``keep`` newest daily backups
+    and, beyond them, the newest one whose manifest says its audit chain was intact (so that a
+    chain broken for longer than ``keep`` days still leaves one backup that restores without an
+    administrator's override).
 
     Returns the new backup, or None when today's was already there.
     """
@@ -313,7 +328,12 @@ def daily_backup(
     if not destination.exists():
         backup_database(engine, destination)
         made = destination
-    for old in daily_backups(backup_dir)[keep:]:
+    found = daily_backups(backup_dir)
+    sound = next((b for b in found if _manifest_says_sound(b)), None)
+    for old in found[keep:]:
+        if old == sound:
+            log.info("kept %s, the newest daily backup with an intact audit chain", old)
+            continue
         old.unlink()
         manifest_path(old).unlink(missing_ok=True)
         log.info("removed old daily backup %s", old)
@@ -332,20 +352,22 @@ def _private_copy(path: Path) -> Iterator[Path]:
         yield copy
 
 
-def check_backup(path: Path) -> BackupCheck:
+def check_backup(path: Path, *, accept_broken_chain: bool = False) -> BackupCheck:
     """Check that ``path`` is a sound pumpmgr database this program can open, or raise
-    :class:`BackupError` saying why not."""
+    :class:`BackupError` saying why not. A backup whose audit chain is broken is refused
+    (``BACKUP_CHAIN_BROKEN``) unless ``accept_broken_chain``: then it passes, its
+    :attr:`BackupCheck.chain` saying what is broken."""
     if not path.is_file():
         raise BackupError(f"there is no backup file at {path}", code=Code.BACKUP_FAILED)
     try:
         with _private_copy(path) as copy:
-            return _check_copy(path, copy)
+            return _check_copy(path, copy, accept_broken_chain)
     except OSError as exc:
         raise BackupError(f"{path} cannot be read: {exc.strerror or exc}",
                           code=Code.BACKUP_FAILED) from exc
 
 
-def _check_copy(path: Path, copy: Path) -> BackupCheck:
+def _check_copy(path: Path, copy: Path, accept_broken_chain: bool) -> BackupCheck:
     """:func:`check_backup` of ``path``, done on its private ``copy``."""
     try:
         connection = sqlite3.connect(copy)
@@ -401,16 +423,19 @@ def _check_copy(path: Path, copy: Path) -> BackupCheck:
         raise BackupError(
             f"{path} is damaged and cannot be restored ({exc})", code=Code.DB_CORRUPT
         ) from exc
-    if not chain.ok:
+    if not chain.ok and not accept_broken_chain:
         raise BackupError(
-            f"{path} has a broken audit log and will not be restored: {chain.message}",
-            code=Code.DB_CORRUPT,
+            f"{path} has a broken audit log and will not be restored: {chain.message}. An "
+            "administrator can still restore it, knowingly and with a reason that is kept in "
+            "the audit log.",
+            code=Code.BACKUP_CHAIN_BROKEN,
         )
     return BackupCheck(path=path, schema_revision=revision, chain=chain)
 
 
 def restore_database(
-    backup: Path, target: Path, *, safety_dir: Path | None = None, require_manifest: bool = True
+    backup: Path, target: Path, *, safety_dir: Path | None = None, require_manifest: bool = True,
+    accept_broken_chain: bool = False,
 ) -> Path | None:
     """Replace the database at ``target`` with the checked contents of ``backup``.
 
@@ -425,12 +450,17 @@ def restore_database(
     ``require_manifest=False`` a file that has no manifest (a copy made by hand, or by an older
     pumpmgr) is restored after every other check; a manifest that is there is still checked
     (a damaged or mismatching one refuses the restore).
+
+    A backup whose audit chain is broken is refused (``BACKUP_CHAIN_BROKEN``) unless
+    ``accept_broken_chain``; that override is an administrator's, and is audited, in
+    :func:`pumpmgr.services.restoring.restore_clinic` (the only caller that passes it).
     """
     if not backup.is_file():
         raise BackupError(f"there is no backup file at {backup}", code=Code.BACKUP_FAILED)
     try:
         with _private_copy(backup) as checked:
-            return _restore_checked(backup, checked, target, safety_dir, require_manifest)
+            return _restore_checked(backup, checked, target, safety_dir, require_manifest,
+                                    accept_broken_chain)
     except OSError as exc:
         raise BackupError(
             f"the restore of {backup} into {target} failed ({exc.strerror or exc}): check that "
@@ -440,9 +470,10 @@ def restore_database(
 
 
 def _restore_checked(
-    backup: Path, checked: Path, target: Path, safety_dir: Path | None, require_manifest: bool
+    backup: Path, checked: Path, target: Path, safety_dir: Path | None, require_manifest: bool,
+    accept_broken_chain: bool,
 ) -> Path | None:
-    _check_copy(backup, checked)
+    _check_copy(backup, checked, accept_broken_chain)
     if read_manifest(backup) is None:
         if require_manifest:
             raise BackupError(

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import Any, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from argon2 import PasswordHasher
 from sqlalchemy import Date, DateTime, bindparam, delete, func, insert, select, update
@@ -26,7 +26,7 @@ from pumpmgr.catalogs import Catalogs, Drug, DrugLibrary, Limit, PumpType
 from pumpmgr.clock import Clock, SystemClock
 from pumpmgr.db import schema as db
 from pumpmgr.db.audit import ChainReport, append_audit, verify_chain
-from pumpmgr.db.backup import BackupManifest, backup_database, check_backup, restore_database
+from pumpmgr.db.backup import BackupManifest, backup_database, check_backup
 from pumpmgr.db.engine import Database, open_database
 from pumpmgr.db.errors import ChangedMeanwhile
 from pumpmgr.deadspace import Bridge, bridge
@@ -90,6 +90,9 @@ from pumpmgr.units import (
     require_positive,
     to_canonical,
 )
+
+if TYPE_CHECKING:
+    from pumpmgr.services.restoring import BrokenChainOverride
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -1996,28 +1999,33 @@ class ClinicService:
                              code=Code.BACKUP_FAILED, field="backup")
         return backup_database(self.database.engine, destination)
 
-    def restore_from(self, backup: Path, *, require_manifest: bool = True) -> Path | None:
+    def restore_from(self, backup: Path, *, require_manifest: bool = True,
+                     override: BrokenChainOverride | None = None) -> Path | None:
         """Replace the clinic's SQLite database with the checked backup ``backup`` and go on
         with the restored records; returns the safety copy of the replaced database.
         ``require_manifest=False`` restores a backup that has no manifest after every other
-        check (:func:`pumpmgr.db.backup.restore_database`).
+        check; ``override`` (an administrator's, with a reason) one whose audit log is broken
+        (:func:`pumpmgr.services.restoring.restore_clinic`, as the command line does).
 
         The backup is checked before anything is closed. The database is then closed, restored
         (refused while another pumpmgr has it open) and opened again; if the restore is refused
         the database is opened again as it was. Every signed-in user must sign in again: the
         restored records have their own accounts.
         """
+        from pumpmgr.services.restoring import restore_clinic
+
         target = self._sqlite_path("restore")
-        check_backup(backup)
+        check_backup(backup, accept_broken_chain=override is not None)
         old = self.database
         old.dispose()
         try:
-            safety = restore_database(backup, target, safety_dir=old.backup_dir,
-                                      require_manifest=require_manifest)
+            restored = restore_clinic(backup, target, safety_dir=old.backup_dir,
+                                      require_manifest=require_manifest, override=override,
+                                      workstation=self.workstation)
         finally:
             self.database = open_database(target, backup_dir=old.backup_dir,
                                           daily_backup_keep=None)
-        return safety
+        return restored.safety_copy
 
     def export_to(self, destination: Path) -> ExportSummary:
         """Every record, the audit log included, as one JSON document at ``destination``
