@@ -28,12 +28,13 @@ from pumpmgr.db import schema as db
 from pumpmgr.db.audit import ChainReport, append_audit, verify_chain
 from pumpmgr.db.backup import BackupManifest, backup_database, check_backup
 from pumpmgr.db.engine import Database, open_database
-from pumpmgr.db.errors import ChangedMeanwhile
+from pumpmgr.db.errors import ChangedMeanwhile, RecordConflict
 from pumpmgr.deadspace import Bridge, bridge
 from pumpmgr.dose_checks import DoseCheck, change_context, check_admixture, patient_context
 from pumpmgr.dosing import admixture_doses
 from pumpmgr.errors import Code, ImpossibleInput, InputError, PumpMgrError
 from pumpmgr.formatting import format_quantity
+from pumpmgr.identity import clean_text, normalize_mrn
 from pumpmgr.records import (
     CatheterRecord,
     ClinicSettings,
@@ -174,14 +175,18 @@ class ExportSummary:
 
 
 def _text(value: str, field: str, *, required: bool = True, limit: int = 200) -> str:
-    cleaned = value.strip() if isinstance(value, str) else ""
-    if required and not cleaned:
-        raise InputError(f"{field}: is required", code=Code.NO_VALUE, field=field)
-    if len(cleaned) > limit:
-        raise InputError(
-            f"{field}: at most {limit} characters", code=Code.OUT_OF_RANGE, field=field
-        )
-    return cleaned
+    # Fields longer than a line (notes, reasons: limits above 200) may hold line breaks.
+    return clean_text(value, field, required=required, limit=limit, multiline=limit > 200)
+
+
+def _refuse_taken_mrn(session: Session, mrn: str, patient_id: int | None = None) -> None:
+    """The unique index holds the stored form; a number stored before MRNs were normalised
+    (``d000001``) is the same patient as ``D000001`` too."""
+    taken = session.scalars(select(db.Patient.id).where(
+        func.upper(db.Patient.mrn) == mrn, db.Patient.id != (patient_id or 0))).first()
+    if taken is not None:
+        raise RecordConflict("another patient already has this medical record number (MRN)",
+                             code=Code.DB_CONFLICT, field="medical record number")
 
 
 class ClinicService:
@@ -452,12 +457,13 @@ class ClinicService:
 
     def register_patient(self, actor: Actor, data: PatientInput) -> PatientRecord:
         self._permit(actor, Action.REGISTER_PATIENT)
-        mrn = _text(data.mrn, "medical record number", limit=64)
+        mrn = normalize_mrn(data.mrn)
         if data.date_of_birth > self.today():
             raise ImpossibleInput("date of birth: is in the future", code=Code.TIME_ORDER,
                                   field="date of birth")
 
         def work(session: Session) -> PatientRecord:
+            _refuse_taken_mrn(session, mrn)
             now = self._now()
             row = db.Patient(
                 mrn=mrn,
@@ -514,7 +520,7 @@ class ClinicService:
         change someone else saved meanwhile is refused with :class:`ChangedMeanwhile`, never
         silently overwritten (the row's version is checked here and again by the UPDATE)."""
         self._permit(actor, Action.EDIT_PATIENT)
-        mrn = _text(data.mrn, "medical record number", limit=64)
+        mrn = normalize_mrn(data.mrn)
         if data.date_of_birth > self.today():
             raise ImpossibleInput("date of birth: is in the future", code=Code.TIME_ORDER,
                                   field="date of birth")
@@ -531,6 +537,7 @@ class ClinicService:
                       "renal_impairment", "emergency_contact_name", "emergency_contact_phone",
                       "notes")
             before = {name: getattr(row, name) for name in fields}
+            _refuse_taken_mrn(session, mrn, row.id)
             row.mrn = mrn
             row.family_name = _text(data.family_name, "family name")
             row.given_name = _text(data.given_name, "given name")
@@ -1810,7 +1817,13 @@ class ClinicService:
 
     def find_patient(self, mrn: str) -> PatientRecord:
         with self.database.read() as session:
-            row = session.scalars(select(db.Patient).where(db.Patient.mrn == mrn.strip())).first()
+            typed = mrn.strip()
+            try:  # the stored form; then as typed, for a number stored before normalising
+                wanted = [normalize_mrn(mrn, "MRN"), typed]
+            except InputError:
+                wanted = [typed]
+            row = session.scalars(select(db.Patient).where(db.Patient.mrn.in_(wanted)).order_by(
+                db.Patient.mrn != wanted[0])).first()
             if row is None:
                 raise InputError(f"MRN: no patient with medical record number '{mrn}'",
                                  code=Code.NO_VALUE, field="MRN")
