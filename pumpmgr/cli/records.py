@@ -22,6 +22,7 @@ import dataclasses
 import getpass
 import json
 import shutil
+import stat
 import sys
 import tempfile
 import time as timing
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from pumpmgr import auth
+from pumpmgr.cli.paths import new_file, path_problem
 from pumpmgr.db.audit import ChainAnchor, parse_anchor
 from pumpmgr.db.backup import backup_database, manifest_path
 from pumpmgr.db.engine import Database, open_database, resolve_database_url
@@ -71,6 +73,10 @@ EXIT_BROKEN_CHAIN = 1
 
 ROLES = ("nurse", "prescriber", "administrator")
 
+#: An export larger than this is refused before it is read: far beyond any clinic's records,
+#: and reading it would hold that much memory.
+MAX_IMPORT_BYTES = 1 << 30
+
 STATE_TEXT = {
     "overdue": "OVERDUE",
     "due_this_week": "this week",
@@ -90,9 +96,15 @@ def _open(args: argparse.Namespace, *, must_exist: bool) -> Database:
     """The database of ``--db`` / ``PUMPMGR_DB`` / the default file; errors name ``--db``."""
     try:
         url = resolve_database_url(args.db)
-        if must_exist and url.get_backend_name() == "sqlite":
+        if url.get_backend_name() == "sqlite":
             path = Path(url.database or "")
-            if not path.exists():
+            problem = path_problem(path)
+            if problem is not None:
+                raise _refuse("--db", problem, Code.NO_VALUE)
+            if path.is_dir():
+                raise _refuse("--db", f"{path} is a folder; name the database file in it, for "
+                              "example " + str(path / "pumpmgr.db"), Code.NO_VALUE)
+            if must_exist and not path.exists():
                 raise _refuse("--db", f"there is no database at {path}; create one with "
                               "'pumpmgr demo', 'pumpmgr user add' or 'pumpmgr import'",
                               Code.NO_VALUE)
@@ -525,9 +537,7 @@ def run_audit_verify(args: argparse.Namespace) -> int:
 
 
 def run_backup(args: argparse.Namespace) -> int:
-    target = Path(args.path).expanduser()
-    if target.exists():
-        raise _refuse("PATH", f"{target} already exists; choose a new file name")
+    target = new_file("PATH", args.path, makes_folder=True)
     with _open(args, must_exist=True) as database:
         manifest = backup_database(database.engine, target)
     head = "no audit entries" if manifest.chain_head_seq is None else (
@@ -579,8 +589,9 @@ def run_restore(args: argparse.Namespace) -> int:
         raise _refuse("--db", "restore replaces a SQLite file; restore a PostgreSQL database "
                       "with pg_restore")
     target = Path(url.database)
-    if not target.parent.is_dir():
-        raise _refuse("--db", f"the folder {target.parent} does not exist")
+    problem = path_problem(target)
+    if problem is not None:
+        raise _refuse("--db", problem, Code.NO_VALUE)
     if not source.is_file():
         raise _refuse("PATH", f"there is no backup file at {source}", Code.NO_VALUE)
     override = None
@@ -633,11 +644,7 @@ def run_restore(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    out = None if args.out is None else Path(args.out).expanduser()
-    if out is not None and out.exists():
-        raise _refuse("--out", f"{out} already exists; choose a new file name")
-    if out is not None and not out.absolute().parent.is_dir():
-        raise _refuse("--out", f"the folder {out.absolute().parent} does not exist")
+    out = None if args.out is None else new_file("--out", args.out)
     with _open(args, must_exist=True) as database:
         document = export_clinic(database)
     if out is None:
@@ -653,18 +660,39 @@ def run_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def run_import(args: argparse.Namespace) -> int:
+def _read_import(name: str) -> str:
+    """The text of the export ``name`` (``-``: standard input). A pipe, device or folder is
+    refused before it is opened: opening a pipe nobody writes waits for ever, and a device
+    such as /dev/zero never ends."""
+    if name == "-":
+        return sys.stdin.read()
+    path = Path(name).expanduser()
     try:
-        text = sys.stdin.read() if args.file == "-" else Path(args.file).expanduser().read_text(
-            encoding="utf-8")
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise _refuse("FILE", f"{name} is not a file (a pipe, device or folder); give an "
+                          "export file, or - to read standard input", Code.NO_VALUE)
+        if path.stat().st_size > MAX_IMPORT_BYTES:
+            raise _refuse("FILE", f"{name} is larger than {MAX_IMPORT_BYTES // 2**20} MiB, "
+                          "far more than any clinic's export", Code.OUT_OF_RANGE)
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
-        raise _refuse("FILE", f"{args.file} cannot be read ({reason})", Code.NO_VALUE) from error
+        raise _refuse("FILE", f"{name} cannot be read ({reason})", Code.NO_VALUE) from error
+
+
+def run_import(args: argparse.Namespace) -> int:
+    text = _read_import(args.file)
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
         raise _refuse("FILE", f"{args.file} is not JSON (line {error.lineno}, column "
                       f"{error.colno}: {error.msg})", Code.BAD_NUMBER) from error
+    except RecursionError as error:
+        raise _refuse("FILE", f"{args.file} nests its values too deeply to be a pumpmgr "
+                      "export", Code.BAD_NUMBER) from error
+    except ValueError as error:  # a number of more digits than Python converts (4,300)
+        raise _refuse("FILE", f"{args.file} holds a number too long to read (thousands of "
+                      "digits), so it is not a pumpmgr export", Code.BAD_NUMBER) from error
     try:
         check_document(document)
     except PumpMgrError as error:

@@ -1817,8 +1817,10 @@ class ClinicService:
 
     def find_patient(self, mrn: str) -> PatientRecord:
         with self.database.read() as session:
-            typed = mrn.strip()
-            try:  # the stored form; then as typed, for a number stored before normalising
+            # The stored form; then as typed, for a number stored before normalising (which
+            # cannot hold what normalize_mrn refuses beyond spaces and case: no NUL, <= 64).
+            typed = clean_text(mrn, "MRN", limit=64)
+            try:
                 wanted = [normalize_mrn(mrn, "MRN"), typed]
             except InputError:
                 wanted = [typed]
