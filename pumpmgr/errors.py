@@ -50,6 +50,7 @@ class Code(StrEnum):
     DB_UNREACHABLE = "db.unreachable"
     DB_DISK_FULL = "db.disk_full"
     DB_READ_ONLY = "db.read_only"
+    DB_MOVED = "db.moved"
     DB_IO_ERROR = "db.io_error"
     DB_MIGRATION_FAILED = "db.migration_failed"
     DB_NAIVE_DATETIME = "db.naive_datetime"

@@ -108,7 +108,11 @@ def _open(args: argparse.Namespace, *, must_exist: bool) -> Database:
                 raise _refuse("--db", f"there is no database at {path}; create one with "
                               "'pumpmgr demo', 'pumpmgr user add' or 'pumpmgr import'",
                               Code.NO_VALUE)
-        return open_database(args.db)
+        database = open_database(args.db)
+        if database.startup_backup_problem is not None:
+            print(f"pumpmgr: warning: today's automatic backup was not taken: "
+                  f"{database.startup_backup_problem}", file=sys.stderr)
+        return database
     except PumpMgrError as error:
         if error.field is not None and error.field.startswith("--"):
             raise

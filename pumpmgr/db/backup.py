@@ -178,6 +178,12 @@ def _copy_pages(source: sqlite3.Connection, destination: Path) -> None:
         target.close()
 
 
+def _discard(path: Path) -> None:
+    """Remove a partial file; its folder may be what failed (missing, or a file)."""
+    with suppress(OSError):
+        path.unlink(missing_ok=True)
+
+
 def backup_database(engine: Engine, destination: Path) -> BackupManifest:
     """Take an online, consistent copy of the SQLite database behind ``engine``.
 
@@ -214,18 +220,18 @@ def backup_database(engine: Engine, destination: Path) -> BackupManifest:
             raw.close()
         manifest = _finish_backup(partial, destination)
     except OSError as exc:
-        partial.unlink(missing_ok=True)
+        _discard(partial)
         raise BackupError(f"{cannot_write} ({exc.strerror or exc}).",
                           code=Code.BACKUP_FAILED) from exc
     except sqlite3.Error as exc:
-        partial.unlink(missing_ok=True)
+        _discard(partial)
         raise BackupError(
             f"the backup to {destination} failed ({exc}): check that the backup folder can "
             "be written and try again. The database itself is unchanged.",
             code=Code.BACKUP_FAILED,
         ) from exc
     except BaseException:
-        partial.unlink(missing_ok=True)
+        _discard(partial)
         raise
     if not manifest.chain_ok:
         log.warning("backup %s taken of a database whose audit chain is broken", destination)
