@@ -36,3 +36,13 @@ def create_private_file(path: Path) -> None:
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT, FILE_MODE)
     os.close(descriptor)
     private_file(path)
+
+
+def write_private_bytes(path: Path, data: bytes, *, exclusive: bool = False) -> None:
+    """Write ``data`` to ``path`` as an owner-only file (a sheet or calendar naming patients);
+    ``exclusive``: refuse (FileExistsError) a file that is there already, else replace it."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
+    descriptor = os.open(path, flags, FILE_MODE)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(data)
+    private_file(path)  # a file that was there keeps its old mode through O_TRUNC

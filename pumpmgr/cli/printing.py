@@ -7,7 +7,6 @@ made in memory first and written only when complete, to a file that did not exis
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable
 from datetime import date
@@ -17,7 +16,7 @@ from typing import Any
 from pumpmgr.cli.paths import new_file
 from pumpmgr.cli.records import _db_option, _open, _refuse
 from pumpmgr.errors import Code
-from pumpmgr.files import FILE_MODE
+from pumpmgr.files import write_private_bytes
 from pumpmgr.services.clinic import ClinicService
 from pumpmgr.services.sheets import SheetService
 from pumpmgr.units import Kind, Quantity, parse
@@ -48,9 +47,7 @@ def _day(option: str) -> Callable[[str], date]:
 
 def _write(target: Path, pdf: bytes) -> int:
     try:
-        descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
-        with os.fdopen(descriptor, "wb") as handle:  # owner-only: the sheet names a patient
-            handle.write(pdf)
+        write_private_bytes(target, pdf, exclusive=True)  # owner-only: it names patients
     except OSError as error:
         raise _refuse("--out", f"{target} cannot be written ({error.strerror})",
                       Code.NO_VALUE) from error

@@ -63,6 +63,7 @@ from pumpmgr.db.errors import (
 from pumpmgr.db.migrate import SchemaState, head_revision, read_schema_state, upgrade_to_head
 from pumpmgr.db.session_options import NO_WRITER_LOCK_OPTION, READ_ONLY_OPTION
 from pumpmgr.errors import Code, PumpMgrError
+from pumpmgr.files import create_private_file, private_folder
 
 log = logging.getLogger(__name__)
 #: Both engines are made with ``hide_parameters=True``: statement parameters hold patient data,
@@ -631,6 +632,7 @@ def open_database(
         if not path.parent.is_dir():
             if path == default_database_path():
                 path.parent.mkdir(parents=True, exist_ok=True)
+                private_folder(path.parent)
             else:
                 raise DatabaseRefused(
                     f"the folder {path.parent} does not exist; create it or choose another "
@@ -643,6 +645,8 @@ def open_database(
         instance_lock.share(busy_timeout_s)
         try:
             gates.refuse_stray_journal(path)
+            if not path.exists():  # owner-only from the start; SQLite gives its journals its mode
+                create_private_file(path)
         except BaseException:
             instance_lock.release()
             raise
