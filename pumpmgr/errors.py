@@ -58,6 +58,7 @@ class Code(StrEnum):
     BACKUP_FAILED = "backup.failed"
     BACKUP_NO_MANIFEST = "backup.no_manifest"
     BACKUP_CHAIN_BROKEN = "backup.chain_broken"
+    BACKUP_KEY_UNKNOWN = "backup.key_unknown"
     # Accounts (pumpmgr.auth)
     AUTH_BAD_CREDENTIALS = "auth.bad_credentials"
     AUTH_INACTIVE = "auth.inactive"

@@ -35,7 +35,7 @@ from typing import Any
 from pumpmgr import auth
 from pumpmgr.cli.paths import new_file, path_problem
 from pumpmgr.db.audit import ChainAnchor, parse_anchor
-from pumpmgr.db.backup import backup_database, manifest_path
+from pumpmgr.db.backup import backup_database, manifest_path, signed_here
 from pumpmgr.db.engine import Database, open_database, resolve_database_url
 from pumpmgr.errors import Code, InputError, PumpMgrError
 from pumpmgr.formatting import (
@@ -605,6 +605,7 @@ def run_restore(args: argparse.Namespace) -> int:
         raise _refuse("--admin" if args.admin else "--reason", "is only for "
                       "--override-broken-chain", Code.NO_VALUE)
     had_manifest = manifest_path(source).exists()
+    proven = signed_here(source)
     try:
         restored = restore_clinic(source, target, require_manifest=not args.without_manifest,
                                   override=override)
@@ -626,16 +627,18 @@ def run_restore(args: argparse.Namespace) -> int:
         print(f"RESTORED WITH A BROKEN AUDIT LOG (at entry #{report.first_bad_seq}: "
               f"{report.message}). {override.administrator.username}'s decision and reason "
               f"are audit entry #{restored.override_seq}.")
-    if not had_manifest:
+    if not proven:
         head = "it has no entries" if report.head is None else (
             f"its newest entry is #{report.head.seq} {report.head.row_hash}")
-        print("RESTORED WITHOUT A MANIFEST.\n"
+        print(("RESTORED WITHOUT A SIGNED MANIFEST (its manifest is not signed with this "
+               "computer's clinic key, so it proves nothing).\n" if had_manifest else
+               "RESTORED WITHOUT A MANIFEST.\n") +
               "Checked: a pumpmgr database of a known schema revision, SQLite's integrity and "
               "foreign key checks, the audit log's chain on its own.\n"
               "NOT checked: that the file is unchanged since the backup was taken (no SHA-256 "
-              "was recorded), so a changed value inside a record (a dose, a date) would not be "
-              "noticed; and the audit log's head against the one recorded at backup time, so a "
-              "log cut short or rewritten whole would not be noticed.\n"
+              "was recorded that proves it), so a changed value inside a record (a dose, a "
+              "date) would not be noticed; and the audit log's head against the one recorded "
+              "at backup time, so a log cut short or rewritten whole would not be noticed.\n"
               f"Compare the audit log's head ({head}) with one recorded elsewhere (a printed "
               "sheet, an export, an older backup's manifest: 'pumpmgr audit verify --anchor "
               "SEQ:HASH'), and the latest records with the paper chart.")
@@ -813,10 +816,11 @@ def add_parsers(subparsers: Any, parser_class: type[argparse.ArgumentParser]) ->
     p.add_argument("--password-stdin", action="store_true",
                    help="read the administrator's password from standard input")
     p.add_argument("--without-manifest", action="store_true",
-                   help="restore a backup that has no manifest (PATH.json): a copy made by "
-                   "hand or by an older pumpmgr. Every other check still runs; what needs the "
-                   "manifest (the file's SHA-256, the audit head at backup time) cannot, and "
-                   "is said so. A manifest that is there is still checked.")
+                   help="restore a backup that has no manifest (PATH.json), or one not signed "
+                   "with this computer's clinic key: a copy made by hand, by an older pumpmgr or "
+                   "on another computer. Every other check still runs; what needs the manifest "
+                   "(the file's SHA-256, the audit head at backup time) cannot, and is said so. "
+                   "A manifest that is there is still checked.")
 
     p = command("export", run_export, "the whole clinic as JSON (standard output by default)",
                 description="Write every record, the audit log included, as one JSON document "

@@ -21,7 +21,9 @@ PostgreSQL databases are backed up with the server's tools (``pg_dump -Fc``), no
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import hmac
 import json
 import logging
 import os
@@ -40,6 +42,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from pumpmgr.db.audit import ChainAnchor, ChainReport, verify_chain
+from pumpmgr.db.clinic_key import ClinicKey, clinic_key
 from pumpmgr.db.errors import BackupError, DatabaseRefused
 from pumpmgr.db.gates import InstanceLock, refuse_stray_journal
 from pumpmgr.db.migrate import REQUIRED_TABLES, known_revisions
@@ -69,6 +72,11 @@ class BackupManifest:
     #: What is wrong with the audit chain when ``chain_ok`` is false (manifests written before
     #: this field have none).
     chain_problem: str | None = None
+    #: The id of the clinic key that signed this manifest (:mod:`pumpmgr.db.clinic_key`).
+    key_id: str | None = None
+    #: HMAC-SHA256, under that key, of every other field (:func:`manifest_signature`); None
+    #: in a manifest written before manifests were signed.
+    hmac: str | None = None
 
     @property
     def anchor(self) -> ChainAnchor | None:
@@ -84,6 +92,72 @@ class BackupCheck:
     path: Path
     schema_revision: str
     chain: ChainReport
+
+
+def manifest_signature(manifest: BackupManifest, key: ClinicKey) -> str:
+    """HMAC-SHA256 under ``key`` of the manifest's fields other than ``hmac``, as canonical
+    JSON (sorted keys, no spaces)."""
+    fields = {k: v for k, v in manifest.__dict__.items() if k != "hmac"}
+    text = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hmac.new(key.secret, text.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def _signing_key() -> ClinicKey:
+    try:
+        key = clinic_key(create=True)
+    except (OSError, ValueError) as exc:
+        raise BackupError(f"the clinic key that signs backup manifests could not be read or "
+                          f"made ({exc}); no backup was written", code=Code.BACKUP_FAILED) from exc
+    assert key is not None  # made when missing
+    return key
+
+
+def check_signature(path: Path, manifest: BackupManifest, *, require_signed: bool) -> None:
+    """Refuse (:class:`BackupError`) the manifest of ``path`` when its signature does not match
+    under this computer's clinic key (``db.corrupt``: it was changed after the backup); and,
+    when ``require_signed``, when it is not signed (``backup.no_manifest``: an older pumpmgr
+    wrote it, or the signature was removed) or signed with a key this computer does not have
+    (``backup.key_unknown``)."""
+    try:
+        key = clinic_key(create=False)
+    except (OSError, ValueError) as exc:
+        raise BackupError(f"the clinic key that signs backup manifests cannot be read ({exc})",
+                          code=Code.BACKUP_FAILED) from exc
+    if manifest.hmac is None:
+        if require_signed:
+            raise BackupError(
+                f"the manifest beside {path} is not signed with a clinic key (an older pumpmgr "
+                "wrote it, or its signature was removed), so it does not prove the backup is "
+                "unchanged: anyone who can write the backup folder can recompute it.",
+                code=Code.BACKUP_NO_MANIFEST)
+        return
+    if key is None or key.key_id != manifest.key_id:
+        if require_signed:
+            have = "no clinic key" if key is None else f"the key {key.key_id}"
+            raise BackupError(
+                f"the manifest beside {path} is signed with the clinic key {manifest.key_id}, "
+                f"and this computer has {have} ({'' if key is None else key.where + ', '}see "
+                "docs/reliability.md): copy that key here to check it.",
+                code=Code.BACKUP_KEY_UNKNOWN)
+        return
+    if not hmac.compare_digest(manifest_signature(manifest, key), manifest.hmac):
+        raise BackupError(
+            f"the manifest beside {path} does not match its signature: it was changed after "
+            "the backup was taken (a rewritten audit log with a recomputed manifest looks like "
+            "this), and the backup will not be restored",
+            code=Code.DB_CORRUPT)
+
+
+def signed_here(backup: Path) -> bool:
+    """Whether ``backup`` has a manifest signed with this computer's clinic key (what makes
+    its SHA-256 and chain head proof; :func:`check_signature` checks that it matches)."""
+    try:
+        manifest = read_manifest(backup)
+        key = clinic_key(create=False)
+    except (BackupError, OSError, ValueError):
+        return False
+    return (manifest is not None and manifest.hmac is not None and key is not None
+            and key.key_id == manifest.key_id)
 
 
 def manifest_path(backup: Path) -> Path:
@@ -239,7 +313,9 @@ def backup_database(engine: Engine, destination: Path) -> BackupManifest:
 
 
 def _finish_backup(partial: Path, destination: Path) -> BackupManifest:
-    """Check and sync the copied ``partial`` file, rename it into place, write its manifest."""
+    """Check and sync the copied ``partial`` file, rename it into place, write its manifest
+    (signed with the clinic key)."""
+    key = _signing_key()
     copy = sqlite3.connect(f"file:{partial}?mode=ro", uri=True)
     try:
         revision = _revision(copy)
@@ -258,7 +334,9 @@ def _finish_backup(partial: Path, destination: Path) -> BackupManifest:
         chain_head_hash=None if chain.head is None else chain.head.row_hash,
         chain_ok=chain.ok,
         chain_problem=None if chain.ok else chain.message,
+        key_id=key.key_id,
     )
+    manifest = dataclasses.replace(manifest, hmac=manifest_signature(manifest, key))
     os.replace(partial, destination)
     _write_manifest(manifest, manifest_path(destination))
     _fsync_dir(destination.parent)
@@ -358,22 +436,26 @@ def _private_copy(path: Path) -> Iterator[Path]:
         yield copy
 
 
-def check_backup(path: Path, *, accept_broken_chain: bool = False) -> BackupCheck:
+def check_backup(path: Path, *, accept_broken_chain: bool = False,
+                 require_signed: bool = True) -> BackupCheck:
     """Check that ``path`` is a sound pumpmgr database this program can open, or raise
     :class:`BackupError` saying why not. A backup whose audit chain is broken is refused
     (``BACKUP_CHAIN_BROKEN``) unless ``accept_broken_chain``: then it passes, its
-    :attr:`BackupCheck.chain` saying what is broken."""
+    :attr:`BackupCheck.chain` saying what is broken. A manifest's signature is checked
+    (:func:`check_signature`; an unsigned one or one of an unknown key passes only without
+    ``require_signed``)."""
     if not path.is_file():
         raise BackupError(f"there is no backup file at {path}", code=Code.BACKUP_FAILED)
     try:
         with _private_copy(path) as copy:
-            return _check_copy(path, copy, accept_broken_chain)
+            return _check_copy(path, copy, accept_broken_chain, require_signed)
     except OSError as exc:
         raise BackupError(f"{path} cannot be read: {exc.strerror or exc}",
                           code=Code.BACKUP_FAILED) from exc
 
 
-def _check_copy(path: Path, copy: Path, accept_broken_chain: bool) -> BackupCheck:
+def _check_copy(path: Path, copy: Path, accept_broken_chain: bool,
+                require_signed: bool) -> BackupCheck:
     """:func:`check_backup` of ``path``, done on its private ``copy``."""
     try:
         connection = sqlite3.connect(copy)
@@ -417,6 +499,8 @@ def _check_copy(path: Path, copy: Path, accept_broken_chain: bool) -> BackupChec
             code=Code.DB_SCHEMA_NEWER,
         )
     manifest = read_manifest(path)
+    if manifest is not None:
+        check_signature(path, manifest, require_signed=require_signed)
     if manifest is not None and manifest.sha256 != _sha256(copy):
         raise BackupError(
             f"{path} does not match the SHA-256 in its manifest: the file changed after the "
@@ -479,7 +563,7 @@ def _restore_checked(
     backup: Path, checked: Path, target: Path, safety_dir: Path | None, require_manifest: bool,
     accept_broken_chain: bool,
 ) -> Path | None:
-    _check_copy(backup, checked, accept_broken_chain)
+    _check_copy(backup, checked, accept_broken_chain, require_manifest)
     if read_manifest(backup) is None:
         if require_manifest:
             raise BackupError(

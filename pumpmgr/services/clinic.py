@@ -2030,7 +2030,8 @@ class ClinicService:
         from pumpmgr.services.restoring import restore_clinic
 
         target = self._sqlite_path("restore")
-        check_backup(backup, accept_broken_chain=override is not None)
+        check_backup(backup, accept_broken_chain=override is not None,
+                     require_signed=require_manifest)
         old = self.database
         old.dispose()
         try:

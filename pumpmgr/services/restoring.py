@@ -20,6 +20,7 @@ from pumpmgr.db.audit import ChainReport, append_audit
 from pumpmgr.db.backup import read_manifest, restore_database
 from pumpmgr.db.engine import open_database
 from pumpmgr.errors import Code, InputError
+from pumpmgr.identity import clean_text
 from pumpmgr.services.clinic import Actor
 from pumpmgr.services.permissions import PermissionDenied
 
@@ -57,14 +58,10 @@ def _checked_reason(override: BrokenChainOverride) -> str:
             f"restoring a backup whose audit log is broken: only an administrator may decide "
             f"that, and {override.administrator.username} is a {override.administrator.role}",
             code=Code.AUTH_NOT_PERMITTED, field="user")
-    reason = override.reason.strip() if isinstance(override.reason, str) else ""
-    if not reason:
+    if not isinstance(override.reason, str) or not override.reason.strip():
         raise InputError("reason: say why this backup is restored although its audit log is "
                          "broken; it is kept in the audit log", code=Code.NO_VALUE, field="reason")
-    if len(reason) > REASON_LIMIT or any(ord(c) < 32 and c not in "\n\t" for c in reason):
-        raise InputError(f"reason: at most {REASON_LIMIT} characters, without control "
-                         "characters", code=Code.OUT_OF_RANGE, field="reason")
-    return reason
+    return clean_text(override.reason, "reason", limit=REASON_LIMIT, multiline=True)
 
 
 def restore_clinic(
@@ -82,7 +79,7 @@ def restore_clinic(
                               accept_broken_chain=override is not None)
     with open_database(target, backup_dir=safety_dir, daily_backup_keep=None) as database:
         override_seq: int | None = None
-        accepted = database.verify_audit_chain()
+        chain = accepted = database.verify_audit_chain()
         if override is not None and not accepted.ok:
             manifest = read_manifest(backup)
             with database.write() as session:
@@ -97,5 +94,5 @@ def restore_clinic(
                              "message": accepted.message},
                     reason=reason, workstation=workstation, at=datetime.now(UTC))
                 override_seq = entry.seq
-        chain = database.verify_audit_chain()
+            chain = database.verify_audit_chain()
     return Restored(safety, chain, override_seq)

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from storage_workers import build_clinic, print_failures
 
 from pumpmgr.cli import main
@@ -200,8 +201,10 @@ def test_a_foreign_journal_refuses_the_restore(
     other.write_bytes(path.read_bytes())
     _crash(other, "delete", 0, 800)
     journal = other.with_name("other.db-journal").read_bytes()
-    with open_database(path, daily_backup_keep=None) as database:  # the counter moves on
-        build_clinic_more(database)
+    with open_database(path, daily_backup_keep=None) as database:
+        for _ in range(3):  # three commits: the file's change counter moves past the journal's
+            with database.write() as session:
+                session.execute(text("UPDATE clinic_settings SET version = version + 1"))
     path.with_name("clinic.db-journal").write_bytes(journal)
     before = path.read_bytes()
     with pytest.raises(BackupError) as refused:
@@ -209,14 +212,3 @@ def test_a_foreign_journal_refuses_the_restore(
     assert refused.value.code is Code.DB_CORRUPT and "journal" in refused.value.message
     assert path.read_bytes() == before
 
-
-def build_clinic_more(database: object) -> None:
-    from sqlalchemy import text
-
-    from pumpmgr.db.engine import Database
-
-    assert isinstance(database, Database)
-    for n in range(3):
-        with database.write() as session:
-            session.execute(text("UPDATE clinic_settings SET version = version + 1 + :n"),
-                            {"n": n})

@@ -55,8 +55,9 @@ def broken_chain_question(path: Path, problem: str) -> str:
 
 def no_manifest_warning(path: Path) -> str:
     """The question before restoring a backup that has no manifest."""
-    return (f"The backup {path} has no manifest beside it (a copy made by hand, or by an older "
-            "pumpmgr).\n\nIt can still be restored: every other check runs (it is a pumpmgr "
+    return (f"The backup {path} has no manifest beside it, or one not signed with this "
+            "computer's clinic key (a copy made by hand, by an older pumpmgr, or on another "
+            "computer).\n\nIt can still be restored: every other check runs (it is a pumpmgr "
             "database, the file is whole, its audit log verifies on its own). But without the "
             "manifest nobody can tell whether a value inside a record (a dose, a date) was "
             "changed since the backup, or whether the audit log was cut short. After the "
