@@ -151,3 +151,17 @@ def test_command_line_override(tmp_path: Path, broken: tuple[Path, Path],
     last = _audit(path)[-1]
     assert (last.action, last.username, last.reason) == (
         BROKEN_CHAIN_ACTION, "admin", "the only backup left")
+
+
+def test_command_line_override_on_a_new_computer(tmp_path: Path, broken: tuple[Path, Path],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """No database there yet: the administrator signs in against the backup's own accounts."""
+    _, backup = broken
+    fresh = tmp_path / "new-computer" / "pumpmgr.db"
+    fresh.parent.mkdir()
+    code, out, error = _cli("--db", str(fresh), "restore", str(backup), "--override-broken-chain",
+                            "--admin", "admin", "--reason", "moving the clinic",
+                            "--password-stdin", stdin=PASSWORD + "\n", monkeypatch=monkeypatch)
+    assert code == 0, error
+    assert "RESTORED WITH A BROKEN AUDIT LOG" in out
+    assert _audit(fresh)[-1].reason == "moving the clinic"
