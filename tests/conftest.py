@@ -23,6 +23,22 @@ from pumpmgr.db.engine import Database, open_database
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def clinic_key_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Backups are signed with a clinic key of the test session's own, never the user's keyring
+    or configuration folder (child processes inherit the variable)."""
+    path = tmp_path_factory.mktemp("clinic-key") / "clinic-backup.key"
+    before = os.environ.get("PUMPMGR_KEY_FILE")
+    os.environ["PUMPMGR_KEY_FILE"] = str(path)
+    try:
+        yield path
+    finally:
+        if before is None:
+            os.environ.pop("PUMPMGR_KEY_FILE", None)
+        else:
+            os.environ["PUMPMGR_KEY_FILE"] = before
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[DbTarget]:
     """Where a fresh database for this test lives (nothing is created yet)."""

@@ -77,6 +77,12 @@ def choose(parent: QWidget | None, title: str, label: str, items: Sequence[str])
     return list(items).index(chosen)
 
 
+def ask_text(parent: QWidget | None, title: str, label: str) -> str | None:
+    """Text the user types (several lines allowed), or None when they cancel."""
+    text, ok = QInputDialog.getMultiLineText(parent, title, label)
+    return text if ok else None
+
+
 def open_path(parent: QWidget | None, title: str, folder: Path, file_filter: str,
               ) -> Path | None:
     """An existing file to read, or None when the user cancels."""

@@ -55,12 +55,22 @@ def build_parser() -> OneLineParser:
     return parser
 
 
-def _option_message(error: PumpMgrError) -> str:
-    """The error's message, led by the option that supplied the field."""
+def _typed_options(argv: Sequence[str]) -> set[str]:
+    """The options on the command line as typed (``--out=x.pdf`` is ``--out``)."""
+    return {arg.split("=", 1)[0] for arg in argv if arg.startswith("--")}
+
+
+def _option_message(error: PumpMgrError, argv: Sequence[str] = ()) -> str:
+    """The error's message, led by the option that supplied the field: only an option the
+    user typed; a field no typed option supplied (a stored setting, a record being read) is
+    named in words, as the screens name it."""
     field = error.field
     if not field or field.startswith("--") or field.isupper():
         return error.message
     option = _FIELD_OPTIONS.get(field, "--" + field.replace(" ", "-"))
+    if option.startswith("--") and option not in _typed_options(argv):
+        return error.message if error.message.startswith(f"{field}:") else (
+            f"{field.replace('_', ' ')}: {error.message}")
     rest = error.message.removeprefix(f"{field}:").strip()
     return f"{option}: {rest}"
 
@@ -102,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return status
         print(calc.run(args))
     except PumpMgrError as error:
-        print(f"{prog}: {_option_message(error)}", file=sys.stderr)
+        print(f"{prog}: {_option_message(error, argv)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except BrokenPipeError:  # the reader went away (| head): nothing more to say
         _silence_stdout()

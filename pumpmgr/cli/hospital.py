@@ -12,11 +12,12 @@ import getpass
 import json
 import sys
 from datetime import date
-from pathlib import Path
 from typing import Any
 
+from pumpmgr.cli.paths import new_file
 from pumpmgr.cli.records import _open, _refuse
 from pumpmgr.errors import Code, PumpMgrError
+from pumpmgr.files import write_private_bytes
 from pumpmgr.services.clinic import ClinicService
 from pumpmgr.services.hospital import HospitalService
 from pumpmgr.visit_note import parse_record_ref
@@ -54,13 +55,9 @@ def who_exports() -> str:
 
 
 def run_fhir_export(args: argparse.Namespace) -> int:
-    out = None if args.out is None else Path(args.out).expanduser()
-    if out is None:
+    if args.out is None:
         raise _refuse("--out", "give the file the FHIR bundle is written to", Code.NO_VALUE)
-    if out.exists():
-        raise _refuse("--out", f"{out} already exists; choose a new file name")
-    if not out.absolute().parent.is_dir():
-        raise _refuse("--out", f"the folder {out.absolute().parent} does not exist")
+    out = new_file("--out", args.out)
     if (args.patient is None) == (args.since is None):
         raise _refuse("--fhir", "give --patient MRN or --since DATE", Code.NO_VALUE)
     with _open(args, must_exist=True) as database:
@@ -75,8 +72,7 @@ def run_fhir_export(args: argparse.Namespace) -> int:
             raise
     text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     try:
-        with out.open("x", encoding="utf-8") as handle:
-            handle.write(text)
+        write_private_bytes(out, text.encode("utf-8"), exclusive=True)  # owner-only: patient data
     except OSError as error:
         raise _refuse("--out", f"{out} cannot be written ({error.strerror})") from error
     entries = document["entry"]

@@ -13,8 +13,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from pumpmgr.cli.paths import new_file
 from pumpmgr.cli.records import _db_option, _open, _refuse
 from pumpmgr.errors import Code
+from pumpmgr.files import write_private_bytes
 from pumpmgr.services.clinic import ClinicService
 from pumpmgr.services.sheets import SheetService
 from pumpmgr.units import Kind, Quantity, parse
@@ -22,35 +24,39 @@ from pumpmgr.units import Kind, Quantity, parse
 Handler = Callable[[argparse.Namespace], int]
 
 
+#: The dates a sheet can be printed for: a clinic's records lie well inside them, and the
+#: arithmetic of a date at the very end of the calendar (9999-12-31) would overflow.
+DATE_RANGE = (date(1900, 1, 1), date(2999, 12, 31))
+
+
 def _day(option: str) -> Callable[[str], date]:
     def read(text: str) -> date:
         try:
-            return date.fromisoformat(text.strip())
+            day = date.fromisoformat(text.strip())
         except ValueError:
             raise argparse.ArgumentTypeError(
                 f"'{text}' is not a date; write ISO 8601, for example 2026-03-01") from None
+        if not DATE_RANGE[0] <= day <= DATE_RANGE[1]:
+            raise argparse.ArgumentTypeError(
+                f"give a date from {DATE_RANGE[0].isoformat()} to {DATE_RANGE[1].isoformat()}, "
+                f"not {day.isoformat()}")
+        return day
     read.__name__ = option
     return read
 
 
-def _out(path: str) -> Path:
-    target = Path(path)
-    if target.exists():
-        raise _refuse("--out", f"{target} exists already; choose a new file name")
-    if not target.parent.exists():
-        raise _refuse("--out", f"the folder {target.parent} does not exist", Code.NO_VALUE)
-    return target
-
-
 def _write(target: Path, pdf: bytes) -> int:
-    with target.open("xb") as handle:
-        handle.write(pdf)
+    try:
+        write_private_bytes(target, pdf, exclusive=True)  # owner-only: it names patients
+    except OSError as error:
+        raise _refuse("--out", f"{target} cannot be written ({error.strerror})",
+                      Code.NO_VALUE) from error
     print(f"wrote {target} ({len(pdf) // 1024 + 1} kB)")
     return 0
 
 
 def _sheets(args: argparse.Namespace, make: Callable[[SheetService], bytes]) -> int:
-    target = _out(args.out)
+    target = new_file("--out", args.out)
     with _open(args, must_exist=True) as database:
         pdf = make(SheetService(ClinicService(database)))
     return _write(target, pdf)

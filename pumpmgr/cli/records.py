@@ -21,7 +21,10 @@ import argparse
 import dataclasses
 import getpass
 import json
+import shutil
+import stat
 import sys
+import tempfile
 import time as timing
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, time, tzinfo
@@ -30,8 +33,9 @@ from pathlib import Path
 from typing import Any
 
 from pumpmgr import auth
+from pumpmgr.cli.paths import new_file, path_problem
 from pumpmgr.db.audit import ChainAnchor, parse_anchor
-from pumpmgr.db.backup import backup_database, manifest_path, restore_database
+from pumpmgr.db.backup import backup_database, manifest_path, signed_here
 from pumpmgr.db.engine import Database, open_database, resolve_database_url
 from pumpmgr.errors import Code, InputError, PumpMgrError
 from pumpmgr.formatting import (
@@ -48,7 +52,7 @@ from pumpmgr.records import (
     PatientChart,
     PrescriptionRecord,
 )
-from pumpmgr.services.clinic import REPLACE_BY_WARNING_DAYS, ClinicService
+from pumpmgr.services.clinic import REPLACE_BY_WARNING_DAYS, Actor, ClinicService
 from pumpmgr.services.demo import DEMO_USERS, MAX_PATIENTS, build_demo_clinic
 from pumpmgr.services.exchange import (
     check_document,
@@ -58,6 +62,7 @@ from pumpmgr.services.exchange import (
     require_empty,
     write_export,
 )
+from pumpmgr.services.restoring import BrokenChainOverride, restore_clinic
 from pumpmgr.services.throttle import SignInThrottled
 from pumpmgr.units import Kind, Quantity, kind_of, ureg
 
@@ -67,6 +72,10 @@ EXIT_OK = 0
 EXIT_BROKEN_CHAIN = 1
 
 ROLES = ("nurse", "prescriber", "administrator")
+
+#: An export larger than this is refused before it is read: far beyond any clinic's records,
+#: and reading it would hold that much memory.
+MAX_IMPORT_BYTES = 1 << 30
 
 STATE_TEXT = {
     "overdue": "OVERDUE",
@@ -87,13 +96,23 @@ def _open(args: argparse.Namespace, *, must_exist: bool) -> Database:
     """The database of ``--db`` / ``PUMPMGR_DB`` / the default file; errors name ``--db``."""
     try:
         url = resolve_database_url(args.db)
-        if must_exist and url.get_backend_name() == "sqlite":
+        if url.get_backend_name() == "sqlite":
             path = Path(url.database or "")
-            if not path.exists():
+            problem = path_problem(path)
+            if problem is not None:
+                raise _refuse("--db", problem, Code.NO_VALUE)
+            if path.is_dir():
+                raise _refuse("--db", f"{path} is a folder; name the database file in it, for "
+                              "example " + str(path / "pumpmgr.db"), Code.NO_VALUE)
+            if must_exist and not path.exists():
                 raise _refuse("--db", f"there is no database at {path}; create one with "
                               "'pumpmgr demo', 'pumpmgr user add' or 'pumpmgr import'",
                               Code.NO_VALUE)
-        return open_database(args.db)
+        database = open_database(args.db)
+        if database.startup_backup_problem is not None:
+            print(f"pumpmgr: warning: today's automatic backup was not taken: "
+                  f"{database.startup_backup_problem}", file=sys.stderr)
+        return database
     except PumpMgrError as error:
         if error.field is not None and error.field.startswith("--"):
             raise
@@ -522,9 +541,7 @@ def run_audit_verify(args: argparse.Namespace) -> int:
 
 
 def run_backup(args: argparse.Namespace) -> int:
-    target = Path(args.path).expanduser()
-    if target.exists():
-        raise _refuse("PATH", f"{target} already exists; choose a new file name")
+    target = new_file("PATH", args.path, makes_folder=True)
     with _open(args, must_exist=True) as database:
         manifest = backup_database(database.engine, target)
     head = "no audit entries" if manifest.chain_head_seq is None else (
@@ -532,6 +549,38 @@ def run_backup(args: argparse.Namespace) -> int:
     print(f"Backup written to {target.absolute()} ({manifest.size_bytes} bytes, SHA-256 "
           f"{manifest.sha256}, {head}); manifest {target.absolute()}.json")
     return EXIT_OK
+
+
+def _administrator(args: argparse.Namespace, target: Path, source: Path) -> Actor:
+    """The administrator who overrides a broken chain, signed in with their password: in the
+    database being replaced, or (a new computer, none there yet) in the backup itself."""
+    if not args.admin:
+        raise _refuse("--override-broken-chain", "give --admin with an administrator's user "
+                      "name as well (their password is asked for)", Code.NO_VALUE)
+    if not (args.reason or "").strip():
+        raise _refuse("--reason", "say why this backup is restored although its audit log is "
+                      "broken; it is kept in the audit log", Code.NO_VALUE)
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif sys.stdin.isatty():
+        password = getpass.getpass(f"Password of the administrator {args.admin}: ")
+    else:
+        raise _refuse("--password-stdin", "there is no terminal to ask for the password on; "
+                      "give it on standard input with --password-stdin", Code.NO_VALUE)
+    with tempfile.TemporaryDirectory(prefix="pumpmgr-sign-in-") as scratch:
+        where = target
+        if not target.exists():
+            where = Path(scratch) / "backup.db"
+            shutil.copyfile(source, where)
+        with open_database(where, backup_dir=Path(scratch), daily_backup_keep=None) as database:
+            try:
+                actor = ClinicService(database).sign_in(args.admin, password)
+            except (auth.AuthError, SignInThrottled) as error:
+                raise _refuse("--admin", error.message, error.code) from error
+    if actor.role != "administrator":
+        raise _refuse("--admin", f"{actor.username} is a {actor.role}; only an administrator "
+                      "may restore a backup whose audit log is broken", Code.AUTH_NOT_PERMITTED)
+    return actor
 
 
 def run_restore(args: argparse.Namespace) -> int:
@@ -544,37 +593,57 @@ def run_restore(args: argparse.Namespace) -> int:
         raise _refuse("--db", "restore replaces a SQLite file; restore a PostgreSQL database "
                       "with pg_restore")
     target = Path(url.database)
-    if not target.parent.is_dir():
-        raise _refuse("--db", f"the folder {target.parent} does not exist")
+    problem = path_problem(target)
+    if problem is not None:
+        raise _refuse("--db", problem, Code.NO_VALUE)
+    if not source.is_file():
+        raise _refuse("PATH", f"there is no backup file at {source}", Code.NO_VALUE)
+    override = None
+    if args.override_broken_chain:
+        override = BrokenChainOverride(_administrator(args, target, source), args.reason)
+    elif args.admin or args.reason:
+        raise _refuse("--admin" if args.admin else "--reason", "is only for "
+                      "--override-broken-chain", Code.NO_VALUE)
     had_manifest = manifest_path(source).exists()
+    proven = signed_here(source)
     try:
-        safety = restore_database(source, target, require_manifest=not args.without_manifest)
+        restored = restore_clinic(source, target, require_manifest=not args.without_manifest,
+                                  override=override)
     except PumpMgrError as error:
         message = error.message
         if error.code is Code.BACKUP_NO_MANIFEST:
             message += (" If it never had one (a copy made by hand, or by an older pumpmgr), "
                         "add --without-manifest to restore it after the checks that need no "
                         "manifest.")
-        raise _refuse("PATH", message, error.code) from error
-    with open_database(str(target), daily_backup_keep=None) as database:
-        report = database.verify_audit_chain()
+        if error.code is Code.BACKUP_CHAIN_BROKEN:
+            message += (" To do so, add --override-broken-chain --admin USER --reason TEXT.")
+        # A refusal about the database being replaced names --db; one about the backup, PATH.
+        raise _refuse("--db" if error.field == "database" else "PATH", message,
+                      error.code) from error
+    report = restored.chain
     print(f"Restored {source.absolute()} into {target} (audit log "
           f"{'intact' if report.ok else 'BROKEN'}, {report.entries_checked} entries).")
-    if not had_manifest:
+    if override is not None and restored.override_seq is not None:
+        print(f"RESTORED WITH A BROKEN AUDIT LOG (at entry #{report.first_bad_seq}: "
+              f"{report.message}). {override.administrator.username}'s decision and reason "
+              f"are audit entry #{restored.override_seq}.")
+    if not proven:
         head = "it has no entries" if report.head is None else (
             f"its newest entry is #{report.head.seq} {report.head.row_hash}")
-        print("RESTORED WITHOUT A MANIFEST.\n"
+        print(("RESTORED WITHOUT A SIGNED MANIFEST (its manifest is not signed with this "
+               "computer's clinic key, so it proves nothing).\n" if had_manifest else
+               "RESTORED WITHOUT A MANIFEST.\n") +
               "Checked: a pumpmgr database of a known schema revision, SQLite's integrity and "
               "foreign key checks, the audit log's chain on its own.\n"
               "NOT checked: that the file is unchanged since the backup was taken (no SHA-256 "
-              "was recorded), so a changed value inside a record (a dose, a date) would not be "
-              "noticed; and the audit log's head against the one recorded at backup time, so a "
-              "log cut short or rewritten whole would not be noticed.\n"
+              "was recorded that proves it), so a changed value inside a record (a dose, a "
+              "date) would not be noticed; and the audit log's head against the one recorded "
+              "at backup time, so a log cut short or rewritten whole would not be noticed.\n"
               f"Compare the audit log's head ({head}) with one recorded elsewhere (a printed "
               "sheet, an export, an older backup's manifest: 'pumpmgr audit verify --anchor "
               "SEQ:HASH'), and the latest records with the paper chart.")
-    if safety is not None:
-        print(f"The database it replaced was kept as {safety}.")
+    if restored.safety_copy is not None:
+        print(f"The database it replaced was kept as {restored.safety_copy}.")
     return EXIT_OK
 
 
@@ -589,11 +658,7 @@ def run_export(args: argparse.Namespace) -> int:
     if any(getattr(args, k, None) is not None for k in ("patient", "since", "mrn_system")):
         raise _refuse("--fhir", "--patient, --since and --mrn-system go with --fhir",
                       Code.NO_VALUE)
-    out = None if args.out is None else Path(args.out).expanduser()
-    if out is not None and out.exists():
-        raise _refuse("--out", f"{out} already exists; choose a new file name")
-    if out is not None and not out.absolute().parent.is_dir():
-        raise _refuse("--out", f"the folder {out.absolute().parent} does not exist")
+    out = None if args.out is None else new_file("--out", args.out)
     with _open(args, must_exist=True) as database:
         document = export_clinic(database)
     if out is None:
@@ -609,18 +674,39 @@ def run_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def run_import(args: argparse.Namespace) -> int:
+def _read_import(name: str) -> str:
+    """The text of the export ``name`` (``-``: standard input). A pipe, device or folder is
+    refused before it is opened: opening a pipe nobody writes waits for ever, and a device
+    such as /dev/zero never ends."""
+    if name == "-":
+        return sys.stdin.read()
+    path = Path(name).expanduser()
     try:
-        text = sys.stdin.read() if args.file == "-" else Path(args.file).expanduser().read_text(
-            encoding="utf-8")
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise _refuse("FILE", f"{name} is not a file (a pipe, device or folder); give an "
+                          "export file, or - to read standard input", Code.NO_VALUE)
+        if path.stat().st_size > MAX_IMPORT_BYTES:
+            raise _refuse("FILE", f"{name} is larger than {MAX_IMPORT_BYTES // 2**20} MiB, "
+                          "far more than any clinic's export", Code.OUT_OF_RANGE)
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
-        raise _refuse("FILE", f"{args.file} cannot be read ({reason})", Code.NO_VALUE) from error
+        raise _refuse("FILE", f"{name} cannot be read ({reason})", Code.NO_VALUE) from error
+
+
+def run_import(args: argparse.Namespace) -> int:
+    text = _read_import(args.file)
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
         raise _refuse("FILE", f"{args.file} is not JSON (line {error.lineno}, column "
                       f"{error.colno}: {error.msg})", Code.BAD_NUMBER) from error
+    except RecursionError as error:
+        raise _refuse("FILE", f"{args.file} nests its values too deeply to be a pumpmgr "
+                      "export", Code.BAD_NUMBER) from error
+    except ValueError as error:  # a number of more digits than Python converts (4,300)
+        raise _refuse("FILE", f"{args.file} holds a number too long to read (thousands of "
+                      "digits), so it is not a pumpmgr export", Code.BAD_NUMBER) from error
     try:
         check_document(document)
     except PumpMgrError as error:
@@ -727,11 +813,21 @@ def add_parsers(subparsers: Any, parser_class: type[argparse.ArgumentParser]) ->
                 "pumpmgr window first. The database being replaced is kept in backups/ beside "
                 "it.")
     p.add_argument("path", metavar="PATH")
+    p.add_argument("--override-broken-chain", action="store_true",
+                   help="restore a backup whose audit log is broken (its manifest says so): an "
+                   "administrator's decision, with --admin USER (their password is asked for, "
+                   "or read from standard input with --password-stdin) and --reason TEXT, "
+                   "both kept in the restored audit log")
+    p.add_argument("--admin", metavar="USER", help="the administrator overriding")
+    p.add_argument("--reason", metavar="TEXT", help="why the broken backup is restored")
+    p.add_argument("--password-stdin", action="store_true",
+                   help="read the administrator's password from standard input")
     p.add_argument("--without-manifest", action="store_true",
-                   help="restore a backup that has no manifest (PATH.json): a copy made by "
-                   "hand or by an older pumpmgr. Every other check still runs; what needs the "
-                   "manifest (the file's SHA-256, the audit head at backup time) cannot, and "
-                   "is said so. A manifest that is there is still checked.")
+                   help="restore a backup that has no manifest (PATH.json), or one not signed "
+                   "with this computer's clinic key: a copy made by hand, by an older pumpmgr or "
+                   "on another computer. Every other check still runs; what needs the manifest "
+                   "(the file's SHA-256, the audit head at backup time) cannot, and is said so. "
+                   "A manifest that is there is still checked.")
 
     p = command("export", run_export, "the whole clinic as JSON (standard output by default)",
                 description="Write every record, the audit log included, as one JSON document "

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, tzinfo
 from pathlib import Path
-from typing import Literal, overload
+from typing import TYPE_CHECKING, Literal, overload
 
 from argon2 import PasswordHasher
 from sqlalchemy.orm import Session
@@ -95,6 +95,9 @@ __all__ = [
     "UserRecord",
     "due_state",
 ]
+
+if TYPE_CHECKING:
+    from pumpmgr.services.restoring import BrokenChainOverride
 
 
 class ClinicService:
@@ -334,8 +337,10 @@ class ClinicService:
     def backup_to(self, destination: Path) -> BackupManifest:
         return self.records.backup_to(destination)
 
-    def restore_from(self, backup: Path, *, require_manifest: bool = True) -> Path | None:
-        return self.records.restore_from(backup, require_manifest=require_manifest)
+    def restore_from(self, backup: Path, *, require_manifest: bool = True,
+                     override: BrokenChainOverride | None = None) -> Path | None:
+        return self.records.restore_from(backup, require_manifest=require_manifest,
+                                         override=override)
 
     def export_to(self, destination: Path) -> ExportSummary:
         return self.records.export_to(destination)

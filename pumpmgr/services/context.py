@@ -26,7 +26,8 @@ from pumpmgr.clock import Clock, SystemClock
 from pumpmgr.db import schema as db
 from pumpmgr.db.audit import append_audit
 from pumpmgr.db.engine import Database
-from pumpmgr.errors import Code, ImpossibleInput, InputError, PumpMgrError
+from pumpmgr.errors import Code, ImpossibleInput, PumpMgrError
+from pumpmgr.identity import clean_text
 from pumpmgr.records import ClinicSettings, PrescriptionRecord, RefillRecord
 from pumpmgr.services import forecasting, library_edits, mapping
 from pumpmgr.services.inputs import Verification
@@ -42,14 +43,8 @@ _FAILED_CHECKS = "pumpmgr.failed_password_checks"
 
 
 def _text(value: str, field: str, *, required: bool = True, limit: int = 200) -> str:
-    cleaned = value.strip() if isinstance(value, str) else ""
-    if required and not cleaned:
-        raise InputError(f"{field}: is required", code=Code.NO_VALUE, field=field)
-    if len(cleaned) > limit:
-        raise InputError(
-            f"{field}: at most {limit} characters", code=Code.OUT_OF_RANGE, field=field
-        )
-    return cleaned
+    # Fields longer than a line (notes, reasons: limits above 200) may hold line breaks.
+    return clean_text(value, field, required=required, limit=limit, multiline=limit > 200)
 
 
 def actor_of(user: db.User) -> Actor:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Literal
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pumpmgr.db import schema as db
-from pumpmgr.db.errors import ChangedMeanwhile
+from pumpmgr.db.errors import ChangedMeanwhile, RecordConflict
 from pumpmgr.errors import Code, ImpossibleInput, InputError
+from pumpmgr.identity import normalize_mrn
 from pumpmgr.records import PatientRecord
 from pumpmgr.services import mapping
 from pumpmgr.services.context import ClinicContext, _text
@@ -25,12 +27,13 @@ class PatientService:
 
     def register_patient(self, actor: Actor, data: PatientInput) -> PatientRecord:
         self.ctx.permit(actor, Action.REGISTER_PATIENT)
-        mrn = _text(data.mrn, "medical record number", limit=64)
+        mrn = normalize_mrn(data.mrn)
         if data.date_of_birth > self.ctx.today():
             raise ImpossibleInput("date of birth: is in the future", code=Code.TIME_ORDER,
                                   field="date of birth")
 
         def work(session: Session) -> PatientRecord:
+            _refuse_taken_mrn(session, mrn)
             now = self.ctx.now()
             row = db.Patient(
                 mrn=mrn,
@@ -88,7 +91,7 @@ class PatientService:
         change someone else saved meanwhile is refused with :class:`ChangedMeanwhile`, never
         silently overwritten (the row's version is checked here and again by the UPDATE)."""
         self.ctx.permit(actor, Action.EDIT_PATIENT)
-        mrn = _text(data.mrn, "medical record number", limit=64)
+        mrn = normalize_mrn(data.mrn)
         if data.date_of_birth > self.ctx.today():
             raise ImpossibleInput("date of birth: is in the future", code=Code.TIME_ORDER,
                                   field="date of birth")
@@ -105,6 +108,7 @@ class PatientService:
                       "renal_impairment", "emergency_contact_name", "emergency_contact_phone",
                       "notes", "opioid_status")
             before = {name: getattr(row, name) for name in fields}
+            _refuse_taken_mrn(session, mrn, row.id)
             row.mrn = mrn
             row.family_name = _text(data.family_name, "family name")
             row.given_name = _text(data.given_name, "given name")
@@ -137,3 +141,13 @@ def _opioid_status(status: str | None) -> db.OpioidStatus | None:
     except ValueError:
         raise InputError(f"opioid status: '{status}' must be naive or tolerant (or not "
                          "recorded)", code=Code.OUT_OF_RANGE, field="opioid status") from None
+
+
+def _refuse_taken_mrn(session: Session, mrn: str, patient_id: int | None = None) -> None:
+    """The unique index holds the stored form; a number stored before MRNs were normalised
+    (``d000001``) is the same patient as ``D000001`` too."""
+    taken = session.scalars(select(db.Patient.id).where(
+        func.upper(db.Patient.mrn) == mrn, db.Patient.id != (patient_id or 0))).first()
+    if taken is not None:
+        raise RecordConflict("another patient already has this medical record number (MRN)",
+                             code=Code.DB_CONFLICT, field="medical record number")

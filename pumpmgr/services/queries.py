@@ -12,6 +12,7 @@ from sqlalchemy import Date, DateTime, bindparam, func, select
 from pumpmgr.db import schema as db
 from pumpmgr.errors import Code, InputError, PumpMgrError
 from pumpmgr.formatting import format_quantity
+from pumpmgr.identity import clean_text, normalize_mrn
 from pumpmgr.records import (
     DueRow,
     DueState,
@@ -40,7 +41,15 @@ class QueryService:
 
     def find_patient(self, mrn: str) -> PatientRecord:
         with self.ctx.database.read() as session:
-            row = session.scalars(select(db.Patient).where(db.Patient.mrn == mrn.strip())).first()
+            # The stored form; then as typed, for a number stored before normalising (which
+            # cannot hold what normalize_mrn refuses beyond spaces and case: no NUL, <= 64).
+            typed = clean_text(mrn, "MRN", limit=64)
+            try:
+                wanted = [normalize_mrn(mrn, "MRN"), typed]
+            except InputError:
+                wanted = [typed]
+            row = session.scalars(select(db.Patient).where(db.Patient.mrn.in_(wanted)).order_by(
+                db.Patient.mrn != wanted[0])).first()
             if row is None:
                 raise InputError(f"MRN: no patient with medical record number '{mrn}'",
                                  code=Code.NO_VALUE, field="MRN")

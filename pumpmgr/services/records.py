@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
 from pumpmgr.db import schema as db
 from pumpmgr.db.audit import ChainReport, verify_chain
-from pumpmgr.db.backup import BackupManifest, backup_database, check_backup, restore_database
+from pumpmgr.db.backup import BackupManifest, backup_database, check_backup
 from pumpmgr.db.engine import open_database
 from pumpmgr.errors import Code, InputError
 from pumpmgr.services.context import ClinicContext
 from pumpmgr.services.values import AuditRecord, ExportSummary
+
+if TYPE_CHECKING:
+    from pumpmgr.services.restoring import BrokenChainOverride
 
 
 class RecordService:
@@ -61,28 +65,34 @@ class RecordService:
                              code=Code.BACKUP_FAILED, field="backup")
         return backup_database(self.ctx.database.engine, destination)
 
-    def restore_from(self, backup: Path, *, require_manifest: bool = True) -> Path | None:
+    def restore_from(self, backup: Path, *, require_manifest: bool = True,
+                     override: BrokenChainOverride | None = None) -> Path | None:
         """Replace the clinic's SQLite database with the checked backup ``backup`` and go on
         with the restored records; returns the safety copy of the replaced database.
         ``require_manifest=False`` restores a backup that has no manifest after every other
-        check (:func:`pumpmgr.db.backup.restore_database`).
+        check; ``override`` (an administrator's, with a reason) one whose audit log is broken
+        (:func:`pumpmgr.services.restoring.restore_clinic`, as the command line does).
 
         The backup is checked before anything is closed. The database is then closed, restored
         (refused while another pumpmgr has it open) and opened again; if the restore is refused
         the database is opened again as it was. Every signed-in user must sign in again: the
         restored records have their own accounts.
         """
+        from pumpmgr.services.restoring import restore_clinic
+
         target = self._sqlite_path("restore")
-        check_backup(backup)
+        check_backup(backup, accept_broken_chain=override is not None,
+                     require_signed=require_manifest)
         old = self.ctx.database
         old.dispose()
         try:
-            safety = restore_database(backup, target, safety_dir=old.backup_dir,
-                                      require_manifest=require_manifest)
+            restored = restore_clinic(backup, target, safety_dir=old.backup_dir,
+                                      require_manifest=require_manifest, override=override,
+                                      workstation=self.ctx.workstation)
         finally:
             self.ctx.database = open_database(target, backup_dir=old.backup_dir,
                                               daily_backup_keep=None)
-        return safety
+        return restored.safety_copy
 
     def export_to(self, destination: Path) -> ExportSummary:
         """Every record, the audit log included, as one JSON document at ``destination``

@@ -55,6 +55,11 @@ def dialogs(monkeypatch: pytest.MonkeyPatch) -> Dialogs:
         recorded.shown.append(("choose", "\n".join(items)))
         return recorded.choice
 
+    def ask_text(parent: object, title: str, label: str) -> str | None:
+        recorded.shown.append(("ask_text", label))
+        return recorded.text_answer
+
+    monkeypatch.setattr(messages, "ask_text", ask_text)
     for kind in ("info", "warn", "error"):
         monkeypatch.setattr(messages, kind, record(kind))
     monkeypatch.setattr(messages, "confirm", confirm)

@@ -14,7 +14,9 @@ import pytest
 from dialog_recorder import Dialogs
 from pytestqt.qtbot import QtBot
 from sample_clinic import PASSWORD
+from sqlalchemy import select
 
+from pumpmgr.db import schema as db
 from pumpmgr.errors import PumpMgrError
 from pumpmgr.services import ClinicService
 from pumpmgr.units import Q_
@@ -356,3 +358,38 @@ def test_backup_restore_export_are_the_administrators(window: MainWindow) -> Non
     assert not any(b.isEnabled() for b in (data.backup_button, data.restore_button,
                                            data.export_button))
     assert data.note.text().startswith("Only an administrator")
+
+
+def test_an_administrator_restores_a_broken_chain_backup_with_a_reason(
+        admin_window: MainWindow, tmp_path: Path, dialogs: Dialogs) -> None:
+    """The window's override goes through the same service as the command line's: refused
+    until the administrator confirms and gives a reason, which the restored audit log keeps."""
+    admin_window.show_records(RecordsTab.DATA)
+    data = admin_window.records.data
+    clinic = admin_window.clinic
+    with clinic.database.engine.connect() as connection:
+        connection.exec_driver_sql("DROP TRIGGER trg_audit_log_no_update")
+        connection.exec_driver_sql("UPDATE audit_log SET reason = 'forged' WHERE seq = 2")
+        connection.commit()
+    backup = tmp_path / "broken.db"
+    dialogs.save_to = backup
+    assert data.back_up() == backup
+    assert "audit log BROKEN" in data.backup_result.text()
+    dialogs.open_from = backup
+    dialogs.confirm_answers = [True, False]  # restore? yes; restore it anyway? no
+    old_database = clinic.database
+    assert not data.restore()
+    assert "broken" in dialogs.texts("confirm")[-1] and clinic.database is not None
+    dialogs.confirm_answers = [True, True]
+    dialogs.text_answer = "the newer backups are broken too"
+    try:
+        assert data.restore()
+        assert "reason" in dialogs.texts("ask_text")[-1].lower()
+        with clinic.database.read() as session:
+            last = session.scalars(select(db.AuditEntry).order_by(
+                db.AuditEntry.seq.desc())).first()
+        assert last is not None and last.action == "backup.restore_broken_chain"
+        assert (last.username, last.reason) == ("admin", "the newer backups are broken too")
+    finally:
+        if clinic.database is not old_database:
+            clinic.database.dispose()

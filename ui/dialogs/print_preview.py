@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
 )
 
 from pumpmgr.errors import Code, PumpMgrError
+from pumpmgr.files import write_private_bytes
 from pumpmgr.formatting import format_date
 from pumpmgr.services import ClinicService
 from pumpmgr.services.sheets import SheetService
@@ -191,7 +192,7 @@ def save_pdf(parent: QWidget | None, pdf: bytes, filename: str) -> Path | None:
     if path.suffix.lower() != ".pdf":
         path = path.with_suffix(".pdf")
     try:
-        path.write_bytes(pdf)
+        write_private_bytes(path, pdf)  # owner-only: the sheet names patients
     except OSError as exc:
         messages.error(parent, "Save as PDF", f"Could not write {path}: {exc.strerror or exc}. "
                                               "Choose a folder you may write to and try again.")

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from pumpmgr.files import write_private_bytes
 from pumpmgr.records import DueRow
 from pumpmgr.services import ClinicService
 from ui import icons, messages, notices, presentation
@@ -612,7 +613,7 @@ class DashboardScreen(QWidget):
         if path.suffix.lower() != ".ics":
             path = path.with_suffix(".ics")
         try:
-            path.write_bytes(self.calendar_text(rows).encode("utf-8"))
+            write_private_bytes(path, self.calendar_text(rows).encode("utf-8"))
         except OSError as exc:
             messages.error(self, "Export calendar",
                            f"Could not write {path}: {exc.strerror or exc}. Choose another "
