@@ -31,6 +31,7 @@ from PySide6.QtWidgets import QApplication, QProgressDialog
 
 from pumpmgr.db.engine import Database, open_database
 from pumpmgr.errors import Code, PumpMgrError
+from pumpmgr.formatting import program_version
 from pumpmgr.services import Actor, ClinicService
 from ui import icons, messages
 from ui.dialogs.sign_in import FirstAdministratorDialog, SignInDialog
@@ -49,6 +50,7 @@ class DemoUnavailable(PumpMgrError):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pumpmgr", description="pumpmgr: the intrathecal pump clinic's desktop program.")
+    parser.add_argument("--version", action="version", version=program_version())
     parser.add_argument("--db", metavar="PATH_OR_URL",
                         help="the clinic database (default: PUMPMGR_DB, else pumpmgr.db in "
                              "your data folder)")

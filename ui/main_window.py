@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from pumpmgr.formatting import program_version
 from pumpmgr.records import ClinicSettings
 from pumpmgr.services import Actor, ClinicService
 from ui import icons, messages, presentation
@@ -693,7 +694,8 @@ class MainWindow(QMainWindow):
 
     def about(self) -> None:
         messages.info(self, "About pumpmgr",
-                      "pumpmgr: intrathecal pump clinic manager.\n\nDecision support and record "
+                      f"{program_version()}: intrathecal pump clinic manager.\n\n"
+                      "Decision support and record "
                       "keeping: the pump's own programmer stays the device of record. Every "
                       "number is shown with its unit.")
 

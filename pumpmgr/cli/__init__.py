@@ -13,9 +13,9 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from pumpmgr import __version__
 from pumpmgr.cli import calc, printing, records
 from pumpmgr.errors import PumpMgrError
+from pumpmgr.formatting import program_version
 
 #: Fields named by the domain's errors that a command-line option supplies under another name.
 _FIELD_OPTIONS = {
@@ -43,7 +43,7 @@ def build_parser() -> OneLineParser:
         prog="pumpmgr",
         description="Intrathecal pump clinic manager. Without a command: a demo forecast.",
     )
-    parser.add_argument("--version", action="version", version=f"pumpmgr {__version__}")
+    parser.add_argument("--version", action="version", version=program_version())
     parser.add_argument("--db", metavar="PATH_OR_URL",
                         help="the clinic database: a SQLite file or a postgresql+psycopg:// URL "
                         "(default: $PUMPMGR_DB, else pumpmgr.db in the user's data folder)")

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 import pumpmgr.services
+from pumpmgr import __version__
 from pumpmgr.services import ClinicService
 from ui import app
 from ui.main_window import MainWindow
@@ -167,3 +168,9 @@ def test_the_collector_is_on_again_after_the_imports_with_them_frozen() -> None:
     finally:
         gc.enable()
         gc.unfreeze()
+
+
+def test_the_about_box_names_the_version(window: MainWindow, dialogs: Dialogs) -> None:
+    window.about_action.trigger()
+    (text,) = dialogs.texts("info")
+    assert text.startswith(f"pumpmgr {__version__}: ")
