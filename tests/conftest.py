@@ -18,9 +18,24 @@ from database_targets import (
     postgres_unavailable,
 )
 
+from pumpmgr import logfile
 from pumpmgr.db.engine import Database, open_database
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def log_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """pumpmgr's log folder for the whole run (and the programs tests start): a temporary one,
+    never the real home's."""
+    folder = tmp_path_factory.mktemp("log")
+    before = os.environ.get(logfile.ENV_VAR)
+    os.environ[logfile.ENV_VAR] = str(folder)
+    yield folder
+    if before is None:
+        os.environ.pop(logfile.ENV_VAR, None)
+    else:
+        os.environ[logfile.ENV_VAR] = before
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

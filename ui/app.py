@@ -17,7 +17,6 @@ import gc
 import logging
 import sys
 import threading
-import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -32,6 +31,7 @@ from PySide6.QtWidgets import QApplication, QProgressDialog
 from pumpmgr.db.engine import Database, open_database
 from pumpmgr.errors import Code, PumpMgrError
 from pumpmgr.formatting import program_version
+from pumpmgr.logfile import log_unexpected, start_log
 from pumpmgr.services import Actor, ClinicService
 from ui import icons, messages
 from ui.dialogs.sign_in import FirstAdministratorDialog, SignInDialog
@@ -180,14 +180,24 @@ def sign_in(clinic: ClinicService, hint: str = "", username: str = "") -> Actor 
 
 def _excepthook(kind: type[BaseException], value: BaseException,
                 trace: TracebackType | None) -> None:
-    """A fault of ours reaches the user as a dialog, and the trace goes to the log."""
-    log.error("unexpected error:\n%s", "".join(traceback.format_exception(kind, value, trace)))
+    """A fault of ours reaches the user as a short message, and its stack goes to the log
+    (:func:`ui.messages.show_error`)."""
+    if value.__traceback__ is None:
+        value = value.with_traceback(trace)
     messages.show_error(QApplication.activeWindow(), value, "the last action")
+
+
+def _thread_excepthook(args: threading.ExceptHookArgs) -> None:
+    """A worker thread's error that nobody collected is logged, never printed."""
+    if args.exc_value is not None:
+        log_unexpected(args.exc_type, args.exc_value, args.exc_traceback,
+                       f"working in the background ({args.thread.name if args.thread else '?'})")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the desktop program; ``argv`` without the program name (default ``sys.argv``)."""
     collector_after_imports()
+    start_log()
     arguments = list(sys.argv[1:] if argv is None else argv)
     try:
         args, qt_args = build_parser().parse_known_args(arguments)
@@ -197,7 +207,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not isinstance(app, QApplication):
         app = QApplication(["pumpmgr", *qt_args])
     setup_application(app)
+    log.info("%s started", program_version())
     sys.excepthook = _excepthook
+    threading.excepthook = _thread_excepthook
     try:
         opened = open_demo_database() if args.demo else Opened(open_database(args.db))
     except PumpMgrError as exc:

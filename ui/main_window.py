@@ -160,6 +160,8 @@ class MainWindow(QMainWindow):
                                   [QKeySequence(QKeySequence.StandardKey.Quit),
                                    QKeySequence("Ctrl+Q")], None, "Quit pumpmgr")
         self.about_action = action("&About pumpmgr", self.about)
+        self.log_folder_action = action("Open &log folder", lambda: messages.open_log_folder(self),
+                                        None, None, "The folder of pumpmgr's log files")
 
         self.print_due_action = action("&Print due list…", self.print_due_list, None, None,
                                        "The refill due list of a period, with a preview")
@@ -178,6 +180,7 @@ class MainWindow(QMainWindow):
         go_menu.addAction(self.find_action)
         go_menu.addAction(self.refresh_action)
         help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(self.log_folder_action)
         help_menu.addAction(self.about_action)
         self.help_menu = help_menu
 

@@ -16,6 +16,7 @@ from typing import NoReturn
 from pumpmgr.cli import calc, printing, records
 from pumpmgr.errors import PumpMgrError
 from pumpmgr.formatting import program_version
+from pumpmgr.logfile import current_log_file, log_unexpected
 
 #: Fields named by the domain's errors that a command-line option supplies under another name.
 _FIELD_OPTIONS = {
@@ -107,7 +108,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _silence_stdout()
         return 0
     except Exception as error:  # never a traceback in a nurse's terminal
-        print(f"{prog}: internal error ({type(error).__name__}: {error}); please report it",
+        reference = log_unexpected(type(error), error, error.__traceback__, f"running {prog}")
+        print(f"{prog}: internal error ({type(error).__name__}: {error}); please report it "
+              f"with the reference {reference} (details in {current_log_file()})",
               file=sys.stderr)
         return EXIT_INTERNAL
     if argv is DEMO:

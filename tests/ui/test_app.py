@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from dialog_recorder import Dialogs
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
@@ -128,6 +129,7 @@ def test_the_due_list_is_shown_without_printing_or_migration_code(sample_path: P
 import os, sys
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 sys.path.insert(0, {str(tests)!r})
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication
 from ui import app
 from pumpmgr.db.engine import open_database
@@ -174,3 +176,33 @@ def test_the_about_box_names_the_version(window: MainWindow, dialogs: Dialogs) -
     window.about_action.trigger()
     (text,) = dialogs.texts("info")
     assert text.startswith(f"pumpmgr {__version__}: ")
+
+
+def test_an_unhandled_error_is_logged_and_shown_without_a_traceback(
+        window: MainWindow, dialogs: Dialogs, log_folder: Path) -> None:
+    """What Qt's event loop hands to sys.excepthook: a short message with the log's reference
+    (never the stack), and the stack in the log file (never the message)."""
+    surname = "Quintavalle"
+    try:
+        raise ValueError(surname)
+    except ValueError as exc:
+        app._excepthook(type(exc), exc, exc.__traceback__)
+    (text,) = dialogs.texts("error")
+    reference = text.split("the reference ")[1].split(":")[0]
+    assert "Help → Open log folder" in text and "Traceback" not in text
+    log = (log_folder / "pumpmgr.log").read_text(encoding="utf-8")
+    assert f"{reference}: unexpected error while the last action" in log
+    assert "builtins.ValueError (message not logged)" in log and surname not in log
+
+
+def test_help_opens_the_log_folder(window: MainWindow, dialogs: Dialogs, log_folder: Path,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    opened: list[str] = []
+    answers = [True, False]
+    monkeypatch.setattr(QDesktopServices, "openUrl",
+                        lambda url: opened.append(url.toLocalFile()) or answers.pop(0))
+    assert window.log_folder_action in window.help_menu.actions()
+    window.log_folder_action.trigger()
+    assert opened == [str(log_folder)] and dialogs.shown == []
+    window.log_folder_action.trigger()  # no file manager: the folder is named instead
+    assert dialogs.texts("info") == [f"pumpmgr's log files are in {log_folder}"]
