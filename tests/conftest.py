@@ -96,6 +96,12 @@ def harness_report() -> Callable[[str, int, int, float], None]:
     return report
 
 
+@pytest.fixture
+def harness_note() -> Callable[[str], None]:
+    """Record one line of measured figures (printed at the end with the harnesses')."""
+    return _HARNESS_LINES.append
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if _HARNESS_LINES:
         terminalreporter.section("reliability harnesses")

@@ -105,8 +105,10 @@ def test_a_chained_error_logs_each_stack(own_log: Path) -> None:
 
 
 def test_a_fault_of_the_command_line_is_logged_with_its_reference(
-        own_log: Path, monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv(logfile.ENV_VAR, str(tmp_path / "log"))  # where the command logs
+    own_log = tmp_path / "log" / "pumpmgr.log"
     from pumpmgr.cli import calc
 
     first_name = "Zerlina"
@@ -122,3 +124,5 @@ def test_a_fault_of_the_command_line_is_logged_with_its_reference(
     text = own_log.read_text(encoding="utf-8")
     assert reference in text and "builtins.ZeroDivisionError (message not logged)" in text
     assert "Zerlina" not in text
+    monkeypatch.undo()
+    logfile.start_log()  # back to the run's folder

@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 from platformdirs import user_data_dir
 from PySide6.QtCore import QEventLoop, Qt
-from PySide6.QtWidgets import QApplication, QProgressDialog
+from PySide6.QtWidgets import QApplication, QProgressDialog, QWidget
 
 from pumpmgr.db.engine import Database, open_database
 from pumpmgr.errors import Code, PumpMgrError
@@ -56,6 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "your data folder)")
     parser.add_argument("--demo", action="store_true",
                         help="open a demo clinic with made-up patients (rebuilt each day)")
+    parser.add_argument("--self-test", action="store_true",
+                        help="open the window and close it at once, to check that this "
+                             "computer can show pumpmgr (a user name and a password on two "
+                             "lines of standard input sign in first, else the sign-in shows)")
     return parser
 
 
@@ -194,6 +198,47 @@ def _thread_excepthook(args: threading.ExceptHookArgs) -> None:
                        f"working in the background ({args.thread.name if args.thread else '?'})")
 
 
+def self_test(app: QApplication, clinic: ClinicService, stdin: TextIO | None) -> int:
+    """Show the main window (signed in with the user name and password on ``stdin``'s first
+    two lines) or, without them, the sign-in; draw it, close it, and say so on stdout.
+    Returns 0, or 1 with the problems on stderr: the sign-in refused, the program's icon or
+    stylesheet missing, nothing drawn."""
+    problems = []
+    if app.windowIcon().isNull():
+        problems.append("the program's icon is missing")
+    if not app.styleSheet():
+        problems.append("the program's stylesheet is missing")
+    lines = stdin.read().splitlines() if stdin is not None and not stdin.isatty() else []
+    shown: QWidget
+    if len(lines) >= 2:
+        try:
+            shown = MainWindow(clinic, clinic.sign_in(lines[0].strip(), lines[1]))
+        except PumpMgrError as exc:
+            print(f"pumpmgr --self-test: {exc.message}", file=sys.stderr)
+            return 1
+        what = "main window"
+    elif clinic.has_users():
+        shown, what = SignInDialog(clinic), "sign-in"
+    else:
+        shown, what = FirstAdministratorDialog(clinic), "first administrator's sign-up"
+    shown.show()
+    for _ in range(50):
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+        if shown.isVisible() and shown.windowHandle() is not None and shown.windowHandle(
+                ).isExposed():
+            break
+    picture = shown.grab()
+    shown.close()
+    app.processEvents()
+    if picture.isNull() or not shown.isHidden():
+        problems.append(f"the {what} was not drawn and closed")
+    print(f"{program_version()}: the {what} opened ({picture.width()}x{picture.height()}) and "
+          f"closed on {app.platformName()}")
+    for problem in problems:
+        print(f"pumpmgr --self-test: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the desktop program; ``argv`` without the program name (default ``sys.argv``)."""
     collector_after_imports()
@@ -219,6 +264,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     database = opened.database
     try:
         clinic = ClinicService(database)
+        if args.self_test:
+            return self_test(app, clinic, sys.stdin)
         actor = sign_in(clinic, opened.hint, opened.username)
         if actor is None:
             return 0

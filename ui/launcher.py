@@ -15,11 +15,12 @@ from typing import NoReturn
 
 
 def wants_window(argv: Sequence[str]) -> bool:
-    """Every argument is one of the window's own options (``--db PATH_OR_URL``, ``--demo``)."""
+    """Every argument is one of the window's own options (``--db PATH_OR_URL``, ``--demo``,
+    ``--self-test``)."""
     rest = list(argv)
     while rest:
         arg = rest.pop(0)
-        if arg == "--demo" or arg.startswith("--db="):
+        if arg in {"--demo", "--self-test"} or arg.startswith("--db="):
             continue
         if arg == "--db" and rest:
             rest.pop(0)

@@ -16,7 +16,7 @@ from typing import NoReturn
 from pumpmgr.cli import calc, printing, records
 from pumpmgr.errors import PumpMgrError
 from pumpmgr.formatting import program_version
-from pumpmgr.logfile import current_log_file, log_unexpected
+from pumpmgr.logfile import current_log_file, log_unexpected, start_log
 
 #: Fields named by the domain's errors that a command-line option supplies under another name.
 _FIELD_OPTIONS = {
@@ -82,6 +82,7 @@ def _silence_stdout() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    start_log()  # the records' writes and any fault of ours (pumpmgr.logfile)
     parser = build_parser()
     if not argv:
         print("pumpmgr demo: SynchroMed II 20 mL, baclofen 2000 mcg/mL at 400 mcg/day, "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import gc
+import io
 import sys
 from datetime import date
 from pathlib import Path
@@ -14,6 +15,7 @@ from dialog_recorder import Dialogs
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
+from sample_clinic import PASSWORD
 
 import pumpmgr.services
 from pumpmgr import __version__
@@ -206,3 +208,21 @@ def test_help_opens_the_log_folder(window: MainWindow, dialogs: Dialogs, log_fol
     assert opened == [str(log_folder)] and dialogs.shown == []
     window.log_folder_action.trigger()  # no file manager: the folder is named instead
     assert dialogs.texts("info") == [f"pumpmgr's log files are in {log_folder}"]
+
+
+@pytest.mark.parametrize(("stdin", "shown"), [
+    (f"nina\n{PASSWORD}\n", "main window"), ("", "sign-in"), ("nina\nwrong password\n", None)])
+def test_self_test_opens_and_closes(qtbot: QtBot, sample_path: Path, stdin: str,
+                                    shown: str | None, monkeypatch: pytest.MonkeyPatch,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """What the release bundle's smoke test and IT run on a workstation: ``--self-test``."""
+    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    status = app.main(["--db", str(sample_path), "--self-test"])
+    out, err = capsys.readouterr()
+    if shown is None:
+        assert status == 1 and "pumpmgr --self-test: " in err and out == ""
+        return
+    assert status == 0 and err == ""
+    assert out.startswith(f"pumpmgr {__version__}: the {shown} opened (")
+    assert out.rstrip().endswith("and closed on offscreen")
+    assert not any(w.isVisible() for w in QApplication.topLevelWidgets())
