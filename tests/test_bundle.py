@@ -47,8 +47,9 @@ def _run(program: Path, *args: str, env: dict[str, str], cwd: Path,
 
 
 @pytest.mark.slow
-def test_the_built_bundle_runs_a_clinic(tmp_path: Path,
-                                        harness_note: Callable[[str], None]) -> None:
+def test_the_built_bundle_runs_a_clinic(tmp_path: Path, harness_note: Callable[[str], None],
+                                        qapp: object) -> None:
+    """(``qapp``: the icons are rendered in this process; see test_desktop_files.)"""
     started = time.monotonic()
     folder = bundle.build(tmp_path / "dist", tmp_path / "work")
     build_seconds = time.monotonic() - started

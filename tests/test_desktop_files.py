@@ -56,7 +56,9 @@ def test_the_metainfo_is_valid_and_names_this_release() -> None:
     assert next(r.get("version") for r in root.iter("release")) == __version__
 
 
-def test_the_icons_are_rendered_from_the_svg(tmp_path: Path) -> None:
+def test_the_icons_are_rendered_from_the_svg(tmp_path: Path, qapp: object) -> None:
+    """(``qapp``: the tests' QApplication exists first, so the renderer does not make a
+    QGuiApplication that would leave no room for it.)"""
     from PIL import Image
 
     made = bundle.render_icons(REPO / "resources" / "icons" / "pumpmgr.svg", tmp_path)
