@@ -18,6 +18,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Literal
 
+from pumpmgr import __version__
 from pumpmgr.units import Kind, Quantity, require
 
 MassUnit = Literal["mcg", "mg"]
@@ -35,6 +36,12 @@ _DISPLAY_UNITS: dict[Kind, str] = {
 
 #: Kinds shown to a fixed 0.01 (or 3 significant figures when smaller).
 _VOLUME_LIKE = {Kind.VOLUME, Kind.FLOW, Kind.VOLUME_PER_LENGTH, Kind.LENGTH, Kind.DURATION}
+
+
+def program_version() -> str:
+    """The program and its version, as --version, the About box and every sheet's footer
+    print it: ``pumpmgr 0.1.0``."""
+    return f"pumpmgr {__version__}"
 
 
 def display_unit(kind: Kind, mass_unit: MassUnit = "mcg") -> str:

@@ -18,6 +18,7 @@ from database_targets import (
     postgres_unavailable,
 )
 
+from pumpmgr import logfile
 from pumpmgr.db.engine import Database, open_database
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -37,6 +38,20 @@ def clinic_key_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             os.environ.pop("PUMPMGR_KEY_FILE", None)
         else:
             os.environ["PUMPMGR_KEY_FILE"] = before
+
+
+@pytest.fixture(autouse=True, scope="session")
+def log_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """pumpmgr's log folder for the whole run (and the programs tests start): a temporary one,
+    never the real home's."""
+    folder = tmp_path_factory.mktemp("log")
+    before = os.environ.get(logfile.ENV_VAR)
+    os.environ[logfile.ENV_VAR] = str(folder)
+    yield folder
+    if before is None:
+        os.environ.pop(logfile.ENV_VAR, None)
+    else:
+        os.environ[logfile.ENV_VAR] = before
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -95,6 +110,12 @@ def harness_report() -> Callable[[str, int, int, float], None]:
         )
 
     return report
+
+
+@pytest.fixture
+def harness_note() -> Callable[[str], None]:
+    """Record one line of measured figures (printed at the end with the harnesses')."""
+    return _HARNESS_LINES.append
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

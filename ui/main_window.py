@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from pumpmgr.formatting import program_version
 from pumpmgr.records import ClinicSettings
 from pumpmgr.services import Actor, ClinicService
 from pumpmgr.visit_note import RecordRef
@@ -170,6 +171,8 @@ class MainWindow(QMainWindow):
                                   [QKeySequence(QKeySequence.StandardKey.Quit),
                                    QKeySequence("Ctrl+Q")], None, "Quit pumpmgr")
         self.about_action = action("&About pumpmgr", self.about)
+        self.log_folder_action = action("Open &log folder", lambda: messages.open_log_folder(self),
+                                        None, None, "The folder of pumpmgr's log files")
 
         self.print_due_action = action("&Print due list…", self.print_due_list, None, None,
                                        "The refill due list of a period, with a preview")
@@ -188,6 +191,7 @@ class MainWindow(QMainWindow):
         go_menu.addAction(self.find_action)
         go_menu.addAction(self.refresh_action)
         help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(self.log_folder_action)
         help_menu.addAction(self.about_action)
         self.help_menu = help_menu
 
@@ -705,7 +709,8 @@ class MainWindow(QMainWindow):
 
     def about(self) -> None:
         messages.info(self, "About pumpmgr",
-                      "pumpmgr: intrathecal pump clinic manager.\n\nDecision support and record "
+                      f"{program_version()}: intrathecal pump clinic manager.\n\n"
+                      "Decision support and record "
                       "keeping: the pump's own programmer stays the device of record. Every "
                       "number is shown with its unit.")
 

@@ -13,9 +13,10 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from pumpmgr import __version__
 from pumpmgr.cli import calc, hospital, printing, records
 from pumpmgr.errors import PumpMgrError
+from pumpmgr.formatting import program_version
+from pumpmgr.logfile import current_log_file, log_unexpected, start_log
 
 #: Fields named by the domain's errors that a command-line option supplies under another name.
 _FIELD_OPTIONS = {
@@ -43,7 +44,7 @@ def build_parser() -> OneLineParser:
         prog="pumpmgr",
         description="Intrathecal pump clinic manager. Without a command: a demo forecast.",
     )
-    parser.add_argument("--version", action="version", version=f"pumpmgr {__version__}")
+    parser.add_argument("--version", action="version", version=program_version())
     parser.add_argument("--db", metavar="PATH_OR_URL",
                         help="the clinic database: a SQLite file or a postgresql+psycopg:// URL "
                         "(default: $PUMPMGR_DB, else pumpmgr.db in the user's data folder)")
@@ -92,6 +93,7 @@ def _silence_stdout() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    start_log()  # the records' writes and any fault of ours (pumpmgr.logfile)
     parser = build_parser()
     if not argv:
         print("pumpmgr demo: SynchroMed II 20 mL, baclofen 2000 mcg/mL at 400 mcg/day, "
@@ -118,7 +120,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _silence_stdout()
         return 0
     except Exception as error:  # never a traceback in a nurse's terminal
-        print(f"{prog}: internal error ({type(error).__name__}: {error}); please report it",
+        reference = log_unexpected(type(error), error, error.__traceback__, f"running {prog}")
+        print(f"{prog}: internal error ({type(error).__name__}: {error}); please report it "
+              f"with the reference {reference} (details in {current_log_file()})",
               file=sys.stderr)
         return EXIT_INTERNAL
     if argv is DEMO:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+import logging
 import socket
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -43,6 +44,8 @@ from pumpmgr.db.errors import AuditError
 from pumpmgr.db.schema import AuditEntry
 from pumpmgr.db.session_options import READ_ONLY_OPTION
 from pumpmgr.errors import Code
+
+log = logging.getLogger(__name__)
 
 GENESIS_HASH = "0" * 64
 HASH_VERSION = "pumpmgr-audit-v1"
@@ -264,6 +267,8 @@ def append_audit(
     entry.row_hash = _hash_of(entry)
     session.add(entry)
     session.flush()
+    # Record ids only: the log file must hold no patient data (pumpmgr.logfile)
+    log.info("writing audit entry %d: %s on %s %s", seq, action, entity_type, entity or "-")
     return entry
 
 

@@ -112,18 +112,32 @@ def resolve_database_url(
     return URL.create("sqlite", database=str(path))
 
 
+def _require_psycopg() -> None:
+    """Raise :class:`DatabaseRefused` when psycopg 3 (the ``postgres`` extra) cannot be
+    imported: a single-workstation install leaves it out."""
+    try:
+        import psycopg  # noqa: F401  (imported again by SQLAlchemy's dialect)
+    except ImportError as exc:
+        raise DatabaseRefused(
+            "this pumpmgr was installed without PostgreSQL support, so it cannot open a "
+            "postgresql:// database. Install pumpmgr with its postgres extra "
+            "(pip install \"pumpmgr[postgres]\"), or give a SQLite file instead "
+            f"({type(exc).__name__}: {exc})",
+            code=Code.DB_UNSUPPORTED,
+        ) from exc
+
+
 def _check_backend(url: URL) -> URL:
     backend = url.get_backend_name()
     if backend == "postgresql":
-        if url.drivername == "postgresql":
-            return url.set(drivername="postgresql+psycopg")
-        if url.drivername == "postgresql+psycopg":
-            return url
-        raise DatabaseRefused(
-            f"pumpmgr talks to PostgreSQL through psycopg 3; write the URL as "
-            f"postgresql+psycopg://..., not {url.drivername}://...",
-            code=Code.DB_UNSUPPORTED,
-        )
+        if url.drivername not in {"postgresql", "postgresql+psycopg"}:
+            raise DatabaseRefused(
+                f"pumpmgr talks to PostgreSQL through psycopg 3; write the URL as "
+                f"postgresql+psycopg://..., not {url.drivername}://...",
+                code=Code.DB_UNSUPPORTED,
+            )
+        _require_psycopg()
+        return url.set(drivername="postgresql+psycopg")
     if backend == "sqlite":
         if not url.database or url.database == ":memory:" or url.database.startswith("file:"):
             raise DatabaseRefused(

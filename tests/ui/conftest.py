@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from ui.main_window import MainWindow
 def dialogs(monkeypatch: pytest.MonkeyPatch) -> Dialogs:
     recorded = Dialogs()
     monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # ui.app.main replaces it
+    monkeypatch.setattr(threading, "excepthook", threading.excepthook)  # and this one
 
     def record(kind: str) -> Any:
         def show(parent: object, title: str, text: str, *args: object, **kw: object) -> None:
