@@ -257,6 +257,9 @@ class Drug:
     overdose_signs: tuple[str, ...]
     unverified: frozenset[str]
     sources: Sources
+    #: The longest refill interval (a duration) where the library sets one, e.g. baclofen
+    #: 180 days [S72]; otherwise the clinic's setting applies (domain-rules §3).
+    max_refill_interval: Limit | None = None
 
     @property
     def compounded_only(self) -> bool:
@@ -713,6 +716,7 @@ _DRUG_VALUE_FIELDS = (
     "stability",
     "withdrawal_signs",
     "overdose_signs",
+    "max_refill_interval",
 )
 
 
@@ -798,6 +802,7 @@ def _drug(key: str, e: _Entry) -> Drug:
     stability_table = e.child("stability", {} if raw_stability is None else raw_stability)
     withdrawal = e.text_list("withdrawal_signs")
     overdose = e.text_list("overdose_signs")
+    interval = e.quantity("max_refill_interval", Kind.DURATION, required=False)
     present = {
         "approved_for_it": True,
         "stock_concentrations": bool(stocks),
@@ -806,6 +811,7 @@ def _drug(key: str, e: _Entry) -> Drug:
         "stability": bool(stability_table.table),
         "withdrawal_signs": bool(withdrawal),
         "overdose_signs": bool(overdose),
+        "max_refill_interval": interval is not None,
     }
     sources = e.sources(present)
     unverified = e.field_list("unverified", present)
@@ -854,6 +860,9 @@ def _drug(key: str, e: _Entry) -> Drug:
         overdose_signs=overdose,
         unverified=unverified,
         sources=sources,
+        max_refill_interval=None if interval is None else Limit(
+            interval, _tags(sources, "max_refill_interval"),
+            unverified="max_refill_interval" in unverified),
     )
 
 

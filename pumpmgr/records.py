@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
-from pumpmgr.forecast import DueReason
+from pumpmgr.forecast import DEFAULT_MAX_REFILL_INTERVAL_DAYS, DueReason
+from pumpmgr.refill import DEFAULT_EMPTY_THRESHOLD_ML, Verdict
 from pumpmgr.schedule import PatientBolus, Program, Schedule
 from pumpmgr.units import Quantity
 
@@ -158,7 +159,7 @@ class RefillRecord:
     previous_fill_volume: Quantity | None  #: what the last fill left in the reservoir, mL
     expected_residual: Quantity | None  #: computed, mL (None for the first fill of a pump)
     aspirated: Quantity | None  #: measured, mL
-    discrepancy_verdict: Literal["ok", "investigate"] | None
+    discrepancy_verdict: Verdict | None
     discrepancy_difference: Quantity | None  #: expected − aspirated, mL
     discrepancy_note: str
     volume_added: Quantity  #: mL
@@ -261,3 +262,11 @@ class ClinicSettings:
     open_days: frozenset[int] = frozenset(range(5))
     page_size: Literal["A4", "Letter"] = "A4"
     auto_lock_minutes: int = 10
+    #: The longest refill interval for a drug the library gives none (clinic policy, 90 days;
+    #: domain-rules §3).
+    max_refill_interval_days: int = DEFAULT_MAX_REFILL_INTERVAL_DAYS
+    #: Dates the clinic is closed besides the weekdays it never opens (domain-rules §3).
+    closed_dates: frozenset[date] = frozenset()
+    #: Aspirated at or below this, the reservoir was found empty (clinic policy, 0.5 mL;
+    #: domain-rules section 4).
+    empty_threshold_ml: float = DEFAULT_EMPTY_THRESHOLD_ML

@@ -108,7 +108,11 @@ def test_example_1_residual_plan_and_forecast() -> None:
     assert float(plan.doses[0].daily_dose.to("mcg/day").m) == pytest.approx(400)
     assert float(plan.program.daily_volume().to("mL/day").m) == pytest.approx(0.2)
     assert plan.forecast.alarm_at == datetime(2025, 7, 31)
-    assert plan.forecast.refill_due == date(2025, 7, 24)
+    # alarm minus the buffer would be 2025-07-24; the pump running 14.5 % fast may reach the
+    # alarm volume on Saturday 2025-07-19: the Friday before (domain-rules §3)
+    assert dict(plan.forecast.limits)["alarm"] == date(2025, 7, 24)
+    assert plan.forecast.refill_due == date(2025, 7, 18)
+    assert plan.forecast.refill_due_reason == "worst_case"
     assert plan.forecast.accuracy_percent == 14.5 and plan.forecast.buffer_days == 7
     assert ml(plan.threshold) == 1
     assert plan.forecast.stability_days is None
@@ -385,6 +389,10 @@ def test_with_the_zone_time_runs_on_the_pumps_clock_across_a_clock_change() -> N
     real = plan_visit(filled, late, settings=SETTINGS, tz=berlin)
     assert real.forecast.alarm_at == datetime(2027, 1, 22, 22, 30)
     assert real.forecast.days_to_alarm == pytest.approx(90)
-    assert real.forecast.refill_due == date(2027, 1, 15)
+    # the alarm limit counts real days across the change; the worst case (14.5 % fast) is
+    # earlier and sets the date (domain-rules §3)
+    assert dict(real.forecast.limits)["alarm"] == date(2027, 1, 15)
+    assert real.forecast.refill_due == date(2027, 1, 11)
+    assert real.forecast.refill_due_reason == "worst_case"
     assert plan_visit(filled, late, settings=SETTINGS).forecast.alarm_at == datetime(
         2027, 1, 22, 23, 30)
