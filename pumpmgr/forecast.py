@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
+from pumpmgr.clock import PumpClock
 from pumpmgr.errors import Code, ImpossibleInput, InputError
 from pumpmgr.schedule import Program
 from pumpmgr.units import (
@@ -470,6 +471,63 @@ def forecast(
         empty_at_worst_case=_add_days(filled_at, days_empty_worst),
         limits=tuple(sorted(limits.items(), key=lambda item: DUE_REASONS.index(item[0]))),
     )
+
+
+def on_clinic_clock(outlook: Forecast, clock: PumpClock, tz: tzinfo) -> Forecast:
+    """A forecast computed on the pump's clock (set at the fill: ``outlook.filled_at`` is the
+    clinic's wall-clock time then), as the clinic's wall-clock times, with every limit and the
+    refill-due date taken from the real instants in the clinic's zone.
+
+    The one rule for dates across a daylight-saving change, shared by the stored forecast
+    (:func:`pumpmgr.services.forecasting.compute`), the visit plan and ``pumpmgr calc``.
+    """
+    def wall(pump_time: datetime) -> datetime:
+        return clock.to_instant(pump_time).astimezone(tz).replace(tzinfo=None)
+
+    solution_at = outlook.solution_filled_at or outlook.filled_at
+    solution_instant = clock.to_instant(solution_at).astimezone(tz)
+    with_boluses = clock.to_instant(outlook.alarm_at_with_boluses).astimezone(tz)
+    worst = clock.to_instant(outlook.alarm_at_worst_case).astimezone(tz)
+    dates = due_limits(
+        filled_at=solution_instant, alarm_at_with_boluses=with_boluses, worst_case_at=worst,
+        buffer_days=outlook.buffer_days, stability_days=outlook.stability_days,
+        max_interval_days=outlook.max_interval_days, expires_on=outlook.expires_on)
+    due, reason = refill_due_date(
+        filled_at=solution_instant, alarm_at_with_boluses=with_boluses, worst_case_at=worst,
+        buffer_days=outlook.buffer_days, stability_days=outlook.stability_days,
+        max_interval_days=outlook.max_interval_days, expires_on=outlook.expires_on,
+        open_days=outlook.open_days, closed_dates=outlook.closed_dates)
+    empty_worst = outlook.empty_at_worst_case
+    return replace(
+        outlook,
+        filled_at=wall(outlook.filled_at),
+        alarm_at=wall(outlook.alarm_at),
+        alarm_at_with_boluses=wall(outlook.alarm_at_with_boluses),
+        alarm_at_worst_case=wall(outlook.alarm_at_worst_case),
+        empty_at=wall(outlook.empty_at),
+        empty_at_worst_case=None if empty_worst is None else wall(empty_worst),
+        solution_filled_at=wall(solution_at),
+        refill_due=due,
+        refill_due_reason=reason,
+        limits=tuple(sorted(dates.items(), key=lambda item: DUE_REASONS.index(item[0]))),
+    )
+
+
+def forecast_in_zone(tz: tzinfo | None, **arguments: Any) -> Forecast:
+    """:func:`forecast` of a fill at the wall-clock time ``filled_at`` in the clinic's zone
+    ``tz``, counted on the pump's clock (:func:`on_clinic_clock`); plain wall-clock arithmetic
+    when no zone is given."""
+    if tz is None:
+        return forecast(**arguments)
+    filled_at: datetime = arguments["filled_at"]
+    instant = filled_at.replace(tzinfo=tz) if filled_at.tzinfo is None else filled_at
+    clock = PumpClock(instant, tz)
+    pump_start = clock.to_pump(instant)
+    solution = arguments.get("solution_filled_at")
+    if solution is not None:
+        solution_instant = solution.replace(tzinfo=tz) if solution.tzinfo is None else solution
+        arguments["solution_filled_at"] = clock.to_pump(solution_instant)
+    return on_clinic_clock(forecast(**{**arguments, "filled_at": pump_start}), clock, tz)
 
 
 # ---------------------------------------------------------------------------------------------

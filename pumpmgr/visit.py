@@ -34,14 +34,12 @@ from pumpmgr.deadspace import Bridge, bridge, priming_volume
 from pumpmgr.dosing import admixture_doses, dose_for_volume
 from pumpmgr.errors import CatalogError, Code, ImpossibleInput
 from pumpmgr.forecast import (
-    DUE_REASONS,
     Accuracy,
     Forecast,
     RefillState,
     check_solution_date,
-    due_limits,
     forecast,
-    refill_due_date,
+    on_clinic_clock,
     state_from_volumes,
     worst_case_accuracy,
 )
@@ -202,42 +200,6 @@ def _on_pump_clock(
     periods: Sequence[ProgramPeriod], clock: PumpClock, tz: tzinfo
 ) -> list[ProgramPeriod]:
     return [replace(p, starts_at=clock.to_pump(instant(p.starts_at, tz))) for p in periods]
-
-
-def _on_clinic_clock(outlook: Forecast, clock: PumpClock, tz: tzinfo) -> Forecast:
-    """A forecast computed on the pump's clock (set at the fill), as the clinic's wall-clock
-    times, with the refill-due date of the real instants: what the stored forecast holds
-    (:func:`pumpmgr.services.forecasting.compute`)."""
-    def wall(pump_time: datetime) -> datetime:
-        return wall_clock(clock.to_instant(pump_time), tz)
-
-    solution_at = outlook.solution_filled_at or outlook.filled_at
-    limits = {
-        "filled_at": clock.to_instant(solution_at).astimezone(tz),
-        "alarm_at_with_boluses": clock.to_instant(outlook.alarm_at_with_boluses).astimezone(tz),
-        "worst_case_at": clock.to_instant(outlook.alarm_at_worst_case).astimezone(tz),
-        "buffer_days": outlook.buffer_days,
-        "stability_days": outlook.stability_days,
-        "max_interval_days": outlook.max_interval_days,
-        "expires_on": outlook.expires_on,
-    }
-    due, reason = refill_due_date(**limits, open_days=outlook.open_days,  # type: ignore[arg-type]
-                                  closed_dates=outlook.closed_dates)
-    dates = due_limits(**limits)  # type: ignore[arg-type]
-    empty_worst = outlook.empty_at_worst_case
-    return replace(
-        outlook,
-        filled_at=wall(outlook.filled_at),
-        alarm_at=wall(outlook.alarm_at),
-        alarm_at_with_boluses=wall(outlook.alarm_at_with_boluses),
-        alarm_at_worst_case=wall(outlook.alarm_at_worst_case),
-        empty_at=wall(outlook.empty_at),
-        empty_at_worst_case=None if empty_worst is None else wall(empty_worst),
-        solution_filled_at=wall(solution_at),
-        refill_due=due,
-        refill_due_reason=reason,
-        limits=tuple(sorted(dates.items(), key=lambda item: DUE_REASONS.index(item[0]))),
-    )
 
 
 def local_due_rows(rows: Sequence[DueRow], tz: tzinfo) -> list[DueRow]:
@@ -648,7 +610,7 @@ def plan_visit(
         closed_dates=settings.closed_dates,
     )
     if tz is not None:
-        outlook = _on_clinic_clock(outlook, PumpClock(instant(at, tz), tz), tz)
+        outlook = on_clinic_clock(outlook, PumpClock(instant(at, tz), tz), tz)
     moved = outlook.refill_due_reason == "expiry"
     if moved:
         assert expires_on is not None

@@ -25,6 +25,8 @@ _FIELD_OPTIONS = {
     "full_name": "--full-name",
     "password": "password",
     "user": "--admin",
+    "expiry": "--expires",
+    "longest refill interval": "--max-interval-days",
 }
 
 EXIT_BAD_INPUT = 2
