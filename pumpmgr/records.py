@@ -11,7 +11,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
-from pumpmgr.forecast import DEFAULT_MAX_REFILL_INTERVAL_DAYS, DueReason
+from pumpmgr.forecast import (
+    DEFAULT_MAX_REFILL_INTERVAL_DAYS,
+    DueReason,
+    RefillState,
+    state_before_refill,
+)
 from pumpmgr.refill import DEFAULT_EMPTY_THRESHOLD_ML, Verdict
 from pumpmgr.schedule import PatientBolus, Program, Schedule
 from pumpmgr.units import Quantity
@@ -180,6 +185,7 @@ class RefillRecord:
     programmer: ProgrammerFigures | None = None
     programmer_differs: bool | None = None
     correction_reason: str = ""  #: why this version supersedes the one it corrects
+    compounded: bool = False  #: a pharmacy compounded the solution (``expiry`` is its BUD)
 
 
 @dataclass(frozen=True)
@@ -209,6 +215,18 @@ class StoredForecast:
     refill_due: date
     refill_due_reason: DueReason
     empty_at: datetime
+    #: when the worst-case residual (every bolus taken, the pump running fast) reaches the
+    #: alarm volume and 0 (None: stored before revision 0005)
+    alarm_at_worst_case: datetime | None = None
+    empty_at_worst_case: datetime | None = None
+    over_infusion_risk: bool = False  #: the pump ran empty (HSA notice, 8 Nov 2016)
+
+    def state(self, now: datetime, *, stopped: bool = False,
+              past_end_of_service: bool = False) -> RefillState | None:
+        """The pump's state before its refill at ``now`` (domain-rules §3)."""
+        return state_before_refill(now=now, alarm_at=self.alarm_at, empty_at=self.empty_at,
+                                   empty_at_worst_case=self.empty_at_worst_case,
+                                   stopped=stopped, past_end_of_service=past_end_of_service)
 
 
 @dataclass(slots=True)

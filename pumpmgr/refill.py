@@ -345,7 +345,8 @@ def plan_refill(
     """Empty the reservoir, then fill it to ``fill_volume`` (default: its capacity).
 
     Refuses a fill above the capacity or not above the alarm volume, and prepared solution
-    that does not cover the fill.
+    that does not cover the fill. The aspirate is taken as drawn, even above the capacity
+    (:func:`discrepancy` then asks for a note).
     """
     capacity_ml = float(
         require_positive(reservoir_capacity, Kind.VOLUME, "reservoir capacity").to("mL").m
@@ -355,7 +356,8 @@ def plan_refill(
     fill_ml = capacity_ml if fill_volume is None else float(
         require_positive(fill_volume, Kind.VOLUME, "fill volume").to("mL").m
     )
-    _require_within_capacity("aspirated", aspirated_ml, capacity_ml)
+    # An aspirate above the capacity is recorded as drawn: the discrepancy verdict asks for
+    # the note and says to check the needle position (domain-rules section 4).
     _require_within_capacity("fill volume", fill_ml, capacity_ml)
     if fill_ml <= alarm_ml:
         raise ImpossibleInput(

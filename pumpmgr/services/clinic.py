@@ -33,6 +33,7 @@ from pumpmgr.deadspace import Bridge, bridge
 from pumpmgr.dose_checks import DoseCheck, change_context, check_admixture, patient_context
 from pumpmgr.dosing import admixture_doses
 from pumpmgr.errors import Code, ImpossibleInput, InputError, PumpMgrError
+from pumpmgr.forecast import check_solution_date
 from pumpmgr.formatting import format_quantity
 from pumpmgr.records import (
     CatheterRecord,
@@ -346,6 +347,7 @@ class ClinicService:
             open_days=frozenset(d for d in range(7) if row.open_weekdays_mask & (1 << d)),
             page_size=row.page_size.value,
             auto_lock_minutes=row.auto_lock_minutes,
+            **forecasting.settings_fields(row),
         )
 
     # ----------------------------------------------------------------- users
@@ -1112,7 +1114,6 @@ class ClinicService:
             refills = forecasting.current_refills(session, pump.id)
             if not refills:
                 return None
-            last = refills[-1]
             library = self.library(session)
             program = self._program_of(data)
             drugs = [library.drug(i.drug) for i in data.ingredients]
@@ -1123,9 +1124,7 @@ class ClinicService:
                 schedule=program.schedule, patient_bolus=program.patient_bolus,
                 effective_at=self._instant_any(data.effective_at), prescriber=data.prescriber)
             row = forecasting.compute(
-                pump=pump,
-                fill=forecasting.FillPoint(last.performed_at, last.final_reservoir_ml,
-                                           last.bolus_volume_ml or 0.0, len(refills) == 1),
+                pump=pump, fill=forecasting.fill_point(refills),
                 prescriptions=[*self._prescriptions(session, pump.id), proposed],
                 settings=self.settings(session), library=library,
                 accuracy_percent=pump.accuracy_percent, tz=self.tz, now=self._now())
@@ -1289,7 +1288,8 @@ class ClinicService:
             pump = session.get_one(db.Pump, pump_id)
             return self._expected_at(session, pump, mapping.utc(at or self._now()))
 
-    def _expected_at(self, session: Session, pump: db.Pump, at: datetime) -> Quantity | None:
+    def _expected_at(self, session: Session, pump: db.Pump, at: datetime, *,
+                     unfloored: bool = False) -> Quantity | None:
         # the last current refill: from the refills this unit of work read already, else
         # read alone (a pump may have hundreds)
         loaded = forecasting.session_cache(session, "refills").get(pump.id)
@@ -1315,7 +1315,7 @@ class ClinicService:
             programs=[ProgramPeriod(clock.to_pump(p.effective_at), p.program) for p in running],
             extra_volume=Q_(fill.bolus_ml, "mL"),
         )
-        return result.expected_residual
+        return result.unfloored_residual if unfloored else result.expected_residual
 
     def record_refill(
         self, actor: Actor, verification: Verification, pump_id: int, data: RefillInput,
@@ -1339,9 +1339,8 @@ class ClinicService:
             if not data.pump_running_confirmed:
                 raise InputError("pump running: confirm the pump runs after the refill",
                                  code=Code.NO_VALUE, field="pump running")
-            if data.expiry < performed.astimezone(self.tz).date():
-                raise ImpossibleInput("expiry: the solution expired before this refill",
-                                      code=Code.TIME_ORDER, field="expiry")
+            check_solution_date(data.expiry, compounded=data.compounded,
+                                refill_day=performed.astimezone(self.tz).date())
             capacity = Q_(pump.reservoir_capacity_ml, "mL")
             plan = plan_refill(reservoir_capacity=capacity, aspirated=data.aspirated,
                                alarm_volume=Q_(pump.low_reservoir_alarm_ml, "mL"),
@@ -1360,18 +1359,17 @@ class ClinicService:
                                  "with this fill", code=Code.NO_VALUE, field="prescription")
             current = history[-1]
             found = None
-            expected = self._expected_at(session, pump, performed) if previous else None
+            expected = self._expected_at(session, pump, performed,
+                                         unfloored=True) if previous else None
             if expected is not None:
                 found = discrepancy(
                     fill_volume=Q_(previous[-1].final_reservoir_ml, "mL"),
                     expected=expected, actual=data.aspirated, reservoir_capacity=capacity,
                     accuracy_percent=pump.accuracy_percent,
+                    empty_threshold=Q_(self.settings(session).empty_threshold_ml, "mL"),
+                    note=data.discrepancy_note,
                 )
-                if found.verdict == "investigate" and not data.discrepancy_note.strip():
-                    raise InputError(
-                        "discrepancy note: the residual says investigate "
-                        f"({found.meaning}); write what was found before saving",
-                        code=Code.NO_VALUE, field="discrepancy note")
+                forecasting.require_verdict_note(found, data.discrepancy_note)
             bridged = None
             if old is not None and self._concentration_changed(old, current):
                 bridged = self._bridge(session, pump, old, current)
@@ -1389,7 +1387,9 @@ class ClinicService:
                     else to_canonical(data.bolus_volume, Kind.VOLUME), not previous))
             row = db.Refill(
                 pump_id=pump.id, prescription_id=current.id, performed_at=performed,
-                expected_residual_ml=0.0 if expected is None else float(expected.m),
+                expected_residual_ml=0.0 if expected is None else max(0.0, float(expected.m)),
+                expected_residual_unfloored_ml=None if expected is None else float(expected.m),
+                pharmacy_compounded=data.compounded,
                 aspirated_ml=float(plan.aspirated.m),
                 discrepancy_verdict="first_fill" if found is None else found.verdict,
                 discrepancy_note=_text(data.discrepancy_note, "discrepancy note",
@@ -1536,10 +1536,12 @@ class ClinicService:
             if row.discrepancy_verdict != "first_fill" and previous_final is not None:
                 row.discrepancy_verdict = discrepancy(
                     fill_volume=Q_(previous_final, "mL"),
-                    expected=Q_(row.expected_residual_ml, "mL"),
+                    expected=Q_(forecasting.unfloored_expected(row), "mL"),
                     actual=Q_(row.aspirated_ml, "mL"),
                     reservoir_capacity=Q_(pump.reservoir_capacity_ml, "mL"),
                     accuracy_percent=pump.accuracy_percent,
+                    empty_threshold=Q_(self.settings(session).empty_threshold_ml, "mL"),
+                    note=row.discrepancy_note or "",
                 ).verdict
             # The stored programmer verdict was judged against the old final volume: judge the
             # figures again as record_refill does, against the corrected fill.
@@ -1589,12 +1591,7 @@ class ClinicService:
     # ----------------------------------------------------------------- forecasts
 
     def _refresh_forecast(self, session: Session, pump: db.Pump) -> StoredForecast | None:
-        refills = forecasting.current_refills(session, pump.id)
-        fill = None
-        if refills:
-            last = refills[-1]
-            fill = forecasting.FillPoint(last.performed_at, last.final_reservoir_ml,
-                                         last.bolus_volume_ml or 0.0, len(refills) == 1)
+        fill = forecasting.fill_point(forecasting.current_refills(session, pump.id))
         row = forecasting.compute(
             pump=pump, fill=fill, prescriptions=self._prescriptions(session, pump.id),
             settings=self.settings(session), library=self.library(session),
@@ -1650,7 +1647,7 @@ class ClinicService:
             running = [] if fill is None else programs.get(pump.id)
             values = None if running is None else forecasting.compute_floats(
                 pump=pump, fill=fill, running=running, settings=settings, stability=stability,
-                tz=self.tz, now=now)
+                tz=self.tz, now=now, interval=forecasting.interval_cache(library, settings))
             if values is None:
                 row = forecasting.compute(
                     pump=pump, fill=fill, prescriptions=self._prescriptions(session, pump.id),
@@ -1701,12 +1698,12 @@ class ClinicService:
             row.open_weekdays_mask = sum(1 << d for d in settings.open_days)
             row.page_size = db.PageSize(settings.page_size)
             row.auto_lock_minutes = settings.auto_lock_minutes
+            forecasting.write_settings_fields(row, settings)
             row.updated_at = self._now()
             session.flush()
             self._audit(session, actor, "settings.update", "clinic_settings", 1, {
                 "before": _settings_dict(before), "after": _settings_dict(settings)})
-            if (before.buffer_days, before.open_days) != (settings.buffer_days,
-                                                          settings.open_days):
+            if forecasting.settings_move_forecasts(before, settings):
                 self._refresh_forecasts(session, session.scalars(select(db.Pump).where(
                     db.Pump.status == db.PumpStatus.ACTIVE)).all())
             return self.settings(session)
@@ -2127,4 +2124,5 @@ def _settings_dict(settings: ClinicSettings) -> dict[str, Any]:
         "clinic_name": settings.clinic_name, "clinic_phone": settings.clinic_phone,
         "buffer_days": settings.buffer_days, "open_days": sorted(settings.open_days),
         "page_size": settings.page_size, "auto_lock_minutes": settings.auto_lock_minutes,
+        **forecasting.settings_audit(settings),
     }
