@@ -207,32 +207,77 @@ def interval_days(ingredients: tuple[tuple[str, float], ...], library: DrugLibra
                              settings.max_refill_interval_days)[0]
 
 
+#: A period's delivery for the worst case: its start (the pump's time), the mcg its basal steps
+#: and scheduled boluses deliver from a minute of day over some minutes, its concentration
+#: (mcg/mL) and the mL/day its patient boluses add when every one is taken.
+WorstPeriod = tuple[datetime, Callable[[float, float], float], float, float]
+
+
+def _worst_delivered(periods: list[WorstPeriod], filled_at: datetime, at: datetime) -> float:
+    """mL delivered from the fill to ``at`` (the pump's times) with every bolus taken."""
+    total = 0.0
+    for index, (begin, mass, concentration, extra) in enumerate(periods):
+        begin = max(begin, filled_at)
+        end = min(periods[index + 1][0] if index + 1 < len(periods) else at, at)
+        if end <= begin:
+            continue
+        minutes = (end - begin).total_seconds() / 60
+        minute_of_day = begin.hour * 60 + begin.minute + begin.second / 60
+        total += mass(minute_of_day, minutes) / concentration + extra * minutes / 1440
+    return total
+
+
+def _worst_crossing(level_ml: float, left_at: Callable[[datetime], float],
+                    filled_at: datetime, start: datetime) -> datetime:
+    """When the worst-case residual fell to ``level_ml`` between the fill and ``start`` (the
+    pump's times; bisection to a millisecond)."""
+    low, high = filled_at, start
+    if left_at(low) <= level_ml:
+        return low
+    while high - low > timedelta(milliseconds=1):
+        middle = low + (high - low) / 2
+        if left_at(middle) > level_ml:
+            low = middle
+        else:
+            high = middle
+    return high
+
+
 def _outlook(
     row: dict[str, Any], *, pump: db.Pump, labelled_accuracy: float | None, fill: FillPoint,
-    clock: PumpClock, start: datetime,
-    volume: float, with_boluses: float, delivered_ml: float, daily: float, max_daily: float,
+    clock: PumpClock, start: datetime, periods: list[WorstPeriod],
+    volume: float, with_boluses: float, daily: float, max_daily: float,
     settings: ClinicSettings, stability: float | None, interval: float, tz: tzinfo,
 ) -> None:
     """The instants and the refill-due date of a forecast from ``start`` (the pump's time) with
-    ``volume`` left (nominal), ``with_boluses`` left when every bolus was taken, and
-    ``delivered_ml`` (every bolus taken) delivered since the fill; written into ``row``.
-    The one tail of :func:`compute` and :func:`compute_floats`, so both give the same dates."""
+    ``volume`` left (nominal) and ``with_boluses`` left when every bolus was taken; written
+    into ``row``. The one tail of :func:`compute` and :func:`compute_floats`, so both give the
+    same dates."""
     accuracy = worst_case_accuracy(labelled_accuracy, fill.measured_error_percent,
                                    constant_flow=pump.nominal_flow_ml_per_day is not None)
     fast = 1 + accuracy.percent / 100
-    # worst case: every bolus taken and the pump running fast since the fill, through every
-    # program change (domain-rules §3); not floored
-    worst = fill.final_ml - fast * delivered_ml - fill.bolus_ml
+    filled_at = clock.to_pump(fill.performed_at)
+
+    def worst_at(at: datetime) -> float:
+        # every bolus taken and the pump running fast since the fill, through every program
+        # change (domain-rules §3); not floored
+        return fill.final_ml - fast * _worst_delivered(periods, filled_at, at) - fill.bolus_ml
+
+    worst = worst_at(start)
     alarm_ml = pump.low_reservoir_alarm_ml
+
+    def worst_reaches(level_ml: float) -> datetime:
+        if worst > level_ml:
+            return start + timedelta(days=days_until(worst, level_ml, max_daily * fast))
+        return _worst_crossing(level_ml, worst_at, filled_at, start)
+
     row["alarm_at"] = clock.to_instant(start + timedelta(days=days_until(volume, alarm_ml,
                                                                          daily)))
     row["alarm_at_with_boluses"] = clock.to_instant(start + timedelta(
         days=days_until(with_boluses, alarm_ml, max_daily)))
     row["empty_at"] = clock.to_instant(start + timedelta(days=volume / daily))
-    row["alarm_at_worst_case"] = clock.to_instant(start + timedelta(
-        days=days_until(worst, alarm_ml, max_daily * fast)))
-    row["empty_at_worst_case"] = clock.to_instant(start + timedelta(
-        days=days_until(worst, 0.0, max_daily * fast)))
+    row["alarm_at_worst_case"] = clock.to_instant(worst_reaches(alarm_ml))
+    row["empty_at_worst_case"] = clock.to_instant(worst_reaches(0.0))
     row["over_infusion_risk"] = fill.ran_empty
     # Dates are the clinic's calendar dates of the real instants (forecast.on_clinic_clock).
     row["refill_due"], row["refill_due_reason"] = refill_due_date(
@@ -296,9 +341,15 @@ def compute(
     bolus_ml = patient_bolus_volume_ml(running, fill.performed_at, clock.to_instant(start))
     values: dict[str, Any] = {}
     try:
+        worst_periods: list[WorstPeriod] = [
+            (period.starts_at, period.program.schedule.delivered_mass_mcg,
+             float(period.program.concentration.to("mcg/mL").m),
+             float((period.program.max_daily_volume() - period.program.daily_volume())
+                   .to("mL/day").m))
+            for period in periods]
         _outlook(values, pump=pump, labelled_accuracy=accuracy_percent, fill=fill, clock=clock,
-                 start=start, volume=volume, with_boluses=max(0.0, volume - bolus_ml),
-                 delivered_ml=float(residual.infused.m) + bolus_ml, daily=daily,
+                 start=start, periods=worst_periods, volume=volume,
+                 with_boluses=max(0.0, volume - bolus_ml), daily=daily,
                  max_daily=max_daily, settings=settings,
                  stability=stability_days(current, library, first_fill=fill.first_fill),
                  interval=interval_days(tuple((i.drug, float(i.concentration.to("mcg/mL").m))
@@ -638,7 +689,10 @@ def compute_floats(
             bolus_ml += extra * (end_at - begin_at).total_seconds() / 86400
         _outlook(row, pump=pump, labelled_accuracy=accuracy, fill=fill, clock=clock,
                  start=start, volume=volume, with_boluses=max(0.0, volume - bolus_ml),
-                 delivered_ml=infused_ml + bolus_ml, daily=daily,
+                 periods=[(begin, program.delivered_mass_mcg, program.concentration,
+                           program.max_daily_ml - program.daily_ml)
+                          for begin, program in zip(starts, running, strict=True)],
+                 daily=daily,
                  max_daily=current.max_daily_ml, settings=settings, stability=limit,
                  interval=float(settings.max_refill_interval_days) if interval is None
                  else interval(current.ingredients), tz=tz)
