@@ -550,6 +550,24 @@ class RefillState(StrEnum):
     def words(self) -> str:
         return self.value.replace("_", " ")
 
+    @property
+    def advice(self) -> str:
+        """What the visit says on its first page (domain-rules §3, §4), one wording."""
+        return _STATE_ADVICE[self]
+
+
+_STATE_ADVICE = {
+    RefillState.COMPUTED_EMPTY: (
+        "the forecast says the reservoir is empty. Ask for the patient's condition (withdrawal; "
+        "lost opioid tolerance): the next dose is a restart, checked as a start"),
+    RefillState.MAY_BE_EMPTY: (
+        "the reservoir may be empty if the pump runs fast. Ask for the patient's condition "
+        "(withdrawal) before refilling"),
+    RefillState.ALARM_PASSED: (
+        "the reservoir is at or below the low-reservoir alarm volume. Ask for the patient's "
+        "condition (withdrawal can start above 2 mL)"),
+}
+
 
 #: :func:`state_rank` of a pump in none of the states: after all of them.
 NO_STATE_RANK = 4

@@ -65,7 +65,9 @@ def test_before_visit_prefilled_fields(sheet: Sheet, sample_chart: Charts,
     for value in expected:
         assert value in text, value
     assert format_quantity(plan.expected_residual, Kind.VOLUME) == "4.74 mL"  # 20 − 56 × 0.2725
-    assert format_date(plan.forecast.refill_due) == "Fri 23 May 2025"
+    # the pump running 14.5 % fast may reach the alarm volume before alarm − 7 days
+    assert format_date(plan.forecast.refill_due) == "Thu 22 May 2025"
+    assert "set by: reservoir may be low if the pump runs fast (14.5 % fast" in text
 
 
 def test_before_visit_write_in_fields_and_safety(sheet: Sheet, settings: ClinicSettings) -> None:
