@@ -27,6 +27,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QDialog, QWidget
 
 from pumpmgr.errors import Code, ImpossibleInput, PumpMgrError
+from pumpmgr.forecast import due_reason_words
 from pumpmgr.formatting import format_date, format_datetime, format_quantity
 from pumpmgr.records import ProgrammerFigures
 from pumpmgr.refill import Discrepancy, discrepancy
@@ -395,7 +396,11 @@ class RefillWizard(StepWizard):
             f"{verdict.verdict}: {presentation.signed_volume_text(verdict.difference)}")
         if verdict is not None and verdict.verdict == "investigate":
             residual_after += f"; note: {self.residual.note_text()}"
-        due_reason = {"stability": "stability limit", "alarm": "alarm date − buffer"}
+        words = {"stability": "stability limit", "alarm": "alarm date − buffer"}
+
+        def due_reason(reason: str) -> str:
+            return words.get(reason) or due_reason_words(reason)
+
         rows = [
             ReviewRow("Solution", presentation.solution_text(base.current_solution),
                       presentation.solution_text(plan.ingredients)),
@@ -423,9 +428,9 @@ class RefillWizard(StepWizard):
             ReviewRow("Refill due",
                       "none" if stored is None else
                       f"{presentation.date_text(stored.refill_due)} "
-                      f"({due_reason.get(stored.refill_due_reason, stored.refill_due_reason)})",
+                      f"({due_reason(stored.refill_due_reason)})",
                       f"{format_date(plan.forecast.refill_due)} "
-                      f"({due_reason[plan.forecast.refill_due_reason]})"),
+                      f"({due_reason(plan.forecast.refill_due_reason)})"),
             ReviewRow("Lot, expiry, source",
                       "none" if last is None else
                       f"{last.lot_number}, expires {format_date(last.expiry)}, {last.source}",

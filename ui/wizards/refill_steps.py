@@ -49,6 +49,7 @@ from PySide6.QtWidgets import (
 )
 
 from pumpmgr.errors import PumpMgrError
+from pumpmgr.forecast import due_reason_words
 from pumpmgr.formatting import (
     format_date,
     format_datetime,
@@ -637,6 +638,8 @@ def forecast_fields(wizard: RefillWizard) -> list[Field]:
     constant = plan.constant_flow
     if outlook.refill_due_reason == "stability":
         reason = "drug stability limit"
+    elif outlook.refill_due_reason != "alarm":  # the worst case, the interval, the expiry
+        reason = due_reason_words(outlook.refill_due_reason)
     else:
         reason = (f"{'planning volume date' if constant else 'alarm date'} minus "
                   f"{outlook.buffer_days} days")
