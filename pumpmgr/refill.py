@@ -235,6 +235,9 @@ def measured_error_percent(
 ) -> float | None:
     """``e`` in percent: ``((Vfill − V_act) − (Vfill − V_exp)) / (Vfill − V_exp)``, with
     ``V_exp`` unfloored; None when nothing was due to be delivered."""
+    require_positive(fill_volume, Kind.VOLUME, "fill volume")
+    require(expected, Kind.VOLUME, "expected")
+    require_not_negative(actual, Kind.VOLUME, "actual")
     fill_ml, exp_ml, act_ml = (float(q.to("mL").m) for q in (fill_volume, expected, actual))
     due = fill_ml - exp_ml
     return None if due <= 0 else ((fill_ml - act_ml) - due) / due * 100
