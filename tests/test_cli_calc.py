@@ -352,3 +352,24 @@ def test_forecast_tz_counts_real_days_across_a_clock_change(
     assert naive["limits"]["stability"] == "2027-01-22"
     assert zoned["limits"]["stability"] == "2027-01-21"
     assert zoned["refill_due"] == "2027-01-21" and zoned["refill_due_reason"] == "stability"
+
+
+def test_residual_keeps_the_unfloored_value(capsys: pytest.CaptureFixture[str]) -> None:
+    """110 days of 0.2 mL/day from 20 mL: shown 0 mL, kept as −2 mL for Δ and e."""
+    data = run_json(capsys, "residual", "--fill-volume", "20 mL", "--filled-at", "2025-03-03",
+                    "--at", "2025-06-21", "--concentration", "2000 mcg/mL", "--dose",
+                    "400 mcg/day")
+    assert data["expected_residual"] == {"value": 0, "unit": "mL"}
+    assert data["expected_residual_unfloored"] == {"value": -2, "unit": "mL"}
+
+
+def test_discrepancy_found_empty_and_above_capacity(capsys: pytest.CaptureFixture[str]) -> None:
+    empty = run_json(capsys, "discrepancy", "--fill-volume", "20 mL", "--expected", "0 mL",
+                     "--actual", "0 mL", "--reservoir-capacity", "20 mL")
+    assert empty["verdict"] == "found_empty"
+    above = run_json(capsys, "discrepancy", "--fill-volume", "20 mL", "--expected", "8 mL",
+                     "--actual", "25 mL", "--reservoir-capacity", "20 mL", "--note",
+                     "needle checked")
+    assert above["verdict"] == "investigate"
+    assert above["warnings"] == [
+        "this cannot have come from the reservoir: check the needle position"]

@@ -13,6 +13,7 @@ from pumpmgr.forecast import (
     NO_STATE_RANK,
     RefillState,
     due_limits,
+    due_rank,
     due_reason_words,
     forecast,
     month_end,
@@ -370,3 +371,16 @@ def test_a_delivery_error_under_the_syringes_reading_error_is_ok() -> None:
     # 20 mL filled, 18 expected (2 delivered), 17.6 back: e = +20 %, Δ = 0.4 mL
     assert _verdict("18 mL", "17.6 mL").verdict == "ok"  # type: ignore[attr-defined]
     assert _verdict("18 mL", "17.5 mL").verdict == "investigate"  # type: ignore[attr-defined]
+
+
+def test_due_rank_sorts_the_states_for_the_due_list() -> None:
+    alarm, empty = NOW + timedelta(days=5), NOW + timedelta(days=15)
+    fine = due_rank(now=NOW, alarm_at=alarm, empty_at=empty, empty_at_worst_case=None)
+    passed = due_rank(now=NOW, alarm_at=NOW, empty_at=empty, empty_at_worst_case=None,
+                      baclofen=True)
+    empty_now = due_rank(now=NOW, alarm_at=NOW, empty_at=NOW, empty_at_worst_case=NOW)
+    never_filled = due_rank(now=NOW, alarm_at=None, empty_at=None, empty_at_worst_case=None,
+                            past_end_of_service=True)
+    assert fine == (NO_STATE_RANK, None)
+    assert passed == (2, RefillState.ALARM_PASSED)
+    assert empty_now == never_filled == (0, RefillState.COMPUTED_EMPTY)

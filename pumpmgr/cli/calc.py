@@ -214,6 +214,7 @@ def run_residual(args: argparse.Namespace) -> Result:
         "infused": result.infused,
         "extra_volume": result.extra_volume,
         "expected_residual": result.expected_residual,
+        "expected_residual_unfloored": result.unfloored_residual,
     }
 
 
