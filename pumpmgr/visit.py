@@ -725,6 +725,8 @@ def plan_for_refill(
         drugs=drugs,
         tz=tz,
         bolus_given=refill.bridge_bolus,
+        expires_on=refill.expiry,
+        compounded=refill.compounded,
     )
 
 
