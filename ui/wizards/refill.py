@@ -40,7 +40,7 @@ from pumpmgr.services.inputs import (
     Verification,
 )
 from pumpmgr.services.sheets import SheetService
-from pumpmgr.units import Kind
+from pumpmgr.units import Q_, Kind
 from pumpmgr.visit import VisitPlan, local_chart, plan_visit
 from ui import icons, messages, presentation
 from ui.dialogs import print_preview
@@ -191,11 +191,15 @@ class RefillWizard(StepWizard):
         if base is not None and aspirated is not None and base.residual is not None and (
                 base.last_refill is not None):
             try:
+                # the unfloored residual and the clinic's empty threshold, as the service
+                # judges it (found empty; an aspirate above the capacity needs the note)
                 self.verdict = discrepancy(
                     fill_volume=base.last_refill.final_volume,
-                    expected=base.residual.expected_residual, actual=aspirated,
+                    expected=base.residual.unfloored_residual, actual=aspirated,
                     reservoir_capacity=base.pump.capacity,
-                    accuracy_percent=base.pump.accuracy_percent)
+                    accuracy_percent=base.pump.accuracy_percent,
+                    empty_threshold=Q_(self.settings.empty_threshold_ml, "mL"),
+                    note=self.residual.note_text())
             except PumpMgrError as exc:
                 self.verdict_error = exc.message
 
