@@ -128,16 +128,9 @@ def _zone(text: str | None) -> tzinfo | None:
             "Europe/Berlin or America/New_York", code=Code.BAD_DATE, field="--tz") from None
 
 
-def _forecast_drug(args: argparse.Namespace, program: Program) -> catalogs.Drug | None:
-    if args.drug is None:
-        return None
-    drug = catalogs.default_catalogs().drug(args.drug)
-    return drug
-
-
 def run_forecast(args: argparse.Namespace) -> Result:
     program = _program(args)
-    drug = _forecast_drug(args, program)
+    drug = None if args.drug is None else catalogs.default_catalogs().drug(args.drug)
     stability = None if args.stability_days is None else _number(
         args.stability_days, "--stability-days", "90")
     interval = None if args.max_interval_days is None else _number(
