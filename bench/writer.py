@@ -59,6 +59,7 @@ class _PumpState:
     rx: list[tuple[int, p.RxSpec]] = field(default_factory=list)
     last_fill: tuple[datetime, float, float | None] | None = None
     fills: int = 0  #: current refills
+    refill_rows: list[dict[str, Any]] = field(default_factory=list)  #: current, oldest first
     refreshed: datetime | None = None
     catheter_implanted: date | None = None
 
@@ -377,7 +378,9 @@ class _Writer:
             "id": refill_id, "pump_id": pump.id,
             "prescription_id": self.rx[who, action.current_rx],
             "performed_at": action.performed_at.astimezone(UTC),
-            "expected_residual_ml": expected, "aspirated_ml": action.aspirated,
+            "expected_residual_ml": max(0.0, expected),
+            "expected_residual_unfloored_ml": action.expected, "pharmacy_compounded": False,
+            "aspirated_ml": action.aspirated,
             "discrepancy_verdict": action.verdict, "discrepancy_note": action.note or None,
             "volume_added_ml": action.volume, "final_reservoir_ml": action.volume,
             "lot_number": action.lot, "expiry_date": action.expiry,
@@ -398,6 +401,7 @@ class _Writer:
             "warnings": {} if new_spec is None else _warnings(new_spec)})
         pump.last_fill = (row["performed_at"], row["final_reservoir_ml"], bolus)
         pump.fills += 1
+        pump.refill_rows.append(row)
         pump.refreshed = now
 
     def correct(self, action: p.Correct) -> None:
@@ -412,6 +416,7 @@ class _Writer:
             "verifying_nurse_id": verifier if verifier != old["nurse_id"]
             else old["verifying_nurse_id"]})
         self.refills[who, action.new] = row
+        pump.refill_rows = [row if r["id"] == old["id"] else r for r in pump.refill_rows]
         self.audit(now, action.user, "refill.correct", "refill", row["id"],
                    {"corrects": old["id"], "verified_by": action.verifier}, action.reason)
         pump.refreshed = now
@@ -434,8 +439,8 @@ class _Writer:
         fill = None
         versions = state.rx
         if state.last_fill is not None:
-            performed, final, bolus = state.last_fill
-            fill = forecasting.FillPoint(performed, final, bolus or 0.0, state.fills == 1)
+            performed = state.last_fill[0]
+            fill = forecasting.fill_point([db.Refill(**r) for r in state.refill_rows])
             in_force = [i for i, (_, s) in enumerate(versions)
                         if s.effective_at.astimezone(UTC) <= performed]
             versions = versions[in_force[-1]:] if in_force else versions

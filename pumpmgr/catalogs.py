@@ -327,6 +327,9 @@ class Drug:
         if field in self.unverified:
             return ValueStatus.UNCONFIRMED
         return ValueStatus.POLICY if field in self.policy else ValueStatus.SOURCED
+    #: The longest refill interval (a duration) where the library sets one, e.g. baclofen
+    #: 180 days [S72]; otherwise the clinic's setting applies (domain-rules §3).
+    max_refill_interval: Limit | None = None
 
     @property
     def compounded_only(self) -> bool:
@@ -818,6 +821,7 @@ _DRUG_VALUE_FIELDS = (
     "start",
     "restart_window_hours",
     "naive_pump_concentration",
+    "max_refill_interval",
 )
 
 
@@ -939,6 +943,7 @@ def _drug(key: str, e: _Entry) -> Drug:
     raw_start = e.raw("start")
     start_table = e.child("start", raw_start)
     restart_hours = e.number("restart_window_hours")
+    interval = e.quantity("max_refill_interval", Kind.DURATION, required=False)
     present = {
         "approved_for_it": True,
         "stock_concentrations": bool(stocks),
@@ -951,6 +956,7 @@ def _drug(key: str, e: _Entry) -> Drug:
         "withdrawal_on_cut": True,
         "start": bool(start_table.table),
         "restart_window_hours": restart_hours is not None,
+        "max_refill_interval": interval is not None,
     }
     sources = e.sources(present)
     unverified = e.field_list("unverified", present)
@@ -1013,6 +1019,9 @@ def _drug(key: str, e: _Entry) -> Drug:
         restart_window_hours=restart_hours,
         naive_pump_concentration=limit("naive_pump_concentration"),
         policy=policy,
+        max_refill_interval=None if interval is None else Limit(
+            interval, _tags(sources, "max_refill_interval"),
+            unverified="max_refill_interval" in unverified),
     )
 
 

@@ -31,6 +31,9 @@ class Code(StrEnum):
     CONCENTRATION_ABOVE_STOCK = "compounding.above_stock"
     CONCENTRATION_NEEDS_REFILL = "prescription.concentration_needs_refill"
     TIME_ORDER = "time.order"
+    # The solution's expiry or beyond-use date (domain-rules sections 3 and 4)
+    SOLUTION_EXPIRED = "solution.expired"
+    NO_BEYOND_USE_DATE = "solution.no_beyond_use_date"
     UNKNOWN_DRUG = "catalog.unknown_drug"
     UNKNOWN_PUMP = "catalog.unknown_pump"
     UNKNOWN_CATHETER = "catalog.unknown_catheter"

@@ -11,7 +11,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
-from pumpmgr.forecast import DueReason
+from pumpmgr.forecast import (
+    DEFAULT_MAX_REFILL_INTERVAL_DAYS,
+    DueReason,
+    RefillState,
+    state_before_refill,
+)
+from pumpmgr.refill import DEFAULT_EMPTY_THRESHOLD_ML, Verdict
 from pumpmgr.schedule import PatientBolus, Program, Schedule
 from pumpmgr.units import Quantity
 
@@ -160,7 +166,7 @@ class RefillRecord:
     previous_fill_volume: Quantity | None  #: what the last fill left in the reservoir, mL
     expected_residual: Quantity | None  #: computed, mL (None for the first fill of a pump)
     aspirated: Quantity | None  #: measured, mL
-    discrepancy_verdict: Literal["ok", "investigate"] | None
+    discrepancy_verdict: Verdict | None
     discrepancy_difference: Quantity | None  #: expected − aspirated, mL
     discrepancy_note: str
     volume_added: Quantity  #: mL
@@ -183,6 +189,7 @@ class RefillRecord:
     correction_reason: str = ""  #: why this version supersedes the one it corrects
     bridge_bolus_given: bool = False  #: the bolus volume was a bridge bolus
     priming_bolus_given: bool = False  #: the bolus volume was a priming bolus
+    compounded: bool = False  #: a pharmacy compounded the solution (``expiry`` is its BUD)
 
 
 @dataclass(frozen=True)
@@ -212,6 +219,18 @@ class StoredForecast:
     refill_due: date
     refill_due_reason: DueReason
     empty_at: datetime
+    #: when the worst-case residual (every bolus taken, the pump running fast) reaches the
+    #: alarm volume and 0 (None: stored before revision 0005)
+    alarm_at_worst_case: datetime | None = None
+    empty_at_worst_case: datetime | None = None
+    over_infusion_risk: bool = False  #: the pump ran empty (HSA notice, 8 Nov 2016)
+
+    def state(self, now: datetime, *, stopped: bool = False,
+              past_end_of_service: bool = False) -> RefillState | None:
+        """The pump's state before its refill at ``now`` (domain-rules §3)."""
+        return state_before_refill(now=now, alarm_at=self.alarm_at, empty_at=self.empty_at,
+                                   empty_at_worst_case=self.empty_at_worst_case,
+                                   stopped=stopped, past_end_of_service=past_end_of_service)
 
 
 @dataclass(slots=True)
@@ -265,3 +284,11 @@ class ClinicSettings:
     open_days: frozenset[int] = frozenset(range(5))
     page_size: Literal["A4", "Letter"] = "A4"
     auto_lock_minutes: int = 10
+    #: The longest refill interval for a drug the library gives none (clinic policy, 90 days;
+    #: domain-rules §3).
+    max_refill_interval_days: int = DEFAULT_MAX_REFILL_INTERVAL_DAYS
+    #: Dates the clinic is closed besides the weekdays it never opens (domain-rules §3).
+    closed_dates: frozenset[date] = frozenset()
+    #: Aspirated at or below this, the reservoir was found empty (clinic policy, 0.5 mL;
+    #: domain-rules section 4).
+    empty_threshold_ml: float = DEFAULT_EMPTY_THRESHOLD_ML

@@ -103,12 +103,7 @@ def _reference_forecasts(clinic: ClinicService) -> dict[int, dict[str, Any]]:
         settings, library = clinic.settings(session), clinic.library(session)
         for pump in session.scalars(select(db.Pump).where(
                 db.Pump.status == db.PumpStatus.ACTIVE)):
-            refills = forecasting.current_refills(session, pump.id)
-            fill = None
-            if refills:
-                last = refills[-1]
-                fill = forecasting.FillPoint(last.performed_at, last.final_reservoir_ml,
-                                             last.bolus_volume_ml or 0.0, len(refills) == 1)
+            fill = forecasting.fill_point(forecasting.current_refills(session, pump.id))
             row = forecasting.compute(
                 pump=pump, fill=fill, prescriptions=clinic.context.prescriptions(session, pump.id),
                 settings=settings, library=library, accuracy_percent=pump.accuracy_percent,

@@ -9,6 +9,7 @@ import pytest
 
 from pumpmgr.catalogs import default_catalogs
 from pumpmgr.errors import ImpossibleInput
+from pumpmgr.forecast import RefillState
 from pumpmgr.records import (
     CatheterRecord,
     ClinicSettings,
@@ -113,7 +114,11 @@ def test_example_1_residual_plan_and_forecast() -> None:
     assert float(plan.doses[0].daily_dose.to("mcg/day").m) == pytest.approx(400)
     assert float(plan.program.daily_volume().to("mL/day").m) == pytest.approx(0.2)
     assert plan.forecast.alarm_at == datetime(2025, 7, 31)
-    assert plan.forecast.refill_due == date(2025, 7, 24)
+    # alarm minus the buffer would be 2025-07-24; the pump running 14.5 % fast may reach the
+    # alarm volume on Saturday 2025-07-19: the Friday before (domain-rules §3)
+    assert dict(plan.forecast.limits)["alarm"] == date(2025, 7, 24)
+    assert plan.forecast.refill_due == date(2025, 7, 18)
+    assert plan.forecast.refill_due_reason == "worst_case"
     assert plan.forecast.accuracy_percent == 14.5 and plan.forecast.buffer_days == 7
     assert ml(plan.threshold) == 1
     assert plan.forecast.stability_days is None
@@ -399,7 +404,87 @@ def test_with_the_zone_time_runs_on_the_pumps_clock_across_a_clock_change() -> N
     real = plan_visit(filled, late, settings=SETTINGS, tz=berlin, drugs=SHIPPED.drugs)
     assert real.forecast.alarm_at == datetime(2027, 1, 22, 22, 30)
     assert real.forecast.days_to_alarm == pytest.approx(90)
-    assert real.forecast.refill_due == date(2027, 1, 15)
+    # the alarm limit counts real days across the change; the worst case (14.5 % fast) is
+    # earlier and sets the date (domain-rules §3)
+    assert dict(real.forecast.limits)["alarm"] == date(2027, 1, 15)
+    assert real.forecast.refill_due == date(2027, 1, 11)
+    assert real.forecast.refill_due_reason == "worst_case"
     assert plan_visit(filled, late, settings=SETTINGS,
                       drugs=SHIPPED.drugs).forecast.alarm_at == datetime(
         2027, 1, 22, 23, 30)
+
+
+# --- issue 11: the states before the refill, the expiry, the measured over-delivery ----------
+
+
+def test_a_pump_past_its_empty_time_is_computed_empty_at_the_visit() -> None:
+    """20 mL at 0.2 mL/day is empty after 100 days; at day 105 the unfloored residual is
+    −1 mL: shown as 0, kept below 0, the state computed empty, the dry time from the worst
+    case (14.5 % fast: empty at 87.3 days)."""
+    at = FILLED + timedelta(days=105)
+    plan = plan_visit(chart(synchromed(), [prescription(1, "400 mcg/day", FILLED)],
+                            [refill(1, FILLED)]), at, settings=SETTINGS, drugs=SHIPPED.drugs)
+    assert ml(plan.expected_residual) == 0
+    assert plan.residual is not None and ml(plan.residual.unfloored_residual) == pytest.approx(-1)
+    assert plan.state is RefillState.COMPUTED_EMPTY
+    assert plan.may_have_run_dry_at == pytest.approx(FILLED + timedelta(days=20 / 0.229),
+                                                     abs=timedelta(seconds=1))
+
+
+def test_may_be_empty_and_alarm_passed_at_the_visit() -> None:
+    records = chart(synchromed(), [prescription(1, "400 mcg/day", FILLED)], [refill(1, FILLED)])
+    # day 90: nominal 2 mL (the alarm volume); worst case 20 − 1.145 × 18 = −0.61 mL
+    assert plan_visit(records, FILLED + timedelta(days=90),
+                      settings=SETTINGS, drugs=SHIPPED.drugs).state is RefillState.MAY_BE_EMPTY
+    # day 88: nominal 2.4 mL, worst 20 − 1.145 × 17.6 = −0.15: may be empty
+    # day 85: nominal 3 mL, worst 0.535 mL: none yet
+    assert plan_visit(records, FILLED + timedelta(days=85), settings=SETTINGS,
+                      drugs=SHIPPED.drugs).state is None
+    alarm = plan_visit(chart(synchromed(accuracy_percent=0.0),
+                             [prescription(1, "400 mcg/day", FILLED)], [refill(1, FILLED)]),
+                       FILLED + timedelta(days=90), settings=SETTINGS, drugs=SHIPPED.drugs)
+    assert alarm.state is RefillState.ALARM_PASSED
+
+
+def test_an_expiry_before_the_due_date_moves_it_and_the_plan_says_so() -> None:
+    records = chart(synchromed(), [prescription(1, "400 mcg/day", FILLED)], [refill(1, FILLED)])
+    at = FILLED + timedelta(days=60)
+    plan = plan_visit(records, at, settings=SETTINGS,
+                      drugs=SHIPPED.drugs, expires_on=at.date() + timedelta(days=30))
+    assert plan.expiry_moved_due and plan.forecast.refill_due_reason == "expiry"
+    # expires Sunday 2025-06-01: due the Friday before
+    assert plan.forecast.refill_due == date(2025, 5, 30)
+    assert any("expires on 2025-06-01" in note and "moves to 2025-05-30" in note
+               for note in plan.notes)
+    later = plan_visit(records, at, settings=SETTINGS,
+                       drugs=SHIPPED.drugs, expires_on=date(2026, 1, 1))
+    assert not later.expiry_moved_due
+    with pytest.raises(ImpossibleInput) as expired:
+        plan_visit(records, at, settings=SETTINGS,
+                   drugs=SHIPPED.drugs, expires_on=at.date() - timedelta(days=1))
+    assert expired.value.field == "expiry"
+    with pytest.raises(ImpossibleInput) as compounded:
+        plan_visit(records, at, settings=SETTINGS, drugs=SHIPPED.drugs, compounded=True)
+    assert "beyond-use date" in compounded.value.message
+
+
+def test_the_over_delivery_measured_at_the_last_refill_widens_the_worst_case() -> None:
+    """The last refill found 20 % over-delivery (expected 8, 5.6 back of 20): a = 20 %, not
+    the labelled 14.5 %."""
+    last = refill(1, FILLED, previous_fill_volume=Q_("20 mL"), expected_residual=Q_("8 mL"),
+                  aspirated=Q_("5.6 mL"))
+    plan = plan_visit(chart(synchromed(), [prescription(1, "400 mcg/day", FILLED)], [last]),
+                      FILLED + timedelta(days=30), settings=SETTINGS, drugs=SHIPPED.drugs)
+    assert plan.accuracy is not None and plan.accuracy.measured
+    assert plan.accuracy.percent == pytest.approx(20)
+    assert plan.forecast.days_to_alarm_worst_case == pytest.approx(18 / (0.2 * 1.2))
+
+
+def test_closed_dates_and_the_clinic_interval_reach_the_plan() -> None:
+    records = chart(synchromed(accuracy_percent=0.0),
+                    [prescription(1, "400 mcg/day", FILLED)], [refill(1, FILLED)])
+    at = FILLED + timedelta(days=60)  # 2025-05-02; baclofen's 180 days do not bind here
+    plan = plan_visit(records, at, drugs=SHIPPED.drugs, settings=replace(
+        SETTINGS, closed_dates=frozenset({date(2025, 7, 24), date(2025, 7, 23)})))
+    assert plan.forecast.refill_due == date(2025, 7, 22)
+    assert plan.interval_source == "drug library: baclofen"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
 from pumpmgr.dosing import dose_for_volume
+from pumpmgr.forecast import due_reason_words
 from pumpmgr.formatting import (
     MassUnit,
     format_date,
@@ -82,6 +83,8 @@ def reason_text(row: DueRow, buffer_days: int) -> str:
     """Why the refill is due on its date."""
     if row.refill_due_reason == "stability":
         return "stability limit"
+    if row.refill_due_reason != "alarm":  # the worst case, the interval, the expiry
+        return due_reason_words(row.refill_due_reason)
     if is_constant_flow(row):
         return f"planning − {buffer_days} days"
     return f"alarm − {buffer_days} days"

@@ -26,6 +26,8 @@ _FIELD_OPTIONS = {
     "full_name": "--full-name",
     "password": "password",
     "user": "--admin",
+    "expiry": "--expires",
+    "longest refill interval": "--max-interval-days",
 }
 
 EXIT_BAD_INPUT = 2
@@ -61,15 +63,29 @@ def _typed_options(argv: Sequence[str]) -> set[str]:
     return {arg.split("=", 1)[0] for arg in argv if arg.startswith("--")}
 
 
-def _option_message(error: PumpMgrError, argv: Sequence[str] = ()) -> str:
-    """The error's message, led by the option that supplied the field: only an option the
-    user typed; a field no typed option supplied (a stored setting, a record being read) is
-    named in words, as the screens name it."""
+def _command_options(parser: argparse.ArgumentParser, argv: Sequence[str]) -> set[str]:
+    """Every option string of the command (and sub-command) the user chose."""
+    found = {option for action in parser._actions for option in action.option_strings}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            chosen = next((word for word in argv if word in action.choices), None)
+            if chosen is not None:
+                found |= _command_options(action.choices[chosen], argv)
+    return found
+
+
+def _option_message(error: PumpMgrError, argv: Sequence[str] = (),
+                    offered: set[str] | None = None) -> str:
+    """The error's message, led by the option that supplied the field: an option the user
+    typed, or one the chosen command ``offered`` that was left out (say, a required note);
+    a field no such option supplies (a stored setting, a record being read) is named in
+    words, as the screens name it."""
     field = error.field
     if not field or field.startswith("--") or field.isupper():
         return error.message
     option = _FIELD_OPTIONS.get(field, "--" + field.replace(" ", "-"))
-    if option.startswith("--") and option not in _typed_options(argv):
+    named = _typed_options(argv) | (offered or set())
+    if option.startswith("--") and option not in named:
         return error.message if error.message.startswith(f"{field}:") else (
             f"{field.replace('_', ' ')}: {error.message}")
     rest = error.message.removeprefix(f"{field}:").strip()
@@ -114,7 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return status
         print(calc.run(args))
     except PumpMgrError as error:
-        print(f"{prog}: {_option_message(error, argv)}", file=sys.stderr)
+        offered = _command_options(parser, argv)
+        print(f"{prog}: {_option_message(error, argv, offered)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except BrokenPipeError:  # the reader went away (| head): nothing more to say
         _silence_stdout()

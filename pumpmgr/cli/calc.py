@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from datetime import datetime, time
+from datetime import datetime, time, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pumpmgr import catalogs, compounding, deadspace, dose_checks, forecast, refill
 from pumpmgr.cli.output import to_json, to_text
@@ -136,18 +137,53 @@ def _program(args: argparse.Namespace) -> Program:
     return Program(concentration, _schedule(args), patient_bolus)
 
 
+def _zone(text: str | None) -> tzinfo | None:
+    if text is None:
+        return None
+    try:
+        return ZoneInfo(text.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InputError(
+            f"--tz: '{text}' is not a time zone; give the clinic's zone, for example "
+            "Europe/Berlin or America/New_York", code=Code.BAD_DATE, field="--tz") from None
+
+
 def run_forecast(args: argparse.Namespace) -> Result:
     program = _program(args)
-    stability = args.stability_days
-    result = forecast.forecast(
+    drug = None if args.drug is None else catalogs.default_catalogs().drug(args.drug)
+    stability = None if args.stability_days is None else _number(
+        args.stability_days, "--stability-days", "90")
+    interval = None if args.max_interval_days is None else _number(
+        args.max_interval_days, "--max-interval-days", "90")
+    if drug is not None:
+        strength = float(program.concentration.to("mcg/mL").m)
+        undiluted = any(abs(float(s.to("mcg/mL").m) - strength) <= 1e-9 * strength
+                        for s in drug.stock_concentrations)
+        limit = drug.stability.limit(diluted=not undiluted)
+        if stability is None and limit is not None:
+            stability = float(limit.to("day").m)
+        if interval is None and drug.max_refill_interval is not None:
+            interval = float(drug.max_refill_interval.value.to("day").m)
+    if interval is None:
+        interval = float(forecast.DEFAULT_MAX_REFILL_INTERVAL_DAYS)
+    accuracy = forecast.worst_case_accuracy(
+        None if args.accuracy is None else _number(args.accuracy, "--accuracy", "14.5"),
+        None if args.measured_error is None else _number(
+            args.measured_error, "--measured-error", "12"))
+    result = forecast.forecast_in_zone(
+        _zone(args.tz),
         fill_volume=_q(args.fill_volume, Kind.VOLUME, "--fill-volume"),
         filled_at=_when(args.filled_at, "--filled-at"),
         program=program,
         alarm_volume=_q(args.alarm_volume, Kind.VOLUME, "--alarm-volume"),
-        accuracy_percent=_number(args.accuracy, "--accuracy", "14.5"),
+        accuracy_percent=accuracy.percent,
         buffer_days=int(_number(args.buffer_days, "--buffer-days", "7", whole=True)),
-        stability_days=None if stability is None else _number(stability, "--stability-days", "90"),
+        stability_days=stability,
         open_days=forecast.parse_open_days(args.open_days),
+        max_interval_days=interval,
+        expires_on=None if args.expires is None else forecast.parse_expiry(args.expires,
+                                                                           "--expires"),
+        closed_dates=[forecast.parse_expiry(d, "--closed") for d in args.closed],
     )
     return {
         "daily_dose": result.daily_dose,
@@ -160,13 +196,20 @@ def run_forecast(args: argparse.Namespace) -> Result:
         "days_to_alarm_worst_case": result.days_to_alarm_worst_case,
         "alarm_at_worst_case": result.alarm_at_worst_case,
         "days_to_empty": result.days_to_empty,
+        "empty_at_worst_case": result.empty_at_worst_case,
         "refill_due": result.refill_due,
         "refill_due_reason": result.refill_due_reason,
+        "refill_due_because": forecast.due_reason_words(result.refill_due_reason),
+        "limits": {reason: day for reason, day in result.limits},
         "alarm_volume": result.alarm_volume,
         "accuracy_percent": result.accuracy_percent,
+        "accuracy": accuracy.words,
         "buffer_days": result.buffer_days,
         "stability_days": result.stability_days,
+        "max_interval_days": result.max_interval_days,
+        "expires": result.expires_on,
         "open_days": [forecast.DAY_NAMES[d] for d in sorted(result.open_days)],
+        "closed": sorted(result.closed_dates),
     }
 
 
@@ -184,6 +227,7 @@ def run_residual(args: argparse.Namespace) -> Result:
         "infused": result.infused,
         "extra_volume": result.extra_volume,
         "expected_residual": result.expected_residual,
+        "expected_residual_unfloored": result.unfloored_residual,
     }
 
 
@@ -195,6 +239,8 @@ def run_discrepancy(args: argparse.Namespace) -> Result:
         actual=_q(args.actual, Kind.VOLUME, "--actual"),
         reservoir_capacity=_q(args.reservoir_capacity, Kind.VOLUME, "--reservoir-capacity"),
         accuracy_percent=None if accuracy is None else _number(accuracy, "--accuracy", "14.5"),
+        empty_threshold=_q(args.empty_threshold, Kind.VOLUME, "--empty-threshold"),
+        note=args.note,
     )
     return {
         "difference": result.difference,
@@ -203,6 +249,7 @@ def run_discrepancy(args: argparse.Namespace) -> Result:
         "verdict": result.verdict,
         "direction": result.direction,
         "meaning": result.meaning,
+        "warnings": list(result.warnings),
     }
 
 
@@ -422,10 +469,23 @@ def add_parser(subparsers: Any, parser_class: type[argparse.ArgumentParser]) -> 
     p.add_argument("--alarm-volume", default="2 mL", metavar="Q", help="default 2 mL")
     p.add_argument("--bolus-dose", metavar="Q", help="patient-activated bolus, '50 mcg'")
     p.add_argument("--boluses-per-day", metavar="N")
-    p.add_argument("--accuracy", default="0", metavar="PERCENT", help="labelled, e.g. 14.5")
+    p.add_argument("--accuracy", metavar="PERCENT",
+                   help="labelled, e.g. 14.5; unknown: 15 assumed for the worst case")
+    p.add_argument("--measured-error", metavar="PERCENT",
+                   help="the delivery error e measured at the last refill, e.g. 18")
     p.add_argument("--buffer-days", default="7", metavar="N", help="default 7")
+    p.add_argument("--drug", metavar="NAME",
+                   help="its display unit, in-pump stability and longest refill interval")
     p.add_argument("--stability-days", metavar="N", help="in-pump stability limit")
+    p.add_argument("--max-interval-days", metavar="N",
+                   help="longest refill interval; default the drug's, else 90")
+    p.add_argument("--expires", metavar="DATE",
+                   help="the solution's expiry or beyond-use date; YYYY-MM is the month's end")
     p.add_argument("--open-days", default="mon-fri", metavar="DAYS", help="default mon-fri")
+    p.add_argument("--closed", action="append", default=[], metavar="DATE",
+                   help="a date the clinic is closed, repeatable")
+    p.add_argument("--tz", metavar="ZONE",
+                   help="the clinic's time zone, e.g. Europe/Berlin (dates as the services)")
 
     p = command("residual", run_residual, "expected residual volume at a time after a fill")
     p.add_argument("--fill-volume", required=True, metavar="Q")
@@ -440,6 +500,10 @@ def add_parser(subparsers: Any, parser_class: type[argparse.ArgumentParser]) -> 
     p.add_argument("--actual", required=True, metavar="Q")
     p.add_argument("--reservoir-capacity", required=True, metavar="Q")
     p.add_argument("--accuracy", metavar="PERCENT", help="the pump's labelled accuracy, 14.5")
+    p.add_argument("--empty-threshold", default="0.5 mL", metavar="Q",
+                   help="aspirated at or below it: found empty (default 0.5 mL)")
+    p.add_argument("--note", default="", metavar="TEXT",
+                   help="required for an aspirate above the capacity or the previous fill")
 
     p = command("compound", run_compound, "compounding for a constant-flow pump")
     p.add_argument("--flow", required=True, metavar="Q", help="nominal flow, '1 mL/day'")

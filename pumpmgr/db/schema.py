@@ -483,6 +483,11 @@ class Refill(ClinicalRecord, Base):
     #: Whether those figures differ from pumpmgr's forecast of this fill beyond the tolerances
     #: of :func:`pumpmgr.refill.compare_programmer` (None when there are no figures).
     programmer_differs: Mapped[bool | None]
+    #: Revision 0005: whether a pharmacy compounded the solution (its ``expiry_date`` is then
+    #: the beyond-use date), and the expected residual not floored at 0, kept for Δ and e
+    #: (None: a refill recorded before the revision, or a first fill).
+    pharmacy_compounded: Mapped[bool] = mapped_column(server_default=false())
+    expected_residual_unfloored_ml: Mapped[float | None] = mapped_column(Double)
 
 
 class PumpEvent(ClinicalRecord, Base):
@@ -533,6 +538,12 @@ class ClinicSettings(Base):
     visit_note_template: Mapped[str | None] = mapped_column(Text)
     #: The URI of the clinic's medical record numbers in a FHIR export; NULL: not set (0005).
     mrn_system: Mapped[str | None] = mapped_column(String(200))
+    #: Revision 0005 (domain-rules §3, §4): the longest refill interval for a drug the library
+    #: gives none (clinic policy, 90 days), the dates the clinic is closed (ISO dates), and the
+    #: aspirate at or below which a reservoir was found empty (clinic policy, 0.5 mL).
+    max_refill_interval_days: Mapped[int] = mapped_column(server_default=text("90"))
+    closed_dates: Mapped[list[str]] = mapped_column(JSON, server_default=text("'[]'"))
+    empty_threshold_ml: Mapped[float] = mapped_column(Double, server_default=text("0.5"))
 
     __mapper_args__ = _versioned(version)
 
@@ -589,6 +600,13 @@ class PumpForecast(Base):
     prescription_id: Mapped[int | None] = mapped_column(ForeignKey("prescriptions.id"))
     flex_schedule: Mapped[bool] = mapped_column(server_default=false())
     open_discrepancy: Mapped[bool] = mapped_column(server_default=false())
+    #: Revision 0005 (domain-rules §3): when the worst-case residual (every bolus taken, the
+    #: pump running fast) reaches the alarm volume and 0, and whether the pump carries the
+    #: over-infusion-risk flag (it ran empty). With ``alarm_at`` and ``empty_at`` they give the
+    #: state before the refill at any moment (:func:`pumpmgr.forecast.state_before_refill`).
+    alarm_at_worst_case: Mapped[datetime | None]
+    empty_at_worst_case: Mapped[datetime | None]
+    over_infusion_risk: Mapped[bool] = mapped_column(server_default=false())
 
 
 class SignInFailure(Base):

@@ -16,6 +16,7 @@ from reportlab.lib.units import mm  # type: ignore[import-untyped]
 from reportlab.platypus import Flowable, Spacer  # type: ignore[import-untyped]
 
 from pumpmgr.errors import Code, ImpossibleInput
+from pumpmgr.forecast import due_reason_words
 from pumpmgr.formatting import days_left_text
 from pumpmgr.records import ClinicSettings, DueRow
 
@@ -64,6 +65,8 @@ def replacements(rows: Sequence[DueRow], start: date, end: date) -> list[DueRow]
 def reason_text(row: DueRow, settings: ClinicSettings) -> str:
     if row.refill_due_reason == "stability":
         return "drug stability limit"
+    if row.refill_due_reason in ("worst_case", "max_interval", "expiry"):
+        return due_reason_words(row.refill_due_reason)
     if row.pump_type == "constant_flow":
         return f"planning volume reached minus {settings.buffer_days} days"
     return f"alarm minus {settings.buffer_days} days"

@@ -11,7 +11,7 @@ from pumpmgr.db import schema as db
 from pumpmgr.db.errors import ChangedMeanwhile
 from pumpmgr.errors import Code, ImpossibleInput
 from pumpmgr.records import ClinicSettings
-from pumpmgr.services import library_edits
+from pumpmgr.services import forecasting, library_edits
 from pumpmgr.services.context import ClinicContext, _text
 from pumpmgr.services.forecasts import ForecastService
 from pumpmgr.services.permissions import Action
@@ -51,12 +51,12 @@ class ConfigurationService:
             row.open_weekdays_mask = sum(1 << d for d in settings.open_days)
             row.page_size = db.PageSize(settings.page_size)
             row.auto_lock_minutes = settings.auto_lock_minutes
+            forecasting.write_settings_fields(row, settings)
             row.updated_at = self.ctx.now()
             session.flush()
             self.ctx.audit(session, actor, "settings.update", "clinic_settings", 1, {
                 "before": _settings_dict(before), "after": _settings_dict(settings)})
-            if (before.buffer_days, before.open_days) != (settings.buffer_days,
-                                                          settings.open_days):
+            if forecasting.settings_move_forecasts(before, settings):
                 self.forecasts.refresh_forecasts(session, session.scalars(select(db.Pump).where(
                     db.Pump.status == db.PumpStatus.ACTIVE)).all())
             return self.ctx.settings(session)
@@ -91,4 +91,5 @@ def _settings_dict(settings: ClinicSettings) -> dict[str, Any]:
         "clinic_name": settings.clinic_name, "clinic_phone": settings.clinic_phone,
         "buffer_days": settings.buffer_days, "open_days": sorted(settings.open_days),
         "page_size": settings.page_size, "auto_lock_minutes": settings.auto_lock_minutes,
+        **forecasting.settings_audit(settings),
     }

@@ -202,6 +202,7 @@ class ClinicContext:
             open_days=frozenset(d for d in range(7) if row.open_weekdays_mask & (1 << d)),
             page_size=row.page_size.value,
             auto_lock_minutes=row.auto_lock_minutes,
+            **forecasting.settings_fields(row),
         )
 
     def prescriptions(self, session: Session, pump_id: int) -> list[PrescriptionRecord]:

@@ -625,8 +625,8 @@ class _Demo:
             verdict = discrepancy(
                 fill_volume=Q_(state.final, "mL"), expected=Q_(expected, "mL"),
                 actual=Q_(aspirated, "mL"), reservoir_capacity=Q_(state.capacity, "mL"),
-                accuracy_percent=state.accuracy).verdict
-            if verdict == "investigate":
+                accuracy_percent=state.accuracy, note=_NOTE_ANY).verdict
+            if verdict != "ok":  # investigate or found empty: the services ask for a note
                 note = _NOTE_ANY
         new = None
         bridge_volume = None

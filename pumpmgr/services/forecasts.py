@@ -24,12 +24,7 @@ class ForecastService:
         self.ctx = ctx
 
     def refresh_forecast(self, session: Session, pump: db.Pump) -> StoredForecast | None:
-        refills = forecasting.current_refills(session, pump.id)
-        fill = None
-        if refills:
-            last = refills[-1]
-            fill = forecasting.FillPoint(last.performed_at, last.final_reservoir_ml,
-                                         last.bolus_volume_ml or 0.0, len(refills) == 1)
+        fill = forecasting.fill_point(forecasting.current_refills(session, pump.id))
         row = forecasting.compute(
             pump=pump, fill=fill, prescriptions=self.ctx.prescriptions(session, pump.id),
             settings=self.ctx.settings(session), library=self.ctx.library(session),
@@ -86,7 +81,7 @@ class ForecastService:
             running = [] if fill is None else programs.get(pump.id)
             values = None if running is None else forecasting.compute_floats(
                 pump=pump, fill=fill, running=running, settings=settings, stability=stability,
-                tz=self.ctx.tz, now=now)
+                tz=self.ctx.tz, now=now, interval=forecasting.interval_cache(library, settings))
             if values is None:
                 row = forecasting.compute(
                     pump=pump, fill=fill, prescriptions=self.ctx.prescriptions(session, pump.id),

@@ -145,6 +145,8 @@ class RefillInput:
     #: The programmer's own figures after the update, as it shows them (None for a
     #: constant-flow pump, which has no programmer); compared with pumpmgr's forecast.
     programmer: ProgrammerFigures | None = None
+    #: A pharmacy compounded the solution: ``expiry`` is its beyond-use date (domain-rules §3).
+    compounded: bool = False
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,6 @@ class PrescriptionService:
             refills = forecasting.current_refills(session, pump.id)
             if not refills:
                 return None
-            last = refills[-1]
             library = self.ctx.library(session)
             program = self._program_of(data)
             drugs = [library.drug(i.drug) for i in data.ingredients]
@@ -57,9 +56,7 @@ class PrescriptionService:
                 schedule=program.schedule, patient_bolus=program.patient_bolus,
                 effective_at=self.ctx.instant_any(data.effective_at), prescriber=data.prescriber)
             row = forecasting.compute(
-                pump=pump,
-                fill=forecasting.FillPoint(last.performed_at, last.final_reservoir_ml,
-                                           last.bolus_volume_ml or 0.0, len(refills) == 1),
+                pump=pump, fill=forecasting.fill_point(refills),
                 prescriptions=[*self.ctx.prescriptions(session, pump.id), proposed],
                 settings=self.ctx.settings(session), library=library,
                 accuracy_percent=pump.accuracy_percent, tz=self.ctx.tz, now=self.ctx.now())

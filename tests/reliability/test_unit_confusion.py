@@ -170,6 +170,12 @@ def run_case(clinic: Clinic, case: dict[str, Any], serial: int, outcome: Outcome
                 outcome.fail(case, f"check gave {check.verdict} {sorted(codes)}, not {stop} "
                                    f"{code}")
         save(data)
+        if stop == "recorded":
+            # a fact recorded as it is, with the verdict it earns (domain-rules §4, §4a)
+            verdict = latest_verdict(clinic, pump_id)
+            if verdict != code:
+                outcome.fail(case, f"recorded with the verdict {verdict}, not {code}")
+            return
     except PumpMgrError as exc:
         refused = stop == "refused" and (str(exc.code), exc.field) == (code, case.get("field"))
         blocked = (verdict == "blocked" and isinstance(exc, ImpossibleInput)
@@ -200,6 +206,13 @@ def run_case(clinic: Clinic, case: dict[str, Any], serial: int, outcome: Outcome
             outcome.fail(case, "a blocked dose wrote something")
 
 
+def latest_verdict(clinic: Clinic, pump_id: int) -> str | None:
+    with clinic.service.database.read() as session:
+        return session.scalar(select(db.Refill.discrepancy_verdict)
+                              .where(db.Refill.pump_id == pump_id)
+                              .order_by(db.Refill.id.desc()).limit(1))
+
+
 @pytest.fixture
 def clinic(database: Database) -> Iterator[Clinic]:
     yield make_clinic(database)
@@ -214,8 +227,8 @@ def test_the_corpus_is_versioned_and_large_enough() -> None:
             "same-ml-per-day", "step-too-large"} <= slips
     catalogued = {str(c) for c in FindingCode} | {str(c) for c in Code}
     for case in CASES:
-        assert case["stop"] in ("blocked", "stop", "warning", "refused"), case["id"]
-        assert case["code"] in catalogued, case["id"]
+        assert case["stop"] in ("blocked", "stop", "warning", "refused", "recorded"), case["id"]
+        assert case["code"] in catalogued | {"investigate", "found_empty"}, case["id"]
         assert case["stop"] != "refused" or case.get("field"), case["id"]
 
 

@@ -69,7 +69,9 @@ def test_before_visit_prefilled_fields(sheet: Sheet, sample_chart: Charts,
     for value in expected:
         assert value in text, value
     assert format_quantity(plan.expected_residual, Kind.VOLUME) == "4.74 mL"  # 20 − 56 × 0.2725
-    assert format_date(plan.forecast.refill_due) == "Fri 23 May 2025"
+    # the pump running 14.5 % fast may reach the alarm volume before alarm − 7 days
+    assert format_date(plan.forecast.refill_due) == "Thu 22 May 2025"
+    assert "set by: reservoir may be low if the pump runs fast (14.5 % fast" in text
 
 
 def test_before_visit_write_in_fields_and_safety(sheet: Sheet, settings: ClinicSettings) -> None:
@@ -302,3 +304,22 @@ def test_a_worksheet_printed_a_moment_after_the_fill(kind: str, sample_chart: Ch
     assert f"Expected {format_quantity(last.final_volume, Kind.VOLUME)}" in text
     assert "0 h;" in text  # since the last fill
     assert "Delivery error" not in text  # nothing delivered yet to divide by
+
+
+def test_a_computed_empty_pump_says_so_on_the_first_page(sample_chart: Charts,
+                                                        settings: ClinicSettings) -> None:
+    """Issue 11: a visit long after the forecast emptied the reservoir shows the state, its
+    advice, when the pump may have run dry, and never a bare "Expected 0 mL"."""
+    from sheet_samples import GENERATED as generated
+
+    chart = sample_chart("baclofen")
+    late = VISIT + timedelta(days=120)
+    plan = plan_visit(chart, late, settings=settings)
+    assert plan.state is not None and plan.state.words == "computed empty"
+    pages = pdf_pages(build_refill_worksheet(chart, plan, settings, generated_at=generated))
+    first = pages[0].extract_text()
+    assert "COMPUTED EMPTY: the forecast says the reservoir is empty" in first
+    assert "the next dose is a restart" in first
+    assert "may have run dry from" in first
+    assert "Expected 0 mL (computed empty)" in pdf_text(
+        build_refill_worksheet(chart, plan, settings, generated_at=generated))

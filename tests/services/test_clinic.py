@@ -50,15 +50,17 @@ def first_fill(world: World, **reasons: str) -> tuple[int, int]:
 
 
 def test_example_1_forecast_reaches_the_due_list(world: World) -> None:
-    """20 mL of 2000 mcg/mL at 400 mcg/day from Mon 3 Mar 2025 09:00: alarm Sun 1 Jun, due Fri
-    23 May (alarm − 7 days, moved back to a weekday)."""
+    """20 mL of 2000 mcg/mL at 400 mcg/day from Mon 3 Mar 2025 09:00: alarm Sun 1 Jun; alarm
+    − 7 days would be Fri 23 May, but the pump running 14.5 % fast may reach the alarm volume
+    after 18 / 0.229 = 78.6 days, at 00:28 on Wed 21 May (Berlin summer time): due then, no
+    buffer (domain-rules §3)."""
     _, pump_id = first_fill(world)
     rows = world.clinic.due_list()
     assert len(rows) == 1
     row = rows[0]
     assert row.pump_id == pump_id
-    assert row.refill_due == date(2025, 5, 23)
-    assert row.refill_due_reason == "alarm"
+    assert row.refill_due == date(2025, 5, 21)
+    assert row.refill_due_reason == "worst_case"
     assert row.alarm_at.astimezone(world.clinic.tz).date() == date(2025, 6, 1)
     assert row.days_left == pytest.approx(90)
     assert row.drug == "baclofen 2,000 mcg/mL"

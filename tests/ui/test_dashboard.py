@@ -45,9 +45,9 @@ def test_rows_in_due_order_with_state_words(window: MainWindow) -> None:
     """Most urgent first, each row naming its state in words (colour is never alone)."""
     assert list(zip(shown(window, Column.STATE), shown(window, Column.PATIENT),
                     strict=True)) == DUE_ORDER
-    assert shown(window, Column.REFILL_DUE)[:3] == ["Wed 8 Oct 2025", "Thu 23 Oct 2025",
+    assert shown(window, Column.REFILL_DUE)[:3] == ["Fri 3 Oct 2025", "Thu 23 Oct 2025",
                                                    "Fri 31 Oct 2025"]
-    assert shown(window, Column.DAYS_LEFT)[:2] == ["alarm passed", "10 days"]
+    assert shown(window, Column.DAYS_LEFT)[:2] == ["alarm passed", "15 days"]
     assert shown(window, Column.REASON)[3:5] == ["planning − 7 days", "stability limit"]
     assert shown(window, Column.REPLACE_BY)[3] == "no battery"
     assert shown(window, Column.DRUG)[4] == "morphine 10 mg/mL + clonidine 100 mcg/mL"
@@ -100,10 +100,10 @@ def test_search_by_name_or_mrn(window: MainWindow, qtbot: QtBot) -> None:
 
 
 def test_sorting_uses_values_not_text(window: MainWindow) -> None:
-    """'93.91 days' sorts after '10 days' and 'alarm passed' first: numbers, not text."""
+    """'93.91 days' sorts after '15 days' and 'alarm passed' first: numbers, not text."""
     table = window.dashboard.table
     table.sortByColumn(int(Column.DAYS_LEFT), Qt.SortOrder.AscendingOrder)
-    assert shown(window, Column.DAYS_LEFT) == ["alarm passed", "10 days", "18 days", "26 days",
+    assert shown(window, Column.DAYS_LEFT) == ["alarm passed", "15 days", "23 days", "26 days",
                                                "80 days", "93 days"]
     table.sortByColumn(int(Column.REPLACE_BY), Qt.SortOrder.AscendingOrder)
     assert shown(window, Column.REPLACE_BY)[0] == "Wed 28 Jan 2026"

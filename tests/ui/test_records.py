@@ -393,3 +393,26 @@ def test_an_administrator_restores_a_broken_chain_backup_with_a_reason(
     finally:
         if clinic.database is not old_database:
             clinic.database.dispose()
+
+
+def test_the_settings_screen_keeps_the_settings_it_does_not_edit(
+        admin_window: MainWindow) -> None:
+    """The longest refill interval, the closed dates and the empty threshold (issue 11) are
+    saved back as they were, never reset to their defaults by a save from this screen."""
+    from datetime import date
+
+    clinic = admin_window.clinic
+    admin = clinic.sign_in("admin", PASSWORD)
+    theirs, version = clinic.settings_for_edit()
+    kept = replace(theirs, clinic_name="Pump Clinic", max_refill_interval_days=60,
+                   closed_dates=frozenset({date(2025, 12, 24)}), empty_threshold_ml=1.0)
+    clinic.update_settings(admin, kept, version)
+    admin_window.records_actions[RecordsTab.SETTINGS].trigger()
+    tab = admin_window.records.settings
+    tab.load()
+    tab.buffer.setValue(6)
+    assert tab.save()
+    saved = clinic.settings()
+    assert saved.buffer_days == 6
+    assert (saved.max_refill_interval_days, saved.closed_dates, saved.empty_threshold_ml) == (
+        60, frozenset({date(2025, 12, 24)}), 1.0)

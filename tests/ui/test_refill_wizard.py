@@ -573,3 +573,30 @@ def test_the_programmers_figures_are_saved_with_the_refill(qtbot: QtBot,
                 row.programmer_differs) == (20.0, 0.2, True)
     chart = clinic.patient_chart(clinic.find_patient("100001").id)
     assert chart.refills[-1].programmer == saved.programmer
+
+
+def test_a_reservoir_found_empty_needs_the_patients_condition(qtbot: QtBot,
+                                                              window: MainWindow) -> None:
+    """Issue 11: 0.3 mL back (at or below the clinic's 0.5 mL) is "found empty", never "ok";
+    the nurse writes the patient's condition before going on; the pump is flagged."""
+    wizard = open_wizard(qtbot, window, "100001")
+    click(qtbot, wizard.patient.confirmed)
+    next_step(qtbot, wizard)
+    type_into(qtbot, wizard.residual.aspirated, "0.3 mL")
+    assert wizard.verdict is not None and wizard.verdict.verdict == "found_empty"
+    assert wizard.residual.verdict.text().startswith("FOUND EMPTY")
+    assert "restart" in wizard.residual.meaning.text()
+    assert not wizard.next_button.isEnabled()
+    assert "write the patient's condition" in wizard.problem_label.text()
+    qtbot.keyClicks(wizard.residual.note, "rebound spasticity since yesterday; no fever")
+    assert wizard.next_button.isEnabled()
+    next_step(qtbot, wizard)
+    choose_solution(qtbot, wizard)
+    through_volume_and_program(qtbot, wizard)
+    at_the_pump(qtbot, wizard)
+    programmer_as_pumpmgr(qtbot, wizard)
+    second_nurse(qtbot, wizard, concentrations=["2000 mcg/mL"])
+    save(qtbot, wizard)
+    assert wizard.outcome is not None
+    assert wizard.outcome.refill.discrepancy_verdict == "found_empty"
+    assert wizard.outcome.forecast is not None and wizard.outcome.forecast.over_infusion_risk

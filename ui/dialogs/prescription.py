@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 
 from pumpmgr.dosing import admixture_doses
 from pumpmgr.errors import Code, ImpossibleInput, PumpMgrError
+from pumpmgr.forecast import due_reason_words
 from pumpmgr.formatting import MassUnit, format_date, format_quantity
 from pumpmgr.records import Ingredient, PrescriptionRecord, StoredForecast
 from pumpmgr.schedule import PatientBolus, Program, Schedule, constant_flow_program
@@ -64,6 +65,8 @@ CHECK_DELAY_MS = 250
 def _reason_text(forecast: StoredForecast, constant: bool) -> str:
     if forecast.refill_due_reason == "stability":
         return "drug stability limit"
+    if forecast.refill_due_reason != "alarm":  # the worst case, the interval, the expiry
+        return due_reason_words(forecast.refill_due_reason)
     return "planning volume date minus the buffer" if constant else "alarm date minus the buffer"
 
 

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from pumpmgr import compounding, deadspace, forecast
 from pumpmgr.catalogs import Catalogs
 from pumpmgr.errors import PumpMgrError
+from pumpmgr.forecast import due_reason_words
 from pumpmgr.formatting import (
     MassUnit,
     format_date,
@@ -335,7 +336,9 @@ class ForecastCalculator(Calculator):
             ("refill due", "Refill due", format_date(result.refill_due), ""),
             ("due because", "Due because", (
                 "the drug's stability limit" if result.refill_due_reason == "stability"
-                else f"the alarm date less the buffer ({days_text(result.buffer_days)})")
+                else f"the alarm date less the buffer ({days_text(result.buffer_days)})"
+                if result.refill_due_reason == "alarm"
+                else due_reason_words(result.refill_due_reason))
              + ", on a clinic day", ""),
         ]
         return fields

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from pumpmgr.errors import PumpMgrError
+from pumpmgr.forecast import due_reason_words
 from pumpmgr.formatting import format_percent, format_quantity
 from pumpmgr.records import INDICATION_TEXT, PatientChart, PumpRecord, RefillRecord
 from pumpmgr.services import ClinicService
@@ -61,6 +62,8 @@ PUMP_TYPE_TEXT = {
 def _reason(reason: str, constant_flow: bool) -> str:
     if reason == "stability":
         return "drug stability limit in the pump"
+    if reason != "alarm":  # the worst case, the interval, the expiry
+        return due_reason_words(reason)
     if constant_flow:
         return "planning volume date minus the clinic's buffer"
     return "alarm date minus the clinic's buffer"

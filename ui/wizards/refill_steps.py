@@ -49,6 +49,7 @@ from PySide6.QtWidgets import (
 )
 
 from pumpmgr.errors import PumpMgrError
+from pumpmgr.forecast import due_reason_words
 from pumpmgr.formatting import (
     format_date,
     format_datetime,
@@ -372,7 +373,8 @@ class ResidualStep(WizardStep):
         wizard = self.wizard
         verdict, error = wizard.verdict, wizard.verdict_error
         plan = wizard.base_plan
-        investigate = verdict is not None and verdict.verdict == "investigate"
+        # found empty ranks above investigate; both need the nurse's note (domain-rules §4)
+        investigate = verdict is not None and verdict.verdict in ("investigate", "found_empty")
         if error:
             self.verdict.setText(f"Cannot judge: {error}")
             _role(self.verdict, "error")
@@ -388,14 +390,18 @@ class ResidualStep(WizardStep):
             self.details.setText(" ")
             self.meaning.setText(" ")
         else:
-            self.verdict.setText("INVESTIGATE: the residual is outside what is expected"
-                                 if investigate else "Residual OK: within the threshold")
+            self.verdict.setText(
+                "FOUND EMPTY: the reservoir was empty" if verdict.verdict == "found_empty"
+                else "INVESTIGATE: the residual is outside what is expected"
+                if investigate else "Residual OK: within the threshold")
             _role(self.verdict, "error" if investigate else "")
             self.details.setText(discrepancy_details(verdict))
-            self.meaning.setText(verdict.meaning)
-        self.note_label.setText("&What was found (required: the residual says investigate)"
-                                if investigate else
-                                "&What was found (optional)")
+            self.meaning.setText(" ".join((*verdict.warnings, verdict.meaning)))
+        self.note_label.setText(
+            "&What was found (required: the patient's condition)"
+            if verdict is not None and verdict.verdict == "found_empty" else
+            "&What was found (required: the residual says investigate)"
+            if investigate else "&What was found (optional)")
         _role(self.note_label, "error" if investigate and not self.note_text() else "fieldname")
 
     def note_text(self) -> str:
@@ -410,7 +416,9 @@ class ResidualStep(WizardStep):
         elif self.wizard.verdict_error:
             found.append(self.wizard.verdict_error)
         verdict = self.wizard.verdict
-        if verdict is not None and verdict.verdict == "investigate" and not self.note_text():
+        if verdict is not None and verdict.verdict == "found_empty" and not self.note_text():
+            found.append("write the patient's condition: the reservoir was found empty")
+        elif verdict is not None and verdict.verdict == "investigate" and not self.note_text():
             found.append("write what was found: the residual says investigate")
         return found
 
@@ -637,6 +645,8 @@ def forecast_fields(wizard: RefillWizard) -> list[Field]:
     constant = plan.constant_flow
     if outlook.refill_due_reason == "stability":
         reason = "drug stability limit"
+    elif outlook.refill_due_reason != "alarm":  # the worst case, the interval, the expiry
+        reason = due_reason_words(outlook.refill_due_reason)
     else:
         reason = (f"{'planning volume date' if constant else 'alarm date'} minus "
                   f"{outlook.buffer_days} days")
