@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from pumpmgr import __version__
+
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY = {"sqlalchemy", "reportlab", "argon2", "PySide6"}
 CALC = ["calc", "forecast", "--fill-volume", "20 mL", "--filled-at", "2025-03-03",
@@ -30,13 +32,25 @@ def run(*args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
     return done, packages
 
 
+def test_version_loads_no_command() -> None:
+    """Not even the calculator's units: the version is printed before the commands load."""
+    done, packages = run("--version")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout == f"pumpmgr {__version__}\n"
+    assert "pumpmgr" in packages  # what was imported was seen
+    assert not packages & (HEAVY | {"pint"}), sorted(packages & (HEAVY | {"pint"}))
+
+
+def test_version_after_an_option_still_answers() -> None:
+    done, _ = run("--db", "unused.db", "--version")
+    assert done.returncode == 0 and done.stdout == f"pumpmgr {__version__}\n"
+
+
 @pytest.mark.parametrize(("args", "shown"), [
-    (["--version"], "pumpmgr "),
     (CALC, "refill due:"),
     (["calc", "--help"], "usage: pumpmgr calc"),
 ])
-def test_version_and_calc_import_no_database_sheets_hasher_or_qt(
-        args: list[str], shown: str) -> None:
+def test_calc_imports_no_database_sheets_hasher_or_qt(args: list[str], shown: str) -> None:
     done, packages = run(*args)
     assert done.returncode == 0, done.stderr[-2000:]
     assert shown in done.stdout
