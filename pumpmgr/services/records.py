@@ -1,4 +1,6 @@
-"""The clinic's records as a whole: the audit log, backup, restore and export."""
+"""The clinic's records as a whole (application layer): reading and verifying the audit log,
+and backing up, restoring and exporting the database. A restore replaces the context's
+database, so every area reads the restored one from then on."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from pumpmgr.services.values import AuditRecord, ExportSummary
 
 
 class RecordService:
-    """The clinic's records as a whole: the audit log, backup, restore and export."""
+    """The audit log, backup, restore and export."""
 
     def __init__(self, ctx: ClinicContext) -> None:
         self.ctx = ctx
