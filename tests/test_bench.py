@@ -41,6 +41,8 @@ from pumpmgr.units import Q_
 FIGURES = (
     "start-up to the first painted due list",
     "peak memory, large clinic open",
+    "pumpmgr --version",
+    "pumpmgr calc forecast",
     "due list query",
     "open one patient",
     "record one refill",

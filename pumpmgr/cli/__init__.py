@@ -3,6 +3,7 @@
 ``pumpmgr [--db PATH_OR_URL] COMMAND``: ``calc`` needs no database; the records commands
 (:mod:`pumpmgr.cli.records`) use ``--db``, else ``PUMPMGR_DB``, else the default file.
 Bad input exits with status 2 and one line on stderr naming the option; never a traceback.
+``pumpmgr --version`` is answered before the commands (and the units they load) are imported.
 """
 
 from __future__ import annotations
@@ -13,9 +14,8 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from pumpmgr.cli import calc, hospital, printing, records
+from pumpmgr import __version__
 from pumpmgr.errors import PumpMgrError
-from pumpmgr.formatting import program_version
 from pumpmgr.logfile import current_log_file, log_unexpected, start_log
 
 #: Fields named by the domain's errors that a command-line option supplies under another name.
@@ -42,6 +42,9 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def build_parser() -> OneLineParser:
+    from pumpmgr.cli import calc, hospital, printing, records
+    from pumpmgr.formatting import program_version
+
     parser = OneLineParser(
         prog="pumpmgr",
         description="Intrathecal pump clinic manager. Without a command: a demo forecast.",
@@ -109,7 +112,12 @@ def _silence_stdout() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv == ["--version"]:  # as the parser's --version says it, without loading the commands
+        print(f"pumpmgr {__version__}")
+        return 0
     start_log()  # the records' writes and any fault of ours (pumpmgr.logfile)
+    from pumpmgr.cli import calc
+
     parser = build_parser()
     if not argv:
         print("pumpmgr demo: SynchroMed II 20 mL, baclofen 2000 mcg/mL at 400 mcg/day, "

@@ -18,8 +18,6 @@ from pumpmgr.cli.paths import new_file
 from pumpmgr.cli.records import _open, _refuse
 from pumpmgr.errors import Code, PumpMgrError
 from pumpmgr.files import write_private_bytes
-from pumpmgr.services.clinic import ClinicService
-from pumpmgr.services.hospital import HospitalService
 from pumpmgr.visit_note import parse_record_ref
 
 
@@ -30,6 +28,9 @@ def _named(error: PumpMgrError, option: str) -> PumpMgrError:
 
 
 def run_note(args: argparse.Namespace) -> int:
+    from pumpmgr.services.clinic import ClinicService  # the services load with the command
+    from pumpmgr.services.hospital import HospitalService
+
     try:
         ref = parse_record_ref(args.record, "RECORD_ID")
     except PumpMgrError as error:
@@ -55,6 +56,9 @@ def who_exports() -> str:
 
 
 def run_fhir_export(args: argparse.Namespace) -> int:
+    from pumpmgr.services.clinic import ClinicService
+    from pumpmgr.services.hospital import HospitalService
+
     if args.out is None:
         raise _refuse("--out", "give the file the FHIR bundle is written to", Code.NO_VALUE)
     out = new_file("--out", args.out)

@@ -1,7 +1,8 @@
 """``pumpmgr print``: the clinic's sheets as PDF files, the same pages the desktop program prints.
 
 An unknown record number or a bad option exits 2 with one line and writes no file: the PDF is
-made in memory first and written only when complete, to a file that did not exist.
+made in memory first and written only when complete, to a file that did not exist. The services
+and reportlab are imported when a sheet is made, never by the other commands.
 """
 
 from __future__ import annotations
@@ -11,15 +12,16 @@ import sys
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pumpmgr.cli.paths import new_file
 from pumpmgr.cli.records import _db_option, _open, _refuse
 from pumpmgr.errors import Code
 from pumpmgr.files import write_private_bytes
-from pumpmgr.services.clinic import ClinicService
-from pumpmgr.services.sheets import SheetService
 from pumpmgr.units import Kind, Quantity, parse
+
+if TYPE_CHECKING:
+    from pumpmgr.services.sheets import SheetService
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -56,6 +58,10 @@ def _write(target: Path, pdf: bytes) -> int:
 
 
 def _sheets(args: argparse.Namespace, make: Callable[[SheetService], bytes]) -> int:
+    # the services and reportlab load with the first sheet, not with every command
+    from pumpmgr.services.clinic import ClinicService
+    from pumpmgr.services.sheets import SheetService
+
     target = new_file("--out", args.out)
     with _open(args, must_exist=True) as database:
         pdf = make(SheetService(ClinicService(database)))

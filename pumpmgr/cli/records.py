@@ -4,7 +4,9 @@
 May import the standard library, the application layer (``pumpmgr.services``), the persistence
 layer for opening, backing up and restoring the database (``pumpmgr.db.engine``,
 ``pumpmgr.db.backup``, ``pumpmgr.db.audit``), ``pumpmgr.auth`` for the account rules, and the pure
-modules (formatting, records, units); never ``ui`` or Qt.
+modules (formatting, records, units); never ``ui`` or Qt. The database, the services and the
+password hasher are imported inside the commands that use them, so ``pumpmgr --version`` and
+``pumpmgr calc`` load none of them (``tests/cli/test_lazy_imports.py``).
 
 The database is ``--db PATH_OR_URL`` (before or after the command), else the ``PUMPMGR_DB``
 environment variable, else ``pumpmgr.db`` in the user's data folder. Commands that only read
@@ -30,13 +32,9 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, time, tzinfo
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pumpmgr import auth
 from pumpmgr.cli.paths import new_file, path_problem
-from pumpmgr.db.audit import ChainAnchor, parse_anchor
-from pumpmgr.db.backup import backup_database, manifest_path, signed_here
-from pumpmgr.db.engine import Database, open_database, resolve_database_url
 from pumpmgr.errors import Code, InputError, PumpMgrError
 from pumpmgr.formatting import (
     days_left_text,
@@ -52,19 +50,12 @@ from pumpmgr.records import (
     PatientChart,
     PrescriptionRecord,
 )
-from pumpmgr.services.clinic import REPLACE_BY_WARNING_DAYS, Actor, ClinicService
-from pumpmgr.services.demo import DEMO_USERS, MAX_PATIENTS, build_demo_clinic
-from pumpmgr.services.exchange import (
-    check_document,
-    export_clinic,
-    export_text,
-    import_clinic,
-    require_empty,
-    write_export,
-)
-from pumpmgr.services.restoring import BrokenChainOverride, restore_clinic
-from pumpmgr.services.throttle import SignInThrottled
 from pumpmgr.units import Kind, Quantity, kind_of, ureg
+
+if TYPE_CHECKING:
+    from pumpmgr.db.audit import ChainAnchor
+    from pumpmgr.db.engine import Database
+    from pumpmgr.services.values import Actor
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -94,6 +85,8 @@ def _refuse(field: str, message: str, code: Code = Code.OUT_OF_RANGE) -> InputEr
 
 def _open(args: argparse.Namespace, *, must_exist: bool) -> Database:
     """The database of ``--db`` / ``PUMPMGR_DB`` / the default file; errors name ``--db``."""
+    from pumpmgr.db.engine import open_database, resolve_database_url
+
     try:
         url = resolve_database_url(args.db)
         if url.get_backend_name() == "sqlite":
@@ -121,6 +114,8 @@ def _open(args: argparse.Namespace, *, must_exist: bool) -> Database:
 
 def _require_empty(database: Database, what: str) -> None:
     """Refuse a database holding records, naming ``--db`` (before anything is written)."""
+    from pumpmgr.services.exchange import require_empty
+
     try:
         with database.read() as session:
             require_empty(session, what)
@@ -147,6 +142,14 @@ def _whole(low: int, high: int | None, example: str) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"give {low}{upper}, not {value}")
         return value
     return parse
+
+
+def _patients(text: str) -> int:
+    """``demo --patients``: a whole number up to the demo's limit (read with the demo, which
+    only that command loads)."""
+    from pumpmgr.services.demo import MAX_PATIENTS
+
+    return _whole(1, MAX_PATIENTS, "24")(text)
 
 
 def _number(value: float) -> float | int:
@@ -215,6 +218,8 @@ def _local(moment: datetime, tz: tzinfo) -> str:
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    from pumpmgr.services.demo import DEMO_USERS, build_demo_clinic
+
     started = timing.perf_counter()
     with _open(args, must_exist=False) as database:
         _require_empty(database, "the demo clinic is written")
@@ -259,6 +264,8 @@ def due_json(row: DueRow) -> dict[str, Any]:
 
 
 def due_text(rows: Sequence[DueRow], tz: tzinfo, today: date) -> str:
+    from pumpmgr.services.queries import REPLACE_BY_WARNING_DAYS
+
     def notes(row: DueRow) -> str:
         found = []
         if row.open_discrepancy:
@@ -280,6 +287,8 @@ def due_text(rows: Sequence[DueRow], tz: tzinfo, today: date) -> str:
 
 
 def run_due(args: argparse.Namespace) -> int:
+    from pumpmgr.services.clinic import ClinicService
+
     with _open(args, must_exist=True) as database:
         clinic = ClinicService(database)
         rows = clinic.due_list(within_days=args.within)
@@ -409,6 +418,8 @@ def patient_json(chart: PatientChart) -> dict[str, Any]:
 
 
 def run_patient(args: argparse.Namespace) -> int:
+    from pumpmgr.services.clinic import ClinicService
+
     mrn = args.mrn.strip()
     if not mrn:
         raise _refuse("MRN", "give the medical record number", Code.NO_VALUE)
@@ -447,6 +458,11 @@ def _read_passwords(args: argparse.Namespace, username: str) -> tuple[str, str |
 
 
 def run_user_add(args: argparse.Namespace) -> int:
+    from pumpmgr import auth
+    from pumpmgr.db.engine import resolve_database_url
+    from pumpmgr.services.clinic import ClinicService
+    from pumpmgr.services.throttle import SignInThrottled
+
     try:
         username = auth.normalize_username(args.username)
     except PumpMgrError as error:
@@ -501,6 +517,8 @@ def run_user_add(args: argparse.Namespace) -> int:
 
 
 def _anchor(text: str) -> ChainAnchor:
+    from pumpmgr.db.audit import parse_anchor
+
     try:
         return parse_anchor(text)
     except ValueError as error:
@@ -541,6 +559,8 @@ def run_audit_verify(args: argparse.Namespace) -> int:
 
 
 def run_backup(args: argparse.Namespace) -> int:
+    from pumpmgr.db.backup import backup_database
+
     target = new_file("PATH", args.path, makes_folder=True)
     with _open(args, must_exist=True) as database:
         manifest = backup_database(database.engine, target)
@@ -554,6 +574,11 @@ def run_backup(args: argparse.Namespace) -> int:
 def _administrator(args: argparse.Namespace, target: Path, source: Path) -> Actor:
     """The administrator who overrides a broken chain, signed in with their password: in the
     database being replaced, or (a new computer, none there yet) in the backup itself."""
+    from pumpmgr import auth
+    from pumpmgr.db.engine import open_database
+    from pumpmgr.services.clinic import ClinicService
+    from pumpmgr.services.throttle import SignInThrottled
+
     if not args.admin:
         raise _refuse("--override-broken-chain", "give --admin with an administrator's user "
                       "name as well (their password is asked for)", Code.NO_VALUE)
@@ -584,6 +609,10 @@ def _administrator(args: argparse.Namespace, target: Path, source: Path) -> Acto
 
 
 def run_restore(args: argparse.Namespace) -> int:
+    from pumpmgr.db.backup import manifest_path, signed_here
+    from pumpmgr.db.engine import resolve_database_url
+    from pumpmgr.services.restoring import BrokenChainOverride, restore_clinic
+
     source = Path(args.path).expanduser()
     try:
         url = resolve_database_url(args.db)
@@ -651,6 +680,8 @@ def run_restore(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from pumpmgr.services.exchange import export_clinic, export_text, write_export
+
     if getattr(args, "fhir", False):
         from pumpmgr.cli.hospital import run_fhir_export  # it imports this module
 
@@ -695,6 +726,8 @@ def _read_import(name: str) -> str:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    from pumpmgr.services.exchange import check_document, import_clinic
+
     text = _read_import(args.file)
     try:
         document = json.loads(text)
@@ -763,7 +796,7 @@ def add_parsers(subparsers: Any, parser_class: type[argparse.ArgumentParser]) ->
                 "users and their (demo-only) passwords are printed at the end. Each action is "
                 "saved as it is written: if the run is interrupted, delete the database and "
                 "start again.")
-    p.add_argument("--patients", type=_whole(1, MAX_PATIENTS, "24"), default=24, metavar="N",
+    p.add_argument("--patients", type=_patients, default=24, metavar="N",
                    help="how many patients (default 24)")
     p.add_argument("--seed", type=_whole(0, None, "1"), default=1, metavar="S",
                    help="the same seed gives the same clinic (default 1)")

@@ -1,4 +1,6 @@
-"""The clinic's settings and its edits of the drug library."""
+"""The clinic's settings and its edits of the drug library (application layer), audited; a
+change of the refill buffer or the open days recomputes every active pump's forecast
+(:mod:`.forecasts`), and later checks and forecasts read the edited library."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from pumpmgr.units import Quantity
 
 
 class ConfigurationService:
-    """The clinic's settings and its edits of the drug library."""
+    """The clinic's settings and drug-library edits."""
 
     def __init__(self, ctx: ClinicContext, forecasts: ForecastService) -> None:
         self.ctx = ctx

@@ -1,4 +1,7 @@
-"""The stored forecast of each pump, computed again after every change that moves it."""
+"""The stored forecast of each pump (application layer), computed again inside the unit of
+work of every change that moves it: the other areas are handed this service and call
+:meth:`ForecastService.refresh_forecast` (one pump) or :meth:`~ForecastService.refresh_forecasts`
+(many at once, the same rows)."""
 
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from pumpmgr.units import Q_
 
 
 class ForecastService:
-    """The stored forecast of each pump, computed again after every change that moves it."""
+    """The stored forecasts, pump by pump or all at once."""
 
     def __init__(self, ctx: ClinicContext) -> None:
         self.ctx = ctx

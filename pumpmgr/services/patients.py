@@ -1,4 +1,6 @@
-"""Registering patients, their status and their edits."""
+"""Registering patients, their status and their edits (application layer). An edit is saved
+only over the version it was loaded from (:meth:`PatientService.patient_for_edit`); every change
+is audited with its before and after."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Prescription versions: dose checks, previews, the second user's check and saving a change."""
+"""Prescription versions (application layer): the dose checks and forecast a form shows before
+saving, the second user's check, and saving a new version, verified and audited. A refill saves
+its new program through :meth:`PrescriptionService.save_prescription`; the pump's forecast is
+refreshed through :mod:`.forecasts`."""
 
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ from pumpmgr.units import Q_, Kind, exceeds, to_canonical
 
 
 class PrescriptionService:
-    """Prescription versions: dose checks, previews, the second user's check and saving a change."""
+    """Prescription versions: checks, previews and changes."""
 
     def __init__(self, ctx: ClinicContext, forecasts: ForecastService) -> None:
         self.ctx = ctx

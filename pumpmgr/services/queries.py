@@ -1,4 +1,6 @@
-"""Reads for the screens: finding and searching patients, a patient's chart and the due list."""
+"""Reads for the screens (application layer): finding and searching patients, a patient's
+chart and the due list, as frozen records (:mod:`pumpmgr.records`). Nothing here writes; the
+due list reads the forecasts the other areas store."""
 
 from __future__ import annotations
 
@@ -34,7 +36,7 @@ REPLACE_BY_WARNING_DAYS = 183
 
 
 class QueryService:
-    """Reads for the screens: finding and searching patients, a patient's chart and the due list."""
+    """Finding patients, a patient's chart and the due list."""
 
     def __init__(self, ctx: ClinicContext) -> None:
         self.ctx = ctx

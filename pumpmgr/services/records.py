@@ -1,4 +1,6 @@
-"""The clinic's records as a whole: the audit log, backup, restore and export."""
+"""The clinic's records as a whole (application layer): reading and verifying the audit log,
+and backing up, restoring and exporting the database. A restore replaces the context's
+database, so every area reads the restored one from then on."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ if TYPE_CHECKING:
 
 
 class RecordService:
-    """The clinic's records as a whole: the audit log, backup, restore and export."""
+    """The audit log, backup, restore and export."""
 
     def __init__(self, ctx: ClinicContext) -> None:
         self.ctx = ctx
