@@ -133,6 +133,7 @@ class ClinicService:
         self.configuration = ConfigurationService(context, forecasts)
         self.queries = QueryService(context)
         self.records = RecordService(context)
+        forecasts.refresh_stale()  # once, after the upgrade that revised the refill-due rules
 
     # the context's parts, read through it (a restore replaces the database)
 

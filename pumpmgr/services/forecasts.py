@@ -12,6 +12,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from pumpmgr.db import schema as db
+from pumpmgr.db.audit import append_audit
 from pumpmgr.records import Ingredient, PrescriptionRecord, StoredForecast
 from pumpmgr.services import forecasting, mapping
 from pumpmgr.services.context import ClinicContext
@@ -111,6 +112,31 @@ class ForecastService:
             self.refresh_forecasts(session, pumps)
             self.ctx.audit(session, actor, "forecast.recompute", "clinic", "all",
                            {"pumps": len(pumps)}, reason)
+            return len(pumps)
+
+        return self.ctx.write(work)
+
+    def refresh_stale(self) -> int:
+        """Compute again, at once, every stored forecast written before the refill-due date
+        counted the worst case (revision 0007: an alarm date but no worst-case date), so that
+        an upgraded clinic never shows a refill-due date later than the revised rules allow.
+        Audited as pumpmgr's own action; returns how many pumps (0, writing nothing, when
+        none is stale)."""
+        stale = (select(db.Pump).join(db.PumpForecast, db.PumpForecast.pump_id == db.Pump.id)
+                 .where(db.Pump.status == db.PumpStatus.ACTIVE,
+                        db.PumpForecast.alarm_at.is_not(None),
+                        db.PumpForecast.alarm_at_worst_case.is_(None)))
+        with self.ctx.database.read() as session:
+            if session.scalars(stale.limit(1)).first() is None:
+                return 0
+
+        def work(session: Session) -> int:
+            pumps = session.scalars(stale).all()
+            self.refresh_forecasts(session, pumps)
+            append_audit(session, username="pumpmgr", action="forecast.recompute_after_upgrade",
+                         entity_type="clinic", entity_id="all", changes={"pumps": len(pumps)},
+                         reason="the refill-due date's rules were revised (domain-rules §3)",
+                         workstation=self.ctx.workstation, at=self.ctx.now())
             return len(pumps)
 
         return self.ctx.write(work)

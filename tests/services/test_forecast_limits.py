@@ -131,3 +131,31 @@ def test_the_clinics_interval_closed_dates_and_threshold_are_kept_audited_and_us
         with pytest.raises(ImpossibleInput) as refused:
             world.clinic.update_settings(world.admin, bad)
         assert refused.value.field == field
+
+
+def test_a_forecast_stored_under_the_old_rules_is_computed_again_when_the_clinic_opens(
+        world: World) -> None:
+    """A clinic upgraded to revision 0007 keeps forecasts written by the old rules: an alarm
+    date, no worst-case date, and a refill-due date later than the worst case allows. The
+    next service opened on the database computes them again at once, audited."""
+    from sqlalchemy import update
+
+    from pumpmgr.db import schema as db
+    from pumpmgr.services.clinic import ClinicService
+
+    pump_id, outcome = filled(world)
+    right = outcome.forecast  # type: ignore[attr-defined]
+    old_due = right.refill_due + timedelta(days=11)  # what alarm − 7 days gave before
+    with world.clinic.database.write() as session:
+        session.execute(update(db.PumpForecast).where(db.PumpForecast.pump_id == pump_id)
+                        .values(alarm_at_worst_case=None, empty_at_worst_case=None,
+                                refill_due=old_due, refill_due_reason="alarm"))
+    assert world.clinic.forecasts.refresh_stale() == 1
+    again = world.clinic.patient_chart(world.clinic.find_patient("100001").id).forecast
+    assert again is not None and (again.refill_due, again.refill_due_reason) == (
+        right.refill_due, "worst_case")
+    entry = last_audit(world)
+    assert (entry.action, entry.username) == ("forecast.recompute_after_upgrade", "pumpmgr")
+    # nothing stale now: a service opened on the database writes nothing more
+    ClinicService(world.clinic.database, clock=world.clock, tz=world.clinic.tz)
+    assert last_audit(world).seq == entry.seq
