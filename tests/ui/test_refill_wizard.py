@@ -10,7 +10,7 @@ Cancel that saves nothing.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from dialog_recorder import Dialogs
