@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QMouseEvent
+from PySide6.QtGui import QMouseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -50,6 +50,7 @@ from pumpmgr.services.permissions import Action, allowed
 from pumpmgr.units import Kind, Quantity
 from ui import icons, messages, presentation
 from ui.dialogs.catheter import CatheterEditor
+from ui.tab_order import follow_layout
 from ui.widgets.date_edit import DateEdit
 from ui.widgets.quantity_edit import QuantityEdit
 
@@ -315,6 +316,10 @@ class EventDialog(QDialog):
 
     save_text = "&Save"
     doing = "saving the event"
+
+    def showEvent(self, event: QShowEvent) -> None:
+        follow_layout(self)  # the subclass's fields were made after the buttons
+        super().showEvent(event)
 
     def __init__(self, clinic: ClinicService, actor: Actor, chart: PatientChart,
                  title: str, parent: QWidget | None = None) -> None:

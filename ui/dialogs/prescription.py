@@ -50,6 +50,7 @@ from pumpmgr.services.inputs import IngredientInput, PrescriptionInput, Verifica
 from pumpmgr.units import Kind
 from pumpmgr.visit import local_chart, pump_refills
 from ui import icons, messages, presentation
+from ui.tab_order import follow_layout
 from ui.widgets.date_edit import DateEdit
 from ui.widgets.field_list import Field, FieldList
 from ui.widgets.findings_panel import FindingsPanel
@@ -448,6 +449,7 @@ class PrescriptionDialog(QDialog):
         return found
 
     def _update(self) -> None:
+        follow_layout(self)  # the findings' reason boxes come and go
         problems = self.problems()
         self.problem_label.setText(
             "To save: " + problems[0] + (f" (and {len(problems) - 1} more)"
