@@ -47,7 +47,7 @@ from PySide6.QtWidgets import (
 
 from pumpmgr.records import ClinicSettings
 from pumpmgr.services import Actor, ClinicService
-from ui import icons, messages, presentation
+from ui import icons, messages, presentation, remembered
 from ui.dialogs import events
 from ui.idle import IdleNotice, IdleWatcher
 from ui.screens.dashboard import DashboardScreen
@@ -535,6 +535,7 @@ class MainWindow(QMainWindow):
                   "without use."
                   if idle else f"Locked at {at:%H:%M} by {self.actor.full_name}.")
         self._last_actor = self.actor
+        self._save_looks(self.actor.username)
         self.actor = None
         self.idle.stop()
         self._hide_windows()
@@ -709,6 +710,7 @@ class MainWindow(QMainWindow):
             "Record it again if it was done.")
 
     def _signed_in(self, actor: Actor) -> None:
+        self._restore_looks(actor.username)
         self.actor = actor
         self._last_actor = actor
         self.user_label.setText(f"Signed in: {actor.full_name} ({actor.role})")
@@ -717,6 +719,18 @@ class MainWindow(QMainWindow):
         self.records_actions[RecordsTab.USERS].setVisible(actor.role == "administrator")
         self._update_event_actions()
         self.statusBar().showMessage(f"Welcome, {actor.full_name}", 5000)
+
+    def _save_looks(self, username: str) -> None:
+        remembered.save(self, username, self.dashboard.header_state())
+
+    def _restore_looks(self, username: str) -> None:
+        """The user's own window size and due-list columns, where they were kept."""
+        geometry = remembered.window_geometry(username)
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        columns = remembered.due_list_columns(username)
+        if columns is None or not self.dashboard.restore_header(columns):
+            self.dashboard.default_widths()
 
     # ----------------------------------------------------------------- misc
 
@@ -754,4 +768,6 @@ class MainWindow(QMainWindow):
         if app is not None:
             app.removeEventFilter(self.idle)
         self.idle.stop()
+        if self.actor is not None:
+            self._save_looks(self.actor.username)
         super().closeEvent(event)
