@@ -26,6 +26,7 @@ from PySide6.QtGui import (
     QKeySequence,
     QPainter,
     QPen,
+    QResizeEvent,
     QShortcut,
 )
 from PySide6.QtWidgets import (
@@ -79,6 +80,8 @@ class DueTableView(QTableView):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        #: The drug column's least width (the dashboard sets it from a typical text).
+        self.drug_width = 150
         self.setWordWrap(False)
         self.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.setItemDelegate(StateRowDelegate(self))
@@ -94,6 +97,17 @@ class DueTableView(QTableView):
         super().changeEvent(event)
         if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
             self._fit_row_height()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.give_spare_width()
+
+    def give_spare_width(self) -> None:
+        """The drug column takes the width the other columns leave (a wide screen shows whole
+        admixtures), and never less than :attr:`drug_width` (then elided)."""
+        header, drug = self.horizontalHeader(), int(Column.DRUG)
+        others = header.length() - header.sectionSize(drug)
+        header.resizeSection(drug, max(self.drug_width, self.viewport().width() - others))
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
@@ -149,6 +163,7 @@ class DashboardScreen(QWidget):
         self.title.setProperty("role", "title")
         self.date_label = QLabel(self)
         self.date_label.setProperty("role", "subtitle")
+        self.date_label.setWordWrap(True)  # a narrow window: beside the counters, not under
 
         self.overdue_button = self._counter(DueFilter.OVERDUE)
         self.week_button = self._counter(DueFilter.THIS_WEEK)
@@ -218,7 +233,6 @@ class DashboardScreen(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(False)
         header.setHighlightSections(False)
-        header.setSectionResizeMode(int(Column.DRUG), QHeaderView.ResizeMode.Stretch)
         self.default_widths()
         self.table.doubleClicked.connect(self._open_index)
         self.table.open_requested.connect(self._open_index)
@@ -248,8 +262,7 @@ class DashboardScreen(QWidget):
         heading = QVBoxLayout()
         heading.addWidget(self.title)
         heading.addWidget(self.date_label)
-        top.addLayout(heading)
-        top.addStretch(1)
+        top.addLayout(heading, 1)
         for button in (self.overdue_button, self.week_button, self.review_button):
             top.addWidget(button)
         bottom = QHBoxLayout()
@@ -354,16 +367,18 @@ class DashboardScreen(QWidget):
         bold.setBold(True)
         strong = QFontMetrics(bold)
         day = "Wed 28 Oct 2026"
-        typical = {Column.STATE: "Due in 14 days", Column.PATIENT: "SCHNEIDER, Bartholomew",
-                   Column.MRN: "10000000", Column.DAYS_LEFT: "alarm passed",
-                   Column.VOLUME_LEFT: "20.00 mL", Column.ALARM: day, Column.EMPTY_ON: day,
-                   Column.REFILL_DUE: day, Column.REASON: "planning − 7 days",
-                   Column.PUMP: "SynchroMed II 40 mL", Column.REPLACE_BY: day,
-                   Column.DRUG: "baclofen 2000 mcg/mL"}
+        typical = {Column.STATE: "Overdue · review", Column.PATIENT: "HOFFMANN, Yara Maria",
+                   Column.MRN: "D0000000", Column.DAYS_LEFT: "alarm passed",
+                   Column.VOLUME_LEFT: "20.00 mL", Column.ALARM: day + " (pl…",
+                   Column.EMPTY_ON: day, Column.REFILL_DUE: day,
+                   Column.REASON: "planning − 7 days", Column.PUMP: "SynchroMed II 40 mL",
+                   Column.REPLACE_BY: day, Column.DRUG: "baclofen 2000 mcg/mL"}
         for column, text in typical.items():
             title = strong.horizontalAdvance(HEADERS[column]) + 24  # the sort arrow
             cell = (strong if column == Column.STATE else metrics).horizontalAdvance(text)
             header.resizeSection(int(column), max(title, cell + 14))
+        self.table.drug_width = header.sectionSize(int(Column.DRUG))
+        self.table.give_spare_width()
 
     def header_state(self) -> bytes:
         """The columns' widths and order, to remember for the user."""
@@ -374,6 +389,7 @@ class DashboardScreen(QWidget):
         header = self.table.horizontalHeader()
         restored = header.restoreState(QByteArray(state))
         self.table.sortByColumn(int(Column.STATE), Qt.SortOrder.AscendingOrder)
+        self.table.give_spare_width()
         return restored
 
     # ----------------------------------------------------------------- filtering
