@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Literal
 
@@ -134,6 +134,8 @@ _WEEKDAYS = {name: number for number, names in enumerate(
      ("sun", "sunday"))) for name in names}
 _ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _SHOWN_DATE = re.compile(r"(?:([a-z]+),?\s+)?(\d{1,2})\s+([a-z]+)\.?\s+(\d{4})")
+_ISO_MONTH = re.compile(r"(\d{4})-(\d{2})")
+_SHOWN_MONTH = re.compile(r"([a-z]+)\.?\s+(\d{4})")
 _DATE_TIME = re.compile(r"(.+?)[ T](\d{1,2}):(\d{2})")
 
 
@@ -144,16 +146,25 @@ def date_example(with_time: bool = False) -> str:
             else f"{format_date(shown)} or 2027-04-12")
 
 
-def read_date(text: str, field: str) -> date:
+def read_date(text: str, field: str, *, month_is_last_day: bool = False) -> date:
     """The date ``text`` names, typed as the clinic shows dates (``Mon 12 Apr 2027``, the
     weekday optional, the month's name short or long, any case) or in ISO 8601
     (``2027-04-12``). Anything else, an impossible date, or a weekday that is not the date's,
     raises :class:`InputError` naming ``field``: nothing is guessed (no two-digit years, no
-    numeric day/month order)."""
+    numeric day/month order). With ``month_is_last_day`` (an expiry), a month and year
+    (``Apr 2027``, ``2027-04``) is the last day of that month (USP <7>)."""
     typed = " ".join(text.split())
     if not typed:
         raise InputError(f"{field}: no date typed; type it as {date_example()}",
                          code=Code.NO_VALUE, field=field)
+    month = (_ISO_MONTH.fullmatch(typed) or _SHOWN_MONTH.fullmatch(typed.casefold())
+             if month_is_last_day else None)
+    if month is not None:
+        year, number = ((int(month[1]), int(month[2])) if month[1].isdigit()
+                        else (int(month[2]), _MONTHS.get(month[1], 0)))
+        if 1 <= number <= 12:
+            following = date(year + number // 12, number % 12 + 1, 1)
+            return following - timedelta(days=1)
     iso = _ISO_DATE.fullmatch(typed)
     shown = None if iso else _SHOWN_DATE.fullmatch(typed.casefold())
     if iso is None and (shown is None or shown[3] not in _MONTHS

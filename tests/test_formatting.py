@@ -145,3 +145,15 @@ def test_a_date_and_time_is_read_with_a_24_hour_time() -> None:
                            ("12/04/2027 14:30", "refill time: '12/04/2027' is not a date")):
         with pytest.raises(InputError, match=re.escape(message)):
             read_datetime(typed, "refill time")
+
+
+def test_an_expirys_month_and_year_is_the_last_day_of_the_month() -> None:
+    """USP <7>: an expiry given as month and year means the month's last day; elsewhere a
+    month alone is not a date."""
+    for typed, expected in (("Apr 2027", date(2027, 4, 30)), ("february 2028", date(2028, 2, 29)),
+                            ("2027-12", date(2027, 12, 31)), ("12 Apr 2027", date(2027, 4, 12))):
+        assert read_date(typed, "expiry", month_is_last_day=True) == expected
+    with pytest.raises(InputError, match="is not a date"):
+        read_date("Apr 2027", "implant date")
+    with pytest.raises(InputError, match="is not a date"):
+        read_date("2027-13", "expiry", month_is_last_day=True)

@@ -98,6 +98,10 @@ def test_the_calendar_shows_its_last_row_whole_and_picks_a_day(qtbot: QtBot) -> 
         edit.calendar.clicked.emit(edit.calendar.selectedDate().addDays(3))
         assert edit.day() == date(2026, 11, 9)
         assert not edit.popup.isVisible()
+        qtbot.keyClick(edit.line_edit, Qt.Key.Key_Down, Qt.KeyboardModifier.AltModifier)
+        qtbot.waitUntil(edit.popup.isVisible)  # from the keyboard too
+        assert edit.calendar.selectedDate().toPython() == date(2026, 11, 9)
+        edit.popup.close()
     finally:
         app.setStyleSheet(before)
 

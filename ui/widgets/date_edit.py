@@ -52,8 +52,11 @@ class DateEdit(QWidget):
 
     def __init__(self, field: str, parent: QWidget | None = None, *, with_time: bool = False,
                  value: date | datetime | None = None, earliest: date | None = None,
-                 latest: date | None = None, missing: str = "") -> None:
+                 latest: date | None = None, missing: str = "",
+                 month_is_last_day: bool = False) -> None:
         super().__init__(parent)
+        #: A month and year typed is that month's last day (an expiry date, USP <7>).
+        self.month_is_last_day = month_is_last_day
         #: The field's name as the messages use it, for example "expiry".
         self.field = field
         self.with_time = with_time
@@ -214,7 +217,8 @@ class DateEdit(QWidget):
         if text.strip():
             try:
                 value = (read_datetime(text, self.field) if self.with_time
-                         else read_date(text, self.field))
+                         else read_date(text, self.field,
+                                        month_is_last_day=self.month_is_last_day))
             except InputError as exc:
                 error = str(exc)
             else:

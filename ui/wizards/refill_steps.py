@@ -457,7 +457,9 @@ class SolutionStep(WizardStep):
         self.lot.setMaxLength(64)
         self.lot.setAccessibleName("Lot number")
         self.lot.setPlaceholderText("as printed on the syringe or vial label")
-        self.expiry = DateEdit("expiry", self, missing="not entered")
+        self.expiry = DateEdit("expiry", self, missing="not entered", month_is_last_day=True)
+        self.expiry.line_edit.setToolTip("The expiry or beyond-use date from the label; a "
+                                         "month and year (Apr 2027) is its last day")
         self.source = QComboBox(self)
         self.source.setEditable(True)
         self.source.addItems(SOURCES)
