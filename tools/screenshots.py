@@ -473,6 +473,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             window.dashboard.set_filter(DueFilter.ALL)
             window.dashboard.search.setText(window.dashboard.model.rows()[1].patient.split(",")[0])
             save(window, out, "05-due-list-search")
+            # a search the overdue filter hides: said, with the filter to clear
+            window.dashboard.set_filter(DueFilter.OVERDUE)
+            window.dashboard.search.setText(next(
+                r.patient for r in window.dashboard.model.rows() if r.state != "overdue"
+            ).split(",")[0])
+            save(window, out, "05-due-list-search-filtered")
+            window.dashboard.set_filter(DueFilter.ALL)
             window.dashboard.search.clear()
 
             rows = window.dashboard.model.rows()
