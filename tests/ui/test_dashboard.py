@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from dialog_recorder import Dialogs
 from PySide6.QtCore import QByteArray, QSortFilterProxyModel, Qt
+from PySide6.QtGui import QFontMetrics
 from pytestqt.qtbot import QtBot
 from sample_clinic import PASSWORD
 
@@ -378,3 +379,20 @@ def test_window_size_and_columns_are_remembered_per_user(
     other.close()
 
 
+
+
+def test_remembered_columns_still_show_their_titles(window: MainWindow) -> None:
+    """Widths kept with a smaller font never cut a title: each column keeps at least its
+    title's width."""
+    dashboard = window.dashboard
+    header = dashboard.table.horizontalHeader()
+    for column in Column:
+        header.resizeSection(int(column), 20)
+    kept = dashboard.header_state()
+    dashboard.default_widths()
+    assert dashboard.restore_header(kept)
+    bold = header.font()
+    bold.setBold(True)
+    metrics = QFontMetrics(bold)
+    for column in Column:
+        assert header.sectionSize(int(column)) >= metrics.horizontalAdvance(HEADERS[column])

@@ -369,25 +369,40 @@ class DashboardScreen(QWidget):
         day = "Wed 28 Oct 2026"
         typical = {Column.STATE: "Overdue · review", Column.PATIENT: "HOFFMANN, Yara Maria",
                    Column.MRN: "D0000000", Column.DAYS_LEFT: "alarm passed",
-                   Column.VOLUME_LEFT: "20.00 mL", Column.ALARM: day + " (pl…",
+                   Column.VOLUME_LEFT: "20.00 mL", Column.ALARM: day + " …",
                    Column.EMPTY_ON: day, Column.REFILL_DUE: day,
-                   Column.REASON: "planning − 7 days", Column.PUMP: "SynchroMed II 40 mL",
+                   Column.REASON: "planning − 7 days", Column.PUMP: "Prometra II 40 mL",
                    Column.REPLACE_BY: day, Column.DRUG: "baclofen 2000 mcg/mL"}
+        titles = self._title_widths()
         for column, text in typical.items():
-            title = strong.horizontalAdvance(HEADERS[column]) + 24  # the sort arrow
             cell = (strong if column == Column.STATE else metrics).horizontalAdvance(text)
-            header.resizeSection(int(column), max(title, cell + 14))
-        self.table.drug_width = header.sectionSize(int(Column.DRUG))
+            header.resizeSection(int(column), max(titles[column], cell + 12))
+        # the drug column takes the width left, down to a few letters (elided, whole on
+        # hover): at 1366 px every column is in sight
+        self.table.drug_width = metrics.horizontalAdvance("baclofen 2…") + 12
         self.table.give_spare_width()
+
+    def _title_widths(self) -> dict[Column, int]:
+        """Each column's least width: its title in the header's bold font, and the sort
+        arrow."""
+        self.table.ensurePolished()  # the style sheet sets the header's font
+        heading = QFont(self.table.horizontalHeader().font())
+        heading.setBold(True)
+        titles = QFontMetrics(heading)
+        return {column: titles.horizontalAdvance(HEADERS[column]) + 24 for column in Column}
 
     def header_state(self) -> bytes:
         """The columns' widths and order, to remember for the user."""
         return bytes(self.table.horizontalHeader().saveState().data())
 
     def restore_header(self, state: bytes) -> bool:
-        """The columns as :meth:`header_state` gave them; sorted by urgency again."""
+        """The columns as :meth:`header_state` gave them, each still wide enough for its
+        title (the font may have grown since); sorted by urgency again."""
         header = self.table.horizontalHeader()
         restored = header.restoreState(QByteArray(state))
+        for column, least in self._title_widths().items():
+            if header.sectionSize(int(column)) < least:
+                header.resizeSection(int(column), least)
         self.table.sortByColumn(int(Column.STATE), Qt.SortOrder.AscendingOrder)
         self.table.give_spare_width()
         return restored
