@@ -14,11 +14,13 @@ Pure layer: stdlib and pint only. The one place where a magnitude is rounded for
 from __future__ import annotations
 
 import math
-from datetime import date, datetime
+import re
+from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Literal
 
 from pumpmgr import __version__
+from pumpmgr.errors import Code, InputError
 from pumpmgr.units import Kind, Quantity, require
 
 MassUnit = Literal["mcg", "mg"]
@@ -150,3 +152,86 @@ def format_date(day: date | datetime) -> str:
 
 def format_datetime(moment: datetime) -> str:
     return f"{format_date(moment)} {moment:%H:%M}"
+
+
+# ------------------------------------------------------------------ dates as typed
+
+_MONTHS = {name: number for number, names in enumerate(
+    (("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"),
+     ("may",), ("jun", "june"), ("jul", "july"), ("aug", "august"),
+     ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
+     ("dec", "december")), start=1) for name in names}
+_WEEKDAYS = {name: number for number, names in enumerate(
+    (("mon", "monday"), ("tue", "tues", "tuesday"), ("wed", "wednesday"),
+     ("thu", "thur", "thurs", "thursday"), ("fri", "friday"), ("sat", "saturday"),
+     ("sun", "sunday"))) for name in names}
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_SHOWN_DATE = re.compile(r"(?:([a-z]+),?\s+)?(\d{1,2})\s+([a-z]+)\.?\s+(\d{4})")
+_ISO_MONTH = re.compile(r"(\d{4})-(\d{2})")
+_SHOWN_MONTH = re.compile(r"([a-z]+)\.?\s+(\d{4})")
+_DATE_TIME = re.compile(r"(.+?)[ T](\d{1,2}):(\d{2})")
+
+
+def date_example(with_time: bool = False) -> str:
+    """How a date (and time) may be typed, for messages and tooltips."""
+    shown = datetime(2027, 4, 12, 14, 30)
+    return (f"{format_datetime(shown)} or 2027-04-12 14:30" if with_time
+            else f"{format_date(shown)} or 2027-04-12")
+
+
+def read_date(text: str, field: str, *, month_is_last_day: bool = False) -> date:
+    """The date ``text`` names, typed as the clinic shows dates (``Mon 12 Apr 2027``, the
+    weekday optional, the month's name short or long, any case) or in ISO 8601
+    (``2027-04-12``). Anything else, an impossible date, or a weekday that is not the date's,
+    raises :class:`InputError` naming ``field``: nothing is guessed (no two-digit years, no
+    numeric day/month order). With ``month_is_last_day`` (an expiry), a month and year
+    (``Apr 2027``, ``2027-04``) is the last day of that month (USP <7>)."""
+    typed = " ".join(text.split())
+    if not typed:
+        raise InputError(f"{field}: no date typed; type it as {date_example()}",
+                         code=Code.NO_VALUE, field=field)
+    month = (_ISO_MONTH.fullmatch(typed) or _SHOWN_MONTH.fullmatch(typed.casefold())
+             if month_is_last_day else None)
+    if month is not None:
+        year, number = ((int(month[1]), int(month[2])) if month[1].isdigit()
+                        else (int(month[2]), _MONTHS.get(month[1], 0)))
+        if 1 <= number <= 12:
+            following = date(year + number // 12, number % 12 + 1, 1)
+            return following - timedelta(days=1)
+    iso = _ISO_DATE.fullmatch(typed)
+    shown = None if iso else _SHOWN_DATE.fullmatch(typed.casefold())
+    if iso is None and (shown is None or shown[3] not in _MONTHS
+                        or (shown[1] is not None and shown[1] not in _WEEKDAYS)):
+        raise InputError(f"{field}: '{typed}' is not a date; type it as {date_example()}",
+                         code=Code.BAD_DATE, field=field)
+    try:
+        if iso is not None:
+            day = date(int(iso[1]), int(iso[2]), int(iso[3]))
+        else:
+            assert shown is not None
+            day = date(int(shown[4]), _MONTHS[shown[3]], int(shown[2]))
+    except ValueError:
+        raise InputError(f"{field}: '{typed}' is not a day of the calendar",
+                         code=Code.BAD_DATE, field=field) from None
+    if shown is not None and shown[1] is not None and _WEEKDAYS[shown[1]] != day.weekday():
+        raise InputError(f"{field}: {day.day} {day:%b %Y} is a {day:%A}, not a "
+                         f"{date(2024, 1, 1 + _WEEKDAYS[shown[1]]):%A}: check the date",
+                         code=Code.BAD_DATE, field=field)
+    return day
+
+
+def read_datetime(text: str, field: str) -> datetime:
+    """A date as :func:`read_date` reads it and a 24-hour time (``HH:MM``) after it, a space
+    or ISO's ``T`` between them; a naive datetime (the caller knows the time zone)."""
+    typed = " ".join(text.split())
+    found = _DATE_TIME.fullmatch(typed)
+    if found is None:
+        if not typed:
+            read_date(typed, field)  # the same message for an empty box
+        raise InputError(f"{field}: '{typed}' is not a date and a 24-hour time; type it as "
+                         f"{date_example(True)}", code=Code.BAD_TIME, field=field)
+    day = read_date(found[1], field)
+    if int(found[2]) > 23 or int(found[3]) > 59:
+        raise InputError(f"{field}: '{found[2]}:{found[3]}' is not a time of day (24-hour "
+                         "clock)", code=Code.BAD_TIME, field=field)
+    return datetime.combine(day, time(int(found[2]), int(found[3])))

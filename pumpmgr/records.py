@@ -257,6 +257,18 @@ class DueRow:
     state: DueState
     open_discrepancy: bool = False
     flex_schedule: bool = False
+    #: The nominal forecast's alarm (``alarm_at`` counts every bolus), when one is stored.
+    nominal_alarm_at: datetime | None = None
+    #: When the nominal residual reaches 0, when one is stored.
+    empty_at: datetime | None = None
+    #: When the reservoir may reach its alarm volume, and 0 mL, if the pump runs fast
+    #: (domain-rules §3), when stored.
+    alarm_at_worst_case: datetime | None = None
+    empty_at_worst_case: datetime | None = None
+    #: The nominal residual now, never below 0 (mL), when a fill is recorded.
+    volume_left_ml: float | None = None
+    #: The catalog keys of the solution's drugs (empty: no prescription).
+    drug_keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,15 @@ def log_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         os.environ[logfile.ENV_VAR] = before
 
 
+@pytest.fixture(autouse=True, scope="session")
+def config_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The window keeps each user's size and columns with QSettings: in the tests, and in the
+    programs they start (the benchmark's window), under a temporary folder, not the home."""
+    folder = tmp_path_factory.mktemp("config")
+    os.environ["XDG_CONFIG_HOME"] = str(folder)
+    return folder
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[DbTarget]:
     """Where a fresh database for this test lives (nothing is created yet)."""

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 
 from bench import cli
@@ -165,28 +164,6 @@ def test_recomputing_every_forecast_at_once_writes_what_pump_by_pump_would(
                       for row in session.scalars(select(db.PumpForecast))}
         assert stored == expected
         assert {v["refill_due_reason"] for v in stored.values()} >= {"alarm"}
-    finally:
-        database.dispose()
-
-
-def test_the_due_lists_rows_are_as_tall_as_qt_makes_them(
-        qtbot: QtBot, tmp_path: Path, tiny_plan: bench_plan.ClinicPlan) -> None:
-    from ui.screens.dashboard import DashboardScreen
-
-    database = _open(tmp_path / "clinic.db")
-    try:
-        write_clinic(database, tiny_plan)
-        screen = DashboardScreen(service(database))
-        qtbot.addWidget(screen)
-        screen.show()
-        for width in (1400, 900, 640):  # narrower: the admixtures' drug text wraps
-            screen.resize(width, 600)
-            screen.refresh()
-            screen.fit_pending_rows()  # rows out of sight are fitted after the first paint
-            header = screen.table.verticalHeader()
-            fitted = [header.sectionSize(r) for r in range(screen.proxy.rowCount())]
-            screen.table.resizeRowsToContents()
-            assert fitted == [header.sectionSize(r) for r in range(screen.proxy.rowCount())]
     finally:
         database.dispose()
 

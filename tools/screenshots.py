@@ -29,7 +29,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -280,7 +280,7 @@ def refill_prescription_printing(window: MainWindow, clinic: ClinicService, out:
     20 to 36."""
     import time as clock_time
 
-    from PySide6.QtCore import QDate, QEvent
+    from PySide6.QtCore import QEvent
 
     from pumpmgr.formatting import format_quantity as shown
     from pumpmgr.services.sheets import SheetService
@@ -321,7 +321,7 @@ def refill_prescription_printing(window: MainWindow, clinic: ClinicService, out:
     wizard.solution.new_concentration.setChecked(True)
     wizard.solution.editor.rows[0].concentration.set_text(new)
     wizard.solution.lot.setText("BAC-25-0612")
-    wizard.solution.expiry.setDate(QDate(2026, 4, 30))
+    wizard.solution.expiry.set_value(date(2026, 4, 30))
     save(wizard, out, "22-refill-3-solution")
     wizard.next()
     save(wizard, out, "23-refill-4-volume")
@@ -350,10 +350,10 @@ def refill_prescription_printing(window: MainWindow, clinic: ClinicService, out:
     assert plan is not None
     wizard.programmer.reservoir.set_quantity(plan.refill.final_volume)
     alarm = plan.forecast.alarm_at
-    wizard.programmer.alarm.setDate(QDate(alarm.year, alarm.month, alarm.day).addDays(3))
+    wizard.programmer.alarm.set_value(alarm + timedelta(days=3))
     wizard.programmer.daily_volume.set_text(shown(plan.program.daily_volume(), Kind.FLOW))
     save(wizard, out, "27-refill-7-programmer-differs")
-    wizard.programmer.alarm.setDate(QDate(alarm.year, alarm.month, alarm.day))
+    wizard.programmer.alarm.set_value(alarm)
     wizard.next()
     step = wizard.verify_step
     step.username.setText(username)
@@ -486,6 +486,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             window.dashboard.set_filter(DueFilter.ALL)
             window.dashboard.search.setText(window.dashboard.model.rows()[1].patient.split(",")[0])
             save(window, out, "05-due-list-search")
+            # a search the overdue filter hides: said, with the filter to clear
+            window.dashboard.set_filter(DueFilter.OVERDUE)
+            window.dashboard.search.setText(next(
+                r.patient for r in window.dashboard.model.rows() if r.state != "overdue"
+            ).split(",")[0])
+            save(window, out, "05-due-list-search-filtered")
+            window.dashboard.set_filter(DueFilter.ALL)
             window.dashboard.search.clear()
 
             rows = window.dashboard.model.rows()

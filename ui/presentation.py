@@ -48,6 +48,11 @@ def state_word(state: DueState) -> str:
     return STATES[state].word
 
 
+def count_text(count: int, word: str) -> str:
+    """``count`` and ``word``, plural unless it is one: "1 minute", "30 seconds"."""
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
 def local_datetime(moment: datetime, tz: tzinfo) -> datetime:
     """An instant as the clinic's wall-clock time."""
     return moment.astimezone(tz)

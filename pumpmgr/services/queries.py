@@ -134,6 +134,9 @@ class QueryService:
             rows = connection.execute(pumps, limit).all()
             ingredients = connection.execute(ingredients_of, limit).all()
         solutions = self._solution_texts(ingredients)
+        keys_of: dict[int, tuple[str, ...]] = {}
+        for rx_id, key, _concentration in ingredients:
+            keys_of[rx_id] = (*keys_of.get(rx_id, ()), key)
         models: dict[str, tuple[str, str]] = {}
         # in UTC, as the alarms: a difference of two instants in one zone asks no zone
         now = self.ctx.now().astimezone(UTC)
@@ -143,7 +146,8 @@ class QueryService:
         result: list[DueRow] = []
         add, row_of = result.append, DueRow  # 5,000 rows: the lookups once
         for (refill_due, reason, alarm_at, pump_id, model_key, replace_by, patient_id, mrn,
-             family_name, given_name, rx_id, flex, open_review) in rows:
+             family_name, given_name, rx_id, flex, open_review, nominal, empty, filled, fill_ml,
+             daily_ml, worst_alarm, worst_empty) in rows:
             due = refill_due or today
             # an instant as UTCDateTime gives it (read as a plain DateTime: 5,000 calls less)
             alarm = now if alarm_at is None else (
@@ -167,6 +171,14 @@ class QueryService:
                 else "due_in_14_days" if due <= later else "fine",
                 open_discrepancy=bool(open_review),
                 flex_schedule=text is not None and bool(flex),
+                nominal_alarm_at=nominal and mapping.utc(nominal),
+                empty_at=empty and mapping.utc(empty),
+                alarm_at_worst_case=worst_alarm and mapping.utc(worst_alarm),
+                empty_at_worst_case=worst_empty and mapping.utc(worst_empty),
+                volume_left_ml=None if filled is None or fill_ml is None or daily_ml is None
+                else max(0.0, fill_ml - daily_ml * (now - mapping.utc(filled)).total_seconds()
+                         / 86400),
+                drug_keys=keys_of.get(rx_id, ()),
             ))
         return result
 
@@ -202,7 +214,9 @@ def _due_list_statements(within: bool) -> tuple[Any, Any]:
     pumps = (select(f.refill_due, f.refill_due_reason, alarm, db.Pump.id, db.Pump.model_key,
                     db.Pump.replace_by_date, db.Patient.id, db.Patient.mrn,
                     db.Patient.family_name, db.Patient.given_name, f.prescription_id,
-                    f.flex_schedule, f.open_discrepancy)
+                    f.flex_schedule, f.open_discrepancy, f.alarm_at, f.empty_at, f.filled_at,
+                    f.fill_volume_ml, f.daily_volume_ml_per_day, f.alarm_at_worst_case,
+                    f.empty_at_worst_case)
              .join(db.Pump, db.Pump.id == f.pump_id)
              .join(db.Patient, db.Patient.id == db.Pump.patient_id).where(*filters)
              .order_by(f.refill_due, db.Patient.family_name, db.Patient.id))

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from dialog_recorder import Dialogs
+from PySide6.QtCore import QSettings
 from pytestqt.qtbot import QtBot
 from sample_clinic import PASSWORD, clinic_on, create_sample_database
 
@@ -69,6 +70,15 @@ def dialogs(monkeypatch: pytest.MonkeyPatch) -> Dialogs:
     monkeypatch.setattr(messages, "open_path", open_path)
     monkeypatch.setattr(messages, "choose", choose)
     return recorded
+
+
+@pytest.fixture(autouse=True)
+def settings_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """QSettings (the window's size and the due list's columns, per user) write to a
+    temporary folder, never to the real home; each test starts with none."""
+    folder = tmp_path_factory.mktemp("settings")
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -11,15 +11,16 @@ from pathlib import Path
 import pytest
 from dialog_recorder import Dialogs
 from pypdf import PdfReader
-from PySide6.QtCore import QDate, QTimer
+from PySide6.QtCore import QTimer
 from PySide6.QtPrintSupport import QPrinter
-from PySide6.QtWidgets import QApplication, QDateEdit, QPushButton, QWidget
+from PySide6.QtWidgets import QApplication, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
 from pumpmgr.formatting import format_date
 from ui.dialogs import print_preview
 from ui.dialogs.print_preview import PrintPreviewDialog
 from ui.main_window import MainWindow
+from ui.widgets.date_edit import DateEdit
 
 Shown = list[tuple[str, bytes, str]]
 
@@ -200,8 +201,8 @@ def _answer_the_dialog(qtbot: QtBot, answer: str, edits: list[str] | None = None
     def act() -> None:
         dialog = QApplication.activeModalWidget()
         assert dialog is not None
-        for edit, text in zip(dialog.findChildren(QDateEdit), edits or [], strict=False):
-            edit.setDate(QDate.fromString(text, "yyyy-MM-dd"))
+        for edit, text in zip(dialog.findChildren(DateEdit), edits or [], strict=False):
+            edit.line_edit.setText(text)
         button = next(b for b in dialog.findChildren(QPushButton) if b.text() == answer)
         button.click()
     QTimer.singleShot(0, act)

@@ -16,7 +16,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QDate
 from pytestqt.qtbot import QtBot
 from sample_clinic import BERLIN, PASSWORD, clinic_on
 
@@ -100,7 +99,7 @@ def test_the_wizard_plans_on_the_stored_forecasts_clock(qtbot: QtBot,
     wizard.residual.aspirated.set_text(format_quantity(expected, Kind.VOLUME))
     wizard.next()
     wizard.solution.lot.setText("L2025-200")
-    wizard.solution.expiry.setDate(QDate(2026, 6, 30))
+    wizard.solution.expiry.set_value(date(2026, 6, 30))
     wizard.next()
     wizard.next()  # the volume: the reservoir's capacity
     qtbot.waitUntil(lambda: not wizard.program.check_pending())
@@ -125,7 +124,7 @@ def test_the_wizard_plans_on_the_stored_forecasts_clock(qtbot: QtBot,
     programmer = wizard.programmer
     programmer.reservoir.set_quantity(plan.refill.final_volume)
     alarm = plan.forecast.alarm_at
-    programmer.alarm.setDate(QDate(alarm.year, alarm.month, alarm.day))
+    programmer.alarm.set_value(alarm)
     programmer.daily_volume.set_text(format_quantity(plan.program.daily_volume(), Kind.FLOW))
     assert programmer.summary() == "agree with pumpmgr's forecast"
     wizard.next()

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import pytest
 from dialog_recorder import Dialogs
-from PySide6.QtCore import QDate, QPoint, Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QAbstractButton, QCheckBox, QRadioButton, QWidget
 from pytestqt.qtbot import QtBot
 from sample_clinic import PASSWORD
@@ -101,7 +101,7 @@ def choose_solution(qtbot: QtBot, wizard: RefillWizard, lot: str = "L2025-200",
         click(qtbot, step.new_concentration)
         type_into(qtbot, step.editor.rows[0].concentration, concentration)
     qtbot.keyClicks(step.lot, lot)
-    step.expiry.setDate(QDate(2026, 6, 30))
+    qtbot.keyClicks(step.expiry.line_edit, "Tue 30 Jun 2026")  # typed, as the nurse types it
     next_step(qtbot, wizard)
 
 
@@ -129,7 +129,7 @@ def programmer_as_pumpmgr(qtbot: QtBot, wizard: RefillWizard) -> None:
     type_into(qtbot, wizard.programmer.reservoir,
               format_quantity(plan.refill.final_volume, Kind.VOLUME))
     alarm = plan.forecast.alarm_at
-    wizard.programmer.alarm.setDate(QDate(alarm.year, alarm.month, alarm.day))
+    wizard.programmer.alarm.set_value(alarm)
     type_into(qtbot, wizard.programmer.daily_volume,
               format_quantity(plan.program.daily_volume(), Kind.FLOW))
     assert wizard.programmer.summary() == "agree with pumpmgr's forecast"
@@ -436,7 +436,7 @@ def programmer_shows(qtbot: QtBot, wizard: RefillWizard, reservoir: str, alarm_d
     step = wizard.programmer
     type_into(qtbot, step.reservoir, reservoir)
     alarm = wizard.plan.forecast.alarm_at
-    step.alarm.setDate(QDate(alarm.year, alarm.month, alarm.day).addDays(alarm_days_later))
+    step.alarm.set_value(alarm + timedelta(days=alarm_days_later))
     type_into(qtbot, step.daily_volume, daily_volume)
     return step
 

@@ -23,10 +23,9 @@ from __future__ import annotations
 from datetime import datetime
 from html import escape
 
-from PySide6.QtCore import QDate, QDateTime, QSize, Qt, QTime, QTimer
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
-    QDateTimeEdit,
     QDialog,
     QFormLayout,
     QFrame,
@@ -52,6 +51,8 @@ from pumpmgr.services.inputs import IngredientInput, PrescriptionInput, Verifica
 from pumpmgr.units import Kind
 from pumpmgr.visit import local_chart, pump_refills
 from ui import icons, messages, presentation
+from ui.tab_order import follow_layout
+from ui.widgets.date_edit import DateEdit
 from ui.widgets.field_list import Field, FieldList
 from ui.widgets.findings_panel import FindingsPanel
 from ui.widgets.schedule_edit import ScheduleEdit
@@ -154,14 +155,10 @@ class PrescriptionDialog(QDialog):
         else:
             self.constant_note.hide()
 
-        self.effective = QDateTimeEdit(form_page)
-        self.effective.setDisplayFormat("ddd d MMM yyyy  HH:mm")
-        self.effective.setCalendarPopup(True)
-        self.effective.setAccessibleName("Effective from")
         now = clinic.clock.now().astimezone(clinic.tz).replace(tzinfo=None, second=0,
                                                                microsecond=0)
-        self.effective.setMaximumDateTime(_qdatetime(now))
-        self.effective.setDateTime(_qdatetime(now))
+        self.effective = DateEdit("effective from", form_page, with_time=True, value=now,
+                                  latest=now.date())
         self.prescriber = QLineEdit(form_page)
         self.prescriber.setMaxLength(200)
         self.prescriber.setAccessibleName("Prescriber")
@@ -246,7 +243,7 @@ class PrescriptionDialog(QDialog):
         self.timer.timeout.connect(self.recheck)
         self.schedule.changed.connect(self._typed)
         self.solution_editor.changed.connect(self._typed)
-        self.effective.dateTimeChanged.connect(self._typed)
+        self.effective.valueChanged.connect(self._typed)
         for edit in (self.prescriber, self.note, self.username, self.password):
             edit.textChanged.connect(self._typed)
         self.findings.changed.connect(self._update)
@@ -279,16 +276,18 @@ class PrescriptionDialog(QDialog):
         return self.solution_editor.ingredients()
 
     def effective_at(self) -> datetime:
-        value = self.effective.dateTime()
-        day, moment = value.date(), value.time()
-        return datetime(day.year(), day.month(), day.day(), moment.hour(), moment.minute(),
-                        tzinfo=self.clinic.tz)
+        """The time typed in the clinic's zone; :class:`InputError` while it is not one
+        (:meth:`program` says so first)."""
+        return self.effective.required_moment().replace(tzinfo=self.clinic.tz)
 
     def program(self) -> tuple[Program | None, str]:
         """The program typed (the domain's), or why there is none yet."""
         ingredients = self.ingredients()
         if ingredients is None:
             return None, self.solution_editor.problem()
+        if self.effective.moment() is None:
+            return None, (self.effective.error_text()
+                          or "effective from: enter when the change takes effect")
         try:
             if self.constant_flow:
                 if self.pump.nominal_flow is None:
@@ -453,6 +452,7 @@ class PrescriptionDialog(QDialog):
         return found
 
     def _update(self) -> None:
+        follow_layout(self)  # the findings' reason boxes come and go
         problems = self.problems()
         self.problem_label.setText(
             "To save: " + problems[0] + (f" (and {len(problems) - 1} more)"
@@ -506,6 +506,3 @@ class PrescriptionDialog(QDialog):
         return text
 
 
-def _qdatetime(moment: datetime) -> QDateTime:
-    return QDateTime(QDate(moment.year, moment.month, moment.day),
-                     QTime(moment.hour, moment.minute))

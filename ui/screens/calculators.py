@@ -13,11 +13,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from PySide6.QtCore import QDate, QDateTime, Qt, QTime
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDateTimeEdit,
     QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
@@ -48,6 +47,7 @@ from pumpmgr.records import ClinicSettings
 from pumpmgr.schedule import PatientBolus, Program, Schedule, parse_step
 from pumpmgr.units import Q_, Kind, Quantity, parse_unit
 from ui.dialogs.catheter import CatheterEditor
+from ui.widgets.date_edit import DateEdit
 from ui.widgets.field_list import Field, FieldList
 from ui.widgets.quantity_edit import QuantityEdit
 
@@ -199,11 +199,9 @@ class ForecastCalculator(Calculator):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.fill_volume = self.quantity(Kind.VOLUME, "fill volume", "20 mL", "Fi&ll volume")
-        midnight = QDateTime(QDate(today.year, today.month, today.day), QTime(0, 0))
-        self.filled_at = QDateTimeEdit(midnight, self)
-        self.filled_at.setDisplayFormat("ddd d MMM yyyy HH:mm")
-        self.filled_at.setCalendarPopup(True)
-        self.filled_at.dateTimeChanged.connect(lambda _d: self.recalculate())
+        self.filled_at = DateEdit("filled at", self, with_time=True,
+                                  value=datetime.combine(today, time()))
+        self.filled_at.valueChanged.connect(lambda _d: self.recalculate())
         self.form.addRow("Filled &at", self.filled_at)
         self.concentration = self.quantity(Kind.CONCENTRATION, "concentration", "2000 mcg/mL",
                                            "&Concentration")
@@ -275,14 +273,15 @@ class ForecastCalculator(Calculator):
         self.recalculate()
 
     def set_filled_at(self, moment: datetime) -> None:
-        self.filled_at.setDateTime(QDateTime(QDate(moment.year, moment.month, moment.day),
-                                             QTime(moment.hour, moment.minute)))
+        self.filled_at.set_value(moment.replace(second=0, microsecond=0))
 
     def _filled_at(self) -> datetime:
-        value = self.filled_at.dateTime()
-        day, clock = value.date(), value.time()
-        return datetime.combine(date(day.year(), day.month(), day.day()),
-                                time(clock.hour(), clock.minute()))
+        moment = self.filled_at.moment()
+        if moment is None:
+            if self.filled_at.error_text():
+                raise _Refused(self.filled_at.error_text())
+            raise Missing("fill time")
+        return moment
 
     def _schedule(self) -> Schedule:
         if self.simple.isChecked():
