@@ -269,6 +269,9 @@ class DueRow:
     volume_left_ml: float | None = None
     #: The catalog keys of the solution's drugs (empty: no prescription).
     drug_keys: tuple[str, ...] = ()
+    #: The state before the refill at the time the list was read (domain-rules §3): computed
+    #: empty, may be empty, alarm passed; None: none of them.
+    refill_state: RefillState | None = None
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,20 @@ from pumpmgr.records import DueRow
 
 #: Drugs whose withdrawal can start above the alarm volume: ranked first among equals [S21].
 WITHDRAWAL_FIRST = frozenset({"baclofen"})
+#: How soon a pump in none of the states before a refill is due: one wording for the window,
+#: the printed due list and the command line.
+DUE_STATE_WORDS = {
+    "overdue": "overdue",
+    "due_this_week": "due this week",
+    "due_in_14_days": "due in 14 days",
+    "fine": "fine",
+}
+
+
+def state_text(row: DueRow) -> str:
+    """The row's state in words: the state before a refill where the pump is in one
+    ("computed empty", "may be empty", "alarm passed"), else how soon it is due."""
+    return row.refill_state.words if row.refill_state is not None else DUE_STATE_WORDS[row.state]
 
 
 def withdrawal_first(row: DueRow) -> bool:

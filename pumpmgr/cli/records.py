@@ -51,6 +51,7 @@ from pumpmgr.records import (
     PrescriptionRecord,
 )
 from pumpmgr.units import Kind, Quantity, kind_of, ureg
+from pumpmgr.urgency import state_text
 
 if TYPE_CHECKING:
     from pumpmgr.db.audit import ChainAnchor
@@ -67,13 +68,6 @@ ROLES = ("nurse", "prescriber", "administrator")
 #: An export larger than this is refused before it is read: far beyond any clinic's records,
 #: and reading it would hold that much memory.
 MAX_IMPORT_BYTES = 1 << 30
-
-STATE_TEXT = {
-    "overdue": "OVERDUE",
-    "due_this_week": "this week",
-    "due_in_14_days": "in 14 days",
-    "fine": "later",
-}
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -260,6 +254,8 @@ def run_demo(args: argparse.Namespace) -> int:
 def due_json(row: DueRow) -> dict[str, Any]:
     data: dict[str, Any] = jsonable(row)
     data["days_left"] = round(row.days_left, 2)
+    if row.volume_left_ml is not None:  # volumes to 0.01 mL (domain-rules §1)
+        data["volume_left_ml"] = round(row.volume_left_ml, 2)
     return data
 
 
@@ -280,7 +276,7 @@ def due_text(rows: Sequence[DueRow], tz: tzinfo, today: date) -> str:
     return table(
         ("Refill due", "State", "To alarm", "Patient", "MRN", "Pump", "Drug", "Alarm",
          "Set by", "Notes"),
-        [(format_date(r.refill_due), STATE_TEXT.get(r.state, r.state), days_left_text(r.days_left),
+        [(format_date(r.refill_due), state_text(r), days_left_text(r.days_left),
           r.patient, r.mrn, r.pump_model, r.drug, _local(r.alarm_at, tz),
           str(r.refill_due_reason).replace("_", " "), notes(r)) for r in rows],
     )

@@ -19,6 +19,7 @@ from pumpmgr.errors import Code, ImpossibleInput
 from pumpmgr.forecast import due_reason_words
 from pumpmgr.formatting import days_left_text
 from pumpmgr.records import ClinicSettings, DueRow
+from pumpmgr.urgency import state_text
 
 from . import common
 from .styles import (
@@ -36,13 +37,6 @@ from .styles import (
 )
 
 TITLE = "Refill due list"
-
-STATE_TEXT = {
-    "overdue": "OVERDUE",
-    "due_this_week": "due this week",
-    "due_in_14_days": "due within 14 days",
-    "fine": "due later",
-}
 
 
 def due_section(start: date, end: date) -> Section:
@@ -107,7 +101,7 @@ def due_story(rows: Sequence[DueRow], settings: ClinicSettings, *, start: date,
             flags.append(f"REPLACE BY {common.day(row.replace_by)}")
         table_rows.append([
             common.day(row.refill_due),
-            "OVERDUE" if late else STATE_TEXT[row.state],
+            state_text(row).upper() if late or row.refill_state else state_text(row),
             [para(row.patient, STYLES.cell_bold), para(f"MRN {row.mrn}", STYLES.cell)],
             row.pump_model,
             row.drug,

@@ -27,6 +27,7 @@ from pumpmgr.services import mapping
 from pumpmgr.services.collector import collector_paused
 from pumpmgr.services.context import ClinicContext, _current_catheter_of
 from pumpmgr.units import Q_, Kind
+from pumpmgr.urgency import refill_state
 
 #: The due list's state words (so colour is never the only signal).
 DUE_SOON_DAYS = 7
@@ -180,6 +181,8 @@ class QueryService:
                          / 86400),
                 drug_keys=keys_of.get(rx_id, ()),
             ))
+        for row in result:  # the states before a refill, as the forecast ranks them
+            row.refill_state = refill_state(row, now)[1]
         return result
 
     def _solution_texts(self, ingredients: Iterable[Any]) -> dict[int, str]:

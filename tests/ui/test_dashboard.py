@@ -34,7 +34,7 @@ from ui.presentation import STATES
 
 #: By urgency: the alarm passed first, then the soonest alarm or empty date.
 URGENCY_ORDER = [
-    ("Overdue", "BECKER, Lena"),
+    ("May be empty", "BECKER, Lena"),
     ("Due this week", "SCHULZ, Jonas"),
     ("Due in 14 days", "WAGNER, Mia"),
     ("Fine", "FISCHER, Greta"),
@@ -120,7 +120,7 @@ def test_sorting_uses_values_not_text(window: MainWindow) -> None:
     assert shown(window, Column.REPLACE_BY)[0] == "Wed 28 Jan 2026"
     assert shown(window, Column.REPLACE_BY)[-1] == "no battery"
     table.sortByColumn(int(Column.STATE), Qt.SortOrder.DescendingOrder)
-    assert shown(window, Column.STATE)[-1] == "Overdue"
+    assert shown(window, Column.STATE)[-1] == "May be empty"
     table.sortByColumn(int(Column.REFILL_DUE), Qt.SortOrder.AscendingOrder)
     assert [s for s, _ in DUE_ORDER] == shown(window, Column.STATE)
     proxy = window.dashboard.proxy

@@ -30,7 +30,7 @@ from PySide6.QtGui import QBrush, QColor, QFont
 from pumpmgr.formatting import days_left_text, format_quantity
 from pumpmgr.records import DueRow
 from pumpmgr.units import Q_, Kind
-from pumpmgr.urgency import urgency_key
+from pumpmgr.urgency import state_text, urgency_key
 from ui import presentation
 from ui.presentation import STATES
 
@@ -212,11 +212,12 @@ class DueListModel(QAbstractTableModel):
         if role == ObjectRole:
             return row
         if role in (_BACKGROUND, _FOREGROUND):
-            brushes = _brushes(row.state)
+            brushes = _brushes("overdue" if row.refill_state is not None else row.state)
             return brushes[0] if role == _BACKGROUND else brushes[1]
         column = _COLUMNS[position]
         if role == _FONT:
-            return _bold() if column == Column.STATE and row.state != "fine" else None
+            return _bold() if column == Column.STATE and (
+                row.state != "fine" or row.refill_state is not None) else None
         if role == _TOOLTIP:
             return self._tip(number, column)
         if role == _ALIGNMENT:
@@ -233,7 +234,7 @@ class DueListModel(QAbstractTableModel):
 
     def _make_texts(self, row: DueRow) -> tuple[str, ...]:
         """The row's texts in column order."""
-        word = presentation.state_word(row.state)
+        word = state_text(row).capitalize()
         left = ("not known" if row.volume_left_ml is None
                 else format_quantity(Q_(row.volume_left_ml, "mL"), Kind.VOLUME))
         texts = {
