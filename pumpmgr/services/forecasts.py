@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import String, insert, select, type_coerce, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from pumpmgr.db import schema as db
+from pumpmgr.errors import PumpMgrError
 from pumpmgr.records import Ingredient, PrescriptionRecord, StoredForecast
 from pumpmgr.services import forecasting, mapping
 from pumpmgr.services.context import ClinicContext
@@ -24,19 +28,7 @@ class ForecastService:
         self.ctx = ctx
 
     def refresh_forecast(self, session: Session, pump: db.Pump) -> StoredForecast | None:
-        refills = forecasting.current_refills(session, pump.id)
-        fill = None
-        if refills:
-            last = refills[-1]
-            fill = forecasting.FillPoint(last.performed_at, last.final_reservoir_ml,
-                                         last.bolus_volume_ml or 0.0, len(refills) == 1)
-        row = forecasting.compute(
-            pump=pump, fill=fill, prescriptions=self.ctx.prescriptions(session, pump.id),
-            settings=self.ctx.settings(session), library=self.ctx.library(session),
-            accuracy_percent=pump.accuracy_percent, tz=self.ctx.tz, now=self.ctx.now(),
-        )
-        for key, value in forecasting.due_facts(session, [pump.id])[pump.id].items():
-            setattr(row, key, value)
+        row = self._computed(session, pump, self.ctx.now())
         existing = session.get(db.PumpForecast, pump.id)
         if existing is not None:
             for column in db.PumpForecast.__table__.columns:
@@ -46,6 +38,68 @@ class ForecastService:
             session.add(row)
         session.flush()
         return mapping.stored_forecast(row)
+
+    def _computed(self, session: Session, pump: db.Pump, now: datetime) -> db.PumpForecast:
+        """The forecast row of ``pump`` from its records, computed at ``now`` (not added)."""
+        refills = forecasting.current_refills(session, pump.id)
+        fill = None
+        if refills:
+            last = refills[-1]
+            fill = forecasting.FillPoint(last.performed_at, last.final_reservoir_ml,
+                                         last.bolus_volume_ml or 0.0, len(refills) == 1)
+        row = forecasting.compute(
+            pump=pump, fill=fill, prescriptions=self.ctx.prescriptions(session, pump.id),
+            settings=self.ctx.settings(session), library=self.ctx.library(session),
+            accuracy_percent=pump.accuracy_percent, tz=self.ctx.tz, now=now,
+        )
+        for key, value in forecasting.due_facts(session, [pump.id])[pump.id].items():
+            setattr(row, key, value)
+        return row
+
+    def forecast_problems(self, session: Session) -> list[str]:
+        """Every stored forecast that is not what the records give: each active pump's
+        forecast computed again from its records, settings and drug library (at the moment
+        the stored one says it was computed, which only a never-filled pump's due date
+        depends on) and compared field by field. Guarantees: a stored date, volume or due-list
+        fact that differs is named with the pump, the field, the stored and the recomputed
+        value; so are a missing forecast, one for a pump that is not active, and one computed
+        in the future (which would move a never-filled pump's due date)."""
+        problems: list[str] = []
+        stored = set(session.scalars(select(db.PumpForecast.pump_id)))
+        now = self.ctx.now()
+        active = session.scalars(select(db.Pump.id).where(
+            type_coerce(db.Pump.status, String) == db.PumpStatus.ACTIVE.value)
+            .order_by(db.Pump.id)).all()
+        for pump_id in active:
+            name = f"pump #{pump_id}"
+            if pump_id not in stored:
+                problems.append(f"{name}: its stored forecast is missing")
+                continue
+            stored.discard(pump_id)
+            try:
+                row = session.get_one(db.PumpForecast, pump_id)
+                if row.computed_at > now + timedelta(minutes=5):
+                    problems.append(f"{name}: its stored forecast says it was computed at "
+                                    f"{row.computed_at:%Y-%m-%d %H:%M} UTC, in the future")
+                    continue
+                fresh = self._computed(session, session.get_one(db.Pump, pump_id),
+                                       row.computed_at)
+            except _UNREADABLE as exc:  # a record altered past what its type can read
+                problems.append(f"{name}: its forecast cannot be computed again, because its "
+                                f"records cannot be read ({type(exc).__name__})")
+                continue
+            for column in db.PumpForecast.__table__.columns:
+                if column.key in ("pump_id", "computed_at"):
+                    continue
+                kept, computed = getattr(row, column.key), getattr(fresh, column.key)
+                if not _same(kept, computed):
+                    problems.append(
+                        f"{name}: the stored forecast's {column.key} is {_shown(kept)}, but "
+                        f"its records give {_shown(computed)}")
+        for pump_id in sorted(stored):
+            problems.append(f"pump #{pump_id}: a forecast is stored for it, but it is not an "
+                            "active pump")
+        return problems
 
     def refresh_forecasts(self, session: Session, pumps: Sequence[db.Pump]) -> None:
         """:meth:`refresh_forecast` for many pumps at once: their last fills and the programs
@@ -116,3 +170,24 @@ class ForecastService:
             return len(pumps)
 
         return self.ctx.write(work)
+
+
+#: What reading or computing from a record altered behind pumpmgr's back can raise.
+_UNREADABLE = (SQLAlchemyError, PumpMgrError, ValueError, LookupError, TypeError, KeyError)
+
+
+def _same(kept: Any, computed: Any) -> bool:
+    """Equal, floats to 1e-9 (relative): the bulk refresh computes on plain floats."""
+    if isinstance(kept, float) and isinstance(computed, float):
+        return math.isclose(kept, computed, rel_tol=1e-9, abs_tol=1e-9)
+    return bool(kept == computed)
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "empty"
+    if isinstance(value, datetime):
+        return f"{value:%Y-%m-%d %H:%M} UTC"
+    if isinstance(value, date):
+        return value.isoformat()
+    return repr(value) if isinstance(value, str) else str(value)
