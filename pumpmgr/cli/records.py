@@ -521,7 +521,7 @@ def run_audit_verify(args: argparse.Namespace) -> int:
     print(integrity.coverage())
     problems = integrity.problems()
     if problems:
-        print(f"RECORDS CHANGED OUTSIDE PUMPMGR: {len(problems)} finding"
+        print(f"RECORDS DO NOT MATCH THE AUDIT CHAIN: {len(problems)} finding"
               f"{'' if len(problems) == 1 else 's'}")
         for line in problems:
             print(f"  {line}")

@@ -35,7 +35,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, String, select, text, type_coerce
+from sqlalchemy import Row, String, inspect, null, select, text, type_coerce
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -322,6 +322,15 @@ def _stored_instant(value: object) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
+def _written_rows(session: Session) -> Any:
+    """The ``written_rows`` column, or NULL in a database of a revision before 0005 (a backup
+    taken before migrating one verifies its chain as it stands)."""
+    columns = {c["name"] for c in inspect(session.connection()).get_columns("audit_log")}
+    if "written_rows" in columns:
+        return AuditEntry.written_rows
+    return null().label("written_rows")
+
+
 def _entries(session: Session, from_seq: int, batch_size: int) -> Iterable[Any]:
     """The audit entries from ``from_seq`` on, in sequence order, ``batch_size`` at a time."""
     return session.execute(
@@ -339,7 +348,7 @@ def _entries(session: Session, from_seq: int, batch_size: int) -> Iterable[Any]:
             AuditEntry.reason,
             AuditEntry.prev_hash,
             AuditEntry.row_hash,
-            AuditEntry.written_rows,
+            _written_rows(session),
         )
         .where(AuditEntry.seq >= from_seq)
         .order_by(AuditEntry.seq)

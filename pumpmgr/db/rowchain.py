@@ -364,6 +364,8 @@ def verify_records(session: Session, upto_seq: int) -> RecordsReport:
             images = json.loads(text or "{}")
         except ValueError:  # the chain verified, so pumpmgr wrote it: cannot happen
             continue
+        # In the first covered entry, the state a write found is that row's baseline.
+        first = "baseline" in images
         for table, row_id, digest in images.get("baseline", ()):
             expected[(table, row_id)] = _Expected(digest, seq, True)
         for write in images.get("writes", ()):
@@ -375,7 +377,7 @@ def verify_records(session: Session, upto_seq: int) -> RecordsReport:
                     key[0], key[1], "changed between",
                     f"{_label(*key)}: changed outside pumpmgr after audit entry #{known.seq} "
                     f"and before entry #{seq}, which changed it again"))
-            elif before is not None and known is None:
+            elif before is not None and known is None and not first:
                 problems.append(RowProblem(
                     key[0], key[1], "inserted",
                     f"{_label(*key)}: inserted outside pumpmgr (first changed by pumpmgr at "

@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import os
 import random
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -32,6 +33,7 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as time_of_day
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from printed_head import printed_head
@@ -51,6 +53,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 from storage_workers import (
+    FAST_HASHER,
     build_clinic,
     prescription,
     print_failures,
@@ -69,11 +72,13 @@ from pumpmgr.db.audit import (
     verify_chain,
 )
 from pumpmgr.db.backup import backup_database
-from pumpmgr.db.engine import Database
+from pumpmgr.db.engine import Database, open_database
 from pumpmgr.db.errors import RecordConflict
 from pumpmgr.db.rowchain import covered_tables, verify_records
-from pumpmgr.db.schema import AuditEntry, PumpForecast
+from pumpmgr.db.schema import AuditEntry, PumpForecast, User
 from pumpmgr.schedule import Schedule, ScheduledBolus, Step
+from pumpmgr.services import ClinicService
+from pumpmgr.services.context import actor_of
 from pumpmgr.services.forecasts import ForecastService
 from pumpmgr.services.inputs import CatheterInput, SegmentInput
 from pumpmgr.services.sheets import SheetService
@@ -604,3 +609,36 @@ def test_every_record_tampering_is_found_and_named(
     print_failures(failures)
     assert failures == []
     assert refused < trials // 2  # most tamperings were committed and had to be found
+
+
+def test_a_clinic_from_before_the_records_were_covered(tmp_path: Path) -> None:
+    """A released clinic (revision 0004) upgraded: its entries verify as before, the report
+    says no entry covers the rows yet; the first write after the upgrade records every row
+    that was there, so from then on a change to an old row is found (by its hash: the
+    baseline holds no column digests) and a change to a row written since is named."""
+    path = tmp_path / "clinic.db"
+    shutil.copyfile(Path(__file__).parent / "fixtures" / "schema_0004.db", path)
+    with open_database(path, daily_backup_keep=None) as database:
+        clinic = ClinicService(database, tz=ZoneInfo("Europe/Berlin"), hasher=FAST_HASHER)
+        before = clinic.verify_integrity()
+        assert before.ok and before.chain.entries_checked == 299
+        assert before.records.covered_from is None
+        assert "covered from the next change on" in before.coverage()
+        with database.read() as session:
+            nurse = actor_of(session.get_one(User, 2))
+        clinic.set_patient_status(nurse, 3, "inactive", "moved away")
+        after = clinic.verify_integrity()
+        assert after.ok and after.records.covered_from == 300
+        assert "records covered from audit entry #300" in after.coverage()
+        with database.engine.begin() as connection:
+            connection.exec_driver_sql("UPDATE patients SET notes = 'x' WHERE id IN (1, 3)")
+            connection.exec_driver_sql("DROP TRIGGER trg_refills_no_delete")
+            connection.exec_driver_sql("DELETE FROM refills WHERE id = (SELECT max(id) "
+                                       "FROM refills WHERE id NOT IN (SELECT corrects_id FROM "
+                                       "refills WHERE corrects_id IS NOT NULL))")
+        found = clinic.verify_integrity()
+    messages = found.problems()
+    assert any(m.startswith("patients #1: changed outside pumpmgr since coverage began at "
+                            "audit entry #300") for m in messages), messages
+    assert any(m.startswith("patients #3: notes changed outside pumpmgr") for m in messages)
+    assert any(" deleted outside pumpmgr" in m and m.startswith("refills #") for m in messages)
