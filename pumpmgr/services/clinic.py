@@ -328,6 +328,9 @@ class ClinicService:
     def verify_integrity(self, anchor: ChainAnchor | None = None) -> IntegrityReport:
         return self.records.verify_integrity(anchor)
 
+    def record_integrity_break(self) -> IntegrityReport:
+        return self.records.record_integrity_break()
+
     def audit_count(self, *, newer_than: int | None = None) -> int:
         return self.records.audit_count(newer_than=newer_than)
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from pumpmgr.db import schema as db
-from pumpmgr.db.audit import ChainAnchor, ChainReport, verify_chain
+from pumpmgr.db.audit import ChainAnchor, ChainReport, append_audit, verify_chain
 from pumpmgr.db.backup import BackupManifest, backup_database, check_backup, restore_database
 from pumpmgr.db.engine import open_database
 from pumpmgr.db.rowchain import RecordsReport, verify_records
@@ -16,6 +18,12 @@ from pumpmgr.errors import Code, InputError
 from pumpmgr.services.context import ClinicContext
 from pumpmgr.services.forecasts import ForecastService
 from pumpmgr.services.values import AuditRecord, ExportSummary
+
+#: The audit action and user of an entry that records a break found by a check.
+BREAK_ACTION = "integrity.break"
+PROGRAM_USER = "pumpmgr"
+#: Findings an ``integrity.break`` entry lists (all are counted).
+BREAK_FINDINGS_KEPT = 50
 
 
 @dataclass(frozen=True)
@@ -70,6 +78,32 @@ class RecordService:
             records = verify_records(session, chain.entries_checked)
             forecasts = ForecastService(self.ctx).forecast_problems(session)
         return IntegrityReport(chain, records, tuple(forecasts))
+
+    def record_integrity_break(self) -> IntegrityReport:
+        """:meth:`verify_integrity`, and when it finds anything, an audit entry
+        ``integrity.break`` (user ``pumpmgr``) holding the findings, so that the break itself
+        is on the record; the same findings as the last such entry's are not recorded again.
+        Clinical work goes on either way: the caller shows the returned report."""
+        report = self.verify_integrity()
+        if report.ok:
+            return report
+        findings = ([] if report.chain.ok else [report.chain.message]) + report.problems()
+        digest = hashlib.sha256("\n".join(findings).encode("utf-8")).hexdigest()
+
+        def work(session: Session) -> None:
+            last = session.scalar(select(db.AuditEntry.payload)
+                                  .where(db.AuditEntry.action == BREAK_ACTION)
+                                  .order_by(db.AuditEntry.seq.desc()).limit(1))
+            if last is not None and digest in last:
+                return
+            append_audit(session, username=PROGRAM_USER, action=BREAK_ACTION,
+                         entity_type="clinic", entity_id="records",
+                         changes={"findings": findings[:BREAK_FINDINGS_KEPT],
+                                  "count": len(findings), "digest": digest},
+                         workstation=self.ctx.workstation, at=self.ctx.now())
+
+        self.ctx.write(work)
+        return report
 
     def audit_count(self, *, newer_than: int | None = None) -> int:
         """How many audit entries there are (with ``newer_than``: with a higher sequence
