@@ -70,6 +70,11 @@ class ForecastService:
         active = session.scalars(select(db.Pump.id).where(
             type_coerce(db.Pump.status, String) == db.PumpStatus.ACTIVE.value)
             .order_by(db.Pump.id)).all()
+        try:  # all at once, as the bulk refresh computes them
+            pumps = session.scalars(select(db.Pump).where(db.Pump.id.in_(active))).all()
+            bulk = self._bulk_values(session, pumps, now)
+        except _UNREADABLE:  # some record cannot be read: pump by pump, to name it
+            bulk = {}
         for pump_id in active:
             name = f"pump #{pump_id}"
             if pump_id not in stored:
@@ -82,8 +87,13 @@ class ForecastService:
                     problems.append(f"{name}: its stored forecast says it was computed at "
                                     f"{row.computed_at:%Y-%m-%d %H:%M} UTC, in the future")
                     continue
-                fresh = self._computed(session, session.get_one(db.Pump, pump_id),
-                                       row.computed_at)
+                fresh = bulk.get(pump_id)
+                if fresh is None or fresh["filled_at"] is None:
+                    # a never-filled pump is due "now": now is when it was computed
+                    one = self._computed(session, session.get_one(db.Pump, pump_id),
+                                         row.computed_at)
+                    fresh = {c.key: getattr(one, c.key)
+                             for c in db.PumpForecast.__table__.columns}
             except _UNREADABLE as exc:  # a record altered past what its type can read
                 problems.append(f"{name}: its forecast cannot be computed again, because its "
                                 f"records cannot be read ({type(exc).__name__})")
@@ -91,7 +101,7 @@ class ForecastService:
             for column in db.PumpForecast.__table__.columns:
                 if column.key in ("pump_id", "computed_at"):
                     continue
-                kept, computed = getattr(row, column.key), getattr(fresh, column.key)
+                kept, computed = getattr(row, column.key), fresh[column.key]
                 if not _same(kept, computed):
                     problems.append(
                         f"{name}: the stored forecast's {column.key} is {_shown(kept)}, but "
@@ -109,8 +119,24 @@ class ForecastService:
         writes (``tests/test_bench.py`` compares them)."""
         if not pumps:
             return
-        settings, library, now = (self.ctx.settings(session), self.ctx.library(session),
-                                  self.ctx.now())
+        stored = set(session.scalars(select(db.PumpForecast.pump_id)))
+        updates: list[dict[str, Any]] = []
+        inserts: list[dict[str, Any]] = []
+        for pump_id, values in self._bulk_values(session, pumps, self.ctx.now()).items():
+            (updates if pump_id in stored else inserts).append(values)
+        if updates:
+            session.execute(update(db.PumpForecast), updates)
+        if inserts:
+            session.execute(insert(db.PumpForecast), inserts)
+        for loaded in list(session.identity_map.values()):
+            if isinstance(loaded, db.PumpForecast):
+                session.expire(loaded)
+
+    def _bulk_values(self, session: Session, pumps: Sequence[db.Pump], now: datetime,
+                     ) -> dict[int, dict[str, Any]]:
+        """Each pump's forecast row as column values, computed at ``now`` in a few queries
+        (:meth:`refresh_forecasts`)."""
+        settings, library = self.ctx.settings(session), self.ctx.library(session)
         ids = [pump.id for pump in pumps]
         fills = forecasting.last_fills(session, ids)
         programs = forecasting.running_programs(session, fills, ids)
@@ -131,10 +157,8 @@ class ForecastService:
                 limits[key] = forecasting.stability_days(probe, library, first_fill=first_fill)
             return limits[key]
 
-        stored = set(session.scalars(select(db.PumpForecast.pump_id)))
         facts = forecasting.due_facts(session, ids)
-        updates: list[dict[str, Any]] = []
-        inserts: list[dict[str, Any]] = []
+        result: dict[int, dict[str, Any]] = {}
         for pump in pumps:
             fill = fills.get(pump.id)
             running = [] if fill is None else programs.get(pump.id)
@@ -148,14 +172,8 @@ class ForecastService:
                     tz=self.ctx.tz, now=now)
                 values = {c.key: getattr(row, c.key) for c in db.PumpForecast.__table__.columns}
             values.update(facts[pump.id])
-            (updates if pump.id in stored else inserts).append(values)
-        if updates:
-            session.execute(update(db.PumpForecast), updates)
-        if inserts:
-            session.execute(insert(db.PumpForecast), inserts)
-        for loaded in list(session.identity_map.values()):
-            if isinstance(loaded, db.PumpForecast):
-                session.expire(loaded)
+            result[pump.id] = values
+        return result
 
     def recompute_all_forecasts(self, actor: Actor, reason: str) -> int:
         """Every active pump's forecast again (after a settings or drug-library change)."""
