@@ -38,8 +38,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from enum import Enum as PyEnum
@@ -62,6 +63,8 @@ from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import Session, UOWTransaction
 
 from pumpmgr.db.schema import AuditEntry, Base
+
+log = logging.getLogger(__name__)
 
 #: Tables the chain does not cover: the log itself (it is the chain), the stored forecasts
 #: (derived: recomputed from the records and compared by the services) and the sign-in
@@ -211,7 +214,6 @@ def table_images(session: Session, table: Table, batch: int = 5000) -> Iterator[
 class _Write:
     before: str | None  #: the row's hash when first touched since the last entry
     after: RowImage | None = None
-    touched_after: bool = field(default=False)
 
 
 def _pending(session: Session) -> dict[tuple[str, int], _Write]:
@@ -252,8 +254,7 @@ def _after_flush(session: Session, _flush: UOWTransaction) -> None:
         if key is None:
             continue
         table, row_id = key
-        write = pending.setdefault((table.name, row_id), _Write(before=None))
-        write.touched_after = True
+        pending.setdefault((table.name, row_id), _Write(before=None))
         wanted.setdefault(table, []).append(row_id)
     for table, ids in wanted.items():
         found = {image.id: image for image in _images_by_id(session, table, ids)}
@@ -266,9 +267,15 @@ def _after_rollback(session: Session) -> None:
     session.info.pop(_PENDING, None)
 
 
-@event.listens_for(Session, "after_commit")
-def _after_commit(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+@event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    """A unit of work that wrote covered rows after its last audit entry (or with none) left
+    them uncovered: ``audit verify`` will name them. Said in the log for whoever wrote it."""
+    session.flush()
+    left = take_writes(session)
+    if left:
+        log.warning("rows written without an audit entry carrying them (audit verify will "
+                    "report them): %s", ", ".join(f"{w['t']} #{w['id']}" for w in left[:10]))
 
 
 def take_writes(session: Session) -> list[dict[str, Any]]:
