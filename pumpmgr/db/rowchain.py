@@ -278,6 +278,12 @@ def _before_commit(session: Session) -> None:
                     "report them): %s", ", ".join(f"{w['t']} #{w['id']}" for w in left[:10]))
 
 
+def has_pending(session: Session, table: str, row_id: int) -> bool:
+    """Whether the session wrote this row since its last audit entry (flushed first)."""
+    session.flush()
+    return (table, row_id) in session.info.get(_PENDING, {})
+
+
 def take_writes(session: Session) -> list[dict[str, Any]]:
     """What the session wrote to covered tables since it last took them, in the form an entry
     carries (sorted by table and id; rows written and left as they were are dropped)."""

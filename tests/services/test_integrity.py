@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import date
 
+from argon2 import PasswordHasher
 from clinic_world import BERLIN, FAST_HASHER, PASSWORD, START
 from sqlalchemy import select
 
@@ -51,3 +52,18 @@ def test_a_break_is_audited_once_and_work_goes_on(database: Database) -> None:
     clinic.record_integrity_break()
     assert [b["count"] for b in _breaks(database)] == [1, 2]
     assert clinic.verify_integrity().chain.ok  # the entries that record it keep the chain
+
+
+def test_a_password_hash_upgraded_at_sign_in_is_on_the_record(database: Database) -> None:
+    """auth upgrades an outdated hash in place when its user signs in: that write is audited
+    and carried like any other, so the check finds nothing."""
+    old = ClinicService(database, clock=FixedClock(START), tz=BERLIN, hasher=FAST_HASHER)
+    old.create_first_administrator("admin", PASSWORD, "Ada Admin")
+    stronger = PasswordHasher(time_cost=2, memory_cost=2048, parallelism=1)
+    new = ClinicService(database, clock=FixedClock(START), tz=BERLIN, hasher=stronger)
+    new.sign_in("admin", PASSWORD)
+    with database.read() as session:
+        actions = session.scalars(select(db.AuditEntry.action)
+                                  .order_by(db.AuditEntry.seq)).all()
+    assert actions[-1] == "user.password_rehash"
+    assert new.verify_integrity().ok
