@@ -7,6 +7,11 @@ optional reason, the previous entry's hash and its own hash::
     row_hash = sha256(canonical JSON of ["pumpmgr-audit-v1", seq, recorded_at, username,
                       workstation, action, entity_type, entity_id, payload, reason, prev_hash])
 
+Since revision 0005 an entry also carries ``written_rows``, the images of the rows its unit of
+work wrote (:mod:`pumpmgr.db.rowchain`), hashed as a twelfth field under
+``"pumpmgr-audit-v2"``; entries written before keep NULL and the version-1 hash, and once an
+entry carries images every later one must.
+
 The first entry's ``prev_hash`` is 64 zeros. :func:`append_audit` writes an entry inside the
 caller's transaction, so the entry commits or rolls back with the change it records. Two writers
 cannot take the same sequence number: on SQLite the write transaction began with ``BEGIN
