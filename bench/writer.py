@@ -10,6 +10,11 @@ audit entries chained with :func:`pumpmgr.db.audit.entry_hash` over
 forecast from :func:`pumpmgr.services.forecasting.compute`, computed as of the pump's last
 change, as the service's forecast update would have left it.
 
+The entries carry no row images (revision 0005, :mod:`pumpmgr.db.rowchain`): the rows are
+written in bulk, patients and pumps in their final state, so the images the services' entries
+carry cannot be mirrored here. The chain verifies; ``audit verify``'s check of the records
+reports the bulk-written rows as written outside pumpmgr, which they are.
+
 ``tests/test_bench.py`` builds a small clinic here and through the services
 (:mod:`bench.replay`) and compares them row for row, so this mirror cannot drift unseen from
 the services it copies.
@@ -31,6 +36,7 @@ from pumpmgr.catalogs import DrugLibrary
 from pumpmgr.db import schema as db
 from pumpmgr.db.audit import GENESIS_HASH, canonical_json, chain_head, entry_hash
 from pumpmgr.db.engine import Database
+from pumpmgr.db.rowchain import rows_json
 from pumpmgr.records import ClinicSettings, PrescriptionRecord
 from pumpmgr.services import forecasting
 from pumpmgr.services.clinic import Actor
@@ -38,6 +44,8 @@ from pumpmgr.units import Q_, Kind, to_canonical
 
 #: Actions per write transaction.
 BATCH = 40_000
+#: What each entry written here carries as its row images: none (module docstring).
+NO_ROW_IMAGES = rows_json([], None)
 
 #: Child tables in the order their rows are inserted (parents first).
 _ORDER: tuple[type[db.Base], ...] = (
@@ -113,7 +121,7 @@ class _Writer:
             "seq": self.seq, "recorded_at": now.astimezone(UTC), "username": user,
             "workstation": replay.WORKSTATION, "action": action, "entity_type": entity,
             "entity_id": str(entity_id), "payload": canonical_json(changes),
-            "reason": reason, "prev_hash": self.prev_hash,
+            "reason": reason, "prev_hash": self.prev_hash, "written_rows": NO_ROW_IMAGES,
         }
         self.prev_hash = entry_hash(**fields)
         fields["row_hash"] = self.prev_hash

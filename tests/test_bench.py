@@ -73,11 +73,17 @@ def test_the_bulk_written_clinic_is_the_one_the_services_build(
         write_clinic(bulk, tiny_plan)
         through_services = replay(built, tiny_plan)
         written = service(bulk)
-        # Row for row, the audit chain included (same hashes); only the password salts differ.
+        # Row for row, the audit entries included; the password salts differ, and the
+        # entries written in bulk carry no row images (bench.writer), so neither do the
+        # hashes of the entries and the chain head.
         left, right = export_clinic(bulk), export_clinic(built)
         for document in (left, right):
             for user in document["tables"]["users"]:
                 user.pop("password_hash")
+            for entry in document["tables"]["audit_log"]:
+                for key in ("written_rows", "row_hash", "prev_hash"):
+                    entry.pop(key)
+            document.pop("audit_chain_head")
         for table, rows in right["tables"].items():
             assert left["tables"][table] == rows, f"{table} differs"
         assert left == right
@@ -88,9 +94,10 @@ def test_the_bulk_written_clinic_is_the_one_the_services_build(
             patients = list(session.scalars(select(db.Patient.id)))
         for patient in patients:
             assert written.patient_chart(patient) == through_services.patient_chart(patient)
-        report = written.verify_audit()
-        assert report.ok and report == through_services.verify_audit()
+        report, theirs = written.verify_audit(), through_services.verify_audit()
+        assert report.ok and theirs.ok and report.entries_checked == theirs.entries_checked
         assert report.entries_checked == len(right["tables"]["audit_log"]) > 100
+        assert through_services.verify_integrity().ok  # the services cover every row
     finally:
         bulk.dispose()
         built.dispose()

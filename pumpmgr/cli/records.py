@@ -13,7 +13,8 @@ environment variable, else ``pumpmgr.db`` in the user's data folder. Commands th
 (``due``, ``patient``, ``audit verify``, ``backup``, ``export``) refuse a SQLite file that does
 not exist rather than create an empty one.
 
-Exit status: 0 done; 1 ``audit verify`` found the audit log broken; 2 bad input or a refusal,
+Exit status: 0 done; 1 ``audit verify`` found the audit log broken, or a record or stored
+forecast that does not match it; 2 bad input or a refusal,
 with one line on standard error naming the option and nothing written.
 """
 
@@ -533,22 +534,35 @@ def _anchor_checked(anchor: ChainAnchor) -> str:
 
 
 def run_audit_verify(args: argparse.Namespace) -> int:
+    from pumpmgr.services.clinic import ClinicService
+
     with _open(args, must_exist=True) as database:
-        report = database.verify_audit_chain(args.anchor)
+        integrity = ClinicService(database).verify_integrity(args.anchor)
+    report = integrity.chain
     if report.ok:
         head = "empty" if report.head is None else (
             f"head #{report.head.seq} {report.head.row_hash}")
         print(f"audit log intact: {report.entries_checked} entries checked; {head}")
         if args.anchor is not None:
             print(_anchor_checked(args.anchor))
-        return EXIT_OK
-    print(f"audit log BROKEN at entry #{report.first_bad_seq} "
-          f"({report.problem}): {report.message} "
-          f"({report.entries_checked} entries before it are sound)")
-    if args.anchor is not None and args.anchor.is_prefix:
-        print(f"The anchor {args.anchor.printed()} gives a prefix of the hash (the first "
-              f"{len(args.anchor.row_hash)} of 64 hex digits), as a printed sheet shows it.")
-    return EXIT_BROKEN_CHAIN
+    else:
+        print(f"audit log BROKEN at entry #{report.first_bad_seq} "
+              f"({report.problem}): {report.message} "
+              f"({report.entries_checked} entries before it are sound)")
+        if args.anchor is not None and args.anchor.is_prefix:
+            print(f"The anchor {args.anchor.printed()} gives a prefix of the hash (the first "
+                  f"{len(args.anchor.row_hash)} of 64 hex digits), as a printed sheet shows "
+                  "it.")
+    print(integrity.coverage())
+    problems = integrity.problems()
+    if problems:
+        print(f"RECORDS DO NOT MATCH THE AUDIT CHAIN: {len(problems)} finding"
+              f"{'' if len(problems) == 1 else 's'}")
+        for line in problems:
+            print(f"  {line}")
+    else:
+        print("records and stored forecasts match the audit chain")
+    return EXIT_OK if integrity.ok else EXIT_BROKEN_CHAIN
 
 
 # ------------------------------------------------------------------------------ backup, restore
@@ -821,9 +835,14 @@ def add_parsers(subparsers: Any, parser_class: type[argparse.ArgumentParser]) ->
     audit = subparsers.add_parser("audit", help="the audit log", description="The audit log.")
     audits = audit.add_subparsers(dest="audit_command", metavar="ACTION",
                                   parser_class=parser_class, required=True)
-    p = command("verify", run_audit_verify, "check the audit log's hash chain", where=audits,
-                description="Check every audit entry's hash and its link to the one before. "
-                "Exit 0 when intact; 1 with the first altered, inserted or removed entry.")
+    p = command("verify", run_audit_verify,
+                "check the audit log's hash chain, the records and the stored forecasts",
+                where=audits,
+                description="Check every audit entry's hash and its link to the one before, "
+                "then every record against the row images the entries carry (a record "
+                "changed, inserted or deleted outside pumpmgr is named: table, id, columns), "
+                "then every stored forecast against its records. Exit 0 when all match; 1 "
+                "with the first altered, inserted or removed entry and every finding.")
     p.add_argument("--anchor", type=_anchor, metavar="SEQ:HASH",
                    help="a chain head recorded elsewhere: as a printed sheet's footer shows "
                    "it (812:3f2a9c01d4e5b6a7, the hash's first 16 hex digits) or a backup "

@@ -650,3 +650,7 @@ class AuditEntry(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     row_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: Revision 0005: canonical JSON of the images of the rows this entry's write inserted,
+    #: changed or deleted (:mod:`pumpmgr.db.rowchain`), hashed with the entry; None in the
+    #: entries written before it.
+    written_rows: Mapped[str | None] = mapped_column(Text)

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from pumpmgr import auth
 from pumpmgr.catalogs import Catalogs, DrugLibrary
 from pumpmgr.clock import Clock
-from pumpmgr.db.audit import ChainReport
+from pumpmgr.db.audit import ChainAnchor, ChainReport
 from pumpmgr.db.backup import BackupManifest
 from pumpmgr.db.engine import Database
 from pumpmgr.dose_checks import DoseCheck
@@ -66,7 +66,7 @@ from pumpmgr.services.queries import (
     QueryService,
     due_state,
 )
-from pumpmgr.services.records import RecordService
+from pumpmgr.services.records import IntegrityReport, RecordService
 from pumpmgr.services.refills import RefillService
 from pumpmgr.services.throttle import SignInThrottle
 from pumpmgr.services.users import UserService
@@ -328,6 +328,12 @@ class ClinicService:
 
     def verify_audit(self) -> ChainReport:
         return self.records.verify_audit()
+
+    def verify_integrity(self, anchor: ChainAnchor | None = None) -> IntegrityReport:
+        return self.records.verify_integrity(anchor)
+
+    def record_integrity_break(self) -> IntegrityReport:
+        return self.records.record_integrity_break()
 
     def audit_count(self, *, newer_than: int | None = None) -> int:
         return self.records.audit_count(newer_than=newer_than)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from pumpmgr import auth
 from pumpmgr.catalogs import Catalogs, DrugLibrary
 from pumpmgr.clock import Clock, SystemClock
+from pumpmgr.db import rowchain
 from pumpmgr.db import schema as db
 from pumpmgr.db.audit import append_audit
 from pumpmgr.db.engine import Database
@@ -154,6 +155,10 @@ class ClinicContext:
             if exc.code is Code.AUTH_BAD_CREDENTIALS:
                 failed.append(username)
             raise
+        if rowchain.has_pending(session, "users", user.id):
+            # auth upgraded an outdated password hash in place: on the record like any write
+            self.audit(session, actor_of(user), "user.password_rehash", "user", user.id,
+                       {"password_hash": "upgraded to the current parameters at sign-in"})
         self.throttle.succeeded(session, username)
         return user
 

@@ -4,21 +4,64 @@ database, so every area reads the restored one from then on."""
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from pumpmgr.db import schema as db
-from pumpmgr.db.audit import ChainReport, verify_chain
+from pumpmgr.db.audit import ChainAnchor, ChainReport, append_audit, verify_chain
 from pumpmgr.db.backup import BackupManifest, backup_database, check_backup
 from pumpmgr.db.engine import open_database
+from pumpmgr.db.rowchain import RecordsReport, verify_records
 from pumpmgr.errors import Code, InputError
 from pumpmgr.services.context import ClinicContext
+from pumpmgr.services.forecasts import ForecastService
 from pumpmgr.services.values import AuditRecord, ExportSummary
 
 if TYPE_CHECKING:
     from pumpmgr.services.restoring import BrokenChainOverride
+
+#: The audit action and user of an entry that records a break found by a check.
+BREAK_ACTION = "integrity.break"
+PROGRAM_USER = "pumpmgr"
+#: Findings an ``integrity.break`` entry lists (all are counted).
+BREAK_FINDINGS_KEPT = 50
+
+
+@dataclass(frozen=True)
+class IntegrityReport:
+    """The audit chain, the records it covers and the stored forecasts, checked together
+    (:meth:`RecordService.verify_integrity`)."""
+
+    chain: ChainReport
+    records: RecordsReport
+    #: One line per stored forecast that differs from what its records give.
+    forecasts: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return self.chain.ok and self.records.ok and not self.forecasts
+
+    def coverage(self) -> str:
+        """From which entry the records are covered, in words."""
+        if self.records.covered_from is None:
+            return ("no audit entry carries row images yet: the records are covered from the "
+                    "next change on")
+        checked = (f"checked against entries #{self.records.covered_from} to "
+                   f"#{self.records.checked_to}" if self.records.checked_to
+                   >= self.records.covered_from else "not checked (the chain broke before)")
+        return (f"records covered from audit entry #{self.records.covered_from}: "
+                f"{self.records.rows_checked} rows {checked}")
+
+    def problems(self) -> list[str]:
+        """Every finding of the records and the forecasts, one line each (the chain's own
+        finding is :attr:`ChainReport.message`)."""
+        return ([p.message for p in self.records.problems]
+                + [f"forecast of {line}" for line in self.forecasts])
 
 
 class RecordService:
@@ -30,6 +73,43 @@ class RecordService:
     def verify_audit(self) -> ChainReport:
         with self.ctx.database.read() as session:
             return verify_chain(session)
+
+    def verify_integrity(self, anchor: ChainAnchor | None = None) -> IntegrityReport:
+        """The audit chain (:func:`verify_chain`, against ``anchor`` when given), then every
+        covered row against the row images of its sound entries (:func:`verify_records`),
+        then every stored forecast against its records
+        (:meth:`ForecastService.forecast_problems`), in one read."""
+        with self.ctx.database.read() as session:
+            chain = verify_chain(session, anchor)
+            records = verify_records(session, chain.entries_checked)
+            forecasts = ForecastService(self.ctx).forecast_problems(session)
+        return IntegrityReport(chain, records, tuple(forecasts))
+
+    def record_integrity_break(self) -> IntegrityReport:
+        """:meth:`verify_integrity`, and when it finds anything, an audit entry
+        ``integrity.break`` (user ``pumpmgr``) holding the findings, so that the break itself
+        is on the record; the same findings as the last such entry's are not recorded again.
+        Clinical work goes on either way: the caller shows the returned report."""
+        report = self.verify_integrity()
+        if report.ok:
+            return report
+        findings = ([] if report.chain.ok else [report.chain.message]) + report.problems()
+        digest = hashlib.sha256("\n".join(findings).encode("utf-8")).hexdigest()
+
+        def work(session: Session) -> None:
+            last = session.scalar(select(db.AuditEntry.payload)
+                                  .where(db.AuditEntry.action == BREAK_ACTION)
+                                  .order_by(db.AuditEntry.seq.desc()).limit(1))
+            if last is not None and digest in last:
+                return
+            append_audit(session, username=PROGRAM_USER, action=BREAK_ACTION,
+                         entity_type="clinic", entity_id="records",
+                         changes={"findings": findings[:BREAK_FINDINGS_KEPT],
+                                  "count": len(findings), "digest": digest},
+                         workstation=self.ctx.workstation, at=self.ctx.now())
+
+        self.ctx.write(work)
+        return report
 
     def audit_count(self, *, newer_than: int | None = None) -> int:
         """How many audit entries there are (with ``newer_than``: with a higher sequence

@@ -264,9 +264,66 @@ def test_audit_verify_with_an_anchor_catches_a_cut_log(clinic_file: Path) -> Non
         connection.execute("DROP TRIGGER trg_audit_log_no_delete")
         connection.execute("DELETE FROM audit_log WHERE seq = ?", (int(head[0]),))
         connection.commit()
-    assert run("--db", str(clinic_file), "audit", "verify").code == 0  # looks whole
+    alone = run("--db", str(clinic_file), "audit", "verify")
+    # The chain alone looks whole, but the row the cut entry wrote has no entry any more.
+    assert "audit log intact" in alone.out
+    assert alone.code == 1 and "inserted outside pumpmgr" in alone.out
     cut = run("--db", str(clinic_file), "audit", "verify", "--anchor", f"{head[0]}:{head[1]}")
     assert cut.code == 1 and "removed from the end" in cut.out
+
+
+def test_audit_verify_names_records_changed_behind_the_programs_back(clinic_file: Path) -> None:
+    """Issue 12's attacks on the records: a refill's volume halved with its trigger dropped
+    and put back, a forged refill, a deleted event, a user made administrator, the settings'
+    buffer cut, and an overdue pump's stored due date moved out of sight."""
+    assert run("--db", str(clinic_file), "audit", "verify").code == 0
+    with contextlib.closing(sqlite3.connect(clinic_file)) as connection:
+        connection.isolation_level = None
+        triggers = dict(connection.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN "
+            "('trg_refills_no_update', 'trg_refills_no_delete', 'trg_pump_events_no_delete')"))
+        for name in triggers:
+            connection.execute(f"DROP TRIGGER {name}")
+        refill = connection.execute("SELECT min(id) FROM refills").fetchone()[0]
+        connection.execute("UPDATE refills SET volume_added_ml = volume_added_ml / 2 "
+                           f"WHERE id = {refill}")
+        connection.execute("INSERT INTO refills SELECT id + 1000, pump_id, prescription_id, "
+                           "performed_at, expected_residual_ml, aspirated_ml, "
+                           "discrepancy_verdict, discrepancy_note, volume_added_ml, "
+                           "final_reservoir_ml, lot_number, expiry_date, solution_source, "
+                           "bridge_bolus_given, bolus_volume_ml, priming_bolus_given, "
+                           "pump_confirmed_running, needle_position_confirmed, nurse_id, "
+                           "verifying_nurse_id, corrects_id, correction_reason, recorded_at, "
+                           "recorded_by_id, programmer_reservoir_ml, programmer_alarm_date, "
+                           "programmer_daily_volume_ml_per_day, programmer_differs "
+                           f"FROM refills WHERE id = {refill}")
+        event = connection.execute("SELECT max(id) FROM pump_events WHERE id NOT IN "
+                                   "(SELECT corrects_id FROM pump_events WHERE corrects_id "
+                                   "IS NOT NULL)").fetchone()[0]
+        connection.execute(f"DELETE FROM pump_events WHERE id = {event}")
+        for sql in triggers.values():
+            connection.execute(sql)  # put back: the schema looks untouched
+        connection.execute("UPDATE users SET role = 'administrator' WHERE username = 'nurse1'")
+        user = connection.execute("SELECT id FROM users WHERE username = 'nurse1'").fetchone()[0]
+        connection.execute("UPDATE clinic_settings SET refill_buffer_days = 0")
+        overdue = connection.execute("SELECT pump_id FROM pump_forecasts ORDER BY refill_due "
+                                     "LIMIT 1").fetchone()[0]
+        connection.execute("UPDATE pump_forecasts SET refill_due = '2099-01-01' "
+                           f"WHERE pump_id = {overdue}")
+    result = run("--db", str(clinic_file), "audit", "verify")
+    assert result.code == 1
+    assert "audit log intact" in result.out  # the log itself was not touched
+    for finding in (
+        f"refills #{refill}: volume_added_ml changed outside pumpmgr",
+        f"refills #{refill + 1000}: inserted outside pumpmgr",
+        f"pump_events #{event}: deleted outside pumpmgr",
+        f"users #{user}: role changed outside pumpmgr",
+        "clinic_settings #1: refill_buffer_days changed outside pumpmgr",
+        f"forecast of pump #{overdue}: the stored forecast's refill_due is 2099-01-01, but its "
+        "records give",
+    ):
+        assert finding in result.out, finding
+    assert "records covered from audit entry #1" in result.out
 
 
 # ---------------------------------------------------------------------------- backup, restore

@@ -5,6 +5,7 @@ when several test folders are collected together."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
@@ -51,14 +52,19 @@ class World:
 
 
 @pytest.fixture
-def world(database: Database) -> World:
+def world(database: Database) -> Iterator[World]:
+    """A clinic with three users. After the test, every record and stored forecast it wrote
+    through the services must match the audit chain: no service action writes a row its
+    audit entry does not carry, or leaves a forecast its records do not give."""
     clock = FixedClock(START)
     clinic = ClinicService(database, clock=clock, tz=BERLIN, workstation="test",
                            hasher=FAST_HASHER)
     admin = clinic.create_first_administrator("admin", PASSWORD, "Ada Admin")
     nurse = clinic.add_user(admin, "nina", PASSWORD, "Nina Nurse", "nurse")
     second = clinic.add_user(admin, "otto", PASSWORD, "Otto Second", "nurse")
-    return World(clinic, clock, admin, nurse, second)
+    yield World(clinic, clock, admin, nurse, second)
+    report = clinic.verify_integrity()
+    assert report.ok, [report.chain.message, *report.problems()]
 
 
 def baclofen_patient(world: World, mrn: str = "100001", *, path_volume: str | None = None,

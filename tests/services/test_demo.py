@@ -3,6 +3,7 @@ the same for the same seed."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -194,8 +195,26 @@ def test_the_demo_fills_only_an_empty_database(demo: Demo) -> None:
 
 
 def _without_hashes(document: dict[str, Any]) -> dict[str, Any]:
+    """The document without what the password salts change: the password hashes, and (since
+    the chain covers the users' rows) the image of each user row's whole hash and password
+    column, the baseline's hash of the settings row (written with the time the database was
+    made), and so every entry's own hash and the chain head."""
     for user in document["tables"]["users"]:
         user["password_hash"] = "(salted)"
+    made = ""
+    for entry in document["tables"]["audit_log"]:
+        entry["row_hash"] = entry["prev_hash"] = "(salted)"
+        images = json.loads(entry["written_rows"])
+        for row in images.get("baseline", ()):
+            made, row[2] = row[2], "(made when the database was)"
+        for write in images["writes"]:
+            if write["before"] == made:  # the settings row as the database was made
+                write["before"] = "(made when the database was)"
+            if write["t"] == "users" and write["after"] is not None:
+                write["after"]["hash"] = write["before"] = "(salted)"
+                write["after"]["columns"]["password_hash"] = "(salted)"
+        entry["written_rows"] = images
+    document["audit_chain_head"] = "(salted)"
     return document
 
 
