@@ -220,7 +220,7 @@ class StoredForecast:
     refill_due_reason: DueReason
     empty_at: datetime
     #: when the worst-case residual (every bolus taken, the pump running fast) reaches the
-    #: alarm volume and 0 (None: stored before revision 0005)
+    #: alarm volume and 0 (None: stored before revision 0007)
     alarm_at_worst_case: datetime | None = None
     empty_at_worst_case: datetime | None = None
     over_infusion_risk: bool = False  #: the pump ran empty (HSA notice, 8 Nov 2016)

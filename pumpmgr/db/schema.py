@@ -483,7 +483,7 @@ class Refill(ClinicalRecord, Base):
     #: Whether those figures differ from pumpmgr's forecast of this fill beyond the tolerances
     #: of :func:`pumpmgr.refill.compare_programmer` (None when there are no figures).
     programmer_differs: Mapped[bool | None]
-    #: Revision 0005: whether a pharmacy compounded the solution (its ``expiry_date`` is then
+    #: Revision 0007: whether a pharmacy compounded the solution (its ``expiry_date`` is then
     #: the beyond-use date), and the expected residual not floored at 0, kept for Δ and e
     #: (None: a refill recorded before the revision, or a first fill).
     pharmacy_compounded: Mapped[bool] = mapped_column(server_default=false())
@@ -538,7 +538,7 @@ class ClinicSettings(Base):
     visit_note_template: Mapped[str | None] = mapped_column(Text)
     #: The URI of the clinic's medical record numbers in a FHIR export; NULL: not set (0005).
     mrn_system: Mapped[str | None] = mapped_column(String(200))
-    #: Revision 0005 (domain-rules §3, §4): the longest refill interval for a drug the library
+    #: Revision 0007 (domain-rules §3, §4): the longest refill interval for a drug the library
     #: gives none (clinic policy, 90 days), the dates the clinic is closed (ISO dates), and the
     #: aspirate at or below which a reservoir was found empty (clinic policy, 0.5 mL).
     max_refill_interval_days: Mapped[int] = mapped_column(server_default=text("90"))
@@ -600,7 +600,7 @@ class PumpForecast(Base):
     prescription_id: Mapped[int | None] = mapped_column(ForeignKey("prescriptions.id"))
     flex_schedule: Mapped[bool] = mapped_column(server_default=false())
     open_discrepancy: Mapped[bool] = mapped_column(server_default=false())
-    #: Revision 0005 (domain-rules §3): when the worst-case residual (every bolus taken, the
+    #: Revision 0007 (domain-rules §3): when the worst-case residual (every bolus taken, the
     #: pump running fast) reaches the alarm volume and 0, and whether the pump carries the
     #: over-infusion-risk flag (it ran empty). With ``alarm_at`` and ``empty_at`` they give the
     #: state before the refill at any moment (:func:`pumpmgr.forecast.state_before_refill`).
@@ -650,7 +650,7 @@ class AuditEntry(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     row_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    #: Revision 0005: canonical JSON of the images of the rows this entry's write inserted,
+    #: Revision 0008: canonical JSON of the images of the rows this entry's write inserted,
     #: changed or deleted (:mod:`pumpmgr.db.rowchain`), hashed with the entry; None in the
     #: entries written before it.
     written_rows: Mapped[str | None] = mapped_column(Text)

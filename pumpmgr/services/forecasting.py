@@ -702,7 +702,7 @@ def compute_floats(
 
 
 # ---------------------------------------------------------------------------------------------
-# The clinic settings the refill-due date uses (revision 0005)
+# The clinic settings the refill-due date uses (revision 0007)
 
 #: The longest refill interval and the empty threshold a clinic may set.
 MAX_INTERVAL_SETTING_DAYS = 365
@@ -770,7 +770,7 @@ def interval_cache(library: DrugLibrary, settings: ClinicSettings,
 
 def unfloored_expected(row: db.Refill) -> float:
     """A refill's expected residual not floored at 0 (the floored one for refills recorded
-    before revision 0005)."""
+    before revision 0007)."""
     return (row.expected_residual_ml if row.expected_residual_unfloored_ml is None
             else row.expected_residual_unfloored_ml)
 
