@@ -24,6 +24,16 @@ DEFAULT_BOOKING_HORIZON_DAYS = 21
 _PROPOSAL_SEARCH_DAYS = 366
 
 
+#: One wording for one fact (screens, sheets and the command line).
+PLACE_TEXT: Mapping[str, str] = {"clinic": "clinic room", "home": "home visit"}
+STATE_TEXT: Mapping[str, str] = {"booked": "booked", "cancelled": "cancelled",
+                                 "did_not_attend": "did not attend", "attended": "attended"}
+#: The due list's booking states.
+DUE_BOOKING_TEXT: Mapping[str, str] = {"": "", "not_booked": "not booked",
+                                       "booked_too_late": "booked too late",
+                                       "did_not_attend": "did not attend"}
+
+
 @dataclass(frozen=True)
 class ClinicCalendar:
     """The days the clinic sees patients: open weekdays (``date.weekday()`` numbers) minus the

@@ -40,6 +40,7 @@ from pumpmgr.records import (
     RefillRecord,
     StoredForecast,
 )
+from pumpmgr.services.bookings import BookingsService
 from pumpmgr.services.configuration import ConfigurationService
 from pumpmgr.services.context import ClinicContext
 from pumpmgr.services.corrections import CorrectionService
@@ -129,6 +130,7 @@ class ClinicService:
         self.refills = RefillService(context, prescriptions, forecasts)
         self.configuration = ConfigurationService(context, forecasts)
         self.queries = QueryService(context)
+        self.bookings = BookingsService(context)
         self.records = RecordService(context)
 
     # the context's parts, read through it (a restore replaces the database)

@@ -207,6 +207,9 @@ class ClinicContext:
             open_days=frozenset(d for d in range(7) if row.open_weekdays_mask & (1 << d)),
             page_size=row.page_size.value,
             auto_lock_minutes=row.auto_lock_minutes,
+            clinic_visits_per_day=row.clinic_visits_per_day,
+            home_visits_per_day=row.home_visits_per_day,
+            booking_horizon_days=row.booking_horizon_days,
         )
 
     def prescriptions(self, session: Session, pump_id: int) -> list[PrescriptionRecord]:

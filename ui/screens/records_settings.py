@@ -9,6 +9,8 @@ was typed and offers to reload. Others see the settings read-only.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -48,6 +50,7 @@ class SettingsTab(QWidget):
         self.actor: Actor | None = None
         #: The settings row's version when the form was loaded.
         self.version: int | None = None
+        self.loaded = ClinicSettings()
 
         box = QGroupBox("Clinic settings", self)
         self.name = QLineEdit(box)
@@ -116,6 +119,7 @@ class SettingsTab(QWidget):
 
     def load(self) -> None:
         settings, self.version = self.clinic.settings_for_edit()
+        self.loaded = settings  # what this screen does not edit is saved unchanged
         self.name.setText(settings.clinic_name)
         self.phone.setText(settings.clinic_phone)
         self.buffer.setValue(settings.buffer_days)
@@ -127,13 +131,14 @@ class SettingsTab(QWidget):
 
     def clear(self) -> None:
         self.version = None
+        self.loaded = ClinicSettings()
         for edit in (self.name, self.phone):
             edit.clear()
 
     def settings(self) -> ClinicSettings:
         """The settings as typed."""
-        return ClinicSettings(
-            clinic_name=self.name.text(), clinic_phone=self.phone.text(),
+        return replace(
+            self.loaded, clinic_name=self.name.text(), clinic_phone=self.phone.text(),
             buffer_days=self.buffer.value(),
             open_days=frozenset(i for i, check in enumerate(self.days) if check.isChecked()),
             page_size="Letter" if self.page_size.currentText() == "Letter" else "A4",
