@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
-from datetime import UTC, date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Date, DateTime, bindparam, func, select
@@ -13,6 +13,7 @@ from pumpmgr.db import schema as db
 from pumpmgr.errors import Code, InputError, PumpMgrError
 from pumpmgr.formatting import format_quantity
 from pumpmgr.records import (
+    BookingStatus,
     DueRow,
     DueState,
     PatientChart,
@@ -116,12 +117,20 @@ class QueryService:
         forecasts plus one for the current solutions' ingredients."""
         today = today or self.ctx.today()
         pumps, ingredients_of = _due_list_statements(within_days is not None)
+        open_bookings, missed_visits = _booking_statements()
         limit = {} if within_days is None else {"due_by": today + timedelta(days=within_days)}
         with self.ctx.database.read() as session:
             # Plain rows through the connection: no ORM objects are wanted here.
             connection = session.connection()
             rows = connection.execute(pumps, limit).all()
             ingredients = connection.execute(ingredients_of, limit).all()
+            booked_on: dict[int, date] = dict(connection.execute(open_bookings).all())
+            # a missed visit counts until the pump is refilled or booked again
+            missed = {pump_id for pump_id, day, refilled in connection.execute(missed_visits)
+                      if pump_id not in booked_on and (
+                          refilled is None or day >= _utc(refilled).astimezone(
+                              self.ctx.tz).date())}
+            horizon = today + timedelta(days=self.ctx.settings(session).booking_horizon_days)
         solutions = self._solution_texts(ingredients)
         models: dict[str, tuple[str, str]] = {}
         # in UTC, as the alarms: a difference of two instants in one zone asks no zone
@@ -132,8 +141,14 @@ class QueryService:
         result: list[DueRow] = []
         add, row_of = result.append, DueRow  # 5,000 rows: the lookups once
         for (refill_due, reason, alarm_at, pump_id, model_key, replace_by, patient_id, mrn,
-             family_name, given_name, rx_id, flex, open_review) in rows:
+             family_name, given_name, rx_id, flex, open_review, phone, contact_name,
+             contact_phone) in rows:
             due = refill_due or today
+            booked = booked_on.get(pump_id)
+            booking: BookingStatus = (
+                "did_not_attend" if pump_id in missed
+                else "not_booked" if booked is None and due <= horizon
+                else "booked_too_late" if booked is not None and booked > due else "")
             # an instant as UTCDateTime gives it (read as a plain DateTime: 5,000 calls less)
             alarm = now if alarm_at is None else (
                 alarm_at.replace(tzinfo=UTC) if alarm_at.tzinfo is None
@@ -156,7 +171,11 @@ class QueryService:
                 else "due_in_14_days" if due <= later else "fine",
                 open_discrepancy=bool(open_review),
                 flex_schedule=text is not None and bool(flex),
+                booked_on=booked, booking=booking, phone=phone or "",
+                emergency_contact=" ".join(p for p in (contact_name, contact_phone) if p),
             ))
+        if missed:  # a missed visit of a pump still due: first, for the call list
+            result.sort(key=lambda row: row.booking != "did_not_attend")
         return result
 
     def _solution_texts(self, ingredients: Iterable[Any]) -> dict[int, str]:
@@ -191,7 +210,8 @@ def _due_list_statements(within: bool) -> tuple[Any, Any]:
     pumps = (select(f.refill_due, f.refill_due_reason, alarm, db.Pump.id, db.Pump.model_key,
                     db.Pump.replace_by_date, db.Patient.id, db.Patient.mrn,
                     db.Patient.family_name, db.Patient.given_name, f.prescription_id,
-                    f.flex_schedule, f.open_discrepancy)
+                    f.flex_schedule, f.open_discrepancy, db.Patient.phone,
+                    db.Patient.emergency_contact_name, db.Patient.emergency_contact_phone)
              .join(db.Pump, db.Pump.id == f.pump_id)
              .join(db.Patient, db.Patient.id == db.Pump.patient_id).where(*filters)
              .order_by(f.refill_due, db.Patient.family_name, db.Patient.id))
@@ -204,6 +224,25 @@ def _due_list_statements(within: bool) -> tuple[Any, Any]:
                        select(f.prescription_id).where(*due_by)))
                    .order_by(ingredient.prescription_id, ingredient.position))
     return pumps, ingredients
+
+
+@functools.cache
+def _booking_statements() -> tuple[Any, Any]:
+    """The open bookings' (pump, day), and each pump's latest missed visit with its latest
+    current refill (a refill after the missed day takes the pump off the call list)."""
+    b = db.Booking
+    open_bookings = select(b.pump_id, b.day).where(b.state == db.BookingState.BOOKED)
+    refills = (select(db.Refill.pump_id, func.max(db.Refill.performed_at).label("refilled"))
+               .group_by(db.Refill.pump_id).subquery())
+    missed = (select(b.pump_id, func.max(b.day), func.max(refills.c.refilled))
+              .outerjoin(refills, refills.c.pump_id == b.pump_id)
+              .where(b.state == db.BookingState.DID_NOT_ATTEND).group_by(b.pump_id))
+    return open_bookings, missed
+
+
+def _utc(moment: datetime) -> datetime:
+    """An instant read through a plain column: naive UTC on SQLite, aware on PostgreSQL."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 @functools.lru_cache(maxsize=4096)
