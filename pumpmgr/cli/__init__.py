@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from pumpmgr import __version__
-from pumpmgr.cli import calc, hospital, printing, records
+from pumpmgr.cli import bookings, calc, hospital, printing, records
 from pumpmgr.errors import PumpMgrError
 
 #: Fields named by the domain's errors that a command-line option supplies under another name.
@@ -52,6 +52,7 @@ def build_parser() -> OneLineParser:
     records.add_parsers(commands, OneLineParser)
     printing.add_parser(commands, OneLineParser)
     hospital.add_parser(commands, OneLineParser)
+    bookings.add_parsers(commands, OneLineParser)
     return parser
 
 

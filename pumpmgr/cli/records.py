@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from pumpmgr import auth
+from pumpmgr.booking import DUE_BOOKING_TEXT
 from pumpmgr.db.audit import ChainAnchor, parse_anchor
 from pumpmgr.db.backup import backup_database, manifest_path, restore_database
 from pumpmgr.db.engine import Database, open_database, resolve_database_url
@@ -251,12 +252,22 @@ def due_text(rows: Sequence[DueRow], tz: tzinfo, today: date) -> str:
             found.append(f"replace by {format_date(row.replace_by)}")
         return "; ".join(found)
 
+    def booking(row: DueRow) -> str:
+        text: str = DUE_BOOKING_TEXT[row.booking]
+        if row.booking == "did_not_attend":  # the call list: whom to phone
+            calls = "; ".join(p for p in (row.phone and f"phone {row.phone}",
+                                          row.emergency_contact and
+                                          f"emergency contact {row.emergency_contact}") if p)
+            text = f"{text.upper()}: call {calls}" if calls else text.upper()
+        return text
+
     return table(
-        ("Refill due", "State", "To alarm", "Patient", "MRN", "Pump", "Drug", "Alarm",
-         "Set by", "Notes"),
-        [(format_date(r.refill_due), STATE_TEXT.get(r.state, r.state), days_left_text(r.days_left),
+        ("Refill due", "Booked", "State", "To alarm", "Patient", "MRN", "Pump", "Drug", "Alarm",
+         "Set by", "Booking", "Notes"),
+        [(format_date(r.refill_due), "" if r.booked_on is None else format_date(r.booked_on),
+          STATE_TEXT.get(r.state, r.state), days_left_text(r.days_left),
           r.patient, r.mrn, r.pump_model, r.drug, _local(r.alarm_at, tz),
-          str(r.refill_due_reason).replace("_", " "), notes(r)) for r in rows],
+          str(r.refill_due_reason).replace("_", " "), booking(r), notes(r)) for r in rows],
     )
 
 
