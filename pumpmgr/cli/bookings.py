@@ -106,7 +106,7 @@ def run_book(args: argparse.Namespace) -> int:
 def week_text(week: WeekView) -> str:
     lines = []
     for plan in week.days:
-        head = f"{plan.day:%a} {format_date(plan.day)}"
+        head = format_date(plan.day)
         if not plan.open:
             lines.append(f"{head}: closed")
             continue

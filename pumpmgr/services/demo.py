@@ -399,6 +399,7 @@ class _Demo:
                 if done - reported >= 0.02:
                     reported = done
                     self.progress(min(done, 1.0))
+        self.missed_visit()
         self.clock.moment = max(self.clock.moment, self.end)
         self.bookings_today()
         if self.progress is not None:
@@ -685,26 +686,39 @@ class _Demo:
         self.call("book_visit")
         return True
 
+    def missed_visit(self) -> None:
+        """On the last open day before today: a patient due then, booked that morning, did not
+        attend (first on today's due list, with the call list). Skipped when the history's last
+        action was already later than that afternoon."""
+        day = _open_day(self.today - timedelta(days=1))
+        afternoon = self.at(day, time(16, 0))
+        if self.clock.moment > afternoon:
+            return
+        self.clock.moment = afternoon
+        nurse, other = self.users["nurse1"], self.users["nurse2"]
+        for row in self.clinic.due_list(today=day):
+            if row.refill_due > day:
+                break
+            try:
+                booking = self.clinic.bookings.book(nurse, row.pump_id, day, at=time(16, 30),
+                                                    reason="seen as soon as possible")
+            except ImpossibleInput:
+                continue  # past its worst-case low date: not bookable, already urgent
+            self.call("book_visit")
+            self.clock.moment = self.at(day, time(17, 30))
+            self.clinic.bookings.mark_did_not_attend(other, booking.booking.id,
+                                                     "no answer at home")
+            self.call("mark_did_not_attend")
+            return
+
     def bookings_today(self) -> None:
-        """Today's diary, with a booking in every state: visits booked in time on the proposed
-        day, one booked too late with its reason, one moved, one cancelled, and a patient due
-        now who did not attend this morning (on the call list)."""
+        """Today's diary, with a booking in every state besides the missed visit: visits
+        booked in time on the proposed day, one booked too late with its reason, one cancelled
+        and booked again, one moved."""
         nurse, other = self.users["nurse1"], self.users["nurse2"]
         horizon = self.today + timedelta(days=self.clinic.settings().booking_horizon_days)
         due = [r for r in self.clinic.due_list(today=self.today) if r.refill_due <= horizon]
         bookings = self.clinic.bookings
-        for row in (r for r in due if r.refill_due <= self.today):
-            if self.today.weekday() >= 5:
-                break
-            try:
-                booking = bookings.book(nurse, row.pump_id, self.today, at=time(9, 0),
-                                        reason="seen as soon as possible")
-            except ImpossibleInput:
-                continue  # past its worst-case low date: not bookable, already urgent
-            self.call("book_visit")
-            bookings.mark_did_not_attend(other, booking.booking.id, "no answer at home")
-            self.call("mark_did_not_attend")
-            break
         later = [r for r in due if r.refill_due > self.today]
         for index, row in enumerate(later):
             place: Literal["clinic", "home"] = "home" if index % 5 == 4 else "clinic"
@@ -816,7 +830,8 @@ class _Demo:
         return PatientInput(
             mrn=f"D{index + 1:06d}", family_name=family, given_name=given, date_of_birth=born,
             indication=indication, renal_impairment=renal, emergency_contact_name=contact,
-            emergency_contact_phone=f"555-01{(index * 37 + 11) % 100:02d}", notes=notes)
+            emergency_contact_phone=f"555-01{(index * 37 + 11) % 100:02d}", notes=notes,
+            phone=f"555-02{(index * 53 + 7) % 100:02d}")
 
     def history(self, rng: random.Random, low: float, high: float) -> date:
         """An implant day between ``low`` and ``high`` years ago, within the history."""
