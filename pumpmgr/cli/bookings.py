@@ -16,11 +16,11 @@ from collections.abc import Callable
 from datetime import date, time
 from typing import Any
 
-from pumpmgr.booking import PLACE_TEXT, STATE_TEXT
+from pumpmgr.booking import PLACE_TEXT, STATE_TEXT, booking_line
 from pumpmgr.cli.records import EXIT_OK, _dump, _open, _refuse, jsonable, table
 from pumpmgr.errors import Code, PumpMgrError
 from pumpmgr.formatting import format_date
-from pumpmgr.records import BookingRecord, WeekView
+from pumpmgr.records import WeekView
 from pumpmgr.services.clinic import ClinicService
 
 #: The service's field names as this command's options.
@@ -72,16 +72,6 @@ def _password(args: argparse.Namespace) -> str:
     return getpass.getpass(f"Password of {args.user}: ")
 
 
-def booking_text(booking: BookingRecord) -> str:
-    """One booking in one line, as the command line and the week view write it."""
-    at = "" if booking.at is None else f" at {booking.at:%H:%M}"
-    nurse = f" with {booking.nurse}" if booking.nurse else ""
-    state = "booked too late" if booking.too_late else STATE_TEXT[booking.state]
-    due = "" if booking.refill_due is None else f"; refill due {format_date(booking.refill_due)}"
-    return (f"{format_date(booking.day)}{at}, {PLACE_TEXT[booking.place]}{nurse}: "
-            f"{booking.patient} ({booking.mrn}), {state}{due}")
-
-
 def run_book(args: argparse.Namespace) -> int:
     password = _password(args)
     with _open(args, must_exist=True) as database:
@@ -98,7 +88,7 @@ def run_book(args: argparse.Namespace) -> int:
                                            reason=args.reason or "")
         except PumpMgrError as error:
             raise _named(error) from error
-    print(f"Booked: {booking_text(outcome.booking)}")
+    print(f"Booked: {booking_line(outcome.booking)}")
     print(outcome.check.words[:1].upper() + outcome.check.words[1:] + ".")
     return EXIT_OK
 
@@ -112,7 +102,7 @@ def week_text(week: WeekView) -> str:
             continue
         free = ", ".join(f"{plan.free[p]} {PLACE_TEXT[p]}" for p in ("clinic", "home"))
         lines.append(f"{head}: free {free}")
-        lines += [f"  {booking_text(b)}" for b in plan.bookings]
+        lines += [f"  {booking_line(b)}" for b in plan.bookings]
         if plan.must_book:
             lines.append("  Must be booked by this day: " + "; ".join(
                 f"{p.patient} ({p.mrn}), refill due {format_date(p.refill_due)}"

@@ -1,0 +1,62 @@
+"""The week's bookings screen (issue 16): opened from the View menu, each day's free room,
+visits (a late one says so in words) and pumps to book; emptied when the window locks."""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+from pathlib import Path
+
+from pytestqt.qtbot import QtBot
+from sample_clinic import TODAY
+
+from pumpmgr.services import ClinicService
+from ui.main_window import MainWindow
+from ui.screens.week_view import ROWS, WeekViewScreen
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def _column(screen: WeekViewScreen, row: str, column: int) -> str:
+    item = screen.table.item(ROWS.index(row), column)
+    return "" if item is None else item.text()
+
+
+def test_the_week_view_shows_visits_free_room_and_pumps_to_book(
+        qtbot: QtBot, window: MainWindow, clinic: ClinicService) -> None:
+    rows = {r.mrn: r for r in clinic.due_list()}
+    wagner, schulz = rows["100003"], rows["100002"]
+    assert window.actor is not None
+    day = TODAY + timedelta(days=2)  # Wednesday, before Wagner's refill-due date
+    clinic.bookings.book(window.actor, wagner.pump_id, day, at=time(10, 30))
+    late = schulz.refill_due + timedelta(days=1)
+    while late.weekday() >= 5:
+        late += timedelta(days=1)
+    clinic.bookings.book(window.actor, schulz.pump_id, late, reason="patient away",
+                         place="home")
+
+    window.week_view_action.trigger()
+    screen = window.week_view
+    assert window.stack.currentWidget() is screen
+    assert screen.week is not None and screen.week.start == TODAY  # a Monday
+    column = (day - TODAY).days
+    assert "10:30, clinic room" in _column(screen, "Booked", column)
+    assert "WAGNER, Mia (100003), booked" in _column(screen, "Booked", column)
+    late_column = (late - TODAY).days
+    if late_column < 7:
+        assert "booked too late" in _column(screen, "Booked", late_column)
+    assert "7 clinic room" in _column(screen, "Free", column)
+    assert _column(screen, "Free", 5) == "closed"
+    assert "BECKER, Lena (100001)" in _column(screen, "Must be booked by this day", 0)
+    assert "booked this week" in screen.summary.text()
+    window.resize(1366, 768)
+    qtbot.wait(50)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    assert window.grab().save(str(SCREENSHOTS / "40-week-bookings.png"))
+
+    screen.next.click()
+    assert screen.week is not None and screen.week.start == TODAY + timedelta(days=7)
+    screen.this_week.click()
+    assert screen.week is not None and screen.week.start == TODAY
+
+    window.lock()
+    assert screen.week is None and screen.table.item(1, column) is None
