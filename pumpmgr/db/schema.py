@@ -570,6 +570,7 @@ class Booking(Base):
               sqlite_where=text("state = 'booked'"),
               postgresql_where=text("state = 'booked'")),
         Index("ix_bookings_day", "day"),
+        Index("ix_bookings_state_day", "state", "day"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

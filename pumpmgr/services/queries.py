@@ -29,6 +29,9 @@ from pumpmgr.units import Q_, Kind
 #: The due list's state words (so colour is never the only signal).
 DUE_SOON_DAYS = 7
 DUE_LATER_DAYS = 14
+#: A missed visit older than this is no longer on the call list (the pump has been refilled,
+#: or its patient's care moved on; clinic policy, issue 16).
+MISSED_VISIT_DAYS = 90
 #: Replace-by dates are warned from 6 months before [S8].
 REPLACE_BY_WARNING_DAYS = 183
 
@@ -126,10 +129,14 @@ class QueryService:
             ingredients = connection.execute(ingredients_of, limit).all()
             booked_on: dict[int, date] = dict(connection.execute(open_bookings).all())
             # a missed visit counts until the pump is refilled or booked again
-            missed = {pump_id for pump_id, day, refilled in connection.execute(missed_visits)
-                      if pump_id not in booked_on and (
-                          refilled is None or day >= _utc(refilled).astimezone(
-                              self.ctx.tz).date())}
+            missed_on = {pump_id: day for pump_id, day in connection.execute(
+                missed_visits, {"since": today - timedelta(days=MISSED_VISIT_DAYS)})
+                if pump_id not in booked_on}
+            refilled = dict(connection.execute(
+                _last_refills(), {"pumps": list(missed_on)}).all()) if missed_on else {}
+            missed = {pump_id for pump_id, day in missed_on.items()
+                      if pump_id not in refilled
+                      or day >= _utc(refilled[pump_id]).astimezone(self.ctx.tz).date()}
             horizon = today + timedelta(days=self.ctx.settings(session).booking_horizon_days)
         solutions = self._solution_texts(ingredients)
         models: dict[str, tuple[str, str]] = {}
@@ -228,16 +235,24 @@ def _due_list_statements(within: bool) -> tuple[Any, Any]:
 
 @functools.cache
 def _booking_statements() -> tuple[Any, Any]:
-    """The open bookings' (pump, day), and each pump's latest missed visit with its latest
-    current refill (a refill after the missed day takes the pump off the call list)."""
+    """The open bookings' (pump, day) (the partial unique index holds exactly them), and each
+    pump's latest missed visit since ``since`` (the (state, day) index)."""
     b = db.Booking
     open_bookings = select(b.pump_id, b.day).where(b.state == db.BookingState.BOOKED)
-    refills = (select(db.Refill.pump_id, func.max(db.Refill.performed_at).label("refilled"))
-               .group_by(db.Refill.pump_id).subquery())
-    missed = (select(b.pump_id, func.max(b.day), func.max(refills.c.refilled))
-              .outerjoin(refills, refills.c.pump_id == b.pump_id)
-              .where(b.state == db.BookingState.DID_NOT_ATTEND).group_by(b.pump_id))
+    missed = (select(b.pump_id, func.max(b.day))
+              .where(b.state == db.BookingState.DID_NOT_ATTEND,
+                     b.day >= bindparam("since", type_=Date()))
+              .group_by(b.pump_id))
     return open_bookings, missed
+
+
+@functools.cache
+def _last_refills() -> Any:
+    """The latest refill of each pump in ``pumps`` (a refill after a missed visit takes the
+    pump off the call list)."""
+    return (select(db.Refill.pump_id, func.max(db.Refill.performed_at))
+            .where(db.Refill.pump_id.in_(bindparam("pumps", expanding=True)))
+            .group_by(db.Refill.pump_id))
 
 
 def _utc(moment: datetime) -> datetime:

@@ -73,6 +73,7 @@ def upgrade() -> None:
     )
     for column in ("pump_id", "nurse_id", "booked_by_id", "changed_by_id", "day"):
         op.create_index(f"ix_{_T}_{column}", _T, [column])
+    op.create_index(f"ix_{_T}_state_day", _T, ["state", "day"])
     op.create_index("ux_bookings_one_open_per_pump", _T, ["pump_id"], unique=True,
                     sqlite_where=sa.text("state = 'booked'"),
                     postgresql_where=sa.text("state = 'booked'"))
