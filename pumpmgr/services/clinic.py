@@ -6,6 +6,7 @@ auditing): :mod:`~pumpmgr.services.users`, :mod:`~pumpmgr.services.patients`,
 :mod:`~pumpmgr.services.devices`, :mod:`~pumpmgr.services.corrections`,
 :mod:`~pumpmgr.services.prescriptions`, :mod:`~pumpmgr.services.refills`,
 :mod:`~pumpmgr.services.forecasts`, :mod:`~pumpmgr.services.configuration`,
+:mod:`~pumpmgr.services.bookings` (refill visits checked against the forecast),
 :mod:`~pumpmgr.services.queries` and :mod:`~pumpmgr.services.records`. Each action validates
 with the domain core, writes everything in one unit of work, appends to the audit log, and
 recomputes the stored forecast of the pump it touched. Reads return frozen records
