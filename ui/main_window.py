@@ -477,6 +477,9 @@ class MainWindow(QMainWindow):
         if dialog.outcome is not None:
             saved = dialog.summary() if _is_prescription(dialog) else "Refill saved"
             self.statusBar().showMessage(saved, 10000)
+            notice = getattr(dialog.outcome, "booking_notice", None)
+            if notice:  # the nurse who moved the due date is told at once (issue 16)
+                messages.warn(self, "Booking now too late", notice)
             if not self.is_locked():
                 self.open_patient(dialog.chart.patient.id)
                 self.patient.offer_note(_saved_record(dialog), saved)

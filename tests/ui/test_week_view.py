@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import time, timedelta
 from pathlib import Path
 
+from dialog_recorder import Dialogs
 from pytestqt.qtbot import QtBot
 from sample_clinic import TODAY
 
+from pumpmgr.formatting import format_date
 from pumpmgr.services import ClinicService
 from ui.main_window import MainWindow
 from ui.screens.week_view import ROWS, WeekViewScreen
@@ -60,3 +62,23 @@ def test_the_week_view_shows_visits_free_room_and_pumps_to_book(
 
     window.lock()
     assert screen.week is None and screen.table.item(1, column) is None
+
+
+def test_a_dose_change_that_makes_the_booking_too_late_tells_the_nurse(
+        qtbot: QtBot, window: MainWindow, clinic: ClinicService, dialogs: Dialogs) -> None:
+    from test_prescription import click, open_dialog, settle, sign_second, type_into
+
+    hoffmann = next(r for r in clinic.due_list() if r.mrn == "100004")
+    assert window.actor is not None
+    booking = clinic.bookings.book(window.actor, hoffmann.pump_id, hoffmann.refill_due).booking
+    dialog = open_dialog(qtbot, window, "100004")
+    type_into(qtbot, dialog.schedule.daily_dose, "400 mcg/day")
+    settle(qtbot, dialog)
+    qtbot.keyClicks(dialog.prescriber, "Dr Brandt")
+    sign_second(qtbot, dialog)
+    click(qtbot, dialog.save_button)
+    qtbot.waitUntil(lambda: window.clinical_dialog is None)
+    warned = dialogs.texts("warn")
+    assert warned and "booked too late" in warned[-1]
+    assert format_date(booking.day) in warned[-1]
+    assert clinic.bookings.booking(booking.id).too_late
