@@ -45,6 +45,11 @@ from pumpmgr.services.context import ClinicContext, _text
 from pumpmgr.services.permissions import Action
 from pumpmgr.services.values import Actor, BookingOutcome
 
+#: A pump whose refill-due date is later than this after the week's last day has an open day
+#: after the week to be booked by, unless the clinic closes for longer (then it is listed
+#: when that week is shown).
+_CLOSED_SPAN_DAYS = 42
+
 Place = Literal["clinic", "home"]
 PLACES: tuple[Place, ...] = ("clinic", "home")
 
@@ -178,7 +183,7 @@ class BookingsService:
                 .where(db.Pump.status == db.PumpStatus.ACTIVE,
                        db.Patient.status == db.PatientStatus.ACTIVE,
                        db.PumpForecast.refill_due.is_not(None),
-                       db.PumpForecast.refill_due <= end + timedelta(days=366),
+                       db.PumpForecast.refill_due <= end + timedelta(days=_CLOSED_SPAN_DAYS),
                        db.PumpForecast.pump_id.not_in(booked_pumps))).all()
         pumps: dict[int, PumpToBook] = {}
         dated: list[tuple[int, PumpDates]] = []
