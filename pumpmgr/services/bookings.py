@@ -69,10 +69,13 @@ def capacity_of(settings: ClinicSettings, place: str) -> int:
 def pump_dates(ctx: ClinicContext, row: db.PumpForecast | None) -> PumpDates | None:
     """The forecast's dates a booking is judged against, as clinic-local dates; None when the
     pump has no forecast (no fill or no prescription yet). The worst-case low-reservoir date
-    is the earlier alarm (every allowed bolus taken, else nominal)."""
+    is the earliest alarm the forecast stores: nominal, with every allowed bolus, and the
+    worst case (the pump running fast, ``alarm_at_worst_case``) where the stored forecast
+    carries it (domain-rules §3, the forecast work)."""
     if row is None or row.refill_due is None or row.alarm_at is None or row.empty_at is None:
         return None
-    alarms = [a for a in (row.alarm_at, row.alarm_at_with_boluses) if a is not None]
+    alarms = [a for a in (row.alarm_at, row.alarm_at_with_boluses,
+                          getattr(row, "alarm_at_worst_case", None)) if a is not None]
     worst = min(alarms)
     return PumpDates(refill_due=row.refill_due,
                      worst_case_low=worst.astimezone(ctx.tz).date(),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, time, timedelta
+from types import SimpleNamespace
 
 import pytest
 from clinic_world import (
@@ -22,6 +23,8 @@ from pumpmgr.booking import BookingVerdict
 from pumpmgr.db import schema as db
 from pumpmgr.db.errors import RecordConflict
 from pumpmgr.errors import Code, PumpMgrError
+from pumpmgr.records import ClinicSettings
+from pumpmgr.services.bookings import calendar_of
 from pumpmgr.services.inputs import PatientInput
 
 ALL_DAYS = frozenset(range(7))
@@ -315,3 +318,14 @@ def test_capacity_and_horizon_settings_are_kept_and_checked(world: World) -> Non
     with pytest.raises(PumpMgrError) as refused:
         world.clinic.update_settings(world.admin, replace(saved, booking_horizon_days=0))
     _refused(refused, "booking horizon", "1 to 366")
+
+
+def test_the_calendar_takes_closed_dates_from_the_settings_when_they_carry_them() -> None:
+    """Until the settings hold closed dates (the forecast work), the calendar is the open
+    weekdays; settings that carry ``closed_dates`` close those days too."""
+    weekdays = frozenset(range(5))
+    assert calendar_of(ClinicSettings(open_days=weekdays)).closed_dates == frozenset()
+    holiday = date(2025, 3, 5)  # a Wednesday
+    carried = SimpleNamespace(open_days=weekdays, closed_dates=frozenset({holiday}))
+    calendar = calendar_of(carried)  # type: ignore[arg-type]
+    assert not calendar.is_open(holiday) and calendar.is_open(holiday + timedelta(days=1))
