@@ -583,7 +583,7 @@ class Booking(Base):
     nurse_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     note: Mapped[str] = mapped_column(Text, default="")
     state: Mapped[BookingState] = mapped_column(_enum(BookingState, "booking_state"))
-    #: Why the visit is booked after the refill-due date (required then by the service).
+    #: Why the visit is booked after the refill-due date or on a full day (required then).
     late_reason: Mapped[str | None] = mapped_column(Text)
     booked_at: Mapped[datetime]
     booked_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)

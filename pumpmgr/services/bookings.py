@@ -241,14 +241,14 @@ class BookingsService:
                     f"day: this pump already has a visit booked on "
                     f"{format_date(existing.day)}; move or cancel that booking instead",
                     code=Code.BOOKING_REFUSED, field="day")
-            check = self._check(session, pump.id, day, place, reason, None)
+            check, needed = self._check(session, pump.id, day, place, reason, None)
             self._check_nurse(session, nurse_id)
             now = self.ctx.now()
             row = db.Booking(
                 pump_id=pump.id, day=day, at_time=at, place=db.BookingPlace(place),
                 nurse_id=nurse_id, note=note, state=db.BookingState.BOOKED,
-                late_reason=reason or None, booked_at=now, booked_by_id=actor.id,
-                changed_at=now, changed_by_id=actor.id)
+                late_reason=(reason or None) if needed else None, booked_at=now,
+                booked_by_id=actor.id, changed_at=now, changed_by_id=actor.id)
             session.add(row)
             session.flush()
             self.ctx.audit(session, actor, "booking.book", "booking", row.id,
@@ -270,14 +270,14 @@ class BookingsService:
         def work(session: Session) -> BookingOutcome:
             row = self._open_row(session, booking_id, version)
             self.ctx.active_pump(session, row.pump_id)
-            check = self._check(session, row.pump_id, day, place, reason, row.id)
+            check, needed = self._check(session, row.pump_id, day, place, reason, row.id)
             self._check_nurse(session, nurse_id)
             before = _fields(row)
             row.day, row.at_time, row.place, row.nurse_id = (
                 day, at, db.BookingPlace(place), nurse_id)
             if note is not None:
                 row.note = _text(note, "note", required=False, limit=2000)
-            row.late_reason = reason or None
+            row.late_reason = (reason or None) if needed else None
             row.changed_at, row.changed_by_id = self.ctx.now(), actor.id
             session.flush()
             self.ctx.audit(session, actor, "booking.move", "booking", row.id,
@@ -355,9 +355,10 @@ class BookingsService:
         return row
 
     def _check(self, session: Session, pump_id: int, day: date, place: str, reason: str,
-               moving: int | None) -> BookingCheck:
+               moving: int | None) -> tuple[BookingCheck, bool]:
         """:func:`check_booking` against the stored forecast, then the reason a late or
-        over-capacity day needs."""
+        over-capacity day needs; with whether the reason was needed (only then is it kept
+        with the booking; the audit keeps it either way)."""
         dates = pump_dates(self.ctx, session.get(db.PumpForecast, pump_id))
         if dates is None:
             raise ImpossibleInput(
@@ -381,7 +382,7 @@ class BookingsService:
                 f"reason: the {PLACE_TEXT[place]} visits of {format_date(day)} are full "
                 f"({taken} of {capacity}); choose another day, or give the reason to book "
                 "one more", code=Code.NO_VALUE, field="reason")
-        return check
+        return check, check.verdict is BookingVerdict.TOO_LATE or taken >= capacity
 
     @staticmethod
     def _check_nurse(session: Session, nurse_id: int | None) -> None:
