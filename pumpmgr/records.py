@@ -8,7 +8,7 @@ database session) ever reaches a widget or a page. Every physical value is a pin
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Literal
 
 from pumpmgr.forecast import (
@@ -28,6 +28,9 @@ PatientStatus = Literal["active", "inactive", "deceased"]
 PumpStatus = Literal["active", "inactive", "explanted"]
 FindingLevel = Literal["ok", "warning", "stop", "blocked"]
 DueState = Literal["overdue", "due_this_week", "due_in_14_days", "fine"]
+BookingPlace = Literal["clinic", "home"]
+BookingState = Literal["booked", "cancelled", "did_not_attend", "attended"]
+BookingStatus = Literal["", "not_booked", "booked_too_late", "did_not_attend"]
 EventKind = Literal[
     "implant", "replacement", "explant", "catheter_revision", "mri", "alarm", "eri", "note"
 ]
@@ -55,6 +58,7 @@ class PatientRecord:
     status: PatientStatus = "active"
     #: None: not recorded, which the dose checks count as naive (domain-rules §6).
     opioid_status: Literal["naive", "tolerant"] | None = None
+    phone: str = ""  #: the patient's own telephone, for the call list of missed visits
 
     @property
     def display_name(self) -> str:
@@ -272,6 +276,70 @@ class DueRow:
     #: The state before the refill at the time the list was read (domain-rules §3): computed
     #: empty, may be empty, alarm passed; None: none of them.
     refill_state: RefillState | None = None
+    #: The day of the pump's open refill booking, None when it has none (issue 16).
+    booked_on: date | None = None
+    #: How the pump stands against the booking rules: "" (booked in time, or not due within
+    #: the clinic's horizon), "not_booked", "booked_too_late" or "did_not_attend".
+    booking: BookingStatus = ""
+    #: For the call list of missed visits: the patient's phone and emergency contact.
+    phone: str = ""
+    emergency_contact: str = ""
+
+
+@dataclass(frozen=True)
+class BookingRecord:
+    """A refill visit booked for a pump, judged against the pump's forecast as it is now."""
+
+    id: int
+    pump_id: int
+    patient_id: int
+    mrn: str
+    patient: str  #: "FAMILY, Given"
+    day: date
+    at: time | None  #: clinic local time; None: the day only
+    place: BookingPlace
+    nurse: str  #: the nurse's full name, "" when not known
+    note: str
+    state: BookingState
+    late_reason: str  #: why it was booked after the refill-due date ("" when not)
+    refill_due: date | None  #: the pump's refill-due date now (None: no forecast)
+    too_late: bool  #: an open booking after the refill-due date as it is now
+    booked_by: str
+    booked_at: datetime
+    changed_by: str
+    changed_at: datetime
+    version: int
+
+
+@dataclass(frozen=True)
+class PumpToBook:
+    """A pump with no open booking, for the week view's "must be booked by" lists."""
+
+    pump_id: int
+    patient_id: int
+    mrn: str
+    patient: str
+    refill_due: date
+
+
+@dataclass(frozen=True)
+class DayPlan:
+    """One day of the week view."""
+
+    day: date
+    open: bool
+    bookings: tuple[BookingRecord, ...]  #: open, attended and missed visits, by time
+    #: visits still free per place ("clinic", "home"); 0 when closed or full, never negative
+    free: dict[str, int]
+    #: pumps with no booking whose last safe open day (on or before the refill-due date) is
+    #: this day; on the week's first day also those whose last safe day has already passed
+    must_book: tuple[PumpToBook, ...]
+
+
+@dataclass(frozen=True)
+class WeekView:
+    start: date
+    days: tuple[DayPlan, ...]
 
 
 @dataclass(frozen=True)
@@ -307,3 +375,8 @@ class ClinicSettings:
     #: Aspirated at or below this, the reservoir was found empty (clinic policy, 0.5 mL;
     #: domain-rules section 4).
     empty_threshold_ml: float = DEFAULT_EMPTY_THRESHOLD_ML
+    #: Refill visits a day in a clinic room and on home visits (clinic policy, issue 16).
+    clinic_visits_per_day: int = 8
+    home_visits_per_day: int = 2
+    #: Days ahead within which a due pump without a booking is listed as not booked.
+    booking_horizon_days: int = 21

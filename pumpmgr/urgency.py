@@ -53,10 +53,13 @@ def soonest_event(row: DueRow) -> datetime:
     return min(low, row.empty_at) if row.empty_at is not None else low
 
 
-def urgency_key(row: DueRow, now: datetime, tz: tzinfo) -> tuple[int, int, int, float, str]:
-    """Sorts the most urgent row first: by the state's rank (:func:`refill_state`), then the
-    calendar day (in ``tz``) of :func:`soonest_event`, a withdrawal risk first on the same
-    day, then the instant, then the patient's name. Equal keys are the same urgency."""
+def urgency_key(row: DueRow, now: datetime, tz: tzinfo,
+                ) -> tuple[int, int, int, int, float, str]:
+    """Sorts the most urgent row first: a missed visit of a pump still due at the top (issue
+    16: the call list), then by the state's rank (:func:`refill_state`), then the calendar day
+    (in ``tz``) of :func:`soonest_event`, a withdrawal risk first on the same day, then the
+    instant, then the patient's name. Equal keys are the same urgency."""
     soonest = soonest_event(row)
-    return (refill_state(row, now)[0], soonest.astimezone(tz).date().toordinal(),
+    return (0 if row.booking == "did_not_attend" else 1, refill_state(row, now)[0],
+            soonest.astimezone(tz).date().toordinal(),
             0 if withdrawal_first(row) else 1, soonest.timestamp(), row.patient.casefold())

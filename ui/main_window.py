@@ -65,6 +65,7 @@ if TYPE_CHECKING:  # imported on first use: the wizard and printing bring in rep
     from ui.screens.calculators import CalculatorsScreen
     from ui.screens.patient_view import PatientScreen
     from ui.screens.records import RecordsScreen
+    from ui.screens.week_view import WeekViewScreen
     from ui.wizards.refill import RefillWizard
 
 _Clinical = TypeVar("_Clinical", "RefillWizard", "PrescriptionDialog")
@@ -105,6 +106,7 @@ class MainWindow(QMainWindow):
         self._lock_screen: LockScreen | None = None
         self._calculators: CalculatorsScreen | None = None
         self._records: RecordsScreen | None = None
+        self._week_view: WeekViewScreen | None = None
         #: The pump-event dialog open now, if any (closed when the window locks).
         self.event_dialog: events.EventDialog | None = None
         self.stack = QStackedWidget(self)
@@ -238,6 +240,12 @@ class MainWindow(QMainWindow):
                                          "(Ctrl+K)")
         self.go_menu.addSeparator()
         self.go_menu.addAction(self.calculators_action)
+        self.week_view_action = action("Week's &bookings", self.show_week_view, "Ctrl+Shift+B",
+                                       "The week's refill visits, free room and pumps to book "
+                                       "(Ctrl+Shift+B)")
+        view_menu = QMenu("&View", self)
+        view_menu.addAction(self.week_view_action)
+        self.menuBar().insertMenu(self.help_menu.menuAction(), view_menu)
         actions = self.toolbar.actions()  # the spacer follows Refresh
         self.toolbar.insertAction(actions[actions.index(self.refresh_action) + 1],
                                   self.calculators_action)
@@ -265,7 +273,8 @@ class MainWindow(QMainWindow):
         self.records_actions[RecordsTab.AUDIT].setShortcut(QKeySequence("Ctrl+Shift+A"))
         self.menuBar().insertMenu(self.help_menu.menuAction(), records_menu)
         self.records_menu = records_menu
-        self.patient_actions += [self.calculators_action, *self.records_actions.values()]
+        self.patient_actions += [self.calculators_action, self.week_view_action,
+                                 *self.records_actions.values()]
 
     def _fit_to_screen(self) -> None:
         self.setMinimumSize(QSize(1000, 620))
@@ -329,6 +338,22 @@ class MainWindow(QMainWindow):
         return self._calculators
 
     @property
+    def week_view(self) -> WeekViewScreen:
+        """The week's bookings, built on first use."""
+        if self._week_view is None:
+            from ui.screens.week_view import WeekViewScreen
+
+            self._week_view = self._page(WeekViewScreen(self.clinic, self))
+        return self._week_view
+
+    def show_week_view(self) -> None:
+        if self.is_locked():
+            return
+        if self._run("reading the bookings", self.week_view.refresh):
+            self.stack.setCurrentWidget(self.week_view)
+            self.week_view.table.setFocus()
+
+    @property
     def records(self) -> RecordsScreen:
         """The records screen, built on first use."""
         if self._records is None:
@@ -363,6 +388,8 @@ class MainWindow(QMainWindow):
             self._run("reading the records", self.records.refresh)
         elif self._showing(self._calculators):
             return
+        elif self._showing(self._week_view):
+            self._run("reading the bookings", self.week_view.refresh)
         elif self._showing(self._patient) and self.patient.patient_id is not None:
             self.open_patient(self.patient.patient_id)
         else:
@@ -473,6 +500,9 @@ class MainWindow(QMainWindow):
         if dialog.outcome is not None:
             saved = dialog.summary() if _is_prescription(dialog) else "Refill saved"
             self.statusBar().showMessage(saved, 10000)
+            notice = getattr(dialog.outcome, "booking_notice", None)
+            if notice:  # the nurse who moved the due date is told at once (issue 16)
+                messages.warn(self, "Booking now too late", notice)
             if not self.is_locked():
                 self.open_patient(dialog.chart.patient.id)
                 self.patient.offer_note(_saved_record(dialog), saved)
@@ -561,6 +591,8 @@ class MainWindow(QMainWindow):
         if self._records is not None:
             self._records.clear()
             self._records.set_actor(None)
+        if self._week_view is not None:
+            self._week_view.clear()
         for item in [*self.patient_actions, *self._patient_menus()]:
             item.setEnabled(False)
         self.toolbar.setVisible(False)

@@ -42,7 +42,7 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def build_parser() -> OneLineParser:
-    from pumpmgr.cli import calc, hospital, printing, records
+    from pumpmgr.cli import bookings, calc, hospital, printing, records
     from pumpmgr.formatting import program_version
 
     parser = OneLineParser(
@@ -58,6 +58,7 @@ def build_parser() -> OneLineParser:
     records.add_parsers(commands, OneLineParser)
     printing.add_parser(commands, OneLineParser)
     hospital.add_parser(commands, OneLineParser)
+    bookings.add_parsers(commands, OneLineParser)
     return parser
 
 

@@ -207,6 +207,8 @@ class Patient(Base):
         _enum(OpioidStatus, "opioid_status"), nullable=True)
     emergency_contact_name: Mapped[str | None] = mapped_column(String(200))
     emergency_contact_phone: Mapped[str | None] = mapped_column(String(64))
+    #: The patient's own telephone, for the call list of missed visits (revision 0009).
+    phone: Mapped[str | None] = mapped_column(String(64))
     notes: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[PatientStatus] = mapped_column(
         _enum(PatientStatus, "patient_status"), default=PatientStatus.ACTIVE
@@ -522,6 +524,10 @@ class ClinicSettings(Base):
             "open_weekdays_mask >= 1 AND open_weekdays_mask <= 127", name="some_open_day"
         ),
         CheckConstraint("auto_lock_minutes >= 1", name="auto_lock_positive"),
+        CheckConstraint("clinic_visits_per_day >= 0", name="clinic_visits_not_negative"),
+        CheckConstraint("home_visits_per_day >= 0", name="home_visits_not_negative"),
+        CheckConstraint("booking_horizon_days >= 1 AND booking_horizon_days <= 366",
+                        name="horizon_in_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
@@ -544,6 +550,57 @@ class ClinicSettings(Base):
     max_refill_interval_days: Mapped[int] = mapped_column(server_default=text("90"))
     closed_dates: Mapped[list[str]] = mapped_column(JSON, server_default=text("'[]'"))
     empty_threshold_ml: Mapped[float] = mapped_column(Double, server_default=text("0.5"))
+    #: Refill visits a day in a clinic room and on home visits, and how many days ahead a due
+    #: pump without a booking is listed as not booked (clinic policy; revision 0009).
+    clinic_visits_per_day: Mapped[int] = mapped_column(server_default=text("8"))
+    home_visits_per_day: Mapped[int] = mapped_column(server_default=text("2"))
+    booking_horizon_days: Mapped[int] = mapped_column(server_default=text("21"))
+
+    __mapper_args__ = _versioned(version)
+
+
+class BookingPlace(enum.StrEnum):
+    CLINIC = "clinic"  #: a clinic room
+    HOME = "home"  #: a home visit
+
+
+class BookingState(enum.StrEnum):
+    BOOKED = "booked"  #: open: the visit is still to come
+    CANCELLED = "cancelled"
+    DID_NOT_ATTEND = "did_not_attend"
+    ATTENDED = "attended"
+
+
+class Booking(Base):
+    """A refill visit booked for a pump (issue 16). Edited in place (moved, cancelled, marked),
+    each change audited by the service; at most one open (``booked``) booking per pump."""
+
+    __tablename__ = "bookings"
+    __table_args__ = (
+        Index("ux_bookings_one_open_per_pump", "pump_id", unique=True,
+              sqlite_where=text("state = 'booked'"),
+              postgresql_where=text("state = 'booked'")),
+        Index("ix_bookings_day", "day"),
+        Index("ix_bookings_state_day", "state", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pump_id: Mapped[int] = mapped_column(ForeignKey("pumps.id"), index=True)
+    day: Mapped[date]
+    #: The time of day in the clinic's local time; None: the day only.
+    at_time: Mapped[time | None]
+    place: Mapped[BookingPlace] = mapped_column(_enum(BookingPlace, "booking_place"))
+    #: The nurse who will see the patient, when known.
+    nurse_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[BookingState] = mapped_column(_enum(BookingState, "booking_state"))
+    #: Why the visit is booked after the refill-due date or on a full day (required then).
+    late_reason: Mapped[str | None] = mapped_column(Text)
+    booked_at: Mapped[datetime]
+    booked_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    changed_at: Mapped[datetime]
+    changed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     __mapper_args__ = _versioned(version)
 

@@ -6,6 +6,7 @@ auditing): :mod:`~pumpmgr.services.users`, :mod:`~pumpmgr.services.patients`,
 :mod:`~pumpmgr.services.devices`, :mod:`~pumpmgr.services.corrections`,
 :mod:`~pumpmgr.services.prescriptions`, :mod:`~pumpmgr.services.refills`,
 :mod:`~pumpmgr.services.forecasts`, :mod:`~pumpmgr.services.configuration`,
+:mod:`~pumpmgr.services.bookings` (refill visits checked against the forecast),
 :mod:`~pumpmgr.services.queries` and :mod:`~pumpmgr.services.records`. Each action validates
 with the domain core, writes everything in one unit of work, appends to the audit log, and
 recomputes the stored forecast of the pump it touched. Reads return frozen records
@@ -40,6 +41,7 @@ from pumpmgr.records import (
     RefillRecord,
     StoredForecast,
 )
+from pumpmgr.services.bookings import BookingsService
 from pumpmgr.services.configuration import ConfigurationService
 from pumpmgr.services.context import ClinicContext
 from pumpmgr.services.corrections import CorrectionService
@@ -132,6 +134,7 @@ class ClinicService:
         self.refills = RefillService(context, prescriptions, forecasts)
         self.configuration = ConfigurationService(context, forecasts)
         self.queries = QueryService(context)
+        self.bookings = BookingsService(context)
         self.records = RecordService(context)
         forecasts.refresh_stale()  # once, after the upgrade that revised the refill-due rules
 

@@ -40,6 +40,14 @@ class ConfigurationService:
             raise ImpossibleInput("settings: need an open day and a buffer of 0 to 60 days",
                                   code=Code.OUT_OF_RANGE, field="settings")
 
+        for field, value, low, high in (
+                ("clinic visits a day", settings.clinic_visits_per_day, 0, 500),
+                ("home visits a day", settings.home_visits_per_day, 0, 500),
+                ("booking horizon", settings.booking_horizon_days, 1, 366)):
+            if not low <= value <= high:
+                raise ImpossibleInput(f"{field}: give a whole number from {low} to {high}",
+                                      code=Code.OUT_OF_RANGE, field=field)
+
         def work(session: Session) -> ClinicSettings:
             row = session.get_one(db.ClinicSettings, 1)
             if version is not None and row.version != version:
@@ -54,6 +62,9 @@ class ConfigurationService:
             row.page_size = db.PageSize(settings.page_size)
             row.auto_lock_minutes = settings.auto_lock_minutes
             forecasting.write_settings_fields(row, settings)
+            row.clinic_visits_per_day = settings.clinic_visits_per_day
+            row.home_visits_per_day = settings.home_visits_per_day
+            row.booking_horizon_days = settings.booking_horizon_days
             row.updated_at = self.ctx.now()
             session.flush()
             self.ctx.audit(session, actor, "settings.update", "clinic_settings", 1, {
@@ -94,4 +105,7 @@ def _settings_dict(settings: ClinicSettings) -> dict[str, Any]:
         "buffer_days": settings.buffer_days, "open_days": sorted(settings.open_days),
         "page_size": settings.page_size, "auto_lock_minutes": settings.auto_lock_minutes,
         **forecasting.settings_audit(settings),
+        "clinic_visits_per_day": settings.clinic_visits_per_day,
+        "home_visits_per_day": settings.home_visits_per_day,
+        "booking_horizon_days": settings.booking_horizon_days,
     }

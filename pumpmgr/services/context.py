@@ -208,6 +208,9 @@ class ClinicContext:
             page_size=row.page_size.value,
             auto_lock_minutes=row.auto_lock_minutes,
             **forecasting.settings_fields(row),
+            clinic_visits_per_day=row.clinic_visits_per_day,
+            home_visits_per_day=row.home_visits_per_day,
+            booking_horizon_days=row.booking_horizon_days,
         )
 
     def prescriptions(self, session: Session, pump_id: int) -> list[PrescriptionRecord]:

@@ -36,6 +36,7 @@ class PatientInput:
     emergency_contact_name: str = ""
     emergency_contact_phone: str = ""
     notes: str = ""
+    phone: str = ""  #: the patient's own telephone
     #: None: not recorded, which the dose checks count as naive (domain-rules §6).
     opioid_status: Literal["naive", "tolerant"] | None = None
 

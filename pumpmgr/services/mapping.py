@@ -52,6 +52,7 @@ def patient_record(row: db.Patient) -> PatientRecord:
         notes=row.notes,
         status=row.status.value,
         opioid_status=None if row.opioid_status is None else row.opioid_status.value,
+        phone=row.phone or "",
     )
 
 

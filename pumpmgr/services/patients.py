@@ -50,6 +50,7 @@ class PatientService:
                 emergency_contact_phone=_text(data.emergency_contact_phone, "emergency phone",
                                               required=False, limit=64) or None,
                 notes=_text(data.notes, "notes", required=False, limit=10_000),
+                phone=_text(data.phone, "phone", required=False, limit=64) or None,
                 created_at=now, updated_at=now,
             )
             session.add(row)
@@ -108,7 +109,7 @@ class PatientService:
                     code=Code.DB_CHANGED_MEANWHILE, field="patient")
             fields = ("mrn", "family_name", "given_name", "date_of_birth", "indication",
                       "renal_impairment", "emergency_contact_name", "emergency_contact_phone",
-                      "notes", "opioid_status")
+                      "notes", "opioid_status", "phone")
             before = {name: getattr(row, name) for name in fields}
             _refuse_taken_mrn(session, mrn, row.id)
             row.mrn = mrn
@@ -123,6 +124,7 @@ class PatientService:
             row.emergency_contact_phone = _text(data.emergency_contact_phone, "emergency phone",
                                                 required=False, limit=64) or None
             row.notes = _text(data.notes, "notes", required=False, limit=10_000)
+            row.phone = _text(data.phone, "phone", required=False, limit=64) or None
             row.updated_at = self.ctx.now()
             session.flush()
             changes = {name: {"before": before[name], "after": getattr(row, name)}

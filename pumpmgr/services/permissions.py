@@ -60,6 +60,10 @@ class Action(StrEnum):
     CORRECT_RECORD = "correct_record"
     #: Be the second user who verifies a refill, a prescription or a correction.
     VERIFY = "verify"
+    #: Book, move or cancel a refill visit (issue 16): the clinic's scheduling, anyone's work.
+    BOOK_VISIT = "book_visit"
+    #: Record that a booked patient attended or did not attend: the clinicians who saw them.
+    MARK_ATTENDANCE = "mark_attendance"
 
 
 _CLINICIANS = frozenset({"nurse", "prescriber"})
@@ -87,6 +91,8 @@ PERMISSIONS: Mapping[Action, frozenset[str]] = MappingProxyType({
     Action.CORRECT_REFILL: _CLINICIANS,
     Action.CORRECT_RECORD: _CLINICIANS,
     Action.VERIFY: _CLINICIANS,
+    Action.BOOK_VISIT: _EVERYONE,
+    Action.MARK_ATTENDANCE: _CLINICIANS,
 })
 
 

@@ -15,7 +15,7 @@ from pumpmgr.dose_checks import DoseCheck
 from pumpmgr.errors import Code, ImpossibleInput, InputError
 from pumpmgr.formatting import format_quantity
 from pumpmgr.records import Ingredient, PrescriptionRecord, StoredForecast
-from pumpmgr.services import dose_orders, forecasting, mapping
+from pumpmgr.services import bookings, dose_orders, forecasting, mapping
 from pumpmgr.services.context import ClinicContext, _text, actor_of
 from pumpmgr.services.forecasts import ForecastService
 from pumpmgr.services.inputs import PrescriptionInput, Verification
@@ -157,7 +157,8 @@ class PrescriptionService:
             })
             forecast = self.forecasts.refresh_forecast(session, pump)
             record = self.ctx.prescriptions(session, pump.id)[-1]
-            return PrescriptionOutcome(record, check, forecast)
+            return PrescriptionOutcome(record, check, forecast,
+                                       bookings.late_notice(self.ctx, session, pump.id))
 
         return self.ctx.write(work)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
-from datetime import UTC, date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Date, DateTime, bindparam, func, select
@@ -16,6 +16,7 @@ from pumpmgr.errors import Code, InputError, PumpMgrError
 from pumpmgr.formatting import format_quantity
 from pumpmgr.identity import clean_text, normalize_mrn
 from pumpmgr.records import (
+    BookingStatus,
     DueRow,
     DueState,
     PatientChart,
@@ -32,6 +33,9 @@ from pumpmgr.urgency import refill_state
 #: The due list's state words (so colour is never the only signal).
 DUE_SOON_DAYS = 7
 DUE_LATER_DAYS = 14
+#: A missed visit older than this is no longer on the call list (the pump has been refilled,
+#: or its patient's care moved on; clinic policy, issue 16).
+MISSED_VISIT_DAYS = 90
 #: Replace-by dates are warned from 6 months before [S8].
 REPLACE_BY_WARNING_DAYS = 183
 
@@ -128,12 +132,24 @@ class QueryService:
         forecasts plus one for the current solutions' ingredients."""
         today = today or self.ctx.today()
         pumps, ingredients_of = _due_list_statements(within_days is not None)
+        open_bookings, missed_visits = _booking_statements()
         limit = {} if within_days is None else {"due_by": today + timedelta(days=within_days)}
         with self.ctx.database.read() as session:
             # Plain rows through the connection: no ORM objects are wanted here.
             connection = session.connection()
             rows = connection.execute(pumps, limit).all()
             ingredients = connection.execute(ingredients_of, limit).all()
+            booked_on: dict[int, date] = dict(connection.execute(open_bookings).all())
+            # a missed visit counts until the pump is refilled or booked again
+            missed_on = {pump_id: day for pump_id, day in connection.execute(
+                missed_visits, {"since": today - timedelta(days=MISSED_VISIT_DAYS)})
+                if pump_id not in booked_on}
+            refilled = dict(connection.execute(
+                _last_refills(), {"pumps": list(missed_on)}).all()) if missed_on else {}
+            missed = {pump_id for pump_id, day in missed_on.items()
+                      if pump_id not in refilled
+                      or day >= _utc(refilled[pump_id]).astimezone(self.ctx.tz).date()}
+            horizon = today + timedelta(days=self.ctx.settings(session).booking_horizon_days)
         solutions = self._solution_texts(ingredients)
         keys_of: dict[int, tuple[str, ...]] = {}
         for rx_id, key, _concentration in ingredients:
@@ -148,8 +164,13 @@ class QueryService:
         add, row_of = result.append, DueRow  # 5,000 rows: the lookups once
         for (refill_due, reason, alarm_at, pump_id, model_key, replace_by, patient_id, mrn,
              family_name, given_name, rx_id, flex, open_review, nominal, empty, filled, fill_ml,
-             daily_ml, worst_alarm, worst_empty) in rows:
+             daily_ml, worst_alarm, worst_empty, phone, contact_name, contact_phone) in rows:
             due = refill_due or today
+            booked = booked_on.get(pump_id)
+            booking: BookingStatus = (
+                "did_not_attend" if pump_id in missed
+                else "not_booked" if booked is None and due <= horizon
+                else "booked_too_late" if booked is not None and booked > due else "")
             # an instant as UTCDateTime gives it (read as a plain DateTime: 5,000 calls less)
             alarm = now if alarm_at is None else (
                 alarm_at.replace(tzinfo=UTC) if alarm_at.tzinfo is None
@@ -180,9 +201,13 @@ class QueryService:
                 else max(0.0, fill_ml - daily_ml * (now - mapping.utc(filled)).total_seconds()
                          / 86400),
                 drug_keys=keys_of.get(rx_id, ()),
+                booked_on=booked, booking=booking, phone=phone or "",
+                emergency_contact=" ".join(p for p in (contact_name, contact_phone) if p),
             ))
         for row in result:  # the states before a refill, as the forecast ranks them
             row.refill_state = refill_state(row, now)[1]
+        if missed:  # a missed visit of a pump still due: first, for the call list
+            result.sort(key=lambda row: row.booking != "did_not_attend")
         return result
 
     def _solution_texts(self, ingredients: Iterable[Any]) -> dict[int, str]:
@@ -219,7 +244,8 @@ def _due_list_statements(within: bool) -> tuple[Any, Any]:
                     db.Patient.family_name, db.Patient.given_name, f.prescription_id,
                     f.flex_schedule, f.open_discrepancy, f.alarm_at, f.empty_at, f.filled_at,
                     f.fill_volume_ml, f.daily_volume_ml_per_day, f.alarm_at_worst_case,
-                    f.empty_at_worst_case)
+                    f.empty_at_worst_case, db.Patient.phone, db.Patient.emergency_contact_name,
+                    db.Patient.emergency_contact_phone)
              .join(db.Pump, db.Pump.id == f.pump_id)
              .join(db.Patient, db.Patient.id == db.Pump.patient_id).where(*filters)
              .order_by(f.refill_due, db.Patient.family_name, db.Patient.id))
@@ -232,6 +258,33 @@ def _due_list_statements(within: bool) -> tuple[Any, Any]:
                        select(f.prescription_id).where(*due_by)))
                    .order_by(ingredient.prescription_id, ingredient.position))
     return pumps, ingredients
+
+
+@functools.cache
+def _booking_statements() -> tuple[Any, Any]:
+    """The open bookings' (pump, day) (the partial unique index holds exactly them), and each
+    pump's latest missed visit since ``since`` (the (state, day) index)."""
+    b = db.Booking
+    open_bookings = select(b.pump_id, b.day).where(b.state == db.BookingState.BOOKED)
+    missed = (select(b.pump_id, func.max(b.day))
+              .where(b.state == db.BookingState.DID_NOT_ATTEND,
+                     b.day >= bindparam("since", type_=Date()))
+              .group_by(b.pump_id))
+    return open_bookings, missed
+
+
+@functools.cache
+def _last_refills() -> Any:
+    """The latest refill of each pump in ``pumps`` (a refill after a missed visit takes the
+    pump off the call list)."""
+    return (select(db.Refill.pump_id, func.max(db.Refill.performed_at))
+            .where(db.Refill.pump_id.in_(bindparam("pumps", expanding=True)))
+            .group_by(db.Refill.pump_id))
+
+
+def _utc(moment: datetime) -> datetime:
+    """An instant read through a plain column: naive UTC on SQLite, aware on PostgreSQL."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 @functools.lru_cache(maxsize=4096)

@@ -24,7 +24,7 @@ from pumpmgr.refill import (
     expected_residual,
     plan_refill,
 )
-from pumpmgr.services import forecasting, mapping
+from pumpmgr.services import bookings, forecasting, mapping
 from pumpmgr.services.context import ClinicContext, _text
 from pumpmgr.services.forecasts import ForecastService
 from pumpmgr.services.inputs import RefillInput, Verification
@@ -196,6 +196,7 @@ class RefillService:
                 **programmer,
             })
             forecast = self.forecasts.refresh_forecast(session, pump)
+            bookings.close_on_refill(self.ctx, session, actor, pump.id)
             # Only the new row is mapped (the whole history was mapped on every refill before:
             # quadratic in a pump's refills). It is the newest current refill, so its previous
             # fill is the last current refill before it, as in ClinicContext.refill_records.

@@ -63,9 +63,15 @@ def due_list(database: Database, today: date, tz: tzinfo) -> list[dict[str, Any]
                            tz=tz, workstation="migration-check")
     # Thousands separators are display only (domain-rules §1, added after the 0001 and 0004
     # fixtures were made): they are taken out, so the rows compare as the data they show.
+    # The booking columns (issue 16) came after the fixtures too: an upgraded clinic has no
+    # bookings, and its rows are compared on what the fixtures recorded.
     return [json.loads(re.sub(r"(?<=\d),(?=\d{3})", "",
-                              json.dumps(dataclasses.asdict(row), default=str)))
+                              json.dumps({k: v for k, v in dataclasses.asdict(row).items()
+                                          if k not in _BOOKING_FIELDS}, default=str)))
             for row in clinic.due_list(today=today)]
+
+
+_BOOKING_FIELDS = frozenset({"booked_on", "booking", "phone", "emergency_contact"})
 
 
 def describe(database: Database, path: Path, today: date, tz: tzinfo) -> dict[str, Any]:

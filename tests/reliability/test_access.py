@@ -87,6 +87,8 @@ EXPECTED: dict[str, set[str]] = {
     "correct_refill": {N, P},
     "correct_record": {N, P},
     "verify": {N, P},
+    "book_visit": {N, P, A},
+    "mark_attendance": {N, P},
 }
 #: Public methods that open a write unit of work without asking the table for the actor's
 #: action, and why that is right.
@@ -189,6 +191,16 @@ class Calls:
             event = next(e for e in s.patient_chart(patient_id).events if e.kind == "note")
             s.correct_record(actor, EventCorrection(event.id, note="video follow-up"),
                              "wrong kind of call noted")
+        elif action == "book_visit":
+            pump_id, _ = self.filled()
+            day = s.bookings.propose(pump_id)
+            assert day is not None
+            s.bookings.book(actor, pump_id, day)
+        elif action == "mark_attendance":
+            pump_id, _ = self.filled()
+            booking = s.bookings.book(c.nurse, pump_id, today,
+                                      reason="seen today").booking
+            s.bookings.mark_attended(actor, booking.id)
         else:
             raise AssertionError(f"no call for the action '{action}': add one to Calls")
 

@@ -45,6 +45,11 @@ ENTRIES_PER_CALL = {
     "record_refill": {"refill.record": 1},
     "correct_refill": {"refill.correct": 1},
     "set_patient_status": {"patient.status": 1},
+    "book_visit": {"booking.book": 1},
+    "attended_by_refill": {"booking.attended": 1},
+    "move_visit": {"booking.move": 1},
+    "cancel_visit": {"booking.cancel": 1},
+    "mark_did_not_attend": {"booking.did_not_attend": 1},
 }
 
 
@@ -154,8 +159,24 @@ def test_some_overdue_and_some_due_this_week(demo: Demo) -> None:
     rows = demo.clinic.due_list(today=TODAY)
     states = Counter(r.state for r in rows)
     assert states["overdue"] >= 2 and states["due_this_week"] >= 1
-    assert [r.refill_due for r in rows] == sorted(r.refill_due for r in rows)
+    # a missed visit first (the call list), then by refill-due date
+    ranked = [r.refill_due for r in rows if r.booking != "did_not_attend"]
+    assert ranked == sorted(ranked)
     assert {r.mrn for r in rows if r.state == "overdue"} == set(demo.summary.overdue)
+
+
+def test_bookings_in_every_state(demo: Demo) -> None:
+    """Today's diary has visits booked, moved, cancelled, missed and booked too late, and the
+    last weeks' refills were booked visits closed as attended."""
+    bookings = demo.rows(db.Booking)
+    assert {b.state.value for b in bookings} == {"booked", "cancelled", "did_not_attend",
+                                                 "attended"}
+    rows = demo.clinic.due_list(today=TODAY)
+    assert rows[0].booking == "did_not_attend" and rows[0].emergency_contact
+    states = Counter(r.booking for r in rows)
+    assert states["booked_too_late"] == 1 and states["not_booked"] >= 1
+    assert any(r.booked_on is not None and r.booking == "" for r in rows)
+    assert demo.summary.calls["move_visit"] == 1 and demo.summary.calls["cancel_visit"] == 1
 
 
 def test_users_are_the_documented_ones(demo: Demo) -> None:

@@ -416,3 +416,21 @@ def test_the_settings_screen_keeps_the_settings_it_does_not_edit(
     assert saved.buffer_days == 6
     assert (saved.max_refill_interval_days, saved.closed_dates, saved.empty_threshold_ml) == (
         60, frozenset({date(2025, 12, 24)}), 1.0)
+
+
+def test_settings_keep_the_booking_capacity_and_horizon(admin_window: MainWindow) -> None:
+    admin_window.records_actions[RecordsTab.SETTINGS].trigger()
+    tab = admin_window.records.settings
+    assert (tab.clinic_visits.value(), tab.home_visits.value(), tab.horizon.value()) == (
+        8, 2, 21)
+    tab.name.setText("Pump Clinic")
+    tab.clinic_visits.setValue(6)
+    tab.home_visits.setValue(0)
+    tab.horizon.setValue(28)
+    assert tab.save(), tab.message.text()
+    saved = admin_window.clinic.settings()
+    assert (saved.clinic_visits_per_day, saved.home_visits_per_day,
+            saved.booking_horizon_days) == (6, 0, 28)
+    newest = admin_window.clinic.audit_entries(0, 1)[0]
+    summary = payload_summary(newest.action, newest.payload)
+    assert "6" in summary and "28" in summary, summary
