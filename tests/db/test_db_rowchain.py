@@ -16,8 +16,10 @@ from pumpmgr.db.rowchain import RecordsReport, covered_tables, verify_records
 from pumpmgr.db.schema import AuditEntry, Patient, Pump, PumpStatus
 
 #: The canonical hash of the patient :func:`_patient` writes: the same on SQLite and PostgreSQL
-#: (floats, instants with microseconds, dates, booleans, NULL, non-ASCII text).
-PATIENT_HASH = "349439d7af44e2103150c2ba9ae073aa3af77320079dd756489dcf54955e2974"
+#: (floats, instants with microseconds, dates, booleans, NULL, non-ASCII text). The image holds
+#: every column, so a column added to the table changes it: the patient's opioid_status
+#: (revision 0006) and phone (0009), both NULL here, did; without them it hashes as before.
+PATIENT_HASH = "b79dfb1b2a4a91c136fdd57e9e000c0d2bf132af204bb3b8f474403c4aaa555a"
 PUMP_HASH = "c1cfda4a355ae94dde721eac624ae5e2dcbd669fd1d1a5214f00f8b1a1ca94f4"
 T0 = datetime(2026, 3, 2, 9, 30, 15, 123456, tzinfo=UTC)
 
