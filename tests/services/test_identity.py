@@ -8,9 +8,9 @@ from datetime import date
 
 import pytest
 from clinic_world import World, count
-from sqlalchemy import text
 
 from pumpmgr.db import schema as db
+from pumpmgr.db.audit import append_audit
 from pumpmgr.errors import Code, PumpMgrError
 from pumpmgr.services.inputs import PatientInput
 
@@ -54,9 +54,14 @@ def test_invisible_and_control_characters_in_an_mrn_are_refused(
 def test_an_mrn_stored_before_normalising_still_blocks_its_twin(world: World) -> None:
     """A clinic upgraded with ``d000001`` stored as typed: ``D000001`` is the same patient, and
     the number is still found as typed."""
-    world.clinic.register_patient(world.nurse, ANNA)
+    anna = world.clinic.register_patient(world.nurse, ANNA)
+    # What a pumpmgr from before normalising wrote: the number as typed, in an audited unit of
+    # work (a row changed outside pumpmgr would rightly be named by the check after the test).
     with world.clinic.database.write() as session:
-        session.execute(text("UPDATE patients SET mrn = 'd000001'"))
+        session.get_one(db.Patient, anna.id).mrn = "d000001"
+        append_audit(session, username=world.nurse.username, action="patient.edit",
+                     entity_type="patient", entity_id=anna.id,
+                     changes={"mrn": {"before": "D000001", "after": "d000001"}})
     with pytest.raises(PumpMgrError, match="medical record number"):
         world.clinic.register_patient(world.nurse, replace(ANNA, given_name="Bea"))
     assert world.clinic.find_patient("d000001").given_name == "Anna"
