@@ -243,6 +243,17 @@ def measured_error_percent(
     return None if due <= 0 else ((fill_ml - act_ml) - due) / due * 100
 
 
+def measured_error(previous_final_ml: float, expected_ml: float, aspirated_ml: float,
+                   ) -> float | None:
+    """``e`` in percent measured at a refill as the worst case counts it: only when ``|Δ|`` is
+    beyond the syringe's reading error (domain-rules section 4, clinic policy), else None.
+    The stored forecast and the visit plan both take it, so they agree on ``a``."""
+    due = previous_final_ml - expected_ml
+    if due <= 0 or abs(expected_ml - aspirated_ml) < SYRINGE_READING_ML:
+        return None
+    return (expected_ml - aspirated_ml) / due * 100
+
+
 def discrepancy(
     *,
     fill_volume: Quantity,

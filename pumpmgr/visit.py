@@ -59,7 +59,7 @@ from pumpmgr.refill import (
     Residual,
     discrepancy_threshold,
     expected_residual,
-    measured_error_percent,
+    measured_error,
     plan_refill,
     worst_case_residual,
 )
@@ -461,9 +461,11 @@ def plan_visit(
                                          last.aspirated):
         assert last.previous_fill_volume is not None and last.expected_residual is not None
         assert last.aspirated is not None
-        measured = measured_error_percent(fill_volume=last.previous_fill_volume,
-                                          expected=last.expected_residual,
-                                          actual=last.aspirated)
+        # as the stored forecast counts it (beyond a syringe's reading error), so the sheet's
+        # worst case and the due list agree
+        measured = measured_error(float(last.previous_fill_volume.to("mL").m),
+                                  float(last.expected_residual.to("mL").m),
+                                  float(last.aspirated.to("mL").m))
     accuracy = worst_case_accuracy(pump.accuracy_percent, measured, constant_flow=constant)
     residual = None
     worst_now: Quantity | None = None
