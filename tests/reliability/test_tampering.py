@@ -78,9 +78,10 @@ from pumpmgr.db.rowchain import covered_tables, verify_records
 from pumpmgr.db.schema import AuditEntry, PumpForecast, User
 from pumpmgr.schedule import Schedule, ScheduledBolus, Step
 from pumpmgr.services import ClinicService
-from pumpmgr.services.context import actor_of
+from pumpmgr.services.context import ClinicContext, actor_of
 from pumpmgr.services.forecasts import ForecastService
 from pumpmgr.services.inputs import CatheterInput, SegmentInput
+from pumpmgr.services.records import RecordService
 from pumpmgr.services.sheets import SheetService
 from pumpmgr.units import Q_
 
@@ -410,7 +411,7 @@ FORECAST_FIELDS = ("refill_due", "alarm_at", "empty_at", "fill_volume_ml", "open
 def _a_clinic_of_records(database: Database) -> None:
     """A clinic whose every covered table has rows the services wrote: users, patients,
     pumps, prescriptions and their parts, refills, events, a catheter, the settings, a drug
-    library edit, a patient status change."""
+    library edit, a patient status change, a booking."""
     _a_clinic(database, 60)
     clinic = service(database, "tamper")
     staff = staff_of(database)
@@ -433,6 +434,9 @@ def _a_clinic_of_records(database: Database) -> None:
     clinic.revise_catheter(staff.nurse, pump_id, CatheterInput(
         "prometra-11823", (SegmentInput(Q_("80 cm"), Q_("30 cm"), Q_("0.0022 mL/cm")),),
         "T10"), clinic.today(), "tamper harness")
+    day = clinic.bookings.propose(pump_id)
+    assert day is not None
+    clinic.bookings.book(staff.nurse, pump_id, day, note="tamper harness")
 
 
 def _unlock_records(connection: Connection) -> None:
@@ -613,18 +617,31 @@ def test_every_record_tampering_is_found_and_named(
 
 def test_a_clinic_from_before_the_records_were_covered(tmp_path: Path) -> None:
     """A released clinic (revision 0004) upgraded: its entries verify as before, the report
-    says no entry covers the rows yet; the first write after the upgrade records every row
-    that was there, so from then on a change to an old row is found (by its hash: the
-    baseline holds no column digests) and a change to a row written since is named."""
+    says no entry covers the rows yet; the first write after the upgrade (pumpmgr's own
+    recompute of the forecasts stored under the old refill-due rules, when the service
+    opens the clinic) records every row that was there, so from then on a change to an old
+    row is found (by its hash: the baseline holds no column digests) and a change to a row
+    written since is named."""
     path = tmp_path / "clinic.db"
     shutil.copyfile(Path(__file__).parent / "fixtures" / "schema_0004.db", path)
     with open_database(path, daily_backup_keep=None) as database:
-        clinic = ClinicService(database, tz=ZoneInfo("Europe/Berlin"), hasher=FAST_HASHER)
-        before = clinic.verify_integrity()
-        assert before.ok and before.chain.entries_checked == 299
-        assert before.records.covered_from is None
+        upgraded = RecordService(ClinicContext(database, tz=ZoneInfo("Europe/Berlin")))
+        before = upgraded.verify_integrity()  # migrated, not yet opened by the service
+        assert before.chain.ok and before.chain.entries_checked == 299
+        assert before.records.ok and before.records.covered_from is None
         assert "covered from the next change on" in before.coverage()
+        # the forecasts stored under the old rules, which opening the clinic computes again
+        assert before.forecasts and all("worst_case" in line or "refill_due" in line
+                                        for line in before.forecasts)
+        clinic = ClinicService(database, tz=ZoneInfo("Europe/Berlin"), hasher=FAST_HASHER)
+        opened = clinic.verify_integrity()
+        assert opened.ok and opened.chain.entries_checked == 300
+        assert opened.records.covered_from == 300
+        assert "records covered from audit entry #300" in opened.coverage()
         with database.read() as session:
+            refresh = session.get_one(AuditEntry, 300)
+            assert (refresh.username, refresh.action) == (
+                "pumpmgr", "forecast.recompute_after_upgrade")
             nurse = actor_of(session.get_one(User, 2))
         clinic.set_patient_status(nurse, 3, "inactive", "moved away")
         after = clinic.verify_integrity()
