@@ -54,6 +54,24 @@ def _due(world: World, pump_id: int) -> date:
     return due
 
 
+def _worst(world: World, pump_id: int) -> date:
+    """The stored worst-case low-reservoir date (every bolus, the pump running fast)."""
+    with world.clinic.database.read() as session:
+        worst = session.get_one(db.PumpForecast, pump_id).alarm_at_worst_case
+    assert worst is not None
+    return worst.astimezone(world.clinic.tz).date()
+
+
+def _filled_with_room_to_be_late(world: World, mrn: str = "100001") -> tuple[int, int]:
+    """:func:`_filled` with the clinic's buffer at 21 days, so that the buffer, not the worst
+    case, sets the refill-due date (domain-rules §3): the days after it up to the worst-case low
+    date are late, not refused. Asserted, so the tests below cannot pass on a gap of none."""
+    _settings(world, buffer_days=21)
+    patient_id, pump_id = _filled(world, mrn)
+    assert _due(world, pump_id) + timedelta(days=1) < _worst(world, pump_id)
+    return patient_id, pump_id
+
+
 def _refused(error: pytest.ExceptionInfo[PumpMgrError], field: str, *words: str) -> None:
     assert error.value.field == field, error.value.message
     for word in words:
@@ -78,7 +96,7 @@ def test_booked_exactly_on_the_due_date_is_in_time_and_audited(world: World) -> 
 
 
 def test_one_day_after_the_due_date_needs_a_reason_and_shows_too_late(world: World) -> None:
-    _, pump_id = _filled(world)
+    _, pump_id = _filled_with_room_to_be_late(world)
     late = _due(world, pump_id) + timedelta(days=1)
     with pytest.raises(PumpMgrError) as refused:
         world.clinic.bookings.book(world.nurse, pump_id, late)
@@ -89,6 +107,21 @@ def test_one_day_after_the_due_date_needs_a_reason_and_shows_too_late(world: Wor
     assert outcome.check.verdict is BookingVerdict.TOO_LATE
     assert outcome.booking.too_late and outcome.booking.late_reason == "patient abroad until then"
     assert last_audit(world).reason == "patient abroad until then"
+
+
+def test_when_the_worst_case_sets_the_due_date_one_day_after_is_refused(world: World) -> None:
+    """With the clinic's usual 7-day buffer, Example 1's worst case comes first: it is the
+    refill-due date, and no reason books a visit after it (domain-rules §3)."""
+    _, pump_id = _filled(world)
+    due = _due(world, pump_id)
+    assert due == _worst(world, pump_id)
+    with pytest.raises(PumpMgrError) as refused:
+        world.clinic.bookings.book(world.nurse, pump_id, due + timedelta(days=1),
+                                   reason="patient abroad until then")
+    _refused(refused, "day", "may be low if the pump runs fast")
+    assert count(world, db.Booking) == 0
+    assert world.clinic.bookings.book(world.nurse, pump_id, due).check.verdict \
+        is BookingVerdict.IN_TIME
 
 
 def test_a_closed_day_is_refused(world: World) -> None:
@@ -104,11 +137,8 @@ def test_a_closed_day_is_refused(world: World) -> None:
 
 def test_after_the_worst_case_alarm_or_empty_date_is_refused_even_with_a_reason(
         world: World) -> None:
-    _, pump_id = _filled(world)
-    with world.clinic.database.read() as session:
-        forecast = session.get_one(db.PumpForecast, pump_id)
-        assert forecast.alarm_at_with_boluses is not None
-        worst = forecast.alarm_at_with_boluses.astimezone(world.clinic.tz).date()
+    _, pump_id = _filled_with_room_to_be_late(world)
+    worst = _worst(world, pump_id)
     with pytest.raises(PumpMgrError) as refused:
         world.clinic.bookings.book(world.nurse, pump_id, worst + timedelta(days=1),
                                    reason="any reason")
@@ -148,7 +178,7 @@ def test_one_open_booking_per_pump_in_the_service_and_the_database(world: World)
 
 
 def test_move_checks_again_and_audits_before_and_after(world: World) -> None:
-    _, pump_id = _filled(world)
+    _, pump_id = _filled_with_room_to_be_late(world)
     due = _due(world, pump_id)
     booking = world.clinic.bookings.book(world.nurse, pump_id, due - timedelta(days=3)).booking
     with pytest.raises(PumpMgrError) as refused:
@@ -222,9 +252,11 @@ def test_a_refill_closes_the_open_booking_as_attended(world: World) -> None:
     _, pump_id = _filled(world)
     due = _due(world, pump_id)
     booking = world.clinic.bookings.book(world.nurse, pump_id, due).booking
-    world.clock.advance(timedelta(days=(due - START.date()).days))
-    world.clinic.record_refill(world.nurse, world.check, pump_id,
-                               fill(world.clock.now(), "2.5 mL", "17.5 mL"))
+    days = (due - START.date()).days
+    world.clock.advance(timedelta(days=days))
+    # aspirated as expected (0.2 mL a day), so the refill needs no discrepancy note
+    world.clinic.record_refill(world.nurse, world.check, pump_id, fill(
+        world.clock.now(), f"{20 - 0.2 * days:.1f} mL", f"{0.2 * days:.1f} mL"))
     assert world.clinic.bookings.booking(booking.id).state == "attended"
     assert world.clinic.bookings.open_booking(pump_id) is None
 
@@ -262,7 +294,7 @@ def test_the_week_view_shows_bookings_free_room_and_pumps_to_book(world: World) 
 
 
 def test_the_due_list_states_and_the_call_list_of_a_missed_visit(world: World) -> None:
-    _, missed = _filled(world, "100001")
+    _, missed = _filled_with_room_to_be_late(world, "100001")
     _, pending = _filled(world, "100002")
     due = _due(world, missed)
     world.clock.advance(timedelta(days=(due - START.date()).days - 30))
