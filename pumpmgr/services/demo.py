@@ -37,8 +37,8 @@ What the clinic holds (the first six patients always have these, so even a small
   some patients overdue and some due this week (with 10 patients or more also an explanted pump);
 - bookings (issue 16): the last six weeks' refills were booked visits, closed as attended by the
   refill; today's diary has visits booked in time on the proposed day, one booked too late with
-  its reason, one cancelled and booked again, one moved, and a patient due now who did not
-  attend this morning (first on the due list, with the call list).
+  its reason, one cancelled and booked again, one moved, and a patient due within days who did
+  not attend yesterday's visit (first on the due list, with the call list).
 
 Catheters of Medtronic pumps are recorded as the clinic-defined catheter with an illustrative
 volume per cm (the catalog never defaults a Medtronic per-cm volume), and serial and lot numbers,
@@ -687,23 +687,25 @@ class _Demo:
         return True
 
     def missed_visit(self) -> None:
-        """On the last open day before today: a patient due then, booked that morning, did not
-        attend (first on today's due list, with the call list). Skipped when the history's last
-        action was already later than that afternoon."""
+        """On the last open day before today: the patient due soonest whose visit that afternoon
+        is in time, booked and did not attend (first on today's due list, with the call list).
+        A pump already past its due date is not chosen: the worst case usually sets that date
+        (domain-rules §3), so a day after it is refused. Skipped when the history's last action
+        was already later than that afternoon."""
         day = _open_day(self.today - timedelta(days=1))
         afternoon = self.at(day, time(16, 0))
         if self.clock.moment > afternoon:
             return
         self.clock.moment = afternoon
         nurse, other = self.users["nurse1"], self.users["nurse2"]
-        for row in self.clinic.due_list(today=day):
-            if row.refill_due > day:
-                break
+        # the due list is ordered by urgency: the soonest due first here
+        soonest = sorted((r for r in self.clinic.due_list(today=day) if r.refill_due >= day),
+                         key=lambda r: (r.refill_due, r.pump_id))
+        for row in soonest:
             try:
-                booking = self.clinic.bookings.book(nurse, row.pump_id, day, at=time(16, 30),
-                                                    reason="seen as soon as possible")
-            except ImpossibleInput:
-                continue  # past its worst-case low date: not bookable, already urgent
+                booking = self.clinic.bookings.book(nurse, row.pump_id, day, at=time(16, 30))
+            except (ImpossibleInput, InputError):
+                continue  # not bookable that afternoon (the day full, a date refused)
             self.call("book_visit")
             self.clock.moment = self.at(day, time(17, 30))
             self.clinic.bookings.mark_did_not_attend(other, booking.booking.id,
@@ -712,31 +714,39 @@ class _Demo:
             return
 
     def bookings_today(self) -> None:
-        """Today's diary, with a booking in every state besides the missed visit: visits
-        booked in time on the proposed day, one booked too late with its reason, one cancelled
-        and booked again, one moved."""
+        """Today's diary, with a booking in every state besides the missed visit (left for the
+        call list): visits due within the horizon booked in time on the proposed day, one
+        cancelled and booked again, one moved, and one booked too late with its reason: the
+        soonest due pump whose worst-case low date leaves an open day after its refill-due date
+        (where the worst case sets that date, no day after it can be booked; domain-rules §3)."""
         nurse, other = self.users["nurse1"], self.users["nurse2"]
         horizon = self.today + timedelta(days=self.clinic.settings().booking_horizon_days)
-        due = [r for r in self.clinic.due_list(today=self.today) if r.refill_due <= horizon]
+        # the due list is ordered by urgency: the soonest due first here
+        coming = sorted((r for r in self.clinic.due_list(today=self.today)
+                         if r.refill_due > self.today and r.booking != "did_not_attend"),
+                        key=lambda r: (r.refill_due, r.pump_id))
         bookings = self.clinic.bookings
-        later = [r for r in due if r.refill_due > self.today]
+        later = [r for r in coming if r.refill_due <= horizon]
+        late_pump = None
+        for row in coming:
+            if later and row.pump_id == later[0].pump_id:
+                continue  # the visit cancelled and moved
+            late = row.refill_due + timedelta(days=1)
+            late += timedelta(days=max(0, 7 - late.weekday()) if late.weekday() >= 5 else 0)
+            try:
+                bookings.book(nurse, row.pump_id, late, at=time(14, 0),
+                              reason="patient away until then; told to call if the alarm "
+                              "sounds")
+            except ImpossibleInput:
+                continue  # past the worst-case low date: refused
+            self.call("book_visit")
+            late_pump = row.pump_id
+            break
         for index, row in enumerate(later):
             place: Literal["clinic", "home"] = "home" if index % 5 == 4 else "clinic"
             day = bookings.propose(row.pump_id, place)
-            if day is None:
+            if day is None or row.pump_id == late_pump:
                 continue
-            if index == 1:  # booked after the due date, with the patient's reason
-                late = row.refill_due + timedelta(days=1)
-                late += timedelta(days=max(0, 7 - late.weekday()) if late.weekday() >= 5
-                                  else 0)
-                try:
-                    bookings.book(nurse, row.pump_id, late, at=time(14, 0), place=place,
-                                  reason="patient away until then; told to call if the alarm "
-                                  "sounds")
-                    self.call("book_visit")
-                    continue
-                except ImpossibleInput:
-                    pass  # past the worst-case low date: booked in time below instead
             if index == 0:  # booked, cancelled by the patient, and booked again
                 first = bookings.book(nurse, row.pump_id, day, at=time(8, 0), place=place)
                 self.call("book_visit")
