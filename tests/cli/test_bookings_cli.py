@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from cli_runner import run
 
+from pumpmgr.db import schema as db
 from pumpmgr.db.engine import open_database
 from pumpmgr.records import DueRow
 from pumpmgr.services import ClinicService
@@ -67,12 +68,30 @@ def test_book_on_the_proposed_day_then_list_it(clinic_file: Path,
     assert line.count(f"{day.day} {day:%b %Y}") >= 1
 
 
+def _late_but_bookable(path: Path) -> tuple[DueRow, date]:
+    """A pump with no booking and the first weekday after its refill-due date, on or before
+    its stored worst-case low date: late, not refused (where the worst case sets the due date,
+    no day after it can be booked; domain-rules §3)."""
+    database = open_database(str(path), daily_backup_keep=None)
+    try:
+        clinic = ClinicService(database)
+        for row in clinic.due_list():
+            late = row.refill_due + timedelta(days=1)
+            while late.weekday() >= 5:
+                late += timedelta(days=1)
+            with database.read() as session:
+                worst = session.get_one(db.PumpForecast, row.pump_id).alarm_at_worst_case
+            if (row.booked_on is None and row.refill_due > clinic.today()
+                    and worst is not None and late <= worst.astimezone(clinic.tz).date()):
+                return row, late
+    finally:
+        database.dispose()
+    raise AssertionError("the demo has no pump that can be booked late")
+
+
 def test_a_late_day_needs_the_reason_option(clinic_file: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    row, _ = _unbooked(clinic_file)
-    late = row.refill_due + timedelta(days=1)
-    while late.weekday() >= 5:
-        late += timedelta(days=1)
+    row, late = _late_but_bookable(clinic_file)
     refused = run("--db", str(clinic_file), "book", row.mrn, "--on", late.isoformat(), *NURSE,
                   stdin=PASSWORD, monkeypatch=monkeypatch)
     assert refused.one_line_error.startswith("pumpmgr book: --reason: ")
