@@ -480,6 +480,18 @@ def test_the_over_delivery_measured_at_the_last_refill_widens_the_worst_case() -
     assert plan.forecast.days_to_alarm_worst_case == pytest.approx(18 / (0.2 * 1.2))
 
 
+def test_a_difference_within_a_syringes_reading_is_not_a_measured_over_delivery() -> None:
+    """A refill minutes after a fill found 0.1 mL less than expected: within a syringe's
+    reading error (0.5 mL), so ``a`` stays the labelled 14.5 %, as in the stored forecast,
+    instead of an over-delivery of thousands of percent that refuses the plan."""
+    last = refill(2, FILLED, previous_fill_volume=Q_("20 mL"),
+                  expected_residual=Q_("19.9999 mL"), aspirated=Q_("19.9 mL"))
+    plan = plan_visit(chart(synchromed(), [prescription(1, "400 mcg/day", FILLED)], [last]),
+                      FILLED + timedelta(days=30), settings=SETTINGS, drugs=SHIPPED.drugs)
+    assert plan.accuracy is not None and not plan.accuracy.measured
+    assert plan.accuracy.percent == pytest.approx(14.5)
+
+
 def test_closed_dates_and_the_clinic_interval_reach_the_plan() -> None:
     records = chart(synchromed(accuracy_percent=0.0),
                     [prescription(1, "400 mcg/day", FILLED)], [refill(1, FILLED)])
