@@ -274,13 +274,20 @@ def test_audit_verify_passes_then_reports_the_first_altered_entry(clinic_file: P
 def test_audit_verify_with_an_anchor_catches_a_cut_log(clinic_file: Path) -> None:
     head = run("--db", str(clinic_file), "audit", "verify").out.split("head #")[1].split()
     with contextlib.closing(sqlite3.connect(clinic_file)) as connection:
+        written = json.loads(connection.execute(
+            "SELECT written_rows FROM audit_log WHERE seq = ?", (int(head[0]),)).fetchone()[0])
         connection.execute("DROP TRIGGER trg_audit_log_no_delete")
         connection.execute("DELETE FROM audit_log WHERE seq = ?", (int(head[0]),))
         connection.commit()
     alone = run("--db", str(clinic_file), "audit", "verify")
-    # The chain alone looks whole, but the row the cut entry wrote has no entry any more.
-    assert "audit log intact" in alone.out
-    assert alone.code == 1 and "inserted outside pumpmgr" in alone.out
+    # The chain alone looks whole, but the rows the cut entry wrote have no entry any more:
+    # each is named (inserted, or changed since the entry before, outside pumpmgr).
+    assert "audit log intact" in alone.out and alone.code == 1
+    assert written["writes"]
+    for write in written["writes"]:
+        row = f"{write['t']} #{write['id']}: "
+        assert any(line.strip().startswith(row) and "outside pumpmgr" in line
+                   for line in alone.out.splitlines()), (row, alone.out)
     cut = run("--db", str(clinic_file), "audit", "verify", "--anchor", f"{head[0]}:{head[1]}")
     assert cut.code == 1 and "removed from the end" in cut.out
 
