@@ -243,6 +243,18 @@ def measured_error_percent(
     return None if due <= 0 else ((fill_ml - act_ml) - due) / due * 100
 
 
+def worst_case_error_percent(previous_fill_ml: float, expected_ml: float,
+                             aspirated_ml: float) -> float | None:
+    """The delivery error ``e`` (percent) measured at a refill, as the worst case counts it
+    (domain-rules §3): None when less than a syringe's reading error (0.5 mL, clinic policy)
+    was due to be delivered or separates the expected from the aspirated residual, for then
+    the ratio measures the syringe, not the pump. ``expected_ml`` is the unfloored residual."""
+    due = previous_fill_ml - expected_ml
+    if due < SYRINGE_READING_ML or abs(expected_ml - aspirated_ml) < SYRINGE_READING_ML:
+        return None
+    return (expected_ml - aspirated_ml) / due * 100
+
+
 def discrepancy(
     *,
     fill_volume: Quantity,

@@ -59,8 +59,8 @@ from pumpmgr.refill import (
     Residual,
     discrepancy_threshold,
     expected_residual,
-    measured_error_percent,
     plan_refill,
+    worst_case_error_percent,
     worst_case_residual,
 )
 from pumpmgr.schedule import Program, Schedule, constant_flow_program
@@ -461,9 +461,9 @@ def plan_visit(
                                          last.aspirated):
         assert last.previous_fill_volume is not None and last.expected_residual is not None
         assert last.aspirated is not None
-        measured = measured_error_percent(fill_volume=last.previous_fill_volume,
-                                          expected=last.expected_residual,
-                                          actual=last.aspirated)
+        measured = worst_case_error_percent(float(last.previous_fill_volume.to("mL").m),
+                                            float(last.expected_residual.to("mL").m),
+                                            float(last.aspirated.to("mL").m))
     accuracy = worst_case_accuracy(pump.accuracy_percent, measured, constant_flow=constant)
     residual = None
     worst_now: Quantity | None = None

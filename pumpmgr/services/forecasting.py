@@ -24,7 +24,12 @@ from pumpmgr.db import schema as db
 from pumpmgr.errors import CatalogError, Code, ImpossibleInput, InputError, PumpMgrError
 from pumpmgr.forecast import days_until, last_open_day, refill_due_date, worst_case_accuracy
 from pumpmgr.records import ClinicSettings, PrescriptionRecord
-from pumpmgr.refill import SYRINGE_READING_ML, Discrepancy, ProgramPeriod, expected_residual
+from pumpmgr.refill import (
+    Discrepancy,
+    ProgramPeriod,
+    expected_residual,
+    worst_case_error_percent,
+)
 from pumpmgr.units import PLAUSIBLE_MAGNITUDES, Q_
 from pumpmgr.visit import max_interval_days
 
@@ -61,12 +66,9 @@ TOP_UP_ML = 0.01
 
 def measured_error(previous_final_ml: float, expected_ml: float, aspirated_ml: float,
                    ) -> float | None:
-    """``e`` in percent measured at a refill, counted for the worst case only when ``|Δ|`` is
-    beyond the syringe's reading error (domain-rules section 4, clinic policy)."""
-    due = previous_final_ml - expected_ml
-    if due <= 0 or abs(expected_ml - aspirated_ml) < SYRINGE_READING_ML:
-        return None
-    return (expected_ml - aspirated_ml) / due * 100
+    """``e`` in percent measured at a refill, as the worst case counts it
+    (:func:`pumpmgr.refill.worst_case_error_percent`)."""
+    return worst_case_error_percent(previous_final_ml, expected_ml, aspirated_ml)
 
 
 def fill_point(refills: list[db.Refill]) -> FillPoint | None:
