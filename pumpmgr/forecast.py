@@ -89,10 +89,13 @@ def worst_case_accuracy(
     measured_error_percent: float | None = None,
     *,
     constant_flow: bool = False,
+    recorded: bool = True,
 ) -> Accuracy:
     """``a``: the larger of the pump's labelled accuracy (15 % "assumed" where unknown) and the
     over-delivery ``e`` measured at the last refill when positive; for a constant-flow pump the
-    larger of 15 % and the measured flow's excess over nominal (domain-rules §3)."""
+    larger of 15 % and the measured flow's excess over nominal (domain-rules §3). A measured
+    error beyond any pump's (:data:`MAX_ACCURACY_PERCENT`) is refused when typed
+    (``recorded=False``) and taken at that maximum when it comes from the record."""
     for name, value in (("accuracy", labelled_percent),
                         ("measured error", measured_error_percent)):
         if value is not None and not math.isfinite(value):
@@ -110,6 +113,10 @@ def worst_case_accuracy(
     else:
         base, assumed = labelled_percent, False
     if measured_error_percent is not None and measured_error_percent > base:
+        if measured_error_percent > MAX_ACCURACY_PERCENT and recorded:
+            # a fact on record is never refused (domain-rules §4a): the worst case takes the
+            # largest error a pump can have, so the refill falls due at once, on the safe side
+            return Accuracy(MAX_ACCURACY_PERCENT, False, True)
         if measured_error_percent > MAX_ACCURACY_PERCENT:
             raise ImpossibleInput(
                 f"measured error: {measured_error_percent:g} % over-delivery cannot be a pump's; "

@@ -243,13 +243,14 @@ def measured_error_percent(
     return None if due <= 0 else ((fill_ml - act_ml) - due) / due * 100
 
 
-def measured_error(previous_final_ml: float, expected_ml: float, aspirated_ml: float,
-                   ) -> float | None:
-    """``e`` in percent measured at a refill as the worst case counts it: only when ``|Δ|`` is
-    beyond the syringe's reading error (domain-rules section 4, clinic policy), else None.
-    The stored forecast and the visit plan both take it, so they agree on ``a``."""
-    due = previous_final_ml - expected_ml
-    if due <= 0 or abs(expected_ml - aspirated_ml) < SYRINGE_READING_ML:
+def worst_case_error_percent(previous_fill_ml: float, expected_ml: float,
+                             aspirated_ml: float) -> float | None:
+    """The delivery error ``e`` (percent) measured at a refill, as the worst case counts it
+    (domain-rules §3): None when less than a syringe's reading error (0.5 mL, clinic policy)
+    was due to be delivered or separates the expected from the aspirated residual, for then
+    the ratio measures the syringe, not the pump. ``expected_ml`` is the unfloored residual."""
+    due = previous_fill_ml - expected_ml
+    if due < SYRINGE_READING_ML or abs(expected_ml - aspirated_ml) < SYRINGE_READING_ML:
         return None
     return (expected_ml - aspirated_ml) / due * 100
 

@@ -59,8 +59,8 @@ from pumpmgr.refill import (
     Residual,
     discrepancy_threshold,
     expected_residual,
-    measured_error,
     plan_refill,
+    worst_case_error_percent,
     worst_case_residual,
 )
 from pumpmgr.schedule import Program, Schedule, constant_flow_program
@@ -461,11 +461,9 @@ def plan_visit(
                                          last.aspirated):
         assert last.previous_fill_volume is not None and last.expected_residual is not None
         assert last.aspirated is not None
-        # as the stored forecast counts it (beyond a syringe's reading error), so the sheet's
-        # worst case and the due list agree
-        measured = measured_error(float(last.previous_fill_volume.to("mL").m),
-                                  float(last.expected_residual.to("mL").m),
-                                  float(last.aspirated.to("mL").m))
+        measured = worst_case_error_percent(float(last.previous_fill_volume.to("mL").m),
+                                            float(last.expected_residual.to("mL").m),
+                                            float(last.aspirated.to("mL").m))
     accuracy = worst_case_accuracy(pump.accuracy_percent, measured, constant_flow=constant)
     residual = None
     worst_now: Quantity | None = None

@@ -384,3 +384,25 @@ def test_due_rank_sorts_the_states_for_the_due_list() -> None:
     assert fine == (NO_STATE_RANK, None)
     assert passed == (2, RefillState.ALARM_PASSED)
     assert empty_now == never_filled == (0, RefillState.COMPUTED_EMPTY)
+
+
+def test_a_recorded_error_beyond_any_pump_is_capped_and_a_typed_one_refused() -> None:
+    """A refill recorded minutes after the last (almost nothing due) cannot stop the next
+    forecast or worksheet (domain-rules §4a): the worst case takes the largest error a pump
+    can have; typed on the command line the same figure is refused."""
+    from pumpmgr.forecast import MAX_ACCURACY_PERCENT, worst_case_accuracy
+
+    capped = worst_case_accuracy(14.5, 1.4e7)
+    assert (capped.percent, capped.measured) == (MAX_ACCURACY_PERCENT, True)
+    with pytest.raises(ImpossibleInput) as typed:
+        worst_case_accuracy(14.5, 1.4e7, recorded=False)
+    assert typed.value.field == "measured error"
+
+
+def test_the_worst_case_error_ignores_what_a_syringe_cannot_read() -> None:
+    from pumpmgr.refill import worst_case_error_percent
+
+    assert worst_case_error_percent(20.0, 19.9, 17.0) is None  # 0.1 mL was due
+    assert worst_case_error_percent(20.0, 8.0, 7.6) is None  # |Δ| 0.4 mL
+    assert worst_case_error_percent(20.0, 8.0, 7.0) == pytest.approx(1 / 12 * 100)
+    assert worst_case_error_percent(20.0, 19.5, 18.5) == pytest.approx(200.0)  # exactly 0.5 due

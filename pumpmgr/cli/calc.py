@@ -169,7 +169,7 @@ def run_forecast(args: argparse.Namespace) -> Result:
     accuracy = forecast.worst_case_accuracy(
         None if args.accuracy is None else _number(args.accuracy, "--accuracy", "14.5"),
         None if args.measured_error is None else _number(
-            args.measured_error, "--measured-error", "12"))
+            args.measured_error, "--measured-error", "12"), recorded=False)
     result = forecast.forecast_in_zone(
         _zone(args.tz),
         fill_volume=_q(args.fill_volume, Kind.VOLUME, "--fill-volume"),

@@ -24,7 +24,12 @@ from pumpmgr.db import schema as db
 from pumpmgr.errors import CatalogError, Code, ImpossibleInput, InputError, PumpMgrError
 from pumpmgr.forecast import days_until, last_open_day, refill_due_date, worst_case_accuracy
 from pumpmgr.records import ClinicSettings, PrescriptionRecord
-from pumpmgr.refill import Discrepancy, ProgramPeriod, expected_residual, measured_error
+from pumpmgr.refill import (
+    Discrepancy,
+    ProgramPeriod,
+    expected_residual,
+    worst_case_error_percent,
+)
 from pumpmgr.units import PLAUSIBLE_MAGNITUDES, Q_
 from pumpmgr.visit import max_interval_days
 
@@ -57,6 +62,13 @@ class FillPoint:
 #: An old solution is left in the reservoir when the final volume exceeds what was added by
 #: more than this (mL): the fill was a top-up.
 TOP_UP_ML = 0.01
+
+
+def measured_error(previous_final_ml: float, expected_ml: float, aspirated_ml: float,
+                   ) -> float | None:
+    """``e`` in percent measured at a refill, as the worst case counts it
+    (:func:`pumpmgr.refill.worst_case_error_percent`)."""
+    return worst_case_error_percent(previous_final_ml, expected_ml, aspirated_ml)
 
 
 def fill_point(refills: list[db.Refill]) -> FillPoint | None:

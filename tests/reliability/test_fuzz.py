@@ -227,6 +227,9 @@ TARGETS: dict[str, tuple[st.SearchStrategy[Any], Callable[..., Any]]] = {
     "measured_error_percent": (st.tuples(quantities("mL"), quantities("mL"), quantities("mL")),
                                lambda fill, exp, act: refill.measured_error_percent(
                                    fill_volume=fill, expected=exp, actual=act)),
+    # stored volumes: finite mL as the refills table holds them
+    "worst_case_error_percent": (st.tuples(*[st.floats(-1e6, 1e6)] * 3),
+                                 refill.worst_case_error_percent),
     "parse_expiry": (st.tuples(st.one_of(typed, st.dates().map(str), st.builds(
         lambda y, m: f"{y:04d}-{m:02d}", st.integers(0, 10000), st.integers(-1, 14)))),
         lambda text: parse_expiry(text, "expiry")),

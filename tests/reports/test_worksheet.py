@@ -314,12 +314,13 @@ def test_a_computed_empty_pump_says_so_on_the_first_page(sample_chart: Charts,
 
     chart = sample_chart("baclofen")
     late = VISIT + timedelta(days=120)
-    plan = plan_visit(chart, late, settings=settings)
+    plan = plan_visit(chart, late, settings=settings, drugs=SHIPPED.drugs)
     assert plan.state is not None and plan.state.words == "computed empty"
-    pages = pdf_pages(build_refill_worksheet(chart, plan, settings, generated_at=generated))
+    pages = pdf_pages(build_refill_worksheet(chart, plan, settings, generated_at=generated,
+                                             catalog=SHIPPED))
     first = pages[0].extract_text()
     assert "COMPUTED EMPTY: the forecast says the reservoir is empty" in first
     assert "the next dose is a restart" in first
     assert "may have run dry from" in first
     assert "Expected 0 mL (computed empty)" in pdf_text(
-        build_refill_worksheet(chart, plan, settings, generated_at=generated))
+        build_refill_worksheet(chart, plan, settings, generated_at=generated, catalog=SHIPPED))

@@ -527,8 +527,7 @@ def test_a_serialization_failure_is_retried_and_the_refill_saved_once(
         actions = session.scalars(select(db.AuditEntry.action).where(
             db.AuditEntry.action == "refill.record")).all()
     assert saved.id == outcome.refill.id and actions == ["refill.record"]
-    # the retried attempt stored example 1's forecast (the worst case sets the due date, as in
-    # test_example_1_forecast_reaches_the_due_list)
+    # example 1 at the pump's 14.5 %: the worst case (78.6 days, Wed 21 May) sets the date
     assert clinic.due_list()[0].refill_due == date(2025, 5, 21)
     assert clinic.verify_audit().ok
 
