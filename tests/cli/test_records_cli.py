@@ -96,11 +96,16 @@ def test_read_commands_refuse_a_missing_database(tmp_path: Path) -> None:
 
 
 def test_due_json_lists_active_pumps_earliest_first(demo_file: Path) -> None:
+    """Earliest refill-due date first, after the missed visits of pumps still due (issue 16:
+    the call list heads the due list)."""
     result = run("--db", str(demo_file), "due", "--json")
     assert result.code == 0, result.err
     rows = result.json()
     assert len(rows) == 3 and all(set(row) >= DUE_KEYS for row in rows)
-    assert [r["refill_due"] for r in rows] == sorted(r["refill_due"] for r in rows)
+    missed = [r for r in rows if r["booking"] == "did_not_attend"]
+    rest = rows[len(missed):]
+    assert rows[:len(missed)] == missed
+    assert [r["refill_due"] for r in rest] == sorted(r["refill_due"] for r in rest)
     states = {r["state"] for r in rows}
     assert {"overdue", "due_this_week"} <= states
     first = rows[0]
