@@ -245,6 +245,12 @@ def _days_after(start: datetime, days: float) -> date:
     return (start.astimezone(UTC) + timedelta(days=days)).astimezone(start.tzinfo).date()
 
 
+def _outside_calendar() -> ImpossibleInput:
+    return ImpossibleInput(
+        "refill due: the date falls outside the calendar; check the fill time, the dose and "
+        "the concentration units", code=Code.OUT_OF_RANGE, field="refill due")
+
+
 def due_limits(
     *,
     filled_at: datetime,
@@ -275,11 +281,7 @@ def due_limits(
         if max_interval_days is not None:
             limits["max_interval"] = _days_after(filled_at, max_interval_days)
     except OverflowError:
-        raise ImpossibleInput(
-            "refill due: the date falls outside the calendar; check the fill time, the dose "
-            "and the concentration units",
-            code=Code.OUT_OF_RANGE, field="refill due",
-        ) from None
+        raise _outside_calendar() from None
     if expires_on is not None:
         limits["expiry"] = expires_on
     return limits
@@ -312,11 +314,7 @@ def refill_due_date(
     try:
         return last_open_day(due, open_days, closed_dates), reason
     except OverflowError:
-        raise ImpossibleInput(
-            "refill due: the date falls outside the calendar; check the fill time, the dose "
-            "and the concentration units",
-            code=Code.OUT_OF_RANGE, field="refill due",
-        ) from None
+        raise _outside_calendar() from None
 
 
 def _check_interval(max_interval_days: float | None) -> None:

@@ -18,12 +18,12 @@ from pumpmgr.formatting import (
     MassUnit,
     format_date,
     format_datetime,
-    format_duration,
     format_quantity,
 )
 from pumpmgr.records import DueRow, DueState, Ingredient, PrescriptionRecord
 from pumpmgr.schedule import PatientBolus, Schedule
 from pumpmgr.units import Kind, Quantity
+from pumpmgr.visit_note import bolus_text
 
 CONSTANT_FLOW = "constant_flow"
 
@@ -154,13 +154,8 @@ def schedule_lines(schedule: Schedule, unit: MassUnit) -> list[str]:
 
 
 def patient_bolus_text(bolus: PatientBolus | None, unit: MassUnit) -> str:
-    if bolus is None:
-        return "none"
-    text = (f"{format_quantity(bolus.dose, Kind.MASS, unit)} a bolus, at most "
-            f"{bolus.max_per_day} a day")
-    if bolus.lockout is not None:
-        text += f", lockout {format_duration(bolus.lockout)}"
-    return text
+    """The patient's bolus as the visit note and the sheets word it (one wording)."""
+    return bolus_text(bolus, unit)
 
 
 def prescription_summary(rx: PrescriptionRecord) -> str:
