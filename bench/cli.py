@@ -177,6 +177,8 @@ def report(out: TextIO, built: Built, work: Path, patients: int, args: argparse.
     bytecode = (args.cache_dir or cache_dir()) / "bytecode"
     for figure in figures.startup_figures(work, patient, max(2, repeats // 2 + 1), bytecode):
         emit(figure)
+    for figure in figures.command_line_figures(repeats, bytecode):
+        emit(figure)
 
     from bench import replay
     from pumpmgr.db.engine import open_database

@@ -14,7 +14,9 @@ something on a machine that is busy with other work:
   :mod:`sqlite3`;
 - one refill worksheet, and the day's worksheets as one file, against as many bare reportlab
   pages;
-- the program's peak memory against the bare window's.
+- the program's peak memory against the bare window's;
+- ``pumpmgr --version`` and ``pumpmgr calc`` against ``python -c pass``, each in fresh
+  processes (their target: they import neither SQLAlchemy, reportlab, argon2 nor Qt).
 """
 
 from __future__ import annotations
@@ -146,6 +148,53 @@ def startup_figures(database: Path, patient: int, repeats: int, bytecode: Path,
         Figure("peak memory, large clinic open", memory, "B", "bare window", bare_memory,
                "< 250 MB", memory < 250e6, "due list and one patient"),
     ]
+
+
+# ------------------------------------------------------------------------------ the command line
+
+#: What the quick commands must not import (issue 14): the database, the sheets, the hasher, Qt.
+HEAVY_PACKAGES = frozenset({"sqlalchemy", "reportlab", "argon2", "PySide6"})
+#: How the ``pumpmgr`` console script starts (``ui.launcher:console``).
+CONSOLE = "from ui.launcher import console; console()"
+QUICK_COMMANDS = {
+    "pumpmgr --version": ["--version"],
+    "pumpmgr calc forecast": ["calc", "forecast", "--fill-volume", "20 mL", "--filled-at",
+                              "2025-03-03", "--concentration", "2000 mcg/mL", "--dose",
+                              "400 mcg/day"],
+}
+
+
+def command_line_figures(repeats: int, bytecode: Path) -> list[Figure]:
+    """Each quick command against a bare interpreter, in fresh processes, alternating, after
+    one uncounted start of each (bytecode kept in ``bytecode``, as for the window); then each
+    once more under ``-X importtime`` for the packages it imported."""
+    env = {**os.environ, "PYTHONPYCACHEPREFIX": str(bytecode)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    root = Path(__file__).resolve().parent.parent
+    commands = {"bare": ["-c", "pass"],
+                **{name: ["-c", CONSOLE, *args] for name, args in QUICK_COMMANDS.items()}}
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for run in range(repeats + 1):
+        for name, args in commands.items():
+            started = time.perf_counter()
+            subprocess.run([sys.executable, *args], env=env, capture_output=True, check=True,
+                           cwd=root)
+            if run:
+                times[name].append(time.perf_counter() - started)
+    bare = statistics.median(times["bare"])
+    result = []
+    for name, args in QUICK_COMMANDS.items():
+        done = subprocess.run([sys.executable, "-X", "importtime", "-c", CONSOLE, *args],
+                              env=env, capture_output=True, text=True, check=True, cwd=root)
+        loaded = {line.rsplit("|", 1)[1].strip().split(".")[0]
+                  for line in done.stderr.splitlines() if line.startswith("import time:")}
+        heavy = sorted(loaded & HEAVY_PACKAGES)
+        result.append(Figure(
+            name, statistics.median(times[name]), "s", "python -c pass", bare,
+            "no heavy import", not heavy,
+            "imports " + ", ".join(heavy) if heavy
+            else "no SQLAlchemy, reportlab, argon2, Qt" + ("" if "pint" in loaded else ", pint")))
+    return result
 
 
 # ------------------------------------------------------------------------------ the due list

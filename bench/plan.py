@@ -550,7 +550,7 @@ class _Life:
             at=clock.to_pump(moment),
             programs=[ProgramPeriod(clock.to_pump(p.effective), p.program) for p in running],
             extra_volume=Q_(bolus or 0.0, "mL"))
-        return float(result.expected_residual.m)
+        return float(result.unfloored_residual.m)  # the service keeps it for Δ and e
 
     def fill(self, moment: datetime, nurse: str, check: str, *, aspirated: float, note: str,
              expected: float | None = None, new_rx: RxSpec | None = None,
@@ -571,8 +571,8 @@ class _Life:
             verdict = discrepancy(
                 fill_volume=Q_(previous[1], "mL"), expected=Q_(expected, "mL"),
                 actual=Q_(aspirated, "mL"), reservoir_capacity=Q_(pump.capacity, "mL"),
-                accuracy_percent=pump.accuracy).verdict
-            if verdict == "investigate" and not note:
+                accuracy_percent=pump.accuracy, note=note or demo._NOTE_ANY).verdict
+            if verdict != "ok" and not note:
                 note = demo._NOTE_ANY
         volume = self.plan.fill or pump.capacity
         self.refill_count += 1
@@ -594,7 +594,7 @@ class _Life:
         pump, rng, regimen = self.pump, self.rng, self.plan.regimen
         nurse, check = self.nurses()
         computed = self.expected_at(utc(moment))
-        expected = computed or 0.0
+        expected = max(0.0, computed or 0.0)  # shown floored, as the nurse sees it
         last, final, _ = pump.fills[-1]
         kind = None if event is None else event[1]
         aspirated, note = demo.aspirate(

@@ -10,6 +10,11 @@ audit entries chained with :func:`pumpmgr.db.audit.entry_hash` over
 forecast from :func:`pumpmgr.services.forecasting.compute`, computed as of the pump's last
 change, as the service's forecast update would have left it.
 
+The entries carry no row images (revision 0005, :mod:`pumpmgr.db.rowchain`): the rows are
+written in bulk, patients and pumps in their final state, so the images the services' entries
+carry cannot be mirrored here. The chain verifies; ``audit verify``'s check of the records
+reports the bulk-written rows as written outside pumpmgr, which they are.
+
 ``tests/test_bench.py`` builds a small clinic here and through the services
 (:mod:`bench.replay`) and compares them row for row, so this mirror cannot drift unseen from
 the services it copies.
@@ -31,6 +36,7 @@ from pumpmgr.catalogs import DrugLibrary
 from pumpmgr.db import schema as db
 from pumpmgr.db.audit import GENESIS_HASH, canonical_json, chain_head, entry_hash
 from pumpmgr.db.engine import Database
+from pumpmgr.db.rowchain import rows_json
 from pumpmgr.orders import needs_prescriber
 from pumpmgr.records import ClinicSettings, PrescriptionRecord
 from pumpmgr.services import forecasting
@@ -39,6 +45,8 @@ from pumpmgr.units import Q_, Kind, to_canonical
 
 #: Actions per write transaction.
 BATCH = 40_000
+#: What each entry written here carries as its row images: none (module docstring).
+NO_ROW_IMAGES = rows_json([], None)
 
 #: Child tables in the order their rows are inserted (parents first).
 _ORDER: tuple[type[db.Base], ...] = (
@@ -60,6 +68,7 @@ class _PumpState:
     rx: list[tuple[int, p.RxSpec]] = field(default_factory=list)
     last_fill: tuple[datetime, float, float | None] | None = None
     fills: int = 0  #: current refills
+    refill_rows: list[dict[str, Any]] = field(default_factory=list)  #: current, oldest first
     refreshed: datetime | None = None
     catheter_implanted: date | None = None
 
@@ -113,7 +122,7 @@ class _Writer:
             "seq": self.seq, "recorded_at": now.astimezone(UTC), "username": user,
             "workstation": replay.WORKSTATION, "action": action, "entity_type": entity,
             "entity_id": str(entity_id), "payload": canonical_json(changes),
-            "reason": reason, "prev_hash": self.prev_hash,
+            "reason": reason, "prev_hash": self.prev_hash, "written_rows": NO_ROW_IMAGES,
         }
         self.prev_hash = entry_hash(**fields)
         fields["row_hash"] = self.prev_hash
@@ -401,7 +410,9 @@ class _Writer:
             "id": refill_id, "pump_id": pump.id,
             "prescription_id": self.rx[who, action.current_rx],
             "performed_at": action.performed_at.astimezone(UTC),
-            "expected_residual_ml": expected, "aspirated_ml": action.aspirated,
+            "expected_residual_ml": max(0.0, expected),
+            "expected_residual_unfloored_ml": action.expected, "pharmacy_compounded": False,
+            "aspirated_ml": action.aspirated,
             "discrepancy_verdict": action.verdict, "discrepancy_note": action.note or None,
             "volume_added_ml": action.volume, "final_reservoir_ml": action.volume,
             "lot_number": action.lot, "expiry_date": action.expiry,
@@ -424,6 +435,7 @@ class _Writer:
             "warnings": {} if new_spec is None else _warnings(new_spec)})
         pump.last_fill = (row["performed_at"], row["final_reservoir_ml"], bolus)
         pump.fills += 1
+        pump.refill_rows.append(row)
         pump.refreshed = now
 
     def correct(self, action: p.Correct) -> None:
@@ -438,6 +450,7 @@ class _Writer:
             "verifying_nurse_id": verifier if verifier != old["nurse_id"]
             else old["verifying_nurse_id"]})
         self.refills[who, action.new] = row
+        pump.refill_rows = [row if r["id"] == old["id"] else r for r in pump.refill_rows]
         self.audit(now, action.user, "refill.correct", "refill", row["id"],
                    {"corrects": old["id"], "verified_by": action.verifier}, action.reason)
         pump.refreshed = now
@@ -460,8 +473,8 @@ class _Writer:
         fill = None
         versions = state.rx
         if state.last_fill is not None:
-            performed, final, bolus = state.last_fill
-            fill = forecasting.FillPoint(performed, final, bolus or 0.0, state.fills == 1)
+            performed = state.last_fill[0]
+            fill = forecasting.fill_point([db.Refill(**r) for r in state.refill_rows])
             in_force = [i for i, (_, s) in enumerate(versions)
                         if s.effective_at.astimezone(UTC) <= performed]
             versions = versions[in_force[-1]:] if in_force else versions

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from pumpmgr.db.schema import Role, User
 from pumpmgr.errors import Code, PumpMgrError
+from pumpmgr.identity import clean_text
 
 MIN_PASSWORD_LENGTH = 8
 #: Bounds the work one login attempt can cause; far above any real passphrase.
@@ -121,6 +122,7 @@ def create_user(
     check_password_rules(password, name)
     if not full_name.strip():
         raise AuthError("the full name is empty", code=Code.NO_VALUE, field="full_name")
+    full_name = clean_text(full_name, "full_name")  # one line: it is printed on the sheets
     if find_user(session, name) is not None:
         raise AuthError(
             f"the user name '{name}' is already taken",
@@ -129,7 +131,7 @@ def create_user(
         )
     user = User(
         username=name,
-        full_name=full_name.strip(),
+        full_name=full_name,
         role=role,
         password_hash=hash_password(password, hasher),
         active=active,

@@ -12,9 +12,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from pumpmgr.errors import Code, ImpossibleInput
 from pumpmgr.formatting import format_date
+
+if TYPE_CHECKING:
+    from pumpmgr.records import BookingRecord
 
 #: Days ahead within which a pump due and not booked is shown as "not booked" (issue 16: the
 #: clinic's horizon, clinic policy, 21 days by default).
@@ -22,6 +26,16 @@ DEFAULT_BOOKING_HORIZON_DAYS = 21
 #: The furthest a proposal looks back from the refill-due date for a free open day: a clinic
 #: open one day a week still finds a day, and a loop over a wrong calendar still ends.
 _PROPOSAL_SEARCH_DAYS = 366
+
+
+#: One wording for one fact (screens, sheets and the command line).
+PLACE_TEXT: Mapping[str, str] = {"clinic": "clinic room", "home": "home visit"}
+STATE_TEXT: Mapping[str, str] = {"booked": "booked", "cancelled": "cancelled",
+                                 "did_not_attend": "did not attend", "attended": "attended"}
+#: The due list's booking states.
+DUE_BOOKING_TEXT: Mapping[str, str] = {"": "", "not_booked": "not booked",
+                                       "booked_too_late": "booked too late",
+                                       "did_not_attend": "did not attend"}
 
 
 @dataclass(frozen=True)
@@ -161,3 +175,16 @@ def not_booked(dates: PumpDates, *, today: date,
     """True when a pump with no open booking is due within the clinic's horizon (or overdue):
     the due list's "not booked" state."""
     return dates.refill_due <= today + timedelta(days=horizon_days)
+
+
+def booking_line(booking: BookingRecord, *, with_day: bool = True) -> str:
+    """One booking in one line, as the week view and the command line write it: day (unless
+    ``with_day`` is False: a day's column), time, place, nurse, patient, and its state (booked
+    too late when it is after the refill-due date as the forecast is now)."""
+    at = "" if booking.at is None else f"{' at ' if with_day else ''}{booking.at:%H:%M}"
+    nurse = f" with {booking.nurse}" if booking.nurse else ""
+    state = "booked too late" if booking.too_late else STATE_TEXT[booking.state]
+    due = "" if booking.refill_due is None else f"; refill due {format_date(booking.refill_due)}"
+    day = format_date(booking.day) if with_day else ""
+    return (f"{day}{at}{', ' if day or at else ''}{PLACE_TEXT[booking.place]}{nurse}: "
+            f"{booking.patient} ({booking.mrn}), {state}{due}")

@@ -40,6 +40,7 @@ The default catalogs are read once (:func:`default_catalogs` is cached).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import re
@@ -106,6 +107,13 @@ class PumpModel:
     custom: bool
     inferred: frozenset[str]
     sources: Sources
+    #: The highest programmable flow (programmable pumps); not sourced for any model yet.
+    max_flow: Quantity | None = None
+    #: The drugs (by key) the model is labelled for, each with its labelled concentrations
+    #: (empty: any); an empty mapping means the catalog holds no labelling for the model, so
+    #: nothing is checked (domain-rules §6).
+    labelled_drugs: Mapping[str, tuple[Quantity, ...]] = dataclasses.field(
+        default_factory=lambda: MappingProxyType({}))
 
     @property
     def has_alarm(self) -> bool:
@@ -160,11 +168,54 @@ class Limit:
     value: Quantity
     sources: tuple[str, ...]
     unverified: bool = False
+    policy: bool = False  #: a clinic-policy default (domain-rules §6), not a sourced value
 
     def cite(self) -> str:
         """``[S56][S57]``, followed by ``(unverified)`` when it is."""
         tags = "".join(f"[{tag}]" for tag in self.sources)
         return f"{tags} (unverified)" if self.unverified else tags
+
+    @property
+    def status(self) -> ValueStatus:
+        """Sourced, clinic policy or unconfirmed (domain-rules §6)."""
+        if self.unverified:
+            return ValueStatus.UNCONFIRMED
+        return ValueStatus.POLICY if self.policy else ValueStatus.SOURCED
+
+
+class ValueStatus(StrEnum):
+    """What a library value stands on (domain-rules §6)."""
+
+    SOURCED = "sourced"  #: with its source tag
+    POLICY = "clinic policy"  #: a safe default the clinic may change
+    UNCONFIRMED = "unconfirmed"  #: domain.md marks it unverified: active, and said so
+
+
+class OpioidStatus(StrEnum):
+    """The patient's opioid status; unknown counts as naive (domain-rules §6)."""
+
+    NAIVE = "naive"
+    TOLERANT = "tolerant"
+
+
+@dataclass(frozen=True)
+class StartRule:
+    """The start range of a drug (domain-rules §6): a first dose or a restart above it is a
+    warning. Each maximum is a daily dose; ``None`` where the library holds none."""
+
+    max_all: Limit | None  #: every patient (ziconotide 2.4 mcg/day)
+    max_naive: Limit | None  #: opioid-naive patients (and unknown status)
+    max_tolerant: Limit | None  #: opioid-tolerant patients
+    #: The start follows the screening bolus (baclofen): twice the effective bolus a day, or
+    #: once it when its effect lasted longer than ``long_effect_hours``.
+    from_screening_bolus: bool
+    long_effect_hours: float | None
+    sources: tuple[str, ...]
+
+    @property
+    def empty(self) -> bool:
+        return (self.max_all is None and self.max_naive is None and self.max_tolerant is None
+                and not self.from_screening_bolus)
 
 
 class TitrationKind(StrEnum):
@@ -257,6 +308,28 @@ class Drug:
     overdose_signs: tuple[str, ...]
     unverified: frozenset[str]
     sources: Sources
+    # -- the checks of domain-rules §6 (revised): start, restart, withdrawal, label caution
+    opioid: bool = False
+    #: A cut to less than half (or beyond the titration rule within 24 h) risks withdrawal.
+    withdrawal_on_cut: bool = False
+    #: Above it the label advises caution (morphine 20 mg/day): a warning of its own.
+    caution_above: Limit | None = None
+    start: StartRule | None = None
+    #: Hours without the drug after which a new dose is a restart (clinic policy).
+    restart_window_hours: float | None = None
+    #: The only solution for a pump's first fill with this drug (ziconotide: 25 mcg/mL).
+    naive_pump_concentration: Limit | None = None
+    #: Fields that hold clinic-policy defaults rather than sourced values.
+    policy: frozenset[str] = frozenset()
+
+    def status(self, field: str) -> ValueStatus:
+        """Whether the value of ``field`` is sourced, clinic policy or unconfirmed."""
+        if field in self.unverified:
+            return ValueStatus.UNCONFIRMED
+        return ValueStatus.POLICY if field in self.policy else ValueStatus.SOURCED
+    #: The longest refill interval (a duration) where the library sets one, e.g. baclofen
+    #: 180 days [S72]; otherwise the clinic's setting applies (domain-rules §3).
+    max_refill_interval: Limit | None = None
 
     @property
     def compounded_only(self) -> bool:
@@ -557,7 +630,7 @@ _PUMP_VALUE_FIELDS = (
     "unaspirable_volume",
 )
 # Constant-flow pumps are gas-driven and have no battery [domain.md §1.1].
-_PROGRAMMABLE_ONLY = ("min_flow", "max_flex_steps", "battery_life_max_years")
+_PROGRAMMABLE_ONLY = ("min_flow", "max_flow", "max_flex_steps", "battery_life_max_years")
 _CONSTANT_FLOW_ONLY = ("nominal_flow",)
 
 
@@ -604,6 +677,8 @@ def _pump(key: str, e: _Entry) -> PumpModel:
         alarm_volume=e.quantity("alarm_volume", Kind.VOLUME),
         accuracy_percent=e.number("accuracy_percent", maximum=100),
         min_flow=e.quantity("min_flow", Kind.FLOW, required=specific("min_flow")),
+        max_flow=e.quantity("max_flow", Kind.FLOW, required=specific("max_flow")),
+        labelled_drugs=_labelled_drugs(e),
         max_flex_steps=None if max_steps is None else int(max_steps),
         nominal_flow=e.quantity("nominal_flow", Kind.FLOW, required=specific("nominal_flow")),
         battery_life_max_years=e.number(
@@ -624,6 +699,9 @@ def _pump(key: str, e: _Entry) -> PumpModel:
         if _applies(pump, name)
     }
     present["models"] = bool(pump.models)
+    present["labelled_drugs"] = bool(pump.labelled_drugs)
+    if _applies(pump, "max_flow"):  # a check value, not one the pump record must confirm
+        present["max_flow"] = pump.max_flow is not None
     inferred = e.field_list("inferred", present)
     sources = e.sources(present)
     if (
@@ -632,8 +710,32 @@ def _pump(key: str, e: _Entry) -> PumpModel:
         and pump.alarm_volume >= pump.capacity
     ):
         e.fail("alarm_volume", "must be less than the capacity")
+    if pump.min_flow is not None and pump.max_flow is not None and pump.min_flow > pump.max_flow:
+        e.fail("min_flow", "is above max_flow")
     e.finish()
     return replace(pump, inferred=inferred, sources=sources)
+
+
+def _labelled_drugs(e: _Entry) -> Mapping[str, tuple[Quantity, ...]]:
+    """``labelled_drugs = { morphine = ["10 mg/mL", "25 mg/mL"], baclofen = [] }``: the drugs
+    the model is labelled for, each with its labelled concentrations (``[]``: any)."""
+    raw = e.raw("labelled_drugs", required=False)
+    table = e.child("labelled_drugs", {} if raw is None else raw)
+    result: dict[str, tuple[Quantity, ...]] = {}
+    for drug_key, strengths in table.table.items():
+        table.seen.add(drug_key)
+        if not _KEY_RE.match(drug_key):
+            table.fail(drug_key, "must be a drug key (lower-case letters, digits and dashes)")
+        if not isinstance(strengths, list):
+            table.fail(drug_key, f"must be a list of concentrations, not {_describe(strengths)}")
+        parsed: list[Quantity] = []
+        for text in strengths:
+            quantity = table.check_quantity(drug_key, text, Kind.CONCENTRATION)
+            if quantity is None:
+                table.fail(drug_key, "has an empty concentration")
+            parsed.append(quantity)
+        result[drug_key] = tuple(parsed)
+    return MappingProxyType(result)
 
 
 def load_pumps(text: str, *, file: str = PUMPS_FILE) -> Mapping[str, PumpModel]:
@@ -713,6 +815,13 @@ _DRUG_VALUE_FIELDS = (
     "stability",
     "withdrawal_signs",
     "overdose_signs",
+    "opioid",
+    "withdrawal_on_cut",
+    "caution_above",
+    "start",
+    "restart_window_hours",
+    "naive_pump_concentration",
+    "max_refill_interval",
 )
 
 
@@ -763,6 +872,33 @@ def _stability(e: _Entry, sources: tuple[str, ...]) -> Stability:
     return stability
 
 
+def _start(e: _Entry, unit: str, sources: tuple[str, ...],
+           status: Mapping[str, tuple[bool, bool]]) -> StartRule:
+    """The ``start`` table: ``max``, ``naive_max``, ``tolerant_max`` (daily doses, "" for
+    none), ``from_screening_bolus`` and ``long_effect_hours`` ("" for none). ``status`` gives
+    the start's (unverified, policy) flags."""
+    unverified, policy = status["start"]
+    if not e.table:  # no start range in the library (the clinic's setting)
+        return StartRule(None, None, None, False, None, sources)
+
+    def limit(field: str) -> Limit | None:
+        value = e.quantity(field, Kind.DOSE_RATE, unit=unit)
+        return None if value is None else Limit(value, sources, unverified, policy)
+
+    rule = StartRule(
+        max_all=limit("max"),
+        max_naive=limit("naive_max"),
+        max_tolerant=limit("tolerant_max"),
+        from_screening_bolus=e.boolean("from_screening_bolus"),
+        long_effect_hours=e.number("long_effect_hours"),
+        sources=sources,
+    )
+    if rule.from_screening_bolus and rule.long_effect_hours is None:
+        e.fail("long_effect_hours", "is needed when the start follows the screening bolus")
+    e.finish()
+    return rule
+
+
 def _drug(key: str, e: _Entry) -> Drug:
     name = cast(str, e.text("name", allow_empty=False))
     unit_text = e.text("display_unit", allow_empty=False)
@@ -798,6 +934,16 @@ def _drug(key: str, e: _Entry) -> Drug:
     stability_table = e.child("stability", {} if raw_stability is None else raw_stability)
     withdrawal = e.text_list("withdrawal_signs")
     overdose = e.text_list("overdose_signs")
+    opioid = e.boolean("opioid")
+    withdrawal_on_cut = e.boolean("withdrawal_on_cut")
+    values["caution_above"] = dose("caution_above")
+    values["naive_pump_concentration"] = e.quantity(
+        "naive_pump_concentration", Kind.CONCENTRATION, unit=concentration_unit
+    )
+    raw_start = e.raw("start")
+    start_table = e.child("start", raw_start)
+    restart_hours = e.number("restart_window_hours")
+    interval = e.quantity("max_refill_interval", Kind.DURATION, required=False)
     present = {
         "approved_for_it": True,
         "stock_concentrations": bool(stocks),
@@ -806,9 +952,18 @@ def _drug(key: str, e: _Entry) -> Drug:
         "stability": bool(stability_table.table),
         "withdrawal_signs": bool(withdrawal),
         "overdose_signs": bool(overdose),
+        "opioid": True,
+        "withdrawal_on_cut": True,
+        "start": bool(start_table.table),
+        "restart_window_hours": restart_hours is not None,
+        "max_refill_interval": interval is not None,
     }
     sources = e.sources(present)
     unverified = e.field_list("unverified", present)
+    policy = e.field_list("policy", present)
+    if policy & unverified:
+        e.fail("policy", f"{', '.join(sorted(policy & unverified))} cannot be both clinic "
+                         "policy and unverified")
     # The rule of domain.md: an unverified value is never a hard limit.
     if "hard_max" in unverified:
         e.fail(
@@ -824,7 +979,8 @@ def _drug(key: str, e: _Entry) -> Drug:
         value = values[field]
         if value is None:
             return None
-        return Limit(value, _tags(sources, field), unverified=field in unverified)
+        return Limit(value, _tags(sources, field), unverified=field in unverified,
+                     policy=field in policy)
 
     typical_min, typical_max = cast(Limit, limit("typical_min")), cast(Limit, limit("typical_max"))
     soft_max, hard_max = limit("soft_max"), limit("hard_max")
@@ -836,6 +992,8 @@ def _drug(key: str, e: _Entry) -> Drug:
         e.child("titration", raw_titration), dose_unit, _tags(sources, "titration")
     )
     stability = _stability(stability_table, _tags(sources, "stability"))
+    start = _start(start_table, dose_unit, _tags(sources, "start"),
+                   {"start": ("start" in unverified, "start" in policy)})
     e.finish()
     return Drug(
         key=key,
@@ -854,6 +1012,16 @@ def _drug(key: str, e: _Entry) -> Drug:
         overdose_signs=overdose,
         unverified=unverified,
         sources=sources,
+        opioid=opioid,
+        withdrawal_on_cut=withdrawal_on_cut,
+        caution_above=limit("caution_above"),
+        start=None if start.empty else start,
+        restart_window_hours=restart_hours,
+        naive_pump_concentration=limit("naive_pump_concentration"),
+        policy=policy,
+        max_refill_interval=None if interval is None else Limit(
+            interval, _tags(sources, "max_refill_interval"),
+            unverified="max_refill_interval" in unverified),
     )
 
 

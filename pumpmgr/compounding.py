@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pumpmgr.errors import Code, ImpossibleInput
+from pumpmgr.formatting import MassUnit, format_quantity
 from pumpmgr.units import Q_, Kind, Quantity, exceeds, require_not_negative, require_positive
 
 DILUENT = "preservative-free 0.9 % sodium chloride"
@@ -39,9 +40,11 @@ def compound(
     stock: Quantity,
     fill_volume: Quantity,
     extra_volume: Quantity | None = None,
+    mass_unit: MassUnit = "mcg",
 ) -> Compounding:
     """How much stock and diluent make ``fill_volume + extra_volume`` of the concentration the
-    dose needs at this flow. Refuses a concentration above the stock's."""
+    dose needs at this flow. Refuses a concentration above the stock's, saying both in
+    ``mass_unit`` (the drug's display unit)."""
     concentration = required_concentration(dose, flow)
     require_positive(stock, Kind.CONCENTRATION, "stock")
     require_positive(fill_volume, Kind.VOLUME, "fill volume")
@@ -49,9 +52,11 @@ def compound(
     require_not_negative(extra_volume, Kind.VOLUME, "extra volume")
     c, c_stock = float(concentration.m), float(stock.to("mcg/mL").m)
     if exceeds(c, c_stock):
+        needed = format_quantity(concentration, Kind.CONCENTRATION, mass_unit)
+        held = format_quantity(stock, Kind.CONCENTRATION, mass_unit)
         raise ImpossibleInput(
-            f"stock: the dose needs {c:g} mcg/mL at this flow, stronger than the stock "
-            f"({c_stock:g} mcg/mL); choose a stronger stock or check the dose",
+            f"stock: the dose needs {needed} at this flow, stronger than the stock "
+            f"({held}); choose a stronger stock or check the dose",
             code=Code.CONCENTRATION_ABOVE_STOCK, field="stock",
         )
     total = float((fill_volume + extra_volume).to("mL").m)

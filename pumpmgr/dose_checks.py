@@ -1,29 +1,47 @@
 """Checks of a new dose or prescription against the drug library (domain-rules §6).
 
 Pure layer: imports the standard library, :mod:`pumpmgr.units` (pint), :mod:`pumpmgr.errors`,
-:mod:`pumpmgr.formatting` and :mod:`pumpmgr.catalogs` (the :class:`Drug` data only; nothing is
-read from disk here).
+:mod:`pumpmgr.formatting`, :mod:`pumpmgr.schedule` and :mod:`pumpmgr.catalogs` (the library's
+data only; nothing is read from disk here).
 
 A check never raises on a bad dose: a value of the wrong kind, without a unit, zero or negative
 comes back as a *blocked* finding, like every other refusal, so that a form can show it beside
-the field. Verdicts, the most severe finding winning:
+the field. The dose compared is the daily dose ``D`` in mass per day (``D_max`` when the
+caller counts the patient's boluses), never mL per day, so a concentration change alone never
+makes a dose finding. One verdict, the most severe finding winning:
 
-- **blocked** (cannot be saved): wrong kind of quantity; zero or negative values; a dose above
-  the hard maximum; a dose 10 times or more above the top of the typical range (a mg/mcg
-  slip); a concentration above the maximum when that maximum is verified.
-- **warning** (saved only with a recorded reason): above the soft maximum; outside the typical
-  range (10 times or more below it gets its own code, a slip the other way); a concentration
-  above an *unverified* maximum (unverified values are never hard limits, see
-  :mod:`pumpmgr.catalogs`); an increase beyond the titration rule, measured as
-  ``(new - previous) / previous`` where exactly the limit is allowed (compared with
-  :func:`pumpmgr.units.exceeds`, so float noise cannot turn +30 % into a warning); for a
-  step rule (ziconotide) an increase above the step or more steps a week than allowed; any
-  increase less than 24 hours after the previous change.
+- **blocked** (nobody can save it): wrong kind of quantity; zero or negative values (stopping a
+  drug is a Stop order); a dose above the hard maximum (the clinic-policy ones can be raised for
+  one patient by an individual maximum, label maxima cannot); a dose 10 times or more above the
+  top of the typical range (a mg/mcg slip); a concentration above a sourced maximum; a daily
+  volume, or a flex step's volume rate, the pump cannot deliver (below its lowest or above its
+  highest programmable flow; the message proposes a stock strength that fits); a schedule the
+  pump cannot hold (too many flex steps; steps or boluses on a constant-flow pump).
+- **stop** (a prescriber only, re-entering the dose blind and giving a reason): a change of
+  ``D`` to 5 times or more, or a fifth or less, of the current dose, "possible tenfold error";
+  not for a ziconotide increase within its label step.
+- **warning** (saved only with a recorded reason): above the soft maximum or the label's
+  caution (morphine above 20 mg/day); outside the typical range; a concentration above an
+  unconfirmed maximum (domain.md marks it unverified, so it is never a hard limit); an increase
+  beyond the titration rule, measured as ``(new - current) / current`` where exactly the limit
+  is allowed (compared with :func:`pumpmgr.units.exceeds`, so float noise cannot turn +30 %
+  into a warning); for a step rule (ziconotide) an increase above the step or more steps a
+  week than allowed; any increase less than 24 hours after the previous change; for a drug
+  whose cut risks withdrawal (baclofen, opioids, clonidine) a cut to less than half, or beyond
+  the titration rule within 24 hours; a flex step or scheduled bolus whose rate for a time of
+  day becomes 5 times or more, or a fifth or less, of the rate programmed for that time before;
+  a start above the start range; a drug or concentration the pump model is not labelled for
+  (where the catalog holds its labelling); a ziconotide-naive pump filled with anything but
+  the label's undiluted solution.
 - **ok** otherwise.
+
+Every finding shows its numbers in the drug's display unit, says what to do, and says
+"unconfirmed" when it rests on a value domain.md marks unverified; reference codes never appear
+in a message: :attr:`Finding.sources` carries them for a "source" link.
 
 When the rule depends on the patient (baclofen: spinal or cerebral origin, children; opioids:
 cancer or non-cancer pain) and the caller does not say, the strictest row applies and the
-message says so.
+message says so. An unknown opioid status counts as naive.
 
 :func:`check_admixture` checks every drug of one solution and merges the findings. It takes
 each drug's daily dose already computed (``Vd x C``, done by ``pumpmgr.dosing``), so the
@@ -39,18 +57,36 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from pumpmgr.catalogs import Drug, DrugLibrary, Limit, Origin, Pain, TitrationKind
+from pumpmgr.catalogs import (
+    Drug,
+    DrugLibrary,
+    Limit,
+    OpioidStatus,
+    Origin,
+    Pain,
+    PumpModel,
+    PumpType,
+    TitrationKind,
+)
 from pumpmgr.dosing import admixture_doses
 from pumpmgr.errors import Code, InputError
 from pumpmgr.formatting import format_number, format_quantity
 from pumpmgr.records import PrescriptionRecord
-from pumpmgr.units import Kind, Quantity, exceeds, require, to_canonical
+from pumpmgr.schedule import PatientBolus, Schedule
+from pumpmgr.units import Q_, Kind, Quantity, exceeds, require, to_canonical
 
 #: An increase sooner than this after the previous change is a warning [domain-rules §6].
 MIN_HOURS_BETWEEN_INCREASES = 24.0
 #: A dose this many times the top of the typical range is blocked, this many times below its
 #: bottom warned: the mark of a mg/mcg slip [domain-rules §6; domain.md §5].
 SLIP_FACTOR = 10.0
+#: A change of the daily dose to this many times the current one, or to this fraction of it,
+#: is a possible tenfold error that only a prescriber may save [domain-rules §6].
+TENFOLD_FACTOR = 5.0
+#: The same factor for one flex step or scheduled bolus against the same time of day before.
+STEP_SLIP_FACTOR = 5.0
+#: A cut below this fraction of the current dose risks withdrawal [domain-rules §6].
+WITHDRAWAL_FRACTION = 0.5
 
 _ORIGINS = ("spinal", "cerebral")
 _PAINS = ("cancer", "non-cancer")
@@ -59,6 +95,7 @@ _PAINS = ("cancer", "non-cancer")
 class Verdict(StrEnum):
     OK = "ok"
     WARNING = "warning"
+    STOP = "stop"  #: a prescriber only, with the dose re-entered blind and a listed reason
     BLOCKED = "blocked"
 
     @property
@@ -66,7 +103,7 @@ class Verdict(StrEnum):
         return _SEVERITY[self]
 
 
-_SEVERITY = {Verdict.OK: 0, Verdict.WARNING: 1, Verdict.BLOCKED: 2}
+_SEVERITY = {Verdict.OK: 0, Verdict.WARNING: 1, Verdict.STOP: 2, Verdict.BLOCKED: 3}
 
 
 class FindingCode(StrEnum):
@@ -78,17 +115,31 @@ class FindingCode(StrEnum):
     NOT_POSITIVE = "dose.not_positive"
     NEGATIVE_TIME = "time.negative"
     ABOVE_HARD_MAX = "dose.above_hard_max"
+    ABOVE_INDIVIDUAL_MAX = "dose.above_individual_max"
     TEN_TIMES_TYPICAL = "dose.ten_times_typical"
     ABOVE_SOFT_MAX = "dose.above_soft_max"
+    ABOVE_LABEL_CAUTION = "dose.above_label_caution"
     ABOVE_TYPICAL = "dose.above_typical"
     BELOW_TYPICAL = "dose.below_typical"
     TENTH_OF_TYPICAL = "dose.tenth_of_typical"
+    POSSIBLE_TENFOLD_ERROR = "dose.possible_tenfold_error"
     CONCENTRATION_ABOVE_MAX = "concentration.above_max"
     CONCENTRATION_ABOVE_UNVERIFIED_MAX = "concentration.above_unverified_max"
     TITRATION_ABOVE_PERCENT = "titration.above_percent"
     TITRATION_ABOVE_STEP = "titration.above_step"
     TITRATION_TOO_MANY_STEPS = "titration.too_many_steps"
     INCREASE_WITHIN_24H = "titration.within_24h"
+    WITHDRAWAL_CUT_BELOW_HALF = "withdrawal.cut_below_half"
+    WITHDRAWAL_FAST_CUT = "withdrawal.cut_beyond_titration_within_24h"
+    START_ABOVE_RANGE = "start.above_range"
+    START_WITHOUT_SCREENING = "start.screening_bolus_not_given"
+    STEP_SLIP = "schedule.step_slip"
+    BELOW_MIN_FLOW = "pump.below_min_flow"
+    ABOVE_MAX_FLOW = "pump.above_max_flow"
+    TOO_MANY_FLEX_STEPS = "pump.too_many_flex_steps"
+    SCHEDULE_NOT_OFFERED = "pump.schedule_not_offered"
+    NOT_LABELLED = "pump.not_labelled"
+    NAIVE_PUMP_SOLUTION = "pump.naive_pump_solution"
     DUPLICATE_DRUG = "admixture.duplicate_drug"
 
 
@@ -98,13 +149,20 @@ _INPUT_CODES = {
     Code.NOT_FINITE: FindingCode.NOT_FINITE,
 }
 
+_DO_NOT_SAVE = "It cannot be saved: check the dose and the units with the prescriber."
+_WITH_REASON = "Save it only with a reason."
+
 
 @dataclass(frozen=True)
 class Finding:
-    level: Verdict  #: WARNING or BLOCKED
+    level: Verdict  #: WARNING, STOP or BLOCKED
     code: FindingCode
-    message: str  #: clinic language, naming the limit and its source
+    message: str  #: clinic language, numbers in the drug's display unit, no reference codes
     field: str  #: dose, previous_dose, concentration, hours_since_change (drug-prefixed in a mix)
+    #: The source tags the finding rests on (``S41``, ``domain-rules §6``), for a "source" link.
+    sources: tuple[str, ...] = ()
+    #: It rests on a value domain.md marks unverified (the message says "unconfirmed").
+    unconfirmed: bool = False
 
 
 @dataclass(frozen=True)
@@ -120,10 +178,33 @@ class DoseCheck:
     def blocked(self) -> bool:
         return self.verdict is Verdict.BLOCKED
 
+    @property
+    def needs_prescriber(self) -> bool:
+        """A stop finding: only a prescriber, re-entering the dose blind, may save it."""
+        return any(f.level is Verdict.STOP for f in self.findings)
 
-def _merge(findings: Sequence[Finding]) -> DoseCheck:
+
+@dataclass(frozen=True)
+class StartContext:
+    """What a start (a first dose of a drug, or a restart) is checked with."""
+
+    #: ``None``: not recorded, which counts as naive (domain-rules §6).
+    opioid_status: OpioidStatus | None = None
+    screening_bolus: Quantity | None = None  #: the effective baclofen screening bolus (mass)
+    screening_effect_hours: float | None = None  #: how long its effect lasted
+
+
+def merge_findings(findings: Sequence[Finding]) -> DoseCheck:
+    """One check of ``findings``: its verdict is the most severe of them (``ok`` for none)."""
     verdict = max((f.level for f in findings), key=lambda v: v.severity, default=Verdict.OK)
     return DoseCheck(verdict, tuple(findings))
+
+
+def limit_status_text(limit: Limit) -> str:
+    """`` (unconfirmed)`` or `` (clinic policy)`` after a limit's value, or nothing."""
+    if limit.unverified:
+        return " (unconfirmed)"
+    return " (clinic policy)" if limit.policy else ""
 
 
 class _Check:
@@ -134,14 +215,19 @@ class _Check:
         self.prefix = prefix
         self.findings: list[Finding] = []
 
-    def add(self, level: Verdict, code: FindingCode, field: str, message: str) -> None:
-        self.findings.append(Finding(level, code, message, self.prefix + field))
+    def add(self, level: Verdict, code: FindingCode, field: str, message: str,
+            *limits: Limit | None, sources: Sequence[str] = ()) -> None:
+        used = [limit for limit in limits if limit is not None]
+        tags = tuple(dict.fromkeys([*sources, *(t for u in used for t in u.sources)]))
+        self.findings.append(Finding(level, code, message, self.prefix + field, tags,
+                                     any(u.unverified for u in used)))
 
     def show(self, quantity: Quantity, kind: Kind = Kind.DOSE_RATE) -> str:
         return format_quantity(quantity, kind, self.drug.display_unit)
 
     def cited(self, limit: Limit, kind: Kind = Kind.DOSE_RATE) -> str:
-        return f"{self.show(limit.value, kind)} {limit.cite()}"
+        """A limit's value, followed by "(unconfirmed)" or "(clinic policy)" when it is."""
+        return self.show(limit.value, kind) + limit_status_text(limit)
 
     def read(self, value: object, kind: Kind, field: str) -> float | None:
         """The canonical magnitude of ``value``, or None after a blocked finding."""
@@ -154,46 +240,58 @@ class _Check:
             return None
         magnitude = to_canonical(value, kind)
         if magnitude <= 0:
+            stop = " (to stop the drug, give a Stop order)" if kind is Kind.DOSE_RATE else ""
             self.add(
                 Verdict.BLOCKED,
                 FindingCode.NOT_POSITIVE,
                 field,
-                f"{self.drug.name}: {name} must be more than zero, not {self.show(value, kind)}",
+                f"{self.drug.name}: {name} must be more than zero, not "
+                f"{self.show(value, kind)}{stop}",
             )
             return None
         return magnitude
 
     # -- the dose against the library's limits
 
-    def dose_limits(self, dose: Quantity, value: float) -> None:
+    def dose_limits(self, dose: Quantity, value: float, individual_max: Quantity | None) -> None:
         drug, shown = self.drug, f"{self.drug.name} {self.show(dose)}"
         hard = drug.hard_max
-        if hard is not None and exceeds(value, _canonical(hard)):
+        if individual_max is not None and (hard is None or hard.policy):
+            # A clinic-policy maximum raised for this patient; label maxima cannot be raised.
+            if exceeds(value, to_canonical(individual_max, Kind.DOSE_RATE)):
+                self.add(
+                    Verdict.BLOCKED,
+                    FindingCode.ABOVE_INDIVIDUAL_MAX,
+                    "dose",
+                    f"{shown} is above this patient's individual maximum of "
+                    f"{self.show(individual_max)}. {_DO_NOT_SAVE}",
+                )
+        elif hard is not None and exceeds(value, _canonical(hard)):
             self.add(
                 Verdict.BLOCKED,
                 FindingCode.ABOVE_HARD_MAX,
                 "dose",
-                f"{shown} is above the hard maximum of {self.cited(hard)}; it cannot be saved.",
+                f"{shown} is above the hard maximum of {self.cited(hard)}. {_DO_NOT_SAVE}",
+                hard,
             )
         top, bottom = drug.typical_max, drug.typical_min
-        if bottom.cite() == top.cite():
-            typical = f"the typical range, {self.show(bottom.value)} to {self.cited(top)}"
-        else:
-            typical = f"the typical range, {self.cited(bottom)} to {self.cited(top)}"
+        typical = f"the typical range, {self.cited(bottom)} to {self.cited(top)}"
         if not exceeds(SLIP_FACTOR * _canonical(top), value):
             self.add(
                 Verdict.BLOCKED,
                 FindingCode.TEN_TIMES_TYPICAL,
                 "dose",
                 f"{shown} is 10 times or more the top of {typical}: check for a mg/mcg "
-                "mix-up. It cannot be saved.",
+                f"mix-up. {_DO_NOT_SAVE}",
+                top,
             )
         elif exceeds(value, _canonical(top)):
             self.add(
                 Verdict.WARNING,
                 FindingCode.ABOVE_TYPICAL,
                 "dose",
-                f"{shown} is above {typical}; save it only with a reason.",
+                f"{shown} is above {typical}. {_WITH_REASON}",
+                bottom, top,
             )
         soft = drug.soft_max
         if soft is not None and exceeds(value, _canonical(soft)):
@@ -201,8 +299,18 @@ class _Check:
                 Verdict.WARNING,
                 FindingCode.ABOVE_SOFT_MAX,
                 "dose",
-                f"{shown} is above the soft maximum of {self.cited(soft)}; save it only with "
-                "a reason.",
+                f"{shown} is above the soft maximum of {self.cited(soft)}. {_WITH_REASON}",
+                soft,
+            )
+        caution = drug.caution_above
+        if caution is not None and exceeds(value, _canonical(caution)):
+            self.add(
+                Verdict.WARNING,
+                FindingCode.ABOVE_LABEL_CAUTION,
+                "dose",
+                f"{shown} is above {self.cited(caution)}, where the label advises caution. "
+                f"{_WITH_REASON}",
+                caution,
             )
         if not exceeds(value, _canonical(bottom) / SLIP_FACTOR):
             self.add(
@@ -210,14 +318,16 @@ class _Check:
                 FindingCode.TENTH_OF_TYPICAL,
                 "dose",
                 f"{shown} is 10 times or more below the bottom of {typical}: check for a "
-                "mg/mcg mix-up. Save it only with a reason.",
+                f"mg/mcg mix-up. {_WITH_REASON}",
+                bottom,
             )
         elif exceeds(_canonical(bottom), value):
             self.add(
                 Verdict.WARNING,
                 FindingCode.BELOW_TYPICAL,
                 "dose",
-                f"{shown} is below {typical}; save it only with a reason.",
+                f"{shown} is below {typical}. {_WITH_REASON}",
+                bottom, top,
             )
 
     # -- the concentration against the maximum
@@ -233,19 +343,60 @@ class _Check:
                 Verdict.BLOCKED,
                 FindingCode.CONCENTRATION_ABOVE_MAX,
                 "concentration",
-                f"{shown} is above the maximum concentration of {cited}; it cannot be saved.",
+                f"{shown} is above the maximum concentration of {cited}. It cannot be saved: "
+                "check the solution with the pharmacy.",
+                maximum,
             )
         else:
-            # An unverified maximum is a soft limit only (see pumpmgr.catalogs).
+            # An unconfirmed maximum is never a hard limit (domain.md marks it unverified).
             self.add(
                 Verdict.WARNING,
                 FindingCode.CONCENTRATION_ABOVE_UNVERIFIED_MAX,
                 "concentration",
-                f"{shown} is above the maximum concentration of {cited}, an unverified "
-                "value and so a warning only; save it only with a reason.",
+                f"{shown} is above the maximum concentration of {cited}; as the maximum is "
+                f"unconfirmed this is a warning only. {_WITH_REASON}",
+                maximum,
             )
 
-    # -- the change from the previous dose
+    def naive_pump(self, concentration: Quantity, value: float) -> None:
+        wanted = self.drug.naive_pump_concentration
+        if wanted is None:
+            return
+        target = _canonical(wanted, Kind.CONCENTRATION)
+        if exceeds(value, target) or exceeds(target, value):
+            self.add(
+                Verdict.WARNING,
+                FindingCode.NAIVE_PUMP_SOLUTION,
+                "concentration",
+                f"This is the pump's first {self.drug.name.lower()} fill: the label asks for "
+                f"the undiluted {self.cited(wanted, Kind.CONCENTRATION)} solution only, not "
+                f"{self.show(concentration, Kind.CONCENTRATION)}. {_WITH_REASON}",
+                wanted,
+            )
+
+    # -- the change from the current dose
+
+    def tenfold(self, dose: Quantity, new: float, current_dose: Quantity, current: float) -> None:
+        """A change to 5 times or more, or a fifth or less: a prescriber-only stop."""
+        rule = self.drug.titration
+        up = not exceeds(TENFOLD_FACTOR * current, new)
+        down = not exceeds(new, current / TENFOLD_FACTOR)
+        if up and rule.kind is TitrationKind.STEP and rule.step is not None and not exceeds(
+                new - current, _to(rule.step)):
+            return  # a ziconotide increase within the label's step [domain-rules §6]
+        if not (up or down):
+            return
+        how = (f"{format_number(new / current, 1, grouped=True)} times" if up
+               else f"1/{format_number(current / new, 1, grouped=True)} of")
+        self.add(
+            Verdict.STOP,
+            FindingCode.POSSIBLE_TENFOLD_ERROR,
+            "dose",
+            f"Possible tenfold error: {self.drug.name} {self.show(dose)} is {how} the current "
+            f"dose of {self.show(current_dose)}. Only a prescriber may save it, typing the new "
+            "dose again and choosing a reason.",
+            sources=("domain-rules §6",),
+        )
 
     def titration(
         self,
@@ -264,21 +415,18 @@ class _Check:
             return  # not an increase: no titration rule applies
         drug, rule = self.drug, self.drug.titration
         change = f"{drug.name} from {self.show(previous_dose)} to {self.show(dose)}"
-        cite = "".join(f"[{tag}]" for tag in rule.sources)
         if rule.kind is TitrationKind.PERCENT:
             limit = rule.percent_limit(origin=origin, pain=pain, child=child)
             increase = (new - previous) / previous
             if exceeds(increase, limit.percent / 100):
-                which = "all patients" if limit.variant == "all" else limit.variant
-                if limit.assumed:
-                    which += ", the strictest row, as the patient's details were not given"
                 self.add(
                     Verdict.WARNING,
                     FindingCode.TITRATION_ABOVE_PERCENT,
                     "dose",
                     f"{change} is an increase of +{format_number(increase * 100, 2)} %; the "
                     f"titration limit is +{format_number(limit.percent, 2)} % per 24 h "
-                    f"({which}) {cite}. Save it only with a reason.",
+                    f"({_which(limit.variant, limit.assumed)}). {_WITH_REASON}",
+                    sources=rule.sources,
                 )
         elif rule.step is not None and exceeds(new - previous, _to(rule.step)):
             self.add(
@@ -286,7 +434,8 @@ class _Check:
                 FindingCode.TITRATION_ABOVE_STEP,
                 "dose",
                 f"{change} is an increase of {self.show(dose - previous_dose)}; the titration "
-                f"limit is {self.show(rule.step)} a step {cite}. Save it only with a reason.",
+                f"limit is {self.show(rule.step)} a step. {_WITH_REASON}",
+                sources=rule.sources,
             )
         if (
             rule.steps_per_week is not None
@@ -298,7 +447,8 @@ class _Check:
                 FindingCode.TITRATION_TOO_MANY_STEPS,
                 "dose",
                 f"{change} would be increase number {increases_past_7_days + 1} within 7 days; "
-                f"the limit is {rule.steps_per_week} a week {cite}. Save it only with a reason.",
+                f"the limit is {rule.steps_per_week} a week. {_WITH_REASON}",
+                sources=rule.sources,
             )
         if hours_since_change is not None and exceeds(
             MIN_HOURS_BETWEEN_INCREASES, hours_since_change
@@ -308,8 +458,127 @@ class _Check:
                 FindingCode.INCREASE_WITHIN_24H,
                 "dose",
                 f"{change} comes {format_number(hours_since_change, 1)} h after the previous "
-                "change; increases should be at least 24 h apart [domain-rules §6]. Save it "
-                "only with a reason.",
+                f"change; increases should be at least 24 h apart. {_WITH_REASON}",
+                sources=("domain-rules §6",),
+            )
+
+    def withdrawal(
+        self,
+        dose: Quantity,
+        new: float,
+        current_dose: Quantity,
+        current: float,
+        *,
+        hours_since_change: float | None,
+        origin: Origin | None,
+        pain: Pain | None,
+        child: bool,
+    ) -> None:
+        """A cut that risks withdrawal, for the drugs whose cut does (domain-rules §6)."""
+        drug = self.drug
+        if not drug.withdrawal_on_cut or not exceeds(current, new):
+            return
+        change = f"{drug.name} from {self.show(current_dose)} to {self.show(dose)}"
+        advice = ("Watch for withdrawal signs (they are on the worksheet) and tell the patient "
+                  "what to look for. " + _WITH_REASON)
+        sources = drug.sources.get("withdrawal_on_cut", ())
+        if exceeds(WITHDRAWAL_FRACTION * current, new):
+            self.add(
+                Verdict.WARNING,
+                FindingCode.WITHDRAWAL_CUT_BELOW_HALF,
+                "dose",
+                f"Withdrawal risk: {change} is a cut to less than half of the current dose. "
+                f"{advice}",
+                sources=sources,
+            )
+            return
+        rule = drug.titration
+        if (rule.kind is not TitrationKind.PERCENT or hours_since_change is None
+                or not exceeds(MIN_HOURS_BETWEEN_INCREASES, hours_since_change)):
+            return
+        limit = rule.percent_limit(origin=origin, pain=pain, child=child)
+        cut = (current - new) / current
+        if exceeds(cut, limit.percent / 100):
+            self.add(
+                Verdict.WARNING,
+                FindingCode.WITHDRAWAL_FAST_CUT,
+                "dose",
+                f"Withdrawal risk: {change} is a cut of {format_number(cut * 100, 2)} % "
+                f"{format_number(hours_since_change, 1)} h after the previous change, beyond "
+                f"the titration limit of {format_number(limit.percent, 2)} % per 24 h "
+                f"({_which(limit.variant, limit.assumed)}). {advice}",
+                sources=(*sources, *rule.sources),
+            )
+
+    # -- a start (first dose or restart) against the start range
+
+    def start(self, dose: Quantity, value: float, context: StartContext) -> None:
+        rule, drug = self.drug.start, self.drug
+        if rule is None:
+            return  # no start range in the library (the clinic's setting; none shipped)
+        shown = f"{drug.name} {self.show(dose)}"
+        limits: list[tuple[Limit, str]] = []
+        if rule.max_all is not None:
+            limits.append((rule.max_all, "the start range"))
+        if drug.opioid and (rule.max_naive is not None or rule.max_tolerant is not None):
+            status = context.opioid_status
+            if status is OpioidStatus.TOLERANT and rule.max_tolerant is not None:
+                limits.append((rule.max_tolerant, "the start range for an opioid-tolerant "
+                                                  "patient"))
+            elif status is not OpioidStatus.TOLERANT and rule.max_naive is not None:
+                which = ("the start range for an opioid-naive patient" if status is not None
+                         else "the start range for an opioid-naive patient (the opioid status "
+                              "is not recorded, so naive is assumed)")
+                limits.append((rule.max_naive, which))
+        for limit, which in limits:
+            if exceeds(value, _canonical(limit)):
+                self.add(
+                    Verdict.WARNING,
+                    FindingCode.START_ABOVE_RANGE,
+                    "dose",
+                    f"{shown} is a start above {which}, up to {self.cited(limit)}. "
+                    f"{_WITH_REASON}",
+                    limit,
+                )
+        if rule.from_screening_bolus:
+            self.screening_start(dose, value, context)
+
+    def screening_start(self, dose: Quantity, value: float, context: StartContext) -> None:
+        rule, drug = self.drug.start, self.drug
+        assert rule is not None and rule.long_effect_hours is not None
+        bolus, hours = context.screening_bolus, context.screening_effect_hours
+        if bolus is None:
+            self.add(
+                Verdict.WARNING,
+                FindingCode.START_WITHOUT_SCREENING,
+                "dose",
+                f"A {drug.name.lower()} start follows the effective screening bolus, which was "
+                "not given: enter it (and how long its effect lasted) to check the start dose. "
+                f"{_WITH_REASON}",
+                sources=rule.sources,
+            )
+            return
+        # Twice the bolus a day, or once it when its effect lasted longer (the label's
+        # exception); an unknown effect length takes the stricter, once [S54][S35].
+        long_effect = hours is None or exceeds(hours, rule.long_effect_hours)
+        factor = 1 if long_effect else 2
+        most = Q_(factor * to_canonical(bolus, Kind.MASS), "mcg/day")
+        if exceeds(value, to_canonical(most, Kind.DOSE_RATE)):
+            if hours is None:
+                why = ("once the screening bolus a day, as how long its effect lasted was "
+                       "not given")
+            elif long_effect:
+                why = (f"once the screening bolus a day, as its effect lasted more than "
+                       f"{format_number(rule.long_effect_hours, 1)} h")
+            else:
+                why = "twice the effective screening bolus a day"
+            self.add(
+                Verdict.WARNING,
+                FindingCode.START_ABOVE_RANGE,
+                "dose",
+                f"{drug.name} {self.show(dose)} is a start above {self.show(most)}, "
+                f"{why} ({self.show(bolus, Kind.MASS)}). {_WITH_REASON}",
+                sources=rule.sources,
             )
 
     def hours(self, hours_since_change: float) -> float | None:
@@ -345,12 +614,211 @@ class _Check:
         return float(hours_since_change)
 
 
+def _which(variant: str, assumed: bool) -> str:
+    which = "all patients" if variant == "all" else variant
+    if assumed:
+        which += ", the strictest row, as the patient's details were not given"
+    return which
+
+
 def _canonical(limit: Limit, kind: Kind = Kind.DOSE_RATE) -> float:
     return to_canonical(limit.value, kind)
 
 
 def _to(quantity: Quantity) -> float:
     return to_canonical(quantity, Kind.DOSE_RATE)
+
+
+# --------------------------------------------------------------------------------------------
+# What the pump can deliver and hold, and the per-step slip
+
+
+def _clock(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+def _step_name(schedule: Schedule, start: int, length: int) -> str:
+    if schedule.is_simple or len(schedule.steps) == 1:
+        return "the daily volume"
+    return f"the step {_clock(start)}-{_clock((start + length) % 1440)}"
+
+
+def _pump_findings(
+    pump: PumpModel,
+    drug: Drug,
+    concentration: Quantity,
+    schedule: Schedule,
+    patient_bolus: PatientBolus | None,
+) -> list[Finding]:
+    """What the pump cannot deliver or hold, and labelling (domain-rules §6). ``drug`` and
+    ``concentration`` are the solution's first ingredient, in which the schedule's rates are
+    written."""
+    check = _Check(drug, "")
+    pump_sources = dict(pump.sources)
+    if pump.type is PumpType.CONSTANT_FLOW and (
+            len(schedule.steps) > 1 or schedule.boluses or patient_bolus is not None):
+        check.add(
+            Verdict.BLOCKED,
+            FindingCode.SCHEDULE_NOT_OFFERED,
+            "schedule",
+            f"The {pump.name} runs at one fixed flow: it has no flex steps and no boluses. "
+            "Prescribe one continuous dose (the concentration sets it).",
+            sources=("domain.md §1.1",),
+        )
+    steps_max = pump.max_flex_steps
+    if steps_max is not None and len(schedule.steps) > steps_max:
+        check.add(
+            Verdict.BLOCKED,
+            FindingCode.TOO_MANY_FLEX_STEPS,
+            "schedule",
+            f"The schedule has {len(schedule.steps)} flex steps; the {pump.name} holds at most "
+            f"{steps_max}. Merge steps before saving.",
+            sources=pump_sources.get("max_flex_steps", ()),
+        )
+    c = to_canonical(concentration, Kind.CONCENTRATION)
+    low = None if pump.min_flow is None else to_canonical(pump.min_flow, Kind.FLOW)
+    high = None if pump.max_flow is None else to_canonical(pump.max_flow, Kind.FLOW)
+    for start, length, rate in schedule.step_minutes():
+        volume = rate / c  # mL/day of this step
+        where = _step_name(schedule, start, length)
+        if low is not None and exceeds(low, volume):
+            fits = rate / low  # the strongest concentration that keeps the flow at the lowest
+            check.add(
+                Verdict.BLOCKED,
+                FindingCode.BELOW_MIN_FLOW,
+                "schedule",
+                f"{drug.name} at {check.show(concentration, Kind.CONCENTRATION)}: "
+                f"{where} needs {format_quantity(Q_(volume, 'mL/day'), Kind.FLOW)}, below the "
+                f"{pump.name}'s lowest programmable flow of "
+                f"{format_quantity(Q_(low, 'mL/day'), Kind.FLOW)}: the pump cannot deliver "
+                f"it. {_proposal(check, fits, weaker=True)}",
+                sources=pump_sources.get("min_flow", ()),
+            )
+        if high is not None and exceeds(volume, high):
+            fits = rate / high  # the weakest concentration that keeps the flow at the highest
+            check.add(
+                Verdict.BLOCKED,
+                FindingCode.ABOVE_MAX_FLOW,
+                "schedule",
+                f"{drug.name} at {check.show(concentration, Kind.CONCENTRATION)}: "
+                f"{where} needs {format_quantity(Q_(volume, 'mL/day'), Kind.FLOW)}, above the "
+                f"{pump.name}'s highest programmable flow of "
+                f"{format_quantity(Q_(high, 'mL/day'), Kind.FLOW)}: the pump cannot deliver "
+                f"it. {_proposal(check, fits, weaker=False)}",
+                sources=pump_sources.get("max_flow", ()),
+            )
+    return check.findings
+
+
+def _proposal(check: _Check, bound: float, *, weaker: bool) -> str:
+    """A stock strength of the drug that would fit (``bound`` mcg/mL: at most it when
+    ``weaker``, at least it otherwise), with the bridge reminder."""
+    drug = check.drug
+    bound_text = check.show(Q_(bound, "mcg/mL"), Kind.CONCENTRATION)
+    stocks = [to_canonical(s, Kind.CONCENTRATION) for s in drug.stock_concentrations]
+    maximum = drug.max_concentration
+    ceiling = math.inf if maximum is None else _canonical(maximum, Kind.CONCENTRATION)
+    if weaker:
+        fitting = [s for s in stocks if not exceeds(s, bound)]
+        stock = max(fitting, default=None)
+        need = f"A solution of at most {bound_text} would fit"
+    else:
+        fitting = [s for s in stocks if not exceeds(bound, s) and not exceeds(s, ceiling)]
+        stock = min(fitting, default=None)
+        need = f"A solution of at least {bound_text} would fit"
+    if stock is not None:
+        need += (f", for example the {check.show(Q_(stock, 'mcg/mL'), Kind.CONCENTRATION)} "
+                 "stock")
+    elif not weaker and exceeds(bound, ceiling):
+        need += ", which is above the maximum concentration: lower the dose"
+    else:
+        need += " (diluted from a stock)" if weaker else " (compounded)"
+    return (f"{need}. A concentration change is made at a refill, with the bridge bolus "
+            "while the old solution clears the pump and catheter.")
+
+
+def _labelling_findings(
+    pump: PumpModel, drug: Drug, concentration: Quantity | None, prefix: str,
+) -> list[Finding]:
+    """A drug, or a concentration, the pump model is not labelled for (when the catalog holds
+    the model's labelling)."""
+    if not pump.labelled_drugs:
+        return []
+    check = _Check(drug, prefix)
+    sources = tuple(dict(pump.sources).get("labelled_drugs", ()))
+    strengths = pump.labelled_drugs.get(drug.key)
+    if strengths is None:
+        check.add(Verdict.WARNING, FindingCode.NOT_LABELLED, "drug",
+                  f"The {pump.name} is not labelled for {drug.name.lower()}: the prescriber "
+                  f"decides and records why. {_WITH_REASON}", sources=sources)
+    elif strengths and concentration is not None:
+        value = to_canonical(concentration, Kind.CONCENTRATION)
+        if not any(not exceeds(value, to_canonical(s, Kind.CONCENTRATION))
+                   and not exceeds(to_canonical(s, Kind.CONCENTRATION), value)
+                   for s in strengths):
+            listed = ", ".join(check.show(s, Kind.CONCENTRATION) for s in strengths)
+            check.add(Verdict.WARNING, FindingCode.NOT_LABELLED, "concentration",
+                      f"The {pump.name} is labelled for {drug.name.lower()} at {listed} only, "
+                      f"not {check.show(concentration, Kind.CONCENTRATION)}. {_WITH_REASON}",
+                      sources=sources)
+    return check.findings
+
+
+def _rate_at(schedule: Schedule, minute: int) -> float:
+    """The programmed rate (mcg/day) at a minute of the day."""
+    rate = 0.0
+    for start, length, value in schedule.step_minutes():
+        if (minute - start) % 1440 < length:
+            rate = value
+    return rate
+
+
+def step_slips(drug: Drug, schedule: Schedule, previous: Schedule) -> list[Finding]:
+    """Each time of day whose rate becomes 5 times or more, or a fifth or less, of the rate
+    programmed for that time before, and each scheduled bolus at the same time likewise
+    ("possible per-hour / per-day slip"), even when the daily total is within limits. Both
+    schedules' rates are doses of ``drug``. Two simple continuous schedules have none: their
+    one rate is the daily dose, which the tenfold stop already compares."""
+    check = _Check(drug, "")
+    if schedule.is_simple and previous.is_simple:
+        return []
+    cuts = sorted({m for s in (schedule, previous) for m, _, _ in s.step_minutes()})
+    for index, start in enumerate(cuts):
+        end = cuts[(index + 1) % len(cuts)]
+        new, old = _rate_at(schedule, start), _rate_at(previous, start)
+        if _slipped(new, old):
+            check.add(
+                Verdict.WARNING,
+                FindingCode.STEP_SLIP,
+                "schedule",
+                f"Possible per-hour / per-day slip: from {_clock(start)} to {_clock(end)} "
+                f"{drug.name.lower()} runs at {check.show(Q_(new, 'mcg/day'))}, against "
+                f"{check.show(Q_(old, 'mcg/day'))} for that time before. Check each step's "
+                f"rate and unit. {_WITH_REASON}",
+                sources=("domain-rules §6",),
+            )
+    before = {b.at: to_canonical(b.amount, Kind.MASS) for b in previous.boluses}
+    for bolus in schedule.boluses:
+        old_amount = before.get(bolus.at)
+        new_amount = to_canonical(bolus.amount, Kind.MASS)
+        if old_amount is not None and _slipped(new_amount, old_amount):
+            check.add(
+                Verdict.WARNING,
+                FindingCode.STEP_SLIP,
+                "schedule",
+                f"Possible slip: the {bolus.at:%H:%M} bolus of {drug.name.lower()} is "
+                f"{check.show(bolus.amount, Kind.MASS)}, against "
+                f"{check.show(Q_(old_amount, 'mcg'), Kind.MASS)} before. {_WITH_REASON}",
+                sources=("domain-rules §6",),
+            )
+    return check.findings
+
+
+def _slipped(new: float, old: float) -> bool:
+    if old <= 0 or new <= 0:
+        return False
+    return (not exceeds(STEP_SLIP_FACTOR * old, new)
+            or not exceeds(new, old / STEP_SLIP_FACTOR))
 
 
 def _check_context(origin: object, pain: object, increases: object) -> None:
@@ -389,16 +857,22 @@ def _check_one(
     pain: Pain | None,
     child: bool,
     increases_past_7_days: int | None,
+    start: StartContext | None,
+    individual_max: Quantity | None,
+    naive_pump: bool,
 ) -> list[Finding]:
     check = _Check(drug, prefix)
     new = check.read(dose, Kind.DOSE_RATE, "dose")
     if new is not None:
-        check.dose_limits(dose, new)
+        check.dose_limits(dose, new, individual_max)
+        if start is not None:
+            check.start(dose, new, start)
     previous = None
-    if previous_dose is not None:
+    if previous_dose is not None and start is None:  # a start has no current dose
         previous = check.read(previous_dose, Kind.DOSE_RATE, "previous_dose")
     hours = None if hours_since_change is None else check.hours(hours_since_change)
-    if new is not None and previous is not None:
+    if new is not None and previous is not None and previous_dose is not None:
+        check.tenfold(dose, new, previous_dose, previous)
         check.titration(
             dose,
             new,
@@ -410,11 +884,46 @@ def _check_one(
             child=child,
             increases_past_7_days=increases_past_7_days,
         )
+        check.withdrawal(dose, new, previous_dose, previous, hours_since_change=hours,
+                         origin=origin, pain=pain, child=child)
     if concentration is not None:
         value = check.read(concentration, Kind.CONCENTRATION, "concentration")
         if value is not None:
             check.concentration_limit(concentration, value)
+            if naive_pump:
+                check.naive_pump(concentration, value)
     return check.findings
+
+
+def _program_checks(
+    pump: PumpModel | None,
+    drug: Drug,
+    concentration: Quantity | None,
+    schedule: Schedule | None,
+    previous_schedule: Schedule | None,
+    patient_bolus: PatientBolus | None,
+) -> list[Finding]:
+    """The checks of the whole program: what the pump can deliver and hold, and the per-step
+    slip. Skipped where their inputs are not given or not usable (the dose checks have said
+    so)."""
+    findings: list[Finding] = []
+    if schedule is None:
+        return findings
+    usable = concentration is not None and _usable(concentration, Kind.CONCENTRATION)
+    if pump is not None and usable:
+        assert concentration is not None
+        findings += _pump_findings(pump, drug, concentration, schedule, patient_bolus)
+    if previous_schedule is not None:
+        findings += step_slips(drug, schedule, previous_schedule)
+    return findings
+
+
+def _usable(value: object, kind: Kind) -> bool:
+    try:
+        require(value, kind, "value")
+    except InputError:
+        return False
+    return to_canonical(value, kind) > 0
 
 
 def check_dose(
@@ -428,30 +937,48 @@ def check_dose(
     pain: Pain | None = None,
     child: bool = False,
     increases_past_7_days: int | None = None,
+    start: StartContext | None = None,
+    individual_max: Quantity | None = None,
+    pump: PumpModel | None = None,
+    naive_pump: bool = False,
+    schedule: Schedule | None = None,
+    previous_schedule: Schedule | None = None,
+    patient_bolus: PatientBolus | None = None,
 ) -> DoseCheck:
     """Check a new daily dose of ``drug`` (and its concentration) against the library.
 
-    ``previous_dose`` is the daily dose before this change and ``hours_since_change`` the
-    hours since the previous change; together they drive the titration checks.
-    ``increases_past_7_days`` counts the increases already made in the 7 days before this one
-    (for a rule with a weekly limit of steps). ``origin``, ``pain`` and ``child`` pick the
-    titration row; missing, the strictest row applies.
+    ``previous_dose`` is the current daily dose (before this change) and
+    ``hours_since_change`` the hours since the previous change; together they drive the
+    tenfold stop, the titration and the withdrawal checks. ``increases_past_7_days`` counts
+    the increases already made in the 7 days before this one (for a rule with a weekly limit
+    of steps). ``origin``, ``pain`` and ``child`` pick the titration row; missing, the
+    strictest row applies. ``start`` (a first dose or a restart: no current dose is compared)
+    checks the start range. ``individual_max`` replaces a clinic-policy hard maximum for this
+    patient. ``pump`` with ``schedule`` (rates of this drug) and ``concentration`` checks what
+    the pump can deliver and hold; ``previous_schedule`` the per-step slip; ``naive_pump``
+    that the pump's first fill of the drug is the label's solution.
     """
     _check_context(origin, pain, increases_past_7_days)
-    return _merge(
-        _check_one(
-            drug,
-            dose,
-            prefix="",
-            previous_dose=previous_dose,
-            hours_since_change=hours_since_change,
-            concentration=concentration,
-            origin=origin,
-            pain=pain,
-            child=child,
-            increases_past_7_days=increases_past_7_days,
-        )
+    findings = _check_one(
+        drug,
+        dose,
+        prefix="",
+        previous_dose=previous_dose,
+        hours_since_change=hours_since_change,
+        concentration=concentration,
+        origin=origin,
+        pain=pain,
+        child=child,
+        increases_past_7_days=increases_past_7_days,
+        start=start,
+        individual_max=individual_max,
+        naive_pump=naive_pump,
     )
+    if pump is not None:
+        findings += _labelling_findings(pump, drug, concentration, "")
+    findings += _program_checks(pump, drug, concentration, schedule, previous_schedule,
+                                patient_bolus)
+    return merge_findings(findings)
 
 
 def check_admixture(
@@ -463,14 +990,24 @@ def check_admixture(
     pain: Pain | None = None,
     child: bool = False,
     increases_past_7_days: Mapping[str, int] | None = None,
+    starts: Mapping[str, StartContext] | None = None,
+    individual_maxima: Mapping[str, Quantity] | None = None,
+    pump: PumpModel | None = None,
+    naive_pump_drugs: frozenset[str] = frozenset(),
+    schedule: Schedule | None = None,
+    previous_schedule: Schedule | None = None,
+    patient_bolus: PatientBolus | None = None,
 ) -> DoseCheck:
     """Check every drug of one solution: ``(drug, daily dose, concentration)`` each, the dose
     being ``Vd x C`` for the solution's one daily volume (``pumpmgr.dosing`` computes it).
 
     ``previous_doses`` and ``increases_past_7_days`` are keyed by drug key; a drug missing
     from them has no titration check, and entries for drugs not in the solution are ignored
-    (a drug may just have been taken out of it). Fields are named ``<drug key>.dose`` and so
-    on. The same drug twice is blocked.
+    (a drug may just have been taken out of it). ``starts`` names the drugs this prescription
+    starts (or restarts), ``individual_maxima`` this patient's raised maxima, and
+    ``naive_pump_drugs`` the drugs this pump has never held; all keyed by drug key. The
+    program checks (pump, per-step slip) read ``schedule`` as rates of the first drug. Fields
+    are named ``<drug key>.dose`` and so on. The same drug twice is blocked.
     """
     if not ingredients:
         raise InputError(
@@ -480,6 +1017,8 @@ def check_admixture(
         )
     previous_doses = previous_doses or {}
     increases = increases_past_7_days or {}
+    starts = starts or {}
+    maxima = individual_maxima or {}
     _check_context(origin, pain, None)
     for count in increases.values():
         _check_context(None, None, count)
@@ -509,8 +1048,16 @@ def check_admixture(
             pain=pain,
             child=child,
             increases_past_7_days=increases.get(drug.key),
+            start=starts.get(drug.key),
+            individual_max=maxima.get(drug.key),
+            naive_pump=drug.key in naive_pump_drugs,
         )
-    return _merge(findings)
+        if pump is not None:
+            findings += _labelling_findings(pump, drug, concentration, f"{drug.key}.")
+    first, _, first_concentration = ingredients[0]
+    findings += _program_checks(pump, first, first_concentration, schedule, previous_schedule,
+                                patient_bolus)
+    return merge_findings(findings)
 
 
 # --------------------------------------------------------------------------------------------

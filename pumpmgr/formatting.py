@@ -5,16 +5,22 @@ Pure layer: stdlib and pint only. The one place where a magnitude is rounded for
 - a leading zero always (``0.5 mL``), a trailing zero never (``5 mg``);
 - volumes to 0.01 mL, with more decimals when needed to show 3 significant figures (a 0.048
   mL/day rate stays 0.048); doses and concentrations to 4 significant figures (at least the 3
-  domain-rules section 1 asks for); rounding half up.
+  domain-rules section 1 asks for); rounding half up;
+- numbers of 1,000 or more with a thousands separator on display (``1,320 mcg/day``, ISMP);
+  text a user may edit and send back (:func:`editable_text`) has none, since input refuses
+  separators (domain-rules section 1).
 """
 
 from __future__ import annotations
 
 import math
-from datetime import date, datetime
+import re
+from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Literal
 
+from pumpmgr import __version__
+from pumpmgr.errors import Code, InputError
 from pumpmgr.units import Kind, Quantity, require
 
 MassUnit = Literal["mcg", "mg"]
@@ -34,9 +40,24 @@ _DISPLAY_UNITS: dict[Kind, str] = {
 _VOLUME_LIKE = {Kind.VOLUME, Kind.FLOW, Kind.VOLUME_PER_LENGTH, Kind.LENGTH, Kind.DURATION}
 
 
+def program_version() -> str:
+    """The program and its version, as --version, the About box and every sheet's footer
+    print it: ``pumpmgr 0.1.0``."""
+    return f"pumpmgr {__version__}"
+
+
 def display_unit(kind: Kind, mass_unit: MassUnit = "mcg") -> str:
     """The unit text a kind is shown in: ``mcg/day``, ``mg/mL``, ``mL``... (pint parses it)."""
     return _DISPLAY_UNITS[kind].format(m=mass_unit)
+
+
+def typed_mass_unit(*quantities: Quantity | None) -> MassUnit:
+    """The unit to show doses in when no drug is named: mg only when every quantity the
+    clinician typed is in mg, else mcg (``2 mg/mL`` with ``400 mcg/day`` shows ``400
+    mcg/day``, never ``0.4 mg/day``). With a drug, its display unit wins (domain-rules §1)."""
+    in_mg = [("milligram" in str(q.units)) for q in quantities
+             if q is not None and "gram" in str(q.units)]
+    return "mg" if in_mg and all(in_mg) else "mcg"
 
 
 def _decimals_for(value: float, kind: Kind) -> int:
@@ -48,32 +69,46 @@ def _decimals_for(value: float, kind: Kind) -> int:
     return max(0, 3 - magnitude)
 
 
-def format_number(value: float, decimals: int) -> str:
-    """``value`` rounded half up to at most ``decimals`` places: leading zero, no trailing zero."""
+def format_number(value: float, decimals: int, *, grouped: bool = False) -> str:
+    """``value`` rounded half up to at most ``decimals`` places: leading zero, no trailing zero;
+    ``grouped`` puts a thousands separator in numbers of 1,000 or more (for display only)."""
     if not math.isfinite(value):
         raise ValueError(f"cannot show {value!r} as a number")
     # Precision for every float (up to 309 integer digits): the default 28 digits made
     # quantize() raise InvalidOperation for values from about 1e27 on (reliability harness 4).
     exact = Decimal(repr(value)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP,
                                           context=Context(prec=400))
-    text = f"{exact:f}"
+    text = f"{exact:,f}" if grouped else f"{exact:f}"
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return "0" if text in {"-0", ""} else text
 
 
-def magnitude_text(quantity: Quantity, kind: Kind, mass_unit: MassUnit = "mcg") -> str:
-    """The rounded number of ``quantity`` in its display unit, without the unit."""
+def magnitude_text(quantity: Quantity, kind: Kind, mass_unit: MassUnit = "mcg", *,
+                   grouped: bool = True) -> str:
+    """The rounded number of ``quantity`` in its display unit, without the unit (with a
+    thousands separator unless ``grouped`` is false)."""
     value = float(require(quantity, kind, kind.spec.name).to(display_unit(kind, mass_unit)).m)
-    return format_number(value, _decimals_for(value, kind))
+    return format_number(value, _decimals_for(value, kind), grouped=grouped)
 
 
 def format_quantity(quantity: Quantity, kind: Kind, mass_unit: MassUnit = "mcg") -> str:
-    """``quantity`` as a nurse should read it, for example ``0.2 mL/day`` or ``400 mcg/day``."""
+    """``quantity`` as a nurse should read it, for example ``0.2 mL/day``, ``400 mcg/day`` or
+    ``1,320 mcg/day``."""
     unit = display_unit(kind, mass_unit)
     if kind is Kind.DURATION:
         return format_duration(quantity)
     return f"{magnitude_text(quantity, kind, mass_unit)} {unit}"
+
+
+def editable_text(quantity: Quantity, kind: Kind, mass_unit: MassUnit = "mcg") -> str:
+    """``quantity`` as text a user may edit and send back to :func:`pumpmgr.units.parse`:
+    rounded like :func:`format_quantity` but without a thousands separator (``1320 mcg/day``),
+    since input refuses separators."""
+    if kind is Kind.DURATION:
+        return f"{format_number(float(quantity.to('day').m), 2)} day"
+    number = magnitude_text(quantity, kind, mass_unit, grouped=False)
+    return f"{number} {display_unit(kind, mass_unit)}"
 
 
 def format_duration(quantity: Quantity) -> str:
@@ -117,3 +152,86 @@ def format_date(day: date | datetime) -> str:
 
 def format_datetime(moment: datetime) -> str:
     return f"{format_date(moment)} {moment:%H:%M}"
+
+
+# ------------------------------------------------------------------ dates as typed
+
+_MONTHS = {name: number for number, names in enumerate(
+    (("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"),
+     ("may",), ("jun", "june"), ("jul", "july"), ("aug", "august"),
+     ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
+     ("dec", "december")), start=1) for name in names}
+_WEEKDAYS = {name: number for number, names in enumerate(
+    (("mon", "monday"), ("tue", "tues", "tuesday"), ("wed", "wednesday"),
+     ("thu", "thur", "thurs", "thursday"), ("fri", "friday"), ("sat", "saturday"),
+     ("sun", "sunday"))) for name in names}
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_SHOWN_DATE = re.compile(r"(?:([a-z]+),?\s+)?(\d{1,2})\s+([a-z]+)\.?\s+(\d{4})")
+_ISO_MONTH = re.compile(r"(\d{4})-(\d{2})")
+_SHOWN_MONTH = re.compile(r"([a-z]+)\.?\s+(\d{4})")
+_DATE_TIME = re.compile(r"(.+?)[ T](\d{1,2}):(\d{2})")
+
+
+def date_example(with_time: bool = False) -> str:
+    """How a date (and time) may be typed, for messages and tooltips."""
+    shown = datetime(2027, 4, 12, 14, 30)
+    return (f"{format_datetime(shown)} or 2027-04-12 14:30" if with_time
+            else f"{format_date(shown)} or 2027-04-12")
+
+
+def read_date(text: str, field: str, *, month_is_last_day: bool = False) -> date:
+    """The date ``text`` names, typed as the clinic shows dates (``Mon 12 Apr 2027``, the
+    weekday optional, the month's name short or long, any case) or in ISO 8601
+    (``2027-04-12``). Anything else, an impossible date, or a weekday that is not the date's,
+    raises :class:`InputError` naming ``field``: nothing is guessed (no two-digit years, no
+    numeric day/month order). With ``month_is_last_day`` (an expiry), a month and year
+    (``Apr 2027``, ``2027-04``) is the last day of that month (USP <7>)."""
+    typed = " ".join(text.split())
+    if not typed:
+        raise InputError(f"{field}: no date typed; type it as {date_example()}",
+                         code=Code.NO_VALUE, field=field)
+    month = (_ISO_MONTH.fullmatch(typed) or _SHOWN_MONTH.fullmatch(typed.casefold())
+             if month_is_last_day else None)
+    if month is not None:
+        year, number = ((int(month[1]), int(month[2])) if month[1].isdigit()
+                        else (int(month[2]), _MONTHS.get(month[1], 0)))
+        if 1 <= number <= 12:
+            following = date(year + number // 12, number % 12 + 1, 1)
+            return following - timedelta(days=1)
+    iso = _ISO_DATE.fullmatch(typed)
+    shown = None if iso else _SHOWN_DATE.fullmatch(typed.casefold())
+    if iso is None and (shown is None or shown[3] not in _MONTHS
+                        or (shown[1] is not None and shown[1] not in _WEEKDAYS)):
+        raise InputError(f"{field}: '{typed}' is not a date; type it as {date_example()}",
+                         code=Code.BAD_DATE, field=field)
+    try:
+        if iso is not None:
+            day = date(int(iso[1]), int(iso[2]), int(iso[3]))
+        else:
+            assert shown is not None
+            day = date(int(shown[4]), _MONTHS[shown[3]], int(shown[2]))
+    except ValueError:
+        raise InputError(f"{field}: '{typed}' is not a day of the calendar",
+                         code=Code.BAD_DATE, field=field) from None
+    if shown is not None and shown[1] is not None and _WEEKDAYS[shown[1]] != day.weekday():
+        raise InputError(f"{field}: {day.day} {day:%b %Y} is a {day:%A}, not a "
+                         f"{date(2024, 1, 1 + _WEEKDAYS[shown[1]]):%A}: check the date",
+                         code=Code.BAD_DATE, field=field)
+    return day
+
+
+def read_datetime(text: str, field: str) -> datetime:
+    """A date as :func:`read_date` reads it and a 24-hour time (``HH:MM``) after it, a space
+    or ISO's ``T`` between them; a naive datetime (the caller knows the time zone)."""
+    typed = " ".join(text.split())
+    found = _DATE_TIME.fullmatch(typed)
+    if found is None:
+        if not typed:
+            read_date(typed, field)  # the same message for an empty box
+        raise InputError(f"{field}: '{typed}' is not a date and a 24-hour time; type it as "
+                         f"{date_example(True)}", code=Code.BAD_TIME, field=field)
+    day = read_date(found[1], field)
+    if int(found[2]) > 23 or int(found[3]) > 59:
+        raise InputError(f"{field}: '{found[2]}:{found[3]}' is not a time of day (24-hour "
+                         "clock)", code=Code.BAD_TIME, field=field)
+    return datetime.combine(day, time(int(found[2]), int(found[3])))

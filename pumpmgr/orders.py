@@ -1,10 +1,7 @@
 """Orders and signatures (domain-rules §7) and incidents (§4a): which changes need the
 prescriber's signature before they are programmed, an order's state, and when it is overdue.
 
-Pure layer: the standard library only. The finding codes are the stable strings of
-:class:`pumpmgr.dose_checks.FindingCode` (written out here so that this rule does not wait for
-the dose checks' revision; after merging, :data:`PRESCRIBER_CODES` and
-:data:`PRESCRIBER_PREFIXES` can be built from that enum instead).
+Pure layer: the standard library and :mod:`pumpmgr.dose_checks`' finding codes.
 """
 
 from __future__ import annotations
@@ -13,16 +10,17 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-#: Findings whose whole family needs a prescriber: a start or restart, above the titration
-#: rule [domain-rules §7].
-PRESCRIBER_PREFIXES: tuple[str, ...] = ("start.", "titration.")
-#: Single findings that need a prescriber: above the soft maximum, a decrease to less than
-#: half, a drug not labelled for the pump, a possible tenfold error [domain-rules §7].
+from pumpmgr.dose_checks import FindingCode as F
+
+#: Findings that need a prescriber before the change is programmed [domain-rules §7]: a start
+#: or restart above its range or without the screening bolus, above the titration rule, above
+#: the soft maximum, a decrease to less than half, a drug not labelled for the pump, a
+#: possible tenfold error.
 PRESCRIBER_CODES: frozenset[str] = frozenset({
-    "dose.above_soft_max",
-    "withdrawal.cut_below_half",
-    "pump.not_labelled",
-    "dose.possible_tenfold_error",
+    F.START_ABOVE_RANGE, F.START_WITHOUT_SCREENING,
+    F.TITRATION_ABOVE_PERCENT, F.TITRATION_ABOVE_STEP, F.TITRATION_TOO_MANY_STEPS,
+    F.INCREASE_WITHIN_24H,
+    F.ABOVE_SOFT_MAX, F.WITHDRAWAL_CUT_BELOW_HALF, F.NOT_LABELLED, F.POSSIBLE_TENFOLD_ERROR,
 })
 #: The dose checks' verdict that only a prescriber may save (domain-rules §6).
 STOP_VERDICT = "stop"
@@ -30,9 +28,8 @@ STOP_VERDICT = "stop"
 #: Blocked findings that no pump can have run (not a dose, or a program the pump cannot
 #: hold): refused even when recorded as already programmed.
 NOT_A_FACT_CODES: frozenset[str] = frozenset({
-    "dose.no_unit", "dose.wrong_kind", "dose.not_finite", "dose.not_positive",
-    "time.negative", "pump.too_many_flex_steps", "pump.schedule_not_offered",
-    "admixture.duplicate_drug",
+    F.NO_UNIT, F.WRONG_KIND, F.NOT_FINITE, F.NOT_POSITIVE, F.NEGATIVE_TIME,
+    F.TOO_MANY_FLEX_STEPS, F.SCHEDULE_NOT_OFFERED, F.DUPLICATE_DRUG,
 })
 
 #: Clinic policy defaults [domain-rules §7]: an ordinary order awaiting co-signature is
@@ -48,8 +45,7 @@ def needs_prescriber(verdict: str, codes: Iterable[str]) -> bool:
     than half or a drug not labelled for the pump (domain-rules §7)."""
     if str(verdict) == STOP_VERDICT:
         return True
-    return any(str(code) in PRESCRIBER_CODES or str(code).startswith(PRESCRIBER_PREFIXES)
-               for code in codes)
+    return any(str(code) in PRESCRIBER_CODES for code in codes)
 
 
 class GivenAs(StrEnum):

@@ -8,10 +8,16 @@ database session) ever reaches a widget or a page. Every physical value is a pin
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Literal
 
-from pumpmgr.forecast import DueReason
+from pumpmgr.forecast import (
+    DEFAULT_MAX_REFILL_INTERVAL_DAYS,
+    DueReason,
+    RefillState,
+    state_before_refill,
+)
+from pumpmgr.refill import DEFAULT_EMPTY_THRESHOLD_ML, Verdict
 from pumpmgr.schedule import PatientBolus, Program, Schedule
 from pumpmgr.units import Quantity
 
@@ -20,10 +26,13 @@ Indication = Literal[
 ]
 PatientStatus = Literal["active", "inactive", "deceased"]
 PumpStatus = Literal["active", "inactive", "explanted"]
-FindingLevel = Literal["ok", "warning", "blocked"]
+FindingLevel = Literal["ok", "warning", "stop", "blocked"]
 #: ``urgent``: an incident no prescriber has reviewed, or an order the prescriber declined and
-#: no new order programmed since (domain-rules §4a, §7); listed above every other state.
+#: no new order programmed since (domain-rules §4a, §7).
 DueState = Literal["urgent", "overdue", "due_this_week", "due_in_14_days", "fine"]
+BookingPlace = Literal["clinic", "home"]
+BookingState = Literal["booked", "cancelled", "did_not_attend", "attended"]
+BookingStatus = Literal["", "not_booked", "booked_too_late", "did_not_attend"]
 EventKind = Literal[
     "implant", "replacement", "explant", "catheter_revision", "mri", "alarm", "eri", "note"
 ]
@@ -49,6 +58,9 @@ class PatientRecord:
     emergency_contact: str = ""
     notes: str = ""
     status: PatientStatus = "active"
+    #: None: not recorded, which the dose checks count as naive (domain-rules §6).
+    opioid_status: Literal["naive", "tolerant"] | None = None
+    phone: str = ""  #: the patient's own telephone, for the call list of missed visits
 
     @property
     def display_name(self) -> str:
@@ -174,7 +186,7 @@ class RefillRecord:
     previous_fill_volume: Quantity | None  #: what the last fill left in the reservoir, mL
     expected_residual: Quantity | None  #: computed, mL (None for the first fill of a pump)
     aspirated: Quantity | None  #: measured, mL
-    discrepancy_verdict: Literal["ok", "investigate"] | None
+    discrepancy_verdict: Verdict | None
     discrepancy_difference: Quantity | None  #: expected − aspirated, mL
     discrepancy_note: str
     volume_added: Quantity  #: mL
@@ -195,6 +207,9 @@ class RefillRecord:
     programmer: ProgrammerFigures | None = None
     programmer_differs: bool | None = None
     correction_reason: str = ""  #: why this version supersedes the one it corrects
+    bridge_bolus_given: bool = False  #: the bolus volume was a bridge bolus
+    priming_bolus_given: bool = False  #: the bolus volume was a priming bolus
+    compounded: bool = False  #: a pharmacy compounded the solution (``expiry`` is its BUD)
 
 
 @dataclass(frozen=True)
@@ -224,6 +239,18 @@ class StoredForecast:
     refill_due: date
     refill_due_reason: DueReason
     empty_at: datetime
+    #: when the worst-case residual (every bolus taken, the pump running fast) reaches the
+    #: alarm volume and 0 (None: stored before revision 0007)
+    alarm_at_worst_case: datetime | None = None
+    empty_at_worst_case: datetime | None = None
+    over_infusion_risk: bool = False  #: the pump ran empty (HSA notice, 8 Nov 2016)
+
+    def state(self, now: datetime, *, stopped: bool = False,
+              past_end_of_service: bool = False) -> RefillState | None:
+        """The pump's state before its refill at ``now`` (domain-rules §3)."""
+        return state_before_refill(now=now, alarm_at=self.alarm_at, empty_at=self.empty_at,
+                                   empty_at_worst_case=self.empty_at_worst_case,
+                                   stopped=stopped, past_end_of_service=past_end_of_service)
 
 
 @dataclass(slots=True)
@@ -254,6 +281,29 @@ class DueRow:
     #: when every order is signed; whether an incident awaits a prescriber's review.
     order_alert: str | None = None
     open_incident: bool = False
+    #: The nominal forecast's alarm (``alarm_at`` counts every bolus), when one is stored.
+    nominal_alarm_at: datetime | None = None
+    #: When the nominal residual reaches 0, when one is stored.
+    empty_at: datetime | None = None
+    #: When the reservoir may reach its alarm volume, and 0 mL, if the pump runs fast
+    #: (domain-rules §3), when stored.
+    alarm_at_worst_case: datetime | None = None
+    empty_at_worst_case: datetime | None = None
+    #: The nominal residual now, never below 0 (mL), when a fill is recorded.
+    volume_left_ml: float | None = None
+    #: The catalog keys of the solution's drugs (empty: no prescription).
+    drug_keys: tuple[str, ...] = ()
+    #: The state before the refill at the time the list was read (domain-rules §3): computed
+    #: empty, may be empty, alarm passed; None: none of them.
+    refill_state: RefillState | None = None
+    #: The day of the pump's open refill booking, None when it has none (issue 16).
+    booked_on: date | None = None
+    #: How the pump stands against the booking rules: "" (booked in time, or not due within
+    #: the clinic's horizon), "not_booked", "booked_too_late" or "did_not_attend".
+    booking: BookingStatus = ""
+    #: For the call list of missed visits: the patient's phone and emergency contact.
+    phone: str = ""
+    emergency_contact: str = ""
 
 
 @dataclass(frozen=True)
@@ -303,6 +353,62 @@ class IncidentRecord:
 
 
 @dataclass(frozen=True)
+class BookingRecord:
+    """A refill visit booked for a pump, judged against the pump's forecast as it is now."""
+
+    id: int
+    pump_id: int
+    patient_id: int
+    mrn: str
+    patient: str  #: "FAMILY, Given"
+    day: date
+    at: time | None  #: clinic local time; None: the day only
+    place: BookingPlace
+    nurse: str  #: the nurse's full name, "" when not known
+    note: str
+    state: BookingState
+    late_reason: str  #: why it was booked after the refill-due date ("" when not)
+    refill_due: date | None  #: the pump's refill-due date now (None: no forecast)
+    too_late: bool  #: an open booking after the refill-due date as it is now
+    booked_by: str
+    booked_at: datetime
+    changed_by: str
+    changed_at: datetime
+    version: int
+
+
+@dataclass(frozen=True)
+class PumpToBook:
+    """A pump with no open booking, for the week view's "must be booked by" lists."""
+
+    pump_id: int
+    patient_id: int
+    mrn: str
+    patient: str
+    refill_due: date
+
+
+@dataclass(frozen=True)
+class DayPlan:
+    """One day of the week view."""
+
+    day: date
+    open: bool
+    bookings: tuple[BookingRecord, ...]  #: open, attended and missed visits, by time
+    #: visits still free per place ("clinic", "home"); 0 when closed or full, never negative
+    free: dict[str, int]
+    #: pumps with no booking whose last safe open day (on or before the refill-due date) is
+    #: this day; on the week's first day also those whose last safe day has already passed
+    must_book: tuple[PumpToBook, ...]
+
+
+@dataclass(frozen=True)
+class WeekView:
+    start: date
+    days: tuple[DayPlan, ...]
+
+
+@dataclass(frozen=True)
 class PatientChart:
     """Everything the patient view and the patient sheets show about one patient."""
 
@@ -335,3 +441,16 @@ class ClinicSettings:
     #: unsigned high-risk order, is overdue.
     cosign_overdue_hours: int = 48
     high_risk_overdue_hours: int = 24
+    #: The longest refill interval for a drug the library gives none (clinic policy, 90 days;
+    #: domain-rules §3).
+    max_refill_interval_days: int = DEFAULT_MAX_REFILL_INTERVAL_DAYS
+    #: Dates the clinic is closed besides the weekdays it never opens (domain-rules §3).
+    closed_dates: frozenset[date] = frozenset()
+    #: Aspirated at or below this, the reservoir was found empty (clinic policy, 0.5 mL;
+    #: domain-rules section 4).
+    empty_threshold_ml: float = DEFAULT_EMPTY_THRESHOLD_ML
+    #: Refill visits a day in a clinic room and on home visits (clinic policy, issue 16).
+    clinic_visits_per_day: int = 8
+    home_visits_per_day: int = 2
+    #: Days ahead within which a due pump without a booking is listed as not booked.
+    booking_horizon_days: int = 21

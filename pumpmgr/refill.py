@@ -21,6 +21,7 @@ from pumpmgr.units import (
     Kind,
     Quantity,
     exceeds,
+    require,
     require_not_negative,
     require_positive,
     to_canonical,
@@ -41,7 +42,19 @@ PROGRAMMER_RESERVOIR_TOLERANCE_ML = 0.1
 PROGRAMMER_ALARM_TOLERANCE_DAYS = 1
 PROGRAMMER_DAILY_VOLUME_TOLERANCE = 0.02
 
-Verdict = Literal["ok", "investigate"]
+#: Aspirated at or below this is "found empty": clinic policy, 0.5 mL by default (domain-rules
+#: section 4), a clinic setting.
+DEFAULT_EMPTY_THRESHOLD_ML = 0.5
+#: Below this |Δ| a delivery error beyond the accuracy is the syringe's reading error, not the
+#: pump's (clinic policy, domain-rules section 4).
+SYRINGE_READING_ML = 0.5
+#: The words shown with an aspirate the reservoir cannot have held (domain-rules section 4).
+NOT_FROM_RESERVOIR = ("this cannot have come from the reservoir: check the needle position")
+ABOVE_PREVIOUS_FILL = ("more came back than the previous fill put in: the previous record or "
+                       "this one is wrong")
+
+#: Worst first: found empty ranks above investigate.
+Verdict = Literal["ok", "investigate", "found_empty"]
 Direction = Literal["less_returned", "more_returned", "as_expected"]
 
 
@@ -59,6 +72,12 @@ class Residual:
     infused: Quantity  #: volume the program delivered from the reservoir (mL)
     extra_volume: Quantity  #: boluses, bridge and priming volumes drawn besides (mL)
     expected_residual: Quantity  #: mL, never below 0 nor above the fill
+    #: mL, not floored at 0: kept for Δ and e (domain-rules section 4); None: as shown
+    unfloored: Quantity | None = None
+
+    @property
+    def unfloored_residual(self) -> Quantity:
+        return self.expected_residual if self.unfloored is None else self.unfloored
 
 
 def _minute_of_day(moment: datetime) -> float:
@@ -119,23 +138,59 @@ def expected_residual(
         infused_ml += mass / float(period.program.concentration.to("mcg/mL").m)
     fill_ml = float(fill_volume.to("mL").m)
     extra_ml = float(extra_volume.to("mL").m)
-    left = min(fill_ml, max(0.0, fill_ml - infused_ml - extra_ml))
+    unfloored = min(fill_ml, fill_ml - infused_ml - extra_ml)
     return Residual(
         elapsed_days=(at - filled_at).total_seconds() / 86400,
         infused=Q_(infused_ml, "mL"),
         extra_volume=Q_(extra_ml, "mL"),
-        expected_residual=Q_(left, "mL"),
+        expected_residual=Q_(max(0.0, unfloored), "mL"),
+        unfloored=Q_(unfloored, "mL"),
     )
+
+
+def worst_case_residual(
+    *,
+    fill_volume: Quantity,
+    filled_at: datetime,
+    at: datetime,
+    programs: Program | Sequence[ProgramPeriod],
+    accuracy_percent: float,
+    extra_volume: Quantity | None = None,
+) -> Quantity:
+    """``Vfill − (1 + a) × ∫ D_max/C ds − extra volumes`` from the fill to ``at`` through every
+    program change (domain-rules section 3): every allowed patient bolus taken and the pump
+    running ``a`` percent fast. Not floored: below 0, the pump may have run dry."""
+    nominal = expected_residual(fill_volume=fill_volume, filled_at=filled_at, at=at,
+                                programs=programs)
+    periods = (
+        [ProgramPeriod(filled_at, programs)] if isinstance(programs, Program) else
+        sorted(programs, key=lambda p: p.starts_at)
+    )
+    bolus_ml = 0.0
+    for index, period in enumerate(periods):
+        start = max(period.starts_at, filled_at)
+        end = min(periods[index + 1].starts_at if index + 1 < len(periods) else at, at)
+        if end <= start:
+            continue
+        program = period.program
+        extra = float((program.max_daily_volume() - program.daily_volume()).to("mL/day").m)
+        bolus_ml += extra * (end - start).total_seconds() / 86400
+    given = 0.0 if extra_volume is None else float(
+        require_not_negative(extra_volume, Kind.VOLUME, "extra volume").to("mL").m)
+    delivered = (float(nominal.infused.m) + bolus_ml) * (1 + accuracy_percent / 100)
+    return Q_(float(fill_volume.to("mL").m) - delivered - given, "mL")
 
 
 @dataclass(frozen=True)
 class Discrepancy:
-    difference: Quantity  #: Δ = V_exp − V_act (mL); positive: less came back than expected
+    difference: Quantity  #: Δ = V_exp − V_act (mL), V_exp unfloored; positive: less came back
     delivery_error: float | None  #: e as a fraction; None when nothing was due to be delivered
     threshold: Quantity  #: the absolute threshold for this reservoir (mL)
     accuracy_percent: float | None
     verdict: Verdict
     direction: Direction
+    #: what must be said beside the verdict (an aspirate the reservoir cannot have held...)
+    warnings: tuple[str, ...] = ()
 
     @property
     def delivery_error_percent(self) -> float | None:
@@ -143,7 +198,10 @@ class Discrepancy:
 
     @property
     def meaning(self) -> str:
-        """What the direction may mean, in the clinic's words (domain.md section 3.2)."""
+        """What the direction may mean, in the clinic's words (domain-rules section 4)."""
+        if self.verdict == "found_empty":
+            return ("The reservoir was found empty: ask for the patient's condition (withdrawal, "
+                    "lost opioid tolerance); the next dose is a restart, checked as a start.")
         if self.direction == "less_returned":
             return ("Less came back than expected: possible over-infusion (overdose signs; the "
                     "pump may run dry early), an earlier pocket fill, withdrawal from the pump, "
@@ -172,6 +230,31 @@ def _require_within_capacity(field: str, volume_ml: float, capacity_ml: float) -
         )
 
 
+def measured_error_percent(
+    *, fill_volume: Quantity, expected: Quantity, actual: Quantity
+) -> float | None:
+    """``e`` in percent: ``((Vfill − V_act) − (Vfill − V_exp)) / (Vfill − V_exp)``, with
+    ``V_exp`` unfloored; None when nothing was due to be delivered."""
+    require_positive(fill_volume, Kind.VOLUME, "fill volume")
+    require(expected, Kind.VOLUME, "expected")
+    require_not_negative(actual, Kind.VOLUME, "actual")
+    fill_ml, exp_ml, act_ml = (float(q.to("mL").m) for q in (fill_volume, expected, actual))
+    due = fill_ml - exp_ml
+    return None if due <= 0 else ((fill_ml - act_ml) - due) / due * 100
+
+
+def worst_case_error_percent(previous_fill_ml: float, expected_ml: float,
+                             aspirated_ml: float) -> float | None:
+    """The delivery error ``e`` (percent) measured at a refill, as the worst case counts it
+    (domain-rules §3): None when less than a syringe's reading error (0.5 mL, clinic policy)
+    was due to be delivered or separates the expected from the aspirated residual, for then
+    the ratio measures the syringe, not the pump. ``expected_ml`` is the unfloored residual."""
+    due = previous_fill_ml - expected_ml
+    if due < SYRINGE_READING_ML or abs(expected_ml - aspirated_ml) < SYRINGE_READING_ML:
+        return None
+    return (expected_ml - aspirated_ml) / due * 100
+
+
 def discrepancy(
     *,
     fill_volume: Quantity,
@@ -179,16 +262,27 @@ def discrepancy(
     actual: Quantity,
     reservoir_capacity: Quantity,
     accuracy_percent: float | None = None,
+    empty_threshold: Quantity | None = None,
+    note: str = "",
 ) -> Discrepancy:
-    """The verdict on an aspirated residual (domain-rules section 4).
+    """The verdict on an aspirated residual (domain-rules section 4), worst first:
 
-    ``investigate`` when ``|Δ|`` is above the reservoir's threshold, or when ``|e|`` is above the
-    pump's labelled accuracy (checked only when an accuracy is given).
+    - ``found_empty`` when the aspirate is at or below the clinic's empty threshold (0.5 mL by
+      default) or the unfloored ``expected`` is at or below 0;
+    - ``investigate`` when ``|Δ|`` is above the reservoir's threshold, or ``|e|`` above the
+      pump's accuracy (when one is given) with ``|Δ|`` at least 0.5 mL; and always for an
+      aspirate above the reservoir's capacity or above the previous fill, which ``note`` must
+      then explain;
+    - ``ok`` otherwise.
+
+    ``expected`` is the unfloored expected residual: it may be below 0.
     """
     require_positive(fill_volume, Kind.VOLUME, "fill volume")
-    require_not_negative(expected, Kind.VOLUME, "expected")
+    require(expected, Kind.VOLUME, "expected")
     require_not_negative(actual, Kind.VOLUME, "actual")
     threshold = discrepancy_threshold(reservoir_capacity)
+    empty_ml = DEFAULT_EMPTY_THRESHOLD_ML if empty_threshold is None else float(
+        require_not_negative(empty_threshold, Kind.VOLUME, "empty threshold").to("mL").m)
     fill_ml, exp_ml, act_ml = (float(q.to("mL").m) for q in (fill_volume, expected, actual))
     capacity_ml = float(reservoir_capacity.to("mL").m)
     _require_within_capacity("fill volume", fill_ml, capacity_ml)
@@ -197,7 +291,19 @@ def discrepancy(
             f"expected: {exp_ml:g} mL is more than was filled ({fill_ml:g} mL)",
             code=Code.OUT_OF_RANGE, field="expected",
         )
-    _require_within_capacity("actual", act_ml, capacity_ml)
+    warnings: list[str] = []
+    if exceeds(act_ml, capacity_ml):
+        warnings.append(NOT_FROM_RESERVOIR)
+    elif exceeds(act_ml, fill_ml):
+        warnings.append(ABOVE_PREVIOUS_FILL)
+    if warnings and not note.strip():
+        raise ImpossibleInput(
+            f"note: {act_ml:g} mL aspirated is more than "
+            + (f"the reservoir holds ({capacity_ml:g} mL)" if exceeds(act_ml, capacity_ml)
+               else f"the previous fill put in ({fill_ml:g} mL)")
+            + "; it is recorded only with a note saying what was found",
+            code=Code.OVER_CAPACITY if exceeds(act_ml, capacity_ml) else Code.OUT_OF_RANGE,
+            field="note")
     if accuracy_percent is not None and (
         not math.isfinite(accuracy_percent) or not 0 <= accuracy_percent < 100
     ):
@@ -211,22 +317,27 @@ def discrepancy(
     error = None if expected_delivered <= 0 else ((fill_ml - act_ml) - expected_delivered) / (
         expected_delivered
     )
-    investigate = exceeds(abs(delta), float(threshold.m)) or (
+    investigate = bool(warnings) or exceeds(abs(delta), float(threshold.m)) or (
         accuracy_percent is not None
         and error is not None
         and exceeds(abs(error) * 100, accuracy_percent)
+        and not exceeds(SYRINGE_READING_ML, abs(delta))
     )
+    found_empty = not exceeds(act_ml, empty_ml) or exp_ml <= 0
     if math.isclose(delta, 0.0, abs_tol=1e-9):
         direction: Direction = "as_expected"
     else:
         direction = "less_returned" if delta > 0 else "more_returned"
+    verdict: Verdict = "found_empty" if found_empty else (
+        "investigate" if investigate else "ok")
     return Discrepancy(
         difference=Q_(delta, "mL"),
         delivery_error=error,
         threshold=threshold,
         accuracy_percent=accuracy_percent,
-        verdict="investigate" if investigate else "ok",
+        verdict=verdict,
         direction=direction,
+        warnings=tuple(warnings),
     )
 
 
@@ -249,7 +360,8 @@ def plan_refill(
     """Empty the reservoir, then fill it to ``fill_volume`` (default: its capacity).
 
     Refuses a fill above the capacity or not above the alarm volume, and prepared solution
-    that does not cover the fill.
+    that does not cover the fill. The aspirate is taken as drawn, even above the capacity
+    (:func:`discrepancy` then asks for a note).
     """
     capacity_ml = float(
         require_positive(reservoir_capacity, Kind.VOLUME, "reservoir capacity").to("mL").m
@@ -259,7 +371,8 @@ def plan_refill(
     fill_ml = capacity_ml if fill_volume is None else float(
         require_positive(fill_volume, Kind.VOLUME, "fill volume").to("mL").m
     )
-    _require_within_capacity("aspirated", aspirated_ml, capacity_ml)
+    # An aspirate above the capacity is recorded as drawn: the discrepancy verdict asks for
+    # the note and says to check the needle position (domain-rules section 4).
     _require_within_capacity("fill volume", fill_ml, capacity_ml)
     if fill_ml <= alarm_ml:
         raise ImpossibleInput(

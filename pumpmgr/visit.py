@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Literal, TypeVar
 
 from pumpmgr import catalogs
@@ -33,7 +33,16 @@ from pumpmgr.compounding import Compounding, compound
 from pumpmgr.deadspace import Bridge, bridge, priming_volume
 from pumpmgr.dosing import admixture_doses, dose_for_volume
 from pumpmgr.errors import CatalogError, Code, ImpossibleInput
-from pumpmgr.forecast import Forecast, forecast, refill_due_date
+from pumpmgr.forecast import (
+    Accuracy,
+    Forecast,
+    RefillState,
+    check_solution_date,
+    forecast,
+    on_clinic_clock,
+    state_from_volumes,
+    worst_case_accuracy,
+)
 from pumpmgr.formatting import MassUnit, format_quantity
 from pumpmgr.records import (
     ClinicSettings,
@@ -51,6 +60,8 @@ from pumpmgr.refill import (
     discrepancy_threshold,
     expected_residual,
     plan_refill,
+    worst_case_error_percent,
+    worst_case_residual,
 )
 from pumpmgr.schedule import Program, Schedule, constant_flow_program
 from pumpmgr.units import Q_, Kind, Quantity, exceeds, require, require_positive
@@ -191,32 +202,6 @@ def _on_pump_clock(
     return [replace(p, starts_at=clock.to_pump(instant(p.starts_at, tz))) for p in periods]
 
 
-def _on_clinic_clock(outlook: Forecast, clock: PumpClock, tz: tzinfo) -> Forecast:
-    """A forecast computed on the pump's clock (set at the fill), as the clinic's wall-clock
-    times, with the refill-due date of the real instants: what the stored forecast holds
-    (:func:`pumpmgr.services.forecasting.compute`)."""
-    def wall(pump_time: datetime) -> datetime:
-        return wall_clock(clock.to_instant(pump_time), tz)
-
-    due, reason = refill_due_date(
-        filled_at=clock.to_instant(outlook.filled_at).astimezone(tz),
-        alarm_at_with_boluses=clock.to_instant(outlook.alarm_at_with_boluses).astimezone(tz),
-        buffer_days=outlook.buffer_days,
-        stability_days=outlook.stability_days,
-        open_days=outlook.open_days,
-    )
-    return replace(
-        outlook,
-        filled_at=wall(outlook.filled_at),
-        alarm_at=wall(outlook.alarm_at),
-        alarm_at_with_boluses=wall(outlook.alarm_at_with_boluses),
-        alarm_at_worst_case=wall(outlook.alarm_at_worst_case),
-        empty_at=wall(outlook.empty_at),
-        refill_due=due,
-        refill_due_reason=reason,
-    )
-
-
 def local_due_rows(rows: Sequence[DueRow], tz: tzinfo) -> list[DueRow]:
     """Due-list rows with their alarm instants as the clinic's wall-clock time."""
     return [replace(r, alarm_at=wall_clock(r.alarm_at, tz)) for r in rows]
@@ -276,6 +261,17 @@ class VisitPlan:
     accuracy_percent: float | None  #: the pump's labelled accuracy; None when not known
     stability_source: str  #: where the in-pump stability limit came from
     notes: tuple[str, ...]  #: defaults taken and things not counted, for the clinician to see
+    #: the ``a`` of the worst case (labelled, assumed 15 % or measured at the last refill)
+    accuracy: Accuracy | None = None
+    #: the worst-case residual now (every bolus taken, the pump running fast), not floored
+    worst_case_residual: Quantity | None = None
+    #: the pump's state before this refill (computed empty, may be empty, alarm passed)
+    state: RefillState | None = None
+    #: the earliest time the pump may have run dry, when the worst case says it may have
+    may_have_run_dry_at: datetime | None = None
+    interval_source: str = ""  #: where the longest refill interval came from
+    #: the new solution's expiry set the refill-due date (the visit says so before saving)
+    expiry_moved_due: bool = False
 
     @property
     def expected_residual(self) -> Quantity | None:
@@ -394,9 +390,11 @@ def plan_visit(
     settings: ClinicSettings,
     stability_days: float | None = None,
     dead_space: Quantity | None = None,
-    drugs: catalogs.DrugLibrary | None = None,
+    drugs: catalogs.DrugLibrary,
     tz: tzinfo | None = None,
     bolus_given: Quantity | None = None,
+    expires_on: date | None = None,
+    compounded: bool = False,
 ) -> VisitPlan:
     """Plan the refill of the chart's current pump at ``at``.
 
@@ -418,10 +416,21 @@ def plan_visit(
     - each drug's new daily dose (:func:`pumpmgr.dosing.admixture_doses`);
     - the forecast if all goes to plan (:func:`pumpmgr.forecast.forecast`) with the pump's alarm
       volume and accuracy and the clinic's buffer and open days. ``stability_days`` None takes
-      the shortest limit of the solution's drugs from ``drugs`` (the shipped library by default).
+      the shortest limit of the solution's drugs from ``drugs``, the clinic's library (required:
+      a forgotten argument must not check against the shipped limits).
 
     ``bolus_given``: the bridge or priming bolus given from the reservoir at this fill, which
     leaves less to run before the alarm (counted as the stored forecast counts it).
+
+    ``expires_on`` / ``compounded``: the new solution's expiry or beyond-use date, and whether a
+    pharmacy compounded it. Refused: a compounded solution without the date, one that expires
+    before the visit's day. One that expires before the refill-due date moves it
+    (``expiry_moved_due``, and a note says so).
+
+    The state before the refill (:class:`pumpmgr.forecast.RefillState`) comes from the
+    unfloored expected residual and the worst-case one (every bolus taken, the pump running
+    ``a`` fast, :func:`pumpmgr.forecast.worst_case_accuracy` with the over-delivery measured at
+    the last refill).
     """
     pump, prescription = chart.pump, chart.prescription
     if pump is None:
@@ -434,7 +443,7 @@ def plan_visit(
             f"prescription: the pump {pump.serial_number} has no prescription in force",
             code=Code.OUT_OF_RANGE, field="prescription",
         )
-    library = catalogs.default_catalogs().drugs if drugs is None else drugs
+    library = drugs
     notes: list[str] = []
     constant = is_constant_flow(pump)
 
@@ -446,7 +455,18 @@ def plan_visit(
         notes.append("constant-flow pump without a nominal flow: the prescription's schedule "
                      "was used as its flow; enter the pump's flow")
 
+    check_solution_date(expires_on, compounded=compounded, refill_day=at.date())
+    measured = None
+    if last is not None and None not in (last.previous_fill_volume, last.expected_residual,
+                                         last.aspirated):
+        assert last.previous_fill_volume is not None and last.expected_residual is not None
+        assert last.aspirated is not None
+        measured = worst_case_error_percent(float(last.previous_fill_volume.to("mL").m),
+                                            float(last.expected_residual.to("mL").m),
+                                            float(last.aspirated.to("mL").m))
+    accuracy = worst_case_accuracy(pump.accuracy_percent, measured, constant_flow=constant)
     residual = None
+    worst_now: Quantity | None = None
     if last is not None:
         periods = program_periods(prescriptions, pump, last.performed_at, at)
         filled_at, until = last.performed_at, at
@@ -461,6 +481,10 @@ def plan_visit(
             at=until,
             programs=periods,
             extra_volume=last.bridge_bolus,
+        )
+        worst_now = worst_case_residual(
+            fill_volume=last.final_volume, filled_at=filled_at, at=until, programs=periods,
+            accuracy_percent=accuracy.percent, extra_volume=last.bridge_bolus,
         )
         if any(p.program.patient_bolus is not None for p in periods):
             notes.append("patient-activated boluses taken since the last fill are not counted in "
@@ -557,9 +581,11 @@ def plan_visit(
         stability_days, source = _stability(ingredients, library, last is None, notes)
     else:
         source = "given for this visit"
-    if pump.accuracy_percent is None:
-        notes.append("the pump's labelled accuracy is not known: the worst-case alarm date "
-                     "equals the one with boluses, and the delivery error is not judged")
+    if accuracy.assumed:
+        notes.append(f"the pump's labelled accuracy is not known: the worst case assumes "
+                     f"{accuracy.words}, and the delivery error is not judged")
+    interval, interval_source = max_interval_days(ingredients, library,
+                                                  settings.max_refill_interval_days)
     # The pump's clock is set at this fill: its time then is the wall-clock time ``at``.
     running = refill_plan.final_volume
     if bolus_given is not None:
@@ -574,14 +600,33 @@ def plan_visit(
         filled_at=at if tz is None else wall_clock(instant(at, tz), tz),
         program=program,
         alarm_volume=pump.alarm_volume,
-        accuracy_percent=pump.accuracy_percent or 0.0,
+        accuracy_percent=accuracy.percent,
         buffer_days=settings.buffer_days,
         stability_days=stability_days,
         open_days=settings.open_days,
         reservoir_capacity=pump.capacity,
+        max_interval_days=interval,
+        expires_on=expires_on,
+        compounded=compounded,
+        closed_dates=settings.closed_dates,
     )
     if tz is not None:
-        outlook = _on_clinic_clock(outlook, PumpClock(instant(at, tz), tz), tz)
+        outlook = on_clinic_clock(outlook, PumpClock(instant(at, tz), tz), tz)
+    moved = outlook.refill_due_reason == "expiry"
+    if moved:
+        assert expires_on is not None
+        notes.append(f"the solution expires on {expires_on.isoformat()}: the refill-due date "
+                     f"moves to {outlook.refill_due.isoformat()}")
+    state, dry_at = None, None
+    if residual is not None and worst_now is not None:
+        state = state_from_volumes(
+            nominal_ml=float(residual.unfloored_residual.to("mL").m),
+            worst_ml=float(worst_now.to("mL").m),
+            alarm_ml=float(pump.alarm_volume.to("mL").m))
+        if float(worst_now.m) <= 0:
+            rate = float(current_program.max_daily_volume().to("mL/day").m) * (
+                1 + accuracy.percent / 100)
+            dry_at = at - timedelta(days=-float(worst_now.to("mL").m) / rate)
     return VisitPlan(
         at=at,
         pump=pump,
@@ -606,7 +651,34 @@ def plan_visit(
         accuracy_percent=pump.accuracy_percent,
         stability_source=source,
         notes=tuple(notes),
+        accuracy=accuracy,
+        worst_case_residual=worst_now,
+        state=state,
+        may_have_run_dry_at=dry_at,
+        interval_source=interval_source,
+        expiry_moved_due=moved,
     )
+
+
+def max_interval_days(
+    ingredients: Sequence[Ingredient], library: catalogs.DrugLibrary, clinic_days: float
+) -> tuple[float, str]:
+    """The longest refill interval of a solution and where it came from: the shortest of its
+    drugs' intervals, a drug the library gives none counting the clinic's setting (domain-rules
+    §3: baclofen 180 days [S72], else the clinic's 90 days by default)."""
+    best: tuple[float, str] | None = None
+    for ingredient in ingredients:
+        try:
+            limit = library.drug(ingredient.drug).max_refill_interval
+        except CatalogError:
+            limit = None
+        own = ((float(clinic_days), "clinic setting") if limit is None else
+               (float(limit.value.to("day").m), f"drug library: {ingredient.drug}"))
+        if best is None or own[0] < best[0]:
+            best = own
+    if best is None:
+        return float(clinic_days), "clinic setting"
+    return best
 
 
 def plan_for_refill(
@@ -616,7 +688,7 @@ def plan_for_refill(
     settings: ClinicSettings,
     stability_days: float | None = None,
     dead_space: Quantity | None = None,
-    drugs: catalogs.DrugLibrary | None = None,
+    drugs: catalogs.DrugLibrary,
     tz: tzinfo | None = None,
 ) -> VisitPlan:
     """The plan as it stood just before a recorded refill, with the solution, fill volume and
@@ -654,6 +726,8 @@ def plan_for_refill(
         drugs=drugs,
         tz=tz,
         bolus_given=refill.bridge_bolus,
+        expires_on=refill.expiry,
+        compounded=refill.compounded,
     )
 
 
@@ -709,7 +783,7 @@ def plan_compounding(
     stocks: Mapping[str, Quantity] | None = None,
     *,
     extra_volume: Quantity | None = None,
-    drugs: catalogs.DrugLibrary | None = None,
+    drugs: catalogs.DrugLibrary,
 ) -> CompoundingPlan:
     """Volumes of stock and diluent for the plan's solution (:func:`pumpmgr.compounding.compound`
     per drug, at the pump's volume rate; the diluent makes up the rest).
@@ -718,7 +792,7 @@ def plan_compounding(
     library's weakest stock that is strong enough (marked so on the sheet). Refuses stocks
     weaker than the target and stock volumes that do not fit in the total.
     """
-    library = catalogs.default_catalogs().drugs if drugs is None else drugs
+    library = drugs
     given = {} if stocks is None else dict(stocks)
     flow = plan.program.daily_volume()
     lines = []
@@ -731,6 +805,7 @@ def plan_compounding(
             stock=stock if stock is not None else _library_stock(ingredient, library),
             fill_volume=plan.refill.volume_to_add,
             extra_volume=extra_volume,
+            mass_unit=ingredient.display_unit,
         )
         lines.append(CompoundingLine(ingredient, dose.daily_dose, stock is None, result))
     total = lines[0].result.total_volume

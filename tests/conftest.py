@@ -18,9 +18,49 @@ from database_targets import (
     postgres_unavailable,
 )
 
+from pumpmgr import logfile
 from pumpmgr.db.engine import Database, open_database
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def clinic_key_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Backups are signed with a clinic key of the test session's own, never the user's keyring
+    or configuration folder (child processes inherit the variable)."""
+    path = tmp_path_factory.mktemp("clinic-key") / "clinic-backup.key"
+    before = os.environ.get("PUMPMGR_KEY_FILE")
+    os.environ["PUMPMGR_KEY_FILE"] = str(path)
+    try:
+        yield path
+    finally:
+        if before is None:
+            os.environ.pop("PUMPMGR_KEY_FILE", None)
+        else:
+            os.environ["PUMPMGR_KEY_FILE"] = before
+
+
+@pytest.fixture(autouse=True, scope="session")
+def log_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """pumpmgr's log folder for the whole run (and the programs tests start): a temporary one,
+    never the real home's."""
+    folder = tmp_path_factory.mktemp("log")
+    before = os.environ.get(logfile.ENV_VAR)
+    os.environ[logfile.ENV_VAR] = str(folder)
+    yield folder
+    if before is None:
+        os.environ.pop(logfile.ENV_VAR, None)
+    else:
+        os.environ[logfile.ENV_VAR] = before
+
+
+@pytest.fixture(autouse=True, scope="session")
+def config_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The window keeps each user's size and columns with QSettings: in the tests, and in the
+    programs they start (the benchmark's window), under a temporary folder, not the home."""
+    folder = tmp_path_factory.mktemp("config")
+    os.environ["XDG_CONFIG_HOME"] = str(folder)
+    return folder
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -79,6 +119,12 @@ def harness_report() -> Callable[[str, int, int, float], None]:
         )
 
     return report
+
+
+@pytest.fixture
+def harness_note() -> Callable[[str], None]:
+    """Record one line of measured figures (printed at the end with the harnesses')."""
+    return _HARNESS_LINES.append
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

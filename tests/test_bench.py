@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 
 from bench import cli
@@ -41,6 +40,8 @@ from pumpmgr.units import Q_
 FIGURES = (
     "start-up to the first painted due list",
     "peak memory, large clinic open",
+    "pumpmgr --version",
+    "pumpmgr calc forecast",
     "due list query",
     "open one patient",
     "record one refill",
@@ -72,11 +73,17 @@ def test_the_bulk_written_clinic_is_the_one_the_services_build(
         write_clinic(bulk, tiny_plan)
         through_services = replay(built, tiny_plan)
         written = service(bulk)
-        # Row for row, the audit chain included (same hashes); only the password salts differ.
+        # Row for row, the audit entries included; the password salts differ, and the
+        # entries written in bulk carry no row images (bench.writer), so neither do the
+        # hashes of the entries and the chain head.
         left, right = export_clinic(bulk), export_clinic(built)
         for document in (left, right):
             for user in document["tables"]["users"]:
                 user.pop("password_hash")
+            for entry in document["tables"]["audit_log"]:
+                for key in ("written_rows", "row_hash", "prev_hash"):
+                    entry.pop(key)
+            document.pop("audit_chain_head")
         for table, rows in right["tables"].items():
             assert left["tables"][table] == rows, f"{table} differs"
         assert left == right
@@ -87,9 +94,10 @@ def test_the_bulk_written_clinic_is_the_one_the_services_build(
             patients = list(session.scalars(select(db.Patient.id)))
         for patient in patients:
             assert written.patient_chart(patient) == through_services.patient_chart(patient)
-        report = written.verify_audit()
-        assert report.ok and report == through_services.verify_audit()
+        report, theirs = written.verify_audit(), through_services.verify_audit()
+        assert report.ok and theirs.ok and report.entries_checked == theirs.entries_checked
         assert report.entries_checked == len(right["tables"]["audit_log"]) > 100
+        assert through_services.verify_integrity().ok  # the services cover every row
     finally:
         bulk.dispose()
         built.dispose()
@@ -103,12 +111,7 @@ def _reference_forecasts(clinic: ClinicService) -> dict[int, dict[str, Any]]:
         settings, library = clinic.settings(session), clinic.library(session)
         for pump in session.scalars(select(db.Pump).where(
                 db.Pump.status == db.PumpStatus.ACTIVE)):
-            refills = forecasting.current_refills(session, pump.id)
-            fill = None
-            if refills:
-                last = refills[-1]
-                fill = forecasting.FillPoint(last.performed_at, last.final_reservoir_ml,
-                                             last.bolus_volume_ml or 0.0, len(refills) == 1)
+            fill = forecasting.fill_point(forecasting.current_refills(session, pump.id))
             row = forecasting.compute(
                 pump=pump, fill=fill, prescriptions=clinic.context.prescriptions(session, pump.id),
                 settings=settings, library=library, accuracy_percent=pump.accuracy_percent,
@@ -168,28 +171,6 @@ def test_recomputing_every_forecast_at_once_writes_what_pump_by_pump_would(
                       for row in session.scalars(select(db.PumpForecast))}
         assert stored == expected
         assert {v["refill_due_reason"] for v in stored.values()} >= {"alarm"}
-    finally:
-        database.dispose()
-
-
-def test_the_due_lists_rows_are_as_tall_as_qt_makes_them(
-        qtbot: QtBot, tmp_path: Path, tiny_plan: bench_plan.ClinicPlan) -> None:
-    from ui.screens.dashboard import DashboardScreen
-
-    database = _open(tmp_path / "clinic.db")
-    try:
-        write_clinic(database, tiny_plan)
-        screen = DashboardScreen(service(database))
-        qtbot.addWidget(screen)
-        screen.show()
-        for width in (1400, 900, 640):  # narrower: the admixtures' drug text wraps
-            screen.resize(width, 600)
-            screen.refresh()
-            screen.fit_pending_rows()  # rows out of sight are fitted after the first paint
-            header = screen.table.verticalHeader()
-            fitted = [header.sectionSize(r) for r in range(screen.proxy.rowCount())]
-            screen.table.resizeRowsToContents()
-            assert fitted == [header.sectionSize(r) for r in range(screen.proxy.rowCount())]
     finally:
         database.dispose()
 

@@ -138,14 +138,14 @@ def test_unknown_lookups_list_what_exists(
 
 # drug: (unit, typical min, typical max, soft max, hard max, max concentration); doses per day
 RULES_TABLE: dict[str, tuple[str, float, float, float | None, float | None, float]] = {
-    "baclofen": ("mcg", 20, 1200, 1000, None, 2000),
+    "baclofen": ("mcg", 20, 1200, 1000, 2000, 2000),
     "ziconotide": ("mcg", 0.5, 19.2, None, 19.2, 100),
-    "morphine": ("mg", 0.1, 20, 15, None, 25),
-    "hydromorphone": ("mg", 0.01, 10, 10, None, 15),
-    "fentanyl": ("mcg", 25, 1000, 1000, None, 10000),
-    "sufentanil": ("mcg", 10, 500, 500, None, 5000),
-    "bupivacaine": ("mg", 0.01, 20, 20, None, 30),
-    "clonidine": ("mcg", 20, 600, 600, None, 1000),
+    "morphine": ("mg", 0.1, 20, 15, 30, 25),
+    "hydromorphone": ("mg", 0.01, 10, 10, 20, 15),
+    "fentanyl": ("mcg", 25, 1000, 1000, 2000, 10000),
+    "sufentanil": ("mcg", 10, 500, 500, 1000, 5000),
+    "bupivacaine": ("mg", 0.01, 20, 20, 40, 30),
+    "clonidine": ("mcg", 20, 600, 600, 1200, 1000),
 }
 
 
@@ -453,6 +453,19 @@ stability = { default = "30 days" }
 withdrawal_signs = ["itching"]
 overdose_signs = ["drowsiness"]
 unverified = ["soft_max"]
+opioid = false
+withdrawal_on_cut = true
+caution_above = ""
+restart_window_hours = 24
+naive_pump_concentration = ""
+policy = ["restart_window_hours"]
+
+[drugs.testdrug.start]
+max = "100 mcg/day"
+naive_max = ""
+tolerant_max = ""
+from_screening_bolus = false
+long_effect_hours = ""
 
 [drugs.testdrug.sources]
 approved_for_it = "S45"
@@ -466,6 +479,10 @@ titration = "domain-rules §6"
 stability = "S13"
 withdrawal_signs = "S58"
 overdose_signs = "S67"
+opioid = "domain.md §4.3"
+withdrawal_on_cut = "S58"
+start = "S47"
+restart_window_hours = "domain-rules §6"
 """
 
 
@@ -561,6 +578,8 @@ capacity = "20 mL"
 alarm_volume = "2 mL"
 accuracy_percent = 14.5
 min_flow = "0.048 mL/day"
+max_flow = ""
+labelled_drugs = {}
 max_flex_steps = 13
 battery_life_max_years = ""
 fluid_path_volume = ""
@@ -714,3 +733,102 @@ def test_a_missing_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(CatalogError) as info:
         load_catalogs(tmp_path)
     assert str(tmp_path / "pumps.toml") in info.value.message
+
+
+# ---------------------------------------------------------------------------------------------
+# The dose-check fields of domain-rules §6 (revised)
+
+
+def test_every_value_is_sourced_policy_or_unconfirmed(shipped: Catalogs) -> None:
+    from pumpmgr.catalogs import ValueStatus
+
+    for drug in shipped.drugs:
+        assert drug.hard_max is not None, drug.key  # every drug has a hard maximum now
+        if drug.key == "ziconotide":
+            assert drug.hard_max.status is ValueStatus.SOURCED  # the label's
+        else:
+            assert drug.hard_max.status is ValueStatus.POLICY
+            assert drug.status("hard_max") is ValueStatus.POLICY
+        assert drug.status("restart_window_hours") is ValueStatus.POLICY
+        assert drug.restart_window_hours == (48 if drug.opioid else 24)
+        for field in drug.unverified:
+            assert drug.status(field) is ValueStatus.UNCONFIRMED
+    morphine = shipped.drug("morphine")
+    assert morphine.soft_max is not None and morphine.soft_max.status is ValueStatus.UNCONFIRMED
+    assert morphine.status("typical_max") is ValueStatus.SOURCED
+
+
+def test_start_withdrawal_and_naive_pump_fields(shipped: Catalogs) -> None:
+    withdrawal = {d.key for d in shipped.drugs if d.withdrawal_on_cut}
+    assert withdrawal == {"baclofen", "morphine", "hydromorphone", "fentanyl", "sufentanil",
+                          "clonidine"}
+    assert {d.key for d in shipped.drugs if d.opioid} == {
+        "morphine", "hydromorphone", "fentanyl", "sufentanil"}
+    morphine = shipped.drug("morphine").start
+    assert morphine is not None and morphine.max_naive is not None
+    assert float(morphine.max_naive.value.to("mg/day").m) == 1
+    assert morphine.max_tolerant is not None
+    assert float(morphine.max_tolerant.value.to("mg/day").m) == 10
+    ziconotide = shipped.drug("ziconotide")
+    assert ziconotide.start is not None and ziconotide.start.max_all is not None
+    assert float(ziconotide.start.max_all.value.to("mcg/day").m) == 2.4
+    assert ziconotide.naive_pump_concentration is not None
+    baclofen = shipped.drug("baclofen").start
+    assert baclofen is not None and baclofen.from_screening_bolus
+    assert baclofen.long_effect_hours == 8
+    assert shipped.drug("hydromorphone").start is None  # the clinic's setting; none shipped
+    caution = shipped.drug("morphine").caution_above
+    assert caution is not None and caution.sources == ("S41",)
+
+
+def test_pump_flow_limits_and_labelling_load() -> None:
+    pump = load_pumps(_edit(_edit(GOOD_PUMP, 'max_flow = ""', 'max_flow = "10 mL/day"'),
+                            "labelled_drugs = {}",
+                            'labelled_drugs = { morphine = ["25 mg/mL"], baclofen = [] }')
+                      + 'max_flow = "S3"\nlabelled_drugs = "S41"\n',
+                      file="test-pumps.toml")["testpump"]
+    assert pump.max_flow is not None and float(pump.max_flow.to("mL/day").m) == 10
+    assert set(pump.labelled_drugs) == {"morphine", "baclofen"}
+    assert pump.labelled_drugs["baclofen"] == ()
+    assert "max_flow" not in pump.to_confirm  # a check value, not one the record confirms
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "problem"),
+    [
+        ('max_flow = ""', 'max_flow = "0.01 mL/day"', "min_flow", "above max_flow"),
+        ("labelled_drugs = {}", 'labelled_drugs = { morphine = "25 mg/mL" }',
+         "labelled_drugs.morphine", "list of concentrations"),
+        ("labelled_drugs = {}", 'labelled_drugs = { morphine = ["25 mg"] }',
+         "labelled_drugs.morphine", "concentration"),
+        ("labelled_drugs = {}", 'labelled_drugs = { morphine = ["25 mg/mL"] }',
+         "labelled_drugs", "no source"),
+    ],
+)
+def test_bad_pump_check_fields(old: str, new: str, field: str, problem: str) -> None:
+    text = _edit(GOOD_PUMP, old, new)
+    if old.startswith("max_flow"):
+        text += 'max_flow = "S3"\n'
+    with pytest.raises(CatalogError) as caught:
+        load_pumps(text, file="test-pumps.toml")
+    assert caught.value.field == field, caught.value.message
+    assert problem in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "problem"),
+    [
+        ('policy = ["restart_window_hours"]', 'policy = ["soft_max"]', "policy",
+         "both clinic policy and unverified"),
+        ("withdrawal_on_cut = true\n", "", "withdrawal_on_cut", "is missing"),
+        ('max = "100 mcg/day"', 'max = "0.1 mg/day"', "start.max",
+         "must be written in mcg/day"),
+        ("from_screening_bolus = false", "from_screening_bolus = true",
+         "start.long_effect_hours", "is needed"),
+    ],
+)
+def test_bad_drug_check_fields(old: str, new: str, field: str, problem: str) -> None:
+    with pytest.raises(CatalogError) as caught:
+        load_drugs(_edit(GOOD_DRUG, old, new), file="test-drugs.toml")
+    assert caught.value.field == field, caught.value.message
+    assert problem in caught.value.message

@@ -30,6 +30,8 @@ def physical(value: Any) -> float:
     return float(Q_(value["value"], value["unit"]).to_base_units().m)
 
 
+_FORECAST_ARGS = ["forecast", "--fill-volume", "20 mL", "--filled-at", "2025-03-03",
+                  "--concentration", "2000 mcg/mL", "--dose", "400 mcg/day"]
 EXAMPLE_1 = ["--fill-volume", "20 mL", "--filled-at", "2025-03-03",
              "--concentration", "2000 mcg/mL", "--dose", "400 mcg/day"]
 
@@ -41,8 +43,13 @@ def test_forecast_example_1(capsys: pytest.CaptureFixture[str]) -> None:
     assert data["days_to_alarm"] == 90
     assert data["alarm_at"] == "2025-06-01T00:00:00"
     assert data["days_to_empty"] == 100
-    assert data["refill_due"] == "2025-05-23"
-    assert data["refill_due_reason"] == "alarm"
+    # no --accuracy: the worst case assumes 15 %: 18 / (0.2 × 1.15) = 78.3 days, Tue 20 May,
+    # before the alarm minus the buffer (Fri 23 May)
+    assert data["accuracy_percent"] == 15 and data["accuracy"] == "15 % (assumed)"
+    assert data["limits"]["alarm"] == "2025-05-25"
+    assert data["refill_due"] == "2025-05-20"
+    assert data["refill_due_reason"] == "worst_case"
+    assert data["refill_due_because"] == "reservoir may be low if the pump runs fast"
     for key in ("days_to_alarm_with_boluses", "days_to_alarm_worst_case"):
         assert isinstance(data[key], int | float)
     for key in ("alarm_at_with_boluses", "alarm_at_worst_case"):
@@ -145,7 +152,8 @@ def test_readable_output_is_ismp_formatted(capsys: pytest.CaptureFixture[str]) -
     assert code == 0
     assert "daily volume:" in out and "0.2 mL/day" in out
     assert "400 mcg/day" in out
-    assert "Sun 1 Jun 2025" in out and "Fri 23 May 2025" in out
+    assert "Sun 1 Jun 2025" in out and "Tue 20 May 2025" in out
+    assert "reservoir may be low if the pump runs fast" in out
     assert "µg" not in out and " cc" not in out
 
 
@@ -175,7 +183,7 @@ def test_readable_output_is_ismp_formatted(capsys: pytest.CaptureFixture[str]) -
         (["residual", "--fill-volume", "20 mL", "--filled-at", "2025-03-03", "--at",
           "2025-01-01", "--concentration", "2000 mcg/mL", "--dose", "400 mcg/day"], "--at"),
         (["discrepancy", "--fill-volume", "20 mL", "--expected", "8 mL", "--actual", "30 mL",
-          "--reservoir-capacity", "20 mL"], "--actual"),
+          "--reservoir-capacity", "20 mL"], "--note"),
         (["compound", "--flow", "0.5 mL/day", "--dose", "20 mg/day", "--stock", "25 mg/mL",
           "--fill-volume", "20 mL"], "--stock"),
         (["bridge", "--dose", "300 mcg/day", "--old-concentration", "0,5 mg/mL",
@@ -185,6 +193,13 @@ def test_readable_output_is_ismp_formatted(capsys: pytest.CaptureFixture[str]) -
         (["forecast", "--fill-volume", "20 mL", "--filled-at", "2025-03-03",
           "--concentration", "2000 mcg/mL", "--dose", "400 mcg/day", "--open-days", "xyz"],
          "--open-days"),
+        ([*_FORECAST_ARGS, "--expires", "2025-03-02"], "--expires"),
+        ([*_FORECAST_ARGS, "--expires", "March 2025"], "--expires"),
+        ([*_FORECAST_ARGS, "--closed", "2025-13-01"], "--closed"),
+        ([*_FORECAST_ARGS, "--max-interval-days", "0"], "--max-interval-days"),
+        ([*_FORECAST_ARGS, "--measured-error", "lots"], "--measured-error"),
+        ([*_FORECAST_ARGS, "--tz", "Mars/Olympus"], "--tz"),
+        ([*_FORECAST_ARGS, "--drug", "aspirin"], "--drug"),
     ],
 )
 def test_bad_input_exits_2_with_one_line_naming_the_option(
@@ -215,7 +230,7 @@ def test_console_script_runs_as_a_process() -> None:
         capture_output=True, text=True, check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["refill_due"] == "2025-05-23"
+    assert json.loads(done.stdout)["refill_due"] == "2025-05-20"
 
 
 def test_no_arguments_show_a_demo_forecast(capsys: pytest.CaptureFixture[str]) -> None:
@@ -228,7 +243,8 @@ def test_check_dose_blocks_a_mg_mcg_slip_and_exits_0(capsys: pytest.CaptureFixtu
     data = run_json(capsys, "check-dose", "--drug", "baclofen", "--dose", "12 mg/day")
     assert data["verdict"] == "blocked"
     assert "dose.ten_times_typical" in {f["code"] for f in data["findings"]}
-    assert all(set(f) == {"level", "code", "message"} for f in data["findings"])
+    assert all(set(f) == {"level", "code", "message", "sources", "unconfirmed"}
+               for f in data["findings"])
 
 
 def test_check_dose_titration_and_timing(capsys: pytest.CaptureFixture[str]) -> None:
@@ -255,3 +271,218 @@ def test_check_dose_unknown_drug_exits_2(capsys: pytest.CaptureFixture[str]) -> 
     code, err = _exit_code(capsys, ["calc", "check-dose", "--drug", "aspirin", "--dose",
                                     "1 mg/day"])
     assert code == 2 and "--drug" in err and "baclofen" in err
+
+
+# ---------------------------------------------------------------------------------------------
+# check-dose: the revised rules of domain-rules §6, and doses in the drug's unit (§1)
+
+
+def codes(data: dict[str, Any]) -> set[str]:
+    return {f["code"] for f in data["findings"]}
+
+
+def test_check_dose_tenfold_stop_shows_both_doses(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, "check-dose", "--drug", "baclofen", "--dose", "1320 mcg/day",
+                    "--previous-dose", "132 mcg/day")
+    assert data["verdict"] == "stop"
+    (stop,) = [f for f in data["findings"] if f["code"] == "dose.possible_tenfold_error"]
+    assert "1,320 mcg/day" in stop["message"] and "132 mcg/day" in stop["message"]
+    assert stop["level"] == "stop"
+
+
+def test_check_dose_pump_flow_per_step(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, "check-dose", "--drug", "ziconotide", "--dose", "0.5 mcg/day",
+                    "--concentration", "25 mcg/mL", "--pump", "synchromed2-20")
+    assert data["verdict"] == "blocked" and "pump.below_min_flow" in codes(data)
+    steps = run_json(capsys, "check-dose", "--drug", "baclofen", "--step", "00:00 400 mcg/day",
+                     "--step", "12:00 40 mcg/day", "--concentration", "2000 mcg/mL",
+                     "--pump", "synchromed2-20")
+    assert steps["daily_dose"] == {"value": 220, "unit": "mcg/day"}
+    assert "pump.below_min_flow" in codes(steps)
+    (flow,) = [f for f in steps["findings"] if f["code"] == "pump.below_min_flow"]
+    assert flow["sources"] == ["S33"] and "[S33]" not in flow["message"]
+
+
+def test_check_dose_start_options(capsys: pytest.CaptureFixture[str]) -> None:
+    naive = run_json(capsys, "check-dose", "--drug", "morphine", "--dose", "15 mg/day",
+                     "--start")
+    assert "start.above_range" in codes(naive)
+    tolerant = run_json(capsys, "check-dose", "--drug", "morphine", "--dose", "10 mg/day",
+                        "--start", "--opioid-status", "tolerant")
+    assert "start.above_range" not in codes(tolerant)
+    baclofen = run_json(capsys, "check-dose", "--drug", "baclofen", "--dose", "150 mcg/day",
+                        "--start", "--screening-bolus", "75 mcg",
+                        "--screening-effect-hours", "6")
+    assert baclofen["verdict"] == "ok"
+    longer = run_json(capsys, "check-dose", "--drug", "baclofen", "--dose", "150 mcg/day",
+                      "--start", "--screening-bolus", "75 mcg", "--screening-effect-hours", "9")
+    assert "start.above_range" in codes(longer)
+
+
+def test_check_dose_previous_steps_give_the_slip(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, "check-dose", "--drug", "baclofen",
+                    "--step", "00:00 100 mcg/day", "--step", "22:00 500 mcg/day",
+                    "--previous-step", "00:00 100 mcg/day", "--hours-since-change", "48",
+                    "--origin", "spinal")
+    assert "schedule.step_slip" in codes(data)
+
+
+def test_check_dose_readable_in_the_drug_unit_with_separators(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, _ = run(capsys, "calc", "check-dose", "--drug", "baclofen", "--dose",
+                       "1.32 mg/day", "--previous-dose", "0.132 mg/day")
+    assert code == 0
+    assert "1,320 mcg/day" in out and "(dose.possible_tenfold_error)" in out
+    assert " mg/day" not in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "option"),
+    [
+        (["check-dose", "--drug", "baclofen", "--dose", "0 mcg/day"], "--dose"),
+        (["check-dose", "--drug", "baclofen", "--step", "00:00 0 mcg/day"], "--step"),
+        (["check-dose", "--drug", "baclofen", "--dose", "400 mcg/day", "--pump",
+          "synchromed2-20"], "--concentration"),
+        (["check-dose", "--drug", "baclofen", "--dose", "400 mcg/day", "--concentration",
+          "500 mcg/mL", "--pump", "nopump"], "--pump"),
+        (["check-dose", "--drug", "morphine", "--dose", "1 mg/day", "--opioid-status",
+          "naive"], "--opioid-status"),
+        (["check-dose", "--drug", "morphine", "--dose", "1 mg/day", "--start",
+          "--previous-dose", "2 mg/day"], "--previous-dose"),
+        (["check-dose", "--drug", "baclofen", "--dose", "100 mcg/day", "--start",
+          "--screening-bolus", "75 mcg/mL"], "--screening-bolus"),
+        (["check-dose", "--drug", "baclofen", "--dose", "100 mcg/day", "--start",
+          "--screening-bolus", "75 mcg", "--screening-effect-hours", "0"],
+         "--screening-effect-hours"),
+        (["check-dose", "--drug", "aspirin", "--dose", "1 mg/day"], "--drug"),
+        (["forecast", "--fill-volume", "20 mL", "--filled-at", "2025-03-03",
+          "--concentration", "2000 mcg/mL", "--dose", "0 mcg/day"], "--dose"),
+    ],
+)
+def test_check_dose_bad_input_names_the_option_given(
+    capsys: pytest.CaptureFixture[str], argv: list[str], option: str
+) -> None:
+    code, err = _exit_code(capsys, ["calc", *argv])
+    assert code == 2
+    (line,) = err.strip().splitlines()
+    assert line.startswith(f"pumpmgr calc {argv[0]}: {option}:"), line
+    if option == "--dose":
+        assert "--step" not in line
+
+
+def test_a_dose_shows_in_mcg_whatever_the_concentration_was_typed_in(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, _ = run(capsys, "calc", "forecast", "--concentration", "2 mg/mL", "--dose",
+                       "400 mcg/day", "--fill-volume", "20 mL", "--filled-at", "2026-01-01")
+    assert code == 0
+    assert "daily dose:" in out and "400 mcg/day" in out and "0.4 mg" not in out
+
+
+def test_the_compounding_refusal_shows_morphine_in_mg(capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = _exit_code(capsys, ["calc", "compound", "--flow", "1 mL/day", "--dose",
+                                    "30 mg/day", "--stock", "25 mg/mL", "--fill-volume", "20 mL"])
+    assert code == 2
+    assert "30 mg/mL" in err and "25 mg/mL" in err and "mcg" not in err
+# --- issue 11: the refill-due date's limits on the command line ------------------------------
+
+
+def test_forecast_with_the_labelled_accuracy_zero_is_due_by_the_alarm(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    data = run_json(capsys, "forecast", *EXAMPLE_1, "--accuracy", "0")
+    assert (data["refill_due"], data["refill_due_reason"]) == ("2025-05-23", "alarm")
+
+
+def test_forecast_drug_sets_display_unit_and_baclofens_interval(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 11: 40 mL of 2 mg/mL baclofen at 100 mcg/day; 180 days [S72] from Mon 3 Mar 2025
+    is Sat 30 Aug; doses in mcg whatever the concentration was typed in."""
+    data = run_json(capsys, "forecast", "--fill-volume", "40 mL", "--filled-at", "2025-03-03",
+                    "--concentration", "2 mg/mL", "--dose", "100 mcg/day", "--drug", "baclofen",
+                    "--accuracy", "14.5")
+    assert data["daily_dose"] == {"value": 100, "unit": "mcg/day"}
+    assert data["max_interval_days"] == 180
+    assert (data["refill_due"], data["refill_due_reason"]) == ("2025-08-29", "max_interval")
+    assert data["refill_due_because"] == "longest refill interval"
+    code, out, _ = run(capsys, "calc", "forecast", "--fill-volume", "40 mL", "--filled-at",
+                       "2025-03-03", "--concentration", "2 mg/mL", "--dose", "100 mcg/day",
+                       "--drug", "baclofen")
+    assert code == 0 and "100 mcg/day" in out and "mg/day" not in out.replace("mcg/day", "")
+
+
+def test_forecast_drug_without_an_interval_takes_the_clinics_90_days(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    data = run_json(capsys, "forecast", "--fill-volume", "40 mL", "--filled-at", "2025-03-03",
+                    "--concentration", "25 mg/mL", "--dose", "1 mg/day", "--drug", "morphine",
+                    "--accuracy", "14.5")
+    # morphine's stability (90 days) and the interval (90) tie on Sun 1 Jun: named stability
+    assert data["stability_days"] == 90 and data["max_interval_days"] == 90
+    assert (data["refill_due"], data["refill_due_reason"]) == ("2025-05-30", "stability")
+    shorter = run_json(capsys, "forecast", "--fill-volume", "40 mL", "--filled-at",
+                       "2025-03-03", "--concentration", "25 mg/mL", "--dose", "1 mg/day",
+                       "--drug", "morphine", "--accuracy", "14.5", "--max-interval-days", "60")
+    # 2025-03-03 + 60 days = Fri 2 May
+    assert (shorter["refill_due"], shorter["refill_due_reason"]) == ("2025-05-02",
+                                                                      "max_interval")
+
+
+def test_forecast_expiry_of_month_and_year_and_closed_days(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    data = run_json(capsys, *_FORECAST_ARGS, "--accuracy", "14.5", "--expires", "2025-04")
+    assert data["expires"] == "2025-04-30"
+    assert (data["refill_due"], data["refill_due_reason"]) == ("2025-04-30", "expiry")
+    assert data["refill_due_because"] == "solution expires"
+    closed = run_json(capsys, *_FORECAST_ARGS, "--accuracy", "14.5", "--expires", "2025-04",
+                      "--closed", "2025-04-30", "--closed", "2025-04-29")
+    assert closed["refill_due"] == "2025-04-28"
+    assert closed["closed"] == ["2025-04-29", "2025-04-30"]
+
+
+def test_forecast_measured_error_widens_the_worst_case(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    data = run_json(capsys, *_FORECAST_ARGS, "--accuracy", "14.5", "--measured-error", "25")
+    assert data["accuracy_percent"] == 25
+    assert data["days_to_alarm_worst_case"] == pytest.approx(18 / (0.2 * 1.25))
+    assert data["refill_due"] == "2025-05-14"  # 72 days after Mon 3 Mar: Wed 14 May
+
+
+def test_forecast_tz_counts_real_days_across_a_clock_change(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A fill at 00:30 on the Saturday before Berlin's fall-back: 90 days of real time end at
+    23:30 the day before the wall-clock 90 days. With --tz the CLI gives the services' date."""
+    argv = ["forecast", "--fill-volume", "20 mL", "--filled-at", "2026-10-24T00:30",
+            "--concentration", "2000 mcg/mL", "--dose", "50 mcg/day", "--accuracy", "0",
+            "--stability-days", "90"]
+    naive = run_json(capsys, *argv)
+    zoned = run_json(capsys, *argv, "--tz", "Europe/Berlin")
+    assert naive["limits"]["stability"] == "2027-01-22"
+    assert zoned["limits"]["stability"] == "2027-01-21"
+    assert zoned["refill_due"] == "2027-01-21" and zoned["refill_due_reason"] == "stability"
+
+
+def test_residual_keeps_the_unfloored_value(capsys: pytest.CaptureFixture[str]) -> None:
+    """110 days of 0.2 mL/day from 20 mL: shown 0 mL, kept as −2 mL for Δ and e."""
+    data = run_json(capsys, "residual", "--fill-volume", "20 mL", "--filled-at", "2025-03-03",
+                    "--at", "2025-06-21", "--concentration", "2000 mcg/mL", "--dose",
+                    "400 mcg/day")
+    assert data["expected_residual"] == {"value": 0, "unit": "mL"}
+    assert data["expected_residual_unfloored"] == {"value": -2, "unit": "mL"}
+
+
+def test_discrepancy_found_empty_and_above_capacity(capsys: pytest.CaptureFixture[str]) -> None:
+    empty = run_json(capsys, "discrepancy", "--fill-volume", "20 mL", "--expected", "0 mL",
+                     "--actual", "0 mL", "--reservoir-capacity", "20 mL")
+    assert empty["verdict"] == "found_empty"
+    above = run_json(capsys, "discrepancy", "--fill-volume", "20 mL", "--expected", "8 mL",
+                     "--actual", "25 mL", "--reservoir-capacity", "20 mL", "--note",
+                     "needle checked")
+    assert above["verdict"] == "investigate"
+    assert above["warnings"] == [
+        "this cannot have come from the reservoir: check the needle position"]

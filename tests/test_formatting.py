@@ -1,21 +1,26 @@
 """formatting: ISMP's rules (mcg, mL, leading zero, no trailing zero) in one place."""
 
 import math
+import re
 from datetime import date, datetime
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pumpmgr.errors import InputError
 from pumpmgr.formatting import (
     days_left_text,
     display_unit,
+    editable_text,
     format_date,
     format_datetime,
     format_duration,
     format_number,
     format_percent,
     format_quantity,
+    read_date,
+    read_datetime,
 )
 from pumpmgr.units import Q_, Kind
 
@@ -29,7 +34,7 @@ from pumpmgr.units import Q_, Kind
         (Q_(20, "cc"), Kind.VOLUME, "mcg", "20 mL"),  # never cc
         (Q_(400, "µg/day"), Kind.DOSE_RATE, "mcg", "400 mcg/day"),  # never µg
         (Q_(0.4, "mg/day"), Kind.DOSE_RATE, "mcg", "400 mcg/day"),
-        (Q_(2, "mg/mL"), Kind.CONCENTRATION, "mcg", "2000 mcg/mL"),
+        (Q_(2, "mg/mL"), Kind.CONCENTRATION, "mcg", "2,000 mcg/mL"),
         (Q_(2000, "mcg/mL"), Kind.CONCENTRATION, "mg", "2 mg/mL"),
         (Q_(6.666666, "mL"), Kind.VOLUME, "mcg", "6.67 mL"),  # 0.01 mL
         (Q_(0.208, "mL"), Kind.VOLUME, "mcg", "0.208 mL"),  # 3 significant figures
@@ -96,3 +101,87 @@ def test_drug_left_never_says_more_than_there_is(days: float) -> None:
 def test_drug_left_refuses_what_is_not_a_number_of_days(days: float) -> None:
     with pytest.raises(ValueError, match="days left"):
         days_left_text(days)
+
+
+# ---------------------------------------------------------------------------------------------
+# Thousands separators on display, none in text a user edits (domain-rules §1)
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(999.9, "999.9 mcg/day"), (1000, "1,000 mcg/day"), (1320, "1,320 mcg/day"),
+     (1234567.5, "1,234,568 mcg/day"), (0.5, "0.5 mcg/day")],
+)
+def test_thousands_separator_from_1000(value: float, shown: str) -> None:
+    assert format_quantity(Q_(value, "mcg/day"), Kind.DOSE_RATE) == shown
+
+
+def test_editable_text_has_no_separator_and_parses_back() -> None:
+    from pumpmgr.units import parse
+
+    text = editable_text(Q_(1320, "mcg/day"), Kind.DOSE_RATE)
+    assert text == "1320 mcg/day"
+    assert parse(text, Kind.DOSE_RATE, "dose") == Q_(1320, "mcg/day")
+    assert editable_text(Q_(2.5, "mg/mL"), Kind.CONCENTRATION, "mg") == "2.5 mg/mL"
+    with pytest.raises(InputError):
+        parse(format_quantity(Q_(1320, "mcg/day"), Kind.DOSE_RATE), Kind.DOSE_RATE, "dose")
+
+
+def test_a_dose_is_shown_in_the_drugs_unit_whatever_was_typed() -> None:
+    assert format_quantity(Q_(0.4, "mg/day"), Kind.DOSE_RATE, "mcg") == "400 mcg/day"
+    assert format_quantity(Q_(30000, "mcg/mL"), Kind.CONCENTRATION, "mg") == "30 mg/mL"
+# ------------------------------------------------------------------ dates as typed
+
+
+@pytest.mark.parametrize(("typed", "expected"), [
+    ("Mon 12 Apr 2027", date(2027, 4, 12)),
+    ("12 Apr 2027", date(2027, 4, 12)),
+    ("  monday,  12 april 2027 ", date(2027, 4, 12)),
+    ("2027-04-12", date(2027, 4, 12)),
+    ("Sun 29 Feb 2032", date(2032, 2, 29)),
+])
+def test_a_date_is_read_in_the_clinics_format_or_iso(typed: str, expected: date) -> None:
+    assert read_date(typed, "expiry") == expected
+
+
+@pytest.mark.parametrize(("typed", "message"), [
+    ("12/04/2027", "expiry: '12/04/2027' is not a date; type it as Mon 12 Apr 2027 or "
+                   "2027-04-12"),
+    ("12 Apr 27", "is not a date"),  # no two-digit years
+    ("Apr 12 2027", "is not a date"),  # not the clinic's order
+    ("2027-4-12", "is not a date"),
+    ("Tue 12 Apr 2027", "expiry: 12 Apr 2027 is a Monday, not a Tuesday: check the date"),
+    ("31 Apr 2027", "expiry: '31 Apr 2027' is not a day of the calendar"),
+    ("2027-13-01", "is not a day of the calendar"),
+    ("12 Foo 2027", "is not a date"),
+    ("", "expiry: no date typed"),
+])
+def test_any_other_date_is_refused_naming_the_field(typed: str, message: str) -> None:
+    with pytest.raises(InputError, match=re.escape(message)) as refused:
+        read_date(typed, "expiry")
+    assert refused.value.field == "expiry"
+
+
+def test_a_date_and_time_is_read_with_a_24_hour_time() -> None:
+    assert read_datetime("Mon 12 Apr 2027 14:30", "refill time") == datetime(2027, 4, 12, 14, 30)
+    assert read_datetime("2027-04-12T07:05", "refill time") == datetime(2027, 4, 12, 7, 5)
+    assert read_datetime(format_datetime(datetime(2027, 1, 3, 9, 0)), "x") == datetime(
+        2027, 1, 3, 9, 0)
+    for typed, message in (("Mon 12 Apr 2027", "refill time: 'Mon 12 Apr 2027' is not a date "
+                            "and a 24-hour time"),
+                           ("Mon 12 Apr 2027 25:10", "refill time: '25:10' is not a time"),
+                           ("12/04/2027 14:30", "refill time: '12/04/2027' is not a date")):
+        with pytest.raises(InputError, match=re.escape(message)):
+            read_datetime(typed, "refill time")
+
+
+def test_an_expirys_month_and_year_is_the_last_day_of_the_month() -> None:
+    """USP <7>: an expiry given as month and year means the month's last day; elsewhere a
+    month alone is not a date."""
+    for typed, expected in (("Apr 2027", date(2027, 4, 30)), ("february 2028", date(2028, 2, 29)),
+                            ("2027-12", date(2027, 12, 31)), ("12 Apr 2027", date(2027, 4, 12))):
+        assert read_date(typed, "expiry", month_is_last_day=True) == expected
+    with pytest.raises(InputError, match="is not a date"):
+        read_date("Apr 2027", "implant date")
+    with pytest.raises(InputError, match="is not a date"):
+        read_date("2027-13", "expiry", month_is_last_day=True)

@@ -7,7 +7,9 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
+from pumpmgr.catalogs import default_catalogs
 from pumpmgr.errors import ImpossibleInput
+from pumpmgr.forecast import RefillState
 from pumpmgr.records import (
     CatheterRecord,
     ClinicSettings,
@@ -27,6 +29,9 @@ from pumpmgr.visit import (
     plan_for_refill,
     plan_visit,
 )
+
+#: The shipped library: these tests check against its limits (the clinic's, in a clinic).
+SHIPPED = default_catalogs()
 
 FILLED = datetime(2025, 3, 3)
 SETTINGS = ClinicSettings(clinic_phone="+1 555 0100")
@@ -55,6 +60,7 @@ def prescription(
     rx_id: int, dose: str, at: datetime, ingredients: tuple[Ingredient, ...] | None = None,
     bolus: PatientBolus | None = None, pump_id: int = 10,
 ) -> PrescriptionRecord:
+
     return PrescriptionRecord(
         id=rx_id, pump_id=pump_id, ingredients=ingredients or baclofen(),
         schedule=Schedule.simple(Q_(dose)), patient_bolus=bolus, effective_at=at,
@@ -99,7 +105,7 @@ def test_example_1_residual_plan_and_forecast() -> None:
     later (2025-07-31) and is due a week before, on Thursday 2025-07-24."""
     at = FILLED + timedelta(days=60)
     plan = plan_visit(chart(synchromed(), [prescription(1, "400 mcg/day", FILLED)],
-                            [refill(1, FILLED)]), at, settings=SETTINGS)
+                            [refill(1, FILLED)]), at, settings=SETTINGS, drugs=SHIPPED.drugs)
     assert ml(plan.expected_residual) == pytest.approx(8.0)
     assert ml(plan.refill.aspirated) == pytest.approx(8.0)
     assert ml(plan.refill.volume_to_add) == 20
@@ -108,7 +114,11 @@ def test_example_1_residual_plan_and_forecast() -> None:
     assert float(plan.doses[0].daily_dose.to("mcg/day").m) == pytest.approx(400)
     assert float(plan.program.daily_volume().to("mL/day").m) == pytest.approx(0.2)
     assert plan.forecast.alarm_at == datetime(2025, 7, 31)
-    assert plan.forecast.refill_due == date(2025, 7, 24)
+    # alarm minus the buffer would be 2025-07-24; the pump running 14.5 % fast may reach the
+    # alarm volume on Saturday 2025-07-19: the Friday before (domain-rules §3)
+    assert dict(plan.forecast.limits)["alarm"] == date(2025, 7, 24)
+    assert plan.forecast.refill_due == date(2025, 7, 18)
+    assert plan.forecast.refill_due_reason == "worst_case"
     assert plan.forecast.accuracy_percent == 14.5 and plan.forecast.buffer_days == 7
     assert ml(plan.threshold) == 1
     assert plan.forecast.stability_days is None
@@ -122,7 +132,7 @@ def test_residual_is_piecewise_over_prescriptions_since_the_fill() -> None:
            prescription(2, "400 mcg/day", FILLED - timedelta(days=10)),
            prescription(3, "600 mcg/day", FILLED + timedelta(days=30))]
     plan = plan_visit(chart(synchromed(), rxs, [refill(1, FILLED)]),
-                      FILLED + timedelta(days=60), settings=SETTINGS)
+                      FILLED + timedelta(days=60), settings=SETTINGS, drugs=SHIPPED.drugs)
     assert ml(plan.expected_residual) == pytest.approx(5.0)
     assert float(plan.program.daily_dose().m) == pytest.approx(600)
 
@@ -130,7 +140,7 @@ def test_residual_is_piecewise_over_prescriptions_since_the_fill() -> None:
 def test_recorded_bridge_volume_comes_out_of_the_residual() -> None:
     plan = plan_visit(chart(synchromed(), [prescription(1, "400 mcg/day", FILLED)],
                             [refill(1, FILLED, bridge_bolus=Q_("0.5 mL"))]),
-                      FILLED + timedelta(days=60), settings=SETTINGS)
+                      FILLED + timedelta(days=60), settings=SETTINGS, drugs=SHIPPED.drugs)
     assert ml(plan.expected_residual) == pytest.approx(7.5)
 
 
@@ -140,7 +150,8 @@ def test_corrected_refill_is_replaced_by_its_correction() -> None:
     fixed = refill(2, FILLED, final="18 mL", corrects_id=1)
     assert live([wrong, fixed]) == (fixed,)
     plan = plan_visit(chart(synchromed(), [prescription(1, "400 mcg/day", FILLED)],
-                            [wrong, fixed]), FILLED + timedelta(days=60), settings=SETTINGS)
+                            [wrong, fixed]), FILLED + timedelta(days=60), settings=SETTINGS,
+                                drugs=SHIPPED.drugs)
     assert ml(plan.expected_residual) == pytest.approx(6.0)
 
 
@@ -152,6 +163,7 @@ def test_example_6_bridge_with_known_dead_space() -> None:
         chart(synchromed(pump_path_volume=Q_("0.15 mL")), [rx],
               [refill(1, FILLED, ingredients=baclofen("1000 mcg/mL"))], catheter("0.2 mL")),
         FILLED + timedelta(days=30), settings=SETTINGS, new_ingredients=baclofen("2000 mcg/mL"),
+            drugs=SHIPPED.drugs
     )
     assert plan.concentration_changed and plan.bridge_status == "computed"
     assert plan.bridge is not None
@@ -175,6 +187,7 @@ def test_unknown_dead_space_is_said_not_skipped() -> None:
         chart(synchromed(), [rx], [refill(1, FILLED, ingredients=baclofen("1000 mcg/mL"))],
               catheter("0.2 mL")),
         FILLED + timedelta(days=30), settings=SETTINGS, new_ingredients=baclofen("2000 mcg/mL"),
+            drugs=SHIPPED.drugs
     )
     assert plan.bridge_status == "dead_space_unknown"
     assert plan.bridge is None and plan.dead_space is None and plan.flush_duration is None
@@ -183,7 +196,7 @@ def test_unknown_dead_space_is_said_not_skipped() -> None:
     given = plan_visit(
         chart(synchromed(), [rx], [refill(1, FILLED, ingredients=baclofen("1000 mcg/mL"))]),
         FILLED + timedelta(days=30), settings=SETTINGS, new_ingredients=baclofen("2000 mcg/mL"),
-        dead_space=Q_("0.35 mL"),
+        dead_space=Q_("0.35 mL"), drugs=SHIPPED.drugs
     )
     assert given.bridge_status == "computed" and given.dead_space_missing == ()
 
@@ -195,7 +208,8 @@ def test_new_prescription_concentration_is_the_default_solution() -> None:
            prescription(2, "300 mcg/day", FILLED + timedelta(days=20), baclofen("2000 mcg/mL"))]
     plan = plan_visit(chart(synchromed(), rxs,
                             [refill(1, FILLED, ingredients=baclofen("1000 mcg/mL"))]),
-                      FILLED + timedelta(days=30), settings=SETTINGS, dead_space=Q_("0.35 mL"))
+                      FILLED + timedelta(days=30), settings=SETTINGS, dead_space=Q_("0.35 mL"),
+                          drugs=SHIPPED.drugs)
     assert plan.ingredients == baclofen("2000 mcg/mL")
     assert plan.bridge_status == "computed"
 
@@ -210,7 +224,7 @@ def test_admixture_doses_and_morphine_stability() -> None:
                       PatientBolus(Q_("0.1 mg"), 4, Q_("3 h")))
     plan = plan_visit(
         chart(synchromed(model_key="synchromed2-40", capacity=Q_("40 mL")), [rx], []),
-        FILLED, settings=SETTINGS,
+        FILLED, settings=SETTINGS, drugs=SHIPPED.drugs
     )
     morphine, clonidine = plan.doses
     assert float(morphine.daily_dose.to("mg/day").m) == pytest.approx(3)
@@ -229,10 +243,10 @@ def test_first_fill_priming_volume() -> None:
     """Priming = catheter 0.208 mL + pump path 0.1 mL (domain.md example 7)."""
     pump = synchromed(pump_path_volume=Q_("0.1 mL"))
     plan = plan_visit(chart(pump, [prescription(1, "400 mcg/day", FILLED)], [],
-                            catheter("0.208 mL")), FILLED, settings=SETTINGS)
+                            catheter("0.208 mL")), FILLED, settings=SETTINGS, drugs=SHIPPED.drugs)
     assert ml(plan.priming) == pytest.approx(0.308)
     unknown = plan_visit(chart(synchromed(), [prescription(1, "400 mcg/day", FILLED)], []),
-                         FILLED, settings=SETTINGS)
+                         FILLED, settings=SETTINGS, drugs=SHIPPED.drugs)
     assert unknown.priming is None
     assert any("catheter volume is not known" in note for note in unknown.notes)
 
@@ -240,11 +254,11 @@ def test_first_fill_priming_volume() -> None:
 def test_ziconotide_first_fill_of_a_new_pump_is_due_within_14_days() -> None:
     zic = (Ingredient("ziconotide", Q_("25 mcg/mL"), "mcg"),)
     rx = prescription(1, "1.2 mcg/day", FILLED, zic)
-    plan = plan_visit(chart(synchromed(), [rx], []), FILLED, settings=SETTINGS)
+    plan = plan_visit(chart(synchromed(), [rx], []), FILLED, settings=SETTINGS, drugs=SHIPPED.drugs)
     assert plan.forecast.stability_days == 14
     assert plan.forecast.refill_due == date(2025, 3, 17)  # Monday, 14 days on
     again = plan_visit(chart(synchromed(), [rx], [refill(1, FILLED, ingredients=zic)]),
-                       FILLED + timedelta(days=14), settings=SETTINGS)
+                       FILLED + timedelta(days=14), settings=SETTINGS, drugs=SHIPPED.drugs)
     assert again.forecast.stability_days == 84  # undiluted: 25 mcg/mL is a stock strength
 
 
@@ -258,7 +272,7 @@ def test_constant_flow_change_flushes_at_the_fixed_flow() -> None:
     rx = prescription(1, "4 mg/day", FILLED, four)
     plan = plan_visit(chart(pump, [rx], [refill(1, FILLED, ingredients=four)]),
                       FILLED + timedelta(days=11), settings=SETTINGS, new_ingredients=five,
-                      dead_space=Q_("0.5 mL"))
+                      dead_space=Q_("0.5 mL"), drugs=SHIPPED.drugs)
     assert ml(plan.expected_residual) == pytest.approx(9.0)
     assert plan.bridge_status == "not_possible" and plan.bridge is None
     assert float(plan.doses[0].daily_dose.to("mg/day").m) == pytest.approx(5)
@@ -268,16 +282,18 @@ def test_constant_flow_change_flushes_at_the_fixed_flow() -> None:
     assert any("accuracy is not known" in note for note in plan.notes)
     with pytest.raises(ImpossibleInput, match="constant-flow"):
         plan_visit(chart(pump, [rx], []), FILLED, settings=SETTINGS,
-                   new_schedule=Schedule.simple(Q_("5 mg/day")))
+                   new_schedule=Schedule.simple(Q_("5 mg/day")), drugs=SHIPPED.drugs)
 
 
 def test_refuses_a_new_dosed_drug_without_a_schedule_and_a_chart_without_pump() -> None:
     rx = prescription(1, "400 mcg/day", FILLED)
     with pytest.raises(ImpossibleInput, match="give the new schedule"):
         plan_visit(chart(synchromed(), [rx], []), FILLED, settings=SETTINGS,
-                   new_ingredients=(Ingredient("morphine", Q_("10 mg/mL"), "mg"),))
+                   new_ingredients=(Ingredient("morphine", Q_("10 mg/mL"), "mg"),),
+                       drugs=SHIPPED.drugs)
     with pytest.raises(ImpossibleInput, match="no active pump"):
-        plan_visit(replace(chart(synchromed(), [rx], []), pump=None), FILLED, settings=SETTINGS)
+        plan_visit(replace(chart(synchromed(), [rx], []), pump=None), FILLED, settings=SETTINGS,
+                   drugs=SHIPPED.drugs)
 
 
 def test_plan_for_refill_is_the_plan_just_before_it() -> None:
@@ -286,7 +302,7 @@ def test_plan_for_refill_is_the_plan_just_before_it() -> None:
     second = refill(2, FILLED + timedelta(days=60), final="19 mL")
     plan = plan_for_refill(
         chart(synchromed(), [prescription(1, "400 mcg/day", FILLED)], [first, second]), second,
-        settings=SETTINGS,
+        settings=SETTINGS, drugs=SHIPPED.drugs
     )
     assert plan.last_refill == first
     assert ml(plan.expected_residual) == pytest.approx(8.0)
@@ -300,15 +316,15 @@ def test_a_bolus_given_at_the_fill_brings_the_alarm_forward() -> None:
     at = FILLED + timedelta(days=60)
     rx = [prescription(1, "400 mcg/day", FILLED)]
     planned = plan_visit(chart(synchromed(), rx, [refill(1, FILLED)]), at, settings=SETTINGS,
-                         bolus_given=Q_("0.5 mL"))
+                         bolus_given=Q_("0.5 mL"), drugs=SHIPPED.drugs)
     assert planned.forecast.alarm_at == datetime(2025, 7, 31) - timedelta(days=2.5)
     done = refill(2, at, bridge_bolus=Q_("0.5 mL"))
     completed = plan_for_refill(chart(synchromed(), rx, [refill(1, FILLED), done]), done,
-                                settings=SETTINGS)
+                                settings=SETTINGS, drugs=SHIPPED.drugs)
     assert completed.forecast.alarm_at == planned.forecast.alarm_at
     with pytest.raises(ImpossibleInput) as too_much:
         plan_visit(chart(synchromed(), rx, [refill(1, FILLED)]), at, settings=SETTINGS,
-                   bolus_given=Q_("21 mL"))
+                   bolus_given=Q_("21 mL"), drugs=SHIPPED.drugs)
     assert too_much.value.field == "bolus volume"
 
 
@@ -318,11 +334,12 @@ def test_example_8_compounding_for_a_constant_flow_pump() -> None:
                       nominal_flow=Q_("1 mL/day"))
     four = (Ingredient("morphine", Q_("4 mg/mL"), "mg"),)
     plan = plan_visit(chart(pump, [prescription(1, "4 mg/day", FILLED, four)], []), FILLED,
-                      settings=SETTINGS)
-    made = plan_compounding(plan, {"morphine": Q_("25 mg/mL")})
+                      settings=SETTINGS, drugs=SHIPPED.drugs)
+    made = plan_compounding(plan, {"morphine": Q_("25 mg/mL")}, drugs=SHIPPED.drugs)
     assert ml(made.lines[0].result.stock_volume) == pytest.approx(3.2)
     assert ml(made.diluent_volume) == pytest.approx(16.8)
-    chosen = plan_compounding(plan)  # the library's weakest strong-enough stock: 10 mg/mL
+    # the library's weakest strong-enough stock: 10 mg/mL
+    chosen = plan_compounding(plan, drugs=SHIPPED.drugs)
     assert chosen.lines[0].stock_from_library
     assert ml(chosen.lines[0].result.stock_volume) == pytest.approx(8.0)
 
@@ -333,12 +350,14 @@ def test_admixture_compounding_shares_the_diluent() -> None:
     mix = (Ingredient("morphine", Q_("10 mg/mL"), "mg"),
            Ingredient("clonidine", Q_("100 mcg/mL"), "mcg"))
     plan = plan_visit(chart(synchromed(), [prescription(1, "3 mg/day", FILLED, mix)], []),
-                      FILLED, settings=SETTINGS)
-    made = plan_compounding(plan, {"morphine": Q_("25 mg/mL"), "clonidine": Q_("500 mcg/mL")})
+                      FILLED, settings=SETTINGS, drugs=SHIPPED.drugs)
+    made = plan_compounding(plan, {"morphine": Q_("25 mg/mL"), "clonidine": Q_("500 mcg/mL")},
+                            drugs=SHIPPED.drugs)
     assert [ml(line.result.stock_volume) for line in made.lines] == pytest.approx([8, 4])
     assert ml(made.diluent_volume) == pytest.approx(8)
     with pytest.raises(ImpossibleInput, match="stock"):
-        plan_compounding(plan, {"morphine": Q_("25 mg/mL")})  # clonidine: no library stock
+        plan_compounding(plan, {"morphine": Q_("25 mg/mL")},
+                         drugs=SHIPPED.drugs)  # clonidine: no library stock
 
 
 def test_local_chart_turns_utc_instants_into_wall_clock_times() -> None:
@@ -357,7 +376,7 @@ def test_local_chart_turns_utc_instants_into_wall_clock_times() -> None:
     assert local.prescription is not None
     assert local.prescription.effective_at == datetime(2025, 3, 1, 9)
     assert local_chart(local, paris) == local
-    plan = plan_visit(local, datetime(2025, 5, 2, 9), settings=SETTINGS)
+    plan = plan_visit(local, datetime(2025, 5, 2, 9), settings=SETTINGS, drugs=SHIPPED.drugs)
     assert plan.last_refill == local.refills[-1]
 
 
@@ -373,18 +392,111 @@ def test_with_the_zone_time_runs_on_the_pumps_clock_across_a_clock_change() -> N
     rx = prescription(1, "400 mcg/day", datetime(2026, 3, 27, 8))
     filled = chart(synchromed(), [rx], [refill(1, datetime(2026, 3, 27, 9))])
     at = datetime(2026, 3, 30, 9)
-    real = plan_visit(filled, at, settings=SETTINGS, tz=berlin)
+    real = plan_visit(filled, at, settings=SETTINGS, tz=berlin, drugs=SHIPPED.drugs)
     assert real.residual is not None
     assert real.residual.elapsed_days == pytest.approx(71 / 24)
     assert ml(real.expected_residual) == pytest.approx(20 - 0.2 * 71 / 24)
-    wall = plan_visit(filled, at, settings=SETTINGS)
+    wall = plan_visit(filled, at, settings=SETTINGS, drugs=SHIPPED.drugs)
     assert ml(wall.expected_residual) == pytest.approx(20 - 0.6)
     assert real.forecast.alarm_at == wall.forecast.alarm_at == datetime(2026, 6, 28, 9)
 
     late = datetime(2026, 10, 24, 23, 30)
-    real = plan_visit(filled, late, settings=SETTINGS, tz=berlin)
+    real = plan_visit(filled, late, settings=SETTINGS, tz=berlin, drugs=SHIPPED.drugs)
     assert real.forecast.alarm_at == datetime(2027, 1, 22, 22, 30)
     assert real.forecast.days_to_alarm == pytest.approx(90)
-    assert real.forecast.refill_due == date(2027, 1, 15)
-    assert plan_visit(filled, late, settings=SETTINGS).forecast.alarm_at == datetime(
+    # the alarm limit counts real days across the change; the worst case (14.5 % fast) is
+    # earlier and sets the date (domain-rules §3)
+    assert dict(real.forecast.limits)["alarm"] == date(2027, 1, 15)
+    assert real.forecast.refill_due == date(2027, 1, 11)
+    assert real.forecast.refill_due_reason == "worst_case"
+    assert plan_visit(filled, late, settings=SETTINGS,
+                      drugs=SHIPPED.drugs).forecast.alarm_at == datetime(
         2027, 1, 22, 23, 30)
+
+
+# --- issue 11: the states before the refill, the expiry, the measured over-delivery ----------
+
+
+def test_a_pump_past_its_empty_time_is_computed_empty_at_the_visit() -> None:
+    """20 mL at 0.2 mL/day is empty after 100 days; at day 105 the unfloored residual is
+    −1 mL: shown as 0, kept below 0, the state computed empty, the dry time from the worst
+    case (14.5 % fast: empty at 87.3 days)."""
+    at = FILLED + timedelta(days=105)
+    plan = plan_visit(chart(synchromed(), [prescription(1, "400 mcg/day", FILLED)],
+                            [refill(1, FILLED)]), at, settings=SETTINGS, drugs=SHIPPED.drugs)
+    assert ml(plan.expected_residual) == 0
+    assert plan.residual is not None and ml(plan.residual.unfloored_residual) == pytest.approx(-1)
+    assert plan.state is RefillState.COMPUTED_EMPTY
+    assert plan.may_have_run_dry_at == pytest.approx(FILLED + timedelta(days=20 / 0.229),
+                                                     abs=timedelta(seconds=1))
+
+
+def test_may_be_empty_and_alarm_passed_at_the_visit() -> None:
+    records = chart(synchromed(), [prescription(1, "400 mcg/day", FILLED)], [refill(1, FILLED)])
+    # day 90: nominal 2 mL (the alarm volume); worst case 20 − 1.145 × 18 = −0.61 mL
+    assert plan_visit(records, FILLED + timedelta(days=90),
+                      settings=SETTINGS, drugs=SHIPPED.drugs).state is RefillState.MAY_BE_EMPTY
+    # day 88: nominal 2.4 mL, worst 20 − 1.145 × 17.6 = −0.15: may be empty
+    # day 85: nominal 3 mL, worst 0.535 mL: none yet
+    assert plan_visit(records, FILLED + timedelta(days=85), settings=SETTINGS,
+                      drugs=SHIPPED.drugs).state is None
+    alarm = plan_visit(chart(synchromed(accuracy_percent=0.0),
+                             [prescription(1, "400 mcg/day", FILLED)], [refill(1, FILLED)]),
+                       FILLED + timedelta(days=90), settings=SETTINGS, drugs=SHIPPED.drugs)
+    assert alarm.state is RefillState.ALARM_PASSED
+
+
+def test_an_expiry_before_the_due_date_moves_it_and_the_plan_says_so() -> None:
+    records = chart(synchromed(), [prescription(1, "400 mcg/day", FILLED)], [refill(1, FILLED)])
+    at = FILLED + timedelta(days=60)
+    plan = plan_visit(records, at, settings=SETTINGS,
+                      drugs=SHIPPED.drugs, expires_on=at.date() + timedelta(days=30))
+    assert plan.expiry_moved_due and plan.forecast.refill_due_reason == "expiry"
+    # expires Sunday 2025-06-01: due the Friday before
+    assert plan.forecast.refill_due == date(2025, 5, 30)
+    assert any("expires on 2025-06-01" in note and "moves to 2025-05-30" in note
+               for note in plan.notes)
+    later = plan_visit(records, at, settings=SETTINGS,
+                       drugs=SHIPPED.drugs, expires_on=date(2026, 1, 1))
+    assert not later.expiry_moved_due
+    with pytest.raises(ImpossibleInput) as expired:
+        plan_visit(records, at, settings=SETTINGS,
+                   drugs=SHIPPED.drugs, expires_on=at.date() - timedelta(days=1))
+    assert expired.value.field == "expiry"
+    with pytest.raises(ImpossibleInput) as compounded:
+        plan_visit(records, at, settings=SETTINGS, drugs=SHIPPED.drugs, compounded=True)
+    assert "beyond-use date" in compounded.value.message
+
+
+def test_the_over_delivery_measured_at_the_last_refill_widens_the_worst_case() -> None:
+    """The last refill found 20 % over-delivery (expected 8, 5.6 back of 20): a = 20 %, not
+    the labelled 14.5 %."""
+    last = refill(1, FILLED, previous_fill_volume=Q_("20 mL"), expected_residual=Q_("8 mL"),
+                  aspirated=Q_("5.6 mL"))
+    plan = plan_visit(chart(synchromed(), [prescription(1, "400 mcg/day", FILLED)], [last]),
+                      FILLED + timedelta(days=30), settings=SETTINGS, drugs=SHIPPED.drugs)
+    assert plan.accuracy is not None and plan.accuracy.measured
+    assert plan.accuracy.percent == pytest.approx(20)
+    assert plan.forecast.days_to_alarm_worst_case == pytest.approx(18 / (0.2 * 1.2))
+
+
+def test_a_difference_within_a_syringes_reading_is_not_a_measured_over_delivery() -> None:
+    """A refill minutes after a fill found 0.1 mL less than expected: within a syringe's
+    reading error (0.5 mL), so ``a`` stays the labelled 14.5 %, as in the stored forecast,
+    instead of an over-delivery of thousands of percent that refuses the plan."""
+    last = refill(2, FILLED, previous_fill_volume=Q_("20 mL"),
+                  expected_residual=Q_("19.9999 mL"), aspirated=Q_("19.9 mL"))
+    plan = plan_visit(chart(synchromed(), [prescription(1, "400 mcg/day", FILLED)], [last]),
+                      FILLED + timedelta(days=30), settings=SETTINGS, drugs=SHIPPED.drugs)
+    assert plan.accuracy is not None and not plan.accuracy.measured
+    assert plan.accuracy.percent == pytest.approx(14.5)
+
+
+def test_closed_dates_and_the_clinic_interval_reach_the_plan() -> None:
+    records = chart(synchromed(accuracy_percent=0.0),
+                    [prescription(1, "400 mcg/day", FILLED)], [refill(1, FILLED)])
+    at = FILLED + timedelta(days=60)  # 2025-05-02; baclofen's 180 days do not bind here
+    plan = plan_visit(records, at, drugs=SHIPPED.drugs, settings=replace(
+        SETTINGS, closed_dates=frozenset({date(2025, 7, 24), date(2025, 7, 23)})))
+    assert plan.forecast.refill_due == date(2025, 7, 22)
+    assert plan.interval_source == "drug library: baclofen"

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from pumpmgr import __version__
+
 REPO = Path(__file__).resolve().parents[1]
 TIMEOUT = 600  # seconds for one build or install step
 
@@ -64,6 +66,7 @@ def test_installed_wheel_reads_its_own_catalogs(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
     _run(sys.executable, "-m", "build", "--wheel", "--outdir", dist, REPO, cwd=tmp_path, env=env)
     (wheel,) = dist.glob("pumpmgr-*.whl")
+    assert wheel.name.startswith(f"pumpmgr-{__version__}-")  # hatch read pumpmgr/__init__.py
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
     for name in ("pumps.toml", "catheters.toml", "drugs.toml"):
@@ -88,3 +91,15 @@ def test_installed_wheel_reads_its_own_catalogs(tmp_path: Path) -> None:
     assert "synchromed2-20" in report["pumps"]
     assert report["drugs"][0] == "baclofen"
     assert report["baclofen_soft_max"] == "1000.0 microgram / day"
+
+    # Both scripts; no PostgreSQL driver without the postgres extra, and a clear refusal
+    scripts = environment / ("Scripts" if os.name == "nt" else "bin")
+    assert (scripts / "pumpmgr").exists() and (scripts / "pumpmgr-window").exists()
+    assert _run(scripts / "pumpmgr", "--version", cwd=tmp_path, env=env) == (
+        f"pumpmgr {__version__}\n")
+    refused = subprocess.run(
+        [str(scripts / "pumpmgr"), "--db", "postgresql://clinic@127.0.0.1:9/none", "due"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False)
+    assert refused.returncode == 2, refused
+    assert "installed without PostgreSQL support" in refused.stderr
+    assert 'pip install "pumpmgr[postgres]"' in refused.stderr

@@ -2,6 +2,7 @@
 
 Usage:  python3 tools/dev.py run [ARGS...]   # the desktop program on the demo clinic
         python3 tools/dev.py test [PYTEST ARGS...]   # ruff, mypy, import rules, pytest
+        python3 tools/dev.py bundle [--dist DIR]   # the one-folder release bundle (dist/pumpmgr)
 
 Needs only Python 3.11+ and the package registry: the first call creates .venv and installs
 the project with its development extras; later calls reinstall only when pyproject.toml changed.
@@ -50,12 +51,17 @@ def run(args: list[str]) -> None:
     _run(BIN / "pumpmgr", *(args or ["--demo"]))
 
 
+def bundle(args: list[str]) -> None:
+    _run(BIN / "python", ROOT / "tools" / "bundle.py", *args)
+
+
 def main() -> None:
-    if len(sys.argv) < 2 or sys.argv[1] not in {"run", "test"}:
+    commands = {"run": run, "test": test, "bundle": bundle}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
         sys.exit(__doc__)
     ensure_venv()
     try:
-        {"run": run, "test": test}[sys.argv[1]](sys.argv[2:])
+        commands[sys.argv[1]](sys.argv[2:])
     except subprocess.CalledProcessError as exc:
         sys.exit(exc.returncode)
 

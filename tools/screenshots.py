@@ -29,7 +29,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -275,11 +275,12 @@ def _second_nurse(sample: bool) -> tuple[str, str]:
 def refill_prescription_printing(window: MainWindow, clinic: ClinicService, out: Path,
                                  size: QSize, sample: bool) -> None:
     """Every step of the refill wizard (a baclofen pump going from one concentration to
-    another), the prescription dialog (a warning waiting for its reason; a flex schedule with
-    patient boluses) and the print preview: pictures 20 to 34."""
+    another) with its visit note and the history's Copy note, the prescription dialog (a warning
+    waiting for its reason; a flex schedule with patient boluses) and the print preview: pictures
+    20 to 36."""
     import time as clock_time
 
-    from PySide6.QtCore import QDate, QEvent
+    from PySide6.QtCore import QEvent
 
     from pumpmgr.formatting import format_quantity as shown
     from pumpmgr.services.sheets import SheetService
@@ -320,7 +321,7 @@ def refill_prescription_printing(window: MainWindow, clinic: ClinicService, out:
     wizard.solution.new_concentration.setChecked(True)
     wizard.solution.editor.rows[0].concentration.set_text(new)
     wizard.solution.lot.setText("BAC-25-0612")
-    wizard.solution.expiry.setDate(QDate(2026, 4, 30))
+    wizard.solution.expiry.set_value(date(2026, 4, 30))
     save(wizard, out, "22-refill-3-solution")
     wizard.next()
     save(wizard, out, "23-refill-4-volume")
@@ -350,10 +351,10 @@ def refill_prescription_printing(window: MainWindow, clinic: ClinicService, out:
     assert plan is not None
     wizard.programmer.reservoir.set_quantity(plan.refill.final_volume)
     alarm = plan.forecast.alarm_at
-    wizard.programmer.alarm.setDate(QDate(alarm.year, alarm.month, alarm.day).addDays(3))
+    wizard.programmer.alarm.set_value(alarm + timedelta(days=3))
     wizard.programmer.daily_volume.set_text(shown(plan.program.daily_volume(), Kind.FLOW))
     save(wizard, out, "27-refill-7-programmer-differs")
-    wizard.programmer.alarm.setDate(QDate(alarm.year, alarm.month, alarm.day))
+    wizard.programmer.alarm.set_value(alarm)
     wizard.next()
     step = wizard.verify_step
     step.username.setText(username)
@@ -369,8 +370,20 @@ def refill_prescription_printing(window: MainWindow, clinic: ClinicService, out:
     save(wizard, out, "29-refill-9-review")
     wizard.next()
     save(wizard, out, "30-refill-10-saved")
+    note = wizard.copy_note()  # the saved refill's visit note, on the clipboard and shown
+    assert note is not None
+    note.resize(QSize(min(760, size.width() - 40), min(640, size.height() - 8)))
+    save(note, out, "35-copy-note-refill")
+    note.done(0)
+    note.deleteLater()
     wizard.done(0)
     wizard.deleteLater()
+    # the history's Copy note: the refill just saved, selected
+    window.open_patient(baclofen.patient_id)
+    window.patient.tabs.setCurrentIndex(2)
+    window.patient.history_view.selectRow(0)
+    save(window, out, "36-patient-history-copy-note")
+    window.patient.tabs.setCurrentIndex(0)
 
     actor = window.actor or _admin(clinic, sample)
     window.open_patient(baclofen.patient_id)
@@ -475,6 +488,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             window.dashboard.set_filter(DueFilter.ALL)
             window.dashboard.search.setText(window.dashboard.model.rows()[1].patient.split(",")[0])
             save(window, out, "05-due-list-search")
+            # a search the overdue filter hides: said, with the filter to clear
+            window.dashboard.set_filter(DueFilter.OVERDUE)
+            window.dashboard.search.setText(next(
+                r.patient for r in window.dashboard.model.rows() if r.state != "overdue"
+            ).split(",")[0])
+            save(window, out, "05-due-list-search-filtered")
+            window.dashboard.set_filter(DueFilter.ALL)
             window.dashboard.search.clear()
 
             rows = window.dashboard.model.rows()

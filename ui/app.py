@@ -17,20 +17,21 @@ import gc
 import logging
 import sys
 import threading
-import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 from platformdirs import user_data_dir
 from PySide6.QtCore import QEventLoop, Qt
-from PySide6.QtWidgets import QApplication, QProgressDialog
+from PySide6.QtWidgets import QApplication, QProgressDialog, QWidget
 
 from pumpmgr.db.engine import Database, open_database
 from pumpmgr.errors import Code, PumpMgrError
+from pumpmgr.formatting import program_version
+from pumpmgr.logfile import log_unexpected, start_log
 from pumpmgr.services import Actor, ClinicService
 from ui import icons, messages
 from ui.dialogs.sign_in import FirstAdministratorDialog, SignInDialog
@@ -49,11 +50,16 @@ class DemoUnavailable(PumpMgrError):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pumpmgr", description="pumpmgr: the intrathecal pump clinic's desktop program.")
+    parser.add_argument("--version", action="version", version=program_version())
     parser.add_argument("--db", metavar="PATH_OR_URL",
                         help="the clinic database (default: PUMPMGR_DB, else pumpmgr.db in "
                              "your data folder)")
     parser.add_argument("--demo", action="store_true",
                         help="open a demo clinic with made-up patients (rebuilt each day)")
+    parser.add_argument("--self-test", action="store_true",
+                        help="open the window and close it at once, to check that this "
+                             "computer can show pumpmgr (a user name and a password on two "
+                             "lines of standard input sign in first, else the sign-in shows)")
     return parser
 
 
@@ -178,14 +184,65 @@ def sign_in(clinic: ClinicService, hint: str = "", username: str = "") -> Actor 
 
 def _excepthook(kind: type[BaseException], value: BaseException,
                 trace: TracebackType | None) -> None:
-    """A fault of ours reaches the user as a dialog, and the trace goes to the log."""
-    log.error("unexpected error:\n%s", "".join(traceback.format_exception(kind, value, trace)))
+    """A fault of ours reaches the user as a short message, and its stack goes to the log
+    (:func:`ui.messages.show_error`)."""
+    if value.__traceback__ is None:
+        value = value.with_traceback(trace)
     messages.show_error(QApplication.activeWindow(), value, "the last action")
+
+
+def _thread_excepthook(args: threading.ExceptHookArgs) -> None:
+    """A worker thread's error that nobody collected is logged, never printed."""
+    if args.exc_value is not None:
+        log_unexpected(args.exc_type, args.exc_value, args.exc_traceback,
+                       f"working in the background ({args.thread.name if args.thread else '?'})")
+
+
+def self_test(app: QApplication, clinic: ClinicService, stdin: TextIO | None) -> int:
+    """Show the main window (signed in with the user name and password on ``stdin``'s first
+    two lines) or, without them, the sign-in; draw it, close it, and say so on stdout.
+    Returns 0, or 1 with the problems on stderr: the sign-in refused, the program's icon or
+    stylesheet missing, nothing drawn."""
+    problems = []
+    if app.windowIcon().isNull():
+        problems.append("the program's icon is missing")
+    if not app.styleSheet():
+        problems.append("the program's stylesheet is missing")
+    lines = stdin.read().splitlines() if stdin is not None and not stdin.isatty() else []
+    shown: QWidget
+    if len(lines) >= 2:
+        try:
+            shown = MainWindow(clinic, clinic.sign_in(lines[0].strip(), lines[1]))
+        except PumpMgrError as exc:
+            print(f"pumpmgr --self-test: {exc.message}", file=sys.stderr)
+            return 1
+        what = "main window"
+    elif clinic.has_users():
+        shown, what = SignInDialog(clinic), "sign-in"
+    else:
+        shown, what = FirstAdministratorDialog(clinic), "first administrator's sign-up"
+    shown.show()
+    for _ in range(50):
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+        if shown.isVisible() and shown.windowHandle() is not None and shown.windowHandle(
+                ).isExposed():
+            break
+    picture = shown.grab()
+    shown.close()
+    app.processEvents()
+    if picture.isNull() or not shown.isHidden():
+        problems.append(f"the {what} was not drawn and closed")
+    print(f"{program_version()}: the {what} opened ({picture.width()}x{picture.height()}) and "
+          f"closed on {app.platformName()}")
+    for problem in problems:
+        print(f"pumpmgr --self-test: {problem}", file=sys.stderr)
+    return 1 if problems else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the desktop program; ``argv`` without the program name (default ``sys.argv``)."""
     collector_after_imports()
+    start_log()
     arguments = list(sys.argv[1:] if argv is None else argv)
     try:
         args, qt_args = build_parser().parse_known_args(arguments)
@@ -195,7 +252,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not isinstance(app, QApplication):
         app = QApplication(["pumpmgr", *qt_args])
     setup_application(app)
+    log.info("%s started", program_version())
     sys.excepthook = _excepthook
+    threading.excepthook = _thread_excepthook
     try:
         opened = open_demo_database() if args.demo else Opened(open_database(args.db))
     except PumpMgrError as exc:
@@ -205,6 +264,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     database = opened.database
     try:
         clinic = ClinicService(database)
+        if args.self_test:
+            return self_test(app, clinic, sys.stdin)
         actor = sign_in(clinic, opened.hint, opened.username)
         if actor is None:
             return 0

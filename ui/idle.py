@@ -8,15 +8,21 @@ the services use), not by a Qt timer's own count: a timer only looks at the cloc
 (:attr:`IdleWatcher.poll_ms`). So a test moves a :class:`~pumpmgr.clock.FixedClock` on and sees
 the lock without waiting, and a workstation that slept past the idle time locks as soon as it
 wakes (a Qt timer would not count the time asleep). A clock that goes back restarts the count.
+
+In the last minute the watcher says how long is left at each look (:attr:`IdleWatcher.warning`),
+and :class:`IdleNotice` shows it, so that a nurse reading a chart is not locked out unawares.
 """
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
+from PySide6.QtWidgets import QLabel, QWidget
 
 from pumpmgr.clock import Clock, SystemClock
+from ui.presentation import count_text
 
 _INPUT = {
     QEvent.Type.KeyPress,
@@ -29,6 +35,8 @@ _INPUT = {
 
 #: How often the clock is looked at, in milliseconds.
 POLL_MS = 1000
+#: The warning comes this long before the lock (for idle times longer than this).
+WARN_BEFORE = timedelta(minutes=1)
 
 
 class IdleWatcher(QObject):
@@ -36,6 +44,10 @@ class IdleWatcher(QObject):
     (0: never); :meth:`start` again after it fired."""
 
     idle = Signal()
+    #: Seconds left before the lock, at each look at the clock in the last minute.
+    warning = Signal(int)
+    #: Use (or a stop) ended the warning.
+    warning_over = Signal()
 
     def __init__(self, parent: QObject | None = None, *, clock: Clock | None = None,
                  poll_ms: int = POLL_MS) -> None:
@@ -44,6 +56,7 @@ class IdleWatcher(QObject):
         self._timeout = timedelta(0)
         self._last_input: datetime = self.clock.now()
         self._active = False
+        self._warned = False
         self._poll = QTimer(self)
         self._poll.setInterval(poll_ms)
         self._poll.timeout.connect(self.check)
@@ -72,6 +85,12 @@ class IdleWatcher(QObject):
     def stop(self) -> None:
         self._active = False
         self._poll.stop()
+        self._end_warning()
+
+    def _end_warning(self) -> None:
+        if self._warned:
+            self._warned = False
+            self.warning_over.emit()
 
     def is_running(self) -> bool:
         return self._poll.isActive()
@@ -89,6 +108,10 @@ class IdleWatcher(QObject):
             self._last_input = self.clock.now()
             return False
         if since < self._timeout:
+            left = self._timeout - since
+            if self._timeout > WARN_BEFORE and left <= WARN_BEFORE:
+                self._warned = True
+                self.warning.emit(math.ceil(left.total_seconds()))
             return False
         self.stop()
         self.idle.emit()
@@ -105,4 +128,24 @@ class IdleWatcher(QObject):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if self._active and event.type() in _INPUT:
             self._last_input = self.clock.now()
+            self._end_warning()
         return False
+
+
+class IdleNotice(QLabel):
+    """The countdown to the idle lock, hidden until the last minute and after any use."""
+
+    def __init__(self, watcher: IdleWatcher, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setProperty("role", "notice")
+        self.setAccessibleName("Idle lock warning")
+        self.hide()
+        watcher.warning.connect(self._show_left)
+        watcher.warning_over.connect(self.hide)
+
+    def _show_left(self, seconds: int) -> None:
+        left = (count_text(seconds // 60, "minute") if seconds >= 60
+                else count_text(seconds, "second"))
+        self.setText(f"pumpmgr locks in {left} without use: move the mouse or press a key to "
+                     "stay signed in.")
+        self.show()

@@ -45,11 +45,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from pumpmgr.formatting import program_version
 from pumpmgr.records import ClinicSettings
 from pumpmgr.services import Actor, ClinicService
-from ui import icons, messages, presentation
+from pumpmgr.visit_note import RecordRef
+from ui import icons, messages, presentation, remembered
 from ui.dialogs import events
-from ui.idle import IdleWatcher
+from ui.idle import IdleNotice, IdleWatcher
 from ui.screens.dashboard import DashboardScreen
 from ui.screens.lock_screen import LockScreen
 from ui.screens.records import TAB_TITLES, RecordsTab
@@ -63,10 +65,21 @@ if TYPE_CHECKING:  # imported on first use: the wizard and printing bring in rep
     from ui.screens.calculators import CalculatorsScreen
     from ui.screens.patient_view import PatientScreen
     from ui.screens.records import RecordsScreen
+    from ui.screens.week_view import WeekViewScreen
     from ui.wizards.refill import RefillWizard
 
 _Clinical = TypeVar("_Clinical", "RefillWizard", "PrescriptionDialog")
 _Page = TypeVar("_Page", bound=QWidget)
+
+
+def _saved_record(dialog: RefillWizard | PrescriptionDialog) -> RecordRef | None:
+    """The record a refill wizard or a prescription dialog saved, for its visit note."""
+    outcome = dialog.outcome
+    if outcome is None:
+        return None
+    if _is_prescription(dialog):
+        return RecordRef("prescription", dialog.outcome.prescription.id)  # type: ignore[union-attr]
+    return RecordRef("refill", outcome.refill.id)  # type: ignore[union-attr]
 
 
 def _is_prescription(widget: object) -> TypeGuard[PrescriptionDialog]:
@@ -93,6 +106,7 @@ class MainWindow(QMainWindow):
         self._lock_screen: LockScreen | None = None
         self._calculators: CalculatorsScreen | None = None
         self._records: RecordsScreen | None = None
+        self._week_view: WeekViewScreen | None = None
         #: The pump-event dialog open now, if any (closed when the window locks).
         self.event_dialog: events.EventDialog | None = None
         self.stack = QStackedWidget(self)
@@ -103,10 +117,13 @@ class MainWindow(QMainWindow):
         #: The refill wizard or prescription dialog open now, if any (discarded on lock).
         self.clinical_dialog: RefillWizard | PrescriptionDialog | None = None
         self.stack.currentChanged.connect(lambda _index: self._update_event_actions())
+        self.stack.currentChanged.connect(lambda _index: self._update_menu_keys())
 
         self._make_actions()
         self.user_label = QLabel(self)
         self.statusBar().addPermanentWidget(self.user_label)
+        #: What the nurse was on when the window locked: the screen and its tab.
+        self._resume_screen: tuple[QWidget | None, int] = (None, 0)
 
         #: The windows the lock hid (parents first), shown again when the same user signs in.
         self.hidden_windows: list[QWidget] = []
@@ -120,6 +137,8 @@ class MainWindow(QMainWindow):
             app.installEventFilter(self.idle)
         self.idle.set_minutes(clinic.settings().auto_lock_minutes)
         self.idle.start()
+        self.idle_notice = IdleNotice(self.idle, self)
+        self.statusBar().insertPermanentWidget(0, self.idle_notice, 1)
 
         self._fit_to_screen()
         self._signed_in(actor)
@@ -155,10 +174,13 @@ class MainWindow(QMainWindow):
         self.lock_action = action("&Lock", lambda: self.lock(idle=False),
                                   [QKeySequence("Ctrl+L")], icons.LOCK,
                                   "Lock pumpmgr and hide patient data (Ctrl+L)")
-        self.quit_action = action("&Quit", self.close,
-                                  [QKeySequence(QKeySequence.StandardKey.Quit),
-                                   QKeySequence("Ctrl+Q")], None, "Quit pumpmgr")
+        # Ctrl+Q once: the platform's Quit key is often Ctrl+Q too, and a key claimed twice
+        # runs nothing
+        self.quit_action = action("&Quit", self.close, [QKeySequence("Ctrl+Q")], None,
+                                  "Quit pumpmgr (Ctrl+Q)")
         self.about_action = action("&About pumpmgr", self.about)
+        self.log_folder_action = action("Open &log folder", lambda: messages.open_log_folder(self),
+                                        None, None, "The folder of pumpmgr's log files")
 
         self.print_due_action = action("&Print due list…", self.print_due_list, None, None,
                                        "The refill due list of a period, with a preview")
@@ -177,6 +199,7 @@ class MainWindow(QMainWindow):
         go_menu.addAction(self.find_action)
         go_menu.addAction(self.refresh_action)
         help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(self.log_folder_action)
         help_menu.addAction(self.about_action)
         self.help_menu = help_menu
 
@@ -217,6 +240,12 @@ class MainWindow(QMainWindow):
                                          "(Ctrl+K)")
         self.go_menu.addSeparator()
         self.go_menu.addAction(self.calculators_action)
+        self.week_view_action = action("Week's &bookings", self.show_week_view, "Ctrl+Shift+B",
+                                       "The week's refill visits, free room and pumps to book "
+                                       "(Ctrl+Shift+B)")
+        view_menu = QMenu("&View", self)
+        view_menu.addAction(self.week_view_action)
+        self.menuBar().insertMenu(self.help_menu.menuAction(), view_menu)
         actions = self.toolbar.actions()  # the spacer follows Refresh
         self.toolbar.insertAction(actions[actions.index(self.refresh_action) + 1],
                                   self.calculators_action)
@@ -231,6 +260,7 @@ class MainWindow(QMainWindow):
             if kind in events.SEPARATED_AFTER:
                 events_menu.addSeparator()
         self.menuBar().insertMenu(self.help_menu.menuAction(), events_menu)
+        self.events_menu = events_menu
 
         #: Records menu entries by tab.
         self.records_actions: dict[RecordsTab, QAction] = {}
@@ -242,11 +272,24 @@ class MainWindow(QMainWindow):
             records_menu.addAction(made)
         self.records_actions[RecordsTab.AUDIT].setShortcut(QKeySequence("Ctrl+Shift+A"))
         self.menuBar().insertMenu(self.help_menu.menuAction(), records_menu)
-        self.patient_actions += [self.calculators_action, *self.records_actions.values()]
+        self.records_menu = records_menu
+        self.patient_actions += [self.calculators_action, self.week_view_action,
+                                 *self.records_actions.values()]
 
     def _fit_to_screen(self) -> None:
         self.setMinimumSize(QSize(1000, 620))
         self.resize(within_screen(QSize(1360, 840), (20, 40)).expandedTo(self.minimumSize()))
+
+    def _patient_menus(self) -> list[QAction]:
+        """The menus whose every entry reaches patient data: off while locked."""
+        return [m.menuAction() for m in (self.go_menu, self.events_menu, self.records_menu)]
+
+    def _update_menu_keys(self) -> None:
+        """On the patient view Alt+R and Alt+H are its tabs (Residuals, History), not the
+        Records and Help menus: a key claimed twice opens the menu."""
+        patient = self._showing(self._patient)
+        self.records_menu.setTitle("Records" if patient else "&Records")
+        self.help_menu.setTitle("Help" if patient else "&Help")
 
     # ----------------------------------------------------------------- screens
 
@@ -295,6 +338,22 @@ class MainWindow(QMainWindow):
         return self._calculators
 
     @property
+    def week_view(self) -> WeekViewScreen:
+        """The week's bookings, built on first use."""
+        if self._week_view is None:
+            from ui.screens.week_view import WeekViewScreen
+
+            self._week_view = self._page(WeekViewScreen(self.clinic, self))
+        return self._week_view
+
+    def show_week_view(self) -> None:
+        if self.is_locked():
+            return
+        if self._run("reading the bookings", self.week_view.refresh):
+            self.stack.setCurrentWidget(self.week_view)
+            self.week_view.table.setFocus()
+
+    @property
     def records(self) -> RecordsScreen:
         """The records screen, built on first use."""
         if self._records is None:
@@ -329,6 +388,8 @@ class MainWindow(QMainWindow):
             self._run("reading the records", self.records.refresh)
         elif self._showing(self._calculators):
             return
+        elif self._showing(self._week_view):
+            self._run("reading the bookings", self.week_view.refresh)
         elif self._showing(self._patient) and self.patient.patient_id is not None:
             self.open_patient(self.patient.patient_id)
         else:
@@ -395,6 +456,7 @@ class MainWindow(QMainWindow):
     def _event_saved(self, dialog: events.EventDialog) -> None:
         self.statusBar().showMessage(dialog.saved_text, 10000)
         self.open_patient(dialog.chart.patient.id)
+        self.patient.offer_note(dialog.saved_record, dialog.saved_text)
         self._update_event_actions()
 
     def _event_closed(self, dialog: events.EventDialog) -> None:
@@ -436,11 +498,14 @@ class MainWindow(QMainWindow):
         if self.clinical_dialog is dialog:
             self.clinical_dialog = None
         if dialog.outcome is not None:
-            self.statusBar().showMessage(
-                dialog.summary() if _is_prescription(dialog) else "Refill saved",
-                10000)
+            saved = dialog.summary() if _is_prescription(dialog) else "Refill saved"
+            self.statusBar().showMessage(saved, 10000)
+            notice = getattr(dialog.outcome, "booking_notice", None)
+            if notice:  # the nurse who moved the due date is told at once (issue 16)
+                messages.warn(self, "Booking now too late", notice)
             if not self.is_locked():
                 self.open_patient(dialog.chart.patient.id)
+                self.patient.offer_note(_saved_record(dialog), saved)
         dialog.deleteLater()
 
     def print_due_list(self) -> None:
@@ -507,11 +572,16 @@ class MainWindow(QMainWindow):
         assert self.actor is not None
         self._resume_patient = (self.patient.patient_id
                                 if self._showing(self._patient) else None)
-        minutes = self.clinic.settings().auto_lock_minutes if idle else 0
+        screen = self.stack.currentWidget()
+        tabs = getattr(screen, "tabs", None)
+        self._resume_screen = (screen, tabs.currentIndex() if tabs is not None else 0)
+        minutes = self.idle.timeout_ms() // 60_000 if idle else 0  # the time it waited
         at = presentation.local_datetime(self.clinic.clock.now(), self.clinic.tz)
-        reason = (f"Locked at {at:%H:%M} after {minutes} minutes without use."
+        reason = (f"Locked at {at:%H:%M} after {presentation.count_text(minutes, 'minute')} "
+                  "without use."
                   if idle else f"Locked at {at:%H:%M} by {self.actor.full_name}.")
         self._last_actor = self.actor
+        self._save_looks(self.actor.username)
         self.actor = None
         self.idle.stop()
         self._hide_windows()
@@ -521,7 +591,9 @@ class MainWindow(QMainWindow):
         if self._records is not None:
             self._records.clear()
             self._records.set_actor(None)
-        for item in self.patient_actions:
+        if self._week_view is not None:
+            self._week_view.clear()
+        for item in [*self.patient_actions, *self._patient_menus()]:
             item.setEnabled(False)
         self.toolbar.setVisible(False)
         self.lock_screen.prepare(reason, self._last_actor, self._kept_notice(self._last_actor))
@@ -536,16 +608,22 @@ class MainWindow(QMainWindow):
         # Still locked: a discarded refill saved before the lock does not open its patient.
         discarded = [] if same else self._discard_hidden()
         self._signed_in(actor)
-        for item in self.patient_actions:
+        for item in [*self.patient_actions, *self._patient_menus()]:
             item.setEnabled(True)
         self.toolbar.setVisible(True)
         self.idle.set_minutes(self.clinic.settings().auto_lock_minutes)
         self.idle.start()
         resume = self._resume_patient if same else None
+        (screen, tab), self._resume_screen = self._resume_screen, (None, 0)
         self._resume_patient = None
         self.show_dashboard()
         if resume is not None:
             self.open_patient(resume)
+            self.patient.tabs.setCurrentIndex(tab)
+        elif same and screen is not None and screen is self._calculators:
+            self.show_calculators()
+        elif same and screen is not None and screen is self._records:
+            self.show_records(RecordsTab(tab))
         if same:
             self._show_hidden()
         if discarded:
@@ -680,6 +758,7 @@ class MainWindow(QMainWindow):
             "Record it again if it was done.")
 
     def _signed_in(self, actor: Actor) -> None:
+        self._restore_looks(actor.username)
         self.actor = actor
         self._last_actor = actor
         self.user_label.setText(f"Signed in: {actor.full_name} ({actor.role})")
@@ -689,11 +768,24 @@ class MainWindow(QMainWindow):
         self._update_event_actions()
         self.statusBar().showMessage(f"Welcome, {actor.full_name}", 5000)
 
+    def _save_looks(self, username: str) -> None:
+        remembered.save(self, username, self.dashboard.header_state())
+
+    def _restore_looks(self, username: str) -> None:
+        """The user's own window size and due-list columns, where they were kept."""
+        geometry = remembered.window_geometry(username)
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        columns = remembered.due_list_columns(username)
+        if columns is None or not self.dashboard.restore_header(columns):
+            self.dashboard.default_widths()
+
     # ----------------------------------------------------------------- misc
 
     def about(self) -> None:
         messages.info(self, "About pumpmgr",
-                      "pumpmgr: intrathecal pump clinic manager.\n\nDecision support and record "
+                      f"{program_version()}: intrathecal pump clinic manager.\n\n"
+                      "Decision support and record "
                       "keeping: the pump's own programmer stays the device of record. Every "
                       "number is shown with its unit.")
 
@@ -725,4 +817,6 @@ class MainWindow(QMainWindow):
         if app is not None:
             app.removeEventFilter(self.idle)
         self.idle.stop()
+        if self.actor is not None:
+            self._save_looks(self.actor.username)
         super().closeEvent(event)

@@ -1,9 +1,10 @@
 """Every message box and file chooser the program shows: the single patch point for tests.
 
-UI layer: imports PySide6 and :mod:`pumpmgr.errors` only. Screens call these functions through
-the module (``messages.error(...)``), never ``QMessageBox`` directly, so a test replaces one
-function and no modal box ever blocks it. Errors are worded to say what happened and what to do;
-nothing the user typed is lost when one appears, because the caller's form stays open.
+UI layer: imports PySide6, :mod:`pumpmgr.errors` and :mod:`pumpmgr.logfile` only. Screens call
+these functions through the module (``messages.error(...)``), never ``QMessageBox`` directly, so
+a test replaces one function and no modal box ever blocks it. Errors are worded to say what
+happened and what to do; nothing the user typed is lost when one appears, because the caller's
+form stays open.
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 
 from pumpmgr.errors import PumpMgrError
+from pumpmgr.logfile import log_folder, log_unexpected
 
 
 def confirm(parent: QWidget | None, title: str, text: str, *, yes: str = "Yes",
@@ -48,16 +52,28 @@ def error(parent: QWidget | None, title: str, text: str, details: str = "") -> N
 def show_error(parent: QWidget | None, exc: BaseException, doing: str) -> None:
     """Report ``exc`` raised while ``doing`` (for example "opening the patient").
 
-    pumpmgr's own errors carry a message fit for a nurse; anything else is a fault of ours,
-    reported with its type so it can be passed on.
+    pumpmgr's own errors carry a message fit for a nurse; anything else is a fault of ours:
+    logged (its type and stack, not its message) and reported with the reference the log
+    gives it, never with a traceback.
     """
     if isinstance(exc, PumpMgrError):
         error(parent, "pumpmgr", f"Could not finish {doing}:\n\n{exc.message}")
     else:
+        reference = log_unexpected(type(exc), exc, exc.__traceback__, doing)
         error(parent, "pumpmgr",
               f"Something went wrong while {doing}. Nothing was saved by this step.\n\n"
-              "Please tell the clinic's pumpmgr administrator; the details below help them.",
-              f"{type(exc).__name__}: {exc}")
+              f"Please tell the clinic's pumpmgr administrator the reference {reference}: "
+              "the log file (Help → Open log folder) holds the details.",
+              f"{reference}: {type(exc).__name__}: {exc}")
+
+
+def open_log_folder(parent: QWidget | None) -> None:
+    """Show the folder of the log files in the file manager (made first if need be); where
+    none opens, say where it is."""
+    folder = log_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
+        info(parent, "Log folder", f"pumpmgr's log files are in {folder}")
 
 
 def save_path(parent: QWidget | None, title: str, suggested: Path, file_filter: str,
@@ -75,6 +91,12 @@ def choose(parent: QWidget | None, title: str, label: str, items: Sequence[str])
     if not ok:
         return None
     return list(items).index(chosen)
+
+
+def ask_text(parent: QWidget | None, title: str, label: str) -> str | None:
+    """Text the user types (several lines allowed), or None when they cancel."""
+    text, ok = QInputDialog.getMultiLineText(parent, title, label)
+    return text if ok else None
 
 
 def open_path(parent: QWidget | None, title: str, folder: Path, file_filter: str,

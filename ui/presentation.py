@@ -13,16 +13,17 @@ from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
 from pumpmgr.dosing import dose_for_volume
+from pumpmgr.forecast import due_reason_words
 from pumpmgr.formatting import (
     MassUnit,
     format_date,
     format_datetime,
-    format_duration,
     format_quantity,
 )
 from pumpmgr.records import DueRow, DueState, Ingredient, PrescriptionRecord
 from pumpmgr.schedule import PatientBolus, Schedule
 from pumpmgr.units import Kind, Quantity
+from pumpmgr.visit_note import bolus_text
 
 CONSTANT_FLOW = "constant_flow"
 
@@ -47,6 +48,11 @@ STATES: Mapping[DueState, StateLook] = {
 
 def state_word(state: DueState) -> str:
     return STATES[state].word
+
+
+def count_text(count: int, word: str) -> str:
+    """``count`` and ``word``, plural unless it is one: "1 minute", "30 seconds"."""
+    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def local_datetime(moment: datetime, tz: tzinfo) -> datetime:
@@ -84,6 +90,8 @@ def reason_text(row: DueRow, buffer_days: int) -> str:
     """Why the refill is due on its date."""
     if row.refill_due_reason == "stability":
         return "stability limit"
+    if row.refill_due_reason != "alarm":  # the worst case, the interval, the expiry
+        return due_reason_words(row.refill_due_reason)
     if is_constant_flow(row):
         return f"planning − {buffer_days} days"
     return f"alarm − {buffer_days} days"
@@ -148,13 +156,8 @@ def schedule_lines(schedule: Schedule, unit: MassUnit) -> list[str]:
 
 
 def patient_bolus_text(bolus: PatientBolus | None, unit: MassUnit) -> str:
-    if bolus is None:
-        return "none"
-    text = (f"{format_quantity(bolus.dose, Kind.MASS, unit)} a bolus, at most "
-            f"{bolus.max_per_day} a day")
-    if bolus.lockout is not None:
-        text += f", lockout {format_duration(bolus.lockout)}"
-    return text
+    """The patient's bolus as the visit note and the sheets word it (one wording)."""
+    return bolus_text(bolus, unit)
 
 
 def prescription_summary(rx: PrescriptionRecord) -> str:

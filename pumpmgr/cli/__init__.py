@@ -3,6 +3,7 @@
 ``pumpmgr [--db PATH_OR_URL] COMMAND``: ``calc`` needs no database; the records commands
 (:mod:`pumpmgr.cli.records`) use ``--db``, else ``PUMPMGR_DB``, else the default file.
 Bad input exits with status 2 and one line on stderr naming the option; never a traceback.
+``pumpmgr --version`` is answered before the commands (and the units they load) are imported.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from pumpmgr import __version__
-from pumpmgr.cli import calc, printing, records
 from pumpmgr.errors import PumpMgrError
+from pumpmgr.logfile import current_log_file, log_unexpected, start_log
 
 #: Fields named by the domain's errors that a command-line option supplies under another name.
 _FIELD_OPTIONS = {
@@ -25,6 +26,8 @@ _FIELD_OPTIONS = {
     "full_name": "--full-name",
     "password": "password",
     "user": "--admin",
+    "expiry": "--expires",
+    "longest refill interval": "--max-interval-days",
 }
 
 EXIT_BAD_INPUT = 2
@@ -39,11 +42,14 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def build_parser() -> OneLineParser:
+    from pumpmgr.cli import bookings, calc, hospital, printing, records
+    from pumpmgr.formatting import program_version
+
     parser = OneLineParser(
         prog="pumpmgr",
         description="Intrathecal pump clinic manager. Without a command: a demo forecast.",
     )
-    parser.add_argument("--version", action="version", version=f"pumpmgr {__version__}")
+    parser.add_argument("--version", action="version", version=program_version())
     parser.add_argument("--db", metavar="PATH_OR_URL",
                         help="the clinic database: a SQLite file or a postgresql+psycopg:// URL "
                         "(default: $PUMPMGR_DB, else pumpmgr.db in the user's data folder)")
@@ -51,15 +57,41 @@ def build_parser() -> OneLineParser:
     calc.add_parser(commands, OneLineParser)
     records.add_parsers(commands, OneLineParser)
     printing.add_parser(commands, OneLineParser)
+    hospital.add_parser(commands, OneLineParser)
+    bookings.add_parsers(commands, OneLineParser)
     return parser
 
 
-def _option_message(error: PumpMgrError) -> str:
-    """The error's message, led by the option that supplied the field."""
+def _typed_options(argv: Sequence[str]) -> set[str]:
+    """The options on the command line as typed (``--out=x.pdf`` is ``--out``)."""
+    return {arg.split("=", 1)[0] for arg in argv if arg.startswith("--")}
+
+
+def _command_options(parser: argparse.ArgumentParser, argv: Sequence[str]) -> set[str]:
+    """Every option string of the command (and sub-command) the user chose."""
+    found = {option for action in parser._actions for option in action.option_strings}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            chosen = next((word for word in argv if word in action.choices), None)
+            if chosen is not None:
+                found |= _command_options(action.choices[chosen], argv)
+    return found
+
+
+def _option_message(error: PumpMgrError, argv: Sequence[str] = (),
+                    offered: set[str] | None = None) -> str:
+    """The error's message, led by the option that supplied the field: an option the user
+    typed, or one the chosen command ``offered`` that was left out (say, a required note);
+    a field no such option supplies (a stored setting, a record being read) is named in
+    words, as the screens name it."""
     field = error.field
     if not field or field.startswith("--") or field.isupper():
         return error.message
     option = _FIELD_OPTIONS.get(field, "--" + field.replace(" ", "-"))
+    named = _typed_options(argv) | (offered or set())
+    if option.startswith("--") and option not in named:
+        return error.message if error.message.startswith(f"{field}:") else (
+            f"{field.replace('_', ' ')}: {error.message}")
     rest = error.message.removeprefix(f"{field}:").strip()
     return f"{option}: {rest}"
 
@@ -81,6 +113,12 @@ def _silence_stdout() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv == ["--version"]:  # as the parser's --version says it, without loading the commands
+        print(f"pumpmgr {__version__}")
+        return 0
+    start_log()  # the records' writes and any fault of ours (pumpmgr.logfile)
+    from pumpmgr.cli import calc
+
     parser = build_parser()
     if not argv:
         print("pumpmgr demo: SynchroMed II 20 mL, baclofen 2000 mcg/mL at 400 mcg/day, "
@@ -101,13 +139,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return status
         print(calc.run(args))
     except PumpMgrError as error:
-        print(f"{prog}: {_option_message(error)}", file=sys.stderr)
+        offered = _command_options(parser, argv)
+        print(f"{prog}: {_option_message(error, argv, offered)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except BrokenPipeError:  # the reader went away (| head): nothing more to say
         _silence_stdout()
         return 0
     except Exception as error:  # never a traceback in a nurse's terminal
-        print(f"{prog}: internal error ({type(error).__name__}: {error}); please report it",
+        reference = log_unexpected(type(error), error, error.__traceback__, f"running {prog}")
+        print(f"{prog}: internal error ({type(error).__name__}: {error}); please report it "
+              f"with the reference {reference} (details in {current_log_file()})",
               file=sys.stderr)
         return EXIT_INTERNAL
     if argv is DEMO:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from datetime import datetime, time
+from datetime import datetime, time, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pumpmgr import catalogs, compounding, deadspace, dose_checks, forecast, refill
 from pumpmgr.cli.output import to_json, to_text
-from pumpmgr.errors import Code, InputError
-from pumpmgr.formatting import MassUnit
+from pumpmgr.errors import CatalogError, Code, InputError
+from pumpmgr.formatting import MassUnit, typed_mass_unit
 from pumpmgr.schedule import (
     PatientBolus,
     Program,
@@ -64,18 +65,38 @@ def _number(text: str | None, option: str, example: str, *, whole: bool = False)
     return value
 
 
-def _mass_unit(*texts: str | None) -> MassUnit:
-    """Answer in mg when the clinician wrote the dose or concentration in mg."""
+def _dose(text: str, option: str) -> Quantity:
+    """A daily dose more than zero (stopping a drug is a Stop order, never a dose of zero)."""
+    dose = _q(text, Kind.DOSE_RATE, option)
+    if not dose.m > 0:
+        raise InputError(
+            f"{option}: must be more than zero, not '{text}' (stopping a drug is a Stop "
+            "order, not a dose of zero)",
+            code=Code.NOT_POSITIVE, field=option,
+        )
+    return dose
+
+
+def _mass_unit(args: argparse.Namespace) -> MassUnit:
+    """The unit doses are shown in: the drug's display unit when the drug is named (whatever
+    unit was typed, domain-rules §1); without a drug, mg only when every mass the clinician
+    typed is in mg, else mcg (so ``2 mg/mL`` with ``400 mcg/day`` answers in mcg)."""
+    drug = getattr(args, "drug", None)
+    if drug is not None:
+        return _drug(drug).display_unit
+    texts = [getattr(args, name, None) for name in (
+        "dose", "concentration", "stock", "old_concentration", "new_concentration",
+        "bolus_dose")]
+    texts += [step.split(maxsplit=1)[-1] for step in getattr(args, "step", None) or []]
+    typed = []
     for text in texts:
         if text is None:
             continue
         try:
-            quantity, _ = parse_any(text, "unit")
+            typed.append(parse_any(text, "unit")[0])
         except InputError:
             continue
-        if "milligram" in str(quantity.units):
-            return "mg"
-    return "mcg"
+    return typed_mass_unit(*typed)
 
 
 def _schedule(args: argparse.Namespace) -> Schedule:
@@ -84,7 +105,7 @@ def _schedule(args: argparse.Namespace) -> Schedule:
             "--dose: give either --dose or --step, not both", code=Code.SCHEDULE, field="--dose"
         )
     if args.dose is not None:
-        steps = [Step(time(0, 0), _q(args.dose, Kind.DOSE_RATE, "--dose"))]
+        steps = [Step(time(0, 0), _dose(args.dose, "--dose"))]
     elif args.step:
         steps = [parse_step(text, "--step") for text in args.step]
     else:
@@ -116,18 +137,53 @@ def _program(args: argparse.Namespace) -> Program:
     return Program(concentration, _schedule(args), patient_bolus)
 
 
+def _zone(text: str | None) -> tzinfo | None:
+    if text is None:
+        return None
+    try:
+        return ZoneInfo(text.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InputError(
+            f"--tz: '{text}' is not a time zone; give the clinic's zone, for example "
+            "Europe/Berlin or America/New_York", code=Code.BAD_DATE, field="--tz") from None
+
+
 def run_forecast(args: argparse.Namespace) -> Result:
     program = _program(args)
-    stability = args.stability_days
-    result = forecast.forecast(
+    drug = None if args.drug is None else catalogs.default_catalogs().drug(args.drug)
+    stability = None if args.stability_days is None else _number(
+        args.stability_days, "--stability-days", "90")
+    interval = None if args.max_interval_days is None else _number(
+        args.max_interval_days, "--max-interval-days", "90")
+    if drug is not None:
+        strength = float(program.concentration.to("mcg/mL").m)
+        undiluted = any(abs(float(s.to("mcg/mL").m) - strength) <= 1e-9 * strength
+                        for s in drug.stock_concentrations)
+        limit = drug.stability.limit(diluted=not undiluted)
+        if stability is None and limit is not None:
+            stability = float(limit.to("day").m)
+        if interval is None and drug.max_refill_interval is not None:
+            interval = float(drug.max_refill_interval.value.to("day").m)
+    if interval is None:
+        interval = float(forecast.DEFAULT_MAX_REFILL_INTERVAL_DAYS)
+    accuracy = forecast.worst_case_accuracy(
+        None if args.accuracy is None else _number(args.accuracy, "--accuracy", "14.5"),
+        None if args.measured_error is None else _number(
+            args.measured_error, "--measured-error", "12"), recorded=False)
+    result = forecast.forecast_in_zone(
+        _zone(args.tz),
         fill_volume=_q(args.fill_volume, Kind.VOLUME, "--fill-volume"),
         filled_at=_when(args.filled_at, "--filled-at"),
         program=program,
         alarm_volume=_q(args.alarm_volume, Kind.VOLUME, "--alarm-volume"),
-        accuracy_percent=_number(args.accuracy, "--accuracy", "14.5"),
+        accuracy_percent=accuracy.percent,
         buffer_days=int(_number(args.buffer_days, "--buffer-days", "7", whole=True)),
-        stability_days=None if stability is None else _number(stability, "--stability-days", "90"),
+        stability_days=stability,
         open_days=forecast.parse_open_days(args.open_days),
+        max_interval_days=interval,
+        expires_on=None if args.expires is None else forecast.parse_expiry(args.expires,
+                                                                           "--expires"),
+        closed_dates=[forecast.parse_expiry(d, "--closed") for d in args.closed],
     )
     return {
         "daily_dose": result.daily_dose,
@@ -140,13 +196,20 @@ def run_forecast(args: argparse.Namespace) -> Result:
         "days_to_alarm_worst_case": result.days_to_alarm_worst_case,
         "alarm_at_worst_case": result.alarm_at_worst_case,
         "days_to_empty": result.days_to_empty,
+        "empty_at_worst_case": result.empty_at_worst_case,
         "refill_due": result.refill_due,
         "refill_due_reason": result.refill_due_reason,
+        "refill_due_because": forecast.due_reason_words(result.refill_due_reason),
+        "limits": {reason: day for reason, day in result.limits},
         "alarm_volume": result.alarm_volume,
         "accuracy_percent": result.accuracy_percent,
+        "accuracy": accuracy.words,
         "buffer_days": result.buffer_days,
         "stability_days": result.stability_days,
+        "max_interval_days": result.max_interval_days,
+        "expires": result.expires_on,
         "open_days": [forecast.DAY_NAMES[d] for d in sorted(result.open_days)],
+        "closed": sorted(result.closed_dates),
     }
 
 
@@ -164,6 +227,7 @@ def run_residual(args: argparse.Namespace) -> Result:
         "infused": result.infused,
         "extra_volume": result.extra_volume,
         "expected_residual": result.expected_residual,
+        "expected_residual_unfloored": result.unfloored_residual,
     }
 
 
@@ -175,6 +239,8 @@ def run_discrepancy(args: argparse.Namespace) -> Result:
         actual=_q(args.actual, Kind.VOLUME, "--actual"),
         reservoir_capacity=_q(args.reservoir_capacity, Kind.VOLUME, "--reservoir-capacity"),
         accuracy_percent=None if accuracy is None else _number(accuracy, "--accuracy", "14.5"),
+        empty_threshold=_q(args.empty_threshold, Kind.VOLUME, "--empty-threshold"),
+        note=args.note,
     )
     return {
         "difference": result.difference,
@@ -183,6 +249,7 @@ def run_discrepancy(args: argparse.Namespace) -> Result:
         "verdict": result.verdict,
         "direction": result.direction,
         "meaning": result.meaning,
+        "warnings": list(result.warnings),
     }
 
 
@@ -194,6 +261,7 @@ def run_compound(args: argparse.Namespace) -> Result:
         stock=_q(args.stock, Kind.CONCENTRATION, "--stock"),
         fill_volume=_q(args.fill_volume, Kind.VOLUME, "--fill-volume"),
         extra_volume=None if extra is None else _q(extra, Kind.VOLUME, "--extra-volume"),
+        mass_unit=_mass_unit(args),
     )
     return {
         "concentration": result.concentration,
@@ -239,27 +307,109 @@ def run_prime(args: argparse.Namespace) -> Result:
     }
 
 
+def _check_dose_schedule(args: argparse.Namespace) -> tuple[Quantity, Schedule | None]:
+    """The daily dose checked, and the schedule when flex steps were given."""
+    if args.dose is not None and args.step:
+        raise InputError(
+            "--dose: give either --dose or --step, not both", code=Code.SCHEDULE, field="--dose"
+        )
+    if args.step:
+        schedule = Schedule.flex(parse_step(text, "--step") for text in args.step)
+        return schedule.daily_dose(), schedule
+    if args.dose is None:
+        raise InputError(
+            "--dose: give the daily dose (--dose '400 mcg/day') or the steps "
+            "(--step '06:00 30 mcg/h')", code=Code.NO_VALUE, field="--dose",
+        )
+    dose = _dose(args.dose, "--dose")
+    return dose, Schedule.simple(dose)
+
+
+def _start_context(args: argparse.Namespace) -> dose_checks.StartContext | None:
+    given = {"--opioid-status": args.opioid_status, "--screening-bolus": args.screening_bolus,
+             "--screening-effect-hours": args.screening_effect_hours}
+    if not args.start:
+        for option, value in given.items():
+            if value is not None:
+                raise InputError(f"{option}: is used with --start (a first dose or a restart)",
+                                 code=Code.NO_VALUE, field=option)
+        return None
+    for option in ("--previous-dose", "--previous-step"):
+        if getattr(args, option[2:].replace("-", "_")):
+            raise InputError(f"{option}: a start has no current dose; leave it out with --start",
+                             code=Code.SCHEDULE, field=option)
+    bolus, hours = args.screening_bolus, args.screening_effect_hours
+    effect = None if hours is None else _number(hours, "--screening-effect-hours", "6")
+    if effect is not None and effect <= 0:
+        raise InputError("--screening-effect-hours: must be more than zero, for example 6",
+                         code=Code.NOT_POSITIVE, field="--screening-effect-hours")
+    screening = None if bolus is None else _q(bolus, Kind.MASS, "--screening-bolus")
+    if screening is not None and not screening.m > 0:
+        raise InputError("--screening-bolus: must be more than zero, for example '75 mcg'",
+                         code=Code.NOT_POSITIVE, field="--screening-bolus")
+    status = None if args.opioid_status is None else catalogs.OpioidStatus(args.opioid_status)
+    return dose_checks.StartContext(status, screening, effect)
+
+
+def _pump(key: str | None) -> catalogs.PumpModel | None:
+    if key is None:
+        return None
+    try:
+        return catalogs.default_catalogs().pump_model(key)
+    except CatalogError as exc:
+        raise InputError(f"--pump: {exc.message.removeprefix('unknown pump model ')}",
+                         code=exc.code, field="--pump") from None
+
+
+def _drug(name: str) -> catalogs.Drug:
+    try:
+        return catalogs.default_catalogs().drug(name)
+    except CatalogError as exc:
+        raise InputError(f"--drug: {exc.message}", code=exc.code, field="--drug") from None
+
+
 def run_check_dose(args: argparse.Namespace) -> Result:
-    drug = catalogs.default_catalogs().drug(args.drug)
-    hours = args.hours_since_change
+    drug = _drug(args.drug)
+    dose, schedule = _check_dose_schedule(args)
+    previous_schedule = None
+    if args.previous_step:
+        previous_schedule = Schedule.flex(parse_step(t, "--previous-step")
+                                          for t in args.previous_step)
     previous = args.previous_dose
-    concentration = args.concentration
+    previous_dose = (_dose(previous, "--previous-dose") if previous is not None
+                     else None if previous_schedule is None else previous_schedule.daily_dose())
+    hours = args.hours_since_change
+    concentration = (None if args.concentration is None
+                     else _q(args.concentration, Kind.CONCENTRATION, "--concentration"))
+    pump = _pump(args.pump)
+    if pump is not None and concentration is None:
+        raise InputError("--concentration: needed with --pump, to know the volume the pump "
+                         "delivers; for example '2000 mcg/mL'", code=Code.NO_VALUE,
+                         field="--concentration")
+    maximum = args.individual_max
     result = dose_checks.check_dose(
         drug,
-        _q(args.dose, Kind.DOSE_RATE, "--dose"),
-        previous_dose=None if previous is None else _q(previous, Kind.DOSE_RATE, "--previous-dose"),
+        dose,
+        previous_dose=previous_dose,
         hours_since_change=None if hours is None else _number(hours, "--hours-since-change", "48"),
-        concentration=None
-        if concentration is None
-        else _q(concentration, Kind.CONCENTRATION, "--concentration"),
+        concentration=concentration,
         origin=args.origin,
         pain=args.pain,
+        start=_start_context(args),
+        individual_max=None if maximum is None else _dose(maximum, "--individual-max"),
+        pump=pump,
+        naive_pump=args.naive_pump,
+        schedule=schedule,
+        previous_schedule=previous_schedule,
     )
     return {
         "drug": drug.name,
+        "daily_dose": dose,
         "verdict": result.verdict,
         "findings": [
-            {"level": f.level, "code": str(f.code), "message": f.message} for f in result.findings
+            {"level": f.level, "code": str(f.code), "message": f.message,
+             "sources": list(f.sources), "unconfirmed": f.unconfirmed}
+            for f in result.findings
         ],
     }
 
@@ -319,10 +469,23 @@ def add_parser(subparsers: Any, parser_class: type[argparse.ArgumentParser]) -> 
     p.add_argument("--alarm-volume", default="2 mL", metavar="Q", help="default 2 mL")
     p.add_argument("--bolus-dose", metavar="Q", help="patient-activated bolus, '50 mcg'")
     p.add_argument("--boluses-per-day", metavar="N")
-    p.add_argument("--accuracy", default="0", metavar="PERCENT", help="labelled, e.g. 14.5")
+    p.add_argument("--accuracy", metavar="PERCENT",
+                   help="labelled, e.g. 14.5; unknown: 15 assumed for the worst case")
+    p.add_argument("--measured-error", metavar="PERCENT",
+                   help="the delivery error e measured at the last refill, e.g. 18")
     p.add_argument("--buffer-days", default="7", metavar="N", help="default 7")
+    p.add_argument("--drug", metavar="NAME",
+                   help="its display unit, in-pump stability and longest refill interval")
     p.add_argument("--stability-days", metavar="N", help="in-pump stability limit")
+    p.add_argument("--max-interval-days", metavar="N",
+                   help="longest refill interval; default the drug's, else 90")
+    p.add_argument("--expires", metavar="DATE",
+                   help="the solution's expiry or beyond-use date; YYYY-MM is the month's end")
     p.add_argument("--open-days", default="mon-fri", metavar="DAYS", help="default mon-fri")
+    p.add_argument("--closed", action="append", default=[], metavar="DATE",
+                   help="a date the clinic is closed, repeatable")
+    p.add_argument("--tz", metavar="ZONE",
+                   help="the clinic's time zone, e.g. Europe/Berlin (dates as the services)")
 
     p = command("residual", run_residual, "expected residual volume at a time after a fill")
     p.add_argument("--fill-volume", required=True, metavar="Q")
@@ -337,6 +500,10 @@ def add_parser(subparsers: Any, parser_class: type[argparse.ArgumentParser]) -> 
     p.add_argument("--actual", required=True, metavar="Q")
     p.add_argument("--reservoir-capacity", required=True, metavar="Q")
     p.add_argument("--accuracy", metavar="PERCENT", help="the pump's labelled accuracy, 14.5")
+    p.add_argument("--empty-threshold", default="0.5 mL", metavar="Q",
+                   help="aspirated at or below it: found empty (default 0.5 mL)")
+    p.add_argument("--note", default="", metavar="TEXT",
+                   help="required for an aspirate above the capacity or the previous fill")
 
     p = command("compound", run_compound, "compounding for a constant-flow pump")
     p.add_argument("--flow", required=True, metavar="Q", help="nominal flow, '1 mL/day'")
@@ -358,12 +525,25 @@ def add_parser(subparsers: Any, parser_class: type[argparse.ArgumentParser]) -> 
 
     p = command("check-dose", run_check_dose, "check a dose against the drug library")
     p.add_argument("--drug", required=True, metavar="NAME")
-    p.add_argument("--dose", required=True, metavar="Q")
+    p.add_argument("--dose", metavar="Q", help="the daily dose, or give --step")
     p.add_argument("--previous-dose", metavar="Q")
     p.add_argument("--hours-since-change", metavar="H")
     p.add_argument("--concentration", metavar="Q")
     p.add_argument("--origin", choices=["spinal", "cerebral"])
     p.add_argument("--pain", choices=["cancer", "non-cancer"])
+    p.add_argument("--step", action="append", default=[], metavar='"HH:MM RATE"',
+                   help="a flex step, repeatable, instead of --dose: '06:00 30 mcg/h'")
+    p.add_argument("--previous-step", action="append", default=[], metavar='"HH:MM RATE"',
+                   help="a step programmed before, repeatable (the per-step slip check)")
+    p.add_argument("--pump", metavar="MODEL", help="pump model key, e.g. synchromed2-20")
+    p.add_argument("--start", action="store_true", help="a first dose of the drug or a restart")
+    p.add_argument("--opioid-status", choices=["naive", "tolerant"],
+                   help="with --start; not given counts as naive")
+    p.add_argument("--screening-bolus", metavar="Q", help="with --start: baclofen, '75 mcg'")
+    p.add_argument("--screening-effect-hours", metavar="H", help="how long its effect lasted")
+    p.add_argument("--individual-max", metavar="Q", help="this patient's raised maximum")
+    p.add_argument("--naive-pump", action="store_true",
+                   help="the pump's first fill with this drug")
 
     p = command("convert", run_convert, "convert a quantity to another unit")
     p.add_argument("quantity", metavar="QUANTITY")
@@ -373,12 +553,5 @@ def add_parser(subparsers: Any, parser_class: type[argparse.ArgumentParser]) -> 
 def run(args: argparse.Namespace) -> str:
     """Run the chosen calculation; return what to print."""
     result = args.handler(args)
-    mass_unit = _mass_unit(
-        getattr(args, "dose", None),
-        getattr(args, "concentration", None),
-        getattr(args, "stock", None),
-        getattr(args, "old_concentration", None),
-    )
-    if args.handler is run_check_dose:
-        mass_unit = catalogs.default_catalogs().drug(args.drug).display_unit
+    mass_unit = _mass_unit(args)
     return to_json(result, mass_unit) if args.json else to_text(result, mass_unit)

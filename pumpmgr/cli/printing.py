@@ -1,7 +1,8 @@
 """``pumpmgr print``: the clinic's sheets as PDF files, the same pages the desktop program prints.
 
 An unknown record number or a bad option exits 2 with one line and writes no file: the PDF is
-made in memory first and written only when complete, to a file that did not exist.
+made in memory first and written only when complete, to a file that did not exist. The services
+and reportlab are imported when a sheet is made, never by the other commands.
 """
 
 from __future__ import annotations
@@ -11,46 +12,57 @@ import sys
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from pumpmgr.cli.paths import new_file
 from pumpmgr.cli.records import _db_option, _open, _refuse
 from pumpmgr.errors import Code
-from pumpmgr.services.clinic import ClinicService
-from pumpmgr.services.sheets import SheetService
+from pumpmgr.files import write_private_bytes
 from pumpmgr.units import Kind, Quantity, parse
 
+if TYPE_CHECKING:
+    from pumpmgr.services.sheets import SheetService
+
 Handler = Callable[[argparse.Namespace], int]
+
+
+#: The dates a sheet can be printed for: a clinic's records lie well inside them, and the
+#: arithmetic of a date at the very end of the calendar (9999-12-31) would overflow.
+DATE_RANGE = (date(1900, 1, 1), date(2999, 12, 31))
 
 
 def _day(option: str) -> Callable[[str], date]:
     def read(text: str) -> date:
         try:
-            return date.fromisoformat(text.strip())
+            day = date.fromisoformat(text.strip())
         except ValueError:
             raise argparse.ArgumentTypeError(
                 f"'{text}' is not a date; write ISO 8601, for example 2026-03-01") from None
+        if not DATE_RANGE[0] <= day <= DATE_RANGE[1]:
+            raise argparse.ArgumentTypeError(
+                f"give a date from {DATE_RANGE[0].isoformat()} to {DATE_RANGE[1].isoformat()}, "
+                f"not {day.isoformat()}")
+        return day
     read.__name__ = option
     return read
 
 
-def _out(path: str) -> Path:
-    target = Path(path)
-    if target.exists():
-        raise _refuse("--out", f"{target} exists already; choose a new file name")
-    if not target.parent.exists():
-        raise _refuse("--out", f"the folder {target.parent} does not exist", Code.NO_VALUE)
-    return target
-
-
 def _write(target: Path, pdf: bytes) -> int:
-    with target.open("xb") as handle:
-        handle.write(pdf)
+    try:
+        write_private_bytes(target, pdf, exclusive=True)  # owner-only: it names patients
+    except OSError as error:
+        raise _refuse("--out", f"{target} cannot be written ({error.strerror})",
+                      Code.NO_VALUE) from error
     print(f"wrote {target} ({len(pdf) // 1024 + 1} kB)")
     return 0
 
 
 def _sheets(args: argparse.Namespace, make: Callable[[SheetService], bytes]) -> int:
-    target = _out(args.out)
+    # the services and reportlab load with the first sheet, not with every command
+    from pumpmgr.services.clinic import ClinicService
+    from pumpmgr.services.sheets import SheetService
+
+    target = new_file("--out", args.out)
     with _open(args, must_exist=True) as database:
         pdf = make(SheetService(ClinicService(database)))
     return _write(target, pdf)
@@ -66,6 +78,10 @@ def run_history(args: argparse.Namespace) -> int:
 
 def run_card(args: argparse.Namespace) -> int:
     return _sheets(args, lambda s: s.card(args.mrn))
+
+
+def run_handoff(args: argparse.Namespace) -> int:
+    return _sheets(args, lambda s: s.handoff(args.mrn))
 
 
 def run_due(args: argparse.Namespace) -> int:
@@ -114,6 +130,8 @@ def add_parser(subparsers: Any, parser_class: type[argparse.ArgumentParser]) -> 
     p = sheet("history", run_history, "one patient's history")
     p.add_argument("mrn", metavar="MRN")
     p = sheet("card", run_card, "the patient's wallet card")
+    p.add_argument("mrn", metavar="MRN")
+    p = sheet("handoff", run_handoff, "the admission hand-off sheet for a ward (one page)")
     p.add_argument("mrn", metavar="MRN")
     p = sheet("due", run_due, "the due list for a period")
     p.add_argument("--from", dest="start", required=True, type=_day("--from"), metavar="DATE")

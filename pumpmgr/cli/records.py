@@ -4,14 +4,17 @@
 May import the standard library, the application layer (``pumpmgr.services``), the persistence
 layer for opening, backing up and restoring the database (``pumpmgr.db.engine``,
 ``pumpmgr.db.backup``, ``pumpmgr.db.audit``), ``pumpmgr.auth`` for the account rules, and the pure
-modules (formatting, records, units); never ``ui`` or Qt.
+modules (formatting, records, units); never ``ui`` or Qt. The database, the services and the
+password hasher are imported inside the commands that use them, so ``pumpmgr --version`` and
+``pumpmgr calc`` load none of them (``tests/cli/test_lazy_imports.py``).
 
 The database is ``--db PATH_OR_URL`` (before or after the command), else the ``PUMPMGR_DB``
 environment variable, else ``pumpmgr.db`` in the user's data folder. Commands that only read
 (``due``, ``patient``, ``audit verify``, ``backup``, ``export``) refuse a SQLite file that does
 not exist rather than create an empty one.
 
-Exit status: 0 done; 1 ``audit verify`` found the audit log broken; 2 bad input or a refusal,
+Exit status: 0 done; 1 ``audit verify`` found the audit log broken, or a record or stored
+forecast that does not match it; 2 bad input or a refusal,
 with one line on standard error naming the option and nothing written.
 """
 
@@ -21,18 +24,19 @@ import argparse
 import dataclasses
 import getpass
 import json
+import shutil
+import stat
 import sys
+import tempfile
 import time as timing
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, time, tzinfo
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pumpmgr import auth
-from pumpmgr.db.audit import ChainAnchor, parse_anchor
-from pumpmgr.db.backup import backup_database, manifest_path, restore_database
-from pumpmgr.db.engine import Database, open_database, resolve_database_url
+from pumpmgr.booking import DUE_BOOKING_TEXT
+from pumpmgr.cli.paths import new_file, path_problem
 from pumpmgr.errors import Code, InputError, PumpMgrError
 from pumpmgr.formatting import (
     days_left_text,
@@ -48,18 +52,13 @@ from pumpmgr.records import (
     PatientChart,
     PrescriptionRecord,
 )
-from pumpmgr.services.clinic import REPLACE_BY_WARNING_DAYS, ClinicService
-from pumpmgr.services.demo import DEMO_USERS, MAX_PATIENTS, build_demo_clinic
-from pumpmgr.services.exchange import (
-    check_document,
-    export_clinic,
-    export_text,
-    import_clinic,
-    require_empty,
-    write_export,
-)
-from pumpmgr.services.throttle import SignInThrottled
 from pumpmgr.units import Kind, Quantity, kind_of, ureg
+from pumpmgr.urgency import state_text
+
+if TYPE_CHECKING:
+    from pumpmgr.db.audit import ChainAnchor
+    from pumpmgr.db.engine import Database
+    from pumpmgr.services.values import Actor
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -68,13 +67,9 @@ EXIT_BROKEN_CHAIN = 1
 
 ROLES = ("nurse", "prescriber", "administrator")
 
-STATE_TEXT = {
-    "urgent": "URGENT",
-    "overdue": "OVERDUE",
-    "due_this_week": "this week",
-    "due_in_14_days": "in 14 days",
-    "fine": "later",
-}
+#: An export larger than this is refused before it is read: far beyond any clinic's records,
+#: and reading it would hold that much memory.
+MAX_IMPORT_BYTES = 1 << 30
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -86,15 +81,27 @@ def _refuse(field: str, message: str, code: Code = Code.OUT_OF_RANGE) -> InputEr
 
 def _open(args: argparse.Namespace, *, must_exist: bool) -> Database:
     """The database of ``--db`` / ``PUMPMGR_DB`` / the default file; errors name ``--db``."""
+    from pumpmgr.db.engine import open_database, resolve_database_url
+
     try:
         url = resolve_database_url(args.db)
-        if must_exist and url.get_backend_name() == "sqlite":
+        if url.get_backend_name() == "sqlite":
             path = Path(url.database or "")
-            if not path.exists():
+            problem = path_problem(path)
+            if problem is not None:
+                raise _refuse("--db", problem, Code.NO_VALUE)
+            if path.is_dir():
+                raise _refuse("--db", f"{path} is a folder; name the database file in it, for "
+                              "example " + str(path / "pumpmgr.db"), Code.NO_VALUE)
+            if must_exist and not path.exists():
                 raise _refuse("--db", f"there is no database at {path}; create one with "
                               "'pumpmgr demo', 'pumpmgr user add' or 'pumpmgr import'",
                               Code.NO_VALUE)
-        return open_database(args.db)
+        database = open_database(args.db)
+        if database.startup_backup_problem is not None:
+            print(f"pumpmgr: warning: today's automatic backup was not taken: "
+                  f"{database.startup_backup_problem}", file=sys.stderr)
+        return database
     except PumpMgrError as error:
         if error.field is not None and error.field.startswith("--"):
             raise
@@ -103,6 +110,8 @@ def _open(args: argparse.Namespace, *, must_exist: bool) -> Database:
 
 def _require_empty(database: Database, what: str) -> None:
     """Refuse a database holding records, naming ``--db`` (before anything is written)."""
+    from pumpmgr.services.exchange import require_empty
+
     try:
         with database.read() as session:
             require_empty(session, what)
@@ -129,6 +138,14 @@ def _whole(low: int, high: int | None, example: str) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"give {low}{upper}, not {value}")
         return value
     return parse
+
+
+def _patients(text: str) -> int:
+    """``demo --patients``: a whole number up to the demo's limit (read with the demo, which
+    only that command loads)."""
+    from pumpmgr.services.demo import MAX_PATIENTS
+
+    return _whole(1, MAX_PATIENTS, "24")(text)
 
 
 def _number(value: float) -> float | int:
@@ -197,6 +214,8 @@ def _local(moment: datetime, tz: tzinfo) -> str:
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    from pumpmgr.services.demo import DEMO_USERS, build_demo_clinic
+
     started = timing.perf_counter()
     with _open(args, must_exist=False) as database:
         _require_empty(database, "the demo clinic is written")
@@ -237,10 +256,14 @@ def run_demo(args: argparse.Namespace) -> int:
 def due_json(row: DueRow) -> dict[str, Any]:
     data: dict[str, Any] = jsonable(row)
     data["days_left"] = round(row.days_left, 2)
+    if row.volume_left_ml is not None:  # volumes to 0.01 mL (domain-rules §1)
+        data["volume_left_ml"] = round(row.volume_left_ml, 2)
     return data
 
 
 def due_text(rows: Sequence[DueRow], tz: tzinfo, today: date) -> str:
+    from pumpmgr.services.queries import REPLACE_BY_WARNING_DAYS
+
     def notes(row: DueRow) -> str:
         found = []
         if row.open_discrepancy:
@@ -252,16 +275,28 @@ def due_text(rows: Sequence[DueRow], tz: tzinfo, today: date) -> str:
             found.append(f"replace by {format_date(row.replace_by)}")
         return "; ".join(found)
 
+    def booking(row: DueRow) -> str:
+        text: str = DUE_BOOKING_TEXT[row.booking]
+        if row.booking == "did_not_attend":  # the call list: whom to phone
+            calls = "; ".join(p for p in (row.phone and f"phone {row.phone}",
+                                          row.emergency_contact and
+                                          f"emergency contact {row.emergency_contact}") if p)
+            text = f"{text.upper()}: call {calls}" if calls else text.upper()
+        return text
+
     return table(
-        ("Refill due", "State", "To alarm", "Patient", "MRN", "Pump", "Drug", "Alarm",
-         "Set by", "Notes"),
-        [(format_date(r.refill_due), STATE_TEXT.get(r.state, r.state), days_left_text(r.days_left),
+        ("Refill due", "Booked", "State", "To alarm", "Patient", "MRN", "Pump", "Drug", "Alarm",
+         "Set by", "Booking", "Notes"),
+        [(format_date(r.refill_due), "" if r.booked_on is None else format_date(r.booked_on),
+          state_text(r), days_left_text(r.days_left),
           r.patient, r.mrn, r.pump_model, r.drug, _local(r.alarm_at, tz),
-          str(r.refill_due_reason).replace("_", " "), notes(r)) for r in rows],
+          str(r.refill_due_reason).replace("_", " "), booking(r), notes(r)) for r in rows],
     )
 
 
 def run_due(args: argparse.Namespace) -> int:
+    from pumpmgr.services.clinic import ClinicService
+
     with _open(args, must_exist=True) as database:
         clinic = ClinicService(database)
         rows = clinic.due_list(within_days=args.within)
@@ -391,6 +426,8 @@ def patient_json(chart: PatientChart) -> dict[str, Any]:
 
 
 def run_patient(args: argparse.Namespace) -> int:
+    from pumpmgr.services.clinic import ClinicService
+
     mrn = args.mrn.strip()
     if not mrn:
         raise _refuse("MRN", "give the medical record number", Code.NO_VALUE)
@@ -429,6 +466,11 @@ def _read_passwords(args: argparse.Namespace, username: str) -> tuple[str, str |
 
 
 def run_user_add(args: argparse.Namespace) -> int:
+    from pumpmgr import auth
+    from pumpmgr.db.engine import resolve_database_url
+    from pumpmgr.services.clinic import ClinicService
+    from pumpmgr.services.throttle import SignInThrottled
+
     try:
         username = auth.normalize_username(args.username)
     except PumpMgrError as error:
@@ -483,6 +525,8 @@ def run_user_add(args: argparse.Namespace) -> int:
 
 
 def _anchor(text: str) -> ChainAnchor:
+    from pumpmgr.db.audit import parse_anchor
+
     try:
         return parse_anchor(text)
     except ValueError as error:
@@ -501,31 +545,44 @@ def _anchor_checked(anchor: ChainAnchor) -> str:
 
 
 def run_audit_verify(args: argparse.Namespace) -> int:
+    from pumpmgr.services.clinic import ClinicService
+
     with _open(args, must_exist=True) as database:
-        report = database.verify_audit_chain(args.anchor)
+        integrity = ClinicService(database).verify_integrity(args.anchor)
+    report = integrity.chain
     if report.ok:
         head = "empty" if report.head is None else (
             f"head #{report.head.seq} {report.head.row_hash}")
         print(f"audit log intact: {report.entries_checked} entries checked; {head}")
         if args.anchor is not None:
             print(_anchor_checked(args.anchor))
-        return EXIT_OK
-    print(f"audit log BROKEN at entry #{report.first_bad_seq} "
-          f"({report.problem}): {report.message} "
-          f"({report.entries_checked} entries before it are sound)")
-    if args.anchor is not None and args.anchor.is_prefix:
-        print(f"The anchor {args.anchor.printed()} gives a prefix of the hash (the first "
-              f"{len(args.anchor.row_hash)} of 64 hex digits), as a printed sheet shows it.")
-    return EXIT_BROKEN_CHAIN
+    else:
+        print(f"audit log BROKEN at entry #{report.first_bad_seq} "
+              f"({report.problem}): {report.message} "
+              f"({report.entries_checked} entries before it are sound)")
+        if args.anchor is not None and args.anchor.is_prefix:
+            print(f"The anchor {args.anchor.printed()} gives a prefix of the hash (the first "
+                  f"{len(args.anchor.row_hash)} of 64 hex digits), as a printed sheet shows "
+                  "it.")
+    print(integrity.coverage())
+    problems = integrity.problems()
+    if problems:
+        print(f"RECORDS DO NOT MATCH THE AUDIT CHAIN: {len(problems)} finding"
+              f"{'' if len(problems) == 1 else 's'}")
+        for line in problems:
+            print(f"  {line}")
+    else:
+        print("records and stored forecasts match the audit chain")
+    return EXIT_OK if integrity.ok else EXIT_BROKEN_CHAIN
 
 
 # ------------------------------------------------------------------------------ backup, restore
 
 
 def run_backup(args: argparse.Namespace) -> int:
-    target = Path(args.path).expanduser()
-    if target.exists():
-        raise _refuse("PATH", f"{target} already exists; choose a new file name")
+    from pumpmgr.db.backup import backup_database
+
+    target = new_file("PATH", args.path, makes_folder=True)
     with _open(args, must_exist=True) as database:
         manifest = backup_database(database.engine, target)
     head = "no audit entries" if manifest.chain_head_seq is None else (
@@ -535,7 +592,48 @@ def run_backup(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _administrator(args: argparse.Namespace, target: Path, source: Path) -> Actor:
+    """The administrator who overrides a broken chain, signed in with their password: in the
+    database being replaced, or (a new computer, none there yet) in the backup itself."""
+    from pumpmgr import auth
+    from pumpmgr.db.engine import open_database
+    from pumpmgr.services.clinic import ClinicService
+    from pumpmgr.services.throttle import SignInThrottled
+
+    if not args.admin:
+        raise _refuse("--override-broken-chain", "give --admin with an administrator's user "
+                      "name as well (their password is asked for)", Code.NO_VALUE)
+    if not (args.reason or "").strip():
+        raise _refuse("--reason", "say why this backup is restored although its audit log is "
+                      "broken; it is kept in the audit log", Code.NO_VALUE)
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif sys.stdin.isatty():
+        password = getpass.getpass(f"Password of the administrator {args.admin}: ")
+    else:
+        raise _refuse("--password-stdin", "there is no terminal to ask for the password on; "
+                      "give it on standard input with --password-stdin", Code.NO_VALUE)
+    with tempfile.TemporaryDirectory(prefix="pumpmgr-sign-in-") as scratch:
+        where = target
+        if not target.exists():
+            where = Path(scratch) / "backup.db"
+            shutil.copyfile(source, where)
+        with open_database(where, backup_dir=Path(scratch), daily_backup_keep=None) as database:
+            try:
+                actor = ClinicService(database).sign_in(args.admin, password)
+            except (auth.AuthError, SignInThrottled) as error:
+                raise _refuse("--admin", error.message, error.code) from error
+    if actor.role != "administrator":
+        raise _refuse("--admin", f"{actor.username} is a {actor.role}; only an administrator "
+                      "may restore a backup whose audit log is broken", Code.AUTH_NOT_PERMITTED)
+    return actor
+
+
 def run_restore(args: argparse.Namespace) -> int:
+    from pumpmgr.db.backup import manifest_path, signed_here
+    from pumpmgr.db.engine import resolve_database_url
+    from pumpmgr.services.restoring import BrokenChainOverride, restore_clinic
+
     source = Path(args.path).expanduser()
     try:
         url = resolve_database_url(args.db)
@@ -545,37 +643,57 @@ def run_restore(args: argparse.Namespace) -> int:
         raise _refuse("--db", "restore replaces a SQLite file; restore a PostgreSQL database "
                       "with pg_restore")
     target = Path(url.database)
-    if not target.parent.is_dir():
-        raise _refuse("--db", f"the folder {target.parent} does not exist")
+    problem = path_problem(target)
+    if problem is not None:
+        raise _refuse("--db", problem, Code.NO_VALUE)
+    if not source.is_file():
+        raise _refuse("PATH", f"there is no backup file at {source}", Code.NO_VALUE)
+    override = None
+    if args.override_broken_chain:
+        override = BrokenChainOverride(_administrator(args, target, source), args.reason)
+    elif args.admin or args.reason:
+        raise _refuse("--admin" if args.admin else "--reason", "is only for "
+                      "--override-broken-chain", Code.NO_VALUE)
     had_manifest = manifest_path(source).exists()
+    proven = signed_here(source)
     try:
-        safety = restore_database(source, target, require_manifest=not args.without_manifest)
+        restored = restore_clinic(source, target, require_manifest=not args.without_manifest,
+                                  override=override)
     except PumpMgrError as error:
         message = error.message
         if error.code is Code.BACKUP_NO_MANIFEST:
             message += (" If it never had one (a copy made by hand, or by an older pumpmgr), "
                         "add --without-manifest to restore it after the checks that need no "
                         "manifest.")
-        raise _refuse("PATH", message, error.code) from error
-    with open_database(str(target), daily_backup_keep=None) as database:
-        report = database.verify_audit_chain()
+        if error.code is Code.BACKUP_CHAIN_BROKEN:
+            message += (" To do so, add --override-broken-chain --admin USER --reason TEXT.")
+        # A refusal about the database being replaced names --db; one about the backup, PATH.
+        raise _refuse("--db" if error.field == "database" else "PATH", message,
+                      error.code) from error
+    report = restored.chain
     print(f"Restored {source.absolute()} into {target} (audit log "
           f"{'intact' if report.ok else 'BROKEN'}, {report.entries_checked} entries).")
-    if not had_manifest:
+    if override is not None and restored.override_seq is not None:
+        print(f"RESTORED WITH A BROKEN AUDIT LOG (at entry #{report.first_bad_seq}: "
+              f"{report.message}). {override.administrator.username}'s decision and reason "
+              f"are audit entry #{restored.override_seq}.")
+    if not proven:
         head = "it has no entries" if report.head is None else (
             f"its newest entry is #{report.head.seq} {report.head.row_hash}")
-        print("RESTORED WITHOUT A MANIFEST.\n"
+        print(("RESTORED WITHOUT A SIGNED MANIFEST (its manifest is not signed with this "
+               "computer's clinic key, so it proves nothing).\n" if had_manifest else
+               "RESTORED WITHOUT A MANIFEST.\n") +
               "Checked: a pumpmgr database of a known schema revision, SQLite's integrity and "
               "foreign key checks, the audit log's chain on its own.\n"
               "NOT checked: that the file is unchanged since the backup was taken (no SHA-256 "
-              "was recorded), so a changed value inside a record (a dose, a date) would not be "
-              "noticed; and the audit log's head against the one recorded at backup time, so a "
-              "log cut short or rewritten whole would not be noticed.\n"
+              "was recorded that proves it), so a changed value inside a record (a dose, a "
+              "date) would not be noticed; and the audit log's head against the one recorded "
+              "at backup time, so a log cut short or rewritten whole would not be noticed.\n"
               f"Compare the audit log's head ({head}) with one recorded elsewhere (a printed "
               "sheet, an export, an older backup's manifest: 'pumpmgr audit verify --anchor "
               "SEQ:HASH'), and the latest records with the paper chart.")
-    if safety is not None:
-        print(f"The database it replaced was kept as {safety}.")
+    if restored.safety_copy is not None:
+        print(f"The database it replaced was kept as {restored.safety_copy}.")
     return EXIT_OK
 
 
@@ -583,11 +701,16 @@ def run_restore(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    out = None if args.out is None else Path(args.out).expanduser()
-    if out is not None and out.exists():
-        raise _refuse("--out", f"{out} already exists; choose a new file name")
-    if out is not None and not out.absolute().parent.is_dir():
-        raise _refuse("--out", f"the folder {out.absolute().parent} does not exist")
+    from pumpmgr.services.exchange import export_clinic, export_text, write_export
+
+    if getattr(args, "fhir", False):
+        from pumpmgr.cli.hospital import run_fhir_export  # it imports this module
+
+        return run_fhir_export(args)
+    if any(getattr(args, k, None) is not None for k in ("patient", "since", "mrn_system")):
+        raise _refuse("--fhir", "--patient, --since and --mrn-system go with --fhir",
+                      Code.NO_VALUE)
+    out = None if args.out is None else new_file("--out", args.out)
     with _open(args, must_exist=True) as database:
         document = export_clinic(database)
     if out is None:
@@ -603,18 +726,41 @@ def run_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def run_import(args: argparse.Namespace) -> int:
+def _read_import(name: str) -> str:
+    """The text of the export ``name`` (``-``: standard input). A pipe, device or folder is
+    refused before it is opened: opening a pipe nobody writes waits for ever, and a device
+    such as /dev/zero never ends."""
+    if name == "-":
+        return sys.stdin.read()
+    path = Path(name).expanduser()
     try:
-        text = sys.stdin.read() if args.file == "-" else Path(args.file).expanduser().read_text(
-            encoding="utf-8")
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise _refuse("FILE", f"{name} is not a file (a pipe, device or folder); give an "
+                          "export file, or - to read standard input", Code.NO_VALUE)
+        if path.stat().st_size > MAX_IMPORT_BYTES:
+            raise _refuse("FILE", f"{name} is larger than {MAX_IMPORT_BYTES // 2**20} MiB, "
+                          "far more than any clinic's export", Code.OUT_OF_RANGE)
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
-        raise _refuse("FILE", f"{args.file} cannot be read ({reason})", Code.NO_VALUE) from error
+        raise _refuse("FILE", f"{name} cannot be read ({reason})", Code.NO_VALUE) from error
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from pumpmgr.services.exchange import check_document, import_clinic
+
+    text = _read_import(args.file)
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
         raise _refuse("FILE", f"{args.file} is not JSON (line {error.lineno}, column "
                       f"{error.colno}: {error.msg})", Code.BAD_NUMBER) from error
+    except RecursionError as error:
+        raise _refuse("FILE", f"{args.file} nests its values too deeply to be a pumpmgr "
+                      "export", Code.BAD_NUMBER) from error
+    except ValueError as error:  # a number of more digits than Python converts (4,300)
+        raise _refuse("FILE", f"{args.file} holds a number too long to read (thousands of "
+                      "digits), so it is not a pumpmgr export", Code.BAD_NUMBER) from error
     try:
         check_document(document)
     except PumpMgrError as error:
@@ -671,7 +817,7 @@ def add_parsers(subparsers: Any, parser_class: type[argparse.ArgumentParser]) ->
                 "users and their (demo-only) passwords are printed at the end. Each action is "
                 "saved as it is written: if the run is interrupted, delete the database and "
                 "start again.")
-    p.add_argument("--patients", type=_whole(1, MAX_PATIENTS, "24"), default=24, metavar="N",
+    p.add_argument("--patients", type=_patients, default=24, metavar="N",
                    help="how many patients (default 24)")
     p.add_argument("--seed", type=_whole(0, None, "1"), default=1, metavar="S",
                    help="the same seed gives the same clinic (default 1)")
@@ -700,9 +846,14 @@ def add_parsers(subparsers: Any, parser_class: type[argparse.ArgumentParser]) ->
     audit = subparsers.add_parser("audit", help="the audit log", description="The audit log.")
     audits = audit.add_subparsers(dest="audit_command", metavar="ACTION",
                                   parser_class=parser_class, required=True)
-    p = command("verify", run_audit_verify, "check the audit log's hash chain", where=audits,
-                description="Check every audit entry's hash and its link to the one before. "
-                "Exit 0 when intact; 1 with the first altered, inserted or removed entry.")
+    p = command("verify", run_audit_verify,
+                "check the audit log's hash chain, the records and the stored forecasts",
+                where=audits,
+                description="Check every audit entry's hash and its link to the one before, "
+                "then every record against the row images the entries carry (a record "
+                "changed, inserted or deleted outside pumpmgr is named: table, id, columns), "
+                "then every stored forecast against its records. Exit 0 when all match; 1 "
+                "with the first altered, inserted or removed entry and every finding.")
     p.add_argument("--anchor", type=_anchor, metavar="SEQ:HASH",
                    help="a chain head recorded elsewhere: as a printed sheet's footer shows "
                    "it (812:3f2a9c01d4e5b6a7, the hash's first 16 hex digits) or a backup "
@@ -721,17 +872,30 @@ def add_parsers(subparsers: Any, parser_class: type[argparse.ArgumentParser]) ->
                 "pumpmgr window first. The database being replaced is kept in backups/ beside "
                 "it.")
     p.add_argument("path", metavar="PATH")
+    p.add_argument("--override-broken-chain", action="store_true",
+                   help="restore a backup whose audit log is broken (its manifest says so): an "
+                   "administrator's decision, with --admin USER (their password is asked for, "
+                   "or read from standard input with --password-stdin) and --reason TEXT, "
+                   "both kept in the restored audit log")
+    p.add_argument("--admin", metavar="USER", help="the administrator overriding")
+    p.add_argument("--reason", metavar="TEXT", help="why the broken backup is restored")
+    p.add_argument("--password-stdin", action="store_true",
+                   help="read the administrator's password from standard input")
     p.add_argument("--without-manifest", action="store_true",
-                   help="restore a backup that has no manifest (PATH.json): a copy made by "
-                   "hand or by an older pumpmgr. Every other check still runs; what needs the "
-                   "manifest (the file's SHA-256, the audit head at backup time) cannot, and "
-                   "is said so. A manifest that is there is still checked.")
+                   help="restore a backup that has no manifest (PATH.json), or one not signed "
+                   "with this computer's clinic key: a copy made by hand, by an older pumpmgr or "
+                   "on another computer. Every other check still runs; what needs the manifest "
+                   "(the file's SHA-256, the audit head at backup time) cannot, and is said so. "
+                   "A manifest that is there is still checked.")
 
     p = command("export", run_export, "the whole clinic as JSON (standard output by default)",
                 description="Write every record, the audit log included, as one JSON document "
                 "(format pumpmgr-clinic-export/1) to standard output or to --out FILE (a new "
-                "file).")
+                "file). With --fhir: a FHIR R4 Bundle for the hospital instead.")
     p.add_argument("--out", metavar="FILE")
+    from pumpmgr.cli.hospital import add_export_options  # it imports this module
+
+    add_export_options(p)
 
     p = command("import", run_import, "an export into an empty database",
                 description="Import an export document (FILE, or - for standard input) into an "

@@ -7,6 +7,11 @@ optional reason, the previous entry's hash and its own hash::
     row_hash = sha256(canonical JSON of ["pumpmgr-audit-v1", seq, recorded_at, username,
                       workstation, action, entity_type, entity_id, payload, reason, prev_hash])
 
+Since revision 0008 an entry also carries ``written_rows``, the images of the rows its unit of
+work wrote (:mod:`pumpmgr.db.rowchain`), hashed as a twelfth field under
+``"pumpmgr-audit-v2"``; entries written before keep NULL and the version-1 hash, and once an
+entry carries images every later one must.
+
 The first entry's ``prev_hash`` is 64 zeros. :func:`append_audit` writes an entry inside the
 caller's transaction, so the entry commits or rolls back with the change it records. Two writers
 cannot take the same sequence number: on SQLite the write transaction began with ``BEGIN
@@ -28,6 +33,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+import logging
 import socket
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -35,17 +41,22 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, String, select, text, type_coerce
+from sqlalchemy import Row, String, inspect, null, select, text, type_coerce
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from pumpmgr.db import rowchain
 from pumpmgr.db.errors import AuditError
 from pumpmgr.db.schema import AuditEntry
 from pumpmgr.db.session_options import READ_ONLY_OPTION
 from pumpmgr.errors import Code
 
+log = logging.getLogger(__name__)
+
 GENESIS_HASH = "0" * 64
 HASH_VERSION = "pumpmgr-audit-v1"
+#: Entries that carry row images (revision 0008 on) hash them too, under this version.
+HASH_VERSION_ROWS = "pumpmgr-audit-v2"
 #: Key of the PostgreSQL transaction-level advisory lock that serialises appends.
 PG_AUDIT_LOCK_KEY = 0x70756D7061756431  # "pumpaud1"
 
@@ -107,11 +118,13 @@ def entry_hash(
     payload: str,
     reason: str | None,
     prev_hash: str,
+    written_rows: str | None = None,
 ) -> str:
-    """The SHA-256 (hex) of the canonical serialization of one entry's fields."""
+    """The SHA-256 (hex) of the canonical serialization of one entry's fields: version 1
+    without row images (``written_rows`` None), version 2 with them as the last field."""
     material = canonical_json(
         [
-            HASH_VERSION,
+            HASH_VERSION if written_rows is None else HASH_VERSION_ROWS,
             seq,
             _instant_text(recorded_at),
             username,
@@ -122,6 +135,7 @@ def entry_hash(
             payload,
             reason,
             prev_hash,
+            *([] if written_rows is None else [written_rows]),
         ]
     )
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
@@ -140,6 +154,7 @@ def _hash_of(entry: AuditEntry | Row[Any], recorded_at: datetime | None = None) 
         payload=entry.payload,
         reason=entry.reason,
         prev_hash=entry.prev_hash,
+        written_rows=entry.written_rows,
     )
 
 
@@ -246,9 +261,19 @@ def append_audit(
     entity = None if entity_id is None else str(entity_id)
 
     _lock_chain(session)
-    head = chain_head(session)
+    session.flush()  # the rows written so far are collected (pumpmgr.db.rowchain)
+    last = session.execute(
+        select(AuditEntry.seq, AuditEntry.row_hash, AuditEntry.written_rows.is_(None))
+        .order_by(AuditEntry.seq.desc()).limit(1)
+    ).first()
+    head = None if last is None else ChainAnchor(seq=last[0], row_hash=last[1])
     seq = 1 if head is None else head.seq + 1
     prev_hash = GENESIS_HASH if head is None else head.row_hash
+    writes = rowchain.take_writes(session)
+    # The first entry that carries row images also records every row that was there before.
+    first_covered = last is None or bool(last[2])
+    base = rowchain.baseline(session, {(w["t"], w["id"]) for w in writes}) if (
+        first_covered) else None
     entry = AuditEntry(
         seq=seq,
         recorded_at=recorded_at,
@@ -260,10 +285,13 @@ def append_audit(
         payload=payload,
         reason=reason,
         prev_hash=prev_hash,
+        written_rows=rowchain.rows_json(writes, base),
     )
     entry.row_hash = _hash_of(entry)
     session.add(entry)
     session.flush()
+    # Record ids only: the log file must hold no patient data (pumpmgr.logfile)
+    log.info("writing audit entry %d: %s on %s %s", seq, action, entity_type, entity or "-")
     return entry
 
 
@@ -304,6 +332,15 @@ def _stored_instant(value: object) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
+def _written_rows(session: Session) -> Any:
+    """The ``written_rows`` column, or NULL in a database of a revision before 0008 (a backup
+    taken before migrating one verifies its chain as it stands)."""
+    columns = {c["name"] for c in inspect(session.connection()).get_columns("audit_log")}
+    if "written_rows" in columns:
+        return AuditEntry.written_rows
+    return null().label("written_rows")
+
+
 def _entries(session: Session, from_seq: int, batch_size: int) -> Iterable[Any]:
     """The audit entries from ``from_seq`` on, in sequence order, ``batch_size`` at a time."""
     return session.execute(
@@ -321,6 +358,7 @@ def _entries(session: Session, from_seq: int, batch_size: int) -> Iterable[Any]:
             AuditEntry.reason,
             AuditEntry.prev_hash,
             AuditEntry.row_hash,
+            _written_rows(session),
         )
         .where(AuditEntry.seq >= from_seq)
         .order_by(AuditEntry.seq)
@@ -362,6 +400,7 @@ def verify_chain(
     expected_seq = 1
     prev_hash = GENESIS_HASH
     head: ChainAnchor | None = None
+    covered = False  #: an entry with row images was seen: every later one has them
 
     def bad(seq: int, problem: ChainProblem, message: str) -> ChainReport:
         return ChainReport(
@@ -403,6 +442,14 @@ def verify_chain(
                 ChainProblem.ALTERED,
                 f"audit entry #{row.seq} was altered: its contents no longer match its hash.",
             )
+        if covered and row.written_rows is None:
+            return bad(
+                row.seq,
+                ChainProblem.ALTERED,
+                f"audit entry #{row.seq} was altered: it no longer carries the images of the "
+                "rows it wrote, which every entry after the first that does must carry.",
+            )
+        covered = covered or row.written_rows is not None
         if row.prev_hash != prev_hash:
             return bad(
                 row.seq,

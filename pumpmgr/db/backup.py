@@ -21,7 +21,9 @@ PostgreSQL databases are backed up with the server's tools (``pg_dump -Fc``), no
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import hmac
 import json
 import logging
 import os
@@ -29,7 +31,7 @@ import shutil
 import sqlite3
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -40,10 +42,12 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from pumpmgr.db.audit import ChainAnchor, ChainReport, verify_chain
-from pumpmgr.db.errors import BackupError
-from pumpmgr.db.gates import InstanceLock
+from pumpmgr.db.clinic_key import ClinicKey, clinic_key
+from pumpmgr.db.errors import BackupError, DatabaseRefused
+from pumpmgr.db.gates import InstanceLock, refuse_stray_journal
 from pumpmgr.db.migrate import REQUIRED_TABLES, known_revisions
 from pumpmgr.errors import Code
+from pumpmgr.files import create_private_file, private_file, private_folder
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +69,14 @@ class BackupManifest:
     chain_head_seq: int | None
     chain_head_hash: str | None
     chain_ok: bool
+    #: What is wrong with the audit chain when ``chain_ok`` is false (manifests written before
+    #: this field have none).
+    chain_problem: str | None = None
+    #: The id of the clinic key that signed this manifest (:mod:`pumpmgr.db.clinic_key`).
+    key_id: str | None = None
+    #: HMAC-SHA256, under that key, of every other field (:func:`manifest_signature`); None
+    #: in a manifest written before manifests were signed.
+    hmac: str | None = None
 
     @property
     def anchor(self) -> ChainAnchor | None:
@@ -80,6 +92,72 @@ class BackupCheck:
     path: Path
     schema_revision: str
     chain: ChainReport
+
+
+def manifest_signature(manifest: BackupManifest, key: ClinicKey) -> str:
+    """HMAC-SHA256 under ``key`` of the manifest's fields other than ``hmac``, as canonical
+    JSON (sorted keys, no spaces)."""
+    fields = {k: v for k, v in manifest.__dict__.items() if k != "hmac"}
+    text = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hmac.new(key.secret, text.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def _signing_key() -> ClinicKey:
+    try:
+        key = clinic_key(create=True)
+    except (OSError, ValueError) as exc:
+        raise BackupError(f"the clinic key that signs backup manifests could not be read or "
+                          f"made ({exc}); no backup was written", code=Code.BACKUP_FAILED) from exc
+    assert key is not None  # made when missing
+    return key
+
+
+def check_signature(path: Path, manifest: BackupManifest, *, require_signed: bool) -> None:
+    """Refuse (:class:`BackupError`) the manifest of ``path`` when its signature does not match
+    under this computer's clinic key (``db.corrupt``: it was changed after the backup); and,
+    when ``require_signed``, when it is not signed (``backup.no_manifest``: an older pumpmgr
+    wrote it, or the signature was removed) or signed with a key this computer does not have
+    (``backup.key_unknown``)."""
+    try:
+        key = clinic_key(create=False)
+    except (OSError, ValueError) as exc:
+        raise BackupError(f"the clinic key that signs backup manifests cannot be read ({exc})",
+                          code=Code.BACKUP_FAILED) from exc
+    if manifest.hmac is None:
+        if require_signed:
+            raise BackupError(
+                f"the manifest beside {path} is not signed with a clinic key (an older pumpmgr "
+                "wrote it, or its signature was removed), so it does not prove the backup is "
+                "unchanged: anyone who can write the backup folder can recompute it.",
+                code=Code.BACKUP_NO_MANIFEST)
+        return
+    if key is None or key.key_id != manifest.key_id:
+        if require_signed:
+            have = "no clinic key" if key is None else f"the key {key.key_id}"
+            raise BackupError(
+                f"the manifest beside {path} is signed with the clinic key {manifest.key_id}, "
+                f"and this computer has {have} ({'' if key is None else key.where + ', '}see "
+                "docs/reliability.md): copy that key here to check it.",
+                code=Code.BACKUP_KEY_UNKNOWN)
+        return
+    if not hmac.compare_digest(manifest_signature(manifest, key), manifest.hmac):
+        raise BackupError(
+            f"the manifest beside {path} does not match its signature: it was changed after "
+            "the backup was taken (a rewritten audit log with a recomputed manifest looks like "
+            "this), and the backup will not be restored",
+            code=Code.DB_CORRUPT)
+
+
+def signed_here(backup: Path) -> bool:
+    """Whether ``backup`` has a manifest signed with this computer's clinic key (what makes
+    its SHA-256 and chain head proof; :func:`check_signature` checks that it matches)."""
+    try:
+        manifest = read_manifest(backup)
+        key = clinic_key(create=False)
+    except (BackupError, OSError, ValueError):
+        return False
+    return (manifest is not None and manifest.hmac is not None and key is not None
+            and key.key_id == manifest.key_id)
 
 
 def manifest_path(backup: Path) -> Path:
@@ -158,7 +236,9 @@ def _verify_file_chain(path: Path, anchor: ChainAnchor | None = None) -> ChainRe
 
 
 def _copy_pages(source: sqlite3.Connection, destination: Path) -> None:
-    """Copy a whole database with the backup API into a new file at ``destination``."""
+    """Copy a whole database with the backup API into a new, owner-only file at
+    ``destination``."""
+    create_private_file(destination)
     target = sqlite3.connect(destination, isolation_level=None)
     try:
         source.backup(target)
@@ -170,6 +250,12 @@ def _copy_pages(source: sqlite3.Connection, destination: Path) -> None:
             )
     finally:
         target.close()
+
+
+def _discard(path: Path) -> None:
+    """Remove a partial file; its folder may be what failed (missing, or a file)."""
+    with suppress(OSError):
+        path.unlink(missing_ok=True)
 
 
 def backup_database(engine: Engine, destination: Path) -> BackupManifest:
@@ -195,7 +281,9 @@ def backup_database(engine: Engine, destination: Path) -> BackupManifest:
     try:
         # Only the last folder is created: a missing drive or parent folder is reported, not
         # silently recreated on this computer's own disk.
-        destination.parent.mkdir(exist_ok=True)
+        if not destination.parent.is_dir():
+            destination.parent.mkdir(exist_ok=True)
+            private_folder(destination.parent)
         partial.unlink(missing_ok=True)
         raw = engine.raw_connection()
         try:
@@ -206,18 +294,18 @@ def backup_database(engine: Engine, destination: Path) -> BackupManifest:
             raw.close()
         manifest = _finish_backup(partial, destination)
     except OSError as exc:
-        partial.unlink(missing_ok=True)
+        _discard(partial)
         raise BackupError(f"{cannot_write} ({exc.strerror or exc}).",
                           code=Code.BACKUP_FAILED) from exc
     except sqlite3.Error as exc:
-        partial.unlink(missing_ok=True)
+        _discard(partial)
         raise BackupError(
             f"the backup to {destination} failed ({exc}): check that the backup folder can "
             "be written and try again. The database itself is unchanged.",
             code=Code.BACKUP_FAILED,
         ) from exc
     except BaseException:
-        partial.unlink(missing_ok=True)
+        _discard(partial)
         raise
     if not manifest.chain_ok:
         log.warning("backup %s taken of a database whose audit chain is broken", destination)
@@ -225,7 +313,9 @@ def backup_database(engine: Engine, destination: Path) -> BackupManifest:
 
 
 def _finish_backup(partial: Path, destination: Path) -> BackupManifest:
-    """Check and sync the copied ``partial`` file, rename it into place, write its manifest."""
+    """Check and sync the copied ``partial`` file, rename it into place, write its manifest
+    (signed with the clinic key)."""
+    key = _signing_key()
     copy = sqlite3.connect(f"file:{partial}?mode=ro", uri=True)
     try:
         revision = _revision(copy)
@@ -243,7 +333,10 @@ def _finish_backup(partial: Path, destination: Path) -> BackupManifest:
         chain_head_seq=None if chain.head is None else chain.head.seq,
         chain_head_hash=None if chain.head is None else chain.head.row_hash,
         chain_ok=chain.ok,
+        chain_problem=None if chain.ok else chain.message,
+        key_id=key.key_id,
     )
+    manifest = dataclasses.replace(manifest, hmac=manifest_signature(manifest, key))
     os.replace(partial, destination)
     _write_manifest(manifest, manifest_path(destination))
     _fsync_dir(destination.parent)
@@ -252,6 +345,7 @@ def _finish_backup(partial: Path, destination: Path) -> BackupManifest:
 
 def _write_manifest(manifest: BackupManifest, path: Path) -> None:
     partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    create_private_file(partial)
     partial.write_text(json.dumps(manifest.__dict__, indent=2, sort_keys=True), encoding="utf-8")
     _fsync_file(partial)
     os.replace(partial, path)
@@ -270,6 +364,14 @@ def read_manifest(backup: Path) -> BackupManifest | None:
             f"the manifest {path} is damaged ({exc}); the backup cannot be checked against it",
             code=Code.BACKUP_FAILED,
         ) from exc
+
+
+def _manifest_says_sound(backup: Path) -> bool:
+    try:
+        manifest = read_manifest(backup)
+    except BackupError:
+        return False
+    return manifest is not None and manifest.chain_ok
 
 
 def _stamp() -> str:
@@ -295,7 +397,10 @@ def daily_backups(backup_dir: Path) -> list[Path]:
 def daily_backup(
     engine: Engine, backup_dir: Path, *, keep: int = DEFAULT_KEEP, today: date | None = None
 ) -> Path | None:
-    """Take today's backup unless it exists, then keep only the ``keep`` newest daily backups.
+    """Take today's backup unless it exists, then keep only the ``keep`` newest daily backups
+    and, beyond them, the newest one whose manifest says its audit chain was intact (so that a
+    chain broken for longer than ``keep`` days still leaves one backup that restores without an
+    administrator's override).
 
     Returns the new backup, or None when today's was already there.
     """
@@ -307,7 +412,12 @@ def daily_backup(
     if not destination.exists():
         backup_database(engine, destination)
         made = destination
-    for old in daily_backups(backup_dir)[keep:]:
+    found = daily_backups(backup_dir)
+    sound = next((b for b in found if _manifest_says_sound(b)), None)
+    for old in found[keep:]:
+        if old == sound:
+            log.info("kept %s, the newest daily backup with an intact audit chain", old)
+            continue
         old.unlink()
         manifest_path(old).unlink(missing_ok=True)
         log.info("removed old daily backup %s", old)
@@ -326,20 +436,26 @@ def _private_copy(path: Path) -> Iterator[Path]:
         yield copy
 
 
-def check_backup(path: Path) -> BackupCheck:
+def check_backup(path: Path, *, accept_broken_chain: bool = False,
+                 require_signed: bool = True) -> BackupCheck:
     """Check that ``path`` is a sound pumpmgr database this program can open, or raise
-    :class:`BackupError` saying why not."""
+    :class:`BackupError` saying why not. A backup whose audit chain is broken is refused
+    (``BACKUP_CHAIN_BROKEN``) unless ``accept_broken_chain``: then it passes, its
+    :attr:`BackupCheck.chain` saying what is broken. A manifest's signature is checked
+    (:func:`check_signature`; an unsigned one or one of an unknown key passes only without
+    ``require_signed``)."""
     if not path.is_file():
         raise BackupError(f"there is no backup file at {path}", code=Code.BACKUP_FAILED)
     try:
         with _private_copy(path) as copy:
-            return _check_copy(path, copy)
+            return _check_copy(path, copy, accept_broken_chain, require_signed)
     except OSError as exc:
         raise BackupError(f"{path} cannot be read: {exc.strerror or exc}",
                           code=Code.BACKUP_FAILED) from exc
 
 
-def _check_copy(path: Path, copy: Path) -> BackupCheck:
+def _check_copy(path: Path, copy: Path, accept_broken_chain: bool,
+                require_signed: bool) -> BackupCheck:
     """:func:`check_backup` of ``path``, done on its private ``copy``."""
     try:
         connection = sqlite3.connect(copy)
@@ -383,6 +499,8 @@ def _check_copy(path: Path, copy: Path) -> BackupCheck:
             code=Code.DB_SCHEMA_NEWER,
         )
     manifest = read_manifest(path)
+    if manifest is not None:
+        check_signature(path, manifest, require_signed=require_signed)
     if manifest is not None and manifest.sha256 != _sha256(copy):
         raise BackupError(
             f"{path} does not match the SHA-256 in its manifest: the file changed after the "
@@ -395,16 +513,19 @@ def _check_copy(path: Path, copy: Path) -> BackupCheck:
         raise BackupError(
             f"{path} is damaged and cannot be restored ({exc})", code=Code.DB_CORRUPT
         ) from exc
-    if not chain.ok:
+    if not chain.ok and not accept_broken_chain:
         raise BackupError(
-            f"{path} has a broken audit log and will not be restored: {chain.message}",
-            code=Code.DB_CORRUPT,
+            f"{path} has a broken audit log and will not be restored: {chain.message}. An "
+            "administrator can still restore it, knowingly and with a reason that is kept in "
+            "the audit log.",
+            code=Code.BACKUP_CHAIN_BROKEN,
         )
     return BackupCheck(path=path, schema_revision=revision, chain=chain)
 
 
 def restore_database(
-    backup: Path, target: Path, *, safety_dir: Path | None = None, require_manifest: bool = True
+    backup: Path, target: Path, *, safety_dir: Path | None = None, require_manifest: bool = True,
+    accept_broken_chain: bool = False,
 ) -> Path | None:
     """Replace the database at ``target`` with the checked contents of ``backup``.
 
@@ -419,12 +540,17 @@ def restore_database(
     ``require_manifest=False`` a file that has no manifest (a copy made by hand, or by an older
     pumpmgr) is restored after every other check; a manifest that is there is still checked
     (a damaged or mismatching one refuses the restore).
+
+    A backup whose audit chain is broken is refused (``BACKUP_CHAIN_BROKEN``) unless
+    ``accept_broken_chain``; that override is an administrator's, and is audited, in
+    :func:`pumpmgr.services.restoring.restore_clinic` (the only caller that passes it).
     """
     if not backup.is_file():
         raise BackupError(f"there is no backup file at {backup}", code=Code.BACKUP_FAILED)
     try:
         with _private_copy(backup) as checked:
-            return _restore_checked(backup, checked, target, safety_dir, require_manifest)
+            return _restore_checked(backup, checked, target, safety_dir, require_manifest,
+                                    accept_broken_chain)
     except OSError as exc:
         raise BackupError(
             f"the restore of {backup} into {target} failed ({exc.strerror or exc}): check that "
@@ -434,9 +560,10 @@ def restore_database(
 
 
 def _restore_checked(
-    backup: Path, checked: Path, target: Path, safety_dir: Path | None, require_manifest: bool
+    backup: Path, checked: Path, target: Path, safety_dir: Path | None, require_manifest: bool,
+    accept_broken_chain: bool,
 ) -> Path | None:
-    _check_copy(backup, checked)
+    _check_copy(backup, checked, accept_broken_chain, require_manifest)
     if read_manifest(backup) is None:
         if require_manifest:
             raise BackupError(
@@ -449,6 +576,9 @@ def _restore_checked(
         log.warning("restoring %s without a manifest: its SHA-256 and the audit chain head "
                     "recorded at backup time cannot be checked", backup)
     target = target.absolute()
+    if target.is_dir():
+        raise BackupError(f"{target} is a folder, not a database file; name the database file "
+                          "to restore into", code=Code.BACKUP_FAILED, field="database")
     if target.is_symlink():
         raise BackupError(
             f"{target} is a symbolic link; restore into the real file", code=Code.DB_LINKED_PATH
@@ -468,21 +598,7 @@ def _restore_checked(
 
 
 def _restore_into(backup: Path, target: Path, safety_dir: Path | None) -> Path | None:
-    safety_copy: Path | None = None
-    if target.exists():
-        safety_copy = (safety_dir or target.parent / "backups") / (
-            f"pumpmgr-before-restore-{_stamp()}.db"
-        )
-        safety_copy.parent.mkdir(parents=True, exist_ok=True)
-        current = sqlite3.connect(f"file:{target}?mode=ro", uri=True)
-        try:
-            _copy_pages(current, safety_copy)
-        except (sqlite3.Error, BackupError) as exc:
-            log.warning("the database being replaced could not be copied first: %s", exc)
-            safety_copy.unlink(missing_ok=True)
-            safety_copy = None
-        finally:
-            current.close()
+    safety_copy = _safety_copy(target, safety_dir)
     problems = _copy_into(backup, target)
     if problems:
         put_back = safety_copy is not None and not _copy_into(safety_copy, target)
@@ -493,6 +609,96 @@ def _restore_into(backup: Path, target: Path, safety_dir: Path | None) -> Path |
             code=Code.DB_CORRUPT,
         )
     return safety_copy
+
+
+def _side_files(path: Path) -> list[Path]:
+    """The rollback journal and write-ahead log beside ``path`` that hold anything."""
+    sides = [path.with_name(path.name + suffix) for suffix in ("-journal", "-wal")]
+    return [side for side in sides if side.is_file() and side.stat().st_size > 0]
+
+
+def _safety_copy(target: Path, safety_dir: Path | None) -> Path | None:
+    """A verified copy of the database at ``target`` (None when there is none) in
+    ``safety_dir`` (default ``backups/`` beside it), made before a restore replaces it.
+
+    A rollback journal or write-ahead log beside it is first checked to be its own
+    (:func:`pumpmgr.db.gates.refuse_stray_journal`), then recovered by opening the database
+    read-write: SQLite rolls a hot journal back (Atomic Commit §4) and reads a log's committed
+    transactions, so every committed record is in the copy. A file SQLite cannot copy (a
+    damaged one) is copied byte for byte with its journal and log, each compared by SHA-256.
+    Raises :class:`BackupError` (nothing changed) when no verified copy can be made."""
+    if not target.exists():
+        return None
+    try:
+        refuse_stray_journal(target)
+    except DatabaseRefused as exc:
+        raise BackupError(f"the restore was refused and nothing was changed: {exc.message}",
+                          code=exc.code, field="database") from exc
+    folder = (safety_dir or target.parent / "backups").absolute()
+    safety = folder / f"pumpmgr-before-restore-{_stamp()}.db"
+    made: list[Path] = [safety]
+    try:
+        if not folder.is_dir():
+            folder.mkdir(parents=True, exist_ok=True)
+            private_folder(folder)
+        try:
+            _copy_current(target, safety)
+        except (sqlite3.Error, BackupError, UnicodeDecodeError) as exc:
+            log.warning("the database being replaced could not be copied by SQLite (%s); "
+                        "keeping its bytes instead", exc)
+            safety.unlink(missing_ok=True)
+            for source in [target, *_side_files(target)]:
+                copy = safety.with_name(safety.name + source.name[len(target.name):])
+                made.append(copy)
+                shutil.copyfile(source, copy)
+                private_file(copy)
+                _fsync_file(copy)
+                if _sha256(copy) != _sha256(source):
+                    raise BackupError(f"the copy {copy} differs from {source}",
+                                      code=Code.BACKUP_FAILED) from exc
+        _fsync_dir(folder)
+    except (OSError, BackupError) as exc:
+        for path in made:
+            with suppress(OSError):  # its folder may be what failed
+                path.unlink(missing_ok=True)
+        reason = exc.strerror or str(exc) if isinstance(exc, OSError) else exc.message
+        raise BackupError(
+            f"the restore was refused and nothing was changed: the current database {target} "
+            f"could not first be copied to {folder} ({reason}), and a restore without that copy "
+            "would lose every record saved since the backup. Free space there or make the folder "
+            "writable, then restore again.",
+            code=Code.BACKUP_FAILED, field="database",
+        ) from exc
+    log.info("the database being replaced was copied to %s", safety)
+    return safety
+
+
+def _row_counts(connection: sqlite3.Connection) -> dict[str, int]:
+    return {name: int(connection.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0])
+            for name in sorted(_tables(connection))}
+
+
+def _copy_current(target: Path, safety: Path) -> None:
+    """Copy the database at ``target`` (its journal recovered) to ``safety`` and check the copy:
+    SQLite's integrity check and the same rows in every table."""
+    # Read-write, so that SQLite can roll back a hot journal; a read-only connection cannot,
+    # and then fails (How To Corrupt §1.3: never ignore or delete a hot journal).
+    current = sqlite3.connect(f"file:{target.absolute()}?mode=rw", uri=True,
+                              isolation_level=None)
+    try:
+        current.execute("PRAGMA busy_timeout = 15000")
+        _copy_pages(current, safety)
+        copy = sqlite3.connect(f"file:{safety}?mode=ro", uri=True)
+        try:
+            expected, found = _row_counts(current), _row_counts(copy)
+        finally:
+            copy.close()
+        if expected != found:
+            raise BackupError(f"the copy {safety} does not hold the same rows",
+                              code=Code.BACKUP_FAILED)
+        _fsync_file(safety)
+    finally:
+        current.close()
 
 
 def _copy_into(source_path: Path, target: Path) -> list[str]:

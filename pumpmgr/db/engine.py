@@ -53,6 +53,7 @@ from pumpmgr.db import gates
 from pumpmgr.db.audit import PG_AUDIT_LOCK_KEY, ChainAnchor, ChainReport, verify_chain
 from pumpmgr.db.backup import DEFAULT_KEEP, backup_before_migration, daily_backup
 from pumpmgr.db.errors import (
+    BackupError,
     ChangedMeanwhile,
     DatabaseBusy,
     DatabaseRefused,
@@ -62,6 +63,7 @@ from pumpmgr.db.errors import (
 from pumpmgr.db.migrate import SchemaState, head_revision, read_schema_state, upgrade_to_head
 from pumpmgr.db.session_options import NO_WRITER_LOCK_OPTION, READ_ONLY_OPTION
 from pumpmgr.errors import Code, PumpMgrError
+from pumpmgr.files import create_private_file, private_folder
 
 log = logging.getLogger(__name__)
 #: Both engines are made with ``hide_parameters=True``: statement parameters hold patient data,
@@ -110,18 +112,32 @@ def resolve_database_url(
     return URL.create("sqlite", database=str(path))
 
 
+def _require_psycopg() -> None:
+    """Raise :class:`DatabaseRefused` when psycopg 3 (the ``postgres`` extra) cannot be
+    imported: a single-workstation install leaves it out."""
+    try:
+        import psycopg  # noqa: F401  (imported again by SQLAlchemy's dialect)
+    except ImportError as exc:
+        raise DatabaseRefused(
+            "this pumpmgr was installed without PostgreSQL support, so it cannot open a "
+            "postgresql:// database. Install pumpmgr with its postgres extra "
+            "(pip install \"pumpmgr[postgres]\"), or give a SQLite file instead "
+            f"({type(exc).__name__}: {exc})",
+            code=Code.DB_UNSUPPORTED,
+        ) from exc
+
+
 def _check_backend(url: URL) -> URL:
     backend = url.get_backend_name()
     if backend == "postgresql":
-        if url.drivername == "postgresql":
-            return url.set(drivername="postgresql+psycopg")
-        if url.drivername == "postgresql+psycopg":
-            return url
-        raise DatabaseRefused(
-            f"pumpmgr talks to PostgreSQL through psycopg 3; write the URL as "
-            f"postgresql+psycopg://..., not {url.drivername}://...",
-            code=Code.DB_UNSUPPORTED,
-        )
+        if url.drivername not in {"postgresql", "postgresql+psycopg"}:
+            raise DatabaseRefused(
+                f"pumpmgr talks to PostgreSQL through psycopg 3; write the URL as "
+                f"postgresql+psycopg://..., not {url.drivername}://...",
+                code=Code.DB_UNSUPPORTED,
+            )
+        _require_psycopg()
+        return url.set(drivername="postgresql+psycopg")
     if backend == "sqlite":
         if not url.database or url.database == ":memory:" or url.database.startswith("file:"):
             raise DatabaseRefused(
@@ -215,9 +231,10 @@ def translate_error(exc: Exception) -> Exception:
     - a domain error raised while binding a value (a naive datetime) → that error itself;
     - a constraint or trigger refusal → :class:`RecordConflict`;
     - a lock held too long by another writer → :class:`DatabaseBusy`;
-    - a full disk, a read-only file or folder, a disk I/O error or a lost connection to the
-      server → :class:`StorageFault` with its own code (``DB_DISK_FULL``, ``DB_READ_ONLY``,
-      ``DB_IO_ERROR``, ``DB_UNREACHABLE``), saying what to do.
+    - a full disk, a database file moved or deleted while open, a read-only file or folder, a
+      disk I/O error or a lost connection to the server → :class:`StorageFault` with its own
+      code (``DB_DISK_FULL``, ``DB_MOVED``, ``DB_READ_ONLY``, ``DB_IO_ERROR``,
+      ``DB_UNREACHABLE``), saying what to do.
     """
     if isinstance(exc, StaleDataError):
         return ChangedMeanwhile(
@@ -244,11 +261,20 @@ def translate_error(exc: Exception) -> Exception:
     return exc
 
 
+#: SQLite's extended result code for a write to a database file that was moved or unlinked.
+SQLITE_READONLY_DBMOVED = 1032
+
+
 def _storage_fault(exc: DBAPIError) -> tuple[Code, str] | None:
     """The code of a failing disk (``DB_DISK_FULL``, ``DB_IO_ERROR``), file system
     (``DB_READ_ONLY``) or server connection (``DB_UNREACHABLE``), and what to tell the user."""
     text = str(exc.orig).lower()
     sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+    if getattr(exc.orig, "sqlite_errorcode", None) == SQLITE_READONLY_DBMOVED:
+        return Code.DB_MOVED, (
+            "the database file was moved, renamed or deleted while pumpmgr had it open, so "
+            "this change was not saved. Close pumpmgr, put the file back where it was (or open "
+            "it where it is now), then make the change again.")
     if "database or disk is full" in text or sqlstate == "53100" or "no space left" in text:
         return Code.DB_DISK_FULL, (
             "the disk that holds the database is full, so this change was not saved "
@@ -314,6 +340,9 @@ class Database:
     backup_dir: Path | None = None
     #: Held (shared) while the SQLite file is open; see :class:`pumpmgr.db.gates.InstanceLock`.
     instance_lock: gates.InstanceLock | None = None
+    #: Why today's automatic backup could not be taken at start-up (None when it was, or was
+    #: not due); the database is open all the same, so the records can still be read.
+    startup_backup_problem: str | None = None
 
     @property
     def backend(self) -> str:
@@ -603,7 +632,8 @@ def open_database(
     another pumpmgr has it open, or is being migrated or restored by one (``DB_BUSY``).
     An existing SQLite file that needs migrating is backed up first (into ``backup_dir``,
     default ``backups/`` beside it), and then, unless ``daily_backup_keep`` is None, today's
-    daily backup is taken if missing (the ``daily_backup_keep`` newest are kept).
+    daily backup is taken if missing (the ``daily_backup_keep`` newest are kept); when that
+    backup fails the database still opens, :attr:`Database.startup_backup_problem` saying why.
     """
     url = resolve_database_url(url_or_path, environ)
     path: Path | None = None
@@ -616,6 +646,7 @@ def open_database(
         if not path.parent.is_dir():
             if path == default_database_path():
                 path.parent.mkdir(parents=True, exist_ok=True)
+                private_folder(path.parent)
             else:
                 raise DatabaseRefused(
                     f"the folder {path.parent} does not exist; create it or choose another "
@@ -628,6 +659,8 @@ def open_database(
         instance_lock.share(busy_timeout_s)
         try:
             gates.refuse_stray_journal(path)
+            if not path.exists():  # owner-only from the start; SQLite gives its journals its mode
+                create_private_file(path)
         except BaseException:
             instance_lock.release()
             raise
@@ -671,6 +704,11 @@ def open_database(
     if daily_backup_keep is not None:
         try:
             database.daily_backup(keep=daily_backup_keep)
+        except BackupError as exc:
+            # A full or missing backup drive must not stop the clinic from reading its records
+            # (the due list above all): say so, and go on.
+            log.warning("today's automatic backup failed: %s", exc.message)
+            database.startup_backup_problem = exc.message
         except BaseException:
             database.dispose()
             raise

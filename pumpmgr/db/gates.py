@@ -28,6 +28,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
+import portalocker
+
 from pumpmgr.db.errors import DatabaseRefused
 from pumpmgr.errors import Code
 
@@ -328,11 +330,17 @@ def refuse_stray_journal(path: Path, attempts: int = 3) -> None:
 class InstanceLock:
     """Tells pumpmgr programs on one computer that share a SQLite file about each other.
 
-    Every program holds a shared ``flock`` on ``<database>.pumpmgr-lock`` while the database is
+    Every program holds a shared lock on ``<database>.pumpmgr-lock`` while the database is
     open; migrating the schema or restoring a backup over the file needs it exclusively. The
-    kernel releases the lock when a program ends, however it ends, so a crashed program never
-    leaves a stale lock. (The lock file itself is never opened by SQLite and stays in place.)
-    Where ``fcntl`` is missing (Windows) the lock does nothing.
+    lock is portalocker's: ``flock`` on Linux and macOS, ``LockFileEx`` on Windows (through
+    pywin32, which shared locks need there). The system releases it when a program ends,
+    however it ends, so a crashed program never leaves a stale lock. (The lock file itself is
+    never opened by SQLite and stays in place.)
+
+    Neither ``flock`` nor ``LockFileEx`` changes a held lock from shared to exclusive in one
+    step (``LockFileEx`` would conflict with the program's own shared lock), so a change of
+    mode releases the held lock first, on every system alike; a change that fails leaves
+    none held.
     """
 
     SUFFIX = ".pumpmgr-lock"
@@ -341,22 +349,25 @@ class InstanceLock:
         self.database = database
         self.path = database.with_name(database.name + self.SUFFIX)
         self._handle: IO[bytes] | None = None
+        self._exclusive: bool | None = None  #: the mode held; None: no lock held
 
     def _flock(self, exclusive: bool) -> bool:
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - Windows
-            return True
         if self._handle is None:
             try:
                 self._handle = self.path.open("a+b")
             except OSError:  # a folder pumpmgr cannot write: nothing can be migrated there
                 return True
-        mode = (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB
+        if self._exclusive is exclusive:
+            return True
+        if self._exclusive is not None:
+            portalocker.unlock(self._handle)
+            self._exclusive = None
+        wanted = portalocker.LockFlags.EXCLUSIVE if exclusive else portalocker.LockFlags.SHARED
         try:
-            fcntl.flock(self._handle.fileno(), mode)
-        except BlockingIOError:
+            portalocker.lock(self._handle, wanted | portalocker.LockFlags.NON_BLOCKING)
+        except portalocker.exceptions.LockException:  # held by another program
             return False
+        self._exclusive = exclusive
         return True
 
     def share(self, wait_s: float) -> None:
@@ -379,5 +390,6 @@ class InstanceLock:
 
     def release(self) -> None:
         if self._handle is not None:
-            self._handle.close()  # closing the descriptor releases the flock
+            self._handle.close()  # closing the file releases the lock
             self._handle = None
+            self._exclusive = None

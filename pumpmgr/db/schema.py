@@ -104,6 +104,13 @@ class Role(enum.StrEnum):
     ADMINISTRATOR = "administrator"
 
 
+class OpioidStatus(enum.StrEnum):
+    """The patient's opioid status; a NULL column (not recorded) counts as naive."""
+
+    NAIVE = "naive"
+    TOLERANT = "tolerant"
+
+
 class Indication(enum.StrEnum):
     SPASTICITY_SPINAL = "spasticity_spinal"
     SPASTICITY_CEREBRAL = "spasticity_cerebral"
@@ -198,8 +205,13 @@ class Patient(Base):
     #: Free text naming the indication when ``indication`` is ``other``.
     indication_other: Mapped[str | None] = mapped_column(String(200))
     renal_impairment: Mapped[bool] = mapped_column(default=False)
+    #: ``None``: not recorded, which the dose checks count as naive (domain-rules §6).
+    opioid_status: Mapped[OpioidStatus | None] = mapped_column(
+        _enum(OpioidStatus, "opioid_status"), nullable=True)
     emergency_contact_name: Mapped[str | None] = mapped_column(String(200))
     emergency_contact_phone: Mapped[str | None] = mapped_column(String(64))
+    #: The patient's own telephone, for the call list of missed visits (revision 0009).
+    phone: Mapped[str | None] = mapped_column(String(64))
     notes: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[PatientStatus] = mapped_column(
         _enum(PatientStatus, "patient_status"), default=PatientStatus.ACTIVE
@@ -338,12 +350,12 @@ class Prescription(ClinicalRecord, Base):
     revision: Mapped[int]
     effective_at: Mapped[datetime]
     prescriber_name: Mapped[str] = mapped_column(String(200))
-    #: The prescriber's account (revision 0005_orders: every new order names one; older rows
+    #: The prescriber's account (revision 0010: every new order names one; older rows
     #: keep ``prescriber_name`` as it was typed, shown as such).
     prescriber_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     #: How a nurse was given the order (spoken, telephone, written), when, and whether a
     #: spoken or telephone order was read back and confirmed; None for a prescriber's own
-    #: entry and for rows before revision 0005_orders.
+    #: entry and for rows before revision 0010.
     order_given_as: Mapped[str | None] = mapped_column(String(16))
     order_given_at: Mapped[datetime | None]
     read_back_confirmed: Mapped[bool | None]
@@ -535,6 +547,11 @@ class Refill(ClinicalRecord, Base):
     #: Whether those figures differ from pumpmgr's forecast of this fill beyond the tolerances
     #: of :func:`pumpmgr.refill.compare_programmer` (None when there are no figures).
     programmer_differs: Mapped[bool | None]
+    #: Revision 0007: whether a pharmacy compounded the solution (its ``expiry_date`` is then
+    #: the beyond-use date), and the expected residual not floored at 0, kept for Δ and e
+    #: (None: a refill recorded before the revision, or a first fill).
+    pharmacy_compounded: Mapped[bool] = mapped_column(server_default=false())
+    expected_residual_unfloored_ml: Mapped[float | None] = mapped_column(Double)
 
 
 class PumpEvent(ClinicalRecord, Base):
@@ -571,6 +588,10 @@ class ClinicSettings(Base):
         CheckConstraint("auto_lock_minutes >= 1", name="auto_lock_positive"),
         CheckConstraint("cosign_overdue_hours >= 1", name="cosign_overdue_positive"),
         CheckConstraint("high_risk_overdue_hours >= 1", name="high_risk_overdue_positive"),
+        CheckConstraint("clinic_visits_per_day >= 0", name="clinic_visits_not_negative"),
+        CheckConstraint("home_visits_per_day >= 0", name="home_visits_not_negative"),
+        CheckConstraint("booking_horizon_days >= 1 AND booking_horizon_days <= 366",
+                        name="horizon_in_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
@@ -586,6 +607,67 @@ class ClinicSettings(Base):
     cosign_overdue_hours: Mapped[int] = mapped_column(server_default=text("48"))
     high_risk_overdue_hours: Mapped[int] = mapped_column(server_default=text("24"))
     updated_at: Mapped[datetime]
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    #: The administrator's visit-note template; NULL: the one pumpmgr ships (revision 0005).
+    visit_note_template: Mapped[str | None] = mapped_column(Text)
+    #: The URI of the clinic's medical record numbers in a FHIR export; NULL: not set (0005).
+    mrn_system: Mapped[str | None] = mapped_column(String(200))
+    #: Revision 0007 (domain-rules §3, §4): the longest refill interval for a drug the library
+    #: gives none (clinic policy, 90 days), the dates the clinic is closed (ISO dates), and the
+    #: aspirate at or below which a reservoir was found empty (clinic policy, 0.5 mL).
+    max_refill_interval_days: Mapped[int] = mapped_column(server_default=text("90"))
+    closed_dates: Mapped[list[str]] = mapped_column(JSON, server_default=text("'[]'"))
+    empty_threshold_ml: Mapped[float] = mapped_column(Double, server_default=text("0.5"))
+    #: Refill visits a day in a clinic room and on home visits, and how many days ahead a due
+    #: pump without a booking is listed as not booked (clinic policy; revision 0009).
+    clinic_visits_per_day: Mapped[int] = mapped_column(server_default=text("8"))
+    home_visits_per_day: Mapped[int] = mapped_column(server_default=text("2"))
+    booking_horizon_days: Mapped[int] = mapped_column(server_default=text("21"))
+
+    __mapper_args__ = _versioned(version)
+
+
+class BookingPlace(enum.StrEnum):
+    CLINIC = "clinic"  #: a clinic room
+    HOME = "home"  #: a home visit
+
+
+class BookingState(enum.StrEnum):
+    BOOKED = "booked"  #: open: the visit is still to come
+    CANCELLED = "cancelled"
+    DID_NOT_ATTEND = "did_not_attend"
+    ATTENDED = "attended"
+
+
+class Booking(Base):
+    """A refill visit booked for a pump (issue 16). Edited in place (moved, cancelled, marked),
+    each change audited by the service; at most one open (``booked``) booking per pump."""
+
+    __tablename__ = "bookings"
+    __table_args__ = (
+        Index("ux_bookings_one_open_per_pump", "pump_id", unique=True,
+              sqlite_where=text("state = 'booked'"),
+              postgresql_where=text("state = 'booked'")),
+        Index("ix_bookings_day", "day"),
+        Index("ix_bookings_state_day", "state", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pump_id: Mapped[int] = mapped_column(ForeignKey("pumps.id"), index=True)
+    day: Mapped[date]
+    #: The time of day in the clinic's local time; None: the day only.
+    at_time: Mapped[time | None]
+    place: Mapped[BookingPlace] = mapped_column(_enum(BookingPlace, "booking_place"))
+    #: The nurse who will see the patient, when known.
+    nurse_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[BookingState] = mapped_column(_enum(BookingState, "booking_state"))
+    #: Why the visit is booked after the refill-due date or on a full day (required then).
+    late_reason: Mapped[str | None] = mapped_column(Text)
+    booked_at: Mapped[datetime]
+    booked_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    changed_at: Mapped[datetime]
+    changed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     __mapper_args__ = _versioned(version)
@@ -643,11 +725,18 @@ class PumpForecast(Base):
     prescription_id: Mapped[int | None] = mapped_column(ForeignKey("prescriptions.id"))
     flex_schedule: Mapped[bool] = mapped_column(server_default=false())
     open_discrepancy: Mapped[bool] = mapped_column(server_default=false())
-    #: Revision 0005_orders: the pump's most pressing order state
+    #: Revision 0010: the pump's most pressing order state
     #: (:class:`pumpmgr.orders.OrderState`, None when every order is signed) and whether it has
     #: an incident no prescriber has reviewed.
     order_alert: Mapped[str | None] = mapped_column(String(32))
     open_incident: Mapped[bool] = mapped_column(server_default=false())
+    #: Revision 0007 (domain-rules §3): when the worst-case residual (every bolus taken, the
+    #: pump running fast) reaches the alarm volume and 0, and whether the pump carries the
+    #: over-infusion-risk flag (it ran empty). With ``alarm_at`` and ``empty_at`` they give the
+    #: state before the refill at any moment (:func:`pumpmgr.forecast.state_before_refill`).
+    alarm_at_worst_case: Mapped[datetime | None]
+    empty_at_worst_case: Mapped[datetime | None]
+    over_infusion_risk: Mapped[bool] = mapped_column(server_default=false())
 
 
 class SignInFailure(Base):
@@ -691,3 +780,7 @@ class AuditEntry(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     row_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: Revision 0008: canonical JSON of the images of the rows this entry's write inserted,
+    #: changed or deleted (:mod:`pumpmgr.db.rowchain`), hashed with the entry; None in the
+    #: entries written before it.
+    written_rows: Mapped[str | None] = mapped_column(Text)

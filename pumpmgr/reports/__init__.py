@@ -1,5 +1,5 @@
 """Printed sheets (PDF, reportlab platypus): the refill worksheet, patient history, due list,
-wallet card, compounding sheet and a day's worksheets in one file.
+wallet card, compounding sheet, admission hand-off and a day's worksheets in one file.
 
 Reports layer: may import reportlab and the pure pumpmgr modules (records, visit, formatting,
 catalogs and the calculation modules); never SQLAlchemy, :mod:`pumpmgr.db` or Qt. Every
@@ -14,6 +14,7 @@ from __future__ import annotations
 from .batch import build_worksheet_batch
 from .compounding_sheet import build_compounding_sheet
 from .due_list import build_due_list
+from .handoff import build_handoff
 from .history import build_history
 from .wallet_card import build_wallet_card
 from .worksheet import build_refill_worksheet
@@ -21,6 +22,7 @@ from .worksheet import build_refill_worksheet
 __all__ = [
     "build_compounding_sheet",
     "build_due_list",
+    "build_handoff",
     "build_history",
     "build_refill_worksheet",
     "build_wallet_card",

@@ -32,7 +32,7 @@ def build_worksheet_batch(
     progress: Progress | None = None,
     invariant: bool = True,
     audit_head: str | None = None,
-    catalog: catalogs.Catalogs | None = None,
+    catalog: catalogs.Catalogs,
 ) -> bytes:
     """Every visit's "before" worksheet, in the order given, as one PDF.
 

@@ -23,15 +23,11 @@ from pumpmgr.formatting import (
 )
 from pumpmgr.records import Ingredient, PatientRecord, PrescriptionRecord, PumpRecord
 from pumpmgr.schedule import PatientBolus, Program, Schedule
-from pumpmgr.units import PLAUSIBLE_MAGNITUDES, Q_, Kind, Quantity
+from pumpmgr.units import PLAUSIBLE_MAGNITUDES, Kind, Quantity
+from pumpmgr.visit_note import schedule_lines as schedule_lines  # one wording, re-exported
 
 #: When the catalog has no MRI note for a pump model, the sheets say so rather than stay silent.
 NO_MRI_NOTE = "No MRI information is recorded for this pump model: ask the clinic before any MRI."
-
-
-def library(catalog: catalogs.Catalogs | None) -> catalogs.Catalogs:
-    """The catalogs a sheet reads (the shipped ones unless the clinic's own are given)."""
-    return catalogs.default_catalogs() if catalog is None else catalog
 
 
 def settled(quantity: Quantity, kind: Kind) -> Quantity:
@@ -110,24 +106,6 @@ def ingredient_text(ingredient: Ingredient, catalog: catalogs.Catalogs) -> str:
 def solution_text(ingredients: Sequence[Ingredient], catalog: catalogs.Catalogs) -> str:
     """``Morphine 10 mg/mL + Clonidine 100 mcg/mL``."""
     return " + ".join(ingredient_text(i, catalog) for i in ingredients)
-
-
-def schedule_lines(schedule: Schedule, unit: MassUnit) -> list[str]:
-    """The schedule as the pump programmer shows it: one line for a simple dose; for a flex
-    schedule each step with its rate and what it delivers, then each scheduled bolus."""
-    if schedule.is_simple:
-        return [f"Simple continuous, {dose(schedule.daily_dose(), unit)}"]
-    lines = []
-    for start, length, rate in schedule.step_minutes():
-        end = (start + length) % (24 * 60)
-        delivered = Q_(rate * length / (24 * 60), "mcg")
-        lines.append(
-            f"{start // 60:02d}:{start % 60:02d}-{end // 60:02d}:{end % 60:02d}  "
-            f"{dose(Q_(rate, 'mcg/day'), unit)} ({mass(delivered, unit)} in "
-            f"{format_duration(Q_(length, 'minute'))})"
-        )
-    lines += [f"Bolus at {b.at:%H:%M}: {mass(b.amount, unit)}" for b in schedule.boluses]
-    return lines
 
 
 def schedule_summary(schedule: Schedule, unit: MassUnit) -> str:

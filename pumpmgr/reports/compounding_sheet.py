@@ -83,9 +83,9 @@ def compounding_story(
     *,
     stocks: Mapping[str, Quantity] | None = None,
     extra_volume: Quantity | None = None,
-    catalog: catalogs.Catalogs | None = None,
+    catalog: catalogs.Catalogs,
 ) -> list[Flowable]:
-    library = common.library(catalog)
+    library = catalog
     made = plan_compounding(plan, stocks, extra_volume=extra_volume, drugs=library.drugs)
     width = frame_width(settings)
     clinic = settings.clinic_name + (f"   Phone {settings.clinic_phone}"
@@ -191,7 +191,7 @@ def build_compounding_sheet(
     generated_at: datetime,
     invariant: bool = True,
     audit_head: str | None = None,
-    catalog: catalogs.Catalogs | None = None,
+    catalog: catalogs.Catalogs,
 ) -> bytes:
     """The compounding sheet of ``plan``'s solution as PDF bytes.
 

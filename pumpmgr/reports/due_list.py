@@ -16,10 +16,12 @@ from reportlab.lib.units import mm  # type: ignore[import-untyped]
 from reportlab.platypus import Flowable, Spacer  # type: ignore[import-untyped]
 
 from pumpmgr.errors import Code, ImpossibleInput
+from pumpmgr.forecast import due_reason_words
 from pumpmgr.formatting import days_left_text
 from pumpmgr.orders import STATE_TEXT as ORDER_STATE_TEXT
 from pumpmgr.orders import OrderState
 from pumpmgr.records import ClinicSettings, DueRow
+from pumpmgr.urgency import state_text
 
 from . import common
 from .styles import (
@@ -37,14 +39,6 @@ from .styles import (
 )
 
 TITLE = "Refill due list"
-
-STATE_TEXT = {
-    "urgent": "URGENT",
-    "overdue": "OVERDUE",
-    "due_this_week": "due this week",
-    "due_in_14_days": "due within 14 days",
-    "fine": "due later",
-}
 
 
 def due_section(start: date, end: date) -> Section:
@@ -68,6 +62,8 @@ def replacements(rows: Sequence[DueRow], start: date, end: date) -> list[DueRow]
 def reason_text(row: DueRow, settings: ClinicSettings) -> str:
     if row.refill_due_reason == "stability":
         return "drug stability limit"
+    if row.refill_due_reason in ("worst_case", "max_interval", "expiry"):
+        return due_reason_words(row.refill_due_reason)
     if row.pump_type == "constant_flow":
         return f"planning volume reached minus {settings.buffer_days} days"
     return f"alarm minus {settings.buffer_days} days"
@@ -112,8 +108,8 @@ def due_story(rows: Sequence[DueRow], settings: ClinicSettings, *, start: date,
             flags.append(f"REPLACE BY {common.day(row.replace_by)}")
         table_rows.append([
             common.day(row.refill_due),
-            STATE_TEXT[row.state] if row.state == "urgent" else "OVERDUE" if late
-            else STATE_TEXT[row.state],
+            state_text(row).upper() if late or row.refill_state or row.state == "urgent"
+            else state_text(row),
             [para(row.patient, STYLES.cell_bold), para(f"MRN {row.mrn}", STYLES.cell)],
             row.pump_model,
             row.drug,

@@ -437,8 +437,8 @@ def _events(chart: PatientChart, width: float) -> list[Flowable]:
 
 
 def history_story(chart: PatientChart, settings: ClinicSettings, *,
-                  catalog: catalogs.Catalogs | None = None) -> list[Flowable]:
-    library = common.library(catalog)
+                  catalog: catalogs.Catalogs) -> list[Flowable]:
+    library = catalog
     width = frame_width(settings, wide=True)
     patient = chart.patient
     clinic = settings.clinic_name + (f"   Phone {settings.clinic_phone}"
@@ -481,7 +481,7 @@ def build_history(
     generated_at: datetime,
     invariant: bool = True,
     audit_head: str | None = None,
-    catalog: catalogs.Catalogs | None = None,
+    catalog: catalogs.Catalogs,
 ) -> bytes:
     """The patient's history as PDF bytes (landscape pages of the clinic's paper size)."""
     story = history_story(chart, settings, catalog=catalog)

@@ -42,8 +42,7 @@ from reportlab.platypus import (  # type: ignore[import-untyped]
 )
 from reportlab.platypus import Paragraph as PlatypusParagraph
 
-import pumpmgr
-from pumpmgr.formatting import format_datetime
+from pumpmgr.formatting import format_datetime, program_version
 from pumpmgr.records import ClinicSettings
 
 PAGE_SIZES: dict[str, tuple[float, float]] = {"A4": A4, "Letter": LETTER}
@@ -473,7 +472,7 @@ def _footer_canvas(settings: ClinicSettings, generated_at: datetime,
     y"; the clinic and the record's identifier (the QR code's text); when and by which pumpmgr
     the sheet was made, with the audit log's head then (``audit_head``) when given.
     """
-    generated = f"Generated {format_datetime(generated_at)} by pumpmgr {pumpmgr.__version__}"
+    generated = f"Generated {format_datetime(generated_at)} by {program_version()}"
     if audit_head is not None:
         generated += "   Audit log head "
     clinic = settings.clinic_name + (f"   Phone {settings.clinic_phone}"
@@ -598,8 +597,8 @@ def build_pdf(
         title=title,
         subject=subject,
         author=settings.clinic_name,
-        creator=f"pumpmgr {pumpmgr.__version__}",
-        producer=f"pumpmgr {pumpmgr.__version__}",
+        creator=program_version(),
+        producer=program_version(),
         invariant=1 if invariant else 0,
         pageCompression=0 if invariant else 1,
     )

@@ -176,8 +176,8 @@ def card_panels(chart: PatientChart, settings: ClinicSettings, catalog: catalogs
 
 
 def card_story(chart: PatientChart, settings: ClinicSettings, *, at: datetime,
-               catalog: catalogs.Catalogs | None = None, copies: int = 2) -> list[Flowable]:
-    library = common.library(catalog)
+               catalog: catalogs.Catalogs, copies: int = 2) -> list[Flowable]:
+    library = catalog
     front, back = card_panels(chart, settings, library, at)
     width = frame_width(settings)
     story: list[Flowable] = [
@@ -202,7 +202,7 @@ def build_wallet_card(
     generated_at: datetime,
     invariant: bool = True,
     audit_head: str | None = None,
-    catalog: catalogs.Catalogs | None = None,
+    catalog: catalogs.Catalogs,
 ) -> bytes:
     """The wallet card page as PDF bytes: two copies of the folding card, showing what the pump
     holds at ``generated_at``."""

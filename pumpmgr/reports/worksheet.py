@@ -24,6 +24,7 @@ from reportlab.platypus import Flowable, KeepTogether, Spacer, Table, TableStyle
 from pumpmgr import catalogs
 from pumpmgr.dosing import admixture_doses
 from pumpmgr.errors import PumpMgrError
+from pumpmgr.forecast import RefillState, due_reason_words
 from pumpmgr.formatting import format_duration, format_percent
 from pumpmgr.orders import NO_SETTINGS_TEXT, OrderState, prints_settings
 from pumpmgr.records import ClinicSettings, PatientChart, RefillRecord
@@ -76,7 +77,18 @@ def worksheet_section(chart: PatientChart, plan: VisitPlan,
 
 def _due_reason(plan: VisitPlan) -> str:
     outlook = plan.forecast
-    if outlook.refill_due_reason == "stability":
+    reason = outlook.refill_due_reason
+    if reason == "worst_case":
+        fast = "" if plan.accuracy is None else f" ({plan.accuracy.words} fast, every bolus)"
+        return f"set by: {due_reason_words(reason)}{fast}, on an open clinic day"
+    if reason == "max_interval" and outlook.max_interval_days is not None:
+        return (f"set by: {due_reason_words(reason)}, "
+                f"{format_duration(_days(outlook.max_interval_days))} ({plan.interval_source}), "
+                "on an open clinic day")
+    if reason == "expiry" and outlook.expires_on is not None:
+        return (f"set by: {due_reason_words(reason)} on {common.day(outlook.expires_on)}, on "
+                "an open clinic day")
+    if reason == "stability":
         assert outlook.stability_days is not None
         return (f"set by the in-pump stability limit of "
                 f"{format_duration(_days(outlook.stability_days))} ({plan.stability_source})")
@@ -121,8 +133,16 @@ def _header(chart: PatientChart, plan: VisitPlan, settings: ClinicSettings,
     top.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
                              ("LEFTPADDING", (0, 0), (-1, -1), 0),
                              ("RIGHTPADDING", (0, 0), (-1, -1), 0)]))
-    return [title_block(TITLE, clinic, width, badge=badge), Spacer(1, 2 * mm), top,
-            Spacer(1, 4 * mm)]
+    story: list[Flowable] = [title_block(TITLE, clinic, width, badge=badge), Spacer(1, 2 * mm),
+                             top, Spacer(1, 4 * mm)]
+    if plan.state is not None and completed is None:
+        lines = [para(f"{plan.state.words.upper()}: {plan.state.advice}.", STYLES.bold)]
+        if plan.may_have_run_dry_at is not None:
+            lines.append(para("The pump may have run dry from "
+                              f"{common.moment(plan.may_have_run_dry_at)} (worst case).",
+                              STYLES.body))
+        story += [framed(lines, width, warning=True), Spacer(1, 4 * mm)]
+    return story
 
 
 def _pump_and_prescription(chart: PatientChart, plan: VisitPlan, width: float,
@@ -255,7 +275,9 @@ def _measured(chart: PatientChart, plan: VisitPlan, width: float,
         completed.aspirated)
     if expected is not None:
         row("Aspirated volume", _write_in(aspirated if done else None, "mL", large=True),
-            [para(f"Expected {common.volume(expected)}", STYLES.large),
+            [para(f"Expected {common.volume(expected)}"
+                  + (" (computed empty)" if plan.state is RefillState.COMPUTED_EMPTY else ""),
+                  STYLES.large),
              para(f"{when[0].upper()}{when[1:]}. Empty the reservoir completely.",
                   STYLES.small)], big=True)
         difference = None
@@ -645,11 +667,11 @@ def worksheet_story(
     settings: ClinicSettings,
     *,
     completed: RefillRecord | None = None,
-    catalog: catalogs.Catalogs | None = None,
+    catalog: catalogs.Catalogs,
     index: int = 0,
 ) -> list[Flowable]:
     """The worksheet's flowables, headed by its :class:`SectionStart` (``index`` in a batch)."""
-    library = common.library(catalog)
+    library = catalog
     width = frame_width(settings)
     story: list[Flowable] = [SectionStart(worksheet_section(chart, plan, completed), index)]
     story += _header(chart, plan, settings, completed, width)
@@ -684,7 +706,7 @@ def build_refill_worksheet(
     generated_at: datetime,
     invariant: bool = True,
     audit_head: str | None = None,
-    catalog: catalogs.Catalogs | None = None,
+    catalog: catalogs.Catalogs,
 ) -> bytes:
     """The refill worksheet as PDF bytes: before the visit, or ``completed`` with the record.
 

@@ -7,6 +7,7 @@ auditing): :mod:`~pumpmgr.services.users`, :mod:`~pumpmgr.services.patients`,
 :mod:`~pumpmgr.services.prescriptions`, :mod:`~pumpmgr.services.orders`,
 :mod:`~pumpmgr.services.refills`,
 :mod:`~pumpmgr.services.forecasts`, :mod:`~pumpmgr.services.configuration`,
+:mod:`~pumpmgr.services.bookings` (refill visits checked against the forecast),
 :mod:`~pumpmgr.services.queries` and :mod:`~pumpmgr.services.records`. Each action validates
 with the domain core, writes everything in one unit of work, appends to the audit log, and
 recomputes the stored forecast of the pump it touched. Reads return frozen records
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, tzinfo
 from pathlib import Path
-from typing import Literal, overload
+from typing import TYPE_CHECKING, Literal, overload
 
 from argon2 import PasswordHasher
 from sqlalchemy.orm import Session
@@ -26,7 +27,7 @@ from sqlalchemy.orm import Session
 from pumpmgr import auth
 from pumpmgr.catalogs import Catalogs, DrugLibrary
 from pumpmgr.clock import Clock
-from pumpmgr.db.audit import ChainReport
+from pumpmgr.db.audit import ChainAnchor, ChainReport
 from pumpmgr.db.backup import BackupManifest
 from pumpmgr.db.engine import Database
 from pumpmgr.dose_checks import DoseCheck
@@ -41,6 +42,7 @@ from pumpmgr.records import (
     RefillRecord,
     StoredForecast,
 )
+from pumpmgr.services.bookings import BookingsService
 from pumpmgr.services.configuration import ConfigurationService
 from pumpmgr.services.context import ClinicContext
 from pumpmgr.services.corrections import CorrectionService
@@ -68,7 +70,7 @@ from pumpmgr.services.queries import (
     QueryService,
     due_state,
 )
-from pumpmgr.services.records import RecordService
+from pumpmgr.services.records import IntegrityReport, RecordService
 from pumpmgr.services.refills import RefillService
 from pumpmgr.services.throttle import SignInThrottle
 from pumpmgr.services.users import UserService
@@ -97,6 +99,9 @@ __all__ = [
     "UserRecord",
     "due_state",
 ]
+
+if TYPE_CHECKING:
+    from pumpmgr.services.restoring import BrokenChainOverride
 
 
 class ClinicService:
@@ -132,7 +137,9 @@ class ClinicService:
         self.refills = RefillService(context, prescriptions, forecasts)
         self.configuration = ConfigurationService(context, forecasts)
         self.queries = QueryService(context, orders)
+        self.bookings = BookingsService(context)
         self.records = RecordService(context)
+        forecasts.refresh_stale()  # once, after the upgrade that revised the refill-due rules
 
     # the context's parts, read through it (a restore replaces the database)
 
@@ -308,7 +315,7 @@ class ClinicService:
         return self.configuration.update_settings(actor, settings, version)
 
     def edit_drug_library(
-        self, actor: Actor, drug: str, changes: dict[str, Quantity | None], reason: str,
+        self, actor: Actor, drug: str, changes: dict[str, Quantity | bool | None], reason: str,
     ) -> None:
         return self.configuration.edit_drug_library(actor, drug, changes, reason)
 
@@ -328,6 +335,12 @@ class ClinicService:
     def verify_audit(self) -> ChainReport:
         return self.records.verify_audit()
 
+    def verify_integrity(self, anchor: ChainAnchor | None = None) -> IntegrityReport:
+        return self.records.verify_integrity(anchor)
+
+    def record_integrity_break(self) -> IntegrityReport:
+        return self.records.record_integrity_break()
+
     def audit_count(self, *, newer_than: int | None = None) -> int:
         return self.records.audit_count(newer_than=newer_than)
 
@@ -337,8 +350,10 @@ class ClinicService:
     def backup_to(self, destination: Path) -> BackupManifest:
         return self.records.backup_to(destination)
 
-    def restore_from(self, backup: Path, *, require_manifest: bool = True) -> Path | None:
-        return self.records.restore_from(backup, require_manifest=require_manifest)
+    def restore_from(self, backup: Path, *, require_manifest: bool = True,
+                     override: BrokenChainOverride | None = None) -> Path | None:
+        return self.records.restore_from(backup, require_manifest=require_manifest,
+                                         override=override)
 
     def export_to(self, destination: Path) -> ExportSummary:
         return self.records.export_to(destination)

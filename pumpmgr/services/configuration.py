@@ -1,4 +1,6 @@
-"""The clinic's settings and its edits of the drug library."""
+"""The clinic's settings and its edits of the drug library (application layer), audited; a
+change of the refill buffer or the open days recomputes every active pump's forecast
+(:mod:`.forecasts`), and later checks and forecasts read the edited library."""
 
 from __future__ import annotations
 
@@ -7,20 +9,20 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pumpmgr.catalogs import Drug
 from pumpmgr.db import schema as db
 from pumpmgr.db.errors import ChangedMeanwhile
-from pumpmgr.errors import Code, ImpossibleInput, InputError
+from pumpmgr.errors import Code, ImpossibleInput
 from pumpmgr.records import ClinicSettings
+from pumpmgr.services import forecasting, library_edits
 from pumpmgr.services.context import ClinicContext, _text
 from pumpmgr.services.forecasts import ForecastService
 from pumpmgr.services.permissions import Action
 from pumpmgr.services.values import Actor
-from pumpmgr.units import Kind, Quantity, exceeds, require_positive, to_canonical
+from pumpmgr.units import Quantity
 
 
 class ConfigurationService:
-    """The clinic's settings and its edits of the drug library."""
+    """The clinic's settings and drug-library edits."""
 
     def __init__(self, ctx: ClinicContext, forecasts: ForecastService) -> None:
         self.ctx = ctx
@@ -43,6 +45,14 @@ class ConfigurationService:
                 raise ImpossibleInput(f"{name}: {hours} h; give 1 to 720 hours",
                                       code=Code.OUT_OF_RANGE, field=name)
 
+        for field, value, low, high in (
+                ("clinic visits a day", settings.clinic_visits_per_day, 0, 500),
+                ("home visits a day", settings.home_visits_per_day, 0, 500),
+                ("booking horizon", settings.booking_horizon_days, 1, 366)):
+            if not low <= value <= high:
+                raise ImpossibleInput(f"{field}: give a whole number from {low} to {high}",
+                                      code=Code.OUT_OF_RANGE, field=field)
+
         def work(session: Session) -> ClinicSettings:
             row = session.get_one(db.ClinicSettings, 1)
             if version is not None and row.version != version:
@@ -58,12 +68,15 @@ class ConfigurationService:
             row.auto_lock_minutes = settings.auto_lock_minutes
             row.cosign_overdue_hours = settings.cosign_overdue_hours
             row.high_risk_overdue_hours = settings.high_risk_overdue_hours
+            forecasting.write_settings_fields(row, settings)
+            row.clinic_visits_per_day = settings.clinic_visits_per_day
+            row.home_visits_per_day = settings.home_visits_per_day
+            row.booking_horizon_days = settings.booking_horizon_days
             row.updated_at = self.ctx.now()
             session.flush()
             self.ctx.audit(session, actor, "settings.update", "clinic_settings", 1, {
                 "before": _settings_dict(before), "after": _settings_dict(settings)})
-            if (before.buffer_days, before.open_days) != (settings.buffer_days,
-                                                          settings.open_days):
+            if forecasting.settings_move_forecasts(before, settings):
                 self.forecasts.refresh_forecasts(session, session.scalars(select(db.Pump).where(
                     db.Pump.status == db.PumpStatus.ACTIVE)).all())
             return self.ctx.settings(session)
@@ -71,27 +84,19 @@ class ConfigurationService:
         return self.ctx.write(work)
 
     def edit_drug_library(
-        self, actor: Actor, drug: str, changes: dict[str, Quantity | None], reason: str,
+        self, actor: Actor, drug: str, changes: dict[str, Quantity | bool | None], reason: str,
     ) -> None:
-        """A clinic edit of one drug's limits (soft_max, hard_max, typical_min, typical_max,
-        max_concentration), audited, then every forecast and later check uses it."""
+        """A clinic edit of one drug's values (:data:`library_edits.EDITABLE`: the limits, the
+        label caution, the start range, the restart window, withdrawal on a cut), audited,
+        then every forecast and later check uses it."""
         self.ctx.permit(actor, Action.EDIT_DRUG_LIBRARY)
         reason = _text(reason, "reason", limit=2000)
-        allowed = {"soft_max": Kind.DOSE_RATE, "hard_max": Kind.DOSE_RATE,
-                   "typical_min": Kind.DOSE_RATE, "typical_max": Kind.DOSE_RATE,
-                   "max_concentration": Kind.CONCENTRATION}
-        stored: dict[str, float | None] = {}
-        for field, value in changes.items():
-            if field not in allowed:
-                raise InputError(f"{field}: not an editable limit; one of {', '.join(allowed)}",
-                                 code=Code.OUT_OF_RANGE, field=field)
-            stored[field] = None if value is None else to_canonical(
-                require_positive(value, allowed[field], field), allowed[field])
+        stored = library_edits.stored_changes(changes)
 
         def work(session: Session) -> None:
             current = self.ctx.library(session).drug(drug)
             key = current.key
-            _check_library_limits(current, stored)
+            library_edits.check_limits(current, stored)
             row = db.DrugLibraryEdit(drug_key=key, changes=stored, reason=reason,
                                      edited_at=self.ctx.now(), edited_by_id=actor.id)
             session.add(row)
@@ -101,30 +106,6 @@ class ConfigurationService:
         self.ctx.write(work)
 
 
-def _check_library_limits(drug: Drug, stored: dict[str, float | None]) -> None:
-    """Refuse a library edit that leaves the drug without its typical range, or with limits
-    in the wrong order (typical minimum above the maximum, soft maximum above the hard one)."""
-    def value(field: str) -> float | None:
-        if field in stored:
-            return stored[field]
-        limit = getattr(drug, field)
-        return None if limit is None else to_canonical(limit.value, Kind.DOSE_RATE)
-
-    for field in ("typical_min", "typical_max"):
-        if field in stored and stored[field] is None:
-            raise InputError(f"{field.replace('_', ' ')}: the typical range cannot be removed; "
-                             "give a daily dose", code=Code.NO_VALUE, field=field)
-    low, high = value("typical_min"), value("typical_max")
-    if low is not None and high is not None and exceeds(low, high):
-        raise ImpossibleInput("typical min: is above the typical maximum",
-                              code=Code.OUT_OF_RANGE, field="typical min")
-    soft, hard = value("soft_max"), value("hard_max")
-    if soft is not None and hard is not None and exceeds(soft, hard):
-        raise ImpossibleInput("soft max: is above the hard maximum; the hard maximum blocks, "
-                              "the soft one warns before it", code=Code.OUT_OF_RANGE,
-                              field="soft max")
-
-
 def _settings_dict(settings: ClinicSettings) -> dict[str, Any]:
     return {
         "clinic_name": settings.clinic_name, "clinic_phone": settings.clinic_phone,
@@ -132,4 +113,8 @@ def _settings_dict(settings: ClinicSettings) -> dict[str, Any]:
         "page_size": settings.page_size, "auto_lock_minutes": settings.auto_lock_minutes,
         "cosign_overdue_hours": settings.cosign_overdue_hours,
         "high_risk_overdue_hours": settings.high_risk_overdue_hours,
+        **forecasting.settings_audit(settings),
+        "clinic_visits_per_day": settings.clinic_visits_per_day,
+        "home_visits_per_day": settings.home_visits_per_day,
+        "booking_horizon_days": settings.booking_horizon_days,
     }

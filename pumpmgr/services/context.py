@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, TypeVar
 
@@ -22,19 +21,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pumpmgr import auth
-from pumpmgr.catalogs import Catalogs, DrugLibrary, Limit
+from pumpmgr.catalogs import Catalogs, DrugLibrary
 from pumpmgr.clock import Clock, SystemClock
+from pumpmgr.db import rowchain
 from pumpmgr.db import schema as db
 from pumpmgr.db.audit import append_audit
 from pumpmgr.db.engine import Database
-from pumpmgr.errors import Code, ImpossibleInput, InputError, PumpMgrError
+from pumpmgr.errors import Code, ImpossibleInput, PumpMgrError
+from pumpmgr.identity import clean_text
 from pumpmgr.records import ClinicSettings, PrescriptionRecord, RefillRecord
-from pumpmgr.services import forecasting, mapping
+from pumpmgr.services import forecasting, library_edits, mapping
 from pumpmgr.services.inputs import Verification
 from pumpmgr.services.permissions import Action, PermissionDenied, allowed, require_permission
 from pumpmgr.services.throttle import SignInThrottle
 from pumpmgr.services.values import Actor
-from pumpmgr.units import Q_
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -44,14 +44,8 @@ _FAILED_CHECKS = "pumpmgr.failed_password_checks"
 
 
 def _text(value: str, field: str, *, required: bool = True, limit: int = 200) -> str:
-    cleaned = value.strip() if isinstance(value, str) else ""
-    if required and not cleaned:
-        raise InputError(f"{field}: is required", code=Code.NO_VALUE, field=field)
-    if len(cleaned) > limit:
-        raise InputError(
-            f"{field}: at most {limit} characters", code=Code.OUT_OF_RANGE, field=field
-        )
-    return cleaned
+    # Fields longer than a line (notes, reasons: limits above 200) may hold line breaks.
+    return clean_text(value, field, required=required, limit=limit, multiline=limit > 200)
 
 
 def actor_of(user: db.User) -> Actor:
@@ -161,6 +155,10 @@ class ClinicContext:
             if exc.code is Code.AUTH_BAD_CREDENTIALS:
                 failed.append(username)
             raise
+        if rowchain.has_pending(session, "users", user.id):
+            # auth upgraded an outdated password hash in place: on the record like any write
+            self.audit(session, actor_of(user), "user.password_rehash", "user", user.id,
+                       {"password_hash": "upgraded to the current parameters at sign-in"})
         self.throttle.succeeded(session, username)
         return user
 
@@ -193,22 +191,9 @@ class ClinicContext:
         return library
 
     def _read_library(self, session: Session) -> DrugLibrary:
-        drugs = dict(self.catalogs.drugs.drugs)
         edits = session.scalars(select(db.DrugLibraryEdit).order_by(db.DrugLibraryEdit.id))
-        for edit in edits:
-            drug = drugs[edit.drug_key]
-            changes: dict[str, Any] = {}
-            for field, value in edit.changes.items():
-                unit = "mcg/day" if field != "max_concentration" else "mcg/mL"
-                changes[field] = None if value is None else Limit(
-                    Q_(float(value), unit).to(
-                        f"{drug.display_unit}/day" if unit == "mcg/day"
-                        else f"{drug.display_unit}/mL"
-                    ),
-                    (f"clinic edit #{edit.id}",),
-                )
-            drugs[edit.drug_key] = replace(drug, **changes)
-        return DrugLibrary(drugs)
+        return library_edits.apply_edits(self.catalogs.drugs,
+                                         ((e.id, e.drug_key, e.changes) for e in edits))
 
     def settings(self, session: Session | None = None) -> ClinicSettings:
         if session is None:
@@ -224,6 +209,10 @@ class ClinicContext:
             auto_lock_minutes=row.auto_lock_minutes,
             cosign_overdue_hours=row.cosign_overdue_hours,
             high_risk_overdue_hours=row.high_risk_overdue_hours,
+            **forecasting.settings_fields(row),
+            clinic_visits_per_day=row.clinic_visits_per_day,
+            home_visits_per_day=row.home_visits_per_day,
+            booking_horizon_days=row.booking_horizon_days,
         )
 
     def prescriptions(self, session: Session, pump_id: int) -> list[PrescriptionRecord]:

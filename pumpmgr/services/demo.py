@@ -34,7 +34,11 @@ What the clinic holds (the first six patients always have these, so even a small
   discrepancies with a note, a titration beyond the rule saved with its reasons, a
   concentration change with its bridge bolus, a corrected refill, an MRI with the post-MRI check,
   a catheter revision, a pump replacement, a pump whose replace-by date is under 6 months away,
-  some patients overdue and some due this week (with 10 patients or more also an explanted pump).
+  some patients overdue and some due this week (with 10 patients or more also an explanted pump);
+- bookings (issue 16): the last six weeks' refills were booked visits, closed as attended by the
+  refill; today's diary has visits booked in time on the proposed day, one booked too late with
+  its reason, one cancelled and booked again, one moved, and a patient due within days who did
+  not attend yesterday's visit (first on the due list, with the call list).
 
 Catheters of Medtronic pumps are recorded as the clinic-defined catheter with an illustrative
 volume per cm (the catalog never defaults a Medtronic per-cm volume), and serial and lot numbers,
@@ -58,6 +62,7 @@ from pumpmgr.clock import FixedClock
 from pumpmgr.db import schema as db
 from pumpmgr.db.engine import Database
 from pumpmgr.dose_checks import DoseCheck
+from pumpmgr.errors import Code, ImpossibleInput, InputError
 from pumpmgr.records import Indication, PrescriptionRecord
 from pumpmgr.refill import discrepancy, discrepancy_threshold
 from pumpmgr.schedule import PatientBolus, Schedule, Step
@@ -81,6 +86,9 @@ DEMO_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 WORKSTATION = "demo"
 #: How far back the records go (patients implanted earlier were transferred in).
 HISTORY_DAYS = round(4.5 * 365.25)
+#: Refills in the last weeks of the history were booked first (the visit closed as attended
+#: by the refill); the older history predates the clinic's bookings.
+BOOKED_HISTORY_DAYS = 42
 MAX_PATIENTS = 2000
 Role = Literal["nurse", "prescriber", "administrator"]
 Category = Literal["overdue", "week", "fine"]
@@ -392,10 +400,12 @@ class _Demo:
                 if done - reported >= 0.02:
                     reported = done
                     self.progress(min(done, 1.0))
+        self.missed_visit()
         # the orders' scene in the last hour before the end, after everything else
         self.clock.moment = max(self.clock.moment, self.end - timedelta(hours=1))
         self.orders_scene()
         self.clock.moment = max(self.clock.moment, self.end)
+        self.bookings_today()
         if self.progress is not None:
             self.progress(1.0)
         return self.summary()
@@ -708,8 +718,8 @@ class _Demo:
             verdict = discrepancy(
                 fill_volume=Q_(state.final, "mL"), expected=Q_(expected, "mL"),
                 actual=Q_(aspirated, "mL"), reservoir_capacity=Q_(state.capacity, "mL"),
-                accuracy_percent=state.accuracy).verdict
-            if verdict == "investigate":
+                accuracy_percent=state.accuracy, note=_NOTE_ANY).verdict
+            if verdict != "ok":  # investigate or found empty: the services ask for a note
                 note = _NOTE_ANY
         new = None
         bridge_volume = None
@@ -722,9 +732,13 @@ class _Demo:
             new = self.prescription(plan, state.pump_id, moment)
             bridge_volume = state.dead_space
         volume = plan.pump.fill or state.capacity
+        booked = day >= self.today - timedelta(days=BOOKED_HISTORY_DAYS) and self.book_visit(
+            nurse, state.pump_id, day, moment)
         outcome = self.clinic.record_refill(nurse, check, state.pump_id, self.refill_input(
             plan, moment, aspirated, volume, note=note, new=new, bridge_volume=bridge_volume))
         self.call("record_refill")
+        if booked:
+            self.call("attended_by_refill")
         if event is not None and event.kind == "correction":
             correct_at = self.later(state, moment + timedelta(minutes=40))
             yield correct_at
@@ -735,6 +749,101 @@ class _Demo:
                 lot_number=typed[:-1] + str((int(typed[-1]) + 1) % 10))
             self.call("correct_refill")
         self.after_refill(state, outcome, moment)
+
+    def book_visit(self, nurse: Actor, pump_id: int, day: date, moment: datetime) -> bool:
+        """Book the refill visit of ``day`` (checked as any booking); a visit the forecast
+        refuses is not booked (the refill goes ahead, as a walk-in)."""
+        at = moment.astimezone(self.tz).time().replace(second=0, microsecond=0)
+        try:
+            try:
+                self.clinic.bookings.book(nurse, pump_id, day, at=at)
+            except InputError as late:
+                if late.field != "reason":
+                    raise
+                self.clinic.bookings.book(nurse, pump_id, day, at=at,
+                                          reason="first day the patient could come")
+        except ImpossibleInput as refused:
+            if refused.code is not Code.BOOKING_REFUSED:
+                raise
+            return False
+        self.call("book_visit")
+        return True
+
+    def missed_visit(self) -> None:
+        """On the last open day before today: the patient due soonest whose visit that afternoon
+        is in time, booked and did not attend (first on today's due list, with the call list).
+        A pump already past its due date is not chosen: the worst case usually sets that date
+        (domain-rules §3), so a day after it is refused. Skipped when the history's last action
+        was already later than that afternoon."""
+        day = _open_day(self.today - timedelta(days=1))
+        afternoon = self.at(day, time(16, 0))
+        if self.clock.moment > afternoon:
+            return
+        self.clock.moment = afternoon
+        nurse, other = self.users["nurse1"], self.users["nurse2"]
+        # the due list is ordered by urgency: the soonest due first here
+        soonest = sorted((r for r in self.clinic.due_list(today=day) if r.refill_due >= day),
+                         key=lambda r: (r.refill_due, r.pump_id))
+        for row in soonest:
+            try:
+                booking = self.clinic.bookings.book(nurse, row.pump_id, day, at=time(16, 30))
+            except (ImpossibleInput, InputError):
+                continue  # not bookable that afternoon (the day full, a date refused)
+            self.call("book_visit")
+            self.clock.moment = self.at(day, time(17, 30))
+            self.clinic.bookings.mark_did_not_attend(other, booking.booking.id,
+                                                     "no answer at home")
+            self.call("mark_did_not_attend")
+            return
+
+    def bookings_today(self) -> None:
+        """Today's diary, with a booking in every state besides the missed visit (left for the
+        call list): visits due within the horizon booked in time on the proposed day, one
+        cancelled and booked again, one moved, and one booked too late with its reason: the
+        soonest due pump whose worst-case low date leaves an open day after its refill-due date
+        (where the worst case sets that date, no day after it can be booked; domain-rules §3)."""
+        nurse, other = self.users["nurse1"], self.users["nurse2"]
+        horizon = self.today + timedelta(days=self.clinic.settings().booking_horizon_days)
+        # the due list is ordered by urgency: the soonest due first here
+        coming = sorted((r for r in self.clinic.due_list(today=self.today)
+                         if r.refill_due > self.today and r.booking != "did_not_attend"),
+                        key=lambda r: (r.refill_due, r.pump_id))
+        bookings = self.clinic.bookings
+        later = [r for r in coming if r.refill_due <= horizon]
+        late_pump = None
+        for row in coming:
+            if later and row.pump_id == later[0].pump_id:
+                continue  # the visit cancelled and moved
+            late = row.refill_due + timedelta(days=1)
+            late += timedelta(days=max(0, 7 - late.weekday()) if late.weekday() >= 5 else 0)
+            try:
+                bookings.book(nurse, row.pump_id, late, at=time(14, 0),
+                              reason="patient away until then; told to call if the alarm "
+                              "sounds")
+            except ImpossibleInput:
+                continue  # past the worst-case low date: refused
+            self.call("book_visit")
+            late_pump = row.pump_id
+            break
+        for index, row in enumerate(later):
+            place: Literal["clinic", "home"] = "home" if index % 5 == 4 else "clinic"
+            day = bookings.propose(row.pump_id, place)
+            if day is None or row.pump_id == late_pump:
+                continue
+            if index == 0:  # booked, cancelled by the patient, and booked again
+                first = bookings.book(nurse, row.pump_id, day, at=time(8, 0), place=place)
+                self.call("book_visit")
+                bookings.cancel(nurse, first.booking.id, "patient phoned: transport not "
+                                "available that morning")
+                self.call("cancel_visit")
+            outcome = bookings.book(nurse, row.pump_id, day, at=time(9 + index % 7, 0),
+                                    place=place,
+                                    nurse_id=(nurse if index % 2 else other).id)
+            self.call("book_visit")
+            if index == 0:  # the patient asked for a later time the same day
+                bookings.move(nurse, outcome.booking.id, day, at=time(16, 30), place=place,
+                              nurse_id=other.id)
+                self.call("move_visit")
 
     def mid_event(self, plan: Plan, state: _State, event: Event, moment: datetime) -> None:
         rng, regimen = plan.rng, plan.regimen
@@ -814,7 +923,8 @@ class _Demo:
         return PatientInput(
             mrn=f"D{index + 1:06d}", family_name=family, given_name=given, date_of_birth=born,
             indication=indication, renal_impairment=renal, emergency_contact_name=contact,
-            emergency_contact_phone=f"555-01{(index * 37 + 11) % 100:02d}", notes=notes)
+            emergency_contact_phone=f"555-01{(index * 37 + 11) % 100:02d}", notes=notes,
+            phone=f"555-02{(index * 53 + 7) % 100:02d}")
 
     def history(self, rng: random.Random, low: float, high: float) -> date:
         """An implant day between ``low`` and ``high`` years ago, within the history."""

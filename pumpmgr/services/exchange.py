@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -69,6 +70,7 @@ from pumpmgr.db.engine import Database
 from pumpmgr.db.migrate import head_revision, known_revisions
 from pumpmgr.db.types import UTCDateTime
 from pumpmgr.errors import Code, PumpMgrError
+from pumpmgr.files import create_private_file
 
 FORMAT = "pumpmgr-clinic-export/1"
 INSTANTS = "ISO 8601, UTC"
@@ -183,6 +185,7 @@ def write_export(document: Mapping[str, Any], destination: Path) -> None:
     it (one a process), then renamed; an :class:`OSError` leaves no partial file behind."""
     partial = destination.with_name(f"{destination.name}.{os.getpid()}.partial")
     try:
+        create_private_file(partial)  # owner-only: it holds every patient and password hash
         partial.write_text(export_text(document), encoding="utf-8")
         os.replace(partial, destination)
     except OSError:
@@ -231,10 +234,52 @@ def _refuse(message: str, code: Code = Code.DB_NOT_PUMPMGR) -> ExchangeError:
     return ExchangeError(f"the export document {message}", code=code)
 
 
+#: Whole numbers a database column holds (signed 64 bits on both backends).
+INTEGER_RANGE = (-(2**63), 2**63 - 1)
+#: How deeply a JSON value inside a row (a drug library edit's changes) may nest.
+MAX_JSON_DEPTH = 32
+
+
+def _unstorable(value: Any) -> str | None:
+    """Why a value read from the document cannot be stored as it is on either backend, or
+    None: a lone surrogate (not UTF-8), a NUL character (PostgreSQL text cannot hold one), a
+    whole number outside 64 bits, a number that is not finite, or JSON nested too deeply."""
+    pending: list[tuple[Any, int]] = [(value, 0)]
+    while pending:  # iteratively: a hostile document may nest deeply
+        item, depth = pending.pop()
+        if depth > MAX_JSON_DEPTH:
+            return f"values nested more than {MAX_JSON_DEPTH} levels deep"
+        if isinstance(item, str):
+            if "\x00" in item:
+                return "a NUL character"
+            if any("\ud800" <= c <= "\udfff" for c in item):
+                return "a lone surrogate (text that is not valid Unicode)"
+        elif isinstance(item, bool):
+            continue
+        elif isinstance(item, int):
+            if not INTEGER_RANGE[0] <= item <= INTEGER_RANGE[1]:
+                return "a whole number outside the range a database stores (64 bits)"
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                return "a number that is not finite (NaN or Infinity)"
+        elif isinstance(item, dict):
+            pending.extend((k, depth + 1) for k in item)
+            pending.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            pending.extend((v, depth + 1) for v in item)
+    return None
+
+
 def _decode(table: Table, column: Column[Any], value: Any, where: str) -> Any:
     def wrong(expected: str) -> ExchangeError:
-        return _refuse(f"has {value!r} in {where}.{column.name}; expected {expected}",
+        shown = repr(value)
+        shown = shown if len(shown) <= 80 else shown[:60] + f"... ({len(shown)} characters)"
+        return _refuse(f"has {shown} in {where}.{column.name}; expected {expected}",
                        Code.DB_CORRUPT)
+
+    problem = _unstorable(value)
+    if problem is not None:
+        raise _refuse(f"has {problem} in {where}.{column.name}", Code.DB_CORRUPT)
 
     if value is None:
         if not column.nullable:
@@ -276,6 +321,9 @@ def _decode(table: Table, column: Column[Any], value: Any, where: str) -> Any:
     if isinstance(kind, String | Text):
         if not isinstance(value, str):
             raise wrong("text")
+        limit = getattr(kind, "length", None)
+        if limit is not None and len(value) > limit:
+            raise wrong(f"text of at most {limit} characters")
         return value
     if isinstance(kind, JSON):
         return value
@@ -340,7 +388,7 @@ def check_document(document: object) -> tuple[dict[str, list[dict[str, Any]]],
     anchor = None
     if head is not None:
         if (not isinstance(head, dict) or not isinstance(head.get("seq"), int)
-                or not isinstance(head.get("row_hash"), str)):
+                or not isinstance(head.get("row_hash"), str) or _unstorable(head) is not None):
             raise _refuse("has a malformed audit_chain_head", Code.DB_CORRUPT)
         anchor = ChainAnchor(seq=head["seq"], row_hash=head["row_hash"])
     return decoded, anchor

@@ -12,7 +12,7 @@ import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import event, false, func, or_, select
@@ -21,13 +21,19 @@ from sqlalchemy.orm import Session, aliased
 from pumpmgr.catalogs import Drug, DrugLibrary
 from pumpmgr.clock import PumpClock as PumpClock  # the pump's clock (re-exported)
 from pumpmgr.db import schema as db
-from pumpmgr.errors import CatalogError, PumpMgrError
-from pumpmgr.forecast import forecast, last_open_day, refill_due_date
+from pumpmgr.errors import CatalogError, Code, ImpossibleInput, InputError, PumpMgrError
+from pumpmgr.forecast import days_until, last_open_day, refill_due_date, worst_case_accuracy
 from pumpmgr.orders import OrderState, most_pressing
 from pumpmgr.records import ClinicSettings, PrescriptionRecord
-from pumpmgr.refill import ProgramPeriod, expected_residual
+from pumpmgr.refill import (
+    Discrepancy,
+    ProgramPeriod,
+    expected_residual,
+    worst_case_error_percent,
+)
 from pumpmgr.services import mapping
 from pumpmgr.units import PLAUSIBLE_MAGNITUDES, Q_
+from pumpmgr.visit import max_interval_days
 
 #: The due list counts days left from the alarm with every allowed bolus taken (domain-rules
 #: section 3: the refill-due date is built on it).
@@ -36,12 +42,57 @@ DAYS_LEFT_BASIS = "with_boluses"
 
 @dataclass(frozen=True)
 class FillPoint:
-    """The latest current fill of a pump: when, how much, and whether it was the pump's first."""
+    """The latest current fill of a pump: when, how much, and whether it was the pump's first;
+    and what the refill-due date's limits need of the refills (domain-rules §3)."""
 
     performed_at: datetime
     final_ml: float
     bolus_ml: float
     first_fill: bool
+    #: the delivery error ``e`` measured at this refill, percent (None: not measured, or |Δ|
+    #: within the syringe's reading error)
+    measured_error_percent: float | None = None
+    #: the fill whose solution is in the pump: older than ``performed_at`` after a top-up that
+    #: did not empty the reservoir (None: this fill)
+    solution_filled_at: datetime | None = None
+    #: the earliest expiry or beyond-use date of the solutions in the pump
+    expires_on: date | None = None
+    #: a refill of this pump found it empty: the over-infusion-risk flag
+    ran_empty: bool = False
+
+
+#: An old solution is left in the reservoir when the final volume exceeds what was added by
+#: more than this (mL): the fill was a top-up.
+TOP_UP_ML = 0.01
+
+
+def measured_error(previous_final_ml: float, expected_ml: float, aspirated_ml: float,
+                   ) -> float | None:
+    """``e`` in percent measured at a refill, as the worst case counts it
+    (:func:`pumpmgr.refill.worst_case_error_percent`)."""
+    return worst_case_error_percent(previous_final_ml, expected_ml, aspirated_ml)
+
+
+def fill_point(refills: list[db.Refill]) -> FillPoint | None:
+    """The pump's :class:`FillPoint` from its current refills, oldest first (None: no fill)."""
+    if not refills:
+        return None
+    last = refills[-1]
+    error = None
+    if len(refills) > 1 and last.discrepancy_verdict != "first_fill":
+        error = measured_error(refills[-2].final_reservoir_ml, unfloored_expected(last),
+                               last.aspirated_ml)
+    origin = len(refills) - 1
+    while origin > 0 and (refills[origin].final_reservoir_ml
+                          - refills[origin].volume_added_ml) > TOP_UP_ML:
+        origin -= 1
+    solution = refills[origin:]
+    return FillPoint(
+        last.performed_at, last.final_reservoir_ml, last.bolus_volume_ml or 0.0,
+        len(refills) == 1, measured_error_percent=error,
+        solution_filled_at=None if origin == len(refills) - 1 else refills[origin].performed_at,
+        expires_on=min(r.expiry_date for r in solution),
+        ran_empty=any(r.discrepancy_verdict == "found_empty" for r in refills))
 
 
 #: Where :func:`session_cache` keeps its reads, in ``Session.info``.
@@ -151,6 +202,98 @@ def patient_bolus_volume_ml(
     return total
 
 
+def interval_days(ingredients: tuple[tuple[str, float], ...], library: DrugLibrary,
+                  settings: ClinicSettings) -> float:
+    """:func:`pumpmgr.visit.max_interval_days` of a stored solution (drug key, mcg/mL)."""
+    from pumpmgr.records import Ingredient
+
+    return max_interval_days([Ingredient(drug, Q_(strength, "mcg/mL"))
+                              for drug, strength in ingredients], library,
+                             settings.max_refill_interval_days)[0]
+
+
+#: A period's delivery for the worst case: its start (the pump's time), the mcg its basal steps
+#: and scheduled boluses deliver from a minute of day over some minutes, its concentration
+#: (mcg/mL) and the mL/day its patient boluses add when every one is taken.
+WorstPeriod = tuple[datetime, Callable[[float, float], float], float, float]
+
+
+def _worst_delivered(periods: list[WorstPeriod], filled_at: datetime, at: datetime) -> float:
+    """mL delivered from the fill to ``at`` (the pump's times) with every bolus taken."""
+    total = 0.0
+    for index, (begin, mass, concentration, extra) in enumerate(periods):
+        begin = max(begin, filled_at)
+        end = min(periods[index + 1][0] if index + 1 < len(periods) else at, at)
+        if end <= begin:
+            continue
+        minutes = (end - begin).total_seconds() / 60
+        minute_of_day = begin.hour * 60 + begin.minute + begin.second / 60
+        total += mass(minute_of_day, minutes) / concentration + extra * minutes / 1440
+    return total
+
+
+def _worst_crossing(level_ml: float, left_at: Callable[[datetime], float],
+                    filled_at: datetime, start: datetime) -> datetime:
+    """When the worst-case residual fell to ``level_ml`` between the fill and ``start`` (the
+    pump's times; bisection to a millisecond)."""
+    low, high = filled_at, start
+    if left_at(low) <= level_ml:
+        return low
+    while high - low > timedelta(milliseconds=1):
+        middle = low + (high - low) / 2
+        if left_at(middle) > level_ml:
+            low = middle
+        else:
+            high = middle
+    return high
+
+
+def _outlook(
+    row: dict[str, Any], *, pump: db.Pump, labelled_accuracy: float | None, fill: FillPoint,
+    clock: PumpClock, start: datetime, periods: list[WorstPeriod],
+    volume: float, with_boluses: float, daily: float, max_daily: float,
+    settings: ClinicSettings, stability: float | None, interval: float, tz: tzinfo,
+) -> None:
+    """The instants and the refill-due date of a forecast from ``start`` (the pump's time) with
+    ``volume`` left (nominal) and ``with_boluses`` left when every bolus was taken; written
+    into ``row``. The one tail of :func:`compute` and :func:`compute_floats`, so both give the
+    same dates."""
+    accuracy = worst_case_accuracy(labelled_accuracy, fill.measured_error_percent,
+                                   constant_flow=pump.nominal_flow_ml_per_day is not None)
+    fast = 1 + accuracy.percent / 100
+    filled_at = clock.to_pump(fill.performed_at)
+
+    def worst_at(at: datetime) -> float:
+        # every bolus taken and the pump running fast since the fill, through every program
+        # change (domain-rules §3); not floored
+        return fill.final_ml - fast * _worst_delivered(periods, filled_at, at) - fill.bolus_ml
+
+    worst = worst_at(start)
+    alarm_ml = pump.low_reservoir_alarm_ml
+
+    def worst_reaches(level_ml: float) -> datetime:
+        if worst > level_ml:
+            return start + timedelta(days=days_until(worst, level_ml, max_daily * fast))
+        return _worst_crossing(level_ml, worst_at, filled_at, start)
+
+    row["alarm_at"] = clock.to_instant(start + timedelta(days=days_until(volume, alarm_ml,
+                                                                         daily)))
+    row["alarm_at_with_boluses"] = clock.to_instant(start + timedelta(
+        days=days_until(with_boluses, alarm_ml, max_daily)))
+    row["empty_at"] = clock.to_instant(start + timedelta(days=volume / daily))
+    row["alarm_at_worst_case"] = clock.to_instant(worst_reaches(alarm_ml))
+    row["empty_at_worst_case"] = clock.to_instant(worst_reaches(0.0))
+    row["over_infusion_risk"] = fill.ran_empty
+    # Dates are the clinic's calendar dates of the real instants (forecast.on_clinic_clock).
+    row["refill_due"], row["refill_due_reason"] = refill_due_date(
+        filled_at=(fill.solution_filled_at or fill.performed_at).astimezone(tz),
+        alarm_at_with_boluses=row["alarm_at_with_boluses"].astimezone(tz),
+        worst_case_at=row["alarm_at_worst_case"].astimezone(tz),
+        buffer_days=settings.buffer_days, stability_days=stability,
+        max_interval_days=interval, expires_on=fill.expires_on,
+        open_days=settings.open_days, closed_dates=settings.closed_dates)
+
+
 def compute(
     *,
     pump: db.Pump,
@@ -162,17 +305,24 @@ def compute(
     tz: tzinfo,
     now: datetime,
 ) -> db.PumpForecast:
-    """The forecast row for ``pump`` (not added to any session)."""
-    row = db.PumpForecast(pump_id=pump.id, computed_at=now, days_left_basis=DAYS_LEFT_BASIS)
+    """The forecast row for ``pump`` (not added to any session).
+
+    ``accuracy_percent`` is the pump's labelled accuracy (``pump.accuracy_percent``); the worst
+    case takes the larger of it (15 % assumed where unknown) and the over-delivery measured at
+    the last refill (:func:`pumpmgr.forecast.worst_case_accuracy`).
+    """
+    row = db.PumpForecast(pump_id=pump.id, computed_at=now, days_left_basis=DAYS_LEFT_BASIS,
+                          over_infusion_risk=False if fill is None else fill.ran_empty)
     if fill is None:
         # A pump with no fill on record is due for its first fill now.
-        row.refill_due = last_open_day(naive_local(now, tz).date(), settings.open_days)
+        row.refill_due = last_open_day(naive_local(now, tz).date(), settings.open_days,
+                                       settings.closed_dates)
         row.refill_due_reason = "first_fill"
         return row
     in_force = [p for p in prescriptions if p.effective_at <= fill.performed_at]
     if not in_force:
         row.refill_due = last_open_day(naive_local(fill.performed_at, tz).date(),
-                                       settings.open_days)
+                                       settings.open_days, settings.closed_dates)
         row.refill_due_reason = "no_prescription"
         return row
     running = [in_force[-1], *[p for p in prescriptions if p.effective_at > fill.performed_at]]
@@ -186,47 +336,36 @@ def compute(
     )
     current = running[-1]
     volume = float(residual.expected_residual.m)
-    alarm_ml = pump.low_reservoir_alarm_ml
     daily = float(current.program.daily_volume().to("mL/day").m)
+    max_daily = float(current.program.max_daily_volume().to("mL/day").m)
     row.filled_at = clock.to_instant(start)
     row.fill_volume_ml = volume
     row.daily_volume_ml_per_day = daily
-    stability = stability_days(current, library, first_fill=fill.first_fill)
     # With boluses, every allowed patient bolus was taken each day since the fill, in the
     # earlier programs too (domain-rules §3), so less is left at the current program's start.
-    volume_with_boluses = max(0.0, volume - patient_bolus_volume_ml(
-        running, fill.performed_at, clock.to_instant(start)))
-    if volume <= alarm_ml:
-        # Already at or below the alarm volume when the current program started.
-        row.alarm_at = row.alarm_at_with_boluses = clock.to_instant(start)
-        row.empty_at = clock.to_instant(start + timedelta(days=volume / daily))
-    else:
-        result = forecast(
-            fill_volume=Q_(volume, "mL"), filled_at=start, program=current.program,
-            alarm_volume=Q_(alarm_ml, "mL"), accuracy_percent=accuracy_percent or 0.0,
-            buffer_days=settings.buffer_days, open_days=settings.open_days,
-        )
-        row.alarm_at = clock.to_instant(result.alarm_at)
-        row.alarm_at_with_boluses = clock.to_instant(result.alarm_at_with_boluses)
-        row.empty_at = clock.to_instant(result.empty_at)
-        if volume_with_boluses <= alarm_ml:
-            row.alarm_at_with_boluses = clock.to_instant(start)
-        elif volume_with_boluses < volume:
-            with_boluses = forecast(
-                fill_volume=Q_(volume_with_boluses, "mL"), filled_at=start,
-                program=current.program, alarm_volume=Q_(alarm_ml, "mL"),
-                accuracy_percent=accuracy_percent or 0.0, buffer_days=settings.buffer_days,
-                open_days=settings.open_days,
-            )
-            row.alarm_at_with_boluses = clock.to_instant(with_boluses.alarm_at_with_boluses)
-    # Dates are the clinic's calendar dates of the real instants.
-    due, reason = refill_due_date(
-        filled_at=fill.performed_at.astimezone(tz),
-        alarm_at_with_boluses=row.alarm_at_with_boluses.astimezone(tz),
-        buffer_days=settings.buffer_days, stability_days=stability,
-        open_days=settings.open_days,
-    )
-    row.refill_due, row.refill_due_reason = due, reason
+    bolus_ml = patient_bolus_volume_ml(running, fill.performed_at, clock.to_instant(start))
+    values: dict[str, Any] = {}
+    try:
+        worst_periods: list[WorstPeriod] = [
+            (period.starts_at, period.program.schedule.delivered_mass_mcg,
+             float(period.program.concentration.to("mcg/mL").m),
+             float((period.program.max_daily_volume() - period.program.daily_volume())
+                   .to("mL/day").m))
+            for period in periods]
+        _outlook(values, pump=pump, labelled_accuracy=accuracy_percent, fill=fill, clock=clock,
+                 start=start, periods=worst_periods, volume=volume,
+                 with_boluses=max(0.0, volume - bolus_ml), daily=daily,
+                 max_daily=max_daily, settings=settings,
+                 stability=stability_days(current, library, first_fill=fill.first_fill),
+                 interval=interval_days(tuple((i.drug, float(i.concentration.to("mcg/mL").m))
+                                              for i in current.ingredients), library, settings),
+                 tz=tz)
+    except OverflowError:
+        raise ImpossibleInput(
+            "refill due: the forecast runs past any calendar date; check the dose and "
+            "concentration units", code=Code.OUT_OF_RANGE, field="dose") from None
+    for key, value in values.items():
+        setattr(row, key, value)
     return row
 
 
@@ -342,24 +481,45 @@ def _chunks(ids: list[int]) -> list[list[int]]:
 
 
 def last_fills(session: Session, pump_ids: list[int]) -> dict[int, FillPoint]:
-    """Each pump's latest current fill (:func:`current_refills`' last), in a few queries."""
+    """Each pump's latest current fill (:func:`fill_point` of :func:`current_refills`), in a
+    few queries."""
     corrected = select(db.Refill.corrects_id).where(db.Refill.corrects_id.is_not(None))
     latest, second = aliased(db.Refill), aliased(db.Refill)
+    emptied = aliased(db.Refill)
 
     def nth(alias: Any, offset: int) -> Any:
         return (select(alias.id).where(alias.pump_id == db.Pump.id, alias.id.not_in(corrected))
                 .order_by(alias.performed_at.desc(), alias.id.desc()).limit(1).offset(offset)
                 .correlate(db.Pump).scalar_subquery())
 
+    previous_final = (select(second.final_reservoir_ml).where(second.id == nth(second, 1))
+                      .correlate(db.Pump).scalar_subquery())
+    ran_empty = (select(emptied.id).where(emptied.pump_id == db.Pump.id,
+                                          emptied.id.not_in(corrected),
+                                          emptied.discrepancy_verdict == "found_empty")
+                 .correlate(db.Pump).exists())
+    r = db.Refill
     fills: dict[int, FillPoint] = {}
     for chunk in _chunks(pump_ids):
         rows = session.execute(
-            select(db.Pump.id, db.Refill.performed_at, db.Refill.final_reservoir_ml,
-                   db.Refill.bolus_volume_ml, nth(second, 1))
-            .join(db.Refill, db.Refill.id == nth(latest, 0))
+            select(db.Pump.id, r.performed_at, r.final_reservoir_ml, r.bolus_volume_ml,
+                   previous_final, r.expected_residual_ml, r.expected_residual_unfloored_ml,
+                   r.aspirated_ml, r.volume_added_ml, r.discrepancy_verdict, r.expiry_date,
+                   ran_empty)
+            .join(r, r.id == nth(latest, 0))
             .where(db.Pump.id.in_(chunk)))
-        for pump_id, performed_at, final_ml, bolus_ml, earlier in rows:
-            fills[pump_id] = FillPoint(performed_at, final_ml, bolus_ml or 0.0, earlier is None)
+        for (pump_id, performed_at, final_ml, bolus_ml, before_ml, expected_ml, unfloored_ml,
+             aspirated_ml, added_ml, verdict, expiry, empty) in rows:
+            if final_ml - added_ml > TOP_UP_ML:  # a top-up: the older solutions count too
+                found = fill_point(current_refills(session, pump_id))
+                if found is not None:
+                    fills[pump_id] = found
+                continue
+            error = None if before_ml is None or verdict == "first_fill" else measured_error(
+                before_ml, expected_ml if unfloored_ml is None else unfloored_ml, aspirated_ml)
+            fills[pump_id] = FillPoint(performed_at, final_ml, bolus_ml or 0.0,
+                                       before_ml is None, measured_error_percent=error,
+                                       expires_on=expiry, ran_empty=bool(empty))
     return fills
 
 
@@ -514,32 +674,38 @@ def compute_floats(
     stability: Callable[[tuple[tuple[str, float], ...], bool], float | None],
     tz: tzinfo,
     now: datetime,
+    interval: Callable[[tuple[tuple[str, float], ...]], float] | None = None,
 ) -> dict[str, Any] | None:
     """:func:`compute` on canonical floats: the forecast row's columns, or None when the
     reference :func:`compute` must decide (it would refuse an input, or a date leaves the
     calendar). ``running`` is what :func:`running_programs` gives for the pump; ``stability``
-    is :func:`stability_days` of an ingredient list."""
+    is :func:`stability_days` of an ingredient list, ``interval`` :func:`interval_days` of one
+    (None: the clinic's setting for every drug)."""
     row: dict[str, Any] = {
         "pump_id": pump.id, "computed_at": now, "filled_at": None, "fill_volume_ml": None,
         "daily_volume_ml_per_day": None, "alarm_at": None, "alarm_at_with_boluses": None,
         "empty_at": None, "refill_due": None, "refill_due_reason": None,
-        "days_left_basis": DAYS_LEFT_BASIS,
+        "days_left_basis": DAYS_LEFT_BASIS, "alarm_at_worst_case": None,
+        "empty_at_worst_case": None,
+        "over_infusion_risk": False if fill is None else fill.ran_empty,
     }
     if fill is None:
-        row["refill_due"] = last_open_day(naive_local(now, tz).date(), settings.open_days)
+        row["refill_due"] = last_open_day(naive_local(now, tz).date(), settings.open_days,
+                                          settings.closed_dates)
         row["refill_due_reason"] = "first_fill"
         return row
     if not running:
         row["refill_due"] = last_open_day(naive_local(fill.performed_at, tz).date(),
-                                          settings.open_days)
+                                          settings.open_days, settings.closed_dates)
         row["refill_due_reason"] = "no_prescription"
         return row
-    accuracy = pump.accuracy_percent or 0.0
+    accuracy = pump.accuracy_percent
     alarm_ml = pump.low_reservoir_alarm_ml
     buffer_days = settings.buffer_days
     if (fill.final_ml <= 0 or not _plausible(fill.final_ml) or fill.bolus_ml < 0
             or not _plausible(fill.bolus_ml, zero=True) or alarm_ml < 0
-            or not _plausible(alarm_ml, zero=True) or not 0 <= accuracy < 100
+            or not _plausible(alarm_ml, zero=True)
+            or (accuracy is not None and not 0 <= accuracy < 100)
             or isinstance(buffer_days, bool) or not isinstance(buffer_days, int)
             or not 0 <= buffer_days <= 365):
         return None
@@ -576,32 +742,103 @@ def compute_floats(
                 continue
             extra = program.max_daily_ml - program.daily_ml
             bolus_ml += extra * (end_at - begin_at).total_seconds() / 86400
-        volume_with_boluses = max(0.0, volume - bolus_ml)
-        if volume <= alarm_ml:
-            row["alarm_at"] = row["alarm_at_with_boluses"] = clock.to_instant(start)
-            row["empty_at"] = clock.to_instant(start + timedelta(days=volume / daily))
-        else:
-            if not _plausible(volume) or not _plausible(volume_with_boluses, zero=True):
-                return None  # forecast() would refuse it
-            above = volume - alarm_ml
-            with_boluses = start + timedelta(days=above / current.max_daily_ml)
-            # forecast() also finds the worst case and a due date it does not return: a date
-            # it could not reach is left to the reference
-            worst = start + timedelta(days=above / (current.max_daily_ml * (1 + accuracy / 100)))
-            if with_boluses.date().year < 2 or worst.date().year < 2:
-                return None
-            row["alarm_at"] = clock.to_instant(start + timedelta(days=above / daily))
-            row["alarm_at_with_boluses"] = clock.to_instant(with_boluses)
-            row["empty_at"] = clock.to_instant(start + timedelta(days=volume / daily))
-            if volume_with_boluses <= alarm_ml:
-                row["alarm_at_with_boluses"] = clock.to_instant(start)
-            elif volume_with_boluses < volume:
-                row["alarm_at_with_boluses"] = clock.to_instant(start + timedelta(
-                    days=(volume_with_boluses - alarm_ml) / current.max_daily_ml))
-        row["refill_due"], row["refill_due_reason"] = refill_due_date(
-            filled_at=fill.performed_at.astimezone(tz),
-            alarm_at_with_boluses=row["alarm_at_with_boluses"].astimezone(tz),
-            buffer_days=buffer_days, stability_days=limit, open_days=settings.open_days)
+        _outlook(row, pump=pump, labelled_accuracy=accuracy, fill=fill, clock=clock,
+                 start=start, volume=volume, with_boluses=max(0.0, volume - bolus_ml),
+                 periods=[(begin, program.delivered_mass_mcg, program.concentration,
+                           program.max_daily_ml - program.daily_ml)
+                          for begin, program in zip(starts, running, strict=True)],
+                 daily=daily,
+                 max_daily=current.max_daily_ml, settings=settings, stability=limit,
+                 interval=float(settings.max_refill_interval_days) if interval is None
+                 else interval(current.ingredients), tz=tz)
     except (ArithmeticError, ValueError, PumpMgrError):
         return None
     return row
+
+
+# ---------------------------------------------------------------------------------------------
+# The clinic settings the refill-due date uses (revision 0007)
+
+#: The longest refill interval and the empty threshold a clinic may set.
+MAX_INTERVAL_SETTING_DAYS = 365
+MAX_EMPTY_THRESHOLD_ML = 5.0
+
+
+def settings_fields(row: db.ClinicSettings) -> dict[str, Any]:
+    """The forecast's clinic settings of the stored row, as :class:`ClinicSettings` fields."""
+    return {
+        "max_refill_interval_days": row.max_refill_interval_days,
+        "closed_dates": frozenset(date.fromisoformat(d) for d in row.closed_dates),
+        "empty_threshold_ml": row.empty_threshold_ml,
+    }
+
+
+def write_settings_fields(row: db.ClinicSettings, settings: ClinicSettings) -> None:
+    """Check the forecast's clinic settings and put them in the stored row; refused with the
+    field named: an interval that is not 1 to 365 whole days, an empty threshold outside
+    0 to 5 mL."""
+    interval = settings.max_refill_interval_days
+    if isinstance(interval, bool) or not isinstance(interval, int) or not (
+            1 <= interval <= MAX_INTERVAL_SETTING_DAYS):
+        raise ImpossibleInput(
+            "longest refill interval: give a whole number of days from 1 to "
+            f"{MAX_INTERVAL_SETTING_DAYS}, for example 90", code=Code.OUT_OF_RANGE,
+            field="longest refill interval")
+    threshold = settings.empty_threshold_ml
+    if not math.isfinite(threshold) or not 0 <= threshold <= MAX_EMPTY_THRESHOLD_ML:
+        raise ImpossibleInput(
+            f"empty threshold: give a volume in mL from 0 to {MAX_EMPTY_THRESHOLD_ML:g}, for "
+            "example 0.5", code=Code.OUT_OF_RANGE, field="empty threshold")
+    row.max_refill_interval_days = interval
+    row.closed_dates = sorted(d.isoformat() for d in settings.closed_dates)
+    row.empty_threshold_ml = float(threshold)
+
+
+def settings_audit(settings: ClinicSettings) -> dict[str, Any]:
+    """The forecast's clinic settings as an audit entry records them."""
+    return {"max_refill_interval_days": settings.max_refill_interval_days,
+            "closed_dates": sorted(d.isoformat() for d in settings.closed_dates),
+            "empty_threshold_ml": settings.empty_threshold_ml}
+
+
+def settings_move_forecasts(before: ClinicSettings, after: ClinicSettings) -> bool:
+    """Whether a settings change moves refill-due dates (every forecast is then rewritten)."""
+    def inputs(s: ClinicSettings) -> tuple[Any, ...]:
+        return (s.buffer_days, s.open_days, s.max_refill_interval_days, s.closed_dates)
+
+    return inputs(before) != inputs(after)
+
+
+def interval_cache(library: DrugLibrary, settings: ClinicSettings,
+                   ) -> Callable[[tuple[tuple[str, float], ...]], float]:
+    """:func:`interval_days` for many pumps at once, each solution worked out once."""
+    known: dict[tuple[str, ...], float] = {}
+
+    def interval(ingredients: tuple[tuple[str, float], ...]) -> float:
+        drugs = tuple(drug for drug, _ in ingredients)
+        if drugs not in known:
+            known[drugs] = interval_days(ingredients, library, settings)
+        return known[drugs]
+
+    return interval
+
+
+def unfloored_expected(row: db.Refill) -> float:
+    """A refill's expected residual not floored at 0 (the floored one for refills recorded
+    before revision 0007)."""
+    return (row.expected_residual_ml if row.expected_residual_unfloored_ml is None
+            else row.expected_residual_unfloored_ml)
+
+
+def require_verdict_note(found: Discrepancy, note: str) -> None:
+    """A found-empty or investigate verdict is saved only with the nurse's note: the patient's
+    condition, or what was found (domain-rules section 4)."""
+    if found.verdict == "ok" or note.strip():
+        return
+    if found.verdict == "found_empty":
+        raise InputError(
+            f"discrepancy note: the reservoir was found empty ({found.meaning}); write the "
+            "patient's condition before saving", code=Code.NO_VALUE, field="discrepancy note")
+    raise InputError(
+        f"discrepancy note: the residual says investigate ({found.meaning}); write what was "
+        "found before saving", code=Code.NO_VALUE, field="discrepancy note")

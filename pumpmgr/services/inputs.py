@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Literal
 
 from pumpmgr.records import Indication, ProgrammerFigures
@@ -35,6 +36,9 @@ class PatientInput:
     emergency_contact_name: str = ""
     emergency_contact_phone: str = ""
     notes: str = ""
+    phone: str = ""  #: the patient's own telephone
+    #: None: not recorded, which the dose checks count as naive (domain-rules §6).
+    opioid_status: Literal["naive", "tolerant"] | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,30 @@ class IngredientInput:
     concentration: Quantity
 
 
+class TenfoldReason(StrEnum):
+    """Why a prescriber saves a change with a possible tenfold error (domain-rules §6)."""
+
+    #: decreases
+    OVERDOSE_OR_ADVERSE_EFFECT = "overdose_or_adverse_effect"
+    PROCEDURE_OR_MINIMUM_RATE = "procedure_or_minimum_rate"
+    #: increases
+    RETURN_TO_HELD_DOSE = "return_to_held_dose"  #: then checked against that dose
+    RESTART = "restart"  #: then checked as a start
+    #: either, with its text
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class TenfoldConfirmation:
+    """The prescriber's blind re-entry of a change flagged as a possible tenfold error."""
+
+    #: The new daily dose of each flagged drug (by drug name or key), typed again without
+    #: seeing the first entry.
+    reentered: Mapping[str, Quantity]
+    reason: TenfoldReason
+    other_text: str = ""  #: required with ``OTHER``
+
+
 @dataclass(frozen=True)
 class OrderGiven:
     """How the prescriber gave an order that a nurse enters (domain-rules §7)."""
@@ -105,6 +133,15 @@ class PrescriptionInput:
     #: with an incident where a finding would have stopped it; otherwise an order that needs the
     #: prescriber waits for the signature before it is programmed.
     already_programmed: bool = False
+    #: The patient's first dose of these drugs (not a therapy transferred in on record): the
+    #: start range applies. Restarts (the drug absent longer than its restart window) are
+    #: found from the record.
+    starts: frozenset[str] = frozenset()
+    #: Baclofen starts: the effective screening bolus and how long its effect lasted (h).
+    screening_bolus: Quantity | None = None
+    screening_effect_hours: float | None = None
+    #: Needed to save a possible tenfold error: a prescriber only (domain-rules §6).
+    tenfold: TenfoldConfirmation | None = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +165,11 @@ class RefillInput:
     #: The programmer's own figures after the update, as it shows them (None for a
     #: constant-flow pump, which has no programmer); compared with pumpmgr's forecast.
     programmer: ProgrammerFigures | None = None
+    #: A pharmacy compounded the solution: ``expiry`` is its beyond-use date (domain-rules §3).
+    compounded: bool = False
+    #: The fill was already made (recorded after the fact, domain-rules §4a): an expired
+    #: solution is recorded with an incident instead of refused.
+    already_filled: bool = False
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,8 @@ def patient_record(row: db.Patient) -> PatientRecord:
         emergency_contact=contact,
         notes=row.notes,
         status=row.status.value,
+        opioid_status=None if row.opioid_status is None else row.opioid_status.value,
+        phone=row.phone or "",
     )
 
 
@@ -191,7 +193,8 @@ def refill_record(
         discrepancy_verdict=None if first_fill else row.discrepancy_verdict,  # type: ignore[arg-type]
         discrepancy_difference=None
         if first_fill
-        else Q_(row.expected_residual_ml - row.aspirated_ml, "mL"),
+        else Q_((row.expected_residual_ml if row.expected_residual_unfloored_ml is None
+                 else row.expected_residual_unfloored_ml) - row.aspirated_ml, "mL"),
         discrepancy_note=row.discrepancy_note or "",
         volume_added=Q_(row.volume_added_ml, "mL"),
         final_volume=Q_(row.final_reservoir_ml, "mL"),
@@ -209,6 +212,9 @@ def refill_record(
         programmer=programmer_figures(row),
         programmer_differs=row.programmer_differs,
         correction_reason=row.correction_reason or "",
+        bridge_bolus_given=bool(row.bridge_bolus_given),
+        priming_bolus_given=bool(row.priming_bolus_given),
+        compounded=row.pharmacy_compounded,
     )
 
 
@@ -263,6 +269,9 @@ def stored_forecast(row: db.PumpForecast) -> StoredForecast | None:
         refill_due=row.refill_due,
         refill_due_reason=row.refill_due_reason,  # type: ignore[arg-type]
         empty_at=row.empty_at,
+        alarm_at_worst_case=row.alarm_at_worst_case,
+        empty_at_worst_case=row.empty_at_worst_case,
+        over_infusion_risk=row.over_infusion_risk,
     )
 
 

@@ -1,14 +1,18 @@
-"""Registering patients, their status and their edits."""
+"""Registering patients, their status and their edits (application layer). An edit is saved
+only over the version it was loaded from (:meth:`PatientService.patient_for_edit`); every change
+is audited with its before and after."""
 
 from __future__ import annotations
 
 from typing import Literal
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pumpmgr.db import schema as db
-from pumpmgr.db.errors import ChangedMeanwhile
-from pumpmgr.errors import Code, ImpossibleInput
+from pumpmgr.db.errors import ChangedMeanwhile, RecordConflict
+from pumpmgr.errors import Code, ImpossibleInput, InputError
+from pumpmgr.identity import normalize_mrn
 from pumpmgr.records import PatientRecord
 from pumpmgr.services import mapping
 from pumpmgr.services.context import ClinicContext, _text
@@ -25,12 +29,13 @@ class PatientService:
 
     def register_patient(self, actor: Actor, data: PatientInput) -> PatientRecord:
         self.ctx.permit(actor, Action.REGISTER_PATIENT)
-        mrn = _text(data.mrn, "medical record number", limit=64)
+        mrn = normalize_mrn(data.mrn)
         if data.date_of_birth > self.ctx.today():
             raise ImpossibleInput("date of birth: is in the future", code=Code.TIME_ORDER,
                                   field="date of birth")
 
         def work(session: Session) -> PatientRecord:
+            _refuse_taken_mrn(session, mrn)
             now = self.ctx.now()
             row = db.Patient(
                 mrn=mrn,
@@ -39,11 +44,13 @@ class PatientService:
                 date_of_birth=data.date_of_birth,
                 indication=db.Indication(data.indication),
                 renal_impairment=data.renal_impairment,
+                opioid_status=_opioid_status(data.opioid_status),
                 emergency_contact_name=_text(data.emergency_contact_name, "emergency contact",
                                              required=False) or None,
                 emergency_contact_phone=_text(data.emergency_contact_phone, "emergency phone",
                                               required=False, limit=64) or None,
                 notes=_text(data.notes, "notes", required=False, limit=10_000),
+                phone=_text(data.phone, "phone", required=False, limit=64) or None,
                 created_at=now, updated_at=now,
             )
             session.add(row)
@@ -87,7 +94,7 @@ class PatientService:
         change someone else saved meanwhile is refused with :class:`ChangedMeanwhile`, never
         silently overwritten (the row's version is checked here and again by the UPDATE)."""
         self.ctx.permit(actor, Action.EDIT_PATIENT)
-        mrn = _text(data.mrn, "medical record number", limit=64)
+        mrn = normalize_mrn(data.mrn)
         if data.date_of_birth > self.ctx.today():
             raise ImpossibleInput("date of birth: is in the future", code=Code.TIME_ORDER,
                                   field="date of birth")
@@ -102,19 +109,22 @@ class PatientService:
                     code=Code.DB_CHANGED_MEANWHILE, field="patient")
             fields = ("mrn", "family_name", "given_name", "date_of_birth", "indication",
                       "renal_impairment", "emergency_contact_name", "emergency_contact_phone",
-                      "notes")
+                      "notes", "opioid_status", "phone")
             before = {name: getattr(row, name) for name in fields}
+            _refuse_taken_mrn(session, mrn, row.id)
             row.mrn = mrn
             row.family_name = _text(data.family_name, "family name")
             row.given_name = _text(data.given_name, "given name")
             row.date_of_birth = data.date_of_birth
             row.indication = db.Indication(data.indication)
             row.renal_impairment = data.renal_impairment
+            row.opioid_status = _opioid_status(data.opioid_status)
             row.emergency_contact_name = _text(data.emergency_contact_name, "emergency contact",
                                                required=False) or None
             row.emergency_contact_phone = _text(data.emergency_contact_phone, "emergency phone",
                                                 required=False, limit=64) or None
             row.notes = _text(data.notes, "notes", required=False, limit=10_000)
+            row.phone = _text(data.phone, "phone", required=False, limit=64) or None
             row.updated_at = self.ctx.now()
             session.flush()
             changes = {name: {"before": before[name], "after": getattr(row, name)}
@@ -124,3 +134,24 @@ class PatientService:
             return mapping.patient_record(row)
 
         return self.ctx.write(work)
+
+
+def _opioid_status(status: str | None) -> db.OpioidStatus | None:
+    """The patient's opioid status; None (not recorded) counts as naive in the dose checks."""
+    if status is None:
+        return None
+    try:
+        return db.OpioidStatus(status)
+    except ValueError:
+        raise InputError(f"opioid status: '{status}' must be naive or tolerant (or not "
+                         "recorded)", code=Code.OUT_OF_RANGE, field="opioid status") from None
+
+
+def _refuse_taken_mrn(session: Session, mrn: str, patient_id: int | None = None) -> None:
+    """The unique index holds the stored form; a number stored before MRNs were normalised
+    (``d000001``) is the same patient as ``D000001`` too."""
+    taken = session.scalars(select(db.Patient.id).where(
+        func.upper(db.Patient.mrn) == mrn, db.Patient.id != (patient_id or 0))).first()
+    if taken is not None:
+        raise RecordConflict("another patient already has this medical record number (MRN)",
+                             code=Code.DB_CONFLICT, field="medical record number")

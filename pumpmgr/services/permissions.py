@@ -65,6 +65,10 @@ class Action(StrEnum):
     SIGN_ORDER = "sign_order"
     #: Review an incident of what already happened in a pump (domain-rules §4a).
     REVIEW_INCIDENT = "review_incident"
+    #: Book, move or cancel a refill visit (issue 16): the clinic's scheduling, anyone's work.
+    BOOK_VISIT = "book_visit"
+    #: Record that a booked patient attended or did not attend: the clinicians who saw them.
+    MARK_ATTENDANCE = "mark_attendance"
 
 
 _CLINICIANS = frozenset({"nurse", "prescriber"})
@@ -95,6 +99,8 @@ PERMISSIONS: Mapping[Action, frozenset[str]] = MappingProxyType({
     Action.VERIFY: _CLINICIANS,
     Action.SIGN_ORDER: _PRESCRIBER,
     Action.REVIEW_INCIDENT: _PRESCRIBER,
+    Action.BOOK_VISIT: _EVERYONE,
+    Action.MARK_ATTENDANCE: _CLINICIANS,
 })
 
 

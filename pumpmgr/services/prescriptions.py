@@ -1,4 +1,7 @@
-"""Prescription versions: dose checks, previews, the second user's check and saving a change."""
+"""Prescription versions (application layer): the dose checks and forecast a form shows before
+saving, the second user's check, and saving a new version, verified and audited. A refill saves
+its new program through :meth:`PrescriptionService.save_prescription`; the pump's forecast is
+refreshed through :mod:`.forecasts`."""
 
 from __future__ import annotations
 
@@ -8,24 +11,23 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pumpmgr.db import schema as db
-from pumpmgr.dose_checks import DoseCheck, change_context, check_admixture, patient_context
-from pumpmgr.dosing import admixture_doses
+from pumpmgr.dose_checks import DoseCheck
 from pumpmgr.errors import Code, ImpossibleInput, InputError
 from pumpmgr.formatting import format_quantity
 from pumpmgr.orders import NOT_A_FACT_CODES
 from pumpmgr.records import Ingredient, PrescriptionRecord, StoredForecast
-from pumpmgr.services import forecasting, mapping
+from pumpmgr.services import bookings, dose_orders, forecasting, mapping
 from pumpmgr.services.context import ClinicContext, _text, actor_of
 from pumpmgr.services.forecasts import ForecastService
 from pumpmgr.services.inputs import PrescriptionInput, Verification
 from pumpmgr.services.orders import OrderService
 from pumpmgr.services.permissions import Action
 from pumpmgr.services.values import Actor, PrescriptionOutcome
-from pumpmgr.units import Q_, Kind, exceeds, require_positive, to_canonical
+from pumpmgr.units import Q_, Kind, exceeds, to_canonical
 
 
 class PrescriptionService:
-    """Prescription versions: dose checks, previews, the second user's check and saving a change."""
+    """Prescription versions: checks, previews and changes."""
 
     def __init__(self, ctx: ClinicContext, forecasts: ForecastService,
                  orders: OrderService) -> None:
@@ -40,25 +42,15 @@ class PrescriptionService:
         if session is None:
             with self.ctx.database.read() as read:
                 return self.check_prescription(pump_id, data, read)
-        pump = session.get_one(db.Pump, pump_id)
-        patient = session.get_one(db.Patient, pump.patient_id)
-        library = self.ctx.library(session)
-        history = self.ctx.prescriptions(session, pump_id)
-        program = self._program_of(data)
-        self._check_constant_flow(pump, program)
-        volume = program.max_daily_volume()
-        drugs = [library.drug(i.drug) for i in data.ingredients]
-        doses = admixture_doses(volume, [(d.key, i.concentration)
-                                         for d, i in zip(drugs, data.ingredients, strict=True)])
-        change = change_context(history, self.ctx.instant_any(data.effective_at), library)
-        person = patient_context(patient.indication.value, patient.date_of_birth, self.ctx.today())
-        return check_admixture(
-            [(d, doses[d.key], i.concentration) for d, i in zip(drugs, data.ingredients,
-                                                                   strict=True)],
-            previous_doses=change.previous_doses, hours_since_change=change.hours_since_change,
-            increases_past_7_days=change.increases_past_7_days,
-            origin=person.origin, pain=person.pain, child=person.child,
-        )
+        return dose_orders.prescription_check(self.ctx, session, pump_id, data).check
+
+    def tenfold_question(self, pump_id: int, data: PrescriptionInput,
+                         ) -> dose_orders.TenfoldQuestion | None:
+        """What the prescriber types again, blind, to save ``data`` when a finding stops it
+        as a possible tenfold error (domain-rules §6); None when none does."""
+        with self.ctx.database.read() as session:
+            found = dose_orders.prescription_check(self.ctx, session, pump_id, data)
+            return dose_orders.tenfold_question(found, self.ctx.library(session))
 
     def preview_forecast(self, pump_id: int, data: PrescriptionInput) -> StoredForecast | None:
         """The forecast the pump would get if ``data`` were saved as its next prescription
@@ -69,7 +61,6 @@ class PrescriptionService:
             refills = forecasting.current_refills(session, pump.id)
             if not refills:
                 return None
-            last = refills[-1]
             library = self.ctx.library(session)
             program = self._program_of(data)
             drugs = [library.drug(i.drug) for i in data.ingredients]
@@ -80,9 +71,7 @@ class PrescriptionService:
                 schedule=program.schedule, patient_bolus=program.patient_bolus,
                 effective_at=self.ctx.instant_any(data.effective_at), prescriber=data.prescriber)
             row = forecasting.compute(
-                pump=pump,
-                fill=forecasting.FillPoint(last.performed_at, last.final_reservoir_ml,
-                                           last.bolus_volume_ml or 0.0, len(refills) == 1),
+                pump=pump, fill=forecasting.fill_point(refills),
                 prescriptions=[*self.ctx.prescriptions(session, pump.id), proposed],
                 settings=self.ctx.settings(session), library=library,
                 accuracy_percent=pump.accuracy_percent, tz=self.ctx.tz, now=self.ctx.now())
@@ -99,28 +88,7 @@ class PrescriptionService:
 
     @staticmethod
     def _program_of(data: PrescriptionInput) -> Any:
-        from pumpmgr.schedule import Program
-
-        if not data.ingredients:
-            raise InputError("ingredients: a prescription needs at least one drug",
-                             code=Code.NO_VALUE, field="ingredients")
-        for ingredient in data.ingredients:
-            require_positive(ingredient.concentration, Kind.CONCENTRATION, "concentration")
-        return Program(data.ingredients[0].concentration, data.schedule, data.patient_bolus)
-
-    @staticmethod
-    def _check_constant_flow(pump: db.Pump, program: Any) -> None:
-        if pump.nominal_flow_ml_per_day is None:
-            return
-        flow = pump.nominal_flow_ml_per_day
-        daily = float(program.daily_volume().to("mL/day").m)
-        if abs(daily - flow) > 1e-6 * flow or program.patient_bolus is not None:
-            needed = float(program.daily_dose().to("mcg/day").m) / flow
-            raise ImpossibleInput(
-                f"concentration: this constant-flow pump delivers {flow:g} mL/day, so the "
-                f"dose needs {needed:g} mcg/mL (the program asks {daily:g} mL/day)",
-                code=Code.OUT_OF_RANGE, field="concentration",
-            )
+        return dose_orders.program_of(data)
 
     def save_prescription(
         self, session: Session, actor: Actor, pump: db.Pump, data: PrescriptionInput,
@@ -130,7 +98,11 @@ class PrescriptionService:
         (:meth:`OrderService.entry`). A change already programmed (``data.already_programmed``)
         is a fact: recorded as it is, with an incident where a finding would have stopped it
         (domain-rules §4a). An order is refused when blocked or when a warning lacks its
-        reason."""
+        reason. A possible tenfold error is saved only by a prescriber who re-entered the dose
+        blind and gave a listed reason (:func:`dose_orders.settle_stop`), unless it is a fact."""
+        if check.needs_prescriber and not check.blocked and not data.already_programmed:
+            found = dose_orders.prescription_check(self.ctx, session, pump.id, data)
+            data, check = dose_orders.settle_stop(self.ctx, session, actor, pump.id, data, found)
         entry = self.orders.entry(session, actor, data, check)
         if not entry.fact:
             self._refuse_unsaveable(data, check)
@@ -226,7 +198,8 @@ class PrescriptionService:
             # the version saved, whether the pump runs it yet or it waits for the signature
             record = next(p for p in self.ctx.prescriptions_all(session, pump.id)
                           if p.id == row.id)
-            return PrescriptionOutcome(record, check, forecast)
+            return PrescriptionOutcome(record, check, forecast,
+                                       bookings.late_notice(self.ctx, session, pump.id))
 
         return self.ctx.write(work)
 

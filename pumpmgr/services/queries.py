@@ -1,10 +1,12 @@
-"""Reads for the screens: finding and searching patients, a patient's chart and the due list."""
+"""Reads for the screens (application layer): finding and searching patients, a patient's
+chart and the due list, as frozen records (:mod:`pumpmgr.records`). Nothing here writes; the
+due list reads the forecasts the other areas store."""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
-from datetime import UTC, date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Date, DateTime, bindparam, func, or_, select
@@ -12,7 +14,9 @@ from sqlalchemy import Date, DateTime, bindparam, func, or_, select
 from pumpmgr.db import schema as db
 from pumpmgr.errors import Code, InputError, PumpMgrError
 from pumpmgr.formatting import format_quantity
+from pumpmgr.identity import clean_text, normalize_mrn
 from pumpmgr.records import (
+    BookingStatus,
     DueRow,
     DueState,
     PatientChart,
@@ -25,16 +29,20 @@ from pumpmgr.services.collector import collector_paused
 from pumpmgr.services.context import ClinicContext, _current_catheter_of
 from pumpmgr.services.orders import OrderService
 from pumpmgr.units import Q_, Kind
+from pumpmgr.urgency import refill_state
 
 #: The due list's state words (so colour is never the only signal).
 DUE_SOON_DAYS = 7
 DUE_LATER_DAYS = 14
+#: A missed visit older than this is no longer on the call list (the pump has been refilled,
+#: or its patient's care moved on; clinic policy, issue 16).
+MISSED_VISIT_DAYS = 90
 #: Replace-by dates are warned from 6 months before [S8].
 REPLACE_BY_WARNING_DAYS = 183
 
 
 class QueryService:
-    """Reads for the screens: finding and searching patients, a patient's chart and the due list."""
+    """Finding patients, a patient's chart and the due list."""
 
     def __init__(self, ctx: ClinicContext, orders: OrderService) -> None:
         self.ctx = ctx
@@ -42,7 +50,15 @@ class QueryService:
 
     def find_patient(self, mrn: str) -> PatientRecord:
         with self.ctx.database.read() as session:
-            row = session.scalars(select(db.Patient).where(db.Patient.mrn == mrn.strip())).first()
+            # The stored form; then as typed, for a number stored before normalising (which
+            # cannot hold what normalize_mrn refuses beyond spaces and case: no NUL, <= 64).
+            typed = clean_text(mrn, "MRN", limit=64)
+            try:
+                wanted = [normalize_mrn(mrn, "MRN"), typed]
+            except InputError:
+                wanted = [typed]
+            row = session.scalars(select(db.Patient).where(db.Patient.mrn.in_(wanted)).order_by(
+                db.Patient.mrn != wanted[0])).first()
             if row is None:
                 raise InputError(f"MRN: no patient with medical record number '{mrn}'",
                                  code=Code.NO_VALUE, field="MRN")
@@ -122,13 +138,28 @@ class QueryService:
         forecasts plus one for the current solutions' ingredients."""
         today = today or self.ctx.today()
         pumps, ingredients_of = _due_list_statements(within_days is not None)
+        open_bookings, missed_visits = _booking_statements()
         limit = {} if within_days is None else {"due_by": today + timedelta(days=within_days)}
         with self.ctx.database.read() as session:
             # Plain rows through the connection: no ORM objects are wanted here.
             connection = session.connection()
             rows = connection.execute(pumps, limit).all()
             ingredients = connection.execute(ingredients_of, limit).all()
+            booked_on: dict[int, date] = dict(connection.execute(open_bookings).all())
+            # a missed visit counts until the pump is refilled or booked again
+            missed_on = {pump_id: day for pump_id, day in connection.execute(
+                missed_visits, {"since": today - timedelta(days=MISSED_VISIT_DAYS)})
+                if pump_id not in booked_on}
+            refilled = dict(connection.execute(
+                _last_refills(), {"pumps": list(missed_on)}).all()) if missed_on else {}
+            missed = {pump_id for pump_id, day in missed_on.items()
+                      if pump_id not in refilled
+                      or day >= _utc(refilled[pump_id]).astimezone(self.ctx.tz).date()}
+            horizon = today + timedelta(days=self.ctx.settings(session).booking_horizon_days)
         solutions = self._solution_texts(ingredients)
+        keys_of: dict[int, tuple[str, ...]] = {}
+        for rx_id, key, _concentration in ingredients:
+            keys_of[rx_id] = (*keys_of.get(rx_id, ()), key)
         models: dict[str, tuple[str, str]] = {}
         # in UTC, as the alarms: a difference of two instants in one zone asks no zone
         now = self.ctx.now().astimezone(UTC)
@@ -138,9 +169,15 @@ class QueryService:
         result: list[DueRow] = []
         add, row_of = result.append, DueRow  # 5,000 rows: the lookups once
         for (refill_due, reason, alarm_at, pump_id, model_key, replace_by, patient_id, mrn,
-             family_name, given_name, rx_id, flex, open_review, order_alert,
-             open_incident) in rows:
+             family_name, given_name, rx_id, flex, open_review, order_alert, open_incident,
+             nominal, empty, filled, fill_ml, daily_ml, worst_alarm, worst_empty, phone,
+             contact_name, contact_phone) in rows:
             due = refill_due or today
+            booked = booked_on.get(pump_id)
+            booking: BookingStatus = (
+                "did_not_attend" if pump_id in missed
+                else "not_booked" if booked is None and due <= horizon
+                else "booked_too_late" if booked is not None and booked > due else "")
             # an instant as UTCDateTime gives it (read as a plain DateTime: 5,000 calls less)
             alarm = now if alarm_at is None else (
                 alarm_at.replace(tzinfo=UTC) if alarm_at.tzinfo is None
@@ -165,11 +202,24 @@ class QueryService:
                 open_discrepancy=bool(open_review),
                 flex_schedule=text is not None and bool(flex),
                 order_alert=order_alert, open_incident=bool(open_incident),
+                nominal_alarm_at=nominal and mapping.utc(nominal),
+                empty_at=empty and mapping.utc(empty),
+                alarm_at_worst_case=worst_alarm and mapping.utc(worst_alarm),
+                empty_at_worst_case=worst_empty and mapping.utc(worst_empty),
+                volume_left_ml=None if filled is None or fill_ml is None or daily_ml is None
+                else max(0.0, fill_ml - daily_ml * (now - mapping.utc(filled)).total_seconds()
+                         / 86400),
+                drug_keys=keys_of.get(rx_id, ()),
+                booked_on=booked, booking=booking, phone=phone or "",
+                emergency_contact=" ".join(p for p in (contact_name, contact_phone) if p),
             ))
-        # an incident or a declined order is urgent whatever the date (domain-rules §4a,
-        # §7): those rows first, each part still by due date (a stable sort)
-        if any(row.state == "urgent" for row in result):
-            result.sort(key=lambda row: row.state != "urgent")
+        for row in result:  # the states before a refill, as the forecast ranks them
+            row.refill_state = refill_state(row, now)[1]
+        # a missed visit of a pump still due first, for the call list; then an incident or a
+        # declined order, urgent whatever the date (domain-rules §4a, §7); each part still by
+        # due date (a stable sort)
+        if missed or any(row.state == "urgent" for row in result):
+            result.sort(key=lambda row: (row.booking != "did_not_attend", row.state != "urgent"))
         return result
 
     def _solution_texts(self, ingredients: Iterable[Any]) -> dict[int, str]:
@@ -206,7 +256,11 @@ def _due_list_statements(within: bool) -> tuple[Any, Any]:
     pumps = (select(f.refill_due, f.refill_due_reason, alarm, db.Pump.id, db.Pump.model_key,
                     db.Pump.replace_by_date, db.Patient.id, db.Patient.mrn,
                     db.Patient.family_name, db.Patient.given_name, f.prescription_id,
-                    f.flex_schedule, f.open_discrepancy, f.order_alert, f.open_incident)
+                    f.flex_schedule, f.open_discrepancy, f.order_alert, f.open_incident,
+                    f.alarm_at, f.empty_at, f.filled_at,
+                    f.fill_volume_ml, f.daily_volume_ml_per_day, f.alarm_at_worst_case,
+                    f.empty_at_worst_case, db.Patient.phone, db.Patient.emergency_contact_name,
+                    db.Patient.emergency_contact_phone)
              .join(db.Pump, db.Pump.id == f.pump_id)
              .join(db.Patient, db.Patient.id == db.Pump.patient_id).where(*filters)
              .order_by(f.refill_due, db.Patient.family_name, db.Patient.id))
@@ -219,6 +273,33 @@ def _due_list_statements(within: bool) -> tuple[Any, Any]:
                        select(f.prescription_id).where(*due_by)))
                    .order_by(ingredient.prescription_id, ingredient.position))
     return pumps, ingredients
+
+
+@functools.cache
+def _booking_statements() -> tuple[Any, Any]:
+    """The open bookings' (pump, day) (the partial unique index holds exactly them), and each
+    pump's latest missed visit since ``since`` (the (state, day) index)."""
+    b = db.Booking
+    open_bookings = select(b.pump_id, b.day).where(b.state == db.BookingState.BOOKED)
+    missed = (select(b.pump_id, func.max(b.day))
+              .where(b.state == db.BookingState.DID_NOT_ATTEND,
+                     b.day >= bindparam("since", type_=Date()))
+              .group_by(b.pump_id))
+    return open_bookings, missed
+
+
+@functools.cache
+def _last_refills() -> Any:
+    """The latest refill of each pump in ``pumps`` (a refill after a missed visit takes the
+    pump off the call list)."""
+    return (select(db.Refill.pump_id, func.max(db.Refill.performed_at))
+            .where(db.Refill.pump_id.in_(bindparam("pumps", expanding=True)))
+            .group_by(db.Refill.pump_id))
+
+
+def _utc(moment: datetime) -> datetime:
+    """An instant read through a plain column: naive UTC on SQLite, aware on PostgreSQL."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 @functools.lru_cache(maxsize=4096)

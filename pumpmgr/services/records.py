@@ -1,22 +1,71 @@
-"""The clinic's records as a whole: the audit log, backup, restore and export."""
+"""The clinic's records as a whole (application layer): reading and verifying the audit log,
+and backing up, restoring and exporting the database. A restore replaces the context's
+database, so every area reads the restored one from then on."""
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from pumpmgr.db import schema as db
-from pumpmgr.db.audit import ChainReport, verify_chain
-from pumpmgr.db.backup import BackupManifest, backup_database, check_backup, restore_database
+from pumpmgr.db.audit import ChainAnchor, ChainReport, append_audit, verify_chain
+from pumpmgr.db.backup import BackupManifest, backup_database, check_backup
 from pumpmgr.db.engine import open_database
+from pumpmgr.db.rowchain import RecordsReport, verify_records
 from pumpmgr.errors import Code, InputError
 from pumpmgr.services.context import ClinicContext
+from pumpmgr.services.forecasts import ForecastService
 from pumpmgr.services.values import AuditRecord, ExportSummary
+
+if TYPE_CHECKING:
+    from pumpmgr.services.restoring import BrokenChainOverride
+
+#: The audit action and user of an entry that records a break found by a check.
+BREAK_ACTION = "integrity.break"
+PROGRAM_USER = "pumpmgr"
+#: Findings an ``integrity.break`` entry lists (all are counted).
+BREAK_FINDINGS_KEPT = 50
+
+
+@dataclass(frozen=True)
+class IntegrityReport:
+    """The audit chain, the records it covers and the stored forecasts, checked together
+    (:meth:`RecordService.verify_integrity`)."""
+
+    chain: ChainReport
+    records: RecordsReport
+    #: One line per stored forecast that differs from what its records give.
+    forecasts: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return self.chain.ok and self.records.ok and not self.forecasts
+
+    def coverage(self) -> str:
+        """From which entry the records are covered, in words."""
+        if self.records.covered_from is None:
+            return ("no audit entry carries row images yet: the records are covered from the "
+                    "next change on")
+        checked = (f"checked against entries #{self.records.covered_from} to "
+                   f"#{self.records.checked_to}" if self.records.checked_to
+                   >= self.records.covered_from else "not checked (the chain broke before)")
+        return (f"records covered from audit entry #{self.records.covered_from}: "
+                f"{self.records.rows_checked} rows {checked}")
+
+    def problems(self) -> list[str]:
+        """Every finding of the records and the forecasts, one line each (the chain's own
+        finding is :attr:`ChainReport.message`)."""
+        return ([p.message for p in self.records.problems]
+                + [f"forecast of {line}" for line in self.forecasts])
 
 
 class RecordService:
-    """The clinic's records as a whole: the audit log, backup, restore and export."""
+    """The audit log, backup, restore and export."""
 
     def __init__(self, ctx: ClinicContext) -> None:
         self.ctx = ctx
@@ -24,6 +73,43 @@ class RecordService:
     def verify_audit(self) -> ChainReport:
         with self.ctx.database.read() as session:
             return verify_chain(session)
+
+    def verify_integrity(self, anchor: ChainAnchor | None = None) -> IntegrityReport:
+        """The audit chain (:func:`verify_chain`, against ``anchor`` when given), then every
+        covered row against the row images of its sound entries (:func:`verify_records`),
+        then every stored forecast against its records
+        (:meth:`ForecastService.forecast_problems`), in one read."""
+        with self.ctx.database.read() as session:
+            chain = verify_chain(session, anchor)
+            records = verify_records(session, chain.entries_checked)
+            forecasts = ForecastService(self.ctx).forecast_problems(session)
+        return IntegrityReport(chain, records, tuple(forecasts))
+
+    def record_integrity_break(self) -> IntegrityReport:
+        """:meth:`verify_integrity`, and when it finds anything, an audit entry
+        ``integrity.break`` (user ``pumpmgr``) holding the findings, so that the break itself
+        is on the record; the same findings as the last such entry's are not recorded again.
+        Clinical work goes on either way: the caller shows the returned report."""
+        report = self.verify_integrity()
+        if report.ok:
+            return report
+        findings = ([] if report.chain.ok else [report.chain.message]) + report.problems()
+        digest = hashlib.sha256("\n".join(findings).encode("utf-8")).hexdigest()
+
+        def work(session: Session) -> None:
+            last = session.scalar(select(db.AuditEntry.payload)
+                                  .where(db.AuditEntry.action == BREAK_ACTION)
+                                  .order_by(db.AuditEntry.seq.desc()).limit(1))
+            if last is not None and digest in last:
+                return
+            append_audit(session, username=PROGRAM_USER, action=BREAK_ACTION,
+                         entity_type="clinic", entity_id="records",
+                         changes={"findings": findings[:BREAK_FINDINGS_KEPT],
+                                  "count": len(findings), "digest": digest},
+                         workstation=self.ctx.workstation, at=self.ctx.now())
+
+        self.ctx.write(work)
+        return report
 
     def audit_count(self, *, newer_than: int | None = None) -> int:
         """How many audit entries there are (with ``newer_than``: with a higher sequence
@@ -61,28 +147,34 @@ class RecordService:
                              code=Code.BACKUP_FAILED, field="backup")
         return backup_database(self.ctx.database.engine, destination)
 
-    def restore_from(self, backup: Path, *, require_manifest: bool = True) -> Path | None:
+    def restore_from(self, backup: Path, *, require_manifest: bool = True,
+                     override: BrokenChainOverride | None = None) -> Path | None:
         """Replace the clinic's SQLite database with the checked backup ``backup`` and go on
         with the restored records; returns the safety copy of the replaced database.
         ``require_manifest=False`` restores a backup that has no manifest after every other
-        check (:func:`pumpmgr.db.backup.restore_database`).
+        check; ``override`` (an administrator's, with a reason) one whose audit log is broken
+        (:func:`pumpmgr.services.restoring.restore_clinic`, as the command line does).
 
         The backup is checked before anything is closed. The database is then closed, restored
         (refused while another pumpmgr has it open) and opened again; if the restore is refused
         the database is opened again as it was. Every signed-in user must sign in again: the
         restored records have their own accounts.
         """
+        from pumpmgr.services.restoring import restore_clinic
+
         target = self._sqlite_path("restore")
-        check_backup(backup)
+        check_backup(backup, accept_broken_chain=override is not None,
+                     require_signed=require_manifest)
         old = self.ctx.database
         old.dispose()
         try:
-            safety = restore_database(backup, target, safety_dir=old.backup_dir,
-                                      require_manifest=require_manifest)
+            restored = restore_clinic(backup, target, safety_dir=old.backup_dir,
+                                      require_manifest=require_manifest, override=override,
+                                      workstation=self.ctx.workstation)
         finally:
             self.ctx.database = open_database(target, backup_dir=old.backup_dir,
                                               daily_backup_keep=None)
-        return safety
+        return restored.safety_copy
 
     def export_to(self, destination: Path) -> ExportSummary:
         """Every record, the audit log included, as one JSON document at ``destination``

@@ -14,6 +14,7 @@ from pumpmgr.catalogs import PumpType
 from pumpmgr.db import schema as db
 from pumpmgr.deadspace import Bridge, bridge
 from pumpmgr.errors import Code, ImpossibleInput, InputError
+from pumpmgr.forecast import check_solution_date
 from pumpmgr.orders import IncidentKind
 from pumpmgr.records import PrescriptionRecord, ProgrammerFigures, RefillRecord
 from pumpmgr.refill import (
@@ -24,7 +25,7 @@ from pumpmgr.refill import (
     expected_residual,
     plan_refill,
 )
-from pumpmgr.services import forecasting, mapping
+from pumpmgr.services import bookings, forecasting, mapping
 from pumpmgr.services.context import ClinicContext, _text
 from pumpmgr.services.forecasts import ForecastService
 from pumpmgr.services.inputs import RefillInput, Verification
@@ -49,7 +50,8 @@ class RefillService:
             pump = session.get_one(db.Pump, pump_id)
             return self._expected_at(session, pump, mapping.utc(at or self.ctx.now()))
 
-    def _expected_at(self, session: Session, pump: db.Pump, at: datetime) -> Quantity | None:
+    def _expected_at(self, session: Session, pump: db.Pump, at: datetime, *,
+                     unfloored: bool = False) -> Quantity | None:
         # the last current refill: from the refills this unit of work read already, else
         # read alone (a pump may have hundreds)
         loaded = forecasting.session_cache(session, "refills").get(pump.id)
@@ -75,7 +77,7 @@ class RefillService:
             programs=[ProgramPeriod(clock.to_pump(p.effective_at), p.program) for p in running],
             extra_volume=Q_(fill.bolus_ml, "mL"),
         )
-        return result.expected_residual
+        return result.unfloored_residual if unfloored else result.expected_residual
 
     def record_refill(
         self, actor: Actor, verification: Verification, pump_id: int, data: RefillInput,
@@ -99,8 +101,13 @@ class RefillService:
             if not data.pump_running_confirmed:
                 raise InputError("pump running: confirm the pump runs after the refill",
                                  code=Code.NO_VALUE, field="pump running")
-            # a fill already made is recorded as it is, with an incident (domain-rules §4a)
-            expired = data.expiry < performed.astimezone(self.ctx.tz).date()
+            refill_day = performed.astimezone(self.ctx.tz).date()
+            # a fill already made is recorded as it is, with an incident (domain-rules §4a);
+            # a fill about to be made with an expired solution cannot be planned (§4)
+            expired = data.already_filled and data.expiry < refill_day
+            if not expired:
+                check_solution_date(data.expiry, compounded=data.compounded,
+                                    refill_day=refill_day)
             capacity = Q_(pump.reservoir_capacity_ml, "mL")
             plan = plan_refill(reservoir_capacity=capacity, aspirated=data.aspirated,
                                alarm_volume=Q_(pump.low_reservoir_alarm_ml, "mL"),
@@ -126,18 +133,17 @@ class RefillService:
                                  "with this fill", code=Code.NO_VALUE, field="prescription")
             current = history[-1]
             found = None
-            expected = self._expected_at(session, pump, performed) if previous else None
+            expected = self._expected_at(session, pump, performed,
+                                         unfloored=True) if previous else None
             if expected is not None:
                 found = discrepancy(
                     fill_volume=Q_(previous[-1].final_reservoir_ml, "mL"),
                     expected=expected, actual=data.aspirated, reservoir_capacity=capacity,
                     accuracy_percent=pump.accuracy_percent,
+                    empty_threshold=Q_(self.ctx.settings(session).empty_threshold_ml, "mL"),
+                    note=data.discrepancy_note,
                 )
-                if found.verdict == "investigate" and not data.discrepancy_note.strip():
-                    raise InputError(
-                        "discrepancy note: the residual says investigate "
-                        f"({found.meaning}); write what was found before saving",
-                        code=Code.NO_VALUE, field="discrepancy note")
+                forecasting.require_verdict_note(found, data.discrepancy_note)
             bridged = None
             if old is not None and self._concentration_changed(old, current):
                 bridged = self._bridge(session, pump, old, current)
@@ -155,7 +161,9 @@ class RefillService:
                     else to_canonical(data.bolus_volume, Kind.VOLUME), not previous))
             row = db.Refill(
                 pump_id=pump.id, prescription_id=current.id, performed_at=performed,
-                expected_residual_ml=0.0 if expected is None else float(expected.m),
+                expected_residual_ml=0.0 if expected is None else max(0.0, float(expected.m)),
+                expected_residual_unfloored_ml=None if expected is None else float(expected.m),
+                pharmacy_compounded=data.compounded,
                 aspirated_ml=float(plan.aspirated.m),
                 discrepancy_verdict="first_fill" if found is None else found.verdict,
                 discrepancy_note=_text(data.discrepancy_note, "discrepancy note",
@@ -208,6 +216,7 @@ class RefillService:
                     f"{performed.astimezone(self.ctx.tz):%Y-%m-%d %H:%M}, lot {row.lot_number}",
                     performed, refill_id=row.id)
             forecast = self.forecasts.refresh_forecast(session, pump)
+            bookings.close_on_refill(self.ctx, session, actor, pump.id)
             # Only the new row is mapped (the whole history was mapped on every refill before:
             # quadratic in a pump's refills). It is the newest current refill, so its previous
             # fill is the last current refill before it, as in ClinicContext.refill_records.
@@ -311,10 +320,12 @@ class RefillService:
             if row.discrepancy_verdict != "first_fill" and previous_final is not None:
                 row.discrepancy_verdict = discrepancy(
                     fill_volume=Q_(previous_final, "mL"),
-                    expected=Q_(row.expected_residual_ml, "mL"),
+                    expected=Q_(forecasting.unfloored_expected(row), "mL"),
                     actual=Q_(row.aspirated_ml, "mL"),
                     reservoir_capacity=Q_(pump.reservoir_capacity_ml, "mL"),
                     accuracy_percent=pump.accuracy_percent,
+                    empty_threshold=Q_(self.ctx.settings(session).empty_threshold_ml, "mL"),
+                    note=row.discrepancy_note or "",
                 ).verdict
             # The stored programmer verdict was judged against the old final volume: judge the
             # figures again as record_refill does, against the corrected fill.

@@ -19,6 +19,7 @@ from pumpmgr.records import ClinicSettings, PatientChart
 from pumpmgr.reports import (
     build_compounding_sheet,
     build_due_list,
+    build_handoff,
     build_history,
     build_refill_worksheet,
     build_wallet_card,
@@ -102,6 +103,13 @@ class SheetService:
         chart = self.chart(mrn)
         return build_wallet_card(chart, self.clinic.settings(), generated_at=self._now(),
                                  catalog=self._catalog(), audit_head=self.audit_head())
+
+    @collector_paused
+    def handoff(self, mrn: str) -> bytes:
+        """The admission hand-off sheet: what a ward must know of the patient's pump."""
+        chart = self.chart(mrn)
+        return build_handoff(chart, self.clinic.settings(), generated_at=self._now(),
+                             catalog=self._catalog(), audit_head=self.audit_head())
 
     @collector_paused
     def compounding(self, mrn: str, *, stocks: Mapping[str, Quantity] | None = None,

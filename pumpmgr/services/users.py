@@ -1,4 +1,6 @@
-"""Accounts: the first administrator, new users, deactivation and signing in."""
+"""Accounts: the first administrator, new users, deactivation and signing in (application
+layer). Passwords are checked through the context (:meth:`ClinicContext.authenticate`), throttled
+after repeated failures; an account is closed, never deleted, and every change is audited."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from pumpmgr.services.values import Actor, UserRecord
 
 
 class UserService:
-    """Accounts: the first administrator, new users, deactivation and signing in."""
+    """Accounts and signing in."""
 
     def __init__(self, ctx: ClinicContext) -> None:
         self.ctx = ctx

@@ -8,9 +8,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
+from pumpmgr.booking import BookingCheck
 from pumpmgr.deadspace import Bridge
 from pumpmgr.dose_checks import DoseCheck
-from pumpmgr.records import PrescriptionRecord, RefillRecord, StoredForecast
+from pumpmgr.records import BookingRecord, PrescriptionRecord, RefillRecord, StoredForecast
 from pumpmgr.refill import Discrepancy
 
 
@@ -38,6 +39,15 @@ class PrescriptionOutcome:
     prescription: PrescriptionRecord
     check: DoseCheck
     forecast: StoredForecast | None
+    #: Set when the change moved the refill-due date before the pump's open booking: the
+    #: words telling the nurse the booking is now too late (issue 16).
+    booking_notice: str | None = None
+
+
+@dataclass(frozen=True)
+class BookingOutcome:
+    booking: BookingRecord
+    check: BookingCheck  #: how the booked day stands against the forecast
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ def pdf_text(path: Path) -> str:
     return "\n".join(page.extract_text() for page in reader.pages)
 
 
-@pytest.mark.parametrize("sheet", ["worksheet", "history", "card", "compounding"])
+@pytest.mark.parametrize("sheet", ["worksheet", "history", "card", "compounding", "handoff"])
 def test_patient_sheets(clinic: tuple[Path, str], tmp_path: Path, sheet: str) -> None:
     db, mrn = clinic
     out = tmp_path / f"{sheet}.pdf"
@@ -57,6 +57,7 @@ def test_day_batch_prints_progress(clinic: tuple[Path, str], tmp_path: Path) -> 
 @pytest.mark.parametrize(
     ("argv", "option"),
     [(["print", "card", "NOPE"], "MRN"),
+     (["print", "handoff", "NOPE"], "MRN"),
      (["print", "worksheet", "{mrn}", "--completed", "999999"], "--completed"),
      (["print", "due", "--from", "2026-13-01", "--to", "2026-12-31"], "--from"),
      (["print", "due", "--from", "2026-12-31", "--to", "2026-01-01"], "--to"),

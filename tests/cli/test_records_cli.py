@@ -44,6 +44,13 @@ def audit_count(path: Path) -> int:
         return int(connection.execute("SELECT count(*) FROM audit_log").fetchone()[0])
 
 
+def new_entries(path: Path, after: int) -> list[tuple[str, str]]:
+    """(username, action) of the audit entries after the first ``after``, oldest first."""
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        return [(user, action) for user, action in connection.execute(
+            "SELECT username, action FROM audit_log WHERE seq > ? ORDER BY seq", (after,))]
+
+
 # ---------------------------------------------------------------------------- demo
 
 
@@ -89,13 +96,16 @@ def test_read_commands_refuse_a_missing_database(tmp_path: Path) -> None:
 
 
 def test_due_json_lists_active_pumps_earliest_first(demo_file: Path) -> None:
+    """Earliest refill-due date first, after the missed visits of pumps still due (issue 16:
+    the call list heads the due list)."""
     result = run("--db", str(demo_file), "due", "--json")
     assert result.code == 0, result.err
     rows = result.json()
     assert len(rows) == 3 and all(set(row) >= DUE_KEYS for row in rows)
-    urgent = [r for r in rows if r["state"] == "urgent"]  # first (domain-rules §4a, §7)
-    rest = rows[len(urgent):]
-    assert rows[:len(urgent)] == urgent
+    missed = [r for r in rows if r["booking"] == "did_not_attend"]
+    urgent = [r for r in rows[len(missed):] if r["state"] == "urgent"]  # (domain-rules §4a, §7)
+    rest = rows[len(missed) + len(urgent):]
+    assert rows[:len(missed) + len(urgent)] == missed + urgent
     assert [r["refill_due"] for r in rest] == sorted(r["refill_due"] for r in rest)
     states = {r["state"] for r in rows}
     assert {"overdue", "due_this_week"} <= states
@@ -116,7 +126,10 @@ def test_due_text_is_an_aligned_table(demo_file: Path, monkeypatch: pytest.Monke
     assert lines[0].startswith("Refill due") and len(lines) == 4
     column = lines[0].index("Patient")
     assert all(line[column - 2:column] == "  " for line in lines[1:])
-    assert "OVERDUE" in result.out and "mcg/mL" in result.out and "mg/mL" in result.out
+    # the constant-flow pump past its due date: "may be empty" once its worst case is 0 mL
+    state = slice(lines[0].index("State"), lines[0].index("To alarm"))
+    assert {"overdue", "may be empty"} & {line[state].strip() for line in lines[1:]}
+    assert "mcg/mL" in result.out and "mg/mL" in result.out
     assert "µg" not in result.out and "cc" not in result.out.split()
 
 
@@ -236,7 +249,12 @@ def test_only_an_administrator_adds_users(clinic_file: Path,
                  "Eve", "--role", "administrator", "--admin", "nurse1", "--password-stdin",
                  stdin="eve-secret-1\ndemo-nurse-pass\n", monkeypatch=monkeypatch)
     assert "--admin: nurse1 (nurse) may not add user" in result.one_line_error
-    assert audit_count(clinic_file) == before
+    # Nothing of the refused addition was written; nurse1's sign-in itself succeeded and
+    # upgraded her demo-cheap password hash, an audited write of its own.
+    assert new_entries(clinic_file, before) == [("nurse1", "user.password_rehash")]
+    with contextlib.closing(sqlite3.connect(clinic_file)) as connection:
+        assert connection.execute("SELECT count(*) FROM users WHERE username = 'eve'"
+                                  ).fetchone()[0] == 0
 
 
 # ---------------------------------------------------------------------------- audit
@@ -262,12 +280,71 @@ def test_audit_verify_passes_then_reports_the_first_altered_entry(clinic_file: P
 def test_audit_verify_with_an_anchor_catches_a_cut_log(clinic_file: Path) -> None:
     head = run("--db", str(clinic_file), "audit", "verify").out.split("head #")[1].split()
     with contextlib.closing(sqlite3.connect(clinic_file)) as connection:
+        written = json.loads(connection.execute(
+            "SELECT written_rows FROM audit_log WHERE seq = ?", (int(head[0]),)).fetchone()[0])
         connection.execute("DROP TRIGGER trg_audit_log_no_delete")
         connection.execute("DELETE FROM audit_log WHERE seq = ?", (int(head[0]),))
         connection.commit()
-    assert run("--db", str(clinic_file), "audit", "verify").code == 0  # looks whole
+    alone = run("--db", str(clinic_file), "audit", "verify")
+    # The chain alone looks whole, but the rows the cut entry wrote have no entry any more:
+    # each is named (inserted, or changed since the entry before, outside pumpmgr).
+    assert "audit log intact" in alone.out and alone.code == 1
+    assert written["writes"]
+    for write in written["writes"]:
+        row = f"{write['t']} #{write['id']}: "
+        assert any(line.strip().startswith(row) and "outside pumpmgr" in line
+                   for line in alone.out.splitlines()), (row, alone.out)
     cut = run("--db", str(clinic_file), "audit", "verify", "--anchor", f"{head[0]}:{head[1]}")
     assert cut.code == 1 and "removed from the end" in cut.out
+
+
+def test_audit_verify_names_records_changed_behind_the_programs_back(clinic_file: Path) -> None:
+    """Issue 12's attacks on the records: a refill's volume halved with its trigger dropped
+    and put back, a forged refill, a deleted event, a user made administrator, the settings'
+    buffer cut, and an overdue pump's stored due date moved out of sight."""
+    assert run("--db", str(clinic_file), "audit", "verify").code == 0
+    with contextlib.closing(sqlite3.connect(clinic_file)) as connection:
+        connection.isolation_level = None
+        triggers = dict(connection.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN "
+            "('trg_refills_no_update', 'trg_refills_no_delete', 'trg_pump_events_no_delete')"))
+        for name in triggers:
+            connection.execute(f"DROP TRIGGER {name}")
+        refill = connection.execute("SELECT min(id) FROM refills").fetchone()[0]
+        connection.execute("UPDATE refills SET volume_added_ml = volume_added_ml / 2 "
+                           f"WHERE id = {refill}")
+        # a copy of the refill under another id, whatever columns the table has grown
+        others = ", ".join(row[1] for row in connection.execute("PRAGMA table_info(refills)")
+                           if row[1] != "id")
+        connection.execute(f"INSERT INTO refills (id, {others}) SELECT id + 1000, {others} "
+                           f"FROM refills WHERE id = {refill}")
+        event = connection.execute("SELECT max(id) FROM pump_events WHERE id NOT IN "
+                                   "(SELECT corrects_id FROM pump_events WHERE corrects_id "
+                                   "IS NOT NULL)").fetchone()[0]
+        connection.execute(f"DELETE FROM pump_events WHERE id = {event}")
+        for sql in triggers.values():
+            connection.execute(sql)  # put back: the schema looks untouched
+        connection.execute("UPDATE users SET role = 'administrator' WHERE username = 'nurse1'")
+        user = connection.execute("SELECT id FROM users WHERE username = 'nurse1'").fetchone()[0]
+        connection.execute("UPDATE clinic_settings SET refill_buffer_days = 0")
+        overdue = connection.execute("SELECT pump_id FROM pump_forecasts ORDER BY refill_due "
+                                     "LIMIT 1").fetchone()[0]
+        connection.execute("UPDATE pump_forecasts SET refill_due = '2099-01-01' "
+                           f"WHERE pump_id = {overdue}")
+    result = run("--db", str(clinic_file), "audit", "verify")
+    assert result.code == 1
+    assert "audit log intact" in result.out  # the log itself was not touched
+    for finding in (
+        f"refills #{refill}: volume_added_ml changed outside pumpmgr",
+        f"refills #{refill + 1000}: inserted outside pumpmgr",
+        f"pump_events #{event}: deleted outside pumpmgr",
+        f"users #{user}: role changed outside pumpmgr",
+        "clinic_settings #1: refill_buffer_days changed outside pumpmgr",
+        f"forecast of pump #{overdue}: the stored forecast's refill_due is 2099-01-01, but its "
+        "records give",
+    ):
+        assert finding in result.out, finding
+    assert "records covered from audit entry #1" in result.out
 
 
 # ---------------------------------------------------------------------------- backup, restore
@@ -277,6 +354,7 @@ def test_backup_and_restore_round_trip(clinic_file: Path, tmp_path: Path,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     db = str(clinic_file)
     backup = tmp_path / "saved" / "before.db"
+    saved = audit_count(clinic_file)
     made = run("--db", db, "backup", str(backup))
     assert made.code == 0 and backup.exists() and Path(f"{backup}.json").exists()
     assert "PATH" in run("--db", db, "backup", str(backup)).one_line_error  # no overwrite
@@ -285,11 +363,13 @@ def test_backup_and_restore_round_trip(clinic_file: Path, tmp_path: Path,
                 "--role", "nurse", "--admin", "admin", "--password-stdin",
                 stdin="temp-secret-1\ndemo-admin-pass\n", monkeypatch=monkeypatch)
     assert added.code == 0
-    entries = audit_count(clinic_file)
+    # the admin's sign-in upgraded her demo-cheap password hash, then the user was added
+    assert new_entries(clinic_file, saved) == [("admin", "user.password_rehash"),
+                                                ("admin", "user.create")]
     restored = run("--db", db, "restore", str(backup))
     assert restored.code == 0, restored.err
     assert "audit log intact" in restored.out and "kept as" in restored.out
-    assert audit_count(clinic_file) == entries - 1
+    assert audit_count(clinic_file) == saved  # the clinic as it was backed up
     assert run("--db", db, "due", "--json").json() == due_before
     not_a_backup = tmp_path / "junk.db"
     not_a_backup.write_bytes(b"this is not a database" * 100)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import sys
 from pathlib import Path
 
 import psycopg
@@ -58,6 +59,21 @@ def test_other_databases_are_refused(url: str) -> None:
     with pytest.raises(DatabaseRefused) as refused:
         resolve_database_url(url, {})
     assert refused.value.code is Code.DB_UNSUPPORTED
+
+
+@pytest.mark.parametrize("url", ["postgresql://clinic@db.local/pumps",
+                                 "postgresql+psycopg://clinic@db.local/pumps"])
+def test_postgres_without_the_postgres_extra_says_how_to_get_it(
+        url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """psycopg is the ``postgres`` extra: without it, a PostgreSQL URL is refused with what to
+    install, before any connection is tried; a SQLite file still opens."""
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if it were not installed
+    with pytest.raises(DatabaseRefused) as refused:
+        resolve_database_url(url, {})
+    assert refused.value.code is Code.DB_UNSUPPORTED
+    assert "without PostgreSQL support" in refused.value.message
+    assert 'pip install "pumpmgr[postgres]"' in refused.value.message
+    assert resolve_database_url("sqlite:////tmp/clinic.db", {}).database == "/tmp/clinic.db"
 
 
 # ---------------------------------------------------------------------------------------------

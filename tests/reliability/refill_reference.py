@@ -18,9 +18,15 @@ The rules it implements:
 - Days to alarm with boluses from the current program's start: ``(V − Valarm) / (D_max / C)``;
   when the reservoir is already at or below the alarm volume then, the alarm instant is when it
   crossed the alarm volume (found by integrating the earlier periods).
-- Refill due: the earlier of (the alarm date with boluses − the buffer) and (the fill's date
-  plus the stability limit, counted in real time from the fill instant), moved back to the
-  nearest earlier open day (§3). A date is the calendar date of the instant in the clinic zone.
+- Worst case (§3, issue 11): every allowed bolus taken and the pump running ``a`` percent fast
+  from the fill through every program change: ``V(t) = Vfill − drawn − (1 + a) ∫ D_max/C``;
+  the worst-case low reservoir is when it reaches the alarm volume (found by integrating when
+  already passed at the current program's start).
+- Refill due: the earliest of (the alarm date with boluses − the buffer), the worst-case low
+  reservoir's date (no buffer), the fill's date plus the stability limit and plus the longest
+  refill interval (both counted in real time from the fill instant), and the solution's expiry
+  date; moved back to the nearest earlier open day that is not a closed date (§3). A tie names
+  the first in that order. A date is the calendar date of the instant in the clinic zone.
 """
 
 from __future__ import annotations
@@ -79,6 +85,7 @@ class RefFill:
     volume_ml: float  #: reservoir volume after the fill
     drawn_ml: float = 0.0  #: bridge or priming bolus drawn from the reservoir at the fill
     first_of_pump: bool = False
+    expires_on: date | None = None  #: the solution's expiry or beyond-use date
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,7 @@ class RefPeriod:
     effective: datetime  #: aware; the program runs from here until the next period
     program: RefProgram
     stability_days: float | None  #: shortest in-pump stability of its drugs for this fill
+    interval_days: float = 90.0  #: the longest refill interval of its solution
 
 
 @dataclass(frozen=True)
@@ -93,6 +101,7 @@ class RefClinic:
     tz: tzinfo
     buffer_days: int
     open_days: frozenset[int]  #: date.weekday() numbers
+    closed: frozenset[date] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -101,9 +110,12 @@ class RefDue:
     alarm_date: date  #: local
     stable_until: date | None  #: local date of fill + stability
     due: date
-    reason: str  #: "alarm" or "stability"
+    reason: str  #: "alarm", "worst_case", "stability", "max_interval" or "expiry"
     #: the alarm instant lies so close to local midnight that float noise may pick either date
     alarm_near_midnight: bool
+    worst_date: date | None = None  #: local date of the worst-case low reservoir
+    interval_until: date | None = None  #: local date of fill + the longest interval
+    worst_near_midnight: bool = False
 
 
 def pump_minutes(fill_at: datetime, moment: datetime, tz: tzinfo) -> float:
@@ -136,10 +148,11 @@ def basal_mass(program: RefProgram, start: float, end: float) -> float:
 
 def volume_with_boluses(
     fill: RefFill, periods: list[RefPeriod], until: datetime, tz: tzinfo,
-    *, patient_boluses: bool = True,
+    *, patient_boluses: bool = True, fast: float = 1.0,
 ) -> float:
     """mL left at ``until`` when every allowed patient bolus was taken (may go below zero);
-    without ``patient_boluses``, the nominal volume (basal and scheduled boluses only)."""
+    without ``patient_boluses``, the nominal volume (basal and scheduled boluses only); with
+    ``fast`` (1 + a), the pump delivering that much more."""
     left = fill.volume_ml - fill.drawn_ml
     for index, period in enumerate(periods):
         start = max(period.effective, fill.at)
@@ -152,20 +165,21 @@ def volume_with_boluses(
         mass = basal_mass(program, a, b)
         if patient_boluses:
             mass += program.ptm_dose * program.ptm_per_day * (b - a) / MINUTES_PER_DAY
-        left -= mass / program.concentration
+        left -= fast * mass / program.concentration
     return left
 
 
 def _crossing(
-    fill: RefFill, periods: list[RefPeriod], alarm_ml: float, start: datetime, tz: tzinfo
+    fill: RefFill, periods: list[RefPeriod], alarm_ml: float, start: datetime, tz: tzinfo,
+    fast: float = 1.0,
 ) -> datetime:
     """When the volume with boluses reached ``alarm_ml`` before ``start`` (bisection)."""
     low, high = fill.at, start
-    if volume_with_boluses(fill, periods, low, tz) <= alarm_ml:
+    if volume_with_boluses(fill, periods, low, tz, fast=fast) <= alarm_ml:
         return low
     for _ in range(60):
         middle = low + (high - low) / 2
-        if volume_with_boluses(fill, periods, middle, tz) > alarm_ml:
+        if volume_with_boluses(fill, periods, middle, tz, fast=fast) > alarm_ml:
             low = middle
         else:
             high = middle
@@ -174,18 +188,27 @@ def _crossing(
     return high
 
 
-def last_open_day(day: date, open_days: frozenset[int]) -> date:
-    while day.weekday() not in open_days:
+def last_open_day(day: date, open_days: frozenset[int],
+                  closed: frozenset[date] = frozenset()) -> date:
+    while day.weekday() not in open_days or day in closed:
         day -= timedelta(days=1)
     return day
 
 
+def _near_midnight(moment: datetime, tz: tzinfo) -> bool:
+    midnight = datetime.combine(moment.astimezone(tz).date(), datetime.min.time(), tz)
+    return min(abs((moment - midnight).total_seconds()),
+               abs((midnight + timedelta(days=1) - moment).total_seconds())) < 1.0
+
+
 def refill_due(
-    *, clinic: RefClinic, fill: RefFill, periods: list[RefPeriod], alarm_ml: float
+    *, clinic: RefClinic, fill: RefFill, periods: list[RefPeriod], alarm_ml: float,
+    accuracy_percent: float = 0.0,
 ) -> RefDue:
     """The refill-due date after ``fill`` with the program periods in force since it.
 
     ``periods`` are sorted by effective time; the first is the program in force at the fill.
+    ``accuracy_percent`` is the worst case's ``a``.
     """
     tz = clinic.tz
     current = periods[-1]
@@ -203,19 +226,39 @@ def refill_due(
     from_midnight = abs((alarm - midnight).total_seconds())
     to_next = abs((midnight + timedelta(days=1) - alarm).total_seconds())
     near = min(from_midnight, to_next) < 1.0
-    due, reason = alarm_date - timedelta(days=clinic.buffer_days), "alarm"
+    fast = 1 + accuracy_percent / 100
+    worst_left = volume_with_boluses(fill, periods, start, tz, fast=fast)
+    if worst_left > alarm_ml:
+        worst = start + timedelta(days=(worst_left - alarm_ml) / (
+            fast * program.max_daily_dose / program.concentration))
+    else:
+        worst = _crossing(fill, periods, alarm_ml, start, tz, fast=fast)
+
+    def after_fill(days: float) -> date:
+        return (fill.at.astimezone(UTC) + timedelta(days=days)).astimezone(tz).date()
+
+    limits: list[tuple[date, str]] = [(alarm_date - timedelta(days=clinic.buffer_days), "alarm"),
+                                      (worst.astimezone(tz).date(), "worst_case")]
     stable_until = None
     if current.stability_days is not None:
-        stable_until = (
-            (fill.at.astimezone(UTC) + timedelta(days=current.stability_days)).astimezone(tz)
-        ).date()
-        if stable_until < due:
-            due, reason = stable_until, "stability"
+        stable_until = after_fill(current.stability_days)
+        limits.append((stable_until, "stability"))
+    interval_until = after_fill(current.interval_days)
+    limits.append((interval_until, "max_interval"))
+    if fill.expires_on is not None:
+        limits.append((fill.expires_on, "expiry"))
+    due, reason = limits[0]
+    for day, why in limits[1:]:
+        if day < due:
+            due, reason = day, why
     return RefDue(
         alarm_with_boluses=alarm.astimezone(UTC),
         alarm_date=alarm_date,
         stable_until=stable_until,
-        due=last_open_day(due, clinic.open_days),
+        due=last_open_day(due, clinic.open_days, clinic.closed),
         reason=reason,
         alarm_near_midnight=near,
+        worst_date=worst.astimezone(tz).date(),
+        interval_until=interval_until,
+        worst_near_midnight=_near_midnight(worst, tz),
     )

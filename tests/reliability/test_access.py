@@ -89,6 +89,8 @@ EXPECTED: dict[str, set[str]] = {
     "verify": {N, P},
     "sign_order": {P},
     "review_incident": {P},
+    "book_visit": {N, P, A},
+    "mark_attendance": {N, P},
 }
 #: Public methods that open a write unit of work without asking the table for the actor's
 #: action, and why that is right.
@@ -207,6 +209,16 @@ class Calls:
                             replace(refill(c.now), expiry=today - timedelta(days=1)))
             (incident,) = s.orders.incidents(s.find_patient(self.last_mrn).id)
             s.orders.review_incident(actor, incident.id, "solution discarded; pump refilled")
+        elif action == "book_visit":
+            pump_id, _ = self.filled()
+            day = s.bookings.propose(pump_id)
+            assert day is not None
+            s.bookings.book(actor, pump_id, day)
+        elif action == "mark_attendance":
+            pump_id, _ = self.filled()
+            booking = s.bookings.book(c.nurse, pump_id, today,
+                                      reason="seen today").booking
+            s.bookings.mark_attended(actor, booking.id)
         else:
             raise AssertionError(f"no call for the action '{action}': add one to Calls")
 

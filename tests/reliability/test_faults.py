@@ -469,14 +469,14 @@ def test_a_missing_backup_target(tmp_path: Path, harness_report: Report) -> None
                     failures.append(problem)
             if target.parent.parent.exists() and any(target.parent.parent.rglob("*")):
                 failures.append(f"files were left in {target.parent.parent}")
-        try:
-            open_database(tmp_path / "clinic.db",
-                          backup_dir=tmp_path / "usb-stick-not-plugged-in" / "backups",
-                          ).dispose()
-            failures.append("the daily backup to a missing drive was reported as made")
-        except BackupError as refused:
-            if problem := _expect(refused, BackupError, Code.BACKUP_FAILED, "connected"):
-                failures.append(problem)
+        # The daily backup to a missing drive is not made, and says so; the records still
+        # open (issue 12: a failed start-up backup must not stop the clinic reading them).
+        with open_database(tmp_path / "clinic.db",
+                           backup_dir=tmp_path / "usb-stick-not-plugged-in" / "backups",
+                           ) as reopened:
+            said = reopened.startup_backup_problem or ""
+            if "connected" not in said or str(tmp_path / "usb-stick-not-plugged-in") not in said:
+                failures.append(f"the failed daily backup was not said clearly: {said!r}")
         writer.one()
         failures += writer.problems()
     read_only.chmod(0o755)

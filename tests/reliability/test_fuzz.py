@@ -31,7 +31,13 @@ from hypothesis import strategies as st
 from pumpmgr import auth, catalogs, compounding, deadspace, dosing, formatting, refill, units
 from pumpmgr.dose_checks import check_admixture, check_dose
 from pumpmgr.errors import Code, PumpMgrError
-from pumpmgr.forecast import forecast, parse_open_days, refill_due_date
+from pumpmgr.forecast import (
+    forecast,
+    parse_expiry,
+    parse_open_days,
+    refill_due_date,
+    worst_case_accuracy,
+)
 from pumpmgr.resources_locator import catalog_path
 from pumpmgr.schedule import (
     PatientBolus,
@@ -212,6 +218,27 @@ TARGETS: dict[str, tuple[st.SearchStrategy[Any], Callable[..., Any]]] = {
                           lambda fill, start, at, program, extra: refill.expected_residual(
                               fill_volume=fill, filled_at=start, at=at, programs=program(),
                               extra_volume=extra)),
+    "worst_case_residual": (st.tuples(quantities("mL"), instants, instants, lazy(programs()),
+                                      accuracies, st.one_of(st.none(), quantities("mL"))),
+                            lambda fill, start, at, program, accuracy, extra:
+                            refill.worst_case_residual(
+                                fill_volume=fill, filled_at=start, at=at, programs=program(),
+                                accuracy_percent=accuracy, extra_volume=extra)),
+    "measured_error_percent": (st.tuples(quantities("mL"), quantities("mL"), quantities("mL")),
+                               lambda fill, exp, act: refill.measured_error_percent(
+                                   fill_volume=fill, expected=exp, actual=act)),
+    # stored volumes: finite mL as the refills table holds them
+    "worst_case_error_percent": (st.tuples(*[st.floats(-1e6, 1e6)] * 3),
+                                 refill.worst_case_error_percent),
+    "parse_expiry": (st.tuples(st.one_of(typed, st.dates().map(str), st.builds(
+        lambda y, m: f"{y:04d}-{m:02d}", st.integers(0, 10000), st.integers(-1, 14)))),
+        lambda text: parse_expiry(text, "expiry")),
+    "worst_case_accuracy": (st.tuples(st.one_of(st.none(), accuracies),
+                                      st.one_of(st.none(), st.floats(allow_nan=True,
+                                                                     allow_infinity=True)),
+                                      st.booleans()),
+                            lambda labelled, measured, constant: worst_case_accuracy(
+                                labelled, measured, constant_flow=constant)),
     "compare_programmer": (st.tuples(quantities("mL"), st.dates(), quantities("mL/day"),
                                      quantities("mL"), st.dates(), quantities("mL/day")),
                            lambda reservoir, alarm, flow, ours, our_alarm, our_flow:

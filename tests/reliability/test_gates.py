@@ -63,6 +63,8 @@ import sys
 from pathlib import Path
 from pumpmgr.db.engine import open_database
 from pumpmgr.db.gates import InstanceLock
+if "--as-on-windows" in sys.argv:
+    sys.modules["fcntl"] = None  # no fcntl to import, as on Windows
 held = {}
 print("ready", flush=True)
 for line in sys.stdin:
@@ -83,8 +85,8 @@ for line in sys.stdin:
 class OtherProgram:
     """Drives :data:`_OTHER_PROGRAM` (one interpreter for every case)."""
 
-    def __init__(self) -> None:
-        self.process = subprocess.Popen([sys.executable, "-c", _OTHER_PROGRAM],
+    def __init__(self, *options: str) -> None:
+        self.process = subprocess.Popen([sys.executable, "-c", _OTHER_PROGRAM, *options],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         assert self.process.stdout is not None
         assert self.process.stdout.readline().strip() == b"ready"
@@ -430,6 +432,55 @@ def test_start_up_gates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                    time.perf_counter() - started)
     print_failures(failures)
     assert failures == []
+
+
+LOCK_CASES = [
+    case_two_programs_share_a_file, case_no_upgrade_under_a_running_program,
+    case_no_restore_under_a_running_program, case_no_start_during_a_migration,
+]
+
+
+def test_the_instance_lock_holds_where_fcntl_is_missing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows has no ``fcntl``: the lock used to find none and do nothing, so a restore or an
+    upgrade ran under another program. Here both programs are without it, as on Windows (the
+    one thing stubbed: the lock goes through portalocker as it does there), and every case of
+    two programs on one file still holds. Windows' own LockFileEx was not run here."""
+    assert "fcntl" not in gates.__dict__  # the lock has no POSIX path of its own
+    monkeypatch.setitem(sys.modules, "fcntl", None)
+    other = OtherProgram("--as-on-windows")
+    failures = []
+    try:
+        for case in LOCK_CASES:
+            folder = tmp_path / case.__name__
+            folder.mkdir()
+            wants = case.__code__.co_varnames[:case.__code__.co_argcount]
+            extra = {"other": other, "monkeypatch": monkeypatch}
+            problem = case(folder, **{k: v for k, v in extra.items() if k in wants})
+            if problem:
+                failures.append(f"{case.__name__}: {problem}")
+    finally:
+        other.stop()
+    assert failures == []
+
+
+def test_a_lock_changes_mode_by_letting_go_first(tmp_path: Path) -> None:
+    """Shared, then exclusive while alone, then shared again beside another program; an
+    exclusive wanted beside another program fails and leaves nothing held."""
+    path = tmp_path / "clinic.db"
+    mine, theirs = gates.InstanceLock(path), gates.InstanceLock(path)
+    try:
+        mine.share(0)
+        assert mine.exclusive()
+        assert not theirs.exclusive() and not theirs._flock(exclusive=False)
+        mine.share(0)
+        theirs.share(0)
+        assert not mine.exclusive()  # the other holds it shared
+        theirs.release()
+        assert gates.InstanceLock(path).exclusive()  # the failed change left nothing held
+    finally:
+        mine.release()
+        theirs.release()
 
 
 def test_a_newer_schema_is_refused_on_each_backend(db_target: DbTarget) -> None:

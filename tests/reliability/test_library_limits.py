@@ -57,25 +57,32 @@ class Row:
 
 OPIOID = {"non-cancer": ("non_cancer_pain", 30.0), "cancer": ("cancer_pain", 50.0)}
 TABLE: dict[str, Row] = {
-    "baclofen": Row("mcg", 20, 1200, 1000, None, 2000, True, 2000, 400, {
+    "baclofen": Row("mcg", 20, 1200, 1000, 2000, 2000, True, 2000, 400, {
         "spinal": ("spasticity_spinal", 30.0), "cerebral": ("spasticity_cerebral", 15.0),
         "child": ("child", 15.0)}),
     "ziconotide": Row("mcg", 0.5, 19.2, None, 19.2, 100, True, 100, 5, {}),
-    "morphine": Row("mg", 0.1, 20, 15, None, 25, True, 25, 5, OPIOID),
-    "hydromorphone": Row("mg", 0.01, 10, 10, None, 15, False, 10, 2, OPIOID),
-    "fentanyl": Row("mcg", 25, 1000, 1000, None, 10000, False, 1000, 300, OPIOID),
-    "sufentanil": Row("mcg", 10, 500, 500, None, 5000, False, 500, 100, OPIOID),
-    "bupivacaine": Row("mg", 0.01, 20, 20, None, 30, False, 10, 5, {
+    "morphine": Row("mg", 0.1, 20, 15, 30, 25, True, 25, 5, OPIOID),
+    "hydromorphone": Row("mg", 0.01, 10, 10, 20, 15, False, 10, 2, OPIOID),
+    "fentanyl": Row("mcg", 25, 1000, 1000, 2000, 10000, False, 1000, 300, OPIOID),
+    "sufentanil": Row("mcg", 10, 500, 500, 1000, 5000, False, 500, 100, OPIOID),
+    "bupivacaine": Row("mg", 0.01, 20, 20, 40, 30, False, 10, 5, {
         "all": ("non_cancer_pain", 30.0)}),
-    "clonidine": Row("mcg", 20, 600, 600, None, 1000, False, 500, 200, {
+    "clonidine": Row("mcg", 20, 600, 600, 1200, 1000, False, 500, 200, {
         "all": ("non_cancer_pain", 30.0)}),
 }
 INDICATION = {"baclofen": "spasticity_spinal", "ziconotide": "non_cancer_pain"}
 
 
-def dose_findings(row: Row, value: float) -> set[str]:
+#: Above it the label advises caution (morphine 20 mg/day [S41]): a warning of its own.
+CAUTION = {"morphine": 20.0}
+
+
+def dose_findings(row: Row, value: float, drug: str) -> set[str]:
     """domain-rules §6 for a daily dose."""
     codes = set()
+    caution = CAUTION.get(drug)
+    if caution is not None and value > caution:
+        codes.add("dose.above_label_caution")
     if value >= 10 * row.high:
         codes.add("dose.ten_times_typical")
     elif value > row.high:
@@ -91,7 +98,16 @@ def dose_findings(row: Row, value: float) -> set[str]:
     return codes
 
 
-BLOCKING = {"dose.ten_times_typical", "dose.above_hard_max", "concentration.above_max"}
+BLOCKING = {"dose.ten_times_typical", "dose.above_hard_max", "concentration.above_max",
+            "pump.below_min_flow"}
+#: The SynchroMed II 40 mL's lowest programmable flow [S33]: a daily volume below it is blocked.
+MIN_FLOW_ML_PER_DAY = 0.048
+
+
+def flow_findings(dose: float, concentration: float) -> set[str]:
+    """domain-rules §6: a daily volume the pump cannot deliver."""
+    return {"pump.below_min_flow"} if dose / concentration < MIN_FLOW_ML_PER_DAY * (
+        1 - 1e-9) else set()
 
 
 def verdict_of(codes: set[str]) -> str:
@@ -126,7 +142,7 @@ def cases() -> list[Case]:
             for position, factor in where:
                 value = limit * factor
                 result.append(Case(f"{drug} {label} {position}", drug, value, row.concentration,
-                                   frozenset(dose_findings(row, value)), indication))
+                                   frozenset(dose_findings(row, value, drug)), indication))
         for position, factor in where:
             value = row.max_concentration * factor
             codes = set()
@@ -157,12 +173,21 @@ def cases() -> list[Case]:
                            zico.base + 2.4 * factor, zico.concentration, frozenset(codes),
                            history=((zico.base, 48.0),)))
     for position, before in (("below", 1), ("at", 2), ("above", 3)):  # 3 steps a week
-        history = tuple((1.0 + step, 25.0 * (before + 1 - step)) for step in range(before + 1))
+        # from 5 mcg/day: 100 mcg/mL below it is under the pump's lowest flow, 0.048 mL/day
+        history = tuple((5.0 + step, 25.0 * (before + 1 - step)) for step in range(before + 1))
         codes = {"titration.too_many_steps"} if before >= 3 else set()
         result.append(Case(f"ziconotide 3 steps a week {position}", "ziconotide",
-                           2.0 + before + 1, zico.concentration, frozenset(codes),
+                           6.0 + before + 1, zico.concentration, frozenset(codes),
                            history=history))
-    return result
+    return [replace(c, codes=c.codes | flow_findings(c.dose, c.concentration)
+                    | naive_pump_findings(c)) for c in result]
+
+
+def naive_pump_findings(case: Case) -> set[str]:
+    """domain-rules §6: a ziconotide-naive pump (its first ziconotide) is filled with undiluted
+    25 mcg/mL only [S33]; the cases with a history filled the pump already."""
+    first = case.drug == "ziconotide" and not case.history
+    return {"pump.naive_pump_solution"} if first and case.concentration != 25 else set()
 
 
 CASES = cases()

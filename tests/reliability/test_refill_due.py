@@ -111,6 +111,21 @@ REGIMENS = (
 )
 
 
+def interval_days(drug: str) -> float:
+    """domain-rules §3: the longest refill interval, baclofen 180 days [S72], else the
+    clinic's 90 days (the default setting)."""
+    return 180.0 if drug == "baclofen" else 90.0
+
+
+def worst_case_accuracy(labelled: float | None, constant_flow: bool) -> float:
+    """domain-rules §3: the labelled accuracy, 15 % where unknown; at least 15 % for a
+    constant-flow pump. (The simulated aspirates stay within the syringe's 0.5 mL, so no
+    measured over-delivery counts.)"""
+    if constant_flow:
+        return max(15.0, labelled or 0.0)
+    return 15.0 if labelled is None else labelled
+
+
 def stability_days(drug: str, concentration_mcg_ml: float, first_fill: bool) -> float | None:
     """domain-rules §3/§6: morphine 90 days; ziconotide 14 days after a new pump's first fill,
     then 40 days diluted or 84 undiluted (a stock strength: 25 or 100 mcg/mL); others none."""
@@ -146,6 +161,8 @@ class Patient:
     capacity: float = 20.0
     alarm_ml: float = 2.0
     nominal_flow: float | None = None
+    accuracy: float | None = None  #: the pump's labelled accuracy, percent
+    constant_flow: bool = False
     versions: list[Version] = field(default_factory=list)
     fills: list[RefFill] = field(default_factory=list)
     last_refill_id: int = 0
@@ -255,9 +272,12 @@ class Simulation:
                       for drug, strength in version.drugs]
             known = [limit for limit in limits if limit is not None]
             periods.append(RefPeriod(version.effective, version.program,
-                                     min(known) if known else None))
+                                     min(known) if known else None,
+                                     min(interval_days(drug) for drug, _ in version.drugs)))
         clinic = RefClinic(self.tz, self.buffer_days, self.open_days)
-        return refill_due(clinic=clinic, fill=fill, periods=periods, alarm_ml=patient.alarm_ml)
+        return refill_due(clinic=clinic, fill=fill, periods=periods, alarm_ml=patient.alarm_ml,
+                          accuracy_percent=worst_case_accuracy(patient.accuracy,
+                                                               patient.constant_flow))
 
     def compare(self, patient: Patient, event: str) -> None:
         expected = self.reference(patient)
@@ -275,7 +295,8 @@ class Simulation:
             if gap > ALARM_TOLERANCE_S:
                 problems.append(f"alarm with boluses {alarm.isoformat()} vs reference "
                                 f"{expected.alarm_with_boluses.isoformat()} ({gap:.0f} s)")
-            date_free = expected.alarm_near_midnight and expected.reason == "alarm"
+            date_free = (expected.alarm_near_midnight and expected.reason == "alarm") or (
+                expected.worst_near_midnight and expected.reason == "worst_case")
             if not date_free and (row.refill_due, row.refill_due_reason) != (
                     expected.due, expected.reason):
                 problems.append(f"due {row.refill_due} ({row.refill_due_reason}) vs reference "
@@ -286,6 +307,12 @@ class Simulation:
             if expected.stable_until is not None and row.refill_due > expected.stable_until:
                 problems.append(f"LATE: due {row.refill_due} after the stability limit "
                                 f"{expected.stable_until}")
+            if expected.worst_date is not None and row.refill_due > expected.worst_date:
+                problems.append(f"LATE: due {row.refill_due} after the worst-case low "
+                                f"reservoir {expected.worst_date}")
+            if expected.interval_until is not None and row.refill_due > expected.interval_until:
+                problems.append(f"LATE: due {row.refill_due} after the longest refill interval "
+                                f"{expected.interval_until}")
         if problems:
             self.failures.append(Failure(patient.index, event, "; ".join(problems)))
 
@@ -426,6 +453,8 @@ class Simulation:
         else:
             record = self.service.implant_pump(nurse, patient.patient_id, data, catheter)
         patient.pump_id = record.id
+        patient.accuracy = record.accuracy_percent
+        patient.constant_flow = record.pump_type == "constant_flow"
         patient.capacity = float(record.capacity.to("mL").m)
         patient.alarm_ml = float(record.alarm_volume.to("mL").m)
         patient.versions, patient.fills = [], []
@@ -446,7 +475,8 @@ class Simulation:
                                              self.refill_input(patient, fill_at, volume,
                                                                drawn=drawn))
         patient.last_refill_id = outcome.refill.id
-        patient.fills.append(RefFill(fill_at, volume, drawn or 0.0, first_of_pump=True))
+        patient.fills.append(RefFill(fill_at, volume, drawn or 0.0, first_of_pump=True,
+                                     expires_on=self.local_day(fill_at) + timedelta(days=180)))
         patient.last_event = fill_at
         patient.reprogrammed = False
         self.compare(patient, "first fill")
@@ -467,7 +497,8 @@ class Simulation:
         if new is not None:
             self.remember(patient, new)
         patient.last_refill_id = outcome.refill.id
-        patient.fills.append(RefFill(at, volume, drawn or 0.0, first_of_pump=False))
+        patient.fills.append(RefFill(at, volume, drawn or 0.0, first_of_pump=False,
+                                     expires_on=self.local_day(at) + timedelta(days=180)))
         patient.last_event = at
         patient.reprogrammed = False
         self.compare(patient, "refill" if new is None else "refill with a new prescription")
@@ -615,7 +646,7 @@ def test_stability_limit_counts_real_days_across_a_fall_back(
         "synchromed2-40", "SN-DST", day - timedelta(days=2), "abdomen"), None)
     clinic.at(filled)
     service.change_prescription(clinic.nurse, clinic.check, pump.id, PrescriptionInput(
-        (IngredientInput("morphine", Q_("25 mg/mL")),), Schedule.simple(Q_("1 mg/day")),
+        (IngredientInput("morphine", Q_("25 mg/mL")),), Schedule.simple(Q_("2 mg/day")),
         filled - timedelta(hours=1), "Dr Pia Prescriber",
         order=OrderGiven("written", filled - timedelta(hours=1))))
     clinic.at(filled)

@@ -22,19 +22,45 @@ Suite: 250 tamperings (``--full``: 1,000) on each backend; 10,000 entries timed 
 
 from __future__ import annotations
 
+import math
+import os
 import random
+import shutil
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as time_of_day
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from printed_head import printed_head
-from sqlalchemy import Connection, insert, text
+from sqlalchemy import (
+    JSON,
+    Column,
+    Connection,
+    Enum,
+    Table,
+    UniqueConstraint,
+    delete,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
-from storage_workers import build_clinic, print_failures, refill_input, service, staff_of
+from storage_workers import (
+    FAST_HASHER,
+    build_clinic,
+    prescription,
+    print_failures,
+    refill_input,
+    service,
+    staff_of,
+)
 
 from pumpmgr.db.audit import (
     GENESIS_HASH,
@@ -46,13 +72,21 @@ from pumpmgr.db.audit import (
     verify_chain,
 )
 from pumpmgr.db.backup import backup_database
-from pumpmgr.db.engine import Database
+from pumpmgr.db.engine import Database, open_database
 from pumpmgr.db.errors import RecordConflict
-from pumpmgr.db.schema import AuditEntry
+from pumpmgr.db.rowchain import covered_tables, verify_records
+from pumpmgr.db.schema import AuditEntry, PumpForecast, User
+from pumpmgr.schedule import Schedule, ScheduledBolus, Step
+from pumpmgr.services import ClinicService
+from pumpmgr.services.context import ClinicContext, actor_of
+from pumpmgr.services.forecasts import ForecastService
+from pumpmgr.services.inputs import CatheterInput, SegmentInput
+from pumpmgr.services.records import RecordService
 from pumpmgr.services.sheets import SheetService
+from pumpmgr.units import Q_
 
 FIELDS = ("seq", "recorded_at", "username", "workstation", "action", "entity_type",
-          "entity_id", "payload", "reason", "prev_hash", "row_hash")
+          "entity_id", "payload", "reason", "prev_hash", "row_hash", "written_rows")
 KINDS = ("byte", "delete", "swap", "forge", "tail", "rewrite")
 #: Kinds the chain itself must catch; the others need the anchor recorded outside.
 CHAIN_CATCHES = {"byte", "delete", "swap", "forge"}
@@ -292,7 +326,7 @@ def test_direct_changes_to_audit_rows_are_refused(
         attempts += [
             ("INSERT OR REPLACE", "INSERT OR REPLACE INTO audit_log SELECT seq, recorded_at, "
              "'mallory', workstation, action, entity_type, entity_id, payload, reason, "
-             "prev_hash, row_hash FROM audit_log WHERE seq = 3"),
+             "prev_hash, row_hash, written_rows FROM audit_log WHERE seq = 3"),
             ("REPLACE", "REPLACE INTO audit_log SELECT * FROM audit_log WHERE seq = 4"),
             ("UPDATE OR REPLACE", "UPDATE OR REPLACE audit_log SET seq = 5 WHERE seq = 4"),
         ]
@@ -364,3 +398,264 @@ def test_verifying_a_long_chain(
     harness_report(name, count, 0 if report.ok else 1, elapsed)
     print(f"\n{name}: {elapsed:.2f} s ({count / elapsed:,.0f} entries/s)")
     assert report.ok and report.entries_checked == count
+
+
+# ---------------------------------------------------------------------------------------------
+# Harness 8b (issue 12): tampering with the records themselves, behind pumpmgr's back.
+
+RECORD_KINDS = ("edit", "insert", "delete", "forecast")
+#: Stored-forecast fields a tamperer moves to hide a pump from the due list.
+FORECAST_FIELDS = ("refill_due", "alarm_at", "empty_at", "fill_volume_ml", "open_discrepancy")
+
+
+def _a_clinic_of_records(database: Database) -> None:
+    """A clinic whose every covered table has rows the services wrote: users, patients,
+    pumps, prescriptions and their parts, refills, events, a catheter, the settings, a drug
+    library edit, a patient status change, a booking."""
+    _a_clinic(database, 60)
+    clinic = service(database, "tamper")
+    staff = staff_of(database)
+    with database.read() as session:
+        patient_id = session.scalar(text("SELECT min(id) FROM patients"))
+        pump_id = session.scalar(text("SELECT min(id) FROM pumps"))
+    clinic.update_settings(staff.admin, replace(
+        clinic.settings(), clinic_name="Tamper Clinic", buffer_days=9))
+    clinic.edit_drug_library(staff.admin, "baclofen", {"soft_max": Q_("900 mcg/day")},
+                             "tamper harness")
+    clinic.set_patient_status(staff.nurse, patient_id, "inactive", "tamper harness")
+    flex = Schedule.flex([Step(time_of_day(0), Q_("950 mcg/day")),
+                          Step(time_of_day(8), Q_("400 mcg/day"))],
+                         [ScheduledBolus(time_of_day(12), Q_("20 mcg"))])
+    data = replace(prescription(clinic, 400), schedule=flex)
+    found = clinic.check_prescription(pump_id, data)
+    assert found.findings  # 950 mcg/day is above the edited soft maximum: a reason is kept
+    clinic.change_prescription(staff.nurse, staff.check, pump_id, replace(
+        data, reasons={str(f.code): "tamper harness" for f in found.findings}))
+    clinic.revise_catheter(staff.nurse, pump_id, CatheterInput(
+        "prometra-11823", (SegmentInput(Q_("80 cm"), Q_("30 cm"), Q_("0.0022 mL/cm")),),
+        "T10"), clinic.today(), "tamper harness")
+    day = clinic.bookings.propose(pump_id)
+    assert day is not None
+    clinic.bookings.book(staff.nurse, pump_id, day, note="tamper harness")
+
+
+def _unlock_records(connection: Connection) -> None:
+    """The records' append-only triggers off, as a tamperer would: dropped on SQLite, and
+    PostgreSQL's ``ALTER TABLE ... DISABLE TRIGGER`` (the table owner may)."""
+    if connection.dialect.name == "sqlite":
+        names = connection.execute(text(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name <> 'audit_log'"
+        )).scalars().all()
+        for name in names:
+            connection.exec_driver_sql(f"DROP TRIGGER {name}")
+        return
+    for table in covered_tables():
+        connection.exec_driver_sql(f"ALTER TABLE {table.name} DISABLE TRIGGER USER")
+
+
+def _ids(connection: Connection, table: Table) -> list[int]:
+    return list(connection.execute(select(table.c.id).order_by(table.c.id)).scalars())
+
+
+def _changed_value(connection: Connection, column: Column[Any], old: Any,
+                   rng: random.Random) -> Any:
+    """Another value of ``column``'s type (the smallest change some of the time)."""
+    if column.foreign_keys:
+        target = next(iter(column.foreign_keys)).column.table
+        others = [i for i in _ids(connection, target) if i != old]
+        return rng.choice(others) if others else None
+    kind = column.type
+    if isinstance(kind, Enum):
+        return rng.choice([v for v in kind.enums if v != getattr(old, "value", old)])
+    python = kind.python_type if not isinstance(kind, JSON) else dict
+    if old is None:
+        return {bool: True, int: 1, float: 1.0, str: "x", date: date(2026, 1, 2),
+                time_of_day: time_of_day(1, 2), dict: {"soft_max": 1.0}}.get(
+            python, datetime(2026, 1, 2, tzinfo=UTC))
+    if isinstance(old, bool):
+        return not old
+    if isinstance(old, int):
+        return old + rng.choice((1, -1, 7))
+    if isinstance(old, float):
+        return math.nextafter(old, math.inf) if rng.random() < 0.3 else old * 1.5 + 0.25
+    if isinstance(old, str):
+        if not old:
+            return "x"
+        i = rng.randrange(len(old))
+        return old[:i] + _other_char(rng, old[i]) + old[i + 1:]
+    if isinstance(old, datetime):
+        return old + timedelta(microseconds=rng.choice((1, 1_000_000, 86_400_000_000)))
+    if isinstance(old, date):
+        return old + timedelta(days=rng.choice((1, -1, 30)))
+    if isinstance(old, time_of_day):
+        return (datetime.combine(date(2026, 1, 1), old) + timedelta(minutes=7)).time()
+    return {**old, "soft_max": 123456.0}
+
+
+def _tamper_record(kind: str, connection: Connection, rng: random.Random,
+                   ) -> tuple[str, set[tuple[str, int, str]]]:
+    """One tampering; what was done and the findings expected: (table, id, kind) with kind
+    "changed:COLUMN", "inserted" or "deleted"; for a forecast ("forecast", pump, field)."""
+    if kind == "forecast":
+        rows = connection.execute(text("SELECT pump_id FROM pump_forecasts WHERE refill_due "
+                                       "IS NOT NULL ORDER BY pump_id")).scalars().all()
+        pump_id = rng.choice(rows)
+        field = rng.choice(FORECAST_FIELDS)
+        table = PumpForecast.__table__
+        old = connection.execute(select(table.c[field]).where(
+            table.c.pump_id == pump_id)).scalar()
+        # a forecast's floats are compared to 1e-9 (the bulk refresh computes on floats)
+        new = (old * 1.5 + 0.25 if isinstance(old, float)
+               else _changed_value(connection, table.c[field], old, rng))
+        connection.execute(update(table).where(table.c.pump_id == pump_id).values(
+            {field: new}))
+        return f"moved forecast {field} of pump #{pump_id}", {("forecast", pump_id, field)}
+    table = rng.choice([t for t in covered_tables() if _ids(connection, t)])
+    row_id = rng.choice(_ids(connection, table))
+    row = dict(connection.execute(select(table).where(table.c.id == row_id)).one()._mapping)
+    if kind == "delete":
+        connection.execute(delete(table).where(table.c.id == row_id))
+        return f"deleted {table.name} #{row_id}", {(table.name, row_id, "deleted")}
+    if kind == "insert":
+        new_id = max(_ids(connection, table)) + rng.randint(1, 5)
+        forged = {**row, "id": new_id}
+        for constraint in table.constraints:  # keep it apart from the row it copies
+            if isinstance(constraint, UniqueConstraint):
+                last = list(constraint.columns)[-1]
+                forged[last.name] = _changed_value(connection, last, row[last.name], rng)
+        if table.name == "pumps":
+            forged["status"] = "inactive"
+        connection.execute(insert(table).values(forged))
+        return f"inserted {table.name} #{new_id}", {(table.name, new_id, "inserted")}
+    column = rng.choice([c for c in table.columns if c.name != "id"])
+    new = _changed_value(connection, column, row[column.name], rng)
+    connection.execute(update(table).where(table.c.id == row_id).values({column.name: new}))
+    return (f"edited {table.name} #{row_id}.{column.name}: {row[column.name]!r} -> {new!r}",
+            {(table.name, row_id, f"changed:{column.name}")})
+
+
+def _found(records: Any, forecasts: list[str]) -> set[tuple[str, int, str]]:
+    found: set[tuple[str, int, str]] = set()
+    for problem in records.problems:
+        if problem.kind == "changed":
+            found |= {(problem.table, problem.record_id, f"changed:{c}")
+                      for c in problem.columns}
+        else:
+            found.add((problem.table, problem.record_id, problem.kind))
+    for line in forecasts:
+        pump, _, rest = line.partition(":")
+        for field in FORECAST_FIELDS:
+            if f" {field} " in rest:
+                found.add(("forecast", int(pump.removeprefix("pump #")), field))
+    return found
+
+
+def test_every_record_tampering_is_found_and_named(
+    database: Database, full_size: bool,
+    harness_report: Callable[[str, int, int, float], None],
+) -> None:
+    """Random edits, inserts and deletes over every covered table and moved stored forecasts,
+    in raw SQL with the append-only triggers dropped (SQLite) or disabled (PostgreSQL): each
+    one is found and named (table, id, column; the pump and field of a forecast), and nothing
+    else is reported. ``--full`` runs 1,000 trials; PUMPMGR_TAMPER_TRIALS sets another count."""
+    trials = int(os.environ.get("PUMPMGR_TAMPER_TRIALS", 1000 if full_size else 80))
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    _a_clinic_of_records(database)
+    clinic = service(database, "verifier")
+    with database.read() as session:
+        clean = verify_records(session, verify_chain(session).entries_checked)
+        assert clean.ok and clean.covered_from == 1, clean.problems
+        assert ForecastService(clinic.context).forecast_problems(session) == []
+        tables_written = {t.name for t in covered_tables()
+                          if session.execute(select(t.c.id).limit(1)).first()}
+    assert tables_written == {t.name for t in covered_tables()}
+    failures: list[str] = []
+    caught: dict[str, int] = dict.fromkeys(RECORD_KINDS, 0)
+    refused = 0
+    started = time.perf_counter()
+    for trial in range(trials):
+        kind = RECORD_KINDS[trial % len(RECORD_KINDS)]
+        with database.engine.connect() as connection:
+            connection.begin()
+            _unlock_records(connection)
+            try:
+                with connection.begin_nested():
+                    what, expected = _tamper_record(kind, connection, rng)
+            except (IntegrityError, DataError):  # the schema refused it: never committed
+                refused += 1
+                connection.rollback()
+                continue
+            with Session(bind=connection) as session:
+                try:
+                    chain = verify_chain(session)
+                    records = verify_records(session, chain.entries_checked)
+                    forecasts = ForecastService(clinic.context).forecast_problems(session)
+                except Exception as exc:  # verification must report, never crash
+                    failures.append(f"trial {trial} ({what}): verification raised {exc!r}")
+                    connection.rollback()
+                    continue
+            connection.rollback()
+        found = _found(records, forecasts)
+        if not chain.ok:
+            failures.append(f"trial {trial} ({what}): the audit chain itself broke")
+        elif not expected <= found:
+            failures.append(f"trial {trial}: not named: {what}; found {sorted(found)}")
+        elif {f for f in found if f[0] != "forecast"} - expected:
+            failures.append(f"trial {trial} ({what}): also reported {sorted(found - expected)}")
+        else:
+            caught[kind] += 1
+    elapsed = time.perf_counter() - started
+    name = f"record tampering ({database.backend})"
+    harness_report(name, trials, len(failures), elapsed)
+    print(f"\n{name}: seed {seed}, found and named by kind {caught}, refused by the schema "
+          f"{refused}")
+    print_failures(failures)
+    assert failures == []
+    assert refused < trials // 2  # most tamperings were committed and had to be found
+
+
+def test_a_clinic_from_before_the_records_were_covered(tmp_path: Path) -> None:
+    """A released clinic (revision 0004) upgraded: its entries verify as before, the report
+    says no entry covers the rows yet; the first write after the upgrade (pumpmgr's own
+    recompute of the forecasts stored under the old refill-due rules, when the service
+    opens the clinic) records every row that was there, so from then on a change to an old
+    row is found (by its hash: the baseline holds no column digests) and a change to a row
+    written since is named."""
+    path = tmp_path / "clinic.db"
+    shutil.copyfile(Path(__file__).parent / "fixtures" / "schema_0004.db", path)
+    with open_database(path, daily_backup_keep=None) as database:
+        upgraded = RecordService(ClinicContext(database, tz=ZoneInfo("Europe/Berlin")))
+        before = upgraded.verify_integrity()  # migrated, not yet opened by the service
+        assert before.chain.ok and before.chain.entries_checked == 299
+        assert before.records.ok and before.records.covered_from is None
+        assert "covered from the next change on" in before.coverage()
+        # the forecasts stored under the old rules, which opening the clinic computes again
+        assert before.forecasts and all("worst_case" in line or "refill_due" in line
+                                        for line in before.forecasts)
+        clinic = ClinicService(database, tz=ZoneInfo("Europe/Berlin"), hasher=FAST_HASHER)
+        opened = clinic.verify_integrity()
+        assert opened.ok and opened.chain.entries_checked == 300
+        assert opened.records.covered_from == 300
+        assert "records covered from audit entry #300" in opened.coverage()
+        with database.read() as session:
+            refresh = session.get_one(AuditEntry, 300)
+            assert (refresh.username, refresh.action) == (
+                "pumpmgr", "forecast.recompute_after_upgrade")
+            nurse = actor_of(session.get_one(User, 2))
+        clinic.set_patient_status(nurse, 3, "inactive", "moved away")
+        after = clinic.verify_integrity()
+        assert after.ok and after.records.covered_from == 300
+        assert "records covered from audit entry #300" in after.coverage()
+        with database.engine.begin() as connection:
+            connection.exec_driver_sql("UPDATE patients SET notes = 'x' WHERE id IN (1, 3)")
+            connection.exec_driver_sql("DROP TRIGGER trg_refills_no_delete")
+            connection.exec_driver_sql("DELETE FROM refills WHERE id = (SELECT max(id) "
+                                       "FROM refills WHERE id NOT IN (SELECT corrects_id FROM "
+                                       "refills WHERE corrects_id IS NOT NULL))")
+        found = clinic.verify_integrity()
+    messages = found.problems()
+    assert any(m.startswith("patients #1: changed outside pumpmgr since coverage began at "
+                            "audit entry #300") for m in messages), messages
+    assert any(m.startswith("patients #3: notes changed outside pumpmgr") for m in messages)
+    assert any(" deleted outside pumpmgr" in m and m.startswith("refills #") for m in messages)

@@ -41,6 +41,7 @@ from pumpmgr.db.engine import Database
 from pumpmgr.dose_checks import FindingCode
 from pumpmgr.errors import Code, ImpossibleInput, InputError, PumpMgrError
 from pumpmgr.schedule import PatientBolus, Schedule, parse_scheduled_bolus, parse_step
+from pumpmgr.services import PermissionDenied
 from pumpmgr.services.inputs import IngredientInput, OrderGiven, PrescriptionInput, RefillInput
 from pumpmgr.units import Kind, parse
 
@@ -55,6 +56,21 @@ def load_corpus() -> list[dict[str, Any]]:
 
 
 CASES = load_corpus()
+#: How strong each stop is: a case passes when pumpmgr stops the slip at least as strongly as
+#: the case says, with the case's finding (domain-rules §6 revised added the prescriber-only
+#: "stop", so a slip once only warned may now need the prescriber).
+SEVERITY = {"warning": 1, "stop": 2, "blocked": 3}
+#: Cases whose history the services now refuse as an order (a daily volume below the pump's
+#: lowest flow, domain-rules §6): kept unedited for the clinical owner's review, each replaced
+#: by an added case with a deliverable history.
+NEEDS_REVIEW = {
+    "decimal-03": "0.6 mcg/day at 25 mcg/mL is 0.024 mL/day, below 0.048 (see decimal-09)",
+    "decimal-06": "30 mcg/day at 1000 mcg/mL is 0.03 mL/day (see decimal-10)",
+    "custom-concentration-04": "2.4 mcg/day at 100 mcg/mL is 0.024 mL/day (see "
+                               "custom-concentration-06)",
+    "carried-volume-04": "the cut to a quarter is now refused first for its withdrawal "
+                         "warning (field reason), before the bridge (see carried-volume-06)",
+}
 
 
 @dataclass
@@ -144,23 +160,32 @@ def run_case(clinic: Clinic, case: dict[str, Any], serial: int, outcome: Outcome
             service.record_refill(clinic.nurse, clinic.check, pump_id,
                                   typed_refill(entry, at, data))
 
+    verdict = stop
     try:
         data = None if action == "refill" else typed_prescription(entry, case["drug"], at)
-        if stop in ("blocked", "warning"):
+        if stop in SEVERITY:
             assert data is not None
             check = service.check_prescription(pump_id, data)
+            verdict = str(check.verdict)
             codes = {str(f.code) for f in check.findings if f.level == stop}
-            if check.verdict != stop or code not in codes:
+            if SEVERITY.get(verdict, 0) < SEVERITY[stop] or code not in codes:
                 outcome.fail(case, f"check gave {check.verdict} {sorted(codes)}, not {stop} "
                                    f"{code}")
         save(data)
+        if stop == "recorded":
+            # a fact recorded as it is, with the verdict it earns (domain-rules §4, §4a)
+            verdict = latest_verdict(clinic, pump_id)
+            if verdict != code:
+                outcome.fail(case, f"recorded with the verdict {verdict}, not {code}")
+            return
     except PumpMgrError as exc:
         refused = stop == "refused" and (str(exc.code), exc.field) == (code, case.get("field"))
-        blocked = (stop == "blocked" and isinstance(exc, ImpossibleInput)
+        blocked = (verdict == "blocked" and isinstance(exc, ImpossibleInput)
                    and exc.field == "dose" and "cannot be saved" in exc.message)
-        warned = (stop == "warning" and isinstance(exc, InputError) and exc.field == "reason"
+        warned = (verdict == "warning" and isinstance(exc, InputError) and exc.field == "reason"
                   and code in exc.message)
-        if not (refused or blocked or warned):
+        stopped = verdict == "stop" and isinstance(exc, PermissionDenied) and exc.field == "dose"
+        if not (refused or blocked or warned or stopped):
             outcome.fail(case, f"refused with {exc.code} ({exc.field}): {exc.message}")
     else:
         outcome.fail(case, "SAVED: nothing stopped it")
@@ -183,6 +208,13 @@ def run_case(clinic: Clinic, case: dict[str, Any], serial: int, outcome: Outcome
             outcome.fail(case, "a blocked dose wrote something")
 
 
+def latest_verdict(clinic: Clinic, pump_id: int) -> str | None:
+    with clinic.service.database.read() as session:
+        return session.scalar(select(db.Refill.discrepancy_verdict)
+                              .where(db.Refill.pump_id == pump_id)
+                              .order_by(db.Refill.id.desc()).limit(1))
+
+
 @pytest.fixture
 def clinic(database: Database) -> Iterator[Clinic]:
     yield make_clinic(database)
@@ -197,8 +229,8 @@ def test_the_corpus_is_versioned_and_large_enough() -> None:
             "same-ml-per-day", "step-too-large"} <= slips
     catalogued = {str(c) for c in FindingCode} | {str(c) for c in Code}
     for case in CASES:
-        assert case["stop"] in ("blocked", "warning", "refused"), case["id"]
-        assert case["code"] in catalogued, case["id"]
+        assert case["stop"] in ("blocked", "stop", "warning", "refused", "recorded"), case["id"]
+        assert case["code"] in catalogued | {"investigate", "found_empty"}, case["id"]
         assert case["stop"] != "refused" or case.get("field"), case["id"]
 
 
@@ -210,7 +242,8 @@ def test_every_slip_is_stopped_through_the_services(
     backend = clinic.service.database.backend
     # Every case on SQLite; in the suite every sixth on PostgreSQL (all with --full): the
     # stops are decided in Python, PostgreSQL adds that a stopped case writes nothing there.
-    chosen = CASES if full_size or backend == "sqlite" else CASES[::6]
+    chosen = [c for c in (CASES if full_size or backend == "sqlite" else CASES[::6])
+              if c["id"] not in NEEDS_REVIEW]
     for serial, case in enumerate(chosen):
         run_case(clinic, case, serial, outcome)
     harness_report(f"5 unit confusion {backend}", len(chosen), len(outcome.failures),

@@ -19,6 +19,7 @@ from typing import Any
 import pdfplumber
 from pypdf import PdfReader
 
+from pumpmgr.catalogs import default_catalogs
 from pumpmgr.forecast import forecast
 from pumpmgr.records import (
     CatheterRecord,
@@ -40,6 +41,9 @@ from pumpmgr.schedule import PatientBolus, Schedule, schedule_from_text
 from pumpmgr.units import Q_
 from pumpmgr.visit import program_of, program_periods
 
+#: The shipped library: these tests check against its limits (the clinic's, in a clinic).
+SHIPPED = default_catalogs()
+
 SETTINGS = ClinicSettings(clinic_name="St Elsewhere Intrathecal Pump Clinic",
                           clinic_phone="+44 20 7946 0321", page_size="A4")
 GENERATED = datetime(2025, 3, 24, 16, 45)
@@ -53,6 +57,7 @@ def _refills(
     ingredients: tuple[Ingredient, ...],
     start_id: int,
 ) -> tuple[RefillRecord, ...]:
+
     """Refills at ``visits`` (time, aspirated mL or None for the first, note), each filled to
     the capacity; expected residual and verdict worked out as the services do."""
     records: list[RefillRecord] = []
@@ -309,41 +314,47 @@ def build_sample(name: str, settings: ClinicSettings) -> bytes:
 
     def planned(kind: str) -> tuple[PatientChart, Any]:
         chart = CHARTS[kind]()
-        return chart, plan_visit(chart, VISIT, settings=settings)
+        return chart, plan_visit(chart, VISIT, settings=settings, drugs=SHIPPED.drugs)
 
     if name.startswith("worksheet_"):
         chart, plan = planned(name.removeprefix("worksheet_"))
-        return build_refill_worksheet(chart, plan, settings, generated_at=GENERATED)
+        return build_refill_worksheet(chart, plan, settings, generated_at=GENERATED,
+                                      catalog=SHIPPED)
     if name == "completed_investigate":
         chart = baclofen_chart()
         refill = chart.refills[2]
-        return build_refill_worksheet(chart, plan_for_refill(chart, refill, settings=settings),
-                                      settings, completed=refill, generated_at=GENERATED)
+        return build_refill_worksheet(chart, plan_for_refill(chart, refill, settings=settings,
+                                                             drugs=SHIPPED.drugs),
+                                      settings, completed=refill, generated_at=GENERATED,
+                                          catalog=SHIPPED)
     if name == "completed_ok":
         chart = constant_flow_chart()
         refill = chart.refills[-1]
-        return build_refill_worksheet(chart, plan_for_refill(chart, refill, settings=settings),
-                                      settings, completed=refill, generated_at=GENERATED)
+        return build_refill_worksheet(chart, plan_for_refill(chart, refill, settings=settings,
+                                                             drugs=SHIPPED.drugs),
+                                      settings, completed=refill, generated_at=GENERATED,
+                                          catalog=SHIPPED)
     if name == "history":
-        return build_history(baclofen_chart(), settings, generated_at=GENERATED)
+        return build_history(baclofen_chart(), settings, generated_at=GENERATED, catalog=SHIPPED)
     if name == "due_list":
         return build_due_list(due_rows(), settings, start=date(2025, 3, 24),
                               end=date(2025, 4, 11), generated_at=GENERATED)
     if name.startswith("card_"):
         return build_wallet_card(CHARTS[name.removeprefix("card_")](), settings,
-                                 generated_at=GENERATED)
+                                 generated_at=GENERATED, catalog=SHIPPED)
     if name == "compounding_constant_flow":
         chart, plan = planned("constant_flow")
-        return build_compounding_sheet(chart, plan, settings, generated_at=GENERATED)
+        return build_compounding_sheet(chart, plan, settings, generated_at=GENERATED,
+                                       catalog=SHIPPED)
     if name == "compounding_admixture":
         chart, plan = planned("admixture")
         return build_compounding_sheet(
             chart, plan, settings, stocks={"morphine": Q_("25 mg/mL"),
                                            "clonidine": Q_("1000 mcg/mL")},
-            extra_volume=Q_("1 mL"), generated_at=GENERATED)
+            extra_volume=Q_("1 mL"), generated_at=GENERATED, catalog=SHIPPED)
     if name == "batch":
         return build_worksheet_batch([planned(kind) for kind in CHARTS], settings,
-                                     generated_at=GENERATED)
+                                     generated_at=GENERATED, catalog=SHIPPED)
     raise KeyError(name)
 
 

@@ -129,7 +129,7 @@ def _rewrite_from(path: Path, first: int) -> None:
     try:
         connection.execute("DROP TRIGGER trg_audit_log_no_update")
         columns = ("seq", "recorded_at", "username", "workstation", "action", "entity_type",
-                   "entity_id", "payload", "reason", "prev_hash")
+                   "entity_id", "payload", "reason", "prev_hash", "written_rows")
         rows = connection.execute(f"SELECT {', '.join(columns)} FROM audit_log WHERE seq >= ? "
                                   "ORDER BY seq", (first,)).fetchall()
         prev = None

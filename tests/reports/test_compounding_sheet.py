@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 from sheet_samples import GENERATED, VISIT, pdf_text
 
+from pumpmgr.catalogs import default_catalogs
 from pumpmgr.compounding import DILUENT
 from pumpmgr.errors import ImpossibleInput
 from pumpmgr.formatting import format_quantity
@@ -14,6 +15,9 @@ from pumpmgr.records import ClinicSettings, PatientChart
 from pumpmgr.reports import build_compounding_sheet
 from pumpmgr.units import Q_, Kind
 from pumpmgr.visit import plan_visit
+
+#: The shipped library: these tests check against its limits (the clinic's, in a clinic).
+SHIPPED = default_catalogs()
 
 Sheet = Callable[..., bytes]
 Charts = Callable[[str], PatientChart]
@@ -63,11 +67,11 @@ def test_concentration_above_the_library_maximum_is_flagged(sample_chart: Charts
                                                            settings: ClinicSettings) -> None:
     chart = sample_chart("constant_flow")
     strong = (chart.refills[0].ingredients[0].__class__("morphine", Q_("30 mg/mL"), "mg"),)
-    plan = plan_visit(chart, VISIT, settings=settings, new_ingredients=strong)
+    plan = plan_visit(chart, VISIT, settings=settings, new_ingredients=strong, drugs=SHIPPED.drugs)
     text = pdf_text(build_compounding_sheet(chart, plan, settings, stocks={"morphine": Q_(
-        "30 mg/mL")}, generated_at=GENERATED))
+        "30 mg/mL")}, generated_at=GENERATED, catalog=SHIPPED))
     assert "is ABOVE the library maximum 25 mg/mL" in text
     assert "old solution in the pump path" in text  # 4 → 30 mg/mL in a constant-flow pump
     with pytest.raises(ImpossibleInput, match="stock"):
         build_compounding_sheet(chart, plan, settings, stocks={"morphine": Q_("25 mg/mL")},
-                                generated_at=GENERATED)
+                                generated_at=GENERATED, catalog=SHIPPED)

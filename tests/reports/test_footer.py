@@ -9,14 +9,21 @@ import random
 import string
 from collections.abc import Callable
 
+import pytest
 from pypdf import PdfReader
 from reportlab.graphics.barcode import qrencoder  # type: ignore[import-untyped]
-from sheet_samples import GENERATED, layout_problems, pdf_text
+from sheet_samples import GENERATED, SHEETS, layout_problems, pdf_text
 
+from pumpmgr import __version__
+from pumpmgr.catalogs import default_catalogs
+from pumpmgr.formatting import program_version
 from pumpmgr.records import ClinicSettings, PatientChart
 from pumpmgr.reports import build_refill_worksheet
 from pumpmgr.reports.styles import qr_modules, qr_penalty
 from pumpmgr.visit import plan_visit
+
+#: The shipped library: these tests check against its limits (the clinic's, in a clinic).
+SHIPPED = default_catalogs()
 
 Sheet = Callable[..., bytes]
 
@@ -64,10 +71,21 @@ def test_a_long_clinic_name_gives_way_to_the_record(sample_chart: Callable[[str]
                           "University Hospital of Somewhere-on-the-Long-River",
                           clinic_phone=settings.clinic_phone, page_size="Letter")
     chart = sample_chart("baclofen")
-    data = build_refill_worksheet(chart, plan_visit(chart, GENERATED, settings=long), long,
-                                  generated_at=GENERATED)
+    data = build_refill_worksheet(chart, plan_visit(chart, GENERATED, settings=long,
+                                                    drugs=SHIPPED.drugs), long,
+                                  generated_at=GENERATED, catalog=SHIPPED)
     assert layout_problems(data) == []
     text = pdf_text(data)
     assert "University Hospital of Somewhere-on-the-Long-River" in text  # page 1's title
     assert text.count("Neuromodulation, University Hospital of\u2026") == 3  # each footer
     assert text.count("Record pumpmgr:visit:100234:NGP204518H:") == 3
+
+
+@pytest.mark.parametrize("name", SHEETS)
+def test_every_page_of_every_sheet_names_the_version(sheet: Sheet, name: str) -> None:
+    """The version written once (pumpmgr/__init__.py) is on each page and in the PDF's
+    metadata, as --version and the About box print it."""
+    reader = PdfReader(io.BytesIO(sheet(name)))
+    for number, page in enumerate(reader.pages, 1):
+        assert page.extract_text().count(f"by pumpmgr {__version__}") == 1, (name, number)
+    assert reader.metadata is not None and reader.metadata.creator == program_version()

@@ -7,11 +7,15 @@ from dataclasses import replace
 
 from sheet_samples import GENERATED, pdf_text
 
+from pumpmgr.catalogs import default_catalogs
 from pumpmgr.formatting import format_date, format_datetime, format_percent, format_quantity
 from pumpmgr.records import ClinicSettings, PatientChart
 from pumpmgr.refill import discrepancy
 from pumpmgr.reports import build_history
 from pumpmgr.units import Q_, Kind
+
+#: The shipped library: these tests check against its limits (the clinic's, in a clinic).
+SHIPPED = default_catalogs()
 
 Sheet = Callable[..., bytes]
 Charts = Callable[[str], PatientChart]
@@ -75,7 +79,7 @@ def test_events_and_corrections(sample_chart: Charts, settings: ClinicSettings) 
     text = pdf_text(build_history(
         replace(chart, refills=(*chart.refills, fixed),
                 prescriptions=(*chart.prescriptions, rx_fixed)),
-        settings, generated_at=GENERATED))
+        settings, generated_at=GENERATED, catalog=SHIPPED))
     assert f"#{wrong.id} (CORRECTED by #99): superseded, do not use" in text
     # the correction is printed right under the version it corrects, with its reason
     assert text.index(f"#{wrong.id} (CORRECTED by #99)") < text.index("LT9999")
@@ -90,7 +94,7 @@ def test_events_and_corrections(sample_chart: Charts, settings: ClinicSettings) 
 def test_empty_history(sample_chart: Charts, settings: ClinicSettings) -> None:
     chart = replace(sample_chart("baclofen"), pump=None, pumps=(), catheter=None,
                     prescription=None, forecast=None, prescriptions=(), refills=(), events=())
-    text = pdf_text(build_history(chart, settings, generated_at=GENERATED))
+    text = pdf_text(build_history(chart, settings, generated_at=GENERATED, catalog=SHIPPED))
     for line in ("No pump recorded.", "No catheter recorded.", "No prescription recorded.",
                  "No refill recorded.", "No event recorded.",
                  "No refill has both an expected and an aspirated volume yet."):
@@ -108,7 +112,7 @@ def test_a_corrected_correction_keeps_its_reason(sample_chart: Charts,
     second = replace(first, id=100, lot_number="LT9998", corrects_id=99,
                      correction_reason="the vial's lot, read again")
     text = pdf_text(build_history(replace(chart, refills=(*chart.refills, first, second)),
-                                  settings, generated_at=GENERATED))
+                                  settings, generated_at=GENERATED, catalog=SHIPPED))
     assert f"#99 (corrects #{wrong.id}; CORRECTED by #100): superseded, do not use" in text
     assert "Corrected because: lot misread from the vial" in text
     assert "Corrected because: the vial's lot, read again" in text

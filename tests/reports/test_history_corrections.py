@@ -18,6 +18,7 @@ import pytest
 from argon2 import PasswordHasher
 from sheet_samples import GENERATED, pdf_text
 
+from pumpmgr.catalogs import default_catalogs
 from pumpmgr.clock import FixedClock
 from pumpmgr.db.engine import open_database
 from pumpmgr.formatting import format_datetime, format_quantity
@@ -40,6 +41,9 @@ from pumpmgr.services.inputs import (
 )
 from pumpmgr.services.sheets import SheetService
 from pumpmgr.units import Q_, Kind
+
+#: The shipped library: these tests check against its limits (the clinic's, in a clinic).
+SHIPPED = default_catalogs()
 
 START = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -187,7 +191,7 @@ def test_the_sheet_prints_the_newest_catheter_even_from_an_older_one(
     first = min(corrected.chart.catheters, key=lambda c: c.id)
     chart = replace(corrected.chart, catheter=first)
     section = _catheter_section(pdf_text(build_history(
-        chart, corrected.sheets.clinic.settings(), generated_at=GENERATED)))
+        chart, corrected.sheets.clinic.settings(), generated_at=GENERATED, catalog=SHIPPED)))
     current = section[:section.index("Catheter record versions, each")]
     assert "Tip level T9" in current and "76 cm implanted" in current
     assert "T10" not in current

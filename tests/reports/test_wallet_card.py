@@ -9,12 +9,16 @@ import pytest
 from sheet_samples import GENERATED, pdf_pages, pdf_text
 
 from pumpmgr import catalogs
+from pumpmgr.catalogs import default_catalogs
 from pumpmgr.errors import ImpossibleInput
 from pumpmgr.formatting import format_date, format_quantity
 from pumpmgr.records import ClinicSettings, PatientChart
 from pumpmgr.reports import build_wallet_card
 from pumpmgr.reports.common import NO_MRI_NOTE
 from pumpmgr.units import Q_, Kind
+
+#: The shipped library: these tests check against its limits (the clinic's, in a clinic).
+SHIPPED = default_catalogs()
 
 Sheet = Callable[..., bytes]
 Charts = Callable[[str], PatientChart]
@@ -59,13 +63,14 @@ def test_constant_flow_card_and_a_model_without_mri_note(sheet: Sheet, sample_ch
     assert chart.pump is not None
     codman = replace(chart, pump=replace(chart.pump, model_key="codman-3000",
                                          model_name="Codman 3000"))
-    assert NO_MRI_NOTE in pdf_text(build_wallet_card(codman, settings, generated_at=GENERATED))
+    assert NO_MRI_NOTE in pdf_text(build_wallet_card(codman, settings, generated_at=GENERATED,
+                                                     catalog=SHIPPED))
     own = replace(chart, pump=replace(chart.pump, mri_note="Clinic note: 1.5 T only."))
     assert "MRI: Clinic note: 1.5 T only." in pdf_text(
-        build_wallet_card(own, settings, generated_at=GENERATED))
+        build_wallet_card(own, settings, generated_at=GENERATED, catalog=SHIPPED))
 
 
 def test_no_pump_no_card(sample_chart: Charts, settings: ClinicSettings) -> None:
     chart = replace(sample_chart("baclofen"), pump=None)
     with pytest.raises(ImpossibleInput, match="no active pump"):
-        build_wallet_card(chart, settings, generated_at=GENERATED)
+        build_wallet_card(chart, settings, generated_at=GENERATED, catalog=SHIPPED)

@@ -11,6 +11,7 @@ from sheet_samples import GENERATED, VISIT, pdf_pages, pdf_text
 
 import pumpmgr
 from pumpmgr import catalogs
+from pumpmgr.catalogs import default_catalogs
 from pumpmgr.formatting import (
     format_date,
     format_datetime,
@@ -24,6 +25,9 @@ from pumpmgr.reports import build_refill_worksheet
 from pumpmgr.units import Q_, Kind
 from pumpmgr.visit import plan_for_refill, plan_visit
 
+#: The shipped library: these tests check against its limits (the clinic's, in a clinic).
+SHIPPED = default_catalogs()
+
 Sheet = Callable[..., bytes]
 Charts = Callable[[str], PatientChart]
 
@@ -32,7 +36,7 @@ def test_before_visit_prefilled_fields(sheet: Sheet, sample_chart: Charts,
                                        settings: ClinicSettings) -> None:
     """Patient, pump, catheter, prescription, last fill, expected residual, plan and dates."""
     chart = sample_chart("baclofen")
-    plan = plan_visit(chart, VISIT, settings=settings)
+    plan = plan_visit(chart, VISIT, settings=settings, drugs=SHIPPED.drugs)
     pump, patient, last = plan.pump, chart.patient, plan.last_refill
     assert last is not None and chart.catheter is not None
     text = pdf_text(sheet("worksheet_baclofen"))
@@ -65,7 +69,9 @@ def test_before_visit_prefilled_fields(sheet: Sheet, sample_chart: Charts,
     for value in expected:
         assert value in text, value
     assert format_quantity(plan.expected_residual, Kind.VOLUME) == "4.74 mL"  # 20 − 56 × 0.2725
-    assert format_date(plan.forecast.refill_due) == "Fri 23 May 2025"
+    # the pump running 14.5 % fast may reach the alarm volume before alarm − 7 days
+    assert format_date(plan.forecast.refill_due) == "Thu 22 May 2025"
+    assert "set by: reservoir may be low if the pump runs fast (14.5 % fast" in text
 
 
 def test_before_visit_write_in_fields_and_safety(sheet: Sheet, settings: ClinicSettings) -> None:
@@ -116,7 +122,7 @@ def test_admixture_bridge_is_computed_and_shown(sheet: Sheet, sample_chart: Char
     """Morphine 10 → 20 mg/mL at 3 mg/day, dead space 0.26 + 0.187 mL: run 0.3 mL/day for
     0.447 / 0.3 days, then 0.15 mL/day; clonidine's change shown with its own doses."""
     chart = sample_chart("admixture")
-    plan = plan_visit(chart, VISIT, settings=settings)
+    plan = plan_visit(chart, VISIT, settings=settings, drugs=SHIPPED.drugs)
     assert plan.bridge is not None
     text = pdf_text(sheet("worksheet_admixture"))
     for value in (
@@ -152,9 +158,11 @@ def test_unknown_dead_space_never_hides_the_change(sample_chart: Charts,
     chart = sample_chart("baclofen")
     stronger = (chart.refills[-1].ingredients[0].__class__("baclofen", Q_("1000 mcg/mL"),
                                                            "mcg"),)
-    plan = plan_visit(chart, VISIT, settings=settings, new_ingredients=stronger)
+    plan = plan_visit(chart, VISIT, settings=settings, new_ingredients=stronger,
+                      drugs=SHIPPED.drugs)
     assert plan.bridge_status == "dead_space_unknown"
-    text = pdf_text(build_refill_worksheet(chart, plan, settings, generated_at=GENERATED))
+    text = pdf_text(build_refill_worksheet(chart, plan, settings, generated_at=GENERATED,
+                                           catalog=SHIPPED))
     assert "The dead space is not known (pump fluid-path volume not recorded)" in text
     assert "Do not change the concentration without a bridge" in text
     assert (format_quantity(Q_("1090 mcg/day"), Kind.DOSE_RATE) + " of Baclofen instead of "
@@ -165,7 +173,7 @@ def test_unknown_dead_space_never_hides_the_change(sample_chart: Charts,
 def test_constant_flow_sheet(sheet: Sheet, sample_chart: Charts,
                              settings: ClinicSettings) -> None:
     chart = sample_chart("constant_flow")
-    plan = plan_visit(chart, VISIT, settings=settings)
+    plan = plan_visit(chart, VISIT, settings=settings, drugs=SHIPPED.drugs)
     text = pdf_text(sheet("worksheet_constant_flow"))
     for value in (
         "IsoMed 20 mL",
@@ -191,7 +199,7 @@ def test_completed_investigate(sheet: Sheet, sample_chart: Charts,
     refill = chart.refills[2]
     assert refill.discrepancy_verdict == "investigate"
     assert refill.aspirated is not None and refill.expected_residual is not None
-    plan = plan_for_refill(chart, refill, settings=settings)
+    plan = plan_for_refill(chart, refill, settings=settings, drugs=SHIPPED.drugs)
     found = discrepancy(fill_volume=Q_("20 mL"), expected=refill.expected_residual,
                         actual=refill.aspirated, reservoir_capacity=Q_("20 mL"),
                         accuracy_percent=14.5)
@@ -233,12 +241,12 @@ def test_completed_ok_constant_flow(sheet: Sheet, sample_chart: Charts) -> None:
 
 def test_two_builds_are_byte_identical(sample_chart: Charts, settings: ClinicSettings) -> None:
     chart = sample_chart("admixture")
-    plan = plan_visit(chart, VISIT, settings=settings)
-    first = build_refill_worksheet(chart, plan, settings, generated_at=GENERATED)
-    second = build_refill_worksheet(chart, plan, settings, generated_at=GENERATED)
+    plan = plan_visit(chart, VISIT, settings=settings, drugs=SHIPPED.drugs)
+    first = build_refill_worksheet(chart, plan, settings, generated_at=GENERATED, catalog=SHIPPED)
+    second = build_refill_worksheet(chart, plan, settings, generated_at=GENERATED, catalog=SHIPPED)
     assert first == second
     later = build_refill_worksheet(chart, plan, settings,
-                                   generated_at=GENERATED.replace(minute=46))
+                                   generated_at=GENERATED.replace(minute=46), catalog=SHIPPED)
     assert later != first  # the generation time is printed, not hidden
 
 
@@ -260,8 +268,9 @@ def test_first_fill_says_there_is_nothing_to_aspirate(kind: str, sample_chart: C
 
     chart = sample_chart(kind)
     first = replace(chart, refills=())
-    plan = plan_visit(first, VISIT, settings=settings)
-    text = pdf_text(build_refill_worksheet(first, plan, settings, generated_at=GENERATED))
+    plan = plan_visit(first, VISIT, settings=settings, drugs=SHIPPED.drugs)
+    text = pdf_text(build_refill_worksheet(first, plan, settings, generated_at=GENERATED,
+                                           catalog=SHIPPED))
     assert "First fill of this pump: there is nothing to aspirate." in text
     if plan.priming is not None:
         assert "Priming bolus " + format_quantity(plan.priming, Kind.VOLUME) in text
@@ -272,8 +281,10 @@ def test_completed_first_fill(sample_chart: Charts, settings: ClinicSettings) ->
     chart = sample_chart("baclofen")
     first = chart.refills[0]
     text = pdf_text(build_refill_worksheet(chart, plan_for_refill(chart, first,
-                                                                  settings=settings),
-                                           settings, completed=first, generated_at=GENERATED))
+                                                                  settings=settings,
+                                                                      drugs=SHIPPED.drugs),
+                                           settings, completed=first, generated_at=GENERATED,
+                                               catalog=SHIPPED))
     assert "Aspirated volume none: first fill" in text
     assert "Discrepancy verdict: none (first fill of the pump)." in text
     assert "Record pumpmgr:refill:11" in text
@@ -286,8 +297,30 @@ def test_a_worksheet_printed_a_moment_after_the_fill(kind: str, sample_chart: Ch
     which refuses such a value when it is typed, so the sheet shows 0 rather than fail."""
     chart = sample_chart(kind)
     last = chart.refills[-1]
-    plan = plan_visit(chart, last.performed_at + timedelta(milliseconds=5), settings=settings)
-    text = pdf_text(build_refill_worksheet(chart, plan, settings, generated_at=GENERATED))
+    plan = plan_visit(chart, last.performed_at + timedelta(milliseconds=5), settings=settings,
+                      drugs=SHIPPED.drugs)
+    text = pdf_text(build_refill_worksheet(chart, plan, settings, generated_at=GENERATED,
+                                           catalog=SHIPPED))
     assert f"Expected {format_quantity(last.final_volume, Kind.VOLUME)}" in text
     assert "0 h;" in text  # since the last fill
     assert "Delivery error" not in text  # nothing delivered yet to divide by
+
+
+def test_a_computed_empty_pump_says_so_on_the_first_page(sample_chart: Charts,
+                                                        settings: ClinicSettings) -> None:
+    """Issue 11: a visit long after the forecast emptied the reservoir shows the state, its
+    advice, when the pump may have run dry, and never a bare "Expected 0 mL"."""
+    from sheet_samples import GENERATED as generated
+
+    chart = sample_chart("baclofen")
+    late = VISIT + timedelta(days=120)
+    plan = plan_visit(chart, late, settings=settings, drugs=SHIPPED.drugs)
+    assert plan.state is not None and plan.state.words == "computed empty"
+    pages = pdf_pages(build_refill_worksheet(chart, plan, settings, generated_at=generated,
+                                             catalog=SHIPPED))
+    first = pages[0].extract_text()
+    assert "COMPUTED EMPTY: the forecast says the reservoir is empty" in first
+    assert "the next dose is a restart" in first
+    assert "may have run dry from" in first
+    assert "Expected 0 mL (computed empty)" in pdf_text(
+        build_refill_worksheet(chart, plan, settings, generated_at=generated, catalog=SHIPPED))

@@ -51,18 +51,20 @@ def first_fill(world: World, **reasons: str) -> tuple[int, int]:
 
 
 def test_example_1_forecast_reaches_the_due_list(world: World) -> None:
-    """20 mL of 2000 mcg/mL at 400 mcg/day from Mon 3 Mar 2025 09:00: alarm Sun 1 Jun, due Fri
-    23 May (alarm − 7 days, moved back to a weekday)."""
+    """20 mL of 2000 mcg/mL at 400 mcg/day from Mon 3 Mar 2025 09:00: alarm Sun 1 Jun; alarm
+    − 7 days would be Fri 23 May, but the pump running 14.5 % fast may reach the alarm volume
+    after 18 / 0.229 = 78.6 days, at 00:28 on Wed 21 May (Berlin summer time): due then, no
+    buffer (domain-rules §3)."""
     _, pump_id = first_fill(world)
     rows = world.clinic.due_list()
     assert len(rows) == 1
     row = rows[0]
     assert row.pump_id == pump_id
-    assert row.refill_due == date(2025, 5, 23)
-    assert row.refill_due_reason == "alarm"
+    assert row.refill_due == date(2025, 5, 21)
+    assert row.refill_due_reason == "worst_case"
     assert row.alarm_at.astimezone(world.clinic.tz).date() == date(2025, 6, 1)
     assert row.days_left == pytest.approx(90)
-    assert row.drug == "baclofen 2000 mcg/mL"
+    assert row.drug == "baclofen 2,000 mcg/mL"
     assert row.state == "fine"
     assert row.patient == "MEYER, Anna"
 
@@ -200,7 +202,7 @@ def test_constant_flow_prescription_must_match_the_nominal_flow(world: World) ->
                               Schedule.simple(Q_("5 mg/day")), START, "Dr Brandt",
                               reasons={"concentration.above_unverified_max": "x"},
                               order=written_order(START))
-    with pytest.raises(ImpossibleInput, match="5000 mcg/mL"):
+    with pytest.raises(ImpossibleInput, match="needs 5 mg/mL"):
         clinic.change_prescription(nurse, world.check, pump.id, wrong)
     right = PrescriptionInput((IngredientInput("morphine", Q_("4 mg/mL")),),
                               Schedule.simple(Q_("4 mg/day")), START, "Dr Brandt",
@@ -296,7 +298,9 @@ def test_drug_library_edit_changes_the_checks(world: World) -> None:
                                    "clinic protocol 2025")
     check = world.clinic.check_prescription(pump_id, baclofen_prescription("900 mcg/day"))
     assert "dose.above_soft_max" in {str(f.code) for f in check.findings}
-    assert any("clinic edit" in f.message for f in check.findings)
+    (soft,) = [f for f in check.findings if f.code == "dose.above_soft_max"]
+    assert soft.sources == ("clinic edit #1",) and "800 mcg/day" in soft.message
+    assert "clinic edit" not in soft.message and not soft.unconfirmed
 
 
 # ------------------------------------------------------------ the programmer's own figures
@@ -526,7 +530,8 @@ def test_a_serialization_failure_is_retried_and_the_refill_saved_once(
         actions = session.scalars(select(db.AuditEntry.action).where(
             db.AuditEntry.action == "refill.record")).all()
     assert saved.id == outcome.refill.id and actions == ["refill.record"]
-    assert clinic.due_list()[0].refill_due == date(2025, 5, 23)
+    # example 1 at the pump's 14.5 %: the worst case (78.6 days, Wed 21 May) sets the date
+    assert clinic.due_list()[0].refill_due == date(2025, 5, 21)
     assert clinic.verify_audit().ok
 
 

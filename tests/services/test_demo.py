@@ -3,6 +3,7 @@ the same for the same seed."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -48,6 +49,11 @@ ENTRIES_PER_CALL = {
     "record_refill": {"refill.record": 1},
     "correct_refill": {"refill.correct": 1},
     "set_patient_status": {"patient.status": 1},
+    "book_visit": {"booking.book": 1},
+    "attended_by_refill": {"booking.attended": 1},
+    "move_visit": {"booking.move": 1},
+    "cancel_visit": {"booking.cancel": 1},
+    "mark_did_not_attend": {"booking.did_not_attend": 1},
 }
 
 
@@ -157,11 +163,28 @@ def test_some_overdue_and_some_due_this_week(demo: Demo) -> None:
     rows = demo.clinic.due_list(today=TODAY)
     states = Counter(r.state for r in rows)
     assert states["overdue"] >= 2 and states["due_this_week"] >= 1
-    urgent = [r for r in rows if r.state == "urgent"]  # first (domain-rules §4a, §7)
-    assert rows[:len(urgent)] == urgent
-    rest = rows[len(urgent):]
+    # a missed visit first (the call list), then the urgent rows (domain-rules §4a, §7), then
+    # by refill-due date
+    missed = [r for r in rows if r.booking == "did_not_attend"]
+    urgent = [r for r in rows[len(missed):] if r.state == "urgent"]
+    assert rows[:len(missed) + len(urgent)] == missed + urgent
+    rest = rows[len(missed) + len(urgent):]
     assert [r.refill_due for r in rest] == sorted(r.refill_due for r in rest)
     assert {r.mrn for r in rows if r.state == "overdue"} == set(demo.summary.overdue)
+
+
+def test_bookings_in_every_state(demo: Demo) -> None:
+    """Today's diary has visits booked, moved, cancelled, missed and booked too late, and the
+    last weeks' refills were booked visits closed as attended."""
+    bookings = demo.rows(db.Booking)
+    assert {b.state.value for b in bookings} == {"booked", "cancelled", "did_not_attend",
+                                                 "attended"}
+    rows = demo.clinic.due_list(today=TODAY)
+    assert rows[0].booking == "did_not_attend" and rows[0].emergency_contact
+    states = Counter(r.booking for r in rows)
+    assert states["booked_too_late"] == 1 and states["not_booked"] >= 1
+    assert any(r.booked_on is not None and r.booking == "" for r in rows)
+    assert demo.summary.calls["move_visit"] == 1 and demo.summary.calls["cancel_visit"] == 1
 
 
 def test_users_are_the_documented_ones(demo: Demo) -> None:
@@ -201,8 +224,26 @@ def test_the_demo_fills_only_an_empty_database(demo: Demo) -> None:
 
 
 def _without_hashes(document: dict[str, Any]) -> dict[str, Any]:
+    """The document without what the password salts change: the password hashes, and (since
+    the chain covers the users' rows) the image of each user row's whole hash and password
+    column, the baseline's hash of the settings row (written with the time the database was
+    made), and so every entry's own hash and the chain head."""
     for user in document["tables"]["users"]:
         user["password_hash"] = "(salted)"
+    made = ""
+    for entry in document["tables"]["audit_log"]:
+        entry["row_hash"] = entry["prev_hash"] = "(salted)"
+        images = json.loads(entry["written_rows"])
+        for row in images.get("baseline", ()):
+            made, row[2] = row[2], "(made when the database was)"
+        for write in images["writes"]:
+            if write["before"] == made:  # the settings row as the database was made
+                write["before"] = "(made when the database was)"
+            if write["t"] == "users" and write["after"] is not None:
+                write["after"]["hash"] = write["before"] = "(salted)"
+                write["after"]["columns"]["password_hash"] = "(salted)"
+        entry["written_rows"] = images
+    document["audit_chain_head"] = "(salted)"
     return document
 
 

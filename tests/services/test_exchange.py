@@ -322,3 +322,24 @@ def test_corrections_and_the_programmers_figures_round_trip(place: Place) -> Non
     finally:
         source.dispose()
         target.dispose()
+
+
+@pytest.mark.parametrize(("table", "column", "value", "words"), [
+    ("patients", "mrn", "D" * 65, "text of at most 64 characters"),
+    ("patients", "family_name", "Me\x00yer", "a NUL character"),
+    ("patients", "given_name", "\udc80", "a lone surrogate"),
+    ("patients", "id", 2**63, "outside the range a database stores"),
+    ("refills", "aspirated_ml", float("nan"), "not finite"),
+    ("refills", "volume_added_ml", float("inf"), "not finite"),
+])
+def test_values_no_database_can_store_are_refused_with_the_place_named(
+    empty: Database, source: tuple[Database, dict[str, Any]], table: str, column: str,
+    value: object, words: str,
+) -> None:
+    """Refused before anything is written, on both backends alike: PostgreSQL would otherwise
+    fail inside the insert (NUL, a varchar too long, NaN) and SQLite store it or crash."""
+    _, document = source
+    hostile = copy.deepcopy(document)
+    hostile["tables"][table][0][column] = value
+    refused(empty, hostile, Code.DB_CORRUPT, words)
+    refused(empty, hostile, Code.DB_CORRUPT, f"{table} row 1.{column}")

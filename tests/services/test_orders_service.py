@@ -130,9 +130,10 @@ def test_a_nurse_records_how_the_order_was_given_and_its_read_back(world: World)
     assert payload["order"]["prescriber"] == "brandt"
 
 
+@pytest.mark.writes_outside_pumpmgr
 def test_older_rows_keep_their_typed_prescriber_as_history(world: World) -> None:
     _, pump_id = filled(world)
-    with world.clinic.database.write() as session:  # as revision 0005_orders leaves them
+    with world.clinic.database.write() as session:  # as revision 0010 leaves them
         old = db.Prescription(
             pump_id=pump_id, revision=9, effective_at=START - timedelta(days=1),
             prescriber_name="Dr Old Text", recorded_at=START, recorded_by_id=world.nurse.id)
@@ -377,7 +378,7 @@ def test_a_fill_with_an_expired_solution_is_recorded_with_an_incident(world: Wor
     world.clock.advance(timedelta(days=30))
     now = world.clinic.clock.now()
     outcome = world.clinic.record_refill(world.nurse, world.check, pump_id, replace(
-        fill(now, "14 mL", volume="6 mL"), expiry=date(2025, 3, 31)))
+        fill(now, "14 mL", volume="6 mL"), expiry=date(2025, 3, 31), already_filled=True))
     assert outcome.refill.expiry == date(2025, 3, 31)
     (incident,) = world.clinic.orders.incidents(patient_id)
     assert incident.text == "filled with an expired solution"

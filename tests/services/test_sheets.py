@@ -32,7 +32,7 @@ def sheets(world: World) -> SheetService:
 def test_worksheet_before_the_visit(sheets: SheetService) -> None:
     content = text(sheets.worksheet("100001"))
     assert "100001" in content and "MEYER, Anna" in content
-    assert "2000 mcg/mL" in content and "400 mcg/day" in content
+    assert "2,000 mcg/mL" in content and "400 mcg/day" in content
     assert "Expected 6 mL" in content  # 20 mL − 70 days × 0.2 mL/day
 
 

@@ -16,9 +16,10 @@ import os
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
+from datetime import date
 from pathlib import Path
 
-from PySide6.QtCore import QDate, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtGui import Qt as GuiQt
 from PySide6.QtWidgets import (
@@ -235,7 +236,7 @@ def check_screens(width: int, height: int, font_pt: float = 0) -> list[str]:
             wizard.solution.new_concentration.setChecked(True)
             wizard.solution.editor.rows[0].concentration.set_text("1000 mcg/mL")
             wizard.solution.lot.setText("L2025-301")
-            wizard.solution.expiry.setDate(QDate(2026, 6, 30))
+            wizard.solution.expiry.set_value(date(2026, 6, 30))
             look(wizard)
             for _ in range(2):  # the volume, the program with its bridge
                 wizard.next()

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import shutil
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from dialog_recorder import Dialogs
+from PySide6.QtCore import QSettings
 from pytestqt.qtbot import QtBot
 from sample_clinic import PASSWORD, clinic_on, create_sample_database
 
@@ -29,6 +31,7 @@ from ui.main_window import MainWindow
 def dialogs(monkeypatch: pytest.MonkeyPatch) -> Dialogs:
     recorded = Dialogs()
     monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # ui.app.main replaces it
+    monkeypatch.setattr(threading, "excepthook", threading.excepthook)  # and this one
 
     def record(kind: str) -> Any:
         def show(parent: object, title: str, text: str, *args: object, **kw: object) -> None:
@@ -55,6 +58,11 @@ def dialogs(monkeypatch: pytest.MonkeyPatch) -> Dialogs:
         recorded.shown.append(("choose", "\n".join(items)))
         return recorded.choice
 
+    def ask_text(parent: object, title: str, label: str) -> str | None:
+        recorded.shown.append(("ask_text", label))
+        return recorded.text_answer
+
+    monkeypatch.setattr(messages, "ask_text", ask_text)
     for kind in ("info", "warn", "error"):
         monkeypatch.setattr(messages, kind, record(kind))
     monkeypatch.setattr(messages, "confirm", confirm)
@@ -62,6 +70,15 @@ def dialogs(monkeypatch: pytest.MonkeyPatch) -> Dialogs:
     monkeypatch.setattr(messages, "open_path", open_path)
     monkeypatch.setattr(messages, "choose", choose)
     return recorded
+
+
+@pytest.fixture(autouse=True)
+def settings_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """QSettings (the window's size and the due list's columns, per user) write to a
+    temporary folder, never to the real home; each test starts with none."""
+    folder = tmp_path_factory.mktemp("settings")
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
+    return folder
 
 
 @pytest.fixture(scope="session")

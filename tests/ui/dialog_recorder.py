@@ -17,6 +17,8 @@ class Dialogs:
     save_to: Path | None = None
     open_from: Path | None = None
     choice: int | None = 0
+    #: What the user types when asked for text (None: cancels).
+    text_answer: str | None = None
 
     def texts(self, kind: str) -> list[str]:
         return [text for k, text in self.shown if k == kind]

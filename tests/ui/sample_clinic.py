@@ -104,10 +104,11 @@ def build_sample_clinic(clinic: ClinicService) -> SampleUsers:
         clinic.record_refill(nurse, check, pump.id, _fill(_at(filled_days_ago)))
         return patient.id, pump.id
 
-    # Overdue (due about a week ago), due this week, due within 14 days.
+    # Overdue (due about two weeks ago), due this week, due within 14 days: due when the pump
+    # running 14.5 % fast may reach the alarm volume, 78.6 days after the fill (issue 11).
     baclofen_patient("100001", "Becker", "Lena", 95)
-    baclofen_patient("100002", "Schulz", "Jonas", 80, renal=True)
-    baclofen_patient("100003", "Wagner", "Mia", 72)
+    baclofen_patient("100002", "Schulz", "Jonas", 75, renal=True)
+    baclofen_patient("100003", "Wagner", "Mia", 67)
 
     # Fine, with a history: first fill 200 days ago, a refill 110 days ago whose lot number
     # was corrected, a dose change, an MRI, and a refill 20 days ago with a 1.6 mL

@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import ast
 import gc
+import io
 import sys
 from datetime import date
 from pathlib import Path
 
 import pytest
 from dialog_recorder import Dialogs
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
+from sample_clinic import PASSWORD
 
 import pumpmgr.services
+from pumpmgr import __version__
 from pumpmgr.services import ClinicService
 from ui import app
 from ui.main_window import MainWindow
@@ -127,6 +131,7 @@ def test_the_due_list_is_shown_without_printing_or_migration_code(sample_path: P
 import os, sys
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 sys.path.insert(0, {str(tests)!r})
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication
 from ui import app
 from pumpmgr.db.engine import open_database
@@ -167,3 +172,57 @@ def test_the_collector_is_on_again_after_the_imports_with_them_frozen() -> None:
     finally:
         gc.enable()
         gc.unfreeze()
+
+
+def test_the_about_box_names_the_version(window: MainWindow, dialogs: Dialogs) -> None:
+    window.about_action.trigger()
+    (text,) = dialogs.texts("info")
+    assert text.startswith(f"pumpmgr {__version__}: ")
+
+
+def test_an_unhandled_error_is_logged_and_shown_without_a_traceback(
+        window: MainWindow, dialogs: Dialogs, log_folder: Path) -> None:
+    """What Qt's event loop hands to sys.excepthook: a short message with the log's reference
+    (never the stack), and the stack in the log file (never the message)."""
+    surname = "Quintavalle"
+    try:
+        raise ValueError(surname)
+    except ValueError as exc:
+        app._excepthook(type(exc), exc, exc.__traceback__)
+    (text,) = dialogs.texts("error")
+    reference = text.split("the reference ")[1].split(":")[0]
+    assert "Help → Open log folder" in text and "Traceback" not in text
+    log = (log_folder / "pumpmgr.log").read_text(encoding="utf-8")
+    assert f"{reference}: unexpected error while the last action" in log
+    assert "builtins.ValueError (message not logged)" in log and surname not in log
+
+
+def test_help_opens_the_log_folder(window: MainWindow, dialogs: Dialogs, log_folder: Path,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    opened: list[str] = []
+    answers = [True, False]
+    monkeypatch.setattr(QDesktopServices, "openUrl",
+                        lambda url: opened.append(url.toLocalFile()) or answers.pop(0))
+    assert window.log_folder_action in window.help_menu.actions()
+    window.log_folder_action.trigger()
+    assert opened == [str(log_folder)] and dialogs.shown == []
+    window.log_folder_action.trigger()  # no file manager: the folder is named instead
+    assert dialogs.texts("info") == [f"pumpmgr's log files are in {log_folder}"]
+
+
+@pytest.mark.parametrize(("stdin", "shown"), [
+    (f"nina\n{PASSWORD}\n", "main window"), ("", "sign-in"), ("nina\nwrong password\n", None)])
+def test_self_test_opens_and_closes(qtbot: QtBot, sample_path: Path, stdin: str,
+                                    shown: str | None, monkeypatch: pytest.MonkeyPatch,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """What the release bundle's smoke test and IT run on a workstation: ``--self-test``."""
+    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    status = app.main(["--db", str(sample_path), "--self-test"])
+    out, err = capsys.readouterr()
+    if shown is None:
+        assert status == 1 and "pumpmgr --self-test: " in err and out == ""
+        return
+    assert status == 0 and err == ""
+    assert out.startswith(f"pumpmgr {__version__}: the {shown} opened (")
+    assert out.rstrip().endswith("and closed on offscreen")
+    assert not any(w.isVisible() for w in QApplication.topLevelWidgets())

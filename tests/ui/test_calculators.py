@@ -148,7 +148,7 @@ def test_unit_conversion(screen: CalculatorsScreen) -> None:
     assert "is not a concentration" in calc.message.text()  # the text stays, now refused
     calc.value.set_text("2 mg/mL")
     calc.target.setCurrentText("mcg/mL")
-    assert calc.text("value") == "2000 mcg/mL"
+    assert calc.text("value") == "2,000 mcg/mL"
     assert calc.text("as pumpmgr writes it") == "2 mg/mL"
 
 

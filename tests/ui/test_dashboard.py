@@ -5,35 +5,44 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from pathlib import Path
 
 import pytest
 from dialog_recorder import Dialogs
-from PySide6.QtCore import QEvent, QObject, QSortFilterProxyModel, Qt
-from PySide6.QtWidgets import QTableView
+from PySide6.QtCore import QByteArray, QSortFilterProxyModel, Qt
+from PySide6.QtGui import QFontMetrics
 from pytestqt.qtbot import QtBot
+from sample_clinic import PASSWORD
 
+from pumpmgr.formatting import format_quantity
 from pumpmgr.records import DueRow, DueState
 from pumpmgr.services import ClinicService
-from ui import notices
+from pumpmgr.units import Q_, Kind
+from pumpmgr.urgency import urgency_key
+from ui import presentation
 from ui.main_window import MainWindow
 from ui.models.due_list import (
+    DECIDING,
+    HEADERS,
     Column,
     DueFilter,
     DueFilterProxyModel,
     DueListModel,
-    ObjectRole,
     SortRole,
 )
+from ui.presentation import STATES
 
-DUE_ORDER = [
-    ("Overdue", "BECKER, Lena"),
+#: By urgency: the alarm passed first, then the soonest alarm or empty date.
+URGENCY_ORDER = [
+    ("May be empty", "BECKER, Lena"),
     ("Due this week", "SCHULZ, Jonas"),
     ("Due in 14 days", "WAGNER, Mia"),
     ("Fine", "FISCHER, Greta"),
-    ("Fine", "KELLER, Sofia"),
     ("Fine · review", "HOFFMANN, Paul"),
+    ("Fine", "KELLER, Sofia"),
 ]
+#: By refill-due date (Keller's stability limit comes before Hoffmann's alarm).
+DUE_ORDER = [URGENCY_ORDER[i] for i in (0, 1, 2, 3, 5, 4)]
 
 
 def shown(window: MainWindow, column: Column) -> list[str]:
@@ -41,16 +50,18 @@ def shown(window: MainWindow, column: Column) -> list[str]:
     return [proxy.index(r, int(column)).data() for r in range(proxy.rowCount())]
 
 
-def test_rows_in_due_order_with_state_words(window: MainWindow) -> None:
+def test_rows_by_urgency_with_state_words(window: MainWindow) -> None:
     """Most urgent first, each row naming its state in words (colour is never alone)."""
     assert list(zip(shown(window, Column.STATE), shown(window, Column.PATIENT),
-                    strict=True)) == DUE_ORDER
-    assert shown(window, Column.REFILL_DUE)[:3] == ["Wed 8 Oct 2025", "Thu 23 Oct 2025",
+                    strict=True)) == URGENCY_ORDER
+    header = window.dashboard.table.horizontalHeader()
+    assert header.sortIndicatorSection() == int(Column.STATE)
+    assert shown(window, Column.REFILL_DUE)[:3] == ["Fri 3 Oct 2025", "Thu 23 Oct 2025",
                                                    "Fri 31 Oct 2025"]
-    assert shown(window, Column.DAYS_LEFT)[:2] == ["alarm passed", "10 days"]
-    assert shown(window, Column.REASON)[3:5] == ["planning − 7 days", "stability limit"]
+    assert shown(window, Column.DAYS_LEFT)[:2] == ["alarm passed", "15 days"]
+    assert shown(window, Column.REASON)[3:6:2] == ["planning − 7 days", "stability limit"]
     assert shown(window, Column.REPLACE_BY)[3] == "no battery"
-    assert shown(window, Column.DRUG)[4] == "morphine 10 mg/mL + clonidine 100 mcg/mL"
+    assert shown(window, Column.DRUG)[5] == "morphine 10 mg/mL + clonidine 100 mcg/mL"
     background = window.dashboard.proxy.index(0, 0).data(Qt.ItemDataRole.BackgroundRole)
     assert background is not None
 
@@ -100,20 +111,23 @@ def test_search_by_name_or_mrn(window: MainWindow, qtbot: QtBot) -> None:
 
 
 def test_sorting_uses_values_not_text(window: MainWindow) -> None:
-    """'93.91 days' sorts after '10 days' and 'alarm passed' first: numbers, not text."""
+    """'93.91 days' sorts after '15 days' and 'alarm passed' first: numbers, not text."""
     table = window.dashboard.table
     table.sortByColumn(int(Column.DAYS_LEFT), Qt.SortOrder.AscendingOrder)
-    assert shown(window, Column.DAYS_LEFT) == ["alarm passed", "10 days", "18 days", "26 days",
+    assert shown(window, Column.DAYS_LEFT) == ["alarm passed", "15 days", "23 days", "26 days",
                                                "80 days", "93 days"]
     table.sortByColumn(int(Column.REPLACE_BY), Qt.SortOrder.AscendingOrder)
     assert shown(window, Column.REPLACE_BY)[0] == "Wed 28 Jan 2026"
     assert shown(window, Column.REPLACE_BY)[-1] == "no battery"
     table.sortByColumn(int(Column.STATE), Qt.SortOrder.DescendingOrder)
-    assert shown(window, Column.STATE)[-1] == "Overdue"
+    assert shown(window, Column.STATE)[-1] == "May be empty"
     table.sortByColumn(int(Column.REFILL_DUE), Qt.SortOrder.AscendingOrder)
     assert [s for s, _ in DUE_ORDER] == shown(window, Column.STATE)
     proxy = window.dashboard.proxy
-    assert isinstance(proxy.index(0, int(Column.REFILL_DUE)).data(SortRole), int)
+    assert isinstance(proxy.index(0, int(Column.REFILL_DUE)).data(SortRole), float)
+    table.sortByColumn(int(Column.STATE), Qt.SortOrder.AscendingOrder)
+    assert [s for s, _ in URGENCY_ORDER] == shown(window, Column.STATE)
+    assert isinstance(proxy, QSortFilterProxyModel) and proxy.sortRole() == SortRole
 
 
 def test_enter_opens_the_patient(window: MainWindow, qtbot: QtBot) -> None:
@@ -184,11 +198,12 @@ def test_keyboard_only(window: MainWindow, qtbot: QtBot) -> None:
 # ------------------------------------------------------------------ a large due list
 
 
+NOW = datetime(2025, 10, 20, 7, 0, tzinfo=UTC)
+
+
 def _many_rows(count: int, seed: int = 3) -> list[DueRow]:
     """Made-up due-list rows with many equal dates, states and models (ties for sorting), long
-    names and admixtures (capped and wrapped columns), and a name outside the BMP. Sorted by
-    due date they come in the order made, with longer MRNs and patient names further down, so
-    that which rows a column is sized from shows in its width."""
+    names and admixtures (elided columns), and a name outside the BMP."""
     generator = random.Random(seed)
     families = ["MÜLLER", "LI", "SCHNEIDER-WESTPHALEN", "ÖZTÜRK", "NG", "𝐀BEL", "VON DER "
                 "HEYDEN-RINGSTORFF", "KIM"]
@@ -196,7 +211,7 @@ def _many_rows(count: int, seed: int = 3) -> list[DueRow]:
              "hydromorphone 2 mg/mL + bupivacaine 15 mg/mL + clonidine 150 mcg/mL",
              "ziconotide 25 mcg/mL", "no prescription"]
     states: list[DueState] = ["overdue", "due_this_week", "due_in_14_days", "fine"]
-    start = datetime(2025, 10, 20, 7, 0, tzinfo=UTC)
+    start = NOW
     rows = []
     for number in range(count):
         due = date(2025, 10, 1) + timedelta(days=number * 60 // count)
@@ -207,214 +222,177 @@ def _many_rows(count: int, seed: int = 3) -> list[DueRow]:
             pump_id=1000 + number, pump_model=generator.choice(["SynchroMed II 40 mL",
                                                                "Prometra II", "IsoMed 35 mL"]),
             pump_type=generator.choice(["programmable_peristaltic", "constant_flow"]),
-            drug=generator.choice(drugs), days_left=generator.uniform(-5, 200),
-            alarm_at=start + timedelta(days=generator.uniform(-5, 200)), refill_due=due,
+            drug=(drug := generator.choice(drugs)), days_left=(days := generator.uniform(-5, 200)),
+            alarm_at=start + timedelta(days=days), refill_due=due,
             refill_due_reason=generator.choice(["alarm", "stability"]),
             replace_by=generator.choice([None, date(2027, 3, 1), date(2026, 1, 28)]),
             state=generator.choice(states), open_discrepancy=generator.random() < 0.1,
-            flex_schedule=False))
+            flex_schedule=False, empty_at=start + timedelta(days=days + generator.uniform(-8, 30)),
+            volume_left_ml=generator.uniform(0, 40),
+            drug_keys=tuple(part.split()[0] for part in drug.split(" + "))))
     return rows
 
 
-def _order(view_model: Any) -> list[int]:
-    return [view_model.index(r, 0).data(ObjectRole).pump_id for r in range(view_model.rowCount())]
-
-
-def test_the_model_sorts_as_the_proxy_would(qtbot: QtBot) -> None:
-    """The due list sorts in the model (one Python sort, not a call into Python for every
-    comparison): the order is Qt's own QSortFilterProxyModel order, ties kept stable from the
-    previous order, across successive sorts, new rows and the filters; the selected row stays
-    selected."""
+def test_the_default_order_is_urgency_keys_order(qtbot: QtBot) -> None:
+    """The state column sorts by :func:`pumpmgr.urgency.urgency_key` (ranked once), through
+    the proxy's sort role; the other columns by their values."""
     rows = _many_rows(400)
-    ours, reference = DueListModel(UTC, 7), DueListModel(UTC, 7)
-    ours.set_rows(rows)
-    reference.set_rows(rows)
-    proxy = DueFilterProxyModel(date(2025, 10, 20))
-    proxy.setSourceModel(ours)
-    qt_proxy = QSortFilterProxyModel()
-    qt_proxy.setSortRole(SortRole)
-    qt_proxy.setDynamicSortFilter(True)
-    qt_proxy.setSourceModel(reference)
-    view = QTableView()
-    qtbot.addWidget(view)
-    view.setModel(proxy)
-    view.selectRow(17)
-    chosen = view.currentIndex().data(ObjectRole)
-    steps = [(Column.REFILL_DUE, Qt.SortOrder.AscendingOrder),
-             (Column.STATE, Qt.SortOrder.DescendingOrder),
-             (Column.PATIENT, Qt.SortOrder.AscendingOrder),
-             (Column.DAYS_LEFT, Qt.SortOrder.DescendingOrder),
-             (Column.REASON, Qt.SortOrder.AscendingOrder),
-             (Column.REPLACE_BY, Qt.SortOrder.DescendingOrder),
-             (Column.PUMP, Qt.SortOrder.DescendingOrder)]
-    for column, order in steps:
-        proxy.sort(int(column), order)
-        qt_proxy.sort(int(column), order)
-        assert _order(proxy) == _order(qt_proxy), (column, order)
-        assert view.currentIndex().data(ObjectRole) == chosen
-    again = _many_rows(300, seed=4)
-    ours.set_rows(again)
-    reference.set_rows(again)
-    assert _order(proxy) == _order(qt_proxy)
-    proxy.set_kind(DueFilter.THIS_WEEK)
-    assert _order(proxy) == [r for r in _order(qt_proxy)
-                             if next(x for x in again if x.pump_id == r).state == "due_this_week"]
-    proxy.set_kind(DueFilter.ALL)
-    for order in (Qt.SortOrder.AscendingOrder, Qt.SortOrder.DescendingOrder):
-        proxy.sort(-1, order)
-        qt_proxy.sort(-1, order)
-        assert _order(proxy) == _order(qt_proxy)
-
-
-def test_the_source_rows_are_the_proxys_own_mapping() -> None:
-    """``source_rows`` (each row's source row, read without asking Qt when nothing is filtered
-    out) is ``mapToSource`` of every row, sorted, filtered, searched or not."""
     model = DueListModel(UTC, 7)
-    model.set_rows(_many_rows(200))
+    model.set_rows(rows, now=NOW)
     proxy = DueFilterProxyModel(date(2025, 10, 20))
     proxy.setSourceModel(model)
-    steps = [lambda: proxy.sort(int(Column.PATIENT), Qt.SortOrder.DescendingOrder),
-             lambda: proxy.set_kind(DueFilter.OVERDUE), lambda: proxy.set_search("li"),
-             lambda: proxy.set_kind(DueFilter.ALL), lambda: proxy.set_search(""),
-             lambda: model.set_rows(_many_rows(150, seed=5))]
-    for step in steps:
-        step()
-        mapped = [proxy.mapToSource(proxy.index(r, 0)).row() for r in range(proxy.rowCount())]
-        assert proxy.source_rows() == mapped
-    assert mapped == list(range(150))
+    proxy.sort(int(Column.STATE), Qt.SortOrder.AscendingOrder)
+    expected = sorted(rows, key=lambda r: urgency_key(r, NOW, UTC))
+    assert proxy.visible_rows() == expected
+    proxy.sort(int(Column.EMPTY_ON), Qt.SortOrder.AscendingOrder)
+    empties = [r.empty_at for r in proxy.visible_rows()]
+    assert empties == sorted(empties)  # type: ignore[type-var]
+    proxy.sort(int(Column.VOLUME_LEFT), Qt.SortOrder.DescendingOrder)
+    lefts = [r.volume_left_ml for r in proxy.visible_rows()]
+    assert lefts == sorted(lefts, reverse=True)  # type: ignore[type-var]
 
 
-def test_each_rows_texts_are_made_in_one_pass_as_each_column_writes_them() -> None:
-    model = DueListModel(UTC, 7)
-    rows = _many_rows(300)
-    model.set_rows(rows)
-    for number, row in enumerate(rows):
-        assert model.texts(number) == tuple(model._text(row, c) for c in Column)
+def test_empty_on_and_the_volume_left_beside_the_time_left(window: MainWindow) -> None:
+    dashboard = window.dashboard
+    row = dashboard.proxy.row_at(0)
+    assert row.volume_left_ml is not None and row.empty_at is not None
+    assert shown(window, Column.VOLUME_LEFT)[0] == format_quantity(
+        Q_(row.volume_left_ml, "mL"), Kind.VOLUME)
+    assert shown(window, Column.VOLUME_LEFT)[0].endswith(" mL")
+    assert shown(window, Column.EMPTY_ON)[0] == presentation.date_text(row.empty_at,
+                                                                      window.clinic.tz)
+    assert HEADERS[Column.DAYS_LEFT] == "Time left" and HEADERS[Column.VOLUME_LEFT] == "Left"
+    assert Column.VOLUME_LEFT == Column.DAYS_LEFT + 1  # beside it
 
 
-def test_a_large_due_list_is_sized_as_qt_sizes_it(window: MainWindow, qtbot: QtBot) -> None:
-    """The dashboard sizes the columns and rows of a list of thousands of rows without asking
-    for every cell; the sizes are the ones Qt's own resizeColumnsToContents and
-    resizeRowsToContents give, at any scroll position, header precision and window width."""
+def test_rows_are_one_line_and_long_text_is_elided_with_the_whole_text_on_hover(
+        window: MainWindow, qtbot: QtBot) -> None:
     dashboard, table = window.dashboard, window.dashboard.table
-    dashboard.model.set_rows(_many_rows(320), 7)
-    header, rows = table.horizontalHeader(), table.verticalHeader()
-    header.setResizeContentsPrecision(120)  # fewer than the rows, as 1000 of a large clinic
-
-    def check(label: str) -> list[int]:
-        ours = [table.sizeHintForColumn(c) for c in range(len(Column))]
-        assert ours == [QTableView.sizeHintForColumn(table, c) for c in range(len(Column))], label
-        table.resizeColumnsToContents()
-        dashboard._fit_columns()
-        dashboard._fit_rows()
-        fitted = [rows.sectionSize(r) for r in range(dashboard.proxy.rowCount())]
-        # every tall row, and every fifth row, measured by Qt (each row is sized on its own)
-        for row in sorted({r for r, h in enumerate(fitted) if h != min(fitted)}
-                          | set(range(0, len(fitted), 5))):
-            table.resizeRowToContents(row)
-            assert rows.sectionSize(row) == fitted[row], (label, row)
-        return fitted
-
-    qtbot.wait(1)  # the view lays the rows out
-    assert len(set(check("top"))) > 1  # some rows wrap, others do not
-    table.verticalScrollBar().setValue(table.verticalScrollBar().maximum() // 2)
-    qtbot.wait(1)
-    assert table.verticalHeader().visualIndexAt(0) > 100
-    check("scrolled")
-    for precision in (-1, 0):
-        header.setResizeContentsPrecision(precision)
-        check(f"precision {precision}")
-    header.setResizeContentsPrecision(120)
-    window.resize(900, 700)
+    dashboard.model.set_rows(_many_rows(300), 7, now=NOW)
+    assert not table.wordWrap()
+    assert table.textElideMode() == Qt.TextElideMode.ElideRight
+    heights = {table.rowHeight(r) for r in range(dashboard.proxy.rowCount())}
+    assert len(heights) == 1 and heights.pop() >= table.fontMetrics().height()
+    drug = next(r for r in range(dashboard.proxy.rowCount())
+                if dashboard.proxy.row_at(r).drug.startswith("hydromorphone"))
+    index = dashboard.proxy.index(drug, int(Column.DRUG))
+    window.resize(1024, 768)
     qtbot.wait(10)
-    check("narrow")
-    dashboard.set_filter(DueFilter.REVIEW)
-    check("filtered")
-    window.hide()
-    dashboard.set_filter(DueFilter.ALL)
-    check("hidden")
+    assert table.fontMetrics().horizontalAdvance(index.data()) > table.columnWidth(
+        int(Column.DRUG))  # elided
+    assert index.data(Qt.ItemDataRole.ToolTipRole).startswith(index.data())
 
 
-def test_rows_out_of_sight_are_fitted_right_after_the_first_paint(
-        window: MainWindow, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A refresh fits the rows shown before the table is painted, at the top or around the
-    current row far down, and every other row right after that paint: the heights then are
-    Qt's own, and the rows shown do not move."""
-    dashboard, table = window.dashboard, window.dashboard.table
-    header = table.verticalHeader()
-    rows = _many_rows(400)
-    monkeypatch.setattr(dashboard.clinic, "due_list", lambda: rows)
-    monkeypatch.setattr(notices, "notices", lambda *args: [])  # they would fill the screen
-
-    def heights() -> list[int]:
-        return [header.sectionSize(r) for r in range(dashboard.proxy.rowCount())]
-
-    dashboard.refresh()
-    qtbot.waitUntil(lambda: not dashboard.rows_pending)
-    fitted = heights()
-    assert len(fitted) == 400 and len(set(fitted)) > 1  # some rows wrap, others do not
-    for row in range(len(fitted)):
-        table.resizeRowToContents(row)
-    assert heights() == fitted
-
-    class Watch(QObject):
-        """The rows shown and every row's height at the table's first paint."""
-
-        painted: list[tuple[range, list[int]]]
-
-        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-            if event.type() == QEvent.Type.Paint and not self.painted:
-                last = table.rowAt(table.viewport().height() - 1)
-                shown = range(table.rowAt(0), last + 1 if last >= 0 else len(fitted))
-                self.painted.append((shown, heights()))
-            return False
-
-    watch = Watch()
-    for current in (0, 300):
-        table.selectRow(current)
-        qtbot.wait(1)
-        for row in range(len(fitted)):
-            header.resizeSection(row, 500)  # taller than any row is fitted
-        watch.painted = []
-        table.viewport().installEventFilter(watch)
-        dashboard.refresh()
-        assert dashboard.rows_pending and 500 in heights()  # not every row fitted yet
-        qtbot.waitUntil(lambda: bool(watch.painted))
-        table.viewport().removeEventFilter(watch)
-        shown, at_paint = watch.painted[0]
-        assert len(shown) > 3 and current in shown
-        assert [at_paint[r] for r in shown] == [fitted[r] for r in shown]
-        qtbot.waitUntil(lambda: not dashboard.rows_pending)
-        assert heights() == fitted
-        assert table.rowAt(0) == shown.start
+def test_the_deciding_columns_are_in_sight_at_1024_by_768(window: MainWindow,
+                                                          qtbot: QtBot) -> None:
+    """No horizontal scrolling for who is called first: state to refill due fit the table."""
+    window.setMinimumSize(0, 0)
+    window.resize(1024, 768)
+    window.dashboard.model.set_rows(_many_rows(50), 7, now=NOW)
+    qtbot.wait(10)
+    table = window.dashboard.table
+    header = table.horizontalHeader()
+    assert window.width() == 1024
+    assert table.horizontalScrollBar().value() == 0
+    for column in DECIDING:
+        right = header.sectionViewportPosition(int(column)) + header.sectionSize(int(column))
+        assert right <= table.viewport().width(), column
 
 
-def test_rows_are_fitted_again_after_a_filter_or_a_search(
-        window: MainWindow, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Filtering gives the view other rows at Qt's default height: they are fitted again (the
-    wrapped admixtures of a narrow window stay readable)."""
-    dashboard, table = window.dashboard, window.dashboard.table
-    header = table.verticalHeader()
-    rows = _many_rows(200)
-    monkeypatch.setattr(dashboard.clinic, "due_list", lambda: rows)
-    monkeypatch.setattr(notices, "notices", lambda *args: [])
+def test_a_search_hidden_by_a_filter_says_so_and_offers_to_clear_it(window: MainWindow,
+                                                                     qtbot: QtBot) -> None:
+    dashboard = window.dashboard
+    dashboard.set_filter(DueFilter.OVERDUE)
+    qtbot.keyClicks(dashboard.search, "schulz")
+    assert shown(window, Column.PATIENT) == []
+    assert dashboard.count_label.text() == "0 of 6 shown"
+    assert dashboard.hidden_label.isVisible()
+    assert dashboard.hidden_label.text() == ("The filter “overdue” hides the row the search "
+                                             "finds.")
+    qtbot.mouseClick(dashboard.show_all_button, Qt.MouseButton.LeftButton)
+    assert dashboard.filter_buttons[DueFilter.ALL].isChecked()
+    assert shown(window, Column.PATIENT) == ["SCHULZ, Jonas"]
+    assert not dashboard.hidden_label.isVisible() and not dashboard.show_all_button.isVisible()
+    dashboard.set_filter(DueFilter.OVERDUE)
+    dashboard.search.setText("nobody")
+    assert not dashboard.hidden_label.isVisible()  # nobody is hidden: nobody is found
 
-    def heights() -> list[int]:
-        return [header.sectionSize(r) for r in range(dashboard.proxy.rowCount())]
 
-    def qt_heights() -> list[int]:
-        for row in range(dashboard.proxy.rowCount()):
-            table.resizeRowToContents(row)
-        return heights()
+def test_escape_clears_the_search(window: MainWindow, qtbot: QtBot) -> None:
+    search = window.dashboard.search
+    search.setFocus()
+    qtbot.keyClicks(search, "schulz")
+    assert len(shown(window, Column.PATIENT)) == 1
+    qtbot.keyClick(search, Qt.Key.Key_Escape)
+    assert search.text() == "" and len(shown(window, Column.PATIENT)) == 6
 
-    dashboard.refresh()
-    qtbot.waitUntil(lambda: not dashboard.rows_pending)
-    assert len(set(heights())) > 1  # some rows wrap, others do not
-    for change in (lambda: dashboard.set_filter(DueFilter.REVIEW),
-                   lambda: dashboard.set_filter(DueFilter.ALL),
-                   lambda: dashboard.search.setText(rows[7].patient.split(",")[0][:2]),
-                   lambda: dashboard.search.setText("")):
-        change()
-        qtbot.waitUntil(lambda: not dashboard.rows_pending)
-        fitted = heights()
-        assert fitted == qt_heights()
+
+def test_the_selected_row_keeps_its_state_colour(window: MainWindow, qtbot: QtBot) -> None:
+    table, proxy = window.dashboard.table, window.dashboard.proxy
+    assert proxy.row_at(0).state == "overdue"
+    table.selectRow(0)
+    qtbot.wait(10)
+    rect = table.visualRect(proxy.index(0, int(Column.MRN)))
+    image = table.viewport().grab().toImage()
+    dpr = image.devicePixelRatio()
+    pixel = image.pixelColor(int((rect.right() - 3) * dpr), int(rect.center().y() * dpr))
+    assert pixel.name() == STATES["overdue"].background
+
+
+def test_window_size_and_columns_are_remembered_per_user(
+        clinic: ClinicService, qtbot: QtBot, settings_folder: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """(The offscreen screen is 800 x 600: Qt fits a restored window into it, so the geometry
+    given back is compared, not the size it got.)"""
+    restored: list[bytes] = []
+    qt_restore = MainWindow.restoreGeometry
+
+    def restore(window: MainWindow, geometry: QByteArray) -> bool:
+        restored.append(bytes(geometry.data()))
+        return qt_restore(window, geometry)
+
+    monkeypatch.setattr(MainWindow, "restoreGeometry", restore)
+
+    def opened(username: str) -> MainWindow:
+        main = MainWindow(clinic, clinic.sign_in(username, PASSWORD))
+        qtbot.addWidget(main)
+        main.show()
+        qtbot.waitExposed(main)
+        return main
+
+    first = opened("nina")
+    first.resize(1100, 700)
+    first.dashboard.table.horizontalHeader().resizeSection(int(Column.PATIENT), 260)
+    kept = bytes(first.saveGeometry().data())
+    first.close()
+    assert list(settings_folder.rglob("*.ini"))  # kept in the tests' folder
+    assert restored == []  # nothing kept before
+    again = opened("nina")
+    assert restored == [kept]
+    assert again.dashboard.table.columnWidth(int(Column.PATIENT)) == 260
+    header = again.dashboard.table.horizontalHeader()
+    assert header.sortIndicatorSection() == int(Column.STATE)  # by urgency again
+    again.close()
+    other = opened("otto")
+    assert len(restored) == 1  # otto has nothing kept: the defaults
+    assert other.dashboard.table.columnWidth(int(Column.PATIENT)) != 260
+    other.close()
+
+
+
+
+def test_remembered_columns_still_show_their_titles(window: MainWindow) -> None:
+    """Widths kept with a smaller font never cut a title: each column keeps at least its
+    title's width."""
+    dashboard = window.dashboard
+    header = dashboard.table.horizontalHeader()
+    for column in Column:
+        header.resizeSection(int(column), 20)
+    kept = dashboard.header_state()
+    dashboard.default_widths()
+    assert dashboard.restore_header(kept)
+    bold = header.font()
+    bold.setBold(True)
+    metrics = QFontMetrics(bold)
+    for column in Column:
+        assert header.sectionSize(int(column)) >= metrics.horizontalAdvance(HEADERS[column])

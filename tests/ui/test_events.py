@@ -7,7 +7,6 @@ from datetime import date, timedelta
 
 import pytest
 from dialog_recorder import Dialogs
-from PySide6.QtCore import QDate
 from pytestqt.qtbot import QtBot
 from sample_clinic import PASSWORD
 
@@ -67,7 +66,8 @@ def test_implant_with_catheter_and_priming(window: MainWindow, qtbot: QtBot) -> 
     form.set_model("synchromed2-20")
     assert (form.capacity.text(), form.alarm.text()) == ("20 mL", "2 mL")
     assert not form.form.isRowVisible(form.nominal_flow)
-    assert form.replace_by.text() == "not known"
+    assert form.replace_by.day() is None
+    assert form.replace_by.line_edit.placeholderText() == "not known"
     form.replace_known.setChecked(True)
     assert form.replace_by.text() == "Mon 20 Oct 2025"
     catheter = dialog.catheter
@@ -285,14 +285,14 @@ def test_the_implant_date_is_corrected_through_its_dialog(window: MainWindow) ->
     assert picked(dialog) == recorded
 
     dialog.reason.setText("date read from the wrong letter")
-    dialog.implanted_on.setDate(dialog.implanted_on.maximumDate())  # today: after the fills
+    dialog.implanted_on.set_value(dialog.implanted_on.latest)  # today: after the fills
     dialog.save_button.click()
     assert dialog.isVisible()
     assert dialog.problem.text().startswith(
         "Not saved: implant date: is after the pump's first prescription")
 
     corrected = recorded - timedelta(days=2)
-    dialog.implanted_on.setDate(QDate(corrected.year, corrected.month, corrected.day))
+    dialog.implanted_on.set_value(corrected)
     dialog.save_button.click()
     assert not dialog.isVisible(), dialog.problem.text()
     assert window.patient.pump_fields.text("implanted").startswith(
@@ -308,5 +308,6 @@ def test_the_implant_date_is_corrected_through_its_dialog(window: MainWindow) ->
 
 
 def picked(dialog: PumpDatesDialog) -> date:
-    shown = dialog.implanted_on.date()
-    return date(shown.year(), shown.month(), shown.day())
+    shown = dialog.implanted_on.day()
+    assert shown is not None
+    return shown

@@ -28,7 +28,8 @@ def run_screens(tmp_path: Path, *, width: int, height: int, scale: float,
         "name": "test", "x": 0, "y": 0, "width": width, "height": height,
         "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}]}), encoding="utf-8")
     env = {**os.environ, "QT_QPA_PLATFORM": f"offscreen:configfile={config}",
-           "QT_SCALE_FACTOR": f"{scale:g}"}
+           "QT_SCALE_FACTOR": f"{scale:g}",
+           "XDG_CONFIG_HOME": str(tmp_path)}  # no columns a run before kept for the user
     env.pop("QT_SCREEN_SCALE_FACTORS", None)
     args = [sys.executable, str(HERE / "clipping.py"), "--width", str(round(width / scale)),
             "--height", str(round(height / scale) - 60), "--font-pt", str(font_pt)]

@@ -8,6 +8,7 @@ from ui.launcher import console, wants_window
 @pytest.mark.parametrize(
     ("argv", "window"),
     [([], True), (["--demo"], True), (["--db", "clinic.db"], True),
+     (["--db", "clinic.db", "--self-test"], True),
      (["calc", "forecast"], False), (["--db", "clinic.db", "due"], False),
      (["--help"], False), (["--version"], False), (["nonsense"], False)],
 )
@@ -29,3 +30,26 @@ def test_the_window_starts_with_the_collector_held_off(monkeypatch: pytest.Monke
     finally:
         gc.enable()
     assert ended.value.code == 0 and seen == [False]
+
+
+def test_the_gui_script_opens_the_window_whatever_it_is_given(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``pumpmgr-window``: the window even with a command's words, and a stdout to write to
+    where Windows gives a GUI script none (so --help and --version cannot fail)."""
+    import gc
+    import sys
+
+    import ui.app
+    from ui.launcher import window
+
+    seen: list[list[str]] = []
+    monkeypatch.setattr(ui.app, "main", lambda args: seen.append(args) or 0)
+    monkeypatch.setattr(sys, "stdout", None)
+    try:
+        with pytest.raises(SystemExit) as ended:
+            window(["due"])
+    finally:
+        gc.enable()
+    assert ended.value.code == 0 and seen == [["due"]]
+    assert sys.stdout is not None and sys.stdout.write("nowhere") == 7
+    sys.stdout.close()

@@ -5,11 +5,11 @@ another user's sign-in discards the first user's unsaved forms with a notice to 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from dialog_recorder import Dialogs
-from PySide6.QtCore import QDate, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 from sample_clinic import PASSWORD
@@ -65,7 +65,7 @@ def open_refill(qtbot: QtBot, window: MainWindow, mrn: str) -> RefillWizard:
     wizard.residual.note.setPlainText("pocket checked, no swelling")
     wizard.next()
     wizard.solution.lot.setText("L2025-301")
-    wizard.solution.expiry.setDate(QDate(2026, 6, 30))
+    wizard.solution.expiry.set_value(date(2026, 6, 30))
     assert wizard.current() is wizard.solution
     return wizard
 

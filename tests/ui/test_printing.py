@@ -11,15 +11,16 @@ from pathlib import Path
 import pytest
 from dialog_recorder import Dialogs
 from pypdf import PdfReader
-from PySide6.QtCore import QDate, QTimer
+from PySide6.QtCore import QTimer
 from PySide6.QtPrintSupport import QPrinter
-from PySide6.QtWidgets import QApplication, QDateEdit, QPushButton, QWidget
+from PySide6.QtWidgets import QApplication, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
 from pumpmgr.formatting import format_date
 from ui.dialogs import print_preview
 from ui.dialogs.print_preview import PrintPreviewDialog
 from ui.main_window import MainWindow
+from ui.widgets.date_edit import DateEdit
 
 Shown = list[tuple[str, bytes, str]]
 
@@ -49,11 +50,13 @@ def test_the_patient_sheets_print_from_the_patient_view(window: MainWindow, prev
     open_mrn(window, "100004")
     menu = window.patient.print_button.menu()
     texts = [a.text() for a in menu.actions()]
-    assert texts == ["Refill &worksheet (before the visit)…", "Wallet &card…", "&History…"]
+    assert texts == ["Refill &worksheet (before the visit)…", "Wallet &card…", "&History…",
+                     "&Admission hand-off for a ward…"]
     for action in menu.actions():
         action.trigger()
     titles = [title for title, _, _ in previews]
-    assert titles == ["Refill worksheet (before the visit)", "Wallet card", "Patient history"]
+    assert titles == ["Refill worksheet (before the visit)", "Wallet card", "Patient history",
+                      "Admission hand-off"]
     for _, pdf, filename in previews:
         assert pdf.startswith(b"%PDF") and "100004" in filename and filename.endswith(".pdf")
         assert "HOFFMANN" in text_of(pdf).upper()
@@ -198,8 +201,8 @@ def _answer_the_dialog(qtbot: QtBot, answer: str, edits: list[str] | None = None
     def act() -> None:
         dialog = QApplication.activeModalWidget()
         assert dialog is not None
-        for edit, text in zip(dialog.findChildren(QDateEdit), edits or [], strict=False):
-            edit.setDate(QDate.fromString(text, "yyyy-MM-dd"))
+        for edit, text in zip(dialog.findChildren(DateEdit), edits or [], strict=False):
+            edit.line_edit.setText(text)
         button = next(b for b in dialog.findChildren(QPushButton) if b.text() == answer)
         button.click()
     QTimer.singleShot(0, act)

@@ -21,7 +21,7 @@ def dose(qtbot: QtBot) -> QuantityEdit:
 @pytest.mark.parametrize(("typed", "reads_as"), [
     ("400 mcg/day", "400 mcg/day"),
     ("0.4 mg/d", "400 mcg/day"),
-    ("1e3 mcg/day", "1000 mcg/day"),
+    ("1e3 mcg/day", "1,000 mcg/day"),
     ("30 mcg/h", "720 mcg/day"),
     (" 250 ug / day ", "250 mcg/day"),
 ])

@@ -14,7 +14,9 @@ import pytest
 from dialog_recorder import Dialogs
 from pytestqt.qtbot import QtBot
 from sample_clinic import PASSWORD
+from sqlalchemy import select
 
+from pumpmgr.db import schema as db
 from pumpmgr.errors import PumpMgrError
 from pumpmgr.services import ClinicService
 from pumpmgr.units import Q_
@@ -241,7 +243,7 @@ def test_the_library_is_read_only_for_a_nurse(window: MainWindow) -> None:
     window.show_records(RecordsTab.LIBRARY)
     tab = window.records.library
     tab.select("morphine")
-    assert tab.edits["hard_max"].text() == ""
+    assert tab.edits["hard_max"].text() == "30 mg/day"  # the policy maximum, twice the soft
     assert not tab.save_button.isEnabled()
     assert "prescriber or an administrator" in tab.note.text()
 
@@ -359,3 +361,79 @@ def test_backup_restore_export_are_the_administrators(window: MainWindow) -> Non
     assert not any(b.isEnabled() for b in (data.backup_button, data.restore_button,
                                            data.export_button))
     assert data.note.text().startswith("Only an administrator")
+
+
+def test_an_administrator_restores_a_broken_chain_backup_with_a_reason(
+        admin_window: MainWindow, tmp_path: Path, dialogs: Dialogs) -> None:
+    """The window's override goes through the same service as the command line's: refused
+    until the administrator confirms and gives a reason, which the restored audit log keeps."""
+    admin_window.show_records(RecordsTab.DATA)
+    data = admin_window.records.data
+    clinic = admin_window.clinic
+    with clinic.database.engine.connect() as connection:
+        connection.exec_driver_sql("DROP TRIGGER trg_audit_log_no_update")
+        connection.exec_driver_sql("UPDATE audit_log SET reason = 'forged' WHERE seq = 2")
+        connection.commit()
+    backup = tmp_path / "broken.db"
+    dialogs.save_to = backup
+    assert data.back_up() == backup
+    assert "audit log BROKEN" in data.backup_result.text()
+    dialogs.open_from = backup
+    dialogs.confirm_answers = [True, False]  # restore? yes; restore it anyway? no
+    old_database = clinic.database
+    assert not data.restore()
+    assert "broken" in dialogs.texts("confirm")[-1] and clinic.database is not None
+    dialogs.confirm_answers = [True, True]
+    dialogs.text_answer = "the newer backups are broken too"
+    try:
+        assert data.restore()
+        assert "reason" in dialogs.texts("ask_text")[-1].lower()
+        with clinic.database.read() as session:
+            last = session.scalars(select(db.AuditEntry).order_by(
+                db.AuditEntry.seq.desc())).first()
+        assert last is not None and last.action == "backup.restore_broken_chain"
+        assert (last.username, last.reason) == ("admin", "the newer backups are broken too")
+    finally:
+        if clinic.database is not old_database:
+            clinic.database.dispose()
+
+
+def test_the_settings_screen_keeps_the_settings_it_does_not_edit(
+        admin_window: MainWindow) -> None:
+    """The longest refill interval, the closed dates and the empty threshold (issue 11) are
+    saved back as they were, never reset to their defaults by a save from this screen."""
+    from datetime import date
+
+    clinic = admin_window.clinic
+    admin = clinic.sign_in("admin", PASSWORD)
+    theirs, version = clinic.settings_for_edit()
+    kept = replace(theirs, clinic_name="Pump Clinic", max_refill_interval_days=60,
+                   closed_dates=frozenset({date(2025, 12, 24)}), empty_threshold_ml=1.0)
+    clinic.update_settings(admin, kept, version)
+    admin_window.records_actions[RecordsTab.SETTINGS].trigger()
+    tab = admin_window.records.settings
+    tab.load()
+    tab.buffer.setValue(6)
+    assert tab.save()
+    saved = clinic.settings()
+    assert saved.buffer_days == 6
+    assert (saved.max_refill_interval_days, saved.closed_dates, saved.empty_threshold_ml) == (
+        60, frozenset({date(2025, 12, 24)}), 1.0)
+
+
+def test_settings_keep_the_booking_capacity_and_horizon(admin_window: MainWindow) -> None:
+    admin_window.records_actions[RecordsTab.SETTINGS].trigger()
+    tab = admin_window.records.settings
+    assert (tab.clinic_visits.value(), tab.home_visits.value(), tab.horizon.value()) == (
+        8, 2, 21)
+    tab.name.setText("Pump Clinic")
+    tab.clinic_visits.setValue(6)
+    tab.home_visits.setValue(0)
+    tab.horizon.setValue(28)
+    assert tab.save(), tab.message.text()
+    saved = admin_window.clinic.settings()
+    assert (saved.clinic_visits_per_day, saved.home_visits_per_day,
+            saved.booking_horizon_days) == (6, 0, 28)
+    newest = admin_window.clinic.audit_entries(0, 1)[0]
+    summary = payload_summary(newest.action, newest.payload)
+    assert "6" in summary and "28" in summary, summary

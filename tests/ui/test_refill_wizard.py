@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import pytest
 from dialog_recorder import Dialogs
-from PySide6.QtCore import QDate, QPoint, Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QAbstractButton, QCheckBox, QRadioButton, QWidget
 from pytestqt.qtbot import QtBot
 from sample_clinic import PASSWORD
@@ -101,7 +101,7 @@ def choose_solution(qtbot: QtBot, wizard: RefillWizard, lot: str = "L2025-200",
         click(qtbot, step.new_concentration)
         type_into(qtbot, step.editor.rows[0].concentration, concentration)
     qtbot.keyClicks(step.lot, lot)
-    step.expiry.setDate(QDate(2026, 6, 30))
+    qtbot.keyClicks(step.expiry.line_edit, "Tue 30 Jun 2026")  # typed, as the nurse types it
     next_step(qtbot, wizard)
 
 
@@ -129,7 +129,7 @@ def programmer_as_pumpmgr(qtbot: QtBot, wizard: RefillWizard) -> None:
     type_into(qtbot, wizard.programmer.reservoir,
               format_quantity(plan.refill.final_volume, Kind.VOLUME))
     alarm = plan.forecast.alarm_at
-    wizard.programmer.alarm.setDate(QDate(alarm.year, alarm.month, alarm.day))
+    wizard.programmer.alarm.set_value(alarm)
     type_into(qtbot, wizard.programmer.daily_volume,
               format_quantity(plan.program.daily_volume(), Kind.FLOW))
     assert wizard.programmer.summary() == "agree with pumpmgr's forecast"
@@ -169,7 +169,7 @@ def test_refill_with_a_normal_residual_is_saved_audited_and_moves_the_due_list(
     wizard = open_wizard(qtbot, window, "100001")
     assert wizard.patient.patient_fields.text("name") == "BECKER, Lena"
     assert wizard.patient.pump_fields.text("serial") == "NGV100001"
-    assert wizard.patient.now_fields.text("solution") == "baclofen 2000 mcg/mL"
+    assert wizard.patient.now_fields.text("solution") == "baclofen 2,000 mcg/mL"
     through_patient_and_residual(qtbot, wizard, "1.2 mL")
     assert wizard.residual.expected_fields.text("expected") == "1 mL"
     assert wizard.verdict is not None and wizard.verdict.verdict == "ok"
@@ -180,7 +180,7 @@ def test_refill_with_a_normal_residual_is_saved_audited_and_moves_the_due_list(
     programmer_as_pumpmgr(qtbot, wizard)
     second_nurse(qtbot, wizard, concentrations=["2 mg/mL"], lot=" l2025-200 ")
     assert wizard.current() is wizard.review, wizard.verify_step.message.text()
-    assert wizard.review.text("Solution") == ("baclofen 2000 mcg/mL", "baclofen 2000 mcg/mL")
+    assert wizard.review.text("Solution") == ("baclofen 2,000 mcg/mL", "baclofen 2,000 mcg/mL")
     assert wizard.review.text("Nurses")[1] == ("Nina Nurse, verified independently by "
                                                "Otto Second")
     assert refill_count(clinic) == refills  # nothing saved before Save
@@ -250,7 +250,7 @@ def test_a_concentration_change_shows_the_bridge_to_acknowledge(
     assert wizard.current() is program
     assert program.bridge_box.isVisible()
     text = program.bridge_text.text()
-    assert "Baclofen: 2000 mcg/mL → 1000 mcg/mL." in text
+    assert "Baclofen: 2,000 mcg/mL → 1,000 mcg/mL." in text
     assert "run the old rate of 0.18 mL/day for 2.38 days" in text
     assert "Without a bridge the patient gets 720 mcg/day" in text
     # The dose is kept in mass: twice the volume a day with half the concentration.
@@ -270,7 +270,7 @@ def test_a_concentration_change_shows_the_bridge_to_acknowledge(
     at_the_pump(qtbot, wizard)
     programmer_as_pumpmgr(qtbot, wizard)
     second_nurse(qtbot, wizard, concentrations=["1 mg/mL"])
-    assert wizard.review.text("Solution")[1] == "baclofen 1000 mcg/mL"
+    assert wizard.review.text("Solution")[1] == "baclofen 1,000 mcg/mL"
     assert "acknowledged; bridge bolus programmed" in wizard.review.text("Bridge")[1]
     save(qtbot, wizard)
     outcome = wizard.outcome
@@ -438,7 +438,7 @@ def programmer_shows(qtbot: QtBot, wizard: RefillWizard, reservoir: str, alarm_d
     step = wizard.programmer
     type_into(qtbot, step.reservoir, reservoir)
     alarm = wizard.plan.forecast.alarm_at
-    step.alarm.setDate(QDate(alarm.year, alarm.month, alarm.day).addDays(alarm_days_later))
+    step.alarm.set_value(alarm + timedelta(days=alarm_days_later))
     type_into(qtbot, step.daily_volume, daily_volume)
     return step
 
@@ -575,3 +575,30 @@ def test_the_programmers_figures_are_saved_with_the_refill(qtbot: QtBot,
                 row.programmer_differs) == (20.0, 0.2, True)
     chart = clinic.patient_chart(clinic.find_patient("100001").id)
     assert chart.refills[-1].programmer == saved.programmer
+
+
+def test_a_reservoir_found_empty_needs_the_patients_condition(qtbot: QtBot,
+                                                              window: MainWindow) -> None:
+    """Issue 11: 0.3 mL back (at or below the clinic's 0.5 mL) is "found empty", never "ok";
+    the nurse writes the patient's condition before going on; the pump is flagged."""
+    wizard = open_wizard(qtbot, window, "100001")
+    click(qtbot, wizard.patient.confirmed)
+    next_step(qtbot, wizard)
+    type_into(qtbot, wizard.residual.aspirated, "0.3 mL")
+    assert wizard.verdict is not None and wizard.verdict.verdict == "found_empty"
+    assert wizard.residual.verdict.text().startswith("FOUND EMPTY")
+    assert "restart" in wizard.residual.meaning.text()
+    assert not wizard.next_button.isEnabled()
+    assert "write the patient's condition" in wizard.problem_label.text()
+    qtbot.keyClicks(wizard.residual.note, "rebound spasticity since yesterday; no fever")
+    assert wizard.next_button.isEnabled()
+    next_step(qtbot, wizard)
+    choose_solution(qtbot, wizard)
+    through_volume_and_program(qtbot, wizard)
+    at_the_pump(qtbot, wizard)
+    programmer_as_pumpmgr(qtbot, wizard)
+    second_nurse(qtbot, wizard, concentrations=["2000 mcg/mL"])
+    save(qtbot, wizard)
+    assert wizard.outcome is not None
+    assert wizard.outcome.refill.discrepancy_verdict == "found_empty"
+    assert wizard.outcome.forecast is not None and wizard.outcome.forecast.over_infusion_risk

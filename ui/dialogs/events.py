@@ -17,16 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime
 
-from PySide6.QtCore import QDate, QDateTime, Qt, QTime
-from PySide6.QtGui import QMouseEvent
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QMouseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
     QComboBox,
-    QDateEdit,
-    QDateTimeEdit,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -50,8 +48,11 @@ from pumpmgr.services import Actor, ClinicService
 from pumpmgr.services.inputs import CatheterInput, PumpCorrection, PumpInput
 from pumpmgr.services.permissions import Action, allowed
 from pumpmgr.units import Kind, Quantity
+from pumpmgr.visit_note import RecordRef
 from ui import icons, messages, presentation
 from ui.dialogs.catheter import CatheterEditor
+from ui.tab_order import follow_layout
+from ui.widgets.date_edit import DateEdit
 from ui.widgets.quantity_edit import QuantityEdit
 
 #: The events in menu order: key, menu text, the service action it needs.
@@ -68,12 +69,7 @@ EVENTS: tuple[tuple[str, str, Action], ...] = (
 )
 #: The menus put a separator after these kinds (recording, then correcting).
 SEPARATED_AFTER = (EXPLANT, NOTE)
-#: The display format of dates and times (as :mod:`pumpmgr.formatting` writes them).
-DATE_FORMAT = "ddd d MMM yyyy"
-DATETIME_FORMAT = "ddd d MMM yyyy HH:mm"
 SITES = ("right lower abdomen", "left lower abdomen", "right flank", "left flank")
-#: The replace-by box shows "not known" at this date (QDateEdit has no empty state).
-NOT_KNOWN = QDate(2000, 1, 1)
 
 
 def event_possible(kind: str, chart: PatientChart | None, role: str) -> bool:
@@ -92,23 +88,15 @@ def event_possible(kind: str, chart: PatientChart | None, role: str) -> bool:
 # ------------------------------------------------------------------ small pieces
 
 
-def date_edit(parent: QWidget, day: date, latest: date) -> QDateEdit:
-    edit = QDateEdit(QDate(day.year, day.month, day.day), parent)
-    edit.setCalendarPopup(True)
-    edit.setDisplayFormat(DATE_FORMAT)
-    edit.setMaximumDate(QDate(latest.year, latest.month, latest.day))
-    return edit
+def date_edit(parent: QWidget, field: str, day: date | None, latest: date) -> DateEdit:
+    return DateEdit(field, parent, value=day, latest=latest)
 
 
-def datetime_edit(parent: QWidget, moment: datetime) -> QDateTimeEdit:
-    """A local date and 24-hour time, no later than ``moment`` (the clinic's now)."""
-    shown = QDateTime(QDate(moment.year, moment.month, moment.day),
-                      QTime(moment.hour, moment.minute))
-    edit = QDateTimeEdit(shown, parent)
-    edit.setCalendarPopup(True)
-    edit.setDisplayFormat(DATETIME_FORMAT)
-    edit.setMaximumDateTime(shown)
-    return edit
+def datetime_edit(parent: QWidget, field: str, moment: datetime) -> DateEdit:
+    """A local date and 24-hour time, on no day after ``moment``'s (the clinic's now)."""
+    return DateEdit(field, parent, with_time=True,
+                    value=moment.replace(tzinfo=None, second=0, microsecond=0),
+                    latest=moment.date())
 
 
 class _TickingLabel(QLabel):
@@ -150,17 +138,14 @@ class CheckItem(QWidget):
         self.check.setChecked(checked)
 
 
-def picked_date(edit: QDateEdit) -> date:
-    value = edit.date()
-    return date(value.year(), value.month(), value.day())
+def picked_date(edit: DateEdit) -> date:
+    """The date entered; :class:`InputError` naming the field when it is empty or wrong."""
+    return edit.required_day()
 
 
-def picked_datetime(edit: QDateTimeEdit, clinic: ClinicService) -> datetime:
-    """The local date and time picked, in the clinic's time zone."""
-    value = edit.dateTime()
-    day, clock = value.date(), value.time()
-    return datetime.combine(date(day.year(), day.month(), day.day()),
-                            time(clock.hour(), clock.minute()), tzinfo=clinic.tz)
+def picked_datetime(edit: DateEdit, clinic: ClinicService) -> datetime:
+    """The local date and time entered, in the clinic's time zone."""
+    return edit.required_moment().replace(tzinfo=clinic.tz)
 
 
 def _required(edit: QuantityEdit, message: str) -> Quantity:
@@ -200,7 +185,7 @@ class PumpForm(QWidget):
         self.serial.setMaxLength(64)
         self.serial.setAccessibleName("Serial number")
         self.serial.setPlaceholderText("from the pump's label or the programmer")
-        self.implanted_on = date_edit(self, today, today)
+        self.implanted_on = date_edit(self, "implant date", today, today)
         self.site = QComboBox(self)
         self.site.setEditable(True)
         self.site.addItems(SITES)
@@ -215,12 +200,9 @@ class PumpForm(QWidget):
             "model: enter it from the manufacturer's calculations guide when known. It counts "
             "in the priming and bridge volumes.")
         self.replace_known = QCheckBox("&Known:", self)
-        self.replace_by = date_edit(self, today, date(today.year + 15, 12, 31))
-        self.replace_by.setMinimumDate(NOT_KNOWN)
-        self.replace_by.setSpecialValueText("not known")
-        self.replace_by.setDate(NOT_KNOWN)
+        self.replace_by = DateEdit("replace-by date", self, earliest=today,
+                                   latest=date(today.year + 15, 12, 31), missing="not known")
         self.replace_by.setEnabled(False)
-        self.replace_by.setAccessibleName("Replace-by date")
         self.replace_by.setToolTip("From the programmer's battery estimate (ERI)")
         self._today = today
         self.replace_known.toggled.connect(self._replace_known)
@@ -253,10 +235,10 @@ class PumpForm(QWidget):
 
     def _replace_known(self, known: bool) -> None:
         self.replace_by.setEnabled(known)
-        if known and self.replace_by.date() == NOT_KNOWN:
-            self.replace_by.setDate(QDate(self._today.year, self._today.month, self._today.day))
+        if known and not self.replace_by.text().strip():
+            self.replace_by.set_value(self._today)
         elif not known:
-            self.replace_by.setDate(NOT_KNOWN)
+            self.replace_by.set_value(None)
 
     def model(self) -> PumpModel:
         return self.catalogs.pump_model(str(self.model_combo.currentData()))
@@ -336,6 +318,10 @@ class EventDialog(QDialog):
     save_text = "&Save"
     doing = "saving the event"
 
+    def showEvent(self, event: QShowEvent) -> None:
+        follow_layout(self)  # the subclass's fields were made after the buttons
+        super().showEvent(event)
+
     def __init__(self, clinic: ClinicService, actor: Actor, chart: PatientChart,
                  title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -344,6 +330,8 @@ class EventDialog(QDialog):
         self.setWindowIcon(icons.app_icon())
         #: What the status bar says after a save.
         self.saved_text = ""
+        #: The event saved, for its visit note (None before a save).
+        self.saved_record: RecordRef | None = None
         heading = QLabel(title, self)
         heading.setProperty("role", "title")
         who = QLabel(f"{chart.patient.display_name}  ·  MRN {chart.patient.mrn}"
@@ -399,8 +387,20 @@ class EventDialog(QDialog):
             messages.show_error(self, exc, self.doing)
             return False
         if self.saved_text:
+            self.saved_record = self._new_event()
             self.accept()
         return bool(self.saved_text)
+
+    def _new_event(self) -> RecordRef | None:
+        """The event just saved: the newest of the patient's events by this user that the
+        chart the dialog opened with did not hold (the services return none)."""
+        known = {e.id for e in self.chart.events}
+        try:
+            events = self.clinic.patient_chart(self.chart.patient.id).events
+        except PumpMgrError:
+            return None
+        mine = [e.id for e in events if e.id not in known and e.user == self.actor.full_name]
+        return RecordRef("event", max(mine)) if mine else None
 
     def fit_height(self) -> None:
         """As tall as the content wants, within the screen."""
@@ -508,7 +508,8 @@ class ExplantDialog(EventDialog):
                          "then has no active pump and leaves the due list. To put in a new "
                          "pump at the same operation, use Replace instead.", self.body)
         explain.setWordWrap(True)
-        self.explanted_on = date_edit(self.body, clinic.today(), clinic.today())
+        self.explanted_on = date_edit(self.body, "explant date", clinic.today(),
+                                      clinic.today())
         self.reason = QLineEdit(self.body)
         self.reason.setMaxLength(2000)
         self.reason.setPlaceholderText("for example: pocket infection; therapy ended")
@@ -555,14 +556,14 @@ class PumpDatesDialog(EventDialog):
             + "Give the date as it should have been recorded; the history keeps the date "
             "first recorded, with this correction beneath it.", self.body)
         explain.setWordWrap(True)
-        self.implanted_on = date_edit(self.body, self.corrected.implanted_on, today)
-        self.implanted_on.setAccessibleName("Implanted on")
-        self.explanted_on: QDateEdit | None = None
+        self.implanted_on = date_edit(self.body, "implant date", self.corrected.implanted_on,
+                                      today)
+        self.explanted_on: DateEdit | None = None
         form = QFormLayout()
         form.addRow("&Implanted on", self.implanted_on)
         if self.corrected.explanted_on is not None:
-            self.explanted_on = date_edit(self.body, self.corrected.explanted_on, today)
-            self.explanted_on.setAccessibleName("Explanted on")
+            self.explanted_on = date_edit(self.body, "explant date",
+                                          self.corrected.explanted_on, today)
             form.addRow("E&xplanted on", self.explanted_on)
         self.reason = QLineEdit(self.body)
         self.reason.setMaxLength(2000)
@@ -597,7 +598,8 @@ class CatheterRevisionDialog(EventDialog):
                          "trimmed and implanted length. The earlier catheter record stays "
                          "in the history.", self.body)
         explain.setWordWrap(True)
-        self.revised_on = date_edit(self.body, clinic.today(), clinic.today())
+        self.revised_on = date_edit(self.body, "revision date", clinic.today(),
+                                    clinic.today())
         self.note = QLineEdit(self.body)
         self.note.setMaxLength(2000)
         self.note.setPlaceholderText("for example: catheter kinked at the anchor, replaced")
@@ -696,8 +698,8 @@ class MriDialog(EventDialog):
                         f"{self.pump.model_name}: no MRI information in the catalog; follow "
                         "the manufacturer's labelling.")
         self.catalog_text = catalog
-        self.when = datetime_edit(self.body, clinic.clock.now().astimezone(clinic.tz))
-        self.when.setAccessibleName("Time of the scan")
+        self.when = datetime_edit(self.body, "time of the scan",
+                                  clinic.clock.now().astimezone(clinic.tz))
         form = QFormLayout()
         form.addRow("Scan &time", self.when)
         self.items: list[tuple[str, CheckItem]] = []
@@ -780,7 +782,8 @@ class PumpNoteDialog(EventDialog):
             kinds.addWidget(button)
         kinds.addStretch(1)
         self.kind_buttons["note"].setChecked(True)
-        self.when = datetime_edit(self.body, clinic.clock.now().astimezone(clinic.tz))
+        self.when = datetime_edit(self.body, "time of the event",
+                                  clinic.clock.now().astimezone(clinic.tz))
         self.note = QPlainTextEdit(self.body)
         self.note.setTabChangesFocus(True)
         self.note.setMaximumHeight(100)

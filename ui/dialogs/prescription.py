@@ -20,13 +20,13 @@ Save shows why and keeps everything typed.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from html import escape
 
-from PySide6.QtCore import QDate, QDateTime, QSize, Qt, QTime, QTimer
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
-    QDateTimeEdit,
     QDialog,
     QFormLayout,
     QFrame,
@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 
 from pumpmgr.dosing import admixture_doses
 from pumpmgr.errors import Code, ImpossibleInput, PumpMgrError
+from pumpmgr.forecast import due_reason_words
 from pumpmgr.formatting import MassUnit, format_date, format_quantity
 from pumpmgr.records import Ingredient, PrescriptionRecord, StoredForecast
 from pumpmgr.schedule import PatientBolus, Program, Schedule, constant_flow_program
@@ -51,6 +52,9 @@ from pumpmgr.services.inputs import IngredientInput, PrescriptionInput, Verifica
 from pumpmgr.units import Kind
 from pumpmgr.visit import local_chart, pump_refills
 from ui import icons, messages, presentation
+from ui.dialogs.tenfold import TenfoldDialog
+from ui.tab_order import follow_layout
+from ui.widgets.date_edit import DateEdit
 from ui.widgets.field_list import Field, FieldList
 from ui.widgets.findings_panel import FindingsPanel
 from ui.widgets.order_edit import OrderEdit, complete_prescribers
@@ -65,6 +69,8 @@ CHECK_DELAY_MS = 250
 def _reason_text(forecast: StoredForecast, constant: bool) -> str:
     if forecast.refill_due_reason == "stability":
         return "drug stability limit"
+    if forecast.refill_due_reason != "alarm":  # the worst case, the interval, the expiry
+        return due_reason_words(forecast.refill_due_reason)
     return "planning volume date minus the buffer" if constant else "alarm date minus the buffer"
 
 
@@ -152,14 +158,10 @@ class PrescriptionDialog(QDialog):
         else:
             self.constant_note.hide()
 
-        self.effective = QDateTimeEdit(form_page)
-        self.effective.setDisplayFormat("ddd d MMM yyyy  HH:mm")
-        self.effective.setCalendarPopup(True)
-        self.effective.setAccessibleName("Effective from")
         now = clinic.clock.now().astimezone(clinic.tz).replace(tzinfo=None, second=0,
                                                                microsecond=0)
-        self.effective.setMaximumDateTime(_qdatetime(now))
-        self.effective.setDateTime(_qdatetime(now))
+        self.effective = DateEdit("effective from", form_page, with_time=True, value=now,
+                                  latest=now.date())
         self.prescriber = QLineEdit(form_page)
         self.prescriber.setMaxLength(200)
         self.prescriber.setAccessibleName("Prescriber")
@@ -236,6 +238,8 @@ class PrescriptionDialog(QDialog):
         middle = QHBoxLayout()
         middle.addWidget(scroll, 1)
         middle.addWidget(side_widget)
+        #: Hidden while the prescriber types a flagged dose again, blind (domain-rules §6).
+        self._entry_panes = (scroll, side_widget)
         layout = QVBoxLayout(self)
         layout.addWidget(title)
         layout.addWidget(header)
@@ -249,7 +253,7 @@ class PrescriptionDialog(QDialog):
         self.timer.timeout.connect(self.recheck)
         self.schedule.changed.connect(self._typed)
         self.solution_editor.changed.connect(self._typed)
-        self.effective.dateTimeChanged.connect(self._typed)
+        self.effective.valueChanged.connect(self._typed)
         self.order_edit.given_as.currentIndexChanged.connect(self._update)
         self.order_edit.read_back.toggled.connect(self._update)
         for edit in (self.prescriber, self.note, self.username, self.password):
@@ -284,16 +288,18 @@ class PrescriptionDialog(QDialog):
         return self.solution_editor.ingredients()
 
     def effective_at(self) -> datetime:
-        value = self.effective.dateTime()
-        day, moment = value.date(), value.time()
-        return datetime(day.year(), day.month(), day.day(), moment.hour(), moment.minute(),
-                        tzinfo=self.clinic.tz)
+        """The time typed in the clinic's zone; :class:`InputError` while it is not one
+        (:meth:`program` says so first)."""
+        return self.effective.required_moment().replace(tzinfo=self.clinic.tz)
 
     def program(self) -> tuple[Program | None, str]:
         """The program typed (the domain's), or why there is none yet."""
         ingredients = self.ingredients()
         if ingredients is None:
             return None, self.solution_editor.problem()
+        if self.effective.moment() is None:
+            return None, (self.effective.error_text()
+                          or "effective from: enter when the change takes effect")
         try:
             if self.constant_flow:
                 if self.pump.nominal_flow is None:
@@ -468,6 +474,7 @@ class PrescriptionDialog(QDialog):
         return found
 
     def _update(self) -> None:
+        follow_layout(self)  # the findings' reason boxes come and go
         problems = self.problems()
         self.problem_label.setText(
             "To save: " + problems[0] + (f" (and {len(problems) - 1} more)"
@@ -483,6 +490,11 @@ class PrescriptionDialog(QDialog):
         data = self.prescription_input()
         if not self.save_button.isEnabled() or data is None:
             return False
+        if not data.already_programmed:
+            confirmed = self._tenfold_confirmed(data)
+            if confirmed is None:
+                return False
+            data = confirmed
         verification = Verification(self.username.text().strip(), self.password.text())
         QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
@@ -498,6 +510,32 @@ class PrescriptionDialog(QDialog):
         QGuiApplication.restoreOverrideCursor()
         self.accept()
         return True
+
+    def _tenfold_confirmed(self, data: PrescriptionInput) -> PrescriptionInput | None:
+        """``data`` with the prescriber's blind re-entry when a finding stops it as a possible
+        tenfold error (asked with the form hidden), ``data`` itself when none does; None when
+        the re-entry was cancelled or could not be asked. A nurse is not asked: the service
+        tells her the change is the prescriber's."""
+        if self.actor.role != "prescriber":
+            return data
+        try:
+            question = self.clinic.prescriptions.tenfold_question(self.pump.id, data)
+        except PumpMgrError as exc:
+            messages.show_error(self, exc, "checking the prescription")
+            return None
+        if question is None:
+            return data
+        dialog = TenfoldDialog(question, self)
+        for pane in self._entry_panes:
+            pane.hide()
+        try:
+            if dialog.exec() != QDialog.DialogCode.Accepted:
+                return None
+            confirmation = dialog.confirmation()
+        finally:
+            for pane in self._entry_panes:
+                pane.show()
+        return None if confirmation is None else replace(data, tenfold=confirmation)
 
     def reject(self) -> None:
         if not self._touched or messages.confirm(
@@ -521,6 +559,3 @@ class PrescriptionDialog(QDialog):
         return text
 
 
-def _qdatetime(moment: datetime) -> QDateTime:
-    return QDateTime(QDate(moment.year, moment.month, moment.day),
-                     QTime(moment.hour, moment.minute))

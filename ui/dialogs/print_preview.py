@@ -26,11 +26,10 @@ from pathlib import Path
 from typing import Literal
 
 import pypdfium2
-from PySide6.QtCore import QDate, QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
 from PySide6.QtGui import QGuiApplication, QImage, QPainter, QPixmap
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
-    QDateEdit,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -44,11 +43,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pumpmgr.errors import Code, PumpMgrError
+from pumpmgr.errors import Code, InputError, PumpMgrError
+from pumpmgr.files import write_private_bytes
 from pumpmgr.formatting import format_date
 from pumpmgr.services import ClinicService
 from pumpmgr.services.sheets import SheetService
 from ui import messages
+from ui.widgets.date_edit import DateEdit
 
 log = logging.getLogger(__name__)
 
@@ -119,15 +120,7 @@ def choose_printer(parent: QWidget | None) -> QPrinter | None:
     return printer
 
 
-def _date_edit(parent: QWidget | None, day: date) -> QDateEdit:
-    edit = QDateEdit(parent)
-    edit.setCalendarPopup(True)
-    edit.setDisplayFormat("ddd d MMM yyyy")
-    edit.setDate(QDate(day.year, day.month, day.day))
-    return edit
-
-
-def _ask(parent: QWidget | None, title: str, rows: list[tuple[str, QDateEdit]], note: str,
+def _ask(parent: QWidget | None, title: str, rows: list[tuple[str, DateEdit]], note: str,
          ok_text: str) -> QDialog:
     """A small dialog of date rows, a muted note and OK (named ``ok_text``) / Cancel."""
     dialog = QDialog(parent)
@@ -153,14 +146,17 @@ def _ask(parent: QWidget | None, title: str, rows: list[tuple[str, QDateEdit]], 
 
 def ask_period(parent: QWidget | None, today: date) -> tuple[date, date] | None:
     """The period of the due list to print (first and last day), or None when cancelled."""
-    start = _date_edit(None, today)
-    end = _date_edit(None, today + timedelta(days=DEFAULT_PERIOD_DAYS))
+    start = DateEdit("first day", value=today)
+    end = DateEdit("last day", value=today + timedelta(days=DEFAULT_PERIOD_DAYS))
     dialog = _ask(parent, "Print the due list", [("&From", start), ("&To (included)", end)],
                   "Every active pump whose refill falls due in the period, with the overdue "
                   "ones first.", "Preview")
     while dialog.exec() == QDialog.DialogCode.Accepted:
-        first: date = start.date().toPython()  # type: ignore[assignment]
-        last: date = end.date().toPython()  # type: ignore[assignment]
+        try:
+            first, last = start.required_day(), end.required_day()
+        except InputError as exc:
+            messages.warn(dialog, "Print the due list", str(exc))
+            continue
         if last >= first:
             return first, last
         messages.warn(dialog, "Print the due list", "The period ends before it starts: choose "
@@ -170,14 +166,16 @@ def ask_period(parent: QWidget | None, today: date) -> tuple[date, date] | None:
 
 def ask_day(parent: QWidget | None, today: date) -> date | None:
     """The clinic day whose worksheets to print, or None when cancelled."""
-    day = _date_edit(None, today)
+    day = DateEdit("clinic day", value=today)
     dialog = _ask(parent, "Print a day's worksheets", [("Clinic &day", day)],
                   "One refill worksheet for every patient due on or before this day, in one "
                   "file.", "Build worksheets")
-    if dialog.exec() != QDialog.DialogCode.Accepted:
-        return None
-    chosen: date = day.date().toPython()  # type: ignore[assignment]
-    return chosen
+    while dialog.exec() == QDialog.DialogCode.Accepted:
+        try:
+            return day.required_day()
+        except InputError as exc:
+            messages.warn(dialog, "Print a day's worksheets", str(exc))
+    return None
 
 
 # ------------------------------------------------------------------ the preview
@@ -191,7 +189,7 @@ def save_pdf(parent: QWidget | None, pdf: bytes, filename: str) -> Path | None:
     if path.suffix.lower() != ".pdf":
         path = path.with_suffix(".pdf")
     try:
-        path.write_bytes(pdf)
+        write_private_bytes(path, pdf)  # owner-only: the sheet names patients
     except OSError as exc:
         messages.error(parent, "Save as PDF", f"Could not write {path}: {exc.strerror or exc}. "
                                               "Choose a folder you may write to and try again.")
@@ -401,12 +399,13 @@ def day_label(day: date) -> str:
 # ------------------------------------------------------------------ each sheet where it belongs
 
 
-PatientSheet = Literal["worksheet", "card", "history"]
+PatientSheet = Literal["worksheet", "card", "history", "handoff"]
 
 _PATIENT_SHEETS: dict[str, tuple[str, str]] = {
     "worksheet": ("Refill worksheet (before the visit)", "refill-worksheet"),
     "card": ("Wallet card", "wallet-card"),
     "history": ("Patient history", "patient-history"),
+    "handoff": ("Admission hand-off", "admission-handoff"),
 }
 
 
@@ -431,6 +430,7 @@ def print_patient_sheet(parent: QWidget | None, clinic: ClinicService, kind: Pat
         "worksheet": lambda: sheets.worksheet(mrn),
         "card": lambda: sheets.card(mrn),
         "history": lambda: sheets.history(mrn),
+        "handoff": lambda: sheets.handoff(mrn),
     }
     pdf = _build(parent, f"building the {title.lower()}", builders[kind])
     if pdf is not None:

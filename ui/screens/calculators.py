@@ -13,11 +13,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from PySide6.QtCore import QDate, QDateTime, Qt, QTime
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDateTimeEdit,
     QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
@@ -34,6 +33,7 @@ from PySide6.QtWidgets import (
 from pumpmgr import compounding, deadspace, forecast
 from pumpmgr.catalogs import Catalogs
 from pumpmgr.errors import PumpMgrError
+from pumpmgr.forecast import due_reason_words
 from pumpmgr.formatting import (
     MassUnit,
     format_date,
@@ -41,11 +41,13 @@ from pumpmgr.formatting import (
     format_duration,
     format_number,
     format_quantity,
+    typed_mass_unit,
 )
 from pumpmgr.records import ClinicSettings
 from pumpmgr.schedule import PatientBolus, Program, Schedule, parse_step
 from pumpmgr.units import Q_, Kind, Quantity, parse_unit
 from ui.dialogs.catheter import CatheterEditor
+from ui.widgets.date_edit import DateEdit
 from ui.widgets.field_list import Field, FieldList
 from ui.widgets.quantity_edit import QuantityEdit
 
@@ -79,11 +81,9 @@ class Missing(Exception):
 
 
 def mass_unit(*quantities: Quantity | None) -> MassUnit:
-    """Answer in mg when the nurse wrote a dose or concentration in mg (as ``pumpmgr calc``)."""
-    for quantity in quantities:
-        if quantity is not None and "milligram" in str(quantity.units):
-            return "mg"
-    return "mcg"
+    """Answer in mg only when the nurse wrote every dose and concentration in mg (the rule
+    of ``pumpmgr calc``: :func:`pumpmgr.formatting.typed_mass_unit`)."""
+    return typed_mass_unit(*quantities)
 
 
 def days_text(days: float) -> str:
@@ -199,11 +199,9 @@ class ForecastCalculator(Calculator):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.fill_volume = self.quantity(Kind.VOLUME, "fill volume", "20 mL", "Fi&ll volume")
-        midnight = QDateTime(QDate(today.year, today.month, today.day), QTime(0, 0))
-        self.filled_at = QDateTimeEdit(midnight, self)
-        self.filled_at.setDisplayFormat("ddd d MMM yyyy HH:mm")
-        self.filled_at.setCalendarPopup(True)
-        self.filled_at.dateTimeChanged.connect(lambda _d: self.recalculate())
+        self.filled_at = DateEdit("filled at", self, with_time=True,
+                                  value=datetime.combine(today, time()))
+        self.filled_at.valueChanged.connect(lambda _d: self.recalculate())
         self.form.addRow("Filled &at", self.filled_at)
         self.concentration = self.quantity(Kind.CONCENTRATION, "concentration", "2000 mcg/mL",
                                            "&Concentration")
@@ -275,14 +273,15 @@ class ForecastCalculator(Calculator):
         self.recalculate()
 
     def set_filled_at(self, moment: datetime) -> None:
-        self.filled_at.setDateTime(QDateTime(QDate(moment.year, moment.month, moment.day),
-                                             QTime(moment.hour, moment.minute)))
+        self.filled_at.set_value(moment.replace(second=0, microsecond=0))
 
     def _filled_at(self) -> datetime:
-        value = self.filled_at.dateTime()
-        day, clock = value.date(), value.time()
-        return datetime.combine(date(day.year(), day.month(), day.day()),
-                                time(clock.hour(), clock.minute()))
+        moment = self.filled_at.moment()
+        if moment is None:
+            if self.filled_at.error_text():
+                raise _Refused(self.filled_at.error_text())
+            raise Missing("fill time")
+        return moment
 
     def _schedule(self) -> Schedule:
         if self.simple.isChecked():
@@ -336,7 +335,9 @@ class ForecastCalculator(Calculator):
             ("refill due", "Refill due", format_date(result.refill_due), ""),
             ("due because", "Due because", (
                 "the drug's stability limit" if result.refill_due_reason == "stability"
-                else f"the alarm date less the buffer ({days_text(result.buffer_days)})")
+                else f"the alarm date less the buffer ({days_text(result.buffer_days)})"
+                if result.refill_due_reason == "alarm"
+                else due_reason_words(result.refill_due_reason))
              + ", on a clinic day", ""),
         ]
         return fields
@@ -446,10 +447,11 @@ class CompoundingCalculator(Calculator):
 
     def compute(self) -> list[Field]:
         dose, stock = self.need(self.dose), self.need(self.stock)
+        unit = mass_unit(dose, stock)
         result = compounding.compound(flow=self.need(self.flow), dose=dose, stock=stock,
                                       fill_volume=self.need(self.fill),
-                                      extra_volume=self.optional(self.extra_volume))
-        unit = mass_unit(dose, stock)
+                                      extra_volume=self.optional(self.extra_volume),
+                                      mass_unit=unit)
         return [
             ("concentration", "Concentration needed",
              format_quantity(result.concentration, Kind.CONCENTRATION, unit), ""),
@@ -469,7 +471,7 @@ def converted_text(quantity: Quantity, unit_text: str, kind: Kind) -> str:
     at most 4 from 1 on, rounded half up by :func:`pumpmgr.formatting.format_number`."""
     value = float(quantity.to(parse_unit(unit_text, kind, "unit")).m)
     decimals = 6 if abs(value) < 1 else 4
-    return f"{format_number(value, decimals)} {unit_text}"
+    return f"{format_number(value, decimals, grouped=True)} {unit_text}"
 
 
 class ConversionCalculator(Calculator):

@@ -7,22 +7,28 @@ due list can be written as an iCalendar file of refill appointments.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 
 from PySide6.QtCore import (
+    QByteArray,
     QEvent,
     QModelIndex,
-    QObject,
     QPersistentModelIndex,
-    QRect,
     Qt,
-    QTimer,
     Signal,
 )
-from PySide6.QtGui import QFont, QFontMetricsF, QKeyEvent
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QKeyEvent,
+    QKeySequence,
+    QPainter,
+    QPen,
+    QResizeEvent,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -32,18 +38,21 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QStyle,
+    QStyledItemDelegate,
     QStyleOptionViewItem,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
+from pumpmgr.files import write_private_bytes
 from pumpmgr.records import DueRow
 from pumpmgr.services import ClinicService
 from ui import icons, messages, notices, presentation
 from ui.ics import due_list_calendar
 from ui.models.due_list import (
     FILTER_LABELS,
+    HEADERS,
     Column,
     DueFilter,
     DueFilterProxyModel,
@@ -63,23 +72,43 @@ _MNEMONICS = {
 class DueTableView(QTableView):
     """A table whose Enter or Return opens the current row, as a double-click does.
 
-    It sizes a column to its contents as :meth:`QTableView.sizeHintForColumn` does (over the
-    same rows: the visible ones and then others around them, up to the header's
-    ``resizeContentsPrecision``), without asking the model for every cell: the texts are
-    measured with the font metrics (each distinct text once), and only the cells whose text is
-    within a pixel of the widest are measured by Qt's delegate, one of each width.
+    Rows are one line high, all the same, as Anki's browser lists whole collections: no word
+    wrap, long text elided (the whole text is the cell's tooltip), so nothing is measured per
+    row and a list of thousands is laid out at once.
     """
 
     open_requested = Signal(QModelIndex)
 
-    #: Below this many rows Qt measures every cell itself.
-    FEW_ROWS = 64
-
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        #: The width of each (bold, text) met, in the view's font.
-        self._widths: dict[tuple[bool, str], float] = {}
-        self._metrics: tuple[QFontMetricsF, QFontMetricsF] | None = None
+        #: The drug column's least width (the dashboard sets it from a typical text).
+        self.drug_width = 150
+        self.setWordWrap(False)
+        self.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.setItemDelegate(StateRowDelegate(self))
+        rows = self.verticalHeader()
+        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        rows.setMinimumSectionSize(1)
+        self._fit_row_height()
+
+    def _fit_row_height(self) -> None:
+        self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._fit_row_height()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.give_spare_width()
+
+    def give_spare_width(self) -> None:
+        """The drug column takes the width the other columns leave (a wide screen shows whole
+        admixtures), and never less than :attr:`drug_width` (then elided)."""
+        header, drug = self.horizontalHeader(), int(Column.DRUG)
+        others = header.length() - header.sectionSize(drug)
+        header.resizeSection(drug, max(self.drug_width, self.viewport().width() - others))
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
@@ -87,105 +116,32 @@ class DueTableView(QTableView):
             return
         super().keyPressEvent(event)
 
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
-            self._widths.clear()
-            self._metrics = None
-        super().changeEvent(event)
 
-    def text_width(self, text: str, bold: bool) -> float:
-        """The advance of ``text`` (its widest line) in the view's font, bold or regular."""
-        width = self._widths.get((bold, text))
-        if width is None:
-            if self._metrics is None:
-                self.ensurePolished()  # the style sheet may set the font
-                strong = QFont(self.font())
-                strong.setBold(True)
-                self._metrics = (QFontMetricsF(self.font()), QFontMetricsF(strong))
-            if len(self._widths) > 100_000:
-                self._widths.clear()
-            advance = self._metrics[bold].horizontalAdvance
-            width = self._widths[(bold, text)] = (
-                advance(text) if "\n" not in text
-                else max(advance(line) for line in text.split("\n")))
-        return width
+class StateRowDelegate(QStyledItemDelegate):
+    """Paints a selected row in its state's tint with a dark frame, so that selecting an
+    overdue row does not hide that it is overdue; rows without a tint are selected as usual."""
 
-    def cell_height(self, row: int, column: int) -> int | None:
-        """The height the delegate asks for one cell when :meth:`QTableView.sizeHintForRow`
-        measures it (qtableview.cpp, ``heightHintForIndex``): wrapped at the column's width,
-        which recent Qt versions take one pixel narrower for the grid line. None when the two
-        widths give different heights (the text is at the edge): Qt must measure the row."""
-        index = self.model().index(row, column)
-        option = QStyleOptionViewItem()
-        self.initViewItemOption(option)
-        delegate = self.itemDelegateForIndex(index)
-        if not self.wordWrap():
-            return int(delegate.sizeHint(option, index).height())
-        heights = set()
-        for grid in {0, 1 if self.showGrid() else 0}:
-            option.rect = QRect(self.columnViewportPosition(column),
-                                self.rowViewportPosition(row), self.columnWidth(column) - grid,
-                                max(1, self.rowHeight(row)))
-            heights.add(int(delegate.sizeHint(option, index).height()))
-        return heights.pop() if len(heights) == 1 else None
+    FRAME = QColor("#1f5f7a")
 
-    def text_widths(self) -> dict[tuple[bool, str], float]:
-        """The widths :meth:`text_width` has measured, by (bold, text): read it for speed."""
-        return self._widths
-
-    def _sized_rows(self, count: int) -> range | None:
-        """The rows :meth:`QTableView.sizeHintForColumn` measures (qtableview.cpp): the visible
-        ones, then one above and one below in turn, until the header's precision is reached;
-        None when rows are hidden or moved (Qt then measures them itself)."""
-        vertical = self.verticalHeader()
-        if vertical.sectionsHidden() or vertical.sectionsMoved():
-            return None
-        most = self.horizontalHeader().resizeContentsPrecision()
-        top = max(0, vertical.visualIndexAt(0))
-        bottom = vertical.visualIndexAt(self.viewport().height())
-        if not self.isVisible() or bottom == -1:
-            bottom = count - 1
-        processed, row = 0, top
-        while row <= bottom:
-            processed += 1
-            if processed == most:
-                return range(top, row + 1)
-            row += 1
-        first, last, end = top, row - 1, count - 1
-        if most == 0:
-            processed = 0
-        while processed != most and (first > 0 or last < end):
-            if (processed % 2 and first > 0) or last == end:
-                first -= 1
-            else:
-                last += 1
-            processed += 1
-        return range(first, last + 1)
-
-    def sizeHintForColumn(self, column: int) -> int:
-        proxy = self.model()
-        model = proxy.sourceModel() if isinstance(proxy, DueFilterProxyModel) else None
-        count = proxy.rowCount() if proxy is not None else 0
-        rows = self._sized_rows(count) if isinstance(model, DueListModel) else None
-        if rows is None or len(rows) < self.FEW_ROWS:
-            return super().sizeHintForColumn(column)
-        assert isinstance(proxy, DueFilterProxyModel) and isinstance(model, DueListModel)
-        self.ensurePolished()
-        sources = proxy.source_rows()
-        state = column == int(Column.STATE)
-        width_of, texts, row_at = self.text_width, model.texts, model.row_at
-        rows_of: dict[float, int] = {}  # a row of each width met
-        for row in rows:
-            source = sources[row]
-            width = width_of(texts(source)[column], state and row_at(source).state != "fine")
-            rows_of.setdefault(width, row)
-        # the delegate makes a cell as wide as its laid-out text (rounded up) and its margins:
-        # the widest cell is one of the texts within a pixel of the widest advance (texts of
-        # the same advance make cells of the same width)
-        widest = max(rows_of, default=0.0)
-        hint = max((self.sizeHintForIndex(proxy.index(row, column)).width()
-                    for width, row in rows_of.items() if width >= widest - 1), default=0)
-        return hint + 1 if self.showGrid() else hint
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
+              index: QModelIndex | QPersistentModelIndex) -> None:
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        if not selected or index.data(Qt.ItemDataRole.BackgroundRole) is None:
+            super().paint(painter, option, index)
+            return
+        plain = QStyleOptionViewItem(option)
+        plain.state &= ~QStyle.StateFlag.State_Selected
+        super().paint(painter, plain, index)
+        painter.save()
+        painter.setPen(QPen(self.FRAME, 2))
+        rect = option.rect.adjusted(0, 1, 0, -1)
+        painter.drawLine(rect.topLeft(), rect.topRight())
+        painter.drawLine(rect.bottomLeft(), rect.bottomRight())
+        if index.column() == 0:
+            painter.drawLine(rect.topLeft(), rect.bottomLeft())
+        if index.column() == index.model().columnCount() - 1:
+            painter.drawLine(rect.topRight(), rect.bottomRight())
+        painter.restore()
 
 
 class DashboardScreen(QWidget):
@@ -203,13 +159,12 @@ class DashboardScreen(QWidget):
         self.model = DueListModel(clinic.tz, settings.buffer_days, self)
         self.proxy = DueFilterProxyModel(self.today, self)
         self.proxy.setSourceModel(self.model)
-        #: Rows are left to fit after the table's next paint (see :meth:`_fit_seen_rows`).
-        self.rows_pending = False
 
         self.title = QLabel("Refill due list", self)
         self.title.setProperty("role", "title")
         self.date_label = QLabel(self)
         self.date_label.setProperty("role", "subtitle")
+        self.date_label.setWordWrap(True)  # a narrow window: beside the counters, not under
 
         self.overdue_button = self._counter(DueFilter.OVERDUE)
         self.week_button = self._counter(DueFilter.THIS_WEEK)
@@ -242,22 +197,36 @@ class DashboardScreen(QWidget):
         self.search.setMinimumWidth(220)
         self.search.textChanged.connect(self._search_changed)
         self.search.returnPressed.connect(self._search_entered)
+        escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), self.search)
+        escape.setContext(Qt.ShortcutContext.WidgetShortcut)
+        escape.activated.connect(self.search.clear)
         filters.addWidget(self.search, 1)
         self.count_label = QLabel(self)
         self.count_label.setProperty("role", "muted")
         filters.addWidget(self.count_label)
+        # a search that finds rows the filter hides says so (else "0 of 23 shown" for a
+        # patient who is on the list)
+        self.hidden_label = QLabel(self)
+        self.hidden_label.setProperty("role", "notice")
+        self.show_all_button = QPushButton("Clear the filter", self)
+        self.show_all_button.setAutoDefault(False)
+        self.show_all_button.clicked.connect(lambda: self.set_filter(DueFilter.ALL))
+        hidden_row = QHBoxLayout()
+        hidden_row.addWidget(self.hidden_label, 1)
+        hidden_row.addWidget(self.show_all_button)
+        self.hidden_label.hide()
+        self.show_all_button.hide()
 
         self.table = DueTableView(self)
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
-        self.table.sortByColumn(int(Column.REFILL_DUE), Qt.SortOrder.AscendingOrder)
+        self.table.sortByColumn(int(Column.STATE), Qt.SortOrder.AscendingOrder)  # by urgency
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         # by whole rows (Qt's default here): the scroll bar's value is the top row shown
         self.table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerItem)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(False)
-        self.table.setWordWrap(True)  # an admixture's drug text takes a second line
         self.table.setTabKeyNavigation(False)
         self.table.verticalHeader().setVisible(False)
         self.table.setAccessibleName("Refill due list")
@@ -265,7 +234,7 @@ class DashboardScreen(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(False)
         header.setHighlightSections(False)
-        header.setSectionResizeMode(int(Column.DRUG), QHeaderView.ResizeMode.Stretch)
+        self.default_widths()
         self.table.doubleClicked.connect(self._open_index)
         self.table.open_requested.connect(self._open_index)
 
@@ -294,8 +263,7 @@ class DashboardScreen(QWidget):
         heading = QVBoxLayout()
         heading.addWidget(self.title)
         heading.addWidget(self.date_label)
-        top.addLayout(heading)
-        top.addStretch(1)
+        top.addLayout(heading, 1)
         for button in (self.overdue_button, self.week_button, self.review_button):
             top.addWidget(button)
         bottom = QHBoxLayout()
@@ -309,6 +277,7 @@ class DashboardScreen(QWidget):
         layout.addLayout(top)
         layout.addLayout(self.notice_box)
         layout.addLayout(filters)
+        layout.addLayout(hidden_row)
         layout.addWidget(self.table, 1)
         layout.addLayout(bottom)
 
@@ -331,17 +300,14 @@ class DashboardScreen(QWidget):
         settings = self.clinic.settings()
         self.today = self.clinic.today()
         current = self.current_row()
-        self.model.set_rows(rows, settings.buffer_days)
+        self.model.set_rows(rows, settings.buffer_days, now=self.clinic.clock.now())
         self.proxy.set_today(self.today)
         parts = [settings.clinic_name.strip(), f"today {presentation.date_text(self.today)}",
                  f"{len(rows)} active pump{'s' if len(rows) != 1 else ''}"]
         self.date_label.setText(" · ".join(p for p in parts if p))
         self._update_counters(rows)
         self._update_notices(rows)
-        self.table.resizeColumnsToContents()
-        self._fit_columns()
         self._select(current.pump_id if current else None)
-        self._fit_seen_rows()
         self._update_count()
 
     def clear(self) -> None:
@@ -394,113 +360,59 @@ class DashboardScreen(QWidget):
     def notice_texts(self) -> list[str]:
         return [label.text() for label in self.notice_labels]
 
-    def _fit_columns(self) -> None:
+    def default_widths(self) -> None:
+        """Each column as wide as its header and a typical text (not measured over the rows:
+        the list may hold thousands), the drug taking what is left, elided."""
+        header, metrics = self.table.horizontalHeader(), self.table.fontMetrics()
+        bold = QFont(self.table.font())
+        bold.setBold(True)
+        strong = QFontMetrics(bold)
+        day = "Wed 28 Oct 2026"
+        typical = {Column.STATE: "Overdue · review", Column.PATIENT: "HOFFMANN, Yara Maria",
+                   Column.MRN: "D0000000", Column.DAYS_LEFT: "alarm passed",
+                   Column.VOLUME_LEFT: "20.00 mL", Column.ALARM: day + " …",
+                   Column.EMPTY_ON: day, Column.REFILL_DUE: day,
+                   Column.REASON: "planning − 7 days", Column.PUMP: "Prometra II 40 mL",
+                   Column.REPLACE_BY: day, Column.DRUG: "baclofen 2000 mcg/mL"}
+        titles = self._title_widths()
+        for column, text in typical.items():
+            cell = (strong if column == Column.STATE else metrics).horizontalAdvance(text)
+            header.resizeSection(int(column), max(titles[column], cell + 12))
+        # the drug column takes the width left, down to a few letters (elided, whole on
+        # hover): at 1366 px every column is in sight
+        self.table.drug_width = metrics.horizontalAdvance("baclofen 2…") + 12
+        self.table.give_spare_width()
+
+    def _title_widths(self) -> dict[Column, int]:
+        """Each column's least width: its title in the header's bold font, and the sort
+        arrow."""
+        self.table.ensurePolished()  # the style sheet sets the header's font
+        heading = QFont(self.table.horizontalHeader().font())
+        heading.setBold(True)
+        titles = QFontMetrics(heading)
+        return {column: titles.horizontalAdvance(HEADERS[column]) + 24 for column in Column}
+
+    def header_state(self) -> bytes:
+        """The columns' widths and order, to remember for the user."""
+        return bytes(self.table.horizontalHeader().saveState().data())
+
+    def restore_header(self, state: bytes) -> bool:
+        """The columns as :meth:`header_state` gave them, each still wide enough for its
+        title (the font may have grown since); sorted by urgency again."""
         header = self.table.horizontalHeader()
-        limits = {Column.PATIENT: 200, Column.PUMP: 180, Column.ALARM: 200, Column.REASON: 170}
-        for column, limit in limits.items():
-            if header.sectionSize(int(column)) > limit:
-                header.resizeSection(int(column), limit)
-        for column in Column:
-            if column != Column.DRUG:
-                header.resizeSection(int(column), header.sectionSize(int(column)) + 10)
-
-    def _fit_seen_rows(self) -> None:
-        """Fit the rows that can be seen before the table is painted, and the others right
-        after that paint: the first paint of thousands of rows need not wait for all their
-        texts and heights. Seen are the rows from the top one shown and around the current
-        row (the view scrolls to it), as many as a screen's height holds (a row is at least
-        a line of text tall)."""
-        table = self.table
-        count = self.proxy.rowCount()
-        table.ensurePolished()  # the style sheet may set the font
-        height = max(table.screen().availableGeometry().height(), table.viewport().height())
-        screenful = math.ceil(height / max(1, table.fontMetrics().height()))
-        top, current = table.verticalScrollBar().value(), table.currentIndex().row()
-        seen = set(range(top, min(count, top + screenful)))
-        if current >= 0:
-            seen.update(range(max(0, current - screenful), min(count, current + screenful)))
-        self._fit_rows(sorted(seen))
-        self._keep_top_row()
-        if current >= 0 and table.isVisible():  # (hidden, it scrolls to it when shown)
-            table.scrollTo(table.currentIndex())  # the rows it passed may have grown
-        self.rows_pending = len(seen) < count
-        if self.rows_pending:
-            table.viewport().installEventFilter(self)
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Paint and watched is self.table.viewport():
-            watched.removeEventFilter(self)
-            QTimer.singleShot(0, self, self.fit_pending_rows)  # once the paint is done
-        return super().eventFilter(watched, event)
-
-    def fit_pending_rows(self) -> None:
-        """Fit every row, if :meth:`_fit_seen_rows` left some to fit."""
-        if self.rows_pending:
-            self.rows_pending = False
-            self._fit_rows()
-            self._keep_top_row()
-
-    def _keep_top_row(self) -> None:
-        """The top row shown stays at the top when rows above it change height: the header's
-        offset (in pixels) would be stale until the view's next layout, and a paint before
-        it would show other rows."""
-        self.table.verticalHeader().setOffsetToSectionPosition(
-            self.table.verticalScrollBar().value())
-
-    def _fit_rows(self, rows: Iterable[int] | None = None) -> None:
-        """Each row (of ``rows``, or all) as tall as :meth:`QTableView.resizeRowToContents`
-        makes it, without asking the model for every cell of thousands of rows: a row whose
-        every text fits its column on one line gets the one-line height (measured once per
-        font), and in a row with a text near or over its column's width only those cells are
-        measured, as Qt measures them."""
-        count = self.proxy.rowCount()
-        if not count:
-            return
-        table, header = self.table, self.table.verticalHeader()
-        # a cell's text has the column's width less the grid line and the delegate's margins
-        # (focus frame and one pixel, each side); a text within a pixel of that (the metrics
-        # round) is measured
-        margin = table.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None,
-                                           table) + 1
-        limits = [table.columnWidth(int(column)) - 2 * margin - 2 for column in Column]
-        state = int(Column.STATE)
-        grid = 1 if table.showGrid() else 0
-        width_of, known = table.text_width, table.text_widths()
-        one_line: dict[bool, int] = {}
-        model, sources = self.model, self.proxy.source_rows()
-        for row in range(count) if rows is None else rows:
-            source = sources[row]
-            emphasis = model.row_at(source).state != "fine"  # a bold state word
-            wide = []
-            for column, text in enumerate(model.texts(source)):
-                bold = emphasis and column == state
-                width = known.get((bold, text))
-                if width is None:
-                    width = width_of(text, bold)
-                if width > limits[column] or "\n" in text:
-                    wide.append(column)
-            height = one_line.get(emphasis)
-            if height is None:
-                if wide:
-                    table.resizeRowToContents(row)
-                    continue
-                height = one_line[emphasis] = max(table.sizeHintForRow(row),
-                                                  header.sectionSizeHint(row))
-            if wide:
-                # every other cell is one line high: only the wide ones can make it taller
-                cells = [table.cell_height(row, c) for c in wide]
-                if None in cells:
-                    table.resizeRowToContents(row)
-                    continue
-                height = max(height, grid + max(h for h in cells if h is not None))
-            header.resizeSection(row, height)
+        restored = header.restoreState(QByteArray(state))
+        for column, least in self._title_widths().items():
+            if header.sectionSize(int(column)) < least:
+                header.resizeSection(int(column), least)
+        self.table.sortByColumn(int(Column.STATE), Qt.SortOrder.AscendingOrder)
+        self.table.give_spare_width()
+        return restored
 
     # ----------------------------------------------------------------- filtering
 
     def set_filter(self, kind: DueFilter) -> None:
         self.filter_buttons[kind].setChecked(True)
         self.proxy.set_kind(kind)
-        self._fit_seen_rows()  # the rows shown now are other rows, each at the default height
         self._update_count()
 
     def _search_changed(self, text: str) -> None:
@@ -508,11 +420,18 @@ class DashboardScreen(QWidget):
         self._update_count()
         if self.proxy.rowCount():
             self.table.selectRow(0)
-        self._fit_seen_rows()
 
     def _update_count(self) -> None:
         shown, total = self.proxy.rowCount(), self.model.rowCount()
         self.count_label.setText(f"{shown} of {total} shown")
+        hidden = self.proxy.hidden_by_filter() if self.proxy.searching else 0
+        if hidden:
+            kind = FILTER_LABELS[self.proxy.kind].lower()
+            self.hidden_label.setText(
+                f"The filter “{kind}” hides {'the' if hidden == 1 else hidden} "
+                f"{'row' if hidden == 1 else 'rows'} the search finds.")
+        self.hidden_label.setVisible(bool(hidden))
+        self.show_all_button.setVisible(bool(hidden))
 
     def focus_search(self) -> None:
         self.search.setFocus()
@@ -556,8 +475,8 @@ class DashboardScreen(QWidget):
 
     def _select(self, pump_id: int | None) -> None:
         if pump_id is not None:
-            for row, source in enumerate(self.proxy.source_rows()):
-                if self.model.row_at(source).pump_id == pump_id:
+            for row in range(self.proxy.rowCount()):
+                if self.proxy.row_at(row).pump_id == pump_id:
                     self.table.selectRow(row)
                     return
         if self.proxy.rowCount():
@@ -612,7 +531,7 @@ class DashboardScreen(QWidget):
         if path.suffix.lower() != ".ics":
             path = path.with_suffix(".ics")
         try:
-            path.write_bytes(self.calendar_text(rows).encode("utf-8"))
+            write_private_bytes(path, self.calendar_text(rows).encode("utf-8"))
         except OSError as exc:
             messages.error(self, "Export calendar",
                            f"Could not write {path}: {exc.strerror or exc}. Choose another "

@@ -32,11 +32,14 @@ from PySide6.QtWidgets import (
 )
 
 from pumpmgr.errors import PumpMgrError
+from pumpmgr.forecast import due_reason_words
 from pumpmgr.formatting import format_percent, format_quantity
 from pumpmgr.records import INDICATION_TEXT, PatientChart, PumpRecord, RefillRecord
 from pumpmgr.services import ClinicService
 from pumpmgr.units import Kind, Quantity
+from pumpmgr.visit_note import RecordRef
 from ui import icons, presentation
+from ui.dialogs import visit_note
 from ui.models.history import Column as HistoryColumn
 from ui.models.history import HistoryModel, timeline
 from ui.widgets.charts import ReservoirChart, ResidualChart
@@ -59,6 +62,8 @@ PUMP_TYPE_TEXT = {
 def _reason(reason: str, constant_flow: bool) -> str:
     if reason == "stability":
         return "drug stability limit in the pump"
+    if reason != "alarm":  # the worst case, the interval, the expiry
+        return due_reason_words(reason)
     if constant_flow:
         return "planning volume date minus the clinic's buffer"
     return "alarm date minus the clinic's buffer"
@@ -122,14 +127,14 @@ class PatientScreen(QWidget):
         self.prescription_button.clicked.connect(self.prescription_requested)
         self.print_button = QToolButton(self)
         self.print_button.setText("Prin&t")
-        self.print_button.setToolTip("Print the refill worksheet, the wallet card or the "
-                                     "history, with a preview")
+        self.print_button.setToolTip("Print the refill worksheet, the wallet card, the "
+                                     "history or the admission hand-off, with a preview")
         self.print_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.print_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.print_button.setMenu(QMenu(self.print_button))
         sheets: tuple[tuple[print_preview.PatientSheet, str], ...] = (
             ("worksheet", "Refill &worksheet (before the visit)…"), ("card", "Wallet &card…"),
-            ("history", "&History…"))
+            ("history", "&History…"), ("handoff", "&Admission hand-off for a ward…"))
         for kind, text in sheets:
             self.print_button.menu().addAction(text, partial(self.print_sheet, kind))
         self.flags_row = QHBoxLayout()
@@ -155,6 +160,30 @@ class PatientScreen(QWidget):
         self.history_view.horizontalHeader().setSectionResizeMode(
             int(HistoryColumn.DETAILS), QHeaderView.ResizeMode.Stretch)
         self._fit_history(False)
+        self.copy_note_button = QPushButton("Copy &note…", self)
+        self.copy_note_button.setAutoDefault(False)
+        self.copy_note_button.setToolTip("The selected refill, prescription or event as a note "
+                                         "for the hospital's record, on the clipboard")
+        self.copy_note_button.clicked.connect(self.copy_selected_note)
+        self.history_view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.history_view.addAction(self.copy_note_button.text().replace("&", ""),
+                                    self.copy_selected_note)
+        self.history_view.selectionModel().selectionChanged.connect(
+            lambda *_: self._update_note_button())
+        self.history_view.doubleClicked.connect(lambda _index: self.copy_selected_note())
+        #: After an event or a prescription is saved: its note, one click away.
+        self.saved_label = QLabel(self)
+        self.saved_label.setProperty("role", "muted")
+        self.saved_note_button = QPushButton("Copy its &visit note…", self)
+        self.saved_note_button.setAutoDefault(False)
+        self.saved_note_button.clicked.connect(self.copy_saved_note)
+        self.saved_record: RecordRef | None = None
+        saved_bar = QHBoxLayout()
+        saved_bar.addWidget(self.saved_label)
+        saved_bar.addWidget(self.saved_note_button)
+        saved_bar.addStretch(1)
+        self.saved_bar = saved_bar
+        self.offer_note(None)
 
         # Overview: reservoir and pump on the left; forecast, prescription and the reservoir
         # chart on the right. Fits 1366x768 without scrolling; scrolls on smaller windows.
@@ -199,6 +228,10 @@ class PatientScreen(QWidget):
         history_note.setProperty("role", "muted")
         history_layout.addWidget(history_note)
         history_layout.addWidget(self.history_view, 1)
+        note_row = QHBoxLayout()
+        note_row.addWidget(self.copy_note_button)
+        note_row.addStretch(1)
+        history_layout.addLayout(note_row)
 
         self.tabs = QTabWidget(self)
         self.tabs.addTab(scroll, "&Overview")
@@ -223,6 +256,7 @@ class PatientScreen(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(14, 10, 14, 10)
         layout.addLayout(top)
+        layout.addLayout(self.saved_bar)
         layout.addWidget(self.tabs, 1)
 
         for keys in (QKeySequence(Qt.Key.Key_Escape), QKeySequence("Alt+Left")):
@@ -238,6 +272,8 @@ class PatientScreen(QWidget):
 
     def show_patient(self, patient_id: int) -> None:
         """Load the patient's chart and the estimated volume now from the service."""
+        if self.chart is None or self.chart.patient.id != patient_id:
+            self.offer_note(None)
         chart = self.clinic.patient_chart(patient_id)
         pump = chart.pump
         now = self.clinic.clock.now()
@@ -282,6 +318,7 @@ class PatientScreen(QWidget):
         self.reservoir_chart.clear()
         self.residual_chart.set_refills([])
         self.history_model.set_entries([])
+        self.offer_note(None)
 
     def _fit_history(self, shown: bool) -> None:
         """Size the history table's rows and columns to their contents while its tab is shown,
@@ -455,6 +492,38 @@ class PatientScreen(QWidget):
                                       and self.chart.prescription is not None)
         self.prescription_button.setEnabled(pump is not None)
         self.print_button.setEnabled(self.chart is not None)
+        self._update_note_button()
+
+    # ----------------------------------------------------------------- visit notes
+
+    def selected_record(self) -> RecordRef | None:
+        """The history's selected refill, prescription or event (a catheter has no note)."""
+        rows = self.history_view.selectionModel().selectedRows()
+        entries = self.history_model.entries()
+        if not rows or rows[0].row() >= len(entries):
+            return None
+        kind, record_id = entries[rows[0].row()].key
+        if kind not in ("refill", "prescription", "event"):
+            return None
+        return RecordRef(kind, record_id)  # type: ignore[arg-type]
+
+    def _update_note_button(self) -> None:
+        self.copy_note_button.setEnabled(self.selected_record() is not None)
+
+    def copy_selected_note(self) -> visit_note.NoteDialog | None:
+        ref = self.selected_record()
+        return None if ref is None else visit_note.copy_note(self, self.clinic, ref)
+
+    def offer_note(self, ref: RecordRef | None, saved: str = "") -> None:
+        """Offer the note of the record just saved (``ref``), or nothing (None)."""
+        self.saved_record = ref
+        self.saved_label.setText(saved)
+        self.saved_label.setVisible(ref is not None)
+        self.saved_note_button.setVisible(ref is not None)
+
+    def copy_saved_note(self) -> visit_note.NoteDialog | None:
+        ref = self.saved_record
+        return None if ref is None else visit_note.copy_note(self, self.clinic, ref)
 
     def print_sheet(self, kind: print_preview.PatientSheet) -> bytes | None:
         """Build one of the patient's sheets and show its preview (Print, Save as PDF)."""

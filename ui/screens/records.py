@@ -1,5 +1,5 @@
-"""Records: the audit log, backup and restore, export, the accounts, the clinic settings and
-the drug library, as tabs of one screen.
+"""Records: the audit log, backup and restore, export, the accounts, the clinic settings, the
+drug library and the export for the hospital, as tabs of one screen.
 
 UI layer: imports PySide6, :mod:`pumpmgr.services` and the ``records_*`` tabs. What the
 signed-in role may not do is hidden (the accounts tab) or disabled with a word saying who may;
@@ -23,6 +23,7 @@ class RecordsTab(IntEnum):
     USERS = 2
     SETTINGS = 3
     LIBRARY = 4
+    HOSPITAL = 5
 
 
 TAB_TITLES = {
@@ -31,6 +32,7 @@ TAB_TITLES = {
     RecordsTab.USERS: "A&ccounts",
     RecordsTab.SETTINGS: "Clinic &settings",
     RecordsTab.LIBRARY: "&Drug library",
+    RecordsTab.HOSPITAL: "Export for the &hospital",
 }
 
 
@@ -47,6 +49,7 @@ class RecordsScreen(QWidget):
         # needs only the titles above, and the screen is built when first opened.
         from ui.screens.records_audit import AuditTab
         from ui.screens.records_data import DataTab
+        from ui.screens.records_hospital import HospitalTab
         from ui.screens.records_library import DrugLibraryTab
         from ui.screens.records_settings import SettingsTab
         from ui.screens.records_users import UsersTab
@@ -62,9 +65,10 @@ class RecordsScreen(QWidget):
         self.users = UsersTab(clinic, self)
         self.settings = SettingsTab(clinic, self)
         self.library = DrugLibraryTab(clinic, self)
+        self.hospital = HospitalTab(clinic, self)
         self.tabs = QTabWidget(self)
         for tab, widget in zip(RecordsTab, (self.audit, self.data, self.users, self.settings,
-                                            self.library), strict=True):
+                                            self.library, self.hospital), strict=True):
             self.tabs.addTab(widget, TAB_TITLES[tab])
         self.tabs.currentChanged.connect(lambda index: self._load(RecordsTab(index)))
         self.data.restored.connect(self.restored)
@@ -79,7 +83,7 @@ class RecordsScreen(QWidget):
         self.actor = actor
         admin = actor is not None and actor.role == "administrator"
         self.tabs.setTabVisible(int(RecordsTab.USERS), admin)
-        for tab in (self.data, self.users, self.settings, self.library):
+        for tab in (self.data, self.users, self.settings, self.library, self.hospital):
             tab.set_actor(actor)
 
     def allowed_tab(self, tab: RecordsTab) -> bool:
@@ -108,6 +112,8 @@ class RecordsScreen(QWidget):
             self.settings.load()
         elif tab is RecordsTab.LIBRARY:
             self.library.refresh()
+        elif tab is RecordsTab.HOSPITAL:
+            self.hospital.load()
 
     def clear(self) -> None:
         """Forget every record shown (the window is locking)."""
@@ -116,3 +122,4 @@ class RecordsScreen(QWidget):
         self.users.clear()
         self.settings.clear()
         self.library.clear()
+        self.hospital.clear()

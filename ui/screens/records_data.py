@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QGroupBox, QLabel, QPushButton, QVBoxLayout, QWidg
 from pumpmgr.errors import Code, PumpMgrError
 from pumpmgr.formatting import format_number
 from pumpmgr.services import Actor, ClinicService
+from pumpmgr.services.restoring import BrokenChainOverride
 from ui import messages, presentation
 from ui.dialogs.progress import run_in_background
 
@@ -43,10 +44,20 @@ def restore_warning(path: Path, taken: str) -> str:
             "the restore pumpmgr locks: sign in with an account of the restored records.")
 
 
+def broken_chain_question(path: Path, problem: str) -> str:
+    """The question before an administrator restores a backup whose audit log is broken."""
+    return (f"The audit log inside the backup {path} is broken: {problem}.\n\n"
+            "Its records may have been changed outside pumpmgr, so it is normally not "
+            "restored. As an administrator you can restore it anyway, for example when every "
+            "newer backup is broken too. Your decision and your reason are written into the "
+            "restored audit log; check the restored records against the paper chart.")
+
+
 def no_manifest_warning(path: Path) -> str:
     """The question before restoring a backup that has no manifest."""
-    return (f"The backup {path} has no manifest beside it (a copy made by hand, or by an older "
-            "pumpmgr).\n\nIt can still be restored: every other check runs (it is a pumpmgr "
+    return (f"The backup {path} has no manifest beside it, or one not signed with this "
+            "computer's clinic key (a copy made by hand, by an older pumpmgr, or on another "
+            "computer).\n\nIt can still be restored: every other check runs (it is a pumpmgr "
             "database, the file is whole, its audit log verifies on its own). But without the "
             "manifest nobody can tell whether a value inside a record (a dose, a date) was "
             "changed since the backup, or whether the audit log was cut short. After the "
@@ -63,6 +74,7 @@ class DataTab(QWidget):
         super().__init__(parent)
         self.setObjectName("page")
         self.clinic = clinic
+        self.actor: Actor | None = None
 
         def section(title: str, text: str, button: str) -> tuple[QGroupBox, QLabel,
                                                                    QPushButton, QLabel]:
@@ -113,6 +125,7 @@ class DataTab(QWidget):
         self.export_button.clicked.connect(self.export)
 
     def set_actor(self, actor: Actor | None) -> None:
+        self.actor = actor
         admin = actor is not None and actor.role == "administrator"
         sqlite = self.clinic.database.path is not None
         self.backup_button.setEnabled(admin and sqlite)
@@ -173,12 +186,13 @@ class DataTab(QWidget):
                                 yes="Replace the records with this backup"):
             return False
         require_manifest = True
+        override: BrokenChainOverride | None = None
         while True:
             try:
                 safety = run_in_background(
                     self, f"Restoring {path.name}…",
                     functools.partial(self.clinic.restore_from, path,
-                                      require_manifest=require_manifest))
+                                      require_manifest=require_manifest, override=override))
                 break
             except PumpMgrError as exc:
                 if (exc.code is Code.BACKUP_NO_MANIFEST and require_manifest
@@ -187,6 +201,10 @@ class DataTab(QWidget):
                                              yes="Restore without the manifest")):
                     require_manifest = False
                     continue
+                if exc.code is Code.BACKUP_CHAIN_BROKEN and override is None:
+                    override = self._override(path, exc.message)
+                    if override is not None:
+                        continue
                 messages.error(self, "Restore", f"The backup was not restored:\n\n{exc.message}")
                 self.restore_result.setText(f"Not restored: {exc.message}")
                 return False
@@ -197,6 +215,22 @@ class DataTab(QWidget):
         self.restore_result.setText(f"Restored {path}.{kept}")
         self.restored.emit(safety)
         return True
+
+    def _override(self, path: Path, problem: str) -> BrokenChainOverride | None:
+        """The signed-in administrator's decision, with a reason, to restore a backup whose
+        audit log is broken; None when they decline (or are not an administrator)."""
+        actor = self.actor
+        if actor is None or actor.role != "administrator":
+            return None
+        if not messages.confirm(self, "Restore a backup with a broken audit log",
+                                broken_chain_question(path, problem),
+                                yes="Restore it anyway (administrator)"):
+            return None
+        reason = messages.ask_text(self, "Why restore it anyway?",
+                                   "Your reason (kept in the restored audit log):")
+        if reason is None or not reason.strip():
+            return None
+        return BrokenChainOverride(actor, reason)
 
     def export(self) -> Path | None:
         today = self.clinic.today()

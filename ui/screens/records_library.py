@@ -37,7 +37,7 @@ FIELDS: tuple[tuple[str, str, Kind, bool], ...] = (
     ("typical_min", "Typical from", Kind.DOSE_RATE, False),
     ("typical_max", "Typical up to", Kind.DOSE_RATE, False),
     ("soft_max", "Soft max (warns)", Kind.DOSE_RATE, True),
-    ("hard_max", "Hard max (blocks)", Kind.DOSE_RATE, True),
+    ("hard_max", "Hard max (blocks)", Kind.DOSE_RATE, False),  # raised, never removed
     ("max_concentration", "Max concentration", Kind.CONCENTRATION, True),
 )
 

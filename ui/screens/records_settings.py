@@ -9,6 +9,8 @@ was typed and offers to reload. Others see the settings read-only.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -48,6 +50,7 @@ class SettingsTab(QWidget):
         self.actor: Actor | None = None
         #: The settings row's version when the form was loaded.
         self.version: int | None = None
+        self.loaded = ClinicSettings()
 
         box = QGroupBox("Clinic settings", self)
         self.name = QLineEdit(box)
@@ -74,6 +77,21 @@ class SettingsTab(QWidget):
         self.auto_lock.setRange(1, 120)
         self.auto_lock.setSuffix(" minutes")
         self.auto_lock.setToolTip("The window locks after this long without use")
+        # Booking (issue 16): visits a day per place, and how far ahead a due pump without a
+        # booking is listed as not booked.
+        self.clinic_visits = QSpinBox(box)
+        self.clinic_visits.setRange(0, 500)
+        self.clinic_visits.setSuffix(" a day")
+        self.clinic_visits.setToolTip("Refill visits the clinic rooms take a day")
+        self.home_visits = QSpinBox(box)
+        self.home_visits.setRange(0, 500)
+        self.home_visits.setSuffix(" a day")
+        self.home_visits.setToolTip("Refill home visits a day")
+        self.horizon = QSpinBox(box)
+        self.horizon.setRange(1, 366)
+        self.horizon.setSuffix(" days")
+        self.horizon.setToolTip("A pump due within this many days and not booked is listed "
+                                "as not booked")
         form = QFormLayout(box)
         form.addRow("Clinic &name", self.name)
         form.addRow("Clinic &phone", self.phone)
@@ -81,6 +99,9 @@ class SettingsTab(QWidget):
         form.addRow("Clinic open on", days)
         form.addRow("Pa&per size", self.page_size)
         form.addRow("&Lock after", self.auto_lock)
+        form.addRow("Clinic room &visits", self.clinic_visits)
+        form.addRow("&Home visits", self.home_visits)
+        form.addRow("Book refills a&head", self.horizon)
         self.save_button = QPushButton("&Save the settings", self)
         self.save_button.setAutoDefault(False)
         self.save_button.clicked.connect(self.save)
@@ -103,7 +124,8 @@ class SettingsTab(QWidget):
         layout.addWidget(self.message)
         layout.addStretch(1)
         self.editors: list[QWidget] = [self.name, self.phone, self.buffer, *self.days,
-                                       self.page_size, self.auto_lock]
+                                       self.page_size, self.auto_lock, self.clinic_visits,
+                                       self.home_visits, self.horizon]
 
     def set_actor(self, actor: Actor | None) -> None:
         self.actor = actor
@@ -116,6 +138,9 @@ class SettingsTab(QWidget):
 
     def load(self) -> None:
         settings, self.version = self.clinic.settings_for_edit()
+        # settings this screen does not edit (the longest refill interval, the closed dates,
+        # the empty threshold) are saved back as loaded, never reset to their defaults
+        self.loaded = settings
         self.name.setText(settings.clinic_name)
         self.phone.setText(settings.clinic_phone)
         self.buffer.setValue(settings.buffer_days)
@@ -123,21 +148,29 @@ class SettingsTab(QWidget):
             check.setChecked(number in settings.open_days)
         self.page_size.setCurrentText(settings.page_size)
         self.auto_lock.setValue(settings.auto_lock_minutes)
+        self.clinic_visits.setValue(settings.clinic_visits_per_day)
+        self.home_visits.setValue(settings.home_visits_per_day)
+        self.horizon.setValue(settings.booking_horizon_days)
         self._say(" ", False)
 
     def clear(self) -> None:
         self.version = None
+        self.loaded = ClinicSettings()
         for edit in (self.name, self.phone):
             edit.clear()
 
     def settings(self) -> ClinicSettings:
         """The settings as typed."""
-        return ClinicSettings(
+        return replace(
+            self.loaded,
             clinic_name=self.name.text(), clinic_phone=self.phone.text(),
             buffer_days=self.buffer.value(),
             open_days=frozenset(i for i, check in enumerate(self.days) if check.isChecked()),
             page_size="Letter" if self.page_size.currentText() == "Letter" else "A4",
-            auto_lock_minutes=self.auto_lock.value())
+            auto_lock_minutes=self.auto_lock.value(),
+            clinic_visits_per_day=self.clinic_visits.value(),
+            home_visits_per_day=self.home_visits.value(),
+            booking_horizon_days=self.horizon.value())
 
     def _say(self, text: str, error: bool) -> None:
         self.message.setText(text)

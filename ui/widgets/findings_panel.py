@@ -96,15 +96,18 @@ class FindingsPanel(QGroupBox):
     def _show_rows(self, findings: list[Finding]) -> None:
         for finding in findings:
             blocked = str(finding.level) == "blocked"
-            word = "Blocked" if blocked else "Warning"
+            # a possible tenfold error: the prescriber's blind re-entry and listed reason
+            # settle it, not a typed reason here
+            stop = str(finding.level) == "stop"
+            word = "Blocked" if blocked else "Prescriber only" if stop else "Warning"
             label = QLabel(f"{word}: {finding.message}", self)
             label.setWordWrap(True)
-            label.setProperty("role", "error" if blocked else "")
+            label.setProperty("role", "error" if blocked or stop else "")
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             label.setAccessibleName(f"Dose check {word.lower()}")
             self._rows.addWidget(label)
             code = str(finding.code)
-            if blocked or code in self.reason_edits:
+            if blocked or stop or code in self.reason_edits:
                 continue
             edit = QLineEdit(self)
             edit.setMaxLength(REASON_LENGTH)

@@ -17,7 +17,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from pumpmgr.errors import PumpMgrError
-from pumpmgr.formatting import MassUnit, format_quantity
+from pumpmgr.formatting import MassUnit, editable_text, format_quantity
 from pumpmgr.units import Kind, Quantity, parse
 
 #: Longer text is cut when typed or pasted: no clinical value needs more.
@@ -86,7 +86,7 @@ class QuantityEdit(QWidget):
     def set_quantity(self, quantity: Quantity | None) -> None:
         """Show ``quantity`` as pumpmgr writes it (its unit included), or clear the box."""
         self.line_edit.setText("" if quantity is None else
-                               format_quantity(quantity, self.kind, self.mass_unit))
+                               editable_text(quantity, self.kind, self.mass_unit))
 
     def clear(self) -> None:
         self.line_edit.clear()

@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from pumpmgr.errors import PumpMgrError
-from pumpmgr.formatting import MassUnit, format_quantity
+from pumpmgr.formatting import MassUnit, editable_text, format_quantity
 from pumpmgr.schedule import (
     MAX_STEPS,
     PatientBolus,
@@ -308,11 +308,11 @@ class ScheduleEdit(QWidget):
         else:
             self.flex_radio.setChecked(True)
             for step in schedule.steps:
-                self.steps.add_row(step.start, format_quantity(step.rate, Kind.DOSE_RATE,
-                                                               self.mass_unit))
+                self.steps.add_row(step.start, editable_text(step.rate, Kind.DOSE_RATE,
+                                                             self.mass_unit))
             for bolus in schedule.boluses:
-                self.boluses.add_row(bolus.at, format_quantity(bolus.amount, Kind.MASS,
-                                                               self.mass_unit))
+                self.boluses.add_row(bolus.at, editable_text(bolus.amount, Kind.MASS,
+                                                             self.mass_unit))
         self.patient_bolus_box.setChecked(patient_bolus is not None)
         if patient_bolus is not None:
             self.bolus_dose.set_quantity(patient_bolus.dose)

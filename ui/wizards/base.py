@@ -25,6 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.tab_order import follow_layout
+
 
 class WizardStep(QWidget):
     """One step: a title, a line saying what to do, and the step's own widgets in
@@ -166,6 +168,7 @@ class StepWizard(QDialog):
         self.stack.setCurrentIndex(index)
         step = self.steps[index]
         step.enter()
+        follow_layout(self)  # the step may have made rows on entering
         self._mark_steps()
         self.update_buttons()
         focus = step.first_input()

@@ -27,6 +27,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QDialog, QWidget
 
 from pumpmgr.errors import Code, ImpossibleInput, PumpMgrError
+from pumpmgr.forecast import due_reason_words
 from pumpmgr.formatting import format_date, format_datetime, format_quantity
 from pumpmgr.records import ProgrammerFigures
 from pumpmgr.refill import Discrepancy, discrepancy
@@ -39,10 +40,11 @@ from pumpmgr.services.inputs import (
     Verification,
 )
 from pumpmgr.services.sheets import SheetService
-from pumpmgr.units import Kind
+from pumpmgr.units import Q_, Kind
 from pumpmgr.visit import VisitPlan, local_chart, plan_visit
+from pumpmgr.visit_note import RecordRef
 from ui import icons, messages, presentation
-from ui.dialogs import print_preview
+from ui.dialogs import print_preview, visit_note
 from ui.window_size import within_screen
 from ui.wizards import refill_checks
 from ui.wizards.base import StepWizard
@@ -190,11 +192,15 @@ class RefillWizard(StepWizard):
         if base is not None and aspirated is not None and base.residual is not None and (
                 base.last_refill is not None):
             try:
+                # the unfloored residual and the clinic's empty threshold, as the service
+                # judges it (found empty; an aspirate above the capacity needs the note)
                 self.verdict = discrepancy(
                     fill_volume=base.last_refill.final_volume,
-                    expected=base.residual.expected_residual, actual=aspirated,
+                    expected=base.residual.unfloored_residual, actual=aspirated,
                     reservoir_capacity=base.pump.capacity,
-                    accuracy_percent=base.pump.accuracy_percent)
+                    accuracy_percent=base.pump.accuracy_percent,
+                    empty_threshold=Q_(self.settings.empty_threshold_ml, "mL"),
+                    note=self.residual.note_text())
             except PumpMgrError as exc:
                 self.verdict_error = exc.message
 
@@ -398,7 +404,11 @@ class RefillWizard(StepWizard):
             f"{verdict.verdict}: {presentation.signed_volume_text(verdict.difference)}")
         if verdict is not None and verdict.verdict == "investigate":
             residual_after += f"; note: {self.residual.note_text()}"
-        due_reason = {"stability": "stability limit", "alarm": "alarm date − buffer"}
+        words = {"stability": "stability limit", "alarm": "alarm date − buffer"}
+
+        def due_reason(reason: str) -> str:
+            return words.get(reason) or due_reason_words(reason)
+
         rows = [
             ReviewRow("Solution", presentation.solution_text(base.current_solution),
                       presentation.solution_text(plan.ingredients)),
@@ -426,9 +436,9 @@ class RefillWizard(StepWizard):
             ReviewRow("Refill due",
                       "none" if stored is None else
                       f"{presentation.date_text(stored.refill_due)} "
-                      f"({due_reason.get(stored.refill_due_reason, stored.refill_due_reason)})",
+                      f"({due_reason(stored.refill_due_reason)})",
                       f"{format_date(plan.forecast.refill_due)} "
-                      f"({due_reason[plan.forecast.refill_due_reason]})"),
+                      f"({due_reason(plan.forecast.refill_due_reason)})"),
             ReviewRow("Lot, expiry, source",
                       "none" if last is None else
                       f"{last.lot_number}, expires {format_date(last.expiry)}, {last.source}",
@@ -477,6 +487,13 @@ class RefillWizard(StepWizard):
         self._print("Completed refill worksheet",
                     lambda: self.sheets.worksheet(mrn, completed_refill_id=outcome.refill.id),
                     f"refill-worksheet-{mrn}-{self.at():%Y-%m-%d}.pdf")
+
+    def copy_note(self) -> visit_note.NoteDialog | None:
+        """The saved refill's visit note, on the clipboard and shown."""
+        outcome = self.outcome
+        if outcome is None:
+            return None
+        return visit_note.copy_note(self, self.clinic, RecordRef("refill", outcome.refill.id))
 
     def print_card(self) -> None:
         mrn = self.chart.patient.mrn

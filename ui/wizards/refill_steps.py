@@ -21,17 +21,15 @@ domain function; the steps only read what the nurse types and show the domain's 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Literal
 
-from PySide6.QtCore import QDate, QDateTime, Qt, QTime, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
     QCheckBox,
     QComboBox,
-    QDateEdit,
-    QDateTimeEdit,
     QFormLayout,
     QGridLayout,
     QGroupBox,
@@ -50,6 +48,7 @@ from PySide6.QtWidgets import (
 )
 
 from pumpmgr.errors import PumpMgrError
+from pumpmgr.forecast import due_reason_words
 from pumpmgr.formatting import (
     format_date,
     format_datetime,
@@ -63,6 +62,7 @@ from pumpmgr.schedule import PatientBolus, Schedule
 from pumpmgr.units import Q_, Kind, Quantity
 from pumpmgr.visit import VisitPlan
 from ui import presentation
+from ui.widgets.date_edit import DateEdit
 from ui.widgets.field_list import Field, FieldList
 from ui.widgets.findings_panel import FindingsPanel
 from ui.widgets.order_edit import OrderEdit, complete_prescribers
@@ -121,30 +121,16 @@ class Confirm(QWidget):
         layout.addLayout(indent)
 
 
-def _qdate(day: date) -> QDate:
-    return QDate(day.year, day.month, day.day)
+def entered_date(edit: DateEdit) -> date | None:
+    """The date entered, or None while the box is empty or its text is not a date."""
+    return edit.day()
 
 
-def _py_date(value: QDate) -> date:
-    return date(value.year(), value.month(), value.day())
-
-
-def dated_edit(parent: QWidget, minimum: date, missing: str) -> QDateEdit:
-    """A date box that starts empty: its minimum shows ``missing`` and counts as not entered."""
-    edit = QDateEdit(parent)
-    edit.setCalendarPopup(True)
-    edit.setDisplayFormat("ddd d MMM yyyy")
-    edit.setMinimumDate(_qdate(minimum))
-    edit.setSpecialValueText(missing)
-    edit.setDate(_qdate(minimum))
-    return edit
-
-
-def entered_date(edit: QDateEdit) -> date | None:
-    """The date chosen, or None while the box still shows its 'not entered' text."""
-    if edit.date() == edit.minimumDate():
+def date_problem(edit: DateEdit, missing: str) -> str | None:
+    """Why the date box holds no date: its own message, or ``missing`` when it is empty."""
+    if edit.day() is not None:
         return None
-    return _py_date(edit.date())
+    return edit.error_text() or missing
 
 
 class ShownFields(FieldList):
@@ -195,12 +181,13 @@ class PatientStep(WizardStep):
         self.patient_fields = FieldList("Patient", self)
         self.pump_fields = FieldList("Pump", self)
         self.now_fields = FieldList("In the pump now", self)
-        self.refill_time = QDateTimeEdit(self)
-        self.refill_time.setDisplayFormat("ddd d MMM yyyy  HH:mm")
-        self.refill_time.setCalendarPopup(True)
-        self.refill_time.setAccessibleName("Refill time")
-        self.refill_time.setToolTip("When the refill is done (clinic time, 24-hour clock). "
-                                    "Change it only when recording a refill done earlier.")
+        self.refill_time = DateEdit("refill time", self, with_time=True)
+        #: The refill time as loaded (now), and the last fill it must follow (if any).
+        self._loaded_at: datetime | None = None
+        self._last_fill: datetime | None = None
+        self.refill_time.line_edit.setToolTip(
+            "When the refill is done (clinic time, 24-hour clock). Change it only when "
+            "recording a refill done earlier.")
         confirm = Confirm("&Patient and pump confirmed",
                           "Name, date of birth and MRN checked with the patient; pump model "
                           "and serial number match the programmer's interrogation.", self)
@@ -223,7 +210,7 @@ class PatientStep(WizardStep):
         self.body.addWidget(confirm)
         self.body.addStretch(1)
         self.confirmed.toggled.connect(self.changed)
-        self.refill_time.dateTimeChanged.connect(self.changed)
+        self.refill_time.valueChanged.connect(self.changed)
 
     def load(self) -> None:
         """Show the chart's patient, pump and current solution; the refill time is now."""
@@ -264,21 +251,40 @@ class PatientStep(WizardStep):
                         f"{format_quantity(last.final_volume, Kind.VOLUME)}", ""))
         self.now_fields.set_fields(now)
         at = wizard.now_local().replace(second=0, microsecond=0)
-        self.refill_time.setMaximumDateTime(_qdatetime(at))
-        last_fill = None if base is None or base.last_refill is None else (
-            base.last_refill.performed_at)
-        if last_fill is not None:
-            self.refill_time.setMinimumDateTime(_qdatetime(last_fill + timedelta(minutes=1)))
-        self.refill_time.setDateTime(_qdatetime(at))
+        self._loaded_at = at
+        self._last_fill = None if base is None or base.last_refill is None else (
+            base.last_refill.performed_at.replace(second=0, microsecond=0))
+        self.refill_time.set_range(None if self._last_fill is None else self._last_fill.date(),
+                                   at.date())
+        self.refill_time.set_value(at)
 
     def at(self) -> datetime:
-        """The refill time typed: the clinic's wall-clock time, without a zone."""
-        value = self.refill_time.dateTime()
-        day, moment = value.date(), value.time()
-        return datetime(day.year(), day.month(), day.day(), moment.hour(), moment.minute())
+        """The refill time typed: the clinic's wall-clock time, without a zone. While the
+        text is not a time within its limits (:meth:`problems` says why, and the step
+        cannot be left), the time the step was loaded with."""
+        typed = self.refill_time.moment()
+        if typed is not None and not self._time_problem(typed):
+            return typed
+        assert self._loaded_at is not None, "load() first"
+        return self._loaded_at
+
+    def _time_problem(self, typed: datetime) -> str:
+        if self._loaded_at is not None and typed > self._loaded_at:
+            return (f"refill time: {format_datetime(typed)} is in the future; the latest is "
+                    f"now, {format_datetime(self._loaded_at)}")
+        if self._last_fill is not None and typed <= self._last_fill:
+            return (f"refill time: {format_datetime(typed)} is not after the last fill, "
+                    f"{format_datetime(self._last_fill)}")
+        return ""
 
     def problems(self) -> list[str]:
         found = []
+        typed = self.refill_time.moment()
+        if typed is None:
+            found.append(date_problem(self.refill_time, "refill time: enter when the refill "
+                                      "is done") or "")
+        elif self._time_problem(typed):
+            found.append(self._time_problem(typed))
         if self.wizard.base_plan is None:
             found.append(f"pumpmgr cannot plan this refill: {self.wizard.base_error}")
         if not self.confirmed.isChecked():
@@ -287,11 +293,6 @@ class PatientStep(WizardStep):
 
     def first_input(self) -> QWidget | None:
         return self.confirmed
-
-
-def _qdatetime(moment: datetime) -> QDateTime:
-    return QDateTime(QDate(moment.year, moment.month, moment.day),
-                     QTime(moment.hour, moment.minute))
 
 
 # ==================================================================== 2. residual
@@ -374,7 +375,8 @@ class ResidualStep(WizardStep):
         wizard = self.wizard
         verdict, error = wizard.verdict, wizard.verdict_error
         plan = wizard.base_plan
-        investigate = verdict is not None and verdict.verdict == "investigate"
+        # found empty ranks above investigate; both need the nurse's note (domain-rules §4)
+        investigate = verdict is not None and verdict.verdict in ("investigate", "found_empty")
         if error:
             self.verdict.setText(f"Cannot judge: {error}")
             _role(self.verdict, "error")
@@ -390,14 +392,18 @@ class ResidualStep(WizardStep):
             self.details.setText(" ")
             self.meaning.setText(" ")
         else:
-            self.verdict.setText("INVESTIGATE: the residual is outside what is expected"
-                                 if investigate else "Residual OK: within the threshold")
+            self.verdict.setText(
+                "FOUND EMPTY: the reservoir was empty" if verdict.verdict == "found_empty"
+                else "INVESTIGATE: the residual is outside what is expected"
+                if investigate else "Residual OK: within the threshold")
             _role(self.verdict, "error" if investigate else "")
             self.details.setText(discrepancy_details(verdict))
-            self.meaning.setText(verdict.meaning)
-        self.note_label.setText("&What was found (required: the residual says investigate)"
-                                if investigate else
-                                "&What was found (optional)")
+            self.meaning.setText(" ".join((*verdict.warnings, verdict.meaning)))
+        self.note_label.setText(
+            "&What was found (required: the patient's condition)"
+            if verdict is not None and verdict.verdict == "found_empty" else
+            "&What was found (required: the residual says investigate)"
+            if investigate else "&What was found (optional)")
         _role(self.note_label, "error" if investigate and not self.note_text() else "fieldname")
 
     def note_text(self) -> str:
@@ -412,7 +418,9 @@ class ResidualStep(WizardStep):
         elif self.wizard.verdict_error:
             found.append(self.wizard.verdict_error)
         verdict = self.wizard.verdict
-        if verdict is not None and verdict.verdict == "investigate" and not self.note_text():
+        if verdict is not None and verdict.verdict == "found_empty" and not self.note_text():
+            found.append("write the patient's condition: the reservoir was found empty")
+        elif verdict is not None and verdict.verdict == "investigate" and not self.note_text():
             found.append("write what was found: the residual says investigate")
         return found
 
@@ -459,8 +467,9 @@ class SolutionStep(WizardStep):
         self.lot.setMaxLength(64)
         self.lot.setAccessibleName("Lot number")
         self.lot.setPlaceholderText("as printed on the syringe or vial label")
-        self.expiry = dated_edit(self, date.today(), "not entered")
-        self.expiry.setAccessibleName("Expiry date")
+        self.expiry = DateEdit("expiry", self, missing="not entered", month_is_last_day=True)
+        self.expiry.line_edit.setToolTip("The expiry or beyond-use date from the label; a "
+                                         "month and year (Apr 2027) is its last day")
         self.source = QComboBox(self)
         self.source.setEditable(True)
         self.source.addItems(SOURCES)
@@ -484,7 +493,7 @@ class SolutionStep(WizardStep):
         self.choice.buttonToggled.connect(self._choice_changed)
         self.editor.changed.connect(self.changed)
         self.lot.textChanged.connect(self.changed)
-        self.expiry.dateChanged.connect(self.changed)
+        self.expiry.valueChanged.connect(self.changed)
         self.source.currentTextChanged.connect(self.changed)
 
     def load(self) -> None:
@@ -492,20 +501,14 @@ class SolutionStep(WizardStep):
         if plan is not None:
             self.same.setText("&Same solution as in the pump: "
                               + presentation.solution_text(plan.current_solution))
-        refill_day = self.wizard.at().date()
-        self.expiry.setMinimumDate(_qdate(refill_day - timedelta(days=1)))
-        self.expiry.setDate(self.expiry.minimumDate())
+        self.expiry.set_range(self.wizard.at().date(), None)
+        self.expiry.set_value(None)
         self.constant_note.setVisible(self.wizard.pump.pump_type == "constant_flow")
         self._choice_changed()
 
     def enter(self) -> None:
-        refill_day = self.wizard.at().date()
-        minimum = _qdate(refill_day - timedelta(days=1))
-        if self.expiry.minimumDate() != minimum:
-            chosen = entered_date(self.expiry)
-            self.expiry.setMinimumDate(minimum)
-            self.expiry.setDate(minimum if chosen is None or chosen < refill_day
-                                else _qdate(chosen))
+        # a solution must not expire before the refill day (it may change on step 1)
+        self.expiry.set_range(self.wizard.at().date(), None)
 
     def choice_made(self) -> SolutionChoice:
         if self.new_concentration.isChecked():
@@ -536,8 +539,9 @@ class SolutionStep(WizardStep):
             found.append(self.editor.problem())
         if not self.lot.text().strip():
             found.append("enter the lot number from the label")
-        if entered_date(self.expiry) is None:
-            found.append("enter the expiry date from the label")
+        problem = date_problem(self.expiry, "enter the expiry date from the label")
+        if problem:
+            found.append(problem)
         if not self.source.currentText().strip():
             found.append("say where the solution came from")
         return found
@@ -639,6 +643,8 @@ def forecast_fields(wizard: RefillWizard) -> list[Field]:
     constant = plan.constant_flow
     if outlook.refill_due_reason == "stability":
         reason = "drug stability limit"
+    elif outlook.refill_due_reason != "alarm":  # the worst case, the interval, the expiry
+        reason = due_reason_words(outlook.refill_due_reason)
     else:
         reason = (f"{'planning volume date' if constant else 'alarm date'} minus "
                   f"{outlook.buffer_days} days")
@@ -1040,8 +1046,7 @@ class ProgrammerStep(WizardStep):
                          "own forecast.")
         self.wizard = wizard
         self.reservoir = QuantityEdit(Kind.VOLUME, "programmer's reservoir volume", self)
-        self.alarm = dated_edit(self, date.today(), "not entered")
-        self.alarm.setAccessibleName("Programmer's alarm date")
+        self.alarm = DateEdit("programmer's alarm date", self, missing="not entered")
         self.daily_volume = QuantityEdit(Kind.FLOW, "programmer's daily volume", self,
                                          example="0.2 mL/day")
         self.form = QWidget(self)
@@ -1081,7 +1086,7 @@ class ProgrammerStep(WizardStep):
         self.body.addWidget(self.differences)
         self.body.addStretch(1)
         self.reservoir.line_edit.textChanged.connect(self.changed)
-        self.alarm.dateChanged.connect(self.changed)
+        self.alarm.valueChanged.connect(self.changed)
         self.daily_volume.line_edit.textChanged.connect(self.changed)
         self.differences_checked.toggled.connect(self.changed)
 
@@ -1090,10 +1095,7 @@ class ProgrammerStep(WizardStep):
         self.constant_note.setVisible(constant)
         for widget in (self.form, self.table, self.result, self.tolerance):
             widget.setVisible(not constant)
-        minimum = _qdate(self.wizard.at().date() - timedelta(days=1))
-        if self.alarm.minimumDate() != minimum:
-            self.alarm.setMinimumDate(minimum)
-            self.alarm.setDate(minimum)
+        self.alarm.set_range(self.wizard.at().date(), None)
         self.refresh()
 
     def checks(self) -> list[refill_checks.FigureCheck]:
@@ -1145,8 +1147,9 @@ class ProgrammerStep(WizardStep):
         if self.reservoir.quantity() is None:
             found.append(self.reservoir.error_text() or "enter the reservoir volume the "
                                                         "programmer shows")
-        if entered_date(self.alarm) is None:
-            found.append("enter the alarm date the programmer shows")
+        problem = date_problem(self.alarm, "enter the alarm date the programmer shows")
+        if problem:
+            found.append(problem)
         if self.daily_volume.quantity() is None:
             found.append(self.daily_volume.error_text() or "enter the daily volume the "
                                                            "programmer shows")
@@ -1350,11 +1353,17 @@ class DoneStep(WizardStep):
         self.worksheet_button.setAutoDefault(False)
         self.card_button = QPushButton("Print the wallet car&d…", self)
         self.card_button.setAutoDefault(False)
+        self.note_button = QPushButton("Copy the visit &note…", self)
+        self.note_button.setAutoDefault(False)
+        self.note_button.setToolTip("The refill as a note for the hospital's record, on the "
+                                    "clipboard")
         self.worksheet_button.clicked.connect(wizard.print_worksheet)
         self.card_button.clicked.connect(wizard.print_card)
+        self.note_button.clicked.connect(wizard.copy_note)
         buttons = QHBoxLayout()
         buttons.addWidget(self.worksheet_button)
         buttons.addWidget(self.card_button)
+        buttons.addWidget(self.note_button)
         buttons.addStretch(1)
         self.body.addWidget(_label("The refill is saved. Give the patient the new wallet card "
                                    "when the alarm date or the dose changed.", self))

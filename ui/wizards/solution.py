@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from pumpmgr.catalogs import DrugLibrary
 from pumpmgr.errors import PumpMgrError
-from pumpmgr.formatting import format_quantity
+from pumpmgr.formatting import editable_text
 from pumpmgr.records import Ingredient
 from pumpmgr.units import Kind
 from ui.widgets.quantity_edit import QuantityEdit
@@ -149,7 +149,7 @@ class SolutionEdit(QWidget):
         for row, ingredient in zip(self.rows, ingredients, strict=False):
             row.set_key(self.library.drug(ingredient.drug).key)
             if keep_concentrations:
-                row.concentration.set_text(format_quantity(
+                row.concentration.set_text(editable_text(
                     ingredient.concentration, Kind.CONCENTRATION, ingredient.display_unit))
             else:
                 row.concentration.clear()

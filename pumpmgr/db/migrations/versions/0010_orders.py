@@ -1,7 +1,7 @@
 """Orders, signatures and incidents (domain-rules §7 and §4a).
 
-Revision ID: 0005_orders
-Revises: 0004
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-06
 
 - ``prescriptions`` gains how a nurse was given the order (``order_given_as``, ``order_given_at``,
@@ -30,8 +30,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005_orders"
-down_revision: str | None = "0004"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,98 @@
+"""Restore a SQLite clinic from a backup: the one path the command line and the window share.
+
+Application layer: may import the persistence layer (``pumpmgr.db``) and the other services.
+
+:func:`restore_clinic` runs :func:`pumpmgr.db.backup.restore_database` (every check, a verified
+safety copy of the replaced database first) and opens the restored database. A backup whose
+audit chain is broken is refused unless an administrator overrides that, giving a reason: then
+it is restored, and the override is the first thing written to the restored audit log
+(``backup.restore_broken_chain``: who, why, which backup, what is broken), so that the break
+and the decision to restore it anyway stay on record together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pumpmgr.db.audit import ChainReport, append_audit
+from pumpmgr.db.backup import read_manifest, restore_database
+from pumpmgr.db.engine import open_database
+from pumpmgr.errors import Code, InputError
+from pumpmgr.identity import clean_text
+from pumpmgr.services.permissions import PermissionDenied
+from pumpmgr.services.values import Actor
+
+#: The audit action of a restore an administrator let through despite a broken chain.
+BROKEN_CHAIN_ACTION = "backup.restore_broken_chain"
+REASON_LIMIT = 2000
+
+
+@dataclass(frozen=True)
+class BrokenChainOverride:
+    """An administrator's decision to restore a backup whose audit chain is broken.
+
+    ``administrator`` must come from a sign-in (``ClinicService.sign_in``) moments before;
+    ``reason`` says why (kept in the restored audit log)."""
+
+    administrator: Actor
+    reason: str
+
+
+@dataclass(frozen=True)
+class Restored:
+    """What :func:`restore_clinic` did."""
+
+    #: The verified copy of the database that was replaced (None when there was none).
+    safety_copy: Path | None
+    #: The restored audit log, checked on its own after the restore.
+    chain: ChainReport
+    #: The override's audit entry number, when a broken chain was restored.
+    override_seq: int | None = None
+
+
+def _checked_reason(override: BrokenChainOverride) -> str:
+    if override.administrator.role != "administrator":
+        raise PermissionDenied(
+            f"restoring a backup whose audit log is broken: only an administrator may decide "
+            f"that, and {override.administrator.username} is a {override.administrator.role}",
+            code=Code.AUTH_NOT_PERMITTED, field="user")
+    if not isinstance(override.reason, str) or not override.reason.strip():
+        raise InputError("reason: say why this backup is restored although its audit log is "
+                         "broken; it is kept in the audit log", code=Code.NO_VALUE, field="reason")
+    return clean_text(override.reason, "reason", limit=REASON_LIMIT, multiline=True)
+
+
+def restore_clinic(
+    backup: Path, target: Path, *, safety_dir: Path | None = None, require_manifest: bool = True,
+    override: BrokenChainOverride | None = None, workstation: str | None = None,
+) -> Restored:
+    """Replace the SQLite database at ``target`` with the checked ``backup``.
+
+    Run with every pumpmgr on ``target`` closed. Refusals are :class:`BackupError` (nothing
+    changed); a broken chain (``BACKUP_CHAIN_BROKEN``) is restored only with ``override``, whose
+    administrator and reason are then audited in the restored database."""
+    reason = None if override is None else _checked_reason(override)
+    safety = restore_database(backup, target, safety_dir=safety_dir,
+                              require_manifest=require_manifest,
+                              accept_broken_chain=override is not None)
+    with open_database(target, backup_dir=safety_dir, daily_backup_keep=None) as database:
+        override_seq: int | None = None
+        chain = accepted = database.verify_audit_chain()
+        if override is not None and not accepted.ok:
+            manifest = read_manifest(backup)
+            with database.write() as session:
+                entry = append_audit(
+                    session, username=override.administrator.username,
+                    action=BROKEN_CHAIN_ACTION, entity_type="backup", entity_id=backup.name,
+                    changes={"backup": str(backup.absolute()),
+                             "sha256": None if manifest is None else manifest.sha256,
+                             "first_bad_seq": accepted.first_bad_seq,
+                             "problem": None if accepted.problem is None
+                             else str(accepted.problem),
+                             "message": accepted.message},
+                    reason=reason, workstation=workstation, at=datetime.now(UTC))
+                override_seq = entry.seq
+            chain = database.verify_audit_chain()
+    return Restored(safety, chain, override_seq)

@@ -1,0 +1,67 @@
+"""Who is called first: the due list's order by danger, over a due row's dates.
+
+Pure layer: stdlib, :mod:`pumpmgr.forecast` and :mod:`pumpmgr.records`. The states before a refill
+rank above every other (domain-rules §3, :func:`pumpmgr.forecast.due_rank`): computed empty (or a
+pump past its end of service), may be empty, then alarm passed, baclofen first among those because
+its withdrawal can start above the alarm volume [S21]. After the states, the soonest of the
+worst-case low-reservoir date and the empty date decides, the withdrawal risk breaking ties of one
+day.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+
+from pumpmgr.forecast import RefillState, due_rank
+from pumpmgr.records import DueRow
+
+#: Drugs whose withdrawal can start above the alarm volume: ranked first among equals [S21].
+WITHDRAWAL_FIRST = frozenset({"baclofen"})
+#: How soon a pump in none of the states before a refill is due: one wording for the window,
+#: the printed due list and the command line.
+DUE_STATE_WORDS = {
+    "urgent": "urgent",
+    "overdue": "overdue",
+    "due_this_week": "due this week",
+    "due_in_14_days": "due in 14 days",
+    "fine": "fine",
+}
+
+
+def state_text(row: DueRow) -> str:
+    """The row's state in words: the state before a refill where the pump is in one
+    ("computed empty", "may be empty", "alarm passed"), else how soon it is due."""
+    return row.refill_state.words if row.refill_state is not None else DUE_STATE_WORDS[row.state]
+
+
+def withdrawal_first(row: DueRow) -> bool:
+    return not WITHDRAWAL_FIRST.isdisjoint(row.drug_keys)
+
+
+def refill_state(row: DueRow, now: datetime) -> tuple[int, RefillState | None]:
+    """The row's rank among the states before a refill at ``now``, and the state (None: none
+    of them), as :func:`pumpmgr.forecast.due_rank` gives them for the stored forecast."""
+    past_end = row.replace_by is not None and row.replace_by < now.date()
+    return due_rank(now=now, alarm_at=row.nominal_alarm_at, empty_at=row.empty_at,
+                    empty_at_worst_case=row.empty_at_worst_case,
+                    baclofen=withdrawal_first(row), past_end_of_service=past_end)
+
+
+def soonest_event(row: DueRow) -> datetime:
+    """The earliest of the row's worst-case low-reservoir instant (else its alarm with every
+    bolus, for a forecast stored before the worst case was) and its empty instant."""
+    low = row.alarm_at_worst_case or row.alarm_at
+    return min(low, row.empty_at) if row.empty_at is not None else low
+
+
+def urgency_key(row: DueRow, now: datetime, tz: tzinfo,
+                ) -> tuple[int, int, int, int, int, float, str]:
+    """Sorts the most urgent row first: a missed visit of a pump still due at the top (issue
+    16: the call list), then by the state's rank (:func:`refill_state`), then an urgent row (an
+    unreviewed incident or a declined order, domain-rules §4a, §7), then the calendar day
+    (in ``tz``) of :func:`soonest_event`, a withdrawal risk first on the same day, then the
+    instant, then the patient's name. Equal keys are the same urgency."""
+    soonest = soonest_event(row)
+    return (0 if row.booking == "did_not_attend" else 1, refill_state(row, now)[0],
+            0 if row.state == "urgent" else 1, soonest.astimezone(tz).date().toordinal(),
+            0 if withdrawal_first(row) else 1, soonest.timestamp(), row.patient.casefold())
