@@ -116,7 +116,7 @@ def test_a_confirmed_tenfold_change_is_saved_with_its_reason_and_audited(world: 
                                                tenfold_up(again="1.32 mg/day"))
     assert outcome.check.verdict == "stop"
     (stop,) = [f for f in outcome.prescription.findings if f.code == TENFOLD]
-    assert stop.reason == "other: dystonic crisis; dose re-entered blind by paula"
+    assert stop.reason == "other: dystonic crisis; dose re-entered blind by brandt"
     with world.clinic.database.read() as session:
         actions = list(session.scalars(select(db.AuditEntry.action)))
     assert "prescription.tenfold_confirmed" in actions
