@@ -17,6 +17,7 @@ from pumpmgr.forecast import (
     RefillState,
     state_before_refill,
 )
+from pumpmgr.formatting import MassUnit
 from pumpmgr.refill import DEFAULT_EMPTY_THRESHOLD_ML, Verdict
 from pumpmgr.schedule import PatientBolus, Program, Schedule
 from pumpmgr.units import Quantity
@@ -328,6 +329,7 @@ class OrderRecord:
     programmed: bool  #: the pump runs it (so every forecast uses it)
     overdue: bool
     solution: str  #: "baclofen 2,000 mcg/mL" in the drugs' display units
+    dose: str = ""  #: each drug's daily dose, "Baclofen 2,500 mcg/day" (what is signed)
     findings: tuple[str, ...] = ()  #: the dose-check messages shown at entry
     decided_by: str = ""  #: who signed or declined it
     decided_at: datetime | None = None
@@ -409,6 +411,26 @@ class WeekView:
 
 
 @dataclass(frozen=True)
+class IndividualMaximumRecord:
+    """A patient's raised hard maximum of one drug as it stands (domain-rules §6)."""
+
+    id: int  #: the newest row of its history (set or reviewed)
+    patient_id: int
+    drug_key: str
+    drug: str  #: "Baclofen"
+    unit: MassUnit  #: the drug's display unit
+    maximum: Quantity  #: in the drug's display unit per day
+    reason: str  #: why it was raised
+    set_by: str  #: the prescriber who raised it
+    signed_by: str  #: the second prescriber who signed it
+    set_at: datetime
+    reviewed_by: str  #: "" until reviewed
+    reviewed_at: datetime | None
+    review_by: date  #: reviewed by this day at the latest (clinic policy: 6 months)
+    review_overdue: bool
+
+
+@dataclass(frozen=True)
 class PatientChart:
     """Everything the patient view and the patient sheets show about one patient."""
 
@@ -427,6 +449,8 @@ class PatientChart:
     #: incidents no prescriber has reviewed: the patient's banner.
     open_orders: tuple[OrderRecord, ...] = ()
     open_incidents: tuple[IncidentRecord, ...] = ()
+    #: The patient's individual maxima in force (domain-rules §6: shown on every screen).
+    individual_maxima: tuple[IndividualMaximumRecord, ...] = ()
 
 
 @dataclass(frozen=True)

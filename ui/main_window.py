@@ -63,6 +63,7 @@ if TYPE_CHECKING:  # imported on first use: the wizard and printing bring in rep
     from ui.dialogs import print_preview
     from ui.dialogs.prescription import PrescriptionDialog
     from ui.screens.calculators import CalculatorsScreen
+    from ui.screens.orders_list import OrdersScreen
     from ui.screens.patient_view import PatientScreen
     from ui.screens.records import RecordsScreen
     from ui.screens.week_view import WeekViewScreen
@@ -107,6 +108,7 @@ class MainWindow(QMainWindow):
         self._calculators: CalculatorsScreen | None = None
         self._records: RecordsScreen | None = None
         self._week_view: WeekViewScreen | None = None
+        self._orders: OrdersScreen | None = None
         #: The pump-event dialog open now, if any (closed when the window locks).
         self.event_dialog: events.EventDialog | None = None
         self.stack = QStackedWidget(self)
@@ -142,7 +144,10 @@ class MainWindow(QMainWindow):
 
         self._fit_to_screen()
         self._signed_in(actor)
-        self.show_dashboard()
+        if actor.role == "prescriber":  # a prescriber's first screen (domain-rules §7)
+            self.show_orders()
+        else:
+            self.show_dashboard()
 
     # ----------------------------------------------------------------- set-up
 
@@ -243,12 +248,16 @@ class MainWindow(QMainWindow):
         self.week_view_action = action("Week's &bookings", self.show_week_view, "Ctrl+Shift+B",
                                        "The week's refill visits, free room and pumps to book "
                                        "(Ctrl+Shift+B)")
+        self.orders_action = action("&Orders to sign", self.show_orders, "Ctrl+Shift+O",
+                                    "Orders awaiting a prescriber's signature (Ctrl+Shift+O)")
         view_menu = QMenu("&View", self)
+        view_menu.addAction(self.orders_action)
         view_menu.addAction(self.week_view_action)
         self.menuBar().insertMenu(self.help_menu.menuAction(), view_menu)
         actions = self.toolbar.actions()  # the spacer follows Refresh
         self.toolbar.insertAction(actions[actions.index(self.refresh_action) + 1],
                                   self.calculators_action)
+        self.toolbar.insertAction(self.calculators_action, self.orders_action)
 
         #: The pump and catheter events by kind (enabled for the patient shown).
         self.event_actions: dict[str, QAction] = {}
@@ -274,6 +283,7 @@ class MainWindow(QMainWindow):
         self.menuBar().insertMenu(self.help_menu.menuAction(), records_menu)
         self.records_menu = records_menu
         self.patient_actions += [self.calculators_action, self.week_view_action,
+                                 self.orders_action,
                                  *self.records_actions.values()]
 
     def _fit_to_screen(self) -> None:
@@ -311,6 +321,7 @@ class MainWindow(QMainWindow):
             screen.back_requested.connect(self.show_dashboard)
             screen.refill_requested.connect(self.start_refill)
             screen.prescription_requested.connect(self.change_prescription)
+            screen.set_actor(self.actor)
             menu = screen.events_button.menu()
             for kind, _, _ in events.EVENTS:  # the Events menu's actions
                 menu.addAction(self.event_actions[kind])
@@ -346,6 +357,36 @@ class MainWindow(QMainWindow):
             self._week_view = self._page(WeekViewScreen(self.clinic, self))
         return self._week_view
 
+    @property
+    def orders(self) -> OrdersScreen:
+        """The orders awaiting a prescriber, built on first use."""
+        if self._orders is None:
+            from ui.screens.orders_list import OrdersScreen
+
+            screen = self._orders = self._page(OrdersScreen(self.clinic, self))
+            screen.open_patient.connect(self.open_patient)
+            screen.changed.connect(self.update_orders_badge)
+            screen.set_actor(self.actor)
+        return self._orders
+
+    def show_orders(self) -> None:
+        if self.is_locked():
+            return
+        if self._run("reading the orders", self.orders.refresh):
+            self.stack.setCurrentWidget(self.orders)
+            self.orders.table.setFocus()
+        self.update_orders_badge()
+
+    def update_orders_badge(self) -> None:
+        """The count of orders awaiting a prescriber, on the action everyone sees."""
+        try:
+            count = self.clinic.orders.count_awaiting()
+        except Exception:  # the badge is a hint; the list itself reports errors
+            count = -1
+        text = "Orders to sign" + (f" ({count})" if count > 0 else "")
+        self.orders_action.setText(text.replace("Orders", "&Orders", 1))
+        self.orders_action.setIconText(text)
+
     def show_week_view(self) -> None:
         if self.is_locked():
             return
@@ -373,6 +414,7 @@ class MainWindow(QMainWindow):
         self._run("reading the due list", self.dashboard.refresh)
         self.stack.setCurrentWidget(self.dashboard)
         self.dashboard.table.setFocus()
+        self.update_orders_badge()
 
     def open_patient(self, patient_id: int) -> None:
         if self.is_locked():
@@ -390,6 +432,8 @@ class MainWindow(QMainWindow):
             return
         elif self._showing(self._week_view):
             self._run("reading the bookings", self.week_view.refresh)
+        elif self._showing(self._orders):
+            self.show_orders()
         elif self._showing(self._patient) and self.patient.patient_id is not None:
             self.open_patient(self.patient.patient_id)
         else:
@@ -764,6 +808,11 @@ class MainWindow(QMainWindow):
         self.user_label.setText(f"Signed in: {actor.full_name} ({actor.role})")
         if self._records is not None:
             self._records.set_actor(actor)
+        if self._orders is not None:
+            self._orders.set_actor(actor)
+        if self._patient is not None:
+            self._patient.set_actor(actor)
+        self.update_orders_badge()
         self.records_actions[RecordsTab.USERS].setVisible(actor.role == "administrator")
         self._update_event_actions()
         self.statusBar().showMessage(f"Welcome, {actor.full_name}", 5000)

@@ -70,6 +70,7 @@ APPEND_ONLY_TABLES: tuple[str, ...] = (
     "order_actions",
     "incidents",
     "incident_reviews",
+    "individual_maxima",
 )
 
 
@@ -480,6 +481,39 @@ class IncidentReview(Base):
     reviewed_at: Mapped[datetime]
     reviewed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     note: Mapped[str] = mapped_column(Text)
+
+
+class IndividualMaximum(Base):
+    """One step in the life of a patient's individual maximum of a drug (domain-rules §6): set
+    by a prescriber with a second prescriber's signature, reviewed, or ended. Append-only; the
+    patient's maximum of a drug is the newest row's (none after ``ended``). Revision 0011."""
+
+    __tablename__ = "individual_maxima"
+    __table_args__ = (
+        Index("ix_individual_maxima_patient_id_drug_key", "patient_id", "drug_key"),
+        CheckConstraint("action IN ('set', 'reviewed', 'ended')", name="action_known"),
+        CheckConstraint("(action = 'ended') = (max_mcg_per_day IS NULL)",
+                        name="ended_has_no_maximum"),
+        CheckConstraint("max_mcg_per_day IS NULL OR max_mcg_per_day > 0",
+                        name="maximum_positive"),
+        CheckConstraint("action <> 'set' OR signed_by_id IS NOT NULL", name="set_is_signed"),
+        CheckConstraint("signed_by_id IS NULL OR signed_by_id <> by_id",
+                        name="two_different_signatures"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    drug_key: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(16))
+    #: The raised hard maximum, canonical (mcg/day); None once ended.
+    max_mcg_per_day: Mapped[float | None]
+    reason: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime]
+    by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    #: The second prescriber who signed a raise.
+    signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: Reviewed by this day at the latest (policy: every 6 months); None once ended.
+    review_by: Mapped[date | None]
 
 
 class Refill(ClinicalRecord, Base):

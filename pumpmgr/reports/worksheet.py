@@ -15,18 +15,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 
 from reportlab.lib.styles import ParagraphStyle  # type: ignore[import-untyped]
 from reportlab.lib.units import mm  # type: ignore[import-untyped]
 from reportlab.platypus import Flowable, KeepTogether, Spacer, Table, TableStyle  # type: ignore[import-untyped]
 
 from pumpmgr import catalogs
+from pumpmgr.alerts import patient_alerts
 from pumpmgr.dosing import admixture_doses
 from pumpmgr.errors import PumpMgrError
 from pumpmgr.forecast import RefillState, due_reason_words
 from pumpmgr.formatting import format_duration, format_percent
-from pumpmgr.orders import NO_SETTINGS_TEXT, OrderState, prints_settings
 from pumpmgr.records import ClinicSettings, PatientChart, RefillRecord
 from pumpmgr.refill import Discrepancy, discrepancy, measured_flow
 from pumpmgr.units import Q_, Kind, Quantity
@@ -644,21 +644,12 @@ def _notes(plan: VisitPlan, width: float) -> list[Flowable]:
                     for n in plan.notes])
 
 
-def orders_and_incidents(chart: PatientChart) -> list[Flowable]:
+def orders_and_incidents(chart: PatientChart, tz: tzinfo) -> list[Flowable]:
     """What awaits a prescriber, before anything else on the sheet: every unreviewed incident
-    (domain-rules §4a) and every open order (§7). An order not yet signed prints no pump
-    settings: the worksheet's program is the one the pump runs."""
-    lines = [f"INCIDENT: {i.text} ({common.day(i.occurred_at)}): {i.summary}. A prescriber "
-             "reviews it." for i in chart.open_incidents]
-    for order in chart.open_orders:
-        line = (f"ORDER of {common.day(order.entered_at)} by {order.prescriber} "
-                f"({order.solution}): {order.state_text}")
-        if not prints_settings(OrderState(order.state), programmed=order.programmed):
-            line += f"; {NO_SETTINGS_TEXT}"
-        elif order.decline_reason:
-            line += f" ({order.decline_reason})"
-        lines.append(line + ".")
-    return [para(line, STYLES.warning) for line in lines]
+    (domain-rules §4a), every open order (§7) and every individual maximum (§6), as the
+    patient's page says them. An order not yet signed prints no pump settings: the
+    worksheet's program is the one the pump runs."""
+    return [para(alert.text, STYLES.warning) for alert in patient_alerts(chart, tz)]
 
 
 def worksheet_story(
@@ -676,7 +667,7 @@ def worksheet_story(
     story: list[Flowable] = [SectionStart(worksheet_section(chart, plan, completed), index)]
     story += _header(chart, plan, settings, completed, width)
     if completed is None:
-        story += orders_and_incidents(chart)
+        story += orders_and_incidents(chart, plan.at.tzinfo or UTC)
     story += _measured(chart, plan, width, completed, library)
     # Signed where the measured values are, so page 1 is the whole procedure record.
     nurse = completed.nurse if completed is not None else ""

@@ -60,6 +60,7 @@ from pumpmgr.services.inputs import (
     RefillInput,
     Verification,
 )
+from pumpmgr.services.maxima import IndividualMaximumService
 from pumpmgr.services.orders import OrderService
 from pumpmgr.services.patients import PatientService
 from pumpmgr.services.prescriptions import PrescriptionService
@@ -138,6 +139,7 @@ class ClinicService:
         self.configuration = ConfigurationService(context, forecasts)
         self.queries = QueryService(context, orders)
         self.bookings = BookingsService(context)
+        self.maxima = IndividualMaximumService(context)
         self.records = RecordService(context)
         forecasts.refresh_stale()  # once, after the upgrade that revised the refill-due rules
 

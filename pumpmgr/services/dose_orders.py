@@ -41,7 +41,7 @@ from pumpmgr.errors import Code, ImpossibleInput, InputError, PumpMgrError
 from pumpmgr.formatting import MassUnit, format_quantity
 from pumpmgr.records import PrescriptionRecord
 from pumpmgr.schedule import Program
-from pumpmgr.services import mapping
+from pumpmgr.services import mapping, maxima
 from pumpmgr.services.inputs import PrescriptionInput, TenfoldConfirmation, TenfoldReason
 from pumpmgr.services.permissions import PermissionDenied
 from pumpmgr.units import Q_, Kind, Quantity, exceeds, require_positive, to_canonical
@@ -180,6 +180,7 @@ def prescription_check(
         pump=model, naive_pump_drugs=frozenset(set(keys) - pump_held),
         schedule=data.schedule, previous_schedule=previous_schedule,
         patient_bolus=data.patient_bolus,
+        individual_maxima=maxima.in_force(ctx, session, patient.id),
     )
     return PrescriptionCheck(check, doses, current)
 

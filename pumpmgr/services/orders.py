@@ -39,6 +39,7 @@ from pumpmgr.services.inputs import PrescriptionInput
 from pumpmgr.services.permissions import Action
 from pumpmgr.services.values import Actor
 from pumpmgr.units import Q_, Kind
+from pumpmgr.visit_note import dose_text
 
 
 @dataclass(frozen=True)
@@ -354,6 +355,8 @@ class OrderService:
                 db.PrescriptionFinding.prescription_id == row.id).order_by(
                 db.PrescriptionFinding.position)))
         done = {a.action for a in actions}
+        version = next(p for p in self.ctx.prescriptions_all(session, row.pump_id)
+                       if p.id == row.id)
         return OrderRecord(
             prescription_id=row.id, pump_id=row.pump_id, patient_id=patient.id,
             mrn=patient.mrn, patient=f"{patient.family_name.upper()}, {patient.given_name}",
@@ -367,6 +370,7 @@ class OrderService:
                                cosign_hours=settings.cosign_overdue_hours,
                                high_risk_hours=settings.high_risk_overdue_hours),
             solution=" + ".join(solution), findings=findings,
+            dose=dose_text(version.program, version.ingredients, self.ctx.catalogs),
             decided_by="" if decision is None else users.get(decision.by_id, "?"),
             decided_at=None if decision is None else decision.at,
             decline_reason="" if decision is None else decision.reason or "",

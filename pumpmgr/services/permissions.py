@@ -65,6 +65,8 @@ class Action(StrEnum):
     SIGN_ORDER = "sign_order"
     #: Review an incident of what already happened in a pump (domain-rules §4a).
     REVIEW_INCIDENT = "review_incident"
+    #: Raise, review or end a patient's individual maximum (domain-rules §6).
+    INDIVIDUAL_MAXIMUM = "individual_maximum"
     #: Book, move or cancel a refill visit (issue 16): the clinic's scheduling, anyone's work.
     BOOK_VISIT = "book_visit"
     #: Record that a booked patient attended or did not attend: the clinicians who saw them.
@@ -99,6 +101,7 @@ PERMISSIONS: Mapping[Action, frozenset[str]] = MappingProxyType({
     Action.VERIFY: _CLINICIANS,
     Action.SIGN_ORDER: _PRESCRIBER,
     Action.REVIEW_INCIDENT: _PRESCRIBER,
+    Action.INDIVIDUAL_MAXIMUM: _PRESCRIBER,
     Action.BOOK_VISIT: _EVERYONE,
     Action.MARK_ATTENDANCE: _CLINICIANS,
 })

@@ -24,7 +24,7 @@ from pumpmgr.records import (
     PrescriptionRecord,
     RefillRecord,
 )
-from pumpmgr.services import mapping
+from pumpmgr.services import mapping, maxima
 from pumpmgr.services.collector import collector_paused
 from pumpmgr.services.context import ClinicContext, _current_catheter_of
 from pumpmgr.services.orders import OrderService
@@ -129,6 +129,8 @@ class QueryService:
                 catheters=tuple(catheters.values()),
                 open_orders=tuple(open_orders),
                 open_incidents=tuple(open_incidents),
+                individual_maxima=tuple(maxima.current_maxima(self.ctx, session,
+                                                              patient.id).values()),
             )
 
     @collector_paused  # 5,000 rows the window keeps: nothing to collect while they are made

@@ -11,6 +11,7 @@ from io import BytesIO
 
 import pytest
 from clinic_world import (
+    BERLIN,
     PASSWORD,
     START,
     World,
@@ -230,7 +231,7 @@ def test_a_high_risk_change_waits_for_the_signature_before_it_is_programmed(
     chart = world.clinic.patient_chart(patient_id)
     assert chart.prescription is not None and chart.prescription.id != outcome.prescription.id
     assert [o.state for o in chart.open_orders] == ["awaiting_signature"]
-    printed = [p.text for p in orders_and_incidents(chart)]
+    printed = [p.text for p in orders_and_incidents(chart, BERLIN)]
     assert len(printed) == 1 and NO_SETTINGS_TEXT.split(":")[0] in printed[0]
     # the dose checks still compare with the dose the pump runs (400), not the held 600
     again = world.clinic.check_prescription(pump_id, change("600 mcg/day", world))
@@ -239,7 +240,7 @@ def test_a_high_risk_change_waits_for_the_signature_before_it_is_programmed(
     assert world.clinic.due_list()[0].alarm_at < due_before.alarm_at
     chart = world.clinic.patient_chart(patient_id)
     assert chart.prescription is not None and chart.prescription.id == outcome.prescription.id
-    assert orders_and_incidents(chart) == []
+    assert orders_and_incidents(chart, BERLIN) == []
 
 
 def test_a_high_risk_order_programmed_all_the_same_is_unsigned_and_first(world: World) -> None:
@@ -349,7 +350,8 @@ def test_a_change_already_programmed_outside_limits_is_recorded_with_an_incident
     assert row.state == "urgent" and row.open_incident
     chart = world.clinic.patient_chart(patient_id)
     assert chart.open_incidents == (incident,)
-    assert "INCIDENT: programmed outside limits" in orders_and_incidents(chart)[0].text
+    assert "INCIDENT: programmed outside limits" in (
+        orders_and_incidents(chart, BERLIN)[0].text)
     with pytest.raises(PermissionDenied):
         world.clinic.orders.review_incident(world.nurse, incident.id, "seen")
     reviewed = world.clinic.orders.review_incident(world.prescriber, incident.id,

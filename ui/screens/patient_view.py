@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from functools import partial
+from html import escape
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
@@ -31,15 +32,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from pumpmgr.alerts import patient_alerts
 from pumpmgr.errors import PumpMgrError
 from pumpmgr.forecast import due_reason_words
 from pumpmgr.formatting import format_percent, format_quantity
 from pumpmgr.records import INDICATION_TEXT, PatientChart, PumpRecord, RefillRecord
-from pumpmgr.services import ClinicService
+from pumpmgr.services import Actor, ClinicService
 from pumpmgr.units import Kind, Quantity
 from pumpmgr.visit_note import RecordRef
 from ui import icons, presentation
 from ui.dialogs import visit_note
+from ui.dialogs.prescriber_actions import add_prescriber_actions
 from ui.models.history import Column as HistoryColumn
 from ui.models.history import HistoryModel, timeline
 from ui.widgets.charts import ReservoirChart, ResidualChart
@@ -140,6 +143,23 @@ class PatientScreen(QWidget):
         self.flags_row = QHBoxLayout()
         self.flags_row.setSpacing(6)
         self.flag_labels: list[QLabel] = []
+        #: Incidents, open orders and individual maxima (domain-rules §4a, §6, §7): the top of
+        #: the page, in the worksheet's words (:func:`pumpmgr.alerts.patient_alerts`).
+        self.alerts_label = QLabel(self)
+        self.alerts_label.setWordWrap(True)
+        self.alerts_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.alerts_label.setAccessibleName("Alerts for this patient")
+        self.alerts_label.hide()
+        #: A prescriber's actions (reviews, individual maxima), for prescribers only.
+        self.actor: Actor | None = None
+        self.prescriber_button = QToolButton(self)
+        self.prescriber_button.setText("Prescri&ber")
+        self.prescriber_button.setToolTip("Review an incident; raise, review or end an "
+                                          "individual maximum")
+        self.prescriber_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.prescriber_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.prescriber_button.setMenu(QMenu(self.prescriber_button))
+        self.prescriber_button.hide()
 
         self.pump_fields = FieldList("Pump", self)
         self.reservoir = ReservoirCard(self)
@@ -253,9 +273,11 @@ class PatientScreen(QWidget):
         for button in (self.refill_button, self.prescription_button, self.print_button):
             top.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
         top.addWidget(self.events_button, 0, Qt.AlignmentFlag.AlignTop)
+        top.addWidget(self.prescriber_button, 0, Qt.AlignmentFlag.AlignTop)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(14, 10, 14, 10)
         layout.addLayout(top)
+        layout.addWidget(self.alerts_label)
         layout.addLayout(self.saved_bar)
         layout.addWidget(self.tabs, 1)
 
@@ -304,6 +326,7 @@ class PatientScreen(QWidget):
         self.tabs.setCurrentIndex(0)
         self._fit_history(False)
         self.history_model.set_entries(timeline(chart))
+        self._show_alerts(chart)
         self._update_buttons()
 
     def clear(self) -> None:
@@ -312,6 +335,8 @@ class PatientScreen(QWidget):
         self.name_label.clear()
         self.identity_label.clear()
         self._set_flags([])
+        self.alerts_label.clear()
+        self.alerts_label.hide()
         for fields in (self.pump_fields, self.forecast_fields, self.prescription_fields):
             fields.set_fields([])
         self.reservoir.clear()
@@ -347,6 +372,24 @@ class PatientScreen(QWidget):
             label.setToolTip(tip)
             self.flags_row.addWidget(label, 0, Qt.AlignmentFlag.AlignTop)
             self.flag_labels.append(label)
+
+    def set_actor(self, actor: Actor | None) -> None:
+        self.actor = actor
+        self._update_buttons()
+
+    def _show_alerts(self, chart: PatientChart) -> None:
+        alerts = patient_alerts(chart, self.clinic.tz)
+        self.alerts_label.setProperty(
+            "role", "alert" if any(a.urgent for a in alerts) else "notice")
+        self.alerts_label.style().unpolish(self.alerts_label)
+        self.alerts_label.style().polish(self.alerts_label)
+        self.alerts_label.setText("<br>".join(escape(a.text) for a in alerts))
+        self.alerts_label.setVisible(bool(alerts))
+
+    def alert_texts(self) -> list[str]:
+        """The alerts shown, one a line (for tests and screen readers)."""
+        chart = self.chart
+        return [] if chart is None else [a.text for a in patient_alerts(chart, self.clinic.tz)]
 
     def flag_texts(self) -> list[str]:
         return [label.text() for label in self.flag_labels]
@@ -492,6 +535,12 @@ class PatientScreen(QWidget):
                                       and self.chart.prescription is not None)
         self.prescription_button.setEnabled(pump is not None)
         self.print_button.setEnabled(self.chart is not None)
+        prescriber = self.actor is not None and self.actor.role == "prescriber"
+        self.prescriber_button.setVisible(prescriber and self.chart is not None)
+        if prescriber and self.chart is not None and self.actor is not None:
+            patient_id = self.chart.patient.id
+            add_prescriber_actions(self.prescriber_button.menu(), self, self.clinic, self.actor,
+                                   self.chart, lambda: self.show_patient(patient_id))
         self._update_note_button()
 
     # ----------------------------------------------------------------- visit notes

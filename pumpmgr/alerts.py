@@ -1,0 +1,50 @@
+"""What stands at the top of a patient's page and sheets, in one wording (domain-rules §4a, §6,
+§7): every unreviewed incident, every open order, and every individual maximum in force.
+
+Pure layer: :mod:`pumpmgr.records`, :mod:`pumpmgr.orders` and :mod:`pumpmgr.formatting`. The
+patient view and the worksheet both show :func:`patient_alerts`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+
+from pumpmgr.formatting import format_date, format_quantity
+from pumpmgr.orders import NO_SETTINGS_TEXT, OrderState, prints_settings
+from pumpmgr.records import PatientChart
+from pumpmgr.units import Kind
+
+
+@dataclass(frozen=True)
+class Alert:
+    text: str
+    urgent: bool  #: an incident or an order awaiting a prescriber: shown as an error
+
+
+def _day(moment: datetime, tz: tzinfo) -> str:
+    return format_date(moment.astimezone(tz))
+
+
+def patient_alerts(chart: PatientChart, tz: tzinfo) -> list[Alert]:
+    """The chart's alerts, most pressing first: incidents, orders, individual maxima."""
+    alerts = [Alert(f"INCIDENT: {i.text} ({_day(i.occurred_at, tz)}): "
+                    f"{i.summary.rstrip('. ')}. A prescriber reviews it.", True)
+              for i in chart.open_incidents]
+    for order in chart.open_orders:
+        line = (f"ORDER of {_day(order.entered_at, tz)} by {order.prescriber} "
+                f"({order.solution}): {order.state_text}")
+        if not prints_settings(OrderState(order.state), programmed=order.programmed):
+            line += f"; {NO_SETTINGS_TEXT}"
+        elif order.decline_reason:
+            line += f" ({order.decline_reason})"
+        alerts.append(Alert(line + ".", True))
+    for maximum in chart.individual_maxima:
+        shown = format_quantity(maximum.maximum, Kind.DOSE_RATE, maximum.unit)
+        review = (f"review overdue since {format_date(maximum.review_by)}"
+                  if maximum.review_overdue else f"review by {format_date(maximum.review_by)}")
+        alerts.append(Alert(
+            f"INDIVIDUAL MAXIMUM: {maximum.drug.lower()} up to {shown}, raised by "
+            f"{maximum.set_by} and signed by {maximum.signed_by} ({maximum.reason}); {review}.",
+            maximum.review_overdue))
+    return alerts

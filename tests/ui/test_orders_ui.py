@@ -1,0 +1,169 @@
+"""Orders, incidents and individual maxima in the window (domain-rules §4a, §6, §7): a
+prescriber's first screen is the co-signature list, everyone sees its count, the named
+prescriber signs or declines with their own password, an incident stands at the top of the
+patient's page until a prescriber reviews it, and an individual maximum is raised with a
+second prescriber's signature and shown on the page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from dialog_recorder import Dialogs
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QDialog
+from pytestqt.qtbot import QtBot
+from sample_clinic import PASSWORD
+
+from pumpmgr.schedule import Schedule
+from pumpmgr.services import ClinicService
+from pumpmgr.services.inputs import (
+    IngredientInput,
+    OrderGiven,
+    PrescriptionInput,
+    Verification,
+)
+from pumpmgr.units import Q_
+from ui.dialogs.prescriber_actions import RaiseMaximumDialog
+from ui.dialogs.sign_order import SignOrderDialog
+from ui.main_window import MainWindow
+
+
+def signed_in(qtbot: QtBot, clinic: ClinicService, username: str) -> MainWindow:
+    main = MainWindow(clinic, clinic.sign_in(username, PASSWORD))
+    qtbot.addWidget(main)
+    main.resize(1366, 740)
+    main.show()
+    qtbot.waitExposed(main)
+    return main
+
+
+@pytest.fixture
+def prescriber_window(qtbot: QtBot, clinic: ClinicService) -> Iterator[MainWindow]:
+    main = signed_in(qtbot, clinic, "brandt")
+    yield main
+    main.idle.stop()
+
+
+def when_shown(kind: type[QDialog], fill: Callable[[QDialog], None]) -> None:
+    """Run ``fill`` on the ``kind`` dialog once it shows (it runs modally)."""
+
+    def look() -> None:
+        dialog = next((w for w in QApplication.topLevelWidgets()
+                       if isinstance(w, kind) and w.isVisible()), None)
+        if dialog is None:
+            QTimer.singleShot(20, look)
+            return
+        fill(dialog)
+
+    QTimer.singleShot(0, look)
+
+
+def test_a_prescribers_first_screen_is_the_orders_to_sign_and_signing_clears_one(
+        qtbot: QtBot, prescriber_window: MainWindow) -> None:
+    window = prescriber_window
+    assert window.stack.currentWidget() is window.orders
+    mine = window.orders.model.rows()
+    assert mine and all(o.prescriber == "Dr Brandt" for o in mine)
+    before = window.clinic.orders.count_awaiting()
+    assert window.orders_action.iconText() == f"Orders to sign ({before})"
+    first = mine[0]
+
+    def sign(dialog: QDialog) -> None:
+        assert isinstance(dialog, SignOrderDialog)
+        assert not dialog.ok_button.isEnabled()  # no password yet
+        qtbot.keyClicks(dialog.password, PASSWORD)
+        dialog.ok_button.click()
+
+    when_shown(SignOrderDialog, sign)
+    assert window.orders.decide(decline=False)
+    assert first.prescription_id not in [o.prescription_id for o in window.orders.model.rows()]
+    assert window.clinic.orders.count_awaiting() == before - 1
+    assert window.orders_action.iconText() == (
+        f"Orders to sign ({before - 1})" if before > 1 else "Orders to sign")
+    chart = window.clinic.patient_chart(first.patient_id)
+    signed = next(p for p in chart.prescriptions if p.id == first.prescription_id)
+    assert signed.order_state == "signed"
+
+
+def test_a_declined_order_puts_the_patient_on_top_of_the_due_list(
+        qtbot: QtBot, prescriber_window: MainWindow) -> None:
+    window = prescriber_window
+    order = window.orders.model.rows()[0]
+
+    def decline(dialog: QDialog) -> None:
+        assert isinstance(dialog, SignOrderDialog)
+        qtbot.keyClicks(dialog.password, PASSWORD)
+        assert not dialog.ok_button.isEnabled()  # a reason is required
+        qtbot.keyClicks(dialog.reason, "dose not agreed; call me")
+        dialog.ok_button.click()
+
+    when_shown(SignOrderDialog, decline)
+    assert window.orders.decide(decline=True)
+    rows = window.clinic.due_list()
+    urgent = [r for r in rows if r.state == "urgent"]
+    assert [r.patient_id for r in urgent] == [order.patient_id]
+
+
+def test_a_nurse_sees_the_count_but_cannot_sign(qtbot: QtBot, window: MainWindow) -> None:
+    count = window.clinic.orders.count_awaiting()
+    assert count > 0 and window.orders_action.iconText() == f"Orders to sign ({count})"
+    assert window.stack.currentWidget() is window.dashboard  # a nurse starts on the due list
+    window.show_orders()
+    assert window.orders.model.rowCount() == count  # every order, not only one prescriber's
+    assert not window.orders.only_mine.isVisible()
+    assert not window.orders.sign_button.isEnabled()
+    assert not window.orders.decline_button.isEnabled()
+
+
+def test_an_incident_stands_on_the_page_until_a_prescriber_reviews_it(
+        qtbot: QtBot, clinic: ClinicService, dialogs: Dialogs) -> None:
+    patient = clinic.find_patient("100004")
+    pump_id = clinic.patient_chart(patient.id).pump.id  # type: ignore[union-attr]
+    nurse = clinic.sign_in("nina", PASSWORD)
+    clinic.change_prescription(nurse, Verification("otto", PASSWORD), pump_id, PrescriptionInput(
+        ingredients=(IngredientInput("baclofen", Q_("2000 mcg/mL")),),
+        schedule=Schedule.simple(Q_("2500 mcg/day")), effective_at=clinic.clock.now(),
+        prescriber="Dr Brandt", already_programmed=True,
+        order=OrderGiven("telephone", clinic.clock.now(), read_back_confirmed=True)))
+    window = signed_in(qtbot, clinic, "brandt")
+    window.open_patient(patient.id)
+    page = window.patient
+    assert page.alerts_label.isVisible()
+    (incident,) = [t for t in page.alert_texts() if t.startswith("INCIDENT")]
+    assert "programmed outside limits" in incident
+    assert page.alerts_label.property("role") == "alert"
+    assert page.prescriber_button.isVisible()
+    actions = [a for a in page.prescriber_button.menu().actions()
+               if a.text().startswith("Review the incident")]
+    dialogs.text_answer = "pump reprogrammed to 400 mcg/day"
+    actions[0].trigger()
+    assert not [t for t in page.alert_texts() if t.startswith("INCIDENT")]
+    assert clinic.orders.incidents(patient.id) == []
+    window.idle.stop()
+
+
+def test_an_individual_maximum_is_raised_with_a_second_prescriber_and_shown(
+        qtbot: QtBot, prescriber_window: MainWindow) -> None:
+    window = prescriber_window
+    patient = window.clinic.find_patient("100004")
+    window.open_patient(patient.id)
+    page = window.patient
+
+    def fill(dialog: QDialog) -> None:
+        assert isinstance(dialog, RaiseMaximumDialog)
+        qtbot.keyClicks(dialog.maximum.line_edit, "3 mg/day")
+        qtbot.keyClicks(dialog.reason, "dystonia, failed 2000 mcg/day")
+        qtbot.keyClicks(dialog.second_user, "roth")
+        assert not dialog.ok_button.isEnabled()
+        qtbot.keyClicks(dialog.second_password, PASSWORD)
+        assert dialog.ok_button.isEnabled()
+        dialog.ok_button.click()
+
+    when_shown(RaiseMaximumDialog, fill)
+    raise_action = next(a for a in page.prescriber_button.menu().actions()
+                        if a.text().startswith("Raise"))
+    raise_action.trigger()
+    (shown,) = [t for t in page.alert_texts() if t.startswith("INDIVIDUAL MAXIMUM")]
+    assert "baclofen up to 3,000 mcg/day" in shown and "signed by Dr Roth" in shown
+    assert "review by" in shown
