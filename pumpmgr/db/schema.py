@@ -71,6 +71,7 @@ APPEND_ONLY_TABLES: tuple[str, ...] = (
     "incidents",
     "incident_reviews",
     "individual_maxima",
+    "pump_catalog_edits",
 )
 
 
@@ -717,6 +718,22 @@ class DrugLibraryEdit(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     drug_key: Mapped[str] = mapped_column(String(64))
     #: Field name to new value, in canonical units named by the field (None clears an override).
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(Text)
+    edited_at: Mapped[datetime]
+    edited_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+
+
+class PumpCatalogEdit(Base):
+    """A clinic change to a pump model's flow limits or labelling (:mod:`pumpmgr.pump_edits`),
+    applied in ``id`` order over the shipped catalog. Append-only, audited. Revision 0012."""
+
+    __tablename__ = "pump_catalog_edits"
+    __table_args__ = (Index("ix_pump_catalog_edits_model_key", "model_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_key: Mapped[str] = mapped_column(String(64))
+    #: Field name to new value: flows in mL/day, labelling as {drug key: [mcg/mL, ...]}.
     changes: Mapped[dict[str, Any]] = mapped_column(JSON)
     reason: Mapped[str] = mapped_column(Text)
     edited_at: Mapped[datetime]

@@ -4,14 +4,18 @@ change of the refill buffer or the open days recomputes every active pump's fore
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pumpmgr import pump_edits
+from pumpmgr.catalogs import PumpModel
 from pumpmgr.db import schema as db
 from pumpmgr.db.errors import ChangedMeanwhile
 from pumpmgr.errors import Code, ImpossibleInput
+from pumpmgr.pump_edits import Change
 from pumpmgr.records import ClinicSettings
 from pumpmgr.services import forecasting, library_edits
 from pumpmgr.services.context import ClinicContext, _text
@@ -104,6 +108,32 @@ class ConfigurationService:
             self.ctx.audit(session, actor, "drug_library.edit", "drug", key, stored, reason)
 
         self.ctx.write(work)
+
+    def pump_models(self) -> list[PumpModel]:
+        """Every pump model as the clinic's catalog holds it (shipped, with its edits)."""
+        with self.ctx.database.read() as session:
+            return [self.ctx.pump_model(session, key) for key in self.ctx.catalogs.pumps]
+
+    def edit_pump_model(self, actor: Actor, model: str, changes: Mapping[str, Change],
+                        reason: str) -> PumpModel:
+        """A clinic edit of one pump model's flow limits or labelling
+        (:data:`pump_edits.EDITABLE`), audited; every later dose check uses it."""
+        self.ctx.permit(actor, Action.EDIT_DRUG_LIBRARY)
+        reason = _text(reason, "reason", limit=2000)
+
+        def work(session: Session) -> PumpModel:
+            current = self.ctx.pump_model(session, model)
+            stored = pump_edits.stored_changes(changes, self.ctx.library(session))
+            pump_edits.check_flows(current, stored)
+            session.add(db.PumpCatalogEdit(model_key=current.key, changes=stored, reason=reason,
+                                           edited_at=self.ctx.now(), edited_by_id=actor.id))
+            session.flush()
+            self.ctx.audit(session, actor, "pump_catalog.edit", "pump_model", current.key,
+                           stored, reason)
+            forecasting.session_cache(session, "pump_models").clear()
+            return self.ctx.pump_model(session, current.key)
+
+        return self.ctx.write(work)
 
 
 def _settings_dict(settings: ClinicSettings) -> dict[str, Any]:

@@ -20,8 +20,8 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pumpmgr import auth
-from pumpmgr.catalogs import Catalogs, DrugLibrary
+from pumpmgr import auth, pump_edits
+from pumpmgr.catalogs import Catalogs, DrugLibrary, PumpModel
 from pumpmgr.clock import Clock, SystemClock
 from pumpmgr.db import rowchain
 from pumpmgr.db import schema as db
@@ -194,6 +194,19 @@ class ClinicContext:
         edits = session.scalars(select(db.DrugLibraryEdit).order_by(db.DrugLibraryEdit.id))
         return library_edits.apply_edits(self.catalogs.drugs,
                                          ((e.id, e.drug_key, e.changes) for e in edits))
+
+    def pump_model(self, session: Session, key: str) -> PumpModel:
+        """A pump model as the clinic's catalog holds it: the shipped one with the clinic's
+        audited edits of its flow limits and labelling (:mod:`pumpmgr.pump_edits`)."""
+        cache = forecasting.session_cache(session, "pump_models")
+        models: dict[str, PumpModel] | None = cache.get("models")
+        if models is None:
+            edits = session.scalars(select(db.PumpCatalogEdit).order_by(db.PumpCatalogEdit.id))
+            models = cache["models"] = pump_edits.apply_edits(
+                self.catalogs.pumps, self.catalogs.pumps,
+                ((e.model_key, e.changes) for e in edits))
+        self.catalogs.pump_model(key)  # an unknown key is refused with the catalog's words
+        return models[key.strip().lower()]
 
     def settings(self, session: Session | None = None) -> ClinicSettings:
         if session is None:

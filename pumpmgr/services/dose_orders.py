@@ -165,7 +165,7 @@ def prescription_check(
     current.update(current_override or {})
     status = None if patient.opioid_status is None else OpioidStatus(patient.opioid_status.value)
     context = StartContext(status, data.screening_bolus, data.screening_effect_hours)
-    model = ctx.catalogs.pump_model(pump.model_key)
+    model = ctx.pump_model(session, pump.model_key)
     pump_held = {key for version in history for key in _doses(version, library)}
     previous_schedule = None
     if history and library.drug(history[-1].primary.drug).key == keys[0]:

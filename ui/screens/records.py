@@ -24,6 +24,7 @@ class RecordsTab(IntEnum):
     SETTINGS = 3
     LIBRARY = 4
     HOSPITAL = 5
+    PUMPS = 6
 
 
 TAB_TITLES = {
@@ -33,6 +34,7 @@ TAB_TITLES = {
     RecordsTab.SETTINGS: "Clinic &settings",
     RecordsTab.LIBRARY: "&Drug library",
     RecordsTab.HOSPITAL: "Export for the &hospital",
+    RecordsTab.PUMPS: "&Pump models",
 }
 
 
@@ -51,6 +53,7 @@ class RecordsScreen(QWidget):
         from ui.screens.records_data import DataTab
         from ui.screens.records_hospital import HospitalTab
         from ui.screens.records_library import DrugLibraryTab
+        from ui.screens.records_pumps import PumpModelsTab
         from ui.screens.records_settings import SettingsTab
         from ui.screens.records_users import UsersTab
 
@@ -66,9 +69,11 @@ class RecordsScreen(QWidget):
         self.settings = SettingsTab(clinic, self)
         self.library = DrugLibraryTab(clinic, self)
         self.hospital = HospitalTab(clinic, self)
+        self.pumps = PumpModelsTab(clinic, self)
         self.tabs = QTabWidget(self)
         for tab, widget in zip(RecordsTab, (self.audit, self.data, self.users, self.settings,
-                                            self.library, self.hospital), strict=True):
+                                            self.library, self.hospital, self.pumps),
+                               strict=True):
             self.tabs.addTab(widget, TAB_TITLES[tab])
         self.tabs.currentChanged.connect(lambda index: self._load(RecordsTab(index)))
         self.data.restored.connect(self.restored)
@@ -83,7 +88,8 @@ class RecordsScreen(QWidget):
         self.actor = actor
         admin = actor is not None and actor.role == "administrator"
         self.tabs.setTabVisible(int(RecordsTab.USERS), admin)
-        for tab in (self.data, self.users, self.settings, self.library, self.hospital):
+        for tab in (self.data, self.users, self.settings, self.library, self.hospital,
+                    self.pumps):
             tab.set_actor(actor)
 
     def allowed_tab(self, tab: RecordsTab) -> bool:
@@ -114,6 +120,8 @@ class RecordsScreen(QWidget):
             self.library.refresh()
         elif tab is RecordsTab.HOSPITAL:
             self.hospital.load()
+        elif tab is RecordsTab.PUMPS:
+            self.pumps.refresh()
 
     def clear(self) -> None:
         """Forget every record shown (the window is locking)."""
@@ -123,3 +131,4 @@ class RecordsScreen(QWidget):
         self.settings.clear()
         self.library.clear()
         self.hospital.clear()
+        self.pumps.clear()
