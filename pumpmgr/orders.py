@@ -140,11 +140,15 @@ class IncidentKind(StrEnum):
 
     PROGRAMMED_OUTSIDE_LIMITS = "programmed_outside_limits"
     FILLED_EXPIRED_SOLUTION = "filled_expired_solution"
+    #: A restart (domain-rules §3) that resumed a program the start checks would stop.
+    RESUMED_WITHOUT_RESTART_ORDER = "resumed_without_restart_order"
 
 
 INCIDENT_TEXT: dict[IncidentKind, str] = {
     IncidentKind.PROGRAMMED_OUTSIDE_LIMITS: "programmed outside limits",
     IncidentKind.FILLED_EXPIRED_SOLUTION: "filled with an expired solution",
+    IncidentKind.RESUMED_WITHOUT_RESTART_ORDER: "restarted on the old program without a "
+                                                "restart order",
 }
 
 

@@ -212,6 +212,22 @@ class Discrepancy:
         return "The aspirated volume matches the expected residual."
 
 
+def restart_reasons(verdict: str | None, *, pump_log_empty_or_stopped: bool = False,
+                    withdrawal_signs: bool = False) -> tuple[str, ...]:
+    """Why this refill is a restart, in the clinic's words; empty when it is not one
+    (domain-rules §3): the reservoir found empty, the pump log showing an empty-reservoir
+    alarm or a stop, or the patient showing withdrawal. The next dose is then checked as a
+    start (§6)."""
+    reasons = []
+    if verdict == "found_empty":
+        reasons.append("the reservoir was found empty")
+    if pump_log_empty_or_stopped:
+        reasons.append("the pump log shows an empty-reservoir alarm or a stop")
+    if withdrawal_signs:
+        reasons.append("the patient shows withdrawal")
+    return tuple(reasons)
+
+
 def discrepancy_threshold(reservoir_capacity: Quantity) -> Quantity:
     """1 mL for reservoirs of 20 mL or less, 2 mL for larger ones [S37]."""
     capacity_ml = float(

@@ -170,6 +170,10 @@ class RefillInput:
     #: The fill was already made (recorded after the fact, domain-rules §4a): an expired
     #: solution is recorded with an incident instead of refused.
     already_filled: bool = False
+    #: What the visit found that makes this refill a restart (domain-rules §3), besides a
+    #: reservoir found empty: the pump log's empty-reservoir alarm or stop, withdrawal signs.
+    pump_log_empty_or_stopped: bool = False
+    withdrawal_signs: bool = False
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from pumpmgr.db import schema as db
 from pumpmgr.deadspace import Bridge, bridge
 from pumpmgr.errors import Code, ImpossibleInput, InputError
 from pumpmgr.forecast import check_solution_date
-from pumpmgr.orders import IncidentKind
+from pumpmgr.orders import PRESCRIBER_CODES, IncidentKind, needs_prescriber
 from pumpmgr.records import PrescriptionRecord, ProgrammerFigures, RefillRecord
 from pumpmgr.refill import (
     ProgrammerComparison,
@@ -24,11 +24,17 @@ from pumpmgr.refill import (
     discrepancy,
     expected_residual,
     plan_refill,
+    restart_reasons,
 )
-from pumpmgr.services import bookings, forecasting, mapping
+from pumpmgr.services import bookings, dose_orders, forecasting, mapping
 from pumpmgr.services.context import ClinicContext, _text
 from pumpmgr.services.forecasts import ForecastService
-from pumpmgr.services.inputs import RefillInput, Verification
+from pumpmgr.services.inputs import (
+    IngredientInput,
+    PrescriptionInput,
+    RefillInput,
+    Verification,
+)
 from pumpmgr.services.permissions import Action
 from pumpmgr.services.prescriptions import PrescriptionService
 from pumpmgr.services.values import Actor, RefillOutcome
@@ -114,24 +120,6 @@ class RefillService:
                                fill_volume=data.volume_added)
             history = self.ctx.prescriptions(session, pump.id)
             old = history[-1] if history else None
-            new_row = None
-            check = None
-            if data.new_prescription is not None:
-                check = self.prescriptions.check_prescription(pump.id, data.new_prescription,
-                                                              session)
-                new_row = self.prescriptions.save_prescription(session, actor, pump,
-                                                               data.new_prescription, check)
-                if new_row.held_for_signature:
-                    raise ImpossibleInput(
-                        "prescription: the new program needs the prescriber's signature before "
-                        "it is programmed; the prescriber enters or signs it first, or record "
-                        "that the pump was programmed all the same",
-                        code=Code.OUT_OF_RANGE, field="prescription")
-                history = self.ctx.prescriptions(session, pump.id)
-            if not history:
-                raise InputError("prescription: the pump has no prescription; record one "
-                                 "with this fill", code=Code.NO_VALUE, field="prescription")
-            current = history[-1]
             found = None
             expected = self._expected_at(session, pump, performed,
                                          unfloored=True) if previous else None
@@ -144,6 +132,32 @@ class RefillService:
                     note=data.discrepancy_note,
                 )
                 forecasting.require_verdict_note(found, data.discrepancy_note)
+            # a restart (domain-rules §3): the next dose is checked as a start (§6)
+            restart = restart_reasons(None if found is None else found.verdict,
+                                      pump_log_empty_or_stopped=data.pump_log_empty_or_stopped,
+                                      withdrawal_signs=data.withdrawal_signs)
+            new_row = None
+            check = None
+            prescribed = data.new_prescription
+            if prescribed is not None and restart:
+                library = self.ctx.library(session)
+                prescribed = replace(prescribed, starts=frozenset(
+                    library.drug(i.drug).key for i in prescribed.ingredients))
+            if prescribed is not None:
+                check = self.prescriptions.check_prescription(pump.id, prescribed, session)
+                new_row = self.prescriptions.save_prescription(session, actor, pump,
+                                                               prescribed, check)
+                if new_row.held_for_signature:
+                    raise ImpossibleInput(
+                        "prescription: the new program needs the prescriber's signature before "
+                        "it is programmed; the prescriber enters or signs it first, or record "
+                        "that the pump was programmed all the same",
+                        code=Code.OUT_OF_RANGE, field="prescription")
+                history = self.ctx.prescriptions(session, pump.id)
+            if not history:
+                raise InputError("prescription: the pump has no prescription; record one "
+                                 "with this fill", code=Code.NO_VALUE, field="prescription")
+            current = history[-1]
             bridged = None
             if old is not None and self._concentration_changed(old, current):
                 bridged = self._bridge(session, pump, old, current)
@@ -198,6 +212,7 @@ class RefillService:
             self.ctx.audit(session, actor, "refill.record", "refill", row.id, {
                 "pump_id": pump.id, "aspirated_ml": row.aspirated_ml,
                 "expected_ml": row.expected_residual_ml, "verdict": row.discrepancy_verdict,
+                **({"restart": list(restart)} if restart else {}),
                 "volume_added_ml": row.volume_added_ml, "lot": row.lot_number,
                 "verified_by": verifier.username,
                 "prescription_id": current.id,
@@ -215,6 +230,8 @@ class RefillService:
                     f"expiry {data.expiry:%Y-%m-%d}, filled "
                     f"{performed.astimezone(self.ctx.tz):%Y-%m-%d %H:%M}, lot {row.lot_number}",
                     performed, refill_id=row.id)
+            if restart and new_row is None:
+                self._resumed_restart(session, actor, pump, current, performed, row.id, restart)
             forecast = self.forecasts.refresh_forecast(session, pump)
             bookings.close_on_refill(self.ctx, session, actor, pump.id)
             # Only the new row is mapped (the whole history was mapped on every refill before:
@@ -228,6 +245,29 @@ class RefillService:
                                  current if new_row is not None else None)
 
         return self.ctx.write(work)
+
+    def _resumed_restart(self, session: Session, actor: Actor, pump: db.Pump,
+                         current: PrescriptionRecord, performed: datetime, refill_id: int,
+                         reasons: tuple[str, ...]) -> None:
+        """A restart that resumed the program in force: it is checked as a start; where a
+        start would need the prescriber, the fill (already made) gets an incident for the
+        prescriber's review (domain-rules §3, §4a, §6)."""
+        library = self.ctx.library(session)
+        resumed = PrescriptionInput(
+            ingredients=tuple(IngredientInput(i.drug, i.concentration)
+                              for i in current.ingredients),
+            schedule=current.schedule, effective_at=performed, prescriber=current.prescriber,
+            patient_bolus=current.patient_bolus,
+            starts=frozenset(library.drug(i.drug).key for i in current.ingredients))
+        check = dose_orders.prescription_check(self.ctx, session, pump.id, resumed).check
+        if not needs_prescriber(str(check.verdict), (str(f.code) for f in check.findings)):
+            return
+        findings = "; ".join(f.message for f in check.findings
+                             if str(f.code) in PRESCRIBER_CODES or f.level == "blocked")
+        self.prescriptions.orders.record_incident(
+            session, actor, pump, IncidentKind.RESUMED_WITHOUT_RESTART_ORDER,
+            f"a restart ({', '.join(reasons)}) on the program in force: {findings}",
+            performed, refill_id=refill_id)
 
     def _programmer_check(
         self, session: Session, pump: db.Pump, figures: ProgrammerFigures,

@@ -1,0 +1,96 @@
+"""A restart is decided at the visit (domain-rules §3): the reservoir found empty, the pump log
+showing an empty-reservoir alarm or a stop, or the patient showing withdrawal; the next dose is
+then checked as a start (§6). A new program entered by a nurse waits for the prescriber; the
+program in force resumed is recorded with an incident where a start would need the
+prescriber (§4a). Both backends."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+from clinic_world import (
+    START,
+    World,
+    baclofen_patient,
+    baclofen_prescription,
+    fill,
+    last_audit,
+)
+
+from pumpmgr.errors import ImpossibleInput
+from pumpmgr.refill import restart_reasons
+from pumpmgr.units import Q_
+
+RESUMED = "restarted on the old program without a restart order"
+
+
+def filled(world: World) -> tuple[int, int]:
+    patient_id, pump_id = baclofen_patient(world)
+    world.clinic.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())
+    world.clinic.record_refill(world.nurse, world.check, pump_id, fill(START))
+    return patient_id, pump_id
+
+
+def test_the_reasons_for_a_restart_at_their_boundaries() -> None:
+    assert restart_reasons("ok") == ()
+    assert restart_reasons("investigate") == ()
+    assert restart_reasons("found_empty") == ("the reservoir was found empty",)
+    assert restart_reasons("ok", withdrawal_signs=True) == ("the patient shows withdrawal",)
+    assert restart_reasons(None, pump_log_empty_or_stopped=True) == (
+        "the pump log shows an empty-reservoir alarm or a stop",)
+
+
+def test_a_found_empty_pump_resumed_on_its_program_gets_an_incident(world: World) -> None:
+    patient_id, pump_id = filled(world)
+    later = START + timedelta(days=110)  # the unfloored expected residual is below 0
+    world.clock.moment = later
+    outcome = world.clinic.record_refill(world.nurse, world.check, pump_id, fill(
+        later, "0.2 mL", discrepancy_note="rebound spasticity since yesterday"))
+    assert outcome.refill.discrepancy_verdict == "found_empty"
+    (incident,) = world.clinic.orders.incidents(patient_id)
+    assert incident.text == RESUMED and incident.refill_id == outcome.refill.id
+    assert "the reservoir was found empty" in incident.summary
+    assert "screening" in incident.summary  # a baclofen start needs the screening bolus
+    assert world.clinic.due_list()[0].state == "urgent"
+
+
+def test_withdrawal_signs_make_a_restart_even_with_a_normal_residual(world: World) -> None:
+    patient_id, pump_id = filled(world)
+    later = START + timedelta(days=30)
+    world.clock.moment = later
+    world.clinic.record_refill(world.nurse, world.check, pump_id, fill(
+        later, "14 mL", withdrawal_signs=True))
+    (incident,) = world.clinic.orders.incidents(patient_id)
+    assert "the patient shows withdrawal" in incident.summary
+
+
+def test_no_restart_no_incident(world: World) -> None:
+    patient_id, pump_id = filled(world)
+    later = START + timedelta(days=30)
+    world.clock.moment = later
+    world.clinic.record_refill(world.nurse, world.check, pump_id, fill(later, "14 mL"))
+    assert world.clinic.orders.incidents(patient_id) == []
+
+
+def test_a_new_program_at_a_restart_is_checked_as_a_start_and_waits_for_the_prescriber(
+        world: World) -> None:
+    _, pump_id = filled(world)
+    later = START + timedelta(days=30)
+    world.clock.moment = later
+    program = baclofen_prescription("100 mcg/day", at=later, **{
+        "start.screening_bolus_not_given": "restart dosed by the prescriber's order",
+        "withdrawal.cut_below_half": "a restart, not a cut"})
+    with pytest.raises(ImpossibleInput, match="prescriber's signature"):
+        world.clinic.record_refill(world.nurse, world.check, pump_id, fill(
+            later, "14 mL", pump_log_empty_or_stopped=True, new_prescription=program))
+    # the prescriber's own order, with the screening bolus that dosed the restart
+    own = replace(program, order=None, screening_bolus=Q_("50 mcg"),
+                  screening_effect_hours=6.0)
+    outcome = world.clinic.record_refill(world.prescriber, world.check, pump_id, fill(
+        later, "14 mL", pump_log_empty_or_stopped=True, new_prescription=own))
+    assert outcome.refill.discrepancy_verdict == "ok"
+    assert json.loads(last_audit(world).payload)["restart"] == [
+        "the pump log shows an empty-reservoir alarm or a stop"]
