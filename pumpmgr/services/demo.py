@@ -63,7 +63,7 @@ from pumpmgr.db import schema as db
 from pumpmgr.db.engine import Database
 from pumpmgr.dose_checks import DoseCheck
 from pumpmgr.errors import Code, ImpossibleInput, InputError
-from pumpmgr.records import Indication, PrescriptionRecord
+from pumpmgr.records import DueRow, Indication, PrescriptionRecord
 from pumpmgr.refill import discrepancy, discrepancy_threshold
 from pumpmgr.schedule import PatientBolus, Schedule, Step
 from pumpmgr.services.clinic import Actor, ClinicService, RefillOutcome
@@ -107,6 +107,8 @@ DEMO_USERS: tuple[DemoUser, ...] = (
     DemoUser("nurse1", "demo-nurse-pass", "Nora Lindqvist", "nurse"),
     DemoUser("nurse2", "demo-nurse-pass", "Samuel Okoro", "nurse"),
     DemoUser("prescriber", "demo-prescriber-pass", "Dr Helen Brandt", "prescriber"),
+    # the second signature of an individual maximum (domain-rules §6)
+    DemoUser("prescriber2", "demo-prescriber-pass", "Dr Omar Haddad", "prescriber"),
 )
 
 
@@ -471,6 +473,21 @@ class _Demo:
                 self.clinic.orders.decline_order(prescriber, order_id, password,
                                                  "not the change I asked for; call me")
                 self.call("decline_order")
+        self.individual_maximum(rows)
+
+    def individual_maximum(self, rows: list[DueRow]) -> None:
+        """One baclofen patient whose hard maximum a prescriber raised, with a second
+        prescriber's signature (domain-rules §6): shown on the patient's page."""
+        for row in rows:
+            if "baclofen" not in row.drug_keys:
+                continue
+            self.clock.moment += timedelta(minutes=5)
+            self.clinic.maxima.raise_maximum(
+                self.users["prescriber"], self.check("prescriber2"), row.patient_id,
+                "baclofen", Q_("3000 mcg/day"), "severe dystonia; 2,000 mcg/day failed; "
+                "agreed at the spasticity board")
+            self.call("raise_individual_maximum")
+            return
 
     def order_input(self, rx: PrescriptionRecord, dose: Quantity | None, at: datetime, *,
                     fact: bool) -> PrescriptionInput:
