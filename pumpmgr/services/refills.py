@@ -24,7 +24,7 @@ from pumpmgr.refill import (
     expected_residual,
     plan_refill,
 )
-from pumpmgr.services import bookings, forecasting, mapping
+from pumpmgr.services import bookings, forecasting, mapping, staleness
 from pumpmgr.services.context import ClinicContext, _text
 from pumpmgr.services.forecasts import ForecastService
 from pumpmgr.services.inputs import RefillInput, Verification
@@ -86,6 +86,7 @@ class RefillService:
 
         def work(session: Session) -> RefillOutcome:
             pump = self.ctx.active_pump(session, pump_id)
+            staleness.refuse_if_stale(self.ctx, session, pump.id, data.seen, "refill")
             verifier = self.ctx.verify_second(session, actor, verification)
             performed = self.ctx.instant(data.performed_at, "refill time")
             previous = forecasting.current_refills(session, pump.id)
