@@ -47,7 +47,12 @@ from pumpmgr.records import Ingredient, PrescriptionRecord, StoredForecast
 from pumpmgr.schedule import PatientBolus, Program, Schedule, constant_flow_program
 from pumpmgr.services import Actor, ClinicService
 from pumpmgr.services.clinic import PrescriptionOutcome
-from pumpmgr.services.inputs import IngredientInput, PrescriptionInput, Verification
+from pumpmgr.services.inputs import (
+    IngredientInput,
+    PrescriptionInput,
+    PumpSeen,
+    Verification,
+)
 from pumpmgr.units import Kind
 from pumpmgr.visit import local_chart, pump_refills
 from ui import icons, messages, presentation
@@ -312,7 +317,8 @@ class PrescriptionDialog(QDialog):
             ingredients=tuple(IngredientInput(i.drug, i.concentration) for i in ingredients),
             schedule=program.schedule, effective_at=self.effective_at(),
             prescriber=self.prescriber.text().strip(), patient_bolus=program.patient_bolus,
-            reasons=self.findings.reasons(), note=self.note.text().strip())
+            reasons=self.findings.reasons(), note=self.note.text().strip(),
+            seen=PumpSeen.of(self.chart))  # refused at save if the pump changed since
 
     # ----------------------------------------------------------------- live checks
 
