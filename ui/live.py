@@ -1,8 +1,9 @@
 """Other workstations' changes reach the window within seconds (issue 13).
 
-UI layer: imports PySide6 and :mod:`pumpmgr.db.changes`. A Qt timer asks the clinic's change
-feed now and then what other programs committed; the feed's poll never waits for the
-database (SQLite: one ``PRAGMA data_version``; PostgreSQL: the notices libpq already
+UI layer: imports PySide6 and the change feed of :mod:`pumpmgr.db.changes` (through
+:mod:`pumpmgr.services.context`: the window never imports the database layer). A Qt timer asks
+the clinic's change feed now and then what other programs committed; its poll never waits for
+the database (SQLite: one ``PRAGMA data_version``; PostgreSQL: the notices libpq already
 received), so it runs on the window's thread like :class:`ui.idle.IdleWatcher`'s look at the
 clock, and no worker thread is needed. What arrives is kept until the window may show it
 (:attr:`LiveUpdates.ready`: no dialog or wizard open, not locked), so a refresh never resets
@@ -16,7 +17,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from pumpmgr.db.changes import Change, ChangeFeed
+from pumpmgr.services.context import Change, ChangeFeed
 
 log = logging.getLogger(__name__)
 

@@ -61,8 +61,8 @@ from ui.window_size import within_screen
 
 if TYPE_CHECKING:  # imported on first use: the wizard and printing bring in reportlab, the
     # other screens and the prescription are not needed to show the due list
-    from pumpmgr.db.changes import Change, ChangeFeed
     from pumpmgr.records import PatientChart
+    from pumpmgr.services.context import Change, ChangeFeed
     from ui.dialogs import print_preview
     from ui.dialogs.prescription import PrescriptionDialog
     from ui.screens.calculators import CalculatorsScreen

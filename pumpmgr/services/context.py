@@ -27,6 +27,8 @@ from pumpmgr.clock import Clock, SystemClock
 from pumpmgr.db import changes, rowchain
 from pumpmgr.db import schema as db
 from pumpmgr.db.audit import append_audit
+from pumpmgr.db.changes import Change as Change  # what a screen's change feed gives
+from pumpmgr.db.changes import ChangeFeed as ChangeFeed
 from pumpmgr.db.engine import Database
 from pumpmgr.errors import Code, ImpossibleInput, PumpMgrError
 from pumpmgr.identity import clean_text
@@ -85,7 +87,7 @@ class ClinicContext:
         #: that its own change feed does not report them as another workstation's.
         self.origin = uuid.uuid4().hex
 
-    def change_feed(self) -> changes.ChangeFeed:
+    def change_feed(self) -> ChangeFeed:
         """What other programs commit to this clinic's database (:mod:`pumpmgr.db.changes`)."""
         return changes.open_feed(self.database, self.origin)
 
