@@ -25,6 +25,7 @@ import logging
 import sqlite3
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import event, select, text
@@ -168,7 +169,8 @@ class SqliteFeed:
     """Polls ``PRAGMA data_version`` on a read-only connection of its own to the file."""
 
     def __init__(self, path: str) -> None:
-        self._connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True,
+        # a URI of its own (spaces, '#' and drive letters escaped), opened read-only
+        self._connection = sqlite3.connect(f"{Path(path).as_uri()}?mode=ro", uri=True,
                                            check_same_thread=False, isolation_level=None)
         self._version = self._read()
 

@@ -4,10 +4,12 @@ stale is refused with who changed what and when, saving nothing. Both backends."
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from clinic_world import (
@@ -24,7 +26,7 @@ from clinic_world import (
 from database_targets import DbTarget
 
 from pumpmgr.db import schema as db
-from pumpmgr.db.changes import Change, ChangeFeed
+from pumpmgr.db.changes import Change, ChangeFeed, SqliteFeed
 from pumpmgr.db.engine import open_database
 from pumpmgr.db.errors import ChangedMeanwhile
 from pumpmgr.errors import Code
@@ -163,3 +165,28 @@ def test_a_prescription_change_over_another_workstations_reprogramming_is_refuse
     world.clinic.change_prescription(world.nurse, world.check, pump_id, replace(
         baclofen_prescription("440 mcg/day", at=world.clock.now()), seen=PumpSeen.of(chart)))
     assert count(world, db.Prescription) == 3
+
+
+def test_the_sqlite_feed_opens_a_file_whose_path_needs_escaping(tmp_path: Path) -> None:
+    folder = tmp_path / "clinic files #2 ?"
+    folder.mkdir()
+    path = folder / "clinic.db"
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("CREATE TABLE t (x)")
+    feed = SqliteFeed(str(path))
+    try:
+        assert feed.poll() is None
+        writer.execute("INSERT INTO t VALUES (1)")
+        assert feed.poll() == Change()  # a change, of patients not known
+        assert feed.poll() is None
+    finally:
+        feed.close()
+        writer.close()
+
+
+def test_changes_merge_to_unknown_when_either_is_unknown() -> None:
+    known = Change(frozenset({"refills"}), frozenset({1}))
+    assert known.merged(Change(frozenset({"pumps"}), frozenset({2}))) == Change(
+        frozenset({"refills", "pumps"}), frozenset({1, 2}))
+    assert known.merged(Change()) == Change()
+    assert Change().touches_patient(7) and not known.touches_patient(7)
