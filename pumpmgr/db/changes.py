@@ -79,17 +79,17 @@ def _channel_sql() -> str:
     return "'pumpmgr:' || current_schema()"
 
 
-def notify(session: Session, origin: str, tables: set[str], patient_ids: set[int] | None,
-           ) -> None:
+def notify(session: Session, origin: str, tables: set[str] | None,
+           patient_ids: set[int] | None) -> None:
     """Tell the PostgreSQL listeners of this clinic, when this transaction commits, that
-    ``origin`` changed ``tables`` for ``patient_ids`` (None: patients not known). Nothing on
-    SQLite (its feed polls the file's version)."""
+    ``origin`` changed ``tables`` for ``patient_ids`` (None: not known). Nothing on SQLite (its
+    feed polls the file's version)."""
     if session.get_bind().dialect.name != "postgresql":
         return
     listed = None if patient_ids is None or len(patient_ids) > MAX_LISTED else sorted(
         patient_ids)
-    payload = json.dumps({"o": origin, "t": sorted(tables), "p": listed},
-                         separators=(",", ":"))
+    payload = json.dumps({"o": origin, "t": None if tables is None else sorted(tables),
+                          "p": listed}, separators=(",", ":"))
     session.execute(text(f"SELECT pg_notify({_channel_sql()}, :payload)"),
                     {"payload": payload})
 
@@ -143,13 +143,13 @@ def announce(session: Session, origin: str) -> None:
     session.flush()
     if not touched.tables and not touched.unknown:
         return
-    patients: set[int] | None = None
-    if not touched.unknown:
-        pumps = touched.pumps - {0}
-        patients = set(touched.patients)
-        if pumps:
-            patients |= set(session.scalars(select(db.Pump.patient_id).where(
-                db.Pump.id.in_(sorted(pumps)))))
+    if touched.unknown:
+        notify(session, origin, None, None)
+        return
+    patients = set(touched.patients)
+    if touched.pumps:
+        patients |= set(session.scalars(select(db.Pump.patient_id).where(
+            db.Pump.id.in_(sorted(touched.pumps)))))
     notify(session, origin, touched.tables, patients)
 
 
@@ -157,9 +157,9 @@ def _change_of(payload: str) -> tuple[str, Change]:
     """The origin and change a notice's payload gives (an unreadable one: an unknown change)."""
     try:
         data = json.loads(payload)
-        patients = data.get("p")
+        tables, patients = data.get("t"), data.get("p")
         return str(data.get("o", "")), Change(
-            frozenset(str(t) for t in data.get("t", ())),
+            None if tables is None else frozenset(str(t) for t in tables),
             None if patients is None else frozenset(int(p) for p in patients))
     except (ValueError, TypeError, AttributeError):
         return "", Change()

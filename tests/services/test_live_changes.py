@@ -109,6 +109,16 @@ def test_a_refused_write_announces_nothing(
     assert feed.poll() is None  # the refusal rolled back with its notice
 
 
+def test_a_bulk_statement_makes_the_change_unknown(
+        world: World, other: ClinicService, feed: ChangeFeed) -> None:
+    """An explant deletes the pump's stored forecast with one DELETE the ORM does not see row
+    by row: the notice then names no tables or patients, so every screen reads again."""
+    _, pump_id = baclofen_patient(world)
+    feed.poll()  # the set-up's own changes, merged (SQLite reports them)
+    other.explant_pump(world.nurse, pump_id, date(2025, 3, 2), "infection")
+    assert _next_change(feed) == Change()
+
+
 def _filled_pump(world: World) -> tuple[int, int]:
     patient_id, pump_id = baclofen_patient(world)
     world.clinic.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())

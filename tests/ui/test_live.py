@@ -122,10 +122,18 @@ def test_the_due_list_follows_the_other_workstation_keeping_the_selection(
     dashboard = window.dashboard
     assert _due_state(window, "100001") == "overdue"
     dashboard._select(next(r.pump_id for r in window.clinic.due_list() if r.mrn == "100004"))
+    window.resize(1000, 620)  # the smallest window, the list shorter than its rows (as a
+    dashboard.table.setMaximumHeight(110)  # long list is): scrolled down and sideways
+    bars = (dashboard.table.verticalScrollBar(), dashboard.table.horizontalScrollBar())
+    qtbot.waitUntil(lambda: all(bar.maximum() > 0 for bar in bars))
+    for bar in bars:
+        bar.setValue(bar.maximum())
+    scrolled = [bar.value() for bar in bars]
     other.refill("100001", "1.2 mL")
     qtbot.waitUntil(lambda: _due_state(window, "100001") == "fine", timeout=WITHIN_MS)
     row = dashboard.current_row()
     assert row is not None and row.mrn == "100004"  # the nurse's selection stays
+    assert [bar.value() for bar in bars] == scrolled  # and where she had scrolled to
     assert window.statusBar().currentMessage().startswith("Read again at 09:00")
     assert not dialogs.texts("error")
 
