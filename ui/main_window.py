@@ -395,10 +395,14 @@ class MainWindow(QMainWindow):
         touches), keeping the selection, tab and scroll positions."""
         try:
             if self.stack.currentWidget() is self.dashboard:
+                rows = self.dashboard.model.rows()
                 self.dashboard.refresh()
+                shown_changed = self.dashboard.model.rows() != rows
             elif (self._showing(self._patient) and self.patient.patient_id is not None
                   and change.touches_patient(self.patient.patient_id)):
+                chart = self.patient.chart
                 self.patient.reload()
+                shown_changed = self.patient.chart != chart
             else:
                 return  # every other screen is read when shown, or on F5
         except Exception:  # told on the status bar: the screen stays as it was read
@@ -407,9 +411,10 @@ class MainWindow(QMainWindow):
                 "The records changed, but they could not be read again; press F5 to try.",
                 10000)
             return
-        at = presentation.local_datetime(self.clinic.clock.now(), self.clinic.tz)
-        self.statusBar().showMessage(
-            f"Read again at {at:%H:%M}: the records changed since they were shown.", 10000)
+        if shown_changed:  # not this window's own save, already shown (SQLite reports it)
+            at = presentation.local_datetime(self.clinic.clock.now(), self.clinic.tz)
+            self.statusBar().showMessage(
+                f"Read again at {at:%H:%M}: the records changed since they were shown.", 10000)
 
     # ----------------------------------------------------------------- navigation
 

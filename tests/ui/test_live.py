@@ -40,6 +40,7 @@ from pumpmgr.schedule import Schedule
 from pumpmgr.services import Actor, ClinicService
 from pumpmgr.services.inputs import (
     IngredientInput,
+    PatientInput,
     PrescriptionInput,
     RefillInput,
     Verification,
@@ -121,6 +122,12 @@ def test_the_due_list_follows_the_other_workstation_keeping_the_selection(
     window, (_, other) = live_window, ward
     dashboard = window.dashboard
     assert _due_state(window, "100001") == "overdue"
+    # this workstation's own write (SQLite reports it too) changes nothing shown: no message
+    window.clinic.register_patient(window.clinic.sign_in("nina", PASSWORD), PatientInput(
+        "100077", "Neu", "Ida", date(1980, 1, 1), "spasticity_spinal"))
+    window.live.check()
+    assert window.live.pending is None
+    assert not window.statusBar().currentMessage().startswith("Read again")
     dashboard._select(next(r.pump_id for r in window.clinic.due_list() if r.mrn == "100004"))
     window.resize(1000, 620)  # the smallest window, the list shorter than its rows (as a
     dashboard.table.setMaximumHeight(110)  # long list is): scrolled down and sideways
