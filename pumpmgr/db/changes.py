@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import event, select, text
+from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
 from pumpmgr.db import schema as db
@@ -106,7 +106,10 @@ class _Touched:
 
 
 def watch(session: Session) -> None:
-    """Collect, for :func:`announce`, the tables and patients this unit of work changes."""
+    """Collect, for :func:`announce`, the tables and patients this unit of work changes (on
+    PostgreSQL: a SQLite feed needs nothing from the writer)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
     touched = session.info[_TOUCHED] = _Touched(set(), set(), set())
 
     def flushed(session: Session, _context: Any) -> None:
@@ -138,7 +141,7 @@ def announce(session: Session, origin: str) -> None:
     """At the end of a unit of work :func:`watch` watched: :func:`notify` what it changed
     (nothing when it changed nothing)."""
     touched: _Touched | None = session.info.get(_TOUCHED)
-    if touched is None or session.get_bind().dialect.name != "postgresql":
+    if touched is None:
         return
     session.flush()
     if not touched.tables and not touched.unknown:
@@ -147,9 +150,10 @@ def announce(session: Session, origin: str) -> None:
         notify(session, origin, None, None)
         return
     patients = set(touched.patients)
-    if touched.pumps:
-        patients |= set(session.scalars(select(db.Pump.patient_id).where(
-            db.Pump.id.in_(sorted(touched.pumps)))))
+    for pump_id in touched.pumps:  # mostly loaded already by the work: no query
+        pump = session.get(db.Pump, pump_id)
+        if pump is not None:
+            patients.add(pump.patient_id)
     notify(session, origin, touched.tables, patients)
 
 
