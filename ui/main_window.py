@@ -25,6 +25,7 @@ and form), and the first user is told again when they next sign in here.
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import TYPE_CHECKING, TypeGuard, TypeVar
 
@@ -52,6 +53,7 @@ from pumpmgr.visit_note import RecordRef
 from ui import icons, messages, presentation, remembered
 from ui.dialogs import events
 from ui.idle import IdleNotice, IdleWatcher
+from ui.live import LiveUpdates
 from ui.screens.dashboard import DashboardScreen
 from ui.screens.lock_screen import LockScreen
 from ui.screens.records import TAB_TITLES, RecordsTab
@@ -60,6 +62,7 @@ from ui.window_size import within_screen
 if TYPE_CHECKING:  # imported on first use: the wizard and printing bring in reportlab, the
     # other screens and the prescription are not needed to show the due list
     from pumpmgr.records import PatientChart
+    from pumpmgr.services.context import Change, ChangeFeed
     from ui.dialogs import print_preview
     from ui.dialogs.prescription import PrescriptionDialog
     from ui.screens.calculators import CalculatorsScreen
@@ -141,6 +144,11 @@ class MainWindow(QMainWindow):
         self.idle.start()
         self.idle_notice = IdleNotice(self.idle, self)
         self.statusBar().insertPermanentWidget(0, self.idle_notice, 1)
+
+        #: Other workstations' changes, shown when no dialog or wizard is open (issue 13).
+        self.live = LiveUpdates(self._open_feed(), self._may_show_changes, self)
+        self.live.changed.connect(self._others_changed)
+        self.live.start()
 
         self._fit_to_screen()
         self._signed_in(actor)
@@ -405,6 +413,49 @@ class MainWindow(QMainWindow):
             screen.settings_saved.connect(self._settings_saved)
             screen.set_actor(self.actor)
         return self._records
+
+    # ----------------------------------------------------------------- other workstations
+
+    def _open_feed(self) -> ChangeFeed | None:
+        try:
+            return self.clinic.context.change_feed()
+        except Exception:  # the window still works; it is then read again on F5 only
+            logging.getLogger(__name__).warning("no live updates from other workstations",
+                                                exc_info=True)
+            return None
+
+    def _may_show_changes(self) -> bool:
+        """A refresh waits while the nurse may be typing: a dialog or wizard open, a modal box,
+        or the lock screen."""
+        return not (self.is_locked() or self.clinical_dialog is not None
+                    or self.event_dialog is not None
+                    or QApplication.activeModalWidget() is not None)
+
+    def _others_changed(self, change: Change) -> None:
+        """Read again what is shown (the due list, or the chart of a patient ``change``
+        touches), keeping the selection, tab and scroll positions."""
+        try:
+            if self.stack.currentWidget() is self.dashboard:
+                rows = self.dashboard.model.rows()
+                self.dashboard.refresh()
+                shown_changed = self.dashboard.model.rows() != rows
+            elif (self._showing(self._patient) and self.patient.patient_id is not None
+                  and change.touches_patient(self.patient.patient_id)):
+                chart = self.patient.chart
+                self.patient.reload()
+                shown_changed = self.patient.chart != chart
+            else:
+                return  # every other screen is read when shown, or on F5
+        except Exception:  # told on the status bar: the screen stays as it was read
+            logging.getLogger(__name__).warning("a live refresh failed", exc_info=True)
+            self.statusBar().showMessage(
+                "The records changed, but they could not be read again; press F5 to try.",
+                10000)
+            return
+        if shown_changed:  # not this window's own save, already shown (SQLite reports it)
+            at = presentation.local_datetime(self.clinic.clock.now(), self.clinic.tz)
+            self.statusBar().showMessage(
+                f"Read again at {at:%H:%M}: the records changed since they were shown.", 10000)
 
     # ----------------------------------------------------------------- navigation
 
@@ -866,6 +917,7 @@ class MainWindow(QMainWindow):
         if app is not None:
             app.removeEventFilter(self.idle)
         self.idle.stop()
+        self.live.stop()
         if self.actor is not None:
             self._save_looks(self.actor.username)
         super().closeEvent(event)

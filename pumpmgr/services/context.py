@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import uuid
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, TypeVar
@@ -23,9 +24,11 @@ from sqlalchemy.orm import Session
 from pumpmgr import auth, pump_edits
 from pumpmgr.catalogs import Catalogs, DrugLibrary, PumpModel
 from pumpmgr.clock import Clock, SystemClock
-from pumpmgr.db import rowchain
+from pumpmgr.db import changes, rowchain
 from pumpmgr.db import schema as db
 from pumpmgr.db.audit import append_audit
+from pumpmgr.db.changes import Change as Change  # what a screen's change feed gives
+from pumpmgr.db.changes import ChangeFeed as ChangeFeed
 from pumpmgr.db.engine import Database
 from pumpmgr.errors import Code, ImpossibleInput, PumpMgrError
 from pumpmgr.identity import clean_text
@@ -80,6 +83,13 @@ class ClinicContext:
         #: Failed sign-ins and second-user checks per user name, kept in the database (so
         #: shared by every program on it), on this service's clock.
         self.throttle = throttle or SignInThrottle(self.clock)
+        #: This program's mark on the changes it announces (:mod:`pumpmgr.db.changes`), so
+        #: that its own change feed does not report them as another workstation's.
+        self.origin = uuid.uuid4().hex
+
+    def change_feed(self) -> ChangeFeed:
+        """What other programs commit to this clinic's database (:mod:`pumpmgr.db.changes`)."""
+        return changes.open_feed(self.database, self.origin)
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -127,7 +137,10 @@ class ClinicContext:
         def attempt(session: Session) -> T:
             failed.clear()  # a retried attempt checks (and may fail) again
             session.info[_FAILED_CHECKS] = failed
-            return work(session)
+            changes.watch(session)
+            result = work(session)
+            changes.announce(session, self.origin)  # in this transaction: sent if it commits
+            return result
 
         try:
             return self.database.run_write(attempt)

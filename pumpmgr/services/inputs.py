@@ -12,7 +12,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Literal
 
-from pumpmgr.records import Indication, ProgrammerFigures
+from pumpmgr.records import Indication, PatientChart, ProgrammerFigures
 from pumpmgr.schedule import PatientBolus, Schedule
 from pumpmgr.units import Quantity
 
@@ -23,6 +23,26 @@ class Verification:
 
     username: str
     password: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class PumpSeen:
+    """The newest refill and prescription rows (corrections included) of a pump as a view read
+    them; None: the pump had none. A refill or prescription change begun from that view is
+    refused at save when another has been recorded since (:mod:`.staleness`)."""
+
+    refill_id: int | None
+    prescription_id: int | None
+
+    @classmethod
+    def of(cls, chart: PatientChart) -> PumpSeen | None:
+        """What ``chart`` read of its active pump (None without one)."""
+        if chart.pump is None:
+            return None
+        pump_id = chart.pump.id
+        return cls(max((r.id for r in chart.refills if r.pump_id == pump_id), default=None),
+                   max((p.id for p in chart.prescriptions if p.pump_id == pump_id),
+                       default=None))
 
 
 @dataclass(frozen=True)
@@ -142,6 +162,8 @@ class PrescriptionInput:
     screening_effect_hours: float | None = None
     #: Needed to save a possible tenfold error: a prescriber only (domain-rules §6).
     tenfold: TenfoldConfirmation | None = None
+    #: What the form's view read of the pump (None: not checked, e.g. the command line).
+    seen: PumpSeen | None = None
 
 
 @dataclass(frozen=True)
@@ -174,6 +196,8 @@ class RefillInput:
     #: reservoir found empty: the pump log's empty-reservoir alarm or stop, withdrawal signs.
     pump_log_empty_or_stopped: bool = False
     withdrawal_signs: bool = False
+    #: What the wizard's view read of the pump (None: not checked, e.g. the command line).
+    seen: PumpSeen | None = None
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from pumpmgr.errors import Code, ImpossibleInput, InputError
 from pumpmgr.formatting import format_quantity
 from pumpmgr.orders import NOT_A_FACT_CODES
 from pumpmgr.records import Ingredient, PrescriptionRecord, StoredForecast
-from pumpmgr.services import bookings, dose_orders, forecasting, mapping
+from pumpmgr.services import bookings, dose_orders, forecasting, mapping, staleness
 from pumpmgr.services.context import ClinicContext, _text, actor_of
 from pumpmgr.services.forecasts import ForecastService
 from pumpmgr.services.inputs import PrescriptionInput, Verification
@@ -182,6 +182,7 @@ class PrescriptionService:
 
         def work(session: Session) -> PrescriptionOutcome:
             pump = self.ctx.active_pump(session, pump_id)
+            staleness.refuse_if_stale(self.ctx, session, pump.id, data.seen, "prescription")
             verifier = self.ctx.verify_second(session, actor, verification)
             check = self.check_prescription(pump_id, data, session)
             self._refuse_solution_change(session, pump, data)

@@ -26,7 +26,7 @@ from pumpmgr.refill import (
     plan_refill,
     restart_reasons,
 )
-from pumpmgr.services import bookings, dose_orders, forecasting, mapping
+from pumpmgr.services import bookings, dose_orders, forecasting, mapping, staleness
 from pumpmgr.services.context import ClinicContext, _text
 from pumpmgr.services.forecasts import ForecastService
 from pumpmgr.services.inputs import (
@@ -93,6 +93,7 @@ class RefillService:
 
         def work(session: Session) -> RefillOutcome:
             pump = self.ctx.active_pump(session, pump_id)
+            staleness.refuse_if_stale(self.ctx, session, pump.id, data.seen, "refill")
             verifier = self.ctx.verify_second(session, actor, verification)
             performed = self.ctx.instant(data.performed_at, "refill time")
             previous = forecasting.current_refills(session, pump.id)

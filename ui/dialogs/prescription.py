@@ -48,7 +48,12 @@ from pumpmgr.records import Ingredient, PrescriptionRecord, StoredForecast
 from pumpmgr.schedule import PatientBolus, Program, Schedule, constant_flow_program
 from pumpmgr.services import Actor, ClinicService
 from pumpmgr.services.clinic import PrescriptionOutcome
-from pumpmgr.services.inputs import IngredientInput, PrescriptionInput, Verification
+from pumpmgr.services.inputs import (
+    IngredientInput,
+    PrescriptionInput,
+    PumpSeen,
+    Verification,
+)
 from pumpmgr.units import Kind
 from pumpmgr.visit import local_chart, pump_refills
 from ui import icons, messages, presentation
@@ -326,7 +331,8 @@ class PrescriptionDialog(QDialog):
             prescriber=self.prescriber.text().strip(), patient_bolus=program.patient_bolus,
             reasons=self.findings.reasons(), note=self.note.text().strip(),
             order=None if self._own_order() else self.order_edit.order(self.clinic.tz),
-            already_programmed=self.order_edit.programmed.isChecked())
+            already_programmed=self.order_edit.programmed.isChecked(),
+            seen=PumpSeen.of(self.chart))  # refused at save if the pump changed since
 
     def _own_order(self) -> bool:
         """The signed-in prescriber enters their own order: no record of how it was given."""

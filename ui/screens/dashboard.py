@@ -300,6 +300,10 @@ class DashboardScreen(QWidget):
         settings = self.clinic.settings()
         self.today = self.clinic.today()
         current = self.current_row()
+        # where the nurse had scrolled to stays on screen (another workstation's change
+        # reads the list again under her: ui.live)
+        scrolled = [(bar, bar.value()) for bar in (self.table.verticalScrollBar(),
+                                                   self.table.horizontalScrollBar())]
         self.model.set_rows(rows, settings.buffer_days, now=self.clinic.clock.now())
         self.proxy.set_today(self.today)
         parts = [settings.clinic_name.strip(), f"today {presentation.date_text(self.today)}",
@@ -308,6 +312,8 @@ class DashboardScreen(QWidget):
         self._update_counters(rows)
         self._update_notices(rows)
         self._select(current.pump_id if current else None)
+        for bar, value in scrolled:
+            bar.setValue(value)
         self._update_count()
 
     def clear(self) -> None:

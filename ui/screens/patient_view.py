@@ -224,7 +224,7 @@ class PatientScreen(QWidget):
         grid.setColumnStretch(2, 4)
         grid.setRowStretch(1, 1)
         self.reservoir_chart.setMinimumHeight(170)
-        scroll = QScrollArea(self)
+        scroll = self.overview_scroll = QScrollArea(self)
         scroll.setWidget(overview)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
@@ -328,6 +328,25 @@ class PatientScreen(QWidget):
         self.history_model.set_entries(timeline(chart))
         self._show_alerts(chart)
         self._update_buttons()
+
+    def reload(self) -> None:
+        """Read the patient shown again (another workstation changed the records: ui.live),
+        keeping the tab, the scroll positions and the history's selected entry."""
+        if self.chart is None:
+            return
+        tab = self.tabs.currentIndex()
+        scrolled = [(bar, bar.value()) for view in (self.overview_scroll, self.history_view)
+                    for bar in (view.verticalScrollBar(), view.horizontalScrollBar())]
+        rows = self.history_view.selectionModel().selectedRows()
+        entries = self.history_model.entries()
+        selected = entries[rows[0].row()].key if rows and rows[0].row() < len(entries) else None
+        self.show_patient(self.chart.patient.id)
+        self.tabs.setCurrentIndex(tab)
+        keys = [entry.key for entry in self.history_model.entries()]
+        if selected in keys:
+            self.history_view.selectRow(keys.index(selected))
+        for bar, value in scrolled:
+            bar.setValue(value)
 
     def clear(self) -> None:
         """Forget the patient (the window is locked: no patient data stays on screen)."""

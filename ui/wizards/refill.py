@@ -36,6 +36,7 @@ from pumpmgr.services.clinic import RefillOutcome
 from pumpmgr.services.inputs import (
     IngredientInput,
     PrescriptionInput,
+    PumpSeen,
     RefillInput,
     Verification,
 )
@@ -331,7 +332,9 @@ class RefillWizard(StepWizard):
             priming_bolus_given=program.priming_given.isChecked(),
             bolus_volume=program.bolus_volume.quantity() if bolus_given else None,
             programmer=None if self.constant_flow or reservoir is None or alarm is None
-            or daily is None else ProgrammerFigures(reservoir, alarm, daily))
+            or daily is None else ProgrammerFigures(reservoir, alarm, daily),
+            # the pump as the wizard read it: refused at save if refilled or reprogrammed since
+            seen=PumpSeen.of(self.chart))
 
     def save(self) -> bool:
         """One record_refill call; False (and the wizard stays) when anything refuses."""
