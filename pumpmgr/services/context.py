@@ -15,6 +15,7 @@ import socket
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from argon2 import PasswordHasher
 from sqlalchemy import select
@@ -70,16 +71,26 @@ class ClinicContext:
         self.database = database
         self.catalogs = catalogs or mapping.default_catalogs()
         self.clock = clock or SystemClock()
-        if tz is None:
-            import tzlocal
-
-            tz = tzlocal.get_localzone()
-        self.tz = tz
+        #: Given by the caller (tests, a fixed zone), else the clinic's setting is followed.
+        self.tz_given = tz is not None
+        self.tz = tz if tz is not None else self.clinic_zone()
         self.workstation = workstation or socket.gethostname()
         self.hasher = hasher
         #: Failed sign-ins and second-user checks per user name, kept in the database (so
         #: shared by every program on it), on this service's clock.
         self.throttle = throttle or SignInThrottle(self.clock)
+
+    def clinic_zone(self, name: str | None = None) -> tzinfo:
+        """The clinic's time zone: ``name``, else the stored setting's, else (none set) the
+        workstation's own."""
+        if name is None:
+            with self.database.read() as session:
+                name = session.get_one(db.ClinicSettings, 1).time_zone
+        if name:
+            return ZoneInfo(name)
+        import tzlocal
+
+        return tzlocal.get_localzone()
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -211,6 +222,7 @@ class ClinicContext:
             clinic_visits_per_day=row.clinic_visits_per_day,
             home_visits_per_day=row.home_visits_per_day,
             booking_horizon_days=row.booking_horizon_days,
+            time_zone=row.time_zone or "",
         )
 
     def prescriptions(self, session: Session, pump_id: int) -> list[PrescriptionRecord]:
