@@ -186,10 +186,15 @@ class MainWindow(QMainWindow):
                                        "The refill due list of a period, with a preview")
         self.print_day_action = action("Print a &day's worksheets…", self.print_day, None,
                                        None, "Every refill worksheet of one clinic day")
+        self.clinic_database_action = action(
+            "Clinic &database…", self.choose_clinic_database, None, None,
+            "Where this workstation finds the clinic's records (administrator)")
         file_menu = self.menuBar().addMenu("&File")
         file_menu.addAction(self.export_action)
         file_menu.addAction(self.print_due_action)
         file_menu.addAction(self.print_day_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.clinic_database_action)
         file_menu.addSeparator()
         file_menu.addAction(self.lock_action)
         file_menu.addAction(self.quit_action)
@@ -595,6 +600,7 @@ class MainWindow(QMainWindow):
             self._week_view.clear()
         for item in [*self.patient_actions, *self._patient_menus()]:
             item.setEnabled(False)
+        self.clinic_database_action.setEnabled(False)  # again at the sign-in, by role
         self.toolbar.setVisible(False)
         self.lock_screen.prepare(reason, self._last_actor, self._kept_notice(self._last_actor))
         self.stack.setCurrentWidget(self.lock_screen)
@@ -765,6 +771,7 @@ class MainWindow(QMainWindow):
         if self._records is not None:
             self._records.set_actor(actor)
         self.records_actions[RecordsTab.USERS].setVisible(actor.role == "administrator")
+        self.clinic_database_action.setEnabled(actor.role == "administrator")
         self._update_event_actions()
         self.statusBar().showMessage(f"Welcome, {actor.full_name}", 5000)
 
@@ -781,6 +788,12 @@ class MainWindow(QMainWindow):
             self.dashboard.default_widths()
 
     # ----------------------------------------------------------------- misc
+
+    def choose_clinic_database(self) -> None:
+        if self.actor is not None and self.actor.role == "administrator":
+            from ui.dialogs.clinic_database import ClinicDatabaseDialog
+
+            ClinicDatabaseDialog(self.clinic, self.actor, self).exec()
 
     def about(self) -> None:
         messages.info(self, "About pumpmgr",

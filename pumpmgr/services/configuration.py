@@ -5,11 +5,13 @@ change of the refill buffer or the open days recomputes every active pump's fore
 from __future__ import annotations
 
 import zoneinfo
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pumpmgr import workstation
 from pumpmgr.db import schema as db
 from pumpmgr.db.errors import ChangedMeanwhile
 from pumpmgr.errors import Code, ImpossibleInput
@@ -53,6 +55,23 @@ class ConfigurationService:
             return actor
 
         return self.ctx.write(work)
+
+    def point_workstation(self, actor: Actor, address: str) -> Path:
+        """Point this workstation at the clinic database at ``address`` from its next start
+        (File → Clinic database…): audited in the database it uses now, then remembered
+        (:mod:`pumpmgr.workstation`); returns the file that remembers it."""
+        self.ctx.permit(actor, Action.UPDATE_SETTINGS)
+        address = workstation.check_address(address)
+        database = self.ctx.database
+        before = (str(database.path) if database.path is not None
+                  else database.url.render_as_string(hide_password=True))
+
+        def work(session: Session) -> None:
+            self.ctx.audit(session, actor, "workstation.database", "workstation",
+                           self.ctx.workstation, {"before": before, "after": address})
+
+        self.ctx.write(work)
+        return workstation.remember_database(address)
 
     def _write(self, session: Session, actor: Actor, settings: ClinicSettings,
                version: int | None) -> ClinicSettings:

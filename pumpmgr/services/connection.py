@@ -1,6 +1,7 @@
 """The connection test of a PostgreSQL clinic database, before a workstation is pointed at it
-(persistence layer): whether the server answers, lets this user in, and holds a pumpmgr clinic
-already, an empty database, or someone else's tables. Writes nothing.
+(application layer, needing no clinic service): whether the server answers, lets this user in,
+and holds a pumpmgr clinic already, an empty database, or someone else's tables. Writes
+nothing.
 
 Each failure is said in one sentence naming what failed (the server's address, the user, the
 database), followed by the driver's own first line for IT.

@@ -17,10 +17,10 @@ from database_targets import DbTarget
 from pumpmgr import workstation
 from pumpmgr.clock import FixedClock
 from pumpmgr.db.engine import Database, resolve_database_url
-from pumpmgr.db.probe import probe_database
 from pumpmgr.errors import InputError, PumpMgrError
 from pumpmgr.records import ClinicSettings
 from pumpmgr.services import ClinicService
+from pumpmgr.services.connection import probe_database
 from pumpmgr.services.library_edits import unconfirmed
 from pumpmgr.units import Q_
 
