@@ -49,7 +49,7 @@ from pumpmgr.formatting import program_version
 from pumpmgr.records import ClinicSettings
 from pumpmgr.services import Actor, ClinicService
 from pumpmgr.visit_note import RecordRef
-from ui import icons, messages, presentation, remembered
+from ui import icons, manual, messages, presentation, remembered
 from ui.dialogs import events
 from ui.idle import IdleNotice, IdleWatcher
 from ui.screens.dashboard import DashboardScreen
@@ -179,6 +179,12 @@ class MainWindow(QMainWindow):
         self.quit_action = action("&Quit", self.close, [QKeySequence("Ctrl+Q")], None,
                                   "Quit pumpmgr (Ctrl+Q)")
         self.about_action = action("&About pumpmgr", self.about)
+        self.manual_action = action("&Manual", lambda: manual.open_manual(self, manual.GUIDE),
+                                    [QKeySequence(QKeySequence.StandardKey.HelpContents)],
+                                    None, "The nurse's guide, with pictures of every screen")
+        self.quick_reference_action = action(
+            "&Quick reference (PDF)", lambda: manual.open_manual(self, manual.QUICK_REFERENCE),
+            None, None, "One page to print and keep by the workstation")
         self.log_folder_action = action("Open &log folder", lambda: messages.open_log_folder(self),
                                         None, None, "The folder of pumpmgr's log files")
 
@@ -204,6 +210,9 @@ class MainWindow(QMainWindow):
         go_menu.addAction(self.find_action)
         go_menu.addAction(self.refresh_action)
         help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(self.manual_action)
+        help_menu.addAction(self.quick_reference_action)
+        help_menu.addSeparator()
         help_menu.addAction(self.log_folder_action)
         help_menu.addAction(self.about_action)
         self.help_menu = help_menu
