@@ -350,7 +350,8 @@ class LibraryStep(WizardStep):
         if not self.values:
             _say(self.message, "The drug library has no unconfirmed value.", False)
         content = self.scroll_area.widget()  # rows made on entering: scrolled, not squeezed
-        content.setMinimumHeight(content.minimumSizeHint().height())
+        if content is not None:
+            content.setMinimumHeight(content.minimumSizeHint().height())
 
     def problems(self) -> list[str]:
         ticked = [v for v in self.values if v.confirm.isChecked()]
