@@ -267,6 +267,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                         f"{exc.message}")
         return 1
     database = opened.database
+    clinic: ClinicService | None = None
     try:
         clinic = ClinicService(database)
         if args.self_test:
@@ -279,3 +280,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(app.exec())
     finally:
         database.dispose()
+        if clinic is not None:
+            clinic.database.dispose()  # a first run may have gone on with another database

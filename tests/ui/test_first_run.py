@@ -240,3 +240,27 @@ def test_file_clinic_database_points_the_workstation_audited(
     assert json.loads(last.payload) == {"before": str(clinic.database.path),
                                         "after": str(moved)}
     window.close()
+
+
+def test_the_settings_screen_keeps_or_changes_the_time_zone(qtbot: QtBot,
+                                                            clinic: ClinicService) -> None:
+    """A clinic set up before the time zone existed keeps none (each workstation's own) until
+    the administrator chooses one; a name that is not a zone is refused, naming the field."""
+    from ui.screens.records_settings import SettingsTab
+
+    admin = next(u for u in clinic.list_users() if u.role == "administrator")
+    tab = SettingsTab(clinic)
+    qtbot.addWidget(tab)
+    tab.set_actor(clinic.sign_in(admin.username, PASSWORD))
+    tab.load()
+    assert clinic.settings().time_zone == "" and tab.time_zone.currentText()
+    tab.name.setText("Pump Clinic")
+    tab.buffer.setValue(6)
+    assert tab.save(), tab.message.text()
+    assert clinic.settings().time_zone == ""
+    tab.time_zone.setCurrentText("Atlantis/Capital")
+    assert not tab.save() and "time zone: 'Atlantis/Capital'" in tab.message.text()
+    tab.time_zone.setCurrentText("Europe/Lisbon")
+    assert tab.save() and clinic.settings().time_zone == "Europe/Lisbon"
+    tab.load()
+    assert tab.time_zone.zone() == "Europe/Lisbon"

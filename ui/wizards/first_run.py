@@ -17,12 +17,10 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import tzlocal
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QCompleter,
     QFormLayout,
     QGridLayout,
     QHBoxLayout,
@@ -40,7 +38,6 @@ from pumpmgr.errors import PumpMgrError
 from pumpmgr.formatting import date_example, format_date
 from pumpmgr.records import ClinicSettings
 from pumpmgr.services import Actor, ClinicService
-from pumpmgr.services.configuration import available_zones
 from pumpmgr.services.library_edits import unconfirmed
 from pumpmgr.units import Kind, Quantity
 from ui import icons, messages
@@ -49,6 +46,7 @@ from ui.screens.records_settings import DAY_WORDS
 from ui.widgets.database_choice import DatabaseChoice
 from ui.widgets.date_edit import DateEdit
 from ui.widgets.quantity_edit import QuantityEdit
+from ui.widgets.time_zone import TimeZoneBox
 from ui.wizards.base import StepWizard, WizardStep
 
 #: The library values' labels, as the drug library editor shows them.
@@ -120,19 +118,7 @@ class ClinicStep(WizardStep):
         self.phone = QLineEdit(self)
         self.phone.setMaxLength(64)
         self.phone.setPlaceholderText("printed on the wallet card and the worksheets")
-        self.zones = sorted(available_zones())
-        self.time_zone = QComboBox(self)
-        self.time_zone.setEditable(True)
-        self.time_zone.addItems(self.zones)
-        self.time_zone.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        completer = QCompleter(self.zones, self.time_zone)
-        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        completer.setFilterMode(Qt.MatchFlag.MatchContains)
-        self.time_zone.setCompleter(completer)
-        local = tzlocal.get_localzone_name()
-        self.time_zone.setCurrentText(local if local in self.zones else "UTC")
-        self.time_zone.setToolTip("The clinic's 'today' and the times typed on every "
-                                  "workstation are in this zone")
+        self.time_zone = TimeZoneBox(self)
         self.buffer = QSpinBox(self)
         self.buffer.setRange(0, 60)
         self.buffer.setSuffix(" days")
@@ -155,7 +141,7 @@ class ClinicStep(WizardStep):
         problems = []
         if not self.name.text().strip():
             problems.append("type the clinic's name")
-        if self.time_zone.currentText().strip() not in self.zones:
+        if not self.time_zone.zone():
             problems.append("choose the clinic's time zone from the list, for example "
                             "Europe/London")
         return problems
@@ -412,7 +398,7 @@ class FirstRunWizard(StepWizard):
         return ClinicSettings(
             clinic_name=self.about_clinic.name.text(),
             clinic_phone=self.about_clinic.phone.text(),
-            time_zone=self.about_clinic.time_zone.currentText().strip(),
+            time_zone=self.about_clinic.time_zone.zone(),
             buffer_days=self.about_clinic.buffer.value(),
             page_size="Letter" if self.about_clinic.page_size.currentText() == "Letter"
             else "A4",
