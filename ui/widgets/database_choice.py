@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QButtonGroup,
     QGridLayout,
@@ -26,6 +25,7 @@ from PySide6.QtWidgets import (
 from pumpmgr.cli.paths import path_problem
 from pumpmgr.services.connection import Probe, probe_database
 from ui import messages
+from ui.dialogs.progress import run_in_background
 
 SERVER_EXAMPLE = "postgresql+psycopg://pumpmgr_app@SERVER/pumpmgr"
 
@@ -114,11 +114,11 @@ class DatabaseChoice(QWidget):
 
     def test_connection(self) -> Probe:
         """Test the server's address now and show what was found."""
-        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            self.probe, self.tested = probe_database(self.chosen()), self.chosen()
-        finally:
-            QGuiApplication.restoreOverrideCursor()
+        address = self.chosen()
+        # up to CONNECT_TIMEOUT_S when nothing answers: the window stays responsive meanwhile
+        self.probe = run_in_background(self, "Testing the connection…",
+                                       lambda: probe_database(address))
+        self.tested = address
         self.result.setText(self.probe.message)
         self.result.setProperty("role", "muted" if self.probe.reached else "error")
         self.result.style().unpolish(self.result)
