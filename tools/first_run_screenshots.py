@@ -52,6 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             choice.server.setChecked(True)
             choice.address.setText("postgresql+psycopg://pumpmgr_app@127.0.0.1:1/pumpmgr")
             choice.test_connection()
+            for _ in range(3):  # the busy dialog's loop left the page's layout to settle
+                app.processEvents()
             save(wizard, out, "1b-server-connection-failed")
             choice.address.clear()
             choice.local.setChecked(True)
