@@ -478,3 +478,5 @@ class ClinicSettings:
     home_visits_per_day: int = 2
     #: Days ahead within which a due pump without a booking is listed as not booked.
     booking_horizon_days: int = 21
+    #: The clinic's IANA time zone (e.g. "Europe/Paris"); empty: the workstation's own.
+    time_zone: str = ""

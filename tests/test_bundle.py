@@ -65,6 +65,8 @@ def test_the_built_bundle_runs_a_clinic(tmp_path: Path, harness_note: Callable[[
                  inside / "pumpmgr/db/migrations/versions/0001_initial_schema.py",
                  folder / "LICENSE", folder / "THIRD_PARTY_NOTICES.md",
                  folder / "docs/deployment.md", folder / "install-desktop-entry.sh",
+                 folder / "docs/manual/guide.html", folder / "docs/manual/quick-reference.pdf",
+                 folder / "docs/screenshots/03-due-list.png",
                  folder / f"share/applications/{bundle.APP_ID}.desktop",
                  folder / f"share/metainfo/{bundle.APP_ID}.metainfo.xml",
                  folder / "share/pumpmgr.ico", folder / "share/pumpmgr.icns"):

@@ -7,7 +7,8 @@ project's virtual environment's Python: ``python tools/bundle.py [--dist DIR] [-
    console program), ``pumpmgr-window`` and ``_internal/`` (Python, Qt, the catalogs, the
    migrations, the styles and icons).
 3. Adds what a person or a desktop looks for at the top of the folder: LICENSE,
-   THIRD_PARTY_NOTICES.md, CHANGELOG.md, README.md, docs/deployment.md, ``licenses/`` (each
+   THIRD_PARTY_NOTICES.md, CHANGELOG.md, README.md, docs/deployment.md, the manual
+   (docs/manual with the pictures it shows, tools/manual.py), ``licenses/`` (each
    bundled package's own licence files, from its installed metadata) and, for Linux,
    ``share/`` (the desktop entry, the AppStream metainfo and the icons) with
    ``install-desktop-entry.sh``, which puts them where the desktop finds them.
@@ -154,6 +155,13 @@ def finish(folder: Path, icons: dict[str, Path], assets: Path) -> None:
         shutil.copyfile(ROOT / name, folder / name)
     (folder / "docs").mkdir(exist_ok=True)
     shutil.copyfile(ROOT / "docs" / "deployment.md", folder / "docs" / "deployment.md")
+    from manual import shipped_files  # tools/manual.py: the guide, its pictures, the PDF
+
+    shutil.rmtree(folder / "docs" / "manual", ignore_errors=True)
+    for relative in shipped_files():  # Help → Manual opens them from here
+        target = folder / "docs" / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ROOT / "docs" / relative, target)
     licences = folder / "licenses"
     shutil.rmtree(licences, ignore_errors=True)
     for package, files in licence_files(runtime_distributions()).items():

@@ -53,10 +53,11 @@ from pumpmgr.db.engine import Database, open_database  # noqa: E402
 from pumpmgr.services import Actor, ClinicService  # noqa: E402
 from pumpmgr.units import Q_, Kind  # noqa: E402
 from ui.app import setup_application  # noqa: E402
-from ui.dialogs.sign_in import FirstAdministratorDialog, SignInDialog  # noqa: E402
+from ui.dialogs.sign_in import SignInDialog  # noqa: E402
 from ui.main_window import MainWindow  # noqa: E402
 from ui.models.due_list import DueFilter  # noqa: E402
 from ui.widgets.quantity_edit import QuantityEdit  # noqa: E402
+from ui.wizards.first_run import FirstRunWizard  # noqa: E402
 
 BERLIN = ZoneInfo("Europe/Berlin")
 TODAY = date(2025, 10, 20)
@@ -474,7 +475,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             dialog.show()
             save(dialog, out, "01-sign-in")
             dialog.close()
-            first = FirstAdministratorDialog(_clinic(empty))
+            first = FirstRunWizard(_clinic(empty))  # its pages: tools/first_run_screenshots.py
             first.show()
             save(first, out, "02-first-start")
             first.close()

@@ -3,8 +3,9 @@
 UI layer. ``main(argv)`` creates the QApplication, opens the clinic database (``--db
 PATH_OR_URL``, else ``PUMPMGR_DB``, else the user's data folder; ``--demo`` for a demo clinic),
 builds the :class:`~pumpmgr.services.ClinicService`, asks for a sign-in (or, on a clinic's first
-start, for its administrator) and shows the :class:`~ui.main_window.MainWindow`. This is the one
-ui module that imports :mod:`pumpmgr.db` (to open the database it hands to the service).
+start, sets the clinic up: :mod:`ui.wizards.first_run`) and shows the
+:class:`~ui.main_window.MainWindow`. This is the one ui module that imports :mod:`pumpmgr.db`
+(to open the database it hands to the service).
 
 ``main`` returns the process exit status: 0 after a normal quit or a cancelled sign-in, 1 when
 the database cannot be opened, 2 for bad arguments.
@@ -34,8 +35,9 @@ from pumpmgr.formatting import program_version
 from pumpmgr.logfile import log_unexpected, start_log
 from pumpmgr.services import Actor, ClinicService
 from ui import icons, messages
-from ui.dialogs.sign_in import FirstAdministratorDialog, SignInDialog
+from ui.dialogs.sign_in import SignInDialog
 from ui.main_window import MainWindow
+from ui.wizards.first_run import FirstRunWizard
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -175,10 +177,13 @@ def open_demo_database(root: Path | None = None, today: date | None = None) -> O
 
 
 def sign_in(clinic: ClinicService, hint: str = "", username: str = "") -> Actor | None:
-    """The signed-in user, or None when the user quits: on a clinic without accounts, the
-    administrator created now."""
+    """The signed-in user, or None when the user quits: on a clinic without accounts (no
+    clinic yet), the administrator its first run creates; a first run may find the clinic's
+    records elsewhere (a further workstation), whose users then sign in."""
     if not clinic.has_users():
-        return FirstAdministratorDialog.ask(clinic)
+        actor = FirstRunWizard.ask(clinic)
+        if actor is not None or not clinic.has_users():
+            return actor
     return SignInDialog.ask(clinic, hint=hint, username=username)
 
 
@@ -220,7 +225,7 @@ def self_test(app: QApplication, clinic: ClinicService, stdin: TextIO | None) ->
     elif clinic.has_users():
         shown, what = SignInDialog(clinic), "sign-in"
     else:
-        shown, what = FirstAdministratorDialog(clinic), "first administrator's sign-up"
+        shown, what = FirstRunWizard(clinic), "first run"
     shown.show()
     for _ in range(50):
         app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
@@ -262,6 +267,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                         f"{exc.message}")
         return 1
     database = opened.database
+    clinic: ClinicService | None = None
     try:
         clinic = ClinicService(database)
         if args.self_test:
@@ -274,3 +280,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(app.exec())
     finally:
         database.dispose()
+        if clinic is not None:
+            clinic.database.dispose()  # a first run may have gone on with another database

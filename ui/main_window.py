@@ -50,7 +50,7 @@ from pumpmgr.formatting import program_version
 from pumpmgr.records import ClinicSettings
 from pumpmgr.services import Actor, ClinicService
 from pumpmgr.visit_note import RecordRef
-from ui import icons, messages, presentation, remembered
+from ui import icons, manual, messages, presentation, remembered
 from ui.dialogs import events
 from ui.idle import IdleNotice, IdleWatcher
 from ui.live import LiveUpdates
@@ -192,6 +192,12 @@ class MainWindow(QMainWindow):
         self.quit_action = action("&Quit", self.close, [QKeySequence("Ctrl+Q")], None,
                                   "Quit pumpmgr (Ctrl+Q)")
         self.about_action = action("&About pumpmgr", self.about)
+        self.manual_action = action("&Manual", lambda: manual.open_manual(self, manual.GUIDE),
+                                    [QKeySequence(QKeySequence.StandardKey.HelpContents)],
+                                    None, "The nurse's guide, with pictures of every screen")
+        self.quick_reference_action = action(
+            "&Quick reference (PDF)", lambda: manual.open_manual(self, manual.QUICK_REFERENCE),
+            None, None, "One page to print and keep by the workstation")
         self.log_folder_action = action("Open &log folder", lambda: messages.open_log_folder(self),
                                         None, None, "The folder of pumpmgr's log files")
 
@@ -199,10 +205,15 @@ class MainWindow(QMainWindow):
                                        "The refill due list of a period, with a preview")
         self.print_day_action = action("Print a &day's worksheets…", self.print_day, None,
                                        None, "Every refill worksheet of one clinic day")
+        self.clinic_database_action = action(
+            "Clinic &database…", self.choose_clinic_database, None, None,
+            "Where this workstation finds the clinic's records (administrator)")
         file_menu = self.menuBar().addMenu("&File")
         file_menu.addAction(self.export_action)
         file_menu.addAction(self.print_due_action)
         file_menu.addAction(self.print_day_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.clinic_database_action)
         file_menu.addSeparator()
         file_menu.addAction(self.lock_action)
         file_menu.addAction(self.quit_action)
@@ -212,6 +223,9 @@ class MainWindow(QMainWindow):
         go_menu.addAction(self.find_action)
         go_menu.addAction(self.refresh_action)
         help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(self.manual_action)
+        help_menu.addAction(self.quick_reference_action)
+        help_menu.addSeparator()
         help_menu.addAction(self.log_folder_action)
         help_menu.addAction(self.about_action)
         self.help_menu = help_menu
@@ -690,6 +704,7 @@ class MainWindow(QMainWindow):
             self._week_view.clear()
         for item in [*self.patient_actions, *self._patient_menus()]:
             item.setEnabled(False)
+        self.clinic_database_action.setEnabled(False)  # again at the sign-in, by role
         self.toolbar.setVisible(False)
         self.lock_screen.prepare(reason, self._last_actor, self._kept_notice(self._last_actor))
         self.stack.setCurrentWidget(self.lock_screen)
@@ -865,6 +880,7 @@ class MainWindow(QMainWindow):
             self._patient.set_actor(actor)
         self.update_orders_badge()
         self.records_actions[RecordsTab.USERS].setVisible(actor.role == "administrator")
+        self.clinic_database_action.setEnabled(actor.role == "administrator")
         self._update_event_actions()
         self.statusBar().showMessage(f"Welcome, {actor.full_name}", 5000)
 
@@ -881,6 +897,12 @@ class MainWindow(QMainWindow):
             self.dashboard.default_widths()
 
     # ----------------------------------------------------------------- misc
+
+    def choose_clinic_database(self) -> None:
+        if self.actor is not None and self.actor.role == "administrator":
+            from ui.dialogs.clinic_database import ClinicDatabaseDialog
+
+            ClinicDatabaseDialog(self.clinic, self.actor, self).exec()
 
     def about(self) -> None:
         messages.info(self, "About pumpmgr",

@@ -49,6 +49,7 @@ from sqlalchemy.exc import (
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from pumpmgr import workstation
 from pumpmgr.db import gates
 from pumpmgr.db.audit import PG_AUDIT_LOCK_KEY, ChainAnchor, ChainReport, verify_chain
 from pumpmgr.db.backup import DEFAULT_KEEP, backup_before_migration, daily_backup
@@ -90,7 +91,8 @@ def default_backup_dir(database_path: Path) -> Path:
 def resolve_database_url(
     url_or_path: str | Path | None = None, environ: Mapping[str, str] | None = None
 ) -> URL:
-    """The database URL from the ``--db`` value, else ``PUMPMGR_DB``, else the default file."""
+    """The database URL from the ``--db`` value, else ``PUMPMGR_DB``, else the one this
+    workstation was pointed at (:mod:`pumpmgr.workstation`), else the default file."""
     env = os.environ if environ is None else environ
     chosen: str | Path
     if url_or_path is not None and str(url_or_path).strip():
@@ -98,7 +100,7 @@ def resolve_database_url(
     elif env.get(ENV_VAR, "").strip():
         chosen = env[ENV_VAR].strip()
     else:
-        chosen = default_database_path()
+        chosen = workstation.chosen_database() or default_database_path()
     if isinstance(chosen, str) and "://" in chosen:
         try:
             url = make_url(chosen)

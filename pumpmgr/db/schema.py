@@ -658,6 +658,8 @@ class ClinicSettings(Base):
     clinic_visits_per_day: Mapped[int] = mapped_column(server_default=text("8"))
     home_visits_per_day: Mapped[int] = mapped_column(server_default=text("2"))
     booking_horizon_days: Mapped[int] = mapped_column(server_default=text("21"))
+    #: The clinic's IANA time zone; NULL: the workstation's own (revision 0013).
+    time_zone: Mapped[str | None] = mapped_column(String(64))
 
     __mapper_args__ = _versioned(version)
 

@@ -4,13 +4,15 @@ change of the refill buffer or the open days recomputes every active pump's fore
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pumpmgr import pump_edits
+from pumpmgr import pump_edits, workstation
 from pumpmgr.catalogs import PumpModel
 from pumpmgr.db import schema as db
 from pumpmgr.db.errors import ChangedMeanwhile
@@ -21,6 +23,7 @@ from pumpmgr.services import forecasting, library_edits
 from pumpmgr.services.context import ClinicContext, _text
 from pumpmgr.services.forecasts import ForecastService
 from pumpmgr.services.permissions import Action
+from pumpmgr.services.users import first_administrator
 from pumpmgr.services.values import Actor
 from pumpmgr.units import Quantity
 
@@ -40,52 +43,70 @@ class ConfigurationService:
     def update_settings(self, actor: Actor, settings: ClinicSettings, version: int | None = None,
                         ) -> ClinicSettings:
         self.ctx.permit(actor, Action.UPDATE_SETTINGS)
-        if not settings.open_days or not 0 <= settings.buffer_days <= 60:
-            raise ImpossibleInput("settings: need an open day and a buffer of 0 to 60 days",
-                                  code=Code.OUT_OF_RANGE, field="settings")
-        for name, hours in (("co-signature overdue", settings.cosign_overdue_hours),
-                            ("high-risk order overdue", settings.high_risk_overdue_hours)):
-            if not 1 <= hours <= 720:
-                raise ImpossibleInput(f"{name}: {hours} h; give 1 to 720 hours",
-                                      code=Code.OUT_OF_RANGE, field=name)
+        check_settings(settings)
+        return self.ctx.write(lambda session: self._write(session, actor, settings, version))
 
-        for field, value, low, high in (
-                ("clinic visits a day", settings.clinic_visits_per_day, 0, 500),
-                ("home visits a day", settings.home_visits_per_day, 0, 500),
-                ("booking horizon", settings.booking_horizon_days, 1, 366)):
-            if not low <= value <= high:
-                raise ImpossibleInput(f"{field}: give a whole number from {low} to {high}",
-                                      code=Code.OUT_OF_RANGE, field=field)
+    def set_up_clinic(self, username: str, password: str, full_name: str,
+                      settings: ClinicSettings) -> Actor:
+        """A new clinic's first run: its administrator's account and its settings, in one
+        unit of work (both audited); refused once the clinic has an account."""
+        check_settings(settings)
 
-        def work(session: Session) -> ClinicSettings:
-            row = session.get_one(db.ClinicSettings, 1)
-            if version is not None and row.version != version:
-                raise ChangedMeanwhile("settings: changed by someone else meanwhile; reload",
-                                       code=Code.DB_CHANGED_MEANWHILE, field="settings")
-            before = self.ctx.settings(session)
-            row.clinic_name = _text(settings.clinic_name, "clinic name")
-            row.clinic_phone = _text(settings.clinic_phone, "clinic phone", required=False,
-                                     limit=64)
-            row.refill_buffer_days = settings.buffer_days
-            row.open_weekdays_mask = sum(1 << d for d in settings.open_days)
-            row.page_size = db.PageSize(settings.page_size)
-            row.auto_lock_minutes = settings.auto_lock_minutes
-            row.cosign_overdue_hours = settings.cosign_overdue_hours
-            row.high_risk_overdue_hours = settings.high_risk_overdue_hours
-            forecasting.write_settings_fields(row, settings)
-            row.clinic_visits_per_day = settings.clinic_visits_per_day
-            row.home_visits_per_day = settings.home_visits_per_day
-            row.booking_horizon_days = settings.booking_horizon_days
-            row.updated_at = self.ctx.now()
-            session.flush()
-            self.ctx.audit(session, actor, "settings.update", "clinic_settings", 1, {
-                "before": _settings_dict(before), "after": _settings_dict(settings)})
-            if forecasting.settings_move_forecasts(before, settings):
-                self.forecasts.refresh_forecasts(session, session.scalars(select(db.Pump).where(
-                    db.Pump.status == db.PumpStatus.ACTIVE)).all())
-            return self.ctx.settings(session)
+        def work(session: Session) -> Actor:
+            actor = first_administrator(self.ctx, session, username, password, full_name)
+            self._write(session, actor, settings, None)
+            return actor
 
         return self.ctx.write(work)
+
+    def point_workstation(self, actor: Actor, address: str) -> Path:
+        """Point this workstation at the clinic database at ``address`` from its next start
+        (File → Clinic database…): audited in the database it uses now, then remembered
+        (:mod:`pumpmgr.workstation`); returns the file that remembers it."""
+        self.ctx.permit(actor, Action.UPDATE_SETTINGS)
+        address = workstation.check_address(address)
+        database = self.ctx.database
+        before = (str(database.path) if database.path is not None
+                  else database.url.render_as_string(hide_password=True))
+
+        def work(session: Session) -> None:
+            self.ctx.audit(session, actor, "workstation.database", "workstation",
+                           self.ctx.workstation, {"before": before, "after": address})
+
+        self.ctx.write(work)
+        return workstation.remember_database(address)
+
+    def _write(self, session: Session, actor: Actor, settings: ClinicSettings,
+               version: int | None) -> ClinicSettings:
+        row = session.get_one(db.ClinicSettings, 1)
+        if version is not None and row.version != version:
+            raise ChangedMeanwhile("settings: changed by someone else meanwhile; reload",
+                                   code=Code.DB_CHANGED_MEANWHILE, field="settings")
+        before = self.ctx.settings(session)
+        row.clinic_name = _text(settings.clinic_name, "clinic name")
+        row.clinic_phone = _text(settings.clinic_phone, "clinic phone", required=False,
+                                 limit=64)
+        row.refill_buffer_days = settings.buffer_days
+        row.open_weekdays_mask = sum(1 << d for d in settings.open_days)
+        row.page_size = db.PageSize(settings.page_size)
+        row.auto_lock_minutes = settings.auto_lock_minutes
+        row.cosign_overdue_hours = settings.cosign_overdue_hours
+        row.high_risk_overdue_hours = settings.high_risk_overdue_hours
+        forecasting.write_settings_fields(row, settings)
+        row.clinic_visits_per_day = settings.clinic_visits_per_day
+        row.home_visits_per_day = settings.home_visits_per_day
+        row.booking_horizon_days = settings.booking_horizon_days
+        row.time_zone = settings.time_zone or None
+        row.updated_at = self.ctx.now()
+        session.flush()
+        self.ctx.audit(session, actor, "settings.update", "clinic_settings", 1, {
+            "before": _settings_dict(before), "after": _settings_dict(settings)})
+        if not self.ctx.tz_given and before.time_zone != settings.time_zone:
+            self.ctx.tz = self.ctx.clinic_zone(settings.time_zone)
+        if forecasting.settings_move_forecasts(before, settings):
+            self.forecasts.refresh_forecasts(session, session.scalars(select(db.Pump).where(
+                db.Pump.status == db.PumpStatus.ACTIVE)).all())
+        return self.ctx.settings(session)
 
     def edit_drug_library(
         self, actor: Actor, drug: str, changes: dict[str, Quantity | bool | None], reason: str,
@@ -147,4 +168,35 @@ def _settings_dict(settings: ClinicSettings) -> dict[str, Any]:
         "clinic_visits_per_day": settings.clinic_visits_per_day,
         "home_visits_per_day": settings.home_visits_per_day,
         "booking_horizon_days": settings.booking_horizon_days,
+        "time_zone": settings.time_zone,
     }
+
+
+def check_settings(settings: ClinicSettings) -> None:
+    """Refuse settings no clinic can run on, naming the field: no open day, a buffer outside
+    0 to 60 days, a capacity or horizon out of range, a time zone this computer does not
+    know."""
+    if not settings.open_days or not 0 <= settings.buffer_days <= 60:
+        raise ImpossibleInput("settings: need an open day and a buffer of 0 to 60 days",
+                              code=Code.OUT_OF_RANGE, field="settings")
+    for name, hours in (("co-signature overdue", settings.cosign_overdue_hours),
+                        ("high-risk order overdue", settings.high_risk_overdue_hours)):
+        if not 1 <= hours <= 720:
+            raise ImpossibleInput(f"{name}: {hours} h; give 1 to 720 hours",
+                                  code=Code.OUT_OF_RANGE, field=name)
+    for field, value, low, high in (
+            ("clinic visits a day", settings.clinic_visits_per_day, 0, 500),
+            ("home visits a day", settings.home_visits_per_day, 0, 500),
+            ("booking horizon", settings.booking_horizon_days, 1, 366)):
+        if not low <= value <= high:
+            raise ImpossibleInput(f"{field}: give a whole number from {low} to {high}",
+                                  code=Code.OUT_OF_RANGE, field=field)
+    if settings.time_zone and settings.time_zone not in available_zones():
+        raise ImpossibleInput(f"time zone: '{settings.time_zone}' is not a time zone name; "
+                              "choose one from the list, for example Europe/London",
+                              code=Code.OUT_OF_RANGE, field="time zone")
+
+
+def available_zones() -> frozenset[str]:
+    """The IANA time zone names this computer knows."""
+    return frozenset(zoneinfo.available_timezones())

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from argon2 import PasswordHasher
 from sqlalchemy import select
@@ -73,11 +74,9 @@ class ClinicContext:
         self.database = database
         self.catalogs = catalogs or mapping.default_catalogs()
         self.clock = clock or SystemClock()
-        if tz is None:
-            import tzlocal
-
-            tz = tzlocal.get_localzone()
-        self.tz = tz
+        #: Given by the caller (tests, a fixed zone), else the clinic's setting is followed.
+        self.tz_given = tz is not None
+        self.tz = tz if tz is not None else self.clinic_zone()
         self.workstation = workstation or socket.gethostname()
         self.hasher = hasher
         #: Failed sign-ins and second-user checks per user name, kept in the database (so
@@ -90,6 +89,18 @@ class ClinicContext:
     def change_feed(self) -> ChangeFeed:
         """What other programs commit to this clinic's database (:mod:`pumpmgr.db.changes`)."""
         return changes.open_feed(self.database, self.origin)
+
+    def clinic_zone(self, name: str | None = None) -> tzinfo:
+        """The clinic's time zone: ``name``, else the stored setting's, else (none set) the
+        workstation's own."""
+        if name is None:
+            with self.database.read() as session:
+                name = session.get_one(db.ClinicSettings, 1).time_zone
+        if name:
+            return ZoneInfo(name)
+        import tzlocal
+
+        return tzlocal.get_localzone()
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -239,6 +250,7 @@ class ClinicContext:
             clinic_visits_per_day=row.clinic_visits_per_day,
             home_visits_per_day=row.home_visits_per_day,
             booking_horizon_days=row.booking_horizon_days,
+            time_zone=row.time_zone or "",
         )
 
     def prescriptions(self, session: Session, pump_id: int) -> list[PrescriptionRecord]:

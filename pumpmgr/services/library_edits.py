@@ -143,3 +143,14 @@ def check_limits(drug: Drug, stored: Mapping[str, Any]) -> None:
         raise ImpossibleInput("soft max: is above the hard maximum; the hard maximum blocks, "
                               "the soft one warns before it", code=Code.OUT_OF_RANGE,
                               field="soft max")
+
+
+#: The library values the first run asks the administrator to confirm, in the order shown.
+CONFIRMABLE = ("typical_min", "typical_max", "soft_max", "max_concentration")
+
+
+def unconfirmed(library: DrugLibrary) -> list[tuple[Drug, str]]:
+    """Each drug's values marked unconfirmed (domain-rules §6) that an edit can confirm:
+    ``(drug, field)`` in the library's order, then :data:`CONFIRMABLE`'s."""
+    return [(drug, field) for drug in library for field in CONFIRMABLE
+            if field in drug.unverified and getattr(drug, field) is not None]

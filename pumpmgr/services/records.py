@@ -129,6 +129,16 @@ class RecordService:
                                 r.entity_type, r.entity_id, r.payload, r.reason, r.prev_hash,
                                 r.row_hash) for r in rows]
 
+    def switch_database(self, address: str) -> None:
+        """Go on with the clinic database at ``address`` (the first run's choice of where the
+        records live), created and migrated if new; it is opened before the current one is
+        closed, so a refusal leaves the service as it was."""
+        opened = open_database(address)
+        self.ctx.database.dispose()
+        self.ctx.database = opened
+        if not self.ctx.tz_given:
+            self.ctx.tz = self.ctx.clinic_zone()
+
     def _sqlite_path(self, doing: str) -> Path:
         path = self.ctx.database.path
         if path is None:

@@ -30,21 +30,9 @@ class UserService:
     def create_first_administrator(self, username: str, password: str, full_name: str) -> Actor:
         """The first account of a new clinic; refused once any account exists."""
 
-        def work(session: Session) -> Actor:
-            if session.scalar(select(func.count()).select_from(db.User)):
-                raise PermissionDenied(
-                    "the clinic already has accounts; an administrator adds new ones",
-                    code=Code.AUTH_NOT_PERMITTED, field="user",
-                )
-            user = auth.create_user(session, username=username, password=password,
-                                    full_name=full_name, role=db.Role.ADMINISTRATOR,
-                                    now=self.ctx.now(), hasher=self.ctx.hasher)
-            actor = actor_of(user)
-            self.ctx.audit(session, actor, "user.create", "user", user.id,
-                           {"username": user.username, "role": user.role.value})
-            return actor
-
-        return self.ctx.write(work)
+        return self.ctx.write(
+            lambda session: first_administrator(self.ctx, session, username, password,
+                                                full_name))
 
     def add_user(
         self, actor: Actor, username: str, password: str, full_name: str,
@@ -113,3 +101,19 @@ class UserService:
             return actor_of(user)
 
         return self.ctx.write(work)
+
+
+def first_administrator(ctx: ClinicContext, session: Session, username: str, password: str,
+                        full_name: str) -> Actor:
+    """Create a new clinic's first account, an administrator, in ``session`` (audited);
+    refused once any account exists."""
+    if session.scalar(select(func.count()).select_from(db.User)):
+        raise PermissionDenied("the clinic already has accounts; an administrator adds new ones",
+                               code=Code.AUTH_NOT_PERMITTED, field="user")
+    user = auth.create_user(session, username=username, password=password,
+                            full_name=full_name, role=db.Role.ADMINISTRATOR, now=ctx.now(),
+                            hasher=ctx.hasher)
+    actor = actor_of(user)
+    ctx.audit(session, actor, "user.create", "user", user.id,
+              {"username": user.username, "role": user.role.value})
+    return actor

@@ -11,6 +11,7 @@ from sample_clinic import PASSWORD
 from pumpmgr.services import ClinicService
 from ui import app
 from ui.dialogs.sign_in import FirstAdministratorDialog, SignInDialog
+from ui.wizards.first_run import FirstRunWizard
 
 
 def test_good_password_signs_in(qtbot: QtBot, clinic: ClinicService) -> None:
@@ -70,10 +71,10 @@ def test_app_offers_the_administrator_only_on_a_clinic_without_accounts(
         monkeypatch: pytest.MonkeyPatch, clinic: ClinicService, empty_clinic: ClinicService,
 ) -> None:
     asked: list[str] = []
-    monkeypatch.setattr(FirstAdministratorDialog, "ask",
-                        classmethod(lambda cls, c, parent=None: asked.append("admin")))
+    monkeypatch.setattr(FirstRunWizard, "ask",
+                        classmethod(lambda cls, c, parent=None: asked.append("first run")))
     monkeypatch.setattr(SignInDialog, "ask", classmethod(
         lambda cls, c, parent=None, hint="", username="": asked.append(f"sign in {hint}")))
     app.sign_in(empty_clinic)
     app.sign_in(clinic, "demo")
-    assert asked == ["admin", "sign in demo"]
+    assert asked == ["first run", "sign in demo"]

@@ -142,3 +142,27 @@ def test_the_print_questions(qtbot: QtBot) -> None:
         QTimer.singleShot(0, check_and_cancel)
         assert ask(None, date(2026, 3, 2)) is None
     assert checked == [4, 3]  # two dates and two buttons; one date and two buttons
+
+
+def test_the_first_run_and_clinic_database_dialogs(clinic: ClinicService,
+                                                   empty_clinic: ClinicService,
+                                                   qtbot: QtBot) -> None:
+    """Each first-run step, and File → Clinic database…, is tabbed in reading order."""
+    from sample_clinic import PASSWORD
+
+    from ui.dialogs.clinic_database import ClinicDatabaseDialog
+    from ui.wizards.first_run import FirstRunWizard
+
+    wizard = FirstRunWizard(empty_clinic)
+    qtbot.addWidget(wizard)
+    wizard.show()
+    qtbot.waitExposed(wizard)
+    for index in range(3):  # where, the clinic, the days (later steps write the clinic)
+        wizard.go_to(index)
+        assert_tab_follows_reading(wizard)
+    admin = next(u for u in clinic.list_users() if u.role == "administrator")
+    dialog = ClinicDatabaseDialog(clinic, clinic.sign_in(admin.username, PASSWORD))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    assert_tab_follows_reading(dialog)

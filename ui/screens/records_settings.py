@@ -1,5 +1,5 @@
-"""The clinic's settings (administrator): name, phone, refill buffer, open days, page size and
-the idle time before the window locks.
+"""The clinic's settings (administrator): name, phone, time zone, refill buffer, open days, page
+size and the idle time before the window locks.
 
 UI layer: imports PySide6, :mod:`pumpmgr.services` (``settings_for_edit``, ``update_settings``)
 and :mod:`pumpmgr.errors`. The form remembers the version it loaded; a save over a change
@@ -30,6 +30,7 @@ from pumpmgr.errors import Code, PumpMgrError
 from pumpmgr.records import ClinicSettings
 from pumpmgr.services import Actor, ClinicService
 from ui import messages
+from ui.widgets.time_zone import TimeZoneBox
 
 DAY_WORDS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 CHANGED_MEANWHILE = ("The clinic settings were changed by someone else (another workstation or "
@@ -51,6 +52,9 @@ class SettingsTab(QWidget):
         #: The settings row's version when the form was loaded.
         self.version: int | None = None
         self.loaded = ClinicSettings()
+        #: The zone shown when loaded: a clinic without one shows this computer's, and keeps
+        #: none unless the administrator chooses one.
+        self._zone_shown = ""
 
         box = QGroupBox("Clinic settings", self)
         self.name = QLineEdit(box)
@@ -60,6 +64,7 @@ class SettingsTab(QWidget):
         self.phone = QLineEdit(box)
         self.phone.setMaxLength(64)
         self.phone.setPlaceholderText("printed on the wallet card and the worksheets")
+        self.time_zone = TimeZoneBox(box)
         self.buffer = QSpinBox(box)
         self.buffer.setRange(0, 60)
         self.buffer.setSuffix(" days")
@@ -95,6 +100,7 @@ class SettingsTab(QWidget):
         form = QFormLayout(box)
         form.addRow("Clinic &name", self.name)
         form.addRow("Clinic &phone", self.phone)
+        form.addRow("&Time zone", self.time_zone)
         form.addRow("Refill &buffer before the alarm", self.buffer)
         form.addRow("Clinic open on", days)
         form.addRow("Pa&per size", self.page_size)
@@ -123,7 +129,8 @@ class SettingsTab(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.message)
         layout.addStretch(1)
-        self.editors: list[QWidget] = [self.name, self.phone, self.buffer, *self.days,
+        self.editors: list[QWidget] = [self.name, self.phone, self.time_zone, self.buffer,
+                                       *self.days,
                                        self.page_size, self.auto_lock, self.clinic_visits,
                                        self.home_visits, self.horizon]
 
@@ -143,6 +150,8 @@ class SettingsTab(QWidget):
         self.loaded = settings
         self.name.setText(settings.clinic_name)
         self.phone.setText(settings.clinic_phone)
+        self.time_zone.set_zone(settings.time_zone)
+        self._zone_shown = self.time_zone.currentText()
         self.buffer.setValue(settings.buffer_days)
         for number, check in enumerate(self.days):
             check.setChecked(number in settings.open_days)
@@ -164,6 +173,7 @@ class SettingsTab(QWidget):
         return replace(
             self.loaded,
             clinic_name=self.name.text(), clinic_phone=self.phone.text(),
+            time_zone=self._time_zone(),
             buffer_days=self.buffer.value(),
             open_days=frozenset(i for i, check in enumerate(self.days) if check.isChecked()),
             page_size="Letter" if self.page_size.currentText() == "Letter" else "A4",
@@ -171,6 +181,12 @@ class SettingsTab(QWidget):
             clinic_visits_per_day=self.clinic_visits.value(),
             home_visits_per_day=self.home_visits.value(),
             booking_horizon_days=self.horizon.value())
+
+    def _time_zone(self) -> str:
+        typed = self.time_zone.currentText().strip()
+        if typed == self._zone_shown:
+            return self.loaded.time_zone
+        return self.time_zone.zone() or typed  # not a zone: the service says so, naming it
 
     def _say(self, text: str, error: bool) -> None:
         self.message.setText(text)
