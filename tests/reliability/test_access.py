@@ -89,6 +89,7 @@ EXPECTED: dict[str, set[str]] = {
     "verify": {N, P},
     "sign_order": {P},
     "review_incident": {P},
+    "individual_maximum": {P},
     "book_visit": {N, P, A},
     "mark_attendance": {N, P},
 }
@@ -206,9 +207,16 @@ class Calls:
         elif action == "review_incident":  # a fill with an expired solution
             pump_id = self.prescribed()
             s.record_refill(c.nurse, c.check, pump_id,
-                            replace(refill(c.now), expiry=today - timedelta(days=1)))
+                            replace(refill(c.now), expiry=today - timedelta(days=1),
+                                    already_filled=True))
             (incident,) = s.orders.incidents(s.find_patient(self.last_mrn).id)
             s.orders.review_incident(actor, incident.id, "solution discarded; pump refilled")
+        elif action == "individual_maximum":  # raised with a second prescriber's signature
+            patient_id, _ = self.pump()
+            second = s.add_user(c.admin, f"second{self.mrn()}", PASSWORD, "Dr Second",
+                                "prescriber")
+            s.maxima.raise_maximum(actor, Verification(second.username, PASSWORD), patient_id,
+                                   "baclofen", Q_("3000 mcg/day"), "severe dystonia")
         elif action == "book_visit":
             pump_id, _ = self.filled()
             day = s.bookings.propose(pump_id)

@@ -111,6 +111,10 @@ def source(place: Place) -> Iterator[tuple[Database, dict[str, Any]]]:
     prescriber = service.sign_in("prescriber", "demo-prescriber-pass")
     service.change_prescription(prescriber, Verification("nurse1", "demo-nurse-pass"),
                                 row.pump_id, change)
+    service.maxima.raise_maximum(prescriber, Verification("prescriber2", "demo-prescriber-pass"),
+                                 row.patient_id, "baclofen", Q_("3000 mcg/day"), "dystonia")
+    service.configuration.edit_pump_model(admin, "synchromed2-20",
+                                          {"min_flow": Q_("0.04 mL/day")}, "new labelling")
     try:
         yield database, export_clinic(database)
     finally:
