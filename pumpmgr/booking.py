@@ -56,6 +56,15 @@ class ClinicCalendar:
     def is_open(self, day: date) -> bool:
         return day.weekday() in self.open_days and day not in self.closed_dates
 
+    def next_open(self, day: date) -> date:
+        """``day`` when the clinic is open then, else the first open day after it (a year
+        on at most: no calendar is closed that long, and a loop over a wrong one still ends)."""
+        for offset in range(_PROPOSAL_SEARCH_DAYS):
+            candidate = day + timedelta(days=offset)
+            if self.is_open(candidate):
+                return candidate
+        return day
+
 
 @dataclass(frozen=True)
 class PumpDates:
@@ -82,6 +91,11 @@ class BookingCheck:
     words: str
 
 
+def closed_day_text(day: date) -> str:
+    """What is said of a closed day chosen for a visit or a day's worksheets."""
+    return f"the clinic is closed on {format_date(day)}; choose an open day"
+
+
 def check_booking(day: date, dates: PumpDates, calendar: ClinicCalendar, *,
                   today: date) -> BookingCheck:
     """Judge a refill visit booked on ``day``.
@@ -98,7 +112,7 @@ def check_booking(day: date, dates: PumpDates, calendar: ClinicCalendar, *,
         )
     if not calendar.is_open(day):
         raise ImpossibleInput(
-            f"day: the clinic is closed on {format_date(day)}; choose an open day",
+            f"day: {closed_day_text(day)}",
             code=Code.BOOKING_REFUSED, field="day",
         )
     unsafe = _unsafe_after(dates)

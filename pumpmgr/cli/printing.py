@@ -104,7 +104,7 @@ def run_day(args: argparse.Namespace) -> int:
               flush=True)
 
     day = args.date
-    return _sheets(args, lambda s: s.day(day or s.clinic.today(), progress))
+    return _sheets(args, lambda s: s.day(day or s.next_open_day(), progress))
 
 
 def add_parser(subparsers: Any, parser_class: type[argparse.ArgumentParser]) -> None:
@@ -141,6 +141,8 @@ def add_parser(subparsers: Any, parser_class: type[argparse.ArgumentParser]) -> 
     p.add_argument("--stock", nargs=2, action="append", default=[], metavar=("DRUG", "Q"),
                    help="the stock a drug is drawn from, e.g. --stock morphine '25 mg/mL'")
     p.add_argument("--extra-volume", metavar="Q", help="prepared beyond the fill, e.g. '2 mL'")
-    p = sheet("day", run_day, "the worksheets of everyone due on or before a day, in one file")
-    p.add_argument("--date", type=_day("--date"), metavar="DATE", help="default: today")
+    p = sheet("day", run_day, "the worksheets of the visits booked on a day, in booked time "
+              "order, then the pumps due by then and not booked, in one file")
+    p.add_argument("--date", type=_day("--date"), metavar="DATE",
+                   help="default: today, or the clinic's next open day")
 
