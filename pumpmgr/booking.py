@@ -18,7 +18,7 @@ from pumpmgr.errors import Code, ImpossibleInput
 from pumpmgr.formatting import format_date
 
 if TYPE_CHECKING:
-    from pumpmgr.records import BookingRecord
+    from pumpmgr.records import BookingRecord, DueRow
 
 #: Days ahead within which a pump due and not booked is shown as "not booked" (issue 16: the
 #: clinic's horizon, clinic policy, 21 days by default).
@@ -191,14 +191,31 @@ def not_booked(dates: PumpDates, *, today: date,
     return dates.refill_due <= today + timedelta(days=horizon_days)
 
 
-def booking_line(booking: BookingRecord, *, with_day: bool = True) -> str:
-    """One booking in one line, as the week view and the command line write it: day (unless
-    ``with_day`` is False: a day's column), time, place, nurse, patient, and its state (booked
-    too late when it is after the refill-due date as the forecast is now)."""
+def due_booking_text(row: DueRow) -> str:
+    """The due list's booking state in words; a missed visit in capitals with whom to call
+    (the patient's phone and emergency contact), as every screen and the command line say it."""
+    text = DUE_BOOKING_TEXT[row.booking]
+    if row.booking != "did_not_attend":
+        return text
+    calls = "; ".join(p for p in (row.phone and f"phone {row.phone}",
+                                  row.emergency_contact
+                                  and f"emergency contact {row.emergency_contact}") if p)
+    return f"{text.upper()}: call {calls}" if calls else text.upper()
+
+
+def visit_text(booking: BookingRecord, *, with_day: bool = True) -> str:
+    """When and where the visit is: day (unless ``with_day`` is False), time, place, nurse."""
     at = "" if booking.at is None else f"{' at ' if with_day else ''}{booking.at:%H:%M}"
     nurse = f" with {booking.nurse}" if booking.nurse else ""
+    day = format_date(booking.day) if with_day else ""
+    return f"{day}{at}{', ' if day or at else ''}{PLACE_TEXT[booking.place]}{nurse}"
+
+
+def booking_line(booking: BookingRecord, *, with_day: bool = True) -> str:
+    """One booking in one line, as the week view and the command line write it: the visit
+    (:func:`visit_text`), patient, and its state (booked too late when it is after the
+    refill-due date as the forecast is now)."""
     state = "booked too late" if booking.too_late else STATE_TEXT[booking.state]
     due = "" if booking.refill_due is None else f"; refill due {format_date(booking.refill_due)}"
-    day = format_date(booking.day) if with_day else ""
-    return (f"{day}{at}{', ' if day or at else ''}{PLACE_TEXT[booking.place]}{nurse}: "
+    return (f"{visit_text(booking, with_day=with_day)}: "
             f"{booking.patient} ({booking.mrn}), {state}{due}")

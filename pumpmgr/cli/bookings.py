@@ -18,8 +18,8 @@ from typing import Any
 
 from pumpmgr.booking import PLACE_TEXT, STATE_TEXT, booking_line
 from pumpmgr.cli.records import EXIT_OK, _dump, _open, _refuse, jsonable, table
-from pumpmgr.errors import Code, PumpMgrError
-from pumpmgr.formatting import format_date
+from pumpmgr.errors import Code, InputError, PumpMgrError
+from pumpmgr.formatting import format_date, read_clock_time
 from pumpmgr.records import WeekView
 
 #: The service's field names as this command's options.
@@ -49,13 +49,9 @@ def _day(option: str) -> Callable[[str], date]:
 
 def _clock_time(text: str) -> time:
     try:
-        value = time.fromisoformat(text.strip())
-    except ValueError:
-        value = None
-    if value is None or len(text.strip()) != 5:
-        raise argparse.ArgumentTypeError(
-            f"'{text}' is not a time of day; write HH:MM, for example 09:30")
-    return value
+        return read_clock_time(text, "--at")
+    except InputError as error:  # argparse names the option itself
+        raise argparse.ArgumentTypeError(error.message.removeprefix("--at: ")) from None
 
 
 def _password(args: argparse.Namespace) -> str:

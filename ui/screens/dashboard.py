@@ -7,6 +7,7 @@ due list can be written as an iCalendar file of refill appointments.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -36,11 +37,13 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMenu,
     QPushButton,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QTableView,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -49,6 +52,7 @@ from pumpmgr.files import write_private_bytes
 from pumpmgr.records import DueRow
 from pumpmgr.services import ClinicService
 from ui import icons, messages, notices, presentation
+from ui.dialogs import booking
 from ui.ics import due_list_calendar
 from ui.models.due_list import (
     FILTER_LABELS,
@@ -237,6 +241,20 @@ class DashboardScreen(QWidget):
         self.default_widths()
         self.table.doubleClicked.connect(self._open_index)
         self.table.open_requested.connect(self._open_index)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(
+            lambda pos: self._booking_menu().exec(self.table.viewport().mapToGlobal(pos)))
+
+        self.booking_button = QToolButton(self)
+        self.booking_button.setText("Boo&king")
+        self.booking_button.setToolTip("Book, move or cancel the selected pump's refill "
+                                       "visit, or mark it not attended (also on the row's "
+                                       "context menu)")
+        self.booking_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.booking_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.booking_button.setMenu(QMenu(self.booking_button))
+        self.booking_button.menu().aboutToShow.connect(
+            lambda: self._fill_booking_menu(self.booking_button.menu()))
 
         self.export_button = QPushButton(icons.icon(icons.CALENDAR),
                                          "E&xport calendar (.ics)…", self)
@@ -268,6 +286,7 @@ class DashboardScreen(QWidget):
             top.addWidget(button)
         bottom = QHBoxLayout()
         bottom.addWidget(self.legend, 1)
+        bottom.addWidget(self.booking_button)
         bottom.addWidget(self.print_due_button)
         bottom.addWidget(self.print_day_button)
         bottom.addWidget(self.export_button)
@@ -371,7 +390,8 @@ class DashboardScreen(QWidget):
         typical = {Column.STATE: "Overdue · review", Column.PATIENT: "HOFFMANN, Yara Maria",
                    Column.MRN: "D0000000", Column.DAYS_LEFT: "alarm passed",
                    Column.VOLUME_LEFT: "20.00 mL", Column.ALARM: day + " …",
-                   Column.EMPTY_ON: day, Column.REFILL_DUE: day,
+                   Column.EMPTY_ON: day, Column.REFILL_DUE: day, Column.BOOKED: day,
+                   Column.BOOKING: "booked too late",
                    Column.REASON: "planning − 7 days", Column.PUMP: "Prometra II 40 mL",
                    Column.REPLACE_BY: day, Column.DRUG: "baclofen 2000 mcg/mL"}
         titles = self._title_widths()
@@ -488,6 +508,34 @@ class DashboardScreen(QWidget):
 
     def open_current(self) -> None:
         self._open_index(self.table.currentIndex())
+
+    # ----------------------------------------------------------------- bookings
+
+    def booking_actions(self) -> list[tuple[str, Callable[[], object]]]:
+        """The selected pump's booking actions (:func:`ui.dialogs.booking.booking_actions`);
+        the list is read again after each change."""
+        row = self.current_row()
+        if row is None:
+            return []
+        return booking.booking_actions(self, self.clinic, row.pump_id,
+                                       f"{row.patient} ({row.mrn})", row.refill_due,
+                                       self.refresh)
+
+    def _fill_booking_menu(self, menu: QMenu) -> None:
+        menu.clear()
+        try:
+            actions = self.booking_actions()
+        except Exception as exc:  # shown to the user; nothing is lost
+            messages.show_error(self, exc, "reading the pump's booking")
+            return
+        for text, run in actions:
+            menu.addAction(text, run)
+
+    def _booking_menu(self) -> QMenu:
+        menu = QMenu(self)
+        menu.aboutToHide.connect(menu.deleteLater)  # after its action ran (deleted later)
+        self._fill_booking_menu(menu)
+        return menu
 
     # ----------------------------------------------------------------- printing
 

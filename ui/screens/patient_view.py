@@ -8,6 +8,7 @@ a record or the service and is written by :mod:`pumpmgr.formatting` with its uni
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
@@ -31,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from pumpmgr.booking import visit_text
 from pumpmgr.errors import PumpMgrError
 from pumpmgr.forecast import due_reason_words
 from pumpmgr.formatting import format_percent, format_quantity
@@ -38,8 +40,8 @@ from pumpmgr.records import INDICATION_TEXT, PatientChart, PumpRecord, RefillRec
 from pumpmgr.services import ClinicService
 from pumpmgr.units import Kind, Quantity
 from pumpmgr.visit_note import RecordRef
-from ui import icons, presentation
-from ui.dialogs import visit_note
+from ui import icons, messages, presentation
+from ui.dialogs import booking, visit_note
 from ui.models.history import Column as HistoryColumn
 from ui.models.history import HistoryModel, timeline
 from ui.widgets.charts import ReservoirChart, ResidualChart
@@ -137,6 +139,14 @@ class PatientScreen(QWidget):
             ("history", "&History…"), ("handoff", "&Admission hand-off for a ward…"))
         for kind, text in sheets:
             self.print_button.menu().addAction(text, partial(self.print_sheet, kind))
+        self.booking_button = QToolButton(self)
+        self.booking_button.setText("Boo&king")
+        self.booking_button.setToolTip("Book, move or cancel the pump's refill visit, or mark "
+                                       "it not attended")
+        self.booking_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.booking_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.booking_button.setMenu(QMenu(self.booking_button))
+        self.booking_button.menu().aboutToShow.connect(self._fill_booking_menu)
         self.flags_row = QHBoxLayout()
         self.flags_row.setSpacing(6)
         self.flag_labels: list[QLabel] = []
@@ -250,7 +260,8 @@ class PatientScreen(QWidget):
         top.addSpacing(10)
         top.addLayout(heading, 1)
         top.addLayout(self.flags_row)
-        for button in (self.refill_button, self.prescription_button, self.print_button):
+        for button in (self.refill_button, self.prescription_button, self.booking_button,
+                       self.print_button):
             top.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
         top.addWidget(self.events_button, 0, Qt.AlignmentFlag.AlignTop)
         layout = QVBoxLayout(self)
@@ -446,6 +457,10 @@ class PatientScreen(QWidget):
             ("due because", "Due because", _reason(forecast.refill_due_reason, constant), ""),
             ("empty", "Empty", presentation.datetime_text(forecast.empty_at, tz), ""),
         ]
+        visit = self.clinic.bookings.open_booking(pump.id)
+        fields.append(("visit booked", "Visit booked", "not booked" if visit is None
+                       else visit_text(visit) + (", booked too late" if visit.too_late else ""),
+                       "error" if visit is not None and visit.too_late else ""))
         self.forecast_fields.set_fields(fields)
 
     def _show_prescription(self, chart: PatientChart) -> None:
@@ -486,11 +501,34 @@ class PatientScreen(QWidget):
         except PumpMgrError:
             return key
 
+    def booking_actions(self) -> list[tuple[str, Callable[[], object]]]:
+        """The pump's booking actions (:func:`ui.dialogs.booking.booking_actions`)."""
+        pump, chart = self.pump(), self.chart
+        if pump is None or chart is None:
+            return []
+        due = None if chart.forecast is None else chart.forecast.refill_due
+        return booking.booking_actions(
+            self, self.clinic, pump.id, f"{chart.patient.display_name} ({chart.patient.mrn})",
+            due, lambda: self.show_patient(chart.patient.id))
+
+    def _fill_booking_menu(self) -> None:
+        menu = self.booking_button.menu()
+        menu.clear()
+        try:
+            actions = self.booking_actions()
+        except PumpMgrError as exc:
+            messages.show_error(self, exc, "reading the pump's booking")
+            return
+        for text, run in actions:
+            menu.addAction(text, run)
+
     def _update_buttons(self) -> None:
         pump = self.pump()
         self.refill_button.setEnabled(pump is not None and self.chart is not None
                                       and self.chart.prescription is not None)
         self.prescription_button.setEnabled(pump is not None)
+        self.booking_button.setEnabled(pump is not None and self.chart is not None
+                                       and self.chart.forecast is not None)
         self.print_button.setEnabled(self.chart is not None)
         self._update_note_button()
 
