@@ -132,6 +132,14 @@ class BookingsService:
                 db.Booking.state == db.BookingState.BOOKED)).first()
             return None if row is None else self._records(session, [row])[0]
 
+    def open_bookings(self) -> list[BookingRecord]:
+        """Every open booking (state booked), by day and time: the calendar file's visits."""
+        with self.ctx.database.read() as session:
+            rows = list(session.scalars(select(db.Booking).where(
+                db.Booking.state == db.BookingState.BOOKED)))
+            return sorted(self._records(session, rows),
+                          key=lambda b: (b.day, b.at or time.max, b.patient, b.id))
+
     def bookings_between(self, first: date, last: date, *, cancelled: bool = False,
                          ) -> list[BookingRecord]:
         """Bookings from ``first`` to ``last`` (both included) by day and time; cancelled ones

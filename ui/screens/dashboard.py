@@ -48,12 +48,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from pumpmgr.calendar_file import clinic_calendar
 from pumpmgr.files import write_private_bytes
 from pumpmgr.records import DueRow
 from pumpmgr.services import ClinicService
+from pumpmgr.services.bookings import calendar_of
 from ui import icons, messages, notices, presentation
 from ui.dialogs import booking
-from ui.ics import due_list_calendar
 from ui.models.due_list import (
     FILTER_LABELS,
     HEADERS,
@@ -259,8 +260,8 @@ class DashboardScreen(QWidget):
         self.export_button = QPushButton(icons.icon(icons.CALENDAR),
                                          "E&xport calendar (.ics)…", self)
         self.export_button.setAutoDefault(False)
-        self.export_button.setToolTip("Write the rows shown as refill appointments in an "
-                                      "iCalendar file")
+        self.export_button.setToolTip("Write the booked visits of the rows shown, and the "
+                                      "pumps not booked, in an iCalendar file with reminders")
         self.export_button.clicked.connect(self.export_calendar)
         self.print_due_button = QPushButton("Print &due list…", self)
         self.print_due_button.setAutoDefault(False)
@@ -554,11 +555,15 @@ class DashboardScreen(QWidget):
     # ----------------------------------------------------------------- calendar
 
     def calendar_text(self, rows: list[DueRow] | None = None) -> str:
+        """The calendar file of the rows shown: their booked visits, and the pumps not booked
+        on an open day (:func:`pumpmgr.calendar_file.clinic_calendar`)."""
         settings = self.clinic.settings()
-        return due_list_calendar(
-            self.proxy.visible_rows() if rows is None else rows, today=self.today,
-            tz=self.clinic.tz, buffer_days=settings.buffer_days,
-            clinic_name=settings.clinic_name, generated_at=self.clinic.clock.now())
+        return clinic_calendar(
+            self.proxy.visible_rows() if rows is None else rows,
+            self.clinic.bookings.open_bookings(), today=self.today,
+            calendar=calendar_of(settings), tz=self.clinic.tz,
+            buffer_days=settings.buffer_days, clinic_name=settings.clinic_name,
+            generated_at=self.clinic.clock.now())
 
     def export_calendar(self) -> Path | None:
         rows = self.proxy.visible_rows()
