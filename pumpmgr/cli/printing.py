@@ -84,6 +84,10 @@ def run_handoff(args: argparse.Namespace) -> int:
     return _sheets(args, lambda s: s.handoff(args.mrn))
 
 
+def run_reminder(args: argparse.Namespace) -> int:
+    return _sheets(args, lambda s: s.reminder(args.mrn))
+
+
 def run_due(args: argparse.Namespace) -> int:
     return _sheets(args, lambda s: s.due(args.start, args.end))
 
@@ -132,6 +136,10 @@ def add_parser(subparsers: Any, parser_class: type[argparse.ArgumentParser]) -> 
     p = sheet("card", run_card, "the patient's wallet card")
     p.add_argument("mrn", metavar="MRN")
     p = sheet("handoff", run_handoff, "the admission hand-off sheet for a ward (one page)")
+    p.add_argument("mrn", metavar="MRN")
+    p = sheet("reminder", run_reminder, "the patient's reminder letter of the booked refill "
+              "visit: the appointment, the alarm date, what to do if it sounds, the warning "
+              "signs of withdrawal")
     p.add_argument("mrn", metavar="MRN")
     p = sheet("due", run_due, "the due list for a period")
     p.add_argument("--from", dest="start", required=True, type=_day("--from"), metavar="DATE")

@@ -22,6 +22,7 @@ from pumpmgr.reports import (
     build_handoff,
     build_history,
     build_refill_worksheet,
+    build_reminder_letter,
     build_wallet_card,
     build_worksheet_batch,
 )
@@ -108,6 +109,20 @@ class SheetService:
         chart = self.chart(mrn)
         return build_wallet_card(chart, self.clinic.settings(), generated_at=self._now(),
                                  catalog=self._catalog(), audit_head=self.audit_head())
+
+    @collector_paused
+    def reminder(self, mrn: str) -> bytes:
+        """The patient's reminder letter of the pump's booked refill visit."""
+        chart = self.chart(mrn)
+        visit = None if chart.pump is None else self.clinic.bookings.open_booking(chart.pump.id)
+        if visit is None:
+            raise ImpossibleInput(
+                f"MRN: {chart.patient.display_name} ({mrn}) has no refill visit booked; book "
+                "the visit first, then print its reminder letter", code=Code.NO_VALUE,
+                field="MRN")
+        return build_reminder_letter(chart, visit, self.clinic.settings(),
+                                     generated_at=self._now(), catalog=self._catalog(),
+                                     audit_head=self.audit_head())
 
     @collector_paused
     def handoff(self, mrn: str) -> bytes:

@@ -89,3 +89,20 @@ def test_an_existing_file_is_not_overwritten(clinic: tuple[Path, str], tmp_path:
     out.write_bytes(b"mine")
     assert "--out" in run("--db", str(db), "print", "card", mrn, "--out", str(out)).one_line_error
     assert out.read_bytes() == b"mine"
+
+
+def test_the_reminder_letter_of_a_booked_visit(clinic: tuple[Path, str], tmp_path: Path) -> None:
+    db, _ = clinic
+    rows = run("--db", str(db), "due", "--json").json()
+    booked = next(r for r in rows if r["booked_on"])
+    out = tmp_path / "letter.pdf"
+    result = run("--db", str(db), "print", "reminder", booked["mrn"], "--out", str(out))
+    assert result.code == 0, result.err
+    text = " ".join(pdf_text(out).split())
+    assert "Your pump refill visit" in text and booked["mrn"] in text
+    assert "Phone 555-0100" in text and "Warning signs of withdrawal" in text
+    unbooked = next(r for r in rows if not r["booked_on"])
+    refused = run("--db", str(db), "print", "reminder", unbooked["mrn"], "--out",
+                  str(tmp_path / "never.pdf"))
+    assert refused.code == 2 and "has no refill visit booked" in refused.one_line_error
+    assert not (tmp_path / "never.pdf").exists()

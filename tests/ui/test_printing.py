@@ -47,21 +47,55 @@ def open_mrn(window: MainWindow, mrn: str) -> None:
     window.open_patient(window.clinic.find_patient(mrn).id)
 
 
+def _set_phone(window: MainWindow, phone: str) -> None:
+    from dataclasses import replace
+
+    clinic = window.clinic
+    settings, version = clinic.settings_for_edit()
+    clinic.update_settings(clinic.sign_in("admin", PASSWORD), replace(
+        settings, clinic_name="Spinal pump clinic", clinic_phone=phone), version)
+
+
 def test_the_patient_sheets_print_from_the_patient_view(window: MainWindow, previews: Shown,
                                                         ) -> None:
+    _set_phone(window, "030 555 0100")
+    hoffmann = next(r for r in window.clinic.due_list() if r.mrn == "100004")
+    assert window.actor is not None
+    window.clinic.bookings.book(window.actor, hoffmann.pump_id, hoffmann.refill_due,
+                                at=time(10, 15))
     open_mrn(window, "100004")
     menu = window.patient.print_button.menu()
     texts = [a.text() for a in menu.actions()]
     assert texts == ["Refill &worksheet (before the visit)…", "Wallet &card…", "&History…",
-                     "&Admission hand-off for a ward…"]
+                     "&Admission hand-off for a ward…", "&Reminder letter of the booked visit…"]
     for action in menu.actions():
         action.trigger()
     titles = [title for title, _, _ in previews]
     assert titles == ["Refill worksheet (before the visit)", "Wallet card", "Patient history",
-                      "Admission hand-off"]
+                      "Admission hand-off", "Reminder letter"]
     for _, pdf, filename in previews:
         assert pdf.startswith(b"%PDF") and "100004" in filename and filename.endswith(".pdf")
         assert "HOFFMANN" in text_of(pdf).upper()
+    letter = " ".join(text_of(previews[-1][1]).split())
+    assert f"{format_date(hoffmann.refill_due)} at 10:15" in letter
+    assert "Pump alarm" in letter and "If the pump alarm sounds" in letter
+    assert "Call the clinic at 030 555 0100 the same day" in letter
+    assert "Warning signs of withdrawal" in letter
+    assert "Stopping baclofen suddenly can be life-threatening" in letter
+
+
+def test_a_reminder_letter_needs_a_booked_visit_and_the_clinics_phone(
+        window: MainWindow, previews: Shown, dialogs: Dialogs) -> None:
+    open_mrn(window, "100004")
+    window.patient.print_sheet("reminder")
+    assert "has no refill visit booked; book the visit first" in dialogs.texts("error")[-1]
+    hoffmann = next(r for r in window.clinic.due_list() if r.mrn == "100004")
+    assert window.actor is not None
+    window.clinic.bookings.book(window.actor, hoffmann.pump_id, hoffmann.refill_due)
+    _set_phone(window, "")
+    window.patient.print_sheet("reminder")
+    assert "clinic phone: the clinic's phone is not set" in dialogs.texts("error")[-1]
+    assert previews == []
 
 
 def test_the_due_list_of_a_chosen_period_prints_from_the_dashboard(

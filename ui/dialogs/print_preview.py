@@ -408,13 +408,14 @@ def day_label(day: date) -> str:
 # ------------------------------------------------------------------ each sheet where it belongs
 
 
-PatientSheet = Literal["worksheet", "card", "history", "handoff"]
+PatientSheet = Literal["worksheet", "card", "history", "handoff", "reminder"]
 
 _PATIENT_SHEETS: dict[str, tuple[str, str]] = {
     "worksheet": ("Refill worksheet (before the visit)", "refill-worksheet"),
     "card": ("Wallet card", "wallet-card"),
     "history": ("Patient history", "patient-history"),
     "handoff": ("Admission hand-off", "admission-handoff"),
+    "reminder": ("Reminder letter", "reminder-letter"),
 }
 
 
@@ -440,6 +441,7 @@ def print_patient_sheet(parent: QWidget | None, clinic: ClinicService, kind: Pat
         "card": lambda: sheets.card(mrn),
         "history": lambda: sheets.history(mrn),
         "handoff": lambda: sheets.handoff(mrn),
+        "reminder": lambda: sheets.reminder(mrn),
     }
     pdf = _build(parent, f"building the {title.lower()}", builders[kind])
     if pdf is not None:

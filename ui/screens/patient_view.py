@@ -130,13 +130,15 @@ class PatientScreen(QWidget):
         self.print_button = QToolButton(self)
         self.print_button.setText("Prin&t")
         self.print_button.setToolTip("Print the refill worksheet, the wallet card, the "
-                                     "history or the admission hand-off, with a preview")
+                                     "history, the admission hand-off or the reminder letter, "
+                                     "with a preview")
         self.print_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.print_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.print_button.setMenu(QMenu(self.print_button))
         sheets: tuple[tuple[print_preview.PatientSheet, str], ...] = (
             ("worksheet", "Refill &worksheet (before the visit)…"), ("card", "Wallet &card…"),
-            ("history", "&History…"), ("handoff", "&Admission hand-off for a ward…"))
+            ("history", "&History…"), ("handoff", "&Admission hand-off for a ward…"),
+            ("reminder", "&Reminder letter of the booked visit…"))
         for kind, text in sheets:
             self.print_button.menu().addAction(text, partial(self.print_sheet, kind))
         self.booking_button = QToolButton(self)
