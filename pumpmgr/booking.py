@@ -203,6 +203,17 @@ def due_booking_text(row: DueRow) -> str:
     return f"{text.upper()}: call {calls}" if calls else text.upper()
 
 
+def booked_text(row: DueRow) -> str:
+    """The booked day and the booking state in one cell (the window's due list): the day,
+    with "booked too late" after it when it is; else the state ("not booked", a missed visit
+    with whom to call)."""
+    words = due_booking_text(row)
+    if row.booked_on is None:
+        return words
+    day = format_date(row.booked_on)
+    return f"{day} · {words}" if words else day
+
+
 def visit_text(booking: BookingRecord, *, with_day: bool = True) -> str:
     """When and where the visit is: day (unless ``with_day`` is False), time, place, nurse."""
     at = "" if booking.at is None else f"{' at ' if with_day else ''}{booking.at:%H:%M}"

@@ -77,13 +77,13 @@ def _ok(qtbot: QtBot, dialog: BookingDialog) -> None:
     qtbot.mouseClick(dialog.ok, Qt.MouseButton.LeftButton)
 
 
-def test_booking_from_the_due_list_proposes_the_best_day_and_fills_the_booking_columns(
+def test_booking_from_the_due_list_proposes_the_best_day_and_fills_the_booked_column(
         qtbot: QtBot, window: MainWindow, clinic: ClinicService, tmp_path: Path) -> None:
     wagner = next(r for r in clinic.due_list() if r.mrn == "100003")
     proposed = clinic.bookings.propose(wagner.pump_id)
     assert proposed is not None and proposed <= wagner.refill_due
     _select(window, "100003")
-    assert _cell(window, "100003", Column.BOOKED) == ""
+    assert _cell(window, "100003", Column.BOOKED) == "not booked"  # due within 21 days
     menu = window.dashboard.booking_button.menu()
     menu.aboutToShow.emit()
     assert _menu_texts(menu) == [booking.BOOK]
@@ -113,9 +113,8 @@ def test_booking_from_the_due_list_proposes_the_best_day_and_fills_the_booking_c
     assert (saved.day, saved.at, saved.nurse, saved.note) == (
         proposed, time(9, 30), "Otto Second", "patient brings the pump card")
     # the due list was read again: the booked day beside the due date, in the booking columns
-    assert _cell(window, "100003", Column.BOOKED) == format_date(proposed)
-    assert _cell(window, "100003", Column.BOOKING) == ""  # booked in time
-    assert _cell(window, "100001", Column.BOOKING) == "not booked"  # Becker, overdue
+    assert _cell(window, "100003", Column.BOOKED) == format_date(proposed)  # in time
+    assert _cell(window, "100001", Column.BOOKED) == "not booked"  # Becker, overdue
     menu.aboutToShow.emit()
     assert _menu_texts(menu) == [booking.MOVE, booking.CANCEL, booking.MISSED]
     picture = Path(SCREENSHOTS or tmp_path) / "62-due-list-booked.png"
@@ -163,6 +162,8 @@ def test_a_late_day_asks_for_the_reason_and_a_closed_day_is_refused_in_the_servi
     assert saved.late_reason == "patient away until then; son phoned"
     shown = window.patient.forecast_fields.text("visit booked")
     assert shown == f"{format_date(late)}, home visit, booked too late"
+    window.show_dashboard()
+    assert _cell(window, "100005", Column.BOOKED) == f"{format_date(late)} · booked too late"
 
 
 def test_move_cancel_and_did_not_attend_from_the_due_list(
@@ -196,14 +197,14 @@ def test_move_cancel_and_did_not_attend_from_the_due_list(
     dialogs.text_answer = "patient in hospital elsewhere"
     _trigger(window.dashboard._booking_menu(), booking.CANCEL)
     assert clinic.bookings.booking(first.id).state == "cancelled"
-    assert _cell(window, "100003", Column.BOOKED) == ""
+    assert _cell(window, "100003", Column.BOOKED) == "not booked"
 
     # booked today, not come: did not attend, to the top of the list with whom to call
     clinic.bookings.book(actor, schulz.pump_id, TODAY, at=time(8, 30))
     _select(window, "100002")
     _trigger(window.dashboard._booking_menu(), booking.MISSED)
     assert window.dashboard.proxy.row_at(0).mrn == "100002"
-    assert _cell(window, "100002", Column.BOOKING) == (
+    assert _cell(window, "100002", Column.BOOKED) == (
         "DID NOT ATTEND: call emergency contact Kim Example +49 30 1234567")
 
 
@@ -244,3 +245,29 @@ def test_the_proposal_says_when_no_day_is_left(qtbot: QtBot) -> None:
     assert booking.proposal_text(None, date(2025, 10, 22), "home") == (
         "No open day with room for a home visit is left on or before the refill-due date "
         "(Wed 22 Oct 2025): choose a day; a later one needs a reason.")
+
+
+def test_the_dialogs_tab_order_follows_what_the_eye_reads(
+        qtbot: QtBot, window: MainWindow, clinic: ClinicService) -> None:
+    from focus_order import assert_tab_follows_reading, names, reading_order
+
+    fischer = next(r for r in clinic.due_list() if r.mrn == "100005")
+    late = fischer.refill_due + timedelta(days=1)
+    while late.weekday() >= 5:
+        late += timedelta(days=1)
+    orders: list[list[str]] = []
+
+    def act(dialog: BookingDialog) -> None:
+        assert_tab_follows_reading(dialog)
+        _type(qtbot, dialog.day.line_edit, late.isoformat())
+        _ok(qtbot, dialog)
+        assert dialog.asking_reason  # the reason field is shown: still in reading order
+        assert_tab_follows_reading(dialog)
+        orders.append(names(reading_order(dialog)))
+
+    _select(window, "100005")
+    _in_dialog(act)
+    _trigger(window.dashboard._booking_menu(), booking.BOOK)
+    assert orders == [["QLineEdit:day", "QLineEdit:time", "QComboBox:place",
+                       "QComboBox:nurse", "QLineEdit:note", "QLineEdit:reason",
+                       "QPushButton:Book the visit", "QPushButton:Cancel"]]

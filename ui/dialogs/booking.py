@@ -70,6 +70,7 @@ class BookingDialog(QDialog):
         heading.setProperty("role", "heading")
 
         self.place = QComboBox(self)
+        self.place.setAccessibleName("place")
         for key in PLACES:
             self.place.addItem(PLACE_TEXT[key], key)
         if booking is not None:
@@ -88,6 +89,7 @@ class BookingDialog(QDialog):
         if booking is not None and booking.at is not None:
             self.time.setText(f"{booking.at:%H:%M}")
         self.nurse = QComboBox(self)
+        self.nurse.setAccessibleName("nurse")
         self.nurse.addItem("not yet known", None)
         for user in clinic.list_users():
             if user.active and user.role != "administrator":
@@ -108,6 +110,12 @@ class BookingDialog(QDialog):
         self.message.hide()
         #: The service asked for a reason (a late or full day): the reason field is shown.
         self.asking_reason = False
+
+        # Tab follows what the eye reads (the place box was made first, for the proposal)
+        for first, second in ((self.day, self.time), (self.time, self.place),
+                              (self.place, self.nurse), (self.nurse, self.note),
+                              (self.note, self.reason)):
+            QWidget.setTabOrder(first, second)
 
         form = QFormLayout()
         form.addRow("&Day", self.day)

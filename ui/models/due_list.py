@@ -27,7 +27,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QFont
 
-from pumpmgr.booking import due_booking_text
+from pumpmgr.booking import booked_text
 from pumpmgr.formatting import days_left_text, format_quantity
 from pumpmgr.records import DueRow
 from pumpmgr.units import Q_, Kind
@@ -56,11 +56,10 @@ class Column(IntEnum):
     EMPTY_ON = 6
     REFILL_DUE = 7
     BOOKED = 8
-    BOOKING = 9
-    REASON = 10
-    DRUG = 11
-    PUMP = 12
-    REPLACE_BY = 13
+    REASON = 9
+    DRUG = 10
+    PUMP = 11
+    REPLACE_BY = 12
 
 
 HEADERS = {
@@ -73,7 +72,6 @@ HEADERS = {
     Column.EMPTY_ON: "Empty on",
     Column.REFILL_DUE: "Refill due",
     Column.BOOKED: "Booked",
-    Column.BOOKING: "Booking",
     Column.REASON: "Due because",
     Column.DRUG: "Drug",
     Column.PUMP: "Pump",
@@ -91,9 +89,9 @@ _TIPS = {
     Column.VOLUME_LEFT: "Drug in the reservoir now by the pump's program (mL)",
     Column.EMPTY_ON: "When the reservoir is empty by the pump's program",
     Column.REFILL_DUE: "The last clinic day the refill should happen",
-    Column.BOOKED: "The day of the pump's open refill booking",
-    Column.BOOKING: "Not booked: due within the clinic's horizon with no visit booked; booked "
-                    "too late: after the refill-due date; did not attend: call the patient",
+    Column.BOOKED: "The day of the pump's refill visit. Not booked: due within the clinic's "
+                   "horizon with no visit booked; booked too late: after the refill-due date; "
+                   "did not attend: call the patient",
     Column.REASON: "What sets the refill-due date: the alarm (or, for a constant-flow pump, "
                    "the planning volume) minus the clinic's buffer, or the drug's stability "
                    "limit in the pump",
@@ -226,7 +224,7 @@ class DueListModel(QAbstractTableModel):
         if role == _FONT:
             return _bold() if (column == Column.STATE and (
                 row.state != "fine" or row.refill_state is not None)) or (
-                column == Column.BOOKING and row.booking) else None
+                column == Column.BOOKED and row.booking) else None
         if role == _TOOLTIP:
             return self._tip(number, column)
         if role == _ALIGNMENT:
@@ -255,8 +253,7 @@ class DueListModel(QAbstractTableModel):
             Column.ALARM: presentation.alarm_text(row, self.tz),
             Column.EMPTY_ON: presentation.date_text(row.empty_at, self.tz, "not known"),
             Column.REFILL_DUE: presentation.date_text(row.refill_due),
-            Column.BOOKED: "" if row.booked_on is None else presentation.date_text(row.booked_on),
-            Column.BOOKING: due_booking_text(row),
+            Column.BOOKED: booked_text(row),
             Column.REASON: presentation.reason_text(row, self.buffer_days),
             Column.DRUG: row.drug,
             Column.PUMP: row.pump_model,
@@ -276,7 +273,6 @@ class DueListModel(QAbstractTableModel):
             Column.EMPTY_ON: _far(row.empty_at),
             Column.REFILL_DUE: float(row.refill_due.toordinal()),
             Column.BOOKED: _far(row.booked_on),
-            Column.BOOKING: due_booking_text(row),
             Column.REASON: presentation.reason_text(row, self.buffer_days),
             Column.DRUG: row.drug.casefold(),
             Column.PUMP: row.pump_model.casefold(),

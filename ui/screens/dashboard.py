@@ -391,8 +391,8 @@ class DashboardScreen(QWidget):
         typical = {Column.STATE: "Overdue · review", Column.PATIENT: "HOFFMANN, Yara Maria",
                    Column.MRN: "D0000000", Column.DAYS_LEFT: "alarm passed",
                    Column.VOLUME_LEFT: "20.00 mL", Column.ALARM: day + " …",
-                   Column.EMPTY_ON: day, Column.REFILL_DUE: day, Column.BOOKED: day,
-                   Column.BOOKING: "booked too late",
+                   Column.EMPTY_ON: day, Column.REFILL_DUE: day,
+                   Column.BOOKED: "Wed 28 Oct 2026 · booked…",
                    Column.REASON: "planning − 7 days", Column.PUMP: "Prometra II 40 mL",
                    Column.REPLACE_BY: day, Column.DRUG: "baclofen 2000 mcg/mL"}
         titles = self._title_widths()
