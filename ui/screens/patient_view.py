@@ -127,6 +127,14 @@ class PatientScreen(QWidget):
         self.prescription_button.setToolTip("A new program outside a refill, with live dose "
                                             "checks and a second nurse's check")
         self.prescription_button.clicked.connect(self.prescription_requested)
+        self.booking_button = QToolButton(self)
+        self.booking_button.setText("Boo&king")
+        self.booking_button.setToolTip("Book, move or cancel the pump's refill visit, or mark "
+                                       "it not attended")
+        self.booking_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.booking_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.booking_button.setMenu(QMenu(self.booking_button))
+        self.booking_button.menu().aboutToShow.connect(self._fill_booking_menu)
         self.print_button = QToolButton(self)
         self.print_button.setText("Prin&t")
         self.print_button.setToolTip("Print the refill worksheet, the wallet card, the "
@@ -141,14 +149,6 @@ class PatientScreen(QWidget):
             ("reminder", "&Reminder letter of the booked visit…"))
         for kind, text in sheets:
             self.print_button.menu().addAction(text, partial(self.print_sheet, kind))
-        self.booking_button = QToolButton(self)
-        self.booking_button.setText("Boo&king")
-        self.booking_button.setToolTip("Book, move or cancel the pump's refill visit, or mark "
-                                       "it not attended")
-        self.booking_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.booking_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        self.booking_button.setMenu(QMenu(self.booking_button))
-        self.booking_button.menu().aboutToShow.connect(self._fill_booking_menu)
         self.flags_row = QHBoxLayout()
         self.flags_row.setSpacing(6)
         self.flag_labels: list[QLabel] = []
