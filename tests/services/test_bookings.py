@@ -197,6 +197,8 @@ def test_two_nurses_booking_one_pump_at_once_are_told_who_booked_which_day(
              f"{format_date(due)} at 10:30 (clinic room)", "move or cancel")
     assert not isinstance(refused.value, RecordConflict)
     assert count(world, db.Booking) == 1
+    (only,) = world.clinic.bookings.open_bookings()
+    assert (only.day, only.booked_by) == (due, "Otto Second")
 
 
 def test_move_checks_again_and_audits_before_and_after(world: World) -> None:

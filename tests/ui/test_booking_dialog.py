@@ -133,6 +133,9 @@ def test_a_late_day_asks_for_the_reason_and_a_closed_day_is_refused_in_the_servi
     said: list[str] = []
 
     def act(dialog: BookingDialog) -> None:
+        _type(qtbot, dialog.day.line_edit, (TODAY - timedelta(days=1)).isoformat())
+        _ok(qtbot, dialog)
+        said.append(dialog.message.text())
         _type(qtbot, dialog.day.line_edit, saturday.isoformat())
         _ok(qtbot, dialog)
         said.append(dialog.message.text())
@@ -150,9 +153,11 @@ def test_a_late_day_asks_for_the_reason_and_a_closed_day_is_refused_in_the_servi
     menu.aboutToShow.emit()
     _in_dialog(act)
     _trigger(menu, booking.BOOK)
-    assert said[0] == f"day: the clinic is closed on {format_date(saturday)}; choose an open day"
+    assert said[0] == (f"day: {format_date(TODAY - timedelta(days=1))} has passed; book "
+                       "today or a later day")
+    assert said[1] == f"day: the clinic is closed on {format_date(saturday)}; choose an open day"
     days = (late - fischer.refill_due).days
-    assert said[1] == (f"reason: {format_date(late)} is booked too late: {days} day"
+    assert said[2] == (f"reason: {format_date(late)} is booked too late: {days} day"
                        f"{'s' if days > 1 else ''} after the refill-due date "
                        f"({format_date(fischer.refill_due)}); book on or before "
                        f"{format_date(fischer.refill_due)}, or give the reason for the late "

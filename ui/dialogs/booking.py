@@ -79,9 +79,9 @@ class BookingDialog(QDialog):
         self.proposal = QLabel(proposal_text(self.proposed, refill_due, self.place_key()), self)
         self.proposal.setWordWrap(True)
         self.proposal.setProperty("role", "muted")
-        today = clinic.today()
+        # no earliest day here: the service says why a past day cannot be booked
         self.day = DateEdit("day", self, value=booking.day if booking is not None
-                            else self.proposed or today, earliest=today)
+                            else self.proposed or clinic.today())
         self.time = QLineEdit(self)
         self.time.setAccessibleName("time")
         self.time.setPlaceholderText("HH:MM, or leave empty")

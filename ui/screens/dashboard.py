@@ -269,8 +269,8 @@ class DashboardScreen(QWidget):
         self.print_due_button.clicked.connect(self._print_due_list)
         self.print_day_button = QPushButton("Print the day'&s worksheets…", self)
         self.print_day_button.setAutoDefault(False)
-        self.print_day_button.setToolTip("One refill worksheet for every patient due on a "
-                                         "clinic day, in one file")
+        self.print_day_button.setToolTip("The worksheets of a clinic day's booked visits, "
+                                         "then the patients due and not booked, in one file")
         self.print_day_button.clicked.connect(self._print_day)
         self.legend = QLabel("Rows are coloured by state and always name it in the first "
                              "column. “review”: the last refill's residual says investigate.",
