@@ -17,6 +17,7 @@ from reportlab.lib.units import mm  # type: ignore[import-untyped]
 from reportlab.platypus import Flowable, PageBreak, Spacer  # type: ignore[import-untyped]
 
 from pumpmgr import catalogs
+from pumpmgr.booking import DUE_BOOKING_TEXT
 from pumpmgr.errors import Code, ImpossibleInput
 from pumpmgr.formatting import days_left_text
 from pumpmgr.records import ClinicSettings, DueRow, PatientChart
@@ -52,10 +53,16 @@ def not_booked_story(rows: Sequence[DueRow], settings: ClinicSettings, day: date
     clinic = settings.clinic_name + (f"   Phone {settings.clinic_phone}"
                                      if settings.clinic_phone else "")
     table: list[list[Cell]] = [
-        [common.day(row.refill_due), state_text(row),
+        [common.day(row.refill_due),
+         # a missed visit says so, in the due list's words, above the state
+         [para(DUE_BOOKING_TEXT[row.booking].upper(), STYLES.cell_bold),
+          para(state_text(row), STYLES.cell)] if row.booking == "did_not_attend"
+         else state_text(row),
          [para(row.patient, STYLES.cell_bold), para(f"MRN {row.mrn}", STYLES.cell)],
-         row.phone or "not recorded", row.drug, common.day(row.alarm_at),
-         days_left_text(row.days_left)]
+         [para(row.phone or "not recorded", STYLES.cell)] + (
+             [para(f"emergency contact {row.emergency_contact}", STYLES.cell)]
+             if row.emergency_contact else []),
+         row.drug, common.day(row.alarm_at), days_left_text(row.days_left)]
         for row in sorted(rows, key=lambda r: (r.refill_due, r.patient, r.pump_id))]
     return [
         SectionStart(Section(f"{NOT_BOOKED_TITLE} {common.day(day)}",
@@ -66,7 +73,7 @@ def not_booked_story(rows: Sequence[DueRow], settings: ClinicSettings, day: date
              "the visit.", STYLES.body),
         Spacer(1, 3 * mm),
         grid(["Refill due", "State", "Patient", "Phone", "Drug", "Alarm (with boluses)",
-              "Days left"], table, columns(width, 24, 22, 38, 26, 36, 24, 18),
+              "Days left"], table, columns(width, 22, 22, 34, 40, 30, 22, 16),
              bold_first=True),
     ]
 
