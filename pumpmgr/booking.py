@@ -205,13 +205,13 @@ def due_booking_text(row: DueRow) -> str:
 
 def booked_text(row: DueRow) -> str:
     """The booked day and the booking state in one cell (the window's due list): the day,
-    with "booked too late" after it when it is; else the state ("not booked", a missed visit
-    with whom to call)."""
+    after "booked too late: " when it is (the words first: a narrow cell keeps them); else
+    the state ("not booked", a missed visit with whom to call)."""
     words = due_booking_text(row)
     if row.booked_on is None:
         return words
     day = format_date(row.booked_on)
-    return f"{day} · {words}" if words else day
+    return f"{words}: {day}" if words else day
 
 
 def visit_text(booking: BookingRecord, *, with_day: bool = True) -> str:

@@ -168,7 +168,7 @@ def test_a_late_day_asks_for_the_reason_and_a_closed_day_is_refused_in_the_servi
     shown = window.patient.forecast_fields.text("visit booked")
     assert shown == f"{format_date(late)}, home visit, booked too late"
     window.show_dashboard()
-    assert _cell(window, "100005", Column.BOOKED) == f"{format_date(late)} · booked too late"
+    assert _cell(window, "100005", Column.BOOKED) == f"booked too late: {format_date(late)}"
 
 
 def test_move_cancel_and_did_not_attend_from_the_due_list(
@@ -276,3 +276,21 @@ def test_the_dialogs_tab_order_follows_what_the_eye_reads(
     assert orders == [["QLineEdit:day", "QLineEdit:time", "QComboBox:place",
                        "QComboBox:nurse", "QLineEdit:note", "QLineEdit:reason",
                        "QPushButton:Book the visit", "QPushButton:Cancel"]]
+
+
+def test_every_column_shown_fits_at_1366_and_the_header_menu_shows_the_pump_again(
+        qtbot: QtBot, window: MainWindow) -> None:
+    window.resize(1366, 768)
+    window.show_dashboard()
+    qtbot.wait(20)
+    table = window.dashboard.table
+    header = table.horizontalHeader()
+    assert header.isSectionHidden(int(Column.PUMP))
+    assert not header.isSectionHidden(int(Column.BOOKED))
+    assert header.length() <= table.viewport().width()  # no sideways scrolling
+    menu = window.dashboard.columns_menu()
+    pump = next(a for a in menu.actions() if a.text() == "Pump")
+    assert not pump.isChecked()
+    pump.trigger()
+    assert not header.isSectionHidden(int(Column.PUMP))
+    assert header.sectionSize(int(Column.PUMP)) > 0

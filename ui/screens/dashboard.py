@@ -239,6 +239,10 @@ class DashboardScreen(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(False)
         header.setHighlightSections(False)
+        # the columns shown are the user's choice (remembered with their widths)
+        header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        header.customContextMenuRequested.connect(
+            lambda pos: self.columns_menu().exec(header.mapToGlobal(pos)))
         self.default_widths()
         self.table.doubleClicked.connect(self._open_index)
         self.table.open_requested.connect(self._open_index)
@@ -392,13 +396,16 @@ class DashboardScreen(QWidget):
                    Column.MRN: "D0000000", Column.DAYS_LEFT: "alarm passed",
                    Column.VOLUME_LEFT: "20.00 mL", Column.ALARM: day + " …",
                    Column.EMPTY_ON: day, Column.REFILL_DUE: day,
-                   Column.BOOKED: "Wed 28 Oct 2026 · booked…",
+                   Column.BOOKED: day,
                    Column.REASON: "planning − 7 days", Column.PUMP: "Prometra II 40 mL",
                    Column.REPLACE_BY: day, Column.DRUG: "baclofen 2000 mcg/mL"}
         titles = self._title_widths()
         for column, text in typical.items():
             cell = (strong if column == Column.STATE else metrics).horizontalAdvance(text)
             header.resizeSection(int(column), max(titles[column], cell + 12))
+        # the pump model is on the patient's page; hidden here so that at 1366 px every
+        # column shown is in sight (the header's context menu shows it again)
+        header.setSectionHidden(int(Column.PUMP), True)
         # the drug column takes the width left, down to a few letters (elided, whole on
         # hover): at 1366 px every column is in sight
         self.table.drug_width = metrics.horizontalAdvance("baclofen 2…") + 12
@@ -412,6 +419,24 @@ class DashboardScreen(QWidget):
         heading.setBold(True)
         titles = QFontMetrics(heading)
         return {column: titles.horizontalAdvance(HEADERS[column]) + 24 for column in Column}
+
+    def columns_menu(self) -> QMenu:
+        """A check box for each column but the state and the patient, to show or hide it."""
+        header = self.table.horizontalHeader()
+        menu = QMenu(self)
+        menu.aboutToHide.connect(menu.deleteLater)  # after its action ran (deleted later)
+        for column in Column:
+            if column in (Column.STATE, Column.PATIENT):
+                continue
+            action = menu.addAction(HEADERS[column])
+            action.setCheckable(True)
+            action.setChecked(not header.isSectionHidden(int(column)))
+            action.toggled.connect(lambda shown, c=column: self._show_column(c, shown))
+        return menu
+
+    def _show_column(self, column: Column, shown: bool) -> None:
+        self.table.horizontalHeader().setSectionHidden(int(column), not shown)
+        self.table.give_spare_width()
 
     def header_state(self) -> bytes:
         """The columns' widths and order, to remember for the user."""
