@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from dialog_recorder import Dialogs
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QMenu
+from PySide6.QtWidgets import QApplication, QLabel, QMenu
 from pytestqt.qtbot import QtBot
 from sample_clinic import FAST_HASHER, PASSWORD, TODAY
 
@@ -184,6 +184,9 @@ def test_move_cancel_and_did_not_attend_from_the_due_list(
 
     def move(dialog: BookingDialog) -> None:
         assert dialog.windowTitle() == "Move the refill visit"
+        heading = dialog.findChildren(QLabel)[0].text()
+        assert heading == (f"WAGNER, Mia (100003): booked "
+                           f"{format_date(TODAY + timedelta(days=2))}, clinic room")
         assert dialog.day.day() == first.day
         _type(qtbot, dialog.day.line_edit, (TODAY + timedelta(days=3)).isoformat())
         _type(qtbot, dialog.time, "11:00")

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pumpmgr.booking import PLACE_TEXT, booking_line
+from pumpmgr.booking import PLACE_TEXT, visit_text
 from pumpmgr.errors import InputError, PumpMgrError
 from pumpmgr.formatting import format_date, read_clock_time
 from pumpmgr.records import BookingRecord
@@ -64,8 +64,8 @@ class BookingDialog(QDialog):
         #: What the service saved (None until then).
         self.saved: BookingRecord | None = None
         self.setWindowTitle("Move the refill visit" if booking else "Book a refill visit")
-        heading = QLabel(f"{patient}" + (f": booked {booking_line(booking)}" if booking
-                                         else ""), self)
+        heading = QLabel(patient + ("" if booking is None
+                                    else f": booked {visit_text(booking)}"), self)
         heading.setWordWrap(True)
         heading.setProperty("role", "heading")
 
