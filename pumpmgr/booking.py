@@ -18,7 +18,7 @@ from pumpmgr.errors import Code, ImpossibleInput
 from pumpmgr.formatting import format_date
 
 if TYPE_CHECKING:
-    from pumpmgr.records import BookingRecord
+    from pumpmgr.records import BookingRecord, DueRow
 
 #: Days ahead within which a pump due and not booked is shown as "not booked" (issue 16: the
 #: clinic's horizon, clinic policy, 21 days by default).
@@ -56,6 +56,15 @@ class ClinicCalendar:
     def is_open(self, day: date) -> bool:
         return day.weekday() in self.open_days and day not in self.closed_dates
 
+    def next_open(self, day: date) -> date:
+        """``day`` when the clinic is open then, else the first open day after it (a year
+        on at most: no calendar is closed that long, and a loop over a wrong one still ends)."""
+        for offset in range(_PROPOSAL_SEARCH_DAYS):
+            candidate = day + timedelta(days=offset)
+            if self.is_open(candidate):
+                return candidate
+        return day
+
 
 @dataclass(frozen=True)
 class PumpDates:
@@ -82,6 +91,11 @@ class BookingCheck:
     words: str
 
 
+def closed_day_text(day: date) -> str:
+    """What is said of a closed day chosen for a visit or a day's worksheets."""
+    return f"the clinic is closed on {format_date(day)}; choose an open day"
+
+
 def check_booking(day: date, dates: PumpDates, calendar: ClinicCalendar, *,
                   today: date) -> BookingCheck:
     """Judge a refill visit booked on ``day``.
@@ -98,7 +112,7 @@ def check_booking(day: date, dates: PumpDates, calendar: ClinicCalendar, *,
         )
     if not calendar.is_open(day):
         raise ImpossibleInput(
-            f"day: the clinic is closed on {format_date(day)}; choose an open day",
+            f"day: {closed_day_text(day)}",
             code=Code.BOOKING_REFUSED, field="day",
         )
     unsafe = _unsafe_after(dates)
@@ -177,14 +191,42 @@ def not_booked(dates: PumpDates, *, today: date,
     return dates.refill_due <= today + timedelta(days=horizon_days)
 
 
-def booking_line(booking: BookingRecord, *, with_day: bool = True) -> str:
-    """One booking in one line, as the week view and the command line write it: day (unless
-    ``with_day`` is False: a day's column), time, place, nurse, patient, and its state (booked
-    too late when it is after the refill-due date as the forecast is now)."""
+def due_booking_text(row: DueRow) -> str:
+    """The due list's booking state in words; a missed visit in capitals with whom to call
+    (the patient's phone and emergency contact), as every screen and the command line say it."""
+    text = DUE_BOOKING_TEXT[row.booking]
+    if row.booking != "did_not_attend":
+        return text
+    calls = "; ".join(p for p in (row.phone and f"phone {row.phone}",
+                                  row.emergency_contact
+                                  and f"emergency contact {row.emergency_contact}") if p)
+    return f"{text.upper()}: call {calls}" if calls else text.upper()
+
+
+def booked_text(row: DueRow) -> str:
+    """The booked day and the booking state in one cell (the window's due list): the day,
+    after "booked too late: " when it is (the words first: a narrow cell keeps them); else
+    the state ("not booked", a missed visit with whom to call)."""
+    words = due_booking_text(row)
+    if row.booked_on is None:
+        return words
+    day = format_date(row.booked_on)
+    return f"{words}: {day}" if words else day
+
+
+def visit_text(booking: BookingRecord, *, with_day: bool = True) -> str:
+    """When and where the visit is: day (unless ``with_day`` is False), time, place, nurse."""
     at = "" if booking.at is None else f"{' at ' if with_day else ''}{booking.at:%H:%M}"
     nurse = f" with {booking.nurse}" if booking.nurse else ""
+    day = format_date(booking.day) if with_day else ""
+    return f"{day}{at}{', ' if day or at else ''}{PLACE_TEXT[booking.place]}{nurse}"
+
+
+def booking_line(booking: BookingRecord, *, with_day: bool = True) -> str:
+    """One booking in one line, as the week view and the command line write it: the visit
+    (:func:`visit_text`), patient, and its state (booked too late when it is after the
+    refill-due date as the forecast is now)."""
     state = "booked too late" if booking.too_late else STATE_TEXT[booking.state]
     due = "" if booking.refill_due is None else f"; refill due {format_date(booking.refill_due)}"
-    day = format_date(booking.day) if with_day else ""
-    return (f"{day}{at}{', ' if day or at else ''}{PLACE_TEXT[booking.place]}{nurse}: "
+    return (f"{visit_text(booking, with_day=with_day)}: "
             f"{booking.patient} ({booking.mrn}), {state}{due}")

@@ -220,6 +220,20 @@ def read_date(text: str, field: str, *, month_is_last_day: bool = False) -> date
     return day
 
 
+def read_clock_time(text: str, field: str) -> time:
+    """A 24-hour time of day typed ``HH:MM`` (a booked visit's time); anything else raises
+    :class:`InputError` naming ``field``."""
+    typed = text.strip()
+    try:
+        value = time.fromisoformat(typed) if len(typed) == 5 else None
+    except ValueError:
+        value = None
+    if value is None:
+        raise InputError(f"{field}: '{typed}' is not a time of day; write HH:MM, for example "
+                         "09:30", code=Code.BAD_TIME, field=field)
+    return value
+
+
 def read_datetime(text: str, field: str) -> datetime:
     """A date as :func:`read_date` reads it and a 24-hour time (``HH:MM``) after it, a space
     or ISO's ``T`` between them; a naive datetime (the caller knows the time zone)."""

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 
-from pumpmgr.forecast import RefillState, due_rank
+from pumpmgr.forecast import RefillState, due_rank, due_reason_words
+from pumpmgr.formatting import format_date
 from pumpmgr.records import DueRow
 
 #: Drugs whose withdrawal can start above the alarm volume: ranked first among equals [S21].
@@ -32,6 +33,36 @@ def state_text(row: DueRow) -> str:
     """The row's state in words: the state before a refill where the pump is in one
     ("computed empty", "may be empty", "alarm passed"), else how soon it is due."""
     return row.refill_state.words if row.refill_state is not None else DUE_STATE_WORDS[row.state]
+
+
+def is_constant_flow(row: DueRow) -> bool:
+    return row.pump_type == "constant_flow"
+
+
+def reason_text(row: DueRow, buffer_days: int) -> str:
+    """Why the refill is due on its date (the due list's words, in the window and the
+    calendar file)."""
+    if row.refill_due_reason == "stability":
+        return "stability limit"
+    if row.refill_due_reason != "alarm":  # the worst case, the interval, the expiry
+        return due_reason_words(row.refill_due_reason)
+    if is_constant_flow(row):
+        return f"planning − {buffer_days} days"
+    return f"alarm − {buffer_days} days"
+
+
+def replace_by_text(row: DueRow) -> str:
+    """The replace-by date; a constant-flow pump has no battery, another may lack the date."""
+    if row.replace_by is not None:
+        return format_date(row.replace_by)
+    return "no battery" if is_constant_flow(row) else "not recorded"
+
+
+def alarm_text(row: DueRow, tz: tzinfo) -> str:
+    """The alarm date in the clinic's zone ``tz``; a constant-flow pump has no alarm, only a
+    planning volume date."""
+    text = format_date(row.alarm_at.astimezone(tz))
+    return f"{text} (planning)" if is_constant_flow(row) else text
 
 
 def withdrawal_first(row: DueRow) -> bool:

@@ -13,19 +13,24 @@ from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
 from pumpmgr.dosing import dose_for_volume
-from pumpmgr.forecast import due_reason_words
 from pumpmgr.formatting import (
     MassUnit,
     format_date,
     format_datetime,
     format_quantity,
 )
-from pumpmgr.records import DueRow, DueState, Ingredient, PrescriptionRecord
+from pumpmgr.records import DueState, Ingredient, PrescriptionRecord
 from pumpmgr.schedule import PatientBolus, Schedule
 from pumpmgr.units import Kind, Quantity
+from pumpmgr.urgency import alarm_text as alarm_text
+from pumpmgr.urgency import is_constant_flow as is_constant_flow
+from pumpmgr.urgency import reason_text as reason_text
+from pumpmgr.urgency import replace_by_text as replace_by_text
 from pumpmgr.visit_note import bolus_text
 
 CONSTANT_FLOW = "constant_flow"
+# alarm_text, is_constant_flow, reason_text and replace_by_text (imported above) are the due
+# row's words of the core: the calendar file writes them too.
 
 
 @dataclass(frozen=True)
@@ -80,34 +85,6 @@ def datetime_text(moment: datetime | None, tz: tzinfo, missing: str = "none") ->
     if moment is None:
         return missing
     return format_datetime(moment.astimezone(tz))
-
-
-def is_constant_flow(row: DueRow) -> bool:
-    return row.pump_type == CONSTANT_FLOW
-
-
-def reason_text(row: DueRow, buffer_days: int) -> str:
-    """Why the refill is due on its date."""
-    if row.refill_due_reason == "stability":
-        return "stability limit"
-    if row.refill_due_reason != "alarm":  # the worst case, the interval, the expiry
-        return due_reason_words(row.refill_due_reason)
-    if is_constant_flow(row):
-        return f"planning − {buffer_days} days"
-    return f"alarm − {buffer_days} days"
-
-
-def replace_by_text(row: DueRow) -> str:
-    """The replace-by date; a constant-flow pump has no battery, another may lack the date."""
-    if row.replace_by is not None:
-        return date_text(row.replace_by)
-    return "no battery" if is_constant_flow(row) else "not recorded"
-
-
-def alarm_text(row: DueRow, tz: tzinfo) -> str:
-    """The alarm date; a constant-flow pump has no alarm, only a planning volume date."""
-    text = date_text(row.alarm_at, tz)
-    return f"{text} (planning)" if is_constant_flow(row) else text
 
 
 # ------------------------------------------------------------------ solutions and programs

@@ -14,13 +14,19 @@ import getpass
 import sys
 from collections.abc import Callable
 from datetime import date, time
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from pumpmgr.booking import PLACE_TEXT, STATE_TEXT, booking_line
+from pumpmgr.cli.paths import new_file
 from pumpmgr.cli.records import EXIT_OK, _dump, _open, _refuse, jsonable, table
-from pumpmgr.errors import Code, PumpMgrError
-from pumpmgr.formatting import format_date
+from pumpmgr.errors import Code, InputError, PumpMgrError
+from pumpmgr.files import write_private_bytes
+from pumpmgr.formatting import format_date, read_clock_time
 from pumpmgr.records import WeekView
+
+if TYPE_CHECKING:
+    from pumpmgr.services.clinic import ClinicService
 
 #: The service's field names as this command's options.
 _OPTIONS = {"day": "--on", "reason": "--reason", "place": "--place", "nurse": "--nurse",
@@ -49,13 +55,9 @@ def _day(option: str) -> Callable[[str], date]:
 
 def _clock_time(text: str) -> time:
     try:
-        value = time.fromisoformat(text.strip())
-    except ValueError:
-        value = None
-    if value is None or len(text.strip()) != 5:
-        raise argparse.ArgumentTypeError(
-            f"'{text}' is not a time of day; write HH:MM, for example 09:30")
-    return value
+        return read_clock_time(text, "--at")
+    except InputError as error:  # argparse names the option itself
+        raise argparse.ArgumentTypeError(error.message.removeprefix("--at: ")) from None
 
 
 def _password(args: argparse.Namespace) -> str:
@@ -114,8 +116,11 @@ def week_text(week: WeekView) -> str:
 def run_bookings(args: argparse.Namespace) -> int:
     from pumpmgr.services.clinic import ClinicService
 
+    target = None if args.ics is None else new_file("--ics", args.ics)
     with _open(args, must_exist=True) as database:
         clinic = ClinicService(database)
+        if target is not None:
+            return _write_calendar(clinic, target)
         if args.week is not None:
             week = clinic.bookings.week(args.week)
             print(_dump(jsonable(week)) if args.json else week_text(week))
@@ -133,6 +138,27 @@ def run_bookings(args: argparse.Namespace) -> int:
                           "booked too late" if b.too_late else STATE_TEXT[b.state],
                           "" if b.refill_due is None else format_date(b.refill_due), b.nurse)
                          for b in rows]))
+    return EXIT_OK
+
+
+def _write_calendar(clinic: ClinicService, target: Path) -> int:
+    """The calendar file of every active pump: its booked visit, or (not booked) an open day
+    to book it by, as the window's export writes it."""
+    from pumpmgr.calendar_file import clinic_calendar
+    from pumpmgr.services.bookings import calendar_of
+
+    settings = clinic.settings()
+    rows = clinic.due_list()
+    text = clinic_calendar(rows, clinic.bookings.open_bookings(), today=clinic.today(),
+                           calendar=calendar_of(settings), tz=clinic.tz,
+                           buffer_days=settings.buffer_days, clinic_name=settings.clinic_name,
+                           generated_at=clinic.clock.now())
+    try:
+        write_private_bytes(target, text.encode("utf-8"), exclusive=True)  # it names patients
+    except OSError as error:
+        raise _refuse("--ics", f"{target} cannot be written ({error.strerror})",
+                      Code.NO_VALUE) from error
+    print(f"wrote {target} ({text.count('BEGIN:VEVENT')} refill visits and pumps to book)")
     return EXIT_OK
 
 
@@ -171,6 +197,9 @@ def add_parsers(subparsers: Any, parser_class: type[argparse.ArgumentParser]) ->
     when.add_argument("--on", type=_day("--on"), metavar="DATE", help="one day")
     when.add_argument("--week", type=_day("--week"), metavar="DATE",
                       help="seven days from this day")
+    when.add_argument("--ics", metavar="FILE",
+                      help="write a new calendar file (.ics) instead: every booked visit, and "
+                      "each pump not booked on an open day to book it by, with reminders")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--db", metavar="PATH_OR_URL", default=argparse.SUPPRESS,
                    help="the database (also accepted before the command)")

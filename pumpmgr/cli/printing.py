@@ -84,6 +84,10 @@ def run_handoff(args: argparse.Namespace) -> int:
     return _sheets(args, lambda s: s.handoff(args.mrn))
 
 
+def run_reminder(args: argparse.Namespace) -> int:
+    return _sheets(args, lambda s: s.reminder(args.mrn))
+
+
 def run_due(args: argparse.Namespace) -> int:
     return _sheets(args, lambda s: s.due(args.start, args.end))
 
@@ -104,7 +108,7 @@ def run_day(args: argparse.Namespace) -> int:
               flush=True)
 
     day = args.date
-    return _sheets(args, lambda s: s.day(day or s.clinic.today(), progress))
+    return _sheets(args, lambda s: s.day(day or s.next_open_day(), progress))
 
 
 def add_parser(subparsers: Any, parser_class: type[argparse.ArgumentParser]) -> None:
@@ -133,6 +137,10 @@ def add_parser(subparsers: Any, parser_class: type[argparse.ArgumentParser]) -> 
     p.add_argument("mrn", metavar="MRN")
     p = sheet("handoff", run_handoff, "the admission hand-off sheet for a ward (one page)")
     p.add_argument("mrn", metavar="MRN")
+    p = sheet("reminder", run_reminder, "the patient's reminder letter of the booked refill "
+              "visit: the appointment, the alarm date, what to do if it sounds, the warning "
+              "signs of withdrawal")
+    p.add_argument("mrn", metavar="MRN")
     p = sheet("due", run_due, "the due list for a period")
     p.add_argument("--from", dest="start", required=True, type=_day("--from"), metavar="DATE")
     p.add_argument("--to", dest="end", required=True, type=_day("--to"), metavar="DATE")
@@ -141,6 +149,8 @@ def add_parser(subparsers: Any, parser_class: type[argparse.ArgumentParser]) -> 
     p.add_argument("--stock", nargs=2, action="append", default=[], metavar=("DRUG", "Q"),
                    help="the stock a drug is drawn from, e.g. --stock morphine '25 mg/mL'")
     p.add_argument("--extra-volume", metavar="Q", help="prepared beyond the fill, e.g. '2 mL'")
-    p = sheet("day", run_day, "the worksheets of everyone due on or before a day, in one file")
-    p.add_argument("--date", type=_day("--date"), metavar="DATE", help="default: today")
+    p = sheet("day", run_day, "the worksheets of the visits booked on a day, in booked time "
+              "order, then the pumps due by then and not booked, in one file")
+    p.add_argument("--date", type=_day("--date"), metavar="DATE",
+                   help="default: today, or the clinic's next open day")
 

@@ -35,7 +35,7 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pumpmgr.booking import DUE_BOOKING_TEXT
+from pumpmgr.booking import due_booking_text
 from pumpmgr.cli.paths import new_file, path_problem
 from pumpmgr.errors import Code, InputError, PumpMgrError
 from pumpmgr.formatting import (
@@ -275,22 +275,13 @@ def due_text(rows: Sequence[DueRow], tz: tzinfo, today: date) -> str:
             found.append(f"replace by {format_date(row.replace_by)}")
         return "; ".join(found)
 
-    def booking(row: DueRow) -> str:
-        text: str = DUE_BOOKING_TEXT[row.booking]
-        if row.booking == "did_not_attend":  # the call list: whom to phone
-            calls = "; ".join(p for p in (row.phone and f"phone {row.phone}",
-                                          row.emergency_contact and
-                                          f"emergency contact {row.emergency_contact}") if p)
-            text = f"{text.upper()}: call {calls}" if calls else text.upper()
-        return text
-
     return table(
         ("Refill due", "Booked", "State", "To alarm", "Patient", "MRN", "Pump", "Drug", "Alarm",
          "Set by", "Booking", "Notes"),
         [(format_date(r.refill_due), "" if r.booked_on is None else format_date(r.booked_on),
           state_text(r), days_left_text(r.days_left),
           r.patient, r.mrn, r.pump_model, r.drug, _local(r.alarm_at, tz),
-          str(r.refill_due_reason).replace("_", " "), booking(r), notes(r)) for r in rows],
+          str(r.refill_due_reason).replace("_", " "), due_booking_text(r), notes(r)) for r in rows],
     )
 
 

@@ -1,5 +1,6 @@
 """Printed sheets (PDF, reportlab platypus): the refill worksheet, patient history, due list,
-wallet card, compounding sheet, admission hand-off and a day's worksheets in one file.
+wallet card, compounding sheet, admission hand-off, a day's worksheets in one file and the
+patient's reminder letter.
 
 Reports layer: may import reportlab and the pure pumpmgr modules (records, visit, formatting,
 catalogs and the calculation modules); never SQLAlchemy, :mod:`pumpmgr.db` or Qt. Every
@@ -16,6 +17,7 @@ from .compounding_sheet import build_compounding_sheet
 from .due_list import build_due_list
 from .handoff import build_handoff
 from .history import build_history
+from .reminder_letter import build_reminder_letter
 from .wallet_card import build_wallet_card
 from .worksheet import build_refill_worksheet
 
@@ -25,6 +27,7 @@ __all__ = [
     "build_handoff",
     "build_history",
     "build_refill_worksheet",
+    "build_reminder_letter",
     "build_wallet_card",
     "build_worksheet_batch",
 ]

@@ -46,7 +46,7 @@ from .styles import (
 TITLE = "Admission hand-off: intrathecal pump"
 #: Drugs whose abrupt stop is itself the danger (the label's boxed warning for baclofen
 #: [S48][S58]; withdrawal for opioids and clonidine, domain-rules section 6).
-_WITHDRAWAL_DANGER = {"baclofen", "morphine", "hydromorphone", "fentanyl", "sufentanil",
+WITHDRAWAL_DANGER = {"baclofen", "morphine", "hydromorphone", "fentanyl", "sufentanil",
                       "clonidine"}
 
 
@@ -59,7 +59,7 @@ def never_lines(drugs: list[str], catalog: catalogs.Catalogs) -> list[str]:
     """What a ward must never do with this pump, the dangerous first."""
     names = " and ".join(common.drug_name(d, catalog) for d in drugs)
     lines = []
-    dangerous = [common.drug_name(d, catalog) for d in drugs if d in _WITHDRAWAL_DANGER]
+    dangerous = [common.drug_name(d, catalog) for d in drugs if d in WITHDRAWAL_DANGER]
     if dangerous:
         # the baclofen label's boxed warning on abrupt withdrawal [S48][S58]
         baclofen = (" (for baclofen: high fever, altered mental state, rebound spasticity and "

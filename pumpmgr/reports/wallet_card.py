@@ -20,7 +20,13 @@ from reportlab.platypus import Flowable, Frame, KeepInFrame, Spacer  # type: ign
 from pumpmgr import catalogs
 from pumpmgr.dosing import admixture_doses
 from pumpmgr.errors import Code, ImpossibleInput
-from pumpmgr.records import ClinicSettings, PatientChart
+from pumpmgr.records import (
+    ClinicSettings,
+    Ingredient,
+    PatientChart,
+    PrescriptionRecord,
+    PumpRecord,
+)
 from pumpmgr.visit import is_constant_flow, program_of, pump_prescriptions, pump_refills
 
 from . import common
@@ -113,13 +119,11 @@ class WalletCard(Flowable):  # type: ignore[misc]
         self._panel(CARD_WIDTH, list(self.back), None)
 
 
-def card_panels(chart: PatientChart, settings: ClinicSettings, catalog: catalogs.Catalogs,
-                at: datetime) -> tuple[list[Flowable], list[Flowable]]:
-    """The front and back contents of the card: what the pump holds and runs at ``at``.
-
-    The solution is the last fill's (a prescription written for the next refill has not
-    reached the pump yet); the dose is the prescription in force at ``at``.
-    """
+def in_pump(chart: PatientChart, at: datetime, sheet: str,
+            ) -> tuple[PumpRecord, PrescriptionRecord, tuple[Ingredient, ...]]:
+    """The active pump, the prescription in force at ``at`` and the solution it holds then
+    (the last fill's: a prescription written for the next refill has not reached the pump
+    yet); refused, naming ``sheet``, when the patient has no pump and prescription."""
     pump = chart.pump
     if pump is None:
         rx = None
@@ -129,11 +133,18 @@ def card_panels(chart: PatientChart, settings: ClinicSettings, catalog: catalogs
     if pump is None or rx is None:
         raise ImpossibleInput(
             f"pump: {chart.patient.display_name} has no active pump and prescription, so there "
-            "is no card to print",
+            f"is no {sheet} to print",
             code=Code.OUT_OF_RANGE, field="pump",
         )
     fills = [r for r in pump_refills(chart, pump.id) if r.performed_at <= at]
-    solution = fills[-1].ingredients if fills else rx.ingredients
+    return pump, rx, fills[-1].ingredients if fills else rx.ingredients
+
+
+def card_panels(chart: PatientChart, settings: ClinicSettings, catalog: catalogs.Catalogs,
+                at: datetime) -> tuple[list[Flowable], list[Flowable]]:
+    """The front and back contents of the card: what the pump holds and runs at ``at``
+    (:func:`in_pump`)."""
+    pump, rx, solution = in_pump(chart, at, "card")
     program = program_of(rx, pump)
     doses = admixture_doses(program.daily_volume(),
                             [(i.drug, i.concentration) for i in solution])

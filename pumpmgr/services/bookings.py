@@ -132,6 +132,14 @@ class BookingsService:
                 db.Booking.state == db.BookingState.BOOKED)).first()
             return None if row is None else self._records(session, [row])[0]
 
+    def open_bookings(self) -> list[BookingRecord]:
+        """Every open booking (state booked), by day and time: the calendar file's visits."""
+        with self.ctx.database.read() as session:
+            rows = list(session.scalars(select(db.Booking).where(
+                db.Booking.state == db.BookingState.BOOKED)))
+            return sorted(self._records(session, rows),
+                          key=lambda b: (b.day, b.at or time.max, b.patient, b.id))
+
     def bookings_between(self, first: date, last: date, *, cancelled: bool = False,
                          ) -> list[BookingRecord]:
         """Bookings from ``first`` to ``last`` (both included) by day and time; cancelled ones
@@ -231,14 +239,7 @@ class BookingsService:
 
         def work(session: Session) -> BookingOutcome:
             pump = self.ctx.active_pump(session, pump_id)
-            existing = session.scalars(select(db.Booking).where(
-                db.Booking.pump_id == pump.id,
-                db.Booking.state == db.BookingState.BOOKED)).first()
-            if existing is not None:
-                raise ImpossibleInput(
-                    f"day: this pump already has a visit booked on "
-                    f"{format_date(existing.day)}; move or cancel that booking instead",
-                    code=Code.BOOKING_REFUSED, field="day")
+            self._refuse_second(session, pump.id)
             check, needed = self._check(session, pump.id, day, place, reason, None)
             self._check_nurse(session, nurse_id)
             now = self.ctx.now()
@@ -331,6 +332,23 @@ class BookingsService:
             return self._records(session, [row])[0]
 
         return self.ctx.write(work)
+
+    def _refuse_second(self, session: Session, pump_id: int) -> None:
+        """Refuse a second open booking for the pump, naming who booked which day: two
+        workstations booking one pump at once are serialised by the writers' lock (SQLite's
+        BEGIN IMMEDIATE, PostgreSQL's advisory lock), so the second reads the first's booking
+        here, before the partial unique index could refuse it."""
+        existing = session.scalars(select(db.Booking).where(
+            db.Booking.pump_id == pump_id,
+            db.Booking.state == db.BookingState.BOOKED)).first()
+        if existing is None:
+            return
+        at = "" if existing.at_time is None else f" at {existing.at_time:%H:%M}"
+        who = self.ctx.user_names(session).get(existing.booked_by_id, "another user")
+        raise ImpossibleInput(
+            f"day: {who} has already booked this pump's visit on "
+            f"{format_date(existing.day)}{at} ({PLACE_TEXT[existing.place.value]}); move or "
+            "cancel that booking instead", code=Code.BOOKING_REFUSED, field="day")
 
     @staticmethod
     def _row(session: Session, booking_id: int) -> db.Booking:

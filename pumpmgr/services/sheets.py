@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from pumpmgr.catalogs import Catalogs
 from pumpmgr.db.audit import chain_head
@@ -22,15 +22,21 @@ from pumpmgr.reports import (
     build_handoff,
     build_history,
     build_refill_worksheet,
+    build_reminder_letter,
     build_wallet_card,
     build_worksheet_batch,
 )
+from pumpmgr.services.bookings import calendar_of
 from pumpmgr.services.clinic import ClinicService
 from pumpmgr.services.collector import collector_paused
 from pumpmgr.units import Quantity
 from pumpmgr.visit import VisitPlan, local_chart, local_due_rows, plan_for_refill, plan_visit
 
 Progress = Callable[[int, int], None]
+
+#: A visit booked without a time is planned for the start of the clinic's morning (the clinic
+#: records no opening hours): its worksheet's expected residual is for 08:00 that day.
+UNTIMED_VISIT = time(8, 0)
 
 
 class SheetService:
@@ -105,6 +111,20 @@ class SheetService:
                                  catalog=self._catalog(), audit_head=self.audit_head())
 
     @collector_paused
+    def reminder(self, mrn: str) -> bytes:
+        """The patient's reminder letter of the pump's booked refill visit."""
+        chart = self.chart(mrn)
+        visit = None if chart.pump is None else self.clinic.bookings.open_booking(chart.pump.id)
+        if visit is None:
+            raise ImpossibleInput(
+                f"MRN: {chart.patient.display_name} ({mrn}) has no refill visit booked; book "
+                "the visit first, then print its reminder letter", code=Code.NO_VALUE,
+                field="MRN")
+        return build_reminder_letter(chart, visit, self.clinic.settings(),
+                                     generated_at=self._now(), catalog=self._catalog(),
+                                     audit_head=self.audit_head())
+
+    @collector_paused
     def handoff(self, mrn: str) -> bytes:
         """The admission hand-off sheet: what a ward must know of the patient's pump."""
         chart = self.chart(mrn)
@@ -130,19 +150,33 @@ class SheetService:
         return build_due_list(rows, self.clinic.settings(), start=start, end=end,
                               generated_at=self._now(), audit_head=self.audit_head())
 
+    def next_open_day(self) -> date:
+        """Today when the clinic is open, else its next open day: the day a day's worksheets
+        are printed for unless another is chosen."""
+        return calendar_of(self.clinic.settings()).next_open(self.clinic.today())
+
     @collector_paused
     def day(self, day: date, progress: Progress | None = None) -> bytes:
-        """The worksheets of every patient due on or before ``day``, as one file."""
-        rows = [r for r in self.clinic.due_list(today=day) if r.refill_due <= day]
+        """The worksheets of the visits booked on ``day``, in booked time order, each planned
+        for its booked moment (the expected residual then, not at the print time), and a last
+        page of the pumps due on or before ``day`` with no booking."""
         settings, catalog, now = self.clinic.settings(), self._catalog(), self._now()
         visits = []
-        for row in rows:
-            chart = local_chart(self.clinic.patient_chart(row.patient_id), self.clinic.tz)
-            if chart.prescription is None:
-                continue  # a new pump awaiting its first prescription has no worksheet yet
-            visits.append((chart, self.plan(chart, now, settings=settings, catalog=catalog)))
-        if not visits:
-            raise ImpossibleInput(f"--date: nobody is due on or before {day:%Y-%m-%d}",
-                                  code=Code.OUT_OF_RANGE, field="--date")
+        for booking in self.clinic.bookings.bookings_between(day, day):
+            if booking.state != "booked":
+                continue
+            chart = local_chart(self.clinic.patient_chart(booking.patient_id), self.clinic.tz)
+            if chart.prescription is None or chart.pump is None \
+                    or chart.pump.id != booking.pump_id:
+                continue  # no prescription yet, or the booked pump was replaced meanwhile
+            at = datetime.combine(day, booking.at or UNTIMED_VISIT)
+            visits.append((chart, self.plan(chart, at, settings=settings, catalog=catalog)))
+        not_booked = [r for r in local_due_rows(self.clinic.due_list(today=day), self.clinic.tz)
+                      if r.refill_due <= day and r.booked_on is None]
+        if not visits and not not_booked:
+            raise ImpossibleInput(
+                f"--date: no visit is booked on {day:%Y-%m-%d} and nobody due by then is "
+                "waiting for a booking", code=Code.OUT_OF_RANGE, field="--date")
         return build_worksheet_batch(visits, settings, generated_at=now, progress=progress,
-                                     catalog=catalog, audit_head=self.audit_head())
+                                     catalog=catalog, audit_head=self.audit_head(),
+                                     not_booked=not_booked, day=day)

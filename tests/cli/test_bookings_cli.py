@@ -142,3 +142,24 @@ def test_the_due_list_puts_a_missed_visit_first_with_whom_to_call(clinic_file: P
         assert rows[0]["phone"].startswith("555-02")
         text = run("--db", str(clinic_file), "due").out
         assert "DID NOT ATTEND: call phone 555-02" in text
+
+
+def test_the_calendar_file_holds_every_booked_visit_and_each_pump_to_book(
+        clinic_file: Path, tmp_path: Path) -> None:
+    database = open_database(str(clinic_file), daily_backup_keep=None)
+    try:
+        clinic = ClinicService(database)
+        booked = clinic.bookings.open_bookings()
+        rows = clinic.due_list()
+    finally:
+        database.dispose()
+    assert booked and len(rows) > len(booked)
+    out = tmp_path / "refills.ics"
+    result = run("--db", str(clinic_file), "bookings", "--ics", str(out))
+    assert result.code == 0, result.err
+    text = out.read_text(encoding="utf-8").replace("\r\n ", "")
+    assert text.count("BEGIN:VEVENT") == len(rows) == text.count("BEGIN:VALARM")
+    assert all(f"UID:pumpmgr-booking-{b.id}@pumpmgr" in text for b in booked)
+    assert text.count("SUMMARY:Refill visit: ") == len(booked)
+    again = run("--db", str(clinic_file), "bookings", "--ics", str(out))
+    assert again.code == 2 and "--ics" in again.one_line_error  # never overwritten

@@ -45,13 +45,23 @@ def test_completed_worksheet_and_due_list(clinic: tuple[Path, str], tmp_path: Pa
     assert mrn in pdf_text(due)
 
 
-def test_day_batch_prints_progress(clinic: tuple[Path, str], tmp_path: Path) -> None:
+def test_day_batch_prints_the_booked_visits_then_the_pumps_not_booked(
+        clinic: tuple[Path, str], tmp_path: Path) -> None:
     db, _ = clinic
+    rows = run("--db", str(db), "due", "--json").json()
+    booked = next(r for r in rows if r["booked_on"])
+    waiting = [r["mrn"] for r in rows
+               if r["booked_on"] is None and r["refill_due"] <= booked["booked_on"]]
+    assert waiting  # the demo has a pump due and not booked, and one that missed its visit
     out = tmp_path / "day.pdf"
-    result = run("--db", str(db), "print", "day", "--date", "2100-01-01", "--out", str(out))
+    result = run("--db", str(db), "print", "day", "--date", booked["booked_on"],
+                 "--out", str(out))
     assert result.code == 0, result.err
-    assert "worksheets 3/3" in result.err or "worksheets 2/2" in result.err
-    assert len(PdfReader(io.BytesIO(out.read_bytes())).pages) >= 2
+    assert "worksheets 1/1" in result.err
+    text = pdf_text(out)
+    last = PdfReader(io.BytesIO(out.read_bytes())).pages[-1].extract_text()
+    assert "Visit planned for" in text and f"MRN {booked['mrn']}" in text
+    assert "Due and not booked" in last and all(mrn in last for mrn in waiting)
 
 
 @pytest.mark.parametrize(
@@ -79,3 +89,20 @@ def test_an_existing_file_is_not_overwritten(clinic: tuple[Path, str], tmp_path:
     out.write_bytes(b"mine")
     assert "--out" in run("--db", str(db), "print", "card", mrn, "--out", str(out)).one_line_error
     assert out.read_bytes() == b"mine"
+
+
+def test_the_reminder_letter_of_a_booked_visit(clinic: tuple[Path, str], tmp_path: Path) -> None:
+    db, _ = clinic
+    rows = run("--db", str(db), "due", "--json").json()
+    booked = next(r for r in rows if r["booked_on"])
+    out = tmp_path / "letter.pdf"
+    result = run("--db", str(db), "print", "reminder", booked["mrn"], "--out", str(out))
+    assert result.code == 0, result.err
+    text = " ".join(pdf_text(out).split())
+    assert "Your pump refill visit" in text and booked["mrn"] in text
+    assert "Phone 555-0100" in text and "Warning signs of withdrawal" in text
+    unbooked = next(r for r in rows if not r["booked_on"])
+    refused = run("--db", str(db), "print", "reminder", unbooked["mrn"], "--out",
+                  str(tmp_path / "never.pdf"))
+    assert refused.code == 2 and "has no refill visit booked" in refused.one_line_error
+    assert not (tmp_path / "never.pdf").exists()

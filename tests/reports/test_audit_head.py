@@ -62,6 +62,7 @@ def every_sheet(sheets: SheetService) -> dict[str, bytes]:
     mrn = clinic.due_list()[0].mrn
     refill = sheets.chart(mrn).refills[-1].id
     far = date(2100, 1, 1)
+    booked = next(r.mrn for r in clinic.due_list() if r.booked_on is not None)
     return {
         "worksheet": sheets.worksheet(mrn),
         "completed worksheet": sheets.worksheet(mrn, completed_refill_id=refill),
@@ -70,6 +71,7 @@ def every_sheet(sheets: SheetService) -> dict[str, bytes]:
         "compounding": sheets.compounding(mrn),
         "due list": sheets.due(date(2000, 1, 1), far),
         "the day's worksheets": sheets.day(far),
+        "reminder letter": sheets.reminder(booked),
     }
 
 

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 from clinic_world import (
+    FAST_HASHER,
     START,
     World,
     baclofen_patient,
@@ -23,7 +24,9 @@ from pumpmgr.booking import BookingVerdict
 from pumpmgr.db import schema as db
 from pumpmgr.db.errors import RecordConflict
 from pumpmgr.errors import Code, PumpMgrError
+from pumpmgr.formatting import format_date
 from pumpmgr.records import ClinicSettings
+from pumpmgr.services import ClinicService
 from pumpmgr.services.bookings import calendar_of
 from pumpmgr.services.inputs import PatientInput
 
@@ -165,7 +168,7 @@ def test_one_open_booking_per_pump_in_the_service_and_the_database(world: World)
     first = world.clinic.bookings.book(world.nurse, pump_id, due).booking
     with pytest.raises(PumpMgrError) as refused:
         world.clinic.bookings.book(world.nurse, pump_id, due - timedelta(days=1))
-    _refused(refused, "day", "already has a visit booked")
+    _refused(refused, "day", "Nina Nurse has already booked this pump's visit on")
     with pytest.raises(RecordConflict), world.clinic.database.write() as session:
         session.add(db.Booking(
             pump_id=pump_id, day=due, place=db.BookingPlace.HOME, note="",
@@ -175,6 +178,27 @@ def test_one_open_booking_per_pump_in_the_service_and_the_database(world: World)
     world.clinic.bookings.cancel(world.nurse, first.id, "patient phoned to rearrange")
     second = world.clinic.bookings.book(world.nurse, pump_id, due - timedelta(days=2)).booking
     assert second.state == "booked" and count(world, db.Booking) == 2
+
+
+def test_two_nurses_booking_one_pump_at_once_are_told_who_booked_which_day(
+        world: World) -> None:
+    """Two workstations book one pump: the second nurse's dialog was opened before the first
+    booking was saved. The writers are serialised, so the second reads the first's booking and
+    is told who booked which day, never the database's unique-index error."""
+    _, pump_id = _filled(world)
+    due = _due(world, pump_id)
+    other = ClinicService(world.clinic.database, clock=world.clock, tz=world.clinic.tz,
+                          workstation="other", hasher=FAST_HASHER)
+    assert world.clinic.bookings.propose(pump_id) == due  # what the first nurse's dialog shows
+    other.bookings.book(world.second, pump_id, due, at=time(10, 30))
+    with pytest.raises(PumpMgrError) as refused:
+        world.clinic.bookings.book(world.nurse, pump_id, due - timedelta(days=1))
+    _refused(refused, "day", f"Otto Second has already booked this pump's visit on "
+             f"{format_date(due)} at 10:30 (clinic room)", "move or cancel")
+    assert not isinstance(refused.value, RecordConflict)
+    assert count(world, db.Booking) == 1
+    (only,) = world.clinic.bookings.open_bookings()
+    assert (only.day, only.booked_by) == (due, "Otto Second")
 
 
 def test_move_checks_again_and_audits_before_and_after(world: World) -> None:

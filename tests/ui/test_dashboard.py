@@ -395,4 +395,6 @@ def test_remembered_columns_still_show_their_titles(window: MainWindow) -> None:
     bold.setBold(True)
     metrics = QFontMetrics(bold)
     for column in Column:
+        if header.isSectionHidden(int(column)):
+            continue  # the pump model, hidden by default: no title to cut
         assert header.sectionSize(int(column)) >= metrics.horizontalAdvance(HEADERS[column])

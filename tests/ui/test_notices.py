@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date
 from zoneinfo import ZoneInfo
 
-from test_ics import row
+from test_calendar_file import row
 
 from ui.notices import dst_notice, notices, offset_change, replace_by_notice
 

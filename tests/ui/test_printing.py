@@ -5,7 +5,7 @@ progress, and the preview's Print and Save as PDF."""
 from __future__ import annotations
 
 import io
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,8 +15,10 @@ from PySide6.QtCore import QTimer
 from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import QApplication, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
+from sample_clinic import PASSWORD, TODAY
 
 from pumpmgr.formatting import format_date
+from pumpmgr.reports import common
 from ui.dialogs import print_preview
 from ui.dialogs.print_preview import PrintPreviewDialog
 from ui.main_window import MainWindow
@@ -45,21 +47,55 @@ def open_mrn(window: MainWindow, mrn: str) -> None:
     window.open_patient(window.clinic.find_patient(mrn).id)
 
 
+def _set_phone(window: MainWindow, phone: str) -> None:
+    from dataclasses import replace
+
+    clinic = window.clinic
+    settings, version = clinic.settings_for_edit()
+    clinic.update_settings(clinic.sign_in("admin", PASSWORD), replace(
+        settings, clinic_name="Spinal pump clinic", clinic_phone=phone), version)
+
+
 def test_the_patient_sheets_print_from_the_patient_view(window: MainWindow, previews: Shown,
                                                         ) -> None:
+    _set_phone(window, "030 555 0100")
+    hoffmann = next(r for r in window.clinic.due_list() if r.mrn == "100004")
+    assert window.actor is not None
+    window.clinic.bookings.book(window.actor, hoffmann.pump_id, hoffmann.refill_due,
+                                at=time(10, 15))
     open_mrn(window, "100004")
     menu = window.patient.print_button.menu()
     texts = [a.text() for a in menu.actions()]
     assert texts == ["Refill &worksheet (before the visit)…", "Wallet &card…", "&History…",
-                     "&Admission hand-off for a ward…"]
+                     "&Admission hand-off for a ward…", "&Reminder letter of the booked visit…"]
     for action in menu.actions():
         action.trigger()
     titles = [title for title, _, _ in previews]
     assert titles == ["Refill worksheet (before the visit)", "Wallet card", "Patient history",
-                      "Admission hand-off"]
+                      "Admission hand-off", "Reminder letter"]
     for _, pdf, filename in previews:
         assert pdf.startswith(b"%PDF") and "100004" in filename and filename.endswith(".pdf")
         assert "HOFFMANN" in text_of(pdf).upper()
+    letter = " ".join(text_of(previews[-1][1]).split())
+    assert f"{format_date(hoffmann.refill_due)} at 10:15" in letter
+    assert "Pump alarm" in letter and "If the pump alarm sounds" in letter
+    assert "Call the clinic at 030 555 0100 the same day" in letter
+    assert "Warning signs of withdrawal" in letter
+    assert "Stopping baclofen suddenly can be life-threatening" in letter
+
+
+def test_a_reminder_letter_needs_a_booked_visit_and_the_clinics_phone(
+        window: MainWindow, previews: Shown, dialogs: Dialogs) -> None:
+    open_mrn(window, "100004")
+    window.patient.print_sheet("reminder")
+    assert "has no refill visit booked; book the visit first" in dialogs.texts("error")[-1]
+    hoffmann = next(r for r in window.clinic.due_list() if r.mrn == "100004")
+    assert window.actor is not None
+    window.clinic.bookings.book(window.actor, hoffmann.pump_id, hoffmann.refill_due)
+    _set_phone(window, "")
+    window.patient.print_sheet("reminder")
+    assert "clinic phone: the clinic's phone is not set" in dialogs.texts("error")[-1]
+    assert previews == []
 
 
 def test_the_due_list_of_a_chosen_period_prints_from_the_dashboard(
@@ -85,32 +121,96 @@ def test_the_due_list_of_a_chosen_period_prints_from_the_dashboard(
 def test_a_days_worksheets_are_built_in_the_background_with_progress(
         qtbot: QtBot, window: MainWindow, previews: Shown,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    today = window.clinic.today()
-    monkeypatch.setattr(print_preview, "ask_day", lambda parent, day: day + timedelta(days=14))
+    """The day's worksheets come from the day's bookings, in booked time order, each planned
+    for its booked moment (issue 13: not the print time), then the page of the pumps due by
+    then and not booked (issue 16)."""
+    from pumpmgr.services.sheets import SheetService
+
+    clinic, actor = window.clinic, window.actor
+    assert actor is not None
+    rows = {r.mrn: r for r in clinic.due_list()}
+    day = TODAY + timedelta(days=1)  # Tuesday: Schulz and Wagner are due on or after it
+    clinic.bookings.book(actor, rows["100003"].pump_id, day, at=time(14, 0))
+    clinic.bookings.book(actor, rows["100002"].pump_id, day, at=time(9, 30), place="home")
+    offered: list[date] = []
+
+    def ask(parent: QWidget | None, default: date, is_open: object = None) -> date:
+        offered.append(default)
+        return day
+
+    monkeypatch.setattr(print_preview, "ask_day", ask)
     job = window.print_day()
     assert job is not None
+    assert offered == [TODAY]  # a Monday, open
     assert job.dialog.isVisible()  # the progress dialog, while the window stays usable
     with qtbot.waitSignal(job.done, timeout=20000):
         pass
-    total = job.reported[-1][1]
-    assert total >= 3  # overdue, due this week, due within 14 days
-    assert job.reported == [(n, total) for n in range(1, total + 1)]
+    assert job.reported == [(1, 2), (2, 2)]
     assert not job.dialog.isVisible()
     (title, pdf, filename), = previews
-    assert title == f"Worksheets for {format_date(today + timedelta(days=14))}"
-    assert filename == f"worksheets-{today + timedelta(days=14):%Y-%m-%d}.pdf"
-    assert len(PdfReader(io.BytesIO(pdf)).pages) >= total
+    assert title == f"Worksheets for {format_date(day)}"
+    assert filename == f"worksheets-{day:%Y-%m-%d}.pdf"
+    pages = [" ".join((page.extract_text() or "").split())
+             for page in PdfReader(io.BytesIO(pdf)).pages]
+    firsts = [p for p in pages if "Visit planned for" in p]
+    assert ["MRN 100002" in firsts[0], "MRN 100003" in firsts[1]] == [True, True]
+    assert f"Visit planned for {format_date(day)} 09:30" in firsts[0]
+    assert f"Visit planned for {format_date(day)} 14:00" in firsts[1]
+    sheets = SheetService(clinic)
+    chart = sheets.chart("100003")
+    booked = sheets.plan(chart, datetime.combine(day, time(14, 0)))
+    now = sheets.plan(chart)
+    assert booked.expected_residual is not None and now.expected_residual is not None
+    assert booked.expected_residual < now.expected_residual  # a day and five hours on
+    assert f"Expected {common.volume(booked.expected_residual)}" in firsts[1]
+    assert "Due and not booked" in pages[-1]
+    assert "BECKER, Lena" in pages[-1] and "WAGNER" not in pages[-1]
 
 
-def test_a_day_without_patients_due_says_so(qtbot: QtBot, window: MainWindow,
-                                            previews: Shown, dialogs: Dialogs,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(print_preview, "ask_day", lambda parent, day: day - timedelta(days=400))
+def test_the_day_chooser_offers_the_next_open_day_and_refuses_a_closed_one(
+        qtbot: QtBot, window: MainWindow, dialogs: Dialogs) -> None:
+    from dataclasses import replace
+
+    clinic = window.clinic
+    admin = clinic.sign_in("admin", PASSWORD)
+    settings, version = clinic.settings_for_edit()
+    clinic.update_settings(admin, replace(settings, clinic_name="Test clinic",
+                                          closed_dates=frozenset({TODAY})), version)
+    seen: list[date | None] = []
+
+    def saturday_then_cancel() -> None:
+        dialog = QApplication.activeModalWidget()
+        assert dialog is not None
+        edit = dialog.findChild(DateEdit)
+        seen.append(edit.day())
+        edit.line_edit.setText((TODAY + timedelta(days=5)).isoformat())  # Saturday
+        QTimer.singleShot(100, lambda: _click(qtbot, "Cancel"))
+        _click(qtbot, "Build worksheets")
+
+    QTimer.singleShot(0, saturday_then_cancel)
+    assert window.print_day() is None
+    assert seen == [TODAY + timedelta(days=1)]  # Tuesday, not the closed Monday
+    closed = dialogs.texts("warn")
+    assert closed == [f"clinic day: the clinic is closed on "
+                      f"{format_date(TODAY + timedelta(days=5))}; choose an open day"]
+
+
+def _click(qtbot: QtBot, answer: str) -> None:
+    dialog = QApplication.activeModalWidget()
+    assert dialog is not None
+    next(b for b in dialog.findChildren(QPushButton) if b.text() == answer).click()
+
+
+def test_a_day_without_visits_or_patients_due_says_so(qtbot: QtBot, window: MainWindow,
+                                                      previews: Shown, dialogs: Dialogs,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(print_preview, "ask_day",
+                        lambda parent, day, is_open=None: day - timedelta(days=400))
     job = window.print_day()
     assert job is not None
     with qtbot.waitSignal(job.failed, timeout=20000):
         pass
-    assert "nobody is due" in dialogs.texts("error")[-1]
+    assert "no visit is booked on" in dialogs.texts("error")[-1]
     assert previews == []
 
 
@@ -186,7 +286,8 @@ def test_the_completed_worksheet_and_card_print_from_the_wizard(
 def test_a_batch_finishing_after_the_window_locked_shows_nothing(
         qtbot: QtBot, window: MainWindow, previews: Shown,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(print_preview, "ask_day", lambda parent, day: day + timedelta(days=14))
+    monkeypatch.setattr(print_preview, "ask_day",
+                        lambda parent, day, is_open=None: day + timedelta(days=14))
     job = window.print_day()
     assert job is not None
     window.lock()

@@ -43,10 +43,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from pumpmgr.booking import closed_day_text
 from pumpmgr.errors import Code, InputError, PumpMgrError
 from pumpmgr.files import write_private_bytes
 from pumpmgr.formatting import format_date
 from pumpmgr.services import ClinicService
+from pumpmgr.services.bookings import calendar_of
 from pumpmgr.services.sheets import SheetService
 from ui import messages
 from ui.widgets.date_edit import DateEdit
@@ -164,17 +166,24 @@ def ask_period(parent: QWidget | None, today: date) -> tuple[date, date] | None:
     return None
 
 
-def ask_day(parent: QWidget | None, today: date) -> date | None:
-    """The clinic day whose worksheets to print, or None when cancelled."""
-    day = DateEdit("clinic day", value=today)
+def ask_day(parent: QWidget | None, default: date,
+            is_open: Callable[[date], bool] | None = None) -> date | None:
+    """The clinic day whose worksheets to print (``default`` shown first; a day ``is_open``
+    refuses is asked again), or None when cancelled."""
+    day = DateEdit("clinic day", value=default)
     dialog = _ask(parent, "Print a day's worksheets", [("Clinic &day", day)],
-                  "One refill worksheet for every patient due on or before this day, in one "
-                  "file.", "Build worksheets")
+                  "One refill worksheet for every visit booked on this day, in booked time "
+                  "order, then the patients due by then and not booked.", "Build worksheets")
     while dialog.exec() == QDialog.DialogCode.Accepted:
         try:
-            return day.required_day()
+            chosen = day.required_day()
         except InputError as exc:
             messages.warn(dialog, "Print a day's worksheets", str(exc))
+            continue
+        if is_open is None or is_open(chosen):
+            return chosen
+        messages.warn(dialog, "Print a day's worksheets",
+                      f"clinic day: {closed_day_text(chosen)}")
     return None
 
 
@@ -399,13 +408,14 @@ def day_label(day: date) -> str:
 # ------------------------------------------------------------------ each sheet where it belongs
 
 
-PatientSheet = Literal["worksheet", "card", "history", "handoff"]
+PatientSheet = Literal["worksheet", "card", "history", "handoff", "reminder"]
 
 _PATIENT_SHEETS: dict[str, tuple[str, str]] = {
     "worksheet": ("Refill worksheet (before the visit)", "refill-worksheet"),
     "card": ("Wallet card", "wallet-card"),
     "history": ("Patient history", "patient-history"),
     "handoff": ("Admission hand-off", "admission-handoff"),
+    "reminder": ("Reminder letter", "reminder-letter"),
 }
 
 
@@ -431,6 +441,7 @@ def print_patient_sheet(parent: QWidget | None, clinic: ClinicService, kind: Pat
         "card": lambda: sheets.card(mrn),
         "history": lambda: sheets.history(mrn),
         "handoff": lambda: sheets.handoff(mrn),
+        "reminder": lambda: sheets.reminder(mrn),
     }
     pdf = _build(parent, f"building the {title.lower()}", builders[kind])
     if pdf is not None:
@@ -460,10 +471,11 @@ def _locked(parent: QWidget | None) -> bool:
 def print_day(parent: QWidget | None, clinic: ClinicService) -> SheetJob | None:
     """Ask for the clinic day, then build its worksheets in the background (progress shown,
     the window stays responsive) and show the preview when they are ready."""
-    day = ask_day(parent, clinic.today())
+    sheets = SheetService(clinic)
+    day = ask_day(parent, sheets.next_open_day(), calendar_of(clinic.settings()).is_open)
     if day is None:
         return None
-    job = SheetJob(lambda progress: SheetService(clinic).day(day, progress), day_label(day),
+    job = SheetJob(lambda progress: sheets.day(day, progress), day_label(day),
                    parent)
 
     def done(pdf: bytes) -> None:

@@ -27,6 +27,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QFont
 
+from pumpmgr.booking import booked_text
 from pumpmgr.formatting import days_left_text, format_quantity
 from pumpmgr.records import DueRow
 from pumpmgr.units import Q_, Kind
@@ -54,10 +55,11 @@ class Column(IntEnum):
     ALARM = 5
     EMPTY_ON = 6
     REFILL_DUE = 7
-    REASON = 8
-    DRUG = 9
-    PUMP = 10
-    REPLACE_BY = 11
+    BOOKED = 8
+    REASON = 9
+    DRUG = 10
+    PUMP = 11
+    REPLACE_BY = 12
 
 
 HEADERS = {
@@ -69,6 +71,7 @@ HEADERS = {
     Column.ALARM: "Alarm date",
     Column.EMPTY_ON: "Empty on",
     Column.REFILL_DUE: "Refill due",
+    Column.BOOKED: "Booked",
     Column.REASON: "Due because",
     Column.DRUG: "Drug",
     Column.PUMP: "Pump",
@@ -86,6 +89,9 @@ _TIPS = {
     Column.VOLUME_LEFT: "Drug in the reservoir now by the pump's program (mL)",
     Column.EMPTY_ON: "When the reservoir is empty by the pump's program",
     Column.REFILL_DUE: "The last clinic day the refill should happen",
+    Column.BOOKED: "The day of the pump's refill visit. Not booked: due within the clinic's "
+                   "horizon with no visit booked; booked too late: after the refill-due date; "
+                   "did not attend: call the patient",
     Column.REASON: "What sets the refill-due date: the alarm (or, for a constant-flow pump, "
                    "the planning volume) minus the clinic's buffer, or the drug's stability "
                    "limit in the pump",
@@ -216,8 +222,9 @@ class DueListModel(QAbstractTableModel):
             return brushes[0] if role == _BACKGROUND else brushes[1]
         column = _COLUMNS[position]
         if role == _FONT:
-            return _bold() if column == Column.STATE and (
-                row.state != "fine" or row.refill_state is not None) else None
+            return _bold() if (column == Column.STATE and (
+                row.state != "fine" or row.refill_state is not None)) or (
+                column == Column.BOOKED and row.booking) else None
         if role == _TOOLTIP:
             return self._tip(number, column)
         if role == _ALIGNMENT:
@@ -246,6 +253,7 @@ class DueListModel(QAbstractTableModel):
             Column.ALARM: presentation.alarm_text(row, self.tz),
             Column.EMPTY_ON: presentation.date_text(row.empty_at, self.tz, "not known"),
             Column.REFILL_DUE: presentation.date_text(row.refill_due),
+            Column.BOOKED: booked_text(row),
             Column.REASON: presentation.reason_text(row, self.buffer_days),
             Column.DRUG: row.drug,
             Column.PUMP: row.pump_model,
@@ -264,6 +272,7 @@ class DueListModel(QAbstractTableModel):
             Column.ALARM: row.alarm_at.timestamp(),
             Column.EMPTY_ON: _far(row.empty_at),
             Column.REFILL_DUE: float(row.refill_due.toordinal()),
+            Column.BOOKED: _far(row.booked_on),
             Column.REASON: presentation.reason_text(row, self.buffer_days),
             Column.DRUG: row.drug.casefold(),
             Column.PUMP: row.pump_model.casefold(),

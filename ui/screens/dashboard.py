@@ -7,6 +7,7 @@ due list can be written as an iCalendar file of refill appointments.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -36,20 +37,24 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMenu,
     QPushButton,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QTableView,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from pumpmgr.calendar_file import clinic_calendar
 from pumpmgr.files import write_private_bytes
 from pumpmgr.records import DueRow
 from pumpmgr.services import ClinicService
+from pumpmgr.services.bookings import calendar_of
 from ui import icons, messages, notices, presentation
-from ui.ics import due_list_calendar
+from ui.dialogs import booking
 from ui.models.due_list import (
     FILTER_LABELS,
     HEADERS,
@@ -234,15 +239,33 @@ class DashboardScreen(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(False)
         header.setHighlightSections(False)
+        # the columns shown are the user's choice (remembered with their widths)
+        header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        header.customContextMenuRequested.connect(
+            lambda pos: self.columns_menu().exec(header.mapToGlobal(pos)))
         self.default_widths()
         self.table.doubleClicked.connect(self._open_index)
         self.table.open_requested.connect(self._open_index)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(
+            lambda pos: self._booking_menu().exec(self.table.viewport().mapToGlobal(pos)))
+
+        self.booking_button = QToolButton(self)
+        self.booking_button.setText("Boo&king")
+        self.booking_button.setToolTip("Book, move or cancel the selected pump's refill "
+                                       "visit, or mark it not attended (also on the row's "
+                                       "context menu)")
+        self.booking_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.booking_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.booking_button.setMenu(QMenu(self.booking_button))
+        self.booking_button.menu().aboutToShow.connect(
+            lambda: self._fill_booking_menu(self.booking_button.menu()))
 
         self.export_button = QPushButton(icons.icon(icons.CALENDAR),
                                          "E&xport calendar (.ics)…", self)
         self.export_button.setAutoDefault(False)
-        self.export_button.setToolTip("Write the rows shown as refill appointments in an "
-                                      "iCalendar file")
+        self.export_button.setToolTip("Write the booked visits of the rows shown, and the "
+                                      "pumps not booked, in an iCalendar file with reminders")
         self.export_button.clicked.connect(self.export_calendar)
         self.print_due_button = QPushButton("Print &due list…", self)
         self.print_due_button.setAutoDefault(False)
@@ -250,8 +273,8 @@ class DashboardScreen(QWidget):
         self.print_due_button.clicked.connect(self._print_due_list)
         self.print_day_button = QPushButton("Print the day'&s worksheets…", self)
         self.print_day_button.setAutoDefault(False)
-        self.print_day_button.setToolTip("One refill worksheet for every patient due on a "
-                                         "clinic day, in one file")
+        self.print_day_button.setToolTip("The worksheets of a clinic day's booked visits, "
+                                         "then the patients due and not booked, in one file")
         self.print_day_button.clicked.connect(self._print_day)
         self.legend = QLabel("Rows are coloured by state and always name it in the first "
                              "column. “review”: the last refill's residual says investigate.",
@@ -268,6 +291,7 @@ class DashboardScreen(QWidget):
             top.addWidget(button)
         bottom = QHBoxLayout()
         bottom.addWidget(self.legend, 1)
+        bottom.addWidget(self.booking_button)
         bottom.addWidget(self.print_due_button)
         bottom.addWidget(self.print_day_button)
         bottom.addWidget(self.export_button)
@@ -378,12 +402,16 @@ class DashboardScreen(QWidget):
                    Column.MRN: "D0000000", Column.DAYS_LEFT: "alarm passed",
                    Column.VOLUME_LEFT: "20.00 mL", Column.ALARM: day + " …",
                    Column.EMPTY_ON: day, Column.REFILL_DUE: day,
+                   Column.BOOKED: day,
                    Column.REASON: "planning − 7 days", Column.PUMP: "Prometra II 40 mL",
                    Column.REPLACE_BY: day, Column.DRUG: "baclofen 2000 mcg/mL"}
         titles = self._title_widths()
         for column, text in typical.items():
             cell = (strong if column == Column.STATE else metrics).horizontalAdvance(text)
             header.resizeSection(int(column), max(titles[column], cell + 12))
+        # the pump model is on the patient's page; hidden here so that at 1366 px every
+        # column shown is in sight (the header's context menu shows it again)
+        header.setSectionHidden(int(Column.PUMP), True)
         # the drug column takes the width left, down to a few letters (elided, whole on
         # hover): at 1366 px every column is in sight
         self.table.drug_width = metrics.horizontalAdvance("baclofen 2…") + 12
@@ -397,6 +425,24 @@ class DashboardScreen(QWidget):
         heading.setBold(True)
         titles = QFontMetrics(heading)
         return {column: titles.horizontalAdvance(HEADERS[column]) + 24 for column in Column}
+
+    def columns_menu(self) -> QMenu:
+        """A check box for each column but the state and the patient, to show or hide it."""
+        header = self.table.horizontalHeader()
+        menu = QMenu(self)
+        menu.aboutToHide.connect(menu.deleteLater)  # after its action ran (deleted later)
+        for column in Column:
+            if column in (Column.STATE, Column.PATIENT):
+                continue
+            action = menu.addAction(HEADERS[column])
+            action.setCheckable(True)
+            action.setChecked(not header.isSectionHidden(int(column)))
+            action.toggled.connect(lambda shown, c=column: self._show_column(c, shown))
+        return menu
+
+    def _show_column(self, column: Column, shown: bool) -> None:
+        self.table.horizontalHeader().setSectionHidden(int(column), not shown)
+        self.table.give_spare_width()
 
     def header_state(self) -> bytes:
         """The columns' widths and order, to remember for the user."""
@@ -495,6 +541,34 @@ class DashboardScreen(QWidget):
     def open_current(self) -> None:
         self._open_index(self.table.currentIndex())
 
+    # ----------------------------------------------------------------- bookings
+
+    def booking_actions(self) -> list[tuple[str, Callable[[], object]]]:
+        """The selected pump's booking actions (:func:`ui.dialogs.booking.booking_actions`);
+        the list is read again after each change."""
+        row = self.current_row()
+        if row is None:
+            return []
+        return booking.booking_actions(self, self.clinic, row.pump_id,
+                                       f"{row.patient} ({row.mrn})", row.refill_due,
+                                       self.refresh)
+
+    def _fill_booking_menu(self, menu: QMenu) -> None:
+        menu.clear()
+        try:
+            actions = self.booking_actions()
+        except Exception as exc:  # shown to the user; nothing is lost
+            messages.show_error(self, exc, "reading the pump's booking")
+            return
+        for text, run in actions:
+            menu.addAction(text, run)
+
+    def _booking_menu(self) -> QMenu:
+        menu = QMenu(self)
+        menu.aboutToHide.connect(menu.deleteLater)  # after its action ran (deleted later)
+        self._fill_booking_menu(menu)
+        return menu
+
     # ----------------------------------------------------------------- printing
 
     # The print preview (and reportlab behind it) is imported on the first print: the due list
@@ -512,11 +586,15 @@ class DashboardScreen(QWidget):
     # ----------------------------------------------------------------- calendar
 
     def calendar_text(self, rows: list[DueRow] | None = None) -> str:
+        """The calendar file of the rows shown: their booked visits, and the pumps not booked
+        on an open day (:func:`pumpmgr.calendar_file.clinic_calendar`)."""
         settings = self.clinic.settings()
-        return due_list_calendar(
-            self.proxy.visible_rows() if rows is None else rows, today=self.today,
-            tz=self.clinic.tz, buffer_days=settings.buffer_days,
-            clinic_name=settings.clinic_name, generated_at=self.clinic.clock.now())
+        return clinic_calendar(
+            self.proxy.visible_rows() if rows is None else rows,
+            self.clinic.bookings.open_bookings(), today=self.today,
+            calendar=calendar_of(settings), tz=self.clinic.tz,
+            buffer_days=settings.buffer_days, clinic_name=settings.clinic_name,
+            generated_at=self.clinic.clock.now())
 
     def export_calendar(self) -> Path | None:
         rows = self.proxy.visible_rows()

@@ -8,6 +8,7 @@ a record or the service and is written by :mod:`pumpmgr.formatting` with its uni
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from functools import partial
 from html import escape
@@ -33,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from pumpmgr.alerts import patient_alerts
+from pumpmgr.booking import visit_text
 from pumpmgr.errors import PumpMgrError
 from pumpmgr.forecast import due_reason_words
 from pumpmgr.formatting import format_percent, format_quantity
@@ -40,8 +42,8 @@ from pumpmgr.records import INDICATION_TEXT, PatientChart, PumpRecord, RefillRec
 from pumpmgr.services import Actor, ClinicService
 from pumpmgr.units import Kind, Quantity
 from pumpmgr.visit_note import RecordRef
-from ui import icons, presentation
-from ui.dialogs import visit_note
+from ui import icons, messages, presentation
+from ui.dialogs import booking, visit_note
 from ui.dialogs.prescriber_actions import add_prescriber_actions
 from ui.models.history import Column as HistoryColumn
 from ui.models.history import HistoryModel, timeline
@@ -128,16 +130,26 @@ class PatientScreen(QWidget):
         self.prescription_button.setToolTip("A new program outside a refill, with live dose "
                                             "checks and a second nurse's check")
         self.prescription_button.clicked.connect(self.prescription_requested)
+        self.booking_button = QToolButton(self)
+        self.booking_button.setText("Boo&king")
+        self.booking_button.setToolTip("Book, move or cancel the pump's refill visit, or mark "
+                                       "it not attended")
+        self.booking_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.booking_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.booking_button.setMenu(QMenu(self.booking_button))
+        self.booking_button.menu().aboutToShow.connect(self._fill_booking_menu)
         self.print_button = QToolButton(self)
         self.print_button.setText("Prin&t")
         self.print_button.setToolTip("Print the refill worksheet, the wallet card, the "
-                                     "history or the admission hand-off, with a preview")
+                                     "history, the admission hand-off or the reminder letter, "
+                                     "with a preview")
         self.print_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.print_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.print_button.setMenu(QMenu(self.print_button))
         sheets: tuple[tuple[print_preview.PatientSheet, str], ...] = (
             ("worksheet", "Refill &worksheet (before the visit)…"), ("card", "Wallet &card…"),
-            ("history", "&History…"), ("handoff", "&Admission hand-off for a ward…"))
+            ("history", "&History…"), ("handoff", "&Admission hand-off for a ward…"),
+            ("reminder", "&Reminder letter of the booked visit…"))
         for kind, text in sheets:
             self.print_button.menu().addAction(text, partial(self.print_sheet, kind))
         self.flags_row = QHBoxLayout()
@@ -270,7 +282,8 @@ class PatientScreen(QWidget):
         top.addSpacing(10)
         top.addLayout(heading, 1)
         top.addLayout(self.flags_row)
-        for button in (self.refill_button, self.prescription_button, self.print_button):
+        for button in (self.refill_button, self.prescription_button, self.booking_button,
+                       self.print_button):
             top.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
         top.addWidget(self.events_button, 0, Qt.AlignmentFlag.AlignTop)
         top.addWidget(self.prescriber_button, 0, Qt.AlignmentFlag.AlignTop)
@@ -508,6 +521,10 @@ class PatientScreen(QWidget):
             ("due because", "Due because", _reason(forecast.refill_due_reason, constant), ""),
             ("empty", "Empty", presentation.datetime_text(forecast.empty_at, tz), ""),
         ]
+        visit = self.clinic.bookings.open_booking(pump.id)
+        fields.append(("visit booked", "Visit booked", "not booked" if visit is None
+                       else visit_text(visit) + (", booked too late" if visit.too_late else ""),
+                       "error" if visit is not None and visit.too_late else ""))
         self.forecast_fields.set_fields(fields)
 
     def _show_prescription(self, chart: PatientChart) -> None:
@@ -548,11 +565,34 @@ class PatientScreen(QWidget):
         except PumpMgrError:
             return key
 
+    def booking_actions(self) -> list[tuple[str, Callable[[], object]]]:
+        """The pump's booking actions (:func:`ui.dialogs.booking.booking_actions`)."""
+        pump, chart = self.pump(), self.chart
+        if pump is None or chart is None:
+            return []
+        due = None if chart.forecast is None else chart.forecast.refill_due
+        return booking.booking_actions(
+            self, self.clinic, pump.id, f"{chart.patient.display_name} ({chart.patient.mrn})",
+            due, lambda: self.show_patient(chart.patient.id))
+
+    def _fill_booking_menu(self) -> None:
+        menu = self.booking_button.menu()
+        menu.clear()
+        try:
+            actions = self.booking_actions()
+        except PumpMgrError as exc:
+            messages.show_error(self, exc, "reading the pump's booking")
+            return
+        for text, run in actions:
+            menu.addAction(text, run)
+
     def _update_buttons(self) -> None:
         pump = self.pump()
         self.refill_button.setEnabled(pump is not None and self.chart is not None
                                       and self.chart.prescription is not None)
         self.prescription_button.setEnabled(pump is not None)
+        self.booking_button.setEnabled(pump is not None and self.chart is not None
+                                       and self.chart.forecast is not None)
         self.print_button.setEnabled(self.chart is not None)
         prescriber = self.actor is not None and self.actor.role == "prescriber"
         self.prescriber_button.setVisible(prescriber and self.chart is not None)
