@@ -74,9 +74,16 @@ def reading_order(top: QWidget) -> list[QWidget]:
     def visit_layout(layout: QLayout) -> None:
         if isinstance(layout, QFormLayout):
             for row in range(layout.rowCount()):
+                # a spanning row's item is also answered for the label role: visit it once
+                items: list[QLayoutItem] = []
                 for role in (QFormLayout.ItemRole.LabelRole, QFormLayout.ItemRole.FieldRole,
                              QFormLayout.ItemRole.SpanningRole):
-                    visit_item(layout.itemAt(row, role))
+                    item = layout.itemAt(row, role)
+                    if item is not None and (item.widget() is None or all(
+                            item.widget() is not seen.widget() for seen in items)):
+                        items.append(item)
+                for item in items:
+                    visit_item(item)
         elif isinstance(layout, QGridLayout):
             cells = []
             for index in range(layout.count()):

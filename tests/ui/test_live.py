@@ -40,6 +40,7 @@ from pumpmgr.schedule import Schedule
 from pumpmgr.services import Actor, ClinicService
 from pumpmgr.services.inputs import (
     IngredientInput,
+    OrderGiven,
     PatientInput,
     PrescriptionInput,
     RefillInput,
@@ -75,7 +76,7 @@ class Ward:
                                         PrescriptionInput(
             ingredients=(IngredientInput("baclofen", Q_("2000 mcg/mL")),),
             schedule=Schedule.simple(Q_(dose)), effective_at=NOW - timedelta(minutes=60),
-            prescriber="Dr Brandt"))
+            prescriber="Dr Brandt", order=OrderGiven("written", NOW - timedelta(minutes=60))))
 
 
 @pytest.fixture

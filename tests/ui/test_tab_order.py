@@ -55,6 +55,7 @@ def test_a_warnings_reason_comes_before_the_buttons(window: MainWindow, qtbot: Q
     """The warning's reason box is read above Save: Tab reaches it before the buttons."""
     dialog = open_dialog(qtbot, window, "100004")
     qtbot.keyClicks(dialog.prescriber, "Dr Brandt")
+    dialog.order_edit.set_given_as("written")
     sign_second(qtbot, dialog)
     prescription.type_into(qtbot, dialog.schedule.daily_dose, "600 mcg/day")
     settle(qtbot, dialog)
