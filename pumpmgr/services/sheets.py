@@ -26,7 +26,6 @@ from pumpmgr.reports import (
     build_worksheet_batch,
 )
 from pumpmgr.services.clinic import ClinicService
-from pumpmgr.services.collector import collector_paused
 from pumpmgr.units import Quantity
 from pumpmgr.visit import VisitPlan, local_chart, local_due_rows, plan_for_refill, plan_visit
 
@@ -70,7 +69,6 @@ class SheetService:
         return plan_visit(chart, at or self._now(), settings=settings or self.clinic.settings(),
                           drugs=(catalog or self._catalog()).drugs, tz=self.clinic.tz)
 
-    @collector_paused
     def worksheet(self, mrn: str, *, completed_refill_id: int | None = None,
                   at: datetime | None = None) -> bytes:
         """The refill worksheet before the visit, or the completed record of a refill."""
@@ -92,26 +90,22 @@ class SheetService:
                                       generated_at=self._now(), catalog=catalog,
                                       audit_head=self.audit_head())
 
-    @collector_paused
     def history(self, mrn: str) -> bytes:
         chart = self.chart(mrn)
         return build_history(chart, self.clinic.settings(), generated_at=self._now(),
                              catalog=self._catalog(), audit_head=self.audit_head())
 
-    @collector_paused
     def card(self, mrn: str) -> bytes:
         chart = self.chart(mrn)
         return build_wallet_card(chart, self.clinic.settings(), generated_at=self._now(),
                                  catalog=self._catalog(), audit_head=self.audit_head())
 
-    @collector_paused
     def handoff(self, mrn: str) -> bytes:
         """The admission hand-off sheet: what a ward must know of the patient's pump."""
         chart = self.chart(mrn)
         return build_handoff(chart, self.clinic.settings(), generated_at=self._now(),
                              catalog=self._catalog(), audit_head=self.audit_head())
 
-    @collector_paused
     def compounding(self, mrn: str, *, stocks: Mapping[str, Quantity] | None = None,
                     extra_volume: Quantity | None = None) -> bytes:
         chart = self.chart(mrn)
@@ -121,7 +115,6 @@ class SheetService:
             stocks=stocks, extra_volume=extra_volume, generated_at=self._now(),
             catalog=catalog, audit_head=self.audit_head())
 
-    @collector_paused
     def due(self, start: date, end: date) -> bytes:
         if end < start:
             raise InputError("--to: the period ends before it starts", code=Code.TIME_ORDER,
@@ -130,7 +123,6 @@ class SheetService:
         return build_due_list(rows, self.clinic.settings(), start=start, end=end,
                               generated_at=self._now(), audit_head=self.audit_head())
 
-    @collector_paused
     def day(self, day: date, progress: Progress | None = None) -> bytes:
         """The worksheets of every patient due on or before ``day``, as one file."""
         rows = [r for r in self.clinic.due_list(today=day) if r.refill_due <= day]
