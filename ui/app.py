@@ -451,6 +451,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code if startup.status is None else startup.status
     finally:
         app.setQuitOnLastWindowClosed(True)
+        if startup.task is not None and not startup.task.finished:
+            try:  # quit while loading: the database (a migration, maybe) is let finish
+                startup.task.wait()
+            except Exception as exc:  # the user has quit: logged (its kind only), not shown
+                log.warning("loading behind the sign-in failed after quitting: %s",
+                            type(exc).__name__)
         if startup.window is not None:  # built; closed already unless never shown
             startup.window.idle.stop()
             startup.window.deleteLater()

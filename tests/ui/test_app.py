@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import io
 import sys
+import threading
 import time
 from collections.abc import Callable
 from datetime import date
@@ -121,6 +122,33 @@ def test_signed_in_shows_the_window(qtbot: QtBot, sample_path: Path,
     assert app.main(["--db", str(sample_path)]) == 0
     assert shown and shown[0].dashboard.model.rowCount() == 6
     assert _shown(SignInDialog) is None
+
+
+def test_quitting_while_the_clinic_loads_lets_the_loading_finish(
+        qtbot: QtBot, sample_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Quit at the sign-in while the database is still opening (a migration, maybe): the
+    program ends with 0 once the opening has finished, and lets the database go."""
+    opening, release = threading.Event(), threading.Event()
+    opened: list[Any] = []
+    really_open = app.Source.open
+
+    def slow_open(source: app.Source) -> Any:
+        opening.set()
+        assert release.wait(20)
+        opened.append(really_open(source))
+        return opened[-1]
+
+    def quit_() -> None:
+        QTimer.singleShot(100, release.set)
+        _shown(SignInDialog).reject()
+
+    monkeypatch.setattr(app.Source, "open", slow_open)
+    _in_the_event_loop((opening.is_set, quit_))
+    disposed: list[object] = []
+    monkeypatch.setattr("pumpmgr.db.engine.Database.dispose",
+                        lambda self: disposed.append(self))
+    assert app.main(["--db", str(sample_path)]) == 0
+    assert len(opened) == 1 and disposed == opened
 
 
 def _fast_clinic(database: object) -> ClinicService:

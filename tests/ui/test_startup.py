@@ -176,3 +176,30 @@ def test_quitting_the_first_run_ends_the_program(
     startup = _start(startups, tmp_path / "new.db")
     qtbot.waitUntil(lambda: startup.status is not None, timeout=WAIT_MS)
     assert startup.status == 0 and startup.actor is None
+
+
+def test_rows_read_long_before_the_sign_in_are_read_again(
+        qtbot: QtBot, sample_path: Path, startups: list[app.Startup],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sign-in long after the loading (the window left at its sign-in): the due list is
+    read again when the window opens, not shown as it was then."""
+    reads: list[str] = []
+
+    def clinic_of(database: Any) -> ClinicService:
+        clinic = clinic_on(database)
+        due_list = clinic.due_list
+
+        def counted(**kwargs: Any) -> Any:
+            reads.append(threading.current_thread().name)
+            return due_list(**kwargs)
+
+        clinic.due_list = counted  # type: ignore[method-assign]
+        return clinic
+
+    monkeypatch.setattr(app, "READ_AGAIN_AFTER_S", -1.0)
+    startup = _start(startups, sample_path, clinic_of)
+    with qtbot.waitSignal(startup.ready, timeout=WAIT_MS):
+        pass
+    _type(startup, "nina", PASSWORD)
+    assert reads == ["pumpmgr-start-up", threading.main_thread().name]
+    assert startup.window is not None and startup.window.dashboard.model.rowCount() == 6

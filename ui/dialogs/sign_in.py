@@ -175,13 +175,6 @@ class SignInDialog(QDialog):
         self.form.setEnabled(False)
         self.form.say(f"Signed in as {actor.full_name}: opening the due list…", error=False)
 
-    @classmethod
-    def ask(cls, clinic: ClinicService, parent: QWidget | None = None, *, hint: str = "",
-            username: str = "") -> Actor | None:
-        dialog = cls(clinic, parent, hint=hint, username=username)
-        dialog.exec()
-        return dialog.actor
-
 
 class FirstAdministratorDialog(QDialog):
     """First start, no account yet: create the clinic's administrator (who is then signed in)."""
