@@ -177,6 +177,10 @@ def demo_clinic(root: Path | None = None, today: date | None = None) -> Source:
     return source
 
 
+def _cannot_open(exc: PumpMgrError) -> None:
+    messages.error(None, "pumpmgr", f"pumpmgr cannot open the clinic database:\n\n{exc.message}")
+
+
 def first_run(clinic: ClinicService) -> Actor | None:
     """A clinic without accounts yet: its first start's screens, which create the
     administrator (then signed in); None when the user quits."""
@@ -310,8 +314,7 @@ class Startup(QObject):
         if self.status is not None:
             return
         if self.clinic is None and isinstance(exc, PumpMgrError):
-            messages.error(None, "pumpmgr", f"pumpmgr cannot open the clinic database:\n\n"
-                                            f"{exc.message}")
+            _cannot_open(exc)
         else:
             messages.show_error(None, exc, "opening the clinic database")
         self.finish(1)
@@ -335,7 +338,8 @@ class Startup(QObject):
         self.started.emit(window)
 
     def finish(self, status: int) -> None:
-        """End the program with ``status`` (the loading, if still running, is left behind)."""
+        """End the program with ``status`` (:func:`main` lets a loading still running
+        finish)."""
         if self.status is not None:
             return
         self.status = status
@@ -411,8 +415,7 @@ def _self_test(app: QApplication, source: Source) -> int:
     try:
         database = source.open()
     except PumpMgrError as exc:
-        messages.error(None, "pumpmgr", f"pumpmgr cannot open the clinic database:\n\n"
-                                        f"{exc.message}")
+        _cannot_open(exc)
         return 1
     try:
         return self_test(app, make_clinic(database), sys.stdin)
@@ -438,8 +441,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         source = demo_clinic() if args.demo else Source(args.db)
     except PumpMgrError as exc:
-        messages.error(None, "pumpmgr", f"pumpmgr cannot open the clinic database:\n\n"
-                                        f"{exc.message}")
+        _cannot_open(exc)
         return 1
     if args.self_test:
         return _self_test(app, source)
