@@ -191,12 +191,13 @@ def report(out: TextIO, built: Built, work: Path, patients: int, args: argparse.
         from PySide6.QtWidgets import QApplication
 
         import ui.app as program
+        from ui.main_window import MainWindow
 
         qt = QApplication.instance() or QApplication(["pumpmgr-bench"])
         assert isinstance(qt, QApplication)
         program.setup_application(qt)
         nurse = next(u for u in figures.p.demo.DEMO_USERS if u.role == "nurse")
-        window = program.MainWindow(clinic, clinic.sign_in(nurse.username, nurse.password))
+        window = MainWindow(clinic, clinic.sign_in(nurse.username, nurse.password))
         window.show()
         try:
             emit(figures.patient_figure(window, work, repeats))

@@ -7,7 +7,6 @@ Imports no Qt until the window is wanted, so ``pumpmgr calc ...`` starts as fast
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
 from collections.abc import Sequence
@@ -36,9 +35,6 @@ def window(argv: Sequence[str] | None = None) -> NoReturn:
     for name in ("stdout", "stderr"):
         if getattr(sys, name) is None:
             setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115
-    # held off for the window's imports (ui.app.collector_after_imports): their
-    # collector passes find nothing to free and cost a tenth of the start
-    gc.disable()
     from ui.app import main
 
     sys.exit(main(args))

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeGuard, TypeVar
 
 import shiboken6
@@ -61,7 +62,7 @@ from ui.window_size import within_screen
 
 if TYPE_CHECKING:  # imported on first use: the wizard and printing bring in reportlab, the
     # other screens and the prescription are not needed to show the due list
-    from pumpmgr.records import PatientChart
+    from pumpmgr.records import DueRow, PatientChart
     from pumpmgr.services.context import Change, ChangeFeed
     from ui.dialogs import print_preview
     from ui.dialogs.prescription import PrescriptionDialog
@@ -94,12 +95,15 @@ def _is_prescription(widget: object) -> TypeGuard[PrescriptionDialog]:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, clinic: ClinicService, actor: Actor, parent: QWidget | None = None,
+    def __init__(self, clinic: ClinicService, actor: Actor | None,
+                 parent: QWidget | None = None, *, due_rows: Sequence[DueRow] | None = None,
                  ) -> None:
+        """Signed in as ``actor``; or, ``actor`` None, built hidden behind the sign-in with
+        the ``due_rows`` read meanwhile, and :meth:`start` once the user has signed in."""
         super().__init__(parent)
         self.clinic = clinic
-        self.actor: Actor | None = actor
-        self._last_actor: Actor = actor
+        self.actor: Actor | None = None
+        self._last_actor: Actor  # set at the first sign-in (start)
         self._resume_patient: int | None = None
         self.setWindowTitle("pumpmgr")
         self.setWindowIcon(icons.app_icon())
@@ -141,7 +145,6 @@ class MainWindow(QMainWindow):
         if app is not None:
             app.installEventFilter(self.idle)
         self.idle.set_minutes(clinic.settings().auto_lock_minutes)
-        self.idle.start()
         self.idle_notice = IdleNotice(self.idle, self)
         self.statusBar().insertPermanentWidget(0, self.idle_notice, 1)
 
@@ -151,9 +154,23 @@ class MainWindow(QMainWindow):
         self.live.start()
 
         self._fit_to_screen()
+        #: The due list was given with the window (read behind the sign-in), not read at start.
+        self._rows_given = due_rows is not None
+        if due_rows is not None:
+            self.dashboard.refresh(due_rows)
+        if actor is not None:
+            self.start(actor)
+
+    def start(self, actor: Actor) -> None:
+        """The session's first sign-in: the user's own looks, the idle lock, the due list (as
+        given with the window, else read now)."""
         self._signed_in(actor)
+        self.idle.start()
         if actor.role == "prescriber":  # a prescriber's first screen (domain-rules §7)
             self.show_orders()
+        elif self._rows_given:
+            self.stack.setCurrentWidget(self.dashboard)
+            self.dashboard.table.setFocus()
         else:
             self.show_dashboard()
 

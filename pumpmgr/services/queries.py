@@ -25,7 +25,6 @@ from pumpmgr.records import (
     RefillRecord,
 )
 from pumpmgr.services import mapping, maxima
-from pumpmgr.services.collector import collector_paused
 from pumpmgr.services.context import ClinicContext, _current_catheter_of
 from pumpmgr.services.orders import OrderService
 from pumpmgr.units import Q_, Kind
@@ -133,7 +132,6 @@ class QueryService:
                                                               patient.id).values()),
             )
 
-    @collector_paused  # 5,000 rows the window keeps: nothing to collect while they are made
     def due_list(self, *, within_days: int | None = None, today: date | None = None,
                  ) -> list[DueRow]:
         """Active pumps by refill-due date, earliest first: one indexed query on the stored

@@ -28,7 +28,6 @@ from pumpmgr.reports import (
 )
 from pumpmgr.services.bookings import calendar_of
 from pumpmgr.services.clinic import ClinicService
-from pumpmgr.services.collector import collector_paused
 from pumpmgr.units import Quantity
 from pumpmgr.visit import VisitPlan, local_chart, local_due_rows, plan_for_refill, plan_visit
 
@@ -76,7 +75,6 @@ class SheetService:
         return plan_visit(chart, at or self._now(), settings=settings or self.clinic.settings(),
                           drugs=(catalog or self._catalog()).drugs, tz=self.clinic.tz)
 
-    @collector_paused
     def worksheet(self, mrn: str, *, completed_refill_id: int | None = None,
                   at: datetime | None = None) -> bytes:
         """The refill worksheet before the visit, or the completed record of a refill."""
@@ -98,19 +96,16 @@ class SheetService:
                                       generated_at=self._now(), catalog=catalog,
                                       audit_head=self.audit_head())
 
-    @collector_paused
     def history(self, mrn: str) -> bytes:
         chart = self.chart(mrn)
         return build_history(chart, self.clinic.settings(), generated_at=self._now(),
                              catalog=self._catalog(), audit_head=self.audit_head())
 
-    @collector_paused
     def card(self, mrn: str) -> bytes:
         chart = self.chart(mrn)
         return build_wallet_card(chart, self.clinic.settings(), generated_at=self._now(),
                                  catalog=self._catalog(), audit_head=self.audit_head())
 
-    @collector_paused
     def reminder(self, mrn: str) -> bytes:
         """The patient's reminder letter of the pump's booked refill visit."""
         chart = self.chart(mrn)
@@ -124,14 +119,12 @@ class SheetService:
                                      generated_at=self._now(), catalog=self._catalog(),
                                      audit_head=self.audit_head())
 
-    @collector_paused
     def handoff(self, mrn: str) -> bytes:
         """The admission hand-off sheet: what a ward must know of the patient's pump."""
         chart = self.chart(mrn)
         return build_handoff(chart, self.clinic.settings(), generated_at=self._now(),
                              catalog=self._catalog(), audit_head=self.audit_head())
 
-    @collector_paused
     def compounding(self, mrn: str, *, stocks: Mapping[str, Quantity] | None = None,
                     extra_volume: Quantity | None = None) -> bytes:
         chart = self.chart(mrn)
@@ -141,7 +134,6 @@ class SheetService:
             stocks=stocks, extra_volume=extra_volume, generated_at=self._now(),
             catalog=catalog, audit_head=self.audit_head())
 
-    @collector_paused
     def due(self, start: date, end: date) -> bytes:
         if end < start:
             raise InputError("--to: the period ends before it starts", code=Code.TIME_ORDER,
@@ -155,7 +147,6 @@ class SheetService:
         are printed for unless another is chosen."""
         return calendar_of(self.clinic.settings()).next_open(self.clinic.today())
 
-    @collector_paused
     def day(self, day: date, progress: Progress | None = None) -> bytes:
         """The worksheets of the visits booked on ``day``, in booked time order, each planned
         for its booked moment (the expected residual then, not at the print time), and a last

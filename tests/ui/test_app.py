@@ -4,16 +4,20 @@ named, a cancelled sign-in quits cleanly, and ui keeps away from pumpmgr.db."""
 from __future__ import annotations
 
 import ast
-import gc
 import io
 import sys
+import threading
+import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from dialog_recorder import Dialogs
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 from sample_clinic import PASSWORD
 
@@ -21,6 +25,7 @@ import pumpmgr.services
 from pumpmgr import __version__
 from pumpmgr.services import ClinicService
 from ui import app
+from ui.dialogs.sign_in import SignInDialog
 from ui.main_window import MainWindow
 
 UI = Path(app.__file__).resolve().parent
@@ -55,42 +60,95 @@ def test_demo_is_built_once_a_day(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     stale = tmp_path / "demo" / "demo-clinic-2025-10-19.db"
     stale.parent.mkdir()
     stale.write_bytes(b"")
-    opened = app.open_demo_database(tmp_path, date(2025, 10, 20))
-    opened.database.dispose()
-    assert (opened.hint, opened.username) == ("hint", "nurse1") and len(built) == 1
-    assert not stale.exists()
-    app.open_demo_database(tmp_path, date(2025, 10, 20)).database.dispose()
+    source = app.demo_clinic(tmp_path, date(2025, 10, 20))
+    assert (source.hint, source.username, source.daily_backup) == ("hint", "nurse1", False)
+    assert len(built) == 1 and not stale.exists()
+    app.demo_clinic(tmp_path, date(2025, 10, 20))
     assert len(built) == 1  # today's demo is reused
 
 
-def test_cancelled_sign_in_quits(qtbot: QtBot, sample_path: Path,
-                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(app, "sign_in", lambda clinic, hint="", username="": None)
+def _in_the_event_loop(*steps: tuple[Callable[[], object], Callable[[], object]]) -> QTimer:
+    """Each (condition, action) in turn, once its condition holds, from inside
+    ``QApplication.exec``; the loop is ended with 99 after 20 s whatever happens."""
+    pending = list(steps)
+    started = time.monotonic()
+    timer = QTimer()
+
+    def tick() -> None:
+        if time.monotonic() - started > 20:
+            timer.stop()
+            QApplication.exit(99)
+        elif pending and pending[0][0]():
+            pending.pop(0)[1]()
+        if not pending:
+            timer.stop()
+
+    timer.timeout.connect(tick)
+    timer.start(10)
+    return timer
+
+
+def _shown(kind: type[QWidget]) -> Any:
+    return next((w for w in QApplication.topLevelWidgets()
+                 if isinstance(w, kind) and w.isVisible()), None)
+
+
+def test_cancelled_sign_in_quits(qtbot: QtBot, sample_path: Path) -> None:
+    steps = _in_the_event_loop((lambda: _shown(SignInDialog), lambda: _shown(
+        SignInDialog).reject()))
     assert app.main(["--db", str(sample_path)]) == 0
+    assert not steps.isActive()
 
 
 def test_signed_in_shows_the_window(qtbot: QtBot, sample_path: Path,
                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sign-in window first; signed in, the main window with the due list read behind
+    it; closing it ends the program with 0."""
     shown: list[MainWindow] = []
 
-    def sign_in(clinic: ClinicService, hint: str = "", username: str = "") -> object:
-        return clinic.sign_in("nina", "correct horse battery")
+    def sign_in() -> None:
+        form = _shown(SignInDialog).form
+        form.username.setText("nina")
+        form.password.setText(PASSWORD)
+        form.submit.click()
 
-    before = set(QApplication.topLevelWidgets())
+    def close() -> None:
+        shown.append(_shown(MainWindow))
+        shown[0].close()
 
-    def exec_(self: QApplication) -> int:
-        window = next(w for w in QApplication.topLevelWidgets()
-                      if isinstance(w, MainWindow) and w not in before)
-        shown.append(window)
-        window.close()
-        return 0
-
-    monkeypatch.setattr(app, "sign_in", sign_in)
-    monkeypatch.setattr(app, "ClinicService", _fast_clinic)
-    monkeypatch.setattr(QApplication, "exec", exec_)
+    monkeypatch.setattr(app, "make_clinic", _fast_clinic)
+    _in_the_event_loop((lambda: _shown(SignInDialog), sign_in),
+                       (lambda: _shown(MainWindow), close))
     assert app.main(["--db", str(sample_path)]) == 0
     assert shown and shown[0].dashboard.model.rowCount() == 6
-    shown[0].deleteLater()
+    assert _shown(SignInDialog) is None
+
+
+def test_quitting_while_the_clinic_loads_lets_the_loading_finish(
+        qtbot: QtBot, sample_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Quit at the sign-in while the database is still opening (a migration, maybe): the
+    program ends with 0 once the opening has finished, and lets the database go."""
+    opening, release = threading.Event(), threading.Event()
+    opened: list[Any] = []
+    really_open = app.Source.open
+
+    def slow_open(source: app.Source) -> Any:
+        opening.set()
+        assert release.wait(20)
+        opened.append(really_open(source))
+        return opened[-1]
+
+    def quit_() -> None:
+        QTimer.singleShot(100, release.set)
+        _shown(SignInDialog).reject()
+
+    monkeypatch.setattr(app.Source, "open", slow_open)
+    _in_the_event_loop((opening.is_set, quit_))
+    disposed: list[object] = []
+    monkeypatch.setattr("pumpmgr.db.engine.Database.dispose",
+                        lambda self: disposed.append(self))
+    assert app.main(["--db", str(sample_path)]) == 0
+    assert len(opened) == 1 and disposed == opened
 
 
 def _fast_clinic(database: object) -> ClinicService:
@@ -131,16 +189,18 @@ def test_the_due_list_is_shown_without_printing_or_migration_code(sample_path: P
 import os, sys
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 sys.path.insert(0, {str(tests)!r})
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 from ui import app
+from ui.main_window import MainWindow
 from pumpmgr.db.engine import open_database
 from sample_clinic import PASSWORD, clinic_on
 qt = QApplication(["pumpmgr"])
 app.setup_application(qt)
 database = open_database({str(sample_path)!r}, daily_backup_keep=None)
 clinic = clinic_on(database)
-window = app.MainWindow(clinic, clinic.sign_in("nina", PASSWORD))
+window = MainWindow(clinic, clinic.sign_in("nina", PASSWORD))
 window.show()
 qt.processEvents()
 print(window.dashboard.model.rowCount())
@@ -158,20 +218,16 @@ database.dispose()
     assert done.stdout.splitlines() == ["6", ""]
 
 
-def test_the_collector_is_on_again_after_the_imports_with_them_frozen() -> None:
-    """The launcher holds the collector off for the window's imports; the program freezes what
-    they made and turns it on again before anything else (a demo build makes garbage cycles)."""
-    frozen = gc.get_freeze_count()
-    gc.disable()
-    try:
-        app.collector_after_imports()
-        assert gc.isenabled() and gc.get_freeze_count() > frozen
-        before = gc.get_freeze_count()
-        app.collector_after_imports()  # already on: nothing to do
-        assert gc.get_freeze_count() == before
-    finally:
-        gc.enable()
-        gc.unfreeze()
+def test_the_sign_in_window_needs_neither_the_database_nor_the_units() -> None:
+    """What the program imports before its sign-in window is painted: Qt and the sign-in's
+    own modules; SQLAlchemy, pint, argon2 and reportlab are imported behind it."""
+    import subprocess
+
+    script = ("import sys, ui.app; print(' '.join(sorted({n.split('.')[0] for n in "
+              "sys.modules} & {'sqlalchemy', 'pint', 'argon2', 'reportlab', 'alembic'})))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True, cwd=UI.parent)
+    assert done.stdout.strip() == ""
 
 
 def test_the_about_box_names_the_version(window: MainWindow, dialogs: Dialogs) -> None:

@@ -15,14 +15,13 @@ from database_targets import create_schema, drop_schema, postgres_schema_url
 from dialog_recorder import Dialogs
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
-from sample_clinic import PASSWORD
+from sample_clinic import PASSWORD, clinic_on
 
 from pumpmgr import workstation
 from pumpmgr.services import ClinicService
 from pumpmgr.services.library_edits import unconfirmed
 from pumpmgr.units import Q_
 from ui import app
-from ui.dialogs.sign_in import SignInDialog
 from ui.wizards.first_run import CONFIRM_REASON, FirstRunWizard
 
 
@@ -156,12 +155,11 @@ def test_the_records_in_another_file_are_remembered(qtbot: QtBot, empty_clinic: 
 
 
 def test_a_workstation_joining_a_clinic_signs_in(
-        qtbot: QtBot, empty_clinic: ClinicService, sample_path: Path, choice_file: Path,
+        qtbot: QtBot, tmp_path: Path, sample_path: Path, choice_file: Path,
         dialogs: Dialogs, monkeypatch: pytest.MonkeyPatch) -> None:
-    asked: list[str] = []
-    monkeypatch.setattr(SignInDialog, "ask", classmethod(
-        lambda cls, c, parent=None, hint="", username="": asked.append(
-            c.settings().clinic_name)))
+    """The first run finds the clinic's records in another file: the start-up then asks for
+    a sign-in to that clinic, and its due list is read again after it (not the empty one
+    read before the clinic was found)."""
 
     def first_run(cls: type[FirstRunWizard], clinic: ClinicService,
                   parent: object = None) -> None:
@@ -171,10 +169,32 @@ def test_a_workstation_joining_a_clinic_signs_in(
         assert wizard.result() == FirstRunWizard.DialogCode.Accepted and wizard.actor is None
 
     monkeypatch.setattr(FirstRunWizard, "ask", classmethod(first_run))
-    assert app.sign_in(empty_clinic) is None  # the recorded sign-in returns nobody
-    assert empty_clinic.has_users() and asked == [empty_clinic.settings().clinic_name]
-    assert workstation.chosen_database() == str(sample_path)
-    assert "already holds" in dialogs.texts("info")[0]
+    startup = app.Startup(app.Source(tmp_path / "new.db", daily_backup=False), clinic_on)
+    try:
+        startup.begin()
+        qtbot.waitUntil(lambda: startup.dialog.isVisible() and startup.clinic is not None
+                        and startup.clinic.has_users(), timeout=20_000)
+        assert startup.dialog.title.text() == startup.clinic.settings().clinic_name
+        form = startup.dialog.form
+        form.username.setText("nina")
+        form.password.setText(PASSWORD)
+        with qtbot.waitSignal(startup.started, timeout=20_000) as started:
+            form.submit.click()
+        window = started.args[0]
+        assert window.dashboard.model.rowCount() > 0  # the joined clinic's due list
+        assert workstation.chosen_database() == str(sample_path)
+        assert "already holds" in dialogs.texts("info")[0]
+    finally:
+        startup.finish(0)
+        if startup.task is not None and not startup.task.finished:
+            startup.task.wait()
+        if startup.window is not None:
+            startup.window.idle.stop()
+            startup.window.deleteLater()
+        if startup.clinic is not None:
+            startup.clinic.database.dispose()
+        if startup.database is not None:
+            startup.database.dispose()
 
 
 @pytest.fixture

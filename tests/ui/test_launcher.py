@@ -16,27 +16,21 @@ def test_window_or_command_line(argv: list[str], window: bool) -> None:
     assert wants_window(argv) is window
 
 
-def test_the_window_starts_with_the_collector_held_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Held off before the window's imports (ui.app turns it on after the first paint)."""
-    import gc
-
+def test_the_console_script_opens_the_window_for_its_options(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     import ui.app
 
-    seen: list[bool] = []
-    monkeypatch.setattr(ui.app, "main", lambda args: seen.append(gc.isenabled()) or 0)
-    try:
-        with pytest.raises(SystemExit) as ended:
-            console(["--demo"])
-    finally:
-        gc.enable()
-    assert ended.value.code == 0 and seen == [False]
+    seen: list[list[str]] = []
+    monkeypatch.setattr(ui.app, "main", lambda args: seen.append(args) or 0)
+    with pytest.raises(SystemExit) as ended:
+        console(["--demo"])
+    assert ended.value.code == 0 and seen == [["--demo"]]
 
 
 def test_the_gui_script_opens_the_window_whatever_it_is_given(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """``pumpmgr-window``: the window even with a command's words, and a stdout to write to
     where Windows gives a GUI script none (so --help and --version cannot fail)."""
-    import gc
     import sys
 
     import ui.app
@@ -45,11 +39,8 @@ def test_the_gui_script_opens_the_window_whatever_it_is_given(
     seen: list[list[str]] = []
     monkeypatch.setattr(ui.app, "main", lambda args: seen.append(args) or 0)
     monkeypatch.setattr(sys, "stdout", None)
-    try:
-        with pytest.raises(SystemExit) as ended:
-            window(["due"])
-    finally:
-        gc.enable()
+    with pytest.raises(SystemExit) as ended:
+        window(["due"])
     assert ended.value.code == 0 and seen == [["due"]]
     assert sys.stdout is not None and sys.stdout.write("nowhere") == 7
     sys.stdout.close()

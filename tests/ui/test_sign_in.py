@@ -1,17 +1,14 @@
-"""Signing in (good and bad password), the first start's administrator, and how ``ui.app``
-chooses between them."""
+"""Signing in (good and bad password, before the clinic is open), the first start's
+administrator (which ``ui.app`` offers: tests/ui/test_startup.py)."""
 
 from __future__ import annotations
 
-import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 from sample_clinic import PASSWORD
 
 from pumpmgr.services import ClinicService
-from ui import app
-from ui.dialogs.sign_in import FirstAdministratorDialog, SignInDialog
-from ui.wizards.first_run import FirstRunWizard
+from ui.dialogs.sign_in import OPENING, SignInDialog
 
 
 def test_good_password_signs_in(qtbot: QtBot, clinic: ClinicService) -> None:
@@ -45,36 +42,23 @@ def test_empty_fields_ask_for_both(qtbot: QtBot, clinic: ClinicService) -> None:
     assert dialog.form.message.text() == "Enter your user name and password."
 
 
-def test_first_start_creates_the_administrator(qtbot: QtBot, empty_clinic: ClinicService,
-                                               ) -> None:
-    dialog = FirstAdministratorDialog(empty_clinic)
+def test_a_sign_in_asked_for_before_the_clinic_is_open_is_checked_when_it_is(
+        qtbot: QtBot, clinic: ClinicService) -> None:
+    """The start-up's sign-in window is up before the database is open: Sign in waits (and
+    says so), and is checked as soon as the clinic is given."""
+    dialog = SignInDialog(None, username="nina", stay_open=True)
     qtbot.addWidget(dialog)
-    qtbot.keyClicks(dialog.full_name, "Ada Admin")
-    qtbot.keyClicks(dialog.username, "ada")
-    qtbot.keyClicks(dialog.password, "short")
-    qtbot.keyClicks(dialog.repeat, "short")
-    qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
-    assert dialog.actor is None
-    assert "at least 8 characters" in dialog.message.text()
-    assert not empty_clinic.has_users()
-    dialog.password.setText(PASSWORD)
-    dialog.repeat.setText(PASSWORD + "x")
-    qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
-    assert dialog.message.text().startswith("The two passwords differ")
-    dialog.repeat.setText(PASSWORD)
-    qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
-    assert dialog.actor is not None and dialog.actor.role == "administrator"
-    assert empty_clinic.sign_in("ada", PASSWORD).full_name == "Ada Admin"
-
-
-def test_app_offers_the_administrator_only_on_a_clinic_without_accounts(
-        monkeypatch: pytest.MonkeyPatch, clinic: ClinicService, empty_clinic: ClinicService,
-) -> None:
-    asked: list[str] = []
-    monkeypatch.setattr(FirstRunWizard, "ask",
-                        classmethod(lambda cls, c, parent=None: asked.append("first run")))
-    monkeypatch.setattr(SignInDialog, "ask", classmethod(
-        lambda cls, c, parent=None, hint="", username="": asked.append(f"sign in {hint}")))
-    app.sign_in(empty_clinic)
-    app.sign_in(clinic, "demo")
-    assert asked == ["first run", "sign in demo"]
+    dialog.show()
+    assert dialog.title.text() == "pumpmgr"
+    qtbot.keyClicks(dialog.form.password, PASSWORD)
+    qtbot.keyClick(dialog.form.password, Qt.Key.Key_Return)
+    assert dialog.actor is None and dialog.form.waiting
+    assert dialog.form.message.text() == OPENING
+    assert dialog.form.message.property("role") == "muted"  # news, not an error
+    with qtbot.waitSignal(dialog.form.signed_in):
+        dialog.set_clinic(clinic, "Pump clinic")
+    assert dialog.actor is not None and dialog.actor.username == "nina"
+    assert dialog.title.text() == "Pump clinic"
+    assert dialog.isVisible() and not dialog.form.isEnabled()  # up until the window is ready
+    assert dialog.form.message.text() == (
+        f"Signed in as {dialog.actor.full_name}: opening the due list…")

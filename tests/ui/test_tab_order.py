@@ -26,7 +26,7 @@ from test_refill_wizard import (
 from pumpmgr.services import ClinicService
 from ui.dialogs import events, print_preview
 from ui.dialogs.prescription import PrescriptionDialog
-from ui.dialogs.sign_in import FirstAdministratorDialog, SignInDialog
+from ui.dialogs.sign_in import SignInDialog
 from ui.main_window import MainWindow
 from ui.wizards.refill import RefillWizard
 
@@ -119,9 +119,8 @@ def through_volume_and_program_checked(qtbot: QtBot, wizard: RefillWizard,
     check()
 
 
-def test_the_sign_in_and_first_administrator_dialogs(clinic: ClinicService, empty_clinic:
-                                                     ClinicService, qtbot: QtBot) -> None:
-    for dialog in (SignInDialog(clinic), FirstAdministratorDialog(empty_clinic)):
+def test_the_sign_in_dialog(clinic: ClinicService, qtbot: QtBot) -> None:
+    for dialog in (SignInDialog(clinic),):
         qtbot.addWidget(dialog)
         dialog.show()
         qtbot.waitExposed(dialog)

@@ -11,8 +11,8 @@ PySide6-Essentials). Printing draws each page at the printer's resolution (up to
 that cannot be drawn leaves Save as PDF on and Print off, and says so.
 
 The patient view, the dashboard and the refill wizard print through :func:`print_patient_sheet`,
-:func:`print_due_list` and :func:`print_day` (the day's worksheets are built on a worker thread
-of the global pool; the result comes back by signal). Tests replace :func:`preview`,
+:func:`print_due_list` and :func:`print_day` (the day's worksheets are built on a worker thread,
+:mod:`ui.background`; the result comes back by signal). Tests replace :func:`preview`,
 :func:`choose_printer`, :func:`ask_period` and :func:`ask_day` (called through the module) so
 no modal window blocks them.
 """
@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Literal
 
 import pypdfium2
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
-from PySide6.QtGui import QGuiApplication, QImage, QPainter, QPixmap
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QImage, QPainter, QPixmap
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
     QDialog,
@@ -51,6 +51,7 @@ from pumpmgr.services import ClinicService
 from pumpmgr.services.bookings import calendar_of
 from pumpmgr.services.sheets import SheetService
 from ui import messages
+from ui.background import Background, Report, run_in_background
 from ui.widgets.date_edit import DateEdit
 
 log = logging.getLogger(__name__)
@@ -304,37 +305,17 @@ def preview(parent: QWidget | None, title: str, pdf: bytes, filename: str) -> No
 # ------------------------------------------------------------------ long jobs
 
 
-class _Signals(QObject):
-    progress = Signal(int, int)
-    done = Signal(bytes)
-    failed = Signal(object)
-
-
 class Cancelled(Exception):
     """The user cancelled a sheet job."""
-
-
-class _Runnable(QRunnable):
-    def __init__(self, job: SheetJob) -> None:
-        super().__init__()
-        self.job = job
-
-    def run(self) -> None:
-        signals = self.job.signals
-        try:
-            result = self.job.work(self.job.report)
-        except BaseException as exc:  # delivered to the window by signal
-            signals.failed.emit(exc)
-            return
-        signals.done.emit(result)
 
 
 class SheetJob(QObject):
     """Build a sheet on a worker thread with a progress dialog; the window stays responsive.
 
-    ``work(progress)`` runs on a thread of the global pool and calls ``progress(done, total)``;
-    :attr:`done` delivers the PDF bytes, :attr:`failed` the error (:class:`Cancelled` when the
-    user pressed Cancel), both on the window's thread. Widgets are never touched off it.
+    ``work(progress)`` runs on a worker thread (:class:`ui.background.Background`) and calls
+    ``progress(done, total)``; :attr:`done` delivers the PDF bytes, :attr:`failed` the error
+    (:class:`Cancelled` when the user pressed Cancel), both on the window's thread. Widgets are
+    never touched off it.
     """
 
     progress = Signal(int, int)
@@ -348,10 +329,11 @@ class SheetJob(QObject):
         self.cancelled = False
         #: Every (done, total) reported, in order.
         self.reported: list[tuple[int, int]] = []
-        self.signals = _Signals()
-        self.signals.progress.connect(self._progress)
-        self.signals.done.connect(self._done)
-        self.signals.failed.connect(self._failed)
+        self.task = Background(lambda report: self.work(
+            lambda done, total: self._report(report, done, total)), "pumpmgr-sheets", self)
+        self.task.reported.connect(lambda pair: self._progress(*pair))
+        self.task.done.connect(self._done)
+        self.task.failed.connect(self._failed)
         self.dialog = QProgressDialog(label, "Cancel", 0, 0, parent)
         self.dialog.setWindowTitle("pumpmgr")
         self.dialog.setWindowModality(Qt.WindowModality.WindowModal)
@@ -362,13 +344,13 @@ class SheetJob(QObject):
 
     def start(self) -> None:
         self.dialog.show()
-        QThreadPool.globalInstance().start(_Runnable(self))
+        self.task.start()
 
-    def report(self, done: int, total: int) -> None:
+    def _report(self, report: Report, done: int, total: int) -> None:
         """Called by the work on the worker thread."""
         if self.cancelled:
             raise Cancelled()
-        self.signals.progress.emit(done, total)
+        report((done, total))
 
     def cancel(self) -> None:
         self.cancelled = True
@@ -420,15 +402,13 @@ _PATIENT_SHEETS: dict[str, tuple[str, str]] = {
 
 
 def _build(parent: QWidget | None, doing: str, build: Callable[[], bytes]) -> bytes | None:
-    QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+    """The sheet built off the GUI thread (the window keeps painting), or None with the
+    failure shown."""
     try:
-        pdf = build()
+        return run_in_background(parent, f"{doing[:1].upper()}{doing[1:]}…", build)
     except Exception as exc:  # every failure reaches the user; nothing else changes
-        QGuiApplication.restoreOverrideCursor()
         messages.show_error(parent, exc, doing)
         return None
-    QGuiApplication.restoreOverrideCursor()
-    return pdf
 
 
 def print_patient_sheet(parent: QWidget | None, clinic: ClinicService, kind: PatientSheet,

@@ -1,18 +1,24 @@
 """Signing in: the sign-in form (also used by the lock screen), the sign-in dialog, and the
 first start's dialog that creates the clinic's administrator.
 
-UI layer: imports PySide6, :mod:`pumpmgr.services` (``ClinicService.sign_in``,
-``has_users``, ``create_first_administrator``) and :mod:`pumpmgr.errors`. A refused sign-in
-shows the service's message under the form and keeps the user name; the password is cleared.
+UI layer: imports PySide6 and :mod:`pumpmgr.errors`; it calls :mod:`pumpmgr.services`
+(``ClinicService.sign_in``, ``create_first_administrator``) without importing them, so the
+sign-in window is shown before the services are loaded. A refused sign-in shows the service's
+message under the form and keeps the user name; the password is cleared.
+
+At start-up the sign-in window is shown before the clinic is open (:mod:`ui.app` opens it in
+the background): a sign-in asked for meanwhile waits and is checked as soon as the clinic is
+given (:meth:`SignInForm.set_clinic`).
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QLabel,
     QLineEdit,
@@ -22,8 +28,13 @@ from PySide6.QtWidgets import (
 )
 
 from pumpmgr.errors import PumpMgrError
-from pumpmgr.services import Actor, ClinicService
 from ui import icons
+
+if TYPE_CHECKING:
+    from pumpmgr.services import Actor, ClinicService
+
+#: Shown while a sign-in waits for the clinic to open.
+OPENING = "Opening the clinic's records: you are signed in as soon as they are open."
 
 
 class SignInForm(QWidget):
@@ -31,10 +42,12 @@ class SignInForm(QWidget):
 
     signed_in = Signal(object)  #: the :class:`Actor`
 
-    def __init__(self, clinic: ClinicService, parent: QWidget | None = None, *,
+    def __init__(self, clinic: ClinicService | None, parent: QWidget | None = None, *,
                  submit: str = "Sign in", in_dialog: bool = False) -> None:
         super().__init__(parent)
         self.clinic = clinic
+        #: Sign in was asked for before the clinic was open: checked when it is given.
+        self.waiting = False
         self.username = QLineEdit(self)
         self.username.setAccessibleName("User name")
         self.username.setMaxLength(64)
@@ -67,14 +80,34 @@ class SignInForm(QWidget):
         """Empty the password and the message; prefill ``username``; focus the first blank."""
         self.username.setText(username)
         self.password.clear()
-        self.message.setText(" ")
+        self.say(" ")
         (self.password if username else self.username).setFocus()
+
+    def say(self, text: str, *, error: bool = True) -> None:
+        """Show ``text`` under the form: an error (the default), or news while waiting."""
+        if self.message.property("role") != ("error" if error else "muted"):
+            self.message.setProperty("role", "error" if error else "muted")
+            self.message.style().unpolish(self.message)  # the stylesheet reads the role anew
+            self.message.style().polish(self.message)
+        self.message.setText(text)
+
+    def set_clinic(self, clinic: ClinicService) -> None:
+        """The clinic is open: a sign-in asked for meanwhile is checked now."""
+        self.clinic = clinic
+        if self.waiting:
+            self.waiting = False
+            self.try_sign_in()
 
     def try_sign_in(self) -> Actor | None:
         name, password = self.username.text().strip(), self.password.text()
         if not name or not password:
-            self.message.setText("Enter your user name and password.")
+            self.waiting = False
+            self.say("Enter your user name and password.")
             (self.username if not name else self.password).setFocus()
+            return None
+        if self.clinic is None:
+            self.waiting = True
+            self.say(OPENING, error=False)
             return None
         QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
@@ -82,12 +115,12 @@ class SignInForm(QWidget):
         except PumpMgrError as exc:
             self.password.clear()
             self.password.setFocus()
-            self.message.setText(f"Not signed in: {exc.message}.")
+            self.say(f"Not signed in: {exc.message}.")
             return None
         finally:
             QGuiApplication.restoreOverrideCursor()
         self.password.clear()
-        self.message.setText(" ")
+        self.say(" ")
         self.signed_in.emit(actor)
         return actor
 
@@ -95,13 +128,20 @@ class SignInForm(QWidget):
 class SignInDialog(QDialog):
     """The first sign-in of a session."""
 
-    def __init__(self, clinic: ClinicService, parent: QWidget | None = None, *,
-                 hint: str = "", username: str = "") -> None:
+    def __init__(self, clinic: ClinicService | None, parent: QWidget | None = None, *,
+                 hint: str = "", username: str = "", clinic_name: str | None = None,
+                 stay_open: bool = False) -> None:
+        """``clinic`` None: shown before the clinic is open (:meth:`set_clinic` follows).
+        ``stay_open``: a sign-in leaves the dialog up (saying so) until its owner closes it,
+        when the main window is ready."""
         super().__init__(parent)
+        self.stay_open = stay_open
         self.setWindowTitle("Sign in to pumpmgr")
         self.setWindowIcon(icons.app_icon())
         self.actor: Actor | None = None
-        title = QLabel(clinic.settings().clinic_name, self)
+        if clinic is not None and clinic_name is None:
+            clinic_name = clinic.settings().clinic_name
+        self.title = title = QLabel(clinic_name or "pumpmgr", self)
         title.setProperty("role", "title")
         self.form = SignInForm(clinic, self, in_dialog=True)
         self.hint = QLabel(hint, self)
@@ -121,81 +161,15 @@ class SignInDialog(QDialog):
         self.setMinimumWidth(440)
         self.form.reset(username)
 
+    def set_clinic(self, clinic: ClinicService, clinic_name: str) -> None:
+        """The clinic is open (read in the background): its name, and the waiting sign-in."""
+        self.title.setText(clinic_name or "pumpmgr")
+        self.form.set_clinic(clinic)
+
     def _done(self, actor: Actor) -> None:
         self.actor = actor
-        self.accept()
-
-    @classmethod
-    def ask(cls, clinic: ClinicService, parent: QWidget | None = None, *, hint: str = "",
-            username: str = "") -> Actor | None:
-        dialog = cls(clinic, parent, hint=hint, username=username)
-        dialog.exec()
-        return dialog.actor
-
-
-class FirstAdministratorDialog(QDialog):
-    """First start, no account yet: create the clinic's administrator (who is then signed in)."""
-
-    def __init__(self, clinic: ClinicService, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.clinic = clinic
-        self.actor: Actor | None = None
-        self.setWindowTitle("pumpmgr: first start")
-        self.setWindowIcon(icons.app_icon())
-        intro = QLabel(
-            "This clinic has no accounts yet. Create the administrator's account: the "
-            "administrator adds the nurses' and prescribers' accounts afterwards.", self)
-        intro.setWordWrap(True)
-        self.full_name = QLineEdit(self)
-        self.username = QLineEdit(self)
-        self.username.setMaxLength(64)
-        self.username.setPlaceholderText("for example a.admin")
-        self.password = QLineEdit(self)
-        self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.password.setPlaceholderText("at least 8 characters")
-        self.repeat = QLineEdit(self)
-        self.repeat.setEchoMode(QLineEdit.EchoMode.Password)
-        self.message = QLabel(" ", self)
-        self.message.setProperty("role", "error")
-        self.message.setWordWrap(True)
-        form = QFormLayout()
-        form.addRow("&Full name", self.full_name)
-        form.addRow("&User name", self.username)
-        form.addRow("&Password", self.password)
-        form.addRow("&Repeat password", self.repeat)
-        buttons = QDialogButtonBox(self)
-        self.create_button = buttons.addButton("Create administrator",
-                                               QDialogButtonBox.ButtonRole.AcceptRole)
-        self.create_button.setDefault(True)
-        buttons.addButton("Quit", QDialogButtonBox.ButtonRole.RejectRole)
-        buttons.accepted.connect(self.try_create)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(intro)
-        layout.addLayout(form)
-        layout.addWidget(self.message)
-        layout.addWidget(buttons)
-        self.setMinimumWidth(460)
-        self.full_name.setFocus()
-
-    def try_create(self) -> Actor | None:
-        if self.password.text() != self.repeat.text():
-            self.message.setText("The two passwords differ; type the same password twice.")
-            self.repeat.clear()
-            self.repeat.setFocus()
-            return None
-        try:
-            actor = self.clinic.create_first_administrator(
-                self.username.text(), self.password.text(), self.full_name.text())
-        except PumpMgrError as exc:
-            self.message.setText(f"Not created: {exc.message}.")
-            return None
-        self.actor = actor
-        self.accept()
-        return actor
-
-    @classmethod
-    def ask(cls, clinic: ClinicService, parent: QWidget | None = None) -> Actor | None:
-        dialog = cls(clinic, parent)
-        dialog.exec()
-        return dialog.actor
+        if not self.stay_open:
+            self.accept()
+            return
+        self.form.setEnabled(False)
+        self.form.say(f"Signed in as {actor.full_name}: opening the due list…", error=False)

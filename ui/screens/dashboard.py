@@ -7,7 +7,7 @@ due list can be written as an iCalendar file of refill appointments.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -318,9 +318,10 @@ class DashboardScreen(QWidget):
 
     # ----------------------------------------------------------------- data
 
-    def refresh(self) -> None:
-        """Ask the service again for the due list, the settings and today's date."""
-        rows = self.clinic.due_list()
+    def refresh(self, rows: Sequence[DueRow] | None = None) -> None:
+        """Ask the service again for the due list (unless its ``rows`` are given: read behind
+        the sign-in), the settings and today's date."""
+        rows = self.clinic.due_list() if rows is None else list(rows)
         settings = self.clinic.settings()
         self.today = self.clinic.today()
         current = self.current_row()

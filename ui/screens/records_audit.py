@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from pumpmgr.services import ClinicService
 from ui import messages, presentation
-from ui.dialogs.progress import run_in_background
+from ui.background import run_in_background
 from ui.screens.records_models import (
     AuditLogModel,
     ObjectRole,

@@ -2,7 +2,7 @@
 
 UI layer: imports PySide6, :mod:`pumpmgr.services` (``backup_to``, ``restore_from``,
 ``export_to``) and :mod:`pumpmgr.services.permissions`. Each runs off the GUI thread behind a
-progress dialog (:func:`ui.dialogs.progress.run_in_background`). Backup and restore are for a
+progress dialog (:func:`ui.background.run_in_background`). Backup and restore are for a
 SQLite database; a PostgreSQL clinic uses the server's tools. Restore says plainly what it
 replaces and asks first; afterwards the window locks, because the restored records have their
 own accounts.
@@ -22,7 +22,7 @@ from pumpmgr.formatting import format_number
 from pumpmgr.services import Actor, ClinicService
 from pumpmgr.services.restoring import BrokenChainOverride
 from ui import messages, presentation
-from ui.dialogs.progress import run_in_background
+from ui.background import run_in_background
 
 ADMIN_ONLY = "Only an administrator backs up, restores or exports the clinic's records."
 

@@ -27,7 +27,7 @@ from pumpmgr.services import Actor, ClinicService
 from pumpmgr.services.permissions import Action, allowed
 from pumpmgr.units import Kind, Quantity
 from ui import messages
-from ui.dialogs.progress import run_in_background
+from ui.background import run_in_background
 from ui.screens.records_models import DrugLibraryModel, ObjectRole
 from ui.widgets.quantity_edit import QuantityEdit
 from ui.widgets.record_table import record_table
