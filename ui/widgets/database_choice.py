@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from pumpmgr.cli.paths import path_problem
 from pumpmgr.services.connection import Probe, probe_database
 from ui import messages
-from ui.dialogs.progress import run_in_background
+from ui.background import run_in_background
 
 SERVER_EXAMPLE = "postgresql+psycopg://pumpmgr_app@SERVER/pumpmgr"
 
