@@ -132,7 +132,6 @@ class RefillService:
                     empty_threshold=Q_(self.ctx.settings(session).empty_threshold_ml, "mL"),
                     note=data.discrepancy_note,
                 )
-                forecasting.require_verdict_note(found, data.discrepancy_note)
             # a restart (domain-rules §3): the next dose is checked as a start (§6)
             restart = restart_reasons(None if found is None else found.verdict,
                                       pump_log_empty_or_stopped=data.pump_log_empty_or_stopped,
@@ -155,6 +154,8 @@ class RefillService:
                         "that the pump was programmed all the same",
                         code=Code.OUT_OF_RANGE, field="prescription")
                 history = self.ctx.prescriptions(session, pump.id)
+            if found is not None:  # after the program's checks: a tenfold stop is said first
+                forecasting.require_verdict_note(found, data.discrepancy_note)
             if not history:
                 raise InputError("prescription: the pump has no prescription; record one "
                                  "with this fill", code=Code.NO_VALUE, field="prescription")
