@@ -500,6 +500,7 @@ class IndividualMaximum(Base):
         CheckConstraint("action <> 'set' OR signed_by_id IS NOT NULL", name="set_is_signed"),
         CheckConstraint("signed_by_id IS NULL OR signed_by_id <> by_id",
                         name="two_different_signatures"),
+        _real_check("max_mcg_per_day"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -507,7 +508,7 @@ class IndividualMaximum(Base):
     drug_key: Mapped[str] = mapped_column(String(32))
     action: Mapped[str] = mapped_column(String(16))
     #: The raised hard maximum, canonical (mcg/day); None once ended.
-    max_mcg_per_day: Mapped[float | None]
+    max_mcg_per_day: Mapped[float | None] = mapped_column(Double)
     reason: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime]
     by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)

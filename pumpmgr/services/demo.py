@@ -77,6 +77,8 @@ from pumpmgr.services.inputs import (
     PumpInput,
     RefillInput,
     SegmentInput,
+    TenfoldConfirmation,
+    TenfoldReason,
     Verification,
 )
 from pumpmgr.units import Q_, Quantity
@@ -464,6 +466,7 @@ class _Demo:
                     prescriber, incident.id, "the pump was reprogrammed to the ordered dose "
                     "at the visit; patient well")
                 self.call("review_incident")
+                self.reprogram_back(rx)
             elif scene == "signed":
                 self.clinic.orders.sign_order(prescriber, order_id, password)
                 self.call("sign_order")
@@ -488,6 +491,21 @@ class _Demo:
                 "agreed at the spasticity board")
             self.call("raise_individual_maximum")
             return
+
+    def reprogram_back(self, rx: PrescriptionRecord) -> None:
+        """The program ``rx`` put back after an incident, as its review says: the
+        prescriber's own order (a cut this large is typed again blind, domain-rules §6)."""
+        self.clock.moment += timedelta(minutes=3)
+        data = replace(self.order_input(rx, None, self.clock.now(), fact=False), order=None)
+        tenfold = self.clinic.check_prescription(rx.pump_id, data).needs_prescriber
+        if tenfold:
+            daily = rx.program.max_daily_volume()  # D_max, as the check compares
+            data = replace(data, tenfold=TenfoldConfirmation(
+                {i.drug: (daily * i.concentration).to("mcg/day") for i in rx.ingredients},
+                TenfoldReason.OVERDOSE_OR_ADVERSE_EFFECT))
+        self.clinic.change_prescription(self.users["prescriber"], self.check("nurse1"),
+                                        rx.pump_id, data)
+        self.call("confirm_tenfold_change" if tenfold else "change_prescription")
 
     def order_input(self, rx: PrescriptionRecord, dose: Quantity | None, at: datetime, *,
                     fact: bool) -> PrescriptionInput:

@@ -46,6 +46,8 @@ ENTRIES_PER_CALL = {
     "sign_order": {"order.sign": 1},
     "decline_order": {"order.decline": 1},
     "review_incident": {"incident.review": 1},
+    "raise_individual_maximum": {"individual_maximum.set": 1},
+    "confirm_tenfold_change": {"prescription.tenfold_confirmed": 1, "prescription.change": 1},
     "record_refill": {"refill.record": 1},
     "correct_refill": {"refill.correct": 1},
     "set_patient_status": {"patient.status": 1},

@@ -28,6 +28,10 @@ _T = "individual_maxima"
 
 
 def upgrade() -> None:
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    # on SQLite, text in a magnitude column is refused (PostgreSQL's type already refuses it)
+    number = [sa.CheckConstraint("typeof(max_mcg_per_day) IN ('real', 'integer', 'null')",
+                                 name=f"ck_{_T}_max_mcg_per_day_is_number")] if sqlite else []
     op.create_table(
         _T,
         sa.Column("id", sa.Integer(), nullable=False),
@@ -37,7 +41,8 @@ def upgrade() -> None:
                                 name=f"fk_{_T}_patient_id_patients"),
         sa.Column("drug_key", sa.String(32), nullable=False),
         sa.Column("action", sa.String(16), nullable=False),
-        sa.Column("max_mcg_per_day", sa.Float(), nullable=True),
+        sa.Column("max_mcg_per_day", sa.Double(), nullable=True),
+        *number,
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("by_id", sa.Integer(), nullable=False),
@@ -58,7 +63,7 @@ def upgrade() -> None:
     )
     op.create_index(f"ix_{_T}_patient_id_drug_key", _T, ["patient_id", "drug_key"])
     op.create_index(f"ix_{_T}_by_id", _T, ["by_id"])
-    if op.get_bind().dialect.name == "sqlite":
+    if sqlite:
         for event in ("UPDATE", "DELETE"):
             op.execute(
                 f"CREATE TRIGGER trg_{_T}_no_{event.lower()} BEFORE {event} ON {_T} "
