@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 
-from pumpmgr.forecast import RefillState, due_rank
+from pumpmgr.forecast import RefillState, due_rank, due_reason_words
 from pumpmgr.records import DueRow
 
 #: Drugs whose withdrawal can start above the alarm volume: ranked first among equals [S21].
@@ -31,6 +31,12 @@ def state_text(row: DueRow) -> str:
     """The row's state in words: the state before a refill where the pump is in one
     ("computed empty", "may be empty", "alarm passed"), else how soon it is due."""
     return row.refill_state.words if row.refill_state is not None else DUE_STATE_WORDS[row.state]
+
+
+def reason_text(row: DueRow, buffer_days: int) -> str:
+    """Why the row's refill is due on its date (:func:`pumpmgr.forecast.due_reason_words`)."""
+    return due_reason_words(row.refill_due_reason, buffer_days=buffer_days,
+                            constant_flow=row.pump_type == "constant_flow")
 
 
 def withdrawal_first(row: DueRow) -> bool:

@@ -25,6 +25,7 @@ from typing import Literal
 
 from pumpmgr import catalogs
 from pumpmgr.errors import CatalogError, Code, InputError, PumpMgrError
+from pumpmgr.forecast import due_reason_words
 from pumpmgr.formatting import (
     MassUnit,
     format_date,
@@ -326,19 +327,14 @@ def program_text(rx: PrescriptionRecord, pump: PumpRecord) -> str:
 
 
 def due_reason_text(reason: str, *, buffer_days: int, constant_flow: bool,
-                    stability_days: float | None = None, with_boluses: bool = False) -> str:
-    """Why the refill is due on its date, in the words the sheets use."""
-    if reason == "stability":
-        limit = "" if stability_days is None else (
-            f" of {format_duration(Q_(stability_days, 'day'))}")
-        return f"set by the drug's in-pump stability limit{limit}"
-    if constant_flow:
-        reached = "the date the planning volume is reached"
-    elif with_boluses:
-        reached = "the alarm date with every patient bolus taken"
-    else:
-        reached = "the alarm date"
-    return f"{reached} minus the clinic's {buffer_days}-day buffer, on an open clinic day"
+                    stability_days: float | None = None, detail: str = "") -> str:
+    """Why the refill is due on its date, as notes and sheets write it: the one wording of
+    :func:`pumpmgr.forecast.due_reason_words`, the stability limit's length where known, the
+    caller's ``detail`` after it."""
+    words = due_reason_words(reason, buffer_days=buffer_days, constant_flow=constant_flow)
+    if reason == "stability" and stability_days is not None:
+        words += f" of {format_duration(Q_(stability_days, 'day'))}"
+    return f"{words}{detail}, on an open clinic day"
 
 
 def _yes(flag: bool) -> str:
@@ -362,11 +358,9 @@ def _current_due(chart: PatientChart, pump: PumpRecord | None, forecast: StoredF
     the forecast was recomputed; ``not forecast`` when the pump has none."""
     if forecast is None or pump is None or chart.pump is None or pump.id != chart.pump.id:
         return "none forecast", "no active pump with a fill on record"
-    rx = chart.prescription
     reason = due_reason_text(
         forecast.refill_due_reason, buffer_days=settings.buffer_days,
-        constant_flow=is_constant_flow(pump),
-        with_boluses=rx is not None and rx.patient_bolus is not None)
+        constant_flow=is_constant_flow(pump))
     return format_date(forecast.refill_due), reason + "; as forecast now"
 
 
@@ -480,7 +474,7 @@ def refill_values(chart: PatientChart, refill: RefillRecord, *, settings: Clinic
         "due_reason": due_reason_text(
             outlook.refill_due_reason, buffer_days=outlook.buffer_days,
             constant_flow=is_constant_flow(pump), stability_days=outlook.stability_days,
-            with_boluses=plan.program.patient_bolus is not None) + "; as planned at this refill",
+        ) + "; as planned at this refill",
         "alarm": format_datetime(outlook.alarm_at_with_boluses),
     })
     return values

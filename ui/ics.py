@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from pumpmgr.formatting import days_left_text
 from pumpmgr.records import DueRow
+from pumpmgr.urgency import reason_text
 from ui import presentation
 
 PRODID = "-//pumpmgr//refill due list//EN"
@@ -63,7 +64,7 @@ def refill_event(row: DueRow, *, today: date, tz: tzinfo, buffer_days: int, stam
         f"Pump: {row.pump_model}",
         f"Drug: {row.drug}",
         f"Refill due: {presentation.date_text(row.refill_due)} "
-        f"({presentation.reason_text(row, buffer_days)})",
+        f"({reason_text(row, buffer_days)})",
         f"Alarm date: {presentation.alarm_text(row, tz)}",
         f"Drug left today: {days_left_text(row.days_left)}",
         f"Replace by: {presentation.replace_by_text(row)}",

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
 from pumpmgr.dosing import dose_for_volume
-from pumpmgr.forecast import due_reason_words
 from pumpmgr.formatting import (
     MassUnit,
     format_date,
@@ -42,10 +41,6 @@ STATES: Mapping[DueState, StateLook] = {
     "due_in_14_days": StateLook("Due in 14 days", 2, "#fdf3cf", "#4d3d00"),
     "fine": StateLook("Fine", 3, "", ""),
 }
-
-
-def state_word(state: DueState) -> str:
-    return STATES[state].word
 
 
 def count_text(count: int, word: str) -> str:
@@ -82,17 +77,6 @@ def datetime_text(moment: datetime | None, tz: tzinfo, missing: str = "none") ->
 
 def is_constant_flow(row: DueRow) -> bool:
     return row.pump_type == CONSTANT_FLOW
-
-
-def reason_text(row: DueRow, buffer_days: int) -> str:
-    """Why the refill is due on its date."""
-    if row.refill_due_reason == "stability":
-        return "stability limit"
-    if row.refill_due_reason != "alarm":  # the worst case, the interval, the expiry
-        return due_reason_words(row.refill_due_reason)
-    if is_constant_flow(row):
-        return f"planning − {buffer_days} days"
-    return f"alarm − {buffer_days} days"
 
 
 def replace_by_text(row: DueRow) -> str:

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from pumpmgr.booking import DUE_BOOKING_TEXT
 from pumpmgr.cli.paths import new_file, path_problem
 from pumpmgr.errors import Code, InputError, PumpMgrError
+from pumpmgr.forecast import due_reason_words
 from pumpmgr.formatting import (
     days_left_text,
     format_date,
@@ -53,7 +54,7 @@ from pumpmgr.records import (
     PrescriptionRecord,
 )
 from pumpmgr.units import Kind, Quantity, kind_of, ureg
-from pumpmgr.urgency import state_text
+from pumpmgr.urgency import reason_text, state_text
 
 if TYPE_CHECKING:
     from pumpmgr.db.audit import ChainAnchor
@@ -261,7 +262,7 @@ def due_json(row: DueRow) -> dict[str, Any]:
     return data
 
 
-def due_text(rows: Sequence[DueRow], tz: tzinfo, today: date) -> str:
+def due_text(rows: Sequence[DueRow], tz: tzinfo, today: date, buffer_days: int) -> str:
     from pumpmgr.services.queries import REPLACE_BY_WARNING_DAYS
 
     def notes(row: DueRow) -> str:
@@ -290,7 +291,7 @@ def due_text(rows: Sequence[DueRow], tz: tzinfo, today: date) -> str:
         [(format_date(r.refill_due), "" if r.booked_on is None else format_date(r.booked_on),
           state_text(r), days_left_text(r.days_left),
           r.patient, r.mrn, r.pump_model, r.drug, _local(r.alarm_at, tz),
-          str(r.refill_due_reason).replace("_", " "), booking(r), notes(r)) for r in rows],
+          reason_text(r, buffer_days), booking(r), notes(r)) for r in rows],
     )
 
 
@@ -307,7 +308,7 @@ def run_due(args: argparse.Namespace) -> int:
             scope = "" if args.within is None else f" within {_days(args.within)}"
             print(f"No active pump is due for a refill{scope}.")
             return EXIT_OK
-        print(due_text(rows, clinic.tz, clinic.today()))
+        print(due_text(rows, clinic.tz, clinic.today(), clinic.settings().buffer_days))
     return EXIT_OK
 
 
@@ -340,7 +341,7 @@ def _program(rx: PrescriptionRecord) -> str:
     return text
 
 
-def patient_text(chart: PatientChart, tz: tzinfo) -> str:
+def patient_text(chart: PatientChart, tz: tzinfo, buffer_days: int) -> str:
     p = chart.patient
     lines = [
         f"{p.display_name}   MRN {p.mrn}   born {format_date(p.date_of_birth)}   {p.status}",
@@ -377,9 +378,10 @@ def patient_text(chart: PatientChart, tz: tzinfo) -> str:
                      f"{_solution(rx.ingredients)}; {_program(rx)}")
     if chart.forecast is not None:
         fc = chart.forecast
+        why = due_reason_words(fc.refill_due_reason, buffer_days=buffer_days,
+                               constant_flow=pump is not None and pump.pump_type == "constant_flow")
         lines.append(f"Forecast: alarm {_local(fc.alarm_at_with_boluses, tz)}; refill due "
-                     f"{format_date(fc.refill_due)} (set by "
-                     f"{str(fc.refill_due_reason).replace('_', ' ')})")
+                     f"{format_date(fc.refill_due)} (set by {why})")
     lines += ["", f"Pumps ({len(chart.pumps)}):"]
     lines.append(table(("Model", "Serial", "Implanted", "Status", "Explanted"), [
         (x.model_name, x.serial_number, format_date(x.implanted_on), x.status,
@@ -434,7 +436,8 @@ def run_patient(args: argparse.Namespace) -> int:
     with _open(args, must_exist=True) as database:
         clinic = ClinicService(database)
         chart = clinic.patient_chart(clinic.find_patient(mrn).id)
-        print(_dump(patient_json(chart)) if args.json else patient_text(chart, clinic.tz))
+        print(_dump(patient_json(chart)) if args.json else patient_text(chart, clinic.tz,
+                                                                  clinic.settings().buffer_days))
     return EXIT_OK
 
 

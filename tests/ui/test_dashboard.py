@@ -59,7 +59,8 @@ def test_rows_by_urgency_with_state_words(window: MainWindow) -> None:
     assert shown(window, Column.REFILL_DUE)[:3] == ["Fri 3 Oct 2025", "Thu 23 Oct 2025",
                                                    "Fri 31 Oct 2025"]
     assert shown(window, Column.DAYS_LEFT)[:2] == ["alarm passed", "15 days"]
-    assert shown(window, Column.REASON)[3:6:2] == ["planning − 7 days", "stability limit"]
+    assert shown(window, Column.REASON)[3:6:2] == ["planning volume date minus the 7-day buffer",
+                                                     "drug's in-pump stability limit"]
     assert shown(window, Column.REPLACE_BY)[3] == "no battery"
     assert shown(window, Column.DRUG)[5] == "morphine 10 mg/mL + clonidine 100 mcg/mL"
     background = window.dashboard.proxy.index(0, 0).data(Qt.ItemDataRole.BackgroundRole)

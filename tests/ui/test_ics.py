@@ -61,8 +61,8 @@ def test_calendar_structure() -> None:
     assert "SUMMARY:OVERDUE refill: MÜLLER\\, Jörg\\; jr (MRN 100002)" in lines
     assert "DTSTART;VALUE=DATE:20251020" in lines
     description = next(x for x in lines if x.startswith("DESCRIPTION:"))
-    assert "Refill due: Thu 23 Oct 2025 (alarm − 7 days)\\nAlarm date: Thu 30 Oct 2025" in (
-        description)
+    assert ("Refill due: Thu 23 Oct 2025 (alarm date with every bolus taken\\, minus the 7-day "
+            "buffer)\\nAlarm date: Thu 30 Oct 2025") in description
     assert all(len(x.encode()) <= 75 for x in text.split("\r\n"))
 
 

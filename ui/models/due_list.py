@@ -30,7 +30,7 @@ from PySide6.QtGui import QBrush, QColor, QFont
 from pumpmgr.formatting import days_left_text, format_quantity
 from pumpmgr.records import DueRow
 from pumpmgr.units import Q_, Kind
-from pumpmgr.urgency import state_text, urgency_key
+from pumpmgr.urgency import reason_text, state_text, urgency_key
 from ui import presentation
 from ui.presentation import STATES
 
@@ -246,7 +246,7 @@ class DueListModel(QAbstractTableModel):
             Column.ALARM: presentation.alarm_text(row, self.tz),
             Column.EMPTY_ON: presentation.date_text(row.empty_at, self.tz, "not known"),
             Column.REFILL_DUE: presentation.date_text(row.refill_due),
-            Column.REASON: presentation.reason_text(row, self.buffer_days),
+            Column.REASON: reason_text(row, self.buffer_days),
             Column.DRUG: row.drug,
             Column.PUMP: row.pump_model,
             Column.REPLACE_BY: presentation.replace_by_text(row),
@@ -264,7 +264,7 @@ class DueListModel(QAbstractTableModel):
             Column.ALARM: row.alarm_at.timestamp(),
             Column.EMPTY_ON: _far(row.empty_at),
             Column.REFILL_DUE: float(row.refill_due.toordinal()),
-            Column.REASON: presentation.reason_text(row, self.buffer_days),
+            Column.REASON: reason_text(row, self.buffer_days),
             Column.DRUG: row.drug.casefold(),
             Column.PUMP: row.pump_model.casefold(),
             Column.REPLACE_BY: _far(row.replace_by),

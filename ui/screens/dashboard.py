@@ -372,7 +372,8 @@ class DashboardScreen(QWidget):
                    Column.MRN: "D0000000", Column.DAYS_LEFT: "alarm passed",
                    Column.VOLUME_LEFT: "20.00 mL", Column.ALARM: day + " …",
                    Column.EMPTY_ON: day, Column.REFILL_DUE: day,
-                   Column.REASON: "planning − 7 days", Column.PUMP: "Prometra II 40 mL",
+                   Column.REASON: "planning volume date minus the 7-day buffer",
+                   Column.PUMP: "Prometra II 40 mL",
                    Column.REPLACE_BY: day, Column.DRUG: "baclofen 2000 mcg/mL"}
         titles = self._title_widths()
         for column, text in typical.items():
