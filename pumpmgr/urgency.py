@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 
-from pumpmgr.forecast import RefillState, due_rank, due_reason_words
+from pumpmgr.forecast import RefillState, due_rank, due_reason_words, state_rank
 from pumpmgr.records import DueRow
 
 #: Drugs whose withdrawal can start above the alarm volume: ranked first among equals [S21].
@@ -45,7 +45,8 @@ def withdrawal_first(row: DueRow) -> bool:
 
 def refill_state(row: DueRow, now: datetime) -> tuple[int, RefillState | None]:
     """The row's rank among the states before a refill at ``now``, and the state (None: none
-    of them), as :func:`pumpmgr.forecast.due_rank` gives them for the stored forecast."""
+    of them), as :func:`pumpmgr.forecast.due_rank` gives them for the stored forecast. The due
+    list keeps the state in ``DueRow.refill_state``, worked out once when it is read."""
     past_end = row.replace_by is not None and row.replace_by < now.date()
     return due_rank(now=now, alarm_at=row.nominal_alarm_at, empty_at=row.empty_at,
                     empty_at_worst_case=row.empty_at_worst_case,
@@ -59,13 +60,14 @@ def soonest_event(row: DueRow) -> datetime:
     return min(low, row.empty_at) if row.empty_at is not None else low
 
 
-def urgency_key(row: DueRow, now: datetime, tz: tzinfo,
-                ) -> tuple[int, int, int, int, float, str]:
+def urgency_key(row: DueRow, tz: tzinfo) -> tuple[int, int, int, int, float, str]:
     """Sorts the most urgent row first: a missed visit of a pump still due at the top (issue
-    16: the call list), then by the state's rank (:func:`refill_state`), then the calendar day
+    16: the call list), then by the rank of the row's state before a refill (its
+    ``refill_state``, as the due list read it: :func:`refill_state`), then the calendar day
     (in ``tz``) of :func:`soonest_event`, a withdrawal risk first on the same day, then the
     instant, then the patient's name. Equal keys are the same urgency."""
     soonest = soonest_event(row)
-    return (0 if row.booking == "did_not_attend" else 1, refill_state(row, now)[0],
+    return (0 if row.booking == "did_not_attend" else 1,
+            state_rank(row.refill_state, baclofen=withdrawal_first(row)),
             soonest.astimezone(tz).date().toordinal(),
             0 if withdrawal_first(row) else 1, soonest.timestamp(), row.patient.casefold())

@@ -64,13 +64,6 @@ class FillPoint:
 TOP_UP_ML = 0.01
 
 
-def measured_error(previous_final_ml: float, expected_ml: float, aspirated_ml: float,
-                   ) -> float | None:
-    """``e`` in percent measured at a refill, as the worst case counts it
-    (:func:`pumpmgr.refill.worst_case_error_percent`)."""
-    return worst_case_error_percent(previous_final_ml, expected_ml, aspirated_ml)
-
-
 def fill_point(refills: list[db.Refill]) -> FillPoint | None:
     """The pump's :class:`FillPoint` from its current refills, oldest first (None: no fill)."""
     if not refills:
@@ -78,7 +71,7 @@ def fill_point(refills: list[db.Refill]) -> FillPoint | None:
     last = refills[-1]
     error = None
     if len(refills) > 1 and last.discrepancy_verdict != "first_fill":
-        error = measured_error(refills[-2].final_reservoir_ml, unfloored_expected(last),
+        error = worst_case_error_percent(refills[-2].final_reservoir_ml, unfloored_expected(last),
                                last.aspirated_ml)
     origin = len(refills) - 1
     while origin > 0 and (refills[origin].final_reservoir_ml
@@ -512,8 +505,9 @@ def last_fills(session: Session, pump_ids: list[int]) -> dict[int, FillPoint]:
                 if found is not None:
                     fills[pump_id] = found
                 continue
-            error = None if before_ml is None or verdict == "first_fill" else measured_error(
-                before_ml, expected_ml if unfloored_ml is None else unfloored_ml, aspirated_ml)
+            error = None if before_ml is None or verdict == "first_fill" else (
+                worst_case_error_percent(before_ml, expected_ml if unfloored_ml is None
+                                         else unfloored_ml, aspirated_ml))
             fills[pump_id] = FillPoint(performed_at, final_ml, bolus_ml or 0.0,
                                        before_ml is None, measured_error_percent=error,
                                        expires_on=expiry, ran_empty=bool(empty))

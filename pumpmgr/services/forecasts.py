@@ -24,6 +24,10 @@ from pumpmgr.services.permissions import Action
 from pumpmgr.services.values import Actor
 from pumpmgr.units import Q_
 
+#: The revision of the refill-due rules the forecasts are computed with: 1, the worst case and
+#: the limits of revision 0007 (domain-rules §3). Kept in ``clinic_settings.forecast_rules``.
+FORECAST_RULES = 1
+
 
 class ForecastService:
     """The stored forecasts, pump by pump or all at once."""
@@ -191,20 +195,27 @@ class ForecastService:
     def refresh_stale(self) -> int:
         """Compute again, at once, every stored forecast written before the refill-due date
         counted the worst case (revision 0007: an alarm date but no worst-case date), so that
-        an upgraded clinic never shows a refill-due date later than the revised rules allow.
-        Audited as pumpmgr's own action; returns how many pumps (0, writing nothing, when
-        none is stale)."""
+        an upgraded clinic never shows a refill-due date later than the revised rules allow;
+        then mark the settings (``forecast_rules``) so that later starts read one row instead.
+        Audited as pumpmgr's own action; returns how many pumps (0, writing nothing, when the
+        settings say the forecasts are current)."""
+        current = (select(db.ClinicSettings.forecast_rules)
+                   .where(db.ClinicSettings.id == 1))
+        with self.ctx.database.read() as session:
+            if (session.scalar(current) or 0) >= FORECAST_RULES:
+                return 0
         stale = (select(db.Pump).join(db.PumpForecast, db.PumpForecast.pump_id == db.Pump.id)
                  .where(db.Pump.status == db.PumpStatus.ACTIVE,
                         db.PumpForecast.alarm_at.is_not(None),
                         db.PumpForecast.alarm_at_worst_case.is_(None)))
-        with self.ctx.database.read() as session:
-            if session.scalars(stale.limit(1)).first() is None:
-                return 0
 
         def work(session: Session) -> int:
+            settings = session.get_one(db.ClinicSettings, 1)
+            if settings.forecast_rules >= FORECAST_RULES:  # another workstation did it
+                return 0
             pumps = session.scalars(stale).all()
             self.refresh_forecasts(session, pumps)
+            settings.forecast_rules = FORECAST_RULES
             append_audit(session, username="pumpmgr", action="forecast.recompute_after_upgrade",
                          entity_type="clinic", entity_id="all", changes={"pumps": len(pumps)},
                          reason="the refill-due date's rules were revised (domain-rules §3)",

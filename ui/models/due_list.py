@@ -147,16 +147,12 @@ class DueListModel(QAbstractTableModel):
         self._texts: list[tuple[str, ...] | None] = []
         self._sort_values: list[tuple[float | str, ...] | None] = []
 
-    def set_rows(self, rows: Sequence[DueRow], buffer_days: int | None = None,
-                 now: datetime | None = None) -> None:
-        """Show ``rows`` most urgent first (:func:`pumpmgr.urgency.urgency_key` at ``now``;
-        default: the rows' own clock, the time their days left were counted from)."""
+    def set_rows(self, rows: Sequence[DueRow], buffer_days: int | None = None) -> None:
+        """Show ``rows`` most urgent first (:func:`pumpmgr.urgency.urgency_key`: the states
+        the rows were read with)."""
         self.beginResetModel()
-        at = now
-        if at is None and rows:
-            at = rows[0].alarm_at - timedelta(days=rows[0].days_left)
         tz = self.tz
-        self._rows = sorted(rows, key=lambda row: urgency_key(row, at, tz))  # type: ignore[arg-type]
+        self._rows = sorted(rows, key=lambda row: urgency_key(row, tz))
         self._texts = [None] * len(self._rows)
         self._sort_values = [None] * len(self._rows)
         if buffer_days is not None:

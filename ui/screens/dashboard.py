@@ -300,7 +300,7 @@ class DashboardScreen(QWidget):
         settings = self.clinic.settings()
         self.today = self.clinic.today()
         current = self.current_row()
-        self.model.set_rows(rows, settings.buffer_days, now=self.clinic.clock.now())
+        self.model.set_rows(rows, settings.buffer_days)
         self.proxy.set_today(self.today)
         parts = [settings.clinic_name.strip(), f"today {presentation.date_text(self.today)}",
                  f"{len(rows)} active pump{'s' if len(rows) != 1 else ''}"]
