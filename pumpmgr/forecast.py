@@ -493,7 +493,7 @@ def on_clinic_clock(outlook: Forecast, clock: PumpClock, tz: tzinfo) -> Forecast
     refill-due date taken from the real instants in the clinic's zone.
 
     The one rule for dates across a daylight-saving change, shared by the stored forecast
-    (:func:`pumpmgr.services.forecasting.compute`), the visit plan and ``pumpmgr calc``.
+    (:func:`pumpmgr.pump_forecast.pump_forecast`), the visit plan and ``pumpmgr calc``.
     """
     def wall(pump_time: datetime) -> datetime:
         return clock.to_instant(pump_time).astimezone(tz).replace(tzinfo=None)

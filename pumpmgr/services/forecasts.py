@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from pumpmgr.db import schema as db
 from pumpmgr.db.audit import append_audit
 from pumpmgr.errors import PumpMgrError
+from pumpmgr.pump_forecast import pump_forecast
 from pumpmgr.records import Ingredient, PrescriptionRecord, StoredForecast
 from pumpmgr.services import forecasting, mapping
 from pumpmgr.services.context import ClinicContext
@@ -116,10 +117,10 @@ class ForecastService:
 
     def refresh_forecasts(self, session: Session, pumps: Sequence[db.Pump]) -> None:
         """:meth:`refresh_forecast` for many pumps at once: their last fills and the programs
-        that ran since in a few queries, each forecast on canonical floats
-        (:func:`forecasting.compute_floats`; the reference :func:`forecasting.compute` where
-        it declines), and one bulk UPDATE. The rows are the ones the pump-by-pump refresh
-        writes (``tests/test_bench.py`` compares them)."""
+        that ran since in a few queries as canonical floats, each forecast by
+        :func:`pumpmgr.pump_forecast.pump_forecast` (the one forecast), and one bulk UPDATE. The
+        rows are the ones the pump-by-pump refresh writes (``tests/test_bench.py`` compares
+        them)."""
         if not pumps:
             return
         stored = set(session.scalars(select(db.PumpForecast.pump_id)))
@@ -161,19 +162,23 @@ class ForecastService:
             return limits[key]
 
         facts = forecasting.due_facts(session, ids)
+        interval = forecasting.interval_cache(library, settings)
         result: dict[int, dict[str, Any]] = {}
         for pump in pumps:
             fill = fills.get(pump.id)
             running = [] if fill is None else programs.get(pump.id)
-            values = None if running is None else forecasting.compute_floats(
-                pump=pump, fill=fill, running=running, settings=settings, stability=stability,
-                tz=self.ctx.tz, now=now, interval=forecasting.interval_cache(library, settings))
-            if values is None:
+            if running is None:  # rows the floats do not take: read with pint, which says why
                 row = forecasting.compute(
                     pump=pump, fill=fill, prescriptions=self.ctx.prescriptions(session, pump.id),
                     settings=settings, library=library, accuracy_percent=pump.accuracy_percent,
                     tz=self.ctx.tz, now=now)
                 values = {c.key: getattr(row, c.key) for c in db.PumpForecast.__table__.columns}
+            else:
+                values = forecasting.row_values(pump.id, pump_forecast(
+                    fill=fill, running=running, alarm_ml=pump.low_reservoir_alarm_ml,
+                    labelled_accuracy=pump.accuracy_percent,
+                    constant_flow=pump.nominal_flow_ml_per_day is not None, settings=settings,
+                    stability=stability, interval=interval, tz=self.ctx.tz, now=now), now)
             values.update(facts[pump.id])
             result[pump.id] = values
         return result
