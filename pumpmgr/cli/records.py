@@ -29,7 +29,7 @@ import stat
 import sys
 import tempfile
 import time as timing
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, tzinfo
 from enum import Enum
 from pathlib import Path
@@ -78,6 +78,17 @@ MAX_IMPORT_BYTES = 1 << 30
 
 def _refuse(field: str, message: str, code: Code = Code.OUT_OF_RANGE) -> InputError:
     return InputError(f"{field}: {message}", code=code, field=field)
+
+
+def named(error: PumpMgrError, options: Mapping[str, str]) -> PumpMgrError:
+    """``error`` led by the command's option that supplied its field (``options``: the
+    services' field names as the command's options), unchanged when none did: the services
+    name what a nurse filled in, the command line adds its option names itself."""
+    option = options.get(error.field or "")
+    if option is None:
+        return error
+    rest = error.message.split(":", 1)[-1].strip() if ":" in error.message else error.message
+    return _refuse(option, rest, error.code)
 
 
 def _open(args: argparse.Namespace, *, must_exist: bool) -> Database:
