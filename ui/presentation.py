@@ -22,7 +22,7 @@ from pumpmgr.formatting import (
 from pumpmgr.records import DueRow, DueState, Ingredient, PrescriptionRecord
 from pumpmgr.schedule import PatientBolus, Schedule
 from pumpmgr.units import Kind, Quantity
-from pumpmgr.visit_note import bolus_text
+from pumpmgr.wording import bolus_text
 
 CONSTANT_FLOW = "constant_flow"
 
