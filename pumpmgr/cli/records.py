@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pumpmgr.booking import DUE_BOOKING_TEXT
+from pumpmgr.catalogs import default_catalogs
 from pumpmgr.cli.paths import new_file, path_problem
 from pumpmgr.errors import Code, InputError, PumpMgrError
 from pumpmgr.forecast import due_reason_words
@@ -49,12 +50,12 @@ from pumpmgr.formatting import (
 from pumpmgr.records import (
     INDICATION_TEXT,
     DueRow,
-    Ingredient,
     PatientChart,
     PrescriptionRecord,
 )
 from pumpmgr.units import Kind, Quantity, kind_of, ureg
 from pumpmgr.urgency import reason_text, state_text
+from pumpmgr.wording import bolus_text, schedule_lines, solution_text
 
 if TYPE_CHECKING:
     from pumpmgr.db.audit import ChainAnchor
@@ -326,29 +327,12 @@ def run_due(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------ patient
 
 
-def _solution(ingredients: Iterable[Ingredient]) -> str:
-    return " + ".join(f"{i.drug} {_q(i.concentration, Kind.CONCENTRATION, i.display_unit)}"
-                      for i in ingredients)
-
-
 def _program(rx: PrescriptionRecord) -> str:
+    """The schedule and the patient's bolus in the one wording (:mod:`pumpmgr.wording`)."""
     unit = rx.primary.display_unit
-    steps = rx.schedule.steps
-    if len(steps) == 1 and not rx.schedule.boluses:
-        text = _q(rx.program.daily_dose(), Kind.DOSE_RATE, unit)
-    else:
-        parts = [f"{s.start:%H:%M} {format_number(float(s.rate.to(f'{unit}/h').m), 3)} "
-                 f"{unit}/h" for s in steps]
-        parts += [f"bolus {b.at:%H:%M} {_q(b.amount, Kind.MASS, unit)}"
-                  for b in rx.schedule.boluses]
-        text = (f"flex {', '.join(parts)} "
-                f"({_q(rx.program.daily_dose(), Kind.DOSE_RATE, unit)})")
+    text = "; ".join(line.replace("  ", " ") for line in schedule_lines(rx.schedule, unit))
     if rx.patient_bolus is not None:
-        bolus = rx.patient_bolus
-        lockout = "" if bolus.lockout is None else (
-            f", lockout {format_number(float(bolus.lockout.to('h').m), 2)} h")
-        text += (f"; patient bolus {_q(bolus.dose, Kind.MASS, unit)}, at most "
-                 f"{bolus.max_per_day} a day{lockout}")
+        text += f"; patient bolus {bolus_text(rx.patient_bolus, unit)}"
     return text
 
 
@@ -386,7 +370,7 @@ def patient_text(chart: PatientChart, tz: tzinfo, buffer_days: int) -> str:
     if chart.prescription is not None:
         rx = chart.prescription
         lines.append(f"Prescription (since {_local(rx.effective_at, tz)}, {rx.prescriber}): "
-                     f"{_solution(rx.ingredients)}; {_program(rx)}")
+                     f"{solution_text(rx.ingredients, default_catalogs())}; {_program(rx)}")
     if chart.forecast is not None:
         fc = chart.forecast
         why = due_reason_words(fc.refill_due_reason, buffer_days=buffer_days,
@@ -400,7 +384,8 @@ def patient_text(chart: PatientChart, tz: tzinfo, buffer_days: int) -> str:
         for x in chart.pumps], "  "))
     lines += ["", f"Prescriptions ({len(chart.prescriptions)}):"]
     lines.append(table(("Effective", "Solution", "Program", "Warnings accepted"), [
-        (_local(rx.effective_at, tz), _solution(rx.ingredients), _program(rx),
+        (_local(rx.effective_at, tz), solution_text(rx.ingredients, default_catalogs()),
+         _program(rx),
          "; ".join(f"{f.code}: {f.reason}" for f in rx.findings if f.level == "warning"))
         for rx in chart.prescriptions], "  "))
     lines += ["", f"Refills ({len(chart.refills)}):"]
