@@ -46,7 +46,7 @@ class PumpClock:
     time (it does not jump at a daylight-saving change). Calculations run on it, so elapsed time
     is real and flex steps fall at the pump's times of day.
 
-    The stored forecast (:mod:`pumpmgr.services.forecasting`) and the planned refill visit
+    The stored forecast (:mod:`pumpmgr.pump_forecast`) and the planned refill visit
     (:func:`pumpmgr.visit.plan_visit` with a zone) both count on it, so the due list, the
     refill wizard and the worksheet give the same alarm and refill-due dates across a change.
     """

@@ -52,11 +52,11 @@ DUE_REASONS: tuple[DueReason, ...] = ("alarm", "worst_case", "stability", "max_i
                                       "expiry")
 
 #: The one wording of each reason, for screens, sheets and the command line alike (the stored
-#: forecast adds two of its own: no fill yet, no prescription at the fill).
+#: forecast adds two of its own: no fill yet, no prescription at the fill). The alarm's words
+#: depend on the pump and the buffer: :func:`due_reason_words`.
 _DUE_REASON_WORDS: dict[str, str] = {
-    "alarm": "low-reservoir alarm (every bolus taken) minus the clinic's buffer",
     "worst_case": "reservoir may be low if the pump runs fast",
-    "stability": "drug stability in the pump",
+    "stability": "drug's in-pump stability limit",
     "max_interval": "longest refill interval",
     "expiry": "solution expires",
     "first_fill": "first fill",
@@ -64,8 +64,17 @@ _DUE_REASON_WORDS: dict[str, str] = {
 }
 
 
-def due_reason_words(reason: str) -> str:
-    """What a nurse reads for the limit that set a refill-due date (one wording everywhere)."""
+def due_reason_words(reason: str, *, buffer_days: int | None = None,
+                     constant_flow: bool = False) -> str:
+    """What a nurse reads for the limit that set a refill-due date: the one wording of the
+    window, the sheets and the command line. The alarm limit names the clinic's buffer
+    (``buffer_days``, or "the clinic's buffer" when not known) and, for a constant-flow pump,
+    the planning volume instead of the alarm."""
+    if reason == "alarm":
+        reached = ("planning volume date" if constant_flow
+                   else "alarm date with every bolus taken,")
+        buffer = "the clinic's buffer" if buffer_days is None else f"the {buffer_days}-day buffer"
+        return f"{reached} minus {buffer}"
     return _DUE_REASON_WORDS.get(reason, reason.replace("_", " "))
 
 
@@ -484,7 +493,7 @@ def on_clinic_clock(outlook: Forecast, clock: PumpClock, tz: tzinfo) -> Forecast
     refill-due date taken from the real instants in the clinic's zone.
 
     The one rule for dates across a daylight-saving change, shared by the stored forecast
-    (:func:`pumpmgr.services.forecasting.compute`), the visit plan and ``pumpmgr calc``.
+    (:func:`pumpmgr.pump_forecast.pump_forecast`), the visit plan and ``pumpmgr calc``.
     """
     def wall(pump_time: datetime) -> datetime:
         return clock.to_instant(pump_time).astimezone(tz).replace(tzinfo=None)

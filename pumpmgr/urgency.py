@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 
-from pumpmgr.forecast import RefillState, due_rank, due_reason_words
+from pumpmgr.forecast import RefillState, due_rank, due_reason_words, state_rank
 from pumpmgr.formatting import format_date
 from pumpmgr.records import DueRow
 
@@ -40,15 +40,9 @@ def is_constant_flow(row: DueRow) -> bool:
 
 
 def reason_text(row: DueRow, buffer_days: int) -> str:
-    """Why the refill is due on its date (the due list's words, in the window and the
-    calendar file)."""
-    if row.refill_due_reason == "stability":
-        return "stability limit"
-    if row.refill_due_reason != "alarm":  # the worst case, the interval, the expiry
-        return due_reason_words(row.refill_due_reason)
-    if is_constant_flow(row):
-        return f"planning − {buffer_days} days"
-    return f"alarm − {buffer_days} days"
+    """Why the row's refill is due on its date (:func:`pumpmgr.forecast.due_reason_words`)."""
+    return due_reason_words(row.refill_due_reason, buffer_days=buffer_days,
+                            constant_flow=is_constant_flow(row))
 
 
 def replace_by_text(row: DueRow) -> str:
@@ -71,7 +65,8 @@ def withdrawal_first(row: DueRow) -> bool:
 
 def refill_state(row: DueRow, now: datetime) -> tuple[int, RefillState | None]:
     """The row's rank among the states before a refill at ``now``, and the state (None: none
-    of them), as :func:`pumpmgr.forecast.due_rank` gives them for the stored forecast."""
+    of them), as :func:`pumpmgr.forecast.due_rank` gives them for the stored forecast. The due
+    list keeps the state in ``DueRow.refill_state``, worked out once when it is read."""
     past_end = row.replace_by is not None and row.replace_by < now.date()
     return due_rank(now=now, alarm_at=row.nominal_alarm_at, empty_at=row.empty_at,
                     empty_at_worst_case=row.empty_at_worst_case,
@@ -85,14 +80,15 @@ def soonest_event(row: DueRow) -> datetime:
     return min(low, row.empty_at) if row.empty_at is not None else low
 
 
-def urgency_key(row: DueRow, now: datetime, tz: tzinfo,
-                ) -> tuple[int, int, int, int, int, float, str]:
+def urgency_key(row: DueRow, tz: tzinfo) -> tuple[int, int, int, int, int, float, str]:
     """Sorts the most urgent row first: a missed visit of a pump still due at the top (issue
-    16: the call list), then by the state's rank (:func:`refill_state`), then an urgent row (an
+    16: the call list), then by the rank of the row's state before a refill (its
+    ``refill_state``, as the due list read it: :func:`refill_state`), then an urgent row (an
     unreviewed incident or a declined order, domain-rules §4a, §7), then the calendar day
     (in ``tz``) of :func:`soonest_event`, a withdrawal risk first on the same day, then the
     instant, then the patient's name. Equal keys are the same urgency."""
     soonest = soonest_event(row)
-    return (0 if row.booking == "did_not_attend" else 1, refill_state(row, now)[0],
+    return (0 if row.booking == "did_not_attend" else 1,
+            state_rank(row.refill_state, baclofen=withdrawal_first(row)),
             0 if row.state == "urgent" else 1, soonest.astimezone(tz).date().toordinal(),
             0 if withdrawal_first(row) else 1, soonest.timestamp(), row.patient.casefold())

@@ -24,9 +24,9 @@ from string import Template
 from typing import Literal
 
 from pumpmgr import catalogs
-from pumpmgr.errors import CatalogError, Code, InputError, PumpMgrError
+from pumpmgr.errors import Code, InputError, PumpMgrError
+from pumpmgr.forecast import due_reason_words
 from pumpmgr.formatting import (
-    MassUnit,
     format_date,
     format_datetime,
     format_duration,
@@ -45,9 +45,11 @@ from pumpmgr.records import (
 )
 from pumpmgr.refill import discrepancy
 from pumpmgr.resources_locator import resources_dir
-from pumpmgr.schedule import PatientBolus, Program, Schedule
+from pumpmgr.schedule import Program
 from pumpmgr.units import PLAUSIBLE_MAGNITUDES, Q_, Kind, Quantity
 from pumpmgr.visit import is_constant_flow, plan_for_refill, program_of, pump_prescriptions
+from pumpmgr.wording import bolus_text as bolus_text  # the one wording, used here and beyond
+from pumpmgr.wording import drug_name, schedule_lines, solution_text
 
 NoteKind = Literal["refill", "prescription", "event"]
 KINDS: tuple[NoteKind, ...] = ("refill", "prescription", "event")
@@ -254,23 +256,6 @@ def signed_volume(quantity: Quantity) -> str:
     return "+" + shown if float(quantity.m) > 0 and shown != "0 mL" else shown
 
 
-def drug_name(key: str, catalog: catalogs.Catalogs) -> str:
-    try:
-        return catalog.drug(key).name
-    except CatalogError:
-        return key
-
-
-def solution_text(ingredients: Sequence[Ingredient], catalog: catalogs.Catalogs) -> str:
-    """``Baclofen 2000 mcg/mL`` or ``Morphine 10 mg/mL + Clonidine 100 mcg/mL``."""
-    if not ingredients:
-        return "not recorded"
-    return " + ".join(
-        f"{drug_name(i.drug, catalog)} "
-        f"{format_quantity(i.concentration, Kind.CONCENTRATION, i.display_unit)}"
-        for i in ingredients)
-
-
 def dose_text(program: Program, ingredients: Sequence[Ingredient],
               catalog: catalogs.Catalogs) -> str:
     """Each drug's daily dose, ``Baclofen 400 mcg/day`` (daily volume × concentration)."""
@@ -279,38 +264,6 @@ def dose_text(program: Program, ingredients: Sequence[Ingredient],
         f"{drug_name(i.drug, catalog)} "
         f"{format_quantity((daily_volume * i.concentration).to('mcg/day'), Kind.DOSE_RATE, i.display_unit)}"  # noqa: E501
         for i in ingredients)
-
-
-def bolus_text(bolus: PatientBolus | None, unit: MassUnit) -> str:
-    if bolus is None:
-        return "none"
-    text = (f"{format_quantity(bolus.dose, Kind.MASS, unit)} a bolus, at most "
-            f"{bolus.max_per_day} a day")
-    if bolus.lockout is not None:
-        text += f", lockout {format_duration(bolus.lockout)}"
-    return text
-
-
-def schedule_lines(schedule: Schedule, unit: MassUnit) -> list[str]:
-    """The schedule as the pump programmer shows it: one line for a simple dose; for a flex
-    schedule each step with its rate and what it delivers, then each scheduled bolus (the
-    printed sheets' wording too)."""
-    if schedule.is_simple:
-        daily = format_quantity(schedule.daily_dose(), Kind.DOSE_RATE, unit)
-        return [f"Simple continuous, {daily}"]
-    lines = []
-    for start, length, rate in schedule.step_minutes():
-        end = (start + length) % (24 * 60)
-        delivered = Q_(rate * length / (24 * 60), "mcg")
-        lines.append(
-            f"{start // 60:02d}:{start % 60:02d}-{end // 60:02d}:{end % 60:02d}  "
-            f"{format_quantity(Q_(rate, 'mcg/day'), Kind.DOSE_RATE, unit)} "
-            f"({format_quantity(delivered, Kind.MASS, unit)} in "
-            f"{format_duration(Q_(length, 'minute'))})"
-        )
-    lines += [f"Bolus at {b.at:%H:%M}: {format_quantity(b.amount, Kind.MASS, unit)}"
-              for b in schedule.boluses]
-    return lines
 
 
 def program_text(rx: PrescriptionRecord, pump: PumpRecord) -> str:
@@ -326,19 +279,14 @@ def program_text(rx: PrescriptionRecord, pump: PumpRecord) -> str:
 
 
 def due_reason_text(reason: str, *, buffer_days: int, constant_flow: bool,
-                    stability_days: float | None = None, with_boluses: bool = False) -> str:
-    """Why the refill is due on its date, in the words the sheets use."""
-    if reason == "stability":
-        limit = "" if stability_days is None else (
-            f" of {format_duration(Q_(stability_days, 'day'))}")
-        return f"set by the drug's in-pump stability limit{limit}"
-    if constant_flow:
-        reached = "the date the planning volume is reached"
-    elif with_boluses:
-        reached = "the alarm date with every patient bolus taken"
-    else:
-        reached = "the alarm date"
-    return f"{reached} minus the clinic's {buffer_days}-day buffer, on an open clinic day"
+                    stability_days: float | None = None, detail: str = "") -> str:
+    """Why the refill is due on its date, as notes and sheets write it: the one wording of
+    :func:`pumpmgr.forecast.due_reason_words`, the stability limit's length where known, the
+    caller's ``detail`` after it."""
+    words = due_reason_words(reason, buffer_days=buffer_days, constant_flow=constant_flow)
+    if reason == "stability" and stability_days is not None:
+        words += f" of {format_duration(Q_(stability_days, 'day'))}"
+    return f"{words}{detail}, on an open clinic day"
 
 
 def _yes(flag: bool) -> str:
@@ -362,11 +310,9 @@ def _current_due(chart: PatientChart, pump: PumpRecord | None, forecast: StoredF
     the forecast was recomputed; ``not forecast`` when the pump has none."""
     if forecast is None or pump is None or chart.pump is None or pump.id != chart.pump.id:
         return "none forecast", "no active pump with a fill on record"
-    rx = chart.prescription
     reason = due_reason_text(
         forecast.refill_due_reason, buffer_days=settings.buffer_days,
-        constant_flow=is_constant_flow(pump),
-        with_boluses=rx is not None and rx.patient_bolus is not None)
+        constant_flow=is_constant_flow(pump))
     return format_date(forecast.refill_due), reason + "; as forecast now"
 
 
@@ -480,7 +426,7 @@ def refill_values(chart: PatientChart, refill: RefillRecord, *, settings: Clinic
         "due_reason": due_reason_text(
             outlook.refill_due_reason, buffer_days=outlook.buffer_days,
             constant_flow=is_constant_flow(pump), stability_days=outlook.stability_days,
-            with_boluses=plan.program.patient_bolus is not None) + "; as planned at this refill",
+        ) + "; as planned at this refill",
         "alarm": format_datetime(outlook.alarm_at_with_boluses),
     })
     return values

@@ -3,14 +3,39 @@ test on each backend (SQLite always, PostgreSQL when ``PUMPMGR_TEST_POSTGRES_URL
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-from database_targets import (
+
+def _hermetic_home() -> Path:
+    """A home and XDG folders of the test run's own, set before pumpmgr is imported (the unit
+    registry writes its cache at import), and inherited by the programs the tests start: no
+    test writes to the real home, cache, configuration or data folders. The package managers'
+    download caches (pip, uv: the slow tests build environments) stay where they were."""
+    real = Path.home()
+    for variable, tool in (("PIP_CACHE_DIR", "pip"), ("UV_CACHE_DIR", "uv")):
+        os.environ.setdefault(variable, str(Path(os.environ.get("XDG_CACHE_HOME",
+                                                                real / ".cache")) / tool))
+    root = Path(tempfile.mkdtemp(prefix="pumpmgr-tests-home-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    os.environ["HOME"] = str(root)
+    for variable, name in (("XDG_CACHE_HOME", "cache"), ("XDG_CONFIG_HOME", "config"),
+                           ("XDG_DATA_HOME", "data"), ("XDG_STATE_HOME", "state")):
+        os.environ[variable] = str(root / name)
+    os.environ["PUMPMGR_TEST_HOME"] = str(root)
+    return root
+
+
+TEST_HOME = _hermetic_home()
+
+import pytest  # noqa: E402
+from database_targets import (  # noqa: E402
     DbTarget,
     create_schema,
     drop_schema,
@@ -18,10 +43,18 @@ from database_targets import (
     postgres_unavailable,
 )
 
-from pumpmgr import logfile
-from pumpmgr.db.engine import Database, open_database
+from pumpmgr import logfile  # noqa: E402
+from pumpmgr.db.engine import Database, open_database  # noqa: E402
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def tmp_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The run's temporary root, where the session's folders below are made."""
+    root = tmp_path_factory.getbasetemp()
+    os.environ["PYTEST_TMP_ROOT"] = str(root)
+    return root
 
 
 @pytest.fixture(scope="session", autouse=True)

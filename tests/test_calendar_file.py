@@ -93,7 +93,8 @@ def test_a_booked_visit_at_its_time_with_a_reminder_the_day_before() -> None:
     description = next(x for x in event if x.startswith("DESCRIPTION:"))
     assert ("Visit: Wed 22 Oct 2025 at 09:30\\, clinic room with Nina Nurse\\nNote: brings "
             "the card") in description
-    assert "Refill due: Thu 23 Oct 2025 (alarm − 7 days)\\nAlarm date: Thu 30 Oct 2025" in (
+    assert ("Refill due: Thu 23 Oct 2025 (alarm date with every bolus taken\\, minus the 7-day "
+            "buffer)\\nAlarm date: Thu 30 Oct 2025") in (
         description)
     alarm = event[event.index("BEGIN:VALARM"):event.index("END:VALARM") + 1]
     assert alarm[1:2] == ["ACTION:DISPLAY"] and "TRIGGER:-P1D" in alarm

@@ -83,6 +83,18 @@ def test_baclofen_100_mcg_a_day_in_a_40_ml_pump_is_due_within_180_days() -> None
     assert due_reason_words("max_interval") == "longest refill interval"
 
 
+def test_one_wording_for_the_alarm_limit() -> None:
+    """Review finding: the window, the sheets and the command line name the alarm limit in the
+    one core wording, with the clinic's buffer and the constant-flow pump's planning volume."""
+    assert due_reason_words("alarm", buffer_days=7) == (
+        "alarm date with every bolus taken, minus the 7-day buffer")
+    assert due_reason_words("alarm", buffer_days=5, constant_flow=True) == (
+        "planning volume date minus the 5-day buffer")
+    assert due_reason_words("alarm") == (
+        "alarm date with every bolus taken, minus the clinic's buffer")
+    assert due_reason_words("stability") == "drug's in-pump stability limit"
+
+
 def test_the_clinic_interval_applies_to_a_drug_the_library_gives_none() -> None:
     library = default_catalogs().drugs
     assert max_interval_days([_ingredient("morphine", "25000 mcg/mL")], library, 90) == (

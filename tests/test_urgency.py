@@ -32,7 +32,9 @@ def row(name: str, *, alarm_in: float, empty_in: float | None, nominal_in: float
 
 
 def order(rows: list[DueRow]) -> list[str]:
-    return [r.patient for r in sorted(rows, key=lambda r: urgency_key(r, NOW, UTC))]
+    for r in rows:  # the state the due list reads with each row
+        r.refill_state = refill_state(r, NOW)[1]
+    return [r.patient for r in sorted(rows, key=lambda r: urgency_key(r, UTC))]
 
 
 def test_the_states_before_a_refill_rank_first() -> None:

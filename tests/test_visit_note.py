@@ -71,9 +71,9 @@ def test_a_bad_record_id_is_refused(text: str) -> None:
 
 def test_the_due_reason_reads_as_on_the_worksheet() -> None:
     assert due_reason_text("alarm", buffer_days=7, constant_flow=False) == (
-        "the alarm date minus the clinic's 7-day buffer, on an open clinic day")
+        "alarm date with every bolus taken, minus the 7-day buffer, on an open clinic day")
     assert due_reason_text("alarm", buffer_days=5, constant_flow=True).startswith(
-        "the date the planning volume is reached minus the clinic's 5-day buffer")
+        "planning volume date minus the 5-day buffer")
     assert due_reason_text("stability", buffer_days=7, constant_flow=False,
                            stability_days=90) == (
-        "set by the drug's in-pump stability limit of 90 days")
+        "drug's in-pump stability limit of 90 days, on an open clinic day")

@@ -26,7 +26,7 @@ from pumpmgr.urgency import alarm_text as alarm_text
 from pumpmgr.urgency import is_constant_flow as is_constant_flow
 from pumpmgr.urgency import reason_text as reason_text
 from pumpmgr.urgency import replace_by_text as replace_by_text
-from pumpmgr.visit_note import bolus_text
+from pumpmgr.wording import bolus_text
 
 CONSTANT_FLOW = "constant_flow"
 # alarm_text, is_constant_flow, reason_text and replace_by_text (imported above) are the due
@@ -49,10 +49,6 @@ STATES: Mapping[DueState, StateLook] = {
     "due_in_14_days": StateLook("Due in 14 days", 2, "#fdf3cf", "#4d3d00"),
     "fine": StateLook("Fine", 3, "", ""),
 }
-
-
-def state_word(state: DueState) -> str:
-    return STATES[state].word
 
 
 def count_text(count: int, word: str) -> str:

@@ -154,8 +154,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv is DEMO:
         print("\nMore: pumpmgr calc --help")
     return 0
-
-
-def console() -> NoReturn:
-    """The ``pumpmgr`` console script."""
-    sys.exit(main())

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from pumpmgr.booking import PLACE_TEXT, STATE_TEXT, booking_line
 from pumpmgr.cli.paths import new_file
-from pumpmgr.cli.records import EXIT_OK, _dump, _open, _refuse, jsonable, table
+from pumpmgr.cli.records import EXIT_OK, _dump, _open, _refuse, jsonable, named, table
 from pumpmgr.errors import Code, InputError, PumpMgrError
 from pumpmgr.files import write_private_bytes
 from pumpmgr.formatting import format_date, read_clock_time
@@ -35,11 +35,7 @@ _OPTIONS = {"day": "--on", "reason": "--reason", "place": "--place", "nurse": "-
 
 def _named(error: PumpMgrError) -> PumpMgrError:
     """``error`` led by the option that supplied its field (unchanged when there is none)."""
-    option = _OPTIONS.get(error.field or "")
-    if option is None:
-        return error
-    rest = error.message.split(":", 1)[-1].strip() if ":" in error.message else error.message
-    return _refuse(option, rest, error.code)
+    return named(error, _OPTIONS)
 
 
 def _day(option: str) -> Callable[[str], date]:

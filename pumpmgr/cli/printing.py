@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pumpmgr.cli.paths import new_file
-from pumpmgr.cli.records import _db_option, _open, _refuse
-from pumpmgr.errors import Code
+from pumpmgr.cli.records import _db_option, _open, _refuse, named
+from pumpmgr.errors import Code, PumpMgrError
 from pumpmgr.files import write_private_bytes
 from pumpmgr.units import Kind, Quantity, parse
 
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from pumpmgr.services.sheets import SheetService
 
 Handler = Callable[[argparse.Namespace], int]
+#: The sheet service's field names as this command's options.
+_OPTIONS = {"completed refill": "--completed", "end date": "--to", "day": "--date"}
 
 
 #: The dates a sheet can be printed for: a clinic's records lie well inside them, and the
@@ -64,7 +66,10 @@ def _sheets(args: argparse.Namespace, make: Callable[[SheetService], bytes]) -> 
 
     target = new_file("--out", args.out)
     with _open(args, must_exist=True) as database:
-        pdf = make(SheetService(ClinicService(database)))
+        try:
+            pdf = make(SheetService(ClinicService(database)))
+        except PumpMgrError as error:
+            raise named(error, _OPTIONS) from error
     return _write(target, pdf)
 
 

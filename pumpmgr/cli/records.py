@@ -29,15 +29,17 @@ import stat
 import sys
 import tempfile
 import time as timing
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, tzinfo
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pumpmgr.booking import due_booking_text
+from pumpmgr.catalogs import default_catalogs
 from pumpmgr.cli.paths import new_file, path_problem
 from pumpmgr.errors import Code, InputError, PumpMgrError
+from pumpmgr.forecast import due_reason_words
 from pumpmgr.formatting import (
     days_left_text,
     format_date,
@@ -48,12 +50,12 @@ from pumpmgr.formatting import (
 from pumpmgr.records import (
     INDICATION_TEXT,
     DueRow,
-    Ingredient,
     PatientChart,
     PrescriptionRecord,
 )
 from pumpmgr.units import Kind, Quantity, kind_of, ureg
-from pumpmgr.urgency import state_text
+from pumpmgr.urgency import reason_text, state_text
+from pumpmgr.wording import bolus_text, schedule_lines, solution_text
 
 if TYPE_CHECKING:
     from pumpmgr.db.audit import ChainAnchor
@@ -77,6 +79,17 @@ MAX_IMPORT_BYTES = 1 << 30
 
 def _refuse(field: str, message: str, code: Code = Code.OUT_OF_RANGE) -> InputError:
     return InputError(f"{field}: {message}", code=code, field=field)
+
+
+def named(error: PumpMgrError, options: Mapping[str, str]) -> PumpMgrError:
+    """``error`` led by the command's option that supplied its field (``options``: the
+    services' field names as the command's options), unchanged when none did: the services
+    name what a nurse filled in, the command line adds its option names itself."""
+    option = options.get(error.field or "")
+    if option is None:
+        return error
+    rest = error.message.split(":", 1)[-1].strip() if ":" in error.message else error.message
+    return _refuse(option, rest, error.code)
 
 
 def _open(args: argparse.Namespace, *, must_exist: bool) -> Database:
@@ -261,7 +274,7 @@ def due_json(row: DueRow) -> dict[str, Any]:
     return data
 
 
-def due_text(rows: Sequence[DueRow], tz: tzinfo, today: date) -> str:
+def due_text(rows: Sequence[DueRow], tz: tzinfo, today: date, buffer_days: int) -> str:
     from pumpmgr.services.queries import REPLACE_BY_WARNING_DAYS
 
     def notes(row: DueRow) -> str:
@@ -281,7 +294,7 @@ def due_text(rows: Sequence[DueRow], tz: tzinfo, today: date) -> str:
         [(format_date(r.refill_due), "" if r.booked_on is None else format_date(r.booked_on),
           state_text(r), days_left_text(r.days_left),
           r.patient, r.mrn, r.pump_model, r.drug, _local(r.alarm_at, tz),
-          str(r.refill_due_reason).replace("_", " "), due_booking_text(r), notes(r)) for r in rows],
+          reason_text(r, buffer_days), due_booking_text(r), notes(r)) for r in rows],
     )
 
 
@@ -298,40 +311,23 @@ def run_due(args: argparse.Namespace) -> int:
             scope = "" if args.within is None else f" within {_days(args.within)}"
             print(f"No active pump is due for a refill{scope}.")
             return EXIT_OK
-        print(due_text(rows, clinic.tz, clinic.today()))
+        print(due_text(rows, clinic.tz, clinic.today(), clinic.settings().buffer_days))
     return EXIT_OK
 
 
 # ------------------------------------------------------------------------------ patient
 
 
-def _solution(ingredients: Iterable[Ingredient]) -> str:
-    return " + ".join(f"{i.drug} {_q(i.concentration, Kind.CONCENTRATION, i.display_unit)}"
-                      for i in ingredients)
-
-
 def _program(rx: PrescriptionRecord) -> str:
+    """The schedule and the patient's bolus in the one wording (:mod:`pumpmgr.wording`)."""
     unit = rx.primary.display_unit
-    steps = rx.schedule.steps
-    if len(steps) == 1 and not rx.schedule.boluses:
-        text = _q(rx.program.daily_dose(), Kind.DOSE_RATE, unit)
-    else:
-        parts = [f"{s.start:%H:%M} {format_number(float(s.rate.to(f'{unit}/h').m), 3)} "
-                 f"{unit}/h" for s in steps]
-        parts += [f"bolus {b.at:%H:%M} {_q(b.amount, Kind.MASS, unit)}"
-                  for b in rx.schedule.boluses]
-        text = (f"flex {', '.join(parts)} "
-                f"({_q(rx.program.daily_dose(), Kind.DOSE_RATE, unit)})")
+    text = "; ".join(line.replace("  ", " ") for line in schedule_lines(rx.schedule, unit))
     if rx.patient_bolus is not None:
-        bolus = rx.patient_bolus
-        lockout = "" if bolus.lockout is None else (
-            f", lockout {format_number(float(bolus.lockout.to('h').m), 2)} h")
-        text += (f"; patient bolus {_q(bolus.dose, Kind.MASS, unit)}, at most "
-                 f"{bolus.max_per_day} a day{lockout}")
+        text += f"; patient bolus {bolus_text(rx.patient_bolus, unit)}"
     return text
 
 
-def patient_text(chart: PatientChart, tz: tzinfo) -> str:
+def patient_text(chart: PatientChart, tz: tzinfo, buffer_days: int) -> str:
     p = chart.patient
     lines = [
         f"{p.display_name}   MRN {p.mrn}   born {format_date(p.date_of_birth)}   {p.status}",
@@ -365,12 +361,13 @@ def patient_text(chart: PatientChart, tz: tzinfo) -> str:
     if chart.prescription is not None:
         rx = chart.prescription
         lines.append(f"Prescription (since {_local(rx.effective_at, tz)}, {rx.prescriber}): "
-                     f"{_solution(rx.ingredients)}; {_program(rx)}")
+                     f"{solution_text(rx.ingredients, default_catalogs())}; {_program(rx)}")
     if chart.forecast is not None:
         fc = chart.forecast
+        why = due_reason_words(fc.refill_due_reason, buffer_days=buffer_days,
+                               constant_flow=pump is not None and pump.pump_type == "constant_flow")
         lines.append(f"Forecast: alarm {_local(fc.alarm_at_with_boluses, tz)}; refill due "
-                     f"{format_date(fc.refill_due)} (set by "
-                     f"{str(fc.refill_due_reason).replace('_', ' ')})")
+                     f"{format_date(fc.refill_due)} (set by {why})")
     lines += ["", f"Pumps ({len(chart.pumps)}):"]
     lines.append(table(("Model", "Serial", "Implanted", "Status", "Explanted"), [
         (x.model_name, x.serial_number, format_date(x.implanted_on), x.status,
@@ -378,7 +375,8 @@ def patient_text(chart: PatientChart, tz: tzinfo) -> str:
         for x in chart.pumps], "  "))
     lines += ["", f"Prescriptions ({len(chart.prescriptions)}):"]
     lines.append(table(("Effective", "Solution", "Program", "Warnings accepted"), [
-        (_local(rx.effective_at, tz), _solution(rx.ingredients), _program(rx),
+        (_local(rx.effective_at, tz), solution_text(rx.ingredients, default_catalogs()),
+         _program(rx),
          "; ".join(f"{f.code}: {f.reason}" for f in rx.findings if f.level == "warning"))
         for rx in chart.prescriptions], "  "))
     lines += ["", f"Refills ({len(chart.refills)}):"]
@@ -425,7 +423,8 @@ def run_patient(args: argparse.Namespace) -> int:
     with _open(args, must_exist=True) as database:
         clinic = ClinicService(database)
         chart = clinic.patient_chart(clinic.find_patient(mrn).id)
-        print(_dump(patient_json(chart)) if args.json else patient_text(chart, clinic.tz))
+        print(_dump(patient_json(chart)) if args.json else patient_text(chart, clinic.tz,
+                                                                  clinic.settings().buffer_days))
     return EXIT_OK
 
 

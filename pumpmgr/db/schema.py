@@ -657,6 +657,9 @@ class ClinicSettings(Base):
     #: Refill visits a day in a clinic room and on home visits, and how many days ahead a due
     #: pump without a booking is listed as not booked (clinic policy; revision 0009).
     clinic_visits_per_day: Mapped[int] = mapped_column(server_default=text("8"))
+    #: The revision of the refill-due rules every stored forecast follows (revision 0014;
+    #: :data:`pumpmgr.services.forecasts.FORECAST_RULES`): a start compares, not searches.
+    forecast_rules: Mapped[int] = mapped_column(server_default=text("0"))
     home_visits_per_day: Mapped[int] = mapped_column(server_default=text("2"))
     booking_horizon_days: Mapped[int] = mapped_column(server_default=text("21"))
     #: The clinic's IANA time zone; NULL: the workstation's own (revision 0013).

@@ -22,9 +22,15 @@ from pumpmgr.formatting import (
     format_quantity,
 )
 from pumpmgr.records import Ingredient, PatientRecord, PrescriptionRecord, PumpRecord
-from pumpmgr.schedule import PatientBolus, Program, Schedule
+from pumpmgr.schedule import Program, Schedule
 from pumpmgr.units import PLAUSIBLE_MAGNITUDES, Kind, Quantity
-from pumpmgr.visit_note import schedule_lines as schedule_lines  # one wording, re-exported
+
+# the one wording of a prescription (pumpmgr.wording), re-exported for the sheets
+from pumpmgr.wording import bolus_text as bolus_text
+from pumpmgr.wording import drug_name as drug_name
+from pumpmgr.wording import ingredient_text as ingredient_text
+from pumpmgr.wording import schedule_lines as schedule_lines
+from pumpmgr.wording import solution_text as solution_text
 
 #: When the catalog has no MRI note for a pump model, the sheets say so rather than stay silent.
 NO_MRI_NOTE = "No MRI information is recorded for this pump model: ask the clinic before any MRI."
@@ -89,25 +95,6 @@ def moment(value: datetime | None, missing: str = "not recorded") -> str:
     return missing if value is None else format_datetime(value)
 
 
-def drug_name(key: str, catalog: catalogs.Catalogs) -> str:
-    """The library's display name of a drug, or the key itself when the library lacks it."""
-    try:
-        return catalog.drug(key).name
-    except CatalogError:
-        return key
-
-
-def ingredient_text(ingredient: Ingredient, catalog: catalogs.Catalogs) -> str:
-    """``Baclofen 2000 mcg/mL``."""
-    return (f"{drug_name(ingredient.drug, catalog)} "
-            f"{concentration(ingredient.concentration, ingredient.display_unit)}")
-
-
-def solution_text(ingredients: Sequence[Ingredient], catalog: catalogs.Catalogs) -> str:
-    """``Morphine 10 mg/mL + Clonidine 100 mcg/mL``."""
-    return " + ".join(ingredient_text(i, catalog) for i in ingredients)
-
-
 def schedule_summary(schedule: Schedule, unit: MassUnit) -> str:
     """One line for tables: ``Simple continuous`` or ``Flex, 4 steps, 1 bolus``."""
     if schedule.is_simple:
@@ -116,16 +103,6 @@ def schedule_summary(schedule: Schedule, unit: MassUnit) -> str:
     text = f"Flex, {steps} step{'s' if steps != 1 else ''}"
     if boluses:
         text += f", {boluses} scheduled bolus{'es' if boluses != 1 else ''}"
-    return text
-
-
-def bolus_text(bolus: PatientBolus | None, unit: MassUnit) -> str:
-    """Patient-activated bolus settings, or that there are none."""
-    if bolus is None:
-        return "None"
-    text = f"{mass(bolus.dose, unit)} a bolus, at most {bolus.max_per_day} a day"
-    if bolus.lockout is not None:
-        text += f", lockout {format_duration(bolus.lockout)}"
     return text
 
 

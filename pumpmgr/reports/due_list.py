@@ -16,12 +16,11 @@ from reportlab.lib.units import mm  # type: ignore[import-untyped]
 from reportlab.platypus import Flowable, Spacer  # type: ignore[import-untyped]
 
 from pumpmgr.errors import Code, ImpossibleInput
-from pumpmgr.forecast import due_reason_words
 from pumpmgr.formatting import days_left_text
 from pumpmgr.orders import STATE_TEXT as ORDER_STATE_TEXT
 from pumpmgr.orders import OrderState
 from pumpmgr.records import ClinicSettings, DueRow
-from pumpmgr.urgency import state_text
+from pumpmgr.urgency import reason_text, state_text
 
 from . import common
 from .styles import (
@@ -59,16 +58,6 @@ def replacements(rows: Sequence[DueRow], start: date, end: date) -> list[DueRow]
                   key=lambda r: (r.replace_by, r.patient))
 
 
-def reason_text(row: DueRow, settings: ClinicSettings) -> str:
-    if row.refill_due_reason == "stability":
-        return "drug stability limit"
-    if row.refill_due_reason in ("worst_case", "max_interval", "expiry"):
-        return due_reason_words(row.refill_due_reason)
-    if row.pump_type == "constant_flow":
-        return f"planning volume reached minus {settings.buffer_days} days"
-    return f"alarm minus {settings.buffer_days} days"
-
-
 def due_story(rows: Sequence[DueRow], settings: ClinicSettings, *, start: date,
               end: date) -> list[Flowable]:
     if end < start:
@@ -95,7 +84,7 @@ def due_story(rows: Sequence[DueRow], settings: ClinicSettings, *, start: date,
         late = row.state == "overdue" or row.refill_due < start
         if late or row.state == "urgent":
             highlight.append(len(table_rows))
-        flags = [reason_text(row, settings)]
+        flags = [reason_text(row, settings.buffer_days)]
         if row.open_incident:
             flags.append("INCIDENT to review")
         if row.order_alert is not None:

@@ -141,8 +141,7 @@ def handoff_story(chart: PatientChart, settings: ClinicSettings, *, at: datetime
         dates = [(alarm_label, ask), ("Refill due", ask)]
     else:
         reason = due_reason_text(outlook.refill_due_reason, buffer_days=settings.buffer_days,
-                                 constant_flow=constant,
-                                 with_boluses=rx.patient_bolus is not None)
+                                 constant_flow=constant)
         dates = [
             (alarm_label, format_datetime(outlook.alarm_at_with_boluses)),
             ("Refill due", f"{common.day(outlook.refill_due)} ({reason})"),

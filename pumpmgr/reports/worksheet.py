@@ -25,12 +25,13 @@ from pumpmgr import catalogs
 from pumpmgr.alerts import patient_alerts
 from pumpmgr.dosing import admixture_doses
 from pumpmgr.errors import PumpMgrError
-from pumpmgr.forecast import RefillState, due_reason_words
+from pumpmgr.forecast import RefillState
 from pumpmgr.formatting import format_duration, format_percent
 from pumpmgr.records import ClinicSettings, PatientChart, RefillRecord
 from pumpmgr.refill import Discrepancy, discrepancy, measured_flow
 from pumpmgr.units import Q_, Kind, Quantity
 from pumpmgr.visit import VisitPlan, catheter_volume_of, pump_refills
+from pumpmgr.visit_note import due_reason_text
 
 from . import common
 from .charts import reservoir_chart
@@ -78,28 +79,18 @@ def worksheet_section(chart: PatientChart, plan: VisitPlan,
 def _due_reason(plan: VisitPlan) -> str:
     outlook = plan.forecast
     reason = outlook.refill_due_reason
-    if reason == "worst_case":
-        fast = "" if plan.accuracy is None else f" ({plan.accuracy.words} fast, every bolus)"
-        return f"set by: {due_reason_words(reason)}{fast}, on an open clinic day"
-    if reason == "max_interval" and outlook.max_interval_days is not None:
-        return (f"set by: {due_reason_words(reason)}, "
-                f"{format_duration(_days(outlook.max_interval_days))} ({plan.interval_source}), "
-                "on an open clinic day")
-    if reason == "expiry" and outlook.expires_on is not None:
-        return (f"set by: {due_reason_words(reason)} on {common.day(outlook.expires_on)}, on "
-                "an open clinic day")
-    if reason == "stability":
-        assert outlook.stability_days is not None
-        return (f"set by the in-pump stability limit of "
-                f"{format_duration(_days(outlook.stability_days))} ({plan.stability_source})")
-    if plan.constant_flow:
-        reached = "the date the planning volume is reached"
-    elif plan.program.patient_bolus is not None:
-        reached = "the alarm date with every patient bolus taken"
-    else:
-        reached = "the alarm date"
-    return (f"{reached} minus the clinic's {outlook.buffer_days}-day buffer, on an open clinic "
-            "day")
+    detail = ""
+    if reason == "worst_case" and plan.accuracy is not None:
+        detail = f" ({plan.accuracy.words} fast, every bolus)"
+    elif reason == "max_interval" and outlook.max_interval_days is not None:
+        detail = f", {format_duration(_days(outlook.max_interval_days))} ({plan.interval_source})"
+    elif reason == "expiry" and outlook.expires_on is not None:
+        detail = f" on {common.day(outlook.expires_on)}"
+    elif reason == "stability":
+        detail = f" ({plan.stability_source})"
+    return "set by: " + due_reason_text(
+        reason, buffer_days=outlook.buffer_days, constant_flow=plan.constant_flow,
+        stability_days=outlook.stability_days, detail=detail)
 
 
 def _days(days: float) -> Quantity:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, tzinfo
+from dataclasses import fields
+from datetime import date, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import event, false, func, or_, select
@@ -21,18 +21,17 @@ from sqlalchemy.orm import Session, aliased
 from pumpmgr.catalogs import Drug, DrugLibrary
 from pumpmgr.clock import PumpClock as PumpClock  # the pump's clock (re-exported)
 from pumpmgr.db import schema as db
-from pumpmgr.errors import CatalogError, Code, ImpossibleInput, InputError, PumpMgrError
-from pumpmgr.forecast import days_until, last_open_day, refill_due_date, worst_case_accuracy
+from pumpmgr.errors import CatalogError, Code, ImpossibleInput, InputError
 from pumpmgr.orders import OrderState, most_pressing
+from pumpmgr.pump_forecast import FillPoint as FillPoint  # re-exported: the services' fill
+from pumpmgr.pump_forecast import ProgramFloats, PumpOutlook, program_floats, pump_forecast
 from pumpmgr.records import ClinicSettings, PrescriptionRecord
 from pumpmgr.refill import (
     Discrepancy,
-    ProgramPeriod,
-    expected_residual,
     worst_case_error_percent,
 )
 from pumpmgr.services import mapping
-from pumpmgr.units import PLAUSIBLE_MAGNITUDES, Q_
+from pumpmgr.units import Q_
 from pumpmgr.visit import max_interval_days
 
 #: The due list counts days left from the alarm with every allowed bolus taken (domain-rules
@@ -40,37 +39,11 @@ from pumpmgr.visit import max_interval_days
 DAYS_LEFT_BASIS = "with_boluses"
 
 
-@dataclass(frozen=True)
-class FillPoint:
-    """The latest current fill of a pump: when, how much, and whether it was the pump's first;
-    and what the refill-due date's limits need of the refills (domain-rules §3)."""
-
-    performed_at: datetime
-    final_ml: float
-    bolus_ml: float
-    first_fill: bool
-    #: the delivery error ``e`` measured at this refill, percent (None: not measured, or |Δ|
-    #: within the syringe's reading error)
-    measured_error_percent: float | None = None
-    #: the fill whose solution is in the pump: older than ``performed_at`` after a top-up that
-    #: did not empty the reservoir (None: this fill)
-    solution_filled_at: datetime | None = None
-    #: the earliest expiry or beyond-use date of the solutions in the pump
-    expires_on: date | None = None
-    #: a refill of this pump found it empty: the over-infusion-risk flag
-    ran_empty: bool = False
 
 
 #: An old solution is left in the reservoir when the final volume exceeds what was added by
 #: more than this (mL): the fill was a top-up.
 TOP_UP_ML = 0.01
-
-
-def measured_error(previous_final_ml: float, expected_ml: float, aspirated_ml: float,
-                   ) -> float | None:
-    """``e`` in percent measured at a refill, as the worst case counts it
-    (:func:`pumpmgr.refill.worst_case_error_percent`)."""
-    return worst_case_error_percent(previous_final_ml, expected_ml, aspirated_ml)
 
 
 def fill_point(refills: list[db.Refill]) -> FillPoint | None:
@@ -80,7 +53,7 @@ def fill_point(refills: list[db.Refill]) -> FillPoint | None:
     last = refills[-1]
     error = None
     if len(refills) > 1 and last.discrepancy_verdict != "first_fill":
-        error = measured_error(refills[-2].final_reservoir_ml, unfloored_expected(last),
+        error = worst_case_error_percent(refills[-2].final_reservoir_ml, unfloored_expected(last),
                                last.aspirated_ml)
     origin = len(refills) - 1
     while origin > 0 and (refills[origin].final_reservoir_ml
@@ -155,11 +128,6 @@ def current_refills(session: Session, pump_id: int) -> list[db.Refill]:
     return list(found)
 
 
-def naive_local(moment: datetime, tz: tzinfo) -> datetime:
-    """The clinic's wall-clock time of an instant, without its zone."""
-    return moment.astimezone(tz).replace(tzinfo=None)
-
-
 def stability_days(
     prescription: PrescriptionRecord, library: DrugLibrary, *, first_fill: bool
 ) -> float | None:
@@ -184,24 +152,6 @@ def stability_days(
     return min(limits) if limits else None
 
 
-def patient_bolus_volume_ml(
-    running: list[PrescriptionRecord], filled_at: datetime, until: datetime
-) -> float:
-    """mL the patient-activated boluses take from ``filled_at`` to ``until`` when every allowed
-    bolus is taken each day, over the programs that ran (each until the next one starts)."""
-    total = 0.0
-    for index, prescription in enumerate(running):
-        begin = max(prescription.effective_at, filled_at)
-        end = running[index + 1].effective_at if index + 1 < len(running) else until
-        end = min(end, until)
-        if end <= begin:
-            continue
-        program = prescription.program
-        extra = float((program.max_daily_volume() - program.daily_volume()).to("mL/day").m)
-        total += extra * (end - begin).total_seconds() / 86400
-    return total
-
-
 def interval_days(ingredients: tuple[tuple[str, float], ...], library: DrugLibrary,
                   settings: ClinicSettings) -> float:
     """:func:`pumpmgr.visit.max_interval_days` of a stored solution (drug key, mcg/mL)."""
@@ -210,88 +160,6 @@ def interval_days(ingredients: tuple[tuple[str, float], ...], library: DrugLibra
     return max_interval_days([Ingredient(drug, Q_(strength, "mcg/mL"))
                               for drug, strength in ingredients], library,
                              settings.max_refill_interval_days)[0]
-
-
-#: A period's delivery for the worst case: its start (the pump's time), the mcg its basal steps
-#: and scheduled boluses deliver from a minute of day over some minutes, its concentration
-#: (mcg/mL) and the mL/day its patient boluses add when every one is taken.
-WorstPeriod = tuple[datetime, Callable[[float, float], float], float, float]
-
-
-def _worst_delivered(periods: list[WorstPeriod], filled_at: datetime, at: datetime) -> float:
-    """mL delivered from the fill to ``at`` (the pump's times) with every bolus taken."""
-    total = 0.0
-    for index, (begin, mass, concentration, extra) in enumerate(periods):
-        begin = max(begin, filled_at)
-        end = min(periods[index + 1][0] if index + 1 < len(periods) else at, at)
-        if end <= begin:
-            continue
-        minutes = (end - begin).total_seconds() / 60
-        minute_of_day = begin.hour * 60 + begin.minute + begin.second / 60
-        total += mass(minute_of_day, minutes) / concentration + extra * minutes / 1440
-    return total
-
-
-def _worst_crossing(level_ml: float, left_at: Callable[[datetime], float],
-                    filled_at: datetime, start: datetime) -> datetime:
-    """When the worst-case residual fell to ``level_ml`` between the fill and ``start`` (the
-    pump's times; bisection to a millisecond)."""
-    low, high = filled_at, start
-    if left_at(low) <= level_ml:
-        return low
-    while high - low > timedelta(milliseconds=1):
-        middle = low + (high - low) / 2
-        if left_at(middle) > level_ml:
-            low = middle
-        else:
-            high = middle
-    return high
-
-
-def _outlook(
-    row: dict[str, Any], *, pump: db.Pump, labelled_accuracy: float | None, fill: FillPoint,
-    clock: PumpClock, start: datetime, periods: list[WorstPeriod],
-    volume: float, with_boluses: float, daily: float, max_daily: float,
-    settings: ClinicSettings, stability: float | None, interval: float, tz: tzinfo,
-) -> None:
-    """The instants and the refill-due date of a forecast from ``start`` (the pump's time) with
-    ``volume`` left (nominal) and ``with_boluses`` left when every bolus was taken; written
-    into ``row``. The one tail of :func:`compute` and :func:`compute_floats`, so both give the
-    same dates."""
-    accuracy = worst_case_accuracy(labelled_accuracy, fill.measured_error_percent,
-                                   constant_flow=pump.nominal_flow_ml_per_day is not None)
-    fast = 1 + accuracy.percent / 100
-    filled_at = clock.to_pump(fill.performed_at)
-
-    def worst_at(at: datetime) -> float:
-        # every bolus taken and the pump running fast since the fill, through every program
-        # change (domain-rules §3); not floored
-        return fill.final_ml - fast * _worst_delivered(periods, filled_at, at) - fill.bolus_ml
-
-    worst = worst_at(start)
-    alarm_ml = pump.low_reservoir_alarm_ml
-
-    def worst_reaches(level_ml: float) -> datetime:
-        if worst > level_ml:
-            return start + timedelta(days=days_until(worst, level_ml, max_daily * fast))
-        return _worst_crossing(level_ml, worst_at, filled_at, start)
-
-    row["alarm_at"] = clock.to_instant(start + timedelta(days=days_until(volume, alarm_ml,
-                                                                         daily)))
-    row["alarm_at_with_boluses"] = clock.to_instant(start + timedelta(
-        days=days_until(with_boluses, alarm_ml, max_daily)))
-    row["empty_at"] = clock.to_instant(start + timedelta(days=volume / daily))
-    row["alarm_at_worst_case"] = clock.to_instant(worst_reaches(alarm_ml))
-    row["empty_at_worst_case"] = clock.to_instant(worst_reaches(0.0))
-    row["over_infusion_risk"] = fill.ran_empty
-    # Dates are the clinic's calendar dates of the real instants (forecast.on_clinic_clock).
-    row["refill_due"], row["refill_due_reason"] = refill_due_date(
-        filled_at=(fill.solution_filled_at or fill.performed_at).astimezone(tz),
-        alarm_at_with_boluses=row["alarm_at_with_boluses"].astimezone(tz),
-        worst_case_at=row["alarm_at_worst_case"].astimezone(tz),
-        buffer_days=settings.buffer_days, stability_days=stability,
-        max_interval_days=interval, expires_on=fill.expires_on,
-        open_days=settings.open_days, closed_dates=settings.closed_dates)
 
 
 def compute(
@@ -305,175 +173,41 @@ def compute(
     tz: tzinfo,
     now: datetime,
 ) -> db.PumpForecast:
-    """The forecast row for ``pump`` (not added to any session).
+    """The forecast row for ``pump`` (not added to any session):
+    :func:`pumpmgr.pump_forecast.pump_forecast` of its current prescription versions.
 
     ``accuracy_percent`` is the pump's labelled accuracy (``pump.accuracy_percent``); the worst
     case takes the larger of it (15 % assumed where unknown) and the over-delivery measured at
     the last refill (:func:`pumpmgr.forecast.worst_case_accuracy`).
     """
-    row = db.PumpForecast(pump_id=pump.id, computed_at=now, days_left_basis=DAYS_LEFT_BASIS,
-                          over_infusion_risk=False if fill is None else fill.ran_empty)
-    if fill is None:
-        # A pump with no fill on record is due for its first fill now.
-        row.refill_due = last_open_day(naive_local(now, tz).date(), settings.open_days,
-                                       settings.closed_dates)
-        row.refill_due_reason = "first_fill"
-        return row
-    in_force = [p for p in prescriptions if p.effective_at <= fill.performed_at]
-    if not in_force:
-        row.refill_due = last_open_day(naive_local(fill.performed_at, tz).date(),
-                                       settings.open_days, settings.closed_dates)
-        row.refill_due_reason = "no_prescription"
-        return row
-    running = [in_force[-1], *[p for p in prescriptions if p.effective_at > fill.performed_at]]
-    clock = PumpClock(fill.performed_at, tz)
-    filled_at = clock.to_pump(fill.performed_at)
-    start = max(filled_at, clock.to_pump(running[-1].effective_at))
-    periods = [ProgramPeriod(clock.to_pump(p.effective_at), p.program) for p in running]
-    residual = expected_residual(
-        fill_volume=Q_(fill.final_ml, "mL"), filled_at=filled_at, at=start, programs=periods,
-        extra_volume=Q_(fill.bolus_ml, "mL"),
-    )
-    current = running[-1]
-    volume = float(residual.expected_residual.m)
-    daily = float(current.program.daily_volume().to("mL/day").m)
-    max_daily = float(current.program.max_daily_volume().to("mL/day").m)
-    row.filled_at = clock.to_instant(start)
-    row.fill_volume_ml = volume
-    row.daily_volume_ml_per_day = daily
-    # With boluses, every allowed patient bolus was taken each day since the fill, in the
-    # earlier programs too (domain-rules §3), so less is left at the current program's start.
-    bolus_ml = patient_bolus_volume_ml(running, fill.performed_at, clock.to_instant(start))
-    values: dict[str, Any] = {}
-    try:
-        worst_periods: list[WorstPeriod] = [
-            (period.starts_at, period.program.schedule.delivered_mass_mcg,
-             float(period.program.concentration.to("mcg/mL").m),
-             float((period.program.max_daily_volume() - period.program.daily_volume())
-                   .to("mL/day").m))
-            for period in periods]
-        _outlook(values, pump=pump, labelled_accuracy=accuracy_percent, fill=fill, clock=clock,
-                 start=start, periods=worst_periods, volume=volume,
-                 with_boluses=max(0.0, volume - bolus_ml), daily=daily,
-                 max_daily=max_daily, settings=settings,
-                 stability=stability_days(current, library, first_fill=fill.first_fill),
-                 interval=interval_days(tuple((i.drug, float(i.concentration.to("mcg/mL").m))
-                                              for i in current.ingredients), library, settings),
-                 tz=tz)
-    except OverflowError:
-        raise ImpossibleInput(
-            "refill due: the forecast runs past any calendar date; check the dose and "
-            "concentration units", code=Code.OUT_OF_RANGE, field="dose") from None
-    for key, value in values.items():
-        setattr(row, key, value)
-    return row
+    running: list[PrescriptionRecord] = []
+    if fill is not None:
+        in_force = [p for p in prescriptions if p.effective_at <= fill.performed_at]
+        running = [] if not in_force else [
+            in_force[-1], *[p for p in prescriptions if p.effective_at > fill.performed_at]]
+    outlook = pump_forecast(
+        fill=fill, running=[ProgramFloats.of(p) for p in running],
+        alarm_ml=pump.low_reservoir_alarm_ml, labelled_accuracy=accuracy_percent,
+        constant_flow=pump.nominal_flow_ml_per_day is not None, settings=settings,
+        stability=lambda _solution, first: stability_days(running[-1], library,
+                                                          first_fill=first),
+        interval=lambda solution: interval_days(solution, library, settings), tz=tz, now=now)
+    return db.PumpForecast(**row_values(pump.id, outlook, now))
+
+
+def row_values(pump_id: int, outlook: PumpOutlook, now: datetime) -> dict[str, Any]:
+    """The ``pump_forecasts`` columns of a forecast computed at ``now``."""
+    values = {field.name: getattr(outlook, field.name) for field in fields(PumpOutlook)}
+    return {"pump_id": pump_id, "computed_at": now, "days_left_basis": DAYS_LEFT_BASIS,
+            **values}
 
 
 # ---------------------------------------------------------------------------------------------
-# Many pumps at once (a clinic setting or a drug-library edit): the same forecasts on canonical
-# magnitudes, with the pint quantities left at the edges.
+# Many pumps at once (a clinic setting or a drug-library edit): the rows the forecast needs, read
+# in a few queries as the canonical floats it computes on.
 
-_MINUTES_PER_DAY = 24 * 60
 #: Ids per IN list (SQLite's oldest limit on bound parameters is 999).
 _CHUNK = 900
-
-
-@dataclass(frozen=True)
-class ProgramFloats:
-    """A saved prescription's program as the canonical floats the pure functions reduce it to.
-
-    Read straight from the stored magnitudes: a stored rate is mcg/day and a concentration
-    mcg/mL, so every unit conversion :mod:`pumpmgr.schedule` makes on them has the factor 1,
-    and the sums below are the ones :meth:`pumpmgr.schedule.Schedule.daily_dose`,
-    :meth:`~pumpmgr.schedule.Schedule.delivered_mass_mcg` and
-    :meth:`~pumpmgr.schedule.Program.daily_volume` compute, in the same order, so they give the
-    same floats (``tests/test_bench.py`` compares every forecast both ways).
-    """
-
-    effective_at: datetime
-    ingredients: tuple[tuple[str, float], ...]  #: drug key, mcg/mL, by position
-    steps: tuple[tuple[int, int, float], ...]  #: start minute, minutes, mcg/day
-    boluses: tuple[tuple[int, float], ...]  #: minute of day, mcg
-    daily_dose: float  #: mcg/day
-    daily_ml: float
-    max_daily_ml: float
-
-    @property
-    def concentration(self) -> float:
-        return self.ingredients[0][1]
-
-    def delivered_mass_mcg(self, start_minute_of_day: float, minutes: float) -> float:
-        """:meth:`pumpmgr.schedule.Schedule.delivered_mass_mcg` on these floats."""
-        if minutes <= 0:
-            return 0.0
-        whole_days, rest = divmod(minutes, _MINUTES_PER_DAY)
-        total = whole_days * self.daily_dose
-        position = start_minute_of_day % _MINUTES_PER_DAY
-        end = position + rest
-        for start, length, rate in self.steps:
-            for shift in (-_MINUTES_PER_DAY, 0, _MINUTES_PER_DAY):
-                overlap = min(start + length + shift, end) - max(start + shift, position)
-                if overlap > 0:
-                    total += rate * overlap / _MINUTES_PER_DAY
-        for at, amount in self.boluses:
-            for candidate in (at, at + _MINUTES_PER_DAY):
-                if position <= candidate < end:
-                    total += amount
-        return total
-
-
-def _plausible(value: float, *, zero: bool = False) -> bool:
-    """Whether :func:`pumpmgr.units.require` accepts the magnitude (``zero``: also 0)."""
-    low, high = PLAUSIBLE_MAGNITUDES
-    return (zero and value == 0) or (math.isfinite(value) and low <= abs(value) <= high)
-
-
-def program_floats(
-    effective_at: datetime,
-    ingredients: list[tuple[int, str, float]],
-    steps: list[tuple[time, float]],
-    boluses: list[tuple[time, float]],
-    bolus: tuple[float | None, int | None, float | None],
-) -> ProgramFloats | None:
-    """The program of stored rows (ingredients as position, drug key, mcg/mL; steps as start,
-    mcg/day; scheduled boluses as time, mcg; the patient bolus as mcg, most a day, lockout
-    days); None when the rows are not a program the schedule would accept (then the forecast
-    is computed the reference way, which says why)."""
-
-    def minutes(moment: time) -> int:
-        return moment.hour * 60 + moment.minute
-
-    ordered = sorted(steps, key=lambda s: minutes(s[0]))
-    starts = [start for start, _ in ordered]
-    times = [at for at, _ in boluses]
-    if (not ordered or len(ordered) > 13 or not ingredients or len(set(starts)) < len(starts)
-            or len(set(times)) < len(times)
-            or not all(r > 0 and _plausible(r) for _, r in ordered)
-            or not all(a > 0 and _plausible(a) for _, a in boluses)):
-        return None
-    shape = []
-    for index, (start, rate) in enumerate(ordered):
-        begin = minutes(start)
-        following = minutes(ordered[(index + 1) % len(ordered)][0])
-        shape.append((begin, (following - begin) % _MINUTES_PER_DAY or _MINUTES_PER_DAY, rate))
-    scheduled = [(minutes(at), amount) for at, amount in sorted(boluses, key=lambda b:
-                                                                  minutes(b[0]))]
-    basal = sum(rate * length / _MINUTES_PER_DAY for _, length, rate in shape)
-    daily_dose = basal + sum(amount for _, amount in scheduled)
-    ordered_ingredients = tuple((key, c) for _, key, c in sorted(ingredients))
-    concentration = ordered_ingredients[0][1]
-    if concentration <= 0 or not _plausible(concentration):
-        return None
-    max_dose = daily_dose
-    dose, per_day, lockout = bolus
-    if dose is not None and per_day is not None:
-        if (isinstance(per_day, bool) or not 0 <= per_day <= 96 or dose <= 0
-                or not _plausible(dose) or (lockout and not _plausible(lockout))):
-            return None
-        # PatientBolus.daily_maximum: dose × n / (1 day), then added to the daily dose
-        max_dose = daily_dose + dose * per_day / 1
-    return ProgramFloats(effective_at, ordered_ingredients, tuple(shape), tuple(scheduled),
-                         daily_dose, daily_dose / concentration, max_dose / concentration)
 
 
 def _chunks(ids: list[int]) -> list[list[int]]:
@@ -515,8 +249,9 @@ def last_fills(session: Session, pump_ids: list[int]) -> dict[int, FillPoint]:
                 if found is not None:
                     fills[pump_id] = found
                 continue
-            error = None if before_ml is None or verdict == "first_fill" else measured_error(
-                before_ml, expected_ml if unfloored_ml is None else unfloored_ml, aspirated_ml)
+            error = None if before_ml is None or verdict == "first_fill" else (
+                worst_case_error_percent(before_ml, expected_ml if unfloored_ml is None
+                                         else unfloored_ml, aspirated_ml))
             fills[pump_id] = FillPoint(performed_at, final_ml, bolus_ml or 0.0,
                                        before_ml is None, measured_error_percent=error,
                                        expires_on=expiry, ran_empty=bool(empty))
@@ -663,97 +398,6 @@ def running_programs(session: Session, fills: dict[int, FillPoint],
         programs[pump_id] = None if any(m is None for m in made) else [
             m for m in made if m is not None]
     return programs
-
-
-def compute_floats(
-    *,
-    pump: db.Pump,
-    fill: FillPoint | None,
-    running: list[ProgramFloats],
-    settings: ClinicSettings,
-    stability: Callable[[tuple[tuple[str, float], ...], bool], float | None],
-    tz: tzinfo,
-    now: datetime,
-    interval: Callable[[tuple[tuple[str, float], ...]], float] | None = None,
-) -> dict[str, Any] | None:
-    """:func:`compute` on canonical floats: the forecast row's columns, or None when the
-    reference :func:`compute` must decide (it would refuse an input, or a date leaves the
-    calendar). ``running`` is what :func:`running_programs` gives for the pump; ``stability``
-    is :func:`stability_days` of an ingredient list, ``interval`` :func:`interval_days` of one
-    (None: the clinic's setting for every drug)."""
-    row: dict[str, Any] = {
-        "pump_id": pump.id, "computed_at": now, "filled_at": None, "fill_volume_ml": None,
-        "daily_volume_ml_per_day": None, "alarm_at": None, "alarm_at_with_boluses": None,
-        "empty_at": None, "refill_due": None, "refill_due_reason": None,
-        "days_left_basis": DAYS_LEFT_BASIS, "alarm_at_worst_case": None,
-        "empty_at_worst_case": None,
-        "over_infusion_risk": False if fill is None else fill.ran_empty,
-    }
-    if fill is None:
-        row["refill_due"] = last_open_day(naive_local(now, tz).date(), settings.open_days,
-                                          settings.closed_dates)
-        row["refill_due_reason"] = "first_fill"
-        return row
-    if not running:
-        row["refill_due"] = last_open_day(naive_local(fill.performed_at, tz).date(),
-                                          settings.open_days, settings.closed_dates)
-        row["refill_due_reason"] = "no_prescription"
-        return row
-    accuracy = pump.accuracy_percent
-    alarm_ml = pump.low_reservoir_alarm_ml
-    buffer_days = settings.buffer_days
-    if (fill.final_ml <= 0 or not _plausible(fill.final_ml) or fill.bolus_ml < 0
-            or not _plausible(fill.bolus_ml, zero=True) or alarm_ml < 0
-            or not _plausible(alarm_ml, zero=True)
-            or (accuracy is not None and not 0 <= accuracy < 100)
-            or isinstance(buffer_days, bool) or not isinstance(buffer_days, int)
-            or not 0 <= buffer_days <= 365):
-        return None
-    try:
-        clock = PumpClock(fill.performed_at, tz)
-        filled_at = clock.to_pump(fill.performed_at)
-        start = max(filled_at, clock.to_pump(running[-1].effective_at))
-        # expected_residual from the fill to the current program's start
-        starts = [clock.to_pump(p.effective_at) for p in running]
-        infused_ml = 0.0
-        for index, program in enumerate(running):
-            begin = max(starts[index], filled_at)
-            end = min(starts[index + 1] if index + 1 < len(running) else start, start)
-            if end <= begin:
-                continue
-            minutes = (end - begin).total_seconds() / 60
-            minute_of_day = begin.hour * 60 + begin.minute + begin.second / 60
-            mass = program.delivered_mass_mcg(minute_of_day, minutes)
-            infused_ml += mass / program.concentration
-        volume = min(fill.final_ml, max(0.0, fill.final_ml - infused_ml - fill.bolus_ml))
-        current = running[-1]
-        daily = current.daily_ml
-        row["filled_at"] = clock.to_instant(start)
-        row["fill_volume_ml"] = volume
-        row["daily_volume_ml_per_day"] = daily
-        limit = stability(current.ingredients, fill.first_fill)
-        until = clock.to_instant(start)
-        bolus_ml = 0.0
-        for index, program in enumerate(running):
-            begin_at = max(program.effective_at, fill.performed_at)
-            end_at = running[index + 1].effective_at if index + 1 < len(running) else until
-            end_at = min(end_at, until)
-            if end_at <= begin_at:
-                continue
-            extra = program.max_daily_ml - program.daily_ml
-            bolus_ml += extra * (end_at - begin_at).total_seconds() / 86400
-        _outlook(row, pump=pump, labelled_accuracy=accuracy, fill=fill, clock=clock,
-                 start=start, volume=volume, with_boluses=max(0.0, volume - bolus_ml),
-                 periods=[(begin, program.delivered_mass_mcg, program.concentration,
-                           program.max_daily_ml - program.daily_ml)
-                          for begin, program in zip(starts, running, strict=True)],
-                 daily=daily,
-                 max_daily=current.max_daily_ml, settings=settings, stability=limit,
-                 interval=float(settings.max_refill_interval_days) if interval is None
-                 else interval(current.ingredients), tz=tz)
-    except (ArithmeticError, ValueError, PumpMgrError):
-        return None
-    return row
 
 
 # ---------------------------------------------------------------------------------------------

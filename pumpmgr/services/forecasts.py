@@ -17,12 +17,17 @@ from sqlalchemy.orm import Session
 from pumpmgr.db import schema as db
 from pumpmgr.db.audit import append_audit
 from pumpmgr.errors import PumpMgrError
+from pumpmgr.pump_forecast import pump_forecast
 from pumpmgr.records import Ingredient, PrescriptionRecord, StoredForecast
 from pumpmgr.services import forecasting, mapping
 from pumpmgr.services.context import ClinicContext
 from pumpmgr.services.permissions import Action
 from pumpmgr.services.values import Actor
 from pumpmgr.units import Q_
+
+#: The revision of the refill-due rules the forecasts are computed with: 1, the worst case and
+#: the limits of revision 0007 (domain-rules §3). Kept in ``clinic_settings.forecast_rules``.
+FORECAST_RULES = 1
 
 
 class ForecastService:
@@ -112,10 +117,10 @@ class ForecastService:
 
     def refresh_forecasts(self, session: Session, pumps: Sequence[db.Pump]) -> None:
         """:meth:`refresh_forecast` for many pumps at once: their last fills and the programs
-        that ran since in a few queries, each forecast on canonical floats
-        (:func:`forecasting.compute_floats`; the reference :func:`forecasting.compute` where
-        it declines), and one bulk UPDATE. The rows are the ones the pump-by-pump refresh
-        writes (``tests/test_bench.py`` compares them)."""
+        that ran since in a few queries as canonical floats, each forecast by
+        :func:`pumpmgr.pump_forecast.pump_forecast` (the one forecast), and one bulk UPDATE. The
+        rows are the ones the pump-by-pump refresh writes (``tests/test_bench.py`` compares
+        them)."""
         if not pumps:
             return
         stored = set(session.scalars(select(db.PumpForecast.pump_id)))
@@ -157,19 +162,23 @@ class ForecastService:
             return limits[key]
 
         facts = forecasting.due_facts(session, ids)
+        interval = forecasting.interval_cache(library, settings)
         result: dict[int, dict[str, Any]] = {}
         for pump in pumps:
             fill = fills.get(pump.id)
             running = [] if fill is None else programs.get(pump.id)
-            values = None if running is None else forecasting.compute_floats(
-                pump=pump, fill=fill, running=running, settings=settings, stability=stability,
-                tz=self.ctx.tz, now=now, interval=forecasting.interval_cache(library, settings))
-            if values is None:
+            if running is None:  # rows the floats do not take: read with pint, which says why
                 row = forecasting.compute(
                     pump=pump, fill=fill, prescriptions=self.ctx.prescriptions(session, pump.id),
                     settings=settings, library=library, accuracy_percent=pump.accuracy_percent,
                     tz=self.ctx.tz, now=now)
                 values = {c.key: getattr(row, c.key) for c in db.PumpForecast.__table__.columns}
+            else:
+                values = forecasting.row_values(pump.id, pump_forecast(
+                    fill=fill, running=running, alarm_ml=pump.low_reservoir_alarm_ml,
+                    labelled_accuracy=pump.accuracy_percent,
+                    constant_flow=pump.nominal_flow_ml_per_day is not None, settings=settings,
+                    stability=stability, interval=interval, tz=self.ctx.tz, now=now), now)
             values.update(facts[pump.id])
             result[pump.id] = values
         return result
@@ -191,20 +200,27 @@ class ForecastService:
     def refresh_stale(self) -> int:
         """Compute again, at once, every stored forecast written before the refill-due date
         counted the worst case (revision 0007: an alarm date but no worst-case date), so that
-        an upgraded clinic never shows a refill-due date later than the revised rules allow.
-        Audited as pumpmgr's own action; returns how many pumps (0, writing nothing, when
-        none is stale)."""
+        an upgraded clinic never shows a refill-due date later than the revised rules allow;
+        then mark the settings (``forecast_rules``) so that later starts read one row instead.
+        Audited as pumpmgr's own action; returns how many pumps (0, writing nothing, when the
+        settings say the forecasts are current)."""
+        current = (select(db.ClinicSettings.forecast_rules)
+                   .where(db.ClinicSettings.id == 1))
+        with self.ctx.database.read() as session:
+            if (session.scalar(current) or 0) >= FORECAST_RULES:
+                return 0
         stale = (select(db.Pump).join(db.PumpForecast, db.PumpForecast.pump_id == db.Pump.id)
                  .where(db.Pump.status == db.PumpStatus.ACTIVE,
                         db.PumpForecast.alarm_at.is_not(None),
                         db.PumpForecast.alarm_at_worst_case.is_(None)))
-        with self.ctx.database.read() as session:
-            if session.scalars(stale.limit(1)).first() is None:
-                return 0
 
         def work(session: Session) -> int:
+            settings = session.get_one(db.ClinicSettings, 1)
+            if settings.forecast_rules >= FORECAST_RULES:  # another workstation did it
+                return 0
             pumps = session.scalars(stale).all()
             self.refresh_forecasts(session, pumps)
+            settings.forecast_rules = FORECAST_RULES
             append_audit(session, username="pumpmgr", action="forecast.recompute_after_upgrade",
                          entity_type="clinic", entity_id="all", changes={"pumps": len(pumps)},
                          reason="the refill-due date's rules were revised (domain-rules §3)",

@@ -87,8 +87,8 @@ class SheetService:
         refill = next((r for r in chart.refills if r.id == completed_refill_id), None)
         if refill is None:
             raise InputError(
-                f"--completed: refill {completed_refill_id} is not one of {mrn}'s refills",
-                code=Code.NO_VALUE, field="--completed",
+                f"completed refill: refill {completed_refill_id} is not one of {mrn}'s "
+                "refills", code=Code.NO_VALUE, field="completed refill",
             )
         plan = plan_for_refill(chart, refill, settings=settings, drugs=catalog.drugs,
                                tz=self.clinic.tz)
@@ -136,8 +136,8 @@ class SheetService:
 
     def due(self, start: date, end: date) -> bytes:
         if end < start:
-            raise InputError("--to: the period ends before it starts", code=Code.TIME_ORDER,
-                             field="--to")
+            raise InputError("end date: the period ends before it starts",
+                             code=Code.TIME_ORDER, field="end date")
         rows = local_due_rows(self.clinic.due_list(today=start), self.clinic.tz)
         return build_due_list(rows, self.clinic.settings(), start=start, end=end,
                               generated_at=self._now(), audit_head=self.audit_head())
@@ -166,8 +166,8 @@ class SheetService:
                       if r.refill_due <= day and r.booked_on is None]
         if not visits and not not_booked:
             raise ImpossibleInput(
-                f"--date: no visit is booked on {day:%Y-%m-%d} and nobody due by then is "
-                "waiting for a booking", code=Code.OUT_OF_RANGE, field="--date")
+                f"day: no visit is booked on {day:%Y-%m-%d} and nobody due by then is "
+                "waiting for a booking", code=Code.OUT_OF_RANGE, field="day")
         return build_worksheet_batch(visits, settings, generated_at=now, progress=progress,
                                      catalog=catalog, audit_head=self.audit_head(),
                                      not_booked=not_booked, day=day)

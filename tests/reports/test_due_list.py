@@ -34,8 +34,8 @@ def test_rows_in_refill_due_order_with_every_field(sheet: Sheet,
     # the baclofen pump (14.5 % labelled accuracy) is due by its worst case (issue 11)
     assert ("reservoir may be low if the pump runs fast; open discrepancy; flex schedule"
             in text)
-    assert "drug stability limit" in text
-    assert "planning volume reached minus 7 days" in text  # the constant-flow pump
+    assert "drug's in-pump stability limit" in text
+    assert "planning volume date minus the 7-day buffer" in text  # the constant-flow pump
     assert f"{format_date(START)} to {format_date(END)}" in text
     assert "3 refills due by the end of the period, 1 of them overdue." in text
 

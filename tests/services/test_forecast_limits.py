@@ -138,9 +138,10 @@ def test_a_forecast_stored_under_the_old_rules_is_computed_again_when_the_clinic
     """A clinic upgraded to revision 0007 keeps forecasts written by the old rules: an alarm
     date, no worst-case date, and a refill-due date later than the worst case allows. The
     next service opened on the database computes them again at once, audited."""
-    from sqlalchemy import update
+    from sqlalchemy import event, update
 
     from pumpmgr.db import schema as db
+    from pumpmgr.db.audit import append_audit
     from pumpmgr.services.clinic import ClinicService
 
     pump_id, outcome = filled(world)
@@ -150,12 +151,32 @@ def test_a_forecast_stored_under_the_old_rules_is_computed_again_when_the_clinic
         session.execute(update(db.PumpForecast).where(db.PumpForecast.pump_id == pump_id)
                         .values(alarm_at_worst_case=None, empty_at_worst_case=None,
                                 refill_due=old_due, refill_due_reason="alarm"))
+        # as revision 0010 leaves a clinic that had such a forecast (on the record)
+        session.get_one(db.ClinicSettings, 1).forecast_rules = 0
+        append_audit(session, username="pumpmgr", action="test.upgrade", entity_type="clinic",
+                     entity_id="all", changes={}, reason=None, workstation="test",
+                     at=world.clock.now())
     assert world.clinic.forecasts.refresh_stale() == 1
     again = world.clinic.patient_chart(world.clinic.find_patient("100001").id).forecast
     assert again is not None and (again.refill_due, again.refill_due_reason) == (
         right.refill_due, "worst_case")
     entry = last_audit(world)
     assert (entry.action, entry.username) == ("forecast.recompute_after_upgrade", "pumpmgr")
-    # nothing stale now: a service opened on the database writes nothing more
-    ClinicService(world.clinic.database, clock=world.clock, tz=world.clinic.tz)
+    # the settings say so now: a service opened on the database writes nothing more, and
+    # does not search the forecasts (it reads the settings' marker)
+    statements: list[str] = []
+    engine = world.clinic.database.engine
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        ClinicService(world.clinic.database, clock=world.clock, tz=world.clinic.tz)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert any("forecast_rules" in s for s in statements)
+    assert not any("pump_forecasts" in s for s in statements)
     assert last_audit(world).seq == entry.seq
+    with world.clinic.database.read() as session:
+        assert session.get_one(db.ClinicSettings, 1).forecast_rules == 1

@@ -43,8 +43,9 @@ def test_completed_worksheet_shows_the_verdict(sheets: SheetService) -> None:
     assert "INVESTIGATE" in content
     assert "6.6 mL" in content and "+1.4 mL" in content
     assert "Otto Second" in content
-    with pytest.raises(PumpMgrError, match="--completed"):
+    with pytest.raises(PumpMgrError, match=r"^completed refill: ") as refused:
         sheets.worksheet("100001", completed_refill_id=9999)
+    assert refused.value.field == "completed refill"
 
 
 def test_history_card_and_due_list(sheets: SheetService) -> None:
@@ -60,8 +61,10 @@ def test_the_day_batch_reports_progress(sheets: SheetService) -> None:
     pdf = sheets.day(date(2025, 12, 31), progress=lambda done, total: calls.append((done, total)))
     assert calls[-1] == (1, 1)
     assert "100001" in text(pdf)
-    with pytest.raises(PumpMgrError, match="nobody is due"):
+    with pytest.raises(PumpMgrError, match="nobody is due") as refused:
         sheets.day(date(2025, 1, 1))
+    # the service names what the nurse chose, never a command-line option
+    assert refused.value.message.startswith("day: ") and "--" not in refused.value.message
 
 
 def test_unknown_record_number_is_a_domain_error(sheets: SheetService) -> None:

@@ -38,7 +38,8 @@ def test_example_1_forecast(screen: CalculatorsScreen, qtbot: QtBot) -> None:
     assert calc.text("alarm") == "Sun 1 Jun 2025 00:00"
     assert calc.text("empty") == "Wed 11 Jun 2025 00:00 (100 days)"
     assert calc.text("refill due") == "Fri 23 May 2025"
-    assert calc.text("due because").startswith("the alarm date less the buffer (7 days)")
+    assert calc.text("due because").startswith(
+        "alarm date with every bolus taken, minus the 7-day buffer")
 
 
 def test_forecast_in_mg_and_refusals_are_inline(screen: CalculatorsScreen,
@@ -49,7 +50,7 @@ def test_forecast_in_mg_and_refusals_are_inline(screen: CalculatorsScreen,
     calc.dose.set_text("5 mg/day")
     calc.stability.setValue(90)
     assert calc.text("daily dose") == "5 mg/day"
-    assert calc.text("due because").startswith("the drug's stability limit")
+    assert calc.text("due because").startswith("drug's in-pump stability limit")
     assert calc.text("refill due") == "Fri 30 May 2025"  # 1 June is a Sunday: last open day
     calc.fill_volume.set_text("1 mL")
     assert calc.results.values == {}

@@ -18,7 +18,7 @@ from pumpmgr.formatting import format_quantity
 from pumpmgr.records import DueRow, DueState
 from pumpmgr.services import ClinicService
 from pumpmgr.units import Q_, Kind
-from pumpmgr.urgency import urgency_key
+from pumpmgr.urgency import refill_state, urgency_key
 from ui import presentation
 from ui.main_window import MainWindow
 from ui.models.due_list import (
@@ -59,7 +59,8 @@ def test_rows_by_urgency_with_state_words(window: MainWindow) -> None:
     assert shown(window, Column.REFILL_DUE)[:3] == ["Fri 3 Oct 2025", "Thu 23 Oct 2025",
                                                    "Fri 31 Oct 2025"]
     assert shown(window, Column.DAYS_LEFT)[:2] == ["alarm passed", "15 days"]
-    assert shown(window, Column.REASON)[3:6:2] == ["planning − 7 days", "stability limit"]
+    assert shown(window, Column.REASON)[3:6:2] == ["planning volume date minus the 7-day buffer",
+                                                     "drug's in-pump stability limit"]
     assert shown(window, Column.REPLACE_BY)[3] == "no battery"
     assert shown(window, Column.DRUG)[5] == "morphine 10 mg/mL + clonidine 100 mcg/mL"
     background = window.dashboard.proxy.index(0, 0).data(Qt.ItemDataRole.BackgroundRole)
@@ -230,6 +231,8 @@ def _many_rows(count: int, seed: int = 3) -> list[DueRow]:
             flex_schedule=False, empty_at=start + timedelta(days=days + generator.uniform(-8, 30)),
             volume_left_ml=generator.uniform(0, 40),
             drug_keys=tuple(part.split()[0] for part in drug.split(" + "))))
+    for row in rows:  # the state before a refill, as the due list reads it with each row
+        row.refill_state = refill_state(row, NOW)[1]
     return rows
 
 
@@ -238,11 +241,11 @@ def test_the_default_order_is_urgency_keys_order(qtbot: QtBot) -> None:
     the proxy's sort role; the other columns by their values."""
     rows = _many_rows(400)
     model = DueListModel(UTC, 7)
-    model.set_rows(rows, now=NOW)
+    model.set_rows(rows)
     proxy = DueFilterProxyModel(date(2025, 10, 20))
     proxy.setSourceModel(model)
     proxy.sort(int(Column.STATE), Qt.SortOrder.AscendingOrder)
-    expected = sorted(rows, key=lambda r: urgency_key(r, NOW, UTC))
+    expected = sorted(rows, key=lambda r: urgency_key(r, UTC))
     assert proxy.visible_rows() == expected
     proxy.sort(int(Column.EMPTY_ON), Qt.SortOrder.AscendingOrder)
     empties = [r.empty_at for r in proxy.visible_rows()]
@@ -268,7 +271,7 @@ def test_empty_on_and_the_volume_left_beside_the_time_left(window: MainWindow) -
 def test_rows_are_one_line_and_long_text_is_elided_with_the_whole_text_on_hover(
         window: MainWindow, qtbot: QtBot) -> None:
     dashboard, table = window.dashboard, window.dashboard.table
-    dashboard.model.set_rows(_many_rows(300), 7, now=NOW)
+    dashboard.model.set_rows(_many_rows(300), 7)
     assert not table.wordWrap()
     assert table.textElideMode() == Qt.TextElideMode.ElideRight
     heights = {table.rowHeight(r) for r in range(dashboard.proxy.rowCount())}
@@ -288,7 +291,7 @@ def test_the_deciding_columns_are_in_sight_at_1024_by_768(window: MainWindow,
     """No horizontal scrolling for who is called first: state to refill due fit the table."""
     window.setMinimumSize(0, 0)
     window.resize(1024, 768)
-    window.dashboard.model.set_rows(_many_rows(50), 7, now=NOW)
+    window.dashboard.model.set_rows(_many_rows(50), 7)
     qtbot.wait(10)
     table = window.dashboard.table
     header = table.horizontalHeader()

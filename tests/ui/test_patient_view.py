@@ -55,7 +55,7 @@ def test_numbers_are_formatted_by_pumpmgr_formatting(window: MainWindow) -> None
 
     forecast_fields = screen.forecast_fields
     assert forecast_fields.text("refill due") == format_date(forecast.refill_due)
-    assert forecast_fields.text("due because") == "drug stability limit in the pump"
+    assert forecast_fields.text("due because") == "drug's in-pump stability limit"
     assert forecast_fields.text("daily volume") == format_quantity(forecast.daily_volume,
                                                                    Kind.FLOW)
     assert forecast_fields.text("alarm") == format_datetime(forecast.alarm_at.astimezone(tz))

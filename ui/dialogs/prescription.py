@@ -71,14 +71,6 @@ from ui.wizards.solution import SolutionEdit
 CHECK_DELAY_MS = 250
 
 
-def _reason_text(forecast: StoredForecast, constant: bool) -> str:
-    if forecast.refill_due_reason == "stability":
-        return "drug stability limit"
-    if forecast.refill_due_reason != "alarm":  # the worst case, the interval, the expiry
-        return due_reason_words(forecast.refill_due_reason)
-    return "planning volume date minus the buffer" if constant else "alarm date minus the buffer"
-
-
 class PrescriptionDialog(QDialog):
     """A new prescription version for the patient's active pump."""
 
@@ -405,11 +397,14 @@ class PrescriptionDialog(QDialog):
                 ("alarm", "Low-reservoir alarm", presentation.datetime_text(forecast.alarm_at,
                                                                             tz), ""),
                 ("refill due", "Refill due", f"{presentation.date_text(forecast.refill_due)} "
-                 f"({_reason_text(forecast, self.constant_flow)})", ""),
+                 f"({self._due_reason(forecast)})", ""),
             ]
         fields.append(("since", "Since", f"{presentation.datetime_text(rx.effective_at, tz)}, "
                                          f"{rx.prescriber}", ""))
         self.now_fields.set_fields(fields)
+
+    def _due_reason(self, forecast: StoredForecast) -> str:
+        return due_reason_words(forecast.refill_due_reason, constant_flow=self.constant_flow)
 
     def _program_fields(self, ingredients: tuple[Ingredient, ...], program: Program,
                         ) -> list[Field]:
@@ -451,7 +446,7 @@ class PrescriptionDialog(QDialog):
                      " (the reservoir is already at or below the alarm volume: refill now)"
                      if passed else ""), "error" if passed else ""),
                 ("refill due", "Refill due", f"{presentation.date_text(forecast.refill_due)} "
-                 f"({_reason_text(forecast, self.constant_flow)})", ""),
+                 f"({self._due_reason(forecast)})", ""),
             ]
         elif self.forecast_error:
             fields.append(("alarm", "Forecast", self.forecast_error, "error"))

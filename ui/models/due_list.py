@@ -31,7 +31,7 @@ from pumpmgr.booking import booked_text
 from pumpmgr.formatting import days_left_text, format_quantity
 from pumpmgr.records import DueRow
 from pumpmgr.units import Q_, Kind
-from pumpmgr.urgency import state_text, urgency_key
+from pumpmgr.urgency import reason_text, state_text, urgency_key
 from ui import presentation
 from ui.presentation import STATES
 
@@ -153,16 +153,12 @@ class DueListModel(QAbstractTableModel):
         self._texts: list[tuple[str, ...] | None] = []
         self._sort_values: list[tuple[float | str, ...] | None] = []
 
-    def set_rows(self, rows: Sequence[DueRow], buffer_days: int | None = None,
-                 now: datetime | None = None) -> None:
-        """Show ``rows`` most urgent first (:func:`pumpmgr.urgency.urgency_key` at ``now``;
-        default: the rows' own clock, the time their days left were counted from)."""
+    def set_rows(self, rows: Sequence[DueRow], buffer_days: int | None = None) -> None:
+        """Show ``rows`` most urgent first (:func:`pumpmgr.urgency.urgency_key`: the states
+        the rows were read with)."""
         self.beginResetModel()
-        at = now
-        if at is None and rows:
-            at = rows[0].alarm_at - timedelta(days=rows[0].days_left)
         tz = self.tz
-        self._rows = sorted(rows, key=lambda row: urgency_key(row, at, tz))  # type: ignore[arg-type]
+        self._rows = sorted(rows, key=lambda row: urgency_key(row, tz))
         self._texts = [None] * len(self._rows)
         self._sort_values = [None] * len(self._rows)
         if buffer_days is not None:
@@ -254,7 +250,7 @@ class DueListModel(QAbstractTableModel):
             Column.EMPTY_ON: presentation.date_text(row.empty_at, self.tz, "not known"),
             Column.REFILL_DUE: presentation.date_text(row.refill_due),
             Column.BOOKED: booked_text(row),
-            Column.REASON: presentation.reason_text(row, self.buffer_days),
+            Column.REASON: reason_text(row, self.buffer_days),
             Column.DRUG: row.drug,
             Column.PUMP: row.pump_model,
             Column.REPLACE_BY: presentation.replace_by_text(row),
@@ -273,7 +269,7 @@ class DueListModel(QAbstractTableModel):
             Column.EMPTY_ON: _far(row.empty_at),
             Column.REFILL_DUE: float(row.refill_due.toordinal()),
             Column.BOOKED: _far(row.booked_on),
-            Column.REASON: presentation.reason_text(row, self.buffer_days),
+            Column.REASON: reason_text(row, self.buffer_days),
             Column.DRUG: row.drug.casefold(),
             Column.PUMP: row.pump_model.casefold(),
             Column.REPLACE_BY: _far(row.replace_by),

@@ -334,10 +334,7 @@ class ForecastCalculator(Calculator):
              f"{format_datetime(result.empty_at)} ({days_text(result.days_to_empty)})", ""),
             ("refill due", "Refill due", format_date(result.refill_due), ""),
             ("due because", "Due because", (
-                "the drug's stability limit" if result.refill_due_reason == "stability"
-                else f"the alarm date less the buffer ({days_text(result.buffer_days)})"
-                if result.refill_due_reason == "alarm"
-                else due_reason_words(result.refill_due_reason))
+                due_reason_words(result.refill_due_reason, buffer_days=result.buffer_days))
              + ", on a clinic day", ""),
         ]
         return fields

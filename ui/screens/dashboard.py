@@ -329,7 +329,7 @@ class DashboardScreen(QWidget):
         # reads the list again under her: ui.live)
         scrolled = [(bar, bar.value()) for bar in (self.table.verticalScrollBar(),
                                                    self.table.horizontalScrollBar())]
-        self.model.set_rows(rows, settings.buffer_days, now=self.clinic.clock.now())
+        self.model.set_rows(rows, settings.buffer_days)
         self.proxy.set_today(self.today)
         parts = [settings.clinic_name.strip(), f"today {presentation.date_text(self.today)}",
                  f"{len(rows)} active pump{'s' if len(rows) != 1 else ''}"]
@@ -404,7 +404,8 @@ class DashboardScreen(QWidget):
                    Column.VOLUME_LEFT: "20.00 mL", Column.ALARM: day + " …",
                    Column.EMPTY_ON: day, Column.REFILL_DUE: day,
                    Column.BOOKED: day,
-                   Column.REASON: "planning − 7 days", Column.PUMP: "Prometra II 40 mL",
+                   Column.REASON: "planning volume date minus the 7-day buffer",
+                   Column.PUMP: "Prometra II 40 mL",
                    Column.REPLACE_BY: day, Column.DRUG: "baclofen 2000 mcg/mL"}
         titles = self._title_widths()
         for column, text in typical.items():

@@ -64,16 +64,6 @@ PUMP_TYPE_TEXT = {
 }
 
 
-def _reason(reason: str, constant_flow: bool) -> str:
-    if reason == "stability":
-        return "drug stability limit in the pump"
-    if reason != "alarm":  # the worst case, the interval, the expiry
-        return due_reason_words(reason)
-    if constant_flow:
-        return "planning volume date minus the clinic's buffer"
-    return "alarm date minus the clinic's buffer"
-
-
 def _live_refills(refills: tuple[RefillRecord, ...], pump_id: int) -> list[RefillRecord]:
     """The pump's refills in force (a corrected refill is replaced by its correction)."""
     corrected = {r.corrects_id for r in refills if r.corrects_id is not None}
@@ -518,7 +508,8 @@ class PatientScreen(QWidget):
         fields += [
             ("refill due", "Refill due", presentation.date_text(forecast.refill_due),
              due_emphasis),
-            ("due because", "Due because", _reason(forecast.refill_due_reason, constant), ""),
+            ("due because", "Due because", due_reason_words(forecast.refill_due_reason,
+                                                           constant_flow=constant), ""),
             ("empty", "Empty", presentation.datetime_text(forecast.empty_at, tz), ""),
         ]
         visit = self.clinic.bookings.open_booking(pump.id)

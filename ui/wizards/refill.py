@@ -407,10 +407,10 @@ class RefillWizard(StepWizard):
             f"{verdict.verdict}: {presentation.signed_volume_text(verdict.difference)}")
         if verdict is not None and verdict.verdict == "investigate":
             residual_after += f"; note: {self.residual.note_text()}"
-        words = {"stability": "stability limit", "alarm": "alarm date − buffer"}
 
         def due_reason(reason: str) -> str:
-            return words.get(reason) or due_reason_words(reason)
+            return due_reason_words(reason, buffer_days=plan.forecast.buffer_days,
+                                    constant_flow=plan.constant_flow)
 
         rows = [
             ReviewRow("Solution", presentation.solution_text(base.current_solution),

@@ -641,13 +641,8 @@ def forecast_fields(wizard: RefillWizard) -> list[Field]:
                  else "not yet", "muted")]
     outlook = plan.forecast
     constant = plan.constant_flow
-    if outlook.refill_due_reason == "stability":
-        reason = "drug stability limit"
-    elif outlook.refill_due_reason != "alarm":  # the worst case, the interval, the expiry
-        reason = due_reason_words(outlook.refill_due_reason)
-    else:
-        reason = (f"{'planning volume date' if constant else 'alarm date'} minus "
-                  f"{outlook.buffer_days} days")
+    reason = due_reason_words(outlook.refill_due_reason, buffer_days=outlook.buffer_days,
+                              constant_flow=constant)
     fields: list[Field] = [
         ("daily volume", "Daily volume", format_quantity(outlook.daily_volume, Kind.FLOW), ""),
         ("alarm", "Planning volume reached" if constant else "Low-reservoir alarm",

@@ -1,0 +1,80 @@
+"""pump_forecast: the one stored forecast, on canonical floats (issue 14)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+
+from pumpmgr.errors import InputError
+from pumpmgr.pump_forecast import (
+    FillPoint,
+    ProgramFloats,
+    PumpOutlook,
+    program_floats,
+    pump_forecast,
+)
+from pumpmgr.records import ClinicSettings, Ingredient, PrescriptionRecord
+from pumpmgr.schedule import PatientBolus, Schedule, ScheduledBolus, Step
+from pumpmgr.units import Q_
+
+FILLED = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)  # a Monday
+
+
+def record(effective_at: datetime = FILLED - timedelta(days=30)) -> PrescriptionRecord:
+    schedule = Schedule.flex([Step(time(0, 0), Q_(400, "mcg/day")),
+                              Step(time(8, 0), Q_(0.6, "mg/day"))],
+                             [ScheduledBolus(time(12, 0), Q_(50, "mcg"))])
+    return PrescriptionRecord(
+        id=1, pump_id=1, ingredients=(Ingredient("baclofen", Q_(2, "mg/mL")),),
+        schedule=schedule, patient_bolus=PatientBolus(Q_(25, "mcg"), 4),
+        effective_at=effective_at, prescriber="Dr A")
+
+
+def test_a_saved_program_and_its_stored_rows_give_the_same_floats() -> None:
+    """The pump-by-pump refresh (pint records) and the clinic-wide one (rows) compute on the
+    same numbers, so they write the same forecasts."""
+    of_record = ProgramFloats.of(record())
+    of_rows = program_floats(record().effective_at, [(0, "baclofen", 2000.0)],
+                             [(time(8, 0), 600.0), (time(0, 0), 400.0)],
+                             [(time(12, 0), 50.0)], (25.0, 4, None))
+    assert of_rows == of_record
+    # 8 h at 400 and 16 h at 600 mcg/day, plus the 50 mcg bolus
+    assert of_record.daily_dose == pytest.approx(400 / 3 + 400 + 50)
+    assert of_record.max_daily_ml == pytest.approx((of_record.daily_dose + 100) / 2000)
+
+
+def run(fill: FillPoint | None, running: list[ProgramFloats]) -> PumpOutlook:
+    return pump_forecast(fill=fill, running=running, alarm_ml=2.0, labelled_accuracy=14.5,
+                         constant_flow=False, settings=ClinicSettings(),
+                         stability=lambda _s, _f: None, interval=lambda _s: 180.0, tz=UTC,
+                         now=FILLED + timedelta(days=5))
+
+
+def test_the_refill_due_date_is_the_earliest_limit_on_an_open_day() -> None:
+    fill = FillPoint(FILLED, 20.0, 0.0, False)
+    outlook = run(fill, [ProgramFloats.of(record())])
+    daily = (400 / 3 + 400 + 50) / 2000
+    assert outlook.fill_volume_ml == 20.0
+    assert outlook.daily_volume_ml_per_day == pytest.approx(daily)
+    assert outlook.alarm_at == FILLED + timedelta(days=18 / daily)
+    # every bolus taken: 0.05 mL/day more; the alarm then, less the 7-day buffer, comes
+    # before the worst case (14.5 % fast); Friday 25 April less 7 days is an open day
+    with_boluses = outlook.alarm_at_with_boluses
+    worst = outlook.alarm_at_worst_case
+    assert with_boluses == FILLED + timedelta(days=18 / (daily + 0.05))
+    assert worst is not None and worst == FILLED + timedelta(days=18 / ((daily + 0.05) * 1.145))
+    assert with_boluses is not None and outlook.refill_due_reason == "alarm"
+    assert outlook.refill_due == with_boluses.date() - timedelta(days=7) == date(2025, 4, 18)
+
+
+def test_no_fill_no_program_and_a_refused_fill() -> None:
+    first = run(None, [])
+    assert (first.refill_due, first.refill_due_reason) == (
+        date(2025, 3, 7), "first_fill")  # now, a Saturday: the Friday before
+    none = run(FillPoint(FILLED, 20.0, 0.0, False), [])
+    assert (none.refill_due, none.refill_due_reason) == (
+        date(2025, 3, 3), "no_prescription")
+    with pytest.raises(InputError) as refused:
+        run(FillPoint(FILLED, 0.0, 0.0, False), [ProgramFloats.of(record())])
+    assert refused.value.field == "fill volume"
