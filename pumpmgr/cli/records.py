@@ -296,9 +296,13 @@ def due_text(rows: Sequence[DueRow], tz: tzinfo, today: date) -> str:
 
 def run_due(args: argparse.Namespace) -> int:
     from pumpmgr.services.clinic import ClinicService
+    from pumpmgr.services.records import integrity_notice
 
     with _open(args, must_exist=True) as database:
         clinic = ClinicService(database)
+        notice = integrity_notice(clinic.records.check_since_checkpoint())
+        if notice is not None:  # on the due list of everyone; the records are still listed
+            print(f"pumpmgr: {notice}", file=sys.stderr if args.json else sys.stdout)
         rows = clinic.due_list(within_days=args.within)
         if args.json:
             print(_dump([due_json(r) for r in rows]))

@@ -77,8 +77,9 @@ INSTANTS = "ISO 8601, UTC"
 #: The one table a new database already has a row in (created by the first migration).
 SETTINGS_TABLE = "clinic_settings"
 #: Tables that are not records and stay with the database they are in: the failed sign-ins
-#: of the throttle (:mod:`pumpmgr.services.throttle`), which only concern that database.
-NOT_EXPORTED: frozenset[str] = frozenset({"sign_in_failures"})
+#: of the throttle (:mod:`pumpmgr.services.throttle`) and the integrity checkpoint
+#: (:mod:`pumpmgr.db.checkpoint`), which only concern that database.
+NOT_EXPORTED: frozenset[str] = frozenset({"sign_in_failures", "integrity_checkpoints"})
 
 #: Column-name endings and the canonical unit of the magnitudes they hold (longest first).
 _UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (

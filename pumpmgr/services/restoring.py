@@ -12,7 +12,7 @@ and the decision to restore it anyway stay on record together.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -80,8 +80,12 @@ def restore_clinic(
     with open_database(target, backup_dir=safety_dir, daily_backup_keep=None) as database:
         override_seq: int | None = None
         chain = accepted = database.verify_audit_chain()
+        manifest = read_manifest(backup)
+        if accepted.ok and manifest is not None and not manifest.chain_ok:
+            # the records were found changed before the backup was taken (its manifest)
+            accepted = replace(accepted, ok=False,
+                               message=manifest.chain_problem or "the manifest says broken")
         if override is not None and not accepted.ok:
-            manifest = read_manifest(backup)
             with database.write() as session:
                 entry = append_audit(
                     session, username=override.administrator.username,
