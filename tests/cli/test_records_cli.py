@@ -132,6 +132,31 @@ def test_due_text_is_an_aligned_table(demo_file: Path, monkeypatch: pytest.Monke
     assert "µg" not in result.out and "cc" not in result.out.split()
 
 
+def test_due_says_an_integrity_break_first_and_still_lists_the_pumps(clinic_file: Path) -> None:
+    """The check since the last checkpoint runs with the due list: a refill forged into the
+    file since is named on the first line, audited once, and the due list follows."""
+    clean = run("--db", str(clinic_file), "due")  # the first check: the checkpoint
+    assert clean.code == 0 and "Integrity break" not in clean.out + clean.err
+    with contextlib.closing(sqlite3.connect(clinic_file)) as connection:
+        connection.isolation_level = None
+        refill = connection.execute("SELECT max(id) FROM refills").fetchone()[0]
+        others = ", ".join(row[1] for row in connection.execute("PRAGMA table_info(refills)")
+                           if row[1] != "id")
+        connection.execute(f"INSERT INTO refills (id, {others}) SELECT id + 1000, {others} "
+                           f"FROM refills WHERE id = {refill}")
+    before = audit_count(clinic_file)
+    result = run("--db", str(clinic_file), "due")
+    assert result.code == 0, result.err
+    first, *table = result.out.splitlines()
+    assert first.startswith(f"pumpmgr: Integrity break: refills #{refill + 1000}: inserted "
+                            "outside pumpmgr. Clinical work can go on")
+    assert table[0].startswith("Refill due") and len(table) == 4
+    assert new_entries(clinic_file, before) == [("pumpmgr", "integrity.break")]
+    as_json = run("--db", str(clinic_file), "due", "--json")
+    assert len(as_json.json()) == 3 and "Integrity break" in as_json.err
+    assert audit_count(clinic_file) == before + 1  # audited once
+
+
 # ---------------------------------------------------------------------------- patient
 
 
