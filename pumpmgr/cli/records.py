@@ -79,8 +79,11 @@ def _refuse(field: str, message: str, code: Code = Code.OUT_OF_RANGE) -> InputEr
     return InputError(f"{field}: {message}", code=code, field=field)
 
 
-def _open(args: argparse.Namespace, *, must_exist: bool) -> Database:
-    """The database of ``--db`` / ``PUMPMGR_DB`` / the default file; errors name ``--db``."""
+def _open(args: argparse.Namespace, *, must_exist: bool, daily_backup: bool = True,
+          ) -> Database:
+    """The database of ``--db`` / ``PUMPMGR_DB`` / the default file; errors name ``--db``.
+    ``daily_backup=False``: no start-up backup (a database that is being created)."""
+    from pumpmgr.db.backup import DEFAULT_KEEP
     from pumpmgr.db.engine import open_database, resolve_database_url
 
     try:
@@ -97,7 +100,8 @@ def _open(args: argparse.Namespace, *, must_exist: bool) -> Database:
                 raise _refuse("--db", f"there is no database at {path}; create one with "
                               "'pumpmgr demo', 'pumpmgr user add' or 'pumpmgr import'",
                               Code.NO_VALUE)
-        database = open_database(args.db)
+        database = open_database(args.db, daily_backup_keep=DEFAULT_KEEP if daily_backup
+                                 else None)
         if database.startup_backup_problem is not None:
             print(f"pumpmgr: warning: today's automatic backup was not taken: "
                   f"{database.startup_backup_problem}", file=sys.stderr)
@@ -750,8 +754,22 @@ def _read_import(name: str) -> str:
         raise _refuse("FILE", f"{name} cannot be read ({reason})", Code.NO_VALUE) from error
 
 
+def _new_sqlite_file(args: argparse.Namespace) -> Path | None:
+    """The SQLite file ``--db`` names when it does not exist yet (the command creates it)."""
+    from pumpmgr.db.engine import resolve_database_url
+
+    try:
+        url = resolve_database_url(args.db)
+    except PumpMgrError:
+        return None  # _open names the problem
+    if url.get_backend_name() != "sqlite" or not url.database:
+        return None
+    path = Path(url.database).absolute()
+    return None if path.exists() else path
+
+
 def run_import(args: argparse.Namespace) -> int:
-    from pumpmgr.services.exchange import check_document, import_clinic
+    from pumpmgr.services.exchange import ExchangeError, check_document, import_clinic
 
     text = _read_import(args.file)
     try:
@@ -769,10 +787,24 @@ def run_import(args: argparse.Namespace) -> int:
         check_document(document)
     except PumpMgrError as error:
         raise _refuse("FILE", error.message, error.code) from error
-    with _open(args, must_exist=False) as database:
-        _require_empty(database, "an export is imported")
-        summary = import_clinic(database, document)
-        where = _where(database)
+    new_file = _new_sqlite_file(args)
+    database = _open(args, must_exist=False, daily_backup=new_file is None)
+    try:
+        with database:
+            _require_empty(database, "an export is imported")
+            try:
+                summary = import_clinic(database, document)
+            except ExchangeError as error:  # what the document holds: name the file
+                if error.code is Code.DB_CONFLICT:
+                    raise
+                raise _refuse("FILE", error.message, error.code) from error
+            where = _where(database)
+    except BaseException:
+        if new_file is not None:  # a refused import leaves no file behind
+            for path in (new_file, *(new_file.with_name(new_file.name + suffix) for suffix in
+                                     ("-journal", "-wal", "-shm", ".pumpmgr-lock"))):
+                path.unlink(missing_ok=True)
+        raise
     print(f"Imported {sum(summary.rows.values())} rows ({summary.rows.get('patients', 0)} "
           f"patients) into {where}; audit log verified, {summary.audit_entries} entries.")
     return EXIT_OK

@@ -505,6 +505,21 @@ def test_export_import_export_through_the_command_line(
     assert "--db" in again.one_line_error and "already holds records" in again.err
 
 
+def test_a_refused_import_names_the_record_and_leaves_no_file_behind(
+        demo_file: Path, tmp_path: Path) -> None:
+    document = run("--db", str(demo_file), "export").json()
+    refill = document["tables"]["refills"][0]
+    refill["volume_added_ml"] /= 2  # halved, the audit log left as it was
+    source = tmp_path / "halved.json"
+    source.write_text(json.dumps(document), encoding="utf-8")
+    target = tmp_path / "new" / "imported.db"
+    target.parent.mkdir()
+    error = run("--db", str(target), "import", str(source)).one_line_error
+    assert f"refills #{refill['id']}: volume_added_ml changed outside pumpmgr" in error
+    assert error.startswith("pumpmgr import: FILE: ")
+    assert list(target.parent.iterdir()) == []  # no database, journal, lock or backup
+
+
 @pytest.mark.parametrize("content, words", [
     ("{not json", "FILE: "),
     ('{"format": "something-else"}', "format"),
