@@ -44,6 +44,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
+from argon2 import PasswordHasher
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -66,7 +67,7 @@ from sqlalchemy.orm import Session
 
 from pumpmgr import auth
 from pumpmgr.db import schema as db
-from pumpmgr.db.audit import ChainAnchor, chain_head, verify_chain
+from pumpmgr.db.audit import ChainAnchor, append_audit, chain_head, verify_chain
 from pumpmgr.db.engine import Database
 from pumpmgr.db.migrate import head_revision, known_revisions
 from pumpmgr.db.rowchain import verify_records
@@ -533,15 +534,39 @@ def _advance_sequences(session: Session) -> None:
                             {"s": sequence, "v": highest or 1, "called": highest is not None})
 
 
-def import_clinic(database: Database, document: object, *,
-                  tz: tzinfo | None = None) -> ImportSummary:
+#: The audit action the import ends with: who imported the document, signed in with one of
+#: its administrators' passwords.
+IMPORT_ACTION = "clinic.import"
+
+
+def _signed_in_importer(session: Session, username: str, password: str,
+                        hasher: PasswordHasher) -> db.User:
+    """The document's own administrator account with this password (the clinic has no other
+    accounts yet): an import rewrites the whole clinic, so only its administrator may."""
+    try:
+        user = auth.authenticate(session, username, password, hasher)
+    except PumpMgrError as error:
+        raise ExchangeError(f"user: {error.message} (the accounts are the document's)",
+                            code=error.code, field="user") from None
+    if user.role is not db.Role.ADMINISTRATOR:
+        raise ExchangeError(f"user: {user.username} is a {user.role.value} in the document; "
+                            "only an administrator may import a clinic",
+                            code=Code.AUTH_NOT_PERMITTED, field="user")
+    return user
+
+
+def import_clinic(database: Database, document: object, *, username: str, password: str,
+                  tz: tzinfo | None = None, workstation: str | None = None,
+                  hasher: PasswordHasher = auth.DEFAULT_HASHER) -> ImportSummary:
     """Write an export document into an empty database, in one transaction (see the module
     docstring). Refuses a database holding records, an unknown format, a newer or older schema
     revision, a document that does not fit the schema, values no service would have stored
     (:func:`check_document`), an audit log that does not verify against the document's chain
     head, and records, library edits or stored forecasts that are not what that log says
     pumpmgr wrote (``tz``: the clinic's zone the forecasts were computed in, default this
-    computer's); in every case nothing is written and the first problem is named."""
+    computer's), and an importer who is not one of the document's administrators
+    (``username``, ``password``); in every case nothing is written and the first problem is
+    named. The import ends with an audit entry ``clinic.import`` under the importer's name."""
     decoded, anchor = check_document(document)
 
     def work(session: Session) -> ImportSummary:
@@ -565,7 +590,15 @@ def import_clinic(database: Database, document: object, *,
                 code=Code.DB_CORRUPT,
             )
         _check_records(session, database, report.entries_checked, tz)
+        importer = _signed_in_importer(session, username, password, hasher)
+        entry = append_audit(session, username=importer.username, action=IMPORT_ACTION,
+                             entity_type="clinic", entity_id="export",
+                             changes={"rows": sum(written.values()),
+                                      "patients": written.get("patients", 0),
+                                      "document_head": None if report.head is None
+                                      else report.head.seq},
+                             workstation=workstation, at=datetime.now(UTC))
         return ImportSummary(rows=written, audit_entries=report.entries_checked,
-                             chain_head=report.head)
+                             chain_head=ChainAnchor(seq=entry.seq, row_hash=entry.row_hash))
 
     return database.run_write(work)

@@ -22,7 +22,8 @@ from pumpmgr.db.rowchain import RecordsReport, verify_records
 from pumpmgr.errors import Code, InputError
 from pumpmgr.services.context import ClinicContext
 from pumpmgr.services.forecasts import ForecastService
-from pumpmgr.services.values import AuditRecord, ExportSummary
+from pumpmgr.services.permissions import require_account
+from pumpmgr.services.values import Actor, AuditRecord, ExportSummary
 
 if TYPE_CHECKING:
     from pumpmgr.services.restoring import BrokenChainOverride
@@ -177,11 +178,12 @@ class RecordService:
         self.check_since_checkpoint()  # a break is audited; the backup's manifest says it
         return backup_database(self.ctx.database.engine, destination)
 
-    def restore_from(self, backup: Path, *, require_manifest: bool = True,
+    def restore_from(self, actor: Actor, backup: Path, *, require_manifest: bool = True,
                      override: BrokenChainOverride | None = None) -> Path | None:
         """Replace the clinic's SQLite database with the checked backup ``backup`` and go on
         with the restored records; returns the safety copy of the replaced database.
-        ``require_manifest=False`` restores a backup that has no manifest after every other
+        Only a signed-in administrator may (``actor``); the restore is audited under their
+        name. ``require_manifest=False`` restores a backup that has no manifest after every other
         check; ``override`` (an administrator's, with a reason) one whose audit log is broken
         (:func:`pumpmgr.services.restoring.restore_clinic`, as the command line does).
 
@@ -190,15 +192,19 @@ class RecordService:
         the database is opened again as it was. Every signed-in user must sign in again: the
         restored records have their own accounts.
         """
-        from pumpmgr.services.restoring import restore_clinic
+        from pumpmgr.services.restoring import require_administrator, restore_clinic
 
+        require_administrator(actor, "restore a backup")
+        with self.ctx.database.read() as session:  # still an active administrator
+            require_account(session, actor, "restore_backup")
         target = self._sqlite_path("restore")
         check_backup(backup, accept_broken_chain=override is not None,
                      require_signed=require_manifest)
         old = self.ctx.database
         old.dispose()
         try:
-            restored = restore_clinic(backup, target, safety_dir=old.backup_dir,
+            restored = restore_clinic(backup, target, administrator=actor,
+                                      safety_dir=old.backup_dir,
                                       require_manifest=require_manifest, override=override,
                                       workstation=self.ctx.workstation)
         finally:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from pumpmgr import auth
 from pumpmgr.db import schema as db
 from pumpmgr.errors import Code, ImpossibleInput, InputError
-from pumpmgr.services.context import ClinicContext, _text, actor_of
+from pumpmgr.services.context import ClinicContext, _text, actor_of, session_of
 from pumpmgr.services.permissions import Action, PermissionDenied
 from pumpmgr.services.values import Actor, UserRecord
 
@@ -39,7 +39,7 @@ class UserService:
             user = auth.create_user(session, username=username, password=password,
                                     full_name=full_name, role=db.Role.ADMINISTRATOR,
                                     now=self.ctx.now(), hasher=self.ctx.hasher)
-            actor = actor_of(user)
+            actor = session_of(user)  # who set the first password is signed in
             self.ctx.audit(session, actor, "user.create", "user", user.id,
                            {"username": user.username, "role": user.role.value})
             return actor
@@ -50,6 +50,7 @@ class UserService:
         self, actor: Actor, username: str, password: str, full_name: str,
         role: Literal["nurse", "prescriber", "administrator"],
     ) -> Actor:
+        """A new account; returns its :class:`Actor`, not signed in (its user signs in)."""
         self.ctx.permit(actor, Action.ADD_USER)
 
         def work(session: Session) -> Actor:
@@ -110,6 +111,6 @@ class UserService:
 
         def work(session: Session) -> Actor:
             user = self.ctx.authenticate(session, username, password)
-            return actor_of(user)
+            return session_of(user)
 
         return self.ctx.write(work)

@@ -60,8 +60,10 @@ def world(database: Database) -> Iterator[World]:
     clinic = ClinicService(database, clock=clock, tz=BERLIN, workstation="test",
                            hasher=FAST_HASHER)
     admin = clinic.create_first_administrator("admin", PASSWORD, "Ada Admin")
-    nurse = clinic.add_user(admin, "nina", PASSWORD, "Nina Nurse", "nurse")
-    second = clinic.add_user(admin, "otto", PASSWORD, "Otto Second", "nurse")
+    clinic.add_user(admin, "nina", PASSWORD, "Nina Nurse", "nurse")
+    nurse = clinic.sign_in("nina", PASSWORD)
+    clinic.add_user(admin, "otto", PASSWORD, "Otto Second", "nurse")
+    second = clinic.sign_in("otto", PASSWORD)
     yield World(clinic, clock, admin, nurse, second)
     report = clinic.verify_integrity()
     assert report.ok, [report.chain.message, *report.problems()]

@@ -45,8 +45,8 @@ FIXTURES = Path(__file__).parents[1] / "reliability" / "fixtures"
 
 
 def prescriber(world: World) -> Actor:
-    return world.clinic.add_user(world.admin, "paula", PASSWORD, "Dr Paula Prescriber",
-                                 "prescriber")
+    world.clinic.add_user(world.admin, "paula", PASSWORD, "Dr Paula Prescriber", "prescriber")
+    return world.clinic.sign_in("paula", PASSWORD)
 
 
 def filled_at(world: World, dose: str) -> int:

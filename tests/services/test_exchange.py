@@ -57,6 +57,19 @@ from pumpmgr.units import Q_
 
 BERLIN = ZoneInfo("Europe/Berlin")
 TODAY = date(2026, 3, 4)
+#: The demo clinic's administrator signing in to import, and the clinic's zone.
+ADMIN: dict[str, Any] = {"username": "admin", "password": "demo-admin-pass", "tz": BERLIN,
+                         "hasher": DEMO_HASHER}
+
+
+def before_import(document: dict[str, Any]) -> dict[str, Any]:
+    """An export of an imported clinic without the import's own audit entry (the last one,
+    naming the administrator who imported it), as the imported document was."""
+    *log, last = document["tables"]["audit_log"]
+    assert (last["action"], last["username"]) == ("clinic.import", "admin")
+    head = {"seq": log[-1]["seq"], "row_hash": log[-1]["row_hash"]} if log else None
+    return {**document, "tables": {**document["tables"], "audit_log": log},
+            "audit_chain_head": head}
 
 
 @dataclass
@@ -147,9 +160,9 @@ def test_export_import_export_gives_the_same_document(
     original, document = source
     target = place.new()
     try:
-        summary = import_clinic(target, json.loads(json.dumps(document)), tz=BERLIN)
+        summary = import_clinic(target, json.loads(json.dumps(document)), **ADMIN)
         assert summary.audit_entries == len(document["tables"]["audit_log"])
-        assert export_clinic(target) == document
+        assert before_import(export_clinic(target)) == document
         with target.read() as session:
             assert verify_chain(session).ok
         assert clinic(target).due_list(today=TODAY) == clinic(original).due_list(today=TODAY)
@@ -164,14 +177,15 @@ def test_the_imported_clinic_keeps_working(place: Place,
     _, document = source
     target = place.new()
     try:
-        import_clinic(target, document, tz=BERLIN)
+        import_clinic(target, document, **ADMIN)
         service = clinic(target)
         admin = service.sign_in("admin", "demo-admin-pass")
         record = service.register_patient(admin, PatientInput(
             "NEW-1", "New", "Patient", date(1990, 1, 1), "other"))
         assert record.id == max(p["id"] for p in document["tables"]["patients"]) + 1
         report = service.verify_audit()
-        assert report.ok and report.entries_checked == len(document["tables"]["audit_log"]) + 1
+        # the import's own entry, then the new patient's
+        assert report.ok and report.entries_checked == len(document["tables"]["audit_log"]) + 2
     finally:
         target.dispose()
 
@@ -187,8 +201,8 @@ def test_a_sqlite_export_imports_into_postgresql_unchanged(
     other = Place("postgresql", tmp_path, [])
     target = other.new()
     try:
-        import_clinic(target, document, tz=BERLIN)
-        assert export_clinic(target) == document
+        import_clinic(target, document, **ADMIN)
+        assert before_import(export_clinic(target)) == document
     finally:
         target.dispose()
         for schema in other.schemas:
@@ -206,7 +220,7 @@ def empty(place: Place) -> Iterator[Database]:
 
 def refused(target: Database, document: Any, code: Code, words: str) -> None:
     with pytest.raises(ExchangeError) as caught:
-        import_clinic(target, document, tz=BERLIN)
+        import_clinic(target, document, **ADMIN)
     assert caught.value.code is code, caught.value.message
     assert words in caught.value.message
     assert is_empty(target)  # nothing written
@@ -216,7 +230,7 @@ def test_a_database_holding_records_is_refused(source: tuple[Database, dict[str,
     database, document = source
     before = export_clinic(database)
     with pytest.raises(ExchangeError) as caught:
-        import_clinic(database, document, tz=BERLIN)
+        import_clinic(database, document, **ADMIN)
     assert caught.value.code is Code.DB_CONFLICT
     assert "already holds records" in caught.value.message
     assert export_clinic(database) == before
@@ -283,9 +297,10 @@ def test_corrections_and_the_programmers_figures_round_trip(place: Place) -> Non
         service = ClinicService(source, clock=clock, tz=BERLIN, workstation="test",
                                 hasher=FAST_HASHER)
         admin = service.create_first_administrator("admin", PASSWORD, "Ada Admin")
-        world = World(service, clock, admin,
-                      service.add_user(admin, "nina", PASSWORD, "Nina Nurse", "nurse"),
-                      service.add_user(admin, "otto", PASSWORD, "Otto Second", "nurse"))
+        service.add_user(admin, "nina", PASSWORD, "Nina Nurse", "nurse")
+        service.add_user(admin, "otto", PASSWORD, "Otto Second", "nurse")
+        world = World(service, clock, admin, service.sign_in("nina", PASSWORD),
+                      service.sign_in("otto", PASSWORD))
         patient_id, pump_id = baclofen_patient(world)
         service.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())
         figures = ProgrammerFigures(Q_("20 mL"), date(2025, 6, 3), Q_("0.2 mL/day"))
@@ -305,8 +320,9 @@ def test_corrections_and_the_programmers_figures_round_trip(place: Place) -> Non
                                                            implanted_on=date(2025, 2, 27)),
                                "implanted two days earlier")
         document = export_clinic(source)
-        import_clinic(target, json.loads(json.dumps(document)), tz=BERLIN)
-        assert export_clinic(target) == document
+        import_clinic(target, json.loads(json.dumps(document)), username="admin",
+                      password=PASSWORD, tz=BERLIN, hasher=FAST_HASHER)
+        assert before_import(export_clinic(target)) == document
         before, after = (ClinicService(d, clock=clock, tz=BERLIN, workstation="test")
                          .patient_chart(patient_id) for d in (source, target))
         assert after == before
@@ -430,3 +446,27 @@ def test_a_library_edit_is_checked_like_one_typed_in() -> None:
             checked_edit(library, key, changes, 7)
         assert caught.value.message.startswith("drug library edit #7: ")
         assert words in caught.value.message, caught.value.message
+
+
+def test_only_one_of_the_documents_administrators_may_import(
+    empty: Database, source: tuple[Database, dict[str, Any]],
+) -> None:
+    """The empty clinic has no accounts: the importer signs in with one of the document's,
+    which must be an administrator's; the import is then audited under that name."""
+    _, document = source
+    for username, password, words in (
+        ("admin", "not the password", "user: "),
+        ("mallory", "demo-admin-pass", "user: "),
+        ("nurse1", "demo-nurse-pass", "user: nurse1 is a nurse in the document; only an "
+                                      "administrator may import a clinic"),
+    ):
+        with pytest.raises(ExchangeError) as caught:
+            import_clinic(empty, document, username=username, password=password, tz=BERLIN,
+                          hasher=DEMO_HASHER)
+        assert caught.value.field == "user" and words in caught.value.message
+        assert is_empty(empty)
+    summary = import_clinic(empty, document, **ADMIN)
+    last = export_clinic(empty)["tables"]["audit_log"][-1]
+    assert summary.chain_head is not None and summary.chain_head.seq == last["seq"]
+    assert (last["action"], last["username"]) == ("clinic.import", "admin")
+    assert json.loads(last["payload"])["patients"] == len(document["tables"]["patients"])

@@ -28,7 +28,8 @@ def _clinic(database: Database) -> tuple[ClinicService, Actor]:
     clinic = ClinicService(database, clock=FixedClock(START), tz=BERLIN, workstation="test",
                            hasher=FAST_HASHER)
     admin = clinic.create_first_administrator("admin", PASSWORD, "Ada Admin")
-    nurse = clinic.add_user(admin, "nina", PASSWORD, "Nina Nurse", "nurse")
+    clinic.add_user(admin, "nina", PASSWORD, "Nina Nurse", "nurse")
+    nurse = clinic.sign_in("nina", PASSWORD)
     return clinic, nurse
 
 

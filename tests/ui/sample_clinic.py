@@ -80,8 +80,10 @@ def _baclofen(dose: str, at: datetime, concentration: str = "2000 mcg/mL") -> Pr
 def build_sample_clinic(clinic: ClinicService) -> SampleUsers:
     """Users admin, nina and otto (password :data:`PASSWORD`) and six patients."""
     admin = clinic.create_first_administrator("admin", PASSWORD, "Ada Admin")
-    nurse = clinic.add_user(admin, "nina", PASSWORD, "Nina Nurse", "nurse")
-    second = clinic.add_user(admin, "otto", PASSWORD, "Otto Second", "nurse")
+    clinic.add_user(admin, "nina", PASSWORD, "Nina Nurse", "nurse")
+    nurse = clinic.sign_in("nina", PASSWORD)
+    clinic.add_user(admin, "otto", PASSWORD, "Otto Second", "nurse")
+    second = clinic.sign_in("otto", PASSWORD)
     check = Verification("otto", PASSWORD)
 
     def baclofen_patient(mrn: str, family: str, given: str, filled_days_ago: int,

@@ -49,7 +49,8 @@ def clinic(tmp_path: Path) -> Iterator[ClinicService]:
     database = open_database(tmp_path / "dst.db", daily_backup_keep=None)
     service = clinic_on(database, FixedClock(REFILL))
     admin = service.create_first_administrator("admin", PASSWORD, "Ada Admin")
-    nurse = service.add_user(admin, "nina", PASSWORD, "Nina Nurse", "nurse")
+    service.add_user(admin, "nina", PASSWORD, "Nina Nurse", "nurse")
+    nurse = service.sign_in("nina", PASSWORD)
     service.add_user(admin, "otto", PASSWORD, "Otto Second", "nurse")
     check = Verification("otto", PASSWORD)
     patient = service.register_patient(nurse, PatientInput(
