@@ -208,6 +208,7 @@ def report(out: TextIO, built: Built, work: Path, patients: int, args: argparse.
             qt.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # are application-wide)
         mrn = clinic.patient_chart(patient).patient.mrn
         emit(figures.refill_figure(clinic, work.parent, repeats))
+        emit(figures.integrity_figure(clinic, repeats))
         emit(figures.recompute_figure(clinic, work, max(1, min(3, repeats))))
         for figure in figures.sheet_figures(clinic, mrn, repeats):
             emit(figure)

@@ -50,8 +50,8 @@ def setup(clinic: ClinicService, first_day: datetime) -> dict[str, Actor]:
                                               admin_spec.full_name)
     users = {admin.username: admin}
     for spec in others:
-        users[spec.username] = clinic.add_user(admin, spec.username, spec.password,
-                                               spec.full_name, spec.role)
+        clinic.add_user(admin, spec.username, spec.password, spec.full_name, spec.role)
+        users[spec.username] = clinic.sign_in(spec.username, spec.password)
     settings = clinic.settings()
     clinic.update_settings(admin, replace(
         settings, clinic_name=CLINIC_NAME, clinic_phone="555-0100",

@@ -46,6 +46,7 @@ FIGURES = (
     "due list query",
     "open one patient",
     "record one refill",
+    "integrity check since the checkpoint",
     "recompute every forecast",
     "one refill worksheet PDF",
     "the day's worksheets as one file",

@@ -44,9 +44,11 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QStackedWidget,
     QToolBar,
+    QVBoxLayout,
     QWidget,
 )
 
+from pumpmgr.errors import PumpMgrError
 from pumpmgr.formatting import program_version
 from pumpmgr.records import ClinicSettings
 from pumpmgr.services import Actor, ClinicService
@@ -120,13 +122,27 @@ class MainWindow(QMainWindow):
         self.event_dialog: events.EventDialog | None = None
         self.stack = QStackedWidget(self)
         self.stack.addWidget(self.dashboard)
-        self.setCentralWidget(self.stack)
+        #: The integrity break found at start-up (None: none), above every screen of an
+        #: administrator and above everyone's due list.
+        self.integrity_notice: str | None = None
+        self.integrity_banner = QLabel(self)
+        self.integrity_banner.setProperty("role", "alert")
+        self.integrity_banner.setWordWrap(True)
+        self.integrity_banner.hide()
+        central = QWidget(self)
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.integrity_banner)
+        layout.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
 
         self.dashboard.open_patient.connect(self.open_patient)
         #: The refill wizard or prescription dialog open now, if any (discarded on lock).
         self.clinical_dialog: RefillWizard | PrescriptionDialog | None = None
         self.stack.currentChanged.connect(lambda _index: self._update_event_actions())
         self.stack.currentChanged.connect(lambda _index: self._update_menu_keys())
+        self.stack.currentChanged.connect(lambda _index: self._update_integrity_banner())
 
         self._make_actions()
         self.user_label = QLabel(self)
@@ -173,6 +189,7 @@ class MainWindow(QMainWindow):
             self.dashboard.table.setFocus()
         else:
             self.show_dashboard()
+        self.check_integrity()
 
     # ----------------------------------------------------------------- set-up
 
@@ -341,6 +358,25 @@ class MainWindow(QMainWindow):
         self.help_menu.setTitle("Help" if patient else "&Help")
 
     # ----------------------------------------------------------------- screens
+
+    def check_integrity(self) -> None:
+        """The start-up check of what was written since the last one (the services audit a
+        break); clinical work goes on whatever it finds."""
+        from pumpmgr.services.records import integrity_notice
+
+        try:
+            report = self.clinic.records.check_since_checkpoint()
+        except PumpMgrError as exc:  # the check must never keep the clinic from its records
+            self.integrity_notice = f"The integrity check could not run: {exc.message}"
+        else:
+            self.integrity_notice = integrity_notice(report)
+        self._update_integrity_banner()
+
+    def _update_integrity_banner(self) -> None:
+        shown = self.integrity_notice is not None and self.actor is not None and (
+            self.actor.role == "administrator" or self.stack.currentWidget() is self.dashboard)
+        self.integrity_banner.setText(self.integrity_notice or "")
+        self.integrity_banner.setVisible(shown)
 
     def _page(self, screen: _Page) -> _Page:
         self.stack.addWidget(screen)
@@ -661,6 +697,7 @@ class MainWindow(QMainWindow):
                       "The backup was restored. pumpmgr locks now: sign in with an account of "
                       f"the restored records.{kept}")
         self.lock()
+        self.check_integrity()  # the restored records: their own checkpoint, their own break
         self._resume_patient = None
         self._discard_hidden()  # forms on the records replaced: nobody carries on with them
         self.lock_screen.prepare("The records were restored from a backup. Sign in with an "
@@ -900,6 +937,7 @@ class MainWindow(QMainWindow):
         self.clinic_database_action.setEnabled(actor.role == "administrator")
         self._update_event_actions()
         self.statusBar().showMessage(f"Welcome, {actor.full_name}", 5000)
+        self._update_integrity_banner()
 
     def _save_looks(self, username: str) -> None:
         remembered.save(self, username, self.dashboard.header_state())

@@ -24,6 +24,7 @@ import argparse
 import dataclasses
 import getpass
 import json
+import os
 import shutil
 import stat
 import sys
@@ -92,8 +93,16 @@ def named(error: PumpMgrError, options: Mapping[str, str]) -> PumpMgrError:
     return _refuse(option, rest, error.code)
 
 
-def _open(args: argparse.Namespace, *, must_exist: bool) -> Database:
-    """The database of ``--db`` / ``PUMPMGR_DB`` / the default file; errors name ``--db``."""
+def _folder_refused(path: Path) -> PumpMgrError:
+    return _refuse("--db", f"{path} is a folder; name the database file in it, for example "
+                   + str(path / "pumpmgr.db"), Code.NO_VALUE)
+
+
+def _open(args: argparse.Namespace, *, must_exist: bool, daily_backup: bool = True,
+          ) -> Database:
+    """The database of ``--db`` / ``PUMPMGR_DB`` / the default file; errors name ``--db``.
+    ``daily_backup=False``: no start-up backup (a database that is being created)."""
+    from pumpmgr.db.backup import DEFAULT_KEEP
     from pumpmgr.db.engine import open_database, resolve_database_url
 
     try:
@@ -104,13 +113,13 @@ def _open(args: argparse.Namespace, *, must_exist: bool) -> Database:
             if problem is not None:
                 raise _refuse("--db", problem, Code.NO_VALUE)
             if path.is_dir():
-                raise _refuse("--db", f"{path} is a folder; name the database file in it, for "
-                              "example " + str(path / "pumpmgr.db"), Code.NO_VALUE)
+                raise _folder_refused(path)
             if must_exist and not path.exists():
                 raise _refuse("--db", f"there is no database at {path}; create one with "
                               "'pumpmgr demo', 'pumpmgr user add' or 'pumpmgr import'",
                               Code.NO_VALUE)
-        database = open_database(args.db)
+        database = open_database(args.db, daily_backup_keep=DEFAULT_KEEP if daily_backup
+                                 else None)
         if database.startup_backup_problem is not None:
             print(f"pumpmgr: warning: today's automatic backup was not taken: "
                   f"{database.startup_backup_problem}", file=sys.stderr)
@@ -300,9 +309,13 @@ def due_text(rows: Sequence[DueRow], tz: tzinfo, today: date, buffer_days: int) 
 
 def run_due(args: argparse.Namespace) -> int:
     from pumpmgr.services.clinic import ClinicService
+    from pumpmgr.services.records import integrity_notice
 
     with _open(args, must_exist=True) as database:
         clinic = ClinicService(database)
+        notice = integrity_notice(clinic.records.check_since_checkpoint())
+        if notice is not None:  # on the due list of everyone; the records are still listed
+            print(f"pumpmgr: {notice}", file=sys.stderr if args.json else sys.stdout)
         rows = clinic.due_list(within_days=args.within)
         if args.json:
             print(_dump([due_json(r) for r in rows]))
@@ -582,40 +595,54 @@ def run_backup(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _administrator(args: argparse.Namespace, target: Path, source: Path) -> Actor:
-    """The administrator who overrides a broken chain, signed in with their password: in the
-    database being replaced, or (a new computer, none there yet) in the backup itself."""
+#: Where a whole-clinic command takes the signed-in user's password from when it is set.
+PASSWORD_VARIABLE = "PUMPMGR_PASSWORD"
+
+
+def _user_password(args: argparse.Namespace) -> str:
+    """The password of ``--user``: from ``PUMPMGR_PASSWORD``, standard input
+    (``--password-stdin``) or the terminal's prompt."""
+    from_environment = os.environ.get(PASSWORD_VARIABLE, "")
+    if from_environment:
+        return from_environment
+    if getattr(args, "password_stdin", False):
+        return sys.stdin.readline().rstrip("\r\n")
+    if sys.stdin.isatty():
+        return getpass.getpass(f"Password of {args.user}: ")
+    raise _refuse("--user", f"there is no terminal to ask for {args.user}'s password on; set "
+                  f"{PASSWORD_VARIABLE} or give it on standard input with --password-stdin",
+                  Code.NO_VALUE)
+
+
+def _administrator(args: argparse.Namespace, where: Path, doing: str) -> Actor:
+    """``--user`` signed in with their password in the SQLite clinic at ``where``, who must be
+    an administrator. Signed in on a copy: the sign-in may upgrade the stored hash, and a
+    refused command changes nothing."""
     from pumpmgr import auth
     from pumpmgr.db.engine import open_database
     from pumpmgr.services.clinic import ClinicService
     from pumpmgr.services.throttle import SignInThrottled
 
-    if not args.admin:
-        raise _refuse("--override-broken-chain", "give --admin with an administrator's user "
-                      "name as well (their password is asked for)", Code.NO_VALUE)
-    if not (args.reason or "").strip():
-        raise _refuse("--reason", "say why this backup is restored although its audit log is "
-                      "broken; it is kept in the audit log", Code.NO_VALUE)
-    if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    elif sys.stdin.isatty():
-        password = getpass.getpass(f"Password of the administrator {args.admin}: ")
-    else:
-        raise _refuse("--password-stdin", "there is no terminal to ask for the password on; "
-                      "give it on standard input with --password-stdin", Code.NO_VALUE)
+    if not args.user:
+        raise _refuse("--user", f"{doing} replaces the clinic's records: give --user with an "
+                      "administrator's user name (the password is asked for, or taken from "
+                      f"{PASSWORD_VARIABLE})", Code.NO_VALUE)
+    password = _user_password(args)
     with tempfile.TemporaryDirectory(prefix="pumpmgr-sign-in-") as scratch:
-        where = target
-        if not target.exists():
-            where = Path(scratch) / "backup.db"
-            shutil.copyfile(source, where)
+        copy = Path(scratch) / "clinic.db"
+        for suffix in ("-journal", "-wal"):  # after a crash, what SQLite recovers from
+            side = where.with_name(where.name + suffix)
+            if side.is_file():
+                shutil.copyfile(side, copy.with_name(copy.name + suffix))
+        where = shutil.copyfile(where, copy)
         with open_database(where, backup_dir=Path(scratch), daily_backup_keep=None) as database:
             try:
-                actor = ClinicService(database).sign_in(args.admin, password)
+                actor = ClinicService(database).sign_in(args.user, password)
             except (auth.AuthError, SignInThrottled) as error:
-                raise _refuse("--admin", error.message, error.code) from error
+                raise _refuse("--user", error.message, error.code) from error
     if actor.role != "administrator":
-        raise _refuse("--admin", f"{actor.username} is a {actor.role}; only an administrator "
-                      "may restore a backup whose audit log is broken", Code.AUTH_NOT_PERMITTED)
+        raise _refuse("--user", f"{actor.username} is a {actor.role}; only an administrator "
+                      f"may {doing}", Code.AUTH_NOT_PERMITTED)
     return actor
 
 
@@ -636,18 +663,25 @@ def run_restore(args: argparse.Namespace) -> int:
     problem = path_problem(target)
     if problem is not None:
         raise _refuse("--db", problem, Code.NO_VALUE)
+    if target.is_dir():
+        raise _folder_refused(target)
     if not source.is_file():
         raise _refuse("PATH", f"there is no backup file at {source}", Code.NO_VALUE)
-    override = None
-    if args.override_broken_chain:
-        override = BrokenChainOverride(_administrator(args, target, source), args.reason)
-    elif args.admin or args.reason:
-        raise _refuse("--admin" if args.admin else "--reason", "is only for "
-                      "--override-broken-chain", Code.NO_VALUE)
+    if args.override_broken_chain and not (args.reason or "").strip():
+        raise _refuse("--reason", "say why this backup is restored although its audit log is "
+                      "broken; it is kept in the audit log", Code.NO_VALUE)
+    if args.reason and not args.override_broken_chain:
+        raise _refuse("--reason", "is only for --override-broken-chain", Code.NO_VALUE)
+    # Signed in where the clinic is now, or (a new computer, none there yet) in the backup.
+    administrator = _administrator(args, target if target.exists() else source,
+                                   "restore a backup")
+    override = (BrokenChainOverride(administrator, args.reason) if args.override_broken_chain
+                else None)
     had_manifest = manifest_path(source).exists()
     proven = signed_here(source)
     try:
-        restored = restore_clinic(source, target, require_manifest=not args.without_manifest,
+        restored = restore_clinic(source, target, administrator=administrator,
+                                  require_manifest=not args.without_manifest,
                                   override=override)
     except PumpMgrError as error:
         message = error.message
@@ -656,7 +690,7 @@ def run_restore(args: argparse.Namespace) -> int:
                         "add --without-manifest to restore it after the checks that need no "
                         "manifest.")
         if error.code is Code.BACKUP_CHAIN_BROKEN:
-            message += (" To do so, add --override-broken-chain --admin USER --reason TEXT.")
+            message += (" To do so, add --override-broken-chain --reason TEXT.")
         # A refusal about the database being replaced names --db; one about the backup, PATH.
         raise _refuse("--db" if error.field == "database" else "PATH", message,
                       error.code) from error
@@ -736,8 +770,22 @@ def _read_import(name: str) -> str:
         raise _refuse("FILE", f"{name} cannot be read ({reason})", Code.NO_VALUE) from error
 
 
+def _new_sqlite_file(args: argparse.Namespace) -> Path | None:
+    """The SQLite file ``--db`` names when it does not exist yet (the command creates it)."""
+    from pumpmgr.db.engine import resolve_database_url
+
+    try:
+        url = resolve_database_url(args.db)
+    except PumpMgrError:
+        return None  # _open names the problem
+    if url.get_backend_name() != "sqlite" or not url.database:
+        return None
+    path = Path(url.database).absolute()
+    return None if path.exists() else path
+
+
 def run_import(args: argparse.Namespace) -> int:
-    from pumpmgr.services.exchange import check_document, import_clinic
+    from pumpmgr.services.exchange import ExchangeError, check_document, import_clinic
 
     text = _read_import(args.file)
     try:
@@ -755,12 +803,37 @@ def run_import(args: argparse.Namespace) -> int:
         check_document(document)
     except PumpMgrError as error:
         raise _refuse("FILE", error.message, error.code) from error
-    with _open(args, must_exist=False) as database:
-        _require_empty(database, "an export is imported")
-        summary = import_clinic(database, document)
-        where = _where(database)
+    if not args.user:
+        raise _refuse("--user", "an import replaces the clinic's records: give --user with one "
+                      "of the document's administrators (the password is asked for, or taken "
+                      f"from {PASSWORD_VARIABLE})", Code.NO_VALUE)
+    password = _user_password(args)
+    new_file = _new_sqlite_file(args)
+    database = _open(args, must_exist=False, daily_backup=new_file is None)
+    try:
+        with database:
+            _require_empty(database, "an export is imported")
+            try:
+                summary = import_clinic(database, document, username=args.user,
+                                        password=password)
+            except ExchangeError as error:  # what the document holds: name the file
+                if error.code is Code.DB_CONFLICT:
+                    raise
+                if error.field == "user":  # the sign-in: name --user
+                    raise _refuse("--user", error.message.removeprefix("user: "),
+                                  error.code) from error
+                raise _refuse("FILE", error.message, error.code) from error
+            where = _where(database)
+    except BaseException:
+        if new_file is not None:  # a refused import leaves no file behind
+            for path in (new_file, *(new_file.with_name(new_file.name + suffix) for suffix in
+                                     ("-journal", "-wal", "-shm", ".pumpmgr-lock"))):
+                path.unlink(missing_ok=True)
+        raise
     print(f"Imported {sum(summary.rows.values())} rows ({summary.rows.get('patients', 0)} "
-          f"patients) into {where}; audit log verified, {summary.audit_entries} entries.")
+          f"patients) into {where}; audit log verified, {summary.audit_entries} entries; the "
+          f"import is audit entry #{summary.chain_head.seq if summary.chain_head else '?'} "
+          f"under {args.user}.")
     return EXIT_OK
 
 
@@ -858,16 +931,18 @@ def add_parsers(subparsers: Any, parser_class: type[argparse.ArgumentParser]) ->
 
     p = command("restore", run_restore, "replace the SQLite database with a checked backup",
                 description="Replace the SQLite database (--db) with the backup at PATH, after "
-                "checking it (integrity, pumpmgr schema, manifest, audit chain). Close every "
-                "pumpmgr window first. The database being replaced is kept in backups/ beside "
-                "it.")
+                "checking it (integrity, pumpmgr schema, manifest, audit chain), for an "
+                "administrator signed in with --user. Close every pumpmgr window first. The "
+                "database being replaced is kept in backups/ beside it.")
     p.add_argument("path", metavar="PATH")
+    p.add_argument("--user", "--admin", dest="user", metavar="USER",
+                   help="the administrator restoring, signed in with their password (asked "
+                   "for, or taken from PUMPMGR_PASSWORD, or read from standard input with "
+                   "--password-stdin); the restore is audited under this name")
     p.add_argument("--override-broken-chain", action="store_true",
-                   help="restore a backup whose audit log is broken (its manifest says so): an "
-                   "administrator's decision, with --admin USER (their password is asked for, "
-                   "or read from standard input with --password-stdin) and --reason TEXT, "
-                   "both kept in the restored audit log")
-    p.add_argument("--admin", metavar="USER", help="the administrator overriding")
+                   help="restore a backup whose audit log is broken (its manifest says so): "
+                   "the administrator's decision, with --reason TEXT, kept in the restored "
+                   "audit log")
     p.add_argument("--reason", metavar="TEXT", help="why the broken backup is restored")
     p.add_argument("--password-stdin", action="store_true",
                    help="read the administrator's password from standard input")
@@ -889,6 +964,11 @@ def add_parsers(subparsers: Any, parser_class: type[argparse.ArgumentParser]) ->
 
     p = command("import", run_import, "an export into an empty database",
                 description="Import an export document (FILE, or - for standard input) into an "
-                "empty database, ids and audit log unchanged; refuses a database holding any "
-                "record.")
+                "empty database, ids and audit log unchanged, for one of the document's "
+                "administrators signed in with --user; refuses a database holding any record "
+                "and a document whose records, checked like ones typed in and against its "
+                "audit log, are not what pumpmgr wrote. The import is audited.")
     p.add_argument("file", metavar="FILE")
+    p.add_argument("--user", metavar="USER",
+                   help="one of the document's administrators (the password is asked for, or "
+                   "taken from PUMPMGR_PASSWORD)")

@@ -366,13 +366,13 @@ def _entries(session: Session, from_seq: int, batch_size: int) -> Iterable[Any]:
     )
 
 
-def _readable(session: Session, batch_size: int) -> Iterator[Any]:
+def _readable(session: Session, batch_size: int, from_seq: int = 1) -> Iterator[Any]:
     """Every audit entry in sequence order, then None and the end at the first one the database
     cannot decode (SQLite refuses to return text that is not UTF-8: a byte of it was changed
     behind its back). Such an entry spoils the whole batch it is read in, the first one
     included, so the entries from the last one read are read again one at a time: the None
     comes exactly where that entry is."""
-    next_seq, size = 1, batch_size
+    next_seq, size = from_seq, batch_size
     while True:
         try:
             for row in _entries(session, next_seq, size):
@@ -389,16 +389,22 @@ def _readable(session: Session, batch_size: int) -> Iterator[Any]:
 
 
 def verify_chain(
-    session: Session, anchor: ChainAnchor | None = None, *, batch_size: int = 5000
+    session: Session, anchor: ChainAnchor | None = None, *, batch_size: int = 5000,
+    start: ChainAnchor | None = None,
 ) -> ChainReport:
     """Check every entry in sequence order and report the first that was tampered with.
 
     Order of the checks for each entry: a gap in the sequence (entries removed), its own hash
     (entry altered), its link to the previous entry (an entry inserted or removed before it).
     With ``anchor``, also that the log reaches the anchored entry and that entry's hash matches.
+
+    With ``start`` (a head verified before: :mod:`pumpmgr.db.checkpoint`), only the entries
+    from ``start.seq`` on are read: that entry must still be there with the hash it had, so a
+    log rewritten or cut at or before it is reported; an entry before it altered on its own
+    (its successors untouched) is then found only by the full check.
     """
-    expected_seq = 1
-    prev_hash = GENESIS_HASH
+    expected_seq = 1 if start is None else start.seq
+    prev_hash: str | None = GENESIS_HASH if start is None else None  #: None: not checked
     head: ChainAnchor | None = None
     covered = False  #: an entry with row images was seen: every later one has them
 
@@ -412,7 +418,15 @@ def verify_chain(
             message=message,
         )
 
-    for row in _readable(session, batch_size):
+    for row in _readable(session, batch_size, expected_seq):
+        if start is not None and row is not None and row.seq == start.seq and (
+                row.row_hash != start.row_hash):
+            return bad(
+                row.seq,
+                ChainProblem.REWRITTEN,
+                f"audit entry #{row.seq} differs from the one verified before: the log was "
+                "rewritten up to or past that entry.",
+            )
         if row is None:
             return bad(
                 expected_seq,
@@ -450,7 +464,7 @@ def verify_chain(
                 "rows it wrote, which every entry after the first that does must carry.",
             )
         covered = covered or row.written_rows is not None
-        if row.prev_hash != prev_hash:
+        if prev_hash is not None and row.prev_hash != prev_hash:
             return bad(
                 row.seq,
                 ChainProblem.INSERTED_OR_REMOVED,
@@ -470,6 +484,14 @@ def verify_chain(
         head = ChainAnchor(seq=row.seq, row_hash=row.row_hash)
         expected_seq += 1
 
+    if start is not None and (head is None or head.seq < start.seq):
+        last = start.seq - 1 if head is None else head.seq
+        return bad(
+            last + 1,
+            ChainProblem.TRUNCATED,
+            f"the audit log ends before entry #{start.seq}, which was verified before: "
+            "entries were removed from the end.",
+        )
     if anchor is not None and (head is None or head.seq < anchor.seq):
         last = 0 if head is None else head.seq
         return bad(

@@ -42,10 +42,12 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from pumpmgr.db.audit import ChainAnchor, ChainReport, verify_chain
+from pumpmgr.db.checkpoint import check_since_checkpoint, read_checkpoint
 from pumpmgr.db.clinic_key import ClinicKey, clinic_key
 from pumpmgr.db.errors import BackupError, DatabaseRefused
 from pumpmgr.db.gates import InstanceLock, refuse_stray_journal
 from pumpmgr.db.migrate import REQUIRED_TABLES, known_revisions
+from pumpmgr.db.session_options import READ_ONLY_OPTION
 from pumpmgr.errors import Code
 from pumpmgr.files import create_private_file, private_file, private_folder
 
@@ -258,11 +260,32 @@ def _discard(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def backup_database(engine: Engine, destination: Path) -> BackupManifest:
+def _records_problem(engine: Engine) -> str | None:
+    """What the check since the last integrity checkpoint finds (:mod:`pumpmgr.db.checkpoint`),
+    in one line, or None; nothing to check before the first checkpoint (the backup's own
+    chain is checked in full anyway)."""
+    with Session(engine.execution_options(**{READ_ONLY_OPTION: True})) as session:
+        if read_checkpoint(session) is None:
+            return None
+        report = check_since_checkpoint(session)
+    found = report.findings()
+    if not found:
+        return None
+    more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+    return f"{found[0]}{more}"
+
+
+def backup_database(engine: Engine, destination: Path, *,
+                    check_records: bool = True) -> BackupManifest:
     """Take an online, consistent copy of the SQLite database behind ``engine``.
 
     Safe while other connections (and other programs) read and write: the backup API copies
     a consistent snapshot. Returns the manifest, also written beside the backup.
+
+    With ``check_records`` the entries and rows written since the integrity checkpoint are
+    checked first; a break found there, like a broken chain in the copy, does not stop the
+    backup: its manifest says it is broken (``chain_ok`` false, ``chain_problem``), so
+    restoring it needs an administrator's override.
     """
     if engine.dialect.name != "sqlite":
         raise BackupError(
@@ -285,6 +308,7 @@ def backup_database(engine: Engine, destination: Path) -> BackupManifest:
             destination.parent.mkdir(exist_ok=True)
             private_folder(destination.parent)
         partial.unlink(missing_ok=True)
+        records_problem = _records_problem(engine) if check_records else None
         raw = engine.raw_connection()
         try:
             source = raw.driver_connection
@@ -292,7 +316,7 @@ def backup_database(engine: Engine, destination: Path) -> BackupManifest:
             _copy_pages(source, partial)
         finally:
             raw.close()
-        manifest = _finish_backup(partial, destination)
+        manifest = _finish_backup(partial, destination, records_problem)
     except OSError as exc:
         _discard(partial)
         raise BackupError(f"{cannot_write} ({exc.strerror or exc}).",
@@ -312,7 +336,8 @@ def backup_database(engine: Engine, destination: Path) -> BackupManifest:
     return manifest
 
 
-def _finish_backup(partial: Path, destination: Path) -> BackupManifest:
+def _finish_backup(partial: Path, destination: Path,
+                   records_problem: str | None = None) -> BackupManifest:
     """Check and sync the copied ``partial`` file, rename it into place, write its manifest
     (signed with the clinic key)."""
     key = _signing_key()
@@ -332,8 +357,8 @@ def _finish_backup(partial: Path, destination: Path) -> BackupManifest:
         schema_revision=revision,
         chain_head_seq=None if chain.head is None else chain.head.seq,
         chain_head_hash=None if chain.head is None else chain.head.row_hash,
-        chain_ok=chain.ok,
-        chain_problem=None if chain.ok else chain.message,
+        chain_ok=chain.ok and records_problem is None,
+        chain_problem=chain.message if not chain.ok else records_problem,
         key_id=key.key_id,
     )
     manifest = dataclasses.replace(manifest, hmac=manifest_signature(manifest, key))
@@ -381,7 +406,7 @@ def _stamp() -> str:
 def backup_before_migration(engine: Engine, backup_dir: Path, revision: str | None) -> Path:
     """The automatic backup taken before an existing file is migrated; returns its path."""
     destination = backup_dir / f"pumpmgr-before-upgrade-from-{revision or 'none'}-{_stamp()}.db"
-    backup_database(engine, destination)
+    backup_database(engine, destination, check_records=False)  # an older schema
     log.info("backed up the database to %s before migrating it", destination)
     return destination
 
@@ -513,6 +538,10 @@ def _check_copy(path: Path, copy: Path, accept_broken_chain: bool,
         raise BackupError(
             f"{path} is damaged and cannot be restored ({exc})", code=Code.DB_CORRUPT
         ) from exc
+    if chain.ok and manifest is not None and not manifest.chain_ok:
+        # sound on its own, but the check before the backup found records changed outside
+        chain = dataclasses.replace(
+            chain, ok=False, message=manifest.chain_problem or "its manifest says it is broken")
     if not chain.ok and not accept_broken_chain:
         raise BackupError(
             f"{path} has a broken audit log and will not be restored: {chain.message}. An "

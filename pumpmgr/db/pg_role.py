@@ -9,7 +9,8 @@ ownership) nor update, delete or truncate an audit entry or an append-only recor
 - the audit log and the append-only records: ``SELECT, INSERT``;
 - users, patients, pumps and the settings (edited in place, versioned): ``SELECT, INSERT,
   UPDATE``;
-- the stored forecasts and the sign-in failure counters (derived, replaced): all four;
+- the stored forecasts, the sign-in failure counters and the integrity checkpoint (derived,
+  replaced): all four;
 - ``alembic_version``: ``SELECT`` (so the program sees the schema is current and never
   migrates);
 - the id sequences: ``USAGE, SELECT``.
@@ -24,7 +25,7 @@ from __future__ import annotations
 from pumpmgr.db.schema import APPEND_ONLY_TABLES, Base
 
 #: Tables the program rewrites or deletes rows of (derived data, not records).
-REPLACED_TABLES = ("pump_forecasts", "sign_in_failures")
+REPLACED_TABLES = ("pump_forecasts", "sign_in_failures", "integrity_checkpoints")
 
 
 def _quoted(name: str) -> str:

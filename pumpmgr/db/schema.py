@@ -815,6 +815,26 @@ class SignInFailure(Base):
     locked_until: Mapped[datetime | None]
 
 
+class IntegrityCheckpoint(Base):
+    """The head of the audit chain the last check found sound, and the highest id of every
+    covered table then (:mod:`pumpmgr.db.checkpoint`): the next check starts from it.
+
+    One row (id 1), rewritten in place: derived data like the stored forecasts, not a record,
+    so not covered by the chain. Moving it forward hides nothing from ``audit verify``, which
+    checks everything from the first entry."""
+
+    __tablename__ = "integrity_checkpoints"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),
+                      CheckConstraint("seq >= 1", name="seq_positive"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int]
+    row_hash: Mapped[str] = mapped_column(String(64))
+    #: ``{"table": highest id}`` of every covered table when the check ran (canonical JSON).
+    max_ids: Mapped[str] = mapped_column(Text)
+    verified_at: Mapped[datetime]
+
+
 class AuditEntry(Base):
     """One entry of the append-only, hash-chained audit log (see :mod:`pumpmgr.db.audit`)."""
 

@@ -352,9 +352,9 @@ class ClinicService:
     def backup_to(self, destination: Path) -> BackupManifest:
         return self.records.backup_to(destination)
 
-    def restore_from(self, backup: Path, *, require_manifest: bool = True,
+    def restore_from(self, actor: Actor, backup: Path, *, require_manifest: bool = True,
                      override: BrokenChainOverride | None = None) -> Path | None:
-        return self.records.restore_from(backup, require_manifest=require_manifest,
+        return self.records.restore_from(actor, backup, require_manifest=require_manifest,
                                          override=override)
 
     def export_to(self, destination: Path) -> ExportSummary:

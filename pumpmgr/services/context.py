@@ -34,7 +34,7 @@ from pumpmgr.db.engine import Database
 from pumpmgr.errors import Code, ImpossibleInput, PumpMgrError
 from pumpmgr.identity import clean_text
 from pumpmgr.records import ClinicSettings, PrescriptionRecord, RefillRecord
-from pumpmgr.services import forecasting, library_edits, mapping
+from pumpmgr.services import forecasting, library_edits, mapping, sessions
 from pumpmgr.services.inputs import Verification
 from pumpmgr.services.permissions import Action, PermissionDenied, allowed, require_permission
 from pumpmgr.services.throttle import SignInThrottle
@@ -53,8 +53,14 @@ def _text(value: str, field: str, *, required: bool = True, limit: int = 200) ->
 
 
 def actor_of(user: db.User) -> Actor:
-    """The signed-in user's :class:`Actor` for an account row."""
+    """The :class:`Actor` of an account row, not signed in (a record of who, for an audit entry
+    or a screen); :func:`session_of` after a password check."""
     return Actor(user.id, user.username, user.full_name, user.role.value)
+
+
+def session_of(user: db.User) -> Actor:
+    """The signed-in :class:`Actor` of an account whose password was just checked."""
+    return sessions.signed_in(actor_of(user))
 
 
 class ClinicContext:

@@ -529,9 +529,9 @@ class _Demo:
         self.call("create_first_administrator")
         self.users[admin.username] = admin
         for spec in others:
-            self.users[spec.username] = self.clinic.add_user(
-                admin, spec.username, spec.password, spec.full_name, spec.role)
+            self.clinic.add_user(admin, spec.username, spec.password, spec.full_name, spec.role)
             self.call("add_user")
+            self.users[spec.username] = self.clinic.sign_in(spec.username, spec.password)
         settings = self.clinic.settings()
         self.clinic.update_settings(admin, replace(
             settings, clinic_name="Demo Intrathecal Pump Clinic", clinic_phone="555-0100",

@@ -40,10 +40,11 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
+from argon2 import PasswordHasher
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -64,21 +65,25 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from pumpmgr import auth
 from pumpmgr.db import schema as db
-from pumpmgr.db.audit import ChainAnchor, chain_head, verify_chain
+from pumpmgr.db.audit import ChainAnchor, append_audit, chain_head, verify_chain
 from pumpmgr.db.engine import Database
 from pumpmgr.db.migrate import head_revision, known_revisions
+from pumpmgr.db.rowchain import verify_records
 from pumpmgr.db.types import UTCDateTime
 from pumpmgr.errors import Code, PumpMgrError
 from pumpmgr.files import create_private_file
+from pumpmgr.identity import normalize_mrn
 
 FORMAT = "pumpmgr-clinic-export/1"
 INSTANTS = "ISO 8601, UTC"
 #: The one table a new database already has a row in (created by the first migration).
 SETTINGS_TABLE = "clinic_settings"
 #: Tables that are not records and stay with the database they are in: the failed sign-ins
-#: of the throttle (:mod:`pumpmgr.services.throttle`), which only concern that database.
-NOT_EXPORTED: frozenset[str] = frozenset({"sign_in_failures"})
+#: of the throttle (:mod:`pumpmgr.services.throttle`) and the integrity checkpoint
+#: (:mod:`pumpmgr.db.checkpoint`), which only concern that database.
+NOT_EXPORTED: frozenset[str] = frozenset({"sign_in_failures", "integrity_checkpoints"})
 
 #: Column-name endings and the canonical unit of the magnitudes they hold (longest first).
 _UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
@@ -384,6 +389,8 @@ def check_document(document: object) -> tuple[dict[str, list[dict[str, Any]]],
         decoded[name] = out
     if len(decoded[SETTINGS_TABLE]) != 1:
         raise _refuse("must hold exactly one clinic_settings row", Code.DB_CORRUPT)
+    _check_values(decoded)
+    _check_identities(decoded)
     head = document.get("audit_chain_head")
     anchor = None
     if head is not None:
@@ -392,6 +399,124 @@ def check_document(document: object) -> tuple[dict[str, list[dict[str, Any]]],
             raise _refuse("has a malformed audit_chain_head", Code.DB_CORRUPT)
         anchor = ChainAnchor(seq=head["seq"], row_hash=head["row_hash"])
     return decoded, anchor
+
+
+#: Magnitudes beyond this, in any canonical unit (mcg, mL, mcg/day, mcg/mL, cm, %, days), are
+#: no clinic's record (a kilogram of drug, a cubic metre of volume): refused like a typo.
+MAX_MAGNITUDE = 1e9
+#: How many minutes a recorded instant may lie after the audit entry that wrote it (the
+#: services refuse a time more than 5 minutes ahead of their clock).
+FUTURE_SLACK = timedelta(minutes=5)
+#: Dates that look ahead (a replace-by date, an expiry, a booking, a refill-due date) may lie
+#: at most this many years after the document's last audit entry.
+MAX_YEARS_AHEAD = 50
+#: Calendar dates of things that have happened: not after the last entry's day (+1 for zones).
+_PAST_DATES = frozenset({("patients", "date_of_birth"), ("pumps", "implant_date"),
+                         ("pumps", "explant_date"), ("catheters", "implant_date"),
+                         ("catheters", "revision_date")})
+#: Instants a forecast puts ahead (derived data, recomputed and compared on import).
+_FORECAST_INSTANTS = frozenset({"filled_at", "alarm_at", "alarm_at_with_boluses", "empty_at",
+                                "alarm_at_worst_case", "empty_at_worst_case"})
+
+
+def _record_name(table: str, row: Mapping[str, Any], number: int) -> str:
+    key = row.get("id", row.get("pump_id"))
+    return f"{table} #{key}" if key is not None else f"{table} row {number}"
+
+
+def _check_values(decoded: Mapping[str, list[dict[str, Any]]]) -> None:
+    """Refuse, naming the record and field, a magnitude no clinic records, an instant after
+    the audit entry that would have written it, a date of the past after that day, and any
+    date far in the future (9999-12-31): what the services refuse when a record is typed."""
+    log = decoded.get("audit_log", [])
+    last = max((row["recorded_at"] for row in log), default=None)
+    if last is None:
+        return  # refused after the chain check: records without entries
+    latest, today = last + FUTURE_SLACK, last.date() + timedelta(days=1)
+    horizon = date(min(today.year + MAX_YEARS_AHEAD, 9999), 1, 1)
+    for table in tables():
+        if table.name == SETTINGS_TABLE:
+            continue  # made with the database, before any entry; the chain covers it
+        for number, row in enumerate(decoded[table.name], start=1):
+            for column in table.columns:
+                value = row[column.name]
+                where = f"{_record_name(table.name, row, number)}, {column.name}"
+                if isinstance(value, float) and abs(value) > MAX_MAGNITUDE:
+                    raise _refuse(f"has {value!r} in {where}: no clinic records a value that "
+                                  f"large (at most {MAX_MAGNITUDE:g})", Code.OUT_OF_RANGE)
+                if isinstance(value, datetime) and value > latest and not (
+                        table.name == "pump_forecasts" and column.name in _FORECAST_INSTANTS):
+                    raise _refuse(f"has {value.isoformat()} in {where}: after the last audit "
+                                  f"entry ({last.isoformat()}), so no service wrote it",
+                                  Code.TIME_ORDER)
+                if isinstance(value, date) and not isinstance(value, datetime):
+                    if (table.name, column.name) in _PAST_DATES and value > today:
+                        raise _refuse(f"has {value.isoformat()} in {where}: after the last "
+                                      f"audit entry's day ({last.date().isoformat()})",
+                                      Code.TIME_ORDER)
+                    if value >= horizon:
+                        raise _refuse(f"has {value.isoformat()} in {where}: more than "
+                                      f"{MAX_YEARS_AHEAD} years after the last audit entry",
+                                      Code.OUT_OF_RANGE)
+
+
+def _check_identities(decoded: Mapping[str, list[dict[str, Any]]]) -> None:
+    """User names and medical record numbers as the services store them, each once."""
+    seen: dict[str, int] = {}
+    for row in decoded["patients"]:
+        try:
+            normal = normalize_mrn(row["mrn"], "mrn")
+        except PumpMgrError as error:
+            raise _refuse(f"has patients #{row['id']}, {error.message}", Code.DB_CORRUPT) from None
+        if normal != row["mrn"]:
+            raise _refuse(f"has patients #{row['id']}, mrn {row['mrn']!r}: not as pumpmgr stores "
+                          f"it ({normal!r})", Code.DB_CORRUPT)
+        if normal in seen:
+            raise _refuse(f"has patients #{row['id']}, mrn {normal!r}: the same as patients "
+                          f"#{seen[normal]}", Code.DB_CORRUPT)
+        seen[normal] = row["id"]
+    for row in decoded["users"]:
+        try:
+            normal = auth.normalize_username(row["username"])
+        except PumpMgrError as error:
+            raise _refuse(f"has users #{row['id']}, {error.message}", Code.DB_CORRUPT) from None
+        if normal != row["username"]:
+            raise _refuse(f"has users #{row['id']}, username {row['username']!r}: not as "
+                          f"pumpmgr stores it ({normal!r})", Code.DB_CORRUPT)
+
+
+def _check_records(session: Session, database: Database, upto_seq: int,
+                   tz: tzinfo | None) -> None:
+    """After the chain: every row is the one the entries' row images say pumpmgr wrote
+    (:func:`pumpmgr.db.rowchain.verify_records`: an edited, added or removed record, a log cut
+    short), the records are covered by entries at all, each drug-library edit passes the
+    checks of one typed in, and every stored forecast is the one its records give (in the
+    clinic's zone ``tz``, default this computer's)."""
+    from pumpmgr.services.context import ClinicContext
+    from pumpmgr.services.forecasts import ForecastService
+    from pumpmgr.services.library_edits import checked_edit
+
+    records = verify_records(session, upto_seq)
+    if records.problems:
+        more = len(records.problems) - 1
+        raise _refuse(f"holds records that are not what its audit log says pumpmgr wrote: "
+                      f"{records.problems[0].message}"
+                      + (f" (and {more} more)" if more else ""), Code.DB_CORRUPT)
+    counts = record_counts(session)
+    if records.covered_from is None and any(counts.values()):
+        raise _refuse("holds records, but no audit entry that wrote them (the audit log is "
+                      "empty or was cut)", Code.DB_CORRUPT)
+    context = ClinicContext(database, tz=tz)
+    library = context.catalogs.drugs
+    for edit in session.scalars(select(db.DrugLibraryEdit).order_by(db.DrugLibraryEdit.id)):
+        try:
+            library = checked_edit(library, edit.drug_key, edit.changes, edit.id)
+        except PumpMgrError as error:
+            raise _refuse(f"has a {error.message}", Code.DB_CORRUPT) from None
+    problems = ForecastService(context).forecast_problems(session)
+    if problems:
+        raise _refuse(f"holds a stored forecast its records do not give: forecast of "
+                      f"{problems[0]}", Code.DB_CORRUPT)
 
 
 def _advance_sequences(session: Session) -> None:
@@ -409,11 +534,39 @@ def _advance_sequences(session: Session) -> None:
                             {"s": sequence, "v": highest or 1, "called": highest is not None})
 
 
-def import_clinic(database: Database, document: object) -> ImportSummary:
+#: The audit action the import ends with: who imported the document, signed in with one of
+#: its administrators' passwords.
+IMPORT_ACTION = "clinic.import"
+
+
+def _signed_in_importer(session: Session, username: str, password: str,
+                        hasher: PasswordHasher) -> db.User:
+    """The document's own administrator account with this password (the clinic has no other
+    accounts yet): an import rewrites the whole clinic, so only its administrator may."""
+    try:
+        user = auth.authenticate(session, username, password, hasher)
+    except PumpMgrError as error:
+        raise ExchangeError(f"user: {error.message} (the accounts are the document's)",
+                            code=error.code, field="user") from None
+    if user.role is not db.Role.ADMINISTRATOR:
+        raise ExchangeError(f"user: {user.username} is a {user.role.value} in the document; "
+                            "only an administrator may import a clinic",
+                            code=Code.AUTH_NOT_PERMITTED, field="user")
+    return user
+
+
+def import_clinic(database: Database, document: object, *, username: str, password: str,
+                  tz: tzinfo | None = None, workstation: str | None = None,
+                  hasher: PasswordHasher = auth.DEFAULT_HASHER) -> ImportSummary:
     """Write an export document into an empty database, in one transaction (see the module
     docstring). Refuses a database holding records, an unknown format, a newer or older schema
-    revision, a document that does not fit the schema, and an audit log that does not verify
-    against the document's chain head; in every case nothing is written."""
+    revision, a document that does not fit the schema, values no service would have stored
+    (:func:`check_document`), an audit log that does not verify against the document's chain
+    head, and records, library edits or stored forecasts that are not what that log says
+    pumpmgr wrote (``tz``: the clinic's zone the forecasts were computed in, default this
+    computer's), and an importer who is not one of the document's administrators
+    (``username``, ``password``); in every case nothing is written and the first problem is
+    named. The import ends with an audit entry ``clinic.import`` under the importer's name."""
     decoded, anchor = check_document(document)
 
     def work(session: Session) -> ImportSummary:
@@ -436,7 +589,16 @@ def import_clinic(database: Database, document: object) -> ImportSummary:
                 f"{report.message}",
                 code=Code.DB_CORRUPT,
             )
+        _check_records(session, database, report.entries_checked, tz)
+        importer = _signed_in_importer(session, username, password, hasher)
+        entry = append_audit(session, username=importer.username, action=IMPORT_ACTION,
+                             entity_type="clinic", entity_id="export",
+                             changes={"rows": sum(written.values()),
+                                      "patients": written.get("patients", 0),
+                                      "document_head": None if report.head is None
+                                      else report.head.seq},
+                             workstation=workstation, at=datetime.now(UTC))
         return ImportSummary(rows=written, audit_entries=report.entries_checked,
-                             chain_head=report.head)
+                             chain_head=ChainAnchor(seq=entry.seq, row_hash=entry.row_hash))
 
     return database.run_write(work)

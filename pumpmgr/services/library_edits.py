@@ -19,12 +19,13 @@ schema says. No migration rewrites the (append-only) rows.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
 from pumpmgr.catalogs import Drug, DrugLibrary, Limit, StartRule
-from pumpmgr.errors import Code, ImpossibleInput, InputError
+from pumpmgr.errors import Code, ImpossibleInput, InputError, PumpMgrError
 from pumpmgr.units import Q_, Kind, Quantity, exceeds, require_positive, to_canonical
 
 #: Daily-dose fields of the drug itself (mcg/day when stored).
@@ -113,6 +114,47 @@ def apply_edit(drug: Drug, changes: Mapping[str, Any], edit_id: int) -> Drug:
               if not (f == "hard_max" and v is None)}
     return replace(drug, **updates, unverified=drug.unverified - edited,
                    policy=drug.policy - edited)
+
+
+def checked_edit(library: DrugLibrary, key: object, changes: object,
+                 edit_id: int) -> DrugLibrary:
+    """``library`` with a stored edit row applied after the checks an edit typed in passes
+    (a known drug, editable fields, values of their kind, finite and positive, limits in
+    order): for an edit that comes from outside, an imported document. InputError naming the
+    edit and the field otherwise."""
+    where = f"drug library edit #{edit_id}"
+    if not isinstance(key, str) or key not in library.drugs:
+        raise InputError(f"{where}: {key!r} is not a drug of the library",
+                         code=Code.OUT_OF_RANGE, field="drug")
+    if not isinstance(changes, Mapping) or not changes:
+        raise InputError(f"{where}: its changes are not field names with values",
+                         code=Code.OUT_OF_RANGE, field="changes")
+    for field, value in changes.items():
+        kind = EDITABLE.get(field)
+        if kind is None:
+            raise InputError(f"{where}: {field!r} is not an editable value",
+                             code=Code.OUT_OF_RANGE, field=str(field))
+        if value is None:
+            if (field in _REQUIRED and field != "hard_max") or kind is bool:
+                raise InputError(f"{where}: {field} cannot be removed",
+                                 code=Code.NO_VALUE, field=field)
+        elif kind is bool:
+            if not isinstance(value, bool):
+                raise InputError(f"{where}: {field} must be true or false",
+                                 code=Code.OUT_OF_RANGE, field=field)
+        elif (isinstance(value, bool) or not isinstance(value, int | float)
+              or not math.isfinite(value) or value <= 0):
+            raise InputError(f"{where}: {field} must be a positive number, not {value!r}",
+                             code=Code.OUT_OF_RANGE, field=field)
+    drug = library.drugs[key]
+    try:
+        check_limits(drug, changes)
+    except PumpMgrError as error:
+        raise InputError(f"{where}: {error.message}", code=error.code,
+                         field=error.field) from None
+    drugs = dict(library.drugs)
+    drugs[key] = apply_edit(drug, changes, edit_id)
+    return DrugLibrary(drugs)
 
 
 def apply_edits(library: DrugLibrary,

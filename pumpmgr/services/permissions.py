@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from pumpmgr.db import schema as db
 from pumpmgr.errors import Code, PumpMgrError
+from pumpmgr.services.sessions import is_signed_in
 
 ROLES: tuple[str, ...] = ("nurse", "prescriber", "administrator")
 
@@ -133,13 +134,23 @@ def _denied(who: str, action: str, why: str) -> PermissionDenied:
 
 def require_permission(session: Session, actor: _Actor, action: Action) -> db.User:
     """The stored account of ``actor`` when its role may do ``action``; otherwise
-    :class:`PermissionDenied`. The account is read in ``session``: it must exist, be active and
-    still have the role it signed in with."""
+    :class:`PermissionDenied`. ``actor`` must come from sign-in (:mod:`pumpmgr.services.sessions`:
+    one made by hand is refused). The account is read in ``session``: it must exist, be active
+    and still have the role it signed in with."""
     who = f"{actor.username} ({actor.role})"
+    if not is_signed_in(actor):
+        raise _denied(who, action, "not signed in; sign in with your password first")
     if not allowed(actor.role, action):
         roles = sorted(PERMISSIONS.get(action, frozenset()))
         needs = " or ".join(roles) if roles else "a role that no account has"
         raise _denied(who, action, f"it needs {needs}")
+    return require_account(session, actor, action)
+
+
+def require_account(session: Session, actor: _Actor, action: str) -> db.User:
+    """The stored account of ``actor``: it must exist, be active and still have the role it
+    signed in with (:class:`PermissionDenied` naming ``action`` otherwise)."""
+    who = f"{actor.username} ({actor.role})"
     user = session.get(db.User, actor.id)
     if user is None or user.username != actor.username:
         raise _denied(who, action, "the account is not known; sign in again")

@@ -12,15 +12,18 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from pumpmgr.db import checkpoint
 from pumpmgr.db import schema as db
 from pumpmgr.db.audit import ChainAnchor, ChainReport, append_audit, verify_chain
 from pumpmgr.db.backup import BackupManifest, backup_database, check_backup
+from pumpmgr.db.checkpoint import IncrementalReport
 from pumpmgr.db.engine import open_database
 from pumpmgr.db.rowchain import RecordsReport, verify_records
 from pumpmgr.errors import Code, InputError
 from pumpmgr.services.context import ClinicContext
 from pumpmgr.services.forecasts import ForecastService
-from pumpmgr.services.values import AuditRecord, ExportSummary
+from pumpmgr.services.permissions import require_account
+from pumpmgr.services.values import Actor, AuditRecord, ExportSummary
 
 if TYPE_CHECKING:
     from pumpmgr.services.restoring import BrokenChainOverride
@@ -64,6 +67,17 @@ class IntegrityReport:
                 + [f"forecast of {line}" for line in self.forecasts])
 
 
+def integrity_notice(report: IncrementalReport) -> str | None:
+    """The one line every screen of an administrator, the due list and ``pumpmgr due`` show
+    while the check finds a break; None when it finds none."""
+    found = report.findings()
+    if not found:
+        return None
+    more = f" and {len(found) - 1} more" if len(found) > 1 else ""
+    return (f"Integrity break: {found[0]}{more}. Clinical work can go on; the break is in the "
+            "audit log, and an administrator should find out what changed.")
+
+
 class RecordService:
     """The audit log, backup, restore and export."""
 
@@ -94,22 +108,38 @@ class RecordService:
         if report.ok:
             return report
         findings = ([] if report.chain.ok else [report.chain.message]) + report.problems()
-        digest = hashlib.sha256("\n".join(findings).encode("utf-8")).hexdigest()
-
-        def work(session: Session) -> None:
-            last = session.scalar(select(db.AuditEntry.payload)
-                                  .where(db.AuditEntry.action == BREAK_ACTION)
-                                  .order_by(db.AuditEntry.seq.desc()).limit(1))
-            if last is not None and digest in last:
-                return
-            append_audit(session, username=PROGRAM_USER, action=BREAK_ACTION,
-                         entity_type="clinic", entity_id="records",
-                         changes={"findings": findings[:BREAK_FINDINGS_KEPT],
-                                  "count": len(findings), "digest": digest},
-                         workstation=self.ctx.workstation, at=self.ctx.now())
-
-        self.ctx.write(work)
+        self.ctx.write(lambda session: self._record_break(session, findings))
         return report
+
+    def _record_break(self, session: Session, findings: list[str]) -> None:
+        """The ``integrity.break`` entry for ``findings``, unless the last one holds them."""
+        digest = hashlib.sha256("\n".join(findings).encode("utf-8")).hexdigest()
+        last = session.scalar(select(db.AuditEntry.payload)
+                              .where(db.AuditEntry.action == BREAK_ACTION)
+                              .order_by(db.AuditEntry.seq.desc()).limit(1))
+        if last is not None and digest in last:
+            return
+        append_audit(session, username=PROGRAM_USER, action=BREAK_ACTION,
+                     entity_type="clinic", entity_id="records",
+                     changes={"findings": findings[:BREAK_FINDINGS_KEPT],
+                              "count": len(findings), "digest": digest},
+                     workstation=self.ctx.workstation, at=self.ctx.now())
+
+    def check_since_checkpoint(self) -> IncrementalReport:
+        """The start-up check: the audit entries and rows written since the last integrity
+        checkpoint (:mod:`pumpmgr.db.checkpoint`), in one write unit of work so that no one
+        appends meanwhile. Sound: the checkpoint moves to the head. Broken: the break is
+        audited once (:meth:`record_integrity_break`'s entry) and the checkpoint stays, so
+        every later check finds it again; clinical work goes on, the caller shows
+        :func:`integrity_notice`."""
+
+        def work(session: Session) -> IncrementalReport:
+            report = checkpoint.check_since_checkpoint(session)
+            if not checkpoint.advance(session, report, self.ctx.now()) and not report.ok:
+                self._record_break(session, report.findings())
+            return report
+
+        return self.ctx.write(work)
 
     def audit_count(self, *, newer_than: int | None = None) -> int:
         """How many audit entries there are (with ``newer_than``: with a higher sequence
@@ -155,13 +185,15 @@ class RecordService:
         if destination.exists():
             raise InputError(f"backup: {destination} already exists; choose a new file name",
                              code=Code.BACKUP_FAILED, field="backup")
+        self.check_since_checkpoint()  # a break is audited; the backup's manifest says it
         return backup_database(self.ctx.database.engine, destination)
 
-    def restore_from(self, backup: Path, *, require_manifest: bool = True,
+    def restore_from(self, actor: Actor, backup: Path, *, require_manifest: bool = True,
                      override: BrokenChainOverride | None = None) -> Path | None:
         """Replace the clinic's SQLite database with the checked backup ``backup`` and go on
         with the restored records; returns the safety copy of the replaced database.
-        ``require_manifest=False`` restores a backup that has no manifest after every other
+        Only a signed-in administrator may (``actor``); the restore is audited under their
+        name. ``require_manifest=False`` restores a backup that has no manifest after every other
         check; ``override`` (an administrator's, with a reason) one whose audit log is broken
         (:func:`pumpmgr.services.restoring.restore_clinic`, as the command line does).
 
@@ -170,15 +202,19 @@ class RecordService:
         the database is opened again as it was. Every signed-in user must sign in again: the
         restored records have their own accounts.
         """
-        from pumpmgr.services.restoring import restore_clinic
+        from pumpmgr.services.restoring import require_administrator, restore_clinic
 
+        require_administrator(actor, "restore a backup")
+        with self.ctx.database.read() as session:  # still an active administrator
+            require_account(session, actor, "restore_backup")
         target = self._sqlite_path("restore")
         check_backup(backup, accept_broken_chain=override is not None,
                      require_signed=require_manifest)
         old = self.ctx.database
         old.dispose()
         try:
-            restored = restore_clinic(backup, target, safety_dir=old.backup_dir,
+            restored = restore_clinic(backup, target, administrator=actor,
+                                      safety_dir=old.backup_dir,
                                       require_manifest=require_manifest, override=override,
                                       workstation=self.ctx.workstation)
         finally:

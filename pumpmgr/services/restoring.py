@@ -12,7 +12,7 @@ and the decision to restore it anyway stay on record together.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,10 +22,13 @@ from pumpmgr.db.engine import open_database
 from pumpmgr.errors import Code, InputError
 from pumpmgr.identity import clean_text
 from pumpmgr.services.permissions import PermissionDenied
+from pumpmgr.services.sessions import is_signed_in
 from pumpmgr.services.values import Actor
 
 #: The audit action of a restore an administrator let through despite a broken chain.
 BROKEN_CHAIN_ACTION = "backup.restore_broken_chain"
+#: The audit action every restore ends with (who restored which backup).
+RESTORE_ACTION = "backup.restore"
 REASON_LIMIT = 2000
 
 
@@ -50,6 +53,8 @@ class Restored:
     chain: ChainReport
     #: The override's audit entry number, when a broken chain was restored.
     override_seq: int | None = None
+    #: The ``backup.restore`` entry naming the administrator who restored it.
+    restore_seq: int | None = None
 
 
 def _checked_reason(override: BrokenChainOverride) -> str:
@@ -64,24 +69,45 @@ def _checked_reason(override: BrokenChainOverride) -> str:
     return clean_text(override.reason, "reason", limit=REASON_LIMIT, multiline=True)
 
 
+def require_administrator(actor: Actor, doing: str) -> None:
+    """Refuse (:class:`PermissionDenied`) unless ``actor`` is an administrator who signed in
+    (:mod:`pumpmgr.services.sessions`): whole-clinic writes are theirs alone."""
+    if not is_signed_in(actor):
+        raise PermissionDenied(f"user: {actor.username} is not signed in; {doing} needs an "
+                               "administrator's sign-in with their password",
+                               code=Code.AUTH_NOT_PERMITTED, field="user")
+    if actor.role != "administrator":
+        raise PermissionDenied(f"user: {actor.username} is a {actor.role}; only an "
+                               f"administrator may {doing}", code=Code.AUTH_NOT_PERMITTED,
+                               field="user")
+
+
 def restore_clinic(
-    backup: Path, target: Path, *, safety_dir: Path | None = None, require_manifest: bool = True,
-    override: BrokenChainOverride | None = None, workstation: str | None = None,
+    backup: Path, target: Path, *, administrator: Actor, safety_dir: Path | None = None,
+    require_manifest: bool = True, override: BrokenChainOverride | None = None,
+    workstation: str | None = None,
 ) -> Restored:
-    """Replace the SQLite database at ``target`` with the checked ``backup``.
+    """Replace the SQLite database at ``target`` with the checked ``backup``, for the signed-in
+    ``administrator`` (refused for anyone else before anything is touched).
 
     Run with every pumpmgr on ``target`` closed. Refusals are :class:`BackupError` (nothing
     changed); a broken chain (``BACKUP_CHAIN_BROKEN``) is restored only with ``override``, whose
-    administrator and reason are then audited in the restored database."""
+    administrator and reason are then audited in the restored database. Every restore ends with
+    an audit entry ``backup.restore`` naming the administrator, the backup and its SHA-256."""
+    require_administrator(administrator, "restore a backup")
     reason = None if override is None else _checked_reason(override)
     safety = restore_database(backup, target, safety_dir=safety_dir,
                               require_manifest=require_manifest,
                               accept_broken_chain=override is not None)
     with open_database(target, backup_dir=safety_dir, daily_backup_keep=None) as database:
         override_seq: int | None = None
-        chain = accepted = database.verify_audit_chain()
+        accepted = database.verify_audit_chain()
+        manifest = read_manifest(backup)
+        if accepted.ok and manifest is not None and not manifest.chain_ok:
+            # the records were found changed before the backup was taken (its manifest)
+            accepted = replace(accepted, ok=False,
+                               message=manifest.chain_problem or "the manifest says broken")
         if override is not None and not accepted.ok:
-            manifest = read_manifest(backup)
             with database.write() as session:
                 entry = append_audit(
                     session, username=override.administrator.username,
@@ -94,5 +120,14 @@ def restore_clinic(
                              "message": accepted.message},
                     reason=reason, workstation=workstation, at=datetime.now(UTC))
                 override_seq = entry.seq
-            chain = database.verify_audit_chain()
-    return Restored(safety, chain, override_seq)
+        with database.write() as session:
+            restore_entry = append_audit(
+                session, username=administrator.username, action=RESTORE_ACTION,
+                entity_type="backup", entity_id=backup.name,
+                changes={"backup": str(backup.absolute()),
+                         "sha256": None if manifest is None else manifest.sha256,
+                         "safety_copy": None if safety is None else str(safety)},
+                workstation=workstation, at=datetime.now(UTC))
+            restore_seq = restore_entry.seq
+        chain = database.verify_audit_chain()  # with the entries just written
+    return Restored(safety, chain, override_seq, restore_seq)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from pumpmgr import auth
 from pumpmgr.db import schema as db
 from pumpmgr.errors import Code, ImpossibleInput, InputError
-from pumpmgr.services.context import ClinicContext, _text, actor_of
+from pumpmgr.services.context import ClinicContext, _text, actor_of, session_of
 from pumpmgr.services.permissions import Action, PermissionDenied
 from pumpmgr.services.values import Actor, UserRecord
 
@@ -38,6 +38,7 @@ class UserService:
         self, actor: Actor, username: str, password: str, full_name: str,
         role: Literal["nurse", "prescriber", "administrator"],
     ) -> Actor:
+        """A new account; returns its :class:`Actor`, not signed in (its user signs in)."""
         self.ctx.permit(actor, Action.ADD_USER)
 
         def work(session: Session) -> Actor:
@@ -98,7 +99,7 @@ class UserService:
 
         def work(session: Session) -> Actor:
             user = self.ctx.authenticate(session, username, password)
-            return actor_of(user)
+            return session_of(user)
 
         return self.ctx.write(work)
 
@@ -113,7 +114,7 @@ def first_administrator(ctx: ClinicContext, session: Session, username: str, pas
     user = auth.create_user(session, username=username, password=password,
                             full_name=full_name, role=db.Role.ADMINISTRATOR, now=ctx.now(),
                             hasher=ctx.hasher)
-    actor = actor_of(user)
+    actor = session_of(user)  # who set the first password is signed in
     ctx.audit(session, actor, "user.create", "user", user.id,
               {"username": user.username, "role": user.role.value})
     return actor

@@ -3,7 +3,7 @@ refill or prescription change, and the users and audit screens' records."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -17,12 +17,14 @@ from pumpmgr.refill import Discrepancy
 
 @dataclass(frozen=True)
 class Actor:
-    """The signed-in user on whose behalf a service acts."""
+    """The signed-in user on whose behalf a service acts. Only sign-in gives it the ``proof``
+    the services require (:mod:`pumpmgr.services.sessions`): one made by hand is refused."""
 
     id: int
     username: str
     full_name: str
     role: Literal["nurse", "prescriber", "administrator"]
+    proof: str = field(default="", repr=False, compare=False)
 
 
 @dataclass(frozen=True)

@@ -133,6 +133,31 @@ def test_due_text_is_an_aligned_table(demo_file: Path, monkeypatch: pytest.Monke
     assert "µg" not in result.out and "cc" not in result.out.split()
 
 
+def test_due_says_an_integrity_break_first_and_still_lists_the_pumps(clinic_file: Path) -> None:
+    """The check since the last checkpoint runs with the due list: a refill forged into the
+    file since is named on the first line, audited once, and the due list follows."""
+    clean = run("--db", str(clinic_file), "due")  # the first check: the checkpoint
+    assert clean.code == 0 and "Integrity break" not in clean.out + clean.err
+    with contextlib.closing(sqlite3.connect(clinic_file)) as connection:
+        connection.isolation_level = None
+        refill = connection.execute("SELECT max(id) FROM refills").fetchone()[0]
+        others = ", ".join(row[1] for row in connection.execute("PRAGMA table_info(refills)")
+                           if row[1] != "id")
+        connection.execute(f"INSERT INTO refills (id, {others}) SELECT id + 1000, {others} "
+                           f"FROM refills WHERE id = {refill}")
+    before = audit_count(clinic_file)
+    result = run("--db", str(clinic_file), "due")
+    assert result.code == 0, result.err
+    first, *table = result.out.splitlines()
+    assert first.startswith(f"pumpmgr: Integrity break: refills #{refill + 1000}: inserted "
+                            "outside pumpmgr. Clinical work can go on")
+    assert table[0].startswith("Refill due") and len(table) == 4
+    assert new_entries(clinic_file, before) == [("pumpmgr", "integrity.break")]
+    as_json = run("--db", str(clinic_file), "due", "--json")
+    assert len(as_json.json()) == 3 and "Integrity break" in as_json.err
+    assert audit_count(clinic_file) == before + 1  # audited once
+
+
 # ---------------------------------------------------------------------------- patient
 
 
@@ -366,16 +391,34 @@ def test_backup_and_restore_round_trip(clinic_file: Path, tmp_path: Path,
     # the admin's sign-in upgraded her demo-cheap password hash, then the user was added
     assert new_entries(clinic_file, saved) == [("admin", "user.password_rehash"),
                                                 ("admin", "user.create")]
-    restored = run("--db", db, "restore", str(backup))
+    restored = run("--db", db, "restore", "--user", "admin", str(backup))
     assert restored.code == 0, restored.err
     assert "audit log intact" in restored.out and "kept as" in restored.out
-    assert audit_count(clinic_file) == saved  # the clinic as it was backed up
+    # the clinic as it was backed up, and who restored it
+    assert new_entries(clinic_file, saved) == [("admin", "backup.restore")]
     assert run("--db", db, "due", "--json").json() == due_before
     not_a_backup = tmp_path / "junk.db"
     not_a_backup.write_bytes(b"this is not a database" * 100)
-    error = run("--db", db, "restore", str(not_a_backup)).one_line_error
+    error = run("--db", db, "restore", "--user", "admin", str(not_a_backup)).one_line_error
     assert "PATH" in error and "not a SQLite database" in error
     assert run("--db", db, "audit", "verify").code == 0  # the refused restore changed nothing
+
+
+def test_restore_needs_a_signed_in_administrator(clinic_file: Path, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    db = str(clinic_file)
+    backup = tmp_path / "b.db"
+    assert run("--db", db, "backup", str(backup)).code == 0
+    before = clinic_file.read_bytes()
+    no_user = run("--db", db, "restore", str(backup)).one_line_error
+    assert no_user.startswith("pumpmgr restore: --user: restore a backup replaces the clinic's")
+    monkeypatch.setenv("PUMPMGR_PASSWORD", "demo-nurse-pass")
+    nurse = run("--db", db, "restore", "--user", "nurse1", str(backup)).one_line_error
+    assert "--user: nurse1 is a nurse; only an administrator may restore a backup" in nurse
+    monkeypatch.setenv("PUMPMGR_PASSWORD", "not the password")
+    wrong = run("--db", db, "restore", "--user", "admin", str(backup)).one_line_error
+    assert "--user: " in wrong
+    assert clinic_file.read_bytes() == before  # nothing changed, not even a hash upgrade
 
 
 def test_restore_without_a_manifest_only_when_asked(clinic_file: Path, tmp_path: Path,
@@ -396,21 +439,23 @@ def test_restore_without_a_manifest_only_when_asked(clinic_file: Path, tmp_path:
                 "--role", "nurse", "--admin", "admin", "--password-stdin",
                 stdin="temp-secret-1\ndemo-admin-pass\n", monkeypatch=monkeypatch)
     assert added.code == 0  # a change after the backup, which the restore takes away
-    error = run("--db", db, "restore", str(backup)).one_line_error
+    error = run("--db", db, "restore", "--user", "admin", str(backup)).one_line_error
     assert "PATH" in error and "no manifest" in error and "--without-manifest" in error
-    restored = run("--db", db, "restore", "--without-manifest", str(backup))
+    restored = run("--db", db, "restore", "--user", "admin", "--without-manifest", str(backup))
     assert restored.code == 0, restored.err
     assert "audit log intact" in restored.out and "RESTORED WITHOUT A MANIFEST" in restored.out
     assert "NOT checked" in restored.out and "unchanged since the backup" in restored.out
-    assert f"#{head_seq} {head_hash}" in restored.out and "--anchor" in restored.out
-    assert audit_count(clinic_file) == entries
+    # the newest entry now: the restore itself, right after the backup's head
+    assert f"its newest entry is #{head_seq + 1} " in restored.out and "--anchor" in restored.out
+    assert new_entries(clinic_file, entries) == [("admin", "backup.restore")]
     assert run("--db", db, "due", "--json").json() == due_before
     assert run("--db", db, "audit", "verify", "--anchor", f"{head_seq}:{head_hash}").code == 0
 
 
 def _refused_even_without_manifest(db: str, bad: Path, *words: str) -> None:
     before = Path(db).read_bytes()
-    error = run("--db", db, "restore", "--without-manifest", str(bad)).one_line_error
+    error = run("--db", db, "restore", "--user", "admin", "--without-manifest",
+                str(bad)).one_line_error
     assert "PATH" in error and all(w in error for w in words), error
     assert Path(db).read_bytes() == before
 
@@ -473,12 +518,35 @@ def test_export_import_export_through_the_command_line(
     assert written.code == 0 and json.loads(out.read_text(encoding="utf-8")) == document
     assert "--out" in run("--db", str(demo_file), "export", "--out", str(out)).one_line_error
     target = str(tmp_path / "imported.db")
-    imported = run("--db", target, "import", str(out))
+    assert "--user" in run("--db", target, "import", str(out)).one_line_error
+    imported = run("--db", target, "import", str(out), "--user", "admin")
     assert imported.code == 0 and "audit log verified" in imported.out
-    assert run("--db", target, "export").json() == document
-    again = run("--db", target, "import", "-", stdin=out.read_text(encoding="utf-8"),
-                monkeypatch=monkeypatch)
+    assert "under admin" in imported.out
+    again_exported = run("--db", target, "export").json()
+    *log, last = again_exported["tables"]["audit_log"]
+    assert (last["action"], last["username"]) == ("clinic.import", "admin")
+    assert log == document["tables"]["audit_log"]
+    for name in document["tables"]:  # the records as they were (the admin's hash upgraded)
+        if name not in ("audit_log", "users"):
+            assert again_exported["tables"][name] == document["tables"][name], name
+    again = run("--db", target, "import", "-", "--user", "admin",
+                stdin=out.read_text(encoding="utf-8"), monkeypatch=monkeypatch)
     assert "--db" in again.one_line_error and "already holds records" in again.err
+
+
+def test_a_refused_import_names_the_record_and_leaves_no_file_behind(
+        demo_file: Path, tmp_path: Path) -> None:
+    document = run("--db", str(demo_file), "export").json()
+    refill = document["tables"]["refills"][0]
+    refill["volume_added_ml"] /= 2  # halved, the audit log left as it was
+    source = tmp_path / "halved.json"
+    source.write_text(json.dumps(document), encoding="utf-8")
+    target = tmp_path / "new" / "imported.db"
+    target.parent.mkdir()
+    error = run("--db", str(target), "import", str(source), "--user", "admin").one_line_error
+    assert f"refills #{refill['id']}: volume_added_ml changed outside pumpmgr" in error
+    assert error.startswith("pumpmgr import: FILE: ")
+    assert list(target.parent.iterdir()) == []  # no database, journal, lock or backup
 
 
 @pytest.mark.parametrize("content, words", [
@@ -513,6 +581,12 @@ def test_a_closed_pipe_is_not_an_error(demo_file: Path, monkeypatch: pytest.Monk
     with contextlib.redirect_stderr(err):
         assert main(["--db", str(demo_file), "due"]) == 0
     assert err.getvalue() == ""
+
+
+@pytest.fixture(autouse=True)
+def _admin_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--user's password for restore and import (the demo administrator's)."""
+    monkeypatch.setenv("PUMPMGR_PASSWORD", "demo-admin-pass")
 
 
 @pytest.fixture(autouse=True)

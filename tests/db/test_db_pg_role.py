@@ -45,7 +45,8 @@ def program_role(db_target: DbTarget, database: Database) -> Iterator[Database]:
 def test_the_program_role_does_the_work_and_the_chain_verifies(program_role: Database) -> None:
     clinic = ClinicService(program_role, hasher=FAST_HASHER)
     admin = clinic.create_first_administrator("admin", "a-long-password", "Ada Admin")
-    nurse = clinic.add_user(admin, "nina", "a-long-password", "Nina Nurse", "nurse")
+    clinic.add_user(admin, "nina", "a-long-password", "Nina Nurse", "nurse")
+    nurse = clinic.sign_in("nina", "a-long-password")
     clinic.register_patient(nurse, PatientInput("R1", "Doe", "Jane", date(1970, 1, 2),
                                                 "spasticity_spinal"))
     assert clinic.verify_integrity().ok

@@ -78,9 +78,12 @@ def make_clinic(database: Database, *, start: datetime = START, tz: tzinfo = BER
     service = ClinicService(database, clock=clock, tz=tz, workstation=workstation,
                             hasher=FAST_HASHER)
     admin = service.create_first_administrator("admin", PASSWORD, "Ada Admin")
-    nurse = service.add_user(admin, "nina", PASSWORD, "Nina Nurse", "nurse")
-    second = service.add_user(admin, "otto", PASSWORD, "Otto Second", "nurse")
-    prescriber = service.add_user(admin, "pia", PASSWORD, "Dr Pia Prescriber", "prescriber")
+    service.add_user(admin, "nina", PASSWORD, "Nina Nurse", "nurse")
+    nurse = service.sign_in("nina", PASSWORD)
+    service.add_user(admin, "otto", PASSWORD, "Otto Second", "nurse")
+    second = service.sign_in("otto", PASSWORD)
+    service.add_user(admin, "pia", PASSWORD, "Dr Pia Prescriber", "prescriber")
+    prescriber = service.sign_in("pia", PASSWORD)
     return Clinic(service, clock, admin, nurse, second, prescriber)
 
 

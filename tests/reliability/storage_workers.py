@@ -58,7 +58,7 @@ from pumpmgr.db.audit import ChainAnchor, chain_head, verify_chain
 from pumpmgr.db.engine import Database, open_database
 from pumpmgr.dose_checks import FindingCode
 from pumpmgr.schedule import Schedule
-from pumpmgr.services import Actor, ClinicService
+from pumpmgr.services import Actor, ClinicService, sessions
 from pumpmgr.services.inputs import (
     IngredientInput,
     OrderGiven,
@@ -101,13 +101,16 @@ def service(database: Database, workstation: str) -> ClinicService:
 
 
 def staff_of(database: Database) -> Staff:
-    """The three accounts :func:`build_clinic` made, read back (no password hashing)."""
+    """The three accounts :func:`build_clinic` made, read back and marked signed in the way
+    sign-in marks them (:mod:`pumpmgr.services.sessions`), without a password check in every
+    one of the hundreds of forked workers."""
     with database.read() as session:
         users = {u.username: u for u in session.scalars(sql_select(db.User))}
 
     def actor(name: str) -> Actor:
         user = users[name]
-        return Actor(user.id, user.username, user.full_name, user.role.value)
+        return sessions.signed_in(Actor(user.id, user.username, user.full_name,
+                                        user.role.value))
 
     return Staff(actor("admin"), actor("nina"), actor("otto"))
 
@@ -133,7 +136,8 @@ def build_clinic(database: Database, patients: int, *, prefix: str = "RH") -> li
     first fill, all through the services. Returns the pump ids."""
     clinic = service(database, "setup")
     admin = clinic.create_first_administrator("admin", PASSWORD, "Ada Admin")
-    nurse = clinic.add_user(admin, "nina", PASSWORD, "Nina Nurse", "nurse")
+    clinic.add_user(admin, "nina", PASSWORD, "Nina Nurse", "nurse")
+    nurse = clinic.sign_in("nina", PASSWORD)
     clinic.add_user(admin, "otto", PASSWORD, "Otto Second", "nurse")
     clinic.add_user(admin, "brandt", PASSWORD, "Dr Brandt", "prescriber")
     staff = staff_of(database)

@@ -376,6 +376,15 @@ def test_stale_forged_and_deactivated_accounts_are_refused(clinic: Clinic) -> No
                 clinic.service.add_user(actor, "eve", PASSWORD, "Eve", "administrator")
             else:
                 calls.call("record_event", actor)
+    # an exact copy of the administrator's Actor, made by hand: no sign-in, no proof
+    hand_made = Actor(clinic.admin.id, clinic.admin.username, clinic.admin.full_name,
+                      "administrator")
+    assert hand_made == clinic.admin
+    with pytest.raises(PermissionDenied, match="not signed in; sign in with your password"):
+        clinic.service.add_user(hand_made, "eve", PASSWORD, "Eve", "administrator")
+    added = clinic.service.add_user(clinic.admin, "eve", PASSWORD, "Eve", "administrator")
+    with pytest.raises(PermissionDenied, match="not signed in"):  # adding is not signing in
+        clinic.service.add_user(added, "eve2", PASSWORD, "Eve Two", "nurse")
     with clinic.service.database.write() as session:
         session.get_one(db.User, clinic.nurse.id).active = False
     with pytest.raises(PermissionDenied, match="deactivated"):
@@ -567,7 +576,8 @@ def test_no_patient_data_and_no_password_in_any_log(
             raise AssertionError("expected a refusal")
 
     admin = service.create_first_administrator("admin", admin_pw, "Ada Admin")
-    nurse = service.add_user(admin, "nina", nurse_pw, "Nina Nurse", "nurse")
+    service.add_user(admin, "nina", nurse_pw, "Nina Nurse", "nurse")
+    nurse = service.sign_in("nina", nurse_pw)
     service.add_user(admin, "otto", second_pw, "Otto Second", "nurse")
     service.add_user(admin, "pia", second_pw, "Dr Pia Prescriber", "prescriber")
     check = Verification("otto", second_pw)

@@ -106,16 +106,20 @@ def test_an_administrators_override_restores_it_and_is_audited(
         nurse = clinic.sign_in("nina", PASSWORD)
     target = tmp_path / "restored.db"
     with pytest.raises(PumpMgrError) as not_admin:
-        restore_clinic(backup, target, override=BrokenChainOverride(nurse, "why not"))
+        restore_clinic(backup, target, administrator=nurse,
+                       override=BrokenChainOverride(nurse, "why not"))
     assert not_admin.value.code is Code.AUTH_NOT_PERMITTED and not target.exists()
     with pytest.raises(PumpMgrError) as no_reason:
-        restore_clinic(backup, target, override=BrokenChainOverride(admin, "  "))
+        restore_clinic(backup, target, administrator=admin,
+                       override=BrokenChainOverride(admin, "  "))
     assert no_reason.value.field == "reason" and not target.exists()
-    restored = restore_clinic(backup, target, override=BrokenChainOverride(
+    restored = restore_clinic(backup, target, administrator=admin, override=BrokenChainOverride(
         admin, "every newer backup is broken as well"), workstation="ws-1")
     assert not restored.chain.ok and restored.chain.first_bad_seq == 3
     entries = _audit(target)
-    last = entries[-1]
+    last, done = entries[-2:]  # the override, then the restore itself, both under admin
+    assert (done.seq, done.action, done.username) == (restored.restore_seq, "backup.restore",
+                                                      "admin")
     assert last.seq == restored.override_seq and last.action == BROKEN_CHAIN_ACTION
     assert last.username == "admin" and last.reason == "every newer backup is broken as well"
     assert json.loads(last.payload)["first_bad_seq"] == 3 and last.workstation == "ws-1"
@@ -132,23 +136,24 @@ def _cli(*argv: str, stdin: str = "", monkeypatch: pytest.MonkeyPatch) -> tuple[
 def test_command_line_override(tmp_path: Path, broken: tuple[Path, Path],
                                monkeypatch: pytest.MonkeyPatch) -> None:
     path, backup = broken
-    code, _, error = _cli("--db", str(path), "restore", str(backup), monkeypatch=monkeypatch)
+    code, _, error = _cli("--db", str(path), "restore", str(backup), "--user", "admin",
+                          "--password-stdin", stdin=PASSWORD + "\n", monkeypatch=monkeypatch)
     assert code == 2 and "--override-broken-chain" in error and error.count("\n") == 1
     code, _, error = _cli("--db", str(path), "restore", str(backup), "--override-broken-chain",
                           "--admin", "nina", "--reason", "test", "--password-stdin",
                           stdin=PASSWORD + "\n", monkeypatch=monkeypatch)
-    assert code == 2 and error.startswith("pumpmgr restore: --admin: nina is a nurse"), error
+    assert code == 2 and error.startswith("pumpmgr restore: --user: nina is a nurse"), error
     code, _, error = _cli("--db", str(path), "restore", str(backup), "--override-broken-chain",
                           "--admin", "admin", "--reason", "test", "--password-stdin",
                           stdin="wrong password\n", monkeypatch=monkeypatch)
-    assert code == 2 and "--admin" in error
+    assert code == 2 and "--user" in error
     assert not list(tmp_path.glob("backups/pumpmgr-before-restore-*"))  # nothing restored
     code, out, error = _cli("--db", str(path), "restore", str(backup), "--override-broken-chain",
                             "--admin", "admin", "--reason", "the only backup left",
                             "--password-stdin", stdin=PASSWORD + "\n", monkeypatch=monkeypatch)
     assert code == 0, error
     assert "RESTORED WITH A BROKEN AUDIT LOG" in out and "kept as" in out
-    last = _audit(path)[-1]
+    last = _audit(path)[-2]
     assert (last.action, last.username, last.reason) == (
         BROKEN_CHAIN_ACTION, "admin", "the only backup left")
 
@@ -164,4 +169,4 @@ def test_command_line_override_on_a_new_computer(tmp_path: Path, broken: tuple[P
                             "--password-stdin", stdin=PASSWORD + "\n", monkeypatch=monkeypatch)
     assert code == 0, error
     assert "RESTORED WITH A BROKEN AUDIT LOG" in out
-    assert _audit(fresh)[-1].reason == "moving the clinic"
+    assert _audit(fresh)[-2].reason == "moving the clinic"

@@ -19,7 +19,7 @@ import keyring
 import pytest
 from jaraco.classes import properties
 from keyring.backend import KeyringBackend
-from storage_workers import build_clinic
+from storage_workers import PASSWORD, build_clinic
 
 from pumpmgr.cli import main
 from pumpmgr.db import clinic_key as clinic_key_module
@@ -90,8 +90,12 @@ def test_a_manifest_with_its_signature_removed_proves_nothing(tmp_path: Path,
     assert refused.value.code is Code.BACKUP_NO_MANIFEST and "not signed" in refused.value.message
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
-        assert main(["--db", str(tmp_path / "restored.db"), "restore", "--without-manifest",
-                     str(backup)]) == 0  # only when asked, and said so
+        os.environ["PUMPMGR_PASSWORD"] = PASSWORD
+        try:
+            assert main(["--db", str(tmp_path / "restored.db"), "restore", "--without-manifest",
+                         "--user", "admin", str(backup)]) == 0  # only when asked, and said so
+        finally:
+            del os.environ["PUMPMGR_PASSWORD"]
     assert "RESTORED WITHOUT A SIGNED MANIFEST" in out.getvalue()
 
 

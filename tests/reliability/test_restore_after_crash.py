@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from storage_workers import build_clinic, print_failures
+from storage_workers import PASSWORD, build_clinic, print_failures
 
 from pumpmgr.cli import main
 from pumpmgr.db.backup import backup_database, restore_database
@@ -76,10 +76,13 @@ def _crash(path: Path, journal: str, committed: int, spill: int) -> list[str]:
 
 
 def _cli(*argv: str) -> tuple[int, str, str]:
-    """``pumpmgr ARGV`` in this process: exit status, standard output, standard error."""
+    """``pumpmgr ARGV`` in this process, signed in as the clinic's administrator: exit status,
+    standard output, standard error."""
     out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(argv))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PUMPMGR_PASSWORD", PASSWORD)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main([*argv, "--user", "admin"])
     return code, out.getvalue(), err.getvalue()
 
 
@@ -177,7 +180,7 @@ def test_command_line_restore_refused_without_a_safety_copy_exits_2(
     (path.parent / "backups").write_text("a file where the safety copy's folder goes")
     code, _, error = _cli("--db", str(path), "restore", str(backup))
     assert code == 2 and error.count("\n") == 1, error
-    assert "--db" in error and "could not first be copied" in error and "--admin" not in error
+    assert "--db" in error and "could not first be copied" in error and "--user" not in error
     assert set(acknowledged) <= _mrns(path)
 
 

@@ -77,7 +77,7 @@ from pumpmgr.db.errors import RecordConflict
 from pumpmgr.db.rowchain import covered_tables, verify_records
 from pumpmgr.db.schema import AuditEntry, PumpForecast, User
 from pumpmgr.schedule import Schedule, ScheduledBolus, Step
-from pumpmgr.services import ClinicService
+from pumpmgr.services import ClinicService, sessions
 from pumpmgr.services.context import ClinicContext, actor_of
 from pumpmgr.services.forecasts import ForecastService
 from pumpmgr.services.inputs import CatheterInput, SegmentInput
@@ -642,7 +642,9 @@ def test_a_clinic_from_before_the_records_were_covered(tmp_path: Path) -> None:
             refresh = session.get_one(AuditEntry, 300)
             assert (refresh.username, refresh.action) == (
                 "pumpmgr", "forecast.recompute_after_upgrade")
-            nurse = actor_of(session.get_one(User, 2))
+            # signed in as sign-in marks an account (the fixture's nurse), without a password
+            # check that would upgrade her demo hash and add an entry
+            nurse = sessions.signed_in(actor_of(session.get_one(User, 2)))
         clinic.set_patient_status(nurse, 3, "inactive", "moved away")
         after = clinic.verify_integrity()
         assert after.ok and after.records.covered_from == 300

@@ -81,8 +81,10 @@ def corrected(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Corrected]:
                                hasher=PasswordHasher(time_cost=1, memory_cost=1024,
                                                      parallelism=1))
         admin = clinic.create_first_administrator("admin", PASSWORD, "Ada Admin")
-        nurse = clinic.add_user(admin, "nina", PASSWORD, "Nina Nurse", "nurse")
-        second = clinic.add_user(admin, "otto", PASSWORD, "Otto Second", "nurse")
+        clinic.add_user(admin, "nina", PASSWORD, "Nina Nurse", "nurse")
+        nurse = clinic.sign_in("nina", PASSWORD)
+        clinic.add_user(admin, "otto", PASSWORD, "Otto Second", "nurse")
+        second = clinic.sign_in("otto", PASSWORD)
         clinic.add_user(admin, "brandt", PASSWORD, "Dr Brandt", "prescriber")
         check = Verification(second.username, PASSWORD)
         patient = clinic.register_patient(nurse, PatientInput(

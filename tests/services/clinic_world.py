@@ -63,9 +63,12 @@ def world(database: Database, request: pytest.FixtureRequest) -> Iterator[World]
     clinic = ClinicService(database, clock=clock, tz=BERLIN, workstation="test",
                            hasher=FAST_HASHER)
     admin = clinic.create_first_administrator("admin", PASSWORD, "Ada Admin")
-    nurse = clinic.add_user(admin, "nina", PASSWORD, "Nina Nurse", "nurse")
-    second = clinic.add_user(admin, "otto", PASSWORD, "Otto Second", "nurse")
-    prescriber = clinic.add_user(admin, "brandt", PASSWORD, "Dr Brandt", "prescriber")
+    clinic.add_user(admin, "nina", PASSWORD, "Nina Nurse", "nurse")
+    nurse = clinic.sign_in("nina", PASSWORD)
+    clinic.add_user(admin, "otto", PASSWORD, "Otto Second", "nurse")
+    second = clinic.sign_in("otto", PASSWORD)
+    clinic.add_user(admin, "brandt", PASSWORD, "Dr Brandt", "prescriber")
+    prescriber = clinic.sign_in("brandt", PASSWORD)
     yield World(clinic, clock, admin, nurse, second, prescriber)
     if request.node.get_closest_marker("writes_outside_pumpmgr") is not None:
         return

@@ -28,7 +28,7 @@ from pumpmgr.clock import FixedClock
 from pumpmgr.db.audit import verify_chain
 from pumpmgr.db.engine import Database, open_database
 from pumpmgr.db.migrate import head_revision
-from pumpmgr.errors import Code
+from pumpmgr.errors import Code, PumpMgrError
 from pumpmgr.records import ProgrammerFigures
 from pumpmgr.schedule import Schedule, ScheduledBolus
 from pumpmgr.services import ClinicService
@@ -57,6 +57,19 @@ from pumpmgr.units import Q_
 
 BERLIN = ZoneInfo("Europe/Berlin")
 TODAY = date(2026, 3, 4)
+#: The demo clinic's administrator signing in to import, and the clinic's zone.
+ADMIN: dict[str, Any] = {"username": "admin", "password": "demo-admin-pass", "tz": BERLIN,
+                         "hasher": DEMO_HASHER}
+
+
+def before_import(document: dict[str, Any]) -> dict[str, Any]:
+    """An export of an imported clinic without the import's own audit entry (the last one,
+    naming the administrator who imported it), as the imported document was."""
+    *log, last = document["tables"]["audit_log"]
+    assert (last["action"], last["username"]) == ("clinic.import", "admin")
+    head = {"seq": log[-1]["seq"], "row_hash": log[-1]["row_hash"]} if log else None
+    return {**document, "tables": {**document["tables"], "audit_log": log},
+            "audit_chain_head": head}
 
 
 @dataclass
@@ -151,9 +164,9 @@ def test_export_import_export_gives_the_same_document(
     original, document = source
     target = place.new()
     try:
-        summary = import_clinic(target, json.loads(json.dumps(document)))
+        summary = import_clinic(target, json.loads(json.dumps(document)), **ADMIN)
         assert summary.audit_entries == len(document["tables"]["audit_log"])
-        assert export_clinic(target) == document
+        assert before_import(export_clinic(target)) == document
         with target.read() as session:
             assert verify_chain(session).ok
         assert clinic(target).due_list(today=TODAY) == clinic(original).due_list(today=TODAY)
@@ -168,14 +181,15 @@ def test_the_imported_clinic_keeps_working(place: Place,
     _, document = source
     target = place.new()
     try:
-        import_clinic(target, document)
+        import_clinic(target, document, **ADMIN)
         service = clinic(target)
         admin = service.sign_in("admin", "demo-admin-pass")
         record = service.register_patient(admin, PatientInput(
             "NEW-1", "New", "Patient", date(1990, 1, 1), "other"))
         assert record.id == max(p["id"] for p in document["tables"]["patients"]) + 1
         report = service.verify_audit()
-        assert report.ok and report.entries_checked == len(document["tables"]["audit_log"]) + 1
+        # the import's own entry, then the new patient's
+        assert report.ok and report.entries_checked == len(document["tables"]["audit_log"]) + 2
     finally:
         target.dispose()
 
@@ -191,8 +205,8 @@ def test_a_sqlite_export_imports_into_postgresql_unchanged(
     other = Place("postgresql", tmp_path, [])
     target = other.new()
     try:
-        import_clinic(target, document)
-        assert export_clinic(target) == document
+        import_clinic(target, document, **ADMIN)
+        assert before_import(export_clinic(target)) == document
     finally:
         target.dispose()
         for schema in other.schemas:
@@ -210,7 +224,7 @@ def empty(place: Place) -> Iterator[Database]:
 
 def refused(target: Database, document: Any, code: Code, words: str) -> None:
     with pytest.raises(ExchangeError) as caught:
-        import_clinic(target, document)
+        import_clinic(target, document, **ADMIN)
     assert caught.value.code is code, caught.value.message
     assert words in caught.value.message
     assert is_empty(target)  # nothing written
@@ -220,7 +234,7 @@ def test_a_database_holding_records_is_refused(source: tuple[Database, dict[str,
     database, document = source
     before = export_clinic(database)
     with pytest.raises(ExchangeError) as caught:
-        import_clinic(database, document)
+        import_clinic(database, document, **ADMIN)
     assert caught.value.code is Code.DB_CONFLICT
     assert "already holds records" in caught.value.message
     assert export_clinic(database) == before
@@ -287,10 +301,11 @@ def test_corrections_and_the_programmers_figures_round_trip(place: Place) -> Non
         service = ClinicService(source, clock=clock, tz=BERLIN, workstation="test",
                                 hasher=FAST_HASHER)
         admin = service.create_first_administrator("admin", PASSWORD, "Ada Admin")
-        world = World(service, clock, admin,
-                      service.add_user(admin, "nina", PASSWORD, "Nina Nurse", "nurse"),
-                      service.add_user(admin, "otto", PASSWORD, "Otto Second", "nurse"),
-                      service.add_user(admin, "brandt", PASSWORD, "Dr Brandt", "prescriber"))
+        service.add_user(admin, "nina", PASSWORD, "Nina Nurse", "nurse")
+        service.add_user(admin, "otto", PASSWORD, "Otto Second", "nurse")
+        service.add_user(admin, "brandt", PASSWORD, "Dr Brandt", "prescriber")
+        world = World(service, clock, admin, service.sign_in("nina", PASSWORD),
+                      service.sign_in("otto", PASSWORD), service.sign_in("brandt", PASSWORD))
         patient_id, pump_id = baclofen_patient(world)
         service.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())
         figures = ProgrammerFigures(Q_("20 mL"), date(2025, 6, 3), Q_("0.2 mL/day"))
@@ -310,8 +325,9 @@ def test_corrections_and_the_programmers_figures_round_trip(place: Place) -> Non
                                                            implanted_on=date(2025, 2, 27)),
                                "implanted two days earlier")
         document = export_clinic(source)
-        import_clinic(target, json.loads(json.dumps(document)))
-        assert export_clinic(target) == document
+        import_clinic(target, json.loads(json.dumps(document)), username="admin",
+                      password=PASSWORD, tz=BERLIN, hasher=FAST_HASHER)
+        assert before_import(export_clinic(target)) == document
         before, after = (ClinicService(d, clock=clock, tz=BERLIN, workstation="test")
                          .patient_chart(patient_id) for d in (source, target))
         assert after == before
@@ -347,3 +363,115 @@ def test_values_no_database_can_store_are_refused_with_the_place_named(
     hostile["tables"][table][0][column] = value
     refused(empty, hostile, Code.DB_CORRUPT, words)
     refused(empty, hostile, Code.DB_CORRUPT, f"{table} row 1.{column}")
+
+
+def _attacked(document: dict[str, Any], attack: str) -> dict[str, Any]:
+    """The document with one of issue 12's import attacks made on it."""
+    hostile = copy.deepcopy(document)
+    tables_in = hostile["tables"]
+    refill = tables_in["refills"][0]
+    if attack == "halved refill volume":
+        refill["volume_added_ml"] /= 2
+    elif attack == "deleted refill":
+        referenced = {r["corrects_id"] for r in tables_in["refills"]}
+        tables_in["refills"] = [r for r in tables_in["refills"]
+                                if r["id"] in referenced or r is not tables_in["refills"][-1]]
+    elif attack == "cut audit log":
+        del tables_in["audit_log"][-3:]
+        last = tables_in["audit_log"][-1]
+        hostile["audit_chain_head"] = {"seq": last["seq"], "row_hash": last["row_hash"]}
+    elif attack == "empty audit log":
+        tables_in["audit_log"] = []
+        hostile["audit_chain_head"] = None
+    elif attack == "1e308":
+        refill["volume_added_ml"] = 1e308
+    elif attack == "9999-12-31 refill":
+        tables_in["refills"][-1]["performed_at"] = "9999-12-31T09:00:00.000000+00:00"
+    elif attack == "9999-12-31 expiry":
+        refill["expiry_date"] = "9999-12-31"
+    elif attack == "bad library edit":
+        tables_in["drug_library_edits"][0]["changes"] = {"soft_max": "a lot"}
+    elif attack == "forged administrator":
+        admin = next(u for u in tables_in["users"] if u["role"] == "administrator")
+        tables_in["users"].append({**admin, "id": max(u["id"] for u in tables_in["users"]) + 1,
+                                   "username": "mallory", "full_name": "Mallory"})
+    elif attack == "moved forecast":
+        tables_in["pump_forecasts"][0]["refill_due"] = "2040-01-01"
+    elif attack == "lower-case MRN":
+        tables_in["patients"][0]["mrn"] = tables_in["patients"][0]["mrn"].lower()
+    else:
+        raise AssertionError(attack)
+    return hostile
+
+
+@pytest.mark.parametrize(("attack", "code", "words"), [
+    ("halved refill volume", Code.DB_CORRUPT,
+     "not what its audit log says pumpmgr wrote: refills #{refill}: volume_added_ml changed "
+     "outside pumpmgr"),
+    ("deleted refill", Code.DB_CORRUPT, "deleted outside pumpmgr"),
+    # the entries cut wrote the library edit: a record newer than the log's last entry
+    ("cut audit log", Code.TIME_ORDER, "after the last audit entry"),
+    ("empty audit log", Code.DB_CORRUPT, "holds records, but no audit entry that wrote them"),
+    ("1e308", Code.OUT_OF_RANGE,
+     "has 1e+308 in refills #{refill}, volume_added_ml: no clinic records a value that large"),
+    ("9999-12-31 refill", Code.TIME_ORDER, "9999-12-31T09:00:00+00:00 in refills #"),
+    ("9999-12-31 expiry", Code.OUT_OF_RANGE,
+     "9999-12-31 in refills #{refill}, expiry_date: more than 50 years after"),
+    ("bad library edit", Code.DB_CORRUPT, "drug_library_edits #1: changes changed outside"),
+    ("forged administrator", Code.DB_CORRUPT, "inserted outside pumpmgr"),
+    ("moved forecast", Code.DB_CORRUPT, "holds a stored forecast its records do not give"),
+    ("lower-case MRN", Code.DB_CORRUPT, "not as pumpmgr stores it"),
+])
+def test_each_import_attack_of_issue_12_is_refused_with_the_first_problem_named(
+    empty: Database, source: tuple[Database, dict[str, Any]], attack: str, code: Code,
+    words: str,
+) -> None:
+    _, document = source
+    refill = document["tables"]["refills"][0]["id"]
+    refused(empty, _attacked(document, attack), code, words.format(refill=refill))
+
+
+def test_a_library_edit_is_checked_like_one_typed_in() -> None:
+    """What an imported edit must pass even when its audit log was rewritten to match."""
+    from pumpmgr.services.library_edits import checked_edit
+    from pumpmgr.services.mapping import default_catalogs
+
+    library = default_catalogs().drugs
+    assert checked_edit(library, "baclofen", {"soft_max": 900.0}, 1).drug(
+        "baclofen").soft_max is not None
+    for key, changes, words in (
+        ("aspirin", {"soft_max": 900.0}, "'aspirin' is not a drug of the library"),
+        ("baclofen", {"soft_max": "a lot"}, "soft_max must be a positive number"),
+        ("baclofen", {"soft_max": float("inf")}, "soft_max must be a positive number"),
+        ("baclofen", {"colour": 1.0}, "'colour' is not an editable value"),
+        ("baclofen", {"typical_min": None}, "typical_min cannot be removed"),
+        ("baclofen", {"soft_max": 1e6, "hard_max": 10.0}, "soft max: is above the hard"),
+    ):
+        with pytest.raises(PumpMgrError) as caught:
+            checked_edit(library, key, changes, 7)
+        assert caught.value.message.startswith("drug library edit #7: ")
+        assert words in caught.value.message, caught.value.message
+
+
+def test_only_one_of_the_documents_administrators_may_import(
+    empty: Database, source: tuple[Database, dict[str, Any]],
+) -> None:
+    """The empty clinic has no accounts: the importer signs in with one of the document's,
+    which must be an administrator's; the import is then audited under that name."""
+    _, document = source
+    for username, password, words in (
+        ("admin", "not the password", "user: "),
+        ("mallory", "demo-admin-pass", "user: "),
+        ("nurse1", "demo-nurse-pass", "user: nurse1 is a nurse in the document; only an "
+                                      "administrator may import a clinic"),
+    ):
+        with pytest.raises(ExchangeError) as caught:
+            import_clinic(empty, document, username=username, password=password, tz=BERLIN,
+                          hasher=DEMO_HASHER)
+        assert caught.value.field == "user" and words in caught.value.message
+        assert is_empty(empty)
+    summary = import_clinic(empty, document, **ADMIN)
+    last = export_clinic(empty)["tables"]["audit_log"][-1]
+    assert summary.chain_head is not None and summary.chain_head.seq == last["seq"]
+    assert (last["action"], last["username"]) == ("clinic.import", "admin")
+    assert json.loads(last["payload"])["patients"] == len(document["tables"]["patients"])

@@ -30,7 +30,8 @@ def test_a_break_is_audited_once_and_work_goes_on(database: Database) -> None:
     clinic = ClinicService(database, clock=FixedClock(START), tz=BERLIN, workstation="test",
                            hasher=FAST_HASHER)
     admin = clinic.create_first_administrator("admin", PASSWORD, "Ada Admin")
-    nurse = clinic.add_user(admin, "nina", PASSWORD, "Nina Nurse", "nurse")
+    clinic.add_user(admin, "nina", PASSWORD, "Nina Nurse", "nurse")
+    nurse = clinic.sign_in("nina", PASSWORD)
     patient = clinic.register_patient(nurse, PatientInput("100001", "Meyer", "Anna",
                                                           date(1970, 5, 1), "other"))
     assert clinic.record_integrity_break().ok and _breaks(database) == []

@@ -200,7 +200,8 @@ def test_only_the_named_prescriber_signs_with_their_own_password(world: World) -
     (order,) = listed(world)
     with pytest.raises(PermissionDenied):
         world.clinic.orders.sign_order(world.nurse, order.prescription_id, PASSWORD)
-    other = world.clinic.add_user(world.admin, "kim", PASSWORD, "Dr Kim", "prescriber")
+    world.clinic.add_user(world.admin, "kim", PASSWORD, "Dr Kim", "prescriber")
+    other = world.clinic.sign_in("kim", PASSWORD)
     with pytest.raises(ImpossibleInput, match="Dr Brandt"):
         world.clinic.orders.sign_order(other, order.prescription_id, PASSWORD)
     with pytest.raises(AuthError):

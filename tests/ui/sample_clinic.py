@@ -83,8 +83,10 @@ def build_sample_clinic(clinic: ClinicService) -> SampleUsers:
     """Users admin, nina and otto, prescribers brandt and roth (password :data:`PASSWORD`)
     and six patients."""
     admin = clinic.create_first_administrator("admin", PASSWORD, "Ada Admin")
-    nurse = clinic.add_user(admin, "nina", PASSWORD, "Nina Nurse", "nurse")
-    second = clinic.add_user(admin, "otto", PASSWORD, "Otto Second", "nurse")
+    clinic.add_user(admin, "nina", PASSWORD, "Nina Nurse", "nurse")
+    nurse = clinic.sign_in("nina", PASSWORD)
+    clinic.add_user(admin, "otto", PASSWORD, "Otto Second", "nurse")
+    second = clinic.sign_in("otto", PASSWORD)
     # the prescribers whom the orders name (accounts, never free text: domain-rules §7)
     clinic.add_user(admin, "brandt", PASSWORD, "Dr Brandt", "prescriber")
     clinic.add_user(admin, "roth", PASSWORD, "Dr Roth", "prescriber")

@@ -389,10 +389,11 @@ def test_an_administrator_restores_a_broken_chain_backup_with_a_reason(
         assert data.restore()
         assert "reason" in dialogs.texts("ask_text")[-1].lower()
         with clinic.database.read() as session:
-            last = session.scalars(select(db.AuditEntry).order_by(
-                db.AuditEntry.seq.desc())).first()
-        assert last is not None and last.action == "backup.restore_broken_chain"
+            last, done = session.scalars(select(db.AuditEntry).order_by(
+                db.AuditEntry.seq.desc()).limit(2)).all()[::-1]
+        assert last.action == "backup.restore_broken_chain"
         assert (last.username, last.reason) == ("admin", "the newer backups are broken too")
+        assert (done.action, done.username) == ("backup.restore", "admin")  # who restored
     finally:
         if clinic.database is not old_database:
             clinic.database.dispose()

@@ -173,6 +173,8 @@ class DataTab(QWidget):
         return path
 
     def restore(self) -> bool:
+        if self.actor is None:
+            return False
         path = messages.open_path(self, "Restore from a backup", self._folder(),
                                   "pumpmgr backups (*.db);;All files (*)")
         if path is None:
@@ -191,7 +193,7 @@ class DataTab(QWidget):
             try:
                 safety = run_in_background(
                     self, f"Restoring {path.name}…",
-                    functools.partial(self.clinic.restore_from, path,
+                    functools.partial(self.clinic.restore_from, self.actor, path,
                                       require_manifest=require_manifest, override=override))
                 break
             except PumpMgrError as exc:
