@@ -148,9 +148,11 @@ class PrescriptionService:
             verifier = self.ctx.verify_second(session, actor, verification)
             check = self.check_prescription(pump_id, data, session)
             self._refuse_solution_change(session, pump, data)
+            history = self.ctx.prescriptions(session, pump.id)
             row = self.save_prescription(session, actor, pump, data, check)
             self.ctx.audit(session, actor, "prescription.change", "prescription", row.id, {
                 "pump_id": pump.id, "revision": row.revision, "verified_by": verifier.username,
+                **self._dose_change(session, history[-1] if history else None, data),
                 "verdict": check.verdict,
                 "warnings": {str(f.code): data.reasons.get(str(f.code), "")
                              for f in check.findings if f.level == "warning"},
@@ -161,6 +163,17 @@ class PrescriptionService:
                                        bookings.late_notice(self.ctx, session, pump.id))
 
         return self.ctx.write(work)
+
+    def _dose_change(self, session: Session, before: PrescriptionRecord | None,
+                     data: PrescriptionInput) -> dict[str, object]:
+        """What the audit entry of a prescription change says a reader first wants: the drug,
+        the daily dose before and after in the drug's display unit, and the prescriber."""
+        drug = self.ctx.library(session).drug(data.ingredients[0].drug)
+        old = None if before is None else format_quantity(
+            before.schedule.daily_dose(), Kind.DOSE_RATE, before.primary.display_unit)
+        return {"drug": drug.name, "prescriber": data.prescriber,
+                "daily_dose": {"before": old, "after": format_quantity(
+                    data.schedule.daily_dose(), Kind.DOSE_RATE, drug.display_unit)}}
 
     def _refuse_solution_change(
         self, session: Session, pump: db.Pump, data: PrescriptionInput,
