@@ -57,6 +57,8 @@ class AuditFilter:
     action: str | None = None
     since: date | None = None  #: the first clinic day shown
     until: date | None = None  #: the last clinic day shown (inclusive)
+    #: Only entries newer than this one (their count is that entry's offset in the page order).
+    newer_than: int | None = None
 
 
 @dataclass(frozen=True)
@@ -183,6 +185,8 @@ def conditions(session: Session, actor: Actor, wanted: AuditFilter, tz: tzinfo,
     if wanted.action:
         family = wanted.action.strip()
         found.append(or_(entry.action == family, entry.action.startswith(family + ".")))
+    if wanted.newer_than is not None:
+        found.append(entry.seq > wanted.newer_than)
     if wanted.since is not None:
         found.append(entry.recorded_at >= _day_start(wanted.since, tz))
     if wanted.until is not None:

@@ -44,7 +44,10 @@ def admin_window(qtbot: QtBot, clinic: ClinicService) -> Iterator[MainWindow]:
 
 
 def test_audit_log_pages_and_detects_a_tampered_row(
-        window: MainWindow, sample_path: Path, dialogs: Dialogs, qtmodeltester: object) -> None:
+        admin_window: MainWindow, sample_path: Path, dialogs: Dialogs, qtmodeltester: object,
+) -> None:
+    """The administrator reads the whole log (a nurse her own patients': see below)."""
+    window = admin_window
     window.records_actions[RecordsTab.AUDIT].trigger()
     assert window.stack.currentWidget() is window.records
     audit = window.records.audit
@@ -83,7 +86,8 @@ def test_audit_log_pages_and_detects_a_tampered_row(
     assert "Entry #5" in audit.detail.toPlainText()
 
 
-def test_audit_go_to_entry_and_summaries(window: MainWindow) -> None:
+def test_audit_go_to_entry_and_summaries(admin_window: MainWindow) -> None:
+    window = admin_window
     window.show_records(RecordsTab.AUDIT)
     audit = window.records.audit
     audit.go_to(3)

@@ -83,7 +83,8 @@ class RecordsScreen(QWidget):
         self.actor = actor
         admin = actor is not None and actor.role == "administrator"
         self.tabs.setTabVisible(int(RecordsTab.USERS), admin)
-        for tab in (self.data, self.users, self.settings, self.library, self.hospital):
+        for tab in (self.audit, self.data, self.users, self.settings, self.library,
+                    self.hospital):
             tab.set_actor(actor)
 
     def allowed_tab(self, tab: RecordsTab) -> bool:
