@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from focus_order import assert_tab_follows_reading, tab_order
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 from sample_clinic import PASSWORD
@@ -180,3 +181,18 @@ def test_change_my_password_from_the_menu(window: MainWindow, qtbot: QtBot) -> N
     assert dialog.change()
     assert window.clinic.audit_entries(0, 1)[0].action == "user.password_change"
     assert window.clinic.sign_in("nina", "nina new passphrase").username == "nina"
+
+
+def test_tab_follows_reading_in_the_password_dialog_and_the_filters(
+        window: MainWindow, admin_window: MainWindow, qtbot: QtBot) -> None:
+    window.password_action.trigger()
+    dialog = _password_dialog(window)
+    assert dialog is not None
+    qtbot.waitExposed(dialog)
+    assert_tab_follows_reading(dialog)
+    admin_window.show_records(RecordsTab.AUDIT)
+    audit = admin_window.records.audit
+    filters = [audit.patient_filter, audit.user_filter, audit.action_filter,
+               audit.since_filter.line_edit, audit.until_filter.line_edit,
+               audit.filter_button, audit.clear_button, audit.verify_button]
+    assert tab_order(audit, filters) == filters

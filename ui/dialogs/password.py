@@ -32,6 +32,8 @@ def _password_box(parent: QWidget, name: str) -> QLineEdit:
     box.setEchoMode(QLineEdit.EchoMode.Password)
     box.setMaxLength(1024)
     box.setAccessibleName(name)
+    box.setMinimumWidth(box.fontMetrics().horizontalAdvance("at least 8 characters, not the "
+                                                            "user name") + 16)
     return box
 
 

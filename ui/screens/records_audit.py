@@ -150,6 +150,7 @@ class AuditTab(QWidget):
         self.filter_message = QLabel(" ", self)
         self.filter_message.setProperty("role", "error")
         self.filter_message.setWordWrap(True)
+        self.filter_message.hide()
         grid = QGridLayout()
         for column, (text, widget) in enumerate((
                 ("&Patient (MRN)", self.patient_filter), ("U&ser", self.user_filter),
@@ -223,6 +224,7 @@ class AuditTab(QWidget):
 
     def _say_filter(self, text: str) -> None:
         self.filter_message.setText(text)
+        self.filter_message.setVisible(bool(text.strip()))
 
     @property
     def filtered(self) -> bool:
