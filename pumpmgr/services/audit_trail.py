@@ -1,6 +1,6 @@
 """The audit log as a clinic reads it (application layer): filtered by patient, user, action
 and date, a page at a time, each entry naming its patient; and the entries that record who saw
-what (a chart opened, a sheet printed, the records exported).
+what (a chart opened, a sheet printed, the records or the due list's calendar exported).
 
 An entry is about a patient when its record is: the patient, or one of the patient's pumps,
 catheters, prescriptions, refills, pump events or bookings (``entity_type`` and ``entity_id``,
@@ -36,6 +36,7 @@ from pumpmgr.services.values import Actor, AuditRecord
 VIEW_ACTION = "patient.view"
 PRINT_ACTION = "sheet.print"
 EXPORT_ACTION = "export.clinic"
+CALENDAR_ACTION = "export.calendar"
 SIGN_IN_ACTION = "user.sign_in"
 UNLOCK_ACTION = "user.unlock"
 SIGN_IN_FAILED_ACTION = "user.sign_in_failed"

@@ -3,6 +3,7 @@ the dashboard writing the rows shown to the file chosen."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -77,6 +78,9 @@ def test_dashboard_exports_the_rows_shown(window: MainWindow, dialogs: Dialogs,
     assert "OVERDUE refill: BECKER\\, Lena (MRN 100001)" in text.replace("\r\n ", "")
     assert "patient names" in dialogs.texts("confirm")[0]
     assert dialogs.texts("info") == [f"1 appointment written to {written}."]
+    entry = window.clinic.audit_entries(0, 1)[0]  # who exported which patients (issue 13)
+    assert (entry.action, entry.username) == ("export.calendar", "nina")
+    assert json.loads(entry.payload) == {"file": "refills.ics", "patients": ["100001"]}
 
 
 def test_export_cancelled_writes_nothing(window: MainWindow, dialogs: Dialogs,

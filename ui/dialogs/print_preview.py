@@ -422,7 +422,7 @@ def _build(parent: QWidget | None, doing: str, build: Callable[[], bytes]) -> by
     return pdf
 
 
-def _audited(parent: QWidget | None, clinic: ClinicService, pdf: bytes, sheet: str,
+def audited(parent: QWidget | None, clinic: ClinicService, pdf: bytes, sheet: str,
              mrn: str | None = None, **details: object) -> bytes:
     """``pdf``, once its making is on the audit log (who printed which patient's sheet);
     a sheet whose print cannot be recorded is not shown."""
@@ -446,7 +446,7 @@ def print_patient_sheet(parent: QWidget | None, clinic: ClinicService, kind: Pat
         "handoff": lambda: sheets.handoff(mrn),
     }
     pdf = _build(parent, f"building the {title.lower()}",
-                 lambda: _audited(parent, clinic, builders[kind](), kind, mrn))
+                 lambda: audited(parent, clinic, builders[kind](), kind, mrn))
     if pdf is not None:
         preview(parent, title, pdf, f"{stem}-{mrn}-{clinic.today():%Y-%m-%d}.pdf")
     return pdf
@@ -458,7 +458,7 @@ def print_due_list(parent: QWidget | None, clinic: ClinicService) -> bytes | Non
     if period is None:
         return None
     start, end = period
-    pdf = _build(parent, "building the due list", lambda: _audited(
+    pdf = _build(parent, "building the due list", lambda: audited(
         parent, clinic, SheetService(clinic).due(start, end), "due", start=start, end=end))
     if pdf is not None:
         preview(parent, "Refill due list", pdf,
@@ -485,7 +485,7 @@ def print_day(parent: QWidget | None, clinic: ClinicService) -> SheetJob | None:
         if _locked(parent):
             return  # the window locked meanwhile: no patient data over the lock screen
         try:
-            _audited(parent, clinic, pdf, "day", day=day)
+            audited(parent, clinic, pdf, "day", day=day)
         except Exception as exc:  # every failure reaches the user as a dialog
             messages.show_error(parent, exc, "recording the day's worksheets")
             return
