@@ -78,22 +78,19 @@ def _owned(kind: str, ident: Any, patient: Any, *joins: Any) -> Any:
     return query
 
 
-def subjects(patient_ids: Sequence[int] | None = None) -> CompoundSelect[Any]:
-    """(entity type, entity id, patient id) of every record that belongs to a patient, or to
-    one of ``patient_ids``."""
+def subjects() -> CompoundSelect[Any]:
+    """(entity type ``kind``, entity id ``eid``, patient id ``pid``) of every record that
+    belongs to a patient."""
     pump_patient = db.Pump.patient_id
-    parts = [
-        (_owned("patient", db.Patient.id, db.Patient.id), db.Patient.id),
-        (_owned("pump", db.Pump.id, pump_patient), pump_patient),
-        (_owned("catheter", db.Catheter.id, db.Catheter.patient_id), db.Catheter.patient_id),
-        (_owned("prescription", db.Prescription.id, pump_patient, db.Pump), pump_patient),
-        (_owned("refill", db.Refill.id, pump_patient, db.Pump), pump_patient),
-        (_owned("pump_event", db.PumpEvent.id, pump_patient, db.Pump), pump_patient),
-        (_owned("booking", db.Booking.id, pump_patient, db.Pump), pump_patient),
-    ]
-    if patient_ids is not None:
-        parts = [(q.where(column.in_(list(patient_ids))), column) for q, column in parts]
-    return union_all(*(q for q, _ in parts))
+    return union_all(
+        _owned("patient", db.Patient.id, db.Patient.id),
+        _owned("pump", db.Pump.id, pump_patient),
+        _owned("catheter", db.Catheter.id, db.Catheter.patient_id),
+        _owned("prescription", db.Prescription.id, pump_patient, db.Pump),
+        _owned("refill", db.Refill.id, pump_patient, db.Pump),
+        _owned("pump_event", db.PumpEvent.id, pump_patient, db.Pump),
+        _owned("booking", db.Booking.id, pump_patient, db.Pump),
+    )
 
 
 #: How each kind of record names its patient, for looking up a page's entries.
@@ -139,9 +136,11 @@ def own_patients(session: Session, username: str) -> set[int]:
 
 
 def _about(patient_ids: Sequence[int]) -> ColumnElement[bool]:
-    entry = db.AuditEntry
+    """Entries about a record of one of ``patient_ids`` (one list of bound ids, however many
+    kinds of record: within every backend's limit for a clinic's patients)."""
+    entry, owned = db.AuditEntry, subjects().subquery()
     return tuple_(entry.entity_type, entry.entity_id).in_(
-        select(*subjects(patient_ids).subquery().c["kind", "eid"]))
+        select(owned.c.kind, owned.c.eid).where(owned.c.pid.in_(list(patient_ids))))
 
 
 def visible(session: Session, actor: Actor) -> ColumnElement[bool] | None:

@@ -73,9 +73,10 @@ class AuditTab(QWidget):
         self.model = AuditLogModel(clinic.tz, self)
         filters = self._make_filters()
 
-        about = QLabel("Every change to the records, in order. Each entry's hash covers the one "
-                       "before it, so an entry altered, inserted or removed outside pumpmgr "
-                       "breaks the chain.", self)
+        about = QLabel("Every change to the records, and who signed in, viewed, printed or "
+                       "exported them, in order. Each entry's hash covers the one before it, so "
+                       "an entry altered, inserted or removed outside pumpmgr breaks the chain.",
+                       self)
         about.setWordWrap(True)
         about.setProperty("role", "muted")
         self.verify_button = QPushButton("&Verify chain", self)
