@@ -9,14 +9,17 @@ records and audit entries.
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -112,14 +115,22 @@ class UsersTab(QWidget):
         reset_form.addRow("", self.reset_button)
         reset_form.addRow("", self.reset_message)
 
-        side = QVBoxLayout()
+        # Three forms are taller than a 768-pixel screen leaves: they scroll, never squeeze.
+        forms = QWidget(self)
+        side = QVBoxLayout(forms)
+        side.setContentsMargins(0, 0, 0, 0)
         side.addWidget(add_box)
         side.addWidget(reset_box)
         side.addWidget(close_box)
         side.addStretch(1)
+        scroller = QScrollArea(self)
+        scroller.setWidget(forms)
+        scroller.setWidgetResizable(True)
+        scroller.setFrameShape(QFrame.Shape.NoFrame)
+        scroller.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         layout = QHBoxLayout(self)
         layout.addWidget(self.table, 3)
-        layout.addLayout(side, 2)
+        layout.addWidget(scroller, 2)
 
     def set_actor(self, actor: Actor | None) -> None:
         self.actor = actor
