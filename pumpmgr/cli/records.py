@@ -426,6 +426,8 @@ def patient_json(chart: PatientChart) -> dict[str, Any]:
 
 
 def run_patient(args: argparse.Namespace) -> int:
+    from pumpmgr.cli.hospital import who_exports  # it imports this module
+    from pumpmgr.services.audit_trail import VIEW_ACTION
     from pumpmgr.services.clinic import ClinicService
 
     mrn = args.mrn.strip()
@@ -434,6 +436,8 @@ def run_patient(args: argparse.Namespace) -> int:
     with _open(args, must_exist=True) as database:
         clinic = ClinicService(database)
         chart = clinic.patient_chart(clinic.find_patient(mrn).id)
+        # who saw which chart, when (issue 13), as the window records it
+        clinic.records.record_access(who_exports(), VIEW_ACTION, chart.patient.id)
         print(_dump(patient_json(chart)) if args.json else patient_text(chart, clinic.tz))
     return EXIT_OK
 

@@ -134,9 +134,13 @@ def test_passwords_are_changed_and_reset_without_being_logged(
         assert secret not in logged
 
 
-def test_prints_and_exports_are_on_the_record(clinic_file: Path, tmp_path: Path) -> None:
+def test_views_prints_and_exports_are_on_the_record(clinic_file: Path,
+                                                    tmp_path: Path) -> None:
     db = str(clinic_file)
     mrn = _mrns(clinic_file)[0]
+    assert run("--db", db, "patient", mrn).code == 0
+    user, action, payload = _newest(clinic_file)
+    assert action == "patient.view" and user.endswith("(command line)")
     printed = run("--db", db, "print", "card", mrn, "--out", str(tmp_path / "card.pdf"))
     assert printed.code == 0, printed.err
     user, action, payload = _newest(clinic_file)
