@@ -160,7 +160,8 @@ class ClinicContext:
         append_audit(
             session, username=UNKNOWN_USER if user is None else user.username, action=action,
             entity_type="user", entity_id=None if user is None else user.id,
-            changes={"checked": field, "account": "known" if user else "no such user name"},
+            changes={"checked": field, "account": "no such user name" if user is None
+                     else "known" if user.active else "deactivated"},
             workstation=self.workstation, at=self.now())
 
     def authenticate(self, session: Session, username: str, password: str,
@@ -174,8 +175,8 @@ class ClinicContext:
         try:
             user = auth.authenticate(session, username, password, self.hasher)
         except auth.AuthError as exc:
-            if exc.code is Code.AUTH_BAD_CREDENTIALS:
-                failed.append((username, field))
+            if exc.code in (Code.AUTH_BAD_CREDENTIALS, Code.AUTH_INACTIVE):
+                failed.append((username, field))  # a closed account's attempt on record too
             raise
         if rowchain.has_pending(session, "users", user.id):
             # auth upgraded an outdated password hash in place: on the record like any write

@@ -150,6 +150,12 @@ def test_sign_ins_unlocks_and_failures_are_recorded_without_passwords(world: Wor
                            for e in session.scalars(select(db.AuditEntry)))
     for secret in ("wrong password 1", typed_in_wrong_box, PASSWORD):
         assert secret not in stored
+    clinic.deactivate_user(world.admin, world.second.id, "left the clinic")
+    with pytest.raises(AuthError, match="deactivated"):
+        clinic.sign_in("otto", PASSWORD)
+    closed = last_audit(world)
+    assert (closed.action, closed.username) == (SIGN_IN_FAILED_ACTION, "otto")
+    assert json.loads(closed.payload) == {"checked": "password", "account": "deactivated"}
     assert clinic.verify_audit().ok
 
 

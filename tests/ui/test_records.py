@@ -192,7 +192,8 @@ def test_accounts_are_the_administrators(window: MainWindow, admin_window: MainW
     assert tab.model.index(tab.model.rows().index(otto), 3).data() == "deactivated"
     with pytest.raises(PumpMgrError, match="deactivated"):
         admin_window.clinic.sign_in("otto", PASSWORD)
-    entry = admin_window.clinic.audit_entries(0, 1)[0]
+    refused, entry = admin_window.clinic.audit_entries(0, 2)  # the attempt is on record too
+    assert (refused.action, refused.username) == ("user.sign_in_failed", "otto")
     assert (entry.action, entry.reason) == ("user.deactivate", "left the clinic")
 
     row = next(i for i, u in enumerate(tab.model.rows()) if u.username == "admin")
