@@ -41,6 +41,7 @@ from pumpmgr.orders import needs_prescriber
 from pumpmgr.records import ClinicSettings, PrescriptionRecord
 from pumpmgr.services import forecasting
 from pumpmgr.services.clinic import Actor
+from pumpmgr.services.prescriptions import dose_change
 from pumpmgr.units import Q_, Kind, to_canonical
 
 #: Actions per write transaction.
@@ -275,9 +276,13 @@ class _Writer:
             pump = self.pumps[who, action.pump]
             rx_id = self.prescription(now, action.user, pump, who, action.rx, action.spec)
             spec = action.spec
+            before = pump.rx[-2][1] if len(pump.rx) > 1 else None
             self.audit(now, action.user, "prescription.change", "prescription", rx_id, {
                 "pump_id": pump.id, "revision": spec.revision,
                 "verified_by": action.verifier, "verdict": spec.verdict,
+                **dose_change(self.library, None if before is None else (
+                    before.ingredients[0][0], before.schedule()),
+                    (spec.ingredients[0][0], spec.schedule()), spec.prescriber),
                 "warnings": _warnings(spec), "order": self.order_payload(action.user, spec),
                 "already_programmed": True})
             pump.refreshed = now

@@ -68,6 +68,11 @@ class PatientRecord:
         """Family name first, as clinic lists sort and read it."""
         return f"{self.family_name.upper()}, {self.given_name}"
 
+    @property
+    def name_and_mrn(self) -> str:
+        """The patient as lists name them: ``BERG, Nina (MRN 1001)``."""
+        return f"{self.display_name} (MRN {self.mrn})"
+
 
 @dataclass(frozen=True)
 class PumpRecord:

@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeGuard, TypeVar
 
 import shiboken6
-from PySide6.QtCore import QEvent, QObject, QSize, Qt
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
@@ -52,6 +52,7 @@ from pumpmgr.errors import PumpMgrError
 from pumpmgr.formatting import program_version
 from pumpmgr.records import ClinicSettings
 from pumpmgr.services import Actor, ClinicService
+from pumpmgr.services.audit_trail import VIEW_ACTION
 from pumpmgr.visit_note import RecordRef
 from ui import icons, manual, messages, presentation, remembered
 from ui.dialogs import events
@@ -67,6 +68,7 @@ if TYPE_CHECKING:  # imported on first use: the wizard and printing bring in rep
     from pumpmgr.records import DueRow, PatientChart
     from pumpmgr.services.context import Change, ChangeFeed
     from ui.dialogs import print_preview
+    from ui.dialogs.password import ChangePasswordDialog
     from ui.dialogs.prescription import PrescriptionDialog
     from ui.screens.calculators import CalculatorsScreen
     from ui.screens.orders_list import OrdersScreen
@@ -247,6 +249,10 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.print_due_action)
         file_menu.addAction(self.print_day_action)
         file_menu.addSeparator()
+        self.password_action = action("Change my pass&word…", lambda: self.change_password(),
+                                      None, None,
+                                      "Choose a new password (your current one needed)")
+        file_menu.addAction(self.password_action)
         file_menu.addAction(self.clinic_database_action)
         file_menu.addSeparator()
         file_menu.addAction(self.lock_action)
@@ -281,7 +287,7 @@ class MainWindow(QMainWindow):
         #: Actions that reach patient data: off while locked.
         self.patient_actions = [self.due_action, self.refresh_action, self.find_action,
                                 self.export_action, self.lock_action, self.print_due_action,
-                                self.print_day_action]
+                                self.print_day_action, self.password_action]
         self._make_event_and_record_actions()
 
     def _make_event_and_record_actions(self) -> None:
@@ -537,9 +543,29 @@ class MainWindow(QMainWindow):
     def open_patient(self, patient_id: int) -> None:
         if self.is_locked():
             return
+        shown = self._showing(self._patient) and self.patient.patient_id == patient_id
         if self._run("opening the patient", lambda: self.patient.show_patient(patient_id)):
             self.stack.setCurrentWidget(self.patient)
             self.patient.tabs.setFocus()
+            if not shown and self.actor is not None:  # who saw which chart (issue 13)
+                self._run("recording that the chart was opened",
+                          lambda: self.clinic.records.record_access(
+                              self.actor, VIEW_ACTION, patient_id))
+
+    def change_password(self, *, required: bool = False) -> ChangePasswordDialog | None:
+        """The signed-in user's own new password (``required``: after a reset; cancelling
+        then locks the window)."""
+        if self.is_locked():
+            return None
+        from ui.dialogs.password import ChangePasswordDialog
+
+        assert self.actor is not None
+        dialog = ChangePasswordDialog(self.clinic, self.actor, self, required=required)
+        if required:
+            dialog.rejected.connect(lambda: self.lock(idle=False))
+        dialog.accepted.connect(lambda: self.statusBar().showMessage("Password changed", 5000))
+        dialog.open()
+        return dialog
 
     def refresh(self) -> None:
         if self.is_locked():
@@ -938,6 +964,8 @@ class MainWindow(QMainWindow):
         self._update_event_actions()
         self.statusBar().showMessage(f"Welcome, {actor.full_name}", 5000)
         self._update_integrity_banner()
+        if self.clinic.users.must_change_password(actor):
+            QTimer.singleShot(0, lambda: self.change_password(required=True))
 
     def _save_looks(self, username: str) -> None:
         remembered.save(self, username, self.dashboard.header_state())

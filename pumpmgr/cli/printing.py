@@ -61,16 +61,24 @@ def _write(target: Path, pdf: bytes) -> int:
 
 def _sheets(args: argparse.Namespace, make: Callable[[SheetService], bytes]) -> int:
     # the services and reportlab load with the first sheet, not with every command
+    from pumpmgr.cli.hospital import who_exports
+    from pumpmgr.services.audit_trail import PRINT_ACTION
     from pumpmgr.services.clinic import ClinicService
     from pumpmgr.services.sheets import SheetService
 
     target = new_file("--out", args.out)
     with _open(args, must_exist=True) as database:
+        clinic = ClinicService(database)
         try:
-            pdf = make(SheetService(ClinicService(database)))
+            pdf = make(SheetService(clinic))
         except PumpMgrError as error:
             raise named(error, _OPTIONS) from error
-    return _write(target, pdf)
+        status = _write(target, pdf)
+        mrn = getattr(args, "mrn", None)  # who printed which patient's sheet, when
+        clinic.records.record_access(
+            who_exports(), PRINT_ACTION, None if mrn is None else clinic.find_patient(mrn).id,
+            {"sheet": args.print_command, "file": target.name})
+    return status
 
 
 def run_worksheet(args: argparse.Namespace) -> int:

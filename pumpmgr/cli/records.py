@@ -428,6 +428,8 @@ def patient_json(chart: PatientChart) -> dict[str, Any]:
 
 
 def run_patient(args: argparse.Namespace) -> int:
+    from pumpmgr.cli.hospital import who_exports  # it imports this module
+    from pumpmgr.services.audit_trail import VIEW_ACTION
     from pumpmgr.services.clinic import ClinicService
 
     mrn = args.mrn.strip()
@@ -436,6 +438,8 @@ def run_patient(args: argparse.Namespace) -> int:
     with _open(args, must_exist=True) as database:
         clinic = ClinicService(database)
         chart = clinic.patient_chart(clinic.find_patient(mrn).id)
+        # who saw which chart, when (issue 13), as the window records it
+        clinic.records.record_access(who_exports(), VIEW_ACTION, chart.patient.id)
         print(_dump(patient_json(chart)) if args.json else patient_text(chart, clinic.tz,
                                                                   clinic.settings().buffer_days))
     return EXIT_OK
@@ -734,16 +738,25 @@ def run_export(args: argparse.Namespace) -> int:
     if any(getattr(args, k, None) is not None for k in ("patient", "since", "mrn_system")):
         raise _refuse("--fhir", "--patient, --since and --mrn-system go with --fhir",
                       Code.NO_VALUE)
+    from pumpmgr.cli.hospital import who_exports  # it imports this module
+    from pumpmgr.services.audit_trail import EXPORT_ACTION
+    from pumpmgr.services.clinic import ClinicService
+
     out = None if args.out is None else new_file("--out", args.out)
     with _open(args, must_exist=True) as database:
         document = export_clinic(database)
+        if out is None:
+            sys.stdout.write(export_text(document))
+        else:
+            try:
+                write_export(document, out)
+            except OSError as error:
+                raise _refuse("--out", f"{out} cannot be written ({error.strerror})") from error
+        ClinicService(database).records.record_access(who_exports(), EXPORT_ACTION, None, {
+            "file": "standard output" if out is None else out.name,
+            "patients": len(document["tables"]["patients"])})
     if out is None:
-        sys.stdout.write(export_text(document))
         return EXIT_OK
-    try:
-        write_export(document, out)
-    except OSError as error:
-        raise _refuse("--out", f"{out} cannot be written ({error.strerror})") from error
     rows = sum(len(r) for r in document["tables"].values())
     print(f"Exported {rows} rows ({len(document['tables']['patients'])} patients, "
           f"{len(document['tables']['audit_log'])} audit entries) to {out.absolute()}")
@@ -922,6 +935,9 @@ def add_parsers(subparsers: Any, parser_class: type[argparse.ArgumentParser]) ->
                    "it (812:3f2a9c01d4e5b6a7, the hash's first 16 hex digits) or a backup "
                    "manifest's (the whole hash); also catches a log rewritten or cut short "
                    "up to it")
+    from pumpmgr.cli.audit_log import add_parsers as add_audit_log  # it imports this module
+
+    add_audit_log(command, audits, users)
 
     p = command("backup", run_backup, "an online, consistent copy of the SQLite database",
                 description="Write an online, consistent copy of the SQLite database to PATH "

@@ -35,6 +35,11 @@ from pumpmgr.errors import Code, ImpossibleInput, PumpMgrError
 from pumpmgr.identity import clean_text
 from pumpmgr.records import ClinicSettings, PrescriptionRecord, RefillRecord
 from pumpmgr.services import forecasting, library_edits, mapping, sessions
+from pumpmgr.services.audit_trail import (
+    SIGN_IN_FAILED_ACTION,
+    UNKNOWN_USER,
+    VERIFY_FAILED_ACTION,
+)
 from pumpmgr.services.inputs import Verification
 from pumpmgr.services.permissions import Action, PermissionDenied, allowed, require_permission
 from pumpmgr.services.throttle import SignInThrottle
@@ -149,7 +154,7 @@ class ClinicContext:
 
         Password checks that failed in it are counted afterwards, in a unit of work of their
         own: the one that checked them was rolled back with the refusal."""
-        failed: list[str] = []
+        failed: list[tuple[str, str]] = []  #: (user name typed, field) of each failure
 
         def attempt(session: Session) -> T:
             failed.clear()  # a retried attempt checks (and may fail) again
@@ -165,25 +170,43 @@ class ClinicContext:
             if failed:
                 self._count_failures(list(failed))
 
-    def _count_failures(self, usernames: list[str]) -> None:
+    def _count_failures(self, failures: list[tuple[str, str]]) -> None:
+        def work(session: Session) -> None:
+            self.throttle.failed(session, [name for name, _ in failures])
+            for name, field in failures:
+                self._audit_failure(session, name, field)
+
         try:
-            self.database.run_write(lambda session: self.throttle.failed(session, usernames))
+            self.database.run_write(work)
         except Exception:  # the refusal itself must still reach the user
             log.exception("a failed password check could not be counted")
+
+    def _audit_failure(self, session: Session, username: str, field: str) -> None:
+        """An audit entry for a failed password check: the account's name when the name is
+        an account's, else :data:`~pumpmgr.services.audit_trail.UNKNOWN_USER` (what was typed
+        may be a password typed into the wrong box); never the password."""
+        user = auth.find_user(session, username)
+        action = VERIFY_FAILED_ACTION if field == "verification" else SIGN_IN_FAILED_ACTION
+        append_audit(
+            session, username=UNKNOWN_USER if user is None else user.username, action=action,
+            entity_type="user", entity_id=None if user is None else user.id,
+            changes={"checked": field, "account": "no such user name" if user is None
+                     else "known" if user.active else "deactivated"},
+            workstation=self.workstation, at=self.now())
 
     def authenticate(self, session: Session, username: str, password: str,
                      field: str = "password") -> db.User:
         """:func:`pumpmgr.auth.authenticate`, throttled after repeated failures (the count is
         shared through the database: :mod:`pumpmgr.services.throttle`)."""
-        failed: list[str] | None = session.info.get(_FAILED_CHECKS)
+        failed: list[tuple[str, str]] | None = session.info.get(_FAILED_CHECKS)
         if failed is None:
             raise RuntimeError("a password is checked only in a unit of work of write()")
         self.throttle.check(session, username, field)
         try:
             user = auth.authenticate(session, username, password, self.hasher)
         except auth.AuthError as exc:
-            if exc.code is Code.AUTH_BAD_CREDENTIALS:
-                failed.append(username)
+            if exc.code in (Code.AUTH_BAD_CREDENTIALS, Code.AUTH_INACTIVE):
+                failed.append((username, field))  # a closed account's attempt on record too
             raise
         if rowchain.has_pending(session, "users", user.id):
             # auth upgraded an outdated password hash in place: on the record like any write

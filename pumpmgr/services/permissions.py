@@ -41,6 +41,8 @@ class Action(StrEnum):
     """The clinic's write actions, named after the :class:`ClinicService` methods."""
 
     ADD_USER = "add_user"
+    #: Set another user's password (they choose their own at their next sign-in).
+    RESET_PASSWORD = "reset_password"
     DEACTIVATE_USER = "deactivate_user"
     UPDATE_SETTINGS = "update_settings"
     EDIT_DRUG_LIBRARY = "edit_drug_library"
@@ -82,6 +84,7 @@ _PRESCRIBER = frozenset({"prescriber"})
 #: Which roles may do each action; anything not listed is refused.
 PERMISSIONS: Mapping[Action, frozenset[str]] = MappingProxyType({
     Action.ADD_USER: _ADMINISTRATOR,
+    Action.RESET_PASSWORD: _ADMINISTRATOR,
     Action.DEACTIVATE_USER: _ADMINISTRATOR,
     Action.UPDATE_SETTINGS: _ADMINISTRATOR,
     Action.EDIT_DRUG_LIBRARY: frozenset({"prescriber", "administrator"}),

@@ -10,12 +10,14 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from pumpmgr.catalogs import DrugLibrary
 from pumpmgr.db import schema as db
 from pumpmgr.dose_checks import DoseCheck
 from pumpmgr.errors import Code, ImpossibleInput, InputError
 from pumpmgr.formatting import format_quantity
 from pumpmgr.orders import NOT_A_FACT_CODES
 from pumpmgr.records import Ingredient, PrescriptionRecord, StoredForecast
+from pumpmgr.schedule import Schedule
 from pumpmgr.services import bookings, dose_orders, forecasting, mapping, staleness
 from pumpmgr.services.context import ClinicContext, _text, actor_of
 from pumpmgr.services.forecasts import ForecastService
@@ -186,9 +188,11 @@ class PrescriptionService:
             verifier = self.ctx.verify_second(session, actor, verification)
             check = self.check_prescription(pump_id, data, session)
             self._refuse_solution_change(session, pump, data)
+            history = self.ctx.prescriptions(session, pump.id)
             row = self.save_prescription(session, actor, pump, data, check)
             self.ctx.audit(session, actor, "prescription.change", "prescription", row.id, {
                 "pump_id": pump.id, "revision": row.revision, "verified_by": verifier.username,
+                **self._dose_change(session, history[-1] if history else None, data),
                 "verdict": check.verdict,
                 "warnings": {str(f.code): data.reasons.get(str(f.code), "")
                              for f in check.findings if f.level == "warning"},
@@ -203,6 +207,12 @@ class PrescriptionService:
                                        bookings.late_notice(self.ctx, session, pump.id))
 
         return self.ctx.write(work)
+
+    def _dose_change(self, session: Session, before: PrescriptionRecord | None,
+                     data: PrescriptionInput) -> dict[str, object]:
+        return dose_change(self.ctx.library(session),
+                           None if before is None else (before.primary.drug, before.schedule),
+                           (data.ingredients[0].drug, data.schedule), data.prescriber)
 
     def _refuse_solution_change(
         self, session: Session, pump: db.Pump, data: PrescriptionInput,
@@ -229,3 +239,16 @@ class PrescriptionService:
                 f"concentration: the pump holds {shown}; a new drug or concentration is "
                 "recorded with the refill that puts it in the pump, where its bridge bolus is "
                 "shown", code=Code.CONCENTRATION_NEEDS_REFILL, field="concentration")
+
+
+def dose_change(library: DrugLibrary, before: tuple[str, Schedule] | None,
+                after: tuple[str, Schedule], prescriber: str) -> dict[str, object]:
+    """What the audit entry of a prescription change says a reader first wants: the drug, the
+    daily dose before and after (first drug, schedule), each in its drug's display unit, and
+    the prescriber (also written so by the benchmark's bulk writer)."""
+    drug = library.drug(after[0])
+    old = None if before is None else format_quantity(
+        before[1].daily_dose(), Kind.DOSE_RATE, library.drug(before[0]).display_unit)
+    return {"drug": drug.name, "prescriber": prescriber,
+            "daily_dose": {"before": old, "after": format_quantity(
+                after[1].daily_dose(), Kind.DOSE_RATE, drug.display_unit)}}

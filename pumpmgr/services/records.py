@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -20,6 +20,8 @@ from pumpmgr.db.checkpoint import IncrementalReport
 from pumpmgr.db.engine import open_database
 from pumpmgr.db.rowchain import RecordsReport, verify_records
 from pumpmgr.errors import Code, InputError
+from pumpmgr.services import audit_trail
+from pumpmgr.services.audit_trail import AuditFilter, AuditPage, require_active
 from pumpmgr.services.context import ClinicContext
 from pumpmgr.services.forecasts import ForecastService
 from pumpmgr.services.permissions import require_account
@@ -151,13 +153,52 @@ class RecordService:
             return int(session.scalar(query) or 0)
 
     def audit_entries(self, offset: int, limit: int) -> list[AuditRecord]:
-        """One page of the audit log, newest first."""
+        """One page of the audit log, newest first, each entry naming its patient."""
         with self.ctx.database.read() as session:
             rows = session.scalars(select(db.AuditEntry).order_by(db.AuditEntry.seq.desc())
                                    .offset(max(0, offset)).limit(max(0, limit))).all()
-            return [AuditRecord(r.seq, r.recorded_at, r.username, r.workstation, r.action,
-                                r.entity_type, r.entity_id, r.payload, r.reason, r.prev_hash,
-                                r.row_hash) for r in rows]
+            return list(audit_trail.records_of(session, rows))
+
+    def audit_log(self, actor: Actor, wanted: AuditFilter | None = None, *, offset: int = 0,
+                  limit: int = 200) -> AuditPage:
+        """The entries ``wanted`` matches among those ``actor`` may read (the administrator
+        all, another user their own and their own patients':
+        :mod:`pumpmgr.services.audit_trail`), newest first: ``limit`` of them from
+        ``offset``, and how many match. The account must still be active."""
+        with self.ctx.database.read() as session:
+            require_active(session, actor)
+            where = audit_trail.conditions(session, actor, wanted or AuditFilter(), self.ctx.tz)
+            total = session.scalar(select(func.count()).select_from(db.AuditEntry)
+                                   .where(*where)) or 0
+            rows = session.scalars(select(db.AuditEntry).where(*where)
+                                   .order_by(db.AuditEntry.seq.desc())
+                                   .offset(max(0, offset)).limit(max(0, limit))).all()
+            return AuditPage(audit_trail.records_of(session, rows), int(total))
+
+    def audit_actions(self) -> list[str]:
+        """Every action the log holds, in alphabetical order (for a filter's choices)."""
+        with self.ctx.database.read() as session:
+            return list(session.scalars(select(db.AuditEntry.action).distinct()
+                                        .order_by(db.AuditEntry.action)))
+
+    def record_access(self, who: Actor | str, action: str, patient_id: int | None = None,
+                      details: dict[str, Any] | None = None) -> None:
+        """An audit entry saying that ``who`` (a signed-in user, or the name of a command-line
+        account) saw records without changing them: ``patient.view`` (a chart opened),
+        ``sheet.print`` (a sheet made for printing or saving), ``export.clinic``. About the
+        patient ``patient_id`` when given, else about the clinic. One small write: the
+        entry is chained like every other."""
+        username = who if isinstance(who, str) else who.username
+
+        def work(session: Session) -> None:
+            if not isinstance(who, str):
+                require_active(session, who)
+            append_audit(session, username=username, action=action,
+                         entity_type="clinic" if patient_id is None else "patient",
+                         entity_id="records" if patient_id is None else str(patient_id),
+                         changes=details, workstation=self.ctx.workstation, at=self.ctx.now())
+
+        self.ctx.write(work)
 
     def switch_database(self, address: str) -> None:
         """Go on with the clinic database at ``address`` (the first run's choice of where the
@@ -222,9 +263,11 @@ class RecordService:
                                               daily_backup_keep=None)
         return restored.safety_copy
 
-    def export_to(self, destination: Path) -> ExportSummary:
+    def export_to(self, destination: Path, *, by: Actor | str | None = None,
+                  ) -> ExportSummary:
         """Every record, the audit log included, as one JSON document at ``destination``
-        (:func:`pumpmgr.services.exchange.export_clinic`), written whole or not at all."""
+        (:func:`pumpmgr.services.exchange.export_clinic`), written whole or not at all; with
+        ``by``, audited as that user's export (:meth:`record_access`) once written."""
         from pumpmgr.services.exchange import export_clinic, write_export
 
         document = export_clinic(self.ctx.database)
@@ -234,5 +277,8 @@ class RecordService:
             raise InputError(f"export: {destination} cannot be written ({exc.strerror})",
                              code=Code.NO_VALUE, field="export") from exc
         tables = document["tables"]
+        if by is not None:
+            self.record_access(by, audit_trail.EXPORT_ACTION, None, {
+                "file": destination.name, "patients": len(tables.get("patients", ()))})
         return ExportSummary(destination, sum(len(rows) for rows in tables.values()),
                              len(tables.get("patients", ())), len(tables.get("audit_log", ())))

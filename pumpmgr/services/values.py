@@ -11,7 +11,13 @@ from typing import Literal
 from pumpmgr.booking import BookingCheck
 from pumpmgr.deadspace import Bridge
 from pumpmgr.dose_checks import DoseCheck
-from pumpmgr.records import BookingRecord, PrescriptionRecord, RefillRecord, StoredForecast
+from pumpmgr.records import (
+    BookingRecord,
+    PatientRecord,
+    PrescriptionRecord,
+    RefillRecord,
+    StoredForecast,
+)
 from pumpmgr.refill import Discrepancy
 
 
@@ -79,6 +85,9 @@ class AuditRecord:
     reason: str | None
     prev_hash: str
     row_hash: str
+    #: The patient the entry's record belongs to, as the chart shows them today (None: the
+    #: entry is not about a patient's record; :mod:`pumpmgr.services.audit_trail`).
+    patient: PatientRecord | None = None
 
 
 @dataclass(frozen=True)

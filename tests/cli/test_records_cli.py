@@ -161,7 +161,8 @@ def test_due_says_an_integrity_break_first_and_still_lists_the_pumps(clinic_file
 # ---------------------------------------------------------------------------- patient
 
 
-def test_patient_shows_state_and_history(demo_file: Path) -> None:
+def test_patient_shows_state_and_history(clinic_file: Path) -> None:
+    demo_file = clinic_file  # a view is an audit entry (issue 13): not on the shared file
     result = run("--db", str(demo_file), "patient", "D000001")
     assert result.code == 0, result.err
     for words in ("MRN D000001", "Pump: SynchroMed II 20 mL", "Prescription (since",
@@ -205,7 +206,8 @@ def test_the_first_user_is_the_administrator_then_admins_add_users(
                "--role", "nurse", "--admin", "ada", "--password-stdin",
                stdin="short\nada-secret-1\n", monkeypatch=monkeypatch)
     assert "password: the password must have at least 8" in weak.one_line_error
-    assert audit_count(path) == entries  # nothing written
+    # nothing written but the failed sign-in, on the record (issue 13)
+    assert new_entries(path, entries) == [("ada", "user.sign_in_failed")]
     added = run("--db", db, "user", "add", "--username", "nina", "--full-name", "Nina Berg",
                 "--role", "nurse", "--admin", "ada", "--password-stdin",
                 stdin="nina-secret-1\nada-secret-1\n", monkeypatch=monkeypatch)
@@ -214,7 +216,8 @@ def test_the_first_user_is_the_administrator_then_admins_add_users(
                 "--role", "nurse", "--admin", "ada", "--password-stdin",
                 stdin="nina-secret-2\nada-secret-1\n", monkeypatch=monkeypatch)
     assert "--username" in taken.one_line_error and "taken" in taken.err
-    assert audit_count(path) == entries + 1
+    assert [a for _, a in new_entries(path, entries + 1)] == [
+        "user.sign_in", "user.create", "user.sign_in"]
 
 
 def test_guessing_the_admin_password_is_throttled_across_calls(
@@ -238,7 +241,8 @@ def test_guessing_the_admin_password_is_throttled_across_calls(
         assert "--admin: unknown user name or wrong password" in add_nina(f"guess-{guess}")
     refused = add_nina("ada-secret-1")
     assert "--admin: too many failed attempts for this user name; wait " in refused
-    assert audit_count(tmp_path / "new.db") == entries  # nothing written
+    # nothing written but the five failed sign-ins, on the record (issue 13)
+    assert new_entries(tmp_path / "new.db", entries) == [("ada", "user.sign_in_failed")] * 5
     with contextlib.closing(sqlite3.connect(db)) as connection:
         rows = connection.execute("SELECT * FROM sign_in_failures").fetchall()
     assert len(rows) == 1 and rows[0][1] == 5 and len(rows[0][0]) == 4
@@ -274,9 +278,10 @@ def test_only_an_administrator_adds_users(clinic_file: Path,
                  "Eve", "--role", "administrator", "--admin", "nurse1", "--password-stdin",
                  stdin="eve-secret-1\ndemo-nurse-pass\n", monkeypatch=monkeypatch)
     assert "--admin: nurse1 (nurse) may not add user" in result.one_line_error
-    # Nothing of the refused addition was written; nurse1's sign-in itself succeeded and
-    # upgraded her demo-cheap password hash, an audited write of its own.
-    assert new_entries(clinic_file, before) == [("nurse1", "user.password_rehash")]
+    # Nothing of the refused addition was written; nurse1's sign-in itself succeeded,
+    # upgraded her demo-cheap password hash and is on the record (issue 13).
+    assert new_entries(clinic_file, before) == [("nurse1", "user.password_rehash"),
+                                                ("nurse1", "user.sign_in")]
     with contextlib.closing(sqlite3.connect(clinic_file)) as connection:
         assert connection.execute("SELECT count(*) FROM users WHERE username = 'eve'"
                                   ).fetchone()[0] == 0
@@ -390,6 +395,7 @@ def test_backup_and_restore_round_trip(clinic_file: Path, tmp_path: Path,
     assert added.code == 0
     # the admin's sign-in upgraded her demo-cheap password hash, then the user was added
     assert new_entries(clinic_file, saved) == [("admin", "user.password_rehash"),
+                                                ("admin", "user.sign_in"),
                                                 ("admin", "user.create")]
     restored = run("--db", db, "restore", "--user", "admin", str(backup))
     assert restored.code == 0, restored.err
@@ -509,14 +515,26 @@ def test_restore_refuses_postgresql() -> None:
 def test_export_import_export_through_the_command_line(
     demo_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    printed = run("--db", str(demo_file), "export")
+    demo_copy = tmp_path / "demo.db"
+    shutil.copy2(demo_file, demo_copy)
+    printed = run("--db", str(demo_copy), "export")
     assert printed.code == 0 and printed.err == ""
-    document = printed.json()
-    assert document["format"] == "pumpmgr-clinic-export/1"
+    printed_document = printed.json()
+    assert printed_document["format"] == "pumpmgr-clinic-export/1"
     out = tmp_path / "clinic.json"
-    written = run("--db", str(demo_file), "export", "--out", str(out))
-    assert written.code == 0 and json.loads(out.read_text(encoding="utf-8")) == document
-    assert "--out" in run("--db", str(demo_file), "export", "--out", str(out)).one_line_error
+    written = run("--db", str(demo_copy), "export", "--out", str(out))
+    document = json.loads(out.read_text(encoding="utf-8"))
+    # the same records, and the first export on the record (issue 13)
+    assert written.code == 0
+    log, printed_log = document["tables"].pop("audit_log"), printed_document["tables"].pop(
+        "audit_log")
+    head = document.pop("audit_chain_head")
+    assert head["seq"] == printed_document.pop("audit_chain_head")["seq"] + 1
+    assert document == printed_document and log[:-1] == printed_log
+    assert (log[-1]["action"], json.loads(log[-1]["payload"])["file"]) == (
+        "export.clinic", "standard output")
+    document["tables"]["audit_log"], document["audit_chain_head"] = log, head
+    assert "--out" in run("--db", str(demo_copy), "export", "--out", str(out)).one_line_error
     target = str(tmp_path / "imported.db")
     assert "--user" in run("--db", target, "import", str(out)).one_line_error
     imported = run("--db", target, "import", str(out), "--user", "admin")

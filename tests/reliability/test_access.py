@@ -69,6 +69,7 @@ N, P, A = "nurse", "prescriber", "administrator"
 #: The matrix as the clinic agreed it (see permissions.py): everything else is refused.
 EXPECTED: dict[str, set[str]] = {
     "add_user": {A},
+    "reset_password": {A},
     "deactivate_user": {A},
     "update_settings": {A},
     "edit_drug_library": {P, A},
@@ -144,6 +145,9 @@ class Calls:
         today = c.now.astimezone(s.tz).date()
         if action == "add_user":
             s.add_user(actor, f"user{self.mrn()}", PASSWORD, "New User", "nurse")
+        elif action == "reset_password":
+            user = s.add_user(c.admin, f"user{self.mrn()}", PASSWORD, "Forgetful User", "nurse")
+            s.users.reset_password(actor, user.id, "temporary passphrase")
         elif action == "deactivate_user":
             user = s.add_user(c.admin, f"user{self.mrn()}", PASSWORD, "Leaving User", "nurse")
             s.deactivate_user(actor, user.id, "left the clinic")

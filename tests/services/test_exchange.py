@@ -188,8 +188,8 @@ def test_the_imported_clinic_keeps_working(place: Place,
             "NEW-1", "New", "Patient", date(1990, 1, 1), "other"))
         assert record.id == max(p["id"] for p in document["tables"]["patients"]) + 1
         report = service.verify_audit()
-        # the import's own entry, then the new patient's
-        assert report.ok and report.entries_checked == len(document["tables"]["audit_log"]) + 2
+        # the import's own entry, the sign-in (issue 13), then the new patient's
+        assert report.ok and report.entries_checked == len(document["tables"]["audit_log"]) + 3
     finally:
         target.dispose()
 

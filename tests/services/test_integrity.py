@@ -66,5 +66,5 @@ def test_a_password_hash_upgraded_at_sign_in_is_on_the_record(database: Database
     with database.read() as session:
         actions = session.scalars(select(db.AuditEntry.action)
                                   .order_by(db.AuditEntry.seq)).all()
-    assert actions[-1] == "user.password_rehash"
+    assert actions[-2:] == ["user.password_rehash", "user.sign_in"]
     assert new.verify_integrity().ok

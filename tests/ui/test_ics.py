@@ -3,6 +3,7 @@ booked, written to the file chosen; a closed day is never used (issue 13)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import time, timedelta
 from pathlib import Path
@@ -32,6 +33,9 @@ def test_dashboard_exports_the_rows_shown(window: MainWindow, dialogs: Dialogs,
     assert "DTSTART:20251021T120000Z" in text  # 14:00 in Berlin
     assert "patient names" in dialogs.texts("confirm")[0]
     assert dialogs.texts("info") == [f"1 appointment written to {written}."]
+    entry = window.clinic.audit_entries(0, 1)[0]  # who exported which patients (issue 13)
+    assert (entry.action, entry.username) == ("export.calendar", "nina")
+    assert json.loads(entry.payload) == {"file": "refills.ics", "patients": ["100001"]}
 
 
 def test_an_overdue_pump_not_booked_is_placed_on_the_next_open_day(

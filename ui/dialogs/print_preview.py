@@ -48,6 +48,7 @@ from pumpmgr.errors import Code, InputError, PumpMgrError
 from pumpmgr.files import write_private_bytes
 from pumpmgr.formatting import format_date
 from pumpmgr.services import ClinicService
+from pumpmgr.services.audit_trail import PRINT_ACTION
 from pumpmgr.services.bookings import calendar_of
 from pumpmgr.services.sheets import SheetService
 from ui import messages
@@ -411,6 +412,18 @@ def _build(parent: QWidget | None, doing: str, build: Callable[[], bytes]) -> by
         return None
 
 
+def audited(parent: QWidget | None, clinic: ClinicService, pdf: bytes, sheet: str,
+             mrn: str | None = None, **details: object) -> bytes:
+    """``pdf``, once its making is on the audit log (who printed which patient's sheet);
+    a sheet whose print cannot be recorded is not shown."""
+    actor = getattr(parent.window(), "actor", None) if parent is not None else None
+    if actor is not None:
+        clinic.records.record_access(
+            actor, PRINT_ACTION, None if mrn is None else clinic.find_patient(mrn).id,
+            {"sheet": sheet, **details})
+    return pdf
+
+
 def print_patient_sheet(parent: QWidget | None, clinic: ClinicService, kind: PatientSheet,
                         mrn: str) -> bytes | None:
     """Build one of the patient's sheets and show its preview; the PDF, or None on error."""
@@ -423,7 +436,8 @@ def print_patient_sheet(parent: QWidget | None, clinic: ClinicService, kind: Pat
         "handoff": lambda: sheets.handoff(mrn),
         "reminder": lambda: sheets.reminder(mrn),
     }
-    pdf = _build(parent, f"building the {title.lower()}", builders[kind])
+    pdf = _build(parent, f"building the {title.lower()}",
+                 lambda: audited(parent, clinic, builders[kind](), kind, mrn))
     if pdf is not None:
         preview(parent, title, pdf, f"{stem}-{mrn}-{clinic.today():%Y-%m-%d}.pdf")
     return pdf
@@ -435,7 +449,8 @@ def print_due_list(parent: QWidget | None, clinic: ClinicService) -> bytes | Non
     if period is None:
         return None
     start, end = period
-    pdf = _build(parent, "building the due list", lambda: SheetService(clinic).due(start, end))
+    pdf = _build(parent, "building the due list", lambda: audited(
+        parent, clinic, SheetService(clinic).due(start, end), "due", start=start, end=end))
     if pdf is not None:
         preview(parent, "Refill due list", pdf,
                 f"due-list-{start:%Y-%m-%d}-to-{end:%Y-%m-%d}.pdf")
@@ -461,6 +476,11 @@ def print_day(parent: QWidget | None, clinic: ClinicService) -> SheetJob | None:
     def done(pdf: bytes) -> None:
         if _locked(parent):
             return  # the window locked meanwhile: no patient data over the lock screen
+        try:
+            audited(parent, clinic, pdf, "day", day=day)
+        except Exception as exc:  # every failure reaches the user as a dialog
+            messages.show_error(parent, exc, "recording the day's worksheets")
+            return
         preview(parent, f"Worksheets for {format_date(day)}", pdf,
                 f"worksheets-{day:%Y-%m-%d}.pdf")
 

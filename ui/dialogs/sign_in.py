@@ -43,11 +43,14 @@ class SignInForm(QWidget):
     signed_in = Signal(object)  #: the :class:`Actor`
 
     def __init__(self, clinic: ClinicService | None, parent: QWidget | None = None, *,
-                 submit: str = "Sign in", in_dialog: bool = False) -> None:
+                 submit: str = "Sign in", in_dialog: bool = False, unlock: bool = False,
+                 ) -> None:
         super().__init__(parent)
         self.clinic = clinic
         #: Sign in was asked for before the clinic was open: checked when it is given.
         self.waiting = False
+        #: The lock screen's form: audited as an unlock, not a sign-in.
+        self.unlock = unlock
         self.username = QLineEdit(self)
         self.username.setAccessibleName("User name")
         self.username.setMaxLength(64)
@@ -111,7 +114,8 @@ class SignInForm(QWidget):
             return None
         QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            actor = self.clinic.sign_in(name, password)
+            actor = (self.clinic.users.sign_in(name, password, unlock=True) if self.unlock
+                     else self.clinic.sign_in(name, password))
         except PumpMgrError as exc:
             self.password.clear()
             self.password.setFocus()

@@ -52,6 +52,7 @@ from pumpmgr.calendar_file import clinic_calendar
 from pumpmgr.files import write_private_bytes
 from pumpmgr.records import DueRow
 from pumpmgr.services import ClinicService
+from pumpmgr.services.audit_trail import CALENDAR_ACTION
 from pumpmgr.services.bookings import calendar_of
 from ui import icons, messages, notices, presentation
 from ui.dialogs import booking
@@ -623,6 +624,13 @@ class DashboardScreen(QWidget):
                            f"Could not write {path}: {exc.strerror or exc}. Choose another "
                            "folder (one you may write to) and try again.")
             return None
+        actor = getattr(self.window(), "actor", None)
+        if actor is not None:  # who exported which patients, when (issue 13)
+            try:
+                self.clinic.records.record_access(actor, CALENDAR_ACTION, None, {
+                    "file": path.name, "patients": sorted({r.mrn for r in rows})})
+            except Exception as exc:  # every failure reaches the user as a dialog
+                messages.show_error(self, exc, "recording the calendar export")
         messages.info(self, "Export calendar",
                       f"{len(rows)} appointment{'s' if len(rows) != 1 else ''} written to "
                       f"{path}.")

@@ -46,7 +46,7 @@ class LockScreen(QWidget):
         self.kept.setProperty("role", "notice")
         self.kept.setAccessibleName("Unsaved work")
         self.kept.setVisible(False)
-        self.form = SignInForm(clinic, panel, submit="&Unlock")
+        self.form = SignInForm(clinic, panel, submit="&Unlock", unlock=True)
         inner = QVBoxLayout(panel)
         inner.setContentsMargins(24, 20, 24, 20)
         inner.setSpacing(10)

@@ -88,8 +88,8 @@ class RecordsScreen(QWidget):
         self.actor = actor
         admin = actor is not None and actor.role == "administrator"
         self.tabs.setTabVisible(int(RecordsTab.USERS), admin)
-        for tab in (self.data, self.users, self.settings, self.library, self.hospital,
-                    self.pumps):
+        for tab in (self.audit, self.data, self.users, self.settings, self.library,
+                    self.hospital, self.pumps):
             tab.set_actor(actor)
 
     def allowed_tab(self, tab: RecordsTab) -> bool:

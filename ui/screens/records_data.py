@@ -243,7 +243,7 @@ class DataTab(QWidget):
             return None
         try:
             summary = run_in_background(self, f"Exporting to {path.name}…",
-                                        lambda: self.clinic.export_to(path))
+                                        lambda: self.clinic.records.export_to(path, by=self.actor))
         except Exception as exc:  # every failure reaches the user as a dialog
             messages.show_error(self, exc, "the export")
             return None

@@ -163,14 +163,15 @@ class AuditColumn(IntEnum):
     TIME = 1
     USER = 2
     ACTION = 3
-    ENTITY = 4
-    CHANGES = 5
+    PATIENT = 4
+    ENTITY = 5
+    CHANGES = 6
 
 
 class AuditLogModel(_ReadOnlyTable):
     """One page of the audit log, newest first; the entry a check found broken is marked."""
 
-    headers = ("Entry", "Time", "User", "Action", "Record", "What changed")
+    headers = ("Entry", "Time", "User", "Action", "Patient", "Record", "What changed")
 
     def __init__(self, tz: tzinfo, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -205,6 +206,8 @@ class AuditLogModel(_ReadOnlyTable):
                 return entry.username
             if column is AuditColumn.ACTION:
                 return entry.action
+            if column is AuditColumn.PATIENT:
+                return "" if entry.patient is None else entry.patient.name_and_mrn
             if column is AuditColumn.ENTITY:
                 return entry.entity_type + ("" if entry.entity_id is None
                                             else f" #{entry.entity_id}")

@@ -1,20 +1,25 @@
-"""The clinic's accounts (administrator): list them, add one with its role, deactivate one.
+"""The clinic's accounts (administrator): list them, add one with its role, reset one's password
+(its user chooses a new one at the next sign-in), deactivate one.
 
 UI layer: imports PySide6 and :mod:`pumpmgr.services` (``list_users``, ``add_user``,
-``deactivate_user``). The service checks the role again and refuses what the signed-in user may
-not do; this screen only hides it. A deactivated account keeps its records and audit entries.
+``users.reset_password``, ``deactivate_user``). The service checks the role again and refuses
+what the signed-in user may not do; this screen only hides it. A deactivated account keeps its
+records and audit entries.
 """
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -86,18 +91,51 @@ class UsersTab(QWidget):
         close_form.addRow("", self.deactivate_button)
         close_form.addRow("", self.close_message)
 
-        side = QVBoxLayout()
+        reset_box = QGroupBox("Reset a password", self)
+        reset_explain = QLabel("For a user who forgot theirs: tell them the new password in "
+                               "person; they choose their own at the next sign-in.", reset_box)
+        reset_explain.setWordWrap(True)
+        reset_explain.setProperty("role", "muted")
+        self.reset_password = QLineEdit(reset_box)
+        self.reset_password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.reset_password.setMaxLength(1024)
+        self.reset_password.setPlaceholderText(f"at least {MIN_PASSWORD_LENGTH} characters")
+        self.reset_repeat = QLineEdit(reset_box)
+        self.reset_repeat.setEchoMode(QLineEdit.EchoMode.Password)
+        self.reset_repeat.setMaxLength(1024)
+        self.reset_button = QPushButton("R&eset the selected account's password", reset_box)
+        self.reset_button.setAutoDefault(False)
+        self.reset_button.clicked.connect(self.reset)
+        self.reset_message = QLabel(" ", reset_box)
+        self.reset_message.setWordWrap(True)
+        reset_form = QFormLayout(reset_box)
+        reset_form.addRow(reset_explain)
+        reset_form.addRow("Ne&w password", self.reset_password)
+        reset_form.addRow("Repea&t the new password", self.reset_repeat)
+        reset_form.addRow("", self.reset_button)
+        reset_form.addRow("", self.reset_message)
+
+        # Three forms are taller than a 768-pixel screen leaves: they scroll, never squeeze.
+        forms = QWidget(self)
+        side = QVBoxLayout(forms)
+        side.setContentsMargins(0, 0, 0, 0)
         side.addWidget(add_box)
+        side.addWidget(reset_box)
         side.addWidget(close_box)
         side.addStretch(1)
+        scroller = QScrollArea(self)
+        scroller.setWidget(forms)
+        scroller.setWidgetResizable(True)
+        scroller.setFrameShape(QFrame.Shape.NoFrame)
+        scroller.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         layout = QHBoxLayout(self)
         layout.addWidget(self.table, 3)
-        layout.addLayout(side, 2)
+        layout.addWidget(scroller, 2)
 
     def set_actor(self, actor: Actor | None) -> None:
         self.actor = actor
         admin = actor is not None and actor.role == "administrator"
-        for widget in (self.add_button, self.deactivate_button):
+        for widget in (self.add_button, self.deactivate_button, self.reset_button):
             widget.setEnabled(admin)
 
     def refresh(self) -> None:
@@ -105,8 +143,10 @@ class UsersTab(QWidget):
 
     def clear(self) -> None:
         self.model.set_rows([])
-        for label in (self.add_message, self.close_message):
+        for label in (self.add_message, self.close_message, self.reset_message):
             label.setText(" ")
+        for edit in (self.reset_password, self.reset_repeat):
+            edit.clear()
 
     def _say(self, label: QLabel, text: str, error: bool) -> None:
         label.setText(text)
@@ -164,4 +204,29 @@ class UsersTab(QWidget):
         self.reason.clear()
         self._say(self.close_message, f"{user.username} deactivated.", False)
         self.refresh()
+        return True
+
+    def reset(self) -> bool:
+        """Reset the selected account's password to the one typed twice."""
+        user = self.selected()
+        if self.actor is None:
+            return False
+        if user is None:
+            self._say(self.reset_message, "Select the account in the list first.", True)
+            return False
+        if self.reset_password.text() != self.reset_repeat.text():
+            self._say(self.reset_message, "Not reset: the two passwords differ; type them "
+                                          "again.", True)
+            self.reset_repeat.clear()
+            self.reset_password.setFocus()
+            return False
+        try:
+            self.clinic.users.reset_password(self.actor, user.id, self.reset_password.text())
+        except PumpMgrError as exc:
+            self._say(self.reset_message, f"Not reset: {exc.message}", True)
+            return False
+        for edit in (self.reset_password, self.reset_repeat):
+            edit.clear()
+        self._say(self.reset_message, f"The password of {user.username} is reset; they "
+                                      "choose their own at the next sign-in.", False)
         return True

@@ -473,8 +473,9 @@ class RefillWizard(StepWizard):
 
     def _print(self, title: str, build: Callable[[], bytes], filename: str) -> None:
         QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            pdf = build()
+        try:  # on the record like every print (issue 13)
+            pdf = print_preview.audited(self, self.clinic, build(), title,
+                                        self.chart.patient.mrn)
         except Exception as exc:  # the refill stays saved; the sheet can be printed later
             QGuiApplication.restoreOverrideCursor()
             messages.show_error(self, exc, "building the sheet")
