@@ -15,6 +15,7 @@ from typing import Literal
 from pumpmgr.records import Indication, ProgrammerFigures
 from pumpmgr.schedule import PatientBolus, Schedule
 from pumpmgr.units import Quantity
+from pumpmgr.visit_record import BedsideFindings
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,9 @@ class RefillInput:
     programmer: ProgrammerFigures | None = None
     #: A pharmacy compounded the solution: ``expiry`` is its beyond-use date (domain-rules §3).
     compounded: bool = False
+    #: What the nurse found before refilling: the programmer's reading (None for a
+    #: constant-flow pump), the site and pocket, the symptoms asked.
+    bedside: BedsideFindings | None = None
 
 
 @dataclass(frozen=True)
