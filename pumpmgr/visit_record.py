@@ -16,8 +16,7 @@ from typing import TypeVar
 
 from pumpmgr.errors import Code, ImpossibleInput
 from pumpmgr.formatting import format_quantity
-from pumpmgr.units import Kind, Quantity, require_not_negative, to_canonical
-
+from pumpmgr.units import Kind, Quantity, require_not_negative
 
 _E = TypeVar("_E", bound=enum.StrEnum)
 
@@ -187,7 +186,3 @@ def _parse(stored: str, kind: type[_E], field: str) -> list[_E]:
                                   f"{', '.join(k.value for k in kind)}",
                                   code=Code.OUT_OF_RANGE, field=field) from None
     return found
-
-
-def reservoir_ml(reading: Interrogation) -> float:
-    return to_canonical(reading.reservoir, Kind.VOLUME)

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import date
+from pathlib import Path
 
 import pytest
 from clinic_world import START, World, baclofen_patient, baclofen_prescription, count, fill
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 
 from pumpmgr.db import schema as db
+from pumpmgr.db.engine import open_database
 from pumpmgr.errors import ImpossibleInput
 from pumpmgr.schedule import Schedule
+from pumpmgr.services import mapping
 from pumpmgr.services.inputs import IngredientInput, PatientInput, PrescriptionInput, PumpInput
 from pumpmgr.units import Q_
 from pumpmgr.visit_record import (
@@ -24,6 +29,7 @@ from pumpmgr.visit_record import (
     SymptomCheck,
 )
 
+FIXTURES = Path(__file__).resolve().parents[1] / "reliability" / "fixtures"
 FOUND = BedsideFindings(
     Interrogation(PumpStatus.RUNNING, frozenset({PumpAlarm.LOW_RESERVOIR}), Q_("2.4 mL")),
     SiteAssessment(frozenset({SiteFinding.REDNESS}), "slight, no warmth"),
@@ -86,3 +92,30 @@ def test_too_much_in_the_reservoir_and_a_reading_of_a_constant_flow_pump_are_ref
     without = BedsideFindings(None, FOUND.site, FOUND.symptoms)
     assert clinic.record_refill(nurse, world.check, pump.id,
                                 fill(START, bedside=without)).refill.bedside == without
+
+
+def test_half_an_interrogation_is_refused_by_the_database(world: World) -> None:
+    """Revision 0010's CHECK: the programmer's reading is all three columns or none."""
+    clinic = world.clinic
+    _, pump_id = baclofen_patient(world)
+    clinic.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())
+    refill_id = clinic.record_refill(world.nurse, world.check, pump_id,
+                                     fill(START, bedside=FOUND)).refill.id
+    columns = ", ".join(c.name for c in db.Refill.__table__.columns if c.name != "id")
+    copied = columns.replace("interrogated_alarms", "NULL")
+    with (pytest.raises(IntegrityError, match="interrogation_complete"),
+          clinic.database.engine.begin() as connection):
+        connection.execute(text(f"INSERT INTO refills ({columns}) SELECT {copied} "
+                                f"FROM refills WHERE id = {refill_id}"))
+    assert count(world, db.Refill) == 1
+
+
+def test_the_released_clinic_upgrades_with_its_refills_not_recorded(tmp_path: Path) -> None:
+    """Revision 0010 on the 0004 release's clinic: every refill kept, none with findings."""
+    path = tmp_path / "clinic.db"
+    shutil.copyfile(FIXTURES / "schema_0004.db", path)
+    with open_database(path) as database, database.read() as session:
+        rows = session.scalars(select(db.Refill)).all()
+        assert rows and all(mapping.bedside_findings(r) is None for r in rows)
+        assert {(r.interrogated_status, r.site_findings, r.withdrawal_signs)
+                for r in rows} == {(None, None, None)}
