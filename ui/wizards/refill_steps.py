@@ -1263,10 +1263,12 @@ class ReviewRow:
     name: str
     before: str
     after: str
+    #: The after column words "no change" itself ("Prescription: unchanged").
+    kept: bool = False
 
     @property
     def changed(self) -> bool:
-        return self.before != self.after and self.before != "—"
+        return not self.kept and self.before != self.after and self.before != "—"
 
 
 class ReviewStep(WizardStep):
