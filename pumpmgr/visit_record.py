@@ -15,8 +15,13 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from pumpmgr.errors import Code, ImpossibleInput
-from pumpmgr.formatting import format_quantity
-from pumpmgr.units import Kind, Quantity, require_not_negative
+from pumpmgr.formatting import format_percent, format_quantity
+from pumpmgr.refill import (
+    PROGRAMMER_ALARM_TOLERANCE_DAYS,
+    PROGRAMMER_DAILY_VOLUME_TOLERANCE,
+    PROGRAMMER_RESERVOIR_TOLERANCE_ML,
+)
+from pumpmgr.units import Q_, Kind, Quantity, require_not_negative
 
 _E = TypeVar("_E", bound=enum.StrEnum)
 
@@ -154,6 +159,15 @@ def programmer_check_text(differs: bool | None, differing: Iterable[str] = ()) -
         return "the programmer's figures agree with pumpmgr's forecast"
     names = ", ".join(differing)
     return "the programmer and pumpmgr DIFFER" + (f" ({names})" if names else "")
+
+
+def tolerance_text() -> str:
+    """When the programmer's figures are flagged (:func:`pumpmgr.refill.compare_programmer`)."""
+    return (f"flagged when the reservoir volume differs by more than "
+            f"{format_quantity(Q_(PROGRAMMER_RESERVOIR_TOLERANCE_ML, 'mL'), Kind.VOLUME)}, "
+            f"the alarm date by more than {PROGRAMMER_ALARM_TOLERANCE_DAYS} day, or the daily "
+            f"volume by more than "
+            f"{format_percent(PROGRAMMER_DAILY_VOLUME_TOLERANCE, signed=False)}")
 
 
 # ------------------------------------------------------------------ stored form

@@ -60,6 +60,7 @@ from pumpmgr.refill import Discrepancy, RefillPlan, plan_refill
 from pumpmgr.schedule import PatientBolus, Schedule
 from pumpmgr.units import Q_, Kind, Quantity
 from pumpmgr.visit import VisitPlan
+from pumpmgr.visit_record import tolerance_text
 from ui import presentation
 from ui.widgets.date_edit import DateEdit
 from ui.widgets.field_list import Field, FieldList
@@ -1046,7 +1047,7 @@ class ProgrammerStep(WizardStep):
         self.table.setFixedHeight(_table_height(self.table, 3))
         self.table.setAccessibleName("Programmer against pumpmgr")
         self.result = _label(" ", self)
-        self.tolerance = _label("Each figure is " + refill_checks.tolerance_text() + ".", self,
+        self.tolerance = _label("Each figure is " + tolerance_text() + ".", self,
                                 "muted")
         self.differences = Confirm(
             "Differences &checked", "Both nurses re-checked the programmer's entries "
