@@ -12,10 +12,11 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from typing import TypeVar
 
 from pumpmgr.errors import Code, ImpossibleInput
-from pumpmgr.formatting import format_percent, format_quantity
+from pumpmgr.formatting import format_date, format_percent, format_quantity
 from pumpmgr.refill import (
     PROGRAMMER_ALARM_TOLERANCE_DAYS,
     PROGRAMMER_DAILY_VOLUME_TOLERANCE,
@@ -159,6 +160,17 @@ def programmer_check_text(differs: bool | None, differing: Iterable[str] = ()) -
         return "the programmer's figures agree with pumpmgr's forecast"
     names = ", ".join(differing)
     return "the programmer and pumpmgr DIFFER" + (f" ({names})" if names else "")
+
+
+def investigate_text(day: date, difference: Quantity | None, note: str = "") -> str:
+    """The last refill's residual said investigate: the patient's overview and the next
+    refill's first step say it in these words."""
+    shown = "" if difference is None else format_quantity(difference, Kind.VOLUME)
+    if difference is not None and float(difference.to("mL").m) > 0 and shown != "0 mL":
+        shown = "+" + shown
+    text = f"the last residual said investigate ({format_date(day)}"
+    text += f": {shown} expected minus aspirated)" if shown else ")"
+    return text + (f"; note: {note.strip()}" if note.strip() else "")
 
 
 def tolerance_text() -> str:

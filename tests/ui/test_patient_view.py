@@ -6,14 +6,20 @@ from __future__ import annotations
 from dataclasses import replace
 
 from pytestqt.qtbot import QtBot
+from sample_clinic import PASSWORD
+from test_refill_wizard import open_wizard
 
 from pumpmgr.dosing import dose_for_volume
 from pumpmgr.formatting import format_date, format_datetime, format_quantity
+from pumpmgr.schedule import Schedule
 from pumpmgr.services.inputs import (
     CatheterCorrection,
     CatheterInput,
     EventCorrection,
+    IngredientInput,
+    PrescriptionInput,
     SegmentInput,
+    Verification,
 )
 from pumpmgr.units import Q_, Kind
 from ui.main_window import MainWindow
@@ -239,3 +245,48 @@ def test_the_history_table_is_sized_only_while_its_tab_is_shown(window: MainWind
     assert screen.tabs.currentIndex() == 0
     assert {header.sectionResizeMode(int(c)) for c in sized} == {interactive}
     assert rows.sectionResizeMode(0) == interactive
+
+
+def test_a_rebaseline_is_not_a_fill_and_the_line_runs_on(window: MainWindow) -> None:
+    """After a prescription change the forecast starts from the expected volume then: the
+    overview names it "Re-baselined", keeps the real last fill, and the chart's projection
+    starts at that fill (the line does not break off)."""
+    clinic = window.clinic
+    open_mrn(window, "100001")
+    chart = window.patient.chart
+    assert chart is not None and chart.pump is not None and chart.prescription is not None
+    last = chart.refills[-1]
+    nurse = clinic.sign_in("nina", PASSWORD)
+    now = clinic.clock.now()
+    clinic.change_prescription(nurse, Verification("otto", PASSWORD), chart.pump.id,
+                               PrescriptionInput(
+                                   (IngredientInput("baclofen", Q_("2000 mcg/mL")),),
+                                   Schedule.simple(Q_("420 mcg/day")), now, "Dr Brandt"))
+    open_mrn(window, "100001")
+    screen = window.patient
+    tz = clinic.tz
+    assert screen.forecast_fields.text("filled") == (
+        f"{format_datetime(last.performed_at.astimezone(tz))}, 20 mL")
+    rebaselined = screen.forecast_fields.text("rebaselined")
+    assert rebaselined.startswith(format_datetime(now.astimezone(tz)))
+    assert rebaselined.endswith("expected (prescription changed; not a fill)")
+    projection = screen.reservoir_chart._projection
+    assert projection[0] == (last.performed_at, last.final_volume)
+    assert projection[1][0] == screen.chart.forecast.filled_at  # type: ignore[union-attr]
+    screen.grab()
+
+
+def test_the_last_residual_to_investigate_is_said_on_the_overview_and_at_the_next_refill(
+        window: MainWindow, qtbot: QtBot) -> None:
+    open_mrn(window, "100004")
+    screen = window.patient
+    assert "Last residual: investigate" in screen.flag_texts()
+    flag = screen.flag_labels[screen.flag_texts().index("Last residual: investigate")]
+    assert flag.toolTip().startswith("The last residual said investigate (")
+    assert "+1.6 mL expected minus aspirated); note: pocket checked" in flag.toolTip()
+    open_mrn(window, "100003")  # its last residual was a first fill: no flag
+    assert "Last residual: investigate" not in window.patient.flag_texts()
+    wizard = open_wizard(qtbot, window, "100004")
+    said = wizard.patient.now_fields.text("last residual")
+    assert said == flag.toolTip()
+    wizard.discard()

@@ -38,6 +38,7 @@ from pumpmgr.records import INDICATION_TEXT, PatientChart, PumpRecord, RefillRec
 from pumpmgr.services import ClinicService
 from pumpmgr.units import Kind, Quantity
 from pumpmgr.visit_note import RecordRef
+from pumpmgr.visit_record import investigate_text
 from ui import icons, presentation
 from ui.dialogs import visit_note
 from ui.models.history import Column as HistoryColumn
@@ -281,6 +282,10 @@ class PatientScreen(QWidget):
         projection: list[tuple[datetime, Quantity]] = []
         if pump is not None and chart.forecast is not None and expected is not None:
             projection = [(chart.forecast.filled_at, chart.forecast.fill_volume), (now, expected)]
+            live = _live_refills(chart.refills, pump.id)
+            if live and live[-1].performed_at < chart.forecast.filled_at:
+                # re-baselined by a prescription change: the line runs on from the last fill
+                projection.insert(0, (live[-1].performed_at, live[-1].final_volume))
             due_at = datetime.combine(chart.forecast.refill_due, time(12, 0), self.clinic.tz)
             if due_at > now:
                 at_due = self.clinic.expected_now(pump.id, at=due_at)
@@ -373,6 +378,12 @@ class PatientScreen(QWidget):
         elif chart.pump.pump_type == "constant_flow":
             flags.append(("Constant-flow pump", "No low-reservoir alarm: refills are planned "
                                                 "from the nominal flow"))
+        last = None if chart.pump is None else next(
+            iter(_live_refills(chart.refills, chart.pump.id)[-1:]), None)
+        if last is not None and last.discrepancy_verdict == "investigate":
+            said = investigate_text(last.performed_at.astimezone(self.clinic.tz).date(),
+                                    last.discrepancy_difference, last.discrepancy_note)
+            flags.append(("Last residual: investigate", said[0].upper() + said[1:]))
         self._set_flags(flags)
 
     def _show_pump(self, chart: PatientChart, expected: Quantity | None) -> None:
@@ -428,9 +439,24 @@ class PatientScreen(QWidget):
                                               "muted")])
             return
         constant = pump.pump_type == "constant_flow"
-        fields: list[Field] = [
-            ("filled", "Last fill", f"{presentation.datetime_text(forecast.filled_at, tz)}, "
-             f"{format_quantity(forecast.fill_volume, Kind.VOLUME)}", ""),
+        refills = _live_refills(chart.refills, pump.id)
+        fields: list[Field] = []
+        if refills and refills[-1].performed_at != forecast.filled_at:
+            # a prescription change re-baselines the forecast on the expected volume then:
+            # that is not a fill, and the fill before it is named as such
+            last = refills[-1]
+            fields.append(("filled", "Last fill",
+                           f"{presentation.datetime_text(last.performed_at, tz)}, "
+                           f"{format_quantity(last.final_volume, Kind.VOLUME)}", ""))
+            fields.append(("rebaselined", "Re-baselined",
+                           f"{presentation.datetime_text(forecast.filled_at, tz)}, "
+                           f"{format_quantity(forecast.fill_volume, Kind.VOLUME)} expected "
+                           "(prescription changed; not a fill)", ""))
+        else:
+            fields.append(("filled", "Last fill",
+                           f"{presentation.datetime_text(forecast.filled_at, tz)}, "
+                           f"{format_quantity(forecast.fill_volume, Kind.VOLUME)}", ""))
+        fields += [
             ("daily volume", "Daily volume", format_quantity(forecast.daily_volume, Kind.FLOW),
              ""),
             ("alarm", "Planning volume reached" if constant else "Low-reservoir alarm",

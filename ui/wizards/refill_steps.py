@@ -60,7 +60,7 @@ from pumpmgr.refill import Discrepancy, RefillPlan, plan_refill
 from pumpmgr.schedule import PatientBolus, Schedule
 from pumpmgr.units import Q_, Kind, Quantity
 from pumpmgr.visit import VisitPlan
-from pumpmgr.visit_record import tolerance_text
+from pumpmgr.visit_record import investigate_text, tolerance_text
 from ui import presentation
 from ui.widgets.date_edit import DateEdit
 from ui.widgets.field_list import Field, FieldList
@@ -248,6 +248,11 @@ class PatientStep(WizardStep):
             now.append(("last fill", "Last fill", "none: this is the pump's first fill"
                         if last is None else f"{format_datetime(last.performed_at)}, "
                         f"{format_quantity(last.final_volume, Kind.VOLUME)}", ""))
+            if last is not None and last.discrepancy_verdict == "investigate":
+                said = investigate_text(last.performed_at.date(), last.discrepancy_difference,
+                                        last.discrepancy_note)
+                now.append(("last residual", "Last residual", said[0].upper() + said[1:],
+                            "error"))
         self.now_fields.set_fields(now)
         at = wizard.now_local().replace(second=0, microsecond=0)
         self._loaded_at = at
