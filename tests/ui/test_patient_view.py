@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from PySide6.QtCore import QEvent, QPointF
+from PySide6.QtGui import QHelpEvent
+from PySide6.QtWidgets import QApplication, QToolTip
 from pytestqt.qtbot import QtBot
 from sample_clinic import PASSWORD
 from test_refill_wizard import open_wizard
@@ -290,3 +293,31 @@ def test_the_last_residual_to_investigate_is_said_on_the_overview_and_at_the_nex
     said = wizard.patient.now_fields.text("last residual")
     assert said == flag.toolTip()
     wizard.discard()
+
+
+def test_residuals_across_refills_table_and_point_tooltips(window: MainWindow,
+                                                         qtbot: QtBot) -> None:
+    """Newest first: expected, aspirated, difference and delivery error from the core; the
+    chart's points say the same when pointed at."""
+    open_mrn(window, "100004")
+    screen = window.patient
+    screen.tabs.setCurrentIndex(1)
+    table = screen.residual_table
+    assert table.rowCount() == 2
+    texts = [[table.item(r, c).text() for c in range(table.columnCount())]
+             for r in range(table.rowCount())]
+    newest = texts[0]
+    assert newest[3] == "+1.6 mL" and newest[5] == "investigate"
+    assert newest[4].endswith(" %") and newest[4].startswith("+")
+    assert texts[1][5] == "ok"
+    chart = screen.residual_chart
+    qtbot.waitUntil(lambda: bool(chart._spots))  # painted while the tab is shown
+    spot, said = chart._spots[-1]
+    assert chart.tooltip_at(spot) == said
+    assert said.endswith(f"difference +1.6 mL, delivery error {newest[4]}; investigate")
+    assert said.startswith(newest[0])
+    assert chart.tooltip_at(spot + QPointF(40, 40)) == ""
+    point = spot.toPoint()
+    QApplication.sendEvent(chart, QHelpEvent(QEvent.Type.ToolTip, point,
+                                             chart.mapToGlobal(point)))
+    assert QToolTip.text() == said

@@ -25,6 +25,8 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QTableView,
+    QTableWidget,
+    QTableWidgetItem,
     QTabWidget,
     QToolButton,
     QVBoxLayout,
@@ -35,6 +37,7 @@ from pumpmgr.errors import PumpMgrError
 from pumpmgr.forecast import due_reason_words
 from pumpmgr.formatting import format_percent, format_quantity
 from pumpmgr.records import INDICATION_TEXT, PatientChart, PumpRecord, RefillRecord
+from pumpmgr.residuals import residual_rows
 from pumpmgr.services import ClinicService
 from pumpmgr.units import Kind, Quantity
 from pumpmgr.visit_note import RecordRef
@@ -43,7 +46,7 @@ from ui import icons, presentation
 from ui.dialogs import visit_note
 from ui.models.history import Column as HistoryColumn
 from ui.models.history import HistoryModel, timeline
-from ui.widgets.charts import ReservoirChart, ResidualChart
+from ui.widgets.charts import ALARM, ReservoirChart, ResidualChart
 from ui.widgets.field_list import Field, FieldList
 from ui.widgets.reservoir_gauge import ReservoirCard
 
@@ -75,6 +78,11 @@ def _live_refills(refills: tuple[RefillRecord, ...], pump_id: int) -> list[Refil
     corrected = {r.corrects_id for r in refills if r.corrects_id is not None}
     return sorted((r for r in refills if r.pump_id == pump_id and r.id not in corrected),
                   key=lambda r: r.performed_at)
+
+
+#: The residual table's columns.
+RESIDUAL_COLUMNS = ("Refill", "Expected", "Aspirated", "Difference (expected − aspirated)",
+                    "Delivery error", "Verdict")
 
 
 def _age(born: date, today: date) -> int:
@@ -221,6 +229,16 @@ class PatientScreen(QWidget):
         residual_note.setProperty("role", "muted")
         residual_layout.addWidget(residual_note)
         residual_layout.addWidget(self.residual_chart, 1)
+        self.residual_table = QTableWidget(0, len(RESIDUAL_COLUMNS), residuals)
+        self.residual_table.setHorizontalHeaderLabels(list(RESIDUAL_COLUMNS))
+        self.residual_table.setAccessibleName("Residuals across refills")
+        self.residual_table.verticalHeader().setVisible(False)
+        self.residual_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.residual_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.residual_table.setTabKeyNavigation(False)
+        self.residual_table.horizontalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.Stretch)
+        residual_layout.addWidget(self.residual_table, 1)
 
         history = QWidget(self)
         history_layout = QVBoxLayout(history)
@@ -306,6 +324,7 @@ class PatientScreen(QWidget):
                 alarm_name="planning volume" if pump.pump_type == "constant_flow"
                 else "alarm volume")
         self.residual_chart.set_refills(refills)
+        self._show_residuals(refills)
         self.tabs.setCurrentIndex(0)
         self._fit_history(False)
         self.history_model.set_entries(timeline(chart))
@@ -322,6 +341,7 @@ class PatientScreen(QWidget):
         self.reservoir.clear()
         self.reservoir_chart.clear()
         self.residual_chart.set_refills([])
+        self._show_residuals([])
         self.history_model.set_entries([])
         self.offer_note(None)
 
@@ -339,6 +359,23 @@ class PatientScreen(QWidget):
         self.history_view.verticalHeader().setSectionResizeMode(mode)
 
     # ----------------------------------------------------------------- sections
+
+    def _show_residuals(self, refills: list[RefillRecord]) -> None:
+        """Newest first: each refill's expected and aspirated residual, the difference and
+        the delivery error, as :mod:`pumpmgr.residuals` gives them."""
+        rows = list(reversed(residual_rows(refills)))
+        self.residual_table.setRowCount(len(rows))
+        for number, row in enumerate(rows):
+            verdict = "" if row.verdict is None else row.verdict.replace("_", " ")
+            texts = (presentation.datetime_text(row.performed_at, self.clinic.tz),
+                     format_quantity(row.expected, Kind.VOLUME),
+                     format_quantity(row.aspirated, Kind.VOLUME), row.difference_text(),
+                     row.error_text(), verdict)
+            for column, text in enumerate(texts):
+                item = QTableWidgetItem(text)
+                if row.verdict == "investigate":
+                    item.setForeground(ALARM)
+                self.residual_table.setItem(number, column, item)
 
     def _set_flags(self, flags: list[tuple[str, str]]) -> None:
         for label in self.flag_labels:

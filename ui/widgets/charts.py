@@ -15,12 +15,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QPainter, QPainterPath, QPaintEvent, QPen, QPolygonF
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt
+from PySide6.QtGui import (
+    QColor,
+    QHelpEvent,
+    QPainter,
+    QPainterPath,
+    QPaintEvent,
+    QPen,
+    QPolygonF,
+)
+from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
-from pumpmgr.formatting import format_number
+from pumpmgr.formatting import format_datetime, format_number
 from pumpmgr.records import RefillRecord
+from pumpmgr.residuals import ResidualRow, residual_rows, tooltip_text
 from pumpmgr.units import Quantity
 
 INK = QColor("#1d2a31")
@@ -294,15 +303,41 @@ class ResidualChart(_ChartBase):
     """Expected against aspirated residual at each refill that has both; a verdict of
     investigate is a red cross, so the shape and not only the colour tells."""
 
+    #: How near (pixels) the pointer must be to a point for its tooltip.
+    TOOLTIP_REACH = 10.0
+
     def __init__(self, tz: tzinfo, parent: QWidget | None = None) -> None:
         super().__init__(tz, parent)
         self._refills: list[RefillRecord] = []
+        self._rows: dict[int, ResidualRow] = {}
+        #: Where the last paint put each refill's points, with what its tooltip says.
+        self._spots: list[tuple[QPointF, str]] = []
         self.setAccessibleName("Expected against aspirated residual at each refill")
 
     def set_refills(self, refills: Sequence[RefillRecord]) -> None:
         self._refills = [r for r in refills
                          if r.expected_residual is not None and r.aspirated is not None]
+        self._rows = {row.refill_id: row for row in residual_rows(self._refills)}
+        self._spots = []
         self.update()
+
+    def tooltip_at(self, position: QPointF) -> str:
+        """The tooltip of the point nearest ``position`` within reach ('' when none)."""
+        near = [(math.dist((spot.x(), spot.y()), (position.x(), position.y())), text)
+                for spot, text in self._spots]
+        near = [n for n in near if n[0] <= self.TOOLTIP_REACH]
+        return min(near)[1] if near else ""
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
+            text = self.tooltip_at(QPointF(event.pos()))
+            if text:
+                QToolTip.showText(event.globalPos(), text, self)
+            else:
+                QToolTip.hideText()
+                event.ignore()
+            return True
+        return super().event(event)
 
     def points(self) -> list[RefillRecord]:
         return list(self._refills)
@@ -322,11 +357,17 @@ class ResidualChart(_ChartBase):
         top = max(max(ml(r.expected_residual), ml(r.aspirated))
                   for r in self._refills) * 1.2 or 1.0
         frame = self._frame(painter, start - pad, end + pad, top)
+        self._spots = []
         for record in self._refills:
             assert record.expected_residual is not None and record.aspirated is not None
             x = frame.x(record.performed_at)
             expected_y = frame.y(ml(record.expected_residual))
             actual_y = frame.y(ml(record.aspirated))
+            row = self._rows.get(record.id)
+            if row is not None:
+                said = tooltip_text(row, format_datetime(record.performed_at.astimezone(
+                    self.tz)))
+                self._spots += [(QPointF(x, expected_y), said), (QPointF(x, actual_y), said)]
             investigate = record.discrepancy_verdict == "investigate"
             painter.setPen(QPen(ALARM if investigate else MUTED, 2 if investigate else 1))
             painter.drawLine(QPointF(x, expected_y), QPointF(x, actual_y))
