@@ -4,8 +4,9 @@ the history with corrections beside what they correct, and the charts' data."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
-from PySide6.QtCore import QEvent, QPointF
+from PySide6.QtCore import QEvent, QPointF, QRectF
 from PySide6.QtGui import QHelpEvent
 from PySide6.QtWidgets import QApplication, QToolTip
 from pytestqt.qtbot import QtBot
@@ -321,3 +322,29 @@ def test_residuals_across_refills_table_and_point_tooltips(window: MainWindow,
     QApplication.sendEvent(chart, QHelpEvent(QEvent.Type.ToolTip, point,
                                              chart.mapToGlobal(point)))
     assert QToolTip.text() == said
+
+
+def test_now_and_refill_due_never_overlap_and_stay_under_the_legend(window: MainWindow) -> None:
+    """Due days before now, today, or days after; narrow or wide: the two labels are apart,
+    inside the chart, and below the legend however many lines it wraps to."""
+    open_mrn(window, "100001")
+    screen = window.patient
+    chart, pump = screen.reservoir_chart, screen.chart.pump  # type: ignore[union-attr]
+    assert pump is not None
+    refills = chart._refills
+    now = window.clinic.clock.now()
+    for width in (360, 560, 900):
+        chart.resize(width, 200)
+        for days in (-3, 0, 1, 4):
+            chart.set_data(refills, capacity=pump.capacity, alarm=pump.alarm_volume,
+                           projection=chart._projection, due=(now + timedelta(days=days)).date(),
+                           now=now)
+            chart.grab()  # paints
+            boxes = chart.label_boxes
+            assert set(boxes) == {"now", "refill due"}
+            assert not boxes["now"].intersects(boxes["refill due"]), (width, days)
+            for box in boxes.values():
+                assert QRectF(chart.rect()).contains(box), (width, days)
+                assert box.top() >= chart.legend_bottom, (width, days)
+        if width == 360:
+            assert chart.legend_bottom > 2 * chart.fontMetrics().height()  # wrapped
