@@ -682,3 +682,20 @@ def test_what_was_found_before_the_refill_is_asked_reviewed_and_saved(
         PumpStatus.STOPPED, frozenset({PumpAlarm.EMPTY_RESERVOIR}))
     assert saved.site.findings == frozenset({SiteFinding.SWELLING})
     assert saved.symptoms == SymptomCheck(True, False, "spasms since yesterday")
+
+
+def test_a_constant_flow_pump_has_no_programmer_to_read_before_the_refill(
+        qtbot: QtBot, window: MainWindow) -> None:
+    wizard = open_wizard(qtbot, window, "100005")
+    click(qtbot, wizard.patient.confirmed)
+    next_step(qtbot, wizard)
+    step = wizard.bedside
+    assert wizard.current() is step and wizard.constant_flow
+    assert step.no_programmer.isVisibleTo(step) and not step.reading.isVisibleTo(step)
+    problems = wizard.problem_label.text()
+    assert "pump status" not in problems and "reservoir volume" not in problems
+    assert "Site and pocket looked at and felt" in problems
+    before_the_refill(qtbot, wizard)
+    assert wizard.current() is wizard.residual
+    assert wizard.bedside.findings_entered().interrogation is None
+    wizard.discard()
