@@ -81,7 +81,7 @@ def _live_refills(refills: tuple[RefillRecord, ...], pump_id: int) -> list[Refil
 
 
 #: The residual table's columns.
-RESIDUAL_COLUMNS = ("Refill", "Expected", "Aspirated", "Difference (expected − aspirated)",
+RESIDUAL_COLUMNS = ("Refill", "Expected", "Aspirated", "Difference",
                     "Delivery error", "Verdict")
 
 
@@ -231,6 +231,12 @@ class PatientScreen(QWidget):
         residual_layout.addWidget(self.residual_chart, 1)
         self.residual_table = QTableWidget(0, len(RESIDUAL_COLUMNS), residuals)
         self.residual_table.setHorizontalHeaderLabels(list(RESIDUAL_COLUMNS))
+        for column, tip in ((3, "expected minus aspirated: positive when less came back"),
+                            (4, "the difference over the volume expected to be delivered "
+                                "since the fill before")):
+            header_item = self.residual_table.horizontalHeaderItem(column)
+            if header_item is not None:
+                header_item.setToolTip(tip)
         self.residual_table.setAccessibleName("Residuals across refills")
         self.residual_table.verticalHeader().setVisible(False)
         self.residual_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
