@@ -6,16 +6,18 @@ shown comes from the wizard's :class:`~pumpmgr.visit.VisitPlan` (``plan_visit``)
 domain function; the steps only read what the nurse types and show the domain's answers.
 
 1. Patient and pump: who and which pump, what is in it now; the nurse confirms.
-2. Residual: the expected residual, the volume aspirated, the discrepancy verdict at once.
-3. Solution: the same solution, a new concentration, or a new drug or admixture; lot, expiry
+2. Before the refill: the programmer's reading, site and pocket, symptoms
+   (:mod:`ui.wizards.bedside`).
+3. Residual: the expected residual, the volume aspirated, the discrepancy verdict at once.
+4. Solution: the same solution, a new concentration, or a new drug or admixture; lot, expiry
    and source.
-4. Volume to add, with the capacity check.
-5. Program: unchanged or changed, with live dose checks; the bridge at a concentration change.
-6. At the pump: needle position and pump running confirmed.
-7. Programmer's figures against pumpmgr's forecast.
-8. Second nurse: an independent check with their own password.
-9. Review: before and after side by side; Save.
-10. Done: print the completed worksheet and the wallet card.
+5. Volume to add, with the capacity check.
+6. Program: unchanged or changed, with live dose checks; the bridge at a concentration change.
+7. At the pump: needle position and pump running confirmed.
+8. Programmer's figures against pumpmgr's forecast.
+9. Second nurse: an independent check with their own password.
+10. Review: before and after side by side; Save.
+11. Done: print the completed worksheet and the wallet card.
 """
 
 from __future__ import annotations
