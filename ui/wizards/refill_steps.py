@@ -62,7 +62,7 @@ from pumpmgr.refill import Discrepancy, RefillPlan, plan_refill
 from pumpmgr.schedule import PatientBolus, Schedule
 from pumpmgr.units import Q_, Kind, Quantity
 from pumpmgr.visit import VisitPlan
-from pumpmgr.visit_record import investigate_text, tolerance_text
+from pumpmgr.visit_record import investigate_text, programmer_check_text, tolerance_text
 from ui import presentation
 from ui.widgets.date_edit import DateEdit
 from ui.widgets.field_list import Field, FieldList
@@ -1116,12 +1116,14 @@ class ProgrammerStep(WizardStep):
             self.result.setText(" ")
         elif differs:
             names = ", ".join(c.name.lower() for c in checks if c.differs)
-            self.result.setText(f"The programmer and pumpmgr DIFFER ({names}). Check the "
+            said = programmer_check_text(True, (names,))
+            self.result.setText(f"{said[0].upper()}{said[1:]}. Check the "
                                 "programmer's entries and pumpmgr's; correct whichever is "
                                 "wrong before the patient leaves.")
             _role(self.result, "error")
         else:
-            self.result.setText("The programmer's figures agree with pumpmgr's forecast.")
+            said = programmer_check_text(False)
+            self.result.setText(f"{said[0].upper()}{said[1:]}.")
             _role(self.result, "")
         self.differences.setVisible(differs and not self.wizard.constant_flow)
 
