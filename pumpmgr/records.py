@@ -21,6 +21,7 @@ from pumpmgr.formatting import MassUnit
 from pumpmgr.refill import DEFAULT_EMPTY_THRESHOLD_ML, Verdict
 from pumpmgr.schedule import PatientBolus, Program, Schedule
 from pumpmgr.units import Quantity
+from pumpmgr.visit_record import BedsideFindings
 
 Indication = Literal[
     "spasticity_spinal", "spasticity_cerebral", "cancer_pain", "non_cancer_pain", "other"
@@ -216,6 +217,8 @@ class RefillRecord:
     bridge_bolus_given: bool = False  #: the bolus volume was a bridge bolus
     priming_bolus_given: bool = False  #: the bolus volume was a priming bolus
     compounded: bool = False  #: a pharmacy compounded the solution (``expiry`` is its BUD)
+    #: What the nurse found before refilling (None: recorded before revision 0016).
+    bedside: BedsideFindings | None = None
 
 
 @dataclass(frozen=True)

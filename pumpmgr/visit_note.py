@@ -48,6 +48,7 @@ from pumpmgr.resources_locator import resources_dir
 from pumpmgr.schedule import Program
 from pumpmgr.units import PLAUSIBLE_MAGNITUDES, Q_, Kind, Quantity
 from pumpmgr.visit import is_constant_flow, plan_for_refill, program_of, pump_prescriptions
+from pumpmgr.visit_record import interrogation_text, site_text, symptoms_text
 from pumpmgr.wording import bolus_text as bolus_text  # the one wording, used here and beyond
 from pumpmgr.wording import drug_name, schedule_lines, solution_text
 
@@ -96,6 +97,9 @@ FIELDS: dict[NoteKind, dict[str, str]] = {
         "program": "the program and daily volume after the refill",
         "bolus": "the bridge or priming bolus given",
         "programmer": "the programmer's own figures and whether they match",
+        "interrogation": "the programmer's reading before the refill",
+        "site": "the site and pocket as found",
+        "symptoms": "the symptoms asked (withdrawal, overdose)",
         "alarm": "the low-reservoir alarm date planned at the refill",
     },
     "prescription": {
@@ -422,6 +426,7 @@ def refill_values(chart: PatientChart, refill: RefillRecord, *, settings: Clinic
         "program": "not recorded" if rx is None else program_text(rx, pump),
         "bolus": bolus,
         "programmer": programmer,
+        **_bedside_values(refill),
         "refill_due": format_date(outlook.refill_due),
         "due_reason": due_reason_text(
             outlook.refill_due_reason, buffer_days=outlook.buffer_days,
@@ -430,6 +435,15 @@ def refill_values(chart: PatientChart, refill: RefillRecord, *, settings: Clinic
         "alarm": format_datetime(outlook.alarm_at_with_boluses),
     })
     return values
+
+
+def _bedside_values(refill: RefillRecord) -> dict[str, str]:
+    """What the nurse found before the refill, in :mod:`pumpmgr.visit_record`'s words."""
+    found = refill.bedside
+    if found is None:
+        return dict.fromkeys(("interrogation", "site", "symptoms"), "not recorded")
+    return {"interrogation": interrogation_text(found.interrogation),
+            "site": site_text(found.site), "symptoms": symptoms_text(found.symptoms)}
 
 
 def prescription_values(chart: PatientChart, rx: PrescriptionRecord, *,

@@ -52,6 +52,7 @@ from pumpmgr.clock import FixedClock  # noqa: E402
 from pumpmgr.db.engine import Database, open_database  # noqa: E402
 from pumpmgr.services import Actor, ClinicService  # noqa: E402
 from pumpmgr.units import Q_, Kind  # noqa: E402
+from pumpmgr.visit_record import PumpAlarm, SiteFinding  # noqa: E402
 from ui.app import setup_application  # noqa: E402
 from ui.dialogs.sign_in import SignInDialog  # noqa: E402
 from ui.main_window import MainWindow  # noqa: E402
@@ -308,6 +309,16 @@ def refill_prescription_printing(window: MainWindow, clinic: ClinicService, out:
     wizard.show()
     save(wizard, out, "20-refill-1-patient-and-pump")
     wizard.patient.confirmed.setChecked(True)
+    wizard.next()
+    bedside = wizard.bedside
+    bedside.running.setChecked(True)
+    bedside.alarms[PumpAlarm.LOW_RESERVOIR].setChecked(True)
+    bedside.reservoir.set_text("2.1 mL")
+    bedside.site_assessed.setChecked(True)
+    bedside.findings[SiteFinding.REDNESS].setChecked(True)
+    bedside.site_note.setText("slight redness over the pump, no warmth")
+    bedside.symptoms_asked.setChecked(True)
+    save(wizard, out, "20b-refill-before-the-refill")
     wizard.next()
     base = wizard.base_plan
     assert base is not None and base.expected_residual is not None

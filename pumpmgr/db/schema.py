@@ -518,6 +518,15 @@ class IndividualMaximum(Base):
     review_by: Mapped[date | None]
 
 
+#: Revision 0016's CHECK (the migration repeats it: migrations never import the schema).
+INTERROGATION_COMPLETE = (
+    "(interrogated_status IS NULL AND interrogated_alarms IS NULL "
+    "AND interrogated_reservoir_ml IS NULL) OR "
+    "(interrogated_status IN ('running', 'stopped') AND interrogated_alarms IS NOT NULL "
+    "AND interrogated_reservoir_ml >= 0)"
+)
+
+
 class Refill(ClinicalRecord, Base):
     __tablename__ = "refills"
     __table_args__ = (
@@ -548,6 +557,9 @@ class Refill(ClinicalRecord, Base):
         ),
         _real_check("programmer_reservoir_ml"),
         _real_check("programmer_daily_volume_ml_per_day"),
+        # Revision 0016: the programmer's reading before the refill, all three or none.
+        CheckConstraint(INTERROGATION_COMPLETE, name="interrogation_complete"),
+        _real_check("interrogated_reservoir_ml"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -588,6 +600,20 @@ class Refill(ClinicalRecord, Base):
     #: (None: a refill recorded before the revision, or a first fill).
     pharmacy_compounded: Mapped[bool] = mapped_column(server_default=false())
     expected_residual_unfloored_ml: Mapped[float | None] = mapped_column(Double)
+    #: Revision 0010, what the nurse found before refilling (:mod:`pumpmgr.visit_record`),
+    #: NULL for the refills recorded before it. The programmer's reading (status, alarm
+    #: codes comma-separated, '' for none, the reservoir volume it reports), NULL for a
+    #: constant-flow pump: all three or none.
+    interrogated_status: Mapped[str | None] = mapped_column(String(16))
+    interrogated_alarms: Mapped[str | None] = mapped_column(String(200))
+    interrogated_reservoir_ml: Mapped[float | None] = mapped_column(Double)
+    #: Site and pocket findings (codes, '' for normal) with a note.
+    site_findings: Mapped[str | None] = mapped_column(String(200))
+    site_note: Mapped[str | None] = mapped_column(Text)
+    #: The symptoms asked: signs of withdrawal or overdose found, with a note.
+    withdrawal_signs: Mapped[bool | None]
+    overdose_signs: Mapped[bool | None]
+    symptoms_note: Mapped[str | None] = mapped_column(Text)
 
 
 class PumpEvent(ClinicalRecord, Base):

@@ -32,6 +32,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth  # type: ignore[import-unty
 from reportlab.pdfgen.canvas import Canvas  # type: ignore[import-untyped]
 from reportlab.platypus import (  # type: ignore[import-untyped]
     BaseDocTemplate,
+    CondPageBreak,
     Flowable,
     Frame,
     KeepTogether,
@@ -197,6 +198,10 @@ def heading(title: str, width: float) -> Table:
     return band
 
 
+#: The room a section that may split needs to start on a page: its heading and a few rows.
+SECTION_START_ROOM = 30 * mm
+
+
 def section(title: str, width: float, body: Sequence[Flowable], *, keep: bool = True) -> list[
     Flowable
 ]:
@@ -205,9 +210,10 @@ def section(title: str, width: float, body: Sequence[Flowable], *, keep: bool = 
     parts: list[Flowable] = [band, gap, *body, Spacer(1, 4 * mm)]
     if keep:
         return [KeepTogether(parts)]
-    # a long table may split across pages, but its heading never ends a page on its own
-    band.keepWithNext = gap.keepWithNext = True
-    return parts
+    # A long table may split across pages, and starts on the page it is reached on: its
+    # heading moves on only when less than a few rows' room is left (keepWithNext would move
+    # the heading with the whole table, leaving a page with nothing but a title).
+    return [CondPageBreak(SECTION_START_ROOM), *parts]
 
 
 #: What a table cell takes: text (made a paragraph), a flowable, or a list of flowables.

@@ -32,6 +32,12 @@ from pumpmgr.refill import Discrepancy, discrepancy, measured_flow
 from pumpmgr.units import Q_, Kind, Quantity
 from pumpmgr.visit import VisitPlan, catheter_volume_of, pump_refills
 from pumpmgr.visit_note import due_reason_text
+from pumpmgr.visit_record import (
+    interrogation_text,
+    programmer_check_text,
+    site_text,
+    symptoms_text,
+)
 
 from . import common
 from .charts import reservoir_chart
@@ -264,6 +270,7 @@ def _measured(chart: PatientChart, plan: VisitPlan, width: float,
     found = _found_discrepancy(plan, completed)
     aspirated = None if completed is None or completed.aspirated is None else common.volume(
         completed.aspirated)
+    recorded = "not recorded"
     if expected is not None:
         row("Aspirated volume", _write_in(aspirated if done else None, "mL", large=True),
             [para(f"Expected {common.volume(expected)}"
@@ -317,6 +324,10 @@ def _measured(chart: PatientChart, plan: VisitPlan, width: float,
     row("Expiry or beyond-use date",
         _write_in(common.day(completed.expiry) if completed else None, ""),
         "Do not use an expired solution.")
+    row("Solution source",
+        _write_in(None if completed is None else completed.source + (
+            " (pharmacy-compounded)" if completed.compounded else ""), ""),
+        "Pharmacy, manufacturer or compounding service.")
     row("Volume injected",
         _write_in(common.volume(completed.volume_added) if completed else None, "mL"),
         f"Planned {common.volume(plan.refill.volume_to_add)}.")
@@ -337,8 +348,20 @@ def _measured(chart: PatientChart, plan: VisitPlan, width: float,
         "injecting.", box=False)
     row("Pump confirmed running", _confirmed(completed.pump_running_confirmed
                                              if completed else None),
-        "Pump interrogated after programming: new program, reservoir volume and alarm date "
-        "read back.", box=False)
+        "Interrogated again: not stopped, the new program shown.", box=False)
+    if not plan.constant_flow:
+        figures = None if completed is None else completed.programmer
+        readback = None
+        hint = (f"pumpmgr: {common.volume(plan.refill.final_volume)}, "
+                f"{common.day(plan.forecast.alarm_at)}, "
+                f"{common.flow(plan.program.daily_volume())}. Differs? Correct the wrong one.")
+        if completed is not None:
+            readback = (recorded if figures is None else
+                        f"{common.volume(figures.reservoir)}, {common.day(figures.alarm_date)}, "
+                        f"{common.flow(figures.daily_volume)}")
+            check = programmer_check_text(completed.programmer_differs)
+            hint = f"Cross-check: {check}."
+        row("Programmer's read-back", _write_in(readback, ""), hint)
     row("Time of refill", _write_in(common.moment(completed.performed_at) if completed
                                     else None, ""), "24-hour clock.")
 
@@ -357,10 +380,10 @@ def _measured(chart: PatientChart, plan: VisitPlan, width: float,
             commands += [("BACKGROUND", (1, index), (1, index), WRITE_IN),
                          ("LINEBELOW", (1, index), (1, index), 1.2, INK)]
     for index in big_rows:
-        commands += [("TOPPADDING", (0, index), (-1, index), 9),
+        commands += [("TOPPADDING", (0, index), (-1, index), 7),
                      ("BOX", (0, index), (-1, index), 2, INK)]
     if not done:
-        commands += [("TOPPADDING", (0, 1), (-1, -1), 6.5)]
+        commands += [("TOPPADDING", (0, 1), (-1, -1), 2.5)]
     table.setStyle(TableStyle(commands))
     title = ("Measured at the refill" if done
              else "At the refill: measure and write in (aspirated volume first)")
@@ -375,10 +398,47 @@ def _measured(chart: PatientChart, plan: VisitPlan, width: float,
         body += [framed([para(f"CONCENTRATION CHANGES AT THIS REFILL: {changes}. Bridge bolus: "
                               "see the section 'Concentration change and bridge bolus'.",
                               STYLES.warning)], width, warning=True), Spacer(1, 2 * mm)]
-    body.append(table)
+    body += [_before(plan, completed, width), Spacer(1, 1 * mm), table]
     if done and completed is not None:
         body += [Spacer(1, 3 * mm), *_verdict(plan, completed, found, width)]
-    return [*section(title, width, body, keep=True)]
+    # A record's values may be long: it may flow on, never leaving page 1 empty.
+    return [*section(title, width, body, keep=not done)]
+
+
+def _before(plan: VisitPlan, completed: RefillRecord | None, width: float) -> Table:
+    """What paper refill sheets ask before anything is drawn (field.md 1.6), side by side:
+    the programmer's reading, the site and pocket, the symptoms asked."""
+    found = None if completed is None else completed.bedside
+    columns: list[tuple[str, str | None, str]] = []
+    if not plan.constant_flow:
+        columns.append((
+            "Programmer's reading first",
+            None if found is None else interrogation_text(found.interrogation),
+            "Status, each alarm, reservoir mL."))
+    columns.append(("Site and pocket", None if found is None else site_text(found.site),
+                    "'Normal', or what you find."))
+    columns.append(("Symptoms asked",
+                    None if found is None else symptoms_text(found.symptoms),
+                    "Withdrawal or overdose signs, or 'none'."))
+    done = completed is not None
+    values = [para("not recorded" if done and value is None else value or "", STYLES.value)
+              for _, value, _ in columns]
+    table = Table([[[para(label, STYLES.bold), *([] if done else [para(hint, STYLES.small)])]
+                    for label, _, hint in columns], values],
+                  colWidths=[width / len(columns)] * len(columns),
+                  rowHeights=[None, None if done else 8 * mm])
+    commands: list[object] = [
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 4),
+        ("TOPPADDING", (0, 0), (-1, -1), 2),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+        ("BOX", (0, 0), (-1, -1), 1.5, INK),
+        ("INNERGRID", (0, 0), (-1, -1), 0.3, BAND),
+    ]
+    if not done:
+        commands.append(("BACKGROUND", (0, 1), (-1, 1), WRITE_IN))
+    table.setStyle(TableStyle(commands))
+    return table
 
 
 def _confirmed(value: bool | None) -> Flowable:
@@ -668,8 +728,8 @@ def worksheet_story(
         para("The verifying nurse checks the drug, concentration, volume and the pump program "
              "independently.", STYLES.small),
         signatures([("Nurse", nurse), ("Verifying nurse", verifier)], width),
-        Spacer(1, 4 * mm),
     ]))
+    story.append(Spacer(1, 4 * mm))
     story += _pump_and_prescription(chart, plan, width, library)
     story += _planned(plan, width, library, completed)
     story += _bridge(plan, width, library)

@@ -15,6 +15,7 @@ from typing import Literal
 from pumpmgr.records import Indication, PatientChart, ProgrammerFigures
 from pumpmgr.schedule import PatientBolus, Schedule
 from pumpmgr.units import Quantity
+from pumpmgr.visit_record import BedsideFindings
 
 
 @dataclass(frozen=True)
@@ -192,12 +193,12 @@ class RefillInput:
     #: The fill was already made (recorded after the fact, domain-rules §4a): an expired
     #: solution is recorded with an incident instead of refused.
     already_filled: bool = False
-    #: What the visit found that makes this refill a restart (domain-rules §3), besides a
-    #: reservoir found empty: the pump log's empty-reservoir alarm or stop, withdrawal signs.
-    pump_log_empty_or_stopped: bool = False
-    withdrawal_signs: bool = False
     #: What the wizard's view read of the pump (None: not checked, e.g. the command line).
     seen: PumpSeen | None = None
+    #: What the nurse found before refilling: the programmer's reading (None for a
+    #: constant-flow pump), the site and pocket, the symptoms asked. Its empty-reservoir alarm,
+    #: a stopped pump and withdrawal signs make the refill a restart (domain-rules §3).
+    bedside: BedsideFindings | None = None
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,17 @@ from pumpmgr.records import (
     StoredForecast,
 )
 from pumpmgr.schedule import PatientBolus, Schedule, ScheduledBolus, Step
-from pumpmgr.units import Q_, Kind, Quantity, from_canonical
+from pumpmgr.units import Q_, Kind, Quantity, from_canonical, to_canonical
+from pumpmgr.visit_record import (
+    BedsideFindings,
+    Interrogation,
+    PumpStatus,
+    SiteAssessment,
+    SymptomCheck,
+    alarms_from,
+    codes,
+    findings_from,
+)
 
 
 def local(moment: datetime, tz: tzinfo) -> datetime:
@@ -215,7 +225,42 @@ def refill_record(
         bridge_bolus_given=bool(row.bridge_bolus_given),
         priming_bolus_given=bool(row.priming_bolus_given),
         compounded=row.pharmacy_compounded,
+        bedside=bedside_findings(row),
     )
+
+
+def bedside_findings(row: db.Refill) -> BedsideFindings | None:
+    """What the nurse found before the refill, or None for a refill recorded before 0010."""
+    if row.site_findings is None or row.withdrawal_signs is None or row.overdose_signs is None:
+        return None
+    reading = None
+    if (row.interrogated_status is not None and row.interrogated_alarms is not None
+            and row.interrogated_reservoir_ml is not None):
+        reading = Interrogation(PumpStatus(row.interrogated_status),
+                                alarms_from(row.interrogated_alarms),
+                                from_canonical(row.interrogated_reservoir_ml, Kind.VOLUME))
+    return BedsideFindings(
+        interrogation=reading,
+        site=SiteAssessment(findings_from(row.site_findings), row.site_note or ""),
+        symptoms=SymptomCheck(row.withdrawal_signs, row.overdose_signs, row.symptoms_note or ""))
+
+
+def bedside_columns(found: BedsideFindings | None) -> dict[str, object]:
+    """The refill row's 0010 columns for what the nurse found (all NULL: not recorded)."""
+    if found is None:
+        return {}
+    reading = found.interrogation
+    return {
+        "interrogated_status": None if reading is None else str(reading.status),
+        "interrogated_alarms": None if reading is None else codes(reading.alarms),
+        "interrogated_reservoir_ml": None if reading is None
+        else to_canonical(reading.reservoir, Kind.VOLUME),
+        "site_findings": codes(found.site.findings),
+        "site_note": found.site.note.strip() or None,
+        "withdrawal_signs": found.symptoms.withdrawal,
+        "overdose_signs": found.symptoms.overdose,
+        "symptoms_note": found.symptoms.note.strip() or None,
+    }
 
 
 def programmer_figures(row: db.Refill) -> ProgrammerFigures | None:

@@ -133,9 +133,13 @@ class RefillService:
                     note=data.discrepancy_note,
                 )
             # a restart (domain-rules §3): the next dose is checked as a start (§6)
-            restart = restart_reasons(None if found is None else found.verdict,
-                                      pump_log_empty_or_stopped=data.pump_log_empty_or_stopped,
-                                      withdrawal_signs=data.withdrawal_signs)
+            seen_at_bedside = data.bedside
+            restart = restart_reasons(
+                None if found is None else found.verdict,
+                pump_log_empty_or_stopped=seen_at_bedside is not None
+                and seen_at_bedside.pump_log_empty_or_stopped,
+                withdrawal_signs=seen_at_bedside is not None
+                and seen_at_bedside.symptoms.withdrawal)
             new_row = None
             check = None
             prescribed = data.new_prescription
@@ -171,6 +175,7 @@ class RefillService:
             if data.bolus_volume is not None:
                 require_not_negative(data.bolus_volume, Kind.VOLUME, "bolus volume")
             figures = data.programmer
+            bedside = self._bedside(pump, data)
             compared = None if figures is None else self._programmer_check(
                 session, pump, figures, history, forecasting.FillPoint(
                     performed, float(plan.final_volume.m), 0.0 if data.bolus_volume is None
@@ -201,6 +206,7 @@ class RefillService:
                 programmer_daily_volume_ml_per_day=None if figures is None
                 else to_canonical(figures.daily_volume, Kind.FLOW),
                 programmer_differs=None if compared is None else compared.differs,
+                **bedside,
             )
             session.add(row)
             session.flush()
@@ -225,6 +231,8 @@ class RefillService:
                     str(f.code): data.new_prescription.reasons.get(str(f.code), "")
                     for f in check.findings if f.level == "warning"},
                 **programmer,
+                **({} if not bedside else {"bedside": {
+                    key: value for key, value in bedside.items() if value is not None}}),
             })
             if expired:
                 self.prescriptions.orders.record_incident(
@@ -298,6 +306,31 @@ class RefillService:
         if forecast.alarm_at is None:  # no date of pumpmgr's to hold it against: flag it
             comparison = replace(comparison, alarm_date_differs=True)
         return comparison
+
+    def _bedside(self, pump: db.Pump, data: RefillInput) -> dict[str, object]:
+        """The row's columns for what the nurse found; a programmer's reading of a
+        constant-flow pump is refused, and the notes are limited like the others."""
+        found = data.bedside
+        if found is None:
+            return {}
+        if found.interrogation is not None and (
+                self.ctx.model_type(pump.model_key) == str(PumpType.CONSTANT_FLOW)):
+            raise ImpossibleInput(
+                "interrogation: a constant-flow pump has no programmer; leave its reading "
+                "empty", code=Code.OUT_OF_RANGE, field="interrogation")
+        reading = found.interrogation
+        if reading is not None and to_canonical(reading.reservoir, Kind.VOLUME) > (
+                pump.reservoir_capacity_ml):
+            raise ImpossibleInput(
+                f"interrogated reservoir volume: more than the pump holds "
+                f"({pump.reservoir_capacity_ml:g} mL)", code=Code.OUT_OF_RANGE,
+                field="interrogated reservoir volume")
+        columns = mapping.bedside_columns(found)
+        for key, field in (("site_note", "site note"), ("symptoms_note", "symptoms note")):
+            text = columns[key]
+            if isinstance(text, str):
+                columns[key] = _text(text, field, required=False, limit=4000)
+        return columns
 
     @staticmethod
     def _concentration_changed(old: PrescriptionRecord, new: PrescriptionRecord) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
@@ -31,6 +32,7 @@ from pumpmgr.records import (
     PatientChart,
     PatientRecord,
     PrescriptionRecord,
+    ProgrammerFigures,
     PumpRecord,
     RefillRecord,
     StoredForecast,
@@ -40,6 +42,15 @@ from pumpmgr.reports.styles import MARGIN
 from pumpmgr.schedule import PatientBolus, Schedule, schedule_from_text
 from pumpmgr.units import Q_
 from pumpmgr.visit import program_of, program_periods
+from pumpmgr.visit_record import (
+    BedsideFindings,
+    Interrogation,
+    PumpAlarm,
+    PumpStatus,
+    SiteAssessment,
+    SiteFinding,
+    SymptomCheck,
+)
 
 #: The shipped library: these tests check against its limits (the clinic's, in a clinic).
 SHIPPED = default_catalogs()
@@ -87,6 +98,13 @@ def _refills(
             prescription_id=rx.id,
         ))
     return tuple(records)
+
+
+#: What the nurse found before the refill whose residual says investigate.
+INVESTIGATE_FOUND = BedsideFindings(
+    Interrogation(PumpStatus.RUNNING, frozenset({PumpAlarm.LOW_RESERVOIR}), Q_("1.9 mL")),
+    SiteAssessment(frozenset({SiteFinding.TENDERNESS}), "tender over the pump"),
+    SymptomCheck(withdrawal=True, overdose=False, note="more spasms for two days"))
 
 
 def _stored(pump: PumpRecord, rx: PrescriptionRecord, last: RefillRecord,
@@ -322,7 +340,10 @@ def build_sample(name: str, settings: ClinicSettings) -> bytes:
                                       catalog=SHIPPED)
     if name == "completed_investigate":
         chart = baclofen_chart()
-        refill = chart.refills[2]
+        refill = replace(chart.refills[2], bedside=INVESTIGATE_FOUND, compounded=True,
+                         programmer=ProgrammerFigures(Q_("20 mL"), date(2024, 12, 6),
+                                                      Q_("0.273 mL/day")),
+                         programmer_differs=False)
         return build_refill_worksheet(chart, plan_for_refill(chart, refill, settings=settings,
                                                              drugs=SHIPPED.drugs),
                                       settings, completed=refill, generated_at=GENERATED,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 
 import pytest
-from sheet_samples import GENERATED, pdf_text
+from sheet_samples import GENERATED, due_rows, pdf_pages, pdf_text
 
 from pumpmgr.errors import ImpossibleInput
 from pumpmgr.formatting import format_date
@@ -52,3 +53,20 @@ def test_empty_period_and_bad_period(settings: ClinicSettings) -> None:
     assert "No refill is due in this period." in text
     with pytest.raises(ImpossibleInput, match="before it starts"):
         build_due_list([], settings, start=END, end=START, generated_at=GENERATED)
+
+
+def test_a_long_list_starts_its_table_on_page_one(settings: ClinicSettings) -> None:
+    """A list longer than a page: the table starts under the title (only the title on page 1
+    was the fault), its header repeats, and every patient is listed once."""
+    base = due_rows()
+    rows = [replace(base[n % 3], pump_id=100 + n, mrn=f"9{n:05d}",
+                    patient=f"PATIENT{n:02d}, Test") for n in range(45)]
+    data = build_due_list(rows, settings, start=date(2025, 3, 24), end=date(2025, 4, 11),
+                          generated_at=GENERATED)
+    pages = [" ".join(page.extract_text().split()) for page in pdf_pages(data)]
+    assert len(pages) >= 2
+    first = pages[0]
+    assert "Refill due list" in first and "Refill due State Patient" in first
+    assert sum(f"PATIENT{n:02d}" in first for n in range(45)) >= 5
+    assert "Refill due State Patient" in pages[1]  # the header row repeats
+    assert all(sum(f"PATIENT{n:02d}, Test" in page for page in pages) == 1 for n in range(45))

@@ -324,3 +324,31 @@ def test_a_computed_empty_pump_says_so_on_the_first_page(sample_chart: Charts,
     assert "may have run dry from" in first
     assert "Expected 0 mL (computed empty)" in pdf_text(
         build_refill_worksheet(chart, plan, settings, generated_at=generated, catalog=SHIPPED))
+
+
+def test_the_blank_worksheet_asks_what_paper_sheets_ask_and_keeps_page_one_whole(
+        sheet: Sheet) -> None:
+    """The programmer's reading, site and pocket, symptoms, the solution's source and the
+    programmer's read-back are written in; the signatures stay on page 1 with them."""
+    first = " ".join(pdf_pages(sheet("worksheet_baclofen"))[0].extract_text().split())
+    for words in ("Programmer's reading first", "Status, each alarm, reservoir mL.",
+                  "Site and pocket", "Symptoms asked", "Solution source",
+                  "Programmer's read-back", "pumpmgr: 20 mL, Fri 30 May 2025, 0.273 mL/day.",
+                  "Verifying nurse"):
+        assert words in first, words
+    constant = " ".join(pdf_text(sheet("worksheet_constant_flow")).split())
+    assert "Programmer's reading" not in constant and "read-back" not in constant
+    assert "Site and pocket" in constant and "Symptoms asked" in constant
+
+
+def test_the_completed_worksheet_carries_the_findings_source_and_cross_check(
+        sheet: Sheet) -> None:
+    text = " ".join(pdf_text(sheet("completed_investigate")).split())
+    for words in ("running, low reservoir, reservoir 1.9 mL", "tenderness: tender over the pump",
+                  "signs of withdrawal: more spasms for two days",
+                  "hospital pharmacy (pharmacy-compounded)", "20 mL, Fri 6 Dec 2024, 0.273 mL/day",
+                  "Cross-check: the programmer's figures agree with pumpmgr's forecast."):
+        assert words in text, words
+    # a refill recorded before revision 0016 says so rather than leaving blanks
+    older = " ".join(pdf_text(sheet("completed_ok")).split())
+    assert "Site and pocket Symptoms asked not recorded not recorded" in older

@@ -54,6 +54,15 @@ from pumpmgr.services.inputs import (
     Verification,
 )
 from pumpmgr.units import Q_
+from pumpmgr.visit_record import (
+    BedsideFindings,
+    Interrogation,
+    PumpAlarm,
+    PumpStatus,
+    SiteAssessment,
+    SiteFinding,
+    SymptomCheck,
+)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 TODAY = date(2026, 3, 4)
@@ -309,8 +318,12 @@ def test_corrections_and_the_programmers_figures_round_trip(place: Place) -> Non
         patient_id, pump_id = baclofen_patient(world)
         service.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())
         figures = ProgrammerFigures(Q_("20 mL"), date(2025, 6, 3), Q_("0.2 mL/day"))
+        found = BedsideFindings(
+            Interrogation(PumpStatus.RUNNING, frozenset({PumpAlarm.ERI}), Q_("1.5 mL")),
+            SiteAssessment(frozenset({SiteFinding.SWELLING}), "soft"),
+            SymptomCheck(withdrawal=False, overdose=True, note="drowsy"))
         service.record_refill(world.nurse, world.check, pump_id,
-                              fill(START, programmer=figures))
+                              fill(START, programmer=figures, bedside=found))
         service.record_mri(world.nurse, pump_id, START, False, "1.5 T")
         chart = service.patient_chart(patient_id)
         mri = next(e for e in chart.events if e.kind == "mri")
@@ -332,6 +345,7 @@ def test_corrections_and_the_programmers_figures_round_trip(place: Place) -> Non
                          .patient_chart(patient_id) for d in (source, target))
         assert after == before
         assert after.refills[0].programmer == figures
+        assert after.refills[0].bedside == found  # what the nurse found, revision 0016
         assert after.refills[0].programmer_differs is True  # 3 Jun against pumpmgr's 1 Jun
         assert [e.corrects_id for e in after.events if e.kind == "mri"] == [None, mri.id]
         assert [c.corrects_id for c in after.catheters] == [None, chart.catheter.id]

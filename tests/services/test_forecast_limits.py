@@ -151,7 +151,7 @@ def test_a_forecast_stored_under_the_old_rules_is_computed_again_when_the_clinic
         session.execute(update(db.PumpForecast).where(db.PumpForecast.pump_id == pump_id)
                         .values(alarm_at_worst_case=None, empty_at_worst_case=None,
                                 refill_due=old_due, refill_due_reason="alarm"))
-        # as revision 0010 leaves a clinic that had such a forecast (on the record)
+        # as revision 0014 leaves a clinic that had such a forecast (on the record)
         session.get_one(db.ClinicSettings, 1).forecast_rules = 0
         append_audit(session, username="pumpmgr", action="test.upgrade", entity_type="clinic",
                      entity_id="all", changes={}, reason=None, workstation="test",

@@ -23,8 +23,27 @@ from clinic_world import (
 from pumpmgr.errors import ImpossibleInput
 from pumpmgr.refill import restart_reasons
 from pumpmgr.units import Q_
+from pumpmgr.visit_record import (
+    BedsideFindings,
+    Interrogation,
+    PumpAlarm,
+    PumpStatus,
+    SiteAssessment,
+    SymptomCheck,
+)
 
 RESUMED = "restarted on the old program without a restart order"
+
+
+def bedside(*, withdrawal: bool = False, empty_alarm: bool = False) -> BedsideFindings:
+    """What the nurse found before the refill: an empty-reservoir alarm on the programmer,
+    withdrawal signs, or neither."""
+    alarms = frozenset({PumpAlarm.EMPTY_RESERVOIR}) if empty_alarm else frozenset()
+    return BedsideFindings(
+        Interrogation(PumpStatus.RUNNING, alarms, Q_("0 mL" if empty_alarm else "14 mL")),
+        SiteAssessment(frozenset()),
+        SymptomCheck(withdrawal=withdrawal, overdose=False,
+                     note="spasticity worse since yesterday" if withdrawal else ""))
 
 
 def filled(world: World) -> tuple[int, int]:
@@ -62,7 +81,7 @@ def test_withdrawal_signs_make_a_restart_even_with_a_normal_residual(world: Worl
     later = START + timedelta(days=30)
     world.clock.moment = later
     world.clinic.record_refill(world.nurse, world.check, pump_id, fill(
-        later, "14 mL", withdrawal_signs=True))
+        later, "14 mL", bedside=bedside(withdrawal=True)))
     (incident,) = world.clinic.orders.incidents(patient_id)
     assert "the patient shows withdrawal" in incident.summary
 
@@ -85,12 +104,12 @@ def test_a_new_program_at_a_restart_is_checked_as_a_start_and_waits_for_the_pres
         "withdrawal.cut_below_half": "a restart, not a cut"})
     with pytest.raises(ImpossibleInput, match="prescriber's signature"):
         world.clinic.record_refill(world.nurse, world.check, pump_id, fill(
-            later, "14 mL", pump_log_empty_or_stopped=True, new_prescription=program))
+            later, "14 mL", bedside=bedside(empty_alarm=True), new_prescription=program))
     # the prescriber's own order, with the screening bolus that dosed the restart
     own = replace(program, order=None, screening_bolus=Q_("50 mcg"),
                   screening_effect_hours=6.0)
     outcome = world.clinic.record_refill(world.prescriber, world.check, pump_id, fill(
-        later, "14 mL", pump_log_empty_or_stopped=True, new_prescription=own))
+        later, "14 mL", bedside=bedside(empty_alarm=True), new_prescription=own))
     assert outcome.refill.discrepancy_verdict == "ok"
     assert json.loads(last_audit(world).payload)["restart"] == [
         "the pump log shows an empty-reservoir alarm or a stop"]

@@ -229,6 +229,12 @@ def check_screens(width: int, height: int, font_pt: float = 0) -> list[str]:
             wizard.patient.confirmed.setChecked(True)
             look(wizard)
             wizard.next()
+            look(wizard)
+            wizard.bedside.running.setChecked(True)
+            wizard.bedside.reservoir.set_text("2 mL")
+            wizard.bedside.site_assessed.setChecked(True)
+            wizard.bedside.symptoms_asked.setChecked(True)
+            wizard.next()
             wizard.residual.aspirated.set_text("0.5 mL")  # investigate: the note shows
             look(wizard)
             wizard.residual.note.setPlainText("pocket checked")

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 from sample_clinic import PASSWORD
 from sqlalchemy import func, select
+from test_refill_wizard import nothing_found
 
 from pumpmgr.clock import FixedClock
 from pumpmgr.db import schema as db
@@ -61,6 +62,7 @@ def open_refill(qtbot: QtBot, window: MainWindow, mrn: str) -> RefillWizard:
     qtbot.waitExposed(wizard)
     wizard.patient.confirmed.setChecked(True)
     wizard.next()
+    nothing_found(wizard)
     wizard.residual.aspirated.set_text("0.2 mL")
     wizard.residual.note.setPlainText("pocket checked, no swelling")
     wizard.next()
@@ -243,7 +245,7 @@ def test_another_user_signing_in_discards_the_unsaved_refill_and_says_so(
     told = dialogs.texts("info")
     assert len(told) == 1
     assert told[0].startswith("Nina Nurse had unsaved work open when pumpmgr locked: a refill "
-                              "for BECKER, Lena (MRN 100001), at step 3 of 10.")
+                              "for BECKER, Lena (MRN 100001), at step 4 of 11.")
     assert "nothing of it was saved" in told[0]
     # Otto may refill the same patient afresh.
     window.open_patient(window.clinic.find_patient("100001").id)
@@ -258,7 +260,7 @@ def test_another_user_signing_in_discards_the_unsaved_refill_and_says_so(
     told = dialogs.texts("info")
     assert len(told) == 2
     assert told[1].startswith("Your unsaved work (a refill for BECKER, Lena (MRN 100001), at "
-                              "step 3 of 10) was discarded at 09:00 when Otto Second signed in")
+                              "step 4 of 11) was discarded at 09:00 when Otto Second signed in")
     window.lock()
     unlock_as(qtbot, window, "nina")
     assert len(dialogs.texts("info")) == 2  # once

@@ -4,16 +4,26 @@ the history with corrections beside what they correct, and the charts' data."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
+from PySide6.QtCore import QEvent, QPointF, QRectF
+from PySide6.QtGui import QHelpEvent
+from PySide6.QtWidgets import QApplication, QToolTip
 from pytestqt.qtbot import QtBot
+from sample_clinic import PASSWORD
+from test_refill_wizard import open_wizard
 
 from pumpmgr.dosing import dose_for_volume
 from pumpmgr.formatting import format_date, format_datetime, format_quantity
+from pumpmgr.schedule import Schedule
 from pumpmgr.services.inputs import (
     CatheterCorrection,
     CatheterInput,
     EventCorrection,
+    IngredientInput,
+    PrescriptionInput,
     SegmentInput,
+    Verification,
 )
 from pumpmgr.units import Q_, Kind
 from ui.main_window import MainWindow
@@ -239,3 +249,102 @@ def test_the_history_table_is_sized_only_while_its_tab_is_shown(window: MainWind
     assert screen.tabs.currentIndex() == 0
     assert {header.sectionResizeMode(int(c)) for c in sized} == {interactive}
     assert rows.sectionResizeMode(0) == interactive
+
+
+def test_a_rebaseline_is_not_a_fill_and_the_line_runs_on(window: MainWindow) -> None:
+    """After a prescription change the forecast starts from the expected volume then: the
+    overview names it "Re-baselined", keeps the real last fill, and the chart's projection
+    starts at that fill (the line does not break off)."""
+    clinic = window.clinic
+    open_mrn(window, "100001")
+    chart = window.patient.chart
+    assert chart is not None and chart.pump is not None and chart.prescription is not None
+    last = chart.refills[-1]
+    nurse = clinic.sign_in("nina", PASSWORD)
+    now = clinic.clock.now()
+    clinic.change_prescription(nurse, Verification("otto", PASSWORD), chart.pump.id,
+                               PrescriptionInput(
+                                   (IngredientInput("baclofen", Q_("2000 mcg/mL")),),
+                                   Schedule.simple(Q_("420 mcg/day")), now, "Dr Brandt"))
+    open_mrn(window, "100001")
+    screen = window.patient
+    tz = clinic.tz
+    assert screen.forecast_fields.text("filled") == (
+        f"{format_datetime(last.performed_at.astimezone(tz))}, 20 mL")
+    rebaselined = screen.forecast_fields.text("rebaselined")
+    assert rebaselined.startswith(format_datetime(now.astimezone(tz)))
+    assert rebaselined.endswith("expected (prescription changed; not a fill)")
+    projection = screen.reservoir_chart._projection
+    assert projection[0] == (last.performed_at, last.final_volume)
+    assert projection[1][0] == screen.chart.forecast.filled_at  # type: ignore[union-attr]
+    screen.grab()
+
+
+def test_the_last_residual_to_investigate_is_said_on_the_overview_and_at_the_next_refill(
+        window: MainWindow, qtbot: QtBot) -> None:
+    open_mrn(window, "100004")
+    screen = window.patient
+    assert "Last residual: investigate" in screen.flag_texts()
+    flag = screen.flag_labels[screen.flag_texts().index("Last residual: investigate")]
+    assert flag.toolTip().startswith("The last residual said investigate (")
+    assert "+1.6 mL expected minus aspirated); note: pocket checked" in flag.toolTip()
+    open_mrn(window, "100003")  # its last residual was a first fill: no flag
+    assert "Last residual: investigate" not in window.patient.flag_texts()
+    wizard = open_wizard(qtbot, window, "100004")
+    said = wizard.patient.now_fields.text("last residual")
+    assert said == flag.toolTip()
+    wizard.discard()
+
+
+def test_residuals_across_refills_table_and_point_tooltips(window: MainWindow,
+                                                         qtbot: QtBot) -> None:
+    """Newest first: expected, aspirated, difference and delivery error from the core; the
+    chart's points say the same when pointed at."""
+    open_mrn(window, "100004")
+    screen = window.patient
+    screen.tabs.setCurrentIndex(1)
+    table = screen.residual_table
+    assert table.rowCount() == 2
+    texts = [[table.item(r, c).text() for c in range(table.columnCount())]
+             for r in range(table.rowCount())]
+    newest = texts[0]
+    assert newest[3] == "+1.6 mL" and newest[5] == "investigate"
+    assert newest[4].endswith(" %") and newest[4].startswith("+")
+    assert texts[1][5] == "ok"
+    chart = screen.residual_chart
+    qtbot.waitUntil(lambda: bool(chart._spots))  # painted while the tab is shown
+    spot, said = chart._spots[-1]
+    assert chart.tooltip_at(spot) == said
+    assert said.endswith(f"difference +1.6 mL, delivery error {newest[4]}; investigate")
+    assert said.startswith(newest[0])
+    assert chart.tooltip_at(spot + QPointF(40, 40)) == ""
+    point = spot.toPoint()
+    QApplication.sendEvent(chart, QHelpEvent(QEvent.Type.ToolTip, point,
+                                             chart.mapToGlobal(point)))
+    assert QToolTip.text() == said
+
+
+def test_now_and_refill_due_never_overlap_and_stay_under_the_legend(window: MainWindow) -> None:
+    """Due days before now, today, or days after; narrow or wide: the two labels are apart,
+    inside the chart, and below the legend however many lines it wraps to."""
+    open_mrn(window, "100001")
+    screen = window.patient
+    chart, pump = screen.reservoir_chart, screen.chart.pump  # type: ignore[union-attr]
+    assert pump is not None
+    refills = chart._refills
+    now = window.clinic.clock.now()
+    for width in (360, 560, 900):
+        chart.resize(width, 200)
+        for days in (-3, 0, 1, 4):
+            chart.set_data(refills, capacity=pump.capacity, alarm=pump.alarm_volume,
+                           projection=chart._projection, due=(now + timedelta(days=days)).date(),
+                           now=now)
+            chart.grab()  # paints
+            boxes = chart.label_boxes
+            assert set(boxes) == {"now", "refill due"}
+            assert not boxes["now"].intersects(boxes["refill due"]), (width, days)
+            for box in boxes.values():
+                assert QRectF(chart.rect()).contains(box), (width, days)
+                assert box.top() >= chart.legend_bottom, (width, days)
+        if width == 360:
+            assert chart.legend_bottom > 2 * chart.fontMetrics().height()  # wrapped

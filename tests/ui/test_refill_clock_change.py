@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 from sample_clinic import BERLIN, PASSWORD, clinic_on
+from test_refill_wizard import nothing_found
 
 from pumpmgr.clock import FixedClock
 from pumpmgr.db.engine import open_database
@@ -99,6 +100,7 @@ def test_the_wizard_plans_on_the_stored_forecasts_clock(qtbot: QtBot,
     # Through the wizard: same solution, a full 20 mL, the program unchanged.
     wizard.patient.confirmed.setChecked(True)
     wizard.next()
+    nothing_found(wizard)
     wizard.residual.aspirated.set_text(format_quantity(expected, Kind.VOLUME))
     wizard.next()
     wizard.solution.lot.setText("L2025-200")

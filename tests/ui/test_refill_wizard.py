@@ -33,6 +33,7 @@ from pumpmgr.refill import (
 from pumpmgr.services import ClinicService
 from pumpmgr.units import Q_, Kind
 from pumpmgr.visit import plan_visit
+from pumpmgr.visit_record import PumpAlarm, PumpStatus, SiteFinding, SymptomCheck
 from ui.main_window import MainWindow
 from ui.widgets.quantity_edit import QuantityEdit
 from ui.wizards import refill_checks
@@ -87,11 +88,37 @@ def through_patient_and_residual(qtbot: QtBot, wizard: RefillWizard, aspirated: 
     assert "Patient and pump confirmed" in wizard.problem_label.text()
     click(qtbot, wizard.patient.confirmed)
     next_step(qtbot, wizard)
+    before_the_refill(qtbot, wizard)
     assert wizard.current() is wizard.residual
     type_into(qtbot, wizard.residual.aspirated, aspirated)
     if note:
         qtbot.keyClicks(wizard.residual.note, note)
     next_step(qtbot, wizard)
+
+
+def before_the_refill(qtbot: QtBot, wizard: RefillWizard, reservoir: str = "2 mL") -> None:
+    """A running pump without alarms, a normal site, no symptoms."""
+    step = wizard.bedside
+    assert wizard.current() is step
+    if not wizard.constant_flow:
+        click(qtbot, step.running)
+        type_into(qtbot, step.reservoir, reservoir)
+    click(qtbot, step.site_assessed)
+    click(qtbot, step.symptoms_asked)
+    next_step(qtbot, wizard)
+
+
+def nothing_found(wizard: RefillWizard) -> None:
+    """As :func:`before_the_refill`, without the mouse (for tests that drive the wizard's
+    methods)."""
+    step = wizard.bedside
+    assert wizard.current() is step
+    if not wizard.constant_flow:
+        step.running.setChecked(True)
+        step.reservoir.set_text("2 mL")
+    step.site_assessed.setChecked(True)
+    step.symptoms_asked.setChecked(True)
+    wizard.next()
 
 
 def choose_solution(qtbot: QtBot, wizard: RefillWizard, lot: str = "L2025-200",
@@ -216,6 +243,7 @@ def test_a_discrepancy_requires_a_note(qtbot: QtBot, window: MainWindow) -> None
     wizard = open_wizard(qtbot, window, "100004")
     click(qtbot, wizard.patient.confirmed)
     next_step(qtbot, wizard)
+    before_the_refill(qtbot, wizard)
     assert wizard.residual.expected_fields.text("expected") == "16.4 mL"
     type_into(qtbot, wizard.residual.aspirated, "14 mL")
     assert wizard.verdict is not None and wizard.verdict.verdict == "investigate"
@@ -584,6 +612,7 @@ def test_a_reservoir_found_empty_needs_the_patients_condition(qtbot: QtBot,
     wizard = open_wizard(qtbot, window, "100001")
     click(qtbot, wizard.patient.confirmed)
     next_step(qtbot, wizard)
+    before_the_refill(qtbot, wizard)
     type_into(qtbot, wizard.residual.aspirated, "0.3 mL")
     assert wizard.verdict is not None and wizard.verdict.verdict == "found_empty"
     assert wizard.residual.verdict.text().startswith("FOUND EMPTY")
@@ -602,3 +631,73 @@ def test_a_reservoir_found_empty_needs_the_patients_condition(qtbot: QtBot,
     assert wizard.outcome is not None
     assert wizard.outcome.refill.discrepancy_verdict == "found_empty"
     assert wizard.outcome.forecast is not None and wizard.outcome.forecast.over_infusion_risk
+
+
+def test_what_was_found_before_the_refill_is_asked_reviewed_and_saved(
+        qtbot: QtBot, window: MainWindow) -> None:
+    """Step 2: the programmer's reading, the site and the symptoms; a finding needs words;
+    the review shows them in the core's wording and the refill keeps them. An unchanged
+    prescription is not marked changed."""
+    clinic = window.clinic
+    wizard = open_wizard(qtbot, window, "100001")
+    click(qtbot, wizard.patient.confirmed)
+    next_step(qtbot, wizard)
+    step = wizard.bedside
+    assert wizard.current() is step and not wizard.next_button.isEnabled()
+    assert "pump status: choose Running or Stopped" in wizard.problem_label.text()
+    click(qtbot, step.stopped)
+    click(qtbot, step.alarms[PumpAlarm.EMPTY_RESERVOIR])
+    type_into(qtbot, step.reservoir, "25 mL")
+    assert "reservoir volume: 25 mL is not within 0 to 20 mL" in wizard.problem_label.text()
+    type_into(qtbot, step.reservoir, "0 mL")
+    click(qtbot, step.site_assessed)
+    click(qtbot, step.findings[SiteFinding.SWELLING])
+    click(qtbot, step.symptoms_asked)
+    click(qtbot, step.withdrawal)
+    assert not wizard.next_button.isEnabled()
+    assert "site note: say what you found" in wizard.problem_label.text()
+    qtbot.keyClicks(step.site_note, "soft swelling")
+    assert "symptoms note: say which signs" in wizard.problem_label.text()
+    qtbot.keyClicks(step.symptoms_note, "spasms since yesterday")
+    next_step(qtbot, wizard)
+    type_into(qtbot, wizard.residual.aspirated, "1.2 mL")
+    next_step(qtbot, wizard)
+    choose_solution(qtbot, wizard)
+    through_volume_and_program(qtbot, wizard)
+    at_the_pump(qtbot, wizard)
+    programmer_as_pumpmgr(qtbot, wizard)
+    second_nurse(qtbot, wizard, concentrations=["2 mg/mL"])
+    assert wizard.current() is wizard.review
+    assert wizard.review.text("Programmer's reading before")[1] == (
+        "stopped, empty reservoir, reservoir 0 mL")
+    assert wizard.review.text("Site and pocket")[1] == "swelling: soft swelling"
+    assert wizard.review.text("Symptoms")[1] == "signs of withdrawal: spasms since yesterday"
+    prescription = next(r for r in wizard.review.rows if r.name == "Prescription")
+    assert prescription.after == "unchanged" and not prescription.changed
+    row = [r.name for r in wizard.review.rows].index("Prescription")
+    assert wizard.review.table.item(row, 3).text() == ""
+    save(qtbot, wizard)
+    assert wizard.outcome is not None
+    saved = clinic.patient_chart(clinic.find_patient("100001").id).refills[-1].bedside
+    assert saved is not None and saved.interrogation is not None
+    assert (saved.interrogation.status, saved.interrogation.alarms) == (
+        PumpStatus.STOPPED, frozenset({PumpAlarm.EMPTY_RESERVOIR}))
+    assert saved.site.findings == frozenset({SiteFinding.SWELLING})
+    assert saved.symptoms == SymptomCheck(True, False, "spasms since yesterday")
+
+
+def test_a_constant_flow_pump_has_no_programmer_to_read_before_the_refill(
+        qtbot: QtBot, window: MainWindow) -> None:
+    wizard = open_wizard(qtbot, window, "100005")
+    click(qtbot, wizard.patient.confirmed)
+    next_step(qtbot, wizard)
+    step = wizard.bedside
+    assert wizard.current() is step and wizard.constant_flow
+    assert step.no_programmer.isVisibleTo(step) and not step.reading.isVisibleTo(step)
+    problems = wizard.problem_label.text()
+    assert "pump status" not in problems and "reservoir volume" not in problems
+    assert "Site and pocket looked at and felt" in problems
+    before_the_refill(qtbot, wizard)
+    assert wizard.current() is wizard.residual
+    assert wizard.bedside.findings_entered().interrogation is None
+    wizard.discard()

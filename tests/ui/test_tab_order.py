@@ -14,6 +14,7 @@ from pytestqt.qtbot import QtBot
 from test_prescription import open_dialog, settle, sign_second
 from test_refill_wizard import (
     at_the_pump,
+    before_the_refill,
     choose_solution,
     click,
     next_step,
@@ -86,6 +87,16 @@ def test_every_refill_step_and_the_second_nurses_order(window: MainWindow,
     check()
     click(qtbot, wizard.patient.confirmed)
     next_step(qtbot, wizard)
+    check()
+    bedside = wizard.bedside
+    tabbed = tab_order(wizard, reading_order(wizard))
+    reading = [bedside.running, *bedside.alarms.values(), bedside.reservoir.line_edit,
+               bedside.site_assessed, *bedside.findings.values(), bedside.site_note,
+               bedside.symptoms_asked, bedside.withdrawal, bedside.overdose,
+               bedside.symptoms_note]
+    first = tabbed.index(bedside.running)
+    assert tabbed[first:first + len(reading)] == reading
+    before_the_refill(qtbot, wizard)
     check()
     type_into(qtbot, wizard.residual.aspirated, "1 mL")
     next_step(qtbot, wizard)

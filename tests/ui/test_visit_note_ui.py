@@ -117,6 +117,10 @@ def test_the_refill_wizard_ends_with_copy_note(qtbot: QtBot, window: MainWindow,
     assert note.startswith("Intrathecal pump refill, ")
     assert "Refill by Nina Nurse; second check by Otto Second" in note
     assert "aspirated 1.2 mL" in note and "Programmer: " in note
+    # what was found before the refill, in the wizard's and the sheet's words
+    assert ("Programmer before the refill: running, no alarm, reservoir 2 mL\n"
+            "Found before the refill: site and pocket normal; no signs of withdrawal or "
+            "overdose\n") in note
     assert note.endswith(f"Record refill:{wizard.outcome.refill.id}, pumpmgr\n")
     click(qtbot, wizard.next_button)  # Close
     qtbot.waitUntil(lambda: window.clinical_dialog is None)

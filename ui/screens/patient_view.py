@@ -27,6 +27,8 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QTableView,
+    QTableWidget,
+    QTableWidgetItem,
     QTabWidget,
     QToolButton,
     QVBoxLayout,
@@ -39,15 +41,17 @@ from pumpmgr.errors import PumpMgrError
 from pumpmgr.forecast import due_reason_words
 from pumpmgr.formatting import format_percent, format_quantity
 from pumpmgr.records import INDICATION_TEXT, PatientChart, PumpRecord, RefillRecord
+from pumpmgr.residuals import residual_rows
 from pumpmgr.services import Actor, ClinicService
 from pumpmgr.units import Kind, Quantity
 from pumpmgr.visit_note import RecordRef
+from pumpmgr.visit_record import investigate_text
 from ui import icons, messages, presentation
 from ui.dialogs import booking, visit_note
 from ui.dialogs.prescriber_actions import add_prescriber_actions
 from ui.models.history import Column as HistoryColumn
 from ui.models.history import HistoryModel, timeline
-from ui.widgets.charts import ReservoirChart, ResidualChart
+from ui.widgets.charts import ALARM, ReservoirChart, ResidualChart
 from ui.widgets.field_list import Field, FieldList
 from ui.widgets.reservoir_gauge import ReservoirCard
 
@@ -69,6 +73,11 @@ def _live_refills(refills: tuple[RefillRecord, ...], pump_id: int) -> list[Refil
     corrected = {r.corrects_id for r in refills if r.corrects_id is not None}
     return sorted((r for r in refills if r.pump_id == pump_id and r.id not in corrected),
                   key=lambda r: r.performed_at)
+
+
+#: The residual table's columns.
+RESIDUAL_COLUMNS = ("Refill", "Expected", "Aspirated", "Difference",
+                    "Delivery error", "Verdict")
 
 
 def _age(born: date, today: date) -> int:
@@ -242,6 +251,22 @@ class PatientScreen(QWidget):
         residual_note.setProperty("role", "muted")
         residual_layout.addWidget(residual_note)
         residual_layout.addWidget(self.residual_chart, 1)
+        self.residual_table = QTableWidget(0, len(RESIDUAL_COLUMNS), residuals)
+        self.residual_table.setHorizontalHeaderLabels(list(RESIDUAL_COLUMNS))
+        for column, tip in ((3, "expected minus aspirated: positive when less came back"),
+                            (4, "the difference over the volume expected to be delivered "
+                                "since the fill before")):
+            header_item = self.residual_table.horizontalHeaderItem(column)
+            if header_item is not None:
+                header_item.setToolTip(tip)
+        self.residual_table.setAccessibleName("Residuals across refills")
+        self.residual_table.verticalHeader().setVisible(False)
+        self.residual_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.residual_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.residual_table.setTabKeyNavigation(False)
+        self.residual_table.horizontalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.Stretch)
+        residual_layout.addWidget(self.residual_table, 1)
 
         history = QWidget(self)
         history_layout = QVBoxLayout(history)
@@ -306,6 +331,10 @@ class PatientScreen(QWidget):
         projection: list[tuple[datetime, Quantity]] = []
         if pump is not None and chart.forecast is not None and expected is not None:
             projection = [(chart.forecast.filled_at, chart.forecast.fill_volume), (now, expected)]
+            live = _live_refills(chart.refills, pump.id)
+            if live and live[-1].performed_at < chart.forecast.filled_at:
+                # re-baselined by a prescription change: the line runs on from the last fill
+                projection.insert(0, (live[-1].performed_at, live[-1].final_volume))
             due_at = datetime.combine(chart.forecast.refill_due, time(12, 0), self.clinic.tz)
             if due_at > now:
                 at_due = self.clinic.expected_now(pump.id, at=due_at)
@@ -326,6 +355,7 @@ class PatientScreen(QWidget):
                 alarm_name="planning volume" if pump.pump_type == "constant_flow"
                 else "alarm volume")
         self.residual_chart.set_refills(refills)
+        self._show_residuals(refills)
         self.tabs.setCurrentIndex(0)
         self._fit_history(False)
         self.history_model.set_entries(timeline(chart))
@@ -364,6 +394,7 @@ class PatientScreen(QWidget):
         self.reservoir.clear()
         self.reservoir_chart.clear()
         self.residual_chart.set_refills([])
+        self._show_residuals([])
         self.history_model.set_entries([])
         self.offer_note(None)
 
@@ -381,6 +412,23 @@ class PatientScreen(QWidget):
         self.history_view.verticalHeader().setSectionResizeMode(mode)
 
     # ----------------------------------------------------------------- sections
+
+    def _show_residuals(self, refills: list[RefillRecord]) -> None:
+        """Newest first: each refill's expected and aspirated residual, the difference and
+        the delivery error, as :mod:`pumpmgr.residuals` gives them."""
+        rows = list(reversed(residual_rows(refills)))
+        self.residual_table.setRowCount(len(rows))
+        for number, row in enumerate(rows):
+            verdict = "" if row.verdict is None else row.verdict.replace("_", " ")
+            texts = (presentation.datetime_text(row.performed_at, self.clinic.tz),
+                     format_quantity(row.expected, Kind.VOLUME),
+                     format_quantity(row.aspirated, Kind.VOLUME), row.difference_text(),
+                     row.error_text(), verdict)
+            for column, text in enumerate(texts):
+                item = QTableWidgetItem(text)
+                if row.verdict == "investigate":
+                    item.setForeground(ALARM)
+                self.residual_table.setItem(number, column, item)
 
     def _set_flags(self, flags: list[tuple[str, str]]) -> None:
         for label in self.flag_labels:
@@ -438,6 +486,12 @@ class PatientScreen(QWidget):
         elif chart.pump.pump_type == "constant_flow":
             flags.append(("Constant-flow pump", "No low-reservoir alarm: refills are planned "
                                                 "from the nominal flow"))
+        last = None if chart.pump is None else next(
+            iter(_live_refills(chart.refills, chart.pump.id)[-1:]), None)
+        if last is not None and last.discrepancy_verdict == "investigate":
+            said = investigate_text(last.performed_at.astimezone(self.clinic.tz).date(),
+                                    last.discrepancy_difference, last.discrepancy_note)
+            flags.append(("Last residual: investigate", said[0].upper() + said[1:]))
         self._set_flags(flags)
 
     def _show_pump(self, chart: PatientChart, expected: Quantity | None) -> None:
@@ -493,9 +547,24 @@ class PatientScreen(QWidget):
                                               "muted")])
             return
         constant = pump.pump_type == "constant_flow"
-        fields: list[Field] = [
-            ("filled", "Last fill", f"{presentation.datetime_text(forecast.filled_at, tz)}, "
-             f"{format_quantity(forecast.fill_volume, Kind.VOLUME)}", ""),
+        refills = _live_refills(chart.refills, pump.id)
+        fields: list[Field] = []
+        if refills and refills[-1].performed_at != forecast.filled_at:
+            # a prescription change re-baselines the forecast on the expected volume then:
+            # that is not a fill, and the fill before it is named as such
+            last = refills[-1]
+            fields.append(("filled", "Last fill",
+                           f"{presentation.datetime_text(last.performed_at, tz)}, "
+                           f"{format_quantity(last.final_volume, Kind.VOLUME)}", ""))
+            fields.append(("rebaselined", "Re-baselined",
+                           f"{presentation.datetime_text(forecast.filled_at, tz)}, "
+                           f"{format_quantity(forecast.fill_volume, Kind.VOLUME)} expected "
+                           "(prescription changed; not a fill)", ""))
+        else:
+            fields.append(("filled", "Last fill",
+                           f"{presentation.datetime_text(forecast.filled_at, tz)}, "
+                           f"{format_quantity(forecast.fill_volume, Kind.VOLUME)}", ""))
+        fields += [
             ("daily volume", "Daily volume", format_quantity(forecast.daily_volume, Kind.FLOW),
              ""),
             ("alarm", "Planning volume reached" if constant else "Low-reservoir alarm",

@@ -15,12 +15,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QPainter, QPainterPath, QPaintEvent, QPen, QPolygonF
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt
+from PySide6.QtGui import (
+    QColor,
+    QHelpEvent,
+    QPainter,
+    QPainterPath,
+    QPaintEvent,
+    QPen,
+    QPolygonF,
+)
+from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
-from pumpmgr.formatting import format_number
+from pumpmgr.formatting import format_datetime, format_number
 from pumpmgr.records import RefillRecord
+from pumpmgr.residuals import ResidualRow, residual_rows, tooltip_text
 from pumpmgr.units import Quantity
 
 INK = QColor("#1d2a31")
@@ -30,6 +39,7 @@ MEASURED = QColor("#1f5f7a")
 EXPECTED = QColor("#2f6fb0")
 PROJECTION = QColor("#2f8f6f")
 ALARM = QColor("#b3261e")
+LABEL_GROUND = QColor(255, 255, 255, 215)
 
 
 def ml(quantity: Quantity) -> float:
@@ -89,15 +99,21 @@ class _ChartBase(QWidget):
         self.tz = tz
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(QSize(360, 170))
+        self.legend_bottom = 0.0  #: where the last paint's legend ended (y)
 
     def sizeHint(self) -> QSize:
         return QSize(640, 200)
 
-    def _frame(self, painter: QPainter, start: datetime, end: datetime, top: float) -> _Frame:
+    def _frame(self, painter: QPainter, start: datetime, end: datetime, top: float,
+               legend_bottom: float) -> _Frame:
+        """The plot under the legend (which may wrap on a narrow window: the plot and its
+        labels start below however many lines it took)."""
         metrics = painter.fontMetrics()
         line = metrics.height()
         left = metrics.horizontalAdvance("88.8 mL") + 12
-        rect = QRectF(left, line * 2.2, self.width() - left - 12, self.height() - line * 4.0)
+        top_y = legend_bottom + line * 0.6
+        rect = QRectF(left, top_y, self.width() - left - 12,
+                      self.height() - top_y - line * 1.8)
         step = _nice_step(top)
         top = math.ceil(top / step) * step
         frame = _Frame(rect, start, end, top)
@@ -130,7 +146,8 @@ class _ChartBase(QWidget):
         painter.drawLine(rect.bottomLeft(), rect.topLeft())
         return frame
 
-    def _legend(self, painter: QPainter, items: Sequence[tuple[str, str, QColor]]) -> None:
+    def _legend(self, painter: QPainter, items: Sequence[tuple[str, str, QColor]]) -> float:
+        """Draw the legend, wrapped to the width; return where it ends (y)."""
         metrics = painter.fontMetrics()
         line = metrics.height()
         x, y = 8.0, line * 0.3
@@ -145,6 +162,8 @@ class _ChartBase(QWidget):
                              int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
                              text)
             x += width
+        self.legend_bottom = y + line
+        return self.legend_bottom
 
     def _empty(self, painter: QPainter, text: str) -> None:
         painter.setPen(MUTED)
@@ -194,6 +213,8 @@ class ReservoirChart(_ChartBase):
         self._due: date | None = None
         self._now: datetime | None = None
         self._alarm_name = "alarm volume"
+        #: Where the last paint put the "now" and "refill due" labels.
+        self.label_boxes: dict[str, QRectF] = {}
         self.setAccessibleName("Reservoir volume over time")
 
     def set_data(self, refills: Sequence[RefillRecord], *, capacity: Quantity,
@@ -230,7 +251,13 @@ class ReservoirChart(_ChartBase):
         pad = (end - start) * 0.03
         start, end = start - pad, end + pad
         top = max([ml(self._capacity)] + [ml(r.final_volume) for r in self._refills]) * 1.02
-        frame = self._frame(painter, start, end, top)
+        legend_bottom = self._legend(painter, [
+            ("reservoir (fill, then aspirated)", "line", MEASURED),
+            ("expected residual", "circle", EXPECTED),
+            ("projection to refill due", "dash", PROJECTION),
+            (self._alarm_name, "dash", ALARM),
+        ])
+        frame = self._frame(painter, start, end, top, legend_bottom)
 
         painter.setPen(QPen(ALARM, 1.6, Qt.PenStyle.DashLine))
         alarm_y = frame.y(ml(self._alarm))
@@ -266,27 +293,38 @@ class ReservoirChart(_ChartBase):
 
         metrics = painter.fontMetrics()
 
-        def marker(moment: datetime, label: str, line: int, pen: QPen, colour: QColor) -> None:
+        def marker(moment: datetime, label: str, line: int, pen: QPen, colour: QColor,
+                   right: bool) -> None:
+            """A vertical line with its label on its own line of text, on the side
+            ``right`` asks for unless the plot ends there, over a light ground so no line
+            crosses the words."""
             x = frame.x(moment)
             painter.setPen(pen)
             painter.drawLine(QPointF(x, frame.rect.top()), QPointF(x, frame.rect.bottom()))
             width = metrics.horizontalAdvance(label)
-            tx = x - width - 4 if x + width + 4 > frame.rect.right() else x + 4
+            if right and x + width + 6 > frame.rect.right():
+                right = False
+            elif not right and x - width - 6 < frame.rect.left():
+                right = True
+            tx = x + 4 if right else x - width - 4
+            box = QRectF(tx - 2, frame.rect.top() + metrics.height() * line + 1, width + 4,
+                         metrics.height())
+            self.label_boxes[label] = box
+            painter.fillRect(box, LABEL_GROUND)
             painter.setPen(colour)
-            painter.drawText(QPointF(tx, frame.rect.top() + metrics.height() * (line + 0.8)),
-                             label)
+            painter.drawText(box, int(Qt.AlignmentFlag.AlignCenter), label)
 
+        # "now" and "refill due" each on their own line of text, on the sides facing away
+        # from each other, so they never overlap however close the two dates are
+        self.label_boxes = {}
+        due_at = None if self._due is None else _midnight(self._due, self.tz)
+        now_first = due_at is None or self._now is None or self._now <= due_at
         if self._now is not None:
-            marker(self._now, "now", 0, QPen(MUTED, 1, Qt.PenStyle.DotLine), MUTED)
-        if self._due is not None:
-            marker(_midnight(self._due, self.tz), "refill due", 1,
-                   QPen(INK, 1.2, Qt.PenStyle.DashLine), INK)
-        self._legend(painter, [
-            ("reservoir (fill, then aspirated)", "line", MEASURED),
-            ("expected residual", "circle", EXPECTED),
-            ("projection to refill due", "dash", PROJECTION),
-            (self._alarm_name, "dash", ALARM),
-        ])
+            marker(self._now, "now", 0, QPen(MUTED, 1, Qt.PenStyle.DotLine), MUTED,
+                   right=not now_first)
+        if due_at is not None:
+            marker(due_at, "refill due", 1, QPen(INK, 1.2, Qt.PenStyle.DashLine), INK,
+                   right=now_first)
         painter.end()
 
 
@@ -294,15 +332,41 @@ class ResidualChart(_ChartBase):
     """Expected against aspirated residual at each refill that has both; a verdict of
     investigate is a red cross, so the shape and not only the colour tells."""
 
+    #: How near (pixels) the pointer must be to a point for its tooltip.
+    TOOLTIP_REACH = 10.0
+
     def __init__(self, tz: tzinfo, parent: QWidget | None = None) -> None:
         super().__init__(tz, parent)
         self._refills: list[RefillRecord] = []
+        self._rows: dict[int, ResidualRow] = {}
+        #: Where the last paint put each refill's points, with what its tooltip says.
+        self._spots: list[tuple[QPointF, str]] = []
         self.setAccessibleName("Expected against aspirated residual at each refill")
 
     def set_refills(self, refills: Sequence[RefillRecord]) -> None:
         self._refills = [r for r in refills
                          if r.expected_residual is not None and r.aspirated is not None]
+        self._rows = {row.refill_id: row for row in residual_rows(self._refills)}
+        self._spots = []
         self.update()
+
+    def tooltip_at(self, position: QPointF) -> str:
+        """The tooltip of the point nearest ``position`` within reach ('' when none)."""
+        near = [(math.dist((spot.x(), spot.y()), (position.x(), position.y())), text)
+                for spot, text in self._spots]
+        near = [n for n in near if n[0] <= self.TOOLTIP_REACH]
+        return min(near)[1] if near else ""
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
+            text = self.tooltip_at(QPointF(event.pos()))
+            if text:
+                QToolTip.showText(event.globalPos(), text, self)
+            else:
+                QToolTip.hideText()
+                event.ignore()
+            return True
+        return super().event(event)
 
     def points(self) -> list[RefillRecord]:
         return list(self._refills)
@@ -321,21 +385,27 @@ class ResidualChart(_ChartBase):
         pad = (end - start) * 0.06
         top = max(max(ml(r.expected_residual), ml(r.aspirated))
                   for r in self._refills) * 1.2 or 1.0
-        frame = self._frame(painter, start - pad, end + pad, top)
+        legend_bottom = self._legend(painter, [
+            ("expected residual", "circle", EXPECTED),
+            ("aspirated", "square", INK),
+            ("aspirated, verdict investigate", "cross", ALARM),
+        ])
+        frame = self._frame(painter, start - pad, end + pad, top, legend_bottom)
+        self._spots = []
         for record in self._refills:
             assert record.expected_residual is not None and record.aspirated is not None
             x = frame.x(record.performed_at)
             expected_y = frame.y(ml(record.expected_residual))
             actual_y = frame.y(ml(record.aspirated))
+            row = self._rows.get(record.id)
+            if row is not None:
+                said = tooltip_text(row, format_datetime(record.performed_at.astimezone(
+                    self.tz)))
+                self._spots += [(QPointF(x, expected_y), said), (QPointF(x, actual_y), said)]
             investigate = record.discrepancy_verdict == "investigate"
             painter.setPen(QPen(ALARM if investigate else MUTED, 2 if investigate else 1))
             painter.drawLine(QPointF(x, expected_y), QPointF(x, actual_y))
             _mark(painter, "circle", QPointF(x, expected_y), EXPECTED)
             _mark(painter, "cross" if investigate else "square", QPointF(x, actual_y),
                   ALARM if investigate else INK)
-        self._legend(painter, [
-            ("expected residual", "circle", EXPECTED),
-            ("aspirated", "square", INK),
-            ("aspirated, verdict investigate", "cross", ALARM),
-        ])
         painter.end()

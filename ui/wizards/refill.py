@@ -44,11 +44,13 @@ from pumpmgr.services.sheets import SheetService
 from pumpmgr.units import Q_, Kind
 from pumpmgr.visit import VisitPlan, local_chart, plan_visit
 from pumpmgr.visit_note import RecordRef
+from pumpmgr.visit_record import interrogation_text, site_text, symptoms_text
 from ui import icons, messages, presentation
 from ui.dialogs import print_preview, visit_note
 from ui.window_size import within_screen
 from ui.wizards import refill_checks
 from ui.wizards.base import StepWizard
+from ui.wizards.bedside import BedsideStep
 from ui.wizards.refill_steps import (
     DoneStep,
     PatientStep,
@@ -114,6 +116,7 @@ class RefillWizard(StepWizard):
             f"born {format_date(patient.date_of_birth)} · {escape(self.pump.model_name)}, "
             f"serial {escape(self.pump.serial_number)}")
         self.patient = PatientStep(self)
+        self.bedside = BedsideStep(self)
         self.residual = ResidualStep(self)
         self.solution = SolutionStep(self)
         self.volume = VolumeStep(self)
@@ -123,8 +126,8 @@ class RefillWizard(StepWizard):
         self.verify_step = VerifyStep(self)
         self.review = ReviewStep(self)
         self.done_step = DoneStep(self)
-        for step in (self.patient, self.residual, self.solution, self.volume, self.program,
-                     self.checks, self.programmer, self.verify_step, self.review,
+        for step in (self.patient, self.bedside, self.residual, self.solution, self.volume,
+                     self.program, self.checks, self.programmer, self.verify_step, self.review,
                      self.done_step):
             self.add_step(step)
         self.patient.load()
@@ -334,7 +337,8 @@ class RefillWizard(StepWizard):
             programmer=None if self.constant_flow or reservoir is None or alarm is None
             or daily is None else ProgrammerFigures(reservoir, alarm, daily),
             # the pump as the wizard read it: refused at save if refilled or reprogrammed since
-            seen=PumpSeen.of(self.chart))
+            seen=PumpSeen.of(self.chart),
+            bedside=self.bedside.findings_entered())
 
     def save(self) -> bool:
         """One record_refill call; False (and the wizard stays) when anything refuses."""
@@ -459,8 +463,14 @@ class RefillWizard(StepWizard):
             if warnings:
                 prescription += "; warnings accepted: " + "; ".join(
                     text for text in warnings.values())
+        found = self.bedside.findings_entered()
         rows += [
-            ReviewRow("Prescription", "in force", prescription),
+            ReviewRow("Prescription", "in force", prescription,
+                      kept=not self.new_prescription_needed()),
+            ReviewRow("Programmer's reading before", "—",
+                      interrogation_text(found.interrogation)),
+            ReviewRow("Site and pocket", "—", site_text(found.site)),
+            ReviewRow("Symptoms", "—", symptoms_text(found.symptoms)),
             ReviewRow("Checks at the pump", "—",
                       "needle position confirmed; pump confirmed running"),
             ReviewRow("Programmer's figures", "—", self.programmer.summary()),

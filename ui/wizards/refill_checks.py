@@ -22,15 +22,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from pumpmgr.formatting import format_date, format_percent, format_quantity
+from pumpmgr.formatting import format_date, format_quantity
 from pumpmgr.records import Ingredient
 from pumpmgr.refill import (
-    PROGRAMMER_ALARM_TOLERANCE_DAYS,
-    PROGRAMMER_DAILY_VOLUME_TOLERANCE,
-    PROGRAMMER_RESERVOIR_TOLERANCE_ML,
     compare_programmer,
 )
-from pumpmgr.units import Q_, Kind, Quantity, to_canonical
+from pumpmgr.units import Kind, Quantity, to_canonical
 from pumpmgr.visit import VisitPlan
 
 #: Two typed quantities are the same when they agree to this relative distance.
@@ -72,14 +69,6 @@ def programmer_checks(
         FigureCheck("Daily volume", format_quantity(daily_volume, Kind.FLOW),
                     format_quantity(ours_daily, Kind.FLOW), compared.daily_volume_differs),
     ]
-
-
-def tolerance_text() -> str:
-    return (f"flagged when the reservoir volume differs by more than "
-            f"{format_quantity(Q_(PROGRAMMER_RESERVOIR_TOLERANCE_ML, 'mL'), Kind.VOLUME)}, "
-            f"the alarm date by more than {PROGRAMMER_ALARM_TOLERANCE_DAYS} day, or the daily "
-            f"volume by more than "
-            f"{format_percent(PROGRAMMER_DAILY_VOLUME_TOLERANCE, signed=False)}")
 
 
 def same_quantity(first: Quantity, second: Quantity, kind: Kind) -> bool:

@@ -6,16 +6,18 @@ shown comes from the wizard's :class:`~pumpmgr.visit.VisitPlan` (``plan_visit``)
 domain function; the steps only read what the nurse types and show the domain's answers.
 
 1. Patient and pump: who and which pump, what is in it now; the nurse confirms.
-2. Residual: the expected residual, the volume aspirated, the discrepancy verdict at once.
-3. Solution: the same solution, a new concentration, or a new drug or admixture; lot, expiry
+2. Before the refill: the programmer's reading, site and pocket, symptoms
+   (:mod:`ui.wizards.bedside`).
+3. Residual: the expected residual, the volume aspirated, the discrepancy verdict at once.
+4. Solution: the same solution, a new concentration, or a new drug or admixture; lot, expiry
    and source.
-4. Volume to add, with the capacity check.
-5. Program: unchanged or changed, with live dose checks; the bridge at a concentration change.
-6. At the pump: needle position and pump running confirmed.
-7. Programmer's figures against pumpmgr's forecast.
-8. Second nurse: an independent check with their own password.
-9. Review: before and after side by side; Save.
-10. Done: print the completed worksheet and the wallet card.
+5. Volume to add, with the capacity check.
+6. Program: unchanged or changed, with live dose checks; the bridge at a concentration change.
+7. At the pump: needle position and pump running confirmed.
+8. Programmer's figures against pumpmgr's forecast.
+9. Second nurse: an independent check with their own password.
+10. Review: before and after side by side; Save.
+11. Done: print the completed worksheet and the wallet card.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ from pumpmgr.refill import Discrepancy, RefillPlan, plan_refill
 from pumpmgr.schedule import PatientBolus, Schedule
 from pumpmgr.units import Q_, Kind, Quantity
 from pumpmgr.visit import VisitPlan
+from pumpmgr.visit_record import investigate_text, programmer_check_text, tolerance_text
 from ui import presentation
 from ui.widgets.date_edit import DateEdit
 from ui.widgets.field_list import Field, FieldList
@@ -249,6 +252,11 @@ class PatientStep(WizardStep):
             now.append(("last fill", "Last fill", "none: this is the pump's first fill"
                         if last is None else f"{format_datetime(last.performed_at)}, "
                         f"{format_quantity(last.final_volume, Kind.VOLUME)}", ""))
+            if last is not None and last.discrepancy_verdict == "investigate":
+                said = investigate_text(last.performed_at.date(), last.discrepancy_difference,
+                                        last.discrepancy_note)
+                now.append(("last residual", "Last residual", said[0].upper() + said[1:],
+                            "error"))
         self.now_fields.set_fields(now)
         at = wizard.now_local().replace(second=0, microsecond=0)
         self._loaded_at = at
@@ -1064,7 +1072,7 @@ class ProgrammerStep(WizardStep):
         self.table.setFixedHeight(_table_height(self.table, 3))
         self.table.setAccessibleName("Programmer against pumpmgr")
         self.result = _label(" ", self)
-        self.tolerance = _label("Each figure is " + refill_checks.tolerance_text() + ".", self,
+        self.tolerance = _label("Each figure is " + tolerance_text() + ".", self,
                                 "muted")
         self.differences = Confirm(
             "Differences &checked", "Both nurses re-checked the programmer's entries "
@@ -1126,12 +1134,14 @@ class ProgrammerStep(WizardStep):
             self.result.setText(" ")
         elif differs:
             names = ", ".join(c.name.lower() for c in checks if c.differs)
-            self.result.setText(f"The programmer and pumpmgr DIFFER ({names}). Check the "
+            said = programmer_check_text(True, (names,))
+            self.result.setText(f"{said[0].upper()}{said[1:]}. Check the "
                                 "programmer's entries and pumpmgr's; correct whichever is "
                                 "wrong before the patient leaves.")
             _role(self.result, "error")
         else:
-            self.result.setText("The programmer's figures agree with pumpmgr's forecast.")
+            said = programmer_check_text(False)
+            self.result.setText(f"{said[0].upper()}{said[1:]}.")
             _role(self.result, "")
         self.differences.setVisible(differs and not self.wizard.constant_flow)
 
@@ -1281,10 +1291,12 @@ class ReviewRow:
     name: str
     before: str
     after: str
+    #: The after column words "no change" itself ("Prescription: unchanged").
+    kept: bool = False
 
     @property
     def changed(self) -> bool:
-        return self.before != self.after and self.before != "—"
+        return not self.kept and self.before != self.after and self.before != "—"
 
 
 class ReviewStep(WizardStep):
