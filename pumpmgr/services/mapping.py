@@ -230,7 +230,7 @@ def refill_record(
 
 
 def bedside_findings(row: db.Refill) -> BedsideFindings | None:
-    """What the nurse found before the refill, or None for a refill recorded before 0010."""
+    """What the nurse found before the refill, or None for a refill recorded before 0016."""
     if row.site_findings is None or row.withdrawal_signs is None or row.overdose_signs is None:
         return None
     reading = None
@@ -246,7 +246,7 @@ def bedside_findings(row: db.Refill) -> BedsideFindings | None:
 
 
 def bedside_columns(found: BedsideFindings | None) -> dict[str, object]:
-    """The refill row's 0010 columns for what the nurse found (all NULL: not recorded)."""
+    """The refill row's 0016 columns for what the nurse found (all NULL: not recorded)."""
     if found is None:
         return {}
     reading = found.interrogation
