@@ -532,6 +532,7 @@ class _Demo:
             self.clinic.add_user(admin, spec.username, spec.password, spec.full_name, spec.role)
             self.call("add_user")
             self.users[spec.username] = self.clinic.sign_in(spec.username, spec.password)
+            self.call("sign_in")
         settings = self.clinic.settings()
         self.clinic.update_settings(admin, replace(
             settings, clinic_name="Demo Intrathecal Pump Clinic", clinic_phone="555-0100",

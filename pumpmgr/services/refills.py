@@ -134,7 +134,8 @@ class RefillService:
                 )
             # a restart (domain-rules §3): the next dose is checked as a start (§6)
             seen_at_bedside = data.bedside
-            restart = restart_reasons(
+            # a first fill is a start already, never a restart
+            restart = () if not previous else restart_reasons(
                 None if found is None else found.verdict,
                 pump_log_empty_or_stopped=seen_at_bedside is not None
                 and seen_at_bedside.pump_log_empty_or_stopped,

@@ -230,6 +230,10 @@ TARGETS: dict[str, tuple[st.SearchStrategy[Any], Callable[..., Any]]] = {
     # stored volumes: finite mL as the refills table holds them
     "worst_case_error_percent": (st.tuples(*[st.floats(-1e6, 1e6)] * 3),
                                  refill.worst_case_error_percent),
+    "restart_reasons": (st.tuples(st.one_of(st.none(), st.text(max_size=20), st.sampled_from(
+        ["ok", "investigate", "found_empty", "first_fill"])), st.booleans(), st.booleans()),
+                        lambda verdict, log, withdrawal: refill.restart_reasons(
+                            verdict, pump_log_empty_or_stopped=log, withdrawal_signs=withdrawal)),
     "parse_expiry": (st.tuples(st.one_of(typed, st.dates().map(str), st.builds(
         lambda y, m: f"{y:04d}-{m:02d}", st.integers(0, 10000), st.integers(-1, 14)))),
         lambda text: parse_expiry(text, "expiry")),

@@ -54,6 +54,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 from storage_workers import (
     FAST_HASHER,
+    PASSWORD,
     build_clinic,
     prescription,
     print_failures,
@@ -80,7 +81,7 @@ from pumpmgr.schedule import Schedule, ScheduledBolus, Step
 from pumpmgr.services import ClinicService, sessions
 from pumpmgr.services.context import ClinicContext, actor_of
 from pumpmgr.services.forecasts import ForecastService
-from pumpmgr.services.inputs import CatheterInput, SegmentInput
+from pumpmgr.services.inputs import CatheterInput, SegmentInput, Verification
 from pumpmgr.services.records import RecordService
 from pumpmgr.services.sheets import SheetService
 from pumpmgr.units import Q_
@@ -437,6 +438,19 @@ def _a_clinic_of_records(database: Database) -> None:
     day = clinic.bookings.propose(pump_id)
     assert day is not None
     clinic.bookings.book(staff.nurse, pump_id, day, note="tamper harness")
+    # orders, incidents, an individual maximum, a pump catalog edit (domain-rules §4a, §6, §7)
+    brandt = clinic.sign_in("brandt", PASSWORD)
+    (order, *_) = clinic.orders.awaiting_signature()
+    clinic.orders.sign_order(brandt, order.prescription_id, PASSWORD)
+    clinic.change_prescription(staff.nurse, staff.check, pump_id, replace(
+        prescription(clinic, 2500), already_programmed=True))
+    (incident,) = clinic.orders.incidents(patient_id)
+    clinic.orders.review_incident(brandt, incident.id, "tamper harness")
+    clinic.add_user(staff.admin, "roth", PASSWORD, "Dr Roth", "prescriber")
+    clinic.maxima.raise_maximum(brandt, Verification("roth", PASSWORD), patient_id, "baclofen",
+                                Q_("3000 mcg/day"), "tamper harness")
+    clinic.configuration.edit_pump_model(staff.admin, "synchromed2-20",
+                                         {"min_flow": Q_("0.04 mL/day")}, "tamper harness")
 
 
 def _unlock_records(connection: Connection) -> None:

@@ -8,7 +8,15 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from clinic_world import START, World, baclofen_patient, baclofen_prescription, count, fill
+from clinic_world import (
+    START,
+    World,
+    baclofen_patient,
+    baclofen_prescription,
+    count,
+    fill,
+    written_order,
+)
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
@@ -84,7 +92,7 @@ def test_too_much_in_the_reservoir_and_a_reading_of_a_constant_flow_pump_are_ref
         nominal_flow=Q_("1 mL/day")), None)
     clinic.change_prescription(nurse, world.check, pump.id, PrescriptionInput(
         (IngredientInput("morphine", Q_("4 mg/mL")),), Schedule.simple(Q_("4 mg/day")), START,
-        "Dr Brandt"))
+        "Dr Brandt", order=written_order(START)))
     with pytest.raises(ImpossibleInput) as no_programmer:
         clinic.record_refill(nurse, world.check, pump.id, fill(START, bedside=FOUND))
     assert no_programmer.value.field == "interrogation"

@@ -47,6 +47,7 @@ ENTRIES_PER_CALL = {
     "decline_order": {"order.decline": 1},
     "review_incident": {"incident.review": 1},
     "raise_individual_maximum": {"individual_maximum.set": 1},
+    "sign_in": {"user.sign_in": 1},
     "confirm_tenfold_change": {"prescription.tenfold_confirmed": 1, "prescription.change": 1},
     "record_refill": {"refill.record": 1},
     "correct_refill": {"refill.correct": 1},
