@@ -50,7 +50,7 @@ from sqlalchemy import func, select
 
 from pumpmgr.db import schema as db
 from pumpmgr.db.engine import Database, open_database
-from pumpmgr.errors import PumpMgrError
+from pumpmgr.errors import ImpossibleInput, PumpMgrError
 from pumpmgr.services import forecasting
 from pumpmgr.services.inputs import Verification
 
@@ -155,8 +155,12 @@ def make_machine(places: Places, stats: dict[str, int]) -> type[RuleBasedStateMa
             self.later(1)
             data = prescription(dose=f"{dose:.1f} mcg/day", at=self.clinic.now,
                                 reasons=REASONS)
-            self.clinic.service.change_prescription(self.clinic.nurse, self.clinic.check,
-                                                    pump.id, data)
+            try:
+                self.clinic.service.change_prescription(self.clinic.nurse, self.clinic.check,
+                                                        pump.id, data)
+            except ImpossibleInput as refused:  # below the pump's lowest flow (§6): blocked
+                assert "lowest programmable flow" in refused.message, refused.message
+                return
             pump.dose = round(dose, 1)
             self.changed(1)
 
@@ -254,7 +258,10 @@ def make_machine(places: Places, stats: dict[str, int]) -> type[RuleBasedStateMa
 
         @invariant()
         def audit_matches_the_changes(self) -> None:
-            assert audit_total(self.clinic) == self.expected_audit
+            with self.clinic.service.database.read() as session:
+                newest = list(session.scalars(select(db.AuditEntry.action).order_by(
+                    db.AuditEntry.seq.desc()).limit(3)))
+            assert audit_total(self.clinic) == self.expected_audit, newest
 
         @invariant()
         def chain_verifies(self) -> None:

@@ -7,7 +7,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -118,9 +118,18 @@ def source(place: Place) -> Iterator[tuple[Database, dict[str, Any]]]:
     build_demo_clinic(database, patients=3, seed=3, today=TODAY, tz=BERLIN)
     service = clinic(database)
     admin = service.sign_in("admin", "demo-admin-pass")
+    row = next(r for r in service.due_list(today=TODAY) if r.mrn == "D000001")  # baclofen
+    # an individual maximum and a pump catalog edit (so their tables have rows), before the
+    # library edit that the attack "cut audit log" cuts
+    service.maxima.raise_maximum(
+        service.sign_in("prescriber", "demo-prescriber-pass"),
+        Verification("prescriber2", "demo-prescriber-pass"), row.patient_id, "baclofen",
+        Q_("3000 mcg/day"), "dystonia")
+    service.configuration.edit_pump_model(admin, "synchromed2-20",
+                                          {"min_flow": Q_("0.04 mL/day")}, "new labelling")
+    service.clock.advance(timedelta(minutes=30))  # the library edit comes later
     service.edit_drug_library(admin, "baclofen", {"soft_max": Q_("900 mcg/day")},
                               "clinic protocol 2026")
-    row = next(r for r in service.due_list(today=TODAY) if r.mrn == "D000001")  # baclofen
     rx = service.patient_chart(row.patient_id).prescription
     assert rx is not None
     change = PrescriptionInput(
@@ -133,10 +142,6 @@ def source(place: Place) -> Iterator[tuple[Database, dict[str, Any]]]:
     prescriber = service.sign_in("prescriber", "demo-prescriber-pass")
     service.change_prescription(prescriber, Verification("nurse1", "demo-nurse-pass"),
                                 row.pump_id, change)
-    service.maxima.raise_maximum(prescriber, Verification("prescriber2", "demo-prescriber-pass"),
-                                 row.patient_id, "baclofen", Q_("3000 mcg/day"), "dystonia")
-    service.configuration.edit_pump_model(admin, "synchromed2-20",
-                                          {"min_flow": Q_("0.04 mL/day")}, "new labelling")
     try:
         yield database, export_clinic(database)
     finally:

@@ -6,7 +6,14 @@ import io
 from datetime import date, timedelta
 
 import pytest
-from clinic_world import START, World, baclofen_patient, baclofen_prescription, fill
+from clinic_world import (
+    PASSWORD,
+    START,
+    World,
+    baclofen_patient,
+    baclofen_prescription,
+    fill,
+)
 from pypdf import PdfReader
 
 from pumpmgr.errors import PumpMgrError
@@ -58,10 +65,15 @@ def test_history_card_and_due_list(sheets: SheetService) -> None:
 
 def test_the_day_batch_reports_progress(sheets: SheetService) -> None:
     calls: list[tuple[int, int]] = []
-    pdf = sheets.day(date(2025, 12, 31), progress=lambda done, total: calls.append((done, total)))
-    assert calls[-1] == (1, 1)
+    clinic = sheets.clinic
+    (row,) = clinic.due_list()
+    day = clinic.bookings.propose(row.pump_id)
+    assert day is not None
+    clinic.bookings.book(clinic.sign_in("nina", PASSWORD), row.pump_id, day)
+    pdf = sheets.day(day, progress=lambda done, total: calls.append((done, total)))
+    assert calls[-1] == (1, 1)  # the one booked visit's worksheet
     assert "100001" in text(pdf)
-    with pytest.raises(PumpMgrError, match="nobody is due") as refused:
+    with pytest.raises(PumpMgrError, match="no visit is booked") as refused:
         sheets.day(date(2025, 1, 1))
     # the service names what the nurse chose, never a command-line option
     assert refused.value.message.startswith("day: ") and "--" not in refused.value.message
