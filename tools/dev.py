@@ -49,11 +49,12 @@ def test(args: list[str]) -> None:
 
 
 def _parallel(args: list[str]) -> list[str]:
-    """pytest-xdist on every core, one test file per worker at a time (a file's module-scoped
-    fixtures are built once), unless the arguments choose otherwise (``-n 0`` runs serially)."""
+    """pytest-xdist on every core, unless the arguments choose otherwise (``-n 0`` runs
+    serially): a file's tests, and all PostgreSQL cases, each on one worker (the groups of
+    tests/conftest.py's pytest_collection_modifyitems)."""
     if any(a == "-n" or a.startswith(("-n", "--numprocesses", "--dist")) for a in args):
         return []
-    return ["-n", "auto", "--dist", "loadfile"]
+    return ["-n", "auto", "--dist", "loadgroup"]
 
 
 def run(args: list[str]) -> None:
