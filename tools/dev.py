@@ -51,7 +51,7 @@ def test(args: list[str]) -> None:
 def _parallel(args: list[str]) -> list[str]:
     """pytest-xdist on every core, unless the arguments choose otherwise (``-n 0`` runs
     serially): a file's tests, and all PostgreSQL cases, each on one worker (the groups of
-    tests/conftest.py's pytest_collection_modifyitems)."""
+    tests/conftest.py's pytest_xdist_make_scheduler)."""
     if any(a == "-n" or a.startswith(("-n", "--numprocesses", "--dist")) for a in args):
         return []
     return ["-n", "auto", "--dist", "loadgroup"]
