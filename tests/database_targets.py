@@ -89,7 +89,9 @@ def drop_schema(schema: str) -> None:
 
 def make_sqlite_template(path: Path) -> Path:
     """Create and migrate the SQLite database every ``database`` copy starts from."""
-    open_database(path, daily_backup_keep=None).dispose()  # the last close folds the WAL in
+    open_database(path, daily_backup_keep=None).dispose()
+    # the last close folds the WAL into the file: a copy of the file alone is the whole database
+    assert not path.with_name(f"{path.name}-wal").exists(), "the template kept a WAL file"
     return path
 
 
