@@ -20,12 +20,14 @@ from database_targets import (
     postgres_schema_url,
     postgres_template_sql,
     postgres_unavailable,
+    use_worker_database,
 )
 
 from pumpmgr import logfile
 from pumpmgr.db.engine import Database, open_database
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+use_worker_database()
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -170,34 +172,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("slow") is not None:
             item.add_marker(pytest.mark.timeout(SLOW_TIMEOUT_S))
-
-
-def _xdist_group(nodeid: str) -> str:
-    """Which tests one pytest-xdist worker runs together: every PostgreSQL case (the backend's
-    name in the test's name or id; the lowest versions' smoke subset runs some), else a file's
-    tests (so that its module fixtures are built once). The PostgreSQL cases share a worker
-    because the audit chain's advisory lock (PG_AUDIT_LOCK_KEY) is one per database, not per
-    test schema: on two workers they wait on each other's writes, and the lock-timeout tests
-    fail."""
-    path, _, test = nodeid.partition("::")
-    if "postgresql" in test or path.endswith("test_lowest_versions.py"):
-        return "postgresql"
-    return path
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """``--dist loadgroup`` (tools/dev.py test) by :func:`_xdist_group`: pytest-xdist's own
-    loadgroup reads ``xdist_group`` marks into node ids, which pytest 9 no longer lets it do."""
-    if config.getvalue("dist") != "loadgroup":
-        return None
-    from xdist.scheduler import LoadFileScheduling
-
-    class GroupScheduling(LoadFileScheduling):  # type: ignore[misc]
-        def _split_scope(self, nodeid: str) -> str:
-            return _xdist_group(nodeid)
-
-    return GroupScheduling(config, log)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

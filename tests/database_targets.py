@@ -51,6 +51,26 @@ def postgres_unavailable() -> str | None:
     return None
 
 
+def use_worker_database() -> None:
+    """Under pytest-xdist, point ``PUMPMGR_TEST_POSTGRES_URL`` (for this worker and the programs
+    its tests start) at a database of the worker's own, created once: PostgreSQL's advisory
+    locks, the audit chain's writers' lock among them, are one per database, so test schemas in
+    one shared database would wait on each other's writes across workers (and the lock-timeout
+    tests fail when they do)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    base = os.environ.get(POSTGRES_ENV, "").strip()
+    if not worker or not base or postgres_unavailable() is not None:
+        return
+    url = make_url(base)
+    name = f"{url.database}_{worker}"
+    with psycopg.connect(_libpq_url(base), autocommit=True) as connection:
+        if connection.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                              (name,)).fetchone() is None:
+            connection.execute(f'CREATE DATABASE "{name}"')
+    os.environ[POSTGRES_ENV] = url.set(database=name).render_as_string(hide_password=False)
+    postgres_unavailable.cache_clear()
+
+
 def _libpq_url(sqlalchemy_url: str) -> str:
     url = make_url(sqlalchemy_url).set(drivername="postgresql")
     return url.render_as_string(hide_password=False)

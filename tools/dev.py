@@ -49,12 +49,12 @@ def test(args: list[str]) -> None:
 
 
 def _parallel(args: list[str]) -> list[str]:
-    """pytest-xdist on every core, unless the arguments choose otherwise (``-n 0`` runs
-    serially): a file's tests, and all PostgreSQL cases, each on one worker (the groups of
-    tests/conftest.py's pytest_xdist_make_scheduler)."""
+    """pytest-xdist on every core, one test file per worker at a time (a file's module-scoped
+    fixtures are built once), unless the arguments choose otherwise (``-n 0`` runs serially).
+    Each worker has a PostgreSQL database of its own (tests/database_targets.py)."""
     if any(a == "-n" or a.startswith(("-n", "--numprocesses", "--dist")) for a in args):
         return []
-    return ["-n", "auto", "--dist", "loadgroup"]
+    return ["-n", "auto", "--dist", "loadfile"]
 
 
 def run(args: list[str]) -> None:
