@@ -37,16 +37,22 @@ TEST_HOME = _hermetic_home()
 import pytest  # noqa: E402
 from database_targets import (  # noqa: E402
     DbTarget,
+    copy_sqlite_template,
     create_schema,
     drop_schema,
+    fill_postgres_schema,
+    make_sqlite_template,
     postgres_schema_url,
+    postgres_template_sql,
     postgres_unavailable,
+    use_worker_database,
 )
 
 from pumpmgr import logfile  # noqa: E402
 from pumpmgr.db.engine import Database, open_database  # noqa: E402
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+use_worker_database()
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -114,9 +120,20 @@ def db_target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[DbTarg
         drop_schema(schema)
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated to the head once per session, for ``database`` to copy."""
+    return make_sqlite_template(tmp_path_factory.mktemp("template") / "clinic.db")
+
+
 @pytest.fixture
-def database(db_target: DbTarget) -> Iterator[Database]:
-    """A freshly created and migrated database on each backend."""
+def database(db_target: DbTarget, request: pytest.FixtureRequest) -> Iterator[Database]:
+    """A freshly created and migrated database on each backend: a copy of the session's migrated
+    template (see ``database_targets``), opened as the program opens a database."""
+    if db_target.path is not None:
+        copy_sqlite_template(request.getfixturevalue("sqlite_template"), db_target.path)
+    elif db_target.schema is not None and (template := postgres_template_sql()) is not None:
+        fill_postgres_schema(db_target.schema, template)
     db = open_database(db_target.url)
     try:
         yield db
@@ -142,22 +159,52 @@ def full_size(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--full"))
 
 
+_HARNESS_PROPERTY = "harness line"
+
+
 @pytest.fixture
-def harness_report() -> Callable[[str, int, int, float], None]:
+def harness_note(request: pytest.FixtureRequest) -> Callable[[str], None]:
+    """Record one line of measured figures (printed at the end with the harnesses'). The line
+    travels in the test's report, so it reaches the summary from a pytest-xdist worker too."""
+
+    def note(line: str) -> None:
+        request.node.user_properties.append((_HARNESS_PROPERTY, line))
+
+    return note
+
+
+@pytest.fixture
+def harness_report(harness_note: Callable[[str], None]) -> Callable[[str, int, int, float], None]:
     """Record one harness's figures: name, trials, failures, seconds (printed at the end)."""
 
     def report(name: str, trials: int, failures: int, seconds: float) -> None:
-        _HARNESS_LINES.append(
+        harness_note(
             f"{name:<36} trials {trials:>8}  failures {failures:>4}  time {seconds:8.1f} s"
         )
 
     return report
 
 
-@pytest.fixture
-def harness_note() -> Callable[[str], None]:
-    """Record one line of measured figures (printed at the end with the harnesses')."""
-    return _HARNESS_LINES.append
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "teardown":  # the last report of a test carries all its properties
+        _HARNESS_LINES.extend(
+            str(line) for name, line in report.user_properties if name == _HARNESS_PROPERTY
+        )
+
+
+#: Per-test limit of pytest-timeout (pyproject's ``timeout``) for the tests marked slow, which
+#: build wheels, virtual environments and the bundle: a hung test fails with its stack instead
+#: of stopping the whole run at CI's limit.
+SLOW_TIMEOUT_S = 1800
+
+
+@pytest.hookimpl
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.pluginmanager.hasplugin("timeout"):
+        return
+    for item in items:
+        if item.get_closest_marker("slow") is not None:
+            item.add_marker(pytest.mark.timeout(SLOW_TIMEOUT_S))
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

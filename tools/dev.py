@@ -2,6 +2,7 @@
 
 Usage:  python3 tools/dev.py run [ARGS...]   # the desktop program on the demo clinic
         python3 tools/dev.py test [PYTEST ARGS...]   # ruff, mypy, import rules, pytest
+                                                     # (on every core; -n 0: one process)
         python3 tools/dev.py bundle [--dist DIR]   # the one-folder release bundle (dist/pumpmgr)
 
 Needs only Python 3.11+ and the package registry: the first call creates .venv and installs
@@ -44,7 +45,16 @@ def test(args: list[str]) -> None:
     _run(BIN / "ruff", "check", ".")
     _run(BIN / "mypy")
     _run(BIN / "lint-imports")
-    _run(BIN / "python", "-m", "pytest", *args)
+    _run(BIN / "python", "-m", "pytest", *_parallel(args), *args)
+
+
+def _parallel(args: list[str]) -> list[str]:
+    """pytest-xdist on every core, one test file per worker at a time (a file's module-scoped
+    fixtures are built once), unless the arguments choose otherwise (``-n 0`` runs serially).
+    Each worker has a PostgreSQL database of its own (tests/database_targets.py)."""
+    if any(a == "-n" or a.startswith(("-n", "--numprocesses", "--dist")) for a in args):
+        return []
+    return ["-n", "auto", "--dist", "loadfile"]
 
 
 def run(args: list[str]) -> None:

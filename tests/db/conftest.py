@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from database_targets import DbTarget
+from database_targets import DbTarget, copy_sqlite_template
 
 from pumpmgr.db.engine import Database, open_database
 
@@ -19,7 +19,10 @@ def sqlite_target(tmp_path: Path) -> DbTarget:
 
 
 @pytest.fixture
-def sqlite_database(sqlite_target: DbTarget) -> Iterator[Database]:
+def sqlite_database(sqlite_target: DbTarget, sqlite_template: Path) -> Iterator[Database]:
+    """A migrated SQLite database: a copy of the session's template (as ``database``)."""
+    assert sqlite_target.path is not None
+    copy_sqlite_template(sqlite_template, sqlite_target.path)
     db = open_database(sqlite_target.url)
     try:
         yield db

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from database_targets import copy_sqlite_template
 from dialog_recorder import Dialogs
 from PySide6.QtCore import QSettings
 from pytestqt.qtbot import QtBot
@@ -105,7 +106,9 @@ def clinic(sample_path: Path) -> Iterator[ClinicService]:
 
 
 @pytest.fixture
-def empty_clinic(tmp_path: Path) -> Iterator[ClinicService]:
+def empty_clinic(tmp_path: Path, sqlite_template: Path) -> Iterator[ClinicService]:
+    """A clinic with no users yet (a copy of the session's migrated template)."""
+    copy_sqlite_template(sqlite_template, tmp_path / "new.db")
     database = open_database(tmp_path / "new.db", daily_backup_keep=None)
     try:
         yield clinic_on(database)
