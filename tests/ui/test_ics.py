@@ -35,7 +35,7 @@ def test_dashboard_exports_the_rows_shown(window: MainWindow, dialogs: Dialogs,
     assert dialogs.texts("info") == [f"1 appointment written to {written}."]
     entry = window.clinic.audit_entries(0, 1)[0]  # who exported which patients (issue 13)
     assert (entry.action, entry.username) == ("export.calendar", "nina")
-    assert json.loads(entry.payload) == {"file": "refills.ics", "patients": ["100001"]}
+    assert json.loads(entry.payload) == {"file": "refills.ics", "patients": ["100002"]}
 
 
 def test_an_overdue_pump_not_booked_is_placed_on_the_next_open_day(

@@ -21,6 +21,7 @@ from pumpmgr.services.inputs import (
     CatheterInput,
     EventCorrection,
     IngredientInput,
+    OrderGiven,
     PrescriptionInput,
     SegmentInput,
     Verification,
@@ -265,7 +266,8 @@ def test_a_rebaseline_is_not_a_fill_and_the_line_runs_on(window: MainWindow) -> 
     clinic.change_prescription(nurse, Verification("otto", PASSWORD), chart.pump.id,
                                PrescriptionInput(
                                    (IngredientInput("baclofen", Q_("2000 mcg/mL")),),
-                                   Schedule.simple(Q_("420 mcg/day")), now, "Dr Brandt"))
+                                   Schedule.simple(Q_("420 mcg/day")), now, "Dr Brandt",
+                                   order=OrderGiven("written", now)))
     open_mrn(window, "100001")
     screen = window.patient
     tz = clinic.tz

@@ -85,6 +85,7 @@ def test_a_dose_change_that_makes_the_booking_too_late_tells_the_nurse(
     type_into(qtbot, dialog.schedule.daily_dose, "400 mcg/day")
     settle(qtbot, dialog)
     qtbot.keyClicks(dialog.prescriber, "Dr Brandt")
+    dialog.order_edit.set_given_as("written")
     sign_second(qtbot, dialog)
     click(qtbot, dialog.save_button)
     qtbot.waitUntil(lambda: window.clinical_dialog is None)

@@ -253,6 +253,7 @@ class PrescriptionDialog(QDialog):
         self.effective.valueChanged.connect(self._typed)
         self.order_edit.given_as.currentIndexChanged.connect(self._update)
         self.order_edit.read_back.toggled.connect(self._update)
+        self.order_edit.given_at.valueChanged.connect(lambda _value: self._update())
         for edit in (self.prescriber, self.note, self.username, self.password):
             edit.textChanged.connect(self._typed)
         self.findings.changed.connect(self._update)

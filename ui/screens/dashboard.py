@@ -405,7 +405,8 @@ class DashboardScreen(QWidget):
                    Column.VOLUME_LEFT: "20.00 mL", Column.ALARM: day + " …",
                    Column.EMPTY_ON: day, Column.REFILL_DUE: day,
                    Column.BOOKED: day,
-                   Column.REASON: "planning volume date minus the 7-day buffer",
+                   # elided, whole on hover: the first words say which limit
+                   Column.REASON: "alarm date with…",
                    Column.PUMP: "Prometra II 40 mL",
                    Column.REPLACE_BY: day, Column.DRUG: "baclofen 2000 mcg/mL"}
         titles = self._title_widths()

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 
-from PySide6.QtCore import QDate, QDateTime, Qt, QTime
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QCompleter,
-    QDateTimeEdit,
     QFormLayout,
     QLabel,
     QLineEdit,
@@ -21,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from pumpmgr.services.inputs import OrderGiven
+from ui.widgets.date_edit import DateEdit
 
 GIVEN_AS = (("spoken", "Spoken (in person)"), ("telephone", "Telephone"), ("written", "Written"))
 
@@ -45,13 +45,11 @@ class OrderEdit:
         self.given_as.addItem("choose how it was given", None)
         for value, text in GIVEN_AS:
             self.given_as.addItem(text, value)
-        self.given_at = QDateTimeEdit(parent)
-        self.given_at.setDisplayFormat("ddd d MMM yyyy  HH:mm")
-        self.given_at.setCalendarPopup(True)
+        # typed in the clinic's format or ISO, like every date (issue 13); not after now
+        self.given_at = DateEdit("order given at", parent, with_time=True,
+                                 value=now.replace(second=0, microsecond=0, tzinfo=None),
+                                 latest=now.date())
         self.given_at.setAccessibleName("Order given at")
-        moment = QDateTime(QDate(now.year, now.month, now.day), QTime(now.hour, now.minute))
-        self.given_at.setMaximumDateTime(moment)
-        self.given_at.setDateTime(moment)
         self.read_back = QCheckBox("Read back to the prescriber and confirmed", parent)
         self.programmed = QCheckBox(
             "The pump was already programmed with it (record what happened)", parent)
@@ -59,7 +57,7 @@ class OrderEdit:
     def add_rows(self, form: QFormLayout, parent: QWidget) -> None:
         for text, widget in (("Order &given as", self.given_as), ("Given a&t", self.given_at)):
             label = QLabel(text, parent)
-            label.setBuddy(widget)
+            label.setBuddy(widget.line_edit if isinstance(widget, DateEdit) else widget)
             form.addRow(label, widget)
         form.addRow(self.read_back)
         form.addRow(self.programmed)
@@ -72,10 +70,10 @@ class OrderEdit:
         value = self.given_as.currentData()
         if value is None:
             return None
-        moment = self.given_at.dateTime()
-        day, clock = moment.date(), moment.time()
-        return OrderGiven(str(value), datetime(day.year(), day.month(), day.day(), clock.hour(),
-                                               clock.minute(), tzinfo=tz),
+        moment = self.given_at.moment()
+        if moment is None:
+            return None
+        return OrderGiven(str(value), moment.replace(tzinfo=tz),
                           read_back_confirmed=self.read_back.isChecked())
 
     def problem(self) -> str:
@@ -83,6 +81,8 @@ class OrderEdit:
         value = self.given_as.currentData()
         if value is None:
             return "choose how the prescriber gave the order"
+        if self.given_at.moment() is None:
+            return self.given_at.error_text() or "enter when the order was given"
         if value in ("spoken", "telephone") and not self.read_back.isChecked():
             return "read the order back to the prescriber and tick that it was confirmed"
         return ""
