@@ -55,6 +55,9 @@ class WeekViewScreen(QWidget):
         self.start.setAccessibleName("Week from")
         self.table = QTableWidget(len(ROWS), 7, self)
         self.table.setVerticalHeaderLabels(list(ROWS))
+        # a row taller than the view keeps its name in sight at its top
+        self.table.verticalHeader().setDefaultAlignment(
+            Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setWordWrap(True)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
