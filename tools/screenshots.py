@@ -323,7 +323,9 @@ def refill_prescription_printing(window: MainWindow, clinic: ClinicService, out:
     base = wizard.base_plan
     assert base is not None and base.expected_residual is not None
     expected = float(base.expected_residual.to("mL").m)
-    wizard.residual.aspirated.set_text(f"{max(0.0, expected - 1.6):.1f} mL")
+    # 1.6 mL off: investigate, never found empty (a restart would need the prescriber)
+    aspirated = expected - 1.6 if expected >= 2.2 else expected + 1.6
+    wizard.residual.aspirated.set_text(f"{aspirated:.1f} mL")
     save(wizard, out, "21-refill-2-residual-investigate")
     wizard.residual.note.setPlainText("Pocket checked, no swelling; pump interrogated, no "
                                       "alarms. Recheck at the next refill.")
