@@ -79,6 +79,7 @@ class Bridge:
     new_rate: Quantity  #: D / C_new (mL/day)
     unbridged_dose: Quantity  #: D × C_old / C_new: the dose delivered without a bridge
     unbridged_duration: Quantity  #: V_ds / (D / C_new): how long that wrong dose lasts
+    dose: Quantity  #: D, the daily dose the bridge keeps (mcg/day)
 
 
 def bridge(
@@ -107,4 +108,5 @@ def bridge(
         new_rate=new_rate,
         unbridged_dose=(dose * old_concentration / new_concentration).to("mcg/day"),
         unbridged_duration=(dead_space / new_rate).to("hour"),
+        dose=dose.to("mcg/day"),
     )

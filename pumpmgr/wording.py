@@ -1,5 +1,5 @@
 """The words of a prescription, one wording for the screens, the sheets and the command line:
-the solution, the patient's bolus and the schedule.
+the solution, the patient's bolus, the schedule and the bridge at a concentration change.
 
 Pure layer: the standard library, pint through :mod:`pumpmgr.formatting` and
 :mod:`pumpmgr.units`, and the catalogs for the drugs' display names. No Qt, no reportlab: the
@@ -10,16 +10,28 @@ same fact.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 from pumpmgr import catalogs
+from pumpmgr.deadspace import Bridge
 from pumpmgr.errors import CatalogError
 from pumpmgr.formatting import MassUnit, format_duration, format_quantity
 from pumpmgr.records import Ingredient
 from pumpmgr.schedule import PatientBolus, Schedule
 from pumpmgr.units import Q_, Kind
 
+if TYPE_CHECKING:  # the plan's type only: the command line's calculators stay quick to import
+    from pumpmgr.visit import ConcentrationChange, VisitPlan
 
-def drug_name(key: str, catalog: catalogs.Catalogs) -> str:
+
+class DrugNames(Protocol):
+    """Where a drug's display name is looked up: the catalogs or the clinic's drug library."""
+
+    def drug(self, name: str) -> catalogs.Drug: ...
+
+
+def drug_name(key: str, catalog: DrugNames) -> str:
     """The library's display name of a drug, or the key itself when the library lacks it."""
     try:
         return catalog.drug(key).name
@@ -27,14 +39,14 @@ def drug_name(key: str, catalog: catalogs.Catalogs) -> str:
         return key
 
 
-def ingredient_text(ingredient: Ingredient, catalog: catalogs.Catalogs) -> str:
+def ingredient_text(ingredient: Ingredient, catalog: DrugNames) -> str:
     """``Baclofen 2000 mcg/mL``."""
     strength = format_quantity(ingredient.concentration, Kind.CONCENTRATION,
                                ingredient.display_unit)
     return f"{drug_name(ingredient.drug, catalog)} {strength}"
 
 
-def solution_text(ingredients: Sequence[Ingredient], catalog: catalogs.Catalogs) -> str:
+def solution_text(ingredients: Sequence[Ingredient], catalog: DrugNames) -> str:
     """``Baclofen 2000 mcg/mL`` or ``Morphine 10 mg/mL + Clonidine 100 mcg/mL``."""
     if not ingredients:
         return "not recorded"
@@ -71,3 +83,84 @@ def schedule_lines(schedule: Schedule, unit: MassUnit) -> list[str]:
     lines += [f"Bolus at {b.at:%H:%M}: {format_quantity(b.amount, Kind.MASS, unit)}"
               for b in schedule.boluses]
     return lines
+
+
+# ------------------------------------------------------------------ the bridge (domain-rules §5)
+
+
+def bridge_text(bridge: Bridge, unit: MassUnit) -> str:
+    """The bridge bolus and the dose without it, as the refill screen, the worksheet, the
+    bridge calculator and ``pumpmgr calc bridge`` all say it (doses in ``unit``)."""
+    unbridged = format_quantity(bridge.unbridged_dose, Kind.DOSE_RATE, unit)
+    return (f"Bridge: run the old rate of {format_quantity(bridge.bridge_rate, Kind.FLOW)} for "
+            f"{format_duration(bridge.bridge_duration)} (dead space "
+            f"{format_quantity(bridge.dead_space, Kind.VOLUME)}: pump fluid path and catheter), "
+            f"then the new rate of {format_quantity(bridge.new_rate, Kind.FLOW)}. Without a "
+            f"bridge the patient gets {unbridged} for "
+            f"{format_duration(bridge.unbridged_duration)} instead of "
+            f"{format_quantity(bridge.dose, Kind.DOSE_RATE, unit)}.")
+
+
+@dataclass(frozen=True)
+class BridgeWording:
+    """A concentration change at a refill in words: what changes, then what to do about it."""
+
+    changes: tuple[str, ...]  #: each drug's concentration now and in the new solution
+    how: tuple[str, ...]  #: the bridge, or why there is none, and the doses meanwhile
+
+    def lines(self) -> list[str]:
+        return [*self.changes, *self.how]
+
+
+def change_text(change: ConcentrationChange, names: DrugNames) -> str:
+    """``Baclofen: 2,000 mcg/mL in the pump now, 1,000 mcg/mL in the new solution.``"""
+    old, new = (("none" if q is None else
+                 format_quantity(q, Kind.CONCENTRATION, change.display_unit))
+                for q in (change.old, change.new))
+    return (f"{drug_name(change.drug, names)}: {old} in the pump now, {new} in the new "
+            "solution.")
+
+
+def bridge_wording(plan: VisitPlan, names: DrugNames) -> BridgeWording:
+    """What the nurse reads at a concentration change (domain-rules §5): the bridge when the
+    dead space is known and the old rate can run, else why not; always the dose meanwhile."""
+    changes = tuple(change_text(c, names) for c in plan.changes)
+    missing = " and ".join(plan.dead_space_missing) or "the dead space"
+    how: list[str] = []
+    if plan.bridge_status in ("computed", "dead_space_unknown"):
+        bridged = ""  # the drug whose dose the bridge sentence already gives
+        if plan.bridge_status == "computed" and plan.bridge is not None:
+            primary = plan.ingredients[0]
+            bridged = primary.drug
+            how.append(bridge_text(plan.bridge, primary.display_unit))
+        else:
+            how.append(f"The dead space is not known ({missing} not recorded), so the bridge "
+                       "cannot be worked out here. Do not change the concentration without a "
+                       "bridge worked out with the pump programmer and the responsible "
+                       "clinician, and enter the missing volume in the pump's or catheter's "
+                       "record.")
+        how += [f"Without a bridge the patient gets "
+                f"{format_quantity(c.flushing_dose, Kind.DOSE_RATE, c.display_unit)} of "
+                f"{drug_name(c.drug, names)} instead of "
+                f"{format_quantity(c.new_dose, Kind.DOSE_RATE, c.display_unit)} until the old "
+                "solution has left the pump and catheter."
+                for c in plan.changes if c.drug != bridged
+                and c.flushing_dose is not None and c.new_dose is not None]
+        return BridgeWording(changes, tuple(how))
+    why = ("a constant-flow pump runs one fixed flow" if plan.constant_flow
+           else "there is no old rate of the dosed drug to run (it is new, or only a "
+                "secondary drug changes)")
+    flush = (f"for {format_duration(plan.flush_duration)} (dead space "
+             f"{format_quantity(plan.dead_space, Kind.VOLUME)}: pump fluid path and catheter)"
+             if plan.flush_duration is not None and plan.dead_space is not None else
+             f"for a time not known ({missing} not recorded)")
+    how.append(f"No bridge can be run: {why}. The old solution flushes at the new rate {flush}: "
+               "watch the patient meanwhile.")
+    for c in plan.changes:
+        if c.flushing_dose is not None:
+            after = ("then stops" if c.new_dose is None else
+                     f"then {format_quantity(c.new_dose, Kind.DOSE_RATE, c.display_unit)}")
+            how.append(f"Meanwhile {drug_name(c.drug, names)} is delivered at "
+                       f"{format_quantity(c.flushing_dose, Kind.DOSE_RATE, c.display_unit)}, "
+                       f"{after}.")
+    return BridgeWording(changes, tuple(how))

@@ -12,7 +12,7 @@ from datetime import datetime, time, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pumpmgr import catalogs, compounding, deadspace, dose_checks, forecast, refill
+from pumpmgr import catalogs, compounding, deadspace, dose_checks, forecast, refill, wording
 from pumpmgr.cli.output import to_json, to_text
 from pumpmgr.errors import CatalogError, Code, InputError
 from pumpmgr.formatting import MassUnit, typed_mass_unit
@@ -287,6 +287,7 @@ def run_bridge(args: argparse.Namespace) -> Result:
         "new_rate": result.new_rate,
         "unbridged_dose": result.unbridged_dose,
         "unbridged_duration": result.unbridged_duration,
+        "explanation": wording.bridge_text(result, _mass_unit(args)),
     }
 
 

@@ -38,6 +38,7 @@ from pumpmgr.visit_record import (
     site_text,
     symptoms_text,
 )
+from pumpmgr.wording import bridge_wording
 
 from . import common
 from .charts import reservoir_chart
@@ -587,45 +588,12 @@ def _bridge(plan: VisitPlan, width: float, catalog: catalogs.Catalogs) -> list[F
     if not plan.concentration_changed:
         return section("Concentration change and bridge bolus", width, [
             para("No concentration change: the pump holds the same solution. No bridge bolus.")])
+    words = bridge_wording(plan, catalog)
+    style = {"computed": STYLES.value, "dead_space_unknown": STYLES.warning}.get(
+        plan.bridge_status, STYLES.body)
     lines: list[Flowable] = [para("CONCENTRATION CHANGES AT THIS REFILL", STYLES.warning)]
-    for change in plan.changes:
-        name = common.drug_name(change.drug, catalog)
-        unit = change.display_unit
-        old = "none" if change.old is None else common.concentration(change.old, unit)
-        new = "none" if change.new is None else common.concentration(change.new, unit)
-        lines.append(para(f"{name}: {old} in the pump now, {new} in the new solution.",
-                          STYLES.bold))
-        if change.flushing_dose is not None and change.new_dose is not None:
-            wrong = common.dose(change.flushing_dose, unit)
-            right = common.dose(change.new_dose, unit)
-            lines.append(para(f"Without a bridge the patient gets {wrong} of {name} instead of "
-                              f"{right} until the old solution has left the pump and catheter"
-                              + (f" ({format_duration(plan.flush_duration)} at the new rate)."
-                                 if plan.flush_duration is not None else "."), STYLES.body))
-    space = ("" if plan.dead_space is None
-             else f"Dead space (pump fluid path and catheter): {common.volume(plan.dead_space)}.")
-    if plan.bridge_status == "computed" and plan.bridge is not None:
-        b = plan.bridge
-        lines += [para(space, STYLES.body), para(
-            f"Bridge: run the old rate {common.flow(b.bridge_rate)} for "
-            f"{format_duration(b.bridge_duration)} "
-            f"(bridge volume {common.volume(b.bridge_volume)}), then the new rate "
-            f"{common.flow(b.new_rate)}.", STYLES.value)]
-    elif plan.bridge_status == "dead_space_unknown":
-        missing = " and ".join(plan.dead_space_missing)
-        lines.append(para(
-            f"The dead space is not known ({missing} not recorded), so the bridge cannot be "
-            "worked out here. Do not change the concentration without a bridge worked out "
-            "with the pump programmer and the responsible clinician.", STYLES.warning))
-    else:
-        reason = ("a constant-flow pump cannot run the old rate"
-                  if plan.constant_flow else "there is no old rate of this drug to run")
-        lines.append(para(f"No bridge is possible: {reason}. {space} Watch the patient while "
-                          "the old solution flushes through."
-                          + ("" if plan.dead_space is not None else
-                             f" The dead space is not known ("
-                             f"{' and '.join(plan.dead_space_missing)} not recorded), so neither"
-                             " is how long this lasts."), STYLES.body))
+    lines += [para(change, STYLES.bold) for change in words.changes]
+    lines += [para(how, style) for how in words.how]
     lines.append(para("Priming and bridge boluses only under medical supervision.",
                       STYLES.bold))
     return section("Concentration change and bridge bolus", width,

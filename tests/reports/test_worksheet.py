@@ -130,10 +130,12 @@ def test_admixture_bridge_is_computed_and_shown(sheet: Sheet, sample_chart: Char
         "Morphine: " + format_quantity(Q_("10 mg/mL"), Kind.CONCENTRATION, "mg"),
         format_quantity(Q_("20 mg/mL"), Kind.CONCENTRATION, "mg") + " in the new solution",
         "Clonidine: " + format_quantity(Q_("100 mcg/mL"), Kind.CONCENTRATION),
-        format_quantity(Q_("1.5 mg/day"), Kind.DOSE_RATE, "mg") + " of Morphine instead of "
+        "Without a bridge the patient gets "
+        + format_quantity(Q_("1.5 mg/day"), Kind.DOSE_RATE, "mg") + " for "
+        + format_duration(plan.bridge.unbridged_duration) + " instead of "
         + format_quantity(Q_("3 mg/day"), Kind.DOSE_RATE, "mg"),
         format_quantity(Q_("15 mcg/day"), Kind.DOSE_RATE) + " of Clonidine",
-        "run the old rate " + format_quantity(plan.bridge.bridge_rate, Kind.FLOW),
+        "run the old rate of " + format_quantity(plan.bridge.bridge_rate, Kind.FLOW),
         format_duration(plan.bridge.bridge_duration),
         format_quantity(plan.bridge.new_rate, Kind.FLOW),
         format_quantity(Q_("0.447 mL"), Kind.VOLUME),

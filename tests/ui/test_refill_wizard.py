@@ -278,7 +278,7 @@ def test_a_concentration_change_shows_the_bridge_to_acknowledge(
     assert wizard.current() is program
     assert program.bridge_box.isVisible()
     text = program.bridge_text.text()
-    assert "Baclofen: 2,000 mcg/mL → 1,000 mcg/mL." in text
+    assert "Baclofen: 2,000 mcg/mL in the pump now, 1,000 mcg/mL in the new solution." in text
     assert "run the old rate of 0.18 mL/day for 2.38 days" in text
     assert "Without a bridge the patient gets 720 mcg/day" in text
     # The dose is kept in mass: twice the volume a day with half the concentration.
@@ -317,9 +317,10 @@ def test_an_unknown_dead_space_is_said_and_the_unbridged_dose_still_shown(
     plan = plan_visit(unknown, wizard.at(), settings=wizard.settings, drugs=wizard.library,
                       new_ingredients=(Ingredient("baclofen", Q_(1000, "mcg/mL")),))
     assert plan.bridge_status == "dead_space_unknown"
-    text = bridge_text(plan)
-    assert "The dead space is NOT KNOWN (pump fluid-path volume not entered)" in text
-    assert "Without a bridge: baclofen 720 mcg/day instead of 360 mcg/day" in text
+    text = bridge_text(plan, wizard.library)
+    assert "The dead space is not known (pump fluid-path volume not recorded)" in text
+    assert ("Without a bridge the patient gets 720 mcg/day of Baclofen instead of 360 mcg/day"
+            in text)
 
 
 def test_a_mismatch_of_the_second_nurse_stops_the_save(qtbot: QtBot, window: MainWindow,

@@ -46,6 +46,7 @@ from pumpmgr.formatting import (
 from pumpmgr.records import ClinicSettings
 from pumpmgr.schedule import PatientBolus, Program, Schedule, parse_step
 from pumpmgr.units import Q_, Kind, Quantity, parse_unit
+from pumpmgr.wording import bridge_text
 from ui.dialogs.catheter import CatheterEditor
 from ui.widgets.date_edit import DateEdit
 from ui.widgets.field_list import Field, FieldList
@@ -376,6 +377,7 @@ class BridgeCalculator(Calculator):
              format_quantity(result.unbridged_dose, Kind.DOSE_RATE, unit), "error"),
             ("unbridged duration", "for",
              format_quantity(result.unbridged_duration, Kind.DURATION), ""),
+            ("explanation", "In words", bridge_text(result, unit), ""),
         ]
 
 

@@ -63,7 +63,7 @@ from ui.wizards.refill_steps import (
     SolutionStep,
     VerifyStep,
     VolumeStep,
-    bridge_summary,
+    bridge_text,
     doses_text,
     entered_date,
     mass_unit_of,
@@ -454,8 +454,9 @@ class RefillWizard(StepWizard):
                       f"{self.solution.source.currentText().strip()}"),
         ]
         if plan.concentration_changed:
-            rows.append(ReviewRow("Bridge", "—", bridge_summary(plan) + "\nacknowledged" + (
-                "; bridge bolus programmed" if self.program.bridge_given.isChecked() else "")))
+            given = "; bridge bolus programmed" if self.program.bridge_given.isChecked() else ""
+            rows.append(ReviewRow("Bridge", "—", bridge_text(plan, self.library)
+                                  + f"\nacknowledged{given}"))
         prescription = "unchanged"
         if self.new_prescription_needed():
             warnings = self.program.findings.reasons()

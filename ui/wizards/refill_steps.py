@@ -64,6 +64,7 @@ from pumpmgr.schedule import PatientBolus, Schedule
 from pumpmgr.units import Q_, Kind, Quantity
 from pumpmgr.visit import VisitPlan
 from pumpmgr.visit_record import investigate_text, programmer_check_text, tolerance_text
+from pumpmgr.wording import DrugNames, bridge_wording
 from ui import presentation
 from ui.widgets.date_edit import DateEdit
 from ui.widgets.field_list import Field, FieldList
@@ -836,7 +837,7 @@ class ProgramStep(WizardStep):
               else "not yet", "muted")] if plan is None else program_fields(plan))
         self.bridge_box.setVisible(plan is not None and plan.concentration_changed)
         if plan is not None and plan.concentration_changed:
-            self.bridge_text.setText(bridge_text(plan))
+            self.bridge_text.setText(bridge_text(plan, self.wizard.library))
         self._schedule_check(needed)
 
     def _schedule_check(self, needed: bool) -> None:
@@ -928,79 +929,10 @@ def program_fields(plan: VisitPlan) -> list[Field]:
     return fields
 
 
-def bridge_summary(plan: VisitPlan) -> str:
-    """The bridge in a few words, for the review."""
-    changes = "; ".join(
-        f"{c.drug} " + " → ".join(
-            "none" if q is None else format_quantity(q, Kind.CONCENTRATION, c.display_unit)
-            for q in (c.old, c.new)) for c in plan.changes)
-    if plan.bridge_status == "computed" and plan.bridge is not None:
-        how = (f"old rate {format_quantity(plan.bridge.bridge_rate, Kind.FLOW)} for "
-               f"{format_duration(plan.bridge.bridge_duration)}, then "
-               f"{format_quantity(plan.bridge.new_rate, Kind.FLOW)}")
-    elif plan.bridge_status == "dead_space_unknown":
-        without = ", ".join(
-            f"{c.drug} {presentation.dose_text(c.flushing_dose, c.display_unit)}"
-            for c in plan.changes if c.flushing_dose is not None)
-        how = ("dead space not known: bridge not worked out"
-               + (f"; without one {without} until flushed" if without else ""))
-    else:
-        how = "no bridge possible: the old solution flushes at the new rate"
-    return f"{changes}\n{how}"
-
-
-def bridge_text(plan: VisitPlan) -> str:
-    """What happens while the old solution leaves the dead space, as domain-rules §5 asks:
-    the bridge when it can be worked out, and always the dose given without one."""
-    lines = []
-    for change in plan.changes:
-        unit = change.display_unit
-        old = "none" if change.old is None else format_quantity(change.old, Kind.CONCENTRATION,
-                                                                unit)
-        new = "none" if change.new is None else format_quantity(change.new, Kind.CONCENTRATION,
-                                                                unit)
-        lines.append(f"{change.drug.capitalize()}: {old} → {new}.")
-    status = plan.bridge_status
-    if status == "computed" and plan.bridge is not None:
-        bridge, unit = plan.bridge, mass_unit_of(plan.ingredients)
-        lines.append(
-            f"Bridge: run the old rate of {format_quantity(bridge.bridge_rate, Kind.FLOW)} for "
-            f"{format_duration(bridge.bridge_duration)} (dead space "
-            f"{format_quantity(bridge.dead_space, Kind.VOLUME)}: pump fluid path and catheter), "
-            f"then the new rate of {format_quantity(bridge.new_rate, Kind.FLOW)}.")
-        lines.append(
-            f"Without a bridge the patient gets "
-            f"{presentation.dose_text(bridge.unbridged_dose, unit)} for "
-            f"{format_duration(bridge.unbridged_duration)} instead of "
-            f"{presentation.dose_text(plan.program.daily_dose(), unit)}.")
-    elif status == "dead_space_unknown":
-        missing = " and ".join(plan.dead_space_missing) or "the dead space"
-        lines.append(f"The dead space is NOT KNOWN ({missing} not entered), so the bridge "
-                     "cannot be worked out. Decide it with the prescriber, and enter the "
-                     "missing volume in the pump's or catheter's record.")
-        for change in plan.changes:
-            if change.flushing_dose is not None and change.new_dose is not None:
-                unit = change.display_unit
-                lines.append(
-                    f"Without a bridge: {change.drug} "
-                    f"{presentation.dose_text(change.flushing_dose, unit)} instead of "
-                    f"{presentation.dose_text(change.new_dose, unit)} until the old solution "
-                    "has left the pump and catheter.")
-    elif status == "not_possible":
-        why = ("a constant-flow pump runs one fixed flow" if plan.constant_flow
-               else "the dosed drug is new, or only a secondary drug changes")
-        flush = ("an unknown time (the dead space is not known)" if plan.flush_duration is None
-                 else format_duration(plan.flush_duration))
-        lines.append(f"No bridge can be run ({why}): the old solution flushes at the new rate "
-                     f"for {flush}.")
-        for change in plan.changes:
-            if change.flushing_dose is not None:
-                unit = change.display_unit
-                after = ("then stops" if change.new_dose is None
-                         else f"then {presentation.dose_text(change.new_dose, unit)}")
-                lines.append(f"Meanwhile {change.drug} is delivered at "
-                             f"{presentation.dose_text(change.flushing_dose, unit)}, {after}.")
-    return "\n".join(lines)
+def bridge_text(plan: VisitPlan, names: DrugNames) -> str:
+    """What happens while the old solution leaves the dead space (domain-rules §5), in the
+    words of the worksheet and ``pumpmgr calc bridge``."""
+    return "\n".join(bridge_wording(plan, names).lines())
 
 
 # ==================================================================== 6. at the pump
