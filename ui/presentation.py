@@ -1,14 +1,15 @@
 """Words and colours the screens share: due states, reasons, days left, clinic-local dates.
 
-UI layer, but free of Qt: imports the pure pumpmgr modules (formatting, records, schedule,
-units, and dosing for each drug's dose in an admixture) only, so it is tested without a window.
-Every number goes through :mod:`pumpmgr.formatting` with its unit; colours always come with a
-word.
+UI layer, but free of Qt: imports the pure pumpmgr modules (formatting, records, units,
+wording, and dosing for each drug's dose in an admixture) only, so it is tested without a
+window. The solution, schedule and bolus are :mod:`pumpmgr.wording`'s, the words of the sheets
+and the command line. Every number goes through :mod:`pumpmgr.formatting` with its unit;
+colours always come with a word.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
@@ -20,13 +21,12 @@ from pumpmgr.formatting import (
     format_quantity,
 )
 from pumpmgr.records import DueState, Ingredient, PrescriptionRecord
-from pumpmgr.schedule import PatientBolus, Schedule
 from pumpmgr.units import Kind, Quantity
 from pumpmgr.urgency import alarm_text as alarm_text
 from pumpmgr.urgency import is_constant_flow as is_constant_flow
 from pumpmgr.urgency import reason_text as reason_text
 from pumpmgr.urgency import replace_by_text as replace_by_text
-from pumpmgr.wording import bolus_text
+from pumpmgr.wording import DrugNames, bolus_text, solution_text
 
 CONSTANT_FLOW = "constant_flow"
 # alarm_text, is_constant_flow, reason_text and replace_by_text (imported above) are the due
@@ -83,14 +83,8 @@ def datetime_text(moment: datetime | None, tz: tzinfo, missing: str = "none") ->
     return format_datetime(moment.astimezone(tz))
 
 
-# ------------------------------------------------------------------ solutions and programs
-
-
-def solution_text(ingredients: Sequence[Ingredient]) -> str:
-    """``baclofen 2000 mcg/mL`` or ``morphine 10 mg/mL + clonidine 100 mcg/mL``."""
-    return " + ".join(
-        f"{i.drug} {format_quantity(i.concentration, Kind.CONCENTRATION, i.display_unit)}"
-        for i in ingredients)
+# ------------------------------------------------------------------ programs (their words:
+# pumpmgr.wording)
 
 
 def dose_text(quantity: Quantity, unit: MassUnit) -> str:
@@ -113,36 +107,16 @@ def drug_doses(rx: PrescriptionRecord) -> list[tuple[Ingredient, Quantity]]:
     return [(i, dose_for_volume(volume, i.concentration)) for i in rx.ingredients]
 
 
-def schedule_lines(schedule: Schedule, unit: MassUnit) -> list[str]:
-    """A simple schedule in one line; a flex schedule as its steps (24-hour times) and
-    scheduled boluses."""
-    if schedule.is_simple:
-        return [f"Simple continuous: {dose_text(schedule.daily_dose(), unit)}"]
-    lines = []
-    for index, step in enumerate(schedule.steps):
-        following = schedule.steps[(index + 1) % len(schedule.steps)]
-        lines.append(f"{step.start:%H:%M}-{following.start:%H:%M}  "
-                     f"{dose_text(step.rate, unit)}")
-    lines += [f"Bolus at {b.at:%H:%M}: {format_quantity(b.amount, Kind.MASS, unit)}"
-              for b in schedule.boluses]
-    return lines
-
-
-def patient_bolus_text(bolus: PatientBolus | None, unit: MassUnit) -> str:
-    """The patient's bolus as the visit note and the sheets word it (one wording)."""
-    return bolus_text(bolus, unit)
-
-
-def prescription_summary(rx: PrescriptionRecord) -> str:
+def prescription_summary(rx: PrescriptionRecord, names: DrugNames) -> str:
     """One line for the history: solution, each drug's daily dose, daily volume, schedule."""
     unit = rx.primary.display_unit
     doses = " + ".join(dose_text(d, i.display_unit) for i, d in drug_doses(rx))
     kind = "simple continuous" if rx.schedule.is_simple else (
         f"flex, {len(rx.schedule.steps)} steps")
-    text = (f"{solution_text(rx.ingredients)}: {doses} "
+    text = (f"{solution_text(rx.ingredients, names)}: {doses} "
             f"({format_quantity(rx.program.daily_volume(), Kind.FLOW)}), {kind}")
     if rx.patient_bolus is not None:
-        text += f"; patient bolus {patient_bolus_text(rx.patient_bolus, unit)}"
+        text += f"; patient bolus {bolus_text(rx.patient_bolus, unit)}"
     return text
 
 

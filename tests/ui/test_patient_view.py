@@ -61,7 +61,9 @@ def test_numbers_are_formatted_by_pumpmgr_formatting(window: MainWindow) -> None
         dose_for_volume(volume, rx.ingredients[1].concentration), Kind.DOSE_RATE, "mcg")
     assert fields.text("dose morphine") == "2.667 mg/day"
     assert fields.text("daily volume") == format_quantity(volume, Kind.FLOW) == "0.267 mL/day"
-    assert fields.text("schedule") == "00:00-08:00  2 mg/day\n08:00-00:00  3 mg/day"
+    # the schedule in the sheets' words (pumpmgr.wording): each step with what it delivers
+    assert fields.text("schedule") == ("00:00-08:00  2 mg/day (0.6667 mg in 8 h)\n"
+                                       "08:00-00:00  3 mg/day (2 mg in 16 h)")
     assert fields.text("patient bolus") == "0.1 mg a bolus, at most 4 a day, lockout 3 h"
 
     forecast_fields = screen.forecast_fields
@@ -128,7 +130,7 @@ def test_history_places_corrections_under_what_they_correct(window: MainWindow,
     qtmodeltester.check(HistoryModel(window.clinic.tz))  # type: ignore[attr-defined]
     chart = window.patient.chart
     assert chart is not None
-    assert timeline(chart) == entries
+    assert timeline(chart, window.clinic.catalogs) == entries
 
 
 def test_charts_get_the_live_refills_and_the_projection(window: MainWindow) -> None:
@@ -204,7 +206,7 @@ def test_history_says_why_a_refill_and_a_prescription_were_corrected(
     rx_fixed = replace(rx, id=98, prescriber="Dr Q. Corrected", corrects_id=rx.id,
                        correction_reason="prescriber name typed wrong")
     entries = {e.key: e for e in timeline(replace(
-        chart, prescriptions=(*chart.prescriptions, rx_fixed)))}
+        chart, prescriptions=(*chart.prescriptions, rx_fixed)), window.clinic.catalogs)}
     refill = next(r for r in chart.refills if r.corrects_id is not None)
     assert entries[("refill", refill.id)].details.endswith(
         ". Corrected because: lot number misread")

@@ -60,7 +60,7 @@ def test_the_forecast_updates_as_the_nurse_types_and_matches_what_is_saved(
         qtbot: QtBot, window: MainWindow) -> None:
     dialog = open_dialog(qtbot, window, "100004")
     assert dialog.solution_fixed and not dialog.solution_editor.isVisible()
-    assert "baclofen 2,000 mcg/mL" in dialog.solution_label.text()
+    assert "Baclofen 2,000 mcg/mL" in dialog.solution_label.text()
     assert dialog.schedule.daily_dose.text() == "360 mcg/day"  # the current program
     assert dialog.now_fields.text("daily volume") == "0.18 mL/day"
     refill_due_before = dialog.new_fields.text("refill due")

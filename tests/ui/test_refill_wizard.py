@@ -196,7 +196,7 @@ def test_refill_with_a_normal_residual_is_saved_audited_and_moves_the_due_list(
     refills, audits = refill_count(clinic), audit_count(clinic)
     assert wizard.patient.patient_fields.text("name") == "BECKER, Lena"
     assert wizard.patient.pump_fields.text("serial") == "NGV100001"
-    assert wizard.patient.now_fields.text("solution") == "baclofen 2,000 mcg/mL"
+    assert wizard.patient.now_fields.text("solution") == "Baclofen 2,000 mcg/mL"
     through_patient_and_residual(qtbot, wizard, "1.2 mL")
     assert wizard.residual.expected_fields.text("expected") == "1 mL"
     assert wizard.verdict is not None and wizard.verdict.verdict == "ok"
@@ -207,7 +207,7 @@ def test_refill_with_a_normal_residual_is_saved_audited_and_moves_the_due_list(
     programmer_as_pumpmgr(qtbot, wizard)
     second_nurse(qtbot, wizard, concentrations=["2 mg/mL"], lot=" l2025-200 ")
     assert wizard.current() is wizard.review, wizard.verify_step.message.text()
-    assert wizard.review.text("Solution") == ("baclofen 2,000 mcg/mL", "baclofen 2,000 mcg/mL")
+    assert wizard.review.text("Solution") == ("Baclofen 2,000 mcg/mL", "Baclofen 2,000 mcg/mL")
     assert wizard.review.text("Nurses")[1] == ("Nina Nurse, verified independently by "
                                                "Otto Second")
     assert refill_count(clinic) == refills  # nothing saved before Save
@@ -298,7 +298,7 @@ def test_a_concentration_change_shows_the_bridge_to_acknowledge(
     at_the_pump(qtbot, wizard)
     programmer_as_pumpmgr(qtbot, wizard)
     second_nurse(qtbot, wizard, concentrations=["1 mg/mL"])
-    assert wizard.review.text("Solution")[1] == "baclofen 1,000 mcg/mL"
+    assert wizard.review.text("Solution")[1] == "Baclofen 1,000 mcg/mL"
     assert "acknowledged; bridge bolus programmed" in wizard.review.text("Bridge")[1]
     save(qtbot, wizard)
     outcome = wizard.outcome

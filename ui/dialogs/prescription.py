@@ -56,6 +56,7 @@ from pumpmgr.services.inputs import (
 )
 from pumpmgr.units import Kind
 from pumpmgr.visit import local_chart, pump_refills
+from pumpmgr.wording import bolus_text, schedule_lines, solution_text
 from ui import icons, messages, presentation
 from ui.dialogs.tenfold import TenfoldDialog
 from ui.tab_order import follow_layout
@@ -123,7 +124,7 @@ class PrescriptionDialog(QDialog):
         if self.solution_fixed:
             assert self.current is not None
             self.solution_label.setText(
-                f"<b>{escape(presentation.solution_text(self.current.ingredients))}</b>, in "
+                f"<b>{escape(solution_text(self.current.ingredients, self.library))}</b>, in "
                 "the pump. A new drug or concentration is recorded with the refill that puts "
                 "it in the pump, where its bridge is shown.")
             self.solution_editor.hide()
@@ -418,10 +419,10 @@ class PrescriptionDialog(QDialog):
         unit = ingredients[0].display_unit
         if not program.schedule.is_simple:
             fields.append(("schedule", "Schedule", "\n".join(
-                presentation.schedule_lines(program.schedule, unit)), ""))
+                schedule_lines(program.schedule, unit)), ""))
         if program.patient_bolus is not None:
             fields.append(("patient bolus", "Patient bolus",
-                           presentation.patient_bolus_text(program.patient_bolus, unit), ""))
+                           bolus_text(program.patient_bolus, unit), ""))
             fields.append(("max daily", "Every bolus taken", format_quantity(
                 program.max_daily_volume(), Kind.FLOW), ""))
         return fields

@@ -1,9 +1,9 @@
 """A patient's history as one timeline (refills, prescription changes, pump and catheter
 events, MRI), newest first, each correction placed right under the entry it corrects.
 
-UI layer: imports PySide6, :mod:`pumpmgr.records`, :mod:`pumpmgr.formatting` (catheter
-lengths) and :mod:`ui.presentation`. The timeline is
-built by :func:`timeline` (pure, tested without a window) and shown by :class:`HistoryModel`.
+UI layer: imports PySide6, :mod:`pumpmgr.records`, :mod:`pumpmgr.wording` (the solution),
+:mod:`pumpmgr.formatting` (catheter lengths) and :mod:`ui.presentation`. The timeline is built
+by :func:`timeline` (pure, tested without a window) and shown by :class:`HistoryModel`.
 Nothing is hidden: a corrected entry stays, marked "corrected", with its correction beneath it
 saying what changed, because a history that hides a correction cannot be audited.
 """
@@ -30,6 +30,7 @@ from pumpmgr.records import (
     RefillRecord,
 )
 from pumpmgr.units import Kind, Quantity
+from pumpmgr.wording import DrugNames, drug_name, solution_text
 from ui import presentation
 
 SortRole = Qt.ItemDataRole.UserRole
@@ -89,11 +90,11 @@ def _volume(quantity: Quantity) -> str:
                        lambda: presentation.volume_text(quantity))
 
 
-def _solution(ingredients: tuple[Ingredient, ...]) -> str:
-    """:func:`ui.presentation.solution_text`, remembered."""
-    key = ("solution", *((i.drug, i.concentration.magnitude, i.concentration.units,
-                          i.display_unit) for i in ingredients))
-    return _remembered(key, lambda: presentation.solution_text(ingredients))
+def _solution(ingredients: tuple[Ingredient, ...], names: DrugNames) -> str:
+    """:func:`pumpmgr.wording.solution_text`, remembered (by the names it shows)."""
+    key = ("solution", *((drug_name(i.drug, names), i.concentration.magnitude,
+                          i.concentration.units, i.display_unit) for i in ingredients))
+    return _remembered(key, lambda: solution_text(ingredients, names))
 
 
 def _because(reason: str) -> str:
@@ -101,8 +102,9 @@ def _because(reason: str) -> str:
     return f". Corrected because: {reason}" if reason else ""
 
 
-def _refill_details(refill: RefillRecord) -> str:
-    solution = _solution(refill.ingredients) or "solution not recorded"
+def _refill_details(refill: RefillRecord, names: DrugNames) -> str:
+    solution = (_solution(refill.ingredients, names) if refill.ingredients
+                else "solution not recorded")
     if refill.expected_residual is None:
         text = f"First fill: {_volume(refill.final_volume)} of {solution}"
     else:
@@ -138,8 +140,8 @@ def _refill_changes(old: RefillRecord, new: RefillRecord) -> str:
     return "Changed: " + ("; ".join(changed) if changed else "nothing visible") + ". "
 
 
-def _prescription_entry(rx: PrescriptionRecord) -> TimelineEntry:
-    details = presentation.prescription_summary(rx)
+def _prescription_entry(rx: PrescriptionRecord, names: DrugNames) -> TimelineEntry:
+    details = presentation.prescription_summary(rx, names)
     findings = presentation.findings_text(rx)
     if findings:
         details += f". Dose checks: {findings}"
@@ -228,12 +230,13 @@ def _catheter_entries(chart: PatientChart) -> list[TimelineEntry]:
     return entries
 
 
-def timeline(chart: PatientChart) -> list[TimelineEntry]:
-    """Every record of the chart, newest first; corrections right under what they correct."""
+def timeline(chart: PatientChart, names: DrugNames) -> list[TimelineEntry]:
+    """Every record of the chart, newest first; corrections right under what they correct
+    (drugs by their names in ``names``)."""
     refills = {r.id: r for r in chart.refills}
     entries: list[TimelineEntry] = []
     for refill in chart.refills:
-        details = _refill_details(refill)
+        details = _refill_details(refill, names)
         corrects = None
         if refill.corrects_id is not None:
             corrects = ("refill", refill.corrects_id)
@@ -246,7 +249,7 @@ def timeline(chart: PatientChart) -> list[TimelineEntry]:
                                      "Refill" if refill.expected_residual is not None
                                      else "First fill", details, by, corrects=corrects,
                                      attention=attention))
-    entries += [_prescription_entry(rx) for rx in chart.prescriptions]
+    entries += [_prescription_entry(rx, names) for rx in chart.prescriptions]
     entries += [_event_entry(e) for e in chart.events]
     entries += _catheter_entries(chart)
     targets = {e.corrects for e in entries if e.corrects is not None}

@@ -46,6 +46,7 @@ from pumpmgr.services import Actor, ClinicService
 from pumpmgr.units import Kind, Quantity
 from pumpmgr.visit_note import RecordRef
 from pumpmgr.visit_record import investigate_text
+from pumpmgr.wording import bolus_text, schedule_lines
 from ui import icons, messages, presentation
 from ui.dialogs import booking, visit_note
 from ui.dialogs.prescriber_actions import add_prescriber_actions
@@ -358,7 +359,7 @@ class PatientScreen(QWidget):
         self._show_residuals(refills)
         self.tabs.setCurrentIndex(0)
         self._fit_history(False)
-        self.history_model.set_entries(timeline(chart))
+        self.history_model.set_entries(timeline(chart, self.clinic.catalogs))
         self._show_alerts(chart)
         self._update_buttons()
 
@@ -604,9 +605,9 @@ class PatientScreen(QWidget):
         fields.append(("daily volume", "Daily volume",
                        format_quantity(rx.program.daily_volume(), Kind.FLOW), ""))
         fields.append(("schedule", "Schedule",
-                       "\n".join(presentation.schedule_lines(rx.schedule, unit)), ""))
+                       "\n".join(schedule_lines(rx.schedule, unit)), ""))
         fields.append(("patient bolus", "Patient bolus",
-                       presentation.patient_bolus_text(rx.patient_bolus, unit), ""))
+                       bolus_text(rx.patient_bolus, unit), ""))
         if rx.patient_bolus is not None:
             fields.append(("max daily dose", "Every bolus taken",
                            f"{presentation.dose_text(rx.program.max_daily_dose(), unit)}, "

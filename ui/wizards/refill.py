@@ -45,6 +45,7 @@ from pumpmgr.units import Q_, Kind
 from pumpmgr.visit import VisitPlan, local_chart, plan_visit
 from pumpmgr.visit_note import RecordRef
 from pumpmgr.visit_record import interrogation_text, site_text, symptoms_text
+from pumpmgr.wording import bolus_text, schedule_lines, solution_text
 from ui import icons, messages, presentation
 from ui.dialogs import print_preview, visit_note
 from ui.window_size import within_screen
@@ -417,19 +418,17 @@ class RefillWizard(StepWizard):
                                     constant_flow=plan.constant_flow)
 
         rows = [
-            ReviewRow("Solution", presentation.solution_text(base.current_solution),
-                      presentation.solution_text(plan.ingredients)),
+            ReviewRow("Solution", solution_text(base.current_solution, self.library),
+                      solution_text(plan.ingredients, self.library)),
             ReviewRow("Daily dose", doses_text(base), doses_text(plan)),
             ReviewRow("Daily volume", format_quantity(base.program.daily_volume(), Kind.FLOW),
                       format_quantity(plan.program.daily_volume(), Kind.FLOW)),
             ReviewRow("Schedule",
-                      "\n".join(presentation.schedule_lines(base.program.schedule,
-                                                            unit_before)),
-                      "\n".join(presentation.schedule_lines(plan.program.schedule,
-                                                            unit_after))),
+                      "\n".join(schedule_lines(base.program.schedule, unit_before)),
+                      "\n".join(schedule_lines(plan.program.schedule, unit_after))),
             ReviewRow("Patient bolus",
-                      presentation.patient_bolus_text(base.program.patient_bolus, unit_before),
-                      presentation.patient_bolus_text(plan.program.patient_bolus, unit_after)),
+                      bolus_text(base.program.patient_bolus, unit_before),
+                      bolus_text(plan.program.patient_bolus, unit_after)),
             ReviewRow("Reservoir",
                       f"expected {presentation.volume_text(base.expected_residual, 'none')}, "
                       f"aspirated {presentation.volume_text(aspirated)}",

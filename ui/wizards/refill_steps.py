@@ -64,7 +64,13 @@ from pumpmgr.schedule import PatientBolus, Schedule
 from pumpmgr.units import Q_, Kind, Quantity
 from pumpmgr.visit import VisitPlan
 from pumpmgr.visit_record import investigate_text, programmer_check_text, tolerance_text
-from pumpmgr.wording import DrugNames, bridge_wording
+from pumpmgr.wording import (
+    DrugNames,
+    bolus_text,
+    bridge_wording,
+    schedule_lines,
+    solution_text,
+)
 from ui import presentation
 from ui.widgets.date_edit import DateEdit
 from ui.widgets.field_list import Field, FieldList
@@ -244,8 +250,8 @@ class PatientStep(WizardStep):
         base = wizard.base_plan
         now: list[Field] = []
         if base is not None:
-            now.append(("solution", "Solution", presentation.solution_text(
-                base.current_solution), ""))
+            now.append(("solution", "Solution", solution_text(
+                base.current_solution, wizard.library), ""))
             now.append(("dose", "Daily dose", doses_text(base), ""))
             now.append(("daily volume", "Daily volume",
                         format_quantity(base.current_program.daily_volume(), Kind.FLOW), ""))
@@ -509,7 +515,7 @@ class SolutionStep(WizardStep):
         plan = self.wizard.base_plan
         if plan is not None:
             self.same.setText("&Same solution as in the pump: "
-                              + presentation.solution_text(plan.current_solution))
+                              + solution_text(plan.current_solution, self.wizard.library))
         self.expiry.set_range(self.wizard.at().date(), None)
         self.expiry.set_value(None)
         self.constant_note.setVisible(self.wizard.pump.pump_type == "constant_flow")
@@ -923,9 +929,9 @@ def program_fields(plan: VisitPlan) -> list[Field]:
     fields.append(("daily volume", "Daily volume",
                    format_quantity(plan.program.daily_volume(), Kind.FLOW), ""))
     fields.append(("schedule", "Schedule",
-                   "\n".join(presentation.schedule_lines(plan.program.schedule, unit)), ""))
+                   "\n".join(schedule_lines(plan.program.schedule, unit)), ""))
     fields.append(("patient bolus", "Patient bolus",
-                   presentation.patient_bolus_text(plan.program.patient_bolus, unit), ""))
+                   bolus_text(plan.program.patient_bolus, unit), ""))
     return fields
 
 
@@ -1319,7 +1325,7 @@ class DoneStep(WizardStep):
         fields: list[Field] = [
             ("refill", "Refill", f"{presentation.datetime_text(refill.performed_at, tz)}: "
              f"{format_quantity(refill.volume_added, Kind.VOLUME)} of "
-             f"{presentation.solution_text(refill.ingredients)}", ""),
+             f"{solution_text(refill.ingredients, self.wizard.library)}", ""),
             ("nurses", "Nurses", f"{refill.nurse}, verified by {refill.verifier}", ""),
         ]
         if outcome.discrepancy is not None:
