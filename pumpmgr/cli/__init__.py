@@ -28,6 +28,7 @@ _FIELD_OPTIONS = {
     "user": "--admin",
     "expiry": "--expires",
     "longest refill interval": "--max-interval-days",
+    "database": "--db",
 }
 
 EXIT_BAD_INPUT = 2

@@ -126,8 +126,8 @@ def refuse_network_filesystem(
             f"the database {path} is on a network filesystem ({shown}). SQLite's file locking "
             "is not reliable there and two workstations could corrupt the records. Keep the "
             "file on a local disk of this computer, or let the clinic's workstations share a "
-            "PostgreSQL database (--db postgresql+psycopg://...).",
-            code=Code.DB_NETWORK_FS,
+            "PostgreSQL database (a postgresql+psycopg:// address).",
+            code=Code.DB_NETWORK_FS, field="database",
         )
 
 

@@ -92,6 +92,20 @@ def test_read_commands_refuse_a_missing_database(tmp_path: Path) -> None:
     assert error.startswith("pumpmgr demo: --db: the folder")
 
 
+def test_the_command_line_names_the_option_the_database_gate_does_not(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A database on a network share: the gate's words name no option (the window shows them
+    too); the command line leads them with ``--db`` (issue 14)."""
+    from pumpmgr.db import gates
+
+    share = str(tmp_path).replace(" ", "\\040")
+    monkeypatch.setattr(gates, "read_proc_mounts",
+                        lambda: f"server:/export {share} nfs4 rw,relatime 0 0\n")
+    error = run("--db", str(tmp_path / "clinic.db"), "demo").one_line_error
+    assert error.startswith("pumpmgr demo: --db: the database ")
+    assert error.count("--") == 1 and "PostgreSQL database" in error
+
+
 # ---------------------------------------------------------------------------- due
 
 
