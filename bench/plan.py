@@ -2,7 +2,7 @@
 
 Benchmark support (not part of the program). Each patient's life is simulated on its own (so
 the work can be shared between processes) with the same kinds of records the demo clinic has
-(:mod:`pumpmgr.services.demo`): pumps of every kind including constant-flow pumps and
+(:mod:`pumpmgr.demo`): pumps of every kind including constant-flow pumps and
 replacements at the end of battery life, catheters and their revisions, prescription versions
 with flex schedules, patient boluses and admixtures, concentration changes with their bridge,
 refills near each due date with aspirated volumes near the expected residual, discrepancies
@@ -35,14 +35,15 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pumpmgr.catalogs import Catalogs, DrugLibrary
+from pumpmgr.demo import plans, users, words
+from pumpmgr.demo.plans import FLEX_DAY_NIGHT, Regimen, baclofen_regimen
 from pumpmgr.dose_checks import DoseCheck, change_context, check_admixture, patient_context
 from pumpmgr.dosing import admixture_doses
 from pumpmgr.forecast import last_open_day
 from pumpmgr.records import Ingredient, PrescriptionRecord
 from pumpmgr.refill import ProgramPeriod, discrepancy, expected_residual
 from pumpmgr.schedule import PatientBolus, Program, Schedule, Step
-from pumpmgr.services import demo, forecasting, mapping
-from pumpmgr.services.demo import FLEX_DAY_NIGHT, Regimen, baclofen_regimen
+from pumpmgr.services import forecasting, mapping
 from pumpmgr.units import Q_, Kind, from_canonical, to_canonical
 
 #: Bump when the records written for a size and seed change (it keys the cached file).
@@ -296,7 +297,7 @@ def _lockout_days(hours: float) -> float:
 
 def _steps(regimen: Regimen) -> tuple[StepSpec, ...]:
     """The schedule steps of ``regimen`` with their canonical values, as the services store
-    them (:meth:`pumpmgr.services.demo.Regimen.schedule` without the quantities)."""
+    them (:meth:`pumpmgr.demo.plans.Regimen.schedule` without the quantities)."""
     if not regimen.flex:
         value = round(regimen.dose, 3)
         return (StepSpec(time(0, 0), value, "mcg/day", _step_canonical(value, "mcg/day")),)
@@ -501,7 +502,7 @@ class _Life:
         pump = self.pump
         steps = _steps(regimen)
         spec = RxSpec(regimen.ingredients, steps, regimen.bolus, effective,
-                      demo.DEMO_USERS[3].full_name, (), "ok", (), len(pump.rx) + 1)
+                      users.DEMO_USERS[3].full_name, (), "ok", (), len(pump.rx) + 1)
         check = dose_check(pump.rx, spec, self.plan.patient, clock.astimezone(TZ).date())
         if check.verdict == "blocked":
             return None
@@ -509,7 +510,7 @@ class _Life:
         for finding in check.findings:
             code = str(finding.code)
             if finding.level == "warning" and code not in given:
-                given[code] = demo._REASONS.get(code, "reviewed by the prescriber; accepted")
+                given[code] = words.REASONS.get(code, "reviewed by the prescriber; accepted")
         return RxSpec(spec.ingredients, steps, spec.bolus, effective, spec.prescriber,
                       tuple(sorted(given.items())), str(check.verdict),
                       tuple((str(f.code), str(f.level), f.message) for f in check.findings),
@@ -571,9 +572,9 @@ class _Life:
             verdict = discrepancy(
                 fill_volume=Q_(previous[1], "mL"), expected=Q_(expected, "mL"),
                 actual=Q_(aspirated, "mL"), reservoir_capacity=Q_(pump.capacity, "mL"),
-                accuracy_percent=pump.accuracy, note=note or demo._NOTE_ANY).verdict
+                accuracy_percent=pump.accuracy, note=note or words.NOTE_ANY).verdict
             if verdict != "ok" and not note:
-                note = demo._NOTE_ANY
+                note = words.NOTE_ANY
         volume = self.plan.fill or pump.capacity
         self.refill_count += 1
         action = Refill(
@@ -597,7 +598,7 @@ class _Life:
         expected = max(0.0, computed or 0.0)  # shown floored, as the nurse sees it
         last, final, _ = pump.fills[-1]
         kind = None if event is None else event[1]
-        aspirated, note = demo.aspirate(
+        aspirated, note = plans.aspirate(
             rng, regimen, expected=expected, final=final,
             days=(utc(moment) - last).total_seconds() / 86400, capacity=pump.capacity,
             kind=kind)
@@ -701,7 +702,7 @@ class _Life:
             regimen.dose = round(_clamped(regimen, regimen.dose * value), 3)
             if regimen.dose == before:
                 return
-            reasons = ({"titration.above_percent": demo.TITRATION_REASON}
+            reasons = ({"titration.above_percent": words.TITRATION_REASON}
                        if kind == "titrate" else None)
             if not self.prescribe(moment, reasons):
                 regimen.dose = before
@@ -865,11 +866,11 @@ class _Planner:
 
     def person(self, index: int, rng: random.Random, indication: str, age: int,
                notes: str = "", renal: bool = False) -> PatientSpec:
-        family = demo.FAMILY[(index * 7 + self.seed) % len(demo.FAMILY)]
-        given = rng.choice(demo.GIVEN)
+        family = words.FAMILY[(index * 7 + self.seed) % len(words.FAMILY)]
+        given = rng.choice(words.GIVEN)
         born = TODAY - timedelta(days=age * 365 + rng.randint(0, 364))
         return PatientSpec(f"D{index + 1:06d}", family, given, born, indication, renal,
-                           f"{rng.choice(demo.GIVEN)} {family} ({rng.choice(demo.RELATION)})",
+                           f"{rng.choice(words.GIVEN)} {family} ({rng.choice(words.RELATION)})",
                            f"555-01{(index * 37 + 11) % 100:02d}", notes)
 
     def plan(self, index: int) -> LifePlan:
@@ -927,9 +928,9 @@ class _Planner:
         age = rng.randint(8, 17) if indication == "spasticity_cerebral" and rng.random() < 0.2 \
             else rng.randint(25, 82)
         age = max(age, round(years_in) + rng.randint(8, 30))
-        regimen = demo.random_regimen(rng, indication, prometra)
+        regimen = plans.random_regimen(rng, indication, prometra)
         serial = _serial(index, 0, "P2" if prometra else "NGV")
-        pump = PumpSpec(model, serial, start, rng.choice(demo.SITES), None, None, None,
+        pump = PumpSpec(model, serial, start, rng.choice(words.SITES), None, None, None,
                         None if prometra else start + _years(7.0))
         return LifePlan(index, rng, self.person(index, rng, indication, age), pump,
                         _prometra_catheter(rng) if prometra else _medtronic_catheter(rng),
@@ -945,8 +946,8 @@ def _s0_long_history(p: _Planner, index: int, rng: random.Random, low: float, hi
     plan = LifePlan(index, rng, p.person(index, rng, "spasticity_spinal", 38 + round(high),
                                          notes="T6 incomplete spinal cord injury. Prefers "
                                          "morning appointments."),
-                    PumpSpec("synchromed2-20", _serial(index, 0, "NGV"), start, demo.SITES[0], None,
-                             None, 0.142, start + _years(7.0)),
+                    PumpSpec("synchromed2-20", _serial(index, 0, "NGV"), start, words.SITES[0],
+                             None, None, 0.142, start + _years(7.0)),
                     _medtronic_catheter(rng), baclofen_regimen(500, 180, flex=FLEX_DAY_NIGHT),
                     "fine", TODAY, start, [])
     span = (TODAY - start).days
@@ -963,7 +964,7 @@ def _s1_constant_flow(p: _Planner, index: int, rng: random.Random, low: float, h
     start = p.day_between(rng, min(low + 1.0, high), high)
     plan = LifePlan(index, rng, p.person(index, rng, "non_cancer_pain", 63,
                                          notes="Failed back surgery syndrome."),
-                    PumpSpec("isomed-35", _serial(index, 0, "IM"), start, demo.SITES[1], "35 mL",
+                    PumpSpec("isomed-35", _serial(index, 0, "IM"), start, words.SITES[1], "35 mL",
                              "0.5 mL/day", None, None),
                     _medtronic_catheter(rng),
                     Regimen((("morphine", 4000.0),), 2000.0,
@@ -979,7 +980,7 @@ def _s2_admixture_ptm(p: _Planner, index: int, rng: random.Random, low: float, h
     start = p.day_between(rng, min(low, 1.6), min(high, 1.9))
     return LifePlan(index, rng, p.person(index, rng, "cancer_pain", 58,
                                          notes="Pancreatic cancer."),
-                    PumpSpec("prometra2-20", _serial(index, 0, "P2"), start, demo.SITES[0], None,
+                    PumpSpec("prometra2-20", _serial(index, 0, "P2"), start, words.SITES[0], None,
                              None, None, None),
                     _prometra_catheter(rng),
                     Regimen((("morphine", 10000.0), ("clonidine", 150.0)), 3000.0,
@@ -995,7 +996,7 @@ def _s3_legacy_replacement(p: _Planner, index: int, rng: random.Random, low: flo
     return LifePlan(index, rng, p.person(index, rng, "spasticity_cerebral", 34 + round(high),
                                          notes="Cerebral palsy; transferred from another "
                                          "clinic with a SynchroMed EL pump."),
-                    PumpSpec("synchromed-el-18", _serial(index, 0, "NEL"), start, demo.SITES[1],
+                    PumpSpec("synchromed-el-18", _serial(index, 0, "NEL"), start, words.SITES[1],
                              "18 mL", None, None, start + timedelta(days=200)),
                     _medtronic_catheter(rng), baclofen_regimen(500, 250), "fine", TODAY, start, [])
 
@@ -1006,8 +1007,8 @@ def _s4_ziconotide(p: _Planner, index: int, rng: random.Random, low: float, high
     plan = LifePlan(index, rng, p.person(index, rng, "non_cancer_pain", 51 + round(high),
                                          notes="Complex regional pain syndrome; opioids not "
                                          "tolerated."),
-                    PumpSpec("synchromed2-40", _serial(index, 0, "NGV"), start, demo.SITES[0], None,
-                             None, None, start + _years(7.0)),
+                    PumpSpec("synchromed2-40", _serial(index, 0, "NGV"), start, words.SITES[0],
+                             None, None, None, start + _years(7.0)),
                     _medtronic_catheter(rng),
                     Regimen((("ziconotide", 25.0),), 2.4, source="manufacturer (Prialt)",
                             lot_prefix="PRI", shelf_days=(180, 365)),
@@ -1022,7 +1023,7 @@ def _s5_titration(p: _Planner, index: int, rng: random.Random, low: float, high:
     start = p.day_between(rng, low, high)
     plan = LifePlan(index, rng, p.person(index, rng, "spasticity_spinal", 39 + round(high),
                                          notes="Multiple sclerosis."),
-                    PumpSpec("prometra2-40", _serial(index, 0, "P2"), start, demo.SITES[1], None,
+                    PumpSpec("prometra2-40", _serial(index, 0, "P2"), start, words.SITES[1], None,
                              None, None, None),
                     _prometra_catheter(rng), baclofen_regimen(2000, 300), "fine", TODAY, start, [])
     plan.events.append((start + timedelta(days=(TODAY - start).days // 3), "titrate", 1.4))
@@ -1034,8 +1035,8 @@ def _s6_explanted(p: _Planner, index: int, rng: random.Random, low: float, high:
     start = p.day_between(rng, low, high)
     plan = LifePlan(index, rng, p.person(index, rng, "spasticity_cerebral", 28 + round(high),
                                          notes="Traumatic brain injury."),
-                    PumpSpec("synchromed2-20", _serial(index, 0, "NGV"), start, demo.SITES[0], None,
-                             None, None, start + _years(7.0)),
+                    PumpSpec("synchromed2-20", _serial(index, 0, "NGV"), start, words.SITES[0],
+                             None, None, None, start + _years(7.0)),
                     _medtronic_catheter(rng), baclofen_regimen(500, 180), "fine", TODAY, start, [])
     plan.end = start + timedelta(days=max(40, (TODAY - start).days * 3 // 5))
     return plan

@@ -13,9 +13,9 @@ from dataclasses import replace
 from datetime import datetime, time
 
 from bench import plan as p
+from pumpmgr import demo
 from pumpmgr.clock import FixedClock
 from pumpmgr.db.engine import Database
-from pumpmgr.services import demo
 from pumpmgr.services.clinic import Actor, ClinicService
 from pumpmgr.services.inputs import (
     CatheterInput,

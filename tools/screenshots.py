@@ -13,7 +13,7 @@ as on that screen. The 4K pictures in ``docs/screenshots/4k`` are made with ``--
 31-prescription-warning``; ``--only`` takes shell patterns of the names.
 
 The demo clinic is built with
-``pumpmgr.services.demo`` for a fixed day (Monday 20 October 2025, Berlin: the clocks change six
+``pumpmgr.demo`` for a fixed day (Monday 20 October 2025, Berlin: the clocks change six
 days later, so the daylight-saving notice shows) and a clock standing at 09:00 that day, so the
 pictures are the same on every run. ``--sample`` uses the small six-patient clinic of the
 desktop tests instead (quicker). Look at every picture after a change to the screens.
@@ -83,7 +83,7 @@ def build(folder: Path, sample: bool) -> tuple[Database, str, str, str]:
 
         create_sample_database(path)
         return open_database(path, daily_backup_keep=None), "nina", PASSWORD, ""
-    from pumpmgr.services.demo import DEMO_USERS, build_demo_clinic
+    from pumpmgr.demo import DEMO_USERS, build_demo_clinic
 
     database = open_database(path, daily_backup_keep=None)
     build_demo_clinic(database, today=TODAY, tz=BERLIN)
@@ -142,7 +142,7 @@ def _admin(clinic: ClinicService, sample: bool) -> Actor:
         from sample_clinic import PASSWORD  # type: ignore[import-not-found]
 
         return clinic.sign_in("admin", PASSWORD)
-    from pumpmgr.services.demo import DEMO_USERS
+    from pumpmgr.demo import DEMO_USERS
 
     admin = next(u for u in DEMO_USERS if u.role == "administrator")
     return clinic.sign_in(admin.username, admin.password)
@@ -268,7 +268,7 @@ def _second_nurse(sample: bool) -> tuple[str, str]:
         from sample_clinic import PASSWORD
 
         return "otto", PASSWORD
-    from pumpmgr.services.demo import DEMO_USERS
+    from pumpmgr.demo import DEMO_USERS
 
     second = [u for u in DEMO_USERS if u.role == "nurse"][1]
     return second.username, second.password

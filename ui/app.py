@@ -134,10 +134,10 @@ def demo_database_path(today: date, root: Path | None = None) -> Path:
 def _demo_builder() -> tuple[Callable[..., Any], str, str]:
     """The demo generator, the sign-in hint naming its demo users, and the user to prefill."""
     try:
-        from pumpmgr.services import demo  # imported late: optional, and slow to import
+        from pumpmgr import demo  # imported late: optional, and slow to import
     except ImportError as exc:
         raise DemoUnavailable(
-            "this version of pumpmgr has no demo clinic generator (pumpmgr.services.demo); "
+            "this version of pumpmgr has no demo clinic generator (pumpmgr.demo); "
             "start without --demo, or give a database with --db PATH",
             code=Code.NO_VALUE, field="demo") from exc
     users = list(getattr(demo, "DEMO_USERS", ()))

@@ -165,7 +165,7 @@ def _whole(low: int, high: int | None, example: str) -> Callable[[str], int]:
 def _patients(text: str) -> int:
     """``demo --patients``: a whole number up to the demo's limit (read with the demo, which
     only that command loads)."""
-    from pumpmgr.services.demo import MAX_PATIENTS
+    from pumpmgr.demo import MAX_PATIENTS
 
     return _whole(1, MAX_PATIENTS, "24")(text)
 
@@ -236,7 +236,7 @@ def _local(moment: datetime, tz: tzinfo) -> str:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from pumpmgr.services.demo import DEMO_USERS, build_demo_clinic
+    from pumpmgr.demo import DEMO_USERS, build_demo_clinic
 
     started = timing.perf_counter()
     with _open(args, must_exist=False) as database:

@@ -21,8 +21,8 @@ from pumpmgr.catalogs import PumpType
 from pumpmgr.clock import FixedClock
 from pumpmgr.db import schema as db
 from pumpmgr.db.engine import Database, open_database
+from pumpmgr.demo import DEMO_HASHER, DEMO_USERS, DemoSummary, build_demo_clinic
 from pumpmgr.services import ClinicService
-from pumpmgr.services.demo import DEMO_HASHER, DEMO_USERS, DemoSummary, build_demo_clinic
 from pumpmgr.services.exchange import ExchangeError, export_clinic
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -28,11 +28,11 @@ from pumpmgr.clock import FixedClock
 from pumpmgr.db.audit import verify_chain
 from pumpmgr.db.engine import Database, open_database
 from pumpmgr.db.migrate import head_revision
+from pumpmgr.demo import DEMO_HASHER, build_demo_clinic
 from pumpmgr.errors import Code, PumpMgrError
 from pumpmgr.records import ProgrammerFigures
 from pumpmgr.schedule import Schedule, ScheduledBolus
 from pumpmgr.services import ClinicService
-from pumpmgr.services.demo import DEMO_HASHER, build_demo_clinic
 from pumpmgr.services.exchange import (
     FORMAT,
     ExchangeError,

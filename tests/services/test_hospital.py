@@ -18,11 +18,11 @@ from sqlalchemy import select
 from pumpmgr.clock import FixedClock
 from pumpmgr.db import schema as db
 from pumpmgr.db.engine import Database, open_database
+from pumpmgr.demo import DEMO_HASHER, DEMO_USERS, build_demo_clinic
 from pumpmgr.errors import InputError
 from pumpmgr.formatting import format_date, format_quantity
 from pumpmgr.records import PatientChart
 from pumpmgr.services import Actor, ClinicService, PermissionDenied
-from pumpmgr.services.demo import DEMO_HASHER, DEMO_USERS, build_demo_clinic
 from pumpmgr.services.hospital import HospitalService
 from pumpmgr.units import Kind
 from pumpmgr.visit_note import RecordRef, current_records, default_template_text

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 from sample_clinic import PASSWORD
 
-import pumpmgr.services
+import pumpmgr
 from pumpmgr import __version__
 from pumpmgr.services import ClinicService
 from ui import app
@@ -43,8 +43,8 @@ def test_demo_without_the_generator_says_so(qtbot: QtBot, dialogs: Dialogs,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     # The import fails even when another test imported the generator already: both the module
     # cache and the package attribute must go, or the real demo would be built here.
-    monkeypatch.setitem(sys.modules, "pumpmgr.services.demo", None)
-    monkeypatch.delattr(pumpmgr.services, "demo", raising=False)
+    monkeypatch.setitem(sys.modules, "pumpmgr.demo", None)
+    monkeypatch.delattr(pumpmgr, "demo", raising=False)
     assert app.main(["--demo"]) == 1
     assert "no demo clinic generator" in dialogs.texts("error")[0]
 
