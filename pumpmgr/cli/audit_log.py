@@ -13,9 +13,9 @@ import argparse
 import getpass
 import sys
 from collections.abc import Callable
-from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from pumpmgr.cli.dates import iso_day
 from pumpmgr.cli.records import EXIT_OK, _dump, _local, _open, _refuse, jsonable, table
 from pumpmgr.errors import Code, PumpMgrError
 
@@ -53,17 +53,6 @@ def _sign_in(clinic: ClinicService, option: str, username: str, password: str) -
         return clinic.sign_in(username, password)
     except PumpMgrError as error:
         raise _refuse(option, error.message, error.code) from error
-
-
-def _day(option: str) -> Callable[[str], date]:
-    def read(text: str) -> date:
-        try:
-            return date.fromisoformat(text.strip())
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"'{text}' is not a date; write ISO 8601, for example 2026-03-01") from None
-    read.__name__ = option
-    return read
 
 
 def _whole(low: int) -> Callable[[str], int]:
@@ -183,9 +172,9 @@ def add_parsers(command: Callable[..., argparse.ArgumentParser], audits: Any, us
     p.add_argument("--by", metavar="USER", help="only entries written by this user")
     p.add_argument("--action", metavar="A",
                    help="only this action (refill.record) or family (refill)")
-    p.add_argument("--since", type=_day("--since"), metavar="DATE",
+    p.add_argument("--since", type=iso_day("--since"), metavar="DATE",
                    help="from this clinic day (ISO 8601)")
-    p.add_argument("--until", type=_day("--until"), metavar="DATE",
+    p.add_argument("--until", type=iso_day("--until"), metavar="DATE",
                    help="to this clinic day, inclusive")
     p.add_argument("--limit", type=_whole(1), default=50, metavar="N",
                    help="entries shown (default 50)")

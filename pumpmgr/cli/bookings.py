@@ -12,12 +12,12 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from collections.abc import Callable
-from datetime import date, time
+from datetime import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pumpmgr.booking import PLACE_TEXT, STATE_TEXT, booking_line
+from pumpmgr.cli.dates import iso_day
 from pumpmgr.cli.paths import new_file
 from pumpmgr.cli.records import EXIT_OK, _dump, _open, _refuse, jsonable, named, table
 from pumpmgr.errors import Code, InputError, PumpMgrError
@@ -36,17 +36,6 @@ _OPTIONS = {"day": "--on", "reason": "--reason", "place": "--place", "nurse": "-
 def _named(error: PumpMgrError) -> PumpMgrError:
     """``error`` led by the option that supplied its field (unchanged when there is none)."""
     return named(error, _OPTIONS)
-
-
-def _day(option: str) -> Callable[[str], date]:
-    def read(text: str) -> date:
-        try:
-            return date.fromisoformat(text.strip())
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"'{text}' is not a date; write ISO 8601, for example 2026-03-01") from None
-    read.__name__ = option
-    return read
 
 
 def _clock_time(text: str) -> time:
@@ -169,7 +158,7 @@ def add_parsers(subparsers: Any, parser_class: type[argparse.ArgumentParser]) ->
         "needs --reason. Audited under --user.")
     p.set_defaults(records=run_book)
     p.add_argument("mrn", metavar="MRN", help="medical record number")
-    p.add_argument("--on", type=_day("--on"), required=True, metavar="DATE",
+    p.add_argument("--on", type=iso_day("--on"), required=True, metavar="DATE",
                    help="the day of the visit (ISO 8601, e.g. 2026-03-01)")
     p.add_argument("--at", type=_clock_time, metavar="HH:MM", help="the time of the visit")
     p.add_argument("--place", choices=("clinic", "home"), default="clinic", metavar="P",
@@ -190,8 +179,8 @@ def add_parsers(subparsers: Any, parser_class: type[argparse.ArgumentParser]) ->
         "pumps that must be booked by that day.")
     p.set_defaults(records=run_bookings)
     when = p.add_mutually_exclusive_group()
-    when.add_argument("--on", type=_day("--on"), metavar="DATE", help="one day")
-    when.add_argument("--week", type=_day("--week"), metavar="DATE",
+    when.add_argument("--on", type=iso_day("--on"), metavar="DATE", help="one day")
+    when.add_argument("--week", type=iso_day("--week"), metavar="DATE",
                       help="seven days from this day")
     when.add_argument("--ics", metavar="FILE",
                       help="write a new calendar file (.ics) instead: every booked visit, and "

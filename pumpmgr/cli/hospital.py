@@ -11,9 +11,9 @@ import argparse
 import getpass
 import json
 import sys
-from datetime import date
 from typing import Any
 
+from pumpmgr.cli.dates import iso_day
 from pumpmgr.cli.paths import new_file
 from pumpmgr.cli.records import _open, _refuse
 from pumpmgr.errors import Code, PumpMgrError
@@ -86,14 +86,6 @@ def run_fhir_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"'{text}' is not a date; write ISO 8601, for example 2026-03-01") from None
-
-
 def add_export_options(parser: argparse.ArgumentParser) -> None:
     """The FHIR options of ``pumpmgr export``."""
     parser.add_argument("--fhir", action="store_true",
@@ -101,7 +93,7 @@ def add_export_options(parser: argparse.ArgumentParser) -> None:
                         "(--patient) or of every record written since a date (--since); needs "
                         "--out; audited")
     parser.add_argument("--patient", metavar="MRN", help="with --fhir: the patient")
-    parser.add_argument("--since", type=_day, metavar="DATE",
+    parser.add_argument("--since", type=iso_day("--since"), metavar="DATE",
                         help="with --fhir: records written on or after DATE (the clinic's day)")
     parser.add_argument("--mrn-system", metavar="URI",
                         help="with --fhir: the MRN system URI, if the clinic's is not set")

@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pumpmgr.cli.dates import iso_day
 from pumpmgr.cli.paths import new_file
 from pumpmgr.cli.records import _db_option, _open, _refuse, named
 from pumpmgr.errors import Code, PumpMgrError
@@ -31,22 +32,6 @@ _OPTIONS = {"completed refill": "--completed", "end date": "--to", "day": "--dat
 #: The dates a sheet can be printed for: a clinic's records lie well inside them, and the
 #: arithmetic of a date at the very end of the calendar (9999-12-31) would overflow.
 DATE_RANGE = (date(1900, 1, 1), date(2999, 12, 31))
-
-
-def _day(option: str) -> Callable[[str], date]:
-    def read(text: str) -> date:
-        try:
-            day = date.fromisoformat(text.strip())
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"'{text}' is not a date; write ISO 8601, for example 2026-03-01") from None
-        if not DATE_RANGE[0] <= day <= DATE_RANGE[1]:
-            raise argparse.ArgumentTypeError(
-                f"give a date from {DATE_RANGE[0].isoformat()} to {DATE_RANGE[1].isoformat()}, "
-                f"not {day.isoformat()}")
-        return day
-    read.__name__ = option
-    return read
 
 
 def _write(target: Path, pdf: bytes) -> int:
@@ -155,8 +140,10 @@ def add_parser(subparsers: Any, parser_class: type[argparse.ArgumentParser]) -> 
               "signs of withdrawal")
     p.add_argument("mrn", metavar="MRN")
     p = sheet("due", run_due, "the due list for a period")
-    p.add_argument("--from", dest="start", required=True, type=_day("--from"), metavar="DATE")
-    p.add_argument("--to", dest="end", required=True, type=_day("--to"), metavar="DATE")
+    p.add_argument("--from", dest="start", required=True, type=iso_day("--from", DATE_RANGE),
+                   metavar="DATE")
+    p.add_argument("--to", dest="end", required=True, type=iso_day("--to", DATE_RANGE),
+                   metavar="DATE")
     p = sheet("compounding", run_compounding, "the compounding sheet of the patient's solution")
     p.add_argument("mrn", metavar="MRN")
     p.add_argument("--stock", nargs=2, action="append", default=[], metavar=("DRUG", "Q"),
@@ -164,6 +151,6 @@ def add_parser(subparsers: Any, parser_class: type[argparse.ArgumentParser]) -> 
     p.add_argument("--extra-volume", metavar="Q", help="prepared beyond the fill, e.g. '2 mL'")
     p = sheet("day", run_day, "the worksheets of the visits booked on a day, in booked time "
               "order, then the pumps due by then and not booked, in one file")
-    p.add_argument("--date", type=_day("--date"), metavar="DATE",
+    p.add_argument("--date", type=iso_day("--date", DATE_RANGE), metavar="DATE",
                    help="default: today, or the clinic's next open day")
 

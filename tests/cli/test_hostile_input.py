@@ -55,6 +55,23 @@ def test_a_date_at_the_end_of_the_calendar(clinic: Path, tmp_path: Path) -> None
     assert not out.exists()
 
 
+@pytest.mark.parametrize("argv", [
+    ["audit", "log", "--user", "admin", "--since"],
+    ["bookings", "--week"],
+    ["book", "D000001", "--on"],
+    ["print", "due", "--to", "2026-03-31", "--from"],
+    ["export", "--fhir", "--since"],
+])
+def test_every_date_option_reads_a_date_alike(tmp_path: Path, argv: list[str]) -> None:
+    """One reader behind every command's date option: the same words for a malformed date,
+    led by the option as typed."""
+    option = argv[-1]
+    _refused("--db", str(tmp_path / "never.db"), *argv, "2026-13-01",
+             option=f"argument {option}",
+             words="'2026-13-01' is not a date; write ISO 8601, for example 2026-03-01")
+    assert not (tmp_path / "never.db").exists()
+
+
 @pytest.mark.parametrize("case", ["long", "file-parent", "folder"])
 def test_database_paths(tmp_path: Path, case: str) -> None:
     (tmp_path / "afile").write_text("x")
