@@ -50,8 +50,7 @@ def not_booked_story(rows: Sequence[DueRow], settings: ClinicSettings, day: date
     """The page of the pumps due on or before ``day`` with no booking, most overdue first,
     with the patient's phone to call."""
     width = frame_width(settings)
-    clinic = settings.clinic_name + (f"   Phone {settings.clinic_phone}"
-                                     if settings.clinic_phone else "")
+    clinic = common.clinic_line(settings)
     table: list[list[Cell]] = [
         [common.day(row.refill_due),
          # a missed visit says so, in the due list's words, above the state

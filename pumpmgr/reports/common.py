@@ -21,7 +21,13 @@ from pumpmgr.formatting import (
     format_percent,
     format_quantity,
 )
-from pumpmgr.records import Ingredient, PatientRecord, PrescriptionRecord, PumpRecord
+from pumpmgr.records import (
+    ClinicSettings,
+    Ingredient,
+    PatientRecord,
+    PrescriptionRecord,
+    PumpRecord,
+)
 from pumpmgr.schedule import Program, Schedule
 from pumpmgr.units import PLAUSIBLE_MAGNITUDES, Kind, Quantity
 
@@ -163,6 +169,12 @@ def mri_note(pump: PumpRecord, catalog: catalogs.Catalogs) -> str:
     except CatalogError:
         note = None
     return note or NO_MRI_NOTE
+
+
+def clinic_line(settings: ClinicSettings) -> str:
+    """The clinic under a sheet's title: its name, and its phone when set."""
+    return settings.clinic_name + (f"   Phone {settings.clinic_phone}"
+                                   if settings.clinic_phone else "")
 
 
 def patient_line(patient: PatientRecord) -> str:

@@ -88,8 +88,7 @@ def compounding_story(
     library = catalog
     made = plan_compounding(plan, stocks, extra_volume=extra_volume, drugs=library.drugs)
     width = frame_width(settings)
-    clinic = settings.clinic_name + (f"   Phone {settings.clinic_phone}"
-                                     if settings.clinic_phone else "")
+    clinic = common.clinic_line(settings)
     kind = ("CONSTANT-FLOW PUMP", "the dose is set by the concentration") if plan.constant_flow \
         else ("ADMIXTURE" if len(plan.ingredients) > 1 else "SOLUTION",
               "one solution, one volume rate")

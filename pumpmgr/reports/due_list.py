@@ -66,8 +66,7 @@ def due_story(rows: Sequence[DueRow], settings: ClinicSettings, *, start: date,
             code=Code.TIME_ORDER, field="to",
         )
     width = frame_width(settings, wide=True)
-    clinic = settings.clinic_name + (f"   Phone {settings.clinic_phone}"
-                                     if settings.clinic_phone else "")
+    clinic = common.clinic_line(settings)
     due = listed(rows, start, end)
     overdue = sum(1 for r in due if r.refill_due < start or r.state == "overdue")
     story: list[Flowable] = [

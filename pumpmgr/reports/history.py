@@ -441,8 +441,7 @@ def history_story(chart: PatientChart, settings: ClinicSettings, *,
     library = catalog
     width = frame_width(settings, wide=True)
     patient = chart.patient
-    clinic = settings.clinic_name + (f"   Phone {settings.clinic_phone}"
-                                     if settings.clinic_phone else "")
+    clinic = common.clinic_line(settings)
     story: list[Flowable] = [SectionStart(history_section(chart)),
                              title_block(TITLE, clinic, width), Spacer(1, 2 * mm)]
     now: list[tuple[str, Cell]] = [
