@@ -56,8 +56,9 @@ from storage_workers import (
 
 from pumpmgr.db.audit import PG_AUDIT_LOCK_KEY
 from pumpmgr.db.backup import backup_database
-from pumpmgr.db.engine import Database, open_database, translate_error
+from pumpmgr.db.engine import Database, open_database
 from pumpmgr.db.errors import BackupError, DatabaseBusy, DatabaseRefused, StorageFault
+from pumpmgr.db.translate import translate_error
 from pumpmgr.errors import Code, PumpMgrError
 
 Report = Callable[[str, int, int, float], None]
