@@ -39,6 +39,10 @@ Every finding shows its numbers in the drug's display unit, says what to do, and
 "unconfirmed" when it rests on a value domain.md marks unverified; reference codes never appear
 in a message: :attr:`Finding.sources` carries them for a "source" link.
 
+Over 600 lines on purpose: the rules above share one :class:`_Check` (the drug, the display
+unit, the values' status) and its finding builders, and each rule is a short function; split by
+verdict, every module would need that whole context again.
+
 When the rule depends on the patient (baclofen: spinal or cerebral origin, children; opioids:
 cancer or non-cancer pain) and the caller does not say, the strictest row applies and the
 message says so. An unknown opioid status counts as naive.

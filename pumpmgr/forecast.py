@@ -5,6 +5,10 @@ section 3; the worked examples are domain.md section 6, examples 1, 3, 4, 5 and 
 
 The forecast echoes every setting it used (alarm volume, accuracy, buffer, stability limit,
 open days) so that no screen or sheet can show a date built on a default nobody saw.
+
+Over 600 lines on purpose: the refill-due limits, the forecast and the pump's state before a
+refill (the last section) are the formulas of domain-rules section 3 in their order, sharing
+the accuracy and calendar helpers; :mod:`pumpmgr.pump_forecast` is their fast plain-float form.
 """
 
 from __future__ import annotations

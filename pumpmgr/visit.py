@@ -17,6 +17,10 @@ unknown the plan carries the change, the dose the patient gets without a bridge,
 ``bridge_status == "dead_space_unknown"`` (domain-rules section 5: a concentration change never
 passes without showing the bridge). Every setting the forecast used is echoed, and every default
 taken is listed in :attr:`VisitPlan.notes` (domain-rules section 7).
+
+Over 600 lines on purpose: :func:`plan_visit` and :func:`plan_for_refill` build one
+:class:`VisitPlan` from the same chart helpers (residual, changes, dead space, bridge, forecast
+inputs), and the plan is read as one record by the wizard and the worksheet.
 """
 
 from __future__ import annotations

@@ -16,6 +16,11 @@ not exist rather than create an empty one.
 Exit status: 0 done; 1 ``audit verify`` found the audit log broken, or a record or stored
 forecast that does not match it; 2 bad input or a refusal,
 with one line on standard error naming the option and nothing written.
+
+Over 600 lines on purpose: each command is a short ``run_*`` function over the helpers at the
+top (opening the database, refusing input, tables and JSON), which the other record commands
+(:mod:`.audit_log`, :mod:`.bookings`, :mod:`.hospital`, :mod:`.printing`) import too; the
+parsers at the end are the one list of the clinic's record commands.
 """
 
 from __future__ import annotations

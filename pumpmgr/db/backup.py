@@ -17,6 +17,10 @@ modules (never ``pumpmgr.db.engine``, which imports this module).
 - :func:`daily_backup` makes at most one backup a day and keeps the ``keep`` newest.
 
 PostgreSQL databases are backed up with the server's tools (``pg_dump -Fc``), not here.
+
+Over 600 lines on purpose: the backup and the restore share the manifest, the checks of a
+file (integrity, schema revision, audit chain) and the partial-file discipline; apart, each
+would need all of them again.
 """
 
 from __future__ import annotations

@@ -9,6 +9,11 @@ Layout, in the order of the procedure: who and what (patient, pump, prescription
 refill date in large type, what the reservoir should hold now, the framed block of fields
 measured at the refill (aspirated volume first), the planned solution and program, the
 concentration change and bridge, the warning signs, the reservoir chart and the two signatures.
+
+Over 600 lines on purpose: the sections above are one sheet's story in the order of the
+procedure, each a short function over the same plan, chart and settings; the shared pieces
+(styles, the chart, the words) already live in :mod:`.styles`, :mod:`.charts`, :mod:`.common`
+and :mod:`pumpmgr.wording`.
 """
 
 from __future__ import annotations
