@@ -196,7 +196,7 @@ def report(out: TextIO, built: Built, work: Path, patients: int, args: argparse.
         qt = QApplication.instance() or QApplication(["pumpmgr-bench"])
         assert isinstance(qt, QApplication)
         program.setup_application(qt)
-        nurse = next(u for u in figures.p.demo.DEMO_USERS if u.role == "nurse")
+        nurse = next(u for u in figures.p.users.DEMO_USERS if u.role == "nurse")
         window = MainWindow(clinic, clinic.sign_in(nurse.username, nurse.password))
         window.show()
         try:

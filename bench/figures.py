@@ -111,7 +111,7 @@ def window_runs(database: Path, patient: int, repeats: int, bytecode: Path,
     """Start the bare window and the program ``repeats`` times each, alternating, after one
     start of each that is not counted. Both keep their compiled bytecode in ``bytecode``, as
     an installed program has it (whatever PYTHONDONTWRITEBYTECODE says here)."""
-    nurse = next(u for u in p.demo.DEMO_USERS if u.role == "nurse")
+    nurse = next(u for u in p.users.DEMO_USERS if u.role == "nurse")
     bare: list[dict[str, Any]] = []
     app: list[dict[str, Any]] = []
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPYCACHEPREFIX": str(bytecode)}
@@ -323,8 +323,8 @@ def refill_figure(clinic: ClinicService, folder: Path, repeats: int) -> Figure:
     from pumpmgr.clock import FixedClock
 
     assert isinstance(clinic.clock, FixedClock)
-    nurse = next(u for u in p.demo.DEMO_USERS if u.username == "nurse1")
-    second = next(u for u in p.demo.DEMO_USERS if u.username == "nurse2")
+    nurse = next(u for u in p.users.DEMO_USERS if u.username == "nurse1")
+    second = next(u for u in p.users.DEMO_USERS if u.username == "nurse2")
     actor = clinic.sign_in(nurse.username, nurse.password)
     check = Verification(second.username, second.password)
     # due this week, but not today (the day's worksheets are measured afterwards)
@@ -413,7 +413,7 @@ WHERE p.status = 'active'
 
 def recompute_figure(clinic: ClinicService, database: Path, repeats: int) -> Figure:
     """Edit the drug library (baclofen's soft maximum), then recompute every forecast."""
-    admin_spec = p.demo.DEMO_USERS[0]
+    admin_spec = p.users.DEMO_USERS[0]
     admin = clinic.sign_in(admin_spec.username, admin_spec.password)
     drug = clinic.library().drug("baclofen")
     soft = drug.soft_max.value if drug.soft_max is not None else Q_(1000, "mcg/day")
