@@ -76,8 +76,7 @@ class ProgramStep(WizardStep):
         self.order_edit.add_rows(prescriber_layout, self.prescriber_row)
         # the step is taller with the order's rows: scrolled, never squeezed below the
         # inputs' natural height (large text)
-        content = self.scroll_area.widget()
-        content.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        self.content.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
         self.after_fields = ShownFields("After this refill", self)
         self.findings = FindingsPanel("Dose checks of the new prescription", self)
 
