@@ -89,7 +89,7 @@ def render_icons(svg: Path, out: Path) -> dict[str, Path]:
         path = (out / "hicolor" / f"{size}x{size}" / "apps" / f"{APP_ID}.png"
                 if size in PNG_SIZES else out / f"pumpmgr-{size}.png")
         path.parent.mkdir(parents=True, exist_ok=True)
-        if not image.save(str(path), "PNG"):
+        if not image.save(str(path)):  # the format from the suffix
             raise SystemExit(f"could not write {path}")
         images[size] = Image.open(path)
         made[f"{size}.png"] = path

@@ -22,9 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from reportlab.lib.pagesizes import A4  # noqa: E402
-from reportlab.lib.units import mm  # noqa: E402
-from reportlab.platypus import (  # noqa: E402
+from reportlab.lib.pagesizes import A4  # type: ignore[import-untyped]  # noqa: E402
+from reportlab.lib.units import mm  # type: ignore[import-untyped]  # noqa: E402
+from reportlab.platypus import (  # type: ignore[import-untyped]  # noqa: E402
     BaseDocTemplate,
     Flowable,
     Frame,

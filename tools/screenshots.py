@@ -139,7 +139,7 @@ def quantity_form() -> QWidget:
 def _admin(clinic: ClinicService, sample: bool) -> Actor:
     """The clinic's administrator, signed in (for the records screens)."""
     if sample:
-        from sample_clinic import PASSWORD  # type: ignore[import-not-found]
+        from sample_clinic import PASSWORD
 
         return clinic.sign_in("admin", PASSWORD)
     from pumpmgr.demo import DEMO_USERS
@@ -161,7 +161,7 @@ def events_calculators_records(window: MainWindow, clinic: ClinicService, out: P
     synchromed = next((r for r in rows if r.pump_model.startswith("SynchroMed")), rows[0])
     window.open_patient(synchromed.patient_id)
     chart = window.patient.chart
-    assert chart is not None and window.actor is not None
+    assert chart is not None and chart.pump is not None and window.actor is not None
     nurse = window.actor
 
     def dialog_shot(dialog: events.EventDialog, name: str) -> None:

@@ -21,6 +21,9 @@ window's memory only, it would resurface stale after the second user's own work 
 pump, or vanish at the next quit. So the lock screen warns before (without naming the patient)
 that another user's sign-in discards it, the second user is told what was discarded (patient
 and form), and the first user is told again when they next sign in here.
+
+Over 600 lines: one class, the window that owns the screens, the actions and the lock, whose
+parts share its state (the signed-in actor, the open dialogs, the stack); no pure move splits it.
 """
 
 from __future__ import annotations

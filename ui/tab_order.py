@@ -12,6 +12,7 @@ row shown later is reached where it appears.
 from __future__ import annotations
 
 import itertools
+from typing import cast
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -48,16 +49,15 @@ def tab_stops(top: QWidget) -> list[QWidget]:
     found: list[QWidget] = []
     seen: set[int] = set()
 
-    def visit(widget: QWidget) -> None:
-        if id(widget) in seen:
+    def visit(widget: QWidget | None) -> None:
+        if widget is None or id(widget) in seen:
             return
         seen.add(id(widget))
         if (widget is not top and widget.focusProxy() is None
                 and widget.focusPolicy() & Qt.FocusPolicy.TabFocus):
             found.append(widget)
         if isinstance(widget, QScrollArea):
-            if widget.widget() is not None:
-                visit(widget.widget())
+            visit(widget.widget())
         elif isinstance(widget, QTabWidget):
             visit(widget.tabBar())
             for page in range(widget.count()):
@@ -73,10 +73,11 @@ def tab_stops(top: QWidget) -> list[QWidget]:
     def visit_item(item: QLayoutItem | None) -> None:
         if item is None:
             return
-        if item.widget() is not None:
-            visit(item.widget())
-        elif item.layout() is not None:
-            visit_layout(item.layout())
+        widget, layout = item.widget(), item.layout()
+        if widget is not None:
+            visit(widget)
+        elif layout is not None:
+            visit_layout(layout)
 
     def visit_layout(layout: QLayout) -> None:
         if isinstance(layout, QFormLayout):
@@ -86,7 +87,7 @@ def tab_stops(top: QWidget) -> list[QWidget]:
                 for role in roles:
                     visit_item(layout.itemAt(row, role))
         elif isinstance(layout, QGridLayout):
-            cells = sorted((*layout.getItemPosition(i)[:2], i) for i in range(layout.count()))
+            cells = sorted((*_cell(layout, i), i) for i in range(layout.count()))
             for _row, _column, index in cells:
                 visit_item(layout.itemAt(index))
         else:
@@ -95,3 +96,10 @@ def tab_stops(top: QWidget) -> list[QWidget]:
 
     visit(top)
     return found
+
+
+def _cell(grid: QGridLayout, index: int) -> tuple[int, int]:
+    """The row and column of the grid's item ``index``."""
+    # PySide6's stubs type getItemPosition as object; it returns (row, column, rows, columns)
+    row, column, _rows, _columns = cast("tuple[int, int, int, int]", grid.getItemPosition(index))
+    return row, column

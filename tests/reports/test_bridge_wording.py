@@ -15,7 +15,7 @@ from pumpmgr.records import ClinicSettings
 from pumpmgr.visit import plan_visit
 from pumpmgr.wording import bridge_text
 from ui.screens.calculators import CalculatorsScreen
-from ui.wizards.refill_steps import bridge_text as refill_screen_text
+from ui.wizards.refill_steps.program import bridge_text as refill_screen_text
 
 
 def test_screen_sheet_and_command_line_say_the_same_bridge(

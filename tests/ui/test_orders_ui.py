@@ -143,8 +143,8 @@ def test_an_incident_stands_on_the_page_until_a_prescriber_reviews_it(
     window.idle.stop()
 
 
-def test_an_individual_maximum_is_raised_with_a_second_prescriber_and_shown(
-        qtbot: QtBot, prescriber_window: MainWindow) -> None:
+def test_an_individual_maximum_is_raised_with_a_second_prescriber_shown_and_ended(
+        qtbot: QtBot, prescriber_window: MainWindow, dialogs: Dialogs) -> None:
     window = prescriber_window
     patient = window.clinic.find_patient("100004")
     window.open_patient(patient.id)
@@ -167,3 +167,10 @@ def test_an_individual_maximum_is_raised_with_a_second_prescriber_and_shown(
     (shown,) = [t for t in page.alert_texts() if t.startswith("INDIVIDUAL MAXIMUM")]
     assert "baclofen up to 3,000 mcg/day" in shown and "signed by Dr Roth" in shown
     assert "review by" in shown
+
+    # the menu, filled again for the new maximum, ends that drug's maximum
+    end_action = next(a for a in page.prescriber_button.menu().actions()
+                      if a.text() == "End the baclofen maximum…")
+    dialogs.text_answer = "dystonia settled on 1,800 mcg/day"
+    end_action.trigger()
+    assert not [t for t in page.alert_texts() if t.startswith("INDIVIDUAL MAXIMUM")]

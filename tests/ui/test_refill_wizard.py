@@ -38,7 +38,8 @@ from ui.main_window import MainWindow
 from ui.widgets.quantity_edit import QuantityEdit
 from ui.wizards import refill_checks
 from ui.wizards.refill import RefillWizard
-from ui.wizards.refill_steps import ProgrammerStep, bridge_text
+from ui.wizards.refill_steps.program import bridge_text
+from ui.wizards.refill_steps.pump_checks import ProgrammerStep
 
 # ------------------------------------------------------------------ driving
 

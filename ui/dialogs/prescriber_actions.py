@@ -7,6 +7,8 @@ and the values, and audit each step.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -118,30 +120,30 @@ def raise_maximum(parent: QWidget, clinic: ClinicService, actor: Actor,
 
 
 def add_prescriber_actions(menu: QMenu, parent: QWidget, clinic: ClinicService, actor: Actor,
-                           chart: PatientChart, done: object) -> None:
+                           chart: PatientChart, done: Callable[[], object]) -> None:
     """Fill ``menu`` with what a prescriber may do for the patient of ``chart``; ``done`` is
     called after a step is saved (the page reads the chart again)."""
-    assert callable(done)
+
+    # each menu entry's own incident or drug, bound now (not the loop's last one)
+    def review_incident(incident_id: int) -> Callable[[], None]:
+        return lambda: _review_incident(parent, clinic, actor, incident_id, done)
+
+    def maximum_step(drug: str, step: str) -> Callable[[], None]:
+        return lambda: _maximum_step(parent, clinic, actor, chart, drug, step, done)
+
     menu.clear()
     for incident in chart.open_incidents:
-        menu.addAction(f"Review the incident: {incident.text}…",
-                       lambda _c=False, i=incident.id: _review_incident(parent, clinic, actor, i,
-                                                                         done))
+        menu.addAction(f"Review the incident: {incident.text}…", review_incident(incident.id))
     menu.addAction("Raise an individual &maximum…",
                    lambda: raise_maximum(parent, clinic, actor, chart) and done())
     for maximum in chart.individual_maxima:
         name = maximum.drug.lower()
-        menu.addAction(f"Review the {name} maximum…",
-                       lambda _c=False, d=maximum.drug_key: _maximum_step(
-                           parent, clinic, actor, chart, d, "review", done))
-        menu.addAction(f"End the {name} maximum…",
-                       lambda _c=False, d=maximum.drug_key: _maximum_step(
-                           parent, clinic, actor, chart, d, "end", done))
+        menu.addAction(f"Review the {name} maximum…", maximum_step(maximum.drug_key, "review"))
+        menu.addAction(f"End the {name} maximum…", maximum_step(maximum.drug_key, "end"))
 
 
 def _review_incident(parent: QWidget, clinic: ClinicService, actor: Actor, incident_id: int,
-                     done: object) -> None:
-    assert callable(done)
+                     done: Callable[[], object]) -> None:
     note = messages.ask_text(parent, "Review the incident",
                              "What was done (recorded with your name):")
     if note is None:
@@ -155,8 +157,7 @@ def _review_incident(parent: QWidget, clinic: ClinicService, actor: Actor, incid
 
 
 def _maximum_step(parent: QWidget, clinic: ClinicService, actor: Actor, chart: PatientChart,
-                  drug: str, step: str, done: object) -> None:
-    assert callable(done)
+                  drug: str, step: str, done: Callable[[], object]) -> None:
     label = ("Why it is still needed (the next review is due in 6 months):" if step == "review"
              else "Why it ends (the library's hard maximum applies again):")
     note = messages.ask_text(parent, "Individual maximum", label)

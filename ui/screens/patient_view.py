@@ -4,6 +4,9 @@ prescription, the reservoir and residual charts, and the history as one timeline
 UI layer: imports PySide6, :mod:`pumpmgr.services` (``patient_chart``, ``expected_now``),
 :mod:`pumpmgr.formatting` and the ui widgets and models. Display only: every number comes from
 a record or the service and is written by :mod:`pumpmgr.formatting` with its unit.
+
+Over 600 lines: one screen class whose sections all show the one chart it holds and share its
+buttons; no pure move splits it.
 """
 
 from __future__ import annotations

@@ -46,6 +46,7 @@ class WizardStep(QWidget):
         self.intro.setVisible(bool(intro))
         content = QWidget(self)
         content.setObjectName("page")
+        self.content = content  # the scrolled widget holding ``body``
         self.body = QVBoxLayout(content)
         self.body.setContentsMargins(0, 4, 8, 4)
         self.body.setSpacing(8)

@@ -335,9 +335,8 @@ class LibraryStep(WizardStep):
             self.values.append(_Value(drug, field, edit, confirm))
         if not self.values:
             _say(self.message, "The drug library has no unconfirmed value.", False)
-        content = self.scroll_area.widget()  # rows made on entering: scrolled, not squeezed
-        if content is not None:
-            content.setMinimumHeight(content.minimumSizeHint().height())
+        # rows made on entering: scrolled, not squeezed
+        self.content.setMinimumHeight(self.content.minimumSizeHint().height())
 
     def problems(self) -> list[str]:
         ticked = [v for v in self.values if v.confirm.isChecked()]

@@ -51,24 +51,15 @@ from ui.dialogs import print_preview, visit_note
 from ui.window_size import within_screen
 from ui.wizards import refill_checks
 from ui.wizards.base import StepWizard
-from ui.wizards.bedside import BedsideStep
-from ui.wizards.refill_steps import (
-    DoneStep,
-    PatientStep,
-    ProgrammerStep,
-    ProgramStep,
-    PumpChecksStep,
-    ResidualStep,
-    ReviewRow,
-    ReviewStep,
-    SolutionStep,
-    VerifyStep,
-    VolumeStep,
-    bridge_text,
-    doses_text,
-    entered_date,
-    mass_unit_of,
-)
+from ui.wizards.refill_steps.bedside import BedsideStep
+from ui.wizards.refill_steps.fill import SolutionStep, VolumeStep
+from ui.wizards.refill_steps.patient import PatientStep
+from ui.wizards.refill_steps.program import ProgramStep, bridge_text
+from ui.wizards.refill_steps.pump_checks import ProgrammerStep, PumpChecksStep
+from ui.wizards.refill_steps.residual import ResidualStep
+from ui.wizards.refill_steps.review import DoneStep, ReviewRow, ReviewStep
+from ui.wizards.refill_steps.shared import doses_text, entered_date, mass_unit_of
+from ui.wizards.refill_steps.verify import VerifyStep
 
 
 class _Incomplete(Exception):
