@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from database_targets import create_schema, drop_schema, postgres_schema_url
 from dialog_recorder import Dialogs
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 from sample_clinic import PASSWORD, clinic_on
 
@@ -170,6 +171,7 @@ def test_a_workstation_joining_a_clinic_signs_in(
 
     monkeypatch.setattr(FirstRunWizard, "ask", classmethod(first_run))
     startup = app.Startup(app.Source(tmp_path / "new.db", daily_backup=False), clinic_on)
+    shown = None
     try:
         startup.begin()
         qtbot.waitUntil(lambda: startup.dialog.isVisible() and startup.clinic is not None
@@ -179,17 +181,21 @@ def test_a_workstation_joining_a_clinic_signs_in(
         form.password.setText(PASSWORD)
         with qtbot.waitSignal(startup.started, timeout=20_000) as started:
             form.submit.click()
-        window = started.args[0]
-        assert window.dashboard.model.rowCount() > 0  # the joined clinic's due list
+        shown = started.args[0]
+        assert shown.dashboard.model.rowCount() > 0  # the joined clinic's due list
         assert workstation.chosen_database() == str(sample_path)
         assert "already holds" in dialogs.texts("info")[0]
     finally:
         startup.finish(0)
         if startup.task is not None and not startup.task.finished:
             startup.task.wait()
-        if startup.window is not None:
-            startup.window.idle.stop()
-            startup.window.deleteLater()
+        # Every main window closed and deleted now: one left alive claims Ctrl+Q a second time
+        # for the tests that run after this one in the same process.
+        for window in {w for w in (startup.window, shown) if w is not None}:
+            window.idle.stop()
+            window.close()
+            window.deleteLater()
+        QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
         if startup.clinic is not None:
             startup.clinic.database.dispose()
         if startup.database is not None:
