@@ -449,16 +449,16 @@ def run_patient(args: argparse.Namespace) -> int:
 
 
 def _read_passwords(args: argparse.Namespace, username: str) -> tuple[str, str | None]:
-    """The new user's password and, with ``--admin``, the administrator's."""
+    """The new user's password and, with ``--user``, the administrator's."""
     if args.password_stdin:
         lines = sys.stdin.read().splitlines()
-        wanted = 2 if args.admin else 1
+        wanted = 2 if args.user else 1
         if len(lines) < wanted:
             shape = ("the new user's password on the first line and the administrator's "
-                     "on the second" if args.admin else "the new user's password")
+                     "on the second" if args.user else "the new user's password")
             raise _refuse("--password-stdin", f"standard input must hold {shape}",
                           Code.NO_VALUE)
-        return lines[0], (lines[1] if args.admin else None)
+        return lines[0], (lines[1] if args.user else None)
     if not sys.stdin.isatty():
         raise _refuse("--password-stdin", "there is no terminal to ask for the password on; "
                       "give it on standard input with --password-stdin", Code.NO_VALUE)
@@ -467,8 +467,8 @@ def _read_passwords(args: argparse.Namespace, username: str) -> tuple[str, str |
         raise _refuse("password", "the two passwords differ; nothing was saved",
                       Code.AUTH_WEAK_PASSWORD)
     admin_password = None
-    if args.admin:
-        admin_password = getpass.getpass(f"Password of the administrator {args.admin}: ")
+    if args.user:
+        admin_password = getpass.getpass(f"Password of the administrator {args.user}: ")
     return password, admin_password
 
 
@@ -485,14 +485,14 @@ def run_user_add(args: argparse.Namespace) -> int:
     if not args.full_name.strip():
         raise _refuse("--full-name", "give the user's full name, for example 'Nina Berg'",
                       Code.NO_VALUE)
-    if args.admin and args.role is None:
+    if args.user and args.role is None:
         raise _refuse("--role", "give the new user's role: nurse, prescriber or "
                       "administrator", Code.NO_VALUE)
     url = resolve_database_url(args.db)
     new_file = url.get_backend_name() == "sqlite" and not Path(url.database or "").exists()
-    if new_file and args.admin:
-        raise _refuse("--admin", "there is no database yet, so no administrator; the first "
-                      "user is added without --admin and becomes the administrator")
+    if new_file and args.user:
+        raise _refuse("--user", "there is no database yet, so no administrator; the first "
+                      "user is added without --user and becomes the administrator")
     if new_file and args.role not in (None, "administrator"):
         raise _refuse("--role", "the clinic's first user is its administrator; add "
                       f"{username} as administrator, then add the other users")
@@ -504,9 +504,9 @@ def run_user_add(args: argparse.Namespace) -> int:
     with _open(args, must_exist=False) as database:
         clinic = ClinicService(database)
         if not clinic.has_users():
-            if args.admin:
-                raise _refuse("--admin", "the clinic has no users yet; the first user is "
-                              "added without --admin and becomes the administrator")
+            if args.user:
+                raise _refuse("--user", "the clinic has no users yet; the first user is "
+                              "added without --user and becomes the administrator")
             if args.role not in (None, "administrator"):
                 raise _refuse("--role", "the clinic's first user is its administrator; add "
                               f"{username} as administrator, then add the other users")
@@ -514,14 +514,14 @@ def run_user_add(args: argparse.Namespace) -> int:
             print(f"User {actor.username} ({actor.full_name}) added as the clinic's first "
                   "administrator.")
             return EXIT_OK
-        if not args.admin or admin_password is None:
-            raise _refuse("--admin", "the clinic already has users; give --admin with an "
+        if not args.user or admin_password is None:
+            raise _refuse("--user", "the clinic already has users; give --user with an "
                           "administrator's user name (their password is asked for)",
                           Code.NO_VALUE)
         try:
-            admin = clinic.sign_in(args.admin, admin_password)
+            admin = clinic.sign_in(args.user, admin_password)
         except (auth.AuthError, SignInThrottled) as error:  # throttled: shared by every call
-            raise _refuse("--admin", error.message, error.code) from error
+            raise _refuse("--user", error.message, error.code) from error
         actor = clinic.add_user(admin, username, password, args.full_name, args.role)
         print(f"User {actor.username} ({actor.full_name}, {actor.role}) added by "
               f"{admin.username}.")
@@ -856,12 +856,12 @@ def run_import(args: argparse.Namespace) -> int:
 USER_ADD_HELP = """\
 Add a user. The clinic's first user is added without a sign-in and becomes its administrator
 (--role may be left out or must be administrator). Every later user is added by an
-administrator: give --admin with the administrator's user name; their password is asked for
-after the new user's.
+administrator: give --user with the administrator's user name (the one signing in); their
+password is asked for after the new user's.
 
 Passwords are asked for on the terminal (the new one twice), never given as options. With
 --password-stdin they are read from standard input instead: the new user's password on the
-first line and, with --admin, the administrator's password on the second. Passwords have at
+first line and, with --user, the administrator's password on the second. Passwords have at
 least 8 characters and are not the user name.
 """
 
@@ -911,11 +911,12 @@ def add_parsers(subparsers: Any, parser_class: type[argparse.ArgumentParser]) ->
     users = user.add_subparsers(dest="user_command", metavar="ACTION",
                                 parser_class=parser_class, required=True)
     p = command("add", run_user_add, "add a user", where=users, description=USER_ADD_HELP)
-    p.add_argument("--username", required=True, metavar="U")
+    p.add_argument("--username", required=True, metavar="U", help="the new user's name")
     p.add_argument("--full-name", required=True, metavar="N")
     p.add_argument("--role", choices=ROLES, metavar="R",
                    help="nurse, prescriber or administrator")
-    p.add_argument("--admin", metavar="USER", help="the administrator adding the user")
+    p.add_argument("--user", metavar="USER",
+                   help="the administrator adding the user, signed in with their password")
     p.add_argument("--password-stdin", action="store_true",
                    help="read the password(s) from standard input")
 
@@ -951,7 +952,7 @@ def add_parsers(subparsers: Any, parser_class: type[argparse.ArgumentParser]) ->
                 "administrator signed in with --user. Close every pumpmgr window first. The "
                 "database being replaced is kept in backups/ beside it.")
     p.add_argument("path", metavar="PATH")
-    p.add_argument("--user", "--admin", dest="user", metavar="USER",
+    p.add_argument("--user", metavar="USER",
                    help="the administrator restoring, signed in with their password (asked "
                    "for, or taken from PUMPMGR_PASSWORD, or read from standard input with "
                    "--password-stdin); the restore is audited under this name")

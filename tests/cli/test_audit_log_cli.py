@@ -118,11 +118,11 @@ def test_passwords_are_changed_and_reset_without_being_logged(
     short = run("--db", db, "user", "password", "--user", "nurse1", "--password-stdin",
                 stdin="nurse1 new passphrase\nshort\n", monkeypatch=monkeypatch)
     assert "password" in short.one_line_error and "8" in short.err
-    by_nurse = run("--db", db, "user", "reset-password", "--admin", "nurse1", "--username",
+    by_nurse = run("--db", db, "user", "reset-password", "--user", "nurse1", "--username",
                    "nurse2", "--password-stdin", stdin="nurse1 new passphrase\ntemporary 123\n",
                    monkeypatch=monkeypatch)
     assert by_nurse.code == 2 and "may not reset password" in by_nurse.err
-    reset = run("--db", db, "user", "reset-password", "--admin", "admin", "--username",
+    reset = run("--db", db, "user", "reset-password", "--user", "admin", "--username",
                 "nurse2", "--password-stdin", stdin=f"{ADMIN}\ntemporary 123\n",
                 monkeypatch=monkeypatch)
     assert reset.code == 0 and "must change it at the next sign-in" in reset.out

@@ -160,14 +160,14 @@ def test_import_from_a_pipe_or_device_does_not_hang(tmp_path: Path) -> None:
 
 def test_errors_name_only_options_the_user_typed(clinic: Path) -> None:
     """A field no typed option supplied is named in words (``user``), never as an option the
-    user did not give (``--admin``)."""
+    user did not give (``--user``)."""
     from pumpmgr.cli import _option_message
     from pumpmgr.errors import Code, PumpMgrError
 
     error = PumpMgrError("user: nina may not do that", code=Code.AUTH_NOT_PERMITTED,
                          field="user")
     assert _option_message(error, ["restore", "x.db"]) == "user: nina may not do that"
-    assert _option_message(error, ["user", "add", "--admin", "nina"]).startswith("--admin: ")
+    assert _option_message(error, ["user", "add", "--user", "nina"]).startswith("--user: ")
     volume = PumpMgrError("a volume: '3' has no unit", code=Code.NO_UNIT, field="a volume")
     assert _option_message(volume, ["import", "x.json"]) == "a volume: '3' has no unit"
     buffer = PumpMgrError("give a whole number", code=Code.OUT_OF_RANGE, field="buffer days")

@@ -197,23 +197,23 @@ def test_the_first_user_is_the_administrator_then_admins_add_users(
     no_admin = run("--db", db, "user", "add", "--username", "nina", "--full-name", "Nina",
                    "--role", "nurse", "--password-stdin", stdin="nina-secret-1\n",
                    monkeypatch=monkeypatch)
-    assert "--admin" in no_admin.one_line_error
+    assert "--user" in no_admin.one_line_error
     bad_admin = run("--db", db, "user", "add", "--username", "nina", "--full-name", "Nina",
-                    "--role", "nurse", "--admin", "ada", "--password-stdin",
+                    "--role", "nurse", "--user", "ada", "--password-stdin",
                     stdin="nina-secret-1\nnot-her-password\n", monkeypatch=monkeypatch)
-    assert "--admin: unknown user name or wrong password" in bad_admin.one_line_error
+    assert "--user: unknown user name or wrong password" in bad_admin.one_line_error
     weak = run("--db", db, "user", "add", "--username", "nina", "--full-name", "Nina",
-               "--role", "nurse", "--admin", "ada", "--password-stdin",
+               "--role", "nurse", "--user", "ada", "--password-stdin",
                stdin="short\nada-secret-1\n", monkeypatch=monkeypatch)
     assert "password: the password must have at least 8" in weak.one_line_error
     # nothing written but the failed sign-in, on the record (issue 13)
     assert new_entries(path, entries) == [("ada", "user.sign_in_failed")]
     added = run("--db", db, "user", "add", "--username", "nina", "--full-name", "Nina Berg",
-                "--role", "nurse", "--admin", "ada", "--password-stdin",
+                "--role", "nurse", "--user", "ada", "--password-stdin",
                 stdin="nina-secret-1\nada-secret-1\n", monkeypatch=monkeypatch)
     assert added.code == 0 and "nina (Nina Berg, nurse) added by ada" in added.out
     taken = run("--db", db, "user", "add", "--username", "NINA", "--full-name", "Nina 2",
-                "--role", "nurse", "--admin", "ada", "--password-stdin",
+                "--role", "nurse", "--user", "ada", "--password-stdin",
                 stdin="nina-secret-2\nada-secret-1\n", monkeypatch=monkeypatch)
     assert "--username" in taken.one_line_error and "taken" in taken.err
     assert [a for _, a in new_entries(path, entries + 1)] == [
@@ -233,14 +233,14 @@ def test_guessing_the_admin_password_is_throttled_across_calls(
 
     def add_nina(admin_password: str) -> str:
         return run("--db", db, "user", "add", "--username", "nina", "--full-name", "Nina",
-                   "--role", "nurse", "--admin", "ada", "--password-stdin",
+                   "--role", "nurse", "--user", "ada", "--password-stdin",
                    stdin=f"nina-secret-1\n{admin_password}\n",
                    monkeypatch=monkeypatch).one_line_error
 
     for guess in range(5):
-        assert "--admin: unknown user name or wrong password" in add_nina(f"guess-{guess}")
+        assert "--user: unknown user name or wrong password" in add_nina(f"guess-{guess}")
     refused = add_nina("ada-secret-1")
-    assert "--admin: too many failed attempts for this user name; wait " in refused
+    assert "--user: too many failed attempts for this user name; wait " in refused
     # nothing written but the five failed sign-ins, on the record (issue 13)
     assert new_entries(tmp_path / "new.db", entries) == [("ada", "user.sign_in_failed")] * 5
     with contextlib.closing(sqlite3.connect(db)) as connection:
@@ -262,12 +262,12 @@ def test_passwords_are_asked_on_the_terminal(clinic_file: Path,
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
     monkeypatch.setattr("sys.stdin.isatty", lambda: True)
     result = run("--db", str(clinic_file), "user", "add", "--username", "otto", "--full-name",
-                 "Otto Second", "--role", "prescriber", "--admin", "admin")
+                 "Otto Second", "--role", "prescriber", "--user", "admin")
     assert result.code == 0, result.err
     assert len(prompts) == 3 and "admin" in prompts[2]
     monkeypatch.setattr("sys.stdin.isatty", lambda: False)
     piped = run("--db", str(clinic_file), "user", "add", "--username", "eve",
-                "--full-name", "Eve", "--role", "nurse", "--admin", "admin")
+                "--full-name", "Eve", "--role", "nurse", "--user", "admin")
     assert "--password-stdin" in piped.one_line_error
 
 
@@ -275,9 +275,9 @@ def test_only_an_administrator_adds_users(clinic_file: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     before = audit_count(clinic_file)
     result = run("--db", str(clinic_file), "user", "add", "--username", "eve", "--full-name",
-                 "Eve", "--role", "administrator", "--admin", "nurse1", "--password-stdin",
+                 "Eve", "--role", "administrator", "--user", "nurse1", "--password-stdin",
                  stdin="eve-secret-1\ndemo-nurse-pass\n", monkeypatch=monkeypatch)
-    assert "--admin: nurse1 (nurse) may not add user" in result.one_line_error
+    assert "--user: nurse1 (nurse) may not add user" in result.one_line_error
     # Nothing of the refused addition was written; nurse1's sign-in itself succeeded,
     # upgraded her demo-cheap password hash and is on the record (issue 13).
     assert new_entries(clinic_file, before) == [("nurse1", "user.password_rehash"),
@@ -390,7 +390,7 @@ def test_backup_and_restore_round_trip(clinic_file: Path, tmp_path: Path,
     assert "PATH" in run("--db", db, "backup", str(backup)).one_line_error  # no overwrite
     due_before = run("--db", db, "due", "--json").json()
     added = run("--db", db, "user", "add", "--username", "temp", "--full-name", "Temp User",
-                "--role", "nurse", "--admin", "admin", "--password-stdin",
+                "--role", "nurse", "--user", "admin", "--password-stdin",
                 stdin="temp-secret-1\ndemo-admin-pass\n", monkeypatch=monkeypatch)
     assert added.code == 0
     # the admin's sign-in upgraded her demo-cheap password hash, then the user was added
@@ -442,7 +442,7 @@ def test_restore_without_a_manifest_only_when_asked(clinic_file: Path, tmp_path:
         head_seq, head_hash = connection.execute(
             "SELECT seq, row_hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
     added = run("--db", db, "user", "add", "--username", "temp", "--full-name", "Temp User",
-                "--role", "nurse", "--admin", "admin", "--password-stdin",
+                "--role", "nurse", "--user", "admin", "--password-stdin",
                 stdin="temp-secret-1\ndemo-admin-pass\n", monkeypatch=monkeypatch)
     assert added.code == 0  # a change after the backup, which the restore takes away
     error = run("--db", db, "restore", "--user", "admin", str(backup)).one_line_error
@@ -615,3 +615,14 @@ def _no_tty_prompts(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     monkeypatch.setattr("getpass.getpass", refuse)
     yield
+
+
+def test_the_signed_in_user_is_always_given_with_user() -> None:
+    """One option for the user who signs in, in every command: ``--user`` (issue 12)."""
+    from pumpmgr.cli import _command_options, build_parser
+
+    parser = build_parser()
+    for words in (["user", "add"], ["user", "reset-password"], ["user", "password"],
+                  ["restore"], ["import"], ["audit", "log"], ["book"]):
+        options = _command_options(parser, words)
+        assert "--user" in options and "--admin" not in options, words
