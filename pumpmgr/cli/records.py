@@ -428,18 +428,20 @@ def patient_json(chart: PatientChart) -> dict[str, Any]:
 
 
 def run_patient(args: argparse.Namespace) -> int:
-    from pumpmgr.cli.hospital import who_exports  # it imports this module
+    from pumpmgr.cli.readers import access_details, reader, reader_password  # imports this
     from pumpmgr.services.audit_trail import VIEW_ACTION
     from pumpmgr.services.clinic import ClinicService
 
     mrn = args.mrn.strip()
     if not mrn:
         raise _refuse("MRN", "give the medical record number", Code.NO_VALUE)
+    password = reader_password(args)
     with _open(args, must_exist=True) as database:
         clinic = ClinicService(database)
+        who = reader(clinic, args, password)
         chart = clinic.patient_chart(clinic.find_patient(mrn).id)
         # who saw which chart, when (issue 13), as the window records it
-        clinic.records.record_access(who_exports(), VIEW_ACTION, chart.patient.id)
+        clinic.records.record_access(who, VIEW_ACTION, chart.patient.id, access_details(who))
         print(_dump(patient_json(chart)) if args.json else patient_text(chart, clinic.tz,
                                                                   clinic.settings().buffer_days))
     return EXIT_OK
@@ -729,7 +731,7 @@ def run_restore(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from pumpmgr.services.exchange import export_clinic, export_text, write_export
+    from pumpmgr.services.exchange import export_text, write_export
 
     if getattr(args, "fhir", False):
         from pumpmgr.cli.hospital import run_fhir_export  # it imports this module
@@ -738,13 +740,24 @@ def run_export(args: argparse.Namespace) -> int:
     if any(getattr(args, k, None) is not None for k in ("patient", "since", "mrn_system")):
         raise _refuse("--fhir", "--patient, --since and --mrn-system go with --fhir",
                       Code.NO_VALUE)
-    from pumpmgr.cli.hospital import who_exports  # it imports this module
+    from pumpmgr.cli.readers import access_details, signed_in
     from pumpmgr.services.audit_trail import EXPORT_ACTION
     from pumpmgr.services.clinic import ClinicService
 
+    if not args.user:
+        raise _refuse("--user", "the whole clinic's export holds every record and the "
+                      "accounts' password hashes: give --user with an administrator's user "
+                      f"name (the password is asked for, or taken from {PASSWORD_VARIABLE})",
+                      Code.NO_VALUE)
     out = None if args.out is None else new_file("--out", args.out)
+    password = _user_password(args)
     with _open(args, must_exist=True) as database:
-        document = export_clinic(database)
+        clinic = ClinicService(database)
+        who = signed_in(clinic, args, password)
+        try:
+            document = clinic.records.export_document(who)
+        except PumpMgrError as error:
+            raise _refuse("--user", error.message.removeprefix("user: "), error.code) from error
         if out is None:
             sys.stdout.write(export_text(document))
         else:
@@ -752,9 +765,9 @@ def run_export(args: argparse.Namespace) -> int:
                 write_export(document, out)
             except OSError as error:
                 raise _refuse("--out", f"{out} cannot be written ({error.strerror})") from error
-        ClinicService(database).records.record_access(who_exports(), EXPORT_ACTION, None, {
+        clinic.records.record_access(who, EXPORT_ACTION, None, access_details(who, {
             "file": "standard output" if out is None else out.name,
-            "patients": len(document["tables"]["patients"])})
+            "patients": len(document["tables"]["patients"])}))
     if out is None:
         return EXIT_OK
     rows = sum(len(r) for r in document["tables"].values())
@@ -903,9 +916,14 @@ def add_parsers(subparsers: Any, parser_class: type[argparse.ArgumentParser]) ->
                    help="only pumps due within this many days from today (overdue included)")
     p.add_argument("--json", action="store_true", help="print a JSON list")
 
-    p = command("patient", run_patient, "one patient's current state and history")
+    p = command("patient", run_patient, "one patient's current state and history",
+                description="One patient's current state and history. The view is in the audit "
+                "log under --user when given, else under the computer's account.")
     p.add_argument("mrn", metavar="MRN", help="medical record number")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    from pumpmgr.cli.readers import add_reader_options  # it imports this module
+
+    add_reader_options(p, "viewing the chart")
 
     user = subparsers.add_parser("user", help="user accounts", description="User accounts.")
     users = user.add_subparsers(dest="user_command", metavar="ACTION",
@@ -971,10 +989,17 @@ def add_parsers(subparsers: Any, parser_class: type[argparse.ArgumentParser]) ->
                    "A manifest that is there is still checked.")
 
     p = command("export", run_export, "the whole clinic as JSON (standard output by default)",
-                description="Write every record, the audit log included, as one JSON document "
-                "(format pumpmgr-clinic-export/1) to standard output or to --out FILE (a new "
-                "file). With --fhir: a FHIR R4 Bundle for the hospital instead.")
+                description="Write every record, the audit log and the accounts' password "
+                "hashes included, as one JSON document (format pumpmgr-clinic-export/1) to "
+                "standard output or to --out FILE (a new file), for an administrator signed in "
+                "with --user; audited. With --fhir: a FHIR R4 Bundle for the hospital instead.")
     p.add_argument("--out", metavar="FILE")
+    p.add_argument("--user", metavar="USER",
+                   help="who exports, signed in with their password (asked for, or taken from "
+                   "PUMPMGR_PASSWORD): an administrator, required for the whole clinic (it "
+                   "holds the accounts' password hashes); optional with --fhir")
+    p.add_argument("--password-stdin", action="store_true",
+                   help="read the user's password from standard input")
     from pumpmgr.cli.hospital import add_export_options  # it imports this module
 
     add_export_options(p)

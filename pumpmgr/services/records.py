@@ -263,22 +263,31 @@ class RecordService:
                                               daily_backup_keep=None)
         return restored.safety_copy
 
-    def export_to(self, destination: Path, *, by: Actor | str | None = None,
-                  ) -> ExportSummary:
-        """Every record, the audit log included, as one JSON document at ``destination``
-        (:func:`pumpmgr.services.exchange.export_clinic`), written whole or not at all; with
-        ``by``, audited as that user's export (:meth:`record_access`) once written."""
-        from pumpmgr.services.exchange import export_clinic, write_export
+    def export_document(self, actor: Actor) -> dict[str, Any]:
+        """Every record, the audit log and the accounts' password hashes included, as one
+        document (:func:`pumpmgr.services.exchange.export_clinic`): a signed-in
+        administrator's alone, like the restore and import it feeds."""
+        from pumpmgr.services.exchange import export_clinic
+        from pumpmgr.services.restoring import require_administrator
 
-        document = export_clinic(self.ctx.database)
+        require_administrator(actor, "export the clinic's records")
+        with self.ctx.database.read() as session:  # still an active administrator
+            require_account(session, actor, "export_clinic")
+        return export_clinic(self.ctx.database)
+
+    def export_to(self, actor: Actor, destination: Path) -> ExportSummary:
+        """:meth:`export_document` at ``destination``, written whole or not at all, and
+        audited as ``actor``'s export (:meth:`record_access`) once written."""
+        from pumpmgr.services.exchange import write_export
+
+        document = self.export_document(actor)
         try:
             write_export(document, destination)
         except OSError as exc:
             raise InputError(f"export: {destination} cannot be written ({exc.strerror})",
                              code=Code.NO_VALUE, field="export") from exc
         tables = document["tables"]
-        if by is not None:
-            self.record_access(by, audit_trail.EXPORT_ACTION, None, {
-                "file": destination.name, "patients": len(tables.get("patients", ()))})
+        self.record_access(actor, audit_trail.EXPORT_ACTION, None, {
+            "file": destination.name, "patients": len(tables.get("patients", ()))})
         return ExportSummary(destination, sum(len(rows) for rows in tables.values()),
                              len(tables.get("patients", ())), len(tables.get("audit_log", ())))

@@ -28,7 +28,10 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def export(demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     out = tmp_path_factory.mktemp("export") / "clinic.json"
-    assert run("--db", str(demo_db), "export", "--out", str(out)).code == 0
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PUMPMGR_PASSWORD", "demo-admin-pass")
+        assert run("--db", str(demo_db), "export", "--user", "admin", "--out",
+                   str(out)).code == 0
     document: dict[str, object] = json.loads(out.read_text(encoding="utf-8"))
     return document
 
@@ -79,7 +82,7 @@ def test_output_paths(clinic: Path, tmp_path: Path, case: str, command: str) -> 
              else "is a file, not a folder")
     argv, option = {
         "backup": (["backup", str(target)], "PATH"),
-        "export": (["export", "--out", str(target)], "--out"),
+        "export": (["export", "--user", "admin", "--out", str(target)], "--out"),
         "print": (["print", "due", "--from", "2026-01-01", "--to", "2026-02-01", "--out",
                    str(target)], "--out"),
     }[command]

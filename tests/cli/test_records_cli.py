@@ -72,7 +72,7 @@ def test_demo_refuses_a_database_holding_records(clinic_file: Path) -> None:
      "--username"),
     (["user", "add", "--username", "nina", "--full-name", "N", "--role", "wizard"], "--role"),
     (["audit", "verify", "--anchor", "12:abc"], "--anchor"),
-    (["export", "--out", "/no/such/folder/x.json"], "--out"),
+    (["export", "--user", "admin", "--out", "/no/such/folder/x.json"], "--out"),
 ])
 def test_bad_input_is_one_line_naming_the_option(tmp_path: Path, argv: list[str],
                                                  option: str) -> None:
@@ -83,7 +83,8 @@ def test_bad_input_is_one_line_naming_the_option(tmp_path: Path, argv: list[str]
 
 
 def test_read_commands_refuse_a_missing_database(tmp_path: Path) -> None:
-    for argv in (["due"], ["patient", "D000001"], ["audit", "verify"], ["export"],
+    for argv in (["due"], ["patient", "D000001"], ["audit", "verify"],
+                 ["export", "--user", "admin"],
                  ["backup", str(tmp_path / "b.db")]):
         error = run("--db", str(tmp_path / "none.db"), *argv).one_line_error
         assert "--db: there is no database" in error
@@ -517,32 +518,37 @@ def test_export_import_export_through_the_command_line(
 ) -> None:
     demo_copy = tmp_path / "demo.db"
     shutil.copy2(demo_file, demo_copy)
-    printed = run("--db", str(demo_copy), "export")
+    printed = run("--db", str(demo_copy), "export", "--user", "admin")
     assert printed.code == 0 and printed.err == ""
     printed_document = printed.json()
     assert printed_document["format"] == "pumpmgr-clinic-export/1"
     out = tmp_path / "clinic.json"
-    written = run("--db", str(demo_copy), "export", "--out", str(out))
+    written = run("--db", str(demo_copy), "export", "--user", "admin", "--out", str(out))
     document = json.loads(out.read_text(encoding="utf-8"))
-    # the same records, and the first export on the record (issue 13)
+    # the same records, and the first export and the second sign-in on the record (issue 13)
     assert written.code == 0
     log, printed_log = document["tables"].pop("audit_log"), printed_document["tables"].pop(
         "audit_log")
     head = document.pop("audit_chain_head")
-    assert head["seq"] == printed_document.pop("audit_chain_head")["seq"] + 1
-    assert document == printed_document and log[:-1] == printed_log
-    assert (log[-1]["action"], json.loads(log[-1]["payload"])["file"]) == (
-        "export.clinic", "standard output")
+    assert head["seq"] == printed_document.pop("audit_chain_head")["seq"] + 2
+    assert document == printed_document and log[:-2] == printed_log
+    exported, signed_in = log[-2:]
+    assert (exported["action"], exported["username"], json.loads(exported["payload"])) == (
+        "export.clinic", "admin", {"file": "standard output", "patients": len(
+            document["tables"]["patients"]), "signed_in": True})
+    assert (signed_in["action"], signed_in["username"]) == ("user.sign_in", "admin")
     document["tables"]["audit_log"], document["audit_chain_head"] = log, head
-    assert "--out" in run("--db", str(demo_copy), "export", "--out", str(out)).one_line_error
+    assert "--out" in run("--db", str(demo_copy), "export", "--user", "admin", "--out",
+                          str(out)).one_line_error
     target = str(tmp_path / "imported.db")
     assert "--user" in run("--db", target, "import", str(out)).one_line_error
     imported = run("--db", target, "import", str(out), "--user", "admin")
     assert imported.code == 0 and "audit log verified" in imported.out
     assert "under admin" in imported.out
-    again_exported = run("--db", target, "export").json()
-    *log, last = again_exported["tables"]["audit_log"]
+    again_exported = run("--db", target, "export", "--user", "admin").json()
+    *log, last, signed_in = again_exported["tables"]["audit_log"]
     assert (last["action"], last["username"]) == ("clinic.import", "admin")
+    assert (signed_in["action"], signed_in["username"]) == ("user.sign_in", "admin")
     assert log == document["tables"]["audit_log"]
     for name in document["tables"]:  # the records as they were (the admin's hash upgraded)
         if name not in ("audit_log", "users"):
@@ -554,7 +560,7 @@ def test_export_import_export_through_the_command_line(
 
 def test_a_refused_import_names_the_record_and_leaves_no_file_behind(
         demo_file: Path, tmp_path: Path) -> None:
-    document = run("--db", str(demo_file), "export").json()
+    document = run("--db", str(demo_file), "export", "--user", "admin").json()
     refill = document["tables"]["refills"][0]
     refill["volume_added_ml"] /= 2  # halved, the audit log left as it was
     source = tmp_path / "halved.json"
