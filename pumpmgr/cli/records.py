@@ -307,6 +307,11 @@ def due_text(rows: Sequence[DueRow], tz: tzinfo, today: date, buffer_days: int) 
     )
 
 
+#: What ``due`` says before any full integrity check has run.
+NO_FULL_CHECK = ("No full integrity check has run yet: the window runs one a day, or run "
+                 "'pumpmgr audit verify'.")
+
+
 def run_due(args: argparse.Namespace) -> int:
     from pumpmgr.services.clinic import ClinicService
     from pumpmgr.services.records import integrity_notice
@@ -317,14 +322,18 @@ def run_due(args: argparse.Namespace) -> int:
         if notice is not None:  # on the due list of everyone; the records are still listed
             print(f"pumpmgr: {notice}", file=sys.stderr if args.json else sys.stdout)
         rows = clinic.due_list(within_days=args.within)
+        last = clinic.records.last_full_check()
+        checked = NO_FULL_CHECK if last is None else last.summary(clinic.tz)
         if args.json:
             print(_dump([due_json(r) for r in rows]))
+            print(f"pumpmgr: {checked}", file=sys.stderr)
             return EXIT_OK
         if not rows:
             scope = "" if args.within is None else f" within {_days(args.within)}"
             print(f"No active pump is due for a refill{scope}.")
-            return EXIT_OK
-        print(due_text(rows, clinic.tz, clinic.today(), clinic.settings().buffer_days))
+        else:
+            print(due_text(rows, clinic.tz, clinic.today(), clinic.settings().buffer_days))
+        print(f"\n{checked}")
     return EXIT_OK
 
 
@@ -557,7 +566,7 @@ def run_audit_verify(args: argparse.Namespace) -> int:
     from pumpmgr.services.clinic import ClinicService
 
     with _open(args, must_exist=True) as database:
-        integrity = ClinicService(database).verify_integrity(args.anchor)
+        integrity = ClinicService(database).records.run_full_check(args.anchor)
     report = integrity.chain
     if report.ok:
         head = "empty" if report.head is None else (
@@ -947,8 +956,12 @@ def add_parsers(subparsers: Any, parser_class: type[argparse.ArgumentParser]) ->
                 description="Check every audit entry's hash and its link to the one before, "
                 "then every record against the row images the entries carry (a record "
                 "changed, inserted or deleted outside pumpmgr is named: table, id, columns), "
-                "then every stored forecast against its records. Exit 0 when all match; 1 "
-                "with the first altered, inserted or removed entry and every finding.")
+                "then every stored forecast against its records, on a consistent snapshot "
+                "(writers are not held up). Exit 0 when all match; 1 with the first altered, "
+                "inserted or removed entry and every finding. The check is recorded in the "
+                "audit log (integrity.full_check: when, where, what it found; a break, an "
+                "anchor that does not match included, also as integrity.break), as the "
+                "window's daily one is; 'pumpmgr due' says when the last one ran.")
     p.add_argument("--anchor", type=_anchor, metavar="SEQ:HASH",
                    help="a chain head recorded elsewhere: as a printed sheet's footer shows "
                    "it (812:3f2a9c01d4e5b6a7, the hash's first 16 hex digits) or a backup "

@@ -5,7 +5,10 @@ database, so every area reads the restored one from then on."""
 from __future__ import annotations
 
 import hashlib
+import json
+import time
 from dataclasses import dataclass
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +21,8 @@ from pumpmgr.db.audit import ChainAnchor, ChainReport, append_audit, verify_chai
 from pumpmgr.db.backup import BackupManifest, backup_database, check_backup
 from pumpmgr.db.checkpoint import IncrementalReport
 from pumpmgr.db.engine import open_database
-from pumpmgr.db.rowchain import RecordsReport, verify_records
+from pumpmgr.db.rowchain import RecordsReport, max_ids, verify_records
+from pumpmgr.db.snapshot import snapshot
 from pumpmgr.errors import Code, InputError
 from pumpmgr.services import audit_trail
 from pumpmgr.services.audit_trail import AuditFilter, AuditPage, require_active
@@ -35,6 +39,9 @@ BREAK_ACTION = "integrity.break"
 PROGRAM_USER = "pumpmgr"
 #: Findings an ``integrity.break`` entry lists (all are counted).
 BREAK_FINDINGS_KEPT = 50
+#: The audit action of a full verification (:meth:`RecordService.run_full_check`): when, on
+#: which workstation, and what it found.
+FULL_CHECK_ACTION = "integrity.full_check"
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,30 @@ class IntegrityReport:
                 + [f"forecast of {line}" for line in self.forecasts])
 
 
+@dataclass(frozen=True)
+class FullCheck:
+    """One full verification as its audit entry records it."""
+
+    at: datetime
+    workstation: str
+    ok: bool
+    findings: int
+    #: The newest audit entry it checked (None: the log was empty).
+    head_seq: int | None
+    seconds: float
+
+    def summary(self, tz: tzinfo) -> str:
+        """When and where it ran and what it found, in words."""
+        from pumpmgr.formatting import format_datetime
+
+        found = ("every record matched the audit log" if self.ok else
+                 f"{self.findings} finding{'' if self.findings == 1 else 's'} (the audit log "
+                 "says which)")
+        upto = "" if self.head_seq is None else f", audit entries #1 to #{self.head_seq}"
+        return (f"Last full integrity check: {format_datetime(self.at.astimezone(tz))} on "
+                f"{self.workstation}{upto}: {found}.")
+
+
 def integrity_notice(report: IncrementalReport) -> str | None:
     """The one line every screen of an administrator, the due list and ``pumpmgr due`` show
     while the check finds a break; None when it finds none."""
@@ -96,10 +127,72 @@ class RecordService:
         then every stored forecast against its records
         (:meth:`ForecastService.forecast_problems`), in one read."""
         with self.ctx.database.read() as session:
-            chain = verify_chain(session, anchor)
-            records = verify_records(session, chain.entries_checked)
-            forecasts = ForecastService(self.ctx).forecast_problems(session)
+            return self._verify(session, anchor)
+
+    def _verify(self, session: Session, anchor: ChainAnchor | None = None) -> IntegrityReport:
+        chain = verify_chain(session, anchor)
+        records = verify_records(session, chain.entries_checked)
+        forecasts = ForecastService(self.ctx).forecast_problems(session)
         return IntegrityReport(chain, records, tuple(forecasts))
+
+    def run_full_check(self, anchor: ChainAnchor | None = None) -> IntegrityReport:
+        """The full verification (:meth:`verify_integrity`, against ``anchor`` when given) of
+        a consistent snapshot that holds up no writer (:func:`pumpmgr.db.snapshot.snapshot`),
+        then on the record: an
+        ``integrity.full_check`` entry (user ``pumpmgr``, this workstation) with what it
+        found, the ``integrity.break`` entry when it found anything (once for the same
+        findings), and, when all is sound, the start-up check's checkpoint moved up to the
+        head it verified (so the next start-up check reads only what came after). It sees
+        what the start-up check cannot: an old row or entry changed in place."""
+        started = time.perf_counter()
+        with snapshot(self.ctx.database) as session:
+            report = self._verify(session, anchor)
+            ids = max_ids(session)
+        seconds = time.perf_counter() - started
+        findings = ([] if report.chain.ok else [report.chain.message]) + report.problems()
+        head = report.chain.head
+
+        def work(session: Session) -> None:
+            if findings:
+                self._record_break(session, findings)
+            elif head is not None:
+                stored = checkpoint.read_checkpoint(session)
+                if stored is None or stored.head.seq < head.seq:
+                    checkpoint.store_checkpoint(session, head, ids, self.ctx.now())
+            append_audit(session, username=PROGRAM_USER, action=FULL_CHECK_ACTION,
+                         entity_type="clinic", entity_id="records",
+                         changes={"ok": not findings, "findings": len(findings),
+                                  "head": None if head is None else head.seq,
+                                  "rows": report.records.rows_checked,
+                                  "seconds": round(seconds, 1)},
+                         workstation=self.ctx.workstation, at=self.ctx.now())
+
+        self.ctx.write(work)
+        return report
+
+    def last_full_check(self, *, here: bool = False) -> FullCheck | None:
+        """The newest full verification on record (``here``: run on this workstation);
+        None when none has run."""
+        query = select(db.AuditEntry).where(db.AuditEntry.action == FULL_CHECK_ACTION)
+        if here:
+            query = query.where(db.AuditEntry.workstation == self.ctx.workstation)
+        with self.ctx.database.read() as session:
+            entry = session.scalars(query.order_by(db.AuditEntry.seq.desc()).limit(1)).first()
+            if entry is None:
+                return None
+            try:
+                found = json.loads(entry.payload or "{}")
+            except ValueError:
+                found = {}
+            return FullCheck(entry.recorded_at, entry.workstation or "?",
+                             found.get("ok") is True, int(found.get("findings") or 0),
+                             found.get("head"), float(found.get("seconds") or 0))
+
+    def full_check_due(self) -> bool:
+        """Whether this workstation has not run the full verification since the clinic's
+        day began (the window runs it once a day)."""
+        last = self.last_full_check(here=True)
+        return last is None or last.at.astimezone(self.ctx.tz).date() < self.ctx.today()
 
     def record_integrity_break(self) -> IntegrityReport:
         """:meth:`verify_integrity`, and when it finds anything, an audit entry

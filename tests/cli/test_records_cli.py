@@ -7,6 +7,7 @@ import contextlib
 import io
 import json
 import shutil
+import socket
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -123,7 +124,10 @@ def test_due_text_is_an_aligned_table(demo_file: Path, monkeypatch: pytest.Monke
     monkeypatch.setenv("PUMPMGR_DB", str(demo_file))  # the environment variable selects it
     result = run("due")
     assert result.code == 0, result.err
-    lines = result.out.splitlines()
+    listed, last_check = result.out.split("\n\n")
+    assert last_check == "No full integrity check has run yet: the window runs one a day, or " \
+        "run 'pumpmgr audit verify'.\n"
+    lines = listed.splitlines()
     assert lines[0].startswith("Refill due") and len(lines) == 4
     column = lines[0].index("Patient")
     assert all(line[column - 2:column] == "  " for line in lines[1:])
@@ -149,7 +153,7 @@ def test_due_says_an_integrity_break_first_and_still_lists_the_pumps(clinic_file
     before = audit_count(clinic_file)
     result = run("--db", str(clinic_file), "due")
     assert result.code == 0, result.err
-    first, *table = result.out.splitlines()
+    first, *table = result.out.split("\n\n")[0].splitlines()
     assert first.startswith(f"pumpmgr: Integrity break: refills #{refill + 1000}: inserted "
                             "outside pumpmgr. Clinical work can go on")
     assert table[0].startswith("Refill due") and len(table) == 4
@@ -157,6 +161,16 @@ def test_due_says_an_integrity_break_first_and_still_lists_the_pumps(clinic_file
     as_json = run("--db", str(clinic_file), "due", "--json")
     assert len(as_json.json()) == 3 and "Integrity break" in as_json.err
     assert audit_count(clinic_file) == before + 1  # audited once
+
+
+def test_due_says_when_the_last_full_integrity_check_ran(clinic_file: Path) -> None:
+    """The window runs it once a day per workstation, ``audit verify`` whenever asked: each
+    is recorded, and the due list says when the last one ran and what it found."""
+    assert run("--db", str(clinic_file), "audit", "verify").code == 0
+    last = run("--db", str(clinic_file), "due").out.split("\n\n")[-1]
+    assert last.startswith("Last full integrity check: ") and socket.gethostname() in last
+    assert last.endswith(": every record matched the audit log.\n")
+    assert last.strip() in run("--db", str(clinic_file), "due", "--json").err
 
 
 # ---------------------------------------------------------------------------- patient
@@ -309,24 +323,26 @@ def test_audit_verify_passes_then_reports_the_first_altered_entry(clinic_file: P
 
 
 def test_audit_verify_with_an_anchor_catches_a_cut_log(clinic_file: Path) -> None:
-    head = run("--db", str(clinic_file), "audit", "verify").out.split("head #")[1].split()
     with contextlib.closing(sqlite3.connect(clinic_file)) as connection:
+        head = connection.execute("SELECT seq, row_hash FROM audit_log ORDER BY seq DESC "
+                                  "LIMIT 1").fetchone()
         written = json.loads(connection.execute(
             "SELECT written_rows FROM audit_log WHERE seq = ?", (int(head[0]),)).fetchone()[0])
         connection.execute("DROP TRIGGER trg_audit_log_no_delete")
         connection.execute("DELETE FROM audit_log WHERE seq = ?", (int(head[0]),))
         connection.commit()
+    cut = run("--db", str(clinic_file), "audit", "verify", "--anchor", f"{head[0]}:{head[1]}")
+    assert cut.code == 1 and "removed from the end" in cut.out
     alone = run("--db", str(clinic_file), "audit", "verify")
-    # The chain alone looks whole, but the rows the cut entry wrote have no entry any more:
-    # each is named (inserted, or changed since the entry before, outside pumpmgr).
+    # The chain alone looks whole (the checks since appended to it as to any log), but the
+    # rows the cut entry wrote have no entry any more: each is named (inserted, or changed
+    # since the entry before, outside pumpmgr).
     assert "audit log intact" in alone.out and alone.code == 1
     assert written["writes"]
     for write in written["writes"]:
         row = f"{write['t']} #{write['id']}: "
         assert any(line.strip().startswith(row) and "outside pumpmgr" in line
                    for line in alone.out.splitlines()), (row, alone.out)
-    cut = run("--db", str(clinic_file), "audit", "verify", "--anchor", f"{head[0]}:{head[1]}")
-    assert cut.code == 1 and "removed from the end" in cut.out
 
 
 def test_audit_verify_names_records_changed_behind_the_programs_back(clinic_file: Path) -> None:
