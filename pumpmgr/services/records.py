@@ -58,6 +58,10 @@ class IntegrityReport:
     def ok(self) -> bool:
         return self.chain.ok and self.records.ok and not self.forecasts
 
+    def findings(self) -> list[str]:
+        """What is wrong, one line each: the chain's finding first, then every other."""
+        return ([] if self.chain.ok else [self.chain.message]) + self.problems()
+
     def coverage(self) -> str:
         """From which entry the records are covered, in words."""
         if self.records.covered_from is None:
@@ -100,9 +104,10 @@ class FullCheck:
                 f"{self.workstation}{upto}: {found}.")
 
 
-def integrity_notice(report: IncrementalReport) -> str | None:
+def integrity_notice(report: IncrementalReport | IntegrityReport) -> str | None:
     """The one line every screen of an administrator, the due list and ``pumpmgr due`` show
-    while the check finds a break; None when it finds none."""
+    while the start-up check (or the window's daily full check) finds a break; None when it
+    finds none."""
     found = report.findings()
     if not found:
         return None
@@ -149,7 +154,7 @@ class RecordService:
             report = self._verify(session, anchor)
             ids = max_ids(session)
         seconds = time.perf_counter() - started
-        findings = ([] if report.chain.ok else [report.chain.message]) + report.problems()
+        findings = report.findings()
         head = report.chain.head
 
         def work(session: Session) -> None:
@@ -202,7 +207,7 @@ class RecordService:
         report = self.verify_integrity()
         if report.ok:
             return report
-        findings = ([] if report.chain.ok else [report.chain.message]) + report.problems()
+        findings = report.findings()
         self.ctx.write(lambda session: self._record_break(session, findings))
         return report
 
