@@ -176,7 +176,8 @@ def add_parsers(command: Callable[..., argparse.ArgumentParser], audits: Any, us
                 "password asked for, or read from standard input with --password-stdin); the "
                 "administrator reads every entry, another user their own and those of the "
                 "patients whose records they recorded, printed or viewed.")
-    p.add_argument("--user", required=True, metavar="U", help="the user reading the log")
+    p.add_argument("--user", required=True, metavar="USER",
+                   help="the user reading the log, signed in with their password")
     p.add_argument("--password-stdin", action="store_true",
                    help="read the user's password from standard input")
     p.add_argument("--patient", metavar="MRN", help="only entries about this patient")
@@ -197,7 +198,8 @@ def add_parsers(command: Callable[..., argparse.ArgumentParser], audits: Any, us
                 description="Change your own password: your current one first, then the new "
                 "one twice (or, with --password-stdin, the current and the new one on two "
                 "lines of standard input). Audited; no password is ever logged.")
-    p.add_argument("--user", required=True, metavar="U", help="your user name")
+    p.add_argument("--user", required=True, metavar="USER",
+                   help="your user name, signed in with your current password")
     p.add_argument("--password-stdin", action="store_true",
                    help="read the passwords from standard input")
 
