@@ -9,9 +9,10 @@ password hasher are imported inside the commands that use them, so ``pumpmgr --v
 ``pumpmgr calc`` load none of them (``tests/cli/test_lazy_imports.py``).
 
 The database is ``--db PATH_OR_URL`` (before or after the command), else the ``PUMPMGR_DB``
-environment variable, else ``pumpmgr.db`` in the user's data folder. Commands that only read
-(``due``, ``patient``, ``audit verify``, ``backup``, ``export``) refuse a SQLite file that does
-not exist rather than create an empty one.
+environment variable, else ``pumpmgr.db`` in the user's data folder. Commands that read the
+records (``due``, ``patient``, ``audit verify``, ``backup``, ``export``; each may add an audit
+entry: who viewed or exported what, the integrity check's) refuse a SQLite file that does not
+exist rather than create an empty one.
 
 Exit status: 0 done; 1 ``audit verify`` found the audit log broken, or a record or stored
 forecast that does not match it; 2 bad input or a refusal,

@@ -178,7 +178,9 @@ class RecordService:
     def last_full_check(self, *, here: bool = False) -> FullCheck | None:
         """The newest full verification on record (``here``: run on this workstation);
         None when none has run."""
-        query = select(db.AuditEntry).where(db.AuditEntry.action == FULL_CHECK_ACTION)
+        query = select(db.AuditEntry).where(  # the entity's index: not the whole log
+            db.AuditEntry.entity_type == "clinic", db.AuditEntry.entity_id == "records",
+            db.AuditEntry.action == FULL_CHECK_ACTION)
         if here:
             query = query.where(db.AuditEntry.workstation == self.ctx.workstation)
         with self.ctx.database.read() as session:
