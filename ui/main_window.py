@@ -428,10 +428,11 @@ class MainWindow(QMainWindow):
         self._update_integrity_banner()
 
     def _full_check_failed(self, exc: BaseException) -> None:
-        logging.getLogger(__name__).warning("the full integrity check could not run: %s", exc)
-        if isinstance(exc, PumpMgrError):
-            self.statusBar().showMessage(
-                f"The full integrity check could not run: {exc.message}", 10000)
+        logging.getLogger(__name__).warning("the full integrity check could not run",
+                                            exc_info=exc)
+        why = exc.message if isinstance(exc, PumpMgrError) else (
+            f"{type(exc).__name__}; the log says more (Help → Open log folder)")
+        self.statusBar().showMessage(f"The full integrity check could not run: {why}", 15000)
 
     def _update_integrity_banner(self) -> None:
         shown = self.integrity_notice is not None and self.actor is not None and (

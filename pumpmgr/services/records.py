@@ -150,7 +150,8 @@ class RecordService:
         head it verified (so the next start-up check reads only what came after). It sees
         what the start-up check cannot: an old row or entry changed in place."""
         started = time.perf_counter()
-        with snapshot(self.ctx.database) as session:
+        checked = self.ctx.database
+        with snapshot(checked) as session:
             report = self._verify(session, anchor)
             ids = max_ids(session)
         seconds = time.perf_counter() - started
@@ -172,7 +173,8 @@ class RecordService:
                                   "seconds": round(seconds, 1)},
                          workstation=self.ctx.workstation, at=self.ctx.now())
 
-        self.ctx.write(work)
+        if self.ctx.database is checked:  # (a restore meanwhile: the result is not its)
+            self.ctx.write(work)
         return report
 
     def last_full_check(self, *, here: bool = False) -> FullCheck | None:

@@ -7,6 +7,7 @@ import contextlib
 import sqlite3
 from pathlib import Path
 
+import pytest
 from pytestqt.qtbot import QtBot
 from sample_clinic import PASSWORD
 
@@ -115,3 +116,18 @@ def test_the_daily_full_check_finds_an_old_refill_edited_in_place(
         actions = [row[0] for row in connection.execute(
             "SELECT action FROM audit_log WHERE action LIKE 'integrity.%' ORDER BY seq")]
     assert actions == ["integrity.break", "integrity.full_check"]
+
+
+def test_a_full_check_that_cannot_run_says_so_and_nothing_else(
+        qtbot: QtBot, clinic: ClinicService, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_space() -> None:  # the SQLite copy in a full temporary folder
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(clinic.records, "run_full_check", no_space)
+    main = MainWindow(clinic, clinic.sign_in("nina", PASSWORD), full_check_after_ms=0)
+    qtbot.addWidget(main)
+    qtbot.waitUntil(lambda: main.full_check is not None and main.full_check.finished)
+    assert main.statusBar().currentMessage().startswith(
+        "The full integrity check could not run: OSError")
+    assert main.integrity_notice is None and not main.integrity_banner.isVisible()
+    main.idle.stop()
