@@ -207,8 +207,10 @@ def report(out: TextIO, built: Built, work: Path, patients: int, args: argparse.
             window.deleteLater()  # no window of the benchmark outlives it (its shortcuts
             qt.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # are application-wide)
         mrn = clinic.patient_chart(patient).patient.mrn
+        first_check = figures.first_integrity_check(clinic)
         emit(figures.refill_figure(clinic, work.parent, repeats))
-        emit(figures.integrity_figure(clinic, repeats))
+        for figure in figures.integrity_figures(clinic, first_check, repeats):
+            emit(figure)
         emit(figures.recompute_figure(clinic, work, max(1, min(3, repeats))))
         for figure in figures.sheet_figures(clinic, mrn, repeats):
             emit(figure)

@@ -9,24 +9,84 @@ order over the shipped models; each is audited by the service that writes it.
 Stored values: ``min_flow`` and ``max_flow`` in mL/day (``None`` takes the catalog's value
 back), ``labelled_drugs`` as ``{drug key: [concentrations in mcg/mL]}`` (an empty list: any
 concentration; the whole mapping replaces the model's).
+
+The labelling is typed one drug a line, the drug and then its labelled concentrations
+("morphine 10 mg/mL, 25 mg/mL"), or the drug alone for any concentration
+(:func:`read_labelling`, :func:`labelling_text` writes it back).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
 from pumpmgr.catalogs import DrugLibrary, PumpModel
-from pumpmgr.errors import Code, InputError
-from pumpmgr.units import Q_, Kind, Quantity, exceeds, require_positive, to_canonical
+from pumpmgr.errors import Code, InputError, PumpMgrError
+from pumpmgr.formatting import format_quantity
+from pumpmgr.units import Q_, Kind, Quantity, exceeds, parse, require_positive, to_canonical
 
 #: Every field an administrator may edit.
 EDITABLE = ("min_flow", "max_flow", "labelled_drugs")
 
 #: What a change may hold: a flow, None (back to the catalog's), or the labelling.
 Change = Quantity | Mapping[str, Sequence[Quantity]] | None
+
+#: The form's name of the labelling, in every message about it.
+LABELLING = "labelled for"
+#: What a line may say after the drug for any concentration (as the form's example shows).
+ANY_CONCENTRATION = "(any concentration)"
+#: A labelling line: the drug's name, then (from the first number or bracket) its values.
+_LINE = re.compile(r"^(?P<drug>.*?)\s*(?P<values>(?:\d|\.\d|\().*)?$")
+
+
+def read_labelling(text: str, library: DrugLibrary) -> dict[str, list[Quantity]]:
+    """The labelling typed one drug a line (module docstring), by drug key; blank lines are
+    skipped. A line without a drug, a drug the library lacks or given twice, or a value that
+    is not a concentration is refused, its line named."""
+    labelled: dict[str, list[Quantity]] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{LABELLING}, line {number}"
+        match = _LINE.match(line.strip())
+        assert match is not None  # every text matches: the values part is optional
+        name, values = match["drug"], match["values"] or ""
+        if not name:
+            raise InputError(f"{where}: '{line.strip()}' names no drug; start the line with "
+                             "it, for example 'morphine 10 mg/mL'", code=Code.NO_VALUE,
+                             field=LABELLING)
+        try:
+            key = library.drug(name).key
+        except PumpMgrError as error:
+            raise InputError(f"{where}: {error.message}", code=error.code,
+                             field=LABELLING) from error
+        if key in labelled:
+            raise InputError(f"{where}: {key} is on an earlier line already; give each drug "
+                             "once, its concentrations separated by commas",
+                             code=Code.OUT_OF_RANGE, field=LABELLING)
+        labelled[key] = [] if values.strip().casefold() == ANY_CONCENTRATION else [
+            _concentration(part.strip(), where) for part in values.split(",") if part.strip()]
+    return labelled
+
+
+def _concentration(text: str, where: str) -> Quantity:
+    try:
+        return parse(text, Kind.CONCENTRATION, where)
+    except PumpMgrError as error:
+        raise InputError(error.message, code=error.code, field=LABELLING) from error
+
+
+def labelling_text(model: PumpModel, library: DrugLibrary) -> str:
+    """The model's labelling as :func:`read_labelling` reads it, concentrations in each
+    drug's display unit; "" when the catalog holds none."""
+    return "\n".join(
+        (f"{drug} " + ", ".join(format_quantity(c, Kind.CONCENTRATION,
+                                                library.drug(drug).display_unit)
+                                for c in values)).strip()
+        for drug, values in model.labelled_drugs.items())
 
 
 def stored_changes(changes: Mapping[str, Change], library: DrugLibrary) -> dict[str, Any]:

@@ -47,10 +47,13 @@ FIGURES = (
     "open one patient",
     "record one refill",
     "integrity check since the checkpoint",
+    "integrity check, nothing new",
     "recompute every forecast",
     "one refill worksheet PDF",
     "the day's worksheets as one file",
 )
+#: The lines that only inform (no target).
+INFO_FIGURES = ("integrity check, first (no checkpoint)", "full audit chain check")
 
 
 @pytest.fixture(scope="module")
@@ -190,6 +193,9 @@ def test_the_benchmark_prints_every_figure(tmp_path: Path) -> None:
         cells = [cell.strip() for cell in line.split("|")]
         assert re.fullmatch(r"[\d.]+ (ms|s|MB)", cells[1]), line
         assert cells[5] in {"met", "missed"}, line
+    for name in INFO_FIGURES:
+        line = next((line for line in text.splitlines() if line.startswith(name)), None)
+        assert line is not None and line.split("|")[5].strip() == "info", f"{name}:\n{text}"
     # built once, then taken from the cache
     again = io.StringIO()
     assert cli.main(["--patients", "4", "--years", "2", "--repeats", "1", "--jobs", "1",

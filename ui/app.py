@@ -308,9 +308,10 @@ class Startup(QObject):
     def _loaded(self, loaded: Loaded) -> None:
         if self.status is not None or self.clinic is None:
             return
-        from ui.main_window import MainWindow
+        from ui.main_window import FULL_CHECK_AFTER_MS, MainWindow
 
-        self.window = MainWindow(self.clinic, None, due_rows=loaded.rows)
+        self.window = MainWindow(self.clinic, None, due_rows=loaded.rows,
+                                 full_check_after_ms=FULL_CHECK_AFTER_MS)
         # laid out and drawn once, hidden, while the user types: shown after the sign-in it
         # paints from warm caches (about 110 of 150 ms on 5,000 pumps: docs/performance.md)
         self.window.grab()

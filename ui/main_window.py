@@ -58,6 +58,7 @@ from pumpmgr.services import Actor, ClinicService
 from pumpmgr.services.audit_trail import VIEW_ACTION
 from pumpmgr.visit_note import RecordRef
 from ui import icons, manual, messages, presentation, remembered
+from ui.background import Background
 from ui.dialogs import events
 from ui.idle import IdleNotice, IdleWatcher
 from ui.live import LiveUpdates
@@ -70,6 +71,7 @@ if TYPE_CHECKING:  # imported on first use: the wizard and printing bring in rep
     # other screens and the prescription are not needed to show the due list
     from pumpmgr.records import DueRow, PatientChart
     from pumpmgr.services.context import Change, ChangeFeed
+    from pumpmgr.services.records import IntegrityReport
     from ui.dialogs import print_preview
     from ui.dialogs.password import ChangePasswordDialog
     from ui.dialogs.prescription import PrescriptionDialog
@@ -81,6 +83,10 @@ if TYPE_CHECKING:  # imported on first use: the wizard and printing bring in rep
     from ui.wizards.refill import RefillWizard
 
 _Clinical = TypeVar("_Clinical", "RefillWizard", "PrescriptionDialog")
+#: How long after a sign-in the program's window starts the daily full integrity check: the
+#: due list painted and the first look at it taken first, since the check's Python work
+#: shares the interpreter with the GUI for the minutes it takes on a large clinic.
+FULL_CHECK_AFTER_MS = 30_000
 _Page = TypeVar("_Page", bound=QWidget)
 
 
@@ -104,10 +110,21 @@ def _is_prescription(widget: object) -> TypeGuard[PrescriptionDialog]:
 class MainWindow(QMainWindow):
     def __init__(self, clinic: ClinicService, actor: Actor | None,
                  parent: QWidget | None = None, *, due_rows: Sequence[DueRow] | None = None,
-                 ) -> None:
+                 full_check_after_ms: int | None = None) -> None:
         """Signed in as ``actor``; or, ``actor`` None, built hidden behind the sign-in with
-        the ``due_rows`` read meanwhile, and :meth:`start` once the user has signed in."""
+        the ``due_rows`` read meanwhile, and :meth:`start` once the user has signed in.
+        ``full_check_after_ms``: that long after a sign-in, :meth:`start_full_check` (the
+        program's window: :data:`FULL_CHECK_AFTER_MS`; None, for the windows of tests and
+        benchmarks, never)."""
         super().__init__(parent)
+        #: The full integrity check running or last run in the background (None: none yet).
+        self.full_check: Background | None = None
+        self._full_check_timer: QTimer | None = None
+        if full_check_after_ms is not None:
+            self._full_check_timer = QTimer(self)
+            self._full_check_timer.setSingleShot(True)
+            self._full_check_timer.setInterval(full_check_after_ms)
+            self._full_check_timer.timeout.connect(self.start_full_check)
         self.clinic = clinic
         self.actor: Actor | None = None
         self._last_actor: Actor  # set at the first sign-in (start)
@@ -380,6 +397,45 @@ class MainWindow(QMainWindow):
         else:
             self.integrity_notice = integrity_notice(report)
         self._update_integrity_banner()
+
+    def start_full_check(self) -> None:
+        """The full integrity check (:meth:`RecordService.run_full_check`), once a day per
+        workstation, on the one background helper: it reads for minutes on a large clinic,
+        so the GUI never waits for it. A break it finds is shown like the start-up check's
+        (the banner) and audited by the service; a sound result is said in the status bar."""
+        if self.full_check is not None and not self.full_check.finished:
+            return
+        records = self.clinic.records
+
+        def work(_report: object) -> IntegrityReport | None:
+            return records.run_full_check() if records.full_check_due() else None
+
+        self.full_check = Background(work, "pumpmgr-full-check", self)
+        self.full_check.done.connect(self._full_check_done)
+        self.full_check.failed.connect(self._full_check_failed)
+        self.full_check.start()
+
+    def _full_check_done(self, report: IntegrityReport | None) -> None:
+        from pumpmgr.services.records import integrity_notice
+
+        if report is None:  # run today on this workstation already
+            return
+        notice = integrity_notice(report)
+        if notice is None:
+            self.statusBar().showMessage(
+                f"Full integrity check: every record matches the audit log "
+                f"({report.records.rows_checked:,} records, "
+                f"{report.chain.entries_checked:,} audit entries).", 10000)
+            return
+        self.integrity_notice = notice
+        self._update_integrity_banner()
+
+    def _full_check_failed(self, exc: BaseException) -> None:
+        logging.getLogger(__name__).warning("the full integrity check could not run",
+                                            exc_info=exc)
+        why = exc.message if isinstance(exc, PumpMgrError) else (
+            f"{type(exc).__name__}; the log says more (Help → Open log folder)")
+        self.statusBar().showMessage(f"The full integrity check could not run: {why}", 15000)
 
     def _update_integrity_banner(self) -> None:
         shown = self.integrity_notice is not None and self.actor is not None and (
@@ -967,6 +1023,8 @@ class MainWindow(QMainWindow):
         self._update_event_actions()
         self.statusBar().showMessage(f"Welcome, {actor.full_name}", 5000)
         self._update_integrity_banner()
+        if self._full_check_timer is not None:
+            self._full_check_timer.start()
         if self.clinic.users.must_change_password(actor):
             QTimer.singleShot(0, lambda: self.change_password(required=True))
 

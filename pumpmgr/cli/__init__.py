@@ -25,7 +25,7 @@ _FIELD_OPTIONS = {
     "programs": "--filled-at",
     "full_name": "--full-name",
     "password": "password",
-    "user": "--admin",
+    "user": "--user",
     "expiry": "--expires",
     "longest refill interval": "--max-interval-days",
     "database": "--db",

@@ -2,7 +2,7 @@
 ``pumpmgr user password`` (change one's own) and ``pumpmgr user reset-password`` (an
 administrator's reset) (presentation layer).
 
-Each is a user's action: ``--user`` (or ``--admin``) signs in, the password read on the terminal
+Each is a user's action: ``--user`` signs in, the password read on the terminal
 or, with ``--password-stdin``, from standard input one per line. The log shows what that user
 may read (:mod:`pumpmgr.services.audit_trail`). The services load inside the handlers.
 """
@@ -133,11 +133,11 @@ def run_user_reset_password(args: argparse.Namespace) -> int:
     from pumpmgr.services.permissions import PermissionDenied
 
     admin_password, new = _passwords(
-        args, [f"Password of the administrator {args.admin}", f"New password for {args.username}"],
+        args, [f"Password of the administrator {args.user}", f"New password for {args.username}"],
         repeat_last=True)
     with _open(args, must_exist=True) as database:
         clinic = ClinicService(database)
-        admin = _sign_in(clinic, "--admin", args.admin, admin_password)
+        admin = _sign_in(clinic, "--user", args.user, admin_password)
         user = next((u for u in clinic.list_users()
                      if u.username == args.username.strip().lower()), None)
         if user is None:
@@ -146,7 +146,7 @@ def run_user_reset_password(args: argparse.Namespace) -> int:
         try:
             clinic.users.reset_password(admin, user.id, new)
         except PermissionDenied as error:
-            raise _refuse("--admin", error.message, error.code) from error
+            raise _refuse("--user", error.message, error.code) from error
         except PumpMgrError as error:
             field = "--username" if error.field == "user" else "password"
             raise _refuse(field, error.message.split(": ", 1)[-1], error.code) from error
@@ -165,7 +165,8 @@ def add_parsers(command: Callable[..., argparse.ArgumentParser], audits: Any, us
                 "password asked for, or read from standard input with --password-stdin); the "
                 "administrator reads every entry, another user their own and those of the "
                 "patients whose records they recorded, printed or viewed.")
-    p.add_argument("--user", required=True, metavar="U", help="the user reading the log")
+    p.add_argument("--user", required=True, metavar="USER",
+                   help="the user reading the log, signed in with their password")
     p.add_argument("--password-stdin", action="store_true",
                    help="read the user's password from standard input")
     p.add_argument("--patient", metavar="MRN", help="only entries about this patient")
@@ -186,17 +187,20 @@ def add_parsers(command: Callable[..., argparse.ArgumentParser], audits: Any, us
                 description="Change your own password: your current one first, then the new "
                 "one twice (or, with --password-stdin, the current and the new one on two "
                 "lines of standard input). Audited; no password is ever logged.")
-    p.add_argument("--user", required=True, metavar="U", help="your user name")
+    p.add_argument("--user", required=True, metavar="USER",
+                   help="your user name, signed in with your current password")
     p.add_argument("--password-stdin", action="store_true",
                    help="read the passwords from standard input")
 
     p = command("reset-password", run_user_reset_password,
                 "an administrator sets another user's password", where=users,
-                description="Set another user's password (an administrator, --admin): the "
-                "user must change it at the next sign-in. The administrator's password is "
-                "asked for first, then the new one twice (or both read from standard input "
-                "with --password-stdin, one a line). Audited; no password is ever logged.")
-    p.add_argument("--admin", required=True, metavar="USER", help="the administrator")
+                description="Set another user's password (an administrator, signed in with "
+                "--user): the user must change it at the next sign-in. The administrator's "
+                "password is asked for first, then the new one twice (or both read from "
+                "standard input with --password-stdin, one a line). Audited; no password is "
+                "ever logged.")
+    p.add_argument("--user", required=True, metavar="USER",
+                   help="the administrator, signed in with their password")
     p.add_argument("--username", required=True, metavar="U", help="the account to reset")
     p.add_argument("--password-stdin", action="store_true",
                    help="read the passwords from standard input")

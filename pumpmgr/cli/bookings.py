@@ -166,7 +166,8 @@ def add_parsers(subparsers: Any, parser_class: type[argparse.ArgumentParser]) ->
     p.add_argument("--reason", metavar="TEXT",
                    help="why the visit is after the refill-due date or on a full day")
     p.add_argument("--note", metavar="TEXT", help="a note for the visit")
-    p.add_argument("--user", required=True, metavar="U", help="the user booking the visit")
+    p.add_argument("--user", required=True, metavar="USER",
+                   help="the user booking the visit, signed in with their password")
     p.add_argument("--password-stdin", action="store_true",
                    help="read the user's password from standard input")
     p.add_argument("--db", metavar="PATH_OR_URL", default=argparse.SUPPRESS,

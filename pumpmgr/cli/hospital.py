@@ -8,7 +8,6 @@ with one line naming the option, and writes nothing.
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import sys
 from typing import Any
@@ -46,16 +45,8 @@ def run_note(args: argparse.Namespace) -> int:
     return 0
 
 
-def who_exports() -> str:
-    """The audit log's name for an export from the command line: the operating-system
-    account, marked as such (no pumpmgr user signs in on the command line)."""
-    try:
-        return f"{getpass.getuser()} (command line)"
-    except (OSError, KeyError):
-        return "unknown account (command line)"
-
-
 def run_fhir_export(args: argparse.Namespace) -> int:
+    from pumpmgr.cli.readers import reader, reader_password
     from pumpmgr.services.clinic import ClinicService
     from pumpmgr.services.hospital import HospitalService
 
@@ -64,10 +55,13 @@ def run_fhir_export(args: argparse.Namespace) -> int:
     out = new_file("--out", args.out)
     if (args.patient is None) == (args.since is None):
         raise _refuse("--fhir", "give --patient MRN or --since DATE", Code.NO_VALUE)
+    password = reader_password(args)
     with _open(args, must_exist=True) as database:
-        hospital = HospitalService(ClinicService(database))
+        clinic = ClinicService(database)
+        hospital = HospitalService(clinic)
         try:
-            document = hospital.export_fhir(who_exports(), mrn=args.patient, since=args.since,
+            document = hospital.export_fhir(reader(clinic, args, password), mrn=args.patient,
+                                            since=args.since,
                                             mrn_system=args.mrn_system)
         except PumpMgrError as error:
             option = {"MRN system": "--mrn-system", "MRN": "--patient"}.get(error.field or "")

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pumpmgr.cli.dates import iso_day
 from pumpmgr.cli.paths import new_file
+from pumpmgr.cli.readers import add_reader_options
 from pumpmgr.cli.records import _db_option, _open, _refuse, named
 from pumpmgr.errors import Code, PumpMgrError
 from pumpmgr.files import write_private_bytes
@@ -46,14 +47,16 @@ def _write(target: Path, pdf: bytes) -> int:
 
 def _sheets(args: argparse.Namespace, make: Callable[[SheetService], bytes]) -> int:
     # the services and reportlab load with the first sheet, not with every command
-    from pumpmgr.cli.hospital import who_exports
+    from pumpmgr.cli.readers import access_details, reader, reader_password
     from pumpmgr.services.audit_trail import PRINT_ACTION
     from pumpmgr.services.clinic import ClinicService
     from pumpmgr.services.sheets import SheetService
 
     target = new_file("--out", args.out)
+    password = reader_password(args)
     with _open(args, must_exist=True) as database:
         clinic = ClinicService(database)
+        who = reader(clinic, args, password)
         try:
             pdf = make(SheetService(clinic))
         except PumpMgrError as error:
@@ -61,8 +64,8 @@ def _sheets(args: argparse.Namespace, make: Callable[[SheetService], bytes]) -> 
         status = _write(target, pdf)
         mrn = getattr(args, "mrn", None)  # who printed which patient's sheet, when
         clinic.records.record_access(
-            who_exports(), PRINT_ACTION, None if mrn is None else clinic.find_patient(mrn).id,
-            {"sheet": args.print_command, "file": target.name})
+            who, PRINT_ACTION, None if mrn is None else clinic.find_patient(mrn).id,
+            access_details(who, {"sheet": args.print_command, "file": target.name}))
     return status
 
 
@@ -122,6 +125,7 @@ def add_parser(subparsers: Any, parser_class: type[argparse.ArgumentParser]) -> 
         sub.set_defaults(records=handler)
         _db_option(sub)
         sub.add_argument("--out", required=True, metavar="FILE", help="a new PDF file")
+        add_reader_options(sub, "printing")
         return sub
 
     p = sheet("worksheet", run_worksheet, "the refill worksheet (before the visit, or the "

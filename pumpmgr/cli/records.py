@@ -9,9 +9,10 @@ password hasher are imported inside the commands that use them, so ``pumpmgr --v
 ``pumpmgr calc`` load none of them (``tests/cli/test_lazy_imports.py``).
 
 The database is ``--db PATH_OR_URL`` (before or after the command), else the ``PUMPMGR_DB``
-environment variable, else ``pumpmgr.db`` in the user's data folder. Commands that only read
-(``due``, ``patient``, ``audit verify``, ``backup``, ``export``) refuse a SQLite file that does
-not exist rather than create an empty one.
+environment variable, else ``pumpmgr.db`` in the user's data folder. Commands that read the
+records (``due``, ``patient``, ``audit verify``, ``backup``, ``export``; each may add an audit
+entry: who viewed or exported what, the integrity check's) refuse a SQLite file that does not
+exist rather than create an empty one.
 
 Exit status: 0 done; 1 ``audit verify`` found the audit log broken, or a record or stored
 forecast that does not match it; 2 bad input or a refusal,
@@ -312,6 +313,11 @@ def due_text(rows: Sequence[DueRow], tz: tzinfo, today: date, buffer_days: int) 
     )
 
 
+#: What ``due`` says before any full integrity check has run.
+NO_FULL_CHECK = ("No full integrity check has run yet: the window runs one a day, or run "
+                 "'pumpmgr audit verify'.")
+
+
 def run_due(args: argparse.Namespace) -> int:
     from pumpmgr.services.clinic import ClinicService
     from pumpmgr.services.records import integrity_notice
@@ -322,14 +328,18 @@ def run_due(args: argparse.Namespace) -> int:
         if notice is not None:  # on the due list of everyone; the records are still listed
             print(f"pumpmgr: {notice}", file=sys.stderr if args.json else sys.stdout)
         rows = clinic.due_list(within_days=args.within)
+        last = clinic.records.last_full_check()
+        checked = NO_FULL_CHECK if last is None else last.summary(clinic.tz)
         if args.json:
             print(_dump([due_json(r) for r in rows]))
+            print(f"pumpmgr: {checked}", file=sys.stderr)
             return EXIT_OK
         if not rows:
             scope = "" if args.within is None else f" within {_days(args.within)}"
             print(f"No active pump is due for a refill{scope}.")
-            return EXIT_OK
-        print(due_text(rows, clinic.tz, clinic.today(), clinic.settings().buffer_days))
+        else:
+            print(due_text(rows, clinic.tz, clinic.today(), clinic.settings().buffer_days))
+        print(f"\n{checked}")
     return EXIT_OK
 
 
@@ -433,18 +443,20 @@ def patient_json(chart: PatientChart) -> dict[str, Any]:
 
 
 def run_patient(args: argparse.Namespace) -> int:
-    from pumpmgr.cli.hospital import who_exports  # it imports this module
+    from pumpmgr.cli.readers import access_details, reader, reader_password  # imports this
     from pumpmgr.services.audit_trail import VIEW_ACTION
     from pumpmgr.services.clinic import ClinicService
 
     mrn = args.mrn.strip()
     if not mrn:
         raise _refuse("MRN", "give the medical record number", Code.NO_VALUE)
+    password = reader_password(args)
     with _open(args, must_exist=True) as database:
         clinic = ClinicService(database)
+        who = reader(clinic, args, password)
         chart = clinic.patient_chart(clinic.find_patient(mrn).id)
         # who saw which chart, when (issue 13), as the window records it
-        clinic.records.record_access(who_exports(), VIEW_ACTION, chart.patient.id)
+        clinic.records.record_access(who, VIEW_ACTION, chart.patient.id, access_details(who))
         print(_dump(patient_json(chart)) if args.json else patient_text(chart, clinic.tz,
                                                                   clinic.settings().buffer_days))
     return EXIT_OK
@@ -454,16 +466,16 @@ def run_patient(args: argparse.Namespace) -> int:
 
 
 def _read_passwords(args: argparse.Namespace, username: str) -> tuple[str, str | None]:
-    """The new user's password and, with ``--admin``, the administrator's."""
+    """The new user's password and, with ``--user``, the administrator's."""
     if args.password_stdin:
         lines = sys.stdin.read().splitlines()
-        wanted = 2 if args.admin else 1
+        wanted = 2 if args.user else 1
         if len(lines) < wanted:
             shape = ("the new user's password on the first line and the administrator's "
-                     "on the second" if args.admin else "the new user's password")
+                     "on the second" if args.user else "the new user's password")
             raise _refuse("--password-stdin", f"standard input must hold {shape}",
                           Code.NO_VALUE)
-        return lines[0], (lines[1] if args.admin else None)
+        return lines[0], (lines[1] if args.user else None)
     if not sys.stdin.isatty():
         raise _refuse("--password-stdin", "there is no terminal to ask for the password on; "
                       "give it on standard input with --password-stdin", Code.NO_VALUE)
@@ -472,8 +484,8 @@ def _read_passwords(args: argparse.Namespace, username: str) -> tuple[str, str |
         raise _refuse("password", "the two passwords differ; nothing was saved",
                       Code.AUTH_WEAK_PASSWORD)
     admin_password = None
-    if args.admin:
-        admin_password = getpass.getpass(f"Password of the administrator {args.admin}: ")
+    if args.user:
+        admin_password = getpass.getpass(f"Password of the administrator {args.user}: ")
     return password, admin_password
 
 
@@ -490,14 +502,14 @@ def run_user_add(args: argparse.Namespace) -> int:
     if not args.full_name.strip():
         raise _refuse("--full-name", "give the user's full name, for example 'Nina Berg'",
                       Code.NO_VALUE)
-    if args.admin and args.role is None:
+    if args.user and args.role is None:
         raise _refuse("--role", "give the new user's role: nurse, prescriber or "
                       "administrator", Code.NO_VALUE)
     url = resolve_database_url(args.db)
     new_file = url.get_backend_name() == "sqlite" and not Path(url.database or "").exists()
-    if new_file and args.admin:
-        raise _refuse("--admin", "there is no database yet, so no administrator; the first "
-                      "user is added without --admin and becomes the administrator")
+    if new_file and args.user:
+        raise _refuse("--user", "there is no database yet, so no administrator; the first "
+                      "user is added without --user and becomes the administrator")
     if new_file and args.role not in (None, "administrator"):
         raise _refuse("--role", "the clinic's first user is its administrator; add "
                       f"{username} as administrator, then add the other users")
@@ -509,9 +521,9 @@ def run_user_add(args: argparse.Namespace) -> int:
     with _open(args, must_exist=False) as database:
         clinic = ClinicService(database)
         if not clinic.has_users():
-            if args.admin:
-                raise _refuse("--admin", "the clinic has no users yet; the first user is "
-                              "added without --admin and becomes the administrator")
+            if args.user:
+                raise _refuse("--user", "the clinic has no users yet; the first user is "
+                              "added without --user and becomes the administrator")
             if args.role not in (None, "administrator"):
                 raise _refuse("--role", "the clinic's first user is its administrator; add "
                               f"{username} as administrator, then add the other users")
@@ -519,14 +531,14 @@ def run_user_add(args: argparse.Namespace) -> int:
             print(f"User {actor.username} ({actor.full_name}) added as the clinic's first "
                   "administrator.")
             return EXIT_OK
-        if not args.admin or admin_password is None:
-            raise _refuse("--admin", "the clinic already has users; give --admin with an "
+        if not args.user or admin_password is None:
+            raise _refuse("--user", "the clinic already has users; give --user with an "
                           "administrator's user name (their password is asked for)",
                           Code.NO_VALUE)
         try:
-            admin = clinic.sign_in(args.admin, admin_password)
+            admin = clinic.sign_in(args.user, admin_password)
         except (auth.AuthError, SignInThrottled) as error:  # throttled: shared by every call
-            raise _refuse("--admin", error.message, error.code) from error
+            raise _refuse("--user", error.message, error.code) from error
         actor = clinic.add_user(admin, username, password, args.full_name, args.role)
         print(f"User {actor.username} ({actor.full_name}, {actor.role}) added by "
               f"{admin.username}.")
@@ -560,7 +572,7 @@ def run_audit_verify(args: argparse.Namespace) -> int:
     from pumpmgr.services.clinic import ClinicService
 
     with _open(args, must_exist=True) as database:
-        integrity = ClinicService(database).verify_integrity(args.anchor)
+        integrity = ClinicService(database).records.run_full_check(args.anchor)
     report = integrity.chain
     if report.ok:
         head = "empty" if report.head is None else (
@@ -734,7 +746,7 @@ def run_restore(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from pumpmgr.services.exchange import export_clinic, export_text, write_export
+    from pumpmgr.services.exchange import export_text, write_export
 
     if getattr(args, "fhir", False):
         from pumpmgr.cli.hospital import run_fhir_export  # it imports this module
@@ -743,13 +755,24 @@ def run_export(args: argparse.Namespace) -> int:
     if any(getattr(args, k, None) is not None for k in ("patient", "since", "mrn_system")):
         raise _refuse("--fhir", "--patient, --since and --mrn-system go with --fhir",
                       Code.NO_VALUE)
-    from pumpmgr.cli.hospital import who_exports  # it imports this module
+    from pumpmgr.cli.readers import access_details, signed_in
     from pumpmgr.services.audit_trail import EXPORT_ACTION
     from pumpmgr.services.clinic import ClinicService
 
+    if not args.user:
+        raise _refuse("--user", "the whole clinic's export holds every record and the "
+                      "accounts' password hashes: give --user with an administrator's user "
+                      f"name (the password is asked for, or taken from {PASSWORD_VARIABLE})",
+                      Code.NO_VALUE)
     out = None if args.out is None else new_file("--out", args.out)
+    password = _user_password(args)
     with _open(args, must_exist=True) as database:
-        document = export_clinic(database)
+        clinic = ClinicService(database)
+        who = signed_in(clinic, args, password)
+        try:
+            document = clinic.records.export_document(who)
+        except PumpMgrError as error:
+            raise _refuse("--user", error.message.removeprefix("user: "), error.code) from error
         if out is None:
             sys.stdout.write(export_text(document))
         else:
@@ -757,9 +780,9 @@ def run_export(args: argparse.Namespace) -> int:
                 write_export(document, out)
             except OSError as error:
                 raise _refuse("--out", f"{out} cannot be written ({error.strerror})") from error
-        ClinicService(database).records.record_access(who_exports(), EXPORT_ACTION, None, {
+        clinic.records.record_access(who, EXPORT_ACTION, None, access_details(who, {
             "file": "standard output" if out is None else out.name,
-            "patients": len(document["tables"]["patients"])})
+            "patients": len(document["tables"]["patients"])}))
     if out is None:
         return EXIT_OK
     rows = sum(len(r) for r in document["tables"].values())
@@ -861,12 +884,12 @@ def run_import(args: argparse.Namespace) -> int:
 USER_ADD_HELP = """\
 Add a user. The clinic's first user is added without a sign-in and becomes its administrator
 (--role may be left out or must be administrator). Every later user is added by an
-administrator: give --admin with the administrator's user name; their password is asked for
-after the new user's.
+administrator: give --user with the administrator's user name (the one signing in); their
+password is asked for after the new user's.
 
 Passwords are asked for on the terminal (the new one twice), never given as options. With
 --password-stdin they are read from standard input instead: the new user's password on the
-first line and, with --admin, the administrator's password on the second. Passwords have at
+first line and, with --user, the administrator's password on the second. Passwords have at
 least 8 characters and are not the user name.
 """
 
@@ -908,19 +931,25 @@ def add_parsers(subparsers: Any, parser_class: type[argparse.ArgumentParser]) ->
                    help="only pumps due within this many days from today (overdue included)")
     p.add_argument("--json", action="store_true", help="print a JSON list")
 
-    p = command("patient", run_patient, "one patient's current state and history")
+    p = command("patient", run_patient, "one patient's current state and history",
+                description="One patient's current state and history. The view is in the audit "
+                "log under --user when given, else under the computer's account.")
     p.add_argument("mrn", metavar="MRN", help="medical record number")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    from pumpmgr.cli.readers import add_reader_options  # it imports this module
+
+    add_reader_options(p, "viewing the chart")
 
     user = subparsers.add_parser("user", help="user accounts", description="User accounts.")
     users = user.add_subparsers(dest="user_command", metavar="ACTION",
                                 parser_class=parser_class, required=True)
     p = command("add", run_user_add, "add a user", where=users, description=USER_ADD_HELP)
-    p.add_argument("--username", required=True, metavar="U")
+    p.add_argument("--username", required=True, metavar="U", help="the new user's name")
     p.add_argument("--full-name", required=True, metavar="N")
     p.add_argument("--role", choices=ROLES, metavar="R",
                    help="nurse, prescriber or administrator")
-    p.add_argument("--admin", metavar="USER", help="the administrator adding the user")
+    p.add_argument("--user", metavar="USER",
+                   help="the administrator adding the user, signed in with their password")
     p.add_argument("--password-stdin", action="store_true",
                    help="read the password(s) from standard input")
 
@@ -933,8 +962,12 @@ def add_parsers(subparsers: Any, parser_class: type[argparse.ArgumentParser]) ->
                 description="Check every audit entry's hash and its link to the one before, "
                 "then every record against the row images the entries carry (a record "
                 "changed, inserted or deleted outside pumpmgr is named: table, id, columns), "
-                "then every stored forecast against its records. Exit 0 when all match; 1 "
-                "with the first altered, inserted or removed entry and every finding.")
+                "then every stored forecast against its records, on a consistent snapshot "
+                "(writers are not held up). Exit 0 when all match; 1 with the first altered, "
+                "inserted or removed entry and every finding. The check is recorded in the "
+                "audit log (integrity.full_check: when, where, what it found; a break, an "
+                "anchor that does not match included, also as integrity.break), as the "
+                "window's daily one is; 'pumpmgr due' says when the last one ran.")
     p.add_argument("--anchor", type=_anchor, metavar="SEQ:HASH",
                    help="a chain head recorded elsewhere: as a printed sheet's footer shows "
                    "it (812:3f2a9c01d4e5b6a7, the hash's first 16 hex digits) or a backup "
@@ -956,7 +989,7 @@ def add_parsers(subparsers: Any, parser_class: type[argparse.ArgumentParser]) ->
                 "administrator signed in with --user. Close every pumpmgr window first. The "
                 "database being replaced is kept in backups/ beside it.")
     p.add_argument("path", metavar="PATH")
-    p.add_argument("--user", "--admin", dest="user", metavar="USER",
+    p.add_argument("--user", metavar="USER",
                    help="the administrator restoring, signed in with their password (asked "
                    "for, or taken from PUMPMGR_PASSWORD, or read from standard input with "
                    "--password-stdin); the restore is audited under this name")
@@ -975,10 +1008,17 @@ def add_parsers(subparsers: Any, parser_class: type[argparse.ArgumentParser]) ->
                    "A manifest that is there is still checked.")
 
     p = command("export", run_export, "the whole clinic as JSON (standard output by default)",
-                description="Write every record, the audit log included, as one JSON document "
-                "(format pumpmgr-clinic-export/1) to standard output or to --out FILE (a new "
-                "file). With --fhir: a FHIR R4 Bundle for the hospital instead.")
+                description="Write every record, the audit log and the accounts' password "
+                "hashes included, as one JSON document (format pumpmgr-clinic-export/1) to "
+                "standard output or to --out FILE (a new file), for an administrator signed in "
+                "with --user; audited. With --fhir: a FHIR R4 Bundle for the hospital instead.")
     p.add_argument("--out", metavar="FILE")
+    p.add_argument("--user", metavar="USER",
+                   help="who exports, signed in with their password (asked for, or taken from "
+                   "PUMPMGR_PASSWORD): an administrator, required for the whole clinic (it "
+                   "holds the accounts' password hashes); optional with --fhir")
+    p.add_argument("--password-stdin", action="store_true",
+                   help="read the user's password from standard input")
     from pumpmgr.cli.hospital import add_export_options  # it imports this module
 
     add_export_options(p)

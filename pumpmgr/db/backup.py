@@ -221,7 +221,9 @@ def _revision(connection: sqlite3.Connection) -> str | None:
     return None if row is None else str(row[0])
 
 
-def _read_only_engine(path: Path) -> Engine:
+def read_only_engine(path: Path) -> Engine:
+    """An engine on the SQLite file at ``path`` that only reads, each connection new; text
+    that is not UTF-8 is read (replaced), so a damaged value fails its check, not the read."""
     uri = f"file:{path.absolute()}?mode=ro"
 
     def connect() -> sqlite3.Connection:
@@ -233,7 +235,7 @@ def _read_only_engine(path: Path) -> Engine:
 
 
 def _verify_file_chain(path: Path, anchor: ChainAnchor | None = None) -> ChainReport:
-    engine = _read_only_engine(path)
+    engine = read_only_engine(path)
     try:
         with Session(engine) as session:
             return verify_chain(session, anchor)

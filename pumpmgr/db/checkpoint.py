@@ -15,9 +15,10 @@ backup checks only:
 
 and, when all is sound, moves the checkpoint to the new head. What it does not see: a row no
 entry since the checkpoint wrote, changed or deleted in place, and an old entry altered on its
-own; the full ``pumpmgr audit verify`` finds those, and moves the checkpoint too when it finds
-nothing. The first check of a clinic (no checkpoint yet) verifies the whole chain but trusts the
-rows as they are: run ``pumpmgr audit verify`` once to check them.
+own; the full check (``pumpmgr audit verify``, and the window once a day per workstation:
+:meth:`pumpmgr.services.records.RecordService.run_full_check`) finds those, and moves the
+checkpoint too when it finds nothing. The first check of a clinic (no checkpoint yet)
+verifies the whole chain but trusts the rows as they are, until the first full check.
 
 The checkpoint is not covered by the chain: someone who can write the database can move it
 forward, which hides a change from the start-up check but not from ``audit verify``.

@@ -357,5 +357,5 @@ class ClinicService:
         return self.records.restore_from(actor, backup, require_manifest=require_manifest,
                                          override=override)
 
-    def export_to(self, destination: Path) -> ExportSummary:
-        return self.records.export_to(destination)
+    def export_to(self, actor: Actor, destination: Path) -> ExportSummary:
+        return self.records.export_to(actor, destination)

@@ -23,6 +23,7 @@ from pumpmgr.db import schema as db
 from pumpmgr.db.audit import append_audit
 from pumpmgr.errors import Code, InputError
 from pumpmgr.records import PatientChart
+from pumpmgr.services.audit_trail import require_active
 from pumpmgr.services.clinic import Actor, ClinicService
 from pumpmgr.services.permissions import Action, require_permission
 from pumpmgr.visit import local_chart
@@ -178,17 +179,24 @@ class HospitalService:
         return fhir.bundle(charts, mrn_system=system, catalog=self.clinic.catalogs,
                            generated_at=self.clinic.clock.now(), only=changed)
 
-    def export_fhir(self, who: str, *, mrn: str | None = None, since: date | None = None,
-                    mrn_system: str | None = None) -> dict[str, Any]:
-        """:meth:`fhir_bundle`, with an audit entry saying who exported which patients."""
+    def export_fhir(self, who: Actor | str, *, mrn: str | None = None,
+                    since: date | None = None, mrn_system: str | None = None,
+                    ) -> dict[str, Any]:
+        """:meth:`fhir_bundle`, with an audit entry saying who exported which patients: a
+        signed-in user (still active), or the name of a command-line account that did not
+        sign in (the entry says which)."""
         document = self.fhir_bundle(mrn=mrn, since=since, mrn_system=mrn_system)
         patients = fhir.patient_mrns(document)
+        signed_in = not isinstance(who, str)
+        username = who if isinstance(who, str) else who.username
 
         def work(session: Session) -> None:
-            append_audit(session, username=who, action="export.fhir", entity_type="clinic",
-                         entity_id="fhir",
+            if not isinstance(who, str):
+                require_active(session, who)
+            append_audit(session, username=username,
+                         action="export.fhir", entity_type="clinic", entity_id="fhir",
                          changes={"mrn": mrn, "since": None if since is None else since,
-                                  "patients": patients,
+                                  "patients": patients, "signed_in": signed_in,
                                   "resources": len(document.get("entry", []))},
                          workstation=self.clinic.workstation, at=self.clinic.clock.now())
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, exists, false, func, not_, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from pumpmgr.db import schema as db
 from pumpmgr.dose_checks import DoseCheck
@@ -294,8 +295,12 @@ class OrderService:
             return orders
 
     def count_awaiting(self) -> int:
-        """How many orders :meth:`awaiting_signature` lists (the badge everyone sees)."""
-        return len(self.awaiting_signature())
+        """How many orders :meth:`awaiting_signature` lists (the badge everyone sees), counted
+        by the database: the badge is read on every due-list show and sign-in, where building
+        each order to count it cost as much as the list itself."""
+        with self.ctx.database.read() as session:
+            return int(session.scalar(select(func.count()).select_from(db.Prescription)
+                                      .where(*_open_order())) or 0)
 
     @staticmethod
     def _alerted_pumps(session: Session) -> list[int]:
@@ -375,3 +380,34 @@ class OrderService:
             decided_at=None if decision is None else decision.at,
             decline_reason="" if decision is None else decision.reason or "",
         )
+
+
+def _open_order() -> list[ColumnElement[bool]]:
+    """:func:`pumpmgr.orders.open_states` as conditions on ``prescriptions``: an order (it
+    names a prescriber's account, not corrected) of a pump whose stored forecast carries an
+    order alert, neither signed nor entered by its prescriber, or declined with no later order
+    the pump runs (:func:`pumpmgr.services.forecasting.runs_in_pump`) replacing it."""
+    order, later, fix = db.Prescription, aliased(db.Prescription), aliased(db.Prescription)
+
+    def acted(row: Any, *actions: str) -> ColumnElement[bool]:
+        return exists().where(db.OrderAction.prescription_id == row.id,
+                              db.OrderAction.action.in_(actions))
+
+    corrections = select(fix.corrects_id).where(fix.corrects_id.is_not(None)).scalar_subquery()
+
+    def corrected(row: Any) -> ColumnElement[bool]:
+        found: ColumnElement[bool] = row.id.in_(corrections)
+        return found
+
+    replaced = exists().where(
+        later.pump_id == order.pump_id, later.id > order.id, later.prescriber_id.is_not(None),
+        not_(corrected(later)),
+        or_(later.held_for_signature == false(), acted(later, "signed", "programmed")))
+    return [
+        order.prescriber_id.is_not(None), not_(corrected(order)),
+        order.pump_id.in_(select(db.PumpForecast.pump_id).where(
+            db.PumpForecast.order_alert.is_not(None))),
+        or_(and_(acted(order, "declined"), not_(replaced)),
+            and_(not_(acted(order, "declined")), not_(acted(order, "signed")),
+                 order.recorded_by_id != order.prescriber_id)),
+    ]

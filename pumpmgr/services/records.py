@@ -5,7 +5,10 @@ database, so every area reads the restored one from then on."""
 from __future__ import annotations
 
 import hashlib
+import json
+import time
 from dataclasses import dataclass
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +21,8 @@ from pumpmgr.db.audit import ChainAnchor, ChainReport, append_audit, verify_chai
 from pumpmgr.db.backup import BackupManifest, backup_database, check_backup
 from pumpmgr.db.checkpoint import IncrementalReport
 from pumpmgr.db.engine import open_database
-from pumpmgr.db.rowchain import RecordsReport, verify_records
+from pumpmgr.db.rowchain import RecordsReport, max_ids, verify_records
+from pumpmgr.db.snapshot import snapshot
 from pumpmgr.errors import Code, InputError
 from pumpmgr.services import audit_trail
 from pumpmgr.services.audit_trail import AuditFilter, AuditPage, require_active
@@ -35,6 +39,9 @@ BREAK_ACTION = "integrity.break"
 PROGRAM_USER = "pumpmgr"
 #: Findings an ``integrity.break`` entry lists (all are counted).
 BREAK_FINDINGS_KEPT = 50
+#: The audit action of a full verification (:meth:`RecordService.run_full_check`): when, on
+#: which workstation, and what it found.
+FULL_CHECK_ACTION = "integrity.full_check"
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,10 @@ class IntegrityReport:
     @property
     def ok(self) -> bool:
         return self.chain.ok and self.records.ok and not self.forecasts
+
+    def findings(self) -> list[str]:
+        """What is wrong, one line each: the chain's finding first, then every other."""
+        return ([] if self.chain.ok else [self.chain.message]) + self.problems()
 
     def coverage(self) -> str:
         """From which entry the records are covered, in words."""
@@ -69,9 +80,34 @@ class IntegrityReport:
                 + [f"forecast of {line}" for line in self.forecasts])
 
 
-def integrity_notice(report: IncrementalReport) -> str | None:
+@dataclass(frozen=True)
+class FullCheck:
+    """One full verification as its audit entry records it."""
+
+    at: datetime
+    workstation: str
+    ok: bool
+    findings: int
+    #: The newest audit entry it checked (None: the log was empty).
+    head_seq: int | None
+    seconds: float
+
+    def summary(self, tz: tzinfo) -> str:
+        """When and where it ran and what it found, in words."""
+        from pumpmgr.formatting import format_datetime
+
+        found = ("every record matched the audit log" if self.ok else
+                 f"{self.findings} finding{'' if self.findings == 1 else 's'} (the audit log "
+                 "says which)")
+        upto = "" if self.head_seq is None else f", audit entries #1 to #{self.head_seq}"
+        return (f"Last full integrity check: {format_datetime(self.at.astimezone(tz))} on "
+                f"{self.workstation}{upto}: {found}.")
+
+
+def integrity_notice(report: IncrementalReport | IntegrityReport) -> str | None:
     """The one line every screen of an administrator, the due list and ``pumpmgr due`` show
-    while the check finds a break; None when it finds none."""
+    while the start-up check (or the window's daily full check) finds a break; None when it
+    finds none."""
     found = report.findings()
     if not found:
         return None
@@ -96,10 +132,76 @@ class RecordService:
         then every stored forecast against its records
         (:meth:`ForecastService.forecast_problems`), in one read."""
         with self.ctx.database.read() as session:
-            chain = verify_chain(session, anchor)
-            records = verify_records(session, chain.entries_checked)
-            forecasts = ForecastService(self.ctx).forecast_problems(session)
+            return self._verify(session, anchor)
+
+    def _verify(self, session: Session, anchor: ChainAnchor | None = None) -> IntegrityReport:
+        chain = verify_chain(session, anchor)
+        records = verify_records(session, chain.entries_checked)
+        forecasts = ForecastService(self.ctx).forecast_problems(session)
         return IntegrityReport(chain, records, tuple(forecasts))
+
+    def run_full_check(self, anchor: ChainAnchor | None = None) -> IntegrityReport:
+        """The full verification (:meth:`verify_integrity`, against ``anchor`` when given) of
+        a consistent snapshot that holds up no writer (:func:`pumpmgr.db.snapshot.snapshot`),
+        then on the record: an
+        ``integrity.full_check`` entry (user ``pumpmgr``, this workstation) with what it
+        found, the ``integrity.break`` entry when it found anything (once for the same
+        findings), and, when all is sound, the start-up check's checkpoint moved up to the
+        head it verified (so the next start-up check reads only what came after). It sees
+        what the start-up check cannot: an old row or entry changed in place."""
+        started = time.perf_counter()
+        checked = self.ctx.database
+        with snapshot(checked) as session:
+            report = self._verify(session, anchor)
+            ids = max_ids(session)
+        seconds = time.perf_counter() - started
+        findings = report.findings()
+        head = report.chain.head
+
+        def work(session: Session) -> None:
+            if findings:
+                self._record_break(session, findings)
+            elif head is not None:
+                stored = checkpoint.read_checkpoint(session)
+                if stored is None or stored.head.seq < head.seq:
+                    checkpoint.store_checkpoint(session, head, ids, self.ctx.now())
+            append_audit(session, username=PROGRAM_USER, action=FULL_CHECK_ACTION,
+                         entity_type="clinic", entity_id="records",
+                         changes={"ok": not findings, "findings": len(findings),
+                                  "head": None if head is None else head.seq,
+                                  "rows": report.records.rows_checked,
+                                  "seconds": round(seconds, 1)},
+                         workstation=self.ctx.workstation, at=self.ctx.now())
+
+        if self.ctx.database is checked:  # (a restore meanwhile: the result is not its)
+            self.ctx.write(work)
+        return report
+
+    def last_full_check(self, *, here: bool = False) -> FullCheck | None:
+        """The newest full verification on record (``here``: run on this workstation);
+        None when none has run."""
+        query = select(db.AuditEntry).where(  # the entity's index: not the whole log
+            db.AuditEntry.entity_type == "clinic", db.AuditEntry.entity_id == "records",
+            db.AuditEntry.action == FULL_CHECK_ACTION)
+        if here:
+            query = query.where(db.AuditEntry.workstation == self.ctx.workstation)
+        with self.ctx.database.read() as session:
+            entry = session.scalars(query.order_by(db.AuditEntry.seq.desc()).limit(1)).first()
+            if entry is None:
+                return None
+            try:
+                found = json.loads(entry.payload or "{}")
+            except ValueError:
+                found = {}
+            return FullCheck(entry.recorded_at, entry.workstation or "?",
+                             found.get("ok") is True, int(found.get("findings") or 0),
+                             found.get("head"), float(found.get("seconds") or 0))
+
+    def full_check_due(self) -> bool:
+        """Whether this workstation has not run the full verification since the clinic's
+        day began (the window runs it once a day)."""
+        last = self.last_full_check(here=True)
+        return last is None or last.at.astimezone(self.ctx.tz).date() < self.ctx.today()
 
     def record_integrity_break(self) -> IntegrityReport:
         """:meth:`verify_integrity`, and when it finds anything, an audit entry
@@ -109,7 +211,7 @@ class RecordService:
         report = self.verify_integrity()
         if report.ok:
             return report
-        findings = ([] if report.chain.ok else [report.chain.message]) + report.problems()
+        findings = report.findings()
         self.ctx.write(lambda session: self._record_break(session, findings))
         return report
 
@@ -263,22 +365,31 @@ class RecordService:
                                               daily_backup_keep=None)
         return restored.safety_copy
 
-    def export_to(self, destination: Path, *, by: Actor | str | None = None,
-                  ) -> ExportSummary:
-        """Every record, the audit log included, as one JSON document at ``destination``
-        (:func:`pumpmgr.services.exchange.export_clinic`), written whole or not at all; with
-        ``by``, audited as that user's export (:meth:`record_access`) once written."""
-        from pumpmgr.services.exchange import export_clinic, write_export
+    def export_document(self, actor: Actor) -> dict[str, Any]:
+        """Every record, the audit log and the accounts' password hashes included, as one
+        document (:func:`pumpmgr.services.exchange.export_clinic`): a signed-in
+        administrator's alone, like the restore and import it feeds."""
+        from pumpmgr.services.exchange import export_clinic
+        from pumpmgr.services.restoring import require_administrator
 
-        document = export_clinic(self.ctx.database)
+        require_administrator(actor, "export the clinic's records")
+        with self.ctx.database.read() as session:  # still an active administrator
+            require_account(session, actor, "export_clinic")
+        return export_clinic(self.ctx.database)
+
+    def export_to(self, actor: Actor, destination: Path) -> ExportSummary:
+        """:meth:`export_document` at ``destination``, written whole or not at all, and
+        audited as ``actor``'s export (:meth:`record_access`) once written."""
+        from pumpmgr.services.exchange import write_export
+
+        document = self.export_document(actor)
         try:
             write_export(document, destination)
         except OSError as exc:
             raise InputError(f"export: {destination} cannot be written ({exc.strerror})",
                              code=Code.NO_VALUE, field="export") from exc
         tables = document["tables"]
-        if by is not None:
-            self.record_access(by, audit_trail.EXPORT_ACTION, None, {
-                "file": destination.name, "patients": len(tables.get("patients", ()))})
+        self.record_access(actor, audit_trail.EXPORT_ACTION, None, {
+            "file": destination.name, "patients": len(tables.get("patients", ()))})
         return ExportSummary(destination, sum(len(rows) for rows in tables.values()),
                              len(tables.get("patients", ())), len(tables.get("audit_log", ())))

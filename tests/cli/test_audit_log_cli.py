@@ -118,11 +118,11 @@ def test_passwords_are_changed_and_reset_without_being_logged(
     short = run("--db", db, "user", "password", "--user", "nurse1", "--password-stdin",
                 stdin="nurse1 new passphrase\nshort\n", monkeypatch=monkeypatch)
     assert "password" in short.one_line_error and "8" in short.err
-    by_nurse = run("--db", db, "user", "reset-password", "--admin", "nurse1", "--username",
+    by_nurse = run("--db", db, "user", "reset-password", "--user", "nurse1", "--username",
                    "nurse2", "--password-stdin", stdin="nurse1 new passphrase\ntemporary 123\n",
                    monkeypatch=monkeypatch)
     assert by_nurse.code == 2 and "may not reset password" in by_nurse.err
-    reset = run("--db", db, "user", "reset-password", "--admin", "admin", "--username",
+    reset = run("--db", db, "user", "reset-password", "--user", "admin", "--username",
                 "nurse2", "--password-stdin", stdin=f"{ADMIN}\ntemporary 123\n",
                 monkeypatch=monkeypatch)
     assert reset.code == 0 and "must change it at the next sign-in" in reset.out
@@ -134,18 +134,54 @@ def test_passwords_are_changed_and_reset_without_being_logged(
         assert secret not in logged
 
 
-def test_views_prints_and_exports_are_on_the_record(clinic_file: Path,
-                                                    tmp_path: Path) -> None:
+def test_views_prints_and_exports_are_on_the_record(clinic_file: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without --user a view or print is the computer's account's, not signed in; with it,
+    the signed-in user's; the entry says which (issue 12)."""
     db = str(clinic_file)
     mrn = _mrns(clinic_file)[0]
     assert run("--db", db, "patient", mrn).code == 0
     user, action, payload = _newest(clinic_file)
     assert action == "patient.view" and user.endswith("(command line)")
+    assert json.loads(payload) == {"signed_in": False}
+    assert run("--db", db, "patient", mrn, "--user", "nurse1", "--password-stdin",
+               stdin=f"{NURSE}\n", monkeypatch=monkeypatch).code == 0
+    user, action, payload = _newest(clinic_file)
+    assert (user, action, json.loads(payload)) == ("nurse1", "patient.view", {"signed_in": True})
     printed = run("--db", db, "print", "card", mrn, "--out", str(tmp_path / "card.pdf"))
     assert printed.code == 0, printed.err
     user, action, payload = _newest(clinic_file)
     assert action == "sheet.print" and user.endswith("(command line)")
-    assert json.loads(payload) == {"sheet": "card", "file": "card.pdf"}
-    assert run("--db", db, "export", "--out", str(tmp_path / "all.json")).code == 0
-    assert _newest(clinic_file)[1] == "export.clinic"
+    assert json.loads(payload) == {"sheet": "card", "file": "card.pdf", "signed_in": False}
+    monkeypatch.setenv("PUMPMGR_PASSWORD", NURSE)
+    assert run("--db", db, "print", "card", mrn, "--user", "nurse1", "--out",
+               str(tmp_path / "card2.pdf")).code == 0
+    user, action, payload = _newest(clinic_file)
+    assert (user, action, json.loads(payload)) == (
+        "nurse1", "sheet.print", {"sheet": "card", "file": "card2.pdf", "signed_in": True})
+    monkeypatch.setenv("PUMPMGR_PASSWORD", "not her password")
+    wrong = run("--db", db, "print", "card", mrn, "--user", "nurse1", "--out",
+                str(tmp_path / "card3.pdf"))
+    assert "--user: unknown user name or wrong password" in wrong.one_line_error
+    assert not (tmp_path / "card3.pdf").exists()
+    assert _newest(clinic_file)[:2] == ("nurse1", "user.sign_in_failed")
+
+
+def test_the_whole_clinic_is_exported_by_a_signed_in_administrator(
+        clinic_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """It holds every account's password hash: refused without --user and to a nurse, with
+    nothing written."""
+    db, out = str(clinic_file), tmp_path / "all.json"
+    monkeypatch.setenv("PUMPMGR_PASSWORD", NURSE)
+    assert "--user: the whole clinic's export holds" in run(
+        "--db", db, "export", "--out", str(out)).one_line_error
+    refused = run("--db", db, "export", "--user", "nurse1", "--out", str(out))
+    assert "--user: nurse1 is a nurse; only an administrator may export" in (
+        refused.one_line_error)
+    assert not out.exists() and _newest(clinic_file)[:2] == ("nurse1", "user.sign_in")
+    monkeypatch.setenv("PUMPMGR_PASSWORD", ADMIN)
+    assert run("--db", db, "export", "--user", "admin", "--out", str(out)).code == 0
+    user, action, payload = _newest(clinic_file)
+    assert (user, action) == ("admin", "export.clinic") and json.loads(payload)["signed_in"]
+    assert "password_hash" in out.read_text(encoding="utf-8")
     assert run("--db", db, "audit", "verify").code == 0

@@ -77,7 +77,7 @@ def test_export_fhir_writes_a_bundle_and_audits_it(clinic_file: Path, tmp_path: 
     (action, username, payload), = query(
         clinic_file, "SELECT action, username, payload FROM audit_log ORDER BY seq DESC LIMIT 1")
     assert action == "export.fhir" and "(command line)" in str(username)
-    assert str(mrn) in str(payload)
+    assert str(mrn) in str(payload) and json.loads(str(payload))["signed_in"] is False
     since = tmp_path / "since.json"
     assert run("--db", str(clinic_file), "export", "--fhir", "--since", "2000-01-01",
                "--mrn-system", SYSTEM, "--out", str(since)).code == 0
@@ -116,3 +116,21 @@ def test_fhir_options_without_fhir_are_refused(clinic_file: Path, tmp_path: Path
     error = run("--db", str(clinic_file), "export", "--since", "2026-01-01", "--out",
                 str(tmp_path / "x.json")).one_line_error
     assert "--fhir:" in error
+
+
+def test_export_fhir_by_a_signed_in_user(clinic_file: Path, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """With --user the export is on the record under the signed-in user (issue 12); a wrong
+    password writes no file."""
+    (mrn,), = query(clinic_file, "SELECT mrn FROM patients ORDER BY id LIMIT 1")
+    argv = ["--db", str(clinic_file), "export", "--fhir", "--patient", str(mrn),
+            "--mrn-system", SYSTEM, "--user", "nurse1"]
+    monkeypatch.setenv("PUMPMGR_PASSWORD", "not her password")
+    refused = run(*argv, "--out", str(tmp_path / "refused.json"))
+    assert "--user: unknown user name or wrong password" in refused.one_line_error
+    assert not (tmp_path / "refused.json").exists()
+    monkeypatch.setenv("PUMPMGR_PASSWORD", "demo-nurse-pass")
+    assert run(*argv, "--out", str(tmp_path / "bundle.json")).code == 0
+    (username, payload), = query(
+        clinic_file, "SELECT username, payload FROM audit_log ORDER BY seq DESC LIMIT 1")
+    assert username == "nurse1" and json.loads(str(payload))["signed_in"] is True

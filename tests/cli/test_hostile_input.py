@@ -28,7 +28,10 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def export(demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     out = tmp_path_factory.mktemp("export") / "clinic.json"
-    assert run("--db", str(demo_db), "export", "--out", str(out)).code == 0
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PUMPMGR_PASSWORD", "demo-admin-pass")
+        assert run("--db", str(demo_db), "export", "--user", "admin", "--out",
+                   str(out)).code == 0
     document: dict[str, object] = json.loads(out.read_text(encoding="utf-8"))
     return document
 
@@ -96,7 +99,7 @@ def test_output_paths(clinic: Path, tmp_path: Path, case: str, command: str) -> 
              else "is a file, not a folder")
     argv, option = {
         "backup": (["backup", str(target)], "PATH"),
-        "export": (["export", "--out", str(target)], "--out"),
+        "export": (["export", "--user", "admin", "--out", str(target)], "--out"),
         "print": (["print", "due", "--from", "2026-01-01", "--to", "2026-02-01", "--out",
                    str(target)], "--out"),
     }[command]
@@ -177,14 +180,14 @@ def test_import_from_a_pipe_or_device_does_not_hang(tmp_path: Path) -> None:
 
 def test_errors_name_only_options_the_user_typed(clinic: Path) -> None:
     """A field no typed option supplied is named in words (``user``), never as an option the
-    user did not give (``--admin``)."""
+    user did not give (``--user``)."""
     from pumpmgr.cli import _option_message
     from pumpmgr.errors import Code, PumpMgrError
 
     error = PumpMgrError("user: nina may not do that", code=Code.AUTH_NOT_PERMITTED,
                          field="user")
     assert _option_message(error, ["restore", "x.db"]) == "user: nina may not do that"
-    assert _option_message(error, ["user", "add", "--admin", "nina"]).startswith("--admin: ")
+    assert _option_message(error, ["user", "add", "--user", "nina"]).startswith("--user: ")
     volume = PumpMgrError("a volume: '3' has no unit", code=Code.NO_UNIT, field="a volume")
     assert _option_message(volume, ["import", "x.json"]) == "a volume: '3' has no unit"
     buffer = PumpMgrError("give a whole number", code=Code.OUT_OF_RANGE, field="buffer days")

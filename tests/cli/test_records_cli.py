@@ -7,6 +7,7 @@ import contextlib
 import io
 import json
 import shutil
+import socket
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -72,7 +73,7 @@ def test_demo_refuses_a_database_holding_records(clinic_file: Path) -> None:
      "--username"),
     (["user", "add", "--username", "nina", "--full-name", "N", "--role", "wizard"], "--role"),
     (["audit", "verify", "--anchor", "12:abc"], "--anchor"),
-    (["export", "--out", "/no/such/folder/x.json"], "--out"),
+    (["export", "--user", "admin", "--out", "/no/such/folder/x.json"], "--out"),
 ])
 def test_bad_input_is_one_line_naming_the_option(tmp_path: Path, argv: list[str],
                                                  option: str) -> None:
@@ -83,7 +84,8 @@ def test_bad_input_is_one_line_naming_the_option(tmp_path: Path, argv: list[str]
 
 
 def test_read_commands_refuse_a_missing_database(tmp_path: Path) -> None:
-    for argv in (["due"], ["patient", "D000001"], ["audit", "verify"], ["export"],
+    for argv in (["due"], ["patient", "D000001"], ["audit", "verify"],
+                 ["export", "--user", "admin"],
                  ["backup", str(tmp_path / "b.db")]):
         error = run("--db", str(tmp_path / "none.db"), *argv).one_line_error
         assert "--db: there is no database" in error
@@ -136,7 +138,10 @@ def test_due_text_is_an_aligned_table(demo_file: Path, monkeypatch: pytest.Monke
     monkeypatch.setenv("PUMPMGR_DB", str(demo_file))  # the environment variable selects it
     result = run("due")
     assert result.code == 0, result.err
-    lines = result.out.splitlines()
+    listed, last_check = result.out.split("\n\n")
+    assert last_check == "No full integrity check has run yet: the window runs one a day, or " \
+        "run 'pumpmgr audit verify'.\n"
+    lines = listed.splitlines()
     assert lines[0].startswith("Refill due") and len(lines) == 4
     column = lines[0].index("Patient")
     assert all(line[column - 2:column] == "  " for line in lines[1:])
@@ -162,7 +167,7 @@ def test_due_says_an_integrity_break_first_and_still_lists_the_pumps(clinic_file
     before = audit_count(clinic_file)
     result = run("--db", str(clinic_file), "due")
     assert result.code == 0, result.err
-    first, *table = result.out.splitlines()
+    first, *table = result.out.split("\n\n")[0].splitlines()
     assert first.startswith(f"pumpmgr: Integrity break: refills #{refill + 1000}: inserted "
                             "outside pumpmgr. Clinical work can go on")
     assert table[0].startswith("Refill due") and len(table) == 4
@@ -170,6 +175,16 @@ def test_due_says_an_integrity_break_first_and_still_lists_the_pumps(clinic_file
     as_json = run("--db", str(clinic_file), "due", "--json")
     assert len(as_json.json()) == 3 and "Integrity break" in as_json.err
     assert audit_count(clinic_file) == before + 1  # audited once
+
+
+def test_due_says_when_the_last_full_integrity_check_ran(clinic_file: Path) -> None:
+    """The window runs it once a day per workstation, ``audit verify`` whenever asked: each
+    is recorded, and the due list says when the last one ran and what it found."""
+    assert run("--db", str(clinic_file), "audit", "verify").code == 0
+    last = run("--db", str(clinic_file), "due").out.split("\n\n")[-1]
+    assert last.startswith("Last full integrity check: ") and socket.gethostname() in last
+    assert last.endswith(": every record matched the audit log.\n")
+    assert last.strip() in run("--db", str(clinic_file), "due", "--json").err
 
 
 # ---------------------------------------------------------------------------- patient
@@ -211,23 +226,23 @@ def test_the_first_user_is_the_administrator_then_admins_add_users(
     no_admin = run("--db", db, "user", "add", "--username", "nina", "--full-name", "Nina",
                    "--role", "nurse", "--password-stdin", stdin="nina-secret-1\n",
                    monkeypatch=monkeypatch)
-    assert "--admin" in no_admin.one_line_error
+    assert "--user" in no_admin.one_line_error
     bad_admin = run("--db", db, "user", "add", "--username", "nina", "--full-name", "Nina",
-                    "--role", "nurse", "--admin", "ada", "--password-stdin",
+                    "--role", "nurse", "--user", "ada", "--password-stdin",
                     stdin="nina-secret-1\nnot-her-password\n", monkeypatch=monkeypatch)
-    assert "--admin: unknown user name or wrong password" in bad_admin.one_line_error
+    assert "--user: unknown user name or wrong password" in bad_admin.one_line_error
     weak = run("--db", db, "user", "add", "--username", "nina", "--full-name", "Nina",
-               "--role", "nurse", "--admin", "ada", "--password-stdin",
+               "--role", "nurse", "--user", "ada", "--password-stdin",
                stdin="short\nada-secret-1\n", monkeypatch=monkeypatch)
     assert "password: the password must have at least 8" in weak.one_line_error
     # nothing written but the failed sign-in, on the record (issue 13)
     assert new_entries(path, entries) == [("ada", "user.sign_in_failed")]
     added = run("--db", db, "user", "add", "--username", "nina", "--full-name", "Nina Berg",
-                "--role", "nurse", "--admin", "ada", "--password-stdin",
+                "--role", "nurse", "--user", "ada", "--password-stdin",
                 stdin="nina-secret-1\nada-secret-1\n", monkeypatch=monkeypatch)
     assert added.code == 0 and "nina (Nina Berg, nurse) added by ada" in added.out
     taken = run("--db", db, "user", "add", "--username", "NINA", "--full-name", "Nina 2",
-                "--role", "nurse", "--admin", "ada", "--password-stdin",
+                "--role", "nurse", "--user", "ada", "--password-stdin",
                 stdin="nina-secret-2\nada-secret-1\n", monkeypatch=monkeypatch)
     assert "--username" in taken.one_line_error and "taken" in taken.err
     assert [a for _, a in new_entries(path, entries + 1)] == [
@@ -247,14 +262,14 @@ def test_guessing_the_admin_password_is_throttled_across_calls(
 
     def add_nina(admin_password: str) -> str:
         return run("--db", db, "user", "add", "--username", "nina", "--full-name", "Nina",
-                   "--role", "nurse", "--admin", "ada", "--password-stdin",
+                   "--role", "nurse", "--user", "ada", "--password-stdin",
                    stdin=f"nina-secret-1\n{admin_password}\n",
                    monkeypatch=monkeypatch).one_line_error
 
     for guess in range(5):
-        assert "--admin: unknown user name or wrong password" in add_nina(f"guess-{guess}")
+        assert "--user: unknown user name or wrong password" in add_nina(f"guess-{guess}")
     refused = add_nina("ada-secret-1")
-    assert "--admin: too many failed attempts for this user name; wait " in refused
+    assert "--user: too many failed attempts for this user name; wait " in refused
     # nothing written but the five failed sign-ins, on the record (issue 13)
     assert new_entries(tmp_path / "new.db", entries) == [("ada", "user.sign_in_failed")] * 5
     with contextlib.closing(sqlite3.connect(db)) as connection:
@@ -276,12 +291,12 @@ def test_passwords_are_asked_on_the_terminal(clinic_file: Path,
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
     monkeypatch.setattr("sys.stdin.isatty", lambda: True)
     result = run("--db", str(clinic_file), "user", "add", "--username", "otto", "--full-name",
-                 "Otto Second", "--role", "prescriber", "--admin", "admin")
+                 "Otto Second", "--role", "prescriber", "--user", "admin")
     assert result.code == 0, result.err
     assert len(prompts) == 3 and "admin" in prompts[2]
     monkeypatch.setattr("sys.stdin.isatty", lambda: False)
     piped = run("--db", str(clinic_file), "user", "add", "--username", "eve",
-                "--full-name", "Eve", "--role", "nurse", "--admin", "admin")
+                "--full-name", "Eve", "--role", "nurse", "--user", "admin")
     assert "--password-stdin" in piped.one_line_error
 
 
@@ -289,9 +304,9 @@ def test_only_an_administrator_adds_users(clinic_file: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     before = audit_count(clinic_file)
     result = run("--db", str(clinic_file), "user", "add", "--username", "eve", "--full-name",
-                 "Eve", "--role", "administrator", "--admin", "nurse1", "--password-stdin",
+                 "Eve", "--role", "administrator", "--user", "nurse1", "--password-stdin",
                  stdin="eve-secret-1\ndemo-nurse-pass\n", monkeypatch=monkeypatch)
-    assert "--admin: nurse1 (nurse) may not add user" in result.one_line_error
+    assert "--user: nurse1 (nurse) may not add user" in result.one_line_error
     # Nothing of the refused addition was written; nurse1's sign-in itself succeeded,
     # upgraded her demo-cheap password hash and is on the record (issue 13).
     assert new_entries(clinic_file, before) == [("nurse1", "user.password_rehash"),
@@ -322,24 +337,26 @@ def test_audit_verify_passes_then_reports_the_first_altered_entry(clinic_file: P
 
 
 def test_audit_verify_with_an_anchor_catches_a_cut_log(clinic_file: Path) -> None:
-    head = run("--db", str(clinic_file), "audit", "verify").out.split("head #")[1].split()
     with contextlib.closing(sqlite3.connect(clinic_file)) as connection:
+        head = connection.execute("SELECT seq, row_hash FROM audit_log ORDER BY seq DESC "
+                                  "LIMIT 1").fetchone()
         written = json.loads(connection.execute(
             "SELECT written_rows FROM audit_log WHERE seq = ?", (int(head[0]),)).fetchone()[0])
         connection.execute("DROP TRIGGER trg_audit_log_no_delete")
         connection.execute("DELETE FROM audit_log WHERE seq = ?", (int(head[0]),))
         connection.commit()
+    cut = run("--db", str(clinic_file), "audit", "verify", "--anchor", f"{head[0]}:{head[1]}")
+    assert cut.code == 1 and "removed from the end" in cut.out
     alone = run("--db", str(clinic_file), "audit", "verify")
-    # The chain alone looks whole, but the rows the cut entry wrote have no entry any more:
-    # each is named (inserted, or changed since the entry before, outside pumpmgr).
+    # The chain alone looks whole (the checks since appended to it as to any log), but the
+    # rows the cut entry wrote have no entry any more: each is named (inserted, or changed
+    # since the entry before, outside pumpmgr).
     assert "audit log intact" in alone.out and alone.code == 1
     assert written["writes"]
     for write in written["writes"]:
         row = f"{write['t']} #{write['id']}: "
         assert any(line.strip().startswith(row) and "outside pumpmgr" in line
                    for line in alone.out.splitlines()), (row, alone.out)
-    cut = run("--db", str(clinic_file), "audit", "verify", "--anchor", f"{head[0]}:{head[1]}")
-    assert cut.code == 1 and "removed from the end" in cut.out
 
 
 def test_audit_verify_names_records_changed_behind_the_programs_back(clinic_file: Path) -> None:
@@ -404,7 +421,7 @@ def test_backup_and_restore_round_trip(clinic_file: Path, tmp_path: Path,
     assert "PATH" in run("--db", db, "backup", str(backup)).one_line_error  # no overwrite
     due_before = run("--db", db, "due", "--json").json()
     added = run("--db", db, "user", "add", "--username", "temp", "--full-name", "Temp User",
-                "--role", "nurse", "--admin", "admin", "--password-stdin",
+                "--role", "nurse", "--user", "admin", "--password-stdin",
                 stdin="temp-secret-1\ndemo-admin-pass\n", monkeypatch=monkeypatch)
     assert added.code == 0
     # the admin's sign-in upgraded her demo-cheap password hash, then the user was added
@@ -456,7 +473,7 @@ def test_restore_without_a_manifest_only_when_asked(clinic_file: Path, tmp_path:
         head_seq, head_hash = connection.execute(
             "SELECT seq, row_hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
     added = run("--db", db, "user", "add", "--username", "temp", "--full-name", "Temp User",
-                "--role", "nurse", "--admin", "admin", "--password-stdin",
+                "--role", "nurse", "--user", "admin", "--password-stdin",
                 stdin="temp-secret-1\ndemo-admin-pass\n", monkeypatch=monkeypatch)
     assert added.code == 0  # a change after the backup, which the restore takes away
     error = run("--db", db, "restore", "--user", "admin", str(backup)).one_line_error
@@ -531,32 +548,37 @@ def test_export_import_export_through_the_command_line(
 ) -> None:
     demo_copy = tmp_path / "demo.db"
     shutil.copy2(demo_file, demo_copy)
-    printed = run("--db", str(demo_copy), "export")
+    printed = run("--db", str(demo_copy), "export", "--user", "admin")
     assert printed.code == 0 and printed.err == ""
     printed_document = printed.json()
     assert printed_document["format"] == "pumpmgr-clinic-export/1"
     out = tmp_path / "clinic.json"
-    written = run("--db", str(demo_copy), "export", "--out", str(out))
+    written = run("--db", str(demo_copy), "export", "--user", "admin", "--out", str(out))
     document = json.loads(out.read_text(encoding="utf-8"))
-    # the same records, and the first export on the record (issue 13)
+    # the same records, and the first export and the second sign-in on the record (issue 13)
     assert written.code == 0
     log, printed_log = document["tables"].pop("audit_log"), printed_document["tables"].pop(
         "audit_log")
     head = document.pop("audit_chain_head")
-    assert head["seq"] == printed_document.pop("audit_chain_head")["seq"] + 1
-    assert document == printed_document and log[:-1] == printed_log
-    assert (log[-1]["action"], json.loads(log[-1]["payload"])["file"]) == (
-        "export.clinic", "standard output")
+    assert head["seq"] == printed_document.pop("audit_chain_head")["seq"] + 2
+    assert document == printed_document and log[:-2] == printed_log
+    exported, signed_in = log[-2:]
+    assert (exported["action"], exported["username"], json.loads(exported["payload"])) == (
+        "export.clinic", "admin", {"file": "standard output", "patients": len(
+            document["tables"]["patients"]), "signed_in": True})
+    assert (signed_in["action"], signed_in["username"]) == ("user.sign_in", "admin")
     document["tables"]["audit_log"], document["audit_chain_head"] = log, head
-    assert "--out" in run("--db", str(demo_copy), "export", "--out", str(out)).one_line_error
+    assert "--out" in run("--db", str(demo_copy), "export", "--user", "admin", "--out",
+                          str(out)).one_line_error
     target = str(tmp_path / "imported.db")
     assert "--user" in run("--db", target, "import", str(out)).one_line_error
     imported = run("--db", target, "import", str(out), "--user", "admin")
     assert imported.code == 0 and "audit log verified" in imported.out
     assert "under admin" in imported.out
-    again_exported = run("--db", target, "export").json()
-    *log, last = again_exported["tables"]["audit_log"]
+    again_exported = run("--db", target, "export", "--user", "admin").json()
+    *log, last, signed_in = again_exported["tables"]["audit_log"]
     assert (last["action"], last["username"]) == ("clinic.import", "admin")
+    assert (signed_in["action"], signed_in["username"]) == ("user.sign_in", "admin")
     assert log == document["tables"]["audit_log"]
     for name in document["tables"]:  # the records as they were (the admin's hash upgraded)
         if name not in ("audit_log", "users"):
@@ -568,7 +590,7 @@ def test_export_import_export_through_the_command_line(
 
 def test_a_refused_import_names_the_record_and_leaves_no_file_behind(
         demo_file: Path, tmp_path: Path) -> None:
-    document = run("--db", str(demo_file), "export").json()
+    document = run("--db", str(demo_file), "export", "--user", "admin").json()
     refill = document["tables"]["refills"][0]
     refill["volume_added_ml"] /= 2  # halved, the audit log left as it was
     source = tmp_path / "halved.json"
@@ -629,3 +651,14 @@ def _no_tty_prompts(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     monkeypatch.setattr("getpass.getpass", refuse)
     yield
+
+
+def test_the_signed_in_user_is_always_given_with_user() -> None:
+    """One option for the user who signs in, in every command: ``--user`` (issue 12)."""
+    from pumpmgr.cli import _command_options, build_parser
+
+    parser = build_parser()
+    for words in (["user", "add"], ["user", "reset-password"], ["user", "password"],
+                  ["restore"], ["import"], ["audit", "log"], ["book"]):
+        options = _command_options(parser, words)
+        assert "--user" in options and "--admin" not in options, words

@@ -140,16 +140,16 @@ def test_command_line_override(tmp_path: Path, broken: tuple[Path, Path],
                           "--password-stdin", stdin=PASSWORD + "\n", monkeypatch=monkeypatch)
     assert code == 2 and "--override-broken-chain" in error and error.count("\n") == 1
     code, _, error = _cli("--db", str(path), "restore", str(backup), "--override-broken-chain",
-                          "--admin", "nina", "--reason", "test", "--password-stdin",
+                          "--user", "nina", "--reason", "test", "--password-stdin",
                           stdin=PASSWORD + "\n", monkeypatch=monkeypatch)
     assert code == 2 and error.startswith("pumpmgr restore: --user: nina is a nurse"), error
     code, _, error = _cli("--db", str(path), "restore", str(backup), "--override-broken-chain",
-                          "--admin", "admin", "--reason", "test", "--password-stdin",
+                          "--user", "admin", "--reason", "test", "--password-stdin",
                           stdin="wrong password\n", monkeypatch=monkeypatch)
     assert code == 2 and "--user" in error
     assert not list(tmp_path.glob("backups/pumpmgr-before-restore-*"))  # nothing restored
     code, out, error = _cli("--db", str(path), "restore", str(backup), "--override-broken-chain",
-                            "--admin", "admin", "--reason", "the only backup left",
+                            "--user", "admin", "--reason", "the only backup left",
                             "--password-stdin", stdin=PASSWORD + "\n", monkeypatch=monkeypatch)
     assert code == 0, error
     assert "RESTORED WITH A BROKEN AUDIT LOG" in out and "kept as" in out
@@ -165,7 +165,7 @@ def test_command_line_override_on_a_new_computer(tmp_path: Path, broken: tuple[P
     fresh = tmp_path / "new-computer" / "pumpmgr.db"
     fresh.parent.mkdir()
     code, out, error = _cli("--db", str(fresh), "restore", str(backup), "--override-broken-chain",
-                            "--admin", "admin", "--reason", "moving the clinic",
+                            "--user", "admin", "--reason", "moving the clinic",
                             "--password-stdin", stdin=PASSWORD + "\n", monkeypatch=monkeypatch)
     assert code == 0, error
     assert "RESTORED WITH A BROKEN AUDIT LOG" in out

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from storage_workers import build_clinic
+from storage_workers import PASSWORD, build_clinic
 
 from pumpmgr.cli import main
 from pumpmgr.db.backup import backup_database, manifest_path, restore_database
@@ -42,7 +42,7 @@ def _cli(*argv: str) -> int:
 
 
 def test_database_backups_safety_copies_exports_and_sheets_are_owner_only(
-        tmp_path: Path) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "clinic.db"
     with open_database(path, daily_backup_keep=None) as database:
         build_clinic(database, 1)
@@ -54,7 +54,8 @@ def test_database_backups_safety_copies_exports_and_sheets_are_owner_only(
     safety = restore_database(backup, path, safety_dir=tmp_path / "safety")
     assert safety is not None and _mode(safety) == 0o600 and _mode(safety.parent) == 0o700
     export = tmp_path / "clinic.json"
-    assert _cli("--db", str(path), "export", "--out", str(export)) == 0
+    monkeypatch.setenv("PUMPMGR_PASSWORD", PASSWORD)
+    assert _cli("--db", str(path), "export", "--user", "admin", "--out", str(export)) == 0
     sheet = tmp_path / "due.pdf"
     assert _cli("--db", str(path), "print", "due", "--from", "2026-01-01", "--to",
                 "2026-12-31", "--out", str(sheet)) == 0

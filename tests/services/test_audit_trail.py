@@ -28,6 +28,7 @@ from pumpmgr.services.audit_trail import (
 )
 from pumpmgr.services.permissions import PermissionDenied
 from pumpmgr.services.users import PASSWORD_CHANGE_ACTION, PASSWORD_RESET_ACTION
+from pumpmgr.services.values import Actor
 
 
 def _actions(page: object) -> list[str]:
@@ -176,7 +177,12 @@ def test_views_prints_and_exports_are_chained_entries(world: World, tmp_path: ob
     assert json.loads(last_audit(world).payload) == {"sheet": "history"}
     from pathlib import Path
 
-    summary = clinic.records.export_to(Path(str(tmp_path)) / "clinic.json", by=world.admin)
+    before = last_audit(world).seq
+    for refused in (world.nurse, Actor(world.admin.id, "admin", "Admin", "administrator")):
+        with pytest.raises(PermissionDenied):  # hashes inside: a signed-in administrator's
+            clinic.records.export_to(refused, Path(str(tmp_path)) / "refused.json")
+    assert last_audit(world).seq == before and not (Path(str(tmp_path)) / "refused.json").exists()
+    summary = clinic.records.export_to(world.admin, Path(str(tmp_path)) / "clinic.json")
     export = last_audit(world)
     assert export.action == "export.clinic" and export.username == "admin"
     assert json.loads(export.payload) == {"file": "clinic.json", "patients": summary.patients}

@@ -329,6 +329,47 @@ def test_a_declined_order_keeps_the_patient_urgent_until_a_new_order_runs(
     assert listed(world) == []
 
 
+def test_the_badge_counts_what_the_list_shows_in_every_state(world: World) -> None:
+    """The badge's count is made by the database (it is read on every due-list show); it
+    must equal the co-signature list's length whatever the orders' states: two open orders on
+    one pump, held, programmed unsigned, declined, declined and replaced, signed."""
+    _, pump_a = filled(world, "100001")
+    _, pump_b = filled(world, "100002")
+    _, pump_c = filled(world, "100003")
+    two_days_on(world)
+
+    def badge_is_the_list(length: int) -> None:
+        assert world.clinic.orders.count_awaiting() == len(listed(world)) == length
+
+    badge_is_the_list(0)
+    first = world.clinic.change_prescription(world.nurse, world.check, pump_a,
+                                             change("400 mcg/day", world))
+    world.clock.advance(timedelta(hours=25))  # a day between increases
+    world.clinic.change_prescription(world.nurse, world.check, pump_a,
+                                     change("500 mcg/day", world))
+    badge_is_the_list(2)  # both of pump A's orders await co-signature
+    held = world.clinic.change_prescription(world.nurse, world.check, pump_b,
+                                            change("600 mcg/day", world))
+    badge_is_the_list(3)
+    world.clinic.orders.record_programmed(world.nurse, held.prescription.id)
+    badge_is_the_list(3)  # now an unsigned high-risk order
+    refused = world.clinic.change_prescription(world.nurse, world.check, pump_c,
+                                               change("400 mcg/day", world))
+    world.clinic.orders.decline_order(world.prescriber, refused.prescription.id, PASSWORD,
+                                      "not what I ordered")
+    badge_is_the_list(4)
+    world.clock.advance(timedelta(hours=1))
+    world.clinic.change_prescription(world.nurse, world.check, pump_c,
+                                     change("400 mcg/day", world))
+    badge_is_the_list(4)  # the declined one replaced by an order awaiting co-signature
+    world.clinic.orders.sign_order(world.prescriber, first.prescription.id, PASSWORD)
+    world.clinic.orders.sign_order(world.prescriber, held.prescription.id, PASSWORD)
+    badge_is_the_list(2)
+    for order in listed(world):
+        world.clinic.orders.sign_order(world.prescriber, order.prescription_id, PASSWORD)
+    badge_is_the_list(0)
+
+
 # -- incidents (§4a) ------------------------------------------------------------------------
 
 def test_a_change_already_programmed_outside_limits_is_recorded_with_an_incident(

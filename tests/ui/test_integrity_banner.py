@@ -7,6 +7,7 @@ import contextlib
 import sqlite3
 from pathlib import Path
 
+import pytest
 from pytestqt.qtbot import QtBot
 from sample_clinic import PASSWORD
 
@@ -70,3 +71,63 @@ def test_a_break_shows_on_every_screen_of_an_administrator_and_on_everyones_due_
         (breaks,) = connection.execute(
             "SELECT count(*) FROM audit_log WHERE action = 'integrity.break'").fetchone()
     assert breaks == 1
+
+
+def _halve_oldest_refill(path: Path) -> int:
+    """The oldest refill's volume halved in place, its trigger dropped and put back."""
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        connection.isolation_level = None
+        (trigger,) = connection.execute("SELECT sql FROM sqlite_master WHERE name = "
+                                        "'trg_refills_no_update'").fetchone()
+        connection.execute("DROP TRIGGER trg_refills_no_update")
+        refill = connection.execute("SELECT min(id) FROM refills").fetchone()[0]
+        connection.execute("UPDATE refills SET volume_added_ml = volume_added_ml / 2 "
+                           f"WHERE id = {refill}")
+        connection.execute(trigger)
+    return int(refill)
+
+
+def test_the_daily_full_check_finds_an_old_refill_edited_in_place(
+        qtbot: QtBot, clinic: ClinicService, sample_path: Path) -> None:
+    """The start-up check cannot see it (no entry since wrote it); the window's full check,
+    run in the background after the sign-in, does: shown as a break and audited; a second
+    window on this workstation the same day does not run it again."""
+    assert clinic.records.check_since_checkpoint().ok  # the start-up check's checkpoint
+    refill = _halve_oldest_refill(sample_path)
+    main = MainWindow(clinic, clinic.sign_in("admin", PASSWORD), full_check_after_ms=0)
+    qtbot.addWidget(main)
+    main.show()
+    assert main.integrity_notice is None  # the start-up check saw nothing
+    qtbot.waitUntil(lambda: main.full_check is not None and main.full_check.finished,
+                    timeout=60_000)
+    notice = main.integrity_notice
+    assert notice is not None and notice.startswith(
+        f"Integrity break: refills #{refill}: volume_added_ml changed outside pumpmgr")
+    assert main.integrity_banner.isVisible() and main.integrity_banner.text() == notice
+    main.idle.stop()
+    main.close()
+    again = MainWindow(clinic, clinic.sign_in("nina", PASSWORD), full_check_after_ms=0)
+    qtbot.addWidget(again)
+    qtbot.waitUntil(lambda: again.full_check is not None and again.full_check.finished,
+                    timeout=60_000)
+    assert again.full_check is not None and again.full_check.outcome == (False, None)
+    again.idle.stop()
+    with contextlib.closing(sqlite3.connect(sample_path)) as connection:
+        actions = [row[0] for row in connection.execute(
+            "SELECT action FROM audit_log WHERE action LIKE 'integrity.%' ORDER BY seq")]
+    assert actions == ["integrity.break", "integrity.full_check"]
+
+
+def test_a_full_check_that_cannot_run_says_so_and_nothing_else(
+        qtbot: QtBot, clinic: ClinicService, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_space() -> None:  # the SQLite copy in a full temporary folder
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(clinic.records, "run_full_check", no_space)
+    main = MainWindow(clinic, clinic.sign_in("nina", PASSWORD), full_check_after_ms=0)
+    qtbot.addWidget(main)
+    qtbot.waitUntil(lambda: main.full_check is not None and main.full_check.finished)
+    assert main.statusBar().currentMessage().startswith(
+        "The full integrity check could not run: OSError")
+    assert main.integrity_notice is None and not main.integrity_banner.isVisible()
+    main.idle.stop()

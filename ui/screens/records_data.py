@@ -239,11 +239,12 @@ class DataTab(QWidget):
         path = messages.save_path(self, "Export the clinic's records",
                                   self._folder() / f"pumpmgr-export-{today:%Y-%m-%d}.json",
                                   "JSON (*.json)")
-        if path is None:
+        actor = self.actor
+        if path is None or actor is None:
             return None
         try:
             summary = run_in_background(self, f"Exporting to {path.name}…",
-                                        lambda: self.clinic.records.export_to(path, by=self.actor))
+                                        lambda: self.clinic.records.export_to(actor, path))
         except Exception as exc:  # every failure reaches the user as a dialog
             messages.show_error(self, exc, "the export")
             return None

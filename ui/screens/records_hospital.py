@@ -172,7 +172,7 @@ class HospitalTab(QWidget):
         if path is None:
             return None
         try:
-            document = self.hospital.export_fhir(self.actor.username, mrn=mrn, since=since)
+            document = self.hospital.export_fhir(self.actor, mrn=mrn, since=since)
             path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n",
                             encoding="utf-8")
         except PumpMgrError as exc:

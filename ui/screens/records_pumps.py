@@ -4,7 +4,8 @@ UI layer over :meth:`pumpmgr.services.configuration.ConfigurationService.pump_mo
 ``edit_pump_model``: each model's lowest and highest programmable flow and the drugs it is
 labelled for. A prescriber or an administrator changes them with a reason (audited by the
 service); others see them read-only. Labelling is typed one drug a line: the drug, then its
-labelled concentrations, or nothing for any ("morphine 10 mg/mL, 25 mg/mL").
+labelled concentrations, or nothing for any ("morphine 10 mg/mL, 25 mg/mL"), read by
+:func:`pumpmgr.pump_edits.read_labelling`.
 """
 
 from __future__ import annotations
@@ -28,10 +29,10 @@ from PySide6.QtWidgets import (
 from pumpmgr.catalogs import DrugLibrary, PumpModel
 from pumpmgr.errors import Code, InputError, PumpMgrError
 from pumpmgr.formatting import format_quantity
-from pumpmgr.pump_edits import Change
+from pumpmgr.pump_edits import Change, labelling_text, read_labelling
 from pumpmgr.services import Actor, ClinicService
 from pumpmgr.services.permissions import Action, allowed
-from pumpmgr.units import Kind, Quantity, parse
+from pumpmgr.units import Kind, Quantity
 from ui.screens.records_models import _ReadOnlyTable
 from ui.widgets.quantity_edit import QuantityEdit
 from ui.widgets.record_table import record_table
@@ -41,16 +42,6 @@ _Index = QModelIndex | QPersistentModelIndex
 
 def flow_text(flow: Quantity | None) -> str:
     return "not in the catalog" if flow is None else format_quantity(flow, Kind.FLOW)
-
-
-def labelling_text(model: PumpModel, library: DrugLibrary) -> str:
-    """One drug a line, as the form takes it, concentrations in the drug's display unit;
-    "" when the catalog holds no labelling."""
-    return "\n".join(
-        (f"{drug} " + ", ".join(format_quantity(c, Kind.CONCENTRATION,
-                                                library.drug(drug).display_unit)
-                                for c in values)).strip()
-        for drug, values in model.labelled_drugs.items())
 
 
 class PumpModelsModel(_ReadOnlyTable):
@@ -189,12 +180,7 @@ class PumpModelsTab(QWidget):
                 changed[field] = edit.quantity()
         text = self.labelling.toPlainText()
         if text != self._loaded[2]:
-            labelled: dict[str, list[Quantity]] = {}
-            for line in filter(None, (ln.strip() for ln in text.splitlines())):
-                drug, _, rest = line.partition(" ")
-                labelled[drug] = [parse(part.strip(), Kind.CONCENTRATION, "labelled for")
-                                  for part in rest.split(",") if part.strip()]
-            changed["labelled_drugs"] = labelled
+            changed["labelled_drugs"] = read_labelling(text, self.clinic.library())
         return changed
 
     def save(self) -> bool:
