@@ -311,7 +311,8 @@ class Startup(QObject):
         from ui.main_window import FULL_CHECK_AFTER_MS, MainWindow
 
         self.window = MainWindow(self.clinic, None, due_rows=loaded.rows,
-                                 full_check_after_ms=FULL_CHECK_AFTER_MS)
+                                 full_check_after_ms=FULL_CHECK_AFTER_MS,
+                                 integrity_check_in_background=True)
         # laid out and drawn once, hidden, while the user types: shown after the sign-in it
         # paints from warm caches (about 110 of 150 ms on 5,000 pumps: docs/performance.md)
         self.window.grab()

@@ -73,6 +73,27 @@ def test_a_break_shows_on_every_screen_of_an_administrator_and_on_everyones_due_
     assert breaks == 1
 
 
+def test_the_programs_window_checks_in_the_background_and_shows_the_break_when_found(
+        qtbot: QtBot, clinic: ClinicService, sample_path: Path) -> None:
+    """The program's window does not hold the sign-in for the check (on a clinic with no
+    checkpoint yet it reads the whole chain): the due list is there at once, the banner
+    comes when the check has found the break."""
+    assert clinic.records.check_since_checkpoint().ok
+    forged = _forge_refill(sample_path)
+    main = MainWindow(clinic, clinic.sign_in("nina", PASSWORD),
+                      integrity_check_in_background=True)
+    qtbot.addWidget(main)
+    main.show()
+    assert main.integrity_check is not None and not main.integrity_check.finished
+    assert main.integrity_notice is None and main.dashboard.table.model().rowCount() > 0
+    qtbot.waitUntil(lambda: main.integrity_check is not None and main.integrity_check.finished,
+                    timeout=60_000)
+    notice = main.integrity_notice
+    assert notice is not None and notice.startswith(f"Integrity break: refills #{forged}")
+    assert main.integrity_banner.isVisible()
+    main.idle.stop()
+
+
 def _halve_oldest_refill(path: Path) -> int:
     """The oldest refill's volume halved in place, its trigger dropped and put back."""
     with contextlib.closing(sqlite3.connect(path)) as connection:
