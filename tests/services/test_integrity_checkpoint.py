@@ -187,3 +187,29 @@ def test_a_backup_after_a_break_is_taken_and_its_manifest_says_broken(
     assert refused.value.code is Code.BACKUP_CHAIN_BROKEN
     assert f"patients #{patient}: notes changed outside" in refused.value.message
     assert not check_backup(backup, accept_broken_chain=True).chain.ok
+
+
+def test_a_checkpoint_far_behind_is_caught_up_on_a_snapshot_first(
+        database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Far behind (no checkpoint yet, the first start after an upgrade), the long part is
+    checked on a snapshot and the checkpoint moved to it; the write unit of work that follows
+    reads only the rest, and a break in the part caught up is still found and audited once."""
+    monkeypatch.setattr("pumpmgr.services.records.CATCH_UP_AFTER_ENTRIES", 3)
+    clinic, nurse = _clinic(database)
+    for n in range(5):
+        _patient(clinic, nurse, f"10000{n}")
+    report = clinic.records.check_since_checkpoint()
+    assert report.ok and report.since is not None  # caught up: the unit started from it
+    assert report.records is not None and report.records.rows_checked == 0  # nothing after
+    assert _checkpoint_seq(database) == _head(database)
+
+    clinic.records.check_since_checkpoint()
+    patient = _patient(clinic, nurse, "100009")
+    for n in range(5):  # far behind again, with a break in the part caught up
+        _patient(clinic, nurse, f"20000{n}")
+    _sql(database, f"UPDATE patients SET notes = 'x' WHERE id = {patient}")
+    kept = _checkpoint_seq(database)
+    broken = clinic.records.check_since_checkpoint()
+    assert [f.split(":")[0] for f in broken.findings()] == [f"patients #{patient}"]
+    assert _checkpoint_seq(database) == kept  # not moved past the break
+    assert [b["count"] for b in _breaks(database)] == [1]
