@@ -100,3 +100,23 @@ def test_placeholder_and_shown_unit(qtbot: QtBot) -> None:
     assert concentration.message.text() == "reads as 10 mg/mL"
     assert QuantityEdit(Kind.FLOW, "flow").line_edit.placeholderText() == (
         "for example 0.2 mL/day")
+
+
+def test_the_fields_alt_key_reaches_the_quantity_box(qtbot: QtBot) -> None:
+    """As with the date boxes: a label's Alt key left the focus where it was."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication, QFormLayout, QLineEdit, QWidget
+
+    holder = QWidget()
+    qtbot.addWidget(holder)
+    lot = QLineEdit(holder)
+    volume = QuantityEdit(Kind.VOLUME, "volume added", holder)
+    form = QFormLayout(holder)
+    form.addRow("&Lot number", lot)
+    form.addRow("V&olume added", volume)
+    holder.show()
+    holder.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is holder)
+    lot.setFocus()
+    qtbot.keyClick(lot, Qt.Key.Key_O, Qt.KeyboardModifier.AltModifier)
+    assert QApplication.focusWidget() is volume.line_edit

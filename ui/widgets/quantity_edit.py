@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from pumpmgr.errors import PumpMgrError
@@ -62,6 +62,8 @@ class QuantityEdit(QWidget):
         layout.addWidget(self.line_edit)
         layout.addWidget(self.message)
         self.setFocusProxy(self.line_edit)
+        # a label's Alt key focuses its buddy only when the buddy takes focus itself
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.line_edit.textChanged.connect(self._validate)
 
     # ----------------------------------------------------------------- public
