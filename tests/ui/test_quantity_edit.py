@@ -120,3 +120,19 @@ def test_the_fields_alt_key_reaches_the_quantity_box(qtbot: QtBot) -> None:
     lot.setFocus()
     qtbot.keyClick(lot, Qt.Key.Key_O, Qt.KeyboardModifier.AltModifier)
     assert QApplication.focusWidget() is volume.line_edit
+
+
+@pytest.mark.parametrize(("kind", "unit", "shown"), [
+    (Kind.CONCENTRATION, "mg", "for example 2 mg/mL"),
+    (Kind.DOSE_RATE, "mg", "for example 0.4 mg/day"),
+    (Kind.MASS, "mg", "for example 0.1 mg"),
+    (Kind.CONCENTRATION, "mcg", "for example 2000 mcg/mL"),
+    (Kind.VOLUME, "mg", "for example 20 mL"),
+])
+def test_the_example_is_in_the_drugs_own_unit(qtbot: QtBot, kind: Kind, unit: str,
+                                              shown: str) -> None:
+    """Tried by hand: the second nurse's morphine concentration box said "for example
+    2000 mcg/mL" for a drug dosed in mg."""
+    edit = QuantityEdit(kind, "morphine", mass_unit=unit)  # type: ignore[arg-type]
+    qtbot.addWidget(edit)
+    assert edit.line_edit.placeholderText() == shown

@@ -42,7 +42,10 @@ class QuantityEdit(QWidget):
         self._quantity: Quantity | None = None
         self._error = ""
         self._valid = False
-        example = example or kind.spec.example
+        if example is None:
+            example = kind.spec.example
+            if mass_unit == "mg" and "mcg" in example:  # in the drug's own unit: morphine, mg
+                example = editable_text(parse(example, kind, field), kind, mass_unit)
 
         self.line_edit = QLineEdit(self)
         self.line_edit.setMaxLength(MAX_LENGTH)
