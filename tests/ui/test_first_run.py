@@ -181,6 +181,31 @@ def test_enter_in_the_closed_day_box_adds_the_day(qtbot: QtBot,
     assert wizard.current() is wizard.administrator
 
 
+def test_cancel_after_typing_asks_first(qtbot: QtBot, empty_clinic: ClinicService,
+                                       dialogs: Dialogs) -> None:
+    """Tried by hand: Cancel on the third step quit at once, the clinic's name, phone and
+    closed days typed lost without a word."""
+    wizard = _wizard(qtbot, empty_clinic)
+    _next(qtbot, wizard)
+    qtbot.keyClicks(wizard.about_clinic.name, "Harbour Pump Clinic")
+    dialogs.confirm_answer = False
+    qtbot.mouseClick(wizard.cancel_button, Qt.MouseButton.LeftButton)
+    assert dialogs.texts("confirm") == [
+        "Stop setting up the clinic? Nothing typed here is kept."]
+    assert wizard.isVisible() and wizard.current() is wizard.about_clinic
+    dialogs.confirm_answer = True
+    qtbot.mouseClick(wizard.cancel_button, Qt.MouseButton.LeftButton)
+    assert wizard.result() == FirstRunWizard.DialogCode.Rejected and not wizard.isVisible()
+    assert not empty_clinic.has_users()
+
+
+def test_cancel_before_typing_asks_nothing(qtbot: QtBot, empty_clinic: ClinicService,
+                                           dialogs: Dialogs) -> None:
+    wizard = _wizard(qtbot, empty_clinic)
+    qtbot.mouseClick(wizard.cancel_button, Qt.MouseButton.LeftButton)
+    assert not dialogs.texts("confirm") and not wizard.isVisible()
+
+
 def test_the_records_in_another_file_are_remembered(qtbot: QtBot, empty_clinic: ClinicService,
                                                     tmp_path: Path, choice_file: Path) -> None:
     wizard = _wizard(qtbot, empty_clinic)

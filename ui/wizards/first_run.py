@@ -444,6 +444,23 @@ class FirstRunWizard(StepWizard):
     def can_go_back(self) -> bool:
         return super().can_go_back() and self.actor is None  # the clinic exists now
 
+    def typed_anything(self) -> bool:
+        """Something was typed on the steps before the clinic is created."""
+        about, admin = self.about_clinic, self.administrator
+        return bool(self.days.dates or any(
+            edit.text().strip() for edit in (about.name, about.phone, admin.full_name,
+                                            admin.username, admin.password)))
+
+    def reject(self) -> None:
+        """Cancel, Escape or the window's close: before the clinic exists, and with something
+        typed, ask first (nothing typed is kept)."""
+        if self.actor is None and self.typed_anything() and not messages.confirm(
+                self, "pumpmgr: a new clinic",
+                "Stop setting up the clinic? Nothing typed here is kept.",
+                yes="Stop", no="Go on"):
+            return
+        super().reject()
+
     def next_text(self) -> str:
         if self.current() is self.administrator:
             return "&Create the clinic >"
