@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from pumpmgr.formatting import format_date, format_quantity
-from pumpmgr.orders import NO_SETTINGS_TEXT, OrderState, prints_settings
+from pumpmgr.orders import NO_SETTINGS_UNTIL_SIGNED, OrderState, prints_settings
 from pumpmgr.records import PatientChart
 from pumpmgr.units import Kind
 
@@ -35,7 +35,7 @@ def patient_alerts(chart: PatientChart, tz: tzinfo) -> list[Alert]:
         line = (f"ORDER of {_day(order.entered_at, tz)} by {order.prescriber} "
                 f"({order.solution}): {order.state_text}")
         if not prints_settings(OrderState(order.state), programmed=order.programmed):
-            line += f"; {NO_SETTINGS_TEXT}"
+            line += f"; {NO_SETTINGS_UNTIL_SIGNED}"  # the state says what it awaits
         elif order.decline_reason:
             line += f" ({order.decline_reason})"
         alerts.append(Alert(line + ".", True))

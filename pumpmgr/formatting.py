@@ -106,7 +106,12 @@ def editable_text(quantity: Quantity, kind: Kind, mass_unit: MassUnit = "mcg") -
     rounded like :func:`format_quantity` but without a thousands separator (``1320 mcg/day``),
     since input refuses separators."""
     if kind is Kind.DURATION:
-        return f"{format_number(float(quantity.to('day').m), 2)} day"
+        # hours below two days, as format_duration shows them: a 3 h lockout as "0.13 day"
+        # would read back as 3.12 h
+        days = float(quantity.to("day").m)
+        if abs(days) < 2:
+            return f"{format_number(days * 24, 2)} h"
+        return f"{format_number(days, 2)} day"
     number = magnitude_text(quantity, kind, mass_unit, grouped=False)
     return f"{number} {display_unit(kind, mass_unit)}"
 

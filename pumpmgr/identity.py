@@ -11,17 +11,25 @@ library and ``pumpmgr.errors`` only).
   reorder or hide text (a newline in a name would forge a line of the due list; a
   right-to-left override would show another name than the one stored), and have a length limit.
   Multi-line text (notes, reasons) may hold line breaks and tabs.
+- :func:`clean_phone`: a telephone number holds digits and the separators people write, so a
+  word typed in the phone box is never printed as the number a patient is to call.
 
 Every refusal names the field, what was found and where.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from pumpmgr.errors import Code, InputError
 
 MRN_LIMIT = 64
+#: A telephone number as people write it: an optional leading ``+``, digits with spaces and
+#: ``( ) . / -`` between them, and an extension (``ext 42``, ``x42``).
+_PHONE = re.compile(r"\+?[0-9(][0-9 ()./-]*(?:\s*(?:ext\.?|x)\s*[0-9]+)?", re.IGNORECASE)
+#: The shortest number kept: a hospital's internal extension.
+PHONE_DIGITS_MIN = 3
 
 #: Invisible characters that change how text reads or where it breaks (Unicode category Cf
 #: would also take the zero-width joiners some scripts need in names, so these are listed):
@@ -85,4 +93,16 @@ def clean_text(value: object, field: str, *, required: bool = True, limit: int =
             raise _refuse(field, f"holds {kind} at character {position}; "
                           + ("type it on one line" if not multiline else
                              "remove it") + " (control and hidden characters are not kept)")
+    return cleaned
+
+
+def clean_phone(value: object, field: str, *, required: bool = False, limit: int = 64) -> str:
+    """``value`` as :func:`clean_text` keeps it, refused (:class:`InputError` naming ``field``)
+    unless it is a telephone number: digits (at least ``PHONE_DIGITS_MIN``), a leading ``+``,
+    spaces, ``( ) . / -`` and an extension."""
+    cleaned = clean_text(value, field, required=required, limit=limit)
+    digits = sum(char.isdigit() for char in cleaned)
+    if cleaned and (_PHONE.fullmatch(cleaned) is None or digits < PHONE_DIGITS_MIN):
+        raise _refuse(field, f"'{cleaned}' is not a telephone number; type digits, with "
+                      "spaces or + ( ) - . / if you like, for example +44 20 7946 0100")
     return cleaned

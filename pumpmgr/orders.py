@@ -82,9 +82,10 @@ STATE_TEXT: dict[OrderState, str] = {
     OrderState.DECLINED: "declined by the prescriber",
 }
 
+#: What an order not yet signed means for the sheets.
+NO_SETTINGS_UNTIL_SIGNED = "no pump settings are printed for this order until it is signed"
 #: Said where pump settings would be printed for an order not yet signed.
-NO_SETTINGS_TEXT = ("awaiting the prescriber's signature: no pump settings are printed for "
-                    "this order until it is signed")
+NO_SETTINGS_TEXT = f"awaiting the prescriber's signature: {NO_SETTINGS_UNTIL_SIGNED}"
 
 
 def order_state(*, high_risk: bool, by_prescriber: bool, programmed: bool, signed: bool,

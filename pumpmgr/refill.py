@@ -202,6 +202,9 @@ class Discrepancy:
         if self.verdict == "found_empty":
             return ("The reservoir was found empty: ask for the patient's condition (withdrawal, "
                     "lost opioid tolerance); the next dose is a restart, checked as a start.")
+        if self.verdict == "ok":  # never beside words that suggest a problem (section 4)
+            return ("Within the threshold: the aspirated volume agrees with the expected "
+                    "residual.")
         if self.direction == "less_returned":
             return ("Less came back than expected: possible over-infusion (overdose signs; the "
                     "pump may run dry early), an earlier pocket fill, withdrawal from the pump, "

@@ -22,7 +22,7 @@ from pumpmgr.formatting import (
     read_date,
     read_datetime,
 )
-from pumpmgr.units import Q_, Kind
+from pumpmgr.units import Q_, Kind, Quantity
 
 
 @pytest.mark.parametrize(
@@ -125,6 +125,22 @@ def test_editable_text_has_no_separator_and_parses_back() -> None:
     assert editable_text(Q_(2.5, "mg/mL"), Kind.CONCENTRATION, "mg") == "2.5 mg/mL"
     with pytest.raises(InputError):
         parse(format_quantity(Q_(1320, "mcg/day"), Kind.DOSE_RATE), Kind.DOSE_RATE, "dose")
+
+
+@pytest.mark.parametrize(("duration", "shown"), [
+    (Q_(3, "hour"), "3 h"), (Q_(0.5, "hour"), "0.5 h"), (Q_(20, "min"), "0.33 h"),
+    (Q_(36, "hour"), "36 h"), (Q_(7, "day"), "7 day"), (Q_(180, "day"), "180 day"),
+])
+def test_an_editable_duration_parses_back_to_what_it_was(duration: Quantity,
+                                                         shown: str) -> None:
+    """A 3 h bolus lockout was "0.13 day", which reads back as 3.12 h: opening a
+    prescription and saving it changed the lockout."""
+    from pumpmgr.units import parse
+
+    text = editable_text(duration, Kind.DURATION)
+    assert text == shown
+    back = parse(text, Kind.DURATION, "lockout").to("hour").m
+    assert back == pytest.approx(duration.to("hour").m, abs=0.005 if "0.33" in shown else 1e-9)
 
 
 def test_a_dose_is_shown_in_the_drugs_unit_whatever_was_typed() -> None:

@@ -28,6 +28,16 @@ def test_the_guide_html_is_up_to_date(tmp_path: Path, qapp: object) -> None:
         encoding="utf-8"), "docs/manual/guide.html is stale: run python tools/manual.py"
 
 
+def test_the_guide_html_reads_in_a_browser() -> None:
+    """Looked at in Chromium: Qt wrote its own default font on the body ('Sans Serif' at
+    9 pt), which no browser knows, so the guide came out in a small serif across the whole
+    window."""
+    html = (manual.MANUAL / manual.HTML).read_text(encoding="utf-8")
+    body = html[html.index("<body"):html.index(">", html.index("<body"))]
+    assert "font-family:sans-serif" in body.replace(" ", "")
+    assert "'Sans Serif'" not in html and "max-width" in body
+
+
 def test_every_shipped_file_exists() -> None:
     shipped = manual.shipped_files()
     missing = [str(p) for p in shipped if not (ROOT / "docs" / p).is_file()]

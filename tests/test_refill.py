@@ -88,6 +88,19 @@ def test_example_2_discrepancy(
     assert result.direction == direction
 
 
+@pytest.mark.parametrize("actual", [7.0, 8.0, 8.5])
+def test_an_ok_residual_says_nothing_alarming(actual: float) -> None:
+    """Domain-rules section 4: an "ok" is never shown beside words that suggest a problem
+    (tried by hand: "Residual OK" above "possible over-infusion (overdose signs ...)")."""
+    result = discrepancy(fill_volume=Q_("20 mL"), expected=Q_("8 mL"),
+                         actual=Q_(actual, "mL"), reservoir_capacity=Q_("20 mL"),
+                         accuracy_percent=14.5)
+    assert result.verdict == "ok"
+    assert result.meaning.startswith("Within the threshold")
+    for alarming in ("over-infusion", "overdose", "withdrawal", "stall", "Less", "More"):
+        assert alarming not in result.meaning
+
+
 def test_large_reservoir_threshold_and_accuracy_verdict() -> None:
     """40 mL pump: 2 mL threshold; 1.5 mL off is ok by volume, but e = 20 % > 14.5 %."""
     result = discrepancy(fill_volume=Q_("40 mL"), expected=Q_("32.5 mL"), actual=Q_("31 mL"),

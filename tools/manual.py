@@ -37,6 +37,8 @@ from pumpmgr.reports.styles import STYLES, heading, markup, text  # noqa: E402
 
 MANUAL = ROOT / "docs" / "manual"
 GUIDE, HTML, QUICK = "guide.md", "guide.html", "quick-reference.pdf"
+BODY_STYLE = ("font-family: sans-serif; font-size: 11pt; max-width: 56em; margin: 1em auto; "
+              "padding: 0 1em;")
 #: A4, with the text inside what US Letter also holds (279 mm tall), so it prints on both.
 PAGE = A4
 MARGIN, TOP, BOTTOM = 12 * mm, 11 * mm, 26 * mm
@@ -167,6 +169,9 @@ def guide_html(source: Path, out: Path) -> Path:
     html = document.toHtml()
     # the screenshots at most as wide as the window, whatever its size
     html = html.replace("<img ", '<img style="max-width:100%" ')
+    # Qt writes its own default font on the body ('Sans Serif' at 9 pt offscreen), which no
+    # browser knows: the reader's sans-serif at a readable size, in lines a reader can follow
+    html = re.sub(r'<body style="[^"]*">', f'<body style="{BODY_STYLE}">', html, count=1)
     out.write_text(html, encoding="utf-8")
     del app
     return out

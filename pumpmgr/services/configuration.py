@@ -17,6 +17,7 @@ from pumpmgr.catalogs import PumpModel
 from pumpmgr.db import schema as db
 from pumpmgr.db.errors import ChangedMeanwhile
 from pumpmgr.errors import Code, ImpossibleInput
+from pumpmgr.identity import clean_phone
 from pumpmgr.pump_edits import Change
 from pumpmgr.records import ClinicSettings
 from pumpmgr.services import forecasting, library_edits
@@ -84,8 +85,7 @@ class ConfigurationService:
                                    code=Code.DB_CHANGED_MEANWHILE, field="settings")
         before = self.ctx.settings(session)
         row.clinic_name = _text(settings.clinic_name, "clinic name")
-        row.clinic_phone = _text(settings.clinic_phone, "clinic phone", required=False,
-                                 limit=64)
+        row.clinic_phone = clean_phone(settings.clinic_phone, "clinic phone")
         row.refill_buffer_days = settings.buffer_days
         row.open_weekdays_mask = sum(1 << d for d in settings.open_days)
         row.page_size = db.PageSize(settings.page_size)

@@ -135,3 +135,22 @@ def test_the_connection_test_on_postgresql(db_target: DbTarget, database: Databa
     missing = probe_database(f"{base}/no_such_database_for_pumpmgr")
     assert missing.message.startswith(
         "Not connected: the server has no database no_such_database_for_pumpmgr")
+
+
+@pytest.mark.parametrize("phone", ["phone 123", "call Sam", "12", "+44 20 7946 0100 or 0101"])
+def test_a_clinic_phone_that_is_not_a_number_is_refused(fresh: ClinicService,
+                                                        phone: str) -> None:
+    """The clinic's phone is the number printed on every wallet card: a word typed there
+    would leave a patient with no number to call."""
+    with pytest.raises(InputError, match=r"clinic phone: .* is not a telephone number"):
+        fresh.configuration.set_up_clinic("h.admin", PASSWORD, "Hana Admin",
+                                          SETTINGS.__class__(clinic_phone=phone))
+    assert not fresh.has_users()
+
+
+@pytest.mark.parametrize("phone", ["", "+44 20 7946 0100", "(030) 555-0100", "555.0100 ext 42",
+                                   "+1 555 0100 x12", "030/555 01 00"])
+def test_a_clinic_phone_as_clinics_write_it_is_kept(fresh: ClinicService, phone: str) -> None:
+    fresh.configuration.set_up_clinic("h.admin", PASSWORD, "Hana Admin",
+                                      SETTINGS.__class__(clinic_phone=phone))
+    assert fresh.settings().clinic_phone == phone

@@ -442,7 +442,9 @@ def test_the_printed_sheets_say_it_awaits_the_signature_and_print_no_settings(
                                      change("600 mcg/day", world))
     sheets = SheetService(world.clinic)
     worksheet, history = text(sheets.worksheet("100001")), text(sheets.history("100001"))
-    assert "awaiting the prescriber's signature: no pump settings" in worksheet
+    # the worksheet's banner says it once (it said "awaiting ...; awaiting ...: no pump ...")
+    assert "awaiting the prescriber's signature; no pump settings" in worksheet
+    assert worksheet.count("awaiting the prescriber's signature") == 1
     assert "awaiting the prescriber's signature: no pump settings" in history
     assert "0.3 mL/day" not in worksheet + history  # 600 mcg/day of 2000 mcg/mL, nowhere
     assert "0.2 mL/day" in worksheet  # the program the pump runs

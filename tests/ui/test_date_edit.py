@@ -129,3 +129,25 @@ def test_every_date_field_is_a_date_edit(window: MainWindow, qtbot: QtBot) -> No
     prescription.reject()
     window.show_calculators()
     no_qt_date_boxes(window.calculators)
+
+
+def test_the_fields_alt_key_reaches_the_date_box(qtbot: QtBot) -> None:
+    """Tried by hand: Alt+X on a refill's "E&xpiry" and Alt+W on an event's "&When" left the
+    focus where it was, and the date was typed into the box before (the lot number)."""
+    from PySide6.QtWidgets import QFormLayout, QLineEdit
+
+    holder = QWidget()
+    qtbot.addWidget(holder)
+    lot = QLineEdit(holder)
+    edit = DateEdit("expiry", holder)
+    form = QFormLayout(holder)
+    form.addRow("&Lot number", lot)
+    form.addRow("E&xpiry", edit)
+    holder.show()
+    holder.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is holder)
+    lot.setFocus()
+    qtbot.keyClick(lot, Qt.Key.Key_X, Qt.KeyboardModifier.AltModifier)
+    assert QApplication.focusWidget() is edit.line_edit
+    qtbot.keyClicks(edit.line_edit, "12 Apr 2027")
+    assert edit.day() == date(2027, 4, 12) and lot.text() == ""

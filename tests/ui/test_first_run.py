@@ -7,12 +7,13 @@ import json
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from database_targets import create_schema, drop_schema, postgres_schema_url
 from dialog_recorder import Dialogs
+from mnemonics import clashes
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -132,6 +133,78 @@ def test_a_new_clinic_through_the_screens(qtbot: QtBot, empty_clinic: ClinicServ
     assert {e.reason for e in entries[2:]} == {CONFIRM_REASON}
     assert json.loads(entries[1].payload)["after"]["time_zone"] == "Europe/Berlin"
     assert empty_clinic.sign_in("h.admin", PASSWORD).id == wizard.actor.id
+
+
+def test_each_alt_key_of_a_step_is_one_fields_or_buttons(qtbot: QtBot,
+                                                        empty_clinic: ClinicService) -> None:
+    """Tried by hand: on the clinic's step Alt+N went to the name, not Next, and Alt+B to
+    the refill buffer, not Back (a letter claimed twice only moves the focus)."""
+    wizard = _wizard(qtbot, empty_clinic)
+    for number, step in enumerate(wizard.steps):
+        wizard.go_to(number)
+        assert clashes(wizard) == {}, step.title
+
+
+def test_a_phone_that_is_not_a_number_stops_next(qtbot: QtBot,
+                                                 empty_clinic: ClinicService) -> None:
+    wizard = _wizard(qtbot, empty_clinic)
+    _next(qtbot, wizard)
+    step = wizard.about_clinic
+    qtbot.keyClicks(step.name, "Harbour Pump Clinic")
+    qtbot.keyClicks(step.phone, "phone 123")
+    assert not wizard.next_button.isEnabled()
+    assert "clinic phone: 'phone 123' is not a telephone number" in wizard.problem_label.text()
+    step.phone.setText("+49 30 555 0100")
+    assert wizard.next_button.isEnabled()
+
+
+def test_enter_in_the_closed_day_box_adds_the_day(qtbot: QtBot,
+                                                  empty_clinic: ClinicService) -> None:
+    """Tried by hand: a holiday typed and Enter went on to the administrator without the day
+    (Enter pressed Next)."""
+    wizard = _wizard(qtbot, empty_clinic)
+    _next(qtbot, wizard)
+    qtbot.keyClicks(wizard.about_clinic.name, "Harbour Pump Clinic")
+    _next(qtbot, wizard)
+    days = wizard.days
+    box = days.closed_day.line_edit
+    holiday = date.today() + timedelta(days=30)
+    qtbot.keyClicks(box, holiday.isoformat())
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+    assert wizard.current() is days
+    assert days.dates == [holiday] and box.text() == ""
+    qtbot.keyClicks(box, (holiday + timedelta(days=1)).isoformat())
+    assert not wizard.next_button.isEnabled()  # a day typed, not added yet
+    assert "closed day" in wizard.problem_label.text()
+    qtbot.keyClick(box, Qt.Key.Key_Enter)
+    assert days.dates == [holiday, holiday + timedelta(days=1)]
+    qtbot.keyClick(box, Qt.Key.Key_Return)  # the box empty: Enter is Next again
+    assert wizard.current() is wizard.administrator
+
+
+def test_cancel_after_typing_asks_first(qtbot: QtBot, empty_clinic: ClinicService,
+                                       dialogs: Dialogs) -> None:
+    """Tried by hand: Cancel on the third step quit at once, the clinic's name, phone and
+    closed days typed lost without a word."""
+    wizard = _wizard(qtbot, empty_clinic)
+    _next(qtbot, wizard)
+    qtbot.keyClicks(wizard.about_clinic.name, "Harbour Pump Clinic")
+    dialogs.confirm_answer = False
+    qtbot.mouseClick(wizard.cancel_button, Qt.MouseButton.LeftButton)
+    assert dialogs.texts("confirm") == [
+        "Stop setting up the clinic? Nothing typed here is kept."]
+    assert wizard.isVisible() and wizard.current() is wizard.about_clinic
+    dialogs.confirm_answer = True
+    qtbot.mouseClick(wizard.cancel_button, Qt.MouseButton.LeftButton)
+    assert wizard.result() == FirstRunWizard.DialogCode.Rejected and not wizard.isVisible()
+    assert not empty_clinic.has_users()
+
+
+def test_cancel_before_typing_asks_nothing(qtbot: QtBot, empty_clinic: ClinicService,
+                                           dialogs: Dialogs) -> None:
+    wizard = _wizard(qtbot, empty_clinic)
+    qtbot.mouseClick(wizard.cancel_button, Qt.MouseButton.LeftButton)
+    assert not dialogs.texts("confirm") and not wizard.isVisible()
 
 
 def test_the_records_in_another_file_are_remembered(qtbot: QtBot, empty_clinic: ClinicService,
@@ -289,3 +362,4 @@ def test_the_settings_screen_keeps_or_changes_the_time_zone(qtbot: QtBot,
     assert tab.save() and clinic.settings().time_zone == "Europe/Lisbon"
     tab.load()
     assert tab.time_zone.zone() == "Europe/Lisbon"
+

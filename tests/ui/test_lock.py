@@ -9,8 +9,9 @@ from datetime import date, timedelta
 
 import pytest
 from dialog_recorder import Dialogs
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QWidget
+from PySide6.QtCore import QRect, Qt
+from PySide6.QtGui import QColor, QImage
+from PySide6.QtWidgets import QApplication, QLabel, QMenu, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 from sample_clinic import PASSWORD
 from sqlalchemy import func, select
@@ -19,6 +20,7 @@ from test_refill_wizard import nothing_found
 from pumpmgr.clock import FixedClock
 from pumpmgr.db import schema as db
 from pumpmgr.services import ClinicService
+from ui import icons
 from ui.dialogs import events
 from ui.dialogs.prescription import PrescriptionDialog
 from ui.main_window import MainWindow
@@ -362,3 +364,39 @@ def test_a_question_waiting_for_an_answer_is_closed_by_the_lock(window: MainWind
     assert QApplication.activeModalWidget() is None  # nothing blocks the lock screen
     unlock_as(qtbot, window, "nina")
     assert not box.isVisible()
+
+
+def _darkest(image: QImage, area: QRect) -> int:
+    """The lightness (0 to 255) of the darkest pixel in ``area``: the text drawn there."""
+    return min(QColor(image.pixel(x, y)).lightness()
+               for x in range(area.left(), area.right()) for y in range(area.top(), area.bottom()))
+
+
+def test_while_locked_the_menus_look_off(window: MainWindow, qtbot: QtBot) -> None:
+    """Tried by hand: locked, the Go, Events and Records menus and the File menu's printing
+    entries were off but drawn like the ones that work (the stylesheet's text colour won)."""
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    before = app.styleSheet()
+    app.setStyleSheet(icons.stylesheet())
+    try:
+        window.lock(idle=False)
+        bar = window.menuBar()
+        assert not window.records_menu.menuAction().isEnabled()
+        assert window.help_menu.menuAction().isEnabled()
+        image = bar.grab().toImage()
+        off = _darkest(image, bar.actionGeometry(window.records_menu.menuAction()))
+        on = _darkest(image, bar.actionGeometry(window.help_menu.menuAction()))
+        assert off - on >= 60, (off, on)
+        (menu,) = [m for m in window.print_due_action.associatedObjects()
+                   if isinstance(m, QMenu)]
+        menu.popup(window.mapToGlobal(window.rect().center()))
+        qtbot.waitExposed(menu)
+        shown = menu.grab().toImage()
+        menu.hide()
+        assert not window.print_due_action.isEnabled() and window.quit_action.isEnabled()
+        off = _darkest(shown, menu.actionGeometry(window.print_due_action))
+        on = _darkest(shown, menu.actionGeometry(window.quit_action))
+        assert off - on >= 60, (off, on)
+    finally:
+        app.setStyleSheet(before)

@@ -7,14 +7,17 @@ second prescriber's signature and shown on the page."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 import pytest
 from dialog_recorder import Dialogs
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import QApplication, QDialog
 from pytestqt.qtbot import QtBot
 from sample_clinic import PASSWORD
 
+from pumpmgr.orders import STATE_TEXT, OrderState
 from pumpmgr.schedule import Schedule
 from pumpmgr.services import ClinicService
 from pumpmgr.services.inputs import (
@@ -114,6 +117,29 @@ def test_a_nurse_sees_the_count_but_cannot_sign(qtbot: QtBot, window: MainWindow
     assert not window.orders.only_mine.isVisible()
     assert not window.orders.sign_button.isEnabled()
     assert not window.orders.decline_button.isEnabled()
+
+
+def test_an_order_awaiting_signature_reads_as_plain_words_once(window: MainWindow) -> None:
+    """Tried by hand: the banner showed "prescriber&#x27;s signature" (one alert is no rich
+    text, so the escaped quote stood as typed) and said "awaiting the prescriber's
+    signature" twice."""
+    order = window.clinic.orders.awaiting_signature()[0]
+    waiting = replace(order, state=OrderState.AWAITING_SIGNATURE.value,
+                      state_text=STATE_TEXT[OrderState.AWAITING_SIGNATURE],
+                      prescriber="Dr O'Brien <on call>")
+    window.open_patient(order.patient_id)
+    page = window.patient
+    assert page.chart is not None
+    page.chart = replace(page.chart, open_orders=(waiting,), open_incidents=(),
+                         individual_maxima=())
+    (text,) = page.alert_texts()
+    assert text.count("awaiting the prescriber's signature") == 1
+    assert "no pump settings are printed for this order until it is signed" in text
+    page._show_alerts(page.chart)
+    assert page.alerts_label.textFormat() == Qt.TextFormat.RichText
+    document = QTextDocument()
+    document.setHtml(page.alerts_label.text())
+    assert document.toPlainText() == text
 
 
 def test_an_incident_stands_on_the_page_until_a_prescriber_reviews_it(

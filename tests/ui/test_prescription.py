@@ -93,6 +93,17 @@ def test_the_forecast_updates_as_the_nurse_types_and_matches_what_is_saved(
     assert window.patient.prescription_fields.text("dose baclofen") == "400 mcg/day"
 
 
+def test_the_patient_bolus_lockout_comes_back_as_it_is(qtbot: QtBot,
+                                                      window: MainWindow) -> None:
+    """Tried by hand: a 3 h lockout was put in the box as "0.13 day", which reads as 3.1 h,
+    and "If saved" showed the lockout changed before anything was typed."""
+    dialog = open_dialog(qtbot, window, "100006")
+    edit = dialog.schedule
+    assert edit.bolus_lockout.text() == "3 h"
+    bolus = edit.patient_bolus()
+    assert bolus is not None and bolus.lockout == Q_(3, "hour")
+
+
 def test_a_blocked_dose_disables_save(qtbot: QtBot, window: MainWindow) -> None:
     dialog = open_dialog(qtbot, window, "100004")
     qtbot.keyClicks(dialog.prescriber, "Dr Brandt")

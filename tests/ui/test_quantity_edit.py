@@ -100,3 +100,39 @@ def test_placeholder_and_shown_unit(qtbot: QtBot) -> None:
     assert concentration.message.text() == "reads as 10 mg/mL"
     assert QuantityEdit(Kind.FLOW, "flow").line_edit.placeholderText() == (
         "for example 0.2 mL/day")
+
+
+def test_the_fields_alt_key_reaches_the_quantity_box(qtbot: QtBot) -> None:
+    """As with the date boxes: a label's Alt key left the focus where it was."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication, QFormLayout, QLineEdit, QWidget
+
+    holder = QWidget()
+    qtbot.addWidget(holder)
+    lot = QLineEdit(holder)
+    volume = QuantityEdit(Kind.VOLUME, "volume added", holder)
+    form = QFormLayout(holder)
+    form.addRow("&Lot number", lot)
+    form.addRow("V&olume added", volume)
+    holder.show()
+    holder.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is holder)
+    lot.setFocus()
+    qtbot.keyClick(lot, Qt.Key.Key_O, Qt.KeyboardModifier.AltModifier)
+    assert QApplication.focusWidget() is volume.line_edit
+
+
+@pytest.mark.parametrize(("kind", "unit", "shown"), [
+    (Kind.CONCENTRATION, "mg", "for example 2 mg/mL"),
+    (Kind.DOSE_RATE, "mg", "for example 0.4 mg/day"),
+    (Kind.MASS, "mg", "for example 0.1 mg"),
+    (Kind.CONCENTRATION, "mcg", "for example 2000 mcg/mL"),
+    (Kind.VOLUME, "mg", "for example 20 mL"),
+])
+def test_the_example_is_in_the_drugs_own_unit(qtbot: QtBot, kind: Kind, unit: str,
+                                              shown: str) -> None:
+    """Tried by hand: the second nurse's morphine concentration box said "for example
+    2000 mcg/mL" for a drug dosed in mg."""
+    edit = QuantityEdit(kind, "morphine", mass_unit=unit)  # type: ignore[arg-type]
+    qtbot.addWidget(edit)
+    assert edit.line_edit.placeholderText() == shown

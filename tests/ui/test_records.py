@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from dialog_recorder import Dialogs
+from mnemonics import clashes
 from pytestqt.qtbot import QtBot
 from sample_clinic import PASSWORD
 from sqlalchemy import select
@@ -107,6 +108,18 @@ def test_audit_go_to_entry_and_summaries(admin_window: MainWindow) -> None:
         "before": {"buffer_days": 7, "open_days": [0, 1, 2, 3, 4], "clinic_name": "A"},
         "after": {"buffer_days": 5, "open_days": [0, 1, 2, 3, 4], "clinic_name": "A"}})) == (
         "buffer: 7 days → 5 days")
+
+
+def test_settings_refuse_a_phone_and_give_each_alt_key_once(admin_window: MainWindow) -> None:
+    """Tried by hand: Alt+P went to the phone or the paper size (or the Pump models tab), Alt+L
+    to the lock or Reload, Alt+S to the Clinic settings tab or Save."""
+    admin_window.records_actions[RecordsTab.SETTINGS].trigger()
+    assert clashes(admin_window) == {}
+    tab = admin_window.records.settings
+    tab.name.setText("Pump Clinic")
+    tab.phone.setText("ask the ward")
+    assert not tab.save()
+    assert "clinic phone: 'ask the ward' is not a telephone number" in tab.message.text()
 
 
 def test_settings_save_and_changed_meanwhile(admin_window: MainWindow,

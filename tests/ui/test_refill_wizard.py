@@ -240,6 +240,22 @@ def test_refill_with_a_normal_residual_is_saved_audited_and_moves_the_due_list(
     assert not dialogs.texts("error")
 
 
+def test_an_ok_residual_is_shown_without_alarming_words(qtbot: QtBot,
+                                                       window: MainWindow) -> None:
+    """Tried by hand: 0.1 mL less than expected said "Residual OK" above "Less came back than
+    expected: possible over-infusion (overdose signs ...)"."""
+    wizard = open_wizard(qtbot, window, "100004")
+    click(qtbot, wizard.patient.confirmed)
+    next_step(qtbot, wizard)
+    before_the_refill(qtbot, wizard)
+    assert wizard.residual.expected_fields.text("expected") == "16.4 mL"
+    type_into(qtbot, wizard.residual.aspirated, "16.3 mL")
+    assert wizard.verdict is not None and wizard.verdict.verdict == "ok"
+    assert wizard.residual.verdict.text().startswith("Residual OK")
+    shown = wizard.residual.meaning.text()
+    assert shown.startswith("Within the threshold") and "over-infusion" not in shown
+
+
 def test_a_discrepancy_requires_a_note(qtbot: QtBot, window: MainWindow) -> None:
     wizard = open_wizard(qtbot, window, "100004")
     click(qtbot, wizard.patient.confirmed)

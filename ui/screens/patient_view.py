@@ -162,6 +162,7 @@ class PatientScreen(QWidget):
         #: the page, in the worksheet's words (:func:`pumpmgr.alerts.patient_alerts`).
         self.alerts_label = QLabel(self)
         self.alerts_label.setWordWrap(True)
+        self.alerts_label.setTextFormat(Qt.TextFormat.RichText)
         self.alerts_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.alerts_label.setAccessibleName("Alerts for this patient")
         self.alerts_label.hide()
@@ -457,7 +458,8 @@ class PatientScreen(QWidget):
             "role", "alert" if any(a.urgent for a in alerts) else "notice")
         self.alerts_label.style().unpolish(self.alerts_label)
         self.alerts_label.style().polish(self.alerts_label)
-        self.alerts_label.setText("<br>".join(escape(a.text) for a in alerts))
+        # rich text always: one alert has no tag, and Qt would show its escapes as typed
+        self.alerts_label.setText("<br>".join(escape(a.text, quote=False) for a in alerts))
         self.alerts_label.setVisible(bool(alerts))
 
     def alert_texts(self) -> list[str]:

@@ -33,7 +33,7 @@ TAB_TITLES = {
     RecordsTab.USERS: "A&ccounts",
     RecordsTab.SETTINGS: "Clinic &settings",
     RecordsTab.LIBRARY: "&Drug library",
-    RecordsTab.HOSPITAL: "Export for the &hospital",
+    RecordsTab.HOSPITAL: "E&xport for the hospital",  # H is the Help menu
     RecordsTab.PUMPS: "&Pump models",
 }
 

@@ -108,6 +108,9 @@ class DateEdit(QWidget):
         layout.addLayout(row)
         layout.addWidget(self.message)
         self.setFocusProxy(self.line_edit)
+        # A label's Alt key focuses its buddy only when the buddy takes focus itself; the
+        # proxy then hands it to the box (Tab skips a widget with a proxy).
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.line_edit.setMinimumWidth(
             self.line_edit.fontMetrics().horizontalAdvance(
                 format_datetime(datetime(2027, 9, 30, 23, 59)) if with_time

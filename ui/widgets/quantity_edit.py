@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from pumpmgr.errors import PumpMgrError
@@ -42,7 +42,10 @@ class QuantityEdit(QWidget):
         self._quantity: Quantity | None = None
         self._error = ""
         self._valid = False
-        example = example or kind.spec.example
+        if example is None:
+            example = kind.spec.example
+            if mass_unit == "mg" and "mcg" in example:  # in the drug's own unit: morphine, mg
+                example = editable_text(parse(example, kind, field), kind, mass_unit)
 
         self.line_edit = QLineEdit(self)
         self.line_edit.setMaxLength(MAX_LENGTH)
@@ -62,6 +65,8 @@ class QuantityEdit(QWidget):
         layout.addWidget(self.line_edit)
         layout.addWidget(self.message)
         self.setFocusProxy(self.line_edit)
+        # a label's Alt key focuses its buddy only when the buddy takes focus itself
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.line_edit.textChanged.connect(self._validate)
 
     # ----------------------------------------------------------------- public

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -36,6 +37,7 @@ from pumpmgr import workstation
 from pumpmgr.catalogs import Drug
 from pumpmgr.errors import PumpMgrError
 from pumpmgr.formatting import date_example, format_date
+from pumpmgr.identity import clean_phone
 from pumpmgr.records import ClinicSettings
 from pumpmgr.services import Actor, ClinicService
 from pumpmgr.services.library_edits import unconfirmed
@@ -127,20 +129,26 @@ class ClinicStep(WizardStep):
         self.page_size = QComboBox(self)
         self.page_size.addItems(["A4", "Letter"])
         form = QFormLayout()
-        form.addRow("Clinic &name", self.name)
+        # each Alt key once: N is Next, B is Back
+        form.addRow("Clinic na&me", self.name)
         form.addRow("Clinic &phone", self.phone)
         form.addRow("&Time zone", self.time_zone)
-        form.addRow("Refill &buffer before the alarm", self.buffer)
-        form.addRow("Pa&per size", self.page_size)
+        form.addRow("Refill b&uffer before the alarm", self.buffer)
+        form.addRow("Paper si&ze", self.page_size)
         self.body.addLayout(form)
         self.body.addStretch(1)
         self.name.textChanged.connect(self.changed)
+        self.phone.textChanged.connect(self.changed)
         self.time_zone.currentTextChanged.connect(self.changed)
 
     def problems(self) -> list[str]:
         problems = []
         if not self.name.text().strip():
             problems.append("type the clinic's name")
+        try:
+            clean_phone(self.phone.text(), "clinic phone")
+        except PumpMgrError as exc:
+            problems.append(exc.message)
         if not self.time_zone.zone():
             problems.append("choose the clinic's time zone from the list, for example "
                             "Europe/London")
@@ -148,6 +156,23 @@ class ClinicStep(WizardStep):
 
     def first_input(self) -> QWidget:
         return self.name
+
+
+class _EnterAdds(QObject):
+    """Enter in the closed-day box adds the day typed there: it must not press Next and leave
+    the step with the day not added (Enter in an empty box is Next)."""
+
+    def __init__(self, step: DaysStep) -> None:
+        super().__init__(step)
+        self.step = step
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent)
+                and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+                and self.step.closed_day.text().strip()):
+            self.step.add_closed_day()
+            return True
+        return super().eventFilter(watched, event)
 
 
 class DaysStep(WizardStep):
@@ -191,6 +216,9 @@ class DaysStep(WizardStep):
         self.dates: list[date] = []
         self.add_button.clicked.connect(self.add_closed_day)
         self.remove_button.clicked.connect(self.remove_closed_day)
+        self.closed_day.line_edit.textChanged.connect(self.changed)
+        self._enter_adds = _EnterAdds(self)
+        self.closed_day.line_edit.installEventFilter(self._enter_adds)
 
     def open_days(self) -> frozenset[int]:
         return frozenset(i for i, check in enumerate(self.days) if check.isChecked())
@@ -216,7 +244,10 @@ class DaysStep(WizardStep):
             self.closed.takeItem(row)
 
     def problems(self) -> list[str]:
-        return [] if self.open_days() else ["tick a day the clinic is open"]
+        problems = [] if self.open_days() else ["tick a day the clinic is open"]
+        if self.closed_day.text().strip():
+            problems.append("closed day: add the day typed (Enter or Alt+A), or empty its box")
+        return problems
 
     def first_input(self) -> QWidget:
         return self.days[0]
@@ -411,6 +442,23 @@ class FirstRunWizard(StepWizard):
 
     def can_go_back(self) -> bool:
         return super().can_go_back() and self.actor is None  # the clinic exists now
+
+    def typed_anything(self) -> bool:
+        """Something was typed on the steps before the clinic is created."""
+        about, admin = self.about_clinic, self.administrator
+        return bool(self.days.dates or any(
+            edit.text().strip() for edit in (about.name, about.phone, admin.full_name,
+                                            admin.username, admin.password)))
+
+    def reject(self) -> None:
+        """Cancel, Escape or the window's close: before the clinic exists, and with something
+        typed, ask first (nothing typed is kept)."""
+        if self.actor is None and self.typed_anything() and not messages.confirm(
+                self, "pumpmgr: a new clinic",
+                "Stop setting up the clinic? Nothing typed here is kept.",
+                yes="Stop", no="Go on"):
+            return
+        super().reject()
 
     def next_text(self) -> str:
         if self.current() is self.administrator:
