@@ -418,6 +418,18 @@ def _attacked(document: dict[str, Any], attack: str) -> dict[str, Any]:
         tables_in["pump_forecasts"][0]["refill_due"] = "2040-01-01"
     elif attack == "lower-case MRN":
         tables_in["patients"][0]["mrn"] = tables_in["patients"][0]["mrn"].lower()
+    elif attack == "tenfold dose":  # a mg/mcg slip written into the last program (§8)
+        tables_in["schedule_steps"][-1]["rate_mcg_per_day"] *= 10
+    elif attack == "forged signature":  # a held high-risk order marked signed (§7, §8)
+        held = next(p for p in tables_in["prescriptions"] if p["held_for_signature"])
+        signer = next(u for u in tables_in["users"] if u["role"] == "prescriber")
+        tables_in["order_actions"].append({
+            "id": max((a["id"] for a in tables_in["order_actions"]), default=0) + 1,
+            "prescription_id": held["id"], "action": "signed", "at": held["recorded_at"],
+            "by_id": signer["id"], "reason": None})
+    elif attack == "order made ordinary":  # a prescriber-only order no longer high-risk
+        held = next(p for p in tables_in["prescriptions"] if p["high_risk"])
+        held["high_risk"] = False
     else:
         raise AssertionError(attack)
     return hostile
@@ -440,6 +452,9 @@ def _attacked(document: dict[str, Any], attack: str) -> dict[str, Any]:
     ("forged administrator", Code.DB_CORRUPT, "inserted outside pumpmgr"),
     ("moved forecast", Code.DB_CORRUPT, "holds a stored forecast its records do not give"),
     ("lower-case MRN", Code.DB_CORRUPT, "not as pumpmgr stores it"),
+    ("tenfold dose", Code.DB_CORRUPT, "rate_mcg_per_day changed outside pumpmgr"),
+    ("forged signature", Code.DB_CORRUPT, "inserted outside pumpmgr"),
+    ("order made ordinary", Code.DB_CORRUPT, "high_risk changed outside pumpmgr"),
 ])
 def test_each_import_attack_of_issue_12_is_refused_with_the_first_problem_named(
     empty: Database, source: tuple[Database, dict[str, Any]], attack: str, code: Code,
