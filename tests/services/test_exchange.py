@@ -27,6 +27,7 @@ from database_targets import create_schema, drop_schema, postgres_schema_url, po
 from pumpmgr.clock import FixedClock
 from pumpmgr.db.audit import verify_chain
 from pumpmgr.db.engine import Database, open_database
+from pumpmgr.db.errors import RecordConflict
 from pumpmgr.db.migrate import head_revision
 from pumpmgr.errors import Code, PumpMgrError
 from pumpmgr.records import ProgrammerFigures
@@ -427,6 +428,8 @@ def _attacked(document: dict[str, Any], attack: str) -> dict[str, Any]:
             "id": max((a["id"] for a in tables_in["order_actions"]), default=0) + 1,
             "prescription_id": held["id"], "action": "signed", "at": held["recorded_at"],
             "by_id": signer["id"], "reason": None})
+    elif attack == "refill checked by its own nurse":  # no second nurse (§8)
+        refill["verifying_nurse_id"] = refill["nurse_id"]
     elif attack == "order made ordinary":  # a prescriber-only order no longer high-risk
         held = next(p for p in tables_in["prescriptions"] if p["high_risk"])
         held["high_risk"] = False
@@ -463,6 +466,17 @@ def test_each_import_attack_of_issue_12_is_refused_with_the_first_problem_named(
     _, document = source
     refill = document["tables"]["refills"][0]["id"]
     refused(empty, _attacked(document, attack), code, words.format(refill=refill))
+
+
+def test_an_imported_refill_checked_by_its_own_nurse_is_refused(
+    empty: Database, source: tuple[Database, dict[str, Any]],
+) -> None:
+    """Domain-rules §8: no refill without the second nurse's verification, by import either
+    (the schema's two-nurse rule refuses the row before any other check)."""
+    _, document = source
+    with pytest.raises(RecordConflict, match="two_different_nurses"):
+        import_clinic(empty, _attacked(document, "refill checked by its own nurse"), **ADMIN)
+    assert is_empty(empty)
 
 
 def test_a_library_edit_is_checked_like_one_typed_in() -> None:

@@ -9,11 +9,21 @@ from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 
 import pytest
-from clinic_world import BERLIN, World, baclofen_patient, baclofen_prescription, count
+from clinic_world import (
+    BERLIN,
+    PASSWORD,
+    START,
+    World,
+    baclofen_patient,
+    baclofen_prescription,
+    count,
+    fill,
+)
 
+from pumpmgr.auth import AuthError
 from pumpmgr.db import schema as db
 from pumpmgr.errors import ImpossibleInput
-from pumpmgr.services.inputs import PumpInput
+from pumpmgr.services.inputs import PumpInput, Verification
 
 #: 2,500 mcg/day: above baclofen's 2,000 mcg/day hard maximum (clinic policy, §6).
 TRANSFER_DOSE = "2500 mcg/day"
@@ -66,3 +76,18 @@ def test_the_restart_window_at_its_boundary(world: World, after: timedelta,
                                                                           at=at))
     codes = {str(f.code) for f in check.findings}
     assert ("start.screening_bolus_not_given" in codes) is restart
+
+
+def test_a_refill_is_never_saved_without_a_second_nurse(world: World) -> None:
+    """Domain-rules §8: the refill's second nurse is another user, with their own password."""
+    _, pump_id = baclofen_patient(world)
+    world.clinic.change_prescription(world.prescriber, world.check, pump_id,
+                                     baclofen_prescription())
+    for verification in (Verification("nina", PASSWORD), Verification("otto", "wrong pass"),
+                         Verification("nobody", PASSWORD)):
+        with pytest.raises(AuthError):
+            world.clinic.record_refill(world.nurse, verification, pump_id, fill(START))
+    assert count(world, db.Refill) == 0
+    saved = world.clinic.record_refill(world.nurse, world.check, pump_id, fill(START))
+    assert (saved.refill.nurse, saved.refill.verifier) == ("Nina Nurse", "Otto Second")
+    assert saved.refill.performed_at == START
