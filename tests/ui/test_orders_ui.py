@@ -27,6 +27,7 @@ from pumpmgr.units import Q_
 from ui.dialogs.prescriber_actions import RaiseMaximumDialog
 from ui.dialogs.sign_order import SignOrderDialog
 from ui.main_window import MainWindow
+from ui.models.due_list import Column
 
 
 def signed_in(qtbot: QtBot, clinic: ClinicService, username: str) -> MainWindow:
@@ -57,6 +58,14 @@ def when_shown(kind: type[QDialog], fill: Callable[[QDialog], None]) -> None:
         fill(dialog)
 
     QTimer.singleShot(0, look)
+
+
+def due_state(window: MainWindow, mrn: str) -> str:
+    """The State cell of the patient's row on the window's due list."""
+    model = window.dashboard.model
+    (number,) = [n for n, row in enumerate(model.rows()) if row.mrn == mrn]
+    text: str = model.index(number, int(Column.STATE)).data()
+    return text
 
 
 def test_a_prescribers_first_screen_is_the_orders_to_sign_and_signing_clears_one(
@@ -127,6 +136,8 @@ def test_an_incident_stands_on_the_page_until_a_prescriber_reviews_it(
         prescriber="Dr Brandt", already_programmed=True,
         order=OrderGiven("telephone", clinic.clock.now(), read_back_confirmed=True)))
     window = signed_in(qtbot, clinic, "brandt")
+    window.dashboard.refresh()
+    assert due_state(window, patient.mrn).startswith("Urgent · incident")  # the due list too
     window.open_patient(patient.id)
     page = window.patient
     assert page.alerts_label.isVisible()
@@ -140,6 +151,8 @@ def test_an_incident_stands_on_the_page_until_a_prescriber_reviews_it(
     actions[0].trigger()
     assert not [t for t in page.alert_texts() if t.startswith("INCIDENT")]
     assert clinic.orders.incidents(patient.id) == []
+    window.dashboard.refresh()
+    assert "incident" not in due_state(window, patient.mrn)
     window.idle.stop()
 
 
