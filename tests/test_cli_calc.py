@@ -552,3 +552,36 @@ def test_flow_example_9(capsys: pytest.CaptureFixture[str]) -> None:
     code, err = _exit_code(capsys, ["calc", "flow", "--fill-volume", "20 mL", "--filled-at",
                                     "2025-03-03", "--aspirated", "21 mL", "--at", "2025-03-20"])
     assert code == 2 and err.startswith("pumpmgr calc flow: --aspirated: more came back")
+
+
+@pytest.mark.parametrize(("dose", "code"), [
+    ("500 mcg/day", None), ("499.9 mcg/day", "withdrawal.cut_below_half"),  # exactly half
+])
+def test_check_dose_warns_of_withdrawal_below_half(
+    capsys: pytest.CaptureFixture[str], dose: str, code: str | None,
+) -> None:
+    data = run_json(capsys, "check-dose", "--drug", "baclofen", "--dose", dose,
+                    "--previous-dose", "1000 mcg/day", "--hours-since-change", "72")
+    assert ("withdrawal.cut_below_half" in codes(data)) is (code is not None)
+
+
+@pytest.mark.parametrize(("dose", "verdict"), [("3000 mcg/day", "warning"),
+                                               ("3000.1 mcg/day", "blocked")])
+def test_check_dose_individual_maximum_at_its_boundary(
+    capsys: pytest.CaptureFixture[str], dose: str, verdict: str,
+) -> None:
+    data = run_json(capsys, "check-dose", "--drug", "baclofen", "--dose", dose,
+                    "--individual-max", "3000 mcg/day")
+    assert data["verdict"] == verdict
+    assert ("dose.above_individual_max" in codes(data)) is (verdict == "blocked")
+    assert "dose.above_hard_max" not in codes(data)
+
+
+@pytest.mark.parametrize(("concentration", "warned"), [("25 mcg/mL", False),
+                                                       ("100 mcg/mL", True)])
+def test_check_dose_a_ziconotide_naive_pump(
+    capsys: pytest.CaptureFixture[str], concentration: str, warned: bool,
+) -> None:
+    data = run_json(capsys, "check-dose", "--drug", "ziconotide", "--dose", "2.4 mcg/day",
+                    "--concentration", concentration, "--naive-pump")
+    assert ("pump.naive_pump_solution" in codes(data)) is warned
