@@ -324,3 +324,20 @@ def test_a_refill_cannot_carry_a_tenfold_change_past_the_prescriber(world: World
         world.clinic.record_refill(world.nurse, world.check, pump_id, fill(
             at, "19 mL", new_prescription=tenfold_up()))
     assert count(world, db.Refill) == 1 and count(world, db.Prescription) == 1
+
+
+@pytest.mark.parametrize(("new", "findings"), [
+    ("200 mcg/mL", False),  # a tenth of the volume a day, the same dose: no dose finding
+    ("20000 mcg/mL", True),  # the same dose, but ten times the maximum concentration
+])
+def test_a_concentration_change_alone_makes_no_dose_finding(world: World, new: str,
+                                                            findings: bool) -> None:
+    """Domain-rules §6: the dose compared is D in mass a day, never mL a day."""
+    pump_id = filled_at(world, "400 mcg/day")
+    change = replace(baclofen_prescription("400 mcg/day", "2000 mcg/mL",
+                                           at=START + timedelta(days=2)),
+                     ingredients=(IngredientInput("baclofen", Q_(new)),))
+    check = world.clinic.check_prescription(pump_id, change)
+    codes = {str(f.code) for f in check.findings}
+    assert not {c for c in codes if c.startswith(("dose.", "titration.", "withdrawal."))}
+    assert bool(codes) is findings
