@@ -7,6 +7,7 @@ second prescriber's signature and shown on the page."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 import pytest
 from dialog_recorder import Dialogs
@@ -15,6 +16,7 @@ from PySide6.QtWidgets import QApplication, QDialog
 from pytestqt.qtbot import QtBot
 from sample_clinic import PASSWORD
 
+from pumpmgr.orders import needs_prescriber
 from pumpmgr.schedule import Schedule
 from pumpmgr.services import ClinicService
 from pumpmgr.services.inputs import (
@@ -180,3 +182,31 @@ def test_an_individual_maximum_is_raised_with_a_second_prescriber_and_shown(
     (shown,) = [t for t in page.alert_texts() if t.startswith("INDIVIDUAL MAXIMUM")]
     assert "baclofen up to 3,000 mcg/day" in shown and "signed by Dr Roth" in shown
     assert "review by" in shown
+
+
+def test_an_unsigned_high_risk_order_is_first_to_sign_and_on_the_banner(
+        qtbot: QtBot, clinic: ClinicService) -> None:
+    """Domain-rules §7: a change that needed the prescriber, programmed all the same on a
+    spoken order, heads the prescriber's list and stands on the patient's banner."""
+    patient = clinic.find_patient("100004")
+    pump_id = clinic.patient_chart(patient.id).pump.id  # type: ignore[union-attr]
+    nurse = clinic.sign_in("nina", PASSWORD)
+    now = clinic.clock.now()
+    data = PrescriptionInput(
+        ingredients=(IngredientInput("baclofen", Q_("2000 mcg/mL")),),
+        schedule=Schedule.simple(Q_("540 mcg/day")), effective_at=now,  # +50 % of 360
+        prescriber="Dr Brandt", already_programmed=True,
+        order=OrderGiven("spoken", now, read_back_confirmed=True))
+    check = clinic.check_prescription(pump_id, data)
+    assert needs_prescriber(check.verdict, check.codes) and not check.blocked
+    data = replace(data, reasons={str(f.code): "as ordered on the ward round"
+                                  for f in check.findings if f.level == "warning"})
+    clinic.change_prescription(nurse, Verification("otto", PASSWORD), pump_id, data)
+    window = signed_in(qtbot, clinic, "brandt")
+    first = window.orders.model.rows()[0]
+    assert (first.patient_id, first.state) == (patient.id, "unsigned_high_risk")
+    window.open_patient(patient.id)
+    (banner,) = [t for t in window.patient.alert_texts() if "unsigned high-risk order" in t]
+    assert banner.startswith("ORDER of ") and "Dr Brandt" in banner
+    assert window.patient.alerts_label.property("role") == "alert"
+    window.idle.stop()
