@@ -38,7 +38,12 @@ What the clinic holds (the first six patients always have these, so even a small
 - bookings (issue 16): the last six weeks' refills were booked visits, closed as attended by the
   refill; today's diary has visits booked in time on the proposed day, one booked too late with
   its reason, one cancelled and booked again, one moved, and a patient due within days who did
-  not attend yesterday's visit (first on the due list, with the call list).
+  not attend yesterday's visit (first on the due list, with the call list);
+- orders and facts (issue 11), on the last day: orders signed, held for the prescriber's
+  signature and awaiting co-signature, a reviewed incident; with 10 active pumps or more also a
+  declined order, an open incident "programmed outside limits", a pump found empty and refilled
+  on its old program (a restart without a restart order, with the over-infusion-risk flag) and a
+  fill found to have used an expired solution; one patient's individual maximum.
 
 Catheters of Medtronic pumps are recorded as the clinic-defined catheter with an illustrative
 volume per cm (the catalog never defaults a Medtronic per-cm volume), and serial and lot numbers,
@@ -476,7 +481,44 @@ class _Demo:
                 self.clinic.orders.decline_order(prescriber, order_id, password,
                                                  "not the change I asked for; call me")
                 self.call("decline_order")
+        if len(rows) >= 10:
+            self.facts_scene(rows[index:])
         self.individual_maximum(rows)
+
+    def facts_scene(self, rows: list[DueRow]) -> None:
+        """What already happened, recorded as it is with its incident (domain-rules §4a), on
+        two pumps the orders' scene left alone: one found empty at today's visit and refilled
+        on its old program (a restart without a restart order; the over-infusion-risk flag),
+        and one whose fill today turned out to use a solution past its expiry date."""
+        nurse, check = self.users["nurse1"], self.check("nurse2")
+        scenes = ["found_empty", "expired"]
+        for row in rows:
+            chart = self.clinic.patient_chart(row.patient_id)
+            if not scenes or chart.pump is None or chart.prescription is None or (
+                    not chart.refills):
+                continue
+            last = chart.refills[-1]
+            self.clock.moment += timedelta(minutes=11)
+            now = self.clock.now()
+            expected = self.clinic.expected_now(row.pump_id, now)
+            if expected is None:
+                continue
+            scene = scenes.pop(0)
+            found_empty = scene == "found_empty"
+            self.clinic.record_refill(nurse, check, row.pump_id, RefillInput(
+                performed_at=now,
+                aspirated=Q_(0.2, "mL") if found_empty else Q_(
+                    round(float(expected.to("mL").m), 1), "mL"),
+                volume_added=chart.pump.capacity, lot_number=last.lot_number,
+                expiry=self.today + timedelta(days=-3 if not found_empty else 60),
+                source=last.source, compounded=last.compounded,
+                needle_position_confirmed=True, pump_running_confirmed=True,
+                discrepancy_note=("0.2 mL back where about "
+                                  f"{round(float(expected.to('mL').m))} mL were expected; "
+                                  "patient drowsy since the weekend, observed, stable"
+                                  if found_empty else ""),
+                already_filled=not found_empty))
+            self.call("record_refill_with_incident")
 
     def individual_maximum(self, rows: list[DueRow]) -> None:
         """One baclofen patient whose hard maximum a prescriber raised, with a second
