@@ -585,3 +585,19 @@ def test_check_dose_a_ziconotide_naive_pump(
     data = run_json(capsys, "check-dose", "--drug", "ziconotide", "--dose", "2.4 mcg/day",
                     "--concentration", concentration, "--naive-pump")
     assert ("pump.naive_pump_solution" in codes(data)) is warned
+
+
+@pytest.mark.parametrize(("bolus", "warned"), [("49.9 mcg", False), ("50 mcg", True)])
+def test_check_dose_a_scheduled_bolus_slip(
+    capsys: pytest.CaptureFixture[str], bolus: str, warned: bool,
+) -> None:
+    """The 07:00 bolus to 5 times what it was (exactly 5 times warns)."""
+    data = run_json(capsys, "check-dose", "--drug", "baclofen",
+                    "--step", "00:00 100 mcg/day", "--scheduled-bolus", f"07:00 {bolus}",
+                    "--previous-step", "00:00 100 mcg/day",
+                    "--previous-scheduled-bolus", "07:00 10 mcg",
+                    "--hours-since-change", "48", "--origin", "spinal")
+    assert ("schedule.step_slip" in codes(data)) is warned
+    code, err = _exit_code(capsys, ["calc", "check-dose", "--drug", "baclofen", "--dose",
+                                    "100 mcg/day", "--previous-scheduled-bolus", "07:00 10 mcg"])
+    assert code == 2 and "--previous-scheduled-bolus: give the steps" in err

@@ -380,8 +380,14 @@ def run_check_dose(args: argparse.Namespace) -> Result:
         dose = dose + patient_bolus.daily_maximum
     previous_schedule = None
     if args.previous_step:
-        previous_schedule = Schedule.flex(parse_step(t, "--previous-step")
-                                          for t in args.previous_step)
+        previous_schedule = Schedule.flex(
+            (parse_step(t, "--previous-step") for t in args.previous_step),
+            [parse_scheduled_bolus(t, "--previous-scheduled-bolus")
+             for t in args.previous_scheduled_bolus])
+    elif args.previous_scheduled_bolus:
+        raise InputError("--previous-scheduled-bolus: give the steps it ran with as well "
+                         "(--previous-step '00:00 100 mcg/day')", code=Code.NO_VALUE,
+                         field="--previous-scheduled-bolus")
     previous = args.previous_dose
     previous_dose = (_dose(previous, "--previous-dose") if previous is not None
                      else None if previous_schedule is None else previous_schedule.daily_dose())
@@ -561,6 +567,8 @@ def add_parser(subparsers: Any, parser_class: type[argparse.ArgumentParser]) -> 
     p.add_argument("--boluses-per-day", metavar="N")
     p.add_argument("--previous-step", action="append", default=[], metavar='"HH:MM RATE"',
                    help="a step programmed before, repeatable (the per-step slip check)")
+    p.add_argument("--previous-scheduled-bolus", action="append", default=[],
+                   metavar='"HH:MM MASS"', help="a scheduled bolus programmed before, repeatable")
     p.add_argument("--pump", metavar="MODEL", help="pump model key, e.g. synchromed2-20")
     p.add_argument("--start", action="store_true", help="a first dose of the drug or a restart")
     p.add_argument("--opioid-status", choices=["naive", "tolerant"],
