@@ -341,3 +341,29 @@ def test_a_concentration_change_alone_makes_no_dose_finding(world: World, new: s
     codes = {str(f.code) for f in check.findings}
     assert not {c for c in codes if c.startswith(("dose.", "titration.", "withdrawal."))}
     assert bool(codes) is findings
+
+
+def test_the_opioid_status_recorded_alone_picks_the_start_range(world: World) -> None:
+    """The window records the opioid status by itself (ClinicService.set_opioid_status):
+    audited as an edit of the patient, and the next start check uses it."""
+    pump_id = morphine_patient(world, None)
+    patient_id = world.clinic.find_patient("300001").id
+    start = PrescriptionInput((IngredientInput("morphine", Q_("25 mg/mL")),),
+                              Schedule.simple(Q_("5 mg/day")), START, "Dr Brandt",
+                              starts=frozenset({"morphine"}))
+
+    def warned() -> bool:
+        found = world.clinic.check_prescription(pump_id, start).findings
+        return "start.above_range" in {str(f.code) for f in found}
+
+    assert warned()  # not recorded: naive, 5 mg/day is above 1 mg/day
+    record = world.clinic.set_opioid_status(world.nurse, patient_id, "tolerant",
+                                            "oral morphine 90 mg/day for 3 weeks")
+    assert record.opioid_status == "tolerant" and not warned()
+    entry = last_audit(world)
+    assert (entry.action, entry.reason) == ("patient.edit", "oral morphine 90 mg/day for 3 weeks")
+    assert json.loads(entry.payload)["opioid_status"] == {"before": None, "after": "tolerant"}
+    world.clinic.set_opioid_status(world.nurse, patient_id, None)
+    assert warned()
+    with pytest.raises(InputError, match="opioid status"):
+        world.clinic.set_opioid_status(world.nurse, patient_id, "sometimes")  # type: ignore[arg-type]

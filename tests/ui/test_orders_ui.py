@@ -210,3 +210,26 @@ def test_an_unsigned_high_risk_order_is_first_to_sign_and_on_the_banner(
     assert banner.startswith("ORDER of ") and "Dr Brandt" in banner
     assert window.patient.alerts_label.property("role") == "alert"
     window.idle.stop()
+
+
+def test_the_prescriber_records_the_opioid_status_from_the_page(
+        qtbot: QtBot, prescriber_window: MainWindow, dialogs: Dialogs) -> None:
+    """Domain-rules §6: the patient record holds the opioid status (not recorded counts as
+    naive); the prescriber records it from the patient's page and the flag follows."""
+    window = prescriber_window
+    patient = window.clinic.find_patient("100005")  # on morphine
+    window.open_patient(patient.id)
+    page = window.patient
+    assert "Opioid status not recorded" in page.flag_texts()
+    (action,) = [a for a in page.prescriber_button.menu().actions()
+                 if a.text().replace("&", "") == "Record the opioid status…"]
+    dialogs.choice = 1  # opioid-tolerant
+    action.trigger()
+    assert "Opioid-tolerant (the FDA's definition)" in dialogs.shown[-1][1]
+    assert page.flag_texts()[0] == "Opioid tolerant"
+    assert window.clinic.find_patient("100005").opioid_status == "tolerant"
+    dialogs.choice = None  # cancelled: nothing changes
+    action = next(a for a in page.prescriber_button.menu().actions()
+                  if a.text().replace("&", "") == "Record the opioid status…")
+    action.trigger()
+    assert window.clinic.find_patient("100005").opioid_status == "tolerant"
