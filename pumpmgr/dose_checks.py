@@ -692,7 +692,7 @@ def _pump_findings(
                 FindingCode.BELOW_MIN_FLOW,
                 "schedule",
                 f"{drug.name} at {check.show(concentration, Kind.CONCENTRATION)}: "
-                f"{where} needs {format_quantity(Q_(volume, 'mL/day'), Kind.FLOW)}, below the "
+                f"{where} needs {_volume_text(volume)}, below the "
                 f"{pump.name}'s lowest programmable flow of "
                 f"{format_quantity(Q_(low, 'mL/day'), Kind.FLOW)}: the pump cannot deliver "
                 f"it. {_proposal(check, fits, weaker=True)}",
@@ -705,13 +705,24 @@ def _pump_findings(
                 FindingCode.ABOVE_MAX_FLOW,
                 "schedule",
                 f"{drug.name} at {check.show(concentration, Kind.CONCENTRATION)}: "
-                f"{where} needs {format_quantity(Q_(volume, 'mL/day'), Kind.FLOW)}, above the "
+                f"{where} needs {_volume_text(volume)}, above the "
                 f"{pump.name}'s highest programmable flow of "
                 f"{format_quantity(Q_(high, 'mL/day'), Kind.FLOW)}: the pump cannot deliver "
                 f"it. {_proposal(check, fits, weaker=False)}",
                 sources=pump_sources.get("max_flow", ()),
             )
     return check.findings
+
+
+def _volume_text(ml_per_day: float) -> str:
+    """A daily volume worked out from the dose, shown like a typed one; one too small for
+    that (a dose far below what the pump delivers) to its first three significant digits, so
+    that the finding is still made, never an error."""
+    try:
+        return format_quantity(Q_(ml_per_day, "mL/day"), Kind.FLOW)
+    except InputError:
+        digits = 2 - math.floor(math.log10(ml_per_day))
+        return f"{format_number(ml_per_day, max(2, digits), grouped=True)} mL/day"
 
 
 def _proposal(check: _Check, bound: float, *, weaker: bool) -> str:

@@ -486,3 +486,118 @@ def test_discrepancy_found_empty_and_above_capacity(capsys: pytest.CaptureFixtur
     assert above["verdict"] == "investigate"
     assert above["warnings"] == [
         "this cannot have come from the reservoir: check the needle position"]
+
+
+# --- issue 11: every dose check reachable from check-dose, the measured flow from calc flow ---
+
+
+@pytest.mark.parametrize(("dose", "child", "warned"), [
+    ("115 mcg/day", True, False), ("115.1 mcg/day", True, True),  # +15 % for a child
+    ("130 mcg/day", False, False), ("130.1 mcg/day", False, True),  # +30 % spinal, adult
+])
+def test_check_dose_child_picks_the_childrens_titration_row(
+    capsys: pytest.CaptureFixture[str], dose: str, child: bool, warned: bool,
+) -> None:
+    argv = ["check-dose", "--drug", "baclofen", "--dose", dose, "--previous-dose",
+            "100 mcg/day", "--origin", "spinal", *(["--child"] if child else [])]
+    assert ("titration.above_percent" in codes(run_json(capsys, *argv))) is warned
+
+
+@pytest.mark.parametrize(("already", "warned"), [("2", False), ("3", True)])
+def test_check_dose_counts_the_weeks_ziconotide_steps(
+    capsys: pytest.CaptureFixture[str], already: str, warned: bool,
+) -> None:
+    data = run_json(capsys, "check-dose", "--drug", "ziconotide", "--dose", "4.8 mcg/day",
+                    "--previous-dose", "2.4 mcg/day", "--increases-past-7-days", already)
+    assert ("titration.too_many_steps" in codes(data)) is warned
+
+
+@pytest.mark.parametrize(("per_day", "warned"), [("4", False), ("5", True)])
+def test_check_dose_compares_d_max_with_the_patients_boluses(
+    capsys: pytest.CaptureFixture[str], per_day: str, warned: bool,
+) -> None:
+    # 900 mcg/day + 4 x 25 mcg is exactly the 1,000 mcg/day soft maximum; a fifth bolus is over
+    data = run_json(capsys, "check-dose", "--drug", "baclofen", "--dose", "900 mcg/day",
+                    "--bolus-dose", "25 mcg", "--boluses-per-day", per_day)
+    assert physical(data["daily_dose"]) == pytest.approx(
+        physical({"value": 900 + 25 * int(per_day), "unit": "mcg/day"}))
+    assert ("dose.above_soft_max" in codes(data)) is warned
+
+
+def test_check_dose_boluses_on_a_constant_flow_pump_are_blocked(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    common = ["check-dose", "--drug", "morphine", "--concentration", "10 mg/mL",
+              "--pump", "isomed-20"]
+    assert run_json(capsys, *common, "--dose", "3 mg/day")["verdict"] == "ok"
+    patient = run_json(capsys, *common, "--dose", "3 mg/day", "--bolus-dose", "0.1 mg",
+                       "--boluses-per-day", "4")
+    scheduled = run_json(capsys, *common, "--dose", "3 mg/day", "--scheduled-bolus",
+                         "07:00 0.5 mg")
+    for data in (patient, scheduled):
+        assert data["verdict"] == "blocked" and "pump.schedule_not_offered" in codes(data)
+    assert physical(scheduled["daily_dose"]) == pytest.approx(
+        physical({"value": 3.5, "unit": "mg/day"}))
+    code, err = _exit_code(capsys, ["calc", *common, "--dose", "3 mg/day", "--bolus-dose",
+                                    "0.1 mg"])
+    assert code == 2 and err.startswith("pumpmgr calc check-dose: --boluses-per-day:")
+
+
+def test_flow_example_9(capsys: pytest.CaptureFixture[str]) -> None:
+    """20 mL filled, 4.2 mL aspirated 17 days later: 0.929 mL/day, -7.1 % against 1.0."""
+    data = run_json(capsys, "flow", "--fill-volume", "20 mL", "--filled-at", "2025-03-03",
+                    "--aspirated", "4.2 mL", "--at", "2025-03-20", "--nominal-flow", "1 mL/day")
+    assert physical(data["measured_flow"]) == pytest.approx(0.9294e-6 / 86400, rel=1e-3)
+    assert data["deviation_percent"] == pytest.approx(-7.06, abs=0.01)
+    code, err = _exit_code(capsys, ["calc", "flow", "--fill-volume", "20 mL", "--filled-at",
+                                    "2025-03-03", "--aspirated", "21 mL", "--at", "2025-03-20"])
+    assert code == 2 and err.startswith("pumpmgr calc flow: --aspirated: more came back")
+
+
+@pytest.mark.parametrize(("dose", "code"), [
+    ("500 mcg/day", None), ("499.9 mcg/day", "withdrawal.cut_below_half"),  # exactly half
+])
+def test_check_dose_warns_of_withdrawal_below_half(
+    capsys: pytest.CaptureFixture[str], dose: str, code: str | None,
+) -> None:
+    data = run_json(capsys, "check-dose", "--drug", "baclofen", "--dose", dose,
+                    "--previous-dose", "1000 mcg/day", "--hours-since-change", "72")
+    assert ("withdrawal.cut_below_half" in codes(data)) is (code is not None)
+
+
+@pytest.mark.parametrize(("dose", "verdict"), [("3000 mcg/day", "warning"),
+                                               ("3000.1 mcg/day", "blocked")])
+def test_check_dose_individual_maximum_at_its_boundary(
+    capsys: pytest.CaptureFixture[str], dose: str, verdict: str,
+) -> None:
+    data = run_json(capsys, "check-dose", "--drug", "baclofen", "--dose", dose,
+                    "--individual-max", "3000 mcg/day")
+    assert data["verdict"] == verdict
+    assert ("dose.above_individual_max" in codes(data)) is (verdict == "blocked")
+    assert "dose.above_hard_max" not in codes(data)
+
+
+@pytest.mark.parametrize(("concentration", "warned"), [("25 mcg/mL", False),
+                                                       ("100 mcg/mL", True)])
+def test_check_dose_a_ziconotide_naive_pump(
+    capsys: pytest.CaptureFixture[str], concentration: str, warned: bool,
+) -> None:
+    data = run_json(capsys, "check-dose", "--drug", "ziconotide", "--dose", "2.4 mcg/day",
+                    "--concentration", concentration, "--naive-pump")
+    assert ("pump.naive_pump_solution" in codes(data)) is warned
+
+
+@pytest.mark.parametrize(("bolus", "warned"), [("49.9 mcg", False), ("50 mcg", True)])
+def test_check_dose_a_scheduled_bolus_slip(
+    capsys: pytest.CaptureFixture[str], bolus: str, warned: bool,
+) -> None:
+    """The 07:00 bolus to 5 times what it was (exactly 5 times warns)."""
+    data = run_json(capsys, "check-dose", "--drug", "baclofen",
+                    "--step", "00:00 100 mcg/day", "--scheduled-bolus", f"07:00 {bolus}",
+                    "--previous-step", "00:00 100 mcg/day",
+                    "--previous-scheduled-bolus", "07:00 10 mcg",
+                    "--hours-since-change", "48", "--origin", "spinal")
+    assert ("schedule.step_slip" in codes(data)) is warned
+    code, err = _exit_code(capsys, ["calc", "check-dose", "--drug", "baclofen", "--dose",
+                                    "100 mcg/day", "--previous-scheduled-bolus", "07:00 10 mcg"])
+    assert code == 2 and "--previous-scheduled-bolus: give the steps" in err

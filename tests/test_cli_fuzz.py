@@ -25,7 +25,9 @@ COMMANDS = {
     "compound": ["--flow", "--dose", "--stock", "--fill-volume", "--extra-volume"],
     "bridge": ["--dose", "--old-concentration", "--new-concentration", "--dead-space"],
     "check-dose": ["--drug", "--dose", "--previous-dose", "--hours-since-change",
-                   "--concentration"],
+                   "--concentration", "--bolus-dose", "--boluses-per-day",
+                   "--increases-past-7-days"],
+    "flow": ["--fill-volume", "--filled-at", "--aspirated", "--at", "--nominal-flow"],
 }
 
 

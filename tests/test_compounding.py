@@ -33,6 +33,15 @@ def test_concentration_above_the_stock_is_refused() -> None:
     exact = compound(flow=Q_("1 mL/day"), dose=Q_("25 mg/day"), stock=Q_("25 mg/mL"),
                      fill_volume=Q_("20 mL"))
     assert float(exact.diluent_volume.m) == 0
+    # just over the stock: 25.01 mg/mL needed from a 25 mg/mL stock
+    with pytest.raises(ImpossibleInput) as just_over:
+        compound(flow=Q_("1 mL/day"), dose=Q_("25.01 mg/day"), stock=Q_("25 mg/mL"),
+                 fill_volume=Q_("20 mL"))
+    assert just_over.value.code is Code.CONCENTRATION_ABOVE_STOCK
+    # the same limit typed in the other mass unit is still exactly at it
+    mixed = compound(flow=Q_("1 mL/day"), dose=Q_("25000 mcg/day"), stock=Q_("25 mg/mL"),
+                     fill_volume=Q_("20 mL"))
+    assert float(mixed.diluent_volume.m) == pytest.approx(0, abs=1e-9)
 
 
 def test_required_concentration() -> None:

@@ -769,3 +769,14 @@ def test_admixture_program_checks_use_the_first_drug() -> None:
     )
     assert FindingCode.BELOW_MIN_FLOW in result.codes
     assert result.verdict is BLOCKED
+
+
+def test_a_dose_far_below_the_lowest_flow_is_blocked_never_raised() -> None:
+    """0.001 mcg/day at 2000 mcg/mL is 0.0000005 mL/day: too small a volume to be typed, but
+    worked out here it must still come back as a finding (the issue 11 sweep found a raise)."""
+    result = check_dose(drug("baclofen"), dose("0.001 mcg/day"),
+                        concentration=conc("2000 mcg/mL"), pump=pump(),
+                        schedule=Schedule.simple(dose("0.001 mcg/day")))
+    assert result.verdict is BLOCKED
+    (low,) = [f for f in result.findings if f.code is FindingCode.BELOW_MIN_FLOW]
+    assert "needs 0.0000005 mL/day" in low.message

@@ -120,21 +120,7 @@ def _schedule(args: argparse.Namespace) -> Schedule:
 
 def _program(args: argparse.Namespace) -> Program:
     concentration = _q(args.concentration, Kind.CONCENTRATION, "--concentration")
-    patient_bolus = None
-    bolus_dose = getattr(args, "bolus_dose", None)
-    per_day = getattr(args, "boluses_per_day", None)
-    if (bolus_dose is None) != (per_day is None):
-        missing = "--boluses-per-day" if per_day is None else "--bolus-dose"
-        raise InputError(
-            f"{missing}: patient boluses need both --bolus-dose and --boluses-per-day",
-            code=Code.NO_VALUE, field=missing,
-        )
-    if bolus_dose is not None:
-        patient_bolus = PatientBolus(
-            _q(bolus_dose, Kind.MASS, "--bolus-dose"),
-            int(_number(per_day, "--boluses-per-day", "4", whole=True)),
-        )
-    return Program(concentration, _schedule(args), patient_bolus)
+    return Program(concentration, _schedule(args), _patient_bolus(args))
 
 
 def _zone(text: str | None) -> tzinfo | None:
@@ -254,6 +240,23 @@ def run_discrepancy(args: argparse.Namespace) -> Result:
     }
 
 
+def run_flow(args: argparse.Namespace) -> Result:
+    """A constant-flow pump's measured flow since its last fill (domain-rules §5)."""
+    nominal = args.nominal_flow
+    result = refill.measured_flow(
+        fill_volume=_q(args.fill_volume, Kind.VOLUME, "--fill-volume"),
+        aspirated=_q(args.aspirated, Kind.VOLUME, "--aspirated"),
+        filled_at=_when(args.filled_at, "--filled-at"),
+        at=_when(args.at, "--at"),
+        nominal_flow=None if nominal is None else _q(nominal, Kind.FLOW, "--nominal-flow"),
+    )
+    return {
+        "measured_flow": result.flow,
+        "nominal_flow": result.nominal,
+        "deviation_percent": None if result.deviation is None else result.deviation * 100,
+    }
+
+
 def run_compound(args: argparse.Namespace) -> Result:
     extra = args.extra_volume
     result = compounding.compound(
@@ -309,22 +312,20 @@ def run_prime(args: argparse.Namespace) -> Result:
     }
 
 
-def _check_dose_schedule(args: argparse.Namespace) -> tuple[Quantity, Schedule | None]:
-    """The daily dose checked, and the schedule when flex steps were given."""
-    if args.dose is not None and args.step:
+def _patient_bolus(args: argparse.Namespace) -> PatientBolus | None:
+    """The patient-activated bolus, when both of its options were given."""
+    bolus_dose = getattr(args, "bolus_dose", None)
+    per_day = getattr(args, "boluses_per_day", None)
+    if (bolus_dose is None) != (per_day is None):
+        missing = "--boluses-per-day" if per_day is None else "--bolus-dose"
         raise InputError(
-            "--dose: give either --dose or --step, not both", code=Code.SCHEDULE, field="--dose"
+            f"{missing}: patient boluses need both --bolus-dose and --boluses-per-day",
+            code=Code.NO_VALUE, field=missing,
         )
-    if args.step:
-        schedule = Schedule.flex(parse_step(text, "--step") for text in args.step)
-        return schedule.daily_dose(), schedule
-    if args.dose is None:
-        raise InputError(
-            "--dose: give the daily dose (--dose '400 mcg/day') or the steps "
-            "(--step '06:00 30 mcg/h')", code=Code.NO_VALUE, field="--dose",
-        )
-    dose = _dose(args.dose, "--dose")
-    return dose, Schedule.simple(dose)
+    if bolus_dose is None:
+        return None
+    return PatientBolus(_q(bolus_dose, Kind.MASS, "--bolus-dose"),
+                        int(_number(per_day, "--boluses-per-day", "4", whole=True)))
 
 
 def _start_context(args: argparse.Namespace) -> dose_checks.StartContext | None:
@@ -372,11 +373,22 @@ def _drug(name: str) -> catalogs.Drug:
 
 def run_check_dose(args: argparse.Namespace) -> Result:
     drug = _drug(args.drug)
-    dose, schedule = _check_dose_schedule(args)
+    schedule = _schedule(args)
+    patient_bolus = _patient_bolus(args)
+    # D_max with the patient's boluses, as the services compare (domain-rules §6)
+    dose = schedule.steps[0].rate if schedule.is_simple else schedule.daily_dose()
+    if patient_bolus is not None:
+        dose = dose + patient_bolus.daily_maximum
     previous_schedule = None
     if args.previous_step:
-        previous_schedule = Schedule.flex(parse_step(t, "--previous-step")
-                                          for t in args.previous_step)
+        previous_schedule = Schedule.flex(
+            (parse_step(t, "--previous-step") for t in args.previous_step),
+            [parse_scheduled_bolus(t, "--previous-scheduled-bolus")
+             for t in args.previous_scheduled_bolus])
+    elif args.previous_scheduled_bolus:
+        raise InputError("--previous-scheduled-bolus: give the steps it ran with as well "
+                         "(--previous-step '00:00 100 mcg/day')", code=Code.NO_VALUE,
+                         field="--previous-scheduled-bolus")
     previous = args.previous_dose
     previous_dose = (_dose(previous, "--previous-dose") if previous is not None
                      else None if previous_schedule is None else previous_schedule.daily_dose())
@@ -397,12 +409,16 @@ def run_check_dose(args: argparse.Namespace) -> Result:
         concentration=concentration,
         origin=args.origin,
         pain=args.pain,
+        child=args.child,
+        increases_past_7_days=None if args.increases_past_7_days is None else int(_number(
+            args.increases_past_7_days, "--increases-past-7-days", "2", whole=True)),
         start=_start_context(args),
         individual_max=None if maximum is None else _dose(maximum, "--individual-max"),
         pump=pump,
         naive_pump=args.naive_pump,
         schedule=schedule,
         previous_schedule=previous_schedule,
+        patient_bolus=patient_bolus,
     )
     return {
         "drug": drug.name,
@@ -496,6 +512,13 @@ def add_parser(subparsers: Any, parser_class: type[argparse.ArgumentParser]) -> 
     _schedule_options(p)
     p.add_argument("--extra-volume", metavar="Q", help="boluses, bridge, priming drawn besides")
 
+    p = command("flow", run_flow, "a constant-flow pump's measured flow since its fill")
+    p.add_argument("--fill-volume", required=True, metavar="Q")
+    p.add_argument("--filled-at", required=True, metavar="WHEN")
+    p.add_argument("--aspirated", required=True, metavar="Q", help="the volume aspirated")
+    p.add_argument("--at", required=True, metavar="WHEN", help="when it was aspirated")
+    p.add_argument("--nominal-flow", metavar="Q", help="the pump's nominal flow, '1 mL/day'")
+
     p = command("discrepancy", run_discrepancy, "verdict on the aspirated residual at a refill")
     p.add_argument("--fill-volume", required=True, metavar="Q")
     p.add_argument("--expected", required=True, metavar="Q")
@@ -533,10 +556,20 @@ def add_parser(subparsers: Any, parser_class: type[argparse.ArgumentParser]) -> 
     p.add_argument("--concentration", metavar="Q")
     p.add_argument("--origin", choices=["spinal", "cerebral"])
     p.add_argument("--pain", choices=["cancer", "non-cancer"])
+    p.add_argument("--child", action="store_true", help="a patient under 18 (titration)")
+    p.add_argument("--increases-past-7-days", metavar="N",
+                   help="increases already made in the 7 days before (ziconotide: 3 a week)")
     p.add_argument("--step", action="append", default=[], metavar='"HH:MM RATE"',
                    help="a flex step, repeatable, instead of --dose: '06:00 30 mcg/h'")
+    p.add_argument("--scheduled-bolus", action="append", default=[], metavar='"HH:MM MASS"',
+                   help="a scheduled bolus, repeatable: '07:00 50 mcg'")
+    p.add_argument("--bolus-dose", metavar="Q",
+                   help="patient-activated bolus, '50 mcg' (the dose checked is then D_max)")
+    p.add_argument("--boluses-per-day", metavar="N")
     p.add_argument("--previous-step", action="append", default=[], metavar='"HH:MM RATE"',
                    help="a step programmed before, repeatable (the per-step slip check)")
+    p.add_argument("--previous-scheduled-bolus", action="append", default=[],
+                   metavar='"HH:MM MASS"', help="a scheduled bolus programmed before, repeatable")
     p.add_argument("--pump", metavar="MODEL", help="pump model key, e.g. synchromed2-20")
     p.add_argument("--start", action="store_true", help="a first dose of the drug or a restart")
     p.add_argument("--opioid-status", choices=["naive", "tolerant"],

@@ -42,7 +42,12 @@ What the clinic holds (the first six patients always have these, so even a small
 - bookings (issue 16): the last six weeks' refills were booked visits, closed as attended by the
   refill; today's diary has visits booked in time on the proposed day, one booked too late with
   its reason, one cancelled and booked again, one moved, and a patient due within days who did
-  not attend yesterday's visit (first on the due list, with the call list).
+  not attend yesterday's visit (first on the due list, with the call list);
+- orders and facts (issue 11), on the last day: orders signed, held for the prescriber's
+  signature and awaiting co-signature, a reviewed incident; with 10 active pumps or more also a
+  declined order, an open incident "programmed outside limits", a pump found empty and refilled
+  on its old program (a restart without a restart order, with the over-infusion-risk flag) and a
+  fill found to have used an expired solution; one patient's individual maximum.
 
 Catheters of Medtronic pumps are recorded as the clinic-defined catheter with an illustrative
 volume per cm (the catalog never defaults a Medtronic per-cm volume), and serial and lot numbers,

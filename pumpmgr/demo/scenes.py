@@ -26,6 +26,7 @@ from pumpmgr.services.inputs import (
     IngredientInput,
     OrderGiven,
     PrescriptionInput,
+    RefillInput,
     TenfoldConfirmation,
     TenfoldReason,
 )
@@ -94,7 +95,46 @@ def orders_scene(demo: _Demo) -> None:
             demo.clinic.orders.decline_order(prescriber, order_id, password,
                                              "not the change I asked for; call me")
             demo.call("decline_order")
+    if len(rows) >= 10:
+        facts_scene(demo, rows[index:])
     individual_maximum(demo, rows)
+
+
+def facts_scene(demo: _Demo, rows: list[DueRow]) -> None:
+    """What already happened, recorded as it is with its incident (domain-rules §4a), on
+    two pumps the orders' scene left alone: one found empty at today's visit and refilled
+    on its old program (a restart without a restart order; the over-infusion-risk flag),
+    and one whose fill today turned out to use a solution past its expiry date."""
+    nurse, check = demo.users["nurse1"], demo.check("nurse2")
+    scenes = ["found_empty", "expired"]
+    for row in rows:
+        chart = demo.clinic.patient_chart(row.patient_id)
+        if not scenes or chart.pump is None or chart.prescription is None or (
+                not chart.refills):
+            continue
+        last = chart.refills[-1]
+        demo.clock.moment += timedelta(minutes=11)
+        now = demo.clock.now()
+        expected = demo.clinic.expected_now(row.pump_id, now)
+        if expected is None:
+            continue
+        scene = scenes.pop(0)
+        found_empty = scene == "found_empty"
+        demo.clinic.record_refill(nurse, check, row.pump_id, RefillInput(
+            performed_at=now,
+            aspirated=Q_(0.2, "mL") if found_empty else Q_(
+                round(float(expected.to("mL").m), 1), "mL"),
+            volume_added=chart.pump.capacity, lot_number=last.lot_number,
+            expiry=demo.today + timedelta(days=-3 if not found_empty else 60),
+            source=last.source, compounded=last.compounded,
+            needle_position_confirmed=True, pump_running_confirmed=True,
+            discrepancy_note=("0.2 mL back where about "
+                              f"{round(float(expected.to('mL').m))} mL were expected; "
+                              "patient drowsy since the weekend, observed, stable"
+                              if found_empty else ""),
+            already_filled=not found_empty))
+        demo.call("record_refill_with_incident")
+
 
 def individual_maximum(demo: _Demo, rows: list[DueRow]) -> None:
     """One baclofen patient whose hard maximum a prescriber raised, with a second

@@ -214,6 +214,12 @@ class ClinicService:
     ) -> PatientRecord:
         return self.patients.set_patient_status(actor, patient_id, status, reason)
 
+    def set_opioid_status(
+        self, actor: Actor, patient_id: int, status: Literal["naive", "tolerant"] | None,
+        reason: str = "",
+    ) -> PatientRecord:
+        return self.patients.set_opioid_status(actor, patient_id, status, reason)
+
     def patient_for_edit(self, patient_id: int) -> tuple[PatientRecord, int]:
         return self.patients.patient_for_edit(patient_id)
 

@@ -80,6 +80,28 @@ class PatientService:
 
         return self.ctx.write(work)
 
+    def set_opioid_status(
+        self, actor: Actor, patient_id: int, status: Literal["naive", "tolerant"] | None,
+        reason: str = "",
+    ) -> PatientRecord:
+        """Record the patient's opioid status alone (None: not recorded, which the dose checks
+        count as naive; domain-rules §6), audited as an edit of the patient."""
+        self.ctx.permit(actor, Action.EDIT_PATIENT)
+        wanted = _opioid_status(status)
+
+        def work(session: Session) -> PatientRecord:
+            row = session.get_one(db.Patient, patient_id)
+            before = row.opioid_status
+            row.opioid_status = wanted
+            row.updated_at = self.ctx.now()
+            session.flush()
+            self.ctx.audit(session, actor, "patient.edit", "patient", row.id,
+                           {"opioid_status": {"before": before, "after": wanted}},
+                           _text(reason, "reason", required=False, limit=2000) or None)
+            return mapping.patient_record(row)
+
+        return self.ctx.write(work)
+
     def patient_for_edit(self, patient_id: int) -> tuple[PatientRecord, int]:
         """The patient as an edit form loads it, with the row's version: hand the version back
         to :meth:`edit_patient`, which refuses the save if someone changed the patient since."""

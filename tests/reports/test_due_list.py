@@ -70,3 +70,18 @@ def test_a_long_list_starts_its_table_on_page_one(settings: ClinicSettings) -> N
     assert sum(f"PATIENT{n:02d}" in first for n in range(45)) >= 5
     assert "Refill due State Patient" in pages[1]  # the header row repeats
     assert all(sum(f"PATIENT{n:02d}, Test" in page for page in pages) == 1 for n in range(45))
+
+
+def test_an_open_incident_and_an_unsigned_order_are_flagged(settings: ClinicSettings,
+                                                           sample_due_rows: list[DueRow]) -> None:
+    """Domain-rules §4a and §7: the printed list says what awaits a prescriber, and a
+    reviewed incident or a signed order leaves no flag."""
+    first, *others = sample_due_rows
+    flagged = replace(first, state="urgent", open_incident=True,
+                      order_alert="unsigned_high_risk")
+    text = pdf_text(build_due_list([flagged, *others], settings, start=START, end=END,
+                                   generated_at=GENERATED))
+    assert "INCIDENT to review" in text and "unsigned high-risk order" in text
+    plain = pdf_text(build_due_list(sample_due_rows, settings, start=START, end=END,
+                                    generated_at=GENERATED))
+    assert "INCIDENT" not in plain and "unsigned" not in plain

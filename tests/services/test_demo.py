@@ -50,6 +50,7 @@ ENTRIES_PER_CALL = {
     "sign_in": {"user.sign_in": 1},
     "confirm_tenfold_change": {"prescription.tenfold_confirmed": 1, "prescription.change": 1},
     "record_refill": {"refill.record": 1},
+    "record_refill_with_incident": {"refill.record": 1, "incident.record": 1},
     "correct_refill": {"refill.correct": 1},
     "set_patient_status": {"patient.status": 1},
     "book_visit": {"booking.book": 1},
@@ -216,7 +217,8 @@ def test_every_service_action_is_audited_and_the_chain_verifies(demo: Demo) -> N
     assert found == expected
     assert {e.action for e in entries if e.seq > summary.audit_entries} <= {"user.sign_in"}
     assert summary.audit_entries == sum(expected.values())
-    assert summary.calls["record_refill"] == summary.refills - summary.calls.get(
+    assert summary.calls["record_refill"] + summary.calls.get(
+        "record_refill_with_incident", 0) == summary.refills - summary.calls.get(
         "correct_refill", 0)
     report = demo.clinic.verify_audit()
     assert report.ok and report.entries_checked == len(entries)
@@ -262,3 +264,28 @@ def test_the_same_seed_gives_the_same_clinic(tmp_path: Path) -> None:
             exports.append(_without_hashes(export_clinic(database)))
     assert exports[0] == exports[1]  # audit hashes included
     assert exports[0]["tables"]["refills"] != exports[2]["tables"]["refills"]
+
+
+def test_a_clinic_of_ten_pumps_shows_every_order_and_incident_state(tmp_path: Path) -> None:
+    """Issue 11: the demo shows each state of domain-rules §4a and §7 at least once (the
+    urgent ones only in a clinic of ten active pumps or more, as the small demos above keep
+    their lists; 11 patients leave 10 active pumps with this seed)."""
+    with open_database(tmp_path / "ten.db", daily_backup_keep=None) as database:
+        summary = build_demo_clinic(database, patients=11, seed=1, today=TODAY, tz=BERLIN)
+        assert summary.calls["record_refill_with_incident"] == 2
+        clinic = clinic_at_today(database)
+        alerts = {r.order_alert for r in clinic.due_list()}
+        assert {"declined", "unsigned_high_risk", "awaiting_signature",
+                "awaiting_cosignature"} <= alerts
+        with database.read() as session:
+            kinds = Counter(i.kind.value if hasattr(i.kind, "value") else i.kind
+                            for i in session.scalars(select(db.Incident)))
+            verdicts = set(session.scalars(select(db.Refill.discrepancy_verdict)))
+            at_risk = list(session.scalars(select(db.PumpForecast.pump_id).where(
+                db.PumpForecast.over_infusion_risk)))
+            signed = list(session.scalars(select(db.OrderAction).where(
+                db.OrderAction.action == "signed")))
+        assert set(kinds) == {"programmed_outside_limits", "resumed_without_restart_order",
+                              "filled_expired_solution"}
+        assert "found_empty" in {str(getattr(v, "value", v)) for v in verdicts}
+        assert at_risk and signed

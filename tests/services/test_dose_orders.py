@@ -324,3 +324,46 @@ def test_a_refill_cannot_carry_a_tenfold_change_past_the_prescriber(world: World
         world.clinic.record_refill(world.nurse, world.check, pump_id, fill(
             at, "19 mL", new_prescription=tenfold_up()))
     assert count(world, db.Refill) == 1 and count(world, db.Prescription) == 1
+
+
+@pytest.mark.parametrize(("new", "findings"), [
+    ("200 mcg/mL", False),  # a tenth of the volume a day, the same dose: no dose finding
+    ("20000 mcg/mL", True),  # the same dose, but ten times the maximum concentration
+])
+def test_a_concentration_change_alone_makes_no_dose_finding(world: World, new: str,
+                                                            findings: bool) -> None:
+    """Domain-rules §6: the dose compared is D in mass a day, never mL a day."""
+    pump_id = filled_at(world, "400 mcg/day")
+    change = replace(baclofen_prescription("400 mcg/day", "2000 mcg/mL",
+                                           at=START + timedelta(days=2)),
+                     ingredients=(IngredientInput("baclofen", Q_(new)),))
+    check = world.clinic.check_prescription(pump_id, change)
+    codes = {str(f.code) for f in check.findings}
+    assert not {c for c in codes if c.startswith(("dose.", "titration.", "withdrawal."))}
+    assert bool(codes) is findings
+
+
+def test_the_opioid_status_recorded_alone_picks_the_start_range(world: World) -> None:
+    """The window records the opioid status by itself (ClinicService.set_opioid_status):
+    audited as an edit of the patient, and the next start check uses it."""
+    pump_id = morphine_patient(world, None)
+    patient_id = world.clinic.find_patient("300001").id
+    start = PrescriptionInput((IngredientInput("morphine", Q_("25 mg/mL")),),
+                              Schedule.simple(Q_("5 mg/day")), START, "Dr Brandt",
+                              starts=frozenset({"morphine"}))
+
+    def warned() -> bool:
+        found = world.clinic.check_prescription(pump_id, start).findings
+        return "start.above_range" in {str(f.code) for f in found}
+
+    assert warned()  # not recorded: naive, 5 mg/day is above 1 mg/day
+    record = world.clinic.set_opioid_status(world.nurse, patient_id, "tolerant",
+                                            "oral morphine 90 mg/day for 3 weeks")
+    assert record.opioid_status == "tolerant" and not warned()
+    entry = last_audit(world)
+    assert (entry.action, entry.reason) == ("patient.edit", "oral morphine 90 mg/day for 3 weeks")
+    assert json.loads(entry.payload)["opioid_status"] == {"before": None, "after": "tolerant"}
+    world.clinic.set_opioid_status(world.nurse, patient_id, None)
+    assert warned()
+    with pytest.raises(InputError, match="opioid status"):
+        world.clinic.set_opioid_status(world.nurse, patient_id, "sometimes")  # type: ignore[arg-type]

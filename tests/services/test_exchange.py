@@ -27,6 +27,7 @@ from database_targets import create_schema, drop_schema, postgres_schema_url, po
 from pumpmgr.clock import FixedClock
 from pumpmgr.db.audit import verify_chain
 from pumpmgr.db.engine import Database, open_database
+from pumpmgr.db.errors import RecordConflict
 from pumpmgr.db.migrate import head_revision
 from pumpmgr.demo import DEMO_HASHER, build_demo_clinic
 from pumpmgr.errors import Code, PumpMgrError
@@ -418,6 +419,20 @@ def _attacked(document: dict[str, Any], attack: str) -> dict[str, Any]:
         tables_in["pump_forecasts"][0]["refill_due"] = "2040-01-01"
     elif attack == "lower-case MRN":
         tables_in["patients"][0]["mrn"] = tables_in["patients"][0]["mrn"].lower()
+    elif attack == "tenfold dose":  # a mg/mcg slip written into the last program (§8)
+        tables_in["schedule_steps"][-1]["rate_mcg_per_day"] *= 10
+    elif attack == "forged signature":  # a held high-risk order marked signed (§7, §8)
+        held = next(p for p in tables_in["prescriptions"] if p["held_for_signature"])
+        signer = next(u for u in tables_in["users"] if u["role"] == "prescriber")
+        tables_in["order_actions"].append({
+            "id": max((a["id"] for a in tables_in["order_actions"]), default=0) + 1,
+            "prescription_id": held["id"], "action": "signed", "at": held["recorded_at"],
+            "by_id": signer["id"], "reason": None})
+    elif attack == "refill checked by its own nurse":  # no second nurse (§8)
+        refill["verifying_nurse_id"] = refill["nurse_id"]
+    elif attack == "order made ordinary":  # a prescriber-only order no longer high-risk
+        held = next(p for p in tables_in["prescriptions"] if p["high_risk"])
+        held["high_risk"] = False
     else:
         raise AssertionError(attack)
     return hostile
@@ -440,6 +455,9 @@ def _attacked(document: dict[str, Any], attack: str) -> dict[str, Any]:
     ("forged administrator", Code.DB_CORRUPT, "inserted outside pumpmgr"),
     ("moved forecast", Code.DB_CORRUPT, "holds a stored forecast its records do not give"),
     ("lower-case MRN", Code.DB_CORRUPT, "not as pumpmgr stores it"),
+    ("tenfold dose", Code.DB_CORRUPT, "rate_mcg_per_day changed outside pumpmgr"),
+    ("forged signature", Code.DB_CORRUPT, "inserted outside pumpmgr"),
+    ("order made ordinary", Code.DB_CORRUPT, "high_risk changed outside pumpmgr"),
 ])
 def test_each_import_attack_of_issue_12_is_refused_with_the_first_problem_named(
     empty: Database, source: tuple[Database, dict[str, Any]], attack: str, code: Code,
@@ -448,6 +466,17 @@ def test_each_import_attack_of_issue_12_is_refused_with_the_first_problem_named(
     _, document = source
     refill = document["tables"]["refills"][0]["id"]
     refused(empty, _attacked(document, attack), code, words.format(refill=refill))
+
+
+def test_an_imported_refill_checked_by_its_own_nurse_is_refused(
+    empty: Database, source: tuple[Database, dict[str, Any]],
+) -> None:
+    """Domain-rules §8: no refill without the second nurse's verification, by import either
+    (the schema's two-nurse rule refuses the row before any other check)."""
+    _, document = source
+    with pytest.raises(RecordConflict, match="two_different_nurses"):
+        import_clinic(empty, _attacked(document, "refill checked by its own nurse"), **ADMIN)
+    assert is_empty(empty)
 
 
 def test_a_library_edit_is_checked_like_one_typed_in() -> None:

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QApplication, QDialog
 from pytestqt.qtbot import QtBot
 from sample_clinic import PASSWORD
 
-from pumpmgr.orders import STATE_TEXT, OrderState
+from pumpmgr.orders import STATE_TEXT, OrderState, needs_prescriber
 from pumpmgr.schedule import Schedule
 from pumpmgr.services import ClinicService
 from pumpmgr.services.inputs import (
@@ -30,6 +30,7 @@ from pumpmgr.units import Q_
 from ui.dialogs.prescriber_actions import RaiseMaximumDialog
 from ui.dialogs.sign_order import SignOrderDialog
 from ui.main_window import MainWindow
+from ui.models.due_list import Column
 
 
 def signed_in(qtbot: QtBot, clinic: ClinicService, username: str) -> MainWindow:
@@ -60,6 +61,14 @@ def when_shown(kind: type[QDialog], fill: Callable[[QDialog], None]) -> None:
         fill(dialog)
 
     QTimer.singleShot(0, look)
+
+
+def due_state(window: MainWindow, mrn: str) -> str:
+    """The State cell of the patient's row on the window's due list."""
+    model = window.dashboard.model
+    (number,) = [n for n, row in enumerate(model.rows()) if row.mrn == mrn]
+    text: str = model.index(number, int(Column.STATE)).data()
+    return text
 
 
 def test_a_prescribers_first_screen_is_the_orders_to_sign_and_signing_clears_one(
@@ -153,6 +162,8 @@ def test_an_incident_stands_on_the_page_until_a_prescriber_reviews_it(
         prescriber="Dr Brandt", already_programmed=True,
         order=OrderGiven("telephone", clinic.clock.now(), read_back_confirmed=True)))
     window = signed_in(qtbot, clinic, "brandt")
+    window.dashboard.refresh()
+    assert due_state(window, patient.mrn).startswith("Urgent · incident")  # the due list too
     window.open_patient(patient.id)
     page = window.patient
     assert page.alerts_label.isVisible()
@@ -166,6 +177,8 @@ def test_an_incident_stands_on_the_page_until_a_prescriber_reviews_it(
     actions[0].trigger()
     assert not [t for t in page.alert_texts() if t.startswith("INCIDENT")]
     assert clinic.orders.incidents(patient.id) == []
+    window.dashboard.refresh()
+    assert "incident" not in due_state(window, patient.mrn)
     window.idle.stop()
 
 
@@ -200,3 +213,54 @@ def test_an_individual_maximum_is_raised_with_a_second_prescriber_shown_and_ende
     dialogs.text_answer = "dystonia settled on 1,800 mcg/day"
     end_action.trigger()
     assert not [t for t in page.alert_texts() if t.startswith("INDIVIDUAL MAXIMUM")]
+
+
+def test_an_unsigned_high_risk_order_is_first_to_sign_and_on_the_banner(
+        qtbot: QtBot, clinic: ClinicService) -> None:
+    """Domain-rules §7: a change that needed the prescriber, programmed all the same on a
+    spoken order, heads the prescriber's list and stands on the patient's banner."""
+    patient = clinic.find_patient("100004")
+    pump_id = clinic.patient_chart(patient.id).pump.id  # type: ignore[union-attr]
+    nurse = clinic.sign_in("nina", PASSWORD)
+    now = clinic.clock.now()
+    data = PrescriptionInput(
+        ingredients=(IngredientInput("baclofen", Q_("2000 mcg/mL")),),
+        schedule=Schedule.simple(Q_("540 mcg/day")), effective_at=now,  # +50 % of 360
+        prescriber="Dr Brandt", already_programmed=True,
+        order=OrderGiven("spoken", now, read_back_confirmed=True))
+    check = clinic.check_prescription(pump_id, data)
+    assert needs_prescriber(check.verdict, check.codes) and not check.blocked
+    data = replace(data, reasons={str(f.code): "as ordered on the ward round"
+                                  for f in check.findings if f.level == "warning"})
+    clinic.change_prescription(nurse, Verification("otto", PASSWORD), pump_id, data)
+    window = signed_in(qtbot, clinic, "brandt")
+    first = window.orders.model.rows()[0]
+    assert (first.patient_id, first.state) == (patient.id, "unsigned_high_risk")
+    window.open_patient(patient.id)
+    (banner,) = [t for t in window.patient.alert_texts() if "unsigned high-risk order" in t]
+    assert banner.startswith("ORDER of ") and "Dr Brandt" in banner
+    assert window.patient.alerts_label.property("role") == "alert"
+    window.idle.stop()
+
+
+def test_the_prescriber_records_the_opioid_status_from_the_page(
+        qtbot: QtBot, prescriber_window: MainWindow, dialogs: Dialogs) -> None:
+    """Domain-rules §6: the patient record holds the opioid status (not recorded counts as
+    naive); the prescriber records it from the patient's page and the flag follows."""
+    window = prescriber_window
+    patient = window.clinic.find_patient("100005")  # on morphine
+    window.open_patient(patient.id)
+    page = window.patient
+    assert "Opioid status not recorded" in page.flag_texts()
+    (action,) = [a for a in page.prescriber_button.menu().actions()
+                 if a.text().replace("&", "") == "Record the opioid status…"]
+    dialogs.choice = 1  # opioid-tolerant
+    action.trigger()
+    assert "Opioid-tolerant (the FDA's definition)" in dialogs.shown[-1][1]
+    assert page.flag_texts()[0] == "Opioid tolerant"
+    assert window.clinic.find_patient("100005").opioid_status == "tolerant"
+    dialogs.choice = None  # cancelled: nothing changes
+    action = next(a for a in page.prescriber_button.menu().actions()
+                  if a.text().replace("&", "") == "Record the opioid status…")
+    action.trigger()
+    assert window.clinic.find_patient("100005").opioid_status == "tolerant"

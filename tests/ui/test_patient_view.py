@@ -22,6 +22,7 @@ from pumpmgr.services.inputs import (
     EventCorrection,
     IngredientInput,
     OrderGiven,
+    PatientInput,
     PrescriptionInput,
     SegmentInput,
     Verification,
@@ -97,17 +98,30 @@ def test_every_shown_number_has_a_unit(window: MainWindow) -> None:
 
 
 def test_identity_and_flags(window: MainWindow) -> None:
+    """The flags beside the name, among them a patient on an opioid's opioid status (an
+    unknown one counts as naive, domain-rules §6)."""
     open_mrn(window, "100002")
     screen = window.patient
     assert screen.name_label.text() == "SCHULZ, Jonas"
     assert "MRN 100002" in screen.identity_label.text()
     assert "spasticity of spinal origin" in screen.identity_label.text()
     assert screen.flag_texts() == ["Renal impairment"]
-    open_mrn(window, "100005")
-    assert screen.flag_texts() == ["Constant-flow pump"]
+    open_mrn(window, "100005")  # on morphine, the opioid status not recorded
+    assert screen.flag_texts() == ["Opioid status not recorded", "Constant-flow pump"]
+    opioid = screen.flag_labels[0]
+    assert "count the patient as opioid-naive" in opioid.toolTip()
     assert screen.reservoir.fields.values["alarm volume"].accessibleName() == "Planning volume"
     assert screen.pump_fields.text("nominal flow") == "0.5 mL/day"
     assert screen.forecast_fields.text("daily volume") == "0.5 mL/day"
+    clinic = window.clinic
+    patient, version = clinic.patient_for_edit(clinic.find_patient("100005").id)
+    clinic.edit_patient(clinic.sign_in("nina", PASSWORD), patient.id, PatientInput(
+        "100005", "Fischer", "Greta", patient.date_of_birth, "cancer_pain",
+        opioid_status="tolerant"), version)
+    open_mrn(window, "100005")
+    assert screen.flag_texts()[0] == "Opioid tolerant"
+    open_mrn(window, "100002")  # baclofen: no opioid status beside the name
+    assert not any(t.startswith("Opioid") for t in screen.flag_texts())
 
 
 def test_history_places_corrections_under_what_they_correct(window: MainWindow,

@@ -1,5 +1,5 @@
-"""A prescriber's actions on the patient's page: review an incident (domain-rules §4a) and
-raise, review or end an individual maximum (§6).
+"""A prescriber's actions on the patient's page: review an incident (domain-rules §4a), record
+the opioid status, and raise, review or end an individual maximum (§6).
 
 UI layer: gathers what is typed; the services check the role, the second prescriber's password
 and the values, and audit each step.
@@ -8,6 +8,7 @@ and the values, and audit each step.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 
 from PySide6.QtWidgets import (
     QComboBox,
@@ -134,12 +135,38 @@ def add_prescriber_actions(menu: QMenu, parent: QWidget, clinic: ClinicService, 
     menu.clear()
     for incident in chart.open_incidents:
         menu.addAction(f"Review the incident: {incident.text}…", review_incident(incident.id))
+    menu.addAction("Record the &opioid status…",
+                   lambda: _record_opioid_status(parent, clinic, actor, chart, done))
     menu.addAction("Raise an individual &maximum…",
                    lambda: raise_maximum(parent, clinic, actor, chart) and done())
     for maximum in chart.individual_maxima:
         name = maximum.drug.lower()
         menu.addAction(f"Review the {name} maximum…", maximum_step(maximum.drug_key, "review"))
         menu.addAction(f"End the {name} maximum…", maximum_step(maximum.drug_key, "end"))
+
+
+#: The opioid status as the prescriber picks it; not recorded counts as naive (domain-rules §6).
+_OPIOID_CHOICES: tuple[tuple[Literal["naive", "tolerant"] | None, str], ...] = (
+    ("naive", "Opioid-naive"),
+    ("tolerant", "Opioid-tolerant (the FDA's definition)"),
+    (None, "Not recorded (the dose checks count the patient as opioid-naive)"),
+)
+
+
+def _record_opioid_status(parent: QWidget, clinic: ClinicService, actor: Actor,
+                          chart: PatientChart, done: Callable[[], object]) -> None:
+    chosen = messages.choose(parent, "Opioid status",
+                             f"{chart.patient.display_name}: the opioid status picks the start "
+                             "range a start or restart is checked against.",
+                             [words for _, words in _OPIOID_CHOICES])
+    if chosen is None:
+        return
+    try:
+        clinic.set_opioid_status(actor, chart.patient.id, _OPIOID_CHOICES[chosen][0])
+    except Exception as exc:
+        messages.show_error(parent, exc, "recording the opioid status")
+        return
+    done()
 
 
 def _review_incident(parent: QWidget, clinic: ClinicService, actor: Actor, incident_id: int,

@@ -240,8 +240,11 @@ class DueListModel(QAbstractTableModel):
         word = state_text(row).capitalize()
         left = ("not known" if row.volume_left_ml is None
                 else format_quantity(Q_(row.volume_left_ml, "mL"), Kind.VOLUME))
+        # an open incident stays in sight here until a prescriber reviews it (domain-rules §4a)
+        marks = [mark for mark, shown in (("incident", row.open_incident),
+                                          ("review", row.open_discrepancy)) if shown]
         texts = {
-            Column.STATE: f"{word} · review" if row.open_discrepancy else word,
+            Column.STATE: " · ".join([word, *marks]),
             Column.PATIENT: row.patient,
             Column.MRN: row.mrn,
             Column.DAYS_LEFT: days_left_text(row.days_left),
@@ -280,8 +283,12 @@ class DueListModel(QAbstractTableModel):
         """The cell's whole text (a narrow column elides it) and what the column means."""
         row = self._rows[number]
         text = self._row_texts(number)[column]
-        if column == Column.STATE and row.open_discrepancy:
-            return f"{text}: the last refill's residual discrepancy says investigate"
+        if column == Column.STATE and (row.open_incident or row.open_discrepancy):
+            why = [words for words, shown in (
+                ("an incident awaits a prescriber's review", row.open_incident),
+                ("the last refill's residual discrepancy says investigate",
+                 row.open_discrepancy)) if shown]
+            return f"{text}: {'; '.join(why)}"
         if column == Column.DRUG and row.flex_schedule:
             return f"{text} (flex schedule: several rates a day)"
         if column == Column.ALARM and presentation.is_constant_flow(row):

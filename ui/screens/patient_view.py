@@ -88,6 +88,18 @@ def _age(born: date, today: date) -> int:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
+
+#: The opioid status beside a patient on an opioid: it picks the start range a start or restart
+#: is checked against, and one not recorded counts as naive (domain-rules §6).
+_OPIOID_FLAGS: dict[str | None, tuple[str, str]] = {
+    "naive": ("Opioid naive", "Opioid-naive: a start or restart is checked against the "
+                              "opioid-naive start range"),
+    "tolerant": ("Opioid tolerant", "Opioid-tolerant: a start or restart is checked against "
+                                    "the opioid-tolerant start range"),
+    None: ("Opioid status not recorded", "Not recorded, so the dose checks count the patient "
+                                         "as opioid-naive (the stricter start range)"),
+}
+
 class PatientScreen(QWidget):
     """The patient view; :meth:`show_patient` loads one patient through the service."""
 
@@ -487,6 +499,10 @@ class PatientScreen(QWidget):
         if patient.renal_impairment:
             flags.append(("Renal impairment", "Renal impairment: the dose checks take it "
                                               "into account (morphine metabolites)"))
+        if chart.prescription is not None and any(
+                self.clinic.library().drug(i.drug).opioid
+                for i in chart.prescription.ingredients):
+            flags.append(_OPIOID_FLAGS[patient.opioid_status])
         if chart.pump is None:
             flags.append(("No active pump", "The patient has no active pump"))
         elif chart.pump.pump_type == "constant_flow":

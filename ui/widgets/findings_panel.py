@@ -9,10 +9,14 @@ reason already written is not lost when the check runs again.
 
 from __future__ import annotations
 
+from html import escape
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGroupBox, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from pumpmgr.dose_checks import DoseCheck, Finding
+from pumpmgr.sources import Source, sources_of
+from ui import messages
 
 #: Longest reason kept (the service accepts more, a form line needs no more).
 REASON_LENGTH = 300
@@ -32,6 +36,8 @@ class FindingsPanel(QGroupBox):
         self._shown_key: tuple[object, ...] | None = None
         #: The reason box of each warning, by finding code.
         self.reason_edits: dict[str, QLineEdit] = {}
+        #: The "Source: …" line of each finding that rests on a source, in order.
+        self.source_labels: list[QLabel] = []
         self.summary = QLabel(self)
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -86,6 +92,7 @@ class FindingsPanel(QGroupBox):
     def _clear_rows(self) -> None:
         self._shown_key = None
         self.reason_edits = {}
+        self.source_labels = []
         while self._rows.count():
             item = self._rows.takeAt(0)
             widget = item.widget() if item is not None else None
@@ -106,6 +113,9 @@ class FindingsPanel(QGroupBox):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             label.setAccessibleName(f"Dose check {word.lower()}")
             self._rows.addWidget(label)
+            sources = sources_of(finding.sources)
+            if sources:
+                self._rows.addWidget(self._source_links(sources))
             code = str(finding.code)
             if blocked or stop or code in self.reason_edits:
                 continue
@@ -118,6 +128,23 @@ class FindingsPanel(QGroupBox):
             edit.textChanged.connect(lambda text, c=code: self._reason_typed(c, text))
             self._rows.addWidget(edit)
             self.reason_edits[code] = edit
+
+    def _source_links(self, sources: tuple[Source, ...]) -> QLabel:
+        """"Source: Infumorph label": each name opens what the source is (domain-rules §6);
+        the message itself never carries a reference code."""
+        links = ", ".join(f'<a href="{n}">{escape(s.name)}</a>' for n, s in enumerate(sources))
+        label = QLabel(f"Source: {links}", self)
+        label.setTextFormat(Qt.TextFormat.RichText)
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse
+                                      | Qt.TextInteractionFlag.LinksAccessibleByKeyboard)
+        label.setProperty("role", "muted")
+        label.setAccessibleName("Sources of the dose check")
+        label.linkActivated.connect(lambda href: self._open_source(sources[int(href)]))
+        self.source_labels.append(label)
+        return label
+
+    def _open_source(self, source: Source) -> None:
+        messages.info(self, source.name, source.reference)
 
     def _reason_typed(self, code: str, text: str) -> None:
         self._reasons[code] = text
