@@ -1,0 +1,102 @@
+"""A restart decided at the visit: why the refill is one, how long the patient may have been
+without drug, and whether the pump carries the over-infusion-risk flag (domain-rules §3).
+
+Pure layer: stdlib and pint (through :mod:`pumpmgr.units`) only. The time without drug is
+counted from the worst-case empty time (:attr:`pumpmgr.pump_forecast.PumpOutlook.
+empty_at_worst_case`) to the visit; the wizard, the worksheet, the audit entry and the
+stored flag all take it from :func:`restart_at_visit`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pumpmgr.forecast import over_infusion_risk
+from pumpmgr.formatting import format_datetime, format_duration
+from pumpmgr.records import RefillRecord
+from pumpmgr.refill import restart_reasons
+from pumpmgr.units import Q_
+from pumpmgr.visit_record import BedsideFindings, PumpAlarm
+
+
+def time_without_drug(empty_at_worst_case: datetime | None, at: datetime) -> timedelta | None:
+    """From the worst-case empty time to ``at``; None when the worst case is not yet empty."""
+    if empty_at_worst_case is None or empty_at_worst_case > at:
+        return None
+    return at - empty_at_worst_case
+
+
+@dataclass(frozen=True)
+class Restart:
+    """A refill that is a restart (the next dose is checked as a start, §6)."""
+
+    reasons: tuple[str, ...]
+    #: the worst-case empty time, when it is at or before the visit
+    empty_since: datetime | None
+    #: from :attr:`empty_since` to the visit (None: the worst case is not yet empty)
+    without_drug: timedelta | None
+    #: ran empty (found empty, an empty-reservoir alarm) or without drug over 48 hours
+    over_infusion_risk: bool
+
+    @property
+    def without_drug_hours(self) -> float | None:
+        return None if self.without_drug is None else self.without_drug.total_seconds() / 3600
+
+
+def restart_at_visit(
+    verdict: str | None,
+    bedside: BedsideFindings | None,
+    *,
+    first_fill: bool,
+    empty_at_worst_case: datetime | None,
+    at: datetime,
+) -> Restart | None:
+    """The restart this visit is, or None when it is not one (a first fill is a start
+    already, never a restart). ``verdict`` is the residual's; ``empty_at_worst_case`` the
+    forecast's before the refill; ``at`` the visit's time (same clock as the empty time)."""
+    if first_fill:
+        return None
+    reasons = restart_reasons(
+        verdict,
+        pump_log_empty_or_stopped=bedside is not None and bedside.pump_log_empty_or_stopped,
+        withdrawal_signs=bedside is not None and bedside.symptoms.withdrawal)
+    if not reasons:
+        return None
+    reading = None if bedside is None else bedside.interrogation
+    ran_empty = verdict == "found_empty" or (
+        reading is not None and PumpAlarm.EMPTY_RESERVOIR in reading.alarms)
+    without = time_without_drug(empty_at_worst_case, at)
+    hours = None if without is None else without.total_seconds() / 3600
+    return Restart(reasons, None if without is None else empty_at_worst_case, without,
+                   over_infusion_risk(ran_empty=ran_empty, longest_stop_hours=hours))
+
+
+def restart_of(record: RefillRecord) -> Restart | None:
+    """The restart a recorded refill was (None: not one), from what was recorded: the stored
+    verdict, what the nurse found and the worst-case empty time kept with it."""
+    return restart_at_visit(record.discrepancy_verdict, record.bedside,
+                            first_fill=record.discrepancy_verdict is None,
+                            empty_at_worst_case=record.empty_at_worst_case,
+                            at=record.performed_at)
+
+
+def without_drug_text(restart: Restart) -> str:
+    """The time without drug in the clinic's words (times as the caller's clock gives them):
+    'up to 2.5 days without drug (worst-case empty from Mon 5 May 2025 08:00)'."""
+    if restart.without_drug is None or restart.empty_since is None:
+        return "time without drug not known (the worst case is not yet empty)"
+    duration = format_duration(Q_(restart.without_drug.total_seconds() / 86400, "day"))
+    return (f"up to {duration} without drug (worst-case empty from "
+            f"{format_datetime(restart.empty_since)})")
+
+
+def restart_text(restart: Restart | None) -> str:
+    """One line for the review, the sheets and the audit's reader: 'no' or why it is one,
+    the time without drug and the over-infusion-risk flag."""
+    if restart is None:
+        return "no"
+    text = f"yes: {'; '.join(restart.reasons)}; {without_drug_text(restart)}"
+    if restart.over_infusion_risk:
+        text += "; over-infusion risk: the pump ran empty or was without drug over 48 h"
+    return text + "; the next dose is checked as a start"
