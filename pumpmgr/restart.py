@@ -91,12 +91,14 @@ def without_drug_text(restart: Restart) -> str:
             f"{format_datetime(restart.empty_since)})")
 
 
-def restart_text(restart: Restart | None) -> str:
-    """One line for the review, the sheets and the audit's reader: 'no' or why it is one,
-    the time without drug and the over-infusion-risk flag."""
-    if restart is None:
-        return "no"
-    text = f"yes: {'; '.join(restart.reasons)}; {without_drug_text(restart)}"
+def restart_summary(restart: Restart) -> str:
+    """Why the refill is a restart, the time without drug and the over-infusion-risk flag."""
+    text = f"{'; '.join(restart.reasons)}; {without_drug_text(restart)}"
     if restart.over_infusion_risk:
         text += "; over-infusion risk: the pump ran empty or was without drug over 48 h"
     return text + "; the next dose is checked as a start"
+
+
+def restart_text(restart: Restart | None) -> str:
+    """One line for the review and the note: 'no', or 'yes: ' and :func:`restart_summary`."""
+    return "no" if restart is None else f"yes: {restart_summary(restart)}"
