@@ -10,9 +10,9 @@ stored flag all take it from :func:`restart_at_visit`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
-from pumpmgr.forecast import over_infusion_risk
+from pumpmgr.forecast import STOP_RISK_HOURS, over_infusion_risk
 from pumpmgr.formatting import format_datetime, format_duration
 from pumpmgr.records import RefillRecord
 from pumpmgr.refill import restart_reasons
@@ -81,24 +81,46 @@ def restart_of(record: RefillRecord) -> Restart | None:
                             at=record.performed_at)
 
 
-def without_drug_text(restart: Restart) -> str:
-    """The time without drug in the clinic's words (times as the caller's clock gives them):
-    'up to 2.5 days without drug (worst-case empty from Mon 5 May 2025 08:00)'."""
+def _local(moment: datetime, tz: tzinfo | None) -> datetime:
+    return moment if tz is None or moment.tzinfo is None else moment.astimezone(tz)
+
+
+def _up_to(without: timedelta, since: datetime, tz: tzinfo | None) -> str:
+    duration = format_duration(Q_(without.total_seconds() / 86400, "day"))
+    return (f"up to {duration} without drug (worst-case empty from "
+            f"{format_datetime(_local(since, tz))})")
+
+
+def without_drug_text(restart: Restart, tz: tzinfo | None = None) -> str:
+    """The time without drug in the clinic's words, an aware time shown in ``tz``: 'up to
+    2.5 days without drug (worst-case empty from Mon 5 May 2025 08:00)'."""
     if restart.without_drug is None or restart.empty_since is None:
         return "time without drug not known (the worst case is not yet empty)"
-    duration = format_duration(Q_(restart.without_drug.total_seconds() / 86400, "day"))
-    return (f"up to {duration} without drug (worst-case empty from "
-            f"{format_datetime(restart.empty_since)})")
+    return _up_to(restart.without_drug, restart.empty_since, tz)
 
 
-def restart_summary(restart: Restart) -> str:
+def before_refill_text(empty_at_worst_case: datetime | None, at: datetime,
+                       tz: tzinfo | None = None) -> str:
+    """What the visit says before anything is drawn when the worst case is already empty
+    ('' when it is not): the time without drug should this refill be a restart."""
+    without = time_without_drug(empty_at_worst_case, at)
+    if without is None or empty_at_worst_case is None:
+        return ""
+    risk = without.total_seconds() / 3600 > STOP_RISK_HOURS
+    return ("If this refill is a restart (found empty, an empty-reservoir alarm or a stop, "
+            f"or withdrawal): {_up_to(without, empty_at_worst_case, tz)}"
+            + ("; over 48 h: an over-infusion risk" if risk else "")
+            + "; the next dose is checked as a start.")
+
+
+def restart_summary(restart: Restart, tz: tzinfo | None = None) -> str:
     """Why the refill is a restart, the time without drug and the over-infusion-risk flag."""
-    text = f"{'; '.join(restart.reasons)}; {without_drug_text(restart)}"
+    text = f"{'; '.join(restart.reasons)}; {without_drug_text(restart, tz)}"
     if restart.over_infusion_risk:
         text += "; over-infusion risk: the pump ran empty or was without drug over 48 h"
     return text + "; the next dose is checked as a start"
 
 
-def restart_text(restart: Restart | None) -> str:
+def restart_text(restart: Restart | None, tz: tzinfo | None = None) -> str:
     """One line for the review and the note: 'no', or 'yes: ' and :func:`restart_summary`."""
-    return "no" if restart is None else f"yes: {restart_summary(restart)}"
+    return "no" if restart is None else f"yes: {restart_summary(restart, tz)}"

@@ -3,7 +3,13 @@ time, and the over-infusion-risk flag at its boundary (domain-rules §3; issue 1
 
 from datetime import datetime, timedelta
 
-from pumpmgr.restart import restart_at_visit, restart_text, time_without_drug, without_drug_text
+from pumpmgr.restart import (
+    before_refill_text,
+    restart_at_visit,
+    restart_text,
+    time_without_drug,
+    without_drug_text,
+)
 from pumpmgr.units import Q_
 from pumpmgr.visit_record import (
     BedsideFindings,
@@ -86,3 +92,14 @@ def test_the_clinics_words() -> None:
         "yes: the patient shows withdrawal; time without drug not known (the worst case is "
         "not yet empty); the next dose is checked as a start")
     assert restart_text(None) == "no"
+
+
+def test_before_the_refill_the_visit_says_the_time_without_drug_should_it_be_a_restart() -> None:
+    assert before_refill_text(None, VISIT) == ""
+    assert before_refill_text(VISIT + timedelta(hours=1), VISIT) == ""
+    at_48 = before_refill_text(VISIT - timedelta(hours=48), VISIT)
+    assert at_48 == ("If this refill is a restart (found empty, an empty-reservoir alarm or a "
+                     "stop, or withdrawal): up to 2 days without drug (worst-case empty from "
+                     "Thu 8 May 2025 09:00); the next dose is checked as a start.")
+    assert "over 48 h: an over-infusion risk" in before_refill_text(
+        VISIT - timedelta(hours=48, minutes=1), VISIT)
