@@ -17,7 +17,7 @@ from pumpmgr.formatting import format_datetime, format_duration
 from pumpmgr.records import RefillRecord
 from pumpmgr.refill import restart_reasons
 from pumpmgr.units import Q_
-from pumpmgr.visit_record import BedsideFindings, PumpAlarm
+from pumpmgr.visit_record import BedsideFindings, PumpAlarm, PumpStatus
 
 
 def time_without_drug(empty_at_worst_case: datetime | None, at: datetime) -> timedelta | None:
@@ -53,19 +53,37 @@ def restart_at_visit(
     at: datetime,
 ) -> Restart | None:
     """The restart this visit is, or None when it is not one (a first fill is a start
-    already, never a restart). ``verdict`` is the residual's; ``empty_at_worst_case`` the
-    forecast's before the refill; ``at`` the visit's time (same clock as the empty time)."""
+    already, never a restart). ``verdict`` is the residual's; ``bedside`` what the nurse
+    found before the refill; ``empty_at_worst_case`` the forecast's before the refill;
+    ``at`` the visit's time (same clock as the empty time)."""
+    reading = None if bedside is None else bedside.interrogation
+    return restart_from(
+        verdict,
+        empty_alarm=reading is not None and PumpAlarm.EMPTY_RESERVOIR in reading.alarms,
+        stopped=reading is not None and reading.status is PumpStatus.STOPPED,
+        withdrawal=bedside is not None and bedside.symptoms.withdrawal,
+        first_fill=first_fill, empty_at_worst_case=empty_at_worst_case, at=at)
+
+
+def restart_from(
+    verdict: str | None,
+    *,
+    empty_alarm: bool,
+    stopped: bool,
+    withdrawal: bool,
+    first_fill: bool,
+    empty_at_worst_case: datetime | None,
+    at: datetime,
+) -> Restart | None:
+    """:func:`restart_at_visit` from the facts one by one: the pump log's empty-reservoir
+    alarm, a stopped pump, withdrawal signs (``pumpmgr calc discrepancy`` gives them so)."""
     if first_fill:
         return None
-    reasons = restart_reasons(
-        verdict,
-        pump_log_empty_or_stopped=bedside is not None and bedside.pump_log_empty_or_stopped,
-        withdrawal_signs=bedside is not None and bedside.symptoms.withdrawal)
+    reasons = restart_reasons(verdict, pump_log_empty_or_stopped=empty_alarm or stopped,
+                              withdrawal_signs=withdrawal)
     if not reasons:
         return None
-    reading = None if bedside is None else bedside.interrogation
-    ran_empty = verdict == "found_empty" or (
-        reading is not None and PumpAlarm.EMPTY_RESERVOIR in reading.alarms)
+    ran_empty = verdict == "found_empty" or empty_alarm
     without = time_without_drug(empty_at_worst_case, at)
     hours = None if without is None else without.total_seconds() / 3600
     return Restart(reasons, None if without is None else empty_at_worst_case, without,

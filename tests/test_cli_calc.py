@@ -486,3 +486,26 @@ def test_discrepancy_found_empty_and_above_capacity(capsys: pytest.CaptureFixtur
     assert above["verdict"] == "investigate"
     assert above["warnings"] == [
         "this cannot have come from the reservoir: check the needle position"]
+
+
+_RESIDUAL_OK = ["discrepancy", "--fill-volume", "20 mL", "--expected", "2.1 mL", "--actual",
+                "2 mL", "--reservoir-capacity", "20 mL"]
+
+
+def test_discrepancy_restart_time_without_drug_and_over_infusion_risk(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """domain-rules §3: the time without drug from --worst-case-empty to --at; exactly 48 h is
+    no over-infusion risk, a minute more is; an empty-reservoir alarm always is."""
+    def restart(at: str, *extra: str) -> dict[str, Any]:
+        return run_json(capsys, *_RESIDUAL_OK, "--worst-case-empty", "2025-05-08T09:00",
+                        "--at", at, *extra)
+
+    assert restart("2025-05-10T09:00")["restart"] == "no"
+    at_48 = restart("2025-05-10T09:00", "--withdrawal")
+    assert at_48["restart"].startswith("yes: the patient shows withdrawal; up to 2 days")
+    assert at_48["without_drug_hours"] == 48 and at_48["over_infusion_risk"] is False
+    over = restart("2025-05-10T09:01", "--pump-log", "stopped")
+    assert over["over_infusion_risk"] is True
+    assert restart("2025-05-08T10:00", "--pump-log", "empty-alarm")["over_infusion_risk"]
+    code, _, err = run(capsys, "calc", *_RESIDUAL_OK, "--at", "2025-05-10T09:00")
+    assert code == 2 and "--worst-case-empty" in err

@@ -12,7 +12,7 @@ from datetime import datetime, time, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pumpmgr import catalogs, compounding, deadspace, dose_checks, forecast, refill
+from pumpmgr import catalogs, compounding, deadspace, dose_checks, forecast, refill, restart
 from pumpmgr.cli.output import to_json, to_text
 from pumpmgr.errors import CatalogError, Code, InputError
 from pumpmgr.formatting import MassUnit, typed_mass_unit
@@ -251,7 +251,28 @@ def run_discrepancy(args: argparse.Namespace) -> Result:
         "direction": result.direction,
         "meaning": result.meaning,
         "warnings": list(result.warnings),
+        **_restart(args, result.verdict),
     }
+
+
+def _restart(args: argparse.Namespace, verdict: str) -> Result:
+    """Whether the refill is a restart, the time without drug from ``--worst-case-empty``
+    to ``--at`` and the over-infusion risk (domain-rules §3)."""
+    worst = args.worst_case_empty
+    if (worst is None) != (args.at is None):
+        option = "--at" if args.at is None else "--worst-case-empty"
+        raise InputError(f"{option}: give --worst-case-empty and --at together, for example "
+                         "--worst-case-empty 2025-05-08T14:00 --at 2025-05-10T09:00",
+                         code=Code.NO_VALUE, field=option)
+    at = None if args.at is None else _when(args.at, "--at")
+    found = restart.restart_from(
+        verdict, empty_alarm="empty-alarm" in args.pump_log, stopped="stopped" in args.pump_log,
+        withdrawal=args.withdrawal, first_fill=False,
+        empty_at_worst_case=None if worst is None else _when(worst, "--worst-case-empty"),
+        at=at or datetime.min)
+    return {"restart": restart.restart_text(found),
+            "without_drug_hours": None if found is None else found.without_drug_hours,
+            "over_infusion_risk": found is not None and found.over_infusion_risk}
 
 
 def run_compound(args: argparse.Namespace) -> Result:
@@ -503,6 +524,14 @@ def add_parser(subparsers: Any, parser_class: type[argparse.ArgumentParser]) -> 
     p.add_argument("--accuracy", metavar="PERCENT", help="the pump's labelled accuracy, 14.5")
     p.add_argument("--empty-threshold", default="0.5 mL", metavar="Q",
                    help="aspirated at or below it: found empty (default 0.5 mL)")
+    p.add_argument("--pump-log", action="append", default=[],
+                   choices=["empty-alarm", "stopped"],
+                   help="what the programmer showed before the refill (repeatable)")
+    p.add_argument("--withdrawal", action="store_true", help="the patient shows withdrawal")
+    p.add_argument("--worst-case-empty", metavar="WHEN",
+                   help="the forecast's worst-case empty time, with --at: the time without "
+                        "drug at a restart")
+    p.add_argument("--at", metavar="WHEN", help="the refill's time")
     p.add_argument("--note", default="", metavar="TEXT",
                    help="required for an aspirate above the capacity or the previous fill")
 
