@@ -509,3 +509,17 @@ def test_discrepancy_restart_time_without_drug_and_over_infusion_risk(
     assert restart("2025-05-08T10:00", "--pump-log", "empty-alarm")["over_infusion_risk"]
     code, _, err = run(capsys, "calc", *_RESIDUAL_OK, "--at", "2025-05-10T09:00")
     assert code == 2 and "--worst-case-empty" in err
+
+
+@pytest.mark.parametrize(("accuracy", "at", "state"), [
+    ("0", "2025-05-31T23:59", "none"),
+    ("0", "2025-06-01T00:00", "alarm passed"),  # 18 mL / 0.2 mL/day = 90 days
+    ("14.5", "2025-06-10T23:59", "may be empty"),  # the worst case ran empty on 29 May
+    ("14.5", "2025-06-11T00:00", "computed empty"),  # 20 mL / 0.2 mL/day = 100 days
+])
+def test_forecast_state_before_a_refill_at_a_visit(
+        capsys: pytest.CaptureFixture[str], accuracy: str, at: str, state: str) -> None:
+    """domain-rules §3: each state from the moment it is reached, not a minute before."""
+    result = run_json(capsys, *_FORECAST_ARGS, "--accuracy", accuracy, "--at", at)
+    assert result["state"] == state
+    assert (result["state_advice"] == "") is (state == "none")

@@ -211,7 +211,25 @@ def run_forecast(args: argparse.Namespace) -> Result:
         "expires": result.expires_on,
         "open_days": [forecast.DAY_NAMES[d] for d in sorted(result.open_days)],
         "closed": sorted(result.closed_dates),
+        **_state_at(args.at, result),
     }
+
+
+def _state_at(text: str | None, result: forecast.Forecast) -> Result:
+    """The pump's state before a refill at ``--at`` (domain-rules §3): computed empty, may be
+    empty, alarm passed, or none."""
+    if text is None:
+        return {}
+    at = _when(text, "--at")
+    try:
+        state = forecast.state_before_refill(
+            now=at, alarm_at=result.alarm_at, empty_at=result.empty_at,
+            empty_at_worst_case=result.empty_at_worst_case)
+    except TypeError:
+        raise InputError("--at: give both --filled-at and --at with a time zone offset, or "
+                         "both without", code=Code.BAD_DATE, field="--at") from None
+    return {"state_at": at, "state": "none" if state is None else state.words,
+            "state_advice": "" if state is None else state.advice}
 
 
 def run_residual(args: argparse.Namespace) -> Result:
@@ -506,6 +524,9 @@ def add_parser(subparsers: Any, parser_class: type[argparse.ArgumentParser]) -> 
     p.add_argument("--open-days", default="mon-fri", metavar="DAYS", help="default mon-fri")
     p.add_argument("--closed", action="append", default=[], metavar="DATE",
                    help="a date the clinic is closed, repeatable")
+    p.add_argument("--at", metavar="WHEN",
+                   help="a visit's time: the state before the refill then (computed empty, "
+                        "may be empty, alarm passed)")
     p.add_argument("--tz", metavar="ZONE",
                    help="the clinic's time zone, e.g. Europe/Berlin (dates as the services)")
 
