@@ -523,3 +523,16 @@ def test_forecast_state_before_a_refill_at_a_visit(
     result = run_json(capsys, *_FORECAST_ARGS, "--accuracy", accuracy, "--at", at)
     assert result["state"] == state
     assert (result["state_advice"] == "") is (state == "none")
+
+
+def test_forecast_admixture_gives_each_drug_in_its_unit(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """domain-rules §2: one volume rate, each drug's daily dose Vd × C_drug, in the drug's
+    display unit (§1)."""
+    result = run_json(capsys, "forecast", "--fill-volume", "20 mL", "--filled-at", "2025-03-03",
+                      "--concentration", "10 mg/mL", "--dose", "3 mg/day", "--drug", "morphine",
+                      "--admixture", "clonidine 100 mcg/mL", "--admixture",
+                      "bupivacaine 20000 mcg/mL")
+    assert result["admixture_doses"] == ["Clonidine 30 mcg/day", "Bupivacaine 6 mg/day"]
+    code, _, err = run(capsys, "calc", *_FORECAST_ARGS, "--admixture", "saline 1 mg/mL")
+    assert code == 2 and "--admixture" in err

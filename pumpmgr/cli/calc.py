@@ -12,10 +12,19 @@ from datetime import datetime, time, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pumpmgr import catalogs, compounding, deadspace, dose_checks, forecast, refill, restart
+from pumpmgr import (
+    catalogs,
+    compounding,
+    deadspace,
+    dose_checks,
+    dosing,
+    forecast,
+    refill,
+    restart,
+)
 from pumpmgr.cli.output import to_json, to_text
 from pumpmgr.errors import CatalogError, Code, InputError
-from pumpmgr.formatting import MassUnit, typed_mass_unit
+from pumpmgr.formatting import MassUnit, format_quantity, typed_mass_unit
 from pumpmgr.schedule import (
     PatientBolus,
     Program,
@@ -212,7 +221,27 @@ def run_forecast(args: argparse.Namespace) -> Result:
         "open_days": [forecast.DAY_NAMES[d] for d in sorted(result.open_days)],
         "closed": sorted(result.closed_dates),
         **_state_at(args.at, result),
+        **_admixture(args.admixture, result.daily_volume),
     }
+
+
+def _admixture(texts: list[str], daily_volume: Quantity) -> Result:
+    """Each other drug of an admixture at the one volume rate: ``Vd × C_drug`` (domain-rules
+    §2), each in its drug's display unit."""
+    if not texts:
+        return {}
+    shown = []
+    for text in texts:
+        name, _, concentration = text.strip().partition(" ")
+        try:
+            drug = catalogs.default_catalogs().drug(name)
+        except CatalogError as exc:
+            raise InputError(f"--admixture: {exc.message}", code=exc.code,
+                             field="--admixture") from None
+        dose = dosing.dose_for_volume(daily_volume,
+                                      _q(concentration, Kind.CONCENTRATION, "--admixture"))
+        shown.append(f"{drug.name} {format_quantity(dose, Kind.DOSE_RATE, drug.display_unit)}")
+    return {"admixture_doses": shown}
 
 
 def _state_at(text: str | None, result: forecast.Forecast) -> Result:
@@ -524,6 +553,9 @@ def add_parser(subparsers: Any, parser_class: type[argparse.ArgumentParser]) -> 
     p.add_argument("--open-days", default="mon-fri", metavar="DAYS", help="default mon-fri")
     p.add_argument("--closed", action="append", default=[], metavar="DATE",
                    help="a date the clinic is closed, repeatable")
+    p.add_argument("--admixture", action="append", default=[], metavar='"DRUG Q"',
+                   help="another drug of the solution, 'clonidine 100 mcg/mL': its daily "
+                        "dose at the one volume rate (repeatable)")
     p.add_argument("--at", metavar="WHEN",
                    help="a visit's time: the state before the refill then (computed empty, "
                         "may be empty, alarm passed)")
