@@ -5,10 +5,11 @@ words (never 'ok'), the restart with its time without drug and the over-infusion
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sheet_samples import GENERATED, INVESTIGATE_FOUND, SETTINGS, baclofen_chart, pdf_text
 
+from pumpmgr.alerts import OVER_INFUSION_RISK_TEXT, patient_alerts
 from pumpmgr.catalogs import default_catalogs
 from pumpmgr.fhir import chart_entries
 from pumpmgr.records import PatientChart, RefillRecord
@@ -78,3 +79,28 @@ def test_the_history_sheet_the_note_and_the_export_name_the_verdict() -> None:
              for entry in chart_entries(chart, mrn_system="urn:x", catalog=SHIPPED)
              if "valueCodeableConcept" in entry["resource"]]
     assert "Found empty" in texts
+
+
+def test_the_over_infusion_risk_and_the_state_head_the_patients_alerts() -> None:
+    """domain-rules §3: the flag shows on the page and the worksheet; the state before a
+    refill on the page (the worksheet has its own box), from the moment it is reached."""
+    chart = baclofen_chart()
+    stored = chart.forecast
+    assert stored is not None
+    assert patient_alerts(chart, UTC) == []
+    flagged = replace(chart, forecast=replace(stored, over_infusion_risk=True))
+    assert [a.text for a in patient_alerts(flagged, UTC)] == [OVER_INFUSION_RISK_TEXT]
+
+    def states(now: datetime) -> list[str]:
+        return [a.text.split(":")[0] for a in patient_alerts(chart, UTC, now)]
+
+    assert states(stored.alarm_at - timedelta(seconds=1)) == []
+    assert states(stored.alarm_at) == ["ALARM PASSED"]
+    assert states(stored.empty_at - timedelta(seconds=1)) == ["ALARM PASSED"]
+    assert states(stored.empty_at) == ["COMPUTED EMPTY"]
+    assert all(a.urgent for a in patient_alerts(chart, UTC, stored.empty_at))
+    plan = plan_for_refill(flagged, flagged.refills[-1], settings=SETTINGS, drugs=SHIPPED.drugs)
+    sheet = " ".join(pdf_text(build_refill_worksheet(flagged, plan, SETTINGS,
+                                                     generated_at=GENERATED,
+                                                     catalog=SHIPPED)).split())
+    assert "OVER-INFUSION RISK: this pump ran empty" in sheet

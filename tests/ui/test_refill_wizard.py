@@ -639,7 +639,12 @@ def test_a_restart_says_the_time_without_drug_and_the_over_infusion_risk_past_48
     long the patient may have been without drug should this be a restart: at 48 hours no
     over-infusion risk, a minute later the risk; withdrawal signs make it a restart, which
     the review says and the saved refill flags."""
+    # the patient's page and the visit's first page say the state before the refill
+    window.open_patient(window.clinic.find_patient("100001").id)
+    assert [t for t in window.patient.alert_texts() if t.startswith("MAY BE EMPTY: ")]
     wizard = open_wizard(qtbot, window, "100001")
+    assert wizard.patient.now_fields.text("state").startswith(
+        "MAY BE EMPTY: the reservoir may be empty if the pump runs fast")
     stored = wizard.chart.forecast
     assert stored is not None and stored.empty_at_worst_case is not None
     at_48 = (stored.empty_at_worst_case + timedelta(hours=48)).astimezone(
@@ -679,6 +684,8 @@ def test_a_restart_says_the_time_without_drug_and_the_over_infusion_risk_past_48
     save(qtbot, wizard)
     assert wizard.outcome is not None and wizard.outcome.forecast is not None
     assert wizard.outcome.forecast.over_infusion_risk
+    window.open_patient(window.clinic.find_patient("100001").id)
+    assert [t for t in window.patient.alert_texts() if t.startswith("OVER-INFUSION RISK: ")]
 
 
 def test_what_was_found_before_the_refill_is_asked_reviewed_and_saved(
