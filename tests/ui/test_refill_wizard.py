@@ -688,6 +688,33 @@ def test_a_restart_says_the_time_without_drug_and_the_over_infusion_risk_past_48
     assert [t for t in window.patient.alert_texts() if t.startswith("OVER-INFUSION RISK: ")]
 
 
+def test_a_solution_expiring_before_the_due_date_moves_it_before_saving(
+        qtbot: QtBot, window: MainWindow) -> None:
+    """domain-rules §4: the expiry typed on the Solution page moves the refill-due date, and
+    the review says so before the refill is saved (the service stores the same date)."""
+    wizard = open_wizard(qtbot, window, "100001")
+    click(qtbot, wizard.patient.confirmed)
+    next_step(qtbot, wizard)
+    before_the_refill(qtbot, wizard)
+    type_into(qtbot, wizard.residual.aspirated, "2 mL")
+    qtbot.keyClicks(wizard.residual.note, "checked twice")
+    next_step(qtbot, wizard)
+    expiry = window.clinic.today() + timedelta(days=24)  # Thu 13 Nov 2025, an open day
+    qtbot.keyClicks(wizard.solution.lot, "L2025-201")
+    qtbot.keyClicks(wizard.solution.expiry.line_edit, format_date(expiry))
+    assert wizard.plan is not None and wizard.plan.expiry_moved_due
+    next_step(qtbot, wizard)
+    through_volume_and_program(qtbot, wizard)
+    at_the_pump(qtbot, wizard)
+    programmer_as_pumpmgr(qtbot, wizard)
+    second_nurse(qtbot, wizard, concentrations=["2000 mcg/mL"], lot="L2025-201")
+    (due,) = [row.after for row in wizard.review.rows if row.name == "Refill due"]
+    assert due == f"{format_date(expiry)} (solution expires)"
+    save(qtbot, wizard)
+    assert wizard.outcome is not None and wizard.outcome.forecast is not None
+    assert wizard.outcome.forecast.refill_due == expiry
+
+
 def test_what_was_found_before_the_refill_is_asked_reviewed_and_saved(
         qtbot: QtBot, window: MainWindow) -> None:
     """Step 2: the programmer's reading, the site and the symptoms; a finding needs words;

@@ -241,9 +241,11 @@ class RefillWizard(StepWizard):
         bolus = None  # a bridge or priming bolus leaves the reservoir at this fill
         if self.program.bridge_given.isChecked() or self.program.priming_given.isChecked():
             bolus = self.program.bolus_volume.quantity()
+        # the expiry typed moves the refill-due date, said before saving (domain-rules §4)
         return plan_visit(chart, at, new_ingredients=new_ingredients, fill_volume=volume,
                           new_schedule=schedule, settings=self.settings, drugs=self.library,
-                          tz=self.clinic.tz, bolus_given=bolus)
+                          tz=self.clinic.tz, bolus_given=bolus,
+                          expires_on=entered_date(self.solution.expiry))
 
     def new_prescription_needed(self) -> bool:
         """A new solution or program is recorded as a new prescription with the refill."""
