@@ -71,3 +71,16 @@ def test_a_fill_of_exactly_the_capacity_is_planned_more_is_refused() -> None:
     with pytest.raises(ImpossibleInput) as over:
         fill("20.01 mL")
     assert over.value.code is Code.OVER_CAPACITY and over.value.field == "fill volume"
+
+
+def test_what_each_direction_may_mean() -> None:
+    """§4: less returned suggests over-infusion, an earlier pocket fill or tampering; more
+    returned suggests under-delivery."""
+    def meaning(actual: str) -> str:
+        return discrepancy(fill_volume=Q_("20 mL"), expected=Q_("8 mL"), actual=Q_(actual),
+                           reservoir_capacity=Q_("20 mL")).meaning
+
+    less, more, same = meaning("6 mL"), meaning("10 mL"), meaning("8 mL")
+    assert "over-infusion" in less and "pocket fill" in less
+    assert "under-delivery" in more and "stopped pump" in more
+    assert same == "The aspirated volume matches the expected residual."
