@@ -134,16 +134,18 @@ def stability_days(
 ) -> float | None:
     """The shortest in-pump stability limit of the solution's drugs, in days (or none set).
 
-    A drug counts as undiluted when its concentration is one of its stock strengths [S33].
+    A drug counts as undiluted when it is alone at one of its stock strengths [S33]; an
+    admixture is diluted, as :func:`pumpmgr.visit.plan_visit` counts it.
     """
     limits: list[float] = []
+    alone = len(prescription.ingredients) == 1
     for ingredient in prescription.ingredients:
         try:
             drug: Drug = library.drug(ingredient.drug)
         except CatalogError:
             continue
         strength = float(ingredient.concentration.to("mcg/mL").m)
-        undiluted = any(
+        undiluted = alone and any(
             abs(float(stock.to("mcg/mL").m) - strength) <= 1e-9 * strength
             for stock in drug.stock_concentrations
         )
