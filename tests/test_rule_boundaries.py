@@ -3,9 +3,12 @@ other test held them there (issue 11: docs/clinical-rules.md lists these)."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
-from pumpmgr.errors import Code, ImpossibleInput
+from pumpmgr.errors import Code, ImpossibleInput, InputError
+from pumpmgr.forecast import parse_expiry
 from pumpmgr.refill import discrepancy, discrepancy_threshold, plan_refill
 from pumpmgr.schedule import schedule_from_text
 from pumpmgr.units import Q_
@@ -84,3 +87,14 @@ def test_what_each_direction_may_mean() -> None:
     assert "over-infusion" in less and "pocket fill" in less
     assert "under-delivery" in more and "stopped pump" in more
     assert same == "The aspirated volume matches the expected residual."
+
+
+@pytest.mark.parametrize("typed", ["2026-00", "00/2026", "2026-13", "13/2026", "0001-00"])
+def test_an_expiry_month_outside_1_to_12_is_refused(typed: str) -> None:
+    """§3: month and year means the month's last day; month 0 once read as December before
+    (and '0001-00' overflowed)."""
+    with pytest.raises(InputError) as refused:
+        parse_expiry(typed, "--expires")
+    assert refused.value.field == "--expires"
+    assert parse_expiry("2026-01") == date(2026, 1, 31)
+    assert parse_expiry("12/2026") == date(2026, 12, 31)
