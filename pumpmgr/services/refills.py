@@ -133,12 +133,16 @@ class RefillService:
                     note=data.discrepancy_note,
                 )
             # a restart (domain-rules §3): the next dose is checked as a start (§6), the time
-            # without drug counted from the worst-case empty time of the fill before
-            empty_worst = self._empty_at_worst_case(session, pump, previous, history,
-                                                    performed)
-            restart = restart_at_visit(None if found is None else found.verdict, data.bedside,
-                                       first_fill=not previous,
-                                       empty_at_worst_case=empty_worst, at=performed)
+            # without drug counted from the worst-case empty time of the fill before (kept
+            # only for a restart: the forecast is computed again only then)
+            verdict = None if found is None else found.verdict
+            restart = restart_at_visit(verdict, data.bedside, first_fill=not previous,
+                                       empty_at_worst_case=None, at=performed)
+            empty_worst = None if restart is None else self._empty_at_worst_case(
+                session, pump, previous, history, performed)
+            if empty_worst is not None:
+                restart = restart_at_visit(verdict, data.bedside, first_fill=not previous,
+                                           empty_at_worst_case=empty_worst, at=performed)
             new_row = None
             check = None
             prescribed = data.new_prescription

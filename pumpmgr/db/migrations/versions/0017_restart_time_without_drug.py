@@ -5,13 +5,13 @@ Revision ID: 0017
 Revises: 0016
 Create Date: 2026-12-06
 
-``refills`` gains the forecast's worst-case empty instant when it was at or before the visit
-(NULL: the worst case was not yet empty, or a refill recorded before this revision), from which
-a restart's time without drug is counted, and the over-infusion-risk flag the visit set (the
-pump ran empty, or was without drug over 48 hours; false for the refills on record, whose
-found-empty verdict still sets the pump's flag). Added with ``ALTER TABLE ... ADD COLUMN``
-(never a table rebuild: the append-only triggers of 0001 stay). Same rules as 0001: alembic and
-SQLAlchemy only, no ORM models.
+``refills`` gains, at a restart, the forecast's worst-case empty instant when it was at or
+before the visit (NULL: not a restart, the worst case not yet empty, or a refill recorded before
+this revision), from which the time without drug is counted, and the over-infusion-risk flag
+the visit set (the pump ran empty, or was without drug over 48 hours; false for the refills on
+record, whose found-empty verdict still sets the pump's flag). Added with ``ALTER TABLE ...
+ADD COLUMN`` (never a table rebuild: the append-only triggers of 0001 stay). Same rules as
+0001: alembic and SQLAlchemy only, no ORM models.
 """
 
 from __future__ import annotations
