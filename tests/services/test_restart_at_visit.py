@@ -163,3 +163,22 @@ def test_no_time_without_drug_before_the_worst_case_is_empty(world: World) -> No
     entry = refill_entry(world)
     assert entry["without_drug_hours"] is None and entry["over_infusion_risk"] is False
     assert outcome.forecast is not None and not outcome.forecast.over_infusion_risk
+
+
+def test_a_correction_that_undoes_the_found_empty_clears_the_flag(world: World) -> None:
+    """0.3 mL aspirated at day 30 was found empty (a restart, the pump flagged); corrected to
+    the 14 mL really drawn, the residual is ok, no restart, and the flag goes."""
+    _, pump_id = filled(world)
+    later = START + timedelta(days=30)
+    world.clock.moment = later
+    outcome = world.clinic.record_refill(world.nurse, world.check, pump_id, fill(
+        later, "0.3 mL", discrepancy_note="nothing came back"))
+    assert outcome.forecast is not None and outcome.forecast.over_infusion_risk
+    world.clock.moment = later + timedelta(hours=1)
+    corrected = world.clinic.correct_refill(world.nurse, world.check, outcome.refill.id,
+                                            "misread the syringe", aspirated=Q_("14 mL"))
+    assert corrected.discrepancy_verdict == "ok"
+    with world.clinic.database.read() as session:
+        assert session.get_one(db.Refill, corrected.id).over_infusion_risk is False
+    chart = world.clinic.patient_chart(world.clinic.find_patient("100001").id)
+    assert chart.forecast is not None and not chart.forecast.over_infusion_risk
