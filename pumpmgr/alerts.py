@@ -1,5 +1,7 @@
-"""What stands at the top of a patient's page and sheets, in one wording (domain-rules §4a, §6,
-§7): every unreviewed incident, every open order, and every individual maximum in force.
+"""What stands at the top of a patient's page and sheets, in one wording (domain-rules §3, §4a,
+§6, §7): the pump's state before its refill (the page only: the worksheet has its own box), the
+over-infusion-risk flag, every unreviewed incident, every open order, and every individual
+maximum in force.
 
 Pure layer: :mod:`pumpmgr.records`, :mod:`pumpmgr.orders` and :mod:`pumpmgr.formatting`. The
 patient view and the worksheet both show :func:`patient_alerts`.
@@ -26,11 +28,35 @@ def _day(moment: datetime, tz: tzinfo) -> str:
     return format_date(moment.astimezone(tz))
 
 
-def patient_alerts(chart: PatientChart, tz: tzinfo) -> list[Alert]:
-    """The chart's alerts, most pressing first: incidents, orders, individual maxima."""
-    alerts = [Alert(f"INCIDENT: {i.text} ({_day(i.occurred_at, tz)}): "
-                    f"{i.summary.rstrip('. ')}. A prescriber reviews it.", True)
-              for i in chart.open_incidents]
+#: The over-infusion-risk flag in words (domain-rules §3; HSA notice, 8 Nov 2016).
+OVER_INFUSION_RISK_TEXT = (
+    "OVER-INFUSION RISK: this pump ran empty or was without drug for more than 48 hours, which "
+    "can make it over-infuse later (HSA notice, 8 Nov 2016). Watch for overdose signs and tell "
+    "the responsible clinician.")
+
+
+def _forecast_alerts(chart: PatientChart, now: datetime | None) -> list[Alert]:
+    """The state before a refill at ``now`` (None: not asked) and the over-infusion risk."""
+    stored, pump = chart.forecast, chart.pump
+    alerts = []
+    if stored is not None and now is not None:
+        past_end = pump is not None and pump.replace_by is not None and (
+            pump.replace_by < now.date())
+        state = stored.state(now, past_end_of_service=past_end)
+        if state is not None:
+            alerts.append(Alert(f"{state.words.upper()}: {state.advice}.", True))
+    if stored is not None and stored.over_infusion_risk:
+        alerts.append(Alert(OVER_INFUSION_RISK_TEXT, True))
+    return alerts
+
+
+def patient_alerts(chart: PatientChart, tz: tzinfo, now: datetime | None = None) -> list[Alert]:
+    """The chart's alerts, most pressing first: the state before a refill at ``now`` (the
+    patient's page gives it), the over-infusion risk, incidents, orders, individual maxima."""
+    alerts = _forecast_alerts(chart, now)
+    alerts += [Alert(f"INCIDENT: {i.text} ({_day(i.occurred_at, tz)}): "
+                     f"{i.summary.rstrip('. ')}. A prescriber reviews it.", True)
+               for i in chart.open_incidents]
     for order in chart.open_orders:
         line = (f"ORDER of {_day(order.entered_at, tz)} by {order.prescriber} "
                 f"({order.solution}): {order.state_text}")

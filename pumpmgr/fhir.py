@@ -44,6 +44,7 @@ from pumpmgr.records import (
     PumpRecord,
     RefillRecord,
 )
+from pumpmgr.refill import VERDICT_WORDS
 from pumpmgr.units import Quantity
 from pumpmgr.visit import is_constant_flow, program_of
 
@@ -371,9 +372,9 @@ def _observations(refill: RefillRecord, pump: PumpRecord, status: str,
     verdict = refill.discrepancy_verdict or "first-fill"
     value: dict[str, Any] = {"valueCodeableConcept": {
         "coding": [{"system": VERDICT_CODES, "code": verdict}],
-        "text": {"ok": "OK", "investigate": "Investigate", "first-fill":
-                 "None (first fill of the pump)"}[verdict]}}
-    if verdict == "investigate":
+        "text": "None (first fill of the pump)" if verdict == "first-fill"
+        else VERDICT_WORDS[verdict].capitalize()}}
+    if verdict in ("investigate", "found_empty"):
         value["interpretation"] = [{"coding": [{"system": INTERPRETATION, "code": "A",
                                                 "display": "Abnormal"}]}]
     elif verdict == "ok":

@@ -140,7 +140,10 @@ def worst_case_accuracy(
 
 
 def month_end(year: int, month: int) -> date:
-    """The last day of a month: an expiry given as month and year (USP <7>, domain-rules §3)."""
+    """The last day of a month: an expiry given as month and year (USP <7>, domain-rules §3).
+    Refuses a month outside 1 to 12 (ValueError)."""
+    if not 1 <= month <= 12:
+        raise ValueError(f"month {month} is not 1 to 12")
     following = date(year + month // 12, month % 12 + 1, 1)
     return following - timedelta(days=1)
 

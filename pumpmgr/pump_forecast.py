@@ -59,7 +59,8 @@ class FillPoint:
     solution_filled_at: datetime | None = None
     #: the earliest expiry or beyond-use date of the solutions in the pump
     expires_on: date | None = None
-    #: a refill of this pump found it empty: the over-infusion-risk flag
+    #: a refill of this pump found it empty or set the over-infusion-risk flag (ran empty, or
+    #: without drug over 48 hours: :func:`pumpmgr.restart.restart_at_visit`)
     ran_empty: bool = False
 
 

@@ -219,6 +219,9 @@ class RefillRecord:
     compounded: bool = False  #: a pharmacy compounded the solution (``expiry`` is its BUD)
     #: What the nurse found before refilling (None: recorded before revision 0016).
     bedside: BedsideFindings | None = None
+    #: At a restart, the worst-case empty instant of the fill before when it was at or before
+    #: this visit (revision 0017): the time without drug counts from it.
+    empty_at_worst_case: datetime | None = None
 
 
 @dataclass(frozen=True)

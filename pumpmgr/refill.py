@@ -56,6 +56,9 @@ ABOVE_PREVIOUS_FILL = ("more came back than the previous fill put in: the previo
 #: Worst first: found empty ranks above investigate.
 Verdict = Literal["ok", "investigate", "found_empty"]
 Direction = Literal["less_returned", "more_returned", "as_expected"]
+#: Each verdict in words (the sheets, the note, the export): never the stored code.
+VERDICT_WORDS: dict[str, str] = {"ok": "ok", "investigate": "investigate",
+                                 "found_empty": "found empty"}
 
 
 @dataclass(frozen=True)

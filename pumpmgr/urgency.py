@@ -10,7 +10,7 @@ day.
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 
 from pumpmgr.forecast import RefillState, due_rank, due_reason_words, state_rank
 from pumpmgr.formatting import format_date
@@ -33,6 +33,15 @@ def state_text(row: DueRow) -> str:
     """The row's state in words: the state before a refill where the pump is in one
     ("computed empty", "may be empty", "alarm passed"), else how soon it is due."""
     return row.refill_state.words if row.refill_state is not None else DUE_STATE_WORDS[row.state]
+
+
+#: A battery pump's replace-by date is warned of from about 6 months before (domain-rules §3).
+REPLACE_SOON_DAYS = 183
+
+
+def replace_soon(replace_by: date | None, today: date) -> bool:
+    """Whether a replace-by date is within the warning's 6 months of ``today``, or past."""
+    return replace_by is not None and replace_by <= today + timedelta(days=REPLACE_SOON_DAYS)
 
 
 def is_constant_flow(row: DueRow) -> bool:

@@ -170,7 +170,9 @@ def local_chart(chart: PatientChart, tz: tzinfo) -> PatientChart:
     repeated hour of a fall-back keeps which of the two it was (``fold``).
     """
     def refill(r: RefillRecord) -> RefillRecord:
-        return replace(r, performed_at=wall_clock(r.performed_at, tz))
+        return replace(r, performed_at=wall_clock(r.performed_at, tz),
+                       empty_at_worst_case=None if r.empty_at_worst_case is None
+                       else wall_clock(r.empty_at_worst_case, tz))
 
     def prescription(p: PrescriptionRecord) -> PrescriptionRecord:
         return replace(p, effective_at=wall_clock(p.effective_at, tz))

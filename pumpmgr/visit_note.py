@@ -45,6 +45,7 @@ from pumpmgr.records import (
 )
 from pumpmgr.refill import discrepancy
 from pumpmgr.resources_locator import resources_dir
+from pumpmgr.restart import restart_of, restart_text
 from pumpmgr.schedule import Program
 from pumpmgr.units import PLAUSIBLE_MAGNITUDES, Q_, Kind, Quantity
 from pumpmgr.visit import is_constant_flow, plan_for_refill, program_of, pump_prescriptions
@@ -82,6 +83,8 @@ FIELDS: dict[NoteKind, dict[str, str]] = {
         "aspirated": "the aspirated residual",
         "difference": "expected minus aspirated",
         "verdict": "the discrepancy verdict and what it means",
+        "restart": "whether the refill was a restart: why, the time without drug, the "
+                   "over-infusion risk",
         "discrepancy_note": "the nurse's note on the discrepancy",
         "previous_fill": "the reservoir volume after the previous fill",
         "volume_added": "the volume added",
@@ -368,7 +371,9 @@ def refill_values(chart: PatientChart, refill: RefillRecord, *, settings: Clinic
         detail = f"threshold {volume(plan.threshold)}"
         if found is not None and found.delivery_error is not None:
             detail += f", delivery error {format_percent(found.delivery_error)}"
-        if refill.discrepancy_verdict == "investigate":
+        if refill.discrepancy_verdict == "found_empty":
+            verdict = f"FOUND EMPTY ({detail}): the next dose is a restart"
+        elif refill.discrepancy_verdict == "investigate":
             meaning = "" if found is None else " " + found.meaning
             verdict = f"INVESTIGATE ({detail}).{meaning}"
         else:
@@ -410,6 +415,7 @@ def refill_values(chart: PatientChart, refill: RefillRecord, *, settings: Clinic
         "difference": "none (first fill)" if refill.discrepancy_difference is None
         else signed_volume(refill.discrepancy_difference),
         "verdict": verdict,
+        "restart": restart_text(restart_of(refill)),
         "discrepancy_note": refill.discrepancy_note.strip() or "none",
         "previous_fill": volume(refill.previous_fill_volume, "none (first fill)"),
         "volume_added": volume(refill.volume_added),

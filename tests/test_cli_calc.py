@@ -601,3 +601,51 @@ def test_check_dose_a_scheduled_bolus_slip(
     code, err = _exit_code(capsys, ["calc", "check-dose", "--drug", "baclofen", "--dose",
                                     "100 mcg/day", "--previous-scheduled-bolus", "07:00 10 mcg"])
     assert code == 2 and "--previous-scheduled-bolus: give the steps" in err
+_RESIDUAL_OK = ["discrepancy", "--fill-volume", "20 mL", "--expected", "2.1 mL", "--actual",
+                "2 mL", "--reservoir-capacity", "20 mL"]
+
+
+def test_discrepancy_restart_time_without_drug_and_over_infusion_risk(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """domain-rules §3: the time without drug from --worst-case-empty to --at; exactly 48 h is
+    no over-infusion risk, a minute more is; an empty-reservoir alarm always is."""
+    def restart(at: str, *extra: str) -> dict[str, Any]:
+        return run_json(capsys, *_RESIDUAL_OK, "--worst-case-empty", "2025-05-08T09:00",
+                        "--at", at, *extra)
+
+    assert restart("2025-05-10T09:00")["restart"] == "no"
+    at_48 = restart("2025-05-10T09:00", "--withdrawal")
+    assert at_48["restart"].startswith("yes: the patient shows withdrawal; up to 2 days")
+    assert at_48["without_drug_hours"] == 48 and at_48["over_infusion_risk"] is False
+    over = restart("2025-05-10T09:01", "--pump-log", "stopped")
+    assert over["over_infusion_risk"] is True
+    assert restart("2025-05-08T10:00", "--pump-log", "empty-alarm")["over_infusion_risk"]
+    code, _, err = run(capsys, "calc", *_RESIDUAL_OK, "--at", "2025-05-10T09:00")
+    assert code == 2 and "--worst-case-empty" in err
+
+
+@pytest.mark.parametrize(("accuracy", "at", "state"), [
+    ("0", "2025-05-31T23:59", "none"),
+    ("0", "2025-06-01T00:00", "alarm passed"),  # 18 mL / 0.2 mL/day = 90 days
+    ("14.5", "2025-06-10T23:59", "may be empty"),  # the worst case ran empty on 29 May
+    ("14.5", "2025-06-11T00:00", "computed empty"),  # 20 mL / 0.2 mL/day = 100 days
+])
+def test_forecast_state_before_a_refill_at_a_visit(
+        capsys: pytest.CaptureFixture[str], accuracy: str, at: str, state: str) -> None:
+    """domain-rules §3: each state from the moment it is reached, not a minute before."""
+    result = run_json(capsys, *_FORECAST_ARGS, "--accuracy", accuracy, "--at", at)
+    assert result["state"] == state
+    assert (result["state_advice"] == "") is (state == "none")
+
+
+def test_forecast_admixture_gives_each_drug_in_its_unit(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """domain-rules §2: one volume rate, each drug's daily dose Vd × C_drug, in the drug's
+    display unit (§1)."""
+    result = run_json(capsys, "forecast", "--fill-volume", "20 mL", "--filled-at", "2025-03-03",
+                      "--concentration", "10 mg/mL", "--dose", "3 mg/day", "--drug", "morphine",
+                      "--admixture", "clonidine 100 mcg/mL", "--admixture",
+                      "bupivacaine 20000 mcg/mL")
+    assert result["admixture_doses"] == ["Clonidine 30 mcg/day", "Bupivacaine 6 mg/day"]
+    code, _, err = run(capsys, "calc", *_FORECAST_ARGS, "--admixture", "saline 1 mg/mL")
+    assert code == 2 and "--admixture" in err

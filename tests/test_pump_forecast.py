@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pumpmgr.errors import InputError
 from pumpmgr.pump_forecast import (
@@ -78,3 +81,46 @@ def test_no_fill_no_program_and_a_refused_fill() -> None:
     with pytest.raises(InputError) as refused:
         run(FillPoint(FILLED, 0.0, 0.0, False), [ProgramFloats.of(record())])
     assert refused.value.field == "fill volume"
+
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    fill_ml=st.floats(3, 40), first=st.floats(50, 3000), second=st.floats(50, 3000),
+    change_days=st.floats(0.5, 60), error=st.one_of(st.none(), st.floats(-50, 80)),
+    accuracy=st.one_of(st.none(), st.floats(0, 30)), interval=st.integers(1, 365),
+    expiry_days=st.one_of(st.none(), st.integers(0, 400)),
+    open_days=st.sets(st.integers(0, 6), min_size=1),
+    closed=st.lists(st.integers(0, 400), max_size=20),
+)
+def test_the_stored_due_date_is_never_after_a_limit_through_a_program_change(
+    fill_ml: float, first: float, second: float, change_days: float, error: float | None,
+    accuracy: float | None, interval: int, expiry_days: int | None, open_days: set[int],
+    closed: list[int],
+) -> None:
+    """Issue 11 (domain-rules §3): the stored refill-due date, with a program changed after
+    the fill and the over-delivery measured at the last refill, is never after the worst-case
+    low reservoir, the longest interval or the expiry, and falls on an open day."""
+    day = FILLED.astimezone(BERLIN).date()
+    expires = None if expiry_days is None else day + timedelta(days=expiry_days)
+    fill = FillPoint(FILLED, fill_ml, 0.0, False, measured_error_percent=error,
+                     expires_on=expires)
+    programs = [ProgramFloats.make(FILLED - timedelta(days=1), (("baclofen", 2000.0),),
+                                   [(0, 1440, first)], [], 0.0),
+                ProgramFloats.make(FILLED + timedelta(days=change_days),
+                                   (("baclofen", 2000.0),), [(0, 1440, second)], [], 100.0)]
+    closed_dates = frozenset(day + timedelta(days=d) for d in closed)
+    outlook = pump_forecast(
+        fill=fill, running=programs, alarm_ml=2.0, labelled_accuracy=accuracy,
+        constant_flow=False,
+        settings=ClinicSettings(open_days=frozenset(open_days), closed_dates=closed_dates),
+        stability=lambda _s, _f: None, interval=lambda _s: float(interval), tz=BERLIN,
+        now=FILLED)
+    assert outlook.alarm_at_worst_case is not None
+    assert outlook.refill_due <= outlook.alarm_at_worst_case.astimezone(BERLIN).date()
+    assert outlook.refill_due <= day + timedelta(days=interval)
+    assert expires is None or outlook.refill_due <= expires
+    assert outlook.refill_due.weekday() in open_days
+    assert outlook.refill_due not in closed_dates

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from pumpmgr.forecast import NO_STATE_RANK, RefillState
 from pumpmgr.records import DueRow
-from pumpmgr.urgency import refill_state, soonest_event, urgency_key
+from pumpmgr.urgency import refill_state, replace_soon, soonest_event, urgency_key
 
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 
@@ -88,3 +88,12 @@ def test_the_worst_case_low_reservoir_decides_where_it_is_stored() -> None:
 
 def test_no_fill_yet_is_in_no_state() -> None:
     assert refill_state(row("NEW", alarm_in=1, empty_in=None), NOW) == (NO_STATE_RANK, None)
+
+
+def test_a_replace_by_date_is_warned_of_from_6_months_before() -> None:
+    """domain-rules §3: the warning from 183 days before the replace-by date, and after it."""
+    today = date(2025, 10, 20)
+    assert replace_soon(today + timedelta(days=183), today)
+    assert not replace_soon(today + timedelta(days=184), today)
+    assert replace_soon(today - timedelta(days=1), today)  # past it: still warned of
+    assert not replace_soon(None, today)

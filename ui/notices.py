@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
 from pumpmgr.records import DueRow
+from pumpmgr.urgency import replace_soon
 from ui import presentation
 
 #: How far ahead a daylight-saving change is announced for flex-schedule patients.
 DST_NOTICE_DAYS = 14
-#: How far ahead a replace-by date is announced (about 6 months).
-REPLACE_NOTICE_DAYS = 183
 
 
 @dataclass(frozen=True)
@@ -62,8 +61,7 @@ def dst_notice(rows: Sequence[DueRow], tz: tzinfo, today: date) -> Notice | None
 
 
 def replace_by_notice(rows: Sequence[DueRow], today: date) -> Notice | None:
-    horizon = today + timedelta(days=REPLACE_NOTICE_DAYS)
-    soon = tuple(sorted((r for r in rows if r.replace_by is not None and r.replace_by <= horizon),
+    soon = tuple(sorted((r for r in rows if replace_soon(r.replace_by, today)),
                         key=lambda r: (r.replace_by, r.patient)))
     if not soon:
         return None

@@ -12,10 +12,20 @@ from datetime import datetime, time, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pumpmgr import catalogs, compounding, deadspace, dose_checks, forecast, refill, wording
+from pumpmgr import (
+    catalogs,
+    compounding,
+    deadspace,
+    dose_checks,
+    dosing,
+    forecast,
+    refill,
+    restart,
+    wording,
+)
 from pumpmgr.cli.output import to_json, to_text
 from pumpmgr.errors import CatalogError, Code, InputError
-from pumpmgr.formatting import MassUnit, typed_mass_unit
+from pumpmgr.formatting import MassUnit, format_quantity, typed_mass_unit
 from pumpmgr.schedule import (
     PatientBolus,
     Program,
@@ -197,7 +207,45 @@ def run_forecast(args: argparse.Namespace) -> Result:
         "expires": result.expires_on,
         "open_days": [forecast.DAY_NAMES[d] for d in sorted(result.open_days)],
         "closed": sorted(result.closed_dates),
+        **_state_at(args.at, result),
+        **_admixture(args.admixture, result.daily_volume),
     }
+
+
+def _admixture(texts: list[str], daily_volume: Quantity) -> Result:
+    """Each other drug of an admixture at the one volume rate: ``Vd × C_drug`` (domain-rules
+    §2), each in its drug's display unit."""
+    if not texts:
+        return {}
+    shown = []
+    for text in texts:
+        name, _, concentration = text.strip().partition(" ")
+        try:
+            drug = catalogs.default_catalogs().drug(name)
+        except CatalogError as exc:
+            raise InputError(f"--admixture: {exc.message}", code=exc.code,
+                             field="--admixture") from None
+        dose = dosing.dose_for_volume(daily_volume,
+                                      _q(concentration, Kind.CONCENTRATION, "--admixture"))
+        shown.append(f"{drug.name} {format_quantity(dose, Kind.DOSE_RATE, drug.display_unit)}")
+    return {"admixture_doses": shown}
+
+
+def _state_at(text: str | None, result: forecast.Forecast) -> Result:
+    """The pump's state before a refill at ``--at`` (domain-rules §3): computed empty, may be
+    empty, alarm passed, or none."""
+    if text is None:
+        return {}
+    at = _when(text, "--at")
+    try:
+        state = forecast.state_before_refill(
+            now=at, alarm_at=result.alarm_at, empty_at=result.empty_at,
+            empty_at_worst_case=result.empty_at_worst_case)
+    except TypeError:
+        raise InputError("--at: give both --filled-at and --at with a time zone offset, or "
+                         "both without", code=Code.BAD_DATE, field="--at") from None
+    return {"state_at": at, "state": "none" if state is None else state.words,
+            "state_advice": "" if state is None else state.advice}
 
 
 def run_residual(args: argparse.Namespace) -> Result:
@@ -237,6 +285,7 @@ def run_discrepancy(args: argparse.Namespace) -> Result:
         "direction": result.direction,
         "meaning": result.meaning,
         "warnings": list(result.warnings),
+        **_restart(args, result.verdict),
     }
 
 
@@ -255,6 +304,24 @@ def run_flow(args: argparse.Namespace) -> Result:
         "nominal_flow": result.nominal,
         "deviation_percent": None if result.deviation is None else result.deviation * 100,
     }
+def _restart(args: argparse.Namespace, verdict: str) -> Result:
+    """Whether the refill is a restart, the time without drug from ``--worst-case-empty``
+    to ``--at`` and the over-infusion risk (domain-rules §3)."""
+    worst = args.worst_case_empty
+    if (worst is None) != (args.at is None):
+        option = "--at" if args.at is None else "--worst-case-empty"
+        raise InputError(f"{option}: give --worst-case-empty and --at together, for example "
+                         "--worst-case-empty 2025-05-08T14:00 --at 2025-05-10T09:00",
+                         code=Code.NO_VALUE, field=option)
+    at = None if args.at is None else _when(args.at, "--at")
+    found = restart.restart_from(
+        verdict, empty_alarm="empty-alarm" in args.pump_log, stopped="stopped" in args.pump_log,
+        withdrawal=args.withdrawal, first_fill=False,
+        empty_at_worst_case=None if worst is None else _when(worst, "--worst-case-empty"),
+        at=at or datetime.min)
+    return {"restart": restart.restart_text(found),
+            "without_drug_hours": None if found is None else found.without_drug_hours,
+            "over_infusion_risk": found is not None and found.over_infusion_risk}
 
 
 def run_compound(args: argparse.Namespace) -> Result:
@@ -502,6 +569,12 @@ def add_parser(subparsers: Any, parser_class: type[argparse.ArgumentParser]) -> 
     p.add_argument("--open-days", default="mon-fri", metavar="DAYS", help="default mon-fri")
     p.add_argument("--closed", action="append", default=[], metavar="DATE",
                    help="a date the clinic is closed, repeatable")
+    p.add_argument("--admixture", action="append", default=[], metavar='"DRUG Q"',
+                   help="another drug of the solution, 'clonidine 100 mcg/mL': its daily "
+                        "dose at the one volume rate (repeatable)")
+    p.add_argument("--at", metavar="WHEN",
+                   help="a visit's time: the state before the refill then (computed empty, "
+                        "may be empty, alarm passed)")
     p.add_argument("--tz", metavar="ZONE",
                    help="the clinic's time zone, e.g. Europe/Berlin (dates as the services)")
 
@@ -527,6 +600,14 @@ def add_parser(subparsers: Any, parser_class: type[argparse.ArgumentParser]) -> 
     p.add_argument("--accuracy", metavar="PERCENT", help="the pump's labelled accuracy, 14.5")
     p.add_argument("--empty-threshold", default="0.5 mL", metavar="Q",
                    help="aspirated at or below it: found empty (default 0.5 mL)")
+    p.add_argument("--pump-log", action="append", default=[],
+                   choices=["empty-alarm", "stopped"],
+                   help="what the programmer showed before the refill (repeatable)")
+    p.add_argument("--withdrawal", action="store_true", help="the patient shows withdrawal")
+    p.add_argument("--worst-case-empty", metavar="WHEN",
+                   help="the forecast's worst-case empty time, with --at: the time without "
+                        "drug at a restart")
+    p.add_argument("--at", metavar="WHEN", help="the refill's time")
     p.add_argument("--note", default="", metavar="TEXT",
                    help="required for an aspirate above the capacity or the previous fill")
 

@@ -618,6 +618,11 @@ class Refill(ClinicalRecord, Base):
     withdrawal_signs: Mapped[bool | None]
     overdose_signs: Mapped[bool | None]
     symptoms_note: Mapped[str | None] = mapped_column(Text)
+    #: Revision 0017: at a restart, the forecast's worst-case empty instant when it was at or
+    #: before the visit (the time without drug is counted from it; NULL otherwise), and the
+    #: over-infusion-risk flag the visit set (:func:`pumpmgr.restart.restart_at_visit`).
+    empty_at_worst_case: Mapped[datetime | None]
+    over_infusion_risk: Mapped[bool] = mapped_column(server_default=false())
 
 
 class PumpEvent(ClinicalRecord, Base):

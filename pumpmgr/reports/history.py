@@ -41,7 +41,7 @@ from pumpmgr.records import (
     PumpRecord,
     RefillRecord,
 )
-from pumpmgr.refill import discrepancy
+from pumpmgr.refill import VERDICT_WORDS, discrepancy
 from pumpmgr.visit import program_of
 
 from . import common
@@ -358,9 +358,13 @@ def _refills(chart: PatientChart, width: float, catalog: catalogs.Catalogs) -> l
     tinted: list[int] = []
     for refill in _with_corrections_beneath(chart.refills, key=lambda r: (r.performed_at, r.id)):
         pump = _pump_of(chart, refill.pump_id)
-        verdict = {"ok": "ok", "investigate": "INVESTIGATE", None: "first fill"}[
-            refill.discrepancy_verdict]
-        review = refill.discrepancy_verdict == "investigate" and refill.id not in corrected
+        verdict = "first fill" if refill.discrepancy_verdict is None else (
+            VERDICT_WORDS[refill.discrepancy_verdict])
+        # found empty ranks above investigate: both are shown for review
+        review = refill.discrepancy_verdict in ("investigate", "found_empty") and (
+            refill.id not in corrected)
+        if review:
+            verdict = verdict.upper()
         if review:
             highlight.append(len(rows))
         cells, status, correction = _superseded([

@@ -34,6 +34,7 @@ from pumpmgr.forecast import RefillState
 from pumpmgr.formatting import format_duration, format_percent
 from pumpmgr.records import ClinicSettings, PatientChart, RefillRecord
 from pumpmgr.refill import Discrepancy, discrepancy, measured_flow
+from pumpmgr.restart import restart_of, restart_summary
 from pumpmgr.units import Q_, Kind, Quantity
 from pumpmgr.visit import VisitPlan, catheter_volume_of, pump_refills
 from pumpmgr.visit_note import due_reason_text
@@ -495,6 +496,19 @@ def _verdict(plan: VisitPlan, completed: RefillRecord, found: Discrepancy | None
         detail.append(f"delivery error {format_percent(found.delivery_error)}"
                       f" (labelled accuracy {common.accuracy_text(plan.accuracy_percent)})")
     facts = "; ".join(detail) + "."
+    restart = restart_of(completed)
+    said = [] if restart is None else [para(f"RESTART: {restart_summary(restart)}.",
+                                            STYLES.bold)]
+    if verdict == "found_empty":
+        body_empty: list[Flowable] = [
+            para("RESERVOIR FOUND EMPTY", STYLES.warning),
+            para(facts[0].upper() + facts[1:], STYLES.bold), *said,
+            para("Ask for the patient's condition (withdrawal; lost opioid tolerance) and tell "
+                 "the responsible clinician today.", STYLES.body),
+        ]
+        if note:
+            body_empty.append(para(f"Nurse's note: {note}", STYLES.body))
+        return [framed(body_empty, width, warning=True)]
     if verdict == "investigate":
         meaning = found.meaning if found is not None else (
             "The aspirated volume differs from the expected residual beyond the threshold.")
@@ -505,12 +519,16 @@ def _verdict(plan: VisitPlan, completed: RefillRecord, found: Discrepancy | None
             para("Whatever the numbers, look first for withdrawal or overdose signs in the "
                  "patient, and tell the responsible clinician today.", STYLES.body),
         ]
+        body += said
         if note:
             body.append(para(f"Nurse's note: {note}", STYLES.body))
         return [framed(body, width, warning=True)]
     body = [para(f"Discrepancy verdict: OK. {facts[0].upper()}{facts[1:]}", STYLES.bold)]
     if note:
         body.append(para(f"Nurse's note: {note}", STYLES.body))
+    if said:  # a restart for withdrawal or the pump log: never beside the 'ok' alone
+        return [framed(body, width, warning=False), Spacer(1, 2 * mm),
+                framed(said, width, warning=True)]
     return [framed(body, width, warning=False)]
 
 

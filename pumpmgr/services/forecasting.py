@@ -65,7 +65,8 @@ def fill_point(refills: list[db.Refill]) -> FillPoint | None:
         len(refills) == 1, measured_error_percent=error,
         solution_filled_at=None if origin == len(refills) - 1 else refills[origin].performed_at,
         expires_on=min(r.expiry_date for r in solution),
-        ran_empty=any(r.discrepancy_verdict == "found_empty" for r in refills))
+        ran_empty=any(r.discrepancy_verdict == "found_empty" or r.over_infusion_risk
+                      for r in refills))
 
 
 #: Where :func:`session_cache` keeps its reads, in ``Session.info``.
@@ -133,16 +134,18 @@ def stability_days(
 ) -> float | None:
     """The shortest in-pump stability limit of the solution's drugs, in days (or none set).
 
-    A drug counts as undiluted when its concentration is one of its stock strengths [S33].
+    A drug counts as undiluted when it is alone at one of its stock strengths [S33]; an
+    admixture is diluted, as :func:`pumpmgr.visit.plan_visit` counts it.
     """
     limits: list[float] = []
+    alone = len(prescription.ingredients) == 1
     for ingredient in prescription.ingredients:
         try:
             drug: Drug = library.drug(ingredient.drug)
         except CatalogError:
             continue
         strength = float(ingredient.concentration.to("mcg/mL").m)
-        undiluted = any(
+        undiluted = alone and any(
             abs(float(stock.to("mcg/mL").m) - strength) <= 1e-9 * strength
             for stock in drug.stock_concentrations
         )
@@ -230,7 +233,8 @@ def last_fills(session: Session, pump_ids: list[int]) -> dict[int, FillPoint]:
                       .correlate(db.Pump).scalar_subquery())
     ran_empty = (select(emptied.id).where(emptied.pump_id == db.Pump.id,
                                           emptied.id.not_in(corrected),
-                                          emptied.discrepancy_verdict == "found_empty")
+                                          or_(emptied.discrepancy_verdict == "found_empty",
+                                              emptied.over_infusion_risk))
                  .correlate(db.Pump).exists())
     r = db.Refill
     fills: dict[int, FillPoint] = {}

@@ -226,6 +226,7 @@ def refill_record(
         priming_bolus_given=bool(row.priming_bolus_given),
         compounded=row.pharmacy_compounded,
         bedside=bedside_findings(row),
+        empty_at_worst_case=row.empty_at_worst_case,
     )
 
 

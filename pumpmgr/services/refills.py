@@ -24,8 +24,8 @@ from pumpmgr.refill import (
     discrepancy,
     expected_residual,
     plan_refill,
-    restart_reasons,
 )
+from pumpmgr.restart import Restart, restart_at_visit
 from pumpmgr.services import bookings, dose_orders, forecasting, mapping, staleness
 from pumpmgr.services.context import ClinicContext, _text
 from pumpmgr.services.forecasts import ForecastService
@@ -132,19 +132,21 @@ class RefillService:
                     empty_threshold=Q_(self.ctx.settings(session).empty_threshold_ml, "mL"),
                     note=data.discrepancy_note,
                 )
-            # a restart (domain-rules §3): the next dose is checked as a start (§6)
-            seen_at_bedside = data.bedside
-            # a first fill is a start already, never a restart
-            restart = () if not previous else restart_reasons(
-                None if found is None else found.verdict,
-                pump_log_empty_or_stopped=seen_at_bedside is not None
-                and seen_at_bedside.pump_log_empty_or_stopped,
-                withdrawal_signs=seen_at_bedside is not None
-                and seen_at_bedside.symptoms.withdrawal)
+            # a restart (domain-rules §3): the next dose is checked as a start (§6), the time
+            # without drug counted from the worst-case empty time of the fill before (kept
+            # only for a restart: the forecast is computed again only then)
+            verdict = None if found is None else found.verdict
+            restart = restart_at_visit(verdict, data.bedside, first_fill=not previous,
+                                       empty_at_worst_case=None, at=performed)
+            empty_worst = None if restart is None else self._empty_at_worst_case(
+                session, pump, previous, history, performed)
+            if empty_worst is not None:
+                restart = restart_at_visit(verdict, data.bedside, first_fill=not previous,
+                                           empty_at_worst_case=empty_worst, at=performed)
             new_row = None
             check = None
             prescribed = data.new_prescription
-            if prescribed is not None and restart:
+            if prescribed is not None and restart is not None:
                 library = self.ctx.library(session)
                 prescribed = replace(prescribed, starts=frozenset(
                     library.drug(i.drug).key for i in prescribed.ingredients))
@@ -207,6 +209,8 @@ class RefillService:
                 programmer_daily_volume_ml_per_day=None if figures is None
                 else to_canonical(figures.daily_volume, Kind.FLOW),
                 programmer_differs=None if compared is None else compared.differs,
+                empty_at_worst_case=empty_worst,
+                over_infusion_risk=restart is not None and restart.over_infusion_risk,
                 **bedside,
             )
             session.add(row)
@@ -221,7 +225,7 @@ class RefillService:
             self.ctx.audit(session, actor, "refill.record", "refill", row.id, {
                 "pump_id": pump.id, "aspirated_ml": row.aspirated_ml,
                 "expected_ml": row.expected_residual_ml, "verdict": row.discrepancy_verdict,
-                **({"restart": list(restart)} if restart else {}),
+                **({} if restart is None else _restart_payload(restart)),
                 "volume_added_ml": row.volume_added_ml, "lot": row.lot_number,
                 "verified_by": verifier.username,
                 "prescription_id": current.id,
@@ -241,8 +245,9 @@ class RefillService:
                     f"expiry {data.expiry:%Y-%m-%d}, filled "
                     f"{performed.astimezone(self.ctx.tz):%Y-%m-%d %H:%M}, lot {row.lot_number}",
                     performed, refill_id=row.id)
-            if restart and new_row is None:
-                self._resumed_restart(session, actor, pump, current, performed, row.id, restart)
+            if restart is not None and new_row is None:
+                self._resumed_restart(session, actor, pump, current, performed, row.id,
+                                      restart.reasons)
             forecast = self.forecasts.refresh_forecast(session, pump)
             bookings.close_on_refill(self.ctx, session, actor, pump.id)
             # Only the new row is mapped (the whole history was mapped on every refill before:
@@ -256,6 +261,22 @@ class RefillService:
                                  current if new_row is not None else None)
 
         return self.ctx.write(work)
+
+    def _empty_at_worst_case(self, session: Session, pump: db.Pump,
+                             previous: list[db.Refill], history: list[PrescriptionRecord],
+                             at: datetime) -> datetime | None:
+        """The worst-case empty instant of the fill before this visit when it is at or before
+        ``at`` (None: no fill before, or the worst case not yet empty): the forecast the due
+        list holds, computed afresh from the record."""
+        fill = forecasting.fill_point(previous)
+        if fill is None or not history:
+            return None
+        before = forecasting.compute(
+            pump=pump, fill=fill, prescriptions=history, settings=self.ctx.settings(session),
+            library=self.ctx.library(session), accuracy_percent=pump.accuracy_percent,
+            tz=self.ctx.tz, now=at)
+        empty = before.empty_at_worst_case
+        return None if empty is None or mapping.utc(empty) > at else mapping.utc(empty)
 
     def _resumed_restart(self, session: Session, actor: Actor, pump: db.Pump,
                          current: PrescriptionRecord, performed: datetime, refill_id: int,
@@ -403,6 +424,12 @@ class RefillService:
                     empty_threshold=Q_(self.ctx.settings(session).empty_threshold_ml, "mL"),
                     note=row.discrepancy_note or "",
                 ).verdict
+            # a changed verdict may change the restart and so the over-infusion-risk flag
+            restarted = restart_at_visit(
+                row.discrepancy_verdict, mapping.bedside_findings(row),
+                first_fill=row.discrepancy_verdict == "first_fill",
+                empty_at_worst_case=row.empty_at_worst_case, at=row.performed_at)
+            row.over_infusion_risk = restarted is not None and restarted.over_infusion_risk
             # The stored programmer verdict was judged against the old final volume: judge the
             # figures again as record_refill does, against the corrected fill.
             figures = mapping.programmer_figures(old)
@@ -447,3 +474,12 @@ class RefillService:
         earlier = [r for r in forecasting.current_refills(session, refill.pump_id)
                    if r.performed_at < refill.performed_at]
         return earlier[-1].final_reservoir_ml if earlier else None
+
+
+def _restart_payload(restart: Restart) -> dict[str, object]:
+    """The refill's audit entry on a restart: its reasons, the hours without drug (None: the
+    worst case was not yet empty) and the over-infusion-risk flag."""
+    hours = restart.without_drug_hours
+    return {"restart": list(restart.reasons),
+            "without_drug_hours": None if hours is None else round(hours, 2),
+            "over_infusion_risk": restart.over_infusion_risk}

@@ -503,6 +503,8 @@ def _changed_value(connection: Connection, column: Column[Any], old: Any,
         return old + timedelta(days=rng.choice((1, -1, 30)))
     if isinstance(old, time_of_day):
         return (datetime.combine(date(2026, 1, 1), old) + timedelta(minutes=7)).time()
+    if isinstance(old, list):  # a JSON list (the clinic's closed dates)
+        return [*old, "2026-01-02"]
     return {**old, "soft_max": 123456.0}
 
 

@@ -55,3 +55,22 @@ def test_a_pump_found_empty_carries_the_flag() -> None:
                                     refill(110, verdict="found_empty", unfloored=-2.0),
                                     refill(150, expected=10.0, aspirated=10.1)])
     assert point is not None and point.ran_empty
+
+
+def test_an_admixture_is_diluted_for_the_stability_limit() -> None:
+    """domain-rules §3: ziconotide 25 mcg/mL alone is undiluted (84 days); with morphine it is
+    diluted (40 days), as the visit plan counts it; the stored forecast agreed only alone."""
+    from pumpmgr.catalogs import default_catalogs
+    from pumpmgr.records import Ingredient, PrescriptionRecord
+    from pumpmgr.schedule import Schedule
+    from pumpmgr.units import Q_
+
+    def days(*ingredients: Ingredient) -> float | None:
+        rx = PrescriptionRecord(id=1, pump_id=1, ingredients=ingredients,
+                                schedule=Schedule.simple(Q_("2 mcg/day")), patient_bolus=None,
+                                effective_at=START, prescriber="Dr A")
+        return forecasting.stability_days(rx, default_catalogs().drugs, first_fill=False)
+
+    ziconotide = Ingredient("ziconotide", Q_("25 mcg/mL"))
+    assert days(ziconotide) == 84
+    assert days(ziconotide, Ingredient("morphine", Q_("10 mg/mL"))) == 40

@@ -651,6 +651,88 @@ def test_a_reservoir_found_empty_needs_the_patients_condition(qtbot: QtBot,
     assert wizard.outcome.forecast is not None and wizard.outcome.forecast.over_infusion_risk
 
 
+def test_a_restart_says_the_time_without_drug_and_the_over_infusion_risk_past_48_hours(
+        qtbot: QtBot, window: MainWindow) -> None:
+    """Issue 11, domain-rules §3: the worst case ran empty before the visit. Step 2 says how
+    long the patient may have been without drug should this be a restart: at 48 hours no
+    over-infusion risk, a minute later the risk; withdrawal signs make it a restart, which
+    the review says and the saved refill flags."""
+    # the patient's page and the visit's first page say the state before the refill
+    window.open_patient(window.clinic.find_patient("100001").id)
+    assert [t for t in window.patient.alert_texts() if t.startswith("MAY BE EMPTY: ")]
+    wizard = open_wizard(qtbot, window, "100001")
+    assert wizard.patient.now_fields.text("state").startswith(
+        "MAY BE EMPTY: the reservoir may be empty if the pump runs fast")
+    stored = wizard.chart.forecast
+    assert stored is not None and stored.empty_at_worst_case is not None
+    at_48 = (stored.empty_at_worst_case + timedelta(hours=48)).astimezone(
+        window.clinic.tz).replace(tzinfo=None, second=0, microsecond=0)  # 48 h less seconds
+    click(qtbot, wizard.patient.confirmed)
+    shown = {}
+    for typed in (at_48, at_48 + timedelta(minutes=1)):
+        wizard.patient.refill_time.set_value(typed)
+        next_step(qtbot, wizard)
+        assert wizard.current() is wizard.bedside and wizard.bedside.without_drug.isVisible()
+        shown[typed] = wizard.bedside.without_drug.text()
+        if typed == at_48:
+            click(qtbot, wizard.back_button)
+    low, high = shown.values()
+    assert low.startswith("If this refill is a restart") and "48 h without drug" in low
+    assert "over-infusion" not in low
+    assert "2 days without drug" in high and "over 48 h: an over-infusion risk" in high
+    step = wizard.bedside
+    click(qtbot, step.running)
+    type_into(qtbot, step.reservoir, "2 mL")
+    click(qtbot, step.site_assessed)
+    click(qtbot, step.symptoms_asked)
+    click(qtbot, step.withdrawal)
+    qtbot.keyClicks(step.symptoms_note, "spasms since the weekend")
+    next_step(qtbot, wizard)
+    type_into(qtbot, wizard.residual.aspirated, "2 mL")
+    assert wizard.verdict is not None and wizard.verdict.verdict == "ok"
+    next_step(qtbot, wizard)
+    choose_solution(qtbot, wizard)
+    through_volume_and_program(qtbot, wizard)
+    at_the_pump(qtbot, wizard)
+    programmer_as_pumpmgr(qtbot, wizard)
+    second_nurse(qtbot, wizard, concentrations=["2000 mcg/mL"])
+    (restart,) = [row.after for row in wizard.review.rows if row.name == "Restart"]
+    assert restart.startswith("yes: the patient shows withdrawal; up to 2 days without drug")
+    assert "over-infusion risk" in restart
+    save(qtbot, wizard)
+    assert wizard.outcome is not None and wizard.outcome.forecast is not None
+    assert wizard.outcome.forecast.over_infusion_risk
+    window.open_patient(window.clinic.find_patient("100001").id)
+    assert [t for t in window.patient.alert_texts() if t.startswith("OVER-INFUSION RISK: ")]
+
+
+def test_a_solution_expiring_before_the_due_date_moves_it_before_saving(
+        qtbot: QtBot, window: MainWindow) -> None:
+    """domain-rules §4: the expiry typed on the Solution page moves the refill-due date, and
+    the review says so before the refill is saved (the service stores the same date)."""
+    wizard = open_wizard(qtbot, window, "100001")
+    click(qtbot, wizard.patient.confirmed)
+    next_step(qtbot, wizard)
+    before_the_refill(qtbot, wizard)
+    type_into(qtbot, wizard.residual.aspirated, "2 mL")
+    qtbot.keyClicks(wizard.residual.note, "checked twice")
+    next_step(qtbot, wizard)
+    expiry = window.clinic.today() + timedelta(days=24)  # Thu 13 Nov 2025, an open day
+    qtbot.keyClicks(wizard.solution.lot, "L2025-201")
+    qtbot.keyClicks(wizard.solution.expiry.line_edit, format_date(expiry))
+    assert wizard.plan is not None and wizard.plan.expiry_moved_due
+    next_step(qtbot, wizard)
+    through_volume_and_program(qtbot, wizard)
+    at_the_pump(qtbot, wizard)
+    programmer_as_pumpmgr(qtbot, wizard)
+    second_nurse(qtbot, wizard, concentrations=["2000 mcg/mL"], lot="L2025-201")
+    (due,) = [row.after for row in wizard.review.rows if row.name == "Refill due"]
+    assert due == f"{format_date(expiry)} (solution expires)"
+    save(qtbot, wizard)
+    assert wizard.outcome is not None and wizard.outcome.forecast is not None
+    assert wizard.outcome.forecast.refill_due == expiry
+
+
 def test_what_was_found_before_the_refill_is_asked_reviewed_and_saved(
         qtbot: QtBot, window: MainWindow) -> None:
     """Step 2: the programmer's reading, the site and the symptoms; a finding needs words;

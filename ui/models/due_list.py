@@ -13,7 +13,7 @@ proxy's (:class:`DueFilterProxyModel`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, tzinfo
 from enum import IntEnum
 from typing import Any
 
@@ -31,15 +31,12 @@ from pumpmgr.booking import booked_text
 from pumpmgr.formatting import days_left_text, format_quantity
 from pumpmgr.records import DueRow
 from pumpmgr.units import Q_, Kind
-from pumpmgr.urgency import reason_text, state_text, urgency_key
+from pumpmgr.urgency import reason_text, replace_soon, state_text, urgency_key
 from ui import presentation
 from ui.presentation import STATES
 
 SortRole = Qt.ItemDataRole.UserRole
 ObjectRole = Qt.ItemDataRole.UserRole + 1
-
-#: A pump whose replace-by date falls within this many days is "ERI soon" (about 6 months).
-ERI_SOON_DAYS = 183
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -326,8 +323,7 @@ def matches(row: DueRow, kind: DueFilter, today: date) -> bool:
     if kind == DueFilter.CONSTANT_FLOW:
         return presentation.is_constant_flow(row)
     if kind == DueFilter.ERI_SOON:
-        return row.replace_by is not None and row.replace_by <= today + timedelta(
-            days=ERI_SOON_DAYS)
+        return replace_soon(row.replace_by, today)
     if kind == DueFilter.REVIEW:
         return row.open_discrepancy
     return True

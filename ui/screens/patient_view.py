@@ -465,7 +465,7 @@ class PatientScreen(QWidget):
         self._update_buttons()
 
     def _show_alerts(self, chart: PatientChart) -> None:
-        alerts = patient_alerts(chart, self.clinic.tz)
+        alerts = patient_alerts(chart, self.clinic.tz, self.clinic.clock.now())
         self.alerts_label.setProperty(
             "role", "alert" if any(a.urgent for a in alerts) else "notice")
         self.alerts_label.style().unpolish(self.alerts_label)
@@ -477,7 +477,8 @@ class PatientScreen(QWidget):
     def alert_texts(self) -> list[str]:
         """The alerts shown, one a line (for tests and screen readers)."""
         chart = self.chart
-        return [] if chart is None else [a.text for a in patient_alerts(chart, self.clinic.tz)]
+        return [] if chart is None else [a.text for a in patient_alerts(
+            chart, self.clinic.tz, self.clinic.clock.now())]
 
     def flag_texts(self) -> list[str]:
         return [label.text() for label in self.flag_labels]

@@ -31,6 +31,7 @@ from pumpmgr.forecast import due_reason_words
 from pumpmgr.formatting import format_date, format_datetime, format_quantity
 from pumpmgr.records import ProgrammerFigures
 from pumpmgr.refill import Discrepancy, discrepancy
+from pumpmgr.restart import restart_at_visit, restart_text
 from pumpmgr.services import Actor, ClinicService
 from pumpmgr.services.clinic import RefillOutcome
 from pumpmgr.services.inputs import (
@@ -232,9 +233,11 @@ class RefillWizard(StepWizard):
         bolus = None  # a bridge or priming bolus leaves the reservoir at this fill
         if self.program.bridge_given.isChecked() or self.program.priming_given.isChecked():
             bolus = self.program.bolus_volume.quantity()
+        # the expiry typed moves the refill-due date, said before saving (domain-rules §4)
         return plan_visit(chart, at, new_ingredients=new_ingredients, fill_volume=volume,
                           new_schedule=schedule, settings=self.settings, drugs=self.library,
-                          tz=self.clinic.tz, bolus_given=bolus)
+                          tz=self.clinic.tz, bolus_given=bolus,
+                          expires_on=entered_date(self.solution.expiry))
 
     def new_prescription_needed(self) -> bool:
         """A new solution or program is recorded as a new prescription with the refill."""
@@ -462,6 +465,11 @@ class RefillWizard(StepWizard):
                       interrogation_text(found.interrogation)),
             ReviewRow("Site and pocket", "—", site_text(found.site)),
             ReviewRow("Symptoms", "—", symptoms_text(found.symptoms)),
+            ReviewRow("Restart", "—", restart_text(restart_at_visit(
+                None if verdict is None else verdict.verdict, found,
+                first_fill=base.last_refill is None,
+                empty_at_worst_case=None if stored is None else stored.empty_at_worst_case,
+                at=self.at_aware()), self.clinic.tz)),
             ReviewRow("Checks at the pump", "—",
                       "needle position confirmed; pump confirmed running"),
             ReviewRow("Programmer's figures", "—", self.programmer.summary()),

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from pumpmgr.errors import PumpMgrError
 from pumpmgr.formatting import format_quantity
+from pumpmgr.restart import before_refill_text
 from pumpmgr.units import Kind
 from pumpmgr.visit_record import (
     ALARM_TEXT,
@@ -100,6 +101,10 @@ class BedsideStep(WizardStep):
         reading.addLayout(reservoir_row)
         self.no_programmer = QLabel("Constant-flow pump: it has no programmer to read.", self)
         self.no_programmer.setProperty("role", "muted")
+        # the worst case already empty: the time without drug, should this be a restart (§3)
+        self.without_drug = QLabel(self)
+        self.without_drug.setWordWrap(True)
+        self.without_drug.setProperty("role", "notice")
         # -- site and pocket
         self.site = QGroupBox("Site and pocket", self)
         self.site_assessed = QCheckBox("&Site and pocket looked at and felt", self.site)
@@ -122,6 +127,7 @@ class BedsideStep(WizardStep):
         symptoms = QVBoxLayout(self.symptoms)
         for widget in (self.symptoms_asked, self.withdrawal, self.overdose, self.symptoms_note):
             symptoms.addWidget(widget)
+        self.body.addWidget(self.without_drug)
         self.body.addWidget(self.no_programmer)
         self.body.addWidget(self.reading)
         self.body.addWidget(self.site)
@@ -138,6 +144,11 @@ class BedsideStep(WizardStep):
         constant = self.wizard.constant_flow
         self.no_programmer.setVisible(constant)
         self.reading.setVisible(not constant)
+        stored, plan = self.wizard.chart.forecast, self.wizard.base_plan
+        text = "" if stored is None or plan is None or plan.first_fill else before_refill_text(
+            stored.empty_at_worst_case, self.wizard.at_aware(), self.wizard.clinic.tz)
+        self.without_drug.setText(text)
+        self.without_drug.setVisible(bool(text))
 
     def interrogation(self) -> Interrogation | None:
         """The reading typed (None: a constant-flow pump, or not complete)."""

@@ -103,6 +103,9 @@ class PatientStep(WizardStep):
                                         last.discrepancy_note)
                 now.append(("last residual", "Last residual", said[0].upper() + said[1:],
                             "error"))
+            if base.state is not None:  # computed empty, may be empty, alarm passed (§3)
+                now.append(("state", "Before the refill",
+                            f"{base.state.words.upper()}: {base.state.advice}.", "error"))
         self.now_fields.set_fields(now)
         at = wizard.now_local().replace(second=0, microsecond=0)
         self._loaded_at = at
