@@ -86,7 +86,7 @@ def test_what_each_direction_may_mean() -> None:
     less, more, same = meaning("6 mL"), meaning("10 mL"), meaning("8 mL")
     assert "over-infusion" in less and "pocket fill" in less
     assert "under-delivery" in more and "stopped pump" in more
-    assert same == "The aspirated volume matches the expected residual."
+    assert same == "Within the threshold: the aspirated volume agrees with the expected residual."
 
 
 @pytest.mark.parametrize("typed", ["2026-00", "00/2026", "2026-13", "13/2026", "0001-00"])
