@@ -90,14 +90,15 @@ def soonest_event(row: DueRow) -> datetime:
 
 
 def urgency_key(row: DueRow, tz: tzinfo) -> tuple[int, int, int, int, int, float, str]:
-    """Sorts the most urgent row first: a missed visit of a pump still due at the top (issue
-    16: the call list), then by the rank of the row's state before a refill (its
-    ``refill_state``, as the due list read it: :func:`refill_state`), then an urgent row (an
-    unreviewed incident or a declined order, domain-rules §4a, §7), then the calendar day
-    (in ``tz``) of :func:`soonest_event`, a withdrawal risk first on the same day, then the
-    instant, then the patient's name. Equal keys are the same urgency."""
+    """Sorts the most urgent row first: by the rank of the row's state before a refill (its
+    ``refill_state``, as the due list read it: :func:`refill_state`; domain-rules §3 ranks
+    these above every other state), then a missed visit of a pump still due (issue 16: the
+    call list), then an urgent row (an unreviewed incident or a declined order, domain-rules
+    §4a, §7), then the calendar day (in ``tz``) of :func:`soonest_event`, a withdrawal risk
+    first on the same day, then the instant, then the patient's name. Equal keys are the same
+    urgency."""
     soonest = soonest_event(row)
-    return (0 if row.booking == "did_not_attend" else 1,
-            state_rank(row.refill_state, baclofen=withdrawal_first(row)),
+    return (state_rank(row.refill_state, baclofen=withdrawal_first(row)),
+            0 if row.booking == "did_not_attend" else 1,
             0 if row.state == "urgent" else 1, soonest.astimezone(tz).date().toordinal(),
             0 if withdrawal_first(row) else 1, soonest.timestamp(), row.patient.casefold())

@@ -50,6 +50,18 @@ def test_the_states_before_a_refill_rank_first() -> None:
         "EMPTY", "MAY BE", "PASSED", "PASSED M", "SOON"]
 
 
+def test_a_state_before_a_refill_ranks_above_a_missed_visit_which_ranks_above_the_rest(
+        ) -> None:
+    """Domain-rules §3: the states before a refill rank above every other state; a missed
+    visit (issue 16's call list) heads the rest. Tried by hand: a missed visit with 17 days
+    left sat above a pump that may be empty tomorrow."""
+    missed = row("MISSED", alarm_in=17, empty_in=40)
+    missed.booking = "did_not_attend"
+    passed = row("ALARM PASSED", alarm_in=-2, empty_in=3, worst_empty_in=1)
+    overdue = row("OVERDUE", alarm_in=1, empty_in=20, due=date(2026, 3, 1))
+    assert order([overdue, missed, passed]) == ["ALARM PASSED", "MISSED", "OVERDUE"]
+
+
 def test_a_pump_past_its_end_of_service_ranks_with_computed_empty() -> None:
     old = row("OLD", alarm_in=30, empty_in=60, replace_by=date(2026, 3, 1))
     assert refill_state(old, NOW)[1] is RefillState.COMPUTED_EMPTY
