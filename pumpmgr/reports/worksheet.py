@@ -28,7 +28,7 @@ from pumpmgr.errors import PumpMgrError
 from pumpmgr.forecast import RefillState
 from pumpmgr.formatting import format_duration, format_percent
 from pumpmgr.records import ClinicSettings, PatientChart, RefillRecord
-from pumpmgr.refill import Discrepancy, discrepancy, measured_flow
+from pumpmgr.refill import Discrepancy, discrepancy, measured_flow, restart_reasons
 from pumpmgr.units import Q_, Kind, Quantity
 from pumpmgr.visit import VisitPlan, catheter_volume_of, pump_refills
 from pumpmgr.visit_note import due_reason_text
@@ -489,23 +489,34 @@ def _verdict(plan: VisitPlan, completed: RefillRecord, found: Discrepancy | None
         detail.append(f"delivery error {format_percent(found.delivery_error)}"
                       f" (labelled accuracy {common.accuracy_text(plan.accuracy_percent)})")
     facts = "; ".join(detail) + "."
-    if verdict == "investigate":
+    facts = facts[0].upper() + facts[1:]
+    bedside = completed.bedside
+    restart = restart_reasons(
+        verdict, pump_log_empty_or_stopped=bedside is not None
+        and bedside.pump_log_empty_or_stopped,
+        withdrawal_signs=bedside is not None and bedside.symptoms.withdrawal)
+    # a restart (domain-rules §3) is said first; an "ok" is never printed beside it (§4)
+    said = [para(f"RESTART: {'; '.join(restart)}. The next dose is checked as a start.",
+                 STYLES.warning)] if restart else []
+    if verdict in ("investigate", "found_empty"):
         meaning = found.meaning if found is not None else (
             "The aspirated volume differs from the expected residual beyond the threshold.")
         body: list[Flowable] = [
-            para("DISCREPANCY: INVESTIGATE", STYLES.warning),
-            para(facts[0].upper() + facts[1:], STYLES.bold),
+            *said,
+            para("FOUND EMPTY: THE RESERVOIR WAS EMPTY" if verdict == "found_empty"
+                 else "DISCREPANCY: INVESTIGATE", STYLES.warning),
+            para(facts, STYLES.bold),
             para(f"What it may mean: {meaning}", STYLES.body),
             para("Whatever the numbers, look first for withdrawal or overdose signs in the "
                  "patient, and tell the responsible clinician today.", STYLES.body),
         ]
-        if note:
-            body.append(para(f"Nurse's note: {note}", STYLES.body))
-        return [framed(body, width, warning=True)]
-    body = [para(f"Discrepancy verdict: OK. {facts[0].upper()}{facts[1:]}", STYLES.bold)]
+    elif restart:
+        body = [*said, para(f"Residual within the threshold. {facts}", STYLES.bold)]
+    else:
+        body = [para(f"Discrepancy verdict: OK. {facts}", STYLES.bold)]
     if note:
         body.append(para(f"Nurse's note: {note}", STYLES.body))
-    return [framed(body, width, warning=False)]
+    return [framed(body, width, warning=bool(said) or verdict != "ok")]
 
 
 def _planned(plan: VisitPlan, width: float, catalog: catalogs.Catalogs,
