@@ -35,6 +35,7 @@ from pumpmgr.visit_record import (
     SiteFinding,
     SymptomCheck,
 )
+from ui.presentation import before_refill_notice
 from ui.widgets.quantity_edit import QuantityEdit
 from ui.wizards.base import WizardStep
 
@@ -122,6 +123,13 @@ class BedsideStep(WizardStep):
         symptoms = QVBoxLayout(self.symptoms)
         for widget in (self.symptoms_asked, self.withdrawal, self.overdose, self.symptoms_note):
             symptoms.addWidget(widget)
+        #: A pump computed empty, maybe empty or past its alarm: said again here, where the
+        #: patient's condition is asked (domain-rules §3).
+        self.state_notice = QLabel(self)
+        self.state_notice.setWordWrap(True)
+        self.state_notice.setProperty("role", "alert")
+        self.state_notice.hide()
+        self.body.addWidget(self.state_notice)
         self.body.addWidget(self.no_programmer)
         self.body.addWidget(self.reading)
         self.body.addWidget(self.site)
@@ -138,6 +146,11 @@ class BedsideStep(WizardStep):
         constant = self.wizard.constant_flow
         self.no_programmer.setVisible(constant)
         self.reading.setVisible(not constant)
+        plan = self.wizard.base_plan
+        notice = "" if plan is None else before_refill_notice(plan.state,
+                                                              plan.may_have_run_dry_at)
+        self.state_notice.setText(notice)
+        self.state_notice.setVisible(bool(notice))
 
     def interrogation(self) -> Interrogation | None:
         """The reading typed (None: a constant-flow pump, or not complete)."""
