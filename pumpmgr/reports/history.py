@@ -310,7 +310,7 @@ def _prescriptions(chart: PatientChart, width: float, catalog: catalogs.Catalogs
         program = program_of(rx, pump) if pump is not None else rx.program
         unit = rx.primary.display_unit
         findings = "; ".join(
-            f"{f.level}: {f.message}" + (f" (reason: {f.reason})" if f.reason else "")
+            f"{f.level}: {f.message.rstrip('.')}" + (f" (reason: {f.reason})" if f.reason else "")
             for f in rx.findings if f.level != "ok"
         ) or "none"
         held = rx.order_state == OrderState.AWAITING_SIGNATURE  # no settings before it

@@ -99,14 +99,15 @@ def test_a_prescription_with_many_findings_prints_them_across_the_page(
     rx = chart.prescriptions[-1]
     message = ("Baclofen 2,100 mcg/day is above the typical range, 20 mcg/day to 1,200 "
                "mcg/day. Save it only with a reason.")
-    findings = tuple(FindingRecord("warning", f"dose.code_{n}", f"{message} ({n})",
+    findings = tuple(FindingRecord("warning", f"dose.code_{n}", f"({n}) {message}",
                                    "reached by gradual titration over months; tolerated")
                      for n in range(6))
     text = pdf_text(build_history(
         replace(chart, prescriptions=(*chart.prescriptions[:-1], replace(rx, findings=findings))),
         settings, generated_at=GENERATED, catalog=SHIPPED))
-    assert f"Dose-check findings: warning: {message} (0)" in text
-    assert f"{message} (5) (reason: reached by gradual titration" in text
+    assert f"Dose-check findings: warning: (0) {message[:-1]} (reason: " in text
+    assert f"(5) {message[:-1]} (reason: reached by gradual titration" in text
+    assert ".;" not in text  # a message's own full stop is not doubled by the list's ";"
 
 
 def test_empty_history(sample_chart: Charts, settings: ClinicSettings) -> None:
