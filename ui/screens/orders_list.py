@@ -93,7 +93,7 @@ class OrdersScreen(QWidget):
         self.clinic = clinic
         self.actor: Actor | None = None
         title = QLabel("Orders to sign", self)
-        title.setProperty("role", "heading")
+        title.setProperty("role", "title")
         self.only_mine = QCheckBox("Only the orders that name &me", self)
         self.only_mine.toggled.connect(lambda _on: self.refresh())
         self.model = OrdersModel(clinic, self)
