@@ -143,6 +143,36 @@ def test_an_incident_stands_on_the_page_until_a_prescriber_reviews_it(
     window.idle.stop()
 
 
+def test_the_selected_orders_dose_checks_are_shown_whole(qtbot: QtBot,
+                                                         clinic: ClinicService) -> None:
+    """The table's column elides a long finding; under it the selected order's dose checks
+    stand whole (what the prescriber signs)."""
+    patient = clinic.find_patient("100004")
+    pump_id = clinic.patient_chart(patient.id).pump.id  # type: ignore[union-attr]
+    nurse = clinic.sign_in("nina", PASSWORD)
+    clinic.change_prescription(nurse, Verification("otto", PASSWORD), pump_id, PrescriptionInput(
+        ingredients=(IngredientInput("baclofen", Q_("2000 mcg/mL")),),
+        schedule=Schedule.simple(Q_("2500 mcg/day")), effective_at=clinic.clock.now(),
+        prescriber="Dr Brandt", already_programmed=True,
+        order=OrderGiven("telephone", clinic.clock.now(), read_back_confirmed=True)))
+    window = signed_in(qtbot, clinic, "brandt")
+    screen = window.orders
+    rows = screen.model.rows()
+    flagged = next(n for n, o in enumerate(rows) if o.findings)
+    screen.table.selectRow(flagged)
+    order = rows[flagged]
+    assert screen.checks.isVisible() and screen.checks.property("role") == "error"
+    assert screen.checks.text() == (f"Dose checks of {order.patient}'s order: "
+                                    + "; ".join(order.findings))
+    assert "above the hard maximum" in screen.checks.text()
+    plain = next((n for n, o in enumerate(rows) if not o.findings), None)
+    if plain is not None:
+        screen.table.selectRow(plain)
+        assert screen.checks.text().endswith("'s order: ok")
+        assert screen.checks.property("role") == "muted"
+    window.idle.stop()
+
+
 def test_an_individual_maximum_is_raised_with_a_second_prescriber_and_shown(
         qtbot: QtBot, prescriber_window: MainWindow) -> None:
     window = prescriber_window
