@@ -405,7 +405,7 @@ class DashboardScreen(QWidget):
                    Column.VOLUME_LEFT: "20.00 mL", Column.ALARM: day + " …",
                    Column.EMPTY_ON: day, Column.REFILL_DUE: day,
                    # the booking's state words, in bold, read whole (the day may elide)
-                   Column.BOOKED: "DID NOT ATTEND",
+                   Column.BOOKED: "DID NOT ATTEND: …",
                    # elided, whole on hover: the first words say which limit
                    Column.REASON: "alarm date with…",
                    Column.PUMP: "Prometra II 40 mL",
