@@ -400,12 +400,12 @@ class DashboardScreen(QWidget):
         bold.setBold(True)
         strong = QFontMetrics(bold)
         day = "Wed 28 Oct 2026"
-        typical = {Column.STATE: "Overdue · review", Column.PATIENT: "HOFFMANN, Yara Mar",
+        typical = {Column.STATE: "Overdue · review", Column.PATIENT: "HOFFMANN, Yara M",
                    Column.MRN: "D0000000", Column.DAYS_LEFT: "alarm passed",
                    Column.VOLUME_LEFT: "20.00 mL", Column.ALARM: day + " …",
                    Column.EMPTY_ON: day, Column.REFILL_DUE: day,
                    # the booking's state words, in bold, read whole (the day may elide)
-                   Column.BOOKED: "DID NOT ATTEND: …",
+                   Column.BOOKED: "DID NOT ATTEND…",
                    # elided, whole on hover: the first words say which limit
                    Column.REASON: "alarm date with…",
                    Column.PUMP: "Prometra II 40 mL",
