@@ -3,8 +3,9 @@ into docs/screenshots/first_run.
 
 Usage:  python3 tools/first_run_screenshots.py [--out DIR]
 
-Offscreen like tools/screenshots.py (whose clock, clinic and ``save`` it reuses), on a new
-empty clinic file in a temporary folder: the pages are filled as an administrator would.
+Offscreen like tools/screenshots.py (whose clock, clinic, ``save`` and temporary home it
+reuses), on a new empty clinic file in a temporary folder: the pages are filled as an
+administrator would.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from screenshots import ROOT, _clinic, _offscreen_screen, save
+from screenshots import ROOT, _clinic, _offscreen_screen, hermetic_home, save
 
 from pumpmgr.db.engine import open_database
 from ui.app import setup_application
@@ -35,7 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, hermetic_home(Path(tmp)):
         folder = Path(tmp)
         _offscreen_screen(WIDTH, HEIGHT, 1.0, folder)
         from PySide6.QtWidgets import QApplication

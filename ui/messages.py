@@ -14,7 +14,14 @@ from pathlib import Path
 
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import (
+    QDialog,
+    QFileDialog,
+    QInputDialog,
+    QMessageBox,
+    QPlainTextEdit,
+    QWidget,
+)
 
 from pumpmgr.errors import PumpMgrError
 from pumpmgr.logfile import log_folder, log_unexpected
@@ -94,9 +101,19 @@ def choose(parent: QWidget | None, title: str, label: str, items: Sequence[str])
 
 
 def ask_text(parent: QWidget | None, title: str, label: str) -> str | None:
-    """Text the user types (several lines allowed), or None when they cancel."""
-    text, ok = QInputDialog.getMultiLineText(parent, title, label)
-    return text if ok else None
+    """Text the user types (several lines allowed, wrapped at the box's width: Qt's own
+    multi-line input runs each line on out of sight), or None when they cancel."""
+    dialog = QInputDialog(parent)
+    dialog.setWindowTitle(title)
+    dialog.setLabelText(label)
+    dialog.setOption(QInputDialog.InputDialogOption.UsePlainTextEditForTextInput)
+    for edit in dialog.findChildren(QPlainTextEdit):
+        edit.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+    dialog.resize(max(dialog.sizeHint().width(), 480), dialog.sizeHint().height())
+    accepted = dialog.exec() == QDialog.DialogCode.Accepted
+    text = dialog.textValue()
+    dialog.deleteLater()
+    return text if accepted else None
 
 
 def open_path(parent: QWidget | None, title: str, folder: Path, file_filter: str,

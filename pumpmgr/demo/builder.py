@@ -227,7 +227,10 @@ class _Demo:
         settings = self.clinic.settings()
         self.clinic.update_settings(admin, replace(
             settings, clinic_name="Demo Intrathecal Pump Clinic", clinic_phone="555-0100",
-            buffer_days=7, open_days=frozenset(range(5))))
+            buffer_days=7, open_days=frozenset(range(5)),
+            # the zone the clinic's days were laid out in: the settings page shows it, and
+            # the clinic opened on a workstation elsewhere keeps its own days and times
+            time_zone=getattr(self.tz, "key", None) or settings.time_zone))
         self.call("update_settings")
 
     def summary(self) -> DemoSummary:

@@ -304,12 +304,13 @@ def _prescriptions(chart: PatientChart, width: float, catalog: catalogs.Catalogs
     corrected = _corrections(chart.prescriptions)
     rows: list[list[Cell]] = []
     tinted: list[int] = []
+    spanned: list[int] = []  #: the findings rows, across the page
     for rx in _with_corrections_beneath(chart.prescriptions, key=lambda p: (p.effective_at, p.id)):
         pump = _pump_of(chart, rx.pump_id)
         program = program_of(rx, pump) if pump is not None else rx.program
         unit = rx.primary.display_unit
         findings = "; ".join(
-            f"{f.level}: {f.message}" + (f" (reason: {f.reason})" if f.reason else "")
+            f"{f.level}: {f.message.rstrip('.')}" + (f" (reason: {f.reason})" if f.reason else "")
             for f in rx.findings if f.level != "ok"
         ) or "none"
         held = rx.order_state == OrderState.AWAITING_SIGNATURE  # no settings before it
@@ -323,16 +324,24 @@ def _prescriptions(chart: PatientChart, width: float, catalog: catalogs.Catalogs
             "" if held else common.bolus_text(rx.patient_bolus, unit),
             rx.prescriber_text + ("" if rx.order_state in (None, OrderState.SIGNED) else
                                   f" ({STATE_TEXT[OrderState(rx.order_state)]})"),
-            f"findings: {findings}",
+            f"Dose-check findings: {findings}",
         ], rx.id, rx.corrects_id, rx.correction_reason, corrected, note_at=8)
         if correction:
             tinted.append(len(rows))
-        rows.append([*cells[:8], status, cells[8]])
+        rows.append([*cells[:8], status])
+        if findings != "none" or correction:
+            # under the row, the page's whole width: a long list of findings in a column of
+            # its own made a row taller than a page, and the sheet could not be printed
+            if correction:
+                tinted.append(len(rows))
+            spanned.append(len(rows))
+            rows.append([cells[8], *[""] * 8])
     if not rows:
         return section("Prescriptions over time", width, [para("No prescription recorded.")])
-    widths = columns(width, 29, 24, 36, 24, 28, 24, 30, 28, 28, 34)
+    widths = columns(width, 29, 24, 36, 24, 28, 24, 30, 34, 28)
     table = grid(["Effective", "Pump", "Solution", "Schedule", "Daily dose", "Daily volume",
-                  "Patient bolus", "Prescriber", "Record", "Dose-check findings"], rows, widths)
+                  "Patient bolus", "Prescriber", "Record"], rows, widths)
+    table.setStyle(TableStyle([("SPAN", (0, row + 1), (-1, row + 1)) for row in spanned]))
     return section("Prescriptions over time", width, [_tint(table, tinted)], keep=False)
 
 

@@ -496,40 +496,36 @@ def _verdict(plan: VisitPlan, completed: RefillRecord, found: Discrepancy | None
         detail.append(f"delivery error {format_percent(found.delivery_error)}"
                       f" (labelled accuracy {common.accuracy_text(plan.accuracy_percent)})")
     facts = "; ".join(detail) + "."
+    facts = facts[0].upper() + facts[1:]
     restart = restart_of(completed)
+    # a restart (domain-rules §3) is said first; an "ok" is never printed beside it (§4)
     said = [] if restart is None else [para(f"RESTART: {restart_summary(restart)}.",
-                                            STYLES.bold)]
+                                            STYLES.warning)]
+    body: list[Flowable]
     if verdict == "found_empty":
-        body_empty: list[Flowable] = [
-            para("RESERVOIR FOUND EMPTY", STYLES.warning),
-            para(facts[0].upper() + facts[1:], STYLES.bold), *said,
+        body = [
+            para("RESERVOIR FOUND EMPTY", STYLES.warning), *said,
+            para(facts, STYLES.bold),
             para("Ask for the patient's condition (withdrawal; lost opioid tolerance) and tell "
                  "the responsible clinician today.", STYLES.body),
         ]
-        if note:
-            body_empty.append(para(f"Nurse's note: {note}", STYLES.body))
-        return [framed(body_empty, width, warning=True)]
-    if verdict == "investigate":
+    elif verdict == "investigate":
         meaning = found.meaning if found is not None else (
             "The aspirated volume differs from the expected residual beyond the threshold.")
-        body: list[Flowable] = [
-            para("DISCREPANCY: INVESTIGATE", STYLES.warning),
-            para(facts[0].upper() + facts[1:], STYLES.bold),
+        body = [
+            para("DISCREPANCY: INVESTIGATE", STYLES.warning), *said,
+            para(facts, STYLES.bold),
             para(f"What it may mean: {meaning}", STYLES.body),
             para("Whatever the numbers, look first for withdrawal or overdose signs in the "
                  "patient, and tell the responsible clinician today.", STYLES.body),
         ]
-        body += said
-        if note:
-            body.append(para(f"Nurse's note: {note}", STYLES.body))
-        return [framed(body, width, warning=True)]
-    body = [para(f"Discrepancy verdict: OK. {facts[0].upper()}{facts[1:]}", STYLES.bold)]
+    elif said:  # a restart for withdrawal or the pump log
+        body = [*said, para(f"Residual within the threshold. {facts}", STYLES.bold)]
+    else:
+        body = [para(f"Discrepancy verdict: OK. {facts}", STYLES.bold)]
     if note:
         body.append(para(f"Nurse's note: {note}", STYLES.body))
-    if said:  # a restart for withdrawal or the pump log: never beside the 'ok' alone
-        return [framed(body, width, warning=False), Spacer(1, 2 * mm),
-                framed(said, width, warning=True)]
-    return [framed(body, width, warning=False)]
+    return [framed(body, width, warning=bool(said) or verdict != "ok")]
 
 
 def _planned(plan: VisitPlan, width: float, catalog: catalogs.Catalogs,

@@ -9,7 +9,7 @@ from sheet_samples import GENERATED, pdf_text
 
 from pumpmgr.catalogs import default_catalogs
 from pumpmgr.formatting import format_date, format_datetime, format_percent, format_quantity
-from pumpmgr.records import ClinicSettings, PatientChart
+from pumpmgr.records import ClinicSettings, FindingRecord, PatientChart
 from pumpmgr.refill import discrepancy
 from pumpmgr.reports import build_history
 from pumpmgr.units import Q_, Kind
@@ -85,10 +85,29 @@ def test_events_and_corrections(sample_chart: Charts, settings: ClinicSettings) 
     assert text.index(f"#{wrong.id} (CORRECTED by #99)") < text.index("LT9999")
     assert f"#99 (corrects #{wrong.id}) Corrected because: lot misread from the vial" in text
     assert f"#{rx.id} (CORRECTED by #98): superseded, do not use" in text
-    assert (f"#98 (corrects #{rx.id}) findings: none. Corrected because: prescriber name "
-            "typed wrong") in text
+    assert (f"#98 (corrects #{rx.id}) Dose-check findings: none. Corrected because: prescriber "
+            "name typed wrong") in text
     for event in chart.events:
         assert event.summary in text and format_datetime(event.occurred_at) in text
+
+
+def test_a_prescription_with_many_findings_prints_them_across_the_page(
+        sample_chart: Charts, settings: ClinicSettings) -> None:
+    """Six long findings with their reasons made a row taller than a page in a column of their
+    own, and the history could not be printed; they now run across the page under the row."""
+    chart = sample_chart("baclofen")
+    rx = chart.prescriptions[-1]
+    message = ("Baclofen 2,100 mcg/day is above the typical range, 20 mcg/day to 1,200 "
+               "mcg/day. Save it only with a reason.")
+    findings = tuple(FindingRecord("warning", f"dose.code_{n}", f"({n}) {message}",
+                                   "reached by gradual titration over months; tolerated")
+                     for n in range(6))
+    text = pdf_text(build_history(
+        replace(chart, prescriptions=(*chart.prescriptions[:-1], replace(rx, findings=findings))),
+        settings, generated_at=GENERATED, catalog=SHIPPED))
+    assert f"Dose-check findings: warning: (0) {message[:-1]} (reason: " in text
+    assert f"(5) {message[:-1]} (reason: reached by gradual titration" in text
+    assert ".;" not in text  # a message's own full stop is not doubled by the list's ";"
 
 
 def test_empty_history(sample_chart: Charts, settings: ClinicSettings) -> None:

@@ -24,6 +24,13 @@ from pumpmgr.refill import discrepancy
 from pumpmgr.reports import build_refill_worksheet
 from pumpmgr.units import Q_, Kind
 from pumpmgr.visit import plan_for_refill, plan_visit
+from pumpmgr.visit_record import (
+    BedsideFindings,
+    Interrogation,
+    PumpStatus,
+    SiteAssessment,
+    SymptomCheck,
+)
 
 #: The shipped library: these tests check against its limits (the clinic's, in a clinic).
 SHIPPED = default_catalogs()
@@ -276,6 +283,47 @@ def test_first_fill_says_there_is_nothing_to_aspirate(kind: str, sample_chart: C
     assert "First fill of this pump: there is nothing to aspirate." in text
     if plan.priming is not None:
         assert "Priming bolus " + format_quantity(plan.priming, Kind.VOLUME) in text
+
+
+def _completed_as(chart: PatientChart, settings: ClinicSettings, **changes: object) -> str:
+    """The completed worksheet of the chart's last refill with ``changes`` to its record."""
+    from dataclasses import replace
+
+    refill = replace(chart.refills[-1], **changes)  # type: ignore[arg-type]
+    chart = replace(chart, refills=(*chart.refills[:-1], refill))
+    plan = plan_for_refill(chart, refill, settings=settings, drugs=SHIPPED.drugs)
+    return " ".join(pdf_text(build_refill_worksheet(
+        chart, plan, settings, completed=refill, generated_at=GENERATED,
+        catalog=SHIPPED)).split())
+
+
+def test_a_reservoir_found_empty_is_never_printed_ok(sample_chart: Charts,
+                                                     settings: ClinicSettings) -> None:
+    """Domain-rules §3, §4: found empty is said, with the restart and its meaning; the
+    completed sheet printed "Discrepancy verdict: OK" for it."""
+    text = _completed_as(sample_chart("baclofen"), settings, aspirated=Q_("0.2 mL"),
+                         discrepancy_verdict="found_empty",
+                         discrepancy_note="rebound spasticity since yesterday")
+    assert "RESERVOIR FOUND EMPTY RESTART: the reservoir was found empty;" in text
+    assert "the next dose is checked as a start." in text
+    assert "Ask for the patient's condition (withdrawal; lost opioid tolerance)" in text
+    assert "Nurse's note: rebound spasticity since yesterday" in text
+    assert "Discrepancy verdict: OK" not in text
+
+
+def test_withdrawal_makes_a_restart_the_sheet_says_beside_a_normal_residual(
+        sample_chart: Charts, settings: ClinicSettings) -> None:
+    chart = sample_chart("baclofen")
+    refill = chart.refills[-1]
+    assert refill.discrepancy_verdict == "ok"
+    bedside = BedsideFindings(
+        Interrogation(PumpStatus.RUNNING, frozenset(), Q_("12 mL")), SiteAssessment(frozenset()),
+        SymptomCheck(withdrawal=True, overdose=False, note="itching and spasms"))
+    text = _completed_as(chart, settings, bedside=bedside)
+    assert "RESTART: the patient shows withdrawal;" in text
+    assert "the next dose is checked as a start. Residual within the threshold." in text
+    assert "Residual within the threshold. Difference" in text
+    assert "Discrepancy verdict: OK" not in text
 
 
 def test_completed_first_fill(sample_chart: Charts, settings: ClinicSettings) -> None:

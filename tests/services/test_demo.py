@@ -202,6 +202,12 @@ def test_users_are_the_documented_ones(demo: Demo) -> None:
     assert {users["nurse1"].id, users["nurse2"].id} == nurses
 
 
+def test_the_clinic_keeps_the_zone_it_was_built_in(demo: Demo) -> None:
+    """The settings page shows the demo's zone, not the workstation's (a demo clinic built
+    for Berlin showed Etc/UTC on a server in UTC, and its days shifted there)."""
+    assert demo.clinic.settings().time_zone == "Europe/Berlin"
+
+
 def test_every_service_action_is_audited_and_the_chain_verifies(demo: Demo) -> None:
     """As many audit entries as the service actions the demo ran write (one each, plus the
     pump event that implant, replacement, explant and revision record)."""

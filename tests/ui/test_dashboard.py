@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from dialog_recorder import Dialogs
 from PySide6.QtCore import QByteArray, QSortFilterProxyModel, Qt
-from PySide6.QtGui import QFontMetrics
+from PySide6.QtGui import QFont, QFontMetrics
 from pytestqt.qtbot import QtBot
 from sample_clinic import PASSWORD
 
@@ -401,3 +401,24 @@ def test_remembered_columns_still_show_their_titles(window: MainWindow) -> None:
         if header.isSectionHidden(int(column)):
             continue  # the pump model, hidden by default: no title to cut
         assert header.sectionSize(int(column)) >= metrics.horizontalAdvance(HEADERS[column])
+
+
+def test_the_booking_states_read_whole_at_1366_px(window: MainWindow, qtbot: QtBot) -> None:
+    """The booked column's words in bold ("DID NOT ATTEND", "booked too late") are never
+    cut at the clinic's smallest screen, and every column shown stays in sight with a full
+    list (its vertical scroll bar takes width too)."""
+    window.resize(1366, 708)  # a 1366 x 768 screen less the title and task bars
+    window.dashboard.model.set_rows(_many_rows(50), 7)
+    window.dashboard.default_widths()
+    qtbot.wait(10)
+    assert window.dashboard.table.verticalScrollBar().isVisible()
+    table = window.dashboard.table
+    header = table.horizontalHeader()
+    bold = QFont(table.font())
+    bold.setBold(True)
+    metrics = QFontMetrics(bold)
+    for words in ("DID NOT ATTEND", "booked too late"):  # and the ellipsis of the rest
+        assert metrics.horizontalAdvance(words + "…") + 8 <= header.sectionSize(
+            int(Column.BOOKED))
+    assert header.length() <= table.viewport().width()
+    assert table.horizontalScrollBar().maximum() == 0

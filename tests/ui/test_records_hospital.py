@@ -82,3 +82,17 @@ def test_a_nurse_exports_a_patient_for_the_hospital(window: MainWindow, dialogs:
     assert tab.export() is None
     assert not (tmp_path / "none.json").exists()
     assert "no patient with medical record number 'NOPE'" in tab.message.text()
+
+
+def test_the_export_page_cuts_no_text_at_1366_px(admin_window: MainWindow, qtbot: QtBot) -> None:
+    """The export's description wraps (it ran out of its box), and the template's reason
+    has room for what is typed (it was squeezed beside two buttons)."""
+    from clipping import clipped
+
+    admin_window.show_records(RecordsTab.HOSPITAL)
+    qtbot.wait(20)
+    hospital = admin_window.records.hospital
+    assert clipped(hospital) == []
+    reason = hospital.template_reason
+    assert reason.width() >= reason.fontMetrics().horizontalAdvance(
+        "changed the refill section's wording after the audit")

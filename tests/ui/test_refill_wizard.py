@@ -20,8 +20,10 @@ from pytestqt.qtbot import QtBot
 from sample_clinic import PASSWORD
 from sqlalchemy import func, select
 
+from pumpmgr.clock import FixedClock
 from pumpmgr.db import schema as db
 from pumpmgr.errors import Code, ImpossibleInput
+from pumpmgr.forecast import RefillState
 from pumpmgr.formatting import format_date, format_quantity
 from pumpmgr.records import Ingredient
 from pumpmgr.refill import (
@@ -623,6 +625,33 @@ def test_the_programmers_figures_are_saved_with_the_refill(qtbot: QtBot,
     assert chart.refills[-1].programmer == saved.programmer
 
 
+def test_the_visit_of_a_pump_computed_empty_says_so_first_and_before_the_refill(
+        qtbot: QtBot, clinic: ClinicService, window: MainWindow) -> None:
+    """Domain-rules §3: the visit of a pump computed empty says so on its first page, with
+    what to ask, and again on the step where the patient's condition is asked; a pump in no
+    such state says nothing."""
+    calm = next(r for r in clinic.due_list() if r.refill_state is None)
+    wizard = open_wizard(qtbot, window, calm.mrn)
+    assert wizard.base_plan is not None and wizard.base_plan.state is None
+    assert wizard.patient.state_notice.isHidden()
+    wizard.discard()
+    assert isinstance(clinic.clock, FixedClock)
+    clinic.clock.advance(timedelta(days=28))  # a pump of the small clinic runs dry by then
+    row = next(r for r in clinic.due_list()
+               if r.refill_state is RefillState.COMPUTED_EMPTY)
+    wizard = open_wizard(qtbot, window, row.mrn)
+    notice = wizard.patient.state_notice
+    assert notice.isVisible() and notice.property("role") == "alert"
+    assert notice.text().startswith("COMPUTED EMPTY: the forecast says the reservoir is empty. "
+                                    "Ask for the patient's condition")
+    assert "the next dose is a restart" in notice.text()
+    click(qtbot, wizard.patient.confirmed)
+    next_step(qtbot, wizard)
+    assert wizard.bedside.state_notice.isVisible()
+    assert wizard.bedside.state_notice.text() == notice.text()
+    wizard.discard()
+
+
 def test_a_reservoir_found_empty_needs_the_patients_condition(qtbot: QtBot,
                                                               window: MainWindow) -> None:
     """Issue 11: 0.3 mL back (at or below the clinic's 0.5 mL) is "found empty", never "ok";
@@ -661,8 +690,9 @@ def test_a_restart_says_the_time_without_drug_and_the_over_infusion_risk_past_48
     window.open_patient(window.clinic.find_patient("100001").id)
     assert [t for t in window.patient.alert_texts() if t.startswith("MAY BE EMPTY: ")]
     wizard = open_wizard(qtbot, window, "100001")
-    assert wizard.patient.now_fields.text("state").startswith(
-        "MAY BE EMPTY: the reservoir may be empty if the pump runs fast")
+    assert wizard.patient.state_notice.isVisibleTo(wizard) and (
+        wizard.patient.state_notice.text().startswith(
+            "MAY BE EMPTY: the reservoir may be empty if the pump runs fast"))
     stored = wizard.chart.forecast
     assert stored is not None and stored.empty_at_worst_case is not None
     at_48 = (stored.empty_at_worst_case + timedelta(hours=48)).astimezone(

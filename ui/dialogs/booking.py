@@ -67,7 +67,7 @@ class BookingDialog(QDialog):
         heading = QLabel(patient + ("" if booking is None
                                     else f": booked {visit_text(booking)}"), self)
         heading.setWordWrap(True)
-        heading.setProperty("role", "heading")
+        heading.setProperty("role", "title")
 
         self.place = QComboBox(self)
         self.place.setAccessibleName("place")

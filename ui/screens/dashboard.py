@@ -400,18 +400,20 @@ class DashboardScreen(QWidget):
         bold.setBold(True)
         strong = QFontMetrics(bold)
         day = "Wed 28 Oct 2026"
-        typical = {Column.STATE: "Overdue · review", Column.PATIENT: "HOFFMANN, Yara Maria",
+        typical = {Column.STATE: "Overdue · review", Column.PATIENT: "HOFFMANN, Yara M",
                    Column.MRN: "D0000000", Column.DAYS_LEFT: "alarm passed",
                    Column.VOLUME_LEFT: "20.00 mL", Column.ALARM: day + " …",
                    Column.EMPTY_ON: day, Column.REFILL_DUE: day,
-                   Column.BOOKED: day,
+                   # the booking's state words, in bold, read whole (the day may elide)
+                   Column.BOOKED: "DID NOT ATTEND…",
                    # elided, whole on hover: the first words say which limit
                    Column.REASON: "alarm date with…",
                    Column.PUMP: "Prometra II 40 mL",
                    Column.REPLACE_BY: day, Column.DRUG: "baclofen 2000 mcg/mL"}
         titles = self._title_widths()
         for column, text in typical.items():
-            cell = (strong if column == Column.STATE else metrics).horizontalAdvance(text)
+            cell = (strong if column in (Column.STATE, Column.BOOKED) else metrics
+                    ).horizontalAdvance(text)
             header.resizeSection(int(column), max(titles[column], cell + 12))
         # the pump model is on the patient's page; hidden here so that at 1366 px every
         # column shown is in sight (the header's context menu shows it again)

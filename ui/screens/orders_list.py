@@ -93,7 +93,7 @@ class OrdersScreen(QWidget):
         self.clinic = clinic
         self.actor: Actor | None = None
         title = QLabel("Orders to sign", self)
-        title.setProperty("role", "heading")
+        title.setProperty("role", "title")
         self.only_mine = QCheckBox("Only the orders that name &me", self)
         self.only_mine.toggled.connect(lambda _on: self.refresh())
         self.model = OrdersModel(clinic, self)
@@ -101,6 +101,11 @@ class OrdersScreen(QWidget):
         self.table.doubleClicked.connect(lambda _index: self._open_patient())
         self.empty = QLabel("No order awaits a prescriber.", self)
         self.empty.setProperty("role", "muted")
+        #: The selected order's dose checks, whole (the table's column elides them).
+        self.checks = QLabel(" ", self)
+        self.checks.setWordWrap(True)
+        self.checks.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.checks.setAccessibleName("Dose checks of the selected order")
         self.sign_button = QPushButton("&Sign…", self)
         self.decline_button = QPushButton("&Decline…", self)
         self.programmed_button = QPushButton("Recorded as &programmed", self)
@@ -126,6 +131,7 @@ class OrdersScreen(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.empty)
         layout.addWidget(self.table, 1)
+        layout.addWidget(self.checks)
         layout.addLayout(buttons)
         self._update()
 
@@ -160,6 +166,13 @@ class OrdersScreen(QWidget):
             order is not None and role in ("nurse", "prescriber")
             and order.state == OrderState.AWAITING_SIGNATURE)
         self.patient_button.setEnabled(order is not None)
+        findings = [] if order is None else list(order.findings)
+        self.checks.setText(" " if order is None else
+                            f"Dose checks of {order.patient}'s order: "
+                            + ("; ".join(findings) if findings else "ok"))
+        self.checks.setProperty("role", "error" if findings else "muted")
+        self.checks.style().unpolish(self.checks)
+        self.checks.style().polish(self.checks)
         if order is not None and not mine and role == "prescriber":
             self.sign_button.setToolTip(f"Only {order.prescriber}, whom the order names, signs "
                                         "it")

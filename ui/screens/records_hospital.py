@@ -67,9 +67,11 @@ class HospitalTab(QWidget):
         rows = QFormLayout(export)
         rows.addRow(self.one_patient, self.mrn)
         rows.addRow(self.since_radio, self.since)
-        rows.addRow(QLabel("A FHIR Bundle (JSON) of the patient, pump and catheter, "
+        described = QLabel("A FHIR Bundle (JSON) of the patient, pump and catheter, "
                            "prescriptions, refills with their residuals, and procedures; the "
-                           "export is in the audit log.", export))
+                           "export is in the audit log.", export)
+        described.setWordWrap(True)
+        rows.addRow(described)
         rows.addRow(self.export_button)
 
         settings = QGroupBox("The clinic's MRN system (administrator)", self)
@@ -102,13 +104,17 @@ class HospitalTab(QWidget):
         self.shipped_button = QPushButton("Back to the s&hipped template", template)
         self.shipped_button.setAutoDefault(False)
         self.shipped_button.clicked.connect(self.use_shipped)
+        # the reason on a line of its own: beside the two buttons it had room for a word
+        reason_row = QFormLayout()
+        reason_row.addRow("Reason", self.template_reason)
         template_buttons = QHBoxLayout()
-        template_buttons.addWidget(self.template_reason, 1)
+        template_buttons.addStretch(1)
         template_buttons.addWidget(self.template_button)
         template_buttons.addWidget(self.shipped_button)
         template_layout = QVBoxLayout(template)
         template_layout.addWidget(self.template_state)
         template_layout.addWidget(self.template, 1)
+        template_layout.addLayout(reason_row)
         template_layout.addLayout(template_buttons)
 
         self.message = QLabel(" ", self)

@@ -45,7 +45,7 @@ class WeekViewScreen(QWidget):
         self.clinic = clinic
         self.week: WeekView | None = None
         self.title = QLabel("Bookings", self)
-        self.title.setProperty("role", "heading")
+        self.title.setProperty("role", "title")
         self.previous = QPushButton("◀ &Previous week", self)
         self.next = QPushButton("&Next week ▶", self)
         self.this_week = QPushButton("&This week", self)

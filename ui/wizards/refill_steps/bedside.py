@@ -36,6 +36,7 @@ from pumpmgr.visit_record import (
     SiteFinding,
     SymptomCheck,
 )
+from ui.presentation import before_refill_notice
 from ui.widgets.quantity_edit import QuantityEdit
 from ui.wizards.base import WizardStep
 
@@ -127,6 +128,13 @@ class BedsideStep(WizardStep):
         symptoms = QVBoxLayout(self.symptoms)
         for widget in (self.symptoms_asked, self.withdrawal, self.overdose, self.symptoms_note):
             symptoms.addWidget(widget)
+        #: A pump computed empty, maybe empty or past its alarm: said again here, where the
+        #: patient's condition is asked (domain-rules §3).
+        self.state_notice = QLabel(self)
+        self.state_notice.setWordWrap(True)
+        self.state_notice.setProperty("role", "alert")
+        self.state_notice.hide()
+        self.body.addWidget(self.state_notice)
         self.body.addWidget(self.without_drug)
         self.body.addWidget(self.no_programmer)
         self.body.addWidget(self.reading)
@@ -145,6 +153,10 @@ class BedsideStep(WizardStep):
         self.no_programmer.setVisible(constant)
         self.reading.setVisible(not constant)
         stored, plan = self.wizard.chart.forecast, self.wizard.base_plan
+        notice = "" if plan is None else before_refill_notice(plan.state,
+                                                              plan.may_have_run_dry_at)
+        self.state_notice.setText(notice)
+        self.state_notice.setVisible(bool(notice))
         text = "" if stored is None or plan is None or plan.first_fill else before_refill_text(
             stored.empty_at_worst_case, self.wizard.at_aware(), self.wizard.clinic.tz)
         self.without_drug.setText(text)

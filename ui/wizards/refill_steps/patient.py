@@ -13,6 +13,7 @@ from pumpmgr.records import INDICATION_TEXT
 from pumpmgr.units import Kind
 from pumpmgr.visit_record import investigate_text
 from pumpmgr.wording import solution_text
+from ui import presentation
 from ui.widgets.date_edit import DateEdit
 from ui.widgets.field_list import Field, FieldList
 from ui.wizards.base import WizardStep
@@ -54,6 +55,10 @@ class PatientStep(WizardStep):
         grid.addWidget(self.now_fields, 1, 0, 1, 2)
         grid.setColumnStretch(0, 1)
         grid.setColumnStretch(1, 1)
+        #: A pump computed empty, maybe empty or past its alarm: said first (domain-rules §3).
+        self.state_notice = wrapped_label("", self, "alert")
+        self.state_notice.hide()
+        self.body.addWidget(self.state_notice)
         self.body.addLayout(grid)
         self.body.addLayout(time_row)
         self.body.addWidget(confirm)
@@ -103,10 +108,11 @@ class PatientStep(WizardStep):
                                         last.discrepancy_note)
                 now.append(("last residual", "Last residual", said[0].upper() + said[1:],
                             "error"))
-            if base.state is not None:  # computed empty, may be empty, alarm passed (§3)
-                now.append(("state", "Before the refill",
-                            f"{base.state.words.upper()}: {base.state.advice}.", "error"))
         self.now_fields.set_fields(now)
+        notice = "" if base is None else presentation.before_refill_notice(
+            base.state, base.may_have_run_dry_at)
+        self.state_notice.setText(notice)
+        self.state_notice.setVisible(bool(notice))
         at = wizard.now_local().replace(second=0, microsecond=0)
         self._loaded_at = at
         self._last_fill = None if base is None or base.last_refill is None else (
