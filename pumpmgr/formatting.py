@@ -61,6 +61,8 @@ def typed_mass_unit(*quantities: Quantity | None) -> MassUnit:
 
 
 def _decimals_for(value: float, kind: Kind) -> int:
+    if kind is Kind.VOLUME:  # domain-rules §1: volumes to 0.01 mL (what a syringe reads)
+        return 2
     if value == 0:
         return 0
     magnitude = math.floor(math.log10(abs(value)))  # 0 for 1..9.99, -2 for 0.01..0.099

@@ -37,7 +37,9 @@ from pumpmgr.units import Q_, Kind, Quantity
         (Q_(2, "mg/mL"), Kind.CONCENTRATION, "mcg", "2,000 mcg/mL"),
         (Q_(2000, "mcg/mL"), Kind.CONCENTRATION, "mg", "2 mg/mL"),
         (Q_(6.666666, "mL"), Kind.VOLUME, "mcg", "6.67 mL"),  # 0.01 mL
-        (Q_(0.208, "mL"), Kind.VOLUME, "mcg", "0.208 mL"),  # 3 significant figures
+        (Q_(0.208, "mL"), Kind.VOLUME, "mcg", "0.21 mL"),  # volumes to 0.01 mL
+        (Q_(-0.00984, "mL"), Kind.VOLUME, "mcg", "-0.01 mL"),
+        (Q_(0.004, "mL"), Kind.VOLUME, "mcg", "0 mL"),
         (Q_(0.048, "mL/day"), Kind.FLOW, "mcg", "0.048 mL/day"),
         (Q_(0.2725, "mL/day"), Kind.FLOW, "mcg", "0.273 mL/day"),
         (Q_(157.5, "mcg/day"), Kind.DOSE_RATE, "mcg", "157.5 mcg/day"),
