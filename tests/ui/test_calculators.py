@@ -97,12 +97,12 @@ def test_example_7_priming(screen: CalculatorsScreen, qtbot: QtBot) -> None:
     assert row.per_length.text() == "0.0026 mL/cm"  # sourced: prefilled
     qtbot.keyClicks(row.trimmed.line_edit, "30 cm")
     assert row.implanted.text() == "80 cm"  # supplied 110 cm − trimmed
-    assert calc.text("catheter volume") == "0.208 mL"
-    assert calc.text("priming volume") == "0.208 mL"
-    assert calc.text("part 1") == "80 cm × 0.0026 mL/cm = 0.208 mL"
+    assert calc.text("catheter volume") == "0.21 mL"
+    assert calc.text("priming volume") == "0.21 mL"
+    assert calc.text("part 1") == "80 cm × 0.0026 mL/cm = 0.21 mL"
     assert calc.text("supervision") == "only under medical supervision"
     calc.pump_path.set_text("0.22 mL")
-    assert calc.text("priming volume") == "0.428 mL"
+    assert calc.text("priming volume") == "0.43 mL"
     row.trimmed.set_text("120 cm")
     assert calc.message.text() == ("Not calculated: trimmed length: nothing of the catheter "
                                     "would be left implanted")
@@ -117,7 +117,7 @@ def test_priming_catheter_without_sourced_volume(screen: CalculatorsScreen) -> N
     for row, length in zip(calc.catheter.rows, ("40 cm", "20 cm"), strict=True):
         row.implanted.set_text(length)
         row.per_length.set_text("0.0022 mL/cm")
-    assert calc.text("catheter volume") == "0.132 mL"
+    assert calc.text("catheter volume") == "0.13 mL"
 
 
 def test_example_8_compounding(screen: CalculatorsScreen, qtbot: QtBot) -> None:

@@ -75,11 +75,11 @@ def test_implant_with_catheter_and_priming(window: MainWindow, qtbot: QtBot) -> 
     qtbot.keyClicks(catheter.tip_level, "T10")
     qtbot.keyClicks(catheter.rows[0].trimmed.line_edit, "30 cm")
     assert catheter.rows[0].implanted.text() == "80 cm"
-    assert catheter.volume_label.text() == "Catheter volume: 0.208 mL"
-    assert catheter.priming_label.text().startswith("Priming volume: 0.208 mL (catheter only")
+    assert catheter.volume_label.text() == "Catheter volume: 0.21 mL"
+    assert catheter.priming_label.text().startswith("Priming volume: 0.21 mL (catheter only")
     qtbot.keyClicks(form.path_volume.line_edit, "0.22 mL")
     assert catheter.priming_label.text() == (
-        "Priming volume: 0.428 mL (catheter plus the pump's fluid path 0.22 mL)")
+        "Priming volume: 0.43 mL (catheter plus the pump's fluid path 0.22 mL)")
     assert "only under medical supervision" in catheter.warning.text()
     dialog.save_button.click()
     assert not dialog.isVisible(), dialog.problem.text()
@@ -91,7 +91,7 @@ def test_implant_with_catheter_and_priming(window: MainWindow, qtbot: QtBot) -> 
     assert chart.pump.pump_path_volume is not None
     assert chart.pump.replace_by == window.clinic.today()
     assert chart.catheter.tip_level == "T10"
-    assert window.patient.pump_fields.text("catheter").endswith("volume 0.208 mL")
+    assert window.patient.pump_fields.text("catheter").endswith("volume 0.21 mL")
     assert ("Pump implanted", "synchromed2-20 serial ISO200001 implanted (right lower "
             "abdomen)") in history(window)
     assert "implanted" in window.statusBar().currentMessage()
@@ -164,15 +164,15 @@ def test_catheter_revision_with_priming_volume(window: MainWindow) -> None:
     assert dialog.catheter.tip_level.text() == "T10"
     row.trimmed.set_text("40 cm")
     row.implanted.set_text("70 cm")
-    assert dialog.catheter.part_volumes() == ["0.182 mL"]
+    assert dialog.catheter.part_volumes() == ["0.18 mL"]
     assert dialog.catheter.priming_label.text() == (
-        "Priming volume: 0.182 mL (catheter only: the pump already holds drug)")
+        "Priming volume: 0.18 mL (catheter only: the pump already holds drug)")
     dialog.note.setText("catheter kinked at the anchor; distal part replaced")
     dialog.save_button.click()
     assert not dialog.isVisible(), dialog.problem.text()
     chart = window.patient.chart
     assert chart is not None and chart.catheter is not None
-    assert window.patient.pump_fields.text("catheter").endswith("volume 0.182 mL")
+    assert window.patient.pump_fields.text("catheter").endswith("volume 0.18 mL")
     assert history(window)[0] == ("Catheter revised",
                                   "catheter kinked at the anchor; distal part replaced")
 

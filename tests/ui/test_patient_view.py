@@ -81,7 +81,7 @@ def test_numbers_are_formatted_by_pumpmgr_formatting(window: MainWindow) -> None
     assert pump_fields.text("replace by") == "Wed 28 Jan 2026 (within 6 months)"
     assert pump_fields.text("accuracy") == "±14.5 %"
     assert pump_fields.text("path volume") == "0.22 mL"
-    assert pump_fields.text("catheter").endswith("tip at T10, volume 0.208 mL")
+    assert pump_fields.text("catheter").endswith("tip at T10, volume 0.21 mL")
 
 
 def test_every_shown_number_has_a_unit(window: MainWindow) -> None:
@@ -201,7 +201,7 @@ def test_history_places_event_and_catheter_corrections_under_what_they_correct(
     assert catheter.key == ("catheter", chart.catheter.id) and catheter.corrected
     assert catheter.when == entries[8].when  # beside the implant that recorded it
     assert catheter.details.startswith("prometra-11823, tip T10, implanted length 80 cm "
-                                       "(trimmed 30 cm), volume 0.208 mL")
+                                       "(trimmed 30 cm), volume 0.21 mL")
     assert correction.corrects == catheter.key
     assert correction.details.startswith("Changed: tip T10 → T9. prometra-11823, tip T9")
     assert correction.details.endswith("Corrected because: tip level misread")
