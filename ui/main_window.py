@@ -31,6 +31,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, TypeGuard, TypeVar
 
 import shiboken6
@@ -99,6 +100,14 @@ def _saved_record(dialog: RefillWizard | PrescriptionDialog) -> RecordRef | None
     if _is_prescription(dialog):
         return RecordRef("prescription", dialog.outcome.prescription.id)  # type: ignore[union-attr]
     return RecordRef("refill", outcome.refill.id)  # type: ignore[union-attr]
+
+
+def _as_recorded(rows: Sequence[DueRow]) -> list[DueRow]:
+    """The due list's rows less what follows the clock (the time and volume left, the
+    states): what a save by another workstation can change. With them, every read after a
+    minute differed, and the window said the records had changed when nobody had saved."""
+    return [replace(r, days_left=0.0, volume_left_ml=None, refill_state=None, state="fine")
+            for r in rows]
 
 
 def _is_prescription(widget: object) -> TypeGuard[PrescriptionDialog]:
@@ -600,9 +609,9 @@ class MainWindow(QMainWindow):
         touches), keeping the selection, tab and scroll positions."""
         try:
             if self.stack.currentWidget() is self.dashboard:
-                rows = self.dashboard.model.rows()
+                rows = _as_recorded(self.dashboard.model.rows())
                 self.dashboard.refresh()
-                shown_changed = self.dashboard.model.rows() != rows
+                shown_changed = _as_recorded(self.dashboard.model.rows()) != rows
             elif (self._showing(self._patient) and self.patient.patient_id is not None
                   and change.touches_patient(self.patient.patient_id)):
                 chart = self.patient.chart
