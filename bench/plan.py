@@ -772,7 +772,7 @@ def _stability_cached(key: tuple[tuple[str, float], ...], first_fill: bool) -> f
     ingredients = tuple(Ingredient(k, Q_(c, "mcg/mL")) for k, c in key)
     record = PrescriptionRecord(0, 0, ingredients, Schedule.simple(Q_(1.0, "mcg/day")), None,
                                 datetime(2000, 1, 1, tzinfo=UTC), "")
-    return forecasting.stability_days(record, library(), first_fill=first_fill)
+    return forecasting.stability_days(record, library(), first_fill=first_fill, undiluted=None)
 
 
 def _stability(rx: _Rx, first_fill: bool) -> float | None:

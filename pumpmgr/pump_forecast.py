@@ -40,6 +40,9 @@ _MAX_STEPS = 13
 Solution = tuple[tuple[str, float], ...]
 #: The reason of a stored refill-due date: a limit's, or no fill yet, or no prescription then.
 StoredReason = DueReason | str
+#: The in-pump stability limit in days of a solution, at a first fill or not, recorded
+#: undiluted or not (None: not recorded).
+StabilityOf = Callable[[Solution, bool, bool | None], float | None]
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,9 @@ class FillPoint:
     #: a refill of this pump found it empty or set the over-infusion-risk flag (ran empty, or
     #: without drug over 48 hours: :func:`pumpmgr.restart.restart_at_visit`)
     ran_empty: bool = False
+    #: the solution in the pump was recorded undiluted at the fill (None: not recorded; never
+    #: inferred from the concentration, domain-rules §3)
+    undiluted: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -257,7 +263,7 @@ def pump_forecast(
     labelled_accuracy: float | None,
     constant_flow: bool,
     settings: ClinicSettings,
-    stability: Callable[[Solution, bool], float | None],
+    stability: StabilityOf,
     interval: Callable[[Solution], float],
     tz: tzinfo,
     now: datetime,
@@ -265,7 +271,8 @@ def pump_forecast(
     """The forecast of a pump with its last fill ``fill`` (None: never filled, due for its
     first fill today) and ``running``, the program in force at the fill and every later one
     (empty: none was in force, due on the fill's day). ``stability`` and ``interval`` give the
-    in-pump stability limit (of a solution, at a first fill or not) and the longest refill
+    in-pump stability limit (of a solution, at a first fill or not, recorded undiluted or not
+    or not recorded: :attr:`FillPoint.undiluted`) and the longest refill
     interval (of a solution), in days. Refuses what the forecast cannot start from."""
     open_days, closed = settings.open_days, settings.closed_dates
     if fill is None:
@@ -287,7 +294,7 @@ def pump_forecast(
 
 
 def _outlook(fill: FillPoint, running: Sequence[ProgramFloats], alarm_ml: float, fast: float,
-             settings: ClinicSettings, stability: Callable[[Solution, bool], float | None],
+             settings: ClinicSettings, stability: StabilityOf,
              interval: Callable[[Solution], float], tz: tzinfo) -> PumpOutlook:
     clock = PumpClock(fill.performed_at, tz)
     filled_at = clock.to_pump(fill.performed_at)
@@ -324,7 +331,7 @@ def _outlook(fill: FillPoint, running: Sequence[ProgramFloats], alarm_ml: float,
         filled_at=(fill.solution_filled_at or fill.performed_at).astimezone(tz),
         alarm_at_with_boluses=with_boluses_at.astimezone(tz),
         worst_case_at=worst_alarm_at.astimezone(tz), buffer_days=settings.buffer_days,
-        stability_days=stability(current.ingredients, fill.first_fill),
+        stability_days=stability(current.ingredients, fill.first_fill, fill.undiluted),
         max_interval_days=interval(current.ingredients), expires_on=fill.expires_on,
         open_days=settings.open_days, closed_dates=settings.closed_dates)
     return PumpOutlook(

@@ -222,6 +222,10 @@ class RefillRecord:
     #: At a restart, the worst-case empty instant of the fill before when it was at or before
     #: this visit (revision 0017): the time without drug counts from it.
     empty_at_worst_case: datetime | None = None
+    #: The solution is undiluted as supplied by the manufacturer, recorded at the refill
+    #: (revision 0018; None: not recorded, a refill made before it or a solution whose
+    #: stability does not depend on it). Never inferred from the concentration.
+    undiluted: bool | None = None
 
 
 @dataclass(frozen=True)

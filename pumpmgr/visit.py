@@ -68,6 +68,7 @@ from pumpmgr.refill import (
     worst_case_residual,
 )
 from pumpmgr.schedule import Program, Schedule, constant_flow_program
+from pumpmgr.stability import stability_limit
 from pumpmgr.units import Q_, Kind, Quantity, exceeds, require, require_positive
 
 CONSTANT_FLOW = "constant_flow"
@@ -278,6 +279,9 @@ class VisitPlan:
     interval_source: str = ""  #: where the longest refill interval came from
     #: the new solution's expiry set the refill-due date (the visit says so before saving)
     expiry_moved_due: bool = False
+    #: a ziconotide-naive pump not filled with the recorded undiluted stock strength
+    #: (domain-rules §6): what the Solution step warns of (also among ``notes``)
+    naive_pump: tuple[str, ...] = ()
 
     @property
     def expected_residual(self) -> Quantity | None:
@@ -346,44 +350,53 @@ def _dead_space(
     return (pump.pump_path_volume + catheter).to("mL"), ()
 
 
-def _diluted(ingredients: Sequence[Ingredient], library: catalogs.DrugLibrary) -> bool | None:
-    """An admixture is diluted; a single drug is undiluted at one of its stock strengths."""
-    if len(ingredients) > 1:
-        return True
-    try:
-        drug = library.drug(ingredients[0].drug)
-    except CatalogError:
-        return None
-    if not drug.stock_concentrations:
-        return None
-    return not any(_same(ingredients[0].concentration, s) for s in drug.stock_concentrations)
-
-
 def _stability(
     ingredients: Sequence[Ingredient],
     library: catalogs.DrugLibrary,
     first_fill: bool,
+    undiluted: bool | None,
     notes: list[str],
 ) -> tuple[float | None, str]:
-    diluted = _diluted(ingredients, library)
-    best: tuple[float, str] | None = None
+    drugs = []
     for ingredient in ingredients:
         try:
-            drug = library.drug(ingredient.drug)
+            drugs.append(library.drug(ingredient.drug))
         except CatalogError:
             notes.append(
                 f"{ingredient.drug} is not in the drug library: no in-pump stability limit "
                 "applied for it"
             )
-            continue
-        limit = drug.stability.limit(diluted=diluted, new_pump_first_fill=first_fill)
-        if limit is not None:
-            days = float(limit.to("day").m)
-            if best is None or days < best[0]:
-                best = (days, drug.name)
+    best = stability_limit(drugs, first_fill=first_fill, undiluted=undiluted)
     if best is None:
         return None, "none set in the drug library"
-    return best[0], f"drug library: {best[1]}"
+    return best.days, best.source
+
+
+def _naive_pump_notes(refills: Sequence[RefillRecord], ingredients: Sequence[Ingredient],
+                      library: catalogs.DrugLibrary, undiluted: bool | None) -> list[str]:
+    """A ziconotide-naive pump (its first fill of the drug) is filled with the label's undiluted
+    stock strength only, as recorded at the refill, never inferred (domain-rules §6)."""
+    held = {i.drug for r in refills for i in r.ingredients}
+    notes = []
+    for ingredient in ingredients:
+        try:
+            drug = library.drug(ingredient.drug)
+        except CatalogError:
+            continue
+        wanted = drug.naive_pump_concentration
+        if wanted is None or ingredient.drug in held:
+            continue
+        strength = format_quantity(wanted.value, Kind.CONCENTRATION, ingredient.display_unit)
+        if undiluted is not True:
+            found = "not recorded as undiluted"
+        elif not _same(ingredient.concentration, wanted.value):
+            found = format_quantity(ingredient.concentration, Kind.CONCENTRATION,
+                                    ingredient.display_unit)
+        else:
+            continue
+        notes.append(f"this is the pump's first {drug.name.lower()} fill: the label asks for "
+                     f"the undiluted {strength} solution only, and this one is {found}")
+    return notes
 
 
 def plan_visit(
@@ -401,6 +414,7 @@ def plan_visit(
     bolus_given: Quantity | None = None,
     expires_on: date | None = None,
     compounded: bool = False,
+    undiluted: bool | None = None,
 ) -> VisitPlan:
     """Plan the refill of the chart's current pump at ``at``.
 
@@ -432,6 +446,11 @@ def plan_visit(
     pharmacy compounded it. Refused: a compounded solution without the date, one that expires
     before the visit's day. One that expires before the refill-due date moves it
     (``expiry_moved_due``, and a note says so).
+
+    ``undiluted``: the solution is undiluted as supplied, as recorded at the refill (None: not
+    recorded). It sets ziconotide's stability limit (:mod:`pumpmgr.stability`), and a
+    ziconotide-naive pump filled with anything but the recorded undiluted stock strength gets a
+    note (domain-rules §6).
 
     The state before the refill (:class:`pumpmgr.forecast.RefillState`) comes from the
     unfloored expected residual and the worst-case one (every bolus taken, the pump running
@@ -583,8 +602,11 @@ def plan_visit(
                 notes.append("first fill: the pump fluid-path volume is not known; the priming "
                              "volume shown is the catheter only")
 
+    naive_pump = _naive_pump_notes(refills, ingredients, library, undiluted)
+    notes.extend(naive_pump)
     if stability_days is None:
-        stability_days, source = _stability(ingredients, library, last is None, notes)
+        stability_days, source = _stability(ingredients, library, last is None, undiluted,
+                                            notes)
     else:
         source = "given for this visit"
     if accuracy.assumed:
@@ -663,6 +685,7 @@ def plan_visit(
         may_have_run_dry_at=dry_at,
         interval_source=interval_source,
         expiry_moved_due=moved,
+        naive_pump=tuple(naive_pump),
     )
 
 
@@ -734,6 +757,7 @@ def plan_for_refill(
         bolus_given=refill.bridge_bolus,
         expires_on=refill.expiry,
         compounded=refill.compounded,
+        undiluted=refill.undiluted,
     )
 
 

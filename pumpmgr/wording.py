@@ -53,6 +53,14 @@ def solution_text(ingredients: Sequence[Ingredient], catalog: DrugNames) -> str:
     return " + ".join(ingredient_text(i, catalog) for i in ingredients)
 
 
+def dilution_text(undiluted: bool | None) -> str:
+    """The solution as the refill recorded it: undiluted (as supplied) or diluted; empty where
+    not recorded (a solution with no ziconotide, or a refill made before it was recorded)."""
+    if undiluted is None:
+        return ""
+    return "undiluted (as supplied)" if undiluted else "diluted"
+
+
 def bolus_text(bolus: PatientBolus | None, unit: MassUnit) -> str:
     """The patient-activated bolus: dose, most a day, lockout; or that there is none."""
     if bolus is None:

@@ -649,3 +649,23 @@ def test_forecast_admixture_gives_each_drug_in_its_unit(
     assert result["admixture_doses"] == ["Clonidine 30 mcg/day", "Bupivacaine 6 mg/day"]
     code, _, err = run(capsys, "calc", *_FORECAST_ARGS, "--admixture", "saline 1 mg/mL")
     assert code == 2 and "--admixture" in err
+
+
+def test_forecast_ziconotide_is_undiluted_only_when_given(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """domain-rules §3: 25 mcg/mL is not taken as undiluted from its strength: 40 days (Fri
+    11 Apr 2025) without --undiluted, 84 (Mon 26 May) with it; refused for baclofen."""
+    args = ("forecast", "--fill-volume", "20 mL", "--filled-at", "2025-03-03T10:00",
+            "--concentration", "25 mcg/mL", "--dose", "1.2 mcg/day", "--drug", "ziconotide")
+    diluted = run_json(capsys, *args)
+    assert diluted["stability_days"] == 40 and diluted["refill_due"] == "2025-04-11"
+    assert diluted["refill_due_reason"] == "stability"
+    assert "diluted solution" in diluted["stability_source"]
+    undiluted = run_json(capsys, *args, "--undiluted")
+    assert undiluted["stability_days"] == 84 and undiluted["refill_due"] == "2025-05-26"
+    assert undiluted["stability_source"] == "drug library: Ziconotide"
+    code, _, err = run(capsys, "calc", "forecast", "--fill-volume", "20 mL", "--filled-at",
+                       "2025-03-03", "--concentration", "2000 mcg/mL", "--dose",
+                       "100 mcg/day", "--drug", "baclofen", "--undiluted")
+    assert code != 0 and "--undiluted" in err

@@ -50,7 +50,7 @@ def test_a_saved_program_and_its_stored_rows_give_the_same_floats() -> None:
 def run(fill: FillPoint | None, running: list[ProgramFloats]) -> PumpOutlook:
     return pump_forecast(fill=fill, running=running, alarm_ml=2.0, labelled_accuracy=14.5,
                          constant_flow=False, settings=ClinicSettings(),
-                         stability=lambda _s, _f: None, interval=lambda _s: 180.0, tz=UTC,
+                         stability=lambda _s, _f, _u: None, interval=lambda _s: 180.0, tz=UTC,
                          now=FILLED + timedelta(days=5))
 
 
@@ -116,7 +116,7 @@ def test_the_stored_due_date_is_never_after_a_limit_through_a_program_change(
         fill=fill, running=programs, alarm_ml=2.0, labelled_accuracy=accuracy,
         constant_flow=False,
         settings=ClinicSettings(open_days=frozenset(open_days), closed_dates=closed_dates),
-        stability=lambda _s, _f: None, interval=lambda _s: float(interval), tz=BERLIN,
+        stability=lambda _s, _f, _u: None, interval=lambda _s: float(interval), tz=BERLIN,
         now=FILLED)
     assert outlook.alarm_at_worst_case is not None
     assert outlook.refill_due <= outlook.alarm_at_worst_case.astimezone(BERLIN).date()

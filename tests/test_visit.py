@@ -23,6 +23,7 @@ from pumpmgr.records import (
 from pumpmgr.schedule import PatientBolus, Schedule
 from pumpmgr.units import Q_
 from pumpmgr.visit import (
+    VisitPlan,
     live,
     local_chart,
     plan_compounding,
@@ -257,9 +258,63 @@ def test_ziconotide_first_fill_of_a_new_pump_is_due_within_14_days() -> None:
     plan = plan_visit(chart(synchromed(), [rx], []), FILLED, settings=SETTINGS, drugs=SHIPPED.drugs)
     assert plan.forecast.stability_days == 14
     assert plan.forecast.refill_due == date(2025, 3, 17)  # Monday, 14 days on
-    again = plan_visit(chart(synchromed(), [rx], [refill(1, FILLED, ingredients=zic)]),
-                       FILLED + timedelta(days=14), settings=SETTINGS, drugs=SHIPPED.drugs)
-    assert again.forecast.stability_days == 84  # undiluted: 25 mcg/mL is a stock strength
+    assert plan.stability_source == "drug library: Ziconotide"
+
+
+def test_ziconotide_stability_follows_the_recorded_undiluted_never_the_strength() -> None:
+    """domain-rules §3: 25 mcg/mL diluted (from 100 mcg/mL) is stable 40 days, the same
+    strength recorded undiluted 84; not recorded (a refill made before it was), 40 and the
+    reason says why."""
+    zic = (Ingredient("ziconotide", Q_("25 mcg/mL"), "mcg"),)
+    rx = prescription(1, "1.2 mcg/day", FILLED, zic)
+    filled = chart(synchromed(), [rx], [refill(1, FILLED, ingredients=zic, undiluted=True)])
+
+    def plan(undiluted: bool | None) -> VisitPlan:
+        return plan_visit(filled, FILLED + timedelta(days=14), settings=SETTINGS,
+                          drugs=SHIPPED.drugs, undiluted=undiluted)
+
+    assert plan(False).forecast.stability_days == 40
+    assert plan(False).stability_source == "drug library: Ziconotide"
+    assert plan(True).forecast.stability_days == 84
+    legacy = plan(None)
+    assert legacy.forecast.stability_days == 40
+    assert legacy.stability_source == ("drug library: Ziconotide; stability of a diluted "
+                                       "solution: not recorded as undiluted")
+    # the completed worksheet's plan reads the refill's own record
+    again = refill(2, FILLED + timedelta(days=14), ingredients=zic)
+    on_record = replace(filled, refills=(*filled.refills, again))
+    assert plan_for_refill(on_record, again, settings=SETTINGS,
+                           drugs=SHIPPED.drugs).stability_source.endswith(
+                               "not recorded as undiluted")
+    assert plan_for_refill(on_record, replace(again, undiluted=True), settings=SETTINGS,
+                           drugs=SHIPPED.drugs).forecast.stability_days == 84
+
+
+def test_a_ziconotide_naive_pump_takes_the_recorded_undiluted_stock_strength_only() -> None:
+    """domain-rules §6: the pump's first ziconotide fill is undiluted 25 mcg/mL, as recorded:
+    25 mcg/mL diluted, or not recorded, gets the note; undiluted 100 mcg/mL too; a pump that
+    held ziconotide before none."""
+    zic = (Ingredient("ziconotide", Q_("25 mcg/mL"), "mcg"),)
+    strong = (Ingredient("ziconotide", Q_("100 mcg/mL"), "mcg"),)
+    rxs = [prescription(1, "400 mcg/day", FILLED - timedelta(days=40)),
+           prescription(2, "1.2 mcg/day", FILLED - timedelta(hours=1), zic)]
+    baclofen_before = chart(synchromed(), rxs, [refill(1, FILLED - timedelta(days=30))])
+
+    def naive(ingredients: tuple[Ingredient, ...], undiluted: bool | None,
+              on: PatientChart = baclofen_before) -> tuple[str, ...]:
+        plan = plan_visit(on, FILLED, settings=SETTINGS, drugs=SHIPPED.drugs,
+                          new_ingredients=ingredients, undiluted=undiluted)
+        assert set(plan.naive_pump) <= set(plan.notes)
+        return plan.naive_pump
+
+    assert naive(zic, True) == ()
+    assert naive(zic, False) == ("this is the pump's first ziconotide fill: the label asks for "
+                                 "the undiluted 25 mcg/mL solution only, and this one is not "
+                                 "recorded as undiluted",)
+    assert naive(zic, None) == naive(zic, False)
+    assert naive(strong, True)[0].endswith("and this one is 100 mcg/mL")
+    held = chart(synchromed(), rxs, [refill(1, FILLED - timedelta(days=30), ingredients=zic)])
+    assert naive(zic, False, held) == ()
 
 
 def test_constant_flow_change_flushes_at_the_fixed_flow() -> None:

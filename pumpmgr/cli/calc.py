@@ -34,6 +34,7 @@ from pumpmgr.schedule import (
     parse_scheduled_bolus,
     parse_step,
 )
+from pumpmgr.stability import depends_on_dilution, stability_limit
 from pumpmgr.units import Kind, Quantity, parse, parse_any, parse_unit
 
 Result = dict[str, Any]
@@ -151,13 +152,17 @@ def run_forecast(args: argparse.Namespace) -> Result:
         args.stability_days, "--stability-days", "90")
     interval = None if args.max_interval_days is None else _number(
         args.max_interval_days, "--max-interval-days", "90")
+    source = "--stability-days" if stability is not None else "none set"
+    if args.undiluted and (drug is None or not depends_on_dilution(drug)):
+        raise InputError("--undiluted: give it with --drug ziconotide, whose in-pump stability "
+                         "depends on it", code=Code.OUT_OF_RANGE, field="--undiluted")
     if drug is not None:
-        strength = float(program.concentration.to("mcg/mL").m)
-        undiluted = any(abs(float(s.to("mcg/mL").m) - strength) <= 1e-9 * strength
-                        for s in drug.stock_concentrations)
-        limit = drug.stability.limit(diluted=not undiluted)
+        # undiluted only as given, never inferred from the concentration (domain-rules §3)
+        limit = stability_limit([drug], first_fill=False, undiluted=args.undiluted or None)
         if stability is None and limit is not None:
-            stability = float(limit.to("day").m)
+            stability, source = limit.days, f"drug library: {drug.name}"
+            if limit.not_recorded:
+                source += "; a diluted solution (--undiluted for one as supplied)"
         if interval is None and drug.max_refill_interval is not None:
             interval = float(drug.max_refill_interval.value.to("day").m)
     if interval is None:
@@ -203,6 +208,7 @@ def run_forecast(args: argparse.Namespace) -> Result:
         "accuracy": accuracy.words,
         "buffer_days": result.buffer_days,
         "stability_days": result.stability_days,
+        "stability_source": source,
         "max_interval_days": result.max_interval_days,
         "expires": result.expires_on,
         "open_days": [forecast.DAY_NAMES[d] for d in sorted(result.open_days)],
@@ -562,6 +568,9 @@ def add_parser(subparsers: Any, parser_class: type[argparse.ArgumentParser]) -> 
     p.add_argument("--drug", metavar="NAME",
                    help="its display unit, in-pump stability and longest refill interval")
     p.add_argument("--stability-days", metavar="N", help="in-pump stability limit")
+    p.add_argument("--undiluted", action="store_true",
+                   help="with --drug ziconotide: the solution is undiluted as supplied "
+                        "(84 days); without it the diluted limit (40 days)")
     p.add_argument("--max-interval-days", metavar="N",
                    help="longest refill interval; default the drug's, else 90")
     p.add_argument("--expires", metavar="DATE",

@@ -623,6 +623,10 @@ class Refill(ClinicalRecord, Base):
     #: over-infusion-risk flag the visit set (:func:`pumpmgr.restart.restart_at_visit`).
     empty_at_worst_case: Mapped[datetime | None]
     over_infusion_risk: Mapped[bool] = mapped_column(server_default=false())
+    #: Revision 0018: the solution is undiluted as supplied (ziconotide's stability limit,
+    #: domain-rules §3), recorded at the refill; NULL: not recorded (a refill made before the
+    #: revision, or a solution with no ziconotide).
+    undiluted: Mapped[bool | None]
 
 
 class PumpEvent(ClinicalRecord, Base):

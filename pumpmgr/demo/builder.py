@@ -383,6 +383,7 @@ class _Demo:
             bridge_acknowledged=new is not None,
             bridge_bolus_given=bridge_volume is not None,
             bolus_volume=None if bridge_volume is None else Q_(round(bridge_volume, 3), "mL"),
+            undiluted=regimen.undiluted,
         )
 
     @staticmethod

@@ -42,6 +42,9 @@ class Regimen:
     source: str = "pharmacy"
     lot_prefix: str = "PH"
     shelf_days: tuple[int, int] = (60, 120)
+    #: the solution goes in as supplied (recorded at each refill; None: not asked, no
+    #: ziconotide)
+    undiluted: bool | None = None
 
     def schedule(self) -> Schedule:
         if not self.flex:
@@ -189,7 +192,7 @@ def random_regimen(rng: random.Random, indication: str, prometra: bool) -> Regim
         else:
             regimen = Regimen((("ziconotide", 25.0),), rng.choice((1.2, 2.4, 3.6)),
                               source="manufacturer (Prialt)", lot_prefix="PRI",
-                              shelf_days=(180, 365))
+                              shelf_days=(180, 365), undiluted=True)
         if choice != "ziconotide" and rng.random() < 0.3:
             regimen.bolus = (regimen.dose / 20, 4, 3.0)
             regimen.boluses_used = 1.0

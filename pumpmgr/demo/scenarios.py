@@ -104,7 +104,7 @@ def _p4_ziconotide(demo: _Demo, index: int, rng: random.Random) -> Plan:
                  fill=20.0),
         medtronic_catheter(rng), implanted, implanted,
         Regimen((("ziconotide", 25.0),), 2.4, source="manufacturer (Prialt)", lot_prefix="PRI",
-                shelf_days=(180, 365)),
+                shelf_days=(180, 365), undiluted=True),
         "fine", 0,
         [Event(demo.fraction(implanted, 0.15), "adjust", value=1.5),
          Event(demo.fraction(implanted, 0.4), "correction")],

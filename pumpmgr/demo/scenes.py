@@ -126,7 +126,7 @@ def facts_scene(demo: _Demo, rows: list[DueRow]) -> None:
                 round(float(expected.to("mL").m), 1), "mL"),
             volume_added=chart.pump.capacity, lot_number=last.lot_number,
             expiry=demo.today + timedelta(days=-3 if not found_empty else 60),
-            source=last.source, compounded=last.compounded,
+            source=last.source, compounded=last.compounded, undiluted=last.undiluted,
             needle_position_confirmed=True, pump_running_confirmed=True,
             discrepancy_note=("0.2 mL back where about "
                               f"{round(float(expected.to('mL').m))} mL were expected; "

@@ -44,7 +44,7 @@ from pumpmgr.visit_record import (
     site_text,
     symptoms_text,
 )
-from pumpmgr.wording import bridge_wording
+from pumpmgr.wording import bridge_wording, dilution_text
 
 from . import common
 from .charts import reservoir_chart
@@ -333,7 +333,9 @@ def _measured(chart: PatientChart, plan: VisitPlan, width: float,
         "Do not use an expired solution.")
     row("Solution source",
         _write_in(None if completed is None else completed.source + (
-            " (pharmacy-compounded)" if completed.compounded else ""), ""),
+            " (pharmacy-compounded)" if completed.compounded else "") + (
+            f", {dilution_text(completed.undiluted)}" if completed.undiluted is not None
+            else ""), ""),
         "Pharmacy, manufacturer or compounding service.")
     row("Volume injected",
         _write_in(common.volume(completed.volume_added) if completed else None, "mL"),

@@ -31,6 +31,7 @@ from pumpmgr.refill import (
     worst_case_error_percent,
 )
 from pumpmgr.services import mapping
+from pumpmgr.stability import stability_limit
 from pumpmgr.units import Q_
 from pumpmgr.visit import max_interval_days
 
@@ -66,7 +67,8 @@ def fill_point(refills: list[db.Refill]) -> FillPoint | None:
         solution_filled_at=None if origin == len(refills) - 1 else refills[origin].performed_at,
         expires_on=min(r.expiry_date for r in solution),
         ran_empty=any(r.discrepancy_verdict == "found_empty" or r.over_infusion_risk
-                      for r in refills))
+                      for r in refills),
+        undiluted=solution_undiluted(solution))
 
 
 #: Where :func:`session_cache` keeps its reads, in ``Session.info``.
@@ -130,29 +132,30 @@ def current_refills(session: Session, pump_id: int) -> list[db.Refill]:
 
 
 def stability_days(
-    prescription: PrescriptionRecord, library: DrugLibrary, *, first_fill: bool
+    prescription: PrescriptionRecord, library: DrugLibrary, *, first_fill: bool,
+    undiluted: bool | None,
 ) -> float | None:
-    """The shortest in-pump stability limit of the solution's drugs, in days (or none set).
-
-    A drug counts as undiluted when it is alone at one of its stock strengths [S33]; an
-    admixture is diluted, as :func:`pumpmgr.visit.plan_visit` counts it.
-    """
-    limits: list[float] = []
-    alone = len(prescription.ingredients) == 1
+    """The shortest in-pump stability limit of the solution's drugs, in days (or none set):
+    :func:`pumpmgr.stability.stability_limit`, undiluted as recorded at the fill (None: not
+    recorded, the diluted limit)."""
+    drugs: list[Drug] = []
     for ingredient in prescription.ingredients:
         try:
-            drug: Drug = library.drug(ingredient.drug)
+            drugs.append(library.drug(ingredient.drug))
         except CatalogError:
             continue
-        strength = float(ingredient.concentration.to("mcg/mL").m)
-        undiluted = alone and any(
-            abs(float(stock.to("mcg/mL").m) - strength) <= 1e-9 * strength
-            for stock in drug.stock_concentrations
-        )
-        limit = drug.stability.limit(diluted=not undiluted, new_pump_first_fill=first_fill)
-        if limit is not None:
-            limits.append(float(limit.to("day").m))
-    return min(limits) if limits else None
+    best = stability_limit(drugs, first_fill=first_fill, undiluted=undiluted)
+    return None if best is None else best.days
+
+
+def solution_undiluted(solution: list[db.Refill]) -> bool | None:
+    """Whether the solution in the pump is undiluted, from the refills that put it there
+    (a top-up mixes): every one recorded undiluted, or one recorded diluted, else not
+    recorded."""
+    recorded = [r.undiluted for r in solution]
+    if all(value is True for value in recorded):
+        return True
+    return False if False in recorded else None
 
 
 def interval_days(ingredients: tuple[tuple[str, float], ...], library: DrugLibrary,
@@ -192,8 +195,8 @@ def compute(
         fill=fill, running=[ProgramFloats.of(p) for p in running],
         alarm_ml=pump.low_reservoir_alarm_ml, labelled_accuracy=accuracy_percent,
         constant_flow=pump.nominal_flow_ml_per_day is not None, settings=settings,
-        stability=lambda _solution, first: stability_days(running[-1], library,
-                                                          first_fill=first),
+        stability=lambda _solution, first, undiluted: stability_days(
+            running[-1], library, first_fill=first, undiluted=undiluted),
         interval=lambda solution: interval_days(solution, library, settings), tz=tz, now=now)
     return db.PumpForecast(**row_values(pump.id, outlook, now))
 
@@ -243,11 +246,11 @@ def last_fills(session: Session, pump_ids: list[int]) -> dict[int, FillPoint]:
             select(db.Pump.id, r.performed_at, r.final_reservoir_ml, r.bolus_volume_ml,
                    previous_final, r.expected_residual_ml, r.expected_residual_unfloored_ml,
                    r.aspirated_ml, r.volume_added_ml, r.discrepancy_verdict, r.expiry_date,
-                   ran_empty)
+                   ran_empty, r.undiluted)
             .join(r, r.id == nth(latest, 0))
             .where(db.Pump.id.in_(chunk)))
         for (pump_id, performed_at, final_ml, bolus_ml, before_ml, expected_ml, unfloored_ml,
-             aspirated_ml, added_ml, verdict, expiry, empty) in rows:
+             aspirated_ml, added_ml, verdict, expiry, empty, undiluted) in rows:
             if final_ml - added_ml > TOP_UP_ML:  # a top-up: the older solutions count too
                 found = fill_point(current_refills(session, pump_id))
                 if found is not None:
@@ -258,7 +261,8 @@ def last_fills(session: Session, pump_ids: list[int]) -> dict[int, FillPoint]:
                                          else unfloored_ml, aspirated_ml))
             fills[pump_id] = FillPoint(performed_at, final_ml, bolus_ml or 0.0,
                                        before_ml is None, measured_error_percent=error,
-                                       expires_on=expiry, ran_empty=bool(empty))
+                                       expires_on=expiry, ran_empty=bool(empty),
+                                       undiluted=undiluted)
     return fills
 
 

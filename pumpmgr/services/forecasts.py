@@ -144,12 +144,13 @@ class ForecastService:
         ids = [pump.id for pump in pumps]
         fills = forecasting.last_fills(session, ids)
         programs = forecasting.running_programs(session, fills, ids)
-        limits: dict[tuple[tuple[tuple[str, float], ...], bool], float | None] = {}
+        limits: dict[tuple[tuple[tuple[str, float], ...], bool, bool | None],
+                     float | None] = {}
 
         def stability(ingredients: tuple[tuple[str, float], ...], first_fill: bool,
-                      ) -> float | None:
+                      undiluted: bool | None) -> float | None:
             """:func:`forecasting.stability_days` (it reads only the ingredients)."""
-            key = (ingredients, first_fill)
+            key = (ingredients, first_fill, undiluted)
             if key not in limits:
                 from pumpmgr.schedule import Schedule
 
@@ -158,7 +159,8 @@ class ForecastService:
                         Ingredient(drug, Q_(strength, "mcg/mL")) for drug, strength in ingredients),
                     schedule=Schedule.simple(Q_(1.0, "mcg/day")), patient_bolus=None,
                     effective_at=now, prescriber="")
-                limits[key] = forecasting.stability_days(probe, library, first_fill=first_fill)
+                limits[key] = forecasting.stability_days(probe, library, first_fill=first_fill,
+                                                         undiluted=undiluted)
             return limits[key]
 
         facts = forecasting.due_facts(session, ids)

@@ -199,6 +199,10 @@ class RefillInput:
     #: constant-flow pump), the site and pocket, the symptoms asked. Its empty-reservoir alarm,
     #: a stopped pump and withdrawal signs make the refill a restart (domain-rules §3).
     bedside: BedsideFindings | None = None
+    #: The solution is undiluted as supplied by the manufacturer (ziconotide's stability limit
+    #: depends on it, domain-rules §3); None: not recorded, and refused for a solution whose
+    #: stability does not depend on it.
+    undiluted: bool | None = None
 
 
 @dataclass(frozen=True)

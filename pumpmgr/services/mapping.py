@@ -227,6 +227,7 @@ def refill_record(
         compounded=row.pharmacy_compounded,
         bedside=bedside_findings(row),
         empty_at_worst_case=row.empty_at_worst_case,
+        undiluted=row.undiluted,
     )
 
 

@@ -38,6 +38,7 @@ from pumpmgr.services.inputs import (
 from pumpmgr.services.permissions import Action
 from pumpmgr.services.prescriptions import PrescriptionService
 from pumpmgr.services.values import Actor, RefillOutcome
+from pumpmgr.stability import depends_on_dilution
 from pumpmgr.units import Q_, Kind, Quantity, require_not_negative, to_canonical
 
 
@@ -167,6 +168,7 @@ class RefillService:
                 raise InputError("prescription: the pump has no prescription; record one "
                                  "with this fill", code=Code.NO_VALUE, field="prescription")
             current = history[-1]
+            self._check_undiluted(session, current, data.undiluted)
             bridged = None
             if old is not None and self._concentration_changed(old, current):
                 bridged = self._bridge(session, pump, old, current)
@@ -211,6 +213,7 @@ class RefillService:
                 programmer_differs=None if compared is None else compared.differs,
                 empty_at_worst_case=empty_worst,
                 over_infusion_risk=restart is not None and restart.over_infusion_risk,
+                undiluted=data.undiluted,
                 **bedside,
             )
             session.add(row)
@@ -227,6 +230,7 @@ class RefillService:
                 "expected_ml": row.expected_residual_ml, "verdict": row.discrepancy_verdict,
                 **({} if restart is None else _restart_payload(restart)),
                 "volume_added_ml": row.volume_added_ml, "lot": row.lot_number,
+                **({} if row.undiluted is None else {"undiluted": row.undiluted}),
                 "verified_by": verifier.username,
                 "prescription_id": current.id,
                 "new_prescription": new_row is not None,
@@ -261,6 +265,19 @@ class RefillService:
                                  current if new_row is not None else None)
 
         return self.ctx.write(work)
+
+    def _check_undiluted(self, session: Session, solution: PrescriptionRecord,
+                         undiluted: bool | None) -> None:
+        """Whether the solution is undiluted is recorded only where its stability depends on
+        it (ziconotide, domain-rules §3)."""
+        if undiluted is None:
+            return
+        library = self.ctx.library(session)
+        if not any(depends_on_dilution(library.drug(i.drug)) for i in solution.ingredients):
+            raise ImpossibleInput(
+                "undiluted: recorded only for a solution with ziconotide, whose in-pump "
+                "stability depends on it; this solution has none",
+                code=Code.OUT_OF_RANGE, field="undiluted")
 
     def _empty_at_worst_case(self, session: Session, pump: db.Pump,
                              previous: list[db.Refill], history: list[PrescriptionRecord],

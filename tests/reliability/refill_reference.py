@@ -86,6 +86,8 @@ class RefFill:
     drawn_ml: float = 0.0  #: bridge or priming bolus drawn from the reservoir at the fill
     first_of_pump: bool = False
     expires_on: date | None = None  #: the solution's expiry or beyond-use date
+    #: the solution recorded undiluted at the fill (None: not recorded)
+    undiluted: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -126,20 +126,30 @@ def worst_case_accuracy(labelled: float | None, constant_flow: bool) -> float:
     return 15.0 if labelled is None else labelled
 
 
-def stability_days(drug: str, concentration_mcg_ml: float, first_fill: bool) -> float | None:
+def stability_days(drug: str, first_fill: bool, undiluted: bool | None) -> float | None:
     """domain-rules §3/§6: morphine 90 days; ziconotide 14 days after a new pump's first fill,
-    then 40 days diluted or 84 undiluted (a stock strength: 25 or 100 mcg/mL); others none."""
+    then 84 days when the refill recorded the solution undiluted, else 40 (diluted, or not
+    recorded: never inferred from the concentration); others none."""
     if drug == "morphine":
         return 90.0
     if drug == "ziconotide":
         if first_fill:
             return 14.0
-        return 84.0 if concentration_mcg_ml in (25.0, 100.0) else 40.0
+        return 84.0 if undiluted is True else 40.0
     return None
 
 
-# --------------------------------------------------------------------------------------------
-# One patient's record as the simulation made it (never read back from pumpmgr)
+def undiluted_record(patient: Patient) -> bool | None:
+    """What the nurse records for the solution: for ziconotide in turn undiluted (a stock
+    strength only), diluted (at a stock strength too: diluted to 25 mcg/mL is still diluted)
+    and not recorded; nothing for the other drugs. Drawn from the fill count, not the
+    patient's random numbers, so the rest of the simulation stays as recorded."""
+    if patient.regimen.drug != "ziconotide":
+        return None
+    turn = (patient.index + len(patient.fills)) % 3
+    if turn == 0 and patient.concentration in (25.0, 100.0):
+        return True
+    return None if turn == 2 else False
 
 
 @dataclass
@@ -268,8 +278,8 @@ class Simulation:
         running = [in_force[-1], *[v for v in ordered if v.effective > fill.at]]
         periods = []
         for version in running:
-            limits = [stability_days(drug, strength, fill.first_of_pump)
-                      for drug, strength in version.drugs]
+            limits = [stability_days(drug, fill.first_of_pump, fill.undiluted)
+                      for drug, _ in version.drugs]
             known = [limit for limit in limits if limit is not None]
             periods.append(RefPeriod(version.effective, version.program,
                                      min(known) if known else None,
@@ -425,7 +435,8 @@ class Simulation:
             needle_position_confirmed=True, pump_running_confirmed=True,
             discrepancy_note="residual checked with the second nurse", new_prescription=new,
             bridge_acknowledged=True, bridge_bolus_given=drawn is not None,
-            priming_bolus_given=False, bolus_volume=None if drawn is None else Q_(drawn, "mL"))
+            priming_bolus_given=False, bolus_volume=None if drawn is None else Q_(drawn, "mL"),
+            undiluted=undiluted_record(patient))
 
     def fill_volume(self, patient: Patient) -> float:
         if patient.rng.random() < 0.6:
@@ -470,13 +481,13 @@ class Simulation:
         self.clinic.at(fill_at)
         volume = self.fill_volume(patient)
         drawn = round(patient.rng.uniform(0.1, 0.4), 3) if patient.rng.random() < 0.3 else None
+        given = self.refill_input(patient, fill_at, volume, drawn=drawn)
         outcome = self.service.record_refill(self.clinic.nurse, self.clinic.check,
-                                             patient.pump_id,
-                                             self.refill_input(patient, fill_at, volume,
-                                                               drawn=drawn))
+                                             patient.pump_id, given)
         patient.last_refill_id = outcome.refill.id
         patient.fills.append(RefFill(fill_at, volume, drawn or 0.0, first_of_pump=True,
-                                     expires_on=self.local_day(fill_at) + timedelta(days=180)))
+                                     expires_on=self.local_day(fill_at) + timedelta(days=180),
+                                     undiluted=given.undiluted))
         patient.last_event = fill_at
         patient.reprogrammed = False
         self.compare(patient, "first fill")
@@ -491,14 +502,15 @@ class Simulation:
             new = self.next_prescription(patient, at, new_concentration=True)
         volume = self.fill_volume(patient)
         drawn = round(rng.uniform(0.1, 0.5), 3) if rng.random() < 0.25 else None
+        given = self.refill_input(patient, at, volume, new, drawn)
         outcome = self.service.record_refill(self.clinic.nurse, self.clinic.check,
-                                             patient.pump_id,
-                                             self.refill_input(patient, at, volume, new, drawn))
+                                             patient.pump_id, given)
         if new is not None:
             self.remember(patient, new)
         patient.last_refill_id = outcome.refill.id
         patient.fills.append(RefFill(at, volume, drawn or 0.0, first_of_pump=False,
-                                     expires_on=self.local_day(at) + timedelta(days=180)))
+                                     expires_on=self.local_day(at) + timedelta(days=180),
+                                     undiluted=given.undiluted))
         patient.last_event = at
         patient.reprogrammed = False
         self.compare(patient, "refill" if new is None else "refill with a new prescription")

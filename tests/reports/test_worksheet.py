@@ -402,3 +402,23 @@ def test_the_completed_worksheet_carries_the_findings_source_and_cross_check(
     # a refill recorded before revision 0016 says so rather than leaving blanks
     older = " ".join(pdf_text(sheet("completed_ok")).split())
     assert "Site and pocket Symptoms asked not recorded not recorded" in older
+
+
+@pytest.mark.parametrize(("undiluted", "words"), [
+    (True, "pharmacy, undiluted (as supplied)"), (False, "pharmacy, diluted")])
+def test_the_completed_worksheet_says_how_the_solution_was_recorded(
+        undiluted: bool, words: str, sample_chart: Charts, settings: ClinicSettings) -> None:
+    """domain-rules §3: the record of the refill, never the concentration, says undiluted or
+    diluted (a refill without the record says neither)."""
+    from dataclasses import replace
+
+    chart = sample_chart("baclofen")
+    first = replace(chart.refills[0], undiluted=undiluted)
+    text = " ".join(pdf_text(build_refill_worksheet(
+        chart, plan_for_refill(chart, first, settings=settings, drugs=SHIPPED.drugs),
+        settings, completed=first, generated_at=GENERATED, catalog=SHIPPED)).split())
+    assert words in text
+    unrecorded = " ".join(pdf_text(build_refill_worksheet(
+        chart, plan_for_refill(chart, chart.refills[0], settings=settings, drugs=SHIPPED.drugs),
+        settings, completed=chart.refills[0], generated_at=GENERATED, catalog=SHIPPED)).split())
+    assert "diluted" not in unrecorded

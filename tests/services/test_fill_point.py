@@ -14,11 +14,12 @@ START = datetime(2025, 3, 3, 8, tzinfo=UTC)
 
 def refill(days: int, *, final: float = 20.0, added: float = 20.0, expected: float = 0.0,
            aspirated: float = 0.0, verdict: str = "ok", expiry: date = date(2026, 1, 1),
-           unfloored: float | None = None) -> db.Refill:
+           unfloored: float | None = None, undiluted: bool | None = None) -> db.Refill:
     return db.Refill(performed_at=START + timedelta(days=days), final_reservoir_ml=final,
                      volume_added_ml=added, expected_residual_ml=expected,
                      expected_residual_unfloored_ml=unfloored, aspirated_ml=aspirated,
-                     discrepancy_verdict=verdict, expiry_date=expiry, bolus_volume_ml=None)
+                     discrepancy_verdict=verdict, expiry_date=expiry, bolus_volume_ml=None,
+                     undiluted=undiluted)
 
 
 def test_a_first_fill() -> None:
@@ -57,20 +58,44 @@ def test_a_pump_found_empty_carries_the_flag() -> None:
     assert point is not None and point.ran_empty
 
 
-def test_an_admixture_is_diluted_for_the_stability_limit() -> None:
-    """domain-rules §3: ziconotide 25 mcg/mL alone is undiluted (84 days); with morphine it is
-    diluted (40 days), as the visit plan counts it; the stored forecast agreed only alone."""
+def test_the_stability_limit_follows_the_record_never_the_concentration() -> None:
+    """domain-rules §3: ziconotide 25 mcg/mL recorded undiluted is stable 84 days; the same
+    strength diluted (from 100 mcg/mL), or not recorded, 40 days; an admixture recorded
+    diluted 40. The first fill of a new pump 14 days, whatever was recorded."""
     from pumpmgr.catalogs import default_catalogs
     from pumpmgr.records import Ingredient, PrescriptionRecord
     from pumpmgr.schedule import Schedule
     from pumpmgr.units import Q_
 
-    def days(*ingredients: Ingredient) -> float | None:
+    def days(*ingredients: Ingredient, undiluted: bool | None,
+             first_fill: bool = False) -> float | None:
         rx = PrescriptionRecord(id=1, pump_id=1, ingredients=ingredients,
                                 schedule=Schedule.simple(Q_("2 mcg/day")), patient_bolus=None,
                                 effective_at=START, prescriber="Dr A")
-        return forecasting.stability_days(rx, default_catalogs().drugs, first_fill=False)
+        return forecasting.stability_days(rx, default_catalogs().drugs, first_fill=first_fill,
+                                          undiluted=undiluted)
 
     ziconotide = Ingredient("ziconotide", Q_("25 mcg/mL"))
-    assert days(ziconotide) == 84
-    assert days(ziconotide, Ingredient("morphine", Q_("10 mg/mL"))) == 40
+    assert days(ziconotide, undiluted=True) == 84
+    assert days(ziconotide, undiluted=False) == 40
+    assert days(ziconotide, undiluted=None) == 40
+    assert days(ziconotide, undiluted=True, first_fill=True) == 14
+    assert days(ziconotide, Ingredient("morphine", Q_("10 mg/mL")), undiluted=False) == 40
+
+
+def test_the_solution_in_the_pump_is_undiluted_only_when_every_fill_of_it_was() -> None:
+    """A top-up mixes: undiluted only when each refill of the solution recorded it, diluted
+    when one recorded diluted, else not recorded."""
+    def undiluted(first: bool | None, second: bool | None) -> bool | None:
+        point = forecasting.fill_point([
+            refill(0, verdict="first_fill", undiluted=first),
+            refill(30, final=20.0, added=14.0, expected=6.0, undiluted=second)])
+        assert point is not None
+        return point.undiluted
+
+    assert undiluted(True, True) is True
+    assert undiluted(True, False) is False
+    assert undiluted(None, True) is None
+    emptied = forecasting.fill_point([refill(0, verdict="first_fill", undiluted=False),
+                                      refill(30, undiluted=True)])
+    assert emptied is not None and emptied.undiluted is True

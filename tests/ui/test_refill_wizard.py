@@ -831,3 +831,66 @@ def test_a_constant_flow_pump_has_no_programmer_to_read_before_the_refill(
     assert wizard.current() is wizard.residual
     assert wizard.bedside.findings_entered().interrogation is None
     wizard.discard()
+
+
+def ziconotide_patient(clinic: ClinicService) -> str:
+    """A pump on ziconotide 25 mcg/mL, 1.2 mcg/day, since its first fill 10 days ago; its MRN."""
+    from sample_clinic import _at, _catheter, _fill
+
+    from pumpmgr.schedule import Schedule
+    from pumpmgr.services.inputs import (
+        IngredientInput,
+        OrderGiven,
+        PatientInput,
+        PrescriptionInput,
+        PumpInput,
+        Verification,
+    )
+
+    nurse, check = clinic.sign_in("nina", PASSWORD), Verification("otto", PASSWORD)
+    patient = clinic.register_patient(nurse, PatientInput(
+        "200001", "Keller", "Ruth", _at(0).date().replace(year=1965), "non_cancer_pain"))
+    pump = clinic.implant_pump(nurse, patient.id, PumpInput(
+        "synchromed2-20", "NGV200001", _at(11).date(), "left lower abdomen"), _catheter())
+    clinic.change_prescription(nurse, check, pump.id, PrescriptionInput(
+        ingredients=(IngredientInput("ziconotide", Q_("25 mcg/mL")),),
+        schedule=Schedule.simple(Q_("1.2 mcg/day")), effective_at=_at(10, 8),
+        prescriber="Dr Brandt", order=OrderGiven("written", _at(10, 8))))
+    clinic.record_refill(nurse, check, pump.id, _fill(_at(10)))
+    return "200001"
+
+
+def test_undiluted_is_ticked_for_ziconotide_only_and_sets_the_stability_limit(
+        qtbot: QtBot, window: MainWindow) -> None:
+    """domain-rules §3: the Solution step asks "Undiluted (as supplied)" for a ziconotide
+    solution only; unticked the 25 mcg/mL solution is stable 40 days, ticked 84; the review
+    and the saved refill say so."""
+    baclofen = open_wizard(qtbot, window, "100001")
+    through_patient_and_residual(qtbot, baclofen, "1.2 mL")
+    assert baclofen.current() is baclofen.solution
+    assert not baclofen.solution.undiluted.isVisibleTo(baclofen.solution)
+    assert baclofen.solution.undiluted_record() is None
+    baclofen.discard()
+    qtbot.waitUntil(lambda: window.clinical_dialog is None)
+
+    wizard = open_wizard(qtbot, window, ziconotide_patient(window.clinic))
+    through_patient_and_residual(qtbot, wizard, "19.5 mL")
+    step = wizard.solution
+    assert wizard.current() is step and step.undiluted.isVisible()
+    assert not step.undiluted.isChecked() and step.undiluted_record() is False
+    assert wizard.plan is not None and wizard.plan.forecast.stability_days == 40
+    click(qtbot, step.undiluted)
+    assert step.undiluted_record() is True
+    assert wizard.plan is not None and wizard.plan.forecast.stability_days == 84
+    choose_solution(qtbot, wizard)
+    through_volume_and_program(qtbot, wizard)
+    at_the_pump(qtbot, wizard)
+    programmer_as_pumpmgr(qtbot, wizard)
+    second_nurse(qtbot, wizard, concentrations=["25 mcg/mL"])
+    assert wizard.current() is wizard.review, wizard.verify_step.message.text()
+    assert wizard.review.text("Solution") == ("Ziconotide 25 mcg/mL",
+                                              "Ziconotide 25 mcg/mL, undiluted (as supplied)")
+    save(qtbot, wizard)
+    assert wizard.outcome is not None and wizard.outcome.refill.undiluted is True
+    assert wizard.outcome.forecast is not None
+    assert wizard.outcome.forecast.refill_due_reason == "stability"

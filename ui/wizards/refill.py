@@ -46,7 +46,7 @@ from pumpmgr.units import Q_, Kind
 from pumpmgr.visit import VisitPlan, local_chart, plan_visit
 from pumpmgr.visit_note import RecordRef
 from pumpmgr.visit_record import interrogation_text, site_text, symptoms_text
-from pumpmgr.wording import bolus_text, schedule_lines, solution_text
+from pumpmgr.wording import bolus_text, dilution_text, schedule_lines, solution_text
 from ui import icons, messages, presentation
 from ui.dialogs import print_preview, visit_note
 from ui.window_size import within_screen
@@ -61,6 +61,11 @@ from ui.wizards.refill_steps.residual import ResidualStep
 from ui.wizards.refill_steps.review import DoneStep, ReviewRow, ReviewStep
 from ui.wizards.refill_steps.shared import doses_text, entered_date, mass_unit_of
 from ui.wizards.refill_steps.verify import VerifyStep
+
+
+def _with_dilution(solution: str, undiluted: bool | None) -> str:
+    """The solution with how it was supplied, where that was recorded."""
+    return solution if undiluted is None else f"{solution}, {dilution_text(undiluted)}"
 
 
 class _Incomplete(Exception):
@@ -237,7 +242,8 @@ class RefillWizard(StepWizard):
         return plan_visit(chart, at, new_ingredients=new_ingredients, fill_volume=volume,
                           new_schedule=schedule, settings=self.settings, drugs=self.library,
                           tz=self.clinic.tz, bolus_given=bolus,
-                          expires_on=entered_date(self.solution.expiry))
+                          expires_on=entered_date(self.solution.expiry),
+                          undiluted=self.solution.undiluted_record())
 
     def new_prescription_needed(self) -> bool:
         """A new solution or program is recorded as a new prescription with the refill."""
@@ -333,7 +339,8 @@ class RefillWizard(StepWizard):
             or daily is None else ProgrammerFigures(reservoir, alarm, daily),
             # the pump as the wizard read it: refused at save if refilled or reprogrammed since
             seen=PumpSeen.of(self.chart),
-            bedside=self.bedside.findings_entered())
+            bedside=self.bedside.findings_entered(),
+            undiluted=self.solution.undiluted_record())
 
     def save(self) -> bool:
         """One record_refill call; False (and the wizard stays) when anything refuses."""
@@ -412,8 +419,11 @@ class RefillWizard(StepWizard):
                                     constant_flow=plan.constant_flow)
 
         rows = [
-            ReviewRow("Solution", solution_text(base.current_solution, self.library),
-                      solution_text(plan.ingredients, self.library)),
+            ReviewRow("Solution", _with_dilution(
+                solution_text(base.current_solution, self.library),
+                None if last is None else last.undiluted),
+                      _with_dilution(solution_text(plan.ingredients, self.library),
+                                     self.solution.undiluted_record())),
             ReviewRow("Daily dose", doses_text(base), doses_text(plan)),
             ReviewRow("Daily volume", format_quantity(base.program.daily_volume(), Kind.FLOW),
                       format_quantity(plan.program.daily_volume(), Kind.FLOW)),

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Literal
 
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QCheckBox,
     QComboBox,
     QFormLayout,
     QGroupBox,
@@ -18,11 +19,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pumpmgr.errors import PumpMgrError
+from pumpmgr.errors import CatalogError, PumpMgrError
 from pumpmgr.forecast import due_reason_words
 from pumpmgr.formatting import format_date, format_quantity
 from pumpmgr.records import Ingredient
 from pumpmgr.refill import RefillPlan, plan_refill
+from pumpmgr.stability import depends_on_dilution
 from pumpmgr.units import Kind
 from pumpmgr.wording import solution_text
 from ui import presentation
@@ -70,6 +72,13 @@ class SolutionStep(WizardStep):
         self.source.setEditable(True)
         self.source.addItems(SOURCES)
         self.source.setAccessibleName("Source")
+        # ziconotide's stability depends on it: recorded, never inferred (domain-rules §3)
+        self.undiluted = QCheckBox("&Undiluted (as supplied)", self)
+        self.undiluted.setToolTip("Ticked: the solution goes in as the manufacturer supplied "
+                                  "it (84 days in the pump). Diluted, even to a stock "
+                                  "strength: 40 days.")
+        self.naive_warning = wrapped_label(" ", self, "alert")
+        self.naive_warning.setAccessibleName("First fill of the drug")
         choices = QVBoxLayout()
         for button in (self.same, self.new_concentration, self.new_drug):
             choices.addWidget(button)
@@ -79,6 +88,8 @@ class SolutionStep(WizardStep):
             label = QLabel(text, self)
             label.setBuddy(widget)
             label_form.addRow(label, widget)
+        label_form.addRow(self.undiluted)
+        label_form.addRow(self.naive_warning)
         label_box = QGroupBox("Label of the solution", self)
         label_box.setLayout(label_form)
         self.body.addLayout(choices)
@@ -91,6 +102,8 @@ class SolutionStep(WizardStep):
         self.lot.textChanged.connect(self.changed)
         self.expiry.valueChanged.connect(self.changed)
         self.source.currentTextChanged.connect(self.changed)
+        self.undiluted.toggled.connect(self.changed)
+        self.changed.connect(self._show_dilution)
 
     def load(self) -> None:
         plan = self.wizard.base_plan
@@ -122,6 +135,35 @@ class SolutionStep(WizardStep):
                                         drugs_locked=choice == "concentration",
                                         keep_concentrations=False)
         self.changed.emit()
+
+    def solution(self) -> tuple[Ingredient, ...]:
+        """The solution going in: the one typed, or the prescription's (empty: not typed
+        yet)."""
+        if self.choice_made() != "same":
+            return self.editor.ingredients() or ()
+        plan = self.wizard.base_plan
+        return () if plan is None else plan.ingredients
+
+    def dilution_matters(self) -> bool:
+        """The solution holds ziconotide, whose stability depends on its being undiluted."""
+        for ingredient in self.solution():
+            try:
+                if depends_on_dilution(self.wizard.library.drug(ingredient.drug)):
+                    return True
+            except CatalogError:
+                continue
+        return False
+
+    def undiluted_record(self) -> bool | None:
+        """Whether the solution is undiluted, as ticked (None: not asked, no ziconotide)."""
+        return self.undiluted.isChecked() if self.dilution_matters() else None
+
+    def _show_dilution(self) -> None:
+        self.undiluted.setVisible(self.dilution_matters())
+        plan = self.wizard.plan
+        warning = "" if plan is None else "\n".join(plan.naive_pump)
+        self.naive_warning.setText(warning[:1].upper() + warning[1:])
+        self.naive_warning.setVisible(bool(warning))
 
     def new_ingredients(self) -> tuple[Ingredient, ...] | None:
         """The new solution typed (None: the same solution, or not complete yet)."""
