@@ -21,7 +21,7 @@ from pumpmgr.errors import Code, ImpossibleInput
 from pumpmgr.formatting import format_quantity
 from pumpmgr.refill import ProgramPeriod
 from pumpmgr.schedule import Program
-from pumpmgr.units import Q_, Kind, Quantity
+from pumpmgr.units import Q_, Kind, Quantity, require_positive
 
 FIELD = "patient boluses"
 #: The wording of the count wherever it is entered or shown.
@@ -108,5 +108,12 @@ def boluses_taken(count: int, periods: Sequence[ProgramPeriod], filled_at: datet
         return BolusesTaken(0, Q_(0.0, "mL"), 0)
     program = with_bolus[-1]
     assert program.patient_bolus is not None
-    each = (program.patient_bolus.dose / program.concentration).to("mL")
-    return BolusesTaken(count, each, allowed)
+    return BolusesTaken(count, bolus_volume(program.patient_bolus.dose, program.concentration),
+                        allowed)
+
+
+def bolus_volume(dose: Quantity, concentration: Quantity) -> Quantity:
+    """One bolus's volume: its dose over the concentration of the solution in the pump, mL."""
+    require_positive(dose, Kind.MASS, "bolus dose")
+    require_positive(concentration, Kind.CONCENTRATION, "concentration")
+    return (dose / concentration).to("mL")
