@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from io import BytesIO
 
 import pytest
 from clinic_world import START, World, baclofen_patient, fill, last_audit, written_order
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from pumpmgr.db import schema as db
 from pumpmgr.errors import ImpossibleInput
 from pumpmgr.schedule import PatientBolus, Schedule
+from pumpmgr.services.hospital import HospitalService
 from pumpmgr.services.inputs import IngredientInput, PrescriptionInput
+from pumpmgr.services.sheets import SheetService
 from pumpmgr.units import Q_
+from pumpmgr.visit_note import RecordRef
 from pumpmgr.visit_record import (
     BedsideFindings,
     Interrogation,
@@ -62,6 +67,15 @@ def test_the_count_explains_the_residual_and_is_kept(world: World) -> None:
     with clinic.database.read() as session:
         row = session.scalars(select(db.Refill).order_by(db.Refill.id.desc())).first()
         assert row is not None and row.interrogated_patient_boluses == 120
+    # the completed worksheet and the visit note say the count; the worksheet's expected
+    # residual counts it
+    pages = PdfReader(BytesIO(SheetService(clinic).worksheet(
+        "100001", completed_refill_id=outcome.refill.id))).pages
+    worksheet = " ".join(" ".join((p.extract_text() or "").split()) for p in pages)
+    assert "120 patient boluses since the last fill" in worksheet
+    assert "Expected 11 mL" in worksheet
+    note = HospitalService(clinic).note(RecordRef("refill", outcome.refill.id))
+    assert "reservoir 11 mL, 120 patient boluses since the last fill" in note
     # the world fixture verifies the chain and every row image (the new column) at teardown
 
 
