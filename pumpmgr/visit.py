@@ -48,6 +48,9 @@ from pumpmgr.forecast import (
     worst_case_accuracy,
 )
 from pumpmgr.formatting import MassUnit, format_quantity
+from pumpmgr.patient_boluses import NOT_COUNTED as BOLUSES_NOT_COUNTED
+from pumpmgr.patient_boluses import BolusesTaken, boluses_taken
+from pumpmgr.patient_boluses import asked as patient_boluses_asked
 from pumpmgr.records import (
     ClinicSettings,
     DueRow,
@@ -282,6 +285,10 @@ class VisitPlan:
     #: a ziconotide-naive pump not filled with the recorded undiluted stock strength
     #: (domain-rules §6): what the Solution step warns of (also among ``notes``)
     naive_pump: tuple[str, ...] = ()
+    #: the patient boluses the programmer reports, counted in the expected residual
+    patient_boluses: BolusesTaken | None = None
+    #: a program since the last fill had a patient bolus: the visit asks how many were given
+    asks_patient_boluses: bool = False
 
     @property
     def expected_residual(self) -> Quantity | None:
@@ -415,6 +422,7 @@ def plan_visit(
     expires_on: date | None = None,
     compounded: bool = False,
     undiluted: bool | None = None,
+    patient_boluses: int | None = None,
 ) -> VisitPlan:
     """Plan the refill of the chart's current pump at ``at``.
 
@@ -441,6 +449,11 @@ def plan_visit(
 
     ``bolus_given``: the bridge or priming bolus given from the reservoir at this fill, which
     leaves less to run before the alarm (counted as the stored forecast counts it).
+
+    ``patient_boluses``: the patient boluses the programmer reports given since the last fill
+    (:mod:`pumpmgr.patient_boluses`), subtracted from the expected residual; refused above
+    what the lockout and the maximum per day allow. None: not entered, and a note says the
+    expected residual may be too high when a program since the fill had a patient bolus.
 
     ``expires_on`` / ``compounded``: the new solution's expiry or beyond-use date, and whether a
     pharmacy compounded it. Refused: a compounded solution without the date, one that expires
@@ -492,6 +505,8 @@ def plan_visit(
     accuracy = worst_case_accuracy(pump.accuracy_percent, measured, constant_flow=constant)
     residual = None
     worst_now: Quantity | None = None
+    taken: BolusesTaken | None = None
+    asks_boluses = False
     if last is not None:
         periods = program_periods(prescriptions, pump, last.performed_at, at)
         filled_at, until = last.performed_at, at
@@ -500,20 +515,26 @@ def plan_visit(
             filled_at = since_fill.to_pump(instant(last.performed_at, tz))
             until = since_fill.to_pump(instant(at, tz))
             periods = _on_pump_clock(periods, since_fill, tz)
+        asks_boluses = patient_boluses_asked(periods, filled_at, until)
+        if patient_boluses is not None:
+            taken = boluses_taken(patient_boluses, periods, filled_at, until)
+        elif asks_boluses:
+            notes.append(BOLUSES_NOT_COUNTED)
+        drawn = last.bridge_bolus
+        if taken is not None and taken.count:
+            drawn = taken.volume if drawn is None else drawn + taken.volume
         residual = expected_residual(
             fill_volume=last.final_volume,
             filled_at=filled_at,
             at=until,
             programs=periods,
-            extra_volume=last.bridge_bolus,
+            extra_volume=drawn,
         )
+        # the worst case already takes every allowed bolus: the count is not subtracted again
         worst_now = worst_case_residual(
             fill_volume=last.final_volume, filled_at=filled_at, at=until, programs=periods,
             accuracy_percent=accuracy.percent, extra_volume=last.bridge_bolus,
         )
-        if any(p.program.patient_bolus is not None for p in periods):
-            notes.append("patient-activated boluses taken since the last fill are not counted in "
-                         "the expected residual; read them from the pump")
     current_solution = last.ingredients if last is not None else prescription.ingredients
 
     ingredients = tuple(new_ingredients) if new_ingredients else prescription.ingredients
@@ -686,6 +707,8 @@ def plan_visit(
         interval_source=interval_source,
         expiry_moved_due=moved,
         naive_pump=tuple(naive_pump),
+        patient_boluses=taken,
+        asks_patient_boluses=asks_boluses,
     )
 
 
@@ -758,7 +781,15 @@ def plan_for_refill(
         expires_on=refill.expiry,
         compounded=refill.compounded,
         undiluted=refill.undiluted,
+        patient_boluses=_patient_boluses_of(refill),
     )
+
+
+def _patient_boluses_of(refill: RefillRecord) -> int | None:
+    """The patient boluses the programmer reported at a recorded refill (None: not entered)."""
+    found = refill.bedside
+    reading = None if found is None else found.interrogation
+    return None if reading is None else reading.patient_boluses
 
 
 # --------------------------------------------------------------------------------------------

@@ -80,9 +80,17 @@ class Interrogation:
     status: PumpStatus
     alarms: frozenset[PumpAlarm]
     reservoir: Quantity  #: the reservoir volume the programmer reports, mL
+    #: the patient boluses it reports given since the last fill (None: not entered, or the
+    #: program has no patient bolus)
+    patient_boluses: int | None = None
 
     def __post_init__(self) -> None:
         require_not_negative(self.reservoir, Kind.VOLUME, "interrogated reservoir volume")
+        count = self.patient_boluses
+        if count is not None and (isinstance(count, bool) or not isinstance(count, int)
+                                  or count < 0):
+            raise ImpossibleInput("patient boluses: give the number the programmer shows, "
+                                  "0 or more", code=Code.BAD_NUMBER, field="patient boluses")
 
 
 @dataclass(frozen=True)
@@ -141,11 +149,16 @@ def alarms_text(alarms: Iterable[PumpAlarm]) -> str:
 
 
 def interrogation_text(reading: Interrogation | None) -> str:
-    """"running, no alarm, reservoir 3.2 mL" (None: a constant-flow pump)."""
+    """"running, no alarm, reservoir 3.2 mL" (None: a constant-flow pump), and the patient
+    boluses it reports when they were entered."""
     if reading is None:
         return "no programmer (constant-flow pump)"
-    return (f"{reading.status.value}, {alarms_text(reading.alarms)}, reservoir "
+    text = (f"{reading.status.value}, {alarms_text(reading.alarms)}, reservoir "
             f"{format_quantity(reading.reservoir, Kind.VOLUME)}")
+    count = reading.patient_boluses
+    if count is not None:
+        text += f", {count} patient bolus{'' if count == 1 else 'es'} since the last fill"
+    return text
 
 
 def site_text(site: SiteAssessment) -> str:

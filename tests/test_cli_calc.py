@@ -107,6 +107,29 @@ def test_discrepancy(capsys: pytest.CaptureFixture[str]) -> None:
     assert data["direction"] == "less_returned"
 
 
+#: 14 mL expected without boluses, 11 mL aspirated from a 20 mL pump (domain-rules §4)
+_RESIDUAL_WITHOUT_BOLUSES = ["discrepancy", "--fill-volume", "20 mL", "--expected", "14 mL",
+                             "--actual", "11 mL", "--reservoir-capacity", "20 mL",
+                             "--accuracy", "14.5", "--note", "boluses not read"]
+#: 120 boluses of 50 mcg at 2000 mcg/mL: 0.025 mL each, 3 mL drawn
+_BOLUSES_ARGS = [*_RESIDUAL_WITHOUT_BOLUSES, "--patient-boluses", "120", "--bolus-dose",
+                 "50 mcg", "--concentration", "2000 mcg/mL"]
+
+
+def test_discrepancy_counts_the_patient_boluses(capsys: pytest.CaptureFixture[str]) -> None:
+    """3 mL less came back: investigate, until the 120 boluses the programmer counts (3 mL)
+    are subtracted from the expected residual: ok."""
+    without = run_json(capsys, *_RESIDUAL_WITHOUT_BOLUSES)
+    assert without["verdict"] == "investigate" and "patient_boluses" not in without
+    data = run_json(capsys, *_BOLUSES_ARGS)
+    assert data["patient_boluses"] == 120
+    assert data["patient_bolus_volume"] == {"value": 0.025, "unit": "mL"}
+    assert data["drawn_by_patient_boluses"] == {"value": 3, "unit": "mL"}
+    assert data["expected_with_patient_boluses"] == {"value": 11, "unit": "mL"}
+    assert data["difference"] == {"value": 0, "unit": "mL"}
+    assert data["verdict"] == "ok"
+
+
 def test_compound(capsys: pytest.CaptureFixture[str]) -> None:
     data = run_json(capsys, "compound", "--flow", "1 mL/day", "--dose", "4 mg/day",
                     "--stock", "25 mg/mL", "--fill-volume", "20 mL", "--extra-volume", "2 mL")
@@ -200,6 +223,11 @@ def test_readable_output_is_ismp_formatted(capsys: pytest.CaptureFixture[str]) -
         ([*_FORECAST_ARGS, "--measured-error", "lots"], "--measured-error"),
         ([*_FORECAST_ARGS, "--tz", "Mars/Olympus"], "--tz"),
         ([*_FORECAST_ARGS, "--drug", "aspirin"], "--drug"),
+        ([*_BOLUSES_ARGS[:-2]], "--concentration"),
+        ([*_BOLUSES_ARGS[:-5], "twelve", *_BOLUSES_ARGS[-4:]], "--patient-boluses"),
+        ([*_RESIDUAL_WITHOUT_BOLUSES, "--patient-boluses=-1", *_BOLUSES_ARGS[-4:]],
+         "--patient-boluses"),
+        ([*_RESIDUAL_WITHOUT_BOLUSES, "--bolus-dose", "50 mcg"], "--bolus-dose"),
     ],
 )
 def test_bad_input_exits_2_with_one_line_naming_the_option(

@@ -26,6 +26,7 @@ from pumpmgr import (
 from pumpmgr.cli.output import to_json, to_text
 from pumpmgr.errors import CatalogError, Code, InputError
 from pumpmgr.formatting import MassUnit, format_quantity, typed_mass_unit
+from pumpmgr.patient_boluses import bolus_volume
 from pumpmgr.schedule import (
     PatientBolus,
     Program,
@@ -272,11 +273,41 @@ def run_residual(args: argparse.Namespace) -> Result:
     }
 
 
+def _patient_boluses(args: argparse.Namespace) -> tuple[int, Quantity] | None:
+    """The patient boluses the programmer counts and each one's volume (domain-rules §4)."""
+    needed = {"--bolus-dose": args.bolus_dose, "--concentration": args.concentration}
+    if args.patient_boluses is None:
+        for option, value in needed.items():
+            if value is not None:
+                raise InputError(f"{option}: is used with --patient-boluses",
+                                 code=Code.NO_VALUE, field=option)
+        return None
+    for option, value in needed.items():
+        if value is None:
+            raise InputError(f"{option}: needed with --patient-boluses, to know each "
+                             "bolus's volume", code=Code.NO_VALUE, field=option)
+    count = int(_number(args.patient_boluses, "--patient-boluses", "12", whole=True))
+    if count < 0:
+        raise InputError("--patient-boluses: give the number the programmer shows, 0 or more",
+                         code=Code.OUT_OF_RANGE, field="--patient-boluses")
+    return count, bolus_volume(_q(args.bolus_dose, Kind.MASS, "--bolus-dose"),
+                               _q(args.concentration, Kind.CONCENTRATION, "--concentration"))
+
+
 def run_discrepancy(args: argparse.Namespace) -> Result:
     accuracy = args.accuracy
+    expected = _q(args.expected, Kind.VOLUME, "--expected")
+    boluses = _patient_boluses(args)
+    drawn: Result = {}
+    if boluses is not None:
+        count, each = boluses
+        drawn = {"patient_boluses": count, "patient_bolus_volume": each,
+                 "drawn_by_patient_boluses": (each * count).to("mL")}
+        expected = expected - each * count
+        drawn["expected_with_patient_boluses"] = expected
     result = refill.discrepancy(
         fill_volume=_q(args.fill_volume, Kind.VOLUME, "--fill-volume"),
-        expected=_q(args.expected, Kind.VOLUME, "--expected"),
+        expected=expected,
         actual=_q(args.actual, Kind.VOLUME, "--actual"),
         reservoir_capacity=_q(args.reservoir_capacity, Kind.VOLUME, "--reservoir-capacity"),
         accuracy_percent=None if accuracy is None else _number(accuracy, "--accuracy", "14.5"),
@@ -291,6 +322,7 @@ def run_discrepancy(args: argparse.Namespace) -> Result:
         "direction": result.direction,
         "meaning": result.meaning,
         "warnings": list(result.warnings),
+        **drawn,
         **_restart(args, result.verdict),
     }
 
@@ -619,6 +651,12 @@ def add_parser(subparsers: Any, parser_class: type[argparse.ArgumentParser]) -> 
     p.add_argument("--at", metavar="WHEN", help="the refill's time")
     p.add_argument("--note", default="", metavar="TEXT",
                    help="required for an aspirate above the capacity or the previous fill")
+    p.add_argument("--patient-boluses", metavar="N",
+                   help="patient boluses given since the last fill, as the programmer counts "
+                        "them: subtracted from --expected (with --bolus-dose, --concentration)")
+    p.add_argument("--bolus-dose", metavar="Q", help="the patient bolus's dose, '0.1 mg'")
+    p.add_argument("--concentration", metavar="Q",
+                   help="the solution in the pump, '10 mg/mL'")
 
     p = command("compound", run_compound, "compounding for a constant-flow pump")
     p.add_argument("--flow", required=True, metavar="Q", help="nominal flow, '1 mL/day'")

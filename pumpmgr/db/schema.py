@@ -531,6 +531,13 @@ INTERROGATION_COMPLETE = (
 )
 
 
+#: Revision 0019's CHECK (repeated by the migration).
+PATIENT_BOLUSES_READ = (
+    "interrogated_patient_boluses IS NULL OR "
+    "(interrogated_patient_boluses >= 0 AND interrogated_status IS NOT NULL)"
+)
+
+
 class Refill(ClinicalRecord, Base):
     __tablename__ = "refills"
     __table_args__ = (
@@ -564,6 +571,8 @@ class Refill(ClinicalRecord, Base):
         # Revision 0016: the programmer's reading before the refill, all three or none.
         CheckConstraint(INTERROGATION_COMPLETE, name="interrogation_complete"),
         _real_check("interrogated_reservoir_ml"),
+        # Revision 0019: the patient boluses the programmer reports, with its reading only.
+        CheckConstraint(PATIENT_BOLUSES_READ, name="patient_boluses_read"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -627,6 +636,9 @@ class Refill(ClinicalRecord, Base):
     #: domain-rules §3), recorded at the refill; NULL: not recorded (a refill made before the
     #: revision, or a solution with no ziconotide).
     undiluted: Mapped[bool | None]
+    #: Revision 0019: the patient boluses the programmer reports given since the last fill,
+    #: subtracted from the expected residual (NULL: not entered, or no patient bolus).
+    interrogated_patient_boluses: Mapped[int | None]
 
 
 class PumpEvent(ClinicalRecord, Base):

@@ -240,7 +240,8 @@ def bedside_findings(row: db.Refill) -> BedsideFindings | None:
             and row.interrogated_reservoir_ml is not None):
         reading = Interrogation(PumpStatus(row.interrogated_status),
                                 alarms_from(row.interrogated_alarms),
-                                from_canonical(row.interrogated_reservoir_ml, Kind.VOLUME))
+                                from_canonical(row.interrogated_reservoir_ml, Kind.VOLUME),
+                                row.interrogated_patient_boluses)
     return BedsideFindings(
         interrogation=reading,
         site=SiteAssessment(findings_from(row.site_findings), row.site_note or ""),
@@ -248,7 +249,8 @@ def bedside_findings(row: db.Refill) -> BedsideFindings | None:
 
 
 def bedside_columns(found: BedsideFindings | None) -> dict[str, object]:
-    """The refill row's 0016 columns for what the nurse found (all NULL: not recorded)."""
+    """The refill row's 0016 columns (and 0019's patient boluses) for what the nurse found
+    (all NULL: not recorded)."""
     if found is None:
         return {}
     reading = found.interrogation
@@ -257,6 +259,7 @@ def bedside_columns(found: BedsideFindings | None) -> dict[str, object]:
         "interrogated_alarms": None if reading is None else codes(reading.alarms),
         "interrogated_reservoir_ml": None if reading is None
         else to_canonical(reading.reservoir, Kind.VOLUME),
+        "interrogated_patient_boluses": None if reading is None else reading.patient_boluses,
         "site_findings": codes(found.site.findings),
         "site_note": found.site.note.strip() or None,
         "withdrawal_signs": found.symptoms.withdrawal,

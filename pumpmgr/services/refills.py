@@ -16,6 +16,7 @@ from pumpmgr.deadspace import Bridge, bridge
 from pumpmgr.errors import Code, ImpossibleInput, InputError
 from pumpmgr.forecast import check_solution_date
 from pumpmgr.orders import PRESCRIBER_CODES, IncidentKind, needs_prescriber
+from pumpmgr.patient_boluses import boluses_taken
 from pumpmgr.records import PrescriptionRecord, ProgrammerFigures, RefillRecord
 from pumpmgr.refill import (
     ProgrammerComparison,
@@ -58,7 +59,8 @@ class RefillService:
             return self._expected_at(session, pump, mapping.utc(at or self.ctx.now()))
 
     def _expected_at(self, session: Session, pump: db.Pump, at: datetime, *,
-                     unfloored: bool = False) -> Quantity | None:
+                     unfloored: bool = False,
+                     patient_boluses: int | None = None) -> Quantity | None:
         # the last current refill: from the refills this unit of work read already, else
         # read alone (a pump may have hundreds)
         loaded = forecasting.session_cache(session, "refills").get(pump.id)
@@ -77,12 +79,15 @@ class RefillService:
         running = [in_force[-1], *[p for p in prescriptions
                                    if fill.performed_at < p.effective_at <= at]]
         clock = forecasting.PumpClock(fill.performed_at, self.ctx.tz)
+        filled_at, until = clock.to_pump(fill.performed_at), clock.to_pump(at)
+        periods = [ProgramPeriod(clock.to_pump(p.effective_at), p.program) for p in running]
+        drawn = fill.bolus_ml
+        if patient_boluses is not None:  # the programmer's count (domain-rules §4)
+            taken = boluses_taken(patient_boluses, periods, filled_at, until)
+            drawn += float(taken.volume.to("mL").m)
         result = expected_residual(
-            fill_volume=Q_(fill.final_ml, "mL"),
-            filled_at=clock.to_pump(fill.performed_at),
-            at=clock.to_pump(at),
-            programs=[ProgramPeriod(clock.to_pump(p.effective_at), p.program) for p in running],
-            extra_volume=Q_(fill.bolus_ml, "mL"),
+            fill_volume=Q_(fill.final_ml, "mL"), filled_at=filled_at, at=until,
+            programs=periods, extra_volume=Q_(drawn, "mL"),
         )
         return result.unfloored_residual if unfloored else result.expected_residual
 
@@ -123,8 +128,11 @@ class RefillService:
             history = self.ctx.prescriptions(session, pump.id)
             old = history[-1] if history else None
             found = None
-            expected = self._expected_at(session, pump, performed,
-                                         unfloored=True) if previous else None
+            reading = None if data.bedside is None else data.bedside.interrogation
+            expected = self._expected_at(
+                session, pump, performed, unfloored=True,
+                patient_boluses=None if reading is None else reading.patient_boluses,
+            ) if previous else None
             if expected is not None:
                 found = discrepancy(
                     fill_volume=Q_(previous[-1].final_reservoir_ml, "mL"),

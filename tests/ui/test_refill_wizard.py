@@ -894,3 +894,62 @@ def test_undiluted_is_ticked_for_ziconotide_only_and_sets_the_stability_limit(
     assert wizard.outcome is not None and wizard.outcome.refill.undiluted is True
     assert wizard.outcome.forecast is not None
     assert wizard.outcome.forecast.refill_due_reason == "stability"
+def verdict_of(wizard: RefillWizard) -> str | None:
+    return None if wizard.verdict is None else wizard.verdict.verdict
+
+
+def test_the_patient_boluses_the_programmer_counts_are_drawn_from_the_residual(
+        qtbot: QtBot, window: MainWindow) -> None:
+    """Morphine with 0.1 mg boluses of 10 mg/mL (0.01 mL), 4 a day, filled 30 days ago: at most
+    120. 121 is refused on the step that asks it; 120 draw 1.2 mL, which turns the residual's
+    investigate into ok, and the count is reviewed and saved with the refill."""
+    clinic = window.clinic
+    wizard = open_wizard(qtbot, window, "100006")
+    click(qtbot, wizard.patient.confirmed)
+    next_step(qtbot, wizard)
+    step = wizard.bedside
+    assert step.boluses_row.isVisibleTo(step)
+    assert step.boluses_label.text().replace("&", "") == (
+        "Patient boluses given since the last fill (programmer)")
+    click(qtbot, step.running)
+    type_into(qtbot, step.reservoir, "30.8 mL")
+    click(qtbot, step.site_assessed)
+    click(qtbot, step.symptoms_asked)
+    # not entered: the residual says the expected residual may be too high
+    next_step(qtbot, wizard)
+    assert wizard.residual.expected_fields.text("expected") == "32 mL"
+    assert "may be too high" in wizard.residual.notes.text()
+    type_into(qtbot, wizard.residual.aspirated, "30.8 mL")
+    assert verdict_of(wizard) == "investigate"
+    click(qtbot, wizard.back_button)
+    qtbot.keyClicks(step.boluses, "121")
+    assert not wizard.next_button.isEnabled()
+    assert ("patient boluses: 121 is more than possible (the lockout and the maximum per day "
+            "allow at most 120 since the last fill)") in wizard.problem_label.text()
+    step.boluses.clear()
+    qtbot.keyClicks(step.boluses, "120")
+    next_step(qtbot, wizard)
+    fields = wizard.residual.expected_fields
+    assert fields.text("patient boluses") == "120 × 0.01 mL = 1.2 mL"
+    assert fields.text("expected") == "30.8 mL"
+    assert "may be too high" not in wizard.residual.notes.text()
+    assert verdict_of(wizard) == "ok"
+    next_step(qtbot, wizard)
+    choose_solution(qtbot, wizard)
+    assert wizard.current() is wizard.volume
+    next_step(qtbot, wizard)
+    qtbot.waitUntil(lambda: not wizard.program.check_pending())
+    next_step(qtbot, wizard)
+    at_the_pump(qtbot, wizard)
+    programmer_as_pumpmgr(qtbot, wizard)
+    second_nurse(qtbot, wizard, concentrations=["10 mg/mL", "100 mcg/mL"], volume="40 mL")
+    assert wizard.review.text("Programmer's reading before")[1] == (
+        "running, no alarm, reservoir 30.8 mL, 120 patient boluses since the last fill")
+    save(qtbot, wizard)
+    assert wizard.outcome is not None and wizard.outcome.discrepancy is not None
+    assert wizard.outcome.discrepancy.verdict == "ok"
+    saved = clinic.patient_chart(clinic.find_patient("100006").id).refills[-1]
+    assert saved.bedside is not None and saved.bedside.interrogation is not None
+    assert saved.bedside.interrogation.patient_boluses == 120
+    assert saved.expected_residual is not None
+    assert float(saved.expected_residual.to("mL").m) == pytest.approx(30.8)

@@ -97,7 +97,8 @@ class RefillWizard(StepWizard):
         self.sheets = SheetService(clinic)
         self.base_plan: VisitPlan | None = None
         self.base_error = ""
-        self._base_at: datetime | None = None
+        self._base_at: tuple[datetime, int | None] | None = None
+        self.boluses_error = ""  #: a patient-bolus count the pump cannot have given
         self.plan: VisitPlan | None = None
         self.plan_error = ""
         self.verdict: Discrepancy | None = None
@@ -174,11 +175,12 @@ class RefillWizard(StepWizard):
         """The plan before anything changes (expected residual), the plan with everything
         typed so far (solution, volume, program), and the residual verdict."""
         at = self.at()
-        if at != self._base_at:
-            self._base_at = at
+        boluses = self.bedside.patient_boluses()
+        if (at, boluses) != self._base_at:
+            self._base_at = at, boluses
+            self.boluses_error = ""
             try:
-                self.base_plan = plan_visit(self.local, at, settings=self.settings,
-                                            drugs=self.library, tz=self.clinic.tz)
+                self.base_plan = self._base(at, boluses)
                 self.base_error = ""
             except PumpMgrError as exc:
                 self.base_plan, self.base_error = None, exc.message
@@ -205,6 +207,20 @@ class RefillWizard(StepWizard):
                     note=self.residual.note_text())
             except PumpMgrError as exc:
                 self.verdict_error = exc.message
+
+    def _base(self, at: datetime, boluses: int | None) -> VisitPlan:
+        """The plan before anything changes, with the patient boluses the programmer counts;
+        a count the pump cannot have given is said on the step that asks it, and the plan
+        stays without it meanwhile."""
+        try:
+            return plan_visit(self.local, at, settings=self.settings, drugs=self.library,
+                              tz=self.clinic.tz, patient_boluses=boluses)
+        except PumpMgrError as exc:
+            if boluses is None or exc.field != "patient boluses":
+                raise
+            self.boluses_error = exc.message
+            return plan_visit(self.local, at, settings=self.settings, drugs=self.library,
+                              tz=self.clinic.tz)
 
     def _full_plan(self, at: datetime) -> VisitPlan:
         if self.base_plan is None:
@@ -243,7 +259,9 @@ class RefillWizard(StepWizard):
                           new_schedule=schedule, settings=self.settings, drugs=self.library,
                           tz=self.clinic.tz, bolus_given=bolus,
                           expires_on=entered_date(self.solution.expiry),
-                          undiluted=self.solution.undiluted_record())
+                          undiluted=self.solution.undiluted_record(),
+                          patient_boluses=None if self.boluses_error
+                          else self.bedside.patient_boluses())
 
     def new_prescription_needed(self) -> bool:
         """A new solution or program is recorded as a new prescription with the refill."""

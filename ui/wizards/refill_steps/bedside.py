@@ -1,5 +1,6 @@
 """Step 2 of the refill wizard, before anything is drawn from the pump: the programmer's
-reading (status, alarms, reservoir volume), the site and pocket, the symptoms asked.
+reading (status, alarms, reservoir volume, the patient boluses it counts since the last fill
+when the program has one), the site and pocket, the symptoms asked.
 
 UI layer: the values are :mod:`pumpmgr.visit_record`'s, and so is every word that names one.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from PySide6.QtGui import QIntValidator
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -23,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from pumpmgr.errors import PumpMgrError
 from pumpmgr.formatting import format_quantity
+from pumpmgr.patient_boluses import LABEL as BOLUSES_LABEL
 from pumpmgr.restart import before_refill_text
 from pumpmgr.units import Kind
 from pumpmgr.visit_record import (
@@ -95,11 +98,27 @@ class BedsideStep(WizardStep):
         reservoir_row.addWidget(reservoir_label)
         reservoir_row.addWidget(self.reservoir)
         reservoir_row.addStretch(1)
+        # asked only when a program since the last fill had a patient bolus (domain-rules §4)
+        self.boluses = QLineEdit(self.reading)
+        self.boluses.setValidator(QIntValidator(0, 99999, self.boluses))
+        self.boluses.setAccessibleName(BOLUSES_LABEL)
+        self.boluses.setPlaceholderText("the number it shows")
+        self.boluses.setMaximumWidth(self.boluses.fontMetrics().horizontalAdvance("0" * 16))
+        self.boluses_label = QLabel("Patient &boluses given since the last fill (programmer)",
+                                    self.reading)
+        self.boluses_label.setBuddy(self.boluses)
+        self.boluses_row = QWidget(self.reading)
+        boluses_row = QHBoxLayout(self.boluses_row)
+        boluses_row.setContentsMargins(0, 0, 0, 0)
+        boluses_row.addWidget(self.boluses_label)
+        boluses_row.addWidget(self.boluses)
+        boluses_row.addStretch(1)
         reading = QVBoxLayout(self.reading)
         reading.addLayout(status_row)
         reading.addWidget(QLabel("Alarms it reports (none ticked: no alarm):", self.reading))
         reading.addLayout(alarms_grid)
         reading.addLayout(reservoir_row)
+        reading.addWidget(self.boluses_row)
         self.no_programmer = QLabel("Constant-flow pump: it has no programmer to read.", self)
         self.no_programmer.setProperty("role", "muted")
         # the worst case already empty: the time without drug, should this be a restart (§3)
@@ -145,13 +164,15 @@ class BedsideStep(WizardStep):
                     self.withdrawal, self.overdose, *self.alarms.values(),
                     *self.findings.values()):
             box.toggled.connect(self.changed)
-        for edit in (self.reservoir.line_edit, self.site_note, self.symptoms_note):
+        for edit in (self.reservoir.line_edit, self.boluses, self.site_note,
+                     self.symptoms_note):
             edit.textChanged.connect(self.changed)
 
     def enter(self) -> None:
         constant = self.wizard.constant_flow
         self.no_programmer.setVisible(constant)
         self.reading.setVisible(not constant)
+        self.boluses_row.setVisible(self.boluses_asked())
         stored, plan = self.wizard.chart.forecast, self.wizard.base_plan
         notice = "" if plan is None else before_refill_notice(plan.state,
                                                               plan.may_have_run_dry_at)
@@ -162,6 +183,15 @@ class BedsideStep(WizardStep):
         self.without_drug.setText(text)
         self.without_drug.setVisible(bool(text))
 
+    def boluses_asked(self) -> bool:
+        plan = self.wizard.base_plan
+        return not self.wizard.constant_flow and plan is not None and plan.asks_patient_boluses
+
+    def patient_boluses(self) -> int | None:
+        """The count typed (None: not asked, or left empty: not known)."""
+        text = self.boluses.text().strip()
+        return int(text) if self.boluses_asked() and text.isdigit() else None
+
     def interrogation(self) -> Interrogation | None:
         """The reading typed (None: a constant-flow pump, or not complete)."""
         reservoir = self.reservoir.quantity()
@@ -170,7 +200,8 @@ class BedsideStep(WizardStep):
         status = PumpStatus.RUNNING if self.running.isChecked() else PumpStatus.STOPPED
         try:
             return Interrogation(status, frozenset(a for a, box in self.alarms.items()
-                                                   if box.isChecked()), reservoir)
+                                                   if box.isChecked()), reservoir,
+                                 self.patient_boluses())
         except PumpMgrError:  # a negative volume: problems() says why
             return None
 
@@ -195,6 +226,8 @@ class BedsideStep(WizardStep):
             elif reservoir.to("mL").m < 0 or reservoir > capacity:
                 found.append(f"reservoir volume: {format_quantity(reservoir, Kind.VOLUME)} is "
                              f"not within 0 to {format_quantity(capacity, Kind.VOLUME)}")
+            if self.wizard.boluses_error:
+                found.append(self.wizard.boluses_error)
         if not self.site_assessed.isChecked():
             found.append("tick 'Site and pocket looked at and felt'")
         elif any(b.isChecked() for b in self.findings.values()) and not self.site_note.text(

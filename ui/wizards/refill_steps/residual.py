@@ -75,15 +75,20 @@ class ResidualStep(WizardStep):
                 ("expected", "Expected residual", "none: first fill of this pump; enter the "
                  "volume aspirated (0 mL for a new, empty pump)", "")])
         else:
-            residual, last = plan.residual, plan.last_refill
+            residual, last, taken = plan.residual, plan.last_refill, plan.patient_boluses
+            extra = residual.extra_volume if taken is None else (
+                residual.extra_volume - taken.volume)
+            drawn = [] if taken is None else [
+                ("patient boluses", "Drawn by patient boluses", taken.text(), "")]
             self.expected_fields.set_fields([
                 ("last fill", "Last fill", f"{format_datetime(last.performed_at)}, "
                  f"{format_quantity(last.final_volume, Kind.VOLUME)}", ""),
                 ("elapsed", "Since then", format_duration(_days(residual.elapsed_days)), ""),
                 ("infused", "Delivered by the program",
                  format_quantity(residual.infused, Kind.VOLUME), ""),
-                ("extra", "Drawn by boluses", format_quantity(residual.extra_volume,
-                                                              Kind.VOLUME), ""),
+                ("extra", "Drawn by a bridge or priming bolus",
+                 format_quantity(extra, Kind.VOLUME), ""),
+                *drawn,
                 ("expected", "Expected residual", format_quantity(residual.expected_residual,
                                                                   Kind.VOLUME), "title"),
                 ("threshold", "Investigate when", f"the difference is over {threshold} "

@@ -1,0 +1,119 @@
+"""Patient-activated boluses taken since the last fill, as the pump's programmer counts them.
+
+Pure layer: stdlib and pint (through :mod:`pumpmgr.units`) only. They leave the reservoir
+besides the program, so the expected residual subtracts them (domain-rules §4:
+``V_exp = Vfill − ∫ Vd dt − boluses and other volumes delivered``); without them a patient who
+took many boluses seems to have been over-infused.
+
+Each bolus is counted at the volume of the bolus in force at the visit (the newest program since
+the fill with a patient bolus): the programmer reports one count, not one per program, and the
+bolus in force is the one the patient has been taking most recently.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from pumpmgr.errors import Code, ImpossibleInput
+from pumpmgr.formatting import format_quantity
+from pumpmgr.refill import ProgramPeriod
+from pumpmgr.schedule import Program
+from pumpmgr.units import Q_, Kind, Quantity, require_positive
+
+FIELD = "patient boluses"
+#: The wording of the count wherever it is entered or shown.
+LABEL = "patient boluses given since the last fill (programmer)"
+#: Said when the count is not given: the expected residual then counts none of them.
+NOT_COUNTED = ("patient boluses since the last fill were not entered, so none are counted: "
+               "the expected residual may be too high (read the count from the programmer)")
+#: Below a millionth of a day a period is rounding, not a day of boluses.
+_DAY_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class BolusesTaken:
+    """The count the programmer reports, each bolus's volume and the most that were possible."""
+
+    count: int
+    volume_each: Quantity  #: the bolus dose over the solution's concentration, mL
+    allowed: int  #: the most the lockout and the maximum per day allow over the interval
+
+    @property
+    def volume(self) -> Quantity:
+        return (self.volume_each * self.count).to("mL")
+
+    def text(self) -> str:
+        """'3 × 0.01 mL = 0.03 mL'."""
+        return (f"{self.count} × {format_quantity(self.volume_each, Kind.VOLUME)} = "
+                f"{format_quantity(self.volume, Kind.VOLUME)}")
+
+
+def _running(periods: Sequence[ProgramPeriod], filled_at: datetime,
+             at: datetime) -> list[tuple[Program, float]]:
+    """Each program that ran between the fill and ``at``, with how many days it ran."""
+    ordered = sorted(periods, key=lambda p: p.starts_at)
+    running = []
+    for index, period in enumerate(ordered):
+        start = max(period.starts_at, filled_at)
+        end = min(ordered[index + 1].starts_at if index + 1 < len(ordered) else at, at)
+        if end > start:
+            running.append((period.program, (end - start).total_seconds() / 86400))
+    return running
+
+
+def asked(periods: Sequence[ProgramPeriod], filled_at: datetime, at: datetime) -> bool:
+    """Whether a program since the fill had a patient bolus (else the count is not asked)."""
+    return any(p.patient_bolus is not None for p, _ in _running(periods, filled_at, at))
+
+
+def allowed_boluses(periods: Sequence[ProgramPeriod], filled_at: datetime,
+                    at: datetime) -> int:
+    """The most patient boluses the programs since the fill allow: for each program, the
+    fewer of its maximum per day for every 24 hours begun and one bolus at the start and after
+    each lockout (a program without a patient bolus allows none)."""
+    total = 0
+    for program, days in _running(periods, filled_at, at):
+        bolus = program.patient_bolus
+        if bolus is None:
+            continue
+        most = bolus.max_per_day * math.ceil(days - _DAY_TOLERANCE)
+        if bolus.lockout is not None:
+            lockout_days = float(bolus.lockout.to("day").m)
+            most = min(most, math.floor(days / lockout_days + _DAY_TOLERANCE) + 1)
+        total += most
+    return total
+
+
+def boluses_taken(count: int, periods: Sequence[ProgramPeriod], filled_at: datetime,
+                  at: datetime) -> BolusesTaken:
+    """The programmer's count as volume drawn from the reservoir; a count above what the
+    programs allow over the interval is refused (a misread count, not a fact to record)."""
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise ImpossibleInput(f"{FIELD}: give the number the programmer shows, 0 or more",
+                              code=Code.BAD_NUMBER, field=FIELD)
+    running = _running(periods, filled_at, at)
+    with_bolus = [p for p, _ in running if p.patient_bolus is not None]
+    allowed = allowed_boluses(periods, filled_at, at)
+    if count > allowed:
+        why = ("the program since the last fill has no patient bolus" if not with_bolus else
+               f"the lockout and the maximum per day allow at most {allowed} since the last "
+               "fill")
+        raise ImpossibleInput(f"{FIELD}: {count} is more than possible ({why}); read the "
+                              "count again from the programmer",
+                              code=Code.OUT_OF_RANGE, field=FIELD)
+    if not with_bolus:
+        return BolusesTaken(0, Q_(0.0, "mL"), 0)
+    program = with_bolus[-1]
+    assert program.patient_bolus is not None
+    return BolusesTaken(count, bolus_volume(program.patient_bolus.dose, program.concentration),
+                        allowed)
+
+
+def bolus_volume(dose: Quantity, concentration: Quantity) -> Quantity:
+    """One bolus's volume: its dose over the concentration of the solution in the pump, mL."""
+    require_positive(dose, Kind.MASS, "bolus dose")
+    require_positive(concentration, Kind.CONCENTRATION, "concentration")
+    return (dose / concentration).to("mL")
