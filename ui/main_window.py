@@ -70,10 +70,9 @@ from ui.window_size import within_screen
 
 if TYPE_CHECKING:  # imported on first use: the wizard and printing bring in reportlab, the
     # other screens and the prescription are not needed to show the due list
-    from pumpmgr.db.checkpoint import IncrementalReport
     from pumpmgr.records import DueRow, PatientChart
     from pumpmgr.services.context import Change, ChangeFeed
-    from pumpmgr.services.records import IntegrityReport
+    from pumpmgr.services.records import IncrementalReport, IntegrityReport
     from ui.dialogs import print_preview
     from ui.dialogs.password import ChangePasswordDialog
     from ui.dialogs.prescription import PrescriptionDialog
