@@ -19,7 +19,7 @@ from pumpmgr.db import checkpoint
 from pumpmgr.db import schema as db
 from pumpmgr.db.audit import ChainAnchor, ChainReport, append_audit, verify_chain
 from pumpmgr.db.backup import BackupManifest, backup_database, check_backup
-from pumpmgr.db.checkpoint import IncrementalReport
+from pumpmgr.db.checkpoint import IncrementalReport as IncrementalReport  # the window names it
 from pumpmgr.db.engine import open_database
 from pumpmgr.db.rowchain import RecordsReport, max_ids, verify_records
 from pumpmgr.db.snapshot import snapshot
