@@ -34,6 +34,7 @@ from pumpmgr.schedule import (
     parse_scheduled_bolus,
     parse_step,
 )
+from pumpmgr.stop_orders import STOP_ORDER_FROM_COMMAND_LINE
 from pumpmgr.units import Kind, Quantity, parse, parse_any, parse_unit
 
 Result = dict[str, Any]
@@ -80,8 +81,7 @@ def _dose(text: str, option: str) -> Quantity:
     dose = _q(text, Kind.DOSE_RATE, option)
     if not dose.m > 0:
         raise InputError(
-            f"{option}: must be more than zero, not '{text}' (stopping a drug is a Stop "
-            "order, not a dose of zero)",
+            f"{option}: must be more than zero, not '{text}' ({STOP_ORDER_FROM_COMMAND_LINE})",
             code=Code.NOT_POSITIVE, field=option,
         )
     return dose
