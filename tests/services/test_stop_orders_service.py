@@ -67,7 +67,10 @@ def test_a_stop_order_stands_on_the_page_worksheet_and_due_list_until_carried_ou
     texts = [a.text for a in patient_alerts(chart, BERLIN)]
     assert texts[0] == STOP
     assert texts[1].startswith("WITHDRAWAL: stopping baclofen can cause withdrawal; watch for")
-    worksheet = pdf_text(SheetService(world.clinic).worksheet("100001"))
+    sheets = SheetService(world.clinic)
+    worksheet = pdf_text(sheets.worksheet("100001"))
+    today = world.clinic.clock.now().date()
+    assert "STOP ORDER to carry out" in pdf_text(sheets.due(today, today + timedelta(days=7)))
     assert "STOP ORDER: baclofen stopped from Tue 4 Mar 2025 by Dr Brandt" in worksheet
     assert "preservative-free saline (a long stop)" in worksheet
     assert "WITHDRAWAL: stopping baclofen" in worksheet

@@ -14,6 +14,7 @@ from sample_clinic import PASSWORD
 from pumpmgr.services import ClinicService
 from ui.dialogs.stop_order import StopDrugDialog
 from ui.main_window import MainWindow
+from ui.models.due_list import Column
 
 
 def signed_in(qtbot: QtBot, clinic: ClinicService, username: str) -> MainWindow:
@@ -66,6 +67,9 @@ def test_prescriber_stops_a_drug_and_the_banner_stays_until_the_stop_is_carried_
     window.dashboard.refresh()
     (row,) = [r for r in window.dashboard.model.rows() if r.mrn == patient.mrn]
     assert row.state == "urgent" and row.open_stop_order
+    states = [window.dashboard.model.index(n, int(Column.STATE)).data()
+              for n, r in enumerate(window.dashboard.model.rows()) if r.mrn == patient.mrn]
+    assert states[0].startswith("Urgent · stop order")
     window.idle.stop()
 
     nurse_window = signed_in(qtbot, clinic, "nina")
