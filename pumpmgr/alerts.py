@@ -1,7 +1,7 @@
 """What stands at the top of a patient's page and sheets, in one wording (domain-rules §3, §4a,
 §6, §7): the pump's state before its refill (the page only: the worksheet has its own box), the
-over-infusion-risk flag, every unreviewed incident, every open order, and every individual
-maximum in force.
+over-infusion-risk flag, every Stop order not yet carried out with the drug's withdrawal
+warning, every unreviewed incident, every open order, and every individual maximum in force.
 
 Pure layer: :mod:`pumpmgr.records`, :mod:`pumpmgr.orders` and :mod:`pumpmgr.formatting`. The
 patient view and the worksheet both show :func:`patient_alerts`.
@@ -15,6 +15,7 @@ from datetime import datetime, tzinfo
 from pumpmgr.formatting import format_date, format_quantity
 from pumpmgr.orders import NO_SETTINGS_UNTIL_SIGNED, OrderState, prints_settings
 from pumpmgr.records import PatientChart
+from pumpmgr.stop_orders import stop_order_text
 from pumpmgr.units import Kind
 
 
@@ -52,8 +53,15 @@ def _forecast_alerts(chart: PatientChart, now: datetime | None) -> list[Alert]:
 
 def patient_alerts(chart: PatientChart, tz: tzinfo, now: datetime | None = None) -> list[Alert]:
     """The chart's alerts, most pressing first: the state before a refill at ``now`` (the
-    patient's page gives it), the over-infusion risk, incidents, orders, individual maxima."""
+    patient's page gives it), the over-infusion risk, Stop orders, incidents, orders,
+    individual maxima."""
     alerts = _forecast_alerts(chart, now)
+    for stop in chart.stop_orders:
+        alerts.append(Alert(stop_order_text(
+            drug=stop.drug, effective=stop.effective_at.astimezone(tz).date(),
+            prescriber=stop.prescriber, reason=stop.reason, long_stop=stop.long_stop), True))
+        if stop.withdrawal_warning:
+            alerts.append(Alert(stop.withdrawal_warning, True))
     alerts += [Alert(f"INCIDENT: {i.text} ({_day(i.occurred_at, tz)}): "
                      f"{i.summary.rstrip('. ')}. A prescriber reviews it.", True)
                for i in chart.open_incidents]

@@ -77,6 +77,7 @@ from pumpmgr.errors import Code, InputError
 from pumpmgr.formatting import format_number, format_quantity
 from pumpmgr.records import PrescriptionRecord
 from pumpmgr.schedule import PatientBolus, Schedule
+from pumpmgr.stop_orders import STOP_ORDER_IN_WINDOW
 from pumpmgr.units import Q_, Kind, Quantity, exceeds, require, to_canonical
 
 #: An increase sooner than this after the previous change is a warning [domain-rules §6].
@@ -244,7 +245,7 @@ class _Check:
             return None
         magnitude = to_canonical(value, kind)
         if magnitude <= 0:
-            stop = " (to stop the drug, give a Stop order)" if kind is Kind.DOSE_RATE else ""
+            stop = f" ({STOP_ORDER_IN_WINDOW})" if kind is Kind.DOSE_RATE else ""
             self.add(
                 Verdict.BLOCKED,
                 FindingCode.NOT_POSITIVE,

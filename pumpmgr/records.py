@@ -297,6 +297,8 @@ class DueRow:
     #: when every order is signed; whether an incident awaits a prescriber's review.
     order_alert: str | None = None
     open_incident: bool = False
+    #: A Stop order of the pump awaits being carried out (domain-rules §6).
+    open_stop_order: bool = False
     #: The nominal forecast's alarm (``alarm_at`` counts every bolus), when one is stored.
     nominal_alarm_at: datetime | None = None
     #: When the nominal residual reaches 0, when one is stored.
@@ -426,6 +428,25 @@ class WeekView:
 
 
 @dataclass(frozen=True)
+class StopOrderRecord:
+    """A prescriber's Stop order of one drug of a pump (domain-rules §6)."""
+
+    id: int
+    pump_id: int
+    drug_key: str
+    drug: str  #: "Baclofen"
+    prescriber: str  #: the prescriber's full name
+    effective_at: datetime
+    reason: str
+    long_stop: bool  #: the pump is to be emptied and filled with preservative-free saline
+    #: The drug's withdrawal warning (:func:`pumpmgr.stop_orders.withdrawal_warning`), "" if none.
+    withdrawal_warning: str
+    carried_out: str = ""  #: :class:`pumpmgr.stop_orders.CarriedOut` value; "" while open
+    carried_out_by: str = ""
+    carried_out_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class IndividualMaximumRecord:
     """A patient's raised hard maximum of one drug as it stands (domain-rules §6)."""
 
@@ -466,6 +487,8 @@ class PatientChart:
     open_incidents: tuple[IncidentRecord, ...] = ()
     #: The patient's individual maxima in force (domain-rules §6: shown on every screen).
     individual_maxima: tuple[IndividualMaximumRecord, ...] = ()
+    #: Stop orders of the patient's pumps not yet carried out (domain-rules §6).
+    stop_orders: tuple[StopOrderRecord, ...] = ()
 
 
 @dataclass(frozen=True)

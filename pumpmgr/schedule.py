@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import time
 
 from pumpmgr.errors import Code, ImpossibleInput, InputError
-from pumpmgr.units import Q_, Kind, Quantity, parse, require_positive
+from pumpmgr.stop_orders import STOP_ORDER_IN_WINDOW
+from pumpmgr.units import Q_, Kind, Quantity, parse, require, require_positive
 
 #: SynchroMed II flex dosing allows up to 13 rates a day [S3].
 MAX_STEPS = 13
@@ -82,8 +83,12 @@ class Schedule:
 
     @classmethod
     def simple(cls, dose: Quantity) -> Schedule:
-        """A simple continuous schedule of ``dose`` (mass per time)."""
-        require_positive(dose, Kind.DOSE_RATE, "dose")
+        """A simple continuous schedule of ``dose`` (mass per time); never zero (stopping a
+        drug is a Stop order, domain-rules §6)."""
+        require(dose, Kind.DOSE_RATE, "dose")
+        if dose.magnitude <= 0:
+            raise InputError(f"dose: must be more than zero ({STOP_ORDER_IN_WINDOW})",
+                             code=Code.NOT_POSITIVE, field="dose")
         return cls.flex([Step(time(0, 0), dose)])
 
     @classmethod

@@ -36,6 +36,7 @@ from pumpmgr.schedule import (
     parse_step,
 )
 from pumpmgr.stability import depends_on_dilution, stability_limit
+from pumpmgr.stop_orders import STOP_ORDER_FROM_COMMAND_LINE
 from pumpmgr.units import Kind, Quantity, parse, parse_any, parse_unit
 
 Result = dict[str, Any]
@@ -82,8 +83,7 @@ def _dose(text: str, option: str) -> Quantity:
     dose = _q(text, Kind.DOSE_RATE, option)
     if not dose.m > 0:
         raise InputError(
-            f"{option}: must be more than zero, not '{text}' (stopping a drug is a Stop "
-            "order, not a dose of zero)",
+            f"{option}: must be more than zero, not '{text}' ({STOP_ORDER_FROM_COMMAND_LINE})",
             code=Code.NOT_POSITIVE, field=option,
         )
     return dose

@@ -76,6 +76,8 @@ APPEND_ONLY_TABLES: tuple[str, ...] = (
     "incident_reviews",
     "individual_maxima",
     "pump_catalog_edits",
+    "stop_orders",
+    "stop_orders_carried_out",
 )
 
 
@@ -522,6 +524,43 @@ class IndividualMaximum(Base):
     review_by: Mapped[date | None]
 
 
+class StopOrder(Base):
+    """A prescriber's order to stop one drug of a pump (domain-rules §6), given with their own
+    password; never a dose of zero. Open until a nurse records it carried out
+    (:class:`StopOrderCarriedOut`). Append-only; revision 0020."""
+
+    __tablename__ = "stop_orders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pump_id: Mapped[int] = mapped_column(ForeignKey("pumps.id"), index=True)
+    drug_key: Mapped[str] = mapped_column(String(32))
+    prescriber_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    effective_at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(Text)
+    #: A long stop: the pump is emptied and filled with preservative-free saline.
+    long_stop: Mapped[bool]
+    recorded_at: Mapped[datetime]
+
+
+#: Revision 0020's CHECK (the migration repeats it: migrations never import the schema).
+CARRIED_OUT_KNOWN = "done IN ('emptied_saline', 'minimum_rate', 'pump_stopped')"
+
+
+class StopOrderCarriedOut(Base):
+    """A nurse's record that a Stop order was carried out, and how
+    (:class:`pumpmgr.stop_orders.CarriedOut`). Append-only; revision 0020."""
+
+    __tablename__ = "stop_orders_carried_out"
+    __table_args__ = (CheckConstraint(CARRIED_OUT_KNOWN, name="done_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stop_order_id: Mapped[int] = mapped_column(ForeignKey("stop_orders.id"), unique=True)
+    done: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime]
+    by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+
+
 #: Revision 0016's CHECK (the migration repeats it: migrations never import the schema).
 INTERROGATION_COMPLETE = (
     "(interrogated_status IS NULL AND interrogated_alarms IS NULL "
@@ -838,6 +877,8 @@ class PumpForecast(Base):
     #: an incident no prescriber has reviewed.
     order_alert: Mapped[str | None] = mapped_column(String(32))
     open_incident: Mapped[bool] = mapped_column(server_default=false())
+    #: Revision 0020: a Stop order of the pump awaits being carried out (the due list's urgent).
+    open_stop_order: Mapped[bool] = mapped_column(server_default=false())
     #: Revision 0007 (domain-rules §3): when the worst-case residual (every bolus taken, the
     #: pump running fast) reaches the alarm volume and 0, and whether the pump carries the
     #: over-infusion-risk flag (it ran empty). With ``alarm_at`` and ``empty_at`` they give the

@@ -84,6 +84,8 @@ def due_story(rows: Sequence[DueRow], settings: ClinicSettings, *, start: date,
         if late or row.state == "urgent":
             highlight.append(len(table_rows))
         flags = [reason_text(row, settings.buffer_days)]
+        if row.open_stop_order:
+            flags.append("STOP ORDER to carry out")
         if row.open_incident:
             flags.append("INCIDENT to review")
         if row.order_alert is not None:

@@ -685,8 +685,9 @@ def _notes(plan: VisitPlan, width: float) -> list[Flowable]:
 
 
 def orders_and_incidents(chart: PatientChart, tz: tzinfo) -> list[Flowable]:
-    """What awaits a prescriber, before anything else on the sheet: every unreviewed incident
-    (domain-rules §4a), every open order (§7) and every individual maximum (§6), as the
+    """What awaits a prescriber, before anything else on the sheet: every Stop order not yet
+    carried out with the drug's withdrawal warning (domain-rules §6), every unreviewed incident
+    (§4a), every open order (§7) and every individual maximum (§6), as the
     patient's page says them. An order not yet signed prints no pump settings: the
     worksheet's program is the one the pump runs."""
     return [para(alert.text, STYLES.warning) for alert in patient_alerts(chart, tz)]

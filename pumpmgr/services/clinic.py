@@ -73,6 +73,7 @@ from pumpmgr.services.queries import (
 )
 from pumpmgr.services.records import IntegrityReport, RecordService
 from pumpmgr.services.refills import RefillService
+from pumpmgr.services.stop_orders import StopOrderService
 from pumpmgr.services.throttle import SignInThrottle
 from pumpmgr.services.users import UserService
 from pumpmgr.services.values import (
@@ -140,6 +141,7 @@ class ClinicService:
         self.queries = QueryService(context, orders)
         self.bookings = BookingsService(context)
         self.maxima = IndividualMaximumService(context)
+        self.stop_orders = StopOrderService(context, forecasts)
         self.records = RecordService(context)
         forecasts.refresh_stale()  # once, after the upgrade that revised the refill-due rules
 

@@ -278,7 +278,7 @@ def due_facts(session: Session, pump_ids: list[int]) -> dict[int, dict[str, Any]
               .correlate(db.Pump).scalar_subquery())
     facts: dict[int, dict[str, Any]] = {
         pump_id: {"prescription_id": None, "flex_schedule": False, "open_discrepancy": False,
-                  "order_alert": None, "open_incident": False}
+                  "order_alert": None, "open_incident": False, "open_stop_order": False}
         for pump_id in pump_ids}
     for chunk in _chunks(pump_ids):
         for pump_id, verdict in session.execute(
@@ -301,6 +301,10 @@ def due_facts(session: Session, pump_ids: list[int]) -> dict[int, dict[str, Any]
         for pump_id in session.scalars(select(db.Incident.pump_id).where(
                 db.Incident.pump_id.in_(chunk), db.Incident.id.not_in(reviewed)).distinct()):
             facts[pump_id]["open_incident"] = True
+        carried_out = select(db.StopOrderCarriedOut.stop_order_id)
+        for pump_id in session.scalars(select(db.StopOrder.pump_id).where(
+                db.StopOrder.pump_id.in_(chunk), db.StopOrder.id.not_in(carried_out)).distinct()):
+            facts[pump_id]["open_stop_order"] = True
     return facts
 
 

@@ -24,7 +24,7 @@ from pumpmgr.records import (
     PrescriptionRecord,
     RefillRecord,
 )
-from pumpmgr.services import mapping, maxima
+from pumpmgr.services import mapping, maxima, stop_orders
 from pumpmgr.services.context import ClinicContext, _current_catheter_of
 from pumpmgr.services.orders import OrderService
 from pumpmgr.units import Q_, Kind
@@ -130,6 +130,8 @@ class QueryService:
                 open_incidents=tuple(open_incidents),
                 individual_maxima=tuple(maxima.current_maxima(self.ctx, session,
                                                               patient.id).values()),
+                stop_orders=tuple(stop_orders.open_stop_orders(self.ctx, session,
+                                                               [p.id for p in pumps])),
             )
 
     def due_list(self, *, within_days: int | None = None, today: date | None = None,
@@ -170,6 +172,7 @@ class QueryService:
         add, row_of = result.append, DueRow  # 5,000 rows: the lookups once
         for (refill_due, reason, alarm_at, pump_id, model_key, replace_by, patient_id, mrn,
              family_name, given_name, rx_id, flex, open_review, order_alert, open_incident,
+             open_stop,
              nominal, empty, filled, fill_ml, daily_ml, worst_alarm, worst_empty, phone,
              contact_name, contact_phone) in rows:
             due = refill_due or today
@@ -196,12 +199,13 @@ class QueryService:
                 alarm_at=alarm, refill_due=due,
                 refill_due_reason=reason,
                 replace_by=replace_by,
-                state="urgent" if open_incident or order_alert == "declined"
+                state="urgent" if open_incident or open_stop or order_alert == "declined"
                 else "overdue" if due < today else "due_this_week" if due <= soon
                 else "due_in_14_days" if due <= later else "fine",
                 open_discrepancy=bool(open_review),
                 flex_schedule=text is not None and bool(flex),
                 order_alert=order_alert, open_incident=bool(open_incident),
+                open_stop_order=bool(open_stop),
                 nominal_alarm_at=nominal and mapping.utc(nominal),
                 empty_at=empty and mapping.utc(empty),
                 alarm_at_worst_case=worst_alarm and mapping.utc(worst_alarm),
@@ -245,8 +249,10 @@ def _due_list_statements(within: bool) -> tuple[Any, Any]:
     prescription, its step count and the last verdict are kept with each forecast (revision
     0004), so neither statement has a subquery for each pump."""
     f = db.PumpForecast
-    # an urgent pump (an unreviewed incident, a declined order) is listed whatever its date
+    # an urgent pump (an unreviewed incident, an open Stop order, a declined order) is listed
+    # whatever its date
     due_by = [or_(f.refill_due <= bindparam("due_by", type_=Date()), f.open_incident,
+                  f.open_stop_order,
                   f.order_alert == "declined")] if within else []
     filters = [db.Pump.status == db.PumpStatus.ACTIVE,
                db.Patient.status == db.PatientStatus.ACTIVE, *due_by]
@@ -257,6 +263,7 @@ def _due_list_statements(within: bool) -> tuple[Any, Any]:
                     db.Pump.replace_by_date, db.Patient.id, db.Patient.mrn,
                     db.Patient.family_name, db.Patient.given_name, f.prescription_id,
                     f.flex_schedule, f.open_discrepancy, f.order_alert, f.open_incident,
+                    f.open_stop_order,
                     f.alarm_at, f.empty_at, f.filled_at,
                     f.fill_volume_ml, f.daily_volume_ml_per_day, f.alarm_at_worst_case,
                     f.empty_at_worst_case, db.Patient.phone, db.Patient.emergency_contact_name,

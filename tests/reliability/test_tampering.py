@@ -438,7 +438,8 @@ def _a_clinic_of_records(database: Database) -> None:
     day = clinic.bookings.propose(pump_id)
     assert day is not None
     clinic.bookings.book(staff.nurse, pump_id, day, note="tamper harness")
-    # orders, incidents, an individual maximum, a pump catalog edit (domain-rules §4a, §6, §7)
+    # orders, incidents, an individual maximum, a pump catalog edit, a Stop order carried
+    # out (domain-rules §4a, §6, §7)
     brandt = clinic.sign_in("brandt", PASSWORD)
     (order, *_) = clinic.orders.awaiting_signature()
     clinic.orders.sign_order(brandt, order.prescription_id, PASSWORD)
@@ -451,6 +452,9 @@ def _a_clinic_of_records(database: Database) -> None:
                                 Q_("3000 mcg/day"), "tamper harness")
     clinic.configuration.edit_pump_model(staff.admin, "synchromed2-20",
                                          {"min_flow": Q_("0.04 mL/day")}, "tamper harness")
+    stop = clinic.stop_orders.give(brandt, PASSWORD, pump_id, "baclofen", clinic.clock.now(),
+                                   "tamper harness", long_stop=True)
+    clinic.stop_orders.record_carried_out(staff.nurse, stop.id, "emptied_saline")
 
 
 def _unlock_records(connection: Connection) -> None:

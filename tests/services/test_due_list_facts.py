@@ -42,7 +42,8 @@ def _stored(world: World) -> dict[int, dict[str, Any]]:
         return {f.pump_id: {"prescription_id": f.prescription_id,
                             "flex_schedule": f.flex_schedule,
                             "open_discrepancy": f.open_discrepancy,
-                            "order_alert": f.order_alert, "open_incident": f.open_incident}
+                            "order_alert": f.order_alert, "open_incident": f.open_incident,
+                            "open_stop_order": f.open_stop_order}
                 for f in session.scalars(select(db.PumpForecast))}
 
 
@@ -104,7 +105,7 @@ def test_the_stored_facts_are_the_ones_the_records_give(world: World) -> None:
     assert stored[pumps["flex"]]["prescription_id"] == newest
     assert stored[pumps["none"]] == {"prescription_id": None, "flex_schedule": False,
                                      "open_discrepancy": False, "order_alert": None,
-                                     "open_incident": False}
+                                     "open_incident": False, "open_stop_order": False}
 
 
 def test_revision_0004_fills_the_facts_from_the_records(world: World) -> None:

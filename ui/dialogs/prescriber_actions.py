@@ -1,5 +1,5 @@
 """A prescriber's actions on the patient's page: review an incident (domain-rules §4a), record
-the opioid status, and raise, review or end an individual maximum (§6).
+the opioid status, stop a drug, and raise, review or end an individual maximum (§6).
 
 UI layer: gathers what is typed; the services check the role, the second prescriber's password
 and the values, and audit each step.
@@ -29,6 +29,7 @@ from pumpmgr.services import Actor, ClinicService
 from pumpmgr.services.inputs import Verification
 from pumpmgr.units import Kind
 from ui import icons, messages
+from ui.dialogs.stop_order import stop_drug
 from ui.widgets.quantity_edit import QuantityEdit
 
 
@@ -137,6 +138,7 @@ def add_prescriber_actions(menu: QMenu, parent: QWidget, clinic: ClinicService, 
         menu.addAction(f"Review the incident: {incident.text}…", review_incident(incident.id))
     menu.addAction("Record the &opioid status…",
                    lambda: _record_opioid_status(parent, clinic, actor, chart, done))
+    menu.addAction("&Stop a drug…", lambda: stop_drug(parent, clinic, actor, chart) and done())
     menu.addAction("Raise an individual &maximum…",
                    lambda: raise_maximum(parent, clinic, actor, chart) and done())
     for maximum in chart.individual_maxima:

@@ -237,8 +237,10 @@ class DueListModel(QAbstractTableModel):
         word = state_text(row).capitalize()
         left = ("not known" if row.volume_left_ml is None
                 else format_quantity(Q_(row.volume_left_ml, "mL"), Kind.VOLUME))
-        # an open incident stays in sight here until a prescriber reviews it (domain-rules §4a)
-        marks = [mark for mark, shown in (("incident", row.open_incident),
+        # an open incident stays in sight here until a prescriber reviews it (domain-rules §4a),
+        # a Stop order until a nurse records it carried out (§6)
+        marks = [mark for mark, shown in (("stop order", row.open_stop_order),
+                                          ("incident", row.open_incident),
                                           ("review", row.open_discrepancy)) if shown]
         texts = {
             Column.STATE: " · ".join([word, *marks]),
@@ -280,8 +282,10 @@ class DueListModel(QAbstractTableModel):
         """The cell's whole text (a narrow column elides it) and what the column means."""
         row = self._rows[number]
         text = self._row_texts(number)[column]
-        if column == Column.STATE and (row.open_incident or row.open_discrepancy):
+        if column == Column.STATE and (row.open_stop_order or row.open_incident
+                                       or row.open_discrepancy):
             why = [words for words, shown in (
+                ("a Stop order awaits being carried out", row.open_stop_order),
                 ("an incident awaits a prescriber's review", row.open_incident),
                 ("the last refill's residual discrepancy says investigate",
                  row.open_discrepancy)) if shown]

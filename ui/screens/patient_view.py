@@ -53,6 +53,7 @@ from pumpmgr.wording import bolus_text, schedule_lines
 from ui import icons, messages, presentation
 from ui.dialogs import booking, visit_note
 from ui.dialogs.prescriber_actions import add_prescriber_actions
+from ui.dialogs.stop_order import stop_carried_out
 from ui.models.history import Column as HistoryColumn
 from ui.models.history import HistoryModel, timeline
 from ui.widgets.charts import ALARM, ReservoirChart, ResidualChart
@@ -182,12 +183,18 @@ class PatientScreen(QWidget):
         self.actor: Actor | None = None
         self.prescriber_button = QToolButton(self)
         self.prescriber_button.setText("Prescri&ber")
-        self.prescriber_button.setToolTip("Review an incident; raise, review or end an "
-                                          "individual maximum")
+        self.prescriber_button.setToolTip("Review an incident; stop a drug; raise, review or "
+                                          "end an individual maximum")
         self.prescriber_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.prescriber_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.prescriber_button.setMenu(QMenu(self.prescriber_button))
         self.prescriber_button.hide()
+        #: A Stop order awaiting the nurse (domain-rules §6): shown while one is open.
+        self.stop_done_button = QPushButton("&Stop carried out…", self)
+        self.stop_done_button.setAutoDefault(False)
+        self.stop_done_button.setToolTip("Record how a prescriber's Stop order was carried out")
+        self.stop_done_button.clicked.connect(self.record_stop_carried_out)
+        self.stop_done_button.hide()
 
         self.pump_fields = FieldList("Pump", self)
         self.reservoir = ReservoirCard(self)
@@ -318,6 +325,7 @@ class PatientScreen(QWidget):
                        self.print_button):
             top.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
         top.addWidget(self.events_button, 0, Qt.AlignmentFlag.AlignTop)
+        top.addWidget(self.stop_done_button, 0, Qt.AlignmentFlag.AlignTop)
         top.addWidget(self.prescriber_button, 0, Qt.AlignmentFlag.AlignTop)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(14, 10, 14, 10)
@@ -677,6 +685,9 @@ class PatientScreen(QWidget):
         self.booking_button.setEnabled(pump is not None and self.chart is not None
                                        and self.chart.forecast is not None)
         self.print_button.setEnabled(self.chart is not None)
+        clinician = self.actor is not None and self.actor.role in ("nurse", "prescriber")
+        self.stop_done_button.setVisible(clinician and self.chart is not None
+                                         and bool(self.chart.stop_orders))
         prescriber = self.actor is not None and self.actor.role == "prescriber"
         self.prescriber_button.setVisible(prescriber and self.chart is not None)
         if prescriber and self.chart is not None and self.actor is not None:
@@ -684,6 +695,21 @@ class PatientScreen(QWidget):
             add_prescriber_actions(self.prescriber_button.menu(), self, self.clinic, self.actor,
                                    self.chart, lambda: self.show_patient(patient_id))
         self._update_note_button()
+
+    def record_stop_carried_out(self) -> None:
+        """Stop carried out…: the open Stop order (the one picked, when there are several)."""
+        chart, actor = self.chart, self.actor
+        if chart is None or actor is None or not chart.stop_orders:
+            return
+        stops = chart.stop_orders
+        index = 0 if len(stops) == 1 else messages.choose(
+            self, "Stop carried out", "Which Stop order was carried out:",
+            [f"{s.drug} (by {s.prescriber})" for s in stops])
+        if index is None:
+            return
+        patient_id = chart.patient.id
+        stop_carried_out(self, self.clinic, actor, stops[index],
+                         lambda: self.show_patient(patient_id))
 
     # ----------------------------------------------------------------- visit notes
 
