@@ -128,6 +128,14 @@ def source(place: Place) -> Iterator[tuple[Database, dict[str, Any]]]:
         Q_("3000 mcg/day"), "dystonia")
     service.configuration.edit_pump_model(admin, "synchromed2-20",
                                           {"min_flow": Q_("0.04 mL/day")}, "new labelling")
+    # a Stop order on another pump, carried out (so both of its tables have rows)
+    other = next(r for r in service.due_list(today=TODAY) if r.pump_id != row.pump_id)
+    stop = service.stop_orders.give(
+        service.sign_in("prescriber", "demo-prescriber-pass"), "demo-prescriber-pass",
+        other.pump_id, other.drug_keys[0],
+        service.clock.now(), "intolerable side effects", long_stop=True)
+    service.stop_orders.record_carried_out(service.sign_in("nurse1", "demo-nurse-pass"),
+                                           stop.id, "emptied_saline")
     service.clock.advance(timedelta(minutes=30))  # the library edit comes later
     service.edit_drug_library(admin, "baclofen", {"soft_max": Q_("900 mcg/day")},
                               "clinic protocol 2026")
