@@ -134,6 +134,21 @@ def facts_scene(demo: _Demo, rows: list[DueRow]) -> None:
                               if found_empty else ""),
             already_filled=not found_empty))
         demo.call("record_refill_with_incident")
+    stop_order_scene(demo, [r for r in rows if r.pump_type != "constant_flow"])
+
+
+def stop_order_scene(demo: _Demo, rows: list[DueRow]) -> None:
+    """A prescriber's Stop order not yet carried out (domain-rules §6): the patient's page,
+    the worksheet and the due list say so, with the withdrawal warning for baclofen."""
+    row = next((r for r in reversed(rows) if "baclofen" in r.drug_keys), rows[-1] if rows else None)
+    if row is None or not row.drug_keys:
+        return
+    password = next(u.password for u in DEMO_USERS if u.username == "prescriber")
+    demo.clock.moment += timedelta(minutes=13)
+    demo.clinic.stop_orders.give(
+        demo.users["prescriber"], password, row.pump_id, row.drug_keys[0], demo.clock.now(),
+        "pump pocket infection: the pump is to be explanted next week", long_stop=True)
+    demo.call("give_stop_order")
 
 
 def individual_maximum(demo: _Demo, rows: list[DueRow]) -> None:

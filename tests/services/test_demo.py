@@ -17,6 +17,7 @@ import pytest
 from database_targets import create_schema, drop_schema, postgres_schema_url, postgres_unavailable
 from sqlalchemy import select
 
+from pumpmgr.alerts import patient_alerts
 from pumpmgr.catalogs import PumpType
 from pumpmgr.clock import FixedClock
 from pumpmgr.db import schema as db
@@ -58,6 +59,7 @@ ENTRIES_PER_CALL = {
     "move_visit": {"booking.move": 1},
     "cancel_visit": {"booking.cancel": 1},
     "mark_did_not_attend": {"booking.did_not_attend": 1},
+    "give_stop_order": {"stop_order.give": 1},
 }
 
 
@@ -295,3 +297,11 @@ def test_a_clinic_of_ten_pumps_shows_every_order_and_incident_state(tmp_path: Pa
                               "filled_expired_solution"}
         assert "found_empty" in {str(getattr(v, "value", v)) for v in verdicts}
         assert at_risk and signed
+        # a Stop order not yet carried out: on the page with baclofen's withdrawal warning
+        assert summary.calls["give_stop_order"] == 1
+        (stopped,) = [r for r in clinic.due_list()
+                      if clinic.patient_chart(r.patient_id).stop_orders]
+        assert stopped.state == "urgent" and "baclofen" in stopped.drug_keys
+        (text,) = [a.text for a in patient_alerts(clinic.patient_chart(stopped.patient_id),
+                                                  BERLIN) if a.text.startswith("STOP ORDER")]
+        assert "preservative-free saline" in text
