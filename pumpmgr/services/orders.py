@@ -355,7 +355,10 @@ class OrderService:
             solution.append(f"{drug.name.lower()} " + format_quantity(
                 Q_(ingredient.concentration_mcg_per_ml, "mcg/mL"), Kind.CONCENTRATION,
                 drug.display_unit))
-        findings = tuple(f.message for f in session.scalars(
+        # each with the reason given for it at entry: what the prescriber signs for
+        findings = tuple(f.message + (f" (reason given: {f.override_reason})"
+                                      if f.override_reason else "")
+                         for f in session.scalars(
             select(db.PrescriptionFinding).where(
                 db.PrescriptionFinding.prescription_id == row.id).order_by(
                 db.PrescriptionFinding.position)))
