@@ -87,7 +87,8 @@ def _tenfold(window: MainWindow, clinic: ClinicService, user: User, size: QSize,
 
     assert window.actor is not None
     row = next(r for r in clinic.due_list() if r.drug.startswith("baclofen")
-               and not r.flex_schedule and not clinic.orders.incidents(r.patient_id))
+               and not r.flex_schedule and not r.open_stop_order
+               and not clinic.orders.incidents(r.patient_id))
     window.open_patient(row.patient_id)
     dialog = PrescriptionDialog(clinic, window.actor, row.patient_id, window)
     dialog.resize(QSize(min(1120, size.width() - 40), size.height() - 8))
