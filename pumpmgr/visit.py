@@ -672,7 +672,13 @@ def plan_visit(
             nominal_ml=float(residual.unfloored_residual.to("mL").m),
             worst_ml=float(worst_now.to("mL").m),
             alarm_ml=float(pump.alarm_volume.to("mL").m))
-        if float(worst_now.m) <= 0:
+        stored = chart.forecast
+        if float(worst_now.m) <= 0 and tz is not None and stored is not None and (
+                stored.empty_at_worst_case is not None):
+            # the one forecast's worst-case empty time, as the restart's time without drug
+            # counts it (an extrapolation at today's rate said a different time beside it)
+            dry_at = wall_clock(stored.empty_at_worst_case, tz)
+        elif float(worst_now.m) <= 0:
             rate = float(current_program.max_daily_volume().to("mL/day").m) * (
                 1 + accuracy.percent / 100)
             dry_at = at - timedelta(days=-float(worst_now.to("mL").m) / rate)

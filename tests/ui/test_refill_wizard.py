@@ -24,7 +24,7 @@ from pumpmgr.clock import FixedClock
 from pumpmgr.db import schema as db
 from pumpmgr.errors import Code, ImpossibleInput
 from pumpmgr.forecast import RefillState
-from pumpmgr.formatting import format_date, format_quantity
+from pumpmgr.formatting import format_date, format_datetime, format_quantity
 from pumpmgr.records import Ingredient
 from pumpmgr.refill import (
     PROGRAMMER_ALARM_TOLERANCE_DAYS,
@@ -695,6 +695,10 @@ def test_a_restart_says_the_time_without_drug_and_the_over_infusion_risk_past_48
             "MAY BE EMPTY: the reservoir may be empty if the pump runs fast"))
     stored = wizard.chart.forecast
     assert stored is not None and stored.empty_at_worst_case is not None
+    # one worst-case empty time on the page: the state's and the time without drug's (the
+    # state's was extrapolated at today's rate, an hour off beside the other)
+    since = format_datetime(stored.empty_at_worst_case.astimezone(window.clinic.tz))
+    assert f"may have run dry from {since} (worst case)" in wizard.patient.state_notice.text()
     at_48 = (stored.empty_at_worst_case + timedelta(hours=48)).astimezone(
         window.clinic.tz).replace(tzinfo=None, second=0, microsecond=0)  # 48 h less seconds
     click(qtbot, wizard.patient.confirmed)
