@@ -211,7 +211,11 @@ def test_move_cancel_and_did_not_attend_from_the_due_list(
     clinic.bookings.book(actor, schulz.pump_id, TODAY, at=time(8, 30))
     _select(window, "100002")
     _trigger(window.dashboard._booking_menu(), booking.MISSED)
-    assert window.dashboard.proxy.row_at(0).mrn == "100002"
+    # (below only the states before a refill, which rank above every other: domain-rules §3)
+    listed = [window.dashboard.proxy.row_at(i) for i in range(window.dashboard.proxy.rowCount())]
+    top = next(n for n, r in enumerate(listed) if r.refill_state is None)
+    assert listed[top].mrn == "100002"
+    assert all(r.refill_state is not None for r in listed[:top])
     assert _cell(window, "100002", Column.BOOKED) == (
         "DID NOT ATTEND: call emergency contact Kim Example +49 30 1234567")
 
