@@ -288,7 +288,8 @@ def make_machine(places: Places, stats: dict[str, int]) -> type[RuleBasedStateMa
                                       "flex_schedule": f.flex_schedule,
                                       "open_discrepancy": f.open_discrepancy,
                                       "order_alert": f.order_alert,
-                                      "open_incident": f.open_incident}
+                                      "open_incident": f.open_incident,
+                                      "open_stop_order": f.open_stop_order}
                           for f in session.scalars(select(db.PumpForecast))}
                 assert stored == forecasting.due_facts(session, list(stored))
 
