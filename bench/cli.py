@@ -48,13 +48,13 @@ def cache_name(patients: int, years: float, seed: int) -> str:
     from bench.plan import GENERATOR_VERSION
     from pumpmgr.db.migrate import head_revision
 
-    return (f"clinic-g{GENERATOR_VERSION}-r{head_revision()}-{patients}p-{years:g}y-"
-            f"s{seed}.db")
+    return f"clinic-g{GENERATOR_VERSION}-r{head_revision()}-{patients}p-{years:g}y-s{seed}.db"
 
 
 def counts(path: Path) -> dict[str, Any]:
     connection = sqlite3.connect(path)
     try:
+
         def one(query: str) -> int:
             return int(connection.execute(query).fetchone()[0])
 
@@ -71,8 +71,7 @@ def counts(path: Path) -> dict[str, Any]:
         connection.close()
 
 
-def build(patients: int, years: float, seed: int, folder: Path, jobs: int,
-          log: TextIO) -> Built:
+def build(patients: int, years: float, seed: int, folder: Path, jobs: int, log: TextIO) -> Built:
     """The cached clinic, built first if it is not there yet."""
     path = folder / cache_name(patients, years, seed)
     info = path.with_suffix(".json")
@@ -87,24 +86,34 @@ def build(patients: int, years: float, seed: int, folder: Path, jobs: int,
     partial.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     try:
-        print(f"building the clinic ({patients:,} patients, {years:g} years, seed {seed}) "
-              f"into {path} ...", file=log, flush=True)
+        print(
+            f"building the clinic ({patients:,} patients, {years:g} years, seed {seed}) "
+            f"into {path} ...",
+            file=log,
+            flush=True,
+        )
         plan = plan_clinic(patients, years, seed, jobs=jobs)
         planned = time.perf_counter() - started
-        print(f"  planned {len(plan.actions):,} actions in {planned:.1f} s", file=log,
-              flush=True)
+        print(f"  planned {len(plan.actions):,} actions in {planned:.1f} s", file=log, flush=True)
         database = open_database(partial, daily_backup_keep=None)
         try:
             write_clinic(database, plan)
         finally:
             database.dispose()
         seconds = time.perf_counter() - started
-        summary = {**counts(partial), "build_seconds": round(seconds, 1),
-                   "plan_seconds": round(planned, 1), "actions": len(plan.actions)}
+        summary = {
+            **counts(partial),
+            "build_seconds": round(seconds, 1),
+            "plan_seconds": round(planned, 1),
+            "actions": len(plan.actions),
+        }
         os.replace(partial, path)
         info.write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
-        print(f"  written in {seconds - planned:.1f} s (built in {seconds:.1f} s)", file=log,
-              flush=True)
+        print(
+            f"  written in {seconds - planned:.1f} s (built in {seconds:.1f} s)",
+            file=log,
+            flush=True,
+        )
     finally:
         shutil.rmtree(partial.parent, ignore_errors=True)
     return Built(path, seconds, False, summary)
@@ -120,29 +129,35 @@ def machine() -> str:
             memory = f", {kib / 1024 / 1024:.1f} GiB RAM"
     except OSError:
         pass
-    return (f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs{memory}, "
-            f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
-            f"PySide6 {PySide6.__version__}")
+    return (
+        f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs{memory}, "
+        f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
+        f"PySide6 {PySide6.__version__}"
+    )
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--quick", action="store_true",
-                        help=f"a {QUICK_PATIENTS}-patient clinic, fewer repeats")
+    parser.add_argument(
+        "--quick", action="store_true", help=f"a {QUICK_PATIENTS}-patient clinic, fewer repeats"
+    )
     parser.add_argument("--patients", type=int, help=f"default {FULL_PATIENTS:,}")
     parser.add_argument("--years", type=float, default=YEARS, help="history (default 20)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeats", type=int, help="runs per figure (default 7, quick 3)")
-    parser.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1),
-                        help="processes that plan the clinic")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=min(4, os.cpu_count() or 1),
+        help="processes that plan the clinic",
+    )
     parser.add_argument("--cache-dir", type=Path, help="where the built clinic is kept")
     args = parser.parse_args(argv)
     out = out or sys.stdout
     log = sys.stderr
     patients = args.patients or (QUICK_PATIENTS if args.quick else FULL_PATIENTS)
     repeats = args.repeats or (3 if args.quick else 7)
-    built = build(patients, args.years, args.seed, args.cache_dir or cache_dir(), args.jobs,
-                  log)
+    built = build(patients, args.years, args.seed, args.cache_dir or cache_dir(), args.jobs, log)
     with tempfile.TemporaryDirectory(prefix="pumpmgr-bench-") as scratch:
         work = Path(scratch) / "clinic.db"
         shutil.copyfile(built.path, work)
@@ -150,21 +165,27 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     return 0
 
 
-def report(out: TextIO, built: Built, work: Path, patients: int, args: argparse.Namespace,
-           repeats: int) -> None:
+def report(
+    out: TextIO, built: Built, work: Path, patients: int, args: argparse.Namespace, repeats: int
+) -> None:
     from bench import figures
 
     summary = built.summary
-    print(f"pumpmgr benchmark: {patients:,} patients, {args.years:g} years of history "
-          f"(seed {args.seed}), {time.strftime('%Y-%m-%d')}", file=out)
+    print(
+        f"pumpmgr benchmark: {patients:,} patients, {args.years:g} years of history "
+        f"(seed {args.seed}), {time.strftime('%Y-%m-%d')}",
+        file=out,
+    )
     print(f"machine: {machine()}", file=out)
-    print(f"clinic: {summary['active_pumps']:,} active pumps ({summary['pumps']:,} in all), "
-          f"{summary['refills']:,} refills, {summary['prescriptions']:,} prescription "
-          f"versions, {summary['events']:,} pump events, {summary['audit_entries']:,} audit "
-          "entries", file=out)
+    print(
+        f"clinic: {summary['active_pumps']:,} active pumps ({summary['pumps']:,} in all), "
+        f"{summary['refills']:,} refills, {summary['prescriptions']:,} prescription "
+        f"versions, {summary['events']:,} pump events, {summary['audit_entries']:,} audit "
+        "entries",
+        file=out,
+    )
     if built.cached:
-        print(f"clinic built in {summary['build_seconds']:.1f} s (cached: {built.path})",
-              file=out)
+        print(f"clinic built in {summary['build_seconds']:.1f} s (cached: {built.path})", file=out)
     else:
         print(f"clinic built in {built.seconds:.1f} s (now cached: {built.path})", file=out)
     print(f"database file size: {work.stat().st_size / 1e6:.1f} MB", file=out)

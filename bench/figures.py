@@ -64,16 +64,23 @@ class Figure:
         return self.value / self.baseline
 
     def line(self) -> str:
-        baseline = "-" if self.baseline is None else (
-            f"{self.baseline_name} {show(self.baseline, self.unit)}")
+        baseline = (
+            "-"
+            if self.baseline is None
+            else (f"{self.baseline_name} {show(self.baseline, self.unit)}")
+        )
         ratio = "-" if self.ratio is None else f"{self.ratio:.2f}x"
         result = "info" if self.met is None else ("met" if self.met else "missed")
-        return (f"{self.name:<42} | {show(self.value, self.unit):>9} | {baseline:<34} | "
-                f"{ratio:>7} | {self.target:<17} | {result:<6} | {self.note}")
+        return (
+            f"{self.name:<42} | {show(self.value, self.unit):>9} | {baseline:<34} | "
+            f"{ratio:>7} | {self.target:<17} | {result:<6} | {self.note}"
+        )
 
 
-HEADER = (f"{'figure':<42} | {'value':>9} | {'baseline':<34} | {'ratio':>7} | "
-          f"{'target':<17} | {'result':<6} | about")
+HEADER = (
+    f"{'figure':<42} | {'value':>9} | {'baseline':<34} | {'ratio':>7} | "
+    f"{'target':<17} | {'result':<6} | about"
+)
 
 
 def show(value: float, unit: str) -> str:
@@ -91,8 +98,10 @@ def timed(work: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
-def medians(pairs: Sequence[tuple[Callable[[], object], Callable[[], object]]], repeats: int,
-            ) -> tuple[float, float]:
+def medians(
+    pairs: Sequence[tuple[Callable[[], object], Callable[[], object]]],
+    repeats: int,
+) -> tuple[float, float]:
     """The median time of each of two pieces of work, run alternately ``repeats`` times."""
     first: list[float] = []
     second: list[float] = []
@@ -106,8 +115,12 @@ def medians(pairs: Sequence[tuple[Callable[[], object], Callable[[], object]]], 
 # ------------------------------------------------------------------------------ the window
 
 
-def window_runs(database: Path, patient: int, repeats: int, bytecode: Path,
-                ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def window_runs(
+    database: Path,
+    patient: int,
+    repeats: int,
+    bytecode: Path,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Start the bare window and the program ``repeats`` times each, alternating, after one
     start of each that is not counted. Both keep their compiled bytecode in ``bytecode``, as
     an installed program has it (whatever PYTHONDONTWRITEBYTECODE says here)."""
@@ -120,13 +133,29 @@ def window_runs(database: Path, patient: int, repeats: int, bytecode: Path,
         for kind in ("bare", "app"):
             command = [sys.executable, "-m", "bench.window", kind]
             if kind == "app":
-                command += ["--db", str(database), "--patient", str(patient),
-                            "--now", p.ANCHOR.isoformat(), "--tz", str(p.TZ),
-                            "--user", nurse.username, "--password", nurse.password]
+                command += [
+                    "--db",
+                    str(database),
+                    "--patient",
+                    str(patient),
+                    "--now",
+                    p.ANCHOR.isoformat(),
+                    "--tz",
+                    str(p.TZ),
+                    "--user",
+                    nurse.username,
+                    "--password",
+                    nurse.password,
+                ]
             started = time.time()
-            done = subprocess.run([*command, "--started", repr(started)], env=env,
-                                  capture_output=True, text=True, check=False,
-                                  cwd=Path(__file__).resolve().parent.parent)
+            done = subprocess.run(
+                [*command, "--started", repr(started)],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+                cwd=Path(__file__).resolve().parent.parent,
+            )
             if done.returncode != 0:
                 raise RuntimeError(f"bench.window {kind} failed:\n{done.stderr}")
             result = json.loads(done.stdout.strip().splitlines()[-1])
@@ -135,8 +164,12 @@ def window_runs(database: Path, patient: int, repeats: int, bytecode: Path,
     return bare, app
 
 
-def startup_figures(database: Path, patient: int, repeats: int, bytecode: Path,
-                    ) -> list[Figure]:
+def startup_figures(
+    database: Path,
+    patient: int,
+    repeats: int,
+    bytecode: Path,
+) -> list[Figure]:
     bare, app = window_runs(database, patient, repeats, bytecode)
     sign_in = statistics.median(r["startup_s"] for r in app)
     bare_startup = statistics.median(r["startup_s"] for r in bare)
@@ -147,15 +180,45 @@ def startup_figures(database: Path, patient: int, repeats: int, bytecode: Path,
     memory = statistics.median(r["peak_rss"] for r in app)
     bare_memory = statistics.median(r["peak_rss"] for r in bare)
     return [
-        Figure("start-up to the painted sign-in window", sign_in, "s", "bare window",
-               bare_startup, "<= 2.5x bare", sign_in <= 2.5 * bare_startup),
-        Figure("sign-in accepted to the painted due list", signed_in, "s",
-               "bare window shown", bare_shown, "<= 150 ms", signed_in <= 0.150,
-               f"{rows:,} rows, password check included"),
-        Figure("start-up to the due list ready behind", ready, "s", "bare window",
-               bare_startup, "-", None, "database, imports, due list read, window built"),
-        Figure("peak memory, large clinic open", memory, "B", "bare window", bare_memory,
-               "< 250 MB", memory < 250e6, "due list and one patient"),
+        Figure(
+            "start-up to the painted sign-in window",
+            sign_in,
+            "s",
+            "bare window",
+            bare_startup,
+            "<= 2.5x bare",
+            sign_in <= 2.5 * bare_startup,
+        ),
+        Figure(
+            "sign-in accepted to the painted due list",
+            signed_in,
+            "s",
+            "bare window shown",
+            bare_shown,
+            "<= 150 ms",
+            signed_in <= 0.150,
+            f"{rows:,} rows, password check included",
+        ),
+        Figure(
+            "start-up to the due list ready behind",
+            ready,
+            "s",
+            "bare window",
+            bare_startup,
+            "-",
+            None,
+            "database, imports, due list read, window built",
+        ),
+        Figure(
+            "peak memory, large clinic open",
+            memory,
+            "B",
+            "bare window",
+            bare_memory,
+            "< 250 MB",
+            memory < 250e6,
+            "due list and one patient",
+        ),
     ]
 
 
@@ -167,9 +230,18 @@ HEAVY_PACKAGES = frozenset({"sqlalchemy", "reportlab", "argon2", "PySide6"})
 CONSOLE = "from ui.launcher import console; console()"
 QUICK_COMMANDS = {
     "pumpmgr --version": ["--version"],
-    "pumpmgr calc forecast": ["calc", "forecast", "--fill-volume", "20 mL", "--filled-at",
-                              "2025-03-03", "--concentration", "2000 mcg/mL", "--dose",
-                              "400 mcg/day"],
+    "pumpmgr calc forecast": [
+        "calc",
+        "forecast",
+        "--fill-volume",
+        "20 mL",
+        "--filled-at",
+        "2025-03-03",
+        "--concentration",
+        "2000 mcg/mL",
+        "--dose",
+        "400 mcg/day",
+    ],
 }
 
 
@@ -180,29 +252,51 @@ def command_line_figures(repeats: int, bytecode: Path) -> list[Figure]:
     env = {**os.environ, "PYTHONPYCACHEPREFIX": str(bytecode)}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     root = Path(__file__).resolve().parent.parent
-    commands = {"bare": ["-c", "pass"],
-                **{name: ["-c", CONSOLE, *args] for name, args in QUICK_COMMANDS.items()}}
+    commands = {
+        "bare": ["-c", "pass"],
+        **{name: ["-c", CONSOLE, *args] for name, args in QUICK_COMMANDS.items()},
+    }
     times: dict[str, list[float]] = {name: [] for name in commands}
     for run in range(repeats + 1):
         for name, args in commands.items():
             started = time.perf_counter()
-            subprocess.run([sys.executable, *args], env=env, capture_output=True, check=True,
-                           cwd=root)
+            subprocess.run(
+                [sys.executable, *args], env=env, capture_output=True, check=True, cwd=root
+            )
             if run:
                 times[name].append(time.perf_counter() - started)
     bare = statistics.median(times["bare"])
     result = []
     for name, args in QUICK_COMMANDS.items():
-        done = subprocess.run([sys.executable, "-X", "importtime", "-c", CONSOLE, *args],
-                              env=env, capture_output=True, text=True, check=True, cwd=root)
-        loaded = {line.rsplit("|", 1)[1].strip().split(".")[0]
-                  for line in done.stderr.splitlines() if line.startswith("import time:")}
+        done = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", CONSOLE, *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=root,
+        )
+        loaded = {
+            line.rsplit("|", 1)[1].strip().split(".")[0]
+            for line in done.stderr.splitlines()
+            if line.startswith("import time:")
+        }
         heavy = sorted(loaded & HEAVY_PACKAGES)
-        result.append(Figure(
-            name, statistics.median(times[name]), "s", "python -c pass", bare,
-            "no heavy import", not heavy,
-            "imports " + ", ".join(heavy) if heavy
-            else "no SQLAlchemy, reportlab, argon2, Qt" + ("" if "pint" in loaded else ", pint")))
+        result.append(
+            Figure(
+                name,
+                statistics.median(times[name]),
+                "s",
+                "python -c pass",
+                bare,
+                "no heavy import",
+                not heavy,
+                "imports " + ", ".join(heavy)
+                if heavy
+                else "no SQLAlchemy, reportlab, argon2, Qt"
+                + ("" if "pint" in loaded else ", pint"),
+            )
+        )
     return result
 
 
@@ -229,13 +323,21 @@ def due_list_figure(clinic: ClinicService, database: Path, repeats: int) -> Figu
         rows = len(clinic.due_list())
         if len(connection.execute(DUE_LIST_SQL).fetchall()) != rows:
             raise AssertionError("the hand-written due list query reads other rows")
-        service, plain = medians([(clinic.due_list,
-                                   lambda: connection.execute(DUE_LIST_SQL).fetchall())],
-                                 repeats)
+        service, plain = medians(
+            [(clinic.due_list, lambda: connection.execute(DUE_LIST_SQL).fetchall())], repeats
+        )
     finally:
         connection.close()
-    return Figure("due list query", service, "s", "plain sqlite3", plain, "<= 2x, < 50 ms",
-                  service <= 2 * plain and service < 0.050, f"{rows:,} rows")
+    return Figure(
+        "due list query",
+        service,
+        "s",
+        "plain sqlite3",
+        plain,
+        "<= 2x, < 50 ms",
+        service <= 2 * plain and service < 0.050,
+        f"{rows:,} rows",
+    )
 
 
 # ------------------------------------------------------------------------------ one patient
@@ -251,8 +353,7 @@ PATIENT_SQL = (
     "JOIN pumps p ON p.id = x.pump_id WHERE p.patient_id = :patient",
     "SELECT s.* FROM schedule_steps s JOIN prescriptions x ON x.id = s.prescription_id "
     "JOIN pumps p ON p.id = x.pump_id WHERE p.patient_id = :patient",
-    "SELECT e.* FROM pump_events e JOIN pumps p ON p.id = e.pump_id "
-    "WHERE p.patient_id = :patient",
+    "SELECT e.* FROM pump_events e JOIN pumps p ON p.id = e.pump_id WHERE p.patient_id = :patient",
     "SELECT c.* FROM catheters c WHERE c.patient_id = :patient",
     "SELECT f.* FROM pump_forecasts f JOIN pumps p ON p.id = f.pump_id "
     "WHERE p.patient_id = :patient",
@@ -269,12 +370,16 @@ def longest_histories(database: Path, count: int) -> list[tuple[int, int, float]
             "SELECT p.patient_id, count(*), min(r.performed_at) FROM refills r "
             "JOIN pumps p ON p.id = r.pump_id JOIN patients pt ON pt.id = p.patient_id "
             "WHERE pt.status = 'active' GROUP BY p.patient_id ORDER BY count(*) DESC, "
-            "p.patient_id LIMIT ?", (count,)).fetchall()
+            "p.patient_id LIMIT ?",
+            (count,),
+        ).fetchall()
     finally:
         connection.close()
     anchor = p.ANCHOR.astimezone(UTC).replace(tzinfo=None)
-    return [(int(patient), int(refills), (anchor - datetime.fromisoformat(first)).days / 365.25)
-            for patient, refills, first in rows]
+    return [
+        (int(patient), int(refills), (anchor - datetime.fromisoformat(first)).days / 365.25)
+        for patient, refills, first in rows
+    ]
 
 
 def patient_figure(window: Any, database: Path, repeats: int) -> Figure:
@@ -299,19 +404,30 @@ def patient_figure(window: Any, database: Path, repeats: int) -> Figure:
     try:
         open_and_paint(chosen[-1][0])  # warm up (the view, the statements)
         for patient, _, _ in chosen[:-1] or chosen:
-            plains.append(timed(lambda patient=patient: [
-                connection.execute(query, {"patient": patient}).fetchall()
-                for query in PATIENT_SQL]))
+            plains.append(
+                timed(
+                    lambda patient=patient: [
+                        connection.execute(query, {"patient": patient}).fetchall()
+                        for query in PATIENT_SQL
+                    ]
+                )
+            )
             durations.append(open_and_paint(patient))
     finally:
         connection.close()
     value = statistics.median(durations)
     years = min(y for _, _, y in chosen)
     refills = sorted(r for _, r, _ in chosen)
-    return Figure("open one patient (view filled and painted)", value, "s", "plain sqlite3",
-                  statistics.median(plains), "< 150 ms", value < 0.150,
-                  f"{len(durations)} patients of {years:.0f}+ years, {refills[0]} to "
-                  f"{refills[-1]} refills")
+    return Figure(
+        "open one patient (view filled and painted)",
+        value,
+        "s",
+        "plain sqlite3",
+        statistics.median(plains),
+        "< 150 ms",
+        value < 0.150,
+        f"{len(durations)} patients of {years:.0f}+ years, {refills[0]} to {refills[-1]} refills",
+    )
 
 
 # ------------------------------------------------------------------------------ one refill
@@ -328,8 +444,11 @@ def refill_figure(clinic: ClinicService, folder: Path, repeats: int) -> Figure:
     actor = clinic.sign_in(nurse.username, nurse.password)
     check = Verification(second.username, second.password)
     # due this week, but not today (the day's worksheets are measured afterwards)
-    rows = [r for r in clinic.due_list() if r.state == "due_this_week"
-            and r.refill_due > p.TODAY and r.pump_type != "constant_flow"][: repeats + 1]
+    rows = [
+        r
+        for r in clinic.due_list()
+        if r.state == "due_this_week" and r.refill_due > p.TODAY and r.pump_type != "constant_flow"
+    ][: repeats + 1]
     durations = []
     for index, row in enumerate(rows):
         clinic.clock.moment = p.ANCHOR + timedelta(minutes=5 * (index + 1))
@@ -339,18 +458,30 @@ def refill_figure(clinic: ClinicService, folder: Path, repeats: int) -> Figure:
         assert pump is not None
         data = RefillInput(
             performed_at=moment,
-            aspirated=Q_(round(0.0 if expected is None else float(expected.to("mL").m), 1),
-                         "mL"),
-            volume_added=pump.capacity, lot_number="BENCH-1", expiry=p.TODAY + timedelta(
-                days=200), source="pharmacy", needle_position_confirmed=True,
-            pump_running_confirmed=True, discrepancy_note="benchmark refill")
-        durations.append(timed(lambda row=row, data=data: clinic.record_refill(
-            actor, check, row.pump_id, data)))
+            aspirated=Q_(round(0.0 if expected is None else float(expected.to("mL").m), 1), "mL"),
+            volume_added=pump.capacity,
+            lot_number="BENCH-1",
+            expiry=p.TODAY + timedelta(days=200),
+            source="pharmacy",
+            needle_position_confirmed=True,
+            pump_running_confirmed=True,
+            discrepancy_note="benchmark refill",
+        )
+        durations.append(
+            timed(lambda row=row, data=data: clinic.record_refill(actor, check, row.pump_id, data))
+        )
     clinic.clock.moment = p.ANCHOR + timedelta(hours=1)
     value = statistics.median(durations[1:] or durations)
-    return Figure("record one refill", value, "s", "sqlite3 durable write",
-                  _durable_write(folder, repeats), "< 50 ms", value < 0.050,
-                  "checks, transaction, audit, forecast")
+    return Figure(
+        "record one refill",
+        value,
+        "s",
+        "sqlite3 durable write",
+        _durable_write(folder, repeats),
+        "< 50 ms",
+        value < 0.050,
+        "checks, transaction, audit, forecast",
+    )
 
 
 def first_integrity_check(clinic: ClinicService) -> float:
@@ -376,22 +507,54 @@ def integrity_figures(clinic: ClinicService, first: float, repeats: int) -> list
     started = time.perf_counter()
     since = clinic.records.check_since_checkpoint()  # moves the checkpoint
     written = time.perf_counter() - started
-    idle = statistics.median(timed(clinic.records.check_since_checkpoint)
-                             for _ in range(max(1, repeats)))
+    idle = statistics.median(
+        timed(clinic.records.check_since_checkpoint) for _ in range(max(1, repeats))
+    )
     full = timed(clinic.verify_audit)
     head = since.chain.head.seq if since.chain.head is not None else 0
     rows = 0 if since.records is None else since.records.rows_checked
     new = head - (since.since.head.seq if since.since is not None else 0)
     return [
-        Figure("integrity check, first (no checkpoint)", first, "s", "full chain check", full,
-               "-", None, f"{head:,} entries: the whole chain, rows trusted"),
-        Figure("integrity check since the checkpoint", written, "s", "full chain check",
-               full, "< 0.5 s", written < 0.5,
-               f"{new:,} entries and {rows:,} rows written since (the refills)"),
-        Figure("integrity check, nothing new", idle, "s", "full chain check", full, "< 0.5 s",
-               idle < 0.5, "every start-up of a quiet clinic"),
-        Figure("full audit chain check", full, "s", "-", None, "-", None,
-               f"{head:,} entries, {head / full:,.0f} entries/s" if full > 0 else ""),
+        Figure(
+            "integrity check, first (no checkpoint)",
+            first,
+            "s",
+            "full chain check",
+            full,
+            "-",
+            None,
+            f"{head:,} entries: the whole chain, rows trusted",
+        ),
+        Figure(
+            "integrity check since the checkpoint",
+            written,
+            "s",
+            "full chain check",
+            full,
+            "< 0.5 s",
+            written < 0.5,
+            f"{new:,} entries and {rows:,} rows written since (the refills)",
+        ),
+        Figure(
+            "integrity check, nothing new",
+            idle,
+            "s",
+            "full chain check",
+            full,
+            "< 0.5 s",
+            idle < 0.5,
+            "every start-up of a quiet clinic",
+        ),
+        Figure(
+            "full audit chain check",
+            full,
+            "s",
+            "-",
+            None,
+            "-",
+            None,
+            f"{head:,} entries, {head / full:,.0f} entries/s" if full > 0 else "",
+        ),
     ]
 
 
@@ -444,8 +607,12 @@ def recompute_figure(clinic: ClinicService, database: Path, repeats: int) -> Fig
     admin = clinic.sign_in(admin_spec.username, admin_spec.password)
     drug = clinic.library().drug("baclofen")
     soft = drug.soft_max.value if drug.soft_max is not None else Q_(1000, "mcg/day")
-    clinic.edit_drug_library(admin, "baclofen", {"soft_max": soft * 1.05},
-                             "benchmark: the clinic's soft maximum for baclofen")
+    clinic.edit_drug_library(
+        admin,
+        "baclofen",
+        {"soft_max": soft * 1.05},
+        "benchmark: the clinic's soft maximum for baclofen",
+    )
     pumps = 0
 
     def service() -> None:
@@ -458,17 +625,26 @@ def recompute_figure(clinic: ClinicService, database: Path, repeats: int) -> Fig
         inputs = connection.execute(FORECAST_INPUTS_SQL).fetchall()
         connection.execute(PRESCRIPTIONS_SQL).fetchall()
         connection.execute("BEGIN IMMEDIATE")
-        connection.executemany("UPDATE pump_forecasts SET refill_due = refill_due "
-                               "WHERE pump_id = ?", [(row[0],) for row in inputs])
+        connection.executemany(
+            "UPDATE pump_forecasts SET refill_due = refill_due WHERE pump_id = ?",
+            [(row[0],) for row in inputs],
+        )
         connection.execute("COMMIT")
 
     try:
         value, baseline = medians([(service, plain)], repeats)
     finally:
         connection.close()
-    return Figure("recompute every forecast (library edit)", value, "s",
-                  "sqlite3 read inputs + write", baseline, "< 2 s", value < 2.0,
-                  f"{pumps:,} pumps")
+    return Figure(
+        "recompute every forecast (library edit)",
+        value,
+        "s",
+        "sqlite3 read inputs + write",
+        baseline,
+        "< 2 s",
+        value < 2.0,
+        f"{pumps:,} pumps",
+    )
 
 
 # ------------------------------------------------------------------------------ sheets
@@ -494,15 +670,31 @@ def sheet_figures(clinic: ClinicService, mrn: str, repeats: int) -> list[Figure]
 
     sheets = SheetService(clinic)
     sheets.worksheet(mrn)  # warm up (fonts, styles)
-    one, one_bare = medians([(lambda: sheets.worksheet(mrn), lambda: _bare_pages(1))],
-                            repeats)
+    one, one_bare = medians([(lambda: sheets.worksheet(mrn), lambda: _bare_pages(1))], repeats)
     due = [r for r in clinic.due_list(today=p.TODAY) if r.refill_due <= p.TODAY]
     count = len(due)
-    day, day_bare = medians([(lambda: sheets.day(p.TODAY), lambda: _bare_pages(count))],
-                            max(1, min(repeats, 3)))
+    day, day_bare = medians(
+        [(lambda: sheets.day(p.TODAY), lambda: _bare_pages(count))], max(1, min(repeats, 3))
+    )
     return [
-        Figure("one refill worksheet PDF", one, "s", "bare reportlab page", one_bare,
-               "< 150 ms", one < 0.150, "longest history"),
-        Figure("the day's worksheets as one file", day, "s", "bare reportlab pages", day_bare,
-               "< 4 s", day < 4.0, f"{count} sheets (the target is for 60)"),
+        Figure(
+            "one refill worksheet PDF",
+            one,
+            "s",
+            "bare reportlab page",
+            one_bare,
+            "< 150 ms",
+            one < 0.150,
+            "longest history",
+        ),
+        Figure(
+            "the day's worksheets as one file",
+            day,
+            "s",
+            "bare reportlab pages",
+            day_bare,
+            "< 4 s",
+            day < 4.0,
+            f"{count} sheets (the target is for 60)",
+        ),
     ]

@@ -302,12 +302,12 @@ def _steps(regimen: Regimen) -> tuple[StepSpec, ...]:
         value = round(regimen.dose, 3)
         return (StepSpec(time(0, 0), value, "mcg/day", _step_canonical(value, "mcg/day")),)
     minutes = [s.hour * 60 + s.minute for s, _ in regimen.flex] + [24 * 60]
-    weight = sum(w * (minutes[i + 1] - minutes[i]) / 60 for i, (_, w) in
-                 enumerate(regimen.flex))
+    weight = sum(w * (minutes[i + 1] - minutes[i]) / 60 for i, (_, w) in enumerate(regimen.flex))
     base = regimen.dose / 24 / (weight / 24)
-    return tuple(StepSpec(start, round(base * w, 2), "mcg/h",
-                          _step_canonical(round(base * w, 2), "mcg/h"))
-                 for start, w in regimen.flex)
+    return tuple(
+        StepSpec(start, round(base * w, 2), "mcg/h", _step_canonical(round(base * w, 2), "mcg/h"))
+        for start, w in regimen.flex
+    )
 
 
 @dataclass
@@ -331,24 +331,43 @@ def _record(number: int, spec: RxSpec) -> _Rx:
     (quantities from the stored canonical magnitudes)."""
     lib = library()
     ingredients = tuple(
-        Ingredient(key, from_canonical(to_canonical(Q_(c, "mcg/mL"), Kind.CONCENTRATION),
-                                       Kind.CONCENTRATION), lib.drug(key).display_unit)
-        for key, c in spec.ingredients)
-    schedule = Schedule.flex([Step(s.start, from_canonical(s.canonical, Kind.DOSE_RATE))
-                              for s in spec.steps])
+        Ingredient(
+            key,
+            from_canonical(to_canonical(Q_(c, "mcg/mL"), Kind.CONCENTRATION), Kind.CONCENTRATION),
+            lib.drug(key).display_unit,
+        )
+        for key, c in spec.ingredients
+    )
+    schedule = Schedule.flex(
+        [Step(s.start, from_canonical(s.canonical, Kind.DOSE_RATE)) for s in spec.steps]
+    )
     bolus = None
     if spec.bolus is not None and spec.bolus[1] != 0:
         amount, per_day, hours = spec.bolus
         lockout = _lockout_days(hours)
-        bolus = PatientBolus(from_canonical(to_canonical(Q_(amount, "mcg"), Kind.MASS),
-                                            Kind.MASS), max(per_day, 1),
-                             None if not lockout else from_canonical(lockout, Kind.DURATION))
+        bolus = PatientBolus(
+            from_canonical(to_canonical(Q_(amount, "mcg"), Kind.MASS), Kind.MASS),
+            max(per_day, 1),
+            None if not lockout else from_canonical(lockout, Kind.DURATION),
+        )
     record = PrescriptionRecord(
-        id=number, pump_id=0, ingredients=ingredients, schedule=schedule,
-        patient_bolus=bolus, effective_at=utc(spec.effective_at), prescriber=spec.prescriber)
+        id=number,
+        pump_id=0,
+        ingredients=ingredients,
+        schedule=schedule,
+        patient_bolus=bolus,
+        effective_at=utc(spec.effective_at),
+        prescriber=spec.prescriber,
+    )
     program = record.program
-    return _Rx(number, spec, record, program, float(program.daily_volume().to("mL/day").m),
-               float(program.max_daily_volume().to("mL/day").m))
+    return _Rx(
+        number,
+        spec,
+        record,
+        program,
+        float(program.daily_volume().to("mL/day").m),
+        float(program.max_daily_volume().to("mL/day").m),
+    )
 
 
 # ------------------------------------------------------------------------------ one life
@@ -466,27 +485,43 @@ class _Life:
                 events.remove(event)
             self.refill(self.moment(self.visit(day)), event)
 
-    def new_pump(self, spec: PumpSpec, catheter: CatheterSpec, day: date,
-                 replacing: _Pump | None) -> None:
+    def new_pump(
+        self, spec: PumpSpec, catheter: CatheterSpec, day: date, replacing: _Pump | None
+    ) -> None:
         catalogs = _catalogs()
         model = catalogs.pump_model(spec.model_key)
-        capacity = float(Q_(spec.capacity).to("mL").m) if spec.capacity else float(
-            model.capacity.to("mL").m)
+        capacity = (
+            float(Q_(spec.capacity).to("mL").m)
+            if spec.capacity
+            else float(model.capacity.to("mL").m)
+        )
         alarm = float(model.alarm_volume.to("mL").m)
         pump = _Pump(len(self.pumps), spec, capacity, alarm, model.accuracy_percent, catheter)
         nurse, check = self.nurses()
         moment = self.moment(at(day, time(12, 0)))
         if replacing is None:
-            self.add(Implant(*self.base(moment), user=nurse, pump=pump.number, spec=spec,
-                             catheter=catheter))
+            self.add(
+                Implant(
+                    *self.base(moment), user=nurse, pump=pump.number, spec=spec, catheter=catheter
+                )
+            )
         else:
-            self.add(Replace(*self.base(moment), user=nurse, pump=replacing.number,
-                             new=pump.number, spec=spec, catheter=catheter,
-                             reason="elective replacement indicator reached; new pump "
-                             "connected to the existing catheter"))
+            self.add(
+                Replace(
+                    *self.base(moment),
+                    user=nurse,
+                    pump=replacing.number,
+                    new=pump.number,
+                    spec=spec,
+                    catheter=catheter,
+                    reason="elective replacement indicator reached; new pump "
+                    "connected to the existing catheter",
+                )
+            )
         self.pumps.append(pump)
-        self.dead_space = None if spec.path_volume is None else (
-            spec.path_volume + catheter.volume_ml)
+        self.dead_space = (
+            None if spec.path_volume is None else (spec.path_volume + catheter.volume_ml)
+        )
         prescribed = self.moment(at(day, time(12, 30)))
         self.prescribe(prescribed)
         filled = self.moment(at(day, time(12, 45)))
@@ -494,15 +529,25 @@ class _Life:
 
     # -- prescriptions
 
-    def rx_spec(self, effective: datetime, clock: datetime,
-                reasons: dict[str, str] | None = None) -> RxSpec | None:
+    def rx_spec(
+        self, effective: datetime, clock: datetime, reasons: dict[str, str] | None = None
+    ) -> RxSpec | None:
         """The regimen as a prescription for the current pump, with the service's dose check;
         None when the check would block it (the prescriber would not save that)."""
         regimen = self.plan.regimen
         pump = self.pump
         steps = _steps(regimen)
-        spec = RxSpec(regimen.ingredients, steps, regimen.bolus, effective,
-                      users.DEMO_USERS[3].full_name, (), "ok", (), len(pump.rx) + 1)
+        spec = RxSpec(
+            regimen.ingredients,
+            steps,
+            regimen.bolus,
+            effective,
+            users.DEMO_USERS[3].full_name,
+            (),
+            "ok",
+            (),
+            len(pump.rx) + 1,
+        )
         check = dose_check(pump.rx, spec, self.plan.patient, clock.astimezone(TZ).date())
         if check.verdict == "blocked":
             return None
@@ -511,10 +556,17 @@ class _Life:
             code = str(finding.code)
             if finding.level == "warning" and code not in given:
                 given[code] = words.REASONS.get(code, "reviewed by the prescriber; accepted")
-        return RxSpec(spec.ingredients, steps, spec.bolus, effective, spec.prescriber,
-                      tuple(sorted(given.items())), str(check.verdict),
-                      tuple((str(f.code), str(f.level), f.message) for f in check.findings),
-                      spec.revision)
+        return RxSpec(
+            spec.ingredients,
+            steps,
+            spec.bolus,
+            effective,
+            spec.prescriber,
+            tuple(sorted(given.items())),
+            str(check.verdict),
+            tuple((str(f.code), str(f.level), f.message) for f in check.findings),
+            spec.revision,
+        )
 
     def save_rx(self, spec: RxSpec) -> _Rx:
         self.rx_count += 1
@@ -528,8 +580,16 @@ class _Life:
         if spec is None:
             return False
         saved = self.save_rx(spec)
-        self.add(Prescribe(*self.base(moment), user=PRESCRIBER, verifier=self.rng.choice(NURSES),
-                           pump=self.pump.number, rx=saved.number, spec=spec))
+        self.add(
+            Prescribe(
+                *self.base(moment),
+                user=PRESCRIBER,
+                verifier=self.rng.choice(NURSES),
+                pump=self.pump.number,
+                rx=saved.number,
+                spec=spec,
+            )
+        )
         self.update_due(clock)
         return True
 
@@ -547,15 +607,26 @@ class _Life:
         running = [in_force[-1], *[p for p in pump.rx if performed < p.effective <= moment]]
         clock = forecasting.PumpClock(performed, TZ)
         result = expected_residual(
-            fill_volume=Q_(final, "mL"), filled_at=clock.to_pump(performed),
+            fill_volume=Q_(final, "mL"),
+            filled_at=clock.to_pump(performed),
             at=clock.to_pump(moment),
             programs=[ProgramPeriod(clock.to_pump(p.effective), p.program) for p in running],
-            extra_volume=Q_(bolus or 0.0, "mL"))
+            extra_volume=Q_(bolus or 0.0, "mL"),
+        )
         return float(result.unfloored_residual.m)  # the service keeps it for Δ and e
 
-    def fill(self, moment: datetime, nurse: str, check: str, *, aspirated: float, note: str,
-             expected: float | None = None, new_rx: RxSpec | None = None,
-             bridge_ml: float | None = None) -> Refill:
+    def fill(
+        self,
+        moment: datetime,
+        nurse: str,
+        check: str,
+        *,
+        aspirated: float,
+        note: str,
+        expected: float | None = None,
+        new_rx: RxSpec | None = None,
+        bridge_ml: float | None = None,
+    ) -> Refill:
         regimen, pump, rng = self.plan.regimen, self.pump, self.rng
         day = moment.date()
         performed = utc(moment)
@@ -570,21 +641,36 @@ class _Life:
         verdict = "first_fill"
         if expected is not None and previous is not None:
             verdict = discrepancy(
-                fill_volume=Q_(previous[1], "mL"), expected=Q_(expected, "mL"),
-                actual=Q_(aspirated, "mL"), reservoir_capacity=Q_(pump.capacity, "mL"),
-                accuracy_percent=pump.accuracy, note=note or words.NOTE_ANY).verdict
+                fill_volume=Q_(previous[1], "mL"),
+                expected=Q_(expected, "mL"),
+                actual=Q_(aspirated, "mL"),
+                reservoir_capacity=Q_(pump.capacity, "mL"),
+                accuracy_percent=pump.accuracy,
+                note=note or words.NOTE_ANY,
+            ).verdict
             if verdict != "ok" and not note:
                 note = words.NOTE_ANY
         volume = self.plan.fill or pump.capacity
         self.refill_count += 1
         action = Refill(
-            *self.base(moment), user=nurse, verifier=check, pump=pump.number,
-            refill=self.refill_count, performed_at=moment, aspirated=aspirated, volume=volume,
+            *self.base(moment),
+            user=nurse,
+            verifier=check,
+            pump=pump.number,
+            refill=self.refill_count,
+            performed_at=moment,
+            aspirated=aspirated,
+            volume=volume,
             lot=f"{regimen.lot_prefix}-{day:%y%m}-{rng.randint(100, 999)}",
             expiry=day + timedelta(days=rng.randint(*regimen.shelf_days)),
-            source=regimen.source, note=note,
-            bridge_ml=None if bridge_ml is None else round(bridge_ml, 3), new_rx=new,
-            expected=expected, verdict=verdict, current_rx=pump.rx[-1].number)
+            source=regimen.source,
+            note=note,
+            bridge_ml=None if bridge_ml is None else round(bridge_ml, 3),
+            new_rx=new,
+            expected=expected,
+            verdict=verdict,
+            current_rx=pump.rx[-1].number,
+        )
         self.add(action)
         pump.fills.append((performed, volume, action.bridge_ml))
         self.update_due(moment + timedelta(minutes=3))
@@ -599,16 +685,20 @@ class _Life:
         last, final, _ = pump.fills[-1]
         kind = None if event is None else event[1]
         aspirated, note = plans.aspirate(
-            rng, regimen, expected=expected, final=final,
-            days=(utc(moment) - last).total_seconds() / 86400, capacity=pump.capacity,
-            kind=kind)
+            rng,
+            regimen,
+            expected=expected,
+            final=final,
+            days=(utc(moment) - last).total_seconds() / 86400,
+            capacity=pump.capacity,
+            kind=kind,
+        )
         new = None
         bridge_ml = None
         if kind == "concentration" and event is not None:
             old = regimen.concentration
             before = regimen.ingredients
-            regimen.ingredients = ((regimen.ingredients[0][0], event[2]),
-                                   *regimen.ingredients[1:])
+            regimen.ingredients = ((regimen.ingredients[0][0], event[2]), *regimen.ingredients[1:])
             old_dose = regimen.dose
             if pump.spec.nominal_flow is not None:
                 regimen.dose = regimen.dose * event[2] / old
@@ -617,30 +707,47 @@ class _Life:
                 regimen.ingredients, regimen.dose = before, old_dose
             else:
                 bridge_ml = self.dead_space
-        action = self.fill(moment, nurse, check, aspirated=aspirated, note=note,
-                           expected=computed, new_rx=new, bridge_ml=bridge_ml)
+        action = self.fill(
+            moment,
+            nurse,
+            check,
+            aspirated=aspirated,
+            note=note,
+            expected=computed,
+            new_rx=new,
+            bridge_ml=bridge_ml,
+        )
         if kind == "correction":
             corrected = self.moment(moment + timedelta(minutes=40))
             typed = action.lot
             self.refill_count += 1
-            self.add(Correct(*self.base(corrected), user=nurse, verifier=check,
-                             pump=pump.number, refill=action.refill, new=self.refill_count,
-                             lot=typed[:-1] + str((int(typed[-1]) + 1) % 10),
-                             reason="lot number mistyped; corrected from the label kept "
-                             "with the refill kit"))
+            self.add(
+                Correct(
+                    *self.base(corrected),
+                    user=nurse,
+                    verifier=check,
+                    pump=pump.number,
+                    refill=action.refill,
+                    new=self.refill_count,
+                    lot=typed[:-1] + str((int(typed[-1]) + 1) % 10),
+                    reason="lot number mistyped; corrected from the label kept with the refill kit",
+                )
+            )
             self.update_due(corrected + timedelta(minutes=3))
         if kind != "concentration" and self.needs_stronger():
             stronger = _STRONGER.get(regimen.ingredients[0])
             if stronger is not None:
-                bisect.insort(self.events, (moment.date() + timedelta(days=1),
-                                            "concentration", stronger))
+                bisect.insort(
+                    self.events, (moment.date() + timedelta(days=1), "concentration", stronger)
+                )
 
     def needs_stronger(self) -> bool:
         """The reservoir lasts under 5 weeks: the next refill brings a stronger solution."""
         pump = self.pump
         rx = pump.rx[-1]
-        return (pump.spec.nominal_flow is None
-                and (pump.capacity - pump.alarm) / rx.max_daily_ml < 35)
+        return (
+            pump.spec.nominal_flow is None and (pump.capacity - pump.alarm) / rx.max_daily_ml < 35
+        )
 
     def next_refill(self) -> date | None:
         """As the demo's: roughly at the due date; the last refill before today is placed so
@@ -702,28 +809,51 @@ class _Life:
             regimen.dose = round(_clamped(regimen, regimen.dose * value), 3)
             if regimen.dose == before:
                 return
-            reasons = ({"titration.above_percent": words.TITRATION_REASON}
-                       if kind == "titrate" else None)
+            reasons = (
+                {"titration.above_percent": words.TITRATION_REASON} if kind == "titrate" else None
+            )
             if not self.prescribe(moment, reasons):
                 regimen.dose = before
         elif kind == "mri":
-            self.add(Event(*self.base(moment), user=nurse, pump=pump.number, kind="mri",
-                           occurred_at=moment - timedelta(hours=3),
-                           note="1.5 T MRI of the lumbar spine. Pump interrogated afterwards: "
-                           "motor stall recovered, running, reservoir volume as expected.",
-                           post_mri_check_done=True))
+            self.add(
+                Event(
+                    *self.base(moment),
+                    user=nurse,
+                    pump=pump.number,
+                    kind="mri",
+                    occurred_at=moment - timedelta(hours=3),
+                    note="1.5 T MRI of the lumbar spine. Pump interrogated afterwards: "
+                    "motor stall recovered, running, reservoir volume as expected.",
+                    post_mri_check_done=True,
+                )
+            )
         elif kind == "revise":
             old = pump.catheter.segments[0]
             cut = rng.choice((4, 6, 8))
-            catheter = CatheterSpec(pump.catheter.model_key, (SegmentSpec(
-                old.implanted_cm - cut, old.trimmed_cm + rng.choice((4, 6, 8)),
-                old.ml_per_cm),), rng.choice(("T9", "T10")))
+            catheter = CatheterSpec(
+                pump.catheter.model_key,
+                (
+                    SegmentSpec(
+                        old.implanted_cm - cut,
+                        old.trimmed_cm + rng.choice((4, 6, 8)),
+                        old.ml_per_cm,
+                    ),
+                ),
+                rng.choice(("T9", "T10")),
+            )
             pump.catheter = catheter
-            self.add(Revise(*self.base(moment), user=nurse, pump=pump.number,
-                            catheter=catheter, revised_on=moment.date(),
-                            note="catheter fracture at the connector seen on X-ray after loss "
-                            "of effect; catheter replaced, tip repositioned; priming bolus "
-                            "given in theatre"))
+            self.add(
+                Revise(
+                    *self.base(moment),
+                    user=nurse,
+                    pump=pump.number,
+                    catheter=catheter,
+                    revised_on=moment.date(),
+                    note="catheter fracture at the connector seen on X-ray after loss "
+                    "of effect; catheter replaced, tip repositioned; priming bolus "
+                    "given in theatre",
+                )
+            )
             self.dead_space = None
         else:
             raise AssertionError(f"unknown event {kind}")
@@ -731,38 +861,69 @@ class _Life:
     def replace(self, moment: datetime) -> None:
         nurse, _ = self.nurses()
         old = self.pump
-        self.add(Event(*self.base(moment), user=nurse, pump=old.number, kind="eri",
-                       occurred_at=moment, note="elective replacement indicator on "
-                       "interrogation; replacement booked", post_mri_check_done=None))
+        self.add(
+            Event(
+                *self.base(moment),
+                user=nurse,
+                pump=old.number,
+                kind="eri",
+                occurred_at=moment,
+                note="elective replacement indicator on interrogation; replacement booked",
+                post_mri_check_done=None,
+            )
+        )
         day = open_day(moment.date() + timedelta(days=10))
         if day >= TODAY:
             return
-        model = "synchromed2-40" if old.spec.model_key != "synchromed2-20" else (
-            "synchromed2-20")
-        spec = PumpSpec(model, _serial(self.plan.index, len(self.pumps), "NGV"), day,
-                        old.spec.site, None, None, old.spec.path_volume, day + _years(7.0))
+        model = "synchromed2-40" if old.spec.model_key != "synchromed2-20" else ("synchromed2-20")
+        spec = PumpSpec(
+            model,
+            _serial(self.plan.index, len(self.pumps), "NGV"),
+            day,
+            old.spec.site,
+            None,
+            None,
+            old.spec.path_volume,
+            day + _years(7.0),
+        )
         self.new_pump(spec, old.catheter, day, replacing=old)
         assert spec.replace_by is not None
-        bisect.insort(self.events, (spec.replace_by - timedelta(
-            days=self.rng.randint(60, 150)), "replace", 0.0))
+        bisect.insort(
+            self.events,
+            (spec.replace_by - timedelta(days=self.rng.randint(60, 150)), "replace", 0.0),
+        )
 
     def explant(self, moment: datetime) -> None:
         nurse, _ = self.nurses()
-        self.add(Explant(*self.base(moment), user=nurse, pump=self.pump.number,
-                         explanted_on=moment.date(),
-                         reason="pocket infection; pump and catheter removed, oral baclofen "
-                         "restarted under observation"))
+        self.add(
+            Explant(
+                *self.base(moment),
+                user=nurse,
+                pump=self.pump.number,
+                explanted_on=moment.date(),
+                reason="pocket infection; pump and catheter removed, oral baclofen "
+                "restarted under observation",
+            )
+        )
         later = self.moment(moment + timedelta(minutes=30))
-        self.add(Status(*self.base(later), user=nurse, status="inactive",
-                        reason="pump explanted; followed by the spasticity clinic"))
+        self.add(
+            Status(
+                *self.base(later),
+                user=nurse,
+                status="inactive",
+                reason="pump explanted; followed by the spasticity clinic",
+            )
+        )
 
 
 _MID_EVENTS = frozenset({"titrate", "adjust", "mri", "revise", "replace"})
 _REFILL_EVENTS = frozenset({"concentration", "less_returned", "more_returned", "correction"})
 #: The next stock strength when a reservoir runs out too fast.
 _STRONGER: dict[tuple[str, float], float] = {
-    ("baclofen", 500.0): 1000.0, ("baclofen", 1000.0): 2000.0,
-    ("morphine", 10000.0): 25000.0, ("hydromorphone", 2000.0): 5000.0,
+    ("baclofen", 500.0): 1000.0,
+    ("baclofen", 1000.0): 2000.0,
+    ("morphine", 10000.0): 25000.0,
+    ("hydromorphone", 2000.0): 5000.0,
     ("hydromorphone", 5000.0): 10000.0,
 }
 
@@ -770,8 +931,15 @@ _STRONGER: dict[tuple[str, float], float] = {
 @cache
 def _stability_cached(key: tuple[tuple[str, float], ...], first_fill: bool) -> float | None:
     ingredients = tuple(Ingredient(k, Q_(c, "mcg/mL")) for k, c in key)
-    record = PrescriptionRecord(0, 0, ingredients, Schedule.simple(Q_(1.0, "mcg/day")), None,
-                                datetime(2000, 1, 1, tzinfo=UTC), "")
+    record = PrescriptionRecord(
+        0,
+        0,
+        ingredients,
+        Schedule.simple(Q_(1.0, "mcg/day")),
+        None,
+        datetime(2000, 1, 1, tzinfo=UTC),
+        "",
+    )
     return forecasting.stability_days(record, library(), first_fill=first_fill, undiluted=None)
 
 
@@ -791,25 +959,29 @@ def _clamped(regimen: Regimen, dose: float) -> float:
 # ------------------------------------------------------------------------------ dose check
 
 
-
-def dose_check(history: Sequence[_Rx], spec: RxSpec, patient: PatientSpec,
-               today: date) -> DoseCheck:
+def dose_check(
+    history: Sequence[_Rx], spec: RxSpec, patient: PatientSpec, today: date
+) -> DoseCheck:
     """:meth:`ClinicService.check_prescription` on this pump's versions (``history``)."""
     lib = library()
-    program = Program(Q_(spec.ingredients[0][1], "mcg/mL"), spec.schedule(),
-                      spec.patient_bolus())
+    program = Program(Q_(spec.ingredients[0][1], "mcg/mL"), spec.schedule(), spec.patient_bolus())
     volume = program.max_daily_volume()
     drugs = [lib.drug(key) for key, _ in spec.ingredients]
     concentrations = [Q_(c, "mcg/mL") for _, c in spec.ingredients]
-    doses = admixture_doses(volume, [(d.key, c) for d, c in zip(drugs, concentrations,
-                                                                strict=True)])
+    doses = admixture_doses(
+        volume, [(d.key, c) for d, c in zip(drugs, concentrations, strict=True)]
+    )
     change = change_context([h.record for h in history], utc(spec.effective_at), lib)
     person = patient_context(patient.indication, patient.date_of_birth, today)
     return check_admixture(
         [(d, doses[d.key], c) for d, c in zip(drugs, concentrations, strict=True)],
-        previous_doses=change.previous_doses, hours_since_change=change.hours_since_change,
+        previous_doses=change.previous_doses,
+        hours_since_change=change.hours_since_change,
         increases_past_7_days=change.increases_past_7_days,
-        origin=person.origin, pain=person.pain, child=person.child)
+        origin=person.origin,
+        pain=person.pain,
+        child=person.child,
+    )
 
 
 # ------------------------------------------------------------------------------ the patients
@@ -825,16 +997,24 @@ def _years(n: float) -> timedelta:
 
 
 def _medtronic_catheter(rng: random.Random) -> CatheterSpec:
-    return CatheterSpec("custom", (SegmentSpec(float(rng.choice((48, 52, 55, 58, 62))),
-                                               float(rng.choice((12, 18, 22, 26))),
-                                               0.0022),), rng.choice(("T8", "T9", "T10", "T11")))
+    return CatheterSpec(
+        "custom",
+        (
+            SegmentSpec(
+                float(rng.choice((48, 52, 55, 58, 62))), float(rng.choice((12, 18, 22, 26))), 0.0022
+            ),
+        ),
+        rng.choice(("T8", "T9", "T10", "T11")),
+    )
 
 
 def _prometra_catheter(rng: random.Random) -> CatheterSpec:
     trimmed = rng.choice((24, 28, 32, 36))
-    return CatheterSpec("prometra-11823", (SegmentSpec(float(110 - trimmed), float(trimmed),
-                                                       0.0026),),
-                        rng.choice(("T9", "T10", "T11")))
+    return CatheterSpec(
+        "prometra-11823",
+        (SegmentSpec(float(110 - trimmed), float(trimmed), 0.0026),),
+        rng.choice(("T9", "T10", "T11")),
+    )
 
 
 class _Planner:
@@ -864,14 +1044,29 @@ class _Planner:
         day = TODAY - _years(rng.uniform(low, high))
         return open_day(max(day, self.first_day + timedelta(days=3)))
 
-    def person(self, index: int, rng: random.Random, indication: str, age: int,
-               notes: str = "", renal: bool = False) -> PatientSpec:
+    def person(
+        self,
+        index: int,
+        rng: random.Random,
+        indication: str,
+        age: int,
+        notes: str = "",
+        renal: bool = False,
+    ) -> PatientSpec:
         family = words.FAMILY[(index * 7 + self.seed) % len(words.FAMILY)]
         given = rng.choice(words.GIVEN)
         born = TODAY - timedelta(days=age * 365 + rng.randint(0, 364))
-        return PatientSpec(f"D{index + 1:06d}", family, given, born, indication, renal,
-                           f"{rng.choice(words.GIVEN)} {family} ({rng.choice(words.RELATION)})",
-                           f"555-01{(index * 37 + 11) % 100:02d}", notes)
+        return PatientSpec(
+            f"D{index + 1:06d}",
+            family,
+            given,
+            born,
+            indication,
+            renal,
+            f"{rng.choice(words.GIVEN)} {family} ({rng.choice(words.RELATION)})",
+            f"555-01{(index * 37 + 11) % 100:02d}",
+            notes,
+        )
 
     def plan(self, index: int) -> LifePlan:
         rng = random.Random(f"pumpmgr-bench-{self.seed}-{index}")
@@ -881,8 +1076,11 @@ class _Planner:
             low, high = self.years - 0.05, self.years
         else:
             low, high = 0.3, self.years
-        plan = _SCENARIOS[index](self, index, rng, low, high) if index < len(_SCENARIOS) \
+        plan = (
+            _SCENARIOS[index](self, index, rng, low, high)
+            if index < len(_SCENARIOS)
             else self.random_patient(index, rng, low, high)
+        )
         plan.category, plan.goal = self.category(index, rng)
         if plan.category == "fine" and plan.end is None and rng.random() < 0.02:
             plan.end = self.day_between(rng, 0.2, max(0.3, (TODAY - plan.start).days / 365.25))
@@ -909,141 +1107,348 @@ class _Planner:
             events.append((when(), "correction", 0.0))
         if rng.random() < 0.06:
             events.append((when(), "revise", 0.0))
-        if plan.pump.replace_by is not None and plan.pump.replace_by - timedelta(
-                days=150) < TODAY:
-            events.append((max(plan.start + timedelta(days=30), plan.pump.replace_by
-                               - timedelta(days=rng.randint(60, 150))), "replace", 0.0))
+        if plan.pump.replace_by is not None and plan.pump.replace_by - timedelta(days=150) < TODAY:
+            events.append(
+                (
+                    max(
+                        plan.start + timedelta(days=30),
+                        plan.pump.replace_by - timedelta(days=rng.randint(60, 150)),
+                    ),
+                    "replace",
+                    0.0,
+                )
+            )
 
-    def random_patient(self, index: int, rng: random.Random, low: float, high: float,
-                       ) -> LifePlan:
+    def random_patient(
+        self,
+        index: int,
+        rng: random.Random,
+        low: float,
+        high: float,
+    ) -> LifePlan:
         indication = rng.choices(
-            ("spasticity_spinal", "spasticity_cerebral", "non_cancer_pain", "cancer_pain",
-             "other"), (35, 20, 22, 13, 10))[0]
-        model = rng.choices(("synchromed2-20", "synchromed2-40", "prometra2-20",
-                             "prometra2-40"), (35, 35, 15, 15))[0]
+            ("spasticity_spinal", "spasticity_cerebral", "non_cancer_pain", "cancer_pain", "other"),
+            (35, 20, 22, 13, 10),
+        )[0]
+        model = rng.choices(
+            ("synchromed2-20", "synchromed2-40", "prometra2-20", "prometra2-40"), (35, 35, 15, 15)
+        )[0]
         prometra = model.startswith("prometra")
-        start = self.day_between(rng, 0.2, min(high, 2.0)) if indication == "cancer_pain" \
+        start = (
+            self.day_between(rng, 0.2, min(high, 2.0))
+            if indication == "cancer_pain"
             else self.day_between(rng, low, high)
+        )
         years_in = (TODAY - start).days / 365.25
-        age = rng.randint(8, 17) if indication == "spasticity_cerebral" and rng.random() < 0.2 \
+        age = (
+            rng.randint(8, 17)
+            if indication == "spasticity_cerebral" and rng.random() < 0.2
             else rng.randint(25, 82)
+        )
         age = max(age, round(years_in) + rng.randint(8, 30))
         regimen = plans.random_regimen(rng, indication, prometra)
         serial = _serial(index, 0, "P2" if prometra else "NGV")
-        pump = PumpSpec(model, serial, start, rng.choice(words.SITES), None, None, None,
-                        None if prometra else start + _years(7.0))
-        return LifePlan(index, rng, self.person(index, rng, indication, age), pump,
-                        _prometra_catheter(rng) if prometra else _medtronic_catheter(rng),
-                        regimen, "fine", TODAY, start, [],
-                        fill=20.0 if regimen.ingredients[0][0] == "ziconotide" else None)
+        pump = PumpSpec(
+            model,
+            serial,
+            start,
+            rng.choice(words.SITES),
+            None,
+            None,
+            None,
+            None if prometra else start + _years(7.0),
+        )
+        return LifePlan(
+            index,
+            rng,
+            self.person(index, rng, indication, age),
+            pump,
+            _prometra_catheter(rng) if prometra else _medtronic_catheter(rng),
+            regimen,
+            "fine",
+            TODAY,
+            start,
+            [],
+            fill=20.0 if regimen.ingredients[0][0] == "ziconotide" else None,
+        )
 
 
-def _s0_long_history(p: _Planner, index: int, rng: random.Random, low: float, high: float,
-                     ) -> LifePlan:
+def _s0_long_history(
+    p: _Planner,
+    index: int,
+    rng: random.Random,
+    low: float,
+    high: float,
+) -> LifePlan:
     """Twenty years (the whole history) of baclofen with a flex schedule: two replacements,
     stronger solutions as the dose rises, an MRI, a catheter revision, a correction."""
     start = p.day_between(rng, high - 0.01, high)
-    plan = LifePlan(index, rng, p.person(index, rng, "spasticity_spinal", 38 + round(high),
-                                         notes="T6 incomplete spinal cord injury. Prefers "
-                                         "morning appointments."),
-                    PumpSpec("synchromed2-20", _serial(index, 0, "NGV"), start, words.SITES[0],
-                             None, None, 0.142, start + _years(7.0)),
-                    _medtronic_catheter(rng), baclofen_regimen(500, 180, flex=FLEX_DAY_NIGHT),
-                    "fine", TODAY, start, [])
+    plan = LifePlan(
+        index,
+        rng,
+        p.person(
+            index,
+            rng,
+            "spasticity_spinal",
+            38 + round(high),
+            notes="T6 incomplete spinal cord injury. Prefers morning appointments.",
+        ),
+        PumpSpec(
+            "synchromed2-20",
+            _serial(index, 0, "NGV"),
+            start,
+            words.SITES[0],
+            None,
+            None,
+            0.142,
+            start + _years(7.0),
+        ),
+        _medtronic_catheter(rng),
+        baclofen_regimen(500, 180, flex=FLEX_DAY_NIGHT),
+        "fine",
+        TODAY,
+        start,
+        [],
+    )
     span = (TODAY - start).days
-    plan.events += [(start + timedelta(days=round(span * f)), kind, value) for f, kind, value in
-                    ((0.15, "adjust", 1.2), (0.3, "adjust", 1.2), (0.35, "mri", 0.0),
-                     (0.45, "correction", 0.0), (0.5, "adjust", 1.15),
-                     (0.6, "less_returned", 0.0), (0.7, "revise", 0.0),
-                     (0.8, "adjust", 1.1), (0.9, "more_returned", 0.0))]
+    plan.events += [
+        (start + timedelta(days=round(span * f)), kind, value)
+        for f, kind, value in (
+            (0.15, "adjust", 1.2),
+            (0.3, "adjust", 1.2),
+            (0.35, "mri", 0.0),
+            (0.45, "correction", 0.0),
+            (0.5, "adjust", 1.15),
+            (0.6, "less_returned", 0.0),
+            (0.7, "revise", 0.0),
+            (0.8, "adjust", 1.1),
+            (0.9, "more_returned", 0.0),
+        )
+    ]
     return plan
 
 
-def _s1_constant_flow(p: _Planner, index: int, rng: random.Random, low: float, high: float,
-                      ) -> LifePlan:
+def _s1_constant_flow(
+    p: _Planner,
+    index: int,
+    rng: random.Random,
+    low: float,
+    high: float,
+) -> LifePlan:
     start = p.day_between(rng, min(low + 1.0, high), high)
-    plan = LifePlan(index, rng, p.person(index, rng, "non_cancer_pain", 63,
-                                         notes="Failed back surgery syndrome."),
-                    PumpSpec("isomed-35", _serial(index, 0, "IM"), start, words.SITES[1], "35 mL",
-                             "0.5 mL/day", None, None),
-                    _medtronic_catheter(rng),
-                    Regimen((("morphine", 4000.0),), 2000.0,
-                            source="hospital pharmacy (compounded)", lot_prefix="CMP",
-                            shelf_days=(60, 90)), "fine", TODAY, start, [])
-    plan.events.append((start + timedelta(days=(TODAY - start).days // 2), "concentration",
-                        5000.0))
+    plan = LifePlan(
+        index,
+        rng,
+        p.person(index, rng, "non_cancer_pain", 63, notes="Failed back surgery syndrome."),
+        PumpSpec(
+            "isomed-35",
+            _serial(index, 0, "IM"),
+            start,
+            words.SITES[1],
+            "35 mL",
+            "0.5 mL/day",
+            None,
+            None,
+        ),
+        _medtronic_catheter(rng),
+        Regimen(
+            (("morphine", 4000.0),),
+            2000.0,
+            source="hospital pharmacy (compounded)",
+            lot_prefix="CMP",
+            shelf_days=(60, 90),
+        ),
+        "fine",
+        TODAY,
+        start,
+        [],
+    )
+    plan.events.append((start + timedelta(days=(TODAY - start).days // 2), "concentration", 5000.0))
     return plan
 
 
-def _s2_admixture_ptm(p: _Planner, index: int, rng: random.Random, low: float, high: float,
-                      ) -> LifePlan:
+def _s2_admixture_ptm(
+    p: _Planner,
+    index: int,
+    rng: random.Random,
+    low: float,
+    high: float,
+) -> LifePlan:
     start = p.day_between(rng, min(low, 1.6), min(high, 1.9))
-    return LifePlan(index, rng, p.person(index, rng, "cancer_pain", 58,
-                                         notes="Pancreatic cancer."),
-                    PumpSpec("prometra2-20", _serial(index, 0, "P2"), start, words.SITES[0], None,
-                             None, None, None),
-                    _prometra_catheter(rng),
-                    Regimen((("morphine", 10000.0), ("clonidine", 150.0)), 3000.0,
-                            bolus=(100.0, 4, 3.0), boluses_used=1.5,
-                            source="hospital pharmacy (compounded)", lot_prefix="CMP",
-                            shelf_days=(45, 90)), "fine", TODAY, start, [])
+    return LifePlan(
+        index,
+        rng,
+        p.person(index, rng, "cancer_pain", 58, notes="Pancreatic cancer."),
+        PumpSpec(
+            "prometra2-20", _serial(index, 0, "P2"), start, words.SITES[0], None, None, None, None
+        ),
+        _prometra_catheter(rng),
+        Regimen(
+            (("morphine", 10000.0), ("clonidine", 150.0)),
+            3000.0,
+            bolus=(100.0, 4, 3.0),
+            boluses_used=1.5,
+            source="hospital pharmacy (compounded)",
+            lot_prefix="CMP",
+            shelf_days=(45, 90),
+        ),
+        "fine",
+        TODAY,
+        start,
+        [],
+    )
 
 
-def _s3_legacy_replacement(p: _Planner, index: int, rng: random.Random, low: float,
-                           high: float) -> LifePlan:
+def _s3_legacy_replacement(
+    p: _Planner, index: int, rng: random.Random, low: float, high: float
+) -> LifePlan:
     """Transferred in with a SynchroMed EL near its end of service: replaced early on."""
     start = open_day(p.first_day + timedelta(days=17))
-    return LifePlan(index, rng, p.person(index, rng, "spasticity_cerebral", 34 + round(high),
-                                         notes="Cerebral palsy; transferred from another "
-                                         "clinic with a SynchroMed EL pump."),
-                    PumpSpec("synchromed-el-18", _serial(index, 0, "NEL"), start, words.SITES[1],
-                             "18 mL", None, None, start + timedelta(days=200)),
-                    _medtronic_catheter(rng), baclofen_regimen(500, 250), "fine", TODAY, start, [])
+    return LifePlan(
+        index,
+        rng,
+        p.person(
+            index,
+            rng,
+            "spasticity_cerebral",
+            34 + round(high),
+            notes="Cerebral palsy; transferred from another clinic with a SynchroMed EL pump.",
+        ),
+        PumpSpec(
+            "synchromed-el-18",
+            _serial(index, 0, "NEL"),
+            start,
+            words.SITES[1],
+            "18 mL",
+            None,
+            None,
+            start + timedelta(days=200),
+        ),
+        _medtronic_catheter(rng),
+        baclofen_regimen(500, 250),
+        "fine",
+        TODAY,
+        start,
+        [],
+    )
 
 
-def _s4_ziconotide(p: _Planner, index: int, rng: random.Random, low: float, high: float,
-                   ) -> LifePlan:
+def _s4_ziconotide(
+    p: _Planner,
+    index: int,
+    rng: random.Random,
+    low: float,
+    high: float,
+) -> LifePlan:
     start = p.day_between(rng, low, high)
-    plan = LifePlan(index, rng, p.person(index, rng, "non_cancer_pain", 51 + round(high),
-                                         notes="Complex regional pain syndrome; opioids not "
-                                         "tolerated."),
-                    PumpSpec("synchromed2-40", _serial(index, 0, "NGV"), start, words.SITES[0],
-                             None, None, None, start + _years(7.0)),
-                    _medtronic_catheter(rng),
-                    Regimen((("ziconotide", 25.0),), 2.4, source="manufacturer (Prialt)",
-                            lot_prefix="PRI", shelf_days=(180, 365)),
-                    "fine", TODAY, start, [], fill=20.0)
-    plan.events.append((start + timedelta(days=(TODAY - start).days * 2 // 5), "correction",
-                        0.0))
+    plan = LifePlan(
+        index,
+        rng,
+        p.person(
+            index,
+            rng,
+            "non_cancer_pain",
+            51 + round(high),
+            notes="Complex regional pain syndrome; opioids not tolerated.",
+        ),
+        PumpSpec(
+            "synchromed2-40",
+            _serial(index, 0, "NGV"),
+            start,
+            words.SITES[0],
+            None,
+            None,
+            None,
+            start + _years(7.0),
+        ),
+        _medtronic_catheter(rng),
+        Regimen(
+            (("ziconotide", 25.0),),
+            2.4,
+            source="manufacturer (Prialt)",
+            lot_prefix="PRI",
+            shelf_days=(180, 365),
+        ),
+        "fine",
+        TODAY,
+        start,
+        [],
+        fill=20.0,
+    )
+    plan.events.append((start + timedelta(days=(TODAY - start).days * 2 // 5), "correction", 0.0))
     return plan
 
 
-def _s5_titration(p: _Planner, index: int, rng: random.Random, low: float, high: float,
-                  ) -> LifePlan:
+def _s5_titration(
+    p: _Planner,
+    index: int,
+    rng: random.Random,
+    low: float,
+    high: float,
+) -> LifePlan:
     start = p.day_between(rng, low, high)
-    plan = LifePlan(index, rng, p.person(index, rng, "spasticity_spinal", 39 + round(high),
-                                         notes="Multiple sclerosis."),
-                    PumpSpec("prometra2-40", _serial(index, 0, "P2"), start, words.SITES[1], None,
-                             None, None, None),
-                    _prometra_catheter(rng), baclofen_regimen(2000, 300), "fine", TODAY, start, [])
+    plan = LifePlan(
+        index,
+        rng,
+        p.person(index, rng, "spasticity_spinal", 39 + round(high), notes="Multiple sclerosis."),
+        PumpSpec(
+            "prometra2-40", _serial(index, 0, "P2"), start, words.SITES[1], None, None, None, None
+        ),
+        _prometra_catheter(rng),
+        baclofen_regimen(2000, 300),
+        "fine",
+        TODAY,
+        start,
+        [],
+    )
     plan.events.append((start + timedelta(days=(TODAY - start).days // 3), "titrate", 1.4))
     return plan
 
 
-def _s6_explanted(p: _Planner, index: int, rng: random.Random, low: float, high: float,
-                  ) -> LifePlan:
+def _s6_explanted(
+    p: _Planner,
+    index: int,
+    rng: random.Random,
+    low: float,
+    high: float,
+) -> LifePlan:
     start = p.day_between(rng, low, high)
-    plan = LifePlan(index, rng, p.person(index, rng, "spasticity_cerebral", 28 + round(high),
-                                         notes="Traumatic brain injury."),
-                    PumpSpec("synchromed2-20", _serial(index, 0, "NGV"), start, words.SITES[0],
-                             None, None, None, start + _years(7.0)),
-                    _medtronic_catheter(rng), baclofen_regimen(500, 180), "fine", TODAY, start, [])
+    plan = LifePlan(
+        index,
+        rng,
+        p.person(
+            index, rng, "spasticity_cerebral", 28 + round(high), notes="Traumatic brain injury."
+        ),
+        PumpSpec(
+            "synchromed2-20",
+            _serial(index, 0, "NGV"),
+            start,
+            words.SITES[0],
+            None,
+            None,
+            None,
+            start + _years(7.0),
+        ),
+        _medtronic_catheter(rng),
+        baclofen_regimen(500, 180),
+        "fine",
+        TODAY,
+        start,
+        [],
+    )
     plan.end = start + timedelta(days=max(40, (TODAY - start).days * 3 // 5))
     return plan
 
 
-_SCENARIOS = (_s0_long_history, _s1_constant_flow, _s2_admixture_ptm, _s3_legacy_replacement,
-              _s4_ziconotide, _s5_titration, _s6_explanted)
+_SCENARIOS = (
+    _s0_long_history,
+    _s1_constant_flow,
+    _s2_admixture_ptm,
+    _s3_legacy_replacement,
+    _s4_ziconotide,
+    _s5_titration,
+    _s6_explanted,
+)
 
 
 def simulate(patients: int, years: float, seed: int, indexes: Sequence[int]) -> list[Action]:
@@ -1062,8 +1467,7 @@ def first_day(years: float) -> date:
 
 def merge(parts: Sequence[Sequence[Action]]) -> list[Action]:
     """The actions of every patient in clock order (ties: patient index, then order)."""
-    return sorted(itertools.chain.from_iterable(parts),
-                  key=lambda a: (a.clock, a.patient, a.order))
+    return sorted(itertools.chain.from_iterable(parts), key=lambda a: (a.clock, a.patient, a.order))
 
 
 def plan_clinic(patients: int, years: float, seed: int, *, jobs: int = 1) -> ClinicPlan:
@@ -1075,8 +1479,15 @@ def plan_clinic(patients: int, years: float, seed: int, *, jobs: int = 1) -> Cli
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(jobs) as pool:
-            parts = list(pool.map(simulate, itertools.repeat(patients), itertools.repeat(years),
-                                  itertools.repeat(seed), shares))
+            parts = list(
+                pool.map(
+                    simulate,
+                    itertools.repeat(patients),
+                    itertools.repeat(years),
+                    itertools.repeat(seed),
+                    shares,
+                )
+            )
     else:
         parts = [simulate(patients, years, seed, range(patients))]
     return ClinicPlan(patients, years, seed, first_day(years), merge(parts))
@@ -1089,5 +1500,3 @@ def counts(actions: Sequence[Action]) -> dict[str, int]:
         name = type(action).__name__
         result[name] = result.get(name, 0) + 1
     return result
-
-

@@ -98,8 +98,11 @@ def bare(started: float) -> dict[str, Any]:
     window.show()
     seconds = painted.wait(started)
     del app
-    return {"startup_s": seconds, "shown_to_paint_s": seconds - (shown - started),
-            "peak_rss": peak_rss_bytes()}
+    return {
+        "startup_s": seconds,
+        "shown_to_paint_s": seconds - (shown - started),
+        "peak_rss": peak_rss_bytes(),
+    }
 
 
 def app(started: float, args: argparse.Namespace) -> dict[str, Any]:
@@ -116,10 +119,13 @@ def app(started: float, args: argparse.Namespace) -> dict[str, Any]:
         from pumpmgr.clock import FixedClock
         from pumpmgr.services import ClinicService
 
-        return ClinicService(database, clock=FixedClock(datetime.fromisoformat(args.now)),
-                             tz=ZoneInfo(args.tz), workstation="bench",
-                             hasher=PasswordHasher(time_cost=1, memory_cost=1024,
-                                                   parallelism=1))
+        return ClinicService(
+            database,
+            clock=FixedClock(datetime.fromisoformat(args.now)),
+            tz=ZoneInfo(args.tz),
+            workstation="bench",
+            hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1),
+        )
 
     qt = QApplication(["pumpmgr"])
     program.setup_application(qt)
@@ -128,8 +134,10 @@ def app(started: float, args: argparse.Namespace) -> dict[str, Any]:
     startup.begin()
     sign_in_s = sign_in.wait(started)
     # the nurse types her name and password while the clinic loads behind the window
-    until(lambda: startup.window is not None or startup.status is not None,
-          "the main window was never built")
+    until(
+        lambda: startup.window is not None or startup.status is not None,
+        "the main window was never built",
+    )
     window = startup.window
     if window is None:
         raise SystemExit(f"the start-up ended with status {startup.status}")
@@ -148,9 +156,15 @@ def app(started: float, args: argparse.Namespace) -> dict[str, Any]:
     patient.wait(time.time())
     window.show_dashboard()
     QApplication.processEvents()
-    result = {"startup_s": sign_in_s, "ready_s": ready_s, "signed_in_s": signed_in_s,
-              "rows": rows, "startup_rss": startup_rss, "peak_rss": peak_rss_bytes(),
-              "today": str(window.clinic.today())}
+    result = {
+        "startup_s": sign_in_s,
+        "ready_s": ready_s,
+        "signed_in_s": signed_in_s,
+        "rows": rows,
+        "startup_rss": startup_rss,
+        "peak_rss": peak_rss_bytes(),
+        "today": str(window.clinic.today()),
+    }
     window.idle.stop()
     window.close()
     if startup.database is not None:

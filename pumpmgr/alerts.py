@@ -33,7 +33,8 @@ def _day(moment: datetime, tz: tzinfo) -> str:
 OVER_INFUSION_RISK_TEXT = (
     "OVER-INFUSION RISK: this pump ran empty or was without drug for more than 48 hours, which "
     "can make it over-infuse later (HSA notice, 8 Nov 2016). Watch for overdose signs and tell "
-    "the responsible clinician.")
+    "the responsible clinician."
+)
 
 
 def _forecast_alerts(chart: PatientChart, now: datetime | None) -> list[Alert]:
@@ -41,8 +42,9 @@ def _forecast_alerts(chart: PatientChart, now: datetime | None) -> list[Alert]:
     stored, pump = chart.forecast, chart.pump
     alerts = []
     if stored is not None and now is not None:
-        past_end = pump is not None and pump.replace_by is not None and (
-            pump.replace_by < now.date())
+        past_end = (
+            pump is not None and pump.replace_by is not None and (pump.replace_by < now.date())
+        )
         state = stored.state(now, past_end_of_service=past_end)
         if state is not None:
             alerts.append(Alert(f"{state.words.upper()}: {state.advice}.", True))
@@ -57,17 +59,33 @@ def patient_alerts(chart: PatientChart, tz: tzinfo, now: datetime | None = None)
     individual maxima."""
     alerts = _forecast_alerts(chart, now)
     for stop in chart.stop_orders:
-        alerts.append(Alert(stop_order_text(
-            drug=stop.drug, effective=stop.effective_at.astimezone(tz).date(),
-            prescriber=stop.prescriber, reason=stop.reason, long_stop=stop.long_stop), True))
+        alerts.append(
+            Alert(
+                stop_order_text(
+                    drug=stop.drug,
+                    effective=stop.effective_at.astimezone(tz).date(),
+                    prescriber=stop.prescriber,
+                    reason=stop.reason,
+                    long_stop=stop.long_stop,
+                ),
+                True,
+            )
+        )
         if stop.withdrawal_warning:
             alerts.append(Alert(stop.withdrawal_warning, True))
-    alerts += [Alert(f"INCIDENT: {i.text} ({_day(i.occurred_at, tz)}): "
-                     f"{i.summary.rstrip('. ')}. A prescriber reviews it.", True)
-               for i in chart.open_incidents]
+    alerts += [
+        Alert(
+            f"INCIDENT: {i.text} ({_day(i.occurred_at, tz)}): "
+            f"{i.summary.rstrip('. ')}. A prescriber reviews it.",
+            True,
+        )
+        for i in chart.open_incidents
+    ]
     for order in chart.open_orders:
-        line = (f"ORDER of {_day(order.entered_at, tz)} by {order.prescriber} "
-                f"({order.solution}): {order.state_text}")
+        line = (
+            f"ORDER of {_day(order.entered_at, tz)} by {order.prescriber} "
+            f"({order.solution}): {order.state_text}"
+        )
         if not prints_settings(OrderState(order.state), programmed=order.programmed):
             line += f"; {NO_SETTINGS_UNTIL_SIGNED}"  # the state says what it awaits
         elif order.decline_reason:
@@ -75,10 +93,16 @@ def patient_alerts(chart: PatientChart, tz: tzinfo, now: datetime | None = None)
         alerts.append(Alert(line + ".", True))
     for maximum in chart.individual_maxima:
         shown = format_quantity(maximum.maximum, Kind.DOSE_RATE, maximum.unit)
-        review = (f"review overdue since {format_date(maximum.review_by)}"
-                  if maximum.review_overdue else f"review by {format_date(maximum.review_by)}")
-        alerts.append(Alert(
-            f"INDIVIDUAL MAXIMUM: {maximum.drug.lower()} up to {shown}, raised by "
-            f"{maximum.set_by} and signed by {maximum.signed_by} ({maximum.reason}); {review}.",
-            maximum.review_overdue))
+        review = (
+            f"review overdue since {format_date(maximum.review_by)}"
+            if maximum.review_overdue
+            else f"review by {format_date(maximum.review_by)}"
+        )
+        alerts.append(
+            Alert(
+                f"INDIVIDUAL MAXIMUM: {maximum.drug.lower()} up to {shown}, raised by "
+                f"{maximum.set_by} and signed by {maximum.signed_by} ({maximum.reason}); {review}.",
+                maximum.review_overdue,
+            )
+        )
     return alerts

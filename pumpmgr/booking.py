@@ -30,12 +30,19 @@ _PROPOSAL_SEARCH_DAYS = 366
 
 #: One wording for one fact (screens, sheets and the command line).
 PLACE_TEXT: Mapping[str, str] = {"clinic": "clinic room", "home": "home visit"}
-STATE_TEXT: Mapping[str, str] = {"booked": "booked", "cancelled": "cancelled",
-                                 "did_not_attend": "did not attend", "attended": "attended"}
+STATE_TEXT: Mapping[str, str] = {
+    "booked": "booked",
+    "cancelled": "cancelled",
+    "did_not_attend": "did not attend",
+    "attended": "attended",
+}
 #: The due list's booking states.
-DUE_BOOKING_TEXT: Mapping[str, str] = {"": "", "not_booked": "not booked",
-                                       "booked_too_late": "booked too late",
-                                       "did_not_attend": "did not attend"}
+DUE_BOOKING_TEXT: Mapping[str, str] = {
+    "": "",
+    "not_booked": "not booked",
+    "booked_too_late": "booked too late",
+    "did_not_attend": "did not attend",
+}
 
 
 @dataclass(frozen=True)
@@ -50,7 +57,8 @@ class ClinicCalendar:
         if not self.open_days or not self.open_days <= frozenset(range(7)):
             raise ImpossibleInput(
                 "open days: the clinic needs at least one open weekday",
-                code=Code.OUT_OF_RANGE, field="open days",
+                code=Code.OUT_OF_RANGE,
+                field="open days",
             )
 
     def is_open(self, day: date) -> bool:
@@ -96,8 +104,9 @@ def closed_day_text(day: date) -> str:
     return f"the clinic is closed on {format_date(day)}; choose an open day"
 
 
-def check_booking(day: date, dates: PumpDates, calendar: ClinicCalendar, *,
-                  today: date) -> BookingCheck:
+def check_booking(
+    day: date, dates: PumpDates, calendar: ClinicCalendar, *, today: date
+) -> BookingCheck:
     """Judge a refill visit booked on ``day``.
 
     Refused (:class:`ImpossibleInput` naming the field "day"): a day in the past, a day the
@@ -108,19 +117,22 @@ def check_booking(day: date, dates: PumpDates, calendar: ClinicCalendar, *,
     if day < today:
         raise ImpossibleInput(
             f"day: {format_date(day)} has passed; book today or a later day",
-            code=Code.BOOKING_REFUSED, field="day",
+            code=Code.BOOKING_REFUSED,
+            field="day",
         )
     if not calendar.is_open(day):
         raise ImpossibleInput(
             f"day: {closed_day_text(day)}",
-            code=Code.BOOKING_REFUSED, field="day",
+            code=Code.BOOKING_REFUSED,
+            field="day",
         )
     unsafe = _unsafe_after(dates)
     if day > unsafe[0]:
         raise ImpossibleInput(
             f"day: {format_date(day)} is after {unsafe[1]} ({format_date(unsafe[0])}); "
             f"book on or before the refill-due date, {format_date(dates.refill_due)}",
-            code=Code.BOOKING_REFUSED, field="day",
+            code=Code.BOOKING_REFUSED,
+            field="day",
         )
     if day > dates.refill_due:
         late = (day - dates.refill_due).days
@@ -156,8 +168,11 @@ def propose_day(
     the caller then says so rather than proposing a late day.
     """
     if capacity < 0:
-        raise ImpossibleInput("capacity: give a whole number of visits from 0",
-                              code=Code.OUT_OF_RANGE, field="capacity")
+        raise ImpossibleInput(
+            "capacity: give a whole number of visits from 0",
+            code=Code.OUT_OF_RANGE,
+            field="capacity",
+        )
     day = dates.refill_due
     for _ in range(_PROPOSAL_SEARCH_DAYS):
         if day < today:
@@ -168,8 +183,9 @@ def propose_day(
     return None
 
 
-def must_be_booked_by(dates: Iterable[tuple[int, PumpDates]],
-                      calendar: ClinicCalendar) -> dict[date, list[int]]:
+def must_be_booked_by(
+    dates: Iterable[tuple[int, PumpDates]], calendar: ClinicCalendar
+) -> dict[date, list[int]]:
     """For a week view: each pump (by id) under the last open day on or before its refill-due
     date, the day by which its visit must be booked. A pump with no open day in the year before
     its due date is left out (no calendar has that)."""
@@ -184,8 +200,9 @@ def must_be_booked_by(dates: Iterable[tuple[int, PumpDates]],
     return by_day
 
 
-def not_booked(dates: PumpDates, *, today: date,
-               horizon_days: int = DEFAULT_BOOKING_HORIZON_DAYS) -> bool:
+def not_booked(
+    dates: PumpDates, *, today: date, horizon_days: int = DEFAULT_BOOKING_HORIZON_DAYS
+) -> bool:
     """True when a pump with no open booking is due within the clinic's horizon (or overdue):
     the due list's "not booked" state."""
     return dates.refill_due <= today + timedelta(days=horizon_days)
@@ -197,9 +214,14 @@ def due_booking_text(row: DueRow) -> str:
     text = DUE_BOOKING_TEXT[row.booking]
     if row.booking != "did_not_attend":
         return text
-    calls = "; ".join(p for p in (row.phone and f"phone {row.phone}",
-                                  row.emergency_contact
-                                  and f"emergency contact {row.emergency_contact}") if p)
+    calls = "; ".join(
+        p
+        for p in (
+            row.phone and f"phone {row.phone}",
+            row.emergency_contact and f"emergency contact {row.emergency_contact}",
+        )
+        if p
+    )
     return f"{text.upper()}: call {calls}" if calls else text.upper()
 
 
@@ -228,5 +250,6 @@ def booking_line(booking: BookingRecord, *, with_day: bool = True) -> str:
     refill-due date as the forecast is now)."""
     state = "booked too late" if booking.too_late else STATE_TEXT[booking.state]
     due = "" if booking.refill_due is None else f"; refill due {format_date(booking.refill_due)}"
-    return (f"{visit_text(booking, with_day=with_day)}: "
-            f"{booking.patient} ({booking.mrn}), {state}{due}")
+    return (
+        f"{visit_text(booking, with_day=with_day)}: {booking.patient} ({booking.mrn}), {state}{due}"
+    )

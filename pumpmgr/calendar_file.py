@@ -30,8 +30,14 @@ REMINDER = "-P1D"
 
 def escape_text(value: str) -> str:
     """A TEXT value: backslash, semicolon, comma and newlines escaped (RFC 5545 3.3.11)."""
-    return (value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-            .replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n"))
+    return (
+        value.replace("\\", "\\\\")
+        .replace(";", "\\;")
+        .replace(",", "\\,")
+        .replace("\r\n", "\\n")
+        .replace("\n", "\\n")
+        .replace("\r", "\\n")
+    )
 
 
 def fold(line: str) -> str:
@@ -71,8 +77,13 @@ def placed_on(row: DueRow, *, today: date, calendar: ClinicCalendar) -> date:
 
 
 def _alarm(summary: str) -> list[str]:
-    return ["BEGIN:VALARM", "ACTION:DISPLAY", f"DESCRIPTION:{escape_text(summary)}",
-            f"TRIGGER:{REMINDER}", "END:VALARM"]
+    return [
+        "BEGIN:VALARM",
+        "ACTION:DISPLAY",
+        f"DESCRIPTION:{escape_text(summary)}",
+        f"TRIGGER:{REMINDER}",
+        "END:VALARM",
+    ]
 
 
 def _details(row: DueRow | None, tz: tzinfo, buffer_days: int) -> list[str]:
@@ -91,26 +102,33 @@ def _details(row: DueRow | None, tz: tzinfo, buffer_days: int) -> list[str]:
 _MADE_BY = "Made by pumpmgr: the pump's programmer stays the device of record."
 
 
-def visit_event(booking: BookingRecord, row: DueRow | None, *, tz: tzinfo, buffer_days: int,
-                stamp: datetime) -> list[str]:
+def visit_event(
+    booking: BookingRecord, row: DueRow | None, *, tz: tzinfo, buffer_days: int, stamp: datetime
+) -> list[str]:
     """The VEVENT lines (unfolded) of a booked visit: at its time when it has one (in UTC),
     else all day."""
     late = ", booked too late" if booking.too_late else ""
     summary = f"Refill visit: {booking.patient} (MRN {booking.mrn}){late}"
-    description = "\n".join([
-        f"Patient: {booking.patient}, MRN {booking.mrn}",
-        f"Visit: {visit_text(booking)}{late}",
-        *([f"Note: {booking.note}"] if booking.note else []),
-        *_details(row, tz, buffer_days),
-        _MADE_BY,
-    ])
+    description = "\n".join(
+        [
+            f"Patient: {booking.patient}, MRN {booking.mrn}",
+            f"Visit: {visit_text(booking)}{late}",
+            *([f"Note: {booking.note}"] if booking.note else []),
+            *_details(row, tz, buffer_days),
+            _MADE_BY,
+        ]
+    )
     if booking.at is None:
-        when = [f"DTSTART;VALUE=DATE:{_date(booking.day)}",
-                f"DTEND;VALUE=DATE:{_date(booking.day + timedelta(days=1))}"]
+        when = [
+            f"DTSTART;VALUE=DATE:{_date(booking.day)}",
+            f"DTEND;VALUE=DATE:{_date(booking.day + timedelta(days=1))}",
+        ]
     else:
         start = datetime.combine(booking.day, booking.at, tz)
-        when = [f"DTSTART:{_stamp(start)}",
-                f"DTEND:{_stamp(start + timedelta(minutes=VISIT_MINUTES))}"]
+        when = [
+            f"DTSTART:{_stamp(start)}",
+            f"DTEND:{_stamp(start + timedelta(minutes=VISIT_MINUTES))}",
+        ]
     return [
         "BEGIN:VEVENT",
         f"UID:pumpmgr-booking-{booking.id}@pumpmgr",
@@ -124,21 +142,30 @@ def visit_event(booking: BookingRecord, row: DueRow | None, *, tz: tzinfo, buffe
     ]
 
 
-def not_booked_event(row: DueRow, *, today: date, calendar: ClinicCalendar, tz: tzinfo,
-                     buffer_days: int, stamp: datetime) -> list[str]:
+def not_booked_event(
+    row: DueRow,
+    *,
+    today: date,
+    calendar: ClinicCalendar,
+    tz: tzinfo,
+    buffer_days: int,
+    stamp: datetime,
+) -> list[str]:
     """The VEVENT lines (unfolded) of a pump due and not booked: all day on
     :func:`placed_on`'s open day."""
     day = placed_on(row, today=today, calendar=calendar)
     prefix = "OVERDUE, book the refill" if row.refill_due < today else "Book the refill"
     summary = f"{prefix}: {row.patient} (MRN {row.mrn})"
     state = due_booking_text(row) or "not booked"
-    description = "\n".join([
-        f"Patient: {row.patient}, MRN {row.mrn}",
-        f"Booking: {state}",
-        *([f"Phone: {row.phone}"] if row.phone else []),
-        *_details(row, tz, buffer_days),
-        _MADE_BY,
-    ])
+    description = "\n".join(
+        [
+            f"Patient: {row.patient}, MRN {row.mrn}",
+            f"Booking: {state}",
+            *([f"Phone: {row.phone}"] if row.phone else []),
+            *_details(row, tz, buffer_days),
+            _MADE_BY,
+        ]
+    )
     return [
         "BEGIN:VEVENT",
         f"UID:pumpmgr-refill-{row.pump_id}-{_date(row.refill_due)}@pumpmgr",
@@ -154,9 +181,17 @@ def not_booked_event(row: DueRow, *, today: date, calendar: ClinicCalendar, tz: 
     ]
 
 
-def clinic_calendar(rows: Sequence[DueRow], bookings: Iterable[BookingRecord], *, today: date,
-                    calendar: ClinicCalendar, tz: tzinfo, buffer_days: int, clinic_name: str,
-                    generated_at: datetime) -> str:
+def clinic_calendar(
+    rows: Sequence[DueRow],
+    bookings: Iterable[BookingRecord],
+    *,
+    today: date,
+    calendar: ClinicCalendar,
+    tz: tzinfo,
+    buffer_days: int,
+    clinic_name: str,
+    generated_at: datetime,
+) -> str:
     """The whole VCALENDAR text, CRLF line ends, ready to write as UTF-8: the open
     ``bookings`` of the pumps in ``rows``, then the pumps in ``rows`` with no open booking."""
     by_pump = {row.pump_id: row for row in rows}
@@ -173,12 +208,18 @@ def clinic_calendar(rows: Sequence[DueRow], bookings: Iterable[BookingRecord], *
         if booking.state != "booked" or booking.pump_id not in by_pump:
             continue
         booked.add(booking.pump_id)
-        lines += visit_event(booking, by_pump[booking.pump_id], tz=tz,
-                             buffer_days=buffer_days, stamp=generated_at)
+        lines += visit_event(
+            booking, by_pump[booking.pump_id], tz=tz, buffer_days=buffer_days, stamp=generated_at
+        )
     for row in rows:
         if row.pump_id not in booked:
-            lines += not_booked_event(row, today=today, calendar=calendar, tz=tz,
-                                      buffer_days=buffer_days, stamp=generated_at)
+            lines += not_booked_event(
+                row,
+                today=today,
+                calendar=calendar,
+                tz=tz,
+                buffer_days=buffer_days,
+                stamp=generated_at,
+            )
     lines.append("END:VCALENDAR")
     return "".join(fold(line) + "\r\n" for line in lines)
-

@@ -57,7 +57,8 @@ def compound(
         raise ImpossibleInput(
             f"stock: the dose needs {needed} at this flow, stronger than the stock "
             f"({held}); choose a stronger stock or check the dose",
-            code=Code.CONCENTRATION_ABOVE_STOCK, field="stock",
+            code=Code.CONCENTRATION_ABOVE_STOCK,
+            field="stock",
         )
     total = float((fill_volume + extra_volume).to("mL").m)
     stock_ml = min(total, c * total / c_stock)

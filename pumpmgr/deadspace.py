@@ -38,7 +38,8 @@ def implanted_length(supplied: Quantity, trimmed: Quantity) -> Quantity:
     if left.m <= 0:
         raise ImpossibleInput(
             "trimmed length: nothing of the catheter would be left implanted",
-            code=Code.OUT_OF_RANGE, field="trimmed length",
+            code=Code.OUT_OF_RANGE,
+            field="trimmed length",
         )
     return left
 
@@ -48,23 +49,22 @@ def catheter_volume(segments: Sequence[CatheterSegment]) -> Quantity:
     if not segments:
         raise ImpossibleInput(
             "segment: give at least one catheter segment, for example '80 cm' '0.0026 mL/cm'",
-            code=Code.OUT_OF_RANGE, field="segment",
+            code=Code.OUT_OF_RANGE,
+            field="segment",
         )
     return Q_(sum(float(s.volume.m) for s in segments), "mL")
 
 
-def priming_volume(
-    catheter: Quantity, pump_path_volume: Quantity | None = None
-) -> Quantity:
+def priming_volume(catheter: Quantity, pump_path_volume: Quantity | None = None) -> Quantity:
     """Priming bolus = catheter volume, plus the pump's fluid path for a new pump.
 
     Given only under medical supervision [S34][S35].
     """
     total = require_not_negative(catheter, Kind.VOLUME, "catheter volume").to("mL")
     if pump_path_volume is not None:
-        total = total + require_not_negative(
-            pump_path_volume, Kind.VOLUME, "pump path volume"
-        ).to("mL")
+        total = total + require_not_negative(pump_path_volume, Kind.VOLUME, "pump path volume").to(
+            "mL"
+        )
     return total
 
 

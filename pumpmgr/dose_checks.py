@@ -220,12 +220,22 @@ class _Check:
         self.prefix = prefix
         self.findings: list[Finding] = []
 
-    def add(self, level: Verdict, code: FindingCode, field: str, message: str,
-            *limits: Limit | None, sources: Sequence[str] = ()) -> None:
+    def add(
+        self,
+        level: Verdict,
+        code: FindingCode,
+        field: str,
+        message: str,
+        *limits: Limit | None,
+        sources: Sequence[str] = (),
+    ) -> None:
         used = [limit for limit in limits if limit is not None]
         tags = tuple(dict.fromkeys([*sources, *(t for u in used for t in u.sources)]))
-        self.findings.append(Finding(level, code, message, self.prefix + field, tags,
-                                     any(u.unverified for u in used)))
+        self.findings.append(
+            Finding(
+                level, code, message, self.prefix + field, tags, any(u.unverified for u in used)
+            )
+        )
 
     def show(self, quantity: Quantity, kind: Kind = Kind.DOSE_RATE) -> str:
         return format_quantity(quantity, kind, self.drug.display_unit)
@@ -296,7 +306,8 @@ class _Check:
                 FindingCode.ABOVE_TYPICAL,
                 "dose",
                 f"{shown} is above {typical}. {_WITH_REASON}",
-                bottom, top,
+                bottom,
+                top,
             )
         soft = drug.soft_max
         if soft is not None and exceeds(value, _canonical(soft)):
@@ -332,7 +343,8 @@ class _Check:
                 FindingCode.BELOW_TYPICAL,
                 "dose",
                 f"{shown} is below {typical}. {_WITH_REASON}",
-                bottom, top,
+                bottom,
+                top,
             )
 
     # -- the concentration against the maximum
@@ -386,13 +398,20 @@ class _Check:
         rule = self.drug.titration
         up = not exceeds(TENFOLD_FACTOR * current, new)
         down = not exceeds(new, current / TENFOLD_FACTOR)
-        if up and rule.kind is TitrationKind.STEP and rule.step is not None and not exceeds(
-                new - current, _to(rule.step)):
+        if (
+            up
+            and rule.kind is TitrationKind.STEP
+            and rule.step is not None
+            and not exceeds(new - current, _to(rule.step))
+        ):
             return  # a ziconotide increase within the label's step [domain-rules §6]
         if not (up or down):
             return
-        how = (f"{format_number(new / current, 1, grouped=True)} times" if up
-               else f"1/{format_number(current / new, 1, grouped=True)} of")
+        how = (
+            f"{format_number(new / current, 1, grouped=True)} times"
+            if up
+            else f"1/{format_number(current / new, 1, grouped=True)} of"
+        )
         self.add(
             Verdict.STOP,
             FindingCode.POSSIBLE_TENFOLD_ERROR,
@@ -484,8 +503,10 @@ class _Check:
         if not drug.withdrawal_on_cut or not exceeds(current, new):
             return
         change = f"{drug.name} from {self.show(current_dose)} to {self.show(dose)}"
-        advice = ("Watch for withdrawal signs (they are on the worksheet) and tell the patient "
-                  "what to look for. " + _WITH_REASON)
+        advice = (
+            "Watch for withdrawal signs (they are on the worksheet) and tell the patient "
+            "what to look for. " + _WITH_REASON
+        )
         sources = drug.sources.get("withdrawal_on_cut", ())
         if exceeds(WITHDRAWAL_FRACTION * current, new):
             self.add(
@@ -498,8 +519,11 @@ class _Check:
             )
             return
         rule = drug.titration
-        if (rule.kind is not TitrationKind.PERCENT or hours_since_change is None
-                or not exceeds(MIN_HOURS_BETWEEN_INCREASES, hours_since_change)):
+        if (
+            rule.kind is not TitrationKind.PERCENT
+            or hours_since_change is None
+            or not exceeds(MIN_HOURS_BETWEEN_INCREASES, hours_since_change)
+        ):
             return
         limit = rule.percent_limit(origin=origin, pain=pain, child=child)
         cut = (current - new) / current
@@ -528,12 +552,14 @@ class _Check:
         if drug.opioid and (rule.max_naive is not None or rule.max_tolerant is not None):
             status = context.opioid_status
             if status is OpioidStatus.TOLERANT and rule.max_tolerant is not None:
-                limits.append((rule.max_tolerant, "the start range for an opioid-tolerant "
-                                                  "patient"))
+                limits.append((rule.max_tolerant, "the start range for an opioid-tolerant patient"))
             elif status is not OpioidStatus.TOLERANT and rule.max_naive is not None:
-                which = ("the start range for an opioid-naive patient" if status is not None
-                         else "the start range for an opioid-naive patient (the opioid status "
-                              "is not recorded, so naive is assumed)")
+                which = (
+                    "the start range for an opioid-naive patient"
+                    if status is not None
+                    else "the start range for an opioid-naive patient (the opioid status "
+                    "is not recorded, so naive is assumed)"
+                )
                 limits.append((rule.max_naive, which))
         for limit, which in limits:
             if exceeds(value, _canonical(limit)):
@@ -541,8 +567,7 @@ class _Check:
                     Verdict.WARNING,
                     FindingCode.START_ABOVE_RANGE,
                     "dose",
-                    f"{shown} is a start above {which}, up to {self.cited(limit)}. "
-                    f"{_WITH_REASON}",
+                    f"{shown} is a start above {which}, up to {self.cited(limit)}. {_WITH_REASON}",
                     limit,
                 )
         if rule.from_screening_bolus:
@@ -570,11 +595,12 @@ class _Check:
         most = Q_(factor * to_canonical(bolus, Kind.MASS), "mcg/day")
         if exceeds(value, to_canonical(most, Kind.DOSE_RATE)):
             if hours is None:
-                why = ("once the screening bolus a day, as how long its effect lasted was "
-                       "not given")
+                why = "once the screening bolus a day, as how long its effect lasted was not given"
             elif long_effect:
-                why = (f"once the screening bolus a day, as its effect lasted more than "
-                       f"{format_number(rule.long_effect_hours, 1)} h")
+                why = (
+                    f"once the screening bolus a day, as its effect lasted more than "
+                    f"{format_number(rule.long_effect_hours, 1)} h"
+                )
             else:
                 why = "twice the effective screening bolus a day"
             self.add(
@@ -588,9 +614,7 @@ class _Check:
 
     def hours(self, hours_since_change: float) -> float | None:
         """The hours since the previous change, or None after a blocked finding."""
-        if isinstance(hours_since_change, bool) or not isinstance(
-            hours_since_change, int | float
-        ):
+        if isinstance(hours_since_change, bool) or not isinstance(hours_since_change, int | float):
             self.add(
                 Verdict.BLOCKED,
                 FindingCode.NOT_FINITE,
@@ -661,7 +685,8 @@ def _pump_findings(
     check = _Check(drug, "")
     pump_sources = dict(pump.sources)
     if pump.type is PumpType.CONSTANT_FLOW and (
-            len(schedule.steps) > 1 or schedule.boluses or patient_bolus is not None):
+        len(schedule.steps) > 1 or schedule.boluses or patient_bolus is not None
+    ):
         check.add(
             Verdict.BLOCKED,
             FindingCode.SCHEDULE_NOT_OFFERED,
@@ -743,18 +768,22 @@ def _proposal(check: _Check, bound: float, *, weaker: bool) -> str:
         stock = min(fitting, default=None)
         need = f"A solution of at least {bound_text} would fit"
     if stock is not None:
-        need += (f", for example the {check.show(Q_(stock, 'mcg/mL'), Kind.CONCENTRATION)} "
-                 "stock")
+        need += f", for example the {check.show(Q_(stock, 'mcg/mL'), Kind.CONCENTRATION)} stock"
     elif not weaker and exceeds(bound, ceiling):
         need += ", which is above the maximum concentration: lower the dose"
     else:
         need += " (diluted from a stock)" if weaker else " (compounded)"
-    return (f"{need}. A concentration change is made at a refill, with the bridge bolus "
-            "while the old solution clears the pump and catheter.")
+    return (
+        f"{need}. A concentration change is made at a refill, with the bridge bolus "
+        "while the old solution clears the pump and catheter."
+    )
 
 
 def _labelling_findings(
-    pump: PumpModel, drug: Drug, concentration: Quantity | None, prefix: str,
+    pump: PumpModel,
+    drug: Drug,
+    concentration: Quantity | None,
+    prefix: str,
 ) -> list[Finding]:
     """A drug, or a concentration, the pump model is not labelled for (when the catalog holds
     the model's labelling)."""
@@ -764,19 +793,30 @@ def _labelling_findings(
     sources = tuple(dict(pump.sources).get("labelled_drugs", ()))
     strengths = pump.labelled_drugs.get(drug.key)
     if strengths is None:
-        check.add(Verdict.WARNING, FindingCode.NOT_LABELLED, "drug",
-                  f"The {pump.name} is not labelled for {drug.name.lower()}: the prescriber "
-                  f"decides and records why. {_WITH_REASON}", sources=sources)
+        check.add(
+            Verdict.WARNING,
+            FindingCode.NOT_LABELLED,
+            "drug",
+            f"The {pump.name} is not labelled for {drug.name.lower()}: the prescriber "
+            f"decides and records why. {_WITH_REASON}",
+            sources=sources,
+        )
     elif strengths and concentration is not None:
         value = to_canonical(concentration, Kind.CONCENTRATION)
-        if not any(not exceeds(value, to_canonical(s, Kind.CONCENTRATION))
-                   and not exceeds(to_canonical(s, Kind.CONCENTRATION), value)
-                   for s in strengths):
+        if not any(
+            not exceeds(value, to_canonical(s, Kind.CONCENTRATION))
+            and not exceeds(to_canonical(s, Kind.CONCENTRATION), value)
+            for s in strengths
+        ):
             listed = ", ".join(check.show(s, Kind.CONCENTRATION) for s in strengths)
-            check.add(Verdict.WARNING, FindingCode.NOT_LABELLED, "concentration",
-                      f"The {pump.name} is labelled for {drug.name.lower()} at {listed} only, "
-                      f"not {check.show(concentration, Kind.CONCENTRATION)}. {_WITH_REASON}",
-                      sources=sources)
+            check.add(
+                Verdict.WARNING,
+                FindingCode.NOT_LABELLED,
+                "concentration",
+                f"The {pump.name} is labelled for {drug.name.lower()} at {listed} only, "
+                f"not {check.show(concentration, Kind.CONCENTRATION)}. {_WITH_REASON}",
+                sources=sources,
+            )
     return check.findings
 
 
@@ -833,8 +873,7 @@ def step_slips(drug: Drug, schedule: Schedule, previous: Schedule) -> list[Findi
 def _slipped(new: float, old: float) -> bool:
     if old <= 0 or new <= 0:
         return False
-    return (not exceeds(STEP_SLIP_FACTOR * old, new)
-            or not exceeds(new, old / STEP_SLIP_FACTOR))
+    return not exceeds(STEP_SLIP_FACTOR * old, new) or not exceeds(new, old / STEP_SLIP_FACTOR)
 
 
 def _check_context(origin: object, pain: object, increases: object) -> None:
@@ -900,8 +939,16 @@ def _check_one(
             child=child,
             increases_past_7_days=increases_past_7_days,
         )
-        check.withdrawal(dose, new, previous_dose, previous, hours_since_change=hours,
-                         origin=origin, pain=pain, child=child)
+        check.withdrawal(
+            dose,
+            new,
+            previous_dose,
+            previous,
+            hours_since_change=hours,
+            origin=origin,
+            pain=pain,
+            child=child,
+        )
     if concentration is not None:
         value = check.read(concentration, Kind.CONCENTRATION, "concentration")
         if value is not None:
@@ -992,8 +1039,9 @@ def check_dose(
     )
     if pump is not None:
         findings += _labelling_findings(pump, drug, concentration, "")
-    findings += _program_checks(pump, drug, concentration, schedule, previous_schedule,
-                                patient_bolus)
+    findings += _program_checks(
+        pump, drug, concentration, schedule, previous_schedule, patient_bolus
+    )
     return merge_findings(findings)
 
 
@@ -1071,8 +1119,9 @@ def check_admixture(
         if pump is not None:
             findings += _labelling_findings(pump, drug, concentration, f"{drug.key}.")
     first, _, first_concentration = ingredients[0]
-    findings += _program_checks(pump, first, first_concentration, schedule, previous_schedule,
-                                patient_bolus)
+    findings += _program_checks(
+        pump, first, first_concentration, schedule, previous_schedule, patient_bolus
+    )
     return merge_findings(findings)
 
 
@@ -1081,8 +1130,7 @@ def check_admixture(
 
 #: Titration rules for children are stricter; anyone under 18 counts as a child here.
 CHILD_AGE_YEARS = 18
-_ORIGIN_OF: dict[str, Origin] = {"spasticity_spinal": "spinal",
-                                 "spasticity_cerebral": "cerebral"}
+_ORIGIN_OF: dict[str, Origin] = {"spasticity_spinal": "spinal", "spasticity_cerebral": "cerebral"}
 _PAIN_OF: dict[str, Pain] = {"cancer_pain": "cancer", "non_cancer_pain": "non-cancer"}
 
 
@@ -1098,8 +1146,9 @@ class PatientContext:
 def patient_context(indication: str, date_of_birth: date, today: date) -> PatientContext:
     """The origin of spasticity or kind of pain of an indication, and whether a child."""
     age_days = (today - date_of_birth).days
-    return PatientContext(_ORIGIN_OF.get(indication), _PAIN_OF.get(indication),
-                          age_days < CHILD_AGE_YEARS * 365.25)
+    return PatientContext(
+        _ORIGIN_OF.get(indication), _PAIN_OF.get(indication), age_days < CHILD_AGE_YEARS * 365.25
+    )
 
 
 @dataclass(frozen=True)
@@ -1112,8 +1161,9 @@ class ChangeContext:
     increases_past_7_days: dict[str, int] = field(default_factory=dict)
 
 
-def change_context(versions: Sequence[PrescriptionRecord], effective_at: datetime,
-                   library: DrugLibrary) -> ChangeContext:
+def change_context(
+    versions: Sequence[PrescriptionRecord], effective_at: datetime, library: DrugLibrary
+) -> ChangeContext:
     """The doses of the version in force, the hours since it took effect, and each drug's
     increases in the 7 days before ``effective_at`` (for a rule with a weekly number of steps:
     ziconotide, 3 a week). ``versions``: the pump's prescriptions, oldest first."""
@@ -1121,8 +1171,10 @@ def change_context(versions: Sequence[PrescriptionRecord], effective_at: datetim
         return ChangeContext()
 
     def doses_of(version: PrescriptionRecord) -> dict[str, Quantity]:
-        return admixture_doses(version.program.max_daily_volume(), [
-            (library.drug(i.drug).key, i.concentration) for i in version.ingredients])
+        return admixture_doses(
+            version.program.max_daily_volume(),
+            [(library.drug(i.drug).key, i.concentration) for i in version.ingredients],
+        )
 
     last = versions[-1]
     hours = max(0.0, (effective_at - last.effective_at).total_seconds() / 3600)
@@ -1133,7 +1185,8 @@ def change_context(versions: Sequence[PrescriptionRecord], effective_at: datetim
             continue
         before, after = doses_of(older), doses_of(newer)
         for key, dose in after.items():
-            if key in before and exceeds(to_canonical(dose, Kind.DOSE_RATE),
-                                         to_canonical(before[key], Kind.DOSE_RATE)):
+            if key in before and exceeds(
+                to_canonical(dose, Kind.DOSE_RATE), to_canonical(before[key], Kind.DOSE_RATE)
+            ):
                 increases[key] = increases.get(key, 0) + 1
     return ChangeContext(doses_of(last), hours, increases)

@@ -52,8 +52,7 @@ MAX_ACCURACY_PERCENT = 1000.0
 
 #: Which limit set the refill-due date (domain-rules §3), in the order a tie is named.
 DueReason = Literal["alarm", "worst_case", "stability", "max_interval", "expiry"]
-DUE_REASONS: tuple[DueReason, ...] = ("alarm", "worst_case", "stability", "max_interval",
-                                      "expiry")
+DUE_REASONS: tuple[DueReason, ...] = ("alarm", "worst_case", "stability", "max_interval", "expiry")
 
 #: The one wording of each reason, for screens, sheets and the command line alike (the stored
 #: forecast adds two of its own: no fill yet, no prescription at the fill). The alarm's words
@@ -68,15 +67,15 @@ _DUE_REASON_WORDS: dict[str, str] = {
 }
 
 
-def due_reason_words(reason: str, *, buffer_days: int | None = None,
-                     constant_flow: bool = False) -> str:
+def due_reason_words(
+    reason: str, *, buffer_days: int | None = None, constant_flow: bool = False
+) -> str:
     """What a nurse reads for the limit that set a refill-due date: the one wording of the
     window, the sheets and the command line. The alarm limit names the clinic's buffer
     (``buffer_days``, or "the clinic's buffer" when not known) and, for a constant-flow pump,
     the planning volume instead of the alarm."""
     if reason == "alarm":
-        reached = ("planning volume date" if constant_flow
-                   else "alarm date with every bolus taken,")
+        reached = "planning volume date" if constant_flow else "alarm date with every bolus taken,"
         buffer = "the clinic's buffer" if buffer_days is None else f"the {buffer_days}-day buffer"
         return f"{reached} minus {buffer}"
     return _DUE_REASON_WORDS.get(reason, reason.replace("_", " "))
@@ -109,15 +108,18 @@ def worst_case_accuracy(
     larger of 15 % and the measured flow's excess over nominal (domain-rules §3). A measured
     error beyond any pump's (:data:`MAX_ACCURACY_PERCENT`) is refused when typed
     (``recorded=False``) and taken at that maximum when it comes from the record."""
-    for name, value in (("accuracy", labelled_percent),
-                        ("measured error", measured_error_percent)):
+    for name, value in (("accuracy", labelled_percent), ("measured error", measured_error_percent)):
         if value is not None and not math.isfinite(value):
-            raise ImpossibleInput(f"{name}: give a percentage, for example 14.5",
-                                  code=Code.OUT_OF_RANGE, field=name)
+            raise ImpossibleInput(
+                f"{name}: give a percentage, for example 14.5", code=Code.OUT_OF_RANGE, field=name
+            )
     if labelled_percent is not None and not 0 <= labelled_percent < 100:
         raise ImpossibleInput(
             f"accuracy: {labelled_percent:g} % is not a labelled accuracy; give a percentage "
-            "from 0 to below 100, for example 14.5", code=Code.OUT_OF_RANGE, field="accuracy")
+            "from 0 to below 100, for example 14.5",
+            code=Code.OUT_OF_RANGE,
+            field="accuracy",
+        )
     if constant_flow:
         base = max(ASSUMED_ACCURACY_PERCENT, labelled_percent or 0.0)
         assumed = labelled_percent is None or labelled_percent < ASSUMED_ACCURACY_PERCENT
@@ -133,8 +135,10 @@ def worst_case_accuracy(
         if measured_error_percent > MAX_ACCURACY_PERCENT:
             raise ImpossibleInput(
                 f"measured error: {measured_error_percent:g} % over-delivery cannot be a pump's; "
-                "check the last refill's volumes", code=Code.OUT_OF_RANGE,
-                field="measured error")
+                "check the last refill's volumes",
+                code=Code.OUT_OF_RANGE,
+                field="measured error",
+            )
         return Accuracy(measured_error_percent, False, True)
     return Accuracy(base, assumed, False)
 
@@ -163,7 +167,10 @@ def parse_expiry(text: str, field: str = "expiry") -> date:
         pass
     raise InputError(
         f"{field}: '{text}' is not a date; give YYYY-MM-DD, or month and year as YYYY-MM "
-        "(the month's last day)", code=Code.BAD_DATE, field=field)
+        "(the month's last day)",
+        code=Code.BAD_DATE,
+        field=field,
+    )
 
 
 def check_solution_date(
@@ -175,13 +182,18 @@ def check_solution_date(
         if compounded:
             raise ImpossibleInput(
                 f"{field}: a pharmacy-compounded solution needs its beyond-use date; the fill "
-                "cannot be planned without it", code=Code.NO_BEYOND_USE_DATE, field=field)
+                "cannot be planned without it",
+                code=Code.NO_BEYOND_USE_DATE,
+                field=field,
+            )
         return
     if expires_on < refill_day:
         raise ImpossibleInput(
             f"{field}: the solution expired on {expires_on.isoformat()}, before the refill day "
             f"{refill_day.isoformat()}; it cannot be put in the pump",
-            code=Code.SOLUTION_EXPIRED, field=field)
+            code=Code.SOLUTION_EXPIRED,
+            field=field,
+        )
 
 
 @dataclass(frozen=True)
@@ -229,11 +241,13 @@ def parse_open_days(text: str) -> frozenset[int]:
             raise ImpossibleInput(
                 f"open days: '{text}' is not a list of days; write for example 'mon-fri' or "
                 "'mon,tue,thu'",
-                code=Code.OUT_OF_RANGE, field="open days",
+                code=Code.OUT_OF_RANGE,
+                field="open days",
             )
         first, last = DAY_NAMES.index(ends[0][:3]), DAY_NAMES.index(ends[-1][:3])
-        days.update(range(first, last + 1) if first <= last else [*range(first, 7),
-                                                                    *range(0, last + 1)])
+        days.update(
+            range(first, last + 1) if first <= last else [*range(first, 7), *range(0, last + 1)]
+        )
     return frozenset(days)
 
 
@@ -244,7 +258,8 @@ def last_open_day(day: date, open_days: Iterable[int], closed_dates: Iterable[da
     if not open_set or not open_set <= set(range(7)):
         raise ImpossibleInput(
             "open days: the clinic needs at least one open weekday",
-            code=Code.OUT_OF_RANGE, field="open days",
+            code=Code.OUT_OF_RANGE,
+            field="open days",
         )
     closed = frozenset(closed_dates)
     while day.weekday() not in open_set or day in closed:
@@ -264,7 +279,10 @@ def _days_after(start: datetime, days: float) -> date:
 def _outside_calendar() -> ImpossibleInput:
     return ImpossibleInput(
         "refill due: the date falls outside the calendar; check the fill time, the dose and "
-        "the concentration units", code=Code.OUT_OF_RANGE, field="refill due")
+        "the concentration units",
+        code=Code.OUT_OF_RANGE,
+        field="refill due",
+    )
 
 
 def due_limits(
@@ -289,7 +307,8 @@ def due_limits(
     _check_interval(max_interval_days)
     try:
         limits: dict[DueReason, date] = {
-            "alarm": alarm_at_with_boluses.date() - timedelta(days=buffer_days)}
+            "alarm": alarm_at_with_boluses.date() - timedelta(days=buffer_days)
+        }
         if worst_case_at is not None:
             limits["worst_case"] = worst_case_at.date()
         if stability_days is not None:
@@ -323,10 +342,17 @@ def refill_due_date(
 ) -> tuple[date, DueReason]:
     """The earliest of :func:`due_limits`, moved back to the nearest earlier open clinic day,
     and which limit set it. Never after any limit, never on a closed day."""
-    due, reason = earliest_limit(due_limits(
-        filled_at=filled_at, alarm_at_with_boluses=alarm_at_with_boluses,
-        worst_case_at=worst_case_at, buffer_days=buffer_days, stability_days=stability_days,
-        max_interval_days=max_interval_days, expires_on=expires_on))
+    due, reason = earliest_limit(
+        due_limits(
+            filled_at=filled_at,
+            alarm_at_with_boluses=alarm_at_with_boluses,
+            worst_case_at=worst_case_at,
+            buffer_days=buffer_days,
+            stability_days=stability_days,
+            max_interval_days=max_interval_days,
+            expires_on=expires_on,
+        )
+    )
     try:
         return last_open_day(due, open_days, closed_dates), reason
     except OverflowError:
@@ -339,7 +365,8 @@ def _check_interval(max_interval_days: float | None) -> None:
     ):
         raise ImpossibleInput(
             "longest refill interval: give a number of days above 0, for example 90",
-            code=Code.OUT_OF_RANGE, field="longest refill interval",
+            code=Code.OUT_OF_RANGE,
+            field="longest refill interval",
         )
 
 
@@ -350,21 +377,26 @@ def _check_settings(
         raise ImpossibleInput(
             f"accuracy: {accuracy_percent} % is not a pump's accuracy; give a percentage "
             "from 0, for example 14.5",
-            code=Code.OUT_OF_RANGE, field="accuracy",
+            code=Code.OUT_OF_RANGE,
+            field="accuracy",
         )
-    if isinstance(buffer_days, bool) or not isinstance(buffer_days, int) or not (
-        0 <= buffer_days <= 365
+    if (
+        isinstance(buffer_days, bool)
+        or not isinstance(buffer_days, int)
+        or not (0 <= buffer_days <= 365)
     ):
         raise ImpossibleInput(
             "buffer days: give a whole number of days from 0 to 365, for example 7",
-            code=Code.OUT_OF_RANGE, field="buffer days",
+            code=Code.OUT_OF_RANGE,
+            field="buffer days",
         )
     if stability_days is not None and (
         not math.isfinite(stability_days) or not 0 < stability_days <= 3650
     ):
         raise ImpossibleInput(
             "stability days: give a number of days above 0, for example 90",
-            code=Code.OUT_OF_RANGE, field="stability days",
+            code=Code.OUT_OF_RANGE,
+            field="stability days",
         )
 
 
@@ -381,7 +413,8 @@ def _add_days(start: datetime, days: float) -> datetime:
         raise ImpossibleInput(
             f"the forecast runs {days:.0f} days, past any calendar date; check the dose and "
             "concentration units",
-            code=Code.OUT_OF_RANGE, field="dose",
+            code=Code.OUT_OF_RANGE,
+            field="dose",
         ) from None
 
 
@@ -425,19 +458,22 @@ def forecast(
     fill_ml = float(fill_volume.to("mL").m)
     alarm_ml = float(alarm_volume.to("mL").m)
     if reservoir_capacity is not None:
-        capacity_ml = float(require_positive(reservoir_capacity, Kind.VOLUME,
-                                             "reservoir capacity").to("mL").m)
+        capacity_ml = float(
+            require_positive(reservoir_capacity, Kind.VOLUME, "reservoir capacity").to("mL").m
+        )
         if exceeds(fill_ml, capacity_ml):  # as refill.plan_refill: a unit round trip is no overfill
             raise ImpossibleInput(
                 f"fill volume: {fill_ml:g} mL is more than the reservoir holds "
                 f"({capacity_ml:g} mL)",
-                code=Code.OVER_CAPACITY, field="fill volume",
+                code=Code.OVER_CAPACITY,
+                field="fill volume",
             )
     if fill_ml <= alarm_ml:
         raise ImpossibleInput(
             f"fill volume: {fill_ml:g} mL is not above the low-reservoir alarm volume "
             f"({alarm_ml:g} mL); the pump would alarm at once",
-            code=Code.FILL_NOT_ABOVE_ALARM, field="fill volume",
+            code=Code.FILL_NOT_ABOVE_ALARM,
+            field="fill volume",
         )
     daily_ml = float(program.daily_volume().to("mL/day").m)
     max_daily_ml = float(program.max_daily_volume().to("mL/day").m)
@@ -452,14 +488,23 @@ def forecast(
     open_set = frozenset(open_days)
     closed = frozenset(closed_dates)
     limits = due_limits(
-        filled_at=solution_at, alarm_at_with_boluses=alarm_at_boluses,
-        worst_case_at=alarm_at_worst, buffer_days=buffer_days, stability_days=stability_days,
-        max_interval_days=max_interval_days, expires_on=expires_on,
+        filled_at=solution_at,
+        alarm_at_with_boluses=alarm_at_boluses,
+        worst_case_at=alarm_at_worst,
+        buffer_days=buffer_days,
+        stability_days=stability_days,
+        max_interval_days=max_interval_days,
+        expires_on=expires_on,
     )
     due, reason = refill_due_date(
-        filled_at=solution_at, alarm_at_with_boluses=alarm_at_boluses,
-        worst_case_at=alarm_at_worst, buffer_days=buffer_days, stability_days=stability_days,
-        max_interval_days=max_interval_days, expires_on=expires_on, open_days=open_set,
+        filled_at=solution_at,
+        alarm_at_with_boluses=alarm_at_boluses,
+        worst_case_at=alarm_at_worst,
+        buffer_days=buffer_days,
+        stability_days=stability_days,
+        max_interval_days=max_interval_days,
+        expires_on=expires_on,
+        open_days=open_set,
         closed_dates=closed,
     )
     return Forecast(
@@ -502,6 +547,7 @@ def on_clinic_clock(outlook: Forecast, clock: PumpClock, tz: tzinfo) -> Forecast
     The one rule for dates across a daylight-saving change, shared by the stored forecast
     (:func:`pumpmgr.pump_forecast.pump_forecast`), the visit plan and ``pumpmgr calc``.
     """
+
     def wall(pump_time: datetime) -> datetime:
         return clock.to_instant(pump_time).astimezone(tz).replace(tzinfo=None)
 
@@ -510,14 +556,25 @@ def on_clinic_clock(outlook: Forecast, clock: PumpClock, tz: tzinfo) -> Forecast
     with_boluses = clock.to_instant(outlook.alarm_at_with_boluses).astimezone(tz)
     worst = clock.to_instant(outlook.alarm_at_worst_case).astimezone(tz)
     dates = due_limits(
-        filled_at=solution_instant, alarm_at_with_boluses=with_boluses, worst_case_at=worst,
-        buffer_days=outlook.buffer_days, stability_days=outlook.stability_days,
-        max_interval_days=outlook.max_interval_days, expires_on=outlook.expires_on)
+        filled_at=solution_instant,
+        alarm_at_with_boluses=with_boluses,
+        worst_case_at=worst,
+        buffer_days=outlook.buffer_days,
+        stability_days=outlook.stability_days,
+        max_interval_days=outlook.max_interval_days,
+        expires_on=outlook.expires_on,
+    )
     due, reason = refill_due_date(
-        filled_at=solution_instant, alarm_at_with_boluses=with_boluses, worst_case_at=worst,
-        buffer_days=outlook.buffer_days, stability_days=outlook.stability_days,
-        max_interval_days=outlook.max_interval_days, expires_on=outlook.expires_on,
-        open_days=outlook.open_days, closed_dates=outlook.closed_dates)
+        filled_at=solution_instant,
+        alarm_at_with_boluses=with_boluses,
+        worst_case_at=worst,
+        buffer_days=outlook.buffer_days,
+        stability_days=outlook.stability_days,
+        max_interval_days=outlook.max_interval_days,
+        expires_on=outlook.expires_on,
+        open_days=outlook.open_days,
+        closed_dates=outlook.closed_dates,
+    )
     empty_worst = outlook.empty_at_worst_case
     return replace(
         outlook,
@@ -580,13 +637,16 @@ class RefillState(StrEnum):
 _STATE_ADVICE = {
     RefillState.COMPUTED_EMPTY: (
         "the forecast says the reservoir is empty. Ask for the patient's condition (withdrawal; "
-        "lost opioid tolerance): the next dose is a restart, checked as a start"),
+        "lost opioid tolerance): the next dose is a restart, checked as a start"
+    ),
     RefillState.MAY_BE_EMPTY: (
         "the reservoir may be empty if the pump runs fast. Ask for the patient's condition "
-        "(withdrawal) before refilling"),
+        "(withdrawal) before refilling"
+    ),
     RefillState.ALARM_PASSED: (
         "the reservoir is at or below the low-reservoir alarm volume. Ask for the patient's "
-        "condition (withdrawal can start above 2 mL)"),
+        "condition (withdrawal can start above 2 mL)"
+    ),
 }
 
 
@@ -636,7 +696,11 @@ def over_infusion_risk(*, ran_empty: bool, longest_stop_hours: float | None = No
 
 
 def state_from_volumes(
-    *, nominal_ml: float, worst_ml: float, alarm_ml: float, stopped: bool = False,
+    *,
+    nominal_ml: float,
+    worst_ml: float,
+    alarm_ml: float,
+    stopped: bool = False,
     past_end_of_service: bool = False,
 ) -> RefillState | None:
     """:func:`state_before_refill` from the residuals now: the unfloored nominal one at or
@@ -668,7 +732,12 @@ def due_rank(
     if alarm_at is None or empty_at is None:
         state = RefillState.COMPUTED_EMPTY if stopped or past_end_of_service else None
     else:
-        state = state_before_refill(now=now, alarm_at=alarm_at, empty_at=empty_at,
-                                    empty_at_worst_case=empty_at_worst_case, stopped=stopped,
-                                    past_end_of_service=past_end_of_service)
+        state = state_before_refill(
+            now=now,
+            alarm_at=alarm_at,
+            empty_at=empty_at,
+            empty_at_worst_case=empty_at_worst_case,
+            stopped=stopped,
+            past_end_of_service=past_end_of_service,
+        )
     return state_rank(state, baclofen=baclofen), state

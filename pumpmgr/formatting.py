@@ -55,8 +55,11 @@ def typed_mass_unit(*quantities: Quantity | None) -> MassUnit:
     """The unit to show doses in when no drug is named: mg only when every quantity the
     clinician typed is in mg, else mcg (``2 mg/mL`` with ``400 mcg/day`` shows ``400
     mcg/day``, never ``0.4 mg/day``). With a drug, its display unit wins (domain-rules §1)."""
-    in_mg = [("milligram" in str(q.units)) for q in quantities
-             if q is not None and "gram" in str(q.units)]
+    in_mg = [
+        ("milligram" in str(q.units))
+        for q in quantities
+        if q is not None and "gram" in str(q.units)
+    ]
     return "mg" if in_mg and all(in_mg) else "mcg"
 
 
@@ -78,16 +81,18 @@ def format_number(value: float, decimals: int, *, grouped: bool = False) -> str:
         raise ValueError(f"cannot show {value!r} as a number")
     # Precision for every float (up to 309 integer digits): the default 28 digits made
     # quantize() raise InvalidOperation for values from about 1e27 on (reliability harness 4).
-    exact = Decimal(repr(value)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP,
-                                          context=Context(prec=400))
+    exact = Decimal(repr(value)).quantize(
+        Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP, context=Context(prec=400)
+    )
     text = f"{exact:,f}" if grouped else f"{exact:f}"
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return "0" if text in {"-0", ""} else text
 
 
-def magnitude_text(quantity: Quantity, kind: Kind, mass_unit: MassUnit = "mcg", *,
-                   grouped: bool = True) -> str:
+def magnitude_text(
+    quantity: Quantity, kind: Kind, mass_unit: MassUnit = "mcg", *, grouped: bool = True
+) -> str:
     """The rounded number of ``quantity`` in its display unit, without the unit (with a
     thousands separator unless ``grouped`` is false)."""
     value = float(require(quantity, kind, kind.spec.name).to(display_unit(kind, mass_unit)).m)
@@ -163,15 +168,42 @@ def format_datetime(moment: datetime) -> str:
 
 # ------------------------------------------------------------------ dates as typed
 
-_MONTHS = {name: number for number, names in enumerate(
-    (("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"),
-     ("may",), ("jun", "june"), ("jul", "july"), ("aug", "august"),
-     ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
-     ("dec", "december")), start=1) for name in names}
-_WEEKDAYS = {name: number for number, names in enumerate(
-    (("mon", "monday"), ("tue", "tues", "tuesday"), ("wed", "wednesday"),
-     ("thu", "thur", "thurs", "thursday"), ("fri", "friday"), ("sat", "saturday"),
-     ("sun", "sunday"))) for name in names}
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+_WEEKDAYS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("mon", "monday"),
+            ("tue", "tues", "tuesday"),
+            ("wed", "wednesday"),
+            ("thu", "thur", "thurs", "thursday"),
+            ("fri", "friday"),
+            ("sat", "saturday"),
+            ("sun", "sunday"),
+        )
+    )
+    for name in names
+}
 _ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _SHOWN_DATE = re.compile(r"(?:([a-z]+),?\s+)?(\d{1,2})\s+([a-z]+)\.?\s+(\d{4})")
 _ISO_MONTH = re.compile(r"(\d{4})-(\d{2})")
@@ -182,8 +214,11 @@ _DATE_TIME = re.compile(r"(.+?)[ T](\d{1,2}):(\d{2})")
 def date_example(with_time: bool = False) -> str:
     """How a date (and time) may be typed, for messages and tooltips."""
     shown = datetime(2027, 4, 12, 14, 30)
-    return (f"{format_datetime(shown)} or 2027-04-12 14:30" if with_time
-            else f"{format_date(shown)} or 2027-04-12")
+    return (
+        f"{format_datetime(shown)} or 2027-04-12 14:30"
+        if with_time
+        else f"{format_date(shown)} or 2027-04-12"
+    )
 
 
 def read_date(text: str, field: str, *, month_is_last_day: bool = False) -> date:
@@ -195,22 +230,35 @@ def read_date(text: str, field: str, *, month_is_last_day: bool = False) -> date
     (``Apr 2027``, ``2027-04``) is the last day of that month (USP <7>)."""
     typed = " ".join(text.split())
     if not typed:
-        raise InputError(f"{field}: no date typed; type it as {date_example()}",
-                         code=Code.NO_VALUE, field=field)
-    month = (_ISO_MONTH.fullmatch(typed) or _SHOWN_MONTH.fullmatch(typed.casefold())
-             if month_is_last_day else None)
+        raise InputError(
+            f"{field}: no date typed; type it as {date_example()}", code=Code.NO_VALUE, field=field
+        )
+    month = (
+        _ISO_MONTH.fullmatch(typed) or _SHOWN_MONTH.fullmatch(typed.casefold())
+        if month_is_last_day
+        else None
+    )
     if month is not None:
-        year, number = ((int(month[1]), int(month[2])) if month[1].isdigit()
-                        else (int(month[2]), _MONTHS.get(month[1], 0)))
+        year, number = (
+            (int(month[1]), int(month[2]))
+            if month[1].isdigit()
+            else (int(month[2]), _MONTHS.get(month[1], 0))
+        )
         if 1 <= number <= 12:
             following = date(year + number // 12, number % 12 + 1, 1)
             return following - timedelta(days=1)
     iso = _ISO_DATE.fullmatch(typed)
     shown = None if iso else _SHOWN_DATE.fullmatch(typed.casefold())
-    if iso is None and (shown is None or shown[3] not in _MONTHS
-                        or (shown[1] is not None and shown[1] not in _WEEKDAYS)):
-        raise InputError(f"{field}: '{typed}' is not a date; type it as {date_example()}",
-                         code=Code.BAD_DATE, field=field)
+    if iso is None and (
+        shown is None
+        or shown[3] not in _MONTHS
+        or (shown[1] is not None and shown[1] not in _WEEKDAYS)
+    ):
+        raise InputError(
+            f"{field}: '{typed}' is not a date; type it as {date_example()}",
+            code=Code.BAD_DATE,
+            field=field,
+        )
     try:
         if iso is not None:
             day = date(int(iso[1]), int(iso[2]), int(iso[3]))
@@ -218,12 +266,16 @@ def read_date(text: str, field: str, *, month_is_last_day: bool = False) -> date
             assert shown is not None
             day = date(int(shown[4]), _MONTHS[shown[3]], int(shown[2]))
     except ValueError:
-        raise InputError(f"{field}: '{typed}' is not a day of the calendar",
-                         code=Code.BAD_DATE, field=field) from None
+        raise InputError(
+            f"{field}: '{typed}' is not a day of the calendar", code=Code.BAD_DATE, field=field
+        ) from None
     if shown is not None and shown[1] is not None and _WEEKDAYS[shown[1]] != day.weekday():
-        raise InputError(f"{field}: {day.day} {day:%b %Y} is a {day:%A}, not a "
-                         f"{date(2024, 1, 1 + _WEEKDAYS[shown[1]]):%A}: check the date",
-                         code=Code.BAD_DATE, field=field)
+        raise InputError(
+            f"{field}: {day.day} {day:%b %Y} is a {day:%A}, not a "
+            f"{date(2024, 1, 1 + _WEEKDAYS[shown[1]]):%A}: check the date",
+            code=Code.BAD_DATE,
+            field=field,
+        )
     return day
 
 
@@ -236,8 +288,11 @@ def read_clock_time(text: str, field: str) -> time:
     except ValueError:
         value = None
     if value is None:
-        raise InputError(f"{field}: '{typed}' is not a time of day; write HH:MM, for example "
-                         "09:30", code=Code.BAD_TIME, field=field)
+        raise InputError(
+            f"{field}: '{typed}' is not a time of day; write HH:MM, for example 09:30",
+            code=Code.BAD_TIME,
+            field=field,
+        )
     return value
 
 
@@ -249,10 +304,16 @@ def read_datetime(text: str, field: str) -> datetime:
     if found is None:
         if not typed:
             read_date(typed, field)  # the same message for an empty box
-        raise InputError(f"{field}: '{typed}' is not a date and a 24-hour time; type it as "
-                         f"{date_example(True)}", code=Code.BAD_TIME, field=field)
+        raise InputError(
+            f"{field}: '{typed}' is not a date and a 24-hour time; type it as {date_example(True)}",
+            code=Code.BAD_TIME,
+            field=field,
+        )
     day = read_date(found[1], field)
     if int(found[2]) > 23 or int(found[3]) > 59:
-        raise InputError(f"{field}: '{found[2]}:{found[3]}' is not a time of day (24-hour "
-                         "clock)", code=Code.BAD_TIME, field=field)
+        raise InputError(
+            f"{field}: '{found[2]}:{found[3]}' is not a time of day (24-hour clock)",
+            code=Code.BAD_TIME,
+            field=field,
+        )
     return datetime.combine(day, time(int(found[2]), int(found[3])))

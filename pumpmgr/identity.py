@@ -63,15 +63,19 @@ def normalize_mrn(value: object, field: str = "medical record number") -> str:
         category = unicodedata.category(char)
         if char in HIDDEN or category[0] in "CZ":
             what = "a space" if char == " " else _describe(char)
-            raise _refuse(field, f"holds {what} at character {position}; type the number "
-                          "with letters, digits and punctuation only")
+            raise _refuse(
+                field,
+                f"holds {what} at character {position}; type the number "
+                "with letters, digits and punctuation only",
+            )
     if len(normalized) > MRN_LIMIT:
         raise _refuse(field, f"at most {MRN_LIMIT} characters")
     return normalized
 
 
-def clean_text(value: object, field: str, *, required: bool = True, limit: int = 200,
-               multiline: bool = False) -> str:
+def clean_text(
+    value: object, field: str, *, required: bool = True, limit: int = 200, multiline: bool = False
+) -> str:
     """``value`` without surrounding spaces, or :class:`InputError` naming ``field`` when it is
     empty (and ``required``), longer than ``limit`` characters, or holds a control character
     (line breaks and tabs are allowed in ``multiline`` text), a line or paragraph separator, or
@@ -90,9 +94,12 @@ def clean_text(value: object, field: str, *, required: bool = True, limit: int =
             continue
         if char in HIDDEN or category in ("Cc", "Cs", "Zl", "Zp"):
             kind = "a line break" if char in "\r\n\u2028\u2029\x85" else _describe(char)
-            raise _refuse(field, f"holds {kind} at character {position}; "
-                          + ("type it on one line" if not multiline else
-                             "remove it") + " (control and hidden characters are not kept)")
+            raise _refuse(
+                field,
+                f"holds {kind} at character {position}; "
+                + ("type it on one line" if not multiline else "remove it")
+                + " (control and hidden characters are not kept)",
+            )
     return cleaned
 
 
@@ -103,6 +110,9 @@ def clean_phone(value: object, field: str, *, required: bool = False, limit: int
     cleaned = clean_text(value, field, required=required, limit=limit)
     digits = sum(char.isdigit() for char in cleaned)
     if cleaned and (_PHONE.fullmatch(cleaned) is None or digits < PHONE_DIGITS_MIN):
-        raise _refuse(field, f"'{cleaned}' is not a telephone number; type digits, with "
-                      "spaces or + ( ) - . / if you like, for example +44 20 7946 0100")
+        raise _refuse(
+            field,
+            f"'{cleaned}' is not a telephone number; type digits, with "
+            "spaces or + ( ) - . / if you like, for example +44 20 7946 0100",
+        )
     return cleaned

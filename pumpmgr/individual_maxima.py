@@ -48,17 +48,23 @@ def check_raise(drug: Drug, maximum: Quantity, field: str = "maximum") -> float:
     if hard is None:
         raise ImpossibleInput(
             f"{field}: {drug.name.lower()} has no hard maximum in the library to raise",
-            code=Code.OUT_OF_RANGE, field=field)
+            code=Code.OUT_OF_RANGE,
+            field=field,
+        )
     limit = format_quantity(hard.value, Kind.DOSE_RATE, drug.display_unit)
     if not hard.policy:
         raise ImpossibleInput(
             f"{field}: {drug.name.lower()}'s hard maximum of {limit} is the label's, not the "
-            "clinic's policy: it cannot be raised for one patient", code=Code.OUT_OF_RANGE,
-            field=field)
+            "clinic's policy: it cannot be raised for one patient",
+            code=Code.OUT_OF_RANGE,
+            field=field,
+        )
     value = to_canonical(maximum, Kind.DOSE_RATE)
     if not exceeds(value, to_canonical(hard.value, Kind.DOSE_RATE)):
         raise ImpossibleInput(
             f"{field}: {format_quantity(maximum, Kind.DOSE_RATE, drug.display_unit)} is not "
             f"above the hard maximum of {limit}; an individual maximum raises it",
-            code=Code.OUT_OF_RANGE, field=field)
+            code=Code.OUT_OF_RANGE,
+            field=field,
+        )
     return value

@@ -57,8 +57,7 @@ class WithoutMessages(logging.Formatter):
         return stack_text(kind, value, trace)
 
 
-def stack_text(kind: type[BaseException], value: BaseException,
-               trace: TracebackType | None) -> str:
+def stack_text(kind: type[BaseException], value: BaseException, trace: TracebackType | None) -> str:
     """The exception's type and the frames it passed through, its causes first, as the
     interpreter prints them, with every exception message left out."""
     parts: list[str] = []
@@ -81,7 +80,8 @@ def stack_text(kind: type[BaseException], value: BaseException,
 def _our_handler() -> logging.handlers.RotatingFileHandler | None:
     for handler in logging.getLogger().handlers:
         if isinstance(handler, logging.handlers.RotatingFileHandler) and getattr(
-                handler, "pumpmgr_log", False):
+            handler, "pumpmgr_log", False
+        ):
             return handler
     return None
 
@@ -109,7 +109,8 @@ def start_log(folder: Path | None = None) -> Path:
     try:
         where.mkdir(parents=True, exist_ok=True)
         handler = logging.handlers.RotatingFileHandler(
-            path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=True)
+            path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=True
+        )
     except OSError:
         return path
     handler.pumpmgr_log = True  # type: ignore[attr-defined]
@@ -122,8 +123,9 @@ def start_log(folder: Path | None = None) -> Path:
     return path
 
 
-def log_unexpected(kind: type[BaseException], value: BaseException,
-                   trace: TracebackType | None, doing: str) -> str:
+def log_unexpected(
+    kind: type[BaseException], value: BaseException, trace: TracebackType | None, doing: str
+) -> str:
     """Log an error pumpmgr did not expect (a fault of ours) and return the reference to show
     the user, so the administrator can find it in the log: ``E-20261206-142301``."""
     reference = f"E-{datetime.now(UTC):%Y%m%d-%H%M%S}"

@@ -16,21 +16,37 @@ from pumpmgr.dose_checks import FindingCode as F
 #: or restart above its range or without the screening bolus, above the titration rule, above
 #: the soft maximum, a decrease to less than half, a drug not labelled for the pump, a
 #: possible tenfold error.
-PRESCRIBER_CODES: frozenset[str] = frozenset({
-    F.START_ABOVE_RANGE, F.START_WITHOUT_SCREENING,
-    F.TITRATION_ABOVE_PERCENT, F.TITRATION_ABOVE_STEP, F.TITRATION_TOO_MANY_STEPS,
-    F.INCREASE_WITHIN_24H,
-    F.ABOVE_SOFT_MAX, F.WITHDRAWAL_CUT_BELOW_HALF, F.NOT_LABELLED, F.POSSIBLE_TENFOLD_ERROR,
-})
+PRESCRIBER_CODES: frozenset[str] = frozenset(
+    {
+        F.START_ABOVE_RANGE,
+        F.START_WITHOUT_SCREENING,
+        F.TITRATION_ABOVE_PERCENT,
+        F.TITRATION_ABOVE_STEP,
+        F.TITRATION_TOO_MANY_STEPS,
+        F.INCREASE_WITHIN_24H,
+        F.ABOVE_SOFT_MAX,
+        F.WITHDRAWAL_CUT_BELOW_HALF,
+        F.NOT_LABELLED,
+        F.POSSIBLE_TENFOLD_ERROR,
+    }
+)
 #: The dose checks' verdict that only a prescriber may save (domain-rules §6).
 STOP_VERDICT = "stop"
 
 #: Blocked findings that no pump can have run (not a dose, or a program the pump cannot
 #: hold): refused even when recorded as already programmed.
-NOT_A_FACT_CODES: frozenset[str] = frozenset({
-    F.NO_UNIT, F.WRONG_KIND, F.NOT_FINITE, F.NOT_POSITIVE, F.NEGATIVE_TIME,
-    F.TOO_MANY_FLEX_STEPS, F.SCHEDULE_NOT_OFFERED, F.DUPLICATE_DRUG,
-})
+NOT_A_FACT_CODES: frozenset[str] = frozenset(
+    {
+        F.NO_UNIT,
+        F.WRONG_KIND,
+        F.NOT_FINITE,
+        F.NOT_POSITIVE,
+        F.NEGATIVE_TIME,
+        F.TOO_MANY_FLEX_STEPS,
+        F.SCHEDULE_NOT_OFFERED,
+        F.DUPLICATE_DRUG,
+    }
+)
 
 #: Clinic policy defaults [domain-rules §7]: an ordinary order awaiting co-signature is
 #: overdue after 48 hours, an unsigned high-risk order after 24 hours.
@@ -88,8 +104,9 @@ NO_SETTINGS_UNTIL_SIGNED = "no pump settings are printed for this order until it
 NO_SETTINGS_TEXT = f"awaiting the prescriber's signature: {NO_SETTINGS_UNTIL_SIGNED}"
 
 
-def order_state(*, high_risk: bool, by_prescriber: bool, programmed: bool, signed: bool,
-                declined: bool) -> OrderState:
+def order_state(
+    *, high_risk: bool, by_prescriber: bool, programmed: bool, signed: bool, declined: bool
+) -> OrderState:
     """An order's state from what happened to it: entered by its prescriber (signed at once)
     or by a nurse, whether it needs the prescriber (``high_risk``), whether the pump was
     programmed with it, and the prescriber's decision. A decision wins over everything."""
@@ -102,8 +119,9 @@ def order_state(*, high_risk: bool, by_prescriber: bool, programmed: bool, signe
     return OrderState.UNSIGNED_HIGH_RISK if programmed else OrderState.AWAITING_SIGNATURE
 
 
-def counts_for_forecast(*, high_risk: bool, by_prescriber: bool, programmed: bool,
-                        signed: bool) -> bool:
+def counts_for_forecast(
+    *, high_risk: bool, by_prescriber: bool, programmed: bool, signed: bool
+) -> bool:
     """Whether the pump runs this order, so every forecast uses it: anything programmed, an
     ordinary change (it may be programmed at once) and a signed order. Only a high-risk order
     a nurse entered, neither signed nor programmed, waits (declined or not)."""
@@ -118,8 +136,12 @@ def prints_settings(state: OrderState, *, programmed: bool) -> bool:
     return not (state is OrderState.DECLINED and not programmed)
 
 
-def overdue_limit(state: OrderState, *, cosign_hours: int, high_risk_hours: int,
-                  ) -> timedelta | None:
+def overdue_limit(
+    state: OrderState,
+    *,
+    cosign_hours: int,
+    high_risk_hours: int,
+) -> timedelta | None:
     """How long an order in ``state`` may wait for its signature (None: it waits for none)."""
     if state is OrderState.AWAITING_COSIGNATURE:
         return timedelta(hours=cosign_hours)
@@ -128,8 +150,14 @@ def overdue_limit(state: OrderState, *, cosign_hours: int, high_risk_hours: int,
     return None
 
 
-def is_overdue(state: OrderState, entered_at: datetime, now: datetime, *, cosign_hours: int,
-               high_risk_hours: int) -> bool:
+def is_overdue(
+    state: OrderState,
+    entered_at: datetime,
+    now: datetime,
+    *,
+    cosign_hours: int,
+    high_risk_hours: int,
+) -> bool:
     """Whether the signature is overdue: the limit has passed once ``now`` is ``entered_at``
     plus the limit or later (exactly 48 h after an ordinary order is overdue)."""
     limit = overdue_limit(state, cosign_hours=cosign_hours, high_risk_hours=high_risk_hours)
@@ -149,13 +177,15 @@ INCIDENT_TEXT: dict[IncidentKind, str] = {
     IncidentKind.PROGRAMMED_OUTSIDE_LIMITS: "programmed outside limits",
     IncidentKind.FILLED_EXPIRED_SOLUTION: "filled with an expired solution",
     IncidentKind.RESUMED_WITHOUT_RESTART_ORDER: "restarted on the old program without a "
-                                                "restart order",
+    "restart order",
 }
 
 
 #: The order states that need someone's attention, most pressing first.
 _PRESSING: tuple[OrderState, ...] = (
-    OrderState.DECLINED, OrderState.UNSIGNED_HIGH_RISK, OrderState.AWAITING_SIGNATURE,
+    OrderState.DECLINED,
+    OrderState.UNSIGNED_HIGH_RISK,
+    OrderState.AWAITING_SIGNATURE,
     OrderState.AWAITING_COSIGNATURE,
 )
 
@@ -168,7 +198,7 @@ def open_states(orders: Sequence[tuple[OrderState, bool]]) -> list[int]:
     for index, (state, _counts) in enumerate(orders):
         if state is OrderState.SIGNED:
             continue
-        if state is OrderState.DECLINED and any(c for _s, c in orders[index + 1:]):
+        if state is OrderState.DECLINED and any(c for _s, c in orders[index + 1 :]):
             continue
         found.append(index)
     return found

@@ -27,8 +27,10 @@ FIELD = "patient boluses"
 #: The wording of the count wherever it is entered or shown.
 LABEL = "patient boluses given since the last fill (programmer)"
 #: Said when the count is not given: the expected residual then counts none of them.
-NOT_COUNTED = ("patient boluses since the last fill were not entered, so none are counted: "
-               "the expected residual may be too high (read the count from the programmer)")
+NOT_COUNTED = (
+    "patient boluses since the last fill were not entered, so none are counted: "
+    "the expected residual may be too high (read the count from the programmer)"
+)
 #: Below a millionth of a day a period is rounding, not a day of boluses.
 _DAY_TOLERANCE = 1e-6
 
@@ -47,12 +49,15 @@ class BolusesTaken:
 
     def text(self) -> str:
         """'3 × 0.01 mL = 0.03 mL'."""
-        return (f"{self.count} × {format_quantity(self.volume_each, Kind.VOLUME)} = "
-                f"{format_quantity(self.volume, Kind.VOLUME)}")
+        return (
+            f"{self.count} × {format_quantity(self.volume_each, Kind.VOLUME)} = "
+            f"{format_quantity(self.volume, Kind.VOLUME)}"
+        )
 
 
-def _running(periods: Sequence[ProgramPeriod], filled_at: datetime,
-             at: datetime) -> list[tuple[Program, float]]:
+def _running(
+    periods: Sequence[ProgramPeriod], filled_at: datetime, at: datetime
+) -> list[tuple[Program, float]]:
     """Each program that ran between the fill and ``at``, with how many days it ran."""
     ordered = sorted(periods, key=lambda p: p.starts_at)
     running = []
@@ -69,8 +74,7 @@ def asked(periods: Sequence[ProgramPeriod], filled_at: datetime, at: datetime) -
     return any(p.patient_bolus is not None for p, _ in _running(periods, filled_at, at))
 
 
-def allowed_boluses(periods: Sequence[ProgramPeriod], filled_at: datetime,
-                    at: datetime) -> int:
+def allowed_boluses(periods: Sequence[ProgramPeriod], filled_at: datetime, at: datetime) -> int:
     """The most patient boluses the programs since the fill allow: for each program, the
     fewer of its maximum per day for every 24 hours begun and one bolus at the start and after
     each lockout (a program without a patient bolus allows none)."""
@@ -87,29 +91,39 @@ def allowed_boluses(periods: Sequence[ProgramPeriod], filled_at: datetime,
     return total
 
 
-def boluses_taken(count: int, periods: Sequence[ProgramPeriod], filled_at: datetime,
-                  at: datetime) -> BolusesTaken:
+def boluses_taken(
+    count: int, periods: Sequence[ProgramPeriod], filled_at: datetime, at: datetime
+) -> BolusesTaken:
     """The programmer's count as volume drawn from the reservoir; a count above what the
     programs allow over the interval is refused (a misread count, not a fact to record)."""
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-        raise ImpossibleInput(f"{FIELD}: give the number the programmer shows, 0 or more",
-                              code=Code.BAD_NUMBER, field=FIELD)
+        raise ImpossibleInput(
+            f"{FIELD}: give the number the programmer shows, 0 or more",
+            code=Code.BAD_NUMBER,
+            field=FIELD,
+        )
     running = _running(periods, filled_at, at)
     with_bolus = [p for p, _ in running if p.patient_bolus is not None]
     allowed = allowed_boluses(periods, filled_at, at)
     if count > allowed:
-        why = ("the program since the last fill has no patient bolus" if not with_bolus else
-               f"the lockout and the maximum per day allow at most {allowed} since the last "
-               "fill")
-        raise ImpossibleInput(f"{FIELD}: {count} is more than possible ({why}); read the "
-                              "count again from the programmer",
-                              code=Code.OUT_OF_RANGE, field=FIELD)
+        why = (
+            "the program since the last fill has no patient bolus"
+            if not with_bolus
+            else f"the lockout and the maximum per day allow at most {allowed} since the last fill"
+        )
+        raise ImpossibleInput(
+            f"{FIELD}: {count} is more than possible ({why}); read the "
+            "count again from the programmer",
+            code=Code.OUT_OF_RANGE,
+            field=FIELD,
+        )
     if not with_bolus:
         return BolusesTaken(0, Q_(0.0, "mL"), 0)
     program = with_bolus[-1]
     assert program.patient_bolus is not None
-    return BolusesTaken(count, bolus_volume(program.patient_bolus.dose, program.concentration),
-                        allowed)
+    return BolusesTaken(
+        count, bolus_volume(program.patient_bolus.dose, program.concentration), allowed
+    )
 
 
 def bolus_volume(dose: Quantity, concentration: Quantity) -> Quantity:

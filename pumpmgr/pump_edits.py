@@ -55,20 +55,30 @@ def read_labelling(text: str, library: DrugLibrary) -> dict[str, list[Quantity]]
         assert match is not None  # every text matches: the values part is optional
         name, values = match["drug"], match["values"] or ""
         if not name:
-            raise InputError(f"{where}: '{line.strip()}' names no drug; start the line with "
-                             "it, for example 'morphine 10 mg/mL'", code=Code.NO_VALUE,
-                             field=LABELLING)
+            raise InputError(
+                f"{where}: '{line.strip()}' names no drug; start the line with "
+                "it, for example 'morphine 10 mg/mL'",
+                code=Code.NO_VALUE,
+                field=LABELLING,
+            )
         try:
             key = library.drug(name).key
         except PumpMgrError as error:
-            raise InputError(f"{where}: {error.message}", code=error.code,
-                             field=LABELLING) from error
+            raise InputError(
+                f"{where}: {error.message}", code=error.code, field=LABELLING
+            ) from error
         if key in labelled:
-            raise InputError(f"{where}: {key} is on an earlier line already; give each drug "
-                             "once, its concentrations separated by commas",
-                             code=Code.OUT_OF_RANGE, field=LABELLING)
-        labelled[key] = [] if values.strip().casefold() == ANY_CONCENTRATION else [
-            _concentration(part.strip(), where) for part in values.split(",") if part.strip()]
+            raise InputError(
+                f"{where}: {key} is on an earlier line already; give each drug "
+                "once, its concentrations separated by commas",
+                code=Code.OUT_OF_RANGE,
+                field=LABELLING,
+            )
+        labelled[key] = (
+            []
+            if values.strip().casefold() == ANY_CONCENTRATION
+            else [_concentration(part.strip(), where) for part in values.split(",") if part.strip()]
+        )
     return labelled
 
 
@@ -83,10 +93,15 @@ def labelling_text(model: PumpModel, library: DrugLibrary) -> str:
     """The model's labelling as :func:`read_labelling` reads it, concentrations in each
     drug's display unit; "" when the catalog holds none."""
     return "\n".join(
-        (f"{drug} " + ", ".join(format_quantity(c, Kind.CONCENTRATION,
-                                                library.drug(drug).display_unit)
-                                for c in values)).strip()
-        for drug, values in model.labelled_drugs.items())
+        (
+            f"{drug} "
+            + ", ".join(
+                format_quantity(c, Kind.CONCENTRATION, library.drug(drug).display_unit)
+                for c in values
+            )
+        ).strip()
+        for drug, values in model.labelled_drugs.items()
+    )
 
 
 def stored_changes(changes: Mapping[str, Change], library: DrugLibrary) -> dict[str, Any]:
@@ -97,22 +112,36 @@ def stored_changes(changes: Mapping[str, Change], library: DrugLibrary) -> dict[
     for field, value in changes.items():
         name = field.replace("_", " ")
         if field not in EDITABLE:
-            raise InputError(f"{field}: not an editable pump value; one of "
-                             f"{', '.join(EDITABLE)}", code=Code.OUT_OF_RANGE, field=field)
+            raise InputError(
+                f"{field}: not an editable pump value; one of {', '.join(EDITABLE)}",
+                code=Code.OUT_OF_RANGE,
+                field=field,
+            )
         if field == "labelled_drugs":
             if not isinstance(value, Mapping):
-                raise InputError(f"{name}: give each drug with its labelled concentrations",
-                                 code=Code.WRONG_KIND, field=name)
+                raise InputError(
+                    f"{name}: give each drug with its labelled concentrations",
+                    code=Code.WRONG_KIND,
+                    field=name,
+                )
             stored[field] = {
-                library.drug(drug).key: [to_canonical(require_positive(
-                    c, Kind.CONCENTRATION, f"{name} ({drug})"), Kind.CONCENTRATION)
-                    for c in concentrations]
-                for drug, concentrations in value.items()}
+                library.drug(drug).key: [
+                    to_canonical(
+                        require_positive(c, Kind.CONCENTRATION, f"{name} ({drug})"),
+                        Kind.CONCENTRATION,
+                    )
+                    for c in concentrations
+                ]
+                for drug, concentrations in value.items()
+            }
         elif value is None:
             stored[field] = None
         elif isinstance(value, Mapping):
-            raise InputError(f"{name}: must be a volume rate, for example 0.048 mL/day",
-                             code=Code.WRONG_KIND, field=name)
+            raise InputError(
+                f"{name}: must be a volume rate, for example 0.048 mL/day",
+                code=Code.WRONG_KIND,
+                field=name,
+            )
         else:
             stored[field] = to_canonical(require_positive(value, Kind.FLOW, name), Kind.FLOW)
     return stored
@@ -123,16 +152,22 @@ def check_flows(model: PumpModel, stored: Mapping[str, Any]) -> None:
     low = stored.get("min_flow", _ml(model.min_flow))
     high = stored.get("max_flow", _ml(model.max_flow))
     if low is not None and high is not None and exceeds(low, high):
-        raise InputError(f"min flow: {low:g} mL/day is above the highest flow, {high:g} mL/day",
-                         code=Code.OUT_OF_RANGE, field="min flow")
+        raise InputError(
+            f"min flow: {low:g} mL/day is above the highest flow, {high:g} mL/day",
+            code=Code.OUT_OF_RANGE,
+            field="min flow",
+        )
 
 
 def _ml(flow: Quantity | None) -> float | None:
     return None if flow is None else to_canonical(flow, Kind.FLOW)
 
 
-def apply_edits(models: Mapping[str, PumpModel], shipped: Mapping[str, PumpModel],
-                edits: Iterable[tuple[str, Mapping[str, Any]]]) -> dict[str, PumpModel]:
+def apply_edits(
+    models: Mapping[str, PumpModel],
+    shipped: Mapping[str, PumpModel],
+    edits: Iterable[tuple[str, Mapping[str, Any]]],
+) -> dict[str, PumpModel]:
     """``models`` with each edit (model key, stored changes) applied in order; a ``None``
     flow takes the ``shipped`` model's value back."""
     result = dict(models)
@@ -143,11 +178,12 @@ def apply_edits(models: Mapping[str, PumpModel], shipped: Mapping[str, PumpModel
         updates: dict[str, Any] = {}
         for field, value in changes.items():
             if field == "labelled_drugs":
-                updates[field] = MappingProxyType({
-                    drug: tuple(Q_(c, "mcg/mL") for c in values)
-                    for drug, values in value.items()})
+                updates[field] = MappingProxyType(
+                    {drug: tuple(Q_(c, "mcg/mL") for c in values) for drug, values in value.items()}
+                )
             elif field in ("min_flow", "max_flow"):
-                updates[field] = (getattr(shipped[key], field) if value is None
-                                  else Q_(value, "mL/day"))
+                updates[field] = (
+                    getattr(shipped[key], field) if value is None else Q_(value, "mL/day")
+                )
         result[key] = dataclasses.replace(model, **updates)
     return result

@@ -87,15 +87,26 @@ class ProgramFloats:
     max_daily_ml: float  #: mL/day, every allowed patient bolus taken
 
     @classmethod
-    def make(cls, effective_at: datetime, ingredients: Solution,
-             steps: Sequence[tuple[int, int, float]], boluses: Sequence[tuple[int, float]],
-             patient_bolus_mcg_per_day: float) -> ProgramFloats:
+    def make(
+        cls,
+        effective_at: datetime,
+        ingredients: Solution,
+        steps: Sequence[tuple[int, int, float]],
+        boluses: Sequence[tuple[int, float]],
+        patient_bolus_mcg_per_day: float,
+    ) -> ProgramFloats:
         basal = sum(rate * length / _MINUTES_PER_DAY for _, length, rate in steps)
         daily_dose = basal + sum(amount for _, amount in boluses)
         concentration = ingredients[0][1]
-        return cls(effective_at, ingredients, tuple(steps), tuple(boluses), daily_dose,
-                   daily_dose / concentration,
-                   (daily_dose + patient_bolus_mcg_per_day) / concentration)
+        return cls(
+            effective_at,
+            ingredients,
+            tuple(steps),
+            tuple(boluses),
+            daily_dose,
+            daily_dose / concentration,
+            (daily_dose + patient_bolus_mcg_per_day) / concentration,
+        )
 
     @classmethod
     def of(cls, prescription: PrescriptionRecord) -> ProgramFloats:
@@ -104,11 +115,13 @@ class ProgramFloats:
         bolus = prescription.patient_bolus
         return cls.make(
             prescription.effective_at,
-            tuple((i.drug, float(i.concentration.to("mcg/mL").m))
-                  for i in prescription.ingredients),
+            tuple(
+                (i.drug, float(i.concentration.to("mcg/mL").m)) for i in prescription.ingredients
+            ),
             schedule.step_minutes(),
             [(_minutes(b.at), float(b.amount.to("mcg").m)) for b in schedule.boluses],
-            0.0 if bolus is None else float(bolus.dose.to("mcg").m) * bolus.max_per_day)
+            0.0 if bolus is None else float(bolus.dose.to("mcg").m) * bolus.max_per_day,
+        )
 
     @property
     def concentration(self) -> float:
@@ -158,10 +171,15 @@ def program_floats(
     ordered = sorted(steps, key=lambda s: _minutes(s[0]))
     starts = [start for start, _ in ordered]
     times = [at for at, _ in boluses]
-    if (not ordered or len(ordered) > _MAX_STEPS or not ingredients
-            or len(set(starts)) < len(starts) or len(set(times)) < len(times)
-            or not all(r > 0 and _plausible(r) for _, r in ordered)
-            or not all(a > 0 and _plausible(a) for _, a in boluses)):
+    if (
+        not ordered
+        or len(ordered) > _MAX_STEPS
+        or not ingredients
+        or len(set(starts)) < len(starts)
+        or len(set(times)) < len(times)
+        or not all(r > 0 and _plausible(r) for _, r in ordered)
+        or not all(a > 0 and _plausible(a) for _, a in boluses)
+    ):
         return None
     shape = []
     for index, (start, rate) in enumerate(ordered):
@@ -174,8 +192,13 @@ def program_floats(
     dose, per_day, lockout = bolus
     extra = 0.0
     if dose is not None and per_day is not None:
-        if (isinstance(per_day, bool) or not 0 <= per_day <= 96 or dose <= 0
-                or not _plausible(dose) or (lockout and not _plausible(lockout))):
+        if (
+            isinstance(per_day, bool)
+            or not 0 <= per_day <= 96
+            or dose <= 0
+            or not _plausible(dose)
+            or (lockout and not _plausible(lockout))
+        ):
             return None
         extra = dose * per_day  # PatientBolus.daily_maximum: dose × n a day
     scheduled = sorted(((_minutes(at), amount) for at, amount in boluses), key=lambda b: b[0])
@@ -200,8 +223,13 @@ class PumpOutlook:
     empty_at_worst_case: datetime | None = None
 
 
-def _delivered_ml(running: Sequence[ProgramFloats], starts: Sequence[datetime],
-                  filled_at: datetime, at: datetime, boluses: bool = False) -> float:
+def _delivered_ml(
+    running: Sequence[ProgramFloats],
+    starts: Sequence[datetime],
+    filled_at: datetime,
+    at: datetime,
+    boluses: bool = False,
+) -> float:
     """mL delivered from the fill to ``at`` (the pump's times) through the programs that ran
     (each from its start until the next), every patient bolus taken when ``boluses``."""
     total = 0.0
@@ -218,8 +246,9 @@ def _delivered_ml(running: Sequence[ProgramFloats], starts: Sequence[datetime],
     return total
 
 
-def _patient_bolus_ml(running: Sequence[ProgramFloats], filled_at: datetime,
-                      until: datetime) -> float:
+def _patient_bolus_ml(
+    running: Sequence[ProgramFloats], filled_at: datetime, until: datetime
+) -> float:
     """mL the patient boluses take from the fill to ``until`` (instants) when every allowed
     bolus is taken each day, over the programs that ran (each until the next one starts)."""
     total = 0.0
@@ -227,13 +256,15 @@ def _patient_bolus_ml(running: Sequence[ProgramFloats], filled_at: datetime,
         begin = max(program.effective_at, filled_at)
         end = min(running[index + 1].effective_at if index + 1 < len(running) else until, until)
         if end > begin:
-            total += ((program.max_daily_ml - program.daily_ml)
-                      * (end - begin).total_seconds() / 86400)
+            total += (
+                (program.max_daily_ml - program.daily_ml) * (end - begin).total_seconds() / 86400
+            )
     return total
 
 
-def _crossing(level_ml: float, left_at: Callable[[datetime], float], low: datetime,
-              high: datetime) -> datetime:
+def _crossing(
+    level_ml: float, left_at: Callable[[datetime], float], low: datetime, high: datetime
+) -> datetime:
     """When a residual falling from ``low`` to ``high`` reached ``level_ml`` (bisection to a
     millisecond)."""
     if left_at(low) <= level_ml:
@@ -276,26 +307,42 @@ def pump_forecast(
     interval (of a solution), in days. Refuses what the forecast cannot start from."""
     open_days, closed = settings.open_days, settings.closed_dates
     if fill is None:
-        return PumpOutlook(last_open_day(now.astimezone(tz).date(), open_days, closed),
-                           "first_fill", False)
+        return PumpOutlook(
+            last_open_day(now.astimezone(tz).date(), open_days, closed), "first_fill", False
+        )
     if not running:
-        return PumpOutlook(last_open_day(fill.performed_at.astimezone(tz).date(), open_days,
-                                         closed), "no_prescription", fill.ran_empty)
+        return PumpOutlook(
+            last_open_day(fill.performed_at.astimezone(tz).date(), open_days, closed),
+            "no_prescription",
+            fill.ran_empty,
+        )
     _check_fill(fill)
-    accuracy = worst_case_accuracy(labelled_accuracy, fill.measured_error_percent,
-                                   constant_flow=constant_flow)
+    accuracy = worst_case_accuracy(
+        labelled_accuracy, fill.measured_error_percent, constant_flow=constant_flow
+    )
     try:
-        return _outlook(fill, running, alarm_ml, 1 + accuracy.percent / 100, settings,
-                        stability, interval, tz)
+        return _outlook(
+            fill, running, alarm_ml, 1 + accuracy.percent / 100, settings, stability, interval, tz
+        )
     except OverflowError:
         raise ImpossibleInput(
             "refill due: the forecast runs past any calendar date; check the dose and "
-            "concentration units", code=Code.OUT_OF_RANGE, field="dose") from None
+            "concentration units",
+            code=Code.OUT_OF_RANGE,
+            field="dose",
+        ) from None
 
 
-def _outlook(fill: FillPoint, running: Sequence[ProgramFloats], alarm_ml: float, fast: float,
-             settings: ClinicSettings, stability: StabilityOf,
-             interval: Callable[[Solution], float], tz: tzinfo) -> PumpOutlook:
+def _outlook(
+    fill: FillPoint,
+    running: Sequence[ProgramFloats],
+    alarm_ml: float,
+    fast: float,
+    settings: ClinicSettings,
+    stability: StabilityOf,
+    interval: Callable[[Solution], float],
+    tz: tzinfo,
+) -> PumpOutlook:
     clock = PumpClock(fill.performed_at, tz)
     filled_at = clock.to_pump(fill.performed_at)
     starts = [clock.to_pump(p.effective_at) for p in running]
@@ -303,17 +350,26 @@ def _outlook(fill: FillPoint, running: Sequence[ProgramFloats], alarm_ml: float,
     current = running[-1]
     daily, max_daily = current.daily_ml, current.max_daily_ml
     # the expected residual at the current program's start (refill.expected_residual)
-    volume = max(0.0, min(fill.final_ml, fill.final_ml
-                          - _delivered_ml(running, starts, filled_at, start) - fill.bolus_ml))
+    volume = max(
+        0.0,
+        min(
+            fill.final_ml,
+            fill.final_ml - _delivered_ml(running, starts, filled_at, start) - fill.bolus_ml,
+        ),
+    )
     # every allowed patient bolus taken each day since the fill, in the earlier programs too
-    with_boluses = max(0.0, volume - _patient_bolus_ml(running, fill.performed_at,
-                                                       clock.to_instant(start)))
+    with_boluses = max(
+        0.0, volume - _patient_bolus_ml(running, fill.performed_at, clock.to_instant(start))
+    )
 
     def worst_at(at: datetime) -> float:
         # every bolus taken and the pump running fast since the fill, through every program
         # change (domain-rules §3); not floored
-        return (fill.final_ml - fast * _delivered_ml(running, starts, filled_at, at, True)
-                - fill.bolus_ml)
+        return (
+            fill.final_ml
+            - fast * _delivered_ml(running, starts, filled_at, at, True)
+            - fill.bolus_ml
+        )
 
     worst = worst_at(start)
 
@@ -323,22 +379,32 @@ def _outlook(fill: FillPoint, running: Sequence[ProgramFloats], alarm_ml: float,
         return _crossing(level_ml, worst_at, filled_at, start)
 
     alarm_at = clock.to_instant(start + timedelta(days=days_until(volume, alarm_ml, daily)))
-    with_boluses_at = clock.to_instant(start + timedelta(
-        days=days_until(with_boluses, alarm_ml, max_daily)))
+    with_boluses_at = clock.to_instant(
+        start + timedelta(days=days_until(with_boluses, alarm_ml, max_daily))
+    )
     worst_alarm_at = clock.to_instant(worst_reaches(alarm_ml))
     # Dates are the clinic's calendar dates of the real instants (forecast.on_clinic_clock).
     due, reason = refill_due_date(
         filled_at=(fill.solution_filled_at or fill.performed_at).astimezone(tz),
         alarm_at_with_boluses=with_boluses_at.astimezone(tz),
-        worst_case_at=worst_alarm_at.astimezone(tz), buffer_days=settings.buffer_days,
+        worst_case_at=worst_alarm_at.astimezone(tz),
+        buffer_days=settings.buffer_days,
         stability_days=stability(current.ingredients, fill.first_fill, fill.undiluted),
-        max_interval_days=interval(current.ingredients), expires_on=fill.expires_on,
-        open_days=settings.open_days, closed_dates=settings.closed_dates)
+        max_interval_days=interval(current.ingredients),
+        expires_on=fill.expires_on,
+        open_days=settings.open_days,
+        closed_dates=settings.closed_dates,
+    )
     return PumpOutlook(
-        refill_due=due, refill_due_reason=reason, over_infusion_risk=fill.ran_empty,
-        filled_at=clock.to_instant(start), fill_volume_ml=volume,
-        daily_volume_ml_per_day=daily, alarm_at=alarm_at,
+        refill_due=due,
+        refill_due_reason=reason,
+        over_infusion_risk=fill.ran_empty,
+        filled_at=clock.to_instant(start),
+        fill_volume_ml=volume,
+        daily_volume_ml_per_day=daily,
+        alarm_at=alarm_at,
         alarm_at_with_boluses=with_boluses_at,
         empty_at=clock.to_instant(start + timedelta(days=volume / daily)),
         alarm_at_worst_case=worst_alarm_at,
-        empty_at_worst_case=clock.to_instant(worst_reaches(0.0)))
+        empty_at_worst_case=clock.to_instant(worst_reaches(0.0)),
+    )

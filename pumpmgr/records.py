@@ -261,12 +261,18 @@ class StoredForecast:
     empty_at_worst_case: datetime | None = None
     over_infusion_risk: bool = False  #: the pump ran empty (HSA notice, 8 Nov 2016)
 
-    def state(self, now: datetime, *, stopped: bool = False,
-              past_end_of_service: bool = False) -> RefillState | None:
+    def state(
+        self, now: datetime, *, stopped: bool = False, past_end_of_service: bool = False
+    ) -> RefillState | None:
         """The pump's state before its refill at ``now`` (domain-rules §3)."""
-        return state_before_refill(now=now, alarm_at=self.alarm_at, empty_at=self.empty_at,
-                                   empty_at_worst_case=self.empty_at_worst_case,
-                                   stopped=stopped, past_end_of_service=past_end_of_service)
+        return state_before_refill(
+            now=now,
+            alarm_at=self.alarm_at,
+            empty_at=self.empty_at,
+            empty_at_worst_case=self.empty_at_worst_case,
+            stopped=stopped,
+            past_end_of_service=past_end_of_service,
+        )
 
 
 @dataclass(slots=True)

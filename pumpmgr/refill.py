@@ -49,16 +49,20 @@ DEFAULT_EMPTY_THRESHOLD_ML = 0.5
 #: pump's (clinic policy, domain-rules section 4).
 SYRINGE_READING_ML = 0.5
 #: The words shown with an aspirate the reservoir cannot have held (domain-rules section 4).
-NOT_FROM_RESERVOIR = ("this cannot have come from the reservoir: check the needle position")
-ABOVE_PREVIOUS_FILL = ("more came back than the previous fill put in: the previous record or "
-                       "this one is wrong")
+NOT_FROM_RESERVOIR = "this cannot have come from the reservoir: check the needle position"
+ABOVE_PREVIOUS_FILL = (
+    "more came back than the previous fill put in: the previous record or this one is wrong"
+)
 
 #: Worst first: found empty ranks above investigate.
 Verdict = Literal["ok", "investigate", "found_empty"]
 Direction = Literal["less_returned", "more_returned", "as_expected"]
 #: Each verdict in words (the sheets, the note, the export): never the stored code.
-VERDICT_WORDS: dict[str, str] = {"ok": "ok", "investigate": "investigate",
-                                 "found_empty": "found empty"}
+VERDICT_WORDS: dict[str, str] = {
+    "ok": "ok",
+    "investigate": "investigate",
+    "found_empty": "found empty",
+}
 
 
 @dataclass(frozen=True)
@@ -93,12 +97,14 @@ def _check_order(earlier: datetime, later: datetime, field: str, what: str) -> N
     except TypeError:
         raise ImpossibleInput(
             f"{field}: give both times with a time zone, or both without",
-            code=Code.BAD_DATE, field=field,
+            code=Code.BAD_DATE,
+            field=field,
         ) from None
     if backwards:
         raise ImpossibleInput(
             f"{field}: {later:%Y-%m-%d %H:%M} is before {what} ({earlier:%Y-%m-%d %H:%M})",
-            code=Code.TIME_ORDER, field=field,
+            code=Code.TIME_ORDER,
+            field=field,
         )
 
 
@@ -127,7 +133,8 @@ def expected_residual(
     if not periods or periods[0].starts_at > filled_at:
         raise ImpossibleInput(
             "programs: no program was running at the fill; give the one in force then",
-            code=Code.TIME_ORDER, field="programs",
+            code=Code.TIME_ORDER,
+            field="programs",
         )
     infused_ml = 0.0
     for index, period in enumerate(periods):
@@ -163,11 +170,13 @@ def worst_case_residual(
     """``Vfill − (1 + a) × ∫ D_max/C ds − extra volumes`` from the fill to ``at`` through every
     program change (domain-rules section 3): every allowed patient bolus taken and the pump
     running ``a`` percent fast. Not floored: below 0, the pump may have run dry."""
-    nominal = expected_residual(fill_volume=fill_volume, filled_at=filled_at, at=at,
-                                programs=programs)
+    nominal = expected_residual(
+        fill_volume=fill_volume, filled_at=filled_at, at=at, programs=programs
+    )
     periods = (
-        [ProgramPeriod(filled_at, programs)] if isinstance(programs, Program) else
-        sorted(programs, key=lambda p: p.starts_at)
+        [ProgramPeriod(filled_at, programs)]
+        if isinstance(programs, Program)
+        else sorted(programs, key=lambda p: p.starts_at)
     )
     bolus_ml = 0.0
     for index, period in enumerate(periods):
@@ -178,8 +187,11 @@ def worst_case_residual(
         program = period.program
         extra = float((program.max_daily_volume() - program.daily_volume()).to("mL/day").m)
         bolus_ml += extra * (end - start).total_seconds() / 86400
-    given = 0.0 if extra_volume is None else float(
-        require_not_negative(extra_volume, Kind.VOLUME, "extra volume").to("mL").m)
+    given = (
+        0.0
+        if extra_volume is None
+        else float(require_not_negative(extra_volume, Kind.VOLUME, "extra volume").to("mL").m)
+    )
     delivered = (float(nominal.infused.m) + bolus_ml) * (1 + accuracy_percent / 100)
     return Q_(float(fill_volume.to("mL").m) - delivered - given, "mL")
 
@@ -203,23 +215,29 @@ class Discrepancy:
     def meaning(self) -> str:
         """What the direction may mean, in the clinic's words (domain-rules section 4)."""
         if self.verdict == "found_empty":
-            return ("The reservoir was found empty: ask for the patient's condition (withdrawal, "
-                    "lost opioid tolerance); the next dose is a restart, checked as a start.")
+            return (
+                "The reservoir was found empty: ask for the patient's condition (withdrawal, "
+                "lost opioid tolerance); the next dose is a restart, checked as a start."
+            )
         if self.verdict == "ok":  # never beside words that suggest a problem (section 4)
-            return ("Within the threshold: the aspirated volume agrees with the expected "
-                    "residual.")
+            return "Within the threshold: the aspirated volume agrees with the expected residual."
         if self.direction == "less_returned":
-            return ("Less came back than expected: possible over-infusion (overdose signs; the "
-                    "pump may run dry early), an earlier pocket fill, withdrawal from the pump, "
-                    "or incomplete aspiration.")
+            return (
+                "Less came back than expected: possible over-infusion (overdose signs; the "
+                "pump may run dry early), an earlier pocket fill, withdrawal from the pump, "
+                "or incomplete aspiration."
+            )
         if self.direction == "more_returned":
-            return ("More came back than expected: possible under-delivery (motor stall, "
-                    "catheter problem, stopped pump); watch for withdrawal.")
+            return (
+                "More came back than expected: possible under-delivery (motor stall, "
+                "catheter problem, stopped pump); watch for withdrawal."
+            )
         return "The aspirated volume matches the expected residual."
 
 
-def restart_reasons(verdict: str | None, *, pump_log_empty_or_stopped: bool = False,
-                    withdrawal_signs: bool = False) -> tuple[str, ...]:
+def restart_reasons(
+    verdict: str | None, *, pump_log_empty_or_stopped: bool = False, withdrawal_signs: bool = False
+) -> tuple[str, ...]:
     """Why this refill is a restart, in the clinic's words; empty when it is not one
     (domain-rules §3): the reservoir found empty, the pump log showing an empty-reservoir
     alarm or a stop, or the patient showing withdrawal. The next dose is then checked as a
@@ -248,7 +266,8 @@ def _require_within_capacity(field: str, volume_ml: float, capacity_ml: float) -
     if exceeds(volume_ml, capacity_ml):
         raise ImpossibleInput(
             f"{field}: {volume_ml:g} mL is more than the reservoir holds ({capacity_ml:g} mL)",
-            code=Code.OVER_CAPACITY, field=field,
+            code=Code.OVER_CAPACITY,
+            field=field,
         )
 
 
@@ -265,8 +284,9 @@ def measured_error_percent(
     return None if due <= 0 else ((fill_ml - act_ml) - due) / due * 100
 
 
-def worst_case_error_percent(previous_fill_ml: float, expected_ml: float,
-                             aspirated_ml: float) -> float | None:
+def worst_case_error_percent(
+    previous_fill_ml: float, expected_ml: float, aspirated_ml: float
+) -> float | None:
     """The delivery error ``e`` (percent) measured at a refill, as the worst case counts it
     (domain-rules §3): None when less than a syringe's reading error (0.5 mL, clinic policy)
     was due to be delivered or separates the expected from the aspirated residual, for then
@@ -303,15 +323,19 @@ def discrepancy(
     require(expected, Kind.VOLUME, "expected")
     require_not_negative(actual, Kind.VOLUME, "actual")
     threshold = discrepancy_threshold(reservoir_capacity)
-    empty_ml = DEFAULT_EMPTY_THRESHOLD_ML if empty_threshold is None else float(
-        require_not_negative(empty_threshold, Kind.VOLUME, "empty threshold").to("mL").m)
+    empty_ml = (
+        DEFAULT_EMPTY_THRESHOLD_ML
+        if empty_threshold is None
+        else float(require_not_negative(empty_threshold, Kind.VOLUME, "empty threshold").to("mL").m)
+    )
     fill_ml, exp_ml, act_ml = (float(q.to("mL").m) for q in (fill_volume, expected, actual))
     capacity_ml = float(reservoir_capacity.to("mL").m)
     _require_within_capacity("fill volume", fill_ml, capacity_ml)
     if exceeds(exp_ml, fill_ml):
         raise ImpossibleInput(
             f"expected: {exp_ml:g} mL is more than was filled ({fill_ml:g} mL)",
-            code=Code.OUT_OF_RANGE, field="expected",
+            code=Code.OUT_OF_RANGE,
+            field="expected",
         )
     warnings: list[str] = []
     if exceeds(act_ml, capacity_ml):
@@ -321,37 +345,47 @@ def discrepancy(
     if warnings and not note.strip():
         raise ImpossibleInput(
             f"note: {act_ml:g} mL aspirated is more than "
-            + (f"the reservoir holds ({capacity_ml:g} mL)" if exceeds(act_ml, capacity_ml)
-               else f"the previous fill put in ({fill_ml:g} mL)")
+            + (
+                f"the reservoir holds ({capacity_ml:g} mL)"
+                if exceeds(act_ml, capacity_ml)
+                else f"the previous fill put in ({fill_ml:g} mL)"
+            )
             + "; it is recorded only with a note saying what was found",
             code=Code.OVER_CAPACITY if exceeds(act_ml, capacity_ml) else Code.OUT_OF_RANGE,
-            field="note")
+            field="note",
+        )
     if accuracy_percent is not None and (
         not math.isfinite(accuracy_percent) or not 0 <= accuracy_percent < 100
     ):
         raise ImpossibleInput(
             "accuracy: give the labelled accuracy as a percentage from 0 to below 100, "
             "for example 14.5",
-            code=Code.OUT_OF_RANGE, field="accuracy",
+            code=Code.OUT_OF_RANGE,
+            field="accuracy",
         )
     delta = exp_ml - act_ml
     expected_delivered = fill_ml - exp_ml
-    error = None if expected_delivered <= 0 else ((fill_ml - act_ml) - expected_delivered) / (
-        expected_delivered
+    error = (
+        None
+        if expected_delivered <= 0
+        else ((fill_ml - act_ml) - expected_delivered) / (expected_delivered)
     )
-    investigate = bool(warnings) or exceeds(abs(delta), float(threshold.m)) or (
-        accuracy_percent is not None
-        and error is not None
-        and exceeds(abs(error) * 100, accuracy_percent)
-        and not exceeds(SYRINGE_READING_ML, abs(delta))
+    investigate = (
+        bool(warnings)
+        or exceeds(abs(delta), float(threshold.m))
+        or (
+            accuracy_percent is not None
+            and error is not None
+            and exceeds(abs(error) * 100, accuracy_percent)
+            and not exceeds(SYRINGE_READING_ML, abs(delta))
+        )
     )
     found_empty = not exceeds(act_ml, empty_ml) or exp_ml <= 0
     if math.isclose(delta, 0.0, abs_tol=1e-9):
         direction: Direction = "as_expected"
     else:
         direction = "less_returned" if delta > 0 else "more_returned"
-    verdict: Verdict = "found_empty" if found_empty else (
-        "investigate" if investigate else "ok")
+    verdict: Verdict = "found_empty" if found_empty else ("investigate" if investigate else "ok")
     return Discrepancy(
         difference=Q_(delta, "mL"),
         delivery_error=error,
@@ -390,8 +424,10 @@ def plan_refill(
     )
     aspirated_ml = float(require_not_negative(aspirated, Kind.VOLUME, "aspirated").to("mL").m)
     alarm_ml = float(require_not_negative(alarm_volume, Kind.VOLUME, "alarm volume").to("mL").m)
-    fill_ml = capacity_ml if fill_volume is None else float(
-        require_positive(fill_volume, Kind.VOLUME, "fill volume").to("mL").m
+    fill_ml = (
+        capacity_ml
+        if fill_volume is None
+        else float(require_positive(fill_volume, Kind.VOLUME, "fill volume").to("mL").m)
     )
     # An aspirate above the capacity is recorded as drawn: the discrepancy verdict asks for
     # the note and says to check the needle position (domain-rules section 4).
@@ -400,7 +436,8 @@ def plan_refill(
         raise ImpossibleInput(
             f"fill volume: {fill_ml:g} mL is not above the low-reservoir alarm volume "
             f"({alarm_ml:g} mL)",
-            code=Code.FILL_NOT_ABOVE_ALARM, field="fill volume",
+            code=Code.FILL_NOT_ABOVE_ALARM,
+            field="fill volume",
         )
     unused_ml = 0.0
     if prepared_volume is not None:
@@ -410,7 +447,8 @@ def plan_refill(
         if exceeds(fill_ml, prepared_ml):
             raise ImpossibleInput(
                 f"prepared volume: {prepared_ml:g} mL does not cover the {fill_ml:g} mL fill",
-                code=Code.OUT_OF_RANGE, field="prepared volume",
+                code=Code.OUT_OF_RANGE,
+                field="prepared volume",
             )
         unused_ml = max(0.0, prepared_ml - fill_ml)
     return RefillPlan(
@@ -444,13 +482,15 @@ def measured_flow(
     if days <= 0:
         raise ImpossibleInput(
             "at: the refill must come after the fill to measure a flow",
-            code=Code.TIME_ORDER, field="at",
+            code=Code.TIME_ORDER,
+            field="at",
         )
     delivered = float((fill_volume - aspirated).to("mL").m)
     if delivered < 0:
         raise ImpossibleInput(
             "aspirated: more came back than was filled",
-            code=Code.OUT_OF_RANGE, field="aspirated",
+            code=Code.OUT_OF_RANGE,
+            field="aspirated",
         )
     flow = Q_(delivered / days, "mL/day")
     if nominal_flow is None:
@@ -475,9 +515,11 @@ class ProgrammerComparison:
     @property
     def differing(self) -> tuple[str, ...]:
         """The names of the figures that differ, in the programmer's order."""
-        flagged = (("reservoir volume", self.reservoir_differs),
-                   ("alarm date", self.alarm_date_differs),
-                   ("daily volume", self.daily_volume_differs))
+        flagged = (
+            ("reservoir volume", self.reservoir_differs),
+            ("alarm date", self.alarm_date_differs),
+            ("daily volume", self.daily_volume_differs),
+        )
         return tuple(name for name, differs in flagged if differs)
 
 
@@ -496,17 +538,22 @@ def compare_programmer(
     slips and programmer defects: the pump's programmer computes its alarm date from the
     programmed rate, pumpmgr from its own record (domain.md section 1, SynchroMed alarm)."""
     theirs_ml = to_canonical(
-        require_not_negative(reservoir, Kind.VOLUME, "programmer reservoir volume"), Kind.VOLUME)
+        require_not_negative(reservoir, Kind.VOLUME, "programmer reservoir volume"), Kind.VOLUME
+    )
     theirs_flow = to_canonical(
-        require_not_negative(daily_volume, Kind.FLOW, "programmer daily volume"), Kind.FLOW)
-    ours_ml = to_canonical(require_not_negative(our_reservoir, Kind.VOLUME, "final volume"),
-                           Kind.VOLUME)
-    ours_flow = to_canonical(require_not_negative(our_daily_volume, Kind.FLOW, "daily volume"),
-                             Kind.FLOW)
+        require_not_negative(daily_volume, Kind.FLOW, "programmer daily volume"), Kind.FLOW
+    )
+    ours_ml = to_canonical(
+        require_not_negative(our_reservoir, Kind.VOLUME, "final volume"), Kind.VOLUME
+    )
+    ours_flow = to_canonical(
+        require_not_negative(our_daily_volume, Kind.FLOW, "daily volume"), Kind.FLOW
+    )
     return ProgrammerComparison(
         reservoir_differs=exceeds(abs(theirs_ml - ours_ml), PROGRAMMER_RESERVOIR_TOLERANCE_ML),
         alarm_date_differs=abs((alarm_date - our_alarm_date).days)
         > PROGRAMMER_ALARM_TOLERANCE_DAYS,
-        daily_volume_differs=exceeds(abs(theirs_flow - ours_flow),
-                                     PROGRAMMER_DAILY_VOLUME_TOLERANCE * ours_flow),
+        daily_volume_differs=exceeds(
+            abs(theirs_flow - ours_flow), PROGRAMMER_DAILY_VOLUME_TOLERANCE * ours_flow
+        ),
     )

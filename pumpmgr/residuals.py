@@ -30,30 +30,44 @@ class ResidualRow:
 
     def difference_text(self) -> str:
         shown = format_quantity(self.difference, Kind.VOLUME)
-        return "+" + shown if float(self.difference.to("mL").m) > 0 and shown != "0 mL" \
-            else shown
+        return "+" + shown if float(self.difference.to("mL").m) > 0 and shown != "0 mL" else shown
 
     def error_text(self) -> str:
-        return ("nothing was due" if self.error_percent is None
-                else format_percent(self.error_percent / 100))
+        return (
+            "nothing was due"
+            if self.error_percent is None
+            else format_percent(self.error_percent / 100)
+        )
 
 
 def residual_rows(refills: Sequence[RefillRecord]) -> list[ResidualRow]:
     """One row for each refill with an expected and an aspirated residual, in time order."""
     rows = []
     for refill in sorted(refills, key=lambda r: r.performed_at):
-        if (refill.expected_residual is None or refill.aspirated is None
-                or refill.discrepancy_difference is None):
+        if (
+            refill.expected_residual is None
+            or refill.aspirated is None
+            or refill.discrepancy_difference is None
+        ):
             continue
         error = None
         if refill.previous_fill_volume is not None and refill.previous_fill_volume.m > 0:
             error = measured_error_percent(
                 fill_volume=refill.previous_fill_volume,
                 expected=refill.aspirated + refill.discrepancy_difference,
-                actual=refill.aspirated)
-        rows.append(ResidualRow(refill.id, refill.performed_at, refill.expected_residual,
-                                refill.aspirated, refill.discrepancy_difference, error,
-                                refill.discrepancy_verdict))
+                actual=refill.aspirated,
+            )
+        rows.append(
+            ResidualRow(
+                refill.id,
+                refill.performed_at,
+                refill.expected_residual,
+                refill.aspirated,
+                refill.discrepancy_difference,
+                error,
+                refill.discrepancy_verdict,
+            )
+        )
     return rows
 
 
@@ -61,6 +75,8 @@ def tooltip_text(row: ResidualRow, when: str) -> str:
     """What a point of the residual chart says when pointed at (``when``: the refill's date
     and time in the clinic's words)."""
     verdict = "" if row.verdict is None else f"; {row.verdict.replace('_', ' ')}"
-    return (f"{when}: expected {format_quantity(row.expected, Kind.VOLUME)}, aspirated "
-            f"{format_quantity(row.aspirated, Kind.VOLUME)}, difference "
-            f"{row.difference_text()}, delivery error {row.error_text()}{verdict}")
+    return (
+        f"{when}: expected {format_quantity(row.expected, Kind.VOLUME)}, aspirated "
+        f"{format_quantity(row.aspirated, Kind.VOLUME)}, difference "
+        f"{row.difference_text()}, delivery error {row.error_text()}{verdict}"
+    )

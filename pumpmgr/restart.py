@@ -62,7 +62,10 @@ def restart_at_visit(
         empty_alarm=reading is not None and PumpAlarm.EMPTY_RESERVOIR in reading.alarms,
         stopped=reading is not None and reading.status is PumpStatus.STOPPED,
         withdrawal=bedside is not None and bedside.symptoms.withdrawal,
-        first_fill=first_fill, empty_at_worst_case=empty_at_worst_case, at=at)
+        first_fill=first_fill,
+        empty_at_worst_case=empty_at_worst_case,
+        at=at,
+    )
 
 
 def restart_from(
@@ -79,24 +82,32 @@ def restart_from(
     alarm, a stopped pump, withdrawal signs (``pumpmgr calc discrepancy`` gives them so)."""
     if first_fill:
         return None
-    reasons = restart_reasons(verdict, pump_log_empty_or_stopped=empty_alarm or stopped,
-                              withdrawal_signs=withdrawal)
+    reasons = restart_reasons(
+        verdict, pump_log_empty_or_stopped=empty_alarm or stopped, withdrawal_signs=withdrawal
+    )
     if not reasons:
         return None
     ran_empty = verdict == "found_empty" or empty_alarm
     without = time_without_drug(empty_at_worst_case, at)
     hours = None if without is None else without.total_seconds() / 3600
-    return Restart(reasons, None if without is None else empty_at_worst_case, without,
-                   over_infusion_risk(ran_empty=ran_empty, longest_stop_hours=hours))
+    return Restart(
+        reasons,
+        None if without is None else empty_at_worst_case,
+        without,
+        over_infusion_risk(ran_empty=ran_empty, longest_stop_hours=hours),
+    )
 
 
 def restart_of(record: RefillRecord) -> Restart | None:
     """The restart a recorded refill was (None: not one), from what was recorded: the stored
     verdict, what the nurse found and the worst-case empty time kept with it."""
-    return restart_at_visit(record.discrepancy_verdict, record.bedside,
-                            first_fill=record.discrepancy_verdict is None,
-                            empty_at_worst_case=record.empty_at_worst_case,
-                            at=record.performed_at)
+    return restart_at_visit(
+        record.discrepancy_verdict,
+        record.bedside,
+        first_fill=record.discrepancy_verdict is None,
+        empty_at_worst_case=record.empty_at_worst_case,
+        at=record.performed_at,
+    )
 
 
 def _local(moment: datetime, tz: tzinfo | None) -> datetime:
@@ -105,8 +116,10 @@ def _local(moment: datetime, tz: tzinfo | None) -> datetime:
 
 def _up_to(without: timedelta, since: datetime, tz: tzinfo | None) -> str:
     duration = format_duration(Q_(without.total_seconds() / 86400, "day"))
-    return (f"up to {duration} without drug (worst-case empty from "
-            f"{format_datetime(_local(since, tz))})")
+    return (
+        f"up to {duration} without drug (worst-case empty from "
+        f"{format_datetime(_local(since, tz))})"
+    )
 
 
 def without_drug_text(restart: Restart, tz: tzinfo | None = None) -> str:
@@ -117,18 +130,21 @@ def without_drug_text(restart: Restart, tz: tzinfo | None = None) -> str:
     return _up_to(restart.without_drug, restart.empty_since, tz)
 
 
-def before_refill_text(empty_at_worst_case: datetime | None, at: datetime,
-                       tz: tzinfo | None = None) -> str:
+def before_refill_text(
+    empty_at_worst_case: datetime | None, at: datetime, tz: tzinfo | None = None
+) -> str:
     """What the visit says before anything is drawn when the worst case is already empty
     ('' when it is not): the time without drug should this refill be a restart."""
     without = time_without_drug(empty_at_worst_case, at)
     if without is None or empty_at_worst_case is None:
         return ""
     risk = without.total_seconds() / 3600 > STOP_RISK_HOURS
-    return ("If this refill is a restart (found empty, an empty-reservoir alarm or a stop, "
-            f"or withdrawal): {_up_to(without, empty_at_worst_case, tz)}"
-            + ("; over 48 h: an over-infusion risk" if risk else "")
-            + "; the next dose is checked as a start.")
+    return (
+        "If this refill is a restart (found empty, an empty-reservoir alarm or a stop, "
+        f"or withdrawal): {_up_to(without, empty_at_worst_case, tz)}"
+        + ("; over 48 h: an over-infusion risk" if risk else "")
+        + "; the next dose is checked as a start."
+    )
 
 
 def restart_summary(restart: Restart, tz: tzinfo | None = None) -> str:

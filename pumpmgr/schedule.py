@@ -58,12 +58,14 @@ class PatientBolus:
         if isinstance(self.max_per_day, bool) or not isinstance(self.max_per_day, int):
             raise InputError(
                 "boluses per day: must be a whole number, for example 4",
-                code=Code.BAD_NUMBER, field="boluses per day",
+                code=Code.BAD_NUMBER,
+                field="boluses per day",
             )
         if self.max_per_day < 0 or self.max_per_day > 96:
             raise ImpossibleInput(
                 "boluses per day: must be between 0 and 96",
-                code=Code.OUT_OF_RANGE, field="boluses per day",
+                code=Code.OUT_OF_RANGE,
+                field="boluses per day",
             )
         if self.lockout is not None:
             require_positive(self.lockout, Kind.DURATION, "bolus lockout")
@@ -87,14 +89,15 @@ class Schedule:
         drug is a Stop order, domain-rules §6)."""
         require(dose, Kind.DOSE_RATE, "dose")
         if dose.magnitude <= 0:
-            raise InputError(f"dose: must be more than zero ({STOP_ORDER_IN_WINDOW})",
-                             code=Code.NOT_POSITIVE, field="dose")
+            raise InputError(
+                f"dose: must be more than zero ({STOP_ORDER_IN_WINDOW})",
+                code=Code.NOT_POSITIVE,
+                field="dose",
+            )
         return cls.flex([Step(time(0, 0), dose)])
 
     @classmethod
-    def flex(
-        cls, steps: Iterable[Step], boluses: Iterable[ScheduledBolus] = ()
-    ) -> Schedule:
+    def flex(cls, steps: Iterable[Step], boluses: Iterable[ScheduledBolus] = ()) -> Schedule:
         """A flex schedule; steps may come in any order. Refuses repeats, overlaps and gaps."""
         ordered = sorted(steps, key=lambda s: _minutes(s.start))
         if not ordered:
@@ -104,7 +107,8 @@ class Schedule:
         if len(ordered) > MAX_STEPS:
             raise ImpossibleInput(
                 f"step: {len(ordered)} steps given; a day holds at most {MAX_STEPS}",
-                code=Code.SCHEDULE, field="step",
+                code=Code.SCHEDULE,
+                field="step",
             )
         for step in ordered:
             require_positive(step.rate, Kind.DOSE_RATE, "step")
@@ -112,7 +116,8 @@ class Schedule:
             if earlier.start == later.start:
                 raise ImpossibleInput(
                     f"step: two steps start at {earlier.start:%H:%M}",
-                    code=Code.SCHEDULE, field="step",
+                    code=Code.SCHEDULE,
+                    field="step",
                 )
         for index, step in enumerate(ordered):
             following = ordered[(index + 1) % len(ordered)]
@@ -121,7 +126,8 @@ class Schedule:
                 raise ImpossibleInput(
                     f"step: the step {step.start:%H:%M}-{step.end:%H:%M} {word} the step "
                     f"starting {following.start:%H:%M}",
-                    code=Code.SCHEDULE, field="step",
+                    code=Code.SCHEDULE,
+                    field="step",
                 )
         bolus_list = sorted(boluses, key=lambda b: _minutes(b.at))
         for bolus in bolus_list:
@@ -130,7 +136,8 @@ class Schedule:
             if earlier_bolus.at == later_bolus.at:
                 raise ImpossibleInput(
                     f"scheduled bolus: two boluses at {earlier_bolus.at:%H:%M}",
-                    code=Code.SCHEDULE, field="scheduled bolus",
+                    code=Code.SCHEDULE,
+                    field="scheduled bolus",
                 )
         return cls(tuple(ordered), tuple(bolus_list))
 
@@ -239,7 +246,8 @@ def parse_time(text: str, field: str) -> time:
         raise InputError(
             f"{field}: '{text}' is not a time of day; write HH:MM on a 24-hour clock, "
             "for example '06:30'",
-            code=Code.BAD_TIME, field=field,
+            code=Code.BAD_TIME,
+            field=field,
         )
     return time(int(match[1]), int(match[2]))
 
@@ -250,7 +258,8 @@ def parse_step(text: str, field: str = "step") -> Step:
     if match is None:
         raise InputError(
             f"{field}: '{text}' should be a start time and a rate, for example '06:00 30 mcg/h'",
-            code=Code.SCHEDULE, field=field,
+            code=Code.SCHEDULE,
+            field=field,
         )
     start = parse_time(match[1], field)
     end = parse_time(match[2], field) if match[2] else None
@@ -263,7 +272,8 @@ def parse_scheduled_bolus(text: str, field: str = "scheduled bolus") -> Schedule
     if len(parts) != 2:
         raise InputError(
             f"{field}: '{text}' should be a time and an amount, for example '07:00 50 mcg'",
-            code=Code.SCHEDULE, field=field,
+            code=Code.SCHEDULE,
+            field=field,
         )
     return ScheduledBolus(parse_time(parts[0], field), parse(parts[1], Kind.MASS, field))
 

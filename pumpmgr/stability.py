@@ -37,21 +37,24 @@ class StabilityLimit:
         return f"{words}; {NOT_RECORDED}" if self.not_recorded else words
 
 
-def stability_limit(drugs: Sequence[Drug], *, first_fill: bool,
-                    undiluted: bool | None) -> StabilityLimit | None:
+def stability_limit(
+    drugs: Sequence[Drug], *, first_fill: bool, undiluted: bool | None
+) -> StabilityLimit | None:
     """The shortest in-pump stability limit of a solution's drugs (None: none set).
 
     ``first_fill``: the pump's first fill, which has its own limit where the drug sets one.
     ``undiluted``: as recorded at the refill; None (not recorded) takes the diluted limit."""
     best: StabilityLimit | None = None
     for drug in drugs:
-        limit = drug.stability.limit(diluted=undiluted is not True,
-                                     new_pump_first_fill=first_fill)
+        limit = drug.stability.limit(diluted=undiluted is not True, new_pump_first_fill=first_fill)
         if limit is None:
             continue
         own_first = first_fill and drug.stability.new_pump_first_fill is not None
-        found = StabilityLimit(float(limit.to("day").m), drug,
-                               undiluted is None and depends_on_dilution(drug) and not own_first)
+        found = StabilityLimit(
+            float(limit.to("day").m),
+            drug,
+            undiluted is None and depends_on_dilution(drug) and not own_first,
+        )
         if best is None or found.days < best.days:
             best = found
     return best

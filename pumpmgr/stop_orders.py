@@ -37,16 +37,20 @@ CARRIED_OUT_TEXT: dict[CarriedOut, str] = {
 LONG_STOP_TEXT = "Empty the pump and fill it with preservative-free saline (a long stop)."
 
 
-def stop_order_text(*, drug: str, effective: date, prescriber: str, reason: str,
-                    long_stop: bool) -> str:
+def stop_order_text(
+    *, drug: str, effective: date, prescriber: str, reason: str, long_stop: bool
+) -> str:
     """The banner's words for an open Stop order of ``drug`` (its name, any case)."""
-    text = (f"STOP ORDER: {drug.lower()} stopped from {format_date(effective)} by {prescriber} "
-            f"({reason.strip().rstrip('.')}).")
+    text = (
+        f"STOP ORDER: {drug.lower()} stopped from {format_date(effective)} by {prescriber} "
+        f"({reason.strip().rstrip('.')})."
+    )
     return f"{text} {LONG_STOP_TEXT}" if long_stop else text
 
 
-def withdrawal_warning(*, drug: str, withdrawal_on_cut: bool,
-                       withdrawal_signs: Sequence[str]) -> str:
+def withdrawal_warning(
+    *, drug: str, withdrawal_on_cut: bool, withdrawal_signs: Sequence[str]
+) -> str:
     """The drug's withdrawal warning for a Stop order ("" where the catalog gives none: a drug
     whose cut risks no withdrawal, such as ziconotide)."""
     if not withdrawal_on_cut:

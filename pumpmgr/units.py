@@ -41,8 +41,10 @@ from pumpmgr.errors import Code, InputError
 def registry_cache_folder() -> Path:
     """Where pint keeps its parsed definitions for this pint and Python (pumpmgr's own cache
     folder: the pickles of one pint version are never read by another)."""
-    return (Path(user_cache_dir("pumpmgr", appauthor=False))
-            / f"pint-{pint.__version__}-py{sys.version_info[0]}.{sys.version_info[1]}")
+    return (
+        Path(user_cache_dir("pumpmgr", appauthor=False))
+        / f"pint-{pint.__version__}-py{sys.version_info[0]}.{sys.version_info[1]}"
+    )
 
 
 def make_registry(cache_folder: Path | None) -> Any:
@@ -68,9 +70,7 @@ ureg: Any = make_registry(registry_cache_folder())
 # "mcg/day" again: three quarters of a service action's time went there (reliability harness
 # 7). The parse depends only on the text and the registry, which never changes after start-up,
 # and its result (a UnitsContainer) is immutable, so it is cached here.
-ureg._parse_units_as_container = functools.lru_cache(maxsize=4096)(
-    ureg._parse_units_as_container
-)
+ureg._parse_units_as_container = functools.lru_cache(maxsize=4096)(ureg._parse_units_as_container)
 Q_ = ureg.Quantity
 Quantity: TypeAlias = Any  # pint's Quantity type is generic and untyped for mypy
 
@@ -116,14 +116,14 @@ class Kind(Enum):
 _UNIT_WORDS: dict[str, str] = {
     **dict.fromkeys(["mcg", "µg", "μg", "ug", "microgram", "micrograms"], "microgram"),
     **dict.fromkeys(["mg", "milligram", "milligrams"], "milligram"),
-    **dict.fromkeys(["ml", "cc", "milliliter", "milliliters", "millilitre", "millilitres"],
-                    "milliliter"),
+    **dict.fromkeys(
+        ["ml", "cc", "milliliter", "milliliters", "millilitre", "millilitres"], "milliliter"
+    ),
     **dict.fromkeys(["µl", "μl", "ul", "microliter", "microliters"], "microliter"),
     **dict.fromkeys(["d", "day", "days", "24h", "24 h"], "day"),
     **dict.fromkeys(["h", "hr", "hrs", "hour", "hours"], "hour"),
     **dict.fromkeys(["min", "minute", "minutes"], "minute"),
-    **dict.fromkeys(["cm", "centimeter", "centimeters", "centimetre", "centimetres"],
-                    "centimeter"),
+    **dict.fromkeys(["cm", "centimeter", "centimeters", "centimetre", "centimetres"], "centimeter"),
     **dict.fromkeys(["mm", "millimeter", "millimeters"], "millimeter"),
 }
 
@@ -276,8 +276,10 @@ def kind_of(quantity: Quantity) -> Kind | None:
 
 def parse_any(text: str, field: str) -> tuple[Quantity, Kind]:
     """Read a quantity of any kind pumpmgr knows (for conversions); return it with its kind."""
-    wanted = ("a dose, dose rate, concentration, volume, volume rate, length or duration; "
-              "for example '400 mcg/day'")
+    wanted = (
+        "a dose, dose rate, concentration, volume, volume rate, length or duration; "
+        "for example '400 mcg/day'"
+    )
     for kind in Kind:
         try:
             return parse(text, kind, field), kind
@@ -285,10 +287,9 @@ def parse_any(text: str, field: str) -> tuple[Quantity, Kind]:
             if error.code is Code.UNKNOWN_UNIT:
                 raise InputError(
                     f"{field}: '{text}' has a unit pumpmgr does not know; it wants {wanted}",
-                    code=Code.UNKNOWN_UNIT, field=field,
+                    code=Code.UNKNOWN_UNIT,
+                    field=field,
                 ) from None
             if error.code is not Code.WRONG_KIND:
                 raise
-    raise InputError(
-        f"{field}: '{text}' is not {wanted}", code=Code.WRONG_KIND, field=field
-    )
+    raise InputError(f"{field}: '{text}' is not {wanted}", code=Code.WRONG_KIND, field=field)

@@ -50,8 +50,9 @@ def is_constant_flow(row: DueRow) -> bool:
 
 def reason_text(row: DueRow, buffer_days: int) -> str:
     """Why the row's refill is due on its date (:func:`pumpmgr.forecast.due_reason_words`)."""
-    return due_reason_words(row.refill_due_reason, buffer_days=buffer_days,
-                            constant_flow=is_constant_flow(row))
+    return due_reason_words(
+        row.refill_due_reason, buffer_days=buffer_days, constant_flow=is_constant_flow(row)
+    )
 
 
 def replace_by_text(row: DueRow) -> str:
@@ -77,9 +78,14 @@ def refill_state(row: DueRow, now: datetime) -> tuple[int, RefillState | None]:
     of them), as :func:`pumpmgr.forecast.due_rank` gives them for the stored forecast. The due
     list keeps the state in ``DueRow.refill_state``, worked out once when it is read."""
     past_end = row.replace_by is not None and row.replace_by < now.date()
-    return due_rank(now=now, alarm_at=row.nominal_alarm_at, empty_at=row.empty_at,
-                    empty_at_worst_case=row.empty_at_worst_case,
-                    baclofen=withdrawal_first(row), past_end_of_service=past_end)
+    return due_rank(
+        now=now,
+        alarm_at=row.nominal_alarm_at,
+        empty_at=row.empty_at,
+        empty_at_worst_case=row.empty_at_worst_case,
+        baclofen=withdrawal_first(row),
+        past_end_of_service=past_end,
+    )
 
 
 def soonest_event(row: DueRow) -> datetime:
@@ -98,7 +104,12 @@ def urgency_key(row: DueRow, tz: tzinfo) -> tuple[int, int, int, int, int, float
     first on the same day, then the instant, then the patient's name. Equal keys are the same
     urgency."""
     soonest = soonest_event(row)
-    return (state_rank(row.refill_state, baclofen=withdrawal_first(row)),
-            0 if row.booking == "did_not_attend" else 1,
-            0 if row.state == "urgent" else 1, soonest.astimezone(tz).date().toordinal(),
-            0 if withdrawal_first(row) else 1, soonest.timestamp(), row.patient.casefold())
+    return (
+        state_rank(row.refill_state, baclofen=withdrawal_first(row)),
+        0 if row.booking == "did_not_attend" else 1,
+        0 if row.state == "urgent" else 1,
+        soonest.astimezone(tz).date().toordinal(),
+        0 if withdrawal_first(row) else 1,
+        soonest.timestamp(),
+        row.patient.casefold(),
+    )

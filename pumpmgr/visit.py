@@ -139,7 +139,8 @@ def program_periods(
         raise ImpossibleInput(
             f"prescription: no prescription was in force at the fill of {since:%Y-%m-%d %H:%M}; "
             "record the prescription that was filled",
-            code=Code.TIME_ORDER, field="prescription",
+            code=Code.TIME_ORDER,
+            field="prescription",
         )
     periods = [ProgramPeriod(since, program_of(before[-1], pump))]
     periods += [
@@ -173,10 +174,15 @@ def local_chart(chart: PatientChart, tz: tzinfo) -> PatientChart:
     :func:`plan_visit` so that it counts real time, as the stored forecast does. A time in the
     repeated hour of a fall-back keeps which of the two it was (``fold``).
     """
+
     def refill(r: RefillRecord) -> RefillRecord:
-        return replace(r, performed_at=wall_clock(r.performed_at, tz),
-                       empty_at_worst_case=None if r.empty_at_worst_case is None
-                       else wall_clock(r.empty_at_worst_case, tz))
+        return replace(
+            r,
+            performed_at=wall_clock(r.performed_at, tz),
+            empty_at_worst_case=None
+            if r.empty_at_worst_case is None
+            else wall_clock(r.empty_at_worst_case, tz),
+        )
 
     def prescription(p: PrescriptionRecord) -> PrescriptionRecord:
         return replace(p, effective_at=wall_clock(p.effective_at, tz))
@@ -319,8 +325,10 @@ def _changes(
     result = []
     for drug in [*new_by_drug, *(d for d in old_by_drug if d not in new_by_drug)]:
         before, after = old_by_drug.get(drug), new_by_drug.get(drug)
-        if before is not None and after is not None and _same(
-            before.concentration, after.concentration
+        if (
+            before is not None
+            and after is not None
+            and _same(before.concentration, after.concentration)
         ):
             continue
         shown = after or before
@@ -331,9 +339,9 @@ def _changes(
                 display_unit=shown.display_unit,
                 old=None if before is None else before.concentration,
                 new=None if after is None else after.concentration,
-                flushing_dose=None if before is None else dose_for_volume(
-                    new_flow, before.concentration
-                ),
+                flushing_dose=None
+                if before is None
+                else dose_for_volume(new_flow, before.concentration),
                 new_dose=None if after is None else dose_for_volume(new_flow, after.concentration),
             )
         )
@@ -379,8 +387,12 @@ def _stability(
     return best.days, best.source
 
 
-def _naive_pump_notes(refills: Sequence[RefillRecord], ingredients: Sequence[Ingredient],
-                      library: catalogs.DrugLibrary, undiluted: bool | None) -> list[str]:
+def _naive_pump_notes(
+    refills: Sequence[RefillRecord],
+    ingredients: Sequence[Ingredient],
+    library: catalogs.DrugLibrary,
+    undiluted: bool | None,
+) -> list[str]:
     """A ziconotide-naive pump (its first fill of the drug) is filled with the label's undiluted
     stock strength only, as recorded at the refill, never inferred (domain-rules §6)."""
     held = {i.drug for r in refills for i in r.ingredients}
@@ -397,12 +409,15 @@ def _naive_pump_notes(refills: Sequence[RefillRecord], ingredients: Sequence[Ing
         if undiluted is not True:
             found = "not recorded as undiluted"
         elif not _same(ingredient.concentration, wanted.value):
-            found = format_quantity(ingredient.concentration, Kind.CONCENTRATION,
-                                    ingredient.display_unit)
+            found = format_quantity(
+                ingredient.concentration, Kind.CONCENTRATION, ingredient.display_unit
+            )
         else:
             continue
-        notes.append(f"this is the pump's first {drug.name.lower()} fill: the label asks for "
-                     f"the undiluted {strength} solution only, and this one is {found}")
+        notes.append(
+            f"this is the pump's first {drug.name.lower()} fill: the label asks for "
+            f"the undiluted {strength} solution only, and this one is {found}"
+        )
     return notes
 
 
@@ -474,12 +489,14 @@ def plan_visit(
     if pump is None:
         raise ImpossibleInput(
             f"pump: {chart.patient.display_name} has no active pump to refill",
-            code=Code.OUT_OF_RANGE, field="pump",
+            code=Code.OUT_OF_RANGE,
+            field="pump",
         )
     if prescription is None:
         raise ImpossibleInput(
             f"prescription: the pump {pump.serial_number} has no prescription in force",
-            code=Code.OUT_OF_RANGE, field="prescription",
+            code=Code.OUT_OF_RANGE,
+            field="prescription",
         )
     library = drugs
     notes: list[str] = []
@@ -490,18 +507,25 @@ def plan_visit(
     prescriptions = pump_prescriptions(chart, pump.id) or (prescription,)
     current_program = program_of(prescription, pump)
     if constant and pump.nominal_flow is None:
-        notes.append("constant-flow pump without a nominal flow: the prescription's schedule "
-                     "was used as its flow; enter the pump's flow")
+        notes.append(
+            "constant-flow pump without a nominal flow: the prescription's schedule "
+            "was used as its flow; enter the pump's flow"
+        )
 
     check_solution_date(expires_on, compounded=compounded, refill_day=at.date())
     measured = None
-    if last is not None and None not in (last.previous_fill_volume, last.expected_residual,
-                                         last.aspirated):
+    if last is not None and None not in (
+        last.previous_fill_volume,
+        last.expected_residual,
+        last.aspirated,
+    ):
         assert last.previous_fill_volume is not None and last.expected_residual is not None
         assert last.aspirated is not None
-        measured = worst_case_error_percent(float(last.previous_fill_volume.to("mL").m),
-                                            float(last.expected_residual.to("mL").m),
-                                            float(last.aspirated.to("mL").m))
+        measured = worst_case_error_percent(
+            float(last.previous_fill_volume.to("mL").m),
+            float(last.expected_residual.to("mL").m),
+            float(last.aspirated.to("mL").m),
+        )
     accuracy = worst_case_accuracy(pump.accuracy_percent, measured, constant_flow=constant)
     residual = None
     worst_now: Quantity | None = None
@@ -532,8 +556,12 @@ def plan_visit(
         )
         # the worst case already takes every allowed bolus: the count is not subtracted again
         worst_now = worst_case_residual(
-            fill_volume=last.final_volume, filled_at=filled_at, at=until, programs=periods,
-            accuracy_percent=accuracy.percent, extra_volume=last.bridge_bolus,
+            fill_volume=last.final_volume,
+            filled_at=filled_at,
+            at=until,
+            programs=periods,
+            accuracy_percent=accuracy.percent,
+            extra_volume=last.bridge_bolus,
         )
     current_solution = last.ingredients if last is not None else prescription.ingredients
 
@@ -544,7 +572,8 @@ def plan_visit(
             raise ImpossibleInput(
                 "schedule: a constant-flow pump's dose is set by the concentration of the "
                 "solution, not by a schedule; change the concentration instead",
-                code=Code.SCHEDULE, field="schedule",
+                code=Code.SCHEDULE,
+                field="schedule",
             )
         flow = pump.nominal_flow
         program = (
@@ -557,7 +586,8 @@ def plan_visit(
             raise ImpossibleInput(
                 f"schedule: the dosed drug changes from {prescription.primary.drug} to "
                 f"{primary.drug}; give the new schedule",
-                code=Code.SCHEDULE, field="schedule",
+                code=Code.SCHEDULE,
+                field="schedule",
             )
         # The schedule is written in mass: carrying it over keeps the dose, never the mL/day.
         program = Program(
@@ -615,26 +645,32 @@ def plan_visit(
     if last is None:
         catheter = catheter_volume_of(chart, pump)
         if catheter is None:
-            notes.append("first fill: the catheter volume is not known, so the priming volume "
-                         "cannot be worked out")
+            notes.append(
+                "first fill: the catheter volume is not known, so the priming volume "
+                "cannot be worked out"
+            )
         else:
             priming = priming_volume(catheter, pump.pump_path_volume)
             if pump.pump_path_volume is None:
-                notes.append("first fill: the pump fluid-path volume is not known; the priming "
-                             "volume shown is the catheter only")
+                notes.append(
+                    "first fill: the pump fluid-path volume is not known; the priming "
+                    "volume shown is the catheter only"
+                )
 
     naive_pump = _naive_pump_notes(refills, ingredients, library, undiluted)
     notes.extend(naive_pump)
     if stability_days is None:
-        stability_days, source = _stability(ingredients, library, last is None, undiluted,
-                                            notes)
+        stability_days, source = _stability(ingredients, library, last is None, undiluted, notes)
     else:
         source = "given for this visit"
     if accuracy.assumed:
-        notes.append(f"the pump's labelled accuracy is not known: the worst case assumes "
-                     f"{accuracy.words}, and the delivery error is not judged")
-    interval, interval_source = max_interval_days(ingredients, library,
-                                                  settings.max_refill_interval_days)
+        notes.append(
+            f"the pump's labelled accuracy is not known: the worst case assumes "
+            f"{accuracy.words}, and the delivery error is not judged"
+        )
+    interval, interval_source = max_interval_days(
+        ingredients, library, settings.max_refill_interval_days
+    )
     # The pump's clock is set at this fill: its time then is the wall-clock time ``at``.
     running = refill_plan.final_volume
     if bolus_given is not None:
@@ -643,7 +679,10 @@ def plan_visit(
             raise ImpossibleInput(
                 f"bolus volume: {format_quantity(bolus_given, Kind.VOLUME)} is more than the "
                 f"{format_quantity(refill_plan.final_volume, Kind.VOLUME)} in the reservoir "
-                "after the fill", code=Code.OUT_OF_RANGE, field="bolus volume")
+                "after the fill",
+                code=Code.OUT_OF_RANGE,
+                field="bolus volume",
+            )
     outlook = forecast(
         fill_volume=running,
         filled_at=at if tz is None else wall_clock(instant(at, tz), tz),
@@ -664,23 +703,31 @@ def plan_visit(
     moved = outlook.refill_due_reason == "expiry"
     if moved:
         assert expires_on is not None
-        notes.append(f"the solution expires on {expires_on.isoformat()}: the refill-due date "
-                     f"moves to {outlook.refill_due.isoformat()}")
+        notes.append(
+            f"the solution expires on {expires_on.isoformat()}: the refill-due date "
+            f"moves to {outlook.refill_due.isoformat()}"
+        )
     state, dry_at = None, None
     if residual is not None and worst_now is not None:
         state = state_from_volumes(
             nominal_ml=float(residual.unfloored_residual.to("mL").m),
             worst_ml=float(worst_now.to("mL").m),
-            alarm_ml=float(pump.alarm_volume.to("mL").m))
+            alarm_ml=float(pump.alarm_volume.to("mL").m),
+        )
         stored = chart.forecast
-        if float(worst_now.m) <= 0 and tz is not None and stored is not None and (
-                stored.empty_at_worst_case is not None):
+        if (
+            float(worst_now.m) <= 0
+            and tz is not None
+            and stored is not None
+            and (stored.empty_at_worst_case is not None)
+        ):
             # the one forecast's worst-case empty time, as the restart's time without drug
             # counts it (an extrapolation at today's rate said a different time beside it)
             dry_at = wall_clock(stored.empty_at_worst_case, tz)
         elif float(worst_now.m) <= 0:
             rate = float(current_program.max_daily_volume().to("mL/day").m) * (
-                1 + accuracy.percent / 100)
+                1 + accuracy.percent / 100
+            )
             dry_at = at - timedelta(days=-float(worst_now.to("mL").m) / rate)
     return VisitPlan(
         at=at,
@@ -730,8 +777,11 @@ def max_interval_days(
             limit = library.drug(ingredient.drug).max_refill_interval
         except CatalogError:
             limit = None
-        own = ((float(clinic_days), "clinic setting") if limit is None else
-               (float(limit.value.to("day").m), f"drug library: {ingredient.drug}"))
+        own = (
+            (float(clinic_days), "clinic setting")
+            if limit is None
+            else (float(limit.value.to("day").m), f"drug library: {ingredient.drug}")
+        )
         if best is None or own[0] < best[0]:
             best = own
     if best is None:
@@ -752,24 +802,35 @@ def plan_for_refill(
     """The plan as it stood just before a recorded refill, with the solution, fill volume and
     program the refill used: the "before" half of a completed worksheet (``tz`` as for
     :func:`plan_visit`)."""
-    pump = next((p for p in (chart.pump, *chart.pumps) if p is not None and p.id == refill.pump_id),
-                None)
+    pump = next(
+        (p for p in (chart.pump, *chart.pumps) if p is not None and p.id == refill.pump_id), None
+    )
     if pump is None:
         raise ImpossibleInput(
             f"refill: the pump of refill {refill.id} is not in the chart",
-            code=Code.OUT_OF_RANGE, field="refill",
+            code=Code.OUT_OF_RANGE,
+            field="refill",
         )
     prescriptions = pump_prescriptions(chart, pump.id)
     before = [p for p in prescriptions if p.effective_at < refill.performed_at]
     filled = next((p for p in prescriptions if p.id == refill.prescription_id), None)
     in_force = before[-1] if before else filled
     earlier = tuple(r for r in chart.refills if r.performed_at < refill.performed_at)
-    past = replace(chart, pump=pump, prescription=in_force, refills=earlier,
-                   prescriptions=tuple(p for p in chart.prescriptions
-                                       if p.effective_at <= refill.performed_at))
+    past = replace(
+        chart,
+        pump=pump,
+        prescription=in_force,
+        refills=earlier,
+        prescriptions=tuple(
+            p for p in chart.prescriptions if p.effective_at <= refill.performed_at
+        ),
+    )
     schedule = None
-    if filled is not None and in_force is not None and filled.id != in_force.id and not (
-        is_constant_flow(pump)
+    if (
+        filled is not None
+        and in_force is not None
+        and filled.id != in_force.id
+        and not (is_constant_flow(pump))
     ):
         schedule = filled.schedule
     return plan_visit(
@@ -831,16 +892,19 @@ def _library_stock(ingredient: Ingredient, library: catalogs.DrugLibrary) -> Qua
         drug = None
     target = float(ingredient.concentration.to("mcg/mL").m)
     strong_enough = [
-        s for s in (drug.stock_concentrations if drug is not None else ())
+        s
+        for s in (drug.stock_concentrations if drug is not None else ())
         if not exceeds(target, float(s.to("mcg/mL").m))
     ]
     if not strong_enough:
-        shown = format_quantity(ingredient.concentration, Kind.CONCENTRATION,
-                                ingredient.display_unit)
+        shown = format_quantity(
+            ingredient.concentration, Kind.CONCENTRATION, ingredient.display_unit
+        )
         raise ImpossibleInput(
             f"stock: give the stock concentration of {ingredient.drug}; the drug library has "
             f"none of at least {shown}",
-            code=Code.CONCENTRATION_ABOVE_STOCK, field="stock",
+            code=Code.CONCENTRATION_ABOVE_STOCK,
+            field="stock",
         )
     return min(strong_enough, key=lambda s: float(s.to("mcg/mL").m))
 
@@ -882,7 +946,8 @@ def plan_compounding(
         raise ImpossibleInput(
             f"stock: the stock volumes add up to more than the {total_ml:g} mL to prepare; "
             "choose stronger stocks",
-            code=Code.CONCENTRATION_ABOVE_STOCK, field="stock",
+            code=Code.CONCENTRATION_ABOVE_STOCK,
+            field="stock",
         )
     return CompoundingPlan(
         flow=flow,

@@ -87,10 +87,14 @@ class Interrogation:
     def __post_init__(self) -> None:
         require_not_negative(self.reservoir, Kind.VOLUME, "interrogated reservoir volume")
         count = self.patient_boluses
-        if count is not None and (isinstance(count, bool) or not isinstance(count, int)
-                                  or count < 0):
-            raise ImpossibleInput("patient boluses: give the number the programmer shows, "
-                                  "0 or more", code=Code.BAD_NUMBER, field="patient boluses")
+        if count is not None and (
+            isinstance(count, bool) or not isinstance(count, int) or count < 0
+        ):
+            raise ImpossibleInput(
+                "patient boluses: give the number the programmer shows, 0 or more",
+                code=Code.BAD_NUMBER,
+                field="patient boluses",
+            )
 
 
 @dataclass(frozen=True)
@@ -123,16 +127,20 @@ class BedsideFindings:
         signs, what makes a refill a restart besides a reservoir found empty (domain-rules
         §3)."""
         reading = self.interrogation
-        return reading is not None and (reading.status is PumpStatus.STOPPED
-                                        or PumpAlarm.EMPTY_RESERVOIR in reading.alarms)
+        return reading is not None and (
+            reading.status is PumpStatus.STOPPED or PumpAlarm.EMPTY_RESERVOIR in reading.alarms
+        )
 
     @property
     def needs_attention(self) -> bool:
         """A finding a clinician must look at before the patient leaves."""
         reading = self.interrogation
-        return bool(self.site.findings or self.symptoms.withdrawal or self.symptoms.overdose
-                    or (reading is not None and (reading.alarms
-                                                 or reading.status is PumpStatus.STOPPED)))
+        return bool(
+            self.site.findings
+            or self.symptoms.withdrawal
+            or self.symptoms.overdose
+            or (reading is not None and (reading.alarms or reading.status is PumpStatus.STOPPED))
+        )
 
 
 # ------------------------------------------------------------------ the one wording
@@ -149,12 +157,14 @@ def alarms_text(alarms: Iterable[PumpAlarm]) -> str:
 
 
 def interrogation_text(reading: Interrogation | None) -> str:
-    """"running, no alarm, reservoir 3.2 mL" (None: a constant-flow pump), and the patient
+    """ "running, no alarm, reservoir 3.2 mL" (None: a constant-flow pump), and the patient
     boluses it reports when they were entered."""
     if reading is None:
         return "no programmer (constant-flow pump)"
-    text = (f"{reading.status.value}, {alarms_text(reading.alarms)}, reservoir "
-            f"{format_quantity(reading.reservoir, Kind.VOLUME)}")
+    text = (
+        f"{reading.status.value}, {alarms_text(reading.alarms)}, reservoir "
+        f"{format_quantity(reading.reservoir, Kind.VOLUME)}"
+    )
     count = reading.patient_boluses
     if count is not None:
         text += f", {count} patient bolus{'' if count == 1 else 'es'} since the last fill"
@@ -168,8 +178,14 @@ def site_text(site: SiteAssessment) -> str:
 
 
 def symptoms_text(symptoms: SymptomCheck) -> str:
-    found = [name for name, present in (("signs of withdrawal", symptoms.withdrawal),
-                                        ("signs of overdose", symptoms.overdose)) if present]
+    found = [
+        name
+        for name, present in (
+            ("signs of withdrawal", symptoms.withdrawal),
+            ("signs of overdose", symptoms.overdose),
+        )
+        if present
+    ]
     text = " and ".join(found) if found else "no signs of withdrawal or overdose"
     return f"{text}: {symptoms.note.strip()}" if symptoms.note.strip() else text
 
@@ -197,11 +213,13 @@ def investigate_text(day: date, difference: Quantity | None, note: str = "") -> 
 
 def tolerance_text() -> str:
     """When the programmer's figures are flagged (:func:`pumpmgr.refill.compare_programmer`)."""
-    return (f"flagged when the reservoir volume differs by more than "
-            f"{format_quantity(Q_(PROGRAMMER_RESERVOIR_TOLERANCE_ML, 'mL'), Kind.VOLUME)}, "
-            f"the alarm date by more than {PROGRAMMER_ALARM_TOLERANCE_DAYS} day, or the daily "
-            f"volume by more than "
-            f"{format_percent(PROGRAMMER_DAILY_VOLUME_TOLERANCE, signed=False)}")
+    return (
+        f"flagged when the reservoir volume differs by more than "
+        f"{format_quantity(Q_(PROGRAMMER_RESERVOIR_TOLERANCE_ML, 'mL'), Kind.VOLUME)}, "
+        f"the alarm date by more than {PROGRAMMER_ALARM_TOLERANCE_DAYS} day, or the daily "
+        f"volume by more than "
+        f"{format_percent(PROGRAMMER_DAILY_VOLUME_TOLERANCE, signed=False)}"
+    )
 
 
 # ------------------------------------------------------------------ stored form
@@ -230,7 +248,9 @@ def _parse(stored: str, kind: type[_E], field: str) -> list[_E]:
         try:
             found.append(kind(code))
         except ValueError:
-            raise ImpossibleInput(f"{field}: '{code}' is not one of "
-                                  f"{', '.join(k.value for k in kind)}",
-                                  code=Code.OUT_OF_RANGE, field=field) from None
+            raise ImpossibleInput(
+                f"{field}: '{code}' is not one of {', '.join(k.value for k in kind)}",
+                code=Code.OUT_OF_RANGE,
+                field=field,
+            ) from None
     return found

@@ -41,8 +41,9 @@ def drug_name(key: str, catalog: DrugNames) -> str:
 
 def ingredient_text(ingredient: Ingredient, catalog: DrugNames) -> str:
     """``Baclofen 2000 mcg/mL``."""
-    strength = format_quantity(ingredient.concentration, Kind.CONCENTRATION,
-                               ingredient.display_unit)
+    strength = format_quantity(
+        ingredient.concentration, Kind.CONCENTRATION, ingredient.display_unit
+    )
     return f"{drug_name(ingredient.drug, catalog)} {strength}"
 
 
@@ -65,8 +66,9 @@ def bolus_text(bolus: PatientBolus | None, unit: MassUnit) -> str:
     """The patient-activated bolus: dose, most a day, lockout; or that there is none."""
     if bolus is None:
         return "none"
-    text = (f"{format_quantity(bolus.dose, Kind.MASS, unit)} a bolus, at most "
-            f"{bolus.max_per_day} a day")
+    text = (
+        f"{format_quantity(bolus.dose, Kind.MASS, unit)} a bolus, at most {bolus.max_per_day} a day"
+    )
     if bolus.lockout is not None:
         text += f", lockout {format_duration(bolus.lockout)}"
     return text
@@ -88,8 +90,10 @@ def schedule_lines(schedule: Schedule, unit: MassUnit) -> list[str]:
             f"({format_quantity(delivered, Kind.MASS, unit)} in "
             f"{format_duration(Q_(length, 'minute'))})"
         )
-    lines += [f"Bolus at {b.at:%H:%M}: {format_quantity(b.amount, Kind.MASS, unit)}"
-              for b in schedule.boluses]
+    lines += [
+        f"Bolus at {b.at:%H:%M}: {format_quantity(b.amount, Kind.MASS, unit)}"
+        for b in schedule.boluses
+    ]
     return lines
 
 
@@ -100,13 +104,15 @@ def bridge_text(bridge: Bridge, unit: MassUnit) -> str:
     """The bridge bolus and the dose without it, as the refill screen, the worksheet, the
     bridge calculator and ``pumpmgr calc bridge`` all say it (doses in ``unit``)."""
     unbridged = format_quantity(bridge.unbridged_dose, Kind.DOSE_RATE, unit)
-    return (f"Bridge: run the old rate of {format_quantity(bridge.bridge_rate, Kind.FLOW)} for "
-            f"{format_duration(bridge.bridge_duration)} (dead space "
-            f"{format_quantity(bridge.dead_space, Kind.VOLUME)}: pump fluid path and catheter), "
-            f"then the new rate of {format_quantity(bridge.new_rate, Kind.FLOW)}. Without a "
-            f"bridge the patient gets {unbridged} for "
-            f"{format_duration(bridge.unbridged_duration)} instead of "
-            f"{format_quantity(bridge.dose, Kind.DOSE_RATE, unit)}.")
+    return (
+        f"Bridge: run the old rate of {format_quantity(bridge.bridge_rate, Kind.FLOW)} for "
+        f"{format_duration(bridge.bridge_duration)} (dead space "
+        f"{format_quantity(bridge.dead_space, Kind.VOLUME)}: pump fluid path and catheter), "
+        f"then the new rate of {format_quantity(bridge.new_rate, Kind.FLOW)}. Without a "
+        f"bridge the patient gets {unbridged} for "
+        f"{format_duration(bridge.unbridged_duration)} instead of "
+        f"{format_quantity(bridge.dose, Kind.DOSE_RATE, unit)}."
+    )
 
 
 @dataclass(frozen=True)
@@ -122,11 +128,11 @@ class BridgeWording:
 
 def change_text(change: ConcentrationChange, names: DrugNames) -> str:
     """``Baclofen: 2,000 mcg/mL in the pump now, 1,000 mcg/mL in the new solution.``"""
-    old, new = (("none" if q is None else
-                 format_quantity(q, Kind.CONCENTRATION, change.display_unit))
-                for q in (change.old, change.new))
-    return (f"{drug_name(change.drug, names)}: {old} in the pump now, {new} in the new "
-            "solution.")
+    old, new = (
+        ("none" if q is None else format_quantity(q, Kind.CONCENTRATION, change.display_unit))
+        for q in (change.old, change.new)
+    )
+    return f"{drug_name(change.drug, names)}: {old} in the pump now, {new} in the new solution."
 
 
 def bridge_wording(plan: VisitPlan, names: DrugNames) -> BridgeWording:
@@ -142,33 +148,49 @@ def bridge_wording(plan: VisitPlan, names: DrugNames) -> BridgeWording:
             bridged = primary.drug
             how.append(bridge_text(plan.bridge, primary.display_unit))
         else:
-            how.append(f"The dead space is not known ({missing} not recorded), so the bridge "
-                       "cannot be worked out here. Do not change the concentration without a "
-                       "bridge worked out with the pump programmer and the responsible "
-                       "clinician, and enter the missing volume in the pump's or catheter's "
-                       "record.")
-        how += [f"Without a bridge the patient gets "
-                f"{format_quantity(c.flushing_dose, Kind.DOSE_RATE, c.display_unit)} of "
-                f"{drug_name(c.drug, names)} instead of "
-                f"{format_quantity(c.new_dose, Kind.DOSE_RATE, c.display_unit)} until the old "
-                "solution has left the pump and catheter."
-                for c in plan.changes if c.drug != bridged
-                and c.flushing_dose is not None and c.new_dose is not None]
+            how.append(
+                f"The dead space is not known ({missing} not recorded), so the bridge "
+                "cannot be worked out here. Do not change the concentration without a "
+                "bridge worked out with the pump programmer and the responsible "
+                "clinician, and enter the missing volume in the pump's or catheter's "
+                "record."
+            )
+        how += [
+            f"Without a bridge the patient gets "
+            f"{format_quantity(c.flushing_dose, Kind.DOSE_RATE, c.display_unit)} of "
+            f"{drug_name(c.drug, names)} instead of "
+            f"{format_quantity(c.new_dose, Kind.DOSE_RATE, c.display_unit)} until the old "
+            "solution has left the pump and catheter."
+            for c in plan.changes
+            if c.drug != bridged and c.flushing_dose is not None and c.new_dose is not None
+        ]
         return BridgeWording(changes, tuple(how))
-    why = ("a constant-flow pump runs one fixed flow" if plan.constant_flow
-           else "there is no old rate of the dosed drug to run (it is new, or only a "
-                "secondary drug changes)")
-    flush = (f"for {format_duration(plan.flush_duration)} (dead space "
-             f"{format_quantity(plan.dead_space, Kind.VOLUME)}: pump fluid path and catheter)"
-             if plan.flush_duration is not None and plan.dead_space is not None else
-             f"for a time not known ({missing} not recorded)")
-    how.append(f"No bridge can be run: {why}. The old solution flushes at the new rate {flush}: "
-               "watch the patient meanwhile.")
+    why = (
+        "a constant-flow pump runs one fixed flow"
+        if plan.constant_flow
+        else "there is no old rate of the dosed drug to run (it is new, or only a "
+        "secondary drug changes)"
+    )
+    flush = (
+        f"for {format_duration(plan.flush_duration)} (dead space "
+        f"{format_quantity(plan.dead_space, Kind.VOLUME)}: pump fluid path and catheter)"
+        if plan.flush_duration is not None and plan.dead_space is not None
+        else f"for a time not known ({missing} not recorded)"
+    )
+    how.append(
+        f"No bridge can be run: {why}. The old solution flushes at the new rate {flush}: "
+        "watch the patient meanwhile."
+    )
     for c in plan.changes:
         if c.flushing_dose is not None:
-            after = ("then stops" if c.new_dose is None else
-                     f"then {format_quantity(c.new_dose, Kind.DOSE_RATE, c.display_unit)}")
-            how.append(f"Meanwhile {drug_name(c.drug, names)} is delivered at "
-                       f"{format_quantity(c.flushing_dose, Kind.DOSE_RATE, c.display_unit)}, "
-                       f"{after}.")
+            after = (
+                "then stops"
+                if c.new_dose is None
+                else f"then {format_quantity(c.new_dose, Kind.DOSE_RATE, c.display_unit)}"
+            )
+            how.append(
+                f"Meanwhile {drug_name(c.drug, names)} is delivered at "
+                f"{format_quantity(c.flushing_dose, Kind.DOSE_RATE, c.display_unit)}, "
+                f"{after}."
+            )
     return BridgeWording(changes, tuple(how))

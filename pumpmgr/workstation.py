@@ -39,12 +39,18 @@ def check_address(address: str) -> str:
     """``address`` stripped; refused when empty or when it holds a password."""
     address = address.strip()
     if not address:
-        raise InputError("database: give a file or a postgresql+psycopg:// address",
-                         code=Code.NO_VALUE, field="database")
+        raise InputError(
+            "database: give a file or a postgresql+psycopg:// address",
+            code=Code.NO_VALUE,
+            field="database",
+        )
     if _PASSWORD_IN_URL.match(address):
-        raise InputError("database: leave the password out of the address; put it in the "
-                         "pgpass file of this computer's user (docs/deployment.md)",
-                         code=Code.OUT_OF_RANGE, field="database")
+        raise InputError(
+            "database: leave the password out of the address; put it in the "
+            "pgpass file of this computer's user (docs/deployment.md)",
+            code=Code.OUT_OF_RANGE,
+            field="database",
+        )
     return address
 
 

@@ -20,13 +20,18 @@ def _hermetic_home() -> Path:
     download caches (pip, uv: the slow tests build environments) stay where they were."""
     real = Path.home()
     for variable, tool in (("PIP_CACHE_DIR", "pip"), ("UV_CACHE_DIR", "uv")):
-        os.environ.setdefault(variable, str(Path(os.environ.get("XDG_CACHE_HOME",
-                                                                real / ".cache")) / tool))
+        os.environ.setdefault(
+            variable, str(Path(os.environ.get("XDG_CACHE_HOME", real / ".cache")) / tool)
+        )
     root = Path(tempfile.mkdtemp(prefix="pumpmgr-tests-home-"))
     atexit.register(shutil.rmtree, root, ignore_errors=True)
     os.environ["HOME"] = str(root)
-    for variable, name in (("XDG_CACHE_HOME", "cache"), ("XDG_CONFIG_HOME", "config"),
-                           ("XDG_DATA_HOME", "data"), ("XDG_STATE_HOME", "state")):
+    for variable, name in (
+        ("XDG_CACHE_HOME", "cache"),
+        ("XDG_CONFIG_HOME", "config"),
+        ("XDG_DATA_HOME", "data"),
+        ("XDG_STATE_HOME", "state"),
+    ):
         os.environ[variable] = str(root / name)
     os.environ["PUMPMGR_TEST_HOME"] = str(root)
     return root
@@ -148,7 +153,9 @@ _HARNESS_LINES: list[str] = []
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
-        "--full", action="store_true", default=False,
+        "--full",
+        action="store_true",
+        default=False,
         help="run the reliability harnesses at full size and print one line per harness",
     )
 

@@ -66,8 +66,10 @@ def use_worker_database() -> None:
     if str(url.database).endswith(f"_{worker}"):
         return  # a pytest this worker's test started (the lowest versions' smoke subset)
     with psycopg.connect(_libpq_url(base), autocommit=True) as connection:
-        if connection.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                              (name,)).fetchone() is None:
+        if (
+            connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+            is None
+        ):
             connection.execute(f'CREATE DATABASE "{name}"')
     os.environ[POSTGRES_ENV] = url.set(database=name).render_as_string(hide_password=False)
     postgres_unavailable.cache_clear()
@@ -138,9 +140,19 @@ def postgres_template_sql() -> str | None:
     try:
         open_database(postgres_schema_url(schema), daily_backup_keep=None).dispose()
         dumped = subprocess.run(
-            [pg_dump, "--schema", schema, "--no-owner", "--inserts",
-             "--dbname", _libpq_url(os.environ[POSTGRES_ENV])],
-            capture_output=True, text=True, check=False, timeout=120,
+            [
+                pg_dump,
+                "--schema",
+                schema,
+                "--no-owner",
+                "--inserts",
+                "--dbname",
+                _libpq_url(os.environ[POSTGRES_ENV]),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
         )
     finally:
         drop_schema(schema)

@@ -69,10 +69,21 @@ def _open(path: Path) -> Database:
 
 
 def test_the_bulk_written_clinic_is_the_one_the_services_build(
-        tmp_path: Path, tiny_plan: bench_plan.ClinicPlan) -> None:
+    tmp_path: Path, tiny_plan: bench_plan.ClinicPlan
+) -> None:
     kinds = set(bench_plan.counts(tiny_plan.actions))
-    assert {"Register", "Implant", "Prescribe", "Refill", "Correct", "Event", "Revise",
-            "Replace", "Explant", "Status"} <= kinds
+    assert {
+        "Register",
+        "Implant",
+        "Prescribe",
+        "Refill",
+        "Correct",
+        "Event",
+        "Revise",
+        "Replace",
+        "Explant",
+        "Status",
+    } <= kinds
     bulk, built = _open(tmp_path / "bulk.db"), _open(tmp_path / "services.db")
     try:
         write_clinic(bulk, tiny_plan)
@@ -114,21 +125,28 @@ def _reference_forecasts(clinic: ClinicService) -> dict[int, dict[str, Any]]:
     result = {}
     with clinic.database.read() as session:
         settings, library = clinic.settings(session), clinic.library(session)
-        for pump in session.scalars(select(db.Pump).where(
-                db.Pump.status == db.PumpStatus.ACTIVE)):
+        for pump in session.scalars(select(db.Pump).where(db.Pump.status == db.PumpStatus.ACTIVE)):
             fill = forecasting.fill_point(forecasting.current_refills(session, pump.id))
             row = forecasting.compute(
-                pump=pump, fill=fill, prescriptions=clinic.context.prescriptions(session, pump.id),
-                settings=settings, library=library, accuracy_percent=pump.accuracy_percent,
-                tz=clinic.tz, now=clinic.clock.now())
-            result[pump.id] = {c.key: getattr(row, c.key)
-                               for c in db.PumpForecast.__table__.columns}
+                pump=pump,
+                fill=fill,
+                prescriptions=clinic.context.prescriptions(session, pump.id),
+                settings=settings,
+                library=library,
+                accuracy_percent=pump.accuracy_percent,
+                tz=clinic.tz,
+                now=clinic.clock.now(),
+            )
+            result[pump.id] = {
+                c.key: getattr(row, c.key) for c in db.PumpForecast.__table__.columns
+            }
             result[pump.id].update(forecasting.due_facts(session, [pump.id])[pump.id])
     return result
 
 
 def test_recomputing_every_forecast_at_once_writes_what_pump_by_pump_would(
-        tmp_path: Path, tiny_plan: bench_plan.ClinicPlan) -> None:
+    tmp_path: Path, tiny_plan: bench_plan.ClinicPlan
+) -> None:
     database = _open(tmp_path / "clinic.db")
     try:
         write_clinic(database, tiny_plan)
@@ -140,40 +158,63 @@ def test_recomputing_every_forecast_at_once_writes_what_pump_by_pump_would(
         # stability limit) with a flex schedule and a scheduled bolus.
         patients = [r.patient_id for r in clinic.due_list()]
         with database.read() as session:
-            spare = [p for p in session.scalars(select(db.Patient.id))
-                     if p not in patients][:1]
-        catheter = CatheterInput("custom", (SegmentInput(Q_("50 cm"), Q_("10 cm"),
-                                                         Q_("0.0022 mL/cm")),), "T10")
+            spare = [p for p in session.scalars(select(db.Patient.id)) if p not in patients][:1]
+        catheter = CatheterInput(
+            "custom", (SegmentInput(Q_("50 cm"), Q_("10 cm"), Q_("0.0022 mL/cm")),), "T10"
+        )
         day = bench_plan.TODAY - timedelta(days=3)
         if spare:
             clinic.set_patient_status(nurse, spare[0], "active", "back in the clinic")
-            clinic.implant_pump(nurse, spare[0], PumpInput(
-                "synchromed2-20", "NGV999990", day, "left abdomen"), catheter)
+            clinic.implant_pump(
+                nurse,
+                spare[0],
+                PumpInput("synchromed2-20", "NGV999990", day, "left abdomen"),
+                catheter,
+            )
         patient = clinic.find_patient("D000002")
         chart = clinic.patient_chart(patient.id)
         assert chart.pump is not None
         clinic.explant_pump(nurse, chart.pump.id, day, "benchmark test: replaced below")
-        pump = clinic.implant_pump(nurse, patient.id, PumpInput(
-            "synchromed2-40", "NGV999991", day, "right abdomen"), catheter)
+        pump = clinic.implant_pump(
+            nurse,
+            patient.id,
+            PumpInput("synchromed2-40", "NGV999991", day, "right abdomen"),
+            catheter,
+        )
         moment = datetime.combine(day, datetime.min.time(), bench_plan.TZ) + timedelta(hours=10)
         prescriber = clinic.sign_in("prescriber", "demo-prescriber-pass")
-        flex = Schedule.flex([Step(time(0, 0), Q_("1.2 mcg/day")), Step(time(8, 0),
-                                                                        Q_("0.1 mcg/h"))],
-                             [ScheduledBolus(time(12, 0), Q_("0.5 mcg"))])
-        data = PrescriptionInput((IngredientInput("ziconotide", Q_("25 mcg/mL")),), flex,
-                                 moment, prescriber.full_name)
+        flex = Schedule.flex(
+            [Step(time(0, 0), Q_("1.2 mcg/day")), Step(time(8, 0), Q_("0.1 mcg/h"))],
+            [ScheduledBolus(time(12, 0), Q_("0.5 mcg"))],
+        )
+        data = PrescriptionInput(
+            (IngredientInput("ziconotide", Q_("25 mcg/mL")),), flex, moment, prescriber.full_name
+        )
         found = clinic.check_prescription(pump.id, data)
         data = replace(data, reasons={str(f.code): "benchmark test" for f in found.findings})
         clinic.change_prescription(prescriber, check, pump.id, data)
-        clinic.record_refill(nurse, check, pump.id, RefillInput(
-            moment + timedelta(minutes=20), Q_("0 mL"), Q_("20 mL"), "ZIC-1",
-            bench_plan.TODAY + timedelta(days=300), "manufacturer", True, True))
+        clinic.record_refill(
+            nurse,
+            check,
+            pump.id,
+            RefillInput(
+                moment + timedelta(minutes=20),
+                Q_("0 mL"),
+                Q_("20 mL"),
+                "ZIC-1",
+                bench_plan.TODAY + timedelta(days=300),
+                "manufacturer",
+                True,
+                True,
+            ),
+        )
         expected = _reference_forecasts(clinic)
         assert clinic.recompute_all_forecasts(admin, "test") == len(expected)
         with database.read() as session:
-            stored = {row.pump_id: {c.key: getattr(row, c.key)
-                                    for c in db.PumpForecast.__table__.columns}
-                      for row in session.scalars(select(db.PumpForecast))}
+            stored = {
+                row.pump_id: {c.key: getattr(row, c.key) for c in db.PumpForecast.__table__.columns}
+                for row in session.scalars(select(db.PumpForecast))
+            }
         assert stored == expected
         assert {v["refill_due_reason"] for v in stored.values()} >= {"alarm"}
     finally:
@@ -182,8 +223,24 @@ def test_recomputing_every_forecast_at_once_writes_what_pump_by_pump_would(
 
 def test_the_benchmark_prints_every_figure(tmp_path: Path) -> None:
     out = io.StringIO()
-    assert cli.main(["--patients", "4", "--years", "2", "--repeats", "1", "--jobs", "1",
-                     "--cache-dir", str(tmp_path)], out=out) == 0
+    assert (
+        cli.main(
+            [
+                "--patients",
+                "4",
+                "--years",
+                "2",
+                "--repeats",
+                "1",
+                "--jobs",
+                "1",
+                "--cache-dir",
+                str(tmp_path),
+            ],
+            out=out,
+        )
+        == 0
+    )
     text = out.getvalue()
     assert re.search(r"^database file size: [\d.]+ MB$", text, re.MULTILINE), text
     assert "clinic built in" in text
@@ -198,8 +255,24 @@ def test_the_benchmark_prints_every_figure(tmp_path: Path) -> None:
         assert line is not None and line.split("|")[5].strip() == "info", f"{name}:\n{text}"
     # built once, then taken from the cache
     again = io.StringIO()
-    assert cli.main(["--patients", "4", "--years", "2", "--repeats", "1", "--jobs", "1",
-                     "--cache-dir", str(tmp_path)], out=again) == 0
+    assert (
+        cli.main(
+            [
+                "--patients",
+                "4",
+                "--years",
+                "2",
+                "--repeats",
+                "1",
+                "--jobs",
+                "1",
+                "--cache-dir",
+                str(tmp_path),
+            ],
+            out=again,
+        )
+        == 0
+    )
     assert "(cached:" in again.getvalue()
     assert len(list(tmp_path.glob("clinic-*.db"))) == 1
 
@@ -209,6 +282,5 @@ def test_the_plan_is_the_same_for_the_same_size_and_seed() -> None:
     second = bench_plan.plan_clinic(3, 2.0, seed=5)
     assert first.actions == second.actions
     assert first.actions != bench_plan.plan_clinic(3, 2.0, seed=6).actions
-    assert all(a.clock <= b.clock for a, b in zip(first.actions, first.actions[1:],
-                                                    strict=False))
+    assert all(a.clock <= b.clock for a, b in zip(first.actions, first.actions[1:], strict=False))
     assert first.first_day < bench_plan.TODAY

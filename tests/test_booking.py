@@ -22,8 +22,11 @@ from pumpmgr.errors import Code, ImpossibleInput
 
 WEEKDAYS = ClinicCalendar(frozenset(range(5)))
 TODAY = date(2027, 3, 1)  # a Monday
-DATES = PumpDates(refill_due=date(2027, 3, 12),  # Friday
-                  worst_case_low=date(2027, 3, 16), empty_on=date(2027, 3, 30))
+DATES = PumpDates(
+    refill_due=date(2027, 3, 12),  # Friday
+    worst_case_low=date(2027, 3, 16),
+    empty_on=date(2027, 3, 30),
+)
 
 
 def refused(day: date, dates: PumpDates = DATES, calendar: ClinicCalendar = WEEKDAYS) -> str:
@@ -47,18 +50,23 @@ def test_one_day_after_the_due_date_is_too_late_and_says_by_how_much() -> None:
 
 
 def test_on_the_worst_case_low_day_is_too_late_and_the_day_after_is_refused() -> None:
-    assert check_booking(date(2027, 3, 16), DATES, WEEKDAYS,
-                         today=TODAY).verdict is BookingVerdict.TOO_LATE
+    assert (
+        check_booking(date(2027, 3, 16), DATES, WEEKDAYS, today=TODAY).verdict
+        is BookingVerdict.TOO_LATE
+    )
     message = refused(date(2027, 3, 17))
     assert "reservoir may be low if the pump runs fast" in message
     assert "Fri 12 Mar 2027" in message  # the due date it should be booked by
 
 
 def test_after_the_computed_empty_date_is_refused_when_it_comes_first() -> None:
-    dates = PumpDates(refill_due=date(2027, 3, 5), worst_case_low=date(2027, 3, 20),
-                      empty_on=date(2027, 3, 9))
-    assert check_booking(date(2027, 3, 9), dates, WEEKDAYS,
-                         today=TODAY).verdict is BookingVerdict.TOO_LATE
+    dates = PumpDates(
+        refill_due=date(2027, 3, 5), worst_case_low=date(2027, 3, 20), empty_on=date(2027, 3, 9)
+    )
+    assert (
+        check_booking(date(2027, 3, 9), dates, WEEKDAYS, today=TODAY).verdict
+        is BookingVerdict.TOO_LATE
+    )
     assert "computed empty" in refused(date(2027, 3, 10), dates)
 
 
@@ -66,8 +74,10 @@ def test_a_closed_day_is_refused_even_before_the_due_date() -> None:
     assert "closed on Sat 6 Mar 2027" in refused(date(2027, 3, 6))
     holiday = ClinicCalendar(frozenset(range(5)), frozenset({date(2027, 3, 10)}))
     assert "closed on Wed 10 Mar 2027" in refused(date(2027, 3, 10), calendar=holiday)
-    assert check_booking(date(2027, 3, 11), DATES, holiday,
-                         today=TODAY).verdict is BookingVerdict.IN_TIME
+    assert (
+        check_booking(date(2027, 3, 11), DATES, holiday, today=TODAY).verdict
+        is BookingVerdict.IN_TIME
+    )
 
 
 def test_a_day_in_the_past_is_refused() -> None:
@@ -84,11 +94,13 @@ def test_a_calendar_without_an_open_day_is_refused_naming_the_field() -> None:
 def test_the_proposal_is_the_latest_open_day_with_room() -> None:
     assert propose_day(DATES, WEEKDAYS, today=TODAY, capacity=2, booked={}) == date(2027, 3, 12)
     full_friday = {date(2027, 3, 12): 2}
-    assert propose_day(DATES, WEEKDAYS, today=TODAY, capacity=2,
-                       booked=full_friday) == date(2027, 3, 11)
+    assert propose_day(DATES, WEEKDAYS, today=TODAY, capacity=2, booked=full_friday) == date(
+        2027, 3, 11
+    )
     on_saturday = PumpDates(date(2027, 3, 13), date(2027, 3, 16), date(2027, 3, 30))
-    assert propose_day(on_saturday, WEEKDAYS, today=TODAY, capacity=1,
-                       booked={}) == date(2027, 3, 12)
+    assert propose_day(on_saturday, WEEKDAYS, today=TODAY, capacity=1, booked={}) == date(
+        2027, 3, 12
+    )
 
 
 def test_no_proposal_for_an_overdue_pump_or_a_full_diary() -> None:
@@ -123,18 +135,27 @@ days = st.dates(min_value=date(2027, 1, 1), max_value=date(2027, 12, 31))
     booked=st.dictionaries(days, st.integers(0, 4), max_size=60),
 )
 def test_the_proposed_day_is_never_late_closed_full_or_past(
-    due: date, extra_worst: int, extra_empty: int, today: date, open_days: frozenset[int],
-    closed: frozenset[date], capacity: int, booked: dict[date, int],
+    due: date,
+    extra_worst: int,
+    extra_empty: int,
+    today: date,
+    open_days: frozenset[int],
+    closed: frozenset[date],
+    capacity: int,
+    booked: dict[date, int],
 ) -> None:
     calendar = ClinicCalendar(open_days, closed)
-    dates = PumpDates(due, due + timedelta(days=extra_worst),
-                      due + timedelta(days=extra_worst + extra_empty))
+    dates = PumpDates(
+        due, due + timedelta(days=extra_worst), due + timedelta(days=extra_worst + extra_empty)
+    )
     day = propose_day(dates, calendar, today=today, capacity=capacity, booked=booked)
     if day is None:
         # nothing was missed: no open day with room between today and the due date
         span = (due - today).days + 1
-        assert all(not calendar.is_open(d) or booked.get(d, 0) >= capacity
-                   for d in (today + timedelta(days=n) for n in range(max(span, 0))))
+        assert all(
+            not calendar.is_open(d) or booked.get(d, 0) >= capacity
+            for d in (today + timedelta(days=n) for n in range(max(span, 0)))
+        )
         return
     assert today <= day <= due
     assert calendar.is_open(day)

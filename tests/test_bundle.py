@@ -37,18 +37,28 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _run(program: Path, *args: str, env: dict[str, str], cwd: Path,
-         stdin: str = "") -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([str(program), *args], cwd=cwd, env=env, input=stdin,
-                            capture_output=True, text=True, timeout=TIMEOUT, check=False)
+def _run(
+    program: Path, *args: str, env: dict[str, str], cwd: Path, stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [str(program), *args],
+        cwd=cwd,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
     assert result.returncode == 0, f"{program.name} {args}:\n{result.stdout}\n{result.stderr}"
     assert "Traceback" not in result.stderr, result.stderr
     return result
 
 
 @pytest.mark.slow
-def test_the_built_bundle_runs_a_clinic(tmp_path: Path, harness_note: Callable[[str], None],
-                                        qapp: object) -> None:
+def test_the_built_bundle_runs_a_clinic(
+    tmp_path: Path, harness_note: Callable[[str], None], qapp: object
+) -> None:
     """(``qapp``: the icons are rendered in this process; see test_desktop_files.)"""
     started = time.monotonic()
     folder = bundle.build(tmp_path / "dist", tmp_path / "work")
@@ -58,25 +68,34 @@ def test_the_built_bundle_runs_a_clinic(tmp_path: Path, harness_note: Callable[[
     # What the folder must hold: the programs, the data a plain build misses, the licences
     program, window = folder / "pumpmgr", folder / "pumpmgr-window"
     inside = folder / "_internal"
-    for path in (program, window, inside / "pumpmgr/resources/catalogs/drugs.toml",
-                 inside / "pumpmgr/resources/styles/pumpmgr.qss",
-                 inside / "pumpmgr/resources/icons/pumpmgr.svg",
-                 inside / "pumpmgr/db/migrations/env.py",
-                 inside / "pumpmgr/db/migrations/versions/0001_initial_schema.py",
-                 folder / "LICENSE", folder / "THIRD_PARTY_NOTICES.md",
-                 folder / "docs/deployment.md", folder / "install-desktop-entry.sh",
-                 folder / "docs/manual/guide.html", folder / "docs/manual/quick-reference.pdf",
-                 folder / "docs/screenshots/03-due-list.png",
-                 folder / f"share/applications/{bundle.APP_ID}.desktop",
-                 folder / f"share/metainfo/{bundle.APP_ID}.metainfo.xml",
-                 folder / "share/pumpmgr.ico", folder / "share/pumpmgr.icns"):
+    for path in (
+        program,
+        window,
+        inside / "pumpmgr/resources/catalogs/drugs.toml",
+        inside / "pumpmgr/resources/styles/pumpmgr.qss",
+        inside / "pumpmgr/resources/icons/pumpmgr.svg",
+        inside / "pumpmgr/db/migrations/env.py",
+        inside / "pumpmgr/db/migrations/versions/0001_initial_schema.py",
+        folder / "LICENSE",
+        folder / "THIRD_PARTY_NOTICES.md",
+        folder / "docs/deployment.md",
+        folder / "install-desktop-entry.sh",
+        folder / "docs/manual/guide.html",
+        folder / "docs/manual/quick-reference.pdf",
+        folder / "docs/screenshots/03-due-list.png",
+        folder / f"share/applications/{bundle.APP_ID}.desktop",
+        folder / f"share/metainfo/{bundle.APP_ID}.metainfo.xml",
+        folder / "share/pumpmgr.ico",
+        folder / "share/pumpmgr.icns",
+    ):
         assert path.is_file(), path
     # LGPL: Qt's libraries lie as separate, replaceable files, with PySide6's licence
     assert list((inside / "PySide6/Qt/lib").glob("libQt6Core.so.*"))
     for package in ("PySide6_Essentials", "shiboken6"):
         (texts,) = (folder / "licenses").glob(f"{package}-*")
         assert "GNU LESSER GENERAL PUBLIC LICENSE" in (texts / "LGPL-3.0.txt").read_text(
-            encoding="utf-8")
+            encoding="utf-8"
+        )
         assert (texts / "GPL-3.0.txt").is_file()
     assert all(any(p.iterdir()) for p in (folder / "licenses").iterdir())  # each has its own
     for size_px in bundle.PNG_SIZES:
@@ -90,12 +109,20 @@ def test_the_built_bundle_runs_a_clinic(tmp_path: Path, harness_note: Callable[[
         assert icns.size == (1024, 1024)
 
     home = tmp_path / "home"
-    env = {k: v for k, v in os.environ.items()
-           if k not in {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP"}
-           and not k.startswith("XDG_")}
-    env.update(HOME=str(home), QT_QPA_PLATFORM="offscreen",
-               PUMPMGR_LOG_DIR=str(tmp_path / "log"), XDG_DATA_HOME=str(home / "data"),
-               XDG_CACHE_HOME=str(home / "cache"), XDG_CONFIG_HOME=str(home / "config"))
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP"}
+        and not k.startswith("XDG_")
+    }
+    env.update(
+        HOME=str(home),
+        QT_QPA_PLATFORM="offscreen",
+        PUMPMGR_LOG_DIR=str(tmp_path / "log"),
+        XDG_DATA_HOME=str(home / "data"),
+        XDG_CACHE_HOME=str(home / "cache"),
+        XDG_CONFIG_HOME=str(home / "config"),
+    )
     env.pop("PUMPMGR_DB", None)
     work = tmp_path / "clinic"
     work.mkdir()
@@ -112,14 +139,38 @@ def test_the_built_bundle_runs_a_clinic(tmp_path: Path, harness_note: Callable[[
     # A clinic is created (a demo one, through the services), a forecast, a printed worksheet
     _run(program, "--db", "clinic.db", "demo", "--patients", "3", env=env, cwd=work)
     assert (work / "clinic.db").is_file()
-    forecast = _run(program, "calc", "forecast", "--fill-volume", "20 mL", "--filled-at",
-                    "2025-03-03", "--concentration", "2000 mcg/mL", "--dose", "400 mcg/day",
-                    "--accuracy", "14.5", env=env, cwd=work).stdout
+    forecast = _run(
+        program,
+        "calc",
+        "forecast",
+        "--fill-volume",
+        "20 mL",
+        "--filled-at",
+        "2025-03-03",
+        "--concentration",
+        "2000 mcg/mL",
+        "--dose",
+        "400 mcg/day",
+        "--accuracy",
+        "14.5",
+        env=env,
+        cwd=work,
+    ).stdout
     assert "days to alarm:               90 days" in forecast
     patient = _run(program, "--db", "clinic.db", "patient", "D000001", env=env, cwd=work).stdout
     assert "D000001" in patient
-    _run(program, "--db", "clinic.db", "print", "worksheet", "D000001", "--out", "ws.pdf",
-         env=env, cwd=work)
+    _run(
+        program,
+        "--db",
+        "clinic.db",
+        "print",
+        "worksheet",
+        "D000001",
+        "--out",
+        "ws.pdf",
+        env=env,
+        cwd=work,
+    )
     sheet = PdfReader(io.BytesIO((work / "ws.pdf").read_bytes()))
     assert "Intrathecal pump refill worksheet" in sheet.pages[0].extract_text()
     for page in sheet.pages:
@@ -127,16 +178,27 @@ def test_the_built_bundle_runs_a_clinic(tmp_path: Path, harness_note: Callable[[
 
     # The window, signed in as the demo clinic's nurse, opened offscreen and closed
     begun = time.perf_counter()
-    shown = _run(program, "--db", "clinic.db", "--self-test", env=env, cwd=work,
-                 stdin="nurse1\ndemo-nurse-pass\n").stdout
+    shown = _run(
+        program,
+        "--db",
+        "clinic.db",
+        "--self-test",
+        env=env,
+        cwd=work,
+        stdin="nurse1\ndemo-nurse-pass\n",
+    ).stdout
     window_seconds = time.perf_counter() - begun
     assert shown.startswith(f"{program_version()}: the main window opened (")
     assert shown.rstrip().endswith("and closed on offscreen")
     log = (tmp_path / "log" / "pumpmgr.log").read_text(encoding="utf-8")
     assert f"{program_version()} started" in log and "patient.register on patient" in log
 
-    harness_note(f"bundle: {size / 1e6:.0f} MB in {sum(1 for _ in folder.rglob('*'))} files, "
-                 f"built in {build_seconds:.0f} s")
-    harness_note(f"bundle start: --version median {statistics.median(starts) * 1000:.0f} ms "
-                 f"wall, {statistics.median(cpu) * 1000:.0f} ms CPU (of 5); --self-test "
-                 f"(window shown, drawn, closed) {window_seconds:.1f} s wall")
+    harness_note(
+        f"bundle: {size / 1e6:.0f} MB in {sum(1 for _ in folder.rglob('*'))} files, "
+        f"built in {build_seconds:.0f} s"
+    )
+    harness_note(
+        f"bundle start: --version median {statistics.median(starts) * 1000:.0f} ms "
+        f"wall, {statistics.median(cpu) * 1000:.0f} ms CPU (of 5); --self-test "
+        f"(window shown, drawn, closed) {window_seconds:.1f} s wall"
+    )

@@ -19,11 +19,20 @@ BERLIN = ZoneInfo("Europe/Berlin")
 
 def row(**changes: object) -> DueRow:
     values: dict[str, object] = dict(
-        patient_id=1, mrn="100001", patient="MÜLLER, Jörg; jr", pump_id=7,
-        pump_model="SynchroMed II 20 mL", pump_type="programmable_peristaltic",
-        drug="baclofen 2000 mcg/mL", days_left=10.0,
-        alarm_at=datetime(2025, 10, 30, 8, 0, tzinfo=UTC), refill_due=date(2025, 10, 23),
-        refill_due_reason="alarm", replace_by=date(2031, 5, 1), state="due_this_week")
+        patient_id=1,
+        mrn="100001",
+        patient="MÜLLER, Jörg; jr",
+        pump_id=7,
+        pump_model="SynchroMed II 20 mL",
+        pump_type="programmable_peristaltic",
+        drug="baclofen 2000 mcg/mL",
+        days_left=10.0,
+        alarm_at=datetime(2025, 10, 30, 8, 0, tzinfo=UTC),
+        refill_due=date(2025, 10, 23),
+        refill_due_reason="alarm",
+        replace_by=date(2031, 5, 1),
+        state="due_this_week",
+    )
     values.update(changes)
     return DueRow(**values)  # type: ignore[arg-type]
 
@@ -47,19 +56,43 @@ STAMP = datetime(2025, 10, 20, 7, tzinfo=UTC)
 
 def visit(**changes: object) -> BookingRecord:
     values: dict[str, object] = dict(
-        id=3, pump_id=7, patient_id=1, mrn="100001", patient="MÜLLER, Jörg; jr",
-        day=date(2025, 10, 22), at=time(9, 30), place="clinic", nurse="Nina Nurse",
-        note="brings the card", state="booked", late_reason="", refill_due=date(2025, 10, 23),
-        too_late=False, booked_by="Nina Nurse", booked_at=STAMP, changed_by="Nina Nurse",
-        changed_at=STAMP, version=1)
+        id=3,
+        pump_id=7,
+        patient_id=1,
+        mrn="100001",
+        patient="MÜLLER, Jörg; jr",
+        day=date(2025, 10, 22),
+        at=time(9, 30),
+        place="clinic",
+        nurse="Nina Nurse",
+        note="brings the card",
+        state="booked",
+        late_reason="",
+        refill_due=date(2025, 10, 23),
+        too_late=False,
+        booked_by="Nina Nurse",
+        booked_at=STAMP,
+        changed_by="Nina Nurse",
+        changed_at=STAMP,
+        version=1,
+    )
     values.update(changes)
     return BookingRecord(**values)  # type: ignore[arg-type]
 
 
-def calendar_of(rows: list[DueRow], bookings: list[BookingRecord],
-                today: date = date(2025, 10, 20)) -> list[str]:
-    text = clinic_calendar(rows, bookings, today=today, calendar=WEEKDAYS, tz=BERLIN,
-                           buffer_days=7, clinic_name="IT clinic", generated_at=STAMP)
+def calendar_of(
+    rows: list[DueRow], bookings: list[BookingRecord], today: date = date(2025, 10, 20)
+) -> list[str]:
+    text = clinic_calendar(
+        rows,
+        bookings,
+        today=today,
+        calendar=WEEKDAYS,
+        tz=BERLIN,
+        buffer_days=7,
+        clinic_name="IT clinic",
+        generated_at=STAMP,
+    )
     assert text.endswith("\r\n") and "\n" not in text.replace("\r\n", "")
     assert all(len(x.encode()) <= 75 for x in text.split("\r\n"))
     return unfold(text)
@@ -80,9 +113,14 @@ def events(lines: list[str]) -> list[list[str]]:
 
 def test_a_booked_visit_at_its_time_with_a_reminder_the_day_before() -> None:
     lines = calendar_of([row()], [visit()])
-    assert lines[:6] == ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//pumpmgr//refill visits"
-                         "//EN", "CALSCALE:GREGORIAN", "METHOD:PUBLISH",
-                         "X-WR-CALNAME:IT clinic: IT pump refills"]
+    assert lines[:6] == [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//pumpmgr//refill visits//EN",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+        "X-WR-CALNAME:IT clinic: IT pump refills",
+    ]
     assert lines[-2] == "END:VCALENDAR"
     (event,) = events(lines)  # the booked pump is not listed again as not booked
     assert "UID:pumpmgr-booking-3@pumpmgr" in event
@@ -91,29 +129,45 @@ def test_a_booked_visit_at_its_time_with_a_reminder_the_day_before() -> None:
     assert "DTSTART:20251022T073000Z" in event and "DTEND:20251022T080000Z" in event
     assert "SUMMARY:Refill visit: MÜLLER\\, Jörg\\; jr (MRN 100001)" in event
     description = next(x for x in event if x.startswith("DESCRIPTION:"))
-    assert ("Visit: Wed 22 Oct 2025 at 09:30\\, clinic room with Nina Nurse\\nNote: brings "
-            "the card") in description
-    assert ("Refill due: Thu 23 Oct 2025 (alarm date with every bolus taken\\, minus the 7-day "
-            "buffer)\\nAlarm date: Thu 30 Oct 2025") in (
-        description)
-    alarm = event[event.index("BEGIN:VALARM"):event.index("END:VALARM") + 1]
+    assert (
+        "Visit: Wed 22 Oct 2025 at 09:30\\, clinic room with Nina Nurse\\nNote: brings the card"
+    ) in description
+    assert (
+        "Refill due: Thu 23 Oct 2025 (alarm date with every bolus taken\\, minus the 7-day "
+        "buffer)\\nAlarm date: Thu 30 Oct 2025"
+    ) in (description)
+    alarm = event[event.index("BEGIN:VALARM") : event.index("END:VALARM") + 1]
     assert alarm[1:2] == ["ACTION:DISPLAY"] and "TRIGGER:-P1D" in alarm
 
 
 def test_an_untimed_or_late_visit_and_bookings_of_other_pumps() -> None:
-    lines = calendar_of([row()], [visit(at=None, too_late=True, day=date(2025, 10, 27)),
-                                  visit(id=4, pump_id=99), visit(id=5, state="cancelled")])
+    lines = calendar_of(
+        [row()],
+        [
+            visit(at=None, too_late=True, day=date(2025, 10, 27)),
+            visit(id=4, pump_id=99),
+            visit(id=5, state="cancelled"),
+        ],
+    )
     (event,) = events(lines)
     assert "DTSTART;VALUE=DATE:20251027" in event and "DTEND;VALUE=DATE:20251028" in event
     assert any(x.startswith("SUMMARY:") and x.endswith("booked too late") for x in event)
 
 
 def test_pumps_not_booked_are_placed_on_an_open_day_with_a_reminder() -> None:
-    rows = [row(),  # due Thu 23 Oct: on that day
-            row(pump_id=8, mrn="100002", refill_due=date(2025, 10, 8), state="overdue",
-                days_left=-5, booking="not_booked", phone="030 1234"),  # overdue: today
-            row(pump_id=9, mrn="100003", refill_due=date(2025, 10, 26)),  # Sunday: Thursday
-            ]
+    rows = [
+        row(),  # due Thu 23 Oct: on that day
+        row(
+            pump_id=8,
+            mrn="100002",
+            refill_due=date(2025, 10, 8),
+            state="overdue",
+            days_left=-5,
+            booking="not_booked",
+            phone="030 1234",
+        ),  # overdue: today
+        row(pump_id=9, mrn="100003", refill_due=date(2025, 10, 26)),  # Sunday: Thursday
+    ]
     placed = {}
     for event in events(calendar_of(rows, [])):
         uid = next(x for x in event if x.startswith("UID:"))
@@ -132,8 +186,10 @@ def test_pumps_not_booked_are_placed_on_an_open_day_with_a_reminder() -> None:
     assert "Booking: not booked\\nPhone: 030 1234" in description
 
 
-@given(today=st.dates(date(2025, 1, 1), date(2026, 12, 31)),
-       due=st.dates(date(2024, 6, 1), date(2027, 6, 30)))
+@given(
+    today=st.dates(date(2025, 1, 1), date(2026, 12, 31)),
+    due=st.dates(date(2024, 6, 1), date(2027, 6, 30)),
+)
 def test_a_pump_not_booked_is_never_placed_on_a_closed_day(today: date, due: date) -> None:
     day = placed_on(row(refill_due=due), today=today, calendar=WEEKDAYS)
     assert WEEKDAYS.is_open(day) and day >= today

@@ -499,52 +499,141 @@ def test_the_good_drug_loads() -> None:
 
 BAD_DRUGS = [
     # (what, old text, new text, field named, words in the message)
-    ("wrong kind", 'typical_max = "600 mcg/day"', 'typical_max = "600 mcg"', "typical_max",
-     "dose rate"),
+    (
+        "wrong kind",
+        'typical_max = "600 mcg/day"',
+        'typical_max = "600 mcg"',
+        "typical_max",
+        "dose rate",
+    ),
     ("no unit", 'typical_max = "600 mcg/day"', 'typical_max = "600"', "typical_max", "no unit"),
     ("not text", 'typical_max = "600 mcg/day"', "typical_max = 600", "typical_max", "unit"),
-    ("negative", 'soft_max = "500 mcg/day"', 'soft_max = "-500 mcg/day"', "soft_max",
-     "more than zero"),
+    (
+        "negative",
+        'soft_max = "500 mcg/day"',
+        'soft_max = "-500 mcg/day"',
+        "soft_max",
+        "more than zero",
+    ),
     ("zero", 'hard_max = "800 mcg/day"', 'hard_max = "0 mcg/day"', "hard_max", "more than zero"),
-    ("mg in a mcg drug", 'soft_max = "500 mcg/day"', 'soft_max = "0.5 mg/day"', "soft_max",
-     "mcg/day"),
+    (
+        "mg in a mcg drug",
+        'soft_max = "500 mcg/day"',
+        'soft_max = "0.5 mg/day"',
+        "soft_max",
+        "mcg/day",
+    ),
     ("per hour", 'soft_max = "500 mcg/day"', 'soft_max = "20 mcg/h"', "soft_max", "mcg/day"),
-    ("mg concentration", 'max_concentration = "1000 mcg/mL"', 'max_concentration = "1 mg/mL"',
-     "max_concentration", "mcg/mL"),
+    (
+        "mg concentration",
+        'max_concentration = "1000 mcg/mL"',
+        'max_concentration = "1 mg/mL"',
+        "max_concentration",
+        "mcg/mL",
+    ),
     ("bad stock", '["500 mcg/mL"]', '["500 mcg/day"]', "stock_concentrations", "concentration"),
     ("missing field", 'typical_min = "20 mcg/day"\n', "", "typical_min", "missing"),
-    ("empty range", 'typical_min = "20 mcg/day"', 'typical_min = ""', "typical_min",
-     "typical daily range"),
-    ("soft above hard", 'soft_max = "500 mcg/day"', 'soft_max = "900 mcg/day"', "soft_max",
-     "above hard_max"),
-    ("range upside down", 'typical_min = "20 mcg/day"', 'typical_min = "700 mcg/day"',
-     "typical_min", "above typical_max"),
-    ("unverified hard max", 'unverified = ["soft_max"]', 'unverified = ["hard_max"]', "hard_max",
-     "cannot be a hard limit"),
-    ("unverified unknown field", 'unverified = ["soft_max"]', 'unverified = ["colour"]',
-     "unverified", "colour"),
-    ("unknown field", 'name = "Testdrug"', 'name = "Testdrug"\ncolour = "blue"', "colour",
-     "not a field"),
+    (
+        "empty range",
+        'typical_min = "20 mcg/day"',
+        'typical_min = ""',
+        "typical_min",
+        "typical daily range",
+    ),
+    (
+        "soft above hard",
+        'soft_max = "500 mcg/day"',
+        'soft_max = "900 mcg/day"',
+        "soft_max",
+        "above hard_max",
+    ),
+    (
+        "range upside down",
+        'typical_min = "20 mcg/day"',
+        'typical_min = "700 mcg/day"',
+        "typical_min",
+        "above typical_max",
+    ),
+    (
+        "unverified hard max",
+        'unverified = ["soft_max"]',
+        'unverified = ["hard_max"]',
+        "hard_max",
+        "cannot be a hard limit",
+    ),
+    (
+        "unverified unknown field",
+        'unverified = ["soft_max"]',
+        'unverified = ["colour"]',
+        "unverified",
+        "colour",
+    ),
+    (
+        "unknown field",
+        'name = "Testdrug"',
+        'name = "Testdrug"\ncolour = "blue"',
+        "colour",
+        "not a field",
+    ),
     ("display unit", 'display_unit = "mcg"', 'display_unit = "µg"', "display_unit", "mcg or mg"),
     ("no source", 'hard_max = "S47"\n', "", "hard_max", "no source tag"),
-    ("bad source tag", 'hard_max = "S47"', 'hard_max = "PACC"', "sources.hard_max",
-     "not a source tag"),
-    ("withdrawn source", 'hard_max = "S47"', 'hard_max = "S55"', "sources.hard_max",
-     "not a source tag"),
-    ("source of nothing", 'hard_max = "S47"', 'hard_max = "S47"\ncolour = "S1"',
-     "sources.colour", "names no field"),
-    ("titration row", "{ all = 30 }", "{ adults = 30 }", "titration.percent.adults",
-     "not a titration row"),
-    ("titration percent", "{ all = 30 }", "{ all = 0 }", "titration.percent.all",
-     "more than zero"),
-    ("titration both kinds", "{ percent = { all = 30 } }",
-     '{ percent = { all = 30 }, step = "2 mcg/day" }', "titration.percent", "exactly one"),
-    ("stability kind", '{ default = "30 days" }', '{ default = "30 mL" }', "stability.default",
-     "duration"),
-    ("stability field", '{ default = "30 days" }', '{ forever = "30 days" }',
-     "stability.forever", "not a field"),
-    ("boolean", "approved_for_it = false", 'approved_for_it = "no"', "approved_for_it",
-     "true or false"),
+    (
+        "bad source tag",
+        'hard_max = "S47"',
+        'hard_max = "PACC"',
+        "sources.hard_max",
+        "not a source tag",
+    ),
+    (
+        "withdrawn source",
+        'hard_max = "S47"',
+        'hard_max = "S55"',
+        "sources.hard_max",
+        "not a source tag",
+    ),
+    (
+        "source of nothing",
+        'hard_max = "S47"',
+        'hard_max = "S47"\ncolour = "S1"',
+        "sources.colour",
+        "names no field",
+    ),
+    (
+        "titration row",
+        "{ all = 30 }",
+        "{ adults = 30 }",
+        "titration.percent.adults",
+        "not a titration row",
+    ),
+    ("titration percent", "{ all = 30 }", "{ all = 0 }", "titration.percent.all", "more than zero"),
+    (
+        "titration both kinds",
+        "{ percent = { all = 30 } }",
+        '{ percent = { all = 30 }, step = "2 mcg/day" }',
+        "titration.percent",
+        "exactly one",
+    ),
+    (
+        "stability kind",
+        '{ default = "30 days" }',
+        '{ default = "30 mL" }',
+        "stability.default",
+        "duration",
+    ),
+    (
+        "stability field",
+        '{ default = "30 days" }',
+        '{ forever = "30 days" }',
+        "stability.forever",
+        "not a field",
+    ),
+    (
+        "boolean",
+        "approved_for_it = false",
+        'approved_for_it = "no"',
+        "approved_for_it",
+        "true or false",
+    ),
 ]
 
 
@@ -607,30 +696,67 @@ def test_the_good_pump_loads() -> None:
 
 
 BAD_PUMPS = [
-    ("unknown type", 'type = "programmable_peristaltic"', 'type = "osmotic"', "type",
-     "not one of"),
-    ("empty type", 'type = "programmable_peristaltic"', 'type = ""', "type",
-     "must not be empty"),
+    ("unknown type", 'type = "programmable_peristaltic"', 'type = "osmotic"', "type", "not one of"),
+    ("empty type", 'type = "programmable_peristaltic"', 'type = ""', "type", "must not be empty"),
     ("capacity kind", 'capacity = "20 mL"', 'capacity = "20 mg"', "capacity", "volume"),
-    ("negative capacity", 'capacity = "20 mL"', 'capacity = "-20 mL"', "capacity",
-     "more than zero"),
+    (
+        "negative capacity",
+        'capacity = "20 mL"',
+        'capacity = "-20 mL"',
+        "capacity",
+        "more than zero",
+    ),
     ("missing capacity", 'capacity = "20 mL"\n', "", "capacity", "missing"),
-    ("alarm above capacity", 'alarm_volume = "2 mL"', 'alarm_volume = "25 mL"', "alarm_volume",
-     "less than the capacity"),
-    ("flow kind", 'min_flow = "0.048 mL/day"', 'min_flow = "0.048 mL"', "min_flow",
-     "volume rate"),
-    ("accuracy text", "accuracy_percent = 14.5", 'accuracy_percent = "14.5 %"',
-     "accuracy_percent", "a number"),
-    ("accuracy range", "accuracy_percent = 14.5", "accuracy_percent = 140", "accuracy_percent",
-     "at most 100"),
-    ("fractional steps", "max_flex_steps = 13", "max_flex_steps = 13.5", "max_flex_steps",
-     "whole number"),
-    ("boolean steps", "max_flex_steps = 13", "max_flex_steps = true", "max_flex_steps",
-     "whole number"),
-    ("constant-flow field", "max_flex_steps = 13", 'max_flex_steps = 13\nnominal_flow = ""',
-     "nominal_flow", "does not apply"),
-    ("inferred empty field", 'inferred = ["capacity"]', 'inferred = ["fluid_path_volume"]',
-     "inferred", "no value"),
+    (
+        "alarm above capacity",
+        'alarm_volume = "2 mL"',
+        'alarm_volume = "25 mL"',
+        "alarm_volume",
+        "less than the capacity",
+    ),
+    ("flow kind", 'min_flow = "0.048 mL/day"', 'min_flow = "0.048 mL"', "min_flow", "volume rate"),
+    (
+        "accuracy text",
+        "accuracy_percent = 14.5",
+        'accuracy_percent = "14.5 %"',
+        "accuracy_percent",
+        "a number",
+    ),
+    (
+        "accuracy range",
+        "accuracy_percent = 14.5",
+        "accuracy_percent = 140",
+        "accuracy_percent",
+        "at most 100",
+    ),
+    (
+        "fractional steps",
+        "max_flex_steps = 13",
+        "max_flex_steps = 13.5",
+        "max_flex_steps",
+        "whole number",
+    ),
+    (
+        "boolean steps",
+        "max_flex_steps = 13",
+        "max_flex_steps = true",
+        "max_flex_steps",
+        "whole number",
+    ),
+    (
+        "constant-flow field",
+        "max_flex_steps = 13",
+        'max_flex_steps = 13\nnominal_flow = ""',
+        "nominal_flow",
+        "does not apply",
+    ),
+    (
+        "inferred empty field",
+        'inferred = ["capacity"]',
+        'inferred = ["fluid_path_volume"]',
+        "inferred",
+        "no value",
+    ),
     ("empty name", 'name = "Test pump"', 'name = ""', "name", "must not be empty"),
     ("no source", 'min_flow = "S33"\n', "", "min_flow", "no source tag"),
 ]
@@ -710,8 +836,12 @@ def test_bad_catheter_files(old: str, new: str, field: str, words: str) -> None:
         (GOOD_DRUG.replace("schema_version = 1", "schema_version = 2"), "schema_version is 2"),
         (GOOD_DRUG.replace("schema_version = 1", ""), "schema_version is None"),
         ("schema_version = 1\n", "no [drugs.<key>] entries"),
-        (GOOD_DRUG.replace("[drugs.testdrug]", "[drugs.Test_Drug]").replace(
-            "[drugs.testdrug.sources]", "[drugs.Test_Drug.sources]"), "lower-case"),
+        (
+            GOOD_DRUG.replace("[drugs.testdrug]", "[drugs.Test_Drug]").replace(
+                "[drugs.testdrug.sources]", "[drugs.Test_Drug.sources]"
+            ),
+            "lower-case",
+        ),
         (GOOD_DRUG + "\n[pumps.x]\nname = 'x'\n", "unknown top-level key(s) pumps"),
     ],
 )
@@ -760,10 +890,20 @@ def test_every_value_is_sourced_policy_or_unconfirmed(shipped: Catalogs) -> None
 
 def test_start_withdrawal_and_naive_pump_fields(shipped: Catalogs) -> None:
     withdrawal = {d.key for d in shipped.drugs if d.withdrawal_on_cut}
-    assert withdrawal == {"baclofen", "morphine", "hydromorphone", "fentanyl", "sufentanil",
-                          "clonidine"}
+    assert withdrawal == {
+        "baclofen",
+        "morphine",
+        "hydromorphone",
+        "fentanyl",
+        "sufentanil",
+        "clonidine",
+    }
     assert {d.key for d in shipped.drugs if d.opioid} == {
-        "morphine", "hydromorphone", "fentanyl", "sufentanil"}
+        "morphine",
+        "hydromorphone",
+        "fentanyl",
+        "sufentanil",
+    }
     morphine = shipped.drug("morphine").start
     assert morphine is not None and morphine.max_naive is not None
     assert float(morphine.max_naive.value.to("mg/day").m) == 1
@@ -782,11 +922,15 @@ def test_start_withdrawal_and_naive_pump_fields(shipped: Catalogs) -> None:
 
 
 def test_pump_flow_limits_and_labelling_load() -> None:
-    pump = load_pumps(_edit(_edit(GOOD_PUMP, 'max_flow = ""', 'max_flow = "10 mL/day"'),
-                            "labelled_drugs = {}",
-                            'labelled_drugs = { morphine = ["25 mg/mL"], baclofen = [] }')
-                      + 'max_flow = "S3"\nlabelled_drugs = "S41"\n',
-                      file="test-pumps.toml")["testpump"]
+    pump = load_pumps(
+        _edit(
+            _edit(GOOD_PUMP, 'max_flow = ""', 'max_flow = "10 mL/day"'),
+            "labelled_drugs = {}",
+            'labelled_drugs = { morphine = ["25 mg/mL"], baclofen = [] }',
+        )
+        + 'max_flow = "S3"\nlabelled_drugs = "S41"\n',
+        file="test-pumps.toml",
+    )["testpump"]
     assert pump.max_flow is not None and float(pump.max_flow.to("mL/day").m) == 10
     assert set(pump.labelled_drugs) == {"morphine", "baclofen"}
     assert pump.labelled_drugs["baclofen"] == ()
@@ -797,12 +941,24 @@ def test_pump_flow_limits_and_labelling_load() -> None:
     ("old", "new", "field", "problem"),
     [
         ('max_flow = ""', 'max_flow = "0.01 mL/day"', "min_flow", "above max_flow"),
-        ("labelled_drugs = {}", 'labelled_drugs = { morphine = "25 mg/mL" }',
-         "labelled_drugs.morphine", "list of concentrations"),
-        ("labelled_drugs = {}", 'labelled_drugs = { morphine = ["25 mg"] }',
-         "labelled_drugs.morphine", "concentration"),
-        ("labelled_drugs = {}", 'labelled_drugs = { morphine = ["25 mg/mL"] }',
-         "labelled_drugs", "no source"),
+        (
+            "labelled_drugs = {}",
+            'labelled_drugs = { morphine = "25 mg/mL" }',
+            "labelled_drugs.morphine",
+            "list of concentrations",
+        ),
+        (
+            "labelled_drugs = {}",
+            'labelled_drugs = { morphine = ["25 mg"] }',
+            "labelled_drugs.morphine",
+            "concentration",
+        ),
+        (
+            "labelled_drugs = {}",
+            'labelled_drugs = { morphine = ["25 mg/mL"] }',
+            "labelled_drugs",
+            "no source",
+        ),
     ],
 )
 def test_bad_pump_check_fields(old: str, new: str, field: str, problem: str) -> None:
@@ -818,13 +974,20 @@ def test_bad_pump_check_fields(old: str, new: str, field: str, problem: str) -> 
 @pytest.mark.parametrize(
     ("old", "new", "field", "problem"),
     [
-        ('policy = ["restart_window_hours"]', 'policy = ["soft_max"]', "policy",
-         "both clinic policy and unverified"),
+        (
+            'policy = ["restart_window_hours"]',
+            'policy = ["soft_max"]',
+            "policy",
+            "both clinic policy and unverified",
+        ),
         ("withdrawal_on_cut = true\n", "", "withdrawal_on_cut", "is missing"),
-        ('max = "100 mcg/day"', 'max = "0.1 mg/day"', "start.max",
-         "must be written in mcg/day"),
-        ("from_screening_bolus = false", "from_screening_bolus = true",
-         "start.long_effect_hours", "is needed"),
+        ('max = "100 mcg/day"', 'max = "0.1 mg/day"', "start.max", "must be written in mcg/day"),
+        (
+            "from_screening_bolus = false",
+            "from_screening_bolus = true",
+            "start.long_effect_hours",
+            "is needed",
+        ),
     ],
 )
 def test_bad_drug_check_fields(old: str, new: str, field: str, problem: str) -> None:

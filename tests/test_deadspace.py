@@ -24,16 +24,24 @@ def test_example_7_prometra_catheter() -> None:
 
 
 def test_segments_add_up() -> None:
-    volume = catheter_volume([CatheterSegment(Q_("40 cm"), Q_("0.0026 mL/cm")),
-                              CatheterSegment(Q_("30 cm"), Q_("0.003 mL/cm"))])
+    volume = catheter_volume(
+        [
+            CatheterSegment(Q_("40 cm"), Q_("0.0026 mL/cm")),
+            CatheterSegment(Q_("30 cm"), Q_("0.003 mL/cm")),
+        ]
+    )
     assert float(volume.m) == pytest.approx(0.104 + 0.09)
 
 
 def test_example_6_bridge_1000_to_2000() -> None:
     """300 mcg/day, 1000 → 2000 mcg/mL, dead space 0.35 mL: 28 h at 0.3 mL/day, then 0.15;
     without a bridge 150 mcg/day (half) for 2.33 days."""
-    result = bridge(dose=Q_("300 mcg/day"), old_concentration=Q_("1000 mcg/mL"),
-                    new_concentration=Q_("2000 mcg/mL"), dead_space=Q_("0.35 mL"))
+    result = bridge(
+        dose=Q_("300 mcg/day"),
+        old_concentration=Q_("1000 mcg/mL"),
+        new_concentration=Q_("2000 mcg/mL"),
+        dead_space=Q_("0.35 mL"),
+    )
     assert float(result.bridge_rate.m) == pytest.approx(0.3)
     assert float(result.bridge_duration.to("hour").m) == pytest.approx(28)
     assert float(result.new_rate.m) == pytest.approx(0.15)
@@ -43,8 +51,12 @@ def test_example_6_bridge_1000_to_2000() -> None:
 
 
 def test_reverse_change_doubles_the_dose_without_a_bridge() -> None:
-    result = bridge(dose=Q_("300 mcg/day"), old_concentration=Q_("2000 mcg/mL"),
-                    new_concentration=Q_("1000 mcg/mL"), dead_space=Q_("0.35 mL"))
+    result = bridge(
+        dose=Q_("300 mcg/day"),
+        old_concentration=Q_("2000 mcg/mL"),
+        new_concentration=Q_("1000 mcg/mL"),
+        dead_space=Q_("0.35 mL"),
+    )
     assert float(result.unbridged_dose.m) == pytest.approx(600)
 
 
@@ -56,5 +68,9 @@ def test_refusals() -> None:
     with pytest.raises(InputError):
         CatheterSegment(Q_("80 cm"), Q_("0.0026 mL"))
     with pytest.raises(InputError):
-        bridge(dose=Q_("300 mcg/day"), old_concentration=Q_("0 mcg/mL"),
-               new_concentration=Q_("1000 mcg/mL"), dead_space=Q_("0.35 mL"))
+        bridge(
+            dose=Q_("300 mcg/day"),
+            old_concentration=Q_("0 mcg/mL"),
+            new_concentration=Q_("1000 mcg/mL"),
+            dead_space=Q_("0.35 mL"),
+        )

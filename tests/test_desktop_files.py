@@ -26,14 +26,20 @@ METAINFO = LINUX / f"{bundle.APP_ID}.metainfo.xml"
 def _validator(name: str) -> str:
     found = shutil.which(name)
     if found is None:
-        pytest.skip(f"{name} is not installed (Debian: apt-get install "
-                    f"{'appstream' if name == 'appstreamcli' else 'desktop-file-utils'})")
+        pytest.skip(
+            f"{name} is not installed (Debian: apt-get install "
+            f"{'appstream' if name == 'appstreamcli' else 'desktop-file-utils'})"
+        )
     return found
 
 
 def test_the_desktop_entry_is_valid_and_starts_the_window() -> None:
-    result = subprocess.run([_validator("desktop-file-validate"), str(DESKTOP)],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [_validator("desktop-file-validate"), str(DESKTOP)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0 and result.stdout == "", result.stdout + result.stderr
     entry = configparser.ConfigParser(interpolation=None)
     entry.optionxform = str  # type: ignore[assignment,method-assign]
@@ -44,8 +50,12 @@ def test_the_desktop_entry_is_valid_and_starts_the_window() -> None:
 
 
 def test_the_metainfo_is_valid_and_names_this_release() -> None:
-    result = subprocess.run([_validator("appstreamcli"), "validate", "--no-net", str(METAINFO)],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [_validator("appstreamcli"), "validate", "--no-net", str(METAINFO)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "E:" not in result.stdout and "W:" not in result.stdout, result.stdout
     root = ET.parse(METAINFO).getroot()

@@ -79,11 +79,23 @@ def test_percent_and_dates() -> None:
 
 # the due list's "Drug left": whole days, whole hours below two days, never rounded up
 
-@pytest.mark.parametrize(("days", "text"), [
-    (93.91, "93 days"), (10.4567, "10 days"), (2.0, "2 days"), (math.nextafter(2.0, 0), "47 h"),
-    (1.5, "36 h"), (0.9, "21 h"), (1 / 24, "1 h"), (0.04, "under 1 h"), (1e-9, "under 1 h"),
-    (0.0, "alarm passed"), (-3.2, "alarm passed"),
-])
+
+@pytest.mark.parametrize(
+    ("days", "text"),
+    [
+        (93.91, "93 days"),
+        (10.4567, "10 days"),
+        (2.0, "2 days"),
+        (math.nextafter(2.0, 0), "47 h"),
+        (1.5, "36 h"),
+        (0.9, "21 h"),
+        (1 / 24, "1 h"),
+        (0.04, "under 1 h"),
+        (1e-9, "under 1 h"),
+        (0.0, "alarm passed"),
+        (-3.2, "alarm passed"),
+    ],
+)
 def test_drug_left(days: float, text: str) -> None:
     assert days_left_text(days) == text
 
@@ -111,8 +123,13 @@ def test_drug_left_refuses_what_is_not_a_number_of_days(days: float) -> None:
 
 @pytest.mark.parametrize(
     ("value", "shown"),
-    [(999.9, "999.9 mcg/day"), (1000, "1,000 mcg/day"), (1320, "1,320 mcg/day"),
-     (1234567.5, "1,234,568 mcg/day"), (0.5, "0.5 mcg/day")],
+    [
+        (999.9, "999.9 mcg/day"),
+        (1000, "1,000 mcg/day"),
+        (1320, "1,320 mcg/day"),
+        (1234567.5, "1,234,568 mcg/day"),
+        (0.5, "0.5 mcg/day"),
+    ],
 )
 def test_thousands_separator_from_1000(value: float, shown: str) -> None:
     assert format_quantity(Q_(value, "mcg/day"), Kind.DOSE_RATE) == shown
@@ -129,12 +146,18 @@ def test_editable_text_has_no_separator_and_parses_back() -> None:
         parse(format_quantity(Q_(1320, "mcg/day"), Kind.DOSE_RATE), Kind.DOSE_RATE, "dose")
 
 
-@pytest.mark.parametrize(("duration", "shown"), [
-    (Q_(3, "hour"), "3 h"), (Q_(0.5, "hour"), "0.5 h"), (Q_(20, "min"), "0.33 h"),
-    (Q_(36, "hour"), "36 h"), (Q_(7, "day"), "7 day"), (Q_(180, "day"), "180 day"),
-])
-def test_an_editable_duration_parses_back_to_what_it_was(duration: Quantity,
-                                                         shown: str) -> None:
+@pytest.mark.parametrize(
+    ("duration", "shown"),
+    [
+        (Q_(3, "hour"), "3 h"),
+        (Q_(0.5, "hour"), "0.5 h"),
+        (Q_(20, "min"), "0.33 h"),
+        (Q_(36, "hour"), "36 h"),
+        (Q_(7, "day"), "7 day"),
+        (Q_(180, "day"), "180 day"),
+    ],
+)
+def test_an_editable_duration_parses_back_to_what_it_was(duration: Quantity, shown: str) -> None:
     """A 3 h bolus lockout was "0.13 day", which reads back as 3.12 h: opening a
     prescription and saving it changed the lockout."""
     from pumpmgr.units import parse
@@ -148,32 +171,42 @@ def test_an_editable_duration_parses_back_to_what_it_was(duration: Quantity,
 def test_a_dose_is_shown_in_the_drugs_unit_whatever_was_typed() -> None:
     assert format_quantity(Q_(0.4, "mg/day"), Kind.DOSE_RATE, "mcg") == "400 mcg/day"
     assert format_quantity(Q_(30000, "mcg/mL"), Kind.CONCENTRATION, "mg") == "30 mg/mL"
+
+
 # ------------------------------------------------------------------ dates as typed
 
 
-@pytest.mark.parametrize(("typed", "expected"), [
-    ("Mon 12 Apr 2027", date(2027, 4, 12)),
-    ("12 Apr 2027", date(2027, 4, 12)),
-    ("  monday,  12 april 2027 ", date(2027, 4, 12)),
-    ("2027-04-12", date(2027, 4, 12)),
-    ("Sun 29 Feb 2032", date(2032, 2, 29)),
-])
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("Mon 12 Apr 2027", date(2027, 4, 12)),
+        ("12 Apr 2027", date(2027, 4, 12)),
+        ("  monday,  12 april 2027 ", date(2027, 4, 12)),
+        ("2027-04-12", date(2027, 4, 12)),
+        ("Sun 29 Feb 2032", date(2032, 2, 29)),
+    ],
+)
 def test_a_date_is_read_in_the_clinics_format_or_iso(typed: str, expected: date) -> None:
     assert read_date(typed, "expiry") == expected
 
 
-@pytest.mark.parametrize(("typed", "message"), [
-    ("12/04/2027", "expiry: '12/04/2027' is not a date; type it as Mon 12 Apr 2027 or "
-                   "2027-04-12"),
-    ("12 Apr 27", "is not a date"),  # no two-digit years
-    ("Apr 12 2027", "is not a date"),  # not the clinic's order
-    ("2027-4-12", "is not a date"),
-    ("Tue 12 Apr 2027", "expiry: 12 Apr 2027 is a Monday, not a Tuesday: check the date"),
-    ("31 Apr 2027", "expiry: '31 Apr 2027' is not a day of the calendar"),
-    ("2027-13-01", "is not a day of the calendar"),
-    ("12 Foo 2027", "is not a date"),
-    ("", "expiry: no date typed"),
-])
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        (
+            "12/04/2027",
+            "expiry: '12/04/2027' is not a date; type it as Mon 12 Apr 2027 or 2027-04-12",
+        ),
+        ("12 Apr 27", "is not a date"),  # no two-digit years
+        ("Apr 12 2027", "is not a date"),  # not the clinic's order
+        ("2027-4-12", "is not a date"),
+        ("Tue 12 Apr 2027", "expiry: 12 Apr 2027 is a Monday, not a Tuesday: check the date"),
+        ("31 Apr 2027", "expiry: '31 Apr 2027' is not a day of the calendar"),
+        ("2027-13-01", "is not a day of the calendar"),
+        ("12 Foo 2027", "is not a date"),
+        ("", "expiry: no date typed"),
+    ],
+)
 def test_any_other_date_is_refused_naming_the_field(typed: str, message: str) -> None:
     with pytest.raises(InputError, match=re.escape(message)) as refused:
         read_date(typed, "expiry")
@@ -184,11 +217,13 @@ def test_a_date_and_time_is_read_with_a_24_hour_time() -> None:
     assert read_datetime("Mon 12 Apr 2027 14:30", "refill time") == datetime(2027, 4, 12, 14, 30)
     assert read_datetime("2027-04-12T07:05", "refill time") == datetime(2027, 4, 12, 7, 5)
     assert read_datetime(format_datetime(datetime(2027, 1, 3, 9, 0)), "x") == datetime(
-        2027, 1, 3, 9, 0)
-    for typed, message in (("Mon 12 Apr 2027", "refill time: 'Mon 12 Apr 2027' is not a date "
-                            "and a 24-hour time"),
-                           ("Mon 12 Apr 2027 25:10", "refill time: '25:10' is not a time"),
-                           ("12/04/2027 14:30", "refill time: '12/04/2027' is not a date")):
+        2027, 1, 3, 9, 0
+    )
+    for typed, message in (
+        ("Mon 12 Apr 2027", "refill time: 'Mon 12 Apr 2027' is not a date and a 24-hour time"),
+        ("Mon 12 Apr 2027 25:10", "refill time: '25:10' is not a time"),
+        ("12/04/2027 14:30", "refill time: '12/04/2027' is not a date"),
+    ):
         with pytest.raises(InputError, match=re.escape(message)):
             read_datetime(typed, "refill time")
 
@@ -196,8 +231,12 @@ def test_a_date_and_time_is_read_with_a_24_hour_time() -> None:
 def test_an_expirys_month_and_year_is_the_last_day_of_the_month() -> None:
     """USP <7>: an expiry given as month and year means the month's last day; elsewhere a
     month alone is not a date."""
-    for typed, expected in (("Apr 2027", date(2027, 4, 30)), ("february 2028", date(2028, 2, 29)),
-                            ("2027-12", date(2027, 12, 31)), ("12 Apr 2027", date(2027, 4, 12))):
+    for typed, expected in (
+        ("Apr 2027", date(2027, 4, 30)),
+        ("february 2028", date(2028, 2, 29)),
+        ("2027-12", date(2027, 12, 31)),
+        ("12 Apr 2027", date(2027, 4, 12)),
+    ):
         assert read_date(typed, "expiry", month_is_last_day=True) == expected
     with pytest.raises(InputError, match="is not a date"):
         read_date("Apr 2027", "implant date")

@@ -12,14 +12,18 @@ from pumpmgr.individual_maxima import check_raise, months_later, review_by, revi
 from pumpmgr.units import Q_
 
 
-@pytest.mark.parametrize(("day", "months", "expected"), [
-    (date(2025, 3, 3), 6, date(2025, 9, 3)),
-    (date(2025, 8, 31), 6, date(2026, 2, 28)),  # no 31 February: the month's last day
-    (date(2027, 8, 31), 6, date(2028, 2, 29)),  # a leap year
-    (date(2025, 12, 15), 1, date(2026, 1, 15)),
-])
-def test_months_later_keeps_the_day_or_takes_the_months_last(day: date, months: int,
-                                                            expected: date) -> None:
+@pytest.mark.parametrize(
+    ("day", "months", "expected"),
+    [
+        (date(2025, 3, 3), 6, date(2025, 9, 3)),
+        (date(2025, 8, 31), 6, date(2026, 2, 28)),  # no 31 February: the month's last day
+        (date(2027, 8, 31), 6, date(2028, 2, 29)),  # a leap year
+        (date(2025, 12, 15), 1, date(2026, 1, 15)),
+    ],
+)
+def test_months_later_keeps_the_day_or_takes_the_months_last(
+    day: date, months: int, expected: date
+) -> None:
     assert months_later(day, months) == expected
 
 

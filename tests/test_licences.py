@@ -49,8 +49,11 @@ def test_the_licence_is_apache_2() -> None:
 
 def test_every_runtime_package_is_in_the_notices() -> None:
     notices = (REPO / "THIRD_PARTY_NOTICES.md").read_text(encoding="utf-8")
-    listed = {_normal(row.split("|")[1].strip())
-              for row in notices.splitlines() if row.startswith("| ") and "---" not in row}
+    listed = {
+        _normal(row.split("|")[1].strip())
+        for row in notices.splitlines()
+        if row.startswith("| ") and "---" not in row
+    }
     closure = runtime_closure()
     assert {"pyside6-essentials", "sqlalchemy", "pint", "reportlab", "psycopg"} <= closure
     assert closure - listed == set(), "add these to THIRD_PARTY_NOTICES.md with their licence"
@@ -59,8 +62,12 @@ def test_every_runtime_package_is_in_the_notices() -> None:
 def test_the_lgpl_is_met_and_said_how() -> None:
     notices = (REPO / "THIRD_PARTY_NOTICES.md").read_text(encoding="utf-8")
     section = notices.split("## How the bundle meets the LGPL")[1]
-    for fact in ("Dynamic linking", "separate files the user can replace", "Where the source is",
-                 "download.qt.io"):
+    for fact in (
+        "Dynamic linking",
+        "separate files the user can replace",
+        "Where the source is",
+        "download.qt.io",
+    ):
         assert fact in section
     for package in ("PySide6-Essentials", "shiboken6", "psycopg"):
         row = next(r for r in notices.splitlines() if r.startswith(f"| {package} |"))

@@ -40,8 +40,7 @@ def own_log(tmp_path: Path) -> Iterator[Path]:
 def test_the_tests_never_log_into_the_real_home(log_folder: Path) -> None:
     assert logfile.log_folder() == log_folder
     assert logfile.log_folder({}) == Path(user_log_dir("pumpmgr", appauthor=False))
-    assert logfile.log_folder({logfile.ENV_VAR: "/srv/pumpmgr-logs"}) == Path(
-        "/srv/pumpmgr-logs")
+    assert logfile.log_folder({logfile.ENV_VAR: "/srv/pumpmgr-logs"}) == Path("/srv/pumpmgr-logs")
 
 
 def test_one_rotating_handler_that_moves_with_the_folder(own_log: Path, tmp_path: Path) -> None:
@@ -59,8 +58,9 @@ def test_one_rotating_handler_that_moves_with_the_folder(own_log: Path, tmp_path
     assert "written there" not in own_log.read_text(encoding="utf-8")
 
 
-def test_records_by_id_and_errors_by_stack_never_patient_data(own_log: Path,
-                                                              tmp_path: Path) -> None:
+def test_records_by_id_and_errors_by_stack_never_patient_data(
+    own_log: Path, tmp_path: Path
+) -> None:
     """A patient registered and an unexpected error whose message quotes the patient: the log
     names the record's id and the error's type and code lines, never the name, MRN or birth
     date."""
@@ -68,17 +68,23 @@ def test_records_by_id_and_errors_by_stack_never_patient_data(own_log: Path,
     try:
         clinic = ClinicService(database, clock=FixedClock(START), hasher=FAST_HASHER)
         admin = clinic.create_first_administrator("admin", "correct horse battery", "Ada Admin")
-        patient = clinic.register_patient(admin, PatientInput(
-            "MRN-4711-XQ", "Quintavalle", "Zerlina", datetime(1961, 7, 29).date(),
-            "spasticity_spinal"))
+        patient = clinic.register_patient(
+            admin,
+            PatientInput(
+                "MRN-4711-XQ",
+                "Quintavalle",
+                "Zerlina",
+                datetime(1961, 7, 29).date(),
+                "spasticity_spinal",
+            ),
+        )
     finally:
         database.dispose()
     quoted = "Quintavalle, Zerlina (MRN-4711-XQ, born 1961-07-29)"
     try:
         raise KeyError(quoted)
     except KeyError as exc:
-        reference = logfile.log_unexpected(type(exc), exc, exc.__traceback__,
-                                           "opening the patient")
+        reference = logfile.log_unexpected(type(exc), exc, exc.__traceback__, "opening the patient")
     text = own_log.read_text(encoding="utf-8")
     assert f"patient.register on patient {patient.id}" in text
     assert f"{reference}: unexpected error while opening the patient" in text
@@ -99,14 +105,17 @@ def test_a_chained_error_logs_each_stack(own_log: Path) -> None:
     except RuntimeError as exc:
         logfile.log_unexpected(type(exc), exc, exc.__traceback__, "saving")
     text = own_log.read_text(encoding="utf-8")
-    assert text.index("builtins.KeyError") < text.index("which led to:") < text.index(
-        "builtins.RuntimeError")
+    assert (
+        text.index("builtins.KeyError")
+        < text.index("which led to:")
+        < text.index("builtins.RuntimeError")
+    )
     assert "Zerlina" not in text and "Quintavalle" not in text
 
 
 def test_a_fault_of_the_command_line_is_logged_with_its_reference(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv(logfile.ENV_VAR, str(tmp_path / "log"))  # where the command logs
     own_log = tmp_path / "log" / "pumpmgr.log"
     from pumpmgr.cli import calc

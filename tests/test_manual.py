@@ -18,14 +18,16 @@ def test_the_quick_reference_is_up_to_date_and_one_page(tmp_path: Path) -> None:
     pdfium = pytest.importorskip("pypdfium2")
     made = manual.quick_reference(tmp_path / manual.QUICK)
     assert made.read_bytes() == (manual.MANUAL / manual.QUICK).read_bytes(), (
-        "docs/manual/quick-reference.pdf is stale: run python tools/manual.py")
+        "docs/manual/quick-reference.pdf is stale: run python tools/manual.py"
+    )
     assert len(pdfium.PdfDocument(str(made))) == 1
 
 
 def test_the_guide_html_is_up_to_date(tmp_path: Path, qapp: object) -> None:
     made = manual.guide_html(manual.MANUAL / manual.GUIDE, tmp_path / manual.HTML)
     assert made.read_text(encoding="utf-8") == (manual.MANUAL / manual.HTML).read_text(
-        encoding="utf-8"), "docs/manual/guide.html is stale: run python tools/manual.py"
+        encoding="utf-8"
+    ), "docs/manual/guide.html is stale: run python tools/manual.py"
 
 
 def test_the_guide_html_reads_in_a_browser() -> None:
@@ -33,7 +35,7 @@ def test_the_guide_html_reads_in_a_browser() -> None:
     9 pt), which no browser knows, so the guide came out in a small serif across the whole
     window."""
     html = (manual.MANUAL / manual.HTML).read_text(encoding="utf-8")
-    body = html[html.index("<body"):html.index(">", html.index("<body"))]
+    body = html[html.index("<body") : html.index(">", html.index("<body"))]
     assert "font-family:sans-serif" in body.replace(" ", "")
     assert "'Sans Serif'" not in html and "max-width" in body
 

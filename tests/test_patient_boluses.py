@@ -71,9 +71,10 @@ def test_a_program_without_a_patient_bolus_asks_for_none() -> None:
 
 def test_a_changed_program_counts_each_at_the_bolus_in_force() -> None:
     """Ten days without a bolus, then 20 days of 1 mg (0.1 mL): at most 80, each 0.1 mL."""
-    periods = [ProgramPeriod(FILLED, program(None)),
-               ProgramPeriod(FILLED + timedelta(days=10),
-                             program(PatientBolus(Q_("1 mg"), 4, Q_("3 h"))))]
+    periods = [
+        ProgramPeriod(FILLED, program(None)),
+        ProgramPeriod(FILLED + timedelta(days=10), program(PatientBolus(Q_("1 mg"), 4, Q_("3 h")))),
+    ]
     assert asked(periods, FILLED, AT)
     taken = boluses_taken(80, periods, FILLED, AT)
     assert ml(taken.volume_each) == pytest.approx(0.1) and taken.allowed == 80
@@ -90,15 +91,13 @@ def test_the_visit_subtracts_the_boluses_from_the_expected_residual() -> None:
     assert without.asks_patient_boluses and without.patient_boluses is None
     assert ml(without.expected_residual) == pytest.approx(11.0)
     assert NOT_COUNTED in without.notes
-    counted = plan_visit(_chart(), AT, settings=SETTINGS, drugs=SHIPPED.drugs,
-                         patient_boluses=120)
+    counted = plan_visit(_chart(), AT, settings=SETTINGS, drugs=SHIPPED.drugs, patient_boluses=120)
     assert counted.residual is not None and counted.patient_boluses is not None
     assert ml(counted.expected_residual) == pytest.approx(5.0)
     assert ml(counted.residual.unfloored_residual) == pytest.approx(5.0)
     assert NOT_COUNTED not in counted.notes
     with pytest.raises(ImpossibleInput, match="at most 120"):
-        plan_visit(_chart(), AT, settings=SETTINGS, drugs=SHIPPED.drugs,
-                   patient_boluses=121)
+        plan_visit(_chart(), AT, settings=SETTINGS, drugs=SHIPPED.drugs, patient_boluses=121)
 
 
 def test_the_unfloored_residual_goes_below_zero_with_the_boluses() -> None:
@@ -113,27 +112,38 @@ def test_the_unfloored_residual_goes_below_zero_with_the_boluses() -> None:
 
 def test_a_discrepancy_that_the_boluses_explain() -> None:
     """5 mL aspirated: investigate (6 mL less came back) without the count, ok with it."""
-    plans = [plan_visit(_chart(), AT, settings=SETTINGS, drugs=SHIPPED.drugs,
-                        patient_boluses=count) for count in (None, 120)]
+    plans = [
+        plan_visit(_chart(), AT, settings=SETTINGS, drugs=SHIPPED.drugs, patient_boluses=count)
+        for count in (None, 120)
+    ]
     verdicts = []
     for plan in plans:
         assert plan.residual is not None
-        verdicts.append(discrepancy(fill_volume=Q_("20 mL"),
-                                    expected=plan.residual.unfloored_residual,
-                                    actual=Q_("5 mL"), reservoir_capacity=Q_("20 mL"),
-                                    accuracy_percent=14.5))
+        verdicts.append(
+            discrepancy(
+                fill_volume=Q_("20 mL"),
+                expected=plan.residual.unfloored_residual,
+                actual=Q_("5 mL"),
+                reservoir_capacity=Q_("20 mL"),
+                accuracy_percent=14.5,
+            )
+        )
     assert [v.verdict for v in verdicts] == ["investigate", "ok"]
     assert verdicts[0].direction == "less_returned"
 
 
 def test_a_recorded_refill_plans_with_its_count() -> None:
     """The completed worksheet's "before" half counts the boluses the refill recorded."""
-    found = BedsideFindings(Interrogation(PumpStatus.RUNNING, frozenset(), Q_("5 mL"), 120),
-                            SiteAssessment(frozenset()), SymptomCheck(False, False))
+    found = BedsideFindings(
+        Interrogation(PumpStatus.RUNNING, frozenset(), Q_("5 mL"), 120),
+        SiteAssessment(frozenset()),
+        SymptomCheck(False, False),
+    )
     done = refill(2, AT, ingredients=MORPHINE, bedside=found)
     base = _chart()
     recorded = replace(base, refills=(*base.refills, done))
     plan = plan_for_refill(recorded, done, settings=SETTINGS, drugs=SHIPPED.drugs)
     assert ml(plan.expected_residual) == pytest.approx(5.0)
     assert interrogation_text(found.interrogation) == (
-        "running, no alarm, reservoir 5 mL, 120 patient boluses since the last fill")
+        "running, no alarm, reservoir 5 mL, 120 patient boluses since the last fill"
+    )

@@ -27,8 +27,11 @@ quick = settings(max_examples=150, deadline=None, suppress_health_check=[HealthC
 
 
 def _forecast(dose: object, concentration: object, fill: float = 20.0) -> object:
-    return forecast(fill_volume=Q_(fill, "mL"), filled_at=FILLED,
-                    program=Program(concentration, Schedule.simple(dose)))
+    return forecast(
+        fill_volume=Q_(fill, "mL"),
+        filled_at=FILLED,
+        program=Program(concentration, Schedule.simple(dose)),
+    )
 
 
 @quick
@@ -61,15 +64,24 @@ def test_more_dose_never_gives_more_days_to_alarm(
 
 
 @quick
-@given(doses, concentrations, fills, st.floats(min_value=0, max_value=3000),
-       st.one_of(st.just(0.0), st.floats(min_value=0.001, max_value=50)))
+@given(
+    doses,
+    concentrations,
+    fills,
+    st.floats(min_value=0, max_value=3000),
+    st.one_of(st.just(0.0), st.floats(min_value=0.001, max_value=50)),
+)
 def test_expected_residual_stays_between_zero_and_the_fill(
     dose: float, concentration: float, fill: float, days: float, extra: float
 ) -> None:
     program = Program(Q_(concentration, "mcg/mL"), Schedule.simple(Q_(dose, "mcg/day")))
-    result = expected_residual(fill_volume=Q_(fill, "mL"), filled_at=FILLED,
-                               at=FILLED + timedelta(days=days), programs=program,
-                               extra_volume=Q_(extra, "mL"))
+    result = expected_residual(
+        fill_volume=Q_(fill, "mL"),
+        filled_at=FILLED,
+        at=FILLED + timedelta(days=days),
+        programs=program,
+        extra_volume=Q_(extra, "mL"),
+    )
     assert 0 <= float(result.expected_residual.m) <= fill
 
 
@@ -81,9 +93,14 @@ def test_boluses_never_lengthen_the_forecast(
     try:
         plain = _forecast(Q_(dose, "mcg/day"), Q_(concentration, "mcg/mL"))
         with_boluses = forecast(
-            fill_volume=Q_(20, "mL"), filled_at=FILLED, accuracy_percent=14.5,
-            program=Program(Q_(concentration, "mcg/mL"), Schedule.simple(Q_(dose, "mcg/day")),
-                            PatientBolus(Q_(bolus, "mcg"), per_day)),
+            fill_volume=Q_(20, "mL"),
+            filled_at=FILLED,
+            accuracy_percent=14.5,
+            program=Program(
+                Q_(concentration, "mcg/mL"),
+                Schedule.simple(Q_(dose, "mcg/day")),
+                PatientBolus(Q_(bolus, "mcg"), per_day),
+            ),
         )
     except PumpMgrError:
         return
@@ -97,15 +114,31 @@ def test_calculators_raise_only_domain_errors(a: float, b: float, c: float, d: f
     """Any number, NaN, infinity, zero or negative: a result or a PumpMgrError, nothing else."""
     calls = [
         lambda: _forecast(Q_(a, "mcg/day"), Q_(b, "mcg/mL"), c),
-        lambda: expected_residual(fill_volume=Q_(a, "mL"), filled_at=FILLED, at=FILLED,
-                                  programs=Program(Q_(b, "mcg/mL"),
-                                                   Schedule.simple(Q_(c, "mcg/day")))),
-        lambda: discrepancy(fill_volume=Q_(a, "mL"), expected=Q_(b, "mL"), actual=Q_(c, "mL"),
-                            reservoir_capacity=Q_(d, "mL"), accuracy_percent=d),
-        lambda: compound(flow=Q_(a, "mL/day"), dose=Q_(b, "mcg/day"), stock=Q_(c, "mcg/mL"),
-                         fill_volume=Q_(d, "mL")),
-        lambda: bridge(dose=Q_(a, "mcg/day"), old_concentration=Q_(b, "mcg/mL"),
-                       new_concentration=Q_(c, "mcg/mL"), dead_space=Q_(d, "mL")),
+        lambda: expected_residual(
+            fill_volume=Q_(a, "mL"),
+            filled_at=FILLED,
+            at=FILLED,
+            programs=Program(Q_(b, "mcg/mL"), Schedule.simple(Q_(c, "mcg/day"))),
+        ),
+        lambda: discrepancy(
+            fill_volume=Q_(a, "mL"),
+            expected=Q_(b, "mL"),
+            actual=Q_(c, "mL"),
+            reservoir_capacity=Q_(d, "mL"),
+            accuracy_percent=d,
+        ),
+        lambda: compound(
+            flow=Q_(a, "mL/day"),
+            dose=Q_(b, "mcg/day"),
+            stock=Q_(c, "mcg/mL"),
+            fill_volume=Q_(d, "mL"),
+        ),
+        lambda: bridge(
+            dose=Q_(a, "mcg/day"),
+            old_concentration=Q_(b, "mcg/mL"),
+            new_concentration=Q_(c, "mcg/mL"),
+            dead_space=Q_(d, "mL"),
+        ),
         lambda: catheter_volume([CatheterSegment(Q_(a, "cm"), Q_(b, "mL/cm"))]),
     ]
     for call in calls:

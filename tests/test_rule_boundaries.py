@@ -30,10 +30,21 @@ def test_the_threshold_is_1_ml_up_to_20_ml_and_2_ml_above(capacity: str, thresho
     assert float(discrepancy_threshold(Q_(capacity)).to("mL").m) == threshold
 
 
-def _verdict(expected: str, actual: str, *, fill: str = "20 mL", capacity: str = "40 mL",
-             accuracy: float | None = None) -> str:
-    return discrepancy(fill_volume=Q_(fill), expected=Q_(expected), actual=Q_(actual),
-                       reservoir_capacity=Q_(capacity), accuracy_percent=accuracy).verdict
+def _verdict(
+    expected: str,
+    actual: str,
+    *,
+    fill: str = "20 mL",
+    capacity: str = "40 mL",
+    accuracy: float | None = None,
+) -> str:
+    return discrepancy(
+        fill_volume=Q_(fill),
+        expected=Q_(expected),
+        actual=Q_(actual),
+        reservoir_capacity=Q_(capacity),
+        accuracy_percent=accuracy,
+    ).verdict
 
 
 def test_a_difference_exactly_at_the_threshold_is_ok_just_over_is_investigate() -> None:
@@ -55,19 +66,32 @@ def test_a_delivery_error_exactly_at_the_accuracy_is_ok_just_over_is_investigate
 
 def test_the_delivery_error_is_not_computed_when_nothing_was_due() -> None:
     """§4: e is not computed when the expected delivered volume is 0."""
-    nothing_due = discrepancy(fill_volume=Q_("20 mL"), expected=Q_("20 mL"),
-                              actual=Q_("20 mL"), reservoir_capacity=Q_("20 mL"))
+    nothing_due = discrepancy(
+        fill_volume=Q_("20 mL"),
+        expected=Q_("20 mL"),
+        actual=Q_("20 mL"),
+        reservoir_capacity=Q_("20 mL"),
+    )
     assert nothing_due.delivery_error is None
-    some_due = discrepancy(fill_volume=Q_("20 mL"), expected=Q_("19.99 mL"),
-                           actual=Q_("19.99 mL"), reservoir_capacity=Q_("20 mL"))
+    some_due = discrepancy(
+        fill_volume=Q_("20 mL"),
+        expected=Q_("19.99 mL"),
+        actual=Q_("19.99 mL"),
+        reservoir_capacity=Q_("20 mL"),
+    )
     assert some_due.delivery_error == pytest.approx(0)
 
 
 def test_a_fill_of_exactly_the_capacity_is_planned_more_is_refused() -> None:
     """§4: a refill cannot put more than the reservoir's capacity into the pump."""
+
     def fill(volume: str) -> float:
-        plan = plan_refill(reservoir_capacity=Q_("20 mL"), aspirated=Q_("3 mL"),
-                           alarm_volume=Q_("2 mL"), fill_volume=Q_(volume))
+        plan = plan_refill(
+            reservoir_capacity=Q_("20 mL"),
+            aspirated=Q_("3 mL"),
+            alarm_volume=Q_("2 mL"),
+            fill_volume=Q_(volume),
+        )
         return float(plan.final_volume.to("mL").m)
 
     assert fill("20 mL") == 20
@@ -79,9 +103,14 @@ def test_a_fill_of_exactly_the_capacity_is_planned_more_is_refused() -> None:
 def test_what_each_direction_may_mean() -> None:
     """§4: less returned suggests over-infusion, an earlier pocket fill or tampering; more
     returned suggests under-delivery."""
+
     def meaning(actual: str) -> str:
-        return discrepancy(fill_volume=Q_("20 mL"), expected=Q_("8 mL"), actual=Q_(actual),
-                           reservoir_capacity=Q_("20 mL")).meaning
+        return discrepancy(
+            fill_volume=Q_("20 mL"),
+            expected=Q_("8 mL"),
+            actual=Q_(actual),
+            reservoir_capacity=Q_("20 mL"),
+        ).meaning
 
     less, more, same = meaning("6 mL"), meaning("10 mL"), meaning("8 mL")
     assert "over-infusion" in less and "pocket fill" in less

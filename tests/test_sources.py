@@ -38,9 +38,15 @@ def test_every_finding_of_every_drug_names_its_sources(name: str) -> None:
     pump = default_catalogs().pump_model("synchromed2-20")
     for value in (0.001, 1, 50, 5000):
         dose = Q_(value, f"{unit}/day")
-        check = check_dose(drug, dose, previous_dose=Q_(value / 7, f"{unit}/day"),
-                           hours_since_change=1, concentration=Q_(1e4, f"{unit}/mL"),
-                           pump=pump, schedule=Schedule.simple(dose))
+        check = check_dose(
+            drug,
+            dose,
+            previous_dose=Q_(value / 7, f"{unit}/day"),
+            hours_since_change=1,
+            concentration=Q_(1e4, f"{unit}/mL"),
+            pump=pump,
+            schedule=Schedule.simple(dose),
+        )
         for finding in check.findings:
             assert len(sources_of(finding.sources)) == len(set(finding.sources)), finding
 
@@ -53,5 +59,7 @@ def test_names_and_references_carry_no_reference_code() -> None:
 
 def test_sources_of_keeps_the_order_and_each_once() -> None:
     assert [s.name for s in sources_of(["S54", "S35", "S54", "unknown"])] == [
-        "Intrathecal baclofen monograph", "CMSC 2015: baclofen best practice"]
+        "Intrathecal baclofen monograph",
+        "CMSC 2015: baclofen best practice",
+    ]
     assert sources_of(["S41"])[0].name == "Infumorph label"

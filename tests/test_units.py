@@ -152,12 +152,16 @@ def test_a_registry_read_from_its_cache_knows_every_unit_as_a_fresh_one(tmp_path
     assert _registry_facts(cached, names) == _registry_facts(fresh, names)
     assert sorted(cached._prefixes) == sorted(fresh._prefixes)
     assert sorted(cached._dimensions) == sorted(fresh._dimensions)
-    for magnitude, unit, kind in ((0.4, "milligram / day", Kind.DOSE_RATE),
-                                  (2, "milligram / milliliter", Kind.CONCENTRATION),
-                                  (28, "hour", Kind.DURATION),
-                                  (0.0026, "milliliter / centimeter", Kind.VOLUME_PER_LENGTH)):
-        assert (cached.Quantity(magnitude, unit).to(kind.spec.canonical).magnitude
-                == fresh.Quantity(magnitude, unit).to(kind.spec.canonical).magnitude)
+    for magnitude, unit, kind in (
+        (0.4, "milligram / day", Kind.DOSE_RATE),
+        (2, "milligram / milliliter", Kind.CONCENTRATION),
+        (28, "hour", Kind.DURATION),
+        (0.0026, "milliliter / centimeter", Kind.VOLUME_PER_LENGTH),
+    ):
+        assert (
+            cached.Quantity(magnitude, unit).to(kind.spec.canonical).magnitude
+            == fresh.Quantity(magnitude, unit).to(kind.spec.canonical).magnitude
+        )
 
 
 def test_the_program_registry_reads_every_spelling() -> None:
@@ -165,19 +169,27 @@ def test_the_program_registry_reads_every_spelling() -> None:
     pumpmgr accepts."""
     from pumpmgr.units import _UNIT_WORDS
 
-    kinds = {"microgram": Kind.MASS, "milligram": Kind.MASS, "milliliter": Kind.VOLUME,
-             "microliter": Kind.VOLUME, "day": Kind.DURATION, "hour": Kind.DURATION,
-             "minute": Kind.DURATION, "centimeter": Kind.LENGTH, "millimeter": Kind.LENGTH}
+    kinds = {
+        "microgram": Kind.MASS,
+        "milligram": Kind.MASS,
+        "milliliter": Kind.VOLUME,
+        "microliter": Kind.VOLUME,
+        "day": Kind.DURATION,
+        "hour": Kind.DURATION,
+        "minute": Kind.DURATION,
+        "centimeter": Kind.LENGTH,
+        "millimeter": Kind.LENGTH,
+    }
     for spelling, word in _UNIT_WORDS.items():
         quantity = parse(f"3 {spelling}", kinds[word], "value")
         assert quantity.magnitude == 3 and quantity.units == ureg.Unit(word)
     assert registry_cache_folder().name == (
-        f"pint-{pint.__version__}-py{sys.version_info[0]}.{sys.version_info[1]}")
+        f"pint-{pint.__version__}-py{sys.version_info[0]}.{sys.version_info[1]}"
+    )
 
 
 @pytest.mark.parametrize("damage", ["truncated", "garbage", "unwritable"])
-def test_a_broken_or_unwritable_cache_gives_the_same_registry(tmp_path: Path,
-                                                              damage: str) -> None:
+def test_a_broken_or_unwritable_cache_gives_the_same_registry(tmp_path: Path, damage: str) -> None:
     """A cache file cut short (a crash, or two pumpmgr writing it at once) or not a pickle,
     or a folder that cannot be made: the registry is built from pint's definitions file as
     without a cache, and a damaged cache is removed so the next start writes it again."""
@@ -189,8 +201,9 @@ def test_a_broken_or_unwritable_cache_gives_the_same_registry(tmp_path: Path,
         make_registry(folder)
         for pickle_file in folder.glob("*.pickle"):
             data = pickle_file.read_bytes()
-            pickle_file.write_bytes(data[: len(data) // 2] if damage == "truncated"
-                                    else b"not a pickle")
+            pickle_file.write_bytes(
+                data[: len(data) // 2] if damage == "truncated" else b"not a pickle"
+            )
     registry = make_registry(folder)
     assert float(registry.Quantity(2, "mg/mL").to("µg/mL").magnitude) == 2000
     names = ["microgram", "milliliter", "day", "hour", "centimeter", "minute"]

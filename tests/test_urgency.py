@@ -15,20 +15,41 @@ def at(days: float | None) -> datetime | None:
     return None if days is None else NOW + timedelta(days=days)
 
 
-def row(name: str, *, alarm_in: float, empty_in: float | None, nominal_in: float | None = None,
-        worst_alarm_in: float | None = None, worst_empty_in: float | None = None,
-        due: date = date(2026, 3, 20), keys: tuple[str, ...] = ("morphine",),
-        pump_type: str = "programmable_peristaltic", replace_by: date | None = None) -> DueRow:
+def row(
+    name: str,
+    *,
+    alarm_in: float,
+    empty_in: float | None,
+    nominal_in: float | None = None,
+    worst_alarm_in: float | None = None,
+    worst_empty_in: float | None = None,
+    due: date = date(2026, 3, 20),
+    keys: tuple[str, ...] = ("morphine",),
+    pump_type: str = "programmable_peristaltic",
+    replace_by: date | None = None,
+) -> DueRow:
     """A row whose alarm (with boluses), nominal alarm, empty time and worst-case times are so
     many days away (the nominal alarm defaults to the bolus alarm)."""
     return DueRow(
-        patient_id=1, mrn="1", patient=name, pump_id=1, pump_model="SynchroMed II 20 mL",
-        pump_type=pump_type, drug="x", days_left=alarm_in,
-        alarm_at=NOW + timedelta(days=alarm_in), refill_due=due, refill_due_reason="alarm",
-        replace_by=replace_by, state="fine",
+        patient_id=1,
+        mrn="1",
+        patient=name,
+        pump_id=1,
+        pump_model="SynchroMed II 20 mL",
+        pump_type=pump_type,
+        drug="x",
+        days_left=alarm_in,
+        alarm_at=NOW + timedelta(days=alarm_in),
+        refill_due=due,
+        refill_due_reason="alarm",
+        replace_by=replace_by,
+        state="fine",
         nominal_alarm_at=at(alarm_in if nominal_in is None else nominal_in),
-        empty_at=at(empty_in), alarm_at_worst_case=at(worst_alarm_in),
-        empty_at_worst_case=at(worst_empty_in), drug_keys=keys)
+        empty_at=at(empty_in),
+        alarm_at_worst_case=at(worst_alarm_in),
+        empty_at_worst_case=at(worst_empty_in),
+        drug_keys=keys,
+    )
 
 
 def order(rows: list[DueRow]) -> list[str]:
@@ -44,14 +65,22 @@ def test_the_states_before_a_refill_rank_first() -> None:
     passed_morphine = row("PASSED M", alarm_in=-4, empty_in=1, worst_empty_in=0.5)
     soon = row("SOON", alarm_in=2, empty_in=30)
     assert [refill_state(r, NOW)[1] for r in (empty, may_be, passed, soon)] == [
-        RefillState.COMPUTED_EMPTY, RefillState.MAY_BE_EMPTY, RefillState.ALARM_PASSED, None]
+        RefillState.COMPUTED_EMPTY,
+        RefillState.MAY_BE_EMPTY,
+        RefillState.ALARM_PASSED,
+        None,
+    ]
     assert refill_state(soon, NOW)[0] == NO_STATE_RANK
     assert order([soon, passed_morphine, passed, may_be, empty]) == [
-        "EMPTY", "MAY BE", "PASSED", "PASSED M", "SOON"]
+        "EMPTY",
+        "MAY BE",
+        "PASSED",
+        "PASSED M",
+        "SOON",
+    ]
 
 
-def test_a_state_before_a_refill_ranks_above_a_missed_visit_which_ranks_above_the_rest(
-        ) -> None:
+def test_a_state_before_a_refill_ranks_above_a_missed_visit_which_ranks_above_the_rest() -> None:
     """Domain-rules §3: the states before a refill rank above every other state; a missed
     visit (issue 16's call list) heads the rest. Tried by hand: a missed visit with 17 days
     left sat above a pump that may be empty tomorrow."""
@@ -70,10 +99,8 @@ def test_a_pump_past_its_end_of_service_ranks_with_computed_empty() -> None:
 def test_a_pump_due_last_week_ranks_below_one_whose_alarm_passed() -> None:
     """The issue's case: sorted by refill-due date, an IsoMed due last week sat above a
     baclofen pump whose alarm passed four days ago and that empties tomorrow."""
-    isomed = row("ISOMED", alarm_in=3, empty_in=12, due=date(2026, 3, 3),
-                 pump_type="constant_flow")
-    baclofen = row("BACLOFEN", alarm_in=-4, empty_in=1, due=date(2026, 3, 6),
-                   keys=("baclofen",))
+    isomed = row("ISOMED", alarm_in=3, empty_in=12, due=date(2026, 3, 3), pump_type="constant_flow")
+    baclofen = row("BACLOFEN", alarm_in=-4, empty_in=1, due=date(2026, 3, 6), keys=("baclofen",))
     assert order([isomed, baclofen]) == ["BACLOFEN", "ISOMED"]
 
 
@@ -84,10 +111,18 @@ def test_the_soonest_worst_case_or_empty_date_then_baclofen_on_the_same_day() ->
     empties_first = row("EMPTIES", alarm_in=8, empty_in=4)  # (an alarm after the empty time)
     assert soonest_event(empties_first) == NOW + timedelta(days=4)
     assert order([later, morphine, baclofen, empties_first]) == [
-        "EMPTIES", "BACLOFEN", "MORPHINE", "LATER"]
+        "EMPTIES",
+        "BACLOFEN",
+        "MORPHINE",
+        "LATER",
+    ]
     # a day apart, the date decides, not the drug
-    assert order([row("B", alarm_in=6.5, empty_in=30, keys=("baclofen",)),
-                  row("M", alarm_in=5.2, empty_in=30)]) == ["M", "B"]
+    assert order(
+        [
+            row("B", alarm_in=6.5, empty_in=30, keys=("baclofen",)),
+            row("M", alarm_in=5.2, empty_in=30),
+        ]
+    ) == ["M", "B"]
 
 
 def test_the_worst_case_low_reservoir_decides_where_it_is_stored() -> None:

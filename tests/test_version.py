@@ -23,11 +23,15 @@ def test_the_version_is_written_once() -> None:
     assert "version" in project["project"]["dynamic"]
     assert project["tool"]["hatch"]["version"]["path"] == "pumpmgr/__init__.py"
     assert re.fullmatch(r"\d+\.\d+\.\d+", __version__)
-    written = re.findall(r"__version__ = \"([^\"]+)\"",
-                         (REPO / "pumpmgr/__init__.py").read_text(encoding="utf-8"))
+    written = re.findall(
+        r"__version__ = \"([^\"]+)\"", (REPO / "pumpmgr/__init__.py").read_text(encoding="utf-8")
+    )
     assert written == [__version__]
-    releases = re.findall(r"^## \[?(\d+\.\d+\.\d+)\]?", (REPO / "CHANGELOG.md").read_text(
-        encoding="utf-8"), flags=re.MULTILINE)
+    releases = re.findall(
+        r"^## \[?(\d+\.\d+\.\d+)\]?",
+        (REPO / "CHANGELOG.md").read_text(encoding="utf-8"),
+        flags=re.MULTILINE,
+    )
     assert releases[0] == __version__
 
 

@@ -45,9 +45,16 @@ def ml(quantity: object) -> float:
 
 def synchromed(**changes: object) -> PumpRecord:
     pump = PumpRecord(
-        id=10, patient_id=1, model_key="synchromed2-20", model_name="SynchroMed II 20 mL",
-        pump_type="programmable_peristaltic", serial_number="NGP123", implanted_on=date(2024, 1, 8),
-        site="right abdomen", capacity=Q_("20 mL"), alarm_volume=Q_("2 mL"),
+        id=10,
+        patient_id=1,
+        model_key="synchromed2-20",
+        model_name="SynchroMed II 20 mL",
+        pump_type="programmable_peristaltic",
+        serial_number="NGP123",
+        implanted_on=date(2024, 1, 8),
+        site="right abdomen",
+        capacity=Q_("20 mL"),
+        alarm_volume=Q_("2 mL"),
         accuracy_percent=14.5,
     )
     return replace(pump, **changes)  # type: ignore[arg-type]
@@ -58,46 +65,85 @@ def baclofen(concentration: str = "2000 mcg/mL") -> tuple[Ingredient, ...]:
 
 
 def prescription(
-    rx_id: int, dose: str, at: datetime, ingredients: tuple[Ingredient, ...] | None = None,
-    bolus: PatientBolus | None = None, pump_id: int = 10,
+    rx_id: int,
+    dose: str,
+    at: datetime,
+    ingredients: tuple[Ingredient, ...] | None = None,
+    bolus: PatientBolus | None = None,
+    pump_id: int = 10,
 ) -> PrescriptionRecord:
 
     return PrescriptionRecord(
-        id=rx_id, pump_id=pump_id, ingredients=ingredients or baclofen(),
-        schedule=Schedule.simple(Q_(dose)), patient_bolus=bolus, effective_at=at,
+        id=rx_id,
+        pump_id=pump_id,
+        ingredients=ingredients or baclofen(),
+        schedule=Schedule.simple(Q_(dose)),
+        patient_bolus=bolus,
+        effective_at=at,
         prescriber="Dr Who",
     )
 
 
 def refill(
-    refill_id: int, at: datetime, final: str = "20 mL", ingredients: tuple[Ingredient, ...] | None
-    = None, pump_id: int = 10, **changes: object,
+    refill_id: int,
+    at: datetime,
+    final: str = "20 mL",
+    ingredients: tuple[Ingredient, ...] | None = None,
+    pump_id: int = 10,
+    **changes: object,
 ) -> RefillRecord:
     record = RefillRecord(
-        id=refill_id, pump_id=pump_id, performed_at=at, previous_fill_volume=None,
-        expected_residual=None, aspirated=None, discrepancy_verdict=None,
-        discrepancy_difference=None, discrepancy_note="", volume_added=Q_(final),
-        final_volume=Q_(final), ingredients=ingredients or baclofen(), lot_number="L1",
-        expiry=date(2026, 1, 1), source="pharmacy", bridge_bolus=None,
-        needle_position_confirmed=True, pump_running_confirmed=True, nurse="A", verifier="B",
+        id=refill_id,
+        pump_id=pump_id,
+        performed_at=at,
+        previous_fill_volume=None,
+        expected_residual=None,
+        aspirated=None,
+        discrepancy_verdict=None,
+        discrepancy_difference=None,
+        discrepancy_note="",
+        volume_added=Q_(final),
+        final_volume=Q_(final),
+        ingredients=ingredients or baclofen(),
+        lot_number="L1",
+        expiry=date(2026, 1, 1),
+        source="pharmacy",
+        bridge_bolus=None,
+        needle_position_confirmed=True,
+        pump_running_confirmed=True,
+        nurse="A",
+        verifier="B",
     )
     return replace(record, **changes)  # type: ignore[arg-type]
 
 
 def chart(
-    pump: PumpRecord, prescriptions: list[PrescriptionRecord], refills: list[RefillRecord],
+    pump: PumpRecord,
+    prescriptions: list[PrescriptionRecord],
+    refills: list[RefillRecord],
     catheter: CatheterRecord | None = None,
 ) -> PatientChart:
     return PatientChart(
-        patient=PATIENT, pump=pump, catheter=catheter, prescription=prescriptions[-1],
-        forecast=None, pumps=(pump,), prescriptions=tuple(prescriptions), refills=tuple(refills),
+        patient=PATIENT,
+        pump=pump,
+        catheter=catheter,
+        prescription=prescriptions[-1],
+        forecast=None,
+        pumps=(pump,),
+        prescriptions=tuple(prescriptions),
+        refills=tuple(refills),
     )
 
 
 def catheter(volume: str | None, pump_id: int = 10) -> CatheterRecord:
     return CatheterRecord(
-        id=5, pump_id=pump_id, model_key="x", segments=(), tip_level="T10",
-        implanted_on=date(2024, 1, 8), volume=None if volume is None else Q_(volume),
+        id=5,
+        pump_id=pump_id,
+        model_key="x",
+        segments=(),
+        tip_level="T10",
+        implanted_on=date(2024, 1, 8),
+        volume=None if volume is None else Q_(volume),
     )
 
 
@@ -105,8 +151,12 @@ def test_example_1_residual_plan_and_forecast() -> None:
     """20 mL at 0.2 mL/day for 60 days leaves 8 mL; refilled to 20 mL the pump alarms 90 days
     later (2025-07-31) and is due a week before, on Thursday 2025-07-24."""
     at = FILLED + timedelta(days=60)
-    plan = plan_visit(chart(synchromed(), [prescription(1, "400 mcg/day", FILLED)],
-                            [refill(1, FILLED)]), at, settings=SETTINGS, drugs=SHIPPED.drugs)
+    plan = plan_visit(
+        chart(synchromed(), [prescription(1, "400 mcg/day", FILLED)], [refill(1, FILLED)]),
+        at,
+        settings=SETTINGS,
+        drugs=SHIPPED.drugs,
+    )
     assert ml(plan.expected_residual) == pytest.approx(8.0)
     assert ml(plan.refill.aspirated) == pytest.approx(8.0)
     assert ml(plan.refill.volume_to_add) == 20
@@ -129,19 +179,32 @@ def test_example_1_residual_plan_and_forecast() -> None:
 def test_residual_is_piecewise_over_prescriptions_since_the_fill() -> None:
     """30 days at 400 mcg/day (6 mL) then 30 at 600 mcg/day (9 mL): 20 − 15 = 5 mL; a
     prescription older than the fill counts from the fill."""
-    rxs = [prescription(1, "300 mcg/day", FILLED - timedelta(days=200)),
-           prescription(2, "400 mcg/day", FILLED - timedelta(days=10)),
-           prescription(3, "600 mcg/day", FILLED + timedelta(days=30))]
-    plan = plan_visit(chart(synchromed(), rxs, [refill(1, FILLED)]),
-                      FILLED + timedelta(days=60), settings=SETTINGS, drugs=SHIPPED.drugs)
+    rxs = [
+        prescription(1, "300 mcg/day", FILLED - timedelta(days=200)),
+        prescription(2, "400 mcg/day", FILLED - timedelta(days=10)),
+        prescription(3, "600 mcg/day", FILLED + timedelta(days=30)),
+    ]
+    plan = plan_visit(
+        chart(synchromed(), rxs, [refill(1, FILLED)]),
+        FILLED + timedelta(days=60),
+        settings=SETTINGS,
+        drugs=SHIPPED.drugs,
+    )
     assert ml(plan.expected_residual) == pytest.approx(5.0)
     assert float(plan.program.daily_dose().m) == pytest.approx(600)
 
 
 def test_recorded_bridge_volume_comes_out_of_the_residual() -> None:
-    plan = plan_visit(chart(synchromed(), [prescription(1, "400 mcg/day", FILLED)],
-                            [refill(1, FILLED, bridge_bolus=Q_("0.5 mL"))]),
-                      FILLED + timedelta(days=60), settings=SETTINGS, drugs=SHIPPED.drugs)
+    plan = plan_visit(
+        chart(
+            synchromed(),
+            [prescription(1, "400 mcg/day", FILLED)],
+            [refill(1, FILLED, bridge_bolus=Q_("0.5 mL"))],
+        ),
+        FILLED + timedelta(days=60),
+        settings=SETTINGS,
+        drugs=SHIPPED.drugs,
+    )
     assert ml(plan.expected_residual) == pytest.approx(7.5)
 
 
@@ -150,9 +213,12 @@ def test_corrected_refill_is_replaced_by_its_correction() -> None:
     wrong = refill(1, FILLED)
     fixed = refill(2, FILLED, final="18 mL", corrects_id=1)
     assert live([wrong, fixed]) == (fixed,)
-    plan = plan_visit(chart(synchromed(), [prescription(1, "400 mcg/day", FILLED)],
-                            [wrong, fixed]), FILLED + timedelta(days=60), settings=SETTINGS,
-                                drugs=SHIPPED.drugs)
+    plan = plan_visit(
+        chart(synchromed(), [prescription(1, "400 mcg/day", FILLED)], [wrong, fixed]),
+        FILLED + timedelta(days=60),
+        settings=SETTINGS,
+        drugs=SHIPPED.drugs,
+    )
     assert ml(plan.expected_residual) == pytest.approx(6.0)
 
 
@@ -161,10 +227,16 @@ def test_example_6_bridge_with_known_dead_space() -> None:
     run 0.3 mL/day for 28 h, then 0.15 mL/day; unbridged 150 mcg/day for 56 h."""
     rx = prescription(1, "300 mcg/day", FILLED, baclofen("1000 mcg/mL"))
     plan = plan_visit(
-        chart(synchromed(pump_path_volume=Q_("0.15 mL")), [rx],
-              [refill(1, FILLED, ingredients=baclofen("1000 mcg/mL"))], catheter("0.2 mL")),
-        FILLED + timedelta(days=30), settings=SETTINGS, new_ingredients=baclofen("2000 mcg/mL"),
-            drugs=SHIPPED.drugs
+        chart(
+            synchromed(pump_path_volume=Q_("0.15 mL")),
+            [rx],
+            [refill(1, FILLED, ingredients=baclofen("1000 mcg/mL"))],
+            catheter("0.2 mL"),
+        ),
+        FILLED + timedelta(days=30),
+        settings=SETTINGS,
+        new_ingredients=baclofen("2000 mcg/mL"),
+        drugs=SHIPPED.drugs,
     )
     assert plan.concentration_changed and plan.bridge_status == "computed"
     assert plan.bridge is not None
@@ -185,10 +257,16 @@ def test_unknown_dead_space_is_said_not_skipped() -> None:
     """The change and the half dose without a bridge are still there; what is missing is named."""
     rx = prescription(1, "300 mcg/day", FILLED, baclofen("1000 mcg/mL"))
     plan = plan_visit(
-        chart(synchromed(), [rx], [refill(1, FILLED, ingredients=baclofen("1000 mcg/mL"))],
-              catheter("0.2 mL")),
-        FILLED + timedelta(days=30), settings=SETTINGS, new_ingredients=baclofen("2000 mcg/mL"),
-            drugs=SHIPPED.drugs
+        chart(
+            synchromed(),
+            [rx],
+            [refill(1, FILLED, ingredients=baclofen("1000 mcg/mL"))],
+            catheter("0.2 mL"),
+        ),
+        FILLED + timedelta(days=30),
+        settings=SETTINGS,
+        new_ingredients=baclofen("2000 mcg/mL"),
+        drugs=SHIPPED.drugs,
     )
     assert plan.bridge_status == "dead_space_unknown"
     assert plan.bridge is None and plan.dead_space is None and plan.flush_duration is None
@@ -196,8 +274,11 @@ def test_unknown_dead_space_is_said_not_skipped() -> None:
     assert float(plan.changes[0].flushing_dose.m) == pytest.approx(150)  # type: ignore[union-attr]
     given = plan_visit(
         chart(synchromed(), [rx], [refill(1, FILLED, ingredients=baclofen("1000 mcg/mL"))]),
-        FILLED + timedelta(days=30), settings=SETTINGS, new_ingredients=baclofen("2000 mcg/mL"),
-        dead_space=Q_("0.35 mL"), drugs=SHIPPED.drugs
+        FILLED + timedelta(days=30),
+        settings=SETTINGS,
+        new_ingredients=baclofen("2000 mcg/mL"),
+        dead_space=Q_("0.35 mL"),
+        drugs=SHIPPED.drugs,
     )
     assert given.bridge_status == "computed" and given.dead_space_missing == ()
 
@@ -205,12 +286,17 @@ def test_unknown_dead_space_is_said_not_skipped() -> None:
 def test_new_prescription_concentration_is_the_default_solution() -> None:
     """A prescription written at a new concentration is what gets filled; the pump still holds
     the old one, so the bridge shows without being asked for."""
-    rxs = [prescription(1, "300 mcg/day", FILLED, baclofen("1000 mcg/mL")),
-           prescription(2, "300 mcg/day", FILLED + timedelta(days=20), baclofen("2000 mcg/mL"))]
-    plan = plan_visit(chart(synchromed(), rxs,
-                            [refill(1, FILLED, ingredients=baclofen("1000 mcg/mL"))]),
-                      FILLED + timedelta(days=30), settings=SETTINGS, dead_space=Q_("0.35 mL"),
-                          drugs=SHIPPED.drugs)
+    rxs = [
+        prescription(1, "300 mcg/day", FILLED, baclofen("1000 mcg/mL")),
+        prescription(2, "300 mcg/day", FILLED + timedelta(days=20), baclofen("2000 mcg/mL")),
+    ]
+    plan = plan_visit(
+        chart(synchromed(), rxs, [refill(1, FILLED, ingredients=baclofen("1000 mcg/mL"))]),
+        FILLED + timedelta(days=30),
+        settings=SETTINGS,
+        dead_space=Q_("0.35 mL"),
+        drugs=SHIPPED.drugs,
+    )
     assert plan.ingredients == baclofen("2000 mcg/mL")
     assert plan.bridge_status == "computed"
 
@@ -219,13 +305,18 @@ def test_admixture_doses_and_morphine_stability() -> None:
     """Morphine 10 mg/mL + clonidine 100 mcg/mL at 3 mg/day morphine: 0.3 mL/day, so clonidine
     30 mcg/day; with 4 × 0.1 mg boluses 3.4 mg/day and 34 mcg/day. Morphine's 90-day stability
     beats the alarm: due 2025-06-01, a Sunday, so Friday 2025-05-30."""
-    mix = (Ingredient("morphine", Q_("10 mg/mL"), "mg"),
-           Ingredient("clonidine", Q_("100 mcg/mL"), "mcg"))
-    rx = prescription(1, "3 mg/day", FILLED - timedelta(days=1), mix,
-                      PatientBolus(Q_("0.1 mg"), 4, Q_("3 h")))
+    mix = (
+        Ingredient("morphine", Q_("10 mg/mL"), "mg"),
+        Ingredient("clonidine", Q_("100 mcg/mL"), "mcg"),
+    )
+    rx = prescription(
+        1, "3 mg/day", FILLED - timedelta(days=1), mix, PatientBolus(Q_("0.1 mg"), 4, Q_("3 h"))
+    )
     plan = plan_visit(
         chart(synchromed(model_key="synchromed2-40", capacity=Q_("40 mL")), [rx], []),
-        FILLED, settings=SETTINGS, drugs=SHIPPED.drugs
+        FILLED,
+        settings=SETTINGS,
+        drugs=SHIPPED.drugs,
     )
     morphine, clonidine = plan.doses
     assert float(morphine.daily_dose.to("mg/day").m) == pytest.approx(3)
@@ -243,11 +334,19 @@ def test_admixture_doses_and_morphine_stability() -> None:
 def test_first_fill_priming_volume() -> None:
     """Priming = catheter 0.208 mL + pump path 0.1 mL (domain.md example 7)."""
     pump = synchromed(pump_path_volume=Q_("0.1 mL"))
-    plan = plan_visit(chart(pump, [prescription(1, "400 mcg/day", FILLED)], [],
-                            catheter("0.208 mL")), FILLED, settings=SETTINGS, drugs=SHIPPED.drugs)
+    plan = plan_visit(
+        chart(pump, [prescription(1, "400 mcg/day", FILLED)], [], catheter("0.208 mL")),
+        FILLED,
+        settings=SETTINGS,
+        drugs=SHIPPED.drugs,
+    )
     assert ml(plan.priming) == pytest.approx(0.308)
-    unknown = plan_visit(chart(synchromed(), [prescription(1, "400 mcg/day", FILLED)], []),
-                         FILLED, settings=SETTINGS, drugs=SHIPPED.drugs)
+    unknown = plan_visit(
+        chart(synchromed(), [prescription(1, "400 mcg/day", FILLED)], []),
+        FILLED,
+        settings=SETTINGS,
+        drugs=SHIPPED.drugs,
+    )
     assert unknown.priming is None
     assert any("catheter volume is not known" in note for note in unknown.notes)
 
@@ -270,24 +369,34 @@ def test_ziconotide_stability_follows_the_recorded_undiluted_never_the_strength(
     filled = chart(synchromed(), [rx], [refill(1, FILLED, ingredients=zic, undiluted=True)])
 
     def plan(undiluted: bool | None) -> VisitPlan:
-        return plan_visit(filled, FILLED + timedelta(days=14), settings=SETTINGS,
-                          drugs=SHIPPED.drugs, undiluted=undiluted)
+        return plan_visit(
+            filled,
+            FILLED + timedelta(days=14),
+            settings=SETTINGS,
+            drugs=SHIPPED.drugs,
+            undiluted=undiluted,
+        )
 
     assert plan(False).forecast.stability_days == 40
     assert plan(False).stability_source == "drug library: Ziconotide"
     assert plan(True).forecast.stability_days == 84
     legacy = plan(None)
     assert legacy.forecast.stability_days == 40
-    assert legacy.stability_source == ("drug library: Ziconotide; stability of a diluted "
-                                       "solution: not recorded as undiluted")
+    assert legacy.stability_source == (
+        "drug library: Ziconotide; stability of a diluted solution: not recorded as undiluted"
+    )
     # the completed worksheet's plan reads the refill's own record
     again = refill(2, FILLED + timedelta(days=14), ingredients=zic)
     on_record = replace(filled, refills=(*filled.refills, again))
-    assert plan_for_refill(on_record, again, settings=SETTINGS,
-                           drugs=SHIPPED.drugs).stability_source.endswith(
-                               "not recorded as undiluted")
-    assert plan_for_refill(on_record, replace(again, undiluted=True), settings=SETTINGS,
-                           drugs=SHIPPED.drugs).forecast.stability_days == 84
+    assert plan_for_refill(
+        on_record, again, settings=SETTINGS, drugs=SHIPPED.drugs
+    ).stability_source.endswith("not recorded as undiluted")
+    assert (
+        plan_for_refill(
+            on_record, replace(again, undiluted=True), settings=SETTINGS, drugs=SHIPPED.drugs
+        ).forecast.stability_days
+        == 84
+    )
 
 
 def test_a_ziconotide_naive_pump_takes_the_recorded_undiluted_stock_strength_only() -> None:
@@ -296,21 +405,34 @@ def test_a_ziconotide_naive_pump_takes_the_recorded_undiluted_stock_strength_onl
     held ziconotide before none."""
     zic = (Ingredient("ziconotide", Q_("25 mcg/mL"), "mcg"),)
     strong = (Ingredient("ziconotide", Q_("100 mcg/mL"), "mcg"),)
-    rxs = [prescription(1, "400 mcg/day", FILLED - timedelta(days=40)),
-           prescription(2, "1.2 mcg/day", FILLED - timedelta(hours=1), zic)]
+    rxs = [
+        prescription(1, "400 mcg/day", FILLED - timedelta(days=40)),
+        prescription(2, "1.2 mcg/day", FILLED - timedelta(hours=1), zic),
+    ]
     baclofen_before = chart(synchromed(), rxs, [refill(1, FILLED - timedelta(days=30))])
 
-    def naive(ingredients: tuple[Ingredient, ...], undiluted: bool | None,
-              on: PatientChart = baclofen_before) -> tuple[str, ...]:
-        plan = plan_visit(on, FILLED, settings=SETTINGS, drugs=SHIPPED.drugs,
-                          new_ingredients=ingredients, undiluted=undiluted)
+    def naive(
+        ingredients: tuple[Ingredient, ...],
+        undiluted: bool | None,
+        on: PatientChart = baclofen_before,
+    ) -> tuple[str, ...]:
+        plan = plan_visit(
+            on,
+            FILLED,
+            settings=SETTINGS,
+            drugs=SHIPPED.drugs,
+            new_ingredients=ingredients,
+            undiluted=undiluted,
+        )
         assert set(plan.naive_pump) <= set(plan.notes)
         return plan.naive_pump
 
     assert naive(zic, True) == ()
-    assert naive(zic, False) == ("this is the pump's first ziconotide fill: the label asks for "
-                                 "the undiluted 25 mcg/mL solution only, and this one is not "
-                                 "recorded as undiluted",)
+    assert naive(zic, False) == (
+        "this is the pump's first ziconotide fill: the label asks for "
+        "the undiluted 25 mcg/mL solution only, and this one is not "
+        "recorded as undiluted",
+    )
     assert naive(zic, None) == naive(zic, False)
     assert naive(strong, True)[0].endswith("and this one is 100 mcg/mL")
     held = chart(synchromed(), rxs, [refill(1, FILLED - timedelta(days=30), ingredients=zic)])
@@ -320,14 +442,24 @@ def test_a_ziconotide_naive_pump_takes_the_recorded_undiluted_stock_strength_onl
 def test_constant_flow_change_flushes_at_the_fixed_flow() -> None:
     """IsoMed, 1.0 mL/day: morphine 4 → 5 mg/mL. No bridge can run; the 0.5 mL dead space keeps
     giving 4 mg/day for 12 h. Full 20 mL alarms at 2 mL after 18 days."""
-    pump = synchromed(model_key="isomed-20", model_name="IsoMed 20 mL", pump_type="constant_flow",
-                      accuracy_percent=None, nominal_flow=Q_("1 mL/day"))
+    pump = synchromed(
+        model_key="isomed-20",
+        model_name="IsoMed 20 mL",
+        pump_type="constant_flow",
+        accuracy_percent=None,
+        nominal_flow=Q_("1 mL/day"),
+    )
     four = (Ingredient("morphine", Q_("4 mg/mL"), "mg"),)
     five = (Ingredient("morphine", Q_("5 mg/mL"), "mg"),)
     rx = prescription(1, "4 mg/day", FILLED, four)
-    plan = plan_visit(chart(pump, [rx], [refill(1, FILLED, ingredients=four)]),
-                      FILLED + timedelta(days=11), settings=SETTINGS, new_ingredients=five,
-                      dead_space=Q_("0.5 mL"), drugs=SHIPPED.drugs)
+    plan = plan_visit(
+        chart(pump, [rx], [refill(1, FILLED, ingredients=four)]),
+        FILLED + timedelta(days=11),
+        settings=SETTINGS,
+        new_ingredients=five,
+        dead_space=Q_("0.5 mL"),
+        drugs=SHIPPED.drugs,
+    )
     assert ml(plan.expected_residual) == pytest.approx(9.0)
     assert plan.bridge_status == "not_possible" and plan.bridge is None
     assert float(plan.doses[0].daily_dose.to("mg/day").m) == pytest.approx(5)
@@ -336,19 +468,32 @@ def test_constant_flow_change_flushes_at_the_fixed_flow() -> None:
     assert plan.forecast.days_to_alarm == pytest.approx(18)
     assert any("accuracy is not known" in note for note in plan.notes)
     with pytest.raises(ImpossibleInput, match="constant-flow"):
-        plan_visit(chart(pump, [rx], []), FILLED, settings=SETTINGS,
-                   new_schedule=Schedule.simple(Q_("5 mg/day")), drugs=SHIPPED.drugs)
+        plan_visit(
+            chart(pump, [rx], []),
+            FILLED,
+            settings=SETTINGS,
+            new_schedule=Schedule.simple(Q_("5 mg/day")),
+            drugs=SHIPPED.drugs,
+        )
 
 
 def test_refuses_a_new_dosed_drug_without_a_schedule_and_a_chart_without_pump() -> None:
     rx = prescription(1, "400 mcg/day", FILLED)
     with pytest.raises(ImpossibleInput, match="give the new schedule"):
-        plan_visit(chart(synchromed(), [rx], []), FILLED, settings=SETTINGS,
-                   new_ingredients=(Ingredient("morphine", Q_("10 mg/mL"), "mg"),),
-                       drugs=SHIPPED.drugs)
+        plan_visit(
+            chart(synchromed(), [rx], []),
+            FILLED,
+            settings=SETTINGS,
+            new_ingredients=(Ingredient("morphine", Q_("10 mg/mL"), "mg"),),
+            drugs=SHIPPED.drugs,
+        )
     with pytest.raises(ImpossibleInput, match="no active pump"):
-        plan_visit(replace(chart(synchromed(), [rx], []), pump=None), FILLED, settings=SETTINGS,
-                   drugs=SHIPPED.drugs)
+        plan_visit(
+            replace(chart(synchromed(), [rx], []), pump=None),
+            FILLED,
+            settings=SETTINGS,
+            drugs=SHIPPED.drugs,
+        )
 
 
 def test_plan_for_refill_is_the_plan_just_before_it() -> None:
@@ -356,8 +501,10 @@ def test_plan_for_refill_is_the_plan_just_before_it() -> None:
     first = refill(1, FILLED)
     second = refill(2, FILLED + timedelta(days=60), final="19 mL")
     plan = plan_for_refill(
-        chart(synchromed(), [prescription(1, "400 mcg/day", FILLED)], [first, second]), second,
-        settings=SETTINGS, drugs=SHIPPED.drugs
+        chart(synchromed(), [prescription(1, "400 mcg/day", FILLED)], [first, second]),
+        second,
+        settings=SETTINGS,
+        drugs=SHIPPED.drugs,
     )
     assert plan.last_refill == first
     assert ml(plan.expected_residual) == pytest.approx(8.0)
@@ -370,26 +517,48 @@ def test_a_bolus_given_at_the_fill_brings_the_alarm_forward() -> None:
     alike (as the stored forecast counts it)."""
     at = FILLED + timedelta(days=60)
     rx = [prescription(1, "400 mcg/day", FILLED)]
-    planned = plan_visit(chart(synchromed(), rx, [refill(1, FILLED)]), at, settings=SETTINGS,
-                         bolus_given=Q_("0.5 mL"), drugs=SHIPPED.drugs)
+    planned = plan_visit(
+        chart(synchromed(), rx, [refill(1, FILLED)]),
+        at,
+        settings=SETTINGS,
+        bolus_given=Q_("0.5 mL"),
+        drugs=SHIPPED.drugs,
+    )
     assert planned.forecast.alarm_at == datetime(2025, 7, 31) - timedelta(days=2.5)
     done = refill(2, at, bridge_bolus=Q_("0.5 mL"))
-    completed = plan_for_refill(chart(synchromed(), rx, [refill(1, FILLED), done]), done,
-                                settings=SETTINGS, drugs=SHIPPED.drugs)
+    completed = plan_for_refill(
+        chart(synchromed(), rx, [refill(1, FILLED), done]),
+        done,
+        settings=SETTINGS,
+        drugs=SHIPPED.drugs,
+    )
     assert completed.forecast.alarm_at == planned.forecast.alarm_at
     with pytest.raises(ImpossibleInput) as too_much:
-        plan_visit(chart(synchromed(), rx, [refill(1, FILLED)]), at, settings=SETTINGS,
-                   bolus_given=Q_("21 mL"), drugs=SHIPPED.drugs)
+        plan_visit(
+            chart(synchromed(), rx, [refill(1, FILLED)]),
+            at,
+            settings=SETTINGS,
+            bolus_given=Q_("21 mL"),
+            drugs=SHIPPED.drugs,
+        )
     assert too_much.value.field == "bolus volume"
 
 
 def test_example_8_compounding_for_a_constant_flow_pump() -> None:
     """Morphine 4 mg/day at 1.0 mL/day: 4 mg/mL; 20 mL from 25 mg/mL is 3.2 mL + 16.8 mL."""
-    pump = synchromed(model_key="isomed-20", pump_type="constant_flow", accuracy_percent=None,
-                      nominal_flow=Q_("1 mL/day"))
+    pump = synchromed(
+        model_key="isomed-20",
+        pump_type="constant_flow",
+        accuracy_percent=None,
+        nominal_flow=Q_("1 mL/day"),
+    )
     four = (Ingredient("morphine", Q_("4 mg/mL"), "mg"),)
-    plan = plan_visit(chart(pump, [prescription(1, "4 mg/day", FILLED, four)], []), FILLED,
-                      settings=SETTINGS, drugs=SHIPPED.drugs)
+    plan = plan_visit(
+        chart(pump, [prescription(1, "4 mg/day", FILLED, four)], []),
+        FILLED,
+        settings=SETTINGS,
+        drugs=SHIPPED.drugs,
+    )
     made = plan_compounding(plan, {"morphine": Q_("25 mg/mL")}, drugs=SHIPPED.drugs)
     assert ml(made.lines[0].result.stock_volume) == pytest.approx(3.2)
     assert ml(made.diluent_volume) == pytest.approx(16.8)
@@ -402,17 +571,25 @@ def test_example_8_compounding_for_a_constant_flow_pump() -> None:
 def test_admixture_compounding_shares_the_diluent() -> None:
     """20 mL of morphine 10 mg/mL (8 mL of 25 mg/mL) + clonidine 100 mcg/mL (4 mL of 500 mcg/mL):
     8 mL diluent."""
-    mix = (Ingredient("morphine", Q_("10 mg/mL"), "mg"),
-           Ingredient("clonidine", Q_("100 mcg/mL"), "mcg"))
-    plan = plan_visit(chart(synchromed(), [prescription(1, "3 mg/day", FILLED, mix)], []),
-                      FILLED, settings=SETTINGS, drugs=SHIPPED.drugs)
-    made = plan_compounding(plan, {"morphine": Q_("25 mg/mL"), "clonidine": Q_("500 mcg/mL")},
-                            drugs=SHIPPED.drugs)
+    mix = (
+        Ingredient("morphine", Q_("10 mg/mL"), "mg"),
+        Ingredient("clonidine", Q_("100 mcg/mL"), "mcg"),
+    )
+    plan = plan_visit(
+        chart(synchromed(), [prescription(1, "3 mg/day", FILLED, mix)], []),
+        FILLED,
+        settings=SETTINGS,
+        drugs=SHIPPED.drugs,
+    )
+    made = plan_compounding(
+        plan, {"morphine": Q_("25 mg/mL"), "clonidine": Q_("500 mcg/mL")}, drugs=SHIPPED.drugs
+    )
     assert [ml(line.result.stock_volume) for line in made.lines] == pytest.approx([8, 4])
     assert ml(made.diluent_volume) == pytest.approx(8)
     with pytest.raises(ImpossibleInput, match="stock"):
-        plan_compounding(plan, {"morphine": Q_("25 mg/mL")},
-                         drugs=SHIPPED.drugs)  # clonidine: no library stock
+        plan_compounding(
+            plan, {"morphine": Q_("25 mg/mL")}, drugs=SHIPPED.drugs
+        )  # clonidine: no library stock
 
 
 def test_local_chart_turns_utc_instants_into_wall_clock_times() -> None:
@@ -426,8 +603,10 @@ def test_local_chart_turns_utc_instants_into_wall_clock_times() -> None:
     first = refill(1, datetime(2025, 3, 3, 8, tzinfo=UTC))
     second = refill(2, datetime(2025, 5, 2, 7, tzinfo=UTC))
     local = local_chart(chart(synchromed(), [rx], [first, second]), paris)
-    assert [r.performed_at for r in local.refills] == [datetime(2025, 3, 3, 9),
-                                                      datetime(2025, 5, 2, 9)]
+    assert [r.performed_at for r in local.refills] == [
+        datetime(2025, 3, 3, 9),
+        datetime(2025, 5, 2, 9),
+    ]
     assert local.prescription is not None
     assert local.prescription.effective_at == datetime(2025, 3, 1, 9)
     assert local_chart(local, paris) == local
@@ -464,9 +643,9 @@ def test_with_the_zone_time_runs_on_the_pumps_clock_across_a_clock_change() -> N
     assert dict(real.forecast.limits)["alarm"] == date(2027, 1, 15)
     assert real.forecast.refill_due == date(2027, 1, 11)
     assert real.forecast.refill_due_reason == "worst_case"
-    assert plan_visit(filled, late, settings=SETTINGS,
-                      drugs=SHIPPED.drugs).forecast.alarm_at == datetime(
-        2027, 1, 22, 23, 30)
+    assert plan_visit(
+        filled, late, settings=SETTINGS, drugs=SHIPPED.drugs
+    ).forecast.alarm_at == datetime(2027, 1, 22, 23, 30)
 
 
 # --- issue 11: the states before the refill, the expiry, the measured over-delivery ----------
@@ -477,46 +656,78 @@ def test_a_pump_past_its_empty_time_is_computed_empty_at_the_visit() -> None:
     −1 mL: shown as 0, kept below 0, the state computed empty, the dry time from the worst
     case (14.5 % fast: empty at 87.3 days)."""
     at = FILLED + timedelta(days=105)
-    plan = plan_visit(chart(synchromed(), [prescription(1, "400 mcg/day", FILLED)],
-                            [refill(1, FILLED)]), at, settings=SETTINGS, drugs=SHIPPED.drugs)
+    plan = plan_visit(
+        chart(synchromed(), [prescription(1, "400 mcg/day", FILLED)], [refill(1, FILLED)]),
+        at,
+        settings=SETTINGS,
+        drugs=SHIPPED.drugs,
+    )
     assert ml(plan.expected_residual) == 0
     assert plan.residual is not None and ml(plan.residual.unfloored_residual) == pytest.approx(-1)
     assert plan.state is RefillState.COMPUTED_EMPTY
-    assert plan.may_have_run_dry_at == pytest.approx(FILLED + timedelta(days=20 / 0.229),
-                                                     abs=timedelta(seconds=1))
+    assert plan.may_have_run_dry_at == pytest.approx(
+        FILLED + timedelta(days=20 / 0.229), abs=timedelta(seconds=1)
+    )
 
 
 def test_may_be_empty_and_alarm_passed_at_the_visit() -> None:
     records = chart(synchromed(), [prescription(1, "400 mcg/day", FILLED)], [refill(1, FILLED)])
     # day 90: nominal 2 mL (the alarm volume); worst case 20 − 1.145 × 18 = −0.61 mL
-    assert plan_visit(records, FILLED + timedelta(days=90),
-                      settings=SETTINGS, drugs=SHIPPED.drugs).state is RefillState.MAY_BE_EMPTY
+    assert (
+        plan_visit(
+            records, FILLED + timedelta(days=90), settings=SETTINGS, drugs=SHIPPED.drugs
+        ).state
+        is RefillState.MAY_BE_EMPTY
+    )
     # day 88: nominal 2.4 mL, worst 20 − 1.145 × 17.6 = −0.15: may be empty
     # day 85: nominal 3 mL, worst 0.535 mL: none yet
-    assert plan_visit(records, FILLED + timedelta(days=85), settings=SETTINGS,
-                      drugs=SHIPPED.drugs).state is None
-    alarm = plan_visit(chart(synchromed(accuracy_percent=0.0),
-                             [prescription(1, "400 mcg/day", FILLED)], [refill(1, FILLED)]),
-                       FILLED + timedelta(days=90), settings=SETTINGS, drugs=SHIPPED.drugs)
+    assert (
+        plan_visit(
+            records, FILLED + timedelta(days=85), settings=SETTINGS, drugs=SHIPPED.drugs
+        ).state
+        is None
+    )
+    alarm = plan_visit(
+        chart(
+            synchromed(accuracy_percent=0.0),
+            [prescription(1, "400 mcg/day", FILLED)],
+            [refill(1, FILLED)],
+        ),
+        FILLED + timedelta(days=90),
+        settings=SETTINGS,
+        drugs=SHIPPED.drugs,
+    )
     assert alarm.state is RefillState.ALARM_PASSED
 
 
 def test_an_expiry_before_the_due_date_moves_it_and_the_plan_says_so() -> None:
     records = chart(synchromed(), [prescription(1, "400 mcg/day", FILLED)], [refill(1, FILLED)])
     at = FILLED + timedelta(days=60)
-    plan = plan_visit(records, at, settings=SETTINGS,
-                      drugs=SHIPPED.drugs, expires_on=at.date() + timedelta(days=30))
+    plan = plan_visit(
+        records,
+        at,
+        settings=SETTINGS,
+        drugs=SHIPPED.drugs,
+        expires_on=at.date() + timedelta(days=30),
+    )
     assert plan.expiry_moved_due and plan.forecast.refill_due_reason == "expiry"
     # expires Sunday 2025-06-01: due the Friday before
     assert plan.forecast.refill_due == date(2025, 5, 30)
-    assert any("expires on 2025-06-01" in note and "moves to 2025-05-30" in note
-               for note in plan.notes)
-    later = plan_visit(records, at, settings=SETTINGS,
-                       drugs=SHIPPED.drugs, expires_on=date(2026, 1, 1))
+    assert any(
+        "expires on 2025-06-01" in note and "moves to 2025-05-30" in note for note in plan.notes
+    )
+    later = plan_visit(
+        records, at, settings=SETTINGS, drugs=SHIPPED.drugs, expires_on=date(2026, 1, 1)
+    )
     assert not later.expiry_moved_due
     with pytest.raises(ImpossibleInput) as expired:
-        plan_visit(records, at, settings=SETTINGS,
-                   drugs=SHIPPED.drugs, expires_on=at.date() - timedelta(days=1))
+        plan_visit(
+            records,
+            at,
+            settings=SETTINGS,
+            drugs=SHIPPED.drugs,
+            expires_on=at.date() - timedelta(days=1),
+        )
     assert expired.value.field == "expiry"
     with pytest.raises(ImpossibleInput) as compounded:
         plan_visit(records, at, settings=SETTINGS, drugs=SHIPPED.drugs, compounded=True)
@@ -526,10 +737,19 @@ def test_an_expiry_before_the_due_date_moves_it_and_the_plan_says_so() -> None:
 def test_the_over_delivery_measured_at_the_last_refill_widens_the_worst_case() -> None:
     """The last refill found 20 % over-delivery (expected 8, 5.6 back of 20): a = 20 %, not
     the labelled 14.5 %."""
-    last = refill(1, FILLED, previous_fill_volume=Q_("20 mL"), expected_residual=Q_("8 mL"),
-                  aspirated=Q_("5.6 mL"))
-    plan = plan_visit(chart(synchromed(), [prescription(1, "400 mcg/day", FILLED)], [last]),
-                      FILLED + timedelta(days=30), settings=SETTINGS, drugs=SHIPPED.drugs)
+    last = refill(
+        1,
+        FILLED,
+        previous_fill_volume=Q_("20 mL"),
+        expected_residual=Q_("8 mL"),
+        aspirated=Q_("5.6 mL"),
+    )
+    plan = plan_visit(
+        chart(synchromed(), [prescription(1, "400 mcg/day", FILLED)], [last]),
+        FILLED + timedelta(days=30),
+        settings=SETTINGS,
+        drugs=SHIPPED.drugs,
+    )
     assert plan.accuracy is not None and plan.accuracy.measured
     assert plan.accuracy.percent == pytest.approx(20)
     assert plan.forecast.days_to_alarm_worst_case == pytest.approx(18 / (0.2 * 1.2))
@@ -539,19 +759,35 @@ def test_a_difference_within_a_syringes_reading_is_not_a_measured_over_delivery(
     """A refill minutes after a fill found 0.1 mL less than expected: within a syringe's
     reading error (0.5 mL), so ``a`` stays the labelled 14.5 %, as in the stored forecast,
     instead of an over-delivery of thousands of percent that refuses the plan."""
-    last = refill(2, FILLED, previous_fill_volume=Q_("20 mL"),
-                  expected_residual=Q_("19.9999 mL"), aspirated=Q_("19.9 mL"))
-    plan = plan_visit(chart(synchromed(), [prescription(1, "400 mcg/day", FILLED)], [last]),
-                      FILLED + timedelta(days=30), settings=SETTINGS, drugs=SHIPPED.drugs)
+    last = refill(
+        2,
+        FILLED,
+        previous_fill_volume=Q_("20 mL"),
+        expected_residual=Q_("19.9999 mL"),
+        aspirated=Q_("19.9 mL"),
+    )
+    plan = plan_visit(
+        chart(synchromed(), [prescription(1, "400 mcg/day", FILLED)], [last]),
+        FILLED + timedelta(days=30),
+        settings=SETTINGS,
+        drugs=SHIPPED.drugs,
+    )
     assert plan.accuracy is not None and not plan.accuracy.measured
     assert plan.accuracy.percent == pytest.approx(14.5)
 
 
 def test_closed_dates_and_the_clinic_interval_reach_the_plan() -> None:
-    records = chart(synchromed(accuracy_percent=0.0),
-                    [prescription(1, "400 mcg/day", FILLED)], [refill(1, FILLED)])
+    records = chart(
+        synchromed(accuracy_percent=0.0),
+        [prescription(1, "400 mcg/day", FILLED)],
+        [refill(1, FILLED)],
+    )
     at = FILLED + timedelta(days=60)  # 2025-05-02; baclofen's 180 days do not bind here
-    plan = plan_visit(records, at, drugs=SHIPPED.drugs, settings=replace(
-        SETTINGS, closed_dates=frozenset({date(2025, 7, 24), date(2025, 7, 23)})))
+    plan = plan_visit(
+        records,
+        at,
+        drugs=SHIPPED.drugs,
+        settings=replace(SETTINGS, closed_dates=frozenset({date(2025, 7, 24), date(2025, 7, 23)})),
+    )
     assert plan.forecast.refill_due == date(2025, 7, 22)
     assert plan.interval_source == "drug library: baclofen"

@@ -28,13 +28,16 @@ NO_SYMPTOMS = SymptomCheck(withdrawal=False, overdose=False)
 
 
 def test_the_interrogation_reads_as_one_line() -> None:
-    reading = Interrogation(PumpStatus.RUNNING,
-                            frozenset({PumpAlarm.ERI, PumpAlarm.LOW_RESERVOIR}), Q_("2.5 mL"))
+    reading = Interrogation(
+        PumpStatus.RUNNING, frozenset({PumpAlarm.ERI, PumpAlarm.LOW_RESERVOIR}), Q_("2.5 mL")
+    )
     # alarms in the programmer's order whatever order they were ticked in
     assert interrogation_text(reading) == (
-        "running, low reservoir, elective replacement (ERI), reservoir 2.5 mL")
+        "running, low reservoir, elective replacement (ERI), reservoir 2.5 mL"
+    )
     assert interrogation_text(Interrogation(PumpStatus.STOPPED, frozenset(), Q_("0 mL"))) == (
-        "stopped, no alarm, reservoir 0 mL")
+        "stopped, no alarm, reservoir 0 mL"
+    )
     assert interrogation_text(None) == "no programmer (constant-flow pump)"
 
 
@@ -48,11 +51,12 @@ def test_a_reservoir_volume_must_be_a_volume() -> None:
 
 def test_site_and_symptoms_wording() -> None:
     assert site_text(NORMAL_SITE) == "site and pocket normal"
-    assert site_text(SiteAssessment(frozenset({SiteFinding.FLUID, SiteFinding.REDNESS}),
-                                    " warm ")) == "redness, fluid in the pocket: warm"
+    assert (
+        site_text(SiteAssessment(frozenset({SiteFinding.FLUID, SiteFinding.REDNESS}), " warm "))
+        == "redness, fluid in the pocket: warm"
+    )
     assert symptoms_text(NO_SYMPTOMS) == "no signs of withdrawal or overdose"
-    assert symptoms_text(SymptomCheck(True, False, "itching")) == (
-        "signs of withdrawal: itching")
+    assert symptoms_text(SymptomCheck(True, False, "itching")) == ("signs of withdrawal: itching")
     assert symptoms_text(SymptomCheck(True, True)) == "signs of withdrawal and signs of overdose"
 
 
@@ -60,16 +64,19 @@ def test_the_programmer_check_wording() -> None:
     assert programmer_check_text(None) == "not made (no programmer figures)"
     assert programmer_check_text(False) == "the programmer's figures agree with pumpmgr's forecast"
     assert programmer_check_text(True, ("alarm date",)) == (
-        "the programmer and pumpmgr DIFFER (alarm date)")
+        "the programmer and pumpmgr DIFFER (alarm date)"
+    )
 
 
 def test_needs_attention() -> None:
-    quiet = BedsideFindings(Interrogation(PumpStatus.RUNNING, frozenset(), Q_("3 mL")),
-                            NORMAL_SITE, NO_SYMPTOMS)
+    quiet = BedsideFindings(
+        Interrogation(PumpStatus.RUNNING, frozenset(), Q_("3 mL")), NORMAL_SITE, NO_SYMPTOMS
+    )
     assert not quiet.needs_attention
     assert BedsideFindings(None, NORMAL_SITE, SymptomCheck(False, True)).needs_attention
-    assert BedsideFindings(Interrogation(PumpStatus.STOPPED, frozenset(), Q_("3 mL")),
-                           NORMAL_SITE, NO_SYMPTOMS).needs_attention
+    assert BedsideFindings(
+        Interrogation(PumpStatus.STOPPED, frozenset(), Q_("3 mL")), NORMAL_SITE, NO_SYMPTOMS
+    ).needs_attention
 
 
 def test_stored_codes_round_trip_and_refuse_unknown_ones() -> None:

@@ -96,10 +96,17 @@ def test_installed_wheel_reads_its_own_catalogs(tmp_path: Path) -> None:
     scripts = environment / ("Scripts" if os.name == "nt" else "bin")
     assert (scripts / "pumpmgr").exists() and (scripts / "pumpmgr-window").exists()
     assert _run(scripts / "pumpmgr", "--version", cwd=tmp_path, env=env) == (
-        f"pumpmgr {__version__}\n")
+        f"pumpmgr {__version__}\n"
+    )
     refused = subprocess.run(
         [str(scripts / "pumpmgr"), "--db", "postgresql://clinic@127.0.0.1:9/none", "due"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False)
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
     assert refused.returncode == 2, refused
     assert "installed without PostgreSQL support" in refused.stderr
     assert 'pip install "pumpmgr[postgres]"' in refused.stderr

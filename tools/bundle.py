@@ -86,8 +86,11 @@ def render_icons(svg: Path, out: Path) -> dict[str, Path]:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         renderer.render(painter)
         painter.end()
-        path = (out / "hicolor" / f"{size}x{size}" / "apps" / f"{APP_ID}.png"
-                if size in PNG_SIZES else out / f"pumpmgr-{size}.png")
+        path = (
+            out / "hicolor" / f"{size}x{size}" / "apps" / f"{APP_ID}.png"
+            if size in PNG_SIZES
+            else out / f"pumpmgr-{size}.png"
+        )
         path.parent.mkdir(parents=True, exist_ok=True)
         if not image.save(str(path)):  # the format from the suffix
             raise SystemExit(f"could not write {path}")
@@ -100,8 +103,9 @@ def render_icons(svg: Path, out: Path) -> dict[str, Path]:
     made["ico"] = out / "pumpmgr.ico"
     images[256].save(made["ico"], format="ICO", sizes=[(s, s) for s in ICO_SIZES])
     made["icns"] = out / "pumpmgr.icns"
-    images[1024].save(made["icns"], format="ICNS",
-                      append_images=[images[s] for s in (16, 32, 64, 128, 256, 512)])
+    images[1024].save(
+        made["icns"], format="ICNS", append_images=[images[s] for s in (16, 32, 64, 128, 256, 512)]
+    )
     return made
 
 
@@ -114,11 +118,15 @@ def licence_files(names: list[str]) -> dict[str, list[Path]]:
             distribution = metadata.distribution(name)
         except metadata.PackageNotFoundError:
             continue
-        files = [Path(str(distribution.locate_file(f))) for f in distribution.files or []
-                 if re.search(r"(LICEN[CS]E|COPYING|NOTICE|AUTHORS)", str(f), re.IGNORECASE)
-                 and ".dist-info" in str(f)]
+        files = [
+            Path(str(distribution.locate_file(f)))
+            for f in distribution.files or []
+            if re.search(r"(LICEN[CS]E|COPYING|NOTICE|AUTHORS)", str(f), re.IGNORECASE)
+            and ".dist-info" in str(f)
+        ]
         found[f"{distribution.metadata['Name']}-{distribution.version}"] = [
-            f for f in files if f.is_file()]
+            f for f in files if f.is_file()
+        ]
     return found
 
 
@@ -172,16 +180,17 @@ def finish(folder: Path, icons: dict[str, Path], assets: Path) -> None:
         for text in MISSING_LICENCES.get(package.rsplit("-", 1)[0], ()):
             shutil.copyfile(ROOT / "packaging" / "licenses" / text, target / text)
         if not any(target.iterdir()):
-            raise SystemExit(f"{package} brings no licence file: add its licence text to "
-                             "packaging/licenses and MISSING_LICENCES in tools/bundle.py")
+            raise SystemExit(
+                f"{package} brings no licence file: add its licence text to "
+                "packaging/licenses and MISSING_LICENCES in tools/bundle.py"
+            )
     share = folder / "share"
     shutil.rmtree(share, ignore_errors=True)
     linux = ROOT / "packaging" / "linux"
     (share / "applications").mkdir(parents=True)
     (share / "metainfo").mkdir(parents=True)
     shutil.copyfile(linux / f"{APP_ID}.desktop", share / "applications" / f"{APP_ID}.desktop")
-    shutil.copyfile(linux / f"{APP_ID}.metainfo.xml",
-                    share / "metainfo" / f"{APP_ID}.metainfo.xml")
+    shutil.copyfile(linux / f"{APP_ID}.metainfo.xml", share / "metainfo" / f"{APP_ID}.metainfo.xml")
     shutil.copytree(assets / "hicolor", share / "icons" / "hicolor")
     for kind in ("ico", "icns"):
         shutil.copyfile(icons[kind], share / icons[kind].name)
@@ -196,9 +205,25 @@ def build(dist: Path, work: Path) -> Path:
     shutil.rmtree(assets, ignore_errors=True)
     icons = render_icons(ROOT / "resources" / "icons" / "pumpmgr.svg", assets)
     env = dict(os.environ, PUMPMGR_BUNDLE_ASSETS=str(assets))
-    subprocess.run([sys.executable, "-m", "PyInstaller", "--noconfirm", "--clean",
-                    "--log-level", "WARN", "--distpath", str(dist), "--workpath", str(work),
-                    str(ROOT / "packaging" / "pumpmgr.spec")], cwd=ROOT, env=env, check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "PyInstaller",
+            "--noconfirm",
+            "--clean",
+            "--log-level",
+            "WARN",
+            "--distpath",
+            str(dist),
+            "--workpath",
+            str(work),
+            str(ROOT / "packaging" / "pumpmgr.spec"),
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
     folder = dist / "pumpmgr"
     finish(folder, icons, assets)
     return folder
@@ -211,13 +236,15 @@ def folder_size(folder: Path) -> int:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="tools/bundle.py", description=__doc__.split("\n")[0])
     parser.add_argument("--dist", type=Path, default=ROOT / "dist", help="default: dist/")
-    parser.add_argument("--work", type=Path, default=ROOT / "build" / "bundle",
-                        help="default: build/bundle/")
+    parser.add_argument(
+        "--work", type=Path, default=ROOT / "build" / "bundle", help="default: build/bundle/"
+    )
     args = parser.parse_args(argv)
     started = time.monotonic()
     folder = build(args.dist.absolute(), args.work.absolute())
-    print(f"built {folder} ({folder_size(folder) / 1e6:.0f} MB) in "
-          f"{time.monotonic() - started:.0f} s")
+    print(
+        f"built {folder} ({folder_size(folder) / 1e6:.0f} MB) in {time.monotonic() - started:.0f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -43,6 +43,7 @@ def ensure_venv() -> None:
 def test(args: list[str]) -> None:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     _run(BIN / "ruff", "check", ".")
+    _run(BIN / "ruff", "format", "--check", ".")
     _run(BIN / "mypy")
     _run(BIN / "lint-imports")
     _run(BIN / "python", "-m", "pytest", *_parallel(args), *args)

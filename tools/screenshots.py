@@ -80,8 +80,9 @@ FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
 def _clinic(database: Database) -> ClinicService:
-    return ClinicService(database, clock=FixedClock(NOW), tz=BERLIN, workstation="screenshots",
-                         hasher=FAST)
+    return ClinicService(
+        database, clock=FixedClock(NOW), tz=BERLIN, workstation="screenshots", hasher=FAST
+    )
 
 
 def build(folder: Path, sample: bool) -> tuple[Database, str, str, str]:
@@ -102,9 +103,12 @@ def build(folder: Path, sample: bool) -> tuple[Database, str, str, str]:
     build_demo_clinic(database, today=TODAY, tz=BERLIN)
     nurse = next(u for u in DEMO_USERS if u.role == "nurse")
     listed = "; ".join(f"{u.username} / {u.password} ({u.role})" for u in DEMO_USERS)
-    return (database, nurse.username, nurse.password,
-            f"Demo clinic: the patients are made up. Demo users (user name / password): "
-            f"{listed}.")
+    return (
+        database,
+        nurse.username,
+        nurse.password,
+        f"Demo clinic: the patients are made up. Demo users (user name / password): {listed}.",
+    )
 
 
 #: Name patterns of the pictures to write (``--only``); empty: every picture.
@@ -113,27 +117,67 @@ ONLY: list[str] = []
 
 #: The pictures of a run, to find the ones a scene could not make (``--sample``: the small
 #: clinic has no incident to review).
-PICTURES = ["01-sign-in", "02-first-start", "03-due-list", "04-due-list-overdue",
-            "05-due-list-search", "05-due-list-search-filtered", "06-patient-overview",
-            "07-patient-constant-flow", "08-patient-admixture", "09-patient-overdue",
-            "10-patient-residuals", "11-patient-history", "12-locked", "13-quantity-input",
-            "20-refill-1-patient-and-pump", "20b-refill-before-the-refill",
-            "21-refill-2-residual-investigate", "22-refill-3-solution", "23-refill-4-volume",
-            "24-refill-5-program-bridge", "25-refill-5-program-warning",
-            "26-refill-6-at-the-pump", "27-refill-7-programmer-differs",
-            "28-refill-8-second-nurse-mismatch", "29-refill-9-review", "30-refill-10-saved",
-            "31-prescription-warning", "32-prescription-flex", "33-print-preview",
-            "34-due-list-print-buttons", "35-copy-note-refill", "36-patient-history-copy-note",
-            "40-event-implant", "41-event-replace", "42-event-catheter-revision",
-            "43-event-mri-synchromed", "44-event-mri-prometra", "45-event-alarm-eri-note",
-            "45-event-pump-dates", "46-calculator-forecast", "47-calculator-bridge",
-            "48-calculator-priming", "49-calculator-compounding", "50-calculator-units",
-            "51-records-audit-log", "52-records-backup-restore-export", "53-records-accounts",
-            "54-records-settings", "55-records-drug-library", "56-records-pump-models",
-            "57-records-export-for-the-hospital", "60-week-bookings",
-            "61-due-list-booking-states", "62-orders-to-sign", "63-patient-alerts",
-            "64-prescription-tenfold-reentry", "65-incident-review",
-            "66-refill-computed-empty-1-patient", "66-refill-computed-empty-2-before-the-refill"]
+PICTURES = [
+    "01-sign-in",
+    "02-first-start",
+    "03-due-list",
+    "04-due-list-overdue",
+    "05-due-list-search",
+    "05-due-list-search-filtered",
+    "06-patient-overview",
+    "07-patient-constant-flow",
+    "08-patient-admixture",
+    "09-patient-overdue",
+    "10-patient-residuals",
+    "11-patient-history",
+    "12-locked",
+    "13-quantity-input",
+    "20-refill-1-patient-and-pump",
+    "20b-refill-before-the-refill",
+    "21-refill-2-residual-investigate",
+    "22-refill-3-solution",
+    "23-refill-4-volume",
+    "24-refill-5-program-bridge",
+    "25-refill-5-program-warning",
+    "26-refill-6-at-the-pump",
+    "27-refill-7-programmer-differs",
+    "28-refill-8-second-nurse-mismatch",
+    "29-refill-9-review",
+    "30-refill-10-saved",
+    "31-prescription-warning",
+    "32-prescription-flex",
+    "33-print-preview",
+    "34-due-list-print-buttons",
+    "35-copy-note-refill",
+    "36-patient-history-copy-note",
+    "40-event-implant",
+    "41-event-replace",
+    "42-event-catheter-revision",
+    "43-event-mri-synchromed",
+    "44-event-mri-prometra",
+    "45-event-alarm-eri-note",
+    "45-event-pump-dates",
+    "46-calculator-forecast",
+    "47-calculator-bridge",
+    "48-calculator-priming",
+    "49-calculator-compounding",
+    "50-calculator-units",
+    "51-records-audit-log",
+    "52-records-backup-restore-export",
+    "53-records-accounts",
+    "54-records-settings",
+    "55-records-drug-library",
+    "56-records-pump-models",
+    "57-records-export-for-the-hospital",
+    "60-week-bookings",
+    "61-due-list-booking-states",
+    "62-orders-to-sign",
+    "63-patient-alerts",
+    "64-prescription-tenfold-reentry",
+    "65-incident-review",
+    "66-refill-computed-empty-1-patient",
+    "66-refill-computed-empty-2-before-the-refill",
+]
 #: The names of the pictures taken in this run (written or left out by ``--only``).
 TAKEN: set[str] = set()
 
@@ -186,8 +230,11 @@ def _user(role: str, rank: int, sample: bool) -> tuple[str, str]:
     if sample:
         from sample_clinic import PASSWORD
 
-        names = {"administrator": ["admin"], "nurse": ["nina", "otto"],
-                 "prescriber": ["brandt", "roth"]}
+        names = {
+            "administrator": ["admin"],
+            "nurse": ["nina", "otto"],
+            "prescriber": ["brandt", "roth"],
+        }
         return names[role][rank], PASSWORD
     from pumpmgr.demo import DEMO_USERS
 
@@ -209,8 +256,9 @@ def _admin(clinic: ClinicService, sample: bool) -> Actor:
     return clinic.sign_in(*_user("administrator", 0, sample))
 
 
-def events_calculators_records(window: MainWindow, clinic: ClinicService, out: Path,
-                               size: QSize, sample: bool) -> None:
+def events_calculators_records(
+    window: MainWindow, clinic: ClinicService, out: Path, size: QSize, sample: bool
+) -> None:
     """The pump-event dialogs, the calculators (with domain.md's worked examples) and the
     records screens (as the administrator): pictures 40 to 57."""
     from dataclasses import replace
@@ -231,8 +279,7 @@ def events_calculators_records(window: MainWindow, clinic: ClinicService, out: P
         dialog.reject()
         dialog.deleteLater()
 
-    implant = events.ImplantDialog(clinic, nurse, replace(chart, pump=None, catheter=None),
-                                   window)
+    implant = events.ImplantDialog(clinic, nurse, replace(chart, pump=None, catheter=None), window)
     implant.pump_form.set_model("prometra2-20")
     implant.pump_form.serial.setText("PR2-104417")
     implant.catheter.set_model("prometra-11823")
@@ -251,12 +298,15 @@ def events_calculators_records(window: MainWindow, clinic: ClinicService, out: P
     if prometra is not None:
         window.open_patient(prometra.patient_id)
         assert window.patient.chart is not None
-        dialog_shot(events.MriDialog(clinic, nurse, window.patient.chart, window),
-                    "44-event-mri-prometra")
+        dialog_shot(
+            events.MriDialog(clinic, nurse, window.patient.chart, window), "44-event-mri-prometra"
+        )
     else:
         pump = replace(chart.pump, model_key="prometra2-20", model_name="Prometra II 20 mL")
-        dialog_shot(events.MriDialog(clinic, nurse, replace(chart, pump=pump), window),
-                    "44-event-mri-prometra")
+        dialog_shot(
+            events.MriDialog(clinic, nurse, replace(chart, pump=pump), window),
+            "44-event-mri-prometra",
+        )
     window.open_patient(synchromed.patient_id)
     note = events.PumpNoteDialog(clinic, nurse, chart, window)
     note.kind_buttons["alarm"].setChecked(True)
@@ -275,10 +325,12 @@ def events_calculators_records(window: MainWindow, clinic: ClinicService, out: P
     calc.accuracy.setValue(14.5)
     save(window, out, "46-calculator-forecast")
     calculators.tabs.setCurrentWidget(calculators.bridge)
-    for edit, text in ((calculators.bridge.dose, "300 mcg/day"),
-                       (calculators.bridge.old, "1000 mcg/mL"),
-                       (calculators.bridge.new, "2000 mcg/mL"),
-                       (calculators.bridge.dead_space, "0.35 mL")):
+    for edit, text in (
+        (calculators.bridge.dose, "300 mcg/day"),
+        (calculators.bridge.old, "1000 mcg/mL"),
+        (calculators.bridge.new, "2000 mcg/mL"),
+        (calculators.bridge.dead_space, "0.35 mL"),
+    ):
         edit.set_text(text)
     save(window, out, "47-calculator-bridge")
     calculators.tabs.setCurrentWidget(calculators.priming)
@@ -286,10 +338,12 @@ def events_calculators_records(window: MainWindow, clinic: ClinicService, out: P
     calculators.priming.catheter.rows[0].trimmed.set_text("30 cm")
     save(window, out, "48-calculator-priming")
     calculators.tabs.setCurrentWidget(calculators.compounding)
-    for edit, text in ((calculators.compounding.flow, "1 mL/day"),
-                       (calculators.compounding.dose, "4 mg/day"),
-                       (calculators.compounding.stock, "25 mg/mL"),
-                       (calculators.compounding.fill, "20 mL")):
+    for edit, text in (
+        (calculators.compounding.flow, "1 mL/day"),
+        (calculators.compounding.dose, "4 mg/day"),
+        (calculators.compounding.stock, "25 mg/mL"),
+        (calculators.compounding.fill, "20 mL"),
+    ):
         edit.set_text(text)
     save(window, out, "49-calculator-compounding")
     calculators.tabs.setCurrentWidget(calculators.conversion)
@@ -332,12 +386,12 @@ def _within_typical_dose(clinic: ClinicService, patient_id: int) -> bool:
     """Whether the patient's daily dose is a typical baclofen one (at most 1,000 mcg/day):
     the refill pictured changes the concentration only, and its checks stay warnings."""
     prescription = clinic.patient_chart(patient_id).prescription
-    return prescription is not None and prescription.schedule.daily_dose() <= Q_(1000,
-                                                                                "mcg/day")
+    return prescription is not None and prescription.schedule.daily_dose() <= Q_(1000, "mcg/day")
 
 
-def refill_prescription_printing(window: MainWindow, clinic: ClinicService, out: Path,
-                                 size: QSize, sample: bool) -> None:
+def refill_prescription_printing(
+    window: MainWindow, clinic: ClinicService, out: Path, size: QSize, sample: bool
+) -> None:
     """Every step of the refill wizard (a baclofen pump going from one concentration to
     another) with its visit note and the history's Copy note, the prescription dialog (a warning
     waiting for its reason; a flex schedule with patient boluses) and the print preview: pictures
@@ -363,12 +417,19 @@ def refill_prescription_printing(window: MainWindow, clinic: ClinicService, out:
             clock_time.sleep(0.02)
 
     rows = window.dashboard.model.rows()
-    baclofen = next(r for r in rows if r.drug.startswith("baclofen") and not r.flex_schedule
-                    and r.pump_model.startswith("SynchroMed") and r.state != "fine"
-                    and _within_typical_dose(clinic, r.patient_id))
+    baclofen = next(
+        r
+        for r in rows
+        if r.drug.startswith("baclofen")
+        and not r.flex_schedule
+        and r.pump_model.startswith("SynchroMed")
+        and r.state != "fine"
+        and _within_typical_dose(clinic, r.patient_id)
+    )
     window.open_patient(baclofen.patient_id)
-    wizard = RefillWizard(clinic, window.actor or _admin(clinic, sample), baclofen.patient_id,
-                          window)
+    wizard = RefillWizard(
+        clinic, window.actor or _admin(clinic, sample), baclofen.patient_id, window
+    )
     wizard.resize(dialog_size)
     wizard.show()
     save(wizard, out, "20-refill-1-patient-and-pump")
@@ -393,8 +454,9 @@ def refill_prescription_printing(window: MainWindow, clinic: ClinicService, out:
     aspirated = expected - off if expected >= off + 0.6 else expected + off
     wizard.residual.aspirated.set_text(f"{aspirated:.1f} mL")
     save(wizard, out, "21-refill-2-residual-investigate")
-    wizard.residual.note.setPlainText("Pocket checked, no swelling; pump interrogated, no "
-                                      "alarms. Recheck at the next refill.")
+    wizard.residual.note.setPlainText(
+        "Pocket checked, no swelling; pump interrogated, no alarms. Recheck at the next refill."
+    )
     wizard.next()
     current = base.current_solution[0].concentration
     new = "1000 mcg/mL" if float(current.to("mcg/mL").m) != 1000 else "2000 mcg/mL"
@@ -487,10 +549,10 @@ def refill_prescription_printing(window: MainWindow, clinic: ClinicService, out:
         dialog.done(0)
         dialog.deleteLater()
 
-    pdf = SheetService(clinic).worksheet(
-        clinic.patient_chart(baclofen.patient_id).patient.mrn)
-    preview = PrintPreviewDialog("Refill worksheet (before the visit)", pdf, "worksheet.pdf",
-                                 window)
+    pdf = SheetService(clinic).worksheet(clinic.patient_chart(baclofen.patient_id).patient.mrn)
+    preview = PrintPreviewDialog(
+        "Refill worksheet (before the visit)", pdf, "worksheet.pdf", window
+    )
     preview.resize(QSize(min(900, size.width() - 40), size.height() - 8))
     preview.show()
     save(preview, out, "33-print-preview")
@@ -509,9 +571,25 @@ def _offscreen_screen(width: int, height: int, scale: float, folder: Path) -> No
     if os.environ.get("QT_QPA_PLATFORM") != "offscreen":
         return  # a real display, or a configured one: use it as it is
     config = folder / "screen.json"
-    config.write_text(json.dumps({"screens": [{
-        "name": f"{width}x{height}", "x": 0, "y": 0, "width": width, "height": height,
-        "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}]}), encoding="utf-8")
+    config.write_text(
+        json.dumps(
+            {
+                "screens": [
+                    {
+                        "name": f"{width}x{height}",
+                        "x": 0,
+                        "y": 0,
+                        "width": width,
+                        "height": height,
+                        "logicalDpi": 96,
+                        "logicalBaseDpi": 96,
+                        "dpr": 1,
+                    }
+                ]
+            }
+        ),
+        encoding="utf-8",
+    )
     os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={config}"
     if scale != 1:
         os.environ["QT_SCALE_FACTOR"] = f"{scale:g}"
@@ -520,15 +598,51 @@ def _offscreen_screen(width: int, height: int, scale: float, folder: Path) -> No
 #: The main screens, pictured again on the smallest screen and on a common large one
 #: (``--sizes``): the due list, a patient, the lock, every refill step, the prescription, the
 #: pump events, the calculators, the records, the bookings and the prescriber's screens.
-MAIN_SCREENS = ["03-*", "04-*", "05-*", "06-*", "10-*", "11-*", "12-*", "2*-refill-*",
-                "30-*", "31-*", "32-*", "40-*", "41-*", "45-*", "4[6-9]-*", "50-*", "51-*",
-                "54-*", "55-*", "56-*", "60-*", "62-*", "63-*", "64-*", "66-*"]
+MAIN_SCREENS = [
+    "03-*",
+    "04-*",
+    "05-*",
+    "06-*",
+    "10-*",
+    "11-*",
+    "12-*",
+    "2*-refill-*",
+    "30-*",
+    "31-*",
+    "32-*",
+    "40-*",
+    "41-*",
+    "45-*",
+    "4[6-9]-*",
+    "50-*",
+    "51-*",
+    "54-*",
+    "55-*",
+    "56-*",
+    "60-*",
+    "62-*",
+    "63-*",
+    "64-*",
+    "66-*",
+]
 #: The pictures of a 4K screen at 200 %.
-FOUR_K_SCREENS = ["01-sign-in", "03-due-list", "06-patient-overview", "12-locked",
-                  "21-refill-*", "24-refill-*", "29-refill-*", "31-prescription-warning"]
+FOUR_K_SCREENS = [
+    "01-sign-in",
+    "03-due-list",
+    "06-patient-overview",
+    "12-locked",
+    "21-refill-*",
+    "24-refill-*",
+    "29-refill-*",
+    "31-prescription-warning",
+]
 #: ``--sizes``: (width, height, scale, folder under docs/screenshots, pictures; empty: all).
-SIZES = [(1366, 768, 1.0, "", []), (1024, 768, 1.0, "1024x768", MAIN_SCREENS),
-         (1920, 1080, 1.0, "1920x1080", MAIN_SCREENS), (3840, 2160, 2.0, "4k", FOUR_K_SCREENS)]
+SIZES = [
+    (1366, 768, 1.0, "", []),
+    (1024, 768, 1.0, "1024x768", MAIN_SCREENS),
+    (1920, 1080, 1.0, "1920x1080", MAIN_SCREENS),
+    (3840, 2160, 2.0, "4k", FOUR_K_SCREENS),
+]
 
 
 @contextmanager
@@ -536,13 +650,19 @@ def hermetic_home(folder: Path) -> Iterator[None]:
     """The user's configuration, data and log folders (and QSettings: each user's window
     size and due-list columns) in ``folder`` while the pictures are made: they show the
     default settings, and nothing is read from or written to the real user's home."""
-    names = ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME",
-             logfile.ENV_VAR)
+    names = (
+        "XDG_CONFIG_HOME",
+        "XDG_DATA_HOME",
+        "XDG_STATE_HOME",
+        "XDG_CACHE_HOME",
+        logfile.ENV_VAR,
+    )
     before = {name: os.environ.get(name) for name in names}
     for name in names:
         os.environ[name] = str(folder / name.lower())
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
-                      str(folder / "qsettings"))
+    QSettings.setPath(
+        QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder / "qsettings")
+    )
     try:
         yield
     finally:
@@ -559,13 +679,26 @@ def every_size(out: Path, sample: bool) -> int:
     tools = Path(__file__).resolve().parent
     runs: list[tuple[str, list[str]]] = []
     for width, height, scale, folder, only in SIZES:
-        args = [str(tools / "screenshots.py"), "--width", str(width), "--height",
-                str(height), "--scale", f"{scale:g}", "--out", str(out / folder)]
-        runs.append((f"{width}x{height}" + (f" at {scale:g}x" if scale != 1 else ""),
-                     args + (["--sample"] if sample else []) + (
-                         ["--only", *only] if only else [])))
-    runs.append(("first run", [str(tools / "first_run_screenshots.py"),
-                               "--out", str(out / "first_run")]))
+        args = [
+            str(tools / "screenshots.py"),
+            "--width",
+            str(width),
+            "--height",
+            str(height),
+            "--scale",
+            f"{scale:g}",
+            "--out",
+            str(out / folder),
+        ]
+        runs.append(
+            (
+                f"{width}x{height}" + (f" at {scale:g}x" if scale != 1 else ""),
+                args + (["--sample"] if sample else []) + (["--only", *only] if only else []),
+            )
+        )
+    runs.append(
+        ("first run", [str(tools / "first_run_screenshots.py"), "--out", str(out / "first_run")])
+    )
     runs.append(("sheets", [str(tools / "sheets.py"), "--out", str(out.parent / "sheets")]))
     started = clock.monotonic()
     for title, args in runs:
@@ -586,13 +719,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     parser.add_argument("--width", type=int, default=1366, help="the screen's width in pixels")
     parser.add_argument("--height", type=int, default=768, help="the screen's height in pixels")
-    parser.add_argument("--scale", type=float, default=1.0,
-                        help="the screen's device pixel ratio (2 for a 4K screen at 200 %%)")
-    parser.add_argument("--only", nargs="+", default=[], metavar="NAME_PATTERN",
-                        help="write only the pictures whose names match (shell patterns)")
-    parser.add_argument("--sizes", action="store_true",
-                        help="every picture: the whole set at 1366x768, the main screens at "
-                             "1024x768, 1920x1080 and 4K, the first run and the sheets")
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="the screen's device pixel ratio (2 for a 4K screen at 200 %%)",
+    )
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        default=[],
+        metavar="NAME_PATTERN",
+        help="write only the pictures whose names match (shell patterns)",
+    )
+    parser.add_argument(
+        "--sizes",
+        action="store_true",
+        help="every picture: the whole set at 1366x768, the main screens at "
+        "1024x768, 1920x1080 and 4K, the first run and the sheets",
+    )
     args = parser.parse_args(argv)
     out: Path = args.out
     if args.sizes:
@@ -600,17 +745,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = clock.monotonic()
     UNEXPECTED.clear()
     TAKEN.clear()
-    with tempfile.TemporaryDirectory(prefix="pumpmgr-screenshots-") as home, \
-            hermetic_home(Path(home)):
+    with (
+        tempfile.TemporaryDirectory(prefix="pumpmgr-screenshots-") as home,
+        hermetic_home(Path(home)),
+    ):
         pictures(args, out)
     print(f"made in {clock.monotonic() - started:.0f} s")
-    missing = [n for n in PICTURES if n not in TAKEN and not (
-        args.sample and n == "65-incident-review")]
+    missing = [
+        n for n in PICTURES if n not in TAKEN and not (args.sample and n == "65-incident-review")
+    ]
     if missing:
         print(f"not made: {', '.join(missing)}", file=sys.stderr)
     if UNEXPECTED:
-        print(f"{len(UNEXPECTED)} unexpected message(s): some pictures are not as planned",
-              file=sys.stderr)
+        print(
+            f"{len(UNEXPECTED)} unexpected message(s): some pictures are not as planned",
+            file=sys.stderr,
+        )
     return 1 if missing or UNEXPECTED else 0
 
 
@@ -679,25 +829,38 @@ def pictures(args: argparse.Namespace, out: Path) -> None:
             save(window, out, "05-due-list-search")
             # a search the overdue filter hides: said, with the filter to clear
             window.dashboard.set_filter(DueFilter.OVERDUE)
-            window.dashboard.search.setText(next(
-                r.patient for r in window.dashboard.model.rows() if r.state != "overdue"
-            ).split(",")[0])
+            window.dashboard.search.setText(
+                next(
+                    r.patient for r in window.dashboard.model.rows() if r.state != "overdue"
+                ).split(",")[0]
+            )
             save(window, out, "05-due-list-search-filtered")
             window.dashboard.set_filter(DueFilter.ALL)
             window.dashboard.search.clear()
             scenes.bookings(window, shoot)
 
             rows = window.dashboard.model.rows()
-            replace_soon = sorted((r for r in rows if r.replace_by is not None),
-                                  key=lambda r: r.replace_by or TODAY)
+            replace_soon = sorted(
+                (r for r in rows if r.replace_by is not None), key=lambda r: r.replace_by or TODAY
+            )
             picks = [
                 ("06-patient-overview", replace_soon[0] if replace_soon else rows[0]),
-                ("07-patient-constant-flow", next(
-                    (r for r in rows if r.pump_type == "constant_flow"), rows[-1])),
+                (
+                    "07-patient-constant-flow",
+                    next((r for r in rows if r.pump_type == "constant_flow"), rows[-1]),
+                ),
                 ("08-patient-admixture", next((r for r in rows if "+" in r.drug), rows[0])),
-                ("09-patient-overdue", next(
-                    (r for r in rows if r.state == "overdue" and r.pump_type != "constant_flow"),
-                    rows[0])),
+                (
+                    "09-patient-overdue",
+                    next(
+                        (
+                            r
+                            for r in rows
+                            if r.state == "overdue" and r.pump_type != "constant_flow"
+                        ),
+                        rows[0],
+                    ),
+                ),
             ]
             for name, row in picks:
                 window.open_patient(row.patient_id)
@@ -725,15 +888,22 @@ def pictures(args: argparse.Namespace, out: Path) -> None:
             save(form, out, "13-quantity-input")
             window.idle.stop()
             window.close()
-            scenes.prescriber_screens(clinic, lambda role, rank: _user(role, rank, args.sample),
-                                      size, shoot)
+            scenes.prescriber_screens(
+                clinic, lambda role, rank: _user(role, rank, args.sample), size, shoot
+            )
             # last: the clinic's clock moved on until a pump is computed empty (its sign-in
             # is dated then)
             for days in (7, 14, 21, 28):
-                later = ClinicService(database, clock=FixedClock(NOW + timedelta(days=days)),
-                                      tz=BERLIN, workstation="screenshots", hasher=FAST)
-                if scenes.computed_empty_visit(later, later.sign_in(username, password), size,
-                                               shoot):
+                later = ClinicService(
+                    database,
+                    clock=FixedClock(NOW + timedelta(days=days)),
+                    tz=BERLIN,
+                    workstation="screenshots",
+                    hasher=FAST,
+                )
+                if scenes.computed_empty_visit(
+                    later, later.sign_in(username, password), size, shoot
+                ):
                     break
             # Delete every window now, while Qt runs: PySide6 can abort the interpreter's
             # shutdown when widgets are still alive then.

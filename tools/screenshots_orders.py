@@ -76,8 +76,9 @@ def _patient_with_incident(clinic: ClinicService) -> int:
     return rows[0].patient_id
 
 
-def _tenfold(window: MainWindow, clinic: ClinicService, user: User, size: QSize,
-             shoot: Shoot) -> None:
+def _tenfold(
+    window: MainWindow, clinic: ClinicService, user: User, size: QSize, shoot: Shoot
+) -> None:
     """A baclofen dose cut to a fifth, else five times over (whichever the library lets be
     saved: the hard maximum or the pump's lowest flow blocks the other): Save asks the
     prescriber to type it again blind. The re-entry is pictured filled in, then cancelled
@@ -86,9 +87,14 @@ def _tenfold(window: MainWindow, clinic: ClinicService, user: User, size: QSize,
     from ui.dialogs.tenfold import TenfoldDialog
 
     assert window.actor is not None
-    row = next(r for r in clinic.due_list() if r.drug.startswith("baclofen")
-               and not r.flex_schedule and not r.open_stop_order
-               and not clinic.orders.incidents(r.patient_id))
+    row = next(
+        r
+        for r in clinic.due_list()
+        if r.drug.startswith("baclofen")
+        and not r.flex_schedule
+        and not r.open_stop_order
+        and not clinic.orders.incidents(r.patient_id)
+    )
     window.open_patient(row.patient_id)
     dialog = PrescriptionDialog(clinic, window.actor, row.patient_id, window)
     dialog.resize(QSize(min(1120, size.width() - 40), size.height() - 8))
@@ -111,8 +117,14 @@ def _tenfold(window: MainWindow, clinic: ClinicService, user: User, size: QSize,
     tries = [0]
 
     def answer() -> None:
-        reentry = next((w for w in QApplication.topLevelWidgets()
-                        if isinstance(w, TenfoldDialog) and w.isVisible()), None)
+        reentry = next(
+            (
+                w
+                for w in QApplication.topLevelWidgets()
+                if isinstance(w, TenfoldDialog) and w.isVisible()
+            ),
+            None,
+        )
         if reentry is None:
             tries[0] += 1
             if tries[0] < 200:
@@ -126,8 +138,7 @@ def _tenfold(window: MainWindow, clinic: ClinicService, user: User, size: QSize,
 
     QTimer.singleShot(0, answer)
     if not dialog.save_button.isEnabled():
-        print(f"64: the change cannot be saved: {dialog.problem_label.text()}",
-              file=sys.stderr)
+        print(f"64: the change cannot be saved: {dialog.problem_label.text()}", file=sys.stderr)
     dialog.save()
     tries[0] = 200  # asked or not, stop looking
     dialog.done(0)
@@ -137,19 +148,30 @@ def _tenfold(window: MainWindow, clinic: ClinicService, user: User, size: QSize,
 def _incident_review(window: MainWindow, shoot: Shoot) -> None:
     """The prescriber's review of an incident: the note asked for, pictured, then cancelled."""
     page = window.patient
-    actions = [a for a in page.prescriber_button.menu().actions()
-               if a.text().startswith("Review the incident")]
+    actions = [
+        a
+        for a in page.prescriber_button.menu().actions()
+        if a.text().startswith("Review the incident")
+    ]
     if not actions:
         return
 
     def answer() -> None:
-        asked = next((w for w in QApplication.topLevelWidgets()
-                      if isinstance(w, QInputDialog) and w.isVisible()), None)
+        asked = next(
+            (
+                w
+                for w in QApplication.topLevelWidgets()
+                if isinstance(w, QInputDialog) and w.isVisible()
+            ),
+            None,
+        )
         if asked is None:
             QTimer.singleShot(20, answer)
             return
-        asked.setTextValue("Pump reprogrammed to the ordered dose; patient seen, no signs of "
-                           "withdrawal. Family told whom to call.")
+        asked.setTextValue(
+            "Pump reprogrammed to the ordered dose; patient seen, no signs of "
+            "withdrawal. Family told whom to call."
+        )
         asked.resize(620, 320)
         shoot(asked, "65-incident-review")
         asked.reject()
@@ -163,8 +185,14 @@ def computed_empty_visit(clinic: ClinicService, nurse: Actor, size: QSize, shoot
     step; ``clinic``'s clock stands where a pump is. False when none is (nothing pictured)."""
     from ui.wizards.refill import RefillWizard
 
-    empty = next((r for r in clinic.due_list() if r.refill_state is not None
-                  and r.refill_state.words == "computed empty"), None)
+    empty = next(
+        (
+            r
+            for r in clinic.due_list()
+            if r.refill_state is not None and r.refill_state.words == "computed empty"
+        ),
+        None,
+    )
     if empty is None:
         return False
     wizard = RefillWizard(clinic, nurse, empty.patient_id)
@@ -177,4 +205,3 @@ def computed_empty_visit(clinic: ClinicService, nurse: Actor, size: QSize, shoot
     wizard.discard()
     wizard.deleteLater()
     return True
-

@@ -45,40 +45,72 @@ from pumpmgr.visit_record import (
 RESOLUTION = 60  #: pixels per inch of the pictures: a page fits a screen whole
 
 
-def _refill(clinic: ClinicService, row: DueRow, aspirated: str, note: str,
-            bedside: BedsideFindings | None = None) -> int:
+def _refill(
+    clinic: ClinicService,
+    row: DueRow,
+    aspirated: str,
+    note: str,
+    bedside: BedsideFindings | None = None,
+) -> int:
     """Record a refill of ``row``'s pump now, as the demo's nurses would; its id."""
     chart = clinic.patient_chart(row.patient_id)
     assert chart.pump is not None
     nurse = clinic.sign_in(*_user("nurse", 0, False))
     second = Verification(*_user("nurse", 1, False))
     capacity = chart.pump.capacity
-    outcome = clinic.record_refill(nurse, second, chart.pump.id, RefillInput(
-        performed_at=clinic.clock.now(), aspirated=Q_(aspirated), volume_added=capacity,
-        lot_number="BAC-25-0612", expiry=date(2026, 4, 30), source="pharmacy",
-        needle_position_confirmed=True, pump_running_confirmed=True, discrepancy_note=note,
-        bedside=bedside))
+    outcome = clinic.record_refill(
+        nurse,
+        second,
+        chart.pump.id,
+        RefillInput(
+            performed_at=clinic.clock.now(),
+            aspirated=Q_(aspirated),
+            volume_added=capacity,
+            lot_number="BAC-25-0612",
+            expiry=date(2026, 4, 30),
+            source="pharmacy",
+            needle_position_confirmed=True,
+            pump_running_confirmed=True,
+            discrepancy_note=note,
+            bedside=bedside,
+        ),
+    )
     return outcome.refill.id
 
 
 def record_visits(clinic: ClinicService) -> tuple[DueRow, int, DueRow, int]:
     """An investigate and a restart refill, recorded now: their rows and refill ids."""
     rows = clinic.due_list()
-    programmable = [r for r in rows if r.pump_type != "constant_flow"
-                    and r.drug.startswith("baclofen") and not r.flex_schedule]
+    programmable = [
+        r
+        for r in rows
+        if r.pump_type != "constant_flow" and r.drug.startswith("baclofen") and not r.flex_schedule
+    ]
     investigate = programmable[-1]
     expected = investigate.volume_left_ml or 0.0  # the residual expected now
     investigate_id = _refill(
-        clinic, investigate, f"{max(expected - 2.5, 0.8):.1f} mL",
-        "Pocket checked, no swelling; pump interrogated, no alarms. Recheck at the next refill.")
-    empty = next(r for r in rows if r.refill_state is not None and r is not investigate
-                 and r.pump_type != "constant_flow")
+        clinic,
+        investigate,
+        f"{max(expected - 2.5, 0.8):.1f} mL",
+        "Pocket checked, no swelling; pump interrogated, no alarms. Recheck at the next refill.",
+    )
+    empty = next(
+        r
+        for r in rows
+        if r.refill_state is not None and r is not investigate and r.pump_type != "constant_flow"
+    )
     reading = BedsideFindings(
-        Interrogation(PumpStatus.RUNNING, frozenset(), Q_("0 mL")), SiteAssessment(frozenset()),
-        SymptomCheck(withdrawal=True, overdose=False, note="itching and spasms since yesterday"))
-    restart_id = _refill(clinic, empty, "0.2 mL",
-                         "Reservoir found empty; itching and spasms since yesterday, no fever. "
-                         "Prescriber called.", reading)
+        Interrogation(PumpStatus.RUNNING, frozenset(), Q_("0 mL")),
+        SiteAssessment(frozenset()),
+        SymptomCheck(withdrawal=True, overdose=False, note="itching and spasms since yesterday"),
+    )
+    restart_id = _refill(
+        clinic,
+        empty,
+        "0.2 mL",
+        "Reservoir found empty; itching and spasms since yesterday, no fever. Prescriber called.",
+        reading,
+    )
     return investigate, investigate_id, empty, restart_id
 
 
@@ -95,16 +127,24 @@ def _busy_day(clinic: ClinicService) -> date:
 def sheets_of(clinic: ClinicService) -> list[tuple[str, Callable[[SheetService], bytes]]]:
     """Each sheet's name and how to print it."""
     rows = clinic.due_list()
-    baclofen = next(r for r in rows if r.drug.startswith("baclofen") and not r.flex_schedule
-                    and r.pump_model.startswith("SynchroMed") and r.state != "fine")
+    baclofen = next(
+        r
+        for r in rows
+        if r.drug.startswith("baclofen")
+        and not r.flex_schedule
+        and r.pump_model.startswith("SynchroMed")
+        and r.state != "fine"
+    )
     constant = next(r for r in rows if r.pump_type == "constant_flow")
     booked = next(r for r in rows if r.booked_on is not None)
     investigate, investigate_id, restart, restart_id = record_visits(clinic)
     day = _busy_day(clinic)
     return [
         ("worksheet_baclofen", lambda s: s.worksheet(baclofen.mrn)),
-        ("completed_investigate",
-         lambda s: s.worksheet(investigate.mrn, completed_refill_id=investigate_id)),
+        (
+            "completed_investigate",
+            lambda s: s.worksheet(investigate.mrn, completed_refill_id=investigate_id),
+        ),
         ("completed_restart", lambda s: s.worksheet(restart.mrn, completed_refill_id=restart_id)),
         ("day_batch", lambda s: s.day(day)),
         ("due_list", lambda s: s.due(TODAY, TODAY + timedelta(days=27))),
@@ -122,8 +162,10 @@ def pages(pdf: bytes, out: Path, name: str, *, first_and_last: bool = False) -> 
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "sheet.pdf"
         source.write_bytes(pdf)
-        subprocess.run(["pdftoppm", "-png", "-r", str(RESOLUTION), str(source),
-                        str(Path(tmp) / "page")], check=True)
+        subprocess.run(
+            ["pdftoppm", "-png", "-r", str(RESOLUTION), str(source), str(Path(tmp) / "page")],
+            check=True,
+        )
         made = sorted(Path(tmp).glob("page-*.png"), key=lambda p: int(p.stem.split("-")[1]))
         if first_and_last and len(made) > 2:
             made = [made[0], made[-1]]
@@ -143,14 +185,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--paper", nargs="+", default=["A4", "Letter"], choices=["A4", "Letter"])
     args = parser.parse_args(argv)
     if shutil.which("pdftoppm") is None:
-        print("pdftoppm (poppler-utils) is needed to turn the PDFs into pictures",
-              file=sys.stderr)
+        print("pdftoppm (poppler-utils) is needed to turn the PDFs into pictures", file=sys.stderr)
         return 1
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     started = clock.monotonic()
-    with tempfile.TemporaryDirectory(prefix="pumpmgr-sheets-") as home, \
-            hermetic_home(Path(home)):
+    with tempfile.TemporaryDirectory(prefix="pumpmgr-sheets-") as home, hermetic_home(Path(home)):
         from pumpmgr.demo import build_demo_clinic
 
         database = open_database(Path(home) / "clinic.db", daily_backup_keep=None)
@@ -165,8 +205,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 clinic.update_settings(admin, replace(settings, page_size=paper), version)
                 service = SheetService(clinic)
                 for name, make in printed:
-                    for path in pages(make(service), out, f"{name}-{paper}",
-                                      first_and_last=name == "day_batch"):
+                    for path in pages(
+                        make(service), out, f"{name}-{paper}", first_and_last=name == "day_batch"
+                    ):
                         print(f"  {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
         finally:
             database.dispose()

@@ -64,11 +64,17 @@ class _Version(argparse.Action):
     pint behind it) is imported only when asked: the sign-in window does not wait for it."""
 
     def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
-        super().__init__(option_strings, dest, nargs=0,
-                         help="show program's version number and exit")
+        super().__init__(
+            option_strings, dest, nargs=0, help="show program's version number and exit"
+        )
 
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
-                 values: object, option_string: str | None = None) -> None:
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
         from pumpmgr.formatting import program_version
 
         print(program_version())
@@ -77,17 +83,26 @@ class _Version(argparse.Action):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="pumpmgr", description="pumpmgr: the intrathecal pump clinic's desktop program.")
+        prog="pumpmgr", description="pumpmgr: the intrathecal pump clinic's desktop program."
+    )
     parser.add_argument("--version", action=_Version)
-    parser.add_argument("--db", metavar="PATH_OR_URL",
-                        help="the clinic database (default: PUMPMGR_DB, else pumpmgr.db in "
-                             "your data folder)")
-    parser.add_argument("--demo", action="store_true",
-                        help="open a demo clinic with made-up patients (rebuilt each day)")
-    parser.add_argument("--self-test", action="store_true",
-                        help="open the window and close it at once, to check that this "
-                             "computer can show pumpmgr (a user name and a password on two "
-                             "lines of standard input sign in first, else the sign-in shows)")
+    parser.add_argument(
+        "--db",
+        metavar="PATH_OR_URL",
+        help="the clinic database (default: PUMPMGR_DB, else pumpmgr.db in your data folder)",
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="open a demo clinic with made-up patients (rebuilt each day)",
+    )
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="open the window and close it at once, to check that this "
+        "computer can show pumpmgr (a user name and a password on two "
+        "lines of standard input sign in first, else the sign-in shows)",
+    )
     return parser
 
 
@@ -139,15 +154,19 @@ def _demo_builder() -> tuple[Callable[..., Any], str, str]:
         raise DemoUnavailable(
             "this version of pumpmgr has no demo clinic generator (pumpmgr.demo); "
             "start without --demo, or give a database with --db PATH",
-            code=Code.NO_VALUE, field="demo") from exc
+            code=Code.NO_VALUE,
+            field="demo",
+        ) from exc
     users = list(getattr(demo, "DEMO_USERS", ()))
     if not users:
         return demo.build_demo_clinic, DEMO_HINT, ""
     listed = "; ".join(f"{u.username} / {u.password} ({u.role})" for u in users)
     nurse = next((u.username for u in users if u.role == "nurse"), users[0].username)
-    return (demo.build_demo_clinic,
-            f"Demo clinic: the patients are made up. Demo users (user name / password): "
-            f"{listed}.", nurse)
+    return (
+        demo.build_demo_clinic,
+        f"Demo clinic: the patients are made up. Demo users (user name / password): {listed}.",
+        nurse,
+    )
 
 
 def demo_clinic(root: Path | None = None, today: date | None = None) -> Source:
@@ -212,8 +231,7 @@ class Loaded:
     read_at: float  #: ``time.monotonic()`` when they were read
 
 
-def load(source: Source, clinic_of: Callable[[Database], ClinicService],
-         report: Report) -> Loaded:
+def load(source: Source, clinic_of: Callable[[Database], ClinicService], report: Report) -> Loaded:
     """On the worker: open the database, report :class:`Opened`, import the main window's
     modules (its widgets are built on the GUI thread), read the due list."""
     database = source.open()
@@ -242,13 +260,13 @@ class Startup(QObject):
     started = Signal(object)  #: the :class:`~ui.main_window.MainWindow`
     ended = Signal(int)  #: the program must end with this status (main exits its loop)
 
-    def __init__(self, source: Source,
-                 clinic_of: Callable[[Database], ClinicService] | None = None) -> None:
+    def __init__(
+        self, source: Source, clinic_of: Callable[[Database], ClinicService] | None = None
+    ) -> None:
         super().__init__()
         self.source = source
         self._clinic_of = clinic_of
-        self.dialog = SignInDialog(None, hint=source.hint, username=source.username,
-                                   stay_open=True)
+        self.dialog = SignInDialog(None, hint=source.hint, username=source.username, stay_open=True)
         self.dialog.rejected.connect(lambda: self.finish(0))
         self.dialog.form.signed_in.connect(self._signed_in)
         self.task: Background | None = None
@@ -280,8 +298,9 @@ class Startup(QObject):
         if self.task is not None or self.status is not None:
             return
         clinic_of = self._clinic_of or make_clinic  # looked up now: tests replace it
-        self.task = Background(lambda report: load(self.source, clinic_of, report),
-                               "pumpmgr-start-up", self)
+        self.task = Background(
+            lambda report: load(self.source, clinic_of, report), "pumpmgr-start-up", self
+        )
         self.task.reported.connect(self._opened)
         self.task.done.connect(self._loaded)
         self.task.failed.connect(self._failed)
@@ -310,9 +329,13 @@ class Startup(QObject):
             return
         from ui.main_window import FULL_CHECK_AFTER_MS, MainWindow
 
-        self.window = MainWindow(self.clinic, None, due_rows=loaded.rows,
-                                 full_check_after_ms=FULL_CHECK_AFTER_MS,
-                                 integrity_check_in_background=True)
+        self.window = MainWindow(
+            self.clinic,
+            None,
+            due_rows=loaded.rows,
+            full_check_after_ms=FULL_CHECK_AFTER_MS,
+            integrity_check_in_background=True,
+        )
         # laid out and drawn once, hidden, while the user types: shown after the sign-in it
         # paints from warm caches (about 110 of 150 ms on 5,000 pumps: docs/performance.md)
         self.window.grab()
@@ -361,8 +384,9 @@ class Startup(QObject):
 # ------------------------------------------------------------------ the process
 
 
-def _excepthook(kind: type[BaseException], value: BaseException,
-                trace: TracebackType | None) -> None:
+def _excepthook(
+    kind: type[BaseException], value: BaseException, trace: TracebackType | None
+) -> None:
     """A fault of ours reaches the user as a short message, and its stack goes to the log
     (:func:`ui.messages.show_error`)."""
     if value.__traceback__ is None:
@@ -373,8 +397,12 @@ def _excepthook(kind: type[BaseException], value: BaseException,
 def _thread_excepthook(args: threading.ExceptHookArgs) -> None:
     """A worker thread's error that nobody collected is logged, never printed."""
     if args.exc_value is not None:
-        log_unexpected(args.exc_type, args.exc_value, args.exc_traceback,
-                       f"working in the background ({args.thread.name if args.thread else '?'})")
+        log_unexpected(
+            args.exc_type,
+            args.exc_value,
+            args.exc_traceback,
+            f"working in the background ({args.thread.name if args.thread else '?'})",
+        )
 
 
 def self_test(app: QApplication, clinic: ClinicService, stdin: TextIO | None) -> int:
@@ -408,16 +436,21 @@ def self_test(app: QApplication, clinic: ClinicService, stdin: TextIO | None) ->
     shown.show()
     for _ in range(50):
         app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
-        if shown.isVisible() and shown.windowHandle() is not None and shown.windowHandle(
-                ).isExposed():
+        if (
+            shown.isVisible()
+            and shown.windowHandle() is not None
+            and shown.windowHandle().isExposed()
+        ):
             break
     picture = shown.grab()
     shown.close()
     app.processEvents()
     if picture.isNull() or not shown.isHidden():
         problems.append(f"the {what} was not drawn and closed")
-    print(f"{program_version()}: the {what} opened ({picture.width()}x{picture.height()}) and "
-          f"closed on {app.platformName()}")
+    print(
+        f"{program_version()}: the {what} opened ({picture.width()}x{picture.height()}) and "
+        f"closed on {app.platformName()}"
+    )
     for problem in problems:
         print(f"pumpmgr --self-test: {problem}", file=sys.stderr)
     return 1 if problems else 0
@@ -470,8 +503,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             try:  # quit while loading: the database (a migration, maybe) is let finish
                 startup.task.wait()
             except Exception as exc:  # the user has quit: logged (its kind only), not shown
-                log.warning("loading behind the sign-in failed after quitting: %s",
-                            type(exc).__name__)
+                log.warning(
+                    "loading behind the sign-in failed after quitting: %s", type(exc).__name__
+                )
         if startup.window is not None:  # built; closed already unless never shown
             startup.window.idle.stop()
             startup.window.deleteLater()

@@ -42,8 +42,12 @@ class Background(QObject):
     done = Signal(object)
     failed = Signal(object)  #: the exception (a BaseException)
 
-    def __init__(self, work: Callable[[Report], Any], name: str = "pumpmgr-work",
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        work: Callable[[Report], Any],
+        name: str = "pumpmgr-work",
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self._work = work
         self._name = name
@@ -94,9 +98,13 @@ def run_in_background(parent: QWidget | None, label: str, work: Callable[[], T])
     return run_with_progress(parent, label, lambda _report: work(), measured=False)
 
 
-def run_with_progress(parent: QWidget | None, label: str,
-                      work: Callable[[Callable[[float], None]], T], *,
-                      measured: bool = True) -> T:
+def run_with_progress(
+    parent: QWidget | None,
+    label: str,
+    work: Callable[[Callable[[float], None]], T],
+    *,
+    measured: bool = True,
+) -> T:
     """Run ``work(progress)`` behind a progress dialog; ``progress`` takes the fraction done
     (0 to 1) from the worker. No cancel: the work is all or nothing."""
     dialog = QProgressDialog(label, "", 0, 100 if measured else 0, parent)

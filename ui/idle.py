@@ -49,8 +49,9 @@ class IdleWatcher(QObject):
     #: Use (or a stop) ended the warning.
     warning_over = Signal()
 
-    def __init__(self, parent: QObject | None = None, *, clock: Clock | None = None,
-                 poll_ms: int = POLL_MS) -> None:
+    def __init__(
+        self, parent: QObject | None = None, *, clock: Clock | None = None, poll_ms: int = POLL_MS
+    ) -> None:
         super().__init__(parent)
         self.clock: Clock = clock or SystemClock()
         self._timeout = timedelta(0)
@@ -144,8 +145,10 @@ class IdleNotice(QLabel):
         watcher.warning_over.connect(self.hide)
 
     def _show_left(self, seconds: int) -> None:
-        left = (count_text(seconds // 60, "minute") if seconds >= 60
-                else count_text(seconds, "second"))
-        self.setText(f"pumpmgr locks in {left} without use: move the mouse or press a key to "
-                     "stay signed in.")
+        left = (
+            count_text(seconds // 60, "minute") if seconds >= 60 else count_text(seconds, "second")
+        )
+        self.setText(
+            f"pumpmgr locks in {left} without use: move the mouse or press a key to stay signed in."
+        )
         self.show()

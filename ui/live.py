@@ -30,8 +30,14 @@ class LiveUpdates(QObject):
 
     changed = Signal(object)  # Change
 
-    def __init__(self, feed: ChangeFeed | None, ready: Callable[[], bool],
-                 parent: QObject | None = None, *, poll_ms: int = POLL_MS) -> None:
+    def __init__(
+        self,
+        feed: ChangeFeed | None,
+        ready: Callable[[], bool],
+        parent: QObject | None = None,
+        *,
+        poll_ms: int = POLL_MS,
+    ) -> None:
         super().__init__(parent)
         self.feed = feed
         self.ready = ready

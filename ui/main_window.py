@@ -105,8 +105,10 @@ def _as_recorded(rows: Sequence[DueRow]) -> list[DueRow]:
     """The due list's rows less what follows the clock (the time and volume left, the
     states): what a save by another workstation can change. With them, every read after a
     minute differed, and the window said the records had changed when nobody had saved."""
-    return [replace(r, days_left=0.0, volume_left_ml=None, refill_state=None, state="fine")
-            for r in rows]
+    return [
+        replace(r, days_left=0.0, volume_left_ml=None, refill_state=None, state="fine")
+        for r in rows
+    ]
 
 
 def _is_prescription(widget: object) -> TypeGuard[PrescriptionDialog]:
@@ -117,10 +119,16 @@ def _is_prescription(widget: object) -> TypeGuard[PrescriptionDialog]:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, clinic: ClinicService, actor: Actor | None,
-                 parent: QWidget | None = None, *, due_rows: Sequence[DueRow] | None = None,
-                 full_check_after_ms: int | None = None,
-                 integrity_check_in_background: bool = False) -> None:
+    def __init__(
+        self,
+        clinic: ClinicService,
+        actor: Actor | None,
+        parent: QWidget | None = None,
+        *,
+        due_rows: Sequence[DueRow] | None = None,
+        full_check_after_ms: int | None = None,
+        integrity_check_in_background: bool = False,
+    ) -> None:
         """Signed in as ``actor``; or, ``actor`` None, built hidden behind the sign-in with
         the ``due_rows`` read meanwhile, and :meth:`start` once the user has signed in.
         ``full_check_after_ms``: that long after a sign-in, :meth:`start_full_check` (the
@@ -231,8 +239,13 @@ class MainWindow(QMainWindow):
     # ----------------------------------------------------------------- set-up
 
     def _make_actions(self) -> None:
-        def action(text: str, slot: object, keys: list[QKeySequence] | None = None,
-                   icon: str | None = None, tip: str = "") -> QAction:
+        def action(
+            text: str,
+            slot: object,
+            keys: list[QKeySequence] | None = None,
+            icon: str | None = None,
+            tip: str = "",
+        ) -> QAction:
             made = QAction(icons.icon(icon), text, self) if icon else QAction(text, self)
             if keys:
                 made.setShortcuts(keys)
@@ -242,51 +255,102 @@ class MainWindow(QMainWindow):
             self.addAction(made)
             return made
 
-        self.due_action = action("&Due list", self.show_dashboard,
-                                 [QKeySequence("Ctrl+1"), QKeySequence("Alt+Home")],
-                                 icons.DUE_LIST, "The clinic's refill due list (Ctrl+1)")
-        self.refresh_action = action("&Refresh", self.refresh,
-                                     [QKeySequence(QKeySequence.StandardKey.Refresh),
-                                      QKeySequence("F5")], icons.REFRESH,
-                                     "Read the records again (F5)")
-        self.find_action = action("&Find patient…", self.find_patient,
-                                  [QKeySequence(QKeySequence.StandardKey.Find)], None,
-                                  "Search the due list by name or MRN (Ctrl+F)")
-        self.export_action = action("&Export due list as calendar (.ics)…",
-                                    self.dashboard.export_calendar, None, icons.CALENDAR,
-                                    "Write the rows shown as refill appointments")
-        self.lock_action = action("&Lock", lambda: self.lock(idle=False),
-                                  [QKeySequence("Ctrl+L")], icons.LOCK,
-                                  "Lock pumpmgr and hide patient data (Ctrl+L)")
+        self.due_action = action(
+            "&Due list",
+            self.show_dashboard,
+            [QKeySequence("Ctrl+1"), QKeySequence("Alt+Home")],
+            icons.DUE_LIST,
+            "The clinic's refill due list (Ctrl+1)",
+        )
+        self.refresh_action = action(
+            "&Refresh",
+            self.refresh,
+            [QKeySequence(QKeySequence.StandardKey.Refresh), QKeySequence("F5")],
+            icons.REFRESH,
+            "Read the records again (F5)",
+        )
+        self.find_action = action(
+            "&Find patient…",
+            self.find_patient,
+            [QKeySequence(QKeySequence.StandardKey.Find)],
+            None,
+            "Search the due list by name or MRN (Ctrl+F)",
+        )
+        self.export_action = action(
+            "&Export due list as calendar (.ics)…",
+            self.dashboard.export_calendar,
+            None,
+            icons.CALENDAR,
+            "Write the rows shown as refill appointments",
+        )
+        self.lock_action = action(
+            "&Lock",
+            lambda: self.lock(idle=False),
+            [QKeySequence("Ctrl+L")],
+            icons.LOCK,
+            "Lock pumpmgr and hide patient data (Ctrl+L)",
+        )
         # Ctrl+Q once: the platform's Quit key is often Ctrl+Q too, and a key claimed twice
         # runs nothing
-        self.quit_action = action("&Quit", self.close, [QKeySequence("Ctrl+Q")], None,
-                                  "Quit pumpmgr (Ctrl+Q)")
+        self.quit_action = action(
+            "&Quit", self.close, [QKeySequence("Ctrl+Q")], None, "Quit pumpmgr (Ctrl+Q)"
+        )
         self.about_action = action("&About pumpmgr", self.about)
-        self.manual_action = action("&Manual", lambda: manual.open_manual(self, manual.GUIDE),
-                                    [QKeySequence(QKeySequence.StandardKey.HelpContents)],
-                                    None, "The nurse's guide, with pictures of every screen")
+        self.manual_action = action(
+            "&Manual",
+            lambda: manual.open_manual(self, manual.GUIDE),
+            [QKeySequence(QKeySequence.StandardKey.HelpContents)],
+            None,
+            "The nurse's guide, with pictures of every screen",
+        )
         self.quick_reference_action = action(
-            "&Quick reference (PDF)", lambda: manual.open_manual(self, manual.QUICK_REFERENCE),
-            None, None, "One page to print and keep by the workstation")
-        self.log_folder_action = action("Open &log folder", lambda: messages.open_log_folder(self),
-                                        None, None, "The folder of pumpmgr's log files")
+            "&Quick reference (PDF)",
+            lambda: manual.open_manual(self, manual.QUICK_REFERENCE),
+            None,
+            None,
+            "One page to print and keep by the workstation",
+        )
+        self.log_folder_action = action(
+            "Open &log folder",
+            lambda: messages.open_log_folder(self),
+            None,
+            None,
+            "The folder of pumpmgr's log files",
+        )
 
-        self.print_due_action = action("&Print due list…", self.print_due_list, None, None,
-                                       "The refill due list of a period, with a preview")
-        self.print_day_action = action("Print a &day's worksheets…", self.print_day, None,
-                                       None, "Every refill worksheet of one clinic day")
+        self.print_due_action = action(
+            "&Print due list…",
+            self.print_due_list,
+            None,
+            None,
+            "The refill due list of a period, with a preview",
+        )
+        self.print_day_action = action(
+            "Print a &day's worksheets…",
+            self.print_day,
+            None,
+            None,
+            "Every refill worksheet of one clinic day",
+        )
         self.clinic_database_action = action(
-            "Clinic &database…", self.choose_clinic_database, None, None,
-            "Where this workstation finds the clinic's records (administrator)")
+            "Clinic &database…",
+            self.choose_clinic_database,
+            None,
+            None,
+            "Where this workstation finds the clinic's records (administrator)",
+        )
         file_menu = self.menuBar().addMenu("&File")
         file_menu.addAction(self.export_action)
         file_menu.addAction(self.print_due_action)
         file_menu.addAction(self.print_day_action)
         file_menu.addSeparator()
-        self.password_action = action("Change my pass&word…", lambda: self.change_password(),
-                                      None, None,
-                                      "Choose a new password (your current one needed)")
+        self.password_action = action(
+            "Change my pass&word…",
+            lambda: self.change_password(),
+            None,
+            None,
+            "Choose a new password (your current one needed)",
+        )
         file_menu.addAction(self.password_action)
         file_menu.addAction(self.clinic_database_action)
         file_menu.addSeparator()
@@ -320,13 +384,21 @@ class MainWindow(QMainWindow):
         self.addToolBar(toolbar)
         self.toolbar = toolbar
         #: Actions that reach patient data: off while locked.
-        self.patient_actions = [self.due_action, self.refresh_action, self.find_action,
-                                self.export_action, self.lock_action, self.print_due_action,
-                                self.print_day_action, self.password_action]
+        self.patient_actions = [
+            self.due_action,
+            self.refresh_action,
+            self.find_action,
+            self.export_action,
+            self.lock_action,
+            self.print_due_action,
+            self.print_day_action,
+            self.password_action,
+        ]
         self._make_event_and_record_actions()
 
     def _make_event_and_record_actions(self) -> None:
         """The Events and Records menus, and Calculators in the Go menu and the toolbar."""
+
         def action(text: str, slot: object, keys: str = "", tip: str = "") -> QAction:
             made = QAction(text, self)
             if keys:
@@ -337,23 +409,34 @@ class MainWindow(QMainWindow):
             self.addAction(made)
             return made
 
-        self.calculators_action = action("&Calculators", self.show_calculators, "Ctrl+K",
-                                         "Forecast, bridge, priming, compounding and units "
-                                         "(Ctrl+K)")
+        self.calculators_action = action(
+            "&Calculators",
+            self.show_calculators,
+            "Ctrl+K",
+            "Forecast, bridge, priming, compounding and units (Ctrl+K)",
+        )
         self.go_menu.addSeparator()
         self.go_menu.addAction(self.calculators_action)
-        self.week_view_action = action("Week's &bookings", self.show_week_view, "Ctrl+Shift+B",
-                                       "The week's refill visits, free room and pumps to book "
-                                       "(Ctrl+Shift+B)")
-        self.orders_action = action("&Orders to sign", self.show_orders, "Ctrl+Shift+O",
-                                    "Orders awaiting a prescriber's signature (Ctrl+Shift+O)")
+        self.week_view_action = action(
+            "Week's &bookings",
+            self.show_week_view,
+            "Ctrl+Shift+B",
+            "The week's refill visits, free room and pumps to book (Ctrl+Shift+B)",
+        )
+        self.orders_action = action(
+            "&Orders to sign",
+            self.show_orders,
+            "Ctrl+Shift+O",
+            "Orders awaiting a prescriber's signature (Ctrl+Shift+O)",
+        )
         view_menu = QMenu("&View", self)
         view_menu.addAction(self.orders_action)
         view_menu.addAction(self.week_view_action)
         self.menuBar().insertMenu(self.help_menu.menuAction(), view_menu)
         actions = self.toolbar.actions()  # the spacer follows Refresh
-        self.toolbar.insertAction(actions[actions.index(self.refresh_action) + 1],
-                                  self.calculators_action)
+        self.toolbar.insertAction(
+            actions[actions.index(self.refresh_action) + 1], self.calculators_action
+        )
         self.toolbar.insertAction(self.calculators_action, self.orders_action)
 
         #: The pump and catheter events by kind (enabled for the patient shown).
@@ -372,16 +455,21 @@ class MainWindow(QMainWindow):
         self.records_actions: dict[RecordsTab, QAction] = {}
         records_menu = QMenu("&Records", self)
         for tab in RecordsTab:
-            made = action(TAB_TITLES[tab].replace("&", "") + "…" * (tab is RecordsTab.DATA),
-                          lambda _checked=False, t=tab: self.show_records(t))
+            made = action(
+                TAB_TITLES[tab].replace("&", "") + "…" * (tab is RecordsTab.DATA),
+                lambda _checked=False, t=tab: self.show_records(t),
+            )
             self.records_actions[tab] = made
             records_menu.addAction(made)
         self.records_actions[RecordsTab.AUDIT].setShortcut(QKeySequence("Ctrl+Shift+A"))
         self.menuBar().insertMenu(self.help_menu.menuAction(), records_menu)
         self.records_menu = records_menu
-        self.patient_actions += [self.calculators_action, self.week_view_action,
-                                 self.orders_action,
-                                 *self.records_actions.values()]
+        self.patient_actions += [
+            self.calculators_action,
+            self.week_view_action,
+            self.orders_action,
+            *self.records_actions.values(),
+        ]
 
     def _fit_to_screen(self) -> None:
         self.setMinimumSize(QSize(1000, 620))
@@ -417,8 +505,9 @@ class MainWindow(QMainWindow):
         if self.integrity_check is not None and not self.integrity_check.finished:
             return
         records = self.clinic.records
-        self.integrity_check = Background(lambda _report: records.check_since_checkpoint(),
-                                          "pumpmgr-integrity-check", self)
+        self.integrity_check = Background(
+            lambda _report: records.check_since_checkpoint(), "pumpmgr-integrity-check", self
+        )
         self.integrity_check.done.connect(self._integrity_checked)
         self.integrity_check.failed.connect(self._integrity_check_failed)
         self.integrity_check.start()
@@ -431,10 +520,12 @@ class MainWindow(QMainWindow):
 
     def _integrity_check_failed(self, exc: BaseException) -> None:
         if not isinstance(exc, PumpMgrError):
-            logging.getLogger(__name__).warning("the integrity check could not run",
-                                                exc_info=exc)
-        why = exc.message if isinstance(exc, PumpMgrError) else (
-            f"{type(exc).__name__}; the log says more (Help → Open log folder)")
+            logging.getLogger(__name__).warning("the integrity check could not run", exc_info=exc)
+        why = (
+            exc.message
+            if isinstance(exc, PumpMgrError)
+            else (f"{type(exc).__name__}; the log says more (Help → Open log folder)")
+        )
         self.integrity_notice = f"The integrity check could not run: {why}"
         self._update_integrity_banner()
 
@@ -465,21 +556,28 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(
                 f"Full integrity check: every record matches the audit log "
                 f"({report.records.rows_checked:,} records, "
-                f"{report.chain.entries_checked:,} audit entries).", 10000)
+                f"{report.chain.entries_checked:,} audit entries).",
+                10000,
+            )
             return
         self.integrity_notice = notice
         self._update_integrity_banner()
 
     def _full_check_failed(self, exc: BaseException) -> None:
-        logging.getLogger(__name__).warning("the full integrity check could not run",
-                                            exc_info=exc)
-        why = exc.message if isinstance(exc, PumpMgrError) else (
-            f"{type(exc).__name__}; the log says more (Help → Open log folder)")
+        logging.getLogger(__name__).warning("the full integrity check could not run", exc_info=exc)
+        why = (
+            exc.message
+            if isinstance(exc, PumpMgrError)
+            else (f"{type(exc).__name__}; the log says more (Help → Open log folder)")
+        )
         self.statusBar().showMessage(f"The full integrity check could not run: {why}", 15000)
 
     def _update_integrity_banner(self) -> None:
-        shown = self.integrity_notice is not None and self.actor is not None and (
-            self.actor.role == "administrator" or self.stack.currentWidget() is self.dashboard)
+        shown = (
+            self.integrity_notice is not None
+            and self.actor is not None
+            and (self.actor.role == "administrator" or self.stack.currentWidget() is self.dashboard)
+        )
         self.integrity_banner.setText(self.integrity_notice or "")
         self.integrity_banner.setVisible(shown)
 
@@ -524,8 +622,11 @@ class MainWindow(QMainWindow):
         if self._calculators is None:
             from ui.screens.calculators import CalculatorsScreen
 
-            self._calculators = self._page(CalculatorsScreen(
-                self.clinic.catalogs, self.clinic.settings(), self.clinic.today(), self))
+            self._calculators = self._page(
+                CalculatorsScreen(
+                    self.clinic.catalogs, self.clinic.settings(), self.clinic.today(), self
+                )
+            )
         return self._calculators
 
     @property
@@ -592,16 +693,20 @@ class MainWindow(QMainWindow):
         try:
             return self.clinic.context.change_feed()
         except Exception:  # the window still works; it is then read again on F5 only
-            logging.getLogger(__name__).warning("no live updates from other workstations",
-                                                exc_info=True)
+            logging.getLogger(__name__).warning(
+                "no live updates from other workstations", exc_info=True
+            )
             return None
 
     def _may_show_changes(self) -> bool:
         """A refresh waits while the nurse may be typing: a dialog or wizard open, a modal box,
         or the lock screen."""
-        return not (self.is_locked() or self.clinical_dialog is not None
-                    or self.event_dialog is not None
-                    or QApplication.activeModalWidget() is not None)
+        return not (
+            self.is_locked()
+            or self.clinical_dialog is not None
+            or self.event_dialog is not None
+            or QApplication.activeModalWidget() is not None
+        )
 
     def _others_changed(self, change: Change) -> None:
         """Read again what is shown (the due list, or the chart of a patient ``change``
@@ -611,8 +716,11 @@ class MainWindow(QMainWindow):
                 rows = _as_recorded(self.dashboard.model.rows())
                 self.dashboard.refresh()
                 shown_changed = _as_recorded(self.dashboard.model.rows()) != rows
-            elif (self._showing(self._patient) and self.patient.patient_id is not None
-                  and change.touches_patient(self.patient.patient_id)):
+            elif (
+                self._showing(self._patient)
+                and self.patient.patient_id is not None
+                and change.touches_patient(self.patient.patient_id)
+            ):
                 chart = self.patient.chart
                 self.patient.reload()
                 shown_changed = self.patient.chart != chart
@@ -621,13 +729,14 @@ class MainWindow(QMainWindow):
         except Exception:  # told on the status bar: the screen stays as it was read
             logging.getLogger(__name__).warning("a live refresh failed", exc_info=True)
             self.statusBar().showMessage(
-                "The records changed, but they could not be read again; press F5 to try.",
-                10000)
+                "The records changed, but they could not be read again; press F5 to try.", 10000
+            )
             return
         if shown_changed:  # not this window's own save, already shown (SQLite reports it)
             at = presentation.local_datetime(self.clinic.clock.now(), self.clinic.tz)
             self.statusBar().showMessage(
-                f"Read again at {at:%H:%M}: the records changed since they were shown.", 10000)
+                f"Read again at {at:%H:%M}: the records changed since they were shown.", 10000
+            )
 
     # ----------------------------------------------------------------- navigation
 
@@ -647,9 +756,10 @@ class MainWindow(QMainWindow):
             self.stack.setCurrentWidget(self.patient)
             self.patient.tabs.setFocus()
             if not shown and self.actor is not None:  # who saw which chart (issue 13)
-                self._run("recording that the chart was opened",
-                          lambda: self.clinic.records.record_access(
-                              self.actor, VIEW_ACTION, patient_id))
+                self._run(
+                    "recording that the chart was opened",
+                    lambda: self.clinic.records.record_access(self.actor, VIEW_ACTION, patient_id),
+                )
 
     def change_password(self, *, required: bool = False) -> ChangePasswordDialog | None:
         """The signed-in user's own new password (``required``: after a reset; cancelling
@@ -710,19 +820,25 @@ class MainWindow(QMainWindow):
         if self._patient is None:
             return  # its Events button is set when it is built
         self.patient.events_button.setEnabled(
-            any(made.isEnabled() for made in self.event_actions.values()))
+            any(made.isEnabled() for made in self.event_actions.values())
+        )
         self.patient.events_button.setToolTip(
             "Implant, replace, explant, catheter revision, MRI, alarm, ERI or note; "
             "correct the pump's dates"
-            if self.patient.events_button.isEnabled() else
-            "Pump and catheter events are recorded by a nurse or a prescriber")
+            if self.patient.events_button.isEnabled()
+            else "Pump and catheter events are recorded by a nurse or a prescriber"
+        )
 
     def open_event_dialog(self, kind: str) -> events.EventDialog | None:
         """Open the dialog recording ``kind`` for the patient shown (window-modal); the
         patient view is read again after a save."""
         chart = self._shown_chart()
-        if (self.is_locked() or self.actor is None or chart is None
-                or not events.event_possible(kind, chart, self.actor.role)):
+        if (
+            self.is_locked()
+            or self.actor is None
+            or chart is None
+            or not events.event_possible(kind, chart, self.actor.role)
+        ):
             return None
         dialog = events.make_dialog(kind, self.clinic, self.actor, chart, self)
         dialog.accepted.connect(lambda: self._event_saved(dialog))
@@ -767,8 +883,12 @@ class MainWindow(QMainWindow):
 
     def _open_clinical(self, kind: type[_Clinical], doing: str) -> _Clinical | None:
         chart = self.patient.chart if self._patient is not None else None
-        if self.is_locked() or self.actor is None or chart is None or (
-                self.clinical_dialog is not None):
+        if (
+            self.is_locked()
+            or self.actor is None
+            or chart is None
+            or (self.clinical_dialog is not None)
+        ):
             return None
         try:
             dialog = kind(self.clinic, self.actor, chart.patient.id, self)
@@ -818,15 +938,21 @@ class MainWindow(QMainWindow):
         """The records were replaced by a backup: lock, so that someone signs in again with an
         account of the restored records."""
         kept = "" if safety is None else f"\n\nThe database it replaced is kept as {safety}."
-        messages.info(self, "Backup restored",
-                      "The backup was restored. pumpmgr locks now: sign in with an account of "
-                      f"the restored records.{kept}")
+        messages.info(
+            self,
+            "Backup restored",
+            "The backup was restored. pumpmgr locks now: sign in with an account of "
+            f"the restored records.{kept}",
+        )
         self.lock()
         self.check_integrity()  # the restored records: their own checkpoint, their own break
         self._resume_patient = None
         self._discard_hidden()  # forms on the records replaced: nobody carries on with them
-        self.lock_screen.prepare("The records were restored from a backup. Sign in with an "
-                                 "account of the restored records.", None)
+        self.lock_screen.prepare(
+            "The records were restored from a backup. Sign in with an "
+            "account of the restored records.",
+            None,
+        )
 
     def find_patient(self) -> None:
         if self.is_locked():
@@ -858,16 +984,17 @@ class MainWindow(QMainWindow):
         if self.is_locked():
             return
         assert self.actor is not None
-        self._resume_patient = (self.patient.patient_id
-                                if self._showing(self._patient) else None)
+        self._resume_patient = self.patient.patient_id if self._showing(self._patient) else None
         screen = self.stack.currentWidget()
         tabs = getattr(screen, "tabs", None)
         self._resume_screen = (screen, tabs.currentIndex() if tabs is not None else 0)
         minutes = self.idle.timeout_ms() // 60_000 if idle else 0  # the time it waited
         at = presentation.local_datetime(self.clinic.clock.now(), self.clinic.tz)
-        reason = (f"Locked at {at:%H:%M} after {presentation.count_text(minutes, 'minute')} "
-                  "without use."
-                  if idle else f"Locked at {at:%H:%M} by {self.actor.full_name}.")
+        reason = (
+            f"Locked at {at:%H:%M} after {presentation.count_text(minutes, 'minute')} without use."
+            if idle
+            else f"Locked at {at:%H:%M} by {self.actor.full_name}."
+        )
         self._last_actor = self.actor
         self._save_looks(self.actor.username)
         self.actor = None
@@ -982,8 +1109,11 @@ class MainWindow(QMainWindow):
     def _unsaved(self, widget: QWidget) -> str:
         """The unsaved work ``widget`` holds, naming the patient ("" if none)."""
         chart = getattr(widget, "chart", None)
-        patient = "" if chart is None else (
-            f" for {chart.patient.display_name} (MRN {chart.patient.mrn})")
+        patient = (
+            ""
+            if chart is None
+            else (f" for {chart.patient.display_name} (MRN {chart.patient.mrn})")
+        )
         if _is_prescription(widget):
             return "" if widget.outcome is not None else f"a prescription change{patient}"
         if widget is self.clinical_dialog:  # the refill wizard (imported on first use)
@@ -1004,11 +1134,14 @@ class MainWindow(QMainWindow):
         count = sum(1 for widget in self.hidden_windows if self._unsaved(widget))
         if not count:
             return ""
-        what, it = ("an unsaved form", "it is") if count == 1 else (
-            f"{count} unsaved forms", "they are")
-        return (f"{user.full_name} has {what} open, kept as typed. Sign in as "
-                f"{user.full_name} to carry on. If another user signs in, {it} discarded: "
-                "nothing of it has been saved.")
+        what, it = (
+            ("an unsaved form", "it is") if count == 1 else (f"{count} unsaved forms", "they are")
+        )
+        return (
+            f"{user.full_name} has {what} open, kept as typed. Sign in as "
+            f"{user.full_name} to carry on. If another user signs in, {it} discarded: "
+            "nothing of it has been saved."
+        )
 
     def _discard_hidden(self) -> list[str]:
         """Close every hidden window without saving (children first); the unsaved work they
@@ -1037,14 +1170,17 @@ class MainWindow(QMainWindow):
         listed = "; ".join(forms)
         self.statusBar().showMessage(f"{first.full_name}'s unsaved work was discarded", 15000)
         messages.info(
-            self, "Unsaved work discarded",
+            self,
+            "Unsaved work discarded",
             f"{first.full_name} had unsaved work open when pumpmgr locked: {listed}.\n\n"
             "It was discarded when you signed in; nothing of it was saved. If that work was "
-            f"done at the bedside, {first.full_name} records it again.")
+            f"done at the bedside, {first.full_name} records it again.",
+        )
         self._discarded_for[first.id] = (
             f"Your unsaved work ({listed}) was discarded at {at:%H:%M} when "
             f"{actor.full_name} signed in on this workstation; nothing of it was saved. "
-            "Record it again if it was done.")
+            "Record it again if it was done."
+        )
 
     def _signed_in(self, actor: Actor) -> None:
         self._restore_looks(actor.username)
@@ -1089,29 +1225,39 @@ class MainWindow(QMainWindow):
             ClinicDatabaseDialog(self.clinic, self.actor, self).exec()
 
     def about(self) -> None:
-        messages.info(self, "About pumpmgr",
-                      f"{program_version()}: intrathecal pump clinic manager.\n\n"
-                      "Decision support and record "
-                      "keeping: the pump's own programmer stays the device of record. Every "
-                      "number is shown with its unit.")
+        messages.info(
+            self,
+            "About pumpmgr",
+            f"{program_version()}: intrathecal pump clinic manager.\n\n"
+            "Decision support and record "
+            "keeping: the pump's own programmer stays the device of record. Every "
+            "number is shown with its unit.",
+        )
 
     def _may_quit(self) -> bool:
         """Quitting loses unsaved forms: ask first when there are any (behind the lock, without
         naming the patients)."""
         if self.is_locked():
-            count = sum(1 for widget in self.hidden_windows
-                        if shiboken6.isValid(widget) and self._unsaved(widget))
-            listed = "" if not count else (
-                "an unsaved form" if count == 1 else f"{count} unsaved forms")
+            count = sum(
+                1
+                for widget in self.hidden_windows
+                if shiboken6.isValid(widget) and self._unsaved(widget)
+            )
+            listed = (
+                "" if not count else ("an unsaved form" if count == 1 else f"{count} unsaved forms")
+            )
         else:
             listed = "; ".join(form for form in map(self._unsaved, self._own_windows()) if form)
         if not listed:
             return True
         return messages.confirm(
-            self, "Quit pumpmgr",
+            self,
+            "Quit pumpmgr",
             f"Not saved: {listed}.\n\nQuitting discards it: nothing of it has been saved, and "
             "work done at the bedside would have to be recorded again.",
-            yes="Quit without saving", no="Go back")
+            yes="Quit without saving",
+            no="Go back",
+        )
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self._may_quit():

@@ -42,11 +42,15 @@ def open_manual(parent: QWidget | None, name: str) -> bool:
     """Open ``name`` in the desktop's viewer; say where it is when it cannot be opened."""
     path = manual_file(name)
     if path is None:
-        messages.info(parent, "Manual", f"This pumpmgr was installed without its manual. It "
-                                        f"is in {ONLINE}.")
+        messages.info(
+            parent, "Manual", f"This pumpmgr was installed without its manual. It is in {ONLINE}."
+        )
         return False
     if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))):
-        messages.info(parent, "Manual", f"No program on this computer opened the manual. It "
-                                        f"is the file {path}.")
+        messages.info(
+            parent,
+            "Manual",
+            f"No program on this computer opened the manual. It is the file {path}.",
+        )
         return False
     return True

@@ -27,11 +27,13 @@ from pumpmgr.errors import PumpMgrError
 from pumpmgr.logfile import log_folder, log_unexpected
 
 
-def confirm(parent: QWidget | None, title: str, text: str, *, yes: str = "Yes",
-            no: str = "Cancel") -> bool:
+def confirm(
+    parent: QWidget | None, title: str, text: str, *, yes: str = "Yes", no: str = "Cancel"
+) -> bool:
     """Ask a yes/no question; ``no`` is the default button (nothing happens on Enter)."""
-    box = QMessageBox(QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.NoButton,
-                      parent)
+    box = QMessageBox(
+        QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.NoButton, parent
+    )
     yes_button = box.addButton(yes, QMessageBox.ButtonRole.AcceptRole)
     no_button = box.addButton(no, QMessageBox.ButtonRole.RejectRole)
     box.setDefaultButton(no_button)
@@ -49,8 +51,7 @@ def warn(parent: QWidget | None, title: str, text: str) -> None:
 
 def error(parent: QWidget | None, title: str, text: str, details: str = "") -> None:
     """A blocking error box; ``details`` (a technical trace) is folded away."""
-    box = QMessageBox(QMessageBox.Icon.Critical, title, text, QMessageBox.StandardButton.Ok,
-                      parent)
+    box = QMessageBox(QMessageBox.Icon.Critical, title, text, QMessageBox.StandardButton.Ok, parent)
     if details:
         box.setDetailedText(details)
     box.exec()
@@ -67,11 +68,14 @@ def show_error(parent: QWidget | None, exc: BaseException, doing: str) -> None:
         error(parent, "pumpmgr", f"Could not finish {doing}:\n\n{exc.message}")
     else:
         reference = log_unexpected(type(exc), exc, exc.__traceback__, doing)
-        error(parent, "pumpmgr",
-              f"Something went wrong while {doing}. Nothing was saved by this step.\n\n"
-              f"Please tell the clinic's pumpmgr administrator the reference {reference}: "
-              "the log file (Help → Open log folder) holds the details.",
-              f"{reference}: {type(exc).__name__}: {exc}")
+        error(
+            parent,
+            "pumpmgr",
+            f"Something went wrong while {doing}. Nothing was saved by this step.\n\n"
+            f"Please tell the clinic's pumpmgr administrator the reference {reference}: "
+            "the log file (Help → Open log folder) holds the details.",
+            f"{reference}: {type(exc).__name__}: {exc}",
+        )
 
 
 def open_log_folder(parent: QWidget | None) -> None:
@@ -83,8 +87,12 @@ def open_log_folder(parent: QWidget | None) -> None:
         info(parent, "Log folder", f"pumpmgr's log files are in {folder}")
 
 
-def save_path(parent: QWidget | None, title: str, suggested: Path, file_filter: str,
-              ) -> Path | None:
+def save_path(
+    parent: QWidget | None,
+    title: str,
+    suggested: Path,
+    file_filter: str,
+) -> Path | None:
     """Where to save a file, or None when the user cancels."""
     chosen, _ = QFileDialog.getSaveFileName(parent, title, str(suggested), file_filter)
     return Path(chosen) if chosen else None
@@ -116,8 +124,12 @@ def ask_text(parent: QWidget | None, title: str, label: str) -> str | None:
     return text if accepted else None
 
 
-def open_path(parent: QWidget | None, title: str, folder: Path, file_filter: str,
-              ) -> Path | None:
+def open_path(
+    parent: QWidget | None,
+    title: str,
+    folder: Path,
+    file_filter: str,
+) -> Path | None:
     """An existing file to read, or None when the user cancels."""
     chosen, _ = QFileDialog.getOpenFileName(parent, title, str(folder), file_filter)
     return Path(chosen) if chosen else None

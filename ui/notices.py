@@ -32,6 +32,7 @@ class Notice:
 def offset_change(tz: tzinfo, today: date, days: int = DST_NOTICE_DAYS) -> date | None:
     """The first day within ``days`` after ``today`` whose UTC offset in ``tz`` differs from the
     day before (a daylight-saving change), or None."""
+
     def offset(day: date) -> timedelta | None:
         return datetime.combine(day, time(12, 0), tz).utcoffset()
 
@@ -61,8 +62,12 @@ def dst_notice(rows: Sequence[DueRow], tz: tzinfo, today: date) -> Notice | None
 
 
 def replace_by_notice(rows: Sequence[DueRow], today: date) -> Notice | None:
-    soon = tuple(sorted((r for r in rows if replace_soon(r.replace_by, today)),
-                        key=lambda r: (r.replace_by, r.patient)))
+    soon = tuple(
+        sorted(
+            (r for r in rows if replace_soon(r.replace_by, today)),
+            key=lambda r: (r.replace_by, r.patient),
+        )
+    )
     if not soon:
         return None
     names = ", ".join(f"{r.patient} ({presentation.date_text(r.replace_by)})" for r in soon)

@@ -66,8 +66,11 @@ def local_date(moment: datetime, tz: tzinfo) -> date:
     return moment.astimezone(tz).date()
 
 
-def date_text(day: date | datetime | None, tz: tzinfo | None = None, missing: str = "none",
-              ) -> str:
+def date_text(
+    day: date | datetime | None,
+    tz: tzinfo | None = None,
+    missing: str = "none",
+) -> str:
     """A date as :func:`pumpmgr.formatting.format_date` writes it; an aware datetime is first
     moved to the clinic's zone ``tz``."""
     if day is None:
@@ -112,10 +115,13 @@ def prescription_summary(rx: PrescriptionRecord, names: DrugNames) -> str:
     """One line for the history: solution, each drug's daily dose, daily volume, schedule."""
     unit = rx.primary.display_unit
     doses = " + ".join(dose_text(d, i.display_unit) for i, d in drug_doses(rx))
-    kind = "simple continuous" if rx.schedule.is_simple else (
-        f"flex, {len(rx.schedule.steps)} steps")
-    text = (f"{solution_text(rx.ingredients, names)}: {doses} "
-            f"({format_quantity(rx.program.daily_volume(), Kind.FLOW)}), {kind}")
+    kind = (
+        "simple continuous" if rx.schedule.is_simple else (f"flex, {len(rx.schedule.steps)} steps")
+    )
+    text = (
+        f"{solution_text(rx.ingredients, names)}: {doses} "
+        f"({format_quantity(rx.program.daily_volume(), Kind.FLOW)}), {kind}"
+    )
     if rx.patient_bolus is not None:
         text += f"; patient bolus {bolus_text(rx.patient_bolus, unit)}"
     return text

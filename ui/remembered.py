@@ -13,8 +13,7 @@ from PySide6.QtWidgets import QMainWindow
 
 def store() -> QSettings:
     """The settings file (tests point QSettings' user folder at a temporary one)."""
-    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "pumpmgr",
-                     "pumpmgr")
+    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "pumpmgr", "pumpmgr")
 
 
 def _key(username: str, name: str) -> str:

@@ -33,8 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 #: Widgets that are one Tab stop (or none, as a table's viewport): their children are not.
-_ONE_STOP = (QAbstractButton, QAbstractSpinBox, QComboBox, QLineEdit, QTabBar,
-             QAbstractScrollArea)
+_ONE_STOP = (QAbstractButton, QAbstractSpinBox, QComboBox, QLineEdit, QTabBar, QAbstractScrollArea)
 
 
 def follow_layout(top: QWidget) -> None:
@@ -53,8 +52,11 @@ def tab_stops(top: QWidget) -> list[QWidget]:
         if widget is None or id(widget) in seen:
             return
         seen.add(id(widget))
-        if (widget is not top and widget.focusProxy() is None
-                and widget.focusPolicy() & Qt.FocusPolicy.TabFocus):
+        if (
+            widget is not top
+            and widget.focusProxy() is None
+            and widget.focusPolicy() & Qt.FocusPolicy.TabFocus
+        ):
             found.append(widget)
         if isinstance(widget, QScrollArea):
             visit(widget.widget())
@@ -81,8 +83,11 @@ def tab_stops(top: QWidget) -> list[QWidget]:
 
     def visit_layout(layout: QLayout) -> None:
         if isinstance(layout, QFormLayout):
-            roles = (QFormLayout.ItemRole.LabelRole, QFormLayout.ItemRole.FieldRole,
-                     QFormLayout.ItemRole.SpanningRole)
+            roles = (
+                QFormLayout.ItemRole.LabelRole,
+                QFormLayout.ItemRole.FieldRole,
+                QFormLayout.ItemRole.SpanningRole,
+            )
             for row in range(layout.rowCount()):
                 for role in roles:
                     visit_item(layout.itemAt(row, role))

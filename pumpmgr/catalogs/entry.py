@@ -24,9 +24,7 @@ from pumpmgr.units import Kind, Quantity, parse, parse_unit
 class _Entry:
     """A TOML table being read: every failure names the file, the entry and the field."""
 
-    def __init__(
-        self, file: str, what: str, table: Mapping[str, Any], prefix: str = ""
-    ) -> None:
+    def __init__(self, file: str, what: str, table: Mapping[str, Any], prefix: str = "") -> None:
         self.file = file
         self.what = what  # "pump 'synchromed2-20'"
         self.table = table
@@ -51,7 +49,7 @@ class _Entry:
         self.seen.add(field)
         if field not in self.table:
             if required:
-                self.fail(field, "is missing (write \"\" when the value is not known)")
+                self.fail(field, 'is missing (write "" when the value is not known)')
             return None
         return self.table[field]
 
@@ -114,7 +112,7 @@ class _Entry:
         if not isinstance(value, str):
             self.fail(
                 field,
-                f"must be text with a unit, for example \"{kind.spec.example}\", "
+                f'must be text with a unit, for example "{kind.spec.example}", '
                 f"not {_describe(value)}",
             )
         if not value.strip():
@@ -196,8 +194,9 @@ def _document(text: str, file: str, section: str) -> dict[str, _Entry]:
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise CatalogError(f"{file}: not valid TOML: {exc}", code=Code.CATALOG,
-                           field=file) from None
+        raise CatalogError(
+            f"{file}: not valid TOML: {exc}", code=Code.CATALOG, field=file
+        ) from None
     version = document.get("schema_version")
     if version != SCHEMA_VERSION:
         raise CatalogError(

@@ -77,4 +77,3 @@ def catheter_model(key: str) -> CatheterModel:
 def drug(name: str) -> Drug:
     """A shipped drug by key or name, ignoring case (``UNKNOWN_DRUG`` when there is none)."""
     return default_catalogs().drug(name)
-

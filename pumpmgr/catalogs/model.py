@@ -71,7 +71,8 @@ class PumpModel:
     #: (empty: any); an empty mapping means the catalog holds no labelling for the model, so
     #: nothing is checked (domain-rules §6).
     labelled_drugs: Mapping[str, tuple[Quantity, ...]] = dataclasses.field(
-        default_factory=lambda: MappingProxyType({}))
+        default_factory=lambda: MappingProxyType({})
+    )
 
     @property
     def has_alarm(self) -> bool:
@@ -172,8 +173,12 @@ class StartRule:
 
     @property
     def empty(self) -> bool:
-        return (self.max_all is None and self.max_naive is None and self.max_tolerant is None
-                and not self.from_screening_bolus)
+        return (
+            self.max_all is None
+            and self.max_naive is None
+            and self.max_tolerant is None
+            and not self.from_screening_bolus
+        )
 
 
 class TitrationKind(StrEnum):
@@ -285,6 +290,7 @@ class Drug:
         if field in self.unverified:
             return ValueStatus.UNCONFIRMED
         return ValueStatus.POLICY if field in self.policy else ValueStatus.SOURCED
+
     #: The longest refill interval (a duration) where the library sets one, e.g. baclofen
     #: 180 days [S72]; otherwise the clinic's setting applies (domain-rules §3).
     max_refill_interval: Limit | None = None
@@ -352,7 +358,6 @@ class Catalogs:
         return self.drugs.drug(name)
 
 
-
 _PUMP_VALUE_FIELDS = (
     "capacity",
     "alarm_volume",
@@ -379,5 +384,3 @@ def _not_applicable(pump_type: PumpType | None) -> tuple[str, ...]:
 
 def _applies(pump: PumpModel, field: str) -> bool:
     return field not in _not_applicable(pump.type)
-
-

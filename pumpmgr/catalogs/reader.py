@@ -38,6 +38,7 @@ from pumpmgr.units import Kind, Quantity
 # --------------------------------------------------------------------------------------------
 # Pumps
 
+
 def _pump(key: str, e: _Entry) -> PumpModel:
     custom = e.boolean("custom")
     type_text = e.text("type", allow_empty=custom)
@@ -232,9 +233,7 @@ def _titration(e: _Entry, unit: str, sources: tuple[str, ...]) -> TitrationRule:
         if not percent:
             e.fail("percent", "has no rows")
         e.finish()
-        return TitrationRule(
-            TitrationKind.PERCENT, MappingProxyType(percent), None, None, sources
-        )
+        return TitrationRule(TitrationKind.PERCENT, MappingProxyType(percent), None, None, sources)
     step = e.quantity("step", Kind.DOSE_RATE, unit=unit)
     if step is None:
         e.fail("step", "must not be empty")
@@ -264,8 +263,9 @@ def _stability(e: _Entry, sources: tuple[str, ...]) -> Stability:
     return stability
 
 
-def _start(e: _Entry, unit: str, sources: tuple[str, ...],
-           status: Mapping[str, tuple[bool, bool]]) -> StartRule:
+def _start(
+    e: _Entry, unit: str, sources: tuple[str, ...], status: Mapping[str, tuple[bool, bool]]
+) -> StartRule:
     """The ``start`` table: ``max``, ``naive_max``, ``tolerant_max`` (daily doses, "" for
     none), ``from_screening_bolus`` and ``long_effect_hours`` ("" for none). ``status`` gives
     the start's (unverified, policy) flags."""
@@ -354,8 +354,10 @@ def _drug(key: str, e: _Entry) -> Drug:
     unverified = e.field_list("unverified", present)
     policy = e.field_list("policy", present)
     if policy & unverified:
-        e.fail("policy", f"{', '.join(sorted(policy & unverified))} cannot be both clinic "
-                         "policy and unverified")
+        e.fail(
+            "policy",
+            f"{', '.join(sorted(policy & unverified))} cannot be both clinic policy and unverified",
+        )
     # The rule of domain.md: an unverified value is never a hard limit.
     if "hard_max" in unverified:
         e.fail(
@@ -371,8 +373,9 @@ def _drug(key: str, e: _Entry) -> Drug:
         value = values[field]
         if value is None:
             return None
-        return Limit(value, _tags(sources, field), unverified=field in unverified,
-                     policy=field in policy)
+        return Limit(
+            value, _tags(sources, field), unverified=field in unverified, policy=field in policy
+        )
 
     typical_min, typical_max = cast(Limit, limit("typical_min")), cast(Limit, limit("typical_max"))
     soft_max, hard_max = limit("soft_max"), limit("hard_max")
@@ -384,8 +387,12 @@ def _drug(key: str, e: _Entry) -> Drug:
         e.child("titration", raw_titration), dose_unit, _tags(sources, "titration")
     )
     stability = _stability(stability_table, _tags(sources, "stability"))
-    start = _start(start_table, dose_unit, _tags(sources, "start"),
-                   {"start": ("start" in unverified, "start" in policy)})
+    start = _start(
+        start_table,
+        dose_unit,
+        _tags(sources, "start"),
+        {"start": ("start" in unverified, "start" in policy)},
+    )
     e.finish()
     return Drug(
         key=key,
@@ -411,9 +418,13 @@ def _drug(key: str, e: _Entry) -> Drug:
         restart_window_hours=restart_hours,
         naive_pump_concentration=limit("naive_pump_concentration"),
         policy=policy,
-        max_refill_interval=None if interval is None else Limit(
-            interval, _tags(sources, "max_refill_interval"),
-            unverified="max_refill_interval" in unverified),
+        max_refill_interval=None
+        if interval is None
+        else Limit(
+            interval,
+            _tags(sources, "max_refill_interval"),
+            unverified="max_refill_interval" in unverified,
+        ),
     )
 
 
@@ -431,5 +442,3 @@ def load_drugs(text: str, *, file: str = DRUGS_FILE) -> DrugLibrary:
                     field=f"{drug.key}.name",
                 )
     return DrugLibrary(MappingProxyType(drugs))
-
-

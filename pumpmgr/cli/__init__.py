@@ -51,9 +51,12 @@ def build_parser() -> OneLineParser:
         description="Intrathecal pump clinic manager. Without a command: a demo forecast.",
     )
     parser.add_argument("--version", action="version", version=program_version())
-    parser.add_argument("--db", metavar="PATH_OR_URL",
-                        help="the clinic database: a SQLite file or a postgresql+psycopg:// URL "
-                        "(default: $PUMPMGR_DB, else pumpmgr.db in the user's data folder)")
+    parser.add_argument(
+        "--db",
+        metavar="PATH_OR_URL",
+        help="the clinic database: a SQLite file or a postgresql+psycopg:// URL "
+        "(default: $PUMPMGR_DB, else pumpmgr.db in the user's data folder)",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     calc.add_parser(commands, OneLineParser)
     records.add_parsers(commands, OneLineParser)
@@ -79,8 +82,9 @@ def _command_options(parser: argparse.ArgumentParser, argv: Sequence[str]) -> se
     return found
 
 
-def _option_message(error: PumpMgrError, argv: Sequence[str] = (),
-                    offered: set[str] | None = None) -> str:
+def _option_message(
+    error: PumpMgrError, argv: Sequence[str] = (), offered: set[str] | None = None
+) -> str:
     """The error's message, led by the option that supplied the field: an option the user
     typed, or one the chosen command ``offered`` that was left out (say, a required note);
     a field no such option supplies (a stored setting, a record being read) is named in
@@ -91,15 +95,28 @@ def _option_message(error: PumpMgrError, argv: Sequence[str] = (),
     option = _FIELD_OPTIONS.get(field, "--" + field.replace(" ", "-"))
     named = _typed_options(argv) | (offered or set())
     if option.startswith("--") and option not in named:
-        return error.message if error.message.startswith(f"{field}:") else (
-            f"{field.replace('_', ' ')}: {error.message}")
+        return (
+            error.message
+            if error.message.startswith(f"{field}:")
+            else (f"{field.replace('_', ' ')}: {error.message}")
+        )
     rest = error.message.removeprefix(f"{field}:").strip()
     return f"{option}: {rest}"
 
 
 DEMO = [
-    "calc", "forecast", "--fill-volume", "20 mL", "--filled-at", "2025-03-03",
-    "--concentration", "2000 mcg/mL", "--dose", "400 mcg/day", "--accuracy", "14.5",
+    "calc",
+    "forecast",
+    "--fill-volume",
+    "20 mL",
+    "--filled-at",
+    "2025-03-03",
+    "--concentration",
+    "2000 mcg/mL",
+    "--dose",
+    "400 mcg/day",
+    "--accuracy",
+    "14.5",
 ]
 
 
@@ -122,16 +139,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = build_parser()
     if not argv:
-        print("pumpmgr demo: SynchroMed II 20 mL, baclofen 2000 mcg/mL at 400 mcg/day, "
-              "filled 2025-03-03\n")
+        print(
+            "pumpmgr demo: SynchroMed II 20 mL, baclofen 2000 mcg/mL at 400 mcg/day, "
+            "filled 2025-03-03\n"
+        )
         argv = DEMO
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 0
     commands = ("calc_command", "user_command", "audit_command", "print_command")
-    sub = next((getattr(args, k) for k in commands
-                if getattr(args, k, None)), "")
+    sub = next((getattr(args, k) for k in commands if getattr(args, k, None)), "")
     prog = f"pumpmgr {args.command} {sub}".strip()
     try:
         handler = getattr(args, "records", None)
@@ -148,9 +166,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except Exception as error:  # never a traceback in a nurse's terminal
         reference = log_unexpected(type(error), error, error.__traceback__, f"running {prog}")
-        print(f"{prog}: internal error ({type(error).__name__}: {error}); please report it "
-              f"with the reference {reference} (details in {current_log_file()})",
-              file=sys.stderr)
+        print(
+            f"{prog}: internal error ({type(error).__name__}: {error}); please report it "
+            f"with the reference {reference} (details in {current_log_file()})",
+            file=sys.stderr,
+        )
         return EXIT_INTERNAL
     if argv is DEMO:
         print("\nMore: pumpmgr calc --help")

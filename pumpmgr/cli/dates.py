@@ -13,16 +13,20 @@ from datetime import date
 
 def iso_day(option: str, within: tuple[date, date] | None = None) -> Callable[[str], date]:
     """An argparse ``type`` reading ``option``'s ISO 8601 date, refused outside ``within``."""
+
     def read(text: str) -> date:
         try:
             day = date.fromisoformat(text.strip())
         except ValueError:
             raise argparse.ArgumentTypeError(
-                f"'{text}' is not a date; write ISO 8601, for example 2026-03-01") from None
+                f"'{text}' is not a date; write ISO 8601, for example 2026-03-01"
+            ) from None
         if within is not None and not within[0] <= day <= within[1]:
             raise argparse.ArgumentTypeError(
                 f"give a date from {within[0].isoformat()} to {within[1].isoformat()}, "
-                f"not {day.isoformat()}")
+                f"not {day.isoformat()}"
+            )
         return day
+
     read.__name__ = option
     return read

@@ -60,9 +60,12 @@ def run_fhir_export(args: argparse.Namespace) -> int:
         clinic = ClinicService(database)
         hospital = HospitalService(clinic)
         try:
-            document = hospital.export_fhir(reader(clinic, args, password), mrn=args.patient,
-                                            since=args.since,
-                                            mrn_system=args.mrn_system)
+            document = hospital.export_fhir(
+                reader(clinic, args, password),
+                mrn=args.patient,
+                since=args.since,
+                mrn_system=args.mrn_system,
+            )
         except PumpMgrError as error:
             option = {"MRN system": "--mrn-system", "MRN": "--patient"}.get(error.field or "")
             if option is not None:
@@ -75,32 +78,50 @@ def run_fhir_export(args: argparse.Namespace) -> int:
         raise _refuse("--out", f"{out} cannot be written ({error.strerror})") from error
     entries = document["entry"]
     patients = sum(1 for e in entries if e["resource"]["resourceType"] == "Patient")
-    print(f"Exported a FHIR R4 bundle of {len(entries)} resources ({patients} patients) to "
-          f"{out.absolute()}; the export is in the audit log.")
+    print(
+        f"Exported a FHIR R4 bundle of {len(entries)} resources ({patients} patients) to "
+        f"{out.absolute()}; the export is in the audit log."
+    )
     return 0
 
 
 def add_export_options(parser: argparse.ArgumentParser) -> None:
     """The FHIR options of ``pumpmgr export``."""
-    parser.add_argument("--fhir", action="store_true",
-                        help="a FHIR R4 Bundle (JSON) for the hospital's record, of one patient "
-                        "(--patient) or of every record written since a date (--since); needs "
-                        "--out; audited")
+    parser.add_argument(
+        "--fhir",
+        action="store_true",
+        help="a FHIR R4 Bundle (JSON) for the hospital's record, of one patient "
+        "(--patient) or of every record written since a date (--since); needs "
+        "--out; audited",
+    )
     parser.add_argument("--patient", metavar="MRN", help="with --fhir: the patient")
-    parser.add_argument("--since", type=iso_day("--since"), metavar="DATE",
-                        help="with --fhir: records written on or after DATE (the clinic's day)")
-    parser.add_argument("--mrn-system", metavar="URI",
-                        help="with --fhir: the MRN system URI, if the clinic's is not set")
+    parser.add_argument(
+        "--since",
+        type=iso_day("--since"),
+        metavar="DATE",
+        help="with --fhir: records written on or after DATE (the clinic's day)",
+    )
+    parser.add_argument(
+        "--mrn-system",
+        metavar="URI",
+        help="with --fhir: the MRN system URI, if the clinic's is not set",
+    )
 
 
 def add_parser(subparsers: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     """Register ``note`` on the top-level parser."""
     note = subparsers.add_parser(
-        "note", help="the visit note of a refill, prescription or event, for the hospital's "
-        "record", description="Print the visit note of one record in the clinic's template: "
+        "note",
+        help="the visit note of a refill, prescription or event, for the hospital's record",
+        description="Print the visit note of one record in the clinic's template: "
         "RECORD_ID is refill:ID, prescription:ID or event:ID (the ids are in "
-        "'pumpmgr patient MRN --json').")
+        "'pumpmgr patient MRN --json').",
+    )
     note.set_defaults(records=run_note)
-    note.add_argument("--db", metavar="PATH_OR_URL", default=argparse.SUPPRESS,
-                      help="the database (also accepted before the command)")
+    note.add_argument(
+        "--db",
+        metavar="PATH_OR_URL",
+        default=argparse.SUPPRESS,
+        help="the database (also accepted before the command)",
+    )
     note.add_argument("record", metavar="RECORD_ID")

@@ -78,11 +78,20 @@ def _text_value(key: str, value: Any, mass_unit: MassUnit) -> str:
     if isinstance(value, float):
         return format_number(value, 4)
     if isinstance(value, Mapping):
-        return "; ".join(f"{str(k).replace('_', ' ')} {_text_value(k, v, mass_unit)}"
-                         for k, v in value.items()) or "none"
+        return (
+            "; ".join(
+                f"{str(k).replace('_', ' ')} {_text_value(k, v, mass_unit)}"
+                for k, v in value.items()
+            )
+            or "none"
+        )
     if isinstance(value, list | tuple):
-        return ", ".join(_text_value(key, v, mass_unit) if isinstance(v, date) else str(v)
-                         for v in value) or "none"
+        return (
+            ", ".join(
+                _text_value(key, v, mass_unit) if isinstance(v, date) else str(v) for v in value
+            )
+            or "none"
+        )
     return str(value).replace("_", " ")
 
 

@@ -42,8 +42,7 @@ def path_problem(path: Path, *, makes_folder: bool = False) -> str | None:
         return f"the path {str(path)[:60]}... is longer than this system allows ({path_max} bytes)"
     for part in path.parts:
         if len(os.fsencode(part)) > name_max:
-            return (f"the name {part[:40]}... is longer than this system allows "
-                    f"({name_max} bytes)")
+            return f"the name {part[:40]}... is longer than this system allows ({name_max} bytes)"
     for parent in reversed(path.parents):
         if parent.exists() and not parent.is_dir():
             return f"{parent} is a file, not a folder"

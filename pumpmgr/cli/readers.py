@@ -45,8 +45,11 @@ def signed_in(clinic: ClinicService, args: argparse.Namespace, password: str) ->
         raise _refuse("--user", error.message, error.code) from error
 
 
-def reader(clinic: ClinicService, args: argparse.Namespace, password: str | None,
-           ) -> Actor | str:
+def reader(
+    clinic: ClinicService,
+    args: argparse.Namespace,
+    password: str | None,
+) -> Actor | str:
     """``--user`` signed in with ``password``, else the operating-system account."""
     return os_account() if password is None else signed_in(clinic, args, password)
 
@@ -58,9 +61,13 @@ def access_details(who: Actor | str, details: dict[str, Any] | None = None) -> d
 
 def add_reader_options(parser: argparse.ArgumentParser, what: str) -> None:
     """``--user`` (optional) and ``--password-stdin`` on a command that reads records."""
-    parser.add_argument("--user", metavar="USER",
-                        help=f"the user {what}, signed in with their password (asked for, or "
-                        "taken from PUMPMGR_PASSWORD); without it the audit log names the "
-                        "computer's account, not signed in")
-    parser.add_argument("--password-stdin", action="store_true",
-                        help="read the user's password from standard input")
+    parser.add_argument(
+        "--user",
+        metavar="USER",
+        help=f"the user {what}, signed in with their password (asked for, or "
+        "taken from PUMPMGR_PASSWORD); without it the audit log names the "
+        "computer's account, not signed in",
+    )
+    parser.add_argument(
+        "--password-stdin", action="store_true", help="read the user's password from standard input"
+    )

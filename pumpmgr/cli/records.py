@@ -100,12 +100,20 @@ def named(error: PumpMgrError, options: Mapping[str, str]) -> PumpMgrError:
 
 
 def _folder_refused(path: Path) -> PumpMgrError:
-    return _refuse("--db", f"{path} is a folder; name the database file in it, for example "
-                   + str(path / "pumpmgr.db"), Code.NO_VALUE)
+    return _refuse(
+        "--db",
+        f"{path} is a folder; name the database file in it, for example "
+        + str(path / "pumpmgr.db"),
+        Code.NO_VALUE,
+    )
 
 
-def _open(args: argparse.Namespace, *, must_exist: bool, daily_backup: bool = True,
-          ) -> Database:
+def _open(
+    args: argparse.Namespace,
+    *,
+    must_exist: bool,
+    daily_backup: bool = True,
+) -> Database:
     """The database of ``--db`` / ``PUMPMGR_DB`` / the default file; errors name ``--db``.
     ``daily_backup=False``: no start-up backup (a database that is being created)."""
     from pumpmgr.db.backup import DEFAULT_KEEP
@@ -121,14 +129,19 @@ def _open(args: argparse.Namespace, *, must_exist: bool, daily_backup: bool = Tr
             if path.is_dir():
                 raise _folder_refused(path)
             if must_exist and not path.exists():
-                raise _refuse("--db", f"there is no database at {path}; create one with "
-                              "'pumpmgr demo', 'pumpmgr user add' or 'pumpmgr import'",
-                              Code.NO_VALUE)
-        database = open_database(args.db, daily_backup_keep=DEFAULT_KEEP if daily_backup
-                                 else None)
+                raise _refuse(
+                    "--db",
+                    f"there is no database at {path}; create one with "
+                    "'pumpmgr demo', 'pumpmgr user add' or 'pumpmgr import'",
+                    Code.NO_VALUE,
+                )
+        database = open_database(args.db, daily_backup_keep=DEFAULT_KEEP if daily_backup else None)
         if database.startup_backup_problem is not None:
-            print(f"pumpmgr: warning: today's automatic backup was not taken: "
-                  f"{database.startup_backup_problem}", file=sys.stderr)
+            print(
+                f"pumpmgr: warning: today's automatic backup was not taken: "
+                f"{database.startup_backup_problem}",
+                file=sys.stderr,
+            )
         return database
     except PumpMgrError as error:
         if error.field is not None and error.field.startswith("--"):
@@ -155,16 +168,19 @@ def _where(database: Database) -> str:
 
 def _whole(low: int, high: int | None, example: str) -> Callable[[str], int]:
     """An argparse type: a whole number from ``low`` (to ``high``); one-line message."""
+
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(
-                f"'{text}' is not a whole number; for example {example}") from None
+                f"'{text}' is not a whole number; for example {example}"
+            ) from None
         if value < low or (high is not None and value > high):
             upper = "" if high is None else f" to {high}"
             raise argparse.ArgumentTypeError(f"give {low}{upper}, not {value}")
         return value
+
     return parse
 
 
@@ -249,30 +265,48 @@ def run_demo(args: argparse.Namespace) -> int:
         _require_empty(database, "the demo clinic is written")
         progress = None
         if sys.stderr.isatty():
+
             def progress(done: float) -> None:
-                print(f"\rwriting the demo clinic: {done * 100:3.0f} %", end="",
-                      file=sys.stderr, flush=True)
-        summary = build_demo_clinic(database, patients=args.patients, seed=args.seed,
-                                    progress=progress)
+                print(
+                    f"\rwriting the demo clinic: {done * 100:3.0f} %",
+                    end="",
+                    file=sys.stderr,
+                    flush=True,
+                )
+
+        summary = build_demo_clinic(
+            database, patients=args.patients, seed=args.seed, progress=progress
+        )
         if progress is not None:
             print(file=sys.stderr)
         chain = database.verify_audit_chain()
         where = _where(database)
     seconds = timing.perf_counter() - started
-    print(f"Demo clinic written to {where} in {seconds:.1f} s: {summary.patients} patients, "
-          f"{summary.pumps} pumps, {summary.prescriptions} prescriptions, {summary.refills} "
-          f"refills ({summary.discrepancies} with a discrepancy to investigate), "
-          f"{summary.events} pump events.")
-    print(f"History from {format_date(summary.first_day)} to today, "
-          f"{format_date(summary.today)}; {summary.actions} service actions wrote "
-          f"{summary.audit_entries} audit entries; audit chain "
-          f"{'intact' if chain.ok else 'BROKEN: ' + chain.message}.")
-    print(f"Due list: {len(summary.overdue)} overdue, {len(summary.due_this_week)} due this "
-          f"week; {len(summary.replace_within_6_months)} pump(s) to replace within 6 months.")
+    print(
+        f"Demo clinic written to {where} in {seconds:.1f} s: {summary.patients} patients, "
+        f"{summary.pumps} pumps, {summary.prescriptions} prescriptions, {summary.refills} "
+        f"refills ({summary.discrepancies} with a discrepancy to investigate), "
+        f"{summary.events} pump events."
+    )
+    print(
+        f"History from {format_date(summary.first_day)} to today, "
+        f"{format_date(summary.today)}; {summary.actions} service actions wrote "
+        f"{summary.audit_entries} audit entries; audit chain "
+        f"{'intact' if chain.ok else 'BROKEN: ' + chain.message}."
+    )
+    print(
+        f"Due list: {len(summary.overdue)} overdue, {len(summary.due_this_week)} due this "
+        f"week; {len(summary.replace_within_6_months)} pump(s) to replace within 6 months."
+    )
     print()
     print("Demo users (demo passwords only, never for real accounts):")
-    print(table(("user name", "password", "role", "name"),
-                [(u.username, u.password, u.role, u.full_name) for u in DEMO_USERS], "  "))
+    print(
+        table(
+            ("user name", "password", "role", "name"),
+            [(u.username, u.password, u.role, u.full_name) for u in DEMO_USERS],
+            "  ",
+        )
+    )
     print()
     print("Next: pumpmgr due   |   pumpmgr patient D000001")
     return EXIT_OK
@@ -299,23 +333,50 @@ def due_text(rows: Sequence[DueRow], tz: tzinfo, today: date, buffer_days: int) 
         if row.flex_schedule:
             found.append("flex schedule")
         if row.replace_by is not None and (row.replace_by - today).days <= (
-                REPLACE_BY_WARNING_DAYS):
+            REPLACE_BY_WARNING_DAYS
+        ):
             found.append(f"replace by {format_date(row.replace_by)}")
         return "; ".join(found)
 
     return table(
-        ("Refill due", "Booked", "State", "To alarm", "Patient", "MRN", "Pump", "Drug", "Alarm",
-         "Set by", "Booking", "Notes"),
-        [(format_date(r.refill_due), "" if r.booked_on is None else format_date(r.booked_on),
-          state_text(r), days_left_text(r.days_left),
-          r.patient, r.mrn, r.pump_model, r.drug, _local(r.alarm_at, tz),
-          reason_text(r, buffer_days), due_booking_text(r), notes(r)) for r in rows],
+        (
+            "Refill due",
+            "Booked",
+            "State",
+            "To alarm",
+            "Patient",
+            "MRN",
+            "Pump",
+            "Drug",
+            "Alarm",
+            "Set by",
+            "Booking",
+            "Notes",
+        ),
+        [
+            (
+                format_date(r.refill_due),
+                "" if r.booked_on is None else format_date(r.booked_on),
+                state_text(r),
+                days_left_text(r.days_left),
+                r.patient,
+                r.mrn,
+                r.pump_model,
+                r.drug,
+                _local(r.alarm_at, tz),
+                reason_text(r, buffer_days),
+                due_booking_text(r),
+                notes(r),
+            )
+            for r in rows
+        ],
     )
 
 
 #: What ``due`` says before any full integrity check has run.
-NO_FULL_CHECK = ("No full integrity check has run yet: the window runs one a day, or run "
-                 "'pumpmgr audit verify'.")
+NO_FULL_CHECK = (
+    "No full integrity check has run yet: the window runs one a day, or run 'pumpmgr audit verify'."
+)
 
 
 def run_due(args: argparse.Namespace) -> int:
@@ -371,60 +432,138 @@ def patient_text(chart: PatientChart, tz: tzinfo, buffer_days: int) -> str:
     if pump is None:
         lines.append("Pump: no active pump")
     else:
-        flow = "" if pump.nominal_flow is None else (
-            f", nominal flow {_q(pump.nominal_flow, Kind.FLOW)}")
-        replace_by = "" if pump.replace_by is None else (
-            f", replace by {format_date(pump.replace_by)}")
-        lines.append(f"Pump: {pump.model_name}, serial {pump.serial_number}, implanted "
-                     f"{format_date(pump.implanted_on)} ({pump.site}); capacity "
-                     f"{_q(pump.capacity, Kind.VOLUME)}, alarm at "
-                     f"{_q(pump.alarm_volume, Kind.VOLUME)}{flow}{replace_by}")
+        flow = (
+            ""
+            if pump.nominal_flow is None
+            else (f", nominal flow {_q(pump.nominal_flow, Kind.FLOW)}")
+        )
+        replace_by = (
+            "" if pump.replace_by is None else (f", replace by {format_date(pump.replace_by)}")
+        )
+        lines.append(
+            f"Pump: {pump.model_name}, serial {pump.serial_number}, implanted "
+            f"{format_date(pump.implanted_on)} ({pump.site}); capacity "
+            f"{_q(pump.capacity, Kind.VOLUME)}, alarm at "
+            f"{_q(pump.alarm_volume, Kind.VOLUME)}{flow}{replace_by}"
+        )
     if chart.catheter is not None:
         cat = chart.catheter
         lengths = ", ".join(_q(s.length, Kind.LENGTH) for s in cat.segments)
         volume = "" if cat.volume is None else f", volume {_q(cat.volume, Kind.VOLUME)}"
         revised = "" if cat.revised_on is None else f", revised {format_date(cat.revised_on)}"
-        lines.append(f"Catheter: {cat.model_key}, tip {cat.tip_level}, implanted length "
-                     f"{lengths}{volume}{revised}")
+        lines.append(
+            f"Catheter: {cat.model_key}, tip {cat.tip_level}, implanted length "
+            f"{lengths}{volume}{revised}"
+        )
     if chart.prescription is not None:
         rx = chart.prescription
-        lines.append(f"Prescription (since {_local(rx.effective_at, tz)}, {rx.prescriber}): "
-                     f"{solution_text(rx.ingredients, default_catalogs())}; {_program(rx)}")
+        lines.append(
+            f"Prescription (since {_local(rx.effective_at, tz)}, {rx.prescriber}): "
+            f"{solution_text(rx.ingredients, default_catalogs())}; {_program(rx)}"
+        )
     if chart.forecast is not None:
         fc = chart.forecast
-        why = due_reason_words(fc.refill_due_reason, buffer_days=buffer_days,
-                               constant_flow=pump is not None and pump.pump_type == "constant_flow")
-        lines.append(f"Forecast: alarm {_local(fc.alarm_at_with_boluses, tz)}; refill due "
-                     f"{format_date(fc.refill_due)} (set by {why})")
+        why = due_reason_words(
+            fc.refill_due_reason,
+            buffer_days=buffer_days,
+            constant_flow=pump is not None and pump.pump_type == "constant_flow",
+        )
+        lines.append(
+            f"Forecast: alarm {_local(fc.alarm_at_with_boluses, tz)}; refill due "
+            f"{format_date(fc.refill_due)} (set by {why})"
+        )
     lines += ["", f"Pumps ({len(chart.pumps)}):"]
-    lines.append(table(("Model", "Serial", "Implanted", "Status", "Explanted"), [
-        (x.model_name, x.serial_number, format_date(x.implanted_on), x.status,
-         "" if x.explanted_on is None else f"{format_date(x.explanted_on)}: {x.explant_reason}")
-        for x in chart.pumps], "  "))
+    lines.append(
+        table(
+            ("Model", "Serial", "Implanted", "Status", "Explanted"),
+            [
+                (
+                    x.model_name,
+                    x.serial_number,
+                    format_date(x.implanted_on),
+                    x.status,
+                    ""
+                    if x.explanted_on is None
+                    else f"{format_date(x.explanted_on)}: {x.explant_reason}",
+                )
+                for x in chart.pumps
+            ],
+            "  ",
+        )
+    )
     lines += ["", f"Prescriptions ({len(chart.prescriptions)}):"]
-    lines.append(table(("Effective", "Solution", "Program", "Warnings accepted"), [
-        (_local(rx.effective_at, tz), solution_text(rx.ingredients, default_catalogs()),
-         _program(rx),
-         "; ".join(f"{f.code}: {f.reason}" for f in rx.findings if f.level == "warning"))
-        for rx in chart.prescriptions], "  "))
+    lines.append(
+        table(
+            ("Effective", "Solution", "Program", "Warnings accepted"),
+            [
+                (
+                    _local(rx.effective_at, tz),
+                    solution_text(rx.ingredients, default_catalogs()),
+                    _program(rx),
+                    "; ".join(f"{f.code}: {f.reason}" for f in rx.findings if f.level == "warning"),
+                )
+                for rx in chart.prescriptions
+            ],
+            "  ",
+        )
+    )
     lines += ["", f"Refills ({len(chart.refills)}):"]
-    lines.append(table(
-        ("Date", "Expected", "Aspirated", "Verdict", "Added", "Lot", "Nurse / second", "Note"),
-        [(_local(r.performed_at, tz), _q(r.expected_residual, Kind.VOLUME)
-          if r.expected_residual is not None else "first fill", _q(r.aspirated, Kind.VOLUME),
-          r.discrepancy_verdict or "", _q(r.volume_added, Kind.VOLUME), r.lot_number,
-          f"{r.nurse} / {r.verifier}",
-          "; ".join(filter(None, [
-              f"corrects refill {r.corrects_id}" if r.corrects_id is not None else "",
-              f"bolus {_q(r.bridge_bolus, Kind.VOLUME)}" if r.bridge_bolus is not None else "",
-              r.discrepancy_note])))
-         for r in chart.refills], "  "))
+    lines.append(
+        table(
+            ("Date", "Expected", "Aspirated", "Verdict", "Added", "Lot", "Nurse / second", "Note"),
+            [
+                (
+                    _local(r.performed_at, tz),
+                    _q(r.expected_residual, Kind.VOLUME)
+                    if r.expected_residual is not None
+                    else "first fill",
+                    _q(r.aspirated, Kind.VOLUME),
+                    r.discrepancy_verdict or "",
+                    _q(r.volume_added, Kind.VOLUME),
+                    r.lot_number,
+                    f"{r.nurse} / {r.verifier}",
+                    "; ".join(
+                        filter(
+                            None,
+                            [
+                                f"corrects refill {r.corrects_id}"
+                                if r.corrects_id is not None
+                                else "",
+                                f"bolus {_q(r.bridge_bolus, Kind.VOLUME)}"
+                                if r.bridge_bolus is not None
+                                else "",
+                                r.discrepancy_note,
+                            ],
+                        )
+                    ),
+                )
+                for r in chart.refills
+            ],
+            "  ",
+        )
+    )
     lines += ["", f"Events ({len(chart.events)}):"]
-    lines.append(table(("Date", "Event", "By", "Note"), [
-        (_local(e.occurred_at, tz), e.kind.replace("_", " "), e.user,
-         "; ".join([f"corrects event {e.corrects_id}" if e.corrects_id is not None else "",
-                    e.summary, *(f"{k}: {v}" for k, v in e.details.items())]).strip("; "))
-        for e in chart.events], "  "))
+    lines.append(
+        table(
+            ("Date", "Event", "By", "Note"),
+            [
+                (
+                    _local(e.occurred_at, tz),
+                    e.kind.replace("_", " "),
+                    e.user,
+                    "; ".join(
+                        [
+                            f"corrects event {e.corrects_id}" if e.corrects_id is not None else "",
+                            e.summary,
+                            *(f"{k}: {v}" for k, v in e.details.items()),
+                        ]
+                    ).strip("; "),
+                )
+                for e in chart.events
+            ],
+            "  ",
+        )
+    )
     return "\n".join(lines)
 
 
@@ -457,8 +596,11 @@ def run_patient(args: argparse.Namespace) -> int:
         chart = clinic.patient_chart(clinic.find_patient(mrn).id)
         # who saw which chart, when (issue 13), as the window records it
         clinic.records.record_access(who, VIEW_ACTION, chart.patient.id, access_details(who))
-        print(_dump(patient_json(chart)) if args.json else patient_text(chart, clinic.tz,
-                                                                  clinic.settings().buffer_days))
+        print(
+            _dump(patient_json(chart))
+            if args.json
+            else patient_text(chart, clinic.tz, clinic.settings().buffer_days)
+        )
     return EXIT_OK
 
 
@@ -471,18 +613,25 @@ def _read_passwords(args: argparse.Namespace, username: str) -> tuple[str, str |
         lines = sys.stdin.read().splitlines()
         wanted = 2 if args.user else 1
         if len(lines) < wanted:
-            shape = ("the new user's password on the first line and the administrator's "
-                     "on the second" if args.user else "the new user's password")
-            raise _refuse("--password-stdin", f"standard input must hold {shape}",
-                          Code.NO_VALUE)
+            shape = (
+                "the new user's password on the first line and the administrator's on the second"
+                if args.user
+                else "the new user's password"
+            )
+            raise _refuse("--password-stdin", f"standard input must hold {shape}", Code.NO_VALUE)
         return lines[0], (lines[1] if args.user else None)
     if not sys.stdin.isatty():
-        raise _refuse("--password-stdin", "there is no terminal to ask for the password on; "
-                      "give it on standard input with --password-stdin", Code.NO_VALUE)
+        raise _refuse(
+            "--password-stdin",
+            "there is no terminal to ask for the password on; "
+            "give it on standard input with --password-stdin",
+            Code.NO_VALUE,
+        )
     password = getpass.getpass(f"Password for the new user {username}: ")
     if getpass.getpass("The same password again: ") != password:
-        raise _refuse("password", "the two passwords differ; nothing was saved",
-                      Code.AUTH_WEAK_PASSWORD)
+        raise _refuse(
+            "password", "the two passwords differ; nothing was saved", Code.AUTH_WEAK_PASSWORD
+        )
     admin_password = None
     if args.user:
         admin_password = getpass.getpass(f"Password of the administrator {args.user}: ")
@@ -500,19 +649,27 @@ def run_user_add(args: argparse.Namespace) -> int:
     except PumpMgrError as error:
         raise _refuse("--username", error.message, error.code) from error
     if not args.full_name.strip():
-        raise _refuse("--full-name", "give the user's full name, for example 'Nina Berg'",
-                      Code.NO_VALUE)
+        raise _refuse(
+            "--full-name", "give the user's full name, for example 'Nina Berg'", Code.NO_VALUE
+        )
     if args.user and args.role is None:
-        raise _refuse("--role", "give the new user's role: nurse, prescriber or "
-                      "administrator", Code.NO_VALUE)
+        raise _refuse(
+            "--role", "give the new user's role: nurse, prescriber or administrator", Code.NO_VALUE
+        )
     url = resolve_database_url(args.db)
     new_file = url.get_backend_name() == "sqlite" and not Path(url.database or "").exists()
     if new_file and args.user:
-        raise _refuse("--user", "there is no database yet, so no administrator; the first "
-                      "user is added without --user and becomes the administrator")
+        raise _refuse(
+            "--user",
+            "there is no database yet, so no administrator; the first "
+            "user is added without --user and becomes the administrator",
+        )
     if new_file and args.role not in (None, "administrator"):
-        raise _refuse("--role", "the clinic's first user is its administrator; add "
-                      f"{username} as administrator, then add the other users")
+        raise _refuse(
+            "--role",
+            "the clinic's first user is its administrator; add "
+            f"{username} as administrator, then add the other users",
+        )
     password, admin_password = _read_passwords(args, username)
     try:
         auth.check_password_rules(password, username)
@@ -522,26 +679,36 @@ def run_user_add(args: argparse.Namespace) -> int:
         clinic = ClinicService(database)
         if not clinic.has_users():
             if args.user:
-                raise _refuse("--user", "the clinic has no users yet; the first user is "
-                              "added without --user and becomes the administrator")
+                raise _refuse(
+                    "--user",
+                    "the clinic has no users yet; the first user is "
+                    "added without --user and becomes the administrator",
+                )
             if args.role not in (None, "administrator"):
-                raise _refuse("--role", "the clinic's first user is its administrator; add "
-                              f"{username} as administrator, then add the other users")
+                raise _refuse(
+                    "--role",
+                    "the clinic's first user is its administrator; add "
+                    f"{username} as administrator, then add the other users",
+                )
             actor = clinic.create_first_administrator(username, password, args.full_name)
-            print(f"User {actor.username} ({actor.full_name}) added as the clinic's first "
-                  "administrator.")
+            print(
+                f"User {actor.username} ({actor.full_name}) added as the clinic's first "
+                "administrator."
+            )
             return EXIT_OK
         if not args.user or admin_password is None:
-            raise _refuse("--user", "the clinic already has users; give --user with an "
-                          "administrator's user name (their password is asked for)",
-                          Code.NO_VALUE)
+            raise _refuse(
+                "--user",
+                "the clinic already has users; give --user with an "
+                "administrator's user name (their password is asked for)",
+                Code.NO_VALUE,
+            )
         try:
             admin = clinic.sign_in(args.user, admin_password)
         except (auth.AuthError, SignInThrottled) as error:  # throttled: shared by every call
             raise _refuse("--user", error.message, error.code) from error
         actor = clinic.add_user(admin, username, password, args.full_name, args.role)
-        print(f"User {actor.username} ({actor.full_name}, {actor.role}) added by "
-              f"{admin.username}.")
+        print(f"User {actor.username} ({actor.full_name}, {actor.role}) added by {admin.username}.")
     return EXIT_OK
 
 
@@ -556,15 +723,18 @@ def _anchor(text: str) -> ChainAnchor:
     except ValueError as error:
         raise argparse.ArgumentTypeError(
             f"{error}; give SEQ:HASH as a printed sheet shows it, for example "
-            f"812:3f2a9c01d4e5b6a7, or with the whole hash from a backup manifest") from error
+            f"812:3f2a9c01d4e5b6a7, or with the whole hash from a backup manifest"
+        ) from error
 
 
 def _anchor_checked(anchor: ChainAnchor) -> str:
     """What was compared with the anchor: a printed sheet gives only the hash's beginning."""
     if anchor.is_prefix:
-        return (f"entry #{anchor.seq} matches the anchor {anchor.printed()}: a PREFIX was "
-                f"checked, the first {len(anchor.row_hash)} of the hash's 64 hex digits (as a "
-                "printed sheet shows it)")
+        return (
+            f"entry #{anchor.seq} matches the anchor {anchor.printed()}: a PREFIX was "
+            f"checked, the first {len(anchor.row_hash)} of the hash's 64 hex digits (as a "
+            "printed sheet shows it)"
+        )
     return f"entry #{anchor.seq} matches the anchor: all 64 hex digits of its hash checked"
 
 
@@ -575,24 +745,31 @@ def run_audit_verify(args: argparse.Namespace) -> int:
         integrity = ClinicService(database).records.run_full_check(args.anchor)
     report = integrity.chain
     if report.ok:
-        head = "empty" if report.head is None else (
-            f"head #{report.head.seq} {report.head.row_hash}")
+        head = (
+            "empty" if report.head is None else (f"head #{report.head.seq} {report.head.row_hash}")
+        )
         print(f"audit log intact: {report.entries_checked} entries checked; {head}")
         if args.anchor is not None:
             print(_anchor_checked(args.anchor))
     else:
-        print(f"audit log BROKEN at entry #{report.first_bad_seq} "
-              f"({report.problem}): {report.message} "
-              f"({report.entries_checked} entries before it are sound)")
+        print(
+            f"audit log BROKEN at entry #{report.first_bad_seq} "
+            f"({report.problem}): {report.message} "
+            f"({report.entries_checked} entries before it are sound)"
+        )
         if args.anchor is not None and args.anchor.is_prefix:
-            print(f"The anchor {args.anchor.printed()} gives a prefix of the hash (the first "
-                  f"{len(args.anchor.row_hash)} of 64 hex digits), as a printed sheet shows "
-                  "it.")
+            print(
+                f"The anchor {args.anchor.printed()} gives a prefix of the hash (the first "
+                f"{len(args.anchor.row_hash)} of 64 hex digits), as a printed sheet shows "
+                "it."
+            )
     print(integrity.coverage())
     problems = integrity.problems()
     if problems:
-        print(f"RECORDS DO NOT MATCH THE AUDIT CHAIN: {len(problems)} finding"
-              f"{'' if len(problems) == 1 else 's'}")
+        print(
+            f"RECORDS DO NOT MATCH THE AUDIT CHAIN: {len(problems)} finding"
+            f"{'' if len(problems) == 1 else 's'}"
+        )
         for line in problems:
             print(f"  {line}")
     else:
@@ -609,10 +786,15 @@ def run_backup(args: argparse.Namespace) -> int:
     target = new_file("PATH", args.path, makes_folder=True)
     with _open(args, must_exist=True) as database:
         manifest = backup_database(database.engine, target)
-    head = "no audit entries" if manifest.chain_head_seq is None else (
-        f"audit head #{manifest.chain_head_seq}")
-    print(f"Backup written to {target.absolute()} ({manifest.size_bytes} bytes, SHA-256 "
-          f"{manifest.sha256}, {head}); manifest {target.absolute()}.json")
+    head = (
+        "no audit entries"
+        if manifest.chain_head_seq is None
+        else (f"audit head #{manifest.chain_head_seq}")
+    )
+    print(
+        f"Backup written to {target.absolute()} ({manifest.size_bytes} bytes, SHA-256 "
+        f"{manifest.sha256}, {head}); manifest {target.absolute()}.json"
+    )
     return EXIT_OK
 
 
@@ -630,9 +812,12 @@ def _user_password(args: argparse.Namespace) -> str:
         return sys.stdin.readline().rstrip("\r\n")
     if sys.stdin.isatty():
         return getpass.getpass(f"Password of {args.user}: ")
-    raise _refuse("--user", f"there is no terminal to ask for {args.user}'s password on; set "
-                  f"{PASSWORD_VARIABLE} or give it on standard input with --password-stdin",
-                  Code.NO_VALUE)
+    raise _refuse(
+        "--user",
+        f"there is no terminal to ask for {args.user}'s password on; set "
+        f"{PASSWORD_VARIABLE} or give it on standard input with --password-stdin",
+        Code.NO_VALUE,
+    )
 
 
 def _administrator(args: argparse.Namespace, where: Path, doing: str) -> Actor:
@@ -645,9 +830,13 @@ def _administrator(args: argparse.Namespace, where: Path, doing: str) -> Actor:
     from pumpmgr.services.throttle import SignInThrottled
 
     if not args.user:
-        raise _refuse("--user", f"{doing} replaces the clinic's records: give --user with an "
-                      "administrator's user name (the password is asked for, or taken from "
-                      f"{PASSWORD_VARIABLE})", Code.NO_VALUE)
+        raise _refuse(
+            "--user",
+            f"{doing} replaces the clinic's records: give --user with an "
+            "administrator's user name (the password is asked for, or taken from "
+            f"{PASSWORD_VARIABLE})",
+            Code.NO_VALUE,
+        )
     password = _user_password(args)
     with tempfile.TemporaryDirectory(prefix="pumpmgr-sign-in-") as scratch:
         copy = Path(scratch) / "clinic.db"
@@ -662,8 +851,11 @@ def _administrator(args: argparse.Namespace, where: Path, doing: str) -> Actor:
             except (auth.AuthError, SignInThrottled) as error:
                 raise _refuse("--user", error.message, error.code) from error
     if actor.role != "administrator":
-        raise _refuse("--user", f"{actor.username} is a {actor.role}; only an administrator "
-                      f"may {doing}", Code.AUTH_NOT_PERMITTED)
+        raise _refuse(
+            "--user",
+            f"{actor.username} is a {actor.role}; only an administrator may {doing}",
+            Code.AUTH_NOT_PERMITTED,
+        )
     return actor
 
 
@@ -678,8 +870,9 @@ def run_restore(args: argparse.Namespace) -> int:
     except PumpMgrError as error:
         raise _refuse("--db", error.message, error.code) from error
     if url.get_backend_name() != "sqlite" or url.database is None:
-        raise _refuse("--db", "restore replaces a SQLite file; restore a PostgreSQL database "
-                      "with pg_restore")
+        raise _refuse(
+            "--db", "restore replaces a SQLite file; restore a PostgreSQL database with pg_restore"
+        )
     target = Path(url.database)
     problem = path_problem(target)
     if problem is not None:
@@ -689,54 +882,77 @@ def run_restore(args: argparse.Namespace) -> int:
     if not source.is_file():
         raise _refuse("PATH", f"there is no backup file at {source}", Code.NO_VALUE)
     if args.override_broken_chain and not (args.reason or "").strip():
-        raise _refuse("--reason", "say why this backup is restored although its audit log is "
-                      "broken; it is kept in the audit log", Code.NO_VALUE)
+        raise _refuse(
+            "--reason",
+            "say why this backup is restored although its audit log is "
+            "broken; it is kept in the audit log",
+            Code.NO_VALUE,
+        )
     if args.reason and not args.override_broken_chain:
         raise _refuse("--reason", "is only for --override-broken-chain", Code.NO_VALUE)
     # Signed in where the clinic is now, or (a new computer, none there yet) in the backup.
-    administrator = _administrator(args, target if target.exists() else source,
-                                   "restore a backup")
-    override = (BrokenChainOverride(administrator, args.reason) if args.override_broken_chain
-                else None)
+    administrator = _administrator(args, target if target.exists() else source, "restore a backup")
+    override = (
+        BrokenChainOverride(administrator, args.reason) if args.override_broken_chain else None
+    )
     had_manifest = manifest_path(source).exists()
     proven = signed_here(source)
     try:
-        restored = restore_clinic(source, target, administrator=administrator,
-                                  require_manifest=not args.without_manifest,
-                                  override=override)
+        restored = restore_clinic(
+            source,
+            target,
+            administrator=administrator,
+            require_manifest=not args.without_manifest,
+            override=override,
+        )
     except PumpMgrError as error:
         message = error.message
         if error.code is Code.BACKUP_NO_MANIFEST:
-            message += (" If it never had one (a copy made by hand, or by an older pumpmgr), "
-                        "add --without-manifest to restore it after the checks that need no "
-                        "manifest.")
+            message += (
+                " If it never had one (a copy made by hand, or by an older pumpmgr), "
+                "add --without-manifest to restore it after the checks that need no "
+                "manifest."
+            )
         if error.code is Code.BACKUP_CHAIN_BROKEN:
-            message += (" To do so, add --override-broken-chain --reason TEXT.")
+            message += " To do so, add --override-broken-chain --reason TEXT."
         # A refusal about the database being replaced names --db; one about the backup, PATH.
-        raise _refuse("--db" if error.field == "database" else "PATH", message,
-                      error.code) from error
+        raise _refuse(
+            "--db" if error.field == "database" else "PATH", message, error.code
+        ) from error
     report = restored.chain
-    print(f"Restored {source.absolute()} into {target} (audit log "
-          f"{'intact' if report.ok else 'BROKEN'}, {report.entries_checked} entries).")
+    print(
+        f"Restored {source.absolute()} into {target} (audit log "
+        f"{'intact' if report.ok else 'BROKEN'}, {report.entries_checked} entries)."
+    )
     if override is not None and restored.override_seq is not None:
-        print(f"RESTORED WITH A BROKEN AUDIT LOG (at entry #{report.first_bad_seq}: "
-              f"{report.message}). {override.administrator.username}'s decision and reason "
-              f"are audit entry #{restored.override_seq}.")
+        print(
+            f"RESTORED WITH A BROKEN AUDIT LOG (at entry #{report.first_bad_seq}: "
+            f"{report.message}). {override.administrator.username}'s decision and reason "
+            f"are audit entry #{restored.override_seq}."
+        )
     if not proven:
-        head = "it has no entries" if report.head is None else (
-            f"its newest entry is #{report.head.seq} {report.head.row_hash}")
-        print(("RESTORED WITHOUT A SIGNED MANIFEST (its manifest is not signed with this "
-               "computer's clinic key, so it proves nothing).\n" if had_manifest else
-               "RESTORED WITHOUT A MANIFEST.\n") +
-              "Checked: a pumpmgr database of a known schema revision, SQLite's integrity and "
-              "foreign key checks, the audit log's chain on its own.\n"
-              "NOT checked: that the file is unchanged since the backup was taken (no SHA-256 "
-              "was recorded that proves it), so a changed value inside a record (a dose, a "
-              "date) would not be noticed; and the audit log's head against the one recorded "
-              "at backup time, so a log cut short or rewritten whole would not be noticed.\n"
-              f"Compare the audit log's head ({head}) with one recorded elsewhere (a printed "
-              "sheet, an export, an older backup's manifest: 'pumpmgr audit verify --anchor "
-              "SEQ:HASH'), and the latest records with the paper chart.")
+        head = (
+            "it has no entries"
+            if report.head is None
+            else (f"its newest entry is #{report.head.seq} {report.head.row_hash}")
+        )
+        print(
+            (
+                "RESTORED WITHOUT A SIGNED MANIFEST (its manifest is not signed with this "
+                "computer's clinic key, so it proves nothing).\n"
+                if had_manifest
+                else "RESTORED WITHOUT A MANIFEST.\n"
+            )
+            + "Checked: a pumpmgr database of a known schema revision, SQLite's integrity and "
+            "foreign key checks, the audit log's chain on its own.\n"
+            "NOT checked: that the file is unchanged since the backup was taken (no SHA-256 "
+            "was recorded that proves it), so a changed value inside a record (a dose, a "
+            "date) would not be noticed; and the audit log's head against the one recorded "
+            "at backup time, so a log cut short or rewritten whole would not be noticed.\n"
+            f"Compare the audit log's head ({head}) with one recorded elsewhere (a printed "
+            "sheet, an export, an older backup's manifest: 'pumpmgr audit verify --anchor "
+            "SEQ:HASH'), and the latest records with the paper chart."
+        )
     if restored.safety_copy is not None:
         print(f"The database it replaced was kept as {restored.safety_copy}.")
     return EXIT_OK
@@ -753,17 +969,19 @@ def run_export(args: argparse.Namespace) -> int:
 
         return run_fhir_export(args)
     if any(getattr(args, k, None) is not None for k in ("patient", "since", "mrn_system")):
-        raise _refuse("--fhir", "--patient, --since and --mrn-system go with --fhir",
-                      Code.NO_VALUE)
+        raise _refuse("--fhir", "--patient, --since and --mrn-system go with --fhir", Code.NO_VALUE)
     from pumpmgr.cli.readers import access_details, signed_in
     from pumpmgr.services.audit_trail import EXPORT_ACTION
     from pumpmgr.services.clinic import ClinicService
 
     if not args.user:
-        raise _refuse("--user", "the whole clinic's export holds every record and the "
-                      "accounts' password hashes: give --user with an administrator's user "
-                      f"name (the password is asked for, or taken from {PASSWORD_VARIABLE})",
-                      Code.NO_VALUE)
+        raise _refuse(
+            "--user",
+            "the whole clinic's export holds every record and the "
+            "accounts' password hashes: give --user with an administrator's user "
+            f"name (the password is asked for, or taken from {PASSWORD_VARIABLE})",
+            Code.NO_VALUE,
+        )
     out = None if args.out is None else new_file("--out", args.out)
     password = _user_password(args)
     with _open(args, must_exist=True) as database:
@@ -780,14 +998,25 @@ def run_export(args: argparse.Namespace) -> int:
                 write_export(document, out)
             except OSError as error:
                 raise _refuse("--out", f"{out} cannot be written ({error.strerror})") from error
-        clinic.records.record_access(who, EXPORT_ACTION, None, access_details(who, {
-            "file": "standard output" if out is None else out.name,
-            "patients": len(document["tables"]["patients"])}))
+        clinic.records.record_access(
+            who,
+            EXPORT_ACTION,
+            None,
+            access_details(
+                who,
+                {
+                    "file": "standard output" if out is None else out.name,
+                    "patients": len(document["tables"]["patients"]),
+                },
+            ),
+        )
     if out is None:
         return EXIT_OK
     rows = sum(len(r) for r in document["tables"].values())
-    print(f"Exported {rows} rows ({len(document['tables']['patients'])} patients, "
-          f"{len(document['tables']['audit_log'])} audit entries) to {out.absolute()}")
+    print(
+        f"Exported {rows} rows ({len(document['tables']['patients'])} patients, "
+        f"{len(document['tables']['audit_log'])} audit entries) to {out.absolute()}"
+    )
     return EXIT_OK
 
 
@@ -800,11 +1029,19 @@ def _read_import(name: str) -> str:
     path = Path(name).expanduser()
     try:
         if not stat.S_ISREG(path.stat().st_mode):
-            raise _refuse("FILE", f"{name} is not a file (a pipe, device or folder); give an "
-                          "export file, or - to read standard input", Code.NO_VALUE)
+            raise _refuse(
+                "FILE",
+                f"{name} is not a file (a pipe, device or folder); give an "
+                "export file, or - to read standard input",
+                Code.NO_VALUE,
+            )
         if path.stat().st_size > MAX_IMPORT_BYTES:
-            raise _refuse("FILE", f"{name} is larger than {MAX_IMPORT_BYTES // 2**20} MiB, "
-                          "far more than any clinic's export", Code.OUT_OF_RANGE)
+            raise _refuse(
+                "FILE",
+                f"{name} is larger than {MAX_IMPORT_BYTES // 2**20} MiB, "
+                "far more than any clinic's export",
+                Code.OUT_OF_RANGE,
+            )
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
@@ -832,22 +1069,36 @@ def run_import(args: argparse.Namespace) -> int:
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
-        raise _refuse("FILE", f"{args.file} is not JSON (line {error.lineno}, column "
-                      f"{error.colno}: {error.msg})", Code.BAD_NUMBER) from error
+        raise _refuse(
+            "FILE",
+            f"{args.file} is not JSON (line {error.lineno}, column {error.colno}: {error.msg})",
+            Code.BAD_NUMBER,
+        ) from error
     except RecursionError as error:
-        raise _refuse("FILE", f"{args.file} nests its values too deeply to be a pumpmgr "
-                      "export", Code.BAD_NUMBER) from error
+        raise _refuse(
+            "FILE",
+            f"{args.file} nests its values too deeply to be a pumpmgr export",
+            Code.BAD_NUMBER,
+        ) from error
     except ValueError as error:  # a number of more digits than Python converts (4,300)
-        raise _refuse("FILE", f"{args.file} holds a number too long to read (thousands of "
-                      "digits), so it is not a pumpmgr export", Code.BAD_NUMBER) from error
+        raise _refuse(
+            "FILE",
+            f"{args.file} holds a number too long to read (thousands of "
+            "digits), so it is not a pumpmgr export",
+            Code.BAD_NUMBER,
+        ) from error
     try:
         check_document(document)
     except PumpMgrError as error:
         raise _refuse("FILE", error.message, error.code) from error
     if not args.user:
-        raise _refuse("--user", "an import replaces the clinic's records: give --user with one "
-                      "of the document's administrators (the password is asked for, or taken "
-                      f"from {PASSWORD_VARIABLE})", Code.NO_VALUE)
+        raise _refuse(
+            "--user",
+            "an import replaces the clinic's records: give --user with one "
+            "of the document's administrators (the password is asked for, or taken "
+            f"from {PASSWORD_VARIABLE})",
+            Code.NO_VALUE,
+        )
     password = _user_password(args)
     new_file = _new_sqlite_file(args)
     database = _open(args, must_exist=False, daily_backup=new_file is None)
@@ -855,26 +1106,33 @@ def run_import(args: argparse.Namespace) -> int:
         with database:
             _require_empty(database, "an export is imported")
             try:
-                summary = import_clinic(database, document, username=args.user,
-                                        password=password)
+                summary = import_clinic(database, document, username=args.user, password=password)
             except ExchangeError as error:  # what the document holds: name the file
                 if error.code is Code.DB_CONFLICT:
                     raise
                 if error.field == "user":  # the sign-in: name --user
-                    raise _refuse("--user", error.message.removeprefix("user: "),
-                                  error.code) from error
+                    raise _refuse(
+                        "--user", error.message.removeprefix("user: "), error.code
+                    ) from error
                 raise _refuse("FILE", error.message, error.code) from error
             where = _where(database)
     except BaseException:
         if new_file is not None:  # a refused import leaves no file behind
-            for path in (new_file, *(new_file.with_name(new_file.name + suffix) for suffix in
-                                     ("-journal", "-wal", "-shm", ".pumpmgr-lock"))):
+            for path in (
+                new_file,
+                *(
+                    new_file.with_name(new_file.name + suffix)
+                    for suffix in ("-journal", "-wal", "-shm", ".pumpmgr-lock")
+                ),
+            ):
                 path.unlink(missing_ok=True)
         raise
-    print(f"Imported {sum(summary.rows.values())} rows ({summary.rows.get('patients', 0)} "
-          f"patients) into {where}; audit log verified, {summary.audit_entries} entries; the "
-          f"import is audit entry #{summary.chain_head.seq if summary.chain_head else '?'} "
-          f"under {args.user}.")
+    print(
+        f"Imported {sum(summary.rows.values())} rows ({summary.rows.get('patients', 0)} "
+        f"patients) into {where}; audit log verified, {summary.audit_entries} entries; the "
+        f"import is audit entry #{summary.chain_head.seq if summary.chain_head else '?'} "
+        f"under {args.user}."
+    )
     return EXIT_OK
 
 
@@ -895,45 +1153,76 @@ least 8 characters and are not the user name.
 
 
 def _db_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", metavar="PATH_OR_URL", default=argparse.SUPPRESS,
-                        help="the database (also accepted before the command)")
+    parser.add_argument(
+        "--db",
+        metavar="PATH_OR_URL",
+        default=argparse.SUPPRESS,
+        help="the database (also accepted before the command)",
+    )
 
 
 def add_parsers(subparsers: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     """Register the records commands on the top-level parser."""
 
-    def command(name: str, handler: Handler, help_text: str, *,
-                where: Any = subparsers, description: str | None = None,
-                ) -> argparse.ArgumentParser:
+    def command(
+        name: str,
+        handler: Handler,
+        help_text: str,
+        *,
+        where: Any = subparsers,
+        description: str | None = None,
+    ) -> argparse.ArgumentParser:
         text = description or help_text
         sub: argparse.ArgumentParser = where.add_parser(
-            name, help=help_text, description=text,
-            formatter_class=argparse.RawDescriptionHelpFormatter if "\n" in text
-            else argparse.HelpFormatter)
+            name,
+            help=help_text,
+            description=text,
+            formatter_class=argparse.RawDescriptionHelpFormatter
+            if "\n" in text
+            else argparse.HelpFormatter,
+        )
         sub.set_defaults(records=handler)
         _db_option(sub)
         return sub
 
-    p = command("demo", run_demo, "fill an empty database with a realistic demo clinic",
-                description="Fill an EMPTY database with a realistic demo clinic: several "
-                "years of refills, written through the clinic's services and audited, dated "
-                "relative to today. Refuses a database that holds any record. The demo "
-                "users and their (demo-only) passwords are printed at the end. Each action is "
-                "saved as it is written: if the run is interrupted, delete the database and "
-                "start again.")
-    p.add_argument("--patients", type=_patients, default=24, metavar="N",
-                   help="how many patients (default 24)")
-    p.add_argument("--seed", type=_whole(0, None, "1"), default=1, metavar="S",
-                   help="the same seed gives the same clinic (default 1)")
+    p = command(
+        "demo",
+        run_demo,
+        "fill an empty database with a realistic demo clinic",
+        description="Fill an EMPTY database with a realistic demo clinic: several "
+        "years of refills, written through the clinic's services and audited, dated "
+        "relative to today. Refuses a database that holds any record. The demo "
+        "users and their (demo-only) passwords are printed at the end. Each action is "
+        "saved as it is written: if the run is interrupted, delete the database and "
+        "start again.",
+    )
+    p.add_argument(
+        "--patients", type=_patients, default=24, metavar="N", help="how many patients (default 24)"
+    )
+    p.add_argument(
+        "--seed",
+        type=_whole(0, None, "1"),
+        default=1,
+        metavar="S",
+        help="the same seed gives the same clinic (default 1)",
+    )
 
     p = command("due", run_due, "active pumps by refill-due date, earliest first")
-    p.add_argument("--within", type=_whole(0, 3650, "14"), metavar="DAYS",
-                   help="only pumps due within this many days from today (overdue included)")
+    p.add_argument(
+        "--within",
+        type=_whole(0, 3650, "14"),
+        metavar="DAYS",
+        help="only pumps due within this many days from today (overdue included)",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON list")
 
-    p = command("patient", run_patient, "one patient's current state and history",
-                description="One patient's current state and history. The view is in the audit "
-                "log under --user when given, else under the computer's account.")
+    p = command(
+        "patient",
+        run_patient,
+        "one patient's current state and history",
+        description="One patient's current state and history. The view is in the audit "
+        "log under --user when given, else under the computer's account.",
+    )
     p.add_argument("mrn", metavar="MRN", help="medical record number")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     from pumpmgr.cli.readers import add_reader_options  # it imports this module
@@ -941,95 +1230,142 @@ def add_parsers(subparsers: Any, parser_class: type[argparse.ArgumentParser]) ->
     add_reader_options(p, "viewing the chart")
 
     user = subparsers.add_parser("user", help="user accounts", description="User accounts.")
-    users = user.add_subparsers(dest="user_command", metavar="ACTION",
-                                parser_class=parser_class, required=True)
+    users = user.add_subparsers(
+        dest="user_command", metavar="ACTION", parser_class=parser_class, required=True
+    )
     p = command("add", run_user_add, "add a user", where=users, description=USER_ADD_HELP)
     p.add_argument("--username", required=True, metavar="U", help="the new user's name")
     p.add_argument("--full-name", required=True, metavar="N")
-    p.add_argument("--role", choices=ROLES, metavar="R",
-                   help="nurse, prescriber or administrator")
-    p.add_argument("--user", metavar="USER",
-                   help="the administrator adding the user, signed in with their password")
-    p.add_argument("--password-stdin", action="store_true",
-                   help="read the password(s) from standard input")
+    p.add_argument("--role", choices=ROLES, metavar="R", help="nurse, prescriber or administrator")
+    p.add_argument(
+        "--user",
+        metavar="USER",
+        help="the administrator adding the user, signed in with their password",
+    )
+    p.add_argument(
+        "--password-stdin", action="store_true", help="read the password(s) from standard input"
+    )
 
     audit = subparsers.add_parser("audit", help="the audit log", description="The audit log.")
-    audits = audit.add_subparsers(dest="audit_command", metavar="ACTION",
-                                  parser_class=parser_class, required=True)
-    p = command("verify", run_audit_verify,
-                "check the audit log's hash chain, the records and the stored forecasts",
-                where=audits,
-                description="Check every audit entry's hash and its link to the one before, "
-                "then every record against the row images the entries carry (a record "
-                "changed, inserted or deleted outside pumpmgr is named: table, id, columns), "
-                "then every stored forecast against its records, on a consistent snapshot "
-                "(writers are not held up). Exit 0 when all match; 1 with the first altered, "
-                "inserted or removed entry and every finding. The check is recorded in the "
-                "audit log (integrity.full_check: when, where, what it found; a break, an "
-                "anchor that does not match included, also as integrity.break), as the "
-                "window's daily one is; 'pumpmgr due' says when the last one ran.")
-    p.add_argument("--anchor", type=_anchor, metavar="SEQ:HASH",
-                   help="a chain head recorded elsewhere: as a printed sheet's footer shows "
-                   "it (812:3f2a9c01d4e5b6a7, the hash's first 16 hex digits) or a backup "
-                   "manifest's (the whole hash); also catches a log rewritten or cut short "
-                   "up to it")
+    audits = audit.add_subparsers(
+        dest="audit_command", metavar="ACTION", parser_class=parser_class, required=True
+    )
+    p = command(
+        "verify",
+        run_audit_verify,
+        "check the audit log's hash chain, the records and the stored forecasts",
+        where=audits,
+        description="Check every audit entry's hash and its link to the one before, "
+        "then every record against the row images the entries carry (a record "
+        "changed, inserted or deleted outside pumpmgr is named: table, id, columns), "
+        "then every stored forecast against its records, on a consistent snapshot "
+        "(writers are not held up). Exit 0 when all match; 1 with the first altered, "
+        "inserted or removed entry and every finding. The check is recorded in the "
+        "audit log (integrity.full_check: when, where, what it found; a break, an "
+        "anchor that does not match included, also as integrity.break), as the "
+        "window's daily one is; 'pumpmgr due' says when the last one ran.",
+    )
+    p.add_argument(
+        "--anchor",
+        type=_anchor,
+        metavar="SEQ:HASH",
+        help="a chain head recorded elsewhere: as a printed sheet's footer shows "
+        "it (812:3f2a9c01d4e5b6a7, the hash's first 16 hex digits) or a backup "
+        "manifest's (the whole hash); also catches a log rewritten or cut short "
+        "up to it",
+    )
     from pumpmgr.cli.audit_log import add_parsers as add_audit_log  # it imports this module
 
     add_audit_log(command, audits, users)
 
-    p = command("backup", run_backup, "an online, consistent copy of the SQLite database",
-                description="Write an online, consistent copy of the SQLite database to PATH "
-                "(a new file) with a manifest PATH.json beside it (SHA-256, schema revision, "
-                "audit chain head). Safe while pumpmgr runs. For PostgreSQL use pg_dump.")
+    p = command(
+        "backup",
+        run_backup,
+        "an online, consistent copy of the SQLite database",
+        description="Write an online, consistent copy of the SQLite database to PATH "
+        "(a new file) with a manifest PATH.json beside it (SHA-256, schema revision, "
+        "audit chain head). Safe while pumpmgr runs. For PostgreSQL use pg_dump.",
+    )
     p.add_argument("path", metavar="PATH")
 
-    p = command("restore", run_restore, "replace the SQLite database with a checked backup",
-                description="Replace the SQLite database (--db) with the backup at PATH, after "
-                "checking it (integrity, pumpmgr schema, manifest, audit chain), for an "
-                "administrator signed in with --user. Close every pumpmgr window first. The "
-                "database being replaced is kept in backups/ beside it.")
+    p = command(
+        "restore",
+        run_restore,
+        "replace the SQLite database with a checked backup",
+        description="Replace the SQLite database (--db) with the backup at PATH, after "
+        "checking it (integrity, pumpmgr schema, manifest, audit chain), for an "
+        "administrator signed in with --user. Close every pumpmgr window first. The "
+        "database being replaced is kept in backups/ beside it.",
+    )
     p.add_argument("path", metavar="PATH")
-    p.add_argument("--user", metavar="USER",
-                   help="the administrator restoring, signed in with their password (asked "
-                   "for, or taken from PUMPMGR_PASSWORD, or read from standard input with "
-                   "--password-stdin); the restore is audited under this name")
-    p.add_argument("--override-broken-chain", action="store_true",
-                   help="restore a backup whose audit log is broken (its manifest says so): "
-                   "the administrator's decision, with --reason TEXT, kept in the restored "
-                   "audit log")
+    p.add_argument(
+        "--user",
+        metavar="USER",
+        help="the administrator restoring, signed in with their password (asked "
+        "for, or taken from PUMPMGR_PASSWORD, or read from standard input with "
+        "--password-stdin); the restore is audited under this name",
+    )
+    p.add_argument(
+        "--override-broken-chain",
+        action="store_true",
+        help="restore a backup whose audit log is broken (its manifest says so): "
+        "the administrator's decision, with --reason TEXT, kept in the restored "
+        "audit log",
+    )
     p.add_argument("--reason", metavar="TEXT", help="why the broken backup is restored")
-    p.add_argument("--password-stdin", action="store_true",
-                   help="read the administrator's password from standard input")
-    p.add_argument("--without-manifest", action="store_true",
-                   help="restore a backup that has no manifest (PATH.json), or one not signed "
-                   "with this computer's clinic key: a copy made by hand, by an older pumpmgr or "
-                   "on another computer. Every other check still runs; what needs the manifest "
-                   "(the file's SHA-256, the audit head at backup time) cannot, and is said so. "
-                   "A manifest that is there is still checked.")
+    p.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the administrator's password from standard input",
+    )
+    p.add_argument(
+        "--without-manifest",
+        action="store_true",
+        help="restore a backup that has no manifest (PATH.json), or one not signed "
+        "with this computer's clinic key: a copy made by hand, by an older pumpmgr or "
+        "on another computer. Every other check still runs; what needs the manifest "
+        "(the file's SHA-256, the audit head at backup time) cannot, and is said so. "
+        "A manifest that is there is still checked.",
+    )
 
-    p = command("export", run_export, "the whole clinic as JSON (standard output by default)",
-                description="Write every record, the audit log and the accounts' password "
-                "hashes included, as one JSON document (format pumpmgr-clinic-export/1) to "
-                "standard output or to --out FILE (a new file), for an administrator signed in "
-                "with --user; audited. With --fhir: a FHIR R4 Bundle for the hospital instead.")
+    p = command(
+        "export",
+        run_export,
+        "the whole clinic as JSON (standard output by default)",
+        description="Write every record, the audit log and the accounts' password "
+        "hashes included, as one JSON document (format pumpmgr-clinic-export/1) to "
+        "standard output or to --out FILE (a new file), for an administrator signed in "
+        "with --user; audited. With --fhir: a FHIR R4 Bundle for the hospital instead.",
+    )
     p.add_argument("--out", metavar="FILE")
-    p.add_argument("--user", metavar="USER",
-                   help="who exports, signed in with their password (asked for, or taken from "
-                   "PUMPMGR_PASSWORD): an administrator, required for the whole clinic (it "
-                   "holds the accounts' password hashes); optional with --fhir")
-    p.add_argument("--password-stdin", action="store_true",
-                   help="read the user's password from standard input")
+    p.add_argument(
+        "--user",
+        metavar="USER",
+        help="who exports, signed in with their password (asked for, or taken from "
+        "PUMPMGR_PASSWORD): an administrator, required for the whole clinic (it "
+        "holds the accounts' password hashes); optional with --fhir",
+    )
+    p.add_argument(
+        "--password-stdin", action="store_true", help="read the user's password from standard input"
+    )
     from pumpmgr.cli.hospital import add_export_options  # it imports this module
 
     add_export_options(p)
 
-    p = command("import", run_import, "an export into an empty database",
-                description="Import an export document (FILE, or - for standard input) into an "
-                "empty database, ids and audit log unchanged, for one of the document's "
-                "administrators signed in with --user; refuses a database holding any record "
-                "and a document whose records, checked like ones typed in and against its "
-                "audit log, are not what pumpmgr wrote. The import is audited.")
+    p = command(
+        "import",
+        run_import,
+        "an export into an empty database",
+        description="Import an export document (FILE, or - for standard input) into an "
+        "empty database, ids and audit log unchanged, for one of the document's "
+        "administrators signed in with --user; refuses a database holding any record "
+        "and a document whose records, checked like ones typed in and against its "
+        "audit log, are not what pumpmgr wrote. The import is audited.",
+    )
     p.add_argument("file", metavar="FILE")
-    p.add_argument("--user", metavar="USER",
-                   help="one of the document's administrators (the password is asked for, or "
-                   "taken from PUMPMGR_PASSWORD)")
+    p.add_argument(
+        "--user",
+        metavar="USER",
+        help="one of the document's administrators (the password is asked for, or "
+        "taken from PUMPMGR_PASSWORD)",
+    )

@@ -208,7 +208,8 @@ def parse_anchor(text: str) -> ChainAnchor:
         raise ValueError(
             f"'{text}': the hash after the colon must be {PRINTED_HASH_DIGITS} to "
             f"{_HASH_DIGITS} hex digits (0-9, a-f), not {len(digest)} characters"
-            + ("" if set(digest) <= _HEX else " with others among them"))
+            + ("" if set(digest) <= _HEX else " with others among them")
+        )
     return ChainAnchor(seq=int(seq_text), row_hash=digest)
 
 
@@ -264,7 +265,8 @@ def append_audit(
     session.flush()  # the rows written so far are collected (pumpmgr.db.rowchain)
     last = session.execute(
         select(AuditEntry.seq, AuditEntry.row_hash, AuditEntry.written_rows.is_(None))
-        .order_by(AuditEntry.seq.desc()).limit(1)
+        .order_by(AuditEntry.seq.desc())
+        .limit(1)
     ).first()
     head = None if last is None else ChainAnchor(seq=last[0], row_hash=last[1])
     seq = 1 if head is None else head.seq + 1
@@ -272,8 +274,9 @@ def append_audit(
     writes = rowchain.take_writes(session)
     # The first entry that carries row images also records every row that was there before.
     first_covered = last is None or bool(last[2])
-    base = rowchain.baseline(session, {(w["t"], w["id"]) for w in writes}) if (
-        first_covered) else None
+    base = (
+        rowchain.baseline(session, {(w["t"], w["id"]) for w in writes}) if (first_covered) else None
+    )
     entry = AuditEntry(
         seq=seq,
         recorded_at=recorded_at,
@@ -389,7 +392,10 @@ def _readable(session: Session, batch_size: int, from_seq: int = 1) -> Iterator[
 
 
 def verify_chain(
-    session: Session, anchor: ChainAnchor | None = None, *, batch_size: int = 5000,
+    session: Session,
+    anchor: ChainAnchor | None = None,
+    *,
+    batch_size: int = 5000,
     start: ChainAnchor | None = None,
 ) -> ChainReport:
     """Check every entry in sequence order and report the first that was tampered with.
@@ -419,8 +425,12 @@ def verify_chain(
         )
 
     for row in _readable(session, batch_size, expected_seq):
-        if start is not None and row is not None and row.seq == start.seq and (
-                row.row_hash != start.row_hash):
+        if (
+            start is not None
+            and row is not None
+            and row.seq == start.seq
+            and (row.row_hash != start.row_hash)
+        ):
             return bad(
                 row.seq,
                 ChainProblem.REWRITTEN,
@@ -472,8 +482,7 @@ def verify_chain(
                 f"inserted or removed before #{row.seq}.",
             )
         if anchor is not None and row.seq == anchor.seq and not anchor.matches(row.row_hash):
-            recorded = (f" (its hash does not begin {anchor.row_hash})" if anchor.is_prefix
-                        else "")
+            recorded = f" (its hash does not begin {anchor.row_hash})" if anchor.is_prefix else ""
             return bad(
                 row.seq,
                 ChainProblem.REWRITTEN,

@@ -112,8 +112,11 @@ def _signing_key() -> ClinicKey:
     try:
         key = clinic_key(create=True)
     except (OSError, ValueError) as exc:
-        raise BackupError(f"the clinic key that signs backup manifests could not be read or "
-                          f"made ({exc}); no backup was written", code=Code.BACKUP_FAILED) from exc
+        raise BackupError(
+            f"the clinic key that signs backup manifests could not be read or "
+            f"made ({exc}); no backup was written",
+            code=Code.BACKUP_FAILED,
+        ) from exc
     assert key is not None  # made when missing
     return key
 
@@ -127,15 +130,18 @@ def check_signature(path: Path, manifest: BackupManifest, *, require_signed: boo
     try:
         key = clinic_key(create=False)
     except (OSError, ValueError) as exc:
-        raise BackupError(f"the clinic key that signs backup manifests cannot be read ({exc})",
-                          code=Code.BACKUP_FAILED) from exc
+        raise BackupError(
+            f"the clinic key that signs backup manifests cannot be read ({exc})",
+            code=Code.BACKUP_FAILED,
+        ) from exc
     if manifest.hmac is None:
         if require_signed:
             raise BackupError(
                 f"the manifest beside {path} is not signed with a clinic key (an older pumpmgr "
                 "wrote it, or its signature was removed), so it does not prove the backup is "
                 "unchanged: anyone who can write the backup folder can recompute it.",
-                code=Code.BACKUP_NO_MANIFEST)
+                code=Code.BACKUP_NO_MANIFEST,
+            )
         return
     if key is None or key.key_id != manifest.key_id:
         if require_signed:
@@ -144,14 +150,16 @@ def check_signature(path: Path, manifest: BackupManifest, *, require_signed: boo
                 f"the manifest beside {path} is signed with the clinic key {manifest.key_id}, "
                 f"and this computer has {have} ({'' if key is None else key.where + ', '}see "
                 "docs/reliability.md): copy that key here to check it.",
-                code=Code.BACKUP_KEY_UNKNOWN)
+                code=Code.BACKUP_KEY_UNKNOWN,
+            )
         return
     if not hmac.compare_digest(manifest_signature(manifest, key), manifest.hmac):
         raise BackupError(
             f"the manifest beside {path} does not match its signature: it was changed after "
             "the backup was taken (a rewritten audit log with a recomputed manifest looks like "
             "this), and the backup will not be restored",
-            code=Code.DB_CORRUPT)
+            code=Code.DB_CORRUPT,
+        )
 
 
 def signed_here(backup: Path) -> bool:
@@ -162,8 +170,12 @@ def signed_here(backup: Path) -> bool:
         key = clinic_key(create=False)
     except (BackupError, OSError, ValueError):
         return False
-    return (manifest is not None and manifest.hmac is not None and key is not None
-            and key.key_id == manifest.key_id)
+    return (
+        manifest is not None
+        and manifest.hmac is not None
+        and key is not None
+        and key.key_id == manifest.key_id
+    )
 
 
 def manifest_path(backup: Path) -> Path:
@@ -281,8 +293,9 @@ def _records_problem(engine: Engine) -> str | None:
     return f"{found[0]}{more}"
 
 
-def backup_database(engine: Engine, destination: Path, *,
-                    check_records: bool = True) -> BackupManifest:
+def backup_database(
+    engine: Engine, destination: Path, *, check_records: bool = True
+) -> BackupManifest:
     """Take an online, consistent copy of the SQLite database behind ``engine``.
 
     Safe while other connections (and other programs) read and write: the backup API copies
@@ -325,8 +338,9 @@ def backup_database(engine: Engine, destination: Path, *,
         manifest = _finish_backup(partial, destination, records_problem)
     except OSError as exc:
         _discard(partial)
-        raise BackupError(f"{cannot_write} ({exc.strerror or exc}).",
-                          code=Code.BACKUP_FAILED) from exc
+        raise BackupError(
+            f"{cannot_write} ({exc.strerror or exc}).", code=Code.BACKUP_FAILED
+        ) from exc
     except sqlite3.Error as exc:
         _discard(partial)
         raise BackupError(
@@ -342,8 +356,9 @@ def backup_database(engine: Engine, destination: Path, *,
     return manifest
 
 
-def _finish_backup(partial: Path, destination: Path,
-                   records_problem: str | None = None) -> BackupManifest:
+def _finish_backup(
+    partial: Path, destination: Path, records_problem: str | None = None
+) -> BackupManifest:
     """Check and sync the copied ``partial`` file, rename it into place, write its manifest
     (signed with the clinic key)."""
     key = _signing_key()
@@ -467,8 +482,9 @@ def _private_copy(path: Path) -> Iterator[Path]:
         yield copy
 
 
-def check_backup(path: Path, *, accept_broken_chain: bool = False,
-                 require_signed: bool = True) -> BackupCheck:
+def check_backup(
+    path: Path, *, accept_broken_chain: bool = False, require_signed: bool = True
+) -> BackupCheck:
     """Check that ``path`` is a sound pumpmgr database this program can open, or raise
     :class:`BackupError` saying why not. A backup whose audit chain is broken is refused
     (``BACKUP_CHAIN_BROKEN``) unless ``accept_broken_chain``: then it passes, its
@@ -481,12 +497,14 @@ def check_backup(path: Path, *, accept_broken_chain: bool = False,
         with _private_copy(path) as copy:
             return _check_copy(path, copy, accept_broken_chain, require_signed)
     except OSError as exc:
-        raise BackupError(f"{path} cannot be read: {exc.strerror or exc}",
-                          code=Code.BACKUP_FAILED) from exc
+        raise BackupError(
+            f"{path} cannot be read: {exc.strerror or exc}", code=Code.BACKUP_FAILED
+        ) from exc
 
 
-def _check_copy(path: Path, copy: Path, accept_broken_chain: bool,
-                require_signed: bool) -> BackupCheck:
+def _check_copy(
+    path: Path, copy: Path, accept_broken_chain: bool, require_signed: bool
+) -> BackupCheck:
     """:func:`check_backup` of ``path``, done on its private ``copy``."""
     try:
         connection = sqlite3.connect(copy)
@@ -496,8 +514,10 @@ def _check_copy(path: Path, copy: Path, accept_broken_chain: bool,
         try:
             problems = _integrity_problems(connection)
             if not problems:
-                problems = [f"row {r[1]} of {r[0]} refers to a missing row in {r[2]}"
-                            for r in connection.execute("PRAGMA foreign_key_check")]
+                problems = [
+                    f"row {r[1]} of {r[0]} refers to a missing row in {r[2]}"
+                    for r in connection.execute("PRAGMA foreign_key_check")
+                ]
             tables = _tables(connection)
             revision = _revision(connection)
         except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
@@ -547,7 +567,8 @@ def _check_copy(path: Path, copy: Path, accept_broken_chain: bool,
     if chain.ok and manifest is not None and not manifest.chain_ok:
         # sound on its own, but the check before the backup found records changed outside
         chain = dataclasses.replace(
-            chain, ok=False, message=manifest.chain_problem or "its manifest says it is broken")
+            chain, ok=False, message=manifest.chain_problem or "its manifest says it is broken"
+        )
     if not chain.ok and not accept_broken_chain:
         raise BackupError(
             f"{path} has a broken audit log and will not be restored: {chain.message}. An "
@@ -559,7 +580,11 @@ def _check_copy(path: Path, copy: Path, accept_broken_chain: bool,
 
 
 def restore_database(
-    backup: Path, target: Path, *, safety_dir: Path | None = None, require_manifest: bool = True,
+    backup: Path,
+    target: Path,
+    *,
+    safety_dir: Path | None = None,
+    require_manifest: bool = True,
     accept_broken_chain: bool = False,
 ) -> Path | None:
     """Replace the database at ``target`` with the checked contents of ``backup``.
@@ -584,8 +609,9 @@ def restore_database(
         raise BackupError(f"there is no backup file at {backup}", code=Code.BACKUP_FAILED)
     try:
         with _private_copy(backup) as checked:
-            return _restore_checked(backup, checked, target, safety_dir, require_manifest,
-                                    accept_broken_chain)
+            return _restore_checked(
+                backup, checked, target, safety_dir, require_manifest, accept_broken_chain
+            )
     except OSError as exc:
         raise BackupError(
             f"the restore of {backup} into {target} failed ({exc.strerror or exc}): check that "
@@ -595,7 +621,11 @@ def restore_database(
 
 
 def _restore_checked(
-    backup: Path, checked: Path, target: Path, safety_dir: Path | None, require_manifest: bool,
+    backup: Path,
+    checked: Path,
+    target: Path,
+    safety_dir: Path | None,
+    require_manifest: bool,
     accept_broken_chain: bool,
 ) -> Path | None:
     _check_copy(backup, checked, accept_broken_chain, require_manifest)
@@ -608,12 +638,18 @@ def _restore_checked(
                 "with the backup, then restore.",
                 code=Code.BACKUP_NO_MANIFEST,
             )
-        log.warning("restoring %s without a manifest: its SHA-256 and the audit chain head "
-                    "recorded at backup time cannot be checked", backup)
+        log.warning(
+            "restoring %s without a manifest: its SHA-256 and the audit chain head "
+            "recorded at backup time cannot be checked",
+            backup,
+        )
     target = target.absolute()
     if target.is_dir():
-        raise BackupError(f"{target} is a folder, not a database file; name the database file "
-                          "to restore into", code=Code.BACKUP_FAILED, field="database")
+        raise BackupError(
+            f"{target} is a folder, not a database file; name the database file to restore into",
+            code=Code.BACKUP_FAILED,
+            field="database",
+        )
     if target.is_symlink():
         raise BackupError(
             f"{target} is a symbolic link; restore into the real file", code=Code.DB_LINKED_PATH
@@ -639,8 +675,11 @@ def _restore_into(backup: Path, target: Path, safety_dir: Path | None) -> Path |
         put_back = safety_copy is not None and not _copy_into(safety_copy, target)
         raise BackupError(
             f"the restored database at {target} failed its integrity check ({problems[0]}); "
-            + ("the database it replaced was put back" if put_back else
-               f"restore another backup{'' if safety_copy is None else f' or {safety_copy}'}"),
+            + (
+                "the database it replaced was put back"
+                if put_back
+                else f"restore another backup{'' if safety_copy is None else f' or {safety_copy}'}"
+            ),
             code=Code.DB_CORRUPT,
         )
     return safety_copy
@@ -667,8 +706,11 @@ def _safety_copy(target: Path, safety_dir: Path | None) -> Path | None:
     try:
         refuse_stray_journal(target)
     except DatabaseRefused as exc:
-        raise BackupError(f"the restore was refused and nothing was changed: {exc.message}",
-                          code=exc.code, field="database") from exc
+        raise BackupError(
+            f"the restore was refused and nothing was changed: {exc.message}",
+            code=exc.code,
+            field="database",
+        ) from exc
     folder = (safety_dir or target.parent / "backups").absolute()
     safety = folder / f"pumpmgr-before-restore-{_stamp()}.db"
     made: list[Path] = [safety]
@@ -679,18 +721,22 @@ def _safety_copy(target: Path, safety_dir: Path | None) -> Path | None:
         try:
             _copy_current(target, safety)
         except (sqlite3.Error, BackupError, UnicodeDecodeError) as exc:
-            log.warning("the database being replaced could not be copied by SQLite (%s); "
-                        "keeping its bytes instead", exc)
+            log.warning(
+                "the database being replaced could not be copied by SQLite (%s); "
+                "keeping its bytes instead",
+                exc,
+            )
             safety.unlink(missing_ok=True)
             for source in [target, *_side_files(target)]:
-                copy = safety.with_name(safety.name + source.name[len(target.name):])
+                copy = safety.with_name(safety.name + source.name[len(target.name) :])
                 made.append(copy)
                 shutil.copyfile(source, copy)
                 private_file(copy)
                 _fsync_file(copy)
                 if _sha256(copy) != _sha256(source):
-                    raise BackupError(f"the copy {copy} differs from {source}",
-                                      code=Code.BACKUP_FAILED) from exc
+                    raise BackupError(
+                        f"the copy {copy} differs from {source}", code=Code.BACKUP_FAILED
+                    ) from exc
         _fsync_dir(folder)
     except (OSError, BackupError) as exc:
         for path in made:
@@ -702,15 +748,18 @@ def _safety_copy(target: Path, safety_dir: Path | None) -> Path | None:
             f"could not first be copied to {folder} ({reason}), and a restore without that copy "
             "would lose every record saved since the backup. Free space there or make the folder "
             "writable, then restore again.",
-            code=Code.BACKUP_FAILED, field="database",
+            code=Code.BACKUP_FAILED,
+            field="database",
         ) from exc
     log.info("the database being replaced was copied to %s", safety)
     return safety
 
 
 def _row_counts(connection: sqlite3.Connection) -> dict[str, int]:
-    return {name: int(connection.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0])
-            for name in sorted(_tables(connection))}
+    return {
+        name: int(connection.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0])
+        for name in sorted(_tables(connection))
+    }
 
 
 def _copy_current(target: Path, safety: Path) -> None:
@@ -718,8 +767,7 @@ def _copy_current(target: Path, safety: Path) -> None:
     SQLite's integrity check and the same rows in every table."""
     # Read-write, so that SQLite can roll back a hot journal; a read-only connection cannot,
     # and then fails (How To Corrupt §1.3: never ignore or delete a hot journal).
-    current = sqlite3.connect(f"file:{target.absolute()}?mode=rw", uri=True,
-                              isolation_level=None)
+    current = sqlite3.connect(f"file:{target.absolute()}?mode=rw", uri=True, isolation_level=None)
     try:
         current.execute("PRAGMA busy_timeout = 15000")
         _copy_pages(current, safety)
@@ -729,8 +777,9 @@ def _copy_current(target: Path, safety: Path) -> None:
         finally:
             copy.close()
         if expected != found:
-            raise BackupError(f"the copy {safety} does not hold the same rows",
-                              code=Code.BACKUP_FAILED)
+            raise BackupError(
+                f"the copy {safety} does not hold the same rows", code=Code.BACKUP_FAILED
+            )
         _fsync_file(safety)
     finally:
         current.close()

@@ -60,8 +60,7 @@ class Change:
         def union(a: frozenset[Any] | None, b: frozenset[Any] | None) -> frozenset[Any] | None:
             return None if a is None or b is None else a | b
 
-        return Change(union(self.tables, other.tables),
-                      union(self.patient_ids, other.patient_ids))
+        return Change(union(self.tables, other.tables), union(self.patient_ids, other.patient_ids))
 
 
 class ChangeFeed(Protocol):
@@ -79,19 +78,20 @@ def _channel_sql() -> str:
     return "'pumpmgr:' || current_schema()"
 
 
-def notify(session: Session, origin: str, tables: set[str] | None,
-           patient_ids: set[int] | None) -> None:
+def notify(
+    session: Session, origin: str, tables: set[str] | None, patient_ids: set[int] | None
+) -> None:
     """Tell the PostgreSQL listeners of this clinic, when this transaction commits, that
     ``origin`` changed ``tables`` for ``patient_ids`` (None: not known). Nothing on SQLite (its
     feed polls the file's version)."""
     if session.get_bind().dialect.name != "postgresql":
         return
-    listed = None if patient_ids is None or len(patient_ids) > MAX_LISTED else sorted(
-        patient_ids)
-    payload = json.dumps({"o": origin, "t": None if tables is None else sorted(tables),
-                          "p": listed}, separators=(",", ":"))
-    session.execute(text(f"SELECT pg_notify({_channel_sql()}, :payload)"),
-                    {"payload": payload})
+    listed = None if patient_ids is None or len(patient_ids) > MAX_LISTED else sorted(patient_ids)
+    payload = json.dumps(
+        {"o": origin, "t": None if tables is None else sorted(tables), "p": listed},
+        separators=(",", ":"),
+    )
+    session.execute(text(f"SELECT pg_notify({_channel_sql()}, :payload)"), {"payload": payload})
 
 
 _TOUCHED = "pumpmgr.changes.touched"
@@ -164,7 +164,8 @@ def _change_of(payload: str) -> tuple[str, Change]:
         tables, patients = data.get("t"), data.get("p")
         return str(data.get("o", "")), Change(
             None if tables is None else frozenset(str(t) for t in tables),
-            None if patients is None else frozenset(int(p) for p in patients))
+            None if patients is None else frozenset(int(p) for p in patients),
+        )
     except (ValueError, TypeError, AttributeError):
         return "", Change()
 
@@ -174,8 +175,12 @@ class SqliteFeed:
 
     def __init__(self, path: str) -> None:
         # a URI of its own (spaces, '#' and drive letters escaped), opened read-only
-        self._connection = sqlite3.connect(f"{Path(path).as_uri()}?mode=ro", uri=True,
-                                           check_same_thread=False, isolation_level=None)
+        self._connection = sqlite3.connect(
+            f"{Path(path).as_uri()}?mode=ro",
+            uri=True,
+            check_same_thread=False,
+            isolation_level=None,
+        )
         self._version = self._read()
 
     def _read(self) -> int:
@@ -207,8 +212,7 @@ class PostgresFeed:
     def _connect(self) -> None:
         import psycopg  # the postgres extra; only a PostgreSQL clinic gets here
 
-        connection = psycopg.connect(self._conninfo, autocommit=True,
-                                     connect_timeout=self._timeout)
+        connection = psycopg.connect(self._conninfo, autocommit=True, connect_timeout=self._timeout)
         row = connection.execute(f"SELECT {_channel_sql()}").fetchone()
         channel = str(row[0]) if row else "pumpmgr:public"
         connection.execute(f'LISTEN "{channel}"')
@@ -229,8 +233,11 @@ class PostgresFeed:
                 if origin != self._origin:
                     found = change if found is None else found.merged(change)
         except Exception:  # the server or the network went away: listen again later
-            log.warning("the change feed lost its connection; listening again in %d s",
-                        RECONNECT_AFTER_S, exc_info=True)
+            log.warning(
+                "the change feed lost its connection; listening again in %d s",
+                RECONNECT_AFTER_S,
+                exc_info=True,
+            )
             self.close()
             self._retry_at = time.monotonic() + RECONNECT_AFTER_S
             return Change()  # notices may have been missed: whatever is shown may be stale

@@ -76,11 +76,12 @@ class IncrementalReport:
         """What was checked, in words."""
         head = self.chain.head.seq if self.chain.head is not None else 0
         if self.since is None:
-            return (f"the whole audit log (entries #1 to #{head}); the records are checked "
-                    "from the next start on, or now by 'pumpmgr audit verify'")
+            return (
+                f"the whole audit log (entries #1 to #{head}); the records are checked "
+                "from the next start on, or now by 'pumpmgr audit verify'"
+            )
         rows = 0 if self.records is None else self.records.rows_checked
-        return (f"audit entries #{self.since.head.seq} to #{head} and the {rows} rows written "
-                "since")
+        return f"audit entries #{self.since.head.seq} to #{head} and the {rows} rows written since"
 
 
 def read_checkpoint(session: Session) -> Checkpoint | None:
@@ -104,23 +105,27 @@ def check_since_checkpoint(session: Session) -> IncrementalReport:
     chain = verify_chain(session, start=None if since is None else since.head)
     records = None
     if since is not None:
-        records = verify_records_since(session, since.head.seq, chain.entries_checked,
-                                       since.max_ids)
+        records = verify_records_since(
+            session, since.head.seq, chain.entries_checked, since.max_ids
+        )
     # Read after the chain, so that no row of an entry after the head is taken for old.
     return IncrementalReport(since, chain, records, max_ids(session))
 
 
-def store_checkpoint(session: Session, head: ChainAnchor, ids: dict[str, int],
-                     at: datetime) -> None:
+def store_checkpoint(
+    session: Session, head: ChainAnchor, ids: dict[str, int], at: datetime
+) -> None:
     """Make ``head`` (with the highest ``ids`` when it was checked) the checkpoint."""
     row = session.get(IntegrityCheckpoint, 1)
     text = json.dumps(ids, sort_keys=True, separators=(",", ":"))
     if row is None:
-        session.add(IntegrityCheckpoint(id=1, seq=head.seq, row_hash=head.row_hash,
-                                        max_ids=text, verified_at=at))
+        session.add(
+            IntegrityCheckpoint(
+                id=1, seq=head.seq, row_hash=head.row_hash, max_ids=text, verified_at=at
+            )
+        )
     else:
-        row.seq, row.row_hash, row.max_ids, row.verified_at = (head.seq, head.row_hash, text,
-                                                               at)
+        row.seq, row.row_hash, row.max_ids, row.verified_at = (head.seq, head.row_hash, text, at)
     session.flush()
 
 
@@ -129,8 +134,11 @@ def advance(session: Session, report: IncrementalReport, at: datetime) -> bool:
     found a problem or the log is empty."""
     if not report.ok or report.chain.head is None:
         return False
-    if report.since is not None and report.since.head == report.chain.head and (
-            report.since.max_ids == report.max_ids):
+    if (
+        report.since is not None
+        and report.since.head == report.chain.head
+        and (report.since.max_ids == report.max_ids)
+    ):
         return True  # nothing new: no write
     store_checkpoint(session, report.chain.head, report.max_ids, at)
     return True

@@ -92,8 +92,11 @@ def _from_keyring(create: bool) -> ClinicKey | None:
     try:
         stored = keyring.get_password(KEYRING_SERVICE, KEYRING_NAME)
         if stored is None and create:
-            keyring.set_password(KEYRING_SERVICE, KEYRING_NAME,
-                                 base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode("ascii"))
+            keyring.set_password(
+                KEYRING_SERVICE,
+                KEYRING_NAME,
+                base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode("ascii"),
+            )
             stored = keyring.get_password(KEYRING_SERVICE, KEYRING_NAME)
             if stored is None:
                 raise RuntimeError("the keyring did not keep the key")

@@ -118,7 +118,7 @@ def _require_psycopg() -> None:
         raise DatabaseRefused(
             "this pumpmgr was installed without PostgreSQL support, so it cannot open a "
             "postgresql:// database. Install pumpmgr with its postgres extra "
-            "(pip install \"pumpmgr[postgres]\"), or give a SQLite file instead "
+            '(pip install "pumpmgr[postgres]"), or give a SQLite file instead '
             f"({type(exc).__name__}: {exc})",
             code=Code.DB_UNSUPPORTED,
         ) from exc
@@ -217,8 +217,9 @@ class Database:
                 except DBAPIError as exc:
                     if attempt == attempts or not _is_retryable(exc):
                         raise
-                    log.info("retrying a write after %s (attempt %d)", type(exc.orig).__name__,
-                             attempt)
+                    log.info(
+                        "retrying a write after %s (attempt %d)", type(exc.orig).__name__, attempt
+                    )
                     sleep(random.uniform(0.05, 0.2) * attempt)
         raise ValueError(f"attempts must be at least 1, not {attempts}")
 
@@ -330,7 +331,10 @@ def _postgres_engine(url: URL, busy_timeout_s: float) -> Engine:
     if "connect_timeout" not in url.query:
         connect_args["connect_timeout"] = 10
     engine = create_engine(
-        url, isolation_level="READ COMMITTED", pool_pre_ping=True, connect_args=connect_args,
+        url,
+        isolation_level="READ COMMITTED",
+        pool_pre_ping=True,
+        connect_args=connect_args,
         hide_parameters=True,
     )
     busy_ms = int(busy_timeout_s * 1000)
@@ -437,8 +441,11 @@ def _refuse_migrating_under_others(
     writing tables it does not know: migrate only when this program is alone on the file."""
     if instance_lock.exclusive():
         return
-    what = ("set up" if state.empty else
-            f"upgraded from schema revision '{state.revision}' to '{head_revision()}'")
+    what = (
+        "set up"
+        if state.empty
+        else f"upgraded from schema revision '{state.revision}' to '{head_revision()}'"
+    )
     raise DatabaseRefused(
         f"{where} must be {what}, but another pumpmgr program on this computer has it open. "
         "Close every pumpmgr window that uses it, then start pumpmgr again: the upgrade runs "

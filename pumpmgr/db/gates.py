@@ -39,10 +39,37 @@ ROLLBACK_JOURNAL = "delete"
 #: Filesystem types (the third field of /proc/mounts) that are network or remote filesystems.
 NETWORK_FILESYSTEMS: frozenset[str] = frozenset(
     {
-        "nfs", "nfs4", "cifs", "smb", "smb2", "smb3", "smbfs", "9p", "afs", "ncpfs", "coda",
-        "ceph", "glusterfs", "lustre", "gfs2", "ocfs2", "davfs", "sshfs", "fuse.sshfs",
-        "fuse.glusterfs", "fuse.cephfs", "fuse.s3fs", "fuse.rclone", "fuse.davfs2", "fuse.smbnetfs",
-        "fuse.gvfsd-fuse", "virtiofs", "vboxsf", "prl_fs", "vmhgfs", "fuse.vmhgfs-fuse",
+        "nfs",
+        "nfs4",
+        "cifs",
+        "smb",
+        "smb2",
+        "smb3",
+        "smbfs",
+        "9p",
+        "afs",
+        "ncpfs",
+        "coda",
+        "ceph",
+        "glusterfs",
+        "lustre",
+        "gfs2",
+        "ocfs2",
+        "davfs",
+        "sshfs",
+        "fuse.sshfs",
+        "fuse.glusterfs",
+        "fuse.cephfs",
+        "fuse.s3fs",
+        "fuse.rclone",
+        "fuse.davfs2",
+        "fuse.smbnetfs",
+        "fuse.gvfsd-fuse",
+        "virtiofs",
+        "vboxsf",
+        "prl_fs",
+        "vmhgfs",
+        "fuse.vmhgfs-fuse",
     }
 )
 
@@ -111,9 +138,7 @@ def _windows_remote(path: Path) -> bool:
     return False
 
 
-def refuse_network_filesystem(
-    path: Path, mounts_reader: Callable[[], str] | None = None
-) -> None:
+def refuse_network_filesystem(path: Path, mounts_reader: Callable[[], str] | None = None) -> None:
     """Raise :class:`DatabaseRefused` when ``path`` (or its folder, for a new file) is on a
     network filesystem. ``mounts_reader`` defaults to :func:`read_proc_mounts`."""
     where = path if path.exists() else path.parent
@@ -127,7 +152,8 @@ def refuse_network_filesystem(
             "is not reliable there and two workstations could corrupt the records. Keep the "
             "file on a local disk of this computer, or let the clinic's workstations share a "
             "PostgreSQL database (a postgresql+psycopg:// address).",
-            code=Code.DB_NETWORK_FS, field="database",
+            code=Code.DB_NETWORK_FS,
+            field="database",
         )
 
 
@@ -231,22 +257,25 @@ def _foreign_journal_detail(path: Path, journal: Path) -> str | None:
     initial_pages, page_size, page_one = saved
     header = _read_head(path, _HEADER)
     if header is None or header[:16] != b"SQLite format 3\x00":
-        return None if initial_pages == 0 else (
-            f"it would restore {initial_pages} pages into a database that has none")
+        return (
+            None
+            if initial_pages == 0
+            else (f"it would restore {initial_pages} pages into a database that has none")
+        )
     if page_size != _page_size(header[16:18]):
-        return (f"its pages are {page_size} bytes, the database's "
-                f"{_page_size(header[16:18])} bytes")
+        return f"its pages are {page_size} bytes, the database's {_page_size(header[16:18])} bytes"
     pages = path.stat().st_size // page_size
     if pages < initial_pages:  # pumpmgr never shrinks a file in place (no VACUUM, no autovacuum)
-        return (f"it was written when its database had {initial_pages} pages; this one has "
-                f"{pages}")
+        return f"it was written when its database had {initial_pages} pages; this one has {pages}"
     if page_one is None:
         return None
     saved_counter = int.from_bytes(page_one[24:28], "big")
     counter = int.from_bytes(header[24:28], "big")
     if counter not in (saved_counter, (saved_counter + 1) & 0xFFFFFFFF):
-        return (f"it was written when the database's change counter was {saved_counter}; the "
-                f"database's is {counter}, so the journal comes from another file or time")
+        return (
+            f"it was written when the database's change counter was {saved_counter}; the "
+            f"database's is {counter}, so the journal comes from another file or time"
+        )
     return None
 
 
@@ -306,8 +335,11 @@ def refuse_stray_journal(path: Path, attempts: int = 3) -> None:
                     "will not create a new database here.",
                     code=Code.DB_CORRUPT,
                 )
-            detail = (_foreign_journal_detail(path, side) if suffix == "-journal"
-                      else _foreign_wal_detail(path, side))
+            detail = (
+                _foreign_journal_detail(path, side)
+                if suffix == "-journal"
+                else _foreign_wal_detail(path, side)
+            )
             if detail is None:
                 break
             if _stamp(side) == before and attempt == attempts - 1:

@@ -65,7 +65,9 @@ def script_directory() -> ScriptDirectory:
 #: reads; the value is one string literal or None, else the file is left to alembic.
 _ASSIGNMENT = re.compile(
     r"^(?P<name>revision|down_revision|branch_labels|depends_on)[ \t]*(?::[^=\n]*)?=[ \t]*"
-    r"(?P<value>.*?)[ \t]*(?:#.*)?$", re.MULTILINE)
+    r"(?P<value>.*?)[ \t]*(?:#.*)?$",
+    re.MULTILINE,
+)
 _LITERAL = re.compile(r"^(?:\"(?P<double>[\w.-]+)\"|'(?P<single>[\w.-]+)')$")
 #: The file names alembic reads as revisions (alembic.script.base, not sourceless).
 _REVISION_FILE = re.compile(r"(?!\.#|__init__)(.*\.py)$")
@@ -89,14 +91,19 @@ def _scan_revisions() -> dict[str, str | None] | None:
                 if raw != "None" and literal is None:
                     return None
                 values.setdefault(match["name"], []).append(
-                    None if literal is None else literal["double"] or literal["single"])
+                    None if literal is None else literal["double"] or literal["single"]
+                )
             if any(len(v) != 1 for v in values.values()):
                 return None
             revision, down = values.get("revision"), values.get("down_revision")
-            if (revision is None or revision[0] is None or down is None
-                    or values.get("branch_labels", [None])[0] is not None
-                    or values.get("depends_on", [None])[0] is not None
-                    or revision[0] in found):
+            if (
+                revision is None
+                or revision[0] is None
+                or down is None
+                or values.get("branch_labels", [None])[0] is not None
+                or values.get("depends_on", [None])[0] is not None
+                or revision[0] in found
+            ):
                 return None
             found[revision[0]] = down[0]
     except (OSError, UnicodeDecodeError):
@@ -217,9 +224,7 @@ def upgrade_to_head(connection: Connection) -> None:
             _sqlite_foreign_keys(connection, on=True)
         if postgres:
             connection.rollback()
-            connection.execute(
-                text("SELECT pg_advisory_unlock(:key)"), {"key": _PG_MIGRATION_LOCK}
-            )
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _PG_MIGRATION_LOCK})
             connection.commit()
 
 

@@ -39,9 +39,11 @@ def program_role_grants(role: str, schema: str = "public") -> list[str]:
     needs on the clinic's tables in ``schema`` (module docstring). ValueError for a name that is
     not letters, digits and underscores."""
     who, where = _quoted(role), _quoted(schema)
-    statements = [f"REVOKE ALL ON ALL TABLES IN SCHEMA {where} FROM {who}",
-                  f"GRANT USAGE ON SCHEMA {where} TO {who}",
-                  f"GRANT SELECT ON {where}.alembic_version TO {who}"]
+    statements = [
+        f"REVOKE ALL ON ALL TABLES IN SCHEMA {where} FROM {who}",
+        f"GRANT USAGE ON SCHEMA {where} TO {who}",
+        f"GRANT SELECT ON {where}.alembic_version TO {who}",
+    ]
     for table in Base.metadata.sorted_tables:
         if table.name in APPEND_ONLY_TABLES:
             rights = "SELECT, INSERT"

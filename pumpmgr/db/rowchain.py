@@ -70,8 +70,9 @@ log = logging.getLogger(__name__)
 #: Tables the chain does not cover: the log itself (it is the chain), the stored forecasts
 #: (derived: recomputed from the records and compared by the services) and the sign-in
 #: failure counters (rewritten at every sign-in; not a record).
-UNCOVERED_TABLES = frozenset({"audit_log", "pump_forecasts", "sign_in_failures",
-                              "integrity_checkpoints"})
+UNCOVERED_TABLES = frozenset(
+    {"audit_log", "pump_forecasts", "sign_in_failures", "integrity_checkpoints"}
+)
 ROW_HASH_VERSION = "pumpmgr-row-v1"
 COLUMN_DIGITS = 16  #: hex digits kept of a column's digest (64 bits)
 #: Where a session keeps the rows written since its last audit entry (``Session.info``).
@@ -121,8 +122,14 @@ def canonical_value(column: Column[Any], value: Any) -> Any:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=True, default=repr)
+    return json.dumps(
+        value,
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=True,
+        default=repr,
+    )
 
 
 def _sha(material: Any) -> str:
@@ -142,8 +149,10 @@ class RowImage:
         return _sha([ROW_HASH_VERSION, self.table, dict(self.values)])
 
     def digests(self) -> dict[str, str]:
-        return {name: _sha([ROW_HASH_VERSION, self.table, name, value])[:COLUMN_DIGITS]
-                for name, value in self.values.items()}
+        return {
+            name: _sha([ROW_HASH_VERSION, self.table, name, value])[:COLUMN_DIGITS]
+            for name, value in self.values.items()
+        }
 
 
 def _read_expression(column: Column[Any]) -> Any:
@@ -170,10 +179,14 @@ def _images_by_id(session: Session, table: Table, ids: Sequence[int]) -> Iterato
     """The images of the rows of ``table`` with these ids (the ones that exist)."""
     columns = [_read_expression(c) for c in table.columns]
     for start in range(0, len(ids), 500):
-        chunk = list(ids[start:start + 500])
+        chunk = list(ids[start : start + 500])
         try:
-            rows = session.connection().execute(
-                select(*columns).where(table.c.id.in_(chunk))).mappings().all()
+            rows = (
+                session.connection()
+                .execute(select(*columns).where(table.c.id.in_(chunk)))
+                .mappings()
+                .all()
+            )
         except (DBAPIError, StatementError, ValueError, LookupError):
             yield from (image for one in chunk for image in _robust_row(session, table, one))
             continue
@@ -190,12 +203,13 @@ def _robust_row(session: Session, table: Table, row_id: int) -> Iterator[RowImag
     for column in table.columns:
         try:
             value = connection.execute(
-                select(_read_expression(column)).where(table.c.id == row_id)).scalar()
+                select(_read_expression(column)).where(table.c.id == row_id)
+            ).scalar()
             values[column.name] = canonical_value(column, value)
         except (DBAPIError, StatementError, ValueError, LookupError, TypeError):
             raw = connection.execute(
-                select(_raw_expression(column, connection.dialect.name))
-                .where(table.c.id == row_id)).scalar()
+                select(_raw_expression(column, connection.dialect.name)).where(table.c.id == row_id)
+            ).scalar()
             values[column.name] = ["unreadable", repr(raw)]
     yield RowImage(table.name, row_id, values)
 
@@ -204,8 +218,9 @@ def table_images(session: Session, table: Table, batch: int = 5000) -> Iterator[
     """Every row of ``table`` as an image, in id order."""
     ids = list(session.connection().execute(select(table.c.id).order_by(table.c.id)).scalars())
     for start in range(0, len(ids), batch):
-        yield from sorted(_images_by_id(session, table, ids[start:start + batch]),
-                          key=lambda image: image.id)
+        yield from sorted(
+            _images_by_id(session, table, ids[start : start + batch]), key=lambda image: image.id
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -276,8 +291,10 @@ def _before_commit(session: Session) -> None:
     session.flush()
     left = take_writes(session)
     if left:
-        log.warning("rows written without an audit entry carrying them (audit verify will "
-                    "report them): %s", ", ".join(f"{w['t']} #{w['id']}" for w in left[:10]))
+        log.warning(
+            "rows written without an audit entry carrying them (audit verify will report them): %s",
+            ", ".join(f"{w['t']} #{w['id']}" for w in left[:10]),
+        )
 
 
 def has_pending(session: Session, table: str, row_id: int) -> bool:
@@ -297,18 +314,28 @@ def take_writes(session: Session) -> list[dict[str, Any]]:
             continue
         if after is None and write.before is None:
             continue  # inserted and deleted again, or never there
-        writes.append({"t": table, "id": row_id, "before": write.before,
-                       "after": None if after is None else {"hash": after.hash,
-                                                            "columns": after.digests()}})
+        writes.append(
+            {
+                "t": table,
+                "id": row_id,
+                "before": write.before,
+                "after": None
+                if after is None
+                else {"hash": after.hash, "columns": after.digests()},
+            }
+        )
     return writes
 
 
 def baseline(session: Session, skip: set[tuple[str, int]]) -> list[list[Any]]:
     """``[table, id, hash]`` of every covered row but those in ``skip``: what the first covered
     entry records as the state the chain starts from."""
-    return [[image.table, image.id, image.hash]
-            for table in covered_tables() for image in table_images(session, table)
-            if (image.table, image.id) not in skip]
+    return [
+        [image.table, image.id, image.hash]
+        for table in covered_tables()
+        for image in table_images(session, table)
+        if (image.table, image.id) not in skip
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -354,7 +381,9 @@ def _entries_with_rows(session: Session, upto: int) -> Iterator[tuple[int, str |
     result = session.execute(
         select(AuditEntry.seq, AuditEntry.written_rows)
         .where(AuditEntry.written_rows.is_not(None), AuditEntry.seq <= upto)
-        .order_by(AuditEntry.seq).execution_options(yield_per=1000))
+        .order_by(AuditEntry.seq)
+        .execution_options(yield_per=1000)
+    )
     for row in result:
         yield row.seq, row.written_rows
 
@@ -388,15 +417,25 @@ def verify_records(session: Session, upto_seq: int) -> RecordsReport:
             known = expected.get(key)
             before = write["before"]
             if before is not None and known is not None and known.hash != before:
-                problems.append(RowProblem(
-                    key[0], key[1], "changed between",
-                    f"{_label(*key)}: changed outside pumpmgr after audit entry #{known.seq} "
-                    f"and before entry #{seq}, which changed it again"))
+                problems.append(
+                    RowProblem(
+                        key[0],
+                        key[1],
+                        "changed between",
+                        f"{_label(*key)}: changed outside pumpmgr after audit entry #{known.seq} "
+                        f"and before entry #{seq}, which changed it again",
+                    )
+                )
             elif before is not None and known is None and not first:
-                problems.append(RowProblem(
-                    key[0], key[1], "inserted",
-                    f"{_label(*key)}: inserted outside pumpmgr (first changed by pumpmgr at "
-                    f"audit entry #{seq})"))
+                problems.append(
+                    RowProblem(
+                        key[0],
+                        key[1],
+                        "inserted",
+                        f"{_label(*key)}: inserted outside pumpmgr (first changed by pumpmgr at "
+                        f"audit entry #{seq})",
+                    )
+                )
             after = write["after"]
             if after is None:
                 expected.pop(key, None)
@@ -410,27 +449,41 @@ def verify_records(session: Session, upto_seq: int) -> RecordsReport:
                 key = (table.name, image.id)
                 known = expected.pop(key, None)
                 if known is None:
-                    problems.append(RowProblem(table.name, image.id, "inserted",
-                                               f"{_label(*key)}: inserted outside pumpmgr"))
+                    problems.append(
+                        RowProblem(
+                            table.name,
+                            image.id,
+                            "inserted",
+                            f"{_label(*key)}: inserted outside pumpmgr",
+                        )
+                    )
                 elif known.hash != image.hash:
                     problems.append(_changed(session, image, known))
         for (table_name, row_id), known in sorted(expected.items()):
-            problems.append(RowProblem(
-                table_name, row_id, "deleted",
-                f"{_label(table_name, row_id)}: deleted outside pumpmgr (last written at "
-                f"audit entry #{known.seq})"))
+            problems.append(
+                RowProblem(
+                    table_name,
+                    row_id,
+                    "deleted",
+                    f"{_label(table_name, row_id)}: deleted outside pumpmgr (last written at "
+                    f"audit entry #{known.seq})",
+                )
+            )
     return RecordsReport(covered_from, upto_seq, rows, tuple(problems))
 
 
 def max_ids(session: Session) -> dict[str, int]:
     """The highest id of every covered table (0 for an empty one)."""
     connection = session.connection()
-    return {table.name: int(connection.execute(select(func.max(table.c.id))).scalar() or 0)
-            for table in covered_tables()}
+    return {
+        table.name: int(connection.execute(select(func.max(table.c.id))).scalar() or 0)
+        for table in covered_tables()
+    }
 
 
-def verify_records_since(session: Session, after_seq: int, upto_seq: int,
-                         known_max_ids: Mapping[str, int]) -> RecordsReport:
+def verify_records_since(
+    session: Session, after_seq: int, upto_seq: int, known_max_ids: Mapping[str, int]
+) -> RecordsReport:
     """:func:`verify_records` for what was written since a checkpoint: replay the images of the
     entries after ``after_seq`` up to ``upto_seq`` only, and compare the rows they wrote, and
     every row with an id above ``known_max_ids`` (the highest ids at the checkpoint), with the
@@ -440,9 +493,14 @@ def verify_records_since(session: Session, after_seq: int, upto_seq: int,
     problems: list[RowProblem] = []
     result = session.execute(
         select(AuditEntry.seq, AuditEntry.written_rows)
-        .where(AuditEntry.written_rows.is_not(None), AuditEntry.seq > after_seq,
-               AuditEntry.seq <= upto_seq)
-        .order_by(AuditEntry.seq).execution_options(yield_per=1000))
+        .where(
+            AuditEntry.written_rows.is_not(None),
+            AuditEntry.seq > after_seq,
+            AuditEntry.seq <= upto_seq,
+        )
+        .order_by(AuditEntry.seq)
+        .execution_options(yield_per=1000)
+    )
     covered_from: int | None = None
     for seq, text in result:
         covered_from = seq if covered_from is None else covered_from
@@ -453,22 +511,34 @@ def verify_records_since(session: Session, after_seq: int, upto_seq: int,
             key = (write["t"], write["id"])
             known = expected.get(key)
             if write["before"] is not None and known is not None and known.hash != write["before"]:
-                problems.append(RowProblem(
-                    key[0], key[1], "changed between",
-                    f"{_label(*key)}: changed outside pumpmgr after audit entry #{known.seq} "
-                    f"and before entry #{seq}, which changed it again"))
+                problems.append(
+                    RowProblem(
+                        key[0],
+                        key[1],
+                        "changed between",
+                        f"{_label(*key)}: changed outside pumpmgr after audit entry #{known.seq} "
+                        f"and before entry #{seq}, which changed it again",
+                    )
+                )
             after = write["after"]
             expected[key] = _Expected(after["hash"] if after else "", seq, False)
     # Rows above the checkpoint's ids are compared once the chain covers rows: before that
     # (a clinic written around the services, like the benchmark's) no row has an image.
-    covered = covered_from is not None or bool(session.scalar(
-        select(AuditEntry.written_rows.is_not(None)).where(AuditEntry.seq == after_seq)))
+    covered = covered_from is not None or bool(
+        session.scalar(
+            select(AuditEntry.written_rows.is_not(None)).where(AuditEntry.seq == after_seq)
+        )
+    )
     rows = 0
     for table in covered_tables():
         written = sorted(i for (t, i) in expected if t == table.name)
-        newer = session.connection().execute(
-            select(table.c.id).where(table.c.id > known_max_ids.get(table.name, 0))
-        ).scalars() if covered else ()
+        newer = (
+            session.connection()
+            .execute(select(table.c.id).where(table.c.id > known_max_ids.get(table.name, 0)))
+            .scalars()
+            if covered
+            else ()
+        )
         ids = sorted(set(written) | set(newer))
         found = {image.id: image for image in _images_by_id(session, table, ids)}
         for row_id in ids:
@@ -477,18 +547,31 @@ def verify_records_since(session: Session, after_seq: int, upto_seq: int,
             image = found.get(row_id)
             rows += image is not None
             if known is None:
-                problems.append(RowProblem(table.name, row_id, "inserted",
-                                           f"{_label(*key)}: inserted outside pumpmgr"))
+                problems.append(
+                    RowProblem(
+                        table.name, row_id, "inserted", f"{_label(*key)}: inserted outside pumpmgr"
+                    )
+                )
             elif image is None and known.hash:
-                problems.append(RowProblem(
-                    table.name, row_id, "deleted",
-                    f"{_label(*key)}: deleted outside pumpmgr (last written at audit entry "
-                    f"#{known.seq})"))
+                problems.append(
+                    RowProblem(
+                        table.name,
+                        row_id,
+                        "deleted",
+                        f"{_label(*key)}: deleted outside pumpmgr (last written at audit entry "
+                        f"#{known.seq})",
+                    )
+                )
             elif image is not None and not known.hash:
-                problems.append(RowProblem(
-                    table.name, row_id, "inserted",
-                    f"{_label(*key)}: inserted outside pumpmgr after pumpmgr deleted it at "
-                    f"audit entry #{known.seq}"))
+                problems.append(
+                    RowProblem(
+                        table.name,
+                        row_id,
+                        "inserted",
+                        f"{_label(*key)}: inserted outside pumpmgr after pumpmgr deleted it at "
+                        f"audit entry #{known.seq}",
+                    )
+                )
             elif image is not None and known.hash != image.hash:
                 problems.append(_changed(session, image, known))
     return RecordsReport(covered_from, upto_seq, rows, tuple(problems))
@@ -499,22 +582,32 @@ def _changed(session: Session, image: RowImage, known: _Expected) -> RowProblem:
     column digests."""
     label = _label(image.table, image.id)
     if known.baseline:
-        return RowProblem(image.table, image.id, "changed",
-                          f"{label}: changed outside pumpmgr since coverage began at audit "
-                          f"entry #{known.seq} (that entry holds the row's hash only, so the "
-                          "column is not named)")
+        return RowProblem(
+            image.table,
+            image.id,
+            "changed",
+            f"{label}: changed outside pumpmgr since coverage began at audit "
+            f"entry #{known.seq} (that entry holds the row's hash only, so the "
+            "column is not named)",
+        )
     text = session.scalar(select(AuditEntry.written_rows).where(AuditEntry.seq == known.seq))
     digests: dict[str, str] = {}
     for write in json.loads(text or "{}").get("writes", ()):
         if (write["t"], write["id"]) == (image.table, image.id) and write["after"]:
             digests = write["after"]["columns"]
     actual = image.digests()
-    columns = tuple(sorted(name for name in set(digests) | set(actual)
-                           if digests.get(name) != actual.get(name)))
+    columns = tuple(
+        sorted(name for name in set(digests) | set(actual) if digests.get(name) != actual.get(name))
+    )
     named = ", ".join(columns) if columns else "its hash"
-    return RowProblem(image.table, image.id, "changed",
-                      f"{label}: {named} changed outside pumpmgr (last written by pumpmgr at "
-                      f"audit entry #{known.seq})", columns)
+    return RowProblem(
+        image.table,
+        image.id,
+        "changed",
+        f"{label}: {named} changed outside pumpmgr (last written by pumpmgr at "
+        f"audit entry #{known.seq})",
+        columns,
+    )
 
 
 def rows_json(writes: list[dict[str, Any]], base: list[list[Any]] | None) -> str:
@@ -522,5 +615,6 @@ def rows_json(writes: list[dict[str, Any]], base: list[list[Any]] | None) -> str
     document: dict[str, Any] = {"writes": writes}
     if base is not None:
         document["baseline"] = base
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False)
+    return json.dumps(
+        document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )

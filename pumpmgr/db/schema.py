@@ -215,7 +215,8 @@ class Patient(Base):
     renal_impairment: Mapped[bool] = mapped_column(default=False)
     #: ``None``: not recorded, which the dose checks count as naive (domain-rules §6).
     opioid_status: Mapped[OpioidStatus | None] = mapped_column(
-        _enum(OpioidStatus, "opioid_status"), nullable=True)
+        _enum(OpioidStatus, "opioid_status"), nullable=True
+    )
     emergency_contact_name: Mapped[str | None] = mapped_column(String(200))
     emergency_contact_phone: Mapped[str | None] = mapped_column(String(64))
     #: The patient's own telephone, for the call list of missed visits (revision 0009).
@@ -499,13 +500,14 @@ class IndividualMaximum(Base):
     __table_args__ = (
         Index("ix_individual_maxima_patient_id_drug_key", "patient_id", "drug_key"),
         CheckConstraint("action IN ('set', 'reviewed', 'ended')", name="action_known"),
-        CheckConstraint("(action = 'ended') = (max_mcg_per_day IS NULL)",
-                        name="ended_has_no_maximum"),
-        CheckConstraint("max_mcg_per_day IS NULL OR max_mcg_per_day > 0",
-                        name="maximum_positive"),
+        CheckConstraint(
+            "(action = 'ended') = (max_mcg_per_day IS NULL)", name="ended_has_no_maximum"
+        ),
+        CheckConstraint("max_mcg_per_day IS NULL OR max_mcg_per_day > 0", name="maximum_positive"),
         CheckConstraint("action <> 'set' OR signed_by_id IS NOT NULL", name="set_is_signed"),
-        CheckConstraint("signed_by_id IS NULL OR signed_by_id <> by_id",
-                        name="two_different_signatures"),
+        CheckConstraint(
+            "signed_by_id IS NULL OR signed_by_id <> by_id", name="two_different_signatures"
+        ),
         _real_check("max_mcg_per_day"),
     )
 
@@ -582,8 +584,12 @@ class Refill(ClinicalRecord, Base):
     __table_args__ = (
         # The pump's refills in time order; with the verdict, the due list's "latest
         # refill says investigate" is answered from the index alone.
-        Index("ix_refills_pump_id_performed_at_discrepancy_verdict", "pump_id", "performed_at",
-              "discrepancy_verdict"),
+        Index(
+            "ix_refills_pump_id_performed_at_discrepancy_verdict",
+            "pump_id",
+            "performed_at",
+            "discrepancy_verdict",
+        ),
         _correction_check(),
         CheckConstraint("verifying_nurse_id <> nurse_id", name="two_different_nurses"),
         CheckConstraint("expected_residual_ml >= 0", name="expected_residual_not_negative"),
@@ -716,8 +722,9 @@ class ClinicSettings(Base):
         CheckConstraint("high_risk_overdue_hours >= 1", name="high_risk_overdue_positive"),
         CheckConstraint("clinic_visits_per_day >= 0", name="clinic_visits_not_negative"),
         CheckConstraint("home_visits_per_day >= 0", name="home_visits_not_negative"),
-        CheckConstraint("booking_horizon_days >= 1 AND booking_horizon_days <= 366",
-                        name="horizon_in_range"),
+        CheckConstraint(
+            "booking_horizon_days >= 1 AND booking_horizon_days <= 366", name="horizon_in_range"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
@@ -776,9 +783,13 @@ class Booking(Base):
 
     __tablename__ = "bookings"
     __table_args__ = (
-        Index("ux_bookings_one_open_per_pump", "pump_id", unique=True,
-              sqlite_where=text("state = 'booked'"),
-              postgresql_where=text("state = 'booked'")),
+        Index(
+            "ux_bookings_one_open_per_pump",
+            "pump_id",
+            unique=True,
+            sqlite_where=text("state = 'booked'"),
+            postgresql_where=text("state = 'booked'"),
+        ),
         Index("ix_bookings_day", "day"),
         Index("ix_bookings_state_day", "state", "day"),
     )
@@ -916,8 +927,10 @@ class IntegrityCheckpoint(Base):
     checks everything from the first entry."""
 
     __tablename__ = "integrity_checkpoints"
-    __table_args__ = (CheckConstraint("id = 1", name="one_row"),
-                      CheckConstraint("seq >= 1", name="seq_positive"))
+    __table_args__ = (
+        CheckConstraint("id = 1", name="one_row"),
+        CheckConstraint("seq >= 1", name="seq_positive"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int]

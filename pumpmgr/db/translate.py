@@ -134,29 +134,34 @@ def _storage_fault(exc: DBAPIError) -> tuple[Code, str] | None:
         return Code.DB_MOVED, (
             "the database file was moved, renamed or deleted while pumpmgr had it open, so "
             "this change was not saved. Close pumpmgr, put the file back where it was (or open "
-            "it where it is now), then make the change again.")
+            "it where it is now), then make the change again."
+        )
     if "database or disk is full" in text or sqlstate == "53100" or "no space left" in text:
         return Code.DB_DISK_FULL, (
             "the disk that holds the database is full, so this change was not saved "
             "(everything saved before is kept). Free space on that disk, or ask whoever "
-            "looks after the clinic's computers, then save again.")
+            "looks after the clinic's computers, then save again."
+        )
     if "readonly database" in text or "read-only" in text or sqlstate == "25006":
         return Code.DB_READ_ONLY, (
             "the database cannot be written: the file or its folder is read-only for this "
             "user (or the disk was switched to read-only), so this change was not saved. "
             "Ask whoever looks after the clinic's computers to make it writable again, "
-            "then save again.")
+            "then save again."
+        )
     if "disk i/o error" in text or sqlstate.startswith("58"):
         return Code.DB_IO_ERROR, (
             "the disk reported an error while the database was being written, so this "
             "change was not saved. Check the disk (and that it is still connected), then "
-            "save again; if it happens again, stop and restore from a backup.")
+            "save again; if it happens again, stop and restore from a backup."
+        )
     if exc.connection_invalidated or sqlstate.startswith(("08", "57P")):
         return Code.DB_UNREACHABLE, (
             "the connection to the database server was lost while saving. The change may "
             "not have been saved: reload to see whether it is there, and if not, make it "
             "again once the network or the server is back. Everything saved before is "
-            "kept.")
+            "kept."
+        )
     return None
 
 

@@ -57,5 +57,11 @@ names and telephone numbers (555-01xx) are invented. Nothing here is clinical ad
 from pumpmgr.demo.builder import MAX_PATIENTS, DemoSummary, build_demo_clinic
 from pumpmgr.demo.users import DEMO_HASHER, DEMO_USERS, DemoUser
 
-__all__ = ["DEMO_HASHER", "DEMO_USERS", "MAX_PATIENTS", "DemoSummary", "DemoUser",
-           "build_demo_clinic"]
+__all__ = [
+    "DEMO_HASHER",
+    "DEMO_USERS",
+    "MAX_PATIENTS",
+    "DemoSummary",
+    "DemoUser",
+    "build_demo_clinic",
+]

@@ -89,7 +89,6 @@ class DemoSummary:
         return sum(self.calls.values())
 
 
-
 @dataclass
 class _State:
     pump_id: int
@@ -132,11 +131,16 @@ def build_demo_clinic(
     return _Demo(database, patients, seed, today, tz, progress).build()
 
 
-
-
 class _Demo:
-    def __init__(self, database: Database, patients: int, seed: int, today: date, tz: tzinfo,
-                 progress: Callable[[float], None] | None) -> None:
+    def __init__(
+        self,
+        database: Database,
+        patients: int,
+        seed: int,
+        today: date,
+        tz: tzinfo,
+        progress: Callable[[float], None] | None,
+    ) -> None:
         self.patients = patients
         self.seed = seed
         self.today = today
@@ -145,8 +149,9 @@ class _Demo:
         self.first_day = open_day(today - timedelta(days=HISTORY_DAYS))
         self.end = datetime.combine(today, time(0, 0), tz)
         self.clock = FixedClock(self.at(self.first_day, time(7, 30)))
-        self.clinic = ClinicService(database, clock=self.clock, tz=tz, workstation=WORKSTATION,
-                                    hasher=DEMO_HASHER)
+        self.clinic = ClinicService(
+            database, clock=self.clock, tz=tz, workstation=WORKSTATION, hasher=DEMO_HASHER
+        )
         self.calls: Counter[str] = Counter()
         self.users: dict[str, Actor] = {}
 
@@ -215,8 +220,9 @@ class _Demo:
 
     def setup(self) -> None:
         admin_spec, *others = DEMO_USERS
-        admin = self.clinic.create_first_administrator(admin_spec.username, admin_spec.password,
-                                                       admin_spec.full_name)
+        admin = self.clinic.create_first_administrator(
+            admin_spec.username, admin_spec.password, admin_spec.full_name
+        )
         self.call("create_first_administrator")
         self.users[admin.username] = admin
         for spec in others:
@@ -225,35 +231,62 @@ class _Demo:
             self.users[spec.username] = self.clinic.sign_in(spec.username, spec.password)
             self.call("sign_in")
         settings = self.clinic.settings()
-        self.clinic.update_settings(admin, replace(
-            settings, clinic_name="Demo Intrathecal Pump Clinic", clinic_phone="555-0100",
-            buffer_days=7, open_days=frozenset(range(5)),
-            # the zone the clinic's days were laid out in: the settings page shows it, and
-            # the clinic opened on a workstation elsewhere keeps its own days and times
-            time_zone=getattr(self.tz, "key", None) or settings.time_zone))
+        self.clinic.update_settings(
+            admin,
+            replace(
+                settings,
+                clinic_name="Demo Intrathecal Pump Clinic",
+                clinic_phone="555-0100",
+                buffer_days=7,
+                open_days=frozenset(range(5)),
+                # the zone the clinic's days were laid out in: the settings page shows it, and
+                # the clinic opened on a workstation elsewhere keeps its own days and times
+                time_zone=getattr(self.tz, "key", None) or settings.time_zone,
+            ),
+        )
         self.call("update_settings")
 
     def summary(self) -> DemoSummary:
         due = self.clinic.due_list(today=self.today)
         with self.clinic.database.read() as session:
+
             def count(model: type[db.Base]) -> int:
                 return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
-            investigate = int(session.scalar(select(func.count()).select_from(db.Refill).where(
-                db.Refill.discrepancy_verdict == "investigate")) or 0)
+            investigate = int(
+                session.scalar(
+                    select(func.count())
+                    .select_from(db.Refill)
+                    .where(db.Refill.discrepancy_verdict == "investigate")
+                )
+                or 0
+            )
             audit = count(db.AuditEntry)
-            totals = (count(db.Patient), count(db.Pump), count(db.Prescription),
-                      count(db.Refill), count(db.PumpEvent))
+            totals = (
+                count(db.Patient),
+                count(db.Pump),
+                count(db.Prescription),
+                count(db.Refill),
+                count(db.PumpEvent),
+            )
         soon = self.today + timedelta(days=183)
         return DemoSummary(
-            users=DEMO_USERS, first_day=self.first_day, today=self.today,
-            patients=totals[0], pumps=totals[1], prescriptions=totals[2], refills=totals[3],
-            discrepancies=investigate, events=totals[4], calls=dict(sorted(self.calls.items())),
+            users=DEMO_USERS,
+            first_day=self.first_day,
+            today=self.today,
+            patients=totals[0],
+            pumps=totals[1],
+            prescriptions=totals[2],
+            refills=totals[3],
+            discrepancies=investigate,
+            events=totals[4],
+            calls=dict(sorted(self.calls.items())),
             audit_entries=audit,
             overdue=tuple(r.mrn for r in due if r.state == "overdue"),
             due_this_week=tuple(r.mrn for r in due if r.state == "due_this_week"),
-            replace_within_6_months=tuple(r.mrn for r in due if r.replace_by is not None
-                                          and r.replace_by <= soon),
+            replace_within_6_months=tuple(
+                r.mrn for r in due if r.replace_by is not None and r.replace_by <= soon
+            ),
         )
 
     # -- one patient's life, as a script that yields when it next wants to act
@@ -269,8 +302,9 @@ class _Demo:
         state = yield from self.new_pump(plan, patient.id, day, None)
         while True:
             mid = open_day(state.last.date() + timedelta(days=max(10, state.interval // 3)))
-            pending = [e for e in plan.events if not e.done and e.when <= mid
-                       and e.kind in _MID_EVENTS]
+            pending = [
+                e for e in plan.events if not e.done and e.when <= mid and e.kind in _MID_EVENTS
+            ]
             if pending and state.last.date() < mid < min(state.due, self.today):
                 event = pending[0]
                 event.done = True
@@ -291,8 +325,13 @@ class _Demo:
             yield moment
             yield from self.refill(plan, state, moment)
 
-    def new_pump(self, plan: Plan, patient_id: int, day: date, old: _State | None,
-                 ) -> Generator[datetime, None, _State]:
+    def new_pump(
+        self,
+        plan: Plan,
+        patient_id: int,
+        day: date,
+        old: _State | None,
+    ) -> Generator[datetime, None, _State]:
         """Implant (or replace) a pump, prescribe and fill it; returns the new state."""
         rng = plan.rng
         nurse, check = self.nurses(rng)
@@ -300,10 +339,16 @@ class _Demo:
         catheter = plan.catheter if old is None else old.catheter
         replace_by = None
         if spec.replace_years is not None:
-            replace_by = plan.implanted_on + years(spec.replace_years) if old is None else (
-                day + years(spec.replace_years))
+            replace_by = (
+                plan.implanted_on + years(spec.replace_years)
+                if old is None
+                else (day + years(spec.replace_years))
+            )
         data = PumpInput(
-            spec.model_key, spec.serial, plan.implanted_on if old is None else day, spec.site,
+            spec.model_key,
+            spec.serial,
+            plan.implanted_on if old is None else day,
+            spec.site,
             capacity=None if spec.capacity is None else Q_(spec.capacity),
             nominal_flow=None if spec.nominal_flow is None else Q_(spec.nominal_flow),
             pump_path_volume=None if spec.path_volume is None else Q_(spec.path_volume, "mL"),
@@ -314,9 +359,13 @@ class _Demo:
             self.call("implant_pump")
         else:
             pump = self.clinic.replace_pump(
-                nurse, old.pump_id, data,
+                nurse,
+                old.pump_id,
+                data,
                 "elective replacement indicator reached; new pump connected to the existing "
-                "catheter", catheter)
+                "catheter",
+                catheter,
+            )
             self.call("replace_pump")
         prescribed = self.at(day, time(12, 30))
         yield prescribed
@@ -324,27 +373,40 @@ class _Demo:
         filled = self.at(day, time(12, 45))
         yield filled
         capacity = float(pump.capacity.to("mL").m)
-        outcome = self.clinic.record_refill(nurse, check, pump.id, self.refill_input(
-            plan, filled, 0.0, capacity, note=""))
+        outcome = self.clinic.record_refill(
+            nurse, check, pump.id, self.refill_input(plan, filled, 0.0, capacity, note="")
+        )
         self.call("record_refill")
         dead = None
         if spec.path_volume is not None:
             dead = spec.path_volume + sum(
                 float(s.implanted_length.to("cm").m) * float(s.volume_per_length.to("mL/cm").m)
-                for s in catheter.segments)
-        state = _State(pump.id, capacity, float(pump.alarm_volume.to("mL").m),
-                       pump.accuracy_percent, filled, 0.0, self.today, 60, dead, catheter,
-                       filled)
+                for s in catheter.segments
+            )
+        state = _State(
+            pump.id,
+            capacity,
+            float(pump.alarm_volume.to("mL").m),
+            pump.accuracy_percent,
+            filled,
+            0.0,
+            self.today,
+            60,
+            dead,
+            catheter,
+            filled,
+        )
         self.after_refill(state, outcome, filled)
         return state
 
-    def prescription(self, plan: Plan, pump_id: int, at: datetime,
-                     reasons: Mapping[str, str] | None = None) -> PrescriptionInput:
+    def prescription(
+        self, plan: Plan, pump_id: int, at: datetime, reasons: Mapping[str, str] | None = None
+    ) -> PrescriptionInput:
         regimen = plan.regimen
         data = PrescriptionInput(
-            ingredients=tuple(IngredientInput(d, Q_(c, "mcg/mL")) for d, c in
-                              regimen.ingredients),
-            schedule=regimen.schedule(), effective_at=at,
+            ingredients=tuple(IngredientInput(d, Q_(c, "mcg/mL")) for d, c in regimen.ingredients),
+            schedule=regimen.schedule(),
+            effective_at=at,
             prescriber=self.users["prescriber"].full_name,
             patient_bolus=regimen.patient_bolus(),
             # a nurse's entry (with a refill) records the prescriber's written order
@@ -352,8 +414,10 @@ class _Demo:
         )
         check: DoseCheck = self.clinic.check_prescription(pump_id, data)
         if check.verdict == "blocked":
-            raise AssertionError(f"demo patient {plan.index}: a blocked prescription: "
-                                 + "; ".join(f.message for f in check.findings))
+            raise AssertionError(
+                f"demo patient {plan.index}: a blocked prescription: "
+                + "; ".join(f.message for f in check.findings)
+            )
         given = dict(reasons or {})
         for finding in check.findings:
             code = str(finding.code)
@@ -361,25 +425,42 @@ class _Demo:
                 given[code] = REASONS.get(code, "reviewed by the prescriber; accepted")
         return replace(data, reasons=given)
 
-    def prescribe(self, plan: Plan, pump_id: int, at: datetime,
-                  reasons: Mapping[str, str] | None = None) -> date | None:
+    def prescribe(
+        self, plan: Plan, pump_id: int, at: datetime, reasons: Mapping[str, str] | None = None
+    ) -> date | None:
         outcome = self.clinic.change_prescription(
-            self.users["prescriber"], self.check(plan.rng.choice(("nurse1", "nurse2"))),
-            pump_id, self.prescription(plan, pump_id, at, reasons))
+            self.users["prescriber"],
+            self.check(plan.rng.choice(("nurse1", "nurse2"))),
+            pump_id,
+            self.prescription(plan, pump_id, at, reasons),
+        )
         self.call("change_prescription")
         return None if outcome.forecast is None else outcome.forecast.refill_due
 
-    def refill_input(self, plan: Plan, at: datetime, aspirated: float, volume: float, *,
-                     note: str, new: PrescriptionInput | None = None,
-                     bridge_volume: float | None = None) -> RefillInput:
+    def refill_input(
+        self,
+        plan: Plan,
+        at: datetime,
+        aspirated: float,
+        volume: float,
+        *,
+        note: str,
+        new: PrescriptionInput | None = None,
+        bridge_volume: float | None = None,
+    ) -> RefillInput:
         rng, regimen = plan.rng, plan.regimen
         day = at.astimezone(self.tz).date()
         return RefillInput(
-            performed_at=at, aspirated=Q_(aspirated, "mL"), volume_added=Q_(volume, "mL"),
+            performed_at=at,
+            aspirated=Q_(aspirated, "mL"),
+            volume_added=Q_(volume, "mL"),
             lot_number=f"{regimen.lot_prefix}-{day:%y%m}-{rng.randint(100, 999)}",
             expiry=day + timedelta(days=rng.randint(*regimen.shelf_days)),
-            source=regimen.source, needle_position_confirmed=True, pump_running_confirmed=True,
-            discrepancy_note=note, new_prescription=new,
+            source=regimen.source,
+            needle_position_confirmed=True,
+            pump_running_confirmed=True,
+            discrepancy_note=note,
+            new_prescription=new,
             bridge_acknowledged=new is not None,
             bridge_bolus_given=bridge_volume is not None,
             bolus_volume=None if bridge_volume is None else Q_(round(bridge_volume, 3), "mL"),
@@ -434,39 +515,58 @@ class _Demo:
         rng, regimen = plan.rng, plan.regimen
         nurse, check = self.nurses(rng)
         day = moment.astimezone(self.tz).date()
-        bound = [e for e in plan.events if not e.done and e.when <= day
-                 and e.kind in _REFILL_EVENTS]
+        bound = [
+            e for e in plan.events if not e.done and e.when <= day and e.kind in _REFILL_EVENTS
+        ]
         event = bound[0] if bound else None
         if event is not None:
             event.done = True
         expected_q = self.clinic.expected_now(state.pump_id, moment)
         expected = 0.0 if expected_q is None else float(expected_q.to("mL").m)
         aspirated, note = aspirate(
-            rng, regimen, expected=expected, final=state.final,
-            days=(moment - state.last).total_seconds() / 86400, capacity=state.capacity,
-            kind=None if event is None else event.kind)
+            rng,
+            regimen,
+            expected=expected,
+            final=state.final,
+            days=(moment - state.last).total_seconds() / 86400,
+            capacity=state.capacity,
+            kind=None if event is None else event.kind,
+        )
         if state.final > 0 and not note:
             verdict = discrepancy(
-                fill_volume=Q_(state.final, "mL"), expected=Q_(expected, "mL"),
-                actual=Q_(aspirated, "mL"), reservoir_capacity=Q_(state.capacity, "mL"),
-                accuracy_percent=state.accuracy, note=NOTE_ANY).verdict
+                fill_volume=Q_(state.final, "mL"),
+                expected=Q_(expected, "mL"),
+                actual=Q_(aspirated, "mL"),
+                reservoir_capacity=Q_(state.capacity, "mL"),
+                accuracy_percent=state.accuracy,
+                note=NOTE_ANY,
+            ).verdict
             if verdict != "ok":  # investigate or found empty: the services ask for a note
                 note = NOTE_ANY
         new = None
         bridge_volume = None
         if event is not None and event.kind == "concentration":
             old = regimen.concentration
-            regimen.ingredients = ((regimen.ingredients[0][0], event.value),
-                                   *regimen.ingredients[1:])
+            regimen.ingredients = (
+                (regimen.ingredients[0][0], event.value),
+                *regimen.ingredients[1:],
+            )
             if plan.pump.nominal_flow is not None:
                 regimen.dose = regimen.dose * event.value / old  # constant flow: dose follows
             new = self.prescription(plan, state.pump_id, moment)
             bridge_volume = state.dead_space
         volume = plan.pump.fill or state.capacity
-        booked = day >= self.today - timedelta(days=BOOKED_HISTORY_DAYS) and book_visit(self,
-            nurse, state.pump_id, day, moment)
-        outcome = self.clinic.record_refill(nurse, check, state.pump_id, self.refill_input(
-            plan, moment, aspirated, volume, note=note, new=new, bridge_volume=bridge_volume))
+        booked = day >= self.today - timedelta(days=BOOKED_HISTORY_DAYS) and book_visit(
+            self, nurse, state.pump_id, day, moment
+        )
+        outcome = self.clinic.record_refill(
+            nurse,
+            check,
+            state.pump_id,
+            self.refill_input(
+                plan, moment, aspirated, volume, note=note, new=new, bridge_volume=bridge_volume
+            ),
+        )
         self.call("record_refill")
         if booked:
             self.call("attended_by_refill")
@@ -475,9 +575,12 @@ class _Demo:
             yield correct_at
             typed = outcome.refill.lot_number
             self.clinic.correct_refill(
-                nurse, check, outcome.refill.id,
+                nurse,
+                check,
+                outcome.refill.id,
                 "lot number mistyped; corrected from the label kept with the refill kit",
-                lot_number=typed[:-1] + str((int(typed[-1]) + 1) % 10))
+                lot_number=typed[:-1] + str((int(typed[-1]) + 1) % 10),
+            )
             self.call("correct_refill")
         self.after_refill(state, outcome, moment)
 
@@ -486,61 +589,97 @@ class _Demo:
         nurse, _ = self.nurses(rng)
         if event.kind in ("titrate", "adjust"):
             regimen.dose = round(regimen.dose * event.value, 3)
-            reasons = ({"titration.above_percent": TITRATION_REASON}
-                       if event.kind == "titrate" else None)
+            reasons = (
+                {"titration.above_percent": TITRATION_REASON} if event.kind == "titrate" else None
+            )
             due = self.prescribe(plan, state.pump_id, moment, reasons)
             if due is not None:
                 state.due = due
         elif event.kind == "mri":
             self.clinic.record_mri(
-                nurse, state.pump_id, moment - timedelta(hours=3), True,
+                nurse,
+                state.pump_id,
+                moment - timedelta(hours=3),
+                True,
                 "1.5 T MRI of the lumbar spine. Pump interrogated afterwards: motor stall "
-                "recovered, running, reservoir volume as expected.")
+                "recovered, running, reservoir volume as expected.",
+            )
             self.call("record_mri")
         elif event.kind == "revise":
             old = state.catheter.segments[0]
             length = float(old.implanted_length.to("cm").m) - rng.choice((4, 6, 8))
-            state.catheter = CatheterInput(state.catheter.model_key, (replace(
-                old, implanted_length=Q_(length, "cm"),
-                trimmed_length=old.trimmed_length + Q_(rng.choice((4, 6, 8)), "cm")),),
-                rng.choice(("T9", "T10")))
+            state.catheter = CatheterInput(
+                state.catheter.model_key,
+                (
+                    replace(
+                        old,
+                        implanted_length=Q_(length, "cm"),
+                        trimmed_length=old.trimmed_length + Q_(rng.choice((4, 6, 8)), "cm"),
+                    ),
+                ),
+                rng.choice(("T9", "T10")),
+            )
             self.clinic.revise_catheter(
-                nurse, state.pump_id, state.catheter, moment.astimezone(self.tz).date(),
+                nurse,
+                state.pump_id,
+                state.catheter,
+                moment.astimezone(self.tz).date(),
                 "catheter fracture at the connector seen on X-ray after loss of effect; "
-                "catheter replaced, tip repositioned; priming bolus given in theatre")
+                "catheter replaced, tip repositioned; priming bolus given in theatre",
+            )
             self.call("revise_catheter")
             if state.dead_space is not None:
                 state.dead_space = None  # the new dead space is confirmed at the next visit
         else:
             raise AssertionError(f"unknown demo event {event.kind}")
 
-    def replace(self, plan: Plan, patient_id: int, state: _State, moment: datetime,
-                ) -> Generator[datetime, None, _State]:
+    def replace(
+        self,
+        plan: Plan,
+        patient_id: int,
+        state: _State,
+        moment: datetime,
+    ) -> Generator[datetime, None, _State]:
         nurse, _ = self.nurses(plan.rng)
-        self.clinic.record_event(nurse, state.pump_id, "eri", moment,
-                                 "elective replacement indicator on interrogation; "
-                                 "replacement booked")
+        self.clinic.record_event(
+            nurse,
+            state.pump_id,
+            "eri",
+            moment,
+            "elective replacement indicator on interrogation; replacement booked",
+        )
         self.call("record_event")
         day = open_day(moment.astimezone(self.tz).date() + timedelta(days=10))
         if day >= self.today:
             return state
         yield self.at(day, time(12, 0))
-        plan.pump = PumpPlan("synchromed2-40", serial_number(plan.rng, "NGV"), plan.pump.site,
-                             replace_years=7.0)
+        plan.pump = PumpPlan(
+            "synchromed2-40", serial_number(plan.rng, "NGV"), plan.pump.site, replace_years=7.0
+        )
         new_state: _State = yield from self.new_pump(plan, patient_id, day, state)
         return new_state
 
-    def explant(self, plan: Plan, patient_id: int, state: _State, moment: datetime,
-                ) -> Iterator[datetime]:
+    def explant(
+        self,
+        plan: Plan,
+        patient_id: int,
+        state: _State,
+        moment: datetime,
+    ) -> Iterator[datetime]:
         nurse, _ = self.nurses(plan.rng)
         day = moment.astimezone(self.tz).date()
-        self.clinic.explant_pump(nurse, state.pump_id, day,
-                                 "pocket infection; pump and catheter removed, oral baclofen "
-                                 "restarted under observation")
+        self.clinic.explant_pump(
+            nurse,
+            state.pump_id,
+            day,
+            "pocket infection; pump and catheter removed, oral baclofen "
+            "restarted under observation",
+        )
         self.call("explant_pump")
         yield moment + timedelta(minutes=30)
-        self.clinic.set_patient_status(nurse, patient_id, "inactive",
-                                       "pump explanted; followed by the spasticity clinic")
+        self.clinic.set_patient_status(
+            nurse, patient_id, "inactive", "pump explanted; followed by the spasticity clinic"
+        )
         self.call("set_patient_status")
 
     # -- the patients
@@ -550,17 +689,32 @@ class _Demo:
         builder = SCENARIOS[index] if index < len(SCENARIOS) else random_patient
         return builder(self, index, rng)
 
-    def person(self, index: int, rng: random.Random, indication: Indication, age: int,
-               *, notes: str = "", renal: bool = False) -> PatientInput:
+    def person(
+        self,
+        index: int,
+        rng: random.Random,
+        indication: Indication,
+        age: int,
+        *,
+        notes: str = "",
+        renal: bool = False,
+    ) -> PatientInput:
         family = FAMILY[(index * 7 + self.seed) % len(FAMILY)]
         given = rng.choice(GIVEN)
         born = self.today - timedelta(days=age * 365 + rng.randint(0, 364))
         contact = f"{rng.choice(GIVEN)} {family} ({rng.choice(RELATION)})"
         return PatientInput(
-            mrn=f"D{index + 1:06d}", family_name=family, given_name=given, date_of_birth=born,
-            indication=indication, renal_impairment=renal, emergency_contact_name=contact,
-            emergency_contact_phone=f"555-01{(index * 37 + 11) % 100:02d}", notes=notes,
-            phone=f"555-02{(index * 53 + 7) % 100:02d}")
+            mrn=f"D{index + 1:06d}",
+            family_name=family,
+            given_name=given,
+            date_of_birth=born,
+            indication=indication,
+            renal_impairment=renal,
+            emergency_contact_name=contact,
+            emergency_contact_phone=f"555-01{(index * 37 + 11) % 100:02d}",
+            notes=notes,
+            phone=f"555-02{(index * 53 + 7) % 100:02d}",
+        )
 
     def history(self, rng: random.Random, low: float, high: float) -> date:
         """An implant day between ``low`` and ``high`` years ago, within the history."""

@@ -50,11 +50,11 @@ class Regimen:
         if not self.flex:
             return Schedule.simple(Q_(round(self.dose, 3), "mcg/day"))
         minutes = [s.hour * 60 + s.minute for s, _ in self.flex] + [24 * 60]
-        weight = sum(w * (minutes[i + 1] - minutes[i]) / 60 for i, (_, w) in
-                     enumerate(self.flex))
+        weight = sum(w * (minutes[i + 1] - minutes[i]) / 60 for i, (_, w) in enumerate(self.flex))
         base = self.dose / 24 / (weight / 24)  # mcg/h at relative rate 1
-        return Schedule.flex([Step(start, Q_(round(base * w, 2), "mcg/h"))
-                              for start, w in self.flex])
+        return Schedule.flex(
+            [Step(start, Q_(round(base * w, 2), "mcg/h")) for start, w in self.flex]
+        )
 
     def patient_bolus(self) -> PatientBolus | None:
         if self.bolus is None:
@@ -67,8 +67,16 @@ class Regimen:
         return self.ingredients[0][1]
 
 
-def aspirate(rng: random.Random, regimen: Regimen, *, expected: float, final: float,
-             days: float, capacity: float, kind: str | None) -> tuple[float, str]:
+def aspirate(
+    rng: random.Random,
+    regimen: Regimen,
+    *,
+    expected: float,
+    final: float,
+    days: float,
+    capacity: float,
+    kind: str | None,
+) -> tuple[float, str]:
     """The volume a nurse draws back (mL, to 0.1) near the ``expected`` residual, and the note
     of a planned discrepancy (``kind`` "less_returned" or "more_returned"; else '').
 
@@ -80,8 +88,7 @@ def aspirate(rng: random.Random, regimen: Regimen, *, expected: float, final: fl
     if regimen.bolus is not None and regimen.boluses_used:
         # Patient boluses come out of the reservoir but not out of the expected residual
         # (the services do not read the PTM log); kept small so that most refills are ok.
-        used = min(regimen.bolus[0] * regimen.boluses_used * days / regimen.concentration,
-                   0.3)
+        used = min(regimen.bolus[0] * regimen.boluses_used * days / regimen.concentration, 0.3)
     aspirated = expected + noise - used
     note = ""
     if kind in ("less_returned", "more_returned"):
@@ -127,8 +134,6 @@ class Plan:
     events: list[Event] = field(default_factory=list)
 
 
-
-
 def open_day(day: date) -> date:
     """The day itself, or the Friday before a weekend."""
     while day.weekday() >= 5:
@@ -140,29 +145,42 @@ def years(n: float) -> timedelta:
     return timedelta(days=round(n * 365.25))
 
 
-
 def serial_number(rng: random.Random, prefix: str) -> str:
     return f"{prefix}{rng.randint(100000, 999999)}"
 
 
 def medtronic_catheter(rng: random.Random) -> CatheterInput:
     implanted = rng.choice((48, 52, 55, 58, 62))
-    return CatheterInput("custom", (SegmentInput(Q_(implanted, "cm"), Q_(rng.choice(
-        (12, 18, 22, 26)), "cm"), Q_(0.0022, "mL/cm")),), rng.choice(("T8", "T9", "T10", "T11")))
+    return CatheterInput(
+        "custom",
+        (
+            SegmentInput(
+                Q_(implanted, "cm"), Q_(rng.choice((12, 18, 22, 26)), "cm"), Q_(0.0022, "mL/cm")
+            ),
+        ),
+        rng.choice(("T8", "T9", "T10", "T11")),
+    )
 
 
 def prometra_catheter(rng: random.Random) -> CatheterInput:
     trimmed = rng.choice((24, 28, 32, 36))
-    return CatheterInput("prometra-11823", (SegmentInput(Q_(110 - trimmed, "cm"),
-                                                         Q_(trimmed, "cm"),
-                                                         Q_(0.0026, "mL/cm")),),
-                         rng.choice(("T9", "T10", "T11")))
+    return CatheterInput(
+        "prometra-11823",
+        (SegmentInput(Q_(110 - trimmed, "cm"), Q_(trimmed, "cm"), Q_(0.0026, "mL/cm")),),
+        rng.choice(("T9", "T10", "T11")),
+    )
 
 
 def baclofen_regimen(concentration: float, dose: float, **extra: object) -> Regimen:
     brand = "Lioresal Intrathecal" if concentration < 2000 else "Gablofen"
-    return Regimen((("baclofen", concentration),), dose, source=f"manufacturer ({brand})",
-                   lot_prefix="BAC", shelf_days=(240, 540), **extra)  # type: ignore[arg-type]
+    return Regimen(
+        (("baclofen", concentration),),
+        dose,
+        source=f"manufacturer ({brand})",
+        lot_prefix="BAC",
+        shelf_days=(240, 540),
+        **extra,  # type: ignore[arg-type]
+    )
 
 
 FLEX_DAY_NIGHT = ((time(0, 0), 0.8), (time(6, 0), 1.3), (time(22, 0), 0.8))
@@ -180,28 +198,44 @@ def random_regimen(rng: random.Random, indication: str, prometra: bool) -> Regim
     elif indication == "non_cancer_pain":
         choice = rng.choice(("morphine", "morphine", "hydromorphone", "ziconotide"))
         if choice == "morphine":
-            regimen = Regimen((("morphine", rng.choice((10000.0, 25000.0))),),
-                              float(rng.randrange(1000, 6000, 250)),
-                              source="manufacturer (Infumorph)", lot_prefix="INF",
-                              shelf_days=(180, 365))
+            regimen = Regimen(
+                (("morphine", rng.choice((10000.0, 25000.0))),),
+                float(rng.randrange(1000, 6000, 250)),
+                source="manufacturer (Infumorph)",
+                lot_prefix="INF",
+                shelf_days=(180, 365),
+            )
         elif choice == "hydromorphone":
-            regimen = Regimen((("hydromorphone", rng.choice((2000.0, 5000.0, 10000.0))),),
-                              float(rng.randrange(500, 3000, 100)),
-                              source="hospital pharmacy (compounded)", lot_prefix="CMP",
-                              shelf_days=(45, 90))
+            regimen = Regimen(
+                (("hydromorphone", rng.choice((2000.0, 5000.0, 10000.0))),),
+                float(rng.randrange(500, 3000, 100)),
+                source="hospital pharmacy (compounded)",
+                lot_prefix="CMP",
+                shelf_days=(45, 90),
+            )
         else:
-            regimen = Regimen((("ziconotide", 25.0),), rng.choice((1.2, 2.4, 3.6)),
-                              source="manufacturer (Prialt)", lot_prefix="PRI",
-                              shelf_days=(180, 365), undiluted=True)
+            regimen = Regimen(
+                (("ziconotide", 25.0),),
+                rng.choice((1.2, 2.4, 3.6)),
+                source="manufacturer (Prialt)",
+                lot_prefix="PRI",
+                shelf_days=(180, 365),
+                undiluted=True,
+            )
         if choice != "ziconotide" and rng.random() < 0.3:
             regimen.bolus = (regimen.dose / 20, 4, 3.0)
             regimen.boluses_used = 1.0
     else:
         partner = rng.choice((("clonidine", 150.0), ("bupivacaine", 10000.0)))
-        regimen = Regimen((("morphine", 10000.0), partner), float(rng.randrange(2000, 6000, 500)),
-                          bolus=(200.0, 4, 2.0), boluses_used=1.0,
-                          source="hospital pharmacy (compounded)", lot_prefix="CMP",
-                          shelf_days=(45, 90))
+        regimen = Regimen(
+            (("morphine", 10000.0), partner),
+            float(rng.randrange(2000, 6000, 500)),
+            bolus=(200.0, 4, 2.0),
+            boluses_used=1.0,
+            source="hospital pharmacy (compounded)",
+            lot_prefix="CMP",
+            shelf_days=(45, 90),
+        )
     return regimen
 
 

@@ -57,7 +57,8 @@ def orders_scene(demo: _Demo) -> None:
         if rx is None:
             continue
         if scene in ("incident_reviewed", "held", "incident") and (
-                row.pump_type == "constant_flow"):
+            row.pump_type == "constant_flow"
+        ):
             continue  # a constant-flow pump's dose changes only with its solution
         demo.clock.moment += timedelta(minutes=7)
         now = demo.clock.now()
@@ -67,8 +68,9 @@ def orders_scene(demo: _Demo) -> None:
         fact = scene.startswith("incident")
         if fact:
             # found at interrogation: programmed above the limit on another service
-            limit = drug.hard_max.value if drug.hard_max is not None else (
-                drug.typical_max.value * 10)
+            limit = (
+                drug.hard_max.value if drug.hard_max is not None else (drug.typical_max.value * 10)
+            )
             dose = (limit * 1.05).to(current.units)
         elif scene == "held":
             dose = current * 1.5
@@ -82,8 +84,10 @@ def orders_scene(demo: _Demo) -> None:
         if scene == "incident_reviewed":
             (incident, *_) = demo.clinic.orders.incidents(row.patient_id)
             demo.clinic.orders.review_incident(
-                prescriber, incident.id, "the pump was reprogrammed to the ordered dose "
-                "at the visit; patient well")
+                prescriber,
+                incident.id,
+                "the pump was reprogrammed to the ordered dose at the visit; patient well",
+            )
             demo.call("review_incident")
             reprogram_back(demo, rx)
         elif scene == "signed":
@@ -92,8 +96,9 @@ def orders_scene(demo: _Demo) -> None:
             if scenes and scenes[0] == "incident_reviewed":
                 index -= 1  # the same patient again
         elif scene == "declined":
-            demo.clinic.orders.decline_order(prescriber, order_id, password,
-                                             "not the change I asked for; call me")
+            demo.clinic.orders.decline_order(
+                prescriber, order_id, password, "not the change I asked for; call me"
+            )
             demo.call("decline_order")
     if len(rows) >= 10:
         facts_scene(demo, rows[index:])
@@ -109,8 +114,7 @@ def facts_scene(demo: _Demo, rows: list[DueRow]) -> None:
     scenes = ["found_empty", "expired"]
     for row in rows:
         chart = demo.clinic.patient_chart(row.patient_id)
-        if not scenes or chart.pump is None or chart.prescription is None or (
-                not chart.refills):
+        if not scenes or chart.pump is None or chart.prescription is None or (not chart.refills):
             continue
         last = chart.refills[-1]
         demo.clock.moment += timedelta(minutes=11)
@@ -120,19 +124,33 @@ def facts_scene(demo: _Demo, rows: list[DueRow]) -> None:
             continue
         scene = scenes.pop(0)
         found_empty = scene == "found_empty"
-        demo.clinic.record_refill(nurse, check, row.pump_id, RefillInput(
-            performed_at=now,
-            aspirated=Q_(0.2, "mL") if found_empty else Q_(
-                round(float(expected.to("mL").m), 1), "mL"),
-            volume_added=chart.pump.capacity, lot_number=last.lot_number,
-            expiry=demo.today + timedelta(days=-3 if not found_empty else 60),
-            source=last.source, compounded=last.compounded, undiluted=last.undiluted,
-            needle_position_confirmed=True, pump_running_confirmed=True,
-            discrepancy_note=("0.2 mL back where about "
-                              f"{round(float(expected.to('mL').m))} mL were expected; "
-                              "patient drowsy since the weekend, observed, stable"
-                              if found_empty else ""),
-            already_filled=not found_empty))
+        demo.clinic.record_refill(
+            nurse,
+            check,
+            row.pump_id,
+            RefillInput(
+                performed_at=now,
+                aspirated=Q_(0.2, "mL")
+                if found_empty
+                else Q_(round(float(expected.to("mL").m), 1), "mL"),
+                volume_added=chart.pump.capacity,
+                lot_number=last.lot_number,
+                expiry=demo.today + timedelta(days=-3 if not found_empty else 60),
+                source=last.source,
+                compounded=last.compounded,
+                undiluted=last.undiluted,
+                needle_position_confirmed=True,
+                pump_running_confirmed=True,
+                discrepancy_note=(
+                    "0.2 mL back where about "
+                    f"{round(float(expected.to('mL').m))} mL were expected; "
+                    "patient drowsy since the weekend, observed, stable"
+                    if found_empty
+                    else ""
+                ),
+                already_filled=not found_empty,
+            ),
+        )
         demo.call("record_refill_with_incident")
     stop_order_scene(demo, [r for r in rows if r.pump_type != "constant_flow"])
 
@@ -146,8 +164,14 @@ def stop_order_scene(demo: _Demo, rows: list[DueRow]) -> None:
     password = next(u.password for u in DEMO_USERS if u.username == "prescriber")
     demo.clock.moment += timedelta(minutes=13)
     demo.clinic.stop_orders.give(
-        demo.users["prescriber"], password, row.pump_id, row.drug_keys[0], demo.clock.now(),
-        "pump pocket infection: the pump is to be explanted next week", long_stop=True)
+        demo.users["prescriber"],
+        password,
+        row.pump_id,
+        row.drug_keys[0],
+        demo.clock.now(),
+        "pump pocket infection: the pump is to be explanted next week",
+        long_stop=True,
+    )
     demo.call("give_stop_order")
 
 
@@ -159,11 +183,16 @@ def individual_maximum(demo: _Demo, rows: list[DueRow]) -> None:
             continue
         demo.clock.moment += timedelta(minutes=5)
         demo.clinic.maxima.raise_maximum(
-            demo.users["prescriber"], demo.check("prescriber2"), row.patient_id,
-            "baclofen", Q_("3000 mcg/day"), "severe dystonia; 2,000 mcg/day failed; "
-            "agreed at the spasticity board")
+            demo.users["prescriber"],
+            demo.check("prescriber2"),
+            row.patient_id,
+            "baclofen",
+            Q_("3000 mcg/day"),
+            "severe dystonia; 2,000 mcg/day failed; agreed at the spasticity board",
+        )
         demo.call("raise_individual_maximum")
         return
+
 
 def reprogram_back(demo: _Demo, rx: PrescriptionRecord) -> None:
     """The program ``rx`` put back after an incident, as its review says: the
@@ -175,26 +204,41 @@ def reprogram_back(demo: _Demo, rx: PrescriptionRecord) -> None:
         found = dose_orders.prescription_check(context, session, rx.pump_id, data)
     tenfold = found.check.needs_prescriber
     if tenfold:  # the doses the check compared, typed again as settle_stop wants them
-        data = replace(data, tenfold=TenfoldConfirmation(
-            dict(found.doses), TenfoldReason.OVERDOSE_OR_ADVERSE_EFFECT))
-    demo.clinic.change_prescription(demo.users["prescriber"], demo.check("nurse1"),
-                                    rx.pump_id, data)
+        data = replace(
+            data,
+            tenfold=TenfoldConfirmation(
+                dict(found.doses), TenfoldReason.OVERDOSE_OR_ADVERSE_EFFECT
+            ),
+        )
+    demo.clinic.change_prescription(
+        demo.users["prescriber"], demo.check("nurse1"), rx.pump_id, data
+    )
     demo.call("confirm_tenfold_change" if tenfold else "change_prescription")
 
-def order_input(demo: _Demo, rx: PrescriptionRecord, dose: Quantity | None, at: datetime, *,
-                fact: bool) -> PrescriptionInput:
+
+def order_input(
+    demo: _Demo, rx: PrescriptionRecord, dose: Quantity | None, at: datetime, *, fact: bool
+) -> PrescriptionInput:
     """A telephone order for ``dose`` of ``rx``'s solution (None: its program again),
     read back, with a reason for every warning its check gives."""
     data = PrescriptionInput(
         ingredients=tuple(IngredientInput(i.drug, i.concentration) for i in rx.ingredients),
-        schedule=rx.schedule if dose is None else Schedule.simple(dose), effective_at=at,
-        prescriber=demo.users["prescriber"].full_name, patient_bolus=rx.patient_bolus,
+        schedule=rx.schedule if dose is None else Schedule.simple(dose),
+        effective_at=at,
+        prescriber=demo.users["prescriber"].full_name,
+        patient_bolus=rx.patient_bolus,
         order=OrderGiven("telephone", at, read_back_confirmed=True),
-        already_programmed=fact)
+        already_programmed=fact,
+    )
     check = demo.clinic.check_prescription(rx.pump_id, data)
-    return replace(data, reasons={
-        str(f.code): REASONS.get(str(f.code), "reviewed by the prescriber; accepted")
-        for f in check.findings if f.level == "warning"})
+    return replace(
+        data,
+        reasons={
+            str(f.code): REASONS.get(str(f.code), "reviewed by the prescriber; accepted")
+            for f in check.findings
+            if f.level == "warning"
+        },
+    )
 
 
 def book_visit(demo: _Demo, nurse: Actor, pump_id: int, day: date, moment: datetime) -> bool:
@@ -207,14 +251,16 @@ def book_visit(demo: _Demo, nurse: Actor, pump_id: int, day: date, moment: datet
         except InputError as late:
             if late.field != "reason":
                 raise
-            demo.clinic.bookings.book(nurse, pump_id, day, at=at,
-                                      reason="first day the patient could come")
+            demo.clinic.bookings.book(
+                nurse, pump_id, day, at=at, reason="first day the patient could come"
+            )
     except ImpossibleInput as refused:
         if refused.code is not Code.BOOKING_REFUSED:
             raise
         return False
     demo.call("book_visit")
     return True
+
 
 def missed_visit(demo: _Demo) -> None:
     """On the last open day before today: the patient due soonest whose visit that afternoon
@@ -229,8 +275,10 @@ def missed_visit(demo: _Demo) -> None:
     demo.clock.moment = afternoon
     nurse, other = demo.users["nurse1"], demo.users["nurse2"]
     # the due list is ordered by urgency: the soonest due first here
-    soonest = sorted((r for r in demo.clinic.due_list(today=day) if r.refill_due >= day),
-                     key=lambda r: (r.refill_due, r.pump_id))
+    soonest = sorted(
+        (r for r in demo.clinic.due_list(today=day) if r.refill_due >= day),
+        key=lambda r: (r.refill_due, r.pump_id),
+    )
     for row in soonest:
         try:
             booking = demo.clinic.bookings.book(nurse, row.pump_id, day, at=time(16, 30))
@@ -238,10 +286,10 @@ def missed_visit(demo: _Demo) -> None:
             continue  # not bookable that afternoon (the day full, a date refused)
         demo.call("book_visit")
         demo.clock.moment = demo.at(day, time(17, 30))
-        demo.clinic.bookings.mark_did_not_attend(other, booking.booking.id,
-                                                 "no answer at home")
+        demo.clinic.bookings.mark_did_not_attend(other, booking.booking.id, "no answer at home")
         demo.call("mark_did_not_attend")
         return
+
 
 def bookings_today(demo: _Demo) -> None:
     """Today's diary, with a booking in every state besides the missed visit (left for the
@@ -252,9 +300,14 @@ def bookings_today(demo: _Demo) -> None:
     nurse, other = demo.users["nurse1"], demo.users["nurse2"]
     horizon = demo.today + timedelta(days=demo.clinic.settings().booking_horizon_days)
     # the due list is ordered by urgency: the soonest due first here
-    coming = sorted((r for r in demo.clinic.due_list(today=demo.today)
-                     if r.refill_due > demo.today and r.booking != "did_not_attend"),
-                    key=lambda r: (r.refill_due, r.pump_id))
+    coming = sorted(
+        (
+            r
+            for r in demo.clinic.due_list(today=demo.today)
+            if r.refill_due > demo.today and r.booking != "did_not_attend"
+        ),
+        key=lambda r: (r.refill_due, r.pump_id),
+    )
     bookings = demo.clinic.bookings
     later = [r for r in coming if r.refill_due <= horizon]
     late_pump = None
@@ -264,9 +317,13 @@ def bookings_today(demo: _Demo) -> None:
         late = row.refill_due + timedelta(days=1)
         late += timedelta(days=max(0, 7 - late.weekday()) if late.weekday() >= 5 else 0)
         try:
-            bookings.book(nurse, row.pump_id, late, at=time(14, 0),
-                          reason="patient away until then; told to call if the alarm "
-                          "sounds")
+            bookings.book(
+                nurse,
+                row.pump_id,
+                late,
+                at=time(14, 0),
+                reason="patient away until then; told to call if the alarm sounds",
+            )
         except ImpossibleInput:
             continue  # past the worst-case low date: refused
         demo.call("book_visit")
@@ -280,14 +337,21 @@ def bookings_today(demo: _Demo) -> None:
         if index == 0:  # booked, cancelled by the patient, and booked again
             first = bookings.book(nurse, row.pump_id, day, at=time(8, 0), place=place)
             demo.call("book_visit")
-            bookings.cancel(nurse, first.booking.id, "patient phoned: transport not "
-                            "available that morning")
+            bookings.cancel(
+                nurse, first.booking.id, "patient phoned: transport not available that morning"
+            )
             demo.call("cancel_visit")
-        outcome = bookings.book(nurse, row.pump_id, day, at=time(9 + index % 7, 0),
-                                place=place,
-                                nurse_id=(nurse if index % 2 else other).id)
+        outcome = bookings.book(
+            nurse,
+            row.pump_id,
+            day,
+            at=time(9 + index % 7, 0),
+            place=place,
+            nurse_id=(nurse if index % 2 else other).id,
+        )
         demo.call("book_visit")
         if index == 0:  # the patient asked for a later time the same day
-            bookings.move(nurse, outcome.booking.id, day, at=time(16, 30), place=place,
-                          nurse_id=other.id)
+            bookings.move(
+                nurse, outcome.booking.id, day, at=time(16, 30), place=place, nurse_id=other.id
+            )
             demo.call("move_visit")

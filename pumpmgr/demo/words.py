@@ -11,16 +11,78 @@ if TYPE_CHECKING:
 
 
 FAMILY = (
-    "Almeida", "Bauer", "Castillo", "Dubois", "Eriksen", "Fischer", "García", "Haddad",
-    "Ivanova", "Jansen", "Kowalski", "Laurent", "Moreau", "Nakamura", "O'Neill", "Petrov",
-    "Quinn", "Rossi", "Schneider", "Tanaka", "Usman", "Varga", "Weber", "Xu", "Yilmaz",
-    "Zimmermann", "Andersson", "Becker", "Costa", "Diallo", "Evans", "Ferreira", "Gallagher",
-    "Hoffmann", "Ibrahim", "Jovanović", "Keller", "Lindberg", "Mensah", "Novak",
+    "Almeida",
+    "Bauer",
+    "Castillo",
+    "Dubois",
+    "Eriksen",
+    "Fischer",
+    "García",
+    "Haddad",
+    "Ivanova",
+    "Jansen",
+    "Kowalski",
+    "Laurent",
+    "Moreau",
+    "Nakamura",
+    "O'Neill",
+    "Petrov",
+    "Quinn",
+    "Rossi",
+    "Schneider",
+    "Tanaka",
+    "Usman",
+    "Varga",
+    "Weber",
+    "Xu",
+    "Yilmaz",
+    "Zimmermann",
+    "Andersson",
+    "Becker",
+    "Costa",
+    "Diallo",
+    "Evans",
+    "Ferreira",
+    "Gallagher",
+    "Hoffmann",
+    "Ibrahim",
+    "Jovanović",
+    "Keller",
+    "Lindberg",
+    "Mensah",
+    "Novak",
 )
 GIVEN = (
-    "Anna", "Ben", "Clara", "David", "Elena", "Farid", "Greta", "Hugo", "Ines", "Jonas", "Karin",
-    "Luca", "Maya", "Nils", "Olivia", "Pavel", "Rosa", "Stefan", "Tara", "Umar", "Vera",
-    "Walter", "Yara", "Zoe", "Amir", "Birgit", "Carlos", "Dana", "Emil", "Fatima",
+    "Anna",
+    "Ben",
+    "Clara",
+    "David",
+    "Elena",
+    "Farid",
+    "Greta",
+    "Hugo",
+    "Ines",
+    "Jonas",
+    "Karin",
+    "Luca",
+    "Maya",
+    "Nils",
+    "Olivia",
+    "Pavel",
+    "Rosa",
+    "Stefan",
+    "Tara",
+    "Umar",
+    "Vera",
+    "Walter",
+    "Yara",
+    "Zoe",
+    "Amir",
+    "Birgit",
+    "Carlos",
+    "Dana",
+    "Emil",
+    "Fatima",
 )
 RELATION = ("spouse", "partner", "child", "parent", "sibling", "friend")
 SITES = ("right lower abdomen", "left lower abdomen")
@@ -52,8 +114,12 @@ NOTES_MORE = (
     "booked. Physician informed.",
 )
 #: The reason given for the demo's one titration beyond the rule.
-TITRATION_REASON = ("no effect from the last two increases (Ashworth 3, painful spasms at "
-                    "night); prescriber's order after examination, patient observed in clinic "
-                    "for 4 h")
-NOTE_ANY = ("Residual outside the expected range; pump interrogated, no alarm, running. "
-             "Recheck at next refill.")
+TITRATION_REASON = (
+    "no effect from the last two increases (Ashworth 3, painful spasms at "
+    "night); prescriber's order after examination, patient observed in clinic "
+    "for 4 h"
+)
+NOTE_ANY = (
+    "Residual outside the expected range; pump interrogated, no alarm, running. "
+    "Recheck at next refill."
+)

@@ -45,35 +45,64 @@ NOT_BOOKED_TITLE = "Due and not booked"
 Progress = Callable[[int, int], None]
 
 
-def not_booked_story(rows: Sequence[DueRow], settings: ClinicSettings, day: date,
-                     ) -> list[Flowable]:
+def not_booked_story(
+    rows: Sequence[DueRow],
+    settings: ClinicSettings,
+    day: date,
+) -> list[Flowable]:
     """The page of the pumps due on or before ``day`` with no booking, most overdue first,
     with the patient's phone to call."""
     width = frame_width(settings)
     clinic = common.clinic_line(settings)
     table: list[list[Cell]] = [
-        [common.day(row.refill_due),
-         # a missed visit says so, in the due list's words, above the state
-         [para(DUE_BOOKING_TEXT[row.booking].upper(), STYLES.cell_bold),
-          para(state_text(row), STYLES.cell)] if row.booking == "did_not_attend"
-         else state_text(row),
-         [para(row.patient, STYLES.cell_bold), para(f"MRN {row.mrn}", STYLES.cell)],
-         [para(row.phone or "not recorded", STYLES.cell)] + (
-             [para(f"emergency contact {row.emergency_contact}", STYLES.cell)]
-             if row.emergency_contact else []),
-         row.drug, common.day(row.alarm_at), days_left_text(row.days_left)]
-        for row in sorted(rows, key=lambda r: (r.refill_due, r.patient, r.pump_id))]
+        [
+            common.day(row.refill_due),
+            # a missed visit says so, in the due list's words, above the state
+            [
+                para(DUE_BOOKING_TEXT[row.booking].upper(), STYLES.cell_bold),
+                para(state_text(row), STYLES.cell),
+            ]
+            if row.booking == "did_not_attend"
+            else state_text(row),
+            [para(row.patient, STYLES.cell_bold), para(f"MRN {row.mrn}", STYLES.cell)],
+            [para(row.phone or "not recorded", STYLES.cell)]
+            + (
+                [para(f"emergency contact {row.emergency_contact}", STYLES.cell)]
+                if row.emergency_contact
+                else []
+            ),
+            row.drug,
+            common.day(row.alarm_at),
+            days_left_text(row.days_left),
+        ]
+        for row in sorted(rows, key=lambda r: (r.refill_due, r.patient, r.pump_id))
+    ]
     return [
-        SectionStart(Section(f"{NOT_BOOKED_TITLE} {common.day(day)}",
-                             f"pumpmgr:not-booked:{day:%Y-%m-%d}")),
+        SectionStart(
+            Section(f"{NOT_BOOKED_TITLE} {common.day(day)}", f"pumpmgr:not-booked:{day:%Y-%m-%d}")
+        ),
         title_block(NOT_BOOKED_TITLE, clinic, width),
-        para(f"Refill due on or before {common.day(day)} and no visit booked: "
-             f"{len(table)} pump{'s' if len(table) != 1 else ''}. Call the patient and book "
-             "the visit.", STYLES.body),
+        para(
+            f"Refill due on or before {common.day(day)} and no visit booked: "
+            f"{len(table)} pump{'s' if len(table) != 1 else ''}. Call the patient and book "
+            "the visit.",
+            STYLES.body,
+        ),
         Spacer(1, 3 * mm),
-        grid(["Refill due", "State", "Patient", "Phone", "Drug", "Alarm (with boluses)",
-              "Days left"], table, columns(width, 22, 22, 34, 40, 30, 22, 16),
-             bold_first=True),
+        grid(
+            [
+                "Refill due",
+                "State",
+                "Patient",
+                "Phone",
+                "Drug",
+                "Alarm (with boluses)",
+                "Days left",
+            ],
+            table,
+            columns(width, 22, 22, 34, 40, 30, 22, 16),
+            bold_first=True,
+        ),
     ]
 
 
@@ -98,8 +127,11 @@ def build_worksheet_batch(
     """
     total = len(visits)
     if total == 0 and not not_booked:
-        raise ImpossibleInput("visits: no refill worksheet to print for this day",
-                              code=Code.OUT_OF_RANGE, field="visits")
+        raise ImpossibleInput(
+            "visits: no refill worksheet to print for this day",
+            code=Code.OUT_OF_RANGE,
+            field="visits",
+        )
     story: list[Flowable] = []
     for index, (chart, plan) in enumerate(visits):
         if index:
@@ -116,9 +148,16 @@ def build_worksheet_batch(
         if progress is not None and isinstance(flowable, SectionStart) and flowable.index:
             progress(flowable.index, total)
 
-    data = build_pdf(story, settings, title=f"Refill worksheets {day:%Y-%m-%d}", subject=TITLE,
-                     generated_at=generated_at, invariant=invariant,
-                     audit_head=audit_head, after_flowable=laid_out)
+    data = build_pdf(
+        story,
+        settings,
+        title=f"Refill worksheets {day:%Y-%m-%d}",
+        subject=TITLE,
+        generated_at=generated_at,
+        invariant=invariant,
+        audit_head=audit_head,
+        after_flowable=laid_out,
+    )
     if progress is not None:
         progress(total, total)
     return data

@@ -76,17 +76,50 @@ class _Axes:
         value = 0.0
         while value <= self.top_value + 1e-9:
             y = self.y(value)
-            d.add(Line(self.left, y, self.left + self.width, y, strokeColor=_GRID,
-                       strokeWidth=0.5))
-            d.add(String(self.left - 2, y - LABEL_SIZE / 3, format_number(value, 1),
-                         fontName=FONT, fontSize=LABEL_SIZE, textAnchor="end", fillColor=MUTED))
+            d.add(Line(self.left, y, self.left + self.width, y, strokeColor=_GRID, strokeWidth=0.5))
+            d.add(
+                String(
+                    self.left - 2,
+                    y - LABEL_SIZE / 3,
+                    format_number(value, 1),
+                    fontName=FONT,
+                    fontSize=LABEL_SIZE,
+                    textAnchor="end",
+                    fillColor=MUTED,
+                )
+            )
             value += step
-        d.add(String(self.left - 2, self.bottom + self.height + 4, unit, fontName=FONT,
-                     fontSize=LABEL_SIZE, textAnchor="end", fillColor=MUTED))
-        d.add(Line(self.left, self.bottom, self.left + self.width, self.bottom,
-                   strokeColor=INK, strokeWidth=0.8))
-        d.add(Line(self.left, self.bottom, self.left, self.bottom + self.height,
-                   strokeColor=INK, strokeWidth=0.8))
+        d.add(
+            String(
+                self.left - 2,
+                self.bottom + self.height + 4,
+                unit,
+                fontName=FONT,
+                fontSize=LABEL_SIZE,
+                textAnchor="end",
+                fillColor=MUTED,
+            )
+        )
+        d.add(
+            Line(
+                self.left,
+                self.bottom,
+                self.left + self.width,
+                self.bottom,
+                strokeColor=INK,
+                strokeWidth=0.8,
+            )
+        )
+        d.add(
+            Line(
+                self.left,
+                self.bottom,
+                self.left,
+                self.bottom + self.height,
+                strokeColor=INK,
+                strokeWidth=0.8,
+            )
+        )
         self._date_ticks()
 
     def _date_ticks(self) -> None:
@@ -115,14 +148,30 @@ class _Axes:
         for index, tick in enumerate(ticks):
             x = self.x(tick)
             labelled = index % stride == 0
-            self.drawing.add(Line(x, self.bottom, x, self.bottom - (3 if labelled else 1.5),
-                                  strokeColor=INK, strokeWidth=0.6))
+            self.drawing.add(
+                Line(
+                    x,
+                    self.bottom,
+                    x,
+                    self.bottom - (3 if labelled else 1.5),
+                    strokeColor=INK,
+                    strokeWidth=0.6,
+                )
+            )
             label = label_of(tick)
             half = stringWidth(label, FONT, LABEL_SIZE) / 2
             if labelled and x - half >= 0 and x + half <= self.drawing.width:
-                self.drawing.add(String(x, self.bottom - 3 - LABEL_SIZE, label, fontName=FONT,
-                                        fontSize=LABEL_SIZE, textAnchor="middle",
-                                        fillColor=MUTED))
+                self.drawing.add(
+                    String(
+                        x,
+                        self.bottom - 3 - LABEL_SIZE,
+                        label,
+                        fontName=FONT,
+                        fontSize=LABEL_SIZE,
+                        textAnchor="middle",
+                        fillColor=MUTED,
+                    )
+                )
 
 
 def _nice_step(top: float) -> float:
@@ -134,18 +183,31 @@ def _nice_step(top: float) -> float:
     return 10 * power
 
 
-def _legend(drawing: Drawing, items: Sequence[tuple[str, str, colors.Color]], y: float,
-            left: float) -> None:
+def _legend(
+    drawing: Drawing, items: Sequence[tuple[str, str, colors.Color]], y: float, left: float
+) -> None:
     """A row of legend entries: kind is "line", "dash", "dot" (hollow) or "cross"."""
     x = left
     for label, kind, colour in items:
         if kind in ("line", "dash"):
-            drawing.add(Line(x, y + 2.5, x + 14, y + 2.5, strokeColor=colour, strokeWidth=1.4,
-                             strokeDashArray=[3, 2] if kind == "dash" else None))
+            drawing.add(
+                Line(
+                    x,
+                    y + 2.5,
+                    x + 14,
+                    y + 2.5,
+                    strokeColor=colour,
+                    strokeWidth=1.4,
+                    strokeDashArray=[3, 2] if kind == "dash" else None,
+                )
+            )
             x += 17
         elif kind == "dot":
-            drawing.add(Circle(x + 3, y + 2.5, 2.4, strokeColor=colour, fillColor=colors.white,
-                               strokeWidth=1))
+            drawing.add(
+                Circle(
+                    x + 3, y + 2.5, 2.4, strokeColor=colour, fillColor=colors.white, strokeWidth=1
+                )
+            )
             x += 9
         else:
             _cross(drawing, x + 3, y + 2.5, colour)
@@ -195,8 +257,17 @@ def reservoir_chart(
     axes.frame("mL")
 
     alarm = _ml(alarm_volume)
-    drawing.add(Line(axes.left, axes.y(alarm), axes.left + axes.width, axes.y(alarm),
-                     strokeColor=WARN, strokeWidth=1.2, strokeDashArray=[1, 2]))
+    drawing.add(
+        Line(
+            axes.left,
+            axes.y(alarm),
+            axes.left + axes.width,
+            axes.y(alarm),
+            strokeColor=WARN,
+            strokeWidth=1.2,
+            strokeDashArray=[1, 2],
+        )
+    )
 
     points: list[float] = []
     for index, record in enumerate(shown):
@@ -206,28 +277,59 @@ def reservoir_chart(
                 points += [axes.x(record.performed_at), axes.y(_ml(back))]
         points += [axes.x(record.performed_at), axes.y(_ml(record.final_volume))]
         if index > 0 and record.expected_residual is not None:
-            drawing.add(Circle(axes.x(record.performed_at), axes.y(_ml(record.expected_residual)),
-                               2.4, strokeColor=_EXPECTED, fillColor=colors.white,
-                               strokeWidth=1))
+            drawing.add(
+                Circle(
+                    axes.x(record.performed_at),
+                    axes.y(_ml(record.expected_residual)),
+                    2.4,
+                    strokeColor=_EXPECTED,
+                    fillColor=colors.white,
+                    strokeWidth=1,
+                )
+            )
     if len(points) >= 4:
         drawing.add(PolyLine(points, strokeColor=_MEASURED, strokeWidth=1.4))
     if len(projection) >= 2:
         projected = [c for t, q in projection for c in (axes.x(t), axes.y(_ml(q)))]
-        drawing.add(PolyLine(projected, strokeColor=_EXPECTED, strokeWidth=1.4,
-                             strokeDashArray=[4, 2]))
+        drawing.add(
+            PolyLine(projected, strokeColor=_EXPECTED, strokeWidth=1.4, strokeDashArray=[4, 2])
+        )
     if due is not None:
         x = axes.x(due)
-        drawing.add(Line(x, axes.bottom, x, axes.bottom + axes.height, strokeColor=INK,
-                         strokeWidth=1, strokeDashArray=[2, 2]))
+        drawing.add(
+            Line(
+                x,
+                axes.bottom,
+                x,
+                axes.bottom + axes.height,
+                strokeColor=INK,
+                strokeWidth=1,
+                strokeDashArray=[2, 2],
+            )
+        )
         label = "refill due"
         anchor = "end" if x + stringWidth(label, BOLD, LABEL_SIZE) > width else "start"
-        drawing.add(String(x + (-2 if anchor == "end" else 2), axes.bottom + axes.height - 8,
-                           label, fontName=BOLD, fontSize=LABEL_SIZE, textAnchor=anchor))
-    _legend(drawing, [("reservoir (filled, then aspirated)", "line", _MEASURED),
-                      ("projection", "dash", _EXPECTED),
-                      ("expected residual", "dot", _EXPECTED),
-                      (alarm_label, "dash", WARN)],
-            height - LABEL_SIZE - 1, axes.left)
+        drawing.add(
+            String(
+                x + (-2 if anchor == "end" else 2),
+                axes.bottom + axes.height - 8,
+                label,
+                fontName=BOLD,
+                fontSize=LABEL_SIZE,
+                textAnchor=anchor,
+            )
+        )
+    _legend(
+        drawing,
+        [
+            ("reservoir (filled, then aspirated)", "line", _MEASURED),
+            ("projection", "dash", _EXPECTED),
+            ("expected residual", "dot", _EXPECTED),
+            (alarm_label, "dash", WARN),
+        ],
+        height - LABEL_SIZE - 1,
+        axes.left,
+    )
     return drawing
 
 
@@ -248,8 +350,16 @@ def residual_chart(
         end = start + timedelta(days=30)
     margin = (end - start) * 0.04
     top = max(max(_ml(r.expected_residual), _ml(r.aspirated)) for r in pairs) * 1.15 or 1.0
-    axes = _Axes(drawing, 12 * mm, 7 * mm, width - 14 * mm, height - 16 * mm, start - margin,
-                 end + margin, top)
+    axes = _Axes(
+        drawing,
+        12 * mm,
+        7 * mm,
+        width - 14 * mm,
+        height - 16 * mm,
+        start - margin,
+        end + margin,
+        top,
+    )
     axes.frame("mL")
     for record in pairs:
         assert record.expected_residual is not None and record.aspirated is not None
@@ -257,10 +367,14 @@ def residual_chart(
         expected, actual = axes.y(_ml(record.expected_residual)), axes.y(_ml(record.aspirated))
         investigate = record.discrepancy_verdict == "investigate"
         colour = WARN if investigate else MUTED
-        drawing.add(Line(x, expected, x, actual, strokeColor=colour,
-                         strokeWidth=1.6 if investigate else 0.8))
-        drawing.add(Circle(x, expected, 2.6, strokeColor=_EXPECTED, fillColor=colors.white,
-                           strokeWidth=1.1))
+        drawing.add(
+            Line(
+                x, expected, x, actual, strokeColor=colour, strokeWidth=1.6 if investigate else 0.8
+            )
+        )
+        drawing.add(
+            Circle(x, expected, 2.6, strokeColor=_EXPECTED, fillColor=colors.white, strokeWidth=1.1)
+        )
         if investigate:
             _cross(drawing, x, actual, WARN, r=3.2)
         else:

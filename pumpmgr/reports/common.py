@@ -126,8 +126,7 @@ def prescription_dose_text(rx: PrescriptionRecord, program: Program) -> str:
     """Each drug's daily dose under a prescription: ``300 mcg/day`` or ``3 mg/day + 30 mcg/day``."""
     volume_rate = program.daily_volume()
     return " + ".join(
-        dose((volume_rate * i.concentration).to("mcg/day"), i.display_unit)
-        for i in rx.ingredients
+        dose((volume_rate * i.concentration).to("mcg/day"), i.display_unit) for i in rx.ingredients
     )
 
 
@@ -149,14 +148,21 @@ def warning_signs(ingredients: Sequence[Ingredient], catalog: catalogs.Catalogs)
         try:
             drug = catalog.drug(ingredient.drug)
         except CatalogError:
-            result.append(Signs(ingredient.drug, ("not in the drug library: ask the prescriber",),
-                                ("not in the drug library: ask the prescriber",)))
+            result.append(
+                Signs(
+                    ingredient.drug,
+                    ("not in the drug library: ask the prescriber",),
+                    ("not in the drug library: ask the prescriber",),
+                )
+            )
             continue
-        result.append(Signs(
-            drug.name,
-            drug.withdrawal_signs or ("none listed in the drug library",),
-            drug.overdose_signs or ("none listed in the drug library",),
-        ))
+        result.append(
+            Signs(
+                drug.name,
+                drug.withdrawal_signs or ("none listed in the drug library",),
+                drug.overdose_signs or ("none listed in the drug library",),
+            )
+        )
     return result
 
 
@@ -173,8 +179,9 @@ def mri_note(pump: PumpRecord, catalog: catalogs.Catalogs) -> str:
 
 def clinic_line(settings: ClinicSettings) -> str:
     """The clinic under a sheet's title: its name, and its phone when set."""
-    return settings.clinic_name + (f"   Phone {settings.clinic_phone}"
-                                   if settings.clinic_phone else "")
+    return settings.clinic_name + (
+        f"   Phone {settings.clinic_phone}" if settings.clinic_phone else ""
+    )
 
 
 def patient_line(patient: PatientRecord) -> str:

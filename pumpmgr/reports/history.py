@@ -67,8 +67,9 @@ from .styles import (
 TITLE = "Intrathecal pump patient history"
 
 #: A superseded version's values: grey italic, struck through (its record cell says why).
-SUPERSEDED = ParagraphStyle("cell_superseded", parent=STYLES.cell, textColor=MUTED,
-                            fontName="Helvetica-Oblique")
+SUPERSEDED = ParagraphStyle(
+    "cell_superseded", parent=STYLES.cell, textColor=MUTED, fontName="Helvetica-Oblique"
+)
 #: The rows of a correction, as the patient view tints them.
 CORRECTION_TINT = colors.Color(0.91, 0.95, 0.97)
 
@@ -88,14 +89,19 @@ V = TypeVar("V", bound=Versioned)
 
 
 def history_section(chart: PatientChart) -> Section:
-    return Section(f"Patient history: {chart.patient.display_name}, MRN {chart.patient.mrn}",
-                   f"pumpmgr:patient:{chart.patient.mrn}:history")
+    return Section(
+        f"Patient history: {chart.patient.display_name}, MRN {chart.patient.mrn}",
+        f"pumpmgr:patient:{chart.patient.mrn}:history",
+    )
 
 
 def _corrections(records: Sequence[Versioned]) -> dict[int, int]:
     """Corrected record id -> the id of the record correcting it."""
-    return {r.corrects_id: r.id for r in sorted(records, key=lambda r: r.id)
-            if r.corrects_id is not None}
+    return {
+        r.corrects_id: r.id
+        for r in sorted(records, key=lambda r: r.id)
+        if r.corrects_id is not None
+    }
 
 
 def _with_corrections_beneath(records: Sequence[V], key: Callable[[V], Any]) -> list[V]:
@@ -109,8 +115,9 @@ def _with_corrections_beneath(records: Sequence[V], key: Callable[[V], Any]) -> 
             beneath.setdefault(record.corrects_id, []).append(record)
     ordered: list[V] = []
     placed: set[int] = set()
-    for root in sorted((r for r in records if r.corrects_id is None or r.corrects_id not in ids),
-                       key=key):
+    for root in sorted(
+        (r for r in records if r.corrects_id is None or r.corrects_id not in ids), key=key
+    ):
         pending = [root]
         while pending:
             record = pending.pop()
@@ -140,8 +147,11 @@ def _struck(value: str) -> Cell:
 def _tint(table: Table, rows: Sequence[int]) -> Table:
     """Tint the correction rows of a :func:`grid` table (row 0 is its header)."""
     if rows:
-        table.setStyle(TableStyle([("BACKGROUND", (0, row + 1), (-1, row + 1), CORRECTION_TINT)
-                                   for row in rows]))
+        table.setStyle(
+            TableStyle(
+                [("BACKGROUND", (0, row + 1), (-1, row + 1), CORRECTION_TINT) for row in rows]
+            )
+        )
     return table
 
 
@@ -167,19 +177,42 @@ def _pumps(chart: PatientChart, width: float) -> list[Flowable]:
             status += f" {common.day(pump.explanted_on)}"
         if pump.explant_reason:
             status += f": {pump.explant_reason}"
-        rows.append([
-            pump.model_name, pump.serial_number,
-            f"{common.day(pump.implanted_on)}" + (f", {pump.site}" if pump.site else ""),
-            common.volume(pump.capacity), common.volume(pump.alarm_volume),
-            common.accuracy_text(pump.accuracy_percent),
-            common.day(pump.replace_by, "none recorded"), status,
-        ])
+        rows.append(
+            [
+                pump.model_name,
+                pump.serial_number,
+                f"{common.day(pump.implanted_on)}" + (f", {pump.site}" if pump.site else ""),
+                common.volume(pump.capacity),
+                common.volume(pump.alarm_volume),
+                common.accuracy_text(pump.accuracy_percent),
+                common.day(pump.replace_by, "none recorded"),
+                status,
+            ]
+        )
     if not rows:
         return section("Pumps", width, [para("No pump recorded.")])
     widths = columns(width, 44, 30, 48, 18, 18, 20, 28, 63)
-    return section("Pumps", width, [grid(
-        ["Model", "Serial", "Implanted", "Capacity", "Alarm volume", "Accuracy", "Replace by",
-         "Status"], rows, widths, bold_first=True)])
+    return section(
+        "Pumps",
+        width,
+        [
+            grid(
+                [
+                    "Model",
+                    "Serial",
+                    "Implanted",
+                    "Capacity",
+                    "Alarm volume",
+                    "Accuracy",
+                    "Replace by",
+                    "Status",
+                ],
+                rows,
+                widths,
+                bold_first=True,
+            )
+        ],
+    )
 
 
 def current_catheter(chart: PatientChart) -> CatheterRecord | None:
@@ -188,8 +221,11 @@ def current_catheter(chart: PatientChart) -> CatheterRecord | None:
     catheter = chart.catheter
     if catheter is None:
         return None
-    newer = {c.corrects_id: c for c in sorted(chart.catheters, key=lambda c: c.id)
-             if c.corrects_id is not None}
+    newer = {
+        c.corrects_id: c
+        for c in sorted(chart.catheters, key=lambda c: c.id)
+        if c.corrects_id is not None
+    }
     seen = {catheter.id}
     while catheter.id in newer and newer[catheter.id].id not in seen:
         catheter = newer[catheter.id]
@@ -198,26 +234,36 @@ def current_catheter(chart: PatientChart) -> CatheterRecord | None:
 
 
 def _segments(catheter: CatheterRecord) -> str:
-    return "; ".join(
-        f"{common.length(s.length)} implanted, {common.length(s.trimmed)} trimmed, "
-        + ("volume per cm not recorded" if s.volume_per_length is None else
-           common.per_length(s.volume_per_length))
-        for s in catheter.segments
-    ) or "not recorded"
+    return (
+        "; ".join(
+            f"{common.length(s.length)} implanted, {common.length(s.trimmed)} trimmed, "
+            + (
+                "volume per cm not recorded"
+                if s.volume_per_length is None
+                else common.per_length(s.volume_per_length)
+            )
+            for s in catheter.segments
+        )
+        or "not recorded"
+    )
 
 
 def _catheter_volume(catheter: CatheterRecord) -> str:
     return "not recorded" if catheter.volume is None else common.volume(catheter.volume)
 
 
-def _catheter_versions(chart: PatientChart, current: CatheterRecord | None, width: float,
-                       ) -> list[Flowable]:
+def _catheter_versions(
+    chart: PatientChart,
+    current: CatheterRecord | None,
+    width: float,
+) -> list[Flowable]:
     """Every catheter version that takes part in a correction (the corrected ones and their
     corrections), each correction under what it corrects; superseded values struck."""
     involved = {c.corrects_id for c in chart.catheters if c.corrects_id is not None}
     involved |= {c.id for c in chart.catheters if c.corrects_id is not None}
     versions = _with_corrections_beneath(
-        [c for c in chart.catheters if c.id in involved], key=lambda c: c.id)
+        [c for c in chart.catheters if c.id in involved], key=lambda c: c.id
+    )
     if not versions:
         return []
     corrected = _corrections(chart.catheters)
@@ -226,9 +272,14 @@ def _catheter_versions(chart: PatientChart, current: CatheterRecord | None, widt
     for catheter in versions:
         pump = _pump_of(chart, catheter.pump_id)
         status = _status(catheter.id, catheter.corrects_id, corrected)
-        values = [catheter.model_key, _segments(catheter), _catheter_volume(catheter),
-                  catheter.tip_level or "not recorded", common.day(catheter.implanted_on),
-                  common.day(catheter.revised_on, "never")]
+        values = [
+            catheter.model_key,
+            _segments(catheter),
+            _catheter_volume(catheter),
+            catheter.tip_level or "not recorded",
+            common.day(catheter.implanted_on),
+            common.day(catheter.revised_on, "never"),
+        ]
         if catheter.id in corrected:
             status += ": superseded, do not use"
             cells: list[Cell] = [_struck(v) for v in values]
@@ -238,15 +289,33 @@ def _catheter_versions(chart: PatientChart, current: CatheterRecord | None, widt
             cells = list(values)
         if catheter.corrects_id is not None:
             tinted.append(len(rows))
-        rows.append([para(status, STYLES.cell_bold),
-                     pump.serial_number if pump is not None else f"#{catheter.pump_id}",
-                     *cells, catheter.user or "-",
-                     catheter.correction_reason if catheter.corrects_id is not None else "-"])
-    header = ["Record", "Pump", "Model", "Segments", "Volume", "Tip", "Implanted", "Revised",
-              "Recorded by", "Corrected because"]
+        rows.append(
+            [
+                para(status, STYLES.cell_bold),
+                pump.serial_number if pump is not None else f"#{catheter.pump_id}",
+                *cells,
+                catheter.user or "-",
+                catheter.correction_reason if catheter.corrects_id is not None else "-",
+            ]
+        )
+    header = [
+        "Record",
+        "Pump",
+        "Model",
+        "Segments",
+        "Volume",
+        "Tip",
+        "Implanted",
+        "Revised",
+        "Recorded by",
+        "Corrected because",
+    ]
     table = grid(header, rows, columns(width, 34, 24, 28, 40, 18, 10, 22, 22, 25, 46))
-    note = markup("<b>Catheter record versions</b>, each correction under what it corrects: "
-                  "struck values were corrected and must not be used.", STYLES.small)
+    note = markup(
+        "<b>Catheter record versions</b>, each correction under what it corrects: "
+        "struck values were corrected and must not be used.",
+        STYLES.small,
+    )
     gap = Spacer(1, 1 * mm)
     note.keepWithNext = gap.keepWithNext = True  # the note never ends a page on its own
     return [Spacer(1, 2 * mm), note, gap, _tint(table, tinted)]
@@ -282,16 +351,25 @@ def _catheter(chart: PatientChart, width: float) -> list[Flowable]:
     return section("Catheter", width, [KeepTogether([current]), *versions], keep=False)
 
 
-def _superseded(cells: list[Cell], record_id: int, corrects_id: int | None, reason: str,
-                corrected: dict[int, int], note_at: int) -> tuple[list[Cell], Cell, bool]:
+def _superseded(
+    cells: list[Cell],
+    record_id: int,
+    corrects_id: int | None,
+    reason: str,
+    corrected: dict[int, int],
+    note_at: int,
+) -> tuple[list[Cell], Cell, bool]:
     """A row of a versioned record as the sheet prints it: a superseded version's values
     struck through, a correction's reason after its ``note_at`` cell; its record cell; and
     whether it is a correction (tinted)."""
     status = _status(record_id, corrects_id, corrected)
     if corrects_id is not None and reason:  # before striking: a correction may be corrected
         note = cells[note_at]
-        cells[note_at] = (f"Corrected because: {reason}" if note in ("-", "")
-                          else f"{note}. Corrected because: {reason}")
+        cells[note_at] = (
+            f"Corrected because: {reason}"
+            if note in ("-", "")
+            else f"{note}. Corrected because: {reason}"
+        )
     if record_id in corrected:
         status += ": superseded, do not use"
         cells = [_struck(c) if isinstance(c, str) else c for c in cells]
@@ -299,8 +377,7 @@ def _superseded(cells: list[Cell], record_id: int, corrects_id: int | None, reas
     return cells, para(status, STYLES.cell_bold) if marked else status, corrects_id is not None
 
 
-def _prescriptions(chart: PatientChart, width: float, catalog: catalogs.Catalogs
-                   ) -> list[Flowable]:
+def _prescriptions(chart: PatientChart, width: float, catalog: catalogs.Catalogs) -> list[Flowable]:
     corrected = _corrections(chart.prescriptions)
     rows: list[list[Cell]] = []
     tinted: list[int] = []
@@ -309,23 +386,39 @@ def _prescriptions(chart: PatientChart, width: float, catalog: catalogs.Catalogs
         pump = _pump_of(chart, rx.pump_id)
         program = program_of(rx, pump) if pump is not None else rx.program
         unit = rx.primary.display_unit
-        findings = "; ".join(
-            f"{f.level}: {f.message.rstrip('.')}" + (f" (reason: {f.reason})" if f.reason else "")
-            for f in rx.findings if f.level != "ok"
-        ) or "none"
+        findings = (
+            "; ".join(
+                f"{f.level}: {f.message.rstrip('.')}"
+                + (f" (reason: {f.reason})" if f.reason else "")
+                for f in rx.findings
+                if f.level != "ok"
+            )
+            or "none"
+        )
         held = rx.order_state == OrderState.AWAITING_SIGNATURE  # no settings before it
-        cells, status, correction = _superseded([
-            common.moment(rx.effective_at),
-            pump.serial_number if pump is not None else f"#{rx.pump_id}",
-            common.solution_text(rx.ingredients, catalog),
-            NO_SETTINGS_TEXT if held else common.schedule_summary(program.schedule, unit),
-            common.prescription_dose_text(rx, program),
-            "" if held else common.flow(program.daily_volume()),
-            "" if held else common.bolus_text(rx.patient_bolus, unit),
-            rx.prescriber_text + ("" if rx.order_state in (None, OrderState.SIGNED) else
-                                  f" ({STATE_TEXT[OrderState(rx.order_state)]})"),
-            f"Dose-check findings: {findings}",
-        ], rx.id, rx.corrects_id, rx.correction_reason, corrected, note_at=8)
+        cells, status, correction = _superseded(
+            [
+                common.moment(rx.effective_at),
+                pump.serial_number if pump is not None else f"#{rx.pump_id}",
+                common.solution_text(rx.ingredients, catalog),
+                NO_SETTINGS_TEXT if held else common.schedule_summary(program.schedule, unit),
+                common.prescription_dose_text(rx, program),
+                "" if held else common.flow(program.daily_volume()),
+                "" if held else common.bolus_text(rx.patient_bolus, unit),
+                rx.prescriber_text
+                + (
+                    ""
+                    if rx.order_state in (None, OrderState.SIGNED)
+                    else f" ({STATE_TEXT[OrderState(rx.order_state)]})"
+                ),
+                f"Dose-check findings: {findings}",
+            ],
+            rx.id,
+            rx.corrects_id,
+            rx.correction_reason,
+            corrected,
+            note_at=8,
+        )
         if correction:
             tinted.append(len(rows))
         rows.append([*cells[:8], status])
@@ -339,22 +432,42 @@ def _prescriptions(chart: PatientChart, width: float, catalog: catalogs.Catalogs
     if not rows:
         return section("Prescriptions over time", width, [para("No prescription recorded.")])
     widths = columns(width, 29, 24, 36, 24, 28, 24, 30, 34, 28)
-    table = grid(["Effective", "Pump", "Solution", "Schedule", "Daily dose", "Daily volume",
-                  "Patient bolus", "Prescriber", "Record"], rows, widths)
+    table = grid(
+        [
+            "Effective",
+            "Pump",
+            "Solution",
+            "Schedule",
+            "Daily dose",
+            "Daily volume",
+            "Patient bolus",
+            "Prescriber",
+            "Record",
+        ],
+        rows,
+        widths,
+    )
     table.setStyle(TableStyle([("SPAN", (0, row + 1), (-1, row + 1)) for row in spanned]))
     return section("Prescriptions over time", width, [_tint(table, tinted)], keep=False)
 
 
 def delivery_error_text(refill: RefillRecord, pump: PumpRecord | None) -> str:
     """The refill's delivery error e, from its record, or why there is none."""
-    if (pump is None or refill.previous_fill_volume is None or refill.expected_residual is None
-            or refill.aspirated is None):
+    if (
+        pump is None
+        or refill.previous_fill_volume is None
+        or refill.expected_residual is None
+        or refill.aspirated is None
+    ):
         return "-"
     try:
-        found = discrepancy(fill_volume=refill.previous_fill_volume,
-                            expected=refill.expected_residual, actual=refill.aspirated,
-                            reservoir_capacity=pump.capacity,
-                            accuracy_percent=pump.accuracy_percent)
+        found = discrepancy(
+            fill_volume=refill.previous_fill_volume,
+            expected=refill.expected_residual,
+            actual=refill.aspirated,
+            reservoir_capacity=pump.capacity,
+            accuracy_percent=pump.accuracy_percent,
+        )
     except PumpMgrError:
         return "not computable"
     return "-" if found.delivery_error is None else format_percent(found.delivery_error)
@@ -367,30 +480,44 @@ def _refills(chart: PatientChart, width: float, catalog: catalogs.Catalogs) -> l
     tinted: list[int] = []
     for refill in _with_corrections_beneath(chart.refills, key=lambda r: (r.performed_at, r.id)):
         pump = _pump_of(chart, refill.pump_id)
-        verdict = "first fill" if refill.discrepancy_verdict is None else (
-            VERDICT_WORDS[refill.discrepancy_verdict])
+        verdict = (
+            "first fill"
+            if refill.discrepancy_verdict is None
+            else (VERDICT_WORDS[refill.discrepancy_verdict])
+        )
         # found empty ranks above investigate: both are shown for review
         review = refill.discrepancy_verdict in ("investigate", "found_empty") and (
-            refill.id not in corrected)
+            refill.id not in corrected
+        )
         if review:
             verdict = verdict.upper()
         if review:
             highlight.append(len(rows))
-        cells, status, correction = _superseded([
-            common.moment(refill.performed_at),
-            pump.serial_number if pump is not None else f"#{refill.pump_id}",
-            common.solution_text(refill.ingredients, catalog),
-            "-" if refill.expected_residual is None else common.volume(refill.expected_residual),
-            "-" if refill.aspirated is None else common.volume(refill.aspirated),
-            "-" if refill.discrepancy_difference is None
-            else common.signed_volume(refill.discrepancy_difference),
-            delivery_error_text(refill, pump),
-            verdict,
-            common.volume(refill.final_volume),
-            f"{refill.lot_number}, exp. {common.day(refill.expiry)}",
-            f"{refill.nurse}; {refill.verifier}",
-            refill.discrepancy_note or "-",
-        ], refill.id, refill.corrects_id, refill.correction_reason, corrected, note_at=11)
+        cells, status, correction = _superseded(
+            [
+                common.moment(refill.performed_at),
+                pump.serial_number if pump is not None else f"#{refill.pump_id}",
+                common.solution_text(refill.ingredients, catalog),
+                "-"
+                if refill.expected_residual is None
+                else common.volume(refill.expected_residual),
+                "-" if refill.aspirated is None else common.volume(refill.aspirated),
+                "-"
+                if refill.discrepancy_difference is None
+                else common.signed_volume(refill.discrepancy_difference),
+                delivery_error_text(refill, pump),
+                verdict,
+                common.volume(refill.final_volume),
+                f"{refill.lot_number}, exp. {common.day(refill.expiry)}",
+                f"{refill.nurse}; {refill.verifier}",
+                refill.discrepancy_note or "-",
+            ],
+            refill.id,
+            refill.corrects_id,
+            refill.correction_reason,
+            corrected,
+            note_at=11,
+        )
         if review:
             cells[7] = para(verdict, STYLES.cell_bold)
         if correction:
@@ -398,9 +525,21 @@ def _refills(chart: PatientChart, width: float, catalog: catalogs.Catalogs) -> l
         rows.append([*cells[:11], status, cells[11]])
     if not rows:
         return section("Refills", width, [para("No refill recorded.")])
-    header = ["Date", "Pump", "Solution", "Expected", "Aspirated", "Difference",
-              "Delivery error", "Verdict", "Final", "Lot, expiry", "Nurse; verifier",
-              "Record", "Note"]
+    header = [
+        "Date",
+        "Pump",
+        "Solution",
+        "Expected",
+        "Aspirated",
+        "Difference",
+        "Delivery error",
+        "Verdict",
+        "Final",
+        "Lot, expiry",
+        "Nurse; verifier",
+        "Record",
+        "Note",
+    ]
     weights = [28, 23, 24, 18, 18, 20, 16, 26, 14, 25, 24, 26, 24]
     title = "Refills, with the discrepancy at each"
     serials = {r.pump_id for r in chart.refills}
@@ -416,11 +555,16 @@ def _refills(chart: PatientChart, width: float, catalog: catalogs.Catalogs) -> l
 
 
 def _trend(chart: PatientChart, width: float) -> list[Flowable]:
-    live = sorted((r for r in chart.refills
-                   if r.id not in _corrections(chart.refills)), key=lambda r: r.performed_at)
+    live = sorted(
+        (r for r in chart.refills if r.id not in _corrections(chart.refills)),
+        key=lambda r: r.performed_at,
+    )
     drawing = residual_chart(live, width=width, height=62 * mm)
-    body: list[Flowable] = [drawing] if drawing is not None else [
-        para("No refill has both an expected and an aspirated volume yet.")]
+    body: list[Flowable] = (
+        [drawing]
+        if drawing is not None
+        else [para("No refill has both an expected and an aspirated volume yet.")]
+    )
     return section("Expected against aspirated residual, refill by refill", width, body)
 
 
@@ -431,14 +575,24 @@ def _events(chart: PatientChart, width: float) -> list[Flowable]:
     rows: list[list[Cell]] = []
     tinted: list[int] = []
     ordered: list[EventRecord] = _with_corrections_beneath(
-        chart.events, key=lambda e: (e.occurred_at, e.id))
+        chart.events, key=lambda e: (e.occurred_at, e.id)
+    )
     for event in ordered:
         pump = None if event.pump_id is None else _pump_of(chart, event.pump_id)
         details = "".join(f"; {k}: {v}" for k, v in sorted(event.details.items()))
-        cells, status, correction = _superseded([
-            common.moment(event.occurred_at), event.kind.replace("_", " "),
-            "-" if pump is None else pump.serial_number, event.summary + details,
-        ], event.id, event.corrects_id, event.correction_reason, corrected, note_at=3)
+        cells, status, correction = _superseded(
+            [
+                common.moment(event.occurred_at),
+                event.kind.replace("_", " "),
+                "-" if pump is None else pump.serial_number,
+                event.summary + details,
+            ],
+            event.id,
+            event.corrects_id,
+            event.correction_reason,
+            corrected,
+            note_at=3,
+        )
         if correction:
             tinted.append(len(rows))
         rows.append([*cells, event.user or "-", status])
@@ -449,30 +603,40 @@ def _events(chart: PatientChart, width: float) -> list[Flowable]:
     return section("Events", width, [_tint(table, tinted)], keep=False)
 
 
-def history_story(chart: PatientChart, settings: ClinicSettings, *,
-                  catalog: catalogs.Catalogs) -> list[Flowable]:
+def history_story(
+    chart: PatientChart, settings: ClinicSettings, *, catalog: catalogs.Catalogs
+) -> list[Flowable]:
     library = catalog
     width = frame_width(settings, wide=True)
     patient = chart.patient
     clinic = common.clinic_line(settings)
-    story: list[Flowable] = [SectionStart(history_section(chart)),
-                             title_block(TITLE, clinic, width), Spacer(1, 2 * mm)]
+    story: list[Flowable] = [
+        SectionStart(history_section(chart)),
+        title_block(TITLE, clinic, width),
+        Spacer(1, 2 * mm),
+    ]
     now: list[tuple[str, Cell]] = [
         ("Patient", patient.display_name),
         ("MRN", patient.mrn),
         ("Date of birth", common.day(patient.date_of_birth)),
         ("Indication", INDICATION_TEXT.get(patient.indication, patient.indication)),
-        ("Status", patient.status + ("; renal impairment recorded"
-                                     if patient.renal_impairment else "")),
+        (
+            "Status",
+            patient.status + ("; renal impairment recorded" if patient.renal_impairment else ""),
+        ),
     ]
     if patient.emergency_contact:
         now.append(("Emergency contact", patient.emergency_contact))
     if chart.pump is not None and chart.prescription is not None:
-        now.append(("Now", f"{chart.pump.model_name} {chart.pump.serial_number}, "
-                           f"{common.solution_text(chart.prescription.ingredients, library)}"))
+        now.append(
+            (
+                "Now",
+                f"{chart.pump.model_name} {chart.pump.serial_number}, "
+                f"{common.solution_text(chart.prescription.ingredients, library)}",
+            )
+        )
     if chart.forecast is not None:
-        now.append(("Next refill due", para(common.day(chart.forecast.refill_due),
-                                            STYLES.large)))
+        now.append(("Next refill due", para(common.day(chart.forecast.refill_due), STYLES.large)))
     if patient.notes:
         now.append(("Notes", patient.notes))
     story.append(fields(now, (36 * mm, width - 36 * mm)))
@@ -497,6 +661,13 @@ def build_history(
 ) -> bytes:
     """The patient's history as PDF bytes (landscape pages of the clinic's paper size)."""
     story = history_story(chart, settings, catalog=catalog)
-    return build_pdf(story, settings, title=history_section(chart).title, subject=TITLE,
-                     generated_at=generated_at, invariant=invariant,
-                     audit_head=audit_head, wide=True)
+    return build_pdf(
+        story,
+        settings,
+        title=history_section(chart).title,
+        subject=TITLE,
+        generated_at=generated_at,
+        invariant=invariant,
+        audit_head=audit_head,
+        wide=True,
+    )

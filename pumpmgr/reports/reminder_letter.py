@@ -42,57 +42,86 @@ TITLE = "Your pump refill appointment"
 
 
 def letter_section(chart: PatientChart) -> Section:
-    return Section(f"Reminder letter: {chart.patient.display_name}, MRN {chart.patient.mrn}",
-                   f"pumpmgr:patient:{chart.patient.mrn}:reminder")
+    return Section(
+        f"Reminder letter: {chart.patient.display_name}, MRN {chart.patient.mrn}",
+        f"pumpmgr:patient:{chart.patient.mrn}:reminder",
+    )
 
 
 def _bullets(lines: list[str]) -> list[Flowable]:
     return [markup(f"&bull; {text(line)}", STYLES.body) for line in lines]
 
 
-def letter_story(chart: PatientChart, booking: BookingRecord, settings: ClinicSettings, *,
-                 at: datetime, catalog: catalogs.Catalogs) -> list[Flowable]:
+def letter_story(
+    chart: PatientChart,
+    booking: BookingRecord,
+    settings: ClinicSettings,
+    *,
+    at: datetime,
+    catalog: catalogs.Catalogs,
+) -> list[Flowable]:
     """The letter's pages. Refused without the clinic's phone: a letter that cannot say whom
     to call when the alarm sounds must not go out."""
     phone = settings.clinic_phone.strip()
     if not phone:
         raise ImpossibleInput(
             "clinic phone: the clinic's phone is not set (Records, Settings); the reminder "
-            "letter must tell the patient whom to call", code=Code.NO_VALUE,
-            field="clinic phone")
+            "letter must tell the patient whom to call",
+            code=Code.NO_VALUE,
+            field="clinic phone",
+        )
     pump, _rx, solution = in_pump(chart, at, "reminder letter")
     width = frame_width(settings)
     patient = chart.patient
     when = common.day(booking.day) + ("" if booking.at is None else f" at {booking.at:%H:%M}")
-    where = ("A nurse visits you at home." if booking.place == "home"
-             else f"At the clinic: {settings.clinic_name}.")
+    where = (
+        "A nurse visits you at home."
+        if booking.place == "home"
+        else f"At the clinic: {settings.clinic_name}."
+    )
     nurse = f" Your nurse: {booking.nurse}." if booking.nurse else ""
     outlook = chart.forecast
     constant = is_constant_flow(pump)
     dates = [("Refill visit", when)]
     if outlook is not None:
-        dates += [("Refill due by", common.day(outlook.refill_due)),
-                  ("Reservoir low" if constant else "Pump alarm", common.day(outlook.alarm_at))]
+        dates += [
+            ("Refill due by", common.day(outlook.refill_due)),
+            ("Reservoir low" if constant else "Pump alarm", common.day(outlook.alarm_at)),
+        ]
     story: list[Flowable] = [
         SectionStart(letter_section(chart)),
         title_block(TITLE, f"{settings.clinic_name}   Phone {phone}", width),
-        para(f"For {patient.given_name} {patient.family_name}, born "
-             f"{common.day(patient.date_of_birth)} (MRN {patient.mrn})", STYLES.body),
+        para(
+            f"For {patient.given_name} {patient.family_name}, born "
+            f"{common.day(patient.date_of_birth)} (MRN {patient.mrn})",
+            STYLES.body,
+        ),
         Spacer(1, 4 * mm),
-        framed([para("Your pump refill visit", STYLES.heading),
+        framed(
+            [
+                para("Your pump refill visit", STYLES.heading),
                 para(when, STYLES.huge),
-                para(f"{where}{nurse}", STYLES.body)], width, warning=False),
+                para(f"{where}{nurse}", STYLES.body),
+            ],
+            width,
+            warning=False,
+        ),
         Spacer(1, 3 * mm),
-        para("Please keep this appointment: your pump must be refilled before it runs low. "
-             f"If you cannot come, call {phone} at once to book another day"
-             + ("" if outlook is None else f" on or before {common.day(outlook.refill_due)}")
-             + ".", STYLES.body),
+        para(
+            "Please keep this appointment: your pump must be refilled before it runs low. "
+            f"If you cannot come, call {phone} at once to book another day"
+            + ("" if outlook is None else f" on or before {common.day(outlook.refill_due)}")
+            + ".",
+            STYLES.body,
+        ),
         Spacer(1, 2 * mm),
         fields(dates, (40 * mm, width - 40 * mm)),
     ]
     if constant:
-        alarm = [f"Your pump ({pump.model_name}) has no low-reservoir alarm: it does not warn "
-                 "you when it runs low. Come on the booked day even if you feel well."]
+        alarm = [
+            f"Your pump ({pump.model_name}) has no low-reservoir alarm: it does not warn "
+            "you when it runs low. Come on the booked day even if you feel well."
+        ]
     else:
         alarm = [
             f"The alarm (a beeping sound from the pump) means the reservoir is running low or "
@@ -101,23 +130,32 @@ def letter_story(chart: PatientChart, booking: BookingRecord, settings: ClinicSe
             "If you cannot reach the clinic, or you notice any of the signs below, go to the "
             "nearest emergency department and take this letter and your pump card.",
         ]
-    story += section("If the pump alarm sounds" if not constant else "Your pump has no alarm",
-                     width, _bullets(alarm))
+    story += section(
+        "If the pump alarm sounds" if not constant else "Your pump has no alarm",
+        width,
+        _bullets(alarm),
+    )
     signs: list[Flowable] = []
     for sign in common.warning_signs(solution, catalog):
-        signs.append(markup(f"<b>{text(sign.drug.capitalize())}:</b> "
-                            f"{text('; '.join(sign.withdrawal))}", STYLES.body))
-    dangerous = [common.drug_name(i.drug, catalog) for i in solution
-                 if i.drug in WITHDRAWAL_DANGER]
+        signs.append(
+            markup(
+                f"<b>{text(sign.drug.capitalize())}:</b> {text('; '.join(sign.withdrawal))}",
+                STYLES.body,
+            )
+        )
+    dangerous = [common.drug_name(i.drug, catalog) for i in solution if i.drug in WITHDRAWAL_DANGER]
     if dangerous:
         # the baclofen label's boxed warning on abrupt withdrawal [S48][S58]
-        signs.append(para(
-            f"Stopping {' and '.join(dangerous).lower()} suddenly can be life-threatening: "
-            f"never let the pump run empty. Call {phone}, or go to an emergency department, "
-            "at the first of these signs.", STYLES.warning))
+        signs.append(
+            para(
+                f"Stopping {' and '.join(dangerous).lower()} suddenly can be life-threatening: "
+                f"never let the pump run empty. Call {phone}, or go to an emergency department, "
+                "at the first of these signs.",
+                STYLES.warning,
+            )
+        )
     story += section("Warning signs of withdrawal (too little drug)", width, signs)
-    story += [Spacer(1, 3 * mm),
-              para(f"{settings.clinic_name}   Phone {phone}", STYLES.bold)]
+    story += [Spacer(1, 3 * mm), para(f"{settings.clinic_name}   Phone {phone}", STYLES.bold)]
     return story
 
 
@@ -133,5 +171,12 @@ def build_reminder_letter(
 ) -> bytes:
     """The reminder letter of the patient's booked visit as PDF bytes."""
     story = letter_story(chart, booking, settings, at=generated_at, catalog=catalog)
-    return build_pdf(story, settings, title=letter_section(chart).title, subject=TITLE,
-                     generated_at=generated_at, invariant=invariant, audit_head=audit_head)
+    return build_pdf(
+        story,
+        settings,
+        title=letter_section(chart).title,
+        subject=TITLE,
+        generated_at=generated_at,
+        invariant=invariant,
+        audit_head=audit_head,
+    )

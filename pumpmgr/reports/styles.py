@@ -110,11 +110,18 @@ class Paragraph(PlatypusParagraph):  # type: ignore[misc]
 
     _wrapped_at: float | None = None
 
-    def __init__(self, text: str, style: ParagraphStyle | None = None, *args: Any,
-                 **kwargs: Any) -> None:
-        if (isinstance(text, str) and style is not None and not args and not kwargs
-                and not style.textTransform and not getattr(style, "bulletText", None)
-                and _PLAIN.fullmatch(text)):
+    def __init__(
+        self, text: str, style: ParagraphStyle | None = None, *args: Any, **kwargs: Any
+    ) -> None:
+        if (
+            isinstance(text, str)
+            and style is not None
+            and not args
+            and not kwargs
+            and not style.textTransform
+            and not getattr(style, "bulletText", None)
+            and _PLAIN.fullmatch(text)
+        ):
             super().__init__(text, style, frags=[_plain_frag(style, text)])
         else:
             super().__init__(text, style, *args, **kwargs)
@@ -149,10 +156,23 @@ class Styles:
 
 
 def make_styles() -> Styles:
-    def style(name: str, size: float, *, font: str = FONT, leading: float | None = None,
-              color: Any = INK, **extra: Any) -> ParagraphStyle:
-        return ParagraphStyle(name, fontName=font, fontSize=size,
-                              leading=leading or round(size * 1.25, 1), textColor=color, **extra)
+    def style(
+        name: str,
+        size: float,
+        *,
+        font: str = FONT,
+        leading: float | None = None,
+        color: Any = INK,
+        **extra: Any,
+    ) -> ParagraphStyle:
+        return ParagraphStyle(
+            name,
+            fontName=font,
+            fontSize=size,
+            leading=leading or round(size * 1.25, 1),
+            textColor=color,
+            **extra,
+        )
 
     return Styles(
         title=style("title", 17, font=BOLD, leading=20),
@@ -189,12 +209,16 @@ def markup(value: str, style: ParagraphStyle | None = None) -> Paragraph:
 def heading(title: str, width: float) -> Table:
     """A section heading: a shaded band across the frame."""
     band = Table([[Paragraph(text(title), STYLES.heading)]], colWidths=[width])
-    band.setStyle(TableStyle([
-        ("BACKGROUND", (0, 0), (-1, -1), BAND),
-        ("LEFTPADDING", (0, 0), (-1, -1), 4),
-        ("TOPPADDING", (0, 0), (-1, -1), 3),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
-    ]))
+    band.setStyle(
+        TableStyle(
+            [
+                ("BACKGROUND", (0, 0), (-1, -1), BAND),
+                ("LEFTPADDING", (0, 0), (-1, -1), 4),
+                ("TOPPADDING", (0, 0), (-1, -1), 3),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+            ]
+        )
+    )
     return band
 
 
@@ -202,9 +226,9 @@ def heading(title: str, width: float) -> Table:
 SECTION_START_ROOM = 30 * mm
 
 
-def section(title: str, width: float, body: Sequence[Flowable], *, keep: bool = True) -> list[
-    Flowable
-]:
+def section(
+    title: str, width: float, body: Sequence[Flowable], *, keep: bool = True
+) -> list[Flowable]:
     """A heading, its content, and space after; kept on one page when ``keep``."""
     band, gap = heading(title, width), Spacer(1, 2 * mm)
     parts: list[Flowable] = [band, gap, *body, Spacer(1, 4 * mm)]
@@ -231,18 +255,24 @@ def _cell(value: Cell, style: ParagraphStyle) -> Any:
 def fields(rows: Sequence[tuple[str, Cell]], widths: tuple[float, float]) -> Table:
     """Label and value pairs, one a line: the pre-filled facts of a sheet."""
     table = Table(
-        [[Paragraph(text(label), STYLES.label), _cell(value, STYLES.value)]
-         for label, value in rows],
+        [
+            [Paragraph(text(label), STYLES.label), _cell(value, STYLES.value)]
+            for label, value in rows
+        ],
         colWidths=list(widths),
     )
-    table.setStyle(TableStyle([
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("LEFTPADDING", (0, 0), (-1, -1), 2),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
-        ("TOPPADDING", (0, 0), (-1, -1), 1.5),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
-        ("LINEBELOW", (0, 0), (-1, -2), 0.25, colors.Color(0.85, 0.85, 0.85)),
-    ]))
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 2),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+                ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+                ("LINEBELOW", (0, 0), (-1, -2), 0.25, colors.Color(0.85, 0.85, 0.85)),
+            ]
+        )
+    )
     return table
 
 
@@ -257,10 +287,12 @@ def grid(
     """A data table with a repeated header row; rows in ``highlight`` are framed in bold."""
     data: list[list[Any]] = [[Paragraph(text(h), STYLES.cell_head) for h in header]]
     for row in rows:
-        data.append([
-            _cell(value, STYLES.cell_bold if bold_first and index == 0 else STYLES.cell)
-            for index, value in enumerate(row)
-        ])
+        data.append(
+            [
+                _cell(value, STYLES.cell_bold if bold_first and index == 0 else STYLES.cell)
+                for index, value in enumerate(row)
+            ]
+        )
     table = Table(data, colWidths=list(widths), repeatRows=1)
     commands: list[Any] = [
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -273,8 +305,10 @@ def grid(
         ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
     ]
     for index in highlight:
-        commands += [("BOX", (0, index + 1), (-1, index + 1), 1.5, WARN),
-                     ("BACKGROUND", (0, index + 1), (-1, index + 1), WARN_FILL)]
+        commands += [
+            ("BOX", (0, index + 1), (-1, index + 1), 1.5, WARN),
+            ("BACKGROUND", (0, index + 1), (-1, index + 1), WARN_FILL),
+        ]
     table.setStyle(TableStyle(commands))
     return table
 
@@ -289,14 +323,18 @@ def columns(width: float, *weights: float) -> list[float]:
 def framed(content: Sequence[Flowable], width: float, *, warning: bool = True) -> Table:
     """A box around ``content``: thick and tinted for a warning, thin otherwise."""
     box = Table([[list(content)]], colWidths=[width])
-    box.setStyle(TableStyle([
-        ("BOX", (0, 0), (-1, -1), 2 if warning else 0.8, WARN if warning else INK),
-        ("BACKGROUND", (0, 0), (-1, -1), WARN_FILL if warning else colors.white),
-        ("LEFTPADDING", (0, 0), (-1, -1), 6),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 6),
-        ("TOPPADDING", (0, 0), (-1, -1), 5),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 6),
-    ]))
+    box.setStyle(
+        TableStyle(
+            [
+                ("BOX", (0, 0), (-1, -1), 2 if warning else 0.8, WARN if warning else INK),
+                ("BACKGROUND", (0, 0), (-1, -1), WARN_FILL if warning else colors.white),
+                ("LEFTPADDING", (0, 0), (-1, -1), 6),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 6),
+                ("TOPPADDING", (0, 0), (-1, -1), 5),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 6),
+            ]
+        )
+    )
     return box
 
 
@@ -317,18 +355,21 @@ class CheckBox(Flowable):  # type: ignore[misc]
         canvas.rect(0, 0, s, s)
         if self.checked:
             canvas.setLineWidth(1.6)
-            canvas.lines([(s * 0.18, s * 0.5, s * 0.42, s * 0.2),
-                          (s * 0.42, s * 0.2, s * 0.85, s * 0.85)])
+            canvas.lines(
+                [(s * 0.18, s * 0.5, s * 0.42, s * 0.2), (s * 0.42, s * 0.2, s * 0.85, s * 0.85)]
+            )
         elif self.checked is False:
             canvas.setLineWidth(1.6)
-            canvas.lines([(s * 0.2, s * 0.2, s * 0.8, s * 0.8),
-                          (s * 0.2, s * 0.8, s * 0.8, s * 0.2)])
+            canvas.lines(
+                [(s * 0.2, s * 0.2, s * 0.8, s * 0.8), (s * 0.2, s * 0.8, s * 0.8, s * 0.2)]
+            )
 
 
 def signatures(
-    roles: Sequence[tuple[str, str]], width: float, *, rows: Sequence[str] = (
-        "Name", "Signature", "Date and time"
-    ),
+    roles: Sequence[tuple[str, str]],
+    width: float,
+    *,
+    rows: Sequence[str] = ("Name", "Signature", "Date and time"),
 ) -> Table:
     """Side-by-side signature blocks: ``(role, printed name or "")`` each, with ruled lines."""
     column = width / len(roles)
@@ -338,20 +379,29 @@ def signatures(
         lines = [[Paragraph(text(role), STYLES.bold), ""]]
         for row in rows:
             filled = name if row == "Name" else ""
-            lines.append([Paragraph(text(row), STYLES.label),
-                          Paragraph(text(filled), STYLES.value)])
-        block = Table(lines, colWidths=[label_width, column - label_width - 6 * mm],
-                      rowHeights=[6 * mm] + [8.5 * mm] * len(rows))
-        block.setStyle(TableStyle([
-            ("SPAN", (0, 0), (-1, 0)),
-            ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
-            ("LINEBELOW", (1, 1), (1, -1), 0.8, INK),
-            ("LEFTPADDING", (0, 0), (-1, -1), 0),
-        ]))
+            lines.append(
+                [Paragraph(text(row), STYLES.label), Paragraph(text(filled), STYLES.value)]
+            )
+        block = Table(
+            lines,
+            colWidths=[label_width, column - label_width - 6 * mm],
+            rowHeights=[6 * mm] + [8.5 * mm] * len(rows),
+        )
+        block.setStyle(
+            TableStyle(
+                [
+                    ("SPAN", (0, 0), (-1, 0)),
+                    ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
+                    ("LINEBELOW", (1, 1), (1, -1), 0.8, INK),
+                    ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ]
+            )
+        )
         blocks.append(block)
     table = Table([blocks], colWidths=[column] * len(roles))
-    table.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0),
-                               ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    table.setStyle(
+        TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0), ("VALIGN", (0, 0), (-1, -1), "TOP")])
+    )
     return table
 
 
@@ -400,8 +450,9 @@ def qr_penalty(modules: Sequence[Sequence[object]]) -> int:
     rows = ["".join(map(_BIT.__getitem__, row)) for row in modules]
     columns = ["".join(column) for column in zip(*rows, strict=True)]
     size = len(rows)
-    score = sum(len(run.group()) - 2 for line in rows + columns
-                for run in _RUN_OF_FIVE.finditer(line))
+    score = sum(
+        len(run.group()) - 2 for line in rows + columns for run in _RUN_OF_FIVE.finditer(line)
+    )
     full = (1 << size) - 1
     bits = [int(row, 2) for row in rows]
     for upper, lower in itertools.pairwise(bits):
@@ -469,8 +520,9 @@ def _fitted(value: str, font: str, size: float, width: float) -> str:
     return value.rstrip() + "\u2026"
 
 
-def _footer_canvas(settings: ClinicSettings, generated_at: datetime,
-                   audit_head: str | None) -> type[Canvas]:
+def _footer_canvas(
+    settings: ClinicSettings, generated_at: datetime, audit_head: str | None
+) -> type[Canvas]:
     """A canvas that keeps every page until the end, then paints each footer knowing how many
     pages its section has (the usual "page x of y" technique, per section).
 
@@ -481,8 +533,9 @@ def _footer_canvas(settings: ClinicSettings, generated_at: datetime,
     generated = f"Generated {format_datetime(generated_at)} by {program_version()}"
     if audit_head is not None:
         generated += "   Audit log head "
-    clinic = settings.clinic_name + (f"   Phone {settings.clinic_phone}"
-                                     if settings.clinic_phone else "")
+    clinic = settings.clinic_name + (
+        f"   Phone {settings.clinic_phone}" if settings.clinic_phone else ""
+    )
     #: Each record's QR code, drawn once as a PDF form and shown on every page of the record
     #: (encoding it twice a page and drawing some 700 shapes was half of a worksheet's time).
     qr_forms: dict[str, str] = {}
@@ -535,8 +588,9 @@ def _footer_canvas(settings: ClinicSettings, generated_at: datetime,
             if audit_head is not None:  # in black: what a nurse types to check the log
                 self.setFillColor(INK)
                 self.setFont(BOLD, 7.5)
-                self.drawString(MARGIN + stringWidth(generated, FONT, 7.5), top - 13 * mm,
-                                audit_head)
+                self.drawString(
+                    MARGIN + stringWidth(generated, FONT, 7.5), top - 13 * mm, audit_head
+                )
             if current is not None:
                 self.translate(width - MARGIN - QR_SIZE, MARGIN)
                 self.doForm(self._qr_form(current.record_id))
@@ -555,8 +609,9 @@ def _footer_canvas(settings: ClinicSettings, generated_at: datetime,
 
 
 class _Document(BaseDocTemplate):  # type: ignore[misc]
-    def __init__(self, target: io.BytesIO, progress: Callable[[Flowable], None] | None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, target: io.BytesIO, progress: Callable[[Flowable], None] | None, **kwargs: Any
+    ) -> None:
         super().__init__(target, **kwargs)
         self._progress = progress
 
@@ -608,9 +663,17 @@ def build_pdf(
         invariant=1 if invariant else 0,
         pageCompression=0 if invariant else 1,
     )
-    frame = Frame(MARGIN, MARGIN + FOOTER_HEIGHT, size[0] - 2 * MARGIN,
-                  size[1] - 2 * MARGIN - FOOTER_HEIGHT, id="body", leftPadding=0,
-                  rightPadding=0, topPadding=0, bottomPadding=0)
+    frame = Frame(
+        MARGIN,
+        MARGIN + FOOTER_HEIGHT,
+        size[0] - 2 * MARGIN,
+        size[1] - 2 * MARGIN - FOOTER_HEIGHT,
+        id="body",
+        leftPadding=0,
+        rightPadding=0,
+        topPadding=0,
+        bottomPadding=0,
+    )
     document.addPageTemplates([PageTemplate(id="sheet", frames=[frame], pagesize=size)])
     document.build(list(story), canvasmaker=_footer_canvas(settings, generated_at, audit_head))
     return buffer.getvalue()
@@ -626,16 +689,19 @@ def title_block(
     cells: list[Any] = [left]
     widths = [width - badge_width]
     if badge:
-        centred = ParagraphStyle("badge", parent=STYLES.large, fontSize=12.5, leading=15,
-                                 alignment=TA_CENTER)
+        centred = ParagraphStyle(
+            "badge", parent=STYLES.large, fontSize=12.5, leading=15, alignment=TA_CENTER
+        )
         note = ParagraphStyle("badge_note", parent=STYLES.small, alignment=TA_CENTER)
         cells.append([Paragraph(text(badge[0]), centred), Paragraph(text(badge[1]), note)])
         widths.append(badge_width)
     table = Table([cells], colWidths=widths)
-    commands: list[Any] = [("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                           ("LEFTPADDING", (0, 0), (0, 0), 0),
-                           ("RIGHTPADDING", (-1, 0), (-1, 0), 0),
-                           ("BOTTOMPADDING", (0, 0), (-1, -1), 4)]
+    commands: list[Any] = [
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("LEFTPADDING", (0, 0), (0, 0), 0),
+        ("RIGHTPADDING", (-1, 0), (-1, 0), 0),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+    ]
     if badge:
         commands += [("BOX", (1, 0), (1, 0), 1.5, INK)]
     table.setStyle(TableStyle(commands))

@@ -55,15 +55,18 @@ CORNER = 3 * mm
 _BODY = ParagraphStyle("card", fontName=FONT, fontSize=8.5, leading=10.2, textColor=INK)
 _BOLD = ParagraphStyle("card_bold", parent=_BODY, fontName=BOLD)
 _BIG = ParagraphStyle("card_big", parent=_BODY, fontName=BOLD, fontSize=11, leading=13.2)
-_BAND = ParagraphStyle("card_band", parent=_BODY, fontName=BOLD, fontSize=8, leading=9.6,
-                       textColor=colors.white)
+_BAND = ParagraphStyle(
+    "card_band", parent=_BODY, fontName=BOLD, fontSize=8, leading=9.6, textColor=colors.white
+)
 _SMALL = ParagraphStyle("card_small", parent=_BODY, fontSize=7, leading=8.3)
 _BACK_BOLD = ParagraphStyle("card_back_bold", parent=_SMALL, fontName=BOLD)
 
 
 def card_section(chart: PatientChart) -> Section:
-    return Section(f"Wallet card: {chart.patient.display_name}, MRN {chart.patient.mrn}",
-                   f"pumpmgr:patient:{chart.patient.mrn}:card")
+    return Section(
+        f"Wallet card: {chart.patient.display_name}, MRN {chart.patient.mrn}",
+        f"pumpmgr:patient:{chart.patient.mrn}:card",
+    )
 
 
 def _line(label: str, value: str, style: ParagraphStyle = _BOLD) -> Paragraph:
@@ -94,16 +97,32 @@ class WalletCard(Flowable):  # type: ignore[misc]
             canvas.setFillColor(INK)
             canvas.rect(x, CARD_HEIGHT - band_height, CARD_WIDTH, band_height, stroke=0, fill=1)
             canvas.restoreState()
-            Frame(x + PADDING, CARD_HEIGHT - band_height, CARD_WIDTH - 2 * PADDING,
-                  band_height, leftPadding=0, rightPadding=0, topPadding=1.2 * mm,
-                  bottomPadding=0, showBoundary=0).addFromList(
-                [Paragraph(text(band), _BAND)], canvas)
+            Frame(
+                x + PADDING,
+                CARD_HEIGHT - band_height,
+                CARD_WIDTH - 2 * PADDING,
+                band_height,
+                leftPadding=0,
+                rightPadding=0,
+                topPadding=1.2 * mm,
+                bottomPadding=0,
+                showBoundary=0,
+            ).addFromList([Paragraph(text(band), _BAND)], canvas)
             top = CARD_HEIGHT - band_height - 1.2 * mm
-        frame = Frame(x + PADDING, PADDING, CARD_WIDTH - 2 * PADDING, top - PADDING,
-                      leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0,
-                      showBoundary=0)
-        frame.addFromList([KeepInFrame(CARD_WIDTH - 2 * PADDING, top - PADDING, content,
-                                       mode="shrink")], canvas)
+        frame = Frame(
+            x + PADDING,
+            PADDING,
+            CARD_WIDTH - 2 * PADDING,
+            top - PADDING,
+            leftPadding=0,
+            rightPadding=0,
+            topPadding=0,
+            bottomPadding=0,
+            showBoundary=0,
+        )
+        frame.addFromList(
+            [KeepInFrame(CARD_WIDTH - 2 * PADDING, top - PADDING, content, mode="shrink")], canvas
+        )
 
     def draw(self) -> None:
         canvas = self.canv
@@ -119,8 +138,11 @@ class WalletCard(Flowable):  # type: ignore[misc]
         self._panel(CARD_WIDTH, list(self.back), None)
 
 
-def in_pump(chart: PatientChart, at: datetime, sheet: str,
-            ) -> tuple[PumpRecord, PrescriptionRecord, tuple[Ingredient, ...]]:
+def in_pump(
+    chart: PatientChart,
+    at: datetime,
+    sheet: str,
+) -> tuple[PumpRecord, PrescriptionRecord, tuple[Ingredient, ...]]:
     """The active pump, the prescription in force at ``at`` and the solution it holds then
     (the last fill's: a prescription written for the next refill has not reached the pump
     yet); refused, naming ``sheet``, when the patient has no pump and prescription."""
@@ -134,20 +156,21 @@ def in_pump(chart: PatientChart, at: datetime, sheet: str,
         raise ImpossibleInput(
             f"pump: {chart.patient.display_name} has no active pump and prescription, so there "
             f"is no {sheet} to print",
-            code=Code.OUT_OF_RANGE, field="pump",
+            code=Code.OUT_OF_RANGE,
+            field="pump",
         )
     fills = [r for r in pump_refills(chart, pump.id) if r.performed_at <= at]
     return pump, rx, fills[-1].ingredients if fills else rx.ingredients
 
 
-def card_panels(chart: PatientChart, settings: ClinicSettings, catalog: catalogs.Catalogs,
-                at: datetime) -> tuple[list[Flowable], list[Flowable]]:
+def card_panels(
+    chart: PatientChart, settings: ClinicSettings, catalog: catalogs.Catalogs, at: datetime
+) -> tuple[list[Flowable], list[Flowable]]:
     """The front and back contents of the card: what the pump holds and runs at ``at``
     (:func:`in_pump`)."""
     pump, rx, solution = in_pump(chart, at, "card")
     program = program_of(rx, pump)
-    doses = admixture_doses(program.daily_volume(),
-                            [(i.drug, i.concentration) for i in solution])
+    doses = admixture_doses(program.daily_volume(), [(i.drug, i.concentration) for i in solution])
     dose = " + ".join(common.dose(doses[i.drug], i.display_unit) for i in solution)
     outlook = chart.forecast
     ask = "ask the clinic"
@@ -168,40 +191,62 @@ def card_panels(chart: PatientChart, settings: ClinicSettings, catalog: catalogs
     ]
     signs = common.warning_signs(solution, catalog)
     back: list[Flowable] = [
-        Paragraph("Call the clinic at once, or go to an emergency department with this card, "
-                  "if the pump alarms or you notice:", _BACK_BOLD),
+        Paragraph(
+            "Call the clinic at once, or go to an emergency department with this card, "
+            "if the pump alarms or you notice:",
+            _BACK_BOLD,
+        ),
     ]
     for sign in signs:
-        back.append(Paragraph(f"<b>{text(sign.drug)} withdrawal or too little:</b> "
-                              f"{text('; '.join(sign.withdrawal))}", _SMALL))
-        back.append(Paragraph(f"<b>{text(sign.drug)} overdose:</b> "
-                              f"{text('; '.join(sign.overdose))}", _SMALL))
+        back.append(
+            Paragraph(
+                f"<b>{text(sign.drug)} withdrawal or too little:</b> "
+                f"{text('; '.join(sign.withdrawal))}",
+                _SMALL,
+            )
+        )
+        back.append(
+            Paragraph(
+                f"<b>{text(sign.drug)} overdose:</b> {text('; '.join(sign.overdose))}", _SMALL
+            )
+        )
     back += [
         Spacer(1, 0.8 * mm),
         Paragraph(f"<b>MRI:</b> {text(common.mri_note(pump, catalog))}", _SMALL),
         Spacer(1, 0.8 * mm),
-        Paragraph("Never miss a refill: an empty pump can be dangerous. Show this card to any "
-                  "doctor, nurse or MRI staff.", _BACK_BOLD),
+        Paragraph(
+            "Never miss a refill: an empty pump can be dangerous. Show this card to any "
+            "doctor, nurse or MRI staff.",
+            _BACK_BOLD,
+        ),
     ]
     return front, back
 
 
-def card_story(chart: PatientChart, settings: ClinicSettings, *, at: datetime,
-               catalog: catalogs.Catalogs, copies: int = 2) -> list[Flowable]:
+def card_story(
+    chart: PatientChart,
+    settings: ClinicSettings,
+    *,
+    at: datetime,
+    catalog: catalogs.Catalogs,
+    copies: int = 2,
+) -> list[Flowable]:
     library = catalog
     front, back = card_panels(chart, settings, library, at)
     width = frame_width(settings)
     story: list[Flowable] = [
         SectionStart(card_section(chart)),
         title_block(TITLE, settings.clinic_name, width),
-        para("Cut along the solid outline, fold along the dashed line, and laminate if you can. "
-             "The second copy is for a carer.", STYLES.body),
+        para(
+            "Cut along the solid outline, fold along the dashed line, and laminate if you can. "
+            "The second copy is for a carer.",
+            STYLES.body,
+        ),
         Spacer(1, 6 * mm),
     ]
     for _ in range(copies):
         # each copy is its own flowable: one drawn card cannot be laid out twice
-        story += [WalletCard(front, back, "INTRATHECAL DRUG PUMP: DO NOT STOP"),
-                  Spacer(1, 10 * mm)]
+        story += [WalletCard(front, back, "INTRATHECAL DRUG PUMP: DO NOT STOP"), Spacer(1, 10 * mm)]
         front, back = card_panels(chart, settings, library, at)
     return story
 
@@ -218,6 +263,12 @@ def build_wallet_card(
     """The wallet card page as PDF bytes: two copies of the folding card, showing what the pump
     holds at ``generated_at``."""
     story = card_story(chart, settings, at=generated_at, catalog=catalog)
-    return build_pdf(story, settings, title=card_section(chart).title, subject=TITLE,
-                     generated_at=generated_at, invariant=invariant,
-                     audit_head=audit_head)
+    return build_pdf(
+        story,
+        settings,
+        title=card_section(chart).title,
+        subject=TITLE,
+        generated_at=generated_at,
+        invariant=invariant,
+        audit_head=audit_head,
+    )

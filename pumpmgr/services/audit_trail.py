@@ -71,8 +71,9 @@ class AuditPage:
 
 
 def _owned(kind: str, ident: Any, patient: Any, *joins: Any) -> Any:
-    query = select(literal(kind, String).label("kind"), cast(ident, String).label("eid"),
-                   patient.label("pid"))
+    query = select(
+        literal(kind, String).label("kind"), cast(ident, String).label("eid"), patient.label("pid")
+    )
     for target in joins:
         query = query.join(target)
     return query
@@ -105,8 +106,10 @@ _OWNER: dict[str, tuple[Any, Any, tuple[Any, ...]]] = {
 }
 
 
-def patient_ids_of(session: Session, records: Iterable[tuple[str, str | None]],
-                   ) -> dict[tuple[str, str], int]:
+def patient_ids_of(
+    session: Session,
+    records: Iterable[tuple[str, str | None]],
+) -> dict[tuple[str, str], int]:
     """The patient of each (entity type, entity id) that belongs to one."""
     wanted: dict[str, set[int]] = {}
     for kind, ident in records:
@@ -121,7 +124,8 @@ def patient_ids_of(session: Session, records: Iterable[tuple[str, str | None]],
             for target in joins:
                 query = query.join(target)
             for record_id, patient_id in session.execute(
-                    query.where(key.in_(ordered[start:start + _CHUNK]))):
+                query.where(key.in_(ordered[start : start + _CHUNK]))
+            ):
                 found[(kind, str(record_id))] = patient_id
     return found
 
@@ -130,9 +134,13 @@ def own_patients(session: Session, username: str) -> set[int]:
     """The patients of every record ``username`` has an audit entry about (one query)."""
     owned, entry = subjects().subquery(), db.AuditEntry
     touched = select(entry.entity_type, entry.entity_id).where(
-        entry.username == username, entry.entity_type.in_(list(_OWNER)))
-    return set(session.scalars(select(owned.c.pid).distinct().where(
-        tuple_(owned.c.kind, owned.c.eid).in_(touched))))
+        entry.username == username, entry.entity_type.in_(list(_OWNER))
+    )
+    return set(
+        session.scalars(
+            select(owned.c.pid).distinct().where(tuple_(owned.c.kind, owned.c.eid).in_(touched))
+        )
+    )
 
 
 def _about(patient_ids: Sequence[int]) -> ColumnElement[bool]:
@@ -140,7 +148,8 @@ def _about(patient_ids: Sequence[int]) -> ColumnElement[bool]:
     kinds of record: within every backend's limit for a clinic's patients)."""
     entry, owned = db.AuditEntry, subjects().subquery()
     return tuple_(entry.entity_type, entry.entity_id).in_(
-        select(owned.c.kind, owned.c.eid).where(owned.c.pid.in_(list(patient_ids))))
+        select(owned.c.kind, owned.c.eid).where(owned.c.pid.in_(list(patient_ids)))
+    )
 
 
 def visible(session: Session, actor: Actor) -> ColumnElement[bool] | None:
@@ -156,23 +165,34 @@ def visible(session: Session, actor: Actor) -> ColumnElement[bool] | None:
 def require_active(session: Session, actor: Actor) -> None:
     """Refuse an account that no longer exists, is deactivated or has another role now."""
     user = session.get(db.User, actor.id)
-    if user is None or user.username != actor.username or not user.active or (
-            user.role.value != actor.role):
-        raise PermissionDenied(f"{actor.username}: the account is no longer active with this "
-                               "role; sign in again", code=Code.AUTH_NOT_PERMITTED,
-                               field="user")
+    if (
+        user is None
+        or user.username != actor.username
+        or not user.active
+        or (user.role.value != actor.role)
+    ):
+        raise PermissionDenied(
+            f"{actor.username}: the account is no longer active with this role; sign in again",
+            code=Code.AUTH_NOT_PERMITTED,
+            field="user",
+        )
 
 
 def _day_start(day: date, tz: tzinfo) -> datetime:
     return datetime.combine(day, time(), tz)
 
 
-def conditions(session: Session, actor: Actor, wanted: AuditFilter, tz: tzinfo,
-               ) -> list[ColumnElement[bool]]:
+def conditions(
+    session: Session,
+    actor: Actor,
+    wanted: AuditFilter,
+    tz: tzinfo,
+) -> list[ColumnElement[bool]]:
     """The WHERE conditions of ``wanted`` within what ``actor`` may read."""
     if wanted.since and wanted.until and wanted.until < wanted.since:
-        raise InputError("until: the last day is before the first day", code=Code.TIME_ORDER,
-                         field="until")
+        raise InputError(
+            "until: the last day is before the first day", code=Code.TIME_ORDER, field="until"
+        )
     entry = db.AuditEntry
     found: list[ColumnElement[bool]] = []
     scope = visible(session, actor)
@@ -198,10 +218,25 @@ def records_of(session: Session, rows: Sequence[db.AuditEntry]) -> tuple[AuditRe
     """The rows as :class:`AuditRecord` values, each naming its patient."""
     owners = patient_ids_of(session, [(r.entity_type, r.entity_id) for r in rows])
     patients: dict[int, PatientRecord] = {
-        p.id: mapping.patient_record(p) for p in session.scalars(
-            select(db.Patient).where(db.Patient.id.in_(sorted(set(owners.values())))))}
+        p.id: mapping.patient_record(p)
+        for p in session.scalars(
+            select(db.Patient).where(db.Patient.id.in_(sorted(set(owners.values()))))
+        )
+    }
     return tuple(
-        AuditRecord(r.seq, r.recorded_at, r.username, r.workstation, r.action, r.entity_type,
-                    r.entity_id, r.payload, r.reason, r.prev_hash, r.row_hash,
-                    patients.get(owners.get((r.entity_type, r.entity_id or ""), -1)))
-        for r in rows)
+        AuditRecord(
+            r.seq,
+            r.recorded_at,
+            r.username,
+            r.workstation,
+            r.action,
+            r.entity_type,
+            r.entity_id,
+            r.payload,
+            r.reason,
+            r.prev_hash,
+            r.row_hash,
+            patients.get(owners.get((r.entity_type, r.entity_id or ""), -1)),
+        )
+        for r in rows
+    )

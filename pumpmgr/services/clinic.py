@@ -127,8 +127,14 @@ class ClinicService:
         throttle: SignInThrottle | None = None,
     ) -> None:
         self.context = context = ClinicContext(
-            database, catalogs=catalogs, clock=clock, tz=tz, workstation=workstation,
-            hasher=hasher, throttle=throttle)
+            database,
+            catalogs=catalogs,
+            clock=clock,
+            tz=tz,
+            workstation=workstation,
+            hasher=hasher,
+            throttle=throttle,
+        )
         self.users = UserService(context)
         self.patients = PatientService(context)
         self.forecasts = forecasts = ForecastService(context)
@@ -193,7 +199,11 @@ class ClinicService:
         return self.users.create_first_administrator(username, password, full_name)
 
     def add_user(
-        self, actor: Actor, username: str, password: str, full_name: str,
+        self,
+        actor: Actor,
+        username: str,
+        password: str,
+        full_name: str,
         role: Literal["nurse", "prescriber", "administrator"],
     ) -> Actor:
         return self.users.add_user(actor, username, password, full_name, role)
@@ -211,13 +221,19 @@ class ClinicService:
         return self.patients.register_patient(actor, data)
 
     def set_patient_status(
-        self, actor: Actor, patient_id: int, status: Literal["active", "inactive", "deceased"],
+        self,
+        actor: Actor,
+        patient_id: int,
+        status: Literal["active", "inactive", "deceased"],
         reason: str,
     ) -> PatientRecord:
         return self.patients.set_patient_status(actor, patient_id, status, reason)
 
     def set_opioid_status(
-        self, actor: Actor, patient_id: int, status: Literal["naive", "tolerant"] | None,
+        self,
+        actor: Actor,
+        patient_id: int,
+        status: Literal["naive", "tolerant"] | None,
         reason: str = "",
     ) -> PatientRecord:
         return self.patients.set_opioid_status(actor, patient_id, status, reason)
@@ -226,7 +242,12 @@ class ClinicService:
         return self.patients.patient_for_edit(patient_id)
 
     def edit_patient(
-        self, actor: Actor, patient_id: int, data: PatientInput, version: int, reason: str = "",
+        self,
+        actor: Actor,
+        patient_id: int,
+        data: PatientInput,
+        version: int,
+        reason: str = "",
     ) -> PatientRecord:
         return self.patients.edit_patient(actor, patient_id, data, version, reason)
 
@@ -234,12 +255,20 @@ class ClinicService:
         return self.configuration.settings_for_edit()
 
     def implant_pump(
-        self, actor: Actor, patient_id: int, data: PumpInput, catheter: CatheterInput | None,
+        self,
+        actor: Actor,
+        patient_id: int,
+        data: PumpInput,
+        catheter: CatheterInput | None,
     ) -> PumpRecord:
         return self.devices.implant_pump(actor, patient_id, data, catheter)
 
     def replace_pump(
-        self, actor: Actor, old_pump_id: int, data: PumpInput, reason: str,
+        self,
+        actor: Actor,
+        old_pump_id: int,
+        data: PumpInput,
+        reason: str,
         catheter: CatheterInput | None = None,
     ) -> PumpRecord:
         return self.devices.replace_pump(actor, old_pump_id, data, reason, catheter)
@@ -250,40 +279,72 @@ class ClinicService:
         return self.devices.explant_pump(actor, pump_id, explanted_on, reason)
 
     def revise_catheter(
-        self, actor: Actor, pump_id: int, data: CatheterInput, revised_on: date, note: str,
+        self,
+        actor: Actor,
+        pump_id: int,
+        data: CatheterInput,
+        revised_on: date,
+        note: str,
     ) -> None:
         return self.devices.revise_catheter(actor, pump_id, data, revised_on, note)
 
     def record_mri(
-        self, actor: Actor, pump_id: int, occurred_at: datetime, post_mri_check_done: bool,
+        self,
+        actor: Actor,
+        pump_id: int,
+        occurred_at: datetime,
+        post_mri_check_done: bool,
         note: str = "",
     ) -> None:
         return self.devices.record_mri(actor, pump_id, occurred_at, post_mri_check_done, note)
 
     def record_event(
-        self, actor: Actor, pump_id: int, kind: Literal["alarm", "eri", "note"],
-        occurred_at: datetime, note: str,
+        self,
+        actor: Actor,
+        pump_id: int,
+        kind: Literal["alarm", "eri", "note"],
+        occurred_at: datetime,
+        note: str,
     ) -> None:
         return self.devices.record_event(actor, pump_id, kind, occurred_at, note)
 
     @overload
-    def correct_record(self, actor: Actor, correction: EventCorrection, reason: str,
-                       ) -> EventRecord: ...
+    def correct_record(
+        self,
+        actor: Actor,
+        correction: EventCorrection,
+        reason: str,
+    ) -> EventRecord: ...
 
     @overload
-    def correct_record(self, actor: Actor, correction: CatheterCorrection, reason: str,
-                       ) -> CatheterRecord: ...
+    def correct_record(
+        self,
+        actor: Actor,
+        correction: CatheterCorrection,
+        reason: str,
+    ) -> CatheterRecord: ...
 
     @overload
-    def correct_record(self, actor: Actor, correction: PumpCorrection, reason: str,
-                       ) -> PumpRecord: ...
+    def correct_record(
+        self,
+        actor: Actor,
+        correction: PumpCorrection,
+        reason: str,
+    ) -> PumpRecord: ...
 
-    def correct_record(self, actor: Actor, correction: RecordCorrection, reason: str,
-                       ) -> EventRecord | CatheterRecord | PumpRecord:
+    def correct_record(
+        self,
+        actor: Actor,
+        correction: RecordCorrection,
+        reason: str,
+    ) -> EventRecord | CatheterRecord | PumpRecord:
         return self.corrections.correct_record(actor, correction, reason)
 
     def check_prescription(
-        self, pump_id: int, data: PrescriptionInput, session: Session | None = None,
+        self,
+        pump_id: int,
+        data: PrescriptionInput,
+        session: Session | None = None,
     ) -> DoseCheck:
         return self.prescriptions.check_prescription(pump_id, data, session)
 
@@ -294,7 +355,11 @@ class ClinicService:
         return self.prescriptions.verify_second_user(actor, verification)
 
     def change_prescription(
-        self, actor: Actor, verification: Verification, pump_id: int, data: PrescriptionInput,
+        self,
+        actor: Actor,
+        verification: Verification,
+        pump_id: int,
+        data: PrescriptionInput,
     ) -> PrescriptionOutcome:
         return self.prescriptions.change_prescription(actor, verification, pump_id, data)
 
@@ -302,30 +367,56 @@ class ClinicService:
         return self.refills.expected_now(pump_id, at)
 
     def record_refill(
-        self, actor: Actor, verification: Verification, pump_id: int, data: RefillInput,
+        self,
+        actor: Actor,
+        verification: Verification,
+        pump_id: int,
+        data: RefillInput,
     ) -> RefillOutcome:
         return self.refills.record_refill(actor, verification, pump_id, data)
 
     def correct_refill(
-        self, actor: Actor, verification: Verification, refill_id: int, reason: str,
-        *, aspirated: Quantity | None = None, volume_added: Quantity | None = None,
-        lot_number: str | None = None, expiry: date | None = None,
+        self,
+        actor: Actor,
+        verification: Verification,
+        refill_id: int,
+        reason: str,
+        *,
+        aspirated: Quantity | None = None,
+        volume_added: Quantity | None = None,
+        lot_number: str | None = None,
+        expiry: date | None = None,
         discrepancy_note: str | None = None,
     ) -> RefillRecord:
         return self.refills.correct_refill(
-            actor, verification, refill_id, reason, aspirated=aspirated,
-            volume_added=volume_added, lot_number=lot_number, expiry=expiry,
-            discrepancy_note=discrepancy_note)
+            actor,
+            verification,
+            refill_id,
+            reason,
+            aspirated=aspirated,
+            volume_added=volume_added,
+            lot_number=lot_number,
+            expiry=expiry,
+            discrepancy_note=discrepancy_note,
+        )
 
     def recompute_all_forecasts(self, actor: Actor, reason: str) -> int:
         return self.forecasts.recompute_all_forecasts(actor, reason)
 
-    def update_settings(self, actor: Actor, settings: ClinicSettings, version: int | None = None,
-                        ) -> ClinicSettings:
+    def update_settings(
+        self,
+        actor: Actor,
+        settings: ClinicSettings,
+        version: int | None = None,
+    ) -> ClinicSettings:
         return self.configuration.update_settings(actor, settings, version)
 
     def edit_drug_library(
-        self, actor: Actor, drug: str, changes: dict[str, Quantity | bool | None], reason: str,
+        self,
+        actor: Actor,
+        drug: str,
+        changes: dict[str, Quantity | bool | None],
+        reason: str,
     ) -> None:
         return self.configuration.edit_drug_library(actor, drug, changes, reason)
 
@@ -338,8 +429,12 @@ class ClinicService:
     def patient_chart(self, patient_id: int) -> PatientChart:
         return self.queries.patient_chart(patient_id)
 
-    def due_list(self, *, within_days: int | None = None, today: date | None = None,
-                 ) -> list[DueRow]:
+    def due_list(
+        self,
+        *,
+        within_days: int | None = None,
+        today: date | None = None,
+    ) -> list[DueRow]:
         return self.queries.due_list(within_days=within_days, today=today)
 
     def verify_audit(self) -> ChainReport:
@@ -360,10 +455,17 @@ class ClinicService:
     def backup_to(self, destination: Path) -> BackupManifest:
         return self.records.backup_to(destination)
 
-    def restore_from(self, actor: Actor, backup: Path, *, require_manifest: bool = True,
-                     override: BrokenChainOverride | None = None) -> Path | None:
-        return self.records.restore_from(actor, backup, require_manifest=require_manifest,
-                                         override=override)
+    def restore_from(
+        self,
+        actor: Actor,
+        backup: Path,
+        *,
+        require_manifest: bool = True,
+        override: BrokenChainOverride | None = None,
+    ) -> Path | None:
+        return self.records.restore_from(
+            actor, backup, require_manifest=require_manifest, override=override
+        )
 
     def export_to(self, actor: Actor, destination: Path) -> ExportSummary:
         return self.records.export_to(actor, destination)

@@ -120,13 +120,25 @@ class ClinicContext:
         return self.now().astimezone(self.tz).date()
 
     def audit(
-        self, session: Session, actor: Actor, action: str, entity: str, entity_id: object,
-        changes: dict[str, Any] | None = None, reason: str | None = None,
+        self,
+        session: Session,
+        actor: Actor,
+        action: str,
+        entity: str,
+        entity_id: object,
+        changes: dict[str, Any] | None = None,
+        reason: str | None = None,
     ) -> None:
         append_audit(
-            session, username=actor.username, action=action, entity_type=entity,
-            entity_id=str(entity_id), changes=changes, reason=reason,
-            workstation=self.workstation, at=self.now(),
+            session,
+            username=actor.username,
+            action=action,
+            entity_type=entity,
+            entity_id=str(entity_id),
+            changes=changes,
+            reason=reason,
+            workstation=self.workstation,
+            at=self.now(),
         )
 
     def instant(self, moment: datetime, field: str) -> datetime:
@@ -135,7 +147,8 @@ class ClinicContext:
         if moment > self.now() + timedelta(minutes=5):
             raise ImpossibleInput(
                 f"{field}: {moment.astimezone(self.tz):%Y-%m-%d %H:%M} is in the future",
-                code=Code.TIME_ORDER, field=field,
+                code=Code.TIME_ORDER,
+                field=field,
             )
         return mapping.utc(moment)
 
@@ -188,14 +201,26 @@ class ClinicContext:
         user = auth.find_user(session, username)
         action = VERIFY_FAILED_ACTION if field == "verification" else SIGN_IN_FAILED_ACTION
         append_audit(
-            session, username=UNKNOWN_USER if user is None else user.username, action=action,
-            entity_type="user", entity_id=None if user is None else user.id,
-            changes={"checked": field, "account": "no such user name" if user is None
-                     else "known" if user.active else "deactivated"},
-            workstation=self.workstation, at=self.now())
+            session,
+            username=UNKNOWN_USER if user is None else user.username,
+            action=action,
+            entity_type="user",
+            entity_id=None if user is None else user.id,
+            changes={
+                "checked": field,
+                "account": "no such user name"
+                if user is None
+                else "known"
+                if user.active
+                else "deactivated",
+            },
+            workstation=self.workstation,
+            at=self.now(),
+        )
 
-    def authenticate(self, session: Session, username: str, password: str,
-                     field: str = "password") -> db.User:
+    def authenticate(
+        self, session: Session, username: str, password: str, field: str = "password"
+    ) -> db.User:
         """:func:`pumpmgr.auth.authenticate`, throttled after repeated failures (the count is
         shared through the database: :mod:`pumpmgr.services.throttle`)."""
         failed: list[tuple[str, str]] | None = session.info.get(_FAILED_CHECKS)
@@ -210,24 +235,33 @@ class ClinicContext:
             raise
         if rowchain.has_pending(session, "users", user.id):
             # auth upgraded an outdated password hash in place: on the record like any write
-            self.audit(session, actor_of(user), "user.password_rehash", "user", user.id,
-                       {"password_hash": "upgraded to the current parameters at sign-in"})
+            self.audit(
+                session,
+                actor_of(user),
+                "user.password_rehash",
+                "user",
+                user.id,
+                {"password_hash": "upgraded to the current parameters at sign-in"},
+            )
         self.throttle.succeeded(session, username)
         return user
 
     def verify_second(self, session: Session, actor: Actor, verification: Verification) -> db.User:
-        verifier = self.authenticate(session, verification.username, verification.password,
-                                     "verification")
+        verifier = self.authenticate(
+            session, verification.username, verification.password, "verification"
+        )
         if verifier.id == actor.id:
             raise auth.AuthError(
                 "verification: the second check must be done by another user",
-                code=Code.AUTH_BAD_CREDENTIALS, field="verification",
+                code=Code.AUTH_BAD_CREDENTIALS,
+                field="verification",
             )
         if not allowed(verifier.role.value, Action.VERIFY):
             raise PermissionDenied(
                 f"verification: {verifier.username} ({verifier.role.value}) may not verify "
                 "clinical records; the second check needs a nurse or a prescriber",
-                code=Code.AUTH_NOT_PERMITTED, field="verification",
+                code=Code.AUTH_NOT_PERMITTED,
+                field="verification",
             )
         return verifier
 
@@ -245,8 +279,9 @@ class ClinicContext:
 
     def _read_library(self, session: Session) -> DrugLibrary:
         edits = session.scalars(select(db.DrugLibraryEdit).order_by(db.DrugLibraryEdit.id))
-        return library_edits.apply_edits(self.catalogs.drugs,
-                                         ((e.id, e.drug_key, e.changes) for e in edits))
+        return library_edits.apply_edits(
+            self.catalogs.drugs, ((e.id, e.drug_key, e.changes) for e in edits)
+        )
 
     def pump_model(self, session: Session, key: str) -> PumpModel:
         """A pump model as the clinic's catalog holds it: the shipped one with the clinic's
@@ -256,8 +291,8 @@ class ClinicContext:
         if models is None:
             edits = session.scalars(select(db.PumpCatalogEdit).order_by(db.PumpCatalogEdit.id))
             models = cache["models"] = pump_edits.apply_edits(
-                self.catalogs.pumps, self.catalogs.pumps,
-                ((e.model_key, e.changes) for e in edits))
+                self.catalogs.pumps, self.catalogs.pumps, ((e.model_key, e.changes) for e in edits)
+            )
         self.catalogs.pump_model(key)  # an unknown key is refused with the catalog's words
         return models[key.strip().lower()]
 
@@ -294,13 +329,19 @@ class ClinicContext:
 
     def _read_prescriptions(self, session: Session, pump_id: int) -> list[PrescriptionRecord]:
         corrected = select(db.Prescription.corrects_id).where(
-            db.Prescription.corrects_id.is_not(None))
-        rows = list(session.scalars(
-            select(db.Prescription)
-            .where(db.Prescription.pump_id == pump_id, db.Prescription.id.not_in(corrected),
-                   forecasting.runs_in_pump())
-            .order_by(db.Prescription.effective_at, db.Prescription.id)
-        ))
+            db.Prescription.corrects_id.is_not(None)
+        )
+        rows = list(
+            session.scalars(
+                select(db.Prescription)
+                .where(
+                    db.Prescription.pump_id == pump_id,
+                    db.Prescription.id.not_in(corrected),
+                    forecasting.runs_in_pump(),
+                )
+                .order_by(db.Prescription.effective_at, db.Prescription.id)
+            )
+        )
         if not rows:
             return []
         ids = [r.id for r in rows]
@@ -318,8 +359,15 @@ class ClinicContext:
         actions = children(db.OrderAction)
         library = self.library(session)
         return [
-            mapping.prescription_record(r, ingredients[r.id], steps[r.id], boluses[r.id],
-                                        findings[r.id], library, actions[r.id])
+            mapping.prescription_record(
+                r,
+                ingredients[r.id],
+                steps[r.id],
+                boluses[r.id],
+                findings[r.id],
+                library,
+                actions[r.id],
+            )
             for r in rows
         ]
 
@@ -329,13 +377,15 @@ class ClinicContext:
     def active_pump(self, session: Session, pump_id: int) -> db.Pump:
         pump = session.get_one(db.Pump, pump_id)
         if pump.status is not db.PumpStatus.ACTIVE:
-            raise ImpossibleInput("pump: is not the patient's active pump",
-                                  code=Code.OUT_OF_RANGE, field="pump")
+            raise ImpossibleInput(
+                "pump: is not the patient's active pump", code=Code.OUT_OF_RANGE, field="pump"
+            )
         return pump
 
     def current_catheter(self, session: Session, pump_id: int) -> db.Catheter | None:
-        return _current_catheter_of(session.scalars(
-            select(db.Catheter).where(db.Catheter.pump_id == pump_id)))
+        return _current_catheter_of(
+            session.scalars(select(db.Catheter).where(db.Catheter.pump_id == pump_id))
+        )
 
     @staticmethod
     def user_names(session: Session) -> dict[int, str]:
@@ -347,8 +397,13 @@ class ClinicContext:
         return names
 
     def refill_records(self, session: Session, pump_id: int) -> list[RefillRecord]:
-        rows = list(session.scalars(select(db.Refill).where(db.Refill.pump_id == pump_id)
-                                    .order_by(db.Refill.performed_at, db.Refill.id)))
+        rows = list(
+            session.scalars(
+                select(db.Refill)
+                .where(db.Refill.pump_id == pump_id)
+                .order_by(db.Refill.performed_at, db.Refill.id)
+            )
+        )
         users = self.user_names(session)
         prescriptions = {p.id: p for p in self.prescriptions_all(session, pump_id)}
         records = []
@@ -356,9 +411,15 @@ class ClinicContext:
         current_ids = {r.id for r in forecasting.current_refills(session, pump_id)}
         for row in rows:
             rx = prescriptions.get(row.prescription_id or -1)
-            records.append(mapping.refill_record(
-                row, previous_final, rx.ingredients if rx else (),
-                users.get(row.nurse_id, "?"), users.get(row.verifying_nurse_id, "?")))
+            records.append(
+                mapping.refill_record(
+                    row,
+                    previous_final,
+                    rx.ingredients if rx else (),
+                    users.get(row.nurse_id, "?"),
+                    users.get(row.verifying_nurse_id, "?"),
+                )
+            )
             if row.id in current_ids:
                 previous_final = row.final_reservoir_ml
         return records
@@ -371,27 +432,50 @@ class ClinicContext:
             found = cache[("all", pump_id)] = self._read_prescriptions_all(session, pump_id)
         return list(found)
 
-    def _read_prescriptions_all(self, session: Session, pump_id: int,
-                                ) -> list[PrescriptionRecord]:
+    def _read_prescriptions_all(
+        self,
+        session: Session,
+        pump_id: int,
+    ) -> list[PrescriptionRecord]:
         current = {p.id: p for p in self.prescriptions(session, pump_id)}
-        rows = session.scalars(select(db.Prescription).where(
-            db.Prescription.pump_id == pump_id)).all()
+        rows = session.scalars(
+            select(db.Prescription).where(db.Prescription.pump_id == pump_id)
+        ).all()
         missing = [r for r in rows if r.id not in current]
         library = self.library(session)
         for row in missing:
             current[row.id] = mapping.prescription_record(
                 row,
-                list(session.scalars(select(db.PrescriptionIngredient).where(
-                    db.PrescriptionIngredient.prescription_id == row.id))),
-                list(session.scalars(select(db.ScheduleStep).where(
-                    db.ScheduleStep.prescription_id == row.id))),
-                list(session.scalars(select(db.ScheduledBolus).where(
-                    db.ScheduledBolus.prescription_id == row.id))),
-                list(session.scalars(select(db.PrescriptionFinding).where(
-                    db.PrescriptionFinding.prescription_id == row.id))),
+                list(
+                    session.scalars(
+                        select(db.PrescriptionIngredient).where(
+                            db.PrescriptionIngredient.prescription_id == row.id
+                        )
+                    )
+                ),
+                list(
+                    session.scalars(
+                        select(db.ScheduleStep).where(db.ScheduleStep.prescription_id == row.id)
+                    )
+                ),
+                list(
+                    session.scalars(
+                        select(db.ScheduledBolus).where(db.ScheduledBolus.prescription_id == row.id)
+                    )
+                ),
+                list(
+                    session.scalars(
+                        select(db.PrescriptionFinding).where(
+                            db.PrescriptionFinding.prescription_id == row.id
+                        )
+                    )
+                ),
                 library,
-                list(session.scalars(select(db.OrderAction).where(
-                    db.OrderAction.prescription_id == row.id))),
+                list(
+                    session.scalars(
+                        select(db.OrderAction).where(db.OrderAction.prescription_id == row.id)
+                    )
+                ),
             )
         return list(current.values())
 
@@ -420,5 +504,4 @@ def _current_catheter_of(versions: Iterable[db.Catheter]) -> db.Catheter | None:
             row = rows[row.corrects_id]
         return row.id
 
-    return max((r for r in rows.values() if r.id not in corrected), key=first_version,
-               default=None)
+    return max((r for r in rows.values() if r.id not in corrected), key=first_version, default=None)

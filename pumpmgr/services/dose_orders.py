@@ -51,10 +51,12 @@ if TYPE_CHECKING:
     from pumpmgr.services.values import Actor
 
 #: The reasons a prescriber may give, by the direction of the change (domain-rules §6).
-DECREASE_REASONS = (TenfoldReason.OVERDOSE_OR_ADVERSE_EFFECT,
-                    TenfoldReason.PROCEDURE_OR_MINIMUM_RATE, TenfoldReason.OTHER)
-INCREASE_REASONS = (TenfoldReason.RETURN_TO_HELD_DOSE, TenfoldReason.RESTART,
-                    TenfoldReason.OTHER)
+DECREASE_REASONS = (
+    TenfoldReason.OVERDOSE_OR_ADVERSE_EFFECT,
+    TenfoldReason.PROCEDURE_OR_MINIMUM_RATE,
+    TenfoldReason.OTHER,
+)
+INCREASE_REASONS = (TenfoldReason.RETURN_TO_HELD_DOSE, TenfoldReason.RESTART, TenfoldReason.OTHER)
 REASON_TEXT = {
     TenfoldReason.OVERDOSE_OR_ADVERSE_EFFECT: "overdose or adverse effect",
     TenfoldReason.PROCEDURE_OR_MINIMUM_RATE: "a procedure or the minimum rate",
@@ -68,8 +70,11 @@ def program_of(data: PrescriptionInput) -> Program:
     """The pump program a prescription asks for; refuses one without a drug or with a
     concentration that is not a positive concentration."""
     if not data.ingredients:
-        raise InputError("ingredients: a prescription needs at least one drug",
-                         code=Code.NO_VALUE, field="ingredients")
+        raise InputError(
+            "ingredients: a prescription needs at least one drug",
+            code=Code.NO_VALUE,
+            field="ingredients",
+        )
     for ingredient in data.ingredients:
         require_positive(ingredient.concentration, Kind.CONCENTRATION, "concentration")
     return Program(data.ingredients[0].concentration, data.schedule, data.patient_bolus)
@@ -95,19 +100,25 @@ class _Held:
 
 
 def _doses(version: PrescriptionRecord, library: DrugLibrary) -> dict[str, Quantity]:
-    return admixture_doses(version.program.max_daily_volume(), [
-        (library.drug(i.drug).key, i.concentration) for i in version.ingredients])
+    return admixture_doses(
+        version.program.max_daily_volume(),
+        [(library.drug(i.drug).key, i.concentration) for i in version.ingredients],
+    )
 
 
-def _history_of_patient(ctx: ClinicContext, session: Session, patient_id: int,
-                        library: DrugLibrary) -> dict[str, list[_Held]]:
+def _history_of_patient(
+    ctx: ClinicContext, session: Session, patient_id: int, library: DrugLibrary
+) -> dict[str, list[_Held]]:
     """Every drug's doses on the patient's record, across their pumps, oldest first. A version
     ends when the pump's next version takes effect, or at the pump's explant."""
     held: dict[str, list[_Held]] = {}
     for pump in session.scalars(select(db.Pump).where(db.Pump.patient_id == patient_id)):
         versions = ctx.prescriptions(session, pump.id)
-        explant = None if pump.explant_date is None else mapping.utc(
-            datetime.combine(pump.explant_date, datetime.min.time(), ctx.tz))
+        explant = (
+            None
+            if pump.explant_date is None
+            else mapping.utc(datetime.combine(pump.explant_date, datetime.min.time(), ctx.tz))
+        )
         for index, version in enumerate(versions):
             end = versions[index + 1].effective_at if index + 1 < len(versions) else explant
             for key, dose in _doses(version, library).items():
@@ -117,8 +128,9 @@ def _history_of_patient(ctx: ClinicContext, session: Session, patient_id: int,
     return held
 
 
-def _restarts(held: Mapping[str, list[_Held]], keys: Sequence[str], library: DrugLibrary,
-              at: datetime) -> set[str]:
+def _restarts(
+    held: Mapping[str, list[_Held]], keys: Sequence[str], library: DrugLibrary, at: datetime
+) -> set[str]:
     """The drugs the patient held on record but not for longer than their restart window."""
     found = set()
     for key in keys:
@@ -133,8 +145,13 @@ def _restarts(held: Mapping[str, list[_Held]], keys: Sequence[str], library: Dru
 
 
 def prescription_check(
-    ctx: ClinicContext, session: Session, pump_id: int, data: PrescriptionInput, *,
-    starts: frozenset[str] = frozenset(), current_override: Mapping[str, Quantity] | None = None,
+    ctx: ClinicContext,
+    session: Session,
+    pump_id: int,
+    data: PrescriptionInput,
+    *,
+    starts: frozenset[str] = frozenset(),
+    current_override: Mapping[str, Quantity] | None = None,
 ) -> PrescriptionCheck:
     """The dose checks ``data`` gets on this pump (nothing is written). ``starts`` adds drugs
     to check as starts; ``current_override`` replaces the current dose of some drugs (a return
@@ -146,8 +163,10 @@ def prescription_check(
     program = program_of(data)
     drugs = [library.drug(i.drug) for i in data.ingredients]
     _check_constant_flow(pump, program, drugs[0].display_unit)
-    doses = admixture_doses(program.max_daily_volume(), [
-        (d.key, i.concentration) for d, i in zip(drugs, data.ingredients, strict=True)])
+    doses = admixture_doses(
+        program.max_daily_volume(),
+        [(d.key, i.concentration) for d, i in zip(drugs, data.ingredients, strict=True)],
+    )
     effective_at = ctx.instant_any(data.effective_at)
     change = change_context(history, effective_at, library)
     person = patient_context(patient.indication.value, patient.date_of_birth, ctx.today())
@@ -158,8 +177,12 @@ def prescription_check(
     current = dict(change.previous_doses)
     for key in keys:  # a new pump continues the drug of the patient's previous pump
         if key not in current and key not in starting:
-            ongoing = [h for h in held.get(key, []) if h.start <= effective_at
-                       and (h.end is None or h.end >= effective_at - _window(library, key))]
+            ongoing = [
+                h
+                for h in held.get(key, [])
+                if h.start <= effective_at
+                and (h.end is None or h.end >= effective_at - _window(library, key))
+            ]
             if ongoing:
                 current[key] = ongoing[-1].dose
     current.update(current_override or {})
@@ -171,14 +194,18 @@ def prescription_check(
     if history and library.drug(history[-1].primary.drug).key == keys[0]:
         previous_schedule = history[-1].schedule
     check = check_admixture(
-        [(d, doses[d.key], i.concentration) for d, i in zip(drugs, data.ingredients,
-                                                               strict=True)],
-        previous_doses=current, hours_since_change=change.hours_since_change,
+        [(d, doses[d.key], i.concentration) for d, i in zip(drugs, data.ingredients, strict=True)],
+        previous_doses=current,
+        hours_since_change=change.hours_since_change,
         increases_past_7_days=change.increases_past_7_days,
-        origin=person.origin, pain=person.pain, child=person.child,
+        origin=person.origin,
+        pain=person.pain,
+        child=person.child,
         starts={key: context for key in starting},
-        pump=model, naive_pump_drugs=frozenset(set(keys) - pump_held),
-        schedule=data.schedule, previous_schedule=previous_schedule,
+        pump=model,
+        naive_pump_drugs=frozenset(set(keys) - pump_held),
+        schedule=data.schedule,
+        previous_schedule=previous_schedule,
         patient_bolus=data.patient_bolus,
         individual_maxima=maxima.in_force(ctx, session, patient.id),
     )
@@ -198,7 +225,8 @@ def _check_constant_flow(pump: db.Pump, program: Program, unit: MassUnit) -> Non
             f"{format_quantity(Q_(flow, 'mL/day'), Kind.FLOW)}, so the dose needs "
             f"{format_quantity(needed, Kind.CONCENTRATION, unit)} (the program asks "
             f"{format_quantity(Q_(daily, 'mL/day'), Kind.FLOW)})",
-            code=Code.OUT_OF_RANGE, field="concentration",
+            code=Code.OUT_OF_RANGE,
+            field="concentration",
         )
 
 
@@ -234,16 +262,27 @@ def tenfold_question(found: PrescriptionCheck, library: DrugLibrary) -> TenfoldQ
         return None
     increase = _increase(found, keys)
     return TenfoldQuestion(
-        drugs=tuple(TenfoldDrug(key, library.drug(key).name, library.drug(key).display_unit,
-                                found.current[key]) for key in keys),
+        drugs=tuple(
+            TenfoldDrug(
+                key, library.drug(key).name, library.drug(key).display_unit, found.current[key]
+            )
+            for key in keys
+        ),
         increase=increase,
-        reasons=tuple((r, REASON_TEXT[r])
-                      for r in (INCREASE_REASONS if increase else DECREASE_REASONS)))
+        reasons=tuple(
+            (r, REASON_TEXT[r]) for r in (INCREASE_REASONS if increase else DECREASE_REASONS)
+        ),
+    )
 
 
 def _increase(found: PrescriptionCheck, keys: Sequence[str]) -> bool:
-    return any(exceeds(to_canonical(found.doses[k], Kind.DOSE_RATE),
-                       to_canonical(found.current[k], Kind.DOSE_RATE)) for k in keys)
+    return any(
+        exceeds(
+            to_canonical(found.doses[k], Kind.DOSE_RATE),
+            to_canonical(found.current[k], Kind.DOSE_RATE),
+        )
+        for k in keys
+    )
 
 
 def _stopped_keys(check: DoseCheck) -> list[str]:
@@ -251,8 +290,12 @@ def _stopped_keys(check: DoseCheck) -> list[str]:
 
 
 def settle_stop(
-    ctx: ClinicContext, session: Session, actor: Actor, pump_id: int,
-    data: PrescriptionInput, found: PrescriptionCheck,
+    ctx: ClinicContext,
+    session: Session,
+    actor: Actor,
+    pump_id: int,
+    data: PrescriptionInput,
+    found: PrescriptionCheck,
 ) -> tuple[PrescriptionInput, DoseCheck]:
     """The input and the check to save a change flagged as a possible tenfold error with, once
     a signed-in prescriber re-entered the dose blind and gave a listed reason; the reason is
@@ -262,13 +305,17 @@ def settle_stop(
         raise PermissionDenied(
             "dose: a possible tenfold error can be saved only by a prescriber signed in with "
             "their own account, who types the new dose again and gives a reason",
-            code=Code.AUTH_NOT_PERMITTED, field="dose")
+            code=Code.AUTH_NOT_PERMITTED,
+            field="dose",
+        )
     confirmation = data.tenfold
     if confirmation is None:
         raise InputError(
             "dose re-entry: type the new daily dose again (without looking at the first "
             "entry) and choose a reason, to save a possible tenfold error",
-            code=Code.NO_VALUE, field="dose re-entry")
+            code=Code.NO_VALUE,
+            field="dose re-entry",
+        )
     library = ctx.library(session)
     keys = _stopped_keys(found.check)
     typed = _reentered(confirmation, library)
@@ -276,11 +323,15 @@ def settle_stop(
         unit = library.drug(key).display_unit
         again = typed.get(key)
         if again is None or format_quantity(again, Kind.DOSE_RATE, unit) != format_quantity(
-                found.doses[key], Kind.DOSE_RATE, unit):
+            found.doses[key], Kind.DOSE_RATE, unit
+        ):
             raise InputError(
                 f"dose re-entry: the {library.drug(key).name.lower()} dose typed again does "
                 "not match the first entry: check the order, then enter the dose and the "
-                "re-entry again", code=Code.OUT_OF_RANGE, field="dose re-entry")
+                "re-entry again",
+                code=Code.OUT_OF_RANGE,
+                field="dose re-entry",
+            )
     increase = _increase(found, keys)
     allowed = INCREASE_REASONS if increase else DECREASE_REASONS
     reason = confirmation.reason
@@ -288,48 +339,71 @@ def settle_stop(
         raise InputError(
             f"reason: for {'an increase' if increase else 'a decrease'} choose one of "
             + ", ".join(REASON_TEXT[r] for r in allowed),
-            code=Code.OUT_OF_RANGE, field="reason")
+            code=Code.OUT_OF_RANGE,
+            field="reason",
+        )
     text = confirmation.other_text.strip()
     if reason is TenfoldReason.OTHER and not text:
-        raise InputError("reason: say why in the text, with 'other'", code=Code.NO_VALUE,
-                         field="reason")
+        raise InputError(
+            "reason: say why in the text, with 'other'", code=Code.NO_VALUE, field="reason"
+        )
     check = found.check
     if reason is TenfoldReason.RESTART:
-        check = prescription_check(ctx, session, pump_id, data,
-                                   starts=frozenset(keys)).check
+        check = prescription_check(ctx, session, pump_id, data, starts=frozenset(keys)).check
     elif reason is TenfoldReason.RETURN_TO_HELD_DOSE:
-        held = _held_within_window(ctx, session, pump_id, keys, library,
-                                   ctx.instant_any(data.effective_at))
+        held = _held_within_window(
+            ctx, session, pump_id, keys, library, ctx.instant_any(data.effective_at)
+        )
         for key in keys:
             most = held.get(key)
-            if most is None or exceeds(to_canonical(found.doses[key], Kind.DOSE_RATE),
-                                       to_canonical(most, Kind.DOSE_RATE)):
+            if most is None or exceeds(
+                to_canonical(found.doses[key], Kind.DOSE_RATE), to_canonical(most, Kind.DOSE_RATE)
+            ):
                 unit = library.drug(key).display_unit
-                shown = ("no dose" if most is None
-                         else f"at most {format_quantity(most, Kind.DOSE_RATE, unit)}")
+                shown = (
+                    "no dose"
+                    if most is None
+                    else f"at most {format_quantity(most, Kind.DOSE_RATE, unit)}"
+                )
                 raise InputError(
                     f"reason: within the {library.drug(key).name.lower()} restart window the "
                     f"patient held {shown}; this is not a return to a held dose",
-                    code=Code.OUT_OF_RANGE, field="reason")
-        check = prescription_check(ctx, session, pump_id, data,
-                                   current_override={k: held[k] for k in keys}).check
+                    code=Code.OUT_OF_RANGE,
+                    field="reason",
+                )
+        check = prescription_check(
+            ctx, session, pump_id, data, current_override={k: held[k] for k in keys}
+        ).check
     # The stop the prescriber settled stays on the record with its reason, whatever the
     # re-check against the held dose or as a start found.
     stops = [f for f in found.check.findings if f.level is Verdict.STOP]
     check = merge_findings([*check.findings, *(f for f in stops if f not in check.findings)])
     if check.verdict is Verdict.BLOCKED:
         blocked = "; ".join(f.message for f in check.findings if f.level is Verdict.BLOCKED)
-        raise ImpossibleInput(f"dose check: cannot be saved: {blocked}",
-                              code=Code.OUT_OF_RANGE, field="dose")
+        raise ImpossibleInput(
+            f"dose check: cannot be saved: {blocked}", code=Code.OUT_OF_RANGE, field="dose"
+        )
     recorded = f"{REASON_TEXT[reason]}" + (f": {text}" if text else "")
     recorded += f"; dose re-entered blind by {user.username}"
-    ctx.audit(session, actor, "prescription.tenfold_confirmed", "pump", pump_id, {
-        "reason": str(reason), "text": text,
-        "doses": {k: format_quantity(found.doses[k], Kind.DOSE_RATE,
-                                     library.drug(k).display_unit) for k in keys},
-        "current": {k: format_quantity(found.current[k], Kind.DOSE_RATE,
-                                       library.drug(k).display_unit) for k in keys},
-    })
+    ctx.audit(
+        session,
+        actor,
+        "prescription.tenfold_confirmed",
+        "pump",
+        pump_id,
+        {
+            "reason": str(reason),
+            "text": text,
+            "doses": {
+                k: format_quantity(found.doses[k], Kind.DOSE_RATE, library.drug(k).display_unit)
+                for k in keys
+            },
+            "current": {
+                k: format_quantity(found.current[k], Kind.DOSE_RATE, library.drug(k).display_unit)
+                for k in keys
+            },
+        },
+    )
     reasons = {**data.reasons, str(FindingCode.POSSIBLE_TENFOLD_ERROR): recorded}
     return replace(data, reasons=reasons), check
 
@@ -340,15 +414,23 @@ def _reentered(confirmation: TenfoldConfirmation, library: DrugLibrary) -> dict[
         try:
             key = library.drug(name).key
         except PumpMgrError:
-            raise InputError(f"dose re-entry: '{name}' is not a drug of the library",
-                             code=Code.UNKNOWN_DRUG, field="dose re-entry") from None
+            raise InputError(
+                f"dose re-entry: '{name}' is not a drug of the library",
+                code=Code.UNKNOWN_DRUG,
+                field="dose re-entry",
+            ) from None
         typed[key] = value
     return typed
 
 
-def _held_within_window(ctx: ClinicContext, session: Session, pump_id: int,
-                        keys: Sequence[str], library: DrugLibrary,
-                        at: datetime) -> dict[str, Quantity]:
+def _held_within_window(
+    ctx: ClinicContext,
+    session: Session,
+    pump_id: int,
+    keys: Sequence[str],
+    library: DrugLibrary,
+    at: datetime,
+) -> dict[str, Quantity]:
     """The highest dose of each drug the patient held within its restart window before
     ``at``."""
     patient_id = session.get_one(db.Pump, pump_id).patient_id
@@ -358,7 +440,11 @@ def _held_within_window(ctx: ClinicContext, session: Session, pump_id: int,
         since = at - _window(library, key)
         for span in held.get(key, []):
             within = span.start <= at and (span.end is None or span.end >= since)
-            if within and (key not in most or exceeds(to_canonical(span.dose, Kind.DOSE_RATE),
-                                                      to_canonical(most[key], Kind.DOSE_RATE))):
+            if within and (
+                key not in most
+                or exceeds(
+                    to_canonical(span.dose, Kind.DOSE_RATE), to_canonical(most[key], Kind.DOSE_RATE)
+                )
+            ):
                 most[key] = span.dose
     return most

@@ -173,8 +173,9 @@ def export_clinic(database: Database) -> dict[str, Any]:
             "schema_revision": _revision(session),
             "instants": INSTANTS,
             "units": column_units(),
-            "audit_chain_head": None if head is None else {"seq": head.seq,
-                                                           "row_hash": head.row_hash},
+            "audit_chain_head": None
+            if head is None
+            else {"seq": head.seq, "row_hash": head.row_hash},
             "tables": {table.name: _rows(session, table) for table in tables()},
         }
         return document
@@ -221,8 +222,9 @@ def require_empty(session: Session, what: str) -> None:
     if held:
         first = ("patients", "users", "audit_log")
         names = [n for n in first if n in held] + sorted(n for n in held if n not in first)
-        shown = ", ".join(f"{held[n]} {n.replace('_log', ' entries').replace('_', ' ')}"
-                          for n in names[:3])
+        shown = ", ".join(
+            f"{held[n]} {n.replace('_log', ' entries').replace('_', ' ')}" for n in names[:3]
+        )
         raise ExchangeError(
             f"the database already holds records ({shown}); {what} only into an empty "
             "database (a new file, or an empty PostgreSQL database)",
@@ -279,8 +281,9 @@ def _decode(table: Table, column: Column[Any], value: Any, where: str) -> Any:
     def wrong(expected: str) -> ExchangeError:
         shown = repr(value)
         shown = shown if len(shown) <= 80 else shown[:60] + f"... ({len(shown)} characters)"
-        return _refuse(f"has {shown} in {where}.{column.name}; expected {expected}",
-                       Code.DB_CORRUPT)
+        return _refuse(
+            f"has {shown} in {where}.{column.name}; expected {expected}", Code.DB_CORRUPT
+        )
 
     problem = _unstorable(value)
     if problem is not None:
@@ -319,8 +322,9 @@ def _decode(table: Table, column: Column[Any], value: Any, where: str) -> Any:
         if not isinstance(value, str):
             raise wrong("an ISO 8601 date or time of day")
         try:
-            return (date.fromisoformat(value) if isinstance(kind, Date)
-                    else time.fromisoformat(value))
+            return (
+                date.fromisoformat(value) if isinstance(kind, Date) else time.fromisoformat(value)
+            )
         except ValueError:
             raise wrong("an ISO 8601 date or time of day") from None
     if isinstance(kind, String | Text):
@@ -335,8 +339,7 @@ def _decode(table: Table, column: Column[Any], value: Any, where: str) -> Any:
     raise AssertionError(f"{table.name}.{column.name}: no import rule for {kind!r}")
 
 
-def check_document(document: object) -> tuple[dict[str, list[dict[str, Any]]],
-                                                ChainAnchor | None]:
+def check_document(document: object) -> tuple[dict[str, list[dict[str, Any]]], ChainAnchor | None]:
     """The document's rows, decoded and checked against the schema; or :class:`ExchangeError`."""
     if not isinstance(document, dict):
         raise _refuse("is not a JSON object; it is not a pumpmgr export")
@@ -359,8 +362,11 @@ def check_document(document: object) -> tuple[dict[str, list[dict[str, Any]]],
             Code.DB_SCHEMA_NEWER,
         )
     if document.get("units") != column_units():
-        raise _refuse("gives other units for its magnitudes than this schema stores; it was "
-                      "changed after export", Code.DB_CORRUPT)
+        raise _refuse(
+            "gives other units for its magnitudes than this schema stores; it was "
+            "changed after export",
+            Code.DB_CORRUPT,
+        )
     rows_in = document.get("tables")
     if not isinstance(rows_in, dict):
         raise _refuse("has no tables")
@@ -368,10 +374,15 @@ def check_document(document: object) -> tuple[dict[str, list[dict[str, Any]]],
     unknown = sorted(set(rows_in) - set(known))
     missing = sorted(set(known) - set(rows_in))
     if unknown or missing:
-        detail = "; ".join(filter(None, [
-            "unknown tables: " + ", ".join(unknown) if unknown else "",
-            "missing tables: " + ", ".join(missing) if missing else "",
-        ]))
+        detail = "; ".join(
+            filter(
+                None,
+                [
+                    "unknown tables: " + ", ".join(unknown) if unknown else "",
+                    "missing tables: " + ", ".join(missing) if missing else "",
+                ],
+            )
+        )
         raise _refuse(f"does not match this schema ({detail})", Code.DB_CORRUPT)
     decoded: dict[str, list[dict[str, Any]]] = {}
     for name, table in known.items():
@@ -383,8 +394,7 @@ def check_document(document: object) -> tuple[dict[str, list[dict[str, Any]]],
         for number, row in enumerate(rows, start=1):
             where = f"{name} row {number}"
             if not isinstance(row, dict) or set(row) != set(columns):
-                raise _refuse(f"has {where} with other columns than the schema's",
-                              Code.DB_CORRUPT)
+                raise _refuse(f"has {where} with other columns than the schema's", Code.DB_CORRUPT)
             out.append({key: _decode(table, columns[key], row[key], where) for key in columns})
         decoded[name] = out
     if len(decoded[SETTINGS_TABLE]) != 1:
@@ -394,8 +404,12 @@ def check_document(document: object) -> tuple[dict[str, list[dict[str, Any]]],
     head = document.get("audit_chain_head")
     anchor = None
     if head is not None:
-        if (not isinstance(head, dict) or not isinstance(head.get("seq"), int)
-                or not isinstance(head.get("row_hash"), str) or _unstorable(head) is not None):
+        if (
+            not isinstance(head, dict)
+            or not isinstance(head.get("seq"), int)
+            or not isinstance(head.get("row_hash"), str)
+            or _unstorable(head) is not None
+        ):
             raise _refuse("has a malformed audit_chain_head", Code.DB_CORRUPT)
         anchor = ChainAnchor(seq=head["seq"], row_hash=head["row_hash"])
     return decoded, anchor
@@ -411,12 +425,26 @@ FUTURE_SLACK = timedelta(minutes=5)
 #: at most this many years after the document's last audit entry.
 MAX_YEARS_AHEAD = 50
 #: Calendar dates of things that have happened: not after the last entry's day (+1 for zones).
-_PAST_DATES = frozenset({("patients", "date_of_birth"), ("pumps", "implant_date"),
-                         ("pumps", "explant_date"), ("catheters", "implant_date"),
-                         ("catheters", "revision_date")})
+_PAST_DATES = frozenset(
+    {
+        ("patients", "date_of_birth"),
+        ("pumps", "implant_date"),
+        ("pumps", "explant_date"),
+        ("catheters", "implant_date"),
+        ("catheters", "revision_date"),
+    }
+)
 #: Instants a forecast puts ahead (derived data, recomputed and compared on import).
-_FORECAST_INSTANTS = frozenset({"filled_at", "alarm_at", "alarm_at_with_boluses", "empty_at",
-                                "alarm_at_worst_case", "empty_at_worst_case"})
+_FORECAST_INSTANTS = frozenset(
+    {
+        "filled_at",
+        "alarm_at",
+        "alarm_at_with_boluses",
+        "empty_at",
+        "alarm_at_worst_case",
+        "empty_at_worst_case",
+    }
+)
 
 
 def _record_name(table: str, row: Mapping[str, Any], number: int) -> str:
@@ -442,22 +470,34 @@ def _check_values(decoded: Mapping[str, list[dict[str, Any]]]) -> None:
                 value = row[column.name]
                 where = f"{_record_name(table.name, row, number)}, {column.name}"
                 if isinstance(value, float) and abs(value) > MAX_MAGNITUDE:
-                    raise _refuse(f"has {value!r} in {where}: no clinic records a value that "
-                                  f"large (at most {MAX_MAGNITUDE:g})", Code.OUT_OF_RANGE)
-                if isinstance(value, datetime) and value > latest and not (
-                        table.name == "pump_forecasts" and column.name in _FORECAST_INSTANTS):
-                    raise _refuse(f"has {value.isoformat()} in {where}: after the last audit "
-                                  f"entry ({last.isoformat()}), so no service wrote it",
-                                  Code.TIME_ORDER)
+                    raise _refuse(
+                        f"has {value!r} in {where}: no clinic records a value that "
+                        f"large (at most {MAX_MAGNITUDE:g})",
+                        Code.OUT_OF_RANGE,
+                    )
+                if (
+                    isinstance(value, datetime)
+                    and value > latest
+                    and not (table.name == "pump_forecasts" and column.name in _FORECAST_INSTANTS)
+                ):
+                    raise _refuse(
+                        f"has {value.isoformat()} in {where}: after the last audit "
+                        f"entry ({last.isoformat()}), so no service wrote it",
+                        Code.TIME_ORDER,
+                    )
                 if isinstance(value, date) and not isinstance(value, datetime):
                     if (table.name, column.name) in _PAST_DATES and value > today:
-                        raise _refuse(f"has {value.isoformat()} in {where}: after the last "
-                                      f"audit entry's day ({last.date().isoformat()})",
-                                      Code.TIME_ORDER)
+                        raise _refuse(
+                            f"has {value.isoformat()} in {where}: after the last "
+                            f"audit entry's day ({last.date().isoformat()})",
+                            Code.TIME_ORDER,
+                        )
                     if value >= horizon:
-                        raise _refuse(f"has {value.isoformat()} in {where}: more than "
-                                      f"{MAX_YEARS_AHEAD} years after the last audit entry",
-                                      Code.OUT_OF_RANGE)
+                        raise _refuse(
+                            f"has {value.isoformat()} in {where}: more than "
+                            f"{MAX_YEARS_AHEAD} years after the last audit entry",
+                            Code.OUT_OF_RANGE,
+                        )
 
 
 def _check_identities(decoded: Mapping[str, list[dict[str, Any]]]) -> None:
@@ -469,11 +509,16 @@ def _check_identities(decoded: Mapping[str, list[dict[str, Any]]]) -> None:
         except PumpMgrError as error:
             raise _refuse(f"has patients #{row['id']}, {error.message}", Code.DB_CORRUPT) from None
         if normal != row["mrn"]:
-            raise _refuse(f"has patients #{row['id']}, mrn {row['mrn']!r}: not as pumpmgr stores "
-                          f"it ({normal!r})", Code.DB_CORRUPT)
+            raise _refuse(
+                f"has patients #{row['id']}, mrn {row['mrn']!r}: not as pumpmgr stores "
+                f"it ({normal!r})",
+                Code.DB_CORRUPT,
+            )
         if normal in seen:
-            raise _refuse(f"has patients #{row['id']}, mrn {normal!r}: the same as patients "
-                          f"#{seen[normal]}", Code.DB_CORRUPT)
+            raise _refuse(
+                f"has patients #{row['id']}, mrn {normal!r}: the same as patients #{seen[normal]}",
+                Code.DB_CORRUPT,
+            )
         seen[normal] = row["id"]
     for row in decoded["users"]:
         try:
@@ -481,12 +526,14 @@ def _check_identities(decoded: Mapping[str, list[dict[str, Any]]]) -> None:
         except PumpMgrError as error:
             raise _refuse(f"has users #{row['id']}, {error.message}", Code.DB_CORRUPT) from None
         if normal != row["username"]:
-            raise _refuse(f"has users #{row['id']}, username {row['username']!r}: not as "
-                          f"pumpmgr stores it ({normal!r})", Code.DB_CORRUPT)
+            raise _refuse(
+                f"has users #{row['id']}, username {row['username']!r}: not as "
+                f"pumpmgr stores it ({normal!r})",
+                Code.DB_CORRUPT,
+            )
 
 
-def _check_records(session: Session, database: Database, upto_seq: int,
-                   tz: tzinfo | None) -> None:
+def _check_records(session: Session, database: Database, upto_seq: int, tz: tzinfo | None) -> None:
     """After the chain: every row is the one the entries' row images say pumpmgr wrote
     (:func:`pumpmgr.db.rowchain.verify_records`: an edited, added or removed record, a log cut
     short), the records are covered by entries at all, each drug-library edit passes the
@@ -499,13 +546,17 @@ def _check_records(session: Session, database: Database, upto_seq: int,
     records = verify_records(session, upto_seq)
     if records.problems:
         more = len(records.problems) - 1
-        raise _refuse(f"holds records that are not what its audit log says pumpmgr wrote: "
-                      f"{records.problems[0].message}"
-                      + (f" (and {more} more)" if more else ""), Code.DB_CORRUPT)
+        raise _refuse(
+            f"holds records that are not what its audit log says pumpmgr wrote: "
+            f"{records.problems[0].message}" + (f" (and {more} more)" if more else ""),
+            Code.DB_CORRUPT,
+        )
     counts = record_counts(session)
     if records.covered_from is None and any(counts.values()):
-        raise _refuse("holds records, but no audit entry that wrote them (the audit log is "
-                      "empty or was cut)", Code.DB_CORRUPT)
+        raise _refuse(
+            "holds records, but no audit entry that wrote them (the audit log is empty or was cut)",
+            Code.DB_CORRUPT,
+        )
     context = ClinicContext(database, tz=tz)
     library = context.catalogs.drugs
     for edit in session.scalars(select(db.DrugLibraryEdit).order_by(db.DrugLibraryEdit.id)):
@@ -515,8 +566,10 @@ def _check_records(session: Session, database: Database, upto_seq: int,
             raise _refuse(f"has a {error.message}", Code.DB_CORRUPT) from None
     problems = ForecastService(context).forecast_problems(session)
     if problems:
-        raise _refuse(f"holds a stored forecast its records do not give: forecast of "
-                      f"{problems[0]}", Code.DB_CORRUPT)
+        raise _refuse(
+            f"holds a stored forecast its records do not give: forecast of {problems[0]}",
+            Code.DB_CORRUPT,
+        )
 
 
 def _advance_sequences(session: Session) -> None:
@@ -525,13 +578,16 @@ def _advance_sequences(session: Session) -> None:
         return
     for table in tables():
         for column in table.primary_key.columns:
-            sequence = session.scalar(text("SELECT pg_get_serial_sequence(:t, :c)"),
-                                      {"t": table.name, "c": column.name})
+            sequence = session.scalar(
+                text("SELECT pg_get_serial_sequence(:t, :c)"), {"t": table.name, "c": column.name}
+            )
             if sequence is None:  # not a serial column (audit seq, forecast pump_id, settings)
                 continue
             highest = session.scalar(select(func.max(column)))
-            session.execute(text("SELECT setval(:s, :v, :called)"),
-                            {"s": sequence, "v": highest or 1, "called": highest is not None})
+            session.execute(
+                text("SELECT setval(:s, :v, :called)"),
+                {"s": sequence, "v": highest or 1, "called": highest is not None},
+            )
 
 
 #: The audit action the import ends with: who imported the document, signed in with one of
@@ -539,25 +595,39 @@ def _advance_sequences(session: Session) -> None:
 IMPORT_ACTION = "clinic.import"
 
 
-def _signed_in_importer(session: Session, username: str, password: str,
-                        hasher: PasswordHasher) -> db.User:
+def _signed_in_importer(
+    session: Session, username: str, password: str, hasher: PasswordHasher
+) -> db.User:
     """The document's own administrator account with this password (the clinic has no other
     accounts yet): an import rewrites the whole clinic, so only its administrator may."""
     try:
         user = auth.authenticate(session, username, password, hasher)
     except PumpMgrError as error:
-        raise ExchangeError(f"user: {error.message} (the accounts are the document's)",
-                            code=error.code, field="user") from None
+        raise ExchangeError(
+            f"user: {error.message} (the accounts are the document's)",
+            code=error.code,
+            field="user",
+        ) from None
     if user.role is not db.Role.ADMINISTRATOR:
-        raise ExchangeError(f"user: {user.username} is a {user.role.value} in the document; "
-                            "only an administrator may import a clinic",
-                            code=Code.AUTH_NOT_PERMITTED, field="user")
+        raise ExchangeError(
+            f"user: {user.username} is a {user.role.value} in the document; "
+            "only an administrator may import a clinic",
+            code=Code.AUTH_NOT_PERMITTED,
+            field="user",
+        )
     return user
 
 
-def import_clinic(database: Database, document: object, *, username: str, password: str,
-                  tz: tzinfo | None = None, workstation: str | None = None,
-                  hasher: PasswordHasher = auth.DEFAULT_HASHER) -> ImportSummary:
+def import_clinic(
+    database: Database,
+    document: object,
+    *,
+    username: str,
+    password: str,
+    tz: tzinfo | None = None,
+    workstation: str | None = None,
+    hasher: PasswordHasher = auth.DEFAULT_HASHER,
+) -> ImportSummary:
     """Write an export document into an empty database, in one transaction (see the module
     docstring). Refuses a database holding records, an unknown format, a newer or older schema
     revision, a document that does not fit the schema, values no service would have stored
@@ -591,14 +661,24 @@ def import_clinic(database: Database, document: object, *, username: str, passwo
             )
         _check_records(session, database, report.entries_checked, tz)
         importer = _signed_in_importer(session, username, password, hasher)
-        entry = append_audit(session, username=importer.username, action=IMPORT_ACTION,
-                             entity_type="clinic", entity_id="export",
-                             changes={"rows": sum(written.values()),
-                                      "patients": written.get("patients", 0),
-                                      "document_head": None if report.head is None
-                                      else report.head.seq},
-                             workstation=workstation, at=datetime.now(UTC))
-        return ImportSummary(rows=written, audit_entries=report.entries_checked,
-                             chain_head=ChainAnchor(seq=entry.seq, row_hash=entry.row_hash))
+        entry = append_audit(
+            session,
+            username=importer.username,
+            action=IMPORT_ACTION,
+            entity_type="clinic",
+            entity_id="export",
+            changes={
+                "rows": sum(written.values()),
+                "patients": written.get("patients", 0),
+                "document_head": None if report.head is None else report.head.seq,
+            },
+            workstation=workstation,
+            at=datetime.now(UTC),
+        )
+        return ImportSummary(
+            rows=written,
+            audit_entries=report.entries_checked,
+            chain_head=ChainAnchor(seq=entry.seq, row_hash=entry.row_hash),
+        )
 
     return database.run_write(work)

@@ -40,8 +40,6 @@ from pumpmgr.visit import max_interval_days
 DAYS_LEFT_BASIS = "with_boluses"
 
 
-
-
 #: An old solution is left in the reservoir when the final volume exceeds what was added by
 #: more than this (mL): the fill was a top-up.
 TOP_UP_ML = 0.01
@@ -54,21 +52,29 @@ def fill_point(refills: list[db.Refill]) -> FillPoint | None:
     last = refills[-1]
     error = None
     if len(refills) > 1 and last.discrepancy_verdict != "first_fill":
-        error = worst_case_error_percent(refills[-2].final_reservoir_ml, unfloored_expected(last),
-                               last.aspirated_ml)
+        error = worst_case_error_percent(
+            refills[-2].final_reservoir_ml, unfloored_expected(last), last.aspirated_ml
+        )
     origin = len(refills) - 1
-    while origin > 0 and (refills[origin].final_reservoir_ml
-                          - refills[origin].volume_added_ml) > TOP_UP_ML:
+    while (
+        origin > 0
+        and (refills[origin].final_reservoir_ml - refills[origin].volume_added_ml) > TOP_UP_ML
+    ):
         origin -= 1
     solution = refills[origin:]
     return FillPoint(
-        last.performed_at, last.final_reservoir_ml, last.bolus_volume_ml or 0.0,
-        len(refills) == 1, measured_error_percent=error,
+        last.performed_at,
+        last.final_reservoir_ml,
+        last.bolus_volume_ml or 0.0,
+        len(refills) == 1,
+        measured_error_percent=error,
         solution_filled_at=None if origin == len(refills) - 1 else refills[origin].performed_at,
         expires_on=min(r.expiry_date for r in solution),
-        ran_empty=any(r.discrepancy_verdict == "found_empty" or r.over_infusion_risk
-                      for r in refills),
-        undiluted=solution_undiluted(solution))
+        ran_empty=any(
+            r.discrepancy_verdict == "found_empty" or r.over_infusion_risk for r in refills
+        ),
+        undiluted=solution_undiluted(solution),
+    )
 
 
 #: Where :func:`session_cache` keeps its reads, in ``Session.info``.
@@ -132,7 +138,10 @@ def current_refills(session: Session, pump_id: int) -> list[db.Refill]:
 
 
 def stability_days(
-    prescription: PrescriptionRecord, library: DrugLibrary, *, first_fill: bool,
+    prescription: PrescriptionRecord,
+    library: DrugLibrary,
+    *,
+    first_fill: bool,
     undiluted: bool | None,
 ) -> float | None:
     """The shortest in-pump stability limit of the solution's drugs, in days (or none set):
@@ -158,14 +167,17 @@ def solution_undiluted(solution: list[db.Refill]) -> bool | None:
     return False if False in recorded else None
 
 
-def interval_days(ingredients: tuple[tuple[str, float], ...], library: DrugLibrary,
-                  settings: ClinicSettings) -> float:
+def interval_days(
+    ingredients: tuple[tuple[str, float], ...], library: DrugLibrary, settings: ClinicSettings
+) -> float:
     """:func:`pumpmgr.visit.max_interval_days` of a stored solution (drug key, mcg/mL)."""
     from pumpmgr.records import Ingredient
 
-    return max_interval_days([Ingredient(drug, Q_(strength, "mcg/mL"))
-                              for drug, strength in ingredients], library,
-                             settings.max_refill_interval_days)[0]
+    return max_interval_days(
+        [Ingredient(drug, Q_(strength, "mcg/mL")) for drug, strength in ingredients],
+        library,
+        settings.max_refill_interval_days,
+    )[0]
 
 
 def compute(
@@ -189,23 +201,32 @@ def compute(
     running: list[PrescriptionRecord] = []
     if fill is not None:
         in_force = [p for p in prescriptions if p.effective_at <= fill.performed_at]
-        running = [] if not in_force else [
-            in_force[-1], *[p for p in prescriptions if p.effective_at > fill.performed_at]]
+        running = (
+            []
+            if not in_force
+            else [in_force[-1], *[p for p in prescriptions if p.effective_at > fill.performed_at]]
+        )
     outlook = pump_forecast(
-        fill=fill, running=[ProgramFloats.of(p) for p in running],
-        alarm_ml=pump.low_reservoir_alarm_ml, labelled_accuracy=accuracy_percent,
-        constant_flow=pump.nominal_flow_ml_per_day is not None, settings=settings,
+        fill=fill,
+        running=[ProgramFloats.of(p) for p in running],
+        alarm_ml=pump.low_reservoir_alarm_ml,
+        labelled_accuracy=accuracy_percent,
+        constant_flow=pump.nominal_flow_ml_per_day is not None,
+        settings=settings,
         stability=lambda _solution, first, undiluted: stability_days(
-            running[-1], library, first_fill=first, undiluted=undiluted),
-        interval=lambda solution: interval_days(solution, library, settings), tz=tz, now=now)
+            running[-1], library, first_fill=first, undiluted=undiluted
+        ),
+        interval=lambda solution: interval_days(solution, library, settings),
+        tz=tz,
+        now=now,
+    )
     return db.PumpForecast(**row_values(pump.id, outlook, now))
 
 
 def row_values(pump_id: int, outlook: PumpOutlook, now: datetime) -> dict[str, Any]:
     """The ``pump_forecasts`` columns of a forecast computed at ``now``."""
     values = {field.name: getattr(outlook, field.name) for field in fields(PumpOutlook)}
-    return {"pump_id": pump_id, "computed_at": now, "days_left_basis": DAYS_LEFT_BASIS,
-            **values}
+    return {"pump_id": pump_id, "computed_at": now, "days_left_basis": DAYS_LEFT_BASIS, **values}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -217,7 +238,7 @@ _CHUNK = 900
 
 
 def _chunks(ids: list[int]) -> list[list[int]]:
-    return [ids[i:i + _CHUNK] for i in range(0, len(ids), _CHUNK)]
+    return [ids[i : i + _CHUNK] for i in range(0, len(ids), _CHUNK)]
 
 
 def last_fills(session: Session, pump_ids: list[int]) -> dict[int, FillPoint]:
@@ -228,41 +249,95 @@ def last_fills(session: Session, pump_ids: list[int]) -> dict[int, FillPoint]:
     emptied = aliased(db.Refill)
 
     def nth(alias: Any, offset: int) -> Any:
-        return (select(alias.id).where(alias.pump_id == db.Pump.id, alias.id.not_in(corrected))
-                .order_by(alias.performed_at.desc(), alias.id.desc()).limit(1).offset(offset)
-                .correlate(db.Pump).scalar_subquery())
+        return (
+            select(alias.id)
+            .where(alias.pump_id == db.Pump.id, alias.id.not_in(corrected))
+            .order_by(alias.performed_at.desc(), alias.id.desc())
+            .limit(1)
+            .offset(offset)
+            .correlate(db.Pump)
+            .scalar_subquery()
+        )
 
-    previous_final = (select(second.final_reservoir_ml).where(second.id == nth(second, 1))
-                      .correlate(db.Pump).scalar_subquery())
-    ran_empty = (select(emptied.id).where(emptied.pump_id == db.Pump.id,
-                                          emptied.id.not_in(corrected),
-                                          or_(emptied.discrepancy_verdict == "found_empty",
-                                              emptied.over_infusion_risk))
-                 .correlate(db.Pump).exists())
+    previous_final = (
+        select(second.final_reservoir_ml)
+        .where(second.id == nth(second, 1))
+        .correlate(db.Pump)
+        .scalar_subquery()
+    )
+    ran_empty = (
+        select(emptied.id)
+        .where(
+            emptied.pump_id == db.Pump.id,
+            emptied.id.not_in(corrected),
+            or_(emptied.discrepancy_verdict == "found_empty", emptied.over_infusion_risk),
+        )
+        .correlate(db.Pump)
+        .exists()
+    )
     r = db.Refill
     fills: dict[int, FillPoint] = {}
     for chunk in _chunks(pump_ids):
         rows = session.execute(
-            select(db.Pump.id, r.performed_at, r.final_reservoir_ml, r.bolus_volume_ml,
-                   previous_final, r.expected_residual_ml, r.expected_residual_unfloored_ml,
-                   r.aspirated_ml, r.volume_added_ml, r.discrepancy_verdict, r.expiry_date,
-                   ran_empty, r.undiluted)
+            select(
+                db.Pump.id,
+                r.performed_at,
+                r.final_reservoir_ml,
+                r.bolus_volume_ml,
+                previous_final,
+                r.expected_residual_ml,
+                r.expected_residual_unfloored_ml,
+                r.aspirated_ml,
+                r.volume_added_ml,
+                r.discrepancy_verdict,
+                r.expiry_date,
+                ran_empty,
+                r.undiluted,
+            )
             .join(r, r.id == nth(latest, 0))
-            .where(db.Pump.id.in_(chunk)))
-        for (pump_id, performed_at, final_ml, bolus_ml, before_ml, expected_ml, unfloored_ml,
-             aspirated_ml, added_ml, verdict, expiry, empty, undiluted) in rows:
+            .where(db.Pump.id.in_(chunk))
+        )
+        for (
+            pump_id,
+            performed_at,
+            final_ml,
+            bolus_ml,
+            before_ml,
+            expected_ml,
+            unfloored_ml,
+            aspirated_ml,
+            added_ml,
+            verdict,
+            expiry,
+            empty,
+            undiluted,
+        ) in rows:
             if final_ml - added_ml > TOP_UP_ML:  # a top-up: the older solutions count too
                 found = fill_point(current_refills(session, pump_id))
                 if found is not None:
                     fills[pump_id] = found
                 continue
-            error = None if before_ml is None or verdict == "first_fill" else (
-                worst_case_error_percent(before_ml, expected_ml if unfloored_ml is None
-                                         else unfloored_ml, aspirated_ml))
-            fills[pump_id] = FillPoint(performed_at, final_ml, bolus_ml or 0.0,
-                                       before_ml is None, measured_error_percent=error,
-                                       expires_on=expiry, ran_empty=bool(empty),
-                                       undiluted=undiluted)
+            error = (
+                None
+                if before_ml is None or verdict == "first_fill"
+                else (
+                    worst_case_error_percent(
+                        before_ml,
+                        expected_ml if unfloored_ml is None else unfloored_ml,
+                        aspirated_ml,
+                    )
+                )
+            )
+            fills[pump_id] = FillPoint(
+                performed_at,
+                final_ml,
+                bolus_ml or 0.0,
+                before_ml is None,
+                measured_error_percent=error,
+                expires_on=expiry,
+                ran_empty=bool(empty),
+                undiluted=undiluted,
+            )
     return fills
 
 
@@ -272,62 +347,97 @@ def due_facts(session: Session, pump_ids: list[int]) -> dict[int, dict[str, Any]
     prescription version, whether its program has more than one step, and whether the pump's
     latest current refill (one no later row corrects) asks for a review. A few queries."""
     corrected = select(db.Refill.corrects_id).where(db.Refill.corrects_id.is_not(None))
-    latest = (select(db.Refill.discrepancy_verdict)
-              .where(db.Refill.pump_id == db.Pump.id, db.Refill.id.not_in(corrected))
-              .order_by(db.Refill.performed_at.desc(), db.Refill.id.desc()).limit(1)
-              .correlate(db.Pump).scalar_subquery())
+    latest = (
+        select(db.Refill.discrepancy_verdict)
+        .where(db.Refill.pump_id == db.Pump.id, db.Refill.id.not_in(corrected))
+        .order_by(db.Refill.performed_at.desc(), db.Refill.id.desc())
+        .limit(1)
+        .correlate(db.Pump)
+        .scalar_subquery()
+    )
     facts: dict[int, dict[str, Any]] = {
-        pump_id: {"prescription_id": None, "flex_schedule": False, "open_discrepancy": False,
-                  "order_alert": None, "open_incident": False, "open_stop_order": False}
-        for pump_id in pump_ids}
+        pump_id: {
+            "prescription_id": None,
+            "flex_schedule": False,
+            "open_discrepancy": False,
+            "order_alert": None,
+            "open_incident": False,
+            "open_stop_order": False,
+        }
+        for pump_id in pump_ids
+    }
     for chunk in _chunks(pump_ids):
         for pump_id, verdict in session.execute(
-                select(db.Pump.id, latest).where(db.Pump.id.in_(chunk))):
+            select(db.Pump.id, latest).where(db.Pump.id.in_(chunk))
+        ):
             facts[pump_id]["open_discrepancy"] = verdict == "investigate"
-        newest = dict(session.execute(
-            select(db.Prescription.pump_id, func.max(db.Prescription.id))
-            .where(db.Prescription.pump_id.in_(chunk), runs_in_pump())
-            .group_by(db.Prescription.pump_id)).all())
-        steps = dict(session.execute(
-            select(db.ScheduleStep.prescription_id, func.count())
-            .where(db.ScheduleStep.prescription_id.in_(list(newest.values())))
-            .group_by(db.ScheduleStep.prescription_id)).all())
+        newest = dict(
+            session.execute(
+                select(db.Prescription.pump_id, func.max(db.Prescription.id))
+                .where(db.Prescription.pump_id.in_(chunk), runs_in_pump())
+                .group_by(db.Prescription.pump_id)
+            ).all()
+        )
+        steps = dict(
+            session.execute(
+                select(db.ScheduleStep.prescription_id, func.count())
+                .where(db.ScheduleStep.prescription_id.in_(list(newest.values())))
+                .group_by(db.ScheduleStep.prescription_id)
+            ).all()
+        )
         for pump_id, rx_id in newest.items():
             facts[pump_id]["prescription_id"] = rx_id
             facts[pump_id]["flex_schedule"] = steps.get(rx_id, 0) > 1
         for pump_id, alert in order_alerts(session, chunk).items():
             facts[pump_id]["order_alert"] = alert
         reviewed = select(db.IncidentReview.incident_id)
-        for pump_id in session.scalars(select(db.Incident.pump_id).where(
-                db.Incident.pump_id.in_(chunk), db.Incident.id.not_in(reviewed)).distinct()):
+        for pump_id in session.scalars(
+            select(db.Incident.pump_id)
+            .where(db.Incident.pump_id.in_(chunk), db.Incident.id.not_in(reviewed))
+            .distinct()
+        ):
             facts[pump_id]["open_incident"] = True
         carried_out = select(db.StopOrderCarriedOut.stop_order_id)
-        for pump_id in session.scalars(select(db.StopOrder.pump_id).where(
-                db.StopOrder.pump_id.in_(chunk), db.StopOrder.id.not_in(carried_out)).distinct()):
+        for pump_id in session.scalars(
+            select(db.StopOrder.pump_id)
+            .where(db.StopOrder.pump_id.in_(chunk), db.StopOrder.id.not_in(carried_out))
+            .distinct()
+        ):
             facts[pump_id]["open_stop_order"] = True
     return facts
 
 
-def pump_orders(session: Session, pump_ids: list[int],
-                ) -> dict[int, list[tuple[db.Prescription, OrderState, bool]]]:
+def pump_orders(
+    session: Session,
+    pump_ids: list[int],
+) -> dict[int, list[tuple[db.Prescription, OrderState, bool]]]:
     """Each pump's orders that name a prescriber's account (not corrected), in the order
     they were entered, with their state and whether the pump runs them."""
-    corrected = select(db.Prescription.corrects_id).where(
-        db.Prescription.corrects_id.is_not(None))
-    rows = list(session.scalars(select(db.Prescription).where(
-        db.Prescription.pump_id.in_(pump_ids), db.Prescription.prescriber_id.is_not(None),
-        db.Prescription.id.not_in(corrected)).order_by(db.Prescription.id)))
+    corrected = select(db.Prescription.corrects_id).where(db.Prescription.corrects_id.is_not(None))
+    rows = list(
+        session.scalars(
+            select(db.Prescription)
+            .where(
+                db.Prescription.pump_id.in_(pump_ids),
+                db.Prescription.prescriber_id.is_not(None),
+                db.Prescription.id.not_in(corrected),
+            )
+            .order_by(db.Prescription.id)
+        )
+    )
     actions: dict[int, list[db.OrderAction]] = {r.id: [] for r in rows}
     if actions:
-        for action in session.scalars(select(db.OrderAction).where(
-                db.OrderAction.prescription_id.in_(list(actions)))):
+        for action in session.scalars(
+            select(db.OrderAction).where(db.OrderAction.prescription_id.in_(list(actions)))
+        ):
             actions[action.prescription_id].append(action)
     found: dict[int, list[tuple[db.Prescription, OrderState, bool]]] = {}
     for row in rows:
         done = {a.action for a in actions[row.id]}
         programmed = not row.held_for_signature or "programmed" in done or "signed" in done
         found.setdefault(row.pump_id, []).append(
-            (row, mapping.order_state_of(row, actions[row.id]), programmed))
+            (row, mapping.order_state_of(row, actions[row.id]), programmed)
+        )
     return found
 
 
@@ -346,69 +456,98 @@ def runs_in_pump() -> Any:
     nor recorded as programmed since (domain-rules §7; :func:`pumpmgr.orders.counts_for_forecast`).
     Such an order is rare, so the condition is cheap where there is none."""
     done = select(db.OrderAction.prescription_id).where(
-        db.OrderAction.action.in_(("signed", "programmed")))
+        db.OrderAction.action.in_(("signed", "programmed"))
+    )
     return or_(db.Prescription.held_for_signature == false(), db.Prescription.id.in_(done))
 
 
-def running_programs(session: Session, fills: dict[int, FillPoint],
-                     pump_ids: list[int]) -> dict[int, list[ProgramFloats] | None]:
+def running_programs(
+    session: Session, fills: dict[int, FillPoint], pump_ids: list[int]
+) -> dict[int, list[ProgramFloats] | None]:
     """For each filled pump, the programs its forecast runs on (the one in force at the fill
     and every later one, as :func:`compute` picks them); None when the rows are not a program
     (or no prescription was in force at the fill: an empty list)."""
-    corrected = select(db.Prescription.corrects_id).where(
-        db.Prescription.corrects_id.is_not(None))
+    corrected = select(db.Prescription.corrects_id).where(db.Prescription.corrects_id.is_not(None))
     wanted: dict[int, list[int]] = {}
     for chunk in _chunks([p for p in pump_ids if p in fills]):
         versions: dict[int, list[tuple[int, datetime]]] = {}
         for rx_id, pump_id, effective_at in session.execute(
-                select(db.Prescription.id, db.Prescription.pump_id,
-                       db.Prescription.effective_at)
-                .where(db.Prescription.pump_id.in_(chunk),
-                       db.Prescription.id.not_in(corrected), runs_in_pump())
-                .order_by(db.Prescription.pump_id, db.Prescription.effective_at,
-                          db.Prescription.id)):
+            select(db.Prescription.id, db.Prescription.pump_id, db.Prescription.effective_at)
+            .where(
+                db.Prescription.pump_id.in_(chunk),
+                db.Prescription.id.not_in(corrected),
+                runs_in_pump(),
+            )
+            .order_by(db.Prescription.pump_id, db.Prescription.effective_at, db.Prescription.id)
+        ):
             versions.setdefault(pump_id, []).append((rx_id, effective_at))
         for pump_id in chunk:
             performed = fills[pump_id].performed_at
             found = versions.get(pump_id, [])
             in_force = [v for v in found if v[1] <= performed]
-            wanted[pump_id] = [] if not in_force else [
-                in_force[-1][0], *[v[0] for v in found if v[1] > performed]]
+            wanted[pump_id] = (
+                []
+                if not in_force
+                else [in_force[-1][0], *[v[0] for v in found if v[1] > performed]]
+            )
     ids = [rx_id for chosen in wanted.values() for rx_id in chosen]
     rows: dict[int, Any] = {}
     parts: dict[str, dict[int, list[Any]]] = {"i": {}, "s": {}, "b": {}}
     for chunk in _chunks(ids):
         for row in session.execute(
-                select(db.Prescription.id, db.Prescription.effective_at,
-                       db.Prescription.ptm_bolus_dose_mcg, db.Prescription.ptm_max_per_day,
-                       db.Prescription.ptm_lockout_days)
-                .where(db.Prescription.id.in_(chunk))):
+            select(
+                db.Prescription.id,
+                db.Prescription.effective_at,
+                db.Prescription.ptm_bolus_dose_mcg,
+                db.Prescription.ptm_max_per_day,
+                db.Prescription.ptm_lockout_days,
+            ).where(db.Prescription.id.in_(chunk))
+        ):
             rows[row[0]] = row
         for rx_id, *values in session.execute(
-                select(db.PrescriptionIngredient.prescription_id,
-                       db.PrescriptionIngredient.position, db.PrescriptionIngredient.drug_key,
-                       db.PrescriptionIngredient.concentration_mcg_per_ml)
-                .where(db.PrescriptionIngredient.prescription_id.in_(chunk))):
+            select(
+                db.PrescriptionIngredient.prescription_id,
+                db.PrescriptionIngredient.position,
+                db.PrescriptionIngredient.drug_key,
+                db.PrescriptionIngredient.concentration_mcg_per_ml,
+            ).where(db.PrescriptionIngredient.prescription_id.in_(chunk))
+        ):
             parts["i"].setdefault(rx_id, []).append(tuple(values))
         for rx_id, *values in session.execute(
-                select(db.ScheduleStep.prescription_id, db.ScheduleStep.start_time,
-                       db.ScheduleStep.rate_mcg_per_day)
-                .where(db.ScheduleStep.prescription_id.in_(chunk))
-                .order_by(db.ScheduleStep.id)):
+            select(
+                db.ScheduleStep.prescription_id,
+                db.ScheduleStep.start_time,
+                db.ScheduleStep.rate_mcg_per_day,
+            )
+            .where(db.ScheduleStep.prescription_id.in_(chunk))
+            .order_by(db.ScheduleStep.id)
+        ):
             parts["s"].setdefault(rx_id, []).append(tuple(values))
         for rx_id, *values in session.execute(
-                select(db.ScheduledBolus.prescription_id, db.ScheduledBolus.at_time,
-                       db.ScheduledBolus.amount_mcg)
-                .where(db.ScheduledBolus.prescription_id.in_(chunk))
-                .order_by(db.ScheduledBolus.id)):
+            select(
+                db.ScheduledBolus.prescription_id,
+                db.ScheduledBolus.at_time,
+                db.ScheduledBolus.amount_mcg,
+            )
+            .where(db.ScheduledBolus.prescription_id.in_(chunk))
+            .order_by(db.ScheduledBolus.id)
+        ):
             parts["b"].setdefault(rx_id, []).append(tuple(values))
     programs: dict[int, list[ProgramFloats] | None] = {}
     for pump_id, chosen in wanted.items():
-        made = [program_floats(rows[i][1], parts["i"].get(i, []), parts["s"].get(i, []),
-                               parts["b"].get(i, []), (rows[i][2], rows[i][3], rows[i][4]))
-                for i in chosen]
-        programs[pump_id] = None if any(m is None for m in made) else [
-            m for m in made if m is not None]
+        made = [
+            program_floats(
+                rows[i][1],
+                parts["i"].get(i, []),
+                parts["s"].get(i, []),
+                parts["b"].get(i, []),
+                (rows[i][2], rows[i][3], rows[i][4]),
+            )
+            for i in chosen
+        ]
+        programs[pump_id] = (
+            None if any(m is None for m in made) else [m for m in made if m is not None]
+        )
     return programs
 
 
@@ -434,17 +573,25 @@ def write_settings_fields(row: db.ClinicSettings, settings: ClinicSettings) -> N
     field named: an interval that is not 1 to 365 whole days, an empty threshold outside
     0 to 5 mL."""
     interval = settings.max_refill_interval_days
-    if isinstance(interval, bool) or not isinstance(interval, int) or not (
-            1 <= interval <= MAX_INTERVAL_SETTING_DAYS):
+    if (
+        isinstance(interval, bool)
+        or not isinstance(interval, int)
+        or not (1 <= interval <= MAX_INTERVAL_SETTING_DAYS)
+    ):
         raise ImpossibleInput(
             "longest refill interval: give a whole number of days from 1 to "
-            f"{MAX_INTERVAL_SETTING_DAYS}, for example 90", code=Code.OUT_OF_RANGE,
-            field="longest refill interval")
+            f"{MAX_INTERVAL_SETTING_DAYS}, for example 90",
+            code=Code.OUT_OF_RANGE,
+            field="longest refill interval",
+        )
     threshold = settings.empty_threshold_ml
     if not math.isfinite(threshold) or not 0 <= threshold <= MAX_EMPTY_THRESHOLD_ML:
         raise ImpossibleInput(
             f"empty threshold: give a volume in mL from 0 to {MAX_EMPTY_THRESHOLD_ML:g}, for "
-            "example 0.5", code=Code.OUT_OF_RANGE, field="empty threshold")
+            "example 0.5",
+            code=Code.OUT_OF_RANGE,
+            field="empty threshold",
+        )
     row.max_refill_interval_days = interval
     row.closed_dates = sorted(d.isoformat() for d in settings.closed_dates)
     row.empty_threshold_ml = float(threshold)
@@ -452,21 +599,26 @@ def write_settings_fields(row: db.ClinicSettings, settings: ClinicSettings) -> N
 
 def settings_audit(settings: ClinicSettings) -> dict[str, Any]:
     """The forecast's clinic settings as an audit entry records them."""
-    return {"max_refill_interval_days": settings.max_refill_interval_days,
-            "closed_dates": sorted(d.isoformat() for d in settings.closed_dates),
-            "empty_threshold_ml": settings.empty_threshold_ml}
+    return {
+        "max_refill_interval_days": settings.max_refill_interval_days,
+        "closed_dates": sorted(d.isoformat() for d in settings.closed_dates),
+        "empty_threshold_ml": settings.empty_threshold_ml,
+    }
 
 
 def settings_move_forecasts(before: ClinicSettings, after: ClinicSettings) -> bool:
     """Whether a settings change moves refill-due dates (every forecast is then rewritten)."""
+
     def inputs(s: ClinicSettings) -> tuple[Any, ...]:
         return (s.buffer_days, s.open_days, s.max_refill_interval_days, s.closed_dates)
 
     return inputs(before) != inputs(after)
 
 
-def interval_cache(library: DrugLibrary, settings: ClinicSettings,
-                   ) -> Callable[[tuple[tuple[str, float], ...]], float]:
+def interval_cache(
+    library: DrugLibrary,
+    settings: ClinicSettings,
+) -> Callable[[tuple[tuple[str, float], ...]], float]:
     """:func:`interval_days` for many pumps at once, each solution worked out once."""
     known: dict[tuple[str, ...], float] = {}
 
@@ -482,8 +634,11 @@ def interval_cache(library: DrugLibrary, settings: ClinicSettings,
 def unfloored_expected(row: db.Refill) -> float:
     """A refill's expected residual not floored at 0 (the floored one for refills recorded
     before revision 0007)."""
-    return (row.expected_residual_ml if row.expected_residual_unfloored_ml is None
-            else row.expected_residual_unfloored_ml)
+    return (
+        row.expected_residual_ml
+        if row.expected_residual_unfloored_ml is None
+        else row.expected_residual_unfloored_ml
+    )
 
 
 def require_verdict_note(found: Discrepancy, note: str) -> None:
@@ -494,7 +649,13 @@ def require_verdict_note(found: Discrepancy, note: str) -> None:
     if found.verdict == "found_empty":
         raise InputError(
             f"discrepancy note: the reservoir was found empty ({found.meaning}); write the "
-            "patient's condition before saving", code=Code.NO_VALUE, field="discrepancy note")
+            "patient's condition before saving",
+            code=Code.NO_VALUE,
+            field="discrepancy note",
+        )
     raise InputError(
         f"discrepancy note: the residual says investigate ({found.meaning}); write what was "
-        "found before saving", code=Code.NO_VALUE, field="discrepancy note")
+        "found before saving",
+        code=Code.NO_VALUE,
+        field="discrepancy note",
+    )

@@ -52,9 +52,14 @@ class ForecastService:
         """The forecast row of ``pump`` from its records, computed at ``now`` (not added)."""
         fill = forecasting.fill_point(forecasting.current_refills(session, pump.id))
         row = forecasting.compute(
-            pump=pump, fill=fill, prescriptions=self.ctx.prescriptions(session, pump.id),
-            settings=self.ctx.settings(session), library=self.ctx.library(session),
-            accuracy_percent=pump.accuracy_percent, tz=self.ctx.tz, now=now,
+            pump=pump,
+            fill=fill,
+            prescriptions=self.ctx.prescriptions(session, pump.id),
+            settings=self.ctx.settings(session),
+            library=self.ctx.library(session),
+            accuracy_percent=pump.accuracy_percent,
+            tz=self.ctx.tz,
+            now=now,
         )
         for key, value in forecasting.due_facts(session, [pump.id])[pump.id].items():
             setattr(row, key, value)
@@ -71,9 +76,11 @@ class ForecastService:
         problems: list[str] = []
         stored = set(session.scalars(select(db.PumpForecast.pump_id)))
         now = self.ctx.now()
-        active = session.scalars(select(db.Pump.id).where(
-            type_coerce(db.Pump.status, String) == db.PumpStatus.ACTIVE.value)
-            .order_by(db.Pump.id)).all()
+        active = session.scalars(
+            select(db.Pump.id)
+            .where(type_coerce(db.Pump.status, String) == db.PumpStatus.ACTIVE.value)
+            .order_by(db.Pump.id)
+        ).all()
         try:  # all at once, as the bulk refresh computes them
             pumps = session.scalars(select(db.Pump).where(db.Pump.id.in_(active))).all()
             bulk = self._bulk_values(session, pumps, now)
@@ -88,19 +95,23 @@ class ForecastService:
             try:
                 row = session.get_one(db.PumpForecast, pump_id)
                 if row.computed_at > now + timedelta(minutes=5):
-                    problems.append(f"{name}: its stored forecast says it was computed at "
-                                    f"{row.computed_at:%Y-%m-%d %H:%M} UTC, in the future")
+                    problems.append(
+                        f"{name}: its stored forecast says it was computed at "
+                        f"{row.computed_at:%Y-%m-%d %H:%M} UTC, in the future"
+                    )
                     continue
                 fresh = bulk.get(pump_id)
                 if fresh is None or fresh["filled_at"] is None:
                     # a never-filled pump is due "now": now is when it was computed
-                    one = self._computed(session, session.get_one(db.Pump, pump_id),
-                                         row.computed_at)
-                    fresh = {c.key: getattr(one, c.key)
-                             for c in db.PumpForecast.__table__.columns}
+                    one = self._computed(
+                        session, session.get_one(db.Pump, pump_id), row.computed_at
+                    )
+                    fresh = {c.key: getattr(one, c.key) for c in db.PumpForecast.__table__.columns}
             except _UNREADABLE as exc:  # a record altered past what its type can read
-                problems.append(f"{name}: its forecast cannot be computed again, because its "
-                                f"records cannot be read ({type(exc).__name__})")
+                problems.append(
+                    f"{name}: its forecast cannot be computed again, because its "
+                    f"records cannot be read ({type(exc).__name__})"
+                )
                 continue
             for column in db.PumpForecast.__table__.columns:
                 if column.key in ("pump_id", "computed_at"):
@@ -109,10 +120,12 @@ class ForecastService:
                 if not _same(kept, computed):
                     problems.append(
                         f"{name}: the stored forecast's {column.key} is {_shown(kept)}, but "
-                        f"its records give {_shown(computed)}")
+                        f"its records give {_shown(computed)}"
+                    )
         for pump_id in sorted(stored):
-            problems.append(f"pump #{pump_id}: a forecast is stored for it, but it is not an "
-                            "active pump")
+            problems.append(
+                f"pump #{pump_id}: a forecast is stored for it, but it is not an active pump"
+            )
         return problems
 
     def refresh_forecasts(self, session: Session, pumps: Sequence[db.Pump]) -> None:
@@ -136,31 +149,42 @@ class ForecastService:
             if isinstance(loaded, db.PumpForecast):
                 session.expire(loaded)
 
-    def _bulk_values(self, session: Session, pumps: Sequence[db.Pump], now: datetime,
-                     ) -> dict[int, dict[str, Any]]:
+    def _bulk_values(
+        self,
+        session: Session,
+        pumps: Sequence[db.Pump],
+        now: datetime,
+    ) -> dict[int, dict[str, Any]]:
         """Each pump's forecast row as column values, computed at ``now`` in a few queries
         (:meth:`refresh_forecasts`)."""
         settings, library = self.ctx.settings(session), self.ctx.library(session)
         ids = [pump.id for pump in pumps]
         fills = forecasting.last_fills(session, ids)
         programs = forecasting.running_programs(session, fills, ids)
-        limits: dict[tuple[tuple[tuple[str, float], ...], bool, bool | None],
-                     float | None] = {}
+        limits: dict[tuple[tuple[tuple[str, float], ...], bool, bool | None], float | None] = {}
 
-        def stability(ingredients: tuple[tuple[str, float], ...], first_fill: bool,
-                      undiluted: bool | None) -> float | None:
+        def stability(
+            ingredients: tuple[tuple[str, float], ...], first_fill: bool, undiluted: bool | None
+        ) -> float | None:
             """:func:`forecasting.stability_days` (it reads only the ingredients)."""
             key = (ingredients, first_fill, undiluted)
             if key not in limits:
                 from pumpmgr.schedule import Schedule
 
                 probe = PrescriptionRecord(
-                    id=0, pump_id=0, ingredients=tuple(
-                        Ingredient(drug, Q_(strength, "mcg/mL")) for drug, strength in ingredients),
-                    schedule=Schedule.simple(Q_(1.0, "mcg/day")), patient_bolus=None,
-                    effective_at=now, prescriber="")
-                limits[key] = forecasting.stability_days(probe, library, first_fill=first_fill,
-                                                         undiluted=undiluted)
+                    id=0,
+                    pump_id=0,
+                    ingredients=tuple(
+                        Ingredient(drug, Q_(strength, "mcg/mL")) for drug, strength in ingredients
+                    ),
+                    schedule=Schedule.simple(Q_(1.0, "mcg/day")),
+                    patient_bolus=None,
+                    effective_at=now,
+                    prescriber="",
+                )
+                limits[key] = forecasting.stability_days(
+                    probe, library, first_fill=first_fill, undiluted=undiluted
+                )
             return limits[key]
 
         facts = forecasting.due_facts(session, ids)
@@ -171,16 +195,33 @@ class ForecastService:
             running = [] if fill is None else programs.get(pump.id)
             if running is None:  # rows the floats do not take: read with pint, which says why
                 row = forecasting.compute(
-                    pump=pump, fill=fill, prescriptions=self.ctx.prescriptions(session, pump.id),
-                    settings=settings, library=library, accuracy_percent=pump.accuracy_percent,
-                    tz=self.ctx.tz, now=now)
+                    pump=pump,
+                    fill=fill,
+                    prescriptions=self.ctx.prescriptions(session, pump.id),
+                    settings=settings,
+                    library=library,
+                    accuracy_percent=pump.accuracy_percent,
+                    tz=self.ctx.tz,
+                    now=now,
+                )
                 values = {c.key: getattr(row, c.key) for c in db.PumpForecast.__table__.columns}
             else:
-                values = forecasting.row_values(pump.id, pump_forecast(
-                    fill=fill, running=running, alarm_ml=pump.low_reservoir_alarm_ml,
-                    labelled_accuracy=pump.accuracy_percent,
-                    constant_flow=pump.nominal_flow_ml_per_day is not None, settings=settings,
-                    stability=stability, interval=interval, tz=self.ctx.tz, now=now), now)
+                values = forecasting.row_values(
+                    pump.id,
+                    pump_forecast(
+                        fill=fill,
+                        running=running,
+                        alarm_ml=pump.low_reservoir_alarm_ml,
+                        labelled_accuracy=pump.accuracy_percent,
+                        constant_flow=pump.nominal_flow_ml_per_day is not None,
+                        settings=settings,
+                        stability=stability,
+                        interval=interval,
+                        tz=self.ctx.tz,
+                        now=now,
+                    ),
+                    now,
+                )
             values.update(facts[pump.id])
             result[pump.id] = values
         return result
@@ -190,11 +231,13 @@ class ForecastService:
         self.ctx.permit(actor, Action.RECOMPUTE_FORECASTS)
 
         def work(session: Session) -> int:
-            pumps = session.scalars(select(db.Pump).where(
-                db.Pump.status == db.PumpStatus.ACTIVE)).all()
+            pumps = session.scalars(
+                select(db.Pump).where(db.Pump.status == db.PumpStatus.ACTIVE)
+            ).all()
             self.refresh_forecasts(session, pumps)
-            self.ctx.audit(session, actor, "forecast.recompute", "clinic", "all",
-                           {"pumps": len(pumps)}, reason)
+            self.ctx.audit(
+                session, actor, "forecast.recompute", "clinic", "all", {"pumps": len(pumps)}, reason
+            )
             return len(pumps)
 
         return self.ctx.write(work)
@@ -206,15 +249,19 @@ class ForecastService:
         then mark the settings (``forecast_rules``) so that later starts read one row instead.
         Audited as pumpmgr's own action; returns how many pumps (0, writing nothing, when the
         settings say the forecasts are current)."""
-        current = (select(db.ClinicSettings.forecast_rules)
-                   .where(db.ClinicSettings.id == 1))
+        current = select(db.ClinicSettings.forecast_rules).where(db.ClinicSettings.id == 1)
         with self.ctx.database.read() as session:
             if (session.scalar(current) or 0) >= FORECAST_RULES:
                 return 0
-        stale = (select(db.Pump).join(db.PumpForecast, db.PumpForecast.pump_id == db.Pump.id)
-                 .where(db.Pump.status == db.PumpStatus.ACTIVE,
-                        db.PumpForecast.alarm_at.is_not(None),
-                        db.PumpForecast.alarm_at_worst_case.is_(None)))
+        stale = (
+            select(db.Pump)
+            .join(db.PumpForecast, db.PumpForecast.pump_id == db.Pump.id)
+            .where(
+                db.Pump.status == db.PumpStatus.ACTIVE,
+                db.PumpForecast.alarm_at.is_not(None),
+                db.PumpForecast.alarm_at_worst_case.is_(None),
+            )
+        )
 
         def work(session: Session) -> int:
             settings = session.get_one(db.ClinicSettings, 1)
@@ -223,13 +270,21 @@ class ForecastService:
             pumps = session.scalars(stale).all()
             self.refresh_forecasts(session, pumps)
             settings.forecast_rules = FORECAST_RULES
-            append_audit(session, username="pumpmgr", action="forecast.recompute_after_upgrade",
-                         entity_type="clinic", entity_id="all", changes={"pumps": len(pumps)},
-                         reason="the refill-due date's rules were revised (domain-rules §3)",
-                         workstation=self.ctx.workstation, at=self.ctx.now())
+            append_audit(
+                session,
+                username="pumpmgr",
+                action="forecast.recompute_after_upgrade",
+                entity_type="clinic",
+                entity_id="all",
+                changes={"pumps": len(pumps)},
+                reason="the refill-due date's rules were revised (domain-rules §3)",
+                workstation=self.ctx.workstation,
+                at=self.ctx.now(),
+            )
             return len(pumps)
 
         return self.ctx.write(work)
+
 
 #: What reading or computing from a record altered behind pumpmgr's back can raise.
 _UNREADABLE = (SQLAlchemyError, PumpMgrError, ValueError, LookupError, TypeError, KeyError)

@@ -65,8 +65,9 @@ class HospitalService:
         first; an administrator's action, audited with the template before and after."""
         if text is not None:
             parse_template(text)
-        self._set(actor, "visit_note_template", "note template", text,
-                  "settings.note_template", reason)
+        self._set(
+            actor, "visit_note_template", "note template", text, "settings.note_template", reason
+        )
 
     def mrn_system(self) -> str | None:
         """The URI of the clinic's medical record numbers, or None when not set."""
@@ -76,11 +77,13 @@ class HospitalService:
     def set_mrn_system(self, actor: Actor, uri: str, reason: str) -> None:
         """Keep ``uri`` as the system of the clinic's MRNs (an administrator's action,
         audited)."""
-        self._set(actor, "mrn_system", "MRN system", check_mrn_system(uri),
-                  "settings.mrn_system", reason)
+        self._set(
+            actor, "mrn_system", "MRN system", check_mrn_system(uri), "settings.mrn_system", reason
+        )
 
-    def _set(self, actor: Actor, column: str, field: str, value: str | None, action: str,
-             reason: str) -> None:
+    def _set(
+        self, actor: Actor, column: str, field: str, value: str | None, action: str, reason: str
+    ) -> None:
         """Keep ``value`` in the settings row's ``column``, audited with the value before;
         refused, naming ``field``, when nothing changes."""
         reason = reason.strip()
@@ -92,15 +95,21 @@ class HospitalService:
             row = self._settings_row(session)
             before = getattr(row, column)
             if before == value:
-                raise InputError(f"{field}: nothing changed", code=Code.OUT_OF_RANGE,
-                                 field=field)
+                raise InputError(f"{field}: nothing changed", code=Code.OUT_OF_RANGE, field=field)
             setattr(row, column, value)
             row.updated_at = self.clinic.clock.now()
             session.flush()
-            append_audit(session, username=actor.username, action=action,
-                         entity_type="clinic_settings", entity_id="1",
-                         changes={column: {"before": before, "after": value}}, reason=reason,
-                         workstation=self.clinic.workstation, at=self.clinic.clock.now())
+            append_audit(
+                session,
+                username=actor.username,
+                action=action,
+                entity_type="clinic_settings",
+                entity_id="1",
+                changes={column: {"before": before, "after": value}},
+                reason=reason,
+                workstation=self.clinic.workstation,
+                at=self.clinic.clock.now(),
+            )
 
         self.clinic.database.run_write(work)
 
@@ -109,15 +118,21 @@ class HospitalService:
     def patient_of(self, ref: RecordRef) -> int:
         """The id of the patient whose record ``ref`` is; refused, naming it, when there is no
         such record."""
-        model: Any = {"refill": db.Refill, "prescription": db.Prescription,
-                      "event": db.PumpEvent}[ref.kind]
+        model: Any = {"refill": db.Refill, "prescription": db.Prescription, "event": db.PumpEvent}[
+            ref.kind
+        ]
         with self.clinic.database.read() as session:
             patient_id = session.scalar(
-                select(db.Pump.patient_id).join(model, model.pump_id == db.Pump.id)
-                .where(model.id == ref.id))
+                select(db.Pump.patient_id)
+                .join(model, model.pump_id == db.Pump.id)
+                .where(model.id == ref.id)
+            )
         if patient_id is None:
-            raise InputError(f"record: there is no {ref.kind} with id {ref.id}",
-                             code=Code.NO_VALUE, field="record")
+            raise InputError(
+                f"record: there is no {ref.kind} with id {ref.id}",
+                code=Code.NO_VALUE,
+                field="record",
+            )
         return int(patient_id)
 
     def local_chart(self, patient_id: int) -> PatientChart:
@@ -129,10 +144,14 @@ class HospitalService:
         ref = parse_record_ref(record) if isinstance(record, str) else record
         if chart is None:
             chart = self.local_chart(self.patient_of(ref))
-        return visit_note(chart, ref, template=self.note_template(),
-                          settings=self.clinic.settings(),
-                          catalog=replace(self.clinic.catalogs, drugs=self.clinic.library()),
-                          tz=self.clinic.tz)
+        return visit_note(
+            chart,
+            ref,
+            template=self.note_template(),
+            settings=self.clinic.settings(),
+            catalog=replace(self.clinic.catalogs, drugs=self.clinic.library()),
+            tz=self.clinic.tz,
+        )
 
     # ------------------------------------------------------------------ FHIR
 
@@ -140,33 +159,46 @@ class HospitalService:
         """The patients with a clinical record written since ``since``, and those records."""
         patients: set[int] = set()
         records: set[str] = set()
-        for kind, model in (("refill", db.Refill), ("prescription", db.Prescription),
-                            ("event", db.PumpEvent), ("catheter", db.Catheter)):
+        for kind, model in (
+            ("refill", db.Refill),
+            ("prescription", db.Prescription),
+            ("event", db.PumpEvent),
+            ("catheter", db.Catheter),
+        ):
             rows = session.execute(
-                select(model.id, db.Pump.patient_id).join(db.Pump, model.pump_id == db.Pump.id)
-                .where(model.recorded_at >= since))
+                select(model.id, db.Pump.patient_id)
+                .join(db.Pump, model.pump_id == db.Pump.id)
+                .where(model.recorded_at >= since)
+            )
             for record_id, patient_id in rows:
                 patients.add(int(patient_id))
                 records.add(f"{kind}:{record_id}")
         # a patient registered or edited since (their identity may have changed)
-        patients.update(session.scalars(select(db.Patient.id).where(
-            db.Patient.updated_at >= since)))
+        patients.update(
+            session.scalars(select(db.Patient.id).where(db.Patient.updated_at >= since))
+        )
         return patients, records
 
-    def fhir_bundle(self, *, mrn: str | None = None, since: date | None = None,
-                    mrn_system: str | None = None) -> dict[str, Any]:
+    def fhir_bundle(
+        self, *, mrn: str | None = None, since: date | None = None, mrn_system: str | None = None
+    ) -> dict[str, Any]:
         """One patient's pump record (``mrn``), or every record written since the start of
         ``since`` (the clinic's day), as a FHIR R4 ``Bundle`` of type collection. The MRN
         system is the clinic's setting unless ``mrn_system`` is given."""
         if (mrn is None) == (since is None):
-            raise InputError("export: give either a patient's MRN or a date to export "
-                             "from", code=Code.NO_VALUE, field="export")
+            raise InputError(
+                "export: give either a patient's MRN or a date to export from",
+                code=Code.NO_VALUE,
+                field="export",
+            )
         system = check_mrn_system(mrn_system) if mrn_system is not None else self.mrn_system()
         if system is None:
             raise InputError(
                 "MRN system: the clinic's MRN system is not set; an administrator sets the "
                 "URI the hospital gives its medical record numbers (e.g. urn:oid:1.2.3.4)",
-                code=Code.NO_VALUE, field="MRN system")
+                code=Code.NO_VALUE,
+                field="MRN system",
+            )
         changed: set[str] | None = None
         if mrn is not None:
             charts = [self.clinic.patient_chart(self.clinic.find_patient(mrn).id)]
@@ -176,12 +208,22 @@ class HospitalService:
             with self.clinic.database.read() as session:
                 patient_ids, changed = self._changed_since(session, start)
             charts = [self.clinic.patient_chart(p) for p in sorted(patient_ids)]
-        return fhir.bundle(charts, mrn_system=system, catalog=self.clinic.catalogs,
-                           generated_at=self.clinic.clock.now(), only=changed)
+        return fhir.bundle(
+            charts,
+            mrn_system=system,
+            catalog=self.clinic.catalogs,
+            generated_at=self.clinic.clock.now(),
+            only=changed,
+        )
 
-    def export_fhir(self, who: Actor | str, *, mrn: str | None = None,
-                    since: date | None = None, mrn_system: str | None = None,
-                    ) -> dict[str, Any]:
+    def export_fhir(
+        self,
+        who: Actor | str,
+        *,
+        mrn: str | None = None,
+        since: date | None = None,
+        mrn_system: str | None = None,
+    ) -> dict[str, Any]:
         """:meth:`fhir_bundle`, with an audit entry saying who exported which patients: a
         signed-in user (still active), or the name of a command-line account that did not
         sign in (the entry says which)."""
@@ -193,12 +235,22 @@ class HospitalService:
         def work(session: Session) -> None:
             if not isinstance(who, str):
                 require_active(session, who)
-            append_audit(session, username=username,
-                         action="export.fhir", entity_type="clinic", entity_id="fhir",
-                         changes={"mrn": mrn, "since": None if since is None else since,
-                                  "patients": patients, "signed_in": signed_in,
-                                  "resources": len(document.get("entry", []))},
-                         workstation=self.clinic.workstation, at=self.clinic.clock.now())
+            append_audit(
+                session,
+                username=username,
+                action="export.fhir",
+                entity_type="clinic",
+                entity_id="fhir",
+                changes={
+                    "mrn": mrn,
+                    "since": None if since is None else since,
+                    "patients": patients,
+                    "signed_in": signed_in,
+                    "resources": len(document.get("entry", [])),
+                },
+                workstation=self.clinic.workstation,
+                at=self.clinic.clock.now(),
+            )
 
         self.clinic.database.run_write(work)
         return document
@@ -207,10 +259,16 @@ class HospitalService:
 def check_mrn_system(uri: str, field: str = "MRN system") -> str:
     """``uri`` stripped, when it is an absolute URI a FHIR identifier system can be."""
     cleaned = uri.strip()
-    if not cleaned.startswith(_URI_SCHEMES) or any(c.isspace() for c in cleaned) or len(
-            cleaned) > 200:
+    if (
+        not cleaned.startswith(_URI_SCHEMES)
+        or any(c.isspace() for c in cleaned)
+        or len(cleaned) > 200
+    ):
         raise InputError(
             f"{field}: '{cleaned}' is not a URI; write the system the hospital gives its "
             "medical record numbers, for example urn:oid:1.2.36.146.595.217.0.1 or "
-            "https://hospital.example/mrn", code=Code.OUT_OF_RANGE, field=field)
+            "https://hospital.example/mrn",
+            code=Code.OUT_OF_RANGE,
+            field=field,
+        )
     return cleaned

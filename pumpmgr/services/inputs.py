@@ -41,9 +41,10 @@ class PumpSeen:
         if chart.pump is None:
             return None
         pump_id = chart.pump.id
-        return cls(max((r.id for r in chart.refills if r.pump_id == pump_id), default=None),
-                   max((p.id for p in chart.prescriptions if p.pump_id == pump_id),
-                       default=None))
+        return cls(
+            max((r.id for r in chart.refills if r.pump_id == pump_id), default=None),
+            max((p.id for p in chart.prescriptions if p.pump_id == pump_id), default=None),
+        )
 
 
 @dataclass(frozen=True)

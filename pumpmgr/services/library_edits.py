@@ -31,8 +31,11 @@ from pumpmgr.units import Q_, Kind, Quantity, exceeds, require_positive, to_cano
 #: Daily-dose fields of the drug itself (mcg/day when stored).
 DOSE_FIELDS = ("soft_max", "hard_max", "typical_min", "typical_max", "caution_above")
 #: The start range's maxima (mcg/day when stored), as ``start_<field of StartRule>``.
-START_FIELDS = {"start_max": "max_all", "start_naive_max": "max_naive",
-                "start_tolerant_max": "max_tolerant"}
+START_FIELDS = {
+    "start_max": "max_all",
+    "start_naive_max": "max_naive",
+    "start_tolerant_max": "max_tolerant",
+}
 #: Every field an administrator may edit, with the kind of value it takes.
 EDITABLE: dict[str, Kind | type] = {
     **dict.fromkeys(DOSE_FIELDS, Kind.DOSE_RATE),
@@ -52,23 +55,30 @@ def stored_changes(changes: Mapping[str, Quantity | bool | None]) -> dict[str, A
         kind = EDITABLE.get(field)
         name = field.replace("_", " ")
         if kind is None:
-            raise InputError(f"{field}: not an editable value; one of {', '.join(EDITABLE)}",
-                             code=Code.OUT_OF_RANGE, field=field)
+            raise InputError(
+                f"{field}: not an editable value; one of {', '.join(EDITABLE)}",
+                code=Code.OUT_OF_RANGE,
+                field=field,
+            )
         if value is None:
             if field in _REQUIRED or kind is bool:
-                raise InputError(f"{name}: cannot be removed; give a value (a hard maximum "
-                                 "can be raised, never removed)" if field == "hard_max" else
-                                 f"{name}: cannot be removed; give a value",
-                                 code=Code.NO_VALUE, field=name)
+                raise InputError(
+                    f"{name}: cannot be removed; give a value (a hard maximum "
+                    "can be raised, never removed)"
+                    if field == "hard_max"
+                    else f"{name}: cannot be removed; give a value",
+                    code=Code.NO_VALUE,
+                    field=name,
+                )
             stored[field] = None
         elif kind is bool:
             if not isinstance(value, bool):
-                raise InputError(f"{name}: must be yes or no", code=Code.OUT_OF_RANGE,
-                                 field=name)
+                raise InputError(f"{name}: must be yes or no", code=Code.OUT_OF_RANGE, field=name)
             stored[field] = value
         elif isinstance(value, bool):
-            raise InputError(f"{name}: must be a quantity with its unit", code=Code.WRONG_KIND,
-                             field=name)
+            raise InputError(
+                f"{name}: must be a quantity with its unit", code=Code.WRONG_KIND, field=name
+            )
         elif kind is Kind.DURATION:
             stored[field] = float(require_positive(value, Kind.DURATION, name).to("hour").m)
         else:
@@ -91,12 +101,18 @@ def apply_edit(drug: Drug, changes: Mapping[str, Any], edit_id: int) -> Drug:
     for field, value in changes.items():
         if field in START_FIELDS:
             limit = None if value is None else _limit(float(value), field, dose_unit, edit_id)
-            maxima: dict[str, Limit | None] = {"max_all": start.max_all,
-                                               "max_naive": start.max_naive,
-                                               "max_tolerant": start.max_tolerant}
+            maxima: dict[str, Limit | None] = {
+                "max_all": start.max_all,
+                "max_naive": start.max_naive,
+                "max_tolerant": start.max_tolerant,
+            }
             maxima[START_FIELDS[field]] = limit
-            start = replace(start, max_all=maxima["max_all"], max_naive=maxima["max_naive"],
-                            max_tolerant=maxima["max_tolerant"])
+            start = replace(
+                start,
+                max_all=maxima["max_all"],
+                max_naive=maxima["max_naive"],
+                max_tolerant=maxima["max_tolerant"],
+            )
             start_changed = True
         elif field == "restart_window_hours":
             updates[field] = float(value)
@@ -106,59 +122,77 @@ def apply_edit(drug: Drug, changes: Mapping[str, Any], edit_id: int) -> Drug:
             continue  # an old row's "back to the shipped value" (see the module's docstring)
         else:
             unit = concentration_unit if field == "max_concentration" else dose_unit
-            updates[field] = None if value is None else _limit(float(value), field, unit,
-                                                               edit_id)
+            updates[field] = None if value is None else _limit(float(value), field, unit, edit_id)
     if start_changed:
         updates["start"] = None if start.empty else start
-    edited = {"start" if f in START_FIELDS else f for f, v in changes.items()
-              if not (f == "hard_max" and v is None)}
-    return replace(drug, **updates, unverified=drug.unverified - edited,
-                   policy=drug.policy - edited)
+    edited = {
+        "start" if f in START_FIELDS else f
+        for f, v in changes.items()
+        if not (f == "hard_max" and v is None)
+    }
+    return replace(
+        drug, **updates, unverified=drug.unverified - edited, policy=drug.policy - edited
+    )
 
 
-def checked_edit(library: DrugLibrary, key: object, changes: object,
-                 edit_id: int) -> DrugLibrary:
+def checked_edit(library: DrugLibrary, key: object, changes: object, edit_id: int) -> DrugLibrary:
     """``library`` with a stored edit row applied after the checks an edit typed in passes
     (a known drug, editable fields, values of their kind, finite and positive, limits in
     order): for an edit that comes from outside, an imported document. InputError naming the
     edit and the field otherwise."""
     where = f"drug library edit #{edit_id}"
     if not isinstance(key, str) or key not in library.drugs:
-        raise InputError(f"{where}: {key!r} is not a drug of the library",
-                         code=Code.OUT_OF_RANGE, field="drug")
+        raise InputError(
+            f"{where}: {key!r} is not a drug of the library", code=Code.OUT_OF_RANGE, field="drug"
+        )
     if not isinstance(changes, Mapping) or not changes:
-        raise InputError(f"{where}: its changes are not field names with values",
-                         code=Code.OUT_OF_RANGE, field="changes")
+        raise InputError(
+            f"{where}: its changes are not field names with values",
+            code=Code.OUT_OF_RANGE,
+            field="changes",
+        )
     for field, value in changes.items():
         kind = EDITABLE.get(field)
         if kind is None:
-            raise InputError(f"{where}: {field!r} is not an editable value",
-                             code=Code.OUT_OF_RANGE, field=str(field))
+            raise InputError(
+                f"{where}: {field!r} is not an editable value",
+                code=Code.OUT_OF_RANGE,
+                field=str(field),
+            )
         if value is None:
             if (field in _REQUIRED and field != "hard_max") or kind is bool:
-                raise InputError(f"{where}: {field} cannot be removed",
-                                 code=Code.NO_VALUE, field=field)
+                raise InputError(
+                    f"{where}: {field} cannot be removed", code=Code.NO_VALUE, field=field
+                )
         elif kind is bool:
             if not isinstance(value, bool):
-                raise InputError(f"{where}: {field} must be true or false",
-                                 code=Code.OUT_OF_RANGE, field=field)
-        elif (isinstance(value, bool) or not isinstance(value, int | float)
-              or not math.isfinite(value) or value <= 0):
-            raise InputError(f"{where}: {field} must be a positive number, not {value!r}",
-                             code=Code.OUT_OF_RANGE, field=field)
+                raise InputError(
+                    f"{where}: {field} must be true or false", code=Code.OUT_OF_RANGE, field=field
+                )
+        elif (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or value <= 0
+        ):
+            raise InputError(
+                f"{where}: {field} must be a positive number, not {value!r}",
+                code=Code.OUT_OF_RANGE,
+                field=field,
+            )
     drug = library.drugs[key]
     try:
         check_limits(drug, changes)
     except PumpMgrError as error:
-        raise InputError(f"{where}: {error.message}", code=error.code,
-                         field=error.field) from None
+        raise InputError(f"{where}: {error.message}", code=error.code, field=error.field) from None
     drugs = dict(library.drugs)
     drugs[key] = apply_edit(drug, changes, edit_id)
     return DrugLibrary(drugs)
 
 
-def apply_edits(library: DrugLibrary,
-                edits: Iterable[tuple[int, str, Mapping[str, Any]]]) -> DrugLibrary:
+def apply_edits(
+    library: DrugLibrary, edits: Iterable[tuple[int, str, Mapping[str, Any]]]
+) -> DrugLibrary:
     """The library with ``(edit id, drug key, changes)`` applied in order."""
     drugs = dict(library.drugs)
     for edit_id, key, changes in edits:
@@ -169,6 +203,7 @@ def apply_edits(library: DrugLibrary,
 def check_limits(drug: Drug, stored: Mapping[str, Any]) -> None:
     """Refuse an edit that leaves the drug's limits in the wrong order (typical minimum above
     the maximum, soft maximum above the hard one)."""
+
     def value(field: str) -> float | None:
         if field in stored:
             found: float | None = stored[field]
@@ -178,13 +213,17 @@ def check_limits(drug: Drug, stored: Mapping[str, Any]) -> None:
 
     low, high = value("typical_min"), value("typical_max")
     if low is not None and high is not None and exceeds(low, high):
-        raise ImpossibleInput("typical min: is above the typical maximum",
-                              code=Code.OUT_OF_RANGE, field="typical min")
+        raise ImpossibleInput(
+            "typical min: is above the typical maximum", code=Code.OUT_OF_RANGE, field="typical min"
+        )
     soft, hard = value("soft_max"), value("hard_max")
     if soft is not None and hard is not None and exceeds(soft, hard):
-        raise ImpossibleInput("soft max: is above the hard maximum; the hard maximum blocks, "
-                              "the soft one warns before it", code=Code.OUT_OF_RANGE,
-                              field="soft max")
+        raise ImpossibleInput(
+            "soft max: is above the hard maximum; the hard maximum blocks, "
+            "the soft one warns before it",
+            code=Code.OUT_OF_RANGE,
+            field="soft max",
+        )
 
 
 #: The library values the first run asks the administrator to confirm, in the order shown.
@@ -194,5 +233,9 @@ CONFIRMABLE = ("typical_min", "typical_max", "soft_max", "max_concentration")
 def unconfirmed(library: DrugLibrary) -> list[tuple[Drug, str]]:
     """Each drug's values marked unconfirmed (domain-rules §6) that an edit can confirm:
     ``(drug, field)`` in the library's order, then :data:`CONFIRMABLE`'s."""
-    return [(drug, field) for drug in library for field in CONFIRMABLE
-            if field in drug.unverified and getattr(drug, field) is not None]
+    return [
+        (drug, field)
+        for drug in library
+        for field in CONFIRMABLE
+        if field in drug.unverified and getattr(drug, field) is not None
+    ]

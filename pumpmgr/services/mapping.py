@@ -96,8 +96,11 @@ def pump_record(row: db.Pump, catalogs: Catalogs) -> PumpRecord:
     )
 
 
-def catheter_record(row: db.Catheter, segments: list[db.CatheterSegment], user: str = "",
-                    ) -> CatheterRecord:
+def catheter_record(
+    row: db.Catheter,
+    segments: list[db.CatheterSegment],
+    user: str = "",
+) -> CatheterRecord:
     ordered = sorted(segments, key=lambda s: s.position)
     volume = sum(s.implanted_length_cm * s.volume_ml_per_cm for s in ordered)
     return CatheterRecord(
@@ -131,8 +134,11 @@ def ingredients(
             unit = library.drug(row.drug_key).display_unit
         except CatalogError:
             unit = "mcg"
-        result.append(Ingredient(row.drug_key, from_canonical(row.concentration_mcg_per_ml,
-                                                              Kind.CONCENTRATION), unit))
+        result.append(
+            Ingredient(
+                row.drug_key, from_canonical(row.concentration_mcg_per_ml, Kind.CONCENTRATION), unit
+            )
+        )
     return tuple(result)
 
 
@@ -180,9 +186,12 @@ def order_state_of(row: db.Prescription, actions: Iterable[db.OrderAction]) -> O
     """The state of the order ``row`` after ``actions`` (its signature, refusal, programming)."""
     done = {a.action for a in actions}
     return order_state(
-        high_risk=row.high_risk, by_prescriber=row.recorded_by_id == row.prescriber_id,
+        high_risk=row.high_risk,
+        by_prescriber=row.recorded_by_id == row.prescriber_id,
         programmed=not row.held_for_signature or "programmed" in done,
-        signed="signed" in done, declined="declined" in done)
+        signed="signed" in done,
+        declined="declined" in done,
+    )
 
 
 def refill_record(
@@ -203,8 +212,15 @@ def refill_record(
         discrepancy_verdict=None if first_fill else row.discrepancy_verdict,  # type: ignore[arg-type]
         discrepancy_difference=None
         if first_fill
-        else Q_((row.expected_residual_ml if row.expected_residual_unfloored_ml is None
-                 else row.expected_residual_unfloored_ml) - row.aspirated_ml, "mL"),
+        else Q_(
+            (
+                row.expected_residual_ml
+                if row.expected_residual_unfloored_ml is None
+                else row.expected_residual_unfloored_ml
+            )
+            - row.aspirated_ml,
+            "mL",
+        ),
         discrepancy_note=row.discrepancy_note or "",
         volume_added=Q_(row.volume_added_ml, "mL"),
         final_volume=Q_(row.final_reservoir_ml, "mL"),
@@ -236,16 +252,22 @@ def bedside_findings(row: db.Refill) -> BedsideFindings | None:
     if row.site_findings is None or row.withdrawal_signs is None or row.overdose_signs is None:
         return None
     reading = None
-    if (row.interrogated_status is not None and row.interrogated_alarms is not None
-            and row.interrogated_reservoir_ml is not None):
-        reading = Interrogation(PumpStatus(row.interrogated_status),
-                                alarms_from(row.interrogated_alarms),
-                                from_canonical(row.interrogated_reservoir_ml, Kind.VOLUME),
-                                row.interrogated_patient_boluses)
+    if (
+        row.interrogated_status is not None
+        and row.interrogated_alarms is not None
+        and row.interrogated_reservoir_ml is not None
+    ):
+        reading = Interrogation(
+            PumpStatus(row.interrogated_status),
+            alarms_from(row.interrogated_alarms),
+            from_canonical(row.interrogated_reservoir_ml, Kind.VOLUME),
+            row.interrogated_patient_boluses,
+        )
     return BedsideFindings(
         interrogation=reading,
         site=SiteAssessment(findings_from(row.site_findings), row.site_note or ""),
-        symptoms=SymptomCheck(row.withdrawal_signs, row.overdose_signs, row.symptoms_note or ""))
+        symptoms=SymptomCheck(row.withdrawal_signs, row.overdose_signs, row.symptoms_note or ""),
+    )
 
 
 def bedside_columns(found: BedsideFindings | None) -> dict[str, object]:
@@ -257,7 +279,8 @@ def bedside_columns(found: BedsideFindings | None) -> dict[str, object]:
     return {
         "interrogated_status": None if reading is None else str(reading.status),
         "interrogated_alarms": None if reading is None else codes(reading.alarms),
-        "interrogated_reservoir_ml": None if reading is None
+        "interrogated_reservoir_ml": None
+        if reading is None
         else to_canonical(reading.reservoir, Kind.VOLUME),
         "interrogated_patient_boluses": None if reading is None else reading.patient_boluses,
         "site_findings": codes(found.site.findings),
@@ -270,8 +293,11 @@ def bedside_columns(found: BedsideFindings | None) -> dict[str, object]:
 
 def programmer_figures(row: db.Refill) -> ProgrammerFigures | None:
     """The programmer's figures stored with a refill, or None when there are none."""
-    if (row.programmer_reservoir_ml is None or row.programmer_alarm_date is None
-            or row.programmer_daily_volume_ml_per_day is None):
+    if (
+        row.programmer_reservoir_ml is None
+        or row.programmer_alarm_date is None
+        or row.programmer_daily_volume_ml_per_day is None
+    ):
         return None
     return ProgrammerFigures(
         reservoir=from_canonical(row.programmer_reservoir_ml, Kind.VOLUME),

@@ -38,8 +38,15 @@ class IndividualMaximumService:
 
     # -- writing
 
-    def raise_maximum(self, actor: Actor, second: Verification, patient_id: int, drug: str,
-                      maximum: Quantity, reason: str) -> IndividualMaximumRecord:
+    def raise_maximum(
+        self,
+        actor: Actor,
+        second: Verification,
+        patient_id: int,
+        drug: str,
+        maximum: Quantity,
+        reason: str,
+    ) -> IndividualMaximumRecord:
         """Raise ``drug``'s clinic-policy hard maximum to ``maximum`` for the patient, signed by
         a second prescriber (``second``); replaces a maximum already in force."""
         self.ctx.permit(actor, Action.INDIVIDUAL_MAXIMUM)
@@ -53,25 +60,49 @@ class IndividualMaximumService:
             if signer.role is not db.Role.PRESCRIBER:
                 raise PermissionDenied(
                     f"second signature: {signer.username} is not a prescriber; an individual "
-                    "maximum is signed by a second prescriber", code=Code.AUTH_NOT_PERMITTED,
-                    field="second signature")
+                    "maximum is signed by a second prescriber",
+                    code=Code.AUTH_NOT_PERMITTED,
+                    field="second signature",
+                )
             day = self.ctx.today()
             row = db.IndividualMaximum(
-                patient_id=patient.id, drug_key=entry.key, action="set", max_mcg_per_day=value,
-                reason=why, at=self.ctx.now(), by_id=actor.id, signed_by_id=signer.id,
-                review_by=review_by(day))
+                patient_id=patient.id,
+                drug_key=entry.key,
+                action="set",
+                max_mcg_per_day=value,
+                reason=why,
+                at=self.ctx.now(),
+                by_id=actor.id,
+                signed_by_id=signer.id,
+                review_by=review_by(day),
+            )
             session.add(row)
             session.flush()
-            self.ctx.audit(session, actor, "individual_maximum.set", "patient", patient.id, {
-                "drug": entry.key, "maximum": format_quantity(
-                    maximum, Kind.DOSE_RATE, entry.display_unit),
-                "signed_by": signer.username, "review_by": row.review_by}, reason=why)
+            self.ctx.audit(
+                session,
+                actor,
+                "individual_maximum.set",
+                "patient",
+                patient.id,
+                {
+                    "drug": entry.key,
+                    "maximum": format_quantity(maximum, Kind.DOSE_RATE, entry.display_unit),
+                    "signed_by": signer.username,
+                    "review_by": row.review_by,
+                },
+                reason=why,
+            )
             return current_maxima(self.ctx, session, patient.id)[entry.key]
 
         return self.ctx.write(work)
 
-    def review_maximum(self, actor: Actor, patient_id: int, drug: str, note: str,
-                       ) -> IndividualMaximumRecord:
+    def review_maximum(
+        self,
+        actor: Actor,
+        patient_id: int,
+        drug: str,
+        note: str,
+    ) -> IndividualMaximumRecord:
         """Record a prescriber's review of the maximum in force: the next review is due 6
         months from today (clinic policy)."""
         self.ctx.permit(actor, Action.INDIVIDUAL_MAXIMUM)
@@ -80,13 +111,26 @@ class IndividualMaximumService:
             key, current = self._in_force_row(session, patient_id, drug)
             why = _text(note, "review note", limit=REASON_LIMIT)
             row = db.IndividualMaximum(
-                patient_id=patient_id, drug_key=key, action="reviewed",
-                max_mcg_per_day=current.max_mcg_per_day, reason=why, at=self.ctx.now(),
-                by_id=actor.id, review_by=review_by(self.ctx.today()))
+                patient_id=patient_id,
+                drug_key=key,
+                action="reviewed",
+                max_mcg_per_day=current.max_mcg_per_day,
+                reason=why,
+                at=self.ctx.now(),
+                by_id=actor.id,
+                review_by=review_by(self.ctx.today()),
+            )
             session.add(row)
             session.flush()
-            self.ctx.audit(session, actor, "individual_maximum.review", "patient", patient_id,
-                           {"drug": key, "review_by": row.review_by}, reason=why)
+            self.ctx.audit(
+                session,
+                actor,
+                "individual_maximum.review",
+                "patient",
+                patient_id,
+                {"drug": key, "review_by": row.review_by},
+                reason=why,
+            )
             return current_maxima(self.ctx, session, patient_id)[key]
 
         return self.ctx.write(work)
@@ -98,12 +142,27 @@ class IndividualMaximumService:
         def work(session: Session) -> None:
             key, _ = self._in_force_row(session, patient_id, drug)
             why = _text(reason, "reason", limit=REASON_LIMIT)
-            session.add(db.IndividualMaximum(
-                patient_id=patient_id, drug_key=key, action="ended", max_mcg_per_day=None,
-                reason=why, at=self.ctx.now(), by_id=actor.id))
+            session.add(
+                db.IndividualMaximum(
+                    patient_id=patient_id,
+                    drug_key=key,
+                    action="ended",
+                    max_mcg_per_day=None,
+                    reason=why,
+                    at=self.ctx.now(),
+                    by_id=actor.id,
+                )
+            )
             session.flush()
-            self.ctx.audit(session, actor, "individual_maximum.end", "patient", patient_id,
-                           {"drug": key}, reason=why)
+            self.ctx.audit(
+                session,
+                actor,
+                "individual_maximum.end",
+                "patient",
+                patient_id,
+                {"drug": key},
+                reason=why,
+            )
 
         self.ctx.write(work)
 
@@ -114,29 +173,41 @@ class IndividualMaximumService:
         with self.ctx.database.read() as session:
             return list(current_maxima(self.ctx, session, patient_id).values())
 
-    def _in_force_row(self, session: Session, patient_id: int, drug: str,
-                      ) -> tuple[str, db.IndividualMaximum]:
+    def _in_force_row(
+        self,
+        session: Session,
+        patient_id: int,
+        drug: str,
+    ) -> tuple[str, db.IndividualMaximum]:
         session.get_one(db.Patient, patient_id)
         key = self.ctx.library(session).drug(drug).key
         history = _history(session, patient_id).get(key, [])
         if not history or history[-1].action == "ended":
-            raise ImpossibleInput(f"drug: the patient has no individual maximum of {drug}",
-                                  code=Code.OUT_OF_RANGE, field="drug")
+            raise ImpossibleInput(
+                f"drug: the patient has no individual maximum of {drug}",
+                code=Code.OUT_OF_RANGE,
+                field="drug",
+            )
         return key, history[-1]
 
 
 def _history(session: Session, patient_id: int) -> dict[str, list[db.IndividualMaximum]]:
-    rows = session.scalars(select(db.IndividualMaximum)
-                           .where(db.IndividualMaximum.patient_id == patient_id)
-                           .order_by(db.IndividualMaximum.id))
+    rows = session.scalars(
+        select(db.IndividualMaximum)
+        .where(db.IndividualMaximum.patient_id == patient_id)
+        .order_by(db.IndividualMaximum.id)
+    )
     found: dict[str, list[db.IndividualMaximum]] = {}
     for row in rows:
         found.setdefault(row.drug_key, []).append(row)
     return found
 
 
-def current_maxima(ctx: ClinicContext, session: Session, patient_id: int,
-                   ) -> dict[str, IndividualMaximumRecord]:
+def current_maxima(
+    ctx: ClinicContext,
+    session: Session,
+    patient_id: int,
+) -> dict[str, IndividualMaximumRecord]:
     """The patient's individual maxima in force, by drug key."""
     library = ctx.library(session)
     today = ctx.today()
@@ -158,19 +229,26 @@ def current_maxima(ctx: ClinicContext, session: Session, patient_id: int,
         entry = library.drug(key)
         due: date = newest.review_by or review_by(today)
         found[key] = IndividualMaximumRecord(
-            id=newest.id, patient_id=patient_id, drug_key=key, drug=entry.name,
+            id=newest.id,
+            patient_id=patient_id,
+            drug_key=key,
+            drug=entry.name,
             unit=entry.display_unit,
             maximum=from_canonical(newest.max_mcg_per_day, Kind.DOSE_RATE).to(
-                f"{entry.display_unit}/day"),
-            reason=raised.reason, set_by=name(raised.by_id),
-            signed_by=name(raised.signed_by_id), set_at=raised.at,
+                f"{entry.display_unit}/day"
+            ),
+            reason=raised.reason,
+            set_by=name(raised.by_id),
+            signed_by=name(raised.signed_by_id),
+            set_at=raised.at,
             reviewed_by="" if newest is raised else name(newest.by_id),
             reviewed_at=None if newest is raised else newest.at,
-            review_by=due, review_overdue=review_overdue(due, today))
+            review_by=due,
+            review_overdue=review_overdue(due, today),
+        )
     return found
 
 
 def in_force(ctx: ClinicContext, session: Session, patient_id: int) -> Mapping[str, Quantity]:
     """Each drug's raised maximum for the patient, for the dose checks."""
-    return {key: record.maximum for key, record in current_maxima(ctx, session,
-                                                                    patient_id).items()}
+    return {key: record.maximum for key, record in current_maxima(ctx, session, patient_id).items()}

@@ -66,8 +66,9 @@ class OrderService:
 
     # -- entering an order (called by the prescription path in its unit of work) ------------
 
-    def entry(self, session: Session, actor: Actor, data: PrescriptionInput,
-              check: DoseCheck) -> OrderEntry:
+    def entry(
+        self, session: Session, actor: Actor, data: PrescriptionInput, check: DoseCheck
+    ) -> OrderEntry:
         """The order's prescriber account and how it was given, checked: a nurse's entry names
         how and when the prescriber gave it and, for a spoken or telephone order, that it was
         read back and confirmed. Refuses with a message naming the field."""
@@ -79,83 +80,156 @@ class OrderService:
             if order is None:
                 raise InputError(
                     "order: record how the prescriber gave this order (spoken, telephone or "
-                    "written) and when", code=Code.NO_VALUE, field="order")
+                    "written) and when",
+                    code=Code.NO_VALUE,
+                    field="order",
+                )
             try:
                 how = GivenAs(str(order.given_as).strip().lower())
             except ValueError:
                 raise InputError(
                     f"order given as: '{order.given_as}' is not spoken, telephone or written",
-                    code=Code.OUT_OF_RANGE, field="order given as") from None
+                    code=Code.OUT_OF_RANGE,
+                    field="order given as",
+                ) from None
             if how.needs_read_back and not order.read_back_confirmed:
                 raise InputError(
                     f"read back: read the {how.value} order back to the prescriber and have it "
-                    "confirmed before saving", code=Code.NO_VALUE, field="read back")
+                    "confirmed before saving",
+                    code=Code.NO_VALUE,
+                    field="read back",
+                )
             given_as, read_back = how.value, order.read_back_confirmed
             given_at = self.ctx.instant(order.given_at, "order given at")
         high_risk = needs_prescriber(str(check.verdict), (str(f.code) for f in check.findings))
         fact = data.already_programmed
-        return OrderEntry(prescriber, by_prescriber, given_as, given_at, read_back, high_risk,
-                          held=high_risk and not by_prescriber and not fact, fact=fact)
+        return OrderEntry(
+            prescriber,
+            by_prescriber,
+            given_as,
+            given_at,
+            read_back,
+            high_risk,
+            held=high_risk and not by_prescriber and not fact,
+            fact=fact,
+        )
 
     def prescriber_account(self, session: Session, named: str) -> db.User:
         """The clinic's active prescriber account ``named`` (its user name or full name,
         either case); never free text."""
         wanted = _text(named, "prescriber").lower()
-        prescribers = list(session.scalars(select(db.User).where(
-            db.User.role == db.Role.PRESCRIBER, db.User.active.is_(True)).order_by(
-            db.User.full_name)))
+        prescribers = list(
+            session.scalars(
+                select(db.User)
+                .where(db.User.role == db.Role.PRESCRIBER, db.User.active.is_(True))
+                .order_by(db.User.full_name)
+            )
+        )
         found = [u for u in prescribers if wanted in (u.username.lower(), u.full_name.lower())]
         if len(found) == 1:
             return found[0]
         if found:
             raise InputError(
                 f"prescriber: '{named}' names {len(found)} prescribers; give the user name",
-                code=Code.OUT_OF_RANGE, field="prescriber")
+                code=Code.OUT_OF_RANGE,
+                field="prescriber",
+            )
         names = ", ".join(f"{u.full_name} ({u.username})" for u in prescribers) or "none yet"
         raise InputError(
             f"prescriber: '{named}' is not one of the clinic's active prescriber accounts "
-            f"({names})", code=Code.NO_VALUE, field="prescriber")
+            f"({names})",
+            code=Code.NO_VALUE,
+            field="prescriber",
+        )
 
     def prescribers(self) -> list[tuple[int, str, str]]:
         """The clinic's active prescriber accounts as (id, user name, full name), by name:
         what an order form offers."""
         with self.ctx.database.read() as session:
-            return [(u.id, u.username, u.full_name) for u in session.scalars(
-                select(db.User).where(db.User.role == db.Role.PRESCRIBER,
-                                      db.User.active.is_(True)).order_by(db.User.full_name))]
+            return [
+                (u.id, u.username, u.full_name)
+                for u in session.scalars(
+                    select(db.User)
+                    .where(db.User.role == db.Role.PRESCRIBER, db.User.active.is_(True))
+                    .order_by(db.User.full_name)
+                )
+            ]
 
-    def after_save(self, session: Session, actor: Actor, pump: db.Pump, row: db.Prescription,
-                   entry: OrderEntry, check: DoseCheck) -> None:
+    def after_save(
+        self,
+        session: Session,
+        actor: Actor,
+        pump: db.Pump,
+        row: db.Prescription,
+        entry: OrderEntry,
+        check: DoseCheck,
+    ) -> None:
         """For a change already programmed that a finding would have stopped, attach the
         incident "programmed outside limits" (audited on its own)."""
         stopping = [f.message for f in check.findings if str(f.level) in ("blocked", "stop")]
         if entry.fact and stopping:
-            self.record_incident(session, actor, pump, IncidentKind.PROGRAMMED_OUTSIDE_LIMITS,
-                                 "; ".join(stopping), row.effective_at, prescription_id=row.id)
+            self.record_incident(
+                session,
+                actor,
+                pump,
+                IncidentKind.PROGRAMMED_OUTSIDE_LIMITS,
+                "; ".join(stopping),
+                row.effective_at,
+                prescription_id=row.id,
+            )
 
     @staticmethod
     def audit_payload(session: Session, row: db.Prescription) -> dict[str, object]:
         """The order's part of the audit entry of the action that saved it."""
         prescriber = session.get_one(db.User, row.prescriber_id)
-        return {"prescriber": prescriber.username, "given_as": row.order_given_as,
-                "given_at": row.order_given_at, "read_back_confirmed": row.read_back_confirmed,
-                "high_risk": row.high_risk, "state": str(mapping.order_state_of(row, ()))}
+        return {
+            "prescriber": prescriber.username,
+            "given_as": row.order_given_as,
+            "given_at": row.order_given_at,
+            "read_back_confirmed": row.read_back_confirmed,
+            "high_risk": row.high_risk,
+            "state": str(mapping.order_state_of(row, ())),
+        }
 
     def record_incident(
-        self, session: Session, actor: Actor, pump: db.Pump, kind: IncidentKind, summary: str,
-        occurred_at: datetime, *, prescription_id: int | None = None,
+        self,
+        session: Session,
+        actor: Actor,
+        pump: db.Pump,
+        kind: IncidentKind,
+        summary: str,
+        occurred_at: datetime,
+        *,
+        prescription_id: int | None = None,
         refill_id: int | None = None,
     ) -> db.Incident:
         """Attach an incident to a record of what already happened (domain-rules §4a)."""
         incident = db.Incident(
-            pump_id=pump.id, kind=str(kind), summary=summary, occurred_at=occurred_at,
-            prescription_id=prescription_id, refill_id=refill_id, recorded_at=self.ctx.now(),
-            recorded_by_id=actor.id)
+            pump_id=pump.id,
+            kind=str(kind),
+            summary=summary,
+            occurred_at=occurred_at,
+            prescription_id=prescription_id,
+            refill_id=refill_id,
+            recorded_at=self.ctx.now(),
+            recorded_by_id=actor.id,
+        )
         session.add(incident)
         session.flush()
-        self.ctx.audit(session, actor, "incident.record", "incident", incident.id, {
-            "pump_id": pump.id, "kind": str(kind), "summary": summary,
-            "prescription_id": prescription_id, "refill_id": refill_id})
+        self.ctx.audit(
+            session,
+            actor,
+            "incident.record",
+            "incident",
+            incident.id,
+            {
+                "pump_id": pump.id,
+                "kind": str(kind),
+                "summary": summary,
+                "prescription_id": prescription_id,
+                "refill_id": refill_id,
+            },
+        )
         return incident
 
     # -- the prescriber's decision -----------------------------------------------------------
@@ -164,15 +238,18 @@ class OrderService:
         """The named prescriber signs an order with their own password."""
         return self._decide(actor, prescription_id, password, "signed", None)
 
-    def decline_order(self, actor: Actor, prescription_id: int, password: str,
-                      reason: str) -> OrderRecord:
+    def decline_order(
+        self, actor: Actor, prescription_id: int, password: str, reason: str
+    ) -> OrderRecord:
         """The named prescriber declines an order and records why; nothing is deleted, and
         the patient is urgent until a new order is programmed."""
-        return self._decide(actor, prescription_id, password, "declined",
-                            _text(reason, "reason", limit=2000))
+        return self._decide(
+            actor, prescription_id, password, "declined", _text(reason, "reason", limit=2000)
+        )
 
-    def _decide(self, actor: Actor, prescription_id: int, password: str, action: str,
-                reason: str | None) -> OrderRecord:
+    def _decide(
+        self, actor: Actor, prescription_id: int, password: str, action: str, reason: str | None
+    ) -> OrderRecord:
         self.ctx.permit(actor, Action.SIGN_ORDER)
 
         def work(session: Session) -> OrderRecord:
@@ -180,19 +257,37 @@ class OrderService:
             if row.prescriber_id != actor.id:
                 named = session.get_one(db.User, row.prescriber_id).full_name
                 raise ImpossibleInput(
-                    f"order: it names {named}; only the prescriber it names signs or declines "
-                    "it", code=Code.AUTH_NOT_PERMITTED, field="order")
+                    f"order: it names {named}; only the prescriber it names signs or declines it",
+                    code=Code.AUTH_NOT_PERMITTED,
+                    field="order",
+                )
             self.ctx.authenticate(session, actor.username, password)
             state = self._state(session, row)
             if state in (OrderState.SIGNED, OrderState.DECLINED):
-                raise ImpossibleInput(f"order: it is already {STATE_TEXT[state]}",
-                                      code=Code.OUT_OF_RANGE, field="order")
-            session.add(db.OrderAction(prescription_id=row.id, action=action,
-                                       at=self.ctx.now(), by_id=actor.id, reason=reason))
+                raise ImpossibleInput(
+                    f"order: it is already {STATE_TEXT[state]}",
+                    code=Code.OUT_OF_RANGE,
+                    field="order",
+                )
+            session.add(
+                db.OrderAction(
+                    prescription_id=row.id,
+                    action=action,
+                    at=self.ctx.now(),
+                    by_id=actor.id,
+                    reason=reason,
+                )
+            )
             session.flush()
-            self.ctx.audit(session, actor, f"order.{'sign' if action == 'signed' else 'decline'}",
-                           "prescription", row.id, {"pump_id": row.pump_id,
-                                                    "state_before": str(state)}, reason)
+            self.ctx.audit(
+                session,
+                actor,
+                f"order.{'sign' if action == 'signed' else 'decline'}",
+                "prescription",
+                row.id,
+                {"pump_id": row.pump_id, "state_before": str(state)},
+                reason,
+            )
             self.forecasts.refresh_forecast(session, session.get_one(db.Pump, row.pump_id))
             return self._record(session, row)
 
@@ -210,12 +305,19 @@ class OrderService:
             if state is not OrderState.AWAITING_SIGNATURE:
                 raise ImpossibleInput(
                     f"order: it is {STATE_TEXT[state]}, not awaiting the prescriber's signature "
-                    "before programming", code=Code.OUT_OF_RANGE, field="order")
-            session.add(db.OrderAction(prescription_id=row.id, action="programmed",
-                                       at=self.ctx.now(), by_id=actor.id))
+                    "before programming",
+                    code=Code.OUT_OF_RANGE,
+                    field="order",
+                )
+            session.add(
+                db.OrderAction(
+                    prescription_id=row.id, action="programmed", at=self.ctx.now(), by_id=actor.id
+                )
+            )
             session.flush()
-            self.ctx.audit(session, actor, "order.programmed", "prescription", row.id,
-                           {"pump_id": row.pump_id})
+            self.ctx.audit(
+                session, actor, "order.programmed", "prescription", row.id, {"pump_id": row.pump_id}
+            )
             self.forecasts.refresh_forecast(session, session.get_one(db.Pump, row.pump_id))
             return self._record(session, row)
 
@@ -231,17 +333,36 @@ class OrderService:
         def work(session: Session) -> IncidentRecord:
             incident = session.get(db.Incident, incident_id)
             if incident is None:
-                raise InputError(f"incident: no incident {incident_id}", code=Code.NO_VALUE,
-                                 field="incident")
-            if session.scalar(select(db.IncidentReview.id).where(
-                    db.IncidentReview.incident_id == incident_id)) is not None:
-                raise ImpossibleInput("incident: already reviewed", code=Code.OUT_OF_RANGE,
-                                      field="incident")
-            session.add(db.IncidentReview(incident_id=incident_id, reviewed_at=self.ctx.now(),
-                                          reviewed_by_id=actor.id, note=text))
+                raise InputError(
+                    f"incident: no incident {incident_id}", code=Code.NO_VALUE, field="incident"
+                )
+            if (
+                session.scalar(
+                    select(db.IncidentReview.id).where(db.IncidentReview.incident_id == incident_id)
+                )
+                is not None
+            ):
+                raise ImpossibleInput(
+                    "incident: already reviewed", code=Code.OUT_OF_RANGE, field="incident"
+                )
+            session.add(
+                db.IncidentReview(
+                    incident_id=incident_id,
+                    reviewed_at=self.ctx.now(),
+                    reviewed_by_id=actor.id,
+                    note=text,
+                )
+            )
             session.flush()
-            self.ctx.audit(session, actor, "incident.review", "incident", incident_id,
-                           {"pump_id": incident.pump_id}, text)
+            self.ctx.audit(
+                session,
+                actor,
+                "incident.review",
+                "incident",
+                incident_id,
+                {"pump_id": incident.pump_id},
+                text,
+            )
             self.forecasts.refresh_forecast(session, session.get_one(db.Pump, incident.pump_id))
             return self._incidents(session, [incident.pump_id], open_only=False)[-1]
 
@@ -252,32 +373,43 @@ class OrderService:
         with self.ctx.database.read() as session:
             return self.patient_incidents(session, patient_id, open_only=open_only)
 
-    def patient_incidents(self, session: Session, patient_id: int, *,
-                          open_only: bool = True) -> list[IncidentRecord]:
+    def patient_incidents(
+        self, session: Session, patient_id: int, *, open_only: bool = True
+    ) -> list[IncidentRecord]:
         pumps = list(session.scalars(select(db.Pump.id).where(db.Pump.patient_id == patient_id)))
         return self._incidents(session, pumps, open_only=open_only)
 
-    def _incidents(self, session: Session, pump_ids: list[int], *,
-                   open_only: bool) -> list[IncidentRecord]:
+    def _incidents(
+        self, session: Session, pump_ids: list[int], *, open_only: bool
+    ) -> list[IncidentRecord]:
         if not pump_ids:
             return []
         users = self.ctx.user_names(session)
         found = []
         for incident, review in session.execute(
-                select(db.Incident, db.IncidentReview)
-                .outerjoin(db.IncidentReview, db.IncidentReview.incident_id == db.Incident.id)
-                .where(db.Incident.pump_id.in_(pump_ids)).order_by(db.Incident.id)):
+            select(db.Incident, db.IncidentReview)
+            .outerjoin(db.IncidentReview, db.IncidentReview.incident_id == db.Incident.id)
+            .where(db.Incident.pump_id.in_(pump_ids))
+            .order_by(db.Incident.id)
+        ):
             if open_only and review is not None:
                 continue
-            found.append(IncidentRecord(
-                id=incident.id, pump_id=incident.pump_id, kind=incident.kind,
-                text=INCIDENT_TEXT.get(IncidentKind(incident.kind), incident.kind),
-                summary=incident.summary, occurred_at=incident.occurred_at,
-                recorded_by=users.get(incident.recorded_by_id, "?"),
-                prescription_id=incident.prescription_id, refill_id=incident.refill_id,
-                reviewed_by="" if review is None else users.get(review.reviewed_by_id, "?"),
-                reviewed_at=None if review is None else review.reviewed_at,
-                review_note="" if review is None else review.note))
+            found.append(
+                IncidentRecord(
+                    id=incident.id,
+                    pump_id=incident.pump_id,
+                    kind=incident.kind,
+                    text=INCIDENT_TEXT.get(IncidentKind(incident.kind), incident.kind),
+                    summary=incident.summary,
+                    occurred_at=incident.occurred_at,
+                    recorded_by=users.get(incident.recorded_by_id, "?"),
+                    prescription_id=incident.prescription_id,
+                    refill_id=incident.refill_id,
+                    reviewed_by="" if review is None else users.get(review.reviewed_by_id, "?"),
+                    reviewed_at=None if review is None else review.reviewed_at,
+                    review_note="" if review is None else review.note,
+                )
+            )
         return found
 
     # -- the co-signature list ---------------------------------------------------------------
@@ -299,13 +431,20 @@ class OrderService:
         by the database: the badge is read on every due-list show and sign-in, where building
         each order to count it cost as much as the list itself."""
         with self.ctx.database.read() as session:
-            return int(session.scalar(select(func.count()).select_from(db.Prescription)
-                                      .where(*_open_order())) or 0)
+            return int(
+                session.scalar(
+                    select(func.count()).select_from(db.Prescription).where(*_open_order())
+                )
+                or 0
+            )
 
     @staticmethod
     def _alerted_pumps(session: Session) -> list[int]:
-        return list(session.scalars(select(db.PumpForecast.pump_id).where(
-            db.PumpForecast.order_alert.is_not(None))))
+        return list(
+            session.scalars(
+                select(db.PumpForecast.pump_id).where(db.PumpForecast.order_alert.is_not(None))
+            )
+        )
 
     def open_orders(self, session: Session, pump_ids: Iterable[int]) -> list[OrderRecord]:
         """The open orders (:func:`pumpmgr.orders.open_states`) of these pumps, most pressing
@@ -314,7 +453,7 @@ class OrderService:
         if not ids:
             return []
         found = []
-        for chunk in [ids[i:i + 500] for i in range(0, len(ids), 500)]:
+        for chunk in [ids[i : i + 500] for i in range(0, len(ids), 500)]:
             for orders in forecasting.pump_orders(session, chunk).values():
                 for index in open_states([(s, runs) for _row, s, runs in orders]):
                     found.append(self._record(session, orders[index][0]))
@@ -326,14 +465,22 @@ class OrderService:
     def _order_row(self, session: Session, prescription_id: int) -> db.Prescription:
         row = session.get(db.Prescription, prescription_id)
         if row is None or row.prescriber_id is None:
-            raise InputError(f"order: no order {prescription_id} names a prescriber's account",
-                             code=Code.NO_VALUE, field="order")
+            raise InputError(
+                f"order: no order {prescription_id} names a prescriber's account",
+                code=Code.NO_VALUE,
+                field="order",
+            )
         return row
 
     @staticmethod
     def _actions(session: Session, row: db.Prescription) -> list[db.OrderAction]:
-        return list(session.scalars(select(db.OrderAction).where(
-            db.OrderAction.prescription_id == row.id).order_by(db.OrderAction.id)))
+        return list(
+            session.scalars(
+                select(db.OrderAction)
+                .where(db.OrderAction.prescription_id == row.id)
+                .order_by(db.OrderAction.id)
+            )
+        )
 
     def _state(self, session: Session, row: db.Prescription) -> OrderState:
         return mapping.order_state_of(row, self._actions(session, row))
@@ -348,36 +495,59 @@ class OrderService:
         decision = next((a for a in actions if a.action in ("signed", "declined")), None)
         library = self.ctx.library(session)
         solution = []
-        for ingredient in session.scalars(select(db.PrescriptionIngredient).where(
-                db.PrescriptionIngredient.prescription_id == row.id).order_by(
-                db.PrescriptionIngredient.position)):
+        for ingredient in session.scalars(
+            select(db.PrescriptionIngredient)
+            .where(db.PrescriptionIngredient.prescription_id == row.id)
+            .order_by(db.PrescriptionIngredient.position)
+        ):
             drug = library.drug(ingredient.drug_key)
-            solution.append(f"{drug.name.lower()} " + format_quantity(
-                Q_(ingredient.concentration_mcg_per_ml, "mcg/mL"), Kind.CONCENTRATION,
-                drug.display_unit))
+            solution.append(
+                f"{drug.name.lower()} "
+                + format_quantity(
+                    Q_(ingredient.concentration_mcg_per_ml, "mcg/mL"),
+                    Kind.CONCENTRATION,
+                    drug.display_unit,
+                )
+            )
         # each with the reason given for it at entry: what the prescriber signs for
-        findings = tuple(f.message + (f" (reason given: {f.override_reason})"
-                                      if f.override_reason else "")
-                         for f in session.scalars(
-            select(db.PrescriptionFinding).where(
-                db.PrescriptionFinding.prescription_id == row.id).order_by(
-                db.PrescriptionFinding.position)))
+        findings = tuple(
+            f.message + (f" (reason given: {f.override_reason})" if f.override_reason else "")
+            for f in session.scalars(
+                select(db.PrescriptionFinding)
+                .where(db.PrescriptionFinding.prescription_id == row.id)
+                .order_by(db.PrescriptionFinding.position)
+            )
+        )
         done = {a.action for a in actions}
-        version = next(p for p in self.ctx.prescriptions_all(session, row.pump_id)
-                       if p.id == row.id)
+        version = next(
+            p for p in self.ctx.prescriptions_all(session, row.pump_id) if p.id == row.id
+        )
         return OrderRecord(
-            prescription_id=row.id, pump_id=row.pump_id, patient_id=patient.id,
-            mrn=patient.mrn, patient=f"{patient.family_name.upper()}, {patient.given_name}",
-            state=str(state), state_text=STATE_TEXT[state], high_risk=row.high_risk,
-            prescriber_id=row.prescriber_id or 0, prescriber=row.prescriber_name,
-            entered_by=users.get(row.recorded_by_id, "?"), entered_at=row.recorded_at,
-            effective_at=row.effective_at, given_as=row.order_given_as,
+            prescription_id=row.id,
+            pump_id=row.pump_id,
+            patient_id=patient.id,
+            mrn=patient.mrn,
+            patient=f"{patient.family_name.upper()}, {patient.given_name}",
+            state=str(state),
+            state_text=STATE_TEXT[state],
+            high_risk=row.high_risk,
+            prescriber_id=row.prescriber_id or 0,
+            prescriber=row.prescriber_name,
+            entered_by=users.get(row.recorded_by_id, "?"),
+            entered_at=row.recorded_at,
+            effective_at=row.effective_at,
+            given_as=row.order_given_as,
             read_back_confirmed=row.read_back_confirmed,
             programmed=not row.held_for_signature or bool(done & {"programmed", "signed"}),
-            overdue=is_overdue(state, row.recorded_at, self.ctx.now(),
-                               cosign_hours=settings.cosign_overdue_hours,
-                               high_risk_hours=settings.high_risk_overdue_hours),
-            solution=" + ".join(solution), findings=findings,
+            overdue=is_overdue(
+                state,
+                row.recorded_at,
+                self.ctx.now(),
+                cosign_hours=settings.cosign_overdue_hours,
+                high_risk_hours=settings.high_risk_overdue_hours,
+            ),
+            solution=" + ".join(solution),
+            findings=findings,
             dose=dose_text(version.program, version.ingredients, self.ctx.catalogs),
             decided_by="" if decision is None else users.get(decision.by_id, "?"),
             decided_at=None if decision is None else decision.at,
@@ -393,8 +563,9 @@ def _open_order() -> list[ColumnElement[bool]]:
     order, later, fix = db.Prescription, aliased(db.Prescription), aliased(db.Prescription)
 
     def acted(row: Any, *actions: str) -> ColumnElement[bool]:
-        return exists().where(db.OrderAction.prescription_id == row.id,
-                              db.OrderAction.action.in_(actions))
+        return exists().where(
+            db.OrderAction.prescription_id == row.id, db.OrderAction.action.in_(actions)
+        )
 
     corrections = select(fix.corrects_id).where(fix.corrects_id.is_not(None)).scalar_subquery()
 
@@ -403,14 +574,24 @@ def _open_order() -> list[ColumnElement[bool]]:
         return found
 
     replaced = exists().where(
-        later.pump_id == order.pump_id, later.id > order.id, later.prescriber_id.is_not(None),
+        later.pump_id == order.pump_id,
+        later.id > order.id,
+        later.prescriber_id.is_not(None),
         not_(corrected(later)),
-        or_(later.held_for_signature == false(), acted(later, "signed", "programmed")))
+        or_(later.held_for_signature == false(), acted(later, "signed", "programmed")),
+    )
     return [
-        order.prescriber_id.is_not(None), not_(corrected(order)),
-        order.pump_id.in_(select(db.PumpForecast.pump_id).where(
-            db.PumpForecast.order_alert.is_not(None))),
-        or_(and_(acted(order, "declined"), not_(replaced)),
-            and_(not_(acted(order, "declined")), not_(acted(order, "signed")),
-                 order.recorded_by_id != order.prescriber_id)),
+        order.prescriber_id.is_not(None),
+        not_(corrected(order)),
+        order.pump_id.in_(
+            select(db.PumpForecast.pump_id).where(db.PumpForecast.order_alert.is_not(None))
+        ),
+        or_(
+            and_(acted(order, "declined"), not_(replaced)),
+            and_(
+                not_(acted(order, "declined")),
+                not_(acted(order, "signed")),
+                order.recorded_by_id != order.prescriber_id,
+            ),
+        ),
     ]

@@ -31,8 +31,9 @@ class PatientService:
         self.ctx.permit(actor, Action.REGISTER_PATIENT)
         mrn = normalize_mrn(data.mrn)
         if data.date_of_birth > self.ctx.today():
-            raise ImpossibleInput("date of birth: is in the future", code=Code.TIME_ORDER,
-                                  field="date of birth")
+            raise ImpossibleInput(
+                "date of birth: is in the future", code=Code.TIME_ORDER, field="date of birth"
+            )
 
         def work(session: Session) -> PatientRecord:
             _refuse_taken_mrn(session, mrn)
@@ -45,24 +46,38 @@ class PatientService:
                 indication=db.Indication(data.indication),
                 renal_impairment=data.renal_impairment,
                 opioid_status=_opioid_status(data.opioid_status),
-                emergency_contact_name=_text(data.emergency_contact_name, "emergency contact",
-                                             required=False) or None,
-                emergency_contact_phone=_text(data.emergency_contact_phone, "emergency phone",
-                                              required=False, limit=64) or None,
+                emergency_contact_name=_text(
+                    data.emergency_contact_name, "emergency contact", required=False
+                )
+                or None,
+                emergency_contact_phone=_text(
+                    data.emergency_contact_phone, "emergency phone", required=False, limit=64
+                )
+                or None,
                 notes=_text(data.notes, "notes", required=False, limit=10_000),
                 phone=_text(data.phone, "phone", required=False, limit=64) or None,
-                created_at=now, updated_at=now,
+                created_at=now,
+                updated_at=now,
             )
             session.add(row)
             session.flush()
-            self.ctx.audit(session, actor, "patient.register", "patient", row.id,
-                           {"mrn": mrn, "indication": data.indication})
+            self.ctx.audit(
+                session,
+                actor,
+                "patient.register",
+                "patient",
+                row.id,
+                {"mrn": mrn, "indication": data.indication},
+            )
             return mapping.patient_record(row)
 
         return self.ctx.write(work)
 
     def set_patient_status(
-        self, actor: Actor, patient_id: int, status: Literal["active", "inactive", "deceased"],
+        self,
+        actor: Actor,
+        patient_id: int,
+        status: Literal["active", "inactive", "deceased"],
         reason: str,
     ) -> PatientRecord:
         self.ctx.permit(actor, Action.SET_PATIENT_STATUS)
@@ -73,15 +88,24 @@ class PatientService:
             row.status = db.PatientStatus(status)
             row.updated_at = self.ctx.now()
             session.flush()
-            self.ctx.audit(session, actor, "patient.status", "patient", row.id,
-                           {"status": {"before": before, "after": status}},
-                           _text(reason, "reason", limit=2000))
+            self.ctx.audit(
+                session,
+                actor,
+                "patient.status",
+                "patient",
+                row.id,
+                {"status": {"before": before, "after": status}},
+                _text(reason, "reason", limit=2000),
+            )
             return mapping.patient_record(row)
 
         return self.ctx.write(work)
 
     def set_opioid_status(
-        self, actor: Actor, patient_id: int, status: Literal["naive", "tolerant"] | None,
+        self,
+        actor: Actor,
+        patient_id: int,
+        status: Literal["naive", "tolerant"] | None,
         reason: str = "",
     ) -> PatientRecord:
         """Record the patient's opioid status alone (None: not recorded, which the dose checks
@@ -95,9 +119,15 @@ class PatientService:
             row.opioid_status = wanted
             row.updated_at = self.ctx.now()
             session.flush()
-            self.ctx.audit(session, actor, "patient.edit", "patient", row.id,
-                           {"opioid_status": {"before": before, "after": wanted}},
-                           _text(reason, "reason", required=False, limit=2000) or None)
+            self.ctx.audit(
+                session,
+                actor,
+                "patient.edit",
+                "patient",
+                row.id,
+                {"opioid_status": {"before": before, "after": wanted}},
+                _text(reason, "reason", required=False, limit=2000) or None,
+            )
             return mapping.patient_record(row)
 
         return self.ctx.write(work)
@@ -110,7 +140,12 @@ class PatientService:
             return mapping.patient_record(row), row.version
 
     def edit_patient(
-        self, actor: Actor, patient_id: int, data: PatientInput, version: int, reason: str = "",
+        self,
+        actor: Actor,
+        patient_id: int,
+        data: PatientInput,
+        version: int,
+        reason: str = "",
     ) -> PatientRecord:
         """Save a patient edited from the version :meth:`patient_for_edit` gave. A save over a
         change someone else saved meanwhile is refused with :class:`ChangedMeanwhile`, never
@@ -118,8 +153,9 @@ class PatientService:
         self.ctx.permit(actor, Action.EDIT_PATIENT)
         mrn = normalize_mrn(data.mrn)
         if data.date_of_birth > self.ctx.today():
-            raise ImpossibleInput("date of birth: is in the future", code=Code.TIME_ORDER,
-                                  field="date of birth")
+            raise ImpossibleInput(
+                "date of birth: is in the future", code=Code.TIME_ORDER, field="date of birth"
+            )
 
         def work(session: Session) -> PatientRecord:
             row = session.get_one(db.Patient, patient_id)
@@ -128,10 +164,22 @@ class PatientService:
                     "patient: this record was changed by someone else (another workstation or "
                     "window) after you opened it, so your change was not saved. Reload the "
                     "record to see the other change, then make yours again.",
-                    code=Code.DB_CHANGED_MEANWHILE, field="patient")
-            fields = ("mrn", "family_name", "given_name", "date_of_birth", "indication",
-                      "renal_impairment", "emergency_contact_name", "emergency_contact_phone",
-                      "notes", "opioid_status", "phone")
+                    code=Code.DB_CHANGED_MEANWHILE,
+                    field="patient",
+                )
+            fields = (
+                "mrn",
+                "family_name",
+                "given_name",
+                "date_of_birth",
+                "indication",
+                "renal_impairment",
+                "emergency_contact_name",
+                "emergency_contact_phone",
+                "notes",
+                "opioid_status",
+                "phone",
+            )
             before = {name: getattr(row, name) for name in fields}
             _refuse_taken_mrn(session, mrn, row.id)
             row.mrn = mrn
@@ -141,18 +189,31 @@ class PatientService:
             row.indication = db.Indication(data.indication)
             row.renal_impairment = data.renal_impairment
             row.opioid_status = _opioid_status(data.opioid_status)
-            row.emergency_contact_name = _text(data.emergency_contact_name, "emergency contact",
-                                               required=False) or None
-            row.emergency_contact_phone = _text(data.emergency_contact_phone, "emergency phone",
-                                                required=False, limit=64) or None
+            row.emergency_contact_name = (
+                _text(data.emergency_contact_name, "emergency contact", required=False) or None
+            )
+            row.emergency_contact_phone = (
+                _text(data.emergency_contact_phone, "emergency phone", required=False, limit=64)
+                or None
+            )
             row.notes = _text(data.notes, "notes", required=False, limit=10_000)
             row.phone = _text(data.phone, "phone", required=False, limit=64) or None
             row.updated_at = self.ctx.now()
             session.flush()
-            changes = {name: {"before": before[name], "after": getattr(row, name)}
-                       for name in fields if before[name] != getattr(row, name)}
-            self.ctx.audit(session, actor, "patient.edit", "patient", row.id, changes,
-                           _text(reason, "reason", required=False, limit=2000) or None)
+            changes = {
+                name: {"before": before[name], "after": getattr(row, name)}
+                for name in fields
+                if before[name] != getattr(row, name)
+            }
+            self.ctx.audit(
+                session,
+                actor,
+                "patient.edit",
+                "patient",
+                row.id,
+                changes,
+                _text(reason, "reason", required=False, limit=2000) or None,
+            )
             return mapping.patient_record(row)
 
         return self.ctx.write(work)
@@ -165,15 +226,24 @@ def _opioid_status(status: str | None) -> db.OpioidStatus | None:
     try:
         return db.OpioidStatus(status)
     except ValueError:
-        raise InputError(f"opioid status: '{status}' must be naive or tolerant (or not "
-                         "recorded)", code=Code.OUT_OF_RANGE, field="opioid status") from None
+        raise InputError(
+            f"opioid status: '{status}' must be naive or tolerant (or not recorded)",
+            code=Code.OUT_OF_RANGE,
+            field="opioid status",
+        ) from None
 
 
 def _refuse_taken_mrn(session: Session, mrn: str, patient_id: int | None = None) -> None:
     """The unique index holds the stored form; a number stored before MRNs were normalised
     (``d000001``) is the same patient as ``D000001`` too."""
-    taken = session.scalars(select(db.Patient.id).where(
-        func.upper(db.Patient.mrn) == mrn, db.Patient.id != (patient_id or 0))).first()
+    taken = session.scalars(
+        select(db.Patient.id).where(
+            func.upper(db.Patient.mrn) == mrn, db.Patient.id != (patient_id or 0)
+        )
+    ).first()
     if taken is not None:
-        raise RecordConflict("another patient already has this medical record number (MRN)",
-                             code=Code.DB_CONFLICT, field="medical record number")
+        raise RecordConflict(
+            "another patient already has this medical record number (MRN)",
+            code=Code.DB_CONFLICT,
+            field="medical record number",
+        )

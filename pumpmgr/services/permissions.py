@@ -82,33 +82,35 @@ _ADMINISTRATOR = frozenset({"administrator"})
 _PRESCRIBER = frozenset({"prescriber"})
 
 #: Which roles may do each action; anything not listed is refused.
-PERMISSIONS: Mapping[Action, frozenset[str]] = MappingProxyType({
-    Action.ADD_USER: _ADMINISTRATOR,
-    Action.RESET_PASSWORD: _ADMINISTRATOR,
-    Action.DEACTIVATE_USER: _ADMINISTRATOR,
-    Action.UPDATE_SETTINGS: _ADMINISTRATOR,
-    Action.EDIT_DRUG_LIBRARY: frozenset({"prescriber", "administrator"}),
-    Action.RECOMPUTE_FORECASTS: frozenset({"prescriber", "administrator"}),
-    Action.REGISTER_PATIENT: _EVERYONE,
-    Action.EDIT_PATIENT: _EVERYONE,
-    Action.SET_PATIENT_STATUS: _CLINICIANS,
-    Action.IMPLANT_PUMP: _CLINICIANS,
-    Action.REPLACE_PUMP: _CLINICIANS,
-    Action.EXPLANT_PUMP: _CLINICIANS,
-    Action.REVISE_CATHETER: _CLINICIANS,
-    Action.RECORD_MRI: _CLINICIANS,
-    Action.RECORD_EVENT: _CLINICIANS,
-    Action.CHANGE_PRESCRIPTION: _CLINICIANS,
-    Action.RECORD_REFILL: _CLINICIANS,
-    Action.CORRECT_REFILL: _CLINICIANS,
-    Action.CORRECT_RECORD: _CLINICIANS,
-    Action.VERIFY: _CLINICIANS,
-    Action.SIGN_ORDER: _PRESCRIBER,
-    Action.REVIEW_INCIDENT: _PRESCRIBER,
-    Action.INDIVIDUAL_MAXIMUM: _PRESCRIBER,
-    Action.BOOK_VISIT: _EVERYONE,
-    Action.MARK_ATTENDANCE: _CLINICIANS,
-})
+PERMISSIONS: Mapping[Action, frozenset[str]] = MappingProxyType(
+    {
+        Action.ADD_USER: _ADMINISTRATOR,
+        Action.RESET_PASSWORD: _ADMINISTRATOR,
+        Action.DEACTIVATE_USER: _ADMINISTRATOR,
+        Action.UPDATE_SETTINGS: _ADMINISTRATOR,
+        Action.EDIT_DRUG_LIBRARY: frozenset({"prescriber", "administrator"}),
+        Action.RECOMPUTE_FORECASTS: frozenset({"prescriber", "administrator"}),
+        Action.REGISTER_PATIENT: _EVERYONE,
+        Action.EDIT_PATIENT: _EVERYONE,
+        Action.SET_PATIENT_STATUS: _CLINICIANS,
+        Action.IMPLANT_PUMP: _CLINICIANS,
+        Action.REPLACE_PUMP: _CLINICIANS,
+        Action.EXPLANT_PUMP: _CLINICIANS,
+        Action.REVISE_CATHETER: _CLINICIANS,
+        Action.RECORD_MRI: _CLINICIANS,
+        Action.RECORD_EVENT: _CLINICIANS,
+        Action.CHANGE_PRESCRIPTION: _CLINICIANS,
+        Action.RECORD_REFILL: _CLINICIANS,
+        Action.CORRECT_REFILL: _CLINICIANS,
+        Action.CORRECT_RECORD: _CLINICIANS,
+        Action.VERIFY: _CLINICIANS,
+        Action.SIGN_ORDER: _PRESCRIBER,
+        Action.REVIEW_INCIDENT: _PRESCRIBER,
+        Action.INDIVIDUAL_MAXIMUM: _PRESCRIBER,
+        Action.BOOK_VISIT: _EVERYONE,
+        Action.MARK_ATTENDANCE: _CLINICIANS,
+    }
+)
 
 
 class _Actor(Protocol):
@@ -131,8 +133,11 @@ def allowed(role: str, action: str) -> bool:
 
 
 def _denied(who: str, action: str, why: str) -> PermissionDenied:
-    return PermissionDenied(f"{who} may not {action.replace('_', ' ')}: {why}",
-                            code=Code.AUTH_NOT_PERMITTED, field="user")
+    return PermissionDenied(
+        f"{who} may not {action.replace('_', ' ')}: {why}",
+        code=Code.AUTH_NOT_PERMITTED,
+        field="user",
+    )
 
 
 def require_permission(session: Session, actor: _Actor, action: Action) -> db.User:

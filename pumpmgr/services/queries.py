@@ -56,28 +56,44 @@ class QueryService:
                 wanted = [normalize_mrn(mrn, "MRN"), typed]
             except InputError:
                 wanted = [typed]
-            row = session.scalars(select(db.Patient).where(db.Patient.mrn.in_(wanted)).order_by(
-                db.Patient.mrn != wanted[0])).first()
+            row = session.scalars(
+                select(db.Patient)
+                .where(db.Patient.mrn.in_(wanted))
+                .order_by(db.Patient.mrn != wanted[0])
+            ).first()
             if row is None:
-                raise InputError(f"MRN: no patient with medical record number '{mrn}'",
-                                 code=Code.NO_VALUE, field="MRN")
+                raise InputError(
+                    f"MRN: no patient with medical record number '{mrn}'",
+                    code=Code.NO_VALUE,
+                    field="MRN",
+                )
             return mapping.patient_record(row)
 
     def search_patients(self, text: str, limit: int = 50) -> list[PatientRecord]:
         pattern = f"%{text.strip().lower()}%"
         with self.ctx.database.read() as session:
-            rows = session.scalars(select(db.Patient).where(
-                func.lower(db.Patient.family_name).like(pattern)
-                | func.lower(db.Patient.given_name).like(pattern)
-                | func.lower(db.Patient.mrn).like(pattern)
-            ).order_by(db.Patient.family_name, db.Patient.given_name).limit(limit)).all()
+            rows = session.scalars(
+                select(db.Patient)
+                .where(
+                    func.lower(db.Patient.family_name).like(pattern)
+                    | func.lower(db.Patient.given_name).like(pattern)
+                    | func.lower(db.Patient.mrn).like(pattern)
+                )
+                .order_by(db.Patient.family_name, db.Patient.given_name)
+                .limit(limit)
+            ).all()
             return [mapping.patient_record(r) for r in rows]
 
     def patient_chart(self, patient_id: int) -> PatientChart:
         with self.ctx.database.read() as session:
             patient = session.get_one(db.Patient, patient_id)
-            pumps = list(session.scalars(select(db.Pump).where(
-                db.Pump.patient_id == patient_id).order_by(db.Pump.implant_date, db.Pump.id)))
+            pumps = list(
+                session.scalars(
+                    select(db.Pump)
+                    .where(db.Pump.patient_id == patient_id)
+                    .order_by(db.Pump.implant_date, db.Pump.id)
+                )
+            )
             active = next((p for p in pumps if p.status is db.PumpStatus.ACTIVE), None)
             catheter = None
             prescriptions: list[PrescriptionRecord] = []
@@ -87,28 +103,42 @@ class QueryService:
             for pump in pumps:
                 prescriptions += self.ctx.prescriptions_all(session, pump.id)
                 refills += self.ctx.refill_records(session, pump.id)
-                for event in session.scalars(select(db.PumpEvent).where(
-                        db.PumpEvent.pump_id == pump.id)):
-                    events.append(mapping.event_record(event, patient_id,
-                                                       users.get(event.recorded_by_id, "?")))
+                for event in session.scalars(
+                    select(db.PumpEvent).where(db.PumpEvent.pump_id == pump.id)
+                ):
+                    events.append(
+                        mapping.event_record(
+                            event, patient_id, users.get(event.recorded_by_id, "?")
+                        )
+                    )
             # every catheter version (corrections beside what they correct), in two queries
-            catheter_rows = list(session.scalars(select(db.Catheter).where(
-                db.Catheter.patient_id == patient_id).order_by(db.Catheter.id)))
+            catheter_rows = list(
+                session.scalars(
+                    select(db.Catheter)
+                    .where(db.Catheter.patient_id == patient_id)
+                    .order_by(db.Catheter.id)
+                )
+            )
             segments: dict[int, list[db.CatheterSegment]] = {r.id: [] for r in catheter_rows}
             if segments:
-                for segment in session.scalars(select(db.CatheterSegment).where(
-                        db.CatheterSegment.catheter_id.in_(list(segments)))):
+                for segment in session.scalars(
+                    select(db.CatheterSegment).where(
+                        db.CatheterSegment.catheter_id.in_(list(segments))
+                    )
+                ):
                     segments[segment.catheter_id].append(segment)
-            catheters = {r.id: mapping.catheter_record(r, segments[r.id],
-                                                       users.get(r.recorded_by_id, "?"))
-                         for r in catheter_rows}
+            catheters = {
+                r.id: mapping.catheter_record(r, segments[r.id], users.get(r.recorded_by_id, "?"))
+                for r in catheter_rows
+            }
             open_orders = self.orders.open_orders(session, [p.id for p in pumps])
             open_incidents = self.orders.patient_incidents(session, patient_id)
             current_rx = None
             forecast = None
             if active is not None:
                 catheter_row = _current_catheter_of(
-                    r for r in catheter_rows if r.pump_id == active.id)
+                    r for r in catheter_rows if r.pump_id == active.id
+                )
                 if catheter_row is not None:
                     catheter = catheters[catheter_row.id]
                 current = self.ctx.prescriptions(session, active.id)
@@ -128,14 +158,20 @@ class QueryService:
                 catheters=tuple(catheters.values()),
                 open_orders=tuple(open_orders),
                 open_incidents=tuple(open_incidents),
-                individual_maxima=tuple(maxima.current_maxima(self.ctx, session,
-                                                              patient.id).values()),
-                stop_orders=tuple(stop_orders.open_stop_orders(self.ctx, session,
-                                                               [p.id for p in pumps])),
+                individual_maxima=tuple(
+                    maxima.current_maxima(self.ctx, session, patient.id).values()
+                ),
+                stop_orders=tuple(
+                    stop_orders.open_stop_orders(self.ctx, session, [p.id for p in pumps])
+                ),
             )
 
-    def due_list(self, *, within_days: int | None = None, today: date | None = None,
-                 ) -> list[DueRow]:
+    def due_list(
+        self,
+        *,
+        within_days: int | None = None,
+        today: date | None = None,
+    ) -> list[DueRow]:
         """Active pumps by refill-due date, earliest first: one indexed query on the stored
         forecasts plus one for the current solutions' ingredients."""
         today = today or self.ctx.today()
@@ -149,14 +185,24 @@ class QueryService:
             ingredients = connection.execute(ingredients_of, limit).all()
             booked_on: dict[int, date] = dict(connection.execute(open_bookings).all())
             # a missed visit counts until the pump is refilled or booked again
-            missed_on = {pump_id: day for pump_id, day in connection.execute(
-                missed_visits, {"since": today - timedelta(days=MISSED_VISIT_DAYS)})
-                if pump_id not in booked_on}
-            refilled = dict(connection.execute(
-                _last_refills(), {"pumps": list(missed_on)}).all()) if missed_on else {}
-            missed = {pump_id for pump_id, day in missed_on.items()
-                      if pump_id not in refilled
-                      or day >= _utc(refilled[pump_id]).astimezone(self.ctx.tz).date()}
+            missed_on = {
+                pump_id: day
+                for pump_id, day in connection.execute(
+                    missed_visits, {"since": today - timedelta(days=MISSED_VISIT_DAYS)}
+                )
+                if pump_id not in booked_on
+            }
+            refilled = (
+                dict(connection.execute(_last_refills(), {"pumps": list(missed_on)}).all())
+                if missed_on
+                else {}
+            )
+            missed = {
+                pump_id
+                for pump_id, day in missed_on.items()
+                if pump_id not in refilled
+                or day >= _utc(refilled[pump_id]).astimezone(self.ctx.tz).date()
+            }
             horizon = today + timedelta(days=self.ctx.settings(session).booking_horizon_days)
         solutions = self._solution_texts(ingredients)
         keys_of: dict[int, tuple[str, ...]] = {}
@@ -166,57 +212,113 @@ class QueryService:
         # in UTC, as the alarms: a difference of two instants in one zone asks no zone
         now = self.ctx.now().astimezone(UTC)
         # due_state's limits, once for every row
-        soon, later = (today + timedelta(days=DUE_SOON_DAYS),
-                       today + timedelta(days=DUE_LATER_DAYS))
+        soon, later = (
+            today + timedelta(days=DUE_SOON_DAYS),
+            today + timedelta(days=DUE_LATER_DAYS),
+        )
         result: list[DueRow] = []
         add, row_of = result.append, DueRow  # 5,000 rows: the lookups once
-        for (refill_due, reason, alarm_at, pump_id, model_key, replace_by, patient_id, mrn,
-             family_name, given_name, rx_id, flex, open_review, order_alert, open_incident,
-             open_stop,
-             nominal, empty, filled, fill_ml, daily_ml, worst_alarm, worst_empty, phone,
-             contact_name, contact_phone) in rows:
+        for (
+            refill_due,
+            reason,
+            alarm_at,
+            pump_id,
+            model_key,
+            replace_by,
+            patient_id,
+            mrn,
+            family_name,
+            given_name,
+            rx_id,
+            flex,
+            open_review,
+            order_alert,
+            open_incident,
+            open_stop,
+            nominal,
+            empty,
+            filled,
+            fill_ml,
+            daily_ml,
+            worst_alarm,
+            worst_empty,
+            phone,
+            contact_name,
+            contact_phone,
+        ) in rows:
             due = refill_due or today
             booked = booked_on.get(pump_id)
             booking: BookingStatus = (
-                "did_not_attend" if pump_id in missed
-                else "not_booked" if booked is None and due <= horizon
-                else "booked_too_late" if booked is not None and booked > due else "")
+                "did_not_attend"
+                if pump_id in missed
+                else "not_booked"
+                if booked is None and due <= horizon
+                else "booked_too_late"
+                if booked is not None and booked > due
+                else ""
+            )
             # an instant as UTCDateTime gives it (read as a plain DateTime: 5,000 calls less)
-            alarm = now if alarm_at is None else (
-                alarm_at.replace(tzinfo=UTC) if alarm_at.tzinfo is None
-                else alarm_at.astimezone(UTC))
+            alarm = (
+                now
+                if alarm_at is None
+                else (
+                    alarm_at.replace(tzinfo=UTC)
+                    if alarm_at.tzinfo is None
+                    else alarm_at.astimezone(UTC)
+                )
+            )
             model = models.get(model_key)
             if model is None:
-                model = models[model_key] = (self.ctx.model_name(model_key),
-                                             self.ctx.model_type(model_key))
+                model = models[model_key] = (
+                    self.ctx.model_name(model_key),
+                    self.ctx.model_type(model_key),
+                )
             text = solutions.get(rx_id)
-            add(row_of(
-                patient_id=patient_id, mrn=mrn,
-                patient=f"{family_name.upper()}, {given_name}",
-                pump_id=pump_id, pump_model=model[0], pump_type=model[1],
-                drug="no prescription" if text is None else text,
-                days_left=(alarm - now).total_seconds() / 86400,
-                alarm_at=alarm, refill_due=due,
-                refill_due_reason=reason,
-                replace_by=replace_by,
-                state="urgent" if open_incident or open_stop or order_alert == "declined"
-                else "overdue" if due < today else "due_this_week" if due <= soon
-                else "due_in_14_days" if due <= later else "fine",
-                open_discrepancy=bool(open_review),
-                flex_schedule=text is not None and bool(flex),
-                order_alert=order_alert, open_incident=bool(open_incident),
-                open_stop_order=bool(open_stop),
-                nominal_alarm_at=nominal and mapping.utc(nominal),
-                empty_at=empty and mapping.utc(empty),
-                alarm_at_worst_case=worst_alarm and mapping.utc(worst_alarm),
-                empty_at_worst_case=worst_empty and mapping.utc(worst_empty),
-                volume_left_ml=None if filled is None or fill_ml is None or daily_ml is None
-                else max(0.0, fill_ml - daily_ml * (now - mapping.utc(filled)).total_seconds()
-                         / 86400),
-                drug_keys=keys_of.get(rx_id, ()),
-                booked_on=booked, booking=booking, phone=phone or "",
-                emergency_contact=" ".join(p for p in (contact_name, contact_phone) if p),
-            ))
+            add(
+                row_of(
+                    patient_id=patient_id,
+                    mrn=mrn,
+                    patient=f"{family_name.upper()}, {given_name}",
+                    pump_id=pump_id,
+                    pump_model=model[0],
+                    pump_type=model[1],
+                    drug="no prescription" if text is None else text,
+                    days_left=(alarm - now).total_seconds() / 86400,
+                    alarm_at=alarm,
+                    refill_due=due,
+                    refill_due_reason=reason,
+                    replace_by=replace_by,
+                    state="urgent"
+                    if open_incident or open_stop or order_alert == "declined"
+                    else "overdue"
+                    if due < today
+                    else "due_this_week"
+                    if due <= soon
+                    else "due_in_14_days"
+                    if due <= later
+                    else "fine",
+                    open_discrepancy=bool(open_review),
+                    flex_schedule=text is not None and bool(flex),
+                    order_alert=order_alert,
+                    open_incident=bool(open_incident),
+                    open_stop_order=bool(open_stop),
+                    nominal_alarm_at=nominal and mapping.utc(nominal),
+                    empty_at=empty and mapping.utc(empty),
+                    alarm_at_worst_case=worst_alarm and mapping.utc(worst_alarm),
+                    empty_at_worst_case=worst_empty and mapping.utc(worst_empty),
+                    volume_left_ml=None
+                    if filled is None or fill_ml is None or daily_ml is None
+                    else max(
+                        0.0,
+                        fill_ml - daily_ml * (now - mapping.utc(filled)).total_seconds() / 86400,
+                    ),
+                    drug_keys=keys_of.get(rx_id, ()),
+                    booked_on=booked,
+                    booking=booking,
+                    phone=phone or "",
+                    emergency_contact=" ".join(p for p in (contact_name, contact_phone) if p),
+                )
+            )
         for row in result:  # the states before a refill, as the forecast ranks them
             row.refill_state = refill_state(row, now)[1]
         # a missed visit of a pump still due first, for the call list; then an incident or a
@@ -251,34 +353,68 @@ def _due_list_statements(within: bool) -> tuple[Any, Any]:
     f = db.PumpForecast
     # an urgent pump (an unreviewed incident, an open Stop order, a declined order) is listed
     # whatever its date
-    due_by = [or_(f.refill_due <= bindparam("due_by", type_=Date()), f.open_incident,
-                  f.open_stop_order,
-                  f.order_alert == "declined")] if within else []
-    filters = [db.Pump.status == db.PumpStatus.ACTIVE,
-               db.Patient.status == db.PatientStatus.ACTIVE, *due_by]
+    due_by = (
+        [
+            or_(
+                f.refill_due <= bindparam("due_by", type_=Date()),
+                f.open_incident,
+                f.open_stop_order,
+                f.order_alert == "declined",
+            )
+        ]
+        if within
+        else []
+    )
+    filters = [
+        db.Pump.status == db.PumpStatus.ACTIVE,
+        db.Patient.status == db.PatientStatus.ACTIVE,
+        *due_by,
+    ]
     # the alarm with every bolus taken, else the nominal one (one instant to read); read as
     # a plain DateTime, made UTC by due_list as UTCDateTime would
     alarm = func.coalesce(f.alarm_at_with_boluses, f.alarm_at, type_=DateTime())
-    pumps = (select(f.refill_due, f.refill_due_reason, alarm, db.Pump.id, db.Pump.model_key,
-                    db.Pump.replace_by_date, db.Patient.id, db.Patient.mrn,
-                    db.Patient.family_name, db.Patient.given_name, f.prescription_id,
-                    f.flex_schedule, f.open_discrepancy, f.order_alert, f.open_incident,
-                    f.open_stop_order,
-                    f.alarm_at, f.empty_at, f.filled_at,
-                    f.fill_volume_ml, f.daily_volume_ml_per_day, f.alarm_at_worst_case,
-                    f.empty_at_worst_case, db.Patient.phone, db.Patient.emergency_contact_name,
-                    db.Patient.emergency_contact_phone)
-             .join(db.Pump, db.Pump.id == f.pump_id)
-             .join(db.Patient, db.Patient.id == db.Pump.patient_id).where(*filters)
-             .order_by(f.refill_due, db.Patient.family_name, db.Patient.id))
+    pumps = (
+        select(
+            f.refill_due,
+            f.refill_due_reason,
+            alarm,
+            db.Pump.id,
+            db.Pump.model_key,
+            db.Pump.replace_by_date,
+            db.Patient.id,
+            db.Patient.mrn,
+            db.Patient.family_name,
+            db.Patient.given_name,
+            f.prescription_id,
+            f.flex_schedule,
+            f.open_discrepancy,
+            f.order_alert,
+            f.open_incident,
+            f.open_stop_order,
+            f.alarm_at,
+            f.empty_at,
+            f.filled_at,
+            f.fill_volume_ml,
+            f.daily_volume_ml_per_day,
+            f.alarm_at_worst_case,
+            f.empty_at_worst_case,
+            db.Patient.phone,
+            db.Patient.emergency_contact_name,
+            db.Patient.emergency_contact_phone,
+        )
+        .join(db.Pump, db.Pump.id == f.pump_id)
+        .join(db.Patient, db.Patient.id == db.Pump.patient_id)
+        .where(*filters)
+        .order_by(f.refill_due, db.Patient.family_name, db.Patient.id)
+    )
     # every stored forecast's solution (a few of patients not active: not looked up); an IN
     # list, so SQLite reads them in the (prescription, position) key's order, without a sort
     ingredient = db.PrescriptionIngredient
-    ingredients = (select(ingredient.prescription_id, ingredient.drug_key,
-                          ingredient.concentration_mcg_per_ml)
-                   .where(ingredient.prescription_id.in_(
-                       select(f.prescription_id).where(*due_by)))
-                   .order_by(ingredient.prescription_id, ingredient.position))
+    ingredients = (
+        select(ingredient.prescription_id, ingredient.drug_key, ingredient.concentration_mcg_per_ml)
+        .where(ingredient.prescription_id.in_(select(f.prescription_id).where(*due_by)))
+        .order_by(ingredient.prescription_id, ingredient.position)
+    )
     return pumps, ingredients
 
 
@@ -288,10 +424,11 @@ def _booking_statements() -> tuple[Any, Any]:
     pump's latest missed visit since ``since`` (the (state, day) index)."""
     b = db.Booking
     open_bookings = select(b.pump_id, b.day).where(b.state == db.BookingState.BOOKED)
-    missed = (select(b.pump_id, func.max(b.day))
-              .where(b.state == db.BookingState.DID_NOT_ATTEND,
-                     b.day >= bindparam("since", type_=Date()))
-              .group_by(b.pump_id))
+    missed = (
+        select(b.pump_id, func.max(b.day))
+        .where(b.state == db.BookingState.DID_NOT_ATTEND, b.day >= bindparam("since", type_=Date()))
+        .group_by(b.pump_id)
+    )
     return open_bookings, missed
 
 
@@ -299,9 +436,11 @@ def _booking_statements() -> tuple[Any, Any]:
 def _last_refills() -> Any:
     """The latest refill of each pump in ``pumps`` (a refill after a missed visit takes the
     pump off the call list)."""
-    return (select(db.Refill.pump_id, func.max(db.Refill.performed_at))
-            .where(db.Refill.pump_id.in_(bindparam("pumps", expanding=True)))
-            .group_by(db.Refill.pump_id))
+    return (
+        select(db.Refill.pump_id, func.max(db.Refill.performed_at))
+        .where(db.Refill.pump_id.in_(bindparam("pumps", expanding=True)))
+        .group_by(db.Refill.pump_id)
+    )
 
 
 def _utc(moment: datetime) -> datetime:

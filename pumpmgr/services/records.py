@@ -65,19 +65,26 @@ class IntegrityReport:
     def coverage(self) -> str:
         """From which entry the records are covered, in words."""
         if self.records.covered_from is None:
-            return ("no audit entry carries row images yet: the records are covered from the "
-                    "next change on")
-        checked = (f"checked against entries #{self.records.covered_from} to "
-                   f"#{self.records.checked_to}" if self.records.checked_to
-                   >= self.records.covered_from else "not checked (the chain broke before)")
-        return (f"records covered from audit entry #{self.records.covered_from}: "
-                f"{self.records.rows_checked} rows {checked}")
+            return (
+                "no audit entry carries row images yet: the records are covered from the "
+                "next change on"
+            )
+        checked = (
+            f"checked against entries #{self.records.covered_from} to #{self.records.checked_to}"
+            if self.records.checked_to >= self.records.covered_from
+            else "not checked (the chain broke before)"
+        )
+        return (
+            f"records covered from audit entry #{self.records.covered_from}: "
+            f"{self.records.rows_checked} rows {checked}"
+        )
 
     def problems(self) -> list[str]:
         """Every finding of the records and the forecasts, one line each (the chain's own
         finding is :attr:`ChainReport.message`)."""
-        return ([p.message for p in self.records.problems]
-                + [f"forecast of {line}" for line in self.forecasts])
+        return [p.message for p in self.records.problems] + [
+            f"forecast of {line}" for line in self.forecasts
+        ]
 
 
 @dataclass(frozen=True)
@@ -96,12 +103,17 @@ class FullCheck:
         """When and where it ran and what it found, in words."""
         from pumpmgr.formatting import format_datetime
 
-        found = ("every record matched the audit log" if self.ok else
-                 f"{self.findings} finding{'' if self.findings == 1 else 's'} (the audit log "
-                 "says which)")
+        found = (
+            "every record matched the audit log"
+            if self.ok
+            else f"{self.findings} finding{'' if self.findings == 1 else 's'} (the audit log "
+            "says which)"
+        )
         upto = "" if self.head_seq is None else f", audit entries #1 to #{self.head_seq}"
-        return (f"Last full integrity check: {format_datetime(self.at.astimezone(tz))} on "
-                f"{self.workstation}{upto}: {found}.")
+        return (
+            f"Last full integrity check: {format_datetime(self.at.astimezone(tz))} on "
+            f"{self.workstation}{upto}: {found}."
+        )
 
 
 def integrity_notice(report: IncrementalReport | IntegrityReport) -> str | None:
@@ -112,8 +124,10 @@ def integrity_notice(report: IncrementalReport | IntegrityReport) -> str | None:
     if not found:
         return None
     more = f" and {len(found) - 1} more" if len(found) > 1 else ""
-    return (f"Integrity break: {found[0]}{more}. Clinical work can go on; the break is in the "
-            "audit log, and an administrator should find out what changed.")
+    return (
+        f"Integrity break: {found[0]}{more}. Clinical work can go on; the break is in the "
+        "audit log, and an administrator should find out what changed."
+    )
 
 
 #: Entries behind the checkpoint above which the start-up check first catches up on a
@@ -172,13 +186,22 @@ class RecordService:
                 stored = checkpoint.read_checkpoint(session)
                 if stored is None or stored.head.seq < head.seq:
                     checkpoint.store_checkpoint(session, head, ids, self.ctx.now())
-            append_audit(session, username=PROGRAM_USER, action=FULL_CHECK_ACTION,
-                         entity_type="clinic", entity_id="records",
-                         changes={"ok": not findings, "findings": len(findings),
-                                  "head": None if head is None else head.seq,
-                                  "rows": report.records.rows_checked,
-                                  "seconds": round(seconds, 1)},
-                         workstation=self.ctx.workstation, at=self.ctx.now())
+            append_audit(
+                session,
+                username=PROGRAM_USER,
+                action=FULL_CHECK_ACTION,
+                entity_type="clinic",
+                entity_id="records",
+                changes={
+                    "ok": not findings,
+                    "findings": len(findings),
+                    "head": None if head is None else head.seq,
+                    "rows": report.records.rows_checked,
+                    "seconds": round(seconds, 1),
+                },
+                workstation=self.ctx.workstation,
+                at=self.ctx.now(),
+            )
 
         if self.ctx.database is checked:  # (a restore meanwhile: the result is not its)
             self.ctx.write(work)
@@ -188,8 +211,10 @@ class RecordService:
         """The newest full verification on record (``here``: run on this workstation);
         None when none has run."""
         query = select(db.AuditEntry).where(  # the entity's index: not the whole log
-            db.AuditEntry.entity_type == "clinic", db.AuditEntry.entity_id == "records",
-            db.AuditEntry.action == FULL_CHECK_ACTION)
+            db.AuditEntry.entity_type == "clinic",
+            db.AuditEntry.entity_id == "records",
+            db.AuditEntry.action == FULL_CHECK_ACTION,
+        )
         if here:
             query = query.where(db.AuditEntry.workstation == self.ctx.workstation)
         with self.ctx.database.read() as session:
@@ -200,9 +225,14 @@ class RecordService:
                 found = json.loads(entry.payload or "{}")
             except ValueError:
                 found = {}
-            return FullCheck(entry.recorded_at, entry.workstation or "?",
-                             found.get("ok") is True, int(found.get("findings") or 0),
-                             found.get("head"), float(found.get("seconds") or 0))
+            return FullCheck(
+                entry.recorded_at,
+                entry.workstation or "?",
+                found.get("ok") is True,
+                int(found.get("findings") or 0),
+                found.get("head"),
+                float(found.get("seconds") or 0),
+            )
 
     def full_check_due(self) -> bool:
         """Whether this workstation has not run the full verification since the clinic's
@@ -225,16 +255,28 @@ class RecordService:
     def _record_break(self, session: Session, findings: list[str]) -> None:
         """The ``integrity.break`` entry for ``findings``, unless the last one holds them."""
         digest = hashlib.sha256("\n".join(findings).encode("utf-8")).hexdigest()
-        last = session.scalar(select(db.AuditEntry.payload)
-                              .where(db.AuditEntry.action == BREAK_ACTION)
-                              .order_by(db.AuditEntry.seq.desc()).limit(1))
+        last = session.scalar(
+            select(db.AuditEntry.payload)
+            .where(db.AuditEntry.action == BREAK_ACTION)
+            .order_by(db.AuditEntry.seq.desc())
+            .limit(1)
+        )
         if last is not None and digest in last:
             return
-        append_audit(session, username=PROGRAM_USER, action=BREAK_ACTION,
-                     entity_type="clinic", entity_id="records",
-                     changes={"findings": findings[:BREAK_FINDINGS_KEPT],
-                              "count": len(findings), "digest": digest},
-                     workstation=self.ctx.workstation, at=self.ctx.now())
+        append_audit(
+            session,
+            username=PROGRAM_USER,
+            action=BREAK_ACTION,
+            entity_type="clinic",
+            entity_id="records",
+            changes={
+                "findings": findings[:BREAK_FINDINGS_KEPT],
+                "count": len(findings),
+                "digest": digest,
+            },
+            workstation=self.ctx.workstation,
+            at=self.ctx.now(),
+        )
 
     def check_since_checkpoint(self) -> IncrementalReport:
         """The start-up check: the audit entries and rows written since the last integrity
@@ -262,8 +304,14 @@ class RecordService:
         here is left for that unit, which finds and audits it again."""
         with self.ctx.database.read() as session:
             since = checkpoint.read_checkpoint(session)
-            behind = session.scalar(select(func.count()).select_from(db.AuditEntry).where(
-                db.AuditEntry.seq > (0 if since is None else since.head.seq))) or 0
+            behind = (
+                session.scalar(
+                    select(func.count())
+                    .select_from(db.AuditEntry)
+                    .where(db.AuditEntry.seq > (0 if since is None else since.head.seq))
+                )
+                or 0
+            )
         if behind <= CATCH_UP_AFTER_ENTRIES:
             return
         with snapshot(self.ctx.database) as session:
@@ -289,12 +337,17 @@ class RecordService:
     def audit_entries(self, offset: int, limit: int) -> list[AuditRecord]:
         """One page of the audit log, newest first, each entry naming its patient."""
         with self.ctx.database.read() as session:
-            rows = session.scalars(select(db.AuditEntry).order_by(db.AuditEntry.seq.desc())
-                                   .offset(max(0, offset)).limit(max(0, limit))).all()
+            rows = session.scalars(
+                select(db.AuditEntry)
+                .order_by(db.AuditEntry.seq.desc())
+                .offset(max(0, offset))
+                .limit(max(0, limit))
+            ).all()
             return list(audit_trail.records_of(session, rows))
 
-    def audit_log(self, actor: Actor, wanted: AuditFilter | None = None, *, offset: int = 0,
-                  limit: int = 200) -> AuditPage:
+    def audit_log(
+        self, actor: Actor, wanted: AuditFilter | None = None, *, offset: int = 0, limit: int = 200
+    ) -> AuditPage:
         """The entries ``wanted`` matches among those ``actor`` may read (the administrator
         all, another user their own and their own patients':
         :mod:`pumpmgr.services.audit_trail`), newest first: ``limit`` of them from
@@ -302,21 +355,34 @@ class RecordService:
         with self.ctx.database.read() as session:
             require_active(session, actor)
             where = audit_trail.conditions(session, actor, wanted or AuditFilter(), self.ctx.tz)
-            total = session.scalar(select(func.count()).select_from(db.AuditEntry)
-                                   .where(*where)) or 0
-            rows = session.scalars(select(db.AuditEntry).where(*where)
-                                   .order_by(db.AuditEntry.seq.desc())
-                                   .offset(max(0, offset)).limit(max(0, limit))).all()
+            total = (
+                session.scalar(select(func.count()).select_from(db.AuditEntry).where(*where)) or 0
+            )
+            rows = session.scalars(
+                select(db.AuditEntry)
+                .where(*where)
+                .order_by(db.AuditEntry.seq.desc())
+                .offset(max(0, offset))
+                .limit(max(0, limit))
+            ).all()
             return AuditPage(audit_trail.records_of(session, rows), int(total))
 
     def audit_actions(self) -> list[str]:
         """Every action the log holds, in alphabetical order (for a filter's choices)."""
         with self.ctx.database.read() as session:
-            return list(session.scalars(select(db.AuditEntry.action).distinct()
-                                        .order_by(db.AuditEntry.action)))
+            return list(
+                session.scalars(
+                    select(db.AuditEntry.action).distinct().order_by(db.AuditEntry.action)
+                )
+            )
 
-    def record_access(self, who: Actor | str, action: str, patient_id: int | None = None,
-                      details: dict[str, Any] | None = None) -> None:
+    def record_access(
+        self,
+        who: Actor | str,
+        action: str,
+        patient_id: int | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
         """An audit entry saying that ``who`` (a signed-in user, or the name of a command-line
         account) saw records without changing them: ``patient.view`` (a chart opened),
         ``sheet.print`` (a sheet made for printing or saving), ``export.clinic``. About the
@@ -327,10 +393,16 @@ class RecordService:
         def work(session: Session) -> None:
             if not isinstance(who, str):
                 require_active(session, who)
-            append_audit(session, username=username, action=action,
-                         entity_type="clinic" if patient_id is None else "patient",
-                         entity_id="records" if patient_id is None else str(patient_id),
-                         changes=details, workstation=self.ctx.workstation, at=self.ctx.now())
+            append_audit(
+                session,
+                username=username,
+                action=action,
+                entity_type="clinic" if patient_id is None else "patient",
+                entity_id="records" if patient_id is None else str(patient_id),
+                changes=details,
+                workstation=self.ctx.workstation,
+                at=self.ctx.now(),
+            )
 
         self.ctx.write(work)
 
@@ -349,8 +421,10 @@ class RecordService:
         if path is None:
             raise InputError(
                 f"{doing}: pumpmgr {doing}s SQLite databases only; for PostgreSQL use the "
-                "server's tools (pg_dump -Fc, pg_restore)", code=Code.BACKUP_FAILED,
-                field=doing)
+                "server's tools (pg_dump -Fc, pg_restore)",
+                code=Code.BACKUP_FAILED,
+                field=doing,
+            )
         return path
 
     def backup_to(self, destination: Path) -> BackupManifest:
@@ -358,13 +432,22 @@ class RecordService:
         with its manifest beside it (:func:`pumpmgr.db.backup.backup_database`)."""
         self._sqlite_path("backup")
         if destination.exists():
-            raise InputError(f"backup: {destination} already exists; choose a new file name",
-                             code=Code.BACKUP_FAILED, field="backup")
+            raise InputError(
+                f"backup: {destination} already exists; choose a new file name",
+                code=Code.BACKUP_FAILED,
+                field="backup",
+            )
         self.check_since_checkpoint()  # a break is audited; the backup's manifest says it
         return backup_database(self.ctx.database.engine, destination)
 
-    def restore_from(self, actor: Actor, backup: Path, *, require_manifest: bool = True,
-                     override: BrokenChainOverride | None = None) -> Path | None:
+    def restore_from(
+        self,
+        actor: Actor,
+        backup: Path,
+        *,
+        require_manifest: bool = True,
+        override: BrokenChainOverride | None = None,
+    ) -> Path | None:
         """Replace the clinic's SQLite database with the checked backup ``backup`` and go on
         with the restored records; returns the safety copy of the replaced database.
         Only a signed-in administrator may (``actor``); the restore is audited under their
@@ -383,18 +466,25 @@ class RecordService:
         with self.ctx.database.read() as session:  # still an active administrator
             require_account(session, actor, "restore_backup")
         target = self._sqlite_path("restore")
-        check_backup(backup, accept_broken_chain=override is not None,
-                     require_signed=require_manifest)
+        check_backup(
+            backup, accept_broken_chain=override is not None, require_signed=require_manifest
+        )
         old = self.ctx.database
         old.dispose()
         try:
-            restored = restore_clinic(backup, target, administrator=actor,
-                                      safety_dir=old.backup_dir,
-                                      require_manifest=require_manifest, override=override,
-                                      workstation=self.ctx.workstation)
+            restored = restore_clinic(
+                backup,
+                target,
+                administrator=actor,
+                safety_dir=old.backup_dir,
+                require_manifest=require_manifest,
+                override=override,
+                workstation=self.ctx.workstation,
+            )
         finally:
-            self.ctx.database = open_database(target, backup_dir=old.backup_dir,
-                                              daily_backup_keep=None)
+            self.ctx.database = open_database(
+                target, backup_dir=old.backup_dir, daily_backup_keep=None
+            )
         return restored.safety_copy
 
     def export_document(self, actor: Actor) -> dict[str, Any]:
@@ -418,10 +508,21 @@ class RecordService:
         try:
             write_export(document, destination)
         except OSError as exc:
-            raise InputError(f"export: {destination} cannot be written ({exc.strerror})",
-                             code=Code.NO_VALUE, field="export") from exc
+            raise InputError(
+                f"export: {destination} cannot be written ({exc.strerror})",
+                code=Code.NO_VALUE,
+                field="export",
+            ) from exc
         tables = document["tables"]
-        self.record_access(actor, audit_trail.EXPORT_ACTION, None, {
-            "file": destination.name, "patients": len(tables.get("patients", ()))})
-        return ExportSummary(destination, sum(len(rows) for rows in tables.values()),
-                             len(tables.get("patients", ())), len(tables.get("audit_log", ())))
+        self.record_access(
+            actor,
+            audit_trail.EXPORT_ACTION,
+            None,
+            {"file": destination.name, "patients": len(tables.get("patients", ()))},
+        )
+        return ExportSummary(
+            destination,
+            sum(len(rows) for rows in tables.values()),
+            len(tables.get("patients", ())),
+            len(tables.get("audit_log", ())),
+        )

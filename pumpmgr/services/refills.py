@@ -46,8 +46,9 @@ from pumpmgr.units import Q_, Kind, Quantity, require_not_negative, to_canonical
 class RefillService:
     """Refill visits, their corrections and the expected residual."""
 
-    def __init__(self, ctx: ClinicContext, prescriptions: PrescriptionService,
-                 forecasts: ForecastService) -> None:
+    def __init__(
+        self, ctx: ClinicContext, prescriptions: PrescriptionService, forecasts: ForecastService
+    ) -> None:
         self.ctx = ctx
         self.prescriptions = prescriptions
         self.forecasts = forecasts
@@ -58,26 +59,41 @@ class RefillService:
             pump = session.get_one(db.Pump, pump_id)
             return self._expected_at(session, pump, mapping.utc(at or self.ctx.now()))
 
-    def _expected_at(self, session: Session, pump: db.Pump, at: datetime, *,
-                     unfloored: bool = False,
-                     patient_boluses: int | None = None) -> Quantity | None:
+    def _expected_at(
+        self,
+        session: Session,
+        pump: db.Pump,
+        at: datetime,
+        *,
+        unfloored: bool = False,
+        patient_boluses: int | None = None,
+    ) -> Quantity | None:
         # the last current refill: from the refills this unit of work read already, else
         # read alone (a pump may have hundreds)
         loaded = forecasting.session_cache(session, "refills").get(pump.id)
         if loaded is None:
             fill = forecasting.last_fills(session, [pump.id]).get(pump.id)
         else:
-            fill = None if not loaded else forecasting.FillPoint(
-                loaded[-1].performed_at, loaded[-1].final_reservoir_ml,
-                loaded[-1].bolus_volume_ml or 0.0, len(loaded) == 1)
+            fill = (
+                None
+                if not loaded
+                else forecasting.FillPoint(
+                    loaded[-1].performed_at,
+                    loaded[-1].final_reservoir_ml,
+                    loaded[-1].bolus_volume_ml or 0.0,
+                    len(loaded) == 1,
+                )
+            )
         if fill is None:
             return None
         prescriptions = self.ctx.prescriptions(session, pump.id)
         in_force = [p for p in prescriptions if p.effective_at <= fill.performed_at]
         if not in_force:
             return None
-        running = [in_force[-1], *[p for p in prescriptions
-                                   if fill.performed_at < p.effective_at <= at]]
+        running = [
+            in_force[-1],
+            *[p for p in prescriptions if fill.performed_at < p.effective_at <= at],
+        ]
         clock = forecasting.PumpClock(fill.performed_at, self.ctx.tz)
         filled_at, until = clock.to_pump(fill.performed_at), clock.to_pump(at)
         periods = [ProgramPeriod(clock.to_pump(p.effective_at), p.program) for p in running]
@@ -86,13 +102,20 @@ class RefillService:
             taken = boluses_taken(patient_boluses, periods, filled_at, until)
             drawn += float(taken.volume.to("mL").m)
         result = expected_residual(
-            fill_volume=Q_(fill.final_ml, "mL"), filled_at=filled_at, at=until,
-            programs=periods, extra_volume=Q_(drawn, "mL"),
+            fill_volume=Q_(fill.final_ml, "mL"),
+            filled_at=filled_at,
+            at=until,
+            programs=periods,
+            extra_volume=Q_(drawn, "mL"),
         )
         return result.unfloored_residual if unfloored else result.expected_residual
 
     def record_refill(
-        self, actor: Actor, verification: Verification, pump_id: int, data: RefillInput,
+        self,
+        actor: Actor,
+        verification: Verification,
+        pump_id: int,
+        data: RefillInput,
     ) -> RefillOutcome:
         """One refill visit: residual check, new fill, optional new program, second check."""
         self.ctx.permit(actor, Action.RECORD_REFILL)
@@ -104,39 +127,58 @@ class RefillService:
             performed = self.ctx.instant(data.performed_at, "refill time")
             previous = forecasting.current_refills(session, pump.id)
             if previous and performed <= previous[-1].performed_at:
-                raise ImpossibleInput("refill time: is before the last refill on record",
-                                      code=Code.TIME_ORDER, field="refill time")
+                raise ImpossibleInput(
+                    "refill time: is before the last refill on record",
+                    code=Code.TIME_ORDER,
+                    field="refill time",
+                )
             if not data.needle_position_confirmed:
                 raise InputError(
                     "needle position: confirm the needle reached the reservoir's needle stop "
                     "before saving (a pocket fill risks overdose)",
-                    code=Code.NO_VALUE, field="needle position")
+                    code=Code.NO_VALUE,
+                    field="needle position",
+                )
             if not data.pump_running_confirmed:
-                raise InputError("pump running: confirm the pump runs after the refill",
-                                 code=Code.NO_VALUE, field="pump running")
+                raise InputError(
+                    "pump running: confirm the pump runs after the refill",
+                    code=Code.NO_VALUE,
+                    field="pump running",
+                )
             refill_day = performed.astimezone(self.ctx.tz).date()
             # a fill already made is recorded as it is, with an incident (domain-rules §4a);
             # a fill about to be made with an expired solution cannot be planned (§4)
             expired = data.already_filled and data.expiry < refill_day
             if not expired:
-                check_solution_date(data.expiry, compounded=data.compounded,
-                                    refill_day=refill_day)
+                check_solution_date(data.expiry, compounded=data.compounded, refill_day=refill_day)
             capacity = Q_(pump.reservoir_capacity_ml, "mL")
-            plan = plan_refill(reservoir_capacity=capacity, aspirated=data.aspirated,
-                               alarm_volume=Q_(pump.low_reservoir_alarm_ml, "mL"),
-                               fill_volume=data.volume_added)
+            plan = plan_refill(
+                reservoir_capacity=capacity,
+                aspirated=data.aspirated,
+                alarm_volume=Q_(pump.low_reservoir_alarm_ml, "mL"),
+                fill_volume=data.volume_added,
+            )
             history = self.ctx.prescriptions(session, pump.id)
             old = history[-1] if history else None
             found = None
             reading = None if data.bedside is None else data.bedside.interrogation
-            expected = self._expected_at(
-                session, pump, performed, unfloored=True,
-                patient_boluses=None if reading is None else reading.patient_boluses,
-            ) if previous else None
+            expected = (
+                self._expected_at(
+                    session,
+                    pump,
+                    performed,
+                    unfloored=True,
+                    patient_boluses=None if reading is None else reading.patient_boluses,
+                )
+                if previous
+                else None
+            )
             if expected is not None:
                 found = discrepancy(
                     fill_volume=Q_(previous[-1].final_reservoir_ml, "mL"),
-                    expected=expected, actual=data.aspirated, reservoir_capacity=capacity,
+                    expected=expected,
+                    actual=data.aspirated,
+                    reservoir_capacity=capacity,
                     accuracy_percent=pump.accuracy_percent,
                     empty_threshold=Q_(self.ctx.settings(session).empty_threshold_ml, "mL"),
                     note=data.discrepancy_note,
@@ -145,36 +187,57 @@ class RefillService:
             # without drug counted from the worst-case empty time of the fill before (kept
             # only for a restart: the forecast is computed again only then)
             verdict = None if found is None else found.verdict
-            restart = restart_at_visit(verdict, data.bedside, first_fill=not previous,
-                                       empty_at_worst_case=None, at=performed)
-            empty_worst = None if restart is None else self._empty_at_worst_case(
-                session, pump, previous, history, performed)
+            restart = restart_at_visit(
+                verdict,
+                data.bedside,
+                first_fill=not previous,
+                empty_at_worst_case=None,
+                at=performed,
+            )
+            empty_worst = (
+                None
+                if restart is None
+                else self._empty_at_worst_case(session, pump, previous, history, performed)
+            )
             if empty_worst is not None:
-                restart = restart_at_visit(verdict, data.bedside, first_fill=not previous,
-                                           empty_at_worst_case=empty_worst, at=performed)
+                restart = restart_at_visit(
+                    verdict,
+                    data.bedside,
+                    first_fill=not previous,
+                    empty_at_worst_case=empty_worst,
+                    at=performed,
+                )
             new_row = None
             check = None
             prescribed = data.new_prescription
             if prescribed is not None and restart is not None:
                 library = self.ctx.library(session)
-                prescribed = replace(prescribed, starts=frozenset(
-                    library.drug(i.drug).key for i in prescribed.ingredients))
+                prescribed = replace(
+                    prescribed,
+                    starts=frozenset(library.drug(i.drug).key for i in prescribed.ingredients),
+                )
             if prescribed is not None:
                 check = self.prescriptions.check_prescription(pump.id, prescribed, session)
-                new_row = self.prescriptions.save_prescription(session, actor, pump,
-                                                               prescribed, check)
+                new_row = self.prescriptions.save_prescription(
+                    session, actor, pump, prescribed, check
+                )
                 if new_row.held_for_signature:
                     raise ImpossibleInput(
                         "prescription: the new program needs the prescriber's signature before "
                         "it is programmed; the prescriber enters or signs it first, or record "
                         "that the pump was programmed all the same",
-                        code=Code.OUT_OF_RANGE, field="prescription")
+                        code=Code.OUT_OF_RANGE,
+                        field="prescription",
+                    )
                 history = self.ctx.prescriptions(session, pump.id)
             if found is not None:  # after the program's checks: a tenfold stop is said first
                 forecasting.require_verdict_note(found, data.discrepancy_note)
             if not history:
-                raise InputError("prescription: the pump has no prescription; record one "
-                                 "with this fill", code=Code.NO_VALUE, field="prescription")
+                raise InputError(
+                    "prescription: the pump has no prescription; record one with this fill",
+                    code=Code.NO_VALUE,
+                    field="prescription",
+                )
             current = history[-1]
             self._check_undiluted(session, current, data.undiluted)
             bridged = None
@@ -184,39 +247,66 @@ class RefillService:
                     raise InputError(
                         "bridge: the concentration changes; review the bridge bolus "
                         "(or why none is given) and acknowledge it before saving",
-                        code=Code.NO_VALUE, field="bridge")
+                        code=Code.NO_VALUE,
+                        field="bridge",
+                    )
             if data.bolus_volume is not None:
                 require_not_negative(data.bolus_volume, Kind.VOLUME, "bolus volume")
             figures = data.programmer
             bedside = self._bedside(pump, data)
-            compared = None if figures is None else self._programmer_check(
-                session, pump, figures, history, forecasting.FillPoint(
-                    performed, float(plan.final_volume.m), 0.0 if data.bolus_volume is None
-                    else to_canonical(data.bolus_volume, Kind.VOLUME), not previous))
+            compared = (
+                None
+                if figures is None
+                else self._programmer_check(
+                    session,
+                    pump,
+                    figures,
+                    history,
+                    forecasting.FillPoint(
+                        performed,
+                        float(plan.final_volume.m),
+                        0.0
+                        if data.bolus_volume is None
+                        else to_canonical(data.bolus_volume, Kind.VOLUME),
+                        not previous,
+                    ),
+                )
+            )
             row = db.Refill(
-                pump_id=pump.id, prescription_id=current.id, performed_at=performed,
+                pump_id=pump.id,
+                prescription_id=current.id,
+                performed_at=performed,
                 expected_residual_ml=0.0 if expected is None else max(0.0, float(expected.m)),
                 expected_residual_unfloored_ml=None if expected is None else float(expected.m),
                 pharmacy_compounded=data.compounded,
                 aspirated_ml=float(plan.aspirated.m),
                 discrepancy_verdict="first_fill" if found is None else found.verdict,
-                discrepancy_note=_text(data.discrepancy_note, "discrepancy note",
-                                       required=False, limit=4000) or None,
+                discrepancy_note=_text(
+                    data.discrepancy_note, "discrepancy note", required=False, limit=4000
+                )
+                or None,
                 volume_added_ml=float(plan.volume_to_add.m),
                 final_reservoir_ml=float(plan.final_volume.m),
                 lot_number=_text(data.lot_number, "lot number", limit=64),
-                expiry_date=data.expiry, solution_source=_text(data.source, "source"),
+                expiry_date=data.expiry,
+                solution_source=_text(data.source, "source"),
                 bridge_bolus_given=data.bridge_bolus_given,
                 priming_bolus_given=data.priming_bolus_given,
-                bolus_volume_ml=None if data.bolus_volume is None
+                bolus_volume_ml=None
+                if data.bolus_volume is None
                 else to_canonical(data.bolus_volume, Kind.VOLUME),
-                pump_confirmed_running=True, needle_position_confirmed=True,
-                nurse_id=actor.id, verifying_nurse_id=verifier.id,
-                recorded_at=self.ctx.now(), recorded_by_id=actor.id,
-                programmer_reservoir_ml=None if figures is None
+                pump_confirmed_running=True,
+                needle_position_confirmed=True,
+                nurse_id=actor.id,
+                verifying_nurse_id=verifier.id,
+                recorded_at=self.ctx.now(),
+                recorded_by_id=actor.id,
+                programmer_reservoir_ml=None
+                if figures is None
                 else to_canonical(figures.reservoir, Kind.VOLUME),
                 programmer_alarm_date=None if figures is None else figures.alarm_date,
-                programmer_daily_volume_ml_per_day=None if figures is None
+                programmer_daily_volume_ml_per_day=None
+                if figures is None
                 else to_canonical(figures.daily_volume, Kind.FLOW),
                 programmer_differs=None if compared is None else compared.differs,
                 empty_at_worst_case=empty_worst,
@@ -228,54 +318,96 @@ class RefillService:
             session.flush()
             # the programmer's figures when there are any (a payload without them is the one
             # refills had before revision 0003)
-            programmer = {} if compared is None else {"programmer": {
-                "reservoir_ml": row.programmer_reservoir_ml,
-                "alarm_date": row.programmer_alarm_date,
-                "daily_volume_ml_per_day": row.programmer_daily_volume_ml_per_day,
-                "differs": list(compared.differing)}}
-            self.ctx.audit(session, actor, "refill.record", "refill", row.id, {
-                "pump_id": pump.id, "aspirated_ml": row.aspirated_ml,
-                "expected_ml": row.expected_residual_ml, "verdict": row.discrepancy_verdict,
-                **({} if restart is None else _restart_payload(restart)),
-                "volume_added_ml": row.volume_added_ml, "lot": row.lot_number,
-                **({} if row.undiluted is None else {"undiluted": row.undiluted}),
-                "verified_by": verifier.username,
-                "prescription_id": current.id,
-                "new_prescription": new_row is not None,
-                **({} if new_row is None else {
-                    "order": self.prescriptions.orders.audit_payload(session, new_row)}),
-                "warnings": {} if check is None or data.new_prescription is None else {
-                    str(f.code): data.new_prescription.reasons.get(str(f.code), "")
-                    for f in check.findings if f.level == "warning"},
-                **programmer,
-                **({} if not bedside else {"bedside": {
-                    key: value for key, value in bedside.items() if value is not None}}),
-            })
+            programmer = (
+                {}
+                if compared is None
+                else {
+                    "programmer": {
+                        "reservoir_ml": row.programmer_reservoir_ml,
+                        "alarm_date": row.programmer_alarm_date,
+                        "daily_volume_ml_per_day": row.programmer_daily_volume_ml_per_day,
+                        "differs": list(compared.differing),
+                    }
+                }
+            )
+            self.ctx.audit(
+                session,
+                actor,
+                "refill.record",
+                "refill",
+                row.id,
+                {
+                    "pump_id": pump.id,
+                    "aspirated_ml": row.aspirated_ml,
+                    "expected_ml": row.expected_residual_ml,
+                    "verdict": row.discrepancy_verdict,
+                    **({} if restart is None else _restart_payload(restart)),
+                    "volume_added_ml": row.volume_added_ml,
+                    "lot": row.lot_number,
+                    **({} if row.undiluted is None else {"undiluted": row.undiluted}),
+                    "verified_by": verifier.username,
+                    "prescription_id": current.id,
+                    "new_prescription": new_row is not None,
+                    **(
+                        {}
+                        if new_row is None
+                        else {"order": self.prescriptions.orders.audit_payload(session, new_row)}
+                    ),
+                    "warnings": {}
+                    if check is None or data.new_prescription is None
+                    else {
+                        str(f.code): data.new_prescription.reasons.get(str(f.code), "")
+                        for f in check.findings
+                        if f.level == "warning"
+                    },
+                    **programmer,
+                    **(
+                        {}
+                        if not bedside
+                        else {
+                            "bedside": {
+                                key: value for key, value in bedside.items() if value is not None
+                            }
+                        }
+                    ),
+                },
+            )
             if expired:
                 self.prescriptions.orders.record_incident(
-                    session, actor, pump, IncidentKind.FILLED_EXPIRED_SOLUTION,
+                    session,
+                    actor,
+                    pump,
+                    IncidentKind.FILLED_EXPIRED_SOLUTION,
                     f"expiry {data.expiry:%Y-%m-%d}, filled "
                     f"{performed.astimezone(self.ctx.tz):%Y-%m-%d %H:%M}, lot {row.lot_number}",
-                    performed, refill_id=row.id)
+                    performed,
+                    refill_id=row.id,
+                )
             if restart is not None and new_row is None:
-                self._resumed_restart(session, actor, pump, current, performed, row.id,
-                                      restart.reasons)
+                self._resumed_restart(
+                    session, actor, pump, current, performed, row.id, restart.reasons
+                )
             forecast = self.forecasts.refresh_forecast(session, pump)
             bookings.close_on_refill(self.ctx, session, actor, pump.id)
             # Only the new row is mapped (the whole history was mapped on every refill before:
             # quadratic in a pump's refills). It is the newest current refill, so its previous
             # fill is the last current refill before it, as in ClinicContext.refill_records.
             record = mapping.refill_record(
-                row, previous[-1].final_reservoir_ml if previous else None,
-                current.ingredients, session.get_one(db.User, actor.id).full_name,
-                verifier.full_name)
-            return RefillOutcome(record, found, bridged, forecast,
-                                 current if new_row is not None else None)
+                row,
+                previous[-1].final_reservoir_ml if previous else None,
+                current.ingredients,
+                session.get_one(db.User, actor.id).full_name,
+                verifier.full_name,
+            )
+            return RefillOutcome(
+                record, found, bridged, forecast, current if new_row is not None else None
+            )
 
         return self.ctx.write(work)
 
-    def _check_undiluted(self, session: Session, solution: PrescriptionRecord,
-                         undiluted: bool | None) -> None:
+    def _check_undiluted(
+        self, session: Session, solution: PrescriptionRecord, undiluted: bool | None
+    ) -> None:
         """Whether the solution is undiluted is recorded only where its stability depends on
         it (ziconotide, domain-rules §3)."""
         if undiluted is None:
@@ -285,11 +417,18 @@ class RefillService:
             raise ImpossibleInput(
                 "undiluted: recorded only for a solution with ziconotide, whose in-pump "
                 "stability depends on it; this solution has none",
-                code=Code.OUT_OF_RANGE, field="undiluted")
+                code=Code.OUT_OF_RANGE,
+                field="undiluted",
+            )
 
-    def _empty_at_worst_case(self, session: Session, pump: db.Pump,
-                             previous: list[db.Refill], history: list[PrescriptionRecord],
-                             at: datetime) -> datetime | None:
+    def _empty_at_worst_case(
+        self,
+        session: Session,
+        pump: db.Pump,
+        previous: list[db.Refill],
+        history: list[PrescriptionRecord],
+        at: datetime,
+    ) -> datetime | None:
         """The worst-case empty instant of the fill before this visit when it is at or before
         ``at`` (None: no fill before, or the worst case not yet empty): the forecast the due
         list holds, computed afresh from the record."""
@@ -297,38 +436,67 @@ class RefillService:
         if fill is None or not history:
             return None
         before = forecasting.compute(
-            pump=pump, fill=fill, prescriptions=history, settings=self.ctx.settings(session),
-            library=self.ctx.library(session), accuracy_percent=pump.accuracy_percent,
-            tz=self.ctx.tz, now=at)
+            pump=pump,
+            fill=fill,
+            prescriptions=history,
+            settings=self.ctx.settings(session),
+            library=self.ctx.library(session),
+            accuracy_percent=pump.accuracy_percent,
+            tz=self.ctx.tz,
+            now=at,
+        )
         empty = before.empty_at_worst_case
         return None if empty is None or mapping.utc(empty) > at else mapping.utc(empty)
 
-    def _resumed_restart(self, session: Session, actor: Actor, pump: db.Pump,
-                         current: PrescriptionRecord, performed: datetime, refill_id: int,
-                         reasons: tuple[str, ...]) -> None:
+    def _resumed_restart(
+        self,
+        session: Session,
+        actor: Actor,
+        pump: db.Pump,
+        current: PrescriptionRecord,
+        performed: datetime,
+        refill_id: int,
+        reasons: tuple[str, ...],
+    ) -> None:
         """A restart that resumed the program in force: it is checked as a start; where a
         start would need the prescriber, the fill (already made) gets an incident for the
         prescriber's review (domain-rules §3, §4a, §6)."""
         library = self.ctx.library(session)
         resumed = PrescriptionInput(
-            ingredients=tuple(IngredientInput(i.drug, i.concentration)
-                              for i in current.ingredients),
-            schedule=current.schedule, effective_at=performed, prescriber=current.prescriber,
+            ingredients=tuple(
+                IngredientInput(i.drug, i.concentration) for i in current.ingredients
+            ),
+            schedule=current.schedule,
+            effective_at=performed,
+            prescriber=current.prescriber,
             patient_bolus=current.patient_bolus,
-            starts=frozenset(library.drug(i.drug).key for i in current.ingredients))
+            starts=frozenset(library.drug(i.drug).key for i in current.ingredients),
+        )
         check = dose_orders.prescription_check(self.ctx, session, pump.id, resumed).check
         if not needs_prescriber(str(check.verdict), (str(f.code) for f in check.findings)):
             return
-        findings = "; ".join(f.message for f in check.findings
-                             if str(f.code) in PRESCRIBER_CODES or f.level == "blocked")
+        findings = "; ".join(
+            f.message
+            for f in check.findings
+            if str(f.code) in PRESCRIBER_CODES or f.level == "blocked"
+        )
         self.prescriptions.orders.record_incident(
-            session, actor, pump, IncidentKind.RESUMED_WITHOUT_RESTART_ORDER,
+            session,
+            actor,
+            pump,
+            IncidentKind.RESUMED_WITHOUT_RESTART_ORDER,
             f"a restart ({', '.join(reasons)}) on the program in force: {findings}",
-            performed, refill_id=refill_id)
+            performed,
+            refill_id=refill_id,
+        )
 
     def _programmer_check(
-        self, session: Session, pump: db.Pump, figures: ProgrammerFigures,
-        prescriptions: list[PrescriptionRecord], fill: forecasting.FillPoint,
+        self,
+        session: Session,
+        pump: db.Pump,
+        figures: ProgrammerFigures,
+        prescriptions: list[PrescriptionRecord],
+        fill: forecasting.FillPoint,
     ) -> ProgrammerComparison:
         """The programmer's figures against pumpmgr's for this fill: the final volume, the
         program's daily volume, and the alarm date of the forecast the refill is about to get
@@ -338,18 +506,30 @@ class RefillService:
         if self.ctx.model_type(pump.model_key) == str(PumpType.CONSTANT_FLOW):
             raise ImpossibleInput(
                 "programmer: a constant-flow pump has no programmer; leave its figures empty",
-                code=Code.OUT_OF_RANGE, field="programmer")
+                code=Code.OUT_OF_RANGE,
+                field="programmer",
+            )
         forecast = forecasting.compute(
-            pump=pump, fill=fill, prescriptions=prescriptions,
-            settings=self.ctx.settings(session), library=self.ctx.library(session),
-            accuracy_percent=pump.accuracy_percent, tz=self.ctx.tz, now=self.ctx.now())
+            pump=pump,
+            fill=fill,
+            prescriptions=prescriptions,
+            settings=self.ctx.settings(session),
+            library=self.ctx.library(session),
+            accuracy_percent=pump.accuracy_percent,
+            tz=self.ctx.tz,
+            now=self.ctx.now(),
+        )
         ours = prescriptions[-1].program
         comparison = compare_programmer(
-            reservoir=figures.reservoir, alarm_date=figures.alarm_date,
-            daily_volume=figures.daily_volume, our_reservoir=Q_(fill.final_ml, "mL"),
-            our_alarm_date=figures.alarm_date if forecast.alarm_at is None
+            reservoir=figures.reservoir,
+            alarm_date=figures.alarm_date,
+            daily_volume=figures.daily_volume,
+            our_reservoir=Q_(fill.final_ml, "mL"),
+            our_alarm_date=figures.alarm_date
+            if forecast.alarm_at is None
             else forecast.alarm_at.astimezone(self.ctx.tz).date(),
-            our_daily_volume=ours.daily_volume())
+            our_daily_volume=ours.daily_volume(),
+        )
         if forecast.alarm_at is None:  # no date of pumpmgr's to hold it against: flag it
             comparison = replace(comparison, alarm_date_differs=True)
         return comparison
@@ -361,17 +541,23 @@ class RefillService:
         if found is None:
             return {}
         if found.interrogation is not None and (
-                self.ctx.model_type(pump.model_key) == str(PumpType.CONSTANT_FLOW)):
+            self.ctx.model_type(pump.model_key) == str(PumpType.CONSTANT_FLOW)
+        ):
             raise ImpossibleInput(
-                "interrogation: a constant-flow pump has no programmer; leave its reading "
-                "empty", code=Code.OUT_OF_RANGE, field="interrogation")
+                "interrogation: a constant-flow pump has no programmer; leave its reading empty",
+                code=Code.OUT_OF_RANGE,
+                field="interrogation",
+            )
         reading = found.interrogation
         if reading is not None and to_canonical(reading.reservoir, Kind.VOLUME) > (
-                pump.reservoir_capacity_ml):
+            pump.reservoir_capacity_ml
+        ):
             raise ImpossibleInput(
                 f"interrogated reservoir volume: more than the pump holds "
-                f"({pump.reservoir_capacity_ml:g} mL)", code=Code.OUT_OF_RANGE,
-                field="interrogated reservoir volume")
+                f"({pump.reservoir_capacity_ml:g} mL)",
+                code=Code.OUT_OF_RANGE,
+                field="interrogated reservoir volume",
+            )
         columns = mapping.bedside_columns(found)
         for key, field in (("site_note", "site note"), ("symptoms_note", "symptoms note")):
             text = columns[key]
@@ -386,27 +572,43 @@ class RefillService:
         return before != after
 
     def _bridge(
-        self, session: Session, pump: db.Pump, old: PrescriptionRecord, new: PrescriptionRecord,
+        self,
+        session: Session,
+        pump: db.Pump,
+        old: PrescriptionRecord,
+        new: PrescriptionRecord,
     ) -> Bridge | None:
         """The bridge for the primary drug, when the dead space is known (else None: the screen
         then says the dead space must be entered, never that no bridge is needed)."""
         catheter = self.ctx.current_catheter(session, pump.id)
         if catheter is None or pump.pump_path_volume_ml is None:
             return None
-        segments = session.scalars(select(db.CatheterSegment).where(
-            db.CatheterSegment.catheter_id == catheter.id)).all()
+        segments = session.scalars(
+            select(db.CatheterSegment).where(db.CatheterSegment.catheter_id == catheter.id)
+        ).all()
         dead_space = pump.pump_path_volume_ml + sum(
-            s.implanted_length_cm * s.volume_ml_per_cm for s in segments)
+            s.implanted_length_cm * s.volume_ml_per_cm for s in segments
+        )
         if old.primary.drug != new.primary.drug or dead_space <= 0:
             return None
-        return bridge(dose=new.program.daily_dose(), old_concentration=old.primary.concentration,
-                      new_concentration=new.primary.concentration,
-                      dead_space=Q_(dead_space, "mL"))
+        return bridge(
+            dose=new.program.daily_dose(),
+            old_concentration=old.primary.concentration,
+            new_concentration=new.primary.concentration,
+            dead_space=Q_(dead_space, "mL"),
+        )
 
     def correct_refill(
-        self, actor: Actor, verification: Verification, refill_id: int, reason: str,
-        *, aspirated: Quantity | None = None, volume_added: Quantity | None = None,
-        lot_number: str | None = None, expiry: date | None = None,
+        self,
+        actor: Actor,
+        verification: Verification,
+        refill_id: int,
+        reason: str,
+        *,
+        aspirated: Quantity | None = None,
+        volume_added: Quantity | None = None,
+        lot_number: str | None = None,
+        expiry: date | None = None,
         discrepancy_note: str | None = None,
     ) -> RefillRecord:
         """A corrected copy of a refill, pointing at it; the original stays as it was."""
@@ -416,21 +618,30 @@ class RefillService:
         def work(session: Session) -> RefillRecord:
             old = session.get_one(db.Refill, refill_id)
             if session.scalar(select(db.Refill.id).where(db.Refill.corrects_id == old.id)):
-                raise ImpossibleInput("refill: already corrected; correct the newest version",
-                                      code=Code.OUT_OF_RANGE, field="refill")
+                raise ImpossibleInput(
+                    "refill: already corrected; correct the newest version",
+                    code=Code.OUT_OF_RANGE,
+                    field="refill",
+                )
             verifier = self.ctx.verify_second(session, actor, verification)
             pump = session.get_one(db.Pump, old.pump_id)
-            columns = {c.key: getattr(old, c.key) for c in db.Refill.__table__.columns
-                       if c.key not in {"id"}}
+            columns = {
+                c.key: getattr(old, c.key)
+                for c in db.Refill.__table__.columns
+                if c.key not in {"id"}
+            }
             row = db.Refill(**columns)
             if aspirated is not None:
                 row.aspirated_ml = to_canonical(
-                    require_not_negative(aspirated, Kind.VOLUME, "aspirated"), Kind.VOLUME)
+                    require_not_negative(aspirated, Kind.VOLUME, "aspirated"), Kind.VOLUME
+                )
             if volume_added is not None:
-                plan = plan_refill(reservoir_capacity=Q_(pump.reservoir_capacity_ml, "mL"),
-                                   aspirated=Q_(row.aspirated_ml, "mL"),
-                                   alarm_volume=Q_(pump.low_reservoir_alarm_ml, "mL"),
-                                   fill_volume=volume_added)
+                plan = plan_refill(
+                    reservoir_capacity=Q_(pump.reservoir_capacity_ml, "mL"),
+                    aspirated=Q_(row.aspirated_ml, "mL"),
+                    alarm_volume=Q_(pump.low_reservoir_alarm_ml, "mL"),
+                    fill_volume=volume_added,
+                )
                 row.volume_added_ml = row.final_reservoir_ml = float(plan.volume_to_add.m)
             if lot_number is not None:
                 row.lot_number = _text(lot_number, "lot number", limit=64)
@@ -451,17 +662,32 @@ class RefillService:
                 ).verdict
             # a changed verdict may change the restart and so the over-infusion-risk flag
             restarted = restart_at_visit(
-                row.discrepancy_verdict, mapping.bedside_findings(row),
+                row.discrepancy_verdict,
+                mapping.bedside_findings(row),
                 first_fill=row.discrepancy_verdict == "first_fill",
-                empty_at_worst_case=row.empty_at_worst_case, at=row.performed_at)
+                empty_at_worst_case=row.empty_at_worst_case,
+                at=row.performed_at,
+            )
             row.over_infusion_risk = restarted is not None and restarted.over_infusion_risk
             # The stored programmer verdict was judged against the old final volume: judge the
             # figures again as record_refill does, against the corrected fill.
             figures = mapping.programmer_figures(old)
-            compared = None if figures is None else self._programmer_check(
-                session, pump, figures, self._prescriptions_at(session, old),
-                forecasting.FillPoint(row.performed_at, row.final_reservoir_ml,
-                                      row.bolus_volume_ml or 0.0, previous_final is None))
+            compared = (
+                None
+                if figures is None
+                else self._programmer_check(
+                    session,
+                    pump,
+                    figures,
+                    self._prescriptions_at(session, old),
+                    forecasting.FillPoint(
+                        row.performed_at,
+                        row.final_reservoir_ml,
+                        row.bolus_volume_ml or 0.0,
+                        previous_final is None,
+                    ),
+                )
+            )
             if compared is not None:
                 row.programmer_differs = compared.differs
             row.corrects_id = old.id
@@ -469,35 +695,60 @@ class RefillService:
             row.recorded_at = self.ctx.now()
             row.recorded_by_id = actor.id
             row.nurse_id = old.nurse_id
-            row.verifying_nurse_id = verifier.id if verifier.id != old.nurse_id else (
-                old.verifying_nurse_id)
+            row.verifying_nurse_id = (
+                verifier.id if verifier.id != old.nurse_id else (old.verifying_nurse_id)
+            )
             session.add(row)
             session.flush()
             # the new verdict, as refill.record words it, only when it changed
-            programmer = ({} if compared is None or compared.differs == old.programmer_differs
-                          else {"programmer": {"differs": list(compared.differing)}})
-            self.ctx.audit(session, actor, "refill.correct", "refill", row.id,
-                           {"corrects": old.id, "verified_by": verifier.username, **programmer},
-                           reason)
+            programmer = (
+                {}
+                if compared is None or compared.differs == old.programmer_differs
+                else {"programmer": {"differs": list(compared.differing)}}
+            )
+            self.ctx.audit(
+                session,
+                actor,
+                "refill.correct",
+                "refill",
+                row.id,
+                {"corrects": old.id, "verified_by": verifier.username, **programmer},
+                reason,
+            )
             self.forecasts.refresh_forecast(session, pump)
             return next(r for r in self.ctx.refill_records(session, pump.id) if r.id == row.id)
 
         return self.ctx.write(work)
 
-    def _prescriptions_at(self, session: Session, refill: db.Refill,
-                          ) -> list[PrescriptionRecord]:
+    def _prescriptions_at(
+        self,
+        session: Session,
+        refill: db.Refill,
+    ) -> list[PrescriptionRecord]:
         """The prescriptions ``record_refill`` judged ``refill`` with: the current versions up
         to the one it used, that one last (later ones were programmed at later visits, after
         the programmer showed its figures)."""
-        used = next(p for p in self.ctx.prescriptions_all(session, refill.pump_id)
-                    if p.id == refill.prescription_id)
-        return [*[p for p in self.ctx.prescriptions(session, refill.pump_id)
-                  if (p.effective_at, p.id) < (used.effective_at, used.id)], used]
+        used = next(
+            p
+            for p in self.ctx.prescriptions_all(session, refill.pump_id)
+            if p.id == refill.prescription_id
+        )
+        return [
+            *[
+                p
+                for p in self.ctx.prescriptions(session, refill.pump_id)
+                if (p.effective_at, p.id) < (used.effective_at, used.id)
+            ],
+            used,
+        ]
 
     @staticmethod
     def _previous_final(session: Session, refill: db.Refill) -> float | None:
-        earlier = [r for r in forecasting.current_refills(session, refill.pump_id)
-                   if r.performed_at < refill.performed_at]
+        earlier = [
+            r
+            for r in forecasting.current_refills(session, refill.pump_id)
+            if r.performed_at < refill.performed_at
+        ]
         return earlier[-1].final_reservoir_ml if earlier else None
 
 
@@ -505,6 +756,8 @@ def _restart_payload(restart: Restart) -> dict[str, object]:
     """The refill's audit entry on a restart: its reasons, the hours without drug (None: the
     worst case was not yet empty) and the over-infusion-risk flag."""
     hours = restart.without_drug_hours
-    return {"restart": list(restart.reasons),
-            "without_drug_hours": None if hours is None else round(hours, 2),
-            "over_infusion_risk": restart.over_infusion_risk}
+    return {
+        "restart": list(restart.reasons),
+        "without_drug_hours": None if hours is None else round(hours, 2),
+        "over_infusion_risk": restart.over_infusion_risk,
+    }

@@ -62,10 +62,16 @@ def _checked_reason(override: BrokenChainOverride) -> str:
         raise PermissionDenied(
             f"restoring a backup whose audit log is broken: only an administrator may decide "
             f"that, and {override.administrator.username} is a {override.administrator.role}",
-            code=Code.AUTH_NOT_PERMITTED, field="user")
+            code=Code.AUTH_NOT_PERMITTED,
+            field="user",
+        )
     if not isinstance(override.reason, str) or not override.reason.strip():
-        raise InputError("reason: say why this backup is restored although its audit log is "
-                         "broken; it is kept in the audit log", code=Code.NO_VALUE, field="reason")
+        raise InputError(
+            "reason: say why this backup is restored although its audit log is "
+            "broken; it is kept in the audit log",
+            code=Code.NO_VALUE,
+            field="reason",
+        )
     return clean_text(override.reason, "reason", limit=REASON_LIMIT, multiline=True)
 
 
@@ -73,18 +79,28 @@ def require_administrator(actor: Actor, doing: str) -> None:
     """Refuse (:class:`PermissionDenied`) unless ``actor`` is an administrator who signed in
     (:mod:`pumpmgr.services.sessions`): whole-clinic writes are theirs alone."""
     if not is_signed_in(actor):
-        raise PermissionDenied(f"user: {actor.username} is not signed in; {doing} needs an "
-                               "administrator's sign-in with their password",
-                               code=Code.AUTH_NOT_PERMITTED, field="user")
+        raise PermissionDenied(
+            f"user: {actor.username} is not signed in; {doing} needs an "
+            "administrator's sign-in with their password",
+            code=Code.AUTH_NOT_PERMITTED,
+            field="user",
+        )
     if actor.role != "administrator":
-        raise PermissionDenied(f"user: {actor.username} is a {actor.role}; only an "
-                               f"administrator may {doing}", code=Code.AUTH_NOT_PERMITTED,
-                               field="user")
+        raise PermissionDenied(
+            f"user: {actor.username} is a {actor.role}; only an administrator may {doing}",
+            code=Code.AUTH_NOT_PERMITTED,
+            field="user",
+        )
 
 
 def restore_clinic(
-    backup: Path, target: Path, *, administrator: Actor, safety_dir: Path | None = None,
-    require_manifest: bool = True, override: BrokenChainOverride | None = None,
+    backup: Path,
+    target: Path,
+    *,
+    administrator: Actor,
+    safety_dir: Path | None = None,
+    require_manifest: bool = True,
+    override: BrokenChainOverride | None = None,
     workstation: str | None = None,
 ) -> Restored:
     """Replace the SQLite database at ``target`` with the checked ``backup``, for the signed-in
@@ -96,38 +112,57 @@ def restore_clinic(
     an audit entry ``backup.restore`` naming the administrator, the backup and its SHA-256."""
     require_administrator(administrator, "restore a backup")
     reason = None if override is None else _checked_reason(override)
-    safety = restore_database(backup, target, safety_dir=safety_dir,
-                              require_manifest=require_manifest,
-                              accept_broken_chain=override is not None)
+    safety = restore_database(
+        backup,
+        target,
+        safety_dir=safety_dir,
+        require_manifest=require_manifest,
+        accept_broken_chain=override is not None,
+    )
     with open_database(target, backup_dir=safety_dir, daily_backup_keep=None) as database:
         override_seq: int | None = None
         accepted = database.verify_audit_chain()
         manifest = read_manifest(backup)
         if accepted.ok and manifest is not None and not manifest.chain_ok:
             # the records were found changed before the backup was taken (its manifest)
-            accepted = replace(accepted, ok=False,
-                               message=manifest.chain_problem or "the manifest says broken")
+            accepted = replace(
+                accepted, ok=False, message=manifest.chain_problem or "the manifest says broken"
+            )
         if override is not None and not accepted.ok:
             with database.write() as session:
                 entry = append_audit(
-                    session, username=override.administrator.username,
-                    action=BROKEN_CHAIN_ACTION, entity_type="backup", entity_id=backup.name,
-                    changes={"backup": str(backup.absolute()),
-                             "sha256": None if manifest is None else manifest.sha256,
-                             "first_bad_seq": accepted.first_bad_seq,
-                             "problem": None if accepted.problem is None
-                             else str(accepted.problem),
-                             "message": accepted.message},
-                    reason=reason, workstation=workstation, at=datetime.now(UTC))
+                    session,
+                    username=override.administrator.username,
+                    action=BROKEN_CHAIN_ACTION,
+                    entity_type="backup",
+                    entity_id=backup.name,
+                    changes={
+                        "backup": str(backup.absolute()),
+                        "sha256": None if manifest is None else manifest.sha256,
+                        "first_bad_seq": accepted.first_bad_seq,
+                        "problem": None if accepted.problem is None else str(accepted.problem),
+                        "message": accepted.message,
+                    },
+                    reason=reason,
+                    workstation=workstation,
+                    at=datetime.now(UTC),
+                )
                 override_seq = entry.seq
         with database.write() as session:
             restore_entry = append_audit(
-                session, username=administrator.username, action=RESTORE_ACTION,
-                entity_type="backup", entity_id=backup.name,
-                changes={"backup": str(backup.absolute()),
-                         "sha256": None if manifest is None else manifest.sha256,
-                         "safety_copy": None if safety is None else str(safety)},
-                workstation=workstation, at=datetime.now(UTC))
+                session,
+                username=administrator.username,
+                action=RESTORE_ACTION,
+                entity_type="backup",
+                entity_id=backup.name,
+                changes={
+                    "backup": str(backup.absolute()),
+                    "sha256": None if manifest is None else manifest.sha256,
+                    "safety_copy": None if safety is None else str(safety),
+                },
+                workstation=workstation,
+                at=datetime.now(UTC),
+            )
             restore_seq = restore_entry.seq
         chain = database.verify_audit_chain()  # with the entries just written
     return Restored(safety, chain, override_seq, restore_seq)

@@ -67,44 +67,79 @@ class SheetService:
         patient = self.clinic.find_patient(mrn)
         return local_chart(self.clinic.patient_chart(patient.id), self.clinic.tz)
 
-    def plan(self, chart: PatientChart, at: datetime | None = None, *,
-             settings: ClinicSettings | None = None,
-             catalog: Catalogs | None = None) -> VisitPlan:
+    def plan(
+        self,
+        chart: PatientChart,
+        at: datetime | None = None,
+        *,
+        settings: ClinicSettings | None = None,
+        catalog: Catalogs | None = None,
+    ) -> VisitPlan:
         """The visit plan at ``at`` (default now); ``settings`` and ``catalog`` when the caller
         has read them already."""
-        return plan_visit(chart, at or self._now(), settings=settings or self.clinic.settings(),
-                          drugs=(catalog or self._catalog()).drugs, tz=self.clinic.tz)
+        return plan_visit(
+            chart,
+            at or self._now(),
+            settings=settings or self.clinic.settings(),
+            drugs=(catalog or self._catalog()).drugs,
+            tz=self.clinic.tz,
+        )
 
-    def worksheet(self, mrn: str, *, completed_refill_id: int | None = None,
-                  at: datetime | None = None) -> bytes:
+    def worksheet(
+        self, mrn: str, *, completed_refill_id: int | None = None, at: datetime | None = None
+    ) -> bytes:
         """The refill worksheet before the visit, or the completed record of a refill."""
         chart = self.chart(mrn)
         settings, catalog = self.clinic.settings(), self._catalog()
         if completed_refill_id is None:
             plan = self.plan(chart, at, settings=settings, catalog=catalog)
-            return build_refill_worksheet(chart, plan, settings, generated_at=self._now(),
-                                          catalog=catalog, audit_head=self.audit_head())
+            return build_refill_worksheet(
+                chart,
+                plan,
+                settings,
+                generated_at=self._now(),
+                catalog=catalog,
+                audit_head=self.audit_head(),
+            )
         refill = next((r for r in chart.refills if r.id == completed_refill_id), None)
         if refill is None:
             raise InputError(
-                f"completed refill: refill {completed_refill_id} is not one of {mrn}'s "
-                "refills", code=Code.NO_VALUE, field="completed refill",
+                f"completed refill: refill {completed_refill_id} is not one of {mrn}'s refills",
+                code=Code.NO_VALUE,
+                field="completed refill",
             )
-        plan = plan_for_refill(chart, refill, settings=settings, drugs=catalog.drugs,
-                               tz=self.clinic.tz)
-        return build_refill_worksheet(chart, plan, settings, completed=refill,
-                                      generated_at=self._now(), catalog=catalog,
-                                      audit_head=self.audit_head())
+        plan = plan_for_refill(
+            chart, refill, settings=settings, drugs=catalog.drugs, tz=self.clinic.tz
+        )
+        return build_refill_worksheet(
+            chart,
+            plan,
+            settings,
+            completed=refill,
+            generated_at=self._now(),
+            catalog=catalog,
+            audit_head=self.audit_head(),
+        )
 
     def history(self, mrn: str) -> bytes:
         chart = self.chart(mrn)
-        return build_history(chart, self.clinic.settings(), generated_at=self._now(),
-                             catalog=self._catalog(), audit_head=self.audit_head())
+        return build_history(
+            chart,
+            self.clinic.settings(),
+            generated_at=self._now(),
+            catalog=self._catalog(),
+            audit_head=self.audit_head(),
+        )
 
     def card(self, mrn: str) -> bytes:
         chart = self.chart(mrn)
-        return build_wallet_card(chart, self.clinic.settings(), generated_at=self._now(),
-                                 catalog=self._catalog(), audit_head=self.audit_head())
+        return build_wallet_card(
+            chart,
+            self.clinic.settings(),
+            generated_at=self._now(),
+            catalog=self._catalog(),
+            audit_head=self.audit_head(),
+        )
 
     def reminder(self, mrn: str) -> bytes:
         """The patient's reminder letter of the pump's booked refill visit."""
@@ -113,34 +148,64 @@ class SheetService:
         if visit is None:
             raise ImpossibleInput(
                 f"MRN: {chart.patient.display_name} ({mrn}) has no refill visit booked; book "
-                "the visit first, then print its reminder letter", code=Code.NO_VALUE,
-                field="MRN")
-        return build_reminder_letter(chart, visit, self.clinic.settings(),
-                                     generated_at=self._now(), catalog=self._catalog(),
-                                     audit_head=self.audit_head())
+                "the visit first, then print its reminder letter",
+                code=Code.NO_VALUE,
+                field="MRN",
+            )
+        return build_reminder_letter(
+            chart,
+            visit,
+            self.clinic.settings(),
+            generated_at=self._now(),
+            catalog=self._catalog(),
+            audit_head=self.audit_head(),
+        )
 
     def handoff(self, mrn: str) -> bytes:
         """The admission hand-off sheet: what a ward must know of the patient's pump."""
         chart = self.chart(mrn)
-        return build_handoff(chart, self.clinic.settings(), generated_at=self._now(),
-                             catalog=self._catalog(), audit_head=self.audit_head())
+        return build_handoff(
+            chart,
+            self.clinic.settings(),
+            generated_at=self._now(),
+            catalog=self._catalog(),
+            audit_head=self.audit_head(),
+        )
 
-    def compounding(self, mrn: str, *, stocks: Mapping[str, Quantity] | None = None,
-                    extra_volume: Quantity | None = None) -> bytes:
+    def compounding(
+        self,
+        mrn: str,
+        *,
+        stocks: Mapping[str, Quantity] | None = None,
+        extra_volume: Quantity | None = None,
+    ) -> bytes:
         chart = self.chart(mrn)
         settings, catalog = self.clinic.settings(), self._catalog()
         return build_compounding_sheet(
-            chart, self.plan(chart, settings=settings, catalog=catalog), settings,
-            stocks=stocks, extra_volume=extra_volume, generated_at=self._now(),
-            catalog=catalog, audit_head=self.audit_head())
+            chart,
+            self.plan(chart, settings=settings, catalog=catalog),
+            settings,
+            stocks=stocks,
+            extra_volume=extra_volume,
+            generated_at=self._now(),
+            catalog=catalog,
+            audit_head=self.audit_head(),
+        )
 
     def due(self, start: date, end: date) -> bytes:
         if end < start:
-            raise InputError("end date: the period ends before it starts",
-                             code=Code.TIME_ORDER, field="end date")
+            raise InputError(
+                "end date: the period ends before it starts", code=Code.TIME_ORDER, field="end date"
+            )
         rows = local_due_rows(self.clinic.due_list(today=start), self.clinic.tz)
-        return build_due_list(rows, self.clinic.settings(), start=start, end=end,
-                              generated_at=self._now(), audit_head=self.audit_head())
+        return build_due_list(
+            rows,
+            self.clinic.settings(),
+            start=start,
+            end=end,
+            generated_at=self._now(),
+            audit_head=self.audit_head(),
+        )
 
     def next_open_day(self) -> date:
         """Today when the clinic is open, else its next open day: the day a day's worksheets
@@ -157,17 +222,29 @@ class SheetService:
             if booking.state != "booked":
                 continue
             chart = local_chart(self.clinic.patient_chart(booking.patient_id), self.clinic.tz)
-            if chart.prescription is None or chart.pump is None \
-                    or chart.pump.id != booking.pump_id:
+            if chart.prescription is None or chart.pump is None or chart.pump.id != booking.pump_id:
                 continue  # no prescription yet, or the booked pump was replaced meanwhile
             at = datetime.combine(day, booking.at or UNTIMED_VISIT)
             visits.append((chart, self.plan(chart, at, settings=settings, catalog=catalog)))
-        not_booked = [r for r in local_due_rows(self.clinic.due_list(today=day), self.clinic.tz)
-                      if r.refill_due <= day and r.booked_on is None]
+        not_booked = [
+            r
+            for r in local_due_rows(self.clinic.due_list(today=day), self.clinic.tz)
+            if r.refill_due <= day and r.booked_on is None
+        ]
         if not visits and not not_booked:
             raise ImpossibleInput(
                 f"day: no visit is booked on {day:%Y-%m-%d} and nobody due by then is "
-                "waiting for a booking", code=Code.OUT_OF_RANGE, field="day")
-        return build_worksheet_batch(visits, settings, generated_at=now, progress=progress,
-                                     catalog=catalog, audit_head=self.audit_head(),
-                                     not_booked=not_booked, day=day)
+                "waiting for a booking",
+                code=Code.OUT_OF_RANGE,
+                field="day",
+            )
+        return build_worksheet_batch(
+            visits,
+            settings,
+            generated_at=now,
+            progress=progress,
+            catalog=catalog,
+            audit_head=self.audit_head(),
+            not_booked=not_booked,
+            day=day,
+        )

@@ -23,43 +23,72 @@ from pumpmgr.services.context import ClinicContext
 from pumpmgr.services.inputs import PumpSeen
 
 
-def refuse_if_stale(ctx: ClinicContext, session: Session, pump_id: int,
-                    seen: PumpSeen | None, field: str) -> None:
+def refuse_if_stale(
+    ctx: ClinicContext, session: Session, pump_id: int, seen: PumpSeen | None, field: str
+) -> None:
     """Raise :class:`ChangedMeanwhile` when a refill or prescription of ``pump_id`` was recorded
     after the view that read ``seen`` (None: nothing to check). ``field`` names the form."""
     if seen is None:
         return
-    refill = session.scalars(select(db.Refill).where(db.Refill.pump_id == pump_id)
-                             .order_by(db.Refill.id.desc()).limit(1)).first()
+    refill = session.scalars(
+        select(db.Refill).where(db.Refill.pump_id == pump_id).order_by(db.Refill.id.desc()).limit(1)
+    ).first()
     prescription = session.scalars(
-        select(db.Prescription).where(db.Prescription.pump_id == pump_id)
-        .order_by(db.Prescription.id.desc()).limit(1)).first()
+        select(db.Prescription)
+        .where(db.Prescription.pump_id == pump_id)
+        .order_by(db.Prescription.id.desc())
+        .limit(1)
+    ).first()
     changes = []
     if refill is not None and refill.id != seen.refill_id:
         what = "corrected a refill" if refill.corrects_id is not None else "recorded a refill"
-        changes.append(_change_text(ctx, session, what, "refill", refill.id,
-                                    refill.recorded_by_id, refill))
+        changes.append(
+            _change_text(ctx, session, what, "refill", refill.id, refill.recorded_by_id, refill)
+        )
     if prescription is not None and prescription.id != seen.prescription_id:
-        what = ("corrected the prescription" if prescription.corrects_id is not None
-                else f"changed the prescription (revision {prescription.revision})")
-        changes.append(_change_text(ctx, session, what, "prescription", prescription.id,
-                                    prescription.recorded_by_id, prescription))
+        what = (
+            "corrected the prescription"
+            if prescription.corrects_id is not None
+            else f"changed the prescription (revision {prescription.revision})"
+        )
+        changes.append(
+            _change_text(
+                ctx,
+                session,
+                what,
+                "prescription",
+                prescription.id,
+                prescription.recorded_by_id,
+                prescription,
+            )
+        )
     if changes:
         raise ChangedMeanwhile(
             f"{field}: not saved. After this pump's record was read, "
             + "; and ".join(changes)
             + ". Read the patient's record again to see it, then start again if still needed.",
-            code=Code.DB_CHANGED_MEANWHILE, field=field)
+            code=Code.DB_CHANGED_MEANWHILE,
+            field=field,
+        )
 
 
-def _change_text(ctx: ClinicContext, session: Session, what: str, entity: str,
-                 entity_id: int, user_id: int, row: db.Refill | db.Prescription) -> str:
-    """"Otto Second recorded a refill on Mon 3 Mar 2025 09:30 at workstation ward-2"."""
+def _change_text(
+    ctx: ClinicContext,
+    session: Session,
+    what: str,
+    entity: str,
+    entity_id: int,
+    user_id: int,
+    row: db.Refill | db.Prescription,
+) -> str:
+    """ "Otto Second recorded a refill on Mon 3 Mar 2025 09:30 at workstation ward-2"."""
     who = ctx.user_names(session).get(user_id, "another user")
     workstation = session.scalar(
-        select(db.AuditEntry.workstation).where(
-            db.AuditEntry.entity_type == entity, db.AuditEntry.entity_id == str(entity_id))
-        .order_by(db.AuditEntry.seq).limit(1))
+        select(db.AuditEntry.workstation)
+        .where(db.AuditEntry.entity_type == entity, db.AuditEntry.entity_id == str(entity_id))
+        .order_by(db.AuditEntry.seq)
+        .limit(1)
+    )
     at = format_datetime(row.recorded_at.astimezone(ctx.tz))
     where = f" at workstation {workstation}" if workstation else ""
     return f"{who} {what} on {at}{where}"

@@ -36,8 +36,17 @@ class StopOrderService:
         self.ctx = ctx
         self.forecasts = forecasts
 
-    def give(self, actor: Actor, password: str, pump_id: int, drug: str,
-             effective_at: datetime, reason: str, *, long_stop: bool) -> StopOrderRecord:
+    def give(
+        self,
+        actor: Actor,
+        password: str,
+        pump_id: int,
+        drug: str,
+        effective_at: datetime,
+        reason: str,
+        *,
+        long_stop: bool,
+    ) -> StopOrderRecord:
         """The signed-in prescriber stops ``drug`` (one of the pump's solution's drugs, by key
         or name) from ``effective_at``, with their own password, as for signing an order."""
         self.ctx.permit(actor, Action.SIGN_ORDER)
@@ -48,46 +57,91 @@ class StopOrderService:
             self.ctx.authenticate(session, actor.username, password)
             pump = self.ctx.active_pump(session, pump_id)
             key = self._drug_in_pump(session, pump.id, drug)
-            row = db.StopOrder(pump_id=pump.id, drug_key=key, prescriber_id=actor.id,
-                               effective_at=effective, reason=why, long_stop=long_stop,
-                               recorded_at=self.ctx.now())
+            row = db.StopOrder(
+                pump_id=pump.id,
+                drug_key=key,
+                prescriber_id=actor.id,
+                effective_at=effective,
+                reason=why,
+                long_stop=long_stop,
+                recorded_at=self.ctx.now(),
+            )
             session.add(row)
             session.flush()
-            self.ctx.audit(session, actor, "stop_order.give", "stop_order", row.id, {
-                "pump_id": pump.id, "drug": key,
-                "effective_at": format_datetime(effective.astimezone(self.ctx.tz)),
-                "long_stop": long_stop}, reason=why)
+            self.ctx.audit(
+                session,
+                actor,
+                "stop_order.give",
+                "stop_order",
+                row.id,
+                {
+                    "pump_id": pump.id,
+                    "drug": key,
+                    "effective_at": format_datetime(effective.astimezone(self.ctx.tz)),
+                    "long_stop": long_stop,
+                },
+                reason=why,
+            )
             self.forecasts.refresh_forecast(session, pump)
             return _records(self.ctx, session, [row])[0]
 
         return self.ctx.write(work)
 
-    def record_carried_out(self, actor: Actor, stop_order_id: int, done: CarriedOut | str,
-                           note: str = "") -> StopOrderRecord:
+    def record_carried_out(
+        self, actor: Actor, stop_order_id: int, done: CarriedOut | str, note: str = ""
+    ) -> StopOrderRecord:
         """A clinician records that an open Stop order was carried out, and how."""
         self.ctx.permit(actor, Action.RECORD_EVENT)
         try:
             how = CarriedOut(str(done))
         except ValueError:
-            raise InputError(f"what was done: '{done}' is not one of "
-                             f"{', '.join(c.value for c in CarriedOut)}",
-                             code=Code.OUT_OF_RANGE, field="what was done") from None
+            raise InputError(
+                f"what was done: '{done}' is not one of {', '.join(c.value for c in CarriedOut)}",
+                code=Code.OUT_OF_RANGE,
+                field="what was done",
+            ) from None
         text = note.strip()[:TEXT_LIMIT]
 
         def work(session: Session) -> StopOrderRecord:
             row = session.get(db.StopOrder, stop_order_id)
             if row is None:
-                raise InputError(f"stop order: no Stop order {stop_order_id}",
-                                 code=Code.NO_VALUE, field="stop order")
-            if session.scalar(select(db.StopOrderCarriedOut.id).where(
-                    db.StopOrderCarriedOut.stop_order_id == row.id)) is not None:
-                raise ImpossibleInput("stop order: already recorded as carried out",
-                                      code=Code.OUT_OF_RANGE, field="stop order")
-            session.add(db.StopOrderCarriedOut(stop_order_id=row.id, done=how.value, note=text,
-                                               at=self.ctx.now(), by_id=actor.id))
+                raise InputError(
+                    f"stop order: no Stop order {stop_order_id}",
+                    code=Code.NO_VALUE,
+                    field="stop order",
+                )
+            if (
+                session.scalar(
+                    select(db.StopOrderCarriedOut.id).where(
+                        db.StopOrderCarriedOut.stop_order_id == row.id
+                    )
+                )
+                is not None
+            ):
+                raise ImpossibleInput(
+                    "stop order: already recorded as carried out",
+                    code=Code.OUT_OF_RANGE,
+                    field="stop order",
+                )
+            session.add(
+                db.StopOrderCarriedOut(
+                    stop_order_id=row.id,
+                    done=how.value,
+                    note=text,
+                    at=self.ctx.now(),
+                    by_id=actor.id,
+                )
+            )
             session.flush()
-            self.ctx.audit(session, actor, "stop_order.carried_out", "stop_order", row.id,
-                           {"pump_id": row.pump_id, "done": how.value}, reason=text or None)
+            self.ctx.audit(
+                session,
+                actor,
+                "stop_order.carried_out",
+                "stop_order",
+                row.id,
+                {"pump_id": row.pump_id, "done": how.value},
+                reason=text or None,
+            )
             self.forecasts.refresh_forecast(session, session.get_one(db.Pump, row.pump_id))
             return _records(self.ctx, session, [row])[0]
 
@@ -102,41 +156,68 @@ class StopOrderService:
             if wanted in (key.lower(), library.drug(key).name.lower()):
                 return key
         names = ", ".join(library.drug(k).name.lower() for k in keys) or "no drug"
-        raise InputError(f"drug: {drug} is not in the pump (its solution holds {names})",
-                         code=Code.OUT_OF_RANGE, field="drug")
+        raise InputError(
+            f"drug: {drug} is not in the pump (its solution holds {names})",
+            code=Code.OUT_OF_RANGE,
+            field="drug",
+        )
 
 
-
-def open_stop_orders(ctx: ClinicContext, session: Session, pump_ids: Iterable[int],
-                     ) -> list[StopOrderRecord]:
+def open_stop_orders(
+    ctx: ClinicContext,
+    session: Session,
+    pump_ids: Iterable[int],
+) -> list[StopOrderRecord]:
     """The Stop orders of these pumps not yet carried out, oldest first."""
     ids = list(pump_ids)
     if not ids:
         return []
     done = select(db.StopOrderCarriedOut.stop_order_id)
-    rows = session.scalars(select(db.StopOrder).where(
-        db.StopOrder.pump_id.in_(ids), db.StopOrder.id.not_in(done)).order_by(db.StopOrder.id))
+    rows = session.scalars(
+        select(db.StopOrder)
+        .where(db.StopOrder.pump_id.in_(ids), db.StopOrder.id.not_in(done))
+        .order_by(db.StopOrder.id)
+    )
     return _records(ctx, session, list(rows))
 
 
-def _records(ctx: ClinicContext, session: Session, rows: list[db.StopOrder],
-             ) -> list[StopOrderRecord]:
+def _records(
+    ctx: ClinicContext,
+    session: Session,
+    rows: list[db.StopOrder],
+) -> list[StopOrderRecord]:
     users = ctx.user_names(session)
     library = ctx.library(session)
-    done = {c.stop_order_id: c for c in session.scalars(select(db.StopOrderCarriedOut).where(
-        db.StopOrderCarriedOut.stop_order_id.in_([r.id for r in rows])))}
+    done = {
+        c.stop_order_id: c
+        for c in session.scalars(
+            select(db.StopOrderCarriedOut).where(
+                db.StopOrderCarriedOut.stop_order_id.in_([r.id for r in rows])
+            )
+        )
+    }
     found = []
     for row in rows:
         entry = library.drug(row.drug_key)
         carried = done.get(row.id)
-        found.append(StopOrderRecord(
-            id=row.id, pump_id=row.pump_id, drug_key=row.drug_key, drug=entry.name,
-            prescriber=users.get(row.prescriber_id, "?"), effective_at=row.effective_at,
-            reason=row.reason, long_stop=row.long_stop,
-            withdrawal_warning=withdrawal_warning(
-                drug=entry.name, withdrawal_on_cut=entry.withdrawal_on_cut,
-                withdrawal_signs=entry.withdrawal_signs),
-            carried_out="" if carried is None else carried.done,
-            carried_out_by="" if carried is None else users.get(carried.by_id, "?"),
-            carried_out_at=None if carried is None else carried.at))
+        found.append(
+            StopOrderRecord(
+                id=row.id,
+                pump_id=row.pump_id,
+                drug_key=row.drug_key,
+                drug=entry.name,
+                prescriber=users.get(row.prescriber_id, "?"),
+                effective_at=row.effective_at,
+                reason=row.reason,
+                long_stop=row.long_stop,
+                withdrawal_warning=withdrawal_warning(
+                    drug=entry.name,
+                    withdrawal_on_cut=entry.withdrawal_on_cut,
+                    withdrawal_signs=entry.withdrawal_signs,
+                ),
+                carried_out="" if carried is None else carried.done,
+                carried_out_by="" if carried is None else users.get(carried.by_id, "?"),
+                carried_out_at=None if carried is None else carried.at,
+            )
+        )
     return found

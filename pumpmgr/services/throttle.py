@@ -90,7 +90,8 @@ class SignInThrottle:
             raise SignInThrottled(
                 f"too many failed attempts for this user name; wait {math.ceil(wait)} s "
                 "before trying again, or ask an administrator",
-                code=Code.AUTH_THROTTLED, field=field,
+                code=Code.AUTH_THROTTLED,
+                field=field,
             )
 
     def failed(self, session: Session, usernames: Iterable[str]) -> None:
@@ -108,11 +109,12 @@ class SignInThrottle:
             row.last_failed_at = now
             if row.failures >= self.free_failures:
                 doublings = min(row.failures - self.free_failures, 30)
-                delay = min(self.max_delay, self.first_delay * (2 ** doublings))
+                delay = min(self.max_delay, self.first_delay * (2**doublings))
                 row.locked_until = now + delay
             session.flush()
 
     def succeeded(self, session: Session, username: str) -> None:
         """A right password: the count starts again (with the unit of work that checked it)."""
-        session.execute(delete(db.SignInFailure).where(
-            db.SignInFailure.name_key == name_key(username)))
+        session.execute(
+            delete(db.SignInFailure).where(db.SignInFailure.name_key == name_key(username))
+        )

@@ -39,22 +39,38 @@ class UserService:
         """The first account of a new clinic; refused once any account exists."""
 
         return self.ctx.write(
-            lambda session: first_administrator(self.ctx, session, username, password,
-                                                full_name))
+            lambda session: first_administrator(self.ctx, session, username, password, full_name)
+        )
 
     def add_user(
-        self, actor: Actor, username: str, password: str, full_name: str,
+        self,
+        actor: Actor,
+        username: str,
+        password: str,
+        full_name: str,
         role: Literal["nurse", "prescriber", "administrator"],
     ) -> Actor:
         """A new account; returns its :class:`Actor`, not signed in (its user signs in)."""
         self.ctx.permit(actor, Action.ADD_USER)
 
         def work(session: Session) -> Actor:
-            user = auth.create_user(session, username=username, password=password,
-                                    full_name=full_name, role=db.Role(role), now=self.ctx.now(),
-                                    hasher=self.ctx.hasher)
-            self.ctx.audit(session, actor, "user.create", "user", user.id,
-                           {"username": user.username, "role": user.role.value})
+            user = auth.create_user(
+                session,
+                username=username,
+                password=password,
+                full_name=full_name,
+                role=db.Role(role),
+                now=self.ctx.now(),
+                hasher=self.ctx.hasher,
+            )
+            self.ctx.audit(
+                session,
+                actor,
+                "user.create",
+                "user",
+                user.id,
+                {"username": user.username, "role": user.role.value},
+            )
             return actor_of(user)
 
         return self.ctx.write(work)
@@ -62,10 +78,13 @@ class UserService:
     def list_users(self) -> list[UserRecord]:
         """Every account, active ones first, by user name."""
         with self.ctx.database.read() as session:
-            rows = session.scalars(select(db.User).order_by(db.User.active.desc(),
-                                                            db.User.username)).all()
-            return [UserRecord(u.id, u.username, u.full_name, u.role.value, u.active,
-                               u.created_at) for u in rows]
+            rows = session.scalars(
+                select(db.User).order_by(db.User.active.desc(), db.User.username)
+            ).all()
+            return [
+                UserRecord(u.id, u.username, u.full_name, u.role.value, u.active, u.created_at)
+                for u in rows
+            ]
 
     def deactivate_user(self, actor: Actor, user_id: int, reason: str) -> UserRecord:
         """Close an account: it can no longer sign in or verify; its records and audit
@@ -78,26 +97,51 @@ class UserService:
             if user is None:
                 raise InputError("user: no such account", code=Code.NO_VALUE, field="user")
             if user.id == actor.id:
-                raise ImpossibleInput("user: you cannot deactivate your own account; ask "
-                                      "another administrator", code=Code.OUT_OF_RANGE,
-                                      field="user")
+                raise ImpossibleInput(
+                    "user: you cannot deactivate your own account; ask another administrator",
+                    code=Code.OUT_OF_RANGE,
+                    field="user",
+                )
             if not user.active:
-                raise ImpossibleInput(f"user: {user.username} is already deactivated",
-                                      code=Code.OUT_OF_RANGE, field="user")
+                raise ImpossibleInput(
+                    f"user: {user.username} is already deactivated",
+                    code=Code.OUT_OF_RANGE,
+                    field="user",
+                )
             if user.role is db.Role.ADMINISTRATOR and not session.scalar(
-                    select(func.count()).select_from(db.User).where(
-                        db.User.role == db.Role.ADMINISTRATOR, db.User.active.is_(True),
-                        db.User.id != user.id)):
-                raise ImpossibleInput("user: the clinic's last active administrator cannot be "
-                                      "deactivated; add another administrator first",
-                                      code=Code.OUT_OF_RANGE, field="user")
+                select(func.count())
+                .select_from(db.User)
+                .where(
+                    db.User.role == db.Role.ADMINISTRATOR,
+                    db.User.active.is_(True),
+                    db.User.id != user.id,
+                )
+            ):
+                raise ImpossibleInput(
+                    "user: the clinic's last active administrator cannot be "
+                    "deactivated; add another administrator first",
+                    code=Code.OUT_OF_RANGE,
+                    field="user",
+                )
             user.active = False
             session.flush()
-            self.ctx.audit(session, actor, "user.deactivate", "user", user.id,
-                           {"username": user.username, "active": {"before": True,
-                                                                  "after": False}}, reason)
-            return UserRecord(user.id, user.username, user.full_name, user.role.value,
-                              user.active, user.created_at)
+            self.ctx.audit(
+                session,
+                actor,
+                "user.deactivate",
+                "user",
+                user.id,
+                {"username": user.username, "active": {"before": True, "after": False}},
+                reason,
+            )
+            return UserRecord(
+                user.id,
+                user.username,
+                user.full_name,
+                user.role.value,
+                user.active,
+                user.created_at,
+            )
 
         return self.ctx.write(work)
 
@@ -109,8 +153,14 @@ class UserService:
         def work(session: Session) -> Actor:
             user = self.ctx.authenticate(session, username, password)
             actor = session_of(user)
-            self.ctx.audit(session, actor, UNLOCK_ACTION if unlock else SIGN_IN_ACTION,
-                           "user", user.id, {"username": user.username})
+            self.ctx.audit(
+                session,
+                actor,
+                UNLOCK_ACTION if unlock else SIGN_IN_ACTION,
+                "user",
+                user.id,
+                {"username": user.username},
+            )
             return actor
 
         return self.ctx.write(work)
@@ -122,22 +172,36 @@ class UserService:
 
         def work(session: Session) -> None:
             try:
-                user = self.ctx.authenticate(session, actor.username, old_password,
-                                             "old password")
+                user = self.ctx.authenticate(session, actor.username, old_password, "old password")
             except auth.AuthError as exc:
                 if exc.code is not Code.AUTH_BAD_CREDENTIALS:
                     raise
-                raise auth.AuthError("old password: it is not your current password",
-                                     code=exc.code, field="old password") from exc
+                raise auth.AuthError(
+                    "old password: it is not your current password",
+                    code=exc.code,
+                    field="old password",
+                ) from exc
             if user.id != actor.id:
-                raise PermissionDenied("user: the account is not the one signed in; sign in "
-                                       "again", code=Code.AUTH_NOT_PERMITTED, field="user")
+                raise PermissionDenied(
+                    "user: the account is not the one signed in; sign in again",
+                    code=Code.AUTH_NOT_PERMITTED,
+                    field="user",
+                )
             if old_password == new_password:
-                raise auth.AuthError("new password: it must differ from the old one",
-                                     code=Code.AUTH_WEAK_PASSWORD, field="new password")
+                raise auth.AuthError(
+                    "new password: it must differ from the old one",
+                    code=Code.AUTH_WEAK_PASSWORD,
+                    field="new password",
+                )
             _set(session, user, new_password, self.ctx.hasher)
-            self.ctx.audit(session, actor, PASSWORD_CHANGE_ACTION, "user", user.id,
-                           {"username": user.username, "password": "changed by its user"})
+            self.ctx.audit(
+                session,
+                actor,
+                PASSWORD_CHANGE_ACTION,
+                "user",
+                user.id,
+                {"username": user.username, "password": "changed by its user"},
+            )
 
         self.ctx.write(work)
 
@@ -151,15 +215,29 @@ class UserService:
             if user is None:
                 raise InputError("user: no such account", code=Code.NO_VALUE, field="user")
             if user.id == actor.id:
-                raise ImpossibleInput("user: change your own password with your old one "
-                                      "(Change my password), not by a reset",
-                                      code=Code.OUT_OF_RANGE, field="user")
+                raise ImpossibleInput(
+                    "user: change your own password with your old one "
+                    "(Change my password), not by a reset",
+                    code=Code.OUT_OF_RANGE,
+                    field="user",
+                )
             _set(session, user, new_password, self.ctx.hasher)
-            self.ctx.audit(session, actor, PASSWORD_RESET_ACTION, "user", user.id,
-                           {"username": user.username,
-                            "password": "reset; to be changed at the next sign-in"})
-            return UserRecord(user.id, user.username, user.full_name, user.role.value,
-                              user.active, user.created_at)
+            self.ctx.audit(
+                session,
+                actor,
+                PASSWORD_RESET_ACTION,
+                "user",
+                user.id,
+                {"username": user.username, "password": "reset; to be changed at the next sign-in"},
+            )
+            return UserRecord(
+                user.id,
+                user.username,
+                user.full_name,
+                user.role.value,
+                user.active,
+                user.created_at,
+            )
 
         return self.ctx.write(work)
 
@@ -168,11 +246,14 @@ class UserService:
         with self.ctx.database.read() as session:
             last = session.scalar(
                 select(db.AuditEntry.action)
-                .where(db.AuditEntry.entity_type == "user",
-                       db.AuditEntry.entity_id == str(actor.id),
-                       db.AuditEntry.action.in_([PASSWORD_CHANGE_ACTION,
-                                                 PASSWORD_RESET_ACTION]))
-                .order_by(db.AuditEntry.seq.desc()).limit(1))
+                .where(
+                    db.AuditEntry.entity_type == "user",
+                    db.AuditEntry.entity_id == str(actor.id),
+                    db.AuditEntry.action.in_([PASSWORD_CHANGE_ACTION, PASSWORD_RESET_ACTION]),
+                )
+                .order_by(db.AuditEntry.seq.desc())
+                .limit(1)
+            )
         return last == PASSWORD_RESET_ACTION
 
 
@@ -185,21 +266,38 @@ def _set(session: Session, user: db.User, password: str, hasher: PasswordHasher)
     try:
         auth.set_password(session, user, password, hasher)
     except auth.AuthError as exc:
-        raise auth.AuthError(f"new password: {exc.message}", code=exc.code,
-                             field="new password") from exc
+        raise auth.AuthError(
+            f"new password: {exc.message}", code=exc.code, field="new password"
+        ) from exc
 
 
-def first_administrator(ctx: ClinicContext, session: Session, username: str, password: str,
-                        full_name: str) -> Actor:
+def first_administrator(
+    ctx: ClinicContext, session: Session, username: str, password: str, full_name: str
+) -> Actor:
     """Create a new clinic's first account, an administrator, in ``session`` (audited);
     refused once any account exists."""
     if session.scalar(select(func.count()).select_from(db.User)):
-        raise PermissionDenied("the clinic already has accounts; an administrator adds new ones",
-                               code=Code.AUTH_NOT_PERMITTED, field="user")
-    user = auth.create_user(session, username=username, password=password,
-                            full_name=full_name, role=db.Role.ADMINISTRATOR, now=ctx.now(),
-                            hasher=ctx.hasher)
+        raise PermissionDenied(
+            "the clinic already has accounts; an administrator adds new ones",
+            code=Code.AUTH_NOT_PERMITTED,
+            field="user",
+        )
+    user = auth.create_user(
+        session,
+        username=username,
+        password=password,
+        full_name=full_name,
+        role=db.Role.ADMINISTRATOR,
+        now=ctx.now(),
+        hasher=ctx.hasher,
+    )
     actor = session_of(user)  # who set the first password is signed in
-    ctx.audit(session, actor, "user.create", "user", user.id,
-              {"username": user.username, "role": user.role.value})
+    ctx.audit(
+        session,
+        actor,
+        "user.create",
+        "user",
+        user.id,
+        {"username": user.username, "role": user.role.value},
+    )
     return actor

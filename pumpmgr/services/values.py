@@ -98,4 +98,3 @@ class ExportSummary:
     rows: int
     patients: int
     audit_entries: int
-

@@ -29,8 +29,11 @@ class Result:
         return self.err
 
 
-def run(*argv: str, stdin: str | None = None, monkeypatch: pytest.MonkeyPatch | None = None,
-        ) -> Result:
+def run(
+    *argv: str,
+    stdin: str | None = None,
+    monkeypatch: pytest.MonkeyPatch | None = None,
+) -> Result:
     out, err = io.StringIO(), io.StringIO()
     if stdin is not None:
         assert monkeypatch is not None

@@ -49,12 +49,25 @@ def _unbooked(path: Path) -> tuple[DueRow, date]:
     raise AssertionError("the demo has no pump to book")
 
 
-def test_book_on_the_proposed_day_then_list_it(clinic_file: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_book_on_the_proposed_day_then_list_it(
+    clinic_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     row, day = _unbooked(clinic_file)
-    result = run("--db", str(clinic_file), "book", row.mrn, "--on", day.isoformat(),
-                 "--at", "10:15", "--place", "home", *NURSE, stdin=PASSWORD,
-                 monkeypatch=monkeypatch)
+    result = run(
+        "--db",
+        str(clinic_file),
+        "book",
+        row.mrn,
+        "--on",
+        day.isoformat(),
+        "--at",
+        "10:15",
+        "--place",
+        "home",
+        *NURSE,
+        stdin=PASSWORD,
+        monkeypatch=monkeypatch,
+    )
     assert result.code == 0, result.err
     assert "home visit" in result.out and row.mrn in result.out and "In time" in result.out
     listed = run("--db", str(clinic_file), "bookings", "--on", day.isoformat(), "--json")
@@ -81,25 +94,40 @@ def _late_but_bookable(path: Path) -> tuple[DueRow, date]:
                 late += timedelta(days=1)
             with database.read() as session:
                 worst = session.get_one(db.PumpForecast, row.pump_id).alarm_at_worst_case
-            if (row.booked_on is None and row.refill_due > clinic.today()
-                    and worst is not None and late <= worst.astimezone(clinic.tz).date()):
+            if (
+                row.booked_on is None
+                and row.refill_due > clinic.today()
+                and worst is not None
+                and late <= worst.astimezone(clinic.tz).date()
+            ):
                 return row, late
     finally:
         database.dispose()
     raise AssertionError("the demo has no pump that can be booked late")
 
 
-def test_a_late_day_needs_the_reason_option(clinic_file: Path,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_late_day_needs_the_reason_option(
+    clinic_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     row, late = _late_but_bookable(clinic_file)
-    refused = run("--db", str(clinic_file), "book", row.mrn, "--on", late.isoformat(), *NURSE,
-                  stdin=PASSWORD, monkeypatch=monkeypatch)
+    refused = run(
+        "--db",
+        str(clinic_file),
+        "book",
+        row.mrn,
+        "--on",
+        late.isoformat(),
+        *NURSE,
+        stdin=PASSWORD,
+        monkeypatch=monkeypatch,
+    )
     assert refused.one_line_error.startswith("pumpmgr book: --reason: ")
     assert "booked too late" in refused.err
 
 
 def test_a_closed_day_a_past_day_and_bad_options_are_one_line(
-        clinic_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    clinic_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     row, day = _unbooked(clinic_file)
     saturday = day - timedelta(days=(day.weekday() - 5) % 7)
     cases = {
@@ -108,23 +136,60 @@ def test_a_closed_day_a_past_day_and_bad_options_are_one_line(
         "06/01/2027": "--on",
     }
     for typed, start in cases.items():
-        result = run("--db", str(clinic_file), "book", row.mrn, "--on", typed, *NURSE,
-                     stdin=PASSWORD, monkeypatch=monkeypatch)
+        result = run(
+            "--db",
+            str(clinic_file),
+            "book",
+            row.mrn,
+            "--on",
+            typed,
+            *NURSE,
+            stdin=PASSWORD,
+            monkeypatch=monkeypatch,
+        )
         assert start in result.one_line_error, result.err
-    bad_time = run("--db", str(clinic_file), "book", row.mrn, "--on", day.isoformat(),
-                   "--at", "25:00", *NURSE, stdin=PASSWORD, monkeypatch=monkeypatch)
+    bad_time = run(
+        "--db",
+        str(clinic_file),
+        "book",
+        row.mrn,
+        "--on",
+        day.isoformat(),
+        "--at",
+        "25:00",
+        *NURSE,
+        stdin=PASSWORD,
+        monkeypatch=monkeypatch,
+    )
     assert "HH:MM" in bad_time.one_line_error
-    unknown = run("--db", str(clinic_file), "book", "NOPE", "--on", day.isoformat(), *NURSE,
-                  stdin=PASSWORD, monkeypatch=monkeypatch)
+    unknown = run(
+        "--db",
+        str(clinic_file),
+        "book",
+        "NOPE",
+        "--on",
+        day.isoformat(),
+        *NURSE,
+        stdin=PASSWORD,
+        monkeypatch=monkeypatch,
+    )
     assert "MRN: no patient" in unknown.one_line_error
-    wrong = run("--db", str(clinic_file), "book", row.mrn, "--on", day.isoformat(),
-                *NURSE, stdin="not the password\n", monkeypatch=monkeypatch)
+    wrong = run(
+        "--db",
+        str(clinic_file),
+        "book",
+        row.mrn,
+        "--on",
+        day.isoformat(),
+        *NURSE,
+        stdin="not the password\n",
+        monkeypatch=monkeypatch,
+    )
     assert wrong.one_line_error.startswith("pumpmgr book: --user: ")
 
 
 def test_the_week_shows_free_room_and_pumps_to_book(clinic_file: Path) -> None:
-    result = run("--db", str(clinic_file), "bookings", "--week", date.today().isoformat(),
-                 "--json")
+    result = run("--db", str(clinic_file), "bookings", "--week", date.today().isoformat(), "--json")
     assert result.code == 0, result.err
     week = result.json()
     assert len(week["days"]) == 7
@@ -145,7 +210,8 @@ def test_the_due_list_puts_a_missed_visit_first_with_whom_to_call(clinic_file: P
 
 
 def test_the_calendar_file_holds_every_booked_visit_and_each_pump_to_book(
-        clinic_file: Path, tmp_path: Path) -> None:
+    clinic_file: Path, tmp_path: Path
+) -> None:
     database = open_database(str(clinic_file), daily_backup_keep=None)
     try:
         clinic = ClinicService(database)

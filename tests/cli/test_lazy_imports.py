@@ -16,19 +16,41 @@ from pumpmgr import __version__
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY = {"sqlalchemy", "reportlab", "argon2", "PySide6"}
-CALC = ["calc", "forecast", "--fill-volume", "20 mL", "--filled-at", "2025-03-03",
-        "--concentration", "2000 mcg/mL", "--dose", "400 mcg/day"]
+CALC = [
+    "calc",
+    "forecast",
+    "--fill-volume",
+    "20 mL",
+    "--filled-at",
+    "2025-03-03",
+    "--concentration",
+    "2000 mcg/mL",
+    "--dose",
+    "400 mcg/day",
+]
 
 
 def run(*args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
     """The console script run with ``args``, and the top-level packages it imported."""
     done = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c",
-         "from ui.launcher import console; console()", *args],
-        capture_output=True, text=True, check=False, cwd=ROOT,
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            "-c",
+            "from ui.launcher import console; console()",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
     )
-    packages = {line.rsplit("|", 1)[1].strip().split(".")[0]
-                for line in done.stderr.splitlines() if line.startswith("import time:")}
+    packages = {
+        line.rsplit("|", 1)[1].strip().split(".")[0]
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:")
+    }
     return done, packages
 
 
@@ -46,10 +68,13 @@ def test_version_after_an_option_still_answers() -> None:
     assert done.returncode == 0 and done.stdout == f"pumpmgr {__version__}\n"
 
 
-@pytest.mark.parametrize(("args", "shown"), [
-    (CALC, "refill due:"),
-    (["calc", "--help"], "usage: pumpmgr calc"),
-])
+@pytest.mark.parametrize(
+    ("args", "shown"),
+    [
+        (CALC, "refill due:"),
+        (["calc", "--help"], "usage: pumpmgr calc"),
+    ],
+)
 def test_calc_imports_no_database_sheets_hasher_or_qt(args: list[str], shown: str) -> None:
     done, packages = run(*args)
     assert done.returncode == 0, done.stderr[-2000:]

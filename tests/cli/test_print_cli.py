@@ -36,26 +36,52 @@ def test_completed_worksheet_and_due_list(clinic: tuple[Path, str], tmp_path: Pa
     db, mrn = clinic
     refill_id = run("--db", str(db), "patient", mrn, "--json").json()["refills"][-1]["id"]
     out = tmp_path / "done.pdf"
-    assert run("--db", str(db), "print", "worksheet", mrn, "--completed", str(refill_id),
-               "--out", str(out)).code == 0
+    assert (
+        run(
+            "--db",
+            str(db),
+            "print",
+            "worksheet",
+            mrn,
+            "--completed",
+            str(refill_id),
+            "--out",
+            str(out),
+        ).code
+        == 0
+    )
     assert "COMPLETED" in pdf_text(out)
     due = tmp_path / "due.pdf"
-    assert run("--db", str(db), "print", "due", "--from", "2000-01-01", "--to", "2100-01-01",
-               "--out", str(due)).code == 0
+    assert (
+        run(
+            "--db",
+            str(db),
+            "print",
+            "due",
+            "--from",
+            "2000-01-01",
+            "--to",
+            "2100-01-01",
+            "--out",
+            str(due),
+        ).code
+        == 0
+    )
     assert mrn in pdf_text(due)
 
 
 def test_day_batch_prints_the_booked_visits_then_the_pumps_not_booked(
-        clinic: tuple[Path, str], tmp_path: Path) -> None:
+    clinic: tuple[Path, str], tmp_path: Path
+) -> None:
     db, _ = clinic
     rows = run("--db", str(db), "due", "--json").json()
     booked = next(r for r in rows if r["booked_on"])
-    waiting = [r["mrn"] for r in rows
-               if r["booked_on"] is None and r["refill_due"] <= booked["booked_on"]]
+    waiting = [
+        r["mrn"] for r in rows if r["booked_on"] is None and r["refill_due"] <= booked["booked_on"]
+    ]
     assert waiting  # the demo has a pump due and not booked, and one that missed its visit
     out = tmp_path / "day.pdf"
-    result = run("--db", str(db), "print", "day", "--date", booked["booked_on"],
-                 "--out", str(out))
+    result = run("--db", str(db), "print", "day", "--date", booked["booked_on"], "--out", str(out))
     assert result.code == 0, result.err
     assert "worksheets 1/1" in result.err
     text = pdf_text(out)
@@ -66,15 +92,18 @@ def test_day_batch_prints_the_booked_visits_then_the_pumps_not_booked(
 
 @pytest.mark.parametrize(
     ("argv", "option"),
-    [(["print", "card", "NOPE"], "MRN"),
-     (["print", "handoff", "NOPE"], "MRN"),
-     (["print", "worksheet", "{mrn}", "--completed", "999999"], "--completed"),
-     (["print", "due", "--from", "2026-13-01", "--to", "2026-12-31"], "--from"),
-     (["print", "due", "--from", "2026-12-31", "--to", "2026-01-01"], "--to"),
-     (["print", "day", "--date", "1990-01-01"], "--date")],
+    [
+        (["print", "card", "NOPE"], "MRN"),
+        (["print", "handoff", "NOPE"], "MRN"),
+        (["print", "worksheet", "{mrn}", "--completed", "999999"], "--completed"),
+        (["print", "due", "--from", "2026-13-01", "--to", "2026-12-31"], "--from"),
+        (["print", "due", "--from", "2026-12-31", "--to", "2026-01-01"], "--to"),
+        (["print", "day", "--date", "1990-01-01"], "--date"),
+    ],
 )
-def test_bad_input_writes_no_file(clinic: tuple[Path, str], tmp_path: Path, argv: list[str],
-                                  option: str) -> None:
+def test_bad_input_writes_no_file(
+    clinic: tuple[Path, str], tmp_path: Path, argv: list[str], option: str
+) -> None:
     db, mrn = clinic
     out = tmp_path / "never.pdf"
     argv = [a.replace("{mrn}", mrn) for a in argv]
@@ -102,7 +131,8 @@ def test_the_reminder_letter_of_a_booked_visit(clinic: tuple[Path, str], tmp_pat
     assert "Your pump refill visit" in text and booked["mrn"] in text
     assert "Phone 555-0100" in text and "Warning signs of withdrawal" in text
     unbooked = next(r for r in rows if not r["booked_on"])
-    refused = run("--db", str(db), "print", "reminder", unbooked["mrn"], "--out",
-                  str(tmp_path / "never.pdf"))
+    refused = run(
+        "--db", str(db), "print", "reminder", unbooked["mrn"], "--out", str(tmp_path / "never.pdf")
+    )
     assert refused.code == 2 and "has no refill visit booked" in refused.one_line_error
     assert not (tmp_path / "never.pdf").exists()

@@ -17,8 +17,18 @@ from cli_runner import run
 
 from pumpmgr.cli import main
 
-DUE_KEYS = {"mrn", "patient", "pump_model", "drug", "alarm_at", "refill_due",
-            "refill_due_reason", "days_left", "replace_by", "state"}
+DUE_KEYS = {
+    "mrn",
+    "patient",
+    "pump_model",
+    "drug",
+    "alarm_at",
+    "refill_due",
+    "refill_due_reason",
+    "days_left",
+    "replace_by",
+    "state",
+}
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +58,12 @@ def audit_count(path: Path) -> int:
 def new_entries(path: Path, after: int) -> list[tuple[str, str]]:
     """(username, action) of the audit entries after the first ``after``, oldest first."""
     with contextlib.closing(sqlite3.connect(path)) as connection:
-        return [(user, action) for user, action in connection.execute(
-            "SELECT username, action FROM audit_log WHERE seq > ? ORDER BY seq", (after,))]
+        return [
+            (user, action)
+            for user, action in connection.execute(
+                "SELECT username, action FROM audit_log WHERE seq > ? ORDER BY seq", (after,)
+            )
+        ]
 
 
 # ---------------------------------------------------------------------------- demo
@@ -62,21 +76,27 @@ def test_demo_refuses_a_database_holding_records(clinic_file: Path) -> None:
     assert audit_count(clinic_file) == before
 
 
-@pytest.mark.parametrize("argv, option", [
-    (["demo", "--patients", "0"], "--patients"),
-    (["demo", "--patients", "lots"], "--patients"),
-    (["demo", "--seed", "-1"], "--seed"),
-    (["due", "--within", "soon"], "--within"),
-    (["due", "--within", "-3"], "--within"),
-    (["patient"], "MRN"),
-    (["user", "add", "--username", "x y", "--full-name", "X", "--password-stdin"],
-     "--username"),
-    (["user", "add", "--username", "nina", "--full-name", "N", "--role", "wizard"], "--role"),
-    (["audit", "verify", "--anchor", "12:abc"], "--anchor"),
-    (["export", "--user", "admin", "--out", "/no/such/folder/x.json"], "--out"),
-])
-def test_bad_input_is_one_line_naming_the_option(tmp_path: Path, argv: list[str],
-                                                 option: str) -> None:
+@pytest.mark.parametrize(
+    "argv, option",
+    [
+        (["demo", "--patients", "0"], "--patients"),
+        (["demo", "--patients", "lots"], "--patients"),
+        (["demo", "--seed", "-1"], "--seed"),
+        (["due", "--within", "soon"], "--within"),
+        (["due", "--within", "-3"], "--within"),
+        (["patient"], "MRN"),
+        (
+            ["user", "add", "--username", "x y", "--full-name", "X", "--password-stdin"],
+            "--username",
+        ),
+        (["user", "add", "--username", "nina", "--full-name", "N", "--role", "wizard"], "--role"),
+        (["audit", "verify", "--anchor", "12:abc"], "--anchor"),
+        (["export", "--user", "admin", "--out", "/no/such/folder/x.json"], "--out"),
+    ],
+)
+def test_bad_input_is_one_line_naming_the_option(
+    tmp_path: Path, argv: list[str], option: str
+) -> None:
     path = tmp_path / "never.db"
     error = run("--db", str(path), *argv).one_line_error
     assert option in error
@@ -84,9 +104,13 @@ def test_bad_input_is_one_line_naming_the_option(tmp_path: Path, argv: list[str]
 
 
 def test_read_commands_refuse_a_missing_database(tmp_path: Path) -> None:
-    for argv in (["due"], ["patient", "D000001"], ["audit", "verify"],
-                 ["export", "--user", "admin"],
-                 ["backup", str(tmp_path / "b.db")]):
+    for argv in (
+        ["due"],
+        ["patient", "D000001"],
+        ["audit", "verify"],
+        ["export", "--user", "admin"],
+        ["backup", str(tmp_path / "b.db")],
+    ):
         error = run("--db", str(tmp_path / "none.db"), *argv).one_line_error
         assert "--db: there is no database" in error
     assert list(tmp_path.iterdir()) == []
@@ -95,14 +119,16 @@ def test_read_commands_refuse_a_missing_database(tmp_path: Path) -> None:
 
 
 def test_the_command_line_names_the_option_the_database_gate_does_not(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A database on a network share: the gate's words name no option (the window shows them
     too); the command line leads them with ``--db`` (issue 14)."""
     from pumpmgr.db import gates
 
     share = str(tmp_path).replace(" ", "\\040")
-    monkeypatch.setattr(gates, "read_proc_mounts",
-                        lambda: f"server:/export {share} nfs4 rw,relatime 0 0\n")
+    monkeypatch.setattr(
+        gates, "read_proc_mounts", lambda: f"server:/export {share} nfs4 rw,relatime 0 0\n"
+    )
     error = run("--db", str(tmp_path / "clinic.db"), "demo").one_line_error
     assert error.startswith("pumpmgr demo: --db: the database ")
     assert error.count("--") == 1 and "PostgreSQL database" in error
@@ -119,9 +145,9 @@ def test_due_json_lists_active_pumps_earliest_first(demo_file: Path) -> None:
     rows = result.json()
     assert len(rows) == 3 and all(set(row) >= DUE_KEYS for row in rows)
     missed = [r for r in rows if r["booking"] == "did_not_attend"]
-    urgent = [r for r in rows[len(missed):] if r["state"] == "urgent"]  # (domain-rules §4a, §7)
-    rest = rows[len(missed) + len(urgent):]
-    assert rows[:len(missed) + len(urgent)] == missed + urgent
+    urgent = [r for r in rows[len(missed) :] if r["state"] == "urgent"]  # (domain-rules §4a, §7)
+    rest = rows[len(missed) + len(urgent) :]
+    assert rows[: len(missed) + len(urgent)] == missed + urgent
     assert [r["refill_due"] for r in rest] == sorted(r["refill_due"] for r in rest)
     states = {r["state"] for r in rows}
     assert {"overdue", "due_this_week"} <= states
@@ -131,7 +157,8 @@ def test_due_json_lists_active_pumps_earliest_first(demo_file: Path) -> None:
     assert any(r["pump_type"] == "constant_flow" for r in rows)
     soon = run("--db", str(demo_file), "due", "--within", "7", "--json").json()
     assert [r["mrn"] for r in soon] == [
-        r["mrn"] for r in rows if r["state"] in ("overdue", "due_this_week")]
+        r["mrn"] for r in rows if r["state"] in ("overdue", "due_this_week")
+    ]
 
 
 def test_due_text_is_an_aligned_table(demo_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -139,12 +166,14 @@ def test_due_text_is_an_aligned_table(demo_file: Path, monkeypatch: pytest.Monke
     result = run("due")
     assert result.code == 0, result.err
     listed, last_check = result.out.split("\n\n")
-    assert last_check == "No full integrity check has run yet: the window runs one a day, or " \
+    assert (
+        last_check == "No full integrity check has run yet: the window runs one a day, or "
         "run 'pumpmgr audit verify'.\n"
+    )
     lines = listed.splitlines()
     assert lines[0].startswith("Refill due") and len(lines) == 4
     column = lines[0].index("Patient")
-    assert all(line[column - 2:column] == "  " for line in lines[1:])
+    assert all(line[column - 2 : column] == "  " for line in lines[1:])
     # the constant-flow pump past its due date: "may be empty" once its worst case is 0 mL
     state = slice(lines[0].index("State"), lines[0].index("To alarm"))
     assert {"overdue", "may be empty"} & {line[state].strip() for line in lines[1:]}
@@ -160,16 +189,21 @@ def test_due_says_an_integrity_break_first_and_still_lists_the_pumps(clinic_file
     with contextlib.closing(sqlite3.connect(clinic_file)) as connection:
         connection.isolation_level = None
         refill = connection.execute("SELECT max(id) FROM refills").fetchone()[0]
-        others = ", ".join(row[1] for row in connection.execute("PRAGMA table_info(refills)")
-                           if row[1] != "id")
-        connection.execute(f"INSERT INTO refills (id, {others}) SELECT id + 1000, {others} "
-                           f"FROM refills WHERE id = {refill}")
+        others = ", ".join(
+            row[1] for row in connection.execute("PRAGMA table_info(refills)") if row[1] != "id"
+        )
+        connection.execute(
+            f"INSERT INTO refills (id, {others}) SELECT id + 1000, {others} "
+            f"FROM refills WHERE id = {refill}"
+        )
     before = audit_count(clinic_file)
     result = run("--db", str(clinic_file), "due")
     assert result.code == 0, result.err
     first, *table = result.out.split("\n\n")[0].splitlines()
-    assert first.startswith(f"pumpmgr: Integrity break: refills #{refill + 1000}: inserted "
-                            "outside pumpmgr. Clinical work can go on")
+    assert first.startswith(
+        f"pumpmgr: Integrity break: refills #{refill + 1000}: inserted "
+        "outside pumpmgr. Clinical work can go on"
+    )
     assert table[0].startswith("Refill due") and len(table) == 4
     assert new_entries(clinic_file, before) == [("pumpmgr", "integrity.break")]
     as_json = run("--db", str(clinic_file), "due", "--json")
@@ -194,15 +228,21 @@ def test_patient_shows_state_and_history(clinic_file: Path) -> None:
     demo_file = clinic_file  # a view is an audit entry (issue 13): not on the shared file
     result = run("--db", str(demo_file), "patient", "D000001")
     assert result.code == 0, result.err
-    for words in ("MRN D000001", "Pump: SynchroMed II 20 mL", "Prescription (since",
-                  "Forecast:", "Refills (", "Events (", "mri"):
+    for words in (
+        "MRN D000001",
+        "Pump: SynchroMed II 20 mL",
+        "Prescription (since",
+        "Forecast:",
+        "Refills (",
+        "Events (",
+        "mri",
+    ):
         assert words in result.out
     data = run("--db", str(demo_file), "patient", "D000001", "--json").json()
     assert data["patient"]["mrn"] == "D000001"
     assert data["pump"]["capacity"] == {"value": 20, "unit": "mL"}
     assert data["prescription"]["daily_dose"]["unit"] == "mcg/day"
-    assert len(data["refills"]) > 20 and {e["kind"] for e in data["events"]} >= {"implant",
-                                                                                  "mri"}
+    assert len(data["refills"]) > 20 and {e["kind"] for e in data["events"]} >= {"implant", "mri"}
     error = run("--db", str(demo_file), "patient", "NOPE").one_line_error
     assert "MRN" in error and "NOPE" in error
 
@@ -211,60 +251,183 @@ def test_patient_shows_state_and_history(clinic_file: Path) -> None:
 
 
 def test_the_first_user_is_the_administrator_then_admins_add_users(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     db = str(tmp_path / "new.db")
-    wrong = run("--db", db, "user", "add", "--username", "ada", "--full-name", "Ada Admin",
-                "--role", "nurse", "--password-stdin", stdin="ada-secret-1\n",
-                monkeypatch=monkeypatch)
+    wrong = run(
+        "--db",
+        db,
+        "user",
+        "add",
+        "--username",
+        "ada",
+        "--full-name",
+        "Ada Admin",
+        "--role",
+        "nurse",
+        "--password-stdin",
+        stdin="ada-secret-1\n",
+        monkeypatch=monkeypatch,
+    )
     assert "--role" in wrong.one_line_error and not (tmp_path / "new.db").exists()
-    first = run("--db", db, "user", "add", "--username", "ada", "--full-name", "Ada Admin",
-                "--password-stdin", stdin="ada-secret-1\n", monkeypatch=monkeypatch)
+    first = run(
+        "--db",
+        db,
+        "user",
+        "add",
+        "--username",
+        "ada",
+        "--full-name",
+        "Ada Admin",
+        "--password-stdin",
+        stdin="ada-secret-1\n",
+        monkeypatch=monkeypatch,
+    )
     assert first.code == 0 and "first administrator" in first.out
     path = tmp_path / "new.db"
     entries = audit_count(path)
-    no_admin = run("--db", db, "user", "add", "--username", "nina", "--full-name", "Nina",
-                   "--role", "nurse", "--password-stdin", stdin="nina-secret-1\n",
-                   monkeypatch=monkeypatch)
+    no_admin = run(
+        "--db",
+        db,
+        "user",
+        "add",
+        "--username",
+        "nina",
+        "--full-name",
+        "Nina",
+        "--role",
+        "nurse",
+        "--password-stdin",
+        stdin="nina-secret-1\n",
+        monkeypatch=monkeypatch,
+    )
     assert "--user" in no_admin.one_line_error
-    bad_admin = run("--db", db, "user", "add", "--username", "nina", "--full-name", "Nina",
-                    "--role", "nurse", "--user", "ada", "--password-stdin",
-                    stdin="nina-secret-1\nnot-her-password\n", monkeypatch=monkeypatch)
+    bad_admin = run(
+        "--db",
+        db,
+        "user",
+        "add",
+        "--username",
+        "nina",
+        "--full-name",
+        "Nina",
+        "--role",
+        "nurse",
+        "--user",
+        "ada",
+        "--password-stdin",
+        stdin="nina-secret-1\nnot-her-password\n",
+        monkeypatch=monkeypatch,
+    )
     assert "--user: unknown user name or wrong password" in bad_admin.one_line_error
-    weak = run("--db", db, "user", "add", "--username", "nina", "--full-name", "Nina",
-               "--role", "nurse", "--user", "ada", "--password-stdin",
-               stdin="short\nada-secret-1\n", monkeypatch=monkeypatch)
+    weak = run(
+        "--db",
+        db,
+        "user",
+        "add",
+        "--username",
+        "nina",
+        "--full-name",
+        "Nina",
+        "--role",
+        "nurse",
+        "--user",
+        "ada",
+        "--password-stdin",
+        stdin="short\nada-secret-1\n",
+        monkeypatch=monkeypatch,
+    )
     assert "password: the password must have at least 8" in weak.one_line_error
     # nothing written but the failed sign-in, on the record (issue 13)
     assert new_entries(path, entries) == [("ada", "user.sign_in_failed")]
-    added = run("--db", db, "user", "add", "--username", "nina", "--full-name", "Nina Berg",
-                "--role", "nurse", "--user", "ada", "--password-stdin",
-                stdin="nina-secret-1\nada-secret-1\n", monkeypatch=monkeypatch)
+    added = run(
+        "--db",
+        db,
+        "user",
+        "add",
+        "--username",
+        "nina",
+        "--full-name",
+        "Nina Berg",
+        "--role",
+        "nurse",
+        "--user",
+        "ada",
+        "--password-stdin",
+        stdin="nina-secret-1\nada-secret-1\n",
+        monkeypatch=monkeypatch,
+    )
     assert added.code == 0 and "nina (Nina Berg, nurse) added by ada" in added.out
-    taken = run("--db", db, "user", "add", "--username", "NINA", "--full-name", "Nina 2",
-                "--role", "nurse", "--user", "ada", "--password-stdin",
-                stdin="nina-secret-2\nada-secret-1\n", monkeypatch=monkeypatch)
+    taken = run(
+        "--db",
+        db,
+        "user",
+        "add",
+        "--username",
+        "NINA",
+        "--full-name",
+        "Nina 2",
+        "--role",
+        "nurse",
+        "--user",
+        "ada",
+        "--password-stdin",
+        stdin="nina-secret-2\nada-secret-1\n",
+        monkeypatch=monkeypatch,
+    )
     assert "--username" in taken.one_line_error and "taken" in taken.err
     assert [a for _, a in new_entries(path, entries + 1)] == [
-        "user.sign_in", "user.create", "user.sign_in"]
+        "user.sign_in",
+        "user.create",
+        "user.sign_in",
+    ]
 
 
 def test_guessing_the_admin_password_is_throttled_across_calls(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Every call is a new program, so the failed checks are counted in the database: after
     five wrong administrator passwords the sixth call is refused without the password being
     checked, even the right one, and the database keeps a 16-bit key, not the name."""
     db = str(tmp_path / "new.db")
-    assert run("--db", db, "user", "add", "--username", "ada", "--full-name", "Ada Admin",
-               "--password-stdin", stdin="ada-secret-1\n", monkeypatch=monkeypatch).code == 0
+    assert (
+        run(
+            "--db",
+            db,
+            "user",
+            "add",
+            "--username",
+            "ada",
+            "--full-name",
+            "Ada Admin",
+            "--password-stdin",
+            stdin="ada-secret-1\n",
+            monkeypatch=monkeypatch,
+        ).code
+        == 0
+    )
     entries = audit_count(tmp_path / "new.db")
 
     def add_nina(admin_password: str) -> str:
-        return run("--db", db, "user", "add", "--username", "nina", "--full-name", "Nina",
-                   "--role", "nurse", "--user", "ada", "--password-stdin",
-                   stdin=f"nina-secret-1\n{admin_password}\n",
-                   monkeypatch=monkeypatch).one_line_error
+        return run(
+            "--db",
+            db,
+            "user",
+            "add",
+            "--username",
+            "nina",
+            "--full-name",
+            "Nina",
+            "--role",
+            "nurse",
+            "--user",
+            "ada",
+            "--password-stdin",
+            stdin=f"nina-secret-1\n{admin_password}\n",
+            monkeypatch=monkeypatch,
+        ).one_line_error
 
     for guess in range(5):
         assert "--user: unknown user name or wrong password" in add_nina(f"guess-{guess}")
@@ -278,8 +441,9 @@ def test_guessing_the_admin_password_is_throttled_across_calls(
     assert "ada" not in repr(rows)
 
 
-def test_passwords_are_asked_on_the_terminal(clinic_file: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_passwords_are_asked_on_the_terminal(
+    clinic_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     answers = iter(["otto-secret-1", "otto-secret-1", "demo-admin-pass"])
     prompts: list[str] = []
 
@@ -290,30 +454,73 @@ def test_passwords_are_asked_on_the_terminal(clinic_file: Path,
     monkeypatch.setattr("getpass.getpass", fake_getpass)
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
     monkeypatch.setattr("sys.stdin.isatty", lambda: True)
-    result = run("--db", str(clinic_file), "user", "add", "--username", "otto", "--full-name",
-                 "Otto Second", "--role", "prescriber", "--user", "admin")
+    result = run(
+        "--db",
+        str(clinic_file),
+        "user",
+        "add",
+        "--username",
+        "otto",
+        "--full-name",
+        "Otto Second",
+        "--role",
+        "prescriber",
+        "--user",
+        "admin",
+    )
     assert result.code == 0, result.err
     assert len(prompts) == 3 and "admin" in prompts[2]
     monkeypatch.setattr("sys.stdin.isatty", lambda: False)
-    piped = run("--db", str(clinic_file), "user", "add", "--username", "eve",
-                "--full-name", "Eve", "--role", "nurse", "--user", "admin")
+    piped = run(
+        "--db",
+        str(clinic_file),
+        "user",
+        "add",
+        "--username",
+        "eve",
+        "--full-name",
+        "Eve",
+        "--role",
+        "nurse",
+        "--user",
+        "admin",
+    )
     assert "--password-stdin" in piped.one_line_error
 
 
-def test_only_an_administrator_adds_users(clinic_file: Path,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_only_an_administrator_adds_users(
+    clinic_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     before = audit_count(clinic_file)
-    result = run("--db", str(clinic_file), "user", "add", "--username", "eve", "--full-name",
-                 "Eve", "--role", "administrator", "--user", "nurse1", "--password-stdin",
-                 stdin="eve-secret-1\ndemo-nurse-pass\n", monkeypatch=monkeypatch)
+    result = run(
+        "--db",
+        str(clinic_file),
+        "user",
+        "add",
+        "--username",
+        "eve",
+        "--full-name",
+        "Eve",
+        "--role",
+        "administrator",
+        "--user",
+        "nurse1",
+        "--password-stdin",
+        stdin="eve-secret-1\ndemo-nurse-pass\n",
+        monkeypatch=monkeypatch,
+    )
     assert "--user: nurse1 (nurse) may not add user" in result.one_line_error
     # Nothing of the refused addition was written; nurse1's sign-in itself succeeded,
     # upgraded her demo-cheap password hash and is on the record (issue 13).
-    assert new_entries(clinic_file, before) == [("nurse1", "user.password_rehash"),
-                                                ("nurse1", "user.sign_in")]
+    assert new_entries(clinic_file, before) == [
+        ("nurse1", "user.password_rehash"),
+        ("nurse1", "user.sign_in"),
+    ]
     with contextlib.closing(sqlite3.connect(clinic_file)) as connection:
-        assert connection.execute("SELECT count(*) FROM users WHERE username = 'eve'"
-                                  ).fetchone()[0] == 0
+        assert (
+            connection.execute("SELECT count(*) FROM users WHERE username = 'eve'").fetchone()[0]
+            == 0
+        )
 
 
 # ---------------------------------------------------------------------------- audit
@@ -338,10 +545,14 @@ def test_audit_verify_passes_then_reports_the_first_altered_entry(clinic_file: P
 
 def test_audit_verify_with_an_anchor_catches_a_cut_log(clinic_file: Path) -> None:
     with contextlib.closing(sqlite3.connect(clinic_file)) as connection:
-        head = connection.execute("SELECT seq, row_hash FROM audit_log ORDER BY seq DESC "
-                                  "LIMIT 1").fetchone()
-        written = json.loads(connection.execute(
-            "SELECT written_rows FROM audit_log WHERE seq = ?", (int(head[0]),)).fetchone()[0])
+        head = connection.execute(
+            "SELECT seq, row_hash FROM audit_log ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+        written = json.loads(
+            connection.execute(
+                "SELECT written_rows FROM audit_log WHERE seq = ?", (int(head[0]),)
+            ).fetchone()[0]
+        )
         connection.execute("DROP TRIGGER trg_audit_log_no_delete")
         connection.execute("DELETE FROM audit_log WHERE seq = ?", (int(head[0]),))
         connection.commit()
@@ -355,8 +566,10 @@ def test_audit_verify_with_an_anchor_catches_a_cut_log(clinic_file: Path) -> Non
     assert written["writes"]
     for write in written["writes"]:
         row = f"{write['t']} #{write['id']}: "
-        assert any(line.strip().startswith(row) and "outside pumpmgr" in line
-                   for line in alone.out.splitlines()), (row, alone.out)
+        assert any(
+            line.strip().startswith(row) and "outside pumpmgr" in line
+            for line in alone.out.splitlines()
+        ), (row, alone.out)
 
 
 def test_audit_verify_names_records_changed_behind_the_programs_back(clinic_file: Path) -> None:
@@ -366,32 +579,43 @@ def test_audit_verify_names_records_changed_behind_the_programs_back(clinic_file
     assert run("--db", str(clinic_file), "audit", "verify").code == 0
     with contextlib.closing(sqlite3.connect(clinic_file)) as connection:
         connection.isolation_level = None
-        triggers = dict(connection.execute(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN "
-            "('trg_refills_no_update', 'trg_refills_no_delete', 'trg_pump_events_no_delete')"))
+        triggers = dict(
+            connection.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN "
+                "('trg_refills_no_update', 'trg_refills_no_delete', 'trg_pump_events_no_delete')"
+            )
+        )
         for name in triggers:
             connection.execute(f"DROP TRIGGER {name}")
         refill = connection.execute("SELECT min(id) FROM refills").fetchone()[0]
-        connection.execute("UPDATE refills SET volume_added_ml = volume_added_ml / 2 "
-                           f"WHERE id = {refill}")
+        connection.execute(
+            f"UPDATE refills SET volume_added_ml = volume_added_ml / 2 WHERE id = {refill}"
+        )
         # a copy of the refill under another id, whatever columns the table has grown
-        others = ", ".join(row[1] for row in connection.execute("PRAGMA table_info(refills)")
-                           if row[1] != "id")
-        connection.execute(f"INSERT INTO refills (id, {others}) SELECT id + 1000, {others} "
-                           f"FROM refills WHERE id = {refill}")
-        event = connection.execute("SELECT max(id) FROM pump_events WHERE id NOT IN "
-                                   "(SELECT corrects_id FROM pump_events WHERE corrects_id "
-                                   "IS NOT NULL)").fetchone()[0]
+        others = ", ".join(
+            row[1] for row in connection.execute("PRAGMA table_info(refills)") if row[1] != "id"
+        )
+        connection.execute(
+            f"INSERT INTO refills (id, {others}) SELECT id + 1000, {others} "
+            f"FROM refills WHERE id = {refill}"
+        )
+        event = connection.execute(
+            "SELECT max(id) FROM pump_events WHERE id NOT IN "
+            "(SELECT corrects_id FROM pump_events WHERE corrects_id "
+            "IS NOT NULL)"
+        ).fetchone()[0]
         connection.execute(f"DELETE FROM pump_events WHERE id = {event}")
         for sql in triggers.values():
             connection.execute(sql)  # put back: the schema looks untouched
         connection.execute("UPDATE users SET role = 'administrator' WHERE username = 'nurse1'")
         user = connection.execute("SELECT id FROM users WHERE username = 'nurse1'").fetchone()[0]
         connection.execute("UPDATE clinic_settings SET refill_buffer_days = 0")
-        overdue = connection.execute("SELECT pump_id FROM pump_forecasts ORDER BY refill_due "
-                                     "LIMIT 1").fetchone()[0]
-        connection.execute("UPDATE pump_forecasts SET refill_due = '2099-01-01' "
-                           f"WHERE pump_id = {overdue}")
+        overdue = connection.execute(
+            "SELECT pump_id FROM pump_forecasts ORDER BY refill_due LIMIT 1"
+        ).fetchone()[0]
+        connection.execute(
+            f"UPDATE pump_forecasts SET refill_due = '2099-01-01' WHERE pump_id = {overdue}"
+        )
     result = run("--db", str(clinic_file), "audit", "verify")
     assert result.code == 1
     assert "audit log intact" in result.out  # the log itself was not touched
@@ -411,8 +635,9 @@ def test_audit_verify_names_records_changed_behind_the_programs_back(clinic_file
 # ---------------------------------------------------------------------------- backup, restore
 
 
-def test_backup_and_restore_round_trip(clinic_file: Path, tmp_path: Path,
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_backup_and_restore_round_trip(
+    clinic_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     db = str(clinic_file)
     backup = tmp_path / "saved" / "before.db"
     saved = audit_count(clinic_file)
@@ -420,14 +645,30 @@ def test_backup_and_restore_round_trip(clinic_file: Path, tmp_path: Path,
     assert made.code == 0 and backup.exists() and Path(f"{backup}.json").exists()
     assert "PATH" in run("--db", db, "backup", str(backup)).one_line_error  # no overwrite
     due_before = run("--db", db, "due", "--json").json()
-    added = run("--db", db, "user", "add", "--username", "temp", "--full-name", "Temp User",
-                "--role", "nurse", "--user", "admin", "--password-stdin",
-                stdin="temp-secret-1\ndemo-admin-pass\n", monkeypatch=monkeypatch)
+    added = run(
+        "--db",
+        db,
+        "user",
+        "add",
+        "--username",
+        "temp",
+        "--full-name",
+        "Temp User",
+        "--role",
+        "nurse",
+        "--user",
+        "admin",
+        "--password-stdin",
+        stdin="temp-secret-1\ndemo-admin-pass\n",
+        monkeypatch=monkeypatch,
+    )
     assert added.code == 0
     # the admin's sign-in upgraded her demo-cheap password hash, then the user was added
-    assert new_entries(clinic_file, saved) == [("admin", "user.password_rehash"),
-                                                ("admin", "user.sign_in"),
-                                                ("admin", "user.create")]
+    assert new_entries(clinic_file, saved) == [
+        ("admin", "user.password_rehash"),
+        ("admin", "user.sign_in"),
+        ("admin", "user.create"),
+    ]
     restored = run("--db", db, "restore", "--user", "admin", str(backup))
     assert restored.code == 0, restored.err
     assert "audit log intact" in restored.out and "kept as" in restored.out
@@ -441,8 +682,9 @@ def test_backup_and_restore_round_trip(clinic_file: Path, tmp_path: Path,
     assert run("--db", db, "audit", "verify").code == 0  # the refused restore changed nothing
 
 
-def test_restore_needs_a_signed_in_administrator(clinic_file: Path, tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_restore_needs_a_signed_in_administrator(
+    clinic_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     db = str(clinic_file)
     backup = tmp_path / "b.db"
     assert run("--db", db, "backup", str(backup)).code == 0
@@ -458,8 +700,9 @@ def test_restore_needs_a_signed_in_administrator(clinic_file: Path, tmp_path: Pa
     assert clinic_file.read_bytes() == before  # nothing changed, not even a hash upgrade
 
 
-def test_restore_without_a_manifest_only_when_asked(clinic_file: Path, tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_restore_without_a_manifest_only_when_asked(
+    clinic_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A backup that has only its .db file (copied by hand, or made by an older pumpmgr) is
     refused unless --without-manifest is given; then it is restored after the checks that need
     no manifest, and the output says what could not be checked."""
@@ -471,10 +714,25 @@ def test_restore_without_a_manifest_only_when_asked(clinic_file: Path, tmp_path:
     entries = audit_count(clinic_file)
     with contextlib.closing(sqlite3.connect(clinic_file)) as connection:
         head_seq, head_hash = connection.execute(
-            "SELECT seq, row_hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
-    added = run("--db", db, "user", "add", "--username", "temp", "--full-name", "Temp User",
-                "--role", "nurse", "--user", "admin", "--password-stdin",
-                stdin="temp-secret-1\ndemo-admin-pass\n", monkeypatch=monkeypatch)
+            "SELECT seq, row_hash FROM audit_log ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+    added = run(
+        "--db",
+        db,
+        "user",
+        "add",
+        "--username",
+        "temp",
+        "--full-name",
+        "Temp User",
+        "--role",
+        "nurse",
+        "--user",
+        "admin",
+        "--password-stdin",
+        stdin="temp-secret-1\ndemo-admin-pass\n",
+        monkeypatch=monkeypatch,
+    )
     assert added.code == 0  # a change after the backup, which the restore takes away
     error = run("--db", db, "restore", "--user", "admin", str(backup)).one_line_error
     assert "PATH" in error and "no manifest" in error and "--without-manifest" in error
@@ -491,14 +749,17 @@ def test_restore_without_a_manifest_only_when_asked(clinic_file: Path, tmp_path:
 
 def _refused_even_without_manifest(db: str, bad: Path, *words: str) -> None:
     before = Path(db).read_bytes()
-    error = run("--db", db, "restore", "--user", "admin", "--without-manifest",
-                str(bad)).one_line_error
+    error = run(
+        "--db", db, "restore", "--user", "admin", "--without-manifest", str(bad)
+    ).one_line_error
     assert "PATH" in error and all(w in error for w in words), error
     assert Path(db).read_bytes() == before
 
 
-def test_without_manifest_still_refuses_everything_else(clinic_file: Path, tmp_path: Path,
-                                                         ) -> None:
+def test_without_manifest_still_refuses_everything_else(
+    clinic_file: Path,
+    tmp_path: Path,
+) -> None:
     db = str(clinic_file)
     good = tmp_path / "good.db"
     assert run("--db", db, "backup", str(good)).code == 0
@@ -530,8 +791,9 @@ def test_without_manifest_still_refuses_everything_else(clinic_file: Path, tmp_p
     # a manifest that is there is still checked: the option does not skip it
     changed = tmp_path / "changed.db"
     changed.write_bytes(edited.read_bytes())
-    Path(f"{changed}.json").write_text(Path(f"{good}.json").read_text(encoding="utf-8"),
-                                       encoding="utf-8")
+    Path(f"{changed}.json").write_text(
+        Path(f"{good}.json").read_text(encoding="utf-8"), encoding="utf-8"
+    )
     _refused_even_without_manifest(db, changed, "SHA-256")
 
 
@@ -544,7 +806,9 @@ def test_restore_refuses_postgresql() -> None:
 
 
 def test_export_import_export_through_the_command_line(
-    demo_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    demo_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     demo_copy = tmp_path / "demo.db"
     shutil.copy2(demo_file, demo_copy)
@@ -557,19 +821,31 @@ def test_export_import_export_through_the_command_line(
     document = json.loads(out.read_text(encoding="utf-8"))
     # the same records, and the first export and the second sign-in on the record (issue 13)
     assert written.code == 0
-    log, printed_log = document["tables"].pop("audit_log"), printed_document["tables"].pop(
-        "audit_log")
+    log, printed_log = (
+        document["tables"].pop("audit_log"),
+        printed_document["tables"].pop("audit_log"),
+    )
     head = document.pop("audit_chain_head")
     assert head["seq"] == printed_document.pop("audit_chain_head")["seq"] + 2
     assert document == printed_document and log[:-2] == printed_log
     exported, signed_in = log[-2:]
     assert (exported["action"], exported["username"], json.loads(exported["payload"])) == (
-        "export.clinic", "admin", {"file": "standard output", "patients": len(
-            document["tables"]["patients"]), "signed_in": True})
+        "export.clinic",
+        "admin",
+        {
+            "file": "standard output",
+            "patients": len(document["tables"]["patients"]),
+            "signed_in": True,
+        },
+    )
     assert (signed_in["action"], signed_in["username"]) == ("user.sign_in", "admin")
     document["tables"]["audit_log"], document["audit_chain_head"] = log, head
-    assert "--out" in run("--db", str(demo_copy), "export", "--user", "admin", "--out",
-                          str(out)).one_line_error
+    assert (
+        "--out"
+        in run(
+            "--db", str(demo_copy), "export", "--user", "admin", "--out", str(out)
+        ).one_line_error
+    )
     target = str(tmp_path / "imported.db")
     assert "--user" in run("--db", target, "import", str(out)).one_line_error
     imported = run("--db", target, "import", str(out), "--user", "admin")
@@ -583,13 +859,22 @@ def test_export_import_export_through_the_command_line(
     for name in document["tables"]:  # the records as they were (the admin's hash upgraded)
         if name not in ("audit_log", "users"):
             assert again_exported["tables"][name] == document["tables"][name], name
-    again = run("--db", target, "import", "-", "--user", "admin",
-                stdin=out.read_text(encoding="utf-8"), monkeypatch=monkeypatch)
+    again = run(
+        "--db",
+        target,
+        "import",
+        "-",
+        "--user",
+        "admin",
+        stdin=out.read_text(encoding="utf-8"),
+        monkeypatch=monkeypatch,
+    )
     assert "--db" in again.one_line_error and "already holds records" in again.err
 
 
 def test_a_refused_import_names_the_record_and_leaves_no_file_behind(
-        demo_file: Path, tmp_path: Path) -> None:
+    demo_file: Path, tmp_path: Path
+) -> None:
     document = run("--db", str(demo_file), "export", "--user", "admin").json()
     refill = document["tables"]["refills"][0]
     refill["volume_added_ml"] /= 2  # halved, the audit log left as it was
@@ -603,11 +888,14 @@ def test_a_refused_import_names_the_record_and_leaves_no_file_behind(
     assert list(target.parent.iterdir()) == []  # no database, journal, lock or backup
 
 
-@pytest.mark.parametrize("content, words", [
-    ("{not json", "FILE: "),
-    ('{"format": "something-else"}', "format"),
-    ("[]", "not a JSON object"),
-])
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        ("{not json", "FILE: "),
+        ('{"format": "something-else"}', "format"),
+        ("[]", "not a JSON object"),
+    ],
+)
 def test_import_refuses_what_is_not_an_export(tmp_path: Path, content: str, words: str) -> None:
     source = tmp_path / "in.json"
     source.write_text(content, encoding="utf-8")
@@ -615,8 +903,9 @@ def test_import_refuses_what_is_not_an_export(tmp_path: Path, content: str, word
     error = run("--db", str(target), "import", str(source)).one_line_error
     assert words in error and "FILE" in error
     assert not target.exists()
-    assert "FILE" in run("--db", str(target), "import", str(tmp_path / "missing.json")
-                         ).one_line_error
+    assert (
+        "FILE" in run("--db", str(target), "import", str(tmp_path / "missing.json")).one_line_error
+    )
 
 
 def test_calc_still_works_without_a_database(tmp_path: Path) -> None:
@@ -646,6 +935,7 @@ def _admin_password(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(autouse=True)
 def _no_tty_prompts(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """A test that forgot --password-stdin must fail, not hang on a prompt."""
+
     def refuse(prompt: str = "") -> str:
         raise AssertionError(f"unexpected password prompt: {prompt}")
 
@@ -658,7 +948,14 @@ def test_the_signed_in_user_is_always_given_with_user() -> None:
     from pumpmgr.cli import _command_options, build_parser
 
     parser = build_parser()
-    for words in (["user", "add"], ["user", "reset-password"], ["user", "password"],
-                  ["restore"], ["import"], ["audit", "log"], ["book"]):
+    for words in (
+        ["user", "add"],
+        ["user", "reset-password"],
+        ["user", "password"],
+        ["restore"],
+        ["import"],
+        ["audit", "log"],
+        ["book"],
+    ):
         options = _command_options(parser, words)
         assert "--user" in options and "--admin" not in options, words

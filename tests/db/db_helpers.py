@@ -81,4 +81,3 @@ def drop_audit_triggers(connection: Connection) -> None:
         connection.exec_driver_sql("DROP TRIGGER trg_audit_log_no_delete")
     else:
         connection.exec_driver_sql("DROP TRIGGER trg_audit_log_no_change ON audit_log")
-

@@ -119,7 +119,7 @@ def _tamper(database: Database, *statements: str) -> None:
 
 def test_verify_finds_an_edited_entry(database: Database) -> None:
     _append_entries(database, 5)
-    _tamper(database, "UPDATE audit_log SET payload = '{\"notes\":\"nothing\"}' WHERE seq = 3")
+    _tamper(database, 'UPDATE audit_log SET payload = \'{"notes":"nothing"}\' WHERE seq = 3')
     report = _verify(database)
     assert not report.ok
     assert (report.problem, report.first_bad_seq, report.entries_checked) == (
@@ -131,13 +131,16 @@ def test_verify_finds_an_edited_entry(database: Database) -> None:
 
 
 @pytest.mark.parametrize("seq", [1, 5, 8])
-def test_verify_names_the_entry_whose_text_is_no_longer_utf8(sqlite_database: Database,
-                                                             seq: int) -> None:
+def test_verify_names_the_entry_whose_text_is_no_longer_utf8(
+    sqlite_database: Database, seq: int
+) -> None:
     """SQLite refuses to return text that is not UTF-8; the entry is named exactly, even when
     it is the first of the log or in the middle of a batch read at once."""
     _append_entries(sqlite_database, 8)
-    _tamper(sqlite_database, "UPDATE audit_log SET entity_type = CAST(X'7061FF74' AS TEXT) "
-                             f"WHERE seq = {seq}")
+    _tamper(
+        sqlite_database,
+        f"UPDATE audit_log SET entity_type = CAST(X'7061FF74' AS TEXT) WHERE seq = {seq}",
+    )
     with sqlite_database.read() as session:
         report = verify_chain(session, batch_size=3)
     assert (report.ok, report.problem, report.first_bad_seq) == (False, ChainProblem.ALTERED, seq)
@@ -247,8 +250,15 @@ def test_what_an_anchor_may_be() -> None:
     assert parse_anchor(" #812:3F2A9C01D4E5B6A7 ") == ChainAnchor(812, digest[:16])
     assert parse_anchor(f"812:{digest}") == ChainAnchor(812, digest)
     assert not parse_anchor(f"812:{digest}").is_prefix
-    for text_ in ("812:3f2a9c01", "812", "x:3f2a9c01d4e5b6a7", "0:3f2a9c01d4e5b6a7",
-                  "²:3f2a9c01d4e5b6a7", "812:3f2a9c01d4e5b6az", f"812:{digest}0"):
+    for text_ in (
+        "812:3f2a9c01",
+        "812",
+        "x:3f2a9c01d4e5b6a7",
+        "0:3f2a9c01d4e5b6a7",
+        "²:3f2a9c01d4e5b6a7",
+        "812:3f2a9c01d4e5b6az",
+        f"812:{digest}0",
+    ):
         with pytest.raises(ValueError, match=r"SEQ:HASH|hex digits"):
             parse_anchor(text_)
     # however it was made, a prefix shorter than a sheet prints matches nothing
@@ -283,9 +293,7 @@ def test_appends_from_threads_keep_one_chain(database: Database) -> None:
         try:
             for n in range(25):
                 with database.write() as session:
-                    append_audit(
-                        session, username=name, action="t", entity_type="e", entity_id=n
-                    )
+                    append_audit(session, username=name, action="t", entity_type="e", entity_id=n)
         except BaseException as exc:  # pragma: no cover - reported by the assertion below
             errors.append(exc)
 

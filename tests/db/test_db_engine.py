@@ -61,10 +61,12 @@ def test_other_databases_are_refused(url: str) -> None:
     assert refused.value.code is Code.DB_UNSUPPORTED
 
 
-@pytest.mark.parametrize("url", ["postgresql://clinic@db.local/pumps",
-                                 "postgresql+psycopg://clinic@db.local/pumps"])
+@pytest.mark.parametrize(
+    "url", ["postgresql://clinic@db.local/pumps", "postgresql+psycopg://clinic@db.local/pumps"]
+)
 def test_postgres_without_the_postgres_extra_says_how_to_get_it(
-        url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """psycopg is the ``postgres`` extra: without it, a PostgreSQL URL is refused with what to
     install, before any connection is tried; a SQLite file still opens."""
     monkeypatch.setitem(sys.modules, "psycopg", None)  # as if it were not installed
@@ -254,7 +256,8 @@ def _ship_next_revision(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
         migrate.MIGRATIONS_DIR, migrations, ignore=shutil.ignore_patterns("__pycache__")
     )
     (migrations / "versions" / "9000_test.py").write_text(
-        _NEXT_REVISION.format(down=migrate.head_revision()), encoding="utf-8")
+        _NEXT_REVISION.format(down=migrate.head_revision()), encoding="utf-8"
+    )
     monkeypatch.setattr(migrate, "MIGRATIONS_DIR", migrations)
 
 
@@ -347,12 +350,16 @@ def test_the_revisions_are_read_as_alembic_reads_them(
     assert migrate.head_revision() == "9000"
 
 
-@pytest.mark.parametrize(("written", "instead"), [
-    ("branch_labels = None", 'branch_labels = ("feature",)'),
-    ('revision = "9000"', 'NAME = "9000"\nrevision = NAME'),
-    ('revision = "9000"', 'revision = "9000"\nrevision = "9001"'),
-    ('down_revision = "{down}"', 'down_revision = ("{down}", "0001")'),
-], ids=["branch label", "not a string", "assigned twice", "merge"])
+@pytest.mark.parametrize(
+    ("written", "instead"),
+    [
+        ("branch_labels = None", 'branch_labels = ("feature",)'),
+        ('revision = "9000"', 'NAME = "9000"\nrevision = NAME'),
+        ('revision = "9000"', 'revision = "9000"\nrevision = "9001"'),
+        ('down_revision = "{down}"', 'down_revision = ("{down}", "0001")'),
+    ],
+    ids=["branch label", "not a string", "assigned twice", "merge"],
+)
 def test_revision_files_the_text_reading_does_not_take_are_left_to_alembic(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, written: str, instead: str
 ) -> None:
@@ -363,8 +370,9 @@ def test_revision_files_the_text_reading_does_not_take_are_left_to_alembic(
     extra = migrate.MIGRATIONS_DIR / "versions" / "9000_test.py"
     source = extra.read_text(encoding="utf-8")
     assert written.format(down=down) in source
-    extra.write_text(source.replace(written.format(down=down), instead.format(down=down), 1),
-                     encoding="utf-8")
+    extra.write_text(
+        source.replace(written.format(down=down), instead.format(down=down), 1), encoding="utf-8"
+    )
     assert migrate._scan_revisions() is None
     try:
         expected: object = _alembic_revisions()
@@ -385,14 +393,21 @@ def test_a_start_that_needs_no_migration_does_not_import_alembic(tmp_path: Path)
 
     path = tmp_path / "clinic.db"
     open_database(path, daily_backup_keep=None).dispose()  # created: migrated, with alembic
-    check = ("import sys\n"
-             "from pumpmgr.db.engine import open_database\n"
-             f"db = open_database({str(path)!r}, daily_backup_keep=None)\n"
-             "print(db.revision_at_open, any(m == 'alembic' or m.startswith('alembic.')"
-             " for m in sys.modules))\n"
-             "db.dispose()\n")
-    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True,
-                          check=True, cwd=Path(__file__).resolve().parents[2])
+    check = (
+        "import sys\n"
+        "from pumpmgr.db.engine import open_database\n"
+        f"db = open_database({str(path)!r}, daily_backup_keep=None)\n"
+        "print(db.revision_at_open, any(m == 'alembic' or m.startswith('alembic.')"
+        " for m in sys.modules))\n"
+        "db.dispose()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", check],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     assert done.stdout.split() == [migrate.head_revision(), "False"]
 
 

@@ -47,29 +47,35 @@ def test_the_program_role_does_the_work_and_the_chain_verifies(program_role: Dat
     admin = clinic.create_first_administrator("admin", "a-long-password", "Ada Admin")
     clinic.add_user(admin, "nina", "a-long-password", "Nina Nurse", "nurse")
     nurse = clinic.sign_in("nina", "a-long-password")
-    clinic.register_patient(nurse, PatientInput("R1", "Doe", "Jane", date(1970, 1, 2),
-                                                "spasticity_spinal"))
+    clinic.register_patient(
+        nurse, PatientInput("R1", "Doe", "Jane", date(1970, 1, 2), "spasticity_spinal")
+    )
     assert clinic.verify_integrity().ok
 
 
-@pytest.mark.parametrize("statement", [
-    "ALTER TABLE refills DISABLE TRIGGER USER",
-    "ALTER TABLE audit_log DISABLE TRIGGER ALL",
-    "DROP TRIGGER trg_audit_log_no_change ON audit_log",
-    "UPDATE audit_log SET username = 'mallory'",
-    "DELETE FROM audit_log",
-    "TRUNCATE audit_log",
-    "UPDATE refills SET volume_added_ml = 1",
-    "DELETE FROM pump_events",
-    "ALTER TABLE audit_log DROP COLUMN written_rows",
-    "CREATE TABLE sneaky (id integer)",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "ALTER TABLE refills DISABLE TRIGGER USER",
+        "ALTER TABLE audit_log DISABLE TRIGGER ALL",
+        "DROP TRIGGER trg_audit_log_no_change ON audit_log",
+        "UPDATE audit_log SET username = 'mallory'",
+        "DELETE FROM audit_log",
+        "TRUNCATE audit_log",
+        "UPDATE refills SET volume_added_ml = 1",
+        "DELETE FROM pump_events",
+        "ALTER TABLE audit_log DROP COLUMN written_rows",
+        "CREATE TABLE sneaky (id integer)",
+    ],
+)
 def test_the_program_role_cannot_touch_triggers_or_the_audit_log(
-    program_role: Database, statement: str,
+    program_role: Database,
+    statement: str,
 ) -> None:
     with program_role.engine.connect() as connection:
         with pytest.raises(ProgrammingError) as refused:
             connection.execute(text(statement))
         connection.rollback()
     assert "permission denied" in str(refused.value.orig) or "must be owner" in str(
-        refused.value.orig)
+        refused.value.orig
+    )

@@ -28,24 +28,48 @@ def _write(database: Database, action: str, work: Any) -> int:
     """``work(session)`` and one audit entry in one unit of work; the entry's seq."""
     with database.write() as session:
         work(session)
-        return append_audit(session, username="ann", action=action, entity_type="test",
-                            workstation="ws", at=T0).seq
+        return append_audit(
+            session, username="ann", action=action, entity_type="test", workstation="ws", at=T0
+        ).seq
 
 
 def _patient(session: Session) -> None:
-    session.add(Patient(id=7, mrn="Ｄ-µ 7", family_name="Müller", given_name="Zoë",
-                        date_of_birth=date(1960, 2, 29), indication="other",
-                        indication_other=None, renal_impairment=True, notes="½ dose",
-                        created_at=T0, updated_at=T0))
+    session.add(
+        Patient(
+            id=7,
+            mrn="Ｄ-µ 7",
+            family_name="Müller",
+            given_name="Zoë",
+            date_of_birth=date(1960, 2, 29),
+            indication="other",
+            indication_other=None,
+            renal_impairment=True,
+            notes="½ dose",
+            created_at=T0,
+            updated_at=T0,
+        )
+    )
 
 
 def _pump(session: Session) -> None:
-    session.add(Pump(id=3, patient_id=7, model_key="synchromed2-20", serial_number="SN 1",
-                     implant_date=date(2026, 1, 5), implant_site="abdomen",
-                     reservoir_capacity_ml=20.0, low_reservoir_alarm_ml=2.0,
-                     accuracy_percent=14.5, nominal_flow_ml_per_day=None,
-                     pump_path_volume_ml=0.1 + 0.2, replace_by_date=None,
-                     status=PumpStatus.ACTIVE, created_at=T0))
+    session.add(
+        Pump(
+            id=3,
+            patient_id=7,
+            model_key="synchromed2-20",
+            serial_number="SN 1",
+            implant_date=date(2026, 1, 5),
+            implant_site="abdomen",
+            reservoir_capacity_ml=20.0,
+            low_reservoir_alarm_ml=2.0,
+            accuracy_percent=14.5,
+            nominal_flow_ml_per_day=None,
+            pump_path_volume_ml=0.1 + 0.2,
+            replace_by_date=None,
+            status=PumpStatus.ACTIVE,
+            created_at=T0,
+        )
+    )
 
 
 def _verify(database: Database) -> RecordsReport:
@@ -103,13 +127,15 @@ def test_a_change_carries_before_and_after(database: Database) -> None:
 def test_edits_inserts_and_deletes_outside_the_program_are_named(database: Database) -> None:
     _write(database, "patient.register", _patient)
     _write(database, "pump.implant", _pump)
-    _raw(database,
-         "UPDATE pumps SET low_reservoir_alarm_ml = 1.0, implant_site = 'arm' WHERE id = 3",
-         "INSERT INTO patients (id, mrn, family_name, given_name, date_of_birth, indication, "
-         "renal_impairment, notes, status, created_at, updated_at, version) SELECT 8, 'X', "
-         "family_name, given_name, date_of_birth, indication, renal_impairment, notes, status, "
-         "created_at, updated_at, version FROM patients WHERE id = 7",
-         "UPDATE clinic_settings SET refill_buffer_days = 0")
+    _raw(
+        database,
+        "UPDATE pumps SET low_reservoir_alarm_ml = 1.0, implant_site = 'arm' WHERE id = 3",
+        "INSERT INTO patients (id, mrn, family_name, given_name, date_of_birth, indication, "
+        "renal_impairment, notes, status, created_at, updated_at, version) SELECT 8, 'X', "
+        "family_name, given_name, date_of_birth, indication, renal_impairment, notes, status, "
+        "created_at, updated_at, version FROM patients WHERE id = 7",
+        "UPDATE clinic_settings SET refill_buffer_days = 0",
+    )
     report = _verify(database)
     found = {(p.table, p.record_id, p.kind, p.columns) for p in report.problems}
     assert found == {
@@ -142,8 +168,9 @@ def test_a_change_overwritten_by_a_later_write_is_still_found(database: Database
 def test_unreadable_text_is_reported_not_raised(sqlite_database: Database) -> None:
     _write(sqlite_database, "patient.register", _patient)
     with sqlite_database.engine.begin() as connection:
-        connection.execute(text("UPDATE patients SET notes = CAST(:v AS TEXT) WHERE id = 7"),
-                           {"v": b"\xff\xfe"})
+        connection.execute(
+            text("UPDATE patients SET notes = CAST(:v AS TEXT) WHERE id = 7"), {"v": b"\xff\xfe"}
+        )
         connection.execute(text("UPDATE patients SET date_of_birth = 'soon' WHERE id = 7"))
     (problem,) = _verify(sqlite_database).problems
     assert problem.columns == ("date_of_birth", "notes")
@@ -158,13 +185,23 @@ def test_an_entry_without_row_images_after_one_with_them_is_altered(database: Da
         else:
             connection.exec_driver_sql("ALTER TABLE audit_log DISABLE TRIGGER USER")
         # rehashed as an entry of before revision 0008, so that its own hash matches
-        row = dict(connection.execute(text(
-            "SELECT seq, recorded_at, username, workstation, action, entity_type, entity_id, "
-            "payload, reason, prev_hash FROM audit_log WHERE seq = 2")).one()._mapping)
+        row = dict(
+            connection.execute(
+                text(
+                    "SELECT seq, recorded_at, username, workstation, action, entity_type, "
+                    "entity_id, "
+                    "payload, reason, prev_hash FROM audit_log WHERE seq = 2"
+                )
+            )
+            .one()
+            ._mapping
+        )
         if isinstance(row["recorded_at"], str):
             row["recorded_at"] = datetime.fromisoformat(row["recorded_at"]).replace(tzinfo=UTC)
-        connection.execute(text("UPDATE audit_log SET written_rows = NULL, row_hash = :h "
-                                "WHERE seq = 2"), {"h": entry_hash(**row)})
+        connection.execute(
+            text("UPDATE audit_log SET written_rows = NULL, row_hash = :h WHERE seq = 2"),
+            {"h": entry_hash(**row)},
+        )
     with database.read() as session:
         report = verify_chain(session)
     assert (report.ok, report.problem, report.first_bad_seq) == (False, ChainProblem.ALTERED, 2)
@@ -174,5 +211,11 @@ def test_an_entry_without_row_images_after_one_with_them_is_altered(database: Da
 def test_derived_and_log_tables_are_not_covered() -> None:
     names = {t.name for t in covered_tables()}
     assert {"audit_log", "pump_forecasts", "sign_in_failures"}.isdisjoint(names)
-    assert {"users", "patients", "pumps", "refills", "clinic_settings",
-            "drug_library_edits"} <= names
+    assert {
+        "users",
+        "patients",
+        "pumps",
+        "refills",
+        "clinic_settings",
+        "drug_library_edits",
+    } <= names

@@ -273,7 +273,14 @@ def test_an_mri_event_records_the_post_mri_check(database: Database) -> None:
 
 #: Canonical units (pumpmgr.units.Kind) as column-name suffixes, longest first.
 _UNIT_SUFFIXES = (
-    "_mcg_per_day", "_mcg_per_ml", "_ml_per_day", "_ml_per_cm", "_mcg", "_ml", "_cm", "_days",
+    "_mcg_per_day",
+    "_mcg_per_ml",
+    "_ml_per_day",
+    "_ml_per_cm",
+    "_mcg",
+    "_ml",
+    "_cm",
+    "_days",
     "_percent",
 )
 
@@ -312,12 +319,25 @@ def test_quantities_round_trip_through_canonical_columns(database: Database) -> 
 
 def _refill(pump_id: int, nurse_id: int, verifier_id: int, **programmer: object) -> Refill:
     return Refill(
-        pump_id=pump_id, performed_at=NOW, expected_residual_ml=0.0, aspirated_ml=0.0,
-        discrepancy_verdict="first_fill", volume_added_ml=20.0, final_reservoir_ml=20.0,
-        lot_number="L1", expiry_date=date(2027, 1, 31), solution_source="pharmacy",
-        bridge_bolus_given=False, priming_bolus_given=False, pump_confirmed_running=True,
-        needle_position_confirmed=True, nurse_id=nurse_id, verifying_nurse_id=verifier_id,
-        recorded_at=NOW, recorded_by_id=nurse_id, **programmer,
+        pump_id=pump_id,
+        performed_at=NOW,
+        expected_residual_ml=0.0,
+        aspirated_ml=0.0,
+        discrepancy_verdict="first_fill",
+        volume_added_ml=20.0,
+        final_reservoir_ml=20.0,
+        lot_number="L1",
+        expiry_date=date(2027, 1, 31),
+        solution_source="pharmacy",
+        bridge_bolus_given=False,
+        priming_bolus_given=False,
+        pump_confirmed_running=True,
+        needle_position_confirmed=True,
+        nurse_id=nurse_id,
+        verifying_nurse_id=verifier_id,
+        recorded_at=NOW,
+        recorded_by_id=nurse_id,
+        **programmer,
     )
 
 
@@ -329,16 +349,22 @@ def test_the_programmers_figures_are_all_there_or_none(database: Database) -> No
         ann, bob = add_user(session, "ann"), add_user(session, "bob")
         pump = add_pump(session, add_patient(session))
         ids = (pump.id, ann.id, bob.id)
-    complete = {"programmer_reservoir_ml": 20.0, "programmer_alarm_date": date(2026, 6, 1),
-                "programmer_daily_volume_ml_per_day": 0.2, "programmer_differs": False}
+    complete = {
+        "programmer_reservoir_ml": 20.0,
+        "programmer_alarm_date": date(2026, 6, 1),
+        "programmer_daily_volume_ml_per_day": 0.2,
+        "programmer_differs": False,
+    }
     with database.write() as session:
         session.add(_refill(*ids))
         session.add(_refill(*ids, **complete))
-    for partial in ({"programmer_reservoir_ml": 20.0},
-                    {**complete, "programmer_differs": None},
-                    {**complete, "programmer_alarm_date": None},
-                    {**complete, "programmer_reservoir_ml": -1.0},
-                    {**complete, "programmer_daily_volume_ml_per_day": -0.2}):
+    for partial in (
+        {"programmer_reservoir_ml": 20.0},
+        {**complete, "programmer_differs": None},
+        {**complete, "programmer_alarm_date": None},
+        {**complete, "programmer_reservoir_ml": -1.0},
+        {**complete, "programmer_daily_volume_ml_per_day": -0.2},
+    ):
         with pytest.raises(RecordConflict) as refused, database.write() as session:
             session.add(_refill(*ids, **partial))
         assert "programmer_figures_complete" in refused.value.message, partial

@@ -49,17 +49,22 @@ def _facts(database: Database) -> dict[str, Any]:
         inspector = inspect(connection)
         for table in inspector.get_table_names():
             facts[f"{table} columns"] = [
-                (c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(table)]
+                (c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(table)
+            ]
         if connection.dialect.name == "sqlite":
-            facts["sqlite_master"] = sorted(connection.execute(text(
-                "SELECT type, name, tbl_name, sql FROM sqlite_master")).all())
+            facts["sqlite_master"] = sorted(
+                connection.execute(
+                    text("SELECT type, name, tbl_name, sql FROM sqlite_master")
+                ).all()
+            )
             facts["user_version"] = connection.execute(text("PRAGMA user_version")).scalar()
         else:
             schema = connection.execute(text("SELECT current_schema()")).scalar_one()
             for kind, query in _PG_DEFINITIONS.items():
                 facts[kind] = sorted(
                     (name.replace(f"{schema}.", ""), _deparsed(definition, schema))
-                    for name, definition in connection.execute(text(query)).all())
+                    for name, definition in connection.execute(text(query)).all()
+                )
     return facts
 
 
@@ -76,8 +81,9 @@ def _rows(connection: Connection) -> dict[str, list[tuple[object, ...]]]:
     rows = {}
     for table in sorted(inspect(connection).get_table_names()):
         result = connection.execute(text(f'SELECT * FROM "{table}"'))
-        keep = [i for i, column in enumerate(result.keys())
-                if (table, column) not in _CREATION_TIME]
+        keep = [
+            i for i, column in enumerate(result.keys()) if (table, column) not in _CREATION_TIME
+        ]
         rows[table] = sorted((tuple(row[i] for i in keep) for row in result.all()), key=repr)
     return rows
 
@@ -108,4 +114,3 @@ def test_the_fixture_copy_is_what_migrating_makes(
     assert copied["rows"]["alembic_version"] and copied["rows"]["clinic_settings"]
     assert copied.keys() == migrated.keys()
     assert {k: v for k, v in copied.items() if v != migrated[k]} == {}
-

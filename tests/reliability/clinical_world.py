@@ -68,15 +68,23 @@ class Clinic:
 
     def twin(self, tz: tzinfo) -> ClinicService:
         """A second service over the same database and clock in another clinic zone."""
-        return ClinicService(self.service.database, catalogs=self.service.catalogs,
-                             clock=self.clock, tz=tz, workstation="test-2", hasher=FAST_HASHER)
+        return ClinicService(
+            self.service.database,
+            catalogs=self.service.catalogs,
+            clock=self.clock,
+            tz=tz,
+            workstation="test-2",
+            hasher=FAST_HASHER,
+        )
 
 
-def make_clinic(database: Database, *, start: datetime = START, tz: tzinfo = BERLIN,
-                workstation: str = "test") -> Clinic:
+def make_clinic(
+    database: Database, *, start: datetime = START, tz: tzinfo = BERLIN, workstation: str = "test"
+) -> Clinic:
     clock = FixedClock(start)
-    service = ClinicService(database, clock=clock, tz=tz, workstation=workstation,
-                            hasher=FAST_HASHER)
+    service = ClinicService(
+        database, clock=clock, tz=tz, workstation=workstation, hasher=FAST_HASHER
+    )
     admin = service.create_first_administrator("admin", PASSWORD, "Ada Admin")
     service.add_user(admin, "nina", PASSWORD, "Nina Nurse", "nurse")
     nurse = service.sign_in("nina", PASSWORD)
@@ -87,58 +95,106 @@ def make_clinic(database: Database, *, start: datetime = START, tz: tzinfo = BER
     return Clinic(service, clock, admin, nurse, second, prescriber)
 
 
-def patient_input(mrn: str, indication: str = "spasticity_spinal", *,
-                  born: date = date(1970, 5, 1), family: str = "Meyer",
-                  given: str = "Anna") -> PatientInput:
+def patient_input(
+    mrn: str,
+    indication: str = "spasticity_spinal",
+    *,
+    born: date = date(1970, 5, 1),
+    family: str = "Meyer",
+    given: str = "Anna",
+) -> PatientInput:
     return PatientInput(mrn, family, given, born, indication)  # type: ignore[arg-type]
 
 
-def pump_input(model: str = "synchromed2-20", serial: str = "SN1", *,
-               implanted_on: date = date(2025, 3, 1), **extra: object) -> PumpInput:
+def pump_input(
+    model: str = "synchromed2-20",
+    serial: str = "SN1",
+    *,
+    implanted_on: date = date(2025, 3, 1),
+    **extra: object,
+) -> PumpInput:
     return PumpInput(model, serial, implanted_on, "right lower abdomen", **extra)  # type: ignore[arg-type]
 
 
 def catheter_input() -> CatheterInput:
-    return CatheterInput("prometra-11823",
-                         (SegmentInput(Q_("80 cm"), Q_("30 cm"), Q_("0.0026 mL/cm")),), "T10")
+    return CatheterInput(
+        "prometra-11823", (SegmentInput(Q_("80 cm"), Q_("30 cm"), Q_("0.0026 mL/cm")),), "T10"
+    )
 
 
-def new_patient(clinic: Clinic, mrn: str, *, indication: str = "spasticity_spinal",
-                model: str = "synchromed2-20", born: date = date(1970, 5, 1),
-                service: ClinicService | None = None, **pump: object) -> tuple[int, int]:
+def new_patient(
+    clinic: Clinic,
+    mrn: str,
+    *,
+    indication: str = "spasticity_spinal",
+    model: str = "synchromed2-20",
+    born: date = date(1970, 5, 1),
+    service: ClinicService | None = None,
+    **pump: object,
+) -> tuple[int, int]:
     """A registered patient with an implanted pump (no prescription, no fill)."""
     service = service or clinic.service
     implanted = (clinic.now.astimezone(service.tz) - timedelta(days=2)).date()
     patient = service.register_patient(clinic.nurse, patient_input(mrn, indication, born=born))
-    record = service.implant_pump(clinic.nurse, patient.id, pump_input(
-        model, f"SN{mrn}", implanted_on=implanted, **pump), None)
+    record = service.implant_pump(
+        clinic.nurse,
+        patient.id,
+        pump_input(model, f"SN{mrn}", implanted_on=implanted, **pump),
+        None,
+    )
     return patient.id, record.id
 
 
-def prescription(drug: str = "baclofen", dose: str | Quantity = "400 mcg/day",
-                 concentration: str | Quantity = "2000 mcg/mL", *, at: datetime,
-                 schedule: Schedule | None = None, reasons: Mapping[str, str] | None = None,
-                 extra: tuple[IngredientInput, ...] = (), **fields: object,
-                 ) -> PrescriptionInput:
+def prescription(
+    drug: str = "baclofen",
+    dose: str | Quantity = "400 mcg/day",
+    concentration: str | Quantity = "2000 mcg/mL",
+    *,
+    at: datetime,
+    schedule: Schedule | None = None,
+    reasons: Mapping[str, str] | None = None,
+    extra: tuple[IngredientInput, ...] = (),
+    **fields: object,
+) -> PrescriptionInput:
     return PrescriptionInput(
         ingredients=(IngredientInput(drug, Q_(concentration)), *extra),
-        schedule=schedule or Schedule.simple(Q_(dose)), effective_at=at,
-        prescriber="Dr Pia Prescriber", reasons=dict(reasons or {}),
-        **{"order": OrderGiven("written", at), **fields})  # type: ignore[arg-type]
+        schedule=schedule or Schedule.simple(Q_(dose)),
+        effective_at=at,
+        prescriber="Dr Pia Prescriber",
+        reasons=dict(reasons or {}),
+        **{"order": OrderGiven("written", at), **fields},
+    )  # type: ignore[arg-type]
 
 
-def refill(at: datetime, aspirated: str | Quantity = "0 mL", volume: str | Quantity = "20 mL",
-           **extra: object) -> RefillInput:
-    fields: dict[str, object] = {"needle_position_confirmed": True,
-                                 "pump_running_confirmed": True, **extra}
+def refill(
+    at: datetime,
+    aspirated: str | Quantity = "0 mL",
+    volume: str | Quantity = "20 mL",
+    **extra: object,
+) -> RefillInput:
+    fields: dict[str, object] = {
+        "needle_position_confirmed": True,
+        "pump_running_confirmed": True,
+        **extra,
+    }
     local = at.date()
-    return RefillInput(performed_at=at, aspirated=Q_(aspirated), volume_added=Q_(volume),
-                       lot_number="L123", expiry=local + timedelta(days=120),
-                       source="pharmacy", **fields)  # type: ignore[arg-type]
+    return RefillInput(
+        performed_at=at,
+        aspirated=Q_(aspirated),
+        volume_added=Q_(volume),
+        lot_number="L123",
+        expiry=local + timedelta(days=120),
+        source="pharmacy",
+        **fields,
+    )  # type: ignore[arg-type]
 
 
-def with_reasons(service: ClinicService, pump_id: int, data: PrescriptionInput,
-                 reason: str = "reviewed with the prescriber") -> PrescriptionInput:
+def with_reasons(
+    service: ClinicService,
+    pump_id: int,
+    data: PrescriptionInput,
+    reason: str = "reviewed with the prescriber",
+) -> PrescriptionInput:
     """``data`` with a reason for each warning its check gives now."""
     check = service.check_prescription(pump_id, data)
     reasons = dict(data.reasons)

@@ -28,21 +28,35 @@ def _plain(value: Any) -> Any:
     return value.hex() if isinstance(value, bytes) else value
 
 
-def table_digests(path: Path, columns: Mapping[str, Sequence[str]] | None = None,
-                  ) -> dict[str, dict[str, Any]]:
+def table_digests(
+    path: Path,
+    columns: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, dict[str, Any]]:
     """Row count and SHA-256 of each table's rows in primary-key order (only ``columns`` of
     each table when given: the columns an older revision had)."""
     connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        tables = [r[0] for r in connection.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-            "AND name != 'alembic_version' ORDER BY name")]
+        tables = [
+            r[0]
+            for r in connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+                "AND name != 'alembic_version' ORDER BY name"
+            )
+        ]
         result: dict[str, dict[str, Any]] = {}
         for table in tables if columns is None else list(columns):
-            names = list(columns[table]) if columns is not None else [
-                r[1] for r in connection.execute(f'PRAGMA table_info("{table}")')]
-            keys = [r[1] for r in sorted(connection.execute(f'PRAGMA table_info("{table}")'),
-                                         key=lambda r: r[5]) if r[5]] or ["rowid"]
+            names = (
+                list(columns[table])
+                if columns is not None
+                else [r[1] for r in connection.execute(f'PRAGMA table_info("{table}")')]
+            )
+            keys = [
+                r[1]
+                for r in sorted(
+                    connection.execute(f'PRAGMA table_info("{table}")'), key=lambda r: r[5]
+                )
+                if r[5]
+            ] or ["rowid"]
             quoted = ", ".join(f'"{n}"' for n in names)
             order = ", ".join(f'"{k}"' if k != "rowid" else k for k in keys)
             rows = connection.execute(f'SELECT {quoted} FROM "{table}" ORDER BY {order}')
@@ -59,16 +73,29 @@ def table_digests(path: Path, columns: Mapping[str, Sequence[str]] | None = None
 
 def due_list(database: Database, today: date, tz: tzinfo) -> list[dict[str, Any]]:
     """The due list as the program shows it at the start of ``today``."""
-    clinic = ClinicService(database, clock=FixedClock(datetime.combine(today, time(8), tz)),
-                           tz=tz, workstation="migration-check")
+    clinic = ClinicService(
+        database,
+        clock=FixedClock(datetime.combine(today, time(8), tz)),
+        tz=tz,
+        workstation="migration-check",
+    )
     # Thousands separators are display only (domain-rules §1, added after the 0001 and 0004
     # fixtures were made): they are taken out, so the rows compare as the data they show.
     # The booking columns (issue 16) came after the fixtures too: an upgraded clinic has no
     # bookings, and its rows are compared on what the fixtures recorded.
-    return [json.loads(re.sub(r"(?<=\d),(?=\d{3})", "",
-                              json.dumps({k: v for k, v in dataclasses.asdict(row).items()
-                                          if k not in _BOOKING_FIELDS}, default=str)))
-            for row in clinic.due_list(today=today)]
+    return [
+        json.loads(
+            re.sub(
+                r"(?<=\d),(?=\d{3})",
+                "",
+                json.dumps(
+                    {k: v for k, v in dataclasses.asdict(row).items() if k not in _BOOKING_FIELDS},
+                    default=str,
+                ),
+            )
+        )
+        for row in clinic.due_list(today=today)
+    ]
 
 
 _BOOKING_FIELDS = frozenset({"booked_on", "booking", "phone", "emergency_contact"})

@@ -149,8 +149,13 @@ def basal_mass(program: RefProgram, start: float, end: float) -> float:
 
 
 def volume_with_boluses(
-    fill: RefFill, periods: list[RefPeriod], until: datetime, tz: tzinfo,
-    *, patient_boluses: bool = True, fast: float = 1.0,
+    fill: RefFill,
+    periods: list[RefPeriod],
+    until: datetime,
+    tz: tzinfo,
+    *,
+    patient_boluses: bool = True,
+    fast: float = 1.0,
 ) -> float:
     """mL left at ``until`` when every allowed patient bolus was taken (may go below zero);
     without ``patient_boluses``, the nominal volume (basal and scheduled boluses only); with
@@ -172,7 +177,11 @@ def volume_with_boluses(
 
 
 def _crossing(
-    fill: RefFill, periods: list[RefPeriod], alarm_ml: float, start: datetime, tz: tzinfo,
+    fill: RefFill,
+    periods: list[RefPeriod],
+    alarm_ml: float,
+    start: datetime,
+    tz: tzinfo,
     fast: float = 1.0,
 ) -> datetime:
     """When the volume with boluses reached ``alarm_ml`` before ``start`` (bisection)."""
@@ -190,8 +199,9 @@ def _crossing(
     return high
 
 
-def last_open_day(day: date, open_days: frozenset[int],
-                  closed: frozenset[date] = frozenset()) -> date:
+def last_open_day(
+    day: date, open_days: frozenset[int], closed: frozenset[date] = frozenset()
+) -> date:
     while day.weekday() not in open_days or day in closed:
         day -= timedelta(days=1)
     return day
@@ -199,12 +209,21 @@ def last_open_day(day: date, open_days: frozenset[int],
 
 def _near_midnight(moment: datetime, tz: tzinfo) -> bool:
     midnight = datetime.combine(moment.astimezone(tz).date(), datetime.min.time(), tz)
-    return min(abs((moment - midnight).total_seconds()),
-               abs((midnight + timedelta(days=1) - moment).total_seconds())) < 1.0
+    return (
+        min(
+            abs((moment - midnight).total_seconds()),
+            abs((midnight + timedelta(days=1) - moment).total_seconds()),
+        )
+        < 1.0
+    )
 
 
 def refill_due(
-    *, clinic: RefClinic, fill: RefFill, periods: list[RefPeriod], alarm_ml: float,
+    *,
+    clinic: RefClinic,
+    fill: RefFill,
+    periods: list[RefPeriod],
+    alarm_ml: float,
     accuracy_percent: float = 0.0,
 ) -> RefDue:
     """The refill-due date after ``fill`` with the program periods in force since it.
@@ -231,16 +250,19 @@ def refill_due(
     fast = 1 + accuracy_percent / 100
     worst_left = volume_with_boluses(fill, periods, start, tz, fast=fast)
     if worst_left > alarm_ml:
-        worst = start + timedelta(days=(worst_left - alarm_ml) / (
-            fast * program.max_daily_dose / program.concentration))
+        worst = start + timedelta(
+            days=(worst_left - alarm_ml) / (fast * program.max_daily_dose / program.concentration)
+        )
     else:
         worst = _crossing(fill, periods, alarm_ml, start, tz, fast=fast)
 
     def after_fill(days: float) -> date:
         return (fill.at.astimezone(UTC) + timedelta(days=days)).astimezone(tz).date()
 
-    limits: list[tuple[date, str]] = [(alarm_date - timedelta(days=clinic.buffer_days), "alarm"),
-                                      (worst.astimezone(tz).date(), "worst_case")]
+    limits: list[tuple[date, str]] = [
+        (alarm_date - timedelta(days=clinic.buffer_days), "alarm"),
+        (worst.astimezone(tz).date(), "worst_case"),
+    ]
     stable_until = None
     if current.stability_days is not None:
         stable_until = after_fill(current.stability_days)

@@ -75,8 +75,14 @@ FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 PASSWORD = "correct horse battery"
 #: A reason for every warning a dose check can give (the harness accepts them all).
 ALL_REASONS: dict[str, str] = {str(code): "reliability harness: accepted" for code in FindingCode}
-KILL_POINTS = ("before_flush", "after_flush", "before_commit", "commit", "after_commit",
-               "statement")
+KILL_POINTS = (
+    "before_flush",
+    "after_flush",
+    "before_commit",
+    "commit",
+    "after_commit",
+    "statement",
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -96,8 +102,9 @@ class Staff:
 
 def service(database: Database, workstation: str) -> ClinicService:
     """The real clinic service on the system clock (instants keep increasing across kills)."""
-    return ClinicService(database, clock=SystemClock(), tz=UTC, workstation=workstation,
-                         hasher=FAST_HASHER)
+    return ClinicService(
+        database, clock=SystemClock(), tz=UTC, workstation=workstation, hasher=FAST_HASHER
+    )
 
 
 def staff_of(database: Database) -> Staff:
@@ -109,8 +116,7 @@ def staff_of(database: Database) -> Staff:
 
     def actor(name: str) -> Actor:
         user = users[name]
-        return sessions.signed_in(Actor(user.id, user.username, user.full_name,
-                                        user.role.value))
+        return sessions.signed_in(Actor(user.id, user.username, user.full_name, user.role.value))
 
     return Staff(actor("admin"), actor("nina"), actor("otto"))
 
@@ -119,16 +125,25 @@ def prescription(clinic: ClinicService, dose_mcg_per_day: int) -> PrescriptionIn
     return PrescriptionInput(
         ingredients=(IngredientInput("baclofen", Q_("2000 mcg/mL")),),
         schedule=Schedule.simple(Q_(f"{dose_mcg_per_day} mcg/day")),
-        effective_at=clinic.clock.now(), prescriber="Dr Brandt", reasons=ALL_REASONS,
-        order=OrderGiven("written", clinic.clock.now()))
+        effective_at=clinic.clock.now(),
+        prescriber="Dr Brandt",
+        reasons=ALL_REASONS,
+        order=OrderGiven("written", clinic.clock.now()),
+    )
 
 
 def refill_input(clinic: ClinicService) -> RefillInput:
     return RefillInput(
-        performed_at=clinic.clock.now(), aspirated=Q_("19.9 mL"), volume_added=Q_("20 mL"),
-        lot_number="L-RH", expiry=date(2099, 12, 31), source="pharmacy",
-        needle_position_confirmed=True, pump_running_confirmed=True,
-        discrepancy_note="reliability harness")
+        performed_at=clinic.clock.now(),
+        aspirated=Q_("19.9 mL"),
+        volume_added=Q_("20 mL"),
+        lot_number="L-RH",
+        expiry=date(2099, 12, 31),
+        source="pharmacy",
+        needle_position_confirmed=True,
+        pump_running_confirmed=True,
+        discrepancy_note="reliability harness",
+    )
 
 
 def build_clinic(database: Database, patients: int, *, prefix: str = "RH") -> list[int]:
@@ -143,11 +158,23 @@ def build_clinic(database: Database, patients: int, *, prefix: str = "RH") -> li
     staff = staff_of(database)
     pumps = []
     for n in range(patients):
-        patient = clinic.register_patient(nurse, PatientInput(
-            f"{prefix}{n:05d}", "Meyer", f"Anna {n}", date(1970, 5, 1), "spasticity_spinal"))
-        pump = clinic.implant_pump(nurse, patient.id, PumpInput(
-            "synchromed2-20", f"SN-{prefix}-{n}", clinic.today() - timedelta(days=1),
-            "right lower abdomen"), None)
+        patient = clinic.register_patient(
+            nurse,
+            PatientInput(
+                f"{prefix}{n:05d}", "Meyer", f"Anna {n}", date(1970, 5, 1), "spasticity_spinal"
+            ),
+        )
+        pump = clinic.implant_pump(
+            nurse,
+            patient.id,
+            PumpInput(
+                "synchromed2-20",
+                f"SN-{prefix}-{n}",
+                clinic.today() - timedelta(days=1),
+                "right lower abdomen",
+            ),
+            None,
+        )
         clinic.change_prescription(nurse, staff.check, pump.id, prescription(clinic, 400))
         clinic.record_refill(nurse, staff.check, pump.id, refill_input(clinic))
         pumps.append(pump.id)
@@ -157,9 +184,15 @@ def build_clinic(database: Database, patients: int, *, prefix: str = "RH") -> li
 def add_patient_row(session: Session, mrn: str) -> db.Patient:
     """A patient row written directly (for harnesses about files, not about the services)."""
     at = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
-    patient = db.Patient(mrn=mrn, family_name="Doe", given_name="Jane",
-                         date_of_birth=date(1970, 5, 17), indication=db.Indication.OTHER,
-                         created_at=at, updated_at=at)
+    patient = db.Patient(
+        mrn=mrn,
+        family_name="Doe",
+        given_name="Jane",
+        date_of_birth=date(1970, 5, 17),
+        indication=db.Indication.OTHER,
+        created_at=at,
+        updated_at=at,
+    )
     session.add(patient)
     session.flush()
     return patient
@@ -174,8 +207,9 @@ def op_refill(clinic: ClinicService, staff: Staff, pump_id: int) -> int:
 
 
 def op_prescription(clinic: ClinicService, staff: Staff, pump_id: int, dose: int) -> int:
-    outcome = clinic.change_prescription(staff.nurse, staff.check, pump_id,
-                                         prescription(clinic, dose))
+    outcome = clinic.change_prescription(
+        staff.nurse, staff.check, pump_id, prescription(clinic, dose)
+    )
     return outcome.prescription.id
 
 
@@ -184,24 +218,34 @@ def op_event(clinic: ClinicService, staff: Staff, pump_id: int, token: str) -> N
 
 
 def op_replace(clinic: ClinicService, staff: Staff, pump_id: int, serial: str) -> int:
-    record = clinic.replace_pump(staff.nurse, pump_id, PumpInput(
-        "synchromed2-20", serial, clinic.today(), "left lower abdomen"), "end of service")
+    record = clinic.replace_pump(
+        staff.nurse,
+        pump_id,
+        PumpInput("synchromed2-20", serial, clinic.today(), "left lower abdomen"),
+        "end of service",
+    )
     return record.id
 
 
 def active_pumps(database: Database) -> dict[int, int]:
     """Active pump id by patient id."""
     with database.read() as session:
-        rows = session.execute(sql_select(db.Pump.patient_id, db.Pump.id).where(
-            db.Pump.status == db.PumpStatus.ACTIVE)).all()
+        rows = session.execute(
+            sql_select(db.Pump.patient_id, db.Pump.id).where(db.Pump.status == db.PumpStatus.ACTIVE)
+        ).all()
     return {patient: pump for patient, pump in rows}
 
 
 def pumps_without_prescription(database: Database) -> list[int]:
     with database.read() as session:
         has = sql_select(db.Prescription.pump_id)
-        return list(session.scalars(sql_select(db.Pump.id).where(
-            db.Pump.status == db.PumpStatus.ACTIVE, db.Pump.id.not_in(has))))
+        return list(
+            session.scalars(
+                sql_select(db.Pump.id).where(
+                    db.Pump.status == db.PumpStatus.ACTIVE, db.Pump.id.not_in(has)
+                )
+            )
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -233,8 +277,9 @@ def install_kill_hook(point: str, after: int) -> None:
 
 
 def open_for_task(task: dict[str, Any]) -> Database:
-    return open_database(task["url"], daily_backup_keep=None,
-                         busy_timeout_s=float(task.get("busy_timeout_s", 15.0)))
+    return open_database(
+        task["url"], daily_backup_keep=None, busy_timeout_s=float(task.get("busy_timeout_s", 15.0))
+    )
 
 
 def task_crash_loop(task: dict[str, Any]) -> None:
@@ -283,8 +328,7 @@ def migrate_fresh(fresh: dict[str, Any], n: int) -> str:
 
     with psycopg.connect(_libpq_url(fresh["pg_base"]), autocommit=True) as connection:
         connection.execute(f'CREATE SCHEMA "{fresh["prefix"]}{name}"')
-    open_database(postgres_schema_url(f"{fresh['prefix']}{name}"),
-                  daily_backup_keep=None).dispose()
+    open_database(postgres_schema_url(f"{fresh['prefix']}{name}"), daily_backup_keep=None).dispose()
     return f"{fresh['prefix']}{name}"
 
 
@@ -322,8 +366,9 @@ def task_concurrent(task: dict[str, Any]) -> None:
             if kind == "refill":
                 done["refill"].append(op_refill(clinic, staff, pump_id))
             elif kind == "rx":
-                done["rx"].append(op_prescription(clinic, staff, pump_id,
-                                                  rng.choice((390, 400, 410))))
+                done["rx"].append(
+                    op_prescription(clinic, staff, pump_id, rng.choice((390, 400, 410)))
+                )
             else:
                 token = f"w{worker}-{n}"
                 op_event(clinic, staff, pump_id, token)
@@ -332,8 +377,10 @@ def task_concurrent(task: dict[str, Any]) -> None:
             errors.append(f"{kind} on pump {pump_id}: {type(exc).__name__}: {exc}")
         latencies.append(time.perf_counter() - started)
     database.dispose()
-    print(json.dumps({"worker": worker, "done": done, "errors": errors,
-                      "latencies": latencies}), flush=True)
+    print(
+        json.dumps({"worker": worker, "done": done, "errors": errors, "latencies": latencies}),
+        flush=True,
+    )
 
 
 def task_writer(task: dict[str, Any]) -> None:
@@ -460,11 +507,21 @@ class Zygote:
     def __init__(self, log: Path) -> None:
         self._log = log.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, str(WORKER), "serve"], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=self._log, env=_env())
+            [sys.executable, str(WORKER), "serve"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            env=_env(),
+        )
 
-    def run(self, task: dict[str, Any], ack_file: Path, *, kill_after: float | None = None,
-            timeout: float = 120.0) -> ChildResult:
+    def run(
+        self,
+        task: dict[str, Any],
+        ack_file: Path,
+        *,
+        kill_after: float | None = None,
+        timeout: float = 120.0,
+    ) -> ChildResult:
         assert self.process.stdin is not None and self.process.stdout is not None
         ack_file.unlink(missing_ok=True)
         message = {**task, "ack": str(ack_file), "kill_after": kill_after, "timeout": timeout}
@@ -497,13 +554,18 @@ def zygote(log: Path) -> Iterator[Zygote]:
         server.close()
 
 
-def spawn_task(task: dict[str, Any], *, kill_after_ready: float | None = None,
-               timeout: float = 300.0) -> ChildResult:
+def spawn_task(
+    task: dict[str, Any], *, kill_after_ready: float | None = None, timeout: float = 300.0
+) -> ChildResult:
     """Run a task in a fresh interpreter (``subprocess``), reading its acknowledgements from
     its stdout; with ``kill_after_ready``, SIGKILL it that long after it printed ``ready``."""
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, str(WORKER), task["task"], json.dumps(task)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
+    process = subprocess.Popen(
+        [sys.executable, str(WORKER), task["task"], json.dumps(task)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(),
+    )
     assert process.stdout is not None
     data = b""
     deadline: float | None = None
@@ -534,17 +596,27 @@ def spawn_task(task: dict[str, Any], *, kill_after_ready: float | None = None,
     lines = [line for line in lines if not line.startswith("error ")]
     if process.returncode not in (0, -signal.SIGKILL) and not errors:
         errors.append(stderr[-4000:])
-    return ChildResult(lines, process.returncode == -signal.SIGKILL, process.returncode,
-                       time.perf_counter() - started, errors)
+    return ChildResult(
+        lines,
+        process.returncode == -signal.SIGKILL,
+        process.returncode,
+        time.perf_counter() - started,
+        errors,
+    )
 
 
 def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(WORKER.parent), str(WORKER.parent.parent), os.environ.get("PYTHONPATH", "")])}
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            [str(WORKER.parent), str(WORKER.parent.parent), os.environ.get("PYTHONPATH", "")]
+        ),
+    }
 
 
-def spawn_together(tasks: list[dict[str, Any]], folder: Path,
-                   timeout: float = 900.0) -> list[dict[str, Any]]:
+def spawn_together(
+    tasks: list[dict[str, Any]], folder: Path, timeout: float = 900.0
+) -> list[dict[str, Any]]:
     """Run ``concurrent`` tasks in fresh interpreters at the same moment; their JSON results."""
     go = folder / "go"
     go.unlink(missing_ok=True)
@@ -553,9 +625,14 @@ def spawn_together(tasks: list[dict[str, Any]], folder: Path,
         ready = folder / f"ready-{n}"
         ready.unlink(missing_ok=True)
         message = {**task, "ready": str(ready), "go": str(go)}
-        processes.append(subprocess.Popen(
-            [sys.executable, str(WORKER), message["task"], json.dumps(message)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env()))
+        processes.append(
+            subprocess.Popen(
+                [sys.executable, str(WORKER), message["task"], json.dumps(message)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=_env(),
+            )
+        )
     deadline = time.monotonic() + 120
     while not all((folder / f"ready-{n}").exists() for n in range(len(tasks))):
         if time.monotonic() > deadline or any(p.poll() is not None for p in processes):
@@ -568,9 +645,11 @@ def spawn_together(tasks: list[dict[str, Any]], folder: Path,
         lines = out.decode(errors="replace").splitlines()
         summary = next((json.loads(line) for line in lines if line.startswith("{")), None)
         if process.returncode != 0 or summary is None:
-            raise RuntimeError(f"worker failed ({process.returncode}): "
-                               f"{out.decode(errors='replace')[-3000:]}"
-                               f"{err.decode(errors='replace')[-3000:]}")
+            raise RuntimeError(
+                f"worker failed ({process.returncode}): "
+                f"{out.decode(errors='replace')[-3000:]}"
+                f"{err.decode(errors='replace')[-3000:]}"
+            )
         results.append(summary)
     return results
 
@@ -627,8 +706,9 @@ def sqlite_file_problems(path: Path) -> list[str]:
     return problems
 
 
-def clinic_problems(database: Database, acknowledged: Acknowledged | None = None,
-                    anchor: ChainAnchor | None = None) -> tuple[list[str], ChainAnchor | None]:
+def clinic_problems(
+    database: Database, acknowledged: Acknowledged | None = None, anchor: ChainAnchor | None = None
+) -> tuple[list[str], ChainAnchor | None]:
     """Every invariant of a clinic the services wrote; returns the problems and the chain head.
 
     - acknowledged refills, prescriptions, pumps and events are present;
@@ -647,17 +727,20 @@ def clinic_problems(database: Database, acknowledged: Acknowledged | None = None
         events = {e.id: e for e in session.scalars(sql_select(db.PumpEvent))}
         forecasts = set(session.scalars(sql_select(db.PumpForecast.pump_id)))
         patients = set(session.scalars(sql_select(db.Patient.id)))
-        audit = session.execute(sql_select(db.AuditEntry.action, db.AuditEntry.entity_id,
-                                           db.AuditEntry.payload)).all()
+        audit = session.execute(
+            sql_select(db.AuditEntry.action, db.AuditEntry.entity_id, db.AuditEntry.payload)
+        ).all()
         report = verify_chain(session, anchor)
         head = chain_head(session)
     by_action: dict[str, set[str]] = {}
     for action, entity_id, _payload in audit:
         by_action.setdefault(action, set()).add(str(entity_id))
     if acknowledged is not None:
-        for name, wanted, found in (("refill", acknowledged.refills, refills),
-                                    ("prescription", acknowledged.prescriptions, rxs),
-                                    ("pump", acknowledged.pumps, set(pumps))):
+        for name, wanted, found in (
+            ("refill", acknowledged.refills, refills),
+            ("prescription", acknowledged.prescriptions, rxs),
+            ("pump", acknowledged.pumps, set(pumps)),
+        ):
             lost = wanted - found
             if lost:
                 problems.append(f"acknowledged {name}s lost: {sorted(lost)[:10]}")
@@ -667,14 +750,17 @@ def clinic_problems(database: Database, acknowledged: Acknowledged | None = None
             problems.append(f"acknowledged events lost: {sorted(lost_events)[:5]}")
     refill_audit = by_action.get("refill.record", set())
     if {str(i) for i in refills} != refill_audit:
-        problems.append(f"refills and their audit entries differ: rows without entry "
-                        f"{sorted({str(i) for i in refills} - refill_audit)[:5]}, entries "
-                        f"without row {sorted(refill_audit - {str(i) for i in refills})[:5]}")
+        problems.append(
+            f"refills and their audit entries differ: rows without entry "
+            f"{sorted({str(i) for i in refills} - refill_audit)[:5]}, entries "
+            f"without row {sorted(refill_audit - {str(i) for i in refills})[:5]}"
+        )
     rx_audit = by_action.get("prescription.change", set())
     if {str(i) for i in rxs} != rx_audit:
         problems.append("prescriptions and their audit entries differ")
-    event_audit = set().union(*(ids for action, ids in by_action.items()
-                                if action.startswith("event.")))
+    event_audit = set().union(
+        *(ids for action, ids in by_action.items() if action.startswith("event."))
+    )
     if {str(i) for i in events} != event_audit:
         problems.append("pump events and their audit entries differ")
     pump_audit = by_action.get("pump.implant", set()) | by_action.get("pump.replace", set())
@@ -689,13 +775,15 @@ def clinic_problems(database: Database, acknowledged: Acknowledged | None = None
         else:
             if pump.id in forecasts:
                 problems.append(f"explanted pump {pump.id} kept its forecast")
-            if not any(e.pump_id == pump.id and e.kind is db.PumpEventKind.EXPLANT
-                       for e in events.values()):
+            if not any(
+                e.pump_id == pump.id and e.kind is db.PumpEventKind.EXPLANT for e in events.values()
+            ):
                 problems.append(f"explanted pump {pump.id} has no explant event")
     for patient in patients:
         if active_by_patient.get(patient, 0) != 1:
-            problems.append(f"patient {patient} has {active_by_patient.get(patient, 0)} "
-                            "active pumps")
+            problems.append(
+                f"patient {patient} has {active_by_patient.get(patient, 0)} active pumps"
+            )
     if not report.ok:
         problems.append(f"audit chain: {report.message}")
     return problems, head
@@ -706,7 +794,7 @@ def _definition(sql: str | None) -> tuple[str, ...] | None:
     the constraints Alembic's batch mode writes out varies from run to run, the table not."""
     if sql is None:
         return None
-    body = sql[sql.index("(") + 1: sql.rindex(")")]
+    body = sql[sql.index("(") + 1 : sql.rindex(")")]
     items, depth, quote, current = [], 0, "", ""
     for char in body:
         if quote:
@@ -735,24 +823,43 @@ def schema_fingerprint(engine: Engine) -> dict[str, Any]:
         if connection.dialect.name == "sqlite":
             rows = connection.exec_driver_sql(
                 "SELECT type, name, tbl_name, sql FROM sqlite_master "
-                "WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name").all()
-            return {"objects": [(kind, name, table, _definition(sql) if kind == "table" else sql)
-                                for kind, name, table, sql in rows]}
-        columns = connection.execute(text(
-            "SELECT table_name, column_name, data_type, is_nullable FROM "
-            "information_schema.columns WHERE table_schema = current_schema() "
-            "ORDER BY table_name, column_name")).all()
+                "WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name"
+            ).all()
+            return {
+                "objects": [
+                    (kind, name, table, _definition(sql) if kind == "table" else sql)
+                    for kind, name, table, sql in rows
+                ]
+            }
+        columns = connection.execute(
+            text(
+                "SELECT table_name, column_name, data_type, is_nullable FROM "
+                "information_schema.columns WHERE table_schema = current_schema() "
+                "ORDER BY table_name, column_name"
+            )
+        ).all()
         schema = connection.execute(text("SELECT current_schema()")).scalar_one()
-        indexes = [(table, name, definition.replace(f"{schema}.", "")) for table, name,
-                   definition in connection.execute(text(
-                       "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE "
-                       "schemaname = current_schema() ORDER BY indexname")).all()]
-        triggers = connection.execute(text(
-            "SELECT event_object_table, trigger_name, event_manipulation FROM "
-            "information_schema.triggers WHERE trigger_schema = current_schema() "
-            "ORDER BY 1, 2, 3")).all()
-        return {"columns": [tuple(r) for r in columns], "indexes": indexes,
-                "triggers": [tuple(r) for r in triggers]}
+        indexes = [
+            (table, name, definition.replace(f"{schema}.", ""))
+            for table, name, definition in connection.execute(
+                text(
+                    "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE "
+                    "schemaname = current_schema() ORDER BY indexname"
+                )
+            ).all()
+        ]
+        triggers = connection.execute(
+            text(
+                "SELECT event_object_table, trigger_name, event_manipulation FROM "
+                "information_schema.triggers WHERE trigger_schema = current_schema() "
+                "ORDER BY 1, 2, 3"
+            )
+        ).all()
+        return {
+            "columns": [tuple(r) for r in columns],
+            "indexes": indexes,
+            "triggers": [tuple(r) for r in triggers],
+        }
 
 
 def file_schema(path: Path) -> dict[str, Any]:

@@ -100,7 +100,7 @@ WRITES_WITHOUT_ACTOR = {
     "create_first_administrator": "refused once any account exists",
     "sign_in": "only upgrades an outdated password hash",
     "verify_second_user": "a check only (and a hash upgrade); the verifier's role is checked "
-                          "against Action.VERIFY",
+    "against Action.VERIFY",
 }
 
 
@@ -162,20 +162,27 @@ class Calls:
         elif action == "edit_patient":
             patient_id, _ = self.pump()
             record, version = s.patient_for_edit(patient_id)
-            s.edit_patient(actor, patient_id, PatientInput(
-                record.mrn, "Changed", "Name", record.date_of_birth, record.indication),
-                version)
+            s.edit_patient(
+                actor,
+                patient_id,
+                PatientInput(
+                    record.mrn, "Changed", "Name", record.date_of_birth, record.indication
+                ),
+                version,
+            )
         elif action == "set_patient_status":
             patient_id, _ = self.pump()
             s.set_patient_status(actor, patient_id, "inactive", "moved away")
         elif action == "implant_pump":
             patient = s.register_patient(c.nurse, patient_input(self.mrn()))
-            s.implant_pump(actor, patient.id, pump_input(serial=self.mrn(), implanted_on=today),
-                           None)
+            s.implant_pump(
+                actor, patient.id, pump_input(serial=self.mrn(), implanted_on=today), None
+            )
         elif action == "replace_pump":
             _, pump_id = self.pump()
-            s.replace_pump(actor, pump_id, pump_input(serial=self.mrn(), implanted_on=today),
-                           "battery ERI")
+            s.replace_pump(
+                actor, pump_id, pump_input(serial=self.mrn(), implanted_on=today), "battery ERI"
+            )
         elif action == "explant_pump":
             _, pump_id = self.pump()
             s.explant_pump(actor, pump_id, today, "infection")
@@ -201,26 +208,38 @@ class Calls:
             patient_id, pump_id = self.pump()
             s.record_event(c.nurse, pump_id, "note", c.now, "telephone follow-up")
             event = next(e for e in s.patient_chart(patient_id).events if e.kind == "note")
-            s.correct_record(actor, EventCorrection(event.id, note="video follow-up"),
-                             "wrong kind of call noted")
+            s.correct_record(
+                actor, EventCorrection(event.id, note="video follow-up"), "wrong kind of call noted"
+            )
         elif action == "sign_order":  # the order a nurse entered for this prescriber
             pump_id = self.prescribed()
-            order = next(p for p in s.patient_chart(
-                s.find_patient(self.last_mrn).id).prescriptions if p.pump_id == pump_id)
+            order = next(
+                p
+                for p in s.patient_chart(s.find_patient(self.last_mrn).id).prescriptions
+                if p.pump_id == pump_id
+            )
             s.orders.sign_order(actor, order.id, PASSWORD)
         elif action == "review_incident":  # a fill with an expired solution
             pump_id = self.prescribed()
-            s.record_refill(c.nurse, c.check, pump_id,
-                            replace(refill(c.now), expiry=today - timedelta(days=1),
-                                    already_filled=True))
+            s.record_refill(
+                c.nurse,
+                c.check,
+                pump_id,
+                replace(refill(c.now), expiry=today - timedelta(days=1), already_filled=True),
+            )
             (incident,) = s.orders.incidents(s.find_patient(self.last_mrn).id)
             s.orders.review_incident(actor, incident.id, "solution discarded; pump refilled")
         elif action == "individual_maximum":  # raised with a second prescriber's signature
             patient_id, _ = self.pump()
-            second = s.add_user(c.admin, f"second{self.mrn()}", PASSWORD, "Dr Second",
-                                "prescriber")
-            s.maxima.raise_maximum(actor, Verification(second.username, PASSWORD), patient_id,
-                                   "baclofen", Q_("3000 mcg/day"), "severe dystonia")
+            second = s.add_user(c.admin, f"second{self.mrn()}", PASSWORD, "Dr Second", "prescriber")
+            s.maxima.raise_maximum(
+                actor,
+                Verification(second.username, PASSWORD),
+                patient_id,
+                "baclofen",
+                Q_("3000 mcg/day"),
+                "severe dystonia",
+            )
         elif action == "book_visit":
             pump_id, _ = self.filled()
             day = s.bookings.propose(pump_id)
@@ -228,8 +247,7 @@ class Calls:
             s.bookings.book(actor, pump_id, day)
         elif action == "mark_attendance":
             pump_id, _ = self.filled()
-            booking = s.bookings.book(c.nurse, pump_id, today,
-                                      reason="seen today").booking
+            booking = s.bookings.book(c.nurse, pump_id, today, reason="seen today").booking
             s.bookings.mark_attended(actor, booking.id)
         else:
             raise AssertionError(f"no call for the action '{action}': add one to Calls")
@@ -276,7 +294,8 @@ def test_every_write_method_names_its_action() -> None:
 
 
 def test_role_by_action_matrix(
-    clinic: Clinic, harness_report: Callable[[str, int, int, float], None],
+    clinic: Clinic,
+    harness_report: Callable[[str, int, int, float], None],
 ) -> None:
     """Every role × every write action: allowed pairs succeed, the others are refused with
     a catalogued code and leave no trace."""
@@ -308,8 +327,12 @@ def test_role_by_action_matrix(
     with pytest.raises(PermissionDenied):
         clinic.service.add_user(clinic.nurse, "mallory", PASSWORD, "M", "administrator")
     assert audit_count(clinic) == before
-    harness_report(f"9 access matrix {clinic.service.database.backend}", pairs, len(failures),
-                   time.perf_counter() - started)
+    harness_report(
+        f"9 access matrix {clinic.service.database.backend}",
+        pairs,
+        len(failures),
+        time.perf_counter() - started,
+    )
     assert not failures, "\n".join(failures)
 
 
@@ -324,8 +347,9 @@ def test_a_pump_date_correction_follows_the_correct_record_row(clinic: Clinic) -
         before = audit_count(clinic)
         correction = PumpCorrection(pump_id, implanted_on=implanted - timedelta(days=1))
         if role in EXPECTED["correct_record"]:
-            fixed = clinic.service.correct_record(actor_of(clinic, role), correction,
-                                                  "implanted the day before")
+            fixed = clinic.service.correct_record(
+                actor_of(clinic, role), correction, "implanted the day before"
+            )
             assert fixed.implanted_on == implanted - timedelta(days=1), role
             assert audit_count(clinic) == before + 1, role
             continue
@@ -343,11 +367,13 @@ def test_refused_actions_write_nothing(clinic: Clinic) -> None:
     with clinic.service.database.read() as session:
         prescriptions = session.scalar(select(func.count()).select_from(db.Prescription))
     with pytest.raises(PermissionDenied):
-        clinic.service.change_prescription(clinic.admin, clinic.check, pump_id,
-                                           prescription(at=clinic.now))
+        clinic.service.change_prescription(
+            clinic.admin, clinic.check, pump_id, prescription(at=clinic.now)
+        )
     with pytest.raises(PermissionDenied):
-        clinic.service.update_settings(clinic.nurse, replace(clinic.service.settings(),
-                                                             clinic_name="Hijacked"))
+        clinic.service.update_settings(
+            clinic.nurse, replace(clinic.service.settings(), clinic_name="Hijacked")
+        )
     assert audit_count(clinic) == before
     with clinic.service.database.read() as session:
         assert session.scalar(select(func.count()).select_from(db.Prescription)) == prescriptions
@@ -359,13 +385,15 @@ def test_the_second_user_must_be_a_clinician(clinic: Clinic) -> None:
     _, pump_id = calls.pump()
     before = audit_count(clinic)
     with pytest.raises(PermissionDenied) as refused:
-        clinic.service.change_prescription(clinic.nurse, Verification("admin", PASSWORD),
-                                           pump_id, prescription(at=clinic.now))
+        clinic.service.change_prescription(
+            clinic.nurse, Verification("admin", PASSWORD), pump_id, prescription(at=clinic.now)
+        )
     assert refused.value.code is Code.AUTH_NOT_PERMITTED
     assert refused.value.field == "verification"
     assert audit_count(clinic) == before
     outcome = clinic.service.change_prescription(
-        clinic.nurse, Verification("pia", PASSWORD), pump_id, prescription(at=clinic.now))
+        clinic.nurse, Verification("pia", PASSWORD), pump_id, prescription(at=clinic.now)
+    )
     assert outcome.prescription.id
 
 
@@ -381,8 +409,9 @@ def test_stale_forged_and_deactivated_accounts_are_refused(clinic: Clinic) -> No
             else:
                 calls.call("record_event", actor)
     # an exact copy of the administrator's Actor, made by hand: no sign-in, no proof
-    hand_made = Actor(clinic.admin.id, clinic.admin.username, clinic.admin.full_name,
-                      "administrator")
+    hand_made = Actor(
+        clinic.admin.id, clinic.admin.username, clinic.admin.full_name, "administrator"
+    )
     assert hand_made == clinic.admin
     with pytest.raises(PermissionDenied, match="not signed in; sign in with your password"):
         clinic.service.add_user(hand_made, "eve", PASSWORD, "Eve", "administrator")
@@ -398,8 +427,7 @@ def test_stale_forged_and_deactivated_accounts_are_refused(clinic: Clinic) -> No
 def test_passwords_are_argon2id_with_the_library_defaults(database: Database) -> None:
     """Real users (default hasher): the stored PHC string, its parameters, and the upgrade of
     a cheap hash at the next sign-in."""
-    service = ClinicService(database, clock=FixedClock(START), tz=START.tzinfo,
-                            workstation="test")
+    service = ClinicService(database, clock=FixedClock(START), tz=START.tzinfo, workstation="test")
     defaults = PasswordHasher()
     admin = service.create_first_administrator("admin", PASSWORD, "Ada Admin")
     service.add_user(admin, "nina", "another good passphrase", "Nina Nurse", "nurse")
@@ -473,29 +501,37 @@ def test_second_user_checks_are_throttled_too(clinic: Clinic) -> None:
     _, pump_id = calls.pump()
     for _ in range(5):
         with pytest.raises(auth.AuthError):
-            clinic.service.change_prescription(clinic.nurse, Verification("otto", "guess!!!"),
-                                               pump_id, prescription(at=clinic.now))
+            clinic.service.change_prescription(
+                clinic.nurse, Verification("otto", "guess!!!"), pump_id, prescription(at=clinic.now)
+            )
     with pytest.raises(PumpMgrError) as throttled:
-        clinic.service.change_prescription(clinic.nurse, clinic.check, pump_id,
-                                           prescription(at=clinic.now))
+        clinic.service.change_prescription(
+            clinic.nurse, clinic.check, pump_id, prescription(at=clinic.now)
+        )
     assert throttled.value.code is Code.AUTH_THROTTLED
     assert throttled.value.field == "verification"
     clinic.clock.advance(timedelta(seconds=30))
-    clinic.service.change_prescription(clinic.nurse, clinic.check, pump_id,
-                                       prescription(at=clinic.now))
+    clinic.service.change_prescription(
+        clinic.nurse, clinic.check, pump_id, prescription(at=clinic.now)
+    )
 
 
 def test_failed_checks_are_counted_for_every_program_on_the_database(
-    clinic: Clinic, db_target: DbTarget,
+    clinic: Clinic,
+    db_target: DbTarget,
 ) -> None:
     """Each ``pumpmgr`` command and each workstation is a program of its own, with its own
     service (and, in another process, its own connections): the failures are counted in the
     database, so five spread over three programs throttle all three, and a success in any of
     them clears the count for all. The typed name is not stored, only a 16-bit key."""
     with open_database(db_target.url, daily_backup_keep=None) as elsewhere:
-        programs = [clinic.service, clinic.twin(BERLIN),
-                    ClinicService(elsewhere, clock=clinic.clock, tz=BERLIN,
-                                  workstation="test-3", hasher=FAST_HASHER)]
+        programs = [
+            clinic.service,
+            clinic.twin(BERLIN),
+            ClinicService(
+                elsewhere, clock=clinic.clock, tz=BERLIN, workstation="test-3", hasher=FAST_HASHER
+            ),
+        ]
         for attempt in range(5):
             with pytest.raises(auth.AuthError):
                 programs[attempt % 3].sign_in("nina", f"guess number {attempt}")
@@ -519,8 +555,9 @@ def test_the_services_keep_the_auto_lock_minutes(clinic: Clinic) -> None:
     keep the clinic's minutes, changed by an administrator only, never 0."""
     service = clinic.service
     assert service.settings().auto_lock_minutes == 10
-    service.update_settings(clinic.admin, replace(service.settings(), clinic_name="Clinic",
-                                                  auto_lock_minutes=3))
+    service.update_settings(
+        clinic.admin, replace(service.settings(), clinic_name="Clinic", auto_lock_minutes=3)
+    )
     assert service.settings().auto_lock_minutes == 3
     with pytest.raises(PermissionDenied):
         service.update_settings(clinic.nurse, replace(service.settings(), auto_lock_minutes=600))
@@ -533,10 +570,21 @@ def test_the_services_keep_the_auto_lock_minutes(clinic: Clinic) -> None:
 # No patient data and no password in any log
 
 
-PHI_MARKERS = ("ZZPHI-7F3A", "ZZGIVEN-91C2", "ZZMRN-4410", "ZZNOTE-55D1", "ZZKIN-0C3E",
-               "555-0199-ZZ")
-PASSWORD_MARKERS = ("ZZPW-admin-8E21", "ZZPW-nurse-3B77", "ZZPW-second-D4A0",
-                    "ZZPW-wrong-6F19", "ZZPW-new-A5C3")
+PHI_MARKERS = (
+    "ZZPHI-7F3A",
+    "ZZGIVEN-91C2",
+    "ZZMRN-4410",
+    "ZZNOTE-55D1",
+    "ZZKIN-0C3E",
+    "555-0199-ZZ",
+)
+PASSWORD_MARKERS = (
+    "ZZPW-admin-8E21",
+    "ZZPW-nurse-3B77",
+    "ZZPW-second-D4A0",
+    "ZZPW-wrong-6F19",
+    "ZZPW-new-A5C3",
+)
 
 
 @pytest.fixture
@@ -561,13 +609,15 @@ def captured() -> Iterator[io.StringIO]:
 
 
 def test_no_patient_data_and_no_password_in_any_log(
-    database: Database, captured: io.StringIO,
+    database: Database,
+    captured: io.StringIO,
     harness_report: Callable[[str, int, int, float], None],
 ) -> None:
     started = time.perf_counter()
     clock = FixedClock(START)
-    service = ClinicService(database, clock=clock, tz=START.tzinfo, workstation="test",
-                            hasher=FAST_HASHER)
+    service = ClinicService(
+        database, clock=clock, tz=START.tzinfo, workstation="test", hasher=FAST_HASHER
+    )
     admin_pw, nurse_pw, second_pw, wrong_pw, new_pw = PASSWORD_MARKERS
     messages: list[str] = []
 
@@ -590,16 +640,37 @@ def test_no_patient_data_and_no_password_in_any_log(
     refused(lambda: service.add_user(admin, "weak", "short", "Weak", "nurse"))
     refused(lambda: service.add_user(admin, "nina", new_pw, "Again", "nurse"))
     nurse = service.sign_in("nina", nurse_pw)
-    patient = service.register_patient(nurse, PatientInput(
-        PHI_MARKERS[2], PHI_MARKERS[0], PHI_MARKERS[1], START.date().replace(year=1970),
-        "spasticity_spinal", emergency_contact_name=PHI_MARKERS[4],
-        emergency_contact_phone=PHI_MARKERS[5], notes=PHI_MARKERS[3]))
-    refused(lambda: service.register_patient(nurse, PatientInput(
-        PHI_MARKERS[2], PHI_MARKERS[0], PHI_MARKERS[1], START.date().replace(year=1970),
-        "spasticity_spinal")))  # the same MRN again: a database conflict
+    patient = service.register_patient(
+        nurse,
+        PatientInput(
+            PHI_MARKERS[2],
+            PHI_MARKERS[0],
+            PHI_MARKERS[1],
+            START.date().replace(year=1970),
+            "spasticity_spinal",
+            emergency_contact_name=PHI_MARKERS[4],
+            emergency_contact_phone=PHI_MARKERS[5],
+            notes=PHI_MARKERS[3],
+        ),
+    )
+    refused(
+        lambda: service.register_patient(
+            nurse,
+            PatientInput(
+                PHI_MARKERS[2],
+                PHI_MARKERS[0],
+                PHI_MARKERS[1],
+                START.date().replace(year=1970),
+                "spasticity_spinal",
+            ),
+        )
+    )  # the same MRN again: a database conflict
     pump = service.implant_pump(nurse, patient.id, pump_input(serial="SNZZ1"), catheter_input())
-    refused(lambda: service.change_prescription(nurse, Verification("otto", wrong_pw), pump.id,
-                                                prescription(at=clock.now())))
+    refused(
+        lambda: service.change_prescription(
+            nurse, Verification("otto", wrong_pw), pump.id, prescription(at=clock.now())
+        )
+    )
     service.change_prescription(nurse, check, pump.id, prescription(at=clock.now()))
     outcome = service.record_refill(nurse, check, pump.id, refill(clock.now()))
     clock.advance(timedelta(days=30))
@@ -611,25 +682,46 @@ def test_no_patient_data_and_no_password_in_any_log(
     service.patient_chart(patient.id)
     service.due_list()
     record, version = service.patient_for_edit(patient.id)
-    service.edit_patient(nurse, patient.id, replace(
-        PatientInput(record.mrn, record.family_name, record.given_name, record.date_of_birth,
-                     record.indication), notes=PHI_MARKERS[3] + " updated"), version)
+    service.edit_patient(
+        nurse,
+        patient.id,
+        replace(
+            PatientInput(
+                record.mrn,
+                record.family_name,
+                record.given_name,
+                record.date_of_birth,
+                record.indication,
+            ),
+            notes=PHI_MARKERS[3] + " updated",
+        ),
+        version,
+    )
     service.verify_audit()
     logs = captured.getvalue()
     assert "INSERT INTO patients" in logs  # the statement log was on
     with database.read() as session:
-        audit = [f"{e.payload} {e.reason or ''} {e.username} {e.entity_id}"
-                 for e in session.scalars(select(db.AuditEntry))]
+        audit = [
+            f"{e.payload} {e.reason or ''} {e.username} {e.entity_id}"
+            for e in session.scalars(select(db.AuditEntry))
+        ]
         hashes = [u.password_hash for u in session.scalars(select(db.User))]
     problems = [f"log holds {m}" for m in (*PHI_MARKERS, *PASSWORD_MARKERS) if m in logs]
     problems += [f"audit holds {m}" for m in PASSWORD_MARKERS if any(m in a for a in audit)]
-    problems += [f"an error message holds {m}" for m in PASSWORD_MARKERS
-                 if any(m in text for text in messages)]
-    problems += [f"a stored hash holds {m}" for m in PASSWORD_MARKERS
-                 if any(m in h for h in hashes)]
+    problems += [
+        f"an error message holds {m}"
+        for m in PASSWORD_MARKERS
+        if any(m in text for text in messages)
+    ]
+    problems += [
+        f"a stored hash holds {m}" for m in PASSWORD_MARKERS if any(m in h for h in hashes)
+    ]
     searched = len(logs) + sum(len(a) for a in audit) + sum(len(m) for m in messages)
-    harness_report(f"9 no PHI/password in logs {database.backend}",
-                   len(PHI_MARKERS) + len(PASSWORD_MARKERS), len(problems),
-                   time.perf_counter() - started)
+    harness_report(
+        f"9 no PHI/password in logs {database.backend}",
+        len(PHI_MARKERS) + len(PASSWORD_MARKERS),
+        len(problems),
+        time.perf_counter() - started,
+    )
     assert searched > 0 and audit
     assert not problems, "\n".join(problems)

@@ -46,11 +46,13 @@ def test_due_works_when_the_backup_folder_cannot_be_made(clinic_file: Path) -> N
     assert code == 0, err
     assert "RH00000" in out and "RH00001" in out  # the due list, whole
     assert err.count("\n") == 1 and err.startswith(
-        "pumpmgr: warning: today's automatic backup was not taken: ")
+        "pumpmgr: warning: today's automatic backup was not taken: "
+    )
 
 
-def test_due_works_when_the_disk_is_full(clinic_file: Path,
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_due_works_when_the_disk_is_full(
+    clinic_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def full(source: sqlite3.Connection, destination: Path) -> None:
         raise sqlite3.OperationalError("database or disk is full")
 
@@ -67,8 +69,11 @@ def _small_disk(where: Path) -> Iterator[Path]:
     where.mkdir()
     if os.geteuid() != 0:
         pytest.skip("a real small disk needs root to mount a tmpfs")
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(where)],
-                             capture_output=True, check=False)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(where)],
+        capture_output=True,
+        check=False,
+    )
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
     try:
@@ -97,8 +102,9 @@ def test_a_database_moved_or_deleted_while_open_is_said_so(clinic_file: Path, ho
         else:
             clinic_file.unlink()
         with pytest.raises(StorageFault) as fault:
-            clinic.register_patient(nurse, PatientInput(
-                "M000001", "Moved", "Mo", date(1970, 1, 1), "other"))
+            clinic.register_patient(
+                nurse, PatientInput("M000001", "Moved", "Mo", date(1970, 1, 1), "other")
+            )
     assert fault.value.code is Code.DB_MOVED
     assert "moved, renamed or deleted" in fault.value.message
     assert "read-only" not in fault.value.message

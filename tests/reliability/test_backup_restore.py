@@ -70,8 +70,12 @@ def _acknowledged(acks: list[Path]) -> Acknowledged:
     return seen
 
 
-def _backup_problems(backup: Path, scratch: Path, before: Acknowledged, full: bool,
-                     ) -> list[str]:
+def _backup_problems(
+    backup: Path,
+    scratch: Path,
+    before: Acknowledged,
+    full: bool,
+) -> list[str]:
     """What is wrong with a backup taken while the writers ran: :func:`check_backup`, every
     record acknowledged before the backup began, and (``full``) every clinic invariant."""
     try:
@@ -90,8 +94,9 @@ def _backup_problems(backup: Path, scratch: Path, before: Acknowledged, full: bo
         shutil.copyfile(backup, copy)
         manifest = read_manifest(backup)
         with open_database(copy, daily_backup_keep=None) as database:
-            found, head = clinic_problems(database, before,
-                                          None if manifest is None else manifest.anchor)
+            found, head = clinic_problems(
+                database, before, None if manifest is None else manifest.anchor
+            )
         problems += found
         if head is None or head.seq != checked.chain.entries_checked:
             problems.append("the chain head differs from the checked chain")
@@ -101,7 +106,9 @@ def _backup_problems(backup: Path, scratch: Path, before: Acknowledged, full: bo
 
 
 def test_backups_taken_while_writers_run(
-    tmp_path: Path, full_size: bool, harness_report: Callable[[str, int, int, float], None],
+    tmp_path: Path,
+    full_size: bool,
+    harness_report: Callable[[str, int, int, float], None],
 ) -> None:
     backups = 100 if full_size else 20
     path = tmp_path / "clinic.db"
@@ -111,12 +118,22 @@ def test_backups_taken_while_writers_run(
     acks = [tmp_path / f"writer-{n}.txt" for n in range(WRITERS)]
     writers = []
     for n, ack in enumerate(acks):
-        task = {"task": "writer", "url": str(path), "stop": str(stop), "index": n,
-                "of": WRITERS, "pause": 0.0 if full_size else 0.02}
+        task = {
+            "task": "writer",
+            "url": str(path),
+            "stop": str(stop),
+            "index": n,
+            "of": WRITERS,
+            "pause": 0.0 if full_size else 0.02,
+        }
         with ack.open("wb") as out:
-            writers.append(subprocess.Popen(
-                [sys.executable, str(WORKER), "writer", json.dumps(task)], stdout=out,
-                env=_env()))
+            writers.append(
+                subprocess.Popen(
+                    [sys.executable, str(WORKER), "writer", json.dumps(task)],
+                    stdout=out,
+                    env=_env(),
+                )
+            )
     rng = random.Random()
     failures: list[str] = []
     scratch = tmp_path / "scratch"
@@ -133,8 +150,10 @@ def test_backups_taken_while_writers_run(
                 before = _acknowledged(acks)
                 backup = tmp_path / f"during-{n}.db"
                 backup_database(database.engine, backup)
-                failures += [f"backup {n}: {p}" for p in _backup_problems(
-                    backup, scratch, before, full=n % 4 == 0)]
+                failures += [
+                    f"backup {n}: {p}"
+                    for p in _backup_problems(backup, scratch, before, full=n % 4 == 0)
+                ]
                 if n % 5:
                     backup.unlink()
                     manifest_path(backup).unlink()
@@ -146,20 +165,24 @@ def test_backups_taken_while_writers_run(
     written = _acknowledged(acks)
     assert [w.returncode for w in writers] == [0] * WRITERS
     harness_report("backup while writers run (sqlite)", backups, len(failures), elapsed)
-    print(f"\nbackups during writes: {backups} backups while {WRITERS} writers committed "
-          f"{len(written.refills)} refills and {len(written.events)} events")
+    print(
+        f"\nbackups during writes: {backups} backups while {WRITERS} writers committed "
+        f"{len(written.refills)} refills and {len(written.events)} events"
+    )
     print_failures(failures)
     assert failures == []
 
 
 def _due_list(database: Database) -> list[object]:
-    clinic = ClinicService(database, clock=FixedClock(datetime(2030, 1, 1, tzinfo=UTC)),
-                           tz=UTC, workstation="restore")
+    clinic = ClinicService(
+        database, clock=FixedClock(datetime(2030, 1, 1, tzinfo=UTC)), tz=UTC, workstation="restore"
+    )
     return list(clinic.due_list(today=datetime(2030, 1, 1, tzinfo=UTC).date()))
 
 
-def test_restore_into_a_fresh_install(tmp_path: Path, harness_report: Callable[
-        [str, int, int, float], None]) -> None:
+def test_restore_into_a_fresh_install(
+    tmp_path: Path, harness_report: Callable[[str, int, int, float], None]
+) -> None:
     path = tmp_path / "clinic.db"
     with open_database(path, daily_backup_keep=None) as database:
         build_clinic(database, 8)
@@ -174,8 +197,9 @@ def test_restore_into_a_fresh_install(tmp_path: Path, harness_report: Callable[
         assert _due_list(database) == due and len(due) == 8
         report = database.verify_audit_chain(manifest.anchor)
         problems, _ = clinic_problems(database)
-    failures = problems + ([] if report.ok and report.entries_checked ==
-                           manifest.chain_head_seq else [report.message])
+    failures = problems + (
+        [] if report.ok and report.entries_checked == manifest.chain_head_seq else [report.message]
+    )
     harness_report("restore into a fresh install (sqlite)", 1, len(failures), restored_in)
     print(f"\nrestore into a fresh install: {restored_in * 1000:.0f} ms")
     print_failures(failures)
@@ -191,7 +215,9 @@ def _flip(data: bytearray, rng: random.Random) -> str:
 
 
 def test_corrupted_backups_are_refused(
-    tmp_path: Path, full_size: bool, harness_report: Callable[[str, int, int, float], None],
+    tmp_path: Path,
+    full_size: bool,
+    harness_report: Callable[[str, int, int, float], None],
 ) -> None:
     cases = 1000 if full_size else 100
     seed = random.randrange(1 << 30)
@@ -222,8 +248,9 @@ def test_corrupted_backups_are_refused(
         candidate = tmp_path / "candidate.db"
         candidate.write_bytes(bytes(data))
         if with_manifest:
-            manifest_path(candidate).write_text(manifest.replace('"good.db"', '"candidate.db"'),
-                                                encoding="utf-8")
+            manifest_path(candidate).write_text(
+                manifest.replace('"good.db"', '"candidate.db"'), encoding="utf-8"
+            )
         else:
             manifest_path(candidate).unlink(missing_ok=True)
         try:
@@ -248,15 +275,18 @@ def test_corrupted_backups_are_refused(
             except BackupError:
                 unmanifested[f"{kind} refused"] += 1
                 if unchecked_target.exists():
-                    failures.append(f"case {case} ({what}): refused without a manifest, but "
-                                    f"{unchecked_target} was written")
+                    failures.append(
+                        f"case {case} ({what}): refused without a manifest, but "
+                        f"{unchecked_target} was written"
+                    )
             except Exception as exc:
                 failures.append(f"case {case} ({what}): restore without a manifest: {exc!r}")
             else:
                 unchecked_target.unlink()
                 if kind == "cuts":
-                    failures.append(f"case {case} ({what}): a cut file was restored without "
-                                    "a manifest")
+                    failures.append(
+                        f"case {case} ({what}): a cut file was restored without a manifest"
+                    )
     elapsed = time.perf_counter() - started
     harness_report("corrupted backups refused (sqlite)", cases, len(failures), elapsed)
     print(f"\ncorrupted backups: seed {seed}; without a manifest: {unmanifested}")

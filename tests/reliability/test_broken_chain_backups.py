@@ -35,8 +35,7 @@ def _break_chain(database: Database) -> None:
     """An audit entry edited outside pumpmgr, its triggers dropped first."""
     with database.engine.connect() as connection:
         connection.exec_driver_sql("DROP TRIGGER trg_audit_log_no_update")
-        connection.exec_driver_sql(
-            "UPDATE audit_log SET reason = 'edited by hand' WHERE seq = 3")
+        connection.exec_driver_sql("UPDATE audit_log SET reason = 'edited by hand' WHERE seq = 3")
         connection.commit()
 
 
@@ -79,14 +78,19 @@ def test_daily_rotation_keeps_the_newest_backup_with_an_intact_chain(tmp_path: P
         for offset in range(1, 6):
             daily_backup(database.engine, folder, keep=3, today=first + timedelta(days=offset))
     kept = [p.name for p in daily_backups(folder)]
-    assert kept == ["pumpmgr-daily-2026-03-06.db", "pumpmgr-daily-2026-03-05.db",
-                    "pumpmgr-daily-2026-03-04.db", "pumpmgr-daily-2026-03-01.db"]
+    assert kept == [
+        "pumpmgr-daily-2026-03-06.db",
+        "pumpmgr-daily-2026-03-05.db",
+        "pumpmgr-daily-2026-03-04.db",
+        "pumpmgr-daily-2026-03-01.db",
+    ]
     sound = read_manifest(folder / "pumpmgr-daily-2026-03-01.db")
     assert sound is not None and sound.chain_ok
 
 
 def test_restore_refuses_a_broken_chain_without_an_override(
-    tmp_path: Path, broken: tuple[Path, Path],
+    tmp_path: Path,
+    broken: tuple[Path, Path],
 ) -> None:
     _, backup = broken
     target = tmp_path / "elsewhere.db"
@@ -97,7 +101,8 @@ def test_restore_refuses_a_broken_chain_without_an_override(
 
 
 def test_an_administrators_override_restores_it_and_is_audited(
-    tmp_path: Path, broken: tuple[Path, Path],
+    tmp_path: Path,
+    broken: tuple[Path, Path],
 ) -> None:
     path, backup = broken
     with open_database(path, daily_backup_keep=None) as database:
@@ -106,20 +111,30 @@ def test_an_administrators_override_restores_it_and_is_audited(
         nurse = clinic.sign_in("nina", PASSWORD)
     target = tmp_path / "restored.db"
     with pytest.raises(PumpMgrError) as not_admin:
-        restore_clinic(backup, target, administrator=nurse,
-                       override=BrokenChainOverride(nurse, "why not"))
+        restore_clinic(
+            backup, target, administrator=nurse, override=BrokenChainOverride(nurse, "why not")
+        )
     assert not_admin.value.code is Code.AUTH_NOT_PERMITTED and not target.exists()
     with pytest.raises(PumpMgrError) as no_reason:
-        restore_clinic(backup, target, administrator=admin,
-                       override=BrokenChainOverride(admin, "  "))
+        restore_clinic(
+            backup, target, administrator=admin, override=BrokenChainOverride(admin, "  ")
+        )
     assert no_reason.value.field == "reason" and not target.exists()
-    restored = restore_clinic(backup, target, administrator=admin, override=BrokenChainOverride(
-        admin, "every newer backup is broken as well"), workstation="ws-1")
+    restored = restore_clinic(
+        backup,
+        target,
+        administrator=admin,
+        override=BrokenChainOverride(admin, "every newer backup is broken as well"),
+        workstation="ws-1",
+    )
     assert not restored.chain.ok and restored.chain.first_bad_seq == 3
     entries = _audit(target)
     last, done = entries[-2:]  # the override, then the restore itself, both under admin
-    assert (done.seq, done.action, done.username) == (restored.restore_seq, "backup.restore",
-                                                      "admin")
+    assert (done.seq, done.action, done.username) == (
+        restored.restore_seq,
+        "backup.restore",
+        "admin",
+    )
     assert last.seq == restored.override_seq and last.action == BROKEN_CHAIN_ACTION
     assert last.username == "admin" and last.reason == "every newer backup is broken as well"
     assert json.loads(last.payload)["first_bad_seq"] == 3 and last.workstation == "ws-1"
@@ -133,40 +148,98 @@ def _cli(*argv: str, stdin: str = "", monkeypatch: pytest.MonkeyPatch) -> tuple[
     return code, out.getvalue(), err.getvalue()
 
 
-def test_command_line_override(tmp_path: Path, broken: tuple[Path, Path],
-                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_command_line_override(
+    tmp_path: Path, broken: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     path, backup = broken
-    code, _, error = _cli("--db", str(path), "restore", str(backup), "--user", "admin",
-                          "--password-stdin", stdin=PASSWORD + "\n", monkeypatch=monkeypatch)
+    code, _, error = _cli(
+        "--db",
+        str(path),
+        "restore",
+        str(backup),
+        "--user",
+        "admin",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+        monkeypatch=monkeypatch,
+    )
     assert code == 2 and "--override-broken-chain" in error and error.count("\n") == 1
-    code, _, error = _cli("--db", str(path), "restore", str(backup), "--override-broken-chain",
-                          "--user", "nina", "--reason", "test", "--password-stdin",
-                          stdin=PASSWORD + "\n", monkeypatch=monkeypatch)
+    code, _, error = _cli(
+        "--db",
+        str(path),
+        "restore",
+        str(backup),
+        "--override-broken-chain",
+        "--user",
+        "nina",
+        "--reason",
+        "test",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+        monkeypatch=monkeypatch,
+    )
     assert code == 2 and error.startswith("pumpmgr restore: --user: nina is a nurse"), error
-    code, _, error = _cli("--db", str(path), "restore", str(backup), "--override-broken-chain",
-                          "--user", "admin", "--reason", "test", "--password-stdin",
-                          stdin="wrong password\n", monkeypatch=monkeypatch)
+    code, _, error = _cli(
+        "--db",
+        str(path),
+        "restore",
+        str(backup),
+        "--override-broken-chain",
+        "--user",
+        "admin",
+        "--reason",
+        "test",
+        "--password-stdin",
+        stdin="wrong password\n",
+        monkeypatch=monkeypatch,
+    )
     assert code == 2 and "--user" in error
     assert not list(tmp_path.glob("backups/pumpmgr-before-restore-*"))  # nothing restored
-    code, out, error = _cli("--db", str(path), "restore", str(backup), "--override-broken-chain",
-                            "--user", "admin", "--reason", "the only backup left",
-                            "--password-stdin", stdin=PASSWORD + "\n", monkeypatch=monkeypatch)
+    code, out, error = _cli(
+        "--db",
+        str(path),
+        "restore",
+        str(backup),
+        "--override-broken-chain",
+        "--user",
+        "admin",
+        "--reason",
+        "the only backup left",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+        monkeypatch=monkeypatch,
+    )
     assert code == 0, error
     assert "RESTORED WITH A BROKEN AUDIT LOG" in out and "kept as" in out
     last = _audit(path)[-2]
     assert (last.action, last.username, last.reason) == (
-        BROKEN_CHAIN_ACTION, "admin", "the only backup left")
+        BROKEN_CHAIN_ACTION,
+        "admin",
+        "the only backup left",
+    )
 
 
-def test_command_line_override_on_a_new_computer(tmp_path: Path, broken: tuple[Path, Path],
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_command_line_override_on_a_new_computer(
+    tmp_path: Path, broken: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """No database there yet: the administrator signs in against the backup's own accounts."""
     _, backup = broken
     fresh = tmp_path / "new-computer" / "pumpmgr.db"
     fresh.parent.mkdir()
-    code, out, error = _cli("--db", str(fresh), "restore", str(backup), "--override-broken-chain",
-                            "--user", "admin", "--reason", "moving the clinic",
-                            "--password-stdin", stdin=PASSWORD + "\n", monkeypatch=monkeypatch)
+    code, out, error = _cli(
+        "--db",
+        str(fresh),
+        "restore",
+        str(backup),
+        "--override-broken-chain",
+        "--user",
+        "admin",
+        "--reason",
+        "moving the clinic",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+        monkeypatch=monkeypatch,
+    )
     assert code == 0, error
     assert "RESTORED WITH A BROKEN AUDIT LOG" in out
     assert _audit(fresh)[-2].reason == "moving the clinic"

@@ -45,8 +45,11 @@ SHARED_PUMPS = 4
 
 
 def _forecast_columns(row: db.PumpForecast) -> dict[str, Any]:
-    return {c.key: getattr(row, c.key) for c in db.PumpForecast.__table__.columns
-            if c.key != "computed_at"}
+    return {
+        c.key: getattr(row, c.key)
+        for c in db.PumpForecast.__table__.columns
+        if c.key != "computed_at"
+    }
 
 
 def _stale_forecasts(database: Database) -> list[str]:
@@ -54,13 +57,17 @@ def _stale_forecasts(database: Database) -> list[str]:
     a writer stored a forecast from a view that missed another writer's change."""
     problems = []
     with database.sessions() as session:
-        pumps = session.scalars(select(db.Pump).where(
-            db.Pump.status == db.PumpStatus.ACTIVE)).all()
+        pumps = session.scalars(select(db.Pump).where(db.Pump.status == db.PumpStatus.ACTIVE)).all()
         for pump in pumps:
             stored = session.get_one(db.PumpForecast, pump.id)
             before = _forecast_columns(stored)
-            clinic = ClinicService(database, clock=FixedClock(stored.computed_at), tz=UTC,
-                                   workstation="check", hasher=FAST_HASHER)
+            clinic = ClinicService(
+                database,
+                clock=FixedClock(stored.computed_at),
+                tz=UTC,
+                workstation="check",
+                hasher=FAST_HASHER,
+            )
             clinic.forecasts.refresh_forecast(session, pump)
             after = _forecast_columns(session.get_one(db.PumpForecast, pump.id))
             if before != after:
@@ -71,7 +78,9 @@ def _stale_forecasts(database: Database) -> list[str]:
 
 
 def test_two_writer_processes_reach_the_serial_state(
-    db_target: DbTarget, tmp_path: Path, full_size: bool,
+    db_target: DbTarget,
+    tmp_path: Path,
+    full_size: bool,
     harness_report: Callable[[str, int, int, float], None],
 ) -> None:
     # In the suite PostgreSQL runs 2 x 100: its writers serialise on the writers' lock, and the
@@ -83,21 +92,34 @@ def test_two_writer_processes_reach_the_serial_state(
             audit_before = session.scalar(select(func.count()).select_from(db.AuditEntry))
             refills_before = session.scalar(select(func.count()).select_from(db.Refill))
     started = time.perf_counter()
-    results = spawn_together([
-        {"task": "concurrent", "url": db_target.url, "worker": worker, "pumps": pumps,
-         "count": per_process, "seed": worker}
-        for worker in (0, 1)], tmp_path)
+    results = spawn_together(
+        [
+            {
+                "task": "concurrent",
+                "url": db_target.url,
+                "worker": worker,
+                "pumps": pumps,
+                "count": per_process,
+                "seed": worker,
+            }
+            for worker in (0, 1)
+        ],
+        tmp_path,
+    )
     elapsed = time.perf_counter() - started
 
     failures = [error for result in results for error in result["errors"]]
     done = {kind: [x for r in results for x in r["done"][kind]] for kind in results[0]["done"]}
     with open_database(db_target.url, daily_backup_keep=None) as database:
         with database.read() as session:
-            refills = session.execute(select(db.Refill.id, db.Refill.pump_id,
-                                             db.Refill.performed_at)
-                                      .order_by(db.Refill.id)).all()
-            revisions = session.execute(select(db.Prescription.pump_id,
-                                               db.Prescription.revision)).all()
+            refills = session.execute(
+                select(db.Refill.id, db.Refill.pump_id, db.Refill.performed_at).order_by(
+                    db.Refill.id
+                )
+            ).all()
+            revisions = session.execute(
+                select(db.Prescription.pump_id, db.Prescription.revision)
+            ).all()
             rx_ids = set(session.scalars(select(db.Prescription.id)))
             notes = set(session.scalars(select(db.PumpEvent.note)))
             audit = session.scalar(select(func.count()).select_from(db.AuditEntry))
@@ -125,8 +147,10 @@ def test_two_writer_processes_reach_the_serial_state(
     p99 = latencies[int(len(latencies) * 0.99) - 1]
     name = f"concurrent writers ({db_target.backend})"
     harness_report(name, 2 * per_process, len(failures), elapsed)
-    print(f"\n{name}: 2 x {per_process} transactions in {elapsed:.1f} s, p99 commit "
-          f"{p99 * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms")
+    print(
+        f"\n{name}: 2 x {per_process} transactions in {elapsed:.1f} s, p99 commit "
+        f"{p99 * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms"
+    )
     print_failures(failures)
     assert failures == []
 
@@ -136,8 +160,14 @@ def test_two_writer_processes_reach_the_serial_state(
 
 
 def _patient_input(record: Any, notes: str) -> PatientInput:
-    return PatientInput(record.mrn, record.family_name, record.given_name,
-                        record.date_of_birth, record.indication, notes=notes)
+    return PatientInput(
+        record.mrn,
+        record.family_name,
+        record.given_name,
+        record.date_of_birth,
+        record.indication,
+        notes=notes,
+    )
 
 
 class _Record:
@@ -157,8 +187,7 @@ class _Record:
 
     def save(self, actor: Any, loaded: Any, version: int, value: str) -> None:
         if self.kind == "patient":
-            self.clinic.edit_patient(actor, self.patient_id, _patient_input(loaded, value),
-                                     version)
+            self.clinic.edit_patient(actor, self.patient_id, _patient_input(loaded, value), version)
         else:
             self.clinic.update_settings(actor, replace(loaded, clinic_name=value), version)
 
@@ -188,8 +217,10 @@ def _race(record: _Record, actor: Any) -> tuple[list[str], int]:
     problems = []
     if len(winners) != 1 or len(losers) != 1:
         problems.append(f"race: {len(winners)} saves succeeded: {outcomes}")
-    elif not isinstance(losers[0], ChangedMeanwhile) or \
-            losers[0].code is not Code.DB_CHANGED_MEANWHILE:
+    elif (
+        not isinstance(losers[0], ChangedMeanwhile)
+        or losers[0].code is not Code.DB_CHANGED_MEANWHILE
+    ):
         problems.append(f"race: the stale save failed with {losers[0]!r}")
     elif record.content() != winners[0]:
         problems.append("race: the record does not hold the saved value")
@@ -197,7 +228,8 @@ def _race(record: _Record, actor: Any) -> tuple[list[str], int]:
 
 
 def test_two_nurses_editing_one_record_never_overwrite_silently(
-    database: Database, full_size: bool,
+    database: Database,
+    full_size: bool,
     harness_report: Callable[[str, int, int, float], None],
 ) -> None:
     # The version check is the ORM's on both backends; in the suite PostgreSQL (a few server
@@ -205,8 +237,13 @@ def test_two_nurses_editing_one_record_never_overwrite_silently(
     interleavings = 1000 if full_size else (200 if database.backend == "sqlite" else 40)
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)
-    clinic = ClinicService(database, clock=FixedClock(datetime(2026, 3, 2, 9, tzinfo=UTC)),
-                           tz=UTC, workstation="nurses", hasher=FAST_HASHER)
+    clinic = ClinicService(
+        database,
+        clock=FixedClock(datetime(2026, 3, 2, 9, tzinfo=UTC)),
+        tz=UTC,
+        workstation="nurses",
+        hasher=FAST_HASHER,
+    )
     build_clinic(database, 1)
     staff = staff_of(database)
     patient_id = clinic.search_patients("")[0].id
@@ -248,8 +285,10 @@ def test_two_nurses_editing_one_record_never_overwrite_silently(
             except ChangedMeanwhile as exc:
                 ok, message = False, exc.message
             if ok != expect_ok:
-                failures.append(f"interleaving {trial} ({steps + tail}): step {step} "
-                                f"{'saved over a newer version' if ok else 'was refused'}")
+                failures.append(
+                    f"interleaving {trial} ({steps + tail}): step {step} "
+                    f"{'saved over a newer version' if ok else 'was refused'}"
+                )
                 break
             if ok:
                 current, version = value, version + 1
@@ -267,8 +306,7 @@ def test_two_nurses_editing_one_record_never_overwrite_silently(
         failures.append(report.message)
     name = f"changed meanwhile ({database.backend})"
     harness_report(name, interleavings, len(failures), elapsed)
-    print(f"\n{name}: seed {seed}, {interleavings} interleavings, {refused} stale saves "
-          "refused")
+    print(f"\n{name}: seed {seed}, {interleavings} interleavings, {refused} stale saves refused")
     assert refused >= interleavings
     print_failures(failures)
     assert failures == []
@@ -276,8 +314,13 @@ def test_two_nurses_editing_one_record_never_overwrite_silently(
 
 @pytest.mark.parametrize("kind", ["patient", "settings"])
 def test_the_changed_meanwhile_message_is_clear(database: Database, kind: str) -> None:
-    clinic = ClinicService(database, clock=FixedClock(datetime(2026, 3, 2, 9, tzinfo=UTC)),
-                           tz=UTC, workstation="nurses", hasher=FAST_HASHER)
+    clinic = ClinicService(
+        database,
+        clock=FixedClock(datetime(2026, 3, 2, 9, tzinfo=UTC)),
+        tz=UTC,
+        workstation="nurses",
+        hasher=FAST_HASHER,
+    )
     build_clinic(database, 1)
     staff = staff_of(database)
     record = _Record(clinic, kind, clinic.search_patients("")[0].id)

@@ -56,13 +56,20 @@ from pumpmgr.db.migrate import head_revision
 
 PATIENTS = 8
 #: Upper bound of a hook's occurrence count, per kill point (a few operations' worth).
-HOOK_SPAN = {"statement": 300, "before_flush": 25, "after_flush": 25, "before_commit": 12,
-             "commit": 12, "after_commit": 12}
+HOOK_SPAN = {
+    "statement": 300,
+    "before_flush": 25,
+    "after_flush": 25,
+    "before_commit": 12,
+    "commit": 12,
+    "after_commit": 12,
+}
 SPAWN_EVERY = 25
 
 
-def _sqlite_fresh_problems(folder: Path, acknowledged: set[str],
-                           reference: dict[str, Any]) -> list[str]:
+def _sqlite_fresh_problems(
+    folder: Path, acknowledged: set[str], reference: dict[str, Any]
+) -> list[str]:
     """Each fresh file is empty (the migration rolled back) or exactly the schema of the
     revision it records (``reference``: revision → schema), with the settings row; one
     acknowledged as migrated is at the head."""
@@ -72,17 +79,20 @@ def _sqlite_fresh_problems(folder: Path, acknowledged: set[str],
         revision = settings = None
         if schema["objects"]:
             with sqlite3.connect(path) as connection:
-                revision = connection.execute("SELECT version_num FROM alembic_version"
-                                              ).fetchall()
+                revision = connection.execute("SELECT version_num FROM alembic_version").fetchall()
                 settings = connection.execute("SELECT count(*) FROM clinic_settings").fetchone()
             connection.close()
         at = revision[0][0] if revision and len(revision) == 1 else None
         if schema["objects"] and (schema != reference.get(at) or settings != (1,)):
-            problems.append(f"{path.name}: a partly migrated schema "
-                            f"({len(schema['objects'])} objects, revision {revision})")
+            problems.append(
+                f"{path.name}: a partly migrated schema "
+                f"({len(schema['objects'])} objects, revision {revision})"
+            )
         if str(path) in acknowledged and at != head_revision():
-            problems.append(f"{path.name}: acknowledged as migrated but "
-                            f"{'empty' if not schema['objects'] else f'at revision {at}'}")
+            problems.append(
+                f"{path.name}: acknowledged as migrated but "
+                f"{'empty' if not schema['objects'] else f'at revision {at}'}"
+            )
         problems += [f"{path.name}: {p}" for p in sqlite_file_problems(path)]
         with open_database(path, daily_backup_keep=None):  # the program can start on it
             pass
@@ -91,17 +101,22 @@ def _sqlite_fresh_problems(folder: Path, acknowledged: set[str],
     return problems
 
 
-def _pg_fresh_problems(prefix: str, acknowledged: set[str], reference: dict[str, Any],
-                       base_url: str) -> list[str]:
+def _pg_fresh_problems(
+    prefix: str, acknowledged: set[str], reference: dict[str, Any], base_url: str
+) -> list[str]:
     problems = []
     with psycopg.connect(_libpq_url(base_url), autocommit=True) as admin:
-        schemas = [r[0] for r in admin.execute(
-            "SELECT nspname FROM pg_namespace WHERE nspname LIKE %s", (prefix + "%",))]
+        schemas = [
+            r[0]
+            for r in admin.execute(
+                "SELECT nspname FROM pg_namespace WHERE nspname LIKE %s", (prefix + "%",)
+            )
+        ]
     for schema in schemas:
         with psycopg.connect(_libpq_url(base_url), autocommit=True) as admin:
             tables = admin.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE table_schema = %s",
-                (schema,)).fetchone()
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = %s", (schema,)
+            ).fetchone()
         if tables is not None and tables[0]:
             database = open_database(postgres_schema_url(schema), daily_backup_keep=None)
             try:
@@ -154,7 +169,9 @@ def _reference_schema(db_target: DbTarget, tmp_path: Path, base_url: str | None)
 
 
 def test_crash_during_write(
-    db_target: DbTarget, tmp_path: Path, full_size: bool,
+    db_target: DbTarget,
+    tmp_path: Path,
+    full_size: bool,
     harness_report: Callable[[str, int, int, float], None],
 ) -> None:
     sqlite = db_target.backend == "sqlite"
@@ -177,8 +194,12 @@ def test_crash_during_write(
     started = time.perf_counter()
     with zygote(tmp_path / "zygote.log") as server:
         for trial in range(kills):
-            task: dict[str, Any] = {"task": "crash_loop", "url": db_target.url,
-                                    "seed": rng.randrange(1 << 30), "fresh": fresh}
+            task: dict[str, Any] = {
+                "task": "crash_loop",
+                "url": db_target.url,
+                "seed": rng.randrange(1 << 30),
+                "fresh": fresh,
+            }
             how = "random"
             if trial % 2:
                 point = rng.choice(KILL_POINTS)
@@ -187,11 +208,17 @@ def test_crash_during_write(
             by_point[how] = by_point.get(how, 0) + 1
             if trial % SPAWN_EVERY == SPAWN_EVERY // 2:
                 result: ChildResult = spawn_task(
-                    task, kill_after_ready=None if "hook" in task else rng.uniform(0.0, 0.3))
+                    task, kill_after_ready=None if "hook" in task else rng.uniform(0.0, 0.3)
+                )
             else:
-                result = server.run(task, tmp_path / "ack.txt", timeout=120,
-                                    kill_after=None if "hook" in task
-                                    else rng.uniform(0.01, 0.3 if full_size else 0.25))
+                result = server.run(
+                    task,
+                    tmp_path / "ack.txt",
+                    timeout=120,
+                    kill_after=None
+                    if "hook" in task
+                    else rng.uniform(0.01, 0.3 if full_size else 0.25),
+                )
             problems = [f"child error: {e}" for e in result.errors]
             if not result.killed:
                 problems.append(f"the child was not killed (exit {result.exit_code})")
@@ -212,9 +239,11 @@ def test_crash_during_write(
     shutil.rmtree(fresh_dir, ignore_errors=True)
     name = f"crash during write ({db_target.backend})"
     harness_report(name, kills, len(failures), elapsed)
-    print(f"\n{name}: seed {seed}, kills by point {by_point}; acknowledged "
-          f"{len(acknowledged.refills)} refills, {len(acknowledged.prescriptions)} "
-          f"prescriptions, {len(acknowledged.events)} events, {len(acknowledged.pumps)} "
-          f"replacements, {len(acknowledged.fresh)} fresh migrations; head {anchor}")
+    print(
+        f"\n{name}: seed {seed}, kills by point {by_point}; acknowledged "
+        f"{len(acknowledged.refills)} refills, {len(acknowledged.prescriptions)} "
+        f"prescriptions, {len(acknowledged.events)} events, {len(acknowledged.pumps)} "
+        f"replacements, {len(acknowledged.fresh)} fresh migrations; head {anchor}"
+    )
     print_failures(failures)
     assert failures == []

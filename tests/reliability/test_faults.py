@@ -85,8 +85,9 @@ class Writer:
             op_event(self.clinic, self.staff, pump, token)
             self.acked.add(ChildResult([f"event {token}"], False, None, 0))
         elif kind == 1:
-            self.acked.add(ChildResult([f"refill {op_refill(self.clinic, self.staff, pump)}"],
-                                       False, None, 0))
+            self.acked.add(
+                ChildResult([f"refill {op_refill(self.clinic, self.staff, pump)}"], False, None, 0)
+            )
         else:
             rx = op_prescription(self.clinic, self.staff, pump, 400)
             self.acked.add(ChildResult([f"rx {rx}"], False, None, 0))
@@ -103,13 +104,22 @@ def _clinic(url: str, **options: Any) -> tuple[Database, list[int]]:
     return database, build_clinic(database, 3)
 
 
-def _expect(error: PumpMgrError, kind: type[PumpMgrError], code: Code, *words: str,
-            ) -> str | None:
+def _expect(
+    error: PumpMgrError,
+    kind: type[PumpMgrError],
+    code: Code,
+    *words: str,
+) -> str | None:
     """A problem unless ``error`` is a ``kind`` with the fault's own ``code`` and every word."""
-    if (not isinstance(error, kind) or error.code is not code
-            or any(w not in error.message for w in words)):
-        return (f"{type(error).__name__} ({error.code}): {error.message!r} "
-                f"(wanted {kind.__name__} ({code}) {words})")
+    if (
+        not isinstance(error, kind)
+        or error.code is not code
+        or any(w not in error.message for w in words)
+    ):
+        return (
+            f"{type(error).__name__} ({error.code}): {error.message!r} "
+            f"(wanted {kind.__name__} ({code}) {words})"
+        )
     return None
 
 
@@ -117,8 +127,11 @@ def _expect(error: PumpMgrError, kind: type[PumpMgrError], code: Code, *words: s
 # Disk full
 
 
-def test_disk_full_at_the_page_limit(tmp_path: Path, full_size: bool, harness_report: Report,
-                                     ) -> None:
+def test_disk_full_at_the_page_limit(
+    tmp_path: Path,
+    full_size: bool,
+    harness_report: Report,
+) -> None:
     trials = 50 if full_size else 10
     rng = random.Random()
     database, pumps = _clinic(str(tmp_path / "clinic.db"))
@@ -141,8 +154,9 @@ def test_disk_full_at_the_page_limit(tmp_path: Path, full_size: bool, harness_re
                     writer.one()
                 failures.append(f"trial {trial}: the disk never filled up")
             except StorageFault as fault:
-                problem = _expect(fault, StorageFault, Code.DB_DISK_FULL, "full", "not saved",
-                                  "Free space")
+                problem = _expect(
+                    fault, StorageFault, Code.DB_DISK_FULL, "full", "not saved", "Free space"
+                )
                 if problem:
                     failures.append(f"trial {trial}: {problem}")
             except PumpMgrError as other:
@@ -152,8 +166,12 @@ def test_disk_full_at_the_page_limit(tmp_path: Path, full_size: bool, harness_re
                 database.engine.dispose()
             failures += [f"trial {trial}: {p}" for p in writer.problems()]
         writer.one()  # space again: the program writes
-    harness_report("fault: disk full at max_page_count (sqlite)", trials, len(failures),
-                   time.perf_counter() - started)
+    harness_report(
+        "fault: disk full at max_page_count (sqlite)",
+        trials,
+        len(failures),
+        time.perf_counter() - started,
+    )
     print_failures(failures)
     assert failures == []
 
@@ -163,8 +181,9 @@ def _tmpfs(where: Path, size: str) -> Iterator[Path]:
     where.mkdir()
     if os.geteuid() != 0:
         pytest.skip("a real small disk needs root to mount a tmpfs")
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs",
-                              str(where)], capture_output=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)], capture_output=True
+    )
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
     try:
@@ -200,10 +219,13 @@ def test_disk_full_on_a_small_disk(tmp_path: Path, harness_report: Report) -> No
             else:
                 # a filled tmpfs gives SQLITE_FULL, or SQLITE_IOERR_WRITE when the journal
                 # could not grow: each with its own code and words
-                problem = (_expect(hit, StorageFault, Code.DB_DISK_FULL, "full", "not saved")
-                           if hit.code is Code.DB_DISK_FULL else
-                           _expect(hit, StorageFault, Code.DB_IO_ERROR,
-                                   "disk reported an error", "not saved"))
+                problem = (
+                    _expect(hit, StorageFault, Code.DB_DISK_FULL, "full", "not saved")
+                    if hit.code is Code.DB_DISK_FULL
+                    else _expect(
+                        hit, StorageFault, Code.DB_IO_ERROR, "disk reported an error", "not saved"
+                    )
+                )
                 if problem:
                     failures.append(f"unclear: {problem}")
             filler.unlink()
@@ -211,8 +233,9 @@ def test_disk_full_on_a_small_disk(tmp_path: Path, harness_report: Report) -> No
             failures += writer.problems()
             writer.one()
             failures += writer.problems()
-    harness_report("fault: disk full on a 3 MB disk (sqlite)", 1, len(failures),
-                   time.perf_counter() - started)
+    harness_report(
+        "fault: disk full on a 3 MB disk (sqlite)", 1, len(failures), time.perf_counter() - started
+    )
     print_failures(failures)
     assert failures == []
 
@@ -225,8 +248,10 @@ def test_a_read_only_database(tmp_path: Path, harness_report: Report) -> None:
     started = time.perf_counter()
     failures: list[str] = []
     # At start-up: a read-only mount (as root) or a read-only file and folder.
-    if os.geteuid() == 0 and subprocess.run(["mount", "--version"], capture_output=True,
-                                            check=False).returncode == 0:
+    if (
+        os.geteuid() == 0
+        and subprocess.run(["mount", "--version"], capture_output=True, check=False).returncode == 0
+    ):
         with _tmpfs(tmp_path / "disk", "8m") as disk:
             database, _ = _clinic(str(disk / "clinic.db"))
             database.dispose()
@@ -236,8 +261,9 @@ def test_a_read_only_database(tmp_path: Path, harness_report: Report) -> None:
                 open_database(disk / "clinic.db").dispose()
                 failures.append("a database on a read-only disk was opened")
             except DatabaseRefused as refused:
-                if problem := _expect(refused, DatabaseRefused, Code.DB_READ_ONLY,
-                                      "read-only", "writable"):
+                if problem := _expect(
+                    refused, DatabaseRefused, Code.DB_READ_ONLY, "read-only", "writable"
+                ):
                     failures.append(problem)
             if (disk / "clinic.db").read_bytes() != before:
                 failures.append("the read-only file changed")
@@ -252,8 +278,9 @@ def test_a_read_only_database(tmp_path: Path, harness_report: Report) -> None:
             open_database(folder / "clinic.db").dispose()
             failures.append("a read-only database was opened")
         except DatabaseRefused as refused:
-            if problem := _expect(refused, DatabaseRefused, Code.DB_READ_ONLY, "read-only",
-                                  "writable"):
+            if problem := _expect(
+                refused, DatabaseRefused, Code.DB_READ_ONLY, "read-only", "writable"
+            ):
                 failures.append(problem)
         finally:
             folder.chmod(0o755)
@@ -272,16 +299,16 @@ def test_a_read_only_database(tmp_path: Path, harness_report: Report) -> None:
             writer.one()
             failures.append("a write to a read-only database succeeded")
         except StorageFault as fault:
-            if problem := _expect(fault, StorageFault, Code.DB_READ_ONLY, "read-only",
-                                  "not saved"):
+            if problem := _expect(fault, StorageFault, Code.DB_READ_ONLY, "read-only", "not saved"):
                 failures.append(problem)
         finally:
             event.remove(database.engine, "connect", read_only)
             database.engine.dispose()
         writer.one()
         failures += writer.problems()
-    harness_report("fault: read-only database (sqlite)", 2, len(failures),
-                   time.perf_counter() - started)
+    harness_report(
+        "fault: read-only database (sqlite)", 2, len(failures), time.perf_counter() - started
+    )
     print_failures(failures)
     assert failures == []
 
@@ -332,12 +359,17 @@ def test_a_disk_io_error(tmp_path: Path, full_size: bool, harness_report: Report
                 writer.one()
                 failures.append(f"trial {trial} ({point}): the write went through")
             except StorageFault as fault:
-                if problem := _expect(fault, StorageFault, Code.DB_IO_ERROR,
-                                      "disk reported an error", "not saved", "backup"):
+                if problem := _expect(
+                    fault,
+                    StorageFault,
+                    Code.DB_IO_ERROR,
+                    "disk reported an error",
+                    "not saved",
+                    "backup",
+                ):
                     failures.append(f"trial {trial} ({point}): {problem}")
             except PumpMgrError as other:
-                failures.append(f"trial {trial} ({point}): {type(other).__name__}: "
-                                f"{other.message}")
+                failures.append(f"trial {trial} ({point}): {type(other).__name__}: {other.message}")
             finally:
                 event.remove(database.engine, point, fail)
                 database.engine.dispose()  # the disk is back: new descriptors
@@ -346,22 +378,26 @@ def test_a_disk_io_error(tmp_path: Path, full_size: bool, harness_report: Report
             failures += [f"trial {trial}: {p}" for p in writer.problems()]
         writer.one()
         failures += writer.problems()
-    harness_report("fault: disk I/O error (sqlite)", trials, len(failures),
-                   time.perf_counter() - started)
+    harness_report(
+        "fault: disk I/O error (sqlite)", trials, len(failures), time.perf_counter() - started
+    )
     print_failures(failures)
     assert failures == []
 
 
-@pytest.mark.parametrize(("driver_error", "code"), [
-    (sqlite3.OperationalError("database or disk is full"), Code.DB_DISK_FULL),
-    (sqlite3.OperationalError("attempt to write a readonly database"), Code.DB_READ_ONLY),
-    (sqlite3.OperationalError("disk I/O error"), Code.DB_IO_ERROR),
-    (psycopg.errors.DiskFull("could not extend file"), Code.DB_DISK_FULL),
-    (psycopg.errors.ReadOnlySqlTransaction("read-only transaction"), Code.DB_READ_ONLY),
-    (psycopg.errors.IoError("could not write block"), Code.DB_IO_ERROR),
-    (psycopg.errors.AdminShutdown("terminating connection"), Code.DB_UNREACHABLE),
-    (psycopg.errors.ConnectionFailure("server closed the connection"), Code.DB_UNREACHABLE),
-])
+@pytest.mark.parametrize(
+    ("driver_error", "code"),
+    [
+        (sqlite3.OperationalError("database or disk is full"), Code.DB_DISK_FULL),
+        (sqlite3.OperationalError("attempt to write a readonly database"), Code.DB_READ_ONLY),
+        (sqlite3.OperationalError("disk I/O error"), Code.DB_IO_ERROR),
+        (psycopg.errors.DiskFull("could not extend file"), Code.DB_DISK_FULL),
+        (psycopg.errors.ReadOnlySqlTransaction("read-only transaction"), Code.DB_READ_ONLY),
+        (psycopg.errors.IoError("could not write block"), Code.DB_IO_ERROR),
+        (psycopg.errors.AdminShutdown("terminating connection"), Code.DB_UNREACHABLE),
+        (psycopg.errors.ConnectionFailure("server closed the connection"), Code.DB_UNREACHABLE),
+    ],
+)
 def test_each_storage_fault_has_its_own_code(driver_error: Exception, code: Code) -> None:
     """What each backend's driver reports for the faults above (the PostgreSQL ones by
     SQLSTATE: 53100, 25006, 58030, 57P01, 08006) becomes a StorageFault with that fault's
@@ -405,8 +441,10 @@ def _postgres_holders(base_url: str) -> dict[str, Callable[[], psycopg.Connectio
     return {"the writers' lock": writers_lock, "a row lock": row_lock}
 
 
-def test_a_lock_held_past_the_busy_timeout(db_target: DbTarget, harness_report: Report,
-                                           ) -> None:
+def test_a_lock_held_past_the_busy_timeout(
+    db_target: DbTarget,
+    harness_report: Report,
+) -> None:
     database, pumps = _clinic(db_target.url, busy_timeout_s=0.5)
     writer = Writer(database, pumps)
     failures: list[str] = []
@@ -424,21 +462,25 @@ def test_a_lock_held_past_the_busy_timeout(db_target: DbTarget, harness_report: 
                     writer.one()
                     failures.append(f"{name}: a write went through a held lock")
                 except DatabaseBusy as busy:
-                    if problem := _expect(busy, DatabaseBusy, Code.DB_BUSY, "locked",
-                                          "nothing was saved", "Try again"):
+                    if problem := _expect(
+                        busy, DatabaseBusy, Code.DB_BUSY, "locked", "nothing was saved", "Try again"
+                    ):
                         failures.append(f"{name}: {problem}")
                     if time.perf_counter() - waited < 0.4:
                         failures.append(f"{name}: it did not wait for the timeout")
                 except PumpMgrError as other_error:
-                    failures.append(f"{name}: {type(other_error).__name__}: "
-                                    f"{other_error.message}")
+                    failures.append(f"{name}: {type(other_error).__name__}: {other_error.message}")
                 finally:
                     other.rollback()
                     other.close()
             writer.one()  # the lock is gone: the program writes
         failures += writer.problems()
-    harness_report(f"fault: lock held past the timeout ({db_target.backend})",
-                   3 * len(holders), len(failures), time.perf_counter() - started)
+    harness_report(
+        f"fault: lock held past the timeout ({db_target.backend})",
+        3 * len(holders),
+        len(failures),
+        time.perf_counter() - started,
+    )
     print_failures(failures)
     assert failures == []
 
@@ -465,24 +507,35 @@ def test_a_missing_backup_target(tmp_path: Path, harness_report: Report) -> None
                 backup_database(database.engine, target)
                 failures.append(f"a backup to {target} was reported as made")
             except BackupError as refused:
-                if problem := _expect(refused, BackupError, Code.BACKUP_FAILED,
-                                      str(target.parent), "connected", "unchanged"):
+                if problem := _expect(
+                    refused,
+                    BackupError,
+                    Code.BACKUP_FAILED,
+                    str(target.parent),
+                    "connected",
+                    "unchanged",
+                ):
                     failures.append(problem)
             if target.parent.parent.exists() and any(target.parent.parent.rglob("*")):
                 failures.append(f"files were left in {target.parent.parent}")
         # The daily backup to a missing drive is not made, and says so; the records still
         # open (issue 12: a failed start-up backup must not stop the clinic reading them).
-        with open_database(tmp_path / "clinic.db",
-                           backup_dir=tmp_path / "usb-stick-not-plugged-in" / "backups",
-                           ) as reopened:
+        with open_database(
+            tmp_path / "clinic.db",
+            backup_dir=tmp_path / "usb-stick-not-plugged-in" / "backups",
+        ) as reopened:
             said = reopened.startup_backup_problem or ""
             if "connected" not in said or str(tmp_path / "usb-stick-not-plugged-in") not in said:
                 failures.append(f"the failed daily backup was not said clearly: {said!r}")
         writer.one()
         failures += writer.problems()
     read_only.chmod(0o755)
-    harness_report("fault: backup target missing (sqlite)", len(targets) + 1, len(failures),
-                   time.perf_counter() - started)
+    harness_report(
+        "fault: backup target missing (sqlite)",
+        len(targets) + 1,
+        len(failures),
+        time.perf_counter() - started,
+    )
     print_failures(failures)
     assert failures == []
 
@@ -491,8 +544,9 @@ def test_a_missing_backup_target(tmp_path: Path, harness_report: Report) -> None
 # PostgreSQL connection dropped mid-transaction
 
 
-def test_a_dropped_server_connection(db_target: DbTarget, full_size: bool,
-                                     harness_report: Report) -> None:
+def test_a_dropped_server_connection(
+    db_target: DbTarget, full_size: bool, harness_report: Report
+) -> None:
     if db_target.backend != "postgresql":
         pytest.skip("a server connection exists on PostgreSQL only")
     trials = 60 if full_size else 12
@@ -521,17 +575,21 @@ def test_a_dropped_server_connection(db_target: DbTarget, full_size: bool,
                 writer.one()
                 failures.append(f"trial {trial} ({point}): the write went through")
             except StorageFault as fault:
-                if problem := _expect(fault, StorageFault, Code.DB_UNREACHABLE, "connection",
-                                      "lost", "reload"):
+                if problem := _expect(
+                    fault, StorageFault, Code.DB_UNREACHABLE, "connection", "lost", "reload"
+                ):
                     failures.append(f"trial {trial}: {problem}")
             except PumpMgrError as other:
-                failures.append(f"trial {trial} ({point}): {type(other).__name__}: "
-                                f"{other.message}")
+                failures.append(f"trial {trial} ({point}): {type(other).__name__}: {other.message}")
             finally:
                 event.remove(where, point, drop)
             writer.one()  # a new connection: the program goes on
             failures += [f"trial {trial}: {p}" for p in writer.problems()]
-    harness_report("fault: server connection dropped (postgresql)", trials, len(failures),
-                   time.perf_counter() - started)
+    harness_report(
+        "fault: server connection dropped (postgresql)",
+        trials,
+        len(failures),
+        time.perf_counter() - started,
+    )
     print_failures(failures)
     assert failures == []

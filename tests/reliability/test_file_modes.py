@@ -42,7 +42,8 @@ def _cli(*argv: str) -> int:
 
 
 def test_database_backups_safety_copies_exports_and_sheets_are_owner_only(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "clinic.db"
     with open_database(path, daily_backup_keep=None) as database:
         build_clinic(database, 1)
@@ -57,8 +58,21 @@ def test_database_backups_safety_copies_exports_and_sheets_are_owner_only(
     monkeypatch.setenv("PUMPMGR_PASSWORD", PASSWORD)
     assert _cli("--db", str(path), "export", "--user", "admin", "--out", str(export)) == 0
     sheet = tmp_path / "due.pdf"
-    assert _cli("--db", str(path), "print", "due", "--from", "2026-01-01", "--to",
-                "2026-12-31", "--out", str(sheet)) == 0
+    assert (
+        _cli(
+            "--db",
+            str(path),
+            "print",
+            "due",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-12-31",
+            "--out",
+            str(sheet),
+        )
+        == 0
+    )
     assert _mode(export) == _mode(sheet) == 0o600
     daily = tmp_path / "backups"
     assert _cli("--db", str(path), "due") == 0  # takes today's backup

@@ -86,8 +86,11 @@ class OtherProgram:
     """Drives :data:`_OTHER_PROGRAM` (one interpreter for every case)."""
 
     def __init__(self, *options: str) -> None:
-        self.process = subprocess.Popen([sys.executable, "-c", _OTHER_PROGRAM, *options],
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", _OTHER_PROGRAM, *options],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
         assert self.process.stdout is not None
         assert self.process.stdout.readline().strip() == b"ready"
 
@@ -161,23 +164,27 @@ def _refused(call: Callable[[], object], code: Code, *words: str) -> str | None:
 
 def case_network_filesystem(tmp: Path) -> str | None:
     mounts = f"/dev/sda1 / ext4 rw 0 0\nserver:/clinic {tmp} nfs4 rw 0 0\n"
-    return _refused(lambda: open_database(tmp / "clinic.db", mounts_reader=lambda: mounts),
-                    Code.DB_NETWORK_FS, "network filesystem", "nfs4", "PostgreSQL") or (
-        "a database was created" if (tmp / "clinic.db").exists() else None)
+    return _refused(
+        lambda: open_database(tmp / "clinic.db", mounts_reader=lambda: mounts),
+        Code.DB_NETWORK_FS,
+        "network filesystem",
+        "nfs4",
+        "PostgreSQL",
+    ) or ("a database was created" if (tmp / "clinic.db").exists() else None)
 
 
 def case_symbolic_link(tmp: Path) -> str | None:
     _clinic_file(tmp / "real.db", 1)
     (tmp / "link.db").symlink_to(tmp / "real.db")
-    return _refused(lambda: open_database(tmp / "link.db"), Code.DB_LINKED_PATH,
-                    "symbolic link", "real.db")
+    return _refused(
+        lambda: open_database(tmp / "link.db"), Code.DB_LINKED_PATH, "symbolic link", "real.db"
+    )
 
 
 def case_hard_link(tmp: Path) -> str | None:
     _clinic_file(tmp / "real.db", 1)
     os.link(tmp / "real.db", tmp / "second-name.db")
-    return _refused(lambda: open_database(tmp / "real.db"), Code.DB_LINKED_PATH,
-                    "2 hard links")
+    return _refused(lambda: open_database(tmp / "real.db"), Code.DB_LINKED_PATH, "2 hard links")
 
 
 def case_hot_journal_is_recovered(tmp: Path) -> str | None:
@@ -203,8 +210,13 @@ def case_orphaned_journal(tmp: Path) -> str | None:
     content = journal.read_bytes()
     moved = tmp / "elsewhere.db"
     path.rename(moved)
-    problem = _refused(lambda: open_database(path), Code.DB_CORRUPT, "clinic.db-journal",
-                       "is not there", "Do not delete the journal")
+    problem = _refused(
+        lambda: open_database(path),
+        Code.DB_CORRUPT,
+        "clinic.db-journal",
+        "is not there",
+        "Do not delete the journal",
+    )
     if path.exists() or journal.read_bytes() != content:
         problem = (problem or "") + " a database was created or the journal touched"
     moved.rename(path)  # put back together, the database opens and is recovered
@@ -215,11 +227,16 @@ def case_orphaned_journal(tmp: Path) -> str | None:
 
 def case_orphaned_wal(tmp: Path) -> str | None:
     wal = tmp / "clinic.db-wal"
-    header = (0x377F0682).to_bytes(4, "big") + (3007000).to_bytes(4, "big") + \
-        (4096).to_bytes(4, "big") + bytes(20)
+    header = (
+        (0x377F0682).to_bytes(4, "big")
+        + (3007000).to_bytes(4, "big")
+        + (4096).to_bytes(4, "big")
+        + bytes(20)
+    )
     wal.write_bytes(header)
-    return _refused(lambda: open_database(tmp / "clinic.db"), Code.DB_CORRUPT,
-                    "clinic.db-wal", "is not there")
+    return _refused(
+        lambda: open_database(tmp / "clinic.db"), Code.DB_CORRUPT, "clinic.db-wal", "is not there"
+    )
 
 
 def case_foreign_journal(tmp: Path) -> str | None:
@@ -237,8 +254,12 @@ def case_foreign_journal(tmp: Path) -> str | None:
     foreign = second.with_name(second.name + "-journal")
     shutil.copyfile(journal, foreign)
     before = _digest(second)
-    problem = _refused(lambda: open_database(second), Code.DB_CORRUPT,
-                       "is not that database's journal", "change counter")
+    problem = _refused(
+        lambda: open_database(second),
+        Code.DB_CORRUPT,
+        "is not that database's journal",
+        "change counter",
+    )
     if _digest(second) != before or not foreign.exists():
         problem = (problem or "") + " the database or the journal was changed"
     # What the gate prevents: SQLite alone plays the foreign journal back into the file.
@@ -268,8 +289,9 @@ def case_foreign_journal_page_size(tmp: Path) -> str | None:
     path = tmp / "clinic.db"
     _clinic_file(path, 5)
     shutil.copyfile(journal, path.with_name("clinic.db-journal"))
-    return _refused(lambda: open_database(path), Code.DB_CORRUPT,
-                    "is not that database's journal", "1024 bytes")
+    return _refused(
+        lambda: open_database(path), Code.DB_CORRUPT, "is not that database's journal", "1024 bytes"
+    )
 
 
 def case_newer_schema(tmp: Path) -> str | None:
@@ -278,8 +300,9 @@ def case_newer_schema(tmp: Path) -> str | None:
     with sqlite3.connect(path) as raw:
         raw.execute("UPDATE alembic_version SET version_num = '0099_future'")
     before = _digest(path)
-    problem = _refused(lambda: open_database(path), Code.DB_SCHEMA_NEWER, "newer version",
-                       "'0099_future'")
+    problem = _refused(
+        lambda: open_database(path), Code.DB_SCHEMA_NEWER, "newer version", "'0099_future'"
+    )
     return problem or ("the file was changed" if _digest(path) != before else None)
 
 
@@ -288,8 +311,7 @@ def case_two_programs_share_a_file(tmp: Path, other: OtherProgram) -> str | None
     _clinic_file(path, 1)
     other("open", path)
     try:
-        with open_database(path, daily_backup_keep=None) as database, \
-                database.write() as session:
+        with open_database(path, daily_backup_keep=None) as database, database.write() as session:
             add_patient(session, "SECOND-PROGRAM")
     except PumpMgrError as exc:
         return f"a second program on an up-to-date file was refused: {exc.message}"
@@ -319,23 +341,29 @@ def downgrade() -> None:
 '''
 
 
-def case_no_upgrade_under_a_running_program(tmp: Path, other: OtherProgram,
-                                            monkeypatch: pytest.MonkeyPatch) -> str | None:
+def case_no_upgrade_under_a_running_program(
+    tmp: Path, other: OtherProgram, monkeypatch: pytest.MonkeyPatch
+) -> str | None:
     path = tmp / "clinic.db"
     _clinic_file(path, 1)
     migrations = tmp / "migrations"
-    shutil.copytree(migrate.MIGRATIONS_DIR, migrations,
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        migrate.MIGRATIONS_DIR, migrations, ignore=shutil.ignore_patterns("__pycache__")
+    )
     released = migrate.head_revision()
     (migrations / "versions" / "9000_test.py").write_text(
-        _NEXT_REVISION.format(down=released), encoding="utf-8")
+        _NEXT_REVISION.format(down=released), encoding="utf-8"
+    )
     other("open", path)  # a program of the release before, on its head revision
     with monkeypatch.context() as patch:
         patch.setattr(migrate, "MIGRATIONS_DIR", migrations)
         try:
-            problem = _refused(lambda: open_database(path), Code.DB_BUSY,
-                               f"upgraded from schema revision '{released}' to '9000'",
-                               "another pumpmgr program")
+            problem = _refused(
+                lambda: open_database(path),
+                Code.DB_BUSY,
+                f"upgraded from schema revision '{released}' to '9000'",
+                "another pumpmgr program",
+            )
         finally:
             other("close", path)
         with sqlite3.connect(path) as raw:
@@ -356,8 +384,12 @@ def case_no_restore_under_a_running_program(tmp: Path, other: OtherProgram) -> s
     other("open", path)
     try:
         before = _digest(path)
-        problem = _refused(lambda: restore_database(tmp / "backup.db", path), Code.DB_BUSY,
-                           "pumpmgr is running with", "Nothing was changed")
+        problem = _refused(
+            lambda: restore_database(tmp / "backup.db", path),
+            Code.DB_BUSY,
+            "pumpmgr is running with",
+            "Nothing was changed",
+        )
         if _digest(path) != before:
             problem = (problem or "") + " the file was changed"
     finally:
@@ -375,8 +407,12 @@ def case_no_start_during_a_migration(tmp: Path, other: OtherProgram) -> str | No
     other("lock", path)  # as while migrating or restoring
     try:
         started = time.monotonic()
-        problem = _refused(lambda: open_database(path, busy_timeout_s=0.5), Code.DB_BUSY,
-                           "upgrading or restoring", "wait until it has finished")
+        problem = _refused(
+            lambda: open_database(path, busy_timeout_s=0.5),
+            Code.DB_BUSY,
+            "upgrading or restoring",
+            "wait until it has finished",
+        )
         if time.monotonic() - started < 0.5:
             problem = (problem or "") + " it did not wait"
     finally:
@@ -397,23 +433,35 @@ def case_foreign_journal_from_a_larger_file(tmp: Path) -> str | None:
     journal = _hot_journal(larger)
     shutil.copyfile(journal, smaller.with_name("smaller.db-journal"))
     before = _digest(smaller)
-    problem = _refused(lambda: open_database(smaller), Code.DB_CORRUPT,
-                       "is not that database's journal", "pages")
+    problem = _refused(
+        lambda: open_database(smaller), Code.DB_CORRUPT, "is not that database's journal", "pages"
+    )
     return problem or ("the database was changed" if _digest(smaller) != before else None)
 
 
 CASES = [
-    case_network_filesystem, case_symbolic_link, case_hard_link, case_hot_journal_is_recovered,
-    case_orphaned_journal, case_orphaned_wal, case_foreign_journal,
-    case_foreign_journal_page_size, case_foreign_journal_from_a_larger_file, case_newer_schema,
+    case_network_filesystem,
+    case_symbolic_link,
+    case_hard_link,
+    case_hot_journal_is_recovered,
+    case_orphaned_journal,
+    case_orphaned_wal,
+    case_foreign_journal,
+    case_foreign_journal_page_size,
+    case_foreign_journal_from_a_larger_file,
+    case_newer_schema,
     case_two_programs_share_a_file,
-    case_no_upgrade_under_a_running_program, case_no_restore_under_a_running_program,
+    case_no_upgrade_under_a_running_program,
+    case_no_restore_under_a_running_program,
     case_no_start_during_a_migration,
 ]
 
 
-def test_start_up_gates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                        harness_report: Callable[[str, int, int, float], None]) -> None:
+def test_start_up_gates(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    harness_report: Callable[[str, int, int, float], None],
+) -> None:
     failures = []
     started = time.perf_counter()
     other = OtherProgram()
@@ -421,27 +469,31 @@ def test_start_up_gates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         for case in CASES:
             folder = tmp_path / case.__name__
             folder.mkdir()
-            wants = case.__code__.co_varnames[:case.__code__.co_argcount]
+            wants = case.__code__.co_varnames[: case.__code__.co_argcount]
             extra = {"other": other, "monkeypatch": monkeypatch}
             problem = case(folder, **{k: v for k, v in extra.items() if k in wants})
             if problem:
                 failures.append(f"{case.__name__}: {problem}")
     finally:
         other.stop()
-    harness_report("start-up gates (sqlite)", len(CASES), len(failures),
-                   time.perf_counter() - started)
+    harness_report(
+        "start-up gates (sqlite)", len(CASES), len(failures), time.perf_counter() - started
+    )
     print_failures(failures)
     assert failures == []
 
 
 LOCK_CASES = [
-    case_two_programs_share_a_file, case_no_upgrade_under_a_running_program,
-    case_no_restore_under_a_running_program, case_no_start_during_a_migration,
+    case_two_programs_share_a_file,
+    case_no_upgrade_under_a_running_program,
+    case_no_restore_under_a_running_program,
+    case_no_start_during_a_migration,
 ]
 
 
 def test_the_instance_lock_holds_where_fcntl_is_missing(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Windows has no ``fcntl``: the lock used to find none and do nothing, so a restore or an
     upgrade ran under another program. Here both programs are without it, as on Windows (the
     one thing stubbed: the lock goes through portalocker as it does there), and every case of
@@ -454,7 +506,7 @@ def test_the_instance_lock_holds_where_fcntl_is_missing(
         for case in LOCK_CASES:
             folder = tmp_path / case.__name__
             folder.mkdir()
-            wants = case.__code__.co_varnames[:case.__code__.co_argcount]
+            wants = case.__code__.co_varnames[: case.__code__.co_argcount]
             extra = {"other": other, "monkeypatch": monkeypatch}
             problem = case(folder, **{k: v for k, v in extra.items() if k in wants})
             if problem:

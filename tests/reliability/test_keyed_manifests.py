@@ -82,8 +82,7 @@ def test_a_recomputed_manifest_is_refused(tmp_path: Path, backup: Path) -> None:
         restore_database(backup, tmp_path / "restored.db", require_manifest=False)
 
 
-def test_a_manifest_with_its_signature_removed_proves_nothing(tmp_path: Path,
-                                                              backup: Path) -> None:
+def test_a_manifest_with_its_signature_removed_proves_nothing(tmp_path: Path, backup: Path) -> None:
     _halve_a_refill_and_recompute(backup, keep_signature=False)
     with pytest.raises(BackupError) as refused:
         restore_database(backup, tmp_path / "restored.db")
@@ -92,15 +91,28 @@ def test_a_manifest_with_its_signature_removed_proves_nothing(tmp_path: Path,
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
         os.environ["PUMPMGR_PASSWORD"] = PASSWORD
         try:
-            assert main(["--db", str(tmp_path / "restored.db"), "restore", "--without-manifest",
-                         "--user", "admin", str(backup)]) == 0  # only when asked, and said so
+            assert (
+                main(
+                    [
+                        "--db",
+                        str(tmp_path / "restored.db"),
+                        "restore",
+                        "--without-manifest",
+                        "--user",
+                        "admin",
+                        str(backup),
+                    ]
+                )
+                == 0
+            )  # only when asked, and said so
         finally:
             del os.environ["PUMPMGR_PASSWORD"]
     assert "RESTORED WITHOUT A SIGNED MANIFEST" in out.getvalue()
 
 
-def test_another_computers_key(tmp_path: Path, backup: Path,
-                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_another_computers_key(
+    tmp_path: Path, backup: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     manifest = read_manifest(backup)
     assert manifest is not None
     own_key = Path(os.environ[ENV_VAR])
@@ -147,7 +159,8 @@ class MemoryKeyring(KeyringBackend):
 
 
 def test_the_os_keyring_is_used_where_one_is_present(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv(ENV_VAR)
     monkeypatch.setattr(clinic_key_module, "user_config_dir", lambda *a, **k: str(tmp_path))
     previous = keyring.get_keyring()
@@ -172,8 +185,9 @@ def test_an_older_unsigned_manifest_needs_asking(tmp_path: Path, backup: Path) -
     --without-manifest (require_manifest=False), like a backup without one."""
     manifest = read_manifest(backup)
     assert manifest is not None
-    fields = {k: v for k, v in manifest.__dict__.items()
-              if k not in ("key_id", "hmac", "chain_problem")}
+    fields = {
+        k: v for k, v in manifest.__dict__.items() if k not in ("key_id", "hmac", "chain_problem")
+    }
     manifest_path(backup).write_text(json.dumps(fields), encoding="utf-8")
     assert read_manifest(backup) == BackupManifest(**fields)
     with pytest.raises(BackupError) as refused:

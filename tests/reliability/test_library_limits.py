@@ -57,18 +57,33 @@ class Row:
 
 OPIOID = {"non-cancer": ("non_cancer_pain", 30.0), "cancer": ("cancer_pain", 50.0)}
 TABLE: dict[str, Row] = {
-    "baclofen": Row("mcg", 20, 1200, 1000, 2000, 2000, True, 2000, 400, {
-        "spinal": ("spasticity_spinal", 30.0), "cerebral": ("spasticity_cerebral", 15.0),
-        "child": ("child", 15.0)}),
+    "baclofen": Row(
+        "mcg",
+        20,
+        1200,
+        1000,
+        2000,
+        2000,
+        True,
+        2000,
+        400,
+        {
+            "spinal": ("spasticity_spinal", 30.0),
+            "cerebral": ("spasticity_cerebral", 15.0),
+            "child": ("child", 15.0),
+        },
+    ),
     "ziconotide": Row("mcg", 0.5, 19.2, None, 19.2, 100, True, 100, 5, {}),
     "morphine": Row("mg", 0.1, 20, 15, 30, 25, True, 25, 5, OPIOID),
     "hydromorphone": Row("mg", 0.01, 10, 10, 20, 15, False, 10, 2, OPIOID),
     "fentanyl": Row("mcg", 25, 1000, 1000, 2000, 10000, False, 1000, 300, OPIOID),
     "sufentanil": Row("mcg", 10, 500, 500, 1000, 5000, False, 500, 100, OPIOID),
-    "bupivacaine": Row("mg", 0.01, 20, 20, 40, 30, False, 10, 5, {
-        "all": ("non_cancer_pain", 30.0)}),
-    "clonidine": Row("mcg", 20, 600, 600, 1200, 1000, False, 500, 200, {
-        "all": ("non_cancer_pain", 30.0)}),
+    "bupivacaine": Row(
+        "mg", 0.01, 20, 20, 40, 30, False, 10, 5, {"all": ("non_cancer_pain", 30.0)}
+    ),
+    "clonidine": Row(
+        "mcg", 20, 600, 600, 1200, 1000, False, 500, 200, {"all": ("non_cancer_pain", 30.0)}
+    ),
 }
 INDICATION = {"baclofen": "spasticity_spinal", "ziconotide": "non_cancer_pain"}
 
@@ -98,16 +113,23 @@ def dose_findings(row: Row, value: float, drug: str) -> set[str]:
     return codes
 
 
-BLOCKING = {"dose.ten_times_typical", "dose.above_hard_max", "concentration.above_max",
-            "pump.below_min_flow"}
+BLOCKING = {
+    "dose.ten_times_typical",
+    "dose.above_hard_max",
+    "concentration.above_max",
+    "pump.below_min_flow",
+}
 #: The SynchroMed II 40 mL's lowest programmable flow [S33]: a daily volume below it is blocked.
 MIN_FLOW_ML_PER_DAY = 0.048
 
 
 def flow_findings(dose: float, concentration: float) -> set[str]:
     """domain-rules §6: a daily volume the pump cannot deliver."""
-    return {"pump.below_min_flow"} if dose / concentration < MIN_FLOW_ML_PER_DAY * (
-        1 - 1e-9) else set()
+    return (
+        {"pump.below_min_flow"}
+        if dose / concentration < MIN_FLOW_ML_PER_DAY * (1 - 1e-9)
+        else set()
+    )
 
 
 def verdict_of(codes: set[str]) -> str:
@@ -132,8 +154,12 @@ def cases() -> list[Case]:
     where = (("below", 1 - EPS), ("at", 1.0), ("above", 1 + EPS))
     for drug, row in TABLE.items():
         indication = INDICATION.get(drug, "non_cancer_pain")
-        limits = {"typical_min": row.low, "typical_max": row.high,
-                  "ten_times_typical_max": 10 * row.high, "tenth_of_typical_min": row.low / 10}
+        limits = {
+            "typical_min": row.low,
+            "typical_max": row.high,
+            "ten_times_typical_max": 10 * row.high,
+            "tenth_of_typical_min": row.low / 10,
+        }
         if row.soft is not None:
             limits["soft_max"] = row.soft
         if row.hard is not None:
@@ -141,46 +167,96 @@ def cases() -> list[Case]:
         for label, limit in limits.items():
             for position, factor in where:
                 value = limit * factor
-                result.append(Case(f"{drug} {label} {position}", drug, value, row.concentration,
-                                   frozenset(dose_findings(row, value, drug)), indication))
+                result.append(
+                    Case(
+                        f"{drug} {label} {position}",
+                        drug,
+                        value,
+                        row.concentration,
+                        frozenset(dose_findings(row, value, drug)),
+                        indication,
+                    )
+                )
         for position, factor in where:
             value = row.max_concentration * factor
             codes = set()
             if value > row.max_concentration:
-                codes.add("concentration.above_max" if row.concentration_verified
-                          else "concentration.above_unverified_max")
-            result.append(Case(f"{drug} max_concentration {position}", drug, row.base, value,
-                               frozenset(codes), indication))
+                codes.add(
+                    "concentration.above_max"
+                    if row.concentration_verified
+                    else "concentration.above_unverified_max"
+                )
+            result.append(
+                Case(
+                    f"{drug} max_concentration {position}",
+                    drug,
+                    row.base,
+                    value,
+                    frozenset(codes),
+                    indication,
+                )
+            )
         for group, (who, percent) in row.titration.items():
             for position, factor in where:
                 value = row.base * (1 + percent / 100 * factor)
                 codes = {"titration.above_percent"} if factor > 1 else set()
                 child = who == "child"
-                result.append(Case(
-                    f"{drug} titration {group} +{percent:g} % {position}", drug, value,
-                    row.concentration, frozenset(codes),
-                    "spasticity_spinal" if child else who,
-                    date(2015, 1, 1) if child else date(1970, 5, 1), ((row.base, 48.0),)))
+                result.append(
+                    Case(
+                        f"{drug} titration {group} +{percent:g} % {position}",
+                        drug,
+                        value,
+                        row.concentration,
+                        frozenset(codes),
+                        "spasticity_spinal" if child else who,
+                        date(2015, 1, 1) if child else date(1970, 5, 1),
+                        ((row.base, 48.0),),
+                    )
+                )
         for position, factor in where:  # any increase sooner than 24 h
             codes = {"titration.within_24h"} if factor < 1 else set()
-            result.append(Case(f"{drug} 24 h between increases {position}", drug,
-                               row.base * 1.1, row.concentration, frozenset(codes),
-                               indication, history=((row.base, 24 * factor),)))
+            result.append(
+                Case(
+                    f"{drug} 24 h between increases {position}",
+                    drug,
+                    row.base * 1.1,
+                    row.concentration,
+                    frozenset(codes),
+                    indication,
+                    history=((row.base, 24 * factor),),
+                )
+            )
     zico = TABLE["ziconotide"]
     for position, factor in where:  # at most +2.4 mcg/day a step
         codes = {"titration.above_step"} if factor > 1 else set()
-        result.append(Case(f"ziconotide step +2.4 mcg/day {position}", "ziconotide",
-                           zico.base + 2.4 * factor, zico.concentration, frozenset(codes),
-                           history=((zico.base, 48.0),)))
+        result.append(
+            Case(
+                f"ziconotide step +2.4 mcg/day {position}",
+                "ziconotide",
+                zico.base + 2.4 * factor,
+                zico.concentration,
+                frozenset(codes),
+                history=((zico.base, 48.0),),
+            )
+        )
     for position, before in (("below", 1), ("at", 2), ("above", 3)):  # 3 steps a week
         # from 5 mcg/day: 100 mcg/mL below it is under the pump's lowest flow, 0.048 mL/day
         history = tuple((5.0 + step, 25.0 * (before + 1 - step)) for step in range(before + 1))
         codes = {"titration.too_many_steps"} if before >= 3 else set()
-        result.append(Case(f"ziconotide 3 steps a week {position}", "ziconotide",
-                           6.0 + before + 1, zico.concentration, frozenset(codes),
-                           history=history))
-    return [replace(c, codes=c.codes | flow_findings(c.dose, c.concentration)
-                    | naive_pump_findings(c)) for c in result]
+        result.append(
+            Case(
+                f"ziconotide 3 steps a week {position}",
+                "ziconotide",
+                6.0 + before + 1,
+                zico.concentration,
+                frozenset(codes),
+                history=history,
+            )
+        )
+    return [
+        replace(c, codes=c.codes | flow_findings(c.dose, c.concentration) | naive_pump_findings(c))
+        for c in result
+    ]
 
 
 def naive_pump_findings(case: Case) -> set[str]:
@@ -195,39 +271,55 @@ CASES = cases()
 
 def counts(clinic: Clinic) -> tuple[int, int]:
     with clinic.service.database.read() as session:
-        return (int(session.scalar(select(func.count()).select_from(db.Prescription)) or 0),
-                int(session.scalar(select(func.count()).select_from(db.AuditEntry)) or 0))
+        return (
+            int(session.scalar(select(func.count()).select_from(db.Prescription)) or 0),
+            int(session.scalar(select(func.count()).select_from(db.AuditEntry)) or 0),
+        )
 
 
-def data_for(case: Case, dose: float, at: datetime, concentration: float | None = None,
-             ) -> PrescriptionInput:
+def data_for(
+    case: Case,
+    dose: float,
+    at: datetime,
+    concentration: float | None = None,
+) -> PrescriptionInput:
     unit = TABLE[case.drug].unit
     return PrescriptionInput(
         (IngredientInput(case.drug, Q_(concentration or case.concentration, f"{unit}/mL")),),
-        Schedule.simple(Q_(dose, f"{unit}/day")), at, "Dr Pia Prescriber",
-        order=OrderGiven("written", at))
+        Schedule.simple(Q_(dose, f"{unit}/day")),
+        at,
+        "Dr Pia Prescriber",
+        order=OrderGiven("written", at),
+    )
 
 
 def run(clinic: Clinic, case: Case, serial: int) -> list[str]:
     service, problems = clinic.service, []
     start = clinic.now + timedelta(days=1)
     clinic.at(start)
-    _, pump_id = new_patient(clinic, f"6{serial:05d}", indication=case.indication,
-                             born=case.born, model="synchromed2-40")
+    _, pump_id = new_patient(
+        clinic, f"6{serial:05d}", indication=case.indication, born=case.born, model="synchromed2-40"
+    )
     entry_at = start + timedelta(hours=max((h for _, h in case.history), default=0))
     for dose, hours in case.history:
         at = entry_at - timedelta(hours=hours)
         clinic.at(at)
-        service.change_prescription(clinic.nurse, clinic.check, pump_id,
-                                    with_reasons(service, pump_id, data_for(case, dose, at)))
+        service.change_prescription(
+            clinic.nurse,
+            clinic.check,
+            pump_id,
+            with_reasons(service, pump_id, data_for(case, dose, at)),
+        )
     clinic.at(entry_at)
     data = data_for(case, case.dose, entry_at)
     check = service.check_prescription(pump_id, data)
     codes = {str(f.code) for f in check.findings}
     expected = verdict_of(set(case.codes))
     if check.verdict != expected or codes != case.codes:
-        problems.append(f"check gave {check.verdict} {sorted(codes)}, domain-rules say "
-                        f"{expected} {sorted(case.codes)}")
+        problems.append(
+            f"check gave {check.verdict} {sorted(codes)}, domain-rules say "
+            f"{expected} {sorted(case.codes)}"
+        )
     before = counts(clinic)
     if expected == "blocked":
         for path in ("change_prescription", "record_refill"):
@@ -236,8 +328,12 @@ def run(clinic: Clinic, case: Case, serial: int) -> list[str]:
                 if path == "change_prescription":
                     service.change_prescription(clinic.nurse, clinic.check, pump_id, given)
                 else:
-                    service.record_refill(clinic.nurse, clinic.check, pump_id, refill(
-                        entry_at, volume="40 mL", new_prescription=given))
+                    service.record_refill(
+                        clinic.nurse,
+                        clinic.check,
+                        pump_id,
+                        refill(entry_at, volume="40 mL", new_prescription=given),
+                    )
             except ImpossibleInput as exc:
                 if exc.field != "dose" or "cannot be saved" not in exc.message:
                     problems.append(f"{path} refused for another reason: {exc.message}")
@@ -268,8 +364,9 @@ def run(clinic: Clinic, case: Case, serial: int) -> list[str]:
         if saved.get(code) != f"reason for {code} #{serial}":
             problems.append(f"the saved finding {code} lost its reason")
     with service.database.read() as session:
-        entry = session.scalars(select(db.AuditEntry).order_by(db.AuditEntry.seq.desc())
-                                .limit(1)).one()
+        entry = session.scalars(
+            select(db.AuditEntry).order_by(db.AuditEntry.seq.desc()).limit(1)
+        ).one()
     payload = json.loads(entry.payload)
     if entry.action != "prescription.change" or entry.username != clinic.nurse.username:
         problems.append(f"audit entry {entry.action} by {entry.username}")
@@ -303,7 +400,8 @@ def test_the_table_matches_the_shipped_library(database: Database) -> None:
 
 
 def test_every_drug_and_limit_gives_exactly_the_specified_verdict(
-    database: Database, full_size: bool,
+    database: Database,
+    full_size: bool,
     harness_report: Callable[[str, int, int, float], None],
 ) -> None:
     started = time.perf_counter()
@@ -315,23 +413,32 @@ def test_every_drug_and_limit_gives_exactly_the_specified_verdict(
     for serial, case in enumerate(chosen):
         for problem in run(clinic, case, serial):
             failures.append(f"{case.name} ({case.dose:g}): {problem}")
-    harness_report(f"6 drug library limits {database.backend}", len(chosen), len(failures),
-                   time.perf_counter() - started)
+    harness_report(
+        f"6 drug library limits {database.backend}",
+        len(chosen),
+        len(failures),
+        time.perf_counter() - started,
+    )
     assert len(CASES) >= 150
     assert not failures, "\n".join(failures)
 
 
-@pytest.mark.parametrize(("db_target", "drug"), [
-    *(("sqlite", drug) for drug in sorted(TABLE)),
-    ("postgresql", "baclofen"),  # the edit and the check are the same Python on both backends
-], indirect=["db_target"])
+@pytest.mark.parametrize(
+    ("db_target", "drug"),
+    [
+        *(("sqlite", drug) for drug in sorted(TABLE)),
+        ("postgresql", "baclofen"),  # the edit and the check are the same Python on both backends
+    ],
+    indirect=["db_target"],
+)
 def test_a_clinic_edit_moves_the_limit(database: Database, drug: str) -> None:
     """An administrator's audited edit of the soft maximum is what the next check uses."""
     clinic = make_clinic(database)
     row = TABLE[drug]
     _, pump_id = new_patient(clinic, "500001", indication=INDICATION.get(drug, "cancer_pain"))
-    clinic.service.edit_drug_library(clinic.admin, drug, {
-        "soft_max": Q_(row.base * 1.5, f"{row.unit}/day")}, "clinic protocol")
+    clinic.service.edit_drug_library(
+        clinic.admin, drug, {"soft_max": Q_(row.base * 1.5, f"{row.unit}/day")}, "clinic protocol"
+    )
     case = Case("edit", drug, row.base * 1.5 * (1 + EPS), row.concentration, frozenset())
     check = clinic.service.check_prescription(pump_id, data_for(case, case.dose, clinic.now))
     assert "dose.above_soft_max" in {str(f.code) for f in check.findings}

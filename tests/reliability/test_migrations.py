@@ -107,7 +107,8 @@ def _ship(tmp_path: Path, source: str, name: str) -> Path:
     folder = tmp_path / f"migrations-{name}"
     shutil.copytree(migrate.MIGRATIONS_DIR, folder, ignore=shutil.ignore_patterns("__pycache__"))
     (folder / "versions" / f"{name}.py").write_text(
-        source.format(down=migrate.head_revision()), encoding="utf-8")
+        source.format(down=migrate.head_revision()), encoding="utf-8"
+    )
     return folder
 
 
@@ -137,15 +138,16 @@ def _kept(path: Path, facts: dict[str, Any]) -> list[str]:
     now = table_digests(path, columns)
     for table, info in facts["tables"].items():
         if (now[table]["rows"], now[table]["sha256"]) != (info["rows"], info["sha256"]):
-            problems.append(f"table {table} changed ({info['rows']} -> {now[table]['rows']} "
-                            "rows)")
+            problems.append(f"table {table} changed ({info['rows']} -> {now[table]['rows']} rows)")
     anchor = ChainAnchor(**facts["chain_head"])
     with open_database(path, daily_backup_keep=None) as database:
         report = database.verify_audit_chain(anchor)
         if not report.ok or report.head != anchor:
             problems.append(f"the audit chain: {report.message} (head {report.head})")
-        problems += _due_list_kept(facts["due_list"], due_list(
-            database, date.fromisoformat(facts["today"]), ZoneInfo(facts["tz"])))
+        problems += _due_list_kept(
+            facts["due_list"],
+            due_list(database, date.fromisoformat(facts["today"]), ZoneInfo(facts["tz"])),
+        )
     return problems
 
 
@@ -168,8 +170,10 @@ def _due_list_kept(before: list[dict[str, Any]], after: list[dict[str, Any]]) ->
         if changed - _REVISED_RULES:
             problems.append(f"pump {pump_id}'s due-list row changed: {sorted(changed)}")
         elif new[pump_id]["refill_due"] > row["refill_due"]:
-            problems.append(f"pump {pump_id}'s refill-due date moved later "
-                            f"({row['refill_due']} -> {new[pump_id]['refill_due']})")
+            problems.append(
+                f"pump {pump_id}'s refill-due date moved later "
+                f"({row['refill_due']} -> {new[pump_id]['refill_due']})"
+            )
     return problems
 
 
@@ -181,8 +185,9 @@ def next_release(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
 
 
 @pytest.mark.parametrize("fixture", _fixtures(), ids=lambda p: p.stem)
-def test_a_released_revision_still_builds_the_schema_it_shipped(fixture: Path,
-                                                                tmp_path: Path) -> None:
+def test_a_released_revision_still_builds_the_schema_it_shipped(
+    fixture: Path, tmp_path: Path
+) -> None:
     """This release's migrations, stopped at the fixture's revision, build exactly the schema
     the fixture (made by the release that introduced the revision) has. A released revision
     edited in place would leave every clinic's existing database different from a new one."""
@@ -190,13 +195,16 @@ def test_a_released_revision_still_builds_the_schema_it_shipped(fixture: Path,
     fresh = tmp_path / "fresh.db"
     _upgrade(fresh, revision)
     built, shipped = file_schema(fresh), file_schema(fixture)
-    differences = sorted({o[:2] for o in built["objects"]} ^ {o[:2] for o in shipped["objects"]}
-                         | {o[:2] for o in built["objects"] if o not in shipped["objects"]})
+    differences = sorted(
+        {o[:2] for o in built["objects"]} ^ {o[:2] for o in shipped["objects"]}
+        | {o[:2] for o in built["objects"] if o not in shipped["objects"]}
+    )
     assert built == shipped, (
         f"revision {revision} now builds another schema than the release that shipped it "
         f"(differences in {differences}): released revisions must not be edited; put the "
         "change in a new revision (or, if that revision was never released, make its fixture "
-        "again with fixtures/make_schema_fixture.py)")
+        "again with fixtures/make_schema_fixture.py)"
+    )
 
 
 @pytest.mark.parametrize("fixture", _fixtures(), ids=lambda p: p.stem)
@@ -207,13 +215,16 @@ def test_a_released_schema_upgrades_to_this_release(fixture: Path, tmp_path: Pat
         assert database.revision_at_open == facts["revision"]
     with sqlite3.connect(path) as raw:
         assert raw.execute("SELECT version_num FROM alembic_version").fetchone() == (
-            migrate.head_revision(),)
+            migrate.head_revision(),
+        )
     assert _kept(path, facts) == []
 
 
 @pytest.mark.parametrize("fixture", _fixtures(), ids=lambda p: p.stem)
 def test_a_released_schema_upgrades_through_a_table_rebuild(
-    fixture: Path, tmp_path: Path, next_release: Path,
+    fixture: Path,
+    tmp_path: Path,
+    next_release: Path,
     harness_report: Callable[[str, int, int, float], None],
 ) -> None:
     facts = _facts(fixture)
@@ -226,23 +237,30 @@ def test_a_released_schema_upgrades_through_a_table_rebuild(
     with sqlite3.connect(path) as raw:
         revision = raw.execute("SELECT version_num FROM alembic_version").fetchone()
         backfilled = raw.execute(
-            "SELECT count(*) FROM patients WHERE preferred_name IS given_name").fetchone()
+            "SELECT count(*) FROM patients WHERE preferred_name IS given_name"
+        ).fetchone()
     if revision != ("9001",) or backfilled != (facts["tables"]["patients"]["rows"],):
         problems.append(f"the upgrade did not complete: {revision}, {backfilled}")
     if backup is None or check_backup(backup).schema_revision != facts["revision"]:
         problems.append("no sound backup of the old revision was taken first")
-    harness_report(f"migrate {fixture.stem} with data (sqlite)", 1, len(problems),
-                   time.perf_counter() - started)
+    harness_report(
+        f"migrate {fixture.stem} with data (sqlite)",
+        1,
+        len(problems),
+        time.perf_counter() - started,
+    )
     assert problems == []
 
 
-def test_a_revision_that_breaks_foreign_keys_is_refused(tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_revision_that_breaks_foreign_keys_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fixture = _fixtures()[0]  # the oldest: the kills land in every real revision since
     facts = _facts(fixture)
     path = _copy(fixture, tmp_path / "db")
-    monkeypatch.setattr(migrate, "MIGRATIONS_DIR", _ship(tmp_path, BREAKING_REVISION,
-                                                         "9002_broken"))
+    monkeypatch.setattr(
+        migrate, "MIGRATIONS_DIR", _ship(tmp_path, BREAKING_REVISION, "9002_broken")
+    )
     with pytest.raises(DatabaseRefused) as refused:
         open_database(path)
     assert refused.value.code is Code.DB_MIGRATION_FAILED
@@ -280,7 +298,9 @@ def _schemas_between_revisions(fixture: Path, start: str, folder: Path) -> list[
 
 
 def test_a_kill_during_a_migration_leaves_a_whole_revision(
-    tmp_path: Path, next_release: Path, full_size: bool,
+    tmp_path: Path,
+    next_release: Path,
+    full_size: bool,
     harness_report: Callable[[str, int, int, float], None],
 ) -> None:
     kills = 100 if full_size else 10
@@ -300,8 +320,11 @@ def test_a_kill_during_a_migration_leaves_a_whole_revision(
         for trial in range(kills):
             folder = tmp_path / f"trial-{trial}"
             path = _copy(fixture, folder)
-            task: dict[str, Any] = {"task": "open", "url": str(path),
-                                    "migrations_dir": str(next_release)}
+            task: dict[str, Any] = {
+                "task": "open",
+                "url": str(path),
+                "migrations_dir": str(next_release),
+            }
             if trial % 2:
                 task["hook"] = {"point": "statement", "after": rng.randint(1, statements)}
                 result = server.run(task, folder / "ack.txt")
@@ -325,13 +348,14 @@ def test_a_kill_during_a_migration_leaves_a_whole_revision(
                 except Exception as exc:
                     problems.append(f"backup {backup.name} refused: {exc}")
             problems += _kept(path, facts)  # this start completes the upgrade
-            failures += [f"trial {trial} ({task.get('hook', 'random')}): {p}"
-                         for p in problems]
+            failures += [f"trial {trial} ({task.get('hook', 'random')}): {p}" for p in problems]
             shutil.rmtree(folder)
     elapsed = time.perf_counter() - started
     harness_report("kill during migration (sqlite)", kills, len(failures), elapsed)
-    print(f"\nkill during migration: seed {seed}, {statements} statements per upgrade, "
-          f"left the old schema {outcomes['old']} times, one between two revisions "
-          f"{outcomes['between']}, the new {outcomes['new']}")
+    print(
+        f"\nkill during migration: seed {seed}, {statements} statements per upgrade, "
+        f"left the old schema {outcomes['old']} times, one between two revisions "
+        f"{outcomes['between']}, the new {outcomes['new']}"
+    )
     print_failures(failures)
     assert failures == []

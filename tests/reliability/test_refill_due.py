@@ -67,8 +67,12 @@ SUITE_PATIENTS_PER_ZONE_POSTGRESQL = 1
 #: zones' 4 + 4 patients together cover every regimen; PostgreSQL's one patient per zone has a
 #: stability limit (ziconotide) or patient boluses (morphine). ``--full`` starts every run at
 #: the first regimen, as the recorded figures did (same seeds, same patients).
-SUITE_FIRST_REGIMEN = {("sqlite", "Europe/Berlin"): 0, ("sqlite", "America/New_York"): 4,
-                       ("postgresql", "Europe/Berlin"): 3, ("postgresql", "America/New_York"): 2}
+SUITE_FIRST_REGIMEN = {
+    ("sqlite", "Europe/Berlin"): 0,
+    ("sqlite", "America/New_York"): 4,
+    ("postgresql", "Europe/Berlin"): 3,
+    ("postgresql", "America/New_York"): 2,
+}
 FULL_PATIENTS_PER_ZONE = 500
 #: The alarm instants must agree this closely (float noise over three years is microseconds).
 ALARM_TOLERANCE_S = 2.0
@@ -94,20 +98,75 @@ class Regimen:
 
 
 REGIMENS = (
-    Regimen("baclofen", "spasticity_spinal", ("synchromed2-20", "synchromed2-40", "prometra2-20"),
-            "baclofen", "mcg", (500, 1000, 2000), (100, 800)),
-    Regimen("baclofen-flex", "spasticity_cerebral", ("synchromed2-20", "synchromed2-40"),
-            "baclofen", "mcg", (500, 1000, 2000), (100, 700), flex=True),
-    Regimen("morphine-ptm", "cancer_pain", ("synchromed2-40", "prometra2-40"),
-            "morphine", "mg", (10, 25), (1, 10), ptm=(0.5, 4)),
-    Regimen("ziconotide", "non_cancer_pain", ("synchromed2-20",),
-            "ziconotide", "mcg", (25, 100, 50), (1, 10)),
-    Regimen("morphine-clonidine", "non_cancer_pain", ("synchromed2-40",),
-            "morphine", "mg", (10,), (2, 6), extra=("clonidine", "400 mcg/mL")),
-    Regimen("hydromorphone-ptm-flex", "cancer_pain", ("synchromed2-20",),
-            "hydromorphone", "mg", (5, 10), (0.5, 4), flex=True, ptm=(0.2, 3)),
-    Regimen("morphine-constant-flow", "non_cancer_pain", ("isomed-20",),
-            "morphine", "mg", (), (1, 8), constant_flow=True),
+    Regimen(
+        "baclofen",
+        "spasticity_spinal",
+        ("synchromed2-20", "synchromed2-40", "prometra2-20"),
+        "baclofen",
+        "mcg",
+        (500, 1000, 2000),
+        (100, 800),
+    ),
+    Regimen(
+        "baclofen-flex",
+        "spasticity_cerebral",
+        ("synchromed2-20", "synchromed2-40"),
+        "baclofen",
+        "mcg",
+        (500, 1000, 2000),
+        (100, 700),
+        flex=True,
+    ),
+    Regimen(
+        "morphine-ptm",
+        "cancer_pain",
+        ("synchromed2-40", "prometra2-40"),
+        "morphine",
+        "mg",
+        (10, 25),
+        (1, 10),
+        ptm=(0.5, 4),
+    ),
+    Regimen(
+        "ziconotide",
+        "non_cancer_pain",
+        ("synchromed2-20",),
+        "ziconotide",
+        "mcg",
+        (25, 100, 50),
+        (1, 10),
+    ),
+    Regimen(
+        "morphine-clonidine",
+        "non_cancer_pain",
+        ("synchromed2-40",),
+        "morphine",
+        "mg",
+        (10,),
+        (2, 6),
+        extra=("clonidine", "400 mcg/mL"),
+    ),
+    Regimen(
+        "hydromorphone-ptm-flex",
+        "cancer_pain",
+        ("synchromed2-20",),
+        "hydromorphone",
+        "mg",
+        (5, 10),
+        (0.5, 4),
+        flex=True,
+        ptm=(0.2, 3),
+    ),
+    Regimen(
+        "morphine-constant-flow",
+        "non_cancer_pain",
+        ("isomed-20",),
+        "morphine",
+        "mg",
+        (),
+        (1, 8),
+        constant_flow=True,
+    ),
 )
 
 
@@ -187,15 +246,25 @@ def to_mcg(value: float, unit: str) -> float:
 
 
 def ref_program(rx: PrescriptionInput) -> RefProgram:
-    steps = tuple(sorted((s.start.hour * 60 + s.start.minute, float(s.rate.to("mcg/day").m))
-                         for s in rx.schedule.steps))
-    boluses = tuple(sorted((b.at.hour * 60 + b.at.minute, float(b.amount.to("mcg").m))
-                           for b in rx.schedule.boluses))
+    steps = tuple(
+        sorted(
+            (s.start.hour * 60 + s.start.minute, float(s.rate.to("mcg/day").m))
+            for s in rx.schedule.steps
+        )
+    )
+    boluses = tuple(
+        sorted(
+            (b.at.hour * 60 + b.at.minute, float(b.amount.to("mcg").m)) for b in rx.schedule.boluses
+        )
+    )
     ptm = rx.patient_bolus
     return RefProgram(
-        concentration=float(rx.ingredients[0].concentration.to("mcg/mL").m), steps=steps,
-        boluses=boluses, ptm_dose=0.0 if ptm is None else float(ptm.dose.to("mcg").m),
-        ptm_per_day=0 if ptm is None else ptm.max_per_day)
+        concentration=float(rx.ingredients[0].concentration.to("mcg/mL").m),
+        steps=steps,
+        boluses=boluses,
+        ptm_dose=0.0 if ptm is None else float(ptm.dose.to("mcg").m),
+        ptm_per_day=0 if ptm is None else ptm.max_per_day,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -210,8 +279,14 @@ class Failure:
 
 
 class Simulation:
-    def __init__(self, clinic: Clinic, service: ClinicService, patients: int, seed: int,
-                 first_regimen: int = 0) -> None:
+    def __init__(
+        self,
+        clinic: Clinic,
+        service: ClinicService,
+        patients: int,
+        seed: int,
+        first_regimen: int = 0,
+    ) -> None:
         self.clinic = clinic
         self.first_regimen = first_regimen
         self.service = service
@@ -278,16 +353,27 @@ class Simulation:
         running = [in_force[-1], *[v for v in ordered if v.effective > fill.at]]
         periods = []
         for version in running:
-            limits = [stability_days(drug, fill.first_of_pump, fill.undiluted)
-                      for drug, _ in version.drugs]
+            limits = [
+                stability_days(drug, fill.first_of_pump, fill.undiluted)
+                for drug, _ in version.drugs
+            ]
             known = [limit for limit in limits if limit is not None]
-            periods.append(RefPeriod(version.effective, version.program,
-                                     min(known) if known else None,
-                                     min(interval_days(drug) for drug, _ in version.drugs)))
+            periods.append(
+                RefPeriod(
+                    version.effective,
+                    version.program,
+                    min(known) if known else None,
+                    min(interval_days(drug) for drug, _ in version.drugs),
+                )
+            )
         clinic = RefClinic(self.tz, self.buffer_days, self.open_days)
-        return refill_due(clinic=clinic, fill=fill, periods=periods, alarm_ml=patient.alarm_ml,
-                          accuracy_percent=worst_case_accuracy(patient.accuracy,
-                                                               patient.constant_flow))
+        return refill_due(
+            clinic=clinic,
+            fill=fill,
+            periods=periods,
+            alarm_ml=patient.alarm_ml,
+            accuracy_percent=worst_case_accuracy(patient.accuracy, patient.constant_flow),
+        )
 
     def compare(self, patient: Patient, event: str) -> None:
         expected = self.reference(patient)
@@ -303,26 +389,40 @@ class Simulation:
             alarm = alarm if alarm.tzinfo else alarm.replace(tzinfo=UTC)
             gap = abs((alarm - expected.alarm_with_boluses).total_seconds())
             if gap > ALARM_TOLERANCE_S:
-                problems.append(f"alarm with boluses {alarm.isoformat()} vs reference "
-                                f"{expected.alarm_with_boluses.isoformat()} ({gap:.0f} s)")
+                problems.append(
+                    f"alarm with boluses {alarm.isoformat()} vs reference "
+                    f"{expected.alarm_with_boluses.isoformat()} ({gap:.0f} s)"
+                )
             date_free = (expected.alarm_near_midnight and expected.reason == "alarm") or (
-                expected.worst_near_midnight and expected.reason == "worst_case")
+                expected.worst_near_midnight and expected.reason == "worst_case"
+            )
             if not date_free and (row.refill_due, row.refill_due_reason) != (
-                    expected.due, expected.reason):
-                problems.append(f"due {row.refill_due} ({row.refill_due_reason}) vs reference "
-                                f"{expected.due} ({expected.reason})")
+                expected.due,
+                expected.reason,
+            ):
+                problems.append(
+                    f"due {row.refill_due} ({row.refill_due_reason}) vs reference "
+                    f"{expected.due} ({expected.reason})"
+                )
             if row.refill_due > expected.alarm_date:
-                problems.append(f"LATE: due {row.refill_due} after the alarm date with boluses "
-                                f"{expected.alarm_date}")
+                problems.append(
+                    f"LATE: due {row.refill_due} after the alarm date with boluses "
+                    f"{expected.alarm_date}"
+                )
             if expected.stable_until is not None and row.refill_due > expected.stable_until:
-                problems.append(f"LATE: due {row.refill_due} after the stability limit "
-                                f"{expected.stable_until}")
+                problems.append(
+                    f"LATE: due {row.refill_due} after the stability limit {expected.stable_until}"
+                )
             if expected.worst_date is not None and row.refill_due > expected.worst_date:
-                problems.append(f"LATE: due {row.refill_due} after the worst-case low "
-                                f"reservoir {expected.worst_date}")
+                problems.append(
+                    f"LATE: due {row.refill_due} after the worst-case low "
+                    f"reservoir {expected.worst_date}"
+                )
             if expected.interval_until is not None and row.refill_due > expected.interval_until:
-                problems.append(f"LATE: due {row.refill_due} after the longest refill interval "
-                                f"{expected.interval_until}")
+                problems.append(
+                    f"LATE: due {row.refill_due} after the longest refill interval "
+                    f"{expected.interval_until}"
+                )
         if problems:
             self.failures.append(Failure(patient.index, event, "; ".join(problems)))
 
@@ -341,16 +441,19 @@ class Simulation:
         lengths = [((starts[(i + 1) % count] - s) % 48 or 48) / 48 for i, s in enumerate(starts)]
         basal = dose * (1 - bolus_share)
         scale = basal / sum(w * length for w, length in zip(weights, lengths, strict=True))
-        steps = [Step(time(s // 2, 30 * (s % 2)), Q_(w * scale, f"{unit}/day"))
-                 for s, w in zip(starts, weights, strict=True)]
+        steps = [
+            Step(time(s // 2, 30 * (s % 2)), Q_(w * scale, f"{unit}/day"))
+            for s, w in zip(starts, weights, strict=True)
+        ]
         boluses = []
         if bolus_share:
             at = rng.randrange(0, 1440, 5)
             boluses.append(ScheduledBolus(time(at // 60, at % 60), Q_(dose * bolus_share, unit)))
         return Schedule.flex(steps, boluses)
 
-    def prescription(self, patient: Patient, dose: float, concentration: float,
-                     at: datetime) -> PrescriptionInput:
+    def prescription(
+        self, patient: Patient, dose: float, concentration: float, at: datetime
+    ) -> PrescriptionInput:
         regimen, rng = patient.regimen, patient.rng
         unit = regimen.unit
         ingredients = [IngredientInput(regimen.drug, Q_(concentration, f"{unit}/mL"))]
@@ -359,21 +462,33 @@ class Simulation:
         bolus = None
         if regimen.ptm is not None:
             largest, most = regimen.ptm
-            bolus = PatientBolus(Q_(round(rng.uniform(0.2, 1.0) * largest, 3), unit),
-                                 rng.randint(1, most), Q_(rng.choice((2, 3, 4)), "hour"))
+            bolus = PatientBolus(
+                Q_(round(rng.uniform(0.2, 1.0) * largest, 3), unit),
+                rng.randint(1, most),
+                Q_(rng.choice((2, 3, 4)), "hour"),
+            )
         return PrescriptionInput(
-            ingredients=tuple(ingredients), schedule=self.schedule(patient, dose),
-            effective_at=at, prescriber="Dr Pia Prescriber", patient_bolus=bolus,
+            ingredients=tuple(ingredients),
+            schedule=self.schedule(patient, dose),
+            effective_at=at,
+            prescriber="Dr Pia Prescriber",
+            patient_bolus=bolus,
             # programmed at once, as every forecast here assumes (a nurse's high-risk order
             # would otherwise wait for the signature: tests/services/test_orders.py)
-            order=OrderGiven("written", at), already_programmed=True)
+            order=OrderGiven("written", at),
+            already_programmed=True,
+        )
 
     @staticmethod
     def reasoned(data: PrescriptionInput) -> PrescriptionInput:
         """``data`` with a reason ready for any warning its check may give (the regimens stay
         far from every blocking limit, so no check blocks)."""
-        return replace(data, reasons=dict.fromkeys(
-            (str(code) for code in FindingCode), "prescriber's order after review"))
+        return replace(
+            data,
+            reasons=dict.fromkeys(
+                (str(code) for code in FindingCode), "prescriber's order after review"
+            ),
+        )
 
     def strength(self, patient: Patient, dose: float) -> float:
         """The weakest stock strength that lasts 30 days, as a clinic would choose (else the
@@ -385,8 +500,13 @@ class Simulation:
                 return concentration
         return max(regimen.concentrations)
 
-    def next_prescription(self, patient: Patient, at: datetime, *, new_concentration: bool,
-                          ) -> PrescriptionInput:
+    def next_prescription(
+        self,
+        patient: Patient,
+        at: datetime,
+        *,
+        new_concentration: bool,
+    ) -> PrescriptionInput:
         regimen, rng = patient.regimen, patient.rng
         low, high = regimen.doses
         if patient.dose == 0:
@@ -414,29 +534,45 @@ class Simulation:
         effective = data.effective_at.astimezone(UTC)
         patient.versions.append(Version(effective, data, ref_program(data), drugs))
 
-    def refill_input(self, patient: Patient, at: datetime, volume: float,
-                     new: PrescriptionInput | None = None, drawn: float | None = None,
-                     ) -> RefillInput:
+    def refill_input(
+        self,
+        patient: Patient,
+        at: datetime,
+        volume: float,
+        new: PrescriptionInput | None = None,
+        drawn: float | None = None,
+    ) -> RefillInput:
         residual = 0.0
         if patient.fills:
             fill = patient.fills[-1]
             ordered = sorted(patient.versions, key=lambda v: v.effective)
             in_force = [v for v in ordered if v.effective <= fill.at][-1:]
-            periods = [RefPeriod(v.effective, v.program, None)
-                       for v in in_force + [v for v in ordered if v.effective > fill.at]]
-            residual = max(0.0, volume_with_boluses(fill, periods, at, self.tz,
-                                                    patient_boluses=False))
+            periods = [
+                RefPeriod(v.effective, v.program, None)
+                for v in in_force + [v for v in ordered if v.effective > fill.at]
+            ]
+            residual = max(
+                0.0, volume_with_boluses(fill, periods, at, self.tz, patient_boluses=False)
+            )
         aspirated = min(patient.capacity, max(0.0, residual + patient.rng.uniform(-0.3, 0.3)))
         day = self.local_day(at)
         return RefillInput(
-            performed_at=at, aspirated=Q_(round(aspirated, 2), "mL"),
-            volume_added=Q_(volume, "mL"), lot_number=f"L{patient.index}-{day:%y%m%d}",
-            expiry=day + timedelta(days=180), source="pharmacy",
-            needle_position_confirmed=True, pump_running_confirmed=True,
-            discrepancy_note="residual checked with the second nurse", new_prescription=new,
-            bridge_acknowledged=True, bridge_bolus_given=drawn is not None,
-            priming_bolus_given=False, bolus_volume=None if drawn is None else Q_(drawn, "mL"),
-            undiluted=undiluted_record(patient))
+            performed_at=at,
+            aspirated=Q_(round(aspirated, 2), "mL"),
+            volume_added=Q_(volume, "mL"),
+            lot_number=f"L{patient.index}-{day:%y%m%d}",
+            expiry=day + timedelta(days=180),
+            source="pharmacy",
+            needle_position_confirmed=True,
+            pump_running_confirmed=True,
+            discrepancy_note="residual checked with the second nurse",
+            new_prescription=new,
+            bridge_acknowledged=True,
+            bridge_bolus_given=drawn is not None,
+            priming_bolus_given=False,
+            bolus_volume=None if drawn is None else Q_(drawn, "mL"),
+            undiluted=undiluted_record(patient),
+        )
 
     def fill_volume(self, patient: Patient) -> float:
         if patient.rng.random() < 0.6:
@@ -454,13 +590,15 @@ class Simulation:
             extra = {"capacity": Q_("20 mL"), "nominal_flow": Q_(patient.nominal_flow, "mL/day")}
         elif rng.random() < 0.5:
             extra = {"pump_path_volume": Q_("0.142 mL")}
-        data = PumpInput(model, f"SN{patient.index}-{at:%y%m%d%H%M}", self.local_day(at),
-                         "abdomen", **extra)  # type: ignore[arg-type]
+        data = PumpInput(
+            model, f"SN{patient.index}-{at:%y%m%d%H%M}", self.local_day(at), "abdomen", **extra
+        )  # type: ignore[arg-type]
         catheter = catheter_input() if "pump_path_volume" in extra else None
         nurse = self.clinic.nurse
         if replacing:
-            record = self.service.replace_pump(nurse, patient.pump_id, data, "battery ERI",
-                                               catheter)
+            record = self.service.replace_pump(
+                nurse, patient.pump_id, data, "battery ERI", catheter
+            )
         else:
             record = self.service.implant_pump(nurse, patient.patient_id, data, catheter)
         patient.pump_id = record.id
@@ -474,20 +612,29 @@ class Simulation:
     def first_fill(self, patient: Patient, at: datetime) -> None:
         self.clinic.at(at)
         data = self.next_prescription(patient, at, new_concentration=not patient.concentration)
-        self.service.change_prescription(self.clinic.nurse, self.clinic.check, patient.pump_id,
-                                         data)
+        self.service.change_prescription(
+            self.clinic.nurse, self.clinic.check, patient.pump_id, data
+        )
         self.remember(patient, data)
         fill_at = at + timedelta(minutes=patient.rng.randint(5, 90))
         self.clinic.at(fill_at)
         volume = self.fill_volume(patient)
         drawn = round(patient.rng.uniform(0.1, 0.4), 3) if patient.rng.random() < 0.3 else None
         given = self.refill_input(patient, fill_at, volume, drawn=drawn)
-        outcome = self.service.record_refill(self.clinic.nurse, self.clinic.check,
-                                             patient.pump_id, given)
+        outcome = self.service.record_refill(
+            self.clinic.nurse, self.clinic.check, patient.pump_id, given
+        )
         patient.last_refill_id = outcome.refill.id
-        patient.fills.append(RefFill(fill_at, volume, drawn or 0.0, first_of_pump=True,
-                                     expires_on=self.local_day(fill_at) + timedelta(days=180),
-                                     undiluted=given.undiluted))
+        patient.fills.append(
+            RefFill(
+                fill_at,
+                volume,
+                drawn or 0.0,
+                first_of_pump=True,
+                expires_on=self.local_day(fill_at) + timedelta(days=180),
+                undiluted=given.undiluted,
+            )
+        )
         patient.last_event = fill_at
         patient.reprogrammed = False
         self.compare(patient, "first fill")
@@ -503,14 +650,22 @@ class Simulation:
         volume = self.fill_volume(patient)
         drawn = round(rng.uniform(0.1, 0.5), 3) if rng.random() < 0.25 else None
         given = self.refill_input(patient, at, volume, new, drawn)
-        outcome = self.service.record_refill(self.clinic.nurse, self.clinic.check,
-                                             patient.pump_id, given)
+        outcome = self.service.record_refill(
+            self.clinic.nurse, self.clinic.check, patient.pump_id, given
+        )
         if new is not None:
             self.remember(patient, new)
         patient.last_refill_id = outcome.refill.id
-        patient.fills.append(RefFill(at, volume, drawn or 0.0, first_of_pump=False,
-                                     expires_on=self.local_day(at) + timedelta(days=180),
-                                     undiluted=given.undiluted))
+        patient.fills.append(
+            RefFill(
+                at,
+                volume,
+                drawn or 0.0,
+                first_of_pump=False,
+                expires_on=self.local_day(at) + timedelta(days=180),
+                undiluted=given.undiluted,
+            )
+        )
         patient.last_event = at
         patient.reprogrammed = False
         self.compare(patient, "refill" if new is None else "refill with a new prescription")
@@ -519,16 +674,21 @@ class Simulation:
             self.clinic.at(later)
             corrected = round(max(patient.alarm_ml + 1, volume - rng.uniform(0.5, 3)), 1)
             self.service.correct_refill(
-                self.clinic.nurse, Verification(self.clinic.second.username, PASSWORD),
-                patient.last_refill_id, "volume typed wrong", volume_added=Q_(corrected, "mL"))
+                self.clinic.nurse,
+                Verification(self.clinic.second.username, PASSWORD),
+                patient.last_refill_id,
+                "volume typed wrong",
+                volume_added=Q_(corrected, "mL"),
+            )
             patient.fills[-1] = replace(patient.fills[-1], volume_ml=corrected)
             patient.last_event = later
             self.compare(patient, "corrected refill")
 
     def reprogram(self, patient: Patient, at: datetime) -> None:
         data = self.next_prescription(patient, at, new_concentration=False)
-        self.service.change_prescription(self.clinic.nurse, self.clinic.check, patient.pump_id,
-                                         data)
+        self.service.change_prescription(
+            self.clinic.nurse, self.clinic.check, patient.pump_id, data
+        )
         self.remember(patient, data)
         patient.last_event = at
         patient.reprogrammed = True
@@ -550,8 +710,12 @@ class Simulation:
         rng = patient.rng
         start = SIM_START + timedelta(days=rng.uniform(0, 60))
         yield start
-        record = self.service.register_patient(self.clinic.nurse, patient_input(
-            f"{patient.index:06d}", patient.regimen.indication, family=f"Sim{patient.index}"))
+        record = self.service.register_patient(
+            self.clinic.nurse,
+            patient_input(
+                f"{patient.index:06d}", patient.regimen.indication, family=f"Sim{patient.index}"
+            ),
+        )
         patient.patient_id = record.id
         self.implant(patient, start, replacing=False)
         self.first_fill(patient, start + timedelta(minutes=rng.randint(1, 30)))
@@ -560,8 +724,11 @@ class Simulation:
             day = self.refill_day(patient, due)
             refill_at = max(self.moment(rng, day), patient.last_event + timedelta(minutes=30))
             # a constant-flow pump's dose changes only with its concentration, at a refill
-            if (not patient.reprogrammed and not patient.regimen.constant_flow
-                    and rng.random() < 0.35):
+            if (
+                not patient.reprogrammed
+                and not patient.regimen.constant_flow
+                and rng.random() < 0.35
+            ):
                 span = (refill_at - patient.last_event).total_seconds()
                 if span > 2 * 86400:
                     at = patient.last_event + timedelta(seconds=int(rng.uniform(0.1, 0.7) * span))
@@ -584,17 +751,27 @@ class Simulation:
         yield SIM_START + (SIM_END - SIM_START) / 2
         settings = self.service.settings()
         self.buffer_days, self.open_days = 10, frozenset({0, 2, 3})
-        self.service.update_settings(self.clinic.admin, replace(
-            settings, clinic_name="Simulated clinic", buffer_days=self.buffer_days,
-            open_days=self.open_days))
+        self.service.update_settings(
+            self.clinic.admin,
+            replace(
+                settings,
+                clinic_name="Simulated clinic",
+                buffer_days=self.buffer_days,
+                open_days=self.open_days,
+            ),
+        )
         for patient in self.patients:
             if patient.fills:
                 self.compare(patient, "settings change")
 
     def run(self) -> None:
         self.patients = [
-            Patient(i, random.Random(self.seed * 100_003 + i),
-                    REGIMENS[(i + self.first_regimen) % len(REGIMENS)], self.service)
+            Patient(
+                i,
+                random.Random(self.seed * 100_003 + i),
+                REGIMENS[(i + self.first_regimen) % len(REGIMENS)],
+                self.service,
+            )
             for i in range(self.count)
         ]
         scripts: list[Iterator[datetime]] = [self.script(p) for p in self.patients]
@@ -617,7 +794,9 @@ class Simulation:
 
 @pytest.mark.parametrize("zone", ["Europe/Berlin", "America/New_York"])
 def test_refill_due_is_never_late(
-    database: Database, zone: str, full_size: bool,
+    database: Database,
+    zone: str,
+    full_size: bool,
     harness_report: Callable[[str, int, int, float], None],
 ) -> None:
     started = clock_time.perf_counter()
@@ -626,46 +805,85 @@ def test_refill_due_is_never_late(
         patients = SUITE_PATIENTS_PER_ZONE_POSTGRESQL
     tz = ZoneInfo(zone)
     clinic = make_clinic(database, start=SIM_START - timedelta(days=1), tz=tz)
-    simulation = Simulation(clinic, clinic.service, patients, seed=7 if zone == "Europe/Berlin"
-                            else 11, first_regimen=0 if full_size else SUITE_FIRST_REGIMEN[
-                                (database.backend, zone)])
+    simulation = Simulation(
+        clinic,
+        clinic.service,
+        patients,
+        seed=7 if zone == "Europe/Berlin" else 11,
+        first_regimen=0 if full_size else SUITE_FIRST_REGIMEN[(database.backend, zone)],
+    )
     simulation.run()
     seconds = clock_time.perf_counter() - started
-    harness_report(f"7 refill-due never late {zone} {database.backend}", simulation.checks,
-                   len(simulation.failures), seconds)
-    shown = "\n".join(f"patient {f.patient} after {f.event}: {f.detail}"
-                      for f in simulation.failures[:10])
+    harness_report(
+        f"7 refill-due never late {zone} {database.backend}",
+        simulation.checks,
+        len(simulation.failures),
+        seconds,
+    )
+    shown = "\n".join(
+        f"patient {f.patient} after {f.event}: {f.detail}" for f in simulation.failures[:10]
+    )
     assert not simulation.failures, f"{len(simulation.failures)} disagreements:\n{shown}"
     assert simulation.checks >= patients * 10
 
 
-@pytest.mark.parametrize(("zone", "fall_back"), [("Europe/Berlin", date(2026, 10, 25)),
-                                                 ("America/New_York", date(2026, 11, 1))])
+@pytest.mark.parametrize(
+    ("zone", "fall_back"),
+    [("Europe/Berlin", date(2026, 10, 25)), ("America/New_York", date(2026, 11, 1))],
+)
 def test_stability_limit_counts_real_days_across_a_fall_back(
-    database: Database, zone: str, fall_back: date,
+    database: Database,
+    zone: str,
+    fall_back: date,
 ) -> None:
     """Morphine is stable 90 days from the fill. A fill at 00:30 local time, 90 days before a
     day after the autumn clock change, reaches its limit at 23:30 the day before on the wall
     clock: counting wall-clock days instead gave a due date one day late."""
     tz = ZoneInfo(zone)
-    day = next(fall_back - timedelta(days=n) for n in range(1, 89)
-               if (fall_back - timedelta(days=n) + timedelta(days=90)).weekday() == 2)
+    day = next(
+        fall_back - timedelta(days=n)
+        for n in range(1, 89)
+        if (fall_back - timedelta(days=n) + timedelta(days=90)).weekday() == 2
+    )
     filled = datetime.combine(day, time(0, 30), tz).astimezone(UTC)
     clinic = make_clinic(database, start=filled - timedelta(days=1), tz=tz)
     service = clinic.service
     patient = service.register_patient(clinic.nurse, patient_input("800001", "cancer_pain"))
-    pump = service.implant_pump(clinic.nurse, patient.id, PumpInput(
-        "synchromed2-40", "SN-DST", day - timedelta(days=2), "abdomen"), None)
+    pump = service.implant_pump(
+        clinic.nurse,
+        patient.id,
+        PumpInput("synchromed2-40", "SN-DST", day - timedelta(days=2), "abdomen"),
+        None,
+    )
     clinic.at(filled)
-    service.change_prescription(clinic.nurse, clinic.check, pump.id, PrescriptionInput(
-        (IngredientInput("morphine", Q_("25 mg/mL")),), Schedule.simple(Q_("2 mg/day")),
-        filled - timedelta(hours=1), "Dr Pia Prescriber",
-        order=OrderGiven("written", filled - timedelta(hours=1))))
+    service.change_prescription(
+        clinic.nurse,
+        clinic.check,
+        pump.id,
+        PrescriptionInput(
+            (IngredientInput("morphine", Q_("25 mg/mL")),),
+            Schedule.simple(Q_("2 mg/day")),
+            filled - timedelta(hours=1),
+            "Dr Pia Prescriber",
+            order=OrderGiven("written", filled - timedelta(hours=1)),
+        ),
+    )
     clinic.at(filled)
-    outcome = service.record_refill(clinic.nurse, clinic.check, pump.id, RefillInput(
-        performed_at=filled, aspirated=Q_("0 mL"), volume_added=Q_("40 mL"), lot_number="L1",
-        expiry=day + timedelta(days=200), source="pharmacy", needle_position_confirmed=True,
-        pump_running_confirmed=True))
+    outcome = service.record_refill(
+        clinic.nurse,
+        clinic.check,
+        pump.id,
+        RefillInput(
+            performed_at=filled,
+            aspirated=Q_("0 mL"),
+            volume_added=Q_("40 mL"),
+            lot_number="L1",
+            expiry=day + timedelta(days=200),
+            source="pharmacy",
+            needle_position_confirmed=True,
+            pump_running_confirmed=True,
+        ),
+    )
     limit = (filled + timedelta(days=90)).astimezone(tz)
     assert limit.date() == day + timedelta(days=89) and limit.hour == 23  # Tuesday 23:30
     assert outcome.forecast is not None

@@ -70,7 +70,12 @@ os._exit(0)
 def _crash(path: Path, journal: str, committed: int, spill: int) -> list[str]:
     done = subprocess.run(
         [sys.executable, "-c", CRASH, str(path), journal, str(committed), str(spill)],
-        capture_output=True, text=True, timeout=120, check=False, cwd=ROOT)
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=ROOT,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout.split()
 
@@ -104,7 +109,9 @@ def clinic_with_backup(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def test_restore_after_crash_keeps_every_committed_record(
-    tmp_path: Path, clinic_with_backup: tuple[Path, Path], full_size: bool,
+    tmp_path: Path,
+    clinic_with_backup: tuple[Path, Path],
+    full_size: bool,
     harness_report: Callable[[str, int, int, float], None],
 ) -> None:
     """Trials alternate a hot rollback journal and a write-ahead log holding the last commits;
@@ -139,8 +146,10 @@ def test_restore_after_crash_keeps_every_committed_record(
             continue
         kept = _mrns(safety)
         if not set(acknowledged) <= kept:
-            failures.append(f"trial {trial} ({journal}): committed records lost: "
-                            f"{sorted(set(acknowledged) - kept)}")
+            failures.append(
+                f"trial {trial} ({journal}): committed records lost: "
+                f"{sorted(set(acknowledged) - kept)}"
+            )
         if "UNCOMMITTED" in kept:
             failures.append(f"trial {trial} ({journal}): the interrupted save was kept")
         if _mrns(path) != backed_up:
@@ -159,7 +168,8 @@ def _hot_journal_clinic(clinic_with_backup: tuple[Path, Path]) -> tuple[Path, Pa
 
 
 def test_restore_is_refused_when_no_safety_copy_can_be_made(
-    tmp_path: Path, clinic_with_backup: tuple[Path, Path],
+    tmp_path: Path,
+    clinic_with_backup: tuple[Path, Path],
 ) -> None:
     """The safety copy's folder cannot be made (a file stands where its parent should be: as a
     missing drive or a full disk, but possible as root too)."""
@@ -174,7 +184,8 @@ def test_restore_is_refused_when_no_safety_copy_can_be_made(
 
 
 def test_command_line_restore_refused_without_a_safety_copy_exits_2(
-    tmp_path: Path, clinic_with_backup: tuple[Path, Path],
+    tmp_path: Path,
+    clinic_with_backup: tuple[Path, Path],
 ) -> None:
     path, backup, acknowledged = _hot_journal_clinic(clinic_with_backup)
     (path.parent / "backups").write_text("a file where the safety copy's folder goes")
@@ -185,7 +196,8 @@ def test_command_line_restore_refused_without_a_safety_copy_exits_2(
 
 
 def test_command_line_restore_after_a_crash_keeps_the_records(
-    tmp_path: Path, clinic_with_backup: tuple[Path, Path],
+    tmp_path: Path,
+    clinic_with_backup: tuple[Path, Path],
 ) -> None:
     path, backup, acknowledged = _hot_journal_clinic(clinic_with_backup)
     code, out, error = _cli("--db", str(path), "restore", str(backup))
@@ -196,7 +208,8 @@ def test_command_line_restore_after_a_crash_keeps_the_records(
 
 
 def test_a_foreign_journal_refuses_the_restore(
-    tmp_path: Path, clinic_with_backup: tuple[Path, Path],
+    tmp_path: Path,
+    clinic_with_backup: tuple[Path, Path],
 ) -> None:
     """A journal that is not the database's own is refused, never played back or ignored."""
     path, backup = clinic_with_backup
@@ -214,4 +227,3 @@ def test_a_foreign_journal_refuses_the_restore(
         restore_database(backup, path, safety_dir=tmp_path / "safety")
     assert refused.value.code is Code.DB_CORRUPT and "journal" in refused.value.message
     assert path.read_bytes() == before
-

@@ -130,19 +130,26 @@ def make_machine(places: Places, stats: dict[str, int]) -> type[RuleBasedStateMa
 
         def register(self) -> int:
             record = self.clinic.service.register_patient(
-                self.clinic.nurse, patient_input(f"S{next(SERIALS):06d}"))
+                self.clinic.nurse, patient_input(f"S{next(SERIALS):06d}")
+            )
             self.changed(1)
             return record.id
 
-        @rule(target=pumps, patient=patients, model=st.sampled_from(
-            ["synchromed2-20", "synchromed2-40", "prometra2-20"]))
+        @rule(
+            target=pumps,
+            patient=patients,
+            model=st.sampled_from(["synchromed2-20", "synchromed2-40", "prometra2-20"]),
+        )
         def implant(self, patient: int, model: str) -> Any:
             if patient in self.active:
                 return None
             today = self.clinic.now.astimezone(self.clinic.service.tz).date()
             record = self.clinic.service.implant_pump(
-                self.clinic.nurse, patient, pump_input(model, f"SN{next(SERIALS)}",
-                                                       implanted_on=today), None)
+                self.clinic.nurse,
+                patient,
+                pump_input(model, f"SN{next(SERIALS)}", implanted_on=today),
+                None,
+            )
             self.changed(2)  # the pump and its implant event
             pump = Pump(record.id, float(record.capacity.to("mL").m))
             self.active[patient] = pump
@@ -153,27 +160,33 @@ def make_machine(places: Places, stats: dict[str, int]) -> type[RuleBasedStateMa
             if pump is None or not pump.active or pump.refills:
                 return
             self.later(1)
-            data = prescription(dose=f"{dose:.1f} mcg/day", at=self.clinic.now,
-                                reasons=REASONS)
+            data = prescription(dose=f"{dose:.1f} mcg/day", at=self.clinic.now, reasons=REASONS)
             try:
-                self.clinic.service.change_prescription(self.clinic.nurse, self.clinic.check,
-                                                        pump.id, data)
+                self.clinic.service.change_prescription(
+                    self.clinic.nurse, self.clinic.check, pump.id, data
+                )
             except ImpossibleInput as refused:  # below the pump's lowest flow (§6): blocked
                 assert "lowest programmable flow" in refused.message, refused.message
                 return
             pump.dose = round(dose, 1)
             self.changed(1)
 
-        @rule(pump=pumps, days=st.floats(min_value=0.1, max_value=80),
-              fill=st.floats(min_value=0.2, max_value=1.0))
+        @rule(
+            pump=pumps,
+            days=st.floats(min_value=0.1, max_value=80),
+            fill=st.floats(min_value=0.2, max_value=1.0),
+        )
         def refill_pump(self, pump: Pump | None, days: float, fill: float) -> None:
             if pump is None or not pump.active or not pump.dose:
                 return
             self.later(24 * days)
             volume = round(max(4.0, pump.capacity * fill), 1)
             outcome = self.clinic.service.record_refill(
-                self.clinic.nurse, self.clinic.check, pump.id,
-                refill(self.clinic.now, "1 mL", f"{volume} mL", discrepancy_note="checked"))
+                self.clinic.nurse,
+                self.clinic.check,
+                pump.id,
+                refill(self.clinic.now, "1 mL", f"{volume} mL", discrepancy_note="checked"),
+            )
             pump.refills.append(outcome.refill.id)
             self.changed(1)
 
@@ -184,9 +197,16 @@ def make_machine(places: Places, stats: dict[str, int]) -> type[RuleBasedStateMa
             self.later(30)
             dose = round(min(1000.0, max(50.0, pump.dose * factor)), 1)
             self.clinic.service.change_prescription(
-                self.clinic.nurse, self.clinic.check, pump.id, prescription(
-                    dose=f"{dose} mcg/day", concentration=f"{pump.concentration:g} mcg/mL",
-                    at=self.clinic.now, reasons=REASONS))
+                self.clinic.nurse,
+                self.clinic.check,
+                pump.id,
+                prescription(
+                    dose=f"{dose} mcg/day",
+                    concentration=f"{pump.concentration:g} mcg/mL",
+                    at=self.clinic.now,
+                    reasons=REASONS,
+                ),
+            )
             pump.dose = dose
             self.changed(1)
 
@@ -195,12 +215,25 @@ def make_machine(places: Places, stats: dict[str, int]) -> type[RuleBasedStateMa
             if pump is None or not pump.active or not pump.refills:
                 return
             self.later(24 * 20)
-            new = prescription(dose=f"{pump.dose} mcg/day", concentration=f"{strength:g} mcg/mL",
-                               at=self.clinic.now, reasons=REASONS)
+            new = prescription(
+                dose=f"{pump.dose} mcg/day",
+                concentration=f"{strength:g} mcg/mL",
+                at=self.clinic.now,
+                reasons=REASONS,
+            )
             outcome = self.clinic.service.record_refill(
-                self.clinic.nurse, self.clinic.check, pump.id, refill(
-                    self.clinic.now, "1 mL", f"{pump.capacity} mL", discrepancy_note="checked",
-                    new_prescription=new, bridge_acknowledged=True))
+                self.clinic.nurse,
+                self.clinic.check,
+                pump.id,
+                refill(
+                    self.clinic.now,
+                    "1 mL",
+                    f"{pump.capacity} mL",
+                    discrepancy_note="checked",
+                    new_prescription=new,
+                    bridge_acknowledged=True,
+                ),
+            )
             pump.refills.append(outcome.refill.id)
             pump.concentration = strength
             self.changed(1)  # the refill; its new prescription is in the same entry
@@ -213,8 +246,11 @@ def make_machine(places: Places, stats: dict[str, int]) -> type[RuleBasedStateMa
             today = self.clinic.now.astimezone(self.clinic.service.tz).date()
             patient = next(p for p, pump in self.active.items() if pump is old)
             record = self.clinic.service.replace_pump(
-                self.clinic.nurse, old.id, pump_input("synchromed2-40", f"SN{next(SERIALS)}",
-                                                      implanted_on=today), "battery ERI")
+                self.clinic.nurse,
+                old.id,
+                pump_input("synchromed2-40", f"SN{next(SERIALS)}", implanted_on=today),
+                "battery ERI",
+            )
             old.active = False
             self.changed(3)  # two events and the replacement
             pump = Pump(record.id, float(record.capacity.to("mL").m))
@@ -227,8 +263,12 @@ def make_machine(places: Places, stats: dict[str, int]) -> type[RuleBasedStateMa
                 return
             self.later(1)
             corrected = self.clinic.service.correct_refill(
-                self.clinic.nurse, self.clinic.check, pump.refills[-1], "lot misread",
-                lot_number=f"L{lot}")
+                self.clinic.nurse,
+                self.clinic.check,
+                pump.refills[-1],
+                "lot misread",
+                lot_number=f"L{lot}",
+            )
             pump.refills[-1] = corrected.id
             self.changed(1)
 
@@ -239,14 +279,23 @@ def make_machine(places: Places, stats: dict[str, int]) -> type[RuleBasedStateMa
                 return
             attempts: list[Callable[[], Any]] = [
                 lambda: self.clinic.service.record_refill(
-                    self.clinic.nurse, self.clinic.check, pump.id,
-                    refill(self.clinic.now, "1 mL", f"{pump.capacity + 5} mL")),
+                    self.clinic.nurse,
+                    self.clinic.check,
+                    pump.id,
+                    refill(self.clinic.now, "1 mL", f"{pump.capacity + 5} mL"),
+                ),
                 lambda: self.clinic.service.change_prescription(
-                    self.clinic.nurse, self.clinic.check, pump.id,
-                    prescription(dose="400 mg/day", at=self.clinic.now, reasons=REASONS)),
+                    self.clinic.nurse,
+                    self.clinic.check,
+                    pump.id,
+                    prescription(dose="400 mg/day", at=self.clinic.now, reasons=REASONS),
+                ),
                 lambda: self.clinic.service.change_prescription(
-                    self.clinic.nurse, Verification(self.clinic.nurse.username, PASSWORD),
-                    pump.id, prescription(at=self.clinic.now, reasons=REASONS)),
+                    self.clinic.nurse,
+                    Verification(self.clinic.nurse.username, PASSWORD),
+                    pump.id,
+                    prescription(at=self.clinic.now, reasons=REASONS),
+                ),
             ]
             for attempt in attempts:
                 try:
@@ -259,8 +308,11 @@ def make_machine(places: Places, stats: dict[str, int]) -> type[RuleBasedStateMa
         @invariant()
         def audit_matches_the_changes(self) -> None:
             with self.clinic.service.database.read() as session:
-                newest = list(session.scalars(select(db.AuditEntry.action).order_by(
-                    db.AuditEntry.seq.desc()).limit(3)))
+                newest = list(
+                    session.scalars(
+                        select(db.AuditEntry.action).order_by(db.AuditEntry.seq.desc()).limit(3)
+                    )
+                )
             assert audit_total(self.clinic) == self.expected_audit, newest
 
         @invariant()
@@ -274,8 +326,12 @@ def make_machine(places: Places, stats: dict[str, int]) -> type[RuleBasedStateMa
             if not ids:
                 return
             with self.clinic.service.database.read() as session:
-                rows = {r.pump_id: r for r in session.scalars(
-                    select(db.PumpForecast).where(db.PumpForecast.pump_id.in_(ids)))}
+                rows = {
+                    r.pump_id: r
+                    for r in session.scalars(
+                        select(db.PumpForecast).where(db.PumpForecast.pump_id.in_(ids))
+                    )
+                }
             for pump_id in ids:
                 assert pump_id in rows and rows[pump_id].refill_due is not None, pump_id
 
@@ -284,40 +340,61 @@ def make_machine(places: Places, stats: dict[str, int]) -> type[RuleBasedStateMa
             """What the due list shows beside each forecast (its prescription, flex schedule,
             open review: revision 0004) is what the records say after every change."""
             with self.clinic.service.database.read() as session:
-                stored = {f.pump_id: {"prescription_id": f.prescription_id,
-                                      "flex_schedule": f.flex_schedule,
-                                      "open_discrepancy": f.open_discrepancy,
-                                      "order_alert": f.order_alert,
-                                      "open_incident": f.open_incident,
-                                      "open_stop_order": f.open_stop_order}
-                          for f in session.scalars(select(db.PumpForecast))}
+                stored = {
+                    f.pump_id: {
+                        "prescription_id": f.prescription_id,
+                        "flex_schedule": f.flex_schedule,
+                        "open_discrepancy": f.open_discrepancy,
+                        "order_alert": f.order_alert,
+                        "open_incident": f.open_incident,
+                        "open_stop_order": f.open_stop_order,
+                    }
+                    for f in session.scalars(select(db.PumpForecast))
+                }
                 assert stored == forecasting.due_facts(session, list(stored))
 
     return ClinicMachine
 
 
-REASONS = {"titration.above_percent": "prescriber's order", "titration.within_24h": "ordered",
-           "dose.above_typical": "ordered", "dose.above_soft_max": "ordered",
-           "dose.below_typical": "ordered"}
+REASONS = {
+    "titration.above_percent": "prescriber's order",
+    "titration.within_24h": "ordered",
+    "dose.above_typical": "ordered",
+    "dose.above_soft_max": "ordered",
+    "dose.below_typical": "ordered",
+}
 
 
 def test_clinic_state_machine(
-    database: Database, tmp_path: Path, full_size: bool,
+    database: Database,
+    tmp_path: Path,
+    full_size: bool,
     harness_report: Callable[[str, int, int, float], None],
 ) -> None:
     started = time.perf_counter()
     stats = {"examples": 0, "steps": 0}
     machine = make_machine(Places(database, tmp_path), stats)
-    examples, steps = (100, 50) if full_size else (
-        6 if database.backend == "sqlite" else 2, 20)
+    examples, steps = (100, 50) if full_size else (6 if database.backend == "sqlite" else 2, 20)
     failures = 0
     try:
-        run_state_machine_as_test(machine, settings=settings(
-            max_examples=examples, stateful_step_count=steps, deadline=None, database=None,
-            derandomize=not full_size, suppress_health_check=list(HealthCheck)))
+        run_state_machine_as_test(
+            machine,
+            settings=settings(
+                max_examples=examples,
+                stateful_step_count=steps,
+                deadline=None,
+                database=None,
+                derandomize=not full_size,
+                suppress_health_check=list(HealthCheck),
+            ),
+        )
     except BaseException:
         failures = 1
         raise
     finally:
-        harness_report(f"4 stateful clinic {database.backend}", stats["steps"], failures,
-                       time.perf_counter() - started)
+        harness_report(
+            f"4 stateful clinic {database.backend}",
+            stats["steps"],
+            failures,
+            time.perf_counter() - started,
+        )

@@ -86,8 +86,20 @@ from pumpmgr.services.records import RecordService
 from pumpmgr.services.sheets import SheetService
 from pumpmgr.units import Q_
 
-FIELDS = ("seq", "recorded_at", "username", "workstation", "action", "entity_type",
-          "entity_id", "payload", "reason", "prev_hash", "row_hash", "written_rows")
+FIELDS = (
+    "seq",
+    "recorded_at",
+    "username",
+    "workstation",
+    "action",
+    "entity_type",
+    "entity_id",
+    "payload",
+    "reason",
+    "prev_hash",
+    "row_hash",
+    "written_rows",
+)
 KINDS = ("byte", "delete", "swap", "forge", "tail", "rewrite")
 #: Kinds the chain itself must catch; the others need the anchor recorded outside.
 CHAIN_CATCHES = {"byte", "delete", "swap", "forge"}
@@ -121,13 +133,19 @@ def _hash(row: dict[str, Any]) -> str:
 
 def _set(connection: Connection, seq: int, /, **values: Any) -> None:
     sets = ", ".join(f"{name} = :{name}" for name in values)
-    connection.execute(text(f"UPDATE audit_log SET {sets} WHERE seq = :where_seq"),
-                       {**values, "where_seq": seq})
+    connection.execute(
+        text(f"UPDATE audit_log SET {sets} WHERE seq = :where_seq"), {**values, "where_seq": seq}
+    )
 
 
 def _insert(connection: Connection, row: dict[str, Any]) -> None:
-    connection.execute(text(f"INSERT INTO audit_log ({', '.join(FIELDS)}) VALUES "
-                            f"({', '.join(':' + f for f in FIELDS)})"), row)
+    connection.execute(
+        text(
+            f"INSERT INTO audit_log ({', '.join(FIELDS)}) VALUES "
+            f"({', '.join(':' + f for f in FIELDS)})"
+        ),
+        row,
+    )
 
 
 def _other_char(rng: random.Random, old: str) -> str:
@@ -135,8 +153,11 @@ def _other_char(rng: random.Random, old: str) -> str:
     return rng.choice([c for c in pool if c != old])
 
 
-def _change_a_byte(connection: Connection, rng: random.Random, rows: list[dict[str, Any]],
-                   ) -> str:
+def _change_a_byte(
+    connection: Connection,
+    rng: random.Random,
+    rows: list[dict[str, Any]],
+) -> str:
     row = rng.choice(rows)
     field = rng.choice(FIELDS)
     if field == "seq":
@@ -149,7 +170,7 @@ def _change_a_byte(connection: Connection, rng: random.Random, rows: list[dict[s
         if connection.dialect.name == "sqlite":  # stored as text: change any byte of it
             stored = str(row["recorded_at"])
             i = rng.randrange(len(stored))
-            value: Any = stored[:i] + _other_char(rng, stored[i]) + stored[i + 1:]
+            value: Any = stored[:i] + _other_char(rng, stored[i]) + stored[i + 1 :]
         else:  # a timestamptz: the smallest change it can hold
             value = moved
         _set(connection, row["seq"], recorded_at=value)
@@ -159,22 +180,25 @@ def _change_a_byte(connection: Connection, rng: random.Random, rows: list[dict[s
         new_text = _other_char(rng, "")
     else:
         i = rng.randrange(len(old))
-        new_text = old[:i] + _other_char(rng, old[i]) + old[i + 1:]
+        new_text = old[:i] + _other_char(rng, old[i]) + old[i + 1 :]
     if connection.dialect.name == "sqlite" and rng.random() < 0.2:
         raw = bytearray(new_text.encode())
         raw[rng.randrange(len(raw))] = rng.choice((0xC9, 0xFF, 0x80))  # not UTF-8 any more
         if rng.random() < 0.5:
             _set(connection, row["seq"], **{field: bytes(raw)})  # as a BLOB
             return f"{field} of #{row['seq']} as a BLOB"
-        connection.execute(text(f"UPDATE audit_log SET {field} = CAST(:v AS TEXT) "
-                                "WHERE seq = :s"), {"v": bytes(raw), "s": row["seq"]})
+        connection.execute(
+            text(f"UPDATE audit_log SET {field} = CAST(:v AS TEXT) WHERE seq = :s"),
+            {"v": bytes(raw), "s": row["seq"]},
+        )
         return f"{field} of #{row['seq']} as text that is not UTF-8"
     _set(connection, row["seq"], **{field: new_text})
     return f"{field} of #{row['seq']}"
 
 
-def _tamper(kind: str, connection: Connection, rng: random.Random,
-            rows: list[dict[str, Any]]) -> str:
+def _tamper(
+    kind: str, connection: Connection, rng: random.Random, rows: list[dict[str, Any]]
+) -> str:
     last = rows[-1]["seq"]
     if kind == "byte":
         return _change_a_byte(connection, rng, rows)
@@ -191,8 +215,11 @@ def _tamper(kind: str, connection: Connection, rng: random.Random,
         return f"swapped #{a} and #{b}"
     if kind == "forge":
         k = rng.randrange(1, last + 1)
-        forged = {**rows[k - 1], "username": "mallory", "payload": canonical_json(
-            {"dose_mcg_per_day": {"before": 400, "after": 4000}})}
+        forged = {
+            **rows[k - 1],
+            "username": "mallory",
+            "payload": canonical_json({"dose_mcg_per_day": {"before": 400, "after": 4000}}),
+        }
         if rng.random() < 0.5:  # inserted at k, later entries renumbered, its hash valid
             for seq in range(last, k - 1, -1):
                 _set(connection, seq, seq=seq + 1)
@@ -201,8 +228,13 @@ def _tamper(kind: str, connection: Connection, rng: random.Random,
             _insert(connection, forged)
             return f"forged an entry inserted at #{k}"
         forged["row_hash"] = _hash(forged)  # rewritten in place and rehashed
-        _set(connection, k, username=forged["username"], payload=forged["payload"],
-             row_hash=forged["row_hash"])
+        _set(
+            connection,
+            k,
+            username=forged["username"],
+            payload=forged["payload"],
+            row_hash=forged["row_hash"],
+        )
         # the newest entry has no successor to break: only the recorded head shows it
         return f"forged #{k} in place" + (" (the head)" if k == last else "")
     if kind == "tail":
@@ -212,13 +244,18 @@ def _tamper(kind: str, connection: Connection, rng: random.Random,
     # rewrite: edit one entry, then rehash it and every later entry, consistently
     k = rng.randrange(1, last + 1)
     prev = GENESIS_HASH if k == 1 else rows[k - 2]["row_hash"]
-    for n, row in enumerate(rows[k - 1:]):
+    for n, row in enumerate(rows[k - 1 :]):
         changed = {**row, "prev_hash": prev}
         if n == 0:
             changed["reason"] = "nothing happened here"
         changed["row_hash"] = _hash(changed)
-        _set(connection, row["seq"], prev_hash=changed["prev_hash"], reason=changed["reason"],
-             row_hash=changed["row_hash"])
+        _set(
+            connection,
+            row["seq"],
+            prev_hash=changed["prev_hash"],
+            reason=changed["reason"],
+            row_hash=changed["row_hash"],
+        )
         prev = changed["row_hash"]
     return f"rewrote the chain from #{k}"
 
@@ -236,8 +273,9 @@ def _a_clinic(database: Database, entries: int) -> None:
         if n % 3 == 0:
             clinic.record_refill(staff.nurse, staff.check, pump, refill_input(clinic))
         else:
-            clinic.record_event(staff.nurse, pump, "note", clinic.clock.now(),
-                                f"tamper target {n} – µg ½")
+            clinic.record_event(
+                staff.nurse, pump, "note", clinic.clock.now(), f"tamper target {n} – µg ½"
+            )
         n += 1
         count += 1
 
@@ -260,7 +298,9 @@ def _anchor(database: Database, tmp_path: Path) -> tuple[ChainAnchor, str]:
 
 
 def test_every_tampering_is_detected(
-    database: Database, tmp_path: Path, full_size: bool,
+    database: Database,
+    tmp_path: Path,
+    full_size: bool,
     harness_report: Callable[[str, int, int, float], None],
 ) -> None:
     trials = 1000 if full_size else 250
@@ -303,38 +343,55 @@ def test_every_tampering_is_detected(
         assert verify_chain(session, anchor).ok  # every tampering was rolled back
     name = f"audit tampering ({database.backend})"
     harness_report(name, trials, len(failures), elapsed)
-    print(f"\n{name}: seed {seed}, anchor from the {where}, caught by kind {caught}, "
-          f"refused by the schema {refused}")
+    print(
+        f"\n{name}: seed {seed}, anchor from the {where}, caught by kind {caught}, "
+        f"refused by the schema {refused}"
+    )
     print_failures(failures)
     assert failures == []
 
 
 def test_direct_changes_to_audit_rows_are_refused(
-    database: Database, harness_report: Callable[[str, int, int, float], None],
+    database: Database,
+    harness_report: Callable[[str, int, int, float], None],
 ) -> None:
     _a_clinic(database, 30)
     attempts: list[tuple[str, str]] = []
     for field in FIELDS:
-        value = "0" * 64 if field.endswith("hash") else (
-            "2020-01-01 00:00:00" if field == "recorded_at" else "x")
+        value = (
+            "0" * 64
+            if field.endswith("hash")
+            else ("2020-01-01 00:00:00" if field == "recorded_at" else "x")
+        )
         if field == "seq":
             value = "999"
-        attempts.append((f"UPDATE {field}",
-                         f"UPDATE audit_log SET {field} = '{value}' WHERE seq = 3"))
-    attempts += [("DELETE one", "DELETE FROM audit_log WHERE seq = 3"),
-                 ("DELETE all", "DELETE FROM audit_log")]
+        attempts.append(
+            (f"UPDATE {field}", f"UPDATE audit_log SET {field} = '{value}' WHERE seq = 3")
+        )
+    attempts += [
+        ("DELETE one", "DELETE FROM audit_log WHERE seq = 3"),
+        ("DELETE all", "DELETE FROM audit_log"),
+    ]
     if database.backend == "sqlite":
         attempts += [
-            ("INSERT OR REPLACE", "INSERT OR REPLACE INTO audit_log SELECT seq, recorded_at, "
-             "'mallory', workstation, action, entity_type, entity_id, payload, reason, "
-             "prev_hash, row_hash, written_rows FROM audit_log WHERE seq = 3"),
+            (
+                "INSERT OR REPLACE",
+                "INSERT OR REPLACE INTO audit_log SELECT seq, recorded_at, "
+                "'mallory', workstation, action, entity_type, entity_id, payload, reason, "
+                "prev_hash, row_hash, written_rows FROM audit_log WHERE seq = 3",
+            ),
             ("REPLACE", "REPLACE INTO audit_log SELECT * FROM audit_log WHERE seq = 4"),
             ("UPDATE OR REPLACE", "UPDATE OR REPLACE audit_log SET seq = 5 WHERE seq = 4"),
         ]
     else:
-        attempts += [("TRUNCATE", "TRUNCATE audit_log"),
-                     ("INSERT ON CONFLICT", "INSERT INTO audit_log SELECT * FROM audit_log "
-                      "WHERE seq = 3 ON CONFLICT (seq) DO UPDATE SET username = 'mallory'")]
+        attempts += [
+            ("TRUNCATE", "TRUNCATE audit_log"),
+            (
+                "INSERT ON CONFLICT",
+                "INSERT INTO audit_log SELECT * FROM audit_log "
+                "WHERE seq = 3 ON CONFLICT (seq) DO UPDATE SET username = 'mallory'",
+            ),
+        ]
     failures = []
     started = time.perf_counter()
     for name, statement in attempts:
@@ -363,14 +420,19 @@ def test_direct_changes_to_audit_rows_are_refused(
         report = verify_chain(session)
     if not report.ok:
         failures.append(f"the log changed: {report.message}")
-    harness_report(f"audit rows refuse UPDATE/DELETE ({database.backend})", len(attempts) + 2,
-                   len(failures), time.perf_counter() - started)
+    harness_report(
+        f"audit rows refuse UPDATE/DELETE ({database.backend})",
+        len(attempts) + 2,
+        len(failures),
+        time.perf_counter() - started,
+    )
     print_failures(failures)
     assert failures == []
 
 
 def test_verifying_a_long_chain(
-    database: Database, full_size: bool,
+    database: Database,
+    full_size: bool,
     harness_report: Callable[[str, int, int, float], None],
 ) -> None:
     """Times :func:`verify_chain` over 100,000 entries (``--full``; 10,000 in the suite)."""
@@ -381,16 +443,25 @@ def test_verifying_a_long_chain(
     prev = GENESIS_HASH
     batch: list[dict[str, Any]] = []
     for seq in range(1, count + 1):
-        fields = {"seq": seq, "recorded_at": t0 + timedelta(seconds=seq), "username": "nina",
-                  "workstation": "ward-2", "action": "refill.record", "entity_type": "refill",
-                  "entity_id": str(seq), "payload": canonical_json(
-                      {"pump_id": seq % 400, "volume_added_ml": 18.5, "verdict": "ok"}),
-                  "reason": None, "prev_hash": prev}
+        fields = {
+            "seq": seq,
+            "recorded_at": t0 + timedelta(seconds=seq),
+            "username": "nina",
+            "workstation": "ward-2",
+            "action": "refill.record",
+            "entity_type": "refill",
+            "entity_id": str(seq),
+            "payload": canonical_json(
+                {"pump_id": seq % 400, "volume_added_ml": 18.5, "verdict": "ok"}
+            ),
+            "reason": None,
+            "prev_hash": prev,
+        }
         prev = entry_hash(**fields)  # type: ignore[arg-type]
         batch.append({**fields, "row_hash": prev})
     with database.write() as session:
         for start in range(0, count, 10_000):
-            session.execute(insert(AuditEntry), batch[start:start + 10_000])
+            session.execute(insert(AuditEntry), batch[start : start + 10_000])
     started = time.perf_counter()
     with database.read() as session:
         report = verify_chain(session)
@@ -419,22 +490,35 @@ def _a_clinic_of_records(database: Database) -> None:
     with database.read() as session:
         patient_id = session.scalar(text("SELECT min(id) FROM patients"))
         pump_id = session.scalar(text("SELECT min(id) FROM pumps"))
-    clinic.update_settings(staff.admin, replace(
-        clinic.settings(), clinic_name="Tamper Clinic", buffer_days=9))
-    clinic.edit_drug_library(staff.admin, "baclofen", {"soft_max": Q_("900 mcg/day")},
-                             "tamper harness")
+    clinic.update_settings(
+        staff.admin, replace(clinic.settings(), clinic_name="Tamper Clinic", buffer_days=9)
+    )
+    clinic.edit_drug_library(
+        staff.admin, "baclofen", {"soft_max": Q_("900 mcg/day")}, "tamper harness"
+    )
     clinic.set_patient_status(staff.nurse, patient_id, "inactive", "tamper harness")
-    flex = Schedule.flex([Step(time_of_day(0), Q_("950 mcg/day")),
-                          Step(time_of_day(8), Q_("400 mcg/day"))],
-                         [ScheduledBolus(time_of_day(12), Q_("20 mcg"))])
+    flex = Schedule.flex(
+        [Step(time_of_day(0), Q_("950 mcg/day")), Step(time_of_day(8), Q_("400 mcg/day"))],
+        [ScheduledBolus(time_of_day(12), Q_("20 mcg"))],
+    )
     data = replace(prescription(clinic, 400), schedule=flex)
     found = clinic.check_prescription(pump_id, data)
     assert found.findings  # 950 mcg/day is above the edited soft maximum: a reason is kept
-    clinic.change_prescription(staff.nurse, staff.check, pump_id, replace(
-        data, reasons={str(f.code): "tamper harness" for f in found.findings}))
-    clinic.revise_catheter(staff.nurse, pump_id, CatheterInput(
-        "prometra-11823", (SegmentInput(Q_("80 cm"), Q_("30 cm"), Q_("0.0022 mL/cm")),),
-        "T10"), clinic.today(), "tamper harness")
+    clinic.change_prescription(
+        staff.nurse,
+        staff.check,
+        pump_id,
+        replace(data, reasons={str(f.code): "tamper harness" for f in found.findings}),
+    )
+    clinic.revise_catheter(
+        staff.nurse,
+        pump_id,
+        CatheterInput(
+            "prometra-11823", (SegmentInput(Q_("80 cm"), Q_("30 cm"), Q_("0.0022 mL/cm")),), "T10"
+        ),
+        clinic.today(),
+        "tamper harness",
+    )
     day = clinic.bookings.propose(pump_id)
     assert day is not None
     clinic.bookings.book(staff.nurse, pump_id, day, note="tamper harness")
@@ -443,17 +527,29 @@ def _a_clinic_of_records(database: Database) -> None:
     brandt = clinic.sign_in("brandt", PASSWORD)
     (order, *_) = clinic.orders.awaiting_signature()
     clinic.orders.sign_order(brandt, order.prescription_id, PASSWORD)
-    clinic.change_prescription(staff.nurse, staff.check, pump_id, replace(
-        prescription(clinic, 2500), already_programmed=True))
+    clinic.change_prescription(
+        staff.nurse,
+        staff.check,
+        pump_id,
+        replace(prescription(clinic, 2500), already_programmed=True),
+    )
     (incident,) = clinic.orders.incidents(patient_id)
     clinic.orders.review_incident(brandt, incident.id, "tamper harness")
     clinic.add_user(staff.admin, "roth", PASSWORD, "Dr Roth", "prescriber")
-    clinic.maxima.raise_maximum(brandt, Verification("roth", PASSWORD), patient_id, "baclofen",
-                                Q_("3000 mcg/day"), "tamper harness")
-    clinic.configuration.edit_pump_model(staff.admin, "synchromed2-20",
-                                         {"min_flow": Q_("0.04 mL/day")}, "tamper harness")
-    stop = clinic.stop_orders.give(brandt, PASSWORD, pump_id, "baclofen", clinic.clock.now(),
-                                   "tamper harness", long_stop=True)
+    clinic.maxima.raise_maximum(
+        brandt,
+        Verification("roth", PASSWORD),
+        patient_id,
+        "baclofen",
+        Q_("3000 mcg/day"),
+        "tamper harness",
+    )
+    clinic.configuration.edit_pump_model(
+        staff.admin, "synchromed2-20", {"min_flow": Q_("0.04 mL/day")}, "tamper harness"
+    )
+    stop = clinic.stop_orders.give(
+        brandt, PASSWORD, pump_id, "baclofen", clinic.clock.now(), "tamper harness", long_stop=True
+    )
     clinic.stop_orders.record_carried_out(staff.nurse, stop.id, "emptied_saline")
 
 
@@ -461,9 +557,16 @@ def _unlock_records(connection: Connection) -> None:
     """The records' append-only triggers off, as a tamperer would: dropped on SQLite, and
     PostgreSQL's ``ALTER TABLE ... DISABLE TRIGGER`` (the table owner may)."""
     if connection.dialect.name == "sqlite":
-        names = connection.execute(text(
-            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name <> 'audit_log'"
-        )).scalars().all()
+        names = (
+            connection.execute(
+                text(
+                    "SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                    "AND tbl_name <> 'audit_log'"
+                )
+            )
+            .scalars()
+            .all()
+        )
         for name in names:
             connection.exec_driver_sql(f"DROP TRIGGER {name}")
         return
@@ -475,8 +578,9 @@ def _ids(connection: Connection, table: Table) -> list[int]:
     return list(connection.execute(select(table.c.id).order_by(table.c.id)).scalars())
 
 
-def _changed_value(connection: Connection, column: Column[Any], old: Any,
-                   rng: random.Random) -> Any:
+def _changed_value(
+    connection: Connection, column: Column[Any], old: Any, rng: random.Random
+) -> Any:
     """Another value of ``column``'s type (the smallest change some of the time)."""
     if column.foreign_keys:
         target = next(iter(column.foreign_keys)).column.table
@@ -487,9 +591,15 @@ def _changed_value(connection: Connection, column: Column[Any], old: Any,
         return rng.choice([v for v in kind.enums if v != getattr(old, "value", old)])
     python = kind.python_type if not isinstance(kind, JSON) else dict
     if old is None:
-        return {bool: True, int: 1, float: 1.0, str: "x", date: date(2026, 1, 2),
-                time_of_day: time_of_day(1, 2), dict: {"soft_max": 1.0}}.get(
-            python, datetime(2026, 1, 2, tzinfo=UTC))
+        return {
+            bool: True,
+            int: 1,
+            float: 1.0,
+            str: "x",
+            date: date(2026, 1, 2),
+            time_of_day: time_of_day(1, 2),
+            dict: {"soft_max": 1.0},
+        }.get(python, datetime(2026, 1, 2, tzinfo=UTC))
     if isinstance(old, bool):
         return not old
     if isinstance(old, int):
@@ -500,7 +610,7 @@ def _changed_value(connection: Connection, column: Column[Any], old: Any,
         if not old:
             return "x"
         i = rng.randrange(len(old))
-        return old[:i] + _other_char(rng, old[i]) + old[i + 1:]
+        return old[:i] + _other_char(rng, old[i]) + old[i + 1 :]
     if isinstance(old, datetime):
         return old + timedelta(microseconds=rng.choice((1, 1_000_000, 86_400_000_000)))
     if isinstance(old, date):
@@ -512,23 +622,35 @@ def _changed_value(connection: Connection, column: Column[Any], old: Any,
     return {**old, "soft_max": 123456.0}
 
 
-def _tamper_record(kind: str, connection: Connection, rng: random.Random,
-                   ) -> tuple[str, set[tuple[str, int, str]]]:
+def _tamper_record(
+    kind: str,
+    connection: Connection,
+    rng: random.Random,
+) -> tuple[str, set[tuple[str, int, str]]]:
     """One tampering; what was done and the findings expected: (table, id, kind) with kind
     "changed:COLUMN", "inserted" or "deleted"; for a forecast ("forecast", pump, field)."""
     if kind == "forecast":
-        rows = connection.execute(text("SELECT pump_id FROM pump_forecasts WHERE refill_due "
-                                       "IS NOT NULL ORDER BY pump_id")).scalars().all()
+        rows = (
+            connection.execute(
+                text(
+                    "SELECT pump_id FROM pump_forecasts WHERE refill_due "
+                    "IS NOT NULL ORDER BY pump_id"
+                )
+            )
+            .scalars()
+            .all()
+        )
         pump_id = rng.choice(rows)
         field = rng.choice(FORECAST_FIELDS)
         table = PumpForecast.__table__
-        old = connection.execute(select(table.c[field]).where(
-            table.c.pump_id == pump_id)).scalar()
+        old = connection.execute(select(table.c[field]).where(table.c.pump_id == pump_id)).scalar()
         # a forecast's floats are compared to 1e-9 (the bulk refresh computes on floats)
-        new = (old * 1.5 + 0.25 if isinstance(old, float)
-               else _changed_value(connection, table.c[field], old, rng))
-        connection.execute(update(table).where(table.c.pump_id == pump_id).values(
-            {field: new}))
+        new = (
+            old * 1.5 + 0.25
+            if isinstance(old, float)
+            else _changed_value(connection, table.c[field], old, rng)
+        )
+        connection.execute(update(table).where(table.c.pump_id == pump_id).values({field: new}))
         return f"moved forecast {field} of pump #{pump_id}", {("forecast", pump_id, field)}
     table = rng.choice([t for t in covered_tables() if _ids(connection, t)])
     row_id = rng.choice(_ids(connection, table))
@@ -550,16 +672,17 @@ def _tamper_record(kind: str, connection: Connection, rng: random.Random,
     column = rng.choice([c for c in table.columns if c.name != "id"])
     new = _changed_value(connection, column, row[column.name], rng)
     connection.execute(update(table).where(table.c.id == row_id).values({column.name: new}))
-    return (f"edited {table.name} #{row_id}.{column.name}: {row[column.name]!r} -> {new!r}",
-            {(table.name, row_id, f"changed:{column.name}")})
+    return (
+        f"edited {table.name} #{row_id}.{column.name}: {row[column.name]!r} -> {new!r}",
+        {(table.name, row_id, f"changed:{column.name}")},
+    )
 
 
 def _found(records: Any, forecasts: list[str]) -> set[tuple[str, int, str]]:
     found: set[tuple[str, int, str]] = set()
     for problem in records.problems:
         if problem.kind == "changed":
-            found |= {(problem.table, problem.record_id, f"changed:{c}")
-                      for c in problem.columns}
+            found |= {(problem.table, problem.record_id, f"changed:{c}") for c in problem.columns}
         else:
             found.add((problem.table, problem.record_id, problem.kind))
     for line in forecasts:
@@ -571,7 +694,8 @@ def _found(records: Any, forecasts: list[str]) -> set[tuple[str, int, str]]:
 
 
 def test_every_record_tampering_is_found_and_named(
-    database: Database, full_size: bool,
+    database: Database,
+    full_size: bool,
     harness_report: Callable[[str, int, int, float], None],
 ) -> None:
     """Random edits, inserts and deletes over every covered table and moved stored forecasts,
@@ -587,8 +711,9 @@ def test_every_record_tampering_is_found_and_named(
         clean = verify_records(session, verify_chain(session).entries_checked)
         assert clean.ok and clean.covered_from == 1, clean.problems
         assert ForecastService(clinic.context).forecast_problems(session) == []
-        tables_written = {t.name for t in covered_tables()
-                          if session.execute(select(t.c.id).limit(1)).first()}
+        tables_written = {
+            t.name for t in covered_tables() if session.execute(select(t.c.id).limit(1)).first()
+        }
     assert tables_written == {t.name for t in covered_tables()}
     failures: list[str] = []
     caught: dict[str, int] = dict.fromkeys(RECORD_KINDS, 0)
@@ -628,8 +753,9 @@ def test_every_record_tampering_is_found_and_named(
     elapsed = time.perf_counter() - started
     name = f"record tampering ({database.backend})"
     harness_report(name, trials, len(failures), elapsed)
-    print(f"\n{name}: seed {seed}, found and named by kind {caught}, refused by the schema "
-          f"{refused}")
+    print(
+        f"\n{name}: seed {seed}, found and named by kind {caught}, refused by the schema {refused}"
+    )
     print_failures(failures)
     assert failures == []
     assert refused < trials // 2  # most tamperings were committed and had to be found
@@ -651,8 +777,9 @@ def test_a_clinic_from_before_the_records_were_covered(tmp_path: Path) -> None:
         assert before.records.ok and before.records.covered_from is None
         assert "covered from the next change on" in before.coverage()
         # the forecasts stored under the old rules, which opening the clinic computes again
-        assert before.forecasts and all("worst_case" in line or "refill_due" in line
-                                        for line in before.forecasts)
+        assert before.forecasts and all(
+            "worst_case" in line or "refill_due" in line for line in before.forecasts
+        )
         clinic = ClinicService(database, tz=ZoneInfo("Europe/Berlin"), hasher=FAST_HASHER)
         opened = clinic.verify_integrity()
         assert opened.ok and opened.chain.entries_checked == 300
@@ -661,7 +788,9 @@ def test_a_clinic_from_before_the_records_were_covered(tmp_path: Path) -> None:
         with database.read() as session:
             refresh = session.get_one(AuditEntry, 300)
             assert (refresh.username, refresh.action) == (
-                "pumpmgr", "forecast.recompute_after_upgrade")
+                "pumpmgr",
+                "forecast.recompute_after_upgrade",
+            )
             # signed in as sign-in marks an account (the fixture's nurse), without a password
             # check that would upgrade her demo hash and add an entry
             nurse = sessions.signed_in(actor_of(session.get_one(User, 2)))
@@ -672,12 +801,18 @@ def test_a_clinic_from_before_the_records_were_covered(tmp_path: Path) -> None:
         with database.engine.begin() as connection:
             connection.exec_driver_sql("UPDATE patients SET notes = 'x' WHERE id IN (1, 3)")
             connection.exec_driver_sql("DROP TRIGGER trg_refills_no_delete")
-            connection.exec_driver_sql("DELETE FROM refills WHERE id = (SELECT max(id) "
-                                       "FROM refills WHERE id NOT IN (SELECT corrects_id FROM "
-                                       "refills WHERE corrects_id IS NOT NULL))")
+            connection.exec_driver_sql(
+                "DELETE FROM refills WHERE id = (SELECT max(id) "
+                "FROM refills WHERE id NOT IN (SELECT corrects_id FROM "
+                "refills WHERE corrects_id IS NOT NULL))"
+            )
         found = clinic.verify_integrity()
     messages = found.problems()
-    assert any(m.startswith("patients #1: changed outside pumpmgr since coverage began at "
-                            "audit entry #300") for m in messages), messages
+    assert any(
+        m.startswith(
+            "patients #1: changed outside pumpmgr since coverage began at audit entry #300"
+        )
+        for m in messages
+    ), messages
     assert any(m.startswith("patients #3: notes changed outside pumpmgr") for m in messages)
     assert any(" deleted outside pumpmgr" in m and m.startswith("refills #") for m in messages)

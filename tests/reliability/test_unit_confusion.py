@@ -67,9 +67,9 @@ NEEDS_REVIEW = {
     "decimal-03": "0.6 mcg/day at 25 mcg/mL is 0.024 mL/day, below 0.048 (see decimal-09)",
     "decimal-06": "30 mcg/day at 1000 mcg/mL is 0.03 mL/day (see decimal-10)",
     "custom-concentration-04": "2.4 mcg/day at 100 mcg/mL is 0.024 mL/day (see "
-                               "custom-concentration-06)",
+    "custom-concentration-06)",
     "carried-volume-04": "the cut to a quarter is now refused first for its withdrawal "
-                         "warning (field reason), before the bridge (see carried-volume-06)",
+    "warning (field reason), before the bridge (see carried-volume-06)",
 }
 
 
@@ -85,38 +85,56 @@ def counts(clinic: Clinic) -> tuple[int, int, int]:
     with clinic.service.database.read() as session:
         return tuple(  # type: ignore[return-value]
             int(session.scalar(select(func.count()).select_from(model)) or 0)
-            for model in (db.Prescription, db.Refill, db.AuditEntry))
+            for model in (db.Prescription, db.Refill, db.AuditEntry)
+        )
 
 
 def typed_prescription(entry: dict[str, Any], drug: str, at: Any) -> PrescriptionInput:
     """The prescription as a form reads it from the typed text (raises on a parse refusal)."""
     concentration = parse(entry["concentration"], Kind.CONCENTRATION, "concentration")
     if "steps" in entry:
-        schedule = Schedule.flex([parse_step(s) for s in entry["steps"]],
-                                 [parse_scheduled_bolus(b) for b in entry.get("boluses", [])])
+        schedule = Schedule.flex(
+            [parse_step(s) for s in entry["steps"]],
+            [parse_scheduled_bolus(b) for b in entry.get("boluses", [])],
+        )
     else:
         schedule = Schedule.simple(parse(entry["dose"], Kind.DOSE_RATE, "dose"))
     bolus = None
     if "ptm_dose" in entry:
-        bolus = PatientBolus(parse(entry["ptm_dose"], Kind.MASS, "bolus dose"),
-                             int(entry["ptm_per_day"]))
+        bolus = PatientBolus(
+            parse(entry["ptm_dose"], Kind.MASS, "bolus dose"), int(entry["ptm_per_day"])
+        )
     ingredients = [IngredientInput(drug, concentration)]
     if "extra" in entry:
         other, strength = entry["extra"]
-        ingredients.append(IngredientInput(
-            other, parse(strength, Kind.CONCENTRATION, f"{other} concentration")))
-    return PrescriptionInput(tuple(ingredients), schedule, at, "Dr Pia Prescriber",
-                             patient_bolus=bolus, order=OrderGiven("written", at))
+        ingredients.append(
+            IngredientInput(other, parse(strength, Kind.CONCENTRATION, f"{other} concentration"))
+        )
+    return PrescriptionInput(
+        tuple(ingredients),
+        schedule,
+        at,
+        "Dr Pia Prescriber",
+        patient_bolus=bolus,
+        order=OrderGiven("written", at),
+    )
 
 
-def typed_refill(entry: dict[str, Any], at: Any,
-                 new: PrescriptionInput | None = None) -> RefillInput:
+def typed_refill(
+    entry: dict[str, Any], at: Any, new: PrescriptionInput | None = None
+) -> RefillInput:
     return RefillInput(
-        performed_at=at, aspirated=parse(entry.get("aspirated", "0 mL"), Kind.VOLUME, "aspirated"),
-        volume_added=parse(entry["volume"], Kind.VOLUME, "volume added"), lot_number="L1",
-        expiry=at.date() + timedelta(days=120), source="pharmacy",
-        needle_position_confirmed=True, pump_running_confirmed=True,
-        discrepancy_note="checked", new_prescription=new)
+        performed_at=at,
+        aspirated=parse(entry.get("aspirated", "0 mL"), Kind.VOLUME, "aspirated"),
+        volume_added=parse(entry["volume"], Kind.VOLUME, "volume added"),
+        lot_number="L1",
+        expiry=at.date() + timedelta(days=120),
+        source="pharmacy",
+        needle_position_confirmed=True,
+        pump_running_confirmed=True,
+        discrepancy_note="checked",
+        new_prescription=new,
+    )
 
 
 def prepare(clinic: Clinic, case: dict[str, Any], serial: int) -> tuple[int, Any]:
@@ -127,8 +145,13 @@ def prepare(clinic: Clinic, case: dict[str, Any], serial: int) -> tuple[int, Any
     first = max((b["hours"] for b in before), default=0)
     start = clinic.now + timedelta(days=1)
     clinic.at(start)
-    _, pump_id = new_patient(clinic, f"7{serial:05d}", indication=case.get(
-        "indication", "spasticity_spinal"), model=case.get("model", "synchromed2-20"), born=born)
+    _, pump_id = new_patient(
+        clinic,
+        f"7{serial:05d}",
+        indication=case.get("indication", "spasticity_spinal"),
+        model=case.get("model", "synchromed2-20"),
+        born=born,
+    )
     entry_at = start + timedelta(hours=first)
     for index, earlier in enumerate(before):
         at = entry_at - timedelta(hours=earlier["hours"])
@@ -139,8 +162,12 @@ def prepare(clinic: Clinic, case: dict[str, Any], serial: int) -> tuple[int, Any
         service.change_prescription(clinic.prescriber, clinic.check, pump_id, data)
         if index == 0:
             capacity = 40 if case.get("model") == "synchromed2-40" else 20
-            service.record_refill(clinic.nurse, clinic.check, pump_id, typed_refill(
-                {"volume": f"{capacity} mL"}, at + timedelta(minutes=1)))
+            service.record_refill(
+                clinic.nurse,
+                clinic.check,
+                pump_id,
+                typed_refill({"volume": f"{capacity} mL"}, at + timedelta(minutes=1)),
+            )
     clinic.at(entry_at + timedelta(minutes=2))
     return pump_id, entry_at + timedelta(minutes=2)
 
@@ -157,8 +184,9 @@ def run_case(clinic: Clinic, case: dict[str, Any], serial: int, outcome: Outcome
             assert data is not None
             service.change_prescription(clinic.nurse, clinic.check, pump_id, data)
         else:
-            service.record_refill(clinic.nurse, clinic.check, pump_id,
-                                  typed_refill(entry, at, data))
+            service.record_refill(
+                clinic.nurse, clinic.check, pump_id, typed_refill(entry, at, data)
+            )
 
     verdict = stop
     try:
@@ -169,8 +197,7 @@ def run_case(clinic: Clinic, case: dict[str, Any], serial: int, outcome: Outcome
             verdict = str(check.verdict)
             codes = {str(f.code) for f in check.findings if f.level == stop}
             if SEVERITY.get(verdict, 0) < SEVERITY[stop] or code not in codes:
-                outcome.fail(case, f"check gave {check.verdict} {sorted(codes)}, not {stop} "
-                                   f"{code}")
+                outcome.fail(case, f"check gave {check.verdict} {sorted(codes)}, not {stop} {code}")
         save(data)
         if stop == "recorded":
             # a fact recorded as it is, with the verdict it earns (domain-rules §4, §4a)
@@ -180,10 +207,18 @@ def run_case(clinic: Clinic, case: dict[str, Any], serial: int, outcome: Outcome
             return
     except PumpMgrError as exc:
         refused = stop == "refused" and (str(exc.code), exc.field) == (code, case.get("field"))
-        blocked = (verdict == "blocked" and isinstance(exc, ImpossibleInput)
-                   and exc.field == "dose" and "cannot be saved" in exc.message)
-        warned = (verdict == "warning" and isinstance(exc, InputError) and exc.field == "reason"
-                  and code in exc.message)
+        blocked = (
+            verdict == "blocked"
+            and isinstance(exc, ImpossibleInput)
+            and exc.field == "dose"
+            and "cannot be saved" in exc.message
+        )
+        warned = (
+            verdict == "warning"
+            and isinstance(exc, InputError)
+            and exc.field == "reason"
+            and code in exc.message
+        )
         stopped = verdict == "stop" and isinstance(exc, PermissionDenied) and exc.field == "dose"
         if not (refused or blocked or warned or stopped):
             outcome.fail(case, f"refused with {exc.code} ({exc.field}): {exc.message}")
@@ -199,8 +234,12 @@ def run_case(clinic: Clinic, case: dict[str, Any], serial: int, outcome: Outcome
                 if path == "prescribe":
                     service.change_prescription(clinic.nurse, clinic.check, pump_id, given)
                 else:
-                    service.record_refill(clinic.nurse, clinic.check, pump_id, typed_refill(
-                        {"volume": "20 mL", "aspirated": "0 mL"}, at, given))
+                    service.record_refill(
+                        clinic.nurse,
+                        clinic.check,
+                        pump_id,
+                        typed_refill({"volume": "20 mL", "aspirated": "0 mL"}, at, given),
+                    )
             except PumpMgrError:
                 continue
             outcome.fail(case, f"a blocked dose was SAVED through {path}")
@@ -210,9 +249,12 @@ def run_case(clinic: Clinic, case: dict[str, Any], serial: int, outcome: Outcome
 
 def latest_verdict(clinic: Clinic, pump_id: int) -> str | None:
     with clinic.service.database.read() as session:
-        return session.scalar(select(db.Refill.discrepancy_verdict)
-                              .where(db.Refill.pump_id == pump_id)
-                              .order_by(db.Refill.id.desc()).limit(1))
+        return session.scalar(
+            select(db.Refill.discrepancy_verdict)
+            .where(db.Refill.pump_id == pump_id)
+            .order_by(db.Refill.id.desc())
+            .limit(1)
+        )
 
 
 @pytest.fixture
@@ -224,9 +266,18 @@ def test_the_corpus_is_versioned_and_large_enough() -> None:
     ids = [c["id"] for c in CASES]
     assert len(ids) == len(set(ids)) >= 60
     slips = {c["slip"] for c in CASES}
-    assert {"mg-for-mcg", "mcg-for-mg", "per-hour-for-per-day", "mg/mL-for-mcg/mL",
-            "missing-leading-zero", "doubled-digit", "custom-below-stock", "over-capacity",
-            "same-ml-per-day", "step-too-large"} <= slips
+    assert {
+        "mg-for-mcg",
+        "mcg-for-mg",
+        "per-hour-for-per-day",
+        "mg/mL-for-mcg/mL",
+        "missing-leading-zero",
+        "doubled-digit",
+        "custom-below-stock",
+        "over-capacity",
+        "same-ml-per-day",
+        "step-too-large",
+    } <= slips
     catalogued = {str(c) for c in FindingCode} | {str(c) for c in Code}
     for case in CASES:
         assert case["stop"] in ("blocked", "stop", "warning", "refused", "recorded"), case["id"]
@@ -235,17 +286,26 @@ def test_the_corpus_is_versioned_and_large_enough() -> None:
 
 
 def test_every_slip_is_stopped_through_the_services(
-    clinic: Clinic, full_size: bool, harness_report: Callable[[str, int, int, float], None],
+    clinic: Clinic,
+    full_size: bool,
+    harness_report: Callable[[str, int, int, float], None],
 ) -> None:
     started = time.perf_counter()
     outcome = Outcome()
     backend = clinic.service.database.backend
     # Every case on SQLite; in the suite every sixth on PostgreSQL (all with --full): the
     # stops are decided in Python, PostgreSQL adds that a stopped case writes nothing there.
-    chosen = [c for c in (CASES if full_size or backend == "sqlite" else CASES[::6])
-              if c["id"] not in NEEDS_REVIEW]
+    chosen = [
+        c
+        for c in (CASES if full_size or backend == "sqlite" else CASES[::6])
+        if c["id"] not in NEEDS_REVIEW
+    ]
     for serial, case in enumerate(chosen):
         run_case(clinic, case, serial, outcome)
-    harness_report(f"5 unit confusion {backend}", len(chosen), len(outcome.failures),
-                   time.perf_counter() - started)
+    harness_report(
+        f"5 unit confusion {backend}",
+        len(chosen),
+        len(outcome.failures),
+        time.perf_counter() - started,
+    )
     assert not outcome.failures, "\n".join(outcome.failures)

@@ -52,12 +52,16 @@ def check_layout() -> Callable[[bytes], list[str]]:
 @pytest.fixture(scope="session")
 def sheet() -> Callable[..., bytes]:
     """``sheet(name, page_size="A4")``: the sample sheet's bytes, built once per session."""
+
     def get(name: str, page_size: str = "A4") -> bytes:
         key = (name, page_size)
         if key not in _BUILT:
-            settings = ClinicSettings(clinic_name=SETTINGS.clinic_name,
-                                      clinic_phone=SETTINGS.clinic_phone,
-                                      page_size=page_size)  # type: ignore[arg-type]
+            settings = ClinicSettings(
+                clinic_name=SETTINGS.clinic_name,
+                clinic_phone=SETTINGS.clinic_phone,
+                page_size=page_size,
+            )  # type: ignore[arg-type]
             _BUILT[key] = build_sample(name, settings)
         return _BUILT[key]
+
     return get

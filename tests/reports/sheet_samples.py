@@ -55,8 +55,11 @@ from pumpmgr.visit_record import (
 #: The shipped library: these tests check against its limits (the clinic's, in a clinic).
 SHIPPED = default_catalogs()
 
-SETTINGS = ClinicSettings(clinic_name="St Elsewhere Intrathecal Pump Clinic",
-                          clinic_phone="+44 20 7946 0321", page_size="A4")
+SETTINGS = ClinicSettings(
+    clinic_name="St Elsewhere Intrathecal Pump Clinic",
+    clinic_phone="+44 20 7946 0321",
+    page_size="A4",
+)
 GENERATED = datetime(2025, 3, 24, 16, 45)
 VISIT = datetime(2025, 3, 25, 9, 0)
 
@@ -68,7 +71,6 @@ def _refills(
     ingredients: tuple[Ingredient, ...],
     start_id: int,
 ) -> tuple[RefillRecord, ...]:
-
     """Refills at ``visits`` (time, aspirated mL or None for the first, note), each filled to
     the capacity; expected residual and verdict worked out as the services do."""
     records: list[RefillRecord] = []
@@ -78,25 +80,46 @@ def _refills(
         aspirated = None if aspirated_ml is None else Q_(aspirated_ml, "mL")
         if previous is not None and aspirated is not None:
             periods = program_periods(prescriptions, pump, previous.performed_at, at)
-            expected = expected_residual(fill_volume=previous.final_volume,
-                                         filled_at=previous.performed_at, at=at,
-                                         programs=periods).expected_residual
-            found = discrepancy(fill_volume=previous.final_volume, expected=expected,
-                                actual=aspirated, reservoir_capacity=pump.capacity,
-                                accuracy_percent=pump.accuracy_percent)
+            expected = expected_residual(
+                fill_volume=previous.final_volume,
+                filled_at=previous.performed_at,
+                at=at,
+                programs=periods,
+            ).expected_residual
+            found = discrepancy(
+                fill_volume=previous.final_volume,
+                expected=expected,
+                actual=aspirated,
+                reservoir_capacity=pump.capacity,
+                accuracy_percent=pump.accuracy_percent,
+            )
             verdict, difference = found.verdict, found.difference
         rx = [p for p in prescriptions if p.effective_at <= at][-1]
-        records.append(RefillRecord(
-            id=start_id + number, pump_id=pump.id, performed_at=at,
-            previous_fill_volume=None if previous is None else previous.final_volume,
-            expected_residual=expected, aspirated=aspirated, discrepancy_verdict=verdict,
-            discrepancy_difference=difference, discrepancy_note=note,
-            volume_added=pump.capacity, final_volume=pump.capacity, ingredients=ingredients,
-            lot_number=f"LT{4410 + start_id + number}", expiry=date(2026, 2, 28),
-            source="hospital pharmacy", bridge_bolus=None, needle_position_confirmed=True,
-            pump_running_confirmed=True, nurse="R. Okafor RN", verifier="S. Lindqvist RN",
-            prescription_id=rx.id,
-        ))
+        records.append(
+            RefillRecord(
+                id=start_id + number,
+                pump_id=pump.id,
+                performed_at=at,
+                previous_fill_volume=None if previous is None else previous.final_volume,
+                expected_residual=expected,
+                aspirated=aspirated,
+                discrepancy_verdict=verdict,
+                discrepancy_difference=difference,
+                discrepancy_note=note,
+                volume_added=pump.capacity,
+                final_volume=pump.capacity,
+                ingredients=ingredients,
+                lot_number=f"LT{4410 + start_id + number}",
+                expiry=date(2026, 2, 28),
+                source="hospital pharmacy",
+                bridge_bolus=None,
+                needle_position_confirmed=True,
+                pump_running_confirmed=True,
+                nurse="R. Okafor RN",
+                verifier="S. Lindqvist RN",
+                prescription_id=rx.id,
+            )
+        )
     return tuple(records)
 
 
@@ -104,130 +127,287 @@ def _refills(
 INVESTIGATE_FOUND = BedsideFindings(
     Interrogation(PumpStatus.RUNNING, frozenset({PumpAlarm.LOW_RESERVOIR}), Q_("1.9 mL")),
     SiteAssessment(frozenset({SiteFinding.TENDERNESS}), "tender over the pump"),
-    SymptomCheck(withdrawal=True, overdose=False, note="more spasms for two days"))
+    SymptomCheck(withdrawal=True, overdose=False, note="more spasms for two days"),
+)
 
 
-def _stored(pump: PumpRecord, rx: PrescriptionRecord, last: RefillRecord,
-            settings: ClinicSettings) -> StoredForecast:
-    outlook = forecast(fill_volume=last.final_volume, filled_at=last.performed_at,
-                       program=program_of(rx, pump), alarm_volume=pump.alarm_volume,
-                       accuracy_percent=pump.accuracy_percent or 0.0,
-                       buffer_days=settings.buffer_days, open_days=settings.open_days,
-                       stability_days=90 if rx.primary.drug == "morphine" else None)
-    return StoredForecast(pump.id, last.performed_at, last.final_volume, outlook.daily_volume,
-                          outlook.alarm_at, outlook.alarm_at_with_boluses, outlook.refill_due,
-                          outlook.refill_due_reason, outlook.empty_at)
+def _stored(
+    pump: PumpRecord, rx: PrescriptionRecord, last: RefillRecord, settings: ClinicSettings
+) -> StoredForecast:
+    outlook = forecast(
+        fill_volume=last.final_volume,
+        filled_at=last.performed_at,
+        program=program_of(rx, pump),
+        alarm_volume=pump.alarm_volume,
+        accuracy_percent=pump.accuracy_percent or 0.0,
+        buffer_days=settings.buffer_days,
+        open_days=settings.open_days,
+        stability_days=90 if rx.primary.drug == "morphine" else None,
+    )
+    return StoredForecast(
+        pump.id,
+        last.performed_at,
+        last.final_volume,
+        outlook.daily_volume,
+        outlook.alarm_at,
+        outlook.alarm_at_with_boluses,
+        outlook.refill_due,
+        outlook.refill_due_reason,
+        outlook.empty_at,
+    )
 
 
 def baclofen_chart() -> PatientChart:
-    patient = PatientRecord(1, "100234", "Martin", "Alice", date(1968, 4, 12),
-                            "spasticity_spinal", emergency_contact="Paul Martin +44 7700 900123")
+    patient = PatientRecord(
+        1,
+        "100234",
+        "Martin",
+        "Alice",
+        date(1968, 4, 12),
+        "spasticity_spinal",
+        emergency_contact="Paul Martin +44 7700 900123",
+    )
     old_pump = PumpRecord(
-        id=1, patient_id=1, model_key="synchromed-el-18", model_name="SynchroMed EL 18 mL (legacy)",
-        pump_type="programmable_peristaltic", serial_number="EL8627-5521", implanted_on=date(
-            2016, 5, 9), site="left abdomen", capacity=Q_("18 mL"), alarm_volume=Q_("2 mL"),
-        accuracy_percent=None, replace_by=date(2023, 3, 1), status="explanted",
-        explanted_on=date(2023, 2, 6), explant_reason="elective replacement before ERI",
+        id=1,
+        patient_id=1,
+        model_key="synchromed-el-18",
+        model_name="SynchroMed EL 18 mL (legacy)",
+        pump_type="programmable_peristaltic",
+        serial_number="EL8627-5521",
+        implanted_on=date(2016, 5, 9),
+        site="left abdomen",
+        capacity=Q_("18 mL"),
+        alarm_volume=Q_("2 mL"),
+        accuracy_percent=None,
+        replace_by=date(2023, 3, 1),
+        status="explanted",
+        explanted_on=date(2023, 2, 6),
+        explant_reason="elective replacement before ERI",
     )
     pump = PumpRecord(
-        id=2, patient_id=1, model_key="synchromed2-20", model_name="SynchroMed II 20 mL",
-        pump_type="programmable_peristaltic", serial_number="NGP204518H",
-        implanted_on=date(2023, 2, 6), site="right abdomen", capacity=Q_("20 mL"),
-        alarm_volume=Q_("2 mL"), accuracy_percent=14.5, replace_by=date(2029, 8, 1),
+        id=2,
+        patient_id=1,
+        model_key="synchromed2-20",
+        model_name="SynchroMed II 20 mL",
+        pump_type="programmable_peristaltic",
+        serial_number="NGP204518H",
+        implanted_on=date(2023, 2, 6),
+        site="right abdomen",
+        capacity=Q_("20 mL"),
+        alarm_volume=Q_("2 mL"),
+        accuracy_percent=14.5,
+        replace_by=date(2029, 8, 1),
     )
     catheter = CatheterRecord(
-        id=1, pump_id=2, model_key="ascenda-8780",
-        segments=(CatheterSegmentRecord(Q_("66 cm"), Q_("14 cm"), Q_("0.0022 mL/cm")),
-                  CatheterSegmentRecord(Q_("24 cm"), Q_("0 cm"), Q_("0.0022 mL/cm"))),
-        tip_level="T10", implanted_on=date(2023, 2, 6), volume=Q_("0.198 mL"),
+        id=1,
+        pump_id=2,
+        model_key="ascenda-8780",
+        segments=(
+            CatheterSegmentRecord(Q_("66 cm"), Q_("14 cm"), Q_("0.0022 mL/cm")),
+            CatheterSegmentRecord(Q_("24 cm"), Q_("0 cm"), Q_("0.0022 mL/cm")),
+        ),
+        tip_level="T10",
+        implanted_on=date(2023, 2, 6),
+        volume=Q_("0.198 mL"),
     )
-    flex = schedule_from_text(["00:00 30 mcg/h", "06:00 100 mcg/h", "07:00 15 mcg/h",
-                               "22:00 20 mcg/h"])
+    flex = schedule_from_text(
+        ["00:00 30 mcg/h", "06:00 100 mcg/h", "07:00 15 mcg/h", "22:00 20 mcg/h"]
+    )
     rxs = (
-        PrescriptionRecord(1, 2, (Ingredient("baclofen", Q_("2000 mcg/mL"), "mcg"),),
-                           Schedule.simple(Q_("450 mcg/day")), None, datetime(2023, 2, 6, 10),
-                           "Dr E. Castellanos"),
-        PrescriptionRecord(2, 2, (Ingredient("baclofen", Q_("2000 mcg/mL"), "mcg"),), flex,
-                           None, datetime(2024, 9, 2, 11, 30), "Dr E. Castellanos"),
+        PrescriptionRecord(
+            1,
+            2,
+            (Ingredient("baclofen", Q_("2000 mcg/mL"), "mcg"),),
+            Schedule.simple(Q_("450 mcg/day")),
+            None,
+            datetime(2023, 2, 6, 10),
+            "Dr E. Castellanos",
+        ),
+        PrescriptionRecord(
+            2,
+            2,
+            (Ingredient("baclofen", Q_("2000 mcg/mL"), "mcg"),),
+            flex,
+            None,
+            datetime(2024, 9, 2, 11, 30),
+            "Dr E. Castellanos",
+        ),
     )
     baclofen = rxs[0].ingredients
-    refills = _refills(pump, rxs, [
-        (datetime(2024, 6, 3, 9, 0), None, ""),
-        (datetime(2024, 8, 2, 9, 30), 6.4, ""),
-        (datetime(2024, 10, 1, 10, 0), 3.7, "Pocket checked, no swelling; pump log reviewed "
-                                            "with Dr Castellanos"),
-        (datetime(2024, 11, 29, 9, 15), 4.0, ""),
-        (datetime(2025, 1, 28, 9, 0), 3.5, ""),
-    ], baclofen, start_id=11)
-    events = (
-        EventRecord(1, 1, 1, "implant", datetime(2016, 5, 9, 8), "SynchroMed EL implanted",
-                    "Dr E. Castellanos"),
-        EventRecord(2, 2, 1, "replacement", datetime(2023, 2, 6, 8),
-                    "Replaced by SynchroMed II 20 mL before ERI", "Dr E. Castellanos"),
-        EventRecord(3, 2, 1, "mri", datetime(2024, 11, 15, 14), "Brain MRI 1.5 T; pump "
-                    "interrogated afterwards and running", "R. Okafor RN"),
+    refills = _refills(
+        pump,
+        rxs,
+        [
+            (datetime(2024, 6, 3, 9, 0), None, ""),
+            (datetime(2024, 8, 2, 9, 30), 6.4, ""),
+            (
+                datetime(2024, 10, 1, 10, 0),
+                3.7,
+                "Pocket checked, no swelling; pump log reviewed with Dr Castellanos",
+            ),
+            (datetime(2024, 11, 29, 9, 15), 4.0, ""),
+            (datetime(2025, 1, 28, 9, 0), 3.5, ""),
+        ],
+        baclofen,
+        start_id=11,
     )
-    return PatientChart(patient=patient, pump=pump, catheter=catheter, prescription=rxs[-1],
-                        forecast=_stored(pump, rxs[-1], refills[-1], SETTINGS),
-                        pumps=(old_pump, pump), prescriptions=rxs, refills=refills,
-                        events=events)
+    events = (
+        EventRecord(
+            1,
+            1,
+            1,
+            "implant",
+            datetime(2016, 5, 9, 8),
+            "SynchroMed EL implanted",
+            "Dr E. Castellanos",
+        ),
+        EventRecord(
+            2,
+            2,
+            1,
+            "replacement",
+            datetime(2023, 2, 6, 8),
+            "Replaced by SynchroMed II 20 mL before ERI",
+            "Dr E. Castellanos",
+        ),
+        EventRecord(
+            3,
+            2,
+            1,
+            "mri",
+            datetime(2024, 11, 15, 14),
+            "Brain MRI 1.5 T; pump interrogated afterwards and running",
+            "R. Okafor RN",
+        ),
+    )
+    return PatientChart(
+        patient=patient,
+        pump=pump,
+        catheter=catheter,
+        prescription=rxs[-1],
+        forecast=_stored(pump, rxs[-1], refills[-1], SETTINGS),
+        pumps=(old_pump, pump),
+        prescriptions=rxs,
+        refills=refills,
+        events=events,
+    )
 
 
 def admixture_chart() -> PatientChart:
-    patient = PatientRecord(2, "100871", "Nguyen", "Thanh", date(1955, 11, 30), "cancer_pain",
-                            renal_impairment=True)
+    patient = PatientRecord(
+        2, "100871", "Nguyen", "Thanh", date(1955, 11, 30), "cancer_pain", renal_impairment=True
+    )
     pump = PumpRecord(
-        id=3, patient_id=2, model_key="synchromed2-40", model_name="SynchroMed II 40 mL",
-        pump_type="programmable_peristaltic", serial_number="NGP311702K",
-        implanted_on=date(2024, 7, 15), site="left abdomen", capacity=Q_("40 mL"),
-        alarm_volume=Q_("2 mL"), accuracy_percent=14.5, pump_path_volume=Q_("0.26 mL"),
+        id=3,
+        patient_id=2,
+        model_key="synchromed2-40",
+        model_name="SynchroMed II 40 mL",
+        pump_type="programmable_peristaltic",
+        serial_number="NGP311702K",
+        implanted_on=date(2024, 7, 15),
+        site="left abdomen",
+        capacity=Q_("40 mL"),
+        alarm_volume=Q_("2 mL"),
+        accuracy_percent=14.5,
+        pump_path_volume=Q_("0.26 mL"),
         replace_by=date(2031, 1, 1),
     )
     catheter = CatheterRecord(
-        id=2, pump_id=3, model_key="ascenda-8780",
+        id=2,
+        pump_id=3,
+        model_key="ascenda-8780",
         segments=(CatheterSegmentRecord(Q_("90 cm"), Q_("5 cm"), Q_("0.0022 mL/cm")),),
-        tip_level="T8", implanted_on=date(2024, 7, 15), volume=Q_("0.187 mL"),
+        tip_level="T8",
+        implanted_on=date(2024, 7, 15),
+        volume=Q_("0.187 mL"),
     )
     bolus = PatientBolus(Q_("0.1 mg"), 4, Q_("3 h"))
-    mix = (Ingredient("morphine", Q_("10 mg/mL"), "mg"),
-           Ingredient("clonidine", Q_("100 mcg/mL"), "mcg"))
-    strong = (Ingredient("morphine", Q_("20 mg/mL"), "mg"),
-              Ingredient("clonidine", Q_("200 mcg/mL"), "mcg"))
-    rxs = (
-        PrescriptionRecord(21, 3, mix, Schedule.simple(Q_("3 mg/day")), bolus,
-                           datetime(2024, 7, 15, 12), "Dr A. Haddad"),
-        # written for the coming refill: it runs from the moment the pump is refilled
-        PrescriptionRecord(22, 3, strong, Schedule.simple(Q_("3 mg/day")), bolus, VISIT,
-                           "Dr A. Haddad"),
+    mix = (
+        Ingredient("morphine", Q_("10 mg/mL"), "mg"),
+        Ingredient("clonidine", Q_("100 mcg/mL"), "mcg"),
     )
-    refills = _refills(pump, rxs[:1], [
-        (datetime(2024, 11, 4, 10, 0), None, ""),
-        (datetime(2025, 1, 13, 10, 30), 19.4, ""),
-    ], mix, start_id=31)
-    return PatientChart(patient=patient, pump=pump, catheter=catheter, prescription=rxs[-1],
-                        forecast=_stored(pump, rxs[0], refills[-1], SETTINGS), pumps=(pump,),
-                        prescriptions=rxs, refills=refills)
+    strong = (
+        Ingredient("morphine", Q_("20 mg/mL"), "mg"),
+        Ingredient("clonidine", Q_("200 mcg/mL"), "mcg"),
+    )
+    rxs = (
+        PrescriptionRecord(
+            21,
+            3,
+            mix,
+            Schedule.simple(Q_("3 mg/day")),
+            bolus,
+            datetime(2024, 7, 15, 12),
+            "Dr A. Haddad",
+        ),
+        # written for the coming refill: it runs from the moment the pump is refilled
+        PrescriptionRecord(
+            22, 3, strong, Schedule.simple(Q_("3 mg/day")), bolus, VISIT, "Dr A. Haddad"
+        ),
+    )
+    refills = _refills(
+        pump,
+        rxs[:1],
+        [
+            (datetime(2024, 11, 4, 10, 0), None, ""),
+            (datetime(2025, 1, 13, 10, 30), 19.4, ""),
+        ],
+        mix,
+        start_id=31,
+    )
+    return PatientChart(
+        patient=patient,
+        pump=pump,
+        catheter=catheter,
+        prescription=rxs[-1],
+        forecast=_stored(pump, rxs[0], refills[-1], SETTINGS),
+        pumps=(pump,),
+        prescriptions=rxs,
+        refills=refills,
+    )
 
 
 def constant_flow_chart() -> PatientChart:
     patient = PatientRecord(3, "100412", "Kowalski", "Marek", date(1949, 2, 17), "cancer_pain")
     pump = PumpRecord(
-        id=4, patient_id=3, model_key="isomed-20", model_name="IsoMed 20 mL",
-        pump_type="constant_flow", serial_number="IM8472-20-0931", implanted_on=date(2024, 10, 1),
-        site="right abdomen", capacity=Q_("20 mL"), alarm_volume=Q_("2 mL"),
-        accuracy_percent=None, nominal_flow=Q_("1 mL/day"),
+        id=4,
+        patient_id=3,
+        model_key="isomed-20",
+        model_name="IsoMed 20 mL",
+        pump_type="constant_flow",
+        serial_number="IM8472-20-0931",
+        implanted_on=date(2024, 10, 1),
+        site="right abdomen",
+        capacity=Q_("20 mL"),
+        alarm_volume=Q_("2 mL"),
+        accuracy_percent=None,
+        nominal_flow=Q_("1 mL/day"),
     )
     four = (Ingredient("morphine", Q_("4 mg/mL"), "mg"),)
-    rx = PrescriptionRecord(41, 4, four, Schedule.simple(Q_("4 mg/day")), None,
-                            datetime(2024, 10, 1, 9), "Dr A. Haddad")
-    refills = _refills(pump, (rx,), [
-        (datetime(2025, 2, 17, 9, 0), None, ""),
-        (datetime(2025, 3, 3, 9, 0), 6.2, ""),
-        (datetime(2025, 3, 14, 9, 0), 8.9, ""),
-    ], four, start_id=51)
-    return PatientChart(patient=patient, pump=pump, catheter=None, prescription=rx,
-                        forecast=_stored(pump, rx, refills[-1], SETTINGS), pumps=(pump,),
-                        prescriptions=(rx,), refills=refills)
+    rx = PrescriptionRecord(
+        41, 4, four, Schedule.simple(Q_("4 mg/day")), None, datetime(2024, 10, 1, 9), "Dr A. Haddad"
+    )
+    refills = _refills(
+        pump,
+        (rx,),
+        [
+            (datetime(2025, 2, 17, 9, 0), None, ""),
+            (datetime(2025, 3, 3, 9, 0), 6.2, ""),
+            (datetime(2025, 3, 14, 9, 0), 8.9, ""),
+        ],
+        four,
+        start_id=51,
+    )
+    return PatientChart(
+        patient=patient,
+        pump=pump,
+        catheter=None,
+        prescription=rx,
+        forecast=_stored(pump, rx, refills[-1], SETTINGS),
+        pumps=(pump,),
+        prescriptions=(rx,),
+        refills=refills,
+    )
 
 
 CHARTS: dict[str, Callable[[], PatientChart]] = {
@@ -240,31 +420,54 @@ CHARTS: dict[str, Callable[[], PatientChart]] = {
 def due_rows() -> list[DueRow]:
     """The due list the services would hand out, deliberately out of order."""
     rows = []
-    for kind, days_left, state in (("baclofen", 3.5, "due_this_week"),
-                                   ("admixture", 12.25, "due_in_14_days"),
-                                   ("constant_flow", -1.0, "overdue")):
+    for kind, days_left, state in (
+        ("baclofen", 3.5, "due_this_week"),
+        ("admixture", 12.25, "due_in_14_days"),
+        ("constant_flow", -1.0, "overdue"),
+    ):
         chart = CHARTS[kind]()
         assert chart.pump is not None and chart.forecast is not None
         assert chart.prescription is not None
-        drug = " + ".join(f"{i.drug} {i.concentration.to(i.display_unit + '/mL').m:g} "
-                          f"{i.display_unit}/mL" for i in chart.prescription.ingredients)
-        rows.append(DueRow(
-            patient_id=chart.patient.id, mrn=chart.patient.mrn,
-            patient=chart.patient.display_name, pump_id=chart.pump.id,
-            pump_model=chart.pump.model_name, pump_type=chart.pump.pump_type, drug=drug,
-            days_left=days_left, alarm_at=chart.forecast.alarm_at_with_boluses,
-            refill_due=chart.forecast.refill_due,
-            refill_due_reason=chart.forecast.refill_due_reason,
-            replace_by=chart.pump.replace_by, state=state,  # type: ignore[arg-type]
-            open_discrepancy=kind == "baclofen", flex_schedule=kind == "baclofen",
-        ))
-    rows.append(DueRow(
-        patient_id=9, mrn="100999", patient="OKONJO, Grace", pump_id=9,
-        pump_model="SynchroMed II 20 mL", pump_type="programmable_peristaltic",
-        drug="baclofen 500 mcg/mL", days_left=20.0, alarm_at=datetime(2025, 4, 25, 10),
-        refill_due=date(2025, 4, 18), refill_due_reason="alarm", replace_by=date(2025, 4, 9),
-        state="fine",
-    ))
+        drug = " + ".join(
+            f"{i.drug} {i.concentration.to(i.display_unit + '/mL').m:g} {i.display_unit}/mL"
+            for i in chart.prescription.ingredients
+        )
+        rows.append(
+            DueRow(
+                patient_id=chart.patient.id,
+                mrn=chart.patient.mrn,
+                patient=chart.patient.display_name,
+                pump_id=chart.pump.id,
+                pump_model=chart.pump.model_name,
+                pump_type=chart.pump.pump_type,
+                drug=drug,
+                days_left=days_left,
+                alarm_at=chart.forecast.alarm_at_with_boluses,
+                refill_due=chart.forecast.refill_due,
+                refill_due_reason=chart.forecast.refill_due_reason,
+                replace_by=chart.pump.replace_by,
+                state=state,  # type: ignore[arg-type]
+                open_discrepancy=kind == "baclofen",
+                flex_schedule=kind == "baclofen",
+            )
+        )
+    rows.append(
+        DueRow(
+            patient_id=9,
+            mrn="100999",
+            patient="OKONJO, Grace",
+            pump_id=9,
+            pump_model="SynchroMed II 20 mL",
+            pump_type="programmable_peristaltic",
+            drug="baclofen 500 mcg/mL",
+            days_left=20.0,
+            alarm_at=datetime(2025, 4, 25, 10),
+            refill_due=date(2025, 4, 18),
+            refill_due_reason="alarm",
+            replace_by=date(2025, 4, 9),
+            state="fine",
+        )
+    )
     return rows[::-1]
 
 
@@ -290,16 +493,26 @@ def layout_problems(data: bytes, *, margin: float = MARGIN, tolerance: float = 0
         for number, page in enumerate(pdf.pages, 1):
             chars = [c for c in page.chars if c["text"].strip()]
             for char in chars:
-                if (char["x0"] < margin - 1 or char["x1"] > page.width - margin + 1
-                        or char["top"] < margin - 1 or char["bottom"] > page.height - margin + 1):
-                    problems.append(f"page {number}: '{char['text']}' at ({char['x0']:.0f}, "
-                                    f"{char['top']:.0f}) is outside the margins")
+                if (
+                    char["x0"] < margin - 1
+                    or char["x1"] > page.width - margin + 1
+                    or char["top"] < margin - 1
+                    or char["bottom"] > page.height - margin + 1
+                ):
+                    problems.append(
+                        f"page {number}: '{char['text']}' at ({char['x0']:.0f}, "
+                        f"{char['top']:.0f}) is outside the margins"
+                    )
             cells: dict[tuple[int, int], list[dict[str, Any]]] = {}
             for char in chars:
                 cells.setdefault((int(char["x0"] // 24), int(char["top"] // 24)), []).append(char)
             for (cx, cy), group in cells.items():
-                near = [c for dx in (-1, 0, 1) for dy in (-1, 0, 1)
-                        for c in cells.get((cx + dx, cy + dy), [])]
+                near = [
+                    c
+                    for dx in (-1, 0, 1)
+                    for dy in (-1, 0, 1)
+                    for c in cells.get((cx + dx, cy + dy), [])
+                ]
                 for char in group:
                     for other in near:
                         if other is char or id(other) < id(char):
@@ -310,7 +523,8 @@ def layout_problems(data: bytes, *, margin: float = MARGIN, tolerance: float = 0
                             problems.append(
                                 f"page {number}: '{char['text']}' at ({char['x0']:.0f}, "
                                 f"{char['top']:.0f}) overlaps '{other['text']}' at "
-                                f"({other['x0']:.0f}, {other['top']:.0f})")
+                                f"({other['x0']:.0f}, {other['top']:.0f})"
+                            )
     return problems
 
 
@@ -336,51 +550,86 @@ def build_sample(name: str, settings: ClinicSettings) -> bytes:
 
     if name.startswith("worksheet_"):
         chart, plan = planned(name.removeprefix("worksheet_"))
-        return build_refill_worksheet(chart, plan, settings, generated_at=GENERATED,
-                                      catalog=SHIPPED)
+        return build_refill_worksheet(
+            chart, plan, settings, generated_at=GENERATED, catalog=SHIPPED
+        )
     if name == "completed_investigate":
         chart = baclofen_chart()
-        refill = replace(chart.refills[2], bedside=INVESTIGATE_FOUND, compounded=True,
-                         programmer=ProgrammerFigures(Q_("20 mL"), date(2024, 12, 6),
-                                                      Q_("0.273 mL/day")),
-                         programmer_differs=False)
-        return build_refill_worksheet(chart, plan_for_refill(chart, refill, settings=settings,
-                                                             drugs=SHIPPED.drugs),
-                                      settings, completed=refill, generated_at=GENERATED,
-                                          catalog=SHIPPED)
+        refill = replace(
+            chart.refills[2],
+            bedside=INVESTIGATE_FOUND,
+            compounded=True,
+            programmer=ProgrammerFigures(Q_("20 mL"), date(2024, 12, 6), Q_("0.273 mL/day")),
+            programmer_differs=False,
+        )
+        return build_refill_worksheet(
+            chart,
+            plan_for_refill(chart, refill, settings=settings, drugs=SHIPPED.drugs),
+            settings,
+            completed=refill,
+            generated_at=GENERATED,
+            catalog=SHIPPED,
+        )
     if name == "completed_ok":
         chart = constant_flow_chart()
         refill = chart.refills[-1]
-        return build_refill_worksheet(chart, plan_for_refill(chart, refill, settings=settings,
-                                                             drugs=SHIPPED.drugs),
-                                      settings, completed=refill, generated_at=GENERATED,
-                                          catalog=SHIPPED)
+        return build_refill_worksheet(
+            chart,
+            plan_for_refill(chart, refill, settings=settings, drugs=SHIPPED.drugs),
+            settings,
+            completed=refill,
+            generated_at=GENERATED,
+            catalog=SHIPPED,
+        )
     if name == "history":
         return build_history(baclofen_chart(), settings, generated_at=GENERATED, catalog=SHIPPED)
     if name == "due_list":
-        return build_due_list(due_rows(), settings, start=date(2025, 3, 24),
-                              end=date(2025, 4, 11), generated_at=GENERATED)
+        return build_due_list(
+            due_rows(),
+            settings,
+            start=date(2025, 3, 24),
+            end=date(2025, 4, 11),
+            generated_at=GENERATED,
+        )
     if name.startswith("card_"):
-        return build_wallet_card(CHARTS[name.removeprefix("card_")](), settings,
-                                 generated_at=GENERATED, catalog=SHIPPED)
+        return build_wallet_card(
+            CHARTS[name.removeprefix("card_")](), settings, generated_at=GENERATED, catalog=SHIPPED
+        )
     if name == "compounding_constant_flow":
         chart, plan = planned("constant_flow")
-        return build_compounding_sheet(chart, plan, settings, generated_at=GENERATED,
-                                       catalog=SHIPPED)
+        return build_compounding_sheet(
+            chart, plan, settings, generated_at=GENERATED, catalog=SHIPPED
+        )
     if name == "compounding_admixture":
         chart, plan = planned("admixture")
         return build_compounding_sheet(
-            chart, plan, settings, stocks={"morphine": Q_("25 mg/mL"),
-                                           "clonidine": Q_("1000 mcg/mL")},
-            extra_volume=Q_("1 mL"), generated_at=GENERATED, catalog=SHIPPED)
+            chart,
+            plan,
+            settings,
+            stocks={"morphine": Q_("25 mg/mL"), "clonidine": Q_("1000 mcg/mL")},
+            extra_volume=Q_("1 mL"),
+            generated_at=GENERATED,
+            catalog=SHIPPED,
+        )
     if name == "batch":
-        return build_worksheet_batch([planned(kind) for kind in CHARTS], settings,
-                                     generated_at=GENERATED, catalog=SHIPPED)
+        return build_worksheet_batch(
+            [planned(kind) for kind in CHARTS], settings, generated_at=GENERATED, catalog=SHIPPED
+        )
     raise KeyError(name)
 
 
-SHEETS = ("worksheet_baclofen", "worksheet_admixture", "worksheet_constant_flow",
-          "completed_investigate", "completed_ok", "history", "due_list", "card_baclofen",
-          "card_admixture", "card_constant_flow", "compounding_constant_flow",
-          "compounding_admixture", "batch")
-
+SHEETS = (
+    "worksheet_baclofen",
+    "worksheet_admixture",
+    "worksheet_constant_flow",
+    "completed_investigate",
+    "completed_ok",
+    "history",
+    "due_list",
+    "card_baclofen",
+    "card_admixture",
+    "card_constant_flow",
+    "compounding_constant_flow",
+    "compounding_admixture",
+    "batch",
+)

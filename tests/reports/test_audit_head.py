@@ -47,6 +47,7 @@ def run(capsys: pytest.CaptureFixture[str]) -> Run:
             code = int(stop.code or 0)
         captured = capsys.readouterr()
         return code, captured.out, captured.err
+
     return call
 
 
@@ -81,8 +82,7 @@ def test_every_sheet_prints_the_database_head_on_every_page(sheets: SheetService
         assert printed_head(pdf) == expected, name  # every page, the same head
 
 
-def test_the_head_printed_is_the_one_after_the_records_on_the_sheet(
-        sheets: SheetService) -> None:
+def test_the_head_printed_is_the_one_after_the_records_on_the_sheet(sheets: SheetService) -> None:
     clinic = sheets.clinic
     row = clinic.due_list()[0]
     before = printed_head(sheets.card(row.mrn))
@@ -102,7 +102,8 @@ def test_an_empty_log_is_said_so(tmp_path: Path) -> None:
 
 
 def test_audit_verify_takes_the_head_as_printed_and_says_it_checked_a_prefix(
-        sheets: SheetService, clinic_file: Path, run: Run) -> None:
+    sheets: SheetService, clinic_file: Path, run: Run
+) -> None:
     printed = printed_head(sheets.card(sheets.clinic.due_list()[0].mrn))
     seq, digits = printed.split(":")
     for typed in (printed, f"#{printed}", f"{seq}:{digits.upper()}", f" {printed} "):
@@ -113,11 +114,18 @@ def test_audit_verify_takes_the_head_as_printed_and_says_it_checked_a_prefix(
         assert "the first 16 of the hash's 64 hex digits" in out
 
 
-@pytest.mark.parametrize("typed", ["812:3f2a9c01", "812:", "3f2a9c01d4e5b6a7",
-                                   "0:3f2a9c01d4e5b6a7", "812:3f2a9c01d4e5b6g7",
-                                   "812:" + "0" * 65])
-def test_audit_verify_refuses_what_no_sheet_prints(clinic_file: Path, run: Run,
-                                                   typed: str) -> None:
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "812:3f2a9c01",
+        "812:",
+        "3f2a9c01d4e5b6a7",
+        "0:3f2a9c01d4e5b6a7",
+        "812:3f2a9c01d4e5b6g7",
+        "812:" + "0" * 65,
+    ],
+)
+def test_audit_verify_refuses_what_no_sheet_prints(clinic_file: Path, run: Run, typed: str) -> None:
     code, _, err = run("--db", str(clinic_file), "audit", "verify", "--anchor", typed)
     assert code == 2
     assert "--anchor" in err and "812:3f2a9c01d4e5b6a7" in err
@@ -130,10 +138,22 @@ def _rewrite_from(path: Path, first: int) -> None:
     connection = sqlite3.connect(path)
     try:
         connection.execute("DROP TRIGGER trg_audit_log_no_update")
-        columns = ("seq", "recorded_at", "username", "workstation", "action", "entity_type",
-                   "entity_id", "payload", "reason", "prev_hash", "written_rows")
-        rows = connection.execute(f"SELECT {', '.join(columns)} FROM audit_log WHERE seq >= ? "
-                                  "ORDER BY seq", (first,)).fetchall()
+        columns = (
+            "seq",
+            "recorded_at",
+            "username",
+            "workstation",
+            "action",
+            "entity_type",
+            "entity_id",
+            "payload",
+            "reason",
+            "prev_hash",
+            "written_rows",
+        )
+        rows = connection.execute(
+            f"SELECT {', '.join(columns)} FROM audit_log WHERE seq >= ? ORDER BY seq", (first,)
+        ).fetchall()
         prev = None
         for row in rows:
             fields = dict(zip(columns, row, strict=True))
@@ -144,16 +164,18 @@ def _rewrite_from(path: Path, first: int) -> None:
             at = datetime.fromisoformat(fields["recorded_at"])
             fields["recorded_at"] = at if at.tzinfo else at.replace(tzinfo=UTC)
             prev = entry_hash(**fields)
-            connection.execute("UPDATE audit_log SET reason = ?, prev_hash = ?, row_hash = ? "
-                               "WHERE seq = ?", (fields["reason"], fields["prev_hash"], prev,
-                                                 fields["seq"]))
+            connection.execute(
+                "UPDATE audit_log SET reason = ?, prev_hash = ?, row_hash = ? WHERE seq = ?",
+                (fields["reason"], fields["prev_hash"], prev, fields["seq"]),
+            )
         connection.commit()
     finally:
         connection.close()
 
 
 def test_a_consistent_rewrite_after_printing_is_caught_by_the_printed_head(
-        tmp_path: Path, run: Run) -> None:
+    tmp_path: Path, run: Run
+) -> None:
     path = tmp_path / "clinic.db"
     assert main(["--db", str(path), "demo", "--patients", "2", "--seed", "3"]) == 0
     database = open_database(str(path), daily_backup_keep=None)

@@ -20,16 +20,29 @@ Sheet = Callable[..., bytes]
 
 
 def test_batch_pages_numbering_and_progress(sheet: Sheet, settings: ClinicSettings) -> None:
-    visits = [(chart, plan_visit(chart, VISIT, settings=settings, drugs=SHIPPED.drugs))
-              for chart in (make() for make in CHARTS.values())]
+    visits = [
+        (chart, plan_visit(chart, VISIT, settings=settings, drugs=SHIPPED.drugs))
+        for chart in (make() for make in CHARTS.values())
+    ]
     calls: list[tuple[int, int]] = []
-    data = build_worksheet_batch(visits, settings, generated_at=GENERATED,
-                                 progress=lambda done, total: calls.append((done, total)),
-                                     catalog=SHIPPED)
+    data = build_worksheet_batch(
+        visits,
+        settings,
+        generated_at=GENERATED,
+        progress=lambda done, total: calls.append((done, total)),
+        catalog=SHIPPED,
+    )
     assert calls == [(1, 3), (2, 3), (3, 3)]
-    singles = [len(pdf_pages(build_refill_worksheet(chart, plan, settings,
-                                                    generated_at=GENERATED, catalog=SHIPPED)))
-               for chart, plan in visits]
+    singles = [
+        len(
+            pdf_pages(
+                build_refill_worksheet(
+                    chart, plan, settings, generated_at=GENERATED, catalog=SHIPPED
+                )
+            )
+        )
+        for chart, plan in visits
+    ]
     pages = pdf_pages(data)
     assert len(pages) == sum(singles)
     start = 0

@@ -19,8 +19,8 @@ from ui.wizards.refill_steps.program import bridge_text as refill_screen_text
 
 
 def test_screen_sheet_and_command_line_say_the_same_bridge(
-        qtbot: QtBot, capsys: pytest.CaptureFixture[str],
-        sheet: Callable[..., bytes]) -> None:
+    qtbot: QtBot, capsys: pytest.CaptureFixture[str], sheet: Callable[..., bytes]
+) -> None:
     """Morphine 10 → 20 mg/mL at 3 mg/day with a 0.447 mL dead space (the admixture sample)."""
     plan = plan_visit(CHARTS["admixture"](), VISIT, settings=SETTINGS, drugs=SHIPPED.drugs)
     assert plan.bridge is not None
@@ -32,17 +32,33 @@ def test_screen_sheet_and_command_line_say_the_same_bridge(
     calculators = CalculatorsScreen(SHIPPED, ClinicSettings(), date(2025, 3, 3))
     qtbot.addWidget(calculators)
     calculator = calculators.bridge
-    for edit, text in zip((calculator.dose, calculator.old, calculator.new,
-                           calculator.dead_space), typed, strict=True):
+    for edit, text in zip(
+        (calculator.dose, calculator.old, calculator.new, calculator.dead_space), typed, strict=True
+    ):
         qtbot.keyClicks(edit.line_edit, text)
 
-    code = main(["calc", "bridge", "--dose", typed[0], "--old-concentration", typed[1],
-                 "--new-concentration", typed[2], "--dead-space", typed[3]])
+    code = main(
+        [
+            "calc",
+            "bridge",
+            "--dose",
+            typed[0],
+            "--old-concentration",
+            typed[1],
+            "--new-concentration",
+            typed[2],
+            "--dead-space",
+            typed[3],
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 0, err
     command_line = next(line for line in out.splitlines() if line.startswith("explanation:"))
-    refill_screen = next(line for line in refill_screen_text(plan, SHIPPED.drugs).splitlines()
-                         if line.startswith("Bridge:"))
+    refill_screen = next(
+        line
+        for line in refill_screen_text(plan, SHIPPED.drugs).splitlines()
+        if line.startswith("Bridge:")
+    )
 
     shown = {
         "refill screen": refill_screen,

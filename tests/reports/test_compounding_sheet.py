@@ -34,12 +34,15 @@ def test_constant_flow_example_8_shape(sheet: Sheet) -> None:
         format_quantity(Q_("4 mg/mL"), Kind.CONCENTRATION, "mg"),
         format_quantity(Q_("10 mg/mL"), Kind.CONCENTRATION, "mg")
         + " (chosen from the library: confirm the vial)",
-        format_quantity(Q_("8 mL"), Kind.VOLUME) + " "
+        format_quantity(Q_("8 mL"), Kind.VOLUME)
+        + " "
         + format_quantity(Q_("80 mg"), Kind.MASS, "mg"),
-        "Diluent: " + DILUENT, format_quantity(Q_("12 mL"), Kind.VOLUME),
+        "Diluent: " + DILUENT,
+        format_quantity(Q_("12 mL"), Kind.VOLUME),
         "Total - " + format_quantity(Q_("20 mL"), Kind.VOLUME),
         "within the library maximum " + format_quantity(Q_("25 mg/mL"), Kind.CONCENTRATION, "mg"),
-        "Prepared by", "Checked by",
+        "Prepared by",
+        "Checked by",
         "Each volume drawn checked by a second person before mixing.",
     ):
         assert value in text, value
@@ -51,9 +54,11 @@ def test_admixture_volumes(sheet: Sheet) -> None:
     text = pdf_text(sheet("compounding_admixture"))
     for value in (
         "ADMIXTURE",
-        format_quantity(Q_("32.8 mL"), Kind.VOLUME) + " "
+        format_quantity(Q_("32.8 mL"), Kind.VOLUME)
+        + " "
         + format_quantity(Q_("820 mg"), Kind.MASS, "mg"),
-        format_quantity(Q_("8.2 mL"), Kind.VOLUME) + " "
+        format_quantity(Q_("8.2 mL"), Kind.VOLUME)
+        + " "
         + format_quantity(Q_("8200 mcg"), Kind.MASS),
         format_quantity(Q_("0 mL"), Kind.VOLUME),
         "fill 40 mL + extra 1 mL",
@@ -63,15 +68,30 @@ def test_admixture_volumes(sheet: Sheet) -> None:
         assert value in text, value
 
 
-def test_concentration_above_the_library_maximum_is_flagged(sample_chart: Charts,
-                                                           settings: ClinicSettings) -> None:
+def test_concentration_above_the_library_maximum_is_flagged(
+    sample_chart: Charts, settings: ClinicSettings
+) -> None:
     chart = sample_chart("constant_flow")
     strong = (chart.refills[0].ingredients[0].__class__("morphine", Q_("30 mg/mL"), "mg"),)
     plan = plan_visit(chart, VISIT, settings=settings, new_ingredients=strong, drugs=SHIPPED.drugs)
-    text = pdf_text(build_compounding_sheet(chart, plan, settings, stocks={"morphine": Q_(
-        "30 mg/mL")}, generated_at=GENERATED, catalog=SHIPPED))
+    text = pdf_text(
+        build_compounding_sheet(
+            chart,
+            plan,
+            settings,
+            stocks={"morphine": Q_("30 mg/mL")},
+            generated_at=GENERATED,
+            catalog=SHIPPED,
+        )
+    )
     assert "is ABOVE the library maximum 25 mg/mL" in text
     assert "old solution in the pump path" in text  # 4 → 30 mg/mL in a constant-flow pump
     with pytest.raises(ImpossibleInput, match="stock"):
-        build_compounding_sheet(chart, plan, settings, stocks={"morphine": Q_("25 mg/mL")},
-                                generated_at=GENERATED, catalog=SHIPPED)
+        build_compounding_sheet(
+            chart,
+            plan,
+            settings,
+            stocks={"morphine": Q_("25 mg/mL")},
+            generated_at=GENERATED,
+            catalog=SHIPPED,
+        )

@@ -39,8 +39,13 @@ def test_the_code_is_reportlabs_own() -> None:
     """Same penalty for every trial mask, so the same mask and the same modules."""
     rng = random.Random(6)
     values = ["pumpmgr:visit:100234:NGP204518H:2025-03-25T09:00", "pumpmgr:refill:11"]
-    values += ["".join(rng.choice(string.ascii_letters + string.digits + ":-_/.")
-                       for _ in range(rng.choice((8, 40, 52, 90)))) for _ in range(40)]
+    values += [
+        "".join(
+            rng.choice(string.ascii_letters + string.digits + ":-_/.")
+            for _ in range(rng.choice((8, 40, 52, 90)))
+        )
+        for _ in range(40)
+    ]
     for value in values:
         code = _reportlab_code(value)
         for mask in range(8):
@@ -58,22 +63,35 @@ def test_each_record_draws_its_code_once(sheet: Sheet) -> None:
         forms = page["/Resources"]["/XObject"]
         assert len(forms) == 1  # the page's own record's code
         shown.append(next(iter(forms.values())).get_object().indirect_reference.idnum)
-    records = [text.split("Record ")[1].split()[0]
-               for text in (page.extract_text() for page in reader.pages)]
+    records = [
+        text.split("Record ")[1].split()[0]
+        for text in (page.extract_text() for page in reader.pages)
+    ]
     assert len(set(shown)) == len(set(records)) > 1
-    assert all((shown[a] == shown[b]) == (records[a] == records[b])
-               for a in range(len(shown)) for b in range(len(shown)))
+    assert all(
+        (shown[a] == shown[b]) == (records[a] == records[b])
+        for a in range(len(shown))
+        for b in range(len(shown))
+    )
 
 
-def test_a_long_clinic_name_gives_way_to_the_record(sample_chart: Callable[[str], PatientChart],
-                                                    settings: ClinicSettings) -> None:
-    long = ClinicSettings(clinic_name="Department of Neurosurgery and Neuromodulation, "
-                          "University Hospital of Somewhere-on-the-Long-River",
-                          clinic_phone=settings.clinic_phone, page_size="Letter")
+def test_a_long_clinic_name_gives_way_to_the_record(
+    sample_chart: Callable[[str], PatientChart], settings: ClinicSettings
+) -> None:
+    long = ClinicSettings(
+        clinic_name="Department of Neurosurgery and Neuromodulation, "
+        "University Hospital of Somewhere-on-the-Long-River",
+        clinic_phone=settings.clinic_phone,
+        page_size="Letter",
+    )
     chart = sample_chart("baclofen")
-    data = build_refill_worksheet(chart, plan_visit(chart, GENERATED, settings=long,
-                                                    drugs=SHIPPED.drugs), long,
-                                  generated_at=GENERATED, catalog=SHIPPED)
+    data = build_refill_worksheet(
+        chart,
+        plan_visit(chart, GENERATED, settings=long, drugs=SHIPPED.drugs),
+        long,
+        generated_at=GENERATED,
+        catalog=SHIPPED,
+    )
     assert layout_problems(data) == []
     text = pdf_text(data)
     assert "University Hospital of Somewhere-on-the-Long-River" in text  # page 1's title

@@ -21,27 +21,37 @@ from pumpmgr.visit_note import RecordRef, default_template_text, parse_template,
 SHIPPED = default_catalogs()
 
 
-def _emptied(hours_without: float | None, *, aspirated: str = "0.3 mL",
-             verdict: str = "found_empty") -> tuple[PatientChart, RefillRecord]:
+def _emptied(
+    hours_without: float | None, *, aspirated: str = "0.3 mL", verdict: str = "found_empty"
+) -> tuple[PatientChart, RefillRecord]:
     """The sample chart whose refill 13 found the reservoir empty (or, with ``verdict``, a
     withdrawal restart), the worst case empty ``hours_without`` before it."""
     chart = baclofen_chart()
     old = chart.refills[2]
     refill = replace(
-        old, aspirated=Q_(aspirated), discrepancy_verdict=verdict,  # type: ignore[arg-type]
+        old,
+        aspirated=Q_(aspirated),
+        discrepancy_verdict=verdict,  # type: ignore[arg-type]
         discrepancy_difference=old.expected_residual - Q_(aspirated),  # type: ignore[operator]
-        discrepancy_note="rebound spasticity", bedside=INVESTIGATE_FOUND,
-        empty_at_worst_case=None if hours_without is None
-        else old.performed_at - timedelta(hours=hours_without))
+        discrepancy_note="rebound spasticity",
+        bedside=INVESTIGATE_FOUND,
+        empty_at_worst_case=None
+        if hours_without is None
+        else old.performed_at - timedelta(hours=hours_without),
+    )
     refills = tuple(refill if r.id == old.id else r for r in chart.refills)
     return replace(chart, refills=refills), refill
 
 
 def _worksheet(chart: PatientChart, refill: RefillRecord) -> str:
     plan = plan_for_refill(chart, refill, settings=SETTINGS, drugs=SHIPPED.drugs)
-    return " ".join(pdf_text(build_refill_worksheet(
-        chart, plan, SETTINGS, completed=refill, generated_at=GENERATED,
-        catalog=SHIPPED)).split())
+    return " ".join(
+        pdf_text(
+            build_refill_worksheet(
+                chart, plan, SETTINGS, completed=refill, generated_at=GENERATED, catalog=SHIPPED
+            )
+        ).split()
+    )
 
 
 def test_the_completed_worksheet_says_found_empty_never_ok() -> None:
@@ -49,16 +59,20 @@ def test_the_completed_worksheet_says_found_empty_never_ok() -> None:
     text = _worksheet(chart, refill)
     assert "RESERVOIR FOUND EMPTY" in text
     assert "Discrepancy verdict: OK" not in text
-    assert ("RESTART: the reservoir was found empty; the patient shows withdrawal; up to "
-            "2.5 days without drug (worst-case empty from Sat 28 Sep 2024 22:00); "
-            "over-infusion risk") in text
+    assert (
+        "RESTART: the reservoir was found empty; the patient shows withdrawal; up to "
+        "2.5 days without drug (worst-case empty from Sat 28 Sep 2024 22:00); "
+        "over-infusion risk"
+    ) in text
 
 
 def test_a_withdrawal_restart_at_48_hours_carries_no_over_infusion_risk() -> None:
     chart, refill = _emptied(48, aspirated="5 mL", verdict="ok")
     text = _worksheet(chart, refill)
-    assert ("RESTART: the patient shows withdrawal; up to 2 days without drug (worst-case "
-            "empty from Sun 29 Sep 2024 10:00); the next dose is checked as a start") in text
+    assert (
+        "RESTART: the patient shows withdrawal; up to 2 days without drug (worst-case "
+        "empty from Sun 29 Sep 2024 10:00); the next dose is checked as a start"
+    ) in text
     assert "over-infusion risk" not in text
     chart, refill = _emptied(48.5, aspirated="5 mL", verdict="ok")
     assert "over-infusion risk" in _worksheet(chart, refill)
@@ -66,18 +80,27 @@ def test_a_withdrawal_restart_at_48_hours_carries_no_over_infusion_risk() -> Non
 
 def test_the_history_sheet_the_note_and_the_export_name_the_verdict() -> None:
     chart, refill = _emptied(None)
-    history = " ".join(pdf_text(build_history(chart, SETTINGS, generated_at=GENERATED,
-                                              catalog=SHIPPED)).split())
+    history = " ".join(
+        pdf_text(build_history(chart, SETTINGS, generated_at=GENERATED, catalog=SHIPPED)).split()
+    )
     assert "FOUND EMPTY" in history
-    note = visit_note(chart, RecordRef("refill", refill.id),
-                      template=parse_template(default_template_text()), settings=SETTINGS,
-                      catalog=SHIPPED)
+    note = visit_note(
+        chart,
+        RecordRef("refill", refill.id),
+        template=parse_template(default_template_text()),
+        settings=SETTINGS,
+        catalog=SHIPPED,
+    )
     assert "Discrepancy verdict: FOUND EMPTY (threshold 1 mL" in note
-    assert ("Restart: yes: the reservoir was found empty; the patient shows withdrawal; time "
-            "without drug not known (the worst case is not yet empty); over-infusion risk") in note
-    texts = [entry["resource"]["valueCodeableConcept"]["text"]
-             for entry in chart_entries(chart, mrn_system="urn:x", catalog=SHIPPED)
-             if "valueCodeableConcept" in entry["resource"]]
+    assert (
+        "Restart: yes: the reservoir was found empty; the patient shows withdrawal; time "
+        "without drug not known (the worst case is not yet empty); over-infusion risk"
+    ) in note
+    texts = [
+        entry["resource"]["valueCodeableConcept"]["text"]
+        for entry in chart_entries(chart, mrn_system="urn:x", catalog=SHIPPED)
+        if "valueCodeableConcept" in entry["resource"]
+    ]
     assert "Found empty" in texts
 
 
@@ -100,7 +123,9 @@ def test_the_over_infusion_risk_and_the_state_head_the_patients_alerts() -> None
     assert states(stored.empty_at) == ["COMPUTED EMPTY"]
     assert all(a.urgent for a in patient_alerts(chart, UTC, stored.empty_at))
     plan = plan_for_refill(flagged, flagged.refills[-1], settings=SETTINGS, drugs=SHIPPED.drugs)
-    sheet = " ".join(pdf_text(build_refill_worksheet(flagged, plan, SETTINGS,
-                                                     generated_at=GENERATED,
-                                                     catalog=SHIPPED)).split())
+    sheet = " ".join(
+        pdf_text(
+            build_refill_worksheet(flagged, plan, SETTINGS, generated_at=GENERATED, catalog=SHIPPED)
+        ).split()
+    )
     assert "OVER-INFUSION RISK: this pump ran empty" in sheet

@@ -55,8 +55,9 @@ LENGTH_REASON = "implanted length typed as 80 cm, the note says 76 cm"
 
 
 def _catheter(length: str, tip: str) -> CatheterInput:
-    return CatheterInput("prometra-11823", (SegmentInput(Q_(length), Q_("30 cm"),
-                                                         Q_("0.0026 mL/cm")),), tip)
+    return CatheterInput(
+        "prometra-11823", (SegmentInput(Q_(length), Q_("30 cm"), Q_("0.0026 mL/cm")),), tip
+    )
 
 
 @dataclass
@@ -77,9 +78,13 @@ def corrected(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Corrected]:
     database = open_database(path, daily_backup_keep=None)
     try:
         clock = FixedClock(START)
-        clinic = ClinicService(database, clock=clock, tz=BERLIN, workstation="test",
-                               hasher=PasswordHasher(time_cost=1, memory_cost=1024,
-                                                     parallelism=1))
+        clinic = ClinicService(
+            database,
+            clock=clock,
+            tz=BERLIN,
+            workstation="test",
+            hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1),
+        )
         admin = clinic.create_first_administrator("admin", PASSWORD, "Ada Admin")
         clinic.add_user(admin, "nina", PASSWORD, "Nina Nurse", "nurse")
         nurse = clinic.sign_in("nina", PASSWORD)
@@ -87,34 +92,62 @@ def corrected(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Corrected]:
         second = clinic.sign_in("otto", PASSWORD)
         clinic.add_user(admin, "brandt", PASSWORD, "Dr Brandt", "prescriber")
         check = Verification(second.username, PASSWORD)
-        patient = clinic.register_patient(nurse, PatientInput(
-            MRN, "Meyer", "Anna", date(1970, 5, 1), "spasticity_spinal"))
-        pump = clinic.implant_pump(nurse, patient.id, PumpInput(
-            "synchromed2-20", "SN100001", date(2025, 3, 1), "right lower abdomen"),
-            _catheter("80 cm", "T10"))
-        clinic.change_prescription(nurse, check, pump.id, PrescriptionInput(
-            ingredients=(IngredientInput("baclofen", Q_("2000 mcg/mL")),),
-            schedule=Schedule.simple(Q_("400 mcg/day")), effective_at=START,
-            prescriber="Dr Brandt", order=OrderGiven("written", START)))
-        clinic.record_refill(nurse, check, pump.id, RefillInput(
-            performed_at=START, aspirated=Q_("0 mL"), volume_added=Q_("20 mL"),
-            lot_number="L123", expiry=date(2026, 1, 31), source="pharmacy",
-            needle_position_confirmed=True, pump_running_confirmed=True))
+        patient = clinic.register_patient(
+            nurse, PatientInput(MRN, "Meyer", "Anna", date(1970, 5, 1), "spasticity_spinal")
+        )
+        pump = clinic.implant_pump(
+            nurse,
+            patient.id,
+            PumpInput("synchromed2-20", "SN100001", date(2025, 3, 1), "right lower abdomen"),
+            _catheter("80 cm", "T10"),
+        )
+        clinic.change_prescription(
+            nurse,
+            check,
+            pump.id,
+            PrescriptionInput(
+                ingredients=(IngredientInput("baclofen", Q_("2000 mcg/mL")),),
+                schedule=Schedule.simple(Q_("400 mcg/day")),
+                effective_at=START,
+                prescriber="Dr Brandt",
+                order=OrderGiven("written", START),
+            ),
+        )
+        clinic.record_refill(
+            nurse,
+            check,
+            pump.id,
+            RefillInput(
+                performed_at=START,
+                aspirated=Q_("0 mL"),
+                volume_added=Q_("20 mL"),
+                lot_number="L123",
+                expiry=date(2026, 1, 31),
+                source="pharmacy",
+                needle_position_confirmed=True,
+                pump_running_confirmed=True,
+            ),
+        )
         clock.advance(timedelta(hours=6))
-        clinic.record_mri(nurse, pump.id, START + timedelta(hours=3), False,
-                          "1.5 T lumbar spine")
-        clinic.record_event(nurse, pump.id, "alarm", START + timedelta(hours=5),
-                            "low reservoir alarm heard")
+        clinic.record_mri(nurse, pump.id, START + timedelta(hours=3), False, "1.5 T lumbar spine")
+        clinic.record_event(
+            nurse, pump.id, "alarm", START + timedelta(hours=5), "low reservoir alarm heard"
+        )
         clock.advance(timedelta(days=1))
         chart = clinic.patient_chart(patient.id)
         mri = next(e for e in chart.events if e.kind == "mri")
         assert chart.catheter is not None
-        clinic.correct_record(second, EventCorrection(mri.id, note="3 T brain",
-                                                      post_mri_check_done=True), MRI_REASON)
-        tip = clinic.correct_record(second, CatheterCorrection(
-            chart.catheter.id, catheter=_catheter("80 cm", "T9")), TIP_REASON)
-        clinic.correct_record(second, CatheterCorrection(
-            tip.id, catheter=_catheter("76 cm", "T9")), LENGTH_REASON)
+        clinic.correct_record(
+            second, EventCorrection(mri.id, note="3 T brain", post_mri_check_done=True), MRI_REASON
+        )
+        tip = clinic.correct_record(
+            second,
+            CatheterCorrection(chart.catheter.id, catheter=_catheter("80 cm", "T9")),
+            TIP_REASON,
+        )
+        clinic.correct_record(
+            second, CatheterCorrection(tip.id, catheter=_catheter("76 cm", "T9")), LENGTH_REASON
+        )
         sheets = SheetService(clinic)
         pdf = sheets.history(MRN)
         yield Corrected(sheets, sheets.chart(MRN), pdf, pdf_text(pdf))
@@ -124,7 +157,7 @@ def corrected(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Corrected]:
 
 def _catheter_section(text: str) -> str:
     start = text.index("Catheter Model")
-    return text[start:text.index("Prescriptions over time", start)]
+    return text[start : text.index("Prescriptions over time", start)]
 
 
 def test_the_catheter_section_shows_the_newest_version(corrected: Corrected) -> None:
@@ -133,51 +166,59 @@ def test_the_catheter_section_shows_the_newest_version(corrected: Corrected) -> 
     assert (tip.corrects_id, length.corrects_id) == (first.id, tip.id)
     assert chart.catheter == length
     section = _catheter_section(corrected.text)
-    current = section[:section.index("Catheter record versions, each")]
+    current = section[: section.index("Catheter record versions, each")]
     # the fields are the newest version's, and say which version they are and why
     assert "Tip level T9" in current and "Tip level T10" not in current
     assert "Segments 76 cm implanted, 30 cm trimmed" in current
     assert "80 cm implanted" not in current
     assert f"Catheter volume {format_quantity(Q_('0.1976 mL'), Kind.VOLUME)}" in current
-    assert (f"Record #{length.id} (corrects #{tip.id}): the current version Correction "
-            f"Corrected because: {LENGTH_REASON}; recorded by Otto Second") in current
+    assert (
+        f"Record #{length.id} (corrects #{tip.id}): the current version Correction "
+        f"Corrected because: {LENGTH_REASON}; recorded by Otto Second"
+    ) in current
 
 
 def test_superseded_catheter_versions_are_marked_under_their_corrections(
-        corrected: Corrected) -> None:
+    corrected: Corrected,
+) -> None:
     first, tip, length = sorted(corrected.chart.catheters, key=lambda c: c.id)
     section = _catheter_section(corrected.text)
-    versions = section[section.index("Catheter record versions, each"):]
+    versions = section[section.index("Catheter record versions, each") :]
     # each version in order, the corrected ones saying by what and that they are superseded
-    rows = [f"#{first.id} (CORRECTED by #{tip.id}): superseded, do not use SN100001 "
-            "prometra-11823 80 cm implanted",
-            f"#{tip.id} (corrects #{first.id}; CORRECTED by #{length.id}): superseded, do "
-            "not use SN100001 prometra-11823 80 cm implanted",
-            f"#{length.id} (corrects #{tip.id}): current, as above SN100001 prometra-11823 "
-            "76 cm implanted"]
+    rows = [
+        f"#{first.id} (CORRECTED by #{tip.id}): superseded, do not use SN100001 "
+        "prometra-11823 80 cm implanted",
+        f"#{tip.id} (corrects #{first.id}; CORRECTED by #{length.id}): superseded, do "
+        "not use SN100001 prometra-11823 80 cm implanted",
+        f"#{length.id} (corrects #{tip.id}): current, as above SN100001 prometra-11823 "
+        "76 cm implanted",
+    ]
     at = [versions.index(row) for row in rows]
     assert at == sorted(at), at
-    first_row = versions[at[0]:at[1]]
+    first_row = versions[at[0] : at[1]]
     assert "T10" in first_row and "Nina Nurse" in first_row
-    assert "Otto Second" in versions[at[1]:at[2]] and TIP_REASON in versions[at[1]:at[2]]
-    assert LENGTH_REASON in versions[at[2]:]
+    assert "Otto Second" in versions[at[1] : at[2]] and TIP_REASON in versions[at[1] : at[2]]
+    assert LENGTH_REASON in versions[at[2] :]
     # nowhere on the sheet is the superseded tip level printed as the current one
     assert "T10" not in corrected.text.replace(first_row, "")
 
 
-def test_a_corrected_event_is_marked_and_its_correction_sits_beneath(
-        corrected: Corrected) -> None:
+def test_a_corrected_event_is_marked_and_its_correction_sits_beneath(corrected: Corrected) -> None:
     events = {e.id: e for e in corrected.chart.events}
     mri, fixed = sorted((e for e in events.values() if e.kind == "mri"), key=lambda e: e.id)
     alarm = next(e for e in events.values() if e.kind == "alarm")
     assert fixed.corrects_id == mri.id
-    text = corrected.text[corrected.text.index("Events Date Event Pump Summary By Record"):]
-    old_row = (f"{format_datetime(mri.occurred_at)} mri SN100001 1.5 T lumbar spine; "
-               f"post-MRI check: NOT done Nina Nurse #{mri.id} (CORRECTED by #{fixed.id}): "
-               "superseded, do not use")
-    new_row = (f"{format_datetime(fixed.occurred_at)} mri SN100001 3 T brain; post-MRI check: "
-               f"done. Corrected because: {MRI_REASON} Otto Second #{fixed.id} (corrects "
-               f"#{mri.id})")
+    text = corrected.text[corrected.text.index("Events Date Event Pump Summary By Record") :]
+    old_row = (
+        f"{format_datetime(mri.occurred_at)} mri SN100001 1.5 T lumbar spine; "
+        f"post-MRI check: NOT done Nina Nurse #{mri.id} (CORRECTED by #{fixed.id}): "
+        "superseded, do not use"
+    )
+    new_row = (
+        f"{format_datetime(fixed.occurred_at)} mri SN100001 3 T brain; post-MRI check: "
+        f"done. Corrected because: {MRI_REASON} Otto Second #{fixed.id} (corrects "
+        f"#{mri.id})"
+    )
     assert old_row in text and new_row in text
     assert text.index(old_row) < text.index(new_row) < text.index("low reservoir alarm")
     # an uncorrected event keeps its plain record number
@@ -186,14 +227,18 @@ def test_a_corrected_event_is_marked_and_its_correction_sits_beneath(
     assert implant.summary in text
 
 
-def test_the_sheet_prints_the_newest_catheter_even_from_an_older_one(
-        corrected: Corrected) -> None:
+def test_the_sheet_prints_the_newest_catheter_even_from_an_older_one(corrected: Corrected) -> None:
     """A chart handed over with a superseded catheter as its catheter (the services never
     do) still prints the newest version of that record as the current one."""
     first = min(corrected.chart.catheters, key=lambda c: c.id)
     chart = replace(corrected.chart, catheter=first)
-    section = _catheter_section(pdf_text(build_history(
-        chart, corrected.sheets.clinic.settings(), generated_at=GENERATED, catalog=SHIPPED)))
-    current = section[:section.index("Catheter record versions, each")]
+    section = _catheter_section(
+        pdf_text(
+            build_history(
+                chart, corrected.sheets.clinic.settings(), generated_at=GENERATED, catalog=SHIPPED
+            )
+        )
+    )
+    current = section[: section.index("Catheter record versions, each")]
     assert "Tip level T9" in current and "76 cm implanted" in current
     assert "T10" not in current

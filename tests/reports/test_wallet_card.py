@@ -30,7 +30,9 @@ def test_card_fields(sheet: Sheet, sample_chart: Charts, settings: ClinicSetting
     text = pdf_text(sheet("card_baclofen"))
     library = catalogs.default_catalogs()
     for value in (
-        chart.patient.display_name, chart.pump.model_name, chart.pump.serial_number,
+        chart.patient.display_name,
+        chart.pump.model_name,
+        chart.pump.serial_number,
         "Drug: Baclofen " + format_quantity(Q_("2000 mcg/mL"), Kind.CONCENTRATION),
         "Daily dose: " + format_quantity(Q_("545 mcg/day"), Kind.DOSE_RATE),
         "Next refill: " + format_date(chart.forecast.refill_due),
@@ -47,27 +49,38 @@ def test_card_fields(sheet: Sheet, sample_chart: Charts, settings: ClinicSetting
 def test_card_shows_what_the_pump_holds_not_the_next_prescription(sheet: Sheet) -> None:
     """The admixture patient's double-strength prescription starts at the next refill."""
     text = pdf_text(sheet("card_admixture"))
-    assert ("Morphine " + format_quantity(Q_("10 mg/mL"), Kind.CONCENTRATION, "mg")
-            + " + Clonidine " + format_quantity(Q_("100 mcg/mL"), Kind.CONCENTRATION)) in text
-    assert (format_quantity(Q_("3 mg/day"), Kind.DOSE_RATE, "mg") + " + "
-            + format_quantity(Q_("30 mcg/day"), Kind.DOSE_RATE)) in text
+    assert (
+        "Morphine "
+        + format_quantity(Q_("10 mg/mL"), Kind.CONCENTRATION, "mg")
+        + " + Clonidine "
+        + format_quantity(Q_("100 mcg/mL"), Kind.CONCENTRATION)
+    ) in text
+    assert (
+        format_quantity(Q_("3 mg/day"), Kind.DOSE_RATE, "mg")
+        + " + "
+        + format_quantity(Q_("30 mcg/day"), Kind.DOSE_RATE)
+    ) in text
     assert "20 mg/mL" not in text
 
 
-def test_constant_flow_card_and_a_model_without_mri_note(sheet: Sheet, sample_chart: Charts,
-                                                         settings: ClinicSettings) -> None:
+def test_constant_flow_card_and_a_model_without_mri_note(
+    sheet: Sheet, sample_chart: Charts, settings: ClinicSettings
+) -> None:
     text = pdf_text(sheet("card_constant_flow"))
     assert "Reservoir low:" in text and "Pump alarm" not in text
     assert "MRI: Exposure to 1.5 T did not affect pump performance." in text
     chart = sample_chart("constant_flow")
     assert chart.pump is not None
-    codman = replace(chart, pump=replace(chart.pump, model_key="codman-3000",
-                                         model_name="Codman 3000"))
-    assert NO_MRI_NOTE in pdf_text(build_wallet_card(codman, settings, generated_at=GENERATED,
-                                                     catalog=SHIPPED))
+    codman = replace(
+        chart, pump=replace(chart.pump, model_key="codman-3000", model_name="Codman 3000")
+    )
+    assert NO_MRI_NOTE in pdf_text(
+        build_wallet_card(codman, settings, generated_at=GENERATED, catalog=SHIPPED)
+    )
     own = replace(chart, pump=replace(chart.pump, mri_note="Clinic note: 1.5 T only."))
     assert "MRI: Clinic note: 1.5 T only." in pdf_text(
-        build_wallet_card(own, settings, generated_at=GENERATED, catalog=SHIPPED))
+        build_wallet_card(own, settings, generated_at=GENERATED, catalog=SHIPPED)
+    )
 
 
 def test_no_pump_no_card(sample_chart: Charts, settings: ClinicSettings) -> None:

@@ -60,8 +60,7 @@ def world(database: Database, request: pytest.FixtureRequest) -> Iterator[World]
     audit entry does not carry, or leaves a forecast its records do not give. A test marked
     ``writes_outside_pumpmgr`` (it builds rows as an older revision left them) is exempt."""
     clock = FixedClock(START)
-    clinic = ClinicService(database, clock=clock, tz=BERLIN, workstation="test",
-                           hasher=FAST_HASHER)
+    clinic = ClinicService(database, clock=clock, tz=BERLIN, workstation="test", hasher=FAST_HASHER)
     admin = clinic.create_first_administrator("admin", PASSWORD, "Ada Admin")
     clinic.add_user(admin, "nina", PASSWORD, "Nina Nurse", "nurse")
     nurse = clinic.sign_in("nina", PASSWORD)
@@ -76,26 +75,48 @@ def world(database: Database, request: pytest.FixtureRequest) -> Iterator[World]
     assert report.ok, [report.chain.message, *report.problems()]
 
 
-def baclofen_patient(world: World, mrn: str = "100001", *, path_volume: str | None = None,
-                     ) -> tuple[int, int]:
+def baclofen_patient(
+    world: World,
+    mrn: str = "100001",
+    *,
+    path_volume: str | None = None,
+) -> tuple[int, int]:
     """Example 1's patient: SynchroMed II 20 mL with a Prometra-style catheter; no fill yet."""
     clinic, nurse = world.clinic, world.nurse
-    patient = clinic.register_patient(nurse, PatientInput(
-        mrn, "Meyer", "Anna", date(1970, 5, 1), "spasticity_spinal"))
-    pump = clinic.implant_pump(nurse, patient.id, PumpInput(
-        "synchromed2-20", f"SN{mrn}", date(2025, 3, 1), "right lower abdomen",
-        pump_path_volume=None if path_volume is None else Q_(path_volume)),
-        CatheterInput("prometra-11823", (SegmentInput(Q_("80 cm"), Q_("30 cm"),
-                                                            Q_("0.0026 mL/cm")),), "T10"))
+    patient = clinic.register_patient(
+        nurse, PatientInput(mrn, "Meyer", "Anna", date(1970, 5, 1), "spasticity_spinal")
+    )
+    pump = clinic.implant_pump(
+        nurse,
+        patient.id,
+        PumpInput(
+            "synchromed2-20",
+            f"SN{mrn}",
+            date(2025, 3, 1),
+            "right lower abdomen",
+            pump_path_volume=None if path_volume is None else Q_(path_volume),
+        ),
+        CatheterInput(
+            "prometra-11823", (SegmentInput(Q_("80 cm"), Q_("30 cm"), Q_("0.0026 mL/cm")),), "T10"
+        ),
+    )
     return patient.id, pump.id
 
 
-def baclofen_prescription(dose: str = "400 mcg/day", concentration: str = "2000 mcg/mL",
-                          at: datetime = START, **reasons: str) -> PrescriptionInput:
+def baclofen_prescription(
+    dose: str = "400 mcg/day",
+    concentration: str = "2000 mcg/mL",
+    at: datetime = START,
+    **reasons: str,
+) -> PrescriptionInput:
     return PrescriptionInput(
         ingredients=(IngredientInput("baclofen", Q_(concentration)),),
-        schedule=Schedule.simple(Q_(dose)), effective_at=at, prescriber="Dr Brandt",
-        reasons=reasons, order=written_order(at))
+        schedule=Schedule.simple(Q_(dose)),
+        effective_at=at,
+        prescriber="Dr Brandt",
+        reasons=reasons,
+        order=written_order(at),
+    )
 
 
 def written_order(at: datetime) -> OrderGiven:
@@ -103,13 +124,26 @@ def written_order(at: datetime) -> OrderGiven:
     return OrderGiven("written", at)
 
 
-def fill(at: datetime, aspirated: str = "0 mL", volume: str = "20 mL", **extra: object,
-         ) -> RefillInput:
-    fields: dict[str, object] = {"needle_position_confirmed": True,
-                                 "pump_running_confirmed": True, **extra}
-    return RefillInput(performed_at=at, aspirated=Q_(aspirated), volume_added=Q_(volume),
-                       lot_number="L123", expiry=date(2026, 1, 31), source="pharmacy",
-                       **fields)  # type: ignore[arg-type]
+def fill(
+    at: datetime,
+    aspirated: str = "0 mL",
+    volume: str = "20 mL",
+    **extra: object,
+) -> RefillInput:
+    fields: dict[str, object] = {
+        "needle_position_confirmed": True,
+        "pump_running_confirmed": True,
+        **extra,
+    }
+    return RefillInput(
+        performed_at=at,
+        aspirated=Q_(aspirated),
+        volume_added=Q_(volume),
+        lot_number="L123",
+        expiry=date(2026, 1, 31),
+        source="pharmacy",
+        **fields,
+    )  # type: ignore[arg-type]
 
 
 def count(world: World, model: type) -> int:

@@ -41,11 +41,16 @@ def test_entries_name_their_patient_and_filter_by_patient(world: World) -> None:
     other, _ = baclofen_patient(world, "100002")
     clinic.change_prescription(world.nurse, world.check, pump, baclofen_prescription())
     page = clinic.records.audit_log(world.admin, AuditFilter(patient_id=first))
-    assert sorted(_actions(page)) == ["event.implant", "patient.register",
-                                      "prescription.change", "pump.implant"]
+    assert sorted(_actions(page)) == [
+        "event.implant",
+        "patient.register",
+        "prescription.change",
+        "pump.implant",
+    ]
     assert page.total == 4
     assert {e.patient.name_and_mrn for e in page.entries if e.patient} == {
-        "MEYER, Anna (MRN 100001)"}
+        "MEYER, Anna (MRN 100001)"
+    }
     assert all(e.patient is not None and e.patient.id == first for e in page.entries)
     assert clinic.records.audit_log(world.admin, AuditFilter(patient_id=other)).total == 3
     # the whole log names the patient of each entry about one, and no patient for the rest
@@ -63,8 +68,12 @@ def test_the_prescription_change_says_drug_doses_and_prescriber(world: World) ->
     assert first["daily_dose"] == {"before": None, "after": "400 mcg/day"}
     assert first["prescriber"] == "Dr Brandt"
     world.clock.advance(timedelta(days=1))
-    clinic.change_prescription(world.nurse, world.check, pump, baclofen_prescription(
-        "450 mcg/day", at=START + timedelta(days=1)))
+    clinic.change_prescription(
+        world.nurse,
+        world.check,
+        pump,
+        baclofen_prescription("450 mcg/day", at=START + timedelta(days=1)),
+    )
     second = json.loads(last_audit(world).payload)
     assert second["daily_dose"] == {"before": "400 mcg/day", "after": "450 mcg/day"}
 
@@ -83,19 +92,23 @@ def test_filters_by_user_action_and_clinic_days_with_paging(world: World) -> Non
     exact = clinic.records.audit_log(admin, AuditFilter(action="patient.register"))
     assert exact.total == 5
     # START is 3 March 2025 09:00 in Berlin; one patient a day from then on
-    days = clinic.records.audit_log(admin, AuditFilter(since=date(2025, 3, 4),
-                                                       until=date(2025, 3, 5)))
+    days = clinic.records.audit_log(
+        admin, AuditFilter(since=date(2025, 3, 4), until=date(2025, 3, 5))
+    )
     assert days.total == 6  # a registration, an implant and its event a day
     assert {e.recorded_at.astimezone(clinic.tz).date() for e in days.entries} == {
-        date(2025, 3, 4), date(2025, 3, 5)}
-    pages = [clinic.records.audit_log(admin, AuditFilter(username="nina"), offset=o, limit=6)
-             for o in (0, 6, 12)]
+        date(2025, 3, 4),
+        date(2025, 3, 5),
+    }
+    pages = [
+        clinic.records.audit_log(admin, AuditFilter(username="nina"), offset=o, limit=6)
+        for o in (0, 6, 12)
+    ]
     seqs = [e.seq for p in pages for e in p.entries]
     assert seqs == sorted(seqs, reverse=True) and len(set(seqs)) == 16
     assert [len(p.entries) for p in pages] == [6, 6, 4] and pages[2].total == 16
     with pytest.raises(Exception, match="until"):
-        clinic.records.audit_log(admin, AuditFilter(since=date(2025, 3, 5),
-                                                    until=date(2025, 3, 4)))
+        clinic.records.audit_log(admin, AuditFilter(since=date(2025, 3, 5), until=date(2025, 3, 4)))
     assert {"patient.register", "pump.implant"} <= set(clinic.records.audit_actions())
 
 
@@ -109,14 +122,14 @@ def test_a_nurse_sees_her_own_patients_entries_the_administrator_all(world: Worl
     patients = {e.patient.id for e in seen.entries if e.patient is not None}
     assert patients == {mine, viewed.id}
     # the other nurse's registration of the viewed patient is hers to see; user accounts not
-    assert any(e.username == "otto" and e.patient and e.patient.id == viewed.id
-               for e in seen.entries)
+    assert any(
+        e.username == "otto" and e.patient and e.patient.id == viewed.id for e in seen.entries
+    )
     assert all(e.username == "nina" or e.patient is not None for e in seen.entries)
     assert clinic.records.audit_log(world.nurse, AuditFilter(patient_id=theirs.id)).total == 0
     everything = clinic.records.audit_log(world.admin)
     assert everything.total > seen.total
-    assert {e.patient.id for e in everything.entries if e.patient} == {
-        mine, theirs.id, viewed.id}
+    assert {e.patient.id for e in everything.entries if e.patient} == {mine, theirs.id, viewed.id}
     clinic.deactivate_user(world.admin, world.second.id, "left")
     with pytest.raises(PermissionDenied):
         clinic.records.audit_log(world.second)
@@ -138,7 +151,10 @@ def test_sign_ins_unlocks_and_failures_are_recorded_without_passwords(world: Wor
         clinic.sign_in("nina", "wrong password 1")
     failed = last_audit(world)
     assert (failed.action, failed.username, failed.entity_id) == (
-        SIGN_IN_FAILED_ACTION, "nina", str(world.nurse.id))
+        SIGN_IN_FAILED_ACTION,
+        "nina",
+        str(world.nurse.id),
+    )
     typed_in_wrong_box = "my secret passphrase"
     with pytest.raises(AuthError):
         clinic.sign_in(typed_in_wrong_box, PASSWORD)
@@ -148,8 +164,11 @@ def test_sign_ins_unlocks_and_failures_are_recorded_without_passwords(world: Wor
         from sqlalchemy import select
 
         from pumpmgr.db import schema as db
-        stored = "\n".join(f"{e.username} {e.entity_id} {e.payload} {e.reason}"
-                           for e in session.scalars(select(db.AuditEntry)))
+
+        stored = "\n".join(
+            f"{e.username} {e.entity_id} {e.payload} {e.reason}"
+            for e in session.scalars(select(db.AuditEntry))
+        )
     for secret in ("wrong password 1", typed_in_wrong_box, PASSWORD):
         assert secret not in stored
     clinic.deactivate_user(world.admin, world.second.id, "left the clinic")
@@ -167,13 +186,17 @@ def test_views_prints_and_exports_are_chained_entries(world: World, tmp_path: ob
     started = time.perf_counter()
     clinic.records.record_access(world.nurse, VIEW_ACTION, patient)
     took = time.perf_counter() - started
-    print(f"\nrecording a chart view took {took * 1000:.1f} ms "
-          f"({clinic.database.backend})")
+    print(f"\nrecording a chart view took {took * 1000:.1f} ms ({clinic.database.backend})")
     view = last_audit(world)
     assert (view.action, view.username, view.entity_type, view.entity_id) == (
-        VIEW_ACTION, "nina", "patient", str(patient))
-    clinic.records.record_access("someone (command line)", PRINT_ACTION, patient,
-                                 {"sheet": "history"})
+        VIEW_ACTION,
+        "nina",
+        "patient",
+        str(patient),
+    )
+    clinic.records.record_access(
+        "someone (command line)", PRINT_ACTION, patient, {"sheet": "history"}
+    )
     assert json.loads(last_audit(world).payload) == {"sheet": "history"}
     from pathlib import Path
 
@@ -217,7 +240,10 @@ def test_the_administrator_resets_a_password_to_be_changed(world: World) -> None
     clinic.users.reset_password(world.admin, world.nurse.id, "temporary pass 1")
     entry = last_audit(world)
     assert (entry.action, entry.username, entry.entity_id) == (
-        PASSWORD_RESET_ACTION, "admin", str(world.nurse.id))
+        PASSWORD_RESET_ACTION,
+        "admin",
+        str(world.nurse.id),
+    )
     assert "temporary pass 1" not in entry.payload
     nurse = clinic.sign_in("nina", "temporary pass 1")
     assert clinic.users.must_change_password(nurse)

@@ -41,7 +41,8 @@ FIXTURES = Path(__file__).resolve().parents[1] / "reliability" / "fixtures"
 FOUND = BedsideFindings(
     Interrogation(PumpStatus.RUNNING, frozenset({PumpAlarm.LOW_RESERVOIR}), Q_("2.4 mL")),
     SiteAssessment(frozenset({SiteFinding.REDNESS}), "slight, no warmth"),
-    SymptomCheck(withdrawal=True, overdose=False, note="more spasms at night"))
+    SymptomCheck(withdrawal=True, overdose=False, note="more spasms at night"),
+)
 
 
 def test_the_findings_are_stored_audited_and_read_back(world: World) -> None:
@@ -55,15 +56,21 @@ def test_the_findings_are_stored_audited_and_read_back(world: World) -> None:
         entry = session.scalars(select(db.AuditEntry).order_by(db.AuditEntry.seq.desc())).first()
         assert entry is not None and entry.action == "refill.record"
         assert json.loads(entry.payload)["bedside"] == {
-            "interrogated_status": "running", "interrogated_alarms": "low_reservoir",
-            "interrogated_reservoir_ml": 2.4, "site_findings": "redness",
-            "site_note": "slight, no warmth", "withdrawal_signs": True,
-            "overdose_signs": False, "symptoms_note": "more spasms at night"}
+            "interrogated_status": "running",
+            "interrogated_alarms": "low_reservoir",
+            "interrogated_reservoir_ml": 2.4,
+            "site_findings": "redness",
+            "site_note": "slight, no warmth",
+            "withdrawal_signs": True,
+            "overdose_signs": False,
+            "symptoms_note": "more spasms at night",
+        }
         # the entry's row image of the refill carries the new columns
         images = json.loads(entry.written_rows or "{}")
         refill = next(w for w in images["writes"] if w["t"] == "refills")
         assert {"interrogated_status", "site_findings", "withdrawal_signs"} <= set(
-            refill["after"]["columns"])
+            refill["after"]["columns"]
+        )
     # the world fixture verifies the chain and every row image at teardown
 
 
@@ -71,35 +78,62 @@ def test_a_refill_without_findings_reads_as_not_recorded(world: World) -> None:
     clinic = world.clinic
     _, pump_id = baclofen_patient(world)
     clinic.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())
-    assert clinic.record_refill(world.nurse, world.check, pump_id,
-                                fill(START)).refill.bedside is None
+    assert (
+        clinic.record_refill(world.nurse, world.check, pump_id, fill(START)).refill.bedside is None
+    )
 
 
 def test_too_much_in_the_reservoir_and_a_reading_of_a_constant_flow_pump_are_refused(
-        world: World) -> None:
+    world: World,
+) -> None:
     clinic, nurse = world.clinic, world.nurse
     _, pump_id = baclofen_patient(world)
     clinic.change_prescription(nurse, world.check, pump_id, baclofen_prescription())
-    overfull = BedsideFindings(Interrogation(PumpStatus.RUNNING, frozenset(), Q_("25 mL")),
-                               FOUND.site, FOUND.symptoms)
+    overfull = BedsideFindings(
+        Interrogation(PumpStatus.RUNNING, frozenset(), Q_("25 mL")), FOUND.site, FOUND.symptoms
+    )
     with pytest.raises(ImpossibleInput) as refused:
         clinic.record_refill(nurse, world.check, pump_id, fill(START, bedside=overfull))
     assert refused.value.field == "interrogated reservoir volume"
-    patient = clinic.register_patient(nurse, PatientInput(
-        "300001", "Silva", "Rita", date(1958, 2, 2), "non_cancer_pain"))
-    pump = clinic.implant_pump(nurse, patient.id, PumpInput(
-        "isomed-20", "IM1", date(2025, 3, 1), "abdomen", capacity=Q_("20 mL"),
-        nominal_flow=Q_("1 mL/day")), None)
-    clinic.change_prescription(nurse, world.check, pump.id, PrescriptionInput(
-        (IngredientInput("morphine", Q_("4 mg/mL")),), Schedule.simple(Q_("4 mg/day")), START,
-        "Dr Brandt", order=written_order(START)))
+    patient = clinic.register_patient(
+        nurse, PatientInput("300001", "Silva", "Rita", date(1958, 2, 2), "non_cancer_pain")
+    )
+    pump = clinic.implant_pump(
+        nurse,
+        patient.id,
+        PumpInput(
+            "isomed-20",
+            "IM1",
+            date(2025, 3, 1),
+            "abdomen",
+            capacity=Q_("20 mL"),
+            nominal_flow=Q_("1 mL/day"),
+        ),
+        None,
+    )
+    clinic.change_prescription(
+        nurse,
+        world.check,
+        pump.id,
+        PrescriptionInput(
+            (IngredientInput("morphine", Q_("4 mg/mL")),),
+            Schedule.simple(Q_("4 mg/day")),
+            START,
+            "Dr Brandt",
+            order=written_order(START),
+        ),
+    )
     with pytest.raises(ImpossibleInput) as no_programmer:
         clinic.record_refill(nurse, world.check, pump.id, fill(START, bedside=FOUND))
     assert no_programmer.value.field == "interrogation"
     assert count(world, db.Refill) == 0
     without = BedsideFindings(None, FOUND.site, FOUND.symptoms)
-    assert clinic.record_refill(nurse, world.check, pump.id,
-                                fill(START, bedside=without)).refill.bedside == without
+    assert (
+        clinic.record_refill(
+            nurse, world.check, pump.id, fill(START, bedside=without)
+        ).refill.bedside
+        == without
+    )
 
 
 def test_half_an_interrogation_is_refused_by_the_database(world: World) -> None:
@@ -107,14 +141,21 @@ def test_half_an_interrogation_is_refused_by_the_database(world: World) -> None:
     clinic = world.clinic
     _, pump_id = baclofen_patient(world)
     clinic.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())
-    refill_id = clinic.record_refill(world.nurse, world.check, pump_id,
-                                     fill(START, bedside=FOUND)).refill.id
+    refill_id = clinic.record_refill(
+        world.nurse, world.check, pump_id, fill(START, bedside=FOUND)
+    ).refill.id
     columns = ", ".join(c.name for c in db.Refill.__table__.columns if c.name != "id")
     copied = columns.replace("interrogated_alarms", "NULL")
-    with (pytest.raises(IntegrityError, match="interrogation_complete"),
-          clinic.database.engine.begin() as connection):
-        connection.execute(text(f"INSERT INTO refills ({columns}) SELECT {copied} "
-                                f"FROM refills WHERE id = {refill_id}"))
+    with (
+        pytest.raises(IntegrityError, match="interrogation_complete"),
+        clinic.database.engine.begin() as connection,
+    ):
+        connection.execute(
+            text(
+                f"INSERT INTO refills ({columns}) SELECT {copied} "
+                f"FROM refills WHERE id = {refill_id}"
+            )
+        )
     assert count(world, db.Refill) == 1
 
 
@@ -125,5 +166,6 @@ def test_the_released_clinic_upgrades_with_its_refills_not_recorded(tmp_path: Pa
     with open_database(path) as database, database.read() as session:
         rows = session.scalars(select(db.Refill)).all()
         assert rows and all(mapping.bedside_findings(r) is None for r in rows)
-        assert {(r.interrogated_status, r.site_findings, r.withdrawal_signs)
-                for r in rows} == {(None, None, None)}
+        assert {(r.interrogated_status, r.site_findings, r.withdrawal_signs) for r in rows} == {
+            (None, None, None)
+        }

@@ -35,8 +35,9 @@ ALL_DAYS = frozenset(range(7))
 
 def _settings(world: World, **changes: object) -> None:
     settings, version = world.clinic.settings_for_edit()
-    world.clinic.update_settings(world.admin, replace(
-        settings, clinic_name="Test clinic", **changes), version)  # type: ignore[arg-type]
+    world.clinic.update_settings(
+        world.admin, replace(settings, clinic_name="Test clinic", **changes), version
+    )  # type: ignore[arg-type]
 
 
 def _filled(world: World, mrn: str = "100001", *, every_day: bool = True) -> tuple[int, int]:
@@ -84,17 +85,25 @@ def _refused(error: pytest.ExceptionInfo[PumpMgrError], field: str, *words: str)
 def test_booked_exactly_on_the_due_date_is_in_time_and_audited(world: World) -> None:
     _, pump_id = _filled(world)
     due = _due(world, pump_id)
-    outcome = world.clinic.bookings.book(world.nurse, pump_id, due, at=time(10, 30),
-                                         nurse_id=world.second.id, note="ground floor")
+    outcome = world.clinic.bookings.book(
+        world.nurse, pump_id, due, at=time(10, 30), nurse_id=world.second.id, note="ground floor"
+    )
     assert outcome.check.verdict is BookingVerdict.IN_TIME
     booking = outcome.booking
     assert (booking.day, booking.at, booking.place, booking.state) == (
-        due, time(10, 30), "clinic", "booked")
+        due,
+        time(10, 30),
+        "clinic",
+        "booked",
+    )
     assert booking.nurse == "Otto Second" and booking.booked_by == "Nina Nurse"
     assert not booking.too_late and booking.refill_due == due
     entry = last_audit(world)
     assert (entry.action, entry.entity_type, entry.entity_id) == (
-        "booking.book", "booking", str(booking.id))
+        "booking.book",
+        "booking",
+        str(booking.id),
+    )
     assert due.isoformat() in entry.payload
 
 
@@ -105,8 +114,9 @@ def test_one_day_after_the_due_date_needs_a_reason_and_shows_too_late(world: Wor
         world.clinic.bookings.book(world.nurse, pump_id, late)
     _refused(refused, "reason", "booked too late: 1 day after")
     assert count(world, db.Booking) == 0
-    outcome = world.clinic.bookings.book(world.nurse, pump_id, late,
-                                         reason="patient abroad until then")
+    outcome = world.clinic.bookings.book(
+        world.nurse, pump_id, late, reason="patient abroad until then"
+    )
     assert outcome.check.verdict is BookingVerdict.TOO_LATE
     assert outcome.booking.too_late and outcome.booking.late_reason == "patient abroad until then"
     assert last_audit(world).reason == "patient abroad until then"
@@ -119,12 +129,15 @@ def test_when_the_worst_case_sets_the_due_date_one_day_after_is_refused(world: W
     due = _due(world, pump_id)
     assert due == _worst(world, pump_id)
     with pytest.raises(PumpMgrError) as refused:
-        world.clinic.bookings.book(world.nurse, pump_id, due + timedelta(days=1),
-                                   reason="patient abroad until then")
+        world.clinic.bookings.book(
+            world.nurse, pump_id, due + timedelta(days=1), reason="patient abroad until then"
+        )
     _refused(refused, "day", "may be low if the pump runs fast")
     assert count(world, db.Booking) == 0
-    assert world.clinic.bookings.book(world.nurse, pump_id, due).check.verdict \
+    assert (
+        world.clinic.bookings.book(world.nurse, pump_id, due).check.verdict
         is BookingVerdict.IN_TIME
+    )
 
 
 def test_a_closed_day_is_refused(world: World) -> None:
@@ -139,16 +152,20 @@ def test_a_closed_day_is_refused(world: World) -> None:
 
 
 def test_after_the_worst_case_alarm_or_empty_date_is_refused_even_with_a_reason(
-        world: World) -> None:
+    world: World,
+) -> None:
     _, pump_id = _filled_with_room_to_be_late(world)
     worst = _worst(world, pump_id)
     with pytest.raises(PumpMgrError) as refused:
-        world.clinic.bookings.book(world.nurse, pump_id, worst + timedelta(days=1),
-                                   reason="any reason")
+        world.clinic.bookings.book(
+            world.nurse, pump_id, worst + timedelta(days=1), reason="any reason"
+        )
     _refused(refused, "day", "after")
     # the worst-case day itself is late, not refused
-    assert world.clinic.bookings.book(world.nurse, pump_id, worst, reason="no sooner").check \
-        .verdict is BookingVerdict.TOO_LATE
+    assert (
+        world.clinic.bookings.book(world.nurse, pump_id, worst, reason="no sooner").check.verdict
+        is BookingVerdict.TOO_LATE
+    )
 
 
 def test_a_past_day_and_a_pump_without_forecast_are_refused(world: World) -> None:
@@ -170,31 +187,49 @@ def test_one_open_booking_per_pump_in_the_service_and_the_database(world: World)
         world.clinic.bookings.book(world.nurse, pump_id, due - timedelta(days=1))
     _refused(refused, "day", "Nina Nurse has already booked this pump's visit on")
     with pytest.raises(RecordConflict), world.clinic.database.write() as session:
-        session.add(db.Booking(
-            pump_id=pump_id, day=due, place=db.BookingPlace.HOME, note="",
-            state=db.BookingState.BOOKED, booked_at=START, booked_by_id=world.nurse.id,
-            changed_at=START, changed_by_id=world.nurse.id))
+        session.add(
+            db.Booking(
+                pump_id=pump_id,
+                day=due,
+                place=db.BookingPlace.HOME,
+                note="",
+                state=db.BookingState.BOOKED,
+                booked_at=START,
+                booked_by_id=world.nurse.id,
+                changed_at=START,
+                changed_by_id=world.nurse.id,
+            )
+        )
     # once cancelled, a new booking is allowed (cancelled ones do not count)
     world.clinic.bookings.cancel(world.nurse, first.id, "patient phoned to rearrange")
     second = world.clinic.bookings.book(world.nurse, pump_id, due - timedelta(days=2)).booking
     assert second.state == "booked" and count(world, db.Booking) == 2
 
 
-def test_two_nurses_booking_one_pump_at_once_are_told_who_booked_which_day(
-        world: World) -> None:
+def test_two_nurses_booking_one_pump_at_once_are_told_who_booked_which_day(world: World) -> None:
     """Two workstations book one pump: the second nurse's dialog was opened before the first
     booking was saved. The writers are serialised, so the second reads the first's booking and
     is told who booked which day, never the database's unique-index error."""
     _, pump_id = _filled(world)
     due = _due(world, pump_id)
-    other = ClinicService(world.clinic.database, clock=world.clock, tz=world.clinic.tz,
-                          workstation="other", hasher=FAST_HASHER)
+    other = ClinicService(
+        world.clinic.database,
+        clock=world.clock,
+        tz=world.clinic.tz,
+        workstation="other",
+        hasher=FAST_HASHER,
+    )
     assert world.clinic.bookings.propose(pump_id) == due  # what the first nurse's dialog shows
     other.bookings.book(world.second, pump_id, due, at=time(10, 30))
     with pytest.raises(PumpMgrError) as refused:
         world.clinic.bookings.book(world.nurse, pump_id, due - timedelta(days=1))
-    _refused(refused, "day", f"Otto Second has already booked this pump's visit on "
-             f"{format_date(due)} at 10:30 (clinic room)", "move or cancel")
+    _refused(
+        refused,
+        "day",
+        f"Otto Second has already booked this pump's visit on "
+        f"{format_date(due)} at 10:30 (clinic room)",
+        "move or cancel",
+    )
     assert not isinstance(refused.value, RecordConflict)
     assert count(world, db.Booking) == 1
     (only,) = world.clinic.bookings.open_bookings()
@@ -247,22 +282,32 @@ def test_attendance_is_marked_on_or_after_the_day_by_a_clinician(world: World) -
     assert last_audit(world).action == "booking.did_not_attend"
 
 
-def test_a_dose_change_that_moves_the_due_date_before_the_booking_says_so(
-        world: World) -> None:
+def test_a_dose_change_that_moves_the_due_date_before_the_booking_says_so(world: World) -> None:
     _, pump_id = _filled(world)
     due = _due(world, pump_id)
     booking = world.clinic.bookings.book(world.nurse, pump_id, due).booking
     world.clock.advance(timedelta(days=2))
     same = world.clinic.change_prescription(
-        world.nurse, world.check, pump_id,
-        baclofen_prescription("400 mcg/day", at=world.clock.now()))
+        world.nurse,
+        world.check,
+        pump_id,
+        baclofen_prescription("400 mcg/day", at=world.clock.now()),
+    )
     assert same.booking_notice is None
     world.clock.advance(timedelta(days=2))
     increase = baclofen_prescription("500 mcg/day", at=world.clock.now())
     check = world.clinic.check_prescription(pump_id, increase)
     outcome = world.clinic.change_prescription(
-        world.nurse, world.check, pump_id, replace(increase, reasons={
-            str(f.code): "titration agreed" for f in check.findings if f.level == "warning"}))
+        world.nurse,
+        world.check,
+        pump_id,
+        replace(
+            increase,
+            reasons={
+                str(f.code): "titration agreed" for f in check.findings if f.level == "warning"
+            },
+        ),
+    )
     assert outcome.forecast is not None and outcome.forecast.refill_due < due
     assert outcome.booking_notice is not None
     assert "booked too late" in outcome.booking_notice
@@ -279,8 +324,12 @@ def test_a_refill_closes_the_open_booking_as_attended(world: World) -> None:
     days = (due - START.date()).days
     world.clock.advance(timedelta(days=days))
     # aspirated as expected (0.2 mL a day), so the refill needs no discrepancy note
-    world.clinic.record_refill(world.nurse, world.check, pump_id, fill(
-        world.clock.now(), f"{20 - 0.2 * days:.1f} mL", f"{0.2 * days:.1f} mL"))
+    world.clinic.record_refill(
+        world.nurse,
+        world.check,
+        pump_id,
+        fill(world.clock.now(), f"{20 - 0.2 * days:.1f} mL", f"{0.2 * days:.1f} mL"),
+    )
     assert world.clinic.bookings.booking(booking.id).state == "attended"
     assert world.clinic.bookings.open_booking(pump_id) is None
 
@@ -297,8 +346,10 @@ def test_capacity_is_used_by_the_proposal_and_over_it_needs_a_reason(world: Worl
     with pytest.raises(PumpMgrError) as full:
         world.clinic.bookings.book(world.nurse, second, due)
     _refused(full, "reason", "full (1 of 1)")
-    assert world.clinic.bookings.book(world.nurse, second, due, reason="second room today") \
-        .booking.day == due
+    assert (
+        world.clinic.bookings.book(world.nurse, second, due, reason="second room today").booking.day
+        == due
+    )
 
 
 def test_the_week_view_shows_bookings_free_room_and_pumps_to_book(world: World) -> None:
@@ -342,16 +393,30 @@ def test_the_due_list_states_and_the_call_list_of_a_missed_visit(world: World) -
 
 def test_the_call_list_carries_the_patients_phone_and_emergency_contact(world: World) -> None:
     _settings(world, open_days=ALL_DAYS)
-    patient = world.clinic.register_patient(world.nurse, PatientInput(
-        "100009", "Zeller", "Paul", date(1960, 1, 1), "spasticity_spinal",
-        emergency_contact_name="Eva Zeller", emergency_contact_phone="555-0199",
-        phone="555-0123"))
+    patient = world.clinic.register_patient(
+        world.nurse,
+        PatientInput(
+            "100009",
+            "Zeller",
+            "Paul",
+            date(1960, 1, 1),
+            "spasticity_spinal",
+            emergency_contact_name="Eva Zeller",
+            emergency_contact_phone="555-0199",
+            phone="555-0123",
+        ),
+    )
     from pumpmgr.services.inputs import CatheterInput, PumpInput, SegmentInput
     from pumpmgr.units import Q_
-    pump = world.clinic.implant_pump(world.nurse, patient.id, PumpInput(
-        "synchromed2-20", "SNZ", date(2025, 3, 1), "right lower abdomen"),
-        CatheterInput("prometra-11823", (SegmentInput(Q_("80 cm"), Q_("30 cm"),
-                                                            Q_("0.0026 mL/cm")),), "T10"))
+
+    pump = world.clinic.implant_pump(
+        world.nurse,
+        patient.id,
+        PumpInput("synchromed2-20", "SNZ", date(2025, 3, 1), "right lower abdomen"),
+        CatheterInput(
+            "prometra-11823", (SegmentInput(Q_("80 cm"), Q_("30 cm"), Q_("0.0026 mL/cm")),), "T10"
+        ),
+    )
     world.clinic.change_prescription(world.nurse, world.check, pump.id, baclofen_prescription())
     world.clinic.record_refill(world.nurse, world.check, pump.id, fill(START))
     booking = world.clinic.bookings.book(world.nurse, pump.id, START.date()).booking
@@ -359,18 +424,36 @@ def test_the_call_list_carries_the_patients_phone_and_emergency_contact(world: W
     world.clinic.bookings.mark_did_not_attend(world.nurse, booking.id)
     row = world.clinic.due_list()[0]
     assert (row.pump_id, row.booking, row.phone, row.emergency_contact) == (
-        pump.id, "did_not_attend", "555-0123", "Eva Zeller 555-0199")
+        pump.id,
+        "did_not_attend",
+        "555-0123",
+        "Eva Zeller 555-0199",
+    )
 
 
 def test_capacity_and_horizon_settings_are_kept_and_checked(world: World) -> None:
     settings, version = world.clinic.settings_for_edit()
-    assert (settings.clinic_visits_per_day, settings.home_visits_per_day,
-            settings.booking_horizon_days) == (8, 2, 21)
-    saved = world.clinic.update_settings(world.admin, replace(
-        settings, clinic_name="Test clinic", clinic_visits_per_day=12, home_visits_per_day=0,
-        booking_horizon_days=28), version)
-    assert (saved.clinic_visits_per_day, saved.home_visits_per_day,
-            saved.booking_horizon_days) == (12, 0, 28)
+    assert (
+        settings.clinic_visits_per_day,
+        settings.home_visits_per_day,
+        settings.booking_horizon_days,
+    ) == (8, 2, 21)
+    saved = world.clinic.update_settings(
+        world.admin,
+        replace(
+            settings,
+            clinic_name="Test clinic",
+            clinic_visits_per_day=12,
+            home_visits_per_day=0,
+            booking_horizon_days=28,
+        ),
+        version,
+    )
+    assert (saved.clinic_visits_per_day, saved.home_visits_per_day, saved.booking_horizon_days) == (
+        12,
+        0,
+        28,
+    )
     with pytest.raises(PumpMgrError) as refused:
         world.clinic.update_settings(world.admin, replace(saved, booking_horizon_days=0))
     _refused(refused, "booking horizon", "1 to 366")

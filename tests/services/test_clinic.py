@@ -44,8 +44,9 @@ from pumpmgr.units import Q_
 
 def first_fill(world: World, **reasons: str) -> tuple[int, int]:
     patient_id, pump_id = baclofen_patient(world)
-    world.clinic.change_prescription(world.nurse, world.check, pump_id,
-                                     baclofen_prescription(**reasons))
+    world.clinic.change_prescription(
+        world.nurse, world.check, pump_id, baclofen_prescription(**reasons)
+    )
     world.clinic.record_refill(world.nurse, world.check, pump_id, fill(START))
     return patient_id, pump_id
 
@@ -80,8 +81,11 @@ def test_refill_with_discrepancy_needs_a_note_and_records_the_verdict(world: Wor
     assert caught.value.field == "discrepancy note"
     assert count(world, db.Refill) == before  # nothing half-done
     outcome = world.clinic.record_refill(
-        world.nurse, world.check, pump_id,
-        fill(day_60, "6.6 mL", discrepancy_note="pocket checked; no swelling"))
+        world.nurse,
+        world.check,
+        pump_id,
+        fill(day_60, "6.6 mL", discrepancy_note="pocket checked; no swelling"),
+    )
     assert outcome.discrepancy is not None
     assert outcome.discrepancy.verdict == "investigate"
     assert float(outcome.discrepancy.difference.m) == pytest.approx(1.4)
@@ -93,27 +97,36 @@ def test_refill_with_discrepancy_needs_a_note_and_records_the_verdict(world: Wor
 
 def test_the_second_check_must_be_another_user_with_the_right_password(world: World) -> None:
     _, pump_id = baclofen_patient(world)
-    for verification in (Verification("nina", PASSWORD), Verification("otto", "wrong pass"),
-                         Verification("nobody", PASSWORD)):
+    for verification in (
+        Verification("nina", PASSWORD),
+        Verification("otto", "wrong pass"),
+        Verification("nobody", PASSWORD),
+    ):
         with pytest.raises(AuthError):
-            world.clinic.change_prescription(world.nurse, verification, pump_id,
-                                             baclofen_prescription())
+            world.clinic.change_prescription(
+                world.nurse, verification, pump_id, baclofen_prescription()
+            )
     assert count(world, db.Prescription) == 0
 
 
 def test_blocked_doses_cannot_be_saved_and_warnings_need_reasons(world: World) -> None:
     _, pump_id = baclofen_patient(world)
     with pytest.raises(ImpossibleInput, match="mg/mcg"):
-        world.clinic.change_prescription(world.nurse, world.check, pump_id,
-                                         baclofen_prescription("12 mg/day"))
+        world.clinic.change_prescription(
+            world.nurse, world.check, pump_id, baclofen_prescription("12 mg/day")
+        )
     with pytest.raises(InputError) as missing:
-        world.clinic.change_prescription(world.nurse, world.check, pump_id,
-                                         baclofen_prescription("1100 mcg/day"))
+        world.clinic.change_prescription(
+            world.nurse, world.check, pump_id, baclofen_prescription("1100 mcg/day")
+        )
     assert "dose.above_soft_max" in missing.value.message
     assert count(world, db.Prescription) == 0
     outcome = world.clinic.change_prescription(
-        world.nurse, world.check, pump_id,
-        baclofen_prescription("1100 mcg/day", **{"dose.above_soft_max": "long-standing dose"}))
+        world.nurse,
+        world.check,
+        pump_id,
+        baclofen_prescription("1100 mcg/day", **{"dose.above_soft_max": "long-standing dose"}),
+    )
     assert outcome.check.verdict == "warning"
     assert any(f.reason == "long-standing dose" for f in outcome.prescription.findings)
 
@@ -125,7 +138,8 @@ def test_titration_beyond_the_rule_is_a_warning_with_its_reason(world: World) ->
     check = world.clinic.check_prescription(pump_id, baclofen_prescription("600 mcg/day", at=later))
     assert "titration.above_percent" in {str(f.code) for f in check.findings}
     within_rule = world.clinic.check_prescription(
-        pump_id, baclofen_prescription("520 mcg/day", at=later))
+        pump_id, baclofen_prescription("520 mcg/day", at=later)
+    )
     assert within_rule.verdict == "ok"  # +30 % exactly, spinal origin
 
 
@@ -135,9 +149,15 @@ def test_a_program_change_moves_the_forecast(world: World) -> None:
     _, pump_id = first_fill(world)
     world.clock.advance(timedelta(days=30))
     outcome = world.clinic.change_prescription(  # above the titration rule: the prescriber
-        world.prescriber, world.check, pump_id,
-        baclofen_prescription("800 mcg/day", at=START + timedelta(days=30), **{
-            "titration.above_percent": "prescriber's order", "dose.above_typical": "x"}))
+        world.prescriber,
+        world.check,
+        pump_id,
+        baclofen_prescription(
+            "800 mcg/day",
+            at=START + timedelta(days=30),
+            **{"titration.above_percent": "prescriber's order", "dose.above_typical": "x"},
+        ),
+    )
     assert outcome.forecast is not None
     assert float(outcome.forecast.fill_volume.m) == pytest.approx(14)
     alarm = outcome.forecast.alarm_at - START
@@ -146,21 +166,32 @@ def test_a_program_change_moves_the_forecast(world: World) -> None:
 
 def test_a_concentration_change_needs_the_bridge_acknowledged(world: World) -> None:
     patient_id, pump_id = baclofen_patient(world, path_volume="0.142 mL")
-    world.clinic.change_prescription(world.nurse, world.check, pump_id,
-                                     baclofen_prescription("300 mcg/day", "1000 mcg/mL"))
+    world.clinic.change_prescription(
+        world.nurse, world.check, pump_id, baclofen_prescription("300 mcg/day", "1000 mcg/mL")
+    )
     world.clinic.record_refill(world.nurse, world.check, pump_id, fill(START))
     world.clock.advance(timedelta(days=40))
     at = START + timedelta(days=40)
     change = baclofen_prescription("300 mcg/day", "2000 mcg/mL", at=at)
     with pytest.raises(InputError) as caught:
-        world.clinic.record_refill(world.nurse, world.check, pump_id,
-                                   fill(at, "8 mL", new_prescription=change))
+        world.clinic.record_refill(
+            world.nurse, world.check, pump_id, fill(at, "8 mL", new_prescription=change)
+        )
     assert caught.value.field == "bridge"
     assert count(world, db.Prescription) == 1  # the new version was not kept either
     outcome = world.clinic.record_refill(
-        world.nurse, world.check, pump_id,
-        fill(at, "8 mL", new_prescription=change, bridge_acknowledged=True,
-             bridge_bolus_given=True, bolus_volume=Q_("0.35 mL")))
+        world.nurse,
+        world.check,
+        pump_id,
+        fill(
+            at,
+            "8 mL",
+            new_prescription=change,
+            bridge_acknowledged=True,
+            bridge_bolus_given=True,
+            bolus_volume=Q_("0.35 mL"),
+        ),
+    )
     assert outcome.bridge is not None  # dead space 0.142 + 80 × 0.0026 = 0.35 mL (example 6)
     assert float(outcome.bridge.bridge_duration.to("hour").m) == pytest.approx(28)
     assert float(outcome.bridge.unbridged_dose.m) == pytest.approx(150)
@@ -174,13 +205,27 @@ def test_morphine_stability_sets_the_due_date(world: World) -> None:
     """Example 3: 40 mL of morphine 25 mg/mL at 5 mg/day: alarm in 190 days, but morphine is
     stable 90 days: due on 1 Jun 2025 (a Sunday), moved back to Friday 30 May."""
     clinic, nurse = world.clinic, world.nurse
-    patient = clinic.register_patient(nurse, PatientInput(
-        "200001", "Okafor", "Ben", date(1960, 1, 1), "cancer_pain"))
-    pump = clinic.implant_pump(nurse, patient.id, PumpInput(
-        "synchromed2-40", "SN2", date(2025, 3, 1), "left abdomen"), None)
-    clinic.change_prescription(nurse, world.check, pump.id, PrescriptionInput(
-        (IngredientInput("morphine", Q_("25 mg/mL")),), Schedule.simple(Q_("5 mg/day")),
-        START, "Dr Brandt", order=written_order(START)))
+    patient = clinic.register_patient(
+        nurse, PatientInput("200001", "Okafor", "Ben", date(1960, 1, 1), "cancer_pain")
+    )
+    pump = clinic.implant_pump(
+        nurse,
+        patient.id,
+        PumpInput("synchromed2-40", "SN2", date(2025, 3, 1), "left abdomen"),
+        None,
+    )
+    clinic.change_prescription(
+        nurse,
+        world.check,
+        pump.id,
+        PrescriptionInput(
+            (IngredientInput("morphine", Q_("25 mg/mL")),),
+            Schedule.simple(Q_("5 mg/day")),
+            START,
+            "Dr Brandt",
+            order=written_order(START),
+        ),
+    )
     clinic.record_refill(nurse, world.check, pump.id, fill(START, volume="40 mL"))
     row = clinic.due_list()[0]
     assert row.refill_due == date(2025, 5, 30)
@@ -189,24 +234,47 @@ def test_morphine_stability_sets_the_due_date(world: World) -> None:
 
 def test_constant_flow_prescription_must_match_the_nominal_flow(world: World) -> None:
     clinic, nurse = world.clinic, world.nurse
-    patient = clinic.register_patient(nurse, PatientInput(
-        "300001", "Silva", "Rita", date(1958, 2, 2), "non_cancer_pain"))
+    patient = clinic.register_patient(
+        nurse, PatientInput("300001", "Silva", "Rita", date(1958, 2, 2), "non_cancer_pain")
+    )
     with pytest.raises(InputError) as no_flow:
-        clinic.implant_pump(nurse, patient.id, PumpInput(
-            "isomed-20", "IM1", date(2025, 3, 1), "abdomen", capacity=Q_("20 mL")), None)
+        clinic.implant_pump(
+            nurse,
+            patient.id,
+            PumpInput("isomed-20", "IM1", date(2025, 3, 1), "abdomen", capacity=Q_("20 mL")),
+            None,
+        )
     assert no_flow.value.field == "nominal flow"
-    pump = clinic.implant_pump(nurse, patient.id, PumpInput(
-        "isomed-20", "IM1", date(2025, 3, 1), "abdomen", capacity=Q_("20 mL"),
-        nominal_flow=Q_("1 mL/day")), None)
-    wrong = PrescriptionInput((IngredientInput("morphine", Q_("4 mg/mL")),),
-                              Schedule.simple(Q_("5 mg/day")), START, "Dr Brandt",
-                              reasons={"concentration.above_unverified_max": "x"},
-                              order=written_order(START))
+    pump = clinic.implant_pump(
+        nurse,
+        patient.id,
+        PumpInput(
+            "isomed-20",
+            "IM1",
+            date(2025, 3, 1),
+            "abdomen",
+            capacity=Q_("20 mL"),
+            nominal_flow=Q_("1 mL/day"),
+        ),
+        None,
+    )
+    wrong = PrescriptionInput(
+        (IngredientInput("morphine", Q_("4 mg/mL")),),
+        Schedule.simple(Q_("5 mg/day")),
+        START,
+        "Dr Brandt",
+        reasons={"concentration.above_unverified_max": "x"},
+        order=written_order(START),
+    )
     with pytest.raises(ImpossibleInput, match="needs 5 mg/mL"):
         clinic.change_prescription(nurse, world.check, pump.id, wrong)
-    right = PrescriptionInput((IngredientInput("morphine", Q_("4 mg/mL")),),
-                              Schedule.simple(Q_("4 mg/day")), START, "Dr Brandt",
-                              order=written_order(START))
+    right = PrescriptionInput(
+        (IngredientInput("morphine", Q_("4 mg/mL")),),
+        Schedule.simple(Q_("4 mg/day")),
+        START,
+        "Dr Brandt",
+        order=written_order(START),
+    )
     clinic.change_prescription(nurse, world.check, pump.id, right)
     clinic.record_refill(nurse, world.check, pump.id, fill(START))
     row = clinic.due_list()[0]
@@ -216,9 +284,18 @@ def test_constant_flow_prescription_must_match_the_nominal_flow(world: World) ->
 def test_pump_replacement_keeps_the_history(world: World) -> None:
     patient_id, pump_id = first_fill(world)
     world.clock.advance(timedelta(days=10))
-    new = world.clinic.replace_pump(world.nurse, pump_id, PumpInput(
-        "synchromed2-40", "SN-NEW", (START + timedelta(days=10)).date(), "left abdomen",
-        replace_by=date(2032, 3, 1)), "battery ERI")
+    new = world.clinic.replace_pump(
+        world.nurse,
+        pump_id,
+        PumpInput(
+            "synchromed2-40",
+            "SN-NEW",
+            (START + timedelta(days=10)).date(),
+            "left abdomen",
+            replace_by=date(2032, 3, 1),
+        ),
+        "battery ERI",
+    )
     chart = world.clinic.patient_chart(patient_id)
     assert chart.pump is not None and chart.pump.id == new.id
     assert [p.status for p in chart.pumps] == ["explanted", "active"]
@@ -228,16 +305,21 @@ def test_pump_replacement_keeps_the_history(world: World) -> None:
     assert [r.pump_id for r in due] == [new.id]
     assert due[0].refill_due_reason == "first_fill"
     with pytest.raises(PumpMgrError):
-        world.clinic.implant_pump(world.nurse, patient_id, PumpInput(
-            "synchromed2-20", "SN-THIRD", date(2025, 3, 12), "x"), None)
+        world.clinic.implant_pump(
+            world.nurse,
+            patient_id,
+            PumpInput("synchromed2-20", "SN-THIRD", date(2025, 3, 12), "x"),
+            None,
+        )
 
 
 def test_a_correction_is_a_new_row_and_the_original_stays(world: World) -> None:
     first_fill(world)
     with world.clinic.database.read() as session:
         original = session.scalars(select(db.Refill)).one()
-    corrected = world.clinic.correct_refill(world.nurse, world.check, original.id,
-                                            "wrong volume typed", volume_added=Q_("18 mL"))
+    corrected = world.clinic.correct_refill(
+        world.nurse, world.check, original.id, "wrong volume typed", volume_added=Q_("18 mL")
+    )
     assert corrected.corrects_id == original.id
     assert float(corrected.final_volume.m) == 18
     with world.clinic.database.read() as session:
@@ -246,8 +328,9 @@ def test_a_correction_is_a_new_row_and_the_original_stays(world: World) -> None:
     row = world.clinic.due_list()[0]
     assert row.days_left == pytest.approx(80)  # (18 − 2) / 0.2
     with pytest.raises(ImpossibleInput):
-        world.clinic.correct_refill(world.nurse, world.check, original.id, "again",
-                                    volume_added=Q_("19 mL"))
+        world.clinic.correct_refill(
+            world.nurse, world.check, original.id, "again", volume_added=Q_("19 mL")
+        )
 
 
 def test_mri_and_events_are_recorded(world: World) -> None:
@@ -294,8 +377,9 @@ def test_only_an_administrator_adds_users(world: World) -> None:
 
 def test_drug_library_edit_changes_the_checks(world: World) -> None:
     _, pump_id = baclofen_patient(world)
-    world.clinic.edit_drug_library(world.admin, "baclofen", {"soft_max": Q_("800 mcg/day")},
-                                   "clinic protocol 2025")
+    world.clinic.edit_drug_library(
+        world.admin, "baclofen", {"soft_max": Q_("800 mcg/day")}, "clinic protocol 2025"
+    )
     check = world.clinic.check_prescription(pump_id, baclofen_prescription("900 mcg/day"))
     assert "dose.above_soft_max" in {str(f.code) for f in check.findings}
     (soft,) = [f for f in check.findings if f.code == "dose.above_soft_max"]
@@ -314,36 +398,44 @@ def test_the_programmers_figures_are_stored_with_the_refill(world: World) -> Non
     patient_id, pump_id = baclofen_patient(world)
     clinic.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())
     agreeing = ProgrammerFigures(Q_("20 mL"), date(2025, 6, 1), Q_("0.2 mL/day"))
-    outcome = clinic.record_refill(world.nurse, world.check, pump_id,
-                                   fill(START, programmer=agreeing))
+    outcome = clinic.record_refill(
+        world.nurse, world.check, pump_id, fill(START, programmer=agreeing)
+    )
     assert outcome.refill.programmer == agreeing and outcome.refill.programmer_differs is False
     with clinic.database.read() as session:
         entry = session.scalars(select(db.AuditEntry).order_by(db.AuditEntry.seq.desc())).first()
         assert entry is not None and entry.action == "refill.record"
         assert json.loads(entry.payload)["programmer"] == {
-            "reservoir_ml": 20.0, "alarm_date": "2025-06-01", "daily_volume_ml_per_day": 0.2,
-            "differs": []}
+            "reservoir_ml": 20.0,
+            "alarm_date": "2025-06-01",
+            "daily_volume_ml_per_day": 0.2,
+            "differs": [],
+        }
 
     world.clock.advance(timedelta(days=30))  # alarm of the next fill: Tue 1 Jul 2025
     off = ProgrammerFigures(Q_("20000 uL"), date(2025, 7, 4), Q_("8.333 uL/hour"))
-    second = clinic.record_refill(world.nurse, world.check, pump_id,
-                                  fill(START + timedelta(days=30), "14 mL", programmer=off))
+    second = clinic.record_refill(
+        world.nurse, world.check, pump_id, fill(START + timedelta(days=30), "14 mL", programmer=off)
+    )
     assert second.refill.programmer_differs is True
     assert second.refill.programmer is not None
     assert second.refill.programmer.reservoir == Q_(20.0, "mL")
     assert second.refill.programmer.daily_volume.to("mL/day").m == pytest.approx(0.2, rel=1e-3)
     with clinic.database.read() as session:
         row = session.get_one(db.Refill, second.refill.id)
-        assert (row.programmer_reservoir_ml, row.programmer_alarm_date,
-                row.programmer_differs) == (20.0, date(2025, 7, 4), True)
+        assert (row.programmer_reservoir_ml, row.programmer_alarm_date, row.programmer_differs) == (
+            20.0,
+            date(2025, 7, 4),
+            True,
+        )
         entry = session.scalars(select(db.AuditEntry).order_by(db.AuditEntry.seq.desc())).first()
         assert entry is not None
         assert json.loads(entry.payload)["programmer"]["differs"] == ["alarm date"]
 
-    corrected = clinic.correct_refill(world.nurse, world.check, second.refill.id,
-                                      "lot misread", lot_number="L124")
-    assert (corrected.programmer, corrected.programmer_differs) == (
-        second.refill.programmer, True)
+    corrected = clinic.correct_refill(
+        world.nurse, world.check, second.refill.id, "lot misread", lot_number="L124"
+    )
+    assert (corrected.programmer, corrected.programmer_differs) == (second.refill.programmer, True)
     chart = clinic.patient_chart(patient_id)
     assert [r.programmer_differs for r in chart.refills] == [False, True, True]
 
@@ -351,30 +443,65 @@ def test_the_programmers_figures_are_stored_with_the_refill(world: World) -> Non
 def test_the_programmers_figures_are_compared_within_their_tolerances() -> None:
     """0.1 mL of reservoir volume, a day of alarm date, 2 % of daily volume (the wizard's
     live check uses the same figures)."""
-    ours = {"our_reservoir": Q_("20 mL"), "our_alarm_date": date(2025, 6, 1),
-            "our_daily_volume": Q_("0.2 mL/day")}
-    within = compare_programmer(reservoir=Q_("19.9 mL"), alarm_date=date(2025, 6, 2),
-                                daily_volume=Q_("0.204 mL/day"), **ours)
+    ours = {
+        "our_reservoir": Q_("20 mL"),
+        "our_alarm_date": date(2025, 6, 1),
+        "our_daily_volume": Q_("0.2 mL/day"),
+    }
+    within = compare_programmer(
+        reservoir=Q_("19.9 mL"),
+        alarm_date=date(2025, 6, 2),
+        daily_volume=Q_("0.204 mL/day"),
+        **ours,
+    )
     assert not within.differs and within.differing == ()
-    beyond = compare_programmer(reservoir=Q_("19.85 mL"), alarm_date=date(2025, 5, 30),
-                                daily_volume=Q_("0.205 mL/day"), **ours)
+    beyond = compare_programmer(
+        reservoir=Q_("19.85 mL"),
+        alarm_date=date(2025, 5, 30),
+        daily_volume=Q_("0.205 mL/day"),
+        **ours,
+    )
     assert beyond.differing == ("reservoir volume", "alarm date", "daily volume")
     with pytest.raises(PumpMgrError) as wrong_unit:
-        compare_programmer(reservoir=Q_("20 mg"), alarm_date=date(2025, 6, 1),
-                           daily_volume=Q_("0.2 mL/day"), **ours)
+        compare_programmer(
+            reservoir=Q_("20 mg"),
+            alarm_date=date(2025, 6, 1),
+            daily_volume=Q_("0.2 mL/day"),
+            **ours,
+        )
     assert wrong_unit.value.field == "programmer reservoir volume"
 
 
 def test_a_constant_flow_pump_has_no_programmer_figures(world: World) -> None:
     clinic, nurse = world.clinic, world.nurse
-    patient = clinic.register_patient(nurse, PatientInput(
-        "300001", "Silva", "Rita", date(1958, 2, 2), "non_cancer_pain"))
-    pump = clinic.implant_pump(nurse, patient.id, PumpInput(
-        "isomed-20", "IM1", date(2025, 3, 1), "abdomen", capacity=Q_("20 mL"),
-        nominal_flow=Q_("1 mL/day")), None)
-    clinic.change_prescription(nurse, world.check, pump.id, PrescriptionInput(
-        (IngredientInput("morphine", Q_("4 mg/mL")),), Schedule.simple(Q_("4 mg/day")), START,
-        "Dr Brandt", order=written_order(START)))
+    patient = clinic.register_patient(
+        nurse, PatientInput("300001", "Silva", "Rita", date(1958, 2, 2), "non_cancer_pain")
+    )
+    pump = clinic.implant_pump(
+        nurse,
+        patient.id,
+        PumpInput(
+            "isomed-20",
+            "IM1",
+            date(2025, 3, 1),
+            "abdomen",
+            capacity=Q_("20 mL"),
+            nominal_flow=Q_("1 mL/day"),
+        ),
+        None,
+    )
+    clinic.change_prescription(
+        nurse,
+        world.check,
+        pump.id,
+        PrescriptionInput(
+            (IngredientInput("morphine", Q_("4 mg/mL")),),
+            Schedule.simple(Q_("4 mg/day")),
+            START,
+            "Dr Brandt",
+            order=written_order(START),
+        ),
+    )
     figures = ProgrammerFigures(Q_("20 mL"), date(2025, 3, 21), Q_("1 mL/day"))
     with pytest.raises(ImpossibleInput) as refused:
         clinic.record_refill(nurse, world.check, pump.id, fill(START, programmer=figures))
@@ -403,16 +530,19 @@ def test_a_volume_correction_judges_the_programmers_figures_again(world: World) 
     clinic = world.clinic
     _, pump_id = baclofen_patient(world)
     clinic.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())
-    original = clinic.record_refill(world.nurse, world.check, pump_id,
-                                    fill(START, programmer=EXAMPLE_1_PROGRAMMER)).refill
+    original = clinic.record_refill(
+        world.nurse, world.check, pump_id, fill(START, programmer=EXAMPLE_1_PROGRAMMER)
+    ).refill
     assert original.programmer_differs is False
 
-    corrected = clinic.correct_refill(world.nurse, world.check, original.id,
-                                      "18 mL put in, not 20", volume_added=Q_("18 mL"))
+    corrected = clinic.correct_refill(
+        world.nurse, world.check, original.id, "18 mL put in, not 20", volume_added=Q_("18 mL")
+    )
     assert corrected.programmer == EXAMPLE_1_PROGRAMMER  # the figures as the nurse copied them
     assert corrected.programmer_differs is True
     assert last_payload(world, "refill.correct")["programmer"] == {
-        "differs": ["reservoir volume", "alarm date"]}
+        "differs": ["reservoir volume", "alarm date"]
+    }
     with clinic.database.read() as session:
         assert session.get_one(db.Refill, corrected.id).programmer_differs is True
         assert session.get_one(db.Refill, original.id).programmer_differs is False
@@ -425,17 +555,23 @@ def test_a_volume_correction_may_make_the_programmers_figures_agree(world: World
     patient_id, pump_id = baclofen_patient(world)
     clinic.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())
     original = clinic.record_refill(
-        world.nurse, world.check, pump_id,
-        fill(START, volume="18 mL", programmer=EXAMPLE_1_PROGRAMMER)).refill
+        world.nurse,
+        world.check,
+        pump_id,
+        fill(START, volume="18 mL", programmer=EXAMPLE_1_PROGRAMMER),
+    ).refill
     assert original.programmer_differs is True
 
-    corrected = clinic.correct_refill(world.nurse, world.check, original.id,
-                                      "20 mL put in, 18 typed", volume_added=Q_("20 mL"))
+    corrected = clinic.correct_refill(
+        world.nurse, world.check, original.id, "20 mL put in, 18 typed", volume_added=Q_("20 mL")
+    )
     assert corrected.programmer_differs is False
     assert last_payload(world, "refill.correct")["programmer"] == {"differs": []}
     chart = clinic.patient_chart(patient_id)  # the original and its correction
     assert [(r.id, r.programmer_differs) for r in chart.refills] == [
-        (original.id, True), (corrected.id, False)]
+        (original.id, True),
+        (corrected.id, False),
+    ]
 
 
 def test_a_lot_correction_keeps_the_programmer_verdict(world: World) -> None:
@@ -445,15 +581,18 @@ def test_a_lot_correction_keeps_the_programmer_verdict(world: World) -> None:
     clinic = world.clinic
     _, pump_id = baclofen_patient(world)
     clinic.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())
-    original = clinic.record_refill(world.nurse, world.check, pump_id,
-                                    fill(START, programmer=EXAMPLE_1_PROGRAMMER)).refill
+    original = clinic.record_refill(
+        world.nurse, world.check, pump_id, fill(START, programmer=EXAMPLE_1_PROGRAMMER)
+    ).refill
     later = START + timedelta(days=30)
     world.clock.advance(timedelta(days=30))
-    clinic.change_prescription(world.nurse, world.check, pump_id,
-                               baclofen_prescription("440 mcg/day", at=later))
+    clinic.change_prescription(
+        world.nurse, world.check, pump_id, baclofen_prescription("440 mcg/day", at=later)
+    )
 
-    corrected = clinic.correct_refill(world.nurse, world.check, original.id, "lot misread",
-                                      lot_number="L124")
+    corrected = clinic.correct_refill(
+        world.nurse, world.check, original.id, "lot misread", lot_number="L124"
+    )
     assert corrected.lot_number == "L124"
     assert (corrected.programmer, corrected.programmer_differs) == (EXAMPLE_1_PROGRAMMER, False)
     payload = last_payload(world, "refill.correct")
@@ -465,22 +604,27 @@ def test_a_refill_without_programmer_figures_is_corrected_without_them(world: Wo
     first_fill(world)
     with clinic.database.read() as session:
         original = session.scalars(select(db.Refill)).one()
-    corrected = clinic.correct_refill(world.nurse, world.check, original.id,
-                                      "wrong volume typed", volume_added=Q_("18 mL"))
+    corrected = clinic.correct_refill(
+        world.nurse, world.check, original.id, "wrong volume typed", volume_added=Q_("18 mL")
+    )
     assert (corrected.programmer, corrected.programmer_differs) == (None, None)
     assert "programmer" not in last_payload(world, "refill.correct")
     with clinic.database.read() as session:
         row = session.get_one(db.Refill, corrected.id)
-        assert (row.programmer_reservoir_ml, row.programmer_alarm_date,
-                row.programmer_daily_volume_ml_per_day, row.programmer_differs) == (
-            None, None, None, None)
+        assert (
+            row.programmer_reservoir_ml,
+            row.programmer_alarm_date,
+            row.programmer_daily_volume_ml_per_day,
+            row.programmer_differs,
+        ) == (None, None, None, None)
 
 
 # ------------------------------------------------------------ retried writes
 
 
 def test_a_serialization_failure_is_retried_and_the_refill_saved_once(
-    world: World, monkeypatch: pytest.MonkeyPatch,
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """reliability.md T12: the refill's unit of work fails once after writing the refill and
     its audit entry (on PostgreSQL a real SQLSTATE 40001 raised by the server), is rolled back
@@ -501,11 +645,16 @@ def test_a_serialization_failure_is_retried_and_the_refill_saved_once(
             return refresh(self, session, pump)
         if clinic.database.backend != "postgresql":
             raised.append("database is locked")
-            raise OperationalError("BEGIN IMMEDIATE", {},
-                                   sqlite3.OperationalError("database is locked"))
+            raise OperationalError(
+                "BEGIN IMMEDIATE", {}, sqlite3.OperationalError("database is locked")
+            )
         try:
-            session.execute(text("DO $$ BEGIN RAISE EXCEPTION 'could not serialize access' "
-                                 "USING ERRCODE = '40001'; END $$"))
+            session.execute(
+                text(
+                    "DO $$ BEGIN RAISE EXCEPTION 'could not serialize access' "
+                    "USING ERRCODE = '40001'; END $$"
+                )
+            )
         except OperationalError as failure:
             raised.append(getattr(failure.orig, "sqlstate", None))
             raise
@@ -527,8 +676,9 @@ def test_a_serialization_failure_is_retried_and_the_refill_saved_once(
     assert count(world, db.AuditEntry) == audits + 1
     with clinic.database.read() as session:
         saved = session.scalars(select(db.Refill)).one()
-        actions = session.scalars(select(db.AuditEntry.action).where(
-            db.AuditEntry.action == "refill.record")).all()
+        actions = session.scalars(
+            select(db.AuditEntry.action).where(db.AuditEntry.action == "refill.record")
+        ).all()
     assert saved.id == outcome.refill.id and actions == ["refill.record"]
     # example 1 at the pump's 14.5 %: the worst case (78.6 days, Wed 21 May) sets the date
     assert clinic.due_list()[0].refill_due == date(2025, 5, 21)

@@ -26,20 +26,23 @@ from pumpmgr.units import Q_
 
 #: 23:30 UTC on 5 March 2025: already the 6th in Auckland, still the 5th in London.
 LATE = datetime(2025, 3, 5, 23, 30, tzinfo=UTC)
-SETTINGS = ClinicSettings(clinic_name="Harbour Pump Clinic", clinic_phone="+64 9 555 0100",
-                          buffer_days=5, open_days=frozenset({0, 1, 2, 3}), page_size="Letter",
-                          closed_dates=frozenset({date(2025, 12, 25)}),
-                          time_zone="Pacific/Auckland")
+SETTINGS = ClinicSettings(
+    clinic_name="Harbour Pump Clinic",
+    clinic_phone="+64 9 555 0100",
+    buffer_days=5,
+    open_days=frozenset({0, 1, 2, 3}),
+    page_size="Letter",
+    closed_dates=frozenset({date(2025, 12, 25)}),
+    time_zone="Pacific/Auckland",
+)
 
 
 @pytest.fixture
 def fresh(database: Database) -> ClinicService:
-    return ClinicService(database, clock=FixedClock(LATE), workstation="test",
-                         hasher=FAST_HASHER)
+    return ClinicService(database, clock=FixedClock(LATE), workstation="test", hasher=FAST_HASHER)
 
 
-def test_set_up_clinic_creates_the_administrator_and_settings_audited(
-        fresh: ClinicService) -> None:
+def test_set_up_clinic_creates_the_administrator_and_settings_audited(fresh: ClinicService) -> None:
     admin = fresh.configuration.set_up_clinic("h.admin", PASSWORD, "Hana Admin", SETTINGS)
     assert admin.role == "administrator"
     stored = fresh.settings()
@@ -54,29 +57,34 @@ def test_set_up_clinic_creates_the_administrator_and_settings_audited(
         fresh.configuration.set_up_clinic("other", PASSWORD, "Other", SETTINGS)
 
 
-def test_a_new_service_follows_the_stored_time_zone(fresh: ClinicService,
-                                                    database: Database) -> None:
-    fresh.configuration.set_up_clinic("h.admin", PASSWORD, "Hana Admin",
-                                      SETTINGS.__class__(time_zone="Europe/London"))
+def test_a_new_service_follows_the_stored_time_zone(
+    fresh: ClinicService, database: Database
+) -> None:
+    fresh.configuration.set_up_clinic(
+        "h.admin", PASSWORD, "Hana Admin", SETTINGS.__class__(time_zone="Europe/London")
+    )
     again = ClinicService(database, clock=FixedClock(LATE), hasher=FAST_HASHER)
     assert again.tz == ZoneInfo("Europe/London") and again.today() == date(2025, 3, 5)
 
 
-@pytest.mark.parametrize(("settings", "field"), [
-    (ClinicSettings(time_zone="Mars/Olympus"), "time zone"),
-    (ClinicSettings(open_days=frozenset()), "settings"),
-    (ClinicSettings(buffer_days=61), "settings"),
-])
+@pytest.mark.parametrize(
+    ("settings", "field"),
+    [
+        (ClinicSettings(time_zone="Mars/Olympus"), "time zone"),
+        (ClinicSettings(open_days=frozenset()), "settings"),
+        (ClinicSettings(buffer_days=61), "settings"),
+    ],
+)
 def test_set_up_clinic_refuses_bad_settings_and_writes_nothing(
-        fresh: ClinicService, settings: ClinicSettings, field: str) -> None:
+    fresh: ClinicService, settings: ClinicSettings, field: str
+) -> None:
     with pytest.raises(PumpMgrError) as refused:
         fresh.configuration.set_up_clinic("h.admin", PASSWORD, "Hana Admin", settings)
     assert refused.value.field == field
     assert not fresh.has_users() and fresh.audit_count() == 0
 
 
-def test_set_up_clinic_refuses_a_short_password_and_writes_nothing(
-        fresh: ClinicService) -> None:
+def test_set_up_clinic_refuses_a_short_password_and_writes_nothing(fresh: ClinicService) -> None:
     before = fresh.settings()
     with pytest.raises(PumpMgrError, match="password"):
         fresh.configuration.set_up_clinic("h.admin", "short", "Hana Admin", SETTINGS)
@@ -90,8 +98,9 @@ def test_confirming_an_unconfirmed_value_is_an_audited_edit(fresh: ClinicService
     assert all(d.key not in {"baclofen", "ziconotide"} for d, _ in before)
     morphine = fresh.library().drug("morphine")
     assert morphine.soft_max is not None
-    fresh.edit_drug_library(admin, "morphine", {"soft_max": morphine.soft_max.value},
-                            "confirmed at the first run")
+    fresh.edit_drug_library(
+        admin, "morphine", {"soft_max": morphine.soft_max.value}, "confirmed at the first run"
+    )
     after = unconfirmed(fresh.library())
     assert ("morphine", "soft_max") not in [(d.key, f) for d, f in after]
     assert len(after) == len(before) - 1
@@ -100,8 +109,9 @@ def test_confirming_an_unconfirmed_value_is_an_audited_edit(fresh: ClinicService
     assert (last.action, last.reason) == ("drug_library.edit", "confirmed at the first run")
 
 
-def test_the_workstation_remembers_its_database(tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_workstation_remembers_its_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(workstation, "choice_file", lambda: tmp_path / "cfg" / "choice.txt")
     assert workstation.chosen_database() is None
     clinic_file = tmp_path / "clinic.db"
@@ -122,8 +132,9 @@ def test_the_connection_test_names_what_failed() -> None:
     assert "pgpass" in probe_database("postgresql+psycopg://a:b@server/pumpmgr").message
 
 
-def test_the_connection_test_on_postgresql(db_target: DbTarget, database: Database,
-                                           fresh: ClinicService) -> None:
+def test_the_connection_test_on_postgresql(
+    db_target: DbTarget, database: Database, fresh: ClinicService
+) -> None:
     if db_target.backend != "postgresql":
         pytest.skip("the connection test is for PostgreSQL")
     empty = probe_database(db_target.url)
@@ -134,23 +145,34 @@ def test_the_connection_test_on_postgresql(db_target: DbTarget, database: Databa
     base = os.environ["PUMPMGR_TEST_POSTGRES_URL"].rsplit("/", 1)[0]
     missing = probe_database(f"{base}/no_such_database_for_pumpmgr")
     assert missing.message.startswith(
-        "Not connected: the server has no database no_such_database_for_pumpmgr")
+        "Not connected: the server has no database no_such_database_for_pumpmgr"
+    )
 
 
 @pytest.mark.parametrize("phone", ["phone 123", "call Sam", "12", "+44 20 7946 0100 or 0101"])
-def test_a_clinic_phone_that_is_not_a_number_is_refused(fresh: ClinicService,
-                                                        phone: str) -> None:
+def test_a_clinic_phone_that_is_not_a_number_is_refused(fresh: ClinicService, phone: str) -> None:
     """The clinic's phone is the number printed on every wallet card: a word typed there
     would leave a patient with no number to call."""
     with pytest.raises(InputError, match=r"clinic phone: .* is not a telephone number"):
-        fresh.configuration.set_up_clinic("h.admin", PASSWORD, "Hana Admin",
-                                          SETTINGS.__class__(clinic_phone=phone))
+        fresh.configuration.set_up_clinic(
+            "h.admin", PASSWORD, "Hana Admin", SETTINGS.__class__(clinic_phone=phone)
+        )
     assert not fresh.has_users()
 
 
-@pytest.mark.parametrize("phone", ["", "+44 20 7946 0100", "(030) 555-0100", "555.0100 ext 42",
-                                   "+1 555 0100 x12", "030/555 01 00"])
+@pytest.mark.parametrize(
+    "phone",
+    [
+        "",
+        "+44 20 7946 0100",
+        "(030) 555-0100",
+        "555.0100 ext 42",
+        "+1 555 0100 x12",
+        "030/555 01 00",
+    ],
+)
 def test_a_clinic_phone_as_clinics_write_it_is_kept(fresh: ClinicService, phone: str) -> None:
-    fresh.configuration.set_up_clinic("h.admin", PASSWORD, "Hana Admin",
-                                      SETTINGS.__class__(clinic_phone=phone))
+    fresh.configuration.set_up_clinic(
+        "h.admin", PASSWORD, "Hana Admin", SETTINGS.__class__(clinic_phone=phone)
+    )
     assert fresh.settings().clinic_phone == phone

@@ -75,13 +75,20 @@ class Demo:
 
 
 def clinic_at_today(database: Database) -> ClinicService:
-    return ClinicService(database, clock=FixedClock(datetime.combine(TODAY, time(0), BERLIN)),
-                         tz=BERLIN, workstation="test", hasher=DEMO_HASHER)
+    return ClinicService(
+        database,
+        clock=FixedClock(datetime.combine(TODAY, time(0), BERLIN)),
+        tz=BERLIN,
+        workstation="test",
+        hasher=DEMO_HASHER,
+    )
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def demo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-         ) -> Iterator[Demo]:
+def demo(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Demo]:
     schema = None
     if request.param == "sqlite":
         url = str(tmp_path_factory.mktemp("demo") / "clinic.db")
@@ -108,15 +115,17 @@ def test_mixed_pumps_including_constant_flow_and_legacy(demo: Demo) -> None:
     assert any(m.startswith("prometra2") for m in models)
     catalogs = demo.clinic.catalogs
     assert any(catalogs.pump_model(m).legacy for m in models)
-    constant = [p for p in pumps if catalogs.pump_model(p.model_key).type
-                is PumpType.CONSTANT_FLOW]
+    constant = [p for p in pumps if catalogs.pump_model(p.model_key).type is PumpType.CONSTANT_FLOW]
     assert constant and all(p.nominal_flow_ml_per_day == 0.5 for p in constant)
     # the constant-flow pump's compounded morphine runs at exactly its nominal flow
     chart = demo.clinic.patient_chart(constant[0].patient_id)
     assert chart.prescription is not None and chart.prescription.primary.drug == "morphine"
     assert float(chart.prescription.program.daily_volume().to("mL/day").m) == pytest.approx(0.5)
-    soon = [p for p in pumps if p.replace_by_date is not None
-            and p.replace_by_date <= TODAY + timedelta(days=183)]
+    soon = [
+        p
+        for p in pumps
+        if p.replace_by_date is not None and p.replace_by_date <= TODAY + timedelta(days=183)
+    ]
     assert soon and demo.summary.replace_within_6_months
 
 
@@ -125,7 +134,9 @@ def test_mixed_drugs_admixtures_flex_and_patient_boluses(demo: Demo) -> None:
     strengths = {(i.drug_key, i.concentration_mcg_per_ml) for i in ingredients}
     assert {("baclofen", 500.0), ("baclofen", 1000.0), ("baclofen", 2000.0)} <= strengths
     assert {"morphine", "ziconotide", "hydromorphone"} & {d for d, _ in strengths} >= {
-        "morphine", "ziconotide"}
+        "morphine",
+        "ziconotide",
+    }
     per_rx = Counter(i.prescription_id for i in ingredients)
     mixed = {i.drug_key for i in ingredients if per_rx[i.prescription_id] > 1}
     assert {"morphine", "clonidine"} <= mixed
@@ -151,8 +162,7 @@ def test_years_of_refills_near_expected_with_a_few_discrepancies(demo: Demo) -> 
 
 
 def test_a_titration_with_its_warning_and_reason(demo: Demo) -> None:
-    findings = [f for f in demo.rows(db.PrescriptionFinding)
-                if f.code == "titration.above_percent"]
+    findings = [f for f in demo.rows(db.PrescriptionFinding) if f.code == "titration.above_percent"]
     assert findings and all(f.level == "warning" and f.override_reason for f in findings)
 
 
@@ -172,9 +182,9 @@ def test_some_overdue_and_some_due_this_week(demo: Demo) -> None:
     # a missed visit first (the call list), then the urgent rows (domain-rules §4a, §7), then
     # by refill-due date
     missed = [r for r in rows if r.booking == "did_not_attend"]
-    urgent = [r for r in rows[len(missed):] if r.state == "urgent"]
-    assert rows[:len(missed) + len(urgent)] == missed + urgent
-    rest = rows[len(missed) + len(urgent):]
+    urgent = [r for r in rows[len(missed) :] if r.state == "urgent"]
+    assert rows[: len(missed) + len(urgent)] == missed + urgent
+    rest = rows[len(missed) + len(urgent) :]
     assert [r.refill_due for r in rest] == sorted(r.refill_due for r in rest)
     assert {r.mrn for r in rows if r.state == "overdue"} == set(demo.summary.overdue)
 
@@ -183,8 +193,12 @@ def test_bookings_in_every_state(demo: Demo) -> None:
     """Today's diary has visits booked, moved, cancelled, missed and booked too late, and the
     last weeks' refills were booked visits closed as attended."""
     bookings = demo.rows(db.Booking)
-    assert {b.state.value for b in bookings} == {"booked", "cancelled", "did_not_attend",
-                                                 "attended"}
+    assert {b.state.value for b in bookings} == {
+        "booked",
+        "cancelled",
+        "did_not_attend",
+        "attended",
+    }
     rows = demo.clinic.due_list(today=TODAY)
     assert rows[0].booking == "did_not_attend" and rows[0].emergency_contact
     states = Counter(r.booking for r in rows)
@@ -200,7 +214,8 @@ def test_users_are_the_documented_ones(demo: Demo) -> None:
     for spec in DEMO_USERS:
         assert demo.clinic.sign_in(spec.username, spec.password).role == spec.role
     nurses = {r.nurse_id for r in demo.rows(db.Refill)} | {
-        r.verifying_nurse_id for r in demo.rows(db.Refill)}
+        r.verifying_nurse_id for r in demo.rows(db.Refill)
+    }
     assert {users["nurse1"].id, users["nurse2"].id} == nurses
 
 
@@ -226,8 +241,8 @@ def test_every_service_action_is_audited_and_the_chain_verifies(demo: Demo) -> N
     assert {e.action for e in entries if e.seq > summary.audit_entries} <= {"user.sign_in"}
     assert summary.audit_entries == sum(expected.values())
     assert summary.calls["record_refill"] + summary.calls.get(
-        "record_refill_with_incident", 0) == summary.refills - summary.calls.get(
-        "correct_refill", 0)
+        "record_refill_with_incident", 0
+    ) == summary.refills - summary.calls.get("correct_refill", 0)
     report = demo.clinic.verify_audit()
     assert report.ok and report.entries_checked == len(entries)
     # the clock ended at today: nothing is dated later
@@ -283,25 +298,42 @@ def test_a_clinic_of_ten_pumps_shows_every_order_and_incident_state(tmp_path: Pa
         assert summary.calls["record_refill_with_incident"] == 2
         clinic = clinic_at_today(database)
         alerts = {r.order_alert for r in clinic.due_list()}
-        assert {"declined", "unsigned_high_risk", "awaiting_signature",
-                "awaiting_cosignature"} <= alerts
+        assert {
+            "declined",
+            "unsigned_high_risk",
+            "awaiting_signature",
+            "awaiting_cosignature",
+        } <= alerts
         with database.read() as session:
-            kinds = Counter(i.kind.value if hasattr(i.kind, "value") else i.kind
-                            for i in session.scalars(select(db.Incident)))
+            kinds = Counter(
+                i.kind.value if hasattr(i.kind, "value") else i.kind
+                for i in session.scalars(select(db.Incident))
+            )
             verdicts = set(session.scalars(select(db.Refill.discrepancy_verdict)))
-            at_risk = list(session.scalars(select(db.PumpForecast.pump_id).where(
-                db.PumpForecast.over_infusion_risk)))
-            signed = list(session.scalars(select(db.OrderAction).where(
-                db.OrderAction.action == "signed")))
-        assert set(kinds) == {"programmed_outside_limits", "resumed_without_restart_order",
-                              "filled_expired_solution"}
+            at_risk = list(
+                session.scalars(
+                    select(db.PumpForecast.pump_id).where(db.PumpForecast.over_infusion_risk)
+                )
+            )
+            signed = list(
+                session.scalars(select(db.OrderAction).where(db.OrderAction.action == "signed"))
+            )
+        assert set(kinds) == {
+            "programmed_outside_limits",
+            "resumed_without_restart_order",
+            "filled_expired_solution",
+        }
         assert "found_empty" in {str(getattr(v, "value", v)) for v in verdicts}
         assert at_risk and signed
         # a Stop order not yet carried out: on the page with baclofen's withdrawal warning
         assert summary.calls["give_stop_order"] == 1
-        (stopped,) = [r for r in clinic.due_list()
-                      if clinic.patient_chart(r.patient_id).stop_orders]
+        (stopped,) = [
+            r for r in clinic.due_list() if clinic.patient_chart(r.patient_id).stop_orders
+        ]
         assert stopped.state == "urgent" and "baclofen" in stopped.drug_keys
-        (text,) = [a.text for a in patient_alerts(clinic.patient_chart(stopped.patient_id),
-                                                  BERLIN) if a.text.startswith("STOP ORDER")]
+        (text,) = [
+            a.text
+            for a in patient_alerts(clinic.patient_chart(stopped.patient_id), BERLIN)
+            if a.text.startswith("STOP ORDER")
+        ]
         assert "preservative-free saline" in text

@@ -51,18 +51,28 @@ def prescriber(world: World) -> Actor:
 def filled_at(world: World, dose: str) -> int:
     """Example 1's pump on ``dose`` of baclofen 2000 mcg/mL, filled at START, two days on."""
     _, pump_id = baclofen_patient(world)
-    world.clinic.change_prescription(world.nurse, world.check, pump_id,
-                                     baclofen_prescription(dose, **{"x": "x"}))
+    world.clinic.change_prescription(
+        world.nurse, world.check, pump_id, baclofen_prescription(dose, **{"x": "x"})
+    )
     world.clinic.record_refill(world.nurse, world.check, pump_id, fill(START))
     world.clock.advance(timedelta(days=2))
     return pump_id
 
 
-def tenfold_up(reason: TenfoldReason = TenfoldReason.OTHER, text: str = "dystonic crisis",
-               again: str = "1320 mcg/day") -> PrescriptionInput:
-    data = baclofen_prescription("1320 mcg/day", at=START + timedelta(days=2), **{
-        "dose.above_typical": "ordered", "dose.above_soft_max": "ordered",
-        "titration.above_percent": "ordered"})
+def tenfold_up(
+    reason: TenfoldReason = TenfoldReason.OTHER,
+    text: str = "dystonic crisis",
+    again: str = "1320 mcg/day",
+) -> PrescriptionInput:
+    data = baclofen_prescription(
+        "1320 mcg/day",
+        at=START + timedelta(days=2),
+        **{
+            "dose.above_typical": "ordered",
+            "dose.above_soft_max": "ordered",
+            "titration.above_percent": "ordered",
+        },
+    )
     return replace(data, tenfold=TenfoldConfirmation({"baclofen": Q_(again)}, reason, text))
 
 
@@ -71,8 +81,14 @@ def test_a_blocked_dose_is_never_saved_by_anyone(world: World) -> None:
     _, pump_id = baclofen_patient(world)
     for actor in (world.nurse, doctor):
         with pytest.raises(ImpossibleInput, match="hard maximum of 2,000 mcg/day"):
-            world.clinic.change_prescription(actor, world.check, pump_id, baclofen_prescription(
-                "2001 mcg/day", **{"dose.above_typical": "x", "dose.above_soft_max": "x"}))
+            world.clinic.change_prescription(
+                actor,
+                world.check,
+                pump_id,
+                baclofen_prescription(
+                    "2001 mcg/day", **{"dose.above_typical": "x", "dose.above_soft_max": "x"}
+                ),
+            )
     assert count(world, db.Prescription) == 0
 
 
@@ -97,7 +113,10 @@ def test_the_issue_case_a_nurse_cannot_save_a_tenfold_increase(world: World) -> 
     ],
 )
 def test_a_prescriber_must_re_enter_blind_and_give_a_listed_reason(
-    world: World, data: PrescriptionInput, field: str, words: str,
+    world: World,
+    data: PrescriptionInput,
+    field: str,
+    words: str,
 ) -> None:
     doctor = prescriber(world)
     pump_id = filled_at(world, "132 mcg/day")
@@ -112,8 +131,9 @@ def test_a_confirmed_tenfold_change_is_saved_with_its_reason_and_audited(world: 
     doctor = prescriber(world)
     pump_id = filled_at(world, "132 mcg/day")
     # the same dose typed again in mg: the service compares the two entries as shown
-    outcome = world.clinic.change_prescription(doctor, world.check, pump_id,
-                                               tenfold_up(again="1.32 mg/day"))
+    outcome = world.clinic.change_prescription(
+        doctor, world.check, pump_id, tenfold_up(again="1.32 mg/day")
+    )
     assert outcome.check.verdict == "stop"
     (stop,) = [f for f in outcome.prescription.findings if f.code == TENFOLD]
     assert stop.reason == "other: dystonic crisis; dose re-entered blind by brandt"
@@ -127,26 +147,38 @@ def test_a_return_to_a_dose_held_within_the_restart_window(world: World) -> None
     doctor = prescriber(world)
     pump_id = filled_at(world, "1000 mcg/day")
     at = START + timedelta(days=2)
-    down = replace(baclofen_prescription("150 mcg/day", at=at, **{
-        "withdrawal.cut_below_half": "before surgery"}),
-        tenfold=TenfoldConfirmation({"baclofen": Q_("150 mcg/day")},
-                                    TenfoldReason.PROCEDURE_OR_MINIMUM_RATE))
-    assert world.clinic.change_prescription(doctor, world.check, pump_id,
-                                            down).check.verdict == "stop"
+    down = replace(
+        baclofen_prescription(
+            "150 mcg/day", at=at, **{"withdrawal.cut_below_half": "before surgery"}
+        ),
+        tenfold=TenfoldConfirmation(
+            {"baclofen": Q_("150 mcg/day")}, TenfoldReason.PROCEDURE_OR_MINIMUM_RATE
+        ),
+    )
+    assert (
+        world.clinic.change_prescription(doctor, world.check, pump_id, down).check.verdict == "stop"
+    )
     world.clock.advance(timedelta(hours=12))
     later = at + timedelta(hours=12)
 
     def back(dose: str) -> PrescriptionInput:
-        return replace(baclofen_prescription(dose, at=later, **{
-            "dose.above_soft_max": "x", "dose.above_typical": "x",
-            "titration.above_percent": "x", "titration.within_24h": "x"}),
-            tenfold=TenfoldConfirmation({"baclofen": Q_(dose)},
-                                        TenfoldReason.RETURN_TO_HELD_DOSE))
+        return replace(
+            baclofen_prescription(
+                dose,
+                at=later,
+                **{
+                    "dose.above_soft_max": "x",
+                    "dose.above_typical": "x",
+                    "titration.above_percent": "x",
+                    "titration.within_24h": "x",
+                },
+            ),
+            tenfold=TenfoldConfirmation({"baclofen": Q_(dose)}, TenfoldReason.RETURN_TO_HELD_DOSE),
+        )
 
     with pytest.raises(InputError, match=r"held at most 1,000 mcg/day"):
         world.clinic.change_prescription(doctor, world.check, pump_id, back("1100 mcg/day"))
-    outcome = world.clinic.change_prescription(doctor, world.check, pump_id,
-                                               back("1000 mcg/day"))
+    outcome = world.clinic.change_prescription(doctor, world.check, pump_id, back("1000 mcg/day"))
     # checked against the held dose: no titration finding against 150 mcg/day
     assert "titration.above_percent" not in {f.code for f in outcome.prescription.findings}
     (stop,) = [f for f in outcome.prescription.findings if f.code == TENFOLD]
@@ -156,9 +188,14 @@ def test_a_return_to_a_dose_held_within_the_restart_window(world: World) -> None
 def test_a_restart_reason_is_checked_as_a_start(world: World) -> None:
     doctor = prescriber(world)
     pump_id = filled_at(world, "100 mcg/day")
-    data = replace(baclofen_prescription("600 mcg/day", at=START + timedelta(days=2), **{
-        "start.screening_bolus_not_given": "restarted after the pump ran dry"}),
-        tenfold=TenfoldConfirmation({"baclofen": Q_("600 mcg/day")}, TenfoldReason.RESTART))
+    data = replace(
+        baclofen_prescription(
+            "600 mcg/day",
+            at=START + timedelta(days=2),
+            **{"start.screening_bolus_not_given": "restarted after the pump ran dry"},
+        ),
+        tenfold=TenfoldConfirmation({"baclofen": Q_("600 mcg/day")}, TenfoldReason.RESTART),
+    )
     outcome = world.clinic.change_prescription(doctor, world.check, pump_id, data)
     codes = {f.code for f in outcome.prescription.findings}
     assert "start.screening_bolus_not_given" in codes
@@ -168,54 +205,78 @@ def test_a_restart_reason_is_checked_as_a_start(world: World) -> None:
 
 
 def morphine_patient(world: World, status: str | None) -> int:
-    patient = world.clinic.register_patient(world.nurse, PatientInput(
-        "300001", "Okafor", "Ben", date(1960, 1, 1), "cancer_pain",
-        opioid_status=status))  # type: ignore[arg-type]
+    patient = world.clinic.register_patient(
+        world.nurse,
+        PatientInput(
+            "300001", "Okafor", "Ben", date(1960, 1, 1), "cancer_pain", opioid_status=status
+        ),
+    )  # type: ignore[arg-type]
     assert patient.opioid_status == status
-    return world.clinic.implant_pump(world.nurse, patient.id, PumpInput(
-        "synchromed2-40", "SN3", date(2025, 3, 1), "left abdomen"), None).id
+    return world.clinic.implant_pump(
+        world.nurse,
+        patient.id,
+        PumpInput("synchromed2-40", "SN3", date(2025, 3, 1), "left abdomen"),
+        None,
+    ).id
 
 
-@pytest.mark.parametrize(("status", "warned"), [(None, True), ("naive", True),
-                                                ("tolerant", False)])
-def test_a_declared_start_uses_the_patients_opioid_status(world: World, status: str | None,
-                                                          warned: bool) -> None:
+@pytest.mark.parametrize(("status", "warned"), [(None, True), ("naive", True), ("tolerant", False)])
+def test_a_declared_start_uses_the_patients_opioid_status(
+    world: World, status: str | None, warned: bool
+) -> None:
     pump_id = morphine_patient(world, status)
-    data = PrescriptionInput((IngredientInput("morphine", Q_("25 mg/mL")),),
-                             Schedule.simple(Q_("5 mg/day")), START, "Dr Brandt",
-                             starts=frozenset({"morphine"}))
+    data = PrescriptionInput(
+        (IngredientInput("morphine", Q_("25 mg/mL")),),
+        Schedule.simple(Q_("5 mg/day")),
+        START,
+        "Dr Brandt",
+        starts=frozenset({"morphine"}),
+    )
     check = world.clinic.check_prescription(pump_id, data)
     assert ("start.above_range" in {str(f.code) for f in check.findings}) is warned
 
 
 def test_a_restart_is_found_from_the_record_across_pumps(world: World) -> None:
     patient_id, pump_id = baclofen_patient(world)
-    world.clinic.change_prescription(world.nurse, world.check, pump_id,
-                                     baclofen_prescription("400 mcg/day"))
+    world.clinic.change_prescription(
+        world.nurse, world.check, pump_id, baclofen_prescription("400 mcg/day")
+    )
     world.clock.advance(timedelta(days=10))
     world.clinic.explant_pump(world.nurse, pump_id, date(2025, 3, 10), "pocket infection")
-    new = world.clinic.implant_pump(world.nurse, patient_id, PumpInput(
-        "synchromed2-20", "SN-NEW", date(2025, 3, 13), "left lower abdomen"), None)
+    new = world.clinic.implant_pump(
+        world.nurse,
+        patient_id,
+        PumpInput("synchromed2-20", "SN-NEW", date(2025, 3, 13), "left lower abdomen"),
+        None,
+    )
     late = START + timedelta(days=10)
-    check = world.clinic.check_prescription(new.id, baclofen_prescription("400 mcg/day",
-                                                                          at=late))
+    check = world.clinic.check_prescription(new.id, baclofen_prescription("400 mcg/day", at=late))
     assert "start.screening_bolus_not_given" in {str(f.code) for f in check.findings}
-    with_bolus = replace(baclofen_prescription("400 mcg/day", at=late),
-                         screening_bolus=Q_("75 mcg"), screening_effect_hours=6)
+    with_bolus = replace(
+        baclofen_prescription("400 mcg/day", at=late),
+        screening_bolus=Q_("75 mcg"),
+        screening_effect_hours=6,
+    )
     check = world.clinic.check_prescription(new.id, with_bolus)
     assert "start.above_range" in {str(f.code) for f in check.findings}  # above 150 mcg/day
 
 
 def test_a_new_pump_within_the_window_continues_the_dose(world: World) -> None:
     patient_id, pump_id = baclofen_patient(world)
-    world.clinic.change_prescription(world.nurse, world.check, pump_id,
-                                     baclofen_prescription("400 mcg/day"))
+    world.clinic.change_prescription(
+        world.nurse, world.check, pump_id, baclofen_prescription("400 mcg/day")
+    )
     world.clock.advance(timedelta(days=1))
     world.clinic.explant_pump(world.nurse, pump_id, date(2025, 3, 4), "end of service")
-    new = world.clinic.implant_pump(world.nurse, patient_id, PumpInput(
-        "synchromed2-20", "SN-NEXT", date(2025, 3, 4), "left lower abdomen"), None)
-    check = world.clinic.check_prescription(new.id, baclofen_prescription(
-        "4000 mcg/day", at=START + timedelta(hours=20)))
+    new = world.clinic.implant_pump(
+        world.nurse,
+        patient_id,
+        PumpInput("synchromed2-20", "SN-NEXT", date(2025, 3, 4), "left lower abdomen"),
+        None,
+    )
+    check = world.clinic.check_prescription(
+        new.id, baclofen_prescription("4000 mcg/day", at=START + timedelta(hours=20))
+    )
     codes = {str(f.code) for f in check.findings}
     assert TENFOLD in codes and not any(c.startswith("start.") for c in codes)
 
@@ -223,26 +284,36 @@ def test_a_new_pump_within_the_window_continues_the_dose(world: World) -> None:
 def test_the_pumps_lowest_flow_blocks_in_the_service(world: World) -> None:
     _, pump_id = baclofen_patient(world)
     with pytest.raises(ImpossibleInput, match=r"lowest programmable flow of 0\.048 mL/day"):
-        world.clinic.change_prescription(world.nurse, world.check, pump_id,
-                                         baclofen_prescription("90 mcg/day", **{"x": "x"}))
+        world.clinic.change_prescription(
+            world.nurse, world.check, pump_id, baclofen_prescription("90 mcg/day", **{"x": "x"})
+        )
     assert count(world, db.Prescription) == 0
 
 
 def test_the_opioid_status_is_edited_and_audited(world: World) -> None:
-    patient = world.clinic.register_patient(world.nurse, PatientInput(
-        "300002", "Okafor", "Ben", date(1960, 1, 1), "cancer_pain"))
+    patient = world.clinic.register_patient(
+        world.nurse, PatientInput("300002", "Okafor", "Ben", date(1960, 1, 1), "cancer_pain")
+    )
     assert patient.opioid_status is None
     _, version = world.clinic.patient_for_edit(patient.id)
-    edited = world.clinic.edit_patient(world.nurse, patient.id, PatientInput(
-        "300002", "Okafor", "Ben", date(1960, 1, 1), "cancer_pain", opioid_status="tolerant"),
-        version)
+    edited = world.clinic.edit_patient(
+        world.nurse,
+        patient.id,
+        PatientInput(
+            "300002", "Okafor", "Ben", date(1960, 1, 1), "cancer_pain", opioid_status="tolerant"
+        ),
+        version,
+    )
     assert edited.opioid_status == "tolerant"
     payload = json.loads(last_audit(world).payload)
     assert "tolerant" in json.dumps(payload) and "opioid_status" in json.dumps(payload)
     with pytest.raises(InputError, match="opioid status"):
-        world.clinic.register_patient(world.nurse, PatientInput(
-            "300003", "Okafor", "Ben", date(1960, 1, 1), "cancer_pain",
-            opioid_status="unknown"))  # type: ignore[arg-type]
+        world.clinic.register_patient(
+            world.nurse,
+            PatientInput(
+                "300003", "Okafor", "Ben", date(1960, 1, 1), "cancer_pain", opioid_status="unknown"
+            ),
+        )  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------ the library's new fields, edited
@@ -252,10 +323,19 @@ def test_the_new_library_fields_are_editable_audited_and_used(world: World) -> N
     clinic = world.clinic
     before = clinic.library().drug("morphine")
     assert before.status("hard_max") == "clinic policy" and before.restart_window_hours == 48
-    clinic.edit_drug_library(world.admin, "morphine", {
-        "hard_max": Q_("40 mg/day"), "caution_above": Q_("25 mg/day"),
-        "start_naive_max": Q_("0.5 mg/day"), "restart_window_hours": Q_("72 hour"),
-        "withdrawal_on_cut": True, "soft_max": Q_("15 mg/day")}, "pharmacy committee 2026")
+    clinic.edit_drug_library(
+        world.admin,
+        "morphine",
+        {
+            "hard_max": Q_("40 mg/day"),
+            "caution_above": Q_("25 mg/day"),
+            "start_naive_max": Q_("0.5 mg/day"),
+            "restart_window_hours": Q_("72 hour"),
+            "withdrawal_on_cut": True,
+            "soft_max": Q_("15 mg/day"),
+        },
+        "pharmacy committee 2026",
+    )
     entry = last_audit(world)
     assert entry.action == "drug_library.edit" and entry.reason == "pharmacy committee 2026"
     payload = json.dumps(json.loads(entry.payload))
@@ -270,11 +350,18 @@ def test_the_new_library_fields_are_editable_audited_and_used(world: World) -> N
     assert float(after.start.max_naive.value.to("mg/day").m) == 0.5
     assert after.start.max_tolerant is not None  # the shipped tolerant range stays
     pump_id = morphine_patient(world, None)
-    data = PrescriptionInput((IngredientInput("morphine", Q_("25 mg/mL")),),
-                             Schedule.simple(Q_("2 mg/day")), START, "Dr Brandt",
-                             starts=frozenset({"morphine"}))
-    (start,) = [f for f in clinic.check_prescription(pump_id, data).findings
-                if f.code == "start.above_range"]
+    data = PrescriptionInput(
+        (IngredientInput("morphine", Q_("25 mg/mL")),),
+        Schedule.simple(Q_("2 mg/day")),
+        START,
+        "Dr Brandt",
+        starts=frozenset({"morphine"}),
+    )
+    (start,) = [
+        f
+        for f in clinic.check_prescription(pump_id, data).findings
+        if f.code == "start.above_range"
+    ]
     assert "0.5 mg/day" in start.message and start.sources == ("clinic edit #1",)
 
 
@@ -289,8 +376,9 @@ def test_the_new_library_fields_are_editable_audited_and_used(world: World) -> N
         ({"hard_max": None}, "hard max"),
     ],
 )
-def test_bad_library_edits_are_refused(world: World, changes: dict[str, object],
-                                       field: str) -> None:
+def test_bad_library_edits_are_refused(
+    world: World, changes: dict[str, object], field: str
+) -> None:
     with pytest.raises(InputError) as refused:
         world.clinic.edit_drug_library(world.admin, "morphine", changes, "x")  # type: ignore[arg-type]
     assert refused.value.field == field
@@ -308,7 +396,8 @@ def test_edits_made_before_the_new_fields_still_apply(tmp_path: Path) -> None:
             "INSERT INTO drug_library_edits (drug_key, changes, reason, edited_at, "
             "edited_by_id) VALUES ('baclofen', ?, '2024 protocol', "
             "'2024-01-01 00:00:00.000000', 1)",
-            (json.dumps({"soft_max": 800.0, "hard_max": None, "typical_max": 1100.0}),))
+            (json.dumps({"soft_max": 800.0, "hard_max": None, "typical_max": 1100.0}),),
+        )
     with open_database(path, daily_backup_keep=None) as database:
         baclofen = ClinicService(database, tz=UTC).library().drug("baclofen")
     assert baclofen.soft_max is not None and float(baclofen.soft_max.value.m) == 800
@@ -321,22 +410,28 @@ def test_a_refill_cannot_carry_a_tenfold_change_past_the_prescriber(world: World
     pump_id = filled_at(world, "132 mcg/day")
     at = START + timedelta(days=2)
     with pytest.raises(PermissionDenied):
-        world.clinic.record_refill(world.nurse, world.check, pump_id, fill(
-            at, "19 mL", new_prescription=tenfold_up()))
+        world.clinic.record_refill(
+            world.nurse, world.check, pump_id, fill(at, "19 mL", new_prescription=tenfold_up())
+        )
     assert count(world, db.Refill) == 1 and count(world, db.Prescription) == 1
 
 
-@pytest.mark.parametrize(("new", "findings"), [
-    ("200 mcg/mL", False),  # a tenth of the volume a day, the same dose: no dose finding
-    ("20000 mcg/mL", True),  # the same dose, but ten times the maximum concentration
-])
-def test_a_concentration_change_alone_makes_no_dose_finding(world: World, new: str,
-                                                            findings: bool) -> None:
+@pytest.mark.parametrize(
+    ("new", "findings"),
+    [
+        ("200 mcg/mL", False),  # a tenth of the volume a day, the same dose: no dose finding
+        ("20000 mcg/mL", True),  # the same dose, but ten times the maximum concentration
+    ],
+)
+def test_a_concentration_change_alone_makes_no_dose_finding(
+    world: World, new: str, findings: bool
+) -> None:
     """Domain-rules §6: the dose compared is D in mass a day, never mL a day."""
     pump_id = filled_at(world, "400 mcg/day")
-    change = replace(baclofen_prescription("400 mcg/day", "2000 mcg/mL",
-                                           at=START + timedelta(days=2)),
-                     ingredients=(IngredientInput("baclofen", Q_(new)),))
+    change = replace(
+        baclofen_prescription("400 mcg/day", "2000 mcg/mL", at=START + timedelta(days=2)),
+        ingredients=(IngredientInput("baclofen", Q_(new)),),
+    )
     check = world.clinic.check_prescription(pump_id, change)
     codes = {str(f.code) for f in check.findings}
     assert not {c for c in codes if c.startswith(("dose.", "titration.", "withdrawal."))}
@@ -348,17 +443,22 @@ def test_the_opioid_status_recorded_alone_picks_the_start_range(world: World) ->
     audited as an edit of the patient, and the next start check uses it."""
     pump_id = morphine_patient(world, None)
     patient_id = world.clinic.find_patient("300001").id
-    start = PrescriptionInput((IngredientInput("morphine", Q_("25 mg/mL")),),
-                              Schedule.simple(Q_("5 mg/day")), START, "Dr Brandt",
-                              starts=frozenset({"morphine"}))
+    start = PrescriptionInput(
+        (IngredientInput("morphine", Q_("25 mg/mL")),),
+        Schedule.simple(Q_("5 mg/day")),
+        START,
+        "Dr Brandt",
+        starts=frozenset({"morphine"}),
+    )
 
     def warned() -> bool:
         found = world.clinic.check_prescription(pump_id, start).findings
         return "start.above_range" in {str(f.code) for f in found}
 
     assert warned()  # not recorded: naive, 5 mg/day is above 1 mg/day
-    record = world.clinic.set_opioid_status(world.nurse, patient_id, "tolerant",
-                                            "oral morphine 90 mg/day for 3 weeks")
+    record = world.clinic.set_opioid_status(
+        world.nurse, patient_id, "tolerant", "oral morphine 90 mg/day for 3 weeks"
+    )
     assert record.opioid_status == "tolerant" and not warned()
     entry = last_audit(world)
     assert (entry.action, entry.reason) == ("patient.edit", "oral morphine 90 mg/day for 3 weeks")

@@ -39,12 +39,17 @@ def _revision_0004() -> ModuleType:
 
 def _stored(world: World) -> dict[int, dict[str, Any]]:
     with world.clinic.database.read() as session:
-        return {f.pump_id: {"prescription_id": f.prescription_id,
-                            "flex_schedule": f.flex_schedule,
-                            "open_discrepancy": f.open_discrepancy,
-                            "order_alert": f.order_alert, "open_incident": f.open_incident,
-                            "open_stop_order": f.open_stop_order}
-                for f in session.scalars(select(db.PumpForecast))}
+        return {
+            f.pump_id: {
+                "prescription_id": f.prescription_id,
+                "flex_schedule": f.flex_schedule,
+                "open_discrepancy": f.open_discrepancy,
+                "order_alert": f.order_alert,
+                "open_incident": f.open_incident,
+                "open_stop_order": f.open_stop_order,
+            }
+            for f in session.scalars(select(db.PumpForecast))
+        }
 
 
 def _clinic(world: World) -> dict[str, int]:
@@ -56,13 +61,20 @@ def _clinic(world: World) -> dict[str, int]:
     clinic.change_prescription(nurse, check, pumps["flex"], baclofen_prescription())
     clinic.record_refill(nurse, check, pumps["flex"], fill(START))
     world.clock.advance(timedelta(hours=1))
-    flex = Schedule.flex([Step(time(0, 0), Q_("300 mcg/day")),
-                          Step(time(8, 0), Q_("500 mcg/day"))])
+    flex = Schedule.flex([Step(time(0, 0), Q_("300 mcg/day")), Step(time(8, 0), Q_("500 mcg/day"))])
     # a change within 24 h needs the prescriber (domain-rules §7): entered by them
-    clinic.change_prescription(world.prescriber, check, pumps["flex"], replace(
-        baclofen_prescription(at=START + timedelta(hours=1),
-                              **{"titration.within_24h": "the day and night steps as planned"}),
-        schedule=flex))
+    clinic.change_prescription(
+        world.prescriber,
+        check,
+        pumps["flex"],
+        replace(
+            baclofen_prescription(
+                at=START + timedelta(hours=1),
+                **{"titration.within_24h": "the day and night steps as planned"},
+            ),
+            schedule=flex,
+        ),
+    )
     for name, mrn in (("review", "200002"), ("corrected", "200003")):
         _, pumps[name] = baclofen_patient(world, mrn)
         clinic.change_prescription(nurse, check, pumps[name], baclofen_prescription())
@@ -71,14 +83,20 @@ def _clinic(world: World) -> dict[str, int]:
     world.clock.advance(timedelta(days=60) - timedelta(hours=1))
     day_60 = START + timedelta(days=60)
     for name in ("review", "corrected"):  # expected 8 mL, 6.6 mL aspirated: investigate
-        clinic.record_refill(nurse, check, pumps[name],
-                             fill(day_60, "6.6 mL", discrepancy_note="pocket checked"))
+        clinic.record_refill(
+            nurse, check, pumps[name], fill(day_60, "6.6 mL", discrepancy_note="pocket checked")
+        )
     with world.clinic.database.read() as session:
-        refill_id = session.scalar(select(db.Refill.id).where(
-            db.Refill.pump_id == pumps["corrected"]).order_by(db.Refill.id.desc()).limit(1))
+        refill_id = session.scalar(
+            select(db.Refill.id)
+            .where(db.Refill.pump_id == pumps["corrected"])
+            .order_by(db.Refill.id.desc())
+            .limit(1)
+        )
     assert refill_id is not None
-    clinic.correct_refill(nurse, check, refill_id, "8 mL was aspirated, not 6.6 mL",
-                          aspirated=Q_("8 mL"))
+    clinic.correct_refill(
+        nurse, check, refill_id, "8 mL was aspirated, not 6.6 mL", aspirated=Q_("8 mL")
+    )
     return pumps
 
 
@@ -99,13 +117,21 @@ def test_the_stored_facts_are_the_ones_the_records_give(world: World) -> None:
     stored = _stored(world)
     with world.clinic.database.read() as session:
         assert stored == forecasting.due_facts(session, list(stored))
-        newest = session.scalar(select(db.Prescription.id).where(
-            db.Prescription.pump_id == pumps["flex"]).order_by(db.Prescription.id.desc())
-            .limit(1))
+        newest = session.scalar(
+            select(db.Prescription.id)
+            .where(db.Prescription.pump_id == pumps["flex"])
+            .order_by(db.Prescription.id.desc())
+            .limit(1)
+        )
     assert stored[pumps["flex"]]["prescription_id"] == newest
-    assert stored[pumps["none"]] == {"prescription_id": None, "flex_schedule": False,
-                                     "open_discrepancy": False, "order_alert": None,
-                                     "open_incident": False, "open_stop_order": False}
+    assert stored[pumps["none"]] == {
+        "prescription_id": None,
+        "flex_schedule": False,
+        "open_discrepancy": False,
+        "order_alert": None,
+        "open_incident": False,
+        "open_stop_order": False,
+    }
 
 
 def test_revision_0004_fills_the_facts_from_the_records(world: World) -> None:
@@ -114,8 +140,11 @@ def test_revision_0004_fills_the_facts_from_the_records(world: World) -> None:
     _clinic(world)
     written = _stored(world)
     with world.clinic.database.write() as session:
-        session.execute(update(db.PumpForecast).values(
-            prescription_id=None, flex_schedule=False, open_discrepancy=False))
+        session.execute(
+            update(db.PumpForecast).values(
+                prescription_id=None, flex_schedule=False, open_discrepancy=False
+            )
+        )
         for statement in _revision_0004()._FILL:
             session.execute(text(statement))
     assert _stored(world) == written
@@ -127,11 +156,21 @@ def test_an_admixtures_solution_reads_in_its_ingredients_order(world: World) -> 
     """The first ingredient is the one dosed: the due list names it first, whatever the
     drugs' names (bupivacaine sorts before morphine)."""
     _, pump_id = baclofen_patient(world, "200005")
-    world.clinic.change_prescription(world.nurse, world.check, pump_id, PrescriptionInput(
-        ingredients=(IngredientInput("morphine", Q_("10 mg/mL")),
-                     IngredientInput("bupivacaine", Q_("5 mg/mL"))),
-        schedule=Schedule.simple(Q_("2 mg/day")), effective_at=START, prescriber="Dr Brandt",
-        order=written_order(START)))
+    world.clinic.change_prescription(
+        world.nurse,
+        world.check,
+        pump_id,
+        PrescriptionInput(
+            ingredients=(
+                IngredientInput("morphine", Q_("10 mg/mL")),
+                IngredientInput("bupivacaine", Q_("5 mg/mL")),
+            ),
+            schedule=Schedule.simple(Q_("2 mg/day")),
+            effective_at=START,
+            prescriber="Dr Brandt",
+            order=written_order(START),
+        ),
+    )
     world.clinic.record_refill(world.nurse, world.check, pump_id, fill(START))
     (row,) = world.clinic.due_list()
     assert row.drug == "morphine 10 mg/mL + bupivacaine 5 mg/mL"

@@ -38,9 +38,11 @@ def test_the_stored_forecast_keeps_the_worst_case_and_gives_the_states(world: Wo
     stored = outcome.forecast  # type: ignore[attr-defined]
     assert stored.refill_due_reason == "worst_case"
     assert stored.alarm_at_worst_case - START == pytest.approx(
-        timedelta(days=18 / 0.229), abs=timedelta(seconds=1))
+        timedelta(days=18 / 0.229), abs=timedelta(seconds=1)
+    )
     assert stored.empty_at_worst_case - START == pytest.approx(
-        timedelta(days=20 / 0.229), abs=timedelta(seconds=1))
+        timedelta(days=20 / 0.229), abs=timedelta(seconds=1)
+    )
     assert stored.state(START + timedelta(days=80)) is None
     assert stored.state(START + timedelta(days=88)) is RefillState.MAY_BE_EMPTY
     assert stored.state(START + timedelta(days=100)) is RefillState.COMPUTED_EMPTY
@@ -58,8 +60,9 @@ def test_an_expired_solution_cannot_be_filled(world: World) -> None:
     _, pump_id = baclofen_patient(world)
     world.clinic.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())
     with pytest.raises(ImpossibleInput) as refused:
-        world.clinic.record_refill(world.nurse, world.check, pump_id,
-                                   replace(fill(START), expiry=date(2025, 3, 2)))
+        world.clinic.record_refill(
+            world.nurse, world.check, pump_id, replace(fill(START), expiry=date(2025, 3, 2))
+        )
     assert refused.value.code is Code.SOLUTION_EXPIRED and refused.value.field == "expiry"
 
 
@@ -79,8 +82,11 @@ def test_a_pump_found_empty_needs_the_patients_condition_and_is_flagged(world: W
         world.clinic.record_refill(world.nurse, world.check, pump_id, fill(later, "0.4 mL"))
     assert silent.value.field == "discrepancy note" and "found empty" in silent.value.message
     outcome = world.clinic.record_refill(
-        world.nurse, world.check, pump_id,
-        fill(later, "0.4 mL", discrepancy_note="patient with rebound spasticity; restart"))
+        world.nurse,
+        world.check,
+        pump_id,
+        fill(later, "0.4 mL", discrepancy_note="patient with rebound spasticity; restart"),
+    )
     assert outcome.refill.discrepancy_verdict == "found_empty"
     assert outcome.refill.expected_residual is not None
     assert float(outcome.refill.expected_residual.m) == 0  # shown floored
@@ -97,8 +103,11 @@ def test_an_aspirate_above_the_capacity_is_recorded_with_a_note(world: World) ->
         world.clinic.record_refill(world.nurse, world.check, pump_id, fill(later, "25 mL"))
     assert silent.value.field == "note" and silent.value.code is Code.OVER_CAPACITY
     outcome = world.clinic.record_refill(
-        world.nurse, world.check, pump_id,
-        fill(later, "25 mL", discrepancy_note="needle position checked again"))
+        world.nurse,
+        world.check,
+        pump_id,
+        fill(later, "25 mL", discrepancy_note="needle position checked again"),
+    )
     assert outcome.refill.discrepancy_verdict == "investigate"
     assert outcome.discrepancy is not None
     assert outcome.discrepancy.warnings == (NOT_FROM_RESERVOIR,)
@@ -110,11 +119,17 @@ def test_the_clinics_interval_closed_dates_and_threshold_are_kept_audited_and_us
     pump_id, outcome = filled(world)
     assert outcome.forecast.refill_due == date(2025, 5, 21)  # type: ignore[attr-defined]
     before = replace(world.clinic.settings(), clinic_name="St Elsewhere")
-    assert (before.max_refill_interval_days, before.closed_dates,
-            before.empty_threshold_ml) == (90, frozenset(), 0.5)
-    changed = replace(before, max_refill_interval_days=60,
-                      closed_dates=frozenset({date(2025, 5, 21), date(2025, 5, 20)}),
-                      empty_threshold_ml=1.0)
+    assert (before.max_refill_interval_days, before.closed_dates, before.empty_threshold_ml) == (
+        90,
+        frozenset(),
+        0.5,
+    )
+    changed = replace(
+        before,
+        max_refill_interval_days=60,
+        closed_dates=frozenset({date(2025, 5, 21), date(2025, 5, 20)}),
+        empty_threshold_ml=1.0,
+    )
     after = world.clinic.update_settings(world.admin, changed)
     assert after.closed_dates == changed.closed_dates and after.empty_threshold_ml == 1.0
     entry = last_audit(world)
@@ -126,15 +141,18 @@ def test_the_clinics_interval_closed_dates_and_threshold_are_kept_audited_and_us
     rows = world.clinic.due_list()
     assert rows[0].pump_id == pump_id
     assert (rows[0].refill_due, rows[0].refill_due_reason) == (date(2025, 5, 19), "worst_case")
-    for bad, field in ((replace(changed, max_refill_interval_days=0), "longest refill interval"),
-                       (replace(changed, empty_threshold_ml=-1.0), "empty threshold")):
+    for bad, field in (
+        (replace(changed, max_refill_interval_days=0), "longest refill interval"),
+        (replace(changed, empty_threshold_ml=-1.0), "empty threshold"),
+    ):
         with pytest.raises(ImpossibleInput) as refused:
             world.clinic.update_settings(world.admin, bad)
         assert refused.value.field == field
 
 
 def test_a_forecast_stored_under_the_old_rules_is_computed_again_when_the_clinic_opens(
-        world: World) -> None:
+    world: World,
+) -> None:
     """A clinic upgraded to revision 0007 keeps forecasts written by the old rules: an alarm
     date, no worst-case date, and a refill-due date later than the worst case allows. The
     next service opened on the database computes them again at once, audited."""
@@ -148,18 +166,35 @@ def test_a_forecast_stored_under_the_old_rules_is_computed_again_when_the_clinic
     right = outcome.forecast  # type: ignore[attr-defined]
     old_due = right.refill_due + timedelta(days=11)  # what alarm − 7 days gave before
     with world.clinic.database.write() as session:
-        session.execute(update(db.PumpForecast).where(db.PumpForecast.pump_id == pump_id)
-                        .values(alarm_at_worst_case=None, empty_at_worst_case=None,
-                                refill_due=old_due, refill_due_reason="alarm"))
+        session.execute(
+            update(db.PumpForecast)
+            .where(db.PumpForecast.pump_id == pump_id)
+            .values(
+                alarm_at_worst_case=None,
+                empty_at_worst_case=None,
+                refill_due=old_due,
+                refill_due_reason="alarm",
+            )
+        )
         # as revision 0014 leaves a clinic that had such a forecast (on the record)
         session.get_one(db.ClinicSettings, 1).forecast_rules = 0
-        append_audit(session, username="pumpmgr", action="test.upgrade", entity_type="clinic",
-                     entity_id="all", changes={}, reason=None, workstation="test",
-                     at=world.clock.now())
+        append_audit(
+            session,
+            username="pumpmgr",
+            action="test.upgrade",
+            entity_type="clinic",
+            entity_id="all",
+            changes={},
+            reason=None,
+            workstation="test",
+            at=world.clock.now(),
+        )
     assert world.clinic.forecasts.refresh_stale() == 1
     again = world.clinic.patient_chart(world.clinic.find_patient("100001").id).forecast
     assert again is not None and (again.refill_due, again.refill_due_reason) == (
-        right.refill_due, "worst_case")
+        right.refill_due,
+        "worst_case",
+    )
     entry = last_audit(world)
     assert (entry.action, entry.username) == ("forecast.recompute_after_upgrade", "pumpmgr")
     # the settings say so now: a service opened on the database writes nothing more, and

@@ -20,8 +20,13 @@ from pumpmgr.services.records import BREAK_ACTION, FULL_CHECK_ACTION, PROGRAM_US
 
 def _entries(database: Database, action: str) -> list[db.AuditEntry]:
     with database.read() as session:
-        return list(session.scalars(select(db.AuditEntry).where(db.AuditEntry.action == action)
-                                    .order_by(db.AuditEntry.seq)))
+        return list(
+            session.scalars(
+                select(db.AuditEntry)
+                .where(db.AuditEntry.action == action)
+                .order_by(db.AuditEntry.seq)
+            )
+        )
 
 
 def _halve_in_place(database: Database, refill_id: int) -> None:
@@ -30,12 +35,14 @@ def _halve_in_place(database: Database, refill_id: int) -> None:
     with database.engine.begin() as connection:
         if database.backend == "sqlite":
             (sql,) = connection.exec_driver_sql(
-                "SELECT sql FROM sqlite_master WHERE name = 'trg_refills_no_update'").one()
+                "SELECT sql FROM sqlite_master WHERE name = 'trg_refills_no_update'"
+            ).one()
             connection.exec_driver_sql("DROP TRIGGER trg_refills_no_update")
         else:
             connection.exec_driver_sql("ALTER TABLE refills DISABLE TRIGGER USER")
-        connection.exec_driver_sql("UPDATE refills SET volume_added_ml = volume_added_ml / 2 "
-                                   f"WHERE id = {refill_id}")
+        connection.exec_driver_sql(
+            f"UPDATE refills SET volume_added_ml = volume_added_ml / 2 WHERE id = {refill_id}"
+        )
         if database.backend == "sqlite":
             connection.exec_driver_sql(sql)
         else:
@@ -44,7 +51,8 @@ def _halve_in_place(database: Database, refill_id: int) -> None:
 
 @pytest.mark.writes_outside_pumpmgr
 def test_an_old_refill_edited_in_place_is_found_by_the_full_check_only(
-        world: World, database: Database) -> None:
+    world: World, database: Database
+) -> None:
     clinic = world.clinic
     _, pump_id = baclofen_patient(world)
     clinic.change_prescription(world.prescriber, world.check, pump_id, baclofen_prescription())
@@ -58,14 +66,21 @@ def test_an_old_refill_edited_in_place_is_found_by_the_full_check_only(
     assert at.head.seq == sound.chain.head.seq  # the start-up check starts after it
     last = clinic.records.last_full_check()
     assert last is not None and (last.ok, last.workstation, last.head_seq) == (
-        True, "test", sound.chain.head.seq)
+        True,
+        "test",
+        sound.chain.head.seq,
+    )
     assert "every record matched the audit log" in last.summary(clinic.tz)
 
     world.clock.advance(timedelta(days=30))
     expected = clinic.expected_now(pump_id, world.clock.now())
     assert expected is not None
-    clinic.record_refill(world.nurse, world.check, pump_id, fill(
-        world.clock.now(), f"{round(float(expected.to('mL').m), 1)} mL"))
+    clinic.record_refill(
+        world.nurse,
+        world.check,
+        pump_id,
+        fill(world.clock.now(), f"{round(float(expected.to('mL').m), 1)} mL"),
+    )
     assert clinic.records.check_since_checkpoint().ok
     _halve_in_place(database, old)
     assert clinic.records.check_since_checkpoint().ok  # not written since: not seen
@@ -89,10 +104,12 @@ def test_an_old_refill_edited_in_place_is_found_by_the_full_check_only(
         assert read_checkpoint(session) == before  # a break never moves the checkpoint
 
 
-def test_the_full_check_reads_one_state_and_holds_up_no_writer(world: World,
-                                                               database: Database) -> None:
+def test_the_full_check_reads_one_state_and_holds_up_no_writer(
+    world: World, database: Database
+) -> None:
     """A nurse saves while the check reads: the save is not kept waiting (SQLite's rollback
     journal would make it wait for the reader), and the check does not see it half-way."""
+
     def entries(session: object) -> int:
         return len(session.scalars(select(db.AuditEntry.seq)).all())  # type: ignore[attr-defined]
 

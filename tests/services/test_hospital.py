@@ -79,17 +79,27 @@ def test_a_refill_note_has_every_number_both_nurses_and_the_next_due_date(demo: 
     lines = note.splitlines()
     assert lines[0].startswith("Intrathecal pump refill, ")
     assert f"Refill by {refill.nurse}; second check by {refill.verifier}" in lines
-    assert (f"Residual: expected {q(refill.expected_residual, Kind.VOLUME)}, aspirated "
-            f"{q(refill.aspirated, Kind.VOLUME)}") in note
+    assert (
+        f"Residual: expected {q(refill.expected_residual, Kind.VOLUME)}, aspirated "
+        f"{q(refill.aspirated, Kind.VOLUME)}"
+    ) in note
     assert "Discrepancy verdict: OK (threshold 1 mL" in note
-    assert f"{q(refill.volume_added, Kind.VOLUME)} added; now " \
+    assert (
+        f"{q(refill.volume_added, Kind.VOLUME)} added; now "
         f"{q(refill.final_volume, Kind.VOLUME)}" in note
+    )
     assert f"lot {refill.lot_number}, expiry {format_date(refill.expiry)}" in note
     assert "Needle position in the reservoir confirmed: yes" in note
     due = next(line for line in lines if line.startswith("Next refill due: "))
     # the limit that set it, in the one wording (the pump's worst case here, issue 11)
-    assert any(words in due for words in ("minus the 7-day buffer", "stability",
-                                          "reservoir may be low if the pump runs fast"))
+    assert any(
+        words in due
+        for words in (
+            "minus the 7-day buffer",
+            "stability",
+            "reservoir may be low if the pump runs fast",
+        )
+    )
     assert due.endswith("as planned at this refill)")
     assert lines[-1] == f"Record refill:{refill.id}, pumpmgr"
     assert "This record corrects" not in note  # the empty $correction line is left out
@@ -99,7 +109,8 @@ def test_a_refill_note_has_every_number_both_nurses_and_the_next_due_date(demo: 
 
 def test_an_investigate_refill_note_says_so_with_what_it_may_mean(demo: Demo) -> None:
     chart = demo.chart_with(
-        lambda c: any(r.discrepancy_verdict == "investigate" for r in c.refills))
+        lambda c: any(r.discrepancy_verdict == "investigate" for r in c.refills)
+    )
     refill = next(r for r in chart.refills if r.discrepancy_verdict == "investigate")
     note = demo.hospital.note(f"refill:{refill.id}")
     verdict = next(line for line in note.splitlines() if line.startswith("Discrepancy verdict"))
@@ -117,8 +128,10 @@ def test_a_bridge_bolus_and_a_correction_are_in_the_note(demo: Demo) -> None:
     chart = demo.chart_with(lambda c: any(r.corrects_id for r in c.refills))
     corrected = next(r for r in chart.refills if r.corrects_id)
     note = demo.hospital.note(RecordRef("refill", corrected.id))
-    assert f"This record corrects refill:{corrected.corrects_id}: " \
+    assert (
+        f"This record corrects refill:{corrected.corrects_id}: "
         f"{corrected.correction_reason}" in note
+    )
 
 
 def test_a_concentration_change_without_a_bolus_says_why(demo: Demo) -> None:
@@ -156,18 +169,25 @@ def test_a_prescription_note_gives_the_old_and_new_dose_and_the_change(demo: Dem
 
 
 def test_accepted_warnings_are_in_the_prescription_note(demo: Demo) -> None:
-    chart = demo.chart_with(lambda c: any(
-        f.level == "warning" for p in c.prescriptions for f in p.findings))
+    chart = demo.chart_with(
+        lambda c: any(f.level == "warning" for p in c.prescriptions for f in p.findings)
+    )
     rx = next(p for p in chart.prescriptions if any(f.level == "warning" for f in p.findings))
     note = demo.hospital.note(RecordRef("prescription", rx.id))
     finding = next(f for f in rx.findings if f.level == "warning")
     assert f"Reason: {finding.reason}" in note
 
 
-@pytest.mark.parametrize("kind, words", [
-    ("implant", "pump implant"), ("replacement", "pump replacement"),
-    ("catheter_revision", "catheter revision"), ("mri", "MRI"), ("explant", "pump explant"),
-])
+@pytest.mark.parametrize(
+    "kind, words",
+    [
+        ("implant", "pump implant"),
+        ("replacement", "pump replacement"),
+        ("catheter_revision", "catheter revision"),
+        ("mri", "MRI"),
+        ("explant", "pump explant"),
+    ],
+)
 def test_an_event_note_names_the_event_who_and_what(demo: Demo, kind: str, words: str) -> None:
     chart = demo.chart_with(lambda c: any(e.kind == kind for e in c.events))
     event = next(e for e in chart.events if e.kind == kind)
@@ -200,8 +220,7 @@ def test_an_unknown_record_is_refused_naming_it(demo: Demo) -> None:
         demo.hospital.note("visit:3")
 
 
-def test_the_administrator_edits_the_template_audited_and_notes_follow(
-        tmp_path: Path) -> None:
+def test_the_administrator_edits_the_template_audited_and_notes_follow(tmp_path: Path) -> None:
     database = open_database(tmp_path / "one.db")
     build_demo_clinic(database, patients=1, seed=1, today=TODAY, tz=BERLIN)
     clinic = ClinicService(database, clock=FixedClock(NOW), tz=BERLIN, hasher=DEMO_HASHER)
@@ -209,7 +228,8 @@ def test_the_administrator_edits_the_template_audited_and_notes_follow(
     demo = Demo(database, clinic, hospital, [])
     admin, nurse = sign_in(demo, "admin"), sign_in(demo, "nurse1")
     text = default_template_text().replace(
-        "Intrathecal pump refill, $when", "ITDD refill ($clinic) $when")
+        "Intrathecal pump refill, $when", "ITDD refill ($clinic) $when"
+    )
     with pytest.raises(PermissionDenied):
         hospital.set_note_template(nurse, text, "our wording")
     with pytest.raises(InputError, match=r"note template: \[event\]: unknown name \$dose"):
@@ -217,8 +237,7 @@ def test_the_administrator_edits_the_template_audited_and_notes_follow(
     hospital.set_note_template(admin, text, "the ward asked for ITDD")
     assert hospital.note_template_text() == (text, True)
     with database.read() as session:
-        entry = session.scalars(select(db.AuditEntry).order_by(db.AuditEntry.seq.desc())
-                                ).first()
+        entry = session.scalars(select(db.AuditEntry).order_by(db.AuditEntry.seq.desc())).first()
     assert entry is not None and entry.action == "settings.note_template"
     assert entry.reason == "the ward asked for ITDD" and "ITDD refill" in entry.payload
     chart = clinic.patient_chart(clinic.search_patients("")[0].id)
@@ -242,12 +261,21 @@ def bundle(demo: Demo) -> dict[str, object]:
 
 
 def resources(document: dict[str, object], kind: str) -> list[dict[str, object]]:
-    return [e["resource"] for e in document["entry"]  # type: ignore[attr-defined]
-            if e["resource"]["resourceType"] == kind]
+    return [
+        e["resource"]
+        for e in document["entry"]  # type: ignore[attr-defined]
+        if e["resource"]["resourceType"] == kind
+    ]
 
 
-KINDS = ("Patient", "Device", "MedicationRequest", "MedicationAdministration", "Observation",
-         "Procedure")
+KINDS = (
+    "Patient",
+    "Device",
+    "MedicationRequest",
+    "MedicationAdministration",
+    "Observation",
+    "Procedure",
+)
 
 
 def test_every_resource_kind_validates_with_the_r4_models(bundle: dict[str, object]) -> None:
@@ -290,19 +318,23 @@ def test_units_are_ucum(bundle: dict[str, object]) -> None:
                     codes.add(quantity["code"])
         for ingredient in rx["contained"][0]["ingredient"]:  # type: ignore[index]
             codes.add(ingredient["strength"]["numerator"]["code"] + "/mL")
-    assert {"ug/d", "ug/mL"} <= codes and codes <= {"ug/d", "mg/d", "ug/mL", "mg/mL", "ug",
-                                                     "mg"}
+    assert {"ug/d", "ug/mL"} <= codes and codes <= {"ug/d", "mg/d", "ug/mL", "mg/mL", "ug", "mg"}
     assert "mg/d" in codes  # the admixtures dose morphine or hydromorphone in mg
 
 
 def test_the_round_trip_gives_the_same_doses_volumes_and_dates(
-        demo: Demo, bundle: dict[str, object]) -> None:
+    demo: Demo, bundle: dict[str, object]
+) -> None:
     """Read back from the FHIR JSON alone, every prescription's doses and every refill's
     volumes, lot, expiry and dates are the records' own."""
-    by_id = {(e["resource"]["resourceType"],  # type: ignore[index]
-              e["resource"]["identifier"][0]["value"]): e["resource"]
-             for e in bundle["entry"]  # type: ignore[attr-defined]
-             if "identifier" in e["resource"]}
+    by_id = {
+        (
+            e["resource"]["resourceType"],  # type: ignore[index]
+            e["resource"]["identifier"][0]["value"],
+        ): e["resource"]
+        for e in bundle["entry"]  # type: ignore[attr-defined]
+        if "identifier" in e["resource"]
+    }
     checked = 0
     for chart in demo.charts:
         patient = by_id[("Patient", chart.patient.mrn)]
@@ -313,39 +345,54 @@ def test_the_round_trip_gives_the_same_doses_volumes_and_dates(
             assert datetime.fromisoformat(request["authoredOn"]) == rx.effective_at  # type: ignore[arg-type]
             pump = next(p for p in chart.pumps if p.id == rx.pump_id)
             from pumpmgr.visit import program_of
+
             daily_volume = program_of(rx, pump).daily_volume()
-            for ingredient, dosage in zip(rx.ingredients, request["dosageInstruction"],  # type: ignore[arg-type]
-                                          strict=False):
+            for ingredient, dosage in zip(
+                rx.ingredients,
+                request["dosageInstruction"],  # type: ignore[arg-type]
+                strict=False,
+            ):
                 rate = dosage["doseAndRate"][0]["rateQuantity"]
                 unit = ingredient.display_unit
                 expected = float((daily_volume * ingredient.concentration).to(f"{unit}/day").m)
                 assert rate["value"] == pytest.approx(expected, rel=1e-9)
                 assert rate["code"] == ("ug/d" if unit == "mcg" else "mg/d")
-            strengths = [i["strength"]["numerator"]["value"]
-                         for i in request["contained"][0]["ingredient"]]  # type: ignore[index]
+            strengths = [
+                i["strength"]["numerator"]["value"] for i in request["contained"][0]["ingredient"]
+            ]  # type: ignore[index]
             assert strengths == pytest.approx(
-                [float(i.concentration.to(f"{i.display_unit}/mL").m) for i in rx.ingredients])
+                [float(i.concentration.to(f"{i.display_unit}/mL").m) for i in rx.ingredients]
+            )
             checked += 1
         for refill in chart.refills:
             given = by_id[("MedicationAdministration", f"refill:{refill.id}")]
             assert datetime.fromisoformat(given["effectiveDateTime"]) == refill.performed_at  # type: ignore[arg-type]
             assert given["dosage"]["dose"]["value"] == pytest.approx(  # type: ignore[index]
-                float(refill.volume_added.to("mL").m))
+                float(refill.volume_added.to("mL").m)
+            )
             batch = given["contained"][0]["batch"]  # type: ignore[index]
-            assert batch == {"lotNumber": refill.lot_number,
-                             "expirationDate": refill.expiry.isoformat()}
-            roles = {p["function"]["coding"][0]["code"]: p["actor"]["display"]
-                     for p in given["performer"]}  # type: ignore[attr-defined]
+            assert batch == {
+                "lotNumber": refill.lot_number,
+                "expirationDate": refill.expiry.isoformat(),
+            }
+            roles = {
+                p["function"]["coding"][0]["code"]: p["actor"]["display"]
+                for p in given["performer"]
+            }  # type: ignore[attr-defined]
             assert roles == {"performer": refill.nurse, "verifier": refill.verifier}
             final = by_id[("Observation", f"refill-final:{refill.id}")]
             assert final["valueQuantity"]["value"] == pytest.approx(  # type: ignore[index]
-                float(refill.final_volume.to("mL").m))
+                float(refill.final_volume.to("mL").m)
+            )
             if refill.aspirated is not None and refill.expected_residual is not None:
-                for what, value in (("aspirated", refill.aspirated),
-                                    ("expected", refill.expected_residual)):
+                for what, value in (
+                    ("aspirated", refill.aspirated),
+                    ("expected", refill.expected_residual),
+                ):
                     found = by_id[("Observation", f"refill-{what}:{refill.id}")]
                     assert found["valueQuantity"]["value"] == pytest.approx(  # type: ignore[index]
-                        float(value.to("mL").m))
+                        float(value.to("mL").m)
+                    )
             verdict = by_id[("Observation", f"refill-verdict:{refill.id}")]
             code = verdict["valueCodeableConcept"]["coding"][0]["code"]  # type: ignore[index]
             assert code == (refill.discrepancy_verdict or "first-fill")
@@ -354,7 +401,8 @@ def test_the_round_trip_gives_the_same_doses_volumes_and_dates(
             if event.kind in {"implant", "replacement", "catheter_revision", "mri", "explant"}:
                 procedure = by_id[("Procedure", f"event:{event.id}")]
                 assert datetime.fromisoformat(procedure["performedDateTime"]) == (  # type: ignore[arg-type]
-                    event.occurred_at)
+                    event.occurred_at
+                )
                 checked += 1
         for pump in chart.pumps:
             device = by_id[("Device", f"pump:{pump.id}")]
@@ -367,8 +415,11 @@ def test_the_round_trip_gives_the_same_doses_volumes_and_dates(
 def test_a_corrected_record_is_entered_in_error(demo: Demo, bundle: dict[str, object]) -> None:
     chart = demo.chart_with(lambda c: any(r.corrects_id for r in c.refills))
     corrected = next(r.corrects_id for r in chart.refills if r.corrects_id)
-    given = next(r for r in resources(bundle, "MedicationAdministration")
-                 if r["identifier"][0]["value"] == f"refill:{corrected}")  # type: ignore[index]
+    given = next(
+        r
+        for r in resources(bundle, "MedicationAdministration")
+        if r["identifier"][0]["value"] == f"refill:{corrected}"
+    )  # type: ignore[index]
     assert given["status"] == "entered-in-error"
 
 
@@ -376,26 +427,30 @@ def test_one_patient_or_only_what_changed_since_a_date(demo: Demo) -> None:
     chart = demo.charts[0]
     one = demo.hospital.fhir_bundle(mrn=chart.patient.mrn, mrn_system=SYSTEM)
     assert [r["identifier"][0]["value"] for r in resources(one, "Patient")] == [  # type: ignore[index]
-        chart.patient.mrn]
+        chart.patient.mrn
+    ]
     late = demo.hospital.fhir_bundle(since=date(2026, 11, 1), mrn_system=SYSTEM)
     refills = [r for r in resources(late, "MedicationAdministration")]
     assert refills and all(r["effectiveDateTime"] >= "2026-10" for r in refills)  # type: ignore[operator]
-    assert len(late["entry"]) < len(demo.hospital.fhir_bundle(  # type: ignore[arg-type]
-        since=date(2000, 1, 1), mrn_system=SYSTEM)["entry"])
+    assert len(late["entry"]) < len(
+        demo.hospital.fhir_bundle(  # type: ignore[arg-type]
+            since=date(2000, 1, 1), mrn_system=SYSTEM
+        )["entry"]
+    )
 
 
-def test_without_an_mrn_system_the_export_is_refused_and_an_export_is_audited(
-        demo: Demo) -> None:
+def test_without_an_mrn_system_the_export_is_refused_and_an_export_is_audited(demo: Demo) -> None:
     with pytest.raises(InputError, match="MRN system: the clinic's MRN system is not set"):
         demo.hospital.fhir_bundle(mrn=demo.charts[0].patient.mrn)
     with pytest.raises(InputError, match="MRN system: 'MRN' is not a URI"):
         demo.hospital.fhir_bundle(mrn=demo.charts[0].patient.mrn, mrn_system="MRN")
-    demo.hospital.export_fhir("alice (command line)", mrn=demo.charts[0].patient.mrn,
-                              mrn_system=SYSTEM)
+    demo.hospital.export_fhir(
+        "alice (command line)", mrn=demo.charts[0].patient.mrn, mrn_system=SYSTEM
+    )
     with demo.database.read() as session:
-        entry = session.scalars(select(db.AuditEntry).order_by(db.AuditEntry.seq.desc())
-                                ).first()
+        entry = session.scalars(select(db.AuditEntry).order_by(db.AuditEntry.seq.desc())).first()
     assert entry is not None and entry.action == "export.fhir"
     assert entry.username == "alice (command line)" and demo.charts[0].patient.mrn in (
-        entry.payload)
+        entry.payload
+    )
     assert demo.clinic.verify_audit().ok

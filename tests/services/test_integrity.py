@@ -20,20 +20,25 @@ from pumpmgr.services.records import BREAK_ACTION
 
 def _breaks(database: Database) -> list[dict[str, object]]:
     with database.read() as session:
-        rows = session.scalars(select(db.AuditEntry).where(db.AuditEntry.action == BREAK_ACTION)
-                               .order_by(db.AuditEntry.seq)).all()
+        rows = session.scalars(
+            select(db.AuditEntry)
+            .where(db.AuditEntry.action == BREAK_ACTION)
+            .order_by(db.AuditEntry.seq)
+        ).all()
     assert all(row.username == "pumpmgr" for row in rows)
     return [json.loads(row.payload) for row in rows]
 
 
 def test_a_break_is_audited_once_and_work_goes_on(database: Database) -> None:
-    clinic = ClinicService(database, clock=FixedClock(START), tz=BERLIN, workstation="test",
-                           hasher=FAST_HASHER)
+    clinic = ClinicService(
+        database, clock=FixedClock(START), tz=BERLIN, workstation="test", hasher=FAST_HASHER
+    )
     admin = clinic.create_first_administrator("admin", PASSWORD, "Ada Admin")
     clinic.add_user(admin, "nina", PASSWORD, "Nina Nurse", "nurse")
     nurse = clinic.sign_in("nina", PASSWORD)
-    patient = clinic.register_patient(nurse, PatientInput("100001", "Meyer", "Anna",
-                                                          date(1970, 5, 1), "other"))
+    patient = clinic.register_patient(
+        nurse, PatientInput("100001", "Meyer", "Anna", date(1970, 5, 1), "other")
+    )
     assert clinic.record_integrity_break().ok and _breaks(database) == []
     with database.engine.begin() as connection:
         connection.exec_driver_sql(f"UPDATE patients SET notes = 'x' WHERE id = {patient.id}")
@@ -42,15 +47,17 @@ def test_a_break_is_audited_once_and_work_goes_on(database: Database) -> None:
     (entry,) = _breaks(database)
     assert entry["count"] == 1
     # entry #3 is nina's sign-in, #4 the registration
-    assert entry["findings"] == [f"patients #{patient.id}: notes changed outside pumpmgr "
-                                 "(last written by pumpmgr at audit entry #4)"]
+    assert entry["findings"] == [
+        f"patients #{patient.id}: notes changed outside pumpmgr "
+        "(last written by pumpmgr at audit entry #4)"
+    ]
     assert not clinic.record_integrity_break().ok
     assert len(_breaks(database)) == 1  # the same break is not recorded again
-    clinic.register_patient(nurse, PatientInput("100002", "Meyer", "Ben", date(1971, 5, 1),
-                                                "other"))  # clinical work goes on
+    clinic.register_patient(
+        nurse, PatientInput("100002", "Meyer", "Ben", date(1971, 5, 1), "other")
+    )  # clinical work goes on
     with database.engine.begin() as connection:
-        connection.exec_driver_sql("UPDATE users SET role = 'administrator' "
-                                   f"WHERE id = {nurse.id}")
+        connection.exec_driver_sql(f"UPDATE users SET role = 'administrator' WHERE id = {nurse.id}")
     clinic.record_integrity_break()
     assert [b["count"] for b in _breaks(database)] == [1, 2]
     assert clinic.verify_integrity().chain.ok  # the entries that record it keep the chain
@@ -65,7 +72,6 @@ def test_a_password_hash_upgraded_at_sign_in_is_on_the_record(database: Database
     new = ClinicService(database, clock=FixedClock(START), tz=BERLIN, hasher=stronger)
     new.sign_in("admin", PASSWORD)
     with database.read() as session:
-        actions = session.scalars(select(db.AuditEntry.action)
-                                  .order_by(db.AuditEntry.seq)).all()
+        actions = session.scalars(select(db.AuditEntry.action).order_by(db.AuditEntry.seq)).all()
     assert actions[-2:] == ["user.password_rehash", "user.sign_in"]
     assert new.verify_integrity().ok

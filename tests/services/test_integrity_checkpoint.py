@@ -25,8 +25,9 @@ from pumpmgr.services.records import BREAK_ACTION, integrity_notice
 
 
 def _clinic(database: Database) -> tuple[ClinicService, Actor]:
-    clinic = ClinicService(database, clock=FixedClock(START), tz=BERLIN, workstation="test",
-                           hasher=FAST_HASHER)
+    clinic = ClinicService(
+        database, clock=FixedClock(START), tz=BERLIN, workstation="test", hasher=FAST_HASHER
+    )
     admin = clinic.create_first_administrator("admin", PASSWORD, "Ada Admin")
     clinic.add_user(admin, "nina", PASSWORD, "Nina Nurse", "nurse")
     nurse = clinic.sign_in("nina", PASSWORD)
@@ -35,13 +36,16 @@ def _clinic(database: Database) -> tuple[ClinicService, Actor]:
 
 def _patient(clinic: ClinicService, nurse: Actor, mrn: str) -> int:
     return clinic.register_patient(
-        nurse, PatientInput(mrn, "Meyer", "Anna", date(1970, 5, 1), "other")).id
+        nurse, PatientInput(mrn, "Meyer", "Anna", date(1970, 5, 1), "other")
+    ).id
 
 
 def _head(database: Database) -> int:
     with database.read() as session:
-        return int(session.scalar(select(db.AuditEntry.seq).order_by(
-            db.AuditEntry.seq.desc()).limit(1)) or 0)
+        return int(
+            session.scalar(select(db.AuditEntry.seq).order_by(db.AuditEntry.seq.desc()).limit(1))
+            or 0
+        )
 
 
 def _checkpoint_seq(database: Database) -> int | None:
@@ -52,8 +56,9 @@ def _checkpoint_seq(database: Database) -> int | None:
 
 def _breaks(database: Database) -> list[dict[str, object]]:
     with database.read() as session:
-        payloads = session.scalars(select(db.AuditEntry.payload)
-                                   .where(db.AuditEntry.action == BREAK_ACTION)).all()
+        payloads = session.scalars(
+            select(db.AuditEntry.payload).where(db.AuditEntry.action == BREAK_ACTION)
+        ).all()
     return [json.loads(p) for p in payloads]
 
 
@@ -64,7 +69,8 @@ def _sql(database: Database, *statements: str) -> None:
 
 
 def test_a_sound_check_moves_the_checkpoint_and_then_reads_only_what_is_new(
-        database: Database) -> None:
+    database: Database,
+) -> None:
     clinic, nurse = _clinic(database)
     for n in range(5):
         _patient(clinic, nurse, f"10000{n}")
@@ -81,7 +87,8 @@ def test_a_sound_check_moves_the_checkpoint_and_then_reads_only_what_is_new(
 
 
 def test_an_edit_since_the_checkpoint_is_found_audited_once_and_work_goes_on(
-        database: Database) -> None:
+    database: Database,
+) -> None:
     clinic, nurse = _clinic(database)
     clinic.records.check_since_checkpoint()
     kept = _checkpoint_seq(database)
@@ -89,8 +96,10 @@ def test_an_edit_since_the_checkpoint_is_found_audited_once_and_work_goes_on(
     _sql(database, f"UPDATE patients SET notes = 'x' WHERE id = {patient}")
     report = clinic.records.check_since_checkpoint()
     assert not report.ok
-    assert report.findings() == [f"patients #{patient}: notes changed outside pumpmgr (last "
-                                 f"written by pumpmgr at audit entry #{kept + 1})"]
+    assert report.findings() == [
+        f"patients #{patient}: notes changed outside pumpmgr (last "
+        f"written by pumpmgr at audit entry #{kept + 1})"
+    ]
     notice = integrity_notice(report)
     assert notice is not None and notice.startswith(f"Integrity break: patients #{patient}")
     assert "Clinical work can go on" in notice
@@ -108,8 +117,11 @@ def test_a_row_inserted_outside_pumpmgr_is_found(database: Database) -> None:
     clinic.records.check_since_checkpoint()
     columns = [c.name for c in db.Patient.__table__.columns if c.name not in ("id", "mrn")]
     listed = ", ".join(columns)
-    _sql(database, f"INSERT INTO patients (id, mrn, {listed}) SELECT {patient + 50}, 'Z9', "
-                   f"{listed} FROM patients WHERE id = {patient}")
+    _sql(
+        database,
+        f"INSERT INTO patients (id, mrn, {listed}) SELECT {patient + 50}, 'Z9', "
+        f"{listed} FROM patients WHERE id = {patient}",
+    )
     report = clinic.records.check_since_checkpoint()
     assert report.findings() == [f"patients #{patient + 50}: inserted outside pumpmgr"]
 
@@ -130,18 +142,24 @@ def _drop_audit_triggers(database: Database) -> list[str]:
 
 
 def test_a_rewrite_of_the_verified_entries_is_caught_by_the_checkpoint_hash(
-        database: Database) -> None:
+    database: Database,
+) -> None:
     """A log rewritten up to the checkpoint (here its entry's hash replaced, as a consistent
     rewrite would) or cut before it is found without reading the entries before it."""
     clinic, nurse = _clinic(database)
     _patient(clinic, nurse, "100001")
     clinic.records.check_since_checkpoint()
     seq = _checkpoint_seq(database)
-    _sql(database, *_drop_audit_triggers(database),
-         f"UPDATE audit_log SET row_hash = '{'f' * 64}' WHERE seq = {seq}")
+    _sql(
+        database,
+        *_drop_audit_triggers(database),
+        f"UPDATE audit_log SET row_hash = '{'f' * 64}' WHERE seq = {seq}",
+    )
     report = clinic.records.check_since_checkpoint()
-    assert report.findings() == [f"audit entry #{seq} differs from the one verified before: "
-                                 "the log was rewritten up to or past that entry."]
+    assert report.findings() == [
+        f"audit entry #{seq} differs from the one verified before: "
+        "the log was rewritten up to or past that entry."
+    ]
 
 
 def test_a_log_cut_before_the_checkpoint_is_caught(database: Database) -> None:
@@ -152,12 +170,15 @@ def test_a_log_cut_before_the_checkpoint_is_caught(database: Database) -> None:
     assert seq is not None
     _sql(database, *_drop_audit_triggers(database), f"DELETE FROM audit_log WHERE seq >= {seq}")
     (finding,) = clinic.records.check_since_checkpoint().findings()
-    assert finding == (f"the audit log ends before entry #{seq}, which was verified before: "
-                       "entries were removed from the end.")
+    assert finding == (
+        f"the audit log ends before entry #{seq}, which was verified before: "
+        "entries were removed from the end."
+    )
 
 
 def test_a_row_not_written_since_the_checkpoint_is_left_to_the_full_check(
-        database: Database) -> None:
+    database: Database,
+) -> None:
     """The limit of the incremental check, as documented: only the full check reads every
     row. A full check that finds nothing moves the checkpoint too."""
     clinic, nurse = _clinic(database)
@@ -170,7 +191,8 @@ def test_a_row_not_written_since_the_checkpoint_is_left_to_the_full_check(
 
 @pytest.mark.parametrize("db_target", ["sqlite"], indirect=True)  # pumpmgr backs up SQLite
 def test_a_backup_after_a_break_is_taken_and_its_manifest_says_broken(
-        database: Database, tmp_path: Path) -> None:
+    database: Database, tmp_path: Path
+) -> None:
     clinic, nurse = _clinic(database)
     clinic.records.check_since_checkpoint()
     patient = _patient(clinic, nurse, "100001")
@@ -190,7 +212,8 @@ def test_a_backup_after_a_break_is_taken_and_its_manifest_says_broken(
 
 
 def test_a_checkpoint_far_behind_is_caught_up_on_a_snapshot_first(
-        database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Far behind (no checkpoint yet, the first start after an upgrade), the long part is
     checked on a snapshot and the checkpoint moved to it; the write unit of work that follows
     reads only the rest, and a break in the part caught up is still found and audited once."""

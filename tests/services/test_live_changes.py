@@ -42,8 +42,9 @@ def other(world: World, db_target: DbTarget) -> Iterator[ClinicService]:
     """A second workstation: its own engine on the same clinic, the same clock."""
     database = open_database(db_target.url)
     try:
-        yield ClinicService(database, clock=world.clock, tz=BERLIN, workstation="ward-2",
-                            hasher=FAST_HASHER)
+        yield ClinicService(
+            database, clock=world.clock, tz=BERLIN, workstation="ward-2", hasher=FAST_HASHER
+        )
     finally:
         database.dispose()
 
@@ -68,12 +69,14 @@ def _next_change(feed: ChangeFeed) -> Change | None:
 
 
 def _register(clinic: ClinicService, world: World, mrn: str) -> int:
-    return clinic.register_patient(world.nurse, PatientInput(
-        mrn, "Berg", "Lena", date(1960, 1, 1), "spasticity_spinal")).id
+    return clinic.register_patient(
+        world.nurse, PatientInput(mrn, "Berg", "Lena", date(1960, 1, 1), "spasticity_spinal")
+    ).id
 
 
 def test_a_write_on_another_workstation_reaches_the_feed(
-        world: World, other: ClinicService, feed: ChangeFeed, db_target: DbTarget) -> None:
+    world: World, other: ClinicService, feed: ChangeFeed, db_target: DbTarget
+) -> None:
     assert feed.poll() is None  # nothing since the feed was opened
     patient_id = _register(other, world, "200001")
     change = _next_change(feed)
@@ -88,7 +91,8 @@ def test_a_write_on_another_workstation_reaches_the_feed(
 
 
 def test_own_writes_are_not_reported_as_another_workstations(
-        world: World, feed: ChangeFeed, db_target: DbTarget) -> None:
+    world: World, feed: ChangeFeed, db_target: DbTarget
+) -> None:
     _register(world.clinic, world, "200002")
     if db_target.backend == "postgresql":
         time.sleep(0.3)  # give a (wrongly) echoed notice time to arrive
@@ -99,7 +103,8 @@ def test_own_writes_are_not_reported_as_another_workstations(
 
 
 def test_a_refused_write_announces_nothing(
-        world: World, other: ClinicService, feed: ChangeFeed) -> None:
+    world: World, other: ClinicService, feed: ChangeFeed
+) -> None:
     with pytest.raises(Exception, match="already"):
         for _ in range(2):  # the second registration of the MRN is refused
             _register(other, world, "200003")
@@ -110,7 +115,8 @@ def test_a_refused_write_announces_nothing(
 
 
 def test_a_bulk_statement_makes_the_change_unknown(
-        world: World, other: ClinicService, feed: ChangeFeed) -> None:
+    world: World, other: ClinicService, feed: ChangeFeed
+) -> None:
     """An explant deletes the pump's stored forecast with one DELETE the ORM does not see row
     by row: the notice then names no tables or patients, so every screen reads again."""
     _, pump_id = baclofen_patient(world)
@@ -127,23 +133,31 @@ def _filled_pump(world: World) -> tuple[int, int]:
 
 
 def test_a_refill_begun_before_another_workstations_refill_is_refused(
-        world: World, other: ClinicService) -> None:
+    world: World, other: ClinicService
+) -> None:
     patient_id, pump_id = _filled_pump(world)
     seen = PumpSeen.of(world.clinic.patient_chart(patient_id))  # the wizard opens on A
     assert seen is not None and seen.refill_id is not None
     world.clock.advance(timedelta(days=20))
-    other.record_refill(world.second, Verification(world.nurse.username, PASSWORD), pump_id,
-                        fill(world.clock.now() - timedelta(minutes=30), "16 mL", "20 mL"))
+    other.record_refill(
+        world.second,
+        Verification(world.nurse.username, PASSWORD),
+        pump_id,
+        fill(world.clock.now() - timedelta(minutes=30), "16 mL", "20 mL"),
+    )
     refills = count(world, db.Refill)
     with pytest.raises(ChangedMeanwhile) as refused:
-        world.clinic.record_refill(world.nurse, world.check, pump_id, replace(
-            fill(world.clock.now() - timedelta(minutes=5), "20 mL", "20 mL"), seen=seen))
+        world.clinic.record_refill(
+            world.nurse,
+            world.check,
+            pump_id,
+            replace(fill(world.clock.now() - timedelta(minutes=5), "20 mL", "20 mL"), seen=seen),
+        )
     message = str(refused.value)
     assert refused.value.code is Code.DB_CHANGED_MEANWHILE
     assert message.startswith("refill: not saved.")
     # who, what, when and where: the clinic's local time of the other refill's recording
-    assert "Otto Second recorded a refill on Sun 23 Mar 2025 09:00 at workstation ward-2" \
-        in message
+    assert "Otto Second recorded a refill on Sun 23 Mar 2025 09:00 at workstation ward-2" in message
     assert count(world, db.Refill) == refills  # nothing saved
     # read again, the same refill saves once, and the view it came from cannot save it twice
     again = PumpSeen.of(world.clinic.patient_chart(patient_id))
@@ -155,25 +169,41 @@ def test_a_refill_begun_before_another_workstations_refill_is_refused(
 
 
 def test_a_prescription_change_over_another_workstations_reprogramming_is_refused(
-        world: World, other: ClinicService) -> None:
+    world: World, other: ClinicService
+) -> None:
     patient_id, pump_id = _filled_pump(world)
     seen = PumpSeen.of(world.clinic.patient_chart(patient_id))
     world.clock.advance(timedelta(days=2))
-    other.change_prescription(world.second, Verification(world.nurse.username, PASSWORD),
-                              pump_id, baclofen_prescription("420 mcg/day",
-                                                             at=world.clock.now()))
+    other.change_prescription(
+        world.second,
+        Verification(world.nurse.username, PASSWORD),
+        pump_id,
+        baclofen_prescription("420 mcg/day", at=world.clock.now()),
+    )
     with pytest.raises(ChangedMeanwhile) as refused:
-        world.clinic.change_prescription(world.nurse, world.check, pump_id, replace(
-            baclofen_prescription("440 mcg/day", at=world.clock.now()), seen=seen))
-    assert ("prescription: not saved. After this pump's record was read, Otto Second changed "
-            "the prescription (revision 2) on Wed 5 Mar 2025 09:00 at workstation ward-2"
-            in str(refused.value))
+        world.clinic.change_prescription(
+            world.nurse,
+            world.check,
+            pump_id,
+            replace(baclofen_prescription("440 mcg/day", at=world.clock.now()), seen=seen),
+        )
+    assert (
+        "prescription: not saved. After this pump's record was read, Otto Second changed "
+        "the prescription (revision 2) on Wed 5 Mar 2025 09:00 at workstation ward-2"
+        in str(refused.value)
+    )
     assert count(world, db.Prescription) == 2  # nothing saved
     chart = world.clinic.patient_chart(patient_id)
     # a view read again saves (a day later: titration steps are at least 24 h apart)
     world.clock.advance(timedelta(days=1))
-    world.clinic.change_prescription(world.nurse, world.check, pump_id, replace(
-        baclofen_prescription("440 mcg/day", at=world.clock.now()), seen=PumpSeen.of(chart)))
+    world.clinic.change_prescription(
+        world.nurse,
+        world.check,
+        pump_id,
+        replace(
+            baclofen_prescription("440 mcg/day", at=world.clock.now()), seen=PumpSeen.of(chart)
+        ),
+    )
     assert count(world, db.Prescription) == 3
 
 
@@ -197,6 +227,7 @@ def test_the_sqlite_feed_opens_a_file_whose_path_needs_escaping(tmp_path: Path) 
 def test_changes_merge_to_unknown_when_either_is_unknown() -> None:
     known = Change(frozenset({"refills"}), frozenset({1}))
     assert known.merged(Change(frozenset({"pumps"}), frozenset({2}))) == Change(
-        frozenset({"refills", "pumps"}), frozenset({1, 2}))
+        frozenset({"refills", "pumps"}), frozenset({1, 2})
+    )
     assert known.merged(Change()) == Change()
     assert Change().touches_patient(7) and not known.touches_patient(7)

@@ -40,8 +40,9 @@ TITRATION = {"titration.above_percent": "prescriber's order"}
 def filled(world: World, mrn: str = "100001") -> tuple[int, int]:
     """A patient on 400 mcg/day, filled at START, the order entered by the prescriber."""
     patient_id, pump_id = baclofen_patient(world, mrn)
-    world.clinic.change_prescription(world.prescriber, world.check, pump_id,
-                                     baclofen_prescription())
+    world.clinic.change_prescription(
+        world.prescriber, world.check, pump_id, baclofen_prescription()
+    )
     world.clinic.record_refill(world.nurse, world.check, pump_id, fill(START))
     return patient_id, pump_id
 
@@ -53,8 +54,11 @@ def two_days_on(world: World) -> None:
 def change(dose: str, world: World, **extra: object) -> PrescriptionInput:
     """A change at the clock's time, as a written order given then."""
     now = world.clinic.clock.now()
-    data = baclofen_prescription(dose, at=now, **TITRATION) if dose == "600 mcg/day" else (
-        baclofen_prescription(dose, at=now))
+    data = (
+        baclofen_prescription(dose, at=now, **TITRATION)
+        if dose == "600 mcg/day"
+        else (baclofen_prescription(dose, at=now))
+    )
     fields: dict[str, object] = {"order": written_order(now), **extra}
     return replace(data, **fields)  # type: ignore[arg-type]
 
@@ -64,6 +68,7 @@ def listed(world: World) -> list[OrderRecord]:
 
 
 # -- the prescriber is an account ----------------------------------------------------------
+
 
 def test_free_text_is_not_a_prescriber(world: World) -> None:
     _, pump_id = baclofen_patient(world)
@@ -78,19 +83,20 @@ def test_free_text_is_not_a_prescriber(world: World) -> None:
 def test_a_deactivated_or_non_prescriber_account_is_not_a_prescriber(world: World) -> None:
     _, pump_id = baclofen_patient(world)
     with pytest.raises(InputError, match="prescriber"):
-        world.clinic.change_prescription(world.nurse, world.check, pump_id,
-                                         replace(baclofen_prescription(), prescriber="nina"))
+        world.clinic.change_prescription(
+            world.nurse, world.check, pump_id, replace(baclofen_prescription(), prescriber="nina")
+        )
     world.clinic.deactivate_user(world.admin, world.prescriber.id, "left the clinic")
     with pytest.raises(InputError, match="prescriber"):
-        world.clinic.change_prescription(world.nurse, world.check, pump_id,
-                                         baclofen_prescription())
+        world.clinic.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())
     assert count(world, db.Prescription) == 0
 
 
 def test_the_order_names_the_account_by_user_name_or_full_name(world: World) -> None:
     _, pump_id = baclofen_patient(world)
     outcome = world.clinic.change_prescription(
-        world.nurse, world.check, pump_id, replace(baclofen_prescription(), prescriber="BRANDT"))
+        world.nurse, world.check, pump_id, replace(baclofen_prescription(), prescriber="BRANDT")
+    )
     assert outcome.prescription.prescriber_id == world.prescriber.id
     assert outcome.prescription.prescriber_text == "Dr Brandt"
 
@@ -98,29 +104,39 @@ def test_the_order_names_the_account_by_user_name_or_full_name(world: World) -> 
 def test_a_nurse_records_how_the_order_was_given_and_its_read_back(world: World) -> None:
     _, pump_id = baclofen_patient(world)
     with pytest.raises(InputError) as missing:
-        world.clinic.change_prescription(world.nurse, world.check, pump_id,
-                                         replace(baclofen_prescription(), order=None))
+        world.clinic.change_prescription(
+            world.nurse, world.check, pump_id, replace(baclofen_prescription(), order=None)
+        )
     assert missing.value.field == "order"
     spoken = OrderGiven("spoken", START)
     with pytest.raises(InputError) as not_read_back:
-        world.clinic.change_prescription(world.nurse, world.check, pump_id,
-                                         replace(baclofen_prescription(), order=spoken))
+        world.clinic.change_prescription(
+            world.nurse, world.check, pump_id, replace(baclofen_prescription(), order=spoken)
+        )
     assert not_read_back.value.field == "read back"
     with pytest.raises(InputError) as unknown:
         world.clinic.change_prescription(
-            world.nurse, world.check, pump_id,
-            replace(baclofen_prescription(), order=OrderGiven("email", START)))
+            world.nurse,
+            world.check,
+            pump_id,
+            replace(baclofen_prescription(), order=OrderGiven("email", START)),
+        )
     assert unknown.value.field == "order given as"
     with pytest.raises(ImpossibleInput) as future:
         world.clinic.change_prescription(
-            world.nurse, world.check, pump_id,
-            replace(baclofen_prescription(), order=OrderGiven("written",
-                                                              START + timedelta(hours=1))))
+            world.nurse,
+            world.check,
+            pump_id,
+            replace(
+                baclofen_prescription(), order=OrderGiven("written", START + timedelta(hours=1))
+            ),
+        )
     assert future.value.field == "order given at"
     assert count(world, db.Prescription) == 0
     telephone = OrderGiven("telephone", START - timedelta(minutes=10), read_back_confirmed=True)
     outcome = world.clinic.change_prescription(
-        world.nurse, world.check, pump_id, replace(baclofen_prescription(), order=telephone))
+        world.nurse, world.check, pump_id, replace(baclofen_prescription(), order=telephone)
+    )
     assert outcome.prescription.order_state == "awaiting_cosignature"
     (order,) = listed(world)
     assert (order.given_as, order.read_back_confirmed) == ("telephone", True)
@@ -136,15 +152,26 @@ def test_older_rows_keep_their_typed_prescriber_as_history(world: World) -> None
     _, pump_id = filled(world)
     with world.clinic.database.write() as session:  # as revision 0010 leaves them
         old = db.Prescription(
-            pump_id=pump_id, revision=9, effective_at=START - timedelta(days=1),
-            prescriber_name="Dr Old Text", recorded_at=START, recorded_by_id=world.nurse.id)
+            pump_id=pump_id,
+            revision=9,
+            effective_at=START - timedelta(days=1),
+            prescriber_name="Dr Old Text",
+            recorded_at=START,
+            recorded_by_id=world.nurse.id,
+        )
         session.add(old)
         session.flush()
-        session.add(db.PrescriptionIngredient(prescription_id=old.id, position=0,
-                                              drug_key="baclofen",
-                                              concentration_mcg_per_ml=2000.0))
-        session.add(db.ScheduleStep(prescription_id=old.id, start_time=time(0, 0),
-                                    rate_mcg_per_day=300.0))
+        session.add(
+            db.PrescriptionIngredient(
+                prescription_id=old.id,
+                position=0,
+                drug_key="baclofen",
+                concentration_mcg_per_ml=2000.0,
+            )
+        )
+        session.add(
+            db.ScheduleStep(prescription_id=old.id, start_time=time(0, 0), rate_mcg_per_day=300.0)
+        )
     chart = world.clinic.patient_chart(world.clinic.find_patient("100001").id)
     old = next(p for p in chart.prescriptions if p.prescriber == "Dr Old Text")
     assert old.prescriber_text == "Dr Old Text (as typed)" and old.order_state is None
@@ -153,21 +180,23 @@ def test_older_rows_keep_their_typed_prescriber_as_history(world: World) -> None
 
 # -- co-signature --------------------------------------------------------------------------
 
+
 def test_a_prescribers_own_entry_is_signed_at_once(world: World) -> None:
     _, pump_id = baclofen_patient(world)
-    outcome = world.clinic.change_prescription(world.prescriber, world.check, pump_id,
-                                               replace(baclofen_prescription(), order=None))
+    outcome = world.clinic.change_prescription(
+        world.prescriber, world.check, pump_id, replace(baclofen_prescription(), order=None)
+    )
     assert outcome.prescription.order_state == "signed"
     assert listed(world) == []
 
 
-def test_an_ordinary_change_counts_at_once_and_is_overdue_exactly_at_48_hours(
-        world: World) -> None:
+def test_an_ordinary_change_counts_at_once_and_is_overdue_exactly_at_48_hours(world: World) -> None:
     _, pump_id = filled(world)
     before = world.clinic.due_list()[0].alarm_at
     two_days_on(world)
-    outcome = world.clinic.change_prescription(world.nurse, world.check, pump_id,
-                                               change("500 mcg/day", world))
+    outcome = world.clinic.change_prescription(
+        world.nurse, world.check, pump_id, change("500 mcg/day", world)
+    )
     assert outcome.check.verdict == "ok"
     assert world.clinic.due_list()[0].alarm_at < before  # every forecast uses it
     world.clock.advance(timedelta(hours=48) - timedelta(seconds=1))
@@ -179,12 +208,12 @@ def test_an_ordinary_change_counts_at_once_and_is_overdue_exactly_at_48_hours(
 
 
 def test_the_clinics_own_co_signature_limit(world: World) -> None:
-    settings = replace(world.clinic.settings(), clinic_name="Pump clinic",
-                       cosign_overdue_hours=12)
+    settings = replace(world.clinic.settings(), clinic_name="Pump clinic", cosign_overdue_hours=12)
     world.clinic.update_settings(world.admin, settings)
     _, pump_id = filled(world)
-    world.clinic.change_prescription(world.nurse, world.check, pump_id,
-                                     change("400 mcg/day", world))
+    world.clinic.change_prescription(
+        world.nurse, world.check, pump_id, change("400 mcg/day", world)
+    )
     world.clock.advance(timedelta(hours=12))
     assert listed(world)[0].overdue
     with pytest.raises(ImpossibleInput) as refused:
@@ -195,8 +224,9 @@ def test_the_clinics_own_co_signature_limit(world: World) -> None:
 
 def test_only_the_named_prescriber_signs_with_their_own_password(world: World) -> None:
     _, pump_id = filled(world)
-    world.clinic.change_prescription(world.nurse, world.check, pump_id,
-                                     change("400 mcg/day", world))
+    world.clinic.change_prescription(
+        world.nurse, world.check, pump_id, change("400 mcg/day", world)
+    )
     (order,) = listed(world)
     with pytest.raises(PermissionDenied):
         world.clinic.orders.sign_order(world.nurse, order.prescription_id, PASSWORD)
@@ -212,20 +242,24 @@ def test_only_the_named_prescriber_signs_with_their_own_password(world: World) -
     assert listed(world) == []
     entry = last_audit(world)
     assert (entry.action, entry.username, entry.entity_id) == (
-        "order.sign", "brandt", str(order.prescription_id))
+        "order.sign",
+        "brandt",
+        str(order.prescription_id),
+    )
     with pytest.raises(ImpossibleInput, match="already signed"):
         world.clinic.orders.sign_order(world.prescriber, order.prescription_id, PASSWORD)
 
 
 # -- high-risk orders -----------------------------------------------------------------------
 
-def test_a_high_risk_change_waits_for_the_signature_before_it_is_programmed(
-        world: World) -> None:
+
+def test_a_high_risk_change_waits_for_the_signature_before_it_is_programmed(world: World) -> None:
     patient_id, pump_id = filled(world)
     two_days_on(world)
     due_before = world.clinic.due_list()[0]
-    outcome = world.clinic.change_prescription(world.nurse, world.check, pump_id,
-                                               change("600 mcg/day", world))
+    outcome = world.clinic.change_prescription(
+        world.nurse, world.check, pump_id, change("600 mcg/day", world)
+    )
     assert outcome.prescription.order_state == "awaiting_signature"
     row = world.clinic.due_list()[0]
     assert (row.alarm_at, row.refill_due) == (due_before.alarm_at, due_before.refill_due)
@@ -248,11 +282,11 @@ def test_a_high_risk_order_programmed_all_the_same_is_unsigned_and_first(world: 
     _, pump_a = filled(world, "100001")
     _, pump_b = filled(world, "100002")
     two_days_on(world)
-    world.clinic.change_prescription(world.nurse, world.check, pump_a,
-                                     change("400 mcg/day", world))
+    world.clinic.change_prescription(world.nurse, world.check, pump_a, change("400 mcg/day", world))
     alarm_before = next(r for r in world.clinic.due_list() if r.pump_id == pump_b).alarm_at
-    held = world.clinic.change_prescription(world.nurse, world.check, pump_b,
-                                            change("600 mcg/day", world))
+    held = world.clinic.change_prescription(
+        world.nurse, world.check, pump_b, change("600 mcg/day", world)
+    )
     with pytest.raises(PermissionDenied):
         world.clinic.orders.record_programmed(world.admin, held.prescription.id)
     programmed = world.clinic.orders.record_programmed(world.nurse, held.prescription.id)
@@ -263,7 +297,9 @@ def test_a_high_risk_order_programmed_all_the_same_is_unsigned_and_first(world: 
     assert [o.state for o in listed(world)] == ["unsigned_high_risk", "awaiting_cosignature"]
     assert world.clinic.orders.count_awaiting() == 2  # the badge
     assert [o.pump_id for o in world.clinic.orders.awaiting_signature(world.prescriber.id)] == [
-        pump_b, pump_a]
+        pump_b,
+        pump_a,
+    ]
     world.clock.advance(timedelta(hours=24) - timedelta(seconds=1))
     assert not listed(world)[0].overdue
     world.clock.advance(timedelta(seconds=1))
@@ -277,8 +313,11 @@ def test_already_programmed_on_a_spoken_order_at_entry(world: World) -> None:
     two_days_on(world)
     spoken = OrderGiven("spoken", world.clinic.clock.now(), read_back_confirmed=True)
     outcome = world.clinic.change_prescription(
-        world.nurse, world.check, pump_id,
-        change("600 mcg/day", world, order=spoken, already_programmed=True))
+        world.nurse,
+        world.check,
+        pump_id,
+        change("600 mcg/day", world, order=spoken, already_programmed=True),
+    )
     assert outcome.prescription.order_state == "unsigned_high_risk"
     chart = world.clinic.patient_chart(patient_id)
     assert chart.prescription is not None and chart.prescription.id == outcome.prescription.id
@@ -289,30 +328,37 @@ def test_a_refill_cannot_carry_a_held_order(world: World) -> None:
     _, pump_id = filled(world)
     world.clock.advance(timedelta(days=30))
     now = world.clinic.clock.now()
-    new = replace(baclofen_prescription("600 mcg/day", at=now, **TITRATION),
-                  order=written_order(now))
+    new = replace(
+        baclofen_prescription("600 mcg/day", at=now, **TITRATION), order=written_order(now)
+    )
     with pytest.raises(ImpossibleInput) as refused:
-        world.clinic.record_refill(world.nurse, world.check, pump_id,
-                                   fill(now, "14 mL", volume="6 mL", new_prescription=new))
+        world.clinic.record_refill(
+            world.nurse,
+            world.check,
+            pump_id,
+            fill(now, "14 mL", volume="6 mL", new_prescription=new),
+        )
     assert refused.value.field == "prescription"
     assert count(world, db.Refill) == 1 and count(world, db.Prescription) == 1
 
 
 # -- declined -------------------------------------------------------------------------------
 
-def test_a_declined_order_keeps_the_patient_urgent_until_a_new_order_runs(
-        world: World) -> None:
+
+def test_a_declined_order_keeps_the_patient_urgent_until_a_new_order_runs(world: World) -> None:
     _, pump_a = filled(world, "100001")
     _, pump_b = filled(world, "100002")
     two_days_on(world)
-    outcome = world.clinic.change_prescription(world.nurse, world.check, pump_b,
-                                               change("400 mcg/day", world))
+    outcome = world.clinic.change_prescription(
+        world.nurse, world.check, pump_b, change("400 mcg/day", world)
+    )
     order_id = outcome.prescription.id
     with pytest.raises(InputError) as no_reason:
         world.clinic.orders.decline_order(world.prescriber, order_id, PASSWORD, "  ")
     assert no_reason.value.field == "reason"
-    declined = world.clinic.orders.decline_order(world.prescriber, order_id, PASSWORD,
-                                                 "not what I ordered")
+    declined = world.clinic.orders.decline_order(
+        world.prescriber, order_id, PASSWORD, "not what I ordered"
+    )
     assert declined.state == "declined" and declined.decline_reason == "not what I ordered"
     entry = last_audit(world)
     assert (entry.action, entry.reason) == ("order.decline", "not what I ordered")
@@ -323,8 +369,9 @@ def test_a_declined_order_keeps_the_patient_urgent_until_a_new_order_runs(
     assert [r.pump_id for r in world.clinic.due_list(within_days=0)] == [pump_b]
     assert count(world, db.Prescription) == 3  # nothing deleted
     world.clock.advance(timedelta(hours=1))
-    world.clinic.change_prescription(world.prescriber, world.check, pump_b,
-                                     change("400 mcg/day", world))
+    world.clinic.change_prescription(
+        world.prescriber, world.check, pump_b, change("400 mcg/day", world)
+    )
     assert all(r.state != "urgent" for r in world.clinic.due_list())
     assert listed(world) == []
 
@@ -342,25 +389,27 @@ def test_the_badge_counts_what_the_list_shows_in_every_state(world: World) -> No
         assert world.clinic.orders.count_awaiting() == len(listed(world)) == length
 
     badge_is_the_list(0)
-    first = world.clinic.change_prescription(world.nurse, world.check, pump_a,
-                                             change("400 mcg/day", world))
+    first = world.clinic.change_prescription(
+        world.nurse, world.check, pump_a, change("400 mcg/day", world)
+    )
     world.clock.advance(timedelta(hours=25))  # a day between increases
-    world.clinic.change_prescription(world.nurse, world.check, pump_a,
-                                     change("500 mcg/day", world))
+    world.clinic.change_prescription(world.nurse, world.check, pump_a, change("500 mcg/day", world))
     badge_is_the_list(2)  # both of pump A's orders await co-signature
-    held = world.clinic.change_prescription(world.nurse, world.check, pump_b,
-                                            change("600 mcg/day", world))
+    held = world.clinic.change_prescription(
+        world.nurse, world.check, pump_b, change("600 mcg/day", world)
+    )
     badge_is_the_list(3)
     world.clinic.orders.record_programmed(world.nurse, held.prescription.id)
     badge_is_the_list(3)  # now an unsigned high-risk order
-    refused = world.clinic.change_prescription(world.nurse, world.check, pump_c,
-                                               change("400 mcg/day", world))
-    world.clinic.orders.decline_order(world.prescriber, refused.prescription.id, PASSWORD,
-                                      "not what I ordered")
+    refused = world.clinic.change_prescription(
+        world.nurse, world.check, pump_c, change("400 mcg/day", world)
+    )
+    world.clinic.orders.decline_order(
+        world.prescriber, refused.prescription.id, PASSWORD, "not what I ordered"
+    )
     badge_is_the_list(4)
     world.clock.advance(timedelta(hours=1))
-    world.clinic.change_prescription(world.nurse, world.check, pump_c,
-                                     change("400 mcg/day", world))
+    world.clinic.change_prescription(world.nurse, world.check, pump_c, change("400 mcg/day", world))
     badge_is_the_list(4)  # the declined one replaced by an order awaiting co-signature
     world.clinic.orders.sign_order(world.prescriber, first.prescription.id, PASSWORD)
     world.clinic.orders.sign_order(world.prescriber, held.prescription.id, PASSWORD)
@@ -372,14 +421,17 @@ def test_the_badge_counts_what_the_list_shows_in_every_state(world: World) -> No
 
 # -- incidents (§4a) ------------------------------------------------------------------------
 
+
 def test_a_change_already_programmed_outside_limits_is_recorded_with_an_incident(
-        world: World) -> None:
+    world: World,
+) -> None:
     patient_id, pump_id = filled(world)
     two_days_on(world)
     tenfold = change("12 mg/day", world, already_programmed=True)
     with pytest.raises(ImpossibleInput, match="mg/mcg"):  # as an order: blocked
-        world.clinic.change_prescription(world.nurse, world.check, pump_id,
-                                         replace(tenfold, already_programmed=False))
+        world.clinic.change_prescription(
+            world.nurse, world.check, pump_id, replace(tenfold, already_programmed=False)
+        )
     outcome = world.clinic.change_prescription(world.nurse, world.check, pump_id, tenfold)
     assert outcome.check.verdict == "blocked"
     assert outcome.forecast is not None  # the forecast runs on what the pump does
@@ -392,12 +444,12 @@ def test_a_change_already_programmed_outside_limits_is_recorded_with_an_incident
     assert row.state == "urgent" and row.open_incident
     chart = world.clinic.patient_chart(patient_id)
     assert chart.open_incidents == (incident,)
-    assert "INCIDENT: programmed outside limits" in (
-        orders_and_incidents(chart, BERLIN)[0].text)
+    assert "INCIDENT: programmed outside limits" in (orders_and_incidents(chart, BERLIN)[0].text)
     with pytest.raises(PermissionDenied):
         world.clinic.orders.review_incident(world.nurse, incident.id, "seen")
-    reviewed = world.clinic.orders.review_incident(world.prescriber, incident.id,
-                                                   "pump reprogrammed to 400 mcg/day")
+    reviewed = world.clinic.orders.review_incident(
+        world.prescriber, incident.id, "pump reprogrammed to 400 mcg/day"
+    )
     assert reviewed.reviewed_by == "Dr Brandt"
     assert last_audit(world).action == "incident.review"
     assert not world.clinic.due_list()[0].open_incident
@@ -411,8 +463,9 @@ def test_a_program_no_pump_can_hold_is_not_a_fact(world: World) -> None:
     _, pump_id = filled(world)
     two_days_on(world)
     with pytest.raises(InputError) as refused:
-        world.clinic.change_prescription(world.nurse, world.check, pump_id,
-                                         change("0 mcg/day", world, already_programmed=True))
+        world.clinic.change_prescription(
+            world.nurse, world.check, pump_id, change("0 mcg/day", world, already_programmed=True)
+        )
     assert refused.value.field == "dose"
     assert count(world, db.Prescription) == 1
 
@@ -421,8 +474,12 @@ def test_a_fill_with_an_expired_solution_is_recorded_with_an_incident(world: Wor
     patient_id, pump_id = filled(world)
     world.clock.advance(timedelta(days=30))
     now = world.clinic.clock.now()
-    outcome = world.clinic.record_refill(world.nurse, world.check, pump_id, replace(
-        fill(now, "14 mL", volume="6 mL"), expiry=date(2025, 3, 31), already_filled=True))
+    outcome = world.clinic.record_refill(
+        world.nurse,
+        world.check,
+        pump_id,
+        replace(fill(now, "14 mL", volume="6 mL"), expiry=date(2025, 3, 31), already_filled=True),
+    )
     assert outcome.refill.expiry == date(2025, 3, 31)
     (incident,) = world.clinic.orders.incidents(patient_id)
     assert incident.text == "filled with an expired solution"
@@ -430,16 +487,16 @@ def test_a_fill_with_an_expired_solution_is_recorded_with_an_incident(world: Wor
     assert world.clinic.due_list()[0].state == "urgent"
 
 
-def test_the_printed_sheets_say_it_awaits_the_signature_and_print_no_settings(
-        world: World) -> None:
+def test_the_printed_sheets_say_it_awaits_the_signature_and_print_no_settings(world: World) -> None:
     def text(data: bytes) -> str:
         pages = PdfReader(BytesIO(data)).pages
         return " ".join(" ".join((p.extract_text() or "").split()) for p in pages)
 
     _, pump_id = filled(world)
     two_days_on(world)
-    world.clinic.change_prescription(world.nurse, world.check, pump_id,
-                                     change("600 mcg/day", world))
+    world.clinic.change_prescription(
+        world.nurse, world.check, pump_id, change("600 mcg/day", world)
+    )
     sheets = SheetService(world.clinic)
     worksheet, history = text(sheets.worksheet("100001")), text(sheets.history("100001"))
     # the worksheet's banner says it once (it said "awaiting ...; awaiting ...: no pump ...")

@@ -34,7 +34,9 @@ VISIT = START + timedelta(days=30)
 def _found(boluses: int | None) -> BedsideFindings:
     return BedsideFindings(
         Interrogation(PumpStatus.RUNNING, frozenset(), Q_("11 mL"), boluses),
-        SiteAssessment(frozenset()), SymptomCheck(withdrawal=False, overdose=False))
+        SiteAssessment(frozenset()),
+        SymptomCheck(withdrawal=False, overdose=False),
+    )
 
 
 def _filled_with_a_patient_bolus(world: World) -> int:
@@ -43,10 +45,19 @@ def _filled_with_a_patient_bolus(world: World) -> int:
     and at most 120 boluses (3 mL) were possible."""
     clinic = world.clinic
     _, pump_id = baclofen_patient(world)
-    clinic.change_prescription(world.nurse, world.check, pump_id, PrescriptionInput(
-        (IngredientInput("baclofen", Q_("2000 mcg/mL")),), Schedule.simple(Q_("400 mcg/day")),
-        START, "Dr Brandt", patient_bolus=PatientBolus(Q_("50 mcg"), 4, Q_("3 h")),
-        order=written_order(START)))
+    clinic.change_prescription(
+        world.nurse,
+        world.check,
+        pump_id,
+        PrescriptionInput(
+            (IngredientInput("baclofen", Q_("2000 mcg/mL")),),
+            Schedule.simple(Q_("400 mcg/day")),
+            START,
+            "Dr Brandt",
+            patient_bolus=PatientBolus(Q_("50 mcg"), 4, Q_("3 h")),
+            order=written_order(START),
+        ),
+    )
     clinic.record_refill(world.nurse, world.check, pump_id, fill(START))
     world.clock.advance(VISIT - START)
     return pump_id
@@ -55,8 +66,9 @@ def _filled_with_a_patient_bolus(world: World) -> int:
 def test_the_count_explains_the_residual_and_is_kept(world: World) -> None:
     clinic = world.clinic
     pump_id = _filled_with_a_patient_bolus(world)
-    outcome = clinic.record_refill(world.nurse, world.check, pump_id, fill(
-        VISIT, aspirated="11 mL", bedside=_found(120)))
+    outcome = clinic.record_refill(
+        world.nurse, world.check, pump_id, fill(VISIT, aspirated="11 mL", bedside=_found(120))
+    )
     assert outcome.discrepancy is not None and outcome.discrepancy.verdict == "ok"
     assert outcome.refill.expected_residual is not None
     assert float(outcome.refill.expected_residual.to("mL").m) == pytest.approx(11.0)
@@ -69,8 +81,9 @@ def test_the_count_explains_the_residual_and_is_kept(world: World) -> None:
         assert row is not None and row.interrogated_patient_boluses == 120
     # the completed worksheet and the visit note say the count; the worksheet's expected
     # residual counts it
-    pages = PdfReader(BytesIO(SheetService(clinic).worksheet(
-        "100001", completed_refill_id=outcome.refill.id))).pages
+    pages = PdfReader(
+        BytesIO(SheetService(clinic).worksheet("100001", completed_refill_id=outcome.refill.id))
+    ).pages
     worksheet = " ".join(" ".join((p.extract_text() or "").split()) for p in pages)
     assert "120 patient boluses since the last fill" in worksheet
     assert "Expected 11 mL" in worksheet
@@ -81,8 +94,12 @@ def test_the_count_explains_the_residual_and_is_kept(world: World) -> None:
 
 def test_without_the_count_the_same_residual_says_investigate(world: World) -> None:
     pump_id = _filled_with_a_patient_bolus(world)
-    outcome = world.clinic.record_refill(world.nurse, world.check, pump_id, fill(
-        VISIT, aspirated="11 mL", bedside=_found(None), discrepancy_note="boluses not read"))
+    outcome = world.clinic.record_refill(
+        world.nurse,
+        world.check,
+        pump_id,
+        fill(VISIT, aspirated="11 mL", bedside=_found(None), discrepancy_note="boluses not read"),
+    )
     assert outcome.discrepancy is not None and outcome.discrepancy.verdict == "investigate"
     assert outcome.refill.expected_residual is not None
     assert float(outcome.refill.expected_residual.to("mL").m) == pytest.approx(14.0)
@@ -91,6 +108,7 @@ def test_without_the_count_the_same_residual_says_investigate(world: World) -> N
 def test_a_count_over_what_the_pump_allows_is_refused(world: World) -> None:
     pump_id = _filled_with_a_patient_bolus(world)
     with pytest.raises(ImpossibleInput, match="at most 120") as refused:
-        world.clinic.record_refill(world.nurse, world.check, pump_id, fill(
-            VISIT, aspirated="11 mL", bedside=_found(121)))
+        world.clinic.record_refill(
+            world.nurse, world.check, pump_id, fill(VISIT, aspirated="11 mL", bedside=_found(121))
+        )
     assert refused.value.field == "patient boluses"

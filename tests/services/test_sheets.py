@@ -30,8 +30,12 @@ def sheets(world: World) -> SheetService:
     world.clinic.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())
     world.clinic.record_refill(world.nurse, world.check, pump_id, fill(START))
     world.clock.advance(timedelta(days=60))
-    world.clinic.record_refill(world.nurse, world.check, pump_id, fill(
-        START + timedelta(days=60), "6.6 mL", discrepancy_note="pocket checked"))
+    world.clinic.record_refill(
+        world.nurse,
+        world.check,
+        pump_id,
+        fill(START + timedelta(days=60), "6.6 mL", discrepancy_note="pocket checked"),
+    )
     world.clock.advance(timedelta(days=70))
     return SheetService(world.clinic)
 

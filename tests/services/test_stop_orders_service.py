@@ -31,32 +31,43 @@ from pumpmgr.services import PermissionDenied
 from pumpmgr.services.sheets import SheetService
 from pumpmgr.stop_orders import CarriedOut
 
-STOP = ("STOP ORDER: baclofen stopped from Tue 4 Mar 2025 by Dr Brandt (intolerable "
-        "drowsiness). Empty the pump and fill it with preservative-free saline (a long stop).")
+STOP = (
+    "STOP ORDER: baclofen stopped from Tue 4 Mar 2025 by Dr Brandt (intolerable "
+    "drowsiness). Empty the pump and fill it with preservative-free saline (a long stop)."
+)
 
 
 def filled(world: World) -> tuple[int, int]:
     """A patient on baclofen 400 mcg/day, filled at START."""
     patient_id, pump_id = baclofen_patient(world)
-    world.clinic.change_prescription(world.prescriber, world.check, pump_id,
-                                     baclofen_prescription())
+    world.clinic.change_prescription(
+        world.prescriber, world.check, pump_id, baclofen_prescription()
+    )
     world.clinic.record_refill(world.nurse, world.check, pump_id, fill(START))
     return patient_id, pump_id
 
 
 def stop(world: World, pump_id: int, drug: str = "baclofen") -> int:
     return world.clinic.stop_orders.give(
-        world.prescriber, PASSWORD, pump_id, drug, START + timedelta(days=1),
-        "intolerable drowsiness", long_stop=True).id
+        world.prescriber,
+        PASSWORD,
+        pump_id,
+        drug,
+        START + timedelta(days=1),
+        "intolerable drowsiness",
+        long_stop=True,
+    ).id
 
 
 def pdf_text(data: bytes) -> str:
-    return " ".join(" ".join((p.extract_text() or "").split())
-                    for p in PdfReader(BytesIO(data)).pages)
+    return " ".join(
+        " ".join((p.extract_text() or "").split()) for p in PdfReader(BytesIO(data)).pages
+    )
 
 
 def test_a_stop_order_stands_on_the_page_worksheet_and_due_list_until_carried_out(
-        world: World) -> None:
+    world: World,
+) -> None:
     patient_id, pump_id = filled(world)
     assert world.clinic.due_list()[0].state != "urgent"
     stop_id = stop(world, pump_id)
@@ -78,10 +89,10 @@ def test_a_stop_order_stands_on_the_page_worksheet_and_due_list_until_carried_ou
     assert (row.state, row.open_stop_order) == ("urgent", True)
 
     with pytest.raises(PermissionDenied):
-        world.clinic.stop_orders.record_carried_out(world.admin, stop_id,
-                                                    CarriedOut.EMPTIED_SALINE)
+        world.clinic.stop_orders.record_carried_out(world.admin, stop_id, CarriedOut.EMPTIED_SALINE)
     done = world.clinic.stop_orders.record_carried_out(
-        world.nurse, stop_id, CarriedOut.EMPTIED_SALINE, "aspirated 12 mL")
+        world.nurse, stop_id, CarriedOut.EMPTIED_SALINE, "aspirated 12 mL"
+    )
     assert (done.carried_out, done.carried_out_by) == ("emptied_saline", "Nina Nurse")
     entry = last_audit(world)
     assert (entry.action, entry.username) == ("stop_order.carried_out", "nina")
@@ -90,29 +101,30 @@ def test_a_stop_order_stands_on_the_page_worksheet_and_due_list_until_carried_ou
     assert (row.state, row.open_stop_order) == ("fine", False)
     assert world.clinic.due_list(within_days=0) == []
     with pytest.raises(ImpossibleInput, match="already recorded"):
-        world.clinic.stop_orders.record_carried_out(world.nurse, stop_id,
-                                                    CarriedOut.PUMP_STOPPED)
+        world.clinic.stop_orders.record_carried_out(world.nurse, stop_id, CarriedOut.PUMP_STOPPED)
 
 
-def test_only_the_signed_in_prescriber_with_their_password_gives_a_stop_order(
-        world: World) -> None:
+def test_only_the_signed_in_prescriber_with_their_password_gives_a_stop_order(world: World) -> None:
     _, pump_id = filled(world)
     orders = world.clinic.stop_orders
     after = START + timedelta(days=1)
     with pytest.raises(PermissionDenied):
         orders.give(world.nurse, PASSWORD, pump_id, "baclofen", after, "x", long_stop=False)
     with pytest.raises(AuthError):
-        orders.give(world.prescriber, "not the password", pump_id, "baclofen", after, "x",
-                    long_stop=False)
+        orders.give(
+            world.prescriber, "not the password", pump_id, "baclofen", after, "x", long_stop=False
+        )
     with pytest.raises(InputError, match="morphine is not in the pump") as refused:
-        orders.give(world.prescriber, PASSWORD, pump_id, "morphine", after, "x",
-                    long_stop=False)
+        orders.give(world.prescriber, PASSWORD, pump_id, "morphine", after, "x", long_stop=False)
     assert refused.value.field == "drug" and "baclofen" in refused.value.message
     with pytest.raises(InputError) as no_reason:
-        orders.give(world.prescriber, PASSWORD, pump_id, "baclofen", after, " ",
-                    long_stop=False)
+        orders.give(world.prescriber, PASSWORD, pump_id, "baclofen", after, " ", long_stop=False)
     assert no_reason.value.field == "reason"
     assert count(world, db.StopOrder) == 0
     # the drug by its name, any case
-    assert orders.give(world.prescriber, PASSWORD, pump_id, "Baclofen", after, "trial off",
-                       long_stop=False).drug_key == "baclofen"
+    assert (
+        orders.give(
+            world.prescriber, PASSWORD, pump_id, "Baclofen", after, "trial off", long_stop=False
+        ).drug_key
+        == "baclofen"
+    )

@@ -38,34 +38,57 @@ def ziconotide_pump(world: World) -> int:
     """A new SynchroMed II on ziconotide 25 mcg/mL, 1.2 mcg/day (0.048 mL/day: the reservoir
     lasts a year, so the stability limit sets every refill-due date)."""
     clinic, nurse = world.clinic, world.nurse
-    patient = clinic.register_patient(nurse, PatientInput(
-        "200001", "Keller", "Ruth", date(1965, 2, 1), "non_cancer_pain"))
-    pump = clinic.implant_pump(nurse, patient.id, PumpInput(
-        "synchromed2-20", "SN200001", date(2025, 3, 1), "left lower abdomen"),
-        CatheterInput("prometra-11823", (SegmentInput(Q_("80 cm"), Q_("30 cm"),
-                                                     Q_("0.0026 mL/cm")),), "T10"))
-    clinic.change_prescription(nurse, world.check, pump.id, PrescriptionInput(
-        ingredients=(IngredientInput("ziconotide", Q_("25 mcg/mL")),),
-        schedule=Schedule.simple(Q_("1.2 mcg/day")), effective_at=START,
-        prescriber="Dr Brandt", order=written_order(START)))
+    patient = clinic.register_patient(
+        nurse, PatientInput("200001", "Keller", "Ruth", date(1965, 2, 1), "non_cancer_pain")
+    )
+    pump = clinic.implant_pump(
+        nurse,
+        patient.id,
+        PumpInput("synchromed2-20", "SN200001", date(2025, 3, 1), "left lower abdomen"),
+        CatheterInput(
+            "prometra-11823", (SegmentInput(Q_("80 cm"), Q_("30 cm"), Q_("0.0026 mL/cm")),), "T10"
+        ),
+    )
+    clinic.change_prescription(
+        nurse,
+        world.check,
+        pump.id,
+        PrescriptionInput(
+            ingredients=(IngredientInput("ziconotide", Q_("25 mcg/mL")),),
+            schedule=Schedule.simple(Q_("1.2 mcg/day")),
+            effective_at=START,
+            prescriber="Dr Brandt",
+            order=written_order(START),
+        ),
+    )
     return pump.id
 
 
-def refill_after(world: World, pump_id: int, days: int, undiluted: bool | None,
-                 ) -> tuple[date, str, int]:
+def refill_after(
+    world: World,
+    pump_id: int,
+    days: int,
+    undiluted: bool | None,
+) -> tuple[date, str, int]:
     """A refill ``days`` after START recording ``undiluted``: the stored refill-due date, its
     reason and the days from the fill."""
     at = START + timedelta(days=days)
     world.clock.moment = at
     aspirated = world.clinic.expected_now(pump_id, at)
-    outcome = world.clinic.record_refill(world.nurse, world.check, pump_id, fill(
-        at, aspirated="0 mL" if aspirated is None else f"{aspirated.to('mL').m:.2f} mL",
-        undiluted=undiluted))
+    outcome = world.clinic.record_refill(
+        world.nurse,
+        world.check,
+        pump_id,
+        fill(
+            at,
+            aspirated="0 mL" if aspirated is None else f"{aspirated.to('mL').m:.2f} mL",
+            undiluted=undiluted,
+        ),
+    )
     assert outcome.refill.undiluted is undiluted
     forecast = outcome.forecast
     assert forecast is not None
-    return forecast.refill_due, forecast.refill_due_reason, (
-        forecast.refill_due - at.date()).days
+    return forecast.refill_due, forecast.refill_due_reason, (forecast.refill_due - at.date()).days
 
 
 def test_the_stability_limit_follows_the_record(world: World) -> None:
@@ -91,11 +114,12 @@ def test_refused_for_a_solution_with_no_ziconotide(world: World) -> None:
     _, pump_id = baclofen_patient(world)
     world.clinic.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())
     for recorded in (True, False):
-        with pytest.raises(ImpossibleInput, match="undiluted: recorded only for a solution "
-                                                  "with ziconotide") as refused:
-            world.clinic.record_refill(world.nurse, world.check, pump_id,
-                                       fill(START, undiluted=recorded))
+        with pytest.raises(
+            ImpossibleInput, match="undiluted: recorded only for a solution with ziconotide"
+        ) as refused:
+            world.clinic.record_refill(
+                world.nurse, world.check, pump_id, fill(START, undiluted=recorded)
+            )
         assert refused.value.field == "undiluted"
     outcome = world.clinic.record_refill(world.nurse, world.check, pump_id, fill(START))
     assert outcome.refill.undiluted is None
-

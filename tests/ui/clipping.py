@@ -67,8 +67,11 @@ def _label(label: QLabel) -> str | None:
     text = label.text()
     if label.buddy() is not None:  # "&User name" shows as "User name"
         text = text.replace("&&", "\0").replace("&", "").replace("\0", "&")
-    if not text.strip() or label.textFormat() == Qt.TextFormat.RichText or (
-            label.textFormat() == Qt.TextFormat.AutoText and GuiQt.mightBeRichText(text)):
+    if (
+        not text.strip()
+        or label.textFormat() == Qt.TextFormat.RichText
+        or (label.textFormat() == Qt.TextFormat.AutoText and GuiQt.mightBeRichText(text))
+    ):
         return None  # rich text lays itself out; its own width is not a single line
     rect = label.contentsRect()
     margin = label.margin() * 2 + max(0, label.indent())
@@ -95,13 +98,18 @@ def _button(button: QAbstractButton) -> str | None:
     text = button.text().replace("&&", "\0").replace("&", "").replace("\0", "&")
     if not text.strip():
         return None
-    hint = button.sizeHint() if isinstance(button, QPushButton | QCheckBox | QRadioButton) \
+    hint = (
+        button.sizeHint()
+        if isinstance(button, QPushButton | QCheckBox | QRadioButton)
         else button.minimumSizeHint()
+    )
     if hint.width() > button.width() + SLACK:
         return f"{_name(button, text)}: needs {hint.width()} px wide, has {button.width()}"
     if button.fontMetrics().height() > button.height() + SLACK:
-        return f"{_name(button, text)}: text {button.fontMetrics().height()} px high, " \
-               f"has {button.height()}"
+        return (
+            f"{_name(button, text)}: text {button.fontMetrics().height()} px high, "
+            f"has {button.height()}"
+        )
     return None
 
 
@@ -127,15 +135,19 @@ def _headers(table: QTableView) -> Iterator[str]:
         text = str(model.headerData(column, Qt.Orientation.Horizontal) or "")
         needed = max((metrics.horizontalAdvance(line) for line in text.split("\n")), default=0)
         if needed > header.sectionSize(column) + SLACK:
-            yield (f"{_name(table, text)}: column title needs {needed} px, has "
-                   f"{header.sectionSize(column)}")
+            yield (
+                f"{_name(table, text)}: column title needs {needed} px, has "
+                f"{header.sectionSize(column)}"
+            )
 
 
 def _items(view: QListView) -> Iterator[str]:
     needed = view.sizeHintForColumn(0)
     if needed > view.viewport().width() + SLACK:
-        yield (f"{_name(view, view.accessibleName())}: items need {needed} px, have "
-               f"{view.viewport().width()}")
+        yield (
+            f"{_name(view, view.accessibleName())}: items need {needed} px, have "
+            f"{view.viewport().width()}"
+        )
 
 
 def _sideways(view: QAbstractItemView) -> Iterator[str]:
@@ -146,8 +158,10 @@ def _sideways(view: QAbstractItemView) -> Iterator[str]:
 def _squeezed(edit: QWidget) -> str | None:
     needed = edit.minimumSizeHint().height()
     if edit.height() + SLACK < needed:
-        return (f"{_name(edit, edit.accessibleName())}: an input {edit.height()} px high, "
-                f"needs {needed}")
+        return (
+            f"{_name(edit, edit.accessibleName())}: an input {edit.height()} px high, "
+            f"needs {needed}"
+        )
     return None
 
 
@@ -163,7 +177,8 @@ def clipped(root: QWidget) -> list[str]:
         elif isinstance(widget, QAbstractButton) and not isinstance(widget.parent(), QTabBar):
             problem = _button(widget)
         elif isinstance(widget, QLineEdit | QComboBox | QAbstractSpinBox) and not isinstance(
-                widget.parentWidget(), QComboBox | QAbstractSpinBox):  # not their inner edit
+            widget.parentWidget(), QComboBox | QAbstractSpinBox
+        ):  # not their inner edit
             problem = _squeezed(widget)
         elif isinstance(widget, QTabBar):
             found.extend(_tabs(widget))
@@ -280,8 +295,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--width", type=int, default=1366)
     parser.add_argument("--height", type=int, default=708)
-    parser.add_argument("--font-pt", type=float, default=0,
-                        help="the desktop's text size in points (default: Qt's)")
+    parser.add_argument(
+        "--font-pt", type=float, default=0, help="the desktop's text size in points (default: Qt's)"
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     for problem in check_screens(args.width, args.height, args.font_pt):

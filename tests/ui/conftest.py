@@ -37,6 +37,7 @@ def dialogs(monkeypatch: pytest.MonkeyPatch) -> Dialogs:
     def record(kind: str) -> Any:
         def show(parent: object, title: str, text: str, *args: object, **kw: object) -> None:
             recorded.shown.append((kind, text))
+
         return show
 
     def confirm(parent: object, title: str, text: str, **kw: object) -> bool:
@@ -45,13 +46,21 @@ def dialogs(monkeypatch: pytest.MonkeyPatch) -> Dialogs:
             return recorded.confirm_answers.pop(0)
         return recorded.confirm_answer
 
-    def save_path(parent: object, title: str, suggested: Path, file_filter: str,
-                  ) -> Path | None:
+    def save_path(
+        parent: object,
+        title: str,
+        suggested: Path,
+        file_filter: str,
+    ) -> Path | None:
         recorded.shown.append(("save_path", str(suggested)))
         return recorded.save_to
 
-    def open_path(parent: object, title: str, folder: Path, file_filter: str,
-                  ) -> Path | None:
+    def open_path(
+        parent: object,
+        title: str,
+        folder: Path,
+        file_filter: str,
+    ) -> Path | None:
         recorded.shown.append(("open_path", str(folder)))
         return recorded.open_from
 

@@ -31,8 +31,12 @@ _LEAVES = (QAbstractButton, QAbstractSpinBox, QComboBox, QLineEdit, QTabBar, QAb
 
 
 def _stops(widget: QWidget, top: QWidget) -> bool:
-    return (widget.isVisibleTo(top) and widget.isEnabled() and widget.focusProxy() is None
-            and bool(widget.focusPolicy() & Qt.FocusPolicy.TabFocus))
+    return (
+        widget.isVisibleTo(top)
+        and widget.isEnabled()
+        and widget.focusProxy() is None
+        and bool(widget.focusPolicy() & Qt.FocusPolicy.TabFocus)
+    )
 
 
 def reading_order(top: QWidget) -> list[QWidget]:
@@ -76,11 +80,16 @@ def reading_order(top: QWidget) -> list[QWidget]:
             for row in range(layout.rowCount()):
                 # a spanning row's item is also answered for the label role: visit it once
                 items: list[QLayoutItem] = []
-                for role in (QFormLayout.ItemRole.LabelRole, QFormLayout.ItemRole.FieldRole,
-                             QFormLayout.ItemRole.SpanningRole):
+                for role in (
+                    QFormLayout.ItemRole.LabelRole,
+                    QFormLayout.ItemRole.FieldRole,
+                    QFormLayout.ItemRole.SpanningRole,
+                ):
                     item = layout.itemAt(row, role)
-                    if item is not None and (item.widget() is None or all(
-                            item.widget() is not seen.widget() for seen in items)):
+                    if item is not None and (
+                        item.widget() is None
+                        or all(item.widget() is not seen.widget() for seen in items)
+                    ):
                         items.append(item)
                 for item in items:
                     visit_item(item)
@@ -118,7 +127,8 @@ def names(widgets: list[QWidget]) -> list[str]:
     shown = []
     for widget in widgets:
         text = widget.accessibleName() or (
-            widget.text() if isinstance(widget, QAbstractButton | QLineEdit) else "")
+            widget.text() if isinstance(widget, QAbstractButton | QLineEdit) else ""
+        )
         shown.append(f"{type(widget).__name__}:{text}")
     return shown
 

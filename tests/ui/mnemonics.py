@@ -27,7 +27,8 @@ def clashes(top: QWidget) -> dict[str, list[str]]:
         if not widget.isVisibleTo(top):
             continue
         if isinstance(widget, QAbstractButton) or (
-                isinstance(widget, QLabel) and widget.buddy() is not None):
+            isinstance(widget, QLabel) and widget.buddy() is not None
+        ):
             texts = [widget.text()]
         elif isinstance(widget, QTabBar):
             texts = [widget.tabText(i) for i in range(widget.count()) if widget.isTabVisible(i)]

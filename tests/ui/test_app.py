@@ -31,16 +31,18 @@ from ui.main_window import MainWindow
 UI = Path(app.__file__).resolve().parent
 
 
-def test_a_database_that_cannot_be_opened_is_a_dialog(qtbot: QtBot, dialogs: Dialogs,
-                                                      tmp_path: Path) -> None:
+def test_a_database_that_cannot_be_opened_is_a_dialog(
+    qtbot: QtBot, dialogs: Dialogs, tmp_path: Path
+) -> None:
     assert app.main(["--db", str(tmp_path / "no such folder" / "clinic.db")]) == 1
     (text,) = dialogs.texts("error")
     assert text.startswith("pumpmgr cannot open the clinic database:")
     assert "does not exist" in text
 
 
-def test_demo_without_the_generator_says_so(qtbot: QtBot, dialogs: Dialogs,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_demo_without_the_generator_says_so(
+    qtbot: QtBot, dialogs: Dialogs, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # The import fails even when another test imported the generator already: both the module
     # cache and the package attribute must go, or the real demo would be built here.
     monkeypatch.setitem(sys.modules, "pumpmgr.demo", None)
@@ -49,8 +51,9 @@ def test_demo_without_the_generator_says_so(qtbot: QtBot, dialogs: Dialogs,
     assert "no demo clinic generator" in dialogs.texts("error")[0]
 
 
-def test_demo_is_built_once_a_day(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-                                  qtbot: QtBot) -> None:
+def test_demo_is_built_once_a_day(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, qtbot: QtBot
+) -> None:
     built: list[object] = []
 
     def build(database: object, progress: object) -> None:
@@ -89,19 +92,22 @@ def _in_the_event_loop(*steps: tuple[Callable[[], object], Callable[[], object]]
 
 
 def _shown(kind: type[QWidget]) -> Any:
-    return next((w for w in QApplication.topLevelWidgets()
-                 if isinstance(w, kind) and w.isVisible()), None)
+    return next(
+        (w for w in QApplication.topLevelWidgets() if isinstance(w, kind) and w.isVisible()), None
+    )
 
 
 def test_cancelled_sign_in_quits(qtbot: QtBot, sample_path: Path) -> None:
-    steps = _in_the_event_loop((lambda: _shown(SignInDialog), lambda: _shown(
-        SignInDialog).reject()))
+    steps = _in_the_event_loop(
+        (lambda: _shown(SignInDialog), lambda: _shown(SignInDialog).reject())
+    )
     assert app.main(["--db", str(sample_path)]) == 0
     assert not steps.isActive()
 
 
-def test_signed_in_shows_the_window(qtbot: QtBot, sample_path: Path,
-                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_signed_in_shows_the_window(
+    qtbot: QtBot, sample_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The sign-in window first; signed in, the main window with the due list read behind
     it; closing it ends the program with 0."""
     shown: list[MainWindow] = []
@@ -117,15 +123,15 @@ def test_signed_in_shows_the_window(qtbot: QtBot, sample_path: Path,
         shown[0].close()
 
     monkeypatch.setattr(app, "make_clinic", _fast_clinic)
-    _in_the_event_loop((lambda: _shown(SignInDialog), sign_in),
-                       (lambda: _shown(MainWindow), close))
+    _in_the_event_loop((lambda: _shown(SignInDialog), sign_in), (lambda: _shown(MainWindow), close))
     assert app.main(["--db", str(sample_path)]) == 0
     assert shown and shown[0].dashboard.model.rowCount() == 6
     assert _shown(SignInDialog) is None
 
 
 def test_quitting_while_the_clinic_loads_lets_the_loading_finish(
-        qtbot: QtBot, sample_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    qtbot: QtBot, sample_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Quit at the sign-in while the database is still opening (a migration, maybe): the
     program ends with 0 once the opening has finished, and lets the database go."""
     opening, release = threading.Event(), threading.Event()
@@ -145,8 +151,7 @@ def test_quitting_while_the_clinic_loads_lets_the_loading_finish(
     monkeypatch.setattr(app.Source, "open", slow_open)
     _in_the_event_loop((opening.is_set, quit_))
     disposed: list[object] = []
-    monkeypatch.setattr("pumpmgr.db.engine.Database.dispose",
-                        lambda self: disposed.append(self))
+    monkeypatch.setattr("pumpmgr.db.engine.Database.dispose", lambda self: disposed.append(self))
     assert app.main(["--db", str(sample_path)]) == 0
     assert len(opened) == 1 and disposed == opened
 
@@ -172,7 +177,8 @@ def test_ui_imports_pumpmgr_db_only_in_the_composition_root() -> None:
             elif isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module]
             if any(n == "pumpmgr.db" or n.startswith("pumpmgr.db.") for n in names) and (
-                    path.name != "app.py"):
+                path.name != "app.py"
+            ):
                 offenders.append(str(path.relative_to(UI)))
     assert offenders == []
 
@@ -213,8 +219,9 @@ print(" ".join(sorted({{name.split(".")[0] for name in sys.modules if name.split
 window.idle.stop()
 database.dispose()
 """
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          check=True, cwd=UI.parent)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=UI.parent
+    )
     assert done.stdout.splitlines() == ["6", ""]
 
 
@@ -223,10 +230,13 @@ def test_the_sign_in_window_needs_neither_the_database_nor_the_units() -> None:
     own modules; SQLAlchemy, pint, argon2 and reportlab are imported behind it."""
     import subprocess
 
-    script = ("import sys, ui.app; print(' '.join(sorted({n.split('.')[0] for n in "
-              "sys.modules} & {'sqlalchemy', 'pint', 'argon2', 'reportlab', 'alembic'})))")
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          check=True, cwd=UI.parent)
+    script = (
+        "import sys, ui.app; print(' '.join(sorted({n.split('.')[0] for n in "
+        "sys.modules} & {'sqlalchemy', 'pint', 'argon2', 'reportlab', 'alembic'})))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=UI.parent
+    )
     assert done.stdout.strip() == ""
 
 
@@ -237,7 +247,8 @@ def test_the_about_box_names_the_version(window: MainWindow, dialogs: Dialogs) -
 
 
 def test_an_unhandled_error_is_logged_and_shown_without_a_traceback(
-        window: MainWindow, dialogs: Dialogs, log_folder: Path) -> None:
+    window: MainWindow, dialogs: Dialogs, log_folder: Path
+) -> None:
     """What Qt's event loop hands to sys.excepthook: a short message with the log's reference
     (never the stack), and the stack in the log file (never the message)."""
     surname = "Quintavalle"
@@ -253,12 +264,14 @@ def test_an_unhandled_error_is_logged_and_shown_without_a_traceback(
     assert "builtins.ValueError (message not logged)" in log and surname not in log
 
 
-def test_help_opens_the_log_folder(window: MainWindow, dialogs: Dialogs, log_folder: Path,
-                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_help_opens_the_log_folder(
+    window: MainWindow, dialogs: Dialogs, log_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     opened: list[str] = []
     answers = [True, False]
-    monkeypatch.setattr(QDesktopServices, "openUrl",
-                        lambda url: opened.append(url.toLocalFile()) or answers.pop(0))
+    monkeypatch.setattr(
+        QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile()) or answers.pop(0)
+    )
     assert window.log_folder_action in window.help_menu.actions()
     window.log_folder_action.trigger()
     assert opened == [str(log_folder)] and dialogs.shown == []
@@ -266,11 +279,18 @@ def test_help_opens_the_log_folder(window: MainWindow, dialogs: Dialogs, log_fol
     assert dialogs.texts("info") == [f"pumpmgr's log files are in {log_folder}"]
 
 
-@pytest.mark.parametrize(("stdin", "shown"), [
-    (f"nina\n{PASSWORD}\n", "main window"), ("", "sign-in"), ("nina\nwrong password\n", None)])
-def test_self_test_opens_and_closes(qtbot: QtBot, sample_path: Path, stdin: str,
-                                    shown: str | None, monkeypatch: pytest.MonkeyPatch,
-                                    capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("stdin", "shown"),
+    [(f"nina\n{PASSWORD}\n", "main window"), ("", "sign-in"), ("nina\nwrong password\n", None)],
+)
+def test_self_test_opens_and_closes(
+    qtbot: QtBot,
+    sample_path: Path,
+    stdin: str,
+    shown: str | None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     """What the release bundle's smoke test and IT run on a workstation: ``--self-test``."""
     monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
     status = app.main(["--db", str(sample_path), "--self-test"])

@@ -10,8 +10,10 @@ from pytestqt.qtbot import QtBot
 # the function itself, taken before the suite's autouse fixture puts its stand-in in place
 from ui.messages import ask_text
 
-NOTE = ("Pump reprogrammed to the ordered dose; patient seen, no signs of withdrawal. Family "
-        "told whom to call at night and at the weekend.")
+NOTE = (
+    "Pump reprogrammed to the ordered dose; patient seen, no signs of withdrawal. Family "
+    "told whom to call at night and at the weekend."
+)
 
 
 def _answer(qtbot: QtBot, text: str | None, seen: dict[str, int]) -> None:
@@ -20,8 +22,14 @@ def _answer(qtbot: QtBot, text: str | None, seen: dict[str, int]) -> None:
     check never leaves it open)."""
 
     def answer() -> None:
-        dialog = next((w for w in QApplication.topLevelWidgets()
-                       if isinstance(w, QInputDialog) and w.isVisible()), None)
+        dialog = next(
+            (
+                w
+                for w in QApplication.topLevelWidgets()
+                if isinstance(w, QInputDialog) and w.isVisible()
+            ),
+            None,
+        )
         if dialog is None:
             QTimer.singleShot(20, answer)
             return
@@ -32,8 +40,11 @@ def _answer(qtbot: QtBot, text: str | None, seen: dict[str, int]) -> None:
             return
         qtbot.keyClicks(edit, text)
         qtbot.wait(20)
-        seen.update(sideways=edit.horizontalScrollBar().maximum(),
-                    paragraphs=edit.blockCount(), lines=edit.document().lineCount())
+        seen.update(
+            sideways=edit.horizontalScrollBar().maximum(),
+            paragraphs=edit.blockCount(),
+            lines=edit.document().lineCount(),
+        )
         dialog.accept()
 
     QTimer.singleShot(0, answer)

@@ -36,7 +36,8 @@ def _column(window: MainWindow, column: AuditColumn) -> list[str]:
 
 
 def test_filter_by_patient_names_the_patient_on_every_row(
-        admin_window: MainWindow, qtbot: QtBot) -> None:
+    admin_window: MainWindow, qtbot: QtBot
+) -> None:
     window = admin_window
     window.show_records(RecordsTab.AUDIT)
     audit = window.records.audit
@@ -53,8 +54,9 @@ def test_filter_by_patient_names_the_patient_on_every_row(
     assert audit.total == everything and audit.patient_filter.text() == ""
 
 
-def test_bad_filter_text_is_named_and_changes_nothing(admin_window: MainWindow,
-                                                      qtbot: QtBot) -> None:
+def test_bad_filter_text_is_named_and_changes_nothing(
+    admin_window: MainWindow, qtbot: QtBot
+) -> None:
     window = admin_window
     window.show_records(RecordsTab.AUDIT)
     audit = window.records.audit
@@ -88,36 +90,38 @@ def test_filter_by_user_action_and_days(admin_window: MainWindow) -> None:
     audit.since_filter.line_edit.setText("2025-10-20")  # the sample clinic's today
     audit.until_filter.line_edit.setText("2025-10-20")
     assert audit.apply_filter()
-    today = {e.recorded_at.astimezone(window.clinic.tz).date().isoformat()
-             for e in audit.model.rows()}
+    today = {
+        e.recorded_at.astimezone(window.clinic.tz).date().isoformat() for e in audit.model.rows()
+    }
     assert today == {"2025-10-20"}
 
 
 def test_a_nurse_reads_her_patients_entries_not_the_accounts(
-        window: MainWindow, admin_window: MainWindow) -> None:
+    window: MainWindow, admin_window: MainWindow
+) -> None:
     window.show_records(RecordsTab.AUDIT)
     admin_window.show_records(RecordsTab.AUDIT)
     assert 0 < window.records.audit.total < admin_window.records.audit.total
     assert "user.create" in _column(admin_window, AuditColumn.ACTION) or (
-        admin_window.records.audit.total > 200)
+        admin_window.records.audit.total > 200
+    )
     assert "user.create" not in _column(window, AuditColumn.ACTION)
 
 
 def test_opening_a_chart_and_printing_are_on_the_record(
-        window: MainWindow, monkeypatch: pytest.MonkeyPatch) -> None:
+    window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
     clinic = window.clinic
     patient = clinic.search_patients("", 1)[0]
     window.open_patient(patient.id)
     viewed = clinic.audit_entries(0, 1)[0]
-    assert (viewed.action, viewed.username, viewed.patient) == (
-        "patient.view", "nina", patient)
+    assert (viewed.action, viewed.username, viewed.patient) == ("patient.view", "nina", patient)
     window.refresh()  # F5 on the same chart reads it again; it is not another view
     assert clinic.audit_entries(0, 1)[0].seq == viewed.seq
     monkeypatch.setattr(print_preview, "preview", lambda *args, **kw: None)
     assert window.patient.print_sheet("card") is not None
     printed = clinic.audit_entries(0, 1)[0]
-    assert (printed.action, printed.username, printed.patient) == (
-        "sheet.print", "nina", patient)
+    assert (printed.action, printed.username, printed.patient) == ("sheet.print", "nina", patient)
 
 
 def test_unlock_is_recorded(window: MainWindow, qtbot: QtBot) -> None:
@@ -131,7 +135,8 @@ def test_unlock_is_recorded(window: MainWindow, qtbot: QtBot) -> None:
 
 
 def test_reset_then_the_user_must_choose_her_own(
-        admin_window: MainWindow, qtbot: QtBot, clinic: ClinicService) -> None:
+    admin_window: MainWindow, qtbot: QtBot, clinic: ClinicService
+) -> None:
     admin_window.show_records(RecordsTab.USERS)
     users = admin_window.records.users
     row = next(i for i, u in enumerate(users.model.rows()) if u.username == "otto")
@@ -184,7 +189,8 @@ def test_change_my_password_from_the_menu(window: MainWindow, qtbot: QtBot) -> N
 
 
 def test_tab_follows_reading_in_the_password_dialog_and_the_filters(
-        window: MainWindow, admin_window: MainWindow, qtbot: QtBot) -> None:
+    window: MainWindow, admin_window: MainWindow, qtbot: QtBot
+) -> None:
     window.password_action.trigger()
     dialog = _password_dialog(window)
     assert dialog is not None
@@ -192,7 +198,14 @@ def test_tab_follows_reading_in_the_password_dialog_and_the_filters(
     assert_tab_follows_reading(dialog)
     admin_window.show_records(RecordsTab.AUDIT)
     audit = admin_window.records.audit
-    filters = [audit.patient_filter, audit.user_filter, audit.action_filter,
-               audit.since_filter.line_edit, audit.until_filter.line_edit,
-               audit.filter_button, audit.clear_button, audit.verify_button]
+    filters = [
+        audit.patient_filter,
+        audit.user_filter,
+        audit.action_filter,
+        audit.since_filter.line_edit,
+        audit.until_filter.line_edit,
+        audit.filter_button,
+        audit.clear_button,
+        audit.verify_button,
+    ]
     assert tab_order(audit, filters) == filters

@@ -64,6 +64,7 @@ def _in_dialog(act: Callable[[BookingDialog], None]) -> list[BookingDialog]:
         finally:
             if dialog.isVisible():
                 dialog.reject()
+
     QTimer.singleShot(0, run)
     return seen
 
@@ -78,7 +79,8 @@ def _ok(qtbot: QtBot, dialog: BookingDialog) -> None:
 
 
 def test_booking_from_the_due_list_proposes_the_best_day_and_fills_the_booked_column(
-        qtbot: QtBot, window: MainWindow, clinic: ClinicService, tmp_path: Path) -> None:
+    qtbot: QtBot, window: MainWindow, clinic: ClinicService, tmp_path: Path
+) -> None:
     wagner = next(r for r in clinic.due_list() if r.mrn == "100003")
     proposed = clinic.bookings.propose(wagner.pump_id)
     assert proposed is not None and proposed <= wagner.refill_due
@@ -91,8 +93,9 @@ def test_booking_from_the_due_list_proposes_the_best_day_and_fills_the_booked_co
 
     def act(dialog: BookingDialog) -> None:
         assert dialog.day.day() == proposed
-        assert dialog.proposal.text().startswith(f"Proposed: {format_date(proposed)}, the "
-                                                 "latest open day on or before the refill-due")
+        assert dialog.proposal.text().startswith(
+            f"Proposed: {format_date(proposed)}, the latest open day on or before the refill-due"
+        )
         _type(qtbot, dialog.time, "9.30")
         _ok(qtbot, dialog)
         messages.append(dialog.message.text())  # the dialog stays open, nothing lost
@@ -106,12 +109,17 @@ def test_booking_from_the_due_list_proposes_the_best_day_and_fills_the_booked_co
 
     seen = _in_dialog(act)
     _trigger(menu, booking.BOOK)
-    assert seen and messages == ["time: '9.30' is not a time of day; write HH:MM, for "
-                                 "example 09:30"]
+    assert seen and messages == [
+        "time: '9.30' is not a time of day; write HH:MM, for example 09:30"
+    ]
     saved = clinic.bookings.open_booking(wagner.pump_id)
     assert saved is not None
     assert (saved.day, saved.at, saved.nurse, saved.note) == (
-        proposed, time(9, 30), "Otto Second", "patient brings the pump card")
+        proposed,
+        time(9, 30),
+        "Otto Second",
+        "patient brings the pump card",
+    )
     # the due list was read again: the booked day beside the due date, in the booking columns
     assert _cell(window, "100003", Column.BOOKED) == format_date(proposed)  # in time
     assert _cell(window, "100001", Column.BOOKED) == "not booked"  # Becker, overdue
@@ -122,7 +130,8 @@ def test_booking_from_the_due_list_proposes_the_best_day_and_fills_the_booked_co
 
 
 def test_a_late_day_asks_for_the_reason_and_a_closed_day_is_refused_in_the_services_words(
-        qtbot: QtBot, window: MainWindow, clinic: ClinicService) -> None:
+    qtbot: QtBot, window: MainWindow, clinic: ClinicService
+) -> None:
     fischer = next(r for r in clinic.due_list() if r.mrn == "100005")
     late = fischer.refill_due + timedelta(days=1)
     while late.weekday() >= 5:
@@ -153,15 +162,18 @@ def test_a_late_day_asks_for_the_reason_and_a_closed_day_is_refused_in_the_servi
     menu.aboutToShow.emit()
     _in_dialog(act)
     _trigger(menu, booking.BOOK)
-    assert said[0] == (f"day: {format_date(TODAY - timedelta(days=1))} has passed; book "
-                       "today or a later day")
+    assert said[0] == (
+        f"day: {format_date(TODAY - timedelta(days=1))} has passed; book today or a later day"
+    )
     assert said[1] == f"day: the clinic is closed on {format_date(saturday)}; choose an open day"
     days = (late - fischer.refill_due).days
-    assert said[2] == (f"reason: {format_date(late)} is booked too late: {days} day"
-                       f"{'s' if days > 1 else ''} after the refill-due date "
-                       f"({format_date(fischer.refill_due)}); book on or before "
-                       f"{format_date(fischer.refill_due)}, or give the reason for the late "
-                       "visit")
+    assert said[2] == (
+        f"reason: {format_date(late)} is booked too late: {days} day"
+        f"{'s' if days > 1 else ''} after the refill-due date "
+        f"({format_date(fischer.refill_due)}); book on or before "
+        f"{format_date(fischer.refill_due)}, or give the reason for the late "
+        "visit"
+    )
     saved = clinic.bookings.open_booking(fischer.pump_id)
     assert saved is not None and saved.too_late and saved.place == "home"
     assert saved.late_reason == "patient away until then; son phoned"
@@ -172,7 +184,8 @@ def test_a_late_day_asks_for_the_reason_and_a_closed_day_is_refused_in_the_servi
 
 
 def test_move_cancel_and_did_not_attend_from_the_due_list(
-        qtbot: QtBot, window: MainWindow, clinic: ClinicService, dialogs: Dialogs) -> None:
+    qtbot: QtBot, window: MainWindow, clinic: ClinicService, dialogs: Dialogs
+) -> None:
     actor = window.actor
     assert actor is not None
     rows = {r.mrn: r for r in clinic.due_list()}
@@ -185,8 +198,9 @@ def test_move_cancel_and_did_not_attend_from_the_due_list(
     def move(dialog: BookingDialog) -> None:
         assert dialog.windowTitle() == "Move the refill visit"
         heading = dialog.findChildren(QLabel)[0].text()
-        assert heading == (f"WAGNER, Mia (100003): booked "
-                           f"{format_date(TODAY + timedelta(days=2))}, clinic room")
+        assert heading == (
+            f"WAGNER, Mia (100003): booked {format_date(TODAY + timedelta(days=2))}, clinic room"
+        )
         assert dialog.day.day() == first.day
         _type(qtbot, dialog.day.line_edit, (TODAY + timedelta(days=3)).isoformat())
         _type(qtbot, dialog.time, "11:00")
@@ -217,14 +231,17 @@ def test_move_cancel_and_did_not_attend_from_the_due_list(
     assert listed[top].mrn == "100002"
     assert all(r.refill_state is not None for r in listed[:top])
     assert _cell(window, "100002", Column.BOOKED) == (
-        "DID NOT ATTEND: call emergency contact Kim Example +49 30 1234567")
+        "DID NOT ATTEND: call emergency contact Kim Example +49 30 1234567"
+    )
 
 
 def test_two_nurses_booking_one_pump_the_second_reads_who_booked_which_day(
-        qtbot: QtBot, window: MainWindow, clinic: ClinicService) -> None:
+    qtbot: QtBot, window: MainWindow, clinic: ClinicService
+) -> None:
     wagner = next(r for r in clinic.due_list() if r.mrn == "100003")
-    other = ClinicService(clinic.database, clock=clinic.clock, tz=clinic.tz,
-                          workstation="other", hasher=FAST_HASHER)
+    other = ClinicService(
+        clinic.database, clock=clinic.clock, tz=clinic.tz, workstation="other", hasher=FAST_HASHER
+    )
     otto = other.sign_in("otto", PASSWORD)
     said: list[str] = []
 
@@ -237,30 +254,35 @@ def test_two_nurses_booking_one_pump_the_second_reads_who_booked_which_day(
     _select(window, "100003")
     _in_dialog(act)
     _trigger(window.dashboard._booking_menu(), booking.BOOK)
-    assert said == [f"day: Otto Second has already booked this pump's visit on "
-                    f"{format_date(TODAY + timedelta(days=1))} at 10:00 (clinic room); move or "
-                    "cancel that booking instead"]
+    assert said == [
+        f"day: Otto Second has already booked this pump's visit on "
+        f"{format_date(TODAY + timedelta(days=1))} at 10:00 (clinic room); move or "
+        "cancel that booking instead"
+    ]
 
 
 @pytest.mark.parametrize("mrn", ["100003"])
-def test_a_locked_window_books_nothing(window: MainWindow, clinic: ClinicService,
-                                       mrn: str) -> None:
+def test_a_locked_window_books_nothing(window: MainWindow, clinic: ClinicService, mrn: str) -> None:
     _select(window, mrn)
     actions = dict(window.dashboard.booking_actions())
     window.lock()
     assert actions[booking.BOOK]() is None  # no user signed in: no dialog, nothing saved
-    assert clinic.bookings.open_booking(
-        next(r for r in clinic.due_list() if r.mrn == mrn).pump_id) is None
+    assert (
+        clinic.bookings.open_booking(next(r for r in clinic.due_list() if r.mrn == mrn).pump_id)
+        is None
+    )
 
 
 def test_the_proposal_says_when_no_day_is_left(qtbot: QtBot) -> None:
     assert booking.proposal_text(None, date(2025, 10, 22), "home") == (
         "No open day with room for a home visit is left on or before the refill-due date "
-        "(Wed 22 Oct 2025): choose a day; a later one needs a reason.")
+        "(Wed 22 Oct 2025): choose a day; a later one needs a reason."
+    )
 
 
 def test_the_dialogs_tab_order_follows_what_the_eye_reads(
-        qtbot: QtBot, window: MainWindow, clinic: ClinicService) -> None:
+    qtbot: QtBot, window: MainWindow, clinic: ClinicService
+) -> None:
     from focus_order import assert_tab_follows_reading, names, reading_order
 
     fischer = next(r for r in clinic.due_list() if r.mrn == "100005")
@@ -280,13 +302,23 @@ def test_the_dialogs_tab_order_follows_what_the_eye_reads(
     _select(window, "100005")
     _in_dialog(act)
     _trigger(window.dashboard._booking_menu(), booking.BOOK)
-    assert orders == [["QLineEdit:day", "QLineEdit:time", "QComboBox:place",
-                       "QComboBox:nurse", "QLineEdit:note", "QLineEdit:reason",
-                       "QPushButton:Book the visit", "QPushButton:Cancel"]]
+    assert orders == [
+        [
+            "QLineEdit:day",
+            "QLineEdit:time",
+            "QComboBox:place",
+            "QComboBox:nurse",
+            "QLineEdit:note",
+            "QLineEdit:reason",
+            "QPushButton:Book the visit",
+            "QPushButton:Cancel",
+        ]
+    ]
 
 
 def test_every_column_shown_fits_at_1366_and_the_header_menu_shows_the_pump_again(
-        qtbot: QtBot, window: MainWindow) -> None:
+    qtbot: QtBot, window: MainWindow
+) -> None:
     window.resize(1366, 768)
     window.show_dashboard()
     qtbot.wait(20)

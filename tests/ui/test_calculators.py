@@ -39,11 +39,11 @@ def test_example_1_forecast(screen: CalculatorsScreen, qtbot: QtBot) -> None:
     assert calc.text("empty") == "Wed 11 Jun 2025 00:00 (100 days)"
     assert calc.text("refill due") == "Fri 23 May 2025"
     assert calc.text("due because").startswith(
-        "alarm date with every bolus taken, minus the 7-day buffer")
+        "alarm date with every bolus taken, minus the 7-day buffer"
+    )
 
 
-def test_forecast_in_mg_and_refusals_are_inline(screen: CalculatorsScreen,
-                                                qtbot: QtBot) -> None:
+def test_forecast_in_mg_and_refusals_are_inline(screen: CalculatorsScreen, qtbot: QtBot) -> None:
     calc = screen.forecast
     calc.fill_volume.set_text("40 mL")
     calc.concentration.set_text("25 mg/mL")
@@ -66,8 +66,7 @@ def test_forecast_flex_steps_example_4(screen: CalculatorsScreen) -> None:
     calc.fill_volume.set_text("20 mL")
     calc.concentration.set_text("2000 mcg/mL")
     calc.flex.setChecked(True)
-    calc.steps.setPlainText("00:00 30 mcg/h\n06:00-07:00 100 mcg/h\n07:00 15 mcg/h\n"
-                            "22:00 20 mcg/h")
+    calc.steps.setPlainText("00:00 30 mcg/h\n06:00-07:00 100 mcg/h\n07:00 15 mcg/h\n22:00 20 mcg/h")
     assert calc.text("daily dose") == "545 mcg/day"
     assert calc.text("days to alarm") == "66.06 days"
     assert calc.text("alarm").startswith("Thu 8 May 2025")
@@ -104,8 +103,9 @@ def test_example_7_priming(screen: CalculatorsScreen, qtbot: QtBot) -> None:
     calc.pump_path.set_text("0.22 mL")
     assert calc.text("priming volume") == "0.43 mL"
     row.trimmed.set_text("120 cm")
-    assert calc.message.text() == ("Not calculated: trimmed length: nothing of the catheter "
-                                    "would be left implanted")
+    assert calc.message.text() == (
+        "Not calculated: trimmed length: nothing of the catheter would be left implanted"
+    )
 
 
 def test_priming_catheter_without_sourced_volume(screen: CalculatorsScreen) -> None:

@@ -52,15 +52,22 @@ def shown(window: MainWindow, column: Column) -> list[str]:
 
 def test_rows_by_urgency_with_state_words(window: MainWindow) -> None:
     """Most urgent first, each row naming its state in words (colour is never alone)."""
-    assert list(zip(shown(window, Column.STATE), shown(window, Column.PATIENT),
-                    strict=True)) == URGENCY_ORDER
+    assert (
+        list(zip(shown(window, Column.STATE), shown(window, Column.PATIENT), strict=True))
+        == URGENCY_ORDER
+    )
     header = window.dashboard.table.horizontalHeader()
     assert header.sortIndicatorSection() == int(Column.STATE)
-    assert shown(window, Column.REFILL_DUE)[:3] == ["Fri 3 Oct 2025", "Thu 23 Oct 2025",
-                                                   "Fri 31 Oct 2025"]
+    assert shown(window, Column.REFILL_DUE)[:3] == [
+        "Fri 3 Oct 2025",
+        "Thu 23 Oct 2025",
+        "Fri 31 Oct 2025",
+    ]
     assert shown(window, Column.DAYS_LEFT)[:2] == ["alarm passed", "15 days"]
-    assert shown(window, Column.REASON)[3:6:2] == ["planning volume date minus the 7-day buffer",
-                                                     "drug's in-pump stability limit"]
+    assert shown(window, Column.REASON)[3:6:2] == [
+        "planning volume date minus the 7-day buffer",
+        "drug's in-pump stability limit",
+    ]
     assert shown(window, Column.REPLACE_BY)[3] == "no battery"
     assert shown(window, Column.DRUG)[5] == "morphine 10 mg/mL + clonidine 100 mcg/mL"
     background = window.dashboard.proxy.index(0, 0).data(Qt.ItemDataRole.BackgroundRole)
@@ -115,8 +122,14 @@ def test_sorting_uses_values_not_text(window: MainWindow) -> None:
     """'93.91 days' sorts after '15 days' and 'alarm passed' first: numbers, not text."""
     table = window.dashboard.table
     table.sortByColumn(int(Column.DAYS_LEFT), Qt.SortOrder.AscendingOrder)
-    assert shown(window, Column.DAYS_LEFT) == ["alarm passed", "15 days", "23 days", "26 days",
-                                               "80 days", "93 days"]
+    assert shown(window, Column.DAYS_LEFT) == [
+        "alarm passed",
+        "15 days",
+        "23 days",
+        "26 days",
+        "80 days",
+        "93 days",
+    ]
     table.sortByColumn(int(Column.REPLACE_BY), Qt.SortOrder.AscendingOrder)
     assert shown(window, Column.REPLACE_BY)[0] == "Wed 28 Jan 2026"
     assert shown(window, Column.REPLACE_BY)[-1] == "no battery"
@@ -152,13 +165,15 @@ def test_double_click_opens_the_patient(window: MainWindow, qtbot: QtBot) -> Non
 
 
 def test_search_enter_finds_a_patient_off_the_due_list(
-        window: MainWindow, clinic: ClinicService, qtbot: QtBot, dialogs: Dialogs) -> None:
+    window: MainWindow, clinic: ClinicService, qtbot: QtBot, dialogs: Dialogs
+) -> None:
     """A patient without a pump is not on the due list; Enter in the search still finds them."""
     from pumpmgr.services.inputs import PatientInput
 
     admin = clinic.sign_in("admin", "correct horse battery")
-    clinic.register_patient(admin, PatientInput("200001", "Neumann", "Ida", date(1990, 1, 1),
-                                                "other"))
+    clinic.register_patient(
+        admin, PatientInput("200001", "Neumann", "Ida", date(1990, 1, 1), "other")
+    )
     window.dashboard.search.setText("neumann")
     qtbot.keyClick(window.dashboard.search, Qt.Key.Key_Return)
     assert window.patient.name_label.text() == "NEUMANN, Ida"
@@ -206,31 +221,51 @@ def _many_rows(count: int, seed: int = 3) -> list[DueRow]:
     """Made-up due-list rows with many equal dates, states and models (ties for sorting), long
     names and admixtures (elided columns), and a name outside the BMP."""
     generator = random.Random(seed)
-    families = ["MÜLLER", "LI", "SCHNEIDER-WESTPHALEN", "ÖZTÜRK", "NG", "𝐀BEL", "VON DER "
-                "HEYDEN-RINGSTORFF", "KIM"]
-    drugs = ["baclofen 2000 mcg/mL", "morphine 10 mg/mL + clonidine 100 mcg/mL",
-             "hydromorphone 2 mg/mL + bupivacaine 15 mg/mL + clonidine 150 mcg/mL",
-             "ziconotide 25 mcg/mL", "no prescription"]
+    families = [
+        "MÜLLER",
+        "LI",
+        "SCHNEIDER-WESTPHALEN",
+        "ÖZTÜRK",
+        "NG",
+        "𝐀BEL",
+        "VON DER HEYDEN-RINGSTORFF",
+        "KIM",
+    ]
+    drugs = [
+        "baclofen 2000 mcg/mL",
+        "morphine 10 mg/mL + clonidine 100 mcg/mL",
+        "hydromorphone 2 mg/mL + bupivacaine 15 mg/mL + clonidine 150 mcg/mL",
+        "ziconotide 25 mcg/mL",
+        "no prescription",
+    ]
     states: list[DueState] = ["overdue", "due_this_week", "due_in_14_days", "fine"]
     start = NOW
     rows = []
     for number in range(count):
         due = date(2025, 10, 1) + timedelta(days=number * 60 // count)
         given = generator.choice(["Ana", "Bartholomew"]) + "e" * (number * 12 // count)
-        rows.append(DueRow(
-            patient_id=number + 1, mrn=f"{10 ** (4 + number * 6 // count) + number}",
-            patient=f"{generator.choice(families)}, {given}",
-            pump_id=1000 + number, pump_model=generator.choice(["SynchroMed II 40 mL",
-                                                               "Prometra II", "IsoMed 35 mL"]),
-            pump_type=generator.choice(["programmable_peristaltic", "constant_flow"]),
-            drug=(drug := generator.choice(drugs)), days_left=(days := generator.uniform(-5, 200)),
-            alarm_at=start + timedelta(days=days), refill_due=due,
-            refill_due_reason=generator.choice(["alarm", "stability"]),
-            replace_by=generator.choice([None, date(2027, 3, 1), date(2026, 1, 28)]),
-            state=generator.choice(states), open_discrepancy=generator.random() < 0.1,
-            flex_schedule=False, empty_at=start + timedelta(days=days + generator.uniform(-8, 30)),
-            volume_left_ml=generator.uniform(0, 40),
-            drug_keys=tuple(part.split()[0] for part in drug.split(" + "))))
+        rows.append(
+            DueRow(
+                patient_id=number + 1,
+                mrn=f"{10 ** (4 + number * 6 // count) + number}",
+                patient=f"{generator.choice(families)}, {given}",
+                pump_id=1000 + number,
+                pump_model=generator.choice(["SynchroMed II 40 mL", "Prometra II", "IsoMed 35 mL"]),
+                pump_type=generator.choice(["programmable_peristaltic", "constant_flow"]),
+                drug=(drug := generator.choice(drugs)),
+                days_left=(days := generator.uniform(-5, 200)),
+                alarm_at=start + timedelta(days=days),
+                refill_due=due,
+                refill_due_reason=generator.choice(["alarm", "stability"]),
+                replace_by=generator.choice([None, date(2027, 3, 1), date(2026, 1, 28)]),
+                state=generator.choice(states),
+                open_discrepancy=generator.random() < 0.1,
+                flex_schedule=False,
+                empty_at=start + timedelta(days=days + generator.uniform(-8, 30)),
+                volume_left_ml=generator.uniform(0, 40),
+                drug_keys=tuple(part.split()[0] for part in drug.split(" + ")),
+            )
+        )
     for row in rows:  # the state before a refill, as the due list reads it with each row
         row.refill_state = refill_state(row, NOW)[1]
     return rows
@@ -260,34 +295,40 @@ def test_empty_on_and_the_volume_left_beside_the_time_left(window: MainWindow) -
     row = dashboard.proxy.row_at(0)
     assert row.volume_left_ml is not None and row.empty_at is not None
     assert shown(window, Column.VOLUME_LEFT)[0] == format_quantity(
-        Q_(row.volume_left_ml, "mL"), Kind.VOLUME)
+        Q_(row.volume_left_ml, "mL"), Kind.VOLUME
+    )
     assert shown(window, Column.VOLUME_LEFT)[0].endswith(" mL")
-    assert shown(window, Column.EMPTY_ON)[0] == presentation.date_text(row.empty_at,
-                                                                      window.clinic.tz)
+    assert shown(window, Column.EMPTY_ON)[0] == presentation.date_text(
+        row.empty_at, window.clinic.tz
+    )
     assert HEADERS[Column.DAYS_LEFT] == "Time left" and HEADERS[Column.VOLUME_LEFT] == "Left"
     assert Column.VOLUME_LEFT == Column.DAYS_LEFT + 1  # beside it
 
 
 def test_rows_are_one_line_and_long_text_is_elided_with_the_whole_text_on_hover(
-        window: MainWindow, qtbot: QtBot) -> None:
+    window: MainWindow, qtbot: QtBot
+) -> None:
     dashboard, table = window.dashboard, window.dashboard.table
     dashboard.model.set_rows(_many_rows(300), 7)
     assert not table.wordWrap()
     assert table.textElideMode() == Qt.TextElideMode.ElideRight
     heights = {table.rowHeight(r) for r in range(dashboard.proxy.rowCount())}
     assert len(heights) == 1 and heights.pop() >= table.fontMetrics().height()
-    drug = next(r for r in range(dashboard.proxy.rowCount())
-                if dashboard.proxy.row_at(r).drug.startswith("hydromorphone"))
+    drug = next(
+        r
+        for r in range(dashboard.proxy.rowCount())
+        if dashboard.proxy.row_at(r).drug.startswith("hydromorphone")
+    )
     index = dashboard.proxy.index(drug, int(Column.DRUG))
     window.resize(1024, 768)
     qtbot.wait(10)
     assert table.fontMetrics().horizontalAdvance(index.data()) > table.columnWidth(
-        int(Column.DRUG))  # elided
+        int(Column.DRUG)
+    )  # elided
     assert index.data(Qt.ItemDataRole.ToolTipRole).startswith(index.data())
 
 
-def test_the_deciding_columns_are_in_sight_at_1024_by_768(window: MainWindow,
-                                                          qtbot: QtBot) -> None:
+def test_the_deciding_columns_are_in_sight_at_1024_by_768(window: MainWindow, qtbot: QtBot) -> None:
     """No horizontal scrolling for who is called first: state to refill due fit the table."""
     window.setMinimumSize(0, 0)
     window.resize(1024, 768)
@@ -302,16 +343,16 @@ def test_the_deciding_columns_are_in_sight_at_1024_by_768(window: MainWindow,
         assert right <= table.viewport().width(), column
 
 
-def test_a_search_hidden_by_a_filter_says_so_and_offers_to_clear_it(window: MainWindow,
-                                                                     qtbot: QtBot) -> None:
+def test_a_search_hidden_by_a_filter_says_so_and_offers_to_clear_it(
+    window: MainWindow, qtbot: QtBot
+) -> None:
     dashboard = window.dashboard
     dashboard.set_filter(DueFilter.OVERDUE)
     qtbot.keyClicks(dashboard.search, "schulz")
     assert shown(window, Column.PATIENT) == []
     assert dashboard.count_label.text() == "0 of 6 shown"
     assert dashboard.hidden_label.isVisible()
-    assert dashboard.hidden_label.text() == ("The filter “overdue” hides the row the search "
-                                             "finds.")
+    assert dashboard.hidden_label.text() == ("The filter “overdue” hides the row the search finds.")
     qtbot.mouseClick(dashboard.show_all_button, Qt.MouseButton.LeftButton)
     assert dashboard.filter_buttons[DueFilter.ALL].isChecked()
     assert shown(window, Column.PATIENT) == ["SCHULZ, Jonas"]
@@ -343,8 +384,8 @@ def test_the_selected_row_keeps_its_state_colour(window: MainWindow, qtbot: QtBo
 
 
 def test_window_size_and_columns_are_remembered_per_user(
-        clinic: ClinicService, qtbot: QtBot, settings_folder: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    clinic: ClinicService, qtbot: QtBot, settings_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """(The offscreen screen is 800 x 600: Qt fits a restored window into it, so the geometry
     given back is compared, not the size it got.)"""
     restored: list[bytes] = []
@@ -382,8 +423,6 @@ def test_window_size_and_columns_are_remembered_per_user(
     other.close()
 
 
-
-
 def test_remembered_columns_still_show_their_titles(window: MainWindow) -> None:
     """Widths kept with a smaller font never cut a title: each column keeps at least its
     title's width."""
@@ -418,7 +457,6 @@ def test_the_booking_states_read_whole_at_1366_px(window: MainWindow, qtbot: QtB
     bold.setBold(True)
     metrics = QFontMetrics(bold)
     for words in ("DID NOT ATTEND", "booked too late"):  # and the ellipsis of the rest
-        assert metrics.horizontalAdvance(words + "…") + 8 <= header.sectionSize(
-            int(Column.BOOKED))
+        assert metrics.horizontalAdvance(words + "…") + 8 <= header.sectionSize(int(Column.BOOKED))
     assert header.length() <= table.viewport().width()
     assert table.horizontalScrollBar().maximum() == 0

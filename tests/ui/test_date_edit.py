@@ -37,10 +37,13 @@ def test_a_typed_date_is_read_as_typed_never_guessed(qtbot: QtBot) -> None:
     typed(qtbot, edit, "2027-04-13")
     assert edit.day() == date(2027, 4, 13)
     assert edit.text() == "Tue 13 Apr 2027"  # written back in the clinic's format
-    for wrong, message in (("12/04/2027", "expiry: '12/04/2027' is not a date; type it as "
-                                          "Mon 12 Apr 2027 or 2027-04-12"),
-                           ("Tue 12 Apr 2027", "expiry: 12 Apr 2027 is a Monday, not a "
-                                               "Tuesday: check the date")):
+    for wrong, message in (
+        (
+            "12/04/2027",
+            "expiry: '12/04/2027' is not a date; type it as Mon 12 Apr 2027 or 2027-04-12",
+        ),
+        ("Tue 12 Apr 2027", "expiry: 12 Apr 2027 is a Monday, not a Tuesday: check the date"),
+    ):
         typed(qtbot, edit, wrong)
         assert edit.day() is None
         assert edit.text() == wrong  # kept as typed, to be corrected
@@ -51,14 +54,16 @@ def test_a_typed_date_is_read_as_typed_never_guessed(qtbot: QtBot) -> None:
 
 
 def test_a_date_outside_the_fields_range_is_refused(qtbot: QtBot) -> None:
-    edit = DateEdit("explant date", value=date(2026, 3, 2), earliest=date(2026, 1, 1),
-                    latest=date(2026, 3, 2))
+    edit = DateEdit(
+        "explant date", value=date(2026, 3, 2), earliest=date(2026, 1, 1), latest=date(2026, 3, 2)
+    )
     qtbot.addWidget(edit)
     assert edit.day() == date(2026, 3, 2)
     edit.line_edit.setText("2026-03-03")
     assert edit.day() is None
-    assert edit.error_text() == ("explant date: Tue 3 Mar 2026 is after the latest allowed, "
-                                 "Mon 2 Mar 2026")
+    assert edit.error_text() == (
+        "explant date: Tue 3 Mar 2026 is after the latest allowed, Mon 2 Mar 2026"
+    )
     edit.line_edit.setText("31 Dec 2025")
     assert "is before the earliest allowed, Thu 1 Jan 2026" in edit.error_text()
 
@@ -71,8 +76,9 @@ def test_a_date_and_time_field(qtbot: QtBot) -> None:
     assert edit.moment() == datetime(2026, 3, 1, 17, 45)
     edit.line_edit.setText("Sun 1 Mar 2026")
     assert edit.moment() is None
-    assert edit.error_text().startswith("time of the scan: 'Sun 1 Mar 2026' is not a date and "
-                                        "a 24-hour time")
+    assert edit.error_text().startswith(
+        "time of the scan: 'Sun 1 Mar 2026' is not a date and a 24-hour time"
+    )
 
 
 def test_the_calendar_shows_its_last_row_whole_and_picks_a_day(qtbot: QtBot) -> None:
@@ -93,8 +99,7 @@ def test_the_calendar_shows_its_last_row_whole_and_picks_a_day(qtbot: QtBot) -> 
         view.setFocus()
         qtbot.wait(10)
         last = view.model().rowCount() - 1
-        assert view.rowViewportPosition(last) + view.rowHeight(last) <= (
-            view.viewport().height())
+        assert view.rowViewportPosition(last) + view.rowHeight(last) <= (view.viewport().height())
         edit.calendar.clicked.emit(edit.calendar.selectedDate().addDays(3))
         assert edit.day() == date(2026, 11, 9)
         assert not edit.popup.isVisible()
@@ -109,6 +114,7 @@ def test_the_calendar_shows_its_last_row_whole_and_picks_a_day(qtbot: QtBot) -> 
 def test_every_date_field_is_a_date_edit(window: MainWindow, qtbot: QtBot) -> None:
     """No Qt date box is left in the refill wizard, the prescription dialog, the event
     dialogs or the calculators: each date is typed the same way."""
+
     def no_qt_date_boxes(widget: QWidget) -> None:
         assert widget.findChildren(QDateTimeEdit) == [], type(widget).__name__
         assert widget.findChildren(DateEdit), type(widget).__name__

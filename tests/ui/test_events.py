@@ -41,8 +41,9 @@ def history(window: MainWindow) -> list[tuple[str, str]]:
 
 def test_implant_with_catheter_and_priming(window: MainWindow, qtbot: QtBot) -> None:
     nurse = window.clinic.sign_in("nina", PASSWORD)
-    patient = window.clinic.register_patient(nurse, PatientInput(
-        "200001", "Neumann", "Ida", date(1980, 5, 5), "spasticity_spinal"))
+    patient = window.clinic.register_patient(
+        nurse, PatientInput("200001", "Neumann", "Ida", date(1980, 5, 5), "spasticity_spinal")
+    )
     window.open_patient(patient.id)
     assert window.event_actions[events.IMPLANT].isEnabled()
     assert not window.event_actions[events.REPLACE].isEnabled()
@@ -79,7 +80,8 @@ def test_implant_with_catheter_and_priming(window: MainWindow, qtbot: QtBot) -> 
     assert catheter.priming_label.text().startswith("Priming volume: 0.21 mL (catheter only")
     qtbot.keyClicks(form.path_volume.line_edit, "0.22 mL")
     assert catheter.priming_label.text() == (
-        "Priming volume: 0.43 mL (catheter plus the pump's fluid path 0.22 mL)")
+        "Priming volume: 0.43 mL (catheter plus the pump's fluid path 0.22 mL)"
+    )
     assert "only under medical supervision" in catheter.warning.text()
     dialog.save_button.click()
     assert not dialog.isVisible(), dialog.problem.text()
@@ -92,8 +94,10 @@ def test_implant_with_catheter_and_priming(window: MainWindow, qtbot: QtBot) -> 
     assert chart.pump.replace_by == window.clinic.today()
     assert chart.catheter.tip_level == "T10"
     assert window.patient.pump_fields.text("catheter").endswith("volume 0.21 mL")
-    assert ("Pump implanted", "synchromed2-20 serial ISO200001 implanted (right lower "
-            "abdomen)") in history(window)
+    assert (
+        "Pump implanted",
+        "synchromed2-20 serial ISO200001 implanted (right lower abdomen)",
+    ) in history(window)
     assert "implanted" in window.statusBar().currentMessage()
     assert not window.event_actions[events.IMPLANT].isEnabled()
     assert window.event_actions[events.MRI].isEnabled()
@@ -126,7 +130,8 @@ def test_pump_replacement(window: MainWindow, qtbot: QtBot) -> None:
     assert closed.explant_reason == "replaced: battery at ERI"
     assert history(window)[:2] == [
         ("Pump replaced", "replaces synchromed2-20 NGV100004: battery at ERI"),
-        ("Pump explanted", "explanted: replaced by synchromed2-20 NGV900004: battery at ERI")]
+        ("Pump explanted", "explanted: replaced by synchromed2-20 NGV900004: battery at ERI"),
+    ]
     assert window.patient.pump_fields.text("serial") == "NGV900004"
 
     window.show_dashboard()
@@ -160,21 +165,27 @@ def test_catheter_revision_with_priming_volume(window: MainWindow) -> None:
     assert isinstance(dialog, CatheterRevisionDialog)
     row = dialog.catheter.rows[0]
     assert (row.trimmed.text(), row.implanted.text(), row.per_length.text()) == (
-        "30 cm", "80 cm", "0.0026 mL/cm")
+        "30 cm",
+        "80 cm",
+        "0.0026 mL/cm",
+    )
     assert dialog.catheter.tip_level.text() == "T10"
     row.trimmed.set_text("40 cm")
     row.implanted.set_text("70 cm")
     assert dialog.catheter.part_volumes() == ["0.18 mL"]
     assert dialog.catheter.priming_label.text() == (
-        "Priming volume: 0.18 mL (catheter only: the pump already holds drug)")
+        "Priming volume: 0.18 mL (catheter only: the pump already holds drug)"
+    )
     dialog.note.setText("catheter kinked at the anchor; distal part replaced")
     dialog.save_button.click()
     assert not dialog.isVisible(), dialog.problem.text()
     chart = window.patient.chart
     assert chart is not None and chart.catheter is not None
     assert window.patient.pump_fields.text("catheter").endswith("volume 0.18 mL")
-    assert history(window)[0] == ("Catheter revised",
-                                  "catheter kinked at the anchor; distal part replaced")
+    assert history(window)[0] == (
+        "Catheter revised",
+        "catheter kinked at the anchor; distal part replaced",
+    )
 
 
 def test_mri_recorded_with_the_checklist(window: MainWindow, dialogs: Dialogs) -> None:
@@ -192,13 +203,11 @@ def test_mri_recorded_with_the_checklist(window: MainWindow, dialogs: Dialogs) -
     assert not dialog.isVisible(), dialog.problem.text()
     assert dialogs.texts("confirm") == []
     mri = [details for what, details in history(window) if what == "MRI"]
-    assert mri == ["1.5 T brain\nChecklist: infusion stop explained: done "
-                   "(post-MRI check: done)"]
+    assert mri == ["1.5 T brain\nChecklist: infusion stop explained: done (post-MRI check: done)"]
     assert window.statusBar().currentMessage() == "MRI recorded (post-MRI check done)."
 
 
-def test_mri_check_not_done_is_asked_and_recorded(window: MainWindow,
-                                                  dialogs: Dialogs) -> None:
+def test_mri_check_not_done_is_asked_and_recorded(window: MainWindow, dialogs: Dialogs) -> None:
     open_mrn(window, "100002")
     dialog = window.open_event_dialog(events.MRI)
     assert isinstance(dialog, MriDialog)
@@ -220,7 +229,8 @@ def test_mri_checklists_follow_the_catalog() -> None:
     assert any("EMPTIED" in text for _, text in prometra.before)
     assert [short for short, _ in prometra.after] == ["FAV reset", "pump refilled"]
     assert [s for s, _ in mri_checklist(catalogs.pump_model("prometra-20")).after] == [
-        "pump refilled"]
+        "pump refilled"
+    ]
     legacy = mri_checklist(catalogs.pump_model("synchromed-el-10"))
     assert "2 to 24 h" in legacy.after[0][1]
     assert mri_checklist(catalogs.pump_model("isomed-20")).before == ()
@@ -289,21 +299,23 @@ def test_the_implant_date_is_corrected_through_its_dialog(window: MainWindow) ->
     dialog.save_button.click()
     assert dialog.isVisible()
     assert dialog.problem.text().startswith(
-        "Not saved: implant date: is after the pump's first prescription")
+        "Not saved: implant date: is after the pump's first prescription"
+    )
 
     corrected = recorded - timedelta(days=2)
     dialog.implanted_on.set_value(corrected)
     dialog.save_button.click()
     assert not dialog.isVisible(), dialog.problem.text()
     assert window.patient.pump_fields.text("implanted").startswith(
-        presentation.date_text(corrected) + ",")
+        presentation.date_text(corrected) + ","
+    )
     assert window.statusBar().currentMessage().endswith("dates corrected.")
-    implants = [e for e in window.patient.history_model.entries()
-                if e.what == "Pump implanted"]
+    implants = [e for e in window.patient.history_model.entries() if e.what == "Pump implanted"]
     tz = window.clinic.tz
     assert [(presentation.date_text(e.when, tz), e.status) for e in implants] == [
         (presentation.date_text(recorded), "corrected (see below)"),
-        (presentation.date_text(corrected), "correction of the entry above")]
+        (presentation.date_text(corrected), "correction of the entry above"),
+    ]
     assert "Corrected because: date read from the wrong letter" in implants[1].details
 
 

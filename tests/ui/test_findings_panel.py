@@ -19,8 +19,9 @@ from ui.widgets.findings_panel import FindingsPanel
 def test_a_stop_is_shown_as_prescriber_only_without_a_reason_box(qtbot: QtBot) -> None:
     panel = FindingsPanel()
     qtbot.addWidget(panel)
-    check = check_dose(default_catalogs().drug("baclofen"), Q_(1320, "mcg/day"),
-                       previous_dose=Q_(132, "mcg/day"))
+    check = check_dose(
+        default_catalogs().drug("baclofen"), Q_(1320, "mcg/day"), previous_dose=Q_(132, "mcg/day")
+    )
     panel.set_check(check)
     texts = [label.text() for label in panel.findChildren(QLabel)]
     assert any(t.startswith("Prescriber only: Possible tenfold error") for t in texts)

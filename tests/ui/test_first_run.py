@@ -73,8 +73,9 @@ def _fill_clinic_and_days(qtbot: QtBot, wizard: FirstRunWizard) -> None:
     _next(qtbot, wizard)
 
 
-def test_a_new_clinic_through_the_screens(qtbot: QtBot, empty_clinic: ClinicService,
-                                          choice_file: Path, dialogs: Dialogs) -> None:
+def test_a_new_clinic_through_the_screens(
+    qtbot: QtBot, empty_clinic: ClinicService, choice_file: Path, dialogs: Dialogs
+) -> None:
     wizard = _wizard(qtbot, empty_clinic)
     assert wizard.current() is wizard.place and wizard.place.choice.local.isChecked()
     assert wizard.place.choice.chosen() == str(empty_clinic.database.path)
@@ -100,11 +101,23 @@ def test_a_new_clinic_through_the_screens(qtbot: QtBot, empty_clinic: ClinicServ
     assert not wizard.back_button.isEnabled()  # the clinic exists: no going back
 
     settings = empty_clinic.settings()
-    assert (settings.clinic_name, settings.clinic_phone, settings.time_zone,
-            settings.buffer_days, settings.page_size, settings.open_days,
-            settings.closed_dates) == ("Harbour Pump Clinic", "+49 30 555 0100",
-                                       "Europe/Berlin", 5, "Letter", frozenset({0, 1, 2, 3}),
-                                       frozenset({date(2026, 12, 25)}))
+    assert (
+        settings.clinic_name,
+        settings.clinic_phone,
+        settings.time_zone,
+        settings.buffer_days,
+        settings.page_size,
+        settings.open_days,
+        settings.closed_dates,
+    ) == (
+        "Harbour Pump Clinic",
+        "+49 30 555 0100",
+        "Europe/Berlin",
+        5,
+        "Letter",
+        frozenset({0, 1, 2, 3}),
+        frozenset({date(2026, 12, 25)}),
+    )
     assert not choice_file.exists()  # the records stayed where this start opened them
 
     library = wizard.library
@@ -128,15 +141,20 @@ def test_a_new_clinic_through_the_screens(qtbot: QtBot, empty_clinic: ClinicServ
     assert len(left) == len(listed) - 2
     assert empty_clinic.library().drug("hydromorphone").typical_max.value == Q_("8 mg/day")
     entries = sorted(empty_clinic.audit_entries(0, 20), key=lambda e: e.seq)
-    assert [e.action for e in entries] == ["user.create", "settings.update",
-                                           "drug_library.edit", "drug_library.edit"]
+    assert [e.action for e in entries] == [
+        "user.create",
+        "settings.update",
+        "drug_library.edit",
+        "drug_library.edit",
+    ]
     assert {e.reason for e in entries[2:]} == {CONFIRM_REASON}
     assert json.loads(entries[1].payload)["after"]["time_zone"] == "Europe/Berlin"
     assert empty_clinic.sign_in("h.admin", PASSWORD).id == wizard.actor.id
 
 
-def test_each_alt_key_of_a_step_is_one_fields_or_buttons(qtbot: QtBot,
-                                                        empty_clinic: ClinicService) -> None:
+def test_each_alt_key_of_a_step_is_one_fields_or_buttons(
+    qtbot: QtBot, empty_clinic: ClinicService
+) -> None:
     """Tried by hand: on the clinic's step Alt+N went to the name, not Next, and Alt+B to
     the refill buffer, not Back (a letter claimed twice only moves the focus)."""
     wizard = _wizard(qtbot, empty_clinic)
@@ -145,8 +163,7 @@ def test_each_alt_key_of_a_step_is_one_fields_or_buttons(qtbot: QtBot,
         assert clashes(wizard) == {}, step.title
 
 
-def test_a_phone_that_is_not_a_number_stops_next(qtbot: QtBot,
-                                                 empty_clinic: ClinicService) -> None:
+def test_a_phone_that_is_not_a_number_stops_next(qtbot: QtBot, empty_clinic: ClinicService) -> None:
     wizard = _wizard(qtbot, empty_clinic)
     _next(qtbot, wizard)
     step = wizard.about_clinic
@@ -158,8 +175,9 @@ def test_a_phone_that_is_not_a_number_stops_next(qtbot: QtBot,
     assert wizard.next_button.isEnabled()
 
 
-def test_enter_in_the_closed_day_box_adds_the_day(qtbot: QtBot,
-                                                  empty_clinic: ClinicService) -> None:
+def test_enter_in_the_closed_day_box_adds_the_day(
+    qtbot: QtBot, empty_clinic: ClinicService
+) -> None:
     """Tried by hand: a holiday typed and Enter went on to the administrator without the day
     (Enter pressed Next)."""
     wizard = _wizard(qtbot, empty_clinic)
@@ -182,8 +200,9 @@ def test_enter_in_the_closed_day_box_adds_the_day(qtbot: QtBot,
     assert wizard.current() is wizard.administrator
 
 
-def test_cancel_after_typing_asks_first(qtbot: QtBot, empty_clinic: ClinicService,
-                                       dialogs: Dialogs) -> None:
+def test_cancel_after_typing_asks_first(
+    qtbot: QtBot, empty_clinic: ClinicService, dialogs: Dialogs
+) -> None:
     """Tried by hand: Cancel on the third step quit at once, the clinic's name, phone and
     closed days typed lost without a word."""
     wizard = _wizard(qtbot, empty_clinic)
@@ -191,8 +210,7 @@ def test_cancel_after_typing_asks_first(qtbot: QtBot, empty_clinic: ClinicServic
     qtbot.keyClicks(wizard.about_clinic.name, "Harbour Pump Clinic")
     dialogs.confirm_answer = False
     qtbot.mouseClick(wizard.cancel_button, Qt.MouseButton.LeftButton)
-    assert dialogs.texts("confirm") == [
-        "Stop setting up the clinic? Nothing typed here is kept."]
+    assert dialogs.texts("confirm") == ["Stop setting up the clinic? Nothing typed here is kept."]
     assert wizard.isVisible() and wizard.current() is wizard.about_clinic
     dialogs.confirm_answer = True
     qtbot.mouseClick(wizard.cancel_button, Qt.MouseButton.LeftButton)
@@ -200,15 +218,17 @@ def test_cancel_after_typing_asks_first(qtbot: QtBot, empty_clinic: ClinicServic
     assert not empty_clinic.has_users()
 
 
-def test_cancel_before_typing_asks_nothing(qtbot: QtBot, empty_clinic: ClinicService,
-                                           dialogs: Dialogs) -> None:
+def test_cancel_before_typing_asks_nothing(
+    qtbot: QtBot, empty_clinic: ClinicService, dialogs: Dialogs
+) -> None:
     wizard = _wizard(qtbot, empty_clinic)
     qtbot.mouseClick(wizard.cancel_button, Qt.MouseButton.LeftButton)
     assert not dialogs.texts("confirm") and not wizard.isVisible()
 
 
-def test_the_records_in_another_file_are_remembered(qtbot: QtBot, empty_clinic: ClinicService,
-                                                    tmp_path: Path, choice_file: Path) -> None:
+def test_the_records_in_another_file_are_remembered(
+    qtbot: QtBot, empty_clinic: ClinicService, tmp_path: Path, choice_file: Path
+) -> None:
     wizard = _wizard(qtbot, empty_clinic)
     missing = tmp_path / "no-such-folder" / "clinic.db"
     wizard.place.choice.file.setText(str(missing))
@@ -220,8 +240,12 @@ def test_the_records_in_another_file_are_remembered(qtbot: QtBot, empty_clinic: 
     assert empty_clinic.database.path == other
     _fill_clinic_and_days(qtbot, wizard)
     admin = wizard.administrator
-    for edit, text in ((admin.full_name, "Hana Admin"), (admin.username, "h.admin"),
-                       (admin.password, PASSWORD), (admin.repeat, PASSWORD)):
+    for edit, text in (
+        (admin.full_name, "Hana Admin"),
+        (admin.username, "h.admin"),
+        (admin.password, PASSWORD),
+        (admin.repeat, PASSWORD),
+    ):
         edit.setText(text)
     _next(qtbot, wizard)
     assert wizard.actor is not None
@@ -229,14 +253,18 @@ def test_the_records_in_another_file_are_remembered(qtbot: QtBot, empty_clinic: 
 
 
 def test_a_workstation_joining_a_clinic_signs_in(
-        qtbot: QtBot, tmp_path: Path, sample_path: Path, choice_file: Path,
-        dialogs: Dialogs, monkeypatch: pytest.MonkeyPatch) -> None:
+    qtbot: QtBot,
+    tmp_path: Path,
+    sample_path: Path,
+    choice_file: Path,
+    dialogs: Dialogs,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """The first run finds the clinic's records in another file: the start-up then asks for
     a sign-in to that clinic, and its due list is read again after it (not the empty one
     read before the clinic was found)."""
 
-    def first_run(cls: type[FirstRunWizard], clinic: ClinicService,
-                  parent: object = None) -> None:
+    def first_run(cls: type[FirstRunWizard], clinic: ClinicService, parent: object = None) -> None:
         wizard = _wizard(qtbot, clinic)
         wizard.place.choice.file.setText(str(sample_path))
         _next(qtbot, wizard)
@@ -247,8 +275,14 @@ def test_a_workstation_joining_a_clinic_signs_in(
     shown = None
     try:
         startup.begin()
-        qtbot.waitUntil(lambda: startup.dialog.isVisible() and startup.clinic is not None
-                        and startup.clinic.has_users(), timeout=20_000)
+        qtbot.waitUntil(
+            lambda: (
+                startup.dialog.isVisible()
+                and startup.clinic is not None
+                and startup.clinic.has_users()
+            ),
+            timeout=20_000,
+        )
         form = startup.dialog.form
         form.username.setText("nina")
         form.password.setText(PASSWORD)
@@ -285,8 +319,9 @@ def postgres_schema() -> Iterator[str]:
     drop_schema(schema)
 
 
-def test_the_connection_test_on_postgresql(qtbot: QtBot, empty_clinic: ClinicService,
-                                           postgres_schema: str) -> None:
+def test_the_connection_test_on_postgresql(
+    qtbot: QtBot, empty_clinic: ClinicService, postgres_schema: str
+) -> None:
     wizard = _wizard(qtbot, empty_clinic)
     choice = wizard.place.choice
     choice.server.setChecked(True)
@@ -307,8 +342,8 @@ def test_the_connection_test_on_postgresql(qtbot: QtBot, empty_clinic: ClinicSer
 
 
 def test_file_clinic_database_points_the_workstation_audited(
-        qtbot: QtBot, clinic: ClinicService, tmp_path: Path, choice_file: Path,
-        dialogs: Dialogs) -> None:
+    qtbot: QtBot, clinic: ClinicService, tmp_path: Path, choice_file: Path, dialogs: Dialogs
+) -> None:
     from ui.dialogs.clinic_database import ClinicDatabaseDialog
     from ui.main_window import MainWindow
 
@@ -323,7 +358,8 @@ def test_file_clinic_database_points_the_workstation_audited(
     dialog.choice.server.setChecked(True)
     dialog.choice.address.setText("postgresql+psycopg://pumpmgr_app@127.0.0.1:1/pumpmgr")
     assert not dialog.save() and dialog.message.text() == (
-        "Not changed: press Test the connection.")
+        "Not changed: press Test the connection."
+    )
     qtbot.mouseClick(dialog.choice.test_button, Qt.MouseButton.LeftButton)
     assert not dialog.save() and "connection test failed" in dialog.message.text()
     assert not choice_file.exists()
@@ -335,13 +371,13 @@ def test_file_clinic_database_points_the_workstation_audited(
     assert "From its next start this workstation opens" in dialogs.texts("info")[0]
     last = max(clinic.audit_entries(0, 500), key=lambda e: e.seq)
     assert (last.action, last.username) == ("workstation.database", admin.username)
-    assert json.loads(last.payload) == {"before": str(clinic.database.path),
-                                        "after": str(moved)}
+    assert json.loads(last.payload) == {"before": str(clinic.database.path), "after": str(moved)}
     window.close()
 
 
-def test_the_settings_screen_keeps_or_changes_the_time_zone(qtbot: QtBot,
-                                                            clinic: ClinicService) -> None:
+def test_the_settings_screen_keeps_or_changes_the_time_zone(
+    qtbot: QtBot, clinic: ClinicService
+) -> None:
     """A clinic set up before the time zone existed keeps none (each workstation's own) until
     the administrator chooses one; a name that is not a zone is refused, naming the field."""
     from ui.screens.records_settings import SettingsTab
@@ -362,4 +398,3 @@ def test_the_settings_screen_keeps_or_changes_the_time_zone(qtbot: QtBot,
     assert tab.save() and clinic.settings().time_zone == "Europe/Lisbon"
     tab.load()
     assert tab.time_zone.zone() == "Europe/Lisbon"
-

@@ -31,7 +31,8 @@ def opened(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
 
 
 def test_the_help_menu_opens_the_guide_and_the_quick_reference_from_the_source_tree(
-        window: MainWindow, opened: list[Path]) -> None:
+    window: MainWindow, opened: list[Path]
+) -> None:
     titles = [a.text() for a in window.help_menu.actions()]
     assert titles[:2] == ["&Manual", "&Quick reference (PDF)"]
     window.manual_action.trigger()
@@ -40,8 +41,9 @@ def test_the_help_menu_opens_the_guide_and_the_quick_reference_from_the_source_t
     assert all(path.is_file() for path in opened)
 
 
-def test_the_bundle_layout_is_found_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                          opened: list[Path]) -> None:
+def test_the_bundle_layout_is_found_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, opened: list[Path]
+) -> None:
     """The bundle: the programs at the top of the folder, docs/manual beside them (as
     tools/bundle.py copies it)."""
     folder = tmp_path / "pumpmgr"
@@ -56,8 +58,8 @@ def test_the_bundle_layout_is_found_first(tmp_path: Path, monkeypatch: pytest.Mo
 
 
 def test_without_a_manual_the_message_says_where_it_is(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, dialogs: Dialogs,
-        opened: list[Path]) -> None:
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, dialogs: Dialogs, opened: list[Path]
+) -> None:
     monkeypatch.setattr(manual, "manual_folders", lambda: [tmp_path / "none"])
     assert not manual.open_manual(None, manual.GUIDE)
     assert opened == [] and "installed without its manual" in dialogs.texts("info")[0]

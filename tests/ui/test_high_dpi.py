@@ -20,21 +20,48 @@ from pytestqt.qtbot import QtBot
 HERE = Path(__file__).resolve().parent
 
 
-def run_screens(tmp_path: Path, *, width: int, height: int, scale: float,
-                font_pt: float = 0) -> list[str]:
+def run_screens(
+    tmp_path: Path, *, width: int, height: int, scale: float, font_pt: float = 0
+) -> list[str]:
     """What ``clipping.py`` finds on a screen of ``width`` x ``height`` pixels at ``scale``."""
     config = tmp_path / "screen.json"
-    config.write_text(json.dumps({"screens": [{
-        "name": "test", "x": 0, "y": 0, "width": width, "height": height,
-        "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}]}), encoding="utf-8")
-    env = {**os.environ, "QT_QPA_PLATFORM": f"offscreen:configfile={config}",
-           "QT_SCALE_FACTOR": f"{scale:g}",
-           "XDG_CONFIG_HOME": str(tmp_path)}  # no columns a run before kept for the user
+    config.write_text(
+        json.dumps(
+            {
+                "screens": [
+                    {
+                        "name": "test",
+                        "x": 0,
+                        "y": 0,
+                        "width": width,
+                        "height": height,
+                        "logicalDpi": 96,
+                        "logicalBaseDpi": 96,
+                        "dpr": 1,
+                    }
+                ]
+            }
+        ),
+        encoding="utf-8",
+    )
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": f"offscreen:configfile={config}",
+        "QT_SCALE_FACTOR": f"{scale:g}",
+        "XDG_CONFIG_HOME": str(tmp_path),
+    }  # no columns a run before kept for the user
     env.pop("QT_SCREEN_SCALE_FACTORS", None)
-    args = [sys.executable, str(HERE / "clipping.py"), "--width", str(round(width / scale)),
-            "--height", str(round(height / scale) - 60), "--font-pt", str(font_pt)]
-    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300,
-                          check=False)
+    args = [
+        sys.executable,
+        str(HERE / "clipping.py"),
+        "--width",
+        str(round(width / scale)),
+        "--height",
+        str(round(height / scale) - 60),
+        "--font-pt",
+        str(font_pt),
+    ]
+    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
 

@@ -15,8 +15,9 @@ from ui.main_window import MainWindow
 from ui.models.due_list import DueFilter
 
 
-def test_dashboard_exports_the_rows_shown(window: MainWindow, dialogs: Dialogs,
-                                          tmp_path: Path) -> None:
+def test_dashboard_exports_the_rows_shown(
+    window: MainWindow, dialogs: Dialogs, tmp_path: Path
+) -> None:
     clinic, actor = window.clinic, window.actor
     assert actor is not None
     schulz = next(r for r in clinic.due_list() if r.mrn == "100002")
@@ -39,12 +40,16 @@ def test_dashboard_exports_the_rows_shown(window: MainWindow, dialogs: Dialogs,
 
 
 def test_an_overdue_pump_not_booked_is_placed_on_the_next_open_day(
-        window: MainWindow, dialogs: Dialogs, tmp_path: Path) -> None:
+    window: MainWindow, dialogs: Dialogs, tmp_path: Path
+) -> None:
     clinic = window.clinic
     admin = clinic.sign_in("admin", PASSWORD)
     settings, version = clinic.settings_for_edit()
-    clinic.update_settings(admin, replace(settings, clinic_name="Test clinic",
-                                          closed_dates=frozenset({TODAY})), version)
+    clinic.update_settings(
+        admin,
+        replace(settings, clinic_name="Test clinic", closed_dates=frozenset({TODAY})),
+        version,
+    )
     window.show_dashboard()
     window.dashboard.set_filter(DueFilter.OVERDUE)
     text = window.dashboard.calendar_text().replace("\r\n ", "")
@@ -54,8 +59,9 @@ def test_an_overdue_pump_not_booked_is_placed_on_the_next_open_day(
     assert "TRIGGER:-P1D" in text
 
 
-def test_export_cancelled_writes_nothing(window: MainWindow, dialogs: Dialogs,
-                                         tmp_path: Path) -> None:
+def test_export_cancelled_writes_nothing(
+    window: MainWindow, dialogs: Dialogs, tmp_path: Path
+) -> None:
     dialogs.confirm_answer = False
     assert window.dashboard.export_calendar() is None
     dialogs.confirm_answer = True
@@ -64,8 +70,9 @@ def test_export_cancelled_writes_nothing(window: MainWindow, dialogs: Dialogs,
     assert list(tmp_path.glob("*.ics")) == []
 
 
-def test_export_to_a_folder_that_cannot_be_written(window: MainWindow, dialogs: Dialogs,
-                                                   tmp_path: Path) -> None:
+def test_export_to_a_folder_that_cannot_be_written(
+    window: MainWindow, dialogs: Dialogs, tmp_path: Path
+) -> None:
     dialogs.save_to = tmp_path / "missing" / "refills.ics"
     assert window.dashboard.export_calendar() is None
     assert "Choose another folder" in dialogs.texts("error")[0]

@@ -29,15 +29,19 @@ def _forge_refill(path: Path) -> int:
     with contextlib.closing(sqlite3.connect(path)) as connection:
         connection.isolation_level = None
         refill = connection.execute("SELECT max(id) FROM refills").fetchone()[0]
-        others = ", ".join(row[1] for row in connection.execute("PRAGMA table_info(refills)")
-                           if row[1] != "id")
-        connection.execute(f"INSERT INTO refills (id, {others}) SELECT id + 1000, {others} "
-                           f"FROM refills WHERE id = {refill}")
+        others = ", ".join(
+            row[1] for row in connection.execute("PRAGMA table_info(refills)") if row[1] != "id"
+        )
+        connection.execute(
+            f"INSERT INTO refills (id, {others}) SELECT id + 1000, {others} "
+            f"FROM refills WHERE id = {refill}"
+        )
     return int(refill) + 1000
 
 
 def test_a_break_shows_on_every_screen_of_an_administrator_and_on_everyones_due_list(
-        qtbot: QtBot, clinic: ClinicService, sample_path: Path, tmp_path: Path) -> None:
+    qtbot: QtBot, clinic: ClinicService, sample_path: Path, tmp_path: Path
+) -> None:
     first = _opened(qtbot, clinic, "admin")  # the first start sets the checkpoint
     assert not first.integrity_banner.isVisible() and first.integrity_notice is None
     first.idle.stop()
@@ -69,25 +73,27 @@ def test_a_break_shows_on_every_screen_of_an_administrator_and_on_everyones_due_
     # audited once, although three windows found it
     with contextlib.closing(sqlite3.connect(sample_path)) as connection:
         (breaks,) = connection.execute(
-            "SELECT count(*) FROM audit_log WHERE action = 'integrity.break'").fetchone()
+            "SELECT count(*) FROM audit_log WHERE action = 'integrity.break'"
+        ).fetchone()
     assert breaks == 1
 
 
 def test_the_programs_window_checks_in_the_background_and_shows_the_break_when_found(
-        qtbot: QtBot, clinic: ClinicService, sample_path: Path) -> None:
+    qtbot: QtBot, clinic: ClinicService, sample_path: Path
+) -> None:
     """The program's window does not hold the sign-in for the check (on a clinic with no
     checkpoint yet it reads the whole chain): the due list is there at once, the banner
     comes when the check has found the break."""
     assert clinic.records.check_since_checkpoint().ok
     forged = _forge_refill(sample_path)
-    main = MainWindow(clinic, clinic.sign_in("nina", PASSWORD),
-                      integrity_check_in_background=True)
+    main = MainWindow(clinic, clinic.sign_in("nina", PASSWORD), integrity_check_in_background=True)
     qtbot.addWidget(main)
     main.show()
     assert main.integrity_check is not None and not main.integrity_check.finished
     assert main.integrity_notice is None and main.dashboard.table.model().rowCount() > 0
-    qtbot.waitUntil(lambda: main.integrity_check is not None and main.integrity_check.finished,
-                    timeout=60_000)
+    qtbot.waitUntil(
+        lambda: main.integrity_check is not None and main.integrity_check.finished, timeout=60_000
+    )
     notice = main.integrity_notice
     assert notice is not None and notice.startswith(f"Integrity break: refills #{forged}")
     assert main.integrity_banner.isVisible()
@@ -98,18 +104,21 @@ def _halve_oldest_refill(path: Path) -> int:
     """The oldest refill's volume halved in place, its trigger dropped and put back."""
     with contextlib.closing(sqlite3.connect(path)) as connection:
         connection.isolation_level = None
-        (trigger,) = connection.execute("SELECT sql FROM sqlite_master WHERE name = "
-                                        "'trg_refills_no_update'").fetchone()
+        (trigger,) = connection.execute(
+            "SELECT sql FROM sqlite_master WHERE name = 'trg_refills_no_update'"
+        ).fetchone()
         connection.execute("DROP TRIGGER trg_refills_no_update")
         refill = connection.execute("SELECT min(id) FROM refills").fetchone()[0]
-        connection.execute("UPDATE refills SET volume_added_ml = volume_added_ml / 2 "
-                           f"WHERE id = {refill}")
+        connection.execute(
+            f"UPDATE refills SET volume_added_ml = volume_added_ml / 2 WHERE id = {refill}"
+        )
         connection.execute(trigger)
     return int(refill)
 
 
 def test_the_daily_full_check_finds_an_old_refill_edited_in_place(
-        qtbot: QtBot, clinic: ClinicService, sample_path: Path) -> None:
+    qtbot: QtBot, clinic: ClinicService, sample_path: Path
+) -> None:
     """The start-up check cannot see it (no entry since wrote it); the window's full check,
     run in the background after the sign-in, does: shown as a break and audited; a second
     window on this workstation the same day does not run it again."""
@@ -119,28 +128,36 @@ def test_the_daily_full_check_finds_an_old_refill_edited_in_place(
     qtbot.addWidget(main)
     main.show()
     assert main.integrity_notice is None  # the start-up check saw nothing
-    qtbot.waitUntil(lambda: main.full_check is not None and main.full_check.finished,
-                    timeout=60_000)
+    qtbot.waitUntil(
+        lambda: main.full_check is not None and main.full_check.finished, timeout=60_000
+    )
     notice = main.integrity_notice
     assert notice is not None and notice.startswith(
-        f"Integrity break: refills #{refill}: volume_added_ml changed outside pumpmgr")
+        f"Integrity break: refills #{refill}: volume_added_ml changed outside pumpmgr"
+    )
     assert main.integrity_banner.isVisible() and main.integrity_banner.text() == notice
     main.idle.stop()
     main.close()
     again = MainWindow(clinic, clinic.sign_in("nina", PASSWORD), full_check_after_ms=0)
     qtbot.addWidget(again)
-    qtbot.waitUntil(lambda: again.full_check is not None and again.full_check.finished,
-                    timeout=60_000)
+    qtbot.waitUntil(
+        lambda: again.full_check is not None and again.full_check.finished, timeout=60_000
+    )
     assert again.full_check is not None and again.full_check.outcome == (False, None)
     again.idle.stop()
     with contextlib.closing(sqlite3.connect(sample_path)) as connection:
-        actions = [row[0] for row in connection.execute(
-            "SELECT action FROM audit_log WHERE action LIKE 'integrity.%' ORDER BY seq")]
+        actions = [
+            row[0]
+            for row in connection.execute(
+                "SELECT action FROM audit_log WHERE action LIKE 'integrity.%' ORDER BY seq"
+            )
+        ]
     assert actions == ["integrity.break", "integrity.full_check"]
 
 
 def test_a_full_check_that_cannot_run_says_so_and_nothing_else(
-        qtbot: QtBot, clinic: ClinicService, monkeypatch: pytest.MonkeyPatch) -> None:
+    qtbot: QtBot, clinic: ClinicService, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def no_space() -> None:  # the SQLite copy in a full temporary folder
         raise OSError(28, "No space left on device")
 
@@ -148,7 +165,10 @@ def test_a_full_check_that_cannot_run_says_so_and_nothing_else(
     main = MainWindow(clinic, clinic.sign_in("nina", PASSWORD), full_check_after_ms=0)
     qtbot.addWidget(main)
     qtbot.waitUntil(lambda: main.full_check is not None and main.full_check.finished)
-    assert main.statusBar().currentMessage().startswith(
-        "The full integrity check could not run: OSError")
+    assert (
+        main.statusBar()
+        .currentMessage()
+        .startswith("The full integrity check could not run: OSError")
+    )
     assert main.integrity_notice is None and not main.integrity_banner.isVisible()
     main.idle.stop()

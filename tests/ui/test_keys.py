@@ -32,8 +32,11 @@ def unlock(qtbot: QtBot, window: MainWindow) -> None:
 
 def test_ctrl_q_quits(window: MainWindow, qtbot: QtBot) -> None:
     """One action owns Ctrl+Q (two claims of one key make Qt run neither)."""
-    owners = [a for a in window.findChildren(type(window.quit_action))
-              if any(k.toString() == "Ctrl+Q" for k in a.shortcuts())]
+    owners = [
+        a
+        for a in window.findChildren(type(window.quit_action))
+        if any(k.toString() == "Ctrl+Q" for k in a.shortcuts())
+    ]
     assert owners == [window.quit_action]
     assert [k.toString() for k in window.quit_action.shortcuts()] == ["Ctrl+Q"]
     qtbot.keyClick(window.dashboard.table, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
@@ -63,8 +66,9 @@ def test_menus_are_off_while_locked(window: MainWindow, qtbot: QtBot) -> None:
     assert all(a.isEnabled() for a in menus.values())
 
 
-def test_the_idle_lock_warns_a_minute_before_with_a_countdown(window: MainWindow,
-                                                              qtbot: QtBot) -> None:
+def test_the_idle_lock_warns_a_minute_before_with_a_countdown(
+    window: MainWindow, qtbot: QtBot
+) -> None:
     clock = clock_of(window)
     notice = window.idle_notice
     clock.advance(timedelta(minutes=8, seconds=59))
@@ -73,8 +77,9 @@ def test_the_idle_lock_warns_a_minute_before_with_a_countdown(window: MainWindow
     clock.advance(timedelta(seconds=1))
     window.idle.check()
     assert notice.isVisible()
-    assert notice.text() == ("pumpmgr locks in 1 minute without use: move the mouse or press "
-                             "a key to stay signed in.")
+    assert notice.text() == (
+        "pumpmgr locks in 1 minute without use: move the mouse or press a key to stay signed in."
+    )
     clock.advance(timedelta(seconds=59))
     window.idle.check()
     assert notice.text().startswith("pumpmgr locks in 1 second without use")
@@ -96,8 +101,7 @@ def test_one_minute_is_said_in_the_singular(window: MainWindow, qtbot: QtBot) ->
     assert window.lock_screen.reason.text() == "Locked at 09:01 after 1 minute without use."
 
 
-def test_unlocking_returns_to_the_screen_the_nurse_was_on(window: MainWindow,
-                                                         qtbot: QtBot) -> None:
+def test_unlocking_returns_to_the_screen_the_nurse_was_on(window: MainWindow, qtbot: QtBot) -> None:
     window.show_calculators()
     window.calculators.tabs.setCurrentIndex(2)
     window.lock()

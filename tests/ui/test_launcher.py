@@ -7,17 +7,25 @@ from ui.launcher import console, wants_window
 
 @pytest.mark.parametrize(
     ("argv", "window"),
-    [([], True), (["--demo"], True), (["--db", "clinic.db"], True),
-     (["--db", "clinic.db", "--self-test"], True),
-     (["calc", "forecast"], False), (["--db", "clinic.db", "due"], False),
-     (["--help"], False), (["--version"], False), (["nonsense"], False)],
+    [
+        ([], True),
+        (["--demo"], True),
+        (["--db", "clinic.db"], True),
+        (["--db", "clinic.db", "--self-test"], True),
+        (["calc", "forecast"], False),
+        (["--db", "clinic.db", "due"], False),
+        (["--help"], False),
+        (["--version"], False),
+        (["nonsense"], False),
+    ],
 )
 def test_window_or_command_line(argv: list[str], window: bool) -> None:
     assert wants_window(argv) is window
 
 
 def test_the_console_script_opens_the_window_for_its_options(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import ui.app
 
     seen: list[list[str]] = []
@@ -28,7 +36,8 @@ def test_the_console_script_opens_the_window_for_its_options(
 
 
 def test_the_gui_script_opens_the_window_whatever_it_is_given(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """``pumpmgr-window``: the window even with a command's words, and a stdout to write to
     where Windows gives a GUI script none (so --help and --version cannot fail)."""
     import sys

@@ -63,20 +63,37 @@ class Ward:
     def refill(self, patient_mrn: str, aspirated: str) -> None:
         pump = self.clinic.patient_chart(self.clinic.find_patient(patient_mrn).id).pump
         assert pump is not None
-        self.clinic.record_refill(self.otto, Verification("nina", PASSWORD), pump.id,
-                                  RefillInput(
-            performed_at=NOW - timedelta(minutes=30), aspirated=Q_(aspirated),
-            volume_added=Q_("20 mL"), lot_number="W-1", expiry=date(2026, 6, 30),
-            source="pharmacy", needle_position_confirmed=True, pump_running_confirmed=True))
+        self.clinic.record_refill(
+            self.otto,
+            Verification("nina", PASSWORD),
+            pump.id,
+            RefillInput(
+                performed_at=NOW - timedelta(minutes=30),
+                aspirated=Q_(aspirated),
+                volume_added=Q_("20 mL"),
+                lot_number="W-1",
+                expiry=date(2026, 6, 30),
+                source="pharmacy",
+                needle_position_confirmed=True,
+                pump_running_confirmed=True,
+            ),
+        )
 
     def reprogram(self, patient_mrn: str, dose: str) -> None:
         pump = self.clinic.patient_chart(self.clinic.find_patient(patient_mrn).id).pump
         assert pump is not None
-        self.clinic.change_prescription(self.otto, Verification("nina", PASSWORD), pump.id,
-                                        PrescriptionInput(
-            ingredients=(IngredientInput("baclofen", Q_("2000 mcg/mL")),),
-            schedule=Schedule.simple(Q_(dose)), effective_at=NOW - timedelta(minutes=60),
-            prescriber="Dr Brandt", order=OrderGiven("written", NOW - timedelta(minutes=60))))
+        self.clinic.change_prescription(
+            self.otto,
+            Verification("nina", PASSWORD),
+            pump.id,
+            PrescriptionInput(
+                ingredients=(IngredientInput("baclofen", Q_("2000 mcg/mL")),),
+                schedule=Schedule.simple(Q_(dose)),
+                effective_at=NOW - timedelta(minutes=60),
+                prescriber="Dr Brandt",
+                order=OrderGiven("written", NOW - timedelta(minutes=60)),
+            ),
+        )
 
 
 @pytest.fixture
@@ -90,8 +107,9 @@ def ward(db_target: DbTarget, sample_path: object) -> Iterator[tuple[ClinicServi
         clinic = clinic_on(here)
         if db_target.backend == "postgresql":
             build_sample_clinic(clinic)
-        other = ClinicService(there, clock=FixedClock(NOW), tz=BERLIN, workstation="ward-2",
-                              hasher=FAST_HASHER)
+        other = ClinicService(
+            there, clock=FixedClock(NOW), tz=BERLIN, workstation="ward-2", hasher=FAST_HASHER
+        )
         yield clinic, Ward(other, other.sign_in("otto", PASSWORD))
     finally:
         there.dispose()
@@ -113,13 +131,14 @@ def live_window(qtbot: QtBot, ward: tuple[ClinicService, Ward]) -> Iterator[Main
 
 def _due_state(window: MainWindow, mrn: str) -> str:
     model = window.dashboard.model
-    return next(model.row_at(i).state for i in range(model.rowCount())
-                if model.row_at(i).mrn == mrn)
+    return next(
+        model.row_at(i).state for i in range(model.rowCount()) if model.row_at(i).mrn == mrn
+    )
 
 
 def test_the_due_list_follows_the_other_workstation_keeping_the_selection(
-        qtbot: QtBot, live_window: MainWindow, ward: tuple[ClinicService, Ward],
-        dialogs: Dialogs) -> None:
+    qtbot: QtBot, live_window: MainWindow, ward: tuple[ClinicService, Ward], dialogs: Dialogs
+) -> None:
     window, (_, other) = live_window, ward
     dashboard = window.dashboard
     assert _due_state(window, "100001") == "overdue"
@@ -127,8 +146,10 @@ def test_the_due_list_follows_the_other_workstation_keeping_the_selection(
     # though the clock has moved on since the list was read (the time left differs)
     assert isinstance(window.clinic.clock, FixedClock)
     window.clinic.clock.advance(timedelta(minutes=7))
-    window.clinic.register_patient(window.clinic.sign_in("nina", PASSWORD), PatientInput(
-        "100077", "Neu", "Ida", date(1980, 1, 1), "spasticity_spinal"))
+    window.clinic.register_patient(
+        window.clinic.sign_in("nina", PASSWORD),
+        PatientInput("100077", "Neu", "Ida", date(1980, 1, 1), "spasticity_spinal"),
+    )
     window.live.check()
     assert window.live.pending is None
     assert not window.statusBar().currentMessage().startswith("Read again")
@@ -154,7 +175,8 @@ def _history_keys(window: MainWindow) -> list[tuple[str, int]]:
 
 
 def test_an_open_chart_follows_and_an_open_dialog_is_not_reset(
-        qtbot: QtBot, live_window: MainWindow, ward: tuple[ClinicService, Ward]) -> None:
+    qtbot: QtBot, live_window: MainWindow, ward: tuple[ClinicService, Ward]
+) -> None:
     window, (_, other) = live_window, ward
     window.open_patient(window.clinic.find_patient("100004").id)
     window.patient.tabs.setCurrentWidget(window.patient.history_tab)
@@ -185,8 +207,8 @@ def test_an_open_chart_follows_and_an_open_dialog_is_not_reset(
 
 
 def test_a_refill_begun_before_the_other_workstations_refill_is_refused_at_save(
-        qtbot: QtBot, live_window: MainWindow, ward: tuple[ClinicService, Ward],
-        dialogs: Dialogs) -> None:
+    qtbot: QtBot, live_window: MainWindow, ward: tuple[ClinicService, Ward], dialogs: Dialogs
+) -> None:
     window, (clinic, other) = live_window, ward
     wizard = open_wizard(qtbot, window, "100001")
     through_patient_and_residual(qtbot, wizard, "1.2 mL")
@@ -201,8 +223,10 @@ def test_a_refill_begun_before_the_other_workstations_refill_is_refused_at_save(
     save(qtbot, wizard)
     assert wizard.outcome is None and wizard.current() is wizard.review  # all kept
     [shown] = dialogs.texts("error")
-    assert ("refill: not saved. After this pump's record was read, Otto Second recorded a "
-            "refill on Mon 20 Oct 2025 09:00 at workstation ward-2") in shown
+    assert (
+        "refill: not saved. After this pump's record was read, Otto Second recorded a "
+        "refill on Mon 20 Oct 2025 09:00 at workstation ward-2"
+    ) in shown
     save(qtbot, wizard)  # pressed again: refused again, never saved twice
     assert refill_count(clinic) == refills
     assert window.clinical_dialog is wizard

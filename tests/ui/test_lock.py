@@ -94,8 +94,9 @@ def test_ctrl_l_locks_and_hides_patient_data(window: MainWindow, qtbot: QtBot) -
     assert not window.lock_screen.kept.isVisible()  # nothing unsaved was open
 
 
-def test_wrong_password_stays_locked_then_same_user_resumes(window: MainWindow,
-                                                            qtbot: QtBot) -> None:
+def test_wrong_password_stays_locked_then_same_user_resumes(
+    window: MainWindow, qtbot: QtBot
+) -> None:
     patient_id = window.clinic.find_patient("100004").id
     window.open_patient(patient_id)
     window.lock()
@@ -126,8 +127,7 @@ def test_another_user_unlocks(window: MainWindow, qtbot: QtBot) -> None:
 # ------------------------------------------------------------------ the idle time, on the clock
 
 
-def test_locks_after_the_idle_time_on_the_clinics_clock(window: MainWindow,
-                                                        qtbot: QtBot) -> None:
+def test_locks_after_the_idle_time_on_the_clinics_clock(window: MainWindow, qtbot: QtBot) -> None:
     """Ten minutes (the clinic's auto_lock_minutes) on the clock, not on the wall: a standing
     clock never locks however long the test runs, a moved one locks at the next look."""
     clock = clock_of(window)
@@ -138,8 +138,7 @@ def test_locks_after_the_idle_time_on_the_clinics_clock(window: MainWindow,
     assert not window.is_locked() and window.idle.is_running()
     clock.advance(timedelta(seconds=1))
     qtbot.waitUntil(window.is_locked, timeout=2000)
-    assert window.lock_screen.reason.text() == ("Locked at 09:10 after 10 minutes without "
-                                                "use.")
+    assert window.lock_screen.reason.text() == ("Locked at 09:10 after 10 minutes without use.")
     assert not window.idle.is_running()
     unlock_as(qtbot, window, "nina")
     assert window.idle.is_running()  # counting again from the sign-in
@@ -190,7 +189,8 @@ def test_no_idle_lock_when_the_clinic_set_none(window: MainWindow) -> None:
 
 
 def test_the_refill_wizard_is_hidden_while_locked_and_back_as_typed(
-        window: MainWindow, qtbot: QtBot, dialogs: Dialogs) -> None:
+    window: MainWindow, qtbot: QtBot, dialogs: Dialogs
+) -> None:
     refills = refill_count(window.clinic)
     wizard = open_refill(qtbot, window, "100001")
     clock_of(window).advance(timedelta(minutes=10))
@@ -233,7 +233,8 @@ def test_ctrl_l_from_inside_the_wizard_locks(window: MainWindow, qtbot: QtBot) -
 
 
 def test_another_user_signing_in_discards_the_unsaved_refill_and_says_so(
-        window: MainWindow, qtbot: QtBot, dialogs: Dialogs) -> None:
+    window: MainWindow, qtbot: QtBot, dialogs: Dialogs
+) -> None:
     refills = refill_count(window.clinic)
     wizard = open_refill(qtbot, window, "100001")
     window.lock()
@@ -246,8 +247,10 @@ def test_another_user_signing_in_discards_the_unsaved_refill_and_says_so(
     assert window.stack.currentWidget() is window.dashboard  # not the first nurse's patient
     told = dialogs.texts("info")
     assert len(told) == 1
-    assert told[0].startswith("Nina Nurse had unsaved work open when pumpmgr locked: a refill "
-                              "for BECKER, Lena (MRN 100001), at step 4 of 11.")
+    assert told[0].startswith(
+        "Nina Nurse had unsaved work open when pumpmgr locked: a refill "
+        "for BECKER, Lena (MRN 100001), at step 4 of 11."
+    )
     assert "nothing of it was saved" in told[0]
     # Otto may refill the same patient afresh.
     window.open_patient(window.clinic.find_patient("100001").id)
@@ -261,15 +264,18 @@ def test_another_user_signing_in_discards_the_unsaved_refill_and_says_so(
     unlock_as(qtbot, window, "nina")
     told = dialogs.texts("info")
     assert len(told) == 2
-    assert told[1].startswith("Your unsaved work (a refill for BECKER, Lena (MRN 100001), at "
-                              "step 4 of 11) was discarded at 09:00 when Otto Second signed in")
+    assert told[1].startswith(
+        "Your unsaved work (a refill for BECKER, Lena (MRN 100001), at "
+        "step 4 of 11) was discarded at 09:00 when Otto Second signed in"
+    )
     window.lock()
     unlock_as(qtbot, window, "nina")
     assert len(dialogs.texts("info")) == 2  # once
 
 
-def test_the_prescription_dialog_is_hidden_and_back_as_typed(window: MainWindow,
-                                                             qtbot: QtBot) -> None:
+def test_the_prescription_dialog_is_hidden_and_back_as_typed(
+    window: MainWindow, qtbot: QtBot
+) -> None:
     window.open_patient(window.clinic.find_patient("100001").id)
     dialog = window.change_prescription()
     assert isinstance(dialog, PrescriptionDialog)
@@ -286,8 +292,9 @@ def test_the_prescription_dialog_is_hidden_and_back_as_typed(window: MainWindow,
 
 
 @pytest.mark.parametrize("locked", [False, True], ids=["open", "locked"])
-def test_quitting_over_an_unsaved_form_asks_first(window: MainWindow, qtbot: QtBot,
-                                                  dialogs: Dialogs, locked: bool) -> None:
+def test_quitting_over_an_unsaved_form_asks_first(
+    window: MainWindow, qtbot: QtBot, dialogs: Dialogs, locked: bool
+) -> None:
     window.open_patient(window.clinic.find_patient("100001").id)
     dialog = window.change_prescription()
     assert isinstance(dialog, PrescriptionDialog)
@@ -310,16 +317,16 @@ def test_quitting_over_an_unsaved_form_asks_first(window: MainWindow, qtbot: QtB
     assert not dialog.isVisible() and dialog.outcome is None
 
 
-def test_quitting_with_nothing_unsaved_asks_nothing(window: MainWindow,
-                                                    dialogs: Dialogs) -> None:
+def test_quitting_with_nothing_unsaved_asks_nothing(window: MainWindow, dialogs: Dialogs) -> None:
     window.open_patient(window.clinic.find_patient("100001").id)
     assert window.close()
     assert dialogs.texts("confirm") == []
 
 
 @pytest.mark.parametrize("username", ["nina", "otto"])
-def test_a_pump_event_dialog_behind_the_lock(window: MainWindow, qtbot: QtBot,
-                                             dialogs: Dialogs, username: str) -> None:
+def test_a_pump_event_dialog_behind_the_lock(
+    window: MainWindow, qtbot: QtBot, dialogs: Dialogs, username: str
+) -> None:
     window.open_patient(window.clinic.find_patient("100001").id)
     dialog = window.open_event_dialog(events.NOTE)
     assert dialog is not None
@@ -333,12 +340,12 @@ def test_a_pump_event_dialog_behind_the_lock(window: MainWindow, qtbot: QtBot,
         dialog.reject()
     else:
         assert window.event_dialog is None
-        assert any("unsaved work" in text and "BECKER, Lena" in text
-                   for text in dialogs.texts("info"))
+        assert any(
+            "unsaved work" in text and "BECKER, Lena" in text for text in dialogs.texts("info")
+        )
 
 
-def test_a_window_closed_while_locked_is_not_shown_again(window: MainWindow,
-                                                         qtbot: QtBot) -> None:
+def test_a_window_closed_while_locked_is_not_shown_again(window: MainWindow, qtbot: QtBot) -> None:
     """A print job finishing behind the lock closes its progress dialog: it stays closed."""
     progress = QWidget(window, Qt.WindowType.Dialog)
     progress.show()
@@ -350,12 +357,18 @@ def test_a_window_closed_while_locked_is_not_shown_again(window: MainWindow,
     assert not progress.isVisible()
 
 
-def test_a_question_waiting_for_an_answer_is_closed_by_the_lock(window: MainWindow,
-                                                                qtbot: QtBot) -> None:
+def test_a_question_waiting_for_an_answer_is_closed_by_the_lock(
+    window: MainWindow, qtbot: QtBot
+) -> None:
     """An application-modal box would block the lock screen: it is answered "no" (closed),
     and not shown again."""
-    box = QMessageBox(QMessageBox.Icon.Question, "Restore", "Restore the backup?",
-                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, window)
+    box = QMessageBox(
+        QMessageBox.Icon.Question,
+        "Restore",
+        "Restore the backup?",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        window,
+    )
     box.setWindowModality(Qt.WindowModality.ApplicationModal)
     box.show()
     window.lock()
@@ -368,8 +381,11 @@ def test_a_question_waiting_for_an_answer_is_closed_by_the_lock(window: MainWind
 
 def _darkest(image: QImage, area: QRect) -> int:
     """The lightness (0 to 255) of the darkest pixel in ``area``: the text drawn there."""
-    return min(QColor(image.pixel(x, y)).lightness()
-               for x in range(area.left(), area.right()) for y in range(area.top(), area.bottom()))
+    return min(
+        QColor(image.pixel(x, y)).lightness()
+        for x in range(area.left(), area.right())
+        for y in range(area.top(), area.bottom())
+    )
 
 
 def test_while_locked_the_menus_look_off(window: MainWindow, qtbot: QtBot) -> None:
@@ -388,8 +404,7 @@ def test_while_locked_the_menus_look_off(window: MainWindow, qtbot: QtBot) -> No
         off = _darkest(image, bar.actionGeometry(window.records_menu.menuAction()))
         on = _darkest(image, bar.actionGeometry(window.help_menu.menuAction()))
         assert off - on >= 60, (off, on)
-        (menu,) = [m for m in window.print_due_action.associatedObjects()
-                   if isinstance(m, QMenu)]
+        (menu,) = [m for m in window.print_due_action.associatedObjects() if isinstance(m, QMenu)]
         menu.popup(window.mapToGlobal(window.rect().center()))
         qtbot.waitExposed(menu)
         shown = menu.grab().toImage()

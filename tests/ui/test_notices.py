@@ -23,8 +23,9 @@ def test_offset_change() -> None:
 def test_dst_notice_only_for_flex_schedules() -> None:
     today = date(2025, 10, 20)
     assert dst_notice([row()], BERLIN, today) is None
-    found = dst_notice([row(), row(flex_schedule=True, patient="KELLER, Sofia", mrn="6")],
-                       BERLIN, today)
+    found = dst_notice(
+        [row(), row(flex_schedule=True, patient="KELLER, Sofia", mrn="6")], BERLIN, today
+    )
     assert found is not None and [r.mrn for r in found.rows] == ["6"]
     assert found.text.startswith("The clocks change on Sun 26 Oct 2025. 1 patient on a flex")
 

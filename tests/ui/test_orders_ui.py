@@ -53,8 +53,10 @@ def when_shown(kind: type[QDialog], fill: Callable[[QDialog], None]) -> None:
     """Run ``fill`` on the ``kind`` dialog once it shows (it runs modally)."""
 
     def look() -> None:
-        dialog = next((w for w in QApplication.topLevelWidgets()
-                       if isinstance(w, kind) and w.isVisible()), None)
+        dialog = next(
+            (w for w in QApplication.topLevelWidgets() if isinstance(w, kind) and w.isVisible()),
+            None,
+        )
         if dialog is None:
             QTimer.singleShot(20, look)
             return
@@ -72,7 +74,8 @@ def due_state(window: MainWindow, mrn: str) -> str:
 
 
 def test_a_prescribers_first_screen_is_the_orders_to_sign_and_signing_clears_one(
-        qtbot: QtBot, prescriber_window: MainWindow) -> None:
+    qtbot: QtBot, prescriber_window: MainWindow
+) -> None:
     window = prescriber_window
     assert window.stack.currentWidget() is window.orders
     mine = window.orders.model.rows()
@@ -92,14 +95,16 @@ def test_a_prescribers_first_screen_is_the_orders_to_sign_and_signing_clears_one
     assert first.prescription_id not in [o.prescription_id for o in window.orders.model.rows()]
     assert window.clinic.orders.count_awaiting() == before - 1
     assert window.orders_action.iconText() == (
-        f"Orders to sign ({before - 1})" if before > 1 else "Orders to sign")
+        f"Orders to sign ({before - 1})" if before > 1 else "Orders to sign"
+    )
     chart = window.clinic.patient_chart(first.patient_id)
     signed = next(p for p in chart.prescriptions if p.id == first.prescription_id)
     assert signed.order_state == "signed"
 
 
 def test_a_declined_order_puts_the_patient_on_top_of_the_due_list(
-        qtbot: QtBot, prescriber_window: MainWindow) -> None:
+    qtbot: QtBot, prescriber_window: MainWindow
+) -> None:
     window = prescriber_window
     order = window.orders.model.rows()[0]
 
@@ -133,14 +138,18 @@ def test_an_order_awaiting_signature_reads_as_plain_words_once(window: MainWindo
     text, so the escaped quote stood as typed) and said "awaiting the prescriber's
     signature" twice."""
     order = window.clinic.orders.awaiting_signature()[0]
-    waiting = replace(order, state=OrderState.AWAITING_SIGNATURE.value,
-                      state_text=STATE_TEXT[OrderState.AWAITING_SIGNATURE],
-                      prescriber="Dr O'Brien <on call>")
+    waiting = replace(
+        order,
+        state=OrderState.AWAITING_SIGNATURE.value,
+        state_text=STATE_TEXT[OrderState.AWAITING_SIGNATURE],
+        prescriber="Dr O'Brien <on call>",
+    )
     window.open_patient(order.patient_id)
     page = window.patient
     assert page.chart is not None
-    page.chart = replace(page.chart, open_orders=(waiting,), open_incidents=(),
-                         individual_maxima=())
+    page.chart = replace(
+        page.chart, open_orders=(waiting,), open_incidents=(), individual_maxima=()
+    )
     (text,) = [t for t in page.alert_texts() if t.startswith("ORDER")]
     assert text.count("awaiting the prescriber's signature") == 1
     assert "no pump settings are printed for this order until it is signed" in text
@@ -152,15 +161,24 @@ def test_an_order_awaiting_signature_reads_as_plain_words_once(window: MainWindo
 
 
 def test_an_incident_stands_on_the_page_until_a_prescriber_reviews_it(
-        qtbot: QtBot, clinic: ClinicService, dialogs: Dialogs) -> None:
+    qtbot: QtBot, clinic: ClinicService, dialogs: Dialogs
+) -> None:
     patient = clinic.find_patient("100004")
     pump_id = clinic.patient_chart(patient.id).pump.id  # type: ignore[union-attr]
     nurse = clinic.sign_in("nina", PASSWORD)
-    clinic.change_prescription(nurse, Verification("otto", PASSWORD), pump_id, PrescriptionInput(
-        ingredients=(IngredientInput("baclofen", Q_("2000 mcg/mL")),),
-        schedule=Schedule.simple(Q_("2500 mcg/day")), effective_at=clinic.clock.now(),
-        prescriber="Dr Brandt", already_programmed=True,
-        order=OrderGiven("telephone", clinic.clock.now(), read_back_confirmed=True)))
+    clinic.change_prescription(
+        nurse,
+        Verification("otto", PASSWORD),
+        pump_id,
+        PrescriptionInput(
+            ingredients=(IngredientInput("baclofen", Q_("2000 mcg/mL")),),
+            schedule=Schedule.simple(Q_("2500 mcg/day")),
+            effective_at=clinic.clock.now(),
+            prescriber="Dr Brandt",
+            already_programmed=True,
+            order=OrderGiven("telephone", clinic.clock.now(), read_back_confirmed=True),
+        ),
+    )
     window = signed_in(qtbot, clinic, "brandt")
     window.dashboard.refresh()
     assert due_state(window, patient.mrn).startswith("Urgent · incident")  # the due list too
@@ -171,8 +189,11 @@ def test_an_incident_stands_on_the_page_until_a_prescriber_reviews_it(
     assert "programmed outside limits" in incident
     assert page.alerts_label.property("role") == "alert"
     assert page.prescriber_button.isVisible()
-    actions = [a for a in page.prescriber_button.menu().actions()
-               if a.text().startswith("Review the incident")]
+    actions = [
+        a
+        for a in page.prescriber_button.menu().actions()
+        if a.text().startswith("Review the incident")
+    ]
     dialogs.text_answer = "pump reprogrammed to 400 mcg/day"
     actions[0].trigger()
     assert not [t for t in page.alert_texts() if t.startswith("INCIDENT")]
@@ -182,18 +203,27 @@ def test_an_incident_stands_on_the_page_until_a_prescriber_reviews_it(
     window.idle.stop()
 
 
-def test_the_selected_orders_dose_checks_are_shown_whole(qtbot: QtBot,
-                                                         clinic: ClinicService) -> None:
+def test_the_selected_orders_dose_checks_are_shown_whole(
+    qtbot: QtBot, clinic: ClinicService
+) -> None:
     """The table's column elides a long finding; under it the selected order's dose checks
     stand whole (what the prescriber signs)."""
     patient = clinic.find_patient("100004")
     pump_id = clinic.patient_chart(patient.id).pump.id  # type: ignore[union-attr]
     nurse = clinic.sign_in("nina", PASSWORD)
-    clinic.change_prescription(nurse, Verification("otto", PASSWORD), pump_id, PrescriptionInput(
-        ingredients=(IngredientInput("baclofen", Q_("2000 mcg/mL")),),
-        schedule=Schedule.simple(Q_("2500 mcg/day")), effective_at=clinic.clock.now(),
-        prescriber="Dr Brandt", already_programmed=True,
-        order=OrderGiven("telephone", clinic.clock.now(), read_back_confirmed=True)))
+    clinic.change_prescription(
+        nurse,
+        Verification("otto", PASSWORD),
+        pump_id,
+        PrescriptionInput(
+            ingredients=(IngredientInput("baclofen", Q_("2000 mcg/mL")),),
+            schedule=Schedule.simple(Q_("2500 mcg/day")),
+            effective_at=clinic.clock.now(),
+            prescriber="Dr Brandt",
+            already_programmed=True,
+            order=OrderGiven("telephone", clinic.clock.now(), read_back_confirmed=True),
+        ),
+    )
     window = signed_in(qtbot, clinic, "brandt")
     screen = window.orders
     rows = screen.model.rows()
@@ -201,8 +231,9 @@ def test_the_selected_orders_dose_checks_are_shown_whole(qtbot: QtBot,
     screen.table.selectRow(flagged)
     order = rows[flagged]
     assert screen.checks.isVisible() and screen.checks.property("role") == "error"
-    assert screen.checks.text() == (f"Dose checks of {order.patient}'s order: "
-                                    + "; ".join(order.findings))
+    assert screen.checks.text() == (
+        f"Dose checks of {order.patient}'s order: " + "; ".join(order.findings)
+    )
     assert "above the hard maximum" in screen.checks.text()
     plain = next((n for n, o in enumerate(rows) if not o.findings), None)
     if plain is not None:
@@ -213,7 +244,8 @@ def test_the_selected_orders_dose_checks_are_shown_whole(qtbot: QtBot,
 
 
 def test_an_individual_maximum_is_raised_with_a_second_prescriber_shown_and_ended(
-        qtbot: QtBot, prescriber_window: MainWindow, dialogs: Dialogs) -> None:
+    qtbot: QtBot, prescriber_window: MainWindow, dialogs: Dialogs
+) -> None:
     window = prescriber_window
     patient = window.clinic.find_patient("100004")
     window.open_patient(patient.id)
@@ -230,23 +262,28 @@ def test_an_individual_maximum_is_raised_with_a_second_prescriber_shown_and_ende
         dialog.ok_button.click()
 
     when_shown(RaiseMaximumDialog, fill)
-    raise_action = next(a for a in page.prescriber_button.menu().actions()
-                        if a.text().startswith("Raise"))
+    raise_action = next(
+        a for a in page.prescriber_button.menu().actions() if a.text().startswith("Raise")
+    )
     raise_action.trigger()
     (shown,) = [t for t in page.alert_texts() if t.startswith("INDIVIDUAL MAXIMUM")]
     assert "baclofen up to 3,000 mcg/day" in shown and "signed by Dr Roth" in shown
     assert "review by" in shown
 
     # the menu, filled again for the new maximum, ends that drug's maximum
-    end_action = next(a for a in page.prescriber_button.menu().actions()
-                      if a.text() == "End the baclofen maximum…")
+    end_action = next(
+        a
+        for a in page.prescriber_button.menu().actions()
+        if a.text() == "End the baclofen maximum…"
+    )
     dialogs.text_answer = "dystonia settled on 1,800 mcg/day"
     end_action.trigger()
     assert not [t for t in page.alert_texts() if t.startswith("INDIVIDUAL MAXIMUM")]
 
 
 def test_an_unsigned_high_risk_order_is_first_to_sign_and_on_the_banner(
-        qtbot: QtBot, clinic: ClinicService) -> None:
+    qtbot: QtBot, clinic: ClinicService
+) -> None:
     """Domain-rules §7: a change that needed the prescriber, programmed all the same on a
     spoken order, heads the prescriber's list and stands on the patient's banner."""
     patient = clinic.find_patient("100004")
@@ -255,21 +292,29 @@ def test_an_unsigned_high_risk_order_is_first_to_sign_and_on_the_banner(
     now = clinic.clock.now()
     data = PrescriptionInput(
         ingredients=(IngredientInput("baclofen", Q_("2000 mcg/mL")),),
-        schedule=Schedule.simple(Q_("540 mcg/day")), effective_at=now,  # +50 % of 360
-        prescriber="Dr Brandt", already_programmed=True,
-        order=OrderGiven("spoken", now, read_back_confirmed=True))
+        schedule=Schedule.simple(Q_("540 mcg/day")),
+        effective_at=now,  # +50 % of 360
+        prescriber="Dr Brandt",
+        already_programmed=True,
+        order=OrderGiven("spoken", now, read_back_confirmed=True),
+    )
     check = clinic.check_prescription(pump_id, data)
     assert needs_prescriber(check.verdict, check.codes) and not check.blocked
-    data = replace(data, reasons={str(f.code): "as ordered on the ward round"
-                                  for f in check.findings if f.level == "warning"})
+    data = replace(
+        data,
+        reasons={
+            str(f.code): "as ordered on the ward round"
+            for f in check.findings
+            if f.level == "warning"
+        },
+    )
     clinic.change_prescription(nurse, Verification("otto", PASSWORD), pump_id, data)
     window = signed_in(qtbot, clinic, "brandt")
     first = window.orders.model.rows()[0]
     assert (first.patient_id, first.state) == (patient.id, "unsigned_high_risk")
     # the nurse's reason for each warning is what the prescriber signs for (tried by hand: the
     # sign dialog did not show it)
-    assert any(f.endswith("(reason given: as ordered on the ward round)")
-               for f in first.findings)
+    assert any(f.endswith("(reason given: as ordered on the ward round)") for f in first.findings)
     window.open_patient(patient.id)
     (banner,) = [t for t in window.patient.alert_texts() if "unsigned high-risk order" in t]
     assert banner.startswith("ORDER of ") and "Dr Brandt" in banner
@@ -278,7 +323,8 @@ def test_an_unsigned_high_risk_order_is_first_to_sign_and_on_the_banner(
 
 
 def test_the_prescriber_records_the_opioid_status_from_the_page(
-        qtbot: QtBot, prescriber_window: MainWindow, dialogs: Dialogs) -> None:
+    qtbot: QtBot, prescriber_window: MainWindow, dialogs: Dialogs
+) -> None:
     """Domain-rules §6: the patient record holds the opioid status (not recorded counts as
     naive); the prescriber records it from the patient's page and the flag follows."""
     window = prescriber_window
@@ -286,15 +332,21 @@ def test_the_prescriber_records_the_opioid_status_from_the_page(
     window.open_patient(patient.id)
     page = window.patient
     assert "Opioid status not recorded" in page.flag_texts()
-    (action,) = [a for a in page.prescriber_button.menu().actions()
-                 if a.text().replace("&", "") == "Record the opioid status…"]
+    (action,) = [
+        a
+        for a in page.prescriber_button.menu().actions()
+        if a.text().replace("&", "") == "Record the opioid status…"
+    ]
     dialogs.choice = 1  # opioid-tolerant
     action.trigger()
     assert "Opioid-tolerant (the FDA's definition)" in dialogs.shown[-1][1]
     assert page.flag_texts()[0] == "Opioid tolerant"
     assert window.clinic.find_patient("100005").opioid_status == "tolerant"
     dialogs.choice = None  # cancelled: nothing changes
-    action = next(a for a in page.prescriber_button.menu().actions()
-                  if a.text().replace("&", "") == "Record the opioid status…")
+    action = next(
+        a
+        for a in page.prescriber_button.menu().actions()
+        if a.text().replace("&", "") == "Record the opioid status…"
+    )
     action.trigger()
     assert window.clinic.find_patient("100005").opioid_status == "tolerant"

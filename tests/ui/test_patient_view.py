@@ -57,25 +57,28 @@ def test_numbers_are_formatted_by_pumpmgr_formatting(window: MainWindow) -> None
     assert fields.text("concentration morphine") == "10 mg/mL"
     assert fields.text("concentration clonidine") == "100 mcg/mL"
     assert fields.text("dose morphine") == format_quantity(
-        dose_for_volume(volume, rx.ingredients[0].concentration), Kind.DOSE_RATE, "mg")
+        dose_for_volume(volume, rx.ingredients[0].concentration), Kind.DOSE_RATE, "mg"
+    )
     assert fields.text("dose clonidine") == format_quantity(
-        dose_for_volume(volume, rx.ingredients[1].concentration), Kind.DOSE_RATE, "mcg")
+        dose_for_volume(volume, rx.ingredients[1].concentration), Kind.DOSE_RATE, "mcg"
+    )
     assert fields.text("dose morphine") == "2.667 mg/day"
     assert fields.text("daily volume") == format_quantity(volume, Kind.FLOW) == "0.267 mL/day"
     # the schedule in the sheets' words (pumpmgr.wording): each step with what it delivers
-    assert fields.text("schedule") == ("00:00-08:00  2 mg/day (0.6667 mg in 8 h)\n"
-                                       "08:00-00:00  3 mg/day (2 mg in 16 h)")
+    assert fields.text("schedule") == (
+        "00:00-08:00  2 mg/day (0.6667 mg in 8 h)\n08:00-00:00  3 mg/day (2 mg in 16 h)"
+    )
     assert fields.text("patient bolus") == "0.1 mg a bolus, at most 4 a day, lockout 3 h"
 
     forecast_fields = screen.forecast_fields
     assert forecast_fields.text("refill due") == format_date(forecast.refill_due)
     assert forecast_fields.text("due because") == "drug's in-pump stability limit"
-    assert forecast_fields.text("daily volume") == format_quantity(forecast.daily_volume,
-                                                                   Kind.FLOW)
+    assert forecast_fields.text("daily volume") == format_quantity(forecast.daily_volume, Kind.FLOW)
     assert forecast_fields.text("alarm") == format_datetime(forecast.alarm_at.astimezone(tz))
     assert forecast_fields.text("filled") == (
         f"{format_datetime(forecast.filled_at.astimezone(tz))}, "
-        f"{format_quantity(forecast.fill_volume, Kind.VOLUME)}")
+        f"{format_quantity(forecast.fill_volume, Kind.VOLUME)}"
+    )
 
     pump_fields = screen.pump_fields
     assert pump_fields.text("replace by") == "Wed 28 Jan 2026 (within 6 months)"
@@ -91,8 +94,12 @@ def test_every_shown_number_has_a_unit(window: MainWindow) -> None:
     for mrn in ("100001", "100004", "100005", "100006"):
         open_mrn(window, mrn)
         screen = window.patient
-        for card in (screen.pump_fields, screen.forecast_fields, screen.prescription_fields,
-                     screen.reservoir.fields):
+        for card in (
+            screen.pump_fields,
+            screen.forecast_fields,
+            screen.prescription_fields,
+            screen.reservoir.fields,
+        ):
             for key, label in card.values.items():
                 assert not re.fullmatch(r"[\d.,\s+-]+", label.text()), (mrn, key, label.text())
 
@@ -115,23 +122,42 @@ def test_identity_and_flags(window: MainWindow) -> None:
     assert screen.forecast_fields.text("daily volume") == "0.5 mL/day"
     clinic = window.clinic
     patient, version = clinic.patient_for_edit(clinic.find_patient("100005").id)
-    clinic.edit_patient(clinic.sign_in("nina", PASSWORD), patient.id, PatientInput(
-        "100005", "Fischer", "Greta", patient.date_of_birth, "cancer_pain",
-        opioid_status="tolerant"), version)
+    clinic.edit_patient(
+        clinic.sign_in("nina", PASSWORD),
+        patient.id,
+        PatientInput(
+            "100005",
+            "Fischer",
+            "Greta",
+            patient.date_of_birth,
+            "cancer_pain",
+            opioid_status="tolerant",
+        ),
+        version,
+    )
     open_mrn(window, "100005")
     assert screen.flag_texts()[0] == "Opioid tolerant"
     open_mrn(window, "100002")  # baclofen: no opioid status beside the name
     assert not any(t.startswith("Opioid") for t in screen.flag_texts())
 
 
-def test_history_places_corrections_under_what_they_correct(window: MainWindow,
-                                                            qtmodeltester: object) -> None:
+def test_history_places_corrections_under_what_they_correct(
+    window: MainWindow, qtmodeltester: object
+) -> None:
     open_mrn(window, "100004")
     model = window.patient.history_model
     entries = model.entries()
     whats = [e.what for e in entries]
-    assert whats == ["Refill", "MRI", "Prescription", "Refill", "Refill", "First fill",
-                     "Prescription", "Pump implanted"]
+    assert whats == [
+        "Refill",
+        "MRI",
+        "Prescription",
+        "Refill",
+        "Refill",
+        "First fill",
+        "Prescription",
+        "Pump implanted",
+    ]
     corrected, correction = entries[3], entries[4]
     assert corrected.status == "corrected (see below)"
     assert correction.corrects == corrected.key
@@ -168,7 +194,8 @@ def test_back_and_refresh_keep_the_patient(window: MainWindow) -> None:
 
 
 def test_history_places_event_and_catheter_corrections_under_what_they_correct(
-        window: MainWindow, qtmodeltester: object) -> None:
+    window: MainWindow, qtmodeltester: object
+) -> None:
     """A corrected MRI and a corrected catheter: each original stays, marked corrected, with
     its correction beneath saying what changed and why; the catheter versions sit with the
     implant event that recorded the catheter (an uncorrected catheter gets no entry of its
@@ -179,29 +206,54 @@ def test_history_places_event_and_catheter_corrections_under_what_they_correct(
     chart = clinic.patient_chart(patient_id)
     mri = next(e for e in chart.events if e.kind == "mri")
     assert chart.catheter is not None
-    clinic.correct_record(window.actor, EventCorrection(mri.id, note="3 T brain"),
-                          "field strength misread")
-    clinic.correct_record(window.actor, CatheterCorrection(chart.catheter.id, catheter=(
-        CatheterInput(chart.catheter.model_key, (SegmentInput(Q_("80 cm"), Q_("30 cm"),
-                                                              Q_("0.0026 mL/cm")),), "T9"))),
-        "tip level misread")
+    clinic.correct_record(
+        window.actor, EventCorrection(mri.id, note="3 T brain"), "field strength misread"
+    )
+    clinic.correct_record(
+        window.actor,
+        CatheterCorrection(
+            chart.catheter.id,
+            catheter=(
+                CatheterInput(
+                    chart.catheter.model_key,
+                    (SegmentInput(Q_("80 cm"), Q_("30 cm"), Q_("0.0026 mL/cm")),),
+                    "T9",
+                )
+            ),
+        ),
+        "tip level misread",
+    )
     open_mrn(window, "100004")
     model = window.patient.history_model
     entries = model.entries()
     assert [e.what for e in entries] == [
-        "Refill", "MRI", "MRI", "Prescription", "Refill", "Refill", "First fill",
-        "Prescription", "Pump implanted", "Catheter record", "Catheter record"]
+        "Refill",
+        "MRI",
+        "MRI",
+        "Prescription",
+        "Refill",
+        "Refill",
+        "First fill",
+        "Prescription",
+        "Pump implanted",
+        "Catheter record",
+        "Catheter record",
+    ]
     assert entries[1].status == "corrected (see below)"
     assert entries[2].corrects == entries[1].key and entries[2].status == (
-        "correction of the entry above")
-    assert entries[2].details == "3 T brain (post-MRI check: done). Corrected because: " \
-                                 "field strength misread"
+        "correction of the entry above"
+    )
+    assert (
+        entries[2].details == "3 T brain (post-MRI check: done). Corrected because: "
+        "field strength misread"
+    )
     assert model.index(2, 1).data() == "↳ MRI"
     catheter, correction = entries[9], entries[10]
     assert catheter.key == ("catheter", chart.catheter.id) and catheter.corrected
     assert catheter.when == entries[8].when  # beside the implant that recorded it
-    assert catheter.details.startswith("prometra-11823, tip T10, implanted length 80 cm "
-                                       "(trimmed 30 cm), volume 0.21 mL")
+    assert catheter.details.startswith(
+        "prometra-11823, tip T10, implanted length 80 cm (trimmed 30 cm), volume 0.21 mL"
+    )
     assert correction.corrects == catheter.key
     assert correction.details.startswith("Changed: tip T10 → T9. prometra-11823, tip T9")
     assert correction.details.endswith("Corrected because: tip level misread")
@@ -209,29 +261,40 @@ def test_history_places_event_and_catheter_corrections_under_what_they_correct(
     qtmodeltester.check(model)  # type: ignore[attr-defined]
 
 
-def test_history_says_why_a_refill_and_a_prescription_were_corrected(
-        window: MainWindow) -> None:
+def test_history_says_why_a_refill_and_a_prescription_were_corrected(window: MainWindow) -> None:
     """Corrected refills and prescriptions end with their reason, as events and catheters do;
     the version they correct does not."""
     open_mrn(window, "100004")
     chart = window.patient.chart
     assert chart is not None
     rx = chart.prescriptions[-1]
-    rx_fixed = replace(rx, id=98, prescriber="Dr Q. Corrected", corrects_id=rx.id,
-                       correction_reason="prescriber name typed wrong")
-    entries = {e.key: e for e in timeline(replace(
-        chart, prescriptions=(*chart.prescriptions, rx_fixed)), window.clinic.catalogs)}
+    rx_fixed = replace(
+        rx,
+        id=98,
+        prescriber="Dr Q. Corrected",
+        corrects_id=rx.id,
+        correction_reason="prescriber name typed wrong",
+    )
+    entries = {
+        e.key: e
+        for e in timeline(
+            replace(chart, prescriptions=(*chart.prescriptions, rx_fixed)), window.clinic.catalogs
+        )
+    }
     refill = next(r for r in chart.refills if r.corrects_id is not None)
     assert entries[("refill", refill.id)].details.endswith(
-        ". Corrected because: lot number misread")
+        ". Corrected because: lot number misread"
+    )
     assert "Corrected because" not in entries[("refill", refill.corrects_id)].details
     assert entries[("prescription", 98)].details.endswith(
-        ". Corrected because: prescriber name typed wrong")
+        ". Corrected because: prescriber name typed wrong"
+    )
     assert "Corrected because" not in entries[("prescription", rx.id)].details
 
 
-def test_the_history_table_is_sized_only_while_its_tab_is_shown(window: MainWindow,
-                                                                qtbot: QtBot) -> None:
+def test_the_history_table_is_sized_only_while_its_tab_is_shown(
+    window: MainWindow, qtbot: QtBot
+) -> None:
     """Opening a patient does not have Qt measure every cell of the hidden History tab (a
     20-year history has hundreds of wrapped entries); showing the tab sizes its rows and
     columns to their contents, as they always were when shown."""
@@ -239,8 +302,10 @@ def test_the_history_table_is_sized_only_while_its_tab_is_shown(window: MainWind
 
     from ui.models.history import Column
 
-    contents, interactive = (QHeaderView.ResizeMode.ResizeToContents,
-                             QHeaderView.ResizeMode.Interactive)
+    contents, interactive = (
+        QHeaderView.ResizeMode.ResizeToContents,
+        QHeaderView.ResizeMode.Interactive,
+    )
     open_mrn(window, "100004")
     screen = window.patient
     view, model = screen.history_view, screen.history_model
@@ -279,16 +344,24 @@ def test_a_rebaseline_is_not_a_fill_and_the_line_runs_on(window: MainWindow) -> 
     last = chart.refills[-1]
     nurse = clinic.sign_in("nina", PASSWORD)
     now = clinic.clock.now()
-    clinic.change_prescription(nurse, Verification("otto", PASSWORD), chart.pump.id,
-                               PrescriptionInput(
-                                   (IngredientInput("baclofen", Q_("2000 mcg/mL")),),
-                                   Schedule.simple(Q_("420 mcg/day")), now, "Dr Brandt",
-                                   order=OrderGiven("written", now)))
+    clinic.change_prescription(
+        nurse,
+        Verification("otto", PASSWORD),
+        chart.pump.id,
+        PrescriptionInput(
+            (IngredientInput("baclofen", Q_("2000 mcg/mL")),),
+            Schedule.simple(Q_("420 mcg/day")),
+            now,
+            "Dr Brandt",
+            order=OrderGiven("written", now),
+        ),
+    )
     open_mrn(window, "100001")
     screen = window.patient
     tz = clinic.tz
     assert screen.forecast_fields.text("filled") == (
-        f"{format_datetime(last.performed_at.astimezone(tz))}, 20 mL")
+        f"{format_datetime(last.performed_at.astimezone(tz))}, 20 mL"
+    )
     rebaselined = screen.forecast_fields.text("rebaselined")
     assert rebaselined.startswith(format_datetime(now.astimezone(tz)))
     assert rebaselined.endswith("expected (prescription changed; not a fill)")
@@ -299,7 +372,8 @@ def test_a_rebaseline_is_not_a_fill_and_the_line_runs_on(window: MainWindow) -> 
 
 
 def test_the_last_residual_to_investigate_is_said_on_the_overview_and_at_the_next_refill(
-        window: MainWindow, qtbot: QtBot) -> None:
+    window: MainWindow, qtbot: QtBot
+) -> None:
     open_mrn(window, "100004")
     screen = window.patient
     assert "Last residual: investigate" in screen.flag_texts()
@@ -314,8 +388,9 @@ def test_the_last_residual_to_investigate_is_said_on_the_overview_and_at_the_nex
     wizard.discard()
 
 
-def test_residuals_across_refills_table_and_point_tooltips(window: MainWindow,
-                                                         qtbot: QtBot) -> None:
+def test_residuals_across_refills_table_and_point_tooltips(
+    window: MainWindow, qtbot: QtBot
+) -> None:
     """Newest first: expected, aspirated, difference and delivery error from the core; the
     chart's points say the same when pointed at."""
     open_mrn(window, "100004")
@@ -323,8 +398,10 @@ def test_residuals_across_refills_table_and_point_tooltips(window: MainWindow,
     screen.tabs.setCurrentIndex(1)
     table = screen.residual_table
     assert table.rowCount() == 2
-    texts = [[table.item(r, c).text() for c in range(table.columnCount())]
-             for r in range(table.rowCount())]
+    texts = [
+        [table.item(r, c).text() for c in range(table.columnCount())]
+        for r in range(table.rowCount())
+    ]
     newest = texts[0]
     assert newest[3] == "+1.6 mL" and newest[5] == "investigate"
     assert newest[4].endswith(" %") and newest[4].startswith("+")
@@ -337,8 +414,7 @@ def test_residuals_across_refills_table_and_point_tooltips(window: MainWindow,
     assert said.startswith(newest[0])
     assert chart.tooltip_at(spot + QPointF(40, 40)) == ""
     point = spot.toPoint()
-    QApplication.sendEvent(chart, QHelpEvent(QEvent.Type.ToolTip, point,
-                                             chart.mapToGlobal(point)))
+    QApplication.sendEvent(chart, QHelpEvent(QEvent.Type.ToolTip, point, chart.mapToGlobal(point)))
     assert QToolTip.text() == said
 
 
@@ -354,9 +430,14 @@ def test_now_and_refill_due_never_overlap_and_stay_under_the_legend(window: Main
     for width in (360, 560, 900):
         chart.resize(width, 200)
         for days in (-3, 0, 1, 4):
-            chart.set_data(refills, capacity=pump.capacity, alarm=pump.alarm_volume,
-                           projection=chart._projection, due=(now + timedelta(days=days)).date(),
-                           now=now)
+            chart.set_data(
+                refills,
+                capacity=pump.capacity,
+                alarm=pump.alarm_volume,
+                projection=chart._projection,
+                due=(now + timedelta(days=days)).date(),
+                now=now,
+            )
             chart.grab()  # paints
             boxes = chart.label_boxes
             assert set(boxes) == {"now", "refill due"}

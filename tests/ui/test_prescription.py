@@ -57,7 +57,8 @@ def sign_second(qtbot: QtBot, dialog: PrescriptionDialog, password: str = PASSWO
 
 
 def test_the_forecast_updates_as_the_nurse_types_and_matches_what_is_saved(
-        qtbot: QtBot, window: MainWindow) -> None:
+    qtbot: QtBot, window: MainWindow
+) -> None:
     dialog = open_dialog(qtbot, window, "100004")
     assert dialog.solution_fixed and not dialog.solution_editor.isVisible()
     assert "Baclofen 2,000 mcg/mL" in dialog.solution_label.text()
@@ -93,8 +94,7 @@ def test_the_forecast_updates_as_the_nurse_types_and_matches_what_is_saved(
     assert window.patient.prescription_fields.text("dose baclofen") == "400 mcg/day"
 
 
-def test_the_patient_bolus_lockout_comes_back_as_it_is(qtbot: QtBot,
-                                                      window: MainWindow) -> None:
+def test_the_patient_bolus_lockout_comes_back_as_it_is(qtbot: QtBot, window: MainWindow) -> None:
     """Tried by hand: a 3 h lockout was put in the box as "0.13 day", which reads as 3.1 h,
     and "If saved" showed the lockout changed before anything was typed."""
     dialog = open_dialog(qtbot, window, "100006")
@@ -119,8 +119,10 @@ def test_a_blocked_dose_disables_save(qtbot: QtBot, window: MainWindow) -> None:
     assert dialog.save() is False and dialog.outcome is None
 
 
-def test_each_warning_asks_for_a_reason_which_is_saved(qtbot: QtBot, window: MainWindow,
-                                                       ) -> None:
+def test_each_warning_asks_for_a_reason_which_is_saved(
+    qtbot: QtBot,
+    window: MainWindow,
+) -> None:
     dialog = open_dialog(qtbot, window, "100004")
     qtbot.keyClicks(dialog.prescriber, "Dr Brandt")
     dialog.order_edit.set_given_as("written")
@@ -130,13 +132,16 @@ def test_each_warning_asks_for_a_reason_which_is_saved(qtbot: QtBot, window: Mai
     assert dialog.findings.warning_codes() == ["titration.above_percent"]
     assert not dialog.save_button.isEnabled()
     assert "needs a reason" in dialog.problem_label.text()
-    qtbot.keyClicks(dialog.findings.reason_edits["titration.above_percent"],
-                    "spasms at night; agreed with the family")
+    qtbot.keyClicks(
+        dialog.findings.reason_edits["titration.above_percent"],
+        "spasms at night; agreed with the family",
+    )
     assert dialog.save_button.isEnabled()
     type_into(qtbot, dialog.schedule.daily_dose, "620 mcg/day")  # checked again:
     settle(qtbot, dialog)
     assert dialog.findings.reason_edits["titration.above_percent"].text() == (
-        "spasms at night; agreed with the family")  # the reason typed stays
+        "spasms at night; agreed with the family"
+    )  # the reason typed stays
     click(qtbot, dialog.save_button)
     assert dialog.outcome is not None
     saved = {f.code: f.reason for f in dialog.outcome.prescription.findings}
@@ -144,7 +149,8 @@ def test_each_warning_asks_for_a_reason_which_is_saved(qtbot: QtBot, window: Mai
 
 
 def test_a_wrong_second_password_is_shown_and_the_form_kept(
-        qtbot: QtBot, window: MainWindow, dialogs: Dialogs) -> None:
+    qtbot: QtBot, window: MainWindow, dialogs: Dialogs
+) -> None:
     dialog = open_dialog(qtbot, window, "100004")
     type_into(qtbot, dialog.schedule.daily_dose, "400 mcg/day")
     qtbot.keyClicks(dialog.prescriber, "Dr Brandt")
@@ -160,7 +166,8 @@ def test_a_wrong_second_password_is_shown_and_the_form_kept(
 
 
 def test_a_filled_constant_flow_pump_has_nothing_to_change_here(
-        qtbot: QtBot, window: MainWindow) -> None:
+    qtbot: QtBot, window: MainWindow
+) -> None:
     dialog = open_dialog(qtbot, window, "100005")
     assert not dialog.schedule.isVisible()
     assert "0.5 mL/day" in dialog.constant_note.text()
@@ -172,8 +179,9 @@ def test_a_filled_constant_flow_pump_has_nothing_to_change_here(
     assert "constant-flow" in dialog.problem_label.text()
 
 
-def test_cancel_after_typing_asks_and_saves_nothing(qtbot: QtBot, window: MainWindow,
-                                                    dialogs: Dialogs) -> None:
+def test_cancel_after_typing_asks_and_saves_nothing(
+    qtbot: QtBot, window: MainWindow, dialogs: Dialogs
+) -> None:
     dialog = open_dialog(qtbot, window, "100004")
     type_into(qtbot, dialog.schedule.daily_dose, "400 mcg/day")
     click(qtbot, dialog.cancel_button)
@@ -188,8 +196,9 @@ def test_cancel_after_typing_asks_and_saves_nothing(qtbot: QtBot, window: MainWi
 # ------------------------------------------------------------------ the schedule editor
 
 
-def test_flex_steps_boluses_and_patient_bolus_build_the_domain_schedule(qtbot: QtBot,
-                                                                        ) -> None:
+def test_flex_steps_boluses_and_patient_bolus_build_the_domain_schedule(
+    qtbot: QtBot,
+) -> None:
     edit = ScheduleEdit(mass_unit="mg")
     qtbot.addWidget(edit)
     edit.show()
@@ -231,8 +240,9 @@ def test_flex_steps_boluses_and_patient_bolus_build_the_domain_schedule(qtbot: Q
 def test_at_most_13_steps(qtbot: QtBot) -> None:
     edit = ScheduleEdit()
     qtbot.addWidget(edit)
-    edit.set_program(Schedule.flex([Step(time(hour, 0), Q_(10, "mcg/h"))
-                                    for hour in range(MAX_STEPS)]), None)
+    edit.set_program(
+        Schedule.flex([Step(time(hour, 0), Q_(10, "mcg/h")) for hour in range(MAX_STEPS)]), None
+    )
     assert edit.is_flex() and len(edit.steps.rows) == MAX_STEPS
     assert not edit.steps.add_button.isEnabled()
     assert edit.steps.count_label.text() == "13 of at most 13"

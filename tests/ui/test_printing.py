@@ -52,27 +52,43 @@ def _set_phone(window: MainWindow, phone: str) -> None:
 
     clinic = window.clinic
     settings, version = clinic.settings_for_edit()
-    clinic.update_settings(clinic.sign_in("admin", PASSWORD), replace(
-        settings, clinic_name="Spinal pump clinic", clinic_phone=phone), version)
+    clinic.update_settings(
+        clinic.sign_in("admin", PASSWORD),
+        replace(settings, clinic_name="Spinal pump clinic", clinic_phone=phone),
+        version,
+    )
 
 
-def test_the_patient_sheets_print_from_the_patient_view(window: MainWindow, previews: Shown,
-                                                        ) -> None:
+def test_the_patient_sheets_print_from_the_patient_view(
+    window: MainWindow,
+    previews: Shown,
+) -> None:
     _set_phone(window, "030 555 0100")
     hoffmann = next(r for r in window.clinic.due_list() if r.mrn == "100004")
     assert window.actor is not None
-    window.clinic.bookings.book(window.actor, hoffmann.pump_id, hoffmann.refill_due,
-                                at=time(10, 15))
+    window.clinic.bookings.book(
+        window.actor, hoffmann.pump_id, hoffmann.refill_due, at=time(10, 15)
+    )
     open_mrn(window, "100004")
     menu = window.patient.print_button.menu()
     texts = [a.text() for a in menu.actions()]
-    assert texts == ["Refill &worksheet (before the visit)…", "Wallet &card…", "&History…",
-                     "&Admission hand-off for a ward…", "&Reminder letter of the booked visit…"]
+    assert texts == [
+        "Refill &worksheet (before the visit)…",
+        "Wallet &card…",
+        "&History…",
+        "&Admission hand-off for a ward…",
+        "&Reminder letter of the booked visit…",
+    ]
     for action in menu.actions():
         action.trigger()
     titles = [title for title, _, _ in previews]
-    assert titles == ["Refill worksheet (before the visit)", "Wallet card", "Patient history",
-                      "Admission hand-off", "Reminder letter"]
+    assert titles == [
+        "Refill worksheet (before the visit)",
+        "Wallet card",
+        "Patient history",
+        "Admission hand-off",
+        "Reminder letter",
+    ]
     for _, pdf, filename in previews:
         assert pdf.startswith(b"%PDF") and "100004" in filename and filename.endswith(".pdf")
         assert "HOFFMANN" in text_of(pdf).upper()
@@ -85,7 +101,8 @@ def test_the_patient_sheets_print_from_the_patient_view(window: MainWindow, prev
 
 
 def test_a_reminder_letter_needs_a_booked_visit_and_the_clinics_phone(
-        window: MainWindow, previews: Shown, dialogs: Dialogs) -> None:
+    window: MainWindow, previews: Shown, dialogs: Dialogs
+) -> None:
     open_mrn(window, "100004")
     window.patient.print_sheet("reminder")
     assert "has no refill visit booked; book the visit first" in dialogs.texts("error")[-1]
@@ -99,8 +116,8 @@ def test_a_reminder_letter_needs_a_booked_visit_and_the_clinics_phone(
 
 
 def test_the_due_list_of_a_chosen_period_prints_from_the_dashboard(
-        qtbot: QtBot, window: MainWindow, previews: Shown,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    qtbot: QtBot, window: MainWindow, previews: Shown, monkeypatch: pytest.MonkeyPatch
+) -> None:
     today = window.clinic.today()
     asked: list[object] = []
 
@@ -112,15 +129,15 @@ def test_the_due_list_of_a_chosen_period_prints_from_the_dashboard(
     window.show_dashboard()
     window.dashboard.print_due_button.click()
     assert asked == [today]
-    (title, pdf, filename), = previews
+    ((title, pdf, filename),) = previews
     assert title == "Refill due list"
     assert filename == "due-list-2025-10-20-to-2025-11-10.pdf"
     assert "BECKER" in text_of(pdf).upper()
 
 
 def test_a_days_worksheets_are_built_in_the_background_with_progress(
-        qtbot: QtBot, window: MainWindow, previews: Shown,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    qtbot: QtBot, window: MainWindow, previews: Shown, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The day's worksheets come from the day's bookings, in booked time order, each planned
     for its booked moment (issue 13: not the print time), then the page of the pumps due by
     then and not booked (issue 16)."""
@@ -147,11 +164,12 @@ def test_a_days_worksheets_are_built_in_the_background_with_progress(
         pass
     assert job.reported == [(1, 2), (2, 2)]
     assert not job.dialog.isVisible()
-    (title, pdf, filename), = previews
+    ((title, pdf, filename),) = previews
     assert title == f"Worksheets for {format_date(day)}"
     assert filename == f"worksheets-{day:%Y-%m-%d}.pdf"
-    pages = [" ".join((page.extract_text() or "").split())
-             for page in PdfReader(io.BytesIO(pdf)).pages]
+    pages = [
+        " ".join((page.extract_text() or "").split()) for page in PdfReader(io.BytesIO(pdf)).pages
+    ]
     firsts = [p for p in pages if "Visit planned for" in p]
     assert ["MRN 100002" in firsts[0], "MRN 100003" in firsts[1]] == [True, True]
     assert f"Visit planned for {format_date(day)} 09:30" in firsts[0]
@@ -168,14 +186,18 @@ def test_a_days_worksheets_are_built_in_the_background_with_progress(
 
 
 def test_the_day_chooser_offers_the_next_open_day_and_refuses_a_closed_one(
-        qtbot: QtBot, window: MainWindow, dialogs: Dialogs) -> None:
+    qtbot: QtBot, window: MainWindow, dialogs: Dialogs
+) -> None:
     from dataclasses import replace
 
     clinic = window.clinic
     admin = clinic.sign_in("admin", PASSWORD)
     settings, version = clinic.settings_for_edit()
-    clinic.update_settings(admin, replace(settings, clinic_name="Test clinic",
-                                          closed_dates=frozenset({TODAY})), version)
+    clinic.update_settings(
+        admin,
+        replace(settings, clinic_name="Test clinic", closed_dates=frozenset({TODAY})),
+        version,
+    )
     seen: list[date | None] = []
 
     def saturday_then_cancel() -> None:
@@ -191,8 +213,10 @@ def test_the_day_chooser_offers_the_next_open_day_and_refuses_a_closed_one(
     assert window.print_day() is None
     assert seen == [TODAY + timedelta(days=1)]  # Tuesday, not the closed Monday
     closed = dialogs.texts("warn")
-    assert closed == [f"clinic day: the clinic is closed on "
-                      f"{format_date(TODAY + timedelta(days=5))}; choose an open day"]
+    assert closed == [
+        f"clinic day: the clinic is closed on "
+        f"{format_date(TODAY + timedelta(days=5))}; choose an open day"
+    ]
 
 
 def _click(qtbot: QtBot, answer: str) -> None:
@@ -201,11 +225,16 @@ def _click(qtbot: QtBot, answer: str) -> None:
     next(b for b in dialog.findChildren(QPushButton) if b.text() == answer).click()
 
 
-def test_a_day_without_visits_or_patients_due_says_so(qtbot: QtBot, window: MainWindow,
-                                                      previews: Shown, dialogs: Dialogs,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(print_preview, "ask_day",
-                        lambda parent, day, is_open=None: day - timedelta(days=400))
+def test_a_day_without_visits_or_patients_due_says_so(
+    qtbot: QtBot,
+    window: MainWindow,
+    previews: Shown,
+    dialogs: Dialogs,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(
+        print_preview, "ask_day", lambda parent, day, is_open=None: day - timedelta(days=400)
+    )
     job = window.print_day()
     assert job is not None
     with qtbot.waitSignal(job.failed, timeout=20000):
@@ -214,9 +243,13 @@ def test_a_day_without_visits_or_patients_due_says_so(qtbot: QtBot, window: Main
     assert previews == []
 
 
-def test_the_preview_shows_prints_and_saves_the_pdf(qtbot: QtBot, window: MainWindow,
-                                                    dialogs: Dialogs, tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_preview_shows_prints_and_saves_the_pdf(
+    qtbot: QtBot,
+    window: MainWindow,
+    dialogs: Dialogs,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from pumpmgr.services.sheets import SheetService
 
     pdf = SheetService(window.clinic).worksheet("100004")
@@ -246,7 +279,8 @@ def test_the_preview_shows_prints_and_saves_the_pdf(qtbot: QtBot, window: MainWi
 
 
 def test_a_sheet_that_cannot_be_drawn_keeps_save_and_says_so(
-        qtbot: QtBot, window: MainWindow) -> None:
+    qtbot: QtBot, window: MainWindow
+) -> None:
     dialog = PrintPreviewDialog("Wallet card", b"%PDF-1.4 not really a PDF", "card.pdf", window)
     qtbot.addWidget(dialog)
     assert dialog.page_count == 0
@@ -255,7 +289,8 @@ def test_a_sheet_that_cannot_be_drawn_keeps_save_and_says_so(
 
 
 def test_the_completed_worksheet_and_card_print_from_the_wizard(
-        qtbot: QtBot, window: MainWindow, previews: Shown) -> None:
+    qtbot: QtBot, window: MainWindow, previews: Shown
+) -> None:
     from test_refill_wizard import (
         at_the_pump,
         choose_solution,
@@ -284,10 +319,11 @@ def test_the_completed_worksheet_and_card_print_from_the_wizard(
 
 
 def test_a_batch_finishing_after_the_window_locked_shows_nothing(
-        qtbot: QtBot, window: MainWindow, previews: Shown,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(print_preview, "ask_day",
-                        lambda parent, day, is_open=None: day + timedelta(days=14))
+    qtbot: QtBot, window: MainWindow, previews: Shown, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        print_preview, "ask_day", lambda parent, day, is_open=None: day + timedelta(days=14)
+    )
     job = window.print_day()
     assert job is not None
     window.lock()
@@ -299,6 +335,7 @@ def test_a_batch_finishing_after_the_window_locked_shows_nothing(
 def _answer_the_dialog(qtbot: QtBot, answer: str, edits: list[str] | None = None) -> None:
     """When the next modal dialog opens, type ``edits`` into its date fields in order, then
     press its button named ``answer``."""
+
     def act() -> None:
         dialog = QApplication.activeModalWidget()
         assert dialog is not None
@@ -306,6 +343,7 @@ def _answer_the_dialog(qtbot: QtBot, answer: str, edits: list[str] | None = None
             edit.line_edit.setText(text)
         button = next(b for b in dialog.findChildren(QPushButton) if b.text() == answer)
         button.click()
+
     QTimer.singleShot(0, act)
 
 

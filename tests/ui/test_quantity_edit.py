@@ -18,15 +18,22 @@ def dose(qtbot: QtBot) -> QuantityEdit:
     return edit
 
 
-@pytest.mark.parametrize(("typed", "reads_as"), [
-    ("400 mcg/day", "400 mcg/day"),
-    ("0.4 mg/d", "400 mcg/day"),
-    ("1e3 mcg/day", "1,000 mcg/day"),
-    ("30 mcg/h", "720 mcg/day"),
-    (" 250 ug / day ", "250 mcg/day"),
-])
-def test_accepts_a_dose_rate(dose: QuantityEdit, qtbot: QtBot, typed: str, reads_as: str,
-                             ) -> None:
+@pytest.mark.parametrize(
+    ("typed", "reads_as"),
+    [
+        ("400 mcg/day", "400 mcg/day"),
+        ("0.4 mg/d", "400 mcg/day"),
+        ("1e3 mcg/day", "1,000 mcg/day"),
+        ("30 mcg/h", "720 mcg/day"),
+        (" 250 ug / day ", "250 mcg/day"),
+    ],
+)
+def test_accepts_a_dose_rate(
+    dose: QuantityEdit,
+    qtbot: QtBot,
+    typed: str,
+    reads_as: str,
+) -> None:
     with qtbot.waitSignal(dose.quantityChanged) as caught:
         qtbot.keyClicks(dose.line_edit, typed)
     value = caught.args[0] if caught.args else None
@@ -38,16 +45,20 @@ def test_accepts_a_dose_rate(dose: QuantityEdit, qtbot: QtBot, typed: str, reads
     assert dose.quantity().to("mcg/day").m == pytest.approx(Q_(reads_as).to("mcg/day").m)
 
 
-@pytest.mark.parametrize(("typed", "says"), [
-    ("400 mg", "'400 mg' is not a dose rate (mass per time)"),
-    ("0,5 mg/day", "has a comma"),
-    ("400", "has no unit"),
-    ("abc", "does not start with a number"),
-    ("400 mcg/wk", "not a unit pumpmgr knows"),
-    ("1e30 mcg/day", "far outside any clinical value"),
-])
-def test_refuses_with_the_parsers_message(dose: QuantityEdit, qtbot: QtBot, typed: str,
-                                          says: str) -> None:
+@pytest.mark.parametrize(
+    ("typed", "says"),
+    [
+        ("400 mg", "'400 mg' is not a dose rate (mass per time)"),
+        ("0,5 mg/day", "has a comma"),
+        ("400", "has no unit"),
+        ("abc", "does not start with a number"),
+        ("400 mcg/wk", "not a unit pumpmgr knows"),
+        ("1e30 mcg/day", "far outside any clinical value"),
+    ],
+)
+def test_refuses_with_the_parsers_message(
+    dose: QuantityEdit, qtbot: QtBot, typed: str, says: str
+) -> None:
     qtbot.keyClicks(dose.line_edit, typed)
     assert not dose.is_valid()
     assert dose.quantity() is None
@@ -81,8 +92,10 @@ def test_a_10_kb_paste_is_cut_and_refused_without_crashing(dose: QuantityEdit) -
 
 def test_clearing_emits_none_and_is_neutral(dose: QuantityEdit, qtbot: QtBot) -> None:
     dose.set_text("400 mcg/day")
-    with qtbot.waitSignal(dose.quantityChanged) as caught, \
-            qtbot.waitSignal(dose.validityChanged) as validity:
+    with (
+        qtbot.waitSignal(dose.quantityChanged) as caught,
+        qtbot.waitSignal(dose.validityChanged) as validity,
+    ):
         dose.clear()
     assert caught.args == [None]
     assert validity.args == [False]
@@ -91,15 +104,15 @@ def test_clearing_emits_none_and_is_neutral(dose: QuantityEdit, qtbot: QtBot) ->
 
 
 def test_placeholder_and_shown_unit(qtbot: QtBot) -> None:
-    concentration = QuantityEdit(Kind.CONCENTRATION, "concentration", mass_unit="mg",
-                                 example="10 mg/mL")
+    concentration = QuantityEdit(
+        Kind.CONCENTRATION, "concentration", mass_unit="mg", example="10 mg/mL"
+    )
     qtbot.addWidget(concentration)
     assert concentration.line_edit.placeholderText() == "for example 10 mg/mL"
     concentration.set_quantity(Q_(10_000, "mcg/mL"))
     assert concentration.text() == "10 mg/mL"
     assert concentration.message.text() == "reads as 10 mg/mL"
-    assert QuantityEdit(Kind.FLOW, "flow").line_edit.placeholderText() == (
-        "for example 0.2 mL/day")
+    assert QuantityEdit(Kind.FLOW, "flow").line_edit.placeholderText() == ("for example 0.2 mL/day")
 
 
 def test_the_fields_alt_key_reaches_the_quantity_box(qtbot: QtBot) -> None:
@@ -122,15 +135,19 @@ def test_the_fields_alt_key_reaches_the_quantity_box(qtbot: QtBot) -> None:
     assert QApplication.focusWidget() is volume.line_edit
 
 
-@pytest.mark.parametrize(("kind", "unit", "shown"), [
-    (Kind.CONCENTRATION, "mg", "for example 2 mg/mL"),
-    (Kind.DOSE_RATE, "mg", "for example 0.4 mg/day"),
-    (Kind.MASS, "mg", "for example 0.1 mg"),
-    (Kind.CONCENTRATION, "mcg", "for example 2000 mcg/mL"),
-    (Kind.VOLUME, "mg", "for example 20 mL"),
-])
-def test_the_example_is_in_the_drugs_own_unit(qtbot: QtBot, kind: Kind, unit: str,
-                                              shown: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "unit", "shown"),
+    [
+        (Kind.CONCENTRATION, "mg", "for example 2 mg/mL"),
+        (Kind.DOSE_RATE, "mg", "for example 0.4 mg/day"),
+        (Kind.MASS, "mg", "for example 0.1 mg"),
+        (Kind.CONCENTRATION, "mcg", "for example 2000 mcg/mL"),
+        (Kind.VOLUME, "mg", "for example 20 mL"),
+    ],
+)
+def test_the_example_is_in_the_drugs_own_unit(
+    qtbot: QtBot, kind: Kind, unit: str, shown: str
+) -> None:
     """Tried by hand: the second nurse's morphine concentration box said "for example
     2000 mcg/mL" for a drug dosed in mg."""
     edit = QuantityEdit(kind, "morphine", mass_unit=unit)  # type: ignore[arg-type]

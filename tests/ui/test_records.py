@@ -48,7 +48,10 @@ def admin_window(qtbot: QtBot, clinic: ClinicService) -> Iterator[MainWindow]:
 
 
 def test_audit_log_pages_and_detects_a_tampered_row(
-        admin_window: MainWindow, sample_path: Path, dialogs: Dialogs, qtmodeltester: object,
+    admin_window: MainWindow,
+    sample_path: Path,
+    dialogs: Dialogs,
+    qtmodeltester: object,
 ) -> None:
     """The administrator reads the whole log (a nurse her own patients': see below)."""
     window = admin_window
@@ -63,13 +66,18 @@ def test_audit_log_pages_and_detects_a_tampered_row(
     qtmodeltester.check(AuditLogModel(window.clinic.tz))  # type: ignore[attr-defined]
 
     audit.verify()
-    assert audit.result.text() == f"Audit log intact: {total} entries checked, newest entry " \
-                                  f"#{total}."
+    assert (
+        audit.result.text() == f"Audit log intact: {total} entries checked, newest entry #{total}."
+    )
 
     # Someone with the file drops the append-only trigger and edits entry #5.
     raw = sqlite3.connect(sample_path)
-    triggers = [name for (name,) in raw.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'")]
+    triggers = [
+        name
+        for (name,) in raw.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'"
+        )
+    ]
     assert triggers
     for name in triggers:
         raw.execute(f'DROP TRIGGER "{name}"')
@@ -80,7 +88,8 @@ def test_audit_log_pages_and_detects_a_tampered_row(
     audit.verify()
     assert audit.result.text().startswith(
         "Audit log BROKEN at entry #5: audit entry #5 was altered: its contents no longer "
-        "match its hash.")
+        "match its hash."
+    )
     assert audit.result.property("role") == "error"
     assert "broken at entry #5" in dialogs.texts("warn")[0]
     assert audit.model.flagged == 5
@@ -97,17 +106,24 @@ def test_audit_go_to_entry_and_summaries(admin_window: MainWindow) -> None:
     audit.go_to(3)
     entry = audit.table.selectionModel().currentIndex().data(ObjectRole)
     assert entry.seq == 3
-    assert payload_summary("refill.record", json.dumps(
-        {"aspirated_ml": 1.2, "verdict": "investigate", "pump_id": 4})) == (
-        "aspirated: 1.2 mL; verdict: investigate; pump: #4")
+    assert payload_summary(
+        "refill.record", json.dumps({"aspirated_ml": 1.2, "verdict": "investigate", "pump_id": 4})
+    ) == ("aspirated: 1.2 mL; verdict: investigate; pump: #4")
     assert payload_summary("drug_library.edit", json.dumps({"soft_max": 900.0})) == (
-        "soft max: 900 mcg/day")
+        "soft max: 900 mcg/day"
+    )
     assert payload_summary("refill.record", json.dumps({"warnings": {}, "lot": ""})) == (
-        "warnings: none; lot: (empty)")
-    assert payload_summary("settings.update", json.dumps({
-        "before": {"buffer_days": 7, "open_days": [0, 1, 2, 3, 4], "clinic_name": "A"},
-        "after": {"buffer_days": 5, "open_days": [0, 1, 2, 3, 4], "clinic_name": "A"}})) == (
-        "buffer: 7 days → 5 days")
+        "warnings: none; lot: (empty)"
+    )
+    assert payload_summary(
+        "settings.update",
+        json.dumps(
+            {
+                "before": {"buffer_days": 7, "open_days": [0, 1, 2, 3, 4], "clinic_name": "A"},
+                "after": {"buffer_days": 5, "open_days": [0, 1, 2, 3, 4], "clinic_name": "A"},
+            }
+        ),
+    ) == ("buffer: 7 days → 5 days")
 
 
 def test_settings_refuse_a_phone_and_give_each_alt_key_once(admin_window: MainWindow) -> None:
@@ -122,8 +138,7 @@ def test_settings_refuse_a_phone_and_give_each_alt_key_once(admin_window: MainWi
     assert "clinic phone: 'ask the ward' is not a telephone number" in tab.message.text()
 
 
-def test_settings_save_and_changed_meanwhile(admin_window: MainWindow,
-                                             dialogs: Dialogs) -> None:
+def test_settings_save_and_changed_meanwhile(admin_window: MainWindow, dialogs: Dialogs) -> None:
     admin_window.records_actions[RecordsTab.SETTINGS].trigger()
     tab = admin_window.records.settings
     assert tab.save_button.isEnabled()
@@ -142,8 +157,8 @@ def test_settings_save_and_changed_meanwhile(admin_window: MainWindow,
     newest = clinic.audit_entries(0, 1)[0]
     assert newest.action == "settings.update"
     assert payload_summary(newest.action, newest.payload) == (
-        "auto lock: 10 min → 15 min; buffer: 7 days → 5 days; clinic name: (empty) → Pump "
-        "Clinic")
+        "auto lock: 10 min → 15 min; buffer: 7 days → 5 days; clinic name: (empty) → Pump Clinic"
+    )
 
     # Someone else saves from another workstation while the form is open.
     admin = clinic.sign_in("admin", PASSWORD)
@@ -170,8 +185,9 @@ def test_settings_are_read_only_for_a_nurse(window: MainWindow) -> None:
     assert tab.name.text() == window.clinic.settings().clinic_name
 
 
-def test_accounts_are_the_administrators(window: MainWindow, admin_window: MainWindow,
-                                         qtmodeltester: object, dialogs: Dialogs) -> None:
+def test_accounts_are_the_administrators(
+    window: MainWindow, admin_window: MainWindow, qtmodeltester: object, dialogs: Dialogs
+) -> None:
     window.show_records(RecordsTab.USERS)  # a nurse may not: the audit log opens instead
     assert not window.records.allowed_tab(RecordsTab.USERS)
     assert window.records.tabs.currentIndex() == int(RecordsTab.AUDIT)
@@ -219,8 +235,9 @@ def test_accounts_are_the_administrators(window: MainWindow, admin_window: MainW
     assert "your own account" in tab.close_message.text()
 
 
-def test_drug_library_edit_is_audited(admin_window: MainWindow, dialogs: Dialogs,
-                                      qtmodeltester: object) -> None:
+def test_drug_library_edit_is_audited(
+    admin_window: MainWindow, dialogs: Dialogs, qtmodeltester: object
+) -> None:
     admin_window.show_records(RecordsTab.LIBRARY)
     tab = admin_window.records.library
     qtmodeltester.check(tab.model)  # type: ignore[attr-defined]
@@ -234,15 +251,17 @@ def test_drug_library_edit_is_audited(admin_window: MainWindow, dialogs: Dialogs
     tab.reason.setText("P&T committee, 14 Oct 2025")
     assert tab.save()
     assert dialogs.texts("confirm")[0].startswith("Baclofen's limits changed. Recompute")
-    assert tab.message.text() == ("Baclofen: saved and audited; 6 active pumps' forecasts "
-                                  "recomputed.")
+    assert tab.message.text() == (
+        "Baclofen: saved and audited; 6 active pumps' forecasts recomputed."
+    )
     clinic = admin_window.clinic
     baclofen = clinic.library().drug("baclofen")
     assert baclofen.soft_max is not None and baclofen.soft_max.value == Q_(900, "mcg/day")
     actions = [(e.action, e.reason) for e in clinic.audit_entries(0, 2)]
-    assert actions == [("forecast.recompute",
-                        "drug library: Baclofen: P&T committee, 14 Oct 2025"),
-                       ("drug_library.edit", "P&T committee, 14 Oct 2025")]
+    assert actions == [
+        ("forecast.recompute", "drug library: Baclofen: P&T committee, 14 Oct 2025"),
+        ("drug_library.edit", "P&T committee, 14 Oct 2025"),
+    ]
     row = next(i for i, d in enumerate(tab.model.rows()) if d.key == "baclofen")
     assert tab.model.index(row, 2).data() == "900 mcg/day (clinic edit #1)"
 
@@ -266,8 +285,9 @@ def test_the_library_is_read_only_for_a_nurse(window: MainWindow) -> None:
     assert "prescriber or an administrator" in tab.note.text()
 
 
-def test_backup_then_restore_round_trip(admin_window: MainWindow, tmp_path: Path,
-                                        dialogs: Dialogs) -> None:
+def test_backup_then_restore_round_trip(
+    admin_window: MainWindow, tmp_path: Path, dialogs: Dialogs
+) -> None:
     clinic = admin_window.clinic
     admin_window.show_records(RecordsTab.DATA)
     data = admin_window.records.data
@@ -315,9 +335,9 @@ def test_backup_then_restore_round_trip(admin_window: MainWindow, tmp_path: Path
             clinic.database.dispose()
 
 
-def test_restore_refuses_a_file_that_is_not_a_backup(admin_window: MainWindow,
-                                                     tmp_path: Path,
-                                                     dialogs: Dialogs) -> None:
+def test_restore_refuses_a_file_that_is_not_a_backup(
+    admin_window: MainWindow, tmp_path: Path, dialogs: Dialogs
+) -> None:
     admin_window.show_records(RecordsTab.DATA)
     bogus = tmp_path / "notes.db"
     bogus.write_text("not a database")
@@ -331,8 +351,8 @@ def test_restore_refuses_a_file_that_is_not_a_backup(admin_window: MainWindow,
 
 @pytest.mark.parametrize("without_manifest", [False, True], ids=["refused", "restored"])
 def test_a_backup_without_its_manifest_is_restored_only_when_asked(
-        admin_window: MainWindow, tmp_path: Path, dialogs: Dialogs,
-        without_manifest: bool) -> None:
+    admin_window: MainWindow, tmp_path: Path, dialogs: Dialogs, without_manifest: bool
+) -> None:
     admin_window.show_records(RecordsTab.DATA)
     data = admin_window.records.data
     backup = tmp_path / "by-hand.db"
@@ -376,13 +396,15 @@ def test_export_as_json(admin_window: MainWindow, tmp_path: Path, dialogs: Dialo
 def test_backup_restore_export_are_the_administrators(window: MainWindow) -> None:
     window.show_records(RecordsTab.DATA)
     data = window.records.data
-    assert not any(b.isEnabled() for b in (data.backup_button, data.restore_button,
-                                           data.export_button))
+    assert not any(
+        b.isEnabled() for b in (data.backup_button, data.restore_button, data.export_button)
+    )
     assert data.note.text().startswith("Only an administrator")
 
 
 def test_an_administrator_restores_a_broken_chain_backup_with_a_reason(
-        admin_window: MainWindow, tmp_path: Path, dialogs: Dialogs) -> None:
+    admin_window: MainWindow, tmp_path: Path, dialogs: Dialogs
+) -> None:
     """The window's override goes through the same service as the command line's: refused
     until the administrator confirms and gives a reason, which the restored audit log keeps."""
     admin_window.show_records(RecordsTab.DATA)
@@ -407,8 +429,9 @@ def test_an_administrator_restores_a_broken_chain_backup_with_a_reason(
         assert data.restore()
         assert "reason" in dialogs.texts("ask_text")[-1].lower()
         with clinic.database.read() as session:
-            last, done = session.scalars(select(db.AuditEntry).order_by(
-                db.AuditEntry.seq.desc()).limit(2)).all()[::-1]
+            last, done = session.scalars(
+                select(db.AuditEntry).order_by(db.AuditEntry.seq.desc()).limit(2)
+            ).all()[::-1]
         assert last.action == "backup.restore_broken_chain"
         assert (last.username, last.reason) == ("admin", "the newer backups are broken too")
         assert (done.action, done.username) == ("backup.restore", "admin")  # who restored
@@ -417,8 +440,7 @@ def test_an_administrator_restores_a_broken_chain_backup_with_a_reason(
             clinic.database.dispose()
 
 
-def test_the_settings_screen_keeps_the_settings_it_does_not_edit(
-        admin_window: MainWindow) -> None:
+def test_the_settings_screen_keeps_the_settings_it_does_not_edit(admin_window: MainWindow) -> None:
     """The longest refill interval, the closed dates and the empty threshold (issue 11) are
     saved back as they were, never reset to their defaults by a save from this screen."""
     from datetime import date
@@ -426,8 +448,13 @@ def test_the_settings_screen_keeps_the_settings_it_does_not_edit(
     clinic = admin_window.clinic
     admin = clinic.sign_in("admin", PASSWORD)
     theirs, version = clinic.settings_for_edit()
-    kept = replace(theirs, clinic_name="Pump Clinic", max_refill_interval_days=60,
-                   closed_dates=frozenset({date(2025, 12, 24)}), empty_threshold_ml=1.0)
+    kept = replace(
+        theirs,
+        clinic_name="Pump Clinic",
+        max_refill_interval_days=60,
+        closed_dates=frozenset({date(2025, 12, 24)}),
+        empty_threshold_ml=1.0,
+    )
     clinic.update_settings(admin, kept, version)
     admin_window.records_actions[RecordsTab.SETTINGS].trigger()
     tab = admin_window.records.settings
@@ -437,22 +464,27 @@ def test_the_settings_screen_keeps_the_settings_it_does_not_edit(
     saved = clinic.settings()
     assert saved.buffer_days == 6
     assert (saved.max_refill_interval_days, saved.closed_dates, saved.empty_threshold_ml) == (
-        60, frozenset({date(2025, 12, 24)}), 1.0)
+        60,
+        frozenset({date(2025, 12, 24)}),
+        1.0,
+    )
 
 
 def test_settings_keep_the_booking_capacity_and_horizon(admin_window: MainWindow) -> None:
     admin_window.records_actions[RecordsTab.SETTINGS].trigger()
     tab = admin_window.records.settings
-    assert (tab.clinic_visits.value(), tab.home_visits.value(), tab.horizon.value()) == (
-        8, 2, 21)
+    assert (tab.clinic_visits.value(), tab.home_visits.value(), tab.horizon.value()) == (8, 2, 21)
     tab.name.setText("Pump Clinic")
     tab.clinic_visits.setValue(6)
     tab.home_visits.setValue(0)
     tab.horizon.setValue(28)
     assert tab.save(), tab.message.text()
     saved = admin_window.clinic.settings()
-    assert (saved.clinic_visits_per_day, saved.home_visits_per_day,
-            saved.booking_horizon_days) == (6, 0, 28)
+    assert (saved.clinic_visits_per_day, saved.home_visits_per_day, saved.booking_horizon_days) == (
+        6,
+        0,
+        28,
+    )
     newest = admin_window.clinic.audit_entries(0, 1)[0]
     summary = payload_summary(newest.action, newest.payload)
     assert "6" in summary and "28" in summary, summary

@@ -31,8 +31,7 @@ def admin_window(qtbot: QtBot, clinic: ClinicService) -> Iterator[MainWindow]:
     main.idle.stop()
 
 
-def test_the_administrator_sets_the_mrn_system_and_the_template(
-        admin_window: MainWindow) -> None:
+def test_the_administrator_sets_the_mrn_system_and_the_template(admin_window: MainWindow) -> None:
     admin_window.records_actions[RecordsTab.HOSPITAL].trigger()
     tab = admin_window.records.hospital
     assert tab.template.toPlainText() == default_template_text()
@@ -46,8 +45,9 @@ def test_the_administrator_sets_the_mrn_system_and_the_template(
     hospital = HospitalService(admin_window.clinic)
     assert hospital.mrn_system() == SYSTEM
     assert admin_window.clinic.audit_entries(0, 1)[0].action == "settings.mrn_system"
-    tab.template.setPlainText(default_template_text().replace("Intrathecal pump refill",
-                                                              "ITDD refill"))
+    tab.template.setPlainText(
+        default_template_text().replace("Intrathecal pump refill", "ITDD refill")
+    )
     tab.template_reason.setText("ward wording")
     assert tab.save_template()
     assert hospital.note_template_text()[1] is True
@@ -58,8 +58,9 @@ def test_the_administrator_sets_the_mrn_system_and_the_template(
     assert "Not saved: note template: missing the section" in tab.message.text()
 
 
-def test_a_nurse_exports_a_patient_for_the_hospital(window: MainWindow, dialogs: Dialogs,
-                                                    tmp_path: Path) -> None:
+def test_a_nurse_exports_a_patient_for_the_hospital(
+    window: MainWindow, dialogs: Dialogs, tmp_path: Path
+) -> None:
     clinic = window.clinic
     admin = clinic.sign_in("admin", PASSWORD)
     HospitalService(clinic).set_mrn_system(admin, SYSTEM, "go live")
@@ -72,8 +73,9 @@ def test_a_nurse_exports_a_patient_for_the_hospital(window: MainWindow, dialogs:
     assert tab.export() == tmp_path / "bundle.json"
     document = json.loads((tmp_path / "bundle.json").read_text(encoding="utf-8"))
     assert document["resourceType"] == "Bundle"
-    patients = [e["resource"] for e in document["entry"]
-                if e["resource"]["resourceType"] == "Patient"]
+    patients = [
+        e["resource"] for e in document["entry"] if e["resource"]["resourceType"] == "Patient"
+    ]
     assert [p["identifier"][0]["value"] for p in patients] == ["100004"]
     entry = clinic.audit_entries(0, 1)[0]
     assert entry.action == "export.fhir" and entry.username == "nina"
@@ -95,4 +97,5 @@ def test_the_export_page_cuts_no_text_at_1366_px(admin_window: MainWindow, qtbot
     assert clipped(hospital) == []
     reason = hospital.template_reason
     assert reason.width() >= reason.fontMetrics().horizontalAdvance(
-        "changed the refill section's wording after the audit")
+        "changed the refill section's wording after the audit"
+    )

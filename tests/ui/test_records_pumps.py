@@ -13,7 +13,8 @@ from ui.screens.records import RecordsTab
 
 
 def test_an_administrator_lowers_a_models_minimum_flow_with_a_reason(
-        qtbot: QtBot, clinic: ClinicService) -> None:
+    qtbot: QtBot, clinic: ClinicService
+) -> None:
     window = MainWindow(clinic, clinic.sign_in("admin", PASSWORD))
     qtbot.addWidget(window)
     window.show()
@@ -39,14 +40,16 @@ def test_an_administrator_lowers_a_models_minimum_flow_with_a_reason(
 
 
 def test_a_typed_flow_that_is_not_a_flow_is_refused_and_nothing_is_saved(
-        qtbot: QtBot, clinic: ClinicService) -> None:
+    qtbot: QtBot, clinic: ClinicService
+) -> None:
     window = MainWindow(clinic, clinic.sign_in("admin", PASSWORD))
     qtbot.addWidget(window)
     window.show()
     window.show_records(RecordsTab.PUMPS)
     tab = window.records.pumps
-    tab.table.selectRow(next(i for i, m in enumerate(tab.model.rows())
-                             if m.key == "synchromed2-20"))
+    tab.table.selectRow(
+        next(i for i, m in enumerate(tab.model.rows()) if m.key == "synchromed2-20")
+    )
     tab.min_flow.line_edit.clear()
     qtbot.keyClicks(tab.min_flow.line_edit, "0.03 mL")
     qtbot.keyClicks(tab.reason, "x")

@@ -56,29 +56,58 @@ def clinic(tmp_path: Path) -> Iterator[ClinicService]:
     service.add_user(admin, "otto", PASSWORD, "Otto Second", "nurse")
     service.add_user(admin, "brandt", PASSWORD, "Dr Brandt", "prescriber")
     check = Verification("otto", PASSWORD)
-    patient = service.register_patient(nurse, PatientInput(
-        "200001", "Sommer", "Zeit", date(1970, 3, 29), "spasticity_spinal"))
-    pump = service.implant_pump(nurse, patient.id, PumpInput(
-        "synchromed2-20", "NGV200001", date(2025, 10, 1), "right lower abdomen",
-        pump_path_volume=Q_("0.22 mL"), replace_by=date(2031, 5, 1)), CatheterInput(
-        "prometra-11823", (SegmentInput(Q_("80 cm"), Q_("30 cm"), Q_("0.0026 mL/cm")),),
-        "T10"))
-    service.change_prescription(nurse, check, pump.id, PrescriptionInput(
-        ingredients=(IngredientInput("baclofen", Q_("2000 mcg/mL")),),
-        schedule=Schedule.simple(Q_("200 mcg/day")), effective_at=LAST_FILL.replace(hour=8),
-        prescriber="Dr Brandt", order=OrderGiven("written", LAST_FILL.replace(hour=8))))
-    service.record_refill(nurse, check, pump.id, RefillInput(
-        performed_at=LAST_FILL, aspirated=Q_("0 mL"), volume_added=Q_("20 mL"),
-        lot_number="L2025-117", expiry=date(2026, 6, 30), source="pharmacy",
-        needle_position_confirmed=True, pump_running_confirmed=True))
+    patient = service.register_patient(
+        nurse, PatientInput("200001", "Sommer", "Zeit", date(1970, 3, 29), "spasticity_spinal")
+    )
+    pump = service.implant_pump(
+        nurse,
+        patient.id,
+        PumpInput(
+            "synchromed2-20",
+            "NGV200001",
+            date(2025, 10, 1),
+            "right lower abdomen",
+            pump_path_volume=Q_("0.22 mL"),
+            replace_by=date(2031, 5, 1),
+        ),
+        CatheterInput(
+            "prometra-11823", (SegmentInput(Q_("80 cm"), Q_("30 cm"), Q_("0.0026 mL/cm")),), "T10"
+        ),
+    )
+    service.change_prescription(
+        nurse,
+        check,
+        pump.id,
+        PrescriptionInput(
+            ingredients=(IngredientInput("baclofen", Q_("2000 mcg/mL")),),
+            schedule=Schedule.simple(Q_("200 mcg/day")),
+            effective_at=LAST_FILL.replace(hour=8),
+            prescriber="Dr Brandt",
+            order=OrderGiven("written", LAST_FILL.replace(hour=8)),
+        ),
+    )
+    service.record_refill(
+        nurse,
+        check,
+        pump.id,
+        RefillInput(
+            performed_at=LAST_FILL,
+            aspirated=Q_("0 mL"),
+            volume_added=Q_("20 mL"),
+            lot_number="L2025-117",
+            expiry=date(2026, 6, 30),
+            source="pharmacy",
+            needle_position_confirmed=True,
+            pump_running_confirmed=True,
+        ),
+    )
     try:
         yield service
     finally:
         database.dispose()
 
 
-def test_the_wizard_plans_on_the_stored_forecasts_clock(qtbot: QtBot,
-                                                        window: MainWindow) -> None:
+def test_the_wizard_plans_on_the_stored_forecasts_clock(qtbot: QtBot, window: MainWindow) -> None:
     clinic = window.clinic
     patient = clinic.find_patient("200001")
     window.open_patient(patient.id)
@@ -94,8 +123,9 @@ def test_the_wizard_plans_on_the_stored_forecasts_clock(qtbot: QtBot,
     assert base.residual.elapsed_days == pytest.approx(10 + 15.5 / 24)
     expected = clinic.expected_now(pump_id)
     assert expected is not None
-    assert base.residual.expected_residual.to("mL").m == pytest.approx(expected.to("mL").m,
-                                                                     abs=1e-12)
+    assert base.residual.expected_residual.to("mL").m == pytest.approx(
+        expected.to("mL").m, abs=1e-12
+    )
 
     # Through the wizard: same solution, a full 20 mL, the program unchanged.
     wizard.patient.confirmed.setChecked(True)
@@ -120,9 +150,12 @@ def test_the_wizard_plans_on_the_stored_forecasts_clock(qtbot: QtBot,
     # alarm volume earlier, which sets the date (issue 11)
     assert dict(plan.forecast.limits)["alarm"] == date(2026, 4, 22)
     assert (plan.forecast.refill_due, plan.forecast.refill_due_reason) == (
-        date(2026, 4, 6), "worst_case")
-    wall = plan_visit(wizard.local, wizard.at(), settings=wizard.settings,
-                      drugs=wizard.library)  # counted on the wall clock: a day early
+        date(2026, 4, 6),
+        "worst_case",
+    )
+    wall = plan_visit(
+        wizard.local, wizard.at(), settings=wizard.settings, drugs=wizard.library
+    )  # counted on the wall clock: a day early
     assert wall.forecast.alarm_at == datetime(2026, 4, 28, 23, 30)
     assert dict(wall.forecast.limits)["alarm"] == date(2026, 4, 21)
 
@@ -148,13 +181,13 @@ def test_the_wizard_plans_on_the_stored_forecasts_clock(qtbot: QtBot,
     # The saved refill's expected residual is the one the wizard showed ...
     assert outcome.refill.expected_residual is not None
     assert outcome.refill.expected_residual.to("mL").m == pytest.approx(
-        base.residual.expected_residual.to("mL").m, abs=1e-9)
+        base.residual.expected_residual.to("mL").m, abs=1e-9
+    )
     # ... and the stored forecast (the due list's) has the wizard's figures.
     stored = outcome.forecast
     assert stored is not None
     assert wall_clock(stored.alarm_at, BERLIN) == plan.forecast.alarm_at
-    assert wall_clock(stored.alarm_at_with_boluses, BERLIN) == (
-        plan.forecast.alarm_at_with_boluses)
+    assert wall_clock(stored.alarm_at_with_boluses, BERLIN) == (plan.forecast.alarm_at_with_boluses)
     assert wall_clock(stored.empty_at, BERLIN) == plan.forecast.empty_at
     assert stored.refill_due == plan.forecast.refill_due
     assert stored.refill_due_reason == plan.forecast.refill_due_reason

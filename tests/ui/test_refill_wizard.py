@@ -50,8 +50,7 @@ def click(qtbot: QtBot, widget: QWidget) -> None:
     """A click on a button, or on the box of a tick box or radio button (its left end: the
     widget may be stretched wider than its text)."""
     if isinstance(widget, QCheckBox | QRadioButton):
-        qtbot.mouseClick(widget, Qt.MouseButton.LeftButton,
-                         pos=QPoint(8, widget.height() // 2))
+        qtbot.mouseClick(widget, Qt.MouseButton.LeftButton, pos=QPoint(8, widget.height() // 2))
     else:
         qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)
 
@@ -85,8 +84,9 @@ def audit_count(clinic: ClinicService) -> int:
         return int(session.scalar(select(func.count()).select_from(db.AuditEntry)) or 0)
 
 
-def through_patient_and_residual(qtbot: QtBot, wizard: RefillWizard, aspirated: str,
-                                 note: str = "") -> None:
+def through_patient_and_residual(
+    qtbot: QtBot, wizard: RefillWizard, aspirated: str, note: str = ""
+) -> None:
     assert not wizard.next_button.isEnabled()
     assert "Patient and pump confirmed" in wizard.problem_label.text()
     click(qtbot, wizard.patient.confirmed)
@@ -124,8 +124,9 @@ def nothing_found(wizard: RefillWizard) -> None:
     wizard.next()
 
 
-def choose_solution(qtbot: QtBot, wizard: RefillWizard, lot: str = "L2025-200",
-                    concentration: str = "") -> None:
+def choose_solution(
+    qtbot: QtBot, wizard: RefillWizard, lot: str = "L2025-200", concentration: str = ""
+) -> None:
     step = wizard.solution
     if concentration:
         click(qtbot, step.new_concentration)
@@ -156,19 +157,30 @@ def programmer_as_pumpmgr(qtbot: QtBot, wizard: RefillWizard) -> None:
     """Copy figures that agree with pumpmgr's forecast (as the programmer would show them)."""
     assert wizard.current() is wizard.programmer and wizard.plan is not None
     plan = wizard.plan
-    type_into(qtbot, wizard.programmer.reservoir,
-              format_quantity(plan.refill.final_volume, Kind.VOLUME))
+    type_into(
+        qtbot, wizard.programmer.reservoir, format_quantity(plan.refill.final_volume, Kind.VOLUME)
+    )
     alarm = plan.forecast.alarm_at
     wizard.programmer.alarm.set_value(alarm)
-    type_into(qtbot, wizard.programmer.daily_volume,
-              format_quantity(plan.program.daily_volume(), Kind.FLOW))
+    type_into(
+        qtbot,
+        wizard.programmer.daily_volume,
+        format_quantity(plan.program.daily_volume(), Kind.FLOW),
+    )
     assert wizard.programmer.summary() == "agree with pumpmgr's forecast"
     next_step(qtbot, wizard)
 
 
-def second_nurse(qtbot: QtBot, wizard: RefillWizard, *, concentrations: list[str],
-                 volume: str = "20 mL", lot: str = "L2025-200", username: str = "otto",
-                 password: str = PASSWORD) -> None:
+def second_nurse(
+    qtbot: QtBot,
+    wizard: RefillWizard,
+    *,
+    concentrations: list[str],
+    volume: str = "20 mL",
+    lot: str = "L2025-200",
+    username: str = "otto",
+    password: str = PASSWORD,
+) -> None:
     step = wizard.verify_step
     assert wizard.current() is step
     qtbot.keyClicks(step.username, username)
@@ -190,7 +202,8 @@ def save(qtbot: QtBot, wizard: RefillWizard) -> None:
 
 
 def test_refill_with_a_normal_residual_is_saved_audited_and_moves_the_due_list(
-        qtbot: QtBot, window: MainWindow, dialogs: Dialogs) -> None:
+    qtbot: QtBot, window: MainWindow, dialogs: Dialogs
+) -> None:
     clinic = window.clinic
     before = next(r for r in clinic.due_list() if r.mrn == "100001")
     assert before.state == "overdue"
@@ -211,8 +224,7 @@ def test_refill_with_a_normal_residual_is_saved_audited_and_moves_the_due_list(
     second_nurse(qtbot, wizard, concentrations=["2 mg/mL"], lot=" l2025-200 ")
     assert wizard.current() is wizard.review, wizard.verify_step.message.text()
     assert wizard.review.text("Solution") == ("Baclofen 2,000 mcg/mL", "Baclofen 2,000 mcg/mL")
-    assert wizard.review.text("Nurses")[1] == ("Nina Nurse, verified independently by "
-                                               "Otto Second")
+    assert wizard.review.text("Nurses")[1] == ("Nina Nurse, verified independently by Otto Second")
     assert refill_count(clinic) == refills  # nothing saved before Save
     save(qtbot, wizard)
 
@@ -232,8 +244,7 @@ def test_refill_with_a_normal_residual_is_saved_audited_and_moves_the_due_list(
     after = next(r for r in clinic.due_list() if r.mrn == "100001")
     assert after.refill_due > before.refill_due and after.state == "fine"
     assert outcome.forecast is not None
-    assert wizard.done_step.summary.text("refill due") == format_date(
-        outcome.forecast.refill_due)
+    assert wizard.done_step.summary.text("refill due") == format_date(outcome.forecast.refill_due)
 
     click(qtbot, wizard.next_button)  # Close
     qtbot.waitUntil(lambda: window.clinical_dialog is None)
@@ -242,8 +253,7 @@ def test_refill_with_a_normal_residual_is_saved_audited_and_moves_the_due_list(
     assert not dialogs.texts("error")
 
 
-def test_an_ok_residual_is_shown_without_alarming_words(qtbot: QtBot,
-                                                       window: MainWindow) -> None:
+def test_an_ok_residual_is_shown_without_alarming_words(qtbot: QtBot, window: MainWindow) -> None:
     """Tried by hand: 0.1 mL less than expected said "Residual OK" above "Less came back than
     expected: possible over-infusion (overdose signs ...)"."""
     wizard = open_wizard(qtbot, window, "100004")
@@ -288,7 +298,8 @@ def test_a_discrepancy_requires_a_note(qtbot: QtBot, window: MainWindow) -> None
 
 
 def test_a_concentration_change_shows_the_bridge_to_acknowledge(
-        qtbot: QtBot, window: MainWindow) -> None:
+    qtbot: QtBot, window: MainWindow
+) -> None:
     wizard = open_wizard(qtbot, window, "100004")
     through_patient_and_residual(qtbot, wizard, "16.4 mL")
     choose_solution(qtbot, wizard, concentration="1000 mcg/mL")
@@ -328,22 +339,31 @@ def test_a_concentration_change_shows_the_bridge_to_acknowledge(
 
 
 def test_an_unknown_dead_space_is_said_and_the_unbridged_dose_still_shown(
-        qtbot: QtBot, window: MainWindow) -> None:
+    qtbot: QtBot, window: MainWindow
+) -> None:
     wizard = open_wizard(qtbot, window, "100004")
     chart = wizard.local
     assert chart.pump is not None
     unknown = replace(chart, pump=replace(chart.pump, pump_path_volume=None))
-    plan = plan_visit(unknown, wizard.at(), settings=wizard.settings, drugs=wizard.library,
-                      new_ingredients=(Ingredient("baclofen", Q_(1000, "mcg/mL")),))
+    plan = plan_visit(
+        unknown,
+        wizard.at(),
+        settings=wizard.settings,
+        drugs=wizard.library,
+        new_ingredients=(Ingredient("baclofen", Q_(1000, "mcg/mL")),),
+    )
     assert plan.bridge_status == "dead_space_unknown"
     text = bridge_text(plan, wizard.library)
     assert "The dead space is not known (pump fluid-path volume not recorded)" in text
-    assert ("Without a bridge the patient gets 720 mcg/day of Baclofen instead of 360 mcg/day"
-            in text)
+    assert (
+        "Without a bridge the patient gets 720 mcg/day of Baclofen instead of 360 mcg/day" in text
+    )
 
 
-def test_a_mismatch_of_the_second_nurse_stops_the_save(qtbot: QtBot, window: MainWindow,
-                                                       ) -> None:
+def test_a_mismatch_of_the_second_nurse_stops_the_save(
+    qtbot: QtBot,
+    window: MainWindow,
+) -> None:
     clinic = window.clinic
     refills = refill_count(clinic)
     wizard = open_wizard(qtbot, window, "100001")
@@ -355,8 +375,7 @@ def test_a_mismatch_of_the_second_nurse_stops_the_save(qtbot: QtBot, window: Mai
     # The verification step shows nothing of the first nurse's entry.
     shown = " ".join(w.text() for w in wizard.verify_step.findChildren(QAbstractButton))
     assert "L2025-200" not in shown
-    second_nurse(qtbot, wizard, concentrations=["2000 mcg/mL"], volume="18 mL",
-                 lot="L2025-201")
+    second_nurse(qtbot, wizard, concentrations=["2000 mcg/mL"], volume="18 mL", lot="L2025-201")
     assert wizard.current() is wizard.verify_step
     message = wizard.verify_step.message.text()
     assert "Does not match the first nurse's entry: volume added, lot number" in message
@@ -372,7 +391,8 @@ def test_a_mismatch_of_the_second_nurse_stops_the_save(qtbot: QtBot, window: Mai
 
 
 def test_a_wrong_verifier_password_or_the_same_nurse_is_refused(
-        qtbot: QtBot, window: MainWindow) -> None:
+    qtbot: QtBot, window: MainWindow
+) -> None:
     clinic = window.clinic
     refills = refill_count(clinic)
     wizard = open_wizard(qtbot, window, "100001")
@@ -396,8 +416,9 @@ def test_a_wrong_verifier_password_or_the_same_nurse_is_refused(
     assert refill_count(clinic) == refills
 
 
-def test_cancel_at_any_step_saves_nothing(qtbot: QtBot, window: MainWindow,
-                                          dialogs: Dialogs) -> None:
+def test_cancel_at_any_step_saves_nothing(
+    qtbot: QtBot, window: MainWindow, dialogs: Dialogs
+) -> None:
     clinic = window.clinic
     wizard = open_wizard(qtbot, window, "100004")
     refills, audits = refill_count(clinic), audit_count(clinic)  # the chart's view counted
@@ -415,8 +436,8 @@ def test_cancel_at_any_step_saves_nothing(qtbot: QtBot, window: MainWindow,
 
 
 def test_a_service_error_is_shown_and_nothing_typed_is_lost(
-        qtbot: QtBot, window: MainWindow, dialogs: Dialogs,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    qtbot: QtBot, window: MainWindow, dialogs: Dialogs, monkeypatch: pytest.MonkeyPatch
+) -> None:
     wizard = open_wizard(qtbot, window, "100001")
     through_patient_and_residual(qtbot, wizard, "1 mL")
     choose_solution(qtbot, wizard)
@@ -426,8 +447,11 @@ def test_a_service_error_is_shown_and_nothing_typed_is_lost(
     second_nurse(qtbot, wizard, concentrations=["2000 mcg/mL"])
 
     def refuse(*args: object, **kw: object) -> None:
-        raise ImpossibleInput("refill time: is before the last refill on record",
-                              code=Code.TIME_ORDER, field="refill time")
+        raise ImpossibleInput(
+            "refill time: is before the last refill on record",
+            code=Code.TIME_ORDER,
+            field="refill time",
+        )
 
     monkeypatch.setattr(window.clinic, "record_refill", refuse)
     save(qtbot, wizard)
@@ -441,7 +465,8 @@ def test_a_service_error_is_shown_and_nothing_typed_is_lost(
 
 
 def test_a_blocked_dose_disables_next_and_a_warning_needs_a_reason(
-        qtbot: QtBot, window: MainWindow) -> None:
+    qtbot: QtBot, window: MainWindow
+) -> None:
     wizard = open_wizard(qtbot, window, "100001")
     through_patient_and_residual(qtbot, wizard, "1 mL")
     choose_solution(qtbot, wizard)
@@ -451,8 +476,7 @@ def test_a_blocked_dose_disables_next_and_a_warning_needs_a_reason(
     type_into(qtbot, program.schedule.daily_dose, "400 mg/day")  # a mg/mcg slip
     qtbot.keyClicks(program.prescriber, "Dr Brandt")
     program.order_edit.set_given_as("written")
-    qtbot.waitUntil(lambda: not program.check_pending() and program.findings.check()
-                    is not None)
+    qtbot.waitUntil(lambda: not program.check_pending() and program.findings.check() is not None)
     assert program.findings.is_blocked()
     assert program.findings.summary.text().startswith("Blocked")
     assert not wizard.next_button.isEnabled()
@@ -466,16 +490,19 @@ def test_a_blocked_dose_disables_next_and_a_warning_needs_a_reason(
     assert program.findings.warning_codes() == ["titration.above_percent"]
     assert not wizard.next_button.isEnabled()
     assert "needs a reason" in wizard.problem_label.text()
-    qtbot.keyClicks(program.findings.reason_edits["titration.above_percent"],
-                    "ordered by Dr Brandt after review")
+    qtbot.keyClicks(
+        program.findings.reason_edits["titration.above_percent"],
+        "ordered by Dr Brandt after review",
+    )
     assert wizard.next_button.isEnabled()
     data = wizard.prescription_input()
     assert data is not None
     assert data.reasons == {"titration.above_percent": "ordered by Dr Brandt after review"}
 
 
-def programmer_shows(qtbot: QtBot, wizard: RefillWizard, reservoir: str, alarm_days_later: int,
-                     daily_volume: str) -> ProgrammerStep:
+def programmer_shows(
+    qtbot: QtBot, wizard: RefillWizard, reservoir: str, alarm_days_later: int, daily_volume: str
+) -> ProgrammerStep:
     """Through a plain refill to the programmer's step, and type what the programmer shows:
     ``reservoir``, the alarm ``alarm_days_later`` than pumpmgr's, ``daily_volume``."""
     through_patient_and_residual(qtbot, wizard, "1 mL")
@@ -503,7 +530,8 @@ def test_programmer_figures_that_differ_are_flagged(qtbot: QtBot, window: MainWi
 
 
 def test_the_wizards_flags_are_pumpmgrs_verdict_at_the_tolerances(
-    qtbot: QtBot, window: MainWindow,
+    qtbot: QtBot,
+    window: MainWindow,
 ) -> None:
     """Exactly at each tolerance (0.1 mL, a day, 2 %) a figure agrees, just over it it differs,
     and every flag the wizard shows is the one compare_programmer (whose verdict the service
@@ -515,8 +543,11 @@ def test_the_wizards_flags_are_pumpmgrs_verdict_at_the_tolerances(
     final = float(plan.refill.final_volume.to("mL").m)
     alarm = plan.forecast.alarm_at.date()
     daily = float(plan.program.daily_volume().to("mL/day").m)
-    volume, days, share = (PROGRAMMER_RESERVOIR_TOLERANCE_ML, PROGRAMMER_ALARM_TOLERANCE_DAYS,
-                           PROGRAMMER_DAILY_VOLUME_TOLERANCE)
+    volume, days, share = (
+        PROGRAMMER_RESERVOIR_TOLERANCE_ML,
+        PROGRAMMER_ALARM_TOLERANCE_DAYS,
+        PROGRAMMER_DAILY_VOLUME_TOLERANCE,
+    )
     # (programmer's reservoir mL, alarm days off, daily mL/day) -> the flags expected
     cases = {
         (final + volume, 0, daily): [False, False, False],
@@ -536,19 +567,29 @@ def test_the_wizards_flags_are_pumpmgrs_verdict_at_the_tolerances(
         figures = (Q_(reservoir, "mL"), alarm + timedelta(days=off), Q_(theirs, "mL/day"))
         shown = [c.differs for c in refill_checks.programmer_checks(plan, *figures)]
         judged = compare_programmer(
-            reservoir=figures[0], alarm_date=figures[1], daily_volume=figures[2],
-            our_reservoir=plan.refill.final_volume, our_alarm_date=alarm,
-            our_daily_volume=plan.program.daily_volume())
+            reservoir=figures[0],
+            alarm_date=figures[1],
+            daily_volume=figures[2],
+            our_reservoir=plan.refill.final_volume,
+            our_alarm_date=alarm,
+            our_daily_volume=plan.program.daily_volume(),
+        )
         assert shown == expected, (reservoir, off, theirs)
-        assert shown == [judged.reservoir_differs, judged.alarm_date_differs,
-                         judged.daily_volume_differs], (reservoir, off, theirs)
-    assert step.tolerance.text() == ("Each figure is flagged when the reservoir volume differs "
-                                     "by more than 0.1 mL, the alarm date by more than 1 day, "
-                                     "or the daily volume by more than 2 %.")
+        assert shown == [
+            judged.reservoir_differs,
+            judged.alarm_date_differs,
+            judged.daily_volume_differs,
+        ], (reservoir, off, theirs)
+    assert step.tolerance.text() == (
+        "Each figure is flagged when the reservoir volume differs "
+        "by more than 0.1 mL, the alarm date by more than 1 day, "
+        "or the daily volume by more than 2 %."
+    )
 
 
 def test_a_negative_programmer_figure_is_refused_without_a_verdict(
-    qtbot: QtBot, window: MainWindow,
+    qtbot: QtBot,
+    window: MainWindow,
 ) -> None:
     """pumpmgr refuses a negative volume (the save would too): no verdict, Next stays off."""
     wizard = open_wizard(qtbot, window, "100001")
@@ -564,11 +605,14 @@ def test_cross_checks_compare_in_any_unit() -> None:
     assert refill_checks.mismatches(first, same, ["baclofen"]) == []
     other = refill_checks.Entry((Q_(200, "mcg/mL"),), Q_(20, "mL"), "L-7")
     assert refill_checks.mismatches(first, other, ["baclofen"]) == [
-        "baclofen concentration", "lot number"]
+        "baclofen concentration",
+        "lot number",
+    ]
 
 
-def test_locking_the_window_hides_an_open_wizard_as_it_is(qtbot: QtBot, window: MainWindow,
-                                                          dialogs: Dialogs) -> None:
+def test_locking_the_window_hides_an_open_wizard_as_it_is(
+    qtbot: QtBot, window: MainWindow, dialogs: Dialogs
+) -> None:
     """Hidden behind the lock, nothing saved, no question asked; the same nurse carries on
     (tests/ui/test_lock.py has another user signing in)."""
     clinic = window.clinic
@@ -595,8 +639,9 @@ def test_the_refill_button_needs_a_pump_with_a_prescription(window: MainWindow) 
     assert not window.patient.print_button.isEnabled()
 
 
-def test_the_programmers_figures_are_saved_with_the_refill(qtbot: QtBot,
-                                                           window: MainWindow) -> None:
+def test_the_programmers_figures_are_saved_with_the_refill(
+    qtbot: QtBot, window: MainWindow
+) -> None:
     """What the nurse copies from the programmer is stored with the refill, with the verdict
     the wizard showed (here: the alarm date differs by two days, checked by both nurses)."""
     clinic = window.clinic
@@ -619,14 +664,18 @@ def test_the_programmers_figures_are_saved_with_the_refill(qtbot: QtBot,
     assert saved.programmer_differs is True and saved.programmer_differs == step.differs()
     with clinic.database.read() as session:
         row = session.get_one(db.Refill, saved.id)
-        assert (row.programmer_reservoir_ml, row.programmer_daily_volume_ml_per_day,
-                row.programmer_differs) == (20.0, 0.2, True)
+        assert (
+            row.programmer_reservoir_ml,
+            row.programmer_daily_volume_ml_per_day,
+            row.programmer_differs,
+        ) == (20.0, 0.2, True)
     chart = clinic.patient_chart(clinic.find_patient("100001").id)
     assert chart.refills[-1].programmer == saved.programmer
 
 
 def test_the_visit_of_a_pump_computed_empty_says_so_first_and_before_the_refill(
-        qtbot: QtBot, clinic: ClinicService, window: MainWindow) -> None:
+    qtbot: QtBot, clinic: ClinicService, window: MainWindow
+) -> None:
     """Domain-rules §3: the visit of a pump computed empty says so on its first page, with
     what to ask, and again on the step where the patient's condition is asked; a pump in no
     such state says nothing."""
@@ -637,13 +686,13 @@ def test_the_visit_of_a_pump_computed_empty_says_so_first_and_before_the_refill(
     wizard.discard()
     assert isinstance(clinic.clock, FixedClock)
     clinic.clock.advance(timedelta(days=28))  # a pump of the small clinic runs dry by then
-    row = next(r for r in clinic.due_list()
-               if r.refill_state is RefillState.COMPUTED_EMPTY)
+    row = next(r for r in clinic.due_list() if r.refill_state is RefillState.COMPUTED_EMPTY)
     wizard = open_wizard(qtbot, window, row.mrn)
     notice = wizard.patient.state_notice
     assert notice.isVisible() and notice.property("role") == "alert"
-    assert notice.text().startswith("COMPUTED EMPTY: the forecast says the reservoir is empty. "
-                                    "Ask for the patient's condition")
+    assert notice.text().startswith(
+        "COMPUTED EMPTY: the forecast says the reservoir is empty. Ask for the patient's condition"
+    )
     assert "the next dose is a restart" in notice.text()
     click(qtbot, wizard.patient.confirmed)
     next_step(qtbot, wizard)
@@ -652,8 +701,9 @@ def test_the_visit_of_a_pump_computed_empty_says_so_first_and_before_the_refill(
     wizard.discard()
 
 
-def test_a_reservoir_found_empty_needs_the_patients_condition(qtbot: QtBot,
-                                                              window: MainWindow) -> None:
+def test_a_reservoir_found_empty_needs_the_patients_condition(
+    qtbot: QtBot, window: MainWindow
+) -> None:
     """Issue 11: 0.3 mL back (at or below the clinic's 0.5 mL) is "found empty", never "ok";
     the nurse writes the patient's condition before going on; the pump is flagged."""
     wizard = open_wizard(qtbot, window, "100001")
@@ -681,7 +731,8 @@ def test_a_reservoir_found_empty_needs_the_patients_condition(qtbot: QtBot,
 
 
 def test_a_restart_says_the_time_without_drug_and_the_over_infusion_risk_past_48_hours(
-        qtbot: QtBot, window: MainWindow) -> None:
+    qtbot: QtBot, window: MainWindow
+) -> None:
     """Issue 11, domain-rules §3: the worst case ran empty before the visit. Step 2 says how
     long the patient may have been without drug should this be a restart: at 48 hours no
     over-infusion risk, a minute later the risk; withdrawal signs make it a restart, which
@@ -692,15 +743,20 @@ def test_a_restart_says_the_time_without_drug_and_the_over_infusion_risk_past_48
     wizard = open_wizard(qtbot, window, "100001")
     assert wizard.patient.state_notice.isVisibleTo(wizard) and (
         wizard.patient.state_notice.text().startswith(
-            "MAY BE EMPTY: the reservoir may be empty if the pump runs fast"))
+            "MAY BE EMPTY: the reservoir may be empty if the pump runs fast"
+        )
+    )
     stored = wizard.chart.forecast
     assert stored is not None and stored.empty_at_worst_case is not None
     # one worst-case empty time on the page: the state's and the time without drug's (the
     # state's was extrapolated at today's rate, an hour off beside the other)
     since = format_datetime(stored.empty_at_worst_case.astimezone(window.clinic.tz))
     assert f"may have run dry from {since} (worst case)" in wizard.patient.state_notice.text()
-    at_48 = (stored.empty_at_worst_case + timedelta(hours=48)).astimezone(
-        window.clinic.tz).replace(tzinfo=None, second=0, microsecond=0)  # 48 h less seconds
+    at_48 = (
+        (stored.empty_at_worst_case + timedelta(hours=48))
+        .astimezone(window.clinic.tz)
+        .replace(tzinfo=None, second=0, microsecond=0)
+    )  # 48 h less seconds
     click(qtbot, wizard.patient.confirmed)
     shown = {}
     for typed in (at_48, at_48 + timedelta(minutes=1)):
@@ -741,7 +797,8 @@ def test_a_restart_says_the_time_without_drug_and_the_over_infusion_risk_past_48
 
 
 def test_a_solution_expiring_before_the_due_date_moves_it_before_saving(
-        qtbot: QtBot, window: MainWindow) -> None:
+    qtbot: QtBot, window: MainWindow
+) -> None:
     """domain-rules §4: the expiry typed on the Solution page moves the refill-due date, and
     the review says so before the refill is saved (the service stores the same date)."""
     wizard = open_wizard(qtbot, window, "100001")
@@ -768,7 +825,8 @@ def test_a_solution_expiring_before_the_due_date_moves_it_before_saving(
 
 
 def test_what_was_found_before_the_refill_is_asked_reviewed_and_saved(
-        qtbot: QtBot, window: MainWindow) -> None:
+    qtbot: QtBot, window: MainWindow
+) -> None:
     """Step 2: the programmer's reading, the site and the symptoms; a finding needs words;
     the review shows them in the core's wording and the refill keeps them. An unchanged
     prescription is not marked changed."""
@@ -803,7 +861,8 @@ def test_what_was_found_before_the_refill_is_asked_reviewed_and_saved(
     second_nurse(qtbot, wizard, concentrations=["2 mg/mL"])
     assert wizard.current() is wizard.review
     assert wizard.review.text("Programmer's reading before")[1] == (
-        "stopped, empty reservoir, reservoir 0 mL")
+        "stopped, empty reservoir, reservoir 0 mL"
+    )
     assert wizard.review.text("Site and pocket")[1] == "swelling: soft swelling"
     assert wizard.review.text("Symptoms")[1] == "signs of withdrawal: spasms since yesterday"
     prescription = next(r for r in wizard.review.rows if r.name == "Prescription")
@@ -815,13 +874,16 @@ def test_what_was_found_before_the_refill_is_asked_reviewed_and_saved(
     saved = clinic.patient_chart(clinic.find_patient("100001").id).refills[-1].bedside
     assert saved is not None and saved.interrogation is not None
     assert (saved.interrogation.status, saved.interrogation.alarms) == (
-        PumpStatus.STOPPED, frozenset({PumpAlarm.EMPTY_RESERVOIR}))
+        PumpStatus.STOPPED,
+        frozenset({PumpAlarm.EMPTY_RESERVOIR}),
+    )
     assert saved.site.findings == frozenset({SiteFinding.SWELLING})
     assert saved.symptoms == SymptomCheck(True, False, "spasms since yesterday")
 
 
 def test_a_constant_flow_pump_has_no_programmer_to_read_before_the_refill(
-        qtbot: QtBot, window: MainWindow) -> None:
+    qtbot: QtBot, window: MainWindow
+) -> None:
     wizard = open_wizard(qtbot, window, "100005")
     click(qtbot, wizard.patient.confirmed)
     next_step(qtbot, wizard)
@@ -852,20 +914,37 @@ def ziconotide_patient(clinic: ClinicService) -> str:
     )
 
     nurse, check = clinic.sign_in("nina", PASSWORD), Verification("otto", PASSWORD)
-    patient = clinic.register_patient(nurse, PatientInput(
-        "200001", "Keller", "Ruth", _at(0).date().replace(year=1965), "non_cancer_pain"))
-    pump = clinic.implant_pump(nurse, patient.id, PumpInput(
-        "synchromed2-20", "NGV200001", _at(11).date(), "left lower abdomen"), _catheter())
-    clinic.change_prescription(nurse, check, pump.id, PrescriptionInput(
-        ingredients=(IngredientInput("ziconotide", Q_("25 mcg/mL")),),
-        schedule=Schedule.simple(Q_("1.2 mcg/day")), effective_at=_at(10, 8),
-        prescriber="Dr Brandt", order=OrderGiven("written", _at(10, 8))))
+    patient = clinic.register_patient(
+        nurse,
+        PatientInput(
+            "200001", "Keller", "Ruth", _at(0).date().replace(year=1965), "non_cancer_pain"
+        ),
+    )
+    pump = clinic.implant_pump(
+        nurse,
+        patient.id,
+        PumpInput("synchromed2-20", "NGV200001", _at(11).date(), "left lower abdomen"),
+        _catheter(),
+    )
+    clinic.change_prescription(
+        nurse,
+        check,
+        pump.id,
+        PrescriptionInput(
+            ingredients=(IngredientInput("ziconotide", Q_("25 mcg/mL")),),
+            schedule=Schedule.simple(Q_("1.2 mcg/day")),
+            effective_at=_at(10, 8),
+            prescriber="Dr Brandt",
+            order=OrderGiven("written", _at(10, 8)),
+        ),
+    )
     clinic.record_refill(nurse, check, pump.id, _fill(_at(10)))
     return "200001"
 
 
 def test_undiluted_is_ticked_for_ziconotide_only_and_sets_the_stability_limit(
-        qtbot: QtBot, window: MainWindow) -> None:
+    qtbot: QtBot, window: MainWindow
+) -> None:
     """domain-rules §3: the Solution step asks "Undiluted (as supplied)" for a ziconotide
     solution only; unticked the 25 mcg/mL solution is stable 40 days, ticked 84; the review
     and the saved refill say so."""
@@ -892,18 +971,23 @@ def test_undiluted_is_ticked_for_ziconotide_only_and_sets_the_stability_limit(
     programmer_as_pumpmgr(qtbot, wizard)
     second_nurse(qtbot, wizard, concentrations=["25 mcg/mL"])
     assert wizard.current() is wizard.review, wizard.verify_step.message.text()
-    assert wizard.review.text("Solution") == ("Ziconotide 25 mcg/mL",
-                                              "Ziconotide 25 mcg/mL, undiluted (as supplied)")
+    assert wizard.review.text("Solution") == (
+        "Ziconotide 25 mcg/mL",
+        "Ziconotide 25 mcg/mL, undiluted (as supplied)",
+    )
     save(qtbot, wizard)
     assert wizard.outcome is not None and wizard.outcome.refill.undiluted is True
     assert wizard.outcome.forecast is not None
     assert wizard.outcome.forecast.refill_due_reason == "stability"
+
+
 def verdict_of(wizard: RefillWizard) -> str | None:
     return None if wizard.verdict is None else wizard.verdict.verdict
 
 
 def test_the_patient_boluses_the_programmer_counts_are_drawn_from_the_residual(
-        qtbot: QtBot, window: MainWindow) -> None:
+    qtbot: QtBot, window: MainWindow
+) -> None:
     """Morphine with 0.1 mg boluses of 10 mg/mL (0.01 mL), 4 a day, filled 30 days ago: at most
     120. 121 is refused on the step that asks it; 120 draw 1.2 mL, which turns the residual's
     investigate into ok, and the count is reviewed and saved with the refill."""
@@ -914,7 +998,8 @@ def test_the_patient_boluses_the_programmer_counts_are_drawn_from_the_residual(
     step = wizard.bedside
     assert step.boluses_row.isVisibleTo(step)
     assert step.boluses_label.text().replace("&", "") == (
-        "Patient boluses given since the last fill (programmer)")
+        "Patient boluses given since the last fill (programmer)"
+    )
     click(qtbot, step.running)
     type_into(qtbot, step.reservoir, "30.8 mL")
     click(qtbot, step.site_assessed)
@@ -928,8 +1013,10 @@ def test_the_patient_boluses_the_programmer_counts_are_drawn_from_the_residual(
     click(qtbot, wizard.back_button)
     qtbot.keyClicks(step.boluses, "121")
     assert not wizard.next_button.isEnabled()
-    assert ("patient boluses: 121 is more than possible (the lockout and the maximum per day "
-            "allow at most 120 since the last fill)") in wizard.problem_label.text()
+    assert (
+        "patient boluses: 121 is more than possible (the lockout and the maximum per day "
+        "allow at most 120 since the last fill)"
+    ) in wizard.problem_label.text()
     step.boluses.clear()
     qtbot.keyClicks(step.boluses, "120")
     next_step(qtbot, wizard)
@@ -948,7 +1035,8 @@ def test_the_patient_boluses_the_programmer_counts_are_drawn_from_the_residual(
     programmer_as_pumpmgr(qtbot, wizard)
     second_nurse(qtbot, wizard, concentrations=["10 mg/mL", "100 mcg/mL"], volume="40 mL")
     assert wizard.review.text("Programmer's reading before")[1] == (
-        "running, no alarm, reservoir 30.8 mL, 120 patient boluses since the last fill")
+        "running, no alarm, reservoir 30.8 mL, 120 patient boluses since the last fill"
+    )
     save(qtbot, wizard)
     assert wizard.outcome is not None and wizard.outcome.discrepancy is not None
     assert wizard.outcome.discrepancy.verdict == "ok"

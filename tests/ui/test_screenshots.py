@@ -10,8 +10,7 @@ from pytestqt.qtbot import QtBot
 SCRIPT = Path(__file__).resolve().parents[2] / "tools" / "screenshots.py"
 
 
-def test_screenshots_of_every_screen(qtbot: QtBot, tmp_path: Path,
-                                     settings_folder: Path) -> None:
+def test_screenshots_of_every_screen(qtbot: QtBot, tmp_path: Path, settings_folder: Path) -> None:
     spec = importlib.util.spec_from_file_location("pumpmgr_screenshots", SCRIPT)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -43,7 +43,8 @@ def test_empty_fields_ask_for_both(qtbot: QtBot, clinic: ClinicService) -> None:
 
 
 def test_a_sign_in_asked_for_before_the_clinic_is_open_is_checked_when_it_is(
-        qtbot: QtBot, clinic: ClinicService) -> None:
+    qtbot: QtBot, clinic: ClinicService
+) -> None:
     """The start-up's sign-in window is up before the database is open: Sign in waits (and
     says so), and is checked as soon as the clinic is given."""
     dialog = SignInDialog(None, username="nina", stay_open=True)
@@ -61,4 +62,5 @@ def test_a_sign_in_asked_for_before_the_clinic_is_open_is_checked_when_it_is(
     assert dialog.title.text() == "Pump clinic"
     assert dialog.isVisible() and not dialog.form.isEnabled()  # up until the window is ready
     assert dialog.form.message.text() == (
-        f"Signed in as {dialog.actor.full_name}: opening the due list…")
+        f"Signed in as {dialog.actor.full_name}: opening the due list…"
+    )

@@ -42,8 +42,9 @@ def startups() -> Iterator[list[app.Startup]]:
     app_.setQuitOnLastWindowClosed(True)
 
 
-def _start(startups: list[app.Startup], path: Path,
-           clinic_of: Callable[[Any], ClinicService] = clinic_on) -> app.Startup:
+def _start(
+    startups: list[app.Startup], path: Path, clinic_of: Callable[[Any], ClinicService] = clinic_on
+) -> app.Startup:
     startup = app.Startup(app.Source(path, daily_backup=False), clinic_of)
     startups.append(startup)
     startup.begin()
@@ -58,8 +59,8 @@ def _type(startup: app.Startup, username: str, password: str) -> None:
 
 
 def test_the_sign_in_window_is_shown_before_the_database_is_open(
-        qtbot: QtBot, sample_path: Path, startups: list[app.Startup],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    qtbot: QtBot, sample_path: Path, startups: list[app.Startup], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A slow database open (held by an event): the sign-in window is up and takes the name
     and password meanwhile; the sign-in is checked when the database is open, and the window
     shows the due list once it is loaded."""
@@ -90,7 +91,8 @@ def test_the_sign_in_window_is_shown_before_the_database_is_open(
 
 
 def test_a_wrong_password_is_refused_while_the_loading_goes_on(
-        qtbot: QtBot, sample_path: Path, startups: list[app.Startup], dialogs: Dialogs) -> None:
+    qtbot: QtBot, sample_path: Path, startups: list[app.Startup], dialogs: Dialogs
+) -> None:
     """The database is open, the due list still being read (held by an event): a wrong
     password is refused at once and the name kept; the right one then opens the window on the
     rows read behind the sign-in, without reading them again."""
@@ -112,8 +114,10 @@ def test_a_wrong_password_is_refused_while_the_loading_goes_on(
 
     startup = _start(startups, sample_path, clinic_of)
     # the worker reads on once the database is open; the GUI thread learns of it by a signal
-    qtbot.waitUntil(lambda: (reading.is_set() and startup.clinic is not None)
-                    or startup.status is not None, timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: (reading.is_set() and startup.clinic is not None) or startup.status is not None,
+        timeout=WAIT_MS,
+    )
     assert startup.status is None, dialogs.shown
     assert startup.clinic is not None
     assert startup.dialog.title.text() == (startup.clinic.settings().clinic_name or "pumpmgr")
@@ -135,7 +139,8 @@ def test_a_wrong_password_is_refused_while_the_loading_goes_on(
 
 
 def test_after_the_sign_in_the_due_list_is_shown_at_once(
-        qtbot: QtBot, sample_path: Path, startups: list[app.Startup]) -> None:
+    qtbot: QtBot, sample_path: Path, startups: list[app.Startup]
+) -> None:
     """Loaded before the user signs in: the main window is built (hidden) and shown by the
     sign-in itself, the due list current."""
     startup = _start(startups, sample_path)
@@ -151,8 +156,8 @@ def test_after_the_sign_in_the_due_list_is_shown_at_once(
 
 
 def test_a_clinic_without_accounts_starts_with_its_first_run(
-        qtbot: QtBot, tmp_path: Path, startups: list[app.Startup],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    qtbot: QtBot, tmp_path: Path, startups: list[app.Startup], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """No account yet: the first start's screens (ui.app.first_run) instead of the sign-in;
     the administrator they create is signed in."""
     asked: list[ClinicService] = []
@@ -172,8 +177,8 @@ def test_a_clinic_without_accounts_starts_with_its_first_run(
 
 
 def test_quitting_the_first_run_ends_the_program(
-        qtbot: QtBot, tmp_path: Path, startups: list[app.Startup],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    qtbot: QtBot, tmp_path: Path, startups: list[app.Startup], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(app, "first_run", lambda clinic: None)
     startup = _start(startups, tmp_path / "new.db")
     qtbot.waitUntil(lambda: startup.status is not None, timeout=WAIT_MS)
@@ -181,8 +186,8 @@ def test_quitting_the_first_run_ends_the_program(
 
 
 def test_rows_read_long_before_the_sign_in_are_read_again(
-        qtbot: QtBot, sample_path: Path, startups: list[app.Startup],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    qtbot: QtBot, sample_path: Path, startups: list[app.Startup], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A sign-in long after the loading (the window left at its sign-in): the due list is
     read again when the window opens, not shown as it was then."""
     reads: list[str] = []

@@ -30,8 +30,14 @@ def fill_when_shown(qtbot: QtBot) -> None:
     """Fill the Stop a drug dialog once it shows (it runs modally) and save it."""
 
     def look() -> None:
-        dialog = next((w for w in QApplication.topLevelWidgets()
-                       if isinstance(w, StopDrugDialog) and w.isVisible()), None)
+        dialog = next(
+            (
+                w
+                for w in QApplication.topLevelWidgets()
+                if isinstance(w, StopDrugDialog) and w.isVisible()
+            ),
+            None,
+        )
         if dialog is None:
             QTimer.singleShot(20, look)
             return
@@ -47,28 +53,34 @@ def fill_when_shown(qtbot: QtBot) -> None:
 
 
 def test_prescriber_stops_a_drug_and_the_banner_stays_until_the_stop_is_carried_out(
-        qtbot: QtBot, clinic: ClinicService, dialogs: Dialogs) -> None:
+    qtbot: QtBot, clinic: ClinicService, dialogs: Dialogs
+) -> None:
     patient = clinic.find_patient("100004")  # on baclofen
     window = signed_in(qtbot, clinic, "brandt")
     window.open_patient(patient.id)
     page = window.patient
     assert not page.stop_done_button.isVisible()
-    (action,) = [a for a in page.prescriber_button.menu().actions()
-                 if a.text().replace("&", "") == "Stop a drug…"]
+    (action,) = [
+        a
+        for a in page.prescriber_button.menu().actions()
+        if a.text().replace("&", "") == "Stop a drug…"
+    ]
     fill_when_shown(qtbot)
     action.trigger()
     texts = page.alert_texts()
     stop = next(t for t in texts if t.startswith("STOP ORDER: baclofen stopped from "))
     assert "by Dr Brandt (intolerable drowsiness)" in stop
-    assert stop.endswith("Empty the pump and fill it with preservative-free saline "
-                         "(a long stop).")
+    assert stop.endswith("Empty the pump and fill it with preservative-free saline (a long stop).")
     assert any(t.startswith("WITHDRAWAL: stopping baclofen") for t in texts)
     assert page.alerts_label.property("role") == "alert"
     window.dashboard.refresh()
     (row,) = [r for r in window.dashboard.model.rows() if r.mrn == patient.mrn]
     assert row.state == "urgent" and row.open_stop_order
-    states = [window.dashboard.model.index(n, int(Column.STATE)).data()
-              for n, r in enumerate(window.dashboard.model.rows()) if r.mrn == patient.mrn]
+    states = [
+        window.dashboard.model.index(n, int(Column.STATE)).data()
+        for n, r in enumerate(window.dashboard.model.rows())
+        if r.mrn == patient.mrn
+    ]
     assert states[0].startswith("Urgent · stop order")
     window.idle.stop()
 

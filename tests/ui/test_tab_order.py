@@ -34,8 +34,14 @@ from ui.wizards.refill import RefillWizard
 
 def test_every_event_dialog(window: MainWindow, qtbot: QtBot) -> None:
     window.open_patient(window.clinic.find_patient("100001").id)
-    for kind in (events.MRI, events.NOTE, events.PUMP_DATES, events.REVISION, events.EXPLANT,
-                 events.REPLACE):
+    for kind in (
+        events.MRI,
+        events.NOTE,
+        events.PUMP_DATES,
+        events.REVISION,
+        events.EXPLANT,
+        events.REPLACE,
+    ):
         dialog = window.open_event_dialog(kind)
         assert dialog is not None, kind
         qtbot.waitExposed(dialog)
@@ -71,8 +77,7 @@ def test_a_warnings_reason_comes_before_the_buttons(window: MainWindow, qtbot: Q
     assert tabbed.index(reason) < tabbed.index(dialog.save_button)
 
 
-def test_every_refill_step_and_the_second_nurses_order(window: MainWindow,
-                                                        qtbot: QtBot) -> None:
+def test_every_refill_step_and_the_second_nurses_order(window: MainWindow, qtbot: QtBot) -> None:
     """Through a whole refill; the blind second-nurse step goes user name, password, then
     each concentration, volume and lot as the form shows them (Tab went Password, Volume,
     Lot, Concentration: the lot number landed in the concentration box)."""
@@ -90,12 +95,20 @@ def test_every_refill_step_and_the_second_nurses_order(window: MainWindow,
     check()
     bedside = wizard.bedside
     tabbed = tab_order(wizard, reading_order(wizard))
-    reading = [bedside.running, *bedside.alarms.values(), bedside.reservoir.line_edit,
-               bedside.site_assessed, *bedside.findings.values(), bedside.site_note,
-               bedside.symptoms_asked, bedside.withdrawal, bedside.overdose,
-               bedside.symptoms_note]
+    reading = [
+        bedside.running,
+        *bedside.alarms.values(),
+        bedside.reservoir.line_edit,
+        bedside.site_assessed,
+        *bedside.findings.values(),
+        bedside.site_note,
+        bedside.symptoms_asked,
+        bedside.withdrawal,
+        bedside.overdose,
+        bedside.symptoms_note,
+    ]
     first = tabbed.index(bedside.running)
-    assert tabbed[first:first + len(reading)] == reading
+    assert tabbed[first : first + len(reading)] == reading
     before_the_refill(qtbot, wizard)
     check()
     type_into(qtbot, wizard.residual.aspirated, "1 mL")
@@ -112,16 +125,21 @@ def test_every_refill_step_and_the_second_nurses_order(window: MainWindow,
     check()
     tabbed = tab_order(wizard, reading_order(wizard))
     first = tabbed.index(step.username)
-    assert tabbed[first:first + 5] == [step.username, step.password,
-                                       step.concentrations[0].line_edit,
-                                       step.volume.line_edit, step.lot]
+    assert tabbed[first : first + 5] == [
+        step.username,
+        step.password,
+        step.concentrations[0].line_edit,
+        step.volume.line_edit,
+        step.lot,
+    ]
     second_nurse(qtbot, wizard, concentrations=["2000 mcg/mL"])
     check()
     assert len(set(checked)) == len(wizard.steps) - 1  # every step but the last (done)
 
 
-def through_volume_and_program_checked(qtbot: QtBot, wizard: RefillWizard,
-                                       check: Callable[[], None]) -> None:
+def through_volume_and_program_checked(
+    qtbot: QtBot, wizard: RefillWizard, check: Callable[[], None]
+) -> None:
     assert wizard.current() is wizard.volume
     next_step(qtbot, wizard)
     check()
@@ -155,9 +173,9 @@ def test_the_print_questions(qtbot: QtBot) -> None:
     assert checked == [4, 3]  # two dates and two buttons; one date and two buttons
 
 
-def test_the_first_run_and_clinic_database_dialogs(clinic: ClinicService,
-                                                   empty_clinic: ClinicService,
-                                                   qtbot: QtBot) -> None:
+def test_the_first_run_and_clinic_database_dialogs(
+    clinic: ClinicService, empty_clinic: ClinicService, qtbot: QtBot
+) -> None:
     """Each first-run step, and File → Clinic database…, is tabbed in reading order."""
     from sample_clinic import PASSWORD
 

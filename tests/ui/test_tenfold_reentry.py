@@ -45,18 +45,26 @@ def tenfold_change(qtbot: QtBot, window: MainWindow) -> PrescriptionDialog:
     settle(qtbot, dialog)
     for code in dialog.findings.warning_codes():
         qtbot.keyClicks(dialog.findings.reason_edits[code], "intended")
-    assert any(t.startswith("Prescriber only: Possible tenfold error")
-               for t in dialog.findings.texts())
+    assert any(
+        t.startswith("Prescriber only: Possible tenfold error") for t in dialog.findings.texts()
+    )
     return dialog
 
 
-def answer(qtbot: QtBot, dose: str, reason_index: int, seen: list[TenfoldDialog],
-           other: str = "") -> None:
+def answer(
+    qtbot: QtBot, dose: str, reason_index: int, seen: list[TenfoldDialog], other: str = ""
+) -> None:
     """Fills the re-entry dialog when it opens (it runs modally inside Save)."""
 
     def fill() -> None:
-        reentry = next((w for w in QApplication.topLevelWidgets()
-                        if isinstance(w, TenfoldDialog) and w.isVisible()), None)
+        reentry = next(
+            (
+                w
+                for w in QApplication.topLevelWidgets()
+                if isinstance(w, TenfoldDialog) and w.isVisible()
+            ),
+            None,
+        )
         if reentry is None:
             QTimer.singleShot(20, fill)
             return
@@ -64,10 +72,10 @@ def answer(qtbot: QtBot, dose: str, reason_index: int, seen: list[TenfoldDialog]
         (edit,) = reentry.doses.values()
         # blind: the first entry is not shown while the dose is typed again
         assert reentry.parentWidget() is not None
-        assert all(not pane.isVisible()
-                   for pane in reentry.parentWidget()._entry_panes)  # type: ignore[union-attr]
-        assert "1,800" not in " ".join(label.text() for label in reentry.findChildren(
-            type(reentry.problem)))
+        assert all(not pane.isVisible() for pane in reentry.parentWidget()._entry_panes)  # type: ignore[union-attr]
+        assert "1,800" not in " ".join(
+            label.text() for label in reentry.findChildren(type(reentry.problem))
+        )
         qtbot.keyClicks(edit.line_edit, dose)
         assert not reentry.confirm_button.isEnabled()  # no reason chosen yet
         reentry.reason.setCurrentIndex(reason_index)
@@ -80,7 +88,8 @@ def answer(qtbot: QtBot, dose: str, reason_index: int, seen: list[TenfoldDialog]
 
 
 def test_the_prescriber_types_the_dose_again_blind_and_it_is_saved(
-        qtbot: QtBot, prescriber_window: MainWindow, dialogs: Dialogs) -> None:
+    qtbot: QtBot, prescriber_window: MainWindow, dialogs: Dialogs
+) -> None:
     dialog = tenfold_change(qtbot, prescriber_window)
     assert dialog.save_button.isEnabled(), dialog.problem_label.text()
     seen: list[TenfoldDialog] = []
@@ -100,7 +109,8 @@ def test_the_prescriber_types_the_dose_again_blind_and_it_is_saved(
 
 
 def test_a_re_entry_that_differs_saves_nothing_and_says_so(
-        qtbot: QtBot, prescriber_window: MainWindow, dialogs: Dialogs) -> None:
+    qtbot: QtBot, prescriber_window: MainWindow, dialogs: Dialogs
+) -> None:
     dialog = tenfold_change(qtbot, prescriber_window)
     before = prescriber_window.clinic.patient_chart(dialog.chart.patient.id).prescriptions
     answer(qtbot, "360 mcg/day", 3, [], other="typed the old dose")
@@ -114,7 +124,8 @@ def test_a_re_entry_that_differs_saves_nothing_and_says_so(
 
 
 def test_a_nurse_is_told_the_change_is_the_prescribers(
-        qtbot: QtBot, window: MainWindow, dialogs: Dialogs) -> None:
+    qtbot: QtBot, window: MainWindow, dialogs: Dialogs
+) -> None:
     dialog = tenfold_change(qtbot, window)
     click(qtbot, dialog.save_button)
     qtbot.waitUntil(lambda: bool(dialogs.shown))

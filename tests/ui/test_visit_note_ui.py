@@ -47,7 +47,8 @@ def select_first(window: MainWindow, kind: str) -> RecordRef:
 
 @pytest.mark.parametrize("kind", ["refill", "prescription", "event"])
 def test_the_selected_history_entry_is_copied_as_its_note(
-        window: MainWindow, shown: list[visit_note.NoteDialog], kind: str) -> None:
+    window: MainWindow, shown: list[visit_note.NoteDialog], kind: str
+) -> None:
     open_mrn(window, "100004")
     screen = window.patient
     screen.history_view.clearSelection()
@@ -67,10 +68,20 @@ def test_a_catheter_entry_has_no_note(window: MainWindow) -> None:
     open_mrn(window, "100004")
     chart = window.patient.chart
     assert chart is not None and chart.catheter is not None and window.actor is not None
-    window.clinic.correct_record(window.actor, CatheterCorrection(chart.catheter.id, catheter=(
-        CatheterInput(chart.catheter.model_key, (SegmentInput(Q_("80 cm"), Q_("30 cm"),
-                                                              Q_("0.0026 mL/cm")),), "T9"))),
-        "tip level misread")
+    window.clinic.correct_record(
+        window.actor,
+        CatheterCorrection(
+            chart.catheter.id,
+            catheter=(
+                CatheterInput(
+                    chart.catheter.model_key,
+                    (SegmentInput(Q_("80 cm"), Q_("30 cm"), Q_("0.0026 mL/cm")),),
+                    "T9",
+                )
+            ),
+        ),
+        "tip level misread",
+    )
     open_mrn(window, "100004")
     select_first(window, "catheter")
     assert not window.patient.copy_note_button.isEnabled()
@@ -78,7 +89,8 @@ def test_a_catheter_entry_has_no_note(window: MainWindow) -> None:
 
 
 def test_after_an_event_is_saved_its_note_is_one_click_away(
-        window: MainWindow, shown: list[visit_note.NoteDialog]) -> None:
+    window: MainWindow, shown: list[visit_note.NoteDialog]
+) -> None:
     open_mrn(window, "100002")
     assert not window.patient.saved_note_button.isVisibleTo(window.patient)
     dialog = window.open_event_dialog(events.MRI)
@@ -101,8 +113,9 @@ def test_after_an_event_is_saved_its_note_is_one_click_away(
     assert not screen.saved_note_button.isVisibleTo(screen)
 
 
-def test_the_refill_wizard_ends_with_copy_note(qtbot: QtBot, window: MainWindow,
-                                               shown: list[visit_note.NoteDialog]) -> None:
+def test_the_refill_wizard_ends_with_copy_note(
+    qtbot: QtBot, window: MainWindow, shown: list[visit_note.NoteDialog]
+) -> None:
     wizard = open_wizard(qtbot, window, "100001")
     through_patient_and_residual(qtbot, wizard, "1.2 mL")
     choose_solution(qtbot, wizard)
@@ -118,9 +131,11 @@ def test_the_refill_wizard_ends_with_copy_note(qtbot: QtBot, window: MainWindow,
     assert "Refill by Nina Nurse; second check by Otto Second" in note
     assert "aspirated 1.2 mL" in note and "Programmer: " in note
     # what was found before the refill, in the wizard's and the sheet's words
-    assert ("Programmer before the refill: running, no alarm, reservoir 2 mL\n"
-            "Found before the refill: site and pocket normal; no signs of withdrawal or "
-            "overdose\n") in note
+    assert (
+        "Programmer before the refill: running, no alarm, reservoir 2 mL\n"
+        "Found before the refill: site and pocket normal; no signs of withdrawal or "
+        "overdose\n"
+    ) in note
     assert note.endswith(f"Record refill:{wizard.outcome.refill.id}, pumpmgr\n")
     click(qtbot, wizard.next_button)  # Close
     qtbot.waitUntil(lambda: window.clinical_dialog is None)

@@ -26,7 +26,8 @@ def _column(screen: WeekViewScreen, row: str, column: int) -> str:
 
 
 def test_the_week_view_shows_visits_free_room_and_pumps_to_book(
-        qtbot: QtBot, window: MainWindow, clinic: ClinicService, tmp_path: Path) -> None:
+    qtbot: QtBot, window: MainWindow, clinic: ClinicService, tmp_path: Path
+) -> None:
     rows = {r.mrn: r for r in clinic.due_list()}
     wagner, fischer = rows["100003"], rows["100005"]
     assert window.actor is not None
@@ -38,8 +39,9 @@ def test_the_week_view_shows_visits_free_room_and_pumps_to_book(
     late = fischer.refill_due + timedelta(days=1)
     while late.weekday() >= 5:
         late += timedelta(days=1)
-    booked_late = clinic.bookings.book(window.actor, fischer.pump_id, late,
-                                       reason="patient away", place="home")
+    booked_late = clinic.bookings.book(
+        window.actor, fischer.pump_id, late, reason="patient away", place="home"
+    )
     assert booked_late.booking.too_late
 
     window.week_view_action.trigger()
@@ -75,7 +77,8 @@ def test_the_week_view_shows_visits_free_room_and_pumps_to_book(
 
 
 def test_a_dose_change_that_makes_the_booking_too_late_tells_the_nurse(
-        qtbot: QtBot, window: MainWindow, clinic: ClinicService, dialogs: Dialogs) -> None:
+    qtbot: QtBot, window: MainWindow, clinic: ClinicService, dialogs: Dialogs
+) -> None:
     from test_prescription import click, open_dialog, settle, sign_second, type_into
 
     hoffmann = next(r for r in clinic.due_list() if r.mrn == "100004")

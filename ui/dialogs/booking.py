@@ -46,26 +46,38 @@ def proposal_text(proposed: date | None, refill_due: date | None, place: str) ->
     """What the dialog says of the service's proposed day."""
     due = "" if refill_due is None else f" ({format_date(refill_due)})"
     if proposed is None:
-        return (f"No open day with room for a {PLACE_TEXT[place]} is left on or before the "
-                f"refill-due date{due}: choose a day; a later one needs a reason.")
-    return (f"Proposed: {format_date(proposed)}, the latest open day on or before the "
-            f"refill-due date{due} with room for a {PLACE_TEXT[place]}.")
+        return (
+            f"No open day with room for a {PLACE_TEXT[place]} is left on or before the "
+            f"refill-due date{due}: choose a day; a later one needs a reason."
+        )
+    return (
+        f"Proposed: {format_date(proposed)}, the latest open day on or before the "
+        f"refill-due date{due} with room for a {PLACE_TEXT[place]}."
+    )
 
 
 class BookingDialog(QDialog):
     """Book a refill visit for a pump, or move its open ``booking``."""
 
-    def __init__(self, clinic: ClinicService, actor: Actor, pump_id: int, patient: str,
-                 refill_due: date | None, booking: BookingRecord | None = None,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        clinic: ClinicService,
+        actor: Actor,
+        pump_id: int,
+        patient: str,
+        refill_due: date | None,
+        booking: BookingRecord | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.clinic, self.actor, self.pump_id = clinic, actor, pump_id
         self.refill_due, self.booking = refill_due, booking
         #: What the service saved (None until then).
         self.saved: BookingRecord | None = None
         self.setWindowTitle("Move the refill visit" if booking else "Book a refill visit")
-        heading = QLabel(patient + ("" if booking is None
-                                    else f": booked {visit_text(booking)}"), self)
+        heading = QLabel(
+            patient + ("" if booking is None else f": booked {visit_text(booking)}"), self
+        )
         heading.setWordWrap(True)
         heading.setProperty("role", "title")
 
@@ -80,8 +92,11 @@ class BookingDialog(QDialog):
         self.proposal.setWordWrap(True)
         self.proposal.setProperty("role", "muted")
         # no earliest day here: the service says why a past day cannot be booked
-        self.day = DateEdit("day", self, value=booking.day if booking is not None
-                            else self.proposed or clinic.today())
+        self.day = DateEdit(
+            "day",
+            self,
+            value=booking.day if booking is not None else self.proposed or clinic.today(),
+        )
         self.time = QLineEdit(self)
         self.time.setAccessibleName("time")
         self.time.setPlaceholderText("HH:MM, or leave empty")
@@ -112,9 +127,13 @@ class BookingDialog(QDialog):
         self.asking_reason = False
 
         # Tab follows what the eye reads (the place box was made first, for the proposal)
-        for first, second in ((self.day, self.time), (self.time, self.place),
-                              (self.place, self.nurse), (self.nurse, self.note),
-                              (self.note, self.reason)):
+        for first, second in (
+            (self.day, self.time),
+            (self.time, self.place),
+            (self.place, self.nurse),
+            (self.nurse, self.note),
+            (self.note, self.reason),
+        ):
             QWidget.setTabOrder(first, second)
 
         form = QFormLayout()
@@ -125,8 +144,9 @@ class BookingDialog(QDialog):
         form.addRow("&Nurse", self.nurse)
         form.addRow("N&ote", self.note)
         form.addRow(self.reason_label, self.reason)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                        | QDialogButtonBox.StandardButton.Cancel, self)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
         self.ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.ok.setText("Move the visit" if booking else "Book the visit")
         self.buttons.accepted.connect(self.accept)
@@ -185,21 +205,45 @@ class BookingDialog(QDialog):
         reason = self.reason.text() if self.asking_reason else ""
         if self.booking is None:
             return self.clinic.bookings.book(
-                self.actor, self.pump_id, day, at=at, place=self.place_key(), nurse_id=nurse,
-                note=self.note.text(), reason=reason).booking
+                self.actor,
+                self.pump_id,
+                day,
+                at=at,
+                place=self.place_key(),
+                nurse_id=nurse,
+                note=self.note.text(),
+                reason=reason,
+            ).booking
         return self.clinic.bookings.move(
-            self.actor, self.booking.id, day, at=at, place=self.place_key(), nurse_id=nurse,
-            note=self.note.text(), reason=reason, version=self.booking.version).booking
+            self.actor,
+            self.booking.id,
+            day,
+            at=at,
+            place=self.place_key(),
+            nurse_id=nurse,
+            note=self.note.text(),
+            reason=reason,
+            version=self.booking.version,
+        ).booking
 
 
 #: What :func:`booking_actions` offers, by the label the menus and buttons show.
-BOOK, MOVE, CANCEL, MISSED = ("&Book a visit…", "&Move the visit…", "&Cancel the visit…",
-                              "Did &not attend")
+BOOK, MOVE, CANCEL, MISSED = (
+    "&Book a visit…",
+    "&Move the visit…",
+    "&Cancel the visit…",
+    "Did &not attend",
+)
 
 
-def booking_actions(parent: QWidget, clinic: ClinicService, pump_id: int, patient: str,
-                    refill_due: date | None, done: Callable[[], None],
-                    ) -> list[tuple[str, Callable[[], object]]]:
+def booking_actions(
+    parent: QWidget,
+    clinic: ClinicService,
+    pump_id: int,
+    patient: str,
+    refill_due: date | None,
+    done: Callable[[], None],
+) -> list[tuple[str, Callable[[], object]]]:
     """The booking actions for the pump (labels and what each does): book a visit when it has
     no open booking; else move it, cancel it, or mark it not attended. ``done`` runs after a
     change was saved (the screen reads its rows again)."""
@@ -213,9 +257,15 @@ def booking_actions(parent: QWidget, clinic: ClinicService, pump_id: int, patien
     ]
 
 
-def book(parent: QWidget, clinic: ClinicService, pump_id: int, patient: str,
-         refill_due: date | None, done: Callable[[], None],
-         booking: BookingRecord | None = None) -> BookingRecord | None:
+def book(
+    parent: QWidget,
+    clinic: ClinicService,
+    pump_id: int,
+    patient: str,
+    refill_due: date | None,
+    done: Callable[[], None],
+    booking: BookingRecord | None = None,
+) -> BookingRecord | None:
     """Open the booking dialog (a new visit, or moving ``booking``); what it saved."""
     actor = window_actor(parent)
     if actor is None:
@@ -231,36 +281,51 @@ def book(parent: QWidget, clinic: ClinicService, pump_id: int, patient: str,
     return dialog.saved
 
 
-def cancel(parent: QWidget, clinic: ClinicService, booking: BookingRecord,
-           done: Callable[[], None]) -> BookingRecord | None:
+def cancel(
+    parent: QWidget, clinic: ClinicService, booking: BookingRecord, done: Callable[[], None]
+) -> BookingRecord | None:
     """Ask why, then cancel the open booking."""
     actor = window_actor(parent)
     if actor is None:
         return None
-    reason = messages.ask_text(parent, "Cancel the visit",
-                               f"Why is the visit of {format_date(booking.day)} cancelled?")
+    reason = messages.ask_text(
+        parent, "Cancel the visit", f"Why is the visit of {format_date(booking.day)} cancelled?"
+    )
     if reason is None:
         return None
-    return _saved(parent, "cancelling the visit", done,
-                  lambda: clinic.bookings.cancel(actor, booking.id, reason, booking.version))
+    return _saved(
+        parent,
+        "cancelling the visit",
+        done,
+        lambda: clinic.bookings.cancel(actor, booking.id, reason, booking.version),
+    )
 
 
-def did_not_attend(parent: QWidget, clinic: ClinicService, booking: BookingRecord,
-                   done: Callable[[], None]) -> BookingRecord | None:
+def did_not_attend(
+    parent: QWidget, clinic: ClinicService, booking: BookingRecord, done: Callable[[], None]
+) -> BookingRecord | None:
     """Mark the open booking as not attended, once confirmed."""
     actor = window_actor(parent)
     if actor is None or not messages.confirm(
-            parent, "Did not attend",
-            f"{booking.patient} did not come to the visit of {format_date(booking.day)}? The "
-            "pump goes to the top of the due list with the patient's phone and emergency "
-            "contact until it is refilled or booked again.", yes="Did not attend"):
+        parent,
+        "Did not attend",
+        f"{booking.patient} did not come to the visit of {format_date(booking.day)}? The "
+        "pump goes to the top of the due list with the patient's phone and emergency "
+        "contact until it is refilled or booked again.",
+        yes="Did not attend",
+    ):
         return None
-    return _saved(parent, "marking the visit as not attended", done,
-                  lambda: clinic.bookings.mark_did_not_attend(actor, booking.id))
+    return _saved(
+        parent,
+        "marking the visit as not attended",
+        done,
+        lambda: clinic.bookings.mark_did_not_attend(actor, booking.id),
+    )
 
 
-def _saved(parent: QWidget, doing: str, done: Callable[[], None],
-           change: Callable[[], BookingRecord]) -> BookingRecord | None:
+def _saved(
+    parent: QWidget, doing: str, done: Callable[[], None], change: Callable[[], BookingRecord]
+) -> BookingRecord | None:
     try:
         record = change()
     except PumpMgrError as exc:

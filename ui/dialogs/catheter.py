@@ -40,10 +40,12 @@ from pumpmgr.services.inputs import CatheterInput, SegmentInput
 from pumpmgr.units import Kind, Quantity
 from ui.widgets.quantity_edit import QuantityEdit
 
-PRIMING_WARNING = ("Priming bolus only under medical supervision: drug may reach the patient "
-                   "before the bolus ends, and outcomes range from withdrawal to overdose. "
-                   "For intrathecal baclofen, monitor for at least 8 h. Never push drug "
-                   "through the catheter access port.")
+PRIMING_WARNING = (
+    "Priming bolus only under medical supervision: drug may reach the patient "
+    "before the bolus ends, and outcomes range from withdrawal to overdose. "
+    "For intrathecal baclofen, monitor for at least 8 h. Never push drug "
+    "through the catheter access port."
+)
 
 #: At most this many parts can be added to a clinic-defined catheter.
 MAX_PARTS = 4
@@ -69,8 +71,14 @@ class CatheterEditor(QWidget):
     #: Something changed (the volumes shown were updated).
     changed = Signal()
 
-    def __init__(self, catalogs: Catalogs, parent: QWidget | None = None, *,
-                 show_tip: bool = True, pump_path_included: bool = True) -> None:
+    def __init__(
+        self,
+        catalogs: Catalogs,
+        parent: QWidget | None = None,
+        *,
+        show_tip: bool = True,
+        pump_path_included: bool = True,
+    ) -> None:
         super().__init__(parent)
         self.catalogs = catalogs
         self.rows: list[SegmentRow] = []
@@ -102,8 +110,9 @@ class CatheterEditor(QWidget):
         self.grid = QGridLayout()
         self.grid.setHorizontalSpacing(8)
         self.grid.setVerticalSpacing(2)
-        for column, text in enumerate(("Part", "Trimmed", "Implanted length", "Volume per cm",
-                                       "Part volume")):
+        for column, text in enumerate(
+            ("Part", "Trimmed", "Implanted length", "Volume per cm", "Part volume")
+        ):
             header = QLabel(text, self)
             header.setProperty("role", "fieldname")
             self.grid.addWidget(header, 0, column)
@@ -183,16 +192,26 @@ class CatheterEditor(QWidget):
         parts = model.segments or ()
         if parts:
             for part in parts:
-                self._add_row(part.name, part.supplied_length, part.volume_per_length,
-                              sourced=bool(part.sources.get("volume_per_length")))
+                self._add_row(
+                    part.name,
+                    part.supplied_length,
+                    part.volume_per_length,
+                    sourced=bool(part.sources.get("volume_per_length")),
+                )
         else:
             self._add_row("catheter", None, None)
         self.model_note.setText(model.notes or "")
         self.model_note.setVisible(bool(model.notes))
         self._update()
 
-    def _add_row(self, name: str, supplied: Quantity | None, per_length: Quantity | None,
-                 *, sourced: bool = False) -> None:
+    def _add_row(
+        self,
+        name: str,
+        supplied: Quantity | None,
+        per_length: Quantity | None,
+        *,
+        sourced: bool = False,
+    ) -> None:
         if len(self.rows) >= MAX_PARTS:
             return
         position = len(self.rows) + 1
@@ -201,18 +220,19 @@ class CatheterEditor(QWidget):
         name_edit.setReadOnly(bool(self._model and self._model.segments))
         trimmed = QuantityEdit(Kind.LENGTH, "trimmed length", self, example="30 cm")
         implanted = QuantityEdit(Kind.LENGTH, "implanted length", self, example="80 cm")
-        per = QuantityEdit(Kind.VOLUME_PER_LENGTH, "volume per cm", self,
-                           example="0.0026 mL/cm")
+        per = QuantityEdit(Kind.VOLUME_PER_LENGTH, "volume per cm", self, example="0.0026 mL/cm")
         if supplied is not None:
             trimmed.line_edit.setToolTip(
                 f"Length cut off at implant or revision; the catheter is supplied "
-                f"{format_quantity(supplied, Kind.LENGTH)} long.")
+                f"{format_quantity(supplied, Kind.LENGTH)} long."
+            )
         if per_length is not None and sourced:
             per.set_quantity(per_length)
             per.line_edit.setToolTip("From the catheter's IFU (catalog value, sourced)")
         else:
-            per.line_edit.setToolTip("Type it from the catheter's IFU: pumpmgr has no "
-                                     "sourced value for this catheter.")
+            per.line_edit.setToolTip(
+                "Type it from the catheter's IFU: pumpmgr has no sourced value for this catheter."
+            )
         volume = QLabel("—", self)
         volume.setAccessibleName(f"Volume of catheter part {position}")
         row = SegmentRow(name_edit, supplied, trimmed, implanted, per, volume)
@@ -267,20 +287,29 @@ class CatheterEditor(QWidget):
         for position, row in enumerate(self.rows, start=1):
             part = row.name.text().strip() or f"part {position}"
             if row.problem:
-                raise InputError(f"{part}: {row.problem}", code=Code.OUT_OF_RANGE,
-                                 field="trimmed length")
+                raise InputError(
+                    f"{part}: {row.problem}", code=Code.OUT_OF_RANGE, field="trimmed length"
+                )
             values = {}
-            for field, edit in (("trimmed length", row.trimmed),
-                                ("implanted length", row.implanted),
-                                ("volume per cm", row.per_length)):
+            for field, edit in (
+                ("trimmed length", row.trimmed),
+                ("implanted length", row.implanted),
+                ("volume per cm", row.per_length),
+            ):
                 quantity = edit.quantity()
                 if quantity is None:
-                    message = (f"{part}: {edit.error_text()}" if edit.error_text() else
-                               f"{part}, {field}: is required; type it with its unit")
+                    message = (
+                        f"{part}: {edit.error_text()}"
+                        if edit.error_text()
+                        else f"{part}, {field}: is required; type it with its unit"
+                    )
                     raise InputError(message, code=Code.NO_VALUE, field=field)
                 values[field] = quantity
-            inputs.append(SegmentInput(values["implanted length"], values["trimmed length"],
-                                       values["volume per cm"]))
+            inputs.append(
+                SegmentInput(
+                    values["implanted length"], values["trimmed length"], values["volume per cm"]
+                )
+            )
         return tuple(inputs)
 
     def catheter_input(self) -> CatheterInput:
@@ -288,8 +317,11 @@ class CatheterEditor(QWidget):
         segments = self.segment_inputs()
         tip = self.tip_level.text().strip()
         if not tip:
-            raise InputError("catheter tip level: enter the vertebral level of the tip, for "
-                             "example T10", code=Code.NO_VALUE, field="tip level")
+            raise InputError(
+                "catheter tip level: enter the vertebral level of the tip, for example T10",
+                code=Code.NO_VALUE,
+                field="tip level",
+            )
         return CatheterInput(self.model_key(), segments, tip)
 
     def volume(self) -> Quantity | None:
@@ -323,24 +355,29 @@ class CatheterEditor(QWidget):
             row.volume.setText(text)
         volume = self.volume()
         if volume is None:
-            self.volume_label.setText("Catheter volume: enter each part's implanted length "
-                                      "and volume per cm.")
+            self.volume_label.setText(
+                "Catheter volume: enter each part's implanted length and volume per cm."
+            )
             self.priming_label.setText("Priming volume: not known yet.")
         else:
-            self.volume_label.setText(
-                f"Catheter volume: {format_quantity(volume, Kind.VOLUME)}")
+            self.volume_label.setText(f"Catheter volume: {format_quantity(volume, Kind.VOLUME)}")
             priming = self.priming()
             assert priming is not None
             if self.pump_path_included and self.pump_path is not None:
-                how = (f"catheter plus the pump's fluid path "
-                       f"{format_quantity(self.pump_path, Kind.VOLUME)}")
+                how = (
+                    f"catheter plus the pump's fluid path "
+                    f"{format_quantity(self.pump_path, Kind.VOLUME)}"
+                )
             elif self.pump_path_included:
-                how = ("catheter only: the pump's fluid path is not entered (it is not "
-                       "published for any model); add it when known")
+                how = (
+                    "catheter only: the pump's fluid path is not entered (it is not "
+                    "published for any model); add it when known"
+                )
             else:
                 how = "catheter only: the pump already holds drug"
             self.priming_label.setText(
-                f"Priming volume: {format_quantity(priming, Kind.VOLUME)} ({how})")
+                f"Priming volume: {format_quantity(priming, Kind.VOLUME)} ({how})"
+            )
         self.changed.emit()
 
     def part_volumes(self) -> Sequence[str]:

@@ -19,28 +19,34 @@ from ui.widgets.database_choice import DatabaseChoice
 
 
 class ClinicDatabaseDialog(QDialog):
-    def __init__(self, clinic: ClinicService, actor: Actor,
-                 parent: QWidget | None = None) -> None:
+    def __init__(self, clinic: ClinicService, actor: Actor, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Clinic database")
         self.clinic = clinic
         self.actor = actor
         database = clinic.database
-        self.current = (str(database.path) if database.path is not None
-                        else database.url.render_as_string(hide_password=True))
-        uses = QLabel(f"This workstation uses the records in {self.current}.\n\nChoose where it "
-                      "finds them from its next start: the change is audited, and every user "
-                      "of this workstation then signs in with an account of that database.",
-                      self)
+        self.current = (
+            str(database.path)
+            if database.path is not None
+            else database.url.render_as_string(hide_password=True)
+        )
+        uses = QLabel(
+            f"This workstation uses the records in {self.current}.\n\nChoose where it "
+            "finds them from its next start: the change is audited, and every user "
+            "of this workstation then signs in with an account of that database.",
+            self,
+        )
         uses.setWordWrap(True)
-        self.choice = DatabaseChoice(database.path or Path(),
-                                     "" if database.path is not None else self.current, self)
+        self.choice = DatabaseChoice(
+            database.path or Path(), "" if database.path is not None else self.current, self
+        )
         self.message = QLabel(" ", self)
         self.message.setWordWrap(True)
         self.message.setProperty("role", "error")
         buttons = QDialogButtonBox(self)
-        self.use_button = buttons.addButton("&Use it from the next start",
-                                            QDialogButtonBox.ButtonRole.AcceptRole)
+        self.use_button = buttons.addButton(
+            "&Use it from the next start", QDialogButtonBox.ButtonRole.AcceptRole
+        )
         buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.save)
         buttons.rejected.connect(self.reject)
@@ -65,8 +71,11 @@ class ClinicDatabaseDialog(QDialog):
         except PumpMgrError as exc:
             self.message.setText(f"Not changed: {exc.message}.")
             return False
-        messages.info(self, "Clinic database",
-                      f"From its next start this workstation opens {chosen}. Quit pumpmgr and "
-                      "start it again to use it.")
+        messages.info(
+            self,
+            "Clinic database",
+            f"From its next start this workstation opens {chosen}. Quit pumpmgr and "
+            "start it again to use it.",
+        )
         self.accept()
         return True

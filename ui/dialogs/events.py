@@ -61,7 +61,14 @@ from ui.widgets.quantity_edit import QuantityEdit
 
 #: The events in menu order: key, menu text, the service action it needs.
 IMPLANT, REPLACE, EXPLANT, REVISION, MRI, NOTE, PUMP_DATES = (
-    "implant", "replace", "explant", "catheter_revision", "mri", "note", "pump_dates")
+    "implant",
+    "replace",
+    "explant",
+    "catheter_revision",
+    "mri",
+    "note",
+    "pump_dates",
+)
 EVENTS: tuple[tuple[str, str, Action], ...] = (
     (IMPLANT, "&Implant a pump…", Action.IMPLANT_PUMP),
     (REPLACE, "&Replace the pump…", Action.REPLACE_PUMP),
@@ -98,9 +105,13 @@ def date_edit(parent: QWidget, field: str, day: date | None, latest: date) -> Da
 
 def datetime_edit(parent: QWidget, field: str, moment: datetime) -> DateEdit:
     """A local date and 24-hour time, on no day after ``moment``'s (the clinic's now)."""
-    return DateEdit(field, parent, with_time=True,
-                    value=moment.replace(tzinfo=None, second=0, microsecond=0),
-                    latest=moment.date())
+    return DateEdit(
+        field,
+        parent,
+        with_time=True,
+        value=moment.replace(tzinfo=None, second=0, microsecond=0),
+        latest=moment.date(),
+    )
 
 
 class _TickingLabel(QLabel):
@@ -166,8 +177,10 @@ def _optional(edit: QuantityEdit) -> Quantity | None:
 
 
 def pump_text(pump: PumpRecord) -> str:
-    return (f"{pump.model_name}, serial {pump.serial_number}, implanted "
-            f"{presentation.date_text(pump.implanted_on)} ({pump.site})")
+    return (
+        f"{pump.model_name}, serial {pump.serial_number}, implanted "
+        f"{presentation.date_text(pump.implanted_on)} ({pump.site})"
+    )
 
 
 # ------------------------------------------------------------------ the pump form
@@ -176,8 +189,14 @@ def pump_text(pump: PumpRecord) -> str:
 class PumpForm(QWidget):
     """A pump being implanted: model, serial, date, site and its volumes."""
 
-    def __init__(self, catalogs: Catalogs, today: date, parent: QWidget | None = None, *,
-                 date_label: str = "&Implanted on") -> None:
+    def __init__(
+        self,
+        catalogs: Catalogs,
+        today: date,
+        parent: QWidget | None = None,
+        *,
+        date_label: str = "&Implanted on",
+    ) -> None:
         super().__init__(parent)
         self.catalogs = catalogs
         self.model_combo = QComboBox(self)
@@ -197,15 +216,20 @@ class PumpForm(QWidget):
         self.capacity = QuantityEdit(Kind.VOLUME, "capacity", self, example="20 mL")
         self.alarm = QuantityEdit(Kind.VOLUME, "alarm volume", self, example="2 mL")
         self.nominal_flow = QuantityEdit(Kind.FLOW, "nominal flow", self, example="1 mL/day")
-        self.path_volume = QuantityEdit(Kind.VOLUME, "pump fluid path", self,
-                                        example="0.22 mL")
+        self.path_volume = QuantityEdit(Kind.VOLUME, "pump fluid path", self, example="0.22 mL")
         self.path_volume.line_edit.setToolTip(
             "The volume from the reservoir to the catheter port. It is not published for any "
             "model: enter it from the manufacturer's calculations guide when known. It counts "
-            "in the priming and bridge volumes.")
+            "in the priming and bridge volumes."
+        )
         self.replace_known = QCheckBox("&Known:", self)
-        self.replace_by = DateEdit("replace-by date", self, earliest=today,
-                                   latest=date(today.year + 15, 12, 31), missing="not known")
+        self.replace_by = DateEdit(
+            "replace-by date",
+            self,
+            earliest=today,
+            latest=date(today.year + 15, 12, 31),
+            missing="not known",
+        )
         self.replace_by.setEnabled(False)
         self.replace_by.setToolTip("From the programmer's battery estimate (ERI)")
         self._today = today
@@ -256,34 +280,45 @@ class PumpForm(QWidget):
         model = self.model()
         confirm = model.to_confirm
         notes = []
-        for edit, field, value in ((self.capacity, "capacity", model.capacity),
-                                   (self.alarm, "alarm_volume", model.alarm_volume)):
+        for edit, field, value in (
+            (self.capacity, "capacity", model.capacity),
+            (self.alarm, "alarm_volume", model.alarm_volume),
+        ):
             name = "capacity" if field == "capacity" else "alarm volume"
             if value is not None and field not in confirm:
                 edit.set_quantity(value)
             else:
                 edit.clear()
                 if value is not None:
-                    notes.append(f"The catalog's {name} ({format_quantity(value, Kind.VOLUME)})"
-                                 " is an inference, not a sourced value: confirm it from the "
-                                 "pump's label.")
+                    notes.append(
+                        f"The catalog's {name} ({format_quantity(value, Kind.VOLUME)})"
+                        " is an inference, not a sourced value: confirm it from the "
+                        "pump's label."
+                    )
                 else:
-                    notes.append(f"The catalog has no {name} for this model: enter it from "
-                                 "the pump's label.")
+                    notes.append(
+                        f"The catalog has no {name} for this model: enter it from the pump's label."
+                    )
         constant = model.type is PumpType.CONSTANT_FLOW
         self.alarm_label.setText("Planning &volume" if constant else "&Alarm volume")
         self.alarm.line_edit.setToolTip(
             "No device alarm: the volume at which the refill is planned (clinic default 2 mL)"
-            if constant else "The pump's low-reservoir alarm volume for this patient")
+            if constant
+            else "The pump's low-reservoir alarm volume for this patient"
+        )
         self.form.setRowVisible(self.nominal_flow, constant)
         self.form.setRowVisible(self.replace_row, not constant)
         if constant:
             self.replace_known.setChecked(False)
-            notes.append("Constant flow: the nominal flow is on the pump's label (it differs "
-                         "from pump to pump).")
+            notes.append(
+                "Constant flow: the nominal flow is on the pump's label (it differs "
+                "from pump to pump)."
+            )
         elif model.battery_life_max_years is not None:
-            notes.append(f"Battery: at most {format_number(model.battery_life_max_years, 1)} "
-                         "years; take the replace-by date from the programmer's estimate.")
+            notes.append(
+                f"Battery: at most {format_number(model.battery_life_max_years, 1)} "
+                "years; take the replace-by date from the programmer's estimate."
+            )
         self.catalog_note.setText(" ".join(notes))
         self.catalog_note.setVisible(bool(notes))
 
@@ -293,23 +328,38 @@ class PumpForm(QWidget):
         constant = model.type is PumpType.CONSTANT_FLOW
         serial = self.serial.text().strip()
         if not serial:
-            raise InputError("serial number: enter the pump's serial number",
-                             code=Code.NO_VALUE, field="serial number")
-        capacity = _required(self.capacity, "capacity: enter the reservoir capacity from the "
-                                            "pump's label, for example '20 mL'")
-        alarm = _required(self.alarm, ("planning volume" if constant else "alarm volume") +
-                          ": enter it, for example '2 mL'")
+            raise InputError(
+                "serial number: enter the pump's serial number",
+                code=Code.NO_VALUE,
+                field="serial number",
+            )
+        capacity = _required(
+            self.capacity,
+            "capacity: enter the reservoir capacity from the pump's label, for example '20 mL'",
+        )
+        alarm = _required(
+            self.alarm,
+            ("planning volume" if constant else "alarm volume") + ": enter it, for example '2 mL'",
+        )
         nominal = None
         if constant:
-            nominal = _required(self.nominal_flow, "nominal flow: a constant-flow pump needs "
-                                                   "its nominal flow, for example '1 mL/day'")
+            nominal = _required(
+                self.nominal_flow,
+                "nominal flow: a constant-flow pump needs its nominal flow, for example '1 mL/day'",
+            )
         return PumpInput(
-            model_key=model.key, serial_number=serial,
-            implanted_on=picked_date(self.implanted_on), site=self.site.currentText().strip(),
-            capacity=capacity, alarm_volume=alarm, nominal_flow=nominal,
+            model_key=model.key,
+            serial_number=serial,
+            implanted_on=picked_date(self.implanted_on),
+            site=self.site.currentText().strip(),
+            capacity=capacity,
+            alarm_volume=alarm,
+            nominal_flow=nominal,
             pump_path_volume=_optional(self.path_volume),
             replace_by=picked_date(self.replace_by)
-            if self.replace_known.isChecked() and not constant else None)
+            if self.replace_known.isChecked() and not constant
+            else None,
+        )
 
 
 # ------------------------------------------------------------------ the dialogs
@@ -326,8 +376,14 @@ class EventDialog(QDialog):
         follow_layout(self)  # the subclass's fields were made after the buttons
         super().showEvent(event)
 
-    def __init__(self, clinic: ClinicService, actor: Actor, chart: PatientChart,
-                 title: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        clinic: ClinicService,
+        actor: Actor,
+        chart: PatientChart,
+        title: str,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.clinic, self.actor, self.chart = clinic, actor, chart
         self.setWindowTitle(f"{title}: {chart.patient.display_name}")
@@ -338,9 +394,13 @@ class EventDialog(QDialog):
         self.saved_record: RecordRef | None = None
         heading = QLabel(title, self)
         heading.setProperty("role", "title")
-        who = QLabel(f"{chart.patient.display_name}  ·  MRN {chart.patient.mrn}"
-                     + (f"  ·  {pump_text(chart.pump)}" if chart.pump is not None else
-                        "  ·  no active pump"), self)
+        who = QLabel(
+            f"{chart.patient.display_name}  ·  MRN {chart.patient.mrn}"
+            + (
+                f"  ·  {pump_text(chart.pump)}" if chart.pump is not None else "  ·  no active pump"
+            ),
+            self,
+        )
         who.setProperty("role", "subtitle")
         who.setWordWrap(True)
         self.body = QWidget(self)
@@ -418,10 +478,10 @@ class EventDialog(QDialog):
 class _PumpDialogBase(EventDialog):
     """Implant and replace: the pump form and a catheter group."""
 
-    def _build(self, today: date, date_label: str, catheter_title: str,
-               catheter_checked: bool) -> None:
-        self.pump_form = PumpForm(self.clinic.catalogs, today, self.body,
-                                  date_label=date_label)
+    def _build(
+        self, today: date, date_label: str, catheter_title: str, catheter_checked: bool
+    ) -> None:
+        self.pump_form = PumpForm(self.clinic.catalogs, today, self.body, date_label=date_label)
         pump_box = QGroupBox("Pump", self.body)
         QVBoxLayout(pump_box).addWidget(self.pump_form)
         self.catheter_check = QCheckBox(catheter_title, self.body)
@@ -444,34 +504,48 @@ class ImplantDialog(_PumpDialogBase):
     save_text = "&Save the implant"
     doing = "recording the implant"
 
-    def __init__(self, clinic: ClinicService, actor: Actor, chart: PatientChart,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        clinic: ClinicService,
+        actor: Actor,
+        chart: PatientChart,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(clinic, actor, chart, "Implant a pump", parent)
-        self._build(clinic.today(), "&Implanted on", "Record the cat&heter with the pump",
-                    True)
+        self._build(clinic.today(), "&Implanted on", "Record the cat&heter with the pump", True)
         self.body_layout.addStretch(1)
         self.fit_height()
 
     def submit(self) -> str:
         data = self.pump_form.pump_input()
-        pump = self.clinic.implant_pump(self.actor, self.chart.patient.id, data,
-                                        self.catheter_input())
-        return (f"{pump.model_name} {pump.serial_number} implanted. Next: record its "
-                "prescription and first fill.")
+        pump = self.clinic.implant_pump(
+            self.actor, self.chart.patient.id, data, self.catheter_input()
+        )
+        return (
+            f"{pump.model_name} {pump.serial_number} implanted. Next: record its "
+            "prescription and first fill."
+        )
 
 
 class ReplaceDialog(_PumpDialogBase):
     save_text = "&Replace the pump"
     doing = "replacing the pump"
 
-    def __init__(self, clinic: ClinicService, actor: Actor, chart: PatientChart,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        clinic: ClinicService,
+        actor: Actor,
+        chart: PatientChart,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(clinic, actor, chart, "Replace the pump", parent)
         old = self.pump
         explain = QLabel(
             f"The pump now in place ({pump_text(old)}) is closed as explanted on the "
             "replacement date; its history stays. The new pump starts without a fill: "
-            "record its prescription and first fill next.", self.body)
+            "record its prescription and first fill next.",
+            self.body,
+        )
         explain.setWordWrap(True)
         self.body_layout.addWidget(explain)
         self._build(clinic.today(), "Replaced &on", "The cat&heter was changed too", False)
@@ -492,28 +566,39 @@ class ReplaceDialog(_PumpDialogBase):
     def submit(self) -> str:
         reason = self.reason.text().strip()
         if not reason:
-            raise InputError("reason: say why the pump is replaced", code=Code.NO_VALUE,
-                             field="reason")
+            raise InputError(
+                "reason: say why the pump is replaced", code=Code.NO_VALUE, field="reason"
+            )
         data = self.pump_form.pump_input()
-        new = self.clinic.replace_pump(self.actor, self.pump.id, data, reason,
-                                       self.catheter_input())
-        return (f"Pump replaced by {new.model_name} {new.serial_number}. Next: record its "
-                "prescription and first fill.")
+        new = self.clinic.replace_pump(
+            self.actor, self.pump.id, data, reason, self.catheter_input()
+        )
+        return (
+            f"Pump replaced by {new.model_name} {new.serial_number}. Next: record its "
+            "prescription and first fill."
+        )
 
 
 class ExplantDialog(EventDialog):
     save_text = "&Explant the pump"
     doing = "recording the explant"
 
-    def __init__(self, clinic: ClinicService, actor: Actor, chart: PatientChart,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        clinic: ClinicService,
+        actor: Actor,
+        chart: PatientChart,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(clinic, actor, chart, "Explant the pump", parent)
-        explain = QLabel("The pump is closed as explanted; its history stays. The patient "
-                         "then has no active pump and leaves the due list. To put in a new "
-                         "pump at the same operation, use Replace instead.", self.body)
+        explain = QLabel(
+            "The pump is closed as explanted; its history stays. The patient "
+            "then has no active pump and leaves the due list. To put in a new "
+            "pump at the same operation, use Replace instead.",
+            self.body,
+        )
         explain.setWordWrap(True)
-        self.explanted_on = date_edit(self.body, "explant date", clinic.today(),
-                                      clinic.today())
+        self.explanted_on = date_edit(self.body, "explant date", clinic.today(), clinic.today())
         self.reason = QLineEdit(self.body)
         self.reason.setMaxLength(2000)
         self.reason.setPlaceholderText("for example: pocket infection; therapy ended")
@@ -528,14 +613,20 @@ class ExplantDialog(EventDialog):
     def submit(self) -> str:
         reason = self.reason.text().strip()
         if not reason:
-            raise InputError("reason: say why the pump is explanted", code=Code.NO_VALUE,
-                             field="reason")
-        if not messages.confirm(self, "Explant the pump",
-                                f"Record that {pump_text(self.pump)} was explanted? The "
-                                "patient will have no active pump.", yes="Explant"):
+            raise InputError(
+                "reason: say why the pump is explanted", code=Code.NO_VALUE, field="reason"
+            )
+        if not messages.confirm(
+            self,
+            "Explant the pump",
+            f"Record that {pump_text(self.pump)} was explanted? The "
+            "patient will have no active pump.",
+            yes="Explant",
+        ):
             return ""
-        pump = self.clinic.explant_pump(self.actor, self.pump.id,
-                                        picked_date(self.explanted_on), reason)
+        pump = self.clinic.explant_pump(
+            self.actor, self.pump.id, picked_date(self.explanted_on), reason
+        )
         return f"{pump.model_name} {pump.serial_number} recorded as explanted."
 
 
@@ -547,8 +638,13 @@ class PumpDatesDialog(EventDialog):
     save_text = "&Save the correction"
     doing = "correcting the pump's dates"
 
-    def __init__(self, clinic: ClinicService, actor: Actor, chart: PatientChart,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        clinic: ClinicService,
+        actor: Actor,
+        chart: PatientChart,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(clinic, actor, chart, "Correct the pump's dates", parent)
         #: The newest pump: the active one, or the last explanted when none is active.
         self.corrected = chart.pumps[-1]
@@ -558,16 +654,18 @@ class PumpDatesDialog(EventDialog):
         explain = QLabel(
             ("" if named else f"{pump_text(self.corrected)}. ")
             + "Give the date as it should have been recorded; the history keeps the date "
-            "first recorded, with this correction beneath it.", self.body)
+            "first recorded, with this correction beneath it.",
+            self.body,
+        )
         explain.setWordWrap(True)
-        self.implanted_on = date_edit(self.body, "implant date", self.corrected.implanted_on,
-                                      today)
+        self.implanted_on = date_edit(self.body, "implant date", self.corrected.implanted_on, today)
         self.explanted_on: DateEdit | None = None
         form = QFormLayout()
         form.addRow("&Implanted on", self.implanted_on)
         if self.corrected.explanted_on is not None:
-            self.explanted_on = date_edit(self.body, "explant date",
-                                          self.corrected.explanted_on, today)
+            self.explanted_on = date_edit(
+                self.body, "explant date", self.corrected.explanted_on, today
+            )
             form.addRow("E&xplanted on", self.explanted_on)
         self.reason = QLineEdit(self.body)
         self.reason.setMaxLength(2000)
@@ -582,12 +680,19 @@ class PumpDatesDialog(EventDialog):
     def submit(self) -> str:
         reason = self.reason.text().strip()
         if not reason:
-            raise InputError("reason: say why the date is corrected", code=Code.NO_VALUE,
-                             field="reason")
+            raise InputError(
+                "reason: say why the date is corrected", code=Code.NO_VALUE, field="reason"
+            )
         explanted = None if self.explanted_on is None else picked_date(self.explanted_on)
-        pump = self.clinic.correct_record(self.actor, PumpCorrection(
-            self.corrected.id, implanted_on=picked_date(self.implanted_on),
-            explanted_on=explanted), reason)
+        pump = self.clinic.correct_record(
+            self.actor,
+            PumpCorrection(
+                self.corrected.id,
+                implanted_on=picked_date(self.implanted_on),
+                explanted_on=explanted,
+            ),
+            reason,
+        )
         return f"{pump.model_name} {pump.serial_number}: dates corrected."
 
 
@@ -595,15 +700,22 @@ class CatheterRevisionDialog(EventDialog):
     save_text = "&Save the revision"
     doing = "recording the catheter revision"
 
-    def __init__(self, clinic: ClinicService, actor: Actor, chart: PatientChart,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        clinic: ClinicService,
+        actor: Actor,
+        chart: PatientChart,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(clinic, actor, chart, "Catheter revision", parent)
-        explain = QLabel("Record the catheter as it is after the revision: each part's "
-                         "trimmed and implanted length. The earlier catheter record stays "
-                         "in the history.", self.body)
+        explain = QLabel(
+            "Record the catheter as it is after the revision: each part's "
+            "trimmed and implanted length. The earlier catheter record stays "
+            "in the history.",
+            self.body,
+        )
         explain.setWordWrap(True)
-        self.revised_on = date_edit(self.body, "revision date", clinic.today(),
-                                    clinic.today())
+        self.revised_on = date_edit(self.body, "revision date", clinic.today(), clinic.today())
         self.note = QLineEdit(self.body)
         self.note.setMaxLength(2000)
         self.note.setPlaceholderText("for example: catheter kinked at the anchor, replaced")
@@ -623,8 +735,9 @@ class CatheterRevisionDialog(EventDialog):
 
     def submit(self) -> str:
         catheter = self.catheter.catheter_input()
-        self.clinic.revise_catheter(self.actor, self.pump.id, catheter,
-                                    picked_date(self.revised_on), self.note.text())
+        self.clinic.revise_catheter(
+            self.actor, self.pump.id, catheter, picked_date(self.revised_on), self.note.text()
+        )
         volume = self.catheter.volume()
         if volume is None:
             return "Catheter revision recorded."
@@ -649,45 +762,77 @@ def mri_checklist(model: PumpModel | None) -> MriChecklist:
     if model is not None and model.key.startswith("synchromed"):
         after: tuple[tuple[str, str], ...] = ()
         if model.legacy:
-            after = (("delayed recovery explained",
-                      "The motor may take 2 to 24 h to recover: the patient knows the signs "
-                      "of withdrawal and whom to call"),)
+            after = (
+                (
+                    "delayed recovery explained",
+                    "The motor may take 2 to 24 h to recover: the patient knows the signs "
+                    "of withdrawal and whom to call",
+                ),
+            )
         return MriChecklist(
-            before=(("infusion stop explained",
-                     "The patient and the MRI team know that infusion stops for the length of "
-                     "the scan (the motor's rotor stops)"),),
+            before=(
+                (
+                    "infusion stop explained",
+                    "The patient and the MRI team know that infusion stops for the length of "
+                    "the scan (the motor's rotor stops)",
+                ),
+            ),
             after=after,
             post_check="Pump interrogated with the clinician programmer (or myPTM) after the "
-                       "scan, and running: in telemetry mode it does not resume until it is "
-                       "interrogated")
+            "scan, and running: in telemetry mode it does not resume until it is "
+            "interrogated",
+        )
     if model is not None and model.type is PumpType.VALVE_GATED:
         after = (("pump refilled", "Pump refilled after the scan"),)
         if model.key.startswith("prometra2"):
-            after = (("FAV reset", "Flow-activated valve (FAV) reset after the scan: it stays "
-                                   "closed until it is reset"), *after)
+            after = (
+                (
+                    "FAV reset",
+                    "Flow-activated valve (FAV) reset after the scan: it stays "
+                    "closed until it is reset",
+                ),
+                *after,
+            )
         return MriChecklist(
-            before=(("emptied before MRI",
-                     "Pump EMPTIED before the MRI: a strong field can open both valves and "
-                     "dump the reservoir and catheter contents into the patient"),
-                    ("1.5 T only", "Scanner is 1.5 T, spatial gradient at most 2,000 G/cm")),
+            before=(
+                (
+                    "emptied before MRI",
+                    "Pump EMPTIED before the MRI: a strong field can open both valves and "
+                    "dump the reservoir and catheter contents into the patient",
+                ),
+                ("1.5 T only", "Scanner is 1.5 T, spatial gradient at most 2,000 G/cm"),
+            ),
             after=after,
-            post_check="Pump checked after the scan and running")
+            post_check="Pump checked after the scan and running",
+        )
     if model is not None and model.type is PumpType.CONSTANT_FLOW:
-        return MriChecklist(before=(), after=(),
-                            post_check="Pump site and reservoir checked after the scan")
+        return MriChecklist(
+            before=(), after=(), post_check="Pump site and reservoir checked after the scan"
+        )
     return MriChecklist(
-        before=(("labelling checked",
-                 "MR conditions checked against the pump's own labelling (pumpmgr has no MRI "
-                 "information for this model)"),),
-        after=(), post_check="Pump checked after the scan and running")
+        before=(
+            (
+                "labelling checked",
+                "MR conditions checked against the pump's own labelling (pumpmgr has no MRI "
+                "information for this model)",
+            ),
+        ),
+        after=(),
+        post_check="Pump checked after the scan and running",
+    )
 
 
 class MriDialog(EventDialog):
     save_text = "&Save the MRI"
     doing = "recording the MRI"
 
-    def __init__(self, clinic: ClinicService, actor: Actor, chart: PatientChart,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        clinic: ClinicService,
+        actor: Actor,
+        chart: PatientChart,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(clinic, actor, chart, "MRI", parent)
         try:
             model: PumpModel | None = clinic.catalogs.pump_model(self.pump.model_key)
@@ -697,19 +842,25 @@ class MriDialog(EventDialog):
         catalog = QLabel(self.body)
         catalog.setWordWrap(True)
         catalog.setProperty("role", "notice")
-        note = (model.mri if model is not None and model.mri else self.pump.mri_note)
-        catalog.setText(f"{self.pump.model_name}: {note}" if note else
-                        f"{self.pump.model_name}: no MRI information in the catalog; follow "
-                        "the manufacturer's labelling.")
+        note = model.mri if model is not None and model.mri else self.pump.mri_note
+        catalog.setText(
+            f"{self.pump.model_name}: {note}"
+            if note
+            else f"{self.pump.model_name}: no MRI information in the catalog; follow "
+            "the manufacturer's labelling."
+        )
         self.catalog_text = catalog
-        self.when = datetime_edit(self.body, "time of the scan",
-                                  clinic.clock.now().astimezone(clinic.tz))
+        self.when = datetime_edit(
+            self.body, "time of the scan", clinic.clock.now().astimezone(clinic.tz)
+        )
         form = QFormLayout()
         form.addRow("Scan &time", self.when)
         self.items: list[tuple[str, CheckItem]] = []
         lists = QVBoxLayout()
-        for title, items in (("Before the scan", self.checklist.before),
-                             ("After the scan", self.checklist.after)):
+        for title, items in (
+            ("Before the scan", self.checklist.before),
+            ("After the scan", self.checklist.after),
+        ):
             if not items:
                 continue
             box = QGroupBox(title, self.body)
@@ -719,13 +870,13 @@ class MriDialog(EventDialog):
                 box_layout.addWidget(check)
                 self.items.append((short, check))
             lists.addWidget(box)
-        self.post_check = CheckItem(f"Post-MRI check done: {self.checklist.post_check}",
-                                    self.body)
+        self.post_check = CheckItem(f"Post-MRI check done: {self.checklist.post_check}", self.body)
         post_box = QGroupBox("Post-MRI check (required on the record)", self.body)
         QVBoxLayout(post_box).addWidget(self.post_check)
         self.note = QPlainTextEdit(self.body)
-        self.note.setPlaceholderText("for example: 1.5 T lumbar spine; pump interrogated after "
-                                     "the scan, running")
+        self.note.setPlaceholderText(
+            "for example: 1.5 T lumbar spine; pump interrogated after the scan, running"
+        )
         self.note.setMaximumHeight(80)
         self.note.setTabChangesFocus(True)
         note_form = QFormLayout()
@@ -742,8 +893,10 @@ class MriDialog(EventDialog):
         """The note as recorded: the nurse's text and each checklist item, done or not."""
         text = self.note.toPlainText().strip()
         if self.items:
-            checks = "; ".join(f"{short}: {'done' if check.isChecked() else 'NOT done'}"
-                               for short, check in self.items)
+            checks = "; ".join(
+                f"{short}: {'done' if check.isChecked() else 'NOT done'}"
+                for short, check in self.items
+            )
             text = f"{text}\nChecklist: {checks}" if text else f"Checklist: {checks}"
         return text
 
@@ -752,13 +905,20 @@ class MriDialog(EventDialog):
         if not self.post_check.isChecked():
             missing.append("the post-MRI check (" + self.checklist.post_check + ")")
         if missing and not messages.confirm(
-                self, "MRI checklist",
-                "Not confirmed:\n\n• " + "\n• ".join(missing) + "\n\nSave the MRI with these "
-                "recorded as NOT done? Check the pump as soon as possible.",
-                yes="Save as not done"):
+            self,
+            "MRI checklist",
+            "Not confirmed:\n\n• " + "\n• ".join(missing) + "\n\nSave the MRI with these "
+            "recorded as NOT done? Check the pump as soon as possible.",
+            yes="Save as not done",
+        ):
             return ""
-        self.clinic.record_mri(self.actor, self.pump.id, picked_datetime(self.when, self.clinic),
-                               self.post_check.isChecked(), self.record_note())
+        self.clinic.record_mri(
+            self.actor,
+            self.pump.id,
+            picked_datetime(self.when, self.clinic),
+            self.post_check.isChecked(),
+            self.record_note(),
+        )
         done = "done" if self.post_check.isChecked() else "NOT done"
         return f"MRI recorded (post-MRI check {done})."
 
@@ -768,13 +928,23 @@ class PumpNoteDialog(EventDialog):
 
     save_text = "&Save"
     doing = "recording the event"
-    KINDS = (("alarm", "&Alarm", "which alarm sounded, and what was done"),
-             ("eri", "&ERI (elective replacement indicator)",
-              "ERI shown at interrogation; replacement booked for …"),
-             ("note", "N&ote", "for example: telephone follow-up, no complaints"))
+    KINDS = (
+        ("alarm", "&Alarm", "which alarm sounded, and what was done"),
+        (
+            "eri",
+            "&ERI (elective replacement indicator)",
+            "ERI shown at interrogation; replacement booked for …",
+        ),
+        ("note", "N&ote", "for example: telephone follow-up, no complaints"),
+    )
 
-    def __init__(self, clinic: ClinicService, actor: Actor, chart: PatientChart,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        clinic: ClinicService,
+        actor: Actor,
+        chart: PatientChart,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(clinic, actor, chart, "Alarm, ERI or note", parent)
         self.kind_group = QButtonGroup(self)
         kinds = QHBoxLayout()
@@ -786,8 +956,9 @@ class PumpNoteDialog(EventDialog):
             kinds.addWidget(button)
         kinds.addStretch(1)
         self.kind_buttons["note"].setChecked(True)
-        self.when = datetime_edit(self.body, "time of the event",
-                                  clinic.clock.now().astimezone(clinic.tz))
+        self.when = datetime_edit(
+            self.body, "time of the event", clinic.clock.now().astimezone(clinic.tz)
+        )
         self.note = QPlainTextEdit(self.body)
         self.note.setTabChangesFocus(True)
         self.note.setMaximumHeight(100)
@@ -813,13 +984,17 @@ class PumpNoteDialog(EventDialog):
         note = self.note.toPlainText().strip()
         if not note:
             raise InputError("note: write what happened", code=Code.NO_VALUE, field="note")
-        self.clinic.record_event(self.actor, self.pump.id, kind,  # type: ignore[arg-type]
-                                 picked_datetime(self.when, self.clinic), note)
+        self.clinic.record_event(
+            self.actor,
+            self.pump.id,
+            kind,  # type: ignore[arg-type]
+            picked_datetime(self.when, self.clinic),
+            note,
+        )
         return {"alarm": "Alarm recorded.", "eri": "ERI recorded."}.get(kind, "Note recorded.")
 
 
-DIALOGS: dict[str, Callable[[ClinicService, Actor, PatientChart, QWidget | None],
-                            EventDialog]] = {
+DIALOGS: dict[str, Callable[[ClinicService, Actor, PatientChart, QWidget | None], EventDialog]] = {
     IMPLANT: ImplantDialog,
     REPLACE: ReplaceDialog,
     EXPLANT: ExplantDialog,
@@ -830,7 +1005,12 @@ DIALOGS: dict[str, Callable[[ClinicService, Actor, PatientChart, QWidget | None]
 }
 
 
-def make_dialog(kind: str, clinic: ClinicService, actor: Actor, chart: PatientChart,
-                parent: QWidget | None = None) -> EventDialog:
+def make_dialog(
+    kind: str,
+    clinic: ClinicService,
+    actor: Actor,
+    chart: PatientChart,
+    parent: QWidget | None = None,
+) -> EventDialog:
     """The dialog recording ``kind`` for the patient of ``chart``."""
     return DIALOGS[kind](clinic, actor, chart, parent)

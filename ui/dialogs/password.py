@@ -23,8 +23,10 @@ from pumpmgr.errors import PumpMgrError
 from pumpmgr.services import Actor, ClinicService
 
 #: What the dialog says when an administrator reset the password.
-RESET_NOTE = ("An administrator reset your password. Choose your own now; until you do, "
-              "the window stays locked.")
+RESET_NOTE = (
+    "An administrator reset your password. Choose your own now; until you do, "
+    "the window stays locked."
+)
 
 
 def _password_box(parent: QWidget, name: str) -> QLineEdit:
@@ -32,16 +34,23 @@ def _password_box(parent: QWidget, name: str) -> QLineEdit:
     box.setEchoMode(QLineEdit.EchoMode.Password)
     box.setMaxLength(1024)
     box.setAccessibleName(name)
-    box.setMinimumWidth(box.fontMetrics().horizontalAdvance("at least 8 characters, not the "
-                                                            "user name") + 16)
+    box.setMinimumWidth(
+        box.fontMetrics().horizontalAdvance("at least 8 characters, not the user name") + 16
+    )
     return box
 
 
 class ChangePasswordDialog(QDialog):
     """The signed-in user's own new password."""
 
-    def __init__(self, clinic: ClinicService, actor: Actor, parent: QWidget | None = None, *,
-                 required: bool = False) -> None:
+    def __init__(
+        self,
+        clinic: ClinicService,
+        actor: Actor,
+        parent: QWidget | None = None,
+        *,
+        required: bool = False,
+    ) -> None:
         super().__init__(parent)
         self.clinic, self.actor = clinic, actor
         self.setWindowTitle("Change my password")
@@ -52,14 +61,14 @@ class ChangePasswordDialog(QDialog):
         self.note.setVisible(required)
         self.old = _password_box(self, "Current password")
         self.new = _password_box(self, "New password")
-        self.new.setPlaceholderText(f"at least {MIN_PASSWORD_LENGTH} characters, not the user "
-                                    "name")
+        self.new.setPlaceholderText(f"at least {MIN_PASSWORD_LENGTH} characters, not the user name")
         self.repeat = _password_box(self, "New password again")
         self.message = QLabel(" ", self)
         self.message.setProperty("role", "error")
         self.message.setWordWrap(True)
         self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
         ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         ok.setText("&Change the password")
         self.buttons.accepted.connect(self.change)
@@ -79,8 +88,9 @@ class ChangePasswordDialog(QDialog):
     def change(self) -> bool:
         """Change the password and close; on a refusal say why and stay open."""
         if self.new.text() != self.repeat.text():
-            self._refused("New password again: the two new passwords differ; type them again.",
-                          self.new)
+            self._refused(
+                "New password again: the two new passwords differ; type them again.", self.new
+            )
             return False
         try:
             self.clinic.users.change_password(self.actor, self.old.text(), self.new.text())

@@ -75,13 +75,17 @@ CHECK_DELAY_MS = 250
 class PrescriptionDialog(QDialog):
     """A new prescription version for the patient's active pump."""
 
-    def __init__(self, clinic: ClinicService, actor: Actor, patient_id: int,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, clinic: ClinicService, actor: Actor, patient_id: int, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         chart = clinic.patient_chart(patient_id)
         if chart.pump is None:
-            raise ImpossibleInput(f"pump: {chart.patient.display_name} has no active pump",
-                                  code=Code.OUT_OF_RANGE, field="pump")
+            raise ImpossibleInput(
+                f"pump: {chart.patient.display_name} has no active pump",
+                code=Code.OUT_OF_RANGE,
+                field="pump",
+            )
         self.setWindowTitle("Change prescription")
         self.setWindowIcon(icons.app_icon())
         self.clinic, self.actor, self.chart = clinic, actor, chart
@@ -104,7 +108,9 @@ class PrescriptionDialog(QDialog):
         title.setProperty("role", "title")
         header = QLabel(
             f"<b>{escape(patient.display_name)}</b> · MRN {escape(patient.mrn)} · "
-            f"{escape(self.pump.model_name)}, serial {escape(self.pump.serial_number)}", self)
+            f"{escape(self.pump.model_name)}, serial {escape(self.pump.serial_number)}",
+            self,
+        )
         header.setProperty("role", "subtitle")
         header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
@@ -126,18 +132,24 @@ class PrescriptionDialog(QDialog):
             self.solution_label.setText(
                 f"<b>{escape(solution_text(self.current.ingredients, self.library))}</b>, in "
                 "the pump. A new drug or concentration is recorded with the refill that puts "
-                "it in the pump, where its bridge is shown.")
+                "it in the pump, where its bridge is shown."
+            )
             self.solution_editor.hide()
         else:
-            self.solution_label.setText("The pump has no solution on record yet: enter the "
-                                        "solution this prescription is for.")
+            self.solution_label.setText(
+                "The pump has no solution on record yet: enter the "
+                "solution this prescription is for."
+            )
             if self.current is not None:
                 self.solution_editor.set_ingredients(self.current.ingredients)
 
         self.program_box = QGroupBox("Program", form_page)
         program_layout = QVBoxLayout(self.program_box)
-        self.schedule = ScheduleEdit(self.program_box, mass_unit=self._mass_unit(),
-                                     allow_patient_bolus=not self.constant_flow)
+        self.schedule = ScheduleEdit(
+            self.program_box,
+            mass_unit=self._mass_unit(),
+            allow_patient_bolus=not self.constant_flow,
+        )
         self.constant_note = QLabel(self.program_box)
         self.constant_note.setWordWrap(True)
         self.constant_note.setProperty("role", "muted")
@@ -147,19 +159,27 @@ class PrescriptionDialog(QDialog):
             self.schedule.set_program(self.current.schedule, self.current.patient_bolus)
         if self.constant_flow:
             self.schedule.hide()
-            flow = (format_quantity(self.pump.nominal_flow, Kind.FLOW)
-                    if self.pump.nominal_flow is not None else "its fixed flow")
+            flow = (
+                format_quantity(self.pump.nominal_flow, Kind.FLOW)
+                if self.pump.nominal_flow is not None
+                else "its fixed flow"
+            )
             self.constant_note.setText(
                 f"Constant-flow pump: it delivers {flow}; the dose is that flow times the "
-                "concentration. " + ("Change the dose with a new concentration at the next "
-                                     "refill." if self.filled else ""))
+                "concentration. "
+                + (
+                    "Change the dose with a new concentration at the next refill."
+                    if self.filled
+                    else ""
+                )
+            )
         else:
             self.constant_note.hide()
 
-        now = clinic.clock.now().astimezone(clinic.tz).replace(tzinfo=None, second=0,
-                                                               microsecond=0)
-        self.effective = DateEdit("effective from", form_page, with_time=True, value=now,
-                                  latest=now.date())
+        now = clinic.clock.now().astimezone(clinic.tz).replace(tzinfo=None, second=0, microsecond=0)
+        self.effective = DateEdit(
+            "effective from", form_page, with_time=True, value=now, latest=now.date()
+        )
         self.prescriber = QLineEdit(form_page)
         self.prescriber.setMaxLength(200)
         self.prescriber.setAccessibleName("Prescriber")
@@ -174,8 +194,11 @@ class PrescriptionDialog(QDialog):
         order = QGroupBox("Order", form_page)
         order_form = QFormLayout(order)
         self.order_edit = OrderEdit(now, order)
-        for text, widget in (("&Effective from", self.effective),
-                             ("P&rescribed by", self.prescriber), ("N&ote", self.note)):
+        for text, widget in (
+            ("&Effective from", self.effective),
+            ("P&rescribed by", self.prescriber),
+            ("N&ote", self.note),
+        ):
             label = QLabel(text, order)
             label.setBuddy(widget)
             order_form.addRow(label, widget)
@@ -266,8 +289,9 @@ class PrescriptionDialog(QDialog):
         self.resize(within_screen(QSize(1080, 760)))
 
     @classmethod
-    def run(cls, clinic: ClinicService, actor: Actor, patient_id: int,
-            parent: QWidget | None = None) -> PrescriptionOutcome | None:
+    def run(
+        cls, clinic: ClinicService, actor: Actor, patient_id: int, parent: QWidget | None = None
+    ) -> PrescriptionOutcome | None:
         """Show the dialog; the saved prescription's outcome, or None when cancelled."""
         dialog = cls(clinic, actor, patient_id, parent)
         dialog.exec()
@@ -297,15 +321,19 @@ class PrescriptionDialog(QDialog):
         if ingredients is None:
             return None, self.solution_editor.problem()
         if self.effective.moment() is None:
-            return None, (self.effective.error_text()
-                          or "effective from: enter when the change takes effect")
+            return None, (
+                self.effective.error_text() or "effective from: enter when the change takes effect"
+            )
         try:
             if self.constant_flow:
                 if self.pump.nominal_flow is None:
-                    return None, ("the pump's nominal flow is not recorded: enter it in the "
-                                  "pump's record first")
-                return constant_flow_program(self.pump.nominal_flow,
-                                             ingredients[0].concentration), ""
+                    return None, (
+                        "the pump's nominal flow is not recorded: enter it in the "
+                        "pump's record first"
+                    )
+                return constant_flow_program(
+                    self.pump.nominal_flow, ingredients[0].concentration
+                ), ""
             schedule: Schedule | None = self.schedule.schedule()
             if schedule is None or self.schedule.problem():
                 return None, self.schedule.problem()
@@ -321,18 +349,24 @@ class PrescriptionDialog(QDialog):
             return None
         return PrescriptionInput(
             ingredients=tuple(IngredientInput(i.drug, i.concentration) for i in ingredients),
-            schedule=program.schedule, effective_at=self.effective_at(),
-            prescriber=self.prescriber.text().strip(), patient_bolus=program.patient_bolus,
-            reasons=self.findings.reasons(), note=self.note.text().strip(),
+            schedule=program.schedule,
+            effective_at=self.effective_at(),
+            prescriber=self.prescriber.text().strip(),
+            patient_bolus=program.patient_bolus,
+            reasons=self.findings.reasons(),
+            note=self.note.text().strip(),
             order=None if self._own_order() else self.order_edit.order(self.clinic.tz),
             already_programmed=self.order_edit.programmed.isChecked(),
-            seen=PumpSeen.of(self.chart))  # refused at save if the pump changed since
+            seen=PumpSeen.of(self.chart),
+        )  # refused at save if the pump changed since
 
     def _own_order(self) -> bool:
         """The signed-in prescriber enters their own order: no record of how it was given."""
         named = self.prescriber.text().strip().lower()
         return self.actor.role == "prescriber" and named in (
-            self.actor.full_name.lower(), self.actor.username.lower())
+            self.actor.full_name.lower(),
+            self.actor.username.lower(),
+        )
 
     # ----------------------------------------------------------------- live checks
 
@@ -342,15 +376,24 @@ class PrescriptionDialog(QDialog):
         if unit != self.schedule.mass_unit:
             self.schedule.set_mass_unit(unit)
         data = self.prescription_input()
-        key = None if data is None else (data.ingredients, repr(data.schedule),
-                                         repr(data.patient_bolus), data.effective_at)
+        key = (
+            None
+            if data is None
+            else (
+                data.ingredients,
+                repr(data.schedule),
+                repr(data.patient_bolus),
+                data.effective_at,
+            )
+        )
         if key != self._checked_key:
             self._checked_key = key
             if data is None:
                 self.timer.stop()
                 problem = self.program()[1]
-                self.findings.set_pending(f"Not checked yet: {problem}." if problem else
-                                          "Enter the program to check it.")
+                self.findings.set_pending(
+                    f"Not checked yet: {problem}." if problem else "Enter the program to check it."
+                )
                 self.forecast, self.forecast_error = None, ""
             else:
                 self.timer.start()
@@ -396,43 +439,75 @@ class PrescriptionDialog(QDialog):
         fields = self._program_fields(rx.ingredients, rx.program)
         if forecast is not None:
             fields += [
-                ("alarm", "Low-reservoir alarm", presentation.datetime_text(forecast.alarm_at,
-                                                                            tz), ""),
-                ("refill due", "Refill due", f"{presentation.date_text(forecast.refill_due)} "
-                 f"({self._due_reason(forecast)})", ""),
+                (
+                    "alarm",
+                    "Low-reservoir alarm",
+                    presentation.datetime_text(forecast.alarm_at, tz),
+                    "",
+                ),
+                (
+                    "refill due",
+                    "Refill due",
+                    f"{presentation.date_text(forecast.refill_due)} ({self._due_reason(forecast)})",
+                    "",
+                ),
             ]
-        fields.append(("since", "Since", f"{presentation.datetime_text(rx.effective_at, tz)}, "
-                                         f"{rx.prescriber}", ""))
+        fields.append(
+            (
+                "since",
+                "Since",
+                f"{presentation.datetime_text(rx.effective_at, tz)}, {rx.prescriber}",
+                "",
+            )
+        )
         self.now_fields.set_fields(fields)
 
     def _due_reason(self, forecast: StoredForecast) -> str:
         return due_reason_words(forecast.refill_due_reason, constant_flow=self.constant_flow)
 
-    def _program_fields(self, ingredients: tuple[Ingredient, ...], program: Program,
-                        ) -> list[Field]:
+    def _program_fields(
+        self,
+        ingredients: tuple[Ingredient, ...],
+        program: Program,
+    ) -> list[Field]:
         volume = program.daily_volume()
         doses = admixture_doses(volume, [(i.drug, i.concentration) for i in ingredients])
         fields: list[Field] = [
-            (f"dose {i.drug}", f"{i.drug.capitalize()} daily dose",
-             presentation.dose_text(doses[i.drug], i.display_unit), "") for i in ingredients]
+            (
+                f"dose {i.drug}",
+                f"{i.drug.capitalize()} daily dose",
+                presentation.dose_text(doses[i.drug], i.display_unit),
+                "",
+            )
+            for i in ingredients
+        ]
         fields.append(("daily volume", "Daily volume", format_quantity(volume, Kind.FLOW), ""))
         unit = ingredients[0].display_unit
         if not program.schedule.is_simple:
-            fields.append(("schedule", "Schedule", "\n".join(
-                schedule_lines(program.schedule, unit)), ""))
+            fields.append(
+                ("schedule", "Schedule", "\n".join(schedule_lines(program.schedule, unit)), "")
+            )
         if program.patient_bolus is not None:
-            fields.append(("patient bolus", "Patient bolus",
-                           bolus_text(program.patient_bolus, unit), ""))
-            fields.append(("max daily", "Every bolus taken", format_quantity(
-                program.max_daily_volume(), Kind.FLOW), ""))
+            fields.append(
+                ("patient bolus", "Patient bolus", bolus_text(program.patient_bolus, unit), "")
+            )
+            fields.append(
+                (
+                    "max daily",
+                    "Every bolus taken",
+                    format_quantity(program.max_daily_volume(), Kind.FLOW),
+                    "",
+                )
+            )
         return fields
 
     def _show_new(self) -> None:
         ingredients = self.ingredients()
         program, problem = self.program()
         if ingredients is None or program is None:
-            self.new_fields.set_fields([("none", "If saved", f"not yet: {problem}" if problem
-                                         else "not yet", "muted")])
+            self.new_fields.set_fields(
+                [("none", "If saved", f"not yet: {problem}" if problem else "not yet", "muted")]
+            )
             return
         fields = self._program_fields(ingredients, program)
         tz = self.clinic.tz
@@ -443,12 +518,23 @@ class PrescriptionDialog(QDialog):
         elif forecast is not None:
             passed = forecast.alarm_at <= self.effective_at()
             fields += [
-                ("alarm", "Low-reservoir alarm",
-                 presentation.datetime_text(forecast.alarm_at, tz) + (
-                     " (the reservoir is already at or below the alarm volume: refill now)"
-                     if passed else ""), "error" if passed else ""),
-                ("refill due", "Refill due", f"{presentation.date_text(forecast.refill_due)} "
-                 f"({self._due_reason(forecast)})", ""),
+                (
+                    "alarm",
+                    "Low-reservoir alarm",
+                    presentation.datetime_text(forecast.alarm_at, tz)
+                    + (
+                        " (the reservoir is already at or below the alarm volume: refill now)"
+                        if passed
+                        else ""
+                    ),
+                    "error" if passed else "",
+                ),
+                (
+                    "refill due",
+                    "Refill due",
+                    f"{presentation.date_text(forecast.refill_due)} ({self._due_reason(forecast)})",
+                    "",
+                ),
             ]
         elif self.forecast_error:
             fields.append(("alarm", "Forecast", self.forecast_error, "error"))
@@ -459,8 +545,9 @@ class PrescriptionDialog(QDialog):
     def problems(self) -> list[str]:
         found = []
         if self.solution_fixed and self.constant_flow:
-            found.append("a constant-flow pump's dose changes with its concentration, at the "
-                         "next refill")
+            found.append(
+                "a constant-flow pump's dose changes with its concentration, at the next refill"
+            )
         program, problem = self.program()
         if program is None:
             found.append(problem or "the program is not complete")
@@ -480,8 +567,12 @@ class PrescriptionDialog(QDialog):
         follow_layout(self)  # the findings' reason boxes come and go
         problems = self.problems()
         self.problem_label.setText(
-            "To save: " + problems[0] + (f" (and {len(problems) - 1} more)"
-                                         if len(problems) > 1 else "") if problems else " ")
+            "To save: "
+            + problems[0]
+            + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
+            if problems
+            else " "
+        )
         self.save_button.setEnabled(not problems)
 
     # ----------------------------------------------------------------- saving
@@ -501,8 +592,9 @@ class PrescriptionDialog(QDialog):
         verification = Verification(self.username.text().strip(), self.password.text())
         QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            self.outcome = self.clinic.change_prescription(self.actor, verification,
-                                                           self.pump.id, data)
+            self.outcome = self.clinic.change_prescription(
+                self.actor, verification, self.pump.id, data
+            )
         except Exception as exc:  # shown to the nurse; everything typed stays
             QGuiApplication.restoreOverrideCursor()
             messages.show_error(self, exc, "saving the prescription")
@@ -542,9 +634,12 @@ class PrescriptionDialog(QDialog):
 
     def reject(self) -> None:
         if not self._touched or messages.confirm(
-                self, "Change prescription", "Close without saving? The change typed is "
-                                             "discarded; nothing has been saved.",
-                yes="Discard the change", no="Keep working"):
+            self,
+            "Change prescription",
+            "Close without saving? The change typed is discarded; nothing has been saved.",
+            yes="Discard the change",
+            no="Keep working",
+        ):
             super().reject()
 
     def discard(self) -> None:
@@ -560,5 +655,3 @@ class PrescriptionDialog(QDialog):
         if forecast is not None:
             text += f"; refill due {format_date(forecast.refill_due)}"
         return text
-
-

@@ -76,8 +76,13 @@ def render_pages(pdf: bytes, dpi: float) -> list[QImage]:
         for number in range(len(document)):
             page = document[number]
             bitmap = page.render(scale=dpi / 72, rev_byteorder=True, prefer_bgrx=True)
-            image = QImage(bytes(bitmap.buffer), bitmap.width, bitmap.height, bitmap.stride,
-                           QImage.Format.Format_RGBX8888)
+            image = QImage(
+                bytes(bitmap.buffer),
+                bitmap.width,
+                bitmap.height,
+                bitmap.stride,
+                QImage.Format.Format_RGBX8888,
+            )
             pages.append(image.copy())  # own the pixels before pdfium frees its buffer
             bitmap.close()
             page.close()
@@ -93,8 +98,9 @@ def print_pdf(pdf: bytes, printer: QPrinter) -> int:
     pages = render_pages(pdf, dpi)
     painter = QPainter()
     if not painter.begin(printer):
-        raise PumpMgrError("the printer could not be opened; check it is on and try again",
-                           code=Code.OUT_OF_RANGE)
+        raise PumpMgrError(
+            "the printer could not be opened; check it is on and try again", code=Code.OUT_OF_RANGE
+        )
     try:
         for number, image in enumerate(pages):
             if number:
@@ -124,8 +130,9 @@ def choose_printer(parent: QWidget | None) -> QPrinter | None:
     return printer
 
 
-def _ask(parent: QWidget | None, title: str, rows: list[tuple[str, DateEdit]], note: str,
-         ok_text: str) -> QDialog:
+def _ask(
+    parent: QWidget | None, title: str, rows: list[tuple[str, DateEdit]], note: str, ok_text: str
+) -> QDialog:
     """A small dialog of date rows, a muted note and OK (named ``ok_text``) / Cancel."""
     dialog = QDialog(parent)
     dialog.setWindowTitle(title)
@@ -136,8 +143,9 @@ def _ask(parent: QWidget | None, title: str, rows: list[tuple[str, DateEdit]], n
     explanation = QLabel(note, dialog)
     explanation.setWordWrap(True)
     explanation.setProperty("role", "muted")
-    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                               | QDialogButtonBox.StandardButton.Cancel, dialog)
+    buttons = QDialogButtonBox(
+        QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, dialog
+    )
     buttons.button(QDialogButtonBox.StandardButton.Ok).setText(ok_text)
     buttons.accepted.connect(dialog.accept)
     buttons.rejected.connect(dialog.reject)
@@ -152,9 +160,13 @@ def ask_period(parent: QWidget | None, today: date) -> tuple[date, date] | None:
     """The period of the due list to print (first and last day), or None when cancelled."""
     start = DateEdit("first day", value=today)
     end = DateEdit("last day", value=today + timedelta(days=DEFAULT_PERIOD_DAYS))
-    dialog = _ask(parent, "Print the due list", [("&From", start), ("&To (included)", end)],
-                  "Every active pump whose refill falls due in the period, with the overdue "
-                  "ones first.", "Preview")
+    dialog = _ask(
+        parent,
+        "Print the due list",
+        [("&From", start), ("&To (included)", end)],
+        "Every active pump whose refill falls due in the period, with the overdue ones first.",
+        "Preview",
+    )
     while dialog.exec() == QDialog.DialogCode.Accepted:
         try:
             first, last = start.required_day(), end.required_day()
@@ -163,19 +175,28 @@ def ask_period(parent: QWidget | None, today: date) -> tuple[date, date] | None:
             continue
         if last >= first:
             return first, last
-        messages.warn(dialog, "Print the due list", "The period ends before it starts: choose "
-                                                    "a last day on or after the first.")
+        messages.warn(
+            dialog,
+            "Print the due list",
+            "The period ends before it starts: choose a last day on or after the first.",
+        )
     return None
 
 
-def ask_day(parent: QWidget | None, default: date,
-            is_open: Callable[[date], bool] | None = None) -> date | None:
+def ask_day(
+    parent: QWidget | None, default: date, is_open: Callable[[date], bool] | None = None
+) -> date | None:
     """The clinic day whose worksheets to print (``default`` shown first; a day ``is_open``
     refuses is asked again), or None when cancelled."""
     day = DateEdit("clinic day", value=default)
-    dialog = _ask(parent, "Print a day's worksheets", [("Clinic &day", day)],
-                  "One refill worksheet for every visit booked on this day, in booked time "
-                  "order, then the patients due by then and not booked.", "Build worksheets")
+    dialog = _ask(
+        parent,
+        "Print a day's worksheets",
+        [("Clinic &day", day)],
+        "One refill worksheet for every visit booked on this day, in booked time "
+        "order, then the patients due by then and not booked.",
+        "Build worksheets",
+    )
     while dialog.exec() == QDialog.DialogCode.Accepted:
         try:
             chosen = day.required_day()
@@ -184,8 +205,7 @@ def ask_day(parent: QWidget | None, default: date,
             continue
         if is_open is None or is_open(chosen):
             return chosen
-        messages.warn(dialog, "Print a day's worksheets",
-                      f"clinic day: {closed_day_text(chosen)}")
+        messages.warn(dialog, "Print a day's worksheets", f"clinic day: {closed_day_text(chosen)}")
     return None
 
 
@@ -202,19 +222,27 @@ def save_pdf(parent: QWidget | None, pdf: bytes, filename: str) -> Path | None:
     try:
         write_private_bytes(path, pdf)  # owner-only: the sheet names patients
     except OSError as exc:
-        messages.error(parent, "Save as PDF", f"Could not write {path}: {exc.strerror or exc}. "
-                                              "Choose a folder you may write to and try again.")
+        messages.error(
+            parent,
+            "Save as PDF",
+            f"Could not write {path}: {exc.strerror or exc}. "
+            "Choose a folder you may write to and try again.",
+        )
         return None
-    messages.info(parent, "Save as PDF", f"Saved to {path}.\n\nThe file holds patient data: "
-                                         "keep it on the clinic's own systems.")
+    messages.info(
+        parent,
+        "Save as PDF",
+        f"Saved to {path}.\n\nThe file holds patient data: keep it on the clinic's own systems.",
+    )
     return path
 
 
 class PrintPreviewDialog(QDialog):
     """One printed sheet: its pages, and Print / Save as PDF / Close."""
 
-    def __init__(self, title: str, pdf: bytes, filename: str,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, title: str, pdf: bytes, filename: str, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"{title}: preview")
         self.pdf, self.filename = pdf, filename
@@ -265,8 +293,11 @@ class PrintPreviewDialog(QDialog):
         except Exception as exc:  # a sheet that cannot be drawn: say so, keep Save
             log.warning("preview: cannot draw the pages: %s", exc)
             self.print_button.setEnabled(False)
-            note = QLabel("The pages cannot be shown or printed from here. Save the PDF and "
-                          "open it in a PDF viewer to see and print it.", self.pages)
+            note = QLabel(
+                "The pages cannot be shown or printed from here. Save the PDF and "
+                "open it in a PDF viewer to see and print it.",
+                self.pages,
+            )
             note.setWordWrap(True)
             self.page_layout.addWidget(note)
             self.info.setText("Preview not available.")
@@ -278,8 +309,10 @@ class PrintPreviewDialog(QDialog):
             label.setAlignment(Qt.AlignmentFlag.AlignHCenter)
             label.setAccessibleName(f"Page {number} of {len(images)}")
             self.page_layout.addWidget(label, 0, Qt.AlignmentFlag.AlignHCenter)
-        self.info.setText(f"{len(images)} page{'s' if len(images) != 1 else ''}. Print sends "
-                          "them to a printer you choose; Save as PDF keeps the file.")
+        self.info.setText(
+            f"{len(images)} page{'s' if len(images) != 1 else ''}. Print sends "
+            "them to a printer you choose; Save as PDF keeps the file."
+        )
         self.page_layout.addStretch(1)
         return len(images)
 
@@ -323,15 +356,22 @@ class SheetJob(QObject):
     done = Signal(bytes)
     failed = Signal(object)
 
-    def __init__(self, work: Callable[[Callable[[int, int], None]], bytes], label: str,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        work: Callable[[Callable[[int, int], None]], bytes],
+        label: str,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.work = work
         self.cancelled = False
         #: Every (done, total) reported, in order.
         self.reported: list[tuple[int, int]] = []
-        self.task = Background(lambda report: self.work(
-            lambda done, total: self._report(report, done, total)), "pumpmgr-sheets", self)
+        self.task = Background(
+            lambda report: self.work(lambda done, total: self._report(report, done, total)),
+            "pumpmgr-sheets",
+            self,
+        )
         self.task.reported.connect(lambda pair: self._progress(*pair))
         self.task.done.connect(self._done)
         self.task.failed.connect(self._failed)
@@ -412,20 +452,30 @@ def _build(parent: QWidget | None, doing: str, build: Callable[[], bytes]) -> by
         return None
 
 
-def audited(parent: QWidget | None, clinic: ClinicService, pdf: bytes, sheet: str,
-             mrn: str | None = None, **details: object) -> bytes:
+def audited(
+    parent: QWidget | None,
+    clinic: ClinicService,
+    pdf: bytes,
+    sheet: str,
+    mrn: str | None = None,
+    **details: object,
+) -> bytes:
     """``pdf``, once its making is on the audit log (who printed which patient's sheet);
     a sheet whose print cannot be recorded is not shown."""
     actor = getattr(parent.window(), "actor", None) if parent is not None else None
     if actor is not None:
         clinic.records.record_access(
-            actor, PRINT_ACTION, None if mrn is None else clinic.find_patient(mrn).id,
-            {"sheet": sheet, **details})
+            actor,
+            PRINT_ACTION,
+            None if mrn is None else clinic.find_patient(mrn).id,
+            {"sheet": sheet, **details},
+        )
     return pdf
 
 
-def print_patient_sheet(parent: QWidget | None, clinic: ClinicService, kind: PatientSheet,
-                        mrn: str) -> bytes | None:
+def print_patient_sheet(
+    parent: QWidget | None, clinic: ClinicService, kind: PatientSheet, mrn: str
+) -> bytes | None:
     """Build one of the patient's sheets and show its preview; the PDF, or None on error."""
     title, stem = _PATIENT_SHEETS[kind]
     sheets = SheetService(clinic)
@@ -436,8 +486,11 @@ def print_patient_sheet(parent: QWidget | None, clinic: ClinicService, kind: Pat
         "handoff": lambda: sheets.handoff(mrn),
         "reminder": lambda: sheets.reminder(mrn),
     }
-    pdf = _build(parent, f"building the {title.lower()}",
-                 lambda: audited(parent, clinic, builders[kind](), kind, mrn))
+    pdf = _build(
+        parent,
+        f"building the {title.lower()}",
+        lambda: audited(parent, clinic, builders[kind](), kind, mrn),
+    )
     if pdf is not None:
         preview(parent, title, pdf, f"{stem}-{mrn}-{clinic.today():%Y-%m-%d}.pdf")
     return pdf
@@ -449,11 +502,15 @@ def print_due_list(parent: QWidget | None, clinic: ClinicService) -> bytes | Non
     if period is None:
         return None
     start, end = period
-    pdf = _build(parent, "building the due list", lambda: audited(
-        parent, clinic, SheetService(clinic).due(start, end), "due", start=start, end=end))
+    pdf = _build(
+        parent,
+        "building the due list",
+        lambda: audited(
+            parent, clinic, SheetService(clinic).due(start, end), "due", start=start, end=end
+        ),
+    )
     if pdf is not None:
-        preview(parent, "Refill due list", pdf,
-                f"due-list-{start:%Y-%m-%d}-to-{end:%Y-%m-%d}.pdf")
+        preview(parent, "Refill due list", pdf, f"due-list-{start:%Y-%m-%d}-to-{end:%Y-%m-%d}.pdf")
     return pdf
 
 
@@ -470,8 +527,7 @@ def print_day(parent: QWidget | None, clinic: ClinicService) -> SheetJob | None:
     day = ask_day(parent, sheets.next_open_day(), calendar_of(clinic.settings()).is_open)
     if day is None:
         return None
-    job = SheetJob(lambda progress: sheets.day(day, progress), day_label(day),
-                   parent)
+    job = SheetJob(lambda progress: sheets.day(day, progress), day_label(day), parent)
 
     def done(pdf: bytes) -> None:
         if _locked(parent):
@@ -481,8 +537,7 @@ def print_day(parent: QWidget | None, clinic: ClinicService) -> SheetJob | None:
         except Exception as exc:  # every failure reaches the user as a dialog
             messages.show_error(parent, exc, "recording the day's worksheets")
             return
-        preview(parent, f"Worksheets for {format_date(day)}", pdf,
-                f"worksheets-{day:%Y-%m-%d}.pdf")
+        preview(parent, f"Worksheets for {format_date(day)}", pdf, f"worksheets-{day:%Y-%m-%d}.pdf")
 
     def failed(exc: object) -> None:
         if isinstance(exc, Cancelled):

@@ -42,9 +42,15 @@ class SignInForm(QWidget):
 
     signed_in = Signal(object)  #: the :class:`Actor`
 
-    def __init__(self, clinic: ClinicService | None, parent: QWidget | None = None, *,
-                 submit: str = "Sign in", in_dialog: bool = False, unlock: bool = False,
-                 ) -> None:
+    def __init__(
+        self,
+        clinic: ClinicService | None,
+        parent: QWidget | None = None,
+        *,
+        submit: str = "Sign in",
+        in_dialog: bool = False,
+        unlock: bool = False,
+    ) -> None:
         super().__init__(parent)
         self.clinic = clinic
         #: Sign in was asked for before the clinic was open: checked when it is given.
@@ -114,8 +120,11 @@ class SignInForm(QWidget):
             return None
         QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            actor = (self.clinic.users.sign_in(name, password, unlock=True) if self.unlock
-                     else self.clinic.sign_in(name, password))
+            actor = (
+                self.clinic.users.sign_in(name, password, unlock=True)
+                if self.unlock
+                else self.clinic.sign_in(name, password)
+            )
         except PumpMgrError as exc:
             self.password.clear()
             self.password.setFocus()
@@ -132,9 +141,16 @@ class SignInForm(QWidget):
 class SignInDialog(QDialog):
     """The first sign-in of a session."""
 
-    def __init__(self, clinic: ClinicService | None, parent: QWidget | None = None, *,
-                 hint: str = "", username: str = "", clinic_name: str | None = None,
-                 stay_open: bool = False) -> None:
+    def __init__(
+        self,
+        clinic: ClinicService | None,
+        parent: QWidget | None = None,
+        *,
+        hint: str = "",
+        username: str = "",
+        clinic_name: str | None = None,
+        stay_open: bool = False,
+    ) -> None:
         """``clinic`` None: shown before the clinic is open (:meth:`set_clinic` follows).
         ``stay_open``: a sign-in leaves the dialog up (saying so) until its owner closes it,
         when the main window is ready."""

@@ -30,22 +30,31 @@ REASON_LENGTH = 2000
 class SignOrderDialog(QDialog):
     """Sign (``decline=False``) or decline one order."""
 
-    def __init__(self, order: OrderRecord, *, decline: bool, entered_at_text: str = "",
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        order: OrderRecord,
+        *,
+        decline: bool,
+        entered_at_text: str = "",
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.decline = decline
         verb = "Decline" if decline else "Sign"
         self.setWindowTitle(f"{verb} the order")
         self.setWindowIcon(icons.app_icon())
-        title = QLabel(f"{verb} the order for {escape(order.patient)} (MRN "
-                       f"{escape(order.mrn)})", self)
+        title = QLabel(
+            f"{verb} the order for {escape(order.patient)} (MRN {escape(order.mrn)})", self
+        )
         title.setProperty("role", "title")
         title.setWordWrap(True)
         entered = entered_at_text or format_datetime(order.entered_at)
-        details = [f"<b>{escape(order.dose)}</b> ({escape(order.solution)})",
-                   f"{escape(order.state_text)}",
-                   f"entered by {escape(order.entered_by)} on {escape(entered)}"
-                   + ("" if order.given_as is None else f", given as {escape(order.given_as)}")]
+        details = [
+            f"<b>{escape(order.dose)}</b> ({escape(order.solution)})",
+            f"{escape(order.state_text)}",
+            f"entered by {escape(order.entered_by)} on {escape(entered)}"
+            + ("" if order.given_as is None else f", given as {escape(order.given_as)}"),
+        ]
         details += [escape(f) for f in order.findings]
         summary = QLabel("<br>".join(details), self)
         summary.setWordWrap(True)
@@ -84,5 +93,6 @@ class SignOrderDialog(QDialog):
         return self.reason.toPlainText().strip()[:REASON_LENGTH]
 
     def _update(self) -> None:
-        self.ok_button.setEnabled(bool(self.password.text())
-                                  and (not self.decline or bool(self.reason_text())))
+        self.ok_button.setEnabled(
+            bool(self.password.text()) and (not self.decline or bool(self.reason_text()))
+        )

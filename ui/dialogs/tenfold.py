@@ -47,14 +47,20 @@ class TenfoldDialog(QDialog):
             f"This change is {direction} to five times or a fifth of the dose or beyond, as a "
             "slipped decimal point or a mg/mcg slip would be. Only the prescriber saves it: "
             "type the new daily dose again without looking at the first entry, and choose why.",
-            self)
+            self,
+        )
         intro.setWordWrap(True)
         form = QFormLayout()
         self.doses: dict[str, QuantityEdit] = {}
         for drug in question.drugs:
             now = format_quantity(drug.current, Kind.DOSE_RATE, drug.unit)
-            edit = QuantityEdit(Kind.DOSE_RATE, f"new daily dose of {drug.name.lower()}", self,
-                                mass_unit=drug.unit, example=f"100 {drug.unit}/day")
+            edit = QuantityEdit(
+                Kind.DOSE_RATE,
+                f"new daily dose of {drug.name.lower()}",
+                self,
+                mass_unit=drug.unit,
+                example=f"100 {drug.unit}/day",
+            )
             edit.validityChanged.connect(self._update)
             label = QLabel(f"{drug.name}, now {now}. &New daily dose", self)
             label.setBuddy(edit.line_edit)
@@ -82,7 +88,8 @@ class TenfoldDialog(QDialog):
         self.problem.setWordWrap(True)
         self.buttons = QDialogButtonBox(self)
         self.confirm_button = self.buttons.addButton(
-            "&Confirm and save", QDialogButtonBox.ButtonRole.AcceptRole)
+            "&Confirm and save", QDialogButtonBox.ButtonRole.AcceptRole
+        )
         self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)

@@ -37,8 +37,11 @@ class NoteDialog(QDialog):
         self.ref, self.note = ref, note
         self.setWindowTitle(f"Visit note of the {_KIND_TEXT[ref.kind]}")
         self.setWindowIcon(icons.app_icon())
-        self.status = QLabel("Copied to the clipboard: paste it into the hospital's record. "
-                             "The numbers are as on the printed sheets.", self)
+        self.status = QLabel(
+            "Copied to the clipboard: paste it into the hospital's record. "
+            "The numbers are as on the printed sheets.",
+            self,
+        )
         self.status.setWordWrap(True)
         self.text = QPlainTextEdit(note, self)
         self.text.setReadOnly(True)
@@ -67,8 +70,7 @@ def show(dialog: NoteDialog) -> None:
     dialog.open()
 
 
-def copy_note(parent: QWidget | None, clinic: ClinicService,
-              ref: RecordRef) -> NoteDialog | None:
+def copy_note(parent: QWidget | None, clinic: ClinicService, ref: RecordRef) -> NoteDialog | None:
     """Write the note of ``ref``, put it on the clipboard and show it; None (the nurse told
     why) when it cannot be written."""
     try:

@@ -76,22 +76,30 @@ HEADERS = {
 }
 
 #: The columns that decide who is called first: always in sight (the dashboard sees to it).
-DECIDING = (Column.STATE, Column.PATIENT, Column.MRN, Column.DAYS_LEFT, Column.VOLUME_LEFT,
-            Column.ALARM, Column.EMPTY_ON, Column.REFILL_DUE)
+DECIDING = (
+    Column.STATE,
+    Column.PATIENT,
+    Column.MRN,
+    Column.DAYS_LEFT,
+    Column.VOLUME_LEFT,
+    Column.ALARM,
+    Column.EMPTY_ON,
+    Column.REFILL_DUE,
+)
 
 _TIPS = {
     Column.STATE: "Sorted by urgency: computed empty, alarm passed, then the soonest alarm or "
-                  "empty date (baclofen first on the same day)",
+    "empty date (baclofen first on the same day)",
     Column.DAYS_LEFT: "Time left before the low-reservoir alarm, patient boluses counted",
     Column.VOLUME_LEFT: "Drug in the reservoir now by the pump's program (mL)",
     Column.EMPTY_ON: "When the reservoir is empty by the pump's program",
     Column.REFILL_DUE: "The last clinic day the refill should happen",
     Column.BOOKED: "The day of the pump's refill visit. Not booked: due within the clinic's "
-                   "horizon with no visit booked; booked too late: after the refill-due date; "
-                   "did not attend: call the patient",
+    "horizon with no visit booked; booked too late: after the refill-due date; "
+    "did not attend: call the patient",
     Column.REASON: "What sets the refill-due date: the alarm (or, for a constant-flow pump, "
-                   "the planning volume) minus the clinic's buffer, or the drug's stability "
-                   "limit in the pump",
+    "the planning volume) minus the clinic's buffer, or the drug's stability "
+    "limit in the pump",
     Column.REPLACE_BY: "The pump's replace-by date (battery end of service)",
 }
 
@@ -114,8 +122,10 @@ def _brushes(state: str) -> tuple[QBrush | None, QBrush | None]:
     found = _BRUSHES.get(state)
     if found is None:
         look = STATES[state]  # type: ignore[index]
-        found = (QBrush(QColor(look.background)) if look.background else None,
-                 QBrush(QColor(look.foreground)) if look.foreground else None)
+        found = (
+            QBrush(QColor(look.background)) if look.background else None,
+            QBrush(QColor(look.foreground)) if look.foreground else None,
+        )
         _BRUSHES[state] = found
     return found
 
@@ -178,8 +188,9 @@ class DueListModel(QAbstractTableModel):
     def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else _COLUMN_COUNT
 
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(Column):
             return None
         column = Column(section)
@@ -215,9 +226,14 @@ class DueListModel(QAbstractTableModel):
             return brushes[0] if role == _BACKGROUND else brushes[1]
         column = _COLUMNS[position]
         if role == _FONT:
-            return _bold() if (column == Column.STATE and (
-                row.state != "fine" or row.refill_state is not None)) or (
-                column == Column.BOOKED and row.booking) else None
+            return (
+                _bold()
+                if (
+                    column == Column.STATE and (row.state != "fine" or row.refill_state is not None)
+                )
+                or (column == Column.BOOKED and row.booking)
+                else None
+            )
         if role == _TOOLTIP:
             return self._tip(number, column)
         if role == _ALIGNMENT:
@@ -235,13 +251,22 @@ class DueListModel(QAbstractTableModel):
     def _make_texts(self, row: DueRow) -> tuple[str, ...]:
         """The row's texts in column order."""
         word = state_text(row).capitalize()
-        left = ("not known" if row.volume_left_ml is None
-                else format_quantity(Q_(row.volume_left_ml, "mL"), Kind.VOLUME))
+        left = (
+            "not known"
+            if row.volume_left_ml is None
+            else format_quantity(Q_(row.volume_left_ml, "mL"), Kind.VOLUME)
+        )
         # an open incident stays in sight here until a prescriber reviews it (domain-rules §4a),
         # a Stop order until a nurse records it carried out (§6)
-        marks = [mark for mark, shown in (("stop order", row.open_stop_order),
-                                          ("incident", row.open_incident),
-                                          ("review", row.open_discrepancy)) if shown]
+        marks = [
+            mark
+            for mark, shown in (
+                ("stop order", row.open_stop_order),
+                ("incident", row.open_incident),
+                ("review", row.open_discrepancy),
+            )
+            if shown
+        ]
         texts = {
             Column.STATE: " · ".join([word, *marks]),
             Column.PATIENT: row.patient,
@@ -282,19 +307,29 @@ class DueListModel(QAbstractTableModel):
         """The cell's whole text (a narrow column elides it) and what the column means."""
         row = self._rows[number]
         text = self._row_texts(number)[column]
-        if column == Column.STATE and (row.open_stop_order or row.open_incident
-                                       or row.open_discrepancy):
-            why = [words for words, shown in (
-                ("a Stop order awaits being carried out", row.open_stop_order),
-                ("an incident awaits a prescriber's review", row.open_incident),
-                ("the last refill's residual discrepancy says investigate",
-                 row.open_discrepancy)) if shown]
+        if column == Column.STATE and (
+            row.open_stop_order or row.open_incident or row.open_discrepancy
+        ):
+            why = [
+                words
+                for words, shown in (
+                    ("a Stop order awaits being carried out", row.open_stop_order),
+                    ("an incident awaits a prescriber's review", row.open_incident),
+                    (
+                        "the last refill's residual discrepancy says investigate",
+                        row.open_discrepancy,
+                    ),
+                )
+                if shown
+            ]
             return f"{text}: {'; '.join(why)}"
         if column == Column.DRUG and row.flex_schedule:
             return f"{text} (flex schedule: several rates a day)"
         if column == Column.ALARM and presentation.is_constant_flow(row):
-            return (f"{text}: a constant-flow pump has no low-reservoir alarm; this is when "
-                    "it reaches the clinic's planning volume")
+            return (
+                f"{text}: a constant-flow pump has no low-reservoir alarm; this is when "
+                "it reaches the clinic's planning volume"
+            )
         tip = _TIPS.get(column)
         return f"{text}\n{tip}" if tip and column != Column.STATE else text
 
@@ -403,8 +438,11 @@ class DueFilterProxyModel(QSortFilterProxyModel):
         model = self.sourceModel()
         if not isinstance(model, DueListModel) or self._kind == DueFilter.ALL:
             return 0
-        return sum(1 for row in model.rows()
-                   if self.found(row) and not matches(row, self._kind, self._today))
+        return sum(
+            1
+            for row in model.rows()
+            if self.found(row) and not matches(row, self._kind, self._today)
+        )
 
     def filterAcceptsRow(self, source_row: int, source_parent: _Index) -> bool:
         model = self.sourceModel()

@@ -86,14 +86,25 @@ def _remembered(key: tuple[Any, ...], write: Callable[[], str]) -> str:
 
 def _volume(quantity: Quantity) -> str:
     """:func:`ui.presentation.volume_text`, remembered."""
-    return _remembered(("volume", quantity.magnitude, quantity.units),
-                       lambda: presentation.volume_text(quantity))
+    return _remembered(
+        ("volume", quantity.magnitude, quantity.units), lambda: presentation.volume_text(quantity)
+    )
 
 
 def _solution(ingredients: tuple[Ingredient, ...], names: DrugNames) -> str:
     """:func:`pumpmgr.wording.solution_text`, remembered (by the names it shows)."""
-    key = ("solution", *((drug_name(i.drug, names), i.concentration.magnitude,
-                          i.concentration.units, i.display_unit) for i in ingredients))
+    key = (
+        "solution",
+        *(
+            (
+                drug_name(i.drug, names),
+                i.concentration.magnitude,
+                i.concentration.units,
+                i.display_unit,
+            )
+            for i in ingredients
+        ),
+    )
     return _remembered(key, lambda: solution_text(ingredients, names))
 
 
@@ -103,21 +114,30 @@ def _because(reason: str) -> str:
 
 
 def _refill_details(refill: RefillRecord, names: DrugNames) -> str:
-    solution = (_solution(refill.ingredients, names) if refill.ingredients
-                else "solution not recorded")
+    solution = (
+        _solution(refill.ingredients, names) if refill.ingredients else "solution not recorded"
+    )
     if refill.expected_residual is None:
         text = f"First fill: {_volume(refill.final_volume)} of {solution}"
     else:
-        text = (f"Aspirated {_volume(refill.aspirated)} against "
-                f"{_volume(refill.expected_residual)} expected")
+        text = (
+            f"Aspirated {_volume(refill.aspirated)} against "
+            f"{_volume(refill.expected_residual)} expected"
+        )
         if refill.discrepancy_difference is not None:
-            text += (f" (difference "
-                     f"{presentation.signed_volume_text(refill.discrepancy_difference)}: "
-                     f"{refill.discrepancy_verdict})")
-        text += (f"; added {_volume(refill.volume_added)} of {solution}, "
-                 f"now {_volume(refill.final_volume)}")
-    text += (f"; lot {refill.lot_number}, expiry {presentation.date_text(refill.expiry)}, "
-             f"from {refill.source}")
+            text += (
+                f" (difference "
+                f"{presentation.signed_volume_text(refill.discrepancy_difference)}: "
+                f"{refill.discrepancy_verdict})"
+            )
+        text += (
+            f"; added {_volume(refill.volume_added)} of {solution}, "
+            f"now {_volume(refill.final_volume)}"
+        )
+    text += (
+        f"; lot {refill.lot_number}, expiry {presentation.date_text(refill.expiry)}, "
+        f"from {refill.source}"
+    )
     if refill.bridge_bolus is not None:
         text += f"; bolus from the reservoir {presentation.volume_text(refill.bridge_bolus)}"
     if refill.discrepancy_note:
@@ -128,10 +148,16 @@ def _refill_details(refill: RefillRecord, names: DrugNames) -> str:
 def _refill_changes(old: RefillRecord, new: RefillRecord) -> str:
     """What a correction changed, field by field, as shown."""
     fields = [
-        ("aspirated", presentation.volume_text(old.aspirated),
-         presentation.volume_text(new.aspirated)),
-        ("volume added", presentation.volume_text(old.volume_added),
-         presentation.volume_text(new.volume_added)),
+        (
+            "aspirated",
+            presentation.volume_text(old.aspirated),
+            presentation.volume_text(new.aspirated),
+        ),
+        (
+            "volume added",
+            presentation.volume_text(old.volume_added),
+            presentation.volume_text(new.volume_added),
+        ),
         ("lot", old.lot_number, new.lot_number),
         ("expiry", presentation.date_text(old.expiry), presentation.date_text(new.expiry)),
         ("note", old.discrepancy_note or "none", new.discrepancy_note or "none"),
@@ -148,12 +174,20 @@ def _prescription_entry(rx: PrescriptionRecord, names: DrugNames) -> TimelineEnt
     details += _because(rx.correction_reason)
     attention = "warning accepted" if any(f.level == "warning" for f in rx.findings) else ""
     corrects = None if rx.corrects_id is None else ("prescription", rx.corrects_id)
-    return TimelineEntry(("prescription", rx.id), rx.effective_at, "Prescription", details,
-                         f"prescribed by {rx.prescriber_text}" + (
-                             "" if rx.order_state in (None, OrderState.SIGNED)
-                             else f" ({STATE_TEXT[OrderState(rx.order_state)]})"),
-                         corrects=corrects,
-                         attention=attention)
+    return TimelineEntry(
+        ("prescription", rx.id),
+        rx.effective_at,
+        "Prescription",
+        details,
+        f"prescribed by {rx.prescriber_text}"
+        + (
+            ""
+            if rx.order_state in (None, OrderState.SIGNED)
+            else f" ({STATE_TEXT[OrderState(rx.order_state)]})"
+        ),
+        corrects=corrects,
+        attention=attention,
+    )
 
 
 def _event_entry(event: EventRecord) -> TimelineEntry:
@@ -162,24 +196,31 @@ def _event_entry(event: EventRecord) -> TimelineEntry:
         details += " (" + "; ".join(f"{k}: {v}" for k, v in event.details.items()) + ")"
     details += _because(event.correction_reason)
     attention = "check not done" if "NOT" in event.details.values() else ""
-    return TimelineEntry(("event", event.id), event.occurred_at,
-                         EVENT_WORDS.get(event.kind, event.kind), details, event.user,
-                         corrects=None if event.corrects_id is None else ("event",
-                                                                          event.corrects_id),
-                         attention=attention)
+    return TimelineEntry(
+        ("event", event.id),
+        event.occurred_at,
+        EVENT_WORDS.get(event.kind, event.kind),
+        details,
+        event.user,
+        corrects=None if event.corrects_id is None else ("event", event.corrects_id),
+        attention=attention,
+    )
 
 
 def _segments_text(catheter: CatheterRecord) -> str:
     return " + ".join(
         format_quantity(s.length, Kind.LENGTH)
         + (f" (trimmed {format_quantity(s.trimmed, Kind.LENGTH)})" if float(s.trimmed.m) else "")
-        for s in catheter.segments)
+        for s in catheter.segments
+    )
 
 
 def _catheter_details(catheter: CatheterRecord) -> str:
-    text = (f"{catheter.model_key}, tip {catheter.tip_level}, implanted length "
-            f"{_segments_text(catheter)}, volume {presentation.volume_text(catheter.volume)}; "
-            f"implanted {presentation.date_text(catheter.implanted_on)}")
+    text = (
+        f"{catheter.model_key}, tip {catheter.tip_level}, implanted length "
+        f"{_segments_text(catheter)}, volume {presentation.volume_text(catheter.volume)}; "
+        f"implanted {presentation.date_text(catheter.implanted_on)}"
+    )
     if catheter.revised_on is not None:
         text += f", revised {presentation.date_text(catheter.revised_on)}"
     return text + _because(catheter.correction_reason)
@@ -187,16 +228,22 @@ def _catheter_details(catheter: CatheterRecord) -> str:
 
 def _catheter_changes(old: CatheterRecord, new: CatheterRecord) -> str:
     """What a catheter correction changed, field by field, as shown."""
-    def shown(catheter: CatheterRecord) -> list[tuple[str, str]]:
-        return [("model", catheter.model_key), ("tip", catheter.tip_level),
-                ("implanted length", _segments_text(catheter)),
-                ("volume", presentation.volume_text(catheter.volume)),
-                ("implanted", presentation.date_text(catheter.implanted_on)),
-                ("revised", presentation.date_text(catheter.revised_on))]
 
-    changed = [f"{name} {before} → {after}"
-               for (name, before), (_, after) in zip(shown(old), shown(new), strict=True)
-               if before != after]
+    def shown(catheter: CatheterRecord) -> list[tuple[str, str]]:
+        return [
+            ("model", catheter.model_key),
+            ("tip", catheter.tip_level),
+            ("implanted length", _segments_text(catheter)),
+            ("volume", presentation.volume_text(catheter.volume)),
+            ("implanted", presentation.date_text(catheter.implanted_on)),
+            ("revised", presentation.date_text(catheter.revised_on)),
+        ]
+
+    changed = [
+        f"{name} {before} → {after}"
+        for (name, before), (_, after) in zip(shown(old), shown(new), strict=True)
+        if before != after
+    ]
     return "Changed: " + ("; ".join(changed) if changed else "nothing visible") + ". "
 
 
@@ -215,18 +262,29 @@ def _catheter_entries(chart: PatientChart) -> list[TimelineEntry]:
         day = catheter.revised_on or catheter.implanted_on
         noon = datetime.combine(day, time(12), UTC)
         kinds = ("catheter_revision",) if catheter.revised_on else ("implant", "replacement")
-        near = [e.occurred_at for e in chart.events
-                if e.pump_id == catheter.pump_id and e.kind in kinds
-                and abs(e.occurred_at - noon) <= timedelta(hours=14)]
+        near = [
+            e.occurred_at
+            for e in chart.events
+            if e.pump_id == catheter.pump_id
+            and e.kind in kinds
+            and abs(e.occurred_at - noon) <= timedelta(hours=14)
+        ]
         details = _catheter_details(catheter)
         old = by_id.get(catheter.corrects_id or -1)
         if old is not None:
             details = _catheter_changes(old, catheter) + details
-        entries.append(TimelineEntry(
-            ("catheter", catheter.id), min(near, key=lambda t: abs(t - noon), default=noon),
-            "Catheter record", details, catheter.user,
-            corrects=None if catheter.corrects_id is None else ("catheter",
-                                                                catheter.corrects_id)))
+        entries.append(
+            TimelineEntry(
+                ("catheter", catheter.id),
+                min(near, key=lambda t: abs(t - noon), default=noon),
+                "Catheter record",
+                details,
+                catheter.user,
+                corrects=None
+                if catheter.corrects_id is None
+                else ("catheter", catheter.corrects_id),
+            )
+        )
     return entries
 
 
@@ -245,18 +303,30 @@ def timeline(chart: PatientChart, names: DrugNames) -> list[TimelineEntry]:
                 details = _refill_changes(old, refill) + details
         by = refill.nurse + (f", checked by {refill.verifier}" if refill.verifier else "")
         attention = "investigate" if refill.discrepancy_verdict == "investigate" else ""
-        entries.append(TimelineEntry(("refill", refill.id), refill.performed_at,
-                                     "Refill" if refill.expected_residual is not None
-                                     else "First fill", details, by, corrects=corrects,
-                                     attention=attention))
+        entries.append(
+            TimelineEntry(
+                ("refill", refill.id),
+                refill.performed_at,
+                "Refill" if refill.expected_residual is not None else "First fill",
+                details,
+                by,
+                corrects=corrects,
+                attention=attention,
+            )
+        )
     entries += [_prescription_entry(rx, names) for rx in chart.prescriptions]
     entries += [_event_entry(e) for e in chart.events]
     entries += _catheter_entries(chart)
     targets = {e.corrects for e in entries if e.corrects is not None}
-    entries = [TimelineEntry(e.key, e.when, e.what, e.details, e.by, e.corrects,
-                             e.key in targets, e.attention) for e in entries]
-    ordered = sorted((e for e in entries if e.corrects is None),
-                     key=lambda e: (e.when, e.key), reverse=True)
+    entries = [
+        TimelineEntry(
+            e.key, e.when, e.what, e.details, e.by, e.corrects, e.key in targets, e.attention
+        )
+        for e in entries
+    ]
+    ordered = sorted(
+        (e for e in entries if e.corrects is None), key=lambda e: (e.when, e.key), reverse=True
+    )
     corrections = sorted((e for e in entries if e.corrects is not None), key=lambda e: e.key)
     placed = {e.key for e in ordered}
     pending = list(corrections)
@@ -352,10 +422,14 @@ class HistoryModel(QAbstractTableModel):
     def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else _COLUMN_COUNT
 
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(Column)):
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if (
+            orientation == Qt.Orientation.Horizontal
+            and role == Qt.ItemDataRole.DisplayRole
+            and 0 <= section < len(Column)
+        ):
             return HEADERS[Column(section)]
         return None
 
@@ -376,8 +450,9 @@ class HistoryModel(QAbstractTableModel):
                 return None
             return self._texts_of(number)[column]
         if role == SortRole:
-            return (entry.when.timestamp() if column == Column.WHEN
-                    else self._texts_of(number)[column])
+            return (
+                entry.when.timestamp() if column == Column.WHEN else self._texts_of(number)[column]
+            )
         if role == ObjectRole:
             return entry
         if role == _FOREGROUND and entry.corrected:
@@ -408,4 +483,3 @@ class HistoryModel(QAbstractTableModel):
         if column == Column.BY:
             return entry.by
         return entry.status
-

@@ -132,8 +132,9 @@ class Calculator(QWidget):
         layout.addWidget(scroll, 5)
         layout.addLayout(right, 4)
 
-    def quantity(self, kind: Kind, field: str, example: str, label: str,
-                 mass: MassUnit = "mcg") -> QuantityEdit:
+    def quantity(
+        self, kind: Kind, field: str, example: str, label: str, mass: MassUnit = "mcg"
+    ) -> QuantityEdit:
         edit = QuantityEdit(kind, field, self, mass_unit=mass, example=example)
         edit.quantityChanged.connect(lambda _q: self.recalculate())
         edit.validityChanged.connect(lambda _v: self.recalculate())
@@ -193,19 +194,24 @@ class _Refused(Exception):
 
 class ForecastCalculator(Calculator):
     title = "F&orecast"
-    explanation = ("Days to the low-reservoir alarm and the refill-due date for one fill, as "
-                   "'pumpmgr calc forecast'. Dates are the pump's local time.")
+    explanation = (
+        "Days to the low-reservoir alarm and the refill-due date for one fill, as "
+        "'pumpmgr calc forecast'. Dates are the pump's local time."
+    )
 
-    def __init__(self, settings: ClinicSettings, today: date,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, settings: ClinicSettings, today: date, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.fill_volume = self.quantity(Kind.VOLUME, "fill volume", "20 mL", "Fi&ll volume")
-        self.filled_at = DateEdit("filled at", self, with_time=True,
-                                  value=datetime.combine(today, time()))
+        self.filled_at = DateEdit(
+            "filled at", self, with_time=True, value=datetime.combine(today, time())
+        )
         self.filled_at.valueChanged.connect(lambda _d: self.recalculate())
         self.form.addRow("Filled &at", self.filled_at)
-        self.concentration = self.quantity(Kind.CONCENTRATION, "concentration", "2000 mcg/mL",
-                                           "&Concentration")
+        self.concentration = self.quantity(
+            Kind.CONCENTRATION, "concentration", "2000 mcg/mL", "&Concentration"
+        )
         self.simple = QRadioButton("&Simple continuous", self)
         self.flex = QRadioButton("Fle&x steps", self)
         self.simple.setChecked(True)
@@ -216,16 +222,18 @@ class ForecastCalculator(Calculator):
         self.form.addRow("Schedule", kinds)
         self.dose = self.quantity(Kind.DOSE_RATE, "daily dose", "400 mcg/day", "Daily &dose")
         self.steps = QPlainTextEdit(self)
-        self.steps.setPlaceholderText("one step a line, start time and rate:\n00:00 30 mcg/h\n"
-                                      "06:00 15 mcg/h")
+        self.steps.setPlaceholderText(
+            "one step a line, start time and rate:\n00:00 30 mcg/h\n06:00 15 mcg/h"
+        )
         self.steps.setTabChangesFocus(True)
         self.steps.setMaximumHeight(110)
         self.steps.setAccessibleName("Flex steps")
         self.steps.textChanged.connect(self.recalculate)
         self.form.addRow("S&teps", self.steps)
         self.simple.toggled.connect(lambda _on: self._schedule_kind())
-        self.bolus = self.quantity(Kind.MASS, "patient bolus", "50 mcg",
-                                   "Patie&nt bolus (optional)")
+        self.bolus = self.quantity(
+            Kind.MASS, "patient bolus", "50 mcg", "Patie&nt bolus (optional)"
+        )
         self.per_day = QSpinBox(self)
         self.per_day.setRange(0, 96)
         self.per_day.setPrefix("at most ")
@@ -239,8 +247,9 @@ class ForecastCalculator(Calculator):
         self.accuracy.setRange(0, 50)
         self.accuracy.setDecimals(1)
         self.accuracy.setSuffix(" %")
-        self.accuracy.setToolTip("The pump's labelled accuracy (SynchroMed II: 14.5 %), for "
-                                 "the worst case")
+        self.accuracy.setToolTip(
+            "The pump's labelled accuracy (SynchroMed II: 14.5 %), for the worst case"
+        )
         self.accuracy.valueChanged.connect(lambda _v: self.recalculate())
         self.form.addRow("Labelled acc&uracy ±", self.accuracy)
         self.buffer = QSpinBox(self)
@@ -303,40 +312,74 @@ class ForecastCalculator(Calculator):
         program = Program(concentration, schedule, bolus)
         open_days = frozenset(i for i, check in enumerate(self.open_days) if check.isChecked())
         result = forecast.forecast(
-            fill_volume=fill, filled_at=self._filled_at(), program=program,
+            fill_volume=fill,
+            filled_at=self._filled_at(),
+            program=program,
             alarm_volume=self.need(self.alarm_volume),
-            accuracy_percent=self.accuracy.value(), buffer_days=self.buffer.value(),
-            stability_days=float(self.stability.value()) or None, open_days=open_days)
+            accuracy_percent=self.accuracy.value(),
+            buffer_days=self.buffer.value(),
+            stability_days=float(self.stability.value()) or None,
+            open_days=open_days,
+        )
         unit = mass_unit(concentration, self.dose.quantity(), bolus_dose)
         fields: list[Field] = [
-            ("daily dose", "Daily dose", format_quantity(result.daily_dose, Kind.DOSE_RATE,
-                                                         unit), ""),
-            ("daily volume", "Daily volume", format_quantity(result.daily_volume, Kind.FLOW),
-             ""),
+            (
+                "daily dose",
+                "Daily dose",
+                format_quantity(result.daily_dose, Kind.DOSE_RATE, unit),
+                "",
+            ),
+            ("daily volume", "Daily volume", format_quantity(result.daily_volume, Kind.FLOW), ""),
         ]
         if bolus is not None:
-            fields.append(("max daily dose", "Every bolus taken",
-                           f"{format_quantity(result.max_daily_dose, Kind.DOSE_RATE, unit)}, "
-                           f"{format_quantity(result.max_daily_volume, Kind.FLOW)}", ""))
+            fields.append(
+                (
+                    "max daily dose",
+                    "Every bolus taken",
+                    f"{format_quantity(result.max_daily_dose, Kind.DOSE_RATE, unit)}, "
+                    f"{format_quantity(result.max_daily_volume, Kind.FLOW)}",
+                    "",
+                )
+            )
         fields += [
             ("days to alarm", "Days to the alarm", days_text(result.days_to_alarm), ""),
             ("alarm", "Alarm", format_datetime(result.alarm_at), ""),
         ]
         if bolus is not None:
-            fields.append(("alarm with boluses", "Alarm, every bolus taken",
-                           f"{format_datetime(result.alarm_at_with_boluses)} "
-                           f"({days_text(result.days_to_alarm_with_boluses)})", ""))
+            fields.append(
+                (
+                    "alarm with boluses",
+                    "Alarm, every bolus taken",
+                    f"{format_datetime(result.alarm_at_with_boluses)} "
+                    f"({days_text(result.days_to_alarm_with_boluses)})",
+                    "",
+                )
+            )
         if result.accuracy_percent:
-            fields.append(("alarm worst case", "Alarm at the accuracy limit",
-                           f"{format_datetime(result.alarm_at_worst_case)} "
-                           f"({days_text(result.days_to_alarm_worst_case)})", ""))
+            fields.append(
+                (
+                    "alarm worst case",
+                    "Alarm at the accuracy limit",
+                    f"{format_datetime(result.alarm_at_worst_case)} "
+                    f"({days_text(result.days_to_alarm_worst_case)})",
+                    "",
+                )
+            )
         fields += [
-            ("empty", "Empty (information only)",
-             f"{format_datetime(result.empty_at)} ({days_text(result.days_to_empty)})", ""),
+            (
+                "empty",
+                "Empty (information only)",
+                f"{format_datetime(result.empty_at)} ({days_text(result.days_to_empty)})",
+                "",
+            ),
             ("refill due", "Refill due", format_date(result.refill_due), ""),
-            ("due because", "Due because", (
-                due_reason_words(result.refill_due_reason, buffer_days=result.buffer_days))
-             + ", on a clinic day", ""),
+            (
+                "due because",
+                "Due because",
+                (due_reason_words(result.refill_due_reason, buffer_days=result.buffer_days))
+                + ", on a clinic day",
+                "",
+            ),
         ]
         return fields
 
@@ -346,37 +389,56 @@ class ForecastCalculator(Calculator):
 
 class BridgeCalculator(Calculator):
     title = "&Bridge"
-    explanation = ("The bridge bolus when the concentration changes at a refill: the dead "
-                   "space still holds the old concentration (domain-rules §5).")
+    explanation = (
+        "The bridge bolus when the concentration changes at a refill: the dead "
+        "space still holds the old concentration (domain-rules §5)."
+    )
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.dose = self.quantity(Kind.DOSE_RATE, "daily dose", "300 mcg/day", "Daily &dose")
-        self.old = self.quantity(Kind.CONCENTRATION, "old concentration", "1000 mcg/mL",
-                                 "&Old concentration")
-        self.new = self.quantity(Kind.CONCENTRATION, "new concentration", "2000 mcg/mL",
-                                 "&New concentration")
-        self.dead_space = self.quantity(Kind.VOLUME, "dead space", "0.35 mL",
-                                        "Dead &space (pump path + catheter)")
+        self.old = self.quantity(
+            Kind.CONCENTRATION, "old concentration", "1000 mcg/mL", "&Old concentration"
+        )
+        self.new = self.quantity(
+            Kind.CONCENTRATION, "new concentration", "2000 mcg/mL", "&New concentration"
+        )
+        self.dead_space = self.quantity(
+            Kind.VOLUME, "dead space", "0.35 mL", "Dead &space (pump path + catheter)"
+        )
 
     def compute(self) -> list[Field]:
         dose = self.need(self.dose)
         old, new = self.need(self.old), self.need(self.new)
-        result = deadspace.bridge(dose=dose, old_concentration=old, new_concentration=new,
-                                  dead_space=self.need(self.dead_space))
+        result = deadspace.bridge(
+            dose=dose,
+            old_concentration=old,
+            new_concentration=new,
+            dead_space=self.need(self.dead_space),
+        )
         unit = mass_unit(dose, old, new)
         return [
-            ("bridge volume", "Bridge volume", format_quantity(result.bridge_volume,
-                                                               Kind.VOLUME), ""),
-            ("bridge rate", "Bridge: run at", format_quantity(result.bridge_rate, Kind.FLOW),
-             ""),
-            ("bridge duration", "for", format_quantity(result.bridge_duration, Kind.DURATION),
-             ""),
+            (
+                "bridge volume",
+                "Bridge volume",
+                format_quantity(result.bridge_volume, Kind.VOLUME),
+                "",
+            ),
+            ("bridge rate", "Bridge: run at", format_quantity(result.bridge_rate, Kind.FLOW), ""),
+            ("bridge duration", "for", format_quantity(result.bridge_duration, Kind.DURATION), ""),
             ("new rate", "then at", format_quantity(result.new_rate, Kind.FLOW), ""),
-            ("unbridged dose", "Without a bridge the patient gets",
-             format_quantity(result.unbridged_dose, Kind.DOSE_RATE, unit), "error"),
-            ("unbridged duration", "for",
-             format_quantity(result.unbridged_duration, Kind.DURATION), ""),
+            (
+                "unbridged dose",
+                "Without a bridge the patient gets",
+                format_quantity(result.unbridged_dose, Kind.DOSE_RATE, unit),
+                "error",
+            ),
+            (
+                "unbridged duration",
+                "for",
+                format_quantity(result.unbridged_duration, Kind.DURATION),
+                "",
+            ),
             ("explanation", "In words", bridge_text(result, unit), ""),
         ]
 
@@ -386,13 +448,16 @@ class BridgeCalculator(Calculator):
 
 class PrimingCalculator(Calculator):
     title = "&Priming"
-    explanation = ("Catheter volume and priming bolus: the catheter's implanted parts, plus "
-                   "the pump's fluid path for a new pump (domain-rules §5).")
+    explanation = (
+        "Catheter volume and priming bolus: the catheter's implanted parts, plus "
+        "the pump's fluid path for a new pump (domain-rules §5)."
+    )
 
     def __init__(self, catalogs: Catalogs, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.pump_path = self.quantity(Kind.VOLUME, "pump fluid path", "0.22 mL",
-                                       "Pump fluid pat&h (new pump, optional)")
+        self.pump_path = self.quantity(
+            Kind.VOLUME, "pump fluid path", "0.22 mL", "Pump fluid pat&h (new pump, optional)"
+        )
         self.catheter = CatheterEditor(catalogs, self, show_tip=False)
         self.catheter.volume_label.hide()  # the results say it
         self.catheter.priming_label.hide()
@@ -406,20 +471,31 @@ class PrimingCalculator(Calculator):
         for row in self.catheter.rows:
             if row.problem:
                 raise _Refused(row.problem)
-            segments.append(deadspace.CatheterSegment(self.need(row.implanted),
-                                                      self.need(row.per_length)))
+            segments.append(
+                deadspace.CatheterSegment(self.need(row.implanted), self.need(row.per_length))
+            )
         volume = deadspace.catheter_volume(segments)
         fields: list[Field] = [
-            (f"part {n}", f"Part {n} ({row.name.text()})",
-             f"{format_quantity(segment.length, Kind.LENGTH)} × "
-             f"{format_quantity(segment.volume_per_length, Kind.VOLUME_PER_LENGTH)} = "
-             f"{format_quantity(segment.volume, Kind.VOLUME)}", "")
-            for n, (row, segment) in enumerate(zip(self.catheter.rows, segments, strict=True),
-                                               start=1)]
+            (
+                f"part {n}",
+                f"Part {n} ({row.name.text()})",
+                f"{format_quantity(segment.length, Kind.LENGTH)} × "
+                f"{format_quantity(segment.volume_per_length, Kind.VOLUME_PER_LENGTH)} = "
+                f"{format_quantity(segment.volume, Kind.VOLUME)}",
+                "",
+            )
+            for n, (row, segment) in enumerate(
+                zip(self.catheter.rows, segments, strict=True), start=1
+            )
+        ]
         fields += [
             ("catheter volume", "Catheter volume", format_quantity(volume, Kind.VOLUME), ""),
-            ("priming volume", "Priming volume",
-             format_quantity(deadspace.priming_volume(volume, path), Kind.VOLUME), ""),
+            (
+                "priming volume",
+                "Priming volume",
+                format_quantity(deadspace.priming_volume(volume, path), Kind.VOLUME),
+                "",
+            ),
             ("supervision", "Give it", "only under medical supervision", "error"),
         ]
         return fields
@@ -430,33 +506,44 @@ class PrimingCalculator(Calculator):
 
 class CompoundingCalculator(Calculator):
     title = "Co&mpounding"
-    explanation = ("A constant-flow pump's solution: the concentration the dose needs at the "
-                   "pump's fixed flow, and how much stock and diluent make the fill "
-                   "(domain-rules §5).")
+    explanation = (
+        "A constant-flow pump's solution: the concentration the dose needs at the "
+        "pump's fixed flow, and how much stock and diluent make the fill "
+        "(domain-rules §5)."
+    )
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.flow = self.quantity(Kind.FLOW, "nominal flow", "1 mL/day", "Nominal flo&w")
         self.dose = self.quantity(Kind.DOSE_RATE, "daily dose", "4 mg/day", "Daily &dose")
-        self.stock = self.quantity(Kind.CONCENTRATION, "stock concentration", "25 mg/mL",
-                                   "&Stock concentration")
+        self.stock = self.quantity(
+            Kind.CONCENTRATION, "stock concentration", "25 mg/mL", "&Stock concentration"
+        )
         self.fill = self.quantity(Kind.VOLUME, "fill volume", "20 mL", "F&ill volume")
-        self.extra_volume = self.quantity(Kind.VOLUME, "extra volume", "2 mL",
-                                          "E&xtra volume (optional)")
+        self.extra_volume = self.quantity(
+            Kind.VOLUME, "extra volume", "2 mL", "E&xtra volume (optional)"
+        )
 
     def compute(self) -> list[Field]:
         dose, stock = self.need(self.dose), self.need(self.stock)
         unit = mass_unit(dose, stock)
-        result = compounding.compound(flow=self.need(self.flow), dose=dose, stock=stock,
-                                      fill_volume=self.need(self.fill),
-                                      extra_volume=self.optional(self.extra_volume),
-                                      mass_unit=unit)
+        result = compounding.compound(
+            flow=self.need(self.flow),
+            dose=dose,
+            stock=stock,
+            fill_volume=self.need(self.fill),
+            extra_volume=self.optional(self.extra_volume),
+            mass_unit=unit,
+        )
         return [
-            ("concentration", "Concentration needed",
-             format_quantity(result.concentration, Kind.CONCENTRATION, unit), ""),
+            (
+                "concentration",
+                "Concentration needed",
+                format_quantity(result.concentration, Kind.CONCENTRATION, unit),
+                "",
+            ),
             ("stock volume", "Stock", format_quantity(result.stock_volume, Kind.VOLUME), ""),
-            ("diluent volume", "Diluent", format_quantity(result.diluent_volume, Kind.VOLUME),
-             ""),
+            ("diluent volume", "Diluent", format_quantity(result.diluent_volume, Kind.VOLUME), ""),
             ("total volume", "Total", format_quantity(result.total_volume, Kind.VOLUME), ""),
             ("diluent", "Diluent is", result.diluent, ""),
         ]
@@ -475,8 +562,10 @@ def converted_text(quantity: Quantity, unit_text: str, kind: Kind) -> str:
 
 class ConversionCalculator(Calculator):
     title = "&Units"
-    explanation = ("A quantity in another unit of the same kind: mg and mcg, per day and per "
-                   "hour, mL and microliters.")
+    explanation = (
+        "A quantity in another unit of the same kind: mg and mcg, per day and per "
+        "hour, mL and microliters."
+    )
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -523,8 +612,12 @@ class ConversionCalculator(Calculator):
         unit = self.target.currentText()
         return [
             ("value", "Converted", converted_text(quantity, unit, kind), ""),
-            ("as pumpmgr writes it", "pumpmgr writes it",
-             format_quantity(quantity, kind, mass_unit(quantity)), ""),
+            (
+                "as pumpmgr writes it",
+                "pumpmgr writes it",
+                format_quantity(quantity, kind, mass_unit(quantity)),
+                "",
+            ),
         ]
 
 
@@ -534,15 +627,23 @@ class ConversionCalculator(Calculator):
 class CalculatorsScreen(QWidget):
     """The five calculators in tabs."""
 
-    def __init__(self, catalogs: Catalogs, settings: ClinicSettings, today: date,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        catalogs: Catalogs,
+        settings: ClinicSettings,
+        today: date,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("page")
         title = QLabel("Calculators", self)
         title.setProperty("role", "title")
-        subtitle = QLabel("A quick check without a patient: nothing is saved. The same "
-                          "calculations as 'pumpmgr calc'; the pump's own programmer stays the "
-                          "device of record.", self)
+        subtitle = QLabel(
+            "A quick check without a patient: nothing is saved. The same "
+            "calculations as 'pumpmgr calc'; the pump's own programmer stays the "
+            "device of record.",
+            self,
+        )
         subtitle.setProperty("role", "subtitle")
         subtitle.setWordWrap(True)
         self.forecast = ForecastCalculator(settings, today, self)
@@ -551,8 +652,13 @@ class CalculatorsScreen(QWidget):
         self.compounding = CompoundingCalculator(self)
         self.conversion = ConversionCalculator(self)
         self.tabs = QTabWidget(self)
-        for calculator in (self.forecast, self.bridge, self.priming, self.compounding,
-                           self.conversion):
+        for calculator in (
+            self.forecast,
+            self.bridge,
+            self.priming,
+            self.compounding,
+            self.conversion,
+        ):
             self.tabs.addTab(calculator, calculator.title)
             calculator.recalculate()
         layout = QVBoxLayout(self)

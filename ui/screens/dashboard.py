@@ -129,8 +129,12 @@ class StateRowDelegate(QStyledItemDelegate):
 
     FRAME = QColor("#1f5f7a")
 
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
-              index: QModelIndex | QPersistentModelIndex) -> None:
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         if not selected or index.data(Qt.ItemDataRole.BackgroundRole) is None:
             super().paint(painter, option, index)
@@ -243,30 +247,38 @@ class DashboardScreen(QWidget):
         # the columns shown are the user's choice (remembered with their widths)
         header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         header.customContextMenuRequested.connect(
-            lambda pos: self.columns_menu().exec(header.mapToGlobal(pos)))
+            lambda pos: self.columns_menu().exec(header.mapToGlobal(pos))
+        )
         self.default_widths()
         self.table.doubleClicked.connect(self._open_index)
         self.table.open_requested.connect(self._open_index)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(
-            lambda pos: self._booking_menu().exec(self.table.viewport().mapToGlobal(pos)))
+            lambda pos: self._booking_menu().exec(self.table.viewport().mapToGlobal(pos))
+        )
 
         self.booking_button = QToolButton(self)
         self.booking_button.setText("Boo&king")
-        self.booking_button.setToolTip("Book, move or cancel the selected pump's refill "
-                                       "visit, or mark it not attended (also on the row's "
-                                       "context menu)")
+        self.booking_button.setToolTip(
+            "Book, move or cancel the selected pump's refill "
+            "visit, or mark it not attended (also on the row's "
+            "context menu)"
+        )
         self.booking_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.booking_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.booking_button.setMenu(QMenu(self.booking_button))
         self.booking_button.menu().aboutToShow.connect(
-            lambda: self._fill_booking_menu(self.booking_button.menu()))
+            lambda: self._fill_booking_menu(self.booking_button.menu())
+        )
 
-        self.export_button = QPushButton(icons.icon(icons.CALENDAR),
-                                         "E&xport calendar (.ics)…", self)
+        self.export_button = QPushButton(
+            icons.icon(icons.CALENDAR), "E&xport calendar (.ics)…", self
+        )
         self.export_button.setAutoDefault(False)
-        self.export_button.setToolTip("Write the booked visits of the rows shown, and the "
-                                      "pumps not booked, in an iCalendar file with reminders")
+        self.export_button.setToolTip(
+            "Write the booked visits of the rows shown, and the "
+            "pumps not booked, in an iCalendar file with reminders"
+        )
         self.export_button.clicked.connect(self.export_calendar)
         self.print_due_button = QPushButton("Print &due list…", self)
         self.print_due_button.setAutoDefault(False)
@@ -274,12 +286,16 @@ class DashboardScreen(QWidget):
         self.print_due_button.clicked.connect(self._print_due_list)
         self.print_day_button = QPushButton("Print the day'&s worksheets…", self)
         self.print_day_button.setAutoDefault(False)
-        self.print_day_button.setToolTip("The worksheets of a clinic day's booked visits, "
-                                         "then the patients due and not booked, in one file")
+        self.print_day_button.setToolTip(
+            "The worksheets of a clinic day's booked visits, "
+            "then the patients due and not booked, in one file"
+        )
         self.print_day_button.clicked.connect(self._print_day)
-        self.legend = QLabel("Rows are coloured by state and always name it in the first "
-                             "column. “review”: the last refill's residual says investigate.",
-                             self)
+        self.legend = QLabel(
+            "Rows are coloured by state and always name it in the first "
+            "column. “review”: the last refill's residual says investigate.",
+            self,
+        )
         self.legend.setProperty("role", "muted")
         self.legend.setWordWrap(True)
 
@@ -328,12 +344,17 @@ class DashboardScreen(QWidget):
         current = self.current_row()
         # where the nurse had scrolled to stays on screen (another workstation's change
         # reads the list again under her: ui.live)
-        scrolled = [(bar, bar.value()) for bar in (self.table.verticalScrollBar(),
-                                                   self.table.horizontalScrollBar())]
+        scrolled = [
+            (bar, bar.value())
+            for bar in (self.table.verticalScrollBar(), self.table.horizontalScrollBar())
+        ]
         self.model.set_rows(rows, settings.buffer_days)
         self.proxy.set_today(self.today)
-        parts = [settings.clinic_name.strip(), f"today {presentation.date_text(self.today)}",
-                 f"{len(rows)} active pump{'s' if len(rows) != 1 else ''}"]
+        parts = [
+            settings.clinic_name.strip(),
+            f"today {presentation.date_text(self.today)}",
+            f"{len(rows)} active pump{'s' if len(rows) != 1 else ''}",
+        ]
         self.date_label.setText(" · ".join(p for p in parts if p))
         self._update_counters(rows)
         self._update_notices(rows)
@@ -360,17 +381,25 @@ class DashboardScreen(QWidget):
         review = sum(r.open_discrepancy for r in rows)
         self.overdue_button.setText(f"{overdue}  overdue")
         self.week_button.setText(f"{week}  due this week")
-        self.review_button.setText(f"{review}  discrepanc{'y' if review == 1 else 'ies'} "
-                                   "to review")
-        for button, count in ((self.overdue_button, overdue), (self.week_button, week),
-                              (self.review_button, review)):
-            look = {self.overdue_button: presentation.STATES["overdue"],
-                    self.week_button: presentation.STATES["due_this_week"],
-                    self.review_button: presentation.STATES["due_this_week"]}[button]
-            colours = (f"background: {look.background}; color: {look.foreground}; "
-                       "font-weight: bold;" if count else "")
-            button.setStyleSheet("QPushButton#counter { font-size: 12pt; padding: 6px 14px; "
-                                 f"{colours} }}")
+        self.review_button.setText(f"{review}  discrepanc{'y' if review == 1 else 'ies'} to review")
+        for button, count in (
+            (self.overdue_button, overdue),
+            (self.week_button, week),
+            (self.review_button, review),
+        ):
+            look = {
+                self.overdue_button: presentation.STATES["overdue"],
+                self.week_button: presentation.STATES["due_this_week"],
+                self.review_button: presentation.STATES["due_this_week"],
+            }[button]
+            colours = (
+                f"background: {look.background}; color: {look.foreground}; font-weight: bold;"
+                if count
+                else ""
+            )
+            button.setStyleSheet(
+                f"QPushButton#counter {{ font-size: 12pt; padding: 6px 14px; {colours} }}"
+            )
             button.setToolTip("Show only these rows")
         self.counts = (overdue, week, review)
 
@@ -400,20 +429,28 @@ class DashboardScreen(QWidget):
         bold.setBold(True)
         strong = QFontMetrics(bold)
         day = "Wed 28 Oct 2026"
-        typical = {Column.STATE: "Overdue · review", Column.PATIENT: "HOFFMANN, Yara M",
-                   Column.MRN: "D0000000", Column.DAYS_LEFT: "alarm passed",
-                   Column.VOLUME_LEFT: "20.00 mL", Column.ALARM: day + " …",
-                   Column.EMPTY_ON: day, Column.REFILL_DUE: day,
-                   # the booking's state words, in bold, read whole (the day may elide)
-                   Column.BOOKED: "DID NOT ATTEND…",
-                   # elided, whole on hover: the first words say which limit
-                   Column.REASON: "alarm date with…",
-                   Column.PUMP: "Prometra II 40 mL",
-                   Column.REPLACE_BY: day, Column.DRUG: "baclofen 2000 mcg/mL"}
+        typical = {
+            Column.STATE: "Overdue · review",
+            Column.PATIENT: "HOFFMANN, Yara M",
+            Column.MRN: "D0000000",
+            Column.DAYS_LEFT: "alarm passed",
+            Column.VOLUME_LEFT: "20.00 mL",
+            Column.ALARM: day + " …",
+            Column.EMPTY_ON: day,
+            Column.REFILL_DUE: day,
+            # the booking's state words, in bold, read whole (the day may elide)
+            Column.BOOKED: "DID NOT ATTEND…",
+            # elided, whole on hover: the first words say which limit
+            Column.REASON: "alarm date with…",
+            Column.PUMP: "Prometra II 40 mL",
+            Column.REPLACE_BY: day,
+            Column.DRUG: "baclofen 2000 mcg/mL",
+        }
         titles = self._title_widths()
         for column, text in typical.items():
-            cell = (strong if column in (Column.STATE, Column.BOOKED) else metrics
-                    ).horizontalAdvance(text)
+            cell = (
+                strong if column in (Column.STATE, Column.BOOKED) else metrics
+            ).horizontalAdvance(text)
             header.resizeSection(int(column), max(titles[column], cell + 12))
         # the pump model is on the patient's page; hidden here so that at 1366 px every
         # column shown is in sight (the header's context menu shows it again)
@@ -487,7 +524,8 @@ class DashboardScreen(QWidget):
             kind = FILTER_LABELS[self.proxy.kind].lower()
             self.hidden_label.setText(
                 f"The filter “{kind}” hides {'the' if hidden == 1 else hidden} "
-                f"{'row' if hidden == 1 else 'rows'} the search finds.")
+                f"{'row' if hidden == 1 else 'rows'} the search finds."
+            )
         self.hidden_label.setVisible(bool(hidden))
         self.show_all_button.setVisible(bool(hidden))
 
@@ -518,8 +556,11 @@ class DashboardScreen(QWidget):
             self.open_patient.emit(found[0].id)
             return
         chosen = messages.choose(
-            self, "Search", "Patients found (choose one to open):",
-            [f"{p.display_name}  MRN {p.mrn}  ({p.status})" for p in found])
+            self,
+            "Search",
+            "Patients found (choose one to open):",
+            [f"{p.display_name}  MRN {p.mrn}  ({p.status})" for p in found],
+        )
         if chosen is not None:
             self.open_patient.emit(found[chosen].id)
 
@@ -555,9 +596,14 @@ class DashboardScreen(QWidget):
         row = self.current_row()
         if row is None:
             return []
-        return booking.booking_actions(self, self.clinic, row.pump_id,
-                                       f"{row.patient} ({row.mrn})", row.refill_due,
-                                       self.refresh)
+        return booking.booking_actions(
+            self,
+            self.clinic,
+            row.pump_id,
+            f"{row.patient} ({row.mrn})",
+            row.refill_due,
+            self.refresh,
+        )
 
     def _fill_booking_menu(self, menu: QMenu) -> None:
         menu.clear()
@@ -597,10 +643,14 @@ class DashboardScreen(QWidget):
         settings = self.clinic.settings()
         return clinic_calendar(
             self.proxy.visible_rows() if rows is None else rows,
-            self.clinic.bookings.open_bookings(), today=self.today,
-            calendar=calendar_of(settings), tz=self.clinic.tz,
-            buffer_days=settings.buffer_days, clinic_name=settings.clinic_name,
-            generated_at=self.clinic.clock.now())
+            self.clinic.bookings.open_bookings(),
+            today=self.today,
+            calendar=calendar_of(settings),
+            tz=self.clinic.tz,
+            buffer_days=settings.buffer_days,
+            clinic_name=settings.clinic_name,
+            generated_at=self.clinic.clock.now(),
+        )
 
     def export_calendar(self) -> Path | None:
         rows = self.proxy.visible_rows()
@@ -608,14 +658,16 @@ class DashboardScreen(QWidget):
             messages.info(self, "Export calendar", "No rows are shown: nothing to export.")
             return None
         if not messages.confirm(
-                self, "Export calendar",
-                f"Write {len(rows)} refill appointment{'s' if len(rows) != 1 else ''} (the "
-                "rows shown) to an iCalendar file?\n\nThe file holds patient names and record "
-                "numbers: keep it on the clinic's own systems.", yes="Choose file…"):
+            self,
+            "Export calendar",
+            f"Write {len(rows)} refill appointment{'s' if len(rows) != 1 else ''} (the "
+            "rows shown) to an iCalendar file?\n\nThe file holds patient names and record "
+            "numbers: keep it on the clinic's own systems.",
+            yes="Choose file…",
+        ):
             return None
         suggested = Path.home() / f"pumpmgr-refills-{self.today:%Y-%m-%d}.ics"
-        path = messages.save_path(self, "Export calendar", suggested,
-                                  "iCalendar files (*.ics)")
+        path = messages.save_path(self, "Export calendar", suggested, "iCalendar files (*.ics)")
         if path is None:
             return None
         if path.suffix.lower() != ".ics":
@@ -623,18 +675,27 @@ class DashboardScreen(QWidget):
         try:
             write_private_bytes(path, self.calendar_text(rows).encode("utf-8"))
         except OSError as exc:
-            messages.error(self, "Export calendar",
-                           f"Could not write {path}: {exc.strerror or exc}. Choose another "
-                           "folder (one you may write to) and try again.")
+            messages.error(
+                self,
+                "Export calendar",
+                f"Could not write {path}: {exc.strerror or exc}. Choose another "
+                "folder (one you may write to) and try again.",
+            )
             return None
         actor = getattr(self.window(), "actor", None)
         if actor is not None:  # who exported which patients, when (issue 13)
             try:
-                self.clinic.records.record_access(actor, CALENDAR_ACTION, None, {
-                    "file": path.name, "patients": sorted({r.mrn for r in rows})})
+                self.clinic.records.record_access(
+                    actor,
+                    CALENDAR_ACTION,
+                    None,
+                    {"file": path.name, "patients": sorted({r.mrn for r in rows})},
+                )
             except Exception as exc:  # every failure reaches the user as a dialog
                 messages.show_error(self, exc, "recording the calendar export")
-        messages.info(self, "Export calendar",
-                      f"{len(rows)} appointment{'s' if len(rows) != 1 else ''} written to "
-                      f"{path}.")
+        messages.info(
+            self,
+            "Export calendar",
+            f"{len(rows)} appointment{'s' if len(rows) != 1 else ''} written to {path}.",
+        )
         return path

@@ -37,8 +37,9 @@ class LockScreen(QWidget):
         self.reason.setWordWrap(True)
         self.reason.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         self.reason.setProperty("role", "muted")
-        explain = QLabel("Patient data is hidden. Sign in as yourself, or as another user, "
-                         "to continue.", panel)
+        explain = QLabel(
+            "Patient data is hidden. Sign in as yourself, or as another user, to continue.", panel
+        )
         explain.setWordWrap(True)
         #: Unsaved work kept for the user who locked (hidden when there is none).
         self.kept = QLabel(panel)

@@ -60,8 +60,10 @@ class OrdersModel(_ReadOnlyTable):
         return list(self._rows)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not self._valid(index) or role not in (Qt.ItemDataRole.DisplayRole,
-                                                  Qt.ItemDataRole.ToolTipRole):
+        if not self._valid(index) or role not in (
+            Qt.ItemDataRole.DisplayRole,
+            Qt.ItemDataRole.ToolTipRole,
+        ):
             return None
         order: OrderRecord = self._rows[index.row()]
         column = OrderColumn(index.column())
@@ -75,8 +77,10 @@ class OrdersModel(_ReadOnlyTable):
             return order.prescriber
         if column is OrderColumn.ENTERED:
             given = "" if order.given_as is None else f", {order.given_as}"
-            return (f"{format_datetime(order.entered_at.astimezone(self.clinic.tz))} by "
-                    f"{order.entered_by}{given}")
+            return (
+                f"{format_datetime(order.entered_at.astimezone(self.clinic.tz))} by "
+                f"{order.entered_by}{given}"
+            )
         return "; ".join(order.findings) or "ok"
 
 
@@ -111,7 +115,8 @@ class OrdersScreen(QWidget):
         self.programmed_button = QPushButton("Recorded as &programmed", self)
         self.programmed_button.setToolTip(
             "The pump was programmed with this order on the prescriber's spoken word before "
-            "it was signed: it becomes an unsigned high-risk order")
+            "it was signed: it becomes an unsigned high-risk order"
+        )
         self.patient_button = QPushButton("&Open patient", self)
         self.sign_button.clicked.connect(lambda: self.decide(decline=False))
         self.decline_button.clicked.connect(lambda: self.decide(decline=True))
@@ -119,8 +124,12 @@ class OrdersScreen(QWidget):
         self.patient_button.clicked.connect(self._open_patient)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._update())
         buttons = QHBoxLayout()
-        for button in (self.sign_button, self.decline_button, self.programmed_button,
-                       self.patient_button):
+        for button in (
+            self.sign_button,
+            self.decline_button,
+            self.programmed_button,
+            self.patient_button,
+        ):
             buttons.addWidget(button)
         buttons.addStretch(1)
         top = QHBoxLayout()
@@ -142,8 +151,13 @@ class OrdersScreen(QWidget):
         self.only_mine.setChecked(prescriber)
 
     def refresh(self) -> None:
-        mine = (self.actor.id if self.actor is not None and self.only_mine.isChecked()
-                and self.actor.role == "prescriber" else None)
+        mine = (
+            self.actor.id
+            if self.actor is not None
+            and self.only_mine.isChecked()
+            and self.actor.role == "prescriber"
+            else None
+        )
         self.model.set_rows(self.clinic.orders.awaiting_signature(mine))
         self.empty.setVisible(self.model.rowCount() == 0)
         if self.model.rowCount():
@@ -157,25 +171,30 @@ class OrdersScreen(QWidget):
     def _update(self) -> None:
         order = self.selected()
         role = "" if self.actor is None else self.actor.role
-        mine = order is not None and self.actor is not None and (
-            order.prescriber_id == self.actor.id)
+        mine = (
+            order is not None and self.actor is not None and (order.prescriber_id == self.actor.id)
+        )
         open_state = order is not None and order.state != OrderState.DECLINED
         self.sign_button.setEnabled(mine and open_state)
         self.decline_button.setEnabled(mine and open_state)
         self.programmed_button.setEnabled(
-            order is not None and role in ("nurse", "prescriber")
-            and order.state == OrderState.AWAITING_SIGNATURE)
+            order is not None
+            and role in ("nurse", "prescriber")
+            and order.state == OrderState.AWAITING_SIGNATURE
+        )
         self.patient_button.setEnabled(order is not None)
         findings = [] if order is None else list(order.findings)
-        self.checks.setText(" " if order is None else
-                            f"Dose checks of {order.patient}'s order: "
-                            + ("; ".join(findings) if findings else "ok"))
+        self.checks.setText(
+            " "
+            if order is None
+            else f"Dose checks of {order.patient}'s order: "
+            + ("; ".join(findings) if findings else "ok")
+        )
         self.checks.setProperty("role", "error" if findings else "muted")
         self.checks.style().unpolish(self.checks)
         self.checks.style().polish(self.checks)
         if order is not None and not mine and role == "prescriber":
-            self.sign_button.setToolTip(f"Only {order.prescriber}, whom the order names, signs "
-                                        "it")
+            self.sign_button.setToolTip(f"Only {order.prescriber}, whom the order names, signs it")
         else:
             self.sign_button.setToolTip("Sign with your own password")
 
@@ -183,20 +202,27 @@ class OrdersScreen(QWidget):
         order = self.selected()
         if order is None or self.actor is None:
             return False
-        dialog = SignOrderDialog(order, decline=decline, entered_at_text=format_datetime(
-            order.entered_at.astimezone(self.clinic.tz)), parent=self)
+        dialog = SignOrderDialog(
+            order,
+            decline=decline,
+            entered_at_text=format_datetime(order.entered_at.astimezone(self.clinic.tz)),
+            parent=self,
+        )
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return False
         try:
             if decline:
-                self.clinic.orders.decline_order(self.actor, order.prescription_id,
-                                                 dialog.password.text(), dialog.reason_text())
+                self.clinic.orders.decline_order(
+                    self.actor, order.prescription_id, dialog.password.text(), dialog.reason_text()
+                )
             else:
-                self.clinic.orders.sign_order(self.actor, order.prescription_id,
-                                              dialog.password.text())
+                self.clinic.orders.sign_order(
+                    self.actor, order.prescription_id, dialog.password.text()
+                )
         except Exception as exc:  # shown to the prescriber; nothing was saved
-            messages.show_error(self, exc, "declining the order" if decline
-                                else "signing the order")
+            messages.show_error(
+                self, exc, "declining the order" if decline else "signing the order"
+            )
             return False
         self.refresh()
         self.changed.emit()
@@ -207,11 +233,14 @@ class OrdersScreen(QWidget):
         if order is None or self.actor is None:
             return False
         if not messages.confirm(
-                self, "Recorded as programmed",
-                f"Record that {order.patient}'s pump was programmed with {order.solution} "
-                "before the prescriber signed it? It becomes an unsigned high-risk order, "
-                "overdue sooner, and every forecast uses it.",
-                yes="Record it", no="Cancel"):
+            self,
+            "Recorded as programmed",
+            f"Record that {order.patient}'s pump was programmed with {order.solution} "
+            "before the prescriber signed it? It becomes an unsigned high-risk order, "
+            "overdue sooner, and every forecast uses it.",
+            yes="Record it",
+            no="Cancel",
+        ):
             return False
         try:
             self.clinic.orders.record_programmed(self.actor, order.prescription_id)

@@ -76,30 +76,38 @@ PUMP_TYPE_TEXT = {
 def _live_refills(refills: tuple[RefillRecord, ...], pump_id: int) -> list[RefillRecord]:
     """The pump's refills in force (a corrected refill is replaced by its correction)."""
     corrected = {r.corrects_id for r in refills if r.corrects_id is not None}
-    return sorted((r for r in refills if r.pump_id == pump_id and r.id not in corrected),
-                  key=lambda r: r.performed_at)
+    return sorted(
+        (r for r in refills if r.pump_id == pump_id and r.id not in corrected),
+        key=lambda r: r.performed_at,
+    )
 
 
 #: The residual table's columns.
-RESIDUAL_COLUMNS = ("Refill", "Expected", "Aspirated", "Difference",
-                    "Delivery error", "Verdict")
+RESIDUAL_COLUMNS = ("Refill", "Expected", "Aspirated", "Difference", "Delivery error", "Verdict")
 
 
 def _age(born: date, today: date) -> int:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
-
 #: The opioid status beside a patient on an opioid: it picks the start range a start or restart
 #: is checked against, and one not recorded counts as naive (domain-rules §6).
 _OPIOID_FLAGS: dict[str | None, tuple[str, str]] = {
-    "naive": ("Opioid naive", "Opioid-naive: a start or restart is checked against the "
-                              "opioid-naive start range"),
-    "tolerant": ("Opioid tolerant", "Opioid-tolerant: a start or restart is checked against "
-                                    "the opioid-tolerant start range"),
-    None: ("Opioid status not recorded", "Not recorded, so the dose checks count the patient "
-                                         "as opioid-naive (the stricter start range)"),
+    "naive": (
+        "Opioid naive",
+        "Opioid-naive: a start or restart is checked against the opioid-naive start range",
+    ),
+    "tolerant": (
+        "Opioid tolerant",
+        "Opioid-tolerant: a start or restart is checked against the opioid-tolerant start range",
+    ),
+    None: (
+        "Opioid status not recorded",
+        "Not recorded, so the dose checks count the patient "
+        "as opioid-naive (the stricter start range)",
+    ),
 }
+
 
 class PatientScreen(QWidget):
     """The patient view; :meth:`show_patient` loads one patient through the service."""
@@ -127,13 +135,13 @@ class PatientScreen(QWidget):
         self.identity_label = QLabel(self)
         self.identity_label.setProperty("role", "subtitle")
         self.identity_label.setWordWrap(True)
-        self.identity_label.setTextInteractionFlags(
-            Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.identity_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         #: Pump and catheter events: the main window fills the menu with its actions.
         self.events_button = QToolButton(self)
         self.events_button.setText("Pump && catheter &events")
-        self.events_button.setToolTip("Implant, replace, explant, catheter revision, MRI, "
-                                      "alarm, ERI or note")
+        self.events_button.setToolTip(
+            "Implant, replace, explant, catheter revision, MRI, alarm, ERI or note"
+        )
         self.events_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.events_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.events_button.setMenu(QMenu(self.events_button))
@@ -143,29 +151,36 @@ class PatientScreen(QWidget):
         self.refill_button.clicked.connect(self.refill_requested)
         self.prescription_button = QPushButton("Change &prescription…", self)
         self.prescription_button.setAutoDefault(False)
-        self.prescription_button.setToolTip("A new program outside a refill, with live dose "
-                                            "checks and a second nurse's check")
+        self.prescription_button.setToolTip(
+            "A new program outside a refill, with live dose checks and a second nurse's check"
+        )
         self.prescription_button.clicked.connect(self.prescription_requested)
         self.booking_button = QToolButton(self)
         self.booking_button.setText("Boo&king")
-        self.booking_button.setToolTip("Book, move or cancel the pump's refill visit, or mark "
-                                       "it not attended")
+        self.booking_button.setToolTip(
+            "Book, move or cancel the pump's refill visit, or mark it not attended"
+        )
         self.booking_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.booking_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.booking_button.setMenu(QMenu(self.booking_button))
         self.booking_button.menu().aboutToShow.connect(self._fill_booking_menu)
         self.print_button = QToolButton(self)
         self.print_button.setText("Prin&t")
-        self.print_button.setToolTip("Print the refill worksheet, the wallet card, the "
-                                     "history, the admission hand-off or the reminder letter, "
-                                     "with a preview")
+        self.print_button.setToolTip(
+            "Print the refill worksheet, the wallet card, the "
+            "history, the admission hand-off or the reminder letter, "
+            "with a preview"
+        )
         self.print_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.print_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.print_button.setMenu(QMenu(self.print_button))
         sheets: tuple[tuple[print_preview.PatientSheet, str], ...] = (
-            ("worksheet", "Refill &worksheet (before the visit)…"), ("card", "Wallet &card…"),
-            ("history", "&History…"), ("handoff", "&Admission hand-off for a ward…"),
-            ("reminder", "&Reminder letter of the booked visit…"))
+            ("worksheet", "Refill &worksheet (before the visit)…"),
+            ("card", "Wallet &card…"),
+            ("history", "&History…"),
+            ("handoff", "&Admission hand-off for a ward…"),
+            ("reminder", "&Reminder letter of the booked visit…"),
+        )
         for kind, text in sheets:
             self.print_button.menu().addAction(text, partial(self.print_sheet, kind))
         self.flags_row = QHBoxLayout()
@@ -183,8 +198,9 @@ class PatientScreen(QWidget):
         self.actor: Actor | None = None
         self.prescriber_button = QToolButton(self)
         self.prescriber_button.setText("Prescri&ber")
-        self.prescriber_button.setToolTip("Review an incident; stop a drug; raise, review or "
-                                          "end an individual maximum")
+        self.prescriber_button.setToolTip(
+            "Review an incident; stop a drug; raise, review or end an individual maximum"
+        )
         self.prescriber_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.prescriber_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.prescriber_button.setMenu(QMenu(self.prescriber_button))
@@ -213,18 +229,23 @@ class PatientScreen(QWidget):
         self.history_view.verticalHeader().setVisible(False)
         self.history_view.setAccessibleName("Patient history")
         self.history_view.horizontalHeader().setSectionResizeMode(
-            int(HistoryColumn.DETAILS), QHeaderView.ResizeMode.Stretch)
+            int(HistoryColumn.DETAILS), QHeaderView.ResizeMode.Stretch
+        )
         self._fit_history(False)
         self.copy_note_button = QPushButton("Copy &note…", self)
         self.copy_note_button.setAutoDefault(False)
-        self.copy_note_button.setToolTip("The selected refill, prescription or event as a note "
-                                         "for the hospital's record, on the clipboard")
+        self.copy_note_button.setToolTip(
+            "The selected refill, prescription or event as a note "
+            "for the hospital's record, on the clipboard"
+        )
         self.copy_note_button.clicked.connect(self.copy_selected_note)
         self.history_view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
-        self.history_view.addAction(self.copy_note_button.text().replace("&", ""),
-                                    self.copy_selected_note)
+        self.history_view.addAction(
+            self.copy_note_button.text().replace("&", ""), self.copy_selected_note
+        )
         self.history_view.selectionModel().selectionChanged.connect(
-            lambda *_: self._update_note_button())
+            lambda *_: self._update_note_button()
+        )
         self.history_view.doubleClicked.connect(lambda _index: self.copy_selected_note())
         #: After an event or a prescription is saved: its note, one click away.
         self.saved_label = QLabel(self)
@@ -270,16 +291,18 @@ class PatientScreen(QWidget):
             "At each refill: the residual pumpmgr expected (circle) and the volume aspirated "
             "(square; a red cross when the verdict was investigate). A steady gap suggests "
             "the pump runs fast or slow; a sudden one, a leak, a pocket fill or a stopped pump.",
-            residuals)
+            residuals,
+        )
         residual_note.setWordWrap(True)
         residual_note.setProperty("role", "muted")
         residual_layout.addWidget(residual_note)
         residual_layout.addWidget(self.residual_chart, 1)
         self.residual_table = QTableWidget(0, len(RESIDUAL_COLUMNS), residuals)
         self.residual_table.setHorizontalHeaderLabels(list(RESIDUAL_COLUMNS))
-        for column, tip in ((3, "expected minus aspirated: positive when less came back"),
-                            (4, "the difference over the volume expected to be delivered "
-                                "since the fill before")):
+        for column, tip in (
+            (3, "expected minus aspirated: positive when less came back"),
+            (4, "the difference over the volume expected to be delivered since the fill before"),
+        ):
             header_item = self.residual_table.horizontalHeaderItem(column)
             if header_item is not None:
                 header_item.setToolTip(tip)
@@ -288,14 +311,16 @@ class PatientScreen(QWidget):
         self.residual_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.residual_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.residual_table.setTabKeyNavigation(False)
-        self.residual_table.horizontalHeader().setSectionResizeMode(
-            QHeaderView.ResizeMode.Stretch)
+        self.residual_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         residual_layout.addWidget(self.residual_table, 1)
 
         history = QWidget(self)
         history_layout = QVBoxLayout(history)
-        history_note = QLabel("Newest first. A correction sits right under the entry it "
-                              "corrects; the corrected entry stays, marked.", history)
+        history_note = QLabel(
+            "Newest first. A correction sits right under the entry it "
+            "corrects; the corrected entry stays, marked.",
+            history,
+        )
         history_note.setProperty("role", "muted")
         history_layout.addWidget(history_note)
         history_layout.addWidget(self.history_view, 1)
@@ -310,7 +335,8 @@ class PatientScreen(QWidget):
         self.tabs.addTab(history, "&History")
         self.history_tab = history
         self.tabs.currentChanged.connect(
-            lambda _index: self._fit_history(self.tabs.currentWidget() is self.history_tab))
+            lambda _index: self._fit_history(self.tabs.currentWidget() is self.history_tab)
+        )
 
         heading = QVBoxLayout()
         heading.setSpacing(2)
@@ -321,8 +347,12 @@ class PatientScreen(QWidget):
         top.addSpacing(10)
         top.addLayout(heading, 1)
         top.addLayout(self.flags_row)
-        for button in (self.refill_button, self.prescription_button, self.booking_button,
-                       self.print_button):
+        for button in (
+            self.refill_button,
+            self.prescription_button,
+            self.booking_button,
+            self.print_button,
+        ):
             top.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
         top.addWidget(self.events_button, 0, Qt.AlignmentFlag.AlignTop)
         top.addWidget(self.stop_done_button, 0, Qt.AlignmentFlag.AlignTop)
@@ -375,10 +405,16 @@ class PatientScreen(QWidget):
             self.reservoir_chart.clear()
         else:
             self.reservoir_chart.set_data(
-                refills, capacity=pump.capacity, alarm=pump.alarm_volume, projection=projection,
-                due=None if chart.forecast is None else chart.forecast.refill_due, now=now,
-                alarm_name="planning volume" if pump.pump_type == "constant_flow"
-                else "alarm volume")
+                refills,
+                capacity=pump.capacity,
+                alarm=pump.alarm_volume,
+                projection=projection,
+                due=None if chart.forecast is None else chart.forecast.refill_due,
+                now=now,
+                alarm_name="planning volume"
+                if pump.pump_type == "constant_flow"
+                else "alarm volume",
+            )
         self.residual_chart.set_refills(refills)
         self._show_residuals(refills)
         self.tabs.setCurrentIndex(0)
@@ -393,8 +429,11 @@ class PatientScreen(QWidget):
         if self.chart is None:
             return
         tab = self.tabs.currentIndex()
-        scrolled = [(bar, bar.value()) for view in (self.overview_scroll, self.history_view)
-                    for bar in (view.verticalScrollBar(), view.horizontalScrollBar())]
+        scrolled = [
+            (bar, bar.value())
+            for view in (self.overview_scroll, self.history_view)
+            for bar in (view.verticalScrollBar(), view.horizontalScrollBar())
+        ]
         rows = self.history_view.selectionModel().selectedRows()
         entries = self.history_model.entries()
         selected = entries[rows[0].row()].key if rows and rows[0].row() < len(entries) else None
@@ -428,8 +467,9 @@ class PatientScreen(QWidget):
         and not while it is hidden: Qt measures every cell for that (hundreds of wrapped
         details in a long history), which would otherwise slow down opening every patient
         for a tab that is not on screen. Sized again each time the tab is shown."""
-        mode = (QHeaderView.ResizeMode.ResizeToContents if shown
-                else QHeaderView.ResizeMode.Interactive)
+        mode = (
+            QHeaderView.ResizeMode.ResizeToContents if shown else QHeaderView.ResizeMode.Interactive
+        )
         header = self.history_view.horizontalHeader()
         for column in HistoryColumn:
             if column != HistoryColumn.DETAILS:
@@ -445,10 +485,14 @@ class PatientScreen(QWidget):
         self.residual_table.setRowCount(len(rows))
         for number, row in enumerate(rows):
             verdict = "" if row.verdict is None else row.verdict.replace("_", " ")
-            texts = (presentation.datetime_text(row.performed_at, self.clinic.tz),
-                     format_quantity(row.expected, Kind.VOLUME),
-                     format_quantity(row.aspirated, Kind.VOLUME), row.difference_text(),
-                     row.error_text(), verdict)
+            texts = (
+                presentation.datetime_text(row.performed_at, self.clinic.tz),
+                format_quantity(row.expected, Kind.VOLUME),
+                format_quantity(row.aspirated, Kind.VOLUME),
+                row.difference_text(),
+                row.error_text(),
+                verdict,
+            )
             for column, text in enumerate(texts):
                 item = QTableWidgetItem(text)
                 if row.verdict == "investigate":
@@ -475,7 +519,8 @@ class PatientScreen(QWidget):
     def _show_alerts(self, chart: PatientChart) -> None:
         alerts = patient_alerts(chart, self.clinic.tz, self.clinic.clock.now())
         self.alerts_label.setProperty(
-            "role", "alert" if any(a.urgent for a in alerts) else "notice")
+            "role", "alert" if any(a.urgent for a in alerts) else "notice"
+        )
         self.alerts_label.style().unpolish(self.alerts_label)
         self.alerts_label.style().polish(self.alerts_label)
         # rich text always: one alert has no tag, and Qt would show its escapes as typed
@@ -485,8 +530,11 @@ class PatientScreen(QWidget):
     def alert_texts(self) -> list[str]:
         """The alerts shown, one a line (for tests and screen readers)."""
         chart = self.chart
-        return [] if chart is None else [a.text for a in patient_alerts(
-            chart, self.clinic.tz, self.clinic.clock.now())]
+        return (
+            []
+            if chart is None
+            else [a.text for a in patient_alerts(chart, self.clinic.tz, self.clinic.clock.now())]
+        )
 
     def flag_texts(self) -> list[str]:
         return [label.text() for label in self.flag_labels]
@@ -495,10 +543,12 @@ class PatientScreen(QWidget):
         patient = chart.patient
         today = self.clinic.today()
         self.name_label.setText(patient.display_name)
-        parts = [f"MRN {patient.mrn}",
-                 f"born {presentation.date_text(patient.date_of_birth)} "
-                 f"({_age(patient.date_of_birth, today)} years)",
-                 INDICATION_TEXT.get(patient.indication, patient.indication)]
+        parts = [
+            f"MRN {patient.mrn}",
+            f"born {presentation.date_text(patient.date_of_birth)} "
+            f"({_age(patient.date_of_birth, today)} years)",
+            INDICATION_TEXT.get(patient.indication, patient.indication),
+        ]
         if patient.emergency_contact:
             parts.append(f"emergency contact {patient.emergency_contact}")
         self.identity_label.setText("  ·  ".join(parts))
@@ -506,22 +556,36 @@ class PatientScreen(QWidget):
         if patient.status != "active":
             flags.append((patient.status.capitalize(), "The patient is not active"))
         if patient.renal_impairment:
-            flags.append(("Renal impairment", "Renal impairment: the dose checks take it "
-                                              "into account (morphine metabolites)"))
+            flags.append(
+                (
+                    "Renal impairment",
+                    "Renal impairment: the dose checks take it into account (morphine metabolites)",
+                )
+            )
         if chart.prescription is not None and any(
-                self.clinic.library().drug(i.drug).opioid
-                for i in chart.prescription.ingredients):
+            self.clinic.library().drug(i.drug).opioid for i in chart.prescription.ingredients
+        ):
             flags.append(_OPIOID_FLAGS[patient.opioid_status])
         if chart.pump is None:
             flags.append(("No active pump", "The patient has no active pump"))
         elif chart.pump.pump_type == "constant_flow":
-            flags.append(("Constant-flow pump", "No low-reservoir alarm: refills are planned "
-                                                "from the nominal flow"))
-        last = None if chart.pump is None else next(
-            iter(_live_refills(chart.refills, chart.pump.id)[-1:]), None)
+            flags.append(
+                (
+                    "Constant-flow pump",
+                    "No low-reservoir alarm: refills are planned from the nominal flow",
+                )
+            )
+        last = (
+            None
+            if chart.pump is None
+            else next(iter(_live_refills(chart.refills, chart.pump.id)[-1:]), None)
+        )
         if last is not None and last.discrepancy_verdict == "investigate":
-            said = investigate_text(last.performed_at.astimezone(self.clinic.tz).date(),
-                                    last.discrepancy_difference, last.discrepancy_note)
+            said = investigate_text(
+                last.performed_at.astimezone(self.clinic.tz).date(),
+                last.discrepancy_difference,
+                last.discrepancy_note,
+            )
             flags.append(("Last residual: investigate", said[0].upper() + said[1:]))
         self._set_flags(flags)
 
@@ -532,25 +596,46 @@ class PatientScreen(QWidget):
             self.reservoir.clear("no active pump")
             return
         self.reservoir.set_values(
-            pump.capacity, pump.alarm_volume, expected,
-            alarm_name="Planning volume" if pump.pump_type == "constant_flow"
-            else "Alarm volume")
+            pump.capacity,
+            pump.alarm_volume,
+            expected,
+            alarm_name="Planning volume" if pump.pump_type == "constant_flow" else "Alarm volume",
+        )
         fields: list[Field] = [
             ("model", "Model", pump.model_name, ""),
             ("type", "Type", PUMP_TYPE_TEXT.get(pump.pump_type, pump.pump_type), ""),
             ("serial", "Serial number", pump.serial_number, ""),
-            ("implanted", "Implanted",
-             f"{presentation.date_text(pump.implanted_on)}, {pump.site}", ""),
+            (
+                "implanted",
+                "Implanted",
+                f"{presentation.date_text(pump.implanted_on)}, {pump.site}",
+                "",
+            ),
         ]
         if pump.nominal_flow is not None:
-            fields.append(("nominal flow", "Nominal flow",
-                           format_quantity(pump.nominal_flow, Kind.FLOW), ""))
-        fields.append(("accuracy", "Labelled accuracy", "not known" if pump.accuracy_percent
-                       is None else "±" + format_percent(pump.accuracy_percent / 100,
-                                                         signed=False), ""))
-        fields.append(("path volume", "Pump fluid path",
-                       "not entered" if pump.pump_path_volume is None
-                       else format_quantity(pump.pump_path_volume, Kind.VOLUME), ""))
+            fields.append(
+                ("nominal flow", "Nominal flow", format_quantity(pump.nominal_flow, Kind.FLOW), "")
+            )
+        fields.append(
+            (
+                "accuracy",
+                "Labelled accuracy",
+                "not known"
+                if pump.accuracy_percent is None
+                else "±" + format_percent(pump.accuracy_percent / 100, signed=False),
+                "",
+            )
+        )
+        fields.append(
+            (
+                "path volume",
+                "Pump fluid path",
+                "not entered"
+                if pump.pump_path_volume is None
+                else format_quantity(pump.pump_path_volume, Kind.VOLUME),
+                "",
+            )
+        )
         catheter = chart.catheter
         if catheter is not None:
             text = f"{self._catheter_name(catheter.model_key)}, tip at {catheter.tip_level}"
@@ -565,7 +650,8 @@ class PatientScreen(QWidget):
             replace = "not recorded"
         emphasis = ""
         if pump.replace_by is not None and pump.replace_by <= self.clinic.today() + timedelta(
-                days=REPLACE_SOON_DAYS):
+            days=REPLACE_SOON_DAYS
+        ):
             replace += " (within 6 months)"
             emphasis = "error"
         fields.append(("replace by", "Replace by", replace, emphasis))
@@ -574,8 +660,7 @@ class PatientScreen(QWidget):
     def _show_forecast(self, chart: PatientChart) -> None:
         forecast, pump, tz = chart.forecast, chart.pump, self.clinic.tz
         if forecast is None or pump is None:
-            self.forecast_fields.set_fields([("none", "Forecast", "no fill recorded yet",
-                                              "muted")])
+            self.forecast_fields.set_fields([("none", "Forecast", "no fill recorded yet", "muted")])
             return
         constant = pump.pump_type == "constant_flow"
         refills = _live_refills(chart.refills, pump.id)
@@ -584,65 +669,124 @@ class PatientScreen(QWidget):
             # a prescription change re-baselines the forecast on the expected volume then:
             # that is not a fill, and the fill before it is named as such
             last = refills[-1]
-            fields.append(("filled", "Last fill",
-                           f"{presentation.datetime_text(last.performed_at, tz)}, "
-                           f"{format_quantity(last.final_volume, Kind.VOLUME)}", ""))
-            fields.append(("rebaselined", "Re-baselined",
-                           f"{presentation.datetime_text(forecast.filled_at, tz)}, "
-                           f"{format_quantity(forecast.fill_volume, Kind.VOLUME)} expected "
-                           "(prescription changed; not a fill)", ""))
+            fields.append(
+                (
+                    "filled",
+                    "Last fill",
+                    f"{presentation.datetime_text(last.performed_at, tz)}, "
+                    f"{format_quantity(last.final_volume, Kind.VOLUME)}",
+                    "",
+                )
+            )
+            fields.append(
+                (
+                    "rebaselined",
+                    "Re-baselined",
+                    f"{presentation.datetime_text(forecast.filled_at, tz)}, "
+                    f"{format_quantity(forecast.fill_volume, Kind.VOLUME)} expected "
+                    "(prescription changed; not a fill)",
+                    "",
+                )
+            )
         else:
-            fields.append(("filled", "Last fill",
-                           f"{presentation.datetime_text(forecast.filled_at, tz)}, "
-                           f"{format_quantity(forecast.fill_volume, Kind.VOLUME)}", ""))
+            fields.append(
+                (
+                    "filled",
+                    "Last fill",
+                    f"{presentation.datetime_text(forecast.filled_at, tz)}, "
+                    f"{format_quantity(forecast.fill_volume, Kind.VOLUME)}",
+                    "",
+                )
+            )
         fields += [
-            ("daily volume", "Daily volume", format_quantity(forecast.daily_volume, Kind.FLOW),
-             ""),
-            ("alarm", "Planning volume reached" if constant else "Low-reservoir alarm",
-             presentation.datetime_text(forecast.alarm_at, tz), ""),
+            ("daily volume", "Daily volume", format_quantity(forecast.daily_volume, Kind.FLOW), ""),
+            (
+                "alarm",
+                "Planning volume reached" if constant else "Low-reservoir alarm",
+                presentation.datetime_text(forecast.alarm_at, tz),
+                "",
+            ),
         ]
         if forecast.alarm_at_with_boluses != forecast.alarm_at:
-            fields.append(("alarm with boluses", "Alarm, every bolus taken",
-                           presentation.datetime_text(forecast.alarm_at_with_boluses, tz), ""))
+            fields.append(
+                (
+                    "alarm with boluses",
+                    "Alarm, every bolus taken",
+                    presentation.datetime_text(forecast.alarm_at_with_boluses, tz),
+                    "",
+                )
+            )
         due_emphasis = "error" if forecast.refill_due < self.clinic.today() else ""
         fields += [
-            ("refill due", "Refill due", presentation.date_text(forecast.refill_due),
-             due_emphasis),
-            ("due because", "Due because", due_reason_words(forecast.refill_due_reason,
-                                                           constant_flow=constant), ""),
+            ("refill due", "Refill due", presentation.date_text(forecast.refill_due), due_emphasis),
+            (
+                "due because",
+                "Due because",
+                due_reason_words(forecast.refill_due_reason, constant_flow=constant),
+                "",
+            ),
             ("empty", "Empty", presentation.datetime_text(forecast.empty_at, tz), ""),
         ]
         visit = self.clinic.bookings.open_booking(pump.id)
-        fields.append(("visit booked", "Visit booked", "not booked" if visit is None
-                       else visit_text(visit) + (", booked too late" if visit.too_late else ""),
-                       "error" if visit is not None and visit.too_late else ""))
+        fields.append(
+            (
+                "visit booked",
+                "Visit booked",
+                "not booked"
+                if visit is None
+                else visit_text(visit) + (", booked too late" if visit.too_late else ""),
+                "error" if visit is not None and visit.too_late else "",
+            )
+        )
         self.forecast_fields.set_fields(fields)
 
     def _show_prescription(self, chart: PatientChart) -> None:
         rx = chart.prescription
         if rx is None:
-            self.prescription_fields.set_fields([("none", "Prescription", "none recorded",
-                                                  "muted")])
+            self.prescription_fields.set_fields(
+                [("none", "Prescription", "none recorded", "muted")]
+            )
             return
         unit = rx.primary.display_unit
         fields: list[Field] = []
         for ingredient, dose in presentation.drug_doses(rx):
             name, mass = ingredient.drug.capitalize(), ingredient.display_unit
-            fields.append((f"concentration {ingredient.drug}", name, format_quantity(
-                ingredient.concentration, Kind.CONCENTRATION, mass), ""))
-            fields.append((f"dose {ingredient.drug}", f"{name} daily dose",
-                           format_quantity(dose, Kind.DOSE_RATE, mass), ""))
-        fields.append(("daily volume", "Daily volume",
-                       format_quantity(rx.program.daily_volume(), Kind.FLOW), ""))
-        fields.append(("schedule", "Schedule",
-                       "\n".join(schedule_lines(rx.schedule, unit)), ""))
-        fields.append(("patient bolus", "Patient bolus",
-                       bolus_text(rx.patient_bolus, unit), ""))
+            fields.append(
+                (
+                    f"concentration {ingredient.drug}",
+                    name,
+                    format_quantity(ingredient.concentration, Kind.CONCENTRATION, mass),
+                    "",
+                )
+            )
+            fields.append(
+                (
+                    f"dose {ingredient.drug}",
+                    f"{name} daily dose",
+                    format_quantity(dose, Kind.DOSE_RATE, mass),
+                    "",
+                )
+            )
+        fields.append(
+            (
+                "daily volume",
+                "Daily volume",
+                format_quantity(rx.program.daily_volume(), Kind.FLOW),
+                "",
+            )
+        )
+        fields.append(("schedule", "Schedule", "\n".join(schedule_lines(rx.schedule, unit)), ""))
+        fields.append(("patient bolus", "Patient bolus", bolus_text(rx.patient_bolus, unit), ""))
         if rx.patient_bolus is not None:
-            fields.append(("max daily dose", "Every bolus taken",
-                           f"{presentation.dose_text(rx.program.max_daily_dose(), unit)}, "
-                           f"{format_quantity(rx.program.max_daily_volume(), Kind.FLOW)}",
-                           ""))
+            fields.append(
+                (
+                    "max daily dose",
+                    "Every bolus taken",
+                    f"{presentation.dose_text(rx.program.max_daily_dose(), unit)}, "
+                    f"{format_quantity(rx.program.max_daily_volume(), Kind.FLOW)}",
+                    "",
+                )
+            )
         since = presentation.datetime_text(rx.effective_at, self.clinic.tz)
         fields.append(("since", "Since", f"{since}, {rx.prescriber}", ""))
         findings = presentation.findings_text(rx)
@@ -663,8 +807,13 @@ class PatientScreen(QWidget):
             return []
         due = None if chart.forecast is None else chart.forecast.refill_due
         return booking.booking_actions(
-            self, self.clinic, pump.id, f"{chart.patient.display_name} ({chart.patient.mrn})",
-            due, lambda: self.show_patient(chart.patient.id))
+            self,
+            self.clinic,
+            pump.id,
+            f"{chart.patient.display_name} ({chart.patient.mrn})",
+            due,
+            lambda: self.show_patient(chart.patient.id),
+        )
 
     def _fill_booking_menu(self) -> None:
         menu = self.booking_button.menu()
@@ -679,21 +828,30 @@ class PatientScreen(QWidget):
 
     def _update_buttons(self) -> None:
         pump = self.pump()
-        self.refill_button.setEnabled(pump is not None and self.chart is not None
-                                      and self.chart.prescription is not None)
+        self.refill_button.setEnabled(
+            pump is not None and self.chart is not None and self.chart.prescription is not None
+        )
         self.prescription_button.setEnabled(pump is not None)
-        self.booking_button.setEnabled(pump is not None and self.chart is not None
-                                       and self.chart.forecast is not None)
+        self.booking_button.setEnabled(
+            pump is not None and self.chart is not None and self.chart.forecast is not None
+        )
         self.print_button.setEnabled(self.chart is not None)
         clinician = self.actor is not None and self.actor.role in ("nurse", "prescriber")
-        self.stop_done_button.setVisible(clinician and self.chart is not None
-                                         and bool(self.chart.stop_orders))
+        self.stop_done_button.setVisible(
+            clinician and self.chart is not None and bool(self.chart.stop_orders)
+        )
         prescriber = self.actor is not None and self.actor.role == "prescriber"
         self.prescriber_button.setVisible(prescriber and self.chart is not None)
         if prescriber and self.chart is not None and self.actor is not None:
             patient_id = self.chart.patient.id
-            add_prescriber_actions(self.prescriber_button.menu(), self, self.clinic, self.actor,
-                                   self.chart, lambda: self.show_patient(patient_id))
+            add_prescriber_actions(
+                self.prescriber_button.menu(),
+                self,
+                self.clinic,
+                self.actor,
+                self.chart,
+                lambda: self.show_patient(patient_id),
+            )
         self._update_note_button()
 
     def record_stop_carried_out(self) -> None:
@@ -702,14 +860,22 @@ class PatientScreen(QWidget):
         if chart is None or actor is None or not chart.stop_orders:
             return
         stops = chart.stop_orders
-        index = 0 if len(stops) == 1 else messages.choose(
-            self, "Stop carried out", "Which Stop order was carried out:",
-            [f"{s.drug} (by {s.prescriber})" for s in stops])
+        index = (
+            0
+            if len(stops) == 1
+            else messages.choose(
+                self,
+                "Stop carried out",
+                "Which Stop order was carried out:",
+                [f"{s.drug} (by {s.prescriber})" for s in stops],
+            )
+        )
         if index is None:
             return
         patient_id = chart.patient.id
-        stop_carried_out(self, self.clinic, actor, stops[index],
-                         lambda: self.show_patient(patient_id))
+        stop_carried_out(
+            self, self.clinic, actor, stops[index], lambda: self.show_patient(patient_id)
+        )
 
     # ----------------------------------------------------------------- visit notes
 
@@ -748,8 +914,7 @@ class PatientScreen(QWidget):
             return None
         from ui.dialogs import print_preview  # on the first print: it brings in reportlab
 
-        return print_preview.print_patient_sheet(self, self.clinic, kind,
-                                                 self.chart.patient.mrn)
+        return print_preview.print_patient_sheet(self, self.clinic, kind, self.chart.patient.mrn)
 
     def pump(self) -> PumpRecord | None:
         return None if self.chart is None else self.chart.pump

@@ -71,9 +71,19 @@ class RecordsScreen(QWidget):
         self.hospital = HospitalTab(clinic, self)
         self.pumps = PumpModelsTab(clinic, self)
         self.tabs = QTabWidget(self)
-        for tab, widget in zip(RecordsTab, (self.audit, self.data, self.users, self.settings,
-                                            self.library, self.hospital, self.pumps),
-                               strict=True):
+        for tab, widget in zip(
+            RecordsTab,
+            (
+                self.audit,
+                self.data,
+                self.users,
+                self.settings,
+                self.library,
+                self.hospital,
+                self.pumps,
+            ),
+            strict=True,
+        ):
             self.tabs.addTab(widget, TAB_TITLES[tab])
         self.tabs.currentChanged.connect(lambda index: self._load(RecordsTab(index)))
         self.data.restored.connect(self.restored)
@@ -88,8 +98,15 @@ class RecordsScreen(QWidget):
         self.actor = actor
         admin = actor is not None and actor.role == "administrator"
         self.tabs.setTabVisible(int(RecordsTab.USERS), admin)
-        for tab in (self.audit, self.data, self.users, self.settings, self.library,
-                    self.hospital, self.pumps):
+        for tab in (
+            self.audit,
+            self.data,
+            self.users,
+            self.settings,
+            self.library,
+            self.hospital,
+            self.pumps,
+        ):
             tab.set_actor(actor)
 
     def allowed_tab(self, tab: RecordsTab) -> bool:

@@ -73,10 +73,12 @@ class AuditTab(QWidget):
         self.model = AuditLogModel(clinic.tz, self)
         filters = self._make_filters()
 
-        about = QLabel("Every change to the records, and who signed in, viewed, printed or "
-                       "exported them, in order. Each entry's hash covers the one before it, so "
-                       "an entry altered, inserted or removed outside pumpmgr breaks the chain.",
-                       self)
+        about = QLabel(
+            "Every change to the records, and who signed in, viewed, printed or "
+            "exported them, in order. Each entry's hash covers the one before it, so "
+            "an entry altered, inserted or removed outside pumpmgr breaks the chain.",
+            self,
+        )
         about.setWordWrap(True)
         about.setProperty("role", "muted")
         self.verify_button = QPushButton("&Verify chain", self)
@@ -153,10 +155,15 @@ class AuditTab(QWidget):
         self.filter_message.setWordWrap(True)
         self.filter_message.hide()
         grid = QGridLayout()
-        for column, (text, widget) in enumerate((
-                ("&Patient (MRN)", self.patient_filter), ("U&ser", self.user_filter),
-                ("A&ction", self.action_filter), ("Fro&m", self.since_filter),
-                ("&To", self.until_filter))):
+        for column, (text, widget) in enumerate(
+            (
+                ("&Patient (MRN)", self.patient_filter),
+                ("U&ser", self.user_filter),
+                ("A&ction", self.action_filter),
+                ("Fro&m", self.since_filter),
+                ("&To", self.until_filter),
+            )
+        ):
             label = QLabel(text, self)
             label.setBuddy(widget)
             grid.addWidget(label, 0, column)
@@ -177,23 +184,29 @@ class AuditTab(QWidget):
         """The users and actions to choose from, the current choice kept."""
         users = [u.username for u in self.clinic.list_users()]
         actions = _actions(self.clinic.records.audit_actions())
-        for box, everyone, names in ((self.user_filter, "Every user", users),
-                                     (self.action_filter, "Every action", actions)):
+        for box, everyone, names in (
+            (self.user_filter, "Every user", users),
+            (self.action_filter, "Every action", actions),
+        ):
             chosen = box.currentData()
             box.blockSignals(True)
             box.clear()
             box.addItem(everyone, None)
             for name in names:
-                box.addItem(name + (" (all)" if box is self.action_filter and "." not in name
-                                    else ""), name)
+                box.addItem(
+                    name + (" (all)" if box is self.action_filter and "." not in name else ""), name
+                )
             box.setCurrentIndex(max(0, box.findData(chosen)))
             box.blockSignals(False)
 
     def apply_filter(self) -> bool:
         """Show the entries the filter's fields choose, from the newest; a field that cannot
         be read is named and nothing changes."""
-        problems = [edit.error_text() for edit in (self.since_filter, self.until_filter)
-                    if edit.error_text()]
+        problems = [
+            edit.error_text()
+            for edit in (self.since_filter, self.until_filter)
+            if edit.error_text()
+        ]
         mrn = self.patient_filter.text().strip()
         patient_id = None
         if not problems and mrn:
@@ -209,9 +222,13 @@ class AuditTab(QWidget):
             self._say_filter("To: the last day is before the first (From).")
             return False
         self._say_filter(" ")
-        self.wanted = AuditFilter(patient_id=patient_id, username=self.user_filter.currentData(),
-                                  action=self.action_filter.currentData(), since=since,
-                                  until=until)
+        self.wanted = AuditFilter(
+            patient_id=patient_id,
+            username=self.user_filter.currentData(),
+            action=self.action_filter.currentData(),
+            since=since,
+            until=until,
+        )
         self.load(0)
         return True
 
@@ -238,24 +255,34 @@ class AuditTab(QWidget):
         if self.actor is None:
             return
         self._fill_choices()
-        first = self.clinic.records.audit_log(self.actor, self.wanted, offset=max(0, offset),
-                                              limit=PAGE_SIZE)
+        first = self.clinic.records.audit_log(
+            self.actor, self.wanted, offset=max(0, offset), limit=PAGE_SIZE
+        )
         self.total = first.total
         last_page = max(0, (self.total - 1) // PAGE_SIZE * PAGE_SIZE)
         self.offset = min(max(0, offset), last_page)
-        rows = list(first.entries) if self.offset == max(0, offset) else list(
-            self.clinic.records.audit_log(self.actor, self.wanted, offset=self.offset,
-                                          limit=PAGE_SIZE).entries)
+        rows = (
+            list(first.entries)
+            if self.offset == max(0, offset)
+            else list(
+                self.clinic.records.audit_log(
+                    self.actor, self.wanted, offset=self.offset, limit=PAGE_SIZE
+                ).entries
+            )
+        )
         keep = flagged if flagged is not None else self.model.flagged
         self.model.set_rows(rows, keep)
         if rows:
             matching = " matching the filter" if self.filtered else ""
-            self.page_label.setText(f"Entries #{rows[0].seq} to #{rows[-1].seq} "
-                                    f"(newest first) of {entries_text(self.total)}{matching}")
+            self.page_label.setText(
+                f"Entries #{rows[0].seq} to #{rows[-1].seq} "
+                f"(newest first) of {entries_text(self.total)}{matching}"
+            )
             self.go_to_entry.setRange(1, max(1, self.clinic.audit_count()))
         else:
-            self.page_label.setText("No entries match the filter." if self.filtered
-                                    else "No entries yet.")
+            self.page_label.setText(
+                "No entries match the filter." if self.filtered else "No entries yet."
+            )
         self.newer_button.setEnabled(self.offset > 0)
         self.older_button.setEnabled(self.offset + PAGE_SIZE < self.total)
         self.detail.clear()
@@ -265,15 +292,18 @@ class AuditTab(QWidget):
         if self.actor is None:
             return
         newer = self.clinic.records.audit_log(
-            self.actor, replace(self.wanted, newer_than=seq), limit=0).total
+            self.actor, replace(self.wanted, newer_than=seq), limit=0
+        ).total
         self.load(newer // PAGE_SIZE * PAGE_SIZE)
         row = self.model.row_of(seq)
         if row is None:
             return
         index = self.model.index(row, 0)
         self.table.selectionModel().setCurrentIndex(
-            index, QItemSelectionModel.SelectionFlag.ClearAndSelect
-            | QItemSelectionModel.SelectionFlag.Rows)
+            index,
+            QItemSelectionModel.SelectionFlag.ClearAndSelect
+            | QItemSelectionModel.SelectionFlag.Rows,
+        )
         self.table.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
 
     def clear(self) -> None:
@@ -298,10 +328,15 @@ class AuditTab(QWidget):
             lines.append(f"Patient: {entry.patient.name_and_mrn}")
         if entry.reason:
             lines.append(f"Reason: {entry.reason}")
-        lines += [f"What changed: {payload_summary(entry.action, entry.payload, 10_000)}", "",
-                  "As stored (magnitudes in the unit their key names: _ml is mL, _mcg_per_day "
-                  "mcg/day):", payload_pretty(entry.payload), "",
-                  f"Hash {entry.row_hash}", f"Previous entry's hash {entry.prev_hash}"]
+        lines += [
+            f"What changed: {payload_summary(entry.action, entry.payload, 10_000)}",
+            "",
+            "As stored (magnitudes in the unit their key names: _ml is mL, _mcg_per_day mcg/day):",
+            payload_pretty(entry.payload),
+            "",
+            f"Hash {entry.row_hash}",
+            f"Previous entry's hash {entry.prev_hash}",
+        ]
         self.detail.setPlainText("\n".join(lines))
 
     # ----------------------------------------------------------------- checking
@@ -309,16 +344,18 @@ class AuditTab(QWidget):
     def verify(self) -> None:
         """Check the whole chain and show the verdict; on a break, open the bad entry."""
         try:
-            report = run_in_background(self, "Checking the audit log's hash chain…",
-                                       self.clinic.verify_audit)
+            report = run_in_background(
+                self, "Checking the audit log's hash chain…", self.clinic.verify_audit
+            )
         except Exception as exc:  # every failure reaches the user as a dialog
             messages.show_error(self, exc, "checking the audit log")
             return
         self._set_role("muted" if report.ok else "error")
         if report.ok:
             head = "no entries yet" if report.head is None else f"newest entry #{report.head.seq}"
-            self.result.setText(f"Audit log intact: {entries_text(report.entries_checked)} "
-                                f"checked, {head}.")
+            self.result.setText(
+                f"Audit log intact: {entries_text(report.entries_checked)} checked, {head}."
+            )
             self.model.flagged = None
             self.load(self.offset)
             return
@@ -326,16 +363,20 @@ class AuditTab(QWidget):
         self.result.setText(
             f"Audit log BROKEN at entry #{bad}: {report.message} The entries before it are "
             f"sound ({report.entries_checked:,} checked). Keep this database and its backups "
-            "unchanged and tell the clinic's pumpmgr administrator.")
+            "unchanged and tell the clinic's pumpmgr administrator."
+        )
         if bad is not None:
             self.model.flagged = bad
             if self.filtered:
                 self.clear_filter()  # the bad entry may lie outside the filter
             self.go_to(bad)
-        messages.warn(self, "Audit log broken",
-                      f"The audit log is broken at entry #{bad}:\n\n{report.message}\n\nKeep "
-                      "this database and its backups unchanged and tell the clinic's pumpmgr "
-                      "administrator.")
+        messages.warn(
+            self,
+            "Audit log broken",
+            f"The audit log is broken at entry #{bad}:\n\n{report.message}\n\nKeep "
+            "this database and its backups unchanged and tell the clinic's pumpmgr "
+            "administrator.",
+        )
 
     def _set_role(self, role: str) -> None:
         self.result.setProperty("role", role)

@@ -37,9 +37,10 @@ from ui import messages
 
 def names_help() -> str:
     """The names each section of the template may use, for the editor's tooltip."""
-    return "\n\n".join(f"[{kind}]\n" + "\n".join(f"${name}: {text}"
-                                                 for name, text in FIELDS[kind].items())
-                       for kind in KINDS)
+    return "\n\n".join(
+        f"[{kind}]\n" + "\n".join(f"${name}: {text}" for name, text in FIELDS[kind].items())
+        for kind in KINDS
+    )
 
 
 class HospitalTab(QWidget):
@@ -67,9 +68,12 @@ class HospitalTab(QWidget):
         rows = QFormLayout(export)
         rows.addRow(self.one_patient, self.mrn)
         rows.addRow(self.since_radio, self.since)
-        described = QLabel("A FHIR Bundle (JSON) of the patient, pump and catheter, "
-                           "prescriptions, refills with their residuals, and procedures; the "
-                           "export is in the audit log.", export)
+        described = QLabel(
+            "A FHIR Bundle (JSON) of the patient, pump and catheter, "
+            "prescriptions, refills with their residuals, and procedures; the "
+            "export is in the audit log.",
+            export,
+        )
         described.setWordWrap(True)
         rows.addRow(described)
         rows.addRow(self.export_button)
@@ -77,8 +81,10 @@ class HospitalTab(QWidget):
         settings = QGroupBox("The clinic's MRN system (administrator)", self)
         self.system = QLineEdit(settings)
         self.system.setMaxLength(200)
-        self.system.setPlaceholderText("the URI the hospital gives its medical record "
-                                       "numbers, e.g. urn:oid:1.2.36.146.595.217.0.1")
+        self.system.setPlaceholderText(
+            "the URI the hospital gives its medical record "
+            "numbers, e.g. urn:oid:1.2.36.146.595.217.0.1"
+        )
         self.system_reason = QLineEdit(settings)
         self.system_reason.setPlaceholderText("why (audited)")
         self.system_button = QPushButton("Save the MRN s&ystem", settings)
@@ -128,8 +134,14 @@ class HospitalTab(QWidget):
         layout.addLayout(left, 2)
         layout.addWidget(template, 3)
         self.admin_widgets: list[QWidget] = [
-            self.system, self.system_reason, self.system_button, self.template,
-            self.template_reason, self.template_button, self.shipped_button]
+            self.system,
+            self.system_reason,
+            self.system_button,
+            self.template,
+            self.template_reason,
+            self.template_button,
+            self.shipped_button,
+        ]
 
     def set_actor(self, actor: Actor | None) -> None:
         self.actor = actor
@@ -143,9 +155,11 @@ class HospitalTab(QWidget):
         self.system.setText(self.hospital.mrn_system() or "")
         text, own = self.hospital.note_template_text()
         self.template.setPlainText(text)
-        self.template_state.setText("The clinic's own template." if own else
-                                    "The template pumpmgr ships. Hover for the names a "
-                                    "section may use.")
+        self.template_state.setText(
+            "The clinic's own template."
+            if own
+            else "The template pumpmgr ships. Hover for the names a section may use."
+        )
         if not self.since.date().isValid() or self.since.date() == QDate(2000, 1, 1):
             today = self.clinic.today()
             self.since.setDate(QDate(today.year, today.month, today.day))
@@ -172,37 +186,52 @@ class HospitalTab(QWidget):
             self._say("Not exported: type the patient's MRN.", True)
             return None
         stem = f"fhir-{mrn}" if mrn else f"fhir-since-{since:%Y-%m-%d}"
-        path = messages.save_path(self, "Export for the hospital",
-                                  Path.home() / f"{stem}-{self.clinic.today():%Y-%m-%d}.json",
-                                  "FHIR JSON (*.json)")
+        path = messages.save_path(
+            self,
+            "Export for the hospital",
+            Path.home() / f"{stem}-{self.clinic.today():%Y-%m-%d}.json",
+            "FHIR JSON (*.json)",
+        )
         if path is None:
             return None
         try:
             document = self.hospital.export_fhir(self.actor, mrn=mrn, since=since)
-            path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n",
-                            encoding="utf-8")
+            path.write_text(
+                json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+            )
         except PumpMgrError as exc:
             self._say(f"Not exported: {exc.message}", True)
             return None
         except OSError as exc:
             self._say(f"Not exported: {path} cannot be written ({exc.strerror}).", True)
             return None
-        self._say(f"Exported {len(document['entry'])} resources to {path}; the export is in "
-                  "the audit log.")
+        self._say(
+            f"Exported {len(document['entry'])} resources to {path}; the export is in "
+            "the audit log."
+        )
         return path
 
     def save_system(self) -> bool:
-        return self._change(lambda actor: self.hospital.set_mrn_system(
-            actor, self.system.text(), self.system_reason.text()), "MRN system saved.")
+        return self._change(
+            lambda actor: self.hospital.set_mrn_system(
+                actor, self.system.text(), self.system_reason.text()
+            ),
+            "MRN system saved.",
+        )
 
     def save_template(self) -> bool:
-        return self._change(lambda actor: self.hospital.set_note_template(
-            actor, self.template.toPlainText(), self.template_reason.text()),
-            "Template saved: every note is written in it from now on.")
+        return self._change(
+            lambda actor: self.hospital.set_note_template(
+                actor, self.template.toPlainText(), self.template_reason.text()
+            ),
+            "Template saved: every note is written in it from now on.",
+        )
 
     def use_shipped(self) -> bool:
-        return self._change(lambda actor: self.hospital.set_note_template(
-            actor, None, self.template_reason.text()), "Back to the shipped template.")
+        return self._change(
+            lambda actor: self.hospital.set_note_template(actor, None, self.template_reason.text()),
+            "Back to the shipped template.",
+        )
 
     def _change(self, change: object, done: str) -> bool:
         if self.actor is None:

@@ -53,9 +53,12 @@ class DrugLibraryTab(QWidget):
         self.model = DrugLibraryModel(self)
         self.table = record_table(self.model, "Drug library", self)
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self._selected())
-        about = QLabel("The limits every dose check uses. Tags in brackets name the source "
-                       "(domain.md §7); '(unverified)' values only warn; a clinic edit names "
-                       "its number in the audit log.", self)
+        about = QLabel(
+            "The limits every dose check uses. Tags in brackets name the source "
+            "(domain.md §7); '(unverified)' values only warn; a clinic edit names "
+            "its number in the audit log.",
+            self,
+        )
         about.setWordWrap(True)
         about.setProperty("role", "muted")
 
@@ -73,8 +76,9 @@ class DrugLibraryTab(QWidget):
             form.addRow(label, edit)
         self.reason = QLineEdit(self.box)
         self.reason.setMaxLength(2000)
-        self.reason.setPlaceholderText("for example: pharmacy and therapeutics committee, "
-                                       "minutes of 14 Oct 2025")
+        self.reason.setPlaceholderText(
+            "for example: pharmacy and therapeutics committee, minutes of 14 Oct 2025"
+        )
         form.addRow("&Reason (audited)", self.reason)
         self.save_button = QPushButton("&Save the change", self.box)
         self.save_button.setAutoDefault(False)
@@ -104,8 +108,11 @@ class DrugLibraryTab(QWidget):
 
     def set_actor(self, actor: Actor | None) -> None:
         self.actor = actor
-        self.note.setText(" " if self.can_edit() else
-                          "Only a prescriber or an administrator changes the drug library.")
+        self.note.setText(
+            " "
+            if self.can_edit()
+            else "Only a prescriber or an administrator changes the drug library."
+        )
         self._enable()
 
     def _enable(self) -> None:
@@ -194,21 +201,31 @@ class DrugLibraryTab(QWidget):
         self.reason.clear()
         self.refresh(drug.key)
         self._say(f"{drug.name}: saved and audited.", False)
-        if messages.confirm(self, "Drug library changed",
-                            f"{drug.name}'s limits changed. Recompute every active pump's "
-                            "forecast with the new library now? It takes a moment on a large "
-                            "clinic.", yes="Recompute now", no="Later"):
+        if messages.confirm(
+            self,
+            "Drug library changed",
+            f"{drug.name}'s limits changed. Recompute every active pump's "
+            "forecast with the new library now? It takes a moment on a large "
+            "clinic.",
+            yes="Recompute now",
+            no="Later",
+        ):
             actor = self.actor
             try:
                 count = run_in_background(
-                    self, "Recomputing every forecast…",
+                    self,
+                    "Recomputing every forecast…",
                     lambda: self.clinic.recompute_all_forecasts(
-                        actor, f"drug library: {drug.name}: {reason}"))
+                        actor, f"drug library: {drug.name}: {reason}"
+                    ),
+                )
             except Exception as exc:  # every failure reaches the user as a dialog
                 messages.show_error(self, exc, "recomputing the forecasts")
                 return True
-            self._say(f"{drug.name}: saved and audited; {count} active pumps' forecasts "
-                      "recomputed.", False)
+            self._say(
+                f"{drug.name}: saved and audited; {count} active pumps' forecasts recomputed.",
+                False,
+            )
         return True
 
 

@@ -79,10 +79,14 @@ def value_text(key: str, value: Any, action: str) -> str:
         return "yes" if value else "no"
     if isinstance(value, dict):
         if set(value) == {"before", "after"}:
-            return (f"{value_text(key, value['before'], action)} → "
-                    f"{value_text(key, value['after'], action)}")
-        return ", ".join(f"{_label(k, action)} {value_text(k, v, action)}"
-                         for k, v in value.items()) or "none"
+            return (
+                f"{value_text(key, value['before'], action)} → "
+                f"{value_text(key, value['after'], action)}"
+            )
+        return (
+            ", ".join(f"{_label(k, action)} {value_text(k, v, action)}" for k, v in value.items())
+            or "none"
+        )
     if isinstance(value, list):
         if key == "open_days" and all(isinstance(v, int) and 0 <= v < 7 for v in value):
             return " ".join(_DAY_WORDS[v] for v in value) or "none"
@@ -110,12 +114,16 @@ def payload_summary(action: str, payload: str, limit: int = SUMMARY_LENGTH) -> s
         return str(data)[:limit]
     if set(data) == {"before", "after"} and all(isinstance(v, dict) for v in data.values()):
         before, after = data["before"], data["after"]
-        data = {k: {"before": before.get(k), "after": after.get(k)} for k in after
-                if before.get(k) != after.get(k)}
+        data = {
+            k: {"before": before.get(k), "after": after.get(k)}
+            for k in after
+            if before.get(k) != after.get(k)
+        }
         if not data:
             return "no change"
-    parts = [f"{_label(key, action)}: {value_text(key, value, action)}"
-             for key, value in data.items()]
+    parts = [
+        f"{_label(key, action)}: {value_text(key, value, action)}" for key, value in data.items()
+    ]
     text = "; ".join(parts) or "—"
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -143,16 +151,23 @@ class _ReadOnlyTable(QAbstractTableModel):
     def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.headers)
 
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(self.headers)):
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if (
+            orientation == Qt.Orientation.Horizontal
+            and role == Qt.ItemDataRole.DisplayRole
+            and 0 <= section < len(self.headers)
+        ):
             return self.headers[section]
         return None
 
     def _valid(self, index: _Index) -> bool:
-        return (index.isValid() and 0 <= index.row() < len(self._rows)
-                and 0 <= index.column() < len(self.headers))
+        return (
+            index.isValid()
+            and 0 <= index.row() < len(self._rows)
+            and 0 <= index.column() < len(self.headers)
+        )
 
 
 # ------------------------------------------------------------------ audit log
@@ -209,8 +224,9 @@ class AuditLogModel(_ReadOnlyTable):
             if column is AuditColumn.PATIENT:
                 return "" if entry.patient is None else entry.patient.name_and_mrn
             if column is AuditColumn.ENTITY:
-                return entry.entity_type + ("" if entry.entity_id is None
-                                            else f" #{entry.entity_id}")
+                return entry.entity_type + (
+                    "" if entry.entity_id is None else f" #{entry.entity_id}"
+                )
             return payload_summary(entry.action, entry.payload)
         if role == Qt.ItemDataRole.ToolTipRole:
             if broken:
@@ -253,9 +269,13 @@ class UsersModel(_ReadOnlyTable):
             return None
         user: UserRecord = self._rows[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return (user.username, user.full_name, ROLE_WORDS.get(user.role, user.role),
-                    "active" if user.active else "deactivated",
-                    presentation.date_text(user.created_at, self.tz))[index.column()]
+            return (
+                user.username,
+                user.full_name,
+                ROLE_WORDS.get(user.role, user.role),
+                "active" if user.active else "deactivated",
+                presentation.date_text(user.created_at, self.tz),
+            )[index.column()]
         if role == Qt.ItemDataRole.ForegroundRole and not user.active:
             return QBrush(QColor("#6b777c"))
         if role == ObjectRole:
@@ -285,8 +305,13 @@ class LibraryColumn(IntEnum):
 
 
 class DrugLibraryModel(_ReadOnlyTable):
-    headers = ("Drug", "Typical daily dose", "Soft max (warns)", "Hard max (blocks)",
-               "Max concentration")
+    headers = (
+        "Drug",
+        "Typical daily dose",
+        "Soft max (warns)",
+        "Hard max (blocks)",
+        "Max concentration",
+    )
 
     def set_rows(self, drugs: Sequence[Drug]) -> None:
         self.beginResetModel()
@@ -306,8 +331,10 @@ class DrugLibraryModel(_ReadOnlyTable):
             if column is LibraryColumn.DRUG:
                 return drug.name
             if column is LibraryColumn.TYPICAL:
-                return (f"{format_quantity(drug.typical_min.value, Kind.DOSE_RATE, unit)} to "
-                        f"{format_quantity(drug.typical_max.value, Kind.DOSE_RATE, unit)}")
+                return (
+                    f"{format_quantity(drug.typical_min.value, Kind.DOSE_RATE, unit)} to "
+                    f"{format_quantity(drug.typical_max.value, Kind.DOSE_RATE, unit)}"
+                )
             if column is LibraryColumn.SOFT:
                 return limit_text(drug.soft_max, Kind.DOSE_RATE, unit)
             if column is LibraryColumn.HARD:

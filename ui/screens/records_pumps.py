@@ -62,8 +62,12 @@ class PumpModelsModel(_ReadOnlyTable):
             return None
         model: PumpModel = self._rows[index.row()]
         labelled = "" if self.library is None else labelling_text(model, self.library)
-        return (model.name, flow_text(model.min_flow), flow_text(model.max_flow),
-                labelled.replace("\n", "; ") or "not held: not checked")[index.column()]
+        return (
+            model.name,
+            flow_text(model.min_flow),
+            flow_text(model.max_flow),
+            labelled.replace("\n", "; ") or "not held: not checked",
+        )[index.column()]
 
 
 class PumpModelsTab(QWidget):
@@ -75,10 +79,13 @@ class PumpModelsTab(QWidget):
         self.model = PumpModelsModel(self)
         self.table = record_table(self.model, "Pump models", self)
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self._selected())
-        about = QLabel("The device limits and labelling every dose check uses: a flow below "
-                       "the lowest or above the highest is blocked, a drug the model is not "
-                       "labelled for warns. The catalog holds what the manufacturers publish; "
-                       "a clinic edit is audited.", self)
+        about = QLabel(
+            "The device limits and labelling every dose check uses: a flow below "
+            "the lowest or above the highest is blocked, a drug the model is not "
+            "labelled for warns. The catalog holds what the manufacturers publish; "
+            "a clinic edit is audited.",
+            self,
+        )
         about.setWordWrap(True)
         about.setProperty("role", "muted")
         self.box = QGroupBox("Change a pump model's limits", self)
@@ -93,8 +100,10 @@ class PumpModelsTab(QWidget):
         self.labelling = QPlainTextEdit(self.box)
         self.labelling.setTabChangesFocus(True)
         self.labelling.setAccessibleName("Labelled for")
-        self.labelling.setPlaceholderText("one drug a line, for example:\nmorphine 10 mg/mL, "
-                                          "25 mg/mL\nbaclofen (any concentration)")
+        self.labelling.setPlaceholderText(
+            "one drug a line, for example:\nmorphine 10 mg/mL, "
+            "25 mg/mL\nbaclofen (any concentration)"
+        )
         self.reason = QLineEdit(self.box)
         self.reason.setMaxLength(2000)
         self.reason.setAccessibleName("Reason (audited)")
@@ -103,9 +112,12 @@ class PumpModelsTab(QWidget):
         self.save_button.clicked.connect(self.save)
         self.message = QLabel(" ", self.box)
         self.message.setWordWrap(True)
-        for label, widget in (("&Lowest flow", self.min_flow), ("&Highest flow", self.max_flow),
-                              ("Labelled &for", self.labelling), ("&Reason (audited)",
-                                                                  self.reason)):
+        for label, widget in (
+            ("&Lowest flow", self.min_flow),
+            ("&Highest flow", self.max_flow),
+            ("Labelled &for", self.labelling),
+            ("&Reason (audited)", self.reason),
+        ):
             form.addRow(label, widget)
         form.addRow("", self.save_button)
         form.addRow(self.message)
@@ -130,10 +142,12 @@ class PumpModelsTab(QWidget):
         self._enable()
 
     def _enable(self) -> None:
-        editing = (self.actor is not None and allowed(self.actor.role, Action.EDIT_DRUG_LIBRARY)
-                   and self.selected() is not None)
-        for widget in (self.min_flow, self.max_flow, self.labelling, self.reason,
-                       self.save_button):
+        editing = (
+            self.actor is not None
+            and allowed(self.actor.role, Action.EDIT_DRUG_LIBRARY)
+            and self.selected() is not None
+        )
+        for widget in (self.min_flow, self.max_flow, self.labelling, self.reason, self.save_button):
             widget.setEnabled(editing)
 
     def refresh(self, select: str | None = None) -> None:
@@ -152,14 +166,17 @@ class PumpModelsTab(QWidget):
 
     def _selected(self) -> None:
         model = self.selected()
-        self.model_label.setText("Select a pump model in the list." if model is None
-                                 else model.name)
+        self.model_label.setText(
+            "Select a pump model in the list." if model is None else model.name
+        )
         self.min_flow.set_quantity(None if model is None else model.min_flow)
         self.max_flow.set_quantity(None if model is None else model.max_flow)
-        self.labelling.setPlainText("" if model is None or self.model.library is None
-                                    else labelling_text(model, self.model.library))
-        self._loaded = (self.min_flow.text(), self.max_flow.text(),
-                        self.labelling.toPlainText())
+        self.labelling.setPlainText(
+            ""
+            if model is None or self.model.library is None
+            else labelling_text(model, self.model.library)
+        )
+        self._loaded = (self.min_flow.text(), self.max_flow.text(), self.labelling.toPlainText())
         self._say(" ", False)
         self._enable()
 
@@ -172,8 +189,10 @@ class PumpModelsTab(QWidget):
     def changes(self) -> dict[str, Change]:
         """What the form changed; an emptied flow takes the catalog's value back."""
         changed: dict[str, Change] = {}
-        for field, edit, loaded in (("min_flow", self.min_flow, self._loaded[0]),
-                                    ("max_flow", self.max_flow, self._loaded[1])):
+        for field, edit, loaded in (
+            ("min_flow", self.min_flow, self._loaded[0]),
+            ("max_flow", self.max_flow, self._loaded[1]),
+        ):
             if edit.text() != loaded:
                 if edit.error_text():
                     raise InputError(edit.error_text(), code=Code.WRONG_KIND, field=edit.field)
@@ -192,8 +211,9 @@ class PumpModelsTab(QWidget):
             if not changes:
                 self._say("Nothing changed.", True)
                 return False
-            self.clinic.configuration.edit_pump_model(self.actor, model.key, changes,
-                                                      self.reason.text())
+            self.clinic.configuration.edit_pump_model(
+                self.actor, model.key, changes, self.reason.text()
+            )
         except PumpMgrError as exc:
             self._say(f"Not saved: {exc.message}", True)
             return False

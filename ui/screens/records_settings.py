@@ -33,9 +33,11 @@ from ui import messages
 from ui.widgets.time_zone import TimeZoneBox
 
 DAY_WORDS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-CHANGED_MEANWHILE = ("The clinic settings were changed by someone else (another workstation or "
-                     "window) after you opened them, so yours were not saved. What you typed is "
-                     "still in the form: reload to see the other change, then make yours again.")
+CHANGED_MEANWHILE = (
+    "The clinic settings were changed by someone else (another workstation or "
+    "window) after you opened them, so yours were not saved. What you typed is "
+    "still in the form: reload to see the other change, then make yours again."
+)
 
 
 class SettingsTab(QWidget):
@@ -59,8 +61,9 @@ class SettingsTab(QWidget):
         box = QGroupBox("Clinic settings", self)
         self.name = QLineEdit(box)
         self.name.setMaxLength(200)
-        self.name.setPlaceholderText("printed on every sheet, for example 'Pain Clinic, "
-                                     "St Mary's Hospital'")
+        self.name.setPlaceholderText(
+            "printed on every sheet, for example 'Pain Clinic, St Mary's Hospital'"
+        )
         self.phone = QLineEdit(box)
         self.phone.setMaxLength(64)
         self.phone.setPlaceholderText("printed on the wallet card and the worksheets")
@@ -95,8 +98,9 @@ class SettingsTab(QWidget):
         self.horizon = QSpinBox(box)
         self.horizon.setRange(1, 366)
         self.horizon.setSuffix(" days")
-        self.horizon.setToolTip("A pump due within this many days and not booked is listed "
-                                "as not booked")
+        self.horizon.setToolTip(
+            "A pump due within this many days and not booked is listed as not booked"
+        )
         form = QFormLayout(box)
         # Each Alt key once in the window: the menus, the Records tabs and the buttons claim
         # A B C D E F G H P R S V; the rarely changed fields go without one.
@@ -131,19 +135,29 @@ class SettingsTab(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.message)
         layout.addStretch(1)
-        self.editors: list[QWidget] = [self.name, self.phone, self.time_zone, self.buffer,
-                                       *self.days,
-                                       self.page_size, self.auto_lock, self.clinic_visits,
-                                       self.home_visits, self.horizon]
+        self.editors: list[QWidget] = [
+            self.name,
+            self.phone,
+            self.time_zone,
+            self.buffer,
+            *self.days,
+            self.page_size,
+            self.auto_lock,
+            self.clinic_visits,
+            self.home_visits,
+            self.horizon,
+        ]
 
     def set_actor(self, actor: Actor | None) -> None:
         self.actor = actor
         admin = actor is not None and actor.role == "administrator"
         for widget in [*self.editors, self.save_button]:
             widget.setEnabled(admin)
-        self.note.setText("Changing a setting changes every pump's refill-due date; the change "
-                          "is audited." if admin else
-                          "Only an administrator changes the clinic's settings.")
+        self.note.setText(
+            "Changing a setting changes every pump's refill-due date; the change is audited."
+            if admin
+            else "Only an administrator changes the clinic's settings."
+        )
 
     def load(self) -> None:
         settings, self.version = self.clinic.settings_for_edit()
@@ -174,7 +188,8 @@ class SettingsTab(QWidget):
         """The settings as typed."""
         return replace(
             self.loaded,
-            clinic_name=self.name.text(), clinic_phone=self.phone.text(),
+            clinic_name=self.name.text(),
+            clinic_phone=self.phone.text(),
             time_zone=self._time_zone(),
             buffer_days=self.buffer.value(),
             open_days=frozenset(i for i, check in enumerate(self.days) if check.isChecked()),
@@ -182,7 +197,8 @@ class SettingsTab(QWidget):
             auto_lock_minutes=self.auto_lock.value(),
             clinic_visits_per_day=self.clinic_visits.value(),
             home_visits_per_day=self.home_visits.value(),
-            booking_horizon_days=self.horizon.value())
+            booking_horizon_days=self.horizon.value(),
+        )
 
     def _time_zone(self) -> str:
         typed = self.time_zone.currentText().strip()

@@ -53,8 +53,9 @@ class UsersTab(QWidget):
         self.password = QLineEdit(add_box)
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
         self.password.setMaxLength(1024)
-        self.password.setPlaceholderText(f"at least {MIN_PASSWORD_LENGTH} characters, not the "
-                                         "user name")
+        self.password.setPlaceholderText(
+            f"at least {MIN_PASSWORD_LENGTH} characters, not the user name"
+        )
         self.repeat = QLineEdit(add_box)
         self.repeat.setEchoMode(QLineEdit.EchoMode.Password)
         self.repeat.setMaxLength(1024)
@@ -73,8 +74,11 @@ class UsersTab(QWidget):
         form.addRow("", self.add_message)
 
         close_box = QGroupBox("Deactivate an account", self)
-        explain = QLabel("A deactivated account can no longer sign in or verify; its records "
-                         "and audit entries stay.", close_box)
+        explain = QLabel(
+            "A deactivated account can no longer sign in or verify; its records "
+            "and audit entries stay.",
+            close_box,
+        )
         explain.setWordWrap(True)
         explain.setProperty("role", "muted")
         self.reason = QLineEdit(close_box)
@@ -92,8 +96,11 @@ class UsersTab(QWidget):
         close_form.addRow("", self.close_message)
 
         reset_box = QGroupBox("Reset a password", self)
-        reset_explain = QLabel("For a user who forgot theirs: tell them the new password in "
-                               "person; they choose their own at the next sign-in.", reset_box)
+        reset_explain = QLabel(
+            "For a user who forgot theirs: tell them the new password in "
+            "person; they choose their own at the next sign-in.",
+            reset_box,
+        )
         reset_explain.setWordWrap(True)
         reset_explain.setProperty("role", "muted")
         self.reset_password = QLineEdit(reset_box)
@@ -163,21 +170,30 @@ class UsersTab(QWidget):
         if self.actor is None:
             return None
         if self.password.text() != self.repeat.text():
-            self._say(self.add_message, "Not added: the two passwords differ; type them "
-                                        "again.", True)
+            self._say(
+                self.add_message, "Not added: the two passwords differ; type them again.", True
+            )
             self.repeat.clear()
             self.password.setFocus()
             return None
         try:
-            added = self.clinic.add_user(self.actor, self.username.text(), self.password.text(),
-                                         self.full_name.text(), self.role.currentData())
+            added = self.clinic.add_user(
+                self.actor,
+                self.username.text(),
+                self.password.text(),
+                self.full_name.text(),
+                self.role.currentData(),
+            )
         except PumpMgrError as exc:
             self._say(self.add_message, f"Not added: {exc.message}", True)
             return None
         for edit in (self.username, self.full_name, self.password, self.repeat):
             edit.clear()
-        self._say(self.add_message, f"Added {added.full_name} ({added.username}, "
-                                    f"{ROLE_WORDS[added.role].lower()}).", False)
+        self._say(
+            self.add_message,
+            f"Added {added.full_name} ({added.username}, {ROLE_WORDS[added.role].lower()}).",
+            False,
+        )
         self.refresh()
         return next((u for u in self.model.rows() if u.id == added.id), None)
 
@@ -192,9 +208,13 @@ class UsersTab(QWidget):
             self._say(self.close_message, "Not deactivated: write the reason.", True)
             self.reason.setFocus()
             return False
-        if not messages.confirm(self, "Deactivate an account",
-                                f"Deactivate {user.full_name} ({user.username})? They can no "
-                                "longer sign in; their records stay.", yes="Deactivate"):
+        if not messages.confirm(
+            self,
+            "Deactivate an account",
+            f"Deactivate {user.full_name} ({user.username})? They can no "
+            "longer sign in; their records stay.",
+            yes="Deactivate",
+        ):
             return False
         try:
             self.clinic.deactivate_user(self.actor, user.id, self.reason.text())
@@ -215,8 +235,9 @@ class UsersTab(QWidget):
             self._say(self.reset_message, "Select the account in the list first.", True)
             return False
         if self.reset_password.text() != self.reset_repeat.text():
-            self._say(self.reset_message, "Not reset: the two passwords differ; type them "
-                                          "again.", True)
+            self._say(
+                self.reset_message, "Not reset: the two passwords differ; type them again.", True
+            )
             self.reset_repeat.clear()
             self.reset_password.setFocus()
             return False
@@ -227,6 +248,9 @@ class UsersTab(QWidget):
             return False
         for edit in (self.reset_password, self.reset_repeat):
             edit.clear()
-        self._say(self.reset_message, f"The password of {user.username} is reset; they "
-                                      "choose their own at the next sign-in.", False)
+        self._say(
+            self.reset_message,
+            f"The password of {user.username} is reset; they choose their own at the next sign-in.",
+            False,
+        )
         return True

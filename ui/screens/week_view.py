@@ -57,12 +57,12 @@ class WeekViewScreen(QWidget):
         self.table.setVerticalHeaderLabels(list(ROWS))
         # a row taller than the view keeps its name in sight at its top
         self.table.verticalHeader().setDefaultAlignment(
-            Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+            Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft
+        )
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setWordWrap(True)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.table.verticalHeader().setSectionResizeMode(
-            QHeaderView.ResizeMode.ResizeToContents)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.summary = QLabel(" ", self)
         self.summary.setWordWrap(True)
 
@@ -95,8 +95,7 @@ class WeekViewScreen(QWidget):
         self._fill(self.week)
 
     def refresh(self) -> None:
-        self.show_week(self._start() if self.week is not None else monday_of(
-            self.clinic.today()))
+        self.show_week(self._start() if self.week is not None else monday_of(self.clinic.today()))
 
     def clear(self) -> None:
         """Forget every patient shown (the window locks)."""
@@ -121,16 +120,23 @@ class WeekViewScreen(QWidget):
         self.summary.setText(
             f"{booked} visit{'s' if booked != 1 else ''} booked this week"
             + (f", {late} booked too late" if late else "")
-            + f"; {waiting} pump{'s' if waiting != 1 else ''} still to book by these days.")
+            + f"; {waiting} pump{'s' if waiting != 1 else ''} still to book by these days."
+        )
 
     @staticmethod
     def _cells(plan: DayPlan) -> tuple[str, str, str]:
         if not plan.open:
-            return "closed", "", "\n".join(
-                f"{p.patient} ({p.mrn}), refill due {format_date(p.refill_due)}"
-                for p in plan.must_book)
+            return (
+                "closed",
+                "",
+                "\n".join(
+                    f"{p.patient} ({p.mrn}), refill due {format_date(p.refill_due)}"
+                    for p in plan.must_book
+                ),
+            )
         free = "\n".join(f"{plan.free[place]} {PLACE_TEXT[place]}" for place in ("clinic", "home"))
         booked = "\n".join(booking_line(b, with_day=False) for b in plan.bookings) or "none"
-        waiting = "\n".join(f"{p.patient} ({p.mrn}), refill due {format_date(p.refill_due)}"
-                            for p in plan.must_book)
+        waiting = "\n".join(
+            f"{p.patient} ({p.mrn}), refill due {format_date(p.refill_due)}" for p in plan.must_book
+        )
         return free, booked, waiting

@@ -104,16 +104,16 @@ class _ChartBase(QWidget):
     def sizeHint(self) -> QSize:
         return QSize(640, 200)
 
-    def _frame(self, painter: QPainter, start: datetime, end: datetime, top: float,
-               legend_bottom: float) -> _Frame:
+    def _frame(
+        self, painter: QPainter, start: datetime, end: datetime, top: float, legend_bottom: float
+    ) -> _Frame:
         """The plot under the legend (which may wrap on a narrow window: the plot and its
         labels start below however many lines it took)."""
         metrics = painter.fontMetrics()
         line = metrics.height()
         left = metrics.horizontalAdvance("88.8 mL") + 12
         top_y = legend_bottom + line * 0.6
-        rect = QRectF(left, top_y, self.width() - left - 12,
-                      self.height() - top_y - line * 1.8)
+        rect = QRectF(left, top_y, self.width() - left - 12, self.height() - top_y - line * 1.8)
         step = _nice_step(top)
         top = math.ceil(top / step) * step
         frame = _Frame(rect, start, end, top)
@@ -125,9 +125,11 @@ class _ChartBase(QWidget):
             painter.drawLine(QPointF(rect.left(), y), QPointF(rect.right(), y))
             painter.setPen(MUTED)
             label = f"{format_number(value, 2)} mL"
-            painter.drawText(QRectF(0, y - line / 2, left - 6, line),
-                             int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
-                             label)
+            painter.drawText(
+                QRectF(0, y - line / 2, left - 6, line),
+                int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
+                label,
+            )
             value += step
         months = _month_starts(start, end, self.tz)
         room = metrics.horizontalAdvance("Sep 2025") + 16
@@ -138,8 +140,11 @@ class _ChartBase(QWidget):
                 painter.setPen(QPen(GRID, 1))  # a grid line only where a month is named
                 painter.drawLine(QPointF(x, rect.top()), QPointF(x, rect.bottom()))
                 painter.setPen(MUTED)
-                painter.drawText(QRectF(x - room / 2, rect.bottom() + 4, room, line),
-                                 int(Qt.AlignmentFlag.AlignCenter), f"{moment:%b %Y}")
+                painter.drawText(
+                    QRectF(x - room / 2, rect.bottom() + 4, room, line),
+                    int(Qt.AlignmentFlag.AlignCenter),
+                    f"{moment:%b %Y}",
+                )
                 last_x = x
         painter.setPen(QPen(_AXIS, 1))
         painter.drawLine(rect.bottomLeft(), rect.bottomRight())
@@ -158,9 +163,11 @@ class _ChartBase(QWidget):
             centre = QPointF(x + 9, y + line / 2)
             _mark(painter, mark, centre, colour)
             painter.setPen(INK)
-            painter.drawText(QRectF(x + 22, y, width, line),
-                             int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
-                             text)
+            painter.drawText(
+                QRectF(x + 22, y, width, line),
+                int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+                text,
+            )
             x += width
         self.legend_bottom = y + line
         return self.legend_bottom
@@ -189,10 +196,12 @@ def _mark(painter: QPainter, mark: str, centre: QPointF, colour: QColor) -> None
         painter.drawRect(QRectF(centre.x() - 3.5, centre.y() - 3.5, 7, 7))
     elif mark == "cross":
         painter.setPen(QPen(colour, 2.2))
-        painter.drawLine(QPointF(centre.x() - 4.5, centre.y() - 4.5),
-                         QPointF(centre.x() + 4.5, centre.y() + 4.5))
-        painter.drawLine(QPointF(centre.x() - 4.5, centre.y() + 4.5),
-                         QPointF(centre.x() + 4.5, centre.y() - 4.5))
+        painter.drawLine(
+            QPointF(centre.x() - 4.5, centre.y() - 4.5), QPointF(centre.x() + 4.5, centre.y() + 4.5)
+        )
+        painter.drawLine(
+            QPointF(centre.x() - 4.5, centre.y() + 4.5), QPointF(centre.x() + 4.5, centre.y() - 4.5)
+        )
     painter.restore()
 
 
@@ -217,11 +226,18 @@ class ReservoirChart(_ChartBase):
         self.label_boxes: dict[str, QRectF] = {}
         self.setAccessibleName("Reservoir volume over time")
 
-    def set_data(self, refills: Sequence[RefillRecord], *, capacity: Quantity,
-                 alarm: Quantity, projection: Sequence[tuple[datetime, Quantity]] = (),
-                 due: date | None = None, now: datetime | None = None,
-                 alarm_name: str = "alarm volume") -> None:
-        self._refills = list(refills)[-self.LAST_FILLS:]
+    def set_data(
+        self,
+        refills: Sequence[RefillRecord],
+        *,
+        capacity: Quantity,
+        alarm: Quantity,
+        projection: Sequence[tuple[datetime, Quantity]] = (),
+        due: date | None = None,
+        now: datetime | None = None,
+        alarm_name: str = "alarm volume",
+    ) -> None:
+        self._refills = list(refills)[-self.LAST_FILLS :]
         self._alarm_name = alarm_name
         self._capacity, self._alarm = capacity, alarm
         self._projection = list(projection)
@@ -251,12 +267,15 @@ class ReservoirChart(_ChartBase):
         pad = (end - start) * 0.03
         start, end = start - pad, end + pad
         top = max([ml(self._capacity)] + [ml(r.final_volume) for r in self._refills]) * 1.02
-        legend_bottom = self._legend(painter, [
-            ("reservoir (fill, then aspirated)", "line", MEASURED),
-            ("expected residual", "circle", EXPECTED),
-            ("projection to refill due", "dash", PROJECTION),
-            (self._alarm_name, "dash", ALARM),
-        ])
+        legend_bottom = self._legend(
+            painter,
+            [
+                ("reservoir (fill, then aspirated)", "line", MEASURED),
+                ("expected residual", "circle", EXPECTED),
+                ("projection to refill due", "dash", PROJECTION),
+                (self._alarm_name, "dash", ALARM),
+            ],
+        )
         frame = self._frame(painter, start, end, top, legend_bottom)
 
         painter.setPen(QPen(ALARM, 1.6, Qt.PenStyle.DashLine))
@@ -273,8 +292,9 @@ class ReservoirChart(_ChartBase):
         painter.drawPolyline(path)
         painter.setBrush(MEASURED)
         for record in self._refills:
-            painter.drawEllipse(QPointF(frame.x(record.performed_at),
-                                        frame.y(ml(record.final_volume))), 2.5, 2.5)
+            painter.drawEllipse(
+                QPointF(frame.x(record.performed_at), frame.y(ml(record.final_volume))), 2.5, 2.5
+            )
 
         if len(self._projection) >= 2:
             projected = QPainterPath()
@@ -288,13 +308,18 @@ class ReservoirChart(_ChartBase):
 
         for index, record in enumerate(self._refills):
             if index > 0 and record.expected_residual is not None:
-                _mark(painter, "circle", QPointF(frame.x(record.performed_at),
-                                                 frame.y(ml(record.expected_residual))), EXPECTED)
+                _mark(
+                    painter,
+                    "circle",
+                    QPointF(frame.x(record.performed_at), frame.y(ml(record.expected_residual))),
+                    EXPECTED,
+                )
 
         metrics = painter.fontMetrics()
 
-        def marker(moment: datetime, label: str, line: int, pen: QPen, colour: QColor,
-                   right: bool) -> None:
+        def marker(
+            moment: datetime, label: str, line: int, pen: QPen, colour: QColor, right: bool
+        ) -> None:
             """A vertical line with its label on its own line of text, on the side
             ``right`` asks for unless the plot ends there, over a light ground so no line
             crosses the words."""
@@ -307,8 +332,9 @@ class ReservoirChart(_ChartBase):
             elif not right and x - width - 6 < frame.rect.left():
                 right = True
             tx = x + 4 if right else x - width - 4
-            box = QRectF(tx - 2, frame.rect.top() + metrics.height() * line + 1, width + 4,
-                         metrics.height())
+            box = QRectF(
+                tx - 2, frame.rect.top() + metrics.height() * line + 1, width + 4, metrics.height()
+            )
             self.label_boxes[label] = box
             painter.fillRect(box, LABEL_GROUND)
             painter.setPen(colour)
@@ -320,11 +346,13 @@ class ReservoirChart(_ChartBase):
         due_at = None if self._due is None else _midnight(self._due, self.tz)
         now_first = due_at is None or self._now is None or self._now <= due_at
         if self._now is not None:
-            marker(self._now, "now", 0, QPen(MUTED, 1, Qt.PenStyle.DotLine), MUTED,
-                   right=not now_first)
+            marker(
+                self._now, "now", 0, QPen(MUTED, 1, Qt.PenStyle.DotLine), MUTED, right=not now_first
+            )
         if due_at is not None:
-            marker(due_at, "refill due", 1, QPen(INK, 1.2, Qt.PenStyle.DashLine), INK,
-                   right=now_first)
+            marker(
+                due_at, "refill due", 1, QPen(INK, 1.2, Qt.PenStyle.DashLine), INK, right=now_first
+            )
         painter.end()
 
 
@@ -344,16 +372,19 @@ class ResidualChart(_ChartBase):
         self.setAccessibleName("Expected against aspirated residual at each refill")
 
     def set_refills(self, refills: Sequence[RefillRecord]) -> None:
-        self._refills = [r for r in refills
-                         if r.expected_residual is not None and r.aspirated is not None]
+        self._refills = [
+            r for r in refills if r.expected_residual is not None and r.aspirated is not None
+        ]
         self._rows = {row.refill_id: row for row in residual_rows(self._refills)}
         self._spots = []
         self.update()
 
     def tooltip_at(self, position: QPointF) -> str:
         """The tooltip of the point nearest ``position`` within reach ('' when none)."""
-        near = [(math.dist((spot.x(), spot.y()), (position.x(), position.y())), text)
-                for spot, text in self._spots]
+        near = [
+            (math.dist((spot.x(), spot.y()), (position.x(), position.y())), text)
+            for spot, text in self._spots
+        ]
         near = [n for n in near if n[0] <= self.TOOLTIP_REACH]
         return min(near)[1] if near else ""
 
@@ -383,13 +414,15 @@ class ResidualChart(_ChartBase):
         if end - start < timedelta(days=60):
             end = start + timedelta(days=60)
         pad = (end - start) * 0.06
-        top = max(max(ml(r.expected_residual), ml(r.aspirated))
-                  for r in self._refills) * 1.2 or 1.0
-        legend_bottom = self._legend(painter, [
-            ("expected residual", "circle", EXPECTED),
-            ("aspirated", "square", INK),
-            ("aspirated, verdict investigate", "cross", ALARM),
-        ])
+        top = max(max(ml(r.expected_residual), ml(r.aspirated)) for r in self._refills) * 1.2 or 1.0
+        legend_bottom = self._legend(
+            painter,
+            [
+                ("expected residual", "circle", EXPECTED),
+                ("aspirated", "square", INK),
+                ("aspirated, verdict investigate", "cross", ALARM),
+            ],
+        )
         frame = self._frame(painter, start - pad, end + pad, top, legend_bottom)
         self._spots = []
         for record in self._refills:
@@ -399,13 +432,16 @@ class ResidualChart(_ChartBase):
             actual_y = frame.y(ml(record.aspirated))
             row = self._rows.get(record.id)
             if row is not None:
-                said = tooltip_text(row, format_datetime(record.performed_at.astimezone(
-                    self.tz)))
+                said = tooltip_text(row, format_datetime(record.performed_at.astimezone(self.tz)))
                 self._spots += [(QPointF(x, expected_y), said), (QPointF(x, actual_y), said)]
             investigate = record.discrepancy_verdict == "investigate"
             painter.setPen(QPen(ALARM if investigate else MUTED, 2 if investigate else 1))
             painter.drawLine(QPointF(x, expected_y), QPointF(x, actual_y))
             _mark(painter, "circle", QPointF(x, expected_y), EXPECTED)
-            _mark(painter, "cross" if investigate else "square", QPointF(x, actual_y),
-                  ALARM if investigate else INK)
+            _mark(
+                painter,
+                "cross" if investigate else "square",
+                QPointF(x, actual_y),
+                ALARM if investigate else INK,
+            )
         painter.end()

@@ -43,13 +43,16 @@ class DatabaseChoice(QWidget):
         self.file.setAccessibleName("Clinic database file")
         self.browse = QPushButton("C&hoose…", self)
         self.browse.setAutoDefault(False)
-        self.server = QRadioButton("On the clinic's Post&greSQL server (several workstations)",
-                                   self)
+        self.server = QRadioButton(
+            "On the clinic's Post&greSQL server (several workstations)", self
+        )
         self.address = QLineEdit(server, self)
         self.address.setAccessibleName("Server address")
         self.address.setPlaceholderText(SERVER_EXAMPLE)
-        self.address.setToolTip("postgresql+psycopg://USER@SERVER:PORT/DATABASE; the password "
-                                "belongs in this computer's pgpass file, not here")
+        self.address.setToolTip(
+            "postgresql+psycopg://USER@SERVER:PORT/DATABASE; the password "
+            "belongs in this computer's pgpass file, not here"
+        )
         self.test_button = QPushButton("&Test the connection", self)
         self.test_button.setAutoDefault(False)
         self.result = QLabel(" ", self)
@@ -116,8 +119,9 @@ class DatabaseChoice(QWidget):
         """Test the server's address now and show what was found."""
         address = self.chosen()
         # up to CONNECT_TIMEOUT_S when nothing answers: the window stays responsive meanwhile
-        self.probe = run_in_background(self, "Testing the connection…",
-                                       lambda: probe_database(address))
+        self.probe = run_in_background(
+            self, "Testing the connection…", lambda: probe_database(address)
+        )
         self.tested = address
         self.result.setText(self.probe.message)
         self.result.setProperty("role", "muted" if self.probe.reached else "error")
@@ -128,8 +132,9 @@ class DatabaseChoice(QWidget):
 
     def _browse(self) -> None:
         current = Path(self.chosen() or Path.home())
-        chosen = messages.save_path(self, "Clinic database file", current,
-                                    "pumpmgr database (*.db)")
+        chosen = messages.save_path(
+            self, "Clinic database file", current, "pumpmgr database (*.db)"
+        )
         if chosen is not None:
             self.file.setText(str(chosen))
 

@@ -50,10 +50,18 @@ class DateEdit(QWidget):
     #: The date (or naive datetime) now read, or None when the box is empty or wrong.
     valueChanged = Signal(object)
 
-    def __init__(self, field: str, parent: QWidget | None = None, *, with_time: bool = False,
-                 value: date | datetime | None = None, earliest: date | None = None,
-                 latest: date | None = None, missing: str = "",
-                 month_is_last_day: bool = False) -> None:
+    def __init__(
+        self,
+        field: str,
+        parent: QWidget | None = None,
+        *,
+        with_time: bool = False,
+        value: date | datetime | None = None,
+        earliest: date | None = None,
+        latest: date | None = None,
+        missing: str = "",
+        month_is_last_day: bool = False,
+    ) -> None:
         super().__init__(parent)
         #: A month and year typed is that month's last day (an expiry date, USP <7>).
         self.month_is_last_day = month_is_last_day
@@ -69,13 +77,13 @@ class DateEdit(QWidget):
         self.line_edit.setMaxLength(40)
         self.line_edit.setAccessibleName(field)
         self.line_edit.setPlaceholderText(missing or f"for example {date_example(with_time)}")
-        self.line_edit.setToolTip(f"Type the date as {date_example(with_time)}, or pick it "
-                                  "from the calendar (Alt+Down)")
+        self.line_edit.setToolTip(
+            f"Type the date as {date_example(with_time)}, or pick it from the calendar (Alt+Down)"
+        )
         self.calendar = QCalendarWidget(self)
         self.calendar.setGridVisible(True)
         self.calendar.setFirstDayOfWeek(Qt.DayOfWeek.Monday)
-        self.calendar.setVerticalHeaderFormat(
-            QCalendarWidget.VerticalHeaderFormat.NoVerticalHeader)
+        self.calendar.setVerticalHeaderFormat(QCalendarWidget.VerticalHeaderFormat.NoVerticalHeader)
         # the calendar's size hint counts no frame around its days: the program's frame on
         # tables (2 px when focused) cut the last week in half
         self.calendar.setStyleSheet("QTableView, QTableView:focus { border: none; }")
@@ -113,8 +121,12 @@ class DateEdit(QWidget):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.line_edit.setMinimumWidth(
             self.line_edit.fontMetrics().horizontalAdvance(
-                format_datetime(datetime(2027, 9, 30, 23, 59)) if with_time
-                else format_date(date(2027, 9, 30))) + 24)
+                format_datetime(datetime(2027, 9, 30, 23, 59))
+                if with_time
+                else format_date(date(2027, 9, 30))
+            )
+            + 24
+        )
         self.line_edit.textChanged.connect(self._read)
         self.line_edit.editingFinished.connect(self._tidy)
         self.set_value(value)
@@ -176,10 +188,12 @@ class DateEdit(QWidget):
 
     def _require(self) -> None:
         if self._value is None:
-            raise InputError(self._error or f"{self.field}: no date entered; type it as "
-                             f"{date_example(self.with_time)}",
-                             code=Code.BAD_DATE if self._error else Code.NO_VALUE,
-                             field=self.field)
+            raise InputError(
+                self._error
+                or f"{self.field}: no date entered; type it as {date_example(self.with_time)}",
+                code=Code.BAD_DATE if self._error else Code.NO_VALUE,
+                field=self.field,
+            )
 
     def show_calendar(self) -> None:
         """Open the month calendar under the box."""
@@ -188,9 +202,9 @@ class DateEdit(QWidget):
     # ----------------------------------------------------------------- inside
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        if (event.key() == Qt.Key.Key_Down
-                and event.modifiers() & Qt.KeyboardModifier.AltModifier) or (
-                event.key() == Qt.Key.Key_F4):
+        if (
+            event.key() == Qt.Key.Key_Down and event.modifiers() & Qt.KeyboardModifier.AltModifier
+        ) or (event.key() == Qt.Key.Key_F4):
             self.show_calendar()
             return
         super().keyPressEvent(event)
@@ -219,19 +233,25 @@ class DateEdit(QWidget):
         error = ""
         if text.strip():
             try:
-                value = (read_datetime(text, self.field) if self.with_time
-                         else read_date(text, self.field,
-                                        month_is_last_day=self.month_is_last_day))
+                value = (
+                    read_datetime(text, self.field)
+                    if self.with_time
+                    else read_date(text, self.field, month_is_last_day=self.month_is_last_day)
+                )
             except InputError as exc:
                 error = str(exc)
             else:
                 day = value.date() if isinstance(value, datetime) else value
                 if self.earliest is not None and day < self.earliest:
-                    error = (f"{self.field}: {format_date(day)} is before the earliest "
-                             f"allowed, {format_date(self.earliest)}")
+                    error = (
+                        f"{self.field}: {format_date(day)} is before the earliest "
+                        f"allowed, {format_date(self.earliest)}"
+                    )
                 elif self.latest is not None and day > self.latest:
-                    error = (f"{self.field}: {format_date(day)} is after the latest allowed, "
-                             f"{format_date(self.latest)}")
+                    error = (
+                        f"{self.field}: {format_date(day)} is after the latest allowed, "
+                        f"{format_date(self.latest)}"
+                    )
                 if error:
                     value = None
         changed = value != self._value
@@ -248,8 +268,11 @@ class DateEdit(QWidget):
         """When the nurse leaves the box: a good date is written in the clinic's format, a
         wrong one keeps its text and shows why."""
         if self._value is not None:
-            shown = (format_datetime(self._value) if isinstance(self._value, datetime)
-                     else format_date(self._value))
+            shown = (
+                format_datetime(self._value)
+                if isinstance(self._value, datetime)
+                else format_date(self._value)
+            )
             if shown != self.line_edit.text():
                 self.line_edit.setText(shown)
         self.message.setVisible(bool(self._error))

@@ -70,11 +70,13 @@ class FindingsPanel(QGroupBox):
         shown = [f for f in check.findings if str(f.level) != "ok"]
         key = tuple((str(f.level), str(f.code), f.message) for f in shown)
         if not shown:
-            self._show_summary("OK: within the drug library's limits and titration rules.",
-                               "muted")
+            self._show_summary("OK: within the drug library's limits and titration rules.", "muted")
         elif check.blocked:
-            self._show_summary("Blocked: this cannot be saved. Correct the entry (check mg "
-                               "against mcg and the concentration).", "error")
+            self._show_summary(
+                "Blocked: this cannot be saved. Correct the entry (check mg "
+                "against mcg and the concentration).",
+                "error",
+            )
         else:
             self._show_summary("Warning: each warning needs a reason before saving.", "error")
         if key != self._shown_key:
@@ -121,8 +123,10 @@ class FindingsPanel(QGroupBox):
                 continue
             edit = QLineEdit(self)
             edit.setMaxLength(REASON_LENGTH)
-            edit.setPlaceholderText("Reason for accepting this warning (required), for "
-                                    "example 'agreed with Dr Brandt, slow titration'")
+            edit.setPlaceholderText(
+                "Reason for accepting this warning (required), for "
+                "example 'agreed with Dr Brandt, slow titration'"
+            )
             edit.setAccessibleName(f"Reason for {finding.message}")
             edit.setText(self._reasons.get(code, ""))
             edit.textChanged.connect(lambda text, c=code: self._reason_typed(c, text))
@@ -130,13 +134,15 @@ class FindingsPanel(QGroupBox):
             self.reason_edits[code] = edit
 
     def _source_links(self, sources: tuple[Source, ...]) -> QLabel:
-        """"Source: Infumorph label": each name opens what the source is (domain-rules §6);
+        """ "Source: Infumorph label": each name opens what the source is (domain-rules §6);
         the message itself never carries a reference code."""
         links = ", ".join(f'<a href="{n}">{escape(s.name)}</a>' for n, s in enumerate(sources))
         label = QLabel(f"Source: {links}", self)
         label.setTextFormat(Qt.TextFormat.RichText)
-        label.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse
-                                      | Qt.TextInteractionFlag.LinksAccessibleByKeyboard)
+        label.setTextInteractionFlags(
+            Qt.TextInteractionFlag.LinksAccessibleByMouse
+            | Qt.TextInteractionFlag.LinksAccessibleByKeyboard
+        )
         label.setProperty("role", "muted")
         label.setAccessibleName("Sources of the dose check")
         label.linkActivated.connect(lambda href: self._open_source(sources[int(href)]))
@@ -162,8 +168,9 @@ class FindingsPanel(QGroupBox):
     def warning_codes(self) -> list[str]:
         if self._check is None:
             return []
-        return list(dict.fromkeys(str(f.code) for f in self._check.findings
-                                  if str(f.level) == "warning"))
+        return list(
+            dict.fromkeys(str(f.code) for f in self._check.findings if str(f.level) == "warning")
+        )
 
     def reasons(self) -> dict[str, str]:
         """The reason typed for each current warning, by finding code."""
@@ -182,8 +189,7 @@ class FindingsPanel(QGroupBox):
             return "a dose check is blocked: correct the dose or the concentration"
         if self.missing_reasons():
             count = len(self.missing_reasons())
-            return (f"{count} dose-check warning{'s need' if count > 1 else ' needs'} a "
-                    "reason")
+            return f"{count} dose-check warning{'s need' if count > 1 else ' needs'} a reason"
         return ""
 
     def texts(self) -> list[str]:

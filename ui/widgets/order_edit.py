@@ -46,13 +46,18 @@ class OrderEdit:
         for value, text in GIVEN_AS:
             self.given_as.addItem(text, value)
         # typed in the clinic's format or ISO, like every date (issue 13); not after now
-        self.given_at = DateEdit("order given at", parent, with_time=True,
-                                 value=now.replace(second=0, microsecond=0, tzinfo=None),
-                                 latest=now.date())
+        self.given_at = DateEdit(
+            "order given at",
+            parent,
+            with_time=True,
+            value=now.replace(second=0, microsecond=0, tzinfo=None),
+            latest=now.date(),
+        )
         self.given_at.setAccessibleName("Order given at")
         self.read_back = QCheckBox("Read back to the prescriber and confirmed", parent)
         self.programmed = QCheckBox(
-            "The pump was already programmed with it (record what happened)", parent)
+            "The pump was already programmed with it (record what happened)", parent
+        )
 
     def add_rows(self, form: QFormLayout, parent: QWidget) -> None:
         for text, widget in (("Order &given as", self.given_as), ("Given a&t", self.given_at)):
@@ -73,8 +78,9 @@ class OrderEdit:
         moment = self.given_at.moment()
         if moment is None:
             return None
-        return OrderGiven(str(value), moment.replace(tzinfo=tz),
-                          read_back_confirmed=self.read_back.isChecked())
+        return OrderGiven(
+            str(value), moment.replace(tzinfo=tz), read_back_confirmed=self.read_back.isChecked()
+        )
 
     def problem(self) -> str:
         """What is missing before saving, in the words of the form ("" when nothing)."""

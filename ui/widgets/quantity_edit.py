@@ -32,8 +32,15 @@ class QuantityEdit(QWidget):
     #: Whether the text reads as a quantity of the right kind (empty counts as not valid).
     validityChanged = Signal(bool)
 
-    def __init__(self, kind: Kind, field: str, parent: QWidget | None = None, *,
-                 mass_unit: MassUnit = "mcg", example: str | None = None) -> None:
+    def __init__(
+        self,
+        kind: Kind,
+        field: str,
+        parent: QWidget | None = None,
+        *,
+        mass_unit: MassUnit = "mcg",
+        example: str | None = None,
+    ) -> None:
         super().__init__(parent)
         self.kind = kind
         #: The field's name as the messages use it, for example "dose".
@@ -52,7 +59,8 @@ class QuantityEdit(QWidget):
         self.line_edit.setPlaceholderText(f"for example {example}")
         self.line_edit.setToolTip(
             f"Type the number and its unit together, for example '{example}'. "
-            "Decimals with a point.")
+            "Decimals with a point."
+        )
         self.line_edit.setAccessibleName(field)
         self.message = QLabel(self)
         self.message.setWordWrap(True)
@@ -90,8 +98,9 @@ class QuantityEdit(QWidget):
 
     def set_quantity(self, quantity: Quantity | None) -> None:
         """Show ``quantity`` as pumpmgr writes it (its unit included), or clear the box."""
-        self.line_edit.setText("" if quantity is None else
-                               editable_text(quantity, self.kind, self.mass_unit))
+        self.line_edit.setText(
+            "" if quantity is None else editable_text(quantity, self.kind, self.mass_unit)
+        )
 
     def clear(self) -> None:
         self.line_edit.clear()
@@ -124,8 +133,7 @@ class QuantityEdit(QWidget):
             self.message.setText(f"Not accepted: {error}")
         elif quantity is not None:
             self.message.setProperty("role", "muted")
-            self.message.setText(
-                f"reads as {format_quantity(quantity, self.kind, self.mass_unit)}")
+            self.message.setText(f"reads as {format_quantity(quantity, self.kind, self.mass_unit)}")
         else:
             self.message.setProperty("role", "muted")
             self.message.setText(" ")

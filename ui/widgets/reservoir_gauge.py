@@ -34,14 +34,16 @@ class ReservoirGauge(QWidget):
         self.setFixedWidth(64)
         self.setMinimumHeight(100)
 
-    def set_values(self, capacity: Quantity | None, alarm: Quantity | None,
-                   now: Quantity | None) -> None:
+    def set_values(
+        self, capacity: Quantity | None, alarm: Quantity | None, now: Quantity | None
+    ) -> None:
         self._capacity, self._alarm, self._now = capacity, alarm, now
         self.update()
 
     def below_alarm(self) -> bool:
-        return (self._now is not None and self._alarm is not None
-                and ml(self._now) <= ml(self._alarm))
+        return (
+            self._now is not None and self._alarm is not None and ml(self._now) <= ml(self._alarm)
+        )
 
     def sizeHint(self) -> QSize:
         return QSize(64, 110)
@@ -63,12 +65,16 @@ class ReservoirGauge(QWidget):
                 top = y_of(ml(self._now))
                 painter.setPen(Qt.PenStyle.NoPen)
                 painter.setBrush(_LOW if self.below_alarm() else _FLUID)
-                painter.drawRoundedRect(QRectF(tank.left() + 2, top, tank.width() - 4,
-                                               max(tank.bottom() - 2 - top, 0)), 4, 4)
+                painter.drawRoundedRect(
+                    QRectF(tank.left() + 2, top, tank.width() - 4, max(tank.bottom() - 2 - top, 0)),
+                    4,
+                    4,
+                )
             alarm_y = y_of(ml(self._alarm))
             painter.setPen(QPen(_ALARM, 2, Qt.PenStyle.DashLine))
-            painter.drawLine(int(tank.left() - 6), int(alarm_y), int(tank.right() + 6),
-                             int(alarm_y))
+            painter.drawLine(
+                int(tank.left() - 6), int(alarm_y), int(tank.right() + 6), int(alarm_y)
+            )
         painter.end()
 
 
@@ -81,8 +87,11 @@ class ReservoirCard(QGroupBox):
         self.fields = FieldList("", self)
         self.fields.setFlat(True)
         self.fields.setStyleSheet("QGroupBox { border: none; margin-top: 0; padding: 0; }")
-        self.note = QLabel("Estimated from the last fill and the programs since; the volume "
-                           "aspirated at the refill is what counts.", self)
+        self.note = QLabel(
+            "Estimated from the last fill and the programs since; the volume "
+            "aspirated at the refill is what counts.",
+            self,
+        )
         self.note.setProperty("role", "muted")
         self.note.setWordWrap(True)
         row = QHBoxLayout()
@@ -93,19 +102,27 @@ class ReservoirCard(QGroupBox):
         layout.addWidget(self.note)
         self.setAccessibleName("Reservoir")
 
-    def set_values(self, capacity: Quantity, alarm: Quantity, now: Quantity | None, *,
-                   alarm_name: str = "Alarm volume") -> None:
+    def set_values(
+        self,
+        capacity: Quantity,
+        alarm: Quantity,
+        now: Quantity | None,
+        *,
+        alarm_name: str = "Alarm volume",
+    ) -> None:
         self.gauge.set_values(capacity, alarm, now)
         now_text = "no fill recorded" if now is None else format_quantity(now, Kind.VOLUME)
         emphasis = ""
         if self.gauge.below_alarm():
             now_text += f" (at or below the {alarm_name.lower()})"
             emphasis = "error"
-        self.fields.set_fields([
-            ("expected now", "Estimated now", now_text, emphasis),
-            ("alarm volume", alarm_name, format_quantity(alarm, Kind.VOLUME), ""),
-            ("capacity", "Capacity", format_quantity(capacity, Kind.VOLUME), ""),
-        ])
+        self.fields.set_fields(
+            [
+                ("expected now", "Estimated now", now_text, emphasis),
+                ("alarm volume", alarm_name, format_quantity(alarm, Kind.VOLUME), ""),
+                ("capacity", "Capacity", format_quantity(capacity, Kind.VOLUME), ""),
+            ]
+        )
         self.note.setVisible(True)
 
     def clear(self, text: str = "") -> None:

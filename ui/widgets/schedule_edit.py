@@ -99,14 +99,19 @@ class _Row(QWidget):
     removed = Signal(object)
     changed = Signal()
 
-    def __init__(self, kind: Kind, what: str, number: int, mass_unit: MassUnit,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, kind: Kind, what: str, number: int, mass_unit: MassUnit, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         rate = kind is Kind.DOSE_RATE
         self.time = TimeField(f"{what} {number} {'start' if rate else 'time'}", self)
-        self.amount = QuantityEdit(kind, f"{what} {number} {'rate' if rate else 'amount'}",
-                                   self, mass_unit=mass_unit,
-                                   example="30 mcg/h" if rate else "50 mcg")
+        self.amount = QuantityEdit(
+            kind,
+            f"{what} {number} {'rate' if rate else 'amount'}",
+            self,
+            mass_unit=mass_unit,
+            example="30 mcg/h" if rate else "50 mcg",
+        )
         self.remove = QPushButton("Remove", self)
         self.remove.setAutoDefault(False)
         self.remove.setToolTip(f"Remove this {what}")
@@ -125,8 +130,9 @@ class _RowList(QWidget):
 
     changed = Signal()
 
-    def __init__(self, kind: Kind, what: str, limit: int, add_text: str,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, kind: Kind, what: str, limit: int, add_text: str, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.kind, self.what, self.limit = kind, what, limit
         self.mass_unit: MassUnit = "mcg"
@@ -189,8 +195,13 @@ class ScheduleEdit(QWidget):
     #: Anything was typed or chosen.
     changed = Signal()
 
-    def __init__(self, parent: QWidget | None = None, *, mass_unit: MassUnit = "mcg",
-                 allow_patient_bolus: bool = True) -> None:
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        *,
+        mass_unit: MassUnit = "mcg",
+        allow_patient_bolus: bool = True,
+    ) -> None:
         super().__init__(parent)
         self.mass_unit: MassUnit = mass_unit
         self._setting = False
@@ -218,15 +229,19 @@ class ScheduleEdit(QWidget):
         simple_layout.setColumnStretch(1, 1)
 
         self.steps = _RowList(Kind.DOSE_RATE, "step", MAX_STEPS, "Add s&tep", self)
-        self.boluses = _RowList(Kind.MASS, "scheduled bolus", MAX_BOLUSES,
-                                "Add a scheduled bol&us", self)
+        self.boluses = _RowList(
+            Kind.MASS, "scheduled bolus", MAX_BOLUSES, "Add a scheduled bol&us", self
+        )
         self.steps.mass_unit = self.boluses.mass_unit = mass_unit
         self.flex_box = QWidget(self)
         flex_layout = QVBoxLayout(self.flex_box)
         flex_layout.setContentsMargins(0, 0, 0, 0)
-        note = QLabel("Each step runs from its start until the next step starts; the last "
-                      "one runs past midnight to the first. Times on the pump's 24-hour "
-                      "clock. Rates per day or per hour (for example 30 mcg/h).", self)
+        note = QLabel(
+            "Each step runs from its start until the next step starts; the last "
+            "one runs past midnight to the first. Times on the pump's 24-hour "
+            "clock. Rates per day or per hour (for example 30 mcg/h).",
+            self,
+        )
         note.setWordWrap(True)
         note.setProperty("role", "muted")
         flex_layout.addWidget(note)
@@ -239,8 +254,9 @@ class ScheduleEdit(QWidget):
         #: Ticked: the program has patient-activated boluses (the settings show beneath).
         self.patient_bolus_box = QCheckBox("Patient-&activated bolus (myPTM / PTC)", self)
         self.patient_bolus_box.setChecked(False)
-        self.bolus_dose = QuantityEdit(Kind.MASS, "bolus dose", self, mass_unit=mass_unit,
-                                       example="50 mcg")
+        self.bolus_dose = QuantityEdit(
+            Kind.MASS, "bolus dose", self, mass_unit=mass_unit, example="50 mcg"
+        )
         self.bolus_count = QSpinBox(self)
         self.bolus_count.setRange(1, 96)
         self.bolus_count.setValue(4)
@@ -250,9 +266,13 @@ class ScheduleEdit(QWidget):
         #: The bolus settings, shown only while the box is ticked.
         self.bolus_fields = QGroupBox(self)
         bolus_layout = QGridLayout(self.bolus_fields)
-        for row, (text, widget) in enumerate((("Dose of one bolus", self.bolus_dose),
-                                              ("At most", self.bolus_count),
-                                              ("Lockout (optional)", self.bolus_lockout))):
+        for row, (text, widget) in enumerate(
+            (
+                ("Dose of one bolus", self.bolus_dose),
+                ("At most", self.bolus_count),
+                ("Lockout (optional)", self.bolus_lockout),
+            )
+        ):
             name = QLabel(text, self.bolus_fields)
             name.setProperty("role", "fieldname")
             bolus_layout.addWidget(name, row, 0, Qt.AlignmentFlag.AlignTop)
@@ -276,10 +296,15 @@ class ScheduleEdit(QWidget):
         layout.addWidget(self.bolus_fields)
 
         self.simple_radio.toggled.connect(self._mode_changed)
-        for signal in (self.daily_dose.line_edit.textChanged, self.steps.changed,
-                       self.boluses.changed, self.patient_bolus_box.toggled,
-                       self.bolus_dose.line_edit.textChanged, self.bolus_count.valueChanged,
-                       self.bolus_lockout.line_edit.textChanged):
+        for signal in (
+            self.daily_dose.line_edit.textChanged,
+            self.steps.changed,
+            self.boluses.changed,
+            self.patient_bolus_box.toggled,
+            self.bolus_dose.line_edit.textChanged,
+            self.bolus_count.valueChanged,
+            self.bolus_lockout.line_edit.textChanged,
+        ):
             signal.connect(self._changed)
         self._mode_changed()
 
@@ -308,11 +333,13 @@ class ScheduleEdit(QWidget):
         else:
             self.flex_radio.setChecked(True)
             for step in schedule.steps:
-                self.steps.add_row(step.start, editable_text(step.rate, Kind.DOSE_RATE,
-                                                             self.mass_unit))
+                self.steps.add_row(
+                    step.start, editable_text(step.rate, Kind.DOSE_RATE, self.mass_unit)
+                )
             for bolus in schedule.boluses:
-                self.boluses.add_row(bolus.at, editable_text(bolus.amount, Kind.MASS,
-                                                             self.mass_unit))
+                self.boluses.add_row(
+                    bolus.at, editable_text(bolus.amount, Kind.MASS, self.mass_unit)
+                )
         self.patient_bolus_box.setChecked(patient_bolus is not None)
         if patient_bolus is not None:
             self.bolus_dose.set_quantity(patient_bolus.dose)
@@ -337,8 +364,10 @@ class ScheduleEdit(QWidget):
     def _changed(self) -> None:
         schedule = self.schedule()
         if schedule is not None and not schedule.is_simple:
-            self.summary.setText("Daily dose of this schedule: " + format_quantity(
-                schedule.daily_dose(), Kind.DOSE_RATE, self.mass_unit))
+            self.summary.setText(
+                "Daily dose of this schedule: "
+                + format_quantity(schedule.daily_dose(), Kind.DOSE_RATE, self.mass_unit)
+            )
         else:
             self.summary.setText(" ")
         self.summary.setVisible(self.flex_radio.isChecked())

@@ -24,8 +24,9 @@ class TimeZoneBox(QComboBox):
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
         self.setCompleter(completer)
-        self.setToolTip("The clinic's 'today' and the times typed on every workstation are in "
-                        "this zone")
+        self.setToolTip(
+            "The clinic's 'today' and the times typed on every workstation are in this zone"
+        )
         self.set_zone("")
 
     def set_zone(self, name: str) -> None:

@@ -106,8 +106,10 @@ class StepWizard(QDialog):
         self.next_button = QPushButton("&Next >", self)
         self.next_button.setDefault(True)
         # A disabled Next must look disabled, also as the default button.
-        self.setStyleSheet("QPushButton:default:disabled { background: #d5dde0; "
-                           "color: #6b777c; border: 1px solid #c9d2d6; }")
+        self.setStyleSheet(
+            "QPushButton:default:disabled { background: #d5dde0; "
+            "color: #6b777c; border: 1px solid #c9d2d6; }"
+        )
         self.cancel_button.clicked.connect(self.reject)
         self.back_button.clicked.connect(self.back)
         self.next_button.clicked.connect(self.next)
@@ -149,8 +151,10 @@ class StepWizard(QDialog):
         font = QFont(self.step_list.font())
         font.setBold(True)
         metrics = QFontMetrics(font)
-        widest = max(metrics.horizontalAdvance(f"▶  {number + 1}. {step.title}")
-                     for number, step in enumerate(self.steps))
+        widest = max(
+            metrics.horizontalAdvance(f"▶  {number + 1}. {step.title}")
+            for number, step in enumerate(self.steps)
+        )
         spare = 2 * self.step_list.frameWidth() + 2 * metrics.height()  # item margins
         self.step_list.setFixedWidth(max(widest + spare, metrics.height() * 15))
 
@@ -191,9 +195,13 @@ class StepWizard(QDialog):
         if not self.steps:
             return
         problems = self.current().problems()
-        self.problem_label.setText("To go on: " + problems[0] + (
-            f" (and {len(problems) - 1} more)" if len(problems) > 1 else "") if problems
-            else " ")
+        self.problem_label.setText(
+            "To go on: "
+            + problems[0]
+            + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
+            if problems
+            else " "
+        )
         self.next_button.setEnabled(not problems)
         self.back_button.setEnabled(self.can_go_back())
         self.next_button.setText(self.next_text())

@@ -70,12 +70,15 @@ class PlaceStep(WizardStep):
             "One workstation keeps the clinic's records in a file on this computer (on a "
             "local disk that is backed up, never a network share). Several workstations share "
             "them on the clinic's PostgreSQL server, which IT sets up first "
-            "(docs/deployment.md).", wizard)
+            "(docs/deployment.md).",
+            wizard,
+        )
         self.wizard = wizard
         database = wizard.clinic.database
         self.opened = _address(wizard.clinic)
         self.choice = DatabaseChoice(
-            database.path or Path(), "" if database.path else self.opened, self)
+            database.path or Path(), "" if database.path else self.opened, self
+        )
         self.message = QLabel(" ", self)
         self.message.setWordWrap(True)
         self.body.addWidget(self.choice)
@@ -101,9 +104,12 @@ class PlaceStep(WizardStep):
         _say(self.message, " ", False)
         if clinic.has_users():  # a clinic already: this workstation joins it
             self.wizard.remember()
-            messages.info(self, "pumpmgr: the clinic's records",
-                          f"{chosen} already holds {clinic.settings().clinic_name}'s records. "
-                          "This workstation now uses them: sign in with your own account.")
+            messages.info(
+                self,
+                "pumpmgr: the clinic's records",
+                f"{chosen} already holds {clinic.settings().clinic_name}'s records. "
+                "This workstation now uses them: sign in with your own account.",
+            )
             self.wizard.accept()
             return False
         return True
@@ -111,8 +117,12 @@ class PlaceStep(WizardStep):
 
 class ClinicStep(WizardStep):
     def __init__(self, wizard: FirstRunWizard) -> None:
-        super().__init__("The clinic", "Printed on every sheet and the wallet card; an "
-                         "administrator changes them later in Records → Settings.", wizard)
+        super().__init__(
+            "The clinic",
+            "Printed on every sheet and the wallet card; an "
+            "administrator changes them later in Records → Settings.",
+            wizard,
+        )
         defaults = ClinicSettings()
         self.name = QLineEdit(self)
         self.name.setMaxLength(200)
@@ -150,8 +160,9 @@ class ClinicStep(WizardStep):
         except PumpMgrError as exc:
             problems.append(exc.message)
         if not self.time_zone.zone():
-            problems.append("choose the clinic's time zone from the list, for example "
-                            "Europe/London")
+            problems.append(
+                "choose the clinic's time zone from the list, for example Europe/London"
+            )
         return problems
 
     def first_input(self) -> QWidget:
@@ -167,9 +178,12 @@ class _EnterAdds(QObject):
         self.step = step
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if (event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent)
-                and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
-                and self.step.closed_day.text().strip()):
+        if (
+            event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+            and self.step.closed_day.text().strip()
+        ):
             self.step.add_closed_day()
             return True
         return super().eventFilter(watched, event)
@@ -177,9 +191,12 @@ class _EnterAdds(QObject):
 
 class DaysStep(WizardStep):
     def __init__(self, wizard: FirstRunWizard) -> None:
-        super().__init__("Open and closed days", "A refill is only due on a day the clinic is "
-                         "open: the refill-due date moves back to the last open day before it.",
-                         wizard)
+        super().__init__(
+            "Open and closed days",
+            "A refill is only due on a day the clinic is "
+            "open: the refill-due date moves back to the last open day before it.",
+            wizard,
+        )
         days = QHBoxLayout()
         self.days: list[QCheckBox] = []
         for number, word in enumerate(DAY_WORDS):
@@ -226,8 +243,12 @@ class DaysStep(WizardStep):
     def add_closed_day(self) -> bool:
         day = self.closed_day.day()
         if day is None:
-            _say(self.message, self.closed_day.error_text() or
-                 f"closed day: type a date, for example {date_example()}", True)
+            _say(
+                self.message,
+                self.closed_day.error_text()
+                or f"closed day: type a date, for example {date_example()}",
+                True,
+            )
             return False
         if day not in self.dates:
             self.dates = sorted({*self.dates, day})
@@ -255,9 +276,13 @@ class DaysStep(WizardStep):
 
 class AdministratorStep(WizardStep):
     def __init__(self, wizard: FirstRunWizard) -> None:
-        super().__init__("The administrator", "The administrator adds the nurses' and "
-                         "prescribers' accounts afterwards. Next creates the clinic: its "
-                         "settings and this account, audited.", wizard)
+        super().__init__(
+            "The administrator",
+            "The administrator adds the nurses' and "
+            "prescribers' accounts afterwards. Next creates the clinic: its "
+            "settings and this account, audited.",
+            wizard,
+        )
         self.wizard = wizard
         self.full_name = QLineEdit(self)
         self.full_name.setMaxLength(200)
@@ -283,9 +308,15 @@ class AdministratorStep(WizardStep):
             edit.textChanged.connect(self.changed)
 
     def problems(self) -> list[str]:
-        problems = [f"type the administrator's {what}" for what, edit in (
-            ("full name", self.full_name), ("user name", self.username),
-            ("password", self.password)) if not edit.text().strip()]
+        problems = [
+            f"type the administrator's {what}"
+            for what, edit in (
+                ("full name", self.full_name),
+                ("user name", self.username),
+                ("password", self.password),
+            )
+            if not edit.text().strip()
+        ]
         if self.password.text() and self.repeat.text() != self.password.text():
             problems.append("type the same password twice")
         return problems
@@ -296,8 +327,11 @@ class AdministratorStep(WizardStep):
     def leave(self) -> bool:
         try:
             actor = self.wizard.clinic.configuration.set_up_clinic(
-                self.username.text(), self.password.text(), self.full_name.text(),
-                self.wizard.settings())
+                self.username.text(),
+                self.password.text(),
+                self.full_name.text(),
+                self.wizard.settings(),
+            )
         except PumpMgrError as exc:
             _say(self.message, f"Not created: {exc.message}.", True)
             return False
@@ -323,13 +357,14 @@ class LibraryStep(WizardStep):
             "These values are marked unconfirmed: they are in force, and every finding that "
             "uses them says 'unconfirmed' until you confirm or change them. Tick each value "
             "your clinic confirms, after changing it where yours differs. Values left "
-            "unticked stay unconfirmed; Records → Drug library changes them later.", wizard)
+            "unticked stay unconfirmed; Records → Drug library changes them later.",
+            wizard,
+        )
         self.wizard = wizard
         self.values: list[_Value] = []
         self.grid = QGridLayout()
         self.grid.setHorizontalSpacing(12)
-        for column, title in enumerate(("Drug", "Limit", "Value (change it if yours differs)",
-                                        "")):
+        for column, title in enumerate(("Drug", "Limit", "Value (change it if yours differs)", "")):
             heading = QLabel(title, self)
             heading.setProperty("role", "subtitle")
             self.grid.addWidget(heading, 0, column)
@@ -351,8 +386,9 @@ class LibraryStep(WizardStep):
             return
         for row, (drug, field) in enumerate(unconfirmed(self.wizard.clinic.library()), 1):
             kind = Kind.CONCENTRATION if field == "max_concentration" else Kind.DOSE_RATE
-            edit = QuantityEdit(kind, f"{drug.name} {LABELS[field].lower()}", self,
-                                mass_unit=drug.display_unit)
+            edit = QuantityEdit(
+                kind, f"{drug.name} {LABELS[field].lower()}", self, mass_unit=drug.display_unit
+            )
             edit.set_quantity(getattr(drug, field).value)
             edit.message.hide()  # one line a value: a typing mistake shows under "To go on"
             confirm = QCheckBox("Confirmed", self)
@@ -371,8 +407,11 @@ class LibraryStep(WizardStep):
 
     def problems(self) -> list[str]:
         ticked = [v for v in self.values if v.confirm.isChecked()]
-        problems = [v.edit.error_text() or f"{v.edit.field}: type the value with its unit"
-                    for v in ticked if v.edit.quantity() is None]
+        problems = [
+            v.edit.error_text() or f"{v.edit.field}: type the value with its unit"
+            for v in ticked
+            if v.edit.quantity() is None
+        ]
         if ticked and not self.reason.text().strip():
             problems.append("give the reason the audit log keeps")
         return problems
@@ -410,15 +449,16 @@ class FirstRunWizard(StepWizard):
         self.setWindowIcon(icons.app_icon())
         self.clinic = clinic
         self.actor: Actor | None = None
-        self.header.setText("This clinic has no records yet. Set it up in five steps; each "
-                            "setting can be changed later by an administrator.")
+        self.header.setText(
+            "This clinic has no records yet. Set it up in five steps; each "
+            "setting can be changed later by an administrator."
+        )
         self.place = PlaceStep(self)
         self.about_clinic = ClinicStep(self)
         self.days = DaysStep(self)
         self.administrator = AdministratorStep(self)
         self.library = LibraryStep(self)
-        for step in (self.place, self.about_clinic, self.days, self.administrator,
-                     self.library):
+        for step in (self.place, self.about_clinic, self.days, self.administrator, self.library):
             self.add_step(step)
         self.resize(980, 640)
         self.go_to(0)
@@ -430,9 +470,10 @@ class FirstRunWizard(StepWizard):
             clinic_phone=self.about_clinic.phone.text(),
             time_zone=self.about_clinic.time_zone.zone(),
             buffer_days=self.about_clinic.buffer.value(),
-            page_size="Letter" if self.about_clinic.page_size.currentText() == "Letter"
-            else "A4",
-            open_days=self.days.open_days(), closed_dates=frozenset(self.days.dates))
+            page_size="Letter" if self.about_clinic.page_size.currentText() == "Letter" else "A4",
+            open_days=self.days.open_days(),
+            closed_dates=frozenset(self.days.dates),
+        )
 
     def remember(self) -> None:
         """Keep the place chosen for this workstation's next starts, when it is not the one
@@ -446,17 +487,34 @@ class FirstRunWizard(StepWizard):
     def typed_anything(self) -> bool:
         """Something was typed on the steps before the clinic is created."""
         about, admin = self.about_clinic, self.administrator
-        return bool(self.days.dates or any(
-            edit.text().strip() for edit in (about.name, about.phone, admin.full_name,
-                                            admin.username, admin.password)))
+        return bool(
+            self.days.dates
+            or any(
+                edit.text().strip()
+                for edit in (
+                    about.name,
+                    about.phone,
+                    admin.full_name,
+                    admin.username,
+                    admin.password,
+                )
+            )
+        )
 
     def reject(self) -> None:
         """Cancel, Escape or the window's close: before the clinic exists, and with something
         typed, ask first (nothing typed is kept)."""
-        if self.actor is None and self.typed_anything() and not messages.confirm(
-                self, "pumpmgr: a new clinic",
+        if (
+            self.actor is None
+            and self.typed_anything()
+            and not messages.confirm(
+                self,
+                "pumpmgr: a new clinic",
                 "Stop setting up the clinic? Nothing typed here is kept.",
-                yes="Stop", no="Go on"):
+                yes="Stop",
+                no="Go on",
+            )
+        ):
             return
         super().reject()
 

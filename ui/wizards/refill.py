@@ -75,18 +75,24 @@ class _Incomplete(Exception):
 class RefillWizard(StepWizard):
     """The refill of a patient's active pump; :meth:`run` shows it and returns the outcome."""
 
-    def __init__(self, clinic: ClinicService, actor: Actor, patient_id: int,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, clinic: ClinicService, actor: Actor, patient_id: int, parent: QWidget | None = None
+    ) -> None:
         super().__init__("Refill", parent)
         chart = clinic.patient_chart(patient_id)
         if chart.pump is None:
-            raise ImpossibleInput(f"pump: {chart.patient.display_name} has no active pump to "
-                                  "refill", code=Code.OUT_OF_RANGE, field="pump")
+            raise ImpossibleInput(
+                f"pump: {chart.patient.display_name} has no active pump to refill",
+                code=Code.OUT_OF_RANGE,
+                field="pump",
+            )
         if chart.prescription is None:
             raise ImpossibleInput(
                 f"prescription: the pump {chart.pump.serial_number} has no prescription yet; "
-                "record it first (Change prescription)", code=Code.OUT_OF_RANGE,
-                field="prescription")
+                "record it first (Change prescription)",
+                code=Code.OUT_OF_RANGE,
+                field="prescription",
+            )
         self.setWindowIcon(icons.app_icon())
         self.clinic, self.actor, self.chart = clinic, actor, chart
         self.local = local_chart(chart, clinic.tz)
@@ -113,7 +119,8 @@ class RefillWizard(StepWizard):
         self.header.setText(
             f"Refill for <b>{escape(patient.display_name)}</b> · MRN {escape(patient.mrn)} · "
             f"born {format_date(patient.date_of_birth)} · {escape(self.pump.model_name)}, "
-            f"serial {escape(self.pump.serial_number)}")
+            f"serial {escape(self.pump.serial_number)}"
+        )
         self.patient = PatientStep(self)
         self.bedside = BedsideStep(self)
         self.residual = ResidualStep(self)
@@ -125,9 +132,19 @@ class RefillWizard(StepWizard):
         self.verify_step = VerifyStep(self)
         self.review = ReviewStep(self)
         self.done_step = DoneStep(self)
-        for step in (self.patient, self.bedside, self.residual, self.solution, self.volume,
-                     self.program, self.checks, self.programmer, self.verify_step, self.review,
-                     self.done_step):
+        for step in (
+            self.patient,
+            self.bedside,
+            self.residual,
+            self.solution,
+            self.volume,
+            self.program,
+            self.checks,
+            self.programmer,
+            self.verify_step,
+            self.review,
+            self.done_step,
+        ):
             self.add_step(step)
         self.patient.load()
         self.recompute()
@@ -139,8 +156,9 @@ class RefillWizard(StepWizard):
         self.resize(within_screen(QSize(1120, 740)))
 
     @classmethod
-    def run(cls, clinic: ClinicService, actor: Actor, patient_id: int,
-            parent: QWidget | None = None) -> RefillOutcome | None:
+    def run(
+        cls, clinic: ClinicService, actor: Actor, patient_id: int, parent: QWidget | None = None
+    ) -> RefillOutcome | None:
         """Show the wizard; the saved refill's outcome, or None when cancelled."""
         wizard = cls(clinic, actor, patient_id, parent)
         wizard.exec()
@@ -193,18 +211,24 @@ class RefillWizard(StepWizard):
             self.plan, self.plan_error = None, exc.message
         self.verdict, self.verdict_error = None, ""
         base, aspirated = self.base_plan, self.residual.aspirated.quantity()
-        if base is not None and aspirated is not None and base.residual is not None and (
-                base.last_refill is not None):
+        if (
+            base is not None
+            and aspirated is not None
+            and base.residual is not None
+            and (base.last_refill is not None)
+        ):
             try:
                 # the unfloored residual and the clinic's empty threshold, as the service
                 # judges it (found empty; an aspirate above the capacity needs the note)
                 self.verdict = discrepancy(
                     fill_volume=base.last_refill.final_volume,
-                    expected=base.residual.unfloored_residual, actual=aspirated,
+                    expected=base.residual.unfloored_residual,
+                    actual=aspirated,
                     reservoir_capacity=base.pump.capacity,
                     accuracy_percent=base.pump.accuracy_percent,
                     empty_threshold=Q_(self.settings.empty_threshold_ml, "mL"),
-                    note=self.residual.note_text())
+                    note=self.residual.note_text(),
+                )
             except PumpMgrError as exc:
                 self.verdict_error = exc.message
 
@@ -213,14 +237,21 @@ class RefillWizard(StepWizard):
         a count the pump cannot have given is said on the step that asks it, and the plan
         stays without it meanwhile."""
         try:
-            return plan_visit(self.local, at, settings=self.settings, drugs=self.library,
-                              tz=self.clinic.tz, patient_boluses=boluses)
+            return plan_visit(
+                self.local,
+                at,
+                settings=self.settings,
+                drugs=self.library,
+                tz=self.clinic.tz,
+                patient_boluses=boluses,
+            )
         except PumpMgrError as exc:
             if boluses is None or exc.field != "patient boluses":
                 raise
             self.boluses_error = exc.message
-            return plan_visit(self.local, at, settings=self.settings, drugs=self.library,
-                              tz=self.clinic.tz)
+            return plan_visit(
+                self.local, at, settings=self.settings, drugs=self.library, tz=self.clinic.tz
+            )
 
     def _full_plan(self, at: datetime) -> VisitPlan:
         if self.base_plan is None:
@@ -249,19 +280,30 @@ class RefillWizard(StepWizard):
             # bolus changed at this visit reaches it through the chart's prescription (the
             # expected residual reads chart.prescriptions, which stay as recorded).
             assert chart.prescription is not None
-            chart = replace(chart, prescription=replace(
-                chart.prescription, patient_bolus=self.program.new_patient_bolus()))
+            chart = replace(
+                chart,
+                prescription=replace(
+                    chart.prescription, patient_bolus=self.program.new_patient_bolus()
+                ),
+            )
         bolus = None  # a bridge or priming bolus leaves the reservoir at this fill
         if self.program.bridge_given.isChecked() or self.program.priming_given.isChecked():
             bolus = self.program.bolus_volume.quantity()
         # the expiry typed moves the refill-due date, said before saving (domain-rules §4)
-        return plan_visit(chart, at, new_ingredients=new_ingredients, fill_volume=volume,
-                          new_schedule=schedule, settings=self.settings, drugs=self.library,
-                          tz=self.clinic.tz, bolus_given=bolus,
-                          expires_on=entered_date(self.solution.expiry),
-                          undiluted=self.solution.undiluted_record(),
-                          patient_boluses=None if self.boluses_error
-                          else self.bedside.patient_boluses())
+        return plan_visit(
+            chart,
+            at,
+            new_ingredients=new_ingredients,
+            fill_volume=volume,
+            new_schedule=schedule,
+            settings=self.settings,
+            drugs=self.library,
+            tz=self.clinic.tz,
+            bolus_given=bolus,
+            expires_on=entered_date(self.solution.expiry),
+            undiluted=self.solution.undiluted_record(),
+            patient_boluses=None if self.boluses_error else self.bedside.patient_boluses(),
+        )
 
     def new_prescription_needed(self) -> bool:
         """A new solution or program is recorded as a new prescription with the refill."""
@@ -273,15 +315,17 @@ class RefillWizard(StepWizard):
         if plan is None:
             return None
         return PrescriptionInput(
-            ingredients=tuple(IngredientInput(i.drug, i.concentration)
-                              for i in plan.ingredients),
-            schedule=plan.program.schedule, effective_at=self.at_aware(),
+            ingredients=tuple(IngredientInput(i.drug, i.concentration) for i in plan.ingredients),
+            schedule=plan.program.schedule,
+            effective_at=self.at_aware(),
             prescriber=self.program.prescriber.text().strip(),
             patient_bolus=plan.program.patient_bolus,
             reasons=self.program.findings.reasons(),
-            order=None if self.program.own_order()
+            order=None
+            if self.program.own_order()
             else self.program.order_edit.order(self.clinic.tz),
-            already_programmed=self.program.order_edit.programmed.isChecked())
+            already_programmed=self.program.order_edit.programmed.isChecked(),
+        )
 
     # ----------------------------------------------------------------- second nurse
 
@@ -321,7 +365,8 @@ class RefillWizard(StepWizard):
                 "Does not match the first nurse's entry: " + ", ".join(different) + ". Both "
                 "nurses read the syringe label and the pump again; correct the wrong entry "
                 "(the first nurse goes Back to it) or retype it here. Nothing is saved until "
-                "both agree.")
+                "both agree."
+            )
             return False
         self.verification, self.verifier = verification, verifier
         return True
@@ -341,38 +386,46 @@ class RefillWizard(StepWizard):
         reservoir, alarm = self.programmer.reservoir.quantity(), entered_date(self.programmer.alarm)
         daily = self.programmer.daily_volume.quantity()
         return RefillInput(
-            performed_at=self.at_aware(), aspirated=aspirated, volume_added=volume,
-            lot_number=self.solution.lot.text().strip(), expiry=expiry,
+            performed_at=self.at_aware(),
+            aspirated=aspirated,
+            volume_added=volume,
+            lot_number=self.solution.lot.text().strip(),
+            expiry=expiry,
             source=self.solution.source.currentText().strip(),
             needle_position_confirmed=self.checks.needle.isChecked(),
             pump_running_confirmed=self.checks.running.isChecked(),
             discrepancy_note=self.residual.note_text(),
-            new_prescription=self.prescription_input() if self.new_prescription_needed()
-            else None,
+            new_prescription=self.prescription_input() if self.new_prescription_needed() else None,
             bridge_acknowledged=changed and program.bridge_acknowledged.isChecked(),
             bridge_bolus_given=changed and program.bridge_given.isChecked(),
             priming_bolus_given=program.priming_given.isChecked(),
             bolus_volume=program.bolus_volume.quantity() if bolus_given else None,
-            programmer=None if self.constant_flow or reservoir is None or alarm is None
-            or daily is None else ProgrammerFigures(reservoir, alarm, daily),
+            programmer=None
+            if self.constant_flow or reservoir is None or alarm is None or daily is None
+            else ProgrammerFigures(reservoir, alarm, daily),
             # the pump as the wizard read it: refused at save if refilled or reprogrammed since
             seen=PumpSeen.of(self.chart),
             bedside=self.bedside.findings_entered(),
-            undiluted=self.solution.undiluted_record())
+            undiluted=self.solution.undiluted_record(),
+        )
 
     def save(self) -> bool:
         """One record_refill call; False (and the wizard stays) when anything refuses."""
         verification = self.verification
         different = self._mismatches(self.verify_step)
         if verification is None or different is None or different:
-            messages.warn(self, "Refill", "The second nurse's check must be done again: an "
-                                          "entry changed after it.")
+            messages.warn(
+                self,
+                "Refill",
+                "The second nurse's check must be done again: an entry changed after it.",
+            )
             self.go_to(self.steps.index(self.verify_step))
             return False
         QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            self.outcome = self.clinic.record_refill(self.actor, verification, self.pump.id,
-                                                     self.refill_input())
+            self.outcome = self.clinic.record_refill(
+                self.actor, verification, self.pump.id, self.refill_input()
+            )
         except Exception as exc:  # every failure reaches the nurse; the wizard keeps it all
             QGuiApplication.restoreOverrideCursor()
             messages.show_error(self, exc, "saving the refill")
@@ -403,10 +456,17 @@ class RefillWizard(StepWizard):
 
     def reject(self) -> None:
         """Cancel: saved refills just close; otherwise ask once, then discard everything."""
-        if self.outcome is not None or not self._touched or messages.confirm(
-                self, "Cancel the refill",
+        if (
+            self.outcome is not None
+            or not self._touched
+            or messages.confirm(
+                self,
+                "Cancel the refill",
                 "Cancel this refill? Nothing has been saved; what was typed is discarded.",
-                yes="Discard the refill", no="Keep working"):
+                yes="Discard the refill",
+                no="Keep working",
+            )
+        ):
             super().reject()
 
     def discard(self) -> None:
@@ -426,83 +486,127 @@ class RefillWizard(StepWizard):
         volume = self.volume.volume.quantity()
         unit_before, unit_after = mass_unit_of(base.ingredients), mass_unit_of(plan.ingredients)
         verdict = self.verdict
-        residual_after = "first fill" if base.residual is None else (
-            "—" if verdict is None else
-            f"{verdict.verdict}: {presentation.signed_volume_text(verdict.difference)}")
+        residual_after = (
+            "first fill"
+            if base.residual is None
+            else (
+                "—"
+                if verdict is None
+                else f"{verdict.verdict}: {presentation.signed_volume_text(verdict.difference)}"
+            )
+        )
         if verdict is not None and verdict.verdict == "investigate":
             residual_after += f"; note: {self.residual.note_text()}"
 
         def due_reason(reason: str) -> str:
-            return due_reason_words(reason, buffer_days=plan.forecast.buffer_days,
-                                    constant_flow=plan.constant_flow)
+            return due_reason_words(
+                reason, buffer_days=plan.forecast.buffer_days, constant_flow=plan.constant_flow
+            )
 
         rows = [
-            ReviewRow("Solution", _with_dilution(
-                solution_text(base.current_solution, self.library),
-                None if last is None else last.undiluted),
-                      _with_dilution(solution_text(plan.ingredients, self.library),
-                                     self.solution.undiluted_record())),
+            ReviewRow(
+                "Solution",
+                _with_dilution(
+                    solution_text(base.current_solution, self.library),
+                    None if last is None else last.undiluted,
+                ),
+                _with_dilution(
+                    solution_text(plan.ingredients, self.library), self.solution.undiluted_record()
+                ),
+            ),
             ReviewRow("Daily dose", doses_text(base), doses_text(plan)),
-            ReviewRow("Daily volume", format_quantity(base.program.daily_volume(), Kind.FLOW),
-                      format_quantity(plan.program.daily_volume(), Kind.FLOW)),
-            ReviewRow("Schedule",
-                      "\n".join(schedule_lines(base.program.schedule, unit_before)),
-                      "\n".join(schedule_lines(plan.program.schedule, unit_after))),
-            ReviewRow("Patient bolus",
-                      bolus_text(base.program.patient_bolus, unit_before),
-                      bolus_text(plan.program.patient_bolus, unit_after)),
-            ReviewRow("Reservoir",
-                      f"expected {presentation.volume_text(base.expected_residual, 'none')}, "
-                      f"aspirated {presentation.volume_text(aspirated)}",
-                      f"{presentation.volume_text(volume)} added, holds "
-                      f"{format_quantity(plan.refill.final_volume, Kind.VOLUME)}"),
+            ReviewRow(
+                "Daily volume",
+                format_quantity(base.program.daily_volume(), Kind.FLOW),
+                format_quantity(plan.program.daily_volume(), Kind.FLOW),
+            ),
+            ReviewRow(
+                "Schedule",
+                "\n".join(schedule_lines(base.program.schedule, unit_before)),
+                "\n".join(schedule_lines(plan.program.schedule, unit_after)),
+            ),
+            ReviewRow(
+                "Patient bolus",
+                bolus_text(base.program.patient_bolus, unit_before),
+                bolus_text(plan.program.patient_bolus, unit_after),
+            ),
+            ReviewRow(
+                "Reservoir",
+                f"expected {presentation.volume_text(base.expected_residual, 'none')}, "
+                f"aspirated {presentation.volume_text(aspirated)}",
+                f"{presentation.volume_text(volume)} added, holds "
+                f"{format_quantity(plan.refill.final_volume, Kind.VOLUME)}",
+            ),
             ReviewRow("Residual verdict", "—", residual_after),
-            ReviewRow("Low-reservoir alarm",
-                      "none" if stored is None else presentation.datetime_text(stored.alarm_at,
-                                                                               tz),
-                      format_datetime(plan.forecast.alarm_at)),
-            ReviewRow("Refill due",
-                      "none" if stored is None else
-                      f"{presentation.date_text(stored.refill_due)} "
-                      f"({due_reason(stored.refill_due_reason)})",
-                      f"{format_date(plan.forecast.refill_due)} "
-                      f"({due_reason(plan.forecast.refill_due_reason)})"),
-            ReviewRow("Lot, expiry, source",
-                      "none" if last is None else
-                      f"{last.lot_number}, expires {format_date(last.expiry)}, {last.source}",
-                      f"{self.solution.lot.text().strip()}, expires "
-                      f"{presentation.date_text(entered_date(self.solution.expiry))}, "
-                      f"{self.solution.source.currentText().strip()}"),
+            ReviewRow(
+                "Low-reservoir alarm",
+                "none" if stored is None else presentation.datetime_text(stored.alarm_at, tz),
+                format_datetime(plan.forecast.alarm_at),
+            ),
+            ReviewRow(
+                "Refill due",
+                "none"
+                if stored is None
+                else f"{presentation.date_text(stored.refill_due)} "
+                f"({due_reason(stored.refill_due_reason)})",
+                f"{format_date(plan.forecast.refill_due)} "
+                f"({due_reason(plan.forecast.refill_due_reason)})",
+            ),
+            ReviewRow(
+                "Lot, expiry, source",
+                "none"
+                if last is None
+                else f"{last.lot_number}, expires {format_date(last.expiry)}, {last.source}",
+                f"{self.solution.lot.text().strip()}, expires "
+                f"{presentation.date_text(entered_date(self.solution.expiry))}, "
+                f"{self.solution.source.currentText().strip()}",
+            ),
         ]
         if plan.concentration_changed:
             given = "; bridge bolus programmed" if self.program.bridge_given.isChecked() else ""
-            rows.append(ReviewRow("Bridge", "—", bridge_text(plan, self.library)
-                                  + f"\nacknowledged{given}"))
+            rows.append(
+                ReviewRow("Bridge", "—", bridge_text(plan, self.library) + f"\nacknowledged{given}")
+            )
         prescription = "unchanged"
         if self.new_prescription_needed():
             warnings = self.program.findings.reasons()
             prescription = f"new, prescribed by {self.program.prescriber.text().strip()}"
             if warnings:
                 prescription += "; warnings accepted: " + "; ".join(
-                    text for text in warnings.values())
+                    text for text in warnings.values()
+                )
         found = self.bedside.findings_entered()
         rows += [
-            ReviewRow("Prescription", "in force", prescription,
-                      kept=not self.new_prescription_needed()),
-            ReviewRow("Programmer's reading before", "—",
-                      interrogation_text(found.interrogation)),
+            ReviewRow(
+                "Prescription", "in force", prescription, kept=not self.new_prescription_needed()
+            ),
+            ReviewRow("Programmer's reading before", "—", interrogation_text(found.interrogation)),
             ReviewRow("Site and pocket", "—", site_text(found.site)),
             ReviewRow("Symptoms", "—", symptoms_text(found.symptoms)),
-            ReviewRow("Restart", "—", restart_text(restart_at_visit(
-                None if verdict is None else verdict.verdict, found,
-                first_fill=base.last_refill is None,
-                empty_at_worst_case=None if stored is None else stored.empty_at_worst_case,
-                at=self.at_aware()), self.clinic.tz)),
-            ReviewRow("Checks at the pump", "—",
-                      "needle position confirmed; pump confirmed running"),
+            ReviewRow(
+                "Restart",
+                "—",
+                restart_text(
+                    restart_at_visit(
+                        None if verdict is None else verdict.verdict,
+                        found,
+                        first_fill=base.last_refill is None,
+                        empty_at_worst_case=None if stored is None else stored.empty_at_worst_case,
+                        at=self.at_aware(),
+                    ),
+                    self.clinic.tz,
+                ),
+            ),
+            ReviewRow(
+                "Checks at the pump", "—", "needle position confirmed; pump confirmed running"
+            ),
             ReviewRow("Programmer's figures", "—", self.programmer.summary()),
-            ReviewRow("Nurses", "—", f"{self.actor.full_name}, verified independently by "
-                                     f"{self.verifier.full_name if self.verifier else '—'}"),
+            ReviewRow(
+                "Nurses",
+                "—",
+                f"{self.actor.full_name}, verified independently by "
+                f"{self.verifier.full_name if self.verifier else '—'}",
+            ),
         ]
         return rows
 
@@ -511,8 +615,7 @@ class RefillWizard(StepWizard):
     def _print(self, title: str, build: Callable[[], bytes], filename: str) -> None:
         QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:  # on the record like every print (issue 13)
-            pdf = print_preview.audited(self, self.clinic, build(), title,
-                                        self.chart.patient.mrn)
+            pdf = print_preview.audited(self, self.clinic, build(), title, self.chart.patient.mrn)
         except Exception as exc:  # the refill stays saved; the sheet can be printed later
             QGuiApplication.restoreOverrideCursor()
             messages.show_error(self, exc, "building the sheet")
@@ -525,9 +628,11 @@ class RefillWizard(StepWizard):
         if outcome is None:
             return
         mrn = self.chart.patient.mrn
-        self._print("Completed refill worksheet",
-                    lambda: self.sheets.worksheet(mrn, completed_refill_id=outcome.refill.id),
-                    f"refill-worksheet-{mrn}-{self.at():%Y-%m-%d}.pdf")
+        self._print(
+            "Completed refill worksheet",
+            lambda: self.sheets.worksheet(mrn, completed_refill_id=outcome.refill.id),
+            f"refill-worksheet-{mrn}-{self.at():%Y-%m-%d}.pdf",
+        )
 
     def copy_note(self) -> visit_note.NoteDialog | None:
         """The saved refill's visit note, on the clipboard and shown."""
@@ -538,5 +643,8 @@ class RefillWizard(StepWizard):
 
     def print_card(self) -> None:
         mrn = self.chart.patient.mrn
-        self._print("Wallet card", lambda: self.sheets.card(mrn),
-                    f"wallet-card-{mrn}-{self.at():%Y-%m-%d}.pdf")
+        self._print(
+            "Wallet card",
+            lambda: self.sheets.card(mrn),
+            f"wallet-card-{mrn}-{self.at():%Y-%m-%d}.pdf",
+        )

@@ -59,23 +59,41 @@ def programmer_checks(
     ours_daily = plan.program.daily_volume()
     # pumpmgr judges: the flags are the verdict the service stores with the refill
     compared = compare_programmer(
-        reservoir=reservoir, alarm_date=alarm, daily_volume=daily_volume,
-        our_reservoir=final, our_alarm_date=alarm_ours, our_daily_volume=ours_daily)
+        reservoir=reservoir,
+        alarm_date=alarm,
+        daily_volume=daily_volume,
+        our_reservoir=final,
+        our_alarm_date=alarm_ours,
+        our_daily_volume=ours_daily,
+    )
     return [
-        FigureCheck("Reservoir volume", format_quantity(reservoir, Kind.VOLUME),
-                    format_quantity(final, Kind.VOLUME), compared.reservoir_differs),
-        FigureCheck("Low-reservoir alarm date", format_date(alarm), format_date(alarm_ours),
-                    compared.alarm_date_differs),
-        FigureCheck("Daily volume", format_quantity(daily_volume, Kind.FLOW),
-                    format_quantity(ours_daily, Kind.FLOW), compared.daily_volume_differs),
+        FigureCheck(
+            "Reservoir volume",
+            format_quantity(reservoir, Kind.VOLUME),
+            format_quantity(final, Kind.VOLUME),
+            compared.reservoir_differs,
+        ),
+        FigureCheck(
+            "Low-reservoir alarm date",
+            format_date(alarm),
+            format_date(alarm_ours),
+            compared.alarm_date_differs,
+        ),
+        FigureCheck(
+            "Daily volume",
+            format_quantity(daily_volume, Kind.FLOW),
+            format_quantity(ours_daily, Kind.FLOW),
+            compared.daily_volume_differs,
+        ),
     ]
 
 
 def same_quantity(first: Quantity, second: Quantity, kind: Kind) -> bool:
     """Whether two typed quantities are the same value (units may differ: 2 mg/mL is
     2000 mcg/mL)."""
-    return math.isclose(to_canonical(first, kind), to_canonical(second, kind),
-                        rel_tol=SAME_RELATIVE)
+    return math.isclose(
+        to_canonical(first, kind), to_canonical(second, kind), rel_tol=SAME_RELATIVE
+    )
 
 
 def same_lot(first: str, second: str) -> bool:
@@ -100,8 +118,7 @@ def mismatches(first: Entry, second: Entry, drug_names: Sequence[str]) -> list[s
     """The names of the fields where the second entry differs from the first (values not
     shown)."""
     found = []
-    for name, a, b in zip(drug_names, first.concentrations, second.concentrations,
-                          strict=True):
+    for name, a, b in zip(drug_names, first.concentrations, second.concentrations, strict=True):
         if not same_quantity(a, b, Kind.CONCENTRATION):
             found.append(f"{name} concentration")
     if not same_quantity(first.volume_added, second.volume_added, Kind.VOLUME):

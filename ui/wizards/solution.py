@@ -39,8 +39,12 @@ class _DrugRow(QWidget):
     changed = Signal()
     removed = Signal(object)
 
-    def __init__(self, library: DrugLibrary, number: int, parent: QWidget | None = None,
-                 ) -> None:
+    def __init__(
+        self,
+        library: DrugLibrary,
+        number: int,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.library = library
         self.drug = QComboBox(self)
@@ -48,8 +52,9 @@ class _DrugRow(QWidget):
         self.drug.addItem("choose the drug…", "")
         for drug in library:
             self.drug.addItem(drug.name, drug.key)
-        self.concentration = QuantityEdit(Kind.CONCENTRATION, f"concentration of drug {number}",
-                                          self)
+        self.concentration = QuantityEdit(
+            Kind.CONCENTRATION, f"concentration of drug {number}", self
+        )
         self.remove = QPushButton("Remove", self)
         self.remove.setAutoDefault(False)
         self.remove.setToolTip("Take this drug out of the solution")
@@ -96,8 +101,9 @@ class SolutionEdit(QWidget):
         self.add_button.setAutoDefault(False)
         self.add_button.clicked.connect(lambda: self.add_row().drug.setFocus())
         header = QGridLayout()
-        for column, text in enumerate(("Drug (the first is the dosed drug)",
-                                       "Concentration (with its unit)")):
+        for column, text in enumerate(
+            ("Drug (the first is the dosed drug)", "Concentration (with its unit)")
+        ):
             label = QLabel(text, self)
             label.setProperty("role", "fieldname")
             header.addWidget(label, 0, column)
@@ -137,8 +143,13 @@ class SolutionEdit(QWidget):
             row.drug.setEnabled(not locked)
             row.remove.setVisible(not locked and len(self.rows) > 1)
 
-    def set_ingredients(self, ingredients: Sequence[Ingredient], *, drugs_locked: bool = False,
-                        keep_concentrations: bool = True) -> None:
+    def set_ingredients(
+        self,
+        ingredients: Sequence[Ingredient],
+        *,
+        drugs_locked: bool = False,
+        keep_concentrations: bool = True,
+    ) -> None:
         """Show ``ingredients``; with ``drugs_locked`` only their concentrations can change;
         without ``keep_concentrations`` the concentration boxes start empty (to be typed)."""
         self.drugs_locked = drugs_locked
@@ -149,8 +160,11 @@ class SolutionEdit(QWidget):
         for row, ingredient in zip(self.rows, ingredients, strict=False):
             row.set_key(self.library.drug(ingredient.drug).key)
             if keep_concentrations:
-                row.concentration.set_text(editable_text(
-                    ingredient.concentration, Kind.CONCENTRATION, ingredient.display_unit))
+                row.concentration.set_text(
+                    editable_text(
+                        ingredient.concentration, Kind.CONCENTRATION, ingredient.display_unit
+                    )
+                )
             else:
                 row.concentration.clear()
         self._update()
@@ -179,8 +193,10 @@ class SolutionEdit(QWidget):
             except PumpMgrError as exc:
                 return exc.message
             if row.concentration.quantity() is None:
-                return (row.concentration.error_text()
-                        or f"give the concentration of {drug.name.lower()}")
+                return (
+                    row.concentration.error_text()
+                    or f"give the concentration of {drug.name.lower()}"
+                )
             keys.append(row.key())
         if len(set(keys)) != len(keys):
             return "each drug can be in the solution once only"

@@ -22,4 +22,3 @@ domain function; the steps only read what the nurse types and show the domain's 
 10. Review: before and after side by side; Save (:mod:`.review`).
 11. Done: print the completed worksheet and the wallet card (:mod:`.review`).
 """
-

@@ -58,8 +58,9 @@ def _note(name: str, parent: QWidget) -> QLineEdit:
     return edit
 
 
-def _boxes(names: dict[str, str], parent: QWidget, columns: int) -> tuple[QGridLayout,
-                                                                         dict[str, QCheckBox]]:
+def _boxes(
+    names: dict[str, str], parent: QWidget, columns: int
+) -> tuple[QGridLayout, dict[str, QCheckBox]]:
     grid = QGridLayout()
     boxes = {}
     for number, (code, text) in enumerate(names.items()):
@@ -71,8 +72,11 @@ def _boxes(names: dict[str, str], parent: QWidget, columns: int) -> tuple[QGridL
 
 class BedsideStep(WizardStep):
     def __init__(self, wizard: RefillWizard) -> None:
-        super().__init__("Before the refill", "Interrogate the pump, look at the site and "
-                         "pocket, and ask about symptoms before drawing anything.")
+        super().__init__(
+            "Before the refill",
+            "Interrogate the pump, look at the site and "
+            "pocket, and ask about symptoms before drawing anything.",
+        )
         self.wizard = wizard
         # -- the programmer's reading
         self.reading = QGroupBox("Programmer's reading before the refill", self)
@@ -87,11 +91,11 @@ class BedsideStep(WizardStep):
         status_row.addWidget(self.running)
         status_row.addWidget(self.stopped)
         status_row.addStretch(1)
-        alarms_grid, alarm_boxes = _boxes({a.value: t for a, t in ALARM_TEXT.items()},
-                                          self.reading, 3)
+        alarms_grid, alarm_boxes = _boxes(
+            {a.value: t for a, t in ALARM_TEXT.items()}, self.reading, 3
+        )
         self.alarms = {PumpAlarm(code): box for code, box in alarm_boxes.items()}
-        self.reservoir = QuantityEdit(Kind.VOLUME, "interrogated reservoir volume",
-                                      self.reading)
+        self.reservoir = QuantityEdit(Kind.VOLUME, "interrogated reservoir volume", self.reading)
         reservoir_row = QHBoxLayout()
         reservoir_label = QLabel("&Reservoir volume it reports", self.reading)
         reservoir_label.setBuddy(self.reservoir.line_edit)
@@ -104,8 +108,9 @@ class BedsideStep(WizardStep):
         self.boluses.setAccessibleName(BOLUSES_LABEL)
         self.boluses.setPlaceholderText("the number it shows")
         self.boluses.setMaximumWidth(self.boluses.fontMetrics().horizontalAdvance("0" * 16))
-        self.boluses_label = QLabel("Patient &boluses given since the last fill (programmer)",
-                                    self.reading)
+        self.boluses_label = QLabel(
+            "Patient &boluses given since the last fill (programmer)", self.reading
+        )
         self.boluses_label.setBuddy(self.boluses)
         self.boluses_row = QWidget(self.reading)
         boluses_row = QHBoxLayout(self.boluses_row)
@@ -128,8 +133,7 @@ class BedsideStep(WizardStep):
         # -- site and pocket
         self.site = QGroupBox("Site and pocket", self)
         self.site_assessed = QCheckBox("&Site and pocket looked at and felt", self.site)
-        site_grid, site_boxes = _boxes({f.value: t for f, t in FINDING_TEXT.items()},
-                                       self.site, 3)
+        site_grid, site_boxes = _boxes({f.value: t for f, t in FINDING_TEXT.items()}, self.site, 3)
         self.findings = {SiteFinding(code): box for code, box in site_boxes.items()}
         self.site_note = _note("site note", self.site)
         site = QVBoxLayout(self.site)
@@ -139,10 +143,12 @@ class BedsideStep(WizardStep):
         # -- symptoms
         self.symptoms = QGroupBox("Symptoms", self)
         self.symptoms_asked = QCheckBox("As&ked about withdrawal and overdose", self.symptoms)
-        self.withdrawal = QCheckBox("Signs of &withdrawal (itching, spasms, fever, confusion)",
-                                    self.symptoms)
-        self.overdose = QCheckBox("Signs of &overdose (drowsiness, weakness, slow breathing)",
-                                  self.symptoms)
+        self.withdrawal = QCheckBox(
+            "Signs of &withdrawal (itching, spasms, fever, confusion)", self.symptoms
+        )
+        self.overdose = QCheckBox(
+            "Signs of &overdose (drowsiness, weakness, slow breathing)", self.symptoms
+        )
         self.symptoms_note = _note("symptoms note", self.symptoms)
         symptoms = QVBoxLayout(self.symptoms)
         for widget in (self.symptoms_asked, self.withdrawal, self.overdose, self.symptoms_note):
@@ -160,12 +166,18 @@ class BedsideStep(WizardStep):
         self.body.addWidget(self.site)
         self.body.addWidget(self.symptoms)
         self.body.addStretch(1)
-        for box in (self.running, self.stopped, self.site_assessed, self.symptoms_asked,
-                    self.withdrawal, self.overdose, *self.alarms.values(),
-                    *self.findings.values()):
+        for box in (
+            self.running,
+            self.stopped,
+            self.site_assessed,
+            self.symptoms_asked,
+            self.withdrawal,
+            self.overdose,
+            *self.alarms.values(),
+            *self.findings.values(),
+        ):
             box.toggled.connect(self.changed)
-        for edit in (self.reservoir.line_edit, self.boluses, self.site_note,
-                     self.symptoms_note):
+        for edit in (self.reservoir.line_edit, self.boluses, self.site_note, self.symptoms_note):
             edit.textChanged.connect(self.changed)
 
     def enter(self) -> None:
@@ -174,12 +186,16 @@ class BedsideStep(WizardStep):
         self.reading.setVisible(not constant)
         self.boluses_row.setVisible(self.boluses_asked())
         stored, plan = self.wizard.chart.forecast, self.wizard.base_plan
-        notice = "" if plan is None else before_refill_notice(plan.state,
-                                                              plan.may_have_run_dry_at)
+        notice = "" if plan is None else before_refill_notice(plan.state, plan.may_have_run_dry_at)
         self.state_notice.setText(notice)
         self.state_notice.setVisible(bool(notice))
-        text = "" if stored is None or plan is None or plan.first_fill else before_refill_text(
-            stored.empty_at_worst_case, self.wizard.at_aware(), self.wizard.clinic.tz)
+        text = (
+            ""
+            if stored is None or plan is None or plan.first_fill
+            else before_refill_text(
+                stored.empty_at_worst_case, self.wizard.at_aware(), self.wizard.clinic.tz
+            )
+        )
         self.without_drug.setText(text)
         self.without_drug.setVisible(bool(text))
 
@@ -199,19 +215,28 @@ class BedsideStep(WizardStep):
             return None
         status = PumpStatus.RUNNING if self.running.isChecked() else PumpStatus.STOPPED
         try:
-            return Interrogation(status, frozenset(a for a, box in self.alarms.items()
-                                                   if box.isChecked()), reservoir,
-                                 self.patient_boluses())
+            return Interrogation(
+                status,
+                frozenset(a for a, box in self.alarms.items() if box.isChecked()),
+                reservoir,
+                self.patient_boluses(),
+            )
         except PumpMgrError:  # a negative volume: problems() says why
             return None
 
     def findings_entered(self) -> BedsideFindings:
         return BedsideFindings(
             self.interrogation(),
-            SiteAssessment(frozenset(f for f, box in self.findings.items() if box.isChecked()),
-                           self.site_note.text().strip()),
-            SymptomCheck(self.withdrawal.isChecked(), self.overdose.isChecked(),
-                         self.symptoms_note.text().strip()))
+            SiteAssessment(
+                frozenset(f for f, box in self.findings.items() if box.isChecked()),
+                self.site_note.text().strip(),
+            ),
+            SymptomCheck(
+                self.withdrawal.isChecked(),
+                self.overdose.isChecked(),
+                self.symptoms_note.text().strip(),
+            ),
+        )
 
     def problems(self) -> list[str]:
         found = []
@@ -221,22 +246,28 @@ class BedsideStep(WizardStep):
             reservoir = self.reservoir.quantity()
             capacity = self.wizard.pump.capacity
             if reservoir is None:
-                found.append(self.reservoir.error_text() or "reservoir volume: enter the volume "
-                             "the programmer reports, in mL")
+                found.append(
+                    self.reservoir.error_text()
+                    or "reservoir volume: enter the volume the programmer reports, in mL"
+                )
             elif reservoir.to("mL").m < 0 or reservoir > capacity:
-                found.append(f"reservoir volume: {format_quantity(reservoir, Kind.VOLUME)} is "
-                             f"not within 0 to {format_quantity(capacity, Kind.VOLUME)}")
+                found.append(
+                    f"reservoir volume: {format_quantity(reservoir, Kind.VOLUME)} is "
+                    f"not within 0 to {format_quantity(capacity, Kind.VOLUME)}"
+                )
             if self.wizard.boluses_error:
                 found.append(self.wizard.boluses_error)
         if not self.site_assessed.isChecked():
             found.append("tick 'Site and pocket looked at and felt'")
-        elif any(b.isChecked() for b in self.findings.values()) and not self.site_note.text(
-                ).strip():
+        elif (
+            any(b.isChecked() for b in self.findings.values()) and not self.site_note.text().strip()
+        ):
             found.append("site note: say what you found at the site or pocket")
         if not self.symptoms_asked.isChecked():
             found.append("tick 'Asked about withdrawal and overdose'")
         elif (self.withdrawal.isChecked() or self.overdose.isChecked()) and not (
-                self.symptoms_note.text().strip()):
+            self.symptoms_note.text().strip()
+        ):
             found.append("symptoms note: say which signs you found")
         return found
 

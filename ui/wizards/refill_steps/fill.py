@@ -47,8 +47,11 @@ SolutionChoice = Literal["same", "concentration", "drug"]
 
 class SolutionStep(WizardStep):
     def __init__(self, wizard: RefillWizard) -> None:
-        super().__init__("Solution", "Which solution goes into the pump, from the syringe "
-                         "label: drug, concentration, lot, expiry.")
+        super().__init__(
+            "Solution",
+            "Which solution goes into the pump, from the syringe "
+            "label: drug, concentration, lot, expiry.",
+        )
         self.wizard = wizard
         self.same = QRadioButton(self)
         self.new_concentration = QRadioButton("New &concentration of the same drug(s)", self)
@@ -60,31 +63,41 @@ class SolutionStep(WizardStep):
         self.editor = SolutionEdit(wizard.library, self)
         self.constant_note = wrapped_label(
             "Constant-flow pump: the dose changes only with the concentration (the flow is "
-            "fixed). The new dose is shown on the Program step.", self, "muted")
+            "fixed). The new dose is shown on the Program step.",
+            self,
+            "muted",
+        )
         self.lot = QLineEdit(self)
         self.lot.setMaxLength(64)
         self.lot.setAccessibleName("Lot number")
         self.lot.setPlaceholderText("as printed on the syringe or vial label")
         self.expiry = DateEdit("expiry", self, missing="not entered", month_is_last_day=True)
-        self.expiry.line_edit.setToolTip("The expiry or beyond-use date from the label; a "
-                                         "month and year (Apr 2027) is its last day")
+        self.expiry.line_edit.setToolTip(
+            "The expiry or beyond-use date from the label; a "
+            "month and year (Apr 2027) is its last day"
+        )
         self.source = QComboBox(self)
         self.source.setEditable(True)
         self.source.addItems(SOURCES)
         self.source.setAccessibleName("Source")
         # ziconotide's stability depends on it: recorded, never inferred (domain-rules §3)
         self.undiluted = QCheckBox("&Undiluted (as supplied)", self)
-        self.undiluted.setToolTip("Ticked: the solution goes in as the manufacturer supplied "
-                                  "it (84 days in the pump). Diluted, even to a stock "
-                                  "strength: 40 days.")
+        self.undiluted.setToolTip(
+            "Ticked: the solution goes in as the manufacturer supplied "
+            "it (84 days in the pump). Diluted, even to a stock "
+            "strength: 40 days."
+        )
         self.naive_warning = wrapped_label(" ", self, "alert")
         self.naive_warning.setAccessibleName("First fill of the drug")
         choices = QVBoxLayout()
         for button in (self.same, self.new_concentration, self.new_drug):
             choices.addWidget(button)
         label_form = QFormLayout()
-        for text, widget in (("&Lot number", self.lot), ("E&xpiry", self.expiry),
-                             ("S&ource", self.source)):
+        for text, widget in (
+            ("&Lot number", self.lot),
+            ("E&xpiry", self.expiry),
+            ("S&ource", self.source),
+        ):
             label = QLabel(text, self)
             label.setBuddy(widget)
             label_form.addRow(label, widget)
@@ -108,8 +121,10 @@ class SolutionStep(WizardStep):
     def load(self) -> None:
         plan = self.wizard.base_plan
         if plan is not None:
-            self.same.setText("&Same solution as in the pump: "
-                              + solution_text(plan.current_solution, self.wizard.library))
+            self.same.setText(
+                "&Same solution as in the pump: "
+                + solution_text(plan.current_solution, self.wizard.library)
+            )
         self.expiry.set_range(self.wizard.at().date(), None)
         self.expiry.set_value(None)
         self.constant_note.setVisible(self.wizard.pump.pump_type == "constant_flow")
@@ -131,9 +146,11 @@ class SolutionStep(WizardStep):
         plan = self.wizard.base_plan
         self.editor.setVisible(choice != "same")
         if plan is not None and choice != "same":
-            self.editor.set_ingredients(plan.current_solution,
-                                        drugs_locked=choice == "concentration",
-                                        keep_concentrations=False)
+            self.editor.set_ingredients(
+                plan.current_solution,
+                drugs_locked=choice == "concentration",
+                keep_concentrations=False,
+            )
         self.changed.emit()
 
     def solution(self) -> tuple[Ingredient, ...]:
@@ -190,9 +207,12 @@ class SolutionStep(WizardStep):
 
 class VolumeStep(WizardStep):
     def __init__(self, wizard: RefillWizard) -> None:
-        super().__init__("Volume to add", "The volume injected into the emptied reservoir. "
-                         "pumpmgr checks it against the reservoir's capacity and alarm "
-                         "volume.")
+        super().__init__(
+            "Volume to add",
+            "The volume injected into the emptied reservoir. "
+            "pumpmgr checks it against the reservoir's capacity and alarm "
+            "volume.",
+        )
         self.wizard = wizard
         self.reservoir_fields = FieldList("Reservoir", self)
         self.volume = QuantityEdit(Kind.VOLUME, "volume to add", self)
@@ -207,8 +227,11 @@ class VolumeStep(WizardStep):
         self.body.addLayout(form)
         self.body.addWidget(self.result)
         self.body.addWidget(self.forecast_fields)
-        self.body.addWidget(wrapped_label("With the program as it stands; the Program step may "
-                                           "change it.", self, "muted"))
+        self.body.addWidget(
+            wrapped_label(
+                "With the program as it stands; the Program step may change it.", self, "muted"
+            )
+        )
         self.body.addStretch(1)
         self.volume.line_edit.textChanged.connect(self.changed)
         self._filled = False
@@ -219,12 +242,20 @@ class VolumeStep(WizardStep):
             self.volume.set_quantity(pump.capacity)
             self._filled = True
         aspirated = self.wizard.residual.aspirated.quantity()
-        self.reservoir_fields.set_fields([
-            ("capacity", "Capacity", format_quantity(pump.capacity, Kind.VOLUME), ""),
-            ("alarm", "Low-reservoir alarm volume" if pump.pump_type != "constant_flow"
-             else "Planning volume", format_quantity(pump.alarm_volume, Kind.VOLUME), ""),
-            ("aspirated", "Aspirated (discard)", presentation.volume_text(aspirated), ""),
-        ])
+        self.reservoir_fields.set_fields(
+            [
+                ("capacity", "Capacity", format_quantity(pump.capacity, Kind.VOLUME), ""),
+                (
+                    "alarm",
+                    "Low-reservoir alarm volume"
+                    if pump.pump_type != "constant_flow"
+                    else "Planning volume",
+                    format_quantity(pump.alarm_volume, Kind.VOLUME),
+                    "",
+                ),
+                ("aspirated", "Aspirated (discard)", presentation.volume_text(aspirated), ""),
+            ]
+        )
         self.refresh()
 
     def capacity_check(self) -> tuple[RefillPlan | None, str]:
@@ -234,8 +265,12 @@ class VolumeStep(WizardStep):
             return None, ""
         pump = self.wizard.pump
         try:
-            return plan_refill(reservoir_capacity=pump.capacity, aspirated=aspirated,
-                               alarm_volume=pump.alarm_volume, fill_volume=volume), ""
+            return plan_refill(
+                reservoir_capacity=pump.capacity,
+                aspirated=aspirated,
+                alarm_volume=pump.alarm_volume,
+                fill_volume=volume,
+            ), ""
         except PumpMgrError as exc:
             return None, exc.message
 
@@ -249,7 +284,8 @@ class VolumeStep(WizardStep):
                 f"After the refill the reservoir holds "
                 f"{format_quantity(planned.final_volume, Kind.VOLUME)} (capacity "
                 f"{format_quantity(self.wizard.pump.capacity, Kind.VOLUME)}). Waste: "
-                f"{format_quantity(planned.waste, Kind.VOLUME)} aspirated.")
+                f"{format_quantity(planned.waste, Kind.VOLUME)} aspirated."
+            )
             set_role(self.result, "")
         else:
             self.result.setText(" ")
@@ -272,23 +308,37 @@ def forecast_fields(wizard: RefillWizard) -> list[Field]:
     yet."""
     plan = wizard.plan
     if plan is None:
-        return [("none", "Forecast", f"not yet: {wizard.plan_error}" if wizard.plan_error
-                 else "not yet", "muted")]
+        return [
+            (
+                "none",
+                "Forecast",
+                f"not yet: {wizard.plan_error}" if wizard.plan_error else "not yet",
+                "muted",
+            )
+        ]
     outlook = plan.forecast
     constant = plan.constant_flow
-    reason = due_reason_words(outlook.refill_due_reason, buffer_days=outlook.buffer_days,
-                              constant_flow=constant)
+    reason = due_reason_words(
+        outlook.refill_due_reason, buffer_days=outlook.buffer_days, constant_flow=constant
+    )
     fields: list[Field] = [
         ("daily volume", "Daily volume", format_quantity(outlook.daily_volume, Kind.FLOW), ""),
-        ("alarm", "Planning volume reached" if constant else "Low-reservoir alarm",
-         f"{format_date(outlook.alarm_at)} {outlook.alarm_at:%H:%M}", ""),
+        (
+            "alarm",
+            "Planning volume reached" if constant else "Low-reservoir alarm",
+            f"{format_date(outlook.alarm_at)} {outlook.alarm_at:%H:%M}",
+            "",
+        ),
     ]
     if outlook.alarm_at_with_boluses != outlook.alarm_at:
-        fields.append(("alarm with boluses", "Alarm, every bolus taken",
-                       f"{format_date(outlook.alarm_at_with_boluses)} "
-                       f"{outlook.alarm_at_with_boluses:%H:%M}", ""))
-    fields.append(("refill due", "Refill due", f"{format_date(outlook.refill_due)} ({reason})",
-                   ""))
+        fields.append(
+            (
+                "alarm with boluses",
+                "Alarm, every bolus taken",
+                f"{format_date(outlook.alarm_at_with_boluses)} "
+                f"{outlook.alarm_at_with_boluses:%H:%M}",
+                "",
+            )
+        )
+    fields.append(("refill due", "Refill due", f"{format_date(outlook.refill_due)} ({reason})", ""))
     return fields
-
-

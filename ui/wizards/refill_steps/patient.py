@@ -25,8 +25,11 @@ if TYPE_CHECKING:
 
 class PatientStep(WizardStep):
     def __init__(self, wizard: RefillWizard) -> None:
-        super().__init__("Patient and pump", "Check the patient against their wristband or ID "
-                         "and the pump against the programmer's interrogation.")
+        super().__init__(
+            "Patient and pump",
+            "Check the patient against their wristband or ID "
+            "and the pump against the programmer's interrogation.",
+        )
         self.wizard = wizard
         self.patient_fields = FieldList("Patient", self)
         self.pump_fields = FieldList("Pump", self)
@@ -37,10 +40,14 @@ class PatientStep(WizardStep):
         self._last_fill: datetime | None = None
         self.refill_time.line_edit.setToolTip(
             "When the refill is done (clinic time, 24-hour clock). Change it only when "
-            "recording a refill done earlier.")
-        confirm = Confirm("&Patient and pump confirmed",
-                          "Name, date of birth and MRN checked with the patient; pump model "
-                          "and serial number match the programmer's interrogation.", self)
+            "recording a refill done earlier."
+        )
+        confirm = Confirm(
+            "&Patient and pump confirmed",
+            "Name, date of birth and MRN checked with the patient; pump model "
+            "and serial number match the programmer's interrogation.",
+            self,
+        )
         self.confirmed = confirm.box
         time_row = QHBoxLayout()
         time_label = QLabel("Refill &time", self)
@@ -72,53 +79,89 @@ class PatientStep(WizardStep):
         chart, pump = wizard.local, wizard.pump
         patient = chart.patient
         today = wizard.clinic.today()
-        age = today.year - patient.date_of_birth.year - (
-            (today.month, today.day) < (patient.date_of_birth.month, patient.date_of_birth.day))
+        age = (
+            today.year
+            - patient.date_of_birth.year
+            - ((today.month, today.day) < (patient.date_of_birth.month, patient.date_of_birth.day))
+        )
         fields: list[Field] = [
             ("name", "Name", patient.display_name, ""),
             ("mrn", "MRN", patient.mrn, ""),
             ("born", "Born", f"{format_date(patient.date_of_birth)} ({age} years)", ""),
-            ("indication", "Indication",
-             INDICATION_TEXT.get(patient.indication, patient.indication), ""),
+            (
+                "indication",
+                "Indication",
+                INDICATION_TEXT.get(patient.indication, patient.indication),
+                "",
+            ),
         ]
         if patient.renal_impairment:
             fields.append(("renal", "Flag", "renal impairment", "error"))
         self.patient_fields.set_fields(fields)
-        self.pump_fields.set_fields([
-            ("model", "Model", pump.model_name, ""),
-            ("serial", "Serial number", pump.serial_number, ""),
-            ("implanted", "Implanted", f"{format_date(pump.implanted_on)}, {pump.site}", ""),
-            ("capacity", "Reservoir", f"{format_quantity(pump.capacity, Kind.VOLUME)}; alarm at "
-             f"{format_quantity(pump.alarm_volume, Kind.VOLUME)}", ""),
-        ])
+        self.pump_fields.set_fields(
+            [
+                ("model", "Model", pump.model_name, ""),
+                ("serial", "Serial number", pump.serial_number, ""),
+                ("implanted", "Implanted", f"{format_date(pump.implanted_on)}, {pump.site}", ""),
+                (
+                    "capacity",
+                    "Reservoir",
+                    f"{format_quantity(pump.capacity, Kind.VOLUME)}; alarm at "
+                    f"{format_quantity(pump.alarm_volume, Kind.VOLUME)}",
+                    "",
+                ),
+            ]
+        )
         base = wizard.base_plan
         now: list[Field] = []
         if base is not None:
-            now.append(("solution", "Solution", solution_text(
-                base.current_solution, wizard.library), ""))
+            now.append(
+                ("solution", "Solution", solution_text(base.current_solution, wizard.library), "")
+            )
             now.append(("dose", "Daily dose", doses_text(base), ""))
-            now.append(("daily volume", "Daily volume",
-                        format_quantity(base.current_program.daily_volume(), Kind.FLOW), ""))
+            now.append(
+                (
+                    "daily volume",
+                    "Daily volume",
+                    format_quantity(base.current_program.daily_volume(), Kind.FLOW),
+                    "",
+                )
+            )
             last = base.last_refill
-            now.append(("last fill", "Last fill", "none: this is the pump's first fill"
-                        if last is None else f"{format_datetime(last.performed_at)}, "
-                        f"{format_quantity(last.final_volume, Kind.VOLUME)}", ""))
+            now.append(
+                (
+                    "last fill",
+                    "Last fill",
+                    "none: this is the pump's first fill"
+                    if last is None
+                    else f"{format_datetime(last.performed_at)}, "
+                    f"{format_quantity(last.final_volume, Kind.VOLUME)}",
+                    "",
+                )
+            )
             if last is not None and last.discrepancy_verdict == "investigate":
-                said = investigate_text(last.performed_at.date(), last.discrepancy_difference,
-                                        last.discrepancy_note)
-                now.append(("last residual", "Last residual", said[0].upper() + said[1:],
-                            "error"))
+                said = investigate_text(
+                    last.performed_at.date(), last.discrepancy_difference, last.discrepancy_note
+                )
+                now.append(("last residual", "Last residual", said[0].upper() + said[1:], "error"))
         self.now_fields.set_fields(now)
-        notice = "" if base is None else presentation.before_refill_notice(
-            base.state, base.may_have_run_dry_at)
+        notice = (
+            ""
+            if base is None
+            else presentation.before_refill_notice(base.state, base.may_have_run_dry_at)
+        )
         self.state_notice.setText(notice)
         self.state_notice.setVisible(bool(notice))
         at = wizard.now_local().replace(second=0, microsecond=0)
         self._loaded_at = at
-        self._last_fill = None if base is None or base.last_refill is None else (
-            base.last_refill.performed_at.replace(second=0, microsecond=0))
-        self.refill_time.set_range(None if self._last_fill is None else self._last_fill.date(),
-                                   at.date())
+        self._last_fill = (
+            None
+            if base is None or base.last_refill is None
+            else (base.last_refill.performed_at.replace(second=0, microsecond=0))
+        )
+        self.refill_time.set_range(
+            None if self._last_fill is None else self._last_fill.date(), at.date()
+        )
         self.refill_time.set_value(at)
 
     def at(self) -> datetime:
@@ -133,19 +176,24 @@ class PatientStep(WizardStep):
 
     def _time_problem(self, typed: datetime) -> str:
         if self._loaded_at is not None and typed > self._loaded_at:
-            return (f"refill time: {format_datetime(typed)} is in the future; the latest is "
-                    f"now, {format_datetime(self._loaded_at)}")
+            return (
+                f"refill time: {format_datetime(typed)} is in the future; the latest is "
+                f"now, {format_datetime(self._loaded_at)}"
+            )
         if self._last_fill is not None and typed <= self._last_fill:
-            return (f"refill time: {format_datetime(typed)} is not after the last fill, "
-                    f"{format_datetime(self._last_fill)}")
+            return (
+                f"refill time: {format_datetime(typed)} is not after the last fill, "
+                f"{format_datetime(self._last_fill)}"
+            )
         return ""
 
     def problems(self) -> list[str]:
         found = []
         typed = self.refill_time.moment()
         if typed is None:
-            found.append(date_problem(self.refill_time, "refill time: enter when the refill "
-                                      "is done") or "")
+            found.append(
+                date_problem(self.refill_time, "refill time: enter when the refill is done") or ""
+            )
         elif self._time_problem(typed):
             found.append(self._time_problem(typed))
         if self.wizard.base_plan is None:
@@ -156,5 +204,3 @@ class PatientStep(WizardStep):
 
     def first_input(self) -> QWidget | None:
         return self.confirmed
-
-

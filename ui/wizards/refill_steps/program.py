@@ -45,8 +45,11 @@ CHECK_DELAY_MS = 250
 
 class ProgramStep(WizardStep):
     def __init__(self, wizard: RefillWizard) -> None:
-        super().__init__("Program", "Keep the program, or enter the new one from the "
-                         "prescription. The dose checks run as you type.")
+        super().__init__(
+            "Program",
+            "Keep the program, or enter the new one from the "
+            "prescription. The dose checks run as you type.",
+        )
         self.wizard = wizard
         self.current_fields = FieldList("Program now", self)
         self.unchanged = QRadioButton("Program unchan&ged", self)
@@ -57,7 +60,10 @@ class ProgramStep(WizardStep):
         self.unchanged.setChecked(True)
         self.constant_note = wrapped_label(
             "Constant-flow pump: there is no program to change. The dose follows the "
-            "concentration at the pump's fixed flow.", self, "muted")
+            "concentration at the pump's fixed flow.",
+            self,
+            "muted",
+        )
         self.schedule = ScheduleEdit(self)
         self.prescriber = QLineEdit(self)
         self.prescriber.setMaxLength(200)
@@ -72,8 +78,9 @@ class ProgramStep(WizardStep):
         prescriber_label = QLabel("P&rescribed by", self.prescriber_row)
         prescriber_label.setBuddy(self.prescriber)
         prescriber_layout.addRow(prescriber_label, self.prescriber)
-        self.order_edit = OrderEdit(wizard.clinic.clock.now().astimezone(wizard.clinic.tz),
-                                    self.prescriber_row)
+        self.order_edit = OrderEdit(
+            wizard.clinic.clock.now().astimezone(wizard.clinic.tz), self.prescriber_row
+        )
         self.order_edit.add_rows(prescriber_layout, self.prescriber_row)
         # the step is taller with the order's rows: scrolled, never squeezed below the
         # inputs' natural height (large text)
@@ -84,9 +91,12 @@ class ProgramStep(WizardStep):
         self.bridge_box = QGroupBox("Concentration change: the bridge", self)
         self.bridge_text = wrapped_label(" ", self.bridge_box)
         self.bridge_text.setAccessibleName("Bridge")
-        acknowledge = Confirm("Bridge ac&knowledged",
-                              "I have read the bridge above (or why none can be given) and "
-                              "follow the prescriber's order for it.", self.bridge_box)
+        acknowledge = Confirm(
+            "Bridge ac&knowledged",
+            "I have read the bridge above (or why none can be given) and "
+            "follow the prescriber's order for it.",
+            self.bridge_box,
+        )
         self.bridge_acknowledged = acknowledge.box
         self.bridge_given = QCheckBox("Bridge bolus programmed on the pump", self.bridge_box)
         bridge_layout = QVBoxLayout(self.bridge_box)
@@ -96,8 +106,9 @@ class ProgramStep(WizardStep):
 
         self.priming_box = QGroupBox("First fill: priming", self)
         self.priming_text = wrapped_label(" ", self.priming_box)
-        self.priming_given = QCheckBox("Priming bolus given (under medical supervision)",
-                                       self.priming_box)
+        self.priming_given = QCheckBox(
+            "Priming bolus given (under medical supervision)", self.priming_box
+        )
         priming_layout = QVBoxLayout(self.priming_box)
         priming_layout.addWidget(self.priming_text)
         priming_layout.addWidget(self.priming_given)
@@ -105,8 +116,9 @@ class ProgramStep(WizardStep):
         self.bolus_row = QWidget(self)
         bolus_layout = QFormLayout(self.bolus_row)
         bolus_layout.setContentsMargins(0, 0, 0, 0)
-        bolus_layout.addRow("Volume the bolus drew from the reservoir (optional)",
-                            self.bolus_volume)
+        bolus_layout.addRow(
+            "Volume the bolus drew from the reservoir (optional)", self.bolus_volume
+        )
 
         modes = QHBoxLayout()
         modes.addWidget(self.unchanged)
@@ -183,18 +195,22 @@ class ProgramStep(WizardStep):
                     self.schedule.set_program(None, None)
                     self.changed_radio.setChecked(True)
                 elif not self.is_changed():
-                    self.schedule.set_program(base.current_program.schedule,
-                                              base.current_program.patient_bolus)
+                    self.schedule.set_program(
+                        base.current_program.schedule, base.current_program.patient_bolus
+                    )
             self.unchanged.setEnabled(not new_drug)
             self.priming_box.setVisible(base.first_fill)
             if base.priming is not None:
                 self.priming_text.setText(
                     f"Prime the catheter (and the pump's fluid path): "
-                    f"{format_quantity(base.priming, Kind.VOLUME)}.")
+                    f"{format_quantity(base.priming, Kind.VOLUME)}."
+                )
             else:
-                self.priming_text.setText("The catheter volume is not known, so the priming "
-                                          "volume cannot be worked out: decide it with the "
-                                          "prescriber.")
+                self.priming_text.setText(
+                    "The catheter volume is not known, so the priming "
+                    "volume cannot be worked out: decide it with the "
+                    "prescriber."
+                )
         self.schedule.setVisible(self.is_changed())
         self._bolus_toggled()
         self.refresh()
@@ -206,8 +222,17 @@ class ProgramStep(WizardStep):
         self.prescriber_row.setVisible(needed)
         self.findings.setVisible(needed)
         self.after_fields.show_fields(
-            [("none", "After", f"not yet: {wizard.plan_error}" if wizard.plan_error
-              else "not yet", "muted")] if plan is None else program_fields(plan))
+            [
+                (
+                    "none",
+                    "After",
+                    f"not yet: {wizard.plan_error}" if wizard.plan_error else "not yet",
+                    "muted",
+                )
+            ]
+            if plan is None
+            else program_fields(plan)
+        )
         self.bridge_box.setVisible(plan is not None and plan.concentration_changed)
         if plan is not None and plan.concentration_changed:
             self.bridge_text.setText(bridge_text(plan, self.wizard.library))
@@ -219,17 +244,27 @@ class ProgramStep(WizardStep):
             self._checked_key = None
             return
         data = self.wizard.prescription_input()
-        key = None if data is None else (data.ingredients, repr(data.schedule),
-                                         repr(data.patient_bolus), data.effective_at)
+        key = (
+            None
+            if data is None
+            else (
+                data.ingredients,
+                repr(data.schedule),
+                repr(data.patient_bolus),
+                data.effective_at,
+            )
+        )
         if key == self._checked_key:
             return
         self._checked_key = key
         if data is None:
             self.timer.stop()
             problem = self.schedule.problem() if self.is_changed() else ""
-            self.findings.set_pending(f"Not checked yet: {problem or self.wizard.plan_error}"
-                                      if problem or self.wizard.plan_error else
-                                      "Enter the program to check it.")
+            self.findings.set_pending(
+                f"Not checked yet: {problem or self.wizard.plan_error}"
+                if problem or self.wizard.plan_error
+                else "Enter the program to check it."
+            )
             return
         self.timer.start()
 
@@ -253,8 +288,10 @@ class ProgramStep(WizardStep):
         """The signed-in prescriber enters their own order: no record of how it was given."""
         actor = self.wizard.actor
         named = self.prescriber.text().strip().lower()
-        return actor.role == "prescriber" and named in (actor.full_name.lower(),
-                                                        actor.username.lower())
+        return actor.role == "prescriber" and named in (
+            actor.full_name.lower(),
+            actor.username.lower(),
+        )
 
     def problems(self) -> list[str]:
         wizard = self.wizard
@@ -273,11 +310,17 @@ class ProgramStep(WizardStep):
             elif self.findings.problem():
                 found.append(self.findings.problem())
         plan = wizard.plan
-        if plan is not None and plan.concentration_changed and not (
-                self.bridge_acknowledged.isChecked()):
+        if (
+            plan is not None
+            and plan.concentration_changed
+            and not (self.bridge_acknowledged.isChecked())
+        ):
             found.append("acknowledge the bridge (the concentration changes)")
-        if self.bolus_row.isVisible() and self.bolus_volume.text().strip() and (
-                self.bolus_volume.quantity() is None):
+        if (
+            self.bolus_row.isVisible()
+            and self.bolus_volume.text().strip()
+            and (self.bolus_volume.quantity() is None)
+        ):
             found.append(self.bolus_volume.error_text())
         return found
 
@@ -290,15 +333,28 @@ def program_fields(plan: VisitPlan) -> list[Field]:
     and the patient bolus."""
     unit = mass_unit_of(plan.ingredients)
     fields: list[Field] = [
-        (f"dose {d.ingredient.drug}", d.ingredient.drug.capitalize(),
-         presentation.dose_text(d.daily_dose, d.ingredient.display_unit), "")
-        for d in plan.doses]
-    fields.append(("daily volume", "Daily volume",
-                   format_quantity(plan.program.daily_volume(), Kind.FLOW), ""))
-    fields.append(("schedule", "Schedule",
-                   "\n".join(schedule_lines(plan.program.schedule, unit)), ""))
-    fields.append(("patient bolus", "Patient bolus",
-                   bolus_text(plan.program.patient_bolus, unit), ""))
+        (
+            f"dose {d.ingredient.drug}",
+            d.ingredient.drug.capitalize(),
+            presentation.dose_text(d.daily_dose, d.ingredient.display_unit),
+            "",
+        )
+        for d in plan.doses
+    ]
+    fields.append(
+        (
+            "daily volume",
+            "Daily volume",
+            format_quantity(plan.program.daily_volume(), Kind.FLOW),
+            "",
+        )
+    )
+    fields.append(
+        ("schedule", "Schedule", "\n".join(schedule_lines(plan.program.schedule, unit)), "")
+    )
+    fields.append(
+        ("patient bolus", "Patient bolus", bolus_text(plan.program.patient_bolus, unit), "")
+    )
     return fields
 
 
@@ -306,5 +362,3 @@ def bridge_text(plan: VisitPlan, names: DrugNames) -> str:
     """What happens while the old solution leaves the dead space (domain-rules §5), in the
     words of the worksheet and ``pumpmgr calc bridge``."""
     return "\n".join(bridge_wording(plan, names).lines())
-
-

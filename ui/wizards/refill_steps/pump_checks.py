@@ -40,16 +40,24 @@ class PumpChecksStep(WizardStep):
     def __init__(self, wizard: RefillWizard) -> None:
         super().__init__("At the pump", "Two checks no one else can make for you.")
         self.wizard = wizard
-        needle = Confirm("N&eedle position confirmed",
-                         "The needle reached the needle stop of the reservoir (not the pocket, "
-                         "not the catheter access port) and the aspirate was as expected.",
-                         self)
-        running = Confirm("Pump confirmed &running",
-                          "Interrogated after the update: not in stopped mode, the new "
-                          "settings shown.", self)
+        needle = Confirm(
+            "N&eedle position confirmed",
+            "The needle reached the needle stop of the reservoir (not the pocket, "
+            "not the catheter access port) and the aspirate was as expected.",
+            self,
+        )
+        running = Confirm(
+            "Pump confirmed &running",
+            "Interrogated after the update: not in stopped mode, the new settings shown.",
+            self,
+        )
         self.needle, self.running = needle.box, running.box
-        why = wrapped_label("A refill into the pocket instead of the reservoir is an overdose; a "
-                            "pump left stopped after a session causes withdrawal.", self, "muted")
+        why = wrapped_label(
+            "A refill into the pocket instead of the reservoir is an overdose; a "
+            "pump left stopped after a session causes withdrawal.",
+            self,
+            "muted",
+        )
         self.body.addWidget(needle)
         self.body.addWidget(running)
         self.body.addWidget(why)
@@ -71,21 +79,26 @@ class PumpChecksStep(WizardStep):
 
 class ProgrammerStep(WizardStep):
     def __init__(self, wizard: RefillWizard) -> None:
-        super().__init__("Programmer's figures", "Copy the figures the pump's programmer shows "
-                         "after the update, as it shows them. pumpmgr compares them with its "
-                         "own forecast.")
+        super().__init__(
+            "Programmer's figures",
+            "Copy the figures the pump's programmer shows "
+            "after the update, as it shows them. pumpmgr compares them with its "
+            "own forecast.",
+        )
         self.wizard = wizard
         self.reservoir = QuantityEdit(Kind.VOLUME, "programmer's reservoir volume", self)
         self.alarm = DateEdit("programmer's alarm date", self, missing="not entered")
-        self.daily_volume = QuantityEdit(Kind.FLOW, "programmer's daily volume", self,
-                                         example="0.2 mL/day")
+        self.daily_volume = QuantityEdit(
+            Kind.FLOW, "programmer's daily volume", self, example="0.2 mL/day"
+        )
         self.form = QWidget(self)
         form = QFormLayout(self.form)
         form.setContentsMargins(0, 0, 0, 0)
         for text, widget, buddy in (
-                ("Reservoir &volume", self.reservoir, self.reservoir.line_edit),
-                ("Low-reservoir &alarm date", self.alarm, self.alarm),
-                ("&Daily volume", self.daily_volume, self.daily_volume.line_edit)):
+            ("Reservoir &volume", self.reservoir, self.reservoir.line_edit),
+            ("Low-reservoir &alarm date", self.alarm, self.alarm),
+            ("&Daily volume", self.daily_volume, self.daily_volume.line_edit),
+        ):
             label = QLabel(text, self.form)
             label.setBuddy(buddy)
             form.addRow(label, widget)
@@ -99,15 +112,20 @@ class ProgrammerStep(WizardStep):
         self.table.setFixedHeight(table_height(self.table, 3))
         self.table.setAccessibleName("Programmer against pumpmgr")
         self.result = wrapped_label(" ", self)
-        self.tolerance = wrapped_label("Each figure is " + tolerance_text() + ".", self,
-                                        "muted")
+        self.tolerance = wrapped_label("Each figure is " + tolerance_text() + ".", self, "muted")
         self.differences = Confirm(
-            "Differences &checked", "Both nurses re-checked the programmer's entries "
+            "Differences &checked",
+            "Both nurses re-checked the programmer's entries "
             "(concentration, dose, reservoir volume) and pumpmgr's, and corrected the wrong "
-            "one.", self)
+            "one.",
+            self,
+        )
         self.differences_checked = self.differences.box
-        self.constant_note = wrapped_label("Constant-flow pump: it has no programmer, so there is "
-                                            "nothing to compare. Go on.", self, "muted")
+        self.constant_note = wrapped_label(
+            "Constant-flow pump: it has no programmer, so there is nothing to compare. Go on.",
+            self,
+            "muted",
+        )
         self.body.addWidget(self.constant_note)
         self.body.addWidget(self.form)
         self.body.addWidget(self.table)
@@ -150,8 +168,9 @@ class ProgrammerStep(WizardStep):
         checks = self.checks()
         self.table.setRowCount(len(checks))
         for row, check in enumerate(checks):
-            for column, text in enumerate((check.name, check.programmer, check.pumpmgr,
-                                           check.word)):
+            for column, text in enumerate(
+                (check.name, check.programmer, check.pumpmgr, check.word)
+            ):
                 item = QTableWidgetItem(text)
                 if check.differs:
                     item.setBackground(Qt.GlobalColor.yellow)
@@ -162,9 +181,11 @@ class ProgrammerStep(WizardStep):
         elif differs:
             names = ", ".join(c.name.lower() for c in checks if c.differs)
             said = programmer_check_text(True, (names,))
-            self.result.setText(f"{said[0].upper()}{said[1:]}. Check the "
-                                "programmer's entries and pumpmgr's; correct whichever is "
-                                "wrong before the patient leaves.")
+            self.result.setText(
+                f"{said[0].upper()}{said[1:]}. Check the "
+                "programmer's entries and pumpmgr's; correct whichever is "
+                "wrong before the patient leaves."
+            )
             set_role(self.result, "error")
         else:
             said = programmer_check_text(False)
@@ -177,20 +198,24 @@ class ProgrammerStep(WizardStep):
             return []
         found = []
         if self.reservoir.quantity() is None:
-            found.append(self.reservoir.error_text() or "enter the reservoir volume the "
-                                                        "programmer shows")
+            found.append(
+                self.reservoir.error_text() or "enter the reservoir volume the programmer shows"
+            )
         problem = date_problem(self.alarm, "enter the alarm date the programmer shows")
         if problem:
             found.append(problem)
         if self.daily_volume.quantity() is None:
-            found.append(self.daily_volume.error_text() or "enter the daily volume the "
-                                                           "programmer shows")
+            found.append(
+                self.daily_volume.error_text() or "enter the daily volume the programmer shows"
+            )
         refused = self._judged()[1]
         if not found and refused:
             found.append(refused)
         if not found and self.differs() and not self.differences_checked.isChecked():
-            found.append("the programmer's figures differ from pumpmgr's: check both, then "
-                         "tick 'Differences checked'")
+            found.append(
+                "the programmer's figures differ from pumpmgr's: check both, then "
+                "tick 'Differences checked'"
+            )
         return found
 
     def summary(self) -> str:
@@ -200,11 +225,12 @@ class ProgrammerStep(WizardStep):
         if not checks:
             return "not entered"
         if any(c.differs for c in checks):
-            return ("DIFFER (" + ", ".join(c.name.lower() for c in checks if c.differs)
-                    + "); differences checked")
+            return (
+                "DIFFER ("
+                + ", ".join(c.name.lower() for c in checks if c.differs)
+                + "); differences checked"
+            )
         return "agree with pumpmgr's forecast"
 
     def first_input(self) -> QWidget | None:
         return None if self.wizard.constant_flow else self.reservoir
-
-

@@ -22,9 +22,12 @@ if TYPE_CHECKING:
 
 class ResidualStep(WizardStep):
     def __init__(self, wizard: RefillWizard) -> None:
-        super().__init__("Residual", "Aspirate the reservoir completely and enter the volume "
-                         "drawn back. pumpmgr compares it at once with the residual it "
-                         "expects.")
+        super().__init__(
+            "Residual",
+            "Aspirate the reservoir completely and enter the volume "
+            "drawn back. pumpmgr compares it at once with the residual it "
+            "expects.",
+        )
         self.wizard = wizard
         self.expected_fields = FieldList("Expected residual now", self)
         self.aspirated = QuantityEdit(Kind.VOLUME, "aspirated volume", self, example="3.4 mL")
@@ -36,14 +39,17 @@ class ResidualStep(WizardStep):
         self.verdict.setFont(font)
         self.details = wrapped_label(" ", self)
         self.meaning = wrapped_label(" ", self, "muted")
-        self.note_label = QLabel("&What was found (pocket, pump interrogation, what was done)",
-                                 self)
+        self.note_label = QLabel(
+            "&What was found (pocket, pump interrogation, what was done)", self
+        )
         self.note_label.setProperty("role", "fieldname")
         self.note = QPlainTextEdit(self)
         self.note.setTabChangesFocus(True)
         self.note.setAccessibleName("Discrepancy note")
-        self.note.setPlaceholderText("for example: pocket checked, no swelling; pump "
-                                     "interrogated, no alarms; recheck at the next refill")
+        self.note.setPlaceholderText(
+            "for example: pocket checked, no swelling; pump "
+            "interrogated, no alarms; recheck at the next refill"
+        )
         self.note.setFixedHeight(lines_high(self.note, 5))
         self.note_label.setBuddy(self.note)
         self.notes = wrapped_label(" ", self, "muted")
@@ -68,33 +74,72 @@ class ResidualStep(WizardStep):
         if plan is None:
             return
         threshold = format_quantity(plan.threshold, Kind.VOLUME)
-        accuracy = ("not known" if plan.accuracy_percent is None
-                    else "±" + format_percent(plan.accuracy_percent / 100, signed=False))
+        accuracy = (
+            "not known"
+            if plan.accuracy_percent is None
+            else "±" + format_percent(plan.accuracy_percent / 100, signed=False)
+        )
         if plan.residual is None or plan.last_refill is None:
-            self.expected_fields.set_fields([
-                ("expected", "Expected residual", "none: first fill of this pump; enter the "
-                 "volume aspirated (0 mL for a new, empty pump)", "")])
+            self.expected_fields.set_fields(
+                [
+                    (
+                        "expected",
+                        "Expected residual",
+                        "none: first fill of this pump; enter the "
+                        "volume aspirated (0 mL for a new, empty pump)",
+                        "",
+                    )
+                ]
+            )
         else:
             residual, last, taken = plan.residual, plan.last_refill, plan.patient_boluses
-            extra = residual.extra_volume if taken is None else (
-                residual.extra_volume - taken.volume)
-            drawn = [] if taken is None else [
-                ("patient boluses", "Drawn by patient boluses", taken.text(), "")]
-            self.expected_fields.set_fields([
-                ("last fill", "Last fill", f"{format_datetime(last.performed_at)}, "
-                 f"{format_quantity(last.final_volume, Kind.VOLUME)}", ""),
-                ("elapsed", "Since then", format_duration(_days(residual.elapsed_days)), ""),
-                ("infused", "Delivered by the program",
-                 format_quantity(residual.infused, Kind.VOLUME), ""),
-                ("extra", "Drawn by a bridge or priming bolus",
-                 format_quantity(extra, Kind.VOLUME), ""),
-                *drawn,
-                ("expected", "Expected residual", format_quantity(residual.expected_residual,
-                                                                  Kind.VOLUME), "title"),
-                ("threshold", "Investigate when", f"the difference is over {threshold} "
-                 f"(reservoir {format_quantity(plan.pump.capacity, Kind.VOLUME)}) or the "
-                 f"delivery error is over the labelled accuracy ({accuracy})", ""),
-            ])
+            extra = (
+                residual.extra_volume if taken is None else (residual.extra_volume - taken.volume)
+            )
+            drawn = (
+                []
+                if taken is None
+                else [("patient boluses", "Drawn by patient boluses", taken.text(), "")]
+            )
+            self.expected_fields.set_fields(
+                [
+                    (
+                        "last fill",
+                        "Last fill",
+                        f"{format_datetime(last.performed_at)}, "
+                        f"{format_quantity(last.final_volume, Kind.VOLUME)}",
+                        "",
+                    ),
+                    ("elapsed", "Since then", format_duration(_days(residual.elapsed_days)), ""),
+                    (
+                        "infused",
+                        "Delivered by the program",
+                        format_quantity(residual.infused, Kind.VOLUME),
+                        "",
+                    ),
+                    (
+                        "extra",
+                        "Drawn by a bridge or priming bolus",
+                        format_quantity(extra, Kind.VOLUME),
+                        "",
+                    ),
+                    *drawn,
+                    (
+                        "expected",
+                        "Expected residual",
+                        format_quantity(residual.expected_residual, Kind.VOLUME),
+                        "title",
+                    ),
+                    (
+                        "threshold",
+                        "Investigate when",
+                        f"the difference is over {threshold} "
+                        f"(reservoir {format_quantity(plan.pump.capacity, Kind.VOLUME)}) or the "
+                        f"delivery error is over the labelled accuracy ({accuracy})",
+                        "",
+                    ),
+                ]
+            )
         self.notes.setText("\n".join(plan.notes))
         self.refresh()
 
@@ -120,17 +165,22 @@ class ResidualStep(WizardStep):
             self.meaning.setText(" ")
         else:
             self.verdict.setText(
-                "FOUND EMPTY: the reservoir was empty" if verdict.verdict == "found_empty"
+                "FOUND EMPTY: the reservoir was empty"
+                if verdict.verdict == "found_empty"
                 else "INVESTIGATE: the residual is outside what is expected"
-                if investigate else "Residual OK: within the threshold")
+                if investigate
+                else "Residual OK: within the threshold"
+            )
             set_role(self.verdict, "error" if investigate else "")
             self.details.setText(discrepancy_details(verdict))
             self.meaning.setText(" ".join((*verdict.warnings, verdict.meaning)))
         self.note_label.setText(
             "&What was found (required: the patient's condition)"
-            if verdict is not None and verdict.verdict == "found_empty" else
-            "&What was found (required: the residual says investigate)"
-            if investigate else "&What was found (optional)")
+            if verdict is not None and verdict.verdict == "found_empty"
+            else "&What was found (required: the residual says investigate)"
+            if investigate
+            else "&What was found (optional)"
+        )
         set_role(self.note_label, "error" if investigate and not self.note_text() else "fieldname")
 
     def note_text(self) -> str:
@@ -160,14 +210,16 @@ def _days(days: float) -> Quantity:
 
 
 def discrepancy_details(verdict: Discrepancy) -> str:
-    parts = [f"Expected minus aspirated: {presentation.signed_volume_text(verdict.difference)} "
-             f"(threshold {format_quantity(verdict.threshold, Kind.VOLUME)})"]
+    parts = [
+        f"Expected minus aspirated: {presentation.signed_volume_text(verdict.difference)} "
+        f"(threshold {format_quantity(verdict.threshold, Kind.VOLUME)})"
+    ]
     if verdict.delivery_error is not None:
         text = f"delivery error {format_percent(verdict.delivery_error)}"
         if verdict.accuracy_percent is not None:
-            text += (" (labelled accuracy ±"
-                     f"{format_percent(verdict.accuracy_percent / 100, signed=False)})")
+            text += (
+                " (labelled accuracy ±"
+                f"{format_percent(verdict.accuracy_percent / 100, signed=False)})"
+            )
         parts.append(text)
     return "; ".join(parts) + "."
-
-

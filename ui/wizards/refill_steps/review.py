@@ -43,12 +43,16 @@ class ReviewRow:
 
 class ReviewStep(WizardStep):
     def __init__(self, wizard: RefillWizard) -> None:
-        super().__init__("Review and save", "Before and after, side by side. Save records the "
-                         "refill, the new prescription if any, and both nurses, in one go.")
+        super().__init__(
+            "Review and save",
+            "Before and after, side by side. Save records the "
+            "refill, the new prescription if any, and both nurses, in one go.",
+        )
         self.wizard = wizard
         self.table = QTableWidget(0, 4, self)
-        self.table.setHorizontalHeaderLabels(["", "Before this refill", "After this refill",
-                                              "Change"])
+        self.table.setHorizontalHeaderLabels(
+            ["", "Before this refill", "After this refill", "Change"]
+        )
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -69,9 +73,12 @@ class ReviewStep(WizardStep):
         self.rows = self.wizard.review_rows()
         self.table.setRowCount(len(self.rows))
         for number, row in enumerate(self.rows):
-            items = [QTableWidgetItem(row.name), QTableWidgetItem(row.before),
-                     QTableWidgetItem(row.after),
-                     QTableWidgetItem("changed" if row.changed else "")]
+            items = [
+                QTableWidgetItem(row.name),
+                QTableWidgetItem(row.before),
+                QTableWidgetItem(row.after),
+                QTableWidgetItem("changed" if row.changed else ""),
+            ]
             font = items[0].font()
             font.setBold(True)
             items[0].setFont(font)
@@ -101,8 +108,9 @@ class DoneStep(WizardStep):
         self.card_button.setAutoDefault(False)
         self.note_button = QPushButton("Copy the visit &note…", self)
         self.note_button.setAutoDefault(False)
-        self.note_button.setToolTip("The refill as a note for the hospital's record, on the "
-                                    "clipboard")
+        self.note_button.setToolTip(
+            "The refill as a note for the hospital's record, on the clipboard"
+        )
         self.worksheet_button.clicked.connect(wizard.print_worksheet)
         self.card_button.clicked.connect(wizard.print_card)
         self.note_button.clicked.connect(wizard.copy_note)
@@ -111,8 +119,13 @@ class DoneStep(WizardStep):
         buttons.addWidget(self.card_button)
         buttons.addWidget(self.note_button)
         buttons.addStretch(1)
-        self.body.addWidget(wrapped_label("The refill is saved. Give the patient the new wallet "
-                                          "card when the alarm date or the dose changed.", self))
+        self.body.addWidget(
+            wrapped_label(
+                "The refill is saved. Give the patient the new wallet "
+                "card when the alarm date or the dose changed.",
+                self,
+            )
+        )
         self.body.addWidget(self.summary)
         self.body.addLayout(buttons)
         self.body.addStretch(1)
@@ -124,19 +137,36 @@ class DoneStep(WizardStep):
         tz = self.wizard.clinic.tz
         refill = outcome.refill
         fields: list[Field] = [
-            ("refill", "Refill", f"{presentation.datetime_text(refill.performed_at, tz)}: "
-             f"{format_quantity(refill.volume_added, Kind.VOLUME)} of "
-             f"{solution_text(refill.ingredients, self.wizard.library)}", ""),
+            (
+                "refill",
+                "Refill",
+                f"{presentation.datetime_text(refill.performed_at, tz)}: "
+                f"{format_quantity(refill.volume_added, Kind.VOLUME)} of "
+                f"{solution_text(refill.ingredients, self.wizard.library)}",
+                "",
+            ),
             ("nurses", "Nurses", f"{refill.nurse}, verified by {refill.verifier}", ""),
         ]
         if outcome.discrepancy is not None:
             fields.append(("verdict", "Residual", outcome.discrepancy.verdict, ""))
         if outcome.forecast is not None:
             forecast = outcome.forecast
-            fields.append(("alarm", "Low-reservoir alarm",
-                           presentation.datetime_text(forecast.alarm_at, tz), ""))
-            fields.append(("refill due", "Next refill due",
-                           presentation.date_text(forecast.refill_due), "title"))
+            fields.append(
+                (
+                    "alarm",
+                    "Low-reservoir alarm",
+                    presentation.datetime_text(forecast.alarm_at, tz),
+                    "",
+                )
+            )
+            fields.append(
+                (
+                    "refill due",
+                    "Next refill due",
+                    presentation.date_text(forecast.refill_due),
+                    "title",
+                )
+            )
         self.summary.set_fields(fields)
 
     def first_input(self) -> QWidget | None:

@@ -100,8 +100,12 @@ def lines_high(edit: QPlainTextEdit, lines: int) -> int:
 def table_height(table: QTableWidget, rows: int) -> int:
     """The height showing the header and ``rows`` rows in the table's font and style."""
     table.ensurePolished()
-    return (table.horizontalHeader().sizeHint().height()
-            + rows * table.verticalHeader().defaultSectionSize() + 2 * table.frameWidth() + 2)
+    return (
+        table.horizontalHeader().sizeHint().height()
+        + rows * table.verticalHeader().defaultSectionSize()
+        + 2 * table.frameWidth()
+        + 2
+    )
 
 
 def mass_unit_of(ingredients: tuple[Ingredient, ...]) -> Literal["mcg", "mg"]:
@@ -111,6 +115,5 @@ def mass_unit_of(ingredients: tuple[Ingredient, ...]) -> Literal["mcg", "mg"]:
 def doses_text(plan: VisitPlan) -> str:
     return " + ".join(
         f"{d.ingredient.drug} {presentation.dose_text(d.daily_dose, d.ingredient.display_unit)}"
-        for d in plan.doses)
-
-
+        for d in plan.doses
+    )

@@ -19,9 +19,12 @@ if TYPE_CHECKING:
 
 class VerifyStep(WizardStep):
     def __init__(self, wizard: RefillWizard) -> None:
-        super().__init__("Second nurse", "Second nurse: read the syringe label and the pump "
-                         "yourself and enter what you see. The first nurse's entries are not "
-                         "shown; a difference stops the save.")
+        super().__init__(
+            "Second nurse",
+            "Second nurse: read the syringe label and the pump "
+            "yourself and enter what you see. The first nurse's entries are not "
+            "shown; a difference stops the save.",
+        )
         self.wizard = wizard
         self.username = QLineEdit(self)
         self.username.setMaxLength(64)
@@ -56,8 +59,12 @@ class VerifyStep(WizardStep):
         self.body.addWidget(entry)
         self.body.addWidget(self.message)
         self.body.addStretch(1)
-        for signal in (self.username.textChanged, self.password.textChanged,
-                       self.volume.line_edit.textChanged, self.lot.textChanged):
+        for signal in (
+            self.username.textChanged,
+            self.password.textChanged,
+            self.volume.line_edit.textChanged,
+            self.lot.textChanged,
+        ):
             signal.connect(self._typed)
         self._drugs: tuple[str, ...] = ()
 
@@ -75,12 +82,19 @@ class VerifyStep(WizardStep):
                 self.concentration_form.removeRow(edit)
             self.concentrations = []
             for position, ingredient in enumerate(ingredients):
-                edit = QuantityEdit(Kind.CONCENTRATION, f"{ingredient.drug} concentration "
-                                    "(second nurse)", self, mass_unit=ingredient.display_unit)
+                edit = QuantityEdit(
+                    Kind.CONCENTRATION,
+                    f"{ingredient.drug} concentration (second nurse)",
+                    self,
+                    mass_unit=ingredient.display_unit,
+                )
                 edit.line_edit.textChanged.connect(self._typed)
-                label = QLabel(f"{ingredient.drug.capitalize()} &concentration"
-                               if len(ingredients) == 1 else
-                               f"{ingredient.drug.capitalize()} concentration", self)
+                label = QLabel(
+                    f"{ingredient.drug.capitalize()} &concentration"
+                    if len(ingredients) == 1
+                    else f"{ingredient.drug.capitalize()} concentration",
+                    self,
+                )
                 label.setBuddy(edit.line_edit)
                 self.concentration_form.insertRow(position, label, edit)
                 self.concentrations.append(edit)
@@ -114,5 +128,3 @@ class VerifyStep(WizardStep):
 
     def first_input(self) -> QWidget | None:
         return self.username
-
-

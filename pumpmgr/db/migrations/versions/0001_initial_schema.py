@@ -339,7 +339,11 @@ def _create_tables() -> None:
         _check(t, "final_volume_not_negative", "final_reservoir_ml >= 0"),
     )
     for column in (
-        "pump_id", "prescription_id", "nurse_id", "verifying_nurse_id", "corrects_id",
+        "pump_id",
+        "prescription_id",
+        "nurse_id",
+        "verifying_nurse_id",
+        "corrects_id",
         "recorded_by_id",
     ):
         _index(t, column)
@@ -354,8 +358,16 @@ def _create_tables() -> None:
             t,
             "kind",
             "pump_event_kind",
-            ("implant", "replacement", "explant", "catheter_revision", "mri", "alarm", "eri",
-             "note"),
+            (
+                "implant",
+                "replacement",
+                "explant",
+                "catheter_revision",
+                "mri",
+                "alarm",
+                "eri",
+                "note",
+            ),
         ),
         _instant("occurred_at"),
         sa.Column("post_mri_check_done", sa.Boolean(), nullable=True),

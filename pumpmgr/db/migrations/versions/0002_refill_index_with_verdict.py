@@ -23,8 +23,11 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.drop_index("ix_refills_pump_id_performed_at", table_name="refills")
-    op.create_index("ix_refills_pump_id_performed_at_discrepancy_verdict", "refills",
-                    ["pump_id", "performed_at", "discrepancy_verdict"])
+    op.create_index(
+        "ix_refills_pump_id_performed_at_discrepancy_verdict",
+        "refills",
+        ["pump_id", "performed_at", "discrepancy_verdict"],
+    )
 
 
 def downgrade() -> None:

@@ -39,8 +39,10 @@ _COMPLETE = (
 
 
 def _is_number(column: str) -> str:
-    return (f"CONSTRAINT ck_refills_{column}_is_number "
-            f"CHECK (typeof({column}) IN ('real', 'integer', 'null'))")
+    return (
+        f"CONSTRAINT ck_refills_{column}_is_number "
+        f"CHECK (typeof({column}) IN ('real', 'integer', 'null'))"
+    )
 
 
 def _add_programmer_columns() -> None:
@@ -54,20 +56,21 @@ def _add_programmer_columns() -> None:
     if bind.dialect.name != "sqlite":
         for column in columns:
             op.add_column("refills", column)
-        op.create_check_constraint("ck_refills_programmer_figures_complete", "refills",
-                                   _COMPLETE)
+        op.create_check_constraint("ck_refills_programmer_figures_complete", "refills", _COMPLETE)
         return
     extra = {
         "programmer_reservoir_ml": _is_number("programmer_reservoir_ml"),
         "programmer_daily_volume_ml_per_day": _is_number("programmer_daily_volume_ml_per_day"),
         # the last column added: a column CHECK may name only columns that already exist
         "programmer_differs": f"CONSTRAINT ck_refills_programmer_figures_complete "
-                              f"CHECK ({_COMPLETE})",
+        f"CHECK ({_COMPLETE})",
     }
     for column in columns:
         kind = column.type.compile(dialect=bind.dialect)
-        op.execute(f"ALTER TABLE refills ADD COLUMN {column.name} {kind} "
-                   f"{extra.get(column.name, '')}".rstrip())
+        op.execute(
+            f"ALTER TABLE refills ADD COLUMN {column.name} {kind} "
+            f"{extra.get(column.name, '')}".rstrip()
+        )
 
 
 def upgrade() -> None:

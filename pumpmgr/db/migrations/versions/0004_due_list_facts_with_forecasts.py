@@ -44,16 +44,19 @@ _FILL = (
 def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name == "sqlite":
-        op.execute(f"ALTER TABLE {_T} ADD COLUMN prescription_id INTEGER "
-                   f"CONSTRAINT {_FK} REFERENCES prescriptions (id)")
+        op.execute(
+            f"ALTER TABLE {_T} ADD COLUMN prescription_id INTEGER "
+            f"CONSTRAINT {_FK} REFERENCES prescriptions (id)"
+        )
         for name in ("flex_schedule", "open_discrepancy"):
             op.execute(f"ALTER TABLE {_T} ADD COLUMN {name} BOOLEAN DEFAULT false NOT NULL")
     else:
         op.add_column(_T, sa.Column("prescription_id", sa.Integer(), nullable=True))
         op.create_foreign_key(_FK, _T, "prescriptions", ["prescription_id"], ["id"])
         for name in ("flex_schedule", "open_discrepancy"):
-            op.add_column(_T, sa.Column(name, sa.Boolean(), server_default=sa.false(),
-                                        nullable=False))
+            op.add_column(
+                _T, sa.Column(name, sa.Boolean(), server_default=sa.false(), nullable=False)
+            )
     for statement in _FILL:
         op.execute(statement)
 

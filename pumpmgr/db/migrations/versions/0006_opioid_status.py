@@ -33,8 +33,10 @@ _NAME = f"ck_{_T}_opioid_status"
 def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name == "sqlite":
-        op.execute(f"ALTER TABLE {_T} ADD COLUMN opioid_status VARCHAR(32) "
-                   f"CONSTRAINT {_NAME} CHECK ({_CHECK})")
+        op.execute(
+            f"ALTER TABLE {_T} ADD COLUMN opioid_status VARCHAR(32) "
+            f"CONSTRAINT {_NAME} CHECK ({_CHECK})"
+        )
     else:
         op.add_column(_T, sa.Column("opioid_status", sa.String(32), nullable=True))
         op.create_check_constraint(_NAME, _T, _CHECK)

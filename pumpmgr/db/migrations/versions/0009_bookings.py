@@ -36,8 +36,12 @@ _SETTINGS = "clinic_settings"
 _SETTINGS_COLUMNS = (
     ("clinic_visits_per_day", 8, "clinic_visits_not_negative", "clinic_visits_per_day >= 0"),
     ("home_visits_per_day", 2, "home_visits_not_negative", "home_visits_per_day >= 0"),
-    ("booking_horizon_days", 21, "horizon_in_range",
-     "booking_horizon_days >= 1 AND booking_horizon_days <= 366"),
+    (
+        "booking_horizon_days",
+        21,
+        "horizon_in_range",
+        "booking_horizon_days >= 1 AND booking_horizon_days <= 366",
+    ),
 )
 
 
@@ -62,8 +66,10 @@ def upgrade() -> None:
         *_fk("nurse_id", "users", nullable=True),
         sa.Column("note", sa.Text(), nullable=False),
         sa.Column("state", sa.String(32), nullable=False),
-        sa.CheckConstraint("state IN ('booked', 'cancelled', 'did_not_attend', 'attended')",
-                           name=f"ck_{_T}_booking_state"),
+        sa.CheckConstraint(
+            "state IN ('booked', 'cancelled', 'did_not_attend', 'attended')",
+            name=f"ck_{_T}_booking_state",
+        ),
         sa.Column("late_reason", sa.Text(), nullable=True),
         sa.Column("booked_at", sa.DateTime(timezone=True), nullable=False),
         *_fk("booked_by_id", "users"),
@@ -74,16 +80,27 @@ def upgrade() -> None:
     for column in ("pump_id", "nurse_id", "booked_by_id", "changed_by_id", "day"):
         op.create_index(f"ix_{_T}_{column}", _T, [column])
     op.create_index(f"ix_{_T}_state_day", _T, ["state", "day"])
-    op.create_index("ux_bookings_one_open_per_pump", _T, ["pump_id"], unique=True,
-                    sqlite_where=sa.text("state = 'booked'"),
-                    postgresql_where=sa.text("state = 'booked'"))
+    op.create_index(
+        "ux_bookings_one_open_per_pump",
+        _T,
+        ["pump_id"],
+        unique=True,
+        sqlite_where=sa.text("state = 'booked'"),
+        postgresql_where=sa.text("state = 'booked'"),
+    )
     for column, default, name, condition in _SETTINGS_COLUMNS:
         if sqlite:
-            op.execute(f"ALTER TABLE {_SETTINGS} ADD COLUMN {column} INTEGER DEFAULT {default} "
-                       f"NOT NULL CONSTRAINT ck_{_SETTINGS}_{name} CHECK ({condition})")
+            op.execute(
+                f"ALTER TABLE {_SETTINGS} ADD COLUMN {column} INTEGER DEFAULT {default} "
+                f"NOT NULL CONSTRAINT ck_{_SETTINGS}_{name} CHECK ({condition})"
+            )
         else:
-            op.add_column(_SETTINGS, sa.Column(column, sa.Integer(), nullable=False,
-                                               server_default=sa.text(str(default))))
+            op.add_column(
+                _SETTINGS,
+                sa.Column(
+                    column, sa.Integer(), nullable=False, server_default=sa.text(str(default))
+                ),
+            )
             op.create_check_constraint(f"ck_{_SETTINGS}_{name}", _SETTINGS, condition)
     op.add_column("patients", sa.Column("phone", sa.String(64), nullable=True))
 

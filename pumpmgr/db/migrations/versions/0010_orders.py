@@ -47,11 +47,11 @@ def _add(table: str, column: sa.Column[Any], check: str = "") -> None:
     which cannot add a table constraint; PostgreSQL gets it as a table constraint)."""
     if _sqlite():
         kind = column.type.compile(dialect=op.get_bind().dialect)
-        default = "" if column.server_default is None else (
-            f" DEFAULT {column.server_default.arg}")  # type: ignore[attr-defined]
+        default = "" if column.server_default is None else (f" DEFAULT {column.server_default.arg}")  # type: ignore[attr-defined]
         null = "" if column.nullable else " NOT NULL"
-        op.execute(f"ALTER TABLE {table} ADD COLUMN {column.name} {kind}{default}{null} "
-                   f"{check}".rstrip())
+        op.execute(
+            f"ALTER TABLE {table} ADD COLUMN {column.name} {kind}{default}{null} {check}".rstrip()
+        )
         return
     op.add_column(table, column)
 
@@ -72,10 +72,14 @@ def _append_only(table: str) -> None:
                 f"{event} is refused (record a correction instead)'); END"
             )
         return
-    op.execute(f"CREATE TRIGGER trg_{table}_no_change BEFORE UPDATE OR DELETE ON {table} "
-               "FOR EACH ROW EXECUTE FUNCTION pumpmgr_refuse_change()")
-    op.execute(f"CREATE TRIGGER trg_{table}_no_truncate BEFORE TRUNCATE ON {table} "
-               "FOR EACH STATEMENT EXECUTE FUNCTION pumpmgr_refuse_change()")
+    op.execute(
+        f"CREATE TRIGGER trg_{table}_no_change BEFORE UPDATE OR DELETE ON {table} "
+        "FOR EACH ROW EXECUTE FUNCTION pumpmgr_refuse_change()"
+    )
+    op.execute(
+        f"CREATE TRIGGER trg_{table}_no_truncate BEFORE TRUNCATE ON {table} "
+        "FOR EACH STATEMENT EXECUTE FUNCTION pumpmgr_refuse_change()"
+    )
 
 
 def _instant(name: str, nullable: bool = False) -> sa.Column[Any]:
@@ -88,21 +92,24 @@ def upgrade() -> None:
     _add("prescriptions", _instant("order_given_at", nullable=True))
     _add("prescriptions", sa.Column("read_back_confirmed", sa.Boolean(), nullable=True))
     for name in ("high_risk", "held_for_signature"):
-        _add("prescriptions", sa.Column(name, sa.Boolean(), server_default=false,
-                                        nullable=False))
+        _add("prescriptions", sa.Column(name, sa.Boolean(), server_default=false, nullable=False))
     for name, default in (("cosign_overdue_hours", 48), ("high_risk_overdue_hours", 24)):
-        column = sa.Column(name, sa.Integer(), server_default=sa.text(str(default)),
-                           nullable=False)
+        column = sa.Column(name, sa.Integer(), server_default=sa.text(str(default)), nullable=False)
         short = name.removesuffix("_hours")
         if _sqlite():
-            _add("clinic_settings", column,
-                 _check("clinic_settings", f"{short}_positive", f"{name} >= 1"))
+            _add(
+                "clinic_settings",
+                column,
+                _check("clinic_settings", f"{short}_positive", f"{name} >= 1"),
+            )
         else:
             _add("clinic_settings", column)
             _check("clinic_settings", f"{short}_positive", f"{name} >= 1")
     _add("pump_forecasts", sa.Column("order_alert", sa.String(32), nullable=True))
-    _add("pump_forecasts", sa.Column("open_incident", sa.Boolean(), server_default=false,
-                                     nullable=False))
+    _add(
+        "pump_forecasts",
+        sa.Column("open_incident", sa.Boolean(), server_default=false, nullable=False),
+    )
 
     t = "order_actions"
     op.create_table(
@@ -110,17 +117,20 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=f"pk_{t}"),
         sa.Column("prescription_id", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(["prescription_id"], ["prescriptions.id"],
-                                name=f"fk_{t}_prescription_id_prescriptions"),
+        sa.ForeignKeyConstraint(
+            ["prescription_id"], ["prescriptions.id"], name=f"fk_{t}_prescription_id_prescriptions"
+        ),
         sa.Column("action", sa.String(16), nullable=False),
         _instant("at"),
         sa.Column("by_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(["by_id"], ["users.id"], name=f"fk_{t}_by_id_users"),
         sa.Column("reason", sa.Text(), nullable=True),
-        sa.CheckConstraint("action IN ('signed', 'declined', 'programmed')",
-                           name=f"ck_{t}_action_known"),
-        sa.CheckConstraint("action <> 'declined' OR reason IS NOT NULL",
-                           name=f"ck_{t}_decline_has_reason"),
+        sa.CheckConstraint(
+            "action IN ('signed', 'declined', 'programmed')", name=f"ck_{t}_action_known"
+        ),
+        sa.CheckConstraint(
+            "action <> 'declined' OR reason IS NOT NULL", name=f"ck_{t}_decline_has_reason"
+        ),
     )
     op.create_index(f"ix_{t}_prescription_id", t, ["prescription_id"])
     op.create_index(f"ix_{t}_by_id", t, ["by_id"])
@@ -136,14 +146,16 @@ def upgrade() -> None:
         sa.Column("summary", sa.Text(), nullable=False),
         _instant("occurred_at"),
         sa.Column("prescription_id", sa.Integer(), nullable=True),
-        sa.ForeignKeyConstraint(["prescription_id"], ["prescriptions.id"],
-                                name=f"fk_{t}_prescription_id_prescriptions"),
+        sa.ForeignKeyConstraint(
+            ["prescription_id"], ["prescriptions.id"], name=f"fk_{t}_prescription_id_prescriptions"
+        ),
         sa.Column("refill_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(["refill_id"], ["refills.id"], name=f"fk_{t}_refill_id_refills"),
         _instant("recorded_at"),
         sa.Column("recorded_by_id", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(["recorded_by_id"], ["users.id"],
-                                name=f"fk_{t}_recorded_by_id_users"),
+        sa.ForeignKeyConstraint(
+            ["recorded_by_id"], ["users.id"], name=f"fk_{t}_recorded_by_id_users"
+        ),
     )
     op.create_index(f"ix_{t}_pump_id", t, ["pump_id"])
     op.create_index(f"ix_{t}_recorded_by_id", t, ["recorded_by_id"])
@@ -154,13 +166,15 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=f"pk_{t}"),
         sa.Column("incident_id", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(["incident_id"], ["incidents.id"],
-                                name=f"fk_{t}_incident_id_incidents"),
+        sa.ForeignKeyConstraint(
+            ["incident_id"], ["incidents.id"], name=f"fk_{t}_incident_id_incidents"
+        ),
         sa.UniqueConstraint("incident_id", name=f"uq_{t}_incident_id"),
         _instant("reviewed_at"),
         sa.Column("reviewed_by_id", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(["reviewed_by_id"], ["users.id"],
-                                name=f"fk_{t}_reviewed_by_id_users"),
+        sa.ForeignKeyConstraint(
+            ["reviewed_by_id"], ["users.id"], name=f"fk_{t}_reviewed_by_id_users"
+        ),
         sa.Column("note", sa.Text(), nullable=False),
     )
     op.create_index(f"ix_{t}_reviewed_by_id", t, ["reviewed_by_id"])

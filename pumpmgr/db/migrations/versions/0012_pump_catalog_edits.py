@@ -36,8 +36,7 @@ def upgrade() -> None:
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("edited_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("edited_by_id", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(["edited_by_id"], ["users.id"],
-                                name=f"fk_{_T}_edited_by_id_users"),
+        sa.ForeignKeyConstraint(["edited_by_id"], ["users.id"], name=f"fk_{_T}_edited_by_id_users"),
     )
     op.create_index(f"ix_{_T}_model_key", _T, ["model_key"])
     op.create_index(f"ix_{_T}_edited_by_id", _T, ["edited_by_id"])
@@ -49,10 +48,14 @@ def upgrade() -> None:
                 f"{event} is refused (record a correction instead)'); END"
             )
         return
-    op.execute(f"CREATE TRIGGER trg_{_T}_no_change BEFORE UPDATE OR DELETE ON {_T} "
-               "FOR EACH ROW EXECUTE FUNCTION pumpmgr_refuse_change()")
-    op.execute(f"CREATE TRIGGER trg_{_T}_no_truncate BEFORE TRUNCATE ON {_T} "
-               "FOR EACH STATEMENT EXECUTE FUNCTION pumpmgr_refuse_change()")
+    op.execute(
+        f"CREATE TRIGGER trg_{_T}_no_change BEFORE UPDATE OR DELETE ON {_T} "
+        "FOR EACH ROW EXECUTE FUNCTION pumpmgr_refuse_change()"
+    )
+    op.execute(
+        f"CREATE TRIGGER trg_{_T}_no_truncate BEFORE TRUNCATE ON {_T} "
+        "FOR EACH STATEMENT EXECUTE FUNCTION pumpmgr_refuse_change()"
+    )
 
 
 def downgrade() -> None:

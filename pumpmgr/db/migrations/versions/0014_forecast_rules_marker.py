@@ -31,14 +31,17 @@ _SETTINGS = "clinic_settings"
 
 def upgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
-        op.execute(f"ALTER TABLE {_SETTINGS} ADD COLUMN forecast_rules INTEGER DEFAULT 0 "
-                   "NOT NULL")
+        op.execute(f"ALTER TABLE {_SETTINGS} ADD COLUMN forecast_rules INTEGER DEFAULT 0 NOT NULL")
     else:
-        op.add_column(_SETTINGS, sa.Column("forecast_rules", sa.Integer(), nullable=False,
-                                           server_default=sa.text("0")))
+        op.add_column(
+            _SETTINGS,
+            sa.Column("forecast_rules", sa.Integer(), nullable=False, server_default=sa.text("0")),
+        )
     # a forecast with an alarm date but no worst-case date was written before revision 0007
-    op.execute(f"UPDATE {_SETTINGS} SET forecast_rules = 1 WHERE NOT EXISTS (SELECT 1 FROM "
-               "pump_forecasts WHERE alarm_at IS NOT NULL AND alarm_at_worst_case IS NULL)")
+    op.execute(
+        f"UPDATE {_SETTINGS} SET forecast_rules = 1 WHERE NOT EXISTS (SELECT 1 FROM "
+        "pump_forecasts WHERE alarm_at IS NOT NULL AND alarm_at_worst_case IS NULL)"
+    )
 
 
 def downgrade() -> None:

@@ -50,17 +50,18 @@ def upgrade() -> None:
         op.create_check_constraint("ck_refills_interrogation_complete", "refills", _COMPLETE)
         return
     extra = {
-        "interrogated_reservoir_ml":
-            "CONSTRAINT ck_refills_interrogated_reservoir_ml_is_number "
-            "CHECK (typeof(interrogated_reservoir_ml) IN ('real', 'integer', 'null')) "
-            # a column CHECK may name only columns that already exist: this is the last of
-            # the three
-            f"CONSTRAINT ck_refills_interrogation_complete CHECK ({_COMPLETE})",
+        "interrogated_reservoir_ml": "CONSTRAINT ck_refills_interrogated_reservoir_ml_is_number "
+        "CHECK (typeof(interrogated_reservoir_ml) IN ('real', 'integer', 'null')) "
+        # a column CHECK may name only columns that already exist: this is the last of
+        # the three
+        f"CONSTRAINT ck_refills_interrogation_complete CHECK ({_COMPLETE})",
     }
     for column in columns:
         kind = column.type.compile(dialect=bind.dialect)
-        op.execute(f"ALTER TABLE refills ADD COLUMN {column.name} {kind} "
-                   f"{extra.get(column.name, '')}".rstrip())
+        op.execute(
+            f"ALTER TABLE refills ADD COLUMN {column.name} {kind} "
+            f"{extra.get(column.name, '')}".rstrip()
+        )
 
 
 def downgrade() -> None:

@@ -38,13 +38,20 @@ def upgrade() -> None:
     bind = op.get_bind()
     for name, kind, default in _COLUMNS:
         if bind.dialect.name != "sqlite":
-            op.add_column("refills", sa.Column(
-                name, kind, nullable=default is None,
-                server_default=None if default is None else sa.text(default)))
+            op.add_column(
+                "refills",
+                sa.Column(
+                    name,
+                    kind,
+                    nullable=default is None,
+                    server_default=None if default is None else sa.text(default),
+                ),
+            )
             continue
         tail = "" if default is None else f" DEFAULT {default} NOT NULL"
-        op.execute(f"ALTER TABLE refills ADD COLUMN {name} "
-                   f"{kind.compile(dialect=bind.dialect)}{tail}")
+        op.execute(
+            f"ALTER TABLE refills ADD COLUMN {name} {kind.compile(dialect=bind.dialect)}{tail}"
+        )
 
 
 def downgrade() -> None:

@@ -24,19 +24,24 @@ down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_READ = ("interrogated_patient_boluses IS NULL OR "
-         "(interrogated_patient_boluses >= 0 AND interrogated_status IS NOT NULL)")
+_READ = (
+    "interrogated_patient_boluses IS NULL OR "
+    "(interrogated_patient_boluses >= 0 AND interrogated_status IS NOT NULL)"
+)
 
 
 def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name != "sqlite":
-        op.add_column("refills", sa.Column("interrogated_patient_boluses", sa.Integer(),
-                                           nullable=True))
+        op.add_column(
+            "refills", sa.Column("interrogated_patient_boluses", sa.Integer(), nullable=True)
+        )
         op.create_check_constraint("ck_refills_patient_boluses_read", "refills", _READ)
         return
-    op.execute("ALTER TABLE refills ADD COLUMN interrogated_patient_boluses INTEGER "
-               f"CONSTRAINT ck_refills_patient_boluses_read CHECK ({_READ})")
+    op.execute(
+        "ALTER TABLE refills ADD COLUMN interrogated_patient_boluses INTEGER "
+        f"CONSTRAINT ck_refills_patient_boluses_read CHECK ({_READ})"
+    )
 
 
 def downgrade() -> None:

@@ -48,10 +48,14 @@ def _append_only(table: str) -> None:
                 f"{event} is refused (record a correction instead)'); END"
             )
         return
-    op.execute(f"CREATE TRIGGER trg_{table}_no_change BEFORE UPDATE OR DELETE ON {table} "
-               "FOR EACH ROW EXECUTE FUNCTION pumpmgr_refuse_change()")
-    op.execute(f"CREATE TRIGGER trg_{table}_no_truncate BEFORE TRUNCATE ON {table} "
-               "FOR EACH STATEMENT EXECUTE FUNCTION pumpmgr_refuse_change()")
+    op.execute(
+        f"CREATE TRIGGER trg_{table}_no_change BEFORE UPDATE OR DELETE ON {table} "
+        "FOR EACH ROW EXECUTE FUNCTION pumpmgr_refuse_change()"
+    )
+    op.execute(
+        f"CREATE TRIGGER trg_{table}_no_truncate BEFORE TRUNCATE ON {table} "
+        "FOR EACH STATEMENT EXECUTE FUNCTION pumpmgr_refuse_change()"
+    )
 
 
 def _instant(name: str) -> sa.Column[Any]:
@@ -60,11 +64,16 @@ def _instant(name: str) -> sa.Column[Any]:
 
 def upgrade() -> None:
     if _sqlite():
-        op.execute("ALTER TABLE pump_forecasts ADD COLUMN open_stop_order BOOLEAN "
-                   "DEFAULT 0 NOT NULL")
+        op.execute(
+            "ALTER TABLE pump_forecasts ADD COLUMN open_stop_order BOOLEAN DEFAULT 0 NOT NULL"
+        )
     else:
-        op.add_column("pump_forecasts", sa.Column(
-            "open_stop_order", sa.Boolean(), server_default=sa.text("false"), nullable=False))
+        op.add_column(
+            "pump_forecasts",
+            sa.Column(
+                "open_stop_order", sa.Boolean(), server_default=sa.text("false"), nullable=False
+            ),
+        )
 
     t = "stop_orders"
     op.create_table(
@@ -75,8 +84,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["pump_id"], ["pumps.id"], name=f"fk_{t}_pump_id_pumps"),
         sa.Column("drug_key", sa.String(32), nullable=False),
         sa.Column("prescriber_id", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(["prescriber_id"], ["users.id"],
-                                name=f"fk_{t}_prescriber_id_users"),
+        sa.ForeignKeyConstraint(
+            ["prescriber_id"], ["users.id"], name=f"fk_{t}_prescriber_id_users"
+        ),
         _instant("effective_at"),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("long_stop", sa.Boolean(), nullable=False),
@@ -91,8 +101,9 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=f"pk_{t}"),
         sa.Column("stop_order_id", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(["stop_order_id"], ["stop_orders.id"],
-                                name=f"fk_{t}_stop_order_id_stop_orders"),
+        sa.ForeignKeyConstraint(
+            ["stop_order_id"], ["stop_orders.id"], name=f"fk_{t}_stop_order_id_stop_orders"
+        ),
         sa.UniqueConstraint("stop_order_id", name=f"uq_{t}_stop_order_id"),
         sa.Column("done", sa.String(32), nullable=False),
         sa.CheckConstraint(CARRIED_OUT_KNOWN, name=f"ck_{t}_done_known"),
