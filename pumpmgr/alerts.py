@@ -17,6 +17,7 @@ from pumpmgr.orders import NO_SETTINGS_UNTIL_SIGNED, OrderState, prints_settings
 from pumpmgr.records import PatientChart
 from pumpmgr.stop_orders import stop_order_text
 from pumpmgr.units import Kind
+from pumpmgr.wording import refill_state_text
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ def _forecast_alerts(chart: PatientChart, now: datetime | None) -> list[Alert]:
         )
         state = stored.state(now, past_end_of_service=past_end)
         if state is not None:
-            alerts.append(Alert(f"{state.words.upper()}: {state.advice}.", True))
+            alerts.append(Alert(refill_state_text(state), True))
     if stored is not None and stored.over_infusion_risk:
         alerts.append(Alert(OVER_INFUSION_RISK_TEXT, True))
     return alerts

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from pumpmgr import catalogs
 from pumpmgr.deadspace import Bridge
 from pumpmgr.errors import CatalogError
-from pumpmgr.formatting import MassUnit, format_duration, format_quantity
+from pumpmgr.forecast import RefillState
+from pumpmgr.formatting import MassUnit, format_datetime, format_duration, format_quantity
 from pumpmgr.records import Ingredient
 from pumpmgr.schedule import PatientBolus, Schedule
 from pumpmgr.units import Q_, Kind
@@ -194,3 +196,22 @@ def bridge_wording(plan: VisitPlan, names: DrugNames) -> BridgeWording:
                 f"{after}."
             )
     return BridgeWording(changes, tuple(how))
+
+
+def refill_state_text(state: RefillState) -> str:
+    """A state before a refill and what to do, as the due list's patient page, the visit and
+    the worksheet all say it (domain-rules §3)."""
+    return f"{state.words.upper()}: {state.advice}."
+
+
+def run_dry_text(dry_at: datetime) -> str:
+    """Since when the pump may have run dry, the worst case (a wall-clock time)."""
+    return f"The pump may have run dry from {format_datetime(dry_at)} (worst case)."
+
+
+def before_refill_notice(state: RefillState | None, dry_at: datetime | None) -> str:
+    """What the visit of a pump in a state before its refill says first: the state, what to
+    ask, and since when it may have run dry; "" when in none."""
+    if state is None:
+        return ""
+    return refill_state_text(state) + ("" if dry_at is None else " " + run_dry_text(dry_at))

@@ -492,8 +492,7 @@ class MainWindow(QMainWindow):
         """The check of what was written since the last checkpoint (the services audit a
         break); clinical work goes on whatever it finds. In the program's window it runs on
         the background helper: on a clinic with no checkpoint yet (the first start after an
-        upgrade) it reads the whole chain, which took 18 s on the 5,000-patient bench clinic
-        and held the sign-in that long."""
+        upgrade) it reads the whole chain, which must not hold the sign-in."""
         if not self._integrity_in_background:
             try:
                 report = self.clinic.records.check_since_checkpoint()

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
 from pumpmgr.dosing import dose_for_volume
-from pumpmgr.forecast import RefillState
 from pumpmgr.formatting import (
     MassUnit,
     format_date,
@@ -138,14 +137,3 @@ def findings_text(rx: PrescriptionRecord) -> str:
             text += f" (reason: {finding.reason})"
         parts.append(text)
     return "; ".join(parts)
-
-
-def before_refill_notice(state: RefillState | None, dry_at: datetime | None) -> str:
-    """What the visit of a pump in a state before its refill says first (domain-rules §3):
-    the state and what to ask, and since when it may have run dry; "" when in none."""
-    if state is None:
-        return ""
-    text = f"{state.words.upper()}: {state.advice}."
-    if dry_at is not None:
-        text += f" The pump may have run dry from {format_datetime(dry_at)} (worst case)."
-    return text

@@ -44,7 +44,7 @@ from pumpmgr.visit_record import (
     site_text,
     symptoms_text,
 )
-from pumpmgr.wording import bridge_wording, dilution_text
+from pumpmgr.wording import bridge_wording, dilution_text, refill_state_text, run_dry_text
 
 from . import common
 from .charts import reservoir_chart
@@ -176,15 +176,9 @@ def _header(
         Spacer(1, 4 * mm),
     ]
     if plan.state is not None and completed is None:
-        lines = [para(f"{plan.state.words.upper()}: {plan.state.advice}.", STYLES.bold)]
+        lines = [para(refill_state_text(plan.state), STYLES.bold)]
         if plan.may_have_run_dry_at is not None:
-            lines.append(
-                para(
-                    "The pump may have run dry from "
-                    f"{common.moment(plan.may_have_run_dry_at)} (worst case).",
-                    STYLES.body,
-                )
-            )
+            lines.append(para(run_dry_text(plan.may_have_run_dry_at), STYLES.body))
         story += [framed(lines, width, warning=True), Spacer(1, 4 * mm)]
     return story
 

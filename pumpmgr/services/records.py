@@ -132,8 +132,7 @@ def integrity_notice(report: IncrementalReport | IntegrityReport) -> str | None:
 
 #: Entries behind the checkpoint above which the start-up check first catches up on a
 #: snapshot: a write unit of work holds every other writer while it runs (SQLite's rollback
-#: journal): 5,000 entries check in about 0.3 s (347,538 in 21 s under the profiler, on the
-#: bench clinic), about the longest a save should wait for it.
+#: journal), so it is kept to about what a save may wait for (docs/performance.md).
 CATCH_UP_AFTER_ENTRIES = 5_000
 
 
@@ -298,8 +297,7 @@ class RecordService:
 
     def _catch_up(self) -> None:
         """When the checkpoint is far behind the head (none yet: the first start after an
-        upgrade reads the whole chain, 18 to 21 s on the 5,000-patient bench clinic), check
-        that part on a snapshot that holds up no writer and move the checkpoint to it, so
+        upgrade reads the whole chain), check that part on a snapshot that holds up no writer and move the checkpoint to it, so
         that the write unit of work that follows reads only what came after. A break found
         here is left for that unit, which finds and audits it again."""
         with self.ctx.database.read() as session:

@@ -39,7 +39,7 @@ from pumpmgr.visit_record import (
     SiteFinding,
     SymptomCheck,
 )
-from ui.presentation import before_refill_notice
+from pumpmgr.wording import before_refill_notice
 from ui.widgets.quantity_edit import QuantityEdit
 from ui.wizards.base import WizardStep
 

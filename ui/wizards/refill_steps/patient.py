@@ -12,8 +12,7 @@ from pumpmgr.formatting import format_date, format_datetime, format_quantity
 from pumpmgr.records import INDICATION_TEXT
 from pumpmgr.units import Kind
 from pumpmgr.visit_record import investigate_text
-from pumpmgr.wording import solution_text
-from ui import presentation
+from pumpmgr.wording import before_refill_notice, solution_text
 from ui.widgets.date_edit import DateEdit
 from ui.widgets.field_list import Field, FieldList
 from ui.wizards.base import WizardStep
@@ -145,11 +144,7 @@ class PatientStep(WizardStep):
                 )
                 now.append(("last residual", "Last residual", said[0].upper() + said[1:], "error"))
         self.now_fields.set_fields(now)
-        notice = (
-            ""
-            if base is None
-            else presentation.before_refill_notice(base.state, base.may_have_run_dry_at)
-        )
+        notice = "" if base is None else before_refill_notice(base.state, base.may_have_run_dry_at)
         self.state_notice.setText(notice)
         self.state_notice.setVisible(bool(notice))
         at = wizard.now_local().replace(second=0, microsecond=0)
