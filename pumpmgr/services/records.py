@@ -297,9 +297,10 @@ class RecordService:
 
     def _catch_up(self) -> None:
         """When the checkpoint is far behind the head (none yet: the first start after an
-        upgrade reads the whole chain), check that part on a snapshot that holds up no writer and move the checkpoint to it, so
-        that the write unit of work that follows reads only what came after. A break found
-        here is left for that unit, which finds and audits it again."""
+        upgrade reads the whole chain), check that part on a snapshot that holds up no writer
+        and move the checkpoint to it, so that the write unit of work that follows reads only
+        what came after. A break found here is left for that unit, which finds and audits it
+        again."""
         with self.ctx.database.read() as session:
             since = checkpoint.read_checkpoint(session)
             behind = (
