@@ -12,16 +12,13 @@ To add a revision during development::
 
 then write its ``upgrade()`` by hand.
 
-alembic is imported only where it is used (a migration, a new revision, a check of a database
-whose revision table is not one plain row): it takes a quarter of a second to import, and a
-program that starts on a database already at the head never needs it.
-:func:`head_revision` and :func:`known_revisions` read the revision files as text
-(:func:`_scan_revisions`) and leave anything that reader does not take to alembic.
+alembic is imported when a database is first opened (behind the sign-in window, where its
+fifth of a second is hidden), not with this module.
 """
 
 from __future__ import annotations
 
-import re
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -61,87 +58,28 @@ def script_directory() -> ScriptDirectory:
     return ScriptDirectory.from_config(alembic_config())
 
 
-#: A revision file's top-level ``name = value`` (or ``name: type = value``) for the names alembic
-#: reads; the value is one string literal or None, else the file is left to alembic.
-_ASSIGNMENT = re.compile(
-    r"^(?P<name>revision|down_revision|branch_labels|depends_on)[ \t]*(?::[^=\n]*)?=[ \t]*"
-    r"(?P<value>.*?)[ \t]*(?:#.*)?$",
-    re.MULTILINE,
-)
-_LITERAL = re.compile(r"^(?:\"(?P<double>[\w.-]+)\"|'(?P<single>[\w.-]+)')$")
-#: The file names alembic reads as revisions (alembic.script.base, not sourceless).
-_REVISION_FILE = re.compile(r"(?!\.#|__init__)(.*\.py)$")
+@functools.cache
+def _revisions(folder: Path) -> tuple[str, frozenset[str]]:
+    """The head and every revision of the migrations in ``folder``, as alembic reads them. A
+    folder's revisions do not change while the program runs, and each database opened asks for
+    them, so alembic reads a folder once."""
+    from alembic.script import ScriptDirectory
 
-
-def _scan_revisions() -> dict[str, str | None] | None:
-    """Each revision in ``MIGRATIONS_DIR/versions`` with the one it revises, read from the files
-    as text, without importing alembic or the revisions; None when any file has what this
-    reading does not take (a value other than one string or None, a name assigned twice or
-    not at all, branch labels, dependencies, a merge, a duplicate revision), so that alembic
-    decides as it always did."""
-    folder = MIGRATIONS_DIR / "versions"
-    found: dict[str, str | None] = {}
-    try:
-        files = sorted(p for p in folder.iterdir() if _REVISION_FILE.match(p.name))
-        for file in files:
-            values: dict[str, list[str | None]] = {}
-            for match in _ASSIGNMENT.finditer(file.read_text(encoding="utf-8")):
-                raw = match["value"]
-                literal = _LITERAL.match(raw)
-                if raw != "None" and literal is None:
-                    return None
-                values.setdefault(match["name"], []).append(
-                    None if literal is None else literal["double"] or literal["single"]
-                )
-            if any(len(v) != 1 for v in values.values()):
-                return None
-            revision, down = values.get("revision"), values.get("down_revision")
-            if (
-                revision is None
-                or revision[0] is None
-                or down is None
-                or values.get("branch_labels", [None])[0] is not None
-                or values.get("depends_on", [None])[0] is not None
-                or revision[0] in found
-            ):
-                return None
-            found[revision[0]] = down[0]
-    except (OSError, UnicodeDecodeError):
-        return None
-    return found or None
-
-
-def _scanned_head(revisions: dict[str, str | None]) -> str | None:
-    """The one revision no other revises, when every revision lies on the one line from it down
-    to the base; else None (a branch, a gap or a loop: alembic says what is wrong)."""
-    heads = set(revisions) - set(revisions.values())
-    if len(heads) != 1:
-        return None
-    head = heads.pop()
-    current: str | None = head
-    seen = 0
-    while current is not None and current in revisions and seen <= len(revisions):
-        seen += 1
-        current = revisions[current]
-    return head if current is None and seen == len(revisions) else None
+    config = alembic_config()
+    config.set_main_option("script_location", str(folder))
+    script = ScriptDirectory.from_config(config)
+    head = script.get_current_head()
+    if head is None:  # pragma: no cover - the package always ships the initial revision
+        raise RuntimeError("pumpmgr ships no migration revisions")
+    return head, frozenset(rev.revision for rev in script.walk_revisions())
 
 
 def head_revision() -> str:
-    scanned = _scan_revisions()
-    head = _scanned_head(scanned) if scanned is not None else None
-    if head is not None:
-        return head
-    head = script_directory().get_current_head()
-    if head is None:  # pragma: no cover - the package always ships the initial revision
-        raise RuntimeError("pumpmgr ships no migration revisions")
-    return head
+    return _revisions(MIGRATIONS_DIR)[0]
 
 
 def known_revisions() -> frozenset[str]:
-    scanned = _scan_revisions()
-    if scanned is not None and _scanned_head(scanned) is not None:
-        return frozenset(scanned)
-    return frozenset(rev.revision for rev in script_directory().walk_revisions())
+    return _revisions(MIGRATIONS_DIR)[1]
 
 
 @dataclass(frozen=True)
@@ -169,20 +107,16 @@ class SchemaState:
 
 
 def read_schema_state(connection: Connection) -> SchemaState:
-    """Tables and Alembic revision of the database behind ``connection`` (read-only).
+    """Tables and Alembic revision of the database behind ``connection`` (read-only); a
+    revision table alembic cannot read (more than one row) raises alembic's own error."""
+    from alembic.runtime.migration import MigrationContext
 
-    The revision is read with a plain query; only a revision table that is not one row or none
-    is handed to alembic's ``MigrationContext``, which refuses it as it always did."""
     tables = frozenset(inspect(connection).get_table_names())
-    revision: str | None = None
-    if "alembic_version" in tables:
-        rows = connection.execute(text("SELECT version_num FROM alembic_version")).all()
-        if len(rows) > 1:
-            from alembic.runtime.migration import MigrationContext
-
-            revision = MigrationContext.configure(connection).get_current_revision()
-        elif rows:
-            revision = rows[0][0]
+    revision = (
+        MigrationContext.configure(connection).get_current_revision()
+        if "alembic_version" in tables
+        else None
+    )
     return SchemaState(tables=tables, revision=revision)
 
 

@@ -185,9 +185,8 @@ def test_ui_imports_pumpmgr_db_only_in_the_composition_root() -> None:
 
 def test_the_due_list_is_shown_without_printing_or_migration_code(sample_path: Path) -> None:
     """Start-up imports only what the first screen needs: reportlab and the print preview are
-    imported on the first print, the refill wizard when it opens, alembic only for a migration
-    (each takes a noticeable part of a second to import), and the other screens and the
-    prescription dialog when first used."""
+    imported on the first print, the refill wizard when it opens (each takes a noticeable part of
+    a second to import), and the other screens and the prescription dialog when first used."""
     import subprocess
 
     tests = Path(__file__).resolve().parent
@@ -211,7 +210,7 @@ window.show()
 qt.processEvents()
 print(window.dashboard.model.rowCount())
 print(" ".join(sorted({{name.split(".")[0] for name in sys.modules if name.split(".")[0] in
-                       ("reportlab", "alembic", "pypdfium2")}} | {{name for name in sys.modules
+                       ("reportlab", "pypdfium2")}} | {{name for name in sys.modules
                        if name in ("ui.dialogs.print_preview", "ui.wizards.refill",
                                    "pumpmgr.services.sheets", "ui.screens.patient_view",
                                    "ui.screens.calculators", "ui.screens.records_audit",
