@@ -665,14 +665,49 @@ def _bare_pages(count: int) -> bytes:
     return out.getvalue()
 
 
+#: Visits booked on the bench's day for its file of worksheets (issue 7's target is for 60).
+DAY_VISITS = 60
+
+
+def _book_the_day(clinic: ClinicService, visits: int) -> int:
+    """Book up to ``visits`` pumps on the bench's day, ten minutes apart from 08:00, earliest
+    due first; a pump the booking rules refuse that day (its low-reservoir date already passed)
+    is left for the list of those due without a booking. The number booked."""
+    from datetime import datetime, time
+
+    from pumpmgr.errors import PumpMgrError
+
+    nurse = next(u for u in p.users.DEMO_USERS if u.username == "nurse1")
+    actor = clinic.sign_in(nurse.username, nurse.password)
+    start = datetime.combine(p.TODAY, time(8, 0))
+    booked = 0
+    for row in clinic.due_list(today=p.TODAY):
+        if booked == visits:
+            break
+        if row.booked_on is not None:
+            continue
+        at = (start + timedelta(minutes=10 * booked)).time()
+        try:
+            clinic.bookings.book(actor, row.pump_id, p.TODAY, at=at, reason="benchmark day")
+        except PumpMgrError:
+            continue
+        booked += 1
+    return booked
+
+
 def sheet_figures(clinic: ClinicService, mrn: str, repeats: int) -> list[Figure]:
     from pumpmgr.services.sheets import SheetService
 
     sheets = SheetService(clinic)
     sheets.worksheet(mrn)  # warm up (fonts, styles)
     one, one_bare = medians([(lambda: sheets.worksheet(mrn), lambda: _bare_pages(1))], repeats)
-    due = [r for r in clinic.due_list(today=p.TODAY) if r.refill_due <= p.TODAY]
-    count = len(due)
+    booked = _book_the_day(clinic, DAY_VISITS)
+    not_booked = sum(
+        1
+        for r in clinic.due_list(today=p.TODAY)
+        if r.refill_due <= p.TODAY and r.booked_on is None
+    )
+    count = booked + (not_booked > 0)
     day, day_bare = medians(
         [(lambda: sheets.day(p.TODAY), lambda: _bare_pages(count))], max(1, min(repeats, 3))
     )
@@ -695,6 +730,6 @@ def sheet_figures(clinic: ClinicService, mrn: str, repeats: int) -> list[Figure]
             day_bare,
             "< 4 s",
             day < 4.0,
-            f"{count} sheets (the target is for 60)",
+            f"{booked} worksheets and the list of {not_booked} due without a booking",
         ),
     ]
