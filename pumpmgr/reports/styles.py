@@ -13,16 +13,16 @@ alone (sheets are often printed black and white): warnings are framed and in bol
 from __future__ import annotations
 
 import io
-import itertools
 import re
-import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeAlias
 from xml.sax.saxutils import escape
 
-from reportlab.graphics.barcode import qrencoder  # type: ignore[import-untyped]
+from reportlab.graphics import renderPDF  # type: ignore[import-untyped]
+from reportlab.graphics.barcode.qr import QrCodeWidget  # type: ignore[import-untyped]
+from reportlab.graphics.shapes import Drawing  # type: ignore[import-untyped]
 from reportlab.lib import colors  # type: ignore[import-untyped]
 from reportlab.lib.enums import TA_CENTER, TA_RIGHT  # type: ignore[import-untyped]
 from reportlab.lib.pagesizes import A4, LETTER, landscape  # type: ignore[import-untyped]
@@ -37,11 +37,11 @@ from reportlab.platypus import (  # type: ignore[import-untyped]
     Frame,
     KeepTogether,
     PageTemplate,
+    Paragraph,
     Spacer,
     Table,
     TableStyle,
 )
-from reportlab.platypus import Paragraph as PlatypusParagraph
 
 from pumpmgr.formatting import format_datetime, program_version
 from pumpmgr.records import ClinicSettings
@@ -76,64 +76,6 @@ def text(value: str) -> str:
     """Text from a record made safe for a Paragraph (which reads a little XML), with a
     non-breaking space between each number and its unit."""
     return _NUMBER_UNIT.sub("\\1\u00a0", escape(value))
-
-
-#: Plain text: words without markup, entities or white space other than the no-break space,
-#: one ASCII space between them; reportlab's parser gives such text back unchanged.
-_PLAIN = re.compile(r"(?:[^<>&\s]|\xa0)+(?: (?:[^<>&\s]|\xa0)+)*")
-#: The fragment reportlab's parser makes of plain text in each style (its text aside).
-_PLAIN_FRAGS: weakref.WeakKeyDictionary[ParagraphStyle, Any] = weakref.WeakKeyDictionary()
-
-
-def _plain_frag(style: ParagraphStyle, value: str) -> Any:
-    template = _PLAIN_FRAGS.get(style)
-    if template is None:
-        template = _PLAIN_FRAGS[style] = PlatypusParagraph("x", style).frags[0]
-    return template.clone(text=value, link=[], us_lines=[])
-
-
-class Paragraph(PlatypusParagraph):  # type: ignore[misc]
-    """reportlab's Paragraph, parsing plain text once per style and breaking lines once per
-    width.
-
-    A worksheet has some 150 paragraphs, most of them plain text (a label, a value):
-    reportlab's markup parser made each the same fragment, the style's font and colour
-    with the text, at a tenth of a worksheet's time. Plain text gets that fragment directly;
-    text with markup or entities is parsed as before.
-
-    Platypus wraps a paragraph in a table cell three or four times at the same width (to keep
-    a section together, to fit it in the frame, to size the table's rows, to draw it); breaking
-    lines was a third of a worksheet's layout. Wrapping again at the width of the last wrap
-    returns that wrap's size: the paragraph's state is still the one that wrap left, since
-    only wrapping changes it. Any other width breaks the lines anew.
-    """
-
-    _wrapped_at: float | None = None
-
-    def __init__(
-        self, text: str, style: ParagraphStyle | None = None, *args: Any, **kwargs: Any
-    ) -> None:
-        if (
-            isinstance(text, str)
-            and style is not None
-            and not args
-            and not kwargs
-            and not style.textTransform
-            and not getattr(style, "bulletText", None)
-            and _PLAIN.fullmatch(text)
-        ):
-            super().__init__(text, style, frags=[_plain_frag(style, text)])
-        else:
-            super().__init__(text, style, *args, **kwargs)
-
-    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
-        if availWidth == self._wrapped_at:
-            return self.width, self.height
-        self._wrapped_at = None
-        width, height = super().wrap(availWidth, availHeight)
-        if height != 0x7FFFFFFF:  # reportlab's "cannot fit at this width"
-            self._wrapped_at = availWidth
-        return width, height
 
 
 @dataclass(frozen=True)
@@ -432,83 +374,17 @@ class SectionStart(Flowable):  # type: ignore[misc]
         self.canv.pumpmgr_section = self.section
 
 
-_RUN_OF_FIVE = re.compile(r"0{5,}|1{5,}")
-_BIT: dict[object, str] = {True: "1", False: "0", None: "0"}  #: a module (1 is True, 0 False)
-_FINDER_LIKE = "10111010000"
-
-
-def qr_penalty(modules: Sequence[Sequence[object]]) -> int:
-    """The mask penalty reportlab's QR encoder scores a trial matrix with
-    (``qrencoder.QRUtil.getLostPoint``), the same number from strings and bit masks.
-
-    Its rules, as reportlab has them: every run of 5 or more equal modules in a row or a
-    column costs its length minus 2; every 2-by-2 block of equal modules 3; every dark, light,
-    3 dark, light, dark and 4 light modules met left to right in a row (not in a column, and
-    not at the last place it could start) 40; and 10 for each full 5 % the dark modules are
-    off half.
-    """
-    rows = ["".join(map(_BIT.__getitem__, row)) for row in modules]
-    columns = ["".join(column) for column in zip(*rows, strict=True)]
-    size = len(rows)
-    score = sum(
-        len(run.group()) - 2 for line in rows + columns for run in _RUN_OF_FIVE.finditer(line)
-    )
-    full = (1 << size) - 1
-    bits = [int(row, 2) for row in rows]
-    for upper, lower in itertools.pairwise(bits):
-        same = ~(upper ^ lower) & full
-        blocks = same & (same >> 1) & ~(upper ^ (upper >> 1)) & (full >> 1)
-        score += 3 * bin(blocks).count("1")
-    last = size - len(_FINDER_LIKE)
-    for row in rows:
-        at = row.find(_FINDER_LIKE)
-        while 0 <= at < last:
-            score += 40
-            at = row.find(_FINDER_LIKE, at + len(_FINDER_LIKE))
-    dark = sum(row.count("1") for row in rows)
-    return score + 10 * (abs(100 * dark // (size * size) - 50) // 5)
-
-
-class _QRCode(qrencoder.QRCode):  # type: ignore[misc]
-    """reportlab's encoder choosing its mask by :func:`qr_penalty` (the same choice, found
-    about three times faster: scoring the eight trial masks was most of a code's time)."""
-
-    def getBestMaskPattern(self) -> int:
-        best, pattern = 0, 0
-        for mask in range(8):
-            self.makeImpl(True, mask)
-            penalty = qr_penalty(self.modules)
-            if mask == 0 or penalty < best:
-                best, pattern = penalty, mask
-        return pattern
-
-
-def qr_modules(value: str) -> list[list[bool]]:
-    """The dark (True) and light modules of ``value``'s QR code, top row first (reportlab's
-    own encoder, error correction level L, the smallest version that holds it)."""
-    code = _QRCode(None, qrencoder.QRErrorCorrectLevel.L)
-    code.addData(value)
-    code.make()
-    return [[bool(module) for module in row] for row in code.modules]
-
-
 def draw_qr(canvas: Canvas, value: str, x: float, y: float, size: float = QR_SIZE) -> None:
-    """``value``'s QR code, ``size`` points square with its lower left corner at ``x, y``: one
-    filled path of the dark runs of each row (no quiet zone: the page margin is one)."""
-    modules = qr_modules(value)
-    box = size / len(modules)
-    path = canvas.beginPath()
-    for r, row in enumerate(modules):
-        c = 0
-        for dark, run in itertools.groupby(row):
-            count = len(list(run))
-            if dark:
-                path.rect(x + c * box, y + size - (r + 1) * box, count * box, box)
-            c += count
-    canvas.saveState()
-    canvas.setFillColor(INK)
-    canvas.drawPath(path, stroke=0, fill=1)
-    canvas.restoreState()
+    """``value``'s QR code, drawn by reportlab's ``QrCodeWidget`` ``size`` points square with
+    its lower left corner at ``x, y`` (error correction level L; no quiet zone: the page margin
+    is one)."""
+    code = QrCodeWidget(value, barLevel="L", barBorder=0)
+    left, bottom, right, top = code.getBounds()
+    drawing = Drawing(
+        size, size, transform=[size / (right - left), 0, 0, size / (top - bottom), 0, 0]
+    )
+    drawing.add(code)
+    renderPDF.draw(drawing, canvas, x, y)
 
 
 def _fitted(value: str, font: str, size: float, width: float) -> str:

@@ -1,17 +1,14 @@
-"""The footer's QR code: reportlab's own code of the record's identifier, drawn once per record
+"""The footer's QR code: reportlab's QrCodeWidget of the record's identifier, drawn once per record
 as a PDF form that each of the record's pages shows; and a long clinic name that gives way to
 the record's identifier instead of running into it."""
 
 from __future__ import annotations
 
 import io
-import random
-import string
 from collections.abc import Callable
 
 import pytest
 from pypdf import PdfReader
-from reportlab.graphics.barcode import qrencoder  # type: ignore[import-untyped]
 from sheet_samples import GENERATED, SHEETS, layout_problems, pdf_text
 
 from pumpmgr import __version__
@@ -19,40 +16,12 @@ from pumpmgr.catalogs import default_catalogs
 from pumpmgr.formatting import program_version
 from pumpmgr.records import ClinicSettings, PatientChart
 from pumpmgr.reports import build_refill_worksheet
-from pumpmgr.reports.styles import qr_modules, qr_penalty
 from pumpmgr.visit import plan_visit
 
 #: The shipped library: these tests check against its limits (the clinic's, in a clinic).
 SHIPPED = default_catalogs()
 
 Sheet = Callable[..., bytes]
-
-
-def _reportlab_code(value: str) -> qrencoder.QRCode:
-    code = qrencoder.QRCode(None, qrencoder.QRErrorCorrectLevel.L)
-    code.addData(value)
-    code.version = code.calculate_version()  # what make() does first
-    return code
-
-
-def test_the_code_is_reportlabs_own() -> None:
-    """Same penalty for every trial mask, so the same mask and the same modules."""
-    rng = random.Random(6)
-    values = ["pumpmgr:visit:100234:NGP204518H:2025-03-25T09:00", "pumpmgr:refill:11"]
-    values += [
-        "".join(
-            rng.choice(string.ascii_letters + string.digits + ":-_/.")
-            for _ in range(rng.choice((8, 40, 52, 90)))
-        )
-        for _ in range(40)
-    ]
-    for value in values:
-        code = _reportlab_code(value)
-        for mask in range(8):
-            code.makeImpl(True, mask)
-            assert qr_penalty(code.modules) == qrencoder.QRUtil.getLostPoint(code), value
-        code.make()
-        assert qr_modules(value) == [[bool(m) for m in row] for row in code.modules], value
 
 
 def test_each_record_draws_its_code_once(sheet: Sheet) -> None:
