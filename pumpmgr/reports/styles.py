@@ -378,12 +378,8 @@ def draw_qr(canvas: Canvas, value: str, x: float, y: float, size: float = QR_SIZ
     """``value``'s QR code, drawn by reportlab's ``QrCodeWidget`` ``size`` points square with
     its lower left corner at ``x, y`` (error correction level L; no quiet zone: the page margin
     is one)."""
-    code = QrCodeWidget(value, barLevel="L", barBorder=0)
-    left, bottom, right, top = code.getBounds()
-    drawing = Drawing(
-        size, size, transform=[size / (right - left), 0, 0, size / (top - bottom), 0, 0]
-    )
-    drawing.add(code)
+    drawing = Drawing(size, size)
+    drawing.add(QrCodeWidget(value, barLevel="L", barBorder=0, barWidth=size, barHeight=size))
     renderPDF.draw(drawing, canvas, x, y)
 
 
