@@ -703,9 +703,7 @@ def sheet_figures(clinic: ClinicService, mrn: str, repeats: int) -> list[Figure]
     one, one_bare = medians([(lambda: sheets.worksheet(mrn), lambda: _bare_pages(1))], repeats)
     booked = _book_the_day(clinic, DAY_VISITS)
     not_booked = sum(
-        1
-        for r in clinic.due_list(today=p.TODAY)
-        if r.refill_due <= p.TODAY and r.booked_on is None
+        1 for r in clinic.due_list(today=p.TODAY) if r.refill_due <= p.TODAY and r.booked_on is None
     )
     count = booked + (not_booked > 0)
     day, day_bare = medians(

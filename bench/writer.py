@@ -18,6 +18,9 @@ reports the bulk-written rows as written outside pumpmgr, which they are.
 ``tests/test_bench.py`` builds a small clinic here and through the services
 (:mod:`bench.replay`) and compares them row for row, so this mirror cannot drift unseen from
 the services it copies.
+
+Over 600 lines: one writer mirroring every service write the bench's actions make, kept whole so
+that ``tests/test_bench.py`` compares it with the services at once.
 """
 
 from __future__ import annotations

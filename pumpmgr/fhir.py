@@ -24,6 +24,8 @@ standard terminology for (the observations, the procedures) are in pumpmgr's own
 (``urn:pumpmgr:fhir:...``) with a plain-text name beside them: the hospital's interface team maps
 them to LOINC or SNOMED CT. Ids and full URLs are ``urn:uuid:`` values derived from the MRN system
 and pumpmgr's record ids, so the same record exported twice has the same id.
+
+Over 600 lines: one bundle's resource builders, each small, sharing the id registry and the catalog.
 """
 
 from __future__ import annotations

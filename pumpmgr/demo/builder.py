@@ -3,6 +3,9 @@ call of the services the screens call (see :mod:`pumpmgr.demo`).
 
 :class:`_Demo` is one walk holding the clock, the service, the users and each pump's state;
 the patients it walks are in :mod:`.scenarios`, today's orders and bookings in :mod:`.scenes`.
+
+Over 600 lines: one walk whose steps share its clock and each pump's state; the patients and scenes
+it walks are in the sibling modules.
 """
 
 from __future__ import annotations

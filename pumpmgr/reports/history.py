@@ -9,6 +9,9 @@ correction which record it corrects ("corrects #N"), with the reason and who rec
 the record keeps them. Superseded catheter versions and pump events are also struck through and
 greyed (never by colour alone: the words say it too), and the catheter section shows the newest
 version's values.
+
+Over 600 lines: one sheet's sections, each a function, sharing the marks of corrected and superseded
+records.
 """
 
 from __future__ import annotations

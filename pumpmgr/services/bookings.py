@@ -9,6 +9,9 @@ database keeps at most one open booking per pump (a partial unique index).
 
 The clinic's calendar is its open weekdays minus its closed dates: :func:`calendar_of` is the
 one place the closed dates are read from the settings.
+
+Over 600 lines: the service's checks and its week view share the calendar and the forecast's dates;
+the pure booking rules are in :mod:`pumpmgr.booking`.
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ layer: pure calculations over rows read in the caller's session).
 The stored forecast is what makes the due list one indexed query. It is rewritten by every
 service that changes one of its inputs: a refill, a prescription change, a pump change, a
 correction, a clinic setting or a drug-library edit.
+
+Over 600 lines: every read a stored forecast is made from (fills, programs, due facts, orders) sits
+beside :func:`compute`, so that the two refresh paths (one pump, every pump) read the same way.
 """
 
 from __future__ import annotations

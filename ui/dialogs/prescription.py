@@ -16,6 +16,8 @@ The dose checks and the forecast come from the service (the same calculation Sav
 short moment after the last keystroke; the daily volume from the domain at once. Blocked
 findings disable Save; each warning needs a reason. Nothing is written before Save; a refused
 Save shows why and keeps everything typed.
+
+Over 600 lines: one dialog whose fields, live checks and Save share its state.
 """
 
 from __future__ import annotations

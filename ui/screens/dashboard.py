@@ -3,6 +3,9 @@
 UI layer: imports PySide6, :mod:`pumpmgr.services` (``due_list``, ``settings``, ``today``,
 ``search_patients``) and the ui models. Double-click or Enter on a row opens the patient; the
 due list can be written as an iCalendar file of refill appointments.
+
+Over 600 lines: the due list's view, row delegate and screen (filters, counters, notices, search),
+which share its model and column state.
 """
 
 from __future__ import annotations

@@ -13,6 +13,9 @@ Nothing is written before Save on the review step, which makes one
 the second nurse's verification, the audit entry and the new forecast, in one transaction).
 Cancel at any step asks once and saves nothing; a service error is shown as a dialog and the
 wizard stays where it was with everything typed.
+
+Over 600 lines: the wizard's shared state and its review, which reads every step; the steps
+themselves are in :mod:`ui.wizards.refill_steps`.
 """
 
 from __future__ import annotations
