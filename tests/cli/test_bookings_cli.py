@@ -82,21 +82,21 @@ def test_book_on_the_proposed_day_then_list_it(
 
 
 def _late_but_bookable(path: Path) -> tuple[DueRow, date]:
-    """A pump with no booking and the first weekday after its refill-due date, on or before
-    its stored worst-case low date: late, not refused (where the worst case sets the due date,
+    """A pump with no booking and the first weekday after its refill-due date (after today for
+    an overdue pump), on or before its stored worst-case low date: late, not refused (where the worst case sets the due date,
     no day after it can be booked; domain-rules §3)."""
     database = open_database(str(path), daily_backup_keep=None)
     try:
         clinic = ClinicService(database)
         for row in clinic.due_list():
-            late = row.refill_due + timedelta(days=1)
+            # an overdue pump is late on any day from tomorrow
+            late = max(row.refill_due, clinic.today()) + timedelta(days=1)
             while late.weekday() >= 5:
                 late += timedelta(days=1)
             with database.read() as session:
                 worst = session.get_one(db.PumpForecast, row.pump_id).alarm_at_worst_case
             if (
                 row.booked_on is None
-                and row.refill_due > clinic.today()
                 and worst is not None
                 and late <= worst.astimezone(clinic.tz).date()
             ):
