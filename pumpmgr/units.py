@@ -1,4 +1,5 @@
-"""The one pint registry, the quantity kinds pumpmgr knows, and the parser for what clinicians type.
+"""The one pint registry and its units built once, the quantity kinds pumpmgr knows, and the parser
+for what clinicians type.
 
 Pure layer: stdlib and pint only (and platformdirs, which pint itself uses, to name the folder of
 pint's definitions cache: see :func:`make_registry`).
