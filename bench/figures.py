@@ -41,7 +41,7 @@ from typing import Any
 from bench import plan as p
 from pumpmgr.services.clinic import ClinicService
 from pumpmgr.services.inputs import RefillInput, Verification
-from pumpmgr.units import Q_
+from pumpmgr.units import MCG_PER_DAY, ML, Q_
 
 
 @dataclass(frozen=True)
@@ -458,7 +458,7 @@ def refill_figure(clinic: ClinicService, folder: Path, repeats: int) -> Figure:
         assert pump is not None
         data = RefillInput(
             performed_at=moment,
-            aspirated=Q_(round(0.0 if expected is None else float(expected.to("mL").m), 1), "mL"),
+            aspirated=Q_(round(0.0 if expected is None else float(expected.to(ML).m), 1), ML),
             volume_added=pump.capacity,
             lot_number="BENCH-1",
             expiry=p.TODAY + timedelta(days=200),
@@ -606,7 +606,7 @@ def recompute_figure(clinic: ClinicService, database: Path, repeats: int) -> Fig
     admin_spec = p.users.DEMO_USERS[0]
     admin = clinic.sign_in(admin_spec.username, admin_spec.password)
     drug = clinic.library().drug("baclofen")
-    soft = drug.soft_max.value if drug.soft_max is not None else Q_(1000, "mcg/day")
+    soft = drug.soft_max.value if drug.soft_max is not None else Q_(1000, MCG_PER_DAY)
     clinic.edit_drug_library(
         admin,
         "baclofen",

@@ -44,7 +44,19 @@ from pumpmgr.records import Ingredient, PrescriptionRecord
 from pumpmgr.refill import ProgramPeriod, discrepancy, expected_residual
 from pumpmgr.schedule import PatientBolus, Program, Schedule, Step
 from pumpmgr.services import forecasting, mapping
-from pumpmgr.units import Q_, Kind, from_canonical, to_canonical
+from pumpmgr.units import (
+    HOUR,
+    MCG,
+    MCG_PER_DAY,
+    MCG_PER_ML,
+    ML,
+    ML_PER_DAY,
+    Q_,
+    Kind,
+    as_unit,
+    from_canonical,
+    to_canonical,
+)
 
 #: Bump when the records written for a size and seed change (it keys the cached file).
 GENERATOR_VERSION = 2
@@ -89,13 +101,13 @@ class RxSpec:
     revision: int
 
     def schedule(self) -> Schedule:
-        return Schedule.flex([Step(s.start, Q_(s.value, s.unit)) for s in self.steps])
+        return Schedule.flex([Step(s.start, Q_(s.value, as_unit(s.unit))) for s in self.steps])
 
     def patient_bolus(self) -> PatientBolus | None:
         if self.bolus is None:
             return None
         amount, per_day, lockout = self.bolus
-        return PatientBolus(Q_(amount, "mcg"), per_day, Q_(lockout, "h"))
+        return PatientBolus(Q_(amount, MCG), per_day, Q_(lockout, HOUR))
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,12 +299,12 @@ def library() -> DrugLibrary:
 
 @cache
 def _step_canonical(value: float, unit: str) -> float:
-    return to_canonical(Q_(value, unit), Kind.DOSE_RATE)
+    return to_canonical(Q_(value, as_unit(unit)), Kind.DOSE_RATE)
 
 
 @cache
 def _lockout_days(hours: float) -> float:
-    return to_canonical(Q_(hours, "h"), Kind.DURATION)
+    return to_canonical(Q_(hours, HOUR), Kind.DURATION)
 
 
 def _steps(regimen: Regimen) -> tuple[StepSpec, ...]:
@@ -333,7 +345,7 @@ def _record(number: int, spec: RxSpec) -> _Rx:
     ingredients = tuple(
         Ingredient(
             key,
-            from_canonical(to_canonical(Q_(c, "mcg/mL"), Kind.CONCENTRATION), Kind.CONCENTRATION),
+            from_canonical(to_canonical(Q_(c, MCG_PER_ML), Kind.CONCENTRATION), Kind.CONCENTRATION),
             lib.drug(key).display_unit,
         )
         for key, c in spec.ingredients
@@ -346,7 +358,7 @@ def _record(number: int, spec: RxSpec) -> _Rx:
         amount, per_day, hours = spec.bolus
         lockout = _lockout_days(hours)
         bolus = PatientBolus(
-            from_canonical(to_canonical(Q_(amount, "mcg"), Kind.MASS), Kind.MASS),
+            from_canonical(to_canonical(Q_(amount, MCG), Kind.MASS), Kind.MASS),
             max(per_day, 1),
             None if not lockout else from_canonical(lockout, Kind.DURATION),
         )
@@ -365,8 +377,8 @@ def _record(number: int, spec: RxSpec) -> _Rx:
         spec,
         record,
         program,
-        float(program.daily_volume().to("mL/day").m),
-        float(program.max_daily_volume().to("mL/day").m),
+        float(program.daily_volume().to(ML_PER_DAY).m),
+        float(program.max_daily_volume().to(ML_PER_DAY).m),
     )
 
 
@@ -491,11 +503,9 @@ class _Life:
         catalogs = _catalogs()
         model = catalogs.pump_model(spec.model_key)
         capacity = (
-            float(Q_(spec.capacity).to("mL").m)
-            if spec.capacity
-            else float(model.capacity.to("mL").m)
+            float(Q_(spec.capacity).to(ML).m) if spec.capacity else float(model.capacity.to(ML).m)
         )
-        alarm = float(model.alarm_volume.to("mL").m)
+        alarm = float(model.alarm_volume.to(ML).m)
         pump = _Pump(len(self.pumps), spec, capacity, alarm, model.accuracy_percent, catheter)
         nurse, check = self.nurses()
         moment = self.moment(at(day, time(12, 0)))
@@ -607,11 +617,11 @@ class _Life:
         running = [in_force[-1], *[p for p in pump.rx if performed < p.effective <= moment]]
         clock = forecasting.PumpClock(performed, TZ)
         result = expected_residual(
-            fill_volume=Q_(final, "mL"),
+            fill_volume=Q_(final, ML),
             filled_at=clock.to_pump(performed),
             at=clock.to_pump(moment),
             programs=[ProgramPeriod(clock.to_pump(p.effective), p.program) for p in running],
-            extra_volume=Q_(bolus or 0.0, "mL"),
+            extra_volume=Q_(bolus or 0.0, ML),
         )
         return float(result.unfloored_residual.m)  # the service keeps it for Δ and e
 
@@ -641,10 +651,10 @@ class _Life:
         verdict = "first_fill"
         if expected is not None and previous is not None:
             verdict = discrepancy(
-                fill_volume=Q_(previous[1], "mL"),
-                expected=Q_(expected, "mL"),
-                actual=Q_(aspirated, "mL"),
-                reservoir_capacity=Q_(pump.capacity, "mL"),
+                fill_volume=Q_(previous[1], ML),
+                expected=Q_(expected, ML),
+                actual=Q_(aspirated, ML),
+                reservoir_capacity=Q_(pump.capacity, ML),
                 accuracy_percent=pump.accuracy,
                 note=note or words.NOTE_ANY,
             ).verdict
@@ -930,12 +940,12 @@ _STRONGER: dict[tuple[str, float], float] = {
 
 @cache
 def _stability_cached(key: tuple[tuple[str, float], ...], first_fill: bool) -> float | None:
-    ingredients = tuple(Ingredient(k, Q_(c, "mcg/mL")) for k, c in key)
+    ingredients = tuple(Ingredient(k, Q_(c, MCG_PER_ML)) for k, c in key)
     record = PrescriptionRecord(
         0,
         0,
         ingredients,
-        Schedule.simple(Q_(1.0, "mcg/day")),
+        Schedule.simple(Q_(1.0, MCG_PER_DAY)),
         None,
         datetime(2000, 1, 1, tzinfo=UTC),
         "",
@@ -949,10 +959,10 @@ def _stability(rx: _Rx, first_fill: bool) -> float | None:
 
 def _clamped(regimen: Regimen, dose: float) -> float:
     drug = library().drug(regimen.ingredients[0][0])
-    low = float(drug.typical_min.value.to("mcg/day").m)
-    high = float(drug.typical_max.value.to("mcg/day").m)
+    low = float(drug.typical_min.value.to(MCG_PER_DAY).m)
+    high = float(drug.typical_max.value.to(MCG_PER_DAY).m)
     if drug.soft_max is not None:
-        high = min(high, float(drug.soft_max.value.to("mcg/day").m) * 1.1)
+        high = min(high, float(drug.soft_max.value.to(MCG_PER_DAY).m) * 1.1)
     return min(max(dose, low * 1.2), high * 0.95)
 
 
@@ -964,10 +974,10 @@ def dose_check(
 ) -> DoseCheck:
     """:meth:`ClinicService.check_prescription` on this pump's versions (``history``)."""
     lib = library()
-    program = Program(Q_(spec.ingredients[0][1], "mcg/mL"), spec.schedule(), spec.patient_bolus())
+    program = Program(Q_(spec.ingredients[0][1], MCG_PER_ML), spec.schedule(), spec.patient_bolus())
     volume = program.max_daily_volume()
     drugs = [lib.drug(key) for key, _ in spec.ingredients]
-    concentrations = [Q_(c, "mcg/mL") for _, c in spec.ingredients]
+    concentrations = [Q_(c, MCG_PER_ML) for _, c in spec.ingredients]
     doses = admixture_doses(
         volume, [(d.key, c) for d, c in zip(drugs, concentrations, strict=True)]
     )

@@ -28,7 +28,7 @@ from pumpmgr.services.inputs import (
     SegmentInput,
     Verification,
 )
-from pumpmgr.units import Q_
+from pumpmgr.units import CM, MCG_PER_ML, ML, ML_PER_CM, Q_
 
 WORKSTATION = "bench"
 CLINIC_NAME = "Regional Intrathecal Pump Service (benchmark)"
@@ -99,7 +99,7 @@ def pump_input(spec: p.PumpSpec) -> PumpInput:
         spec.site,
         capacity=None if spec.capacity is None else Q_(spec.capacity),
         nominal_flow=None if spec.nominal_flow is None else Q_(spec.nominal_flow),
-        pump_path_volume=None if spec.path_volume is None else Q_(spec.path_volume, "mL"),
+        pump_path_volume=None if spec.path_volume is None else Q_(spec.path_volume, ML),
         replace_by=spec.replace_by,
     )
 
@@ -108,7 +108,7 @@ def catheter_input(spec: p.CatheterSpec) -> CatheterInput:
     return CatheterInput(
         spec.model_key,
         tuple(
-            SegmentInput(Q_(s.implanted_cm, "cm"), Q_(s.trimmed_cm, "cm"), Q_(s.ml_per_cm, "mL/cm"))
+            SegmentInput(Q_(s.implanted_cm, CM), Q_(s.trimmed_cm, CM), Q_(s.ml_per_cm, ML_PER_CM))
             for s in spec.segments
         ),
         spec.tip_level,
@@ -117,7 +117,7 @@ def catheter_input(spec: p.CatheterSpec) -> CatheterInput:
 
 def prescription_input(spec: p.RxSpec) -> PrescriptionInput:
     return PrescriptionInput(
-        ingredients=tuple(IngredientInput(d, Q_(c, "mcg/mL")) for d, c in spec.ingredients),
+        ingredients=tuple(IngredientInput(d, Q_(c, MCG_PER_ML)) for d, c in spec.ingredients),
         schedule=spec.schedule(),
         effective_at=spec.effective_at,
         prescriber=spec.prescriber,
@@ -134,8 +134,8 @@ def refill_input(action: p.Refill) -> RefillInput:
     new = None if action.new_rx is None else prescription_input(action.new_rx[1])
     return RefillInput(
         performed_at=action.performed_at,
-        aspirated=Q_(action.aspirated, "mL"),
-        volume_added=Q_(action.volume, "mL"),
+        aspirated=Q_(action.aspirated, ML),
+        volume_added=Q_(action.volume, ML),
         lot_number=action.lot,
         expiry=action.expiry,
         source=action.source,
@@ -145,7 +145,7 @@ def refill_input(action: p.Refill) -> RefillInput:
         new_prescription=new,
         bridge_acknowledged=new is not None,
         bridge_bolus_given=action.bridge_ml is not None,
-        bolus_volume=None if action.bridge_ml is None else Q_(action.bridge_ml, "mL"),
+        bolus_volume=None if action.bridge_ml is None else Q_(action.bridge_ml, ML),
     )
 
 

@@ -45,7 +45,7 @@ from pumpmgr.records import ClinicSettings, PrescriptionRecord
 from pumpmgr.services import forecasting
 from pumpmgr.services.clinic import Actor
 from pumpmgr.services.prescriptions import dose_change
-from pumpmgr.units import Q_, Kind, to_canonical
+from pumpmgr.units import CM, HOUR, MCG, MCG_PER_ML, ML, ML_PER_CM, Q_, Kind, to_canonical
 
 #: Actions per write transaction.
 BATCH = 40_000
@@ -289,7 +289,7 @@ class _Writer:
             else to_canonical(Q_(spec.nominal_flow), Kind.FLOW),
             "pump_path_volume_ml": None
             if spec.path_volume is None
-            else to_canonical(Q_(spec.path_volume, "mL"), Kind.VOLUME),
+            else to_canonical(Q_(spec.path_volume, ML), Kind.VOLUME),
             "replace_by_date": spec.replace_by,
             "status": db.PumpStatus.ACTIVE,
             "explant_date": None,
@@ -488,7 +488,7 @@ class _Writer:
                     "implanted_length_cm": _cm(segment.implanted_cm),
                     "trimmed_length_cm": _cm(segment.trimmed_cm),
                     "volume_ml_per_cm": to_canonical(
-                        Q_(segment.ml_per_cm, "mL/cm"), Kind.VOLUME_PER_LENGTH
+                        Q_(segment.ml_per_cm, ML_PER_CM), Kind.VOLUME_PER_LENGTH
                     ),
                 },
             )
@@ -538,9 +538,9 @@ class _Writer:
         bolus = spec.bolus
         dose = lockout = per_day = None
         if bolus is not None and bolus[1] != 0:
-            dose = to_canonical(Q_(bolus[0], "mcg"), Kind.MASS)
+            dose = to_canonical(Q_(bolus[0], MCG), Kind.MASS)
             per_day = max(bolus[1], 1)
-            lockout = to_canonical(Q_(bolus[2], "h"), Kind.DURATION)
+            lockout = to_canonical(Q_(bolus[2], HOUR), Kind.DURATION)
         self.row(
             db.Prescription,
             {
@@ -639,7 +639,7 @@ class _Writer:
         bolus = (
             None
             if action.bridge_ml is None
-            else to_canonical(Q_(action.bridge_ml, "mL"), Kind.VOLUME)
+            else to_canonical(Q_(action.bridge_ml, ML), Kind.VOLUME)
         )
         row = self.row(
             db.Refill,
@@ -800,11 +800,11 @@ def _warnings(spec: p.RxSpec) -> dict[str, str]:
 
 
 def _cm(value: float) -> float:
-    return to_canonical(Q_(value, "cm"), Kind.LENGTH)
+    return to_canonical(Q_(value, CM), Kind.LENGTH)
 
 
 def _concentration(value: float) -> float:
-    return to_canonical(Q_(value, "mcg/mL"), Kind.CONCENTRATION)
+    return to_canonical(Q_(value, MCG_PER_ML), Kind.CONCENTRATION)
 
 
 def _table(model: type[db.Base]) -> Table:

@@ -11,7 +11,16 @@ from dataclasses import dataclass
 
 from pumpmgr.errors import Code, ImpossibleInput
 from pumpmgr.formatting import MassUnit, format_quantity
-from pumpmgr.units import Q_, Kind, Quantity, exceeds, require_not_negative, require_positive
+from pumpmgr.units import (
+    MCG_PER_ML,
+    ML,
+    Q_,
+    Kind,
+    Quantity,
+    exceeds,
+    require_not_negative,
+    require_positive,
+)
 
 DILUENT = "preservative-free 0.9 % sodium chloride"
 
@@ -30,7 +39,7 @@ def required_concentration(dose: Quantity, flow: Quantity) -> Quantity:
     """``C = D / Q`` in mcg/mL."""
     require_positive(dose, Kind.DOSE_RATE, "dose")
     require_positive(flow, Kind.FLOW, "flow")
-    return (dose / flow).to("mcg/mL")
+    return (dose / flow).to(MCG_PER_ML)
 
 
 def compound(
@@ -48,9 +57,9 @@ def compound(
     concentration = required_concentration(dose, flow)
     require_positive(stock, Kind.CONCENTRATION, "stock")
     require_positive(fill_volume, Kind.VOLUME, "fill volume")
-    extra_volume = Q_(0, "mL") if extra_volume is None else extra_volume
+    extra_volume = Q_(0, ML) if extra_volume is None else extra_volume
     require_not_negative(extra_volume, Kind.VOLUME, "extra volume")
-    c, c_stock = float(concentration.m), float(stock.to("mcg/mL").m)
+    c, c_stock = float(concentration.m), float(stock.to(MCG_PER_ML).m)
     if exceeds(c, c_stock):
         needed = format_quantity(concentration, Kind.CONCENTRATION, mass_unit)
         held = format_quantity(stock, Kind.CONCENTRATION, mass_unit)
@@ -60,12 +69,12 @@ def compound(
             code=Code.CONCENTRATION_ABOVE_STOCK,
             field="stock",
         )
-    total = float((fill_volume + extra_volume).to("mL").m)
+    total = float((fill_volume + extra_volume).to(ML).m)
     stock_ml = min(total, c * total / c_stock)
     return Compounding(
         concentration=concentration,
         stock_concentration=stock,
-        stock_volume=Q_(stock_ml, "mL"),
-        diluent_volume=Q_(total - stock_ml, "mL"),
-        total_volume=Q_(total, "mL"),
+        stock_volume=Q_(stock_ml, ML),
+        diluent_volume=Q_(total - stock_ml, ML),
+        total_volume=Q_(total, ML),
     )

@@ -11,7 +11,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pumpmgr.errors import Code, ImpossibleInput
-from pumpmgr.units import Q_, Kind, Quantity, require_not_negative, require_positive
+from pumpmgr.units import (
+    CM,
+    HOUR,
+    MCG_PER_DAY,
+    ML,
+    ML_PER_DAY,
+    Q_,
+    Kind,
+    Quantity,
+    require_not_negative,
+    require_positive,
+)
 
 
 @dataclass(frozen=True)
@@ -27,14 +38,14 @@ class CatheterSegment:
 
     @property
     def volume(self) -> Quantity:
-        return (self.length * self.volume_per_length).to("mL")
+        return (self.length * self.volume_per_length).to(ML)
 
 
 def implanted_length(supplied: Quantity, trimmed: Quantity) -> Quantity:
     """Implanted length = supplied length − trimmed length (Prometra: 110 cm − trimmed [S14])."""
     require_positive(supplied, Kind.LENGTH, "supplied length")
     require_not_negative(trimmed, Kind.LENGTH, "trimmed length")
-    left = (supplied - trimmed).to("cm")
+    left = (supplied - trimmed).to(CM)
     if left.m <= 0:
         raise ImpossibleInput(
             "trimmed length: nothing of the catheter would be left implanted",
@@ -52,7 +63,7 @@ def catheter_volume(segments: Sequence[CatheterSegment]) -> Quantity:
             code=Code.OUT_OF_RANGE,
             field="segment",
         )
-    return Q_(sum(float(s.volume.m) for s in segments), "mL")
+    return Q_(sum(float(s.volume.m) for s in segments), ML)
 
 
 def priming_volume(catheter: Quantity, pump_path_volume: Quantity | None = None) -> Quantity:
@@ -60,10 +71,10 @@ def priming_volume(catheter: Quantity, pump_path_volume: Quantity | None = None)
 
     Given only under medical supervision [S34][S35].
     """
-    total = require_not_negative(catheter, Kind.VOLUME, "catheter volume").to("mL")
+    total = require_not_negative(catheter, Kind.VOLUME, "catheter volume").to(ML)
     if pump_path_volume is not None:
         total = total + require_not_negative(pump_path_volume, Kind.VOLUME, "pump path volume").to(
-            "mL"
+            ML
         )
     return total
 
@@ -98,15 +109,15 @@ def bridge(
     require_positive(old_concentration, Kind.CONCENTRATION, "old concentration")
     require_positive(new_concentration, Kind.CONCENTRATION, "new concentration")
     require_positive(dead_space, Kind.VOLUME, "dead space")
-    old_rate = (dose / old_concentration).to("mL/day")
-    new_rate = (dose / new_concentration).to("mL/day")
+    old_rate = (dose / old_concentration).to(ML_PER_DAY)
+    new_rate = (dose / new_concentration).to(ML_PER_DAY)
     return Bridge(
-        dead_space=dead_space.to("mL"),
-        bridge_volume=dead_space.to("mL"),
+        dead_space=dead_space.to(ML),
+        bridge_volume=dead_space.to(ML),
         bridge_rate=old_rate,
-        bridge_duration=(dead_space / old_rate).to("hour"),
+        bridge_duration=(dead_space / old_rate).to(HOUR),
         new_rate=new_rate,
-        unbridged_dose=(dose * old_concentration / new_concentration).to("mcg/day"),
-        unbridged_duration=(dead_space / new_rate).to("hour"),
-        dose=dose.to("mcg/day"),
+        unbridged_dose=(dose * old_concentration / new_concentration).to(MCG_PER_DAY),
+        unbridged_duration=(dead_space / new_rate).to(HOUR),
+        dose=dose.to(MCG_PER_DAY),
     )

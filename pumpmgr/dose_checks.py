@@ -78,7 +78,18 @@ from pumpmgr.formatting import format_number, format_quantity
 from pumpmgr.records import PrescriptionRecord
 from pumpmgr.schedule import PatientBolus, Schedule
 from pumpmgr.stop_orders import STOP_ORDER_IN_WINDOW
-from pumpmgr.units import Q_, Kind, Quantity, exceeds, require, to_canonical
+from pumpmgr.units import (
+    MCG,
+    MCG_PER_DAY,
+    MCG_PER_ML,
+    ML_PER_DAY,
+    Q_,
+    Kind,
+    Quantity,
+    exceeds,
+    require,
+    to_canonical,
+)
 
 #: An increase sooner than this after the previous change is a warning [domain-rules §6].
 MIN_HOURS_BETWEEN_INCREASES = 24.0
@@ -592,7 +603,7 @@ class _Check:
         # exception); an unknown effect length takes the stricter, once [S54][S35].
         long_effect = hours is None or exceeds(hours, rule.long_effect_hours)
         factor = 1 if long_effect else 2
-        most = Q_(factor * to_canonical(bolus, Kind.MASS), "mcg/day")
+        most = Q_(factor * to_canonical(bolus, Kind.MASS), MCG_PER_DAY)
         if exceeds(value, to_canonical(most, Kind.DOSE_RATE)):
             if hours is None:
                 why = "once the screening bolus a day, as how long its effect lasted was not given"
@@ -720,7 +731,7 @@ def _pump_findings(
                 f"{drug.name} at {check.show(concentration, Kind.CONCENTRATION)}: "
                 f"{where} needs {_volume_text(volume)}, below the "
                 f"{pump.name}'s lowest programmable flow of "
-                f"{format_quantity(Q_(low, 'mL/day'), Kind.FLOW)}: the pump cannot deliver "
+                f"{format_quantity(Q_(low, ML_PER_DAY), Kind.FLOW)}: the pump cannot deliver "
                 f"it. {_proposal(check, fits, weaker=True)}",
                 sources=pump_sources.get("min_flow", ()),
             )
@@ -733,7 +744,7 @@ def _pump_findings(
                 f"{drug.name} at {check.show(concentration, Kind.CONCENTRATION)}: "
                 f"{where} needs {_volume_text(volume)}, above the "
                 f"{pump.name}'s highest programmable flow of "
-                f"{format_quantity(Q_(high, 'mL/day'), Kind.FLOW)}: the pump cannot deliver "
+                f"{format_quantity(Q_(high, ML_PER_DAY), Kind.FLOW)}: the pump cannot deliver "
                 f"it. {_proposal(check, fits, weaker=False)}",
                 sources=pump_sources.get("max_flow", ()),
             )
@@ -745,7 +756,7 @@ def _volume_text(ml_per_day: float) -> str:
     that (a dose far below what the pump delivers) to its first three significant digits, so
     that the finding is still made, never an error."""
     try:
-        return format_quantity(Q_(ml_per_day, "mL/day"), Kind.FLOW)
+        return format_quantity(Q_(ml_per_day, ML_PER_DAY), Kind.FLOW)
     except InputError:
         digits = 2 - math.floor(math.log10(ml_per_day))
         return f"{format_number(ml_per_day, max(2, digits), grouped=True)} mL/day"
@@ -755,7 +766,7 @@ def _proposal(check: _Check, bound: float, *, weaker: bool) -> str:
     """A stock strength of the drug that would fit (``bound`` mcg/mL: at most it when
     ``weaker``, at least it otherwise), with the bridge reminder."""
     drug = check.drug
-    bound_text = check.show(Q_(bound, "mcg/mL"), Kind.CONCENTRATION)
+    bound_text = check.show(Q_(bound, MCG_PER_ML), Kind.CONCENTRATION)
     stocks = [to_canonical(s, Kind.CONCENTRATION) for s in drug.stock_concentrations]
     maximum = drug.max_concentration
     ceiling = math.inf if maximum is None else _canonical(maximum, Kind.CONCENTRATION)
@@ -768,7 +779,7 @@ def _proposal(check: _Check, bound: float, *, weaker: bool) -> str:
         stock = min(fitting, default=None)
         need = f"A solution of at least {bound_text} would fit"
     if stock is not None:
-        need += f", for example the {check.show(Q_(stock, 'mcg/mL'), Kind.CONCENTRATION)} stock"
+        need += f", for example the {check.show(Q_(stock, MCG_PER_ML), Kind.CONCENTRATION)} stock"
     elif not weaker and exceeds(bound, ceiling):
         need += ", which is above the maximum concentration: lower the dose"
     else:
@@ -848,8 +859,8 @@ def step_slips(drug: Drug, schedule: Schedule, previous: Schedule) -> list[Findi
                 FindingCode.STEP_SLIP,
                 "schedule",
                 f"Possible per-hour / per-day slip: from {_clock(start)} to {_clock(end)} "
-                f"{drug.name.lower()} runs at {check.show(Q_(new, 'mcg/day'))}, against "
-                f"{check.show(Q_(old, 'mcg/day'))} for that time before. Check each step's "
+                f"{drug.name.lower()} runs at {check.show(Q_(new, MCG_PER_DAY))}, against "
+                f"{check.show(Q_(old, MCG_PER_DAY))} for that time before. Check each step's "
                 f"rate and unit. {_WITH_REASON}",
                 sources=("domain-rules §6",),
             )
@@ -864,7 +875,7 @@ def step_slips(drug: Drug, schedule: Schedule, previous: Schedule) -> list[Findi
                 "schedule",
                 f"Possible slip: the {bolus.at:%H:%M} bolus of {drug.name.lower()} is "
                 f"{check.show(bolus.amount, Kind.MASS)}, against "
-                f"{check.show(Q_(old_amount, 'mcg'), Kind.MASS)} before. {_WITH_REASON}",
+                f"{check.show(Q_(old_amount, MCG), Kind.MASS)} before. {_WITH_REASON}",
                 sources=("domain-rules §6",),
             )
     return check.findings

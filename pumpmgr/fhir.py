@@ -47,7 +47,7 @@ from pumpmgr.records import (
     RefillRecord,
 )
 from pumpmgr.refill import VERDICT_WORDS
-from pumpmgr.units import Quantity
+from pumpmgr.units import ML, Quantity, as_unit
 from pumpmgr.visit import is_constant_flow, program_of
 
 UCUM = "http://unitsofmeasure.org"
@@ -92,7 +92,7 @@ def _number(value: float) -> float | int:
 
 def _quantity(quantity: Quantity, unit: str, ucum: str) -> dict[str, Any]:
     return {
-        "value": _number(float(quantity.to(unit).m)),
+        "value": _number(float(quantity.to(as_unit(unit)).m)),
         "unit": ucum,
         "system": UCUM,
         "code": ucum,
@@ -232,7 +232,7 @@ def _pump_device(pump: PumpRecord, patient_ref: dict[str, str], ids: _Ids) -> di
 
 
 def _text_ml(quantity: Quantity) -> str:
-    return f"{_number(float(quantity.to('mL').m))} mL"
+    return f"{_number(float(quantity.to(ML).m))} mL"
 
 
 def _catheter_device(
@@ -283,7 +283,7 @@ def _dosages(
     dosages = []
     for sequence, ingredient in enumerate(rx.ingredients, 1):
         unit = ingredient.display_unit
-        dose = (daily_volume * ingredient.concentration).to(f"{unit}/day")
+        dose = (daily_volume * ingredient.concentration).to(as_unit(f"{unit}/day"))
         dosages.append(
             {
                 "sequence": sequence,

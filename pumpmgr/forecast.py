@@ -24,6 +24,8 @@ from pumpmgr.clock import PumpClock
 from pumpmgr.errors import Code, ImpossibleInput, InputError
 from pumpmgr.schedule import Program
 from pumpmgr.units import (
+    ML,
+    ML_PER_DAY,
     Q_,
     Kind,
     Quantity,
@@ -39,7 +41,7 @@ DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_BUFFER_DAYS = 7
 #: Default alarm volume: the manufacturer's 2 mL for SynchroMed II [S21]; the clinic's choice
 #: for constant-flow pumps (domain-rules §3).
-DEFAULT_ALARM_VOLUME = Q_(2, "mL")
+DEFAULT_ALARM_VOLUME = Q_(2, ML)
 #: The longest refill interval for a drug the library gives none: clinic policy, 90 days by
 #: default (domain-rules §3), a clinic setting.
 DEFAULT_MAX_REFILL_INTERVAL_DAYS = 90
@@ -455,11 +457,11 @@ def forecast(
     _check_interval(max_interval_days)
     solution_at = filled_at if solution_filled_at is None else solution_filled_at
     check_solution_date(expires_on, compounded=compounded, refill_day=filled_at.date())
-    fill_ml = float(fill_volume.to("mL").m)
-    alarm_ml = float(alarm_volume.to("mL").m)
+    fill_ml = float(fill_volume.to(ML).m)
+    alarm_ml = float(alarm_volume.to(ML).m)
     if reservoir_capacity is not None:
         capacity_ml = float(
-            require_positive(reservoir_capacity, Kind.VOLUME, "reservoir capacity").to("mL").m
+            require_positive(reservoir_capacity, Kind.VOLUME, "reservoir capacity").to(ML).m
         )
         if exceeds(fill_ml, capacity_ml):  # as refill.plan_refill: a unit round trip is no overfill
             raise ImpossibleInput(
@@ -475,8 +477,8 @@ def forecast(
             code=Code.FILL_NOT_ABOVE_ALARM,
             field="fill volume",
         )
-    daily_ml = float(program.daily_volume().to("mL/day").m)
-    max_daily_ml = float(program.max_daily_volume().to("mL/day").m)
+    daily_ml = float(program.daily_volume().to(ML_PER_DAY).m)
+    max_daily_ml = float(program.max_daily_volume().to(ML_PER_DAY).m)
     worst_ml = max_daily_ml * (1 + accuracy_percent / 100)
     days_alarm = days_until(fill_ml, alarm_ml, daily_ml)
     days_boluses = days_until(fill_ml, alarm_ml, max_daily_ml)

@@ -21,7 +21,7 @@ from typing import Literal
 
 from pumpmgr import __version__
 from pumpmgr.errors import Code, InputError
-from pumpmgr.units import Kind, Quantity, require
+from pumpmgr.units import DAY, Kind, Quantity, as_unit, require
 
 MassUnit = Literal["mcg", "mg"]
 
@@ -95,7 +95,9 @@ def magnitude_text(
 ) -> str:
     """The rounded number of ``quantity`` in its display unit, without the unit (with a
     thousands separator unless ``grouped`` is false)."""
-    value = float(require(quantity, kind, kind.spec.name).to(display_unit(kind, mass_unit)).m)
+    value = float(
+        require(quantity, kind, kind.spec.name).to(as_unit(display_unit(kind, mass_unit))).m
+    )
     return format_number(value, _decimals_for(value, kind), grouped=grouped)
 
 
@@ -115,7 +117,7 @@ def editable_text(quantity: Quantity, kind: Kind, mass_unit: MassUnit = "mcg") -
     if kind is Kind.DURATION:
         # hours below two days, as format_duration shows them: a 3 h lockout as "0.13 day"
         # would read back as 3.12 h
-        days = float(quantity.to("day").m)
+        days = float(quantity.to(DAY).m)
         if abs(days) < 2:
             return f"{format_number(days * 24, 2)} h"
         return f"{format_number(days, 2)} day"
@@ -125,7 +127,7 @@ def editable_text(quantity: Quantity, kind: Kind, mass_unit: MassUnit = "mcg") -
 
 def format_duration(quantity: Quantity) -> str:
     """A duration in hours below two days (``28 h``), otherwise in days (``66.06 days``)."""
-    days = float(require(quantity, Kind.DURATION, "duration").to("day").m)
+    days = float(require(quantity, Kind.DURATION, "duration").to(DAY).m)
     if abs(days) < 2:
         return f"{format_number(days * 24, 1)} h"
     text = format_number(days, 2)

@@ -21,7 +21,7 @@ from pumpmgr.errors import Code, ImpossibleInput
 from pumpmgr.formatting import format_quantity
 from pumpmgr.refill import ProgramPeriod
 from pumpmgr.schedule import Program
-from pumpmgr.units import Q_, Kind, Quantity, require_positive
+from pumpmgr.units import DAY, ML, Q_, Kind, Quantity, require_positive
 
 FIELD = "patient boluses"
 #: The wording of the count wherever it is entered or shown.
@@ -45,7 +45,7 @@ class BolusesTaken:
 
     @property
     def volume(self) -> Quantity:
-        return (self.volume_each * self.count).to("mL")
+        return (self.volume_each * self.count).to(ML)
 
     def text(self) -> str:
         """'3 × 0.01 mL = 0.03 mL'."""
@@ -85,7 +85,7 @@ def allowed_boluses(periods: Sequence[ProgramPeriod], filled_at: datetime, at: d
             continue
         most = bolus.max_per_day * math.ceil(days - _DAY_TOLERANCE)
         if bolus.lockout is not None:
-            lockout_days = float(bolus.lockout.to("day").m)
+            lockout_days = float(bolus.lockout.to(DAY).m)
             most = min(most, math.floor(days / lockout_days + _DAY_TOLERANCE) + 1)
         total += most
     return total
@@ -118,7 +118,7 @@ def boluses_taken(
             field=FIELD,
         )
     if not with_bolus:
-        return BolusesTaken(0, Q_(0.0, "mL"), 0)
+        return BolusesTaken(0, Q_(0.0, ML), 0)
     program = with_bolus[-1]
     assert program.patient_bolus is not None
     return BolusesTaken(
@@ -130,4 +130,4 @@ def bolus_volume(dose: Quantity, concentration: Quantity) -> Quantity:
     """One bolus's volume: its dose over the concentration of the solution in the pump, mL."""
     require_positive(dose, Kind.MASS, "bolus dose")
     require_positive(concentration, Kind.CONCENTRATION, "concentration")
-    return (dose / concentration).to("mL")
+    return (dose / concentration).to(ML)

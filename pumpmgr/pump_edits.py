@@ -26,7 +26,17 @@ from typing import Any
 from pumpmgr.catalogs import DrugLibrary, PumpModel
 from pumpmgr.errors import Code, InputError, PumpMgrError
 from pumpmgr.formatting import format_quantity
-from pumpmgr.units import Q_, Kind, Quantity, exceeds, parse, require_positive, to_canonical
+from pumpmgr.units import (
+    MCG_PER_ML,
+    ML_PER_DAY,
+    Q_,
+    Kind,
+    Quantity,
+    exceeds,
+    parse,
+    require_positive,
+    to_canonical,
+)
 
 #: Every field an administrator may edit.
 EDITABLE = ("min_flow", "max_flow", "labelled_drugs")
@@ -179,11 +189,14 @@ def apply_edits(
         for field, value in changes.items():
             if field == "labelled_drugs":
                 updates[field] = MappingProxyType(
-                    {drug: tuple(Q_(c, "mcg/mL") for c in values) for drug, values in value.items()}
+                    {
+                        drug: tuple(Q_(c, MCG_PER_ML) for c in values)
+                        for drug, values in value.items()
+                    }
                 )
             elif field in ("min_flow", "max_flow"):
                 updates[field] = (
-                    getattr(shipped[key], field) if value is None else Q_(value, "mL/day")
+                    getattr(shipped[key], field) if value is None else Q_(value, ML_PER_DAY)
                 )
         result[key] = dataclasses.replace(model, **updates)
     return result

@@ -30,7 +30,16 @@ from pumpmgr.errors import Code, ImpossibleInput
 from pumpmgr.forecast import DueReason, days_until, last_open_day, refill_due_date
 from pumpmgr.forecast import worst_case_accuracy as worst_case_accuracy
 from pumpmgr.records import ClinicSettings, PrescriptionRecord
-from pumpmgr.units import PLAUSIBLE_MAGNITUDES, Q_, Kind, require_not_negative, require_positive
+from pumpmgr.units import (
+    MCG,
+    MCG_PER_ML,
+    ML,
+    PLAUSIBLE_MAGNITUDES,
+    Q_,
+    Kind,
+    require_not_negative,
+    require_positive,
+)
 
 _MINUTES_PER_DAY = 24 * 60
 #: Most steps a day a program may have (SynchroMed II flex dosing [S3]).
@@ -116,11 +125,11 @@ class ProgramFloats:
         return cls.make(
             prescription.effective_at,
             tuple(
-                (i.drug, float(i.concentration.to("mcg/mL").m)) for i in prescription.ingredients
+                (i.drug, float(i.concentration.to(MCG_PER_ML).m)) for i in prescription.ingredients
             ),
             schedule.step_minutes(),
-            [(_minutes(b.at), float(b.amount.to("mcg").m)) for b in schedule.boluses],
-            0.0 if bolus is None else float(bolus.dose.to("mcg").m) * bolus.max_per_day,
+            [(_minutes(b.at), float(b.amount.to(MCG).m)) for b in schedule.boluses],
+            0.0 if bolus is None else float(bolus.dose.to(MCG).m) * bolus.max_per_day,
         )
 
     @property
@@ -281,9 +290,9 @@ def _crossing(
 def _check_fill(fill: FillPoint) -> None:
     """Refuse a fill the forecast cannot start from, in the words of the pint checks."""
     if fill.final_ml <= 0 or not _plausible(fill.final_ml):
-        require_positive(Q_(fill.final_ml, "mL"), Kind.VOLUME, "fill volume")
+        require_positive(Q_(fill.final_ml, ML), Kind.VOLUME, "fill volume")
     if fill.bolus_ml < 0 or not _plausible(fill.bolus_ml, zero=True):
-        require_not_negative(Q_(fill.bolus_ml, "mL"), Kind.VOLUME, "extra volume")
+        require_not_negative(Q_(fill.bolus_ml, ML), Kind.VOLUME, "extra volume")
 
 
 def pump_forecast(

@@ -17,6 +17,9 @@ from typing import Literal
 from pumpmgr.errors import Code, ImpossibleInput
 from pumpmgr.schedule import Program
 from pumpmgr.units import (
+    MCG_PER_ML,
+    ML,
+    ML_PER_DAY,
     Q_,
     Kind,
     Quantity,
@@ -123,7 +126,7 @@ def expected_residual(
     schedules are integrated by time of day on the pump's clock.
     """
     require_positive(fill_volume, Kind.VOLUME, "fill volume")
-    extra_volume = Q_(0, "mL") if extra_volume is None else extra_volume
+    extra_volume = Q_(0, ML) if extra_volume is None else extra_volume
     require_not_negative(extra_volume, Kind.VOLUME, "extra volume")
     _check_order(filled_at, at, "at", "the fill")
     periods = (
@@ -145,16 +148,16 @@ def expected_residual(
             continue
         minutes = (end - start).total_seconds() / 60
         mass = period.program.schedule.delivered_mass_mcg(_minute_of_day(start), minutes)
-        infused_ml += mass / float(period.program.concentration.to("mcg/mL").m)
-    fill_ml = float(fill_volume.to("mL").m)
-    extra_ml = float(extra_volume.to("mL").m)
+        infused_ml += mass / float(period.program.concentration.to(MCG_PER_ML).m)
+    fill_ml = float(fill_volume.to(ML).m)
+    extra_ml = float(extra_volume.to(ML).m)
     unfloored = min(fill_ml, fill_ml - infused_ml - extra_ml)
     return Residual(
         elapsed_days=(at - filled_at).total_seconds() / 86400,
-        infused=Q_(infused_ml, "mL"),
-        extra_volume=Q_(extra_ml, "mL"),
-        expected_residual=Q_(max(0.0, unfloored), "mL"),
-        unfloored=Q_(unfloored, "mL"),
+        infused=Q_(infused_ml, ML),
+        extra_volume=Q_(extra_ml, ML),
+        expected_residual=Q_(max(0.0, unfloored), ML),
+        unfloored=Q_(unfloored, ML),
     )
 
 
@@ -185,15 +188,15 @@ def worst_case_residual(
         if end <= start:
             continue
         program = period.program
-        extra = float((program.max_daily_volume() - program.daily_volume()).to("mL/day").m)
+        extra = float((program.max_daily_volume() - program.daily_volume()).to(ML_PER_DAY).m)
         bolus_ml += extra * (end - start).total_seconds() / 86400
     given = (
         0.0
         if extra_volume is None
-        else float(require_not_negative(extra_volume, Kind.VOLUME, "extra volume").to("mL").m)
+        else float(require_not_negative(extra_volume, Kind.VOLUME, "extra volume").to(ML).m)
     )
     delivered = (float(nominal.infused.m) + bolus_ml) * (1 + accuracy_percent / 100)
-    return Q_(float(fill_volume.to("mL").m) - delivered - given, "mL")
+    return Q_(float(fill_volume.to(ML).m) - delivered - given, ML)
 
 
 @dataclass(frozen=True)
@@ -255,10 +258,10 @@ def restart_reasons(
 def discrepancy_threshold(reservoir_capacity: Quantity) -> Quantity:
     """1 mL for reservoirs of 20 mL or less, 2 mL for larger ones [S37]."""
     capacity_ml = float(
-        require_positive(reservoir_capacity, Kind.VOLUME, "reservoir capacity").to("mL").m
+        require_positive(reservoir_capacity, Kind.VOLUME, "reservoir capacity").to(ML).m
     )
     small = not exceeds(capacity_ml, SMALL_RESERVOIR_ML)
-    return Q_(SMALL_RESERVOIR_THRESHOLD_ML if small else LARGE_RESERVOIR_THRESHOLD_ML, "mL")
+    return Q_(SMALL_RESERVOIR_THRESHOLD_ML if small else LARGE_RESERVOIR_THRESHOLD_ML, ML)
 
 
 def _require_within_capacity(field: str, volume_ml: float, capacity_ml: float) -> None:
@@ -279,7 +282,7 @@ def measured_error_percent(
     require_positive(fill_volume, Kind.VOLUME, "fill volume")
     require(expected, Kind.VOLUME, "expected")
     require_not_negative(actual, Kind.VOLUME, "actual")
-    fill_ml, exp_ml, act_ml = (float(q.to("mL").m) for q in (fill_volume, expected, actual))
+    fill_ml, exp_ml, act_ml = (float(q.to(ML).m) for q in (fill_volume, expected, actual))
     due = fill_ml - exp_ml
     return None if due <= 0 else ((fill_ml - act_ml) - due) / due * 100
 
@@ -326,10 +329,10 @@ def discrepancy(
     empty_ml = (
         DEFAULT_EMPTY_THRESHOLD_ML
         if empty_threshold is None
-        else float(require_not_negative(empty_threshold, Kind.VOLUME, "empty threshold").to("mL").m)
+        else float(require_not_negative(empty_threshold, Kind.VOLUME, "empty threshold").to(ML).m)
     )
-    fill_ml, exp_ml, act_ml = (float(q.to("mL").m) for q in (fill_volume, expected, actual))
-    capacity_ml = float(reservoir_capacity.to("mL").m)
+    fill_ml, exp_ml, act_ml = (float(q.to(ML).m) for q in (fill_volume, expected, actual))
+    capacity_ml = float(reservoir_capacity.to(ML).m)
     _require_within_capacity("fill volume", fill_ml, capacity_ml)
     if exceeds(exp_ml, fill_ml):
         raise ImpossibleInput(
@@ -387,7 +390,7 @@ def discrepancy(
         direction = "less_returned" if delta > 0 else "more_returned"
     verdict: Verdict = "found_empty" if found_empty else ("investigate" if investigate else "ok")
     return Discrepancy(
-        difference=Q_(delta, "mL"),
+        difference=Q_(delta, ML),
         delivery_error=error,
         threshold=threshold,
         accuracy_percent=accuracy_percent,
@@ -420,14 +423,14 @@ def plan_refill(
     (:func:`discrepancy` then asks for a note).
     """
     capacity_ml = float(
-        require_positive(reservoir_capacity, Kind.VOLUME, "reservoir capacity").to("mL").m
+        require_positive(reservoir_capacity, Kind.VOLUME, "reservoir capacity").to(ML).m
     )
-    aspirated_ml = float(require_not_negative(aspirated, Kind.VOLUME, "aspirated").to("mL").m)
-    alarm_ml = float(require_not_negative(alarm_volume, Kind.VOLUME, "alarm volume").to("mL").m)
+    aspirated_ml = float(require_not_negative(aspirated, Kind.VOLUME, "aspirated").to(ML).m)
+    alarm_ml = float(require_not_negative(alarm_volume, Kind.VOLUME, "alarm volume").to(ML).m)
     fill_ml = (
         capacity_ml
         if fill_volume is None
-        else float(require_positive(fill_volume, Kind.VOLUME, "fill volume").to("mL").m)
+        else float(require_positive(fill_volume, Kind.VOLUME, "fill volume").to(ML).m)
     )
     # An aspirate above the capacity is recorded as drawn: the discrepancy verdict asks for
     # the note and says to check the needle position (domain-rules section 4).
@@ -442,7 +445,7 @@ def plan_refill(
     unused_ml = 0.0
     if prepared_volume is not None:
         prepared_ml = float(
-            require_positive(prepared_volume, Kind.VOLUME, "prepared volume").to("mL").m
+            require_positive(prepared_volume, Kind.VOLUME, "prepared volume").to(ML).m
         )
         if exceeds(fill_ml, prepared_ml):
             raise ImpossibleInput(
@@ -452,10 +455,10 @@ def plan_refill(
             )
         unused_ml = max(0.0, prepared_ml - fill_ml)
     return RefillPlan(
-        aspirated=Q_(aspirated_ml, "mL"),
-        volume_to_add=Q_(fill_ml, "mL"),
-        final_volume=Q_(fill_ml, "mL"),
-        waste=Q_(aspirated_ml + unused_ml, "mL"),
+        aspirated=Q_(aspirated_ml, ML),
+        volume_to_add=Q_(fill_ml, ML),
+        final_volume=Q_(fill_ml, ML),
+        waste=Q_(aspirated_ml + unused_ml, ML),
     )
 
 
@@ -485,17 +488,17 @@ def measured_flow(
             code=Code.TIME_ORDER,
             field="at",
         )
-    delivered = float((fill_volume - aspirated).to("mL").m)
+    delivered = float((fill_volume - aspirated).to(ML).m)
     if delivered < 0:
         raise ImpossibleInput(
             "aspirated: more came back than was filled",
             code=Code.OUT_OF_RANGE,
             field="aspirated",
         )
-    flow = Q_(delivered / days, "mL/day")
+    flow = Q_(delivered / days, ML_PER_DAY)
     if nominal_flow is None:
         return MeasuredFlow(flow, None, None)
-    nominal = float(require_positive(nominal_flow, Kind.FLOW, "nominal flow").to("mL/day").m)
+    nominal = float(require_positive(nominal_flow, Kind.FLOW, "nominal flow").to(ML_PER_DAY).m)
     return MeasuredFlow(flow, nominal_flow, (float(flow.m) - nominal) / nominal)
 
 

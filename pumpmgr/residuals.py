@@ -15,7 +15,7 @@ from datetime import datetime
 from pumpmgr.formatting import format_percent, format_quantity
 from pumpmgr.records import RefillRecord
 from pumpmgr.refill import Verdict, measured_error_percent
-from pumpmgr.units import Kind, Quantity
+from pumpmgr.units import ML, Kind, Quantity
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class ResidualRow:
 
     def difference_text(self) -> str:
         shown = format_quantity(self.difference, Kind.VOLUME)
-        return "+" + shown if float(self.difference.to("mL").m) > 0 and shown != "0 mL" else shown
+        return "+" + shown if float(self.difference.to(ML).m) > 0 and shown != "0 mL" else shown
 
     def error_text(self) -> str:
         return (

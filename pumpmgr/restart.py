@@ -16,7 +16,7 @@ from pumpmgr.forecast import STOP_RISK_HOURS, over_infusion_risk
 from pumpmgr.formatting import format_datetime, format_duration
 from pumpmgr.records import RefillRecord
 from pumpmgr.refill import restart_reasons
-from pumpmgr.units import Q_
+from pumpmgr.units import DAY, Q_
 from pumpmgr.visit_record import BedsideFindings, PumpAlarm, PumpStatus
 
 
@@ -115,7 +115,7 @@ def _local(moment: datetime, tz: tzinfo | None) -> datetime:
 
 
 def _up_to(without: timedelta, since: datetime, tz: tzinfo | None) -> str:
-    duration = format_duration(Q_(without.total_seconds() / 86400, "day"))
+    duration = format_duration(Q_(without.total_seconds() / 86400, DAY))
     return (
         f"up to {duration} without drug (worst-case empty from "
         f"{format_datetime(_local(since, tz))})"

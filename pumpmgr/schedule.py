@@ -17,7 +17,18 @@ from datetime import time
 
 from pumpmgr.errors import Code, ImpossibleInput, InputError
 from pumpmgr.stop_orders import STOP_ORDER_IN_WINDOW
-from pumpmgr.units import Q_, Kind, Quantity, parse, require, require_positive
+from pumpmgr.units import (
+    DAY,
+    MCG,
+    MCG_PER_DAY,
+    ML_PER_DAY,
+    Q_,
+    Kind,
+    Quantity,
+    parse,
+    require,
+    require_positive,
+)
 
 #: SynchroMed II flex dosing allows up to 13 rates a day [S3].
 MAX_STEPS = 13
@@ -73,7 +84,7 @@ class PatientBolus:
     @property
     def daily_maximum(self) -> Quantity:
         """Every allowed bolus taken: ``n × b`` as a dose rate."""
-        return (self.dose * self.max_per_day / Q_(1, "day")).to("mcg/day")
+        return (self.dose * self.max_per_day / Q_(1, DAY)).to(MCG_PER_DAY)
 
 
 @dataclass(frozen=True)
@@ -152,14 +163,14 @@ class Schedule:
             start = _minutes(step.start)
             nxt = _minutes(self.steps[(index + 1) % len(self.steps)].start)
             length = (nxt - start) % _MINUTES_PER_DAY or _MINUTES_PER_DAY
-            result.append((start, length, float(step.rate.to("mcg/day").m)))
+            result.append((start, length, float(step.rate.to(MCG_PER_DAY).m)))
         return result
 
     def daily_dose(self) -> Quantity:
         """``D = Σ rate_i × duration_i + Σ bolus_j`` (domain-rules section 2), in mcg/day."""
         basal = sum(rate * length / _MINUTES_PER_DAY for _, length, rate in self.step_minutes())
-        boluses = sum(float(b.amount.to("mcg").m) for b in self.boluses)
-        return Q_(basal + boluses, "mcg/day")
+        boluses = sum(float(b.amount.to(MCG).m) for b in self.boluses)
+        return Q_(basal + boluses, MCG_PER_DAY)
 
     def delivered_mass_mcg(self, start_minute_of_day: float, minutes: float) -> float:
         """Mass (mcg) the schedule delivers over ``minutes`` from a time of day (pump clock).
@@ -170,7 +181,7 @@ class Schedule:
         if minutes <= 0:
             return 0.0
         whole_days, rest = divmod(minutes, _MINUTES_PER_DAY)
-        total = whole_days * float(self.daily_dose().to("mcg/day").m)
+        total = whole_days * float(self.daily_dose().to(MCG_PER_DAY).m)
         position = start_minute_of_day % _MINUTES_PER_DAY
         end = position + rest
         for start, length, rate in self.step_minutes():
@@ -182,7 +193,7 @@ class Schedule:
             at = _minutes(bolus.at)
             for candidate in (at, at + _MINUTES_PER_DAY):
                 if position <= candidate < end:
-                    total += float(bolus.amount.to("mcg").m)
+                    total += float(bolus.amount.to(MCG).m)
         return total
 
 
@@ -218,22 +229,22 @@ class Program:
         dose = self.daily_dose()
         if self.patient_bolus is None:
             return dose
-        return (dose + self.patient_bolus.daily_maximum).to("mcg/day")
+        return (dose + self.patient_bolus.daily_maximum).to(MCG_PER_DAY)
 
     def daily_volume(self) -> Quantity:
         """``Vd = D / C`` in mL/day."""
-        return (self.daily_dose() / self.concentration).to("mL/day")
+        return (self.daily_dose() / self.concentration).to(ML_PER_DAY)
 
     def max_daily_volume(self) -> Quantity:
         """``D_max / C`` in mL/day."""
-        return (self.max_daily_dose() / self.concentration).to("mL/day")
+        return (self.max_daily_dose() / self.concentration).to(ML_PER_DAY)
 
 
 def constant_flow_program(flow: Quantity, concentration: Quantity) -> Program:
     """A constant-flow pump's program: its fixed flow of a solution, as a simple schedule."""
     require_positive(flow, Kind.FLOW, "flow")
     require_positive(concentration, Kind.CONCENTRATION, "concentration")
-    return Program(concentration, Schedule.simple((flow * concentration).to("mcg/day")))
+    return Program(concentration, Schedule.simple((flow * concentration).to(MCG_PER_DAY)))
 
 
 _TIME_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*$")

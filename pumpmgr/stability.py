@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pumpmgr.catalogs import Drug
+from pumpmgr.units import DAY
 
 #: What the refill-due reason adds when the diluted limit stands in for a missing record.
 NOT_RECORDED = "stability of a diluted solution: not recorded as undiluted"
@@ -51,7 +52,7 @@ def stability_limit(
             continue
         own_first = first_fill and drug.stability.new_pump_first_fill is not None
         found = StabilityLimit(
-            float(limit.to("day").m),
+            float(limit.to(DAY).m),
             drug,
             undiluted is None and depends_on_dilution(drug) and not own_first,
         )

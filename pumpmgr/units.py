@@ -1,4 +1,5 @@
-"""The one pint registry, the quantity kinds pumpmgr knows, and the parser for what clinicians type.
+"""The one pint registry and its units built once, the quantity kinds pumpmgr knows, and the parser
+for what clinicians type.
 
 Pure layer: stdlib and pint only (and platformdirs, which pint itself uses, to name the folder of
 pint's definitions cache: see :func:`make_registry`).
@@ -66,13 +67,34 @@ def make_registry(cache_folder: Path | None) -> Any:
 
 
 ureg: Any = make_registry(registry_cache_folder())
-# pint caches parsed unit text only for single unit names, so every ``Q_(x, "mcg/day")`` parsed
-# "mcg/day" again: three quarters of a service action's time went there (reliability harness
-# 7). The parse depends only on the text and the registry, which never changes after start-up,
-# and its result (a UnitsContainer) is immutable, so it is cached here.
-ureg._parse_units_as_container = functools.lru_cache(maxsize=4096)(ureg._parse_units_as_container)
 Q_ = ureg.Quantity
 Quantity: TypeAlias = Any  # pint's Quantity type is generic and untyped for mypy
+Unit: TypeAlias = Any  # as is its Unit type
+
+
+@functools.cache
+def as_unit(text: str) -> Unit:
+    """The pint unit ``text`` names (``"mcg/day"``, a catalog's ``"mg"``), one object per text.
+
+    For unit text from data or code, never from a person (:func:`parse_unit` reads that). pint
+    caches a parsed text only when it is a single unit name, so ``Q_(x, "mcg/day")`` would parse
+    "mcg/day" at every call; a ``Unit`` passed instead is used as it is.
+    """
+    return ureg.Unit(text)
+
+
+# The units pumpmgr's code names, built once (see :func:`as_unit`).
+MCG = as_unit("mcg")
+ML = as_unit("mL")
+DAY = as_unit("day")
+HOUR = as_unit("hour")
+MINUTE = as_unit("minute")
+CM = as_unit("cm")
+MCG_PER_DAY = as_unit("mcg/day")
+MCG_PER_HOUR = as_unit("mcg/hour")
+MCG_PER_ML = as_unit("mcg/mL")
+ML_PER_DAY = as_unit("mL/day")
+ML_PER_CM = as_unit("mL/cm")
 
 #: Two values within this relative distance are the same value (see the rounding policy).
 RELATIVE_TOLERANCE = 1e-9
@@ -87,6 +109,11 @@ class KindSpec:
     dimensionality: str
     canonical: str  #: the unit stored magnitudes are in; text pint parses
     example: str
+
+    @property
+    def canonical_unit(self) -> Unit:
+        """:attr:`canonical` as a pint unit."""
+        return as_unit(self.canonical)
 
 
 class Kind(Enum):
@@ -215,7 +242,7 @@ def require(quantity: Quantity, kind: Kind, field: str, shown: str | None = None
             code=Code.NOT_FINITE,
             field=field,
         )
-    canonical = abs(float(quantity.to(kind.spec.canonical).magnitude))
+    canonical = abs(float(quantity.to(kind.spec.canonical_unit).magnitude))
     low, high = PLAUSIBLE_MAGNITUDES
     if canonical != 0 and not low <= canonical <= high:
         raise InputError(
@@ -253,12 +280,12 @@ def require_not_negative(quantity: Quantity, kind: Kind, field: str) -> Quantity
 
 def to_canonical(quantity: Quantity, kind: Kind) -> float:
     """The magnitude of ``quantity`` in its kind's canonical unit (what the database stores)."""
-    return float(require(quantity, kind, kind.spec.name).to(kind.spec.canonical).magnitude)
+    return float(require(quantity, kind, kind.spec.name).to(kind.spec.canonical_unit).magnitude)
 
 
 def from_canonical(magnitude: float, kind: Kind) -> Quantity:
     """The quantity a canonical magnitude stands for."""
-    return Q_(float(magnitude), kind.spec.canonical)
+    return Q_(float(magnitude), kind.spec.canonical_unit)
 
 
 def exceeds(value: float, limit: float) -> bool:

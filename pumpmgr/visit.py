@@ -72,7 +72,19 @@ from pumpmgr.refill import (
 )
 from pumpmgr.schedule import Program, Schedule, constant_flow_program
 from pumpmgr.stability import stability_limit
-from pumpmgr.units import Q_, Kind, Quantity, exceeds, require, require_positive
+from pumpmgr.units import (
+    DAY,
+    HOUR,
+    MCG_PER_ML,
+    ML,
+    ML_PER_DAY,
+    Q_,
+    Kind,
+    Quantity,
+    exceeds,
+    require,
+    require_positive,
+)
 
 CONSTANT_FLOW = "constant_flow"
 
@@ -314,7 +326,7 @@ class VisitPlan:
 
 
 def _same(a: Quantity, b: Quantity) -> bool:
-    return math.isclose(float(a.to("mcg/mL").m), float(b.to("mcg/mL").m), rel_tol=1e-9)
+    return math.isclose(float(a.to(MCG_PER_ML).m), float(b.to(MCG_PER_ML).m), rel_tol=1e-9)
 
 
 def _changes(
@@ -352,7 +364,7 @@ def _dead_space(
     chart: PatientChart, pump: PumpRecord, given: Quantity | None
 ) -> tuple[Quantity | None, tuple[str, ...]]:
     if given is not None:
-        return require_positive(given, Kind.VOLUME, "dead space").to("mL"), ()
+        return require_positive(given, Kind.VOLUME, "dead space").to(ML), ()
     catheter = catheter_volume_of(chart, pump)
     missing = []
     if pump.pump_path_volume is None:
@@ -362,7 +374,7 @@ def _dead_space(
     if missing:
         return None, tuple(missing)
     assert pump.pump_path_volume is not None and catheter is not None
-    return (pump.pump_path_volume + catheter).to("mL"), ()
+    return (pump.pump_path_volume + catheter).to(ML), ()
 
 
 def _stability(
@@ -522,9 +534,9 @@ def plan_visit(
         assert last.previous_fill_volume is not None and last.expected_residual is not None
         assert last.aspirated is not None
         measured = worst_case_error_percent(
-            float(last.previous_fill_volume.to("mL").m),
-            float(last.expected_residual.to("mL").m),
-            float(last.aspirated.to("mL").m),
+            float(last.previous_fill_volume.to(ML).m),
+            float(last.expected_residual.to(ML).m),
+            float(last.aspirated.to(ML).m),
         )
     accuracy = worst_case_accuracy(pump.accuracy_percent, measured, constant_flow=constant)
     residual = None
@@ -596,7 +608,7 @@ def plan_visit(
             prescription.patient_bolus,
         )
 
-    aspirate = Q_(0.0, "mL") if residual is None else residual.expected_residual
+    aspirate = Q_(0.0, ML) if residual is None else residual.expected_residual
     refill_plan = plan_refill(
         reservoir_capacity=pump.capacity,
         aspirated=aspirate,
@@ -615,7 +627,7 @@ def plan_visit(
 
     changes = _changes(current_solution, ingredients, flow)
     space, missing = _dead_space(chart, pump, dead_space)
-    flush = None if space is None else (space / flow).to("hour")
+    flush = None if space is None else (space / flow).to(HOUR)
     status: BridgeStatus = "not_needed"
     bridge_plan = None
     primary_change = next((c for c in changes if c.drug == primary.drug), None)
@@ -710,9 +722,9 @@ def plan_visit(
     state, dry_at = None, None
     if residual is not None and worst_now is not None:
         state = state_from_volumes(
-            nominal_ml=float(residual.unfloored_residual.to("mL").m),
-            worst_ml=float(worst_now.to("mL").m),
-            alarm_ml=float(pump.alarm_volume.to("mL").m),
+            nominal_ml=float(residual.unfloored_residual.to(ML).m),
+            worst_ml=float(worst_now.to(ML).m),
+            alarm_ml=float(pump.alarm_volume.to(ML).m),
         )
         stored = chart.forecast
         if (
@@ -725,10 +737,10 @@ def plan_visit(
             # counts it (an extrapolation at today's rate said a different time beside it)
             dry_at = wall_clock(stored.empty_at_worst_case, tz)
         elif float(worst_now.m) <= 0:
-            rate = float(current_program.max_daily_volume().to("mL/day").m) * (
+            rate = float(current_program.max_daily_volume().to(ML_PER_DAY).m) * (
                 1 + accuracy.percent / 100
             )
-            dry_at = at - timedelta(days=-float(worst_now.to("mL").m) / rate)
+            dry_at = at - timedelta(days=-float(worst_now.to(ML).m) / rate)
     return VisitPlan(
         at=at,
         pump=pump,
@@ -780,7 +792,7 @@ def max_interval_days(
         own = (
             (float(clinic_days), "clinic setting")
             if limit is None
-            else (float(limit.value.to("day").m), f"drug library: {ingredient.drug}")
+            else (float(limit.value.to(DAY).m), f"drug library: {ingredient.drug}")
         )
         if best is None or own[0] < best[0]:
             best = own
@@ -890,11 +902,11 @@ def _library_stock(ingredient: Ingredient, library: catalogs.DrugLibrary) -> Qua
         drug = library.drug(ingredient.drug)
     except CatalogError:
         drug = None
-    target = float(ingredient.concentration.to("mcg/mL").m)
+    target = float(ingredient.concentration.to(MCG_PER_ML).m)
     strong_enough = [
         s
         for s in (drug.stock_concentrations if drug is not None else ())
-        if not exceeds(target, float(s.to("mcg/mL").m))
+        if not exceeds(target, float(s.to(MCG_PER_ML).m))
     ]
     if not strong_enough:
         shown = format_quantity(
@@ -906,7 +918,7 @@ def _library_stock(ingredient: Ingredient, library: catalogs.DrugLibrary) -> Qua
             code=Code.CONCENTRATION_ABOVE_STOCK,
             field="stock",
         )
-    return min(strong_enough, key=lambda s: float(s.to("mcg/mL").m))
+    return min(strong_enough, key=lambda s: float(s.to(MCG_PER_ML).m))
 
 
 def plan_compounding(
@@ -940,8 +952,8 @@ def plan_compounding(
         )
         lines.append(CompoundingLine(ingredient, dose.daily_dose, stock is None, result))
     total = lines[0].result.total_volume
-    stock_ml = sum(float(line.result.stock_volume.to("mL").m) for line in lines)
-    total_ml = float(total.to("mL").m)
+    stock_ml = sum(float(line.result.stock_volume.to(ML).m) for line in lines)
+    total_ml = float(total.to(ML).m)
     if exceeds(stock_ml, total_ml):
         raise ImpossibleInput(
             f"stock: the stock volumes add up to more than the {total_ml:g} mL to prepare; "
@@ -953,6 +965,6 @@ def plan_compounding(
         flow=flow,
         total_volume=total,
         lines=tuple(lines),
-        diluent_volume=Q_(max(0.0, total_ml - stock_ml), "mL"),
+        diluent_volume=Q_(max(0.0, total_ml - stock_ml), ML),
         diluent=lines[0].result.diluent,
     )

@@ -47,7 +47,7 @@ from pumpmgr.refill import discrepancy
 from pumpmgr.resources_locator import resources_dir
 from pumpmgr.restart import restart_of, restart_text
 from pumpmgr.schedule import Program
-from pumpmgr.units import PLAUSIBLE_MAGNITUDES, Q_, Kind, Quantity
+from pumpmgr.units import DAY, MCG_PER_DAY, PLAUSIBLE_MAGNITUDES, Q_, Kind, Quantity
 from pumpmgr.visit import is_constant_flow, plan_for_refill, program_of, pump_prescriptions
 from pumpmgr.visit_record import interrogation_text, site_text, symptoms_text
 from pumpmgr.wording import bolus_text as bolus_text  # the one wording, used here and beyond
@@ -255,7 +255,7 @@ def fill_template(body: str, values: Mapping[str, str]) -> str:
 
 def _settled(quantity: Quantity, kind: Kind) -> Quantity:
     """Zero for a value too small to be clinical (a residual a moment after a fill)."""
-    if abs(float(quantity.to(kind.spec.canonical).m)) < PLAUSIBLE_MAGNITUDES[0]:
+    if abs(float(quantity.to(kind.spec.canonical_unit).m)) < PLAUSIBLE_MAGNITUDES[0]:
         return quantity * 0
     return quantity
 
@@ -280,7 +280,7 @@ def dose_text(
     daily_volume = program.daily_volume()
     return " + ".join(
         f"{drug_name(i.drug, catalog)} "
-        f"{format_quantity((daily_volume * i.concentration).to('mcg/day'), Kind.DOSE_RATE, i.display_unit)}"  # noqa: E501
+        f"{format_quantity((daily_volume * i.concentration).to(MCG_PER_DAY), Kind.DOSE_RATE, i.display_unit)}"  # noqa: E501
         for i in ingredients
     )
 
@@ -311,7 +311,7 @@ def due_reason_text(
     caller's ``detail`` after it."""
     words = due_reason_words(reason, buffer_days=buffer_days, constant_flow=constant_flow)
     if reason == "stability" and stability_days is not None:
-        words += f" of {format_duration(Q_(stability_days, 'day'))}"
+        words += f" of {format_duration(Q_(stability_days, DAY))}"
     return f"{words}{detail}, on an open clinic day"
 
 
@@ -568,10 +568,10 @@ def prescription_values(
     if previous is not None:
         old = program_of(previous, pump).daily_volume() * previous.primary.concentration
         new = program.daily_volume() * rx.primary.concentration
-        old_mcg = float(old.to("mcg/day").m)
+        old_mcg = float(old.to(MCG_PER_DAY).m)
         if old_mcg > 0 and previous.primary.drug == rx.primary.drug:
             change = (
-                f"{format_percent(float(new.to('mcg/day').m) / old_mcg - 1)} "
+                f"{format_percent(float(new.to(MCG_PER_DAY).m) / old_mcg - 1)} "
                 f"{drug_name(rx.primary.drug, catalog)}"
             )
         else:

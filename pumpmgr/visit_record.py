@@ -22,7 +22,7 @@ from pumpmgr.refill import (
     PROGRAMMER_DAILY_VOLUME_TOLERANCE,
     PROGRAMMER_RESERVOIR_TOLERANCE_ML,
 )
-from pumpmgr.units import Q_, Kind, Quantity, require_not_negative
+from pumpmgr.units import ML, Q_, Kind, Quantity, require_not_negative
 
 _E = TypeVar("_E", bound=enum.StrEnum)
 
@@ -204,7 +204,7 @@ def investigate_text(day: date, difference: Quantity | None, note: str = "") -> 
     """The last refill's residual said investigate: the patient's overview and the next
     refill's first step say it in these words."""
     shown = "" if difference is None else format_quantity(difference, Kind.VOLUME)
-    if difference is not None and float(difference.to("mL").m) > 0 and shown != "0 mL":
+    if difference is not None and float(difference.to(ML).m) > 0 and shown != "0 mL":
         shown = "+" + shown
     text = f"the last residual said investigate ({format_date(day)}"
     text += f": {shown} expected minus aspirated)" if shown else ")"
@@ -215,7 +215,7 @@ def tolerance_text() -> str:
     """When the programmer's figures are flagged (:func:`pumpmgr.refill.compare_programmer`)."""
     return (
         f"flagged when the reservoir volume differs by more than "
-        f"{format_quantity(Q_(PROGRAMMER_RESERVOIR_TOLERANCE_ML, 'mL'), Kind.VOLUME)}, "
+        f"{format_quantity(Q_(PROGRAMMER_RESERVOIR_TOLERANCE_ML, ML), Kind.VOLUME)}, "
         f"the alarm date by more than {PROGRAMMER_ALARM_TOLERANCE_DAYS} day, or the daily "
         f"volume by more than "
         f"{format_percent(PROGRAMMER_DAILY_VOLUME_TOLERANCE, signed=False)}"

@@ -21,7 +21,7 @@ from pumpmgr.forecast import RefillState
 from pumpmgr.formatting import MassUnit, format_datetime, format_duration, format_quantity
 from pumpmgr.records import Ingredient
 from pumpmgr.schedule import PatientBolus, Schedule
-from pumpmgr.units import Q_, Kind
+from pumpmgr.units import MCG, MCG_PER_DAY, MINUTE, Q_, Kind
 
 if TYPE_CHECKING:  # the plan's type only: the command line's calculators stay quick to import
     from pumpmgr.visit import ConcentrationChange, VisitPlan
@@ -85,12 +85,12 @@ def schedule_lines(schedule: Schedule, unit: MassUnit) -> list[str]:
     lines = []
     for start, length, rate in schedule.step_minutes():
         end = (start + length) % (24 * 60)
-        delivered = Q_(rate * length / (24 * 60), "mcg")
+        delivered = Q_(rate * length / (24 * 60), MCG)
         lines.append(
             f"{start // 60:02d}:{start % 60:02d}-{end // 60:02d}:{end % 60:02d}  "
-            f"{format_quantity(Q_(rate, 'mcg/day'), Kind.DOSE_RATE, unit)} "
+            f"{format_quantity(Q_(rate, MCG_PER_DAY), Kind.DOSE_RATE, unit)} "
             f"({format_quantity(delivered, Kind.MASS, unit)} in "
-            f"{format_duration(Q_(length, 'minute'))})"
+            f"{format_duration(Q_(length, MINUTE))})"
         )
     lines += [
         f"Bolus at {b.at:%H:%M}: {format_quantity(b.amount, Kind.MASS, unit)}"

@@ -8,10 +8,14 @@ from typing import Any
 import pint
 import pytest
 
+from pumpmgr import units
 from pumpmgr.errors import Code, InputError
+from pumpmgr.formatting import format_quantity
 from pumpmgr.units import (
+    MCG_PER_DAY,
     Q_,
     Kind,
+    as_unit,
     exceeds,
     from_canonical,
     make_registry,
@@ -123,6 +127,63 @@ def test_exceeds_treats_float_noise_as_equal() -> None:
     assert not exceeds(0.30000000000000004, 0.3)
     assert exceeds(0.31, 0.3)
     assert not exceeds(0.29, 0.3)
+
+
+# ------------------------------------------------------------------ units built once
+
+_PREBUILT = {
+    "MCG": "mcg",
+    "ML": "mL",
+    "DAY": "day",
+    "HOUR": "hour",
+    "MINUTE": "minute",
+    "CM": "cm",
+    "MCG_PER_DAY": "mcg/day",
+    "MCG_PER_HOUR": "mcg/hour",
+    "MCG_PER_ML": "mcg/mL",
+    "ML_PER_DAY": "mL/day",
+    "ML_PER_CM": "mL/cm",
+}
+
+
+def test_the_registry_parser_is_pints_own() -> None:
+    """pumpmgr builds its units once instead of patching pint's private parser (issue 14)."""
+    assert "_parse_units_as_container" not in vars(ureg)
+    assert ureg._parse_units_as_container.__func__ is type(ureg)._parse_units_as_container
+
+
+@pytest.mark.parametrize(("name", "text"), _PREBUILT.items())
+def test_each_prebuilt_unit_is_its_text(name: str, text: str) -> None:
+    prebuilt = getattr(units, name)
+    assert isinstance(prebuilt, ureg.Unit)
+    assert prebuilt == ureg.parse_units(text)
+    assert as_unit(text) is prebuilt  # one object per text
+
+
+@pytest.mark.parametrize("kind", list(Kind))
+def test_each_kind_canonical_unit_is_its_text(kind: Kind) -> None:
+    assert kind.spec.canonical_unit == ureg.parse_units(kind.spec.canonical)
+    assert kind.spec.canonical_unit is as_unit(kind.spec.canonical)
+
+
+def test_quantities_of_prebuilt_units_parse_no_unit_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Making, converting, storing and showing a quantity of a prebuilt unit parses no unit
+    text (what the retired patch of pint's parser made cheap)."""
+    format_quantity(Q_(400, MCG_PER_DAY), Kind.DOSE_RATE, "mg")  # the display unit, once
+    parsed: list[str] = []
+    parser = ureg._parse_units_as_container
+
+    def counted(text: str, *args: Any) -> Any:
+        parsed.append(text)
+        return parser(text, *args)
+
+    monkeypatch.setattr(ureg, "_parse_units_as_container", counted)
+    for kind in Kind:
+        assert to_canonical(from_canonical(2.5, kind), kind) == 2.5
+    quantity = Q_(400, MCG_PER_DAY)
+    assert float(quantity.to(as_unit("mg/day")).m) == pytest.approx(0.4)
+    assert format_quantity(quantity, Kind.DOSE_RATE, "mg") == "0.4 mg/day"
+    assert parsed == []
 
 
 # ------------------------------------------------------------------ the registry's disk cache

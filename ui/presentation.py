@@ -21,7 +21,7 @@ from pumpmgr.formatting import (
     format_quantity,
 )
 from pumpmgr.records import DueState, Ingredient, PrescriptionRecord
-from pumpmgr.units import Kind, Quantity
+from pumpmgr.units import ML, Kind, Quantity
 from pumpmgr.urgency import alarm_text as alarm_text
 from pumpmgr.urgency import is_constant_flow as is_constant_flow
 from pumpmgr.urgency import reason_text as reason_text
@@ -101,7 +101,7 @@ def volume_text(quantity: Quantity | None, missing: str = "not recorded") -> str
 def signed_volume_text(quantity: Quantity) -> str:
     """A volume difference with its sign: ``+1.6 mL`` or ``-0.4 mL``."""
     shown = format_quantity(quantity, Kind.VOLUME)
-    return "+" + shown if float(quantity.to("mL").m) > 0 and shown != "0 mL" else shown
+    return "+" + shown if float(quantity.to(ML).m) > 0 and shown != "0 mL" else shown
 
 
 def drug_doses(rx: PrescriptionRecord) -> list[tuple[Ingredient, Quantity]]:

@@ -13,7 +13,7 @@ from typing import Literal, NamedTuple
 
 from pumpmgr.errors import CatalogError, Code
 from pumpmgr.formatting import MassUnit
-from pumpmgr.units import Quantity
+from pumpmgr.units import DAY, Quantity
 
 SCHEMA_VERSION = 1
 PUMPS_FILE = "pumps.toml"
@@ -248,7 +248,7 @@ class Stability:
         if diluted is False and self.undiluted is not None:
             return self.undiluted
         candidates = [q for q in (self.default, self.diluted, self.undiluted) if q is not None]
-        return min(candidates, key=lambda q: q.to("day").magnitude) if candidates else None
+        return min(candidates, key=lambda q: q.to(DAY).magnitude) if candidates else None
 
 
 @dataclass(frozen=True)

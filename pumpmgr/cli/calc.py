@@ -37,7 +37,7 @@ from pumpmgr.schedule import (
 )
 from pumpmgr.stability import depends_on_dilution, stability_limit
 from pumpmgr.stop_orders import STOP_ORDER_FROM_COMMAND_LINE
-from pumpmgr.units import Kind, Quantity, parse, parse_any, parse_unit
+from pumpmgr.units import DAY, ML, Kind, Quantity, parse, parse_any, parse_unit
 
 Result = dict[str, Any]
 
@@ -190,7 +190,7 @@ def run_forecast(args: argparse.Namespace) -> Result:
             if limit.not_recorded:
                 source += "; a diluted solution (--undiluted for one as supplied)"
         if interval is None and drug.max_refill_interval is not None:
-            interval = float(drug.max_refill_interval.value.to("day").m)
+            interval = float(drug.max_refill_interval.value.to(DAY).m)
     if interval is None:
         interval = float(forecast.DEFAULT_MAX_REFILL_INTERVAL_DAYS)
     accuracy = forecast.worst_case_accuracy(
@@ -354,7 +354,7 @@ def run_discrepancy(args: argparse.Namespace) -> Result:
         drawn = {
             "patient_boluses": count,
             "patient_bolus_volume": each,
-            "drawn_by_patient_boluses": (each * count).to("mL"),
+            "drawn_by_patient_boluses": (each * count).to(ML),
         }
         expected = expected - each * count
         drawn["expected_with_patient_boluses"] = expected

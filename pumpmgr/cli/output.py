@@ -21,7 +21,7 @@ from pumpmgr.formatting import (
     format_percent,
     format_quantity,
 )
-from pumpmgr.units import Kind, kind_of, ureg
+from pumpmgr.units import Kind, as_unit, kind_of, ureg
 
 #: Durations are given in hours in JSON: the bridge runs for hours, not days.
 DURATION_UNIT = "h"
@@ -41,7 +41,7 @@ def _json_value(key: str, value: Any, mass_unit: MassUnit) -> Any:
     if isinstance(value, ureg.Quantity):
         kind = kind_of(value)
         unit = DURATION_UNIT if kind in (Kind.DURATION, None) else display_unit(kind, mass_unit)
-        return {"value": _json_number(float(value.to(unit).m)), "unit": unit}
+        return {"value": _json_number(float(value.to(as_unit(unit)).m)), "unit": unit}
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, float):

@@ -60,7 +60,7 @@ from pumpmgr.records import (
     PatientChart,
     PrescriptionRecord,
 )
-from pumpmgr.units import Kind, Quantity, kind_of, ureg
+from pumpmgr.units import Kind, Quantity, as_unit, kind_of, ureg
 from pumpmgr.urgency import reason_text, state_text
 from pumpmgr.wording import bolus_text, schedule_lines, solution_text
 
@@ -204,7 +204,7 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, ureg.Quantity):
         kind = kind_of(value)
         unit = "day" if kind is None else kind.spec.canonical
-        return {"value": _number(float(value.to(unit).m)), "unit": unit}
+        return {"value": _number(float(value.to(as_unit(unit)).m)), "unit": unit}
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat(timespec="seconds")
     if isinstance(value, date | time):

@@ -57,7 +57,7 @@ from pumpmgr.services.inputs import (
     RefillInput,
     Verification,
 )
-from pumpmgr.units import Q_
+from pumpmgr.units import CM, MCG_PER_ML, ML, ML_PER_CM, Q_
 
 #: How far back the records go (patients implanted earlier were transferred in).
 HISTORY_DAYS = round(4.5 * 365.25)
@@ -354,7 +354,7 @@ class _Demo:
             spec.site,
             capacity=None if spec.capacity is None else Q_(spec.capacity),
             nominal_flow=None if spec.nominal_flow is None else Q_(spec.nominal_flow),
-            pump_path_volume=None if spec.path_volume is None else Q_(spec.path_volume, "mL"),
+            pump_path_volume=None if spec.path_volume is None else Q_(spec.path_volume, ML),
             replace_by=replace_by,
         )
         if old is None:
@@ -375,7 +375,7 @@ class _Demo:
         self.prescribe(plan, pump.id, prescribed)
         filled = self.at(day, time(12, 45))
         yield filled
-        capacity = float(pump.capacity.to("mL").m)
+        capacity = float(pump.capacity.to(ML).m)
         outcome = self.clinic.record_refill(
             nurse, check, pump.id, self.refill_input(plan, filled, 0.0, capacity, note="")
         )
@@ -383,13 +383,13 @@ class _Demo:
         dead = None
         if spec.path_volume is not None:
             dead = spec.path_volume + sum(
-                float(s.implanted_length.to("cm").m) * float(s.volume_per_length.to("mL/cm").m)
+                float(s.implanted_length.to(CM).m) * float(s.volume_per_length.to(ML_PER_CM).m)
                 for s in catheter.segments
             )
         state = _State(
             pump.id,
             capacity,
-            float(pump.alarm_volume.to("mL").m),
+            float(pump.alarm_volume.to(ML).m),
             pump.accuracy_percent,
             filled,
             0.0,
@@ -407,7 +407,9 @@ class _Demo:
     ) -> PrescriptionInput:
         regimen = plan.regimen
         data = PrescriptionInput(
-            ingredients=tuple(IngredientInput(d, Q_(c, "mcg/mL")) for d, c in regimen.ingredients),
+            ingredients=tuple(
+                IngredientInput(d, Q_(c, MCG_PER_ML)) for d, c in regimen.ingredients
+            ),
             schedule=regimen.schedule(),
             effective_at=at,
             prescriber=self.users["prescriber"].full_name,
@@ -455,8 +457,8 @@ class _Demo:
         day = at.astimezone(self.tz).date()
         return RefillInput(
             performed_at=at,
-            aspirated=Q_(aspirated, "mL"),
-            volume_added=Q_(volume, "mL"),
+            aspirated=Q_(aspirated, ML),
+            volume_added=Q_(volume, ML),
             lot_number=f"{regimen.lot_prefix}-{day:%y%m}-{rng.randint(100, 999)}",
             expiry=day + timedelta(days=rng.randint(*regimen.shelf_days)),
             source=regimen.source,
@@ -466,7 +468,7 @@ class _Demo:
             new_prescription=new,
             bridge_acknowledged=new is not None,
             bridge_bolus_given=bridge_volume is not None,
-            bolus_volume=None if bridge_volume is None else Q_(round(bridge_volume, 3), "mL"),
+            bolus_volume=None if bridge_volume is None else Q_(round(bridge_volume, 3), ML),
             undiluted=regimen.undiluted,
         )
 
@@ -480,7 +482,7 @@ class _Demo:
     def after_refill(self, state: _State, outcome: RefillOutcome, at: datetime) -> None:
         state.busy = max(state.busy, at)
         state.last = at
-        state.final = float(outcome.refill.final_volume.to("mL").m)
+        state.final = float(outcome.refill.final_volume.to(ML).m)
         if outcome.forecast is not None:
             state.due = outcome.forecast.refill_due
         state.interval = max(7, (state.due - at.astimezone(self.tz).date()).days)
@@ -525,7 +527,7 @@ class _Demo:
         if event is not None:
             event.done = True
         expected_q = self.clinic.expected_now(state.pump_id, moment)
-        expected = 0.0 if expected_q is None else float(expected_q.to("mL").m)
+        expected = 0.0 if expected_q is None else float(expected_q.to(ML).m)
         aspirated, note = aspirate(
             rng,
             regimen,
@@ -537,10 +539,10 @@ class _Demo:
         )
         if state.final > 0 and not note:
             verdict = discrepancy(
-                fill_volume=Q_(state.final, "mL"),
-                expected=Q_(expected, "mL"),
-                actual=Q_(aspirated, "mL"),
-                reservoir_capacity=Q_(state.capacity, "mL"),
+                fill_volume=Q_(state.final, ML),
+                expected=Q_(expected, ML),
+                actual=Q_(aspirated, ML),
+                reservoir_capacity=Q_(state.capacity, ML),
                 accuracy_percent=state.accuracy,
                 note=NOTE_ANY,
             ).verdict
@@ -610,14 +612,14 @@ class _Demo:
             self.call("record_mri")
         elif event.kind == "revise":
             old = state.catheter.segments[0]
-            length = float(old.implanted_length.to("cm").m) - rng.choice((4, 6, 8))
+            length = float(old.implanted_length.to(CM).m) - rng.choice((4, 6, 8))
             state.catheter = CatheterInput(
                 state.catheter.model_key,
                 (
                     replace(
                         old,
-                        implanted_length=Q_(length, "cm"),
-                        trimmed_length=old.trimmed_length + Q_(rng.choice((4, 6, 8)), "cm"),
+                        implanted_length=Q_(length, CM),
+                        trimmed_length=old.trimmed_length + Q_(rng.choice((4, 6, 8)), CM),
                     ),
                 ),
                 rng.choice(("T9", "T10")),

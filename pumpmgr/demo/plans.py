@@ -20,7 +20,7 @@ from pumpmgr.services.inputs import (
     PatientInput,
     SegmentInput,
 )
-from pumpmgr.units import Q_
+from pumpmgr.units import CM, HOUR, MCG, MCG_PER_DAY, MCG_PER_HOUR, ML, ML_PER_CM, Q_
 
 if TYPE_CHECKING:
     pass
@@ -48,19 +48,19 @@ class Regimen:
 
     def schedule(self) -> Schedule:
         if not self.flex:
-            return Schedule.simple(Q_(round(self.dose, 3), "mcg/day"))
+            return Schedule.simple(Q_(round(self.dose, 3), MCG_PER_DAY))
         minutes = [s.hour * 60 + s.minute for s, _ in self.flex] + [24 * 60]
         weight = sum(w * (minutes[i + 1] - minutes[i]) / 60 for i, (_, w) in enumerate(self.flex))
         base = self.dose / 24 / (weight / 24)  # mcg/h at relative rate 1
         return Schedule.flex(
-            [Step(start, Q_(round(base * w, 2), "mcg/h")) for start, w in self.flex]
+            [Step(start, Q_(round(base * w, 2), MCG_PER_HOUR)) for start, w in self.flex]
         )
 
     def patient_bolus(self) -> PatientBolus | None:
         if self.bolus is None:
             return None
         amount, per_day, lockout = self.bolus
-        return PatientBolus(Q_(amount, "mcg"), per_day, Q_(lockout, "h"))
+        return PatientBolus(Q_(amount, MCG), per_day, Q_(lockout, HOUR))
 
     @property
     def concentration(self) -> float:
@@ -92,7 +92,7 @@ def aspirate(
     aspirated = expected + noise - used
     note = ""
     if kind in ("less_returned", "more_returned"):
-        threshold = float(discrepancy_threshold(Q_(capacity, "mL")).m)  # domain-rules §4
+        threshold = float(discrepancy_threshold(Q_(capacity, ML)).m)  # domain-rules §4
         shift = threshold + rng.uniform(0.4, 1.4)
         aspirated = expected - shift if kind == "less_returned" else expected + shift
         note = rng.choice(NOTES_LESS if kind == "less_returned" else NOTES_MORE)
@@ -155,7 +155,7 @@ def medtronic_catheter(rng: random.Random) -> CatheterInput:
         "custom",
         (
             SegmentInput(
-                Q_(implanted, "cm"), Q_(rng.choice((12, 18, 22, 26)), "cm"), Q_(0.0022, "mL/cm")
+                Q_(implanted, CM), Q_(rng.choice((12, 18, 22, 26)), CM), Q_(0.0022, ML_PER_CM)
             ),
         ),
         rng.choice(("T8", "T9", "T10", "T11")),
@@ -166,7 +166,7 @@ def prometra_catheter(rng: random.Random) -> CatheterInput:
     trimmed = rng.choice((24, 28, 32, 36))
     return CatheterInput(
         "prometra-11823",
-        (SegmentInput(Q_(110 - trimmed, "cm"), Q_(trimmed, "cm"), Q_(0.0026, "mL/cm")),),
+        (SegmentInput(Q_(110 - trimmed, CM), Q_(trimmed, CM), Q_(0.0026, ML_PER_CM)),),
         rng.choice(("T9", "T10", "T11")),
     )
 

@@ -30,7 +30,7 @@ from pumpmgr.services.inputs import (
     TenfoldConfirmation,
     TenfoldReason,
 )
-from pumpmgr.units import Q_, Quantity
+from pumpmgr.units import MCG_PER_DAY, ML, Q_, Quantity
 
 if TYPE_CHECKING:
     from pumpmgr.demo.builder import _Demo
@@ -130,9 +130,9 @@ def facts_scene(demo: _Demo, rows: list[DueRow]) -> None:
             row.pump_id,
             RefillInput(
                 performed_at=now,
-                aspirated=Q_(0.2, "mL")
+                aspirated=Q_(0.2, ML)
                 if found_empty
-                else Q_(round(float(expected.to("mL").m), 1), "mL"),
+                else Q_(round(float(expected.to(ML).m), 1), ML),
                 volume_added=chart.pump.capacity,
                 lot_number=last.lot_number,
                 expiry=demo.today + timedelta(days=-3 if not found_empty else 60),
@@ -143,7 +143,7 @@ def facts_scene(demo: _Demo, rows: list[DueRow]) -> None:
                 pump_running_confirmed=True,
                 discrepancy_note=(
                     "0.2 mL back where about "
-                    f"{round(float(expected.to('mL').m))} mL were expected; "
+                    f"{round(float(expected.to(ML).m))} mL were expected; "
                     "patient drowsy since the weekend, observed, stable"
                     if found_empty
                     else ""
@@ -187,7 +187,7 @@ def individual_maximum(demo: _Demo, rows: list[DueRow]) -> None:
             demo.check("prescriber2"),
             row.patient_id,
             "baclofen",
-            Q_("3000 mcg/day"),
+            Q_(3000, MCG_PER_DAY),
             "severe dystonia; 2,000 mcg/day failed; agreed at the spasticity board",
         )
         demo.call("raise_individual_maximum")

@@ -20,7 +20,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth  # type: ignore[import-unty
 
 from pumpmgr.formatting import format_number
 from pumpmgr.records import RefillRecord
-from pumpmgr.units import Quantity
+from pumpmgr.units import ML, Quantity
 
 from .styles import BOLD, FONT, INK, MUTED, WARN
 
@@ -31,7 +31,7 @@ _EXPECTED = colors.Color(0.15, 0.35, 0.7)
 
 
 def _ml(quantity: Quantity) -> float:
-    return float(quantity.to("mL").m)
+    return float(quantity.to(ML).m)
 
 
 def _instant(value: date | datetime) -> datetime:

@@ -29,7 +29,7 @@ from pumpmgr.records import (
     PumpRecord,
 )
 from pumpmgr.schedule import Program, Schedule
-from pumpmgr.units import PLAUSIBLE_MAGNITUDES, Kind, Quantity
+from pumpmgr.units import MCG_PER_DAY, PLAUSIBLE_MAGNITUDES, Kind, Quantity
 
 # the one wording of a prescription (pumpmgr.wording), re-exported for the sheets
 from pumpmgr.wording import bolus_text as bolus_text
@@ -49,7 +49,7 @@ def settled(quantity: Quantity, kind: Kind) -> Quantity:
     fill expects 2e-7 mL to have been delivered. The formatter refuses such a value, as it
     must when someone types it, so the sheets show it as the 0 it is.
     """
-    if abs(float(quantity.to(kind.spec.canonical).m)) < PLAUSIBLE_MAGNITUDES[0]:
+    if abs(float(quantity.to(kind.spec.canonical_unit).m)) < PLAUSIBLE_MAGNITUDES[0]:
         return quantity * 0
     return quantity
 
@@ -126,7 +126,8 @@ def prescription_dose_text(rx: PrescriptionRecord, program: Program) -> str:
     """Each drug's daily dose under a prescription: ``300 mcg/day`` or ``3 mg/day + 30 mcg/day``."""
     volume_rate = program.daily_volume()
     return " + ".join(
-        dose((volume_rate * i.concentration).to("mcg/day"), i.display_unit) for i in rx.ingredients
+        dose((volume_rate * i.concentration).to(MCG_PER_DAY), i.display_unit)
+        for i in rx.ingredients
     )
 
 

@@ -18,7 +18,7 @@ from reportlab.platypus import Flowable, KeepTogether, Spacer, Table, TableStyle
 from pumpmgr import catalogs
 from pumpmgr.errors import CatalogError
 from pumpmgr.records import ClinicSettings, PatientChart
-from pumpmgr.units import Quantity, exceeds
+from pumpmgr.units import MCG, MCG_PER_ML, Quantity, exceeds
 from pumpmgr.visit import CompoundingPlan, VisitPlan, plan_compounding
 
 from . import common
@@ -67,7 +67,7 @@ def _limit_checks(made: CompoundingPlan, catalog: catalogs.Catalogs) -> list[str
         if limit is None:
             lines.append(f"{name} {shown}: the library sets no maximum concentration.")
         elif exceeds(
-            float(line.result.concentration.to("mcg/mL").m), float(limit.value.to("mcg/mL").m)
+            float(line.result.concentration.to(MCG_PER_ML).m), float(limit.value.to(MCG_PER_ML).m)
         ):
             kind = (
                 "a soft, unverified limit: the prescriber's reason is needed"
@@ -153,7 +153,7 @@ def compounding_story(
         stock = common.concentration(line.result.stock_concentration, unit)
         if line.stock_from_library:
             stock += " (chosen from the library: confirm the vial)"
-        amount = (line.result.stock_volume * line.result.stock_concentration).to("mcg")
+        amount = (line.result.stock_volume * line.result.stock_concentration).to(MCG)
         draw_rows.append(
             [
                 common.drug_name(line.ingredient.drug, library),

@@ -35,7 +35,7 @@ from pumpmgr.formatting import format_duration, format_percent
 from pumpmgr.records import ClinicSettings, PatientChart, RefillRecord
 from pumpmgr.refill import Discrepancy, discrepancy, measured_flow
 from pumpmgr.restart import restart_of, restart_summary
-from pumpmgr.units import Q_, Kind, Quantity
+from pumpmgr.units import DAY, Q_, Kind, Quantity
 from pumpmgr.visit import VisitPlan, catheter_volume_of, pump_refills
 from pumpmgr.visit_note import due_reason_text
 from pumpmgr.visit_record import (
@@ -114,7 +114,7 @@ def _due_reason(plan: VisitPlan) -> str:
 
 
 def _days(days: float) -> Quantity:
-    return Q_(days, "day")
+    return Q_(days, DAY)
 
 
 def _header(

@@ -44,7 +44,7 @@ from pumpmgr.schedule import Program
 from pumpmgr.services import mapping, maxima
 from pumpmgr.services.inputs import PrescriptionInput, TenfoldConfirmation, TenfoldReason
 from pumpmgr.services.permissions import PermissionDenied
-from pumpmgr.units import Q_, Kind, Quantity, exceeds, require_positive, to_canonical
+from pumpmgr.units import ML_PER_DAY, Q_, Kind, Quantity, exceeds, require_positive, to_canonical
 
 if TYPE_CHECKING:
     from pumpmgr.services.context import ClinicContext
@@ -217,14 +217,14 @@ def _check_constant_flow(pump: db.Pump, program: Program, unit: MassUnit) -> Non
     if pump.nominal_flow_ml_per_day is None:
         return
     flow = pump.nominal_flow_ml_per_day
-    daily = float(program.daily_volume().to("mL/day").m)
+    daily = float(program.daily_volume().to(ML_PER_DAY).m)
     if abs(daily - flow) > 1e-6 * flow or program.patient_bolus is not None:
-        needed = program.daily_dose() / Q_(flow, "mL/day")
+        needed = program.daily_dose() / Q_(flow, ML_PER_DAY)
         raise ImpossibleInput(
             f"concentration: this constant-flow pump delivers "
-            f"{format_quantity(Q_(flow, 'mL/day'), Kind.FLOW)}, so the dose needs "
+            f"{format_quantity(Q_(flow, ML_PER_DAY), Kind.FLOW)}, so the dose needs "
             f"{format_quantity(needed, Kind.CONCENTRATION, unit)} (the program asks "
-            f"{format_quantity(Q_(daily, 'mL/day'), Kind.FLOW)})",
+            f"{format_quantity(Q_(daily, ML_PER_DAY), Kind.FLOW)})",
             code=Code.OUT_OF_RANGE,
             field="concentration",
         )

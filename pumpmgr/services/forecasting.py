@@ -35,7 +35,7 @@ from pumpmgr.refill import (
 )
 from pumpmgr.services import mapping
 from pumpmgr.stability import stability_limit
-from pumpmgr.units import Q_
+from pumpmgr.units import MCG_PER_ML, Q_
 from pumpmgr.visit import max_interval_days
 
 #: The due list counts days left from the alarm with every allowed bolus taken (domain-rules
@@ -177,7 +177,7 @@ def interval_days(
     from pumpmgr.records import Ingredient
 
     return max_interval_days(
-        [Ingredient(drug, Q_(strength, "mcg/mL")) for drug, strength in ingredients],
+        [Ingredient(drug, Q_(strength, MCG_PER_ML)) for drug, strength in ingredients],
         library,
         settings.max_refill_interval_days,
     )[0]

@@ -23,7 +23,7 @@ from pumpmgr.services import forecasting, mapping
 from pumpmgr.services.context import ClinicContext
 from pumpmgr.services.permissions import Action
 from pumpmgr.services.values import Actor
-from pumpmgr.units import Q_
+from pumpmgr.units import MCG_PER_DAY, MCG_PER_ML, Q_
 
 #: The revision of the refill-due rules the forecasts are computed with: 1, the worst case and
 #: the limits of revision 0007 (domain-rules §3). Kept in ``clinic_settings.forecast_rules``.
@@ -175,9 +175,9 @@ class ForecastService:
                     id=0,
                     pump_id=0,
                     ingredients=tuple(
-                        Ingredient(drug, Q_(strength, "mcg/mL")) for drug, strength in ingredients
+                        Ingredient(drug, Q_(strength, MCG_PER_ML)) for drug, strength in ingredients
                     ),
-                    schedule=Schedule.simple(Q_(1.0, "mcg/day")),
+                    schedule=Schedule.simple(Q_(1.0, MCG_PER_DAY)),
                     patient_bolus=None,
                     effective_at=now,
                     prescriber="",

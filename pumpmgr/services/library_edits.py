@@ -26,7 +26,18 @@ from typing import Any
 
 from pumpmgr.catalogs import Drug, DrugLibrary, Limit, StartRule
 from pumpmgr.errors import Code, ImpossibleInput, InputError, PumpMgrError
-from pumpmgr.units import Q_, Kind, Quantity, exceeds, require_positive, to_canonical
+from pumpmgr.units import (
+    HOUR,
+    MCG_PER_DAY,
+    MCG_PER_ML,
+    Q_,
+    Kind,
+    Quantity,
+    as_unit,
+    exceeds,
+    require_positive,
+    to_canonical,
+)
 
 #: Daily-dose fields of the drug itself (mcg/day when stored).
 DOSE_FIELDS = ("soft_max", "hard_max", "typical_min", "typical_max", "caution_above")
@@ -80,7 +91,7 @@ def stored_changes(changes: Mapping[str, Quantity | bool | None]) -> dict[str, A
                 f"{name}: must be a quantity with its unit", code=Code.WRONG_KIND, field=name
             )
         elif kind is Kind.DURATION:
-            stored[field] = float(require_positive(value, Kind.DURATION, name).to("hour").m)
+            stored[field] = float(require_positive(value, Kind.DURATION, name).to(HOUR).m)
         else:
             assert isinstance(kind, Kind)
             stored[field] = to_canonical(require_positive(value, kind, name), kind)
@@ -88,8 +99,8 @@ def stored_changes(changes: Mapping[str, Quantity | bool | None]) -> dict[str, A
 
 
 def _limit(value: float, field: str, unit: str, edit_id: int) -> Limit:
-    kind_unit = "mcg/mL" if field == "max_concentration" else "mcg/day"
-    return Limit(Q_(value, kind_unit).to(unit), (f"clinic edit #{edit_id}",))
+    kind_unit = MCG_PER_ML if field == "max_concentration" else MCG_PER_DAY
+    return Limit(Q_(value, kind_unit).to(as_unit(unit)), (f"clinic edit #{edit_id}",))
 
 
 def apply_edit(drug: Drug, changes: Mapping[str, Any], edit_id: int) -> Drug:

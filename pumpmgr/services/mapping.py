@@ -28,7 +28,7 @@ from pumpmgr.records import (
     StoredForecast,
 )
 from pumpmgr.schedule import PatientBolus, Schedule, ScheduledBolus, Step
-from pumpmgr.units import Q_, Kind, Quantity, from_canonical, to_canonical
+from pumpmgr.units import ML, ML_PER_DAY, Q_, Kind, Quantity, from_canonical, to_canonical
 from pumpmgr.visit_record import (
     BedsideFindings,
     Interrogation,
@@ -118,7 +118,7 @@ def catheter_record(
         tip_level=row.tip_level,
         implanted_on=row.implant_date,
         revised_on=row.revision_date,
-        volume=Q_(volume, "mL") if ordered else None,
+        volume=Q_(volume, ML) if ordered else None,
         corrects_id=row.corrects_id,
         user=user,
         correction_reason=row.correction_reason or "",
@@ -206,9 +206,9 @@ def refill_record(
         id=row.id,
         pump_id=row.pump_id,
         performed_at=row.performed_at,
-        previous_fill_volume=None if previous_final_ml is None else Q_(previous_final_ml, "mL"),
-        expected_residual=None if first_fill else Q_(row.expected_residual_ml, "mL"),
-        aspirated=Q_(row.aspirated_ml, "mL"),
+        previous_fill_volume=None if previous_final_ml is None else Q_(previous_final_ml, ML),
+        expected_residual=None if first_fill else Q_(row.expected_residual_ml, ML),
+        aspirated=Q_(row.aspirated_ml, ML),
         discrepancy_verdict=None if first_fill else row.discrepancy_verdict,  # type: ignore[arg-type]
         discrepancy_difference=None
         if first_fill
@@ -219,11 +219,11 @@ def refill_record(
                 else row.expected_residual_unfloored_ml
             )
             - row.aspirated_ml,
-            "mL",
+            ML,
         ),
         discrepancy_note=row.discrepancy_note or "",
-        volume_added=Q_(row.volume_added_ml, "mL"),
-        final_volume=Q_(row.final_reservoir_ml, "mL"),
+        volume_added=Q_(row.volume_added_ml, ML),
+        final_volume=Q_(row.final_reservoir_ml, ML),
         ingredients=ingredient_rows,
         lot_number=row.lot_number,
         expiry=row.expiry_date,
@@ -338,8 +338,8 @@ def stored_forecast(row: db.PumpForecast) -> StoredForecast | None:
     return StoredForecast(
         pump_id=row.pump_id,
         filled_at=row.filled_at,
-        fill_volume=Q_(row.fill_volume_ml, "mL"),
-        daily_volume=Q_(row.daily_volume_ml_per_day, "mL/day"),
+        fill_volume=Q_(row.fill_volume_ml, ML),
+        daily_volume=Q_(row.daily_volume_ml_per_day, ML_PER_DAY),
         alarm_at=row.alarm_at,
         alarm_at_with_boluses=row.alarm_at_with_boluses,
         refill_due=row.refill_due,

@@ -24,7 +24,7 @@ from pumpmgr.services.context import ClinicContext, _text
 from pumpmgr.services.inputs import Verification
 from pumpmgr.services.permissions import Action, PermissionDenied
 from pumpmgr.services.values import Actor
-from pumpmgr.units import Kind, Quantity, from_canonical
+from pumpmgr.units import Kind, Quantity, as_unit, from_canonical
 
 #: The longest reason kept (a paragraph).
 REASON_LIMIT = 2000
@@ -235,7 +235,7 @@ def current_maxima(
             drug=entry.name,
             unit=entry.display_unit,
             maximum=from_canonical(newest.max_mcg_per_day, Kind.DOSE_RATE).to(
-                f"{entry.display_unit}/day"
+                as_unit(f"{entry.display_unit}/day")
             ),
             reason=raised.reason,
             set_by=name(raised.by_id),

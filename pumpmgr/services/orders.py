@@ -39,7 +39,7 @@ from pumpmgr.services.forecasts import ForecastService
 from pumpmgr.services.inputs import PrescriptionInput
 from pumpmgr.services.permissions import Action
 from pumpmgr.services.values import Actor
-from pumpmgr.units import Q_, Kind
+from pumpmgr.units import MCG_PER_ML, Q_, Kind
 from pumpmgr.visit_note import dose_text
 
 
@@ -504,7 +504,7 @@ class OrderService:
             solution.append(
                 f"{drug.name.lower()} "
                 + format_quantity(
-                    Q_(ingredient.concentration_mcg_per_ml, "mcg/mL"),
+                    Q_(ingredient.concentration_mcg_per_ml, MCG_PER_ML),
                     Kind.CONCENTRATION,
                     drug.display_unit,
                 )

@@ -25,7 +25,7 @@ from pumpmgr.services.inputs import PrescriptionInput, Verification
 from pumpmgr.services.orders import OrderService
 from pumpmgr.services.permissions import Action
 from pumpmgr.services.values import Actor, PrescriptionOutcome
-from pumpmgr.units import Q_, Kind, exceeds, to_canonical
+from pumpmgr.units import MCG_PER_ML, Q_, Kind, exceeds, to_canonical
 
 
 class PrescriptionService:
@@ -324,7 +324,7 @@ class PrescriptionService:
             shown = ", ".join(
                 f"{key} "
                 + format_quantity(
-                    Q_(value, "mcg/mL"), Kind.CONCENTRATION, library.drug(key).display_unit
+                    Q_(value, MCG_PER_ML), Kind.CONCENTRATION, library.drug(key).display_unit
                 )
                 for key, value in held.items()
             )

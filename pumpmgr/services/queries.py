@@ -27,7 +27,7 @@ from pumpmgr.records import (
 from pumpmgr.services import mapping, maxima, stop_orders
 from pumpmgr.services.context import ClinicContext, _current_catheter_of
 from pumpmgr.services.orders import OrderService
-from pumpmgr.units import Q_, Kind
+from pumpmgr.units import MCG_PER_ML, Q_, Kind
 from pumpmgr.urgency import refill_state
 
 #: The due list's state words (so colour is never the only signal).
@@ -452,7 +452,7 @@ def _utc(moment: datetime) -> datetime:
 def _strength(mcg_per_ml: float, unit: str) -> str:
     """A concentration as the due list writes it (the same few strengths come back on every
     row, so each is formatted once)."""
-    return format_quantity(Q_(mcg_per_ml, "mcg/mL"), Kind.CONCENTRATION, unit)  # type: ignore[arg-type]
+    return format_quantity(Q_(mcg_per_ml, MCG_PER_ML), Kind.CONCENTRATION, unit)  # type: ignore[arg-type]
 
 
 def due_state(due: date, today: date) -> DueState:

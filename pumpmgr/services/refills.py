@@ -40,7 +40,7 @@ from pumpmgr.services.permissions import Action
 from pumpmgr.services.prescriptions import PrescriptionService
 from pumpmgr.services.values import Actor, RefillOutcome
 from pumpmgr.stability import depends_on_dilution
-from pumpmgr.units import Q_, Kind, Quantity, require_not_negative, to_canonical
+from pumpmgr.units import MCG_PER_ML, ML, Q_, Kind, Quantity, require_not_negative, to_canonical
 
 
 class RefillService:
@@ -100,13 +100,13 @@ class RefillService:
         drawn = fill.bolus_ml
         if patient_boluses is not None:  # the programmer's count (domain-rules §4)
             taken = boluses_taken(patient_boluses, periods, filled_at, until)
-            drawn += float(taken.volume.to("mL").m)
+            drawn += float(taken.volume.to(ML).m)
         result = expected_residual(
-            fill_volume=Q_(fill.final_ml, "mL"),
+            fill_volume=Q_(fill.final_ml, ML),
             filled_at=filled_at,
             at=until,
             programs=periods,
-            extra_volume=Q_(drawn, "mL"),
+            extra_volume=Q_(drawn, ML),
         )
         return result.unfloored_residual if unfloored else result.expected_residual
 
@@ -151,11 +151,11 @@ class RefillService:
             expired = data.already_filled and data.expiry < refill_day
             if not expired:
                 check_solution_date(data.expiry, compounded=data.compounded, refill_day=refill_day)
-            capacity = Q_(pump.reservoir_capacity_ml, "mL")
+            capacity = Q_(pump.reservoir_capacity_ml, ML)
             plan = plan_refill(
                 reservoir_capacity=capacity,
                 aspirated=data.aspirated,
-                alarm_volume=Q_(pump.low_reservoir_alarm_ml, "mL"),
+                alarm_volume=Q_(pump.low_reservoir_alarm_ml, ML),
                 fill_volume=data.volume_added,
             )
             history = self.ctx.prescriptions(session, pump.id)
@@ -175,12 +175,12 @@ class RefillService:
             )
             if expected is not None:
                 found = discrepancy(
-                    fill_volume=Q_(previous[-1].final_reservoir_ml, "mL"),
+                    fill_volume=Q_(previous[-1].final_reservoir_ml, ML),
                     expected=expected,
                     actual=data.aspirated,
                     reservoir_capacity=capacity,
                     accuracy_percent=pump.accuracy_percent,
-                    empty_threshold=Q_(self.ctx.settings(session).empty_threshold_ml, "mL"),
+                    empty_threshold=Q_(self.ctx.settings(session).empty_threshold_ml, ML),
                     note=data.discrepancy_note,
                 )
             # a restart (domain-rules §3): the next dose is checked as a start (§6), the time
@@ -524,7 +524,7 @@ class RefillService:
             reservoir=figures.reservoir,
             alarm_date=figures.alarm_date,
             daily_volume=figures.daily_volume,
-            our_reservoir=Q_(fill.final_ml, "mL"),
+            our_reservoir=Q_(fill.final_ml, ML),
             our_alarm_date=figures.alarm_date
             if forecast.alarm_at is None
             else forecast.alarm_at.astimezone(self.ctx.tz).date(),
@@ -567,8 +567,8 @@ class RefillService:
 
     @staticmethod
     def _concentration_changed(old: PrescriptionRecord, new: PrescriptionRecord) -> bool:
-        before = {i.drug: float(i.concentration.to("mcg/mL").m) for i in old.ingredients}
-        after = {i.drug: float(i.concentration.to("mcg/mL").m) for i in new.ingredients}
+        before = {i.drug: float(i.concentration.to(MCG_PER_ML).m) for i in old.ingredients}
+        after = {i.drug: float(i.concentration.to(MCG_PER_ML).m) for i in new.ingredients}
         return before != after
 
     def _bridge(
@@ -595,7 +595,7 @@ class RefillService:
             dose=new.program.daily_dose(),
             old_concentration=old.primary.concentration,
             new_concentration=new.primary.concentration,
-            dead_space=Q_(dead_space, "mL"),
+            dead_space=Q_(dead_space, ML),
         )
 
     def correct_refill(
@@ -637,9 +637,9 @@ class RefillService:
                 )
             if volume_added is not None:
                 plan = plan_refill(
-                    reservoir_capacity=Q_(pump.reservoir_capacity_ml, "mL"),
-                    aspirated=Q_(row.aspirated_ml, "mL"),
-                    alarm_volume=Q_(pump.low_reservoir_alarm_ml, "mL"),
+                    reservoir_capacity=Q_(pump.reservoir_capacity_ml, ML),
+                    aspirated=Q_(row.aspirated_ml, ML),
+                    alarm_volume=Q_(pump.low_reservoir_alarm_ml, ML),
                     fill_volume=volume_added,
                 )
                 row.volume_added_ml = row.final_reservoir_ml = float(plan.volume_to_add.m)
@@ -652,12 +652,12 @@ class RefillService:
             previous_final = self._previous_final(session, old)
             if row.discrepancy_verdict != "first_fill" and previous_final is not None:
                 row.discrepancy_verdict = discrepancy(
-                    fill_volume=Q_(previous_final, "mL"),
-                    expected=Q_(forecasting.unfloored_expected(row), "mL"),
-                    actual=Q_(row.aspirated_ml, "mL"),
-                    reservoir_capacity=Q_(pump.reservoir_capacity_ml, "mL"),
+                    fill_volume=Q_(previous_final, ML),
+                    expected=Q_(forecasting.unfloored_expected(row), ML),
+                    actual=Q_(row.aspirated_ml, ML),
+                    reservoir_capacity=Q_(pump.reservoir_capacity_ml, ML),
                     accuracy_percent=pump.accuracy_percent,
-                    empty_threshold=Q_(self.ctx.settings(session).empty_threshold_ml, "mL"),
+                    empty_threshold=Q_(self.ctx.settings(session).empty_threshold_ml, ML),
                     note=row.discrepancy_note or "",
                 ).verdict
             # a changed verdict may change the restart and so the over-infusion-risk flag

@@ -30,7 +30,7 @@ from PySide6.QtGui import QBrush, QColor, QFont
 from pumpmgr.booking import booked_text
 from pumpmgr.formatting import days_left_text, format_quantity
 from pumpmgr.records import DueRow
-from pumpmgr.units import Q_, Kind
+from pumpmgr.units import ML, Q_, Kind
 from pumpmgr.urgency import reason_text, replace_soon, state_text, urgency_key
 from ui import presentation
 from ui.presentation import STATES
@@ -254,7 +254,7 @@ class DueListModel(QAbstractTableModel):
         left = (
             "not known"
             if row.volume_left_ml is None
-            else format_quantity(Q_(row.volume_left_ml, "mL"), Kind.VOLUME)
+            else format_quantity(Q_(row.volume_left_ml, ML), Kind.VOLUME)
         )
         # an open incident stays in sight here until a prescriber reviews it (domain-rules §4a),
         # a Stop order until a nurse records it carried out (§6)

@@ -47,7 +47,7 @@ from pumpmgr.formatting import (
 )
 from pumpmgr.records import ClinicSettings
 from pumpmgr.schedule import PatientBolus, Program, Schedule, parse_step
-from pumpmgr.units import Q_, Kind, Quantity, parse_unit
+from pumpmgr.units import DAY, Q_, Kind, Quantity, parse_unit
 from pumpmgr.wording import bridge_text
 from ui.dialogs.catheter import CatheterEditor
 from ui.widgets.date_edit import DateEdit
@@ -91,7 +91,7 @@ def mass_unit(*quantities: Quantity | None) -> MassUnit:
 
 def days_text(days: float) -> str:
     """A number of days as :func:`pumpmgr.formatting.format_duration` writes it."""
-    return format_duration(Q_(days, "day"))
+    return format_duration(Q_(days, DAY))
 
 
 class Calculator(QWidget):

@@ -21,41 +21,40 @@ from PySide6.QtGui import QBrush, QColor
 from pumpmgr.catalogs import Drug, Limit
 from pumpmgr.formatting import MassUnit, format_duration, format_quantity
 from pumpmgr.services.clinic import AuditRecord, UserRecord
-from pumpmgr.units import Q_, Kind
+from pumpmgr.units import DAY, Q_, Kind, from_canonical
 from ui import presentation
 
 ObjectRole = Qt.ItemDataRole.UserRole + 1
 _Index = QModelIndex | QPersistentModelIndex
 
-#: Key endings of stored magnitudes, the kind and the canonical unit they are in.
-_UNIT_SUFFIXES: tuple[tuple[str, Kind, str], ...] = (
-    ("_mcg_per_ml", Kind.CONCENTRATION, "mcg/mL"),
-    ("_mcg_per_day", Kind.DOSE_RATE, "mcg/day"),
-    ("_ml_per_day", Kind.FLOW, "mL/day"),
-    ("_ml_per_cm", Kind.VOLUME_PER_LENGTH, "mL/cm"),
-    ("_ml", Kind.VOLUME, "mL"),
-    ("_cm", Kind.LENGTH, "cm"),
+#: Key endings of stored magnitudes and their kind (stored in its canonical unit: mcg/mL...).
+_UNIT_SUFFIXES: tuple[tuple[str, Kind], ...] = (
+    ("_mcg_per_ml", Kind.CONCENTRATION),
+    ("_mcg_per_day", Kind.DOSE_RATE),
+    ("_ml_per_day", Kind.FLOW),
+    ("_ml_per_cm", Kind.VOLUME_PER_LENGTH),
+    ("_ml", Kind.VOLUME),
+    ("_cm", Kind.LENGTH),
 )
 #: Drug-library limits are stored in mcg/day, the maximum concentration in mcg/mL.
-_LIBRARY_FIELDS: dict[str, tuple[Kind, str]] = {
-    "soft_max": (Kind.DOSE_RATE, "mcg/day"),
-    "hard_max": (Kind.DOSE_RATE, "mcg/day"),
-    "typical_min": (Kind.DOSE_RATE, "mcg/day"),
-    "typical_max": (Kind.DOSE_RATE, "mcg/day"),
-    "max_concentration": (Kind.CONCENTRATION, "mcg/mL"),
+_LIBRARY_FIELDS: dict[str, Kind] = {
+    "soft_max": Kind.DOSE_RATE,
+    "hard_max": Kind.DOSE_RATE,
+    "typical_min": Kind.DOSE_RATE,
+    "typical_max": Kind.DOSE_RATE,
+    "max_concentration": Kind.CONCENTRATION,
 }
 SUMMARY_LENGTH = 180
 _DAY_WORDS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
-def _unit_of(key: str, action: str) -> tuple[str, Kind, str] | None:
-    """The label, kind and canonical unit of a payload key holding a magnitude."""
+def _unit_of(key: str, action: str) -> tuple[str, Kind] | None:
+    """The label and kind of a payload key holding a (canonical) magnitude."""
     if action.startswith("drug_library") and key in _LIBRARY_FIELDS:
-        kind, unit = _LIBRARY_FIELDS[key]
-        return key.replace("_", " "), kind, unit
-    for suffix, kind, unit in _UNIT_SUFFIXES:
+        return key.replace("_", " "), _LIBRARY_FIELDS[key]
+    for suffix, kind in _UNIT_SUFFIXES:
         if key.endswith(suffix):
-            return key[: -len(suffix)].replace("_", " "), kind, unit
+            return key[: -len(suffix)].replace("_", " "), kind
     return None
 
 
@@ -94,11 +93,11 @@ def value_text(key: str, value: Any, action: str) -> str:
     if isinstance(value, int | float):
         found = _unit_of(key, action)
         if found is not None:
-            return format_quantity(Q_(float(value), found[2]), found[1])
+            return format_quantity(from_canonical(float(value), found[1]), found[1])
         if key.endswith("_id") or key in {"corrects", "old_pump_id", "new_pump_id"}:
             return f"#{value}"
         if key.endswith("_days"):
-            return format_duration(Q_(float(value), "day"))
+            return format_duration(Q_(float(value), DAY))
         if key.endswith("_minutes"):
             return f"{value} min"
     return str(value)

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 from pumpmgr.formatting import format_datetime, format_number
 from pumpmgr.records import RefillRecord
 from pumpmgr.residuals import ResidualRow, residual_rows, tooltip_text
-from pumpmgr.units import Quantity
+from pumpmgr.units import ML, Quantity
 
 INK = QColor("#1d2a31")
 MUTED = QColor("#6b7b82")
@@ -44,7 +44,7 @@ LABEL_GROUND = QColor(255, 255, 255, 215)
 
 def ml(quantity: Quantity) -> float:
     """mL of a volume, for drawing only."""
-    return float(quantity.to("mL").m)
+    return float(quantity.to(ML).m)
 
 
 def _nice_step(top: float, ticks: int = 5) -> float:

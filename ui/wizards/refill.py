@@ -45,7 +45,7 @@ from pumpmgr.services.inputs import (
     Verification,
 )
 from pumpmgr.services.sheets import SheetService
-from pumpmgr.units import Q_, Kind
+from pumpmgr.units import ML, Q_, Kind
 from pumpmgr.visit import VisitPlan, local_chart, plan_visit
 from pumpmgr.visit_note import RecordRef
 from pumpmgr.visit_record import interrogation_text, site_text, symptoms_text
@@ -229,7 +229,7 @@ class RefillWizard(StepWizard):
                     actual=aspirated,
                     reservoir_capacity=base.pump.capacity,
                     accuracy_percent=base.pump.accuracy_percent,
-                    empty_threshold=Q_(self.settings.empty_threshold_ml, "mL"),
+                    empty_threshold=Q_(self.settings.empty_threshold_ml, ML),
                     note=self.residual.note_text(),
                 )
             except PumpMgrError as exc:

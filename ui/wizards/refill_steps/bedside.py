@@ -27,7 +27,7 @@ from pumpmgr.errors import PumpMgrError
 from pumpmgr.formatting import format_quantity
 from pumpmgr.patient_boluses import LABEL as BOLUSES_LABEL
 from pumpmgr.restart import before_refill_text
-from pumpmgr.units import Kind
+from pumpmgr.units import ML, Kind
 from pumpmgr.visit_record import (
     ALARM_TEXT,
     FINDING_TEXT,
@@ -250,7 +250,7 @@ class BedsideStep(WizardStep):
                     self.reservoir.error_text()
                     or "reservoir volume: enter the volume the programmer reports, in mL"
                 )
-            elif reservoir.to("mL").m < 0 or reservoir > capacity:
+            elif reservoir.to(ML).m < 0 or reservoir > capacity:
                 found.append(
                     f"reservoir volume: {format_quantity(reservoir, Kind.VOLUME)} is "
                     f"not within 0 to {format_quantity(capacity, Kind.VOLUME)}"

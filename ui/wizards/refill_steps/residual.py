@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QFormLayout, QLabel, QPlainTextEdit, QWidget
 
 from pumpmgr.formatting import format_datetime, format_duration, format_percent, format_quantity
 from pumpmgr.refill import Discrepancy
-from pumpmgr.units import Q_, Kind, Quantity
+from pumpmgr.units import DAY, Q_, Kind, Quantity
 from ui import presentation
 from ui.widgets.field_list import FieldList
 from ui.widgets.quantity_edit import QuantityEdit
@@ -206,7 +206,7 @@ class ResidualStep(WizardStep):
 
 
 def _days(days: float) -> Quantity:
-    return Q_(days, "day")
+    return Q_(days, DAY)
 
 
 def discrepancy_details(verdict: Discrepancy) -> str:
