@@ -83,8 +83,8 @@ def test_book_on_the_proposed_day_then_list_it(
 
 def _late_but_bookable(path: Path) -> tuple[DueRow, date]:
     """A pump with no booking and the first weekday after its refill-due date (after today for
-    an overdue pump), on or before its stored worst-case low date: late, not refused (where the worst case sets the due date,
-    no day after it can be booked; domain-rules §3)."""
+    an overdue pump), on or before its stored worst-case low date: late, not refused (where
+    the worst case sets the due date, no day after it can be booked; domain-rules §3)."""
     database = open_database(str(path), daily_backup_keep=None)
     try:
         clinic = ClinicService(database)
