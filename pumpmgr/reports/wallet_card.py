@@ -15,7 +15,13 @@ from datetime import datetime
 from reportlab.lib import colors  # type: ignore[import-untyped]
 from reportlab.lib.styles import ParagraphStyle  # type: ignore[import-untyped]
 from reportlab.lib.units import mm  # type: ignore[import-untyped]
-from reportlab.platypus import Flowable, Frame, KeepInFrame, Spacer  # type: ignore[import-untyped]
+from reportlab.platypus import (  # type: ignore[import-untyped]
+    Flowable,
+    Frame,
+    KeepInFrame,
+    Paragraph,
+    Spacer,
+)
 
 from pumpmgr import catalogs
 from pumpmgr.dosing import admixture_doses
@@ -36,7 +42,6 @@ from .styles import (
     INK,
     RULE,
     STYLES,
-    Paragraph,
     Section,
     SectionStart,
     build_pdf,

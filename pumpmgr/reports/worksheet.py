@@ -24,7 +24,14 @@ from datetime import UTC, datetime, tzinfo
 
 from reportlab.lib.styles import ParagraphStyle  # type: ignore[import-untyped]
 from reportlab.lib.units import mm  # type: ignore[import-untyped]
-from reportlab.platypus import Flowable, KeepTogether, Spacer, Table, TableStyle  # type: ignore[import-untyped]
+from reportlab.platypus import (  # type: ignore[import-untyped]
+    Flowable,
+    KeepTogether,
+    Paragraph,
+    Spacer,
+    Table,
+    TableStyle,
+)
 
 from pumpmgr import catalogs
 from pumpmgr.alerts import patient_alerts
@@ -55,7 +62,6 @@ from .styles import (
     WRITE_IN,
     Cell,
     CheckBox,
-    Paragraph,
     Section,
     SectionStart,
     build_pdf,
