@@ -20,6 +20,11 @@ a float estimate of the refill-due date (the stored forecasts are computed exact
 The clinic "now" is fixed (:data:`ANCHOR`, a Monday morning in Berlin), so the same size and
 seed always give the same records, and the benchmark runs the services on a clock standing
 there.
+
+Over 600 lines: one patient's simulated life (:class:`_Life`) steps through the same state the
+service calls would change (its pumps, prescriptions and fills), and the specs and actions it emits
+are the interface :mod:`bench.writer` and :mod:`bench.replay` read; the scenarios at the end are the
+demo's, in the planner's terms.
 """
 
 from __future__ import annotations
