@@ -1,6 +1,9 @@
 """Refill visits and their corrections: the residual check, the programmer's figures and the
 bridge (application layer; a new program is saved through :mod:`.prescriptions`, the forecast
-refreshed through :mod:`.forecasts`)."""
+refreshed through :mod:`.forecasts`).
+
+Over 600 lines: a refill and its correction share the residual, restart, programmer and bridge
+checks below, each a method of its own."""
 
 from __future__ import annotations
 
@@ -13,12 +16,14 @@ from sqlalchemy.orm import Session
 from pumpmgr.catalogs import PumpType
 from pumpmgr.db import schema as db
 from pumpmgr.deadspace import Bridge, bridge
+from pumpmgr.dose_checks import DoseCheck
 from pumpmgr.errors import Code, ImpossibleInput, InputError
 from pumpmgr.forecast import check_solution_date
 from pumpmgr.orders import PRESCRIBER_CODES, IncidentKind, needs_prescriber
 from pumpmgr.patient_boluses import boluses_taken
 from pumpmgr.records import PrescriptionRecord, ProgrammerFigures, RefillRecord
 from pumpmgr.refill import (
+    Discrepancy,
     ProgrammerComparison,
     ProgramPeriod,
     compare_programmer,
@@ -117,7 +122,10 @@ class RefillService:
         pump_id: int,
         data: RefillInput,
     ) -> RefillOutcome:
-        """One refill visit: residual check, new fill, optional new program, second check."""
+        """One refill visit: residual check, new fill, optional new program, second check.
+        Its checks are made in the order a refusal is said (the visit's confirmations first,
+        then the solution's date, the residual, a new program, the discrepancy's note, the
+        bridge); nothing is written unless every one passes."""
         self.ctx.permit(actor, Action.RECORD_REFILL)
 
         def work(session: Session) -> RefillOutcome:
@@ -126,109 +134,27 @@ class RefillService:
             verifier = self.ctx.verify_second(session, actor, verification)
             performed = self.ctx.instant(data.performed_at, "refill time")
             previous = forecasting.current_refills(session, pump.id)
-            if previous and performed <= previous[-1].performed_at:
-                raise ImpossibleInput(
-                    "refill time: is before the last refill on record",
-                    code=Code.TIME_ORDER,
-                    field="refill time",
-                )
-            if not data.needle_position_confirmed:
-                raise InputError(
-                    "needle position: confirm the needle reached the reservoir's needle stop "
-                    "before saving (a pocket fill risks overdose)",
-                    code=Code.NO_VALUE,
-                    field="needle position",
-                )
-            if not data.pump_running_confirmed:
-                raise InputError(
-                    "pump running: confirm the pump runs after the refill",
-                    code=Code.NO_VALUE,
-                    field="pump running",
-                )
+            _check_visit(data, previous, performed)
             refill_day = performed.astimezone(self.ctx.tz).date()
             # a fill already made is recorded as it is, with an incident (domain-rules §4a);
             # a fill about to be made with an expired solution cannot be planned (§4)
             expired = data.already_filled and data.expiry < refill_day
             if not expired:
                 check_solution_date(data.expiry, compounded=data.compounded, refill_day=refill_day)
-            capacity = Q_(pump.reservoir_capacity_ml, ML)
             plan = plan_refill(
-                reservoir_capacity=capacity,
+                reservoir_capacity=Q_(pump.reservoir_capacity_ml, ML),
                 aspirated=data.aspirated,
                 alarm_volume=Q_(pump.low_reservoir_alarm_ml, ML),
                 fill_volume=data.volume_added,
             )
             history = self.ctx.prescriptions(session, pump.id)
             old = history[-1] if history else None
-            found = None
-            reading = None if data.bedside is None else data.bedside.interrogation
-            expected = (
-                self._expected_at(
-                    session,
-                    pump,
-                    performed,
-                    unfloored=True,
-                    patient_boluses=None if reading is None else reading.patient_boluses,
-                )
-                if previous
-                else None
+            expected, found = self._residual_check(session, pump, previous, performed, data)
+            restart, empty_worst = self._restart(
+                session, pump, previous, history, found, data, performed
             )
-            if expected is not None:
-                found = discrepancy(
-                    fill_volume=Q_(previous[-1].final_reservoir_ml, ML),
-                    expected=expected,
-                    actual=data.aspirated,
-                    reservoir_capacity=capacity,
-                    accuracy_percent=pump.accuracy_percent,
-                    empty_threshold=Q_(self.ctx.settings(session).empty_threshold_ml, ML),
-                    note=data.discrepancy_note,
-                )
-            # a restart (domain-rules §3): the next dose is checked as a start (§6), the time
-            # without drug counted from the worst-case empty time of the fill before (kept
-            # only for a restart: the forecast is computed again only then)
-            verdict = None if found is None else found.verdict
-            restart = restart_at_visit(
-                verdict,
-                data.bedside,
-                first_fill=not previous,
-                empty_at_worst_case=None,
-                at=performed,
-            )
-            empty_worst = (
-                None
-                if restart is None
-                else self._empty_at_worst_case(session, pump, previous, history, performed)
-            )
-            if empty_worst is not None:
-                restart = restart_at_visit(
-                    verdict,
-                    data.bedside,
-                    first_fill=not previous,
-                    empty_at_worst_case=empty_worst,
-                    at=performed,
-                )
-            new_row = None
-            check = None
-            prescribed = data.new_prescription
-            if prescribed is not None and restart is not None:
-                library = self.ctx.library(session)
-                prescribed = replace(
-                    prescribed,
-                    starts=frozenset(library.drug(i.drug).key for i in prescribed.ingredients),
-                )
-            if prescribed is not None:
-                check = self.prescriptions.check_prescription(pump.id, prescribed, session)
-                new_row = self.prescriptions.save_prescription(
-                    session, actor, pump, prescribed, check
-                )
-                if new_row.held_for_signature:
-                    raise ImpossibleInput(
-                        "prescription: the new program needs the prescriber's signature before "
-                        "it is programmed; the prescriber enters or signs it first, or record "
-                        "that the pump was programmed all the same",
-                        code=Code.OUT_OF_RANGE,
-                        field="prescription",
-                    )
+            new_row, check = self._new_program(session, actor, pump, data, restart)
+            if new_row is not None:
                 history = self.ctx.prescriptions(session, pump.id)
             if found is not None:  # after the program's checks: a tenfold stop is said first
                 forecasting.require_verdict_note(found, data.discrepancy_note)
@@ -316,20 +242,6 @@ class RefillService:
             )
             session.add(row)
             session.flush()
-            # the programmer's figures when there are any (a payload without them is the one
-            # refills had before revision 0003)
-            programmer = (
-                {}
-                if compared is None
-                else {
-                    "programmer": {
-                        "reservoir_ml": row.programmer_reservoir_ml,
-                        "alarm_date": row.programmer_alarm_date,
-                        "daily_volume_ml_per_day": row.programmer_daily_volume_ml_per_day,
-                        "differs": list(compared.differing),
-                    }
-                }
-            )
             self.ctx.audit(
                 session,
                 actor,
@@ -360,16 +272,8 @@ class RefillService:
                         for f in check.findings
                         if f.level == "warning"
                     },
-                    **programmer,
-                    **(
-                        {}
-                        if not bedside
-                        else {
-                            "bedside": {
-                                key: value for key, value in bedside.items() if value is not None
-                            }
-                        }
-                    ),
+                    **_programmer_payload(row, compared),
+                    **_bedside_payload(bedside),
                 },
             )
             if expired:
@@ -404,6 +308,101 @@ class RefillService:
             )
 
         return self.ctx.write(work)
+
+    def _residual_check(
+        self,
+        session: Session,
+        pump: db.Pump,
+        previous: list[db.Refill],
+        performed: datetime,
+        data: RefillInput,
+    ) -> tuple[Quantity | None, Discrepancy | None]:
+        """The expected residual (unfloored, less the patient boluses the programmer reports)
+        and the discrepancy the aspirated volume makes with it; both None at a first fill."""
+        if not previous:
+            return None, None
+        reading = None if data.bedside is None else data.bedside.interrogation
+        expected = self._expected_at(
+            session,
+            pump,
+            performed,
+            unfloored=True,
+            patient_boluses=None if reading is None else reading.patient_boluses,
+        )
+        if expected is None:
+            return None, None
+        found = discrepancy(
+            fill_volume=Q_(previous[-1].final_reservoir_ml, ML),
+            expected=expected,
+            actual=data.aspirated,
+            reservoir_capacity=Q_(pump.reservoir_capacity_ml, ML),
+            accuracy_percent=pump.accuracy_percent,
+            empty_threshold=Q_(self.ctx.settings(session).empty_threshold_ml, ML),
+            note=data.discrepancy_note,
+        )
+        return expected, found
+
+    def _restart(
+        self,
+        session: Session,
+        pump: db.Pump,
+        previous: list[db.Refill],
+        history: list[PrescriptionRecord],
+        found: Discrepancy | None,
+        data: RefillInput,
+        performed: datetime,
+    ) -> tuple[Restart | None, datetime | None]:
+        """A restart (domain-rules §3), and the worst-case empty time of the fill before, from
+        which its time without drug is counted (kept only for a restart: the forecast is
+        computed again only then)."""
+        verdict = None if found is None else found.verdict
+        restart = restart_at_visit(
+            verdict, data.bedside, first_fill=not previous, empty_at_worst_case=None, at=performed
+        )
+        if restart is None:
+            return None, None
+        empty_worst = self._empty_at_worst_case(session, pump, previous, history, performed)
+        if empty_worst is not None:
+            restart = restart_at_visit(
+                verdict,
+                data.bedside,
+                first_fill=not previous,
+                empty_at_worst_case=empty_worst,
+                at=performed,
+            )
+        return restart, empty_worst
+
+    def _new_program(
+        self,
+        session: Session,
+        actor: Actor,
+        pump: db.Pump,
+        data: RefillInput,
+        restart: Restart | None,
+    ) -> tuple[db.Prescription | None, DoseCheck | None]:
+        """The new program recorded with this fill, checked and saved (after a restart each
+        of its drugs is checked as a start, domain-rules §6); refused while it waits for the
+        prescriber's signature."""
+        prescribed = data.new_prescription
+        if prescribed is None:
+            return None, None
+        if restart is not None:
+            library = self.ctx.library(session)
+            prescribed = replace(
+                prescribed,
+                starts=frozenset(library.drug(i.drug).key for i in prescribed.ingredients),
+            )
+        check = self.prescriptions.check_prescription(pump.id, prescribed, session)
+        row = self.prescriptions.save_prescription(session, actor, pump, prescribed, check)
+        if row.held_for_signature:
+            raise ImpossibleInput(
+                "prescription: the new program needs the prescriber's signature before "
+                "it is programmed; the prescriber enters or signs it first, or record "
+                "that the pump was programmed all the same",
+                code=Code.OUT_OF_RANGE,
+                field="prescription",
+            )
+        return row, check
 
     def _check_undiluted(
         self, session: Session, solution: PrescriptionRecord, undiluted: bool | None
@@ -761,3 +760,49 @@ def _restart_payload(restart: Restart) -> dict[str, object]:
         "without_drug_hours": None if hours is None else round(hours, 2),
         "over_infusion_risk": restart.over_infusion_risk,
     }
+
+
+def _check_visit(data: RefillInput, previous: list[db.Refill], performed: datetime) -> None:
+    """A refill after the last on record, with the needle's position and the running pump
+    confirmed."""
+    if previous and performed <= previous[-1].performed_at:
+        raise ImpossibleInput(
+            "refill time: is before the last refill on record",
+            code=Code.TIME_ORDER,
+            field="refill time",
+        )
+    if not data.needle_position_confirmed:
+        raise InputError(
+            "needle position: confirm the needle reached the reservoir's needle stop "
+            "before saving (a pocket fill risks overdose)",
+            code=Code.NO_VALUE,
+            field="needle position",
+        )
+    if not data.pump_running_confirmed:
+        raise InputError(
+            "pump running: confirm the pump runs after the refill",
+            code=Code.NO_VALUE,
+            field="pump running",
+        )
+
+
+def _programmer_payload(row: db.Refill, compared: ProgrammerComparison | None) -> dict[str, object]:
+    """The programmer's figures for the audit entry when there are any (a payload without
+    them is the one refills had before revision 0003)."""
+    if compared is None:
+        return {}
+    return {
+        "programmer": {
+            "reservoir_ml": row.programmer_reservoir_ml,
+            "alarm_date": row.programmer_alarm_date,
+            "daily_volume_ml_per_day": row.programmer_daily_volume_ml_per_day,
+            "differs": list(compared.differing),
+        }
+    }
+
+
+def _bedside_payload(bedside: dict[str, object]) -> dict[str, object]:
+    """What the nurse found at the bedside, for the audit entry (only what was entered)."""
+    if not bedside:
+        return {}
+    return {"bedside": {key: value for key, value in bedside.items() if value is not None}}
