@@ -781,11 +781,13 @@ def run_audit_verify(args: argparse.Namespace) -> int:
 
 
 def run_backup(args: argparse.Namespace) -> int:
-    from pumpmgr.db.backup import backup_database
+    """The window's backup (:meth:`RecordService.backup_to`): the records since the
+    checkpoint checked first, a break audited and named in the manifest."""
+    from pumpmgr.services.clinic import ClinicService
 
     target = new_file("PATH", args.path, makes_folder=True)
     with _open(args, must_exist=True) as database:
-        manifest = backup_database(database.engine, target)
+        manifest = ClinicService(database).backup_to(target)
     head = (
         "no audit entries"
         if manifest.chain_head_seq is None

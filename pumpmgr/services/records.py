@@ -418,8 +418,9 @@ class RecordService:
     def _sqlite_path(self, doing: str) -> Path:
         path = self.ctx.database.path
         if path is None:
+            does = "backs up" if doing == "backup" else "restores"
             raise InputError(
-                f"{doing}: pumpmgr {doing}s SQLite databases only; for PostgreSQL use the "
+                f"{doing}: pumpmgr {does} SQLite files only; for PostgreSQL use the "
                 "server's tools (pg_dump -Fc, pg_restore)",
                 code=Code.BACKUP_FAILED,
                 field=doing,

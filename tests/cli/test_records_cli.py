@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from cli_runner import run
+from database_targets import DbTarget
 
 from pumpmgr.cli import main
 
@@ -181,12 +182,9 @@ def test_due_text_is_an_aligned_table(demo_file: Path, monkeypatch: pytest.Monke
     assert "µg" not in result.out and "cc" not in result.out.split()
 
 
-def test_due_says_an_integrity_break_first_and_still_lists_the_pumps(clinic_file: Path) -> None:
-    """The check since the last checkpoint runs with the due list: a refill forged into the
-    file since is named on the first line, audited once, and the due list follows."""
-    clean = run("--db", str(clinic_file), "due")  # the first check: the checkpoint
-    assert clean.code == 0 and "Integrity break" not in clean.out + clean.err
-    with contextlib.closing(sqlite3.connect(clinic_file)) as connection:
+def _forge_a_refill(path: Path) -> int:
+    """A copy of the newest refill inserted into the file outside pumpmgr; its id."""
+    with contextlib.closing(sqlite3.connect(path)) as connection:
         connection.isolation_level = None
         refill = connection.execute("SELECT max(id) FROM refills").fetchone()[0]
         others = ", ".join(
@@ -196,12 +194,21 @@ def test_due_says_an_integrity_break_first_and_still_lists_the_pumps(clinic_file
             f"INSERT INTO refills (id, {others}) SELECT id + 1000, {others} "
             f"FROM refills WHERE id = {refill}"
         )
+    return int(refill) + 1000
+
+
+def test_due_says_an_integrity_break_first_and_still_lists_the_pumps(clinic_file: Path) -> None:
+    """The check since the last checkpoint runs with the due list: a refill forged into the
+    file since is named on the first line, audited once, and the due list follows."""
+    clean = run("--db", str(clinic_file), "due")  # the first check: the checkpoint
+    assert clean.code == 0 and "Integrity break" not in clean.out + clean.err
+    refill = _forge_a_refill(clinic_file)
     before = audit_count(clinic_file)
     result = run("--db", str(clinic_file), "due")
     assert result.code == 0, result.err
     first, *table = result.out.split("\n\n")[0].splitlines()
     assert first.startswith(
-        f"pumpmgr: Integrity break: refills #{refill + 1000}: inserted "
+        f"pumpmgr: Integrity break: refills #{refill}: inserted "
         "outside pumpmgr. Clinical work can go on"
     )
     assert table[0].startswith("Refill due") and len(table) == 4
@@ -633,6 +640,34 @@ def test_audit_verify_names_records_changed_behind_the_programs_back(clinic_file
 
 
 # ---------------------------------------------------------------------------- backup, restore
+
+
+def test_a_backup_after_a_break_audits_it_as_the_window_does(
+    clinic_file: Path, tmp_path: Path
+) -> None:
+    """``pumpmgr backup`` is the window's backup: the records since the checkpoint are
+    checked first, the break audited once and named in the manifest."""
+    assert run("--db", str(clinic_file), "due").code == 0  # the checkpoint
+    refill = _forge_a_refill(clinic_file)
+    before = audit_count(clinic_file)
+    backup = tmp_path / "after-break.db"
+    made = run("--db", str(clinic_file), "backup", str(backup))
+    assert made.code == 0, made.err
+    assert new_entries(clinic_file, before) == [("pumpmgr", "integrity.break")]
+    manifest = json.loads(Path(f"{backup}.json").read_text(encoding="utf-8"))
+    assert manifest["chain_ok"] is False
+    assert manifest["chain_problem"].startswith(f"refills #{refill}: inserted outside pumpmgr")
+
+
+@pytest.mark.parametrize("db_target", ["postgresql"], indirect=True)
+def test_a_backup_of_postgresql_points_to_the_servers_tools(
+    db_target: DbTarget, tmp_path: Path
+) -> None:
+    refused = run("--db", db_target.url, "backup", str(tmp_path / "b.db"))
+    assert refused.one_line_error.strip() == (
+        "pumpmgr backup: backup: pumpmgr backs up SQLite files only; for PostgreSQL use the "
+        "server's tools (pg_dump -Fc, pg_restore)"
+    )
 
 
 def test_backup_and_restore_round_trip(
