@@ -57,6 +57,20 @@ class UTCDateTime(TypeDecorator[datetime]):
             return as_utc
         return as_utc.replace(tzinfo=None)
 
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        general = super().bind_processor(dialect)
+        if dialect.name != "sqlite" or general is None:
+            return general
+
+        def process(value: Any) -> Any:
+            # an aware instant as SQLite keeps it, in one call: UTC, fixed-width ISO text
+            # without the offset (the text the general way writes; a recompute writes 30,000)
+            if isinstance(value, datetime) and value.utcoffset() is not None:
+                return value.astimezone(UTC).isoformat(" ", "microseconds")[:-6]
+            return general(value)  # None, or refused as naive
+
+        return process
+
     def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], Any] | None:
         general = super().result_processor(dialect, coltype)
         if dialect.name != "sqlite" or general is None:
