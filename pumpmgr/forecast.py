@@ -729,17 +729,37 @@ def due_rank(
 ) -> tuple[int, RefillState | None]:
     """The due list's sort key of a stored forecast at ``now`` (lowest first, then the
     refill-due date) and the state it stands for: :func:`state_rank` of
-    :func:`state_before_refill`. A forecast without instants (no fill yet) ranks only by the
-    pump being stopped or past its end of service."""
-    if alarm_at is None or empty_at is None:
-        state = RefillState.COMPUTED_EMPTY if stopped or past_end_of_service else None
-    else:
-        state = state_before_refill(
-            now=now,
-            alarm_at=alarm_at,
-            empty_at=empty_at,
-            empty_at_worst_case=empty_at_worst_case,
-            stopped=stopped,
-            past_end_of_service=past_end_of_service,
-        )
+    :func:`stored_state`."""
+    state = stored_state(
+        now=now,
+        alarm_at=alarm_at,
+        empty_at=empty_at,
+        empty_at_worst_case=empty_at_worst_case,
+        stopped=stopped,
+        past_end_of_service=past_end_of_service,
+    )
     return state_rank(state, baclofen=baclofen), state
+
+
+def stored_state(
+    *,
+    now: datetime,
+    alarm_at: datetime | None,
+    empty_at: datetime | None,
+    empty_at_worst_case: datetime | None,
+    stopped: bool = False,
+    past_end_of_service: bool = False,
+) -> RefillState | None:
+    """:func:`state_before_refill` of a stored forecast at ``now``. A forecast without
+    instants (no fill yet) is in a state only when the pump is stopped or past its end of
+    service (computed empty)."""
+    if alarm_at is None or empty_at is None:
+        return RefillState.COMPUTED_EMPTY if stopped or past_end_of_service else None
+    return state_before_refill(
+        now=now,
+        alarm_at=alarm_at,
+        empty_at=empty_at,
+        empty_at_worst_case=empty_at_worst_case,
+        stopped=stopped,
+        past_end_of_service=past_end_of_service,
+    )

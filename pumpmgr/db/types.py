@@ -6,6 +6,7 @@ a daylight-saving change or a workstation in another time zone cannot shift a re
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -55,6 +56,39 @@ class UTCDateTime(TypeDecorator[datetime]):
         if dialect.name == "postgresql":
             return as_utc
         return as_utc.replace(tzinfo=None)
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        general = super().bind_processor(dialect)
+        if dialect.name != "sqlite" or general is None:
+            return general
+
+        def process(value: Any) -> Any:
+            # an aware instant as SQLite keeps it, in one call: UTC, fixed-width ISO text
+            # without the offset (the text the general way writes; a recompute writes 30,000)
+            if isinstance(value, datetime) and value.utcoffset() is not None:
+                return value.astimezone(UTC).isoformat(" ", "microseconds")[:-6]
+            return general(value)  # None, or refused as naive
+
+        return process
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], Any] | None:
+        general = super().result_processor(dialect, coltype)
+        if dialect.name != "sqlite" or general is None:
+            return general
+        parse = datetime.fromisoformat
+
+        def process(value: Any) -> datetime | None:
+            # SQLite's text (UTC, no offset) read as aware UTC in one call: SQLAlchemy's reading
+            # of it is ``datetime.fromisoformat`` too, and then :meth:`process_result_value`
+            # (a due list reads 25,000 instants); text that is not such goes the general way
+            if value is None:
+                return None
+            try:
+                return parse(value + "+00:00")
+            except (TypeError, ValueError):
+                return general(value)
+
+        return process
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import fields
 from datetime import date, datetime, tzinfo
 from typing import Any
@@ -416,25 +416,55 @@ def pump_orders(
 ) -> dict[int, list[tuple[db.Prescription, OrderState, bool]]]:
     """Each pump's orders that name a prescriber's account (not corrected), in the order
     they were entered, with their state and whether the pump runs them."""
-    corrected = select(db.Prescription.corrects_id).where(db.Prescription.corrects_id.is_not(None))
-    rows = list(
-        session.scalars(
-            select(db.Prescription)
-            .where(
-                db.Prescription.pump_id.in_(pump_ids),
-                db.Prescription.prescriber_id.is_not(None),
-                db.Prescription.id.not_in(corrected),
-            )
-            .order_by(db.Prescription.id)
-        )
+    rows = list(session.scalars(_orders_of(select(db.Prescription), pump_ids)))
+    return _order_states(session, rows)
+
+
+def order_alerts(session: Session, pump_ids: list[int]) -> dict[int, str | None]:
+    """Each pump's most pressing order state (:func:`pumpmgr.orders.most_pressing`). The
+    orders are read as the columns their state needs, not as mapped rows: a recompute reads
+    every pump's."""
+    columns = select(
+        db.Prescription.id,
+        db.Prescription.pump_id,
+        db.Prescription.high_risk,
+        db.Prescription.recorded_by_id,
+        db.Prescription.prescriber_id,
+        db.Prescription.held_for_signature,
     )
-    actions: dict[int, list[db.OrderAction]] = {r.id: [] for r in rows}
+    rows = session.execute(_orders_of(columns, pump_ids)).all()
+    alerts: dict[int, str | None] = {}
+    for pump_id, orders in _order_states(session, rows).items():
+        state = most_pressing([(s, runs) for _row, s, runs in orders])
+        alerts[pump_id] = None if state is None else str(state)
+    return alerts
+
+
+def _orders_of(query: Any, pump_ids: list[int]) -> Any:
+    """``query`` limited to the pumps' orders that name a prescriber's account and that no
+    later version corrects, in the order they were entered."""
+    corrected = select(db.Prescription.corrects_id).where(db.Prescription.corrects_id.is_not(None))
+    return query.where(
+        db.Prescription.pump_id.in_(pump_ids),
+        db.Prescription.prescriber_id.is_not(None),
+        db.Prescription.id.not_in(corrected),
+    ).order_by(db.Prescription.id)
+
+
+def _order_states(
+    session: Session, rows: Sequence[Any]
+) -> dict[int, list[tuple[Any, OrderState, bool]]]:
+    """Each pump's orders (``rows``: prescriptions, or rows of their columns) with their
+    state after their actions and whether the pump runs them."""
+    actions: dict[int, list[Any]] = {r.id: [] for r in rows}
     if actions:
-        for action in session.scalars(
-            select(db.OrderAction).where(db.OrderAction.prescription_id.in_(list(actions)))
+        for action in session.execute(
+            select(db.OrderAction.prescription_id, db.OrderAction.action).where(
+                db.OrderAction.prescription_id.in_(list(actions))
+            )
         ):
             actions[action.prescription_id].append(action)
-    found: dict[int, list[tuple[db.Prescription, OrderState, bool]]] = {}
+    found: dict[int, list[tuple[Any, OrderState, bool]]] = {}
     for row in rows:
         done = {a.action for a in actions[row.id]}
         programmed = not row.held_for_signature or "programmed" in done or "signed" in done
@@ -442,15 +472,6 @@ def pump_orders(
             (row, mapping.order_state_of(row, actions[row.id]), programmed)
         )
     return found
-
-
-def order_alerts(session: Session, pump_ids: list[int]) -> dict[int, str | None]:
-    """Each pump's most pressing order state (:func:`pumpmgr.orders.most_pressing`)."""
-    alerts: dict[int, str | None] = {}
-    for pump_id, orders in pump_orders(session, pump_ids).items():
-        state = most_pressing([(s, runs) for _row, s, runs in orders])
-        alerts[pump_id] = None if state is None else str(state)
-    return alerts
 
 
 def runs_in_pump() -> Any:

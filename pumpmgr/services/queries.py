@@ -6,17 +6,18 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, timedelta
 from typing import Any
 
-from sqlalchemy import Date, DateTime, bindparam, func, or_, select
+from sqlalchemy import Date, bindparam, func, or_, select
 
 from pumpmgr.db import schema as db
+from pumpmgr.db.types import UTCDateTime
 from pumpmgr.errors import Code, InputError, PumpMgrError
+from pumpmgr.forecast import stored_state
 from pumpmgr.formatting import format_quantity
 from pumpmgr.identity import clean_text, normalize_mrn
 from pumpmgr.records import (
-    BookingStatus,
     DueRow,
     DueState,
     PatientChart,
@@ -28,7 +29,6 @@ from pumpmgr.services import mapping, maxima, stop_orders
 from pumpmgr.services.context import ClinicContext, _current_catheter_of
 from pumpmgr.services.orders import OrderService
 from pumpmgr.units import MCG_PER_ML, Q_, Kind
-from pumpmgr.urgency import refill_state
 
 #: The due list's state words (so colour is never the only signal).
 DUE_SOON_DAYS = 7
@@ -201,7 +201,7 @@ class QueryService:
                 pump_id
                 for pump_id, day in missed_on.items()
                 if pump_id not in refilled
-                or day >= _utc(refilled[pump_id]).astimezone(self.ctx.tz).date()
+                or day >= refilled[pump_id].astimezone(self.ctx.tz).date()
             }
             horizon = today + timedelta(days=self.ctx.settings(session).booking_horizon_days)
         solutions = self._solution_texts(ingredients)
@@ -209,7 +209,7 @@ class QueryService:
         for rx_id, key, _concentration in ingredients:
             keys_of[rx_id] = (*keys_of.get(rx_id, ()), key)
         models: dict[str, tuple[str, str]] = {}
-        # in UTC, as the alarms: a difference of two instants in one zone asks no zone
+        # in UTC, as the instants read: a difference of two instants in one zone asks no zone
         now = self.ctx.now().astimezone(UTC)
         # due_state's limits, once for every row
         soon, later = (
@@ -217,7 +217,7 @@ class QueryService:
             today + timedelta(days=DUE_LATER_DAYS),
         )
         result: list[DueRow] = []
-        add, row_of = result.append, DueRow  # 5,000 rows: the lookups once
+        add, row_of, state_at = result.append, DueRow, stored_state  # 5,000 rows: looked up once
         for (
             refill_due,
             reason,
@@ -248,25 +248,6 @@ class QueryService:
         ) in rows:
             due = refill_due or today
             booked = booked_on.get(pump_id)
-            booking: BookingStatus = (
-                "did_not_attend"
-                if pump_id in missed
-                else "not_booked"
-                if booked is None and due <= horizon
-                else "booked_too_late"
-                if booked is not None and booked > due
-                else ""
-            )
-            # an instant as UTCDateTime gives it (read as a plain DateTime: 5,000 calls less)
-            alarm = (
-                now
-                if alarm_at is None
-                else (
-                    alarm_at.replace(tzinfo=UTC)
-                    if alarm_at.tzinfo is None
-                    else alarm_at.astimezone(UTC)
-                )
-            )
             model = models.get(model_key)
             if model is None:
                 model = models[model_key] = (
@@ -274,21 +255,23 @@ class QueryService:
                     self.ctx.model_type(model_key),
                 )
             text = solutions.get(rx_id)
+            alarm = now if alarm_at is None else alarm_at
+            # positional, in DueRow's field order (its keywords cost a third of making it)
             add(
                 row_of(
-                    patient_id=patient_id,
-                    mrn=mrn,
-                    patient=f"{family_name.upper()}, {given_name}",
-                    pump_id=pump_id,
-                    pump_model=model[0],
-                    pump_type=model[1],
-                    drug="no prescription" if text is None else text,
-                    days_left=(alarm - now).total_seconds() / 86400,
-                    alarm_at=alarm,
-                    refill_due=due,
-                    refill_due_reason=reason,
-                    replace_by=replace_by,
-                    state="urgent"
+                    patient_id,
+                    mrn,
+                    f"{family_name.upper()}, {given_name}",
+                    pump_id,
+                    model[0],
+                    model[1],
+                    "no prescription" if text is None else text,
+                    (alarm - now).total_seconds() / 86400,
+                    alarm,
+                    due,
+                    reason,
+                    replace_by,
+                    "urgent"
                     if open_incident or open_stop or order_alert == "declined"
                     else "overdue"
                     if due < today
@@ -297,30 +280,41 @@ class QueryService:
                     else "due_in_14_days"
                     if due <= later
                     else "fine",
-                    open_discrepancy=bool(open_review),
-                    flex_schedule=text is not None and bool(flex),
-                    order_alert=order_alert,
-                    open_incident=bool(open_incident),
-                    open_stop_order=bool(open_stop),
-                    nominal_alarm_at=nominal and mapping.utc(nominal),
-                    empty_at=empty and mapping.utc(empty),
-                    alarm_at_worst_case=worst_alarm and mapping.utc(worst_alarm),
-                    empty_at_worst_case=worst_empty and mapping.utc(worst_empty),
-                    volume_left_ml=None
+                    bool(open_review),
+                    text is not None and bool(flex),
+                    order_alert,
+                    bool(open_incident),
+                    bool(open_stop),
+                    nominal,
+                    empty,
+                    worst_alarm,
+                    worst_empty,
+                    None
                     if filled is None or fill_ml is None or daily_ml is None
-                    else max(
-                        0.0,
-                        fill_ml - daily_ml * (now - mapping.utc(filled)).total_seconds() / 86400,
+                    else max(0.0, fill_ml - daily_ml * (now - filled).total_seconds() / 86400),
+                    keys_of.get(rx_id, ()),
+                    # the state before a refill, as the forecast ranks it (urgency.refill_state)
+                    state_at(
+                        now=now,
+                        alarm_at=nominal,
+                        empty_at=empty,
+                        empty_at_worst_case=worst_empty,
+                        past_end_of_service=replace_by is not None and replace_by < now.date(),
                     ),
-                    drug_keys=keys_of.get(rx_id, ()),
-                    booked_on=booked,
-                    booking=booking,
-                    phone=phone or "",
-                    emergency_contact=" ".join(p for p in (contact_name, contact_phone) if p),
+                    booked,
+                    "did_not_attend"
+                    if pump_id in missed
+                    else "not_booked"
+                    if booked is None and due <= horizon
+                    else "booked_too_late"
+                    if booked is not None and booked > due
+                    else "",
+                    phone or "",
+                    f"{contact_name} {contact_phone}"
+                    if contact_name and contact_phone
+                    else contact_name or contact_phone or "",
                 )
             )
-        for row in result:  # the states before a refill, as the forecast ranks them
-            row.refill_state = refill_state(row, now)[1]
         # a missed visit of a pump still due first, for the call list; then an incident or a
         # declined order, urgent whatever the date (domain-rules §4a, §7); each part still by
         # due date (a stable sort)
@@ -370,9 +364,8 @@ def _due_list_statements(within: bool) -> tuple[Any, Any]:
         db.Patient.status == db.PatientStatus.ACTIVE,
         *due_by,
     ]
-    # the alarm with every bolus taken, else the nominal one (one instant to read); read as
-    # a plain DateTime, made UTC by due_list as UTCDateTime would
-    alarm = func.coalesce(f.alarm_at_with_boluses, f.alarm_at, type_=DateTime())
+    # the alarm with every bolus taken, else the nominal one (one instant to read)
+    alarm = func.coalesce(f.alarm_at_with_boluses, f.alarm_at, type_=UTCDateTime())
     pumps = (
         select(
             f.refill_due,
@@ -441,11 +434,6 @@ def _last_refills() -> Any:
         .where(db.Refill.pump_id.in_(bindparam("pumps", expanding=True)))
         .group_by(db.Refill.pump_id)
     )
-
-
-def _utc(moment: datetime) -> datetime:
-    """An instant read through a plain column: naive UTC on SQLite, aware on PostgreSQL."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 @functools.lru_cache(maxsize=4096)

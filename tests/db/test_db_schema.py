@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -165,6 +165,27 @@ def test_instants_round_trip_as_utc(database: Database) -> None:
                 "SELECT updated_at FROM patients WHERE id = ?", (patient_id,)
             ).scalar()
         assert raw == "2026-03-29 01:30:15.123456"
+
+
+def test_sqlite_instant_text_of_any_iso_form_reads_as_utc(sqlite_database: Database) -> None:
+    """SQLite's text is read as aware UTC whatever ISO form was written outside pumpmgr: with
+    or without microseconds or the ``T``, and with an offset, which is honoured."""
+    with sqlite_database.write() as session:
+        patient_id = add_patient(session).id
+    written = {
+        "2026-03-29 01:30:15": datetime(2026, 3, 29, 1, 30, 15, tzinfo=UTC),
+        "2026-03-29T01:30:15.5": datetime(2026, 3, 29, 1, 30, 15, 500000, tzinfo=UTC),
+        "2026-03-29 03:30:15+02:00": datetime(2026, 3, 29, 1, 30, 15, tzinfo=UTC),
+    }
+    for text_form, instant in written.items():
+        raw_sql(
+            sqlite_database.engine,
+            f"UPDATE patients SET updated_at = '{text_form}' WHERE id = {patient_id}",
+        )
+        with sqlite_database.read() as session:
+            stored = session.scalar(select(Patient.updated_at).where(Patient.id == patient_id))
+        assert stored == instant
+        assert stored is not None and stored.tzinfo is UTC
 
 
 def test_naive_instants_are_refused(database: Database) -> None:

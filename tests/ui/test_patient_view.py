@@ -141,6 +141,26 @@ def test_identity_and_flags(window: MainWindow) -> None:
     assert not any(t.startswith("Opioid") for t in screen.flag_texts())
 
 
+def test_hidden_tabs_show_the_patient_opened_when_they_are_shown(window: MainWindow) -> None:
+    """The residuals and the history are filled when their tab is shown: opening another
+    patient while the overview is shown, then showing them, shows that patient's."""
+    screen = window.patient
+    open_mrn(window, "100001")
+    screen.tabs.setCurrentWidget(screen.history_tab)
+    screen.tabs.setCurrentWidget(screen.residuals_tab)
+    open_mrn(window, "100004")
+    assert screen.tabs.currentIndex() == 0
+    chart = screen.chart
+    assert chart is not None
+    screen.tabs.setCurrentWidget(screen.residuals_tab)
+    table = screen._residual_table  # as the tab shows it, not through the filling property
+    assert table.rowCount() == 2
+    screen.tabs.setCurrentWidget(screen.history_tab)
+    model = screen.history_view.model()
+    assert isinstance(model, HistoryModel)
+    assert model.entries() == timeline(chart, window.clinic.catalogs)
+
+
 def test_history_places_corrections_under_what_they_correct(
     window: MainWindow, qtmodeltester: object
 ) -> None:

@@ -44,7 +44,7 @@ from pumpmgr.errors import PumpMgrError
 from pumpmgr.forecast import due_reason_words
 from pumpmgr.formatting import format_percent, format_quantity
 from pumpmgr.records import INDICATION_TEXT, PatientChart, PumpRecord, RefillRecord
-from pumpmgr.residuals import residual_rows
+from pumpmgr.residuals import ResidualRow, residual_rows
 from pumpmgr.services import Actor, ClinicService
 from pumpmgr.units import Kind, Quantity
 from pumpmgr.visit_note import RecordRef
@@ -217,10 +217,14 @@ class PatientScreen(QWidget):
         self.forecast_fields = FieldList("Forecast", self)
         self.prescription_fields = FieldList("Current prescription", self)
         self.reservoir_chart = ReservoirChart(clinic.tz, self)
-        self.residual_chart = ResidualChart(clinic.tz, self)
-        self.history_model = HistoryModel(clinic.tz, self)
+        self._residual_chart = ResidualChart(clinic.tz, self)
+        self._history_model = HistoryModel(clinic.tz, self)
+        #: What the hidden tabs will show, filled when a tab is shown or read (None: filled):
+        #: the live refills for the residuals, the chart for the history.
+        self._residuals_to_fill: list[RefillRecord] | None = None
+        self._history_to_fill: PatientChart | None = None
         self.history_view = QTableView(self)
-        self.history_view.setModel(self.history_model)
+        self.history_view.setModel(self._history_model)
         self.history_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.history_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.history_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -296,23 +300,24 @@ class PatientScreen(QWidget):
         residual_note.setWordWrap(True)
         residual_note.setProperty("role", "muted")
         residual_layout.addWidget(residual_note)
-        residual_layout.addWidget(self.residual_chart, 1)
-        self.residual_table = QTableWidget(0, len(RESIDUAL_COLUMNS), residuals)
-        self.residual_table.setHorizontalHeaderLabels(list(RESIDUAL_COLUMNS))
+        residual_layout.addWidget(self._residual_chart, 1)
+        self._residual_table = QTableWidget(0, len(RESIDUAL_COLUMNS), residuals)
+        self.residuals_tab = residuals
+        self._residual_table.setHorizontalHeaderLabels(list(RESIDUAL_COLUMNS))
         for column, tip in (
             (3, "expected minus aspirated: positive when less came back"),
             (4, "the difference over the volume expected to be delivered since the fill before"),
         ):
-            header_item = self.residual_table.horizontalHeaderItem(column)
+            header_item = self._residual_table.horizontalHeaderItem(column)
             if header_item is not None:
                 header_item.setToolTip(tip)
-        self.residual_table.setAccessibleName("Residuals across refills")
-        self.residual_table.verticalHeader().setVisible(False)
-        self.residual_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.residual_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.residual_table.setTabKeyNavigation(False)
-        self.residual_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        residual_layout.addWidget(self.residual_table, 1)
+        self._residual_table.setAccessibleName("Residuals across refills")
+        self._residual_table.verticalHeader().setVisible(False)
+        self._residual_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self._residual_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self._residual_table.setTabKeyNavigation(False)
+        self._residual_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        residual_layout.addWidget(self._residual_table, 1)
 
         history = QWidget(self)
         history_layout = QVBoxLayout(history)
@@ -334,9 +339,7 @@ class PatientScreen(QWidget):
         self.tabs.addTab(residuals, "&Residuals across refills")
         self.tabs.addTab(history, "&History")
         self.history_tab = history
-        self.tabs.currentChanged.connect(
-            lambda _index: self._fit_history(self.tabs.currentWidget() is self.history_tab)
-        )
+        self.tabs.currentChanged.connect(lambda _index: self._tab_shown(self.tabs.currentWidget()))
 
         heading = QVBoxLayout()
         heading.setSpacing(2)
@@ -415,11 +418,10 @@ class PatientScreen(QWidget):
                 if pump.pump_type == "constant_flow"
                 else "alarm volume",
             )
-        self.residual_chart.set_refills(refills)
-        self._show_residuals(refills)
+        # the residuals and the history are filled when their tab is shown (or read)
+        self._residuals_to_fill, self._history_to_fill = refills, chart
         self.tabs.setCurrentIndex(0)
-        self._fit_history(False)
-        self.history_model.set_entries(timeline(chart, self.clinic.catalogs))
+        self._tab_shown(self.tabs.currentWidget())
         self._show_alerts(chart)
         self._update_buttons()
 
@@ -435,13 +437,15 @@ class PatientScreen(QWidget):
             for bar in (view.verticalScrollBar(), view.horizontalScrollBar())
         ]
         rows = self.history_view.selectionModel().selectedRows()
-        entries = self.history_model.entries()
+        # an unfilled history has no selection (what its view holds is an earlier chart's)
+        entries = [] if self._history_to_fill is not None else self._history_model.entries()
         selected = entries[rows[0].row()].key if rows and rows[0].row() < len(entries) else None
         self.show_patient(self.chart.patient.id)
         self.tabs.setCurrentIndex(tab)
-        keys = [entry.key for entry in self.history_model.entries()]
-        if selected in keys:
-            self.history_view.selectRow(keys.index(selected))
+        if selected is not None:
+            keys = [entry.key for entry in self.history_model.entries()]
+            if selected in keys:
+                self.history_view.selectRow(keys.index(selected))
         for bar, value in scrolled:
             bar.setValue(value)
 
@@ -457,10 +461,52 @@ class PatientScreen(QWidget):
             fields.set_fields([])
         self.reservoir.clear()
         self.reservoir_chart.clear()
-        self.residual_chart.set_refills([])
+        self._residuals_to_fill, self._history_to_fill = None, None
+        self._residual_chart.set_refills([])
         self._show_residuals([])
-        self.history_model.set_entries([])
+        self._history_model.set_entries([])
         self.offer_note(None)
+
+    # The residuals' and the history's tabs are filled when shown, not with the chart: a long
+    # history's timeline and residual rows are most of opening a patient, for tabs not on
+    # screen. Reading them (the properties below) fills them as well.
+
+    @property
+    def history_model(self) -> HistoryModel:
+        """The history's model, filled for the patient shown."""
+        self._fill_history()
+        return self._history_model
+
+    @property
+    def residual_chart(self) -> ResidualChart:
+        """The residuals' chart, filled for the patient shown."""
+        self._fill_residuals()
+        return self._residual_chart
+
+    @property
+    def residual_table(self) -> QTableWidget:
+        """The residuals' table, filled for the patient shown."""
+        self._fill_residuals()
+        return self._residual_table
+
+    def _tab_shown(self, tab: QWidget) -> None:
+        if tab is self.residuals_tab:
+            self._fill_residuals()
+        elif tab is self.history_tab:
+            self._fill_history()
+        self._fit_history(tab is self.history_tab)
+
+    def _fill_residuals(self) -> None:
+        refills, self._residuals_to_fill = self._residuals_to_fill, None
+        if refills is not None:
+            residuals = residual_rows(refills)
+            self._residual_chart.set_refills(refills, residuals)
+            self._show_residuals(residuals)
+
+    def _fill_history(self) -> None:
+        chart, self._history_to_fill = self._history_to_fill, None
+        if chart is not None:
+            self._history_model.set_entries(timeline(chart, self.clinic.catalogs))
 
     def _fit_history(self, shown: bool) -> None:
         """Size the history table's rows and columns to their contents while its tab is shown,
@@ -478,11 +524,11 @@ class PatientScreen(QWidget):
 
     # ----------------------------------------------------------------- sections
 
-    def _show_residuals(self, refills: list[RefillRecord]) -> None:
+    def _show_residuals(self, residuals: list[ResidualRow]) -> None:
         """Newest first: each refill's expected and aspirated residual, the difference and
         the delivery error, as :mod:`pumpmgr.residuals` gives them."""
-        rows = list(reversed(residual_rows(refills)))
-        self.residual_table.setRowCount(len(rows))
+        rows = list(reversed(residuals))
+        self._residual_table.setRowCount(len(rows))
         for number, row in enumerate(rows):
             verdict = "" if row.verdict is None else row.verdict.replace("_", " ")
             texts = (
@@ -497,7 +543,7 @@ class PatientScreen(QWidget):
                 item = QTableWidgetItem(text)
                 if row.verdict == "investigate":
                     item.setForeground(ALARM)
-                self.residual_table.setItem(number, column, item)
+                self._residual_table.setItem(number, column, item)
 
     def _set_flags(self, flags: list[tuple[str, str]]) -> None:
         for label in self.flag_labels:

@@ -371,11 +371,16 @@ class ResidualChart(_ChartBase):
         self._spots: list[tuple[QPointF, str]] = []
         self.setAccessibleName("Expected against aspirated residual at each refill")
 
-    def set_refills(self, refills: Sequence[RefillRecord]) -> None:
+    def set_refills(
+        self, refills: Sequence[RefillRecord], rows: Sequence[ResidualRow] | None = None
+    ) -> None:
+        """Show ``refills``; ``rows``: their :func:`pumpmgr.residuals.residual_rows`, when the
+        caller has them already (the patient's table shows the same)."""
         self._refills = [
             r for r in refills if r.expected_residual is not None and r.aspirated is not None
         ]
-        self._rows = {row.refill_id: row for row in residual_rows(self._refills)}
+        found = residual_rows(self._refills) if rows is None else rows
+        self._rows = {row.refill_id: row for row in found}
         self._spots = []
         self.update()
 
