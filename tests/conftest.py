@@ -8,6 +8,7 @@ import os
 import shutil
 import tempfile
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -207,11 +208,33 @@ SLOW_TIMEOUT_S = 1800
 
 @pytest.hookimpl
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if hasattr(config, "workerinput"):  # a pytest-xdist worker: its order is the schedule's
+        items.sort(key=_schedule_key(items))
     if not config.pluginmanager.hasplugin("timeout"):
         return
     for item in items:
         if item.get_closest_marker("slow") is not None:
             item.add_marker(pytest.mark.timeout(SLOW_TIMEOUT_S))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest-xdist (--dist loadfile) hands out whole files in the order the workers collected
+    # them, not re-sorted by its own count of tests (which put the one-test packaging files,
+    # minutes each, last: one worker built the bundle while the other idled).
+    if config.pluginmanager.hasplugin("xdist"):
+        config.option.loadscopereorder = False
+
+
+def _schedule_key(items: list[pytest.Item]) -> Callable[[pytest.Item], tuple[int, int]]:
+    """Files marked ``slow`` first, then those marked ``long``, then the rest; within each,
+    files of more tests first (a file's tests stay together and in their order): the longest
+    work starts first and short files fill the workers' time at the end."""
+    counts = Counter(item.path for item in items)
+    rank: dict[Path, int] = {}
+    for item in items:
+        mine = 0 if item.get_closest_marker("slow") else 1 if item.get_closest_marker("long") else 2
+        rank[item.path] = min(rank.get(item.path, 2), mine)
+    return lambda item: (rank.get(item.path, 2), -counts[item.path])
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
