@@ -8,6 +8,7 @@ import os
 import shutil
 import tempfile
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -44,12 +45,14 @@ from database_targets import (  # noqa: E402
     DbTarget,
     copy_sqlite_template,
     create_schema,
-    drop_schema,
+    drop_kept_schemas,
     fill_postgres_schema,
+    keep_or_drop_schema,
     make_sqlite_template,
     postgres_schema_url,
     postgres_template_sql,
     postgres_unavailable,
+    take_kept_schema,
     use_worker_database,
 )
 
@@ -122,7 +125,7 @@ def db_target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[DbTarg
     try:
         yield DbTarget("postgresql", postgres_schema_url(schema), None, schema)
     finally:
-        drop_schema(schema)
+        keep_or_drop_schema(schema)
 
 
 @pytest.fixture(scope="session")
@@ -137,7 +140,11 @@ def database(db_target: DbTarget, request: pytest.FixtureRequest) -> Iterator[Da
     template (see ``database_targets``), opened as the program opens a database."""
     if db_target.path is not None:
         copy_sqlite_template(request.getfixturevalue("sqlite_template"), db_target.path)
-    elif db_target.schema is not None and (template := postgres_template_sql()) is not None:
+    elif (
+        db_target.schema is not None
+        and (template := postgres_template_sql()) is not None
+        and not take_kept_schema(db_target.schema)  # a schema an earlier test left as new
+    ):
         fill_postgres_schema(db_target.schema, template)
     db = open_database(db_target.url)
     try:
@@ -207,11 +214,37 @@ SLOW_TIMEOUT_S = 1800
 
 @pytest.hookimpl
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if hasattr(config, "workerinput"):  # a pytest-xdist worker: its order is the schedule's
+        items.sort(key=_schedule_key(items))
     if not config.pluginmanager.hasplugin("timeout"):
         return
     for item in items:
         if item.get_closest_marker("slow") is not None:
             item.add_marker(pytest.mark.timeout(SLOW_TIMEOUT_S))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest-xdist (--dist loadfile) hands out whole files in the order the workers collected
+    # them, not re-sorted by its own count of tests (which put the one-test packaging files,
+    # minutes each, last: one worker built the bundle while the other idled).
+    if config.pluginmanager.hasplugin("xdist"):
+        config.option.loadscopereorder = False
+
+
+def _schedule_key(items: list[pytest.Item]) -> Callable[[pytest.Item], tuple[int, int]]:
+    """Files marked ``slow`` first, then those marked ``long``, then the rest; within each,
+    files of more tests first (a file's tests stay together and in their order): the longest
+    work starts first and short files fill the workers' time at the end."""
+    counts = Counter(item.path for item in items)
+    rank: dict[Path, int] = {}
+    for item in items:
+        mine = 0 if item.get_closest_marker("slow") else 1 if item.get_closest_marker("long") else 2
+        rank[item.path] = min(rank.get(item.path, 2), mine)
+    return lambda item: (rank.get(item.path, 2), -counts[item.path])
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    drop_kept_schemas()
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

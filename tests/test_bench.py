@@ -36,6 +36,8 @@ from pumpmgr.services.inputs import (
 )
 from pumpmgr.units import Q_
 
+pytestmark = pytest.mark.long  # a minute or more on 2 CPUs: pytest-xdist starts it early
+
 #: Every figure line the benchmark prints, by the start of its name.
 FIGURES = (
     "start-up to the painted sign-in window",

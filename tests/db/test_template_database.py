@@ -1,23 +1,39 @@
 """The ``database`` fixture's copy of the session's migrated template is the database that
 migrating an empty one makes: same tables, columns, indexes, constraints, triggers and functions,
 same rows, same revision (so the tests that use the copy prove what they proved on a fresh
-migration)."""
+migration). On PostgreSQL, a schema kept after its test for a later one is that copy again."""
 
 from __future__ import annotations
 
 import re
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from database_targets import DbTarget, create_schema, drop_schema, postgres_schema_url
+from argon2 import PasswordHasher
+from database_targets import (
+    DbTarget,
+    create_schema,
+    drop_kept_schemas,
+    drop_schema,
+    fill_postgres_schema,
+    keep_or_drop_schema,
+    postgres_admin,
+    postgres_schema_url,
+    postgres_template_sql,
+    take_kept_schema,
+)
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
+from pumpmgr.clock import FixedClock
 from pumpmgr.db.engine import Database, open_database
+from pumpmgr.services import ClinicService
 
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 # The one row whose value is the moment it was written: equal up to the time of creation
 _CREATION_TIME = {("clinic_settings", "updated_at")}
 
@@ -114,3 +130,44 @@ def test_the_fixture_copy_is_what_migrating_makes(
     assert copied["rows"]["alembic_version"] and copied["rows"]["clinic_settings"]
     assert copied.keys() == migrated.keys()
     assert {k: v for k, v in copied.items() if v != migrated[k]} == {}
+
+
+def _filled_schema() -> str:
+    schema = f"pumpmgr_test_{uuid.uuid4().hex[:16]}"
+    create_schema(schema)
+    template = postgres_template_sql()
+    assert template is not None, "pg_dump is needed for the template"
+    fill_postgres_schema(schema, template)
+    return schema
+
+
+def _facts_of(schema: str) -> dict[str, Any]:
+    with open_database(postgres_schema_url(schema), daily_backup_keep=None) as database:
+        return _facts(database)
+
+
+@pytest.mark.parametrize("db_target", ["postgresql"], indirect=True)
+def test_a_schema_kept_after_its_test_is_the_fresh_copy_again(db_target: DbTarget) -> None:
+    """A test's rows and sequence values go; the template's row comes back; the next test
+    gets the schema under its own name. A schema whose definition a test changed is dropped."""
+    drop_kept_schemas()  # room for this test's schema
+    used = _filled_schema()
+    fresh = _facts_of(used)
+    with open_database(postgres_schema_url(used), daily_backup_keep=None) as database:
+        clinic = ClinicService(
+            database, clock=FixedClock(datetime(2025, 3, 3, tzinfo=UTC)), hasher=FAST_HASHER
+        )
+        clinic.create_first_administrator("admin", "correct horse battery", "Ada Admin")
+        assert _facts(database) != fresh
+    assert keep_or_drop_schema(used)
+    assert db_target.schema is not None
+    postgres_admin(f'DROP SCHEMA "{db_target.schema}"')  # the next test's name, made again
+    create_schema(db_target.schema)
+    assert take_kept_schema(db_target.schema)
+    assert _facts_of(db_target.schema) == fresh
+
+    changed = _filled_schema()
+    postgres_admin(f'ALTER TABLE "{changed}".audit_log DISABLE TRIGGER USER')
+    assert not keep_or_drop_schema(changed)
+    create_schema(changed)  # refused if it were still there
+    drop_schema(changed)

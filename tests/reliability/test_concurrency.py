@@ -41,6 +41,8 @@ from pumpmgr.errors import Code
 from pumpmgr.services import ClinicService
 from pumpmgr.services.inputs import PatientInput
 
+pytestmark = pytest.mark.long  # a minute or more on 2 CPUs: pytest-xdist starts it early
+
 SHARED_PUMPS = 4
 
 

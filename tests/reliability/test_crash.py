@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 from alembic import command
 from database_targets import DbTarget, _libpq_url, postgres_schema_url
 from sqlalchemy import create_engine
@@ -53,6 +54,8 @@ from pumpmgr.db import migrate
 from pumpmgr.db.audit import ChainAnchor
 from pumpmgr.db.engine import open_database
 from pumpmgr.db.migrate import head_revision
+
+pytestmark = pytest.mark.long  # a minute or more on 2 CPUs: pytest-xdist starts it early
 
 PATIENTS = 8
 #: Upper bound of a hook's occurrence count, per kill point (a few operations' worth).

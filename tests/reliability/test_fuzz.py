@@ -52,6 +52,8 @@ from pumpmgr.schedule import (
 )
 from pumpmgr.units import Q_, Kind
 
+pytestmark = pytest.mark.long  # a minute or more on 2 CPUs: pytest-xdist starts it early
+
 SUITE_EXAMPLES = 500
 FULL_EXAMPLES = 10_000
 LIBRARY = catalogs.default_catalogs().drugs

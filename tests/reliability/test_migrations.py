@@ -44,6 +44,8 @@ from pumpmgr.db.engine import open_database
 from pumpmgr.db.errors import DatabaseRefused
 from pumpmgr.errors import Code
 
+pytestmark = pytest.mark.long  # a minute or more on 2 CPUs: pytest-xdist starts it early
+
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 #: The simulated next release's revision (a table rebuild, as SQLite needs for most changes).

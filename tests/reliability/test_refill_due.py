@@ -58,6 +58,8 @@ from pumpmgr.services.inputs import (
 )
 from pumpmgr.units import Q_
 
+pytestmark = pytest.mark.long  # a minute or more on 2 CPUs: pytest-xdist starts it early
+
 SIM_START = datetime(2026, 9, 1, 7, 0, tzinfo=UTC)
 SIM_END = datetime(2029, 9, 1, 7, 0, tzinfo=UTC)
 SUITE_PATIENTS_PER_ZONE = 4

@@ -86,6 +86,8 @@ from pumpmgr.services.records import RecordService
 from pumpmgr.services.sheets import SheetService
 from pumpmgr.units import Q_
 
+pytestmark = pytest.mark.long  # a minute or more on 2 CPUs: pytest-xdist starts it early
+
 FIELDS = (
     "seq",
     "recorded_at",

@@ -26,6 +26,8 @@ from pumpmgr.demo import DEMO_HASHER, DEMO_USERS, DemoSummary, build_demo_clinic
 from pumpmgr.services import ClinicService
 from pumpmgr.services.exchange import ExchangeError, export_clinic
 
+pytestmark = pytest.mark.long  # a minute or more on 2 CPUs: pytest-xdist starts it early
+
 BERLIN = ZoneInfo("Europe/Berlin")
 TODAY = date(2026, 3, 4)
 

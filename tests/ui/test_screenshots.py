@@ -5,7 +5,10 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import pytest
 from pytestqt.qtbot import QtBot
+
+pytestmark = pytest.mark.long  # a minute or more on 2 CPUs: pytest-xdist starts it early
 
 SCRIPT = Path(__file__).resolve().parents[2] / "tools" / "screenshots.py"
 
