@@ -717,30 +717,6 @@ def state_from_volumes(
     return None
 
 
-def due_rank(
-    *,
-    now: datetime,
-    alarm_at: datetime | None,
-    empty_at: datetime | None,
-    empty_at_worst_case: datetime | None,
-    baclofen: bool = False,
-    stopped: bool = False,
-    past_end_of_service: bool = False,
-) -> tuple[int, RefillState | None]:
-    """The due list's sort key of a stored forecast at ``now`` (lowest first, then the
-    refill-due date) and the state it stands for: :func:`state_rank` of
-    :func:`stored_state`."""
-    state = stored_state(
-        now=now,
-        alarm_at=alarm_at,
-        empty_at=empty_at,
-        empty_at_worst_case=empty_at_worst_case,
-        stopped=stopped,
-        past_end_of_service=past_end_of_service,
-    )
-    return state_rank(state, baclofen=baclofen), state
-
-
 def stored_state(
     *,
     now: datetime,

@@ -1,7 +1,7 @@
 """Who is called first: the due list's order by danger, over a due row's dates.
 
 Pure layer: stdlib, :mod:`pumpmgr.forecast` and :mod:`pumpmgr.records`. The states before a refill
-rank above every other (domain-rules §3, :func:`pumpmgr.forecast.due_rank`): computed empty (or a
+rank above every other (domain-rules §3, :func:`pumpmgr.forecast.state_rank`): computed empty (or a
 pump past its end of service), may be empty, then alarm passed, baclofen first among those because
 its withdrawal can start above the alarm volume [S21]. After the states, the soonest of the
 worst-case low-reservoir date and the empty date decides, the withdrawal risk breaking ties of one
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, tzinfo
 
-from pumpmgr.forecast import RefillState, due_rank, due_reason_words, state_rank
+from pumpmgr.forecast import RefillState, due_reason_words, state_rank, stored_state
 from pumpmgr.formatting import format_date
 from pumpmgr.records import DueRow
 
@@ -75,16 +75,35 @@ def withdrawal_first(row: DueRow) -> bool:
 
 def refill_state(row: DueRow, now: datetime) -> tuple[int, RefillState | None]:
     """The row's rank among the states before a refill at ``now``, and the state (None: none
-    of them), as :func:`pumpmgr.forecast.due_rank` gives them for the stored forecast. The due
-    list keeps the state in ``DueRow.refill_state``, worked out once when it is read."""
-    past_end = row.replace_by is not None and row.replace_by < now.date()
-    return due_rank(
+    of them), as :func:`pumpmgr.forecast.state_rank` ranks the stored forecast's state. The
+    due list keeps the state in ``DueRow.refill_state``, worked out once when it is read
+    (:func:`stored_refill_state`)."""
+    state = stored_refill_state(
         now=now,
-        alarm_at=row.nominal_alarm_at,
+        nominal_alarm_at=row.nominal_alarm_at,
         empty_at=row.empty_at,
         empty_at_worst_case=row.empty_at_worst_case,
-        baclofen=withdrawal_first(row),
-        past_end_of_service=past_end,
+        replace_by=row.replace_by,
+    )
+    return state_rank(state, baclofen=withdrawal_first(row)), state
+
+
+def stored_refill_state(
+    *,
+    now: datetime,
+    nominal_alarm_at: datetime | None,
+    empty_at: datetime | None,
+    empty_at_worst_case: datetime | None,
+    replace_by: date | None,
+) -> RefillState | None:
+    """The state before a refill of a pump's stored forecast at ``now`` (a pump past its
+    replace-by date counts as computed empty, domain-rules §3)."""
+    return stored_state(
+        now=now,
+        alarm_at=nominal_alarm_at,
+        empty_at=empty_at,
+        empty_at_worst_case=empty_at_worst_case,
+        past_end_of_service=replace_by is not None and replace_by < now.date(),
     )
 
 

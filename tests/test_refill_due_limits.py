@@ -2,6 +2,7 @@
 (domain-rules sections 3 and 4; issue 11)."""
 
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -13,7 +14,6 @@ from pumpmgr.forecast import (
     NO_STATE_RANK,
     RefillState,
     due_limits,
-    due_rank,
     due_reason_words,
     forecast,
     month_end,
@@ -23,6 +23,7 @@ from pumpmgr.forecast import (
     state_before_refill,
     state_from_volumes,
     state_rank,
+    stored_state,
     worst_case_accuracy,
 )
 from pumpmgr.records import Ingredient
@@ -482,6 +483,12 @@ def test_a_delivery_error_under_the_syringes_reading_error_is_ok() -> None:
     # 20 mL filled, 18 expected (2 delivered), 17.6 back: e = +20 %, Δ = 0.4 mL
     assert _verdict("18 mL", "17.6 mL").verdict == "ok"  # type: ignore[attr-defined]
     assert _verdict("18 mL", "17.5 mL").verdict == "investigate"  # type: ignore[attr-defined]
+
+
+def due_rank(*, baclofen: bool = False, **stored: Any) -> tuple[int, RefillState | None]:
+    """The due list's sort key of a stored forecast: the rank of its state before a refill."""
+    state = stored_state(**stored)
+    return state_rank(state, baclofen=baclofen), state
 
 
 def test_due_rank_sorts_the_states_for_the_due_list() -> None:

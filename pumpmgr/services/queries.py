@@ -14,7 +14,6 @@ from sqlalchemy import Date, bindparam, func, or_, select
 from pumpmgr.db import schema as db
 from pumpmgr.db.types import UTCDateTime
 from pumpmgr.errors import Code, InputError, PumpMgrError
-from pumpmgr.forecast import stored_state
 from pumpmgr.formatting import format_quantity
 from pumpmgr.identity import clean_text, normalize_mrn
 from pumpmgr.records import (
@@ -29,6 +28,7 @@ from pumpmgr.services import mapping, maxima, stop_orders
 from pumpmgr.services.context import ClinicContext, _current_catheter_of
 from pumpmgr.services.orders import OrderService
 from pumpmgr.units import MCG_PER_ML, Q_, Kind
+from pumpmgr.urgency import stored_refill_state
 
 #: The due list's state words (so colour is never the only signal).
 DUE_SOON_DAYS = 7
@@ -217,7 +217,11 @@ class QueryService:
             today + timedelta(days=DUE_LATER_DAYS),
         )
         result: list[DueRow] = []
-        add, row_of, state_at = result.append, DueRow, stored_state  # 5,000 rows: looked up once
+        add, row_of, state_at = (
+            result.append,
+            DueRow,
+            stored_refill_state,
+        )  # 5,000 rows: looked up once
         for (
             refill_due,
             reason,
@@ -293,13 +297,12 @@ class QueryService:
                     if filled is None or fill_ml is None or daily_ml is None
                     else max(0.0, fill_ml - daily_ml * (now - filled).total_seconds() / 86400),
                     keys_of.get(rx_id, ()),
-                    # the state before a refill, as the forecast ranks it (urgency.refill_state)
                     state_at(
                         now=now,
-                        alarm_at=nominal,
+                        nominal_alarm_at=nominal,
                         empty_at=empty,
                         empty_at_worst_case=worst_empty,
-                        past_end_of_service=replace_by is not None and replace_by < now.date(),
+                        replace_by=replace_by,
                     ),
                     booked,
                     "did_not_attend"
