@@ -731,7 +731,11 @@ def plan_visit(
             float(worst_now.m) <= 0
             and tz is not None
             and stored is not None
-            and (stored.empty_at_worst_case is not None)
+            and stored.empty_at_worst_case is not None
+            # the stored forecast is this fill's (a past visit replayed has a later one)
+            and stored.pump_id == pump.id
+            and last is not None
+            and stored.filled_at == last.performed_at
         ):
             # the one forecast's worst-case empty time, as the restart's time without drug
             # counts it (an extrapolation at today's rate said a different time beside it)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -19,6 +19,7 @@ from pumpmgr.records import (
     PrescriptionRecord,
     PumpRecord,
     RefillRecord,
+    StoredForecast,
 )
 from pumpmgr.schedule import PatientBolus, Schedule
 from pumpmgr.units import Q_
@@ -666,6 +667,39 @@ def test_a_pump_past_its_empty_time_is_computed_empty_at_the_visit() -> None:
     assert plan.residual is not None and ml(plan.residual.unfloored_residual) == pytest.approx(-1)
     assert plan.state is RefillState.COMPUTED_EMPTY
     assert plan.may_have_run_dry_at == pytest.approx(
+        FILLED + timedelta(days=20 / 0.229), abs=timedelta(seconds=1)
+    )
+
+
+def test_the_dry_time_is_the_stored_forecasts_only_when_it_is_this_fills() -> None:
+    """Computed empty at day 105 in a clinic's zone: the stored forecast's worst-case empty
+    time is said when it is the forecast of this fill; another fill's (a past visit replayed
+    with the chart's newest forecast) is never taken for it."""
+    at = FILLED + timedelta(days=105)
+    records = chart(synchromed(), [prescription(1, "400 mcg/day", FILLED)], [refill(1, FILLED)])
+    stored_dry = FILLED + timedelta(days=87, hours=7)
+
+    def with_forecast(filled_at: datetime) -> PatientChart:
+        forecast = StoredForecast(
+            pump_id=records.pump.id,  # type: ignore[union-attr]
+            filled_at=filled_at,
+            fill_volume=Q_(20, "mL"),
+            daily_volume=Q_(0.2, "mL/day"),
+            alarm_at=filled_at + timedelta(days=90),
+            alarm_at_with_boluses=filled_at + timedelta(days=90),
+            refill_due=(filled_at + timedelta(days=80)).date(),
+            refill_due_reason="worst_case",
+            empty_at=filled_at + timedelta(days=100),
+            empty_at_worst_case=stored_dry.replace(tzinfo=UTC),
+        )
+        return replace(records, forecast=forecast)
+
+    def dry_at(records: PatientChart) -> datetime | None:
+        plan = plan_visit(records, at, settings=SETTINGS, drugs=SHIPPED.drugs, tz=UTC)
+        return plan.may_have_run_dry_at
+
+    assert dry_at(with_forecast(FILLED)) == stored_dry
+    assert dry_at(with_forecast(FILLED + timedelta(days=120))) == pytest.approx(
         FILLED + timedelta(days=20 / 0.229), abs=timedelta(seconds=1)
     )
 
