@@ -962,9 +962,17 @@ def test_undiluted_is_ticked_for_ziconotide_only_and_sets_the_stability_limit(
     assert wizard.current() is step and step.undiluted.isVisible()
     assert not step.undiluted.isChecked() and step.undiluted_record() is False
     assert wizard.plan is not None and wizard.plan.forecast.stability_days == 40
+
+    def warning_of_the_plan() -> bool:  # the naive pump's warning, of the plan now shown
+        said = step.naive_warning.text() if step.naive_warning.isVisibleTo(step) else ""
+        assert wizard.plan is not None
+        return said.lower() == "\n".join(wizard.plan.naive_pump).lower()
+
+    assert warning_of_the_plan()
     click(qtbot, step.undiluted)
     assert step.undiluted_record() is True
     assert wizard.plan is not None and wizard.plan.forecast.stability_days == 84
+    assert warning_of_the_plan()
     choose_solution(qtbot, wizard)
     through_volume_and_program(qtbot, wizard)
     at_the_pump(qtbot, wizard)

@@ -116,7 +116,7 @@ class SolutionStep(WizardStep):
         self.expiry.valueChanged.connect(self.changed)
         self.source.currentTextChanged.connect(self.changed)
         self.undiluted.toggled.connect(self.changed)
-        self.changed.connect(self._show_dilution)
+        self.changed.connect(self.refresh)  # while loading too, when the wizard makes no plan
 
     def load(self) -> None:
         plan = self.wizard.base_plan
@@ -175,7 +175,10 @@ class SolutionStep(WizardStep):
         """Whether the solution is undiluted, as ticked (None: not asked, no ziconotide)."""
         return self.undiluted.isChecked() if self.dilution_matters() else None
 
-    def _show_dilution(self) -> None:
+    def refresh(self) -> None:
+        """The Undiluted box and the naive pump's warning, from the wizard's plan; the wizard
+        calls it again once it has made the plan anew after a change (this step's own slot of
+        ``changed`` runs before that and would leave the warning of the plan before)."""
         self.undiluted.setVisible(self.dilution_matters())
         plan = self.wizard.plan
         warning = "" if plan is None else "\n".join(plan.naive_pump)
