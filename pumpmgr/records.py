@@ -352,7 +352,7 @@ class OrderRecord:
     read_back_confirmed: bool | None
     programmed: bool  #: the pump runs it (so every forecast uses it)
     overdue: bool
-    solution: str  #: "baclofen 2,000 mcg/mL" in the drugs' display units
+    solution: str  #: :func:`pumpmgr.wording.solution_text`: "Baclofen 2,000 mcg/mL"
     dose: str = ""  #: each drug's daily dose, "Baclofen 2,500 mcg/day" (what is signed)
     findings: tuple[str, ...] = ()  #: the dose-check messages shown at entry
     decided_by: str = ""  #: who signed or declined it

@@ -19,7 +19,7 @@ from pumpmgr.deadspace import Bridge
 from pumpmgr.errors import CatalogError
 from pumpmgr.forecast import RefillState
 from pumpmgr.formatting import MassUnit, format_datetime, format_duration, format_quantity
-from pumpmgr.records import Ingredient
+from pumpmgr.records import FindingRecord, Ingredient
 from pumpmgr.schedule import PatientBolus, Schedule
 from pumpmgr.units import MCG, MCG_PER_DAY, MINUTE, Q_, Kind
 
@@ -54,6 +54,18 @@ def solution_text(ingredients: Sequence[Ingredient], catalog: DrugNames) -> str:
     if not ingredients:
         return "not recorded"
     return " + ".join(ingredient_text(i, catalog) for i in ingredients)
+
+
+def finding_text(finding: FindingRecord) -> str:
+    """``warning: above the usual maximum (reason: as ordered on the ward round)``."""
+    text = f"{finding.level}: {finding.message.rstrip('.')}"
+    return f"{text} (reason: {finding.reason})" if finding.reason else text
+
+
+def findings_texts(findings: Sequence[FindingRecord]) -> tuple[str, ...]:
+    """The dose-check findings saved with a prescription, each with the reason it was
+    accepted for; "ok" findings are left out."""
+    return tuple(finding_text(f) for f in findings if f.level != "ok")
 
 
 def dilution_text(undiluted: bool | None) -> str:

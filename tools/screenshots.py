@@ -63,6 +63,7 @@ from PySide6.QtWidgets import (  # noqa: E402
 from pumpmgr import logfile  # noqa: E402
 from pumpmgr.clock import FixedClock  # noqa: E402
 from pumpmgr.db.engine import Database, open_database  # noqa: E402
+from pumpmgr.refill import discrepancy_threshold  # noqa: E402
 from pumpmgr.services import Actor, ClinicService  # noqa: E402
 from pumpmgr.units import Q_, Kind  # noqa: E402
 from pumpmgr.visit_record import PumpAlarm, SiteFinding  # noqa: E402
@@ -383,10 +384,16 @@ def events_calculators_records(
 
 
 def _within_typical_dose(clinic: ClinicService, patient_id: int) -> bool:
-    """Whether the patient's daily dose is a typical baclofen one (at most 1,000 mcg/day):
-    the refill pictured changes the concentration only, and its checks stay warnings."""
+    """Whether the patient's daily dose is at most the drug library's soft maximum for
+    baclofen: the refill pictured changes the concentration only, and its checks stay
+    warnings."""
     prescription = clinic.patient_chart(patient_id).prescription
-    return prescription is not None and prescription.schedule.daily_dose() <= Q_(1000, "mcg/day")
+    soft_max = clinic.library().drug("baclofen").soft_max
+    return (
+        prescription is not None
+        and soft_max is not None
+        and prescription.schedule.daily_dose() <= soft_max.value
+    )
 
 
 def refill_prescription_printing(
@@ -448,9 +455,9 @@ def refill_prescription_printing(
     base = wizard.base_plan
     assert base is not None and base.expected_residual is not None
     expected = float(base.expected_residual.to("mL").m)
-    # 0.6 mL past the threshold (1 mL up to 20 mL reservoirs, else 2 mL): investigate,
-    # never found empty (a restart would need the prescriber)
-    off = (1.0 if float(wizard.pump.capacity.to("mL").m) <= 20 else 2.0) + 0.6
+    # 0.6 mL past the discrepancy threshold: investigate, never found empty (a restart would
+    # need the prescriber)
+    off = float(discrepancy_threshold(wizard.pump.capacity).to("mL").m) + 0.6
     aspirated = expected - off if expected >= off + 0.6 else expected + off
     wizard.residual.aspirated.set_text(f"{aspirated:.1f} mL")
     save(wizard, out, "21-refill-2-residual-investigate")

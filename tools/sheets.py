@@ -30,6 +30,7 @@ from screenshots import BERLIN, NOW, ROOT, TODAY, _clinic, _user, hermetic_home
 
 from pumpmgr.db.engine import open_database
 from pumpmgr.records import DueRow
+from pumpmgr.refill import DEFAULT_EMPTY_THRESHOLD_ML, LARGE_RESERVOIR_THRESHOLD_ML
 from pumpmgr.services import ClinicService
 from pumpmgr.services.inputs import RefillInput, Verification
 from pumpmgr.services.sheets import SheetService
@@ -88,10 +89,13 @@ def record_visits(clinic: ClinicService) -> tuple[DueRow, int, DueRow, int]:
     ]
     investigate = programmable[-1]
     expected = investigate.volume_left_ml or 0.0  # the residual expected now
+    # half a millilitre past the larger discrepancy threshold: investigate whatever the
+    # reservoir, above the empty threshold (never found empty)
+    aspirated = max(expected - LARGE_RESERVOIR_THRESHOLD_ML - 0.5, DEFAULT_EMPTY_THRESHOLD_ML + 0.3)
     investigate_id = _refill(
         clinic,
         investigate,
-        f"{max(expected - 2.5, 0.8):.1f} mL",
+        f"{aspirated:.1f} mL",
         "Pocket checked, no swelling; pump interrogated, no alarms. Recheck at the next refill.",
     )
     empty = next(

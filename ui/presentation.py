@@ -26,7 +26,7 @@ from pumpmgr.urgency import alarm_text as alarm_text
 from pumpmgr.urgency import is_constant_flow as is_constant_flow
 from pumpmgr.urgency import reason_text as reason_text
 from pumpmgr.urgency import replace_by_text as replace_by_text
-from pumpmgr.wording import DrugNames, bolus_text, solution_text
+from pumpmgr.wording import DrugNames, bolus_text, findings_texts, solution_text
 
 CONSTANT_FLOW = "constant_flow"
 # alarm_text, is_constant_flow, reason_text and replace_by_text (imported above) are the due
@@ -128,12 +128,4 @@ def prescription_summary(rx: PrescriptionRecord, names: DrugNames) -> str:
 
 def findings_text(rx: PrescriptionRecord) -> str:
     """The dose-check findings saved with a prescription, each warning with its reason."""
-    parts = []
-    for finding in rx.findings:
-        if finding.level == "ok":
-            continue
-        text = f"{finding.level}: {finding.message}"
-        if finding.reason:
-            text += f" (reason: {finding.reason})"
-        parts.append(text)
-    return "; ".join(parts)
+    return "; ".join(findings_texts(rx.findings))

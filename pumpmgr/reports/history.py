@@ -46,6 +46,7 @@ from pumpmgr.records import (
 )
 from pumpmgr.refill import VERDICT_WORDS, discrepancy
 from pumpmgr.visit import program_of
+from pumpmgr.wording import findings_texts
 
 from . import common
 from .charts import residual_chart
@@ -389,15 +390,7 @@ def _prescriptions(chart: PatientChart, width: float, catalog: catalogs.Catalogs
         pump = _pump_of(chart, rx.pump_id)
         program = program_of(rx, pump) if pump is not None else rx.program
         unit = rx.primary.display_unit
-        findings = (
-            "; ".join(
-                f"{f.level}: {f.message.rstrip('.')}"
-                + (f" (reason: {f.reason})" if f.reason else "")
-                for f in rx.findings
-                if f.level != "ok"
-            )
-            or "none"
-        )
+        findings = "; ".join(findings_texts(rx.findings)) or "none"
         held = rx.order_state == OrderState.AWAITING_SIGNATURE  # no settings before it
         cells, status, correction = _superseded(
             [

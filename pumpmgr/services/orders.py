@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session, aliased
 from pumpmgr.db import schema as db
 from pumpmgr.dose_checks import DoseCheck
 from pumpmgr.errors import Code, ImpossibleInput, InputError
-from pumpmgr.formatting import format_quantity
 from pumpmgr.orders import (
     INCIDENT_TEXT,
     STATE_TEXT,
@@ -39,8 +38,8 @@ from pumpmgr.services.forecasts import ForecastService
 from pumpmgr.services.inputs import PrescriptionInput
 from pumpmgr.services.permissions import Action
 from pumpmgr.services.values import Actor
-from pumpmgr.units import MCG_PER_ML, Q_, Kind
 from pumpmgr.visit_note import dose_text
+from pumpmgr.wording import findings_texts, solution_text
 
 
 @dataclass(frozen=True)
@@ -493,35 +492,11 @@ class OrderService:
         patient = session.get_one(db.Patient, pump.patient_id)
         users = self.ctx.user_names(session)
         decision = next((a for a in actions if a.action in ("signed", "declined")), None)
-        library = self.ctx.library(session)
-        solution = []
-        for ingredient in session.scalars(
-            select(db.PrescriptionIngredient)
-            .where(db.PrescriptionIngredient.prescription_id == row.id)
-            .order_by(db.PrescriptionIngredient.position)
-        ):
-            drug = library.drug(ingredient.drug_key)
-            solution.append(
-                f"{drug.name.lower()} "
-                + format_quantity(
-                    Q_(ingredient.concentration_mcg_per_ml, MCG_PER_ML),
-                    Kind.CONCENTRATION,
-                    drug.display_unit,
-                )
-            )
-        # each with the reason given for it at entry: what the prescriber signs for
-        findings = tuple(
-            f.message + (f" (reason given: {f.override_reason})" if f.override_reason else "")
-            for f in session.scalars(
-                select(db.PrescriptionFinding)
-                .where(db.PrescriptionFinding.prescription_id == row.id)
-                .order_by(db.PrescriptionFinding.position)
-            )
-        )
         done = {a.action for a in actions}
         version = next(
             p for p in self.ctx.prescriptions_all(session, row.pump_id) if p.id == row.id
         )
+        # each with the reason given for it at entry: what the prescriber signs for
         return OrderRecord(
             prescription_id=row.id,
             pump_id=row.pump_id,
@@ -546,8 +521,8 @@ class OrderService:
                 cosign_hours=settings.cosign_overdue_hours,
                 high_risk_hours=settings.high_risk_overdue_hours,
             ),
-            solution=" + ".join(solution),
-            findings=findings,
+            solution=solution_text(version.ingredients, self.ctx.library(session)),
+            findings=findings_texts(version.findings),
             dose=dose_text(version.program, version.ingredients, self.ctx.catalogs),
             decided_by="" if decision is None else users.get(decision.by_id, "?"),
             decided_at=None if decision is None else decision.at,

@@ -314,7 +314,7 @@ def test_an_unsigned_high_risk_order_is_first_to_sign_and_on_the_banner(
     assert (first.patient_id, first.state) == (patient.id, "unsigned_high_risk")
     # the nurse's reason for each warning is what the prescriber signs for (tried by hand: the
     # sign dialog did not show it)
-    assert any(f.endswith("(reason given: as ordered on the ward round)") for f in first.findings)
+    assert any(f.endswith("(reason: as ordered on the ward round)") for f in first.findings)
     window.open_patient(patient.id)
     (banner,) = [t for t in window.patient.alert_texts() if "unsigned high-risk order" in t]
     assert banner.startswith("ORDER of ") and "Dr Brandt" in banner
