@@ -16,10 +16,13 @@ from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QDialog,
+    QDialogButtonBox,
     QFileDialog,
     QInputDialog,
+    QLabel,
     QMessageBox,
     QPlainTextEdit,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -111,15 +114,23 @@ def choose(parent: QWidget | None, title: str, label: str, items: Sequence[str])
 def ask_text(parent: QWidget | None, title: str, label: str) -> str | None:
     """Text the user types (several lines allowed, wrapped at the box's width: Qt's own
     multi-line input runs each line on out of sight), or None when they cancel."""
-    dialog = QInputDialog(parent)
+    dialog = QDialog(parent)
     dialog.setWindowTitle(title)
-    dialog.setLabelText(label)
-    dialog.setOption(QInputDialog.InputDialogOption.UsePlainTextEditForTextInput)
-    for edit in dialog.findChildren(QPlainTextEdit):
-        edit.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
-    dialog.resize(max(dialog.sizeHint().width(), 480), dialog.sizeHint().height())
+    edit = QPlainTextEdit(dialog)  # wraps at the widget's width by default
+    caption = QLabel(label, dialog)
+    caption.setWordWrap(True)
+    caption.setBuddy(edit)
+    buttons = QDialogButtonBox(
+        QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, dialog
+    )
+    buttons.accepted.connect(dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    layout = QVBoxLayout(dialog)
+    for widget in (caption, edit, buttons):
+        layout.addWidget(widget)
+    dialog.resize(480, dialog.sizeHint().height())
     accepted = dialog.exec() == QDialog.DialogCode.Accepted
-    text = dialog.textValue()
+    text = edit.toPlainText()
     dialog.deleteLater()
     return text if accepted else None
 

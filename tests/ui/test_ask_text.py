@@ -4,7 +4,7 @@ wraps at the box's width instead of running out of sight, and Cancel gives None.
 from __future__ import annotations
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QInputDialog, QPlainTextEdit
+from PySide6.QtWidgets import QApplication, QDialog, QPlainTextEdit
 from pytestqt.qtbot import QtBot
 
 # the function itself, taken before the suite's autouse fixture puts its stand-in in place
@@ -23,11 +23,7 @@ def _answer(qtbot: QtBot, text: str | None, seen: dict[str, int]) -> None:
 
     def answer() -> None:
         dialog = next(
-            (
-                w
-                for w in QApplication.topLevelWidgets()
-                if isinstance(w, QInputDialog) and w.isVisible()
-            ),
+            (w for w in QApplication.topLevelWidgets() if isinstance(w, QDialog) and w.isVisible()),
             None,
         )
         if dialog is None:
