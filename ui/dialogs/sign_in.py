@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from pumpmgr.errors import PumpMgrError
 from ui import icons
+from ui.widgets.style_state import set_role
 
 if TYPE_CHECKING:
     from pumpmgr.services import Actor, ClinicService
@@ -94,10 +95,7 @@ class SignInForm(QWidget):
 
     def say(self, text: str, *, error: bool = True) -> None:
         """Show ``text`` under the form: an error (the default), or news while waiting."""
-        if self.message.property("role") != ("error" if error else "muted"):
-            self.message.setProperty("role", "error" if error else "muted")
-            self.message.style().unpolish(self.message)  # the stylesheet reads the role anew
-            self.message.style().polish(self.message)
+        set_role(self.message, "error" if error else "muted")
         self.message.setText(text)
 
     def set_clinic(self, clinic: ClinicService) -> None:

@@ -53,6 +53,7 @@ from ui.dialogs.catheter import CatheterEditor
 from ui.widgets.date_edit import DateEdit
 from ui.widgets.field_list import Field, FieldList
 from ui.widgets.quantity_edit import QuantityEdit
+from ui.widgets.style_state import set_role
 
 DAY_WORDS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -176,10 +177,7 @@ class Calculator(QWidget):
     def _show(self, fields: list[Field], message: str, role: str) -> None:
         self.results.set_fields(fields)
         self.message.setText(message)
-        if self.message.property("role") != role:
-            self.message.setProperty("role", role)
-            self.message.style().unpolish(self.message)
-            self.message.style().polish(self.message)
+        set_role(self.message, role)
 
     def text(self, key: str) -> str:
         """A result line as shown ('' when there is none)."""

@@ -31,6 +31,7 @@ from ui import messages
 from ui.dialogs.sign_order import SignOrderDialog
 from ui.screens.records_models import _ReadOnlyTable
 from ui.widgets.record_table import record_table
+from ui.widgets.style_state import set_role
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -190,9 +191,7 @@ class OrdersScreen(QWidget):
             else f"Dose checks of {order.patient}'s order: "
             + ("; ".join(findings) if findings else "ok")
         )
-        self.checks.setProperty("role", "error" if findings else "muted")
-        self.checks.style().unpolish(self.checks)
-        self.checks.style().polish(self.checks)
+        set_role(self.checks, "error" if findings else "muted")
         if order is not None and not mine and role == "prescriber":
             self.sign_button.setToolTip(f"Only {order.prescriber}, whom the order names, signs it")
         else:

@@ -59,6 +59,7 @@ from ui.models.history import HistoryModel, timeline
 from ui.widgets.charts import ALARM, ReservoirChart, ResidualChart
 from ui.widgets.field_list import Field, FieldList
 from ui.widgets.reservoir_gauge import ReservoirCard
+from ui.widgets.style_state import set_role
 
 if TYPE_CHECKING:  # imported on the first print (it brings in reportlab)
     from ui.dialogs import print_preview
@@ -564,11 +565,7 @@ class PatientScreen(QWidget):
 
     def _show_alerts(self, chart: PatientChart) -> None:
         alerts = patient_alerts(chart, self.clinic.tz, self.clinic.clock.now())
-        self.alerts_label.setProperty(
-            "role", "alert" if any(a.urgent for a in alerts) else "notice"
-        )
-        self.alerts_label.style().unpolish(self.alerts_label)
-        self.alerts_label.style().polish(self.alerts_label)
+        set_role(self.alerts_label, "alert" if any(a.urgent for a in alerts) else "notice")
         # rich text always: one alert has no tag, and Qt would show its escapes as typed
         self.alerts_label.setText("<br>".join(escape(a.text, quote=False) for a in alerts))
         self.alerts_label.setVisible(bool(alerts))

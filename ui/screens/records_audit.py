@@ -42,6 +42,7 @@ from ui.screens.records_models import (
 )
 from ui.widgets.date_edit import DateEdit
 from ui.widgets.record_table import record_table
+from ui.widgets.style_state import set_role
 
 #: Entries on one page.
 PAGE_SIZE = 200
@@ -350,7 +351,7 @@ class AuditTab(QWidget):
         except Exception as exc:  # every failure reaches the user as a dialog
             messages.show_error(self, exc, "checking the audit log")
             return
-        self._set_role("muted" if report.ok else "error")
+        set_role(self.result, "muted" if report.ok else "error")
         if report.ok:
             head = "no entries yet" if report.head is None else f"newest entry #{report.head.seq}"
             self.result.setText(
@@ -377,8 +378,3 @@ class AuditTab(QWidget):
             "this database and its backups unchanged and tell the clinic's pumpmgr "
             "administrator.",
         )
-
-    def _set_role(self, role: str) -> None:
-        self.result.setProperty("role", role)
-        self.result.style().unpolish(self.result)
-        self.result.style().polish(self.result)

@@ -33,6 +33,7 @@ from pumpmgr.services import Actor, ClinicService
 from pumpmgr.services.hospital import HospitalService
 from pumpmgr.visit_note import FIELDS, KINDS
 from ui import messages
+from ui.widgets.style_state import set_role
 
 
 def names_help() -> str:
@@ -171,9 +172,7 @@ class HospitalTab(QWidget):
 
     def _say(self, text: str, error: bool = False) -> None:
         self.message.setText(text)
-        self.message.setProperty("role", "error" if error else "muted")
-        self.message.style().unpolish(self.message)
-        self.message.style().polish(self.message)
+        set_role(self.message, "error" if error else "muted")
 
     def export(self) -> Path | None:
         """Ask where, build the bundle, write it; the file, or None."""

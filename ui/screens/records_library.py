@@ -31,6 +31,7 @@ from ui.background import run_in_background
 from ui.screens.records_models import DrugLibraryModel, ObjectRole
 from ui.widgets.quantity_edit import QuantityEdit
 from ui.widgets.record_table import record_table
+from ui.widgets.style_state import set_role
 
 #: The editable limits: field, label, kind; whether leaving it empty removes the limit.
 FIELDS: tuple[tuple[str, str, Kind, bool], ...] = (
@@ -162,9 +163,7 @@ class DrugLibraryTab(QWidget):
 
     def _say(self, text: str, error: bool) -> None:
         self.message.setText(text)
-        self.message.setProperty("role", "error" if error else "muted")
-        self.message.style().unpolish(self.message)
-        self.message.style().polish(self.message)
+        set_role(self.message, "error" if error else "muted")
 
     def changes(self) -> dict[str, Quantity | None]:
         """The limits changed in the form; an empty box removes a removable limit."""

@@ -36,6 +36,7 @@ from pumpmgr.units import Kind, Quantity
 from ui.screens.records_models import _ReadOnlyTable
 from ui.widgets.quantity_edit import QuantityEdit
 from ui.widgets.record_table import record_table
+from ui.widgets.style_state import set_role
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -182,9 +183,7 @@ class PumpModelsTab(QWidget):
 
     def _say(self, text: str, error: bool) -> None:
         self.message.setText(text)
-        self.message.setProperty("role", "error" if error else "muted")
-        self.message.style().unpolish(self.message)
-        self.message.style().polish(self.message)
+        set_role(self.message, "error" if error else "muted")
 
     def changes(self) -> dict[str, Change]:
         """What the form changed; an emptied flow takes the catalog's value back."""

@@ -30,6 +30,7 @@ from pumpmgr.errors import Code, PumpMgrError
 from pumpmgr.records import ClinicSettings
 from pumpmgr.services import Actor, ClinicService
 from ui import messages
+from ui.widgets.style_state import set_role
 from ui.widgets.time_zone import TimeZoneBox
 
 DAY_WORDS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -208,9 +209,7 @@ class SettingsTab(QWidget):
 
     def _say(self, text: str, error: bool) -> None:
         self.message.setText(text)
-        self.message.setProperty("role", "error" if error else "muted")
-        self.message.style().unpolish(self.message)
-        self.message.style().polish(self.message)
+        set_role(self.message, "error" if error else "muted")
 
     def save(self) -> bool:
         if self.actor is None or self.version is None:

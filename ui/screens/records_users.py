@@ -31,6 +31,7 @@ from pumpmgr.services.clinic import UserRecord
 from ui import messages
 from ui.screens.records_models import ROLE_WORDS, ObjectRole, UsersModel
 from ui.widgets.record_table import record_table
+from ui.widgets.style_state import set_role
 
 
 class UsersTab(QWidget):
@@ -157,9 +158,7 @@ class UsersTab(QWidget):
 
     def _say(self, label: QLabel, text: str, error: bool) -> None:
         label.setText(text)
-        label.setProperty("role", "error" if error else "muted")
-        label.style().unpolish(label)
-        label.style().polish(label)
+        set_role(label, "error" if error else "muted")
 
     def selected(self) -> UserRecord | None:
         index = self.table.selectionModel().currentIndex()

@@ -26,6 +26,7 @@ from pumpmgr.cli.paths import path_problem
 from pumpmgr.services.connection import Probe, probe_database
 from ui import messages
 from ui.background import run_in_background
+from ui.widgets.style_state import set_role
 
 SERVER_EXAMPLE = "postgresql+psycopg://pumpmgr_app@SERVER/pumpmgr"
 
@@ -124,9 +125,7 @@ class DatabaseChoice(QWidget):
         )
         self.tested = address
         self.result.setText(self.probe.message)
-        self.result.setProperty("role", "muted" if self.probe.reached else "error")
-        self.result.style().unpolish(self.result)
-        self.result.style().polish(self.result)
+        set_role(self.result, "muted" if self.probe.reached else "error")
         self.changed.emit()
         return self.probe
 

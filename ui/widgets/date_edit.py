@@ -36,6 +36,7 @@ from pumpmgr.formatting import (
     read_date,
     read_datetime,
 )
+from ui.widgets.style_state import set_style_property
 
 
 def _qdate(day: date) -> QDate:
@@ -258,9 +259,7 @@ class DateEdit(QWidget):
         self._value, self._error = value, error
         self.message.setText(error)
         self.message.setVisible(bool(error) and not self.line_edit.hasFocus())
-        self.line_edit.setProperty("invalid", bool(error))
-        self.line_edit.style().unpolish(self.line_edit)
-        self.line_edit.style().polish(self.line_edit)
+        set_style_property(self.line_edit, "invalid", bool(error))
         if changed:
             self.valueChanged.emit(value)
 

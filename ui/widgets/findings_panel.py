@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QGroupBox, QLabel, QLineEdit, QVBoxLayout, QWidget
 from pumpmgr.dose_checks import DoseCheck, Finding
 from pumpmgr.sources import Source, sources_of
 from ui import messages
+from ui.widgets.style_state import set_role
 
 #: Longest reason kept (the service accepts more, a form line needs no more).
 REASON_LENGTH = 300
@@ -87,9 +88,7 @@ class FindingsPanel(QGroupBox):
 
     def _show_summary(self, text: str, role: str) -> None:
         self.summary.setText(text)
-        self.summary.setProperty("role", role)
-        self.summary.style().unpolish(self.summary)
-        self.summary.style().polish(self.summary)
+        set_role(self.summary, role)
 
     def _clear_rows(self) -> None:
         self._shown_key = None

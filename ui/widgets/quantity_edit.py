@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QLabel, QLineEdit, QVBoxLayout, QWidget
 from pumpmgr.errors import PumpMgrError
 from pumpmgr.formatting import MassUnit, editable_text, format_quantity
 from pumpmgr.units import Kind, Quantity, parse
+from ui.widgets.style_state import set_role, set_style_property
 
 #: Longer text is cut when typed or pasted: no clinical value needs more.
 MAX_LENGTH = 64
@@ -124,21 +125,14 @@ class QuantityEdit(QWidget):
         self._quantity, self._error = quantity, error
         self._valid = quantity is not None
         invalid = bool(error)
-        if self.line_edit.property("invalid") != invalid:
-            self.line_edit.setProperty("invalid", invalid)
-            self.line_edit.style().unpolish(self.line_edit)
-            self.line_edit.style().polish(self.line_edit)
+        set_style_property(self.line_edit, "invalid", invalid)
+        set_role(self.message, "error" if invalid else "muted")
         if invalid:
-            self.message.setProperty("role", "error")
             self.message.setText(f"Not accepted: {error}")
         elif quantity is not None:
-            self.message.setProperty("role", "muted")
             self.message.setText(f"reads as {format_quantity(quantity, self.kind, self.mass_unit)}")
         else:
-            self.message.setProperty("role", "muted")
             self.message.setText(" ")
-        self.message.style().unpolish(self.message)
-        self.message.style().polish(self.message)
         self.line_edit.setAccessibleDescription(self.message.text())
         if quantity is not None or before is not None:
             self.quantityChanged.emit(quantity)

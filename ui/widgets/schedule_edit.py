@@ -48,14 +48,10 @@ from pumpmgr.schedule import (
 )
 from pumpmgr.units import Kind
 from ui.widgets.quantity_edit import QuantityEdit
+from ui.widgets.style_state import set_style_property
 
 #: At most this many scheduled boluses a day (a form limit, not a pump's).
 MAX_BOLUSES = 12
-
-
-def _repolish(widget: QWidget) -> None:
-    widget.style().unpolish(widget)
-    widget.style().polish(widget)
 
 
 class TimeField(QLineEdit):
@@ -88,9 +84,7 @@ class TimeField(QLineEdit):
 
     def _validate(self, text: str) -> None:
         invalid = bool(text.strip()) and self.value() is None
-        if self.property("invalid") != invalid:
-            self.setProperty("invalid", invalid)
-            _repolish(self)
+        set_style_property(self, "invalid", invalid)
 
 
 class _Row(QWidget):

@@ -48,6 +48,7 @@ from ui.screens.records_settings import DAY_WORDS
 from ui.widgets.database_choice import DatabaseChoice
 from ui.widgets.date_edit import DateEdit
 from ui.widgets.quantity_edit import QuantityEdit
+from ui.widgets.style_state import set_role
 from ui.widgets.time_zone import TimeZoneBox
 from ui.wizards.base import StepWizard, WizardStep
 
@@ -58,9 +59,7 @@ CONFIRM_REASON = "Confirmed by the administrator at the clinic's first run"
 
 def _say(label: QLabel, text: str, error: bool) -> None:
     label.setText(text)
-    label.setProperty("role", "error" if error else "muted")
-    label.style().unpolish(label)
-    label.style().polish(label)
+    set_role(label, "error" if error else "muted")
 
 
 class PlaceStep(WizardStep):

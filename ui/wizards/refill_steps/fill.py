@@ -31,8 +31,9 @@ from ui import presentation
 from ui.widgets.date_edit import DateEdit
 from ui.widgets.field_list import Field, FieldList
 from ui.widgets.quantity_edit import QuantityEdit
+from ui.widgets.style_state import set_role
 from ui.wizards.base import WizardStep
-from ui.wizards.refill_steps.shared import ShownFields, date_problem, set_role, wrapped_label
+from ui.wizards.refill_steps.shared import ShownFields, date_problem, wrapped_label
 from ui.wizards.solution import SolutionEdit
 
 if TYPE_CHECKING:

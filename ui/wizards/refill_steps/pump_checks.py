@@ -21,13 +21,13 @@ from pumpmgr.units import Kind
 from pumpmgr.visit_record import programmer_check_text, tolerance_text
 from ui.widgets.date_edit import DateEdit
 from ui.widgets.quantity_edit import QuantityEdit
+from ui.widgets.style_state import set_role
 from ui.wizards import refill_checks
 from ui.wizards.base import WizardStep
 from ui.wizards.refill_steps.shared import (
     Confirm,
     date_problem,
     entered_date,
-    set_role,
     table_height,
     wrapped_label,
 )

@@ -13,8 +13,9 @@ from pumpmgr.units import DAY, Q_, Kind, Quantity
 from ui import presentation
 from ui.widgets.field_list import FieldList
 from ui.widgets.quantity_edit import QuantityEdit
+from ui.widgets.style_state import set_role
 from ui.wizards.base import WizardStep
-from ui.wizards.refill_steps.shared import lines_high, set_role, wrapped_label
+from ui.wizards.refill_steps.shared import lines_high, wrapped_label
 
 if TYPE_CHECKING:
     from ui.wizards.refill import RefillWizard

@@ -24,14 +24,6 @@ from ui.widgets.date_edit import DateEdit
 from ui.widgets.field_list import Field, FieldList
 
 
-def set_role(widget: QWidget, role: str) -> None:
-    """Give ``widget`` the stylesheet's ``role`` (``error``, ``muted``, or none) and restyle it
-    now (a changed property alone does not)."""
-    widget.setProperty("role", role)
-    widget.style().unpolish(widget)
-    widget.style().polish(widget)
-
-
 def wrapped_label(text: str, parent: QWidget, role: str = "") -> QLabel:
     """A label that wraps and whose text can be selected, with the stylesheet's ``role``."""
     label = QLabel(text, parent)
