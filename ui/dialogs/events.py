@@ -369,6 +369,9 @@ class EventDialog(QDialog):
     """Header, a scrolling body, the problem line and Save/Cancel; :meth:`submit` calls the
     one service method and returns what the status bar should say."""
 
+    title = ""  #: the window's and the heading's title
+    #: The reason field, in the dialogs that ask why (:meth:`given_reason`).
+    reason: QLineEdit
     save_text = "&Save"
     doing = "saving the event"
 
@@ -381,10 +384,10 @@ class EventDialog(QDialog):
         clinic: ClinicService,
         actor: Actor,
         chart: PatientChart,
-        title: str,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        title = self.title
         self.clinic, self.actor, self.chart = clinic, actor, chart
         self.setWindowTitle(f"{title}: {chart.patient.display_name}")
         self.setWindowIcon(icons.app_icon())
@@ -430,6 +433,34 @@ class EventDialog(QDialog):
         layout.addWidget(self.problem)
         layout.addWidget(self.buttons)
         self.resize(760, 560)
+        self.build()
+
+    def build(self) -> None:  # pragma: no cover - every dialog overrides it
+        """The dialog's own fields, in :attr:`body_layout`."""
+        raise NotImplementedError
+
+    def explain(self, text: str) -> QLabel:
+        """A wrapped paragraph at the end of the body."""
+        label = QLabel(text, self.body)
+        label.setWordWrap(True)
+        self.body_layout.addWidget(label)
+        return label
+
+    def text_line(self, placeholder: str, name: str = "") -> QLineEdit:
+        """A one-line text field of the body (a reason, a note)."""
+        line = QLineEdit(self.body)
+        line.setMaxLength(2000)
+        line.setPlaceholderText(placeholder)
+        if name:
+            line.setAccessibleName(name)
+        return line
+
+    def given_reason(self, why: str) -> str:
+        """The reason typed in :attr:`reason`; refused when empty ("say why ``why``")."""
+        reason = self.reason.text().strip()
+        if not reason:
+            raise InputError(f"reason: say why {why}", code=Code.NO_VALUE, field="reason")
+        return reason
 
     @property
     def pump(self) -> PumpRecord:
@@ -504,15 +535,12 @@ class ImplantDialog(_PumpDialogBase):
     save_text = "&Save the implant"
     doing = "recording the implant"
 
-    def __init__(
-        self,
-        clinic: ClinicService,
-        actor: Actor,
-        chart: PatientChart,
-        parent: QWidget | None = None,
-    ) -> None:
-        super().__init__(clinic, actor, chart, "Implant a pump", parent)
-        self._build(clinic.today(), "&Implanted on", "Record the cat&heter with the pump", True)
+    title = "Implant a pump"
+
+    def build(self) -> None:
+        self._build(
+            self.clinic.today(), "&Implanted on", "Record the cat&heter with the pump", True
+        )
         self.body_layout.addStretch(1)
         self.fit_height()
 
@@ -531,32 +559,21 @@ class ReplaceDialog(_PumpDialogBase):
     save_text = "&Replace the pump"
     doing = "replacing the pump"
 
-    def __init__(
-        self,
-        clinic: ClinicService,
-        actor: Actor,
-        chart: PatientChart,
-        parent: QWidget | None = None,
-    ) -> None:
-        super().__init__(clinic, actor, chart, "Replace the pump", parent)
+    title = "Replace the pump"
+
+    def build(self) -> None:
         old = self.pump
-        explain = QLabel(
+        self.explain(
             f"The pump now in place ({pump_text(old)}) is closed as explanted on the "
             "replacement date; its history stays. The new pump starts without a fill: "
-            "record its prescription and first fill next.",
-            self.body,
+            "record its prescription and first fill next."
         )
-        explain.setWordWrap(True)
-        self.body_layout.addWidget(explain)
-        self._build(clinic.today(), "Replaced &on", "The cat&heter was changed too", False)
+        self._build(self.clinic.today(), "Replaced &on", "The cat&heter was changed too", False)
         self.pump_form.set_model(old.model_key)
         self.pump_form.site.setCurrentText(old.site)
-        if chart.catheter is not None:
-            self.catheter.load(chart.catheter)
-        self.reason = QLineEdit(self.body)
-        self.reason.setMaxLength(2000)
-        self.reason.setPlaceholderText("for example: battery at ERI")
-        self.reason.setAccessibleName("Reason for the replacement")
+        if self.chart.catheter is not None:
+            self.catheter.load(self.chart.catheter)
+        self.reason = self.text_line("for example: battery at ERI", "Reason for the replacement")
         reason_form = QFormLayout()
         reason_form.addRow("R&eason", self.reason)
         self.body_layout.insertLayout(1, reason_form)
@@ -564,11 +581,7 @@ class ReplaceDialog(_PumpDialogBase):
         self.fit_height()
 
     def submit(self) -> str:
-        reason = self.reason.text().strip()
-        if not reason:
-            raise InputError(
-                "reason: say why the pump is replaced", code=Code.NO_VALUE, field="reason"
-            )
+        reason = self.given_reason("the pump is replaced")
         data = self.pump_form.pump_input()
         new = self.clinic.replace_pump(
             self.actor, self.pump.id, data, reason, self.catheter_input()
@@ -583,39 +596,27 @@ class ExplantDialog(EventDialog):
     save_text = "&Explant the pump"
     doing = "recording the explant"
 
-    def __init__(
-        self,
-        clinic: ClinicService,
-        actor: Actor,
-        chart: PatientChart,
-        parent: QWidget | None = None,
-    ) -> None:
-        super().__init__(clinic, actor, chart, "Explant the pump", parent)
-        explain = QLabel(
+    title = "Explant the pump"
+
+    def build(self) -> None:
+        self.explain(
             "The pump is closed as explanted; its history stays. The patient "
             "then has no active pump and leaves the due list. To put in a new "
-            "pump at the same operation, use Replace instead.",
-            self.body,
+            "pump at the same operation, use Replace instead."
         )
-        explain.setWordWrap(True)
-        self.explanted_on = date_edit(self.body, "explant date", clinic.today(), clinic.today())
-        self.reason = QLineEdit(self.body)
-        self.reason.setMaxLength(2000)
-        self.reason.setPlaceholderText("for example: pocket infection; therapy ended")
+        self.explanted_on = date_edit(
+            self.body, "explant date", self.clinic.today(), self.clinic.today()
+        )
+        self.reason = self.text_line("for example: pocket infection; therapy ended")
         form = QFormLayout()
         form.addRow("E&xplanted on", self.explanted_on)
         form.addRow("Re&ason", self.reason)
-        self.body_layout.addWidget(explain)
         self.body_layout.addLayout(form)
         self.body_layout.addStretch(1)
         self.resize(640, 320)
 
     def submit(self) -> str:
-        reason = self.reason.text().strip()
-        if not reason:
-            raise InputError(
-                "reason: say why the pump is explanted", code=Code.NO_VALUE, field="reason"
-            )
+        reason = self.given_reason("the pump is explanted")
         if not messages.confirm(
             self,
             "Explant the pump",
@@ -638,26 +639,19 @@ class PumpDatesDialog(EventDialog):
     save_text = "&Save the correction"
     doing = "correcting the pump's dates"
 
-    def __init__(
-        self,
-        clinic: ClinicService,
-        actor: Actor,
-        chart: PatientChart,
-        parent: QWidget | None = None,
-    ) -> None:
-        super().__init__(clinic, actor, chart, "Correct the pump's dates", parent)
+    title = "Correct the pump's dates"
+
+    def build(self) -> None:
         #: The newest pump: the active one, or the last explanted when none is active.
-        self.corrected = chart.pumps[-1]
-        today = clinic.today()
+        self.corrected = self.chart.pumps[-1]
+        today = self.clinic.today()
         # the heading names the active pump; an explanted one is named here
-        named = chart.pump is not None and chart.pump.id == self.corrected.id
-        explain = QLabel(
+        named = self.chart.pump is not None and self.chart.pump.id == self.corrected.id
+        self.explain(
             ("" if named else f"{pump_text(self.corrected)}. ")
             + "Give the date as it should have been recorded; the history keeps the date "
-            "first recorded, with this correction beneath it.",
-            self.body,
+            "first recorded, with this correction beneath it."
         )
-        explain.setWordWrap(True)
         self.implanted_on = date_edit(self.body, "implant date", self.corrected.implanted_on, today)
         self.explanted_on: DateEdit | None = None
         form = QFormLayout()
@@ -667,22 +661,16 @@ class PumpDatesDialog(EventDialog):
                 self.body, "explant date", self.corrected.explanted_on, today
             )
             form.addRow("E&xplanted on", self.explanted_on)
-        self.reason = QLineEdit(self.body)
-        self.reason.setMaxLength(2000)
-        self.reason.setPlaceholderText("for example: date read from the wrong letter")
-        self.reason.setAccessibleName("Reason for the correction")
+        self.reason = self.text_line(
+            "for example: date read from the wrong letter", "Reason for the correction"
+        )
         form.addRow("Re&ason", self.reason)
-        self.body_layout.addWidget(explain)
         self.body_layout.addLayout(form)
         self.body_layout.addStretch(1)
         self.resize(640, 340)
 
     def submit(self) -> str:
-        reason = self.reason.text().strip()
-        if not reason:
-            raise InputError(
-                "reason: say why the date is corrected", code=Code.NO_VALUE, field="reason"
-            )
+        reason = self.given_reason("the date is corrected")
         explanted = None if self.explanted_on is None else picked_date(self.explanted_on)
         pump = self.clinic.correct_record(
             self.actor,
@@ -700,34 +688,26 @@ class CatheterRevisionDialog(EventDialog):
     save_text = "&Save the revision"
     doing = "recording the catheter revision"
 
-    def __init__(
-        self,
-        clinic: ClinicService,
-        actor: Actor,
-        chart: PatientChart,
-        parent: QWidget | None = None,
-    ) -> None:
-        super().__init__(clinic, actor, chart, "Catheter revision", parent)
-        explain = QLabel(
+    title = "Catheter revision"
+
+    def build(self) -> None:
+        self.explain(
             "Record the catheter as it is after the revision: each part's "
             "trimmed and implanted length. The earlier catheter record stays "
-            "in the history.",
-            self.body,
+            "in the history."
         )
-        explain.setWordWrap(True)
-        self.revised_on = date_edit(self.body, "revision date", clinic.today(), clinic.today())
-        self.note = QLineEdit(self.body)
-        self.note.setMaxLength(2000)
-        self.note.setPlaceholderText("for example: catheter kinked at the anchor, replaced")
+        self.revised_on = date_edit(
+            self.body, "revision date", self.clinic.today(), self.clinic.today()
+        )
+        self.note = self.text_line("for example: catheter kinked at the anchor, replaced")
         form = QFormLayout()
         form.addRow("Re&vised on", self.revised_on)
         form.addRow("&Note", self.note)
         box = QGroupBox("Catheter after the revision", self.body)
-        self.catheter = CatheterEditor(clinic.catalogs, box, pump_path_included=False)
+        self.catheter = CatheterEditor(self.clinic.catalogs, box, pump_path_included=False)
         QVBoxLayout(box).addWidget(self.catheter)
-        if chart.catheter is not None:
-            self.catheter.load(chart.catheter)
-        self.body_layout.addWidget(explain)
+        if self.chart.catheter is not None:
+            self.catheter.load(self.chart.catheter)
         self.body_layout.addLayout(form)
         self.body_layout.addWidget(box)
         self.body_layout.addStretch(1)
@@ -826,16 +806,11 @@ class MriDialog(EventDialog):
     save_text = "&Save the MRI"
     doing = "recording the MRI"
 
-    def __init__(
-        self,
-        clinic: ClinicService,
-        actor: Actor,
-        chart: PatientChart,
-        parent: QWidget | None = None,
-    ) -> None:
-        super().__init__(clinic, actor, chart, "MRI", parent)
+    title = "MRI"
+
+    def build(self) -> None:
         try:
-            model: PumpModel | None = clinic.catalogs.pump_model(self.pump.model_key)
+            model: PumpModel | None = self.clinic.catalogs.pump_model(self.pump.model_key)
         except PumpMgrError:
             model = None
         self.checklist = mri_checklist(model)
@@ -851,7 +826,7 @@ class MriDialog(EventDialog):
         )
         self.catalog_text = catalog
         self.when = datetime_edit(
-            self.body, "time of the scan", clinic.clock.now().astimezone(clinic.tz)
+            self.body, "time of the scan", self.clinic.clock.now().astimezone(self.clinic.tz)
         )
         form = QFormLayout()
         form.addRow("Scan &time", self.when)
@@ -938,14 +913,9 @@ class PumpNoteDialog(EventDialog):
         ("note", "N&ote", "for example: telephone follow-up, no complaints"),
     )
 
-    def __init__(
-        self,
-        clinic: ClinicService,
-        actor: Actor,
-        chart: PatientChart,
-        parent: QWidget | None = None,
-    ) -> None:
-        super().__init__(clinic, actor, chart, "Alarm, ERI or note", parent)
+    title = "Alarm, ERI or note"
+
+    def build(self) -> None:
         self.kind_group = QButtonGroup(self)
         kinds = QHBoxLayout()
         self.kind_buttons: dict[str, QRadioButton] = {}
@@ -957,7 +927,7 @@ class PumpNoteDialog(EventDialog):
         kinds.addStretch(1)
         self.kind_buttons["note"].setChecked(True)
         self.when = datetime_edit(
-            self.body, "time of the event", clinic.clock.now().astimezone(clinic.tz)
+            self.body, "time of the event", self.clinic.clock.now().astimezone(self.clinic.tz)
         )
         self.note = QPlainTextEdit(self.body)
         self.note.setTabChangesFocus(True)
