@@ -30,6 +30,7 @@ from pumpmgr.errors import Code, ImpossibleInput
 from pumpmgr.forecast import DueReason, days_until, last_open_day, refill_due_date
 from pumpmgr.forecast import worst_case_accuracy as worst_case_accuracy
 from pumpmgr.records import ClinicSettings, PrescriptionRecord
+from pumpmgr.schedule import delivered_mass_mcg
 from pumpmgr.units import (
     MCG,
     MCG_PER_ML,
@@ -137,23 +138,10 @@ class ProgramFloats:
         return self.ingredients[0][1]
 
     def delivered_mass_mcg(self, start_minute_of_day: float, minutes: float) -> float:
-        """:meth:`pumpmgr.schedule.Schedule.delivered_mass_mcg` on these floats."""
-        if minutes <= 0:
-            return 0.0
-        whole_days, rest = divmod(minutes, _MINUTES_PER_DAY)
-        total = whole_days * self.daily_dose
-        position = start_minute_of_day % _MINUTES_PER_DAY
-        end = position + rest
-        for start, length, rate in self.steps:
-            for shift in (-_MINUTES_PER_DAY, 0, _MINUTES_PER_DAY):  # steps may wrap midnight
-                overlap = min(start + length + shift, end) - max(start + shift, position)
-                if overlap > 0:
-                    total += rate * overlap / _MINUTES_PER_DAY
-        for at, amount in self.boluses:
-            for candidate in (at, at + _MINUTES_PER_DAY):
-                if position <= candidate < end:
-                    total += amount
-        return total
+        """:func:`pumpmgr.schedule.delivered_mass_mcg` of this program."""
+        return delivered_mass_mcg(
+            self.steps, self.boluses, self.daily_dose, start_minute_of_day, minutes
+        )
 
 
 def _minutes(moment: time) -> int:

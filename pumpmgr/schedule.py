@@ -173,28 +173,47 @@ class Schedule:
         return Q_(basal + boluses, MCG_PER_DAY)
 
     def delivered_mass_mcg(self, start_minute_of_day: float, minutes: float) -> float:
-        """Mass (mcg) the schedule delivers over ``minutes`` from a time of day (pump clock).
+        """Mass (mcg) the schedule delivers over ``minutes`` from a time of day (pump clock):
+        :func:`delivered_mass_mcg` of its canonical floats."""
+        return delivered_mass_mcg(
+            self.step_minutes(),
+            [(_minutes(b.at), float(b.amount.to(MCG).m)) for b in self.boluses],
+            float(self.daily_dose().to(MCG_PER_DAY).m),
+            start_minute_of_day,
+            minutes,
+        )
 
-        Integrates the steps exactly and counts each scheduled bolus whose time falls inside
-        the half-open interval. Canonical floats, no pint: this runs inside residual loops.
-        """
-        if minutes <= 0:
-            return 0.0
-        whole_days, rest = divmod(minutes, _MINUTES_PER_DAY)
-        total = whole_days * float(self.daily_dose().to(MCG_PER_DAY).m)
-        position = start_minute_of_day % _MINUTES_PER_DAY
-        end = position + rest
-        for start, length, rate in self.step_minutes():
-            for shift in (-_MINUTES_PER_DAY, 0, _MINUTES_PER_DAY):  # steps may wrap midnight
-                overlap = min(start + length + shift, end) - max(start + shift, position)
-                if overlap > 0:
-                    total += rate * overlap / _MINUTES_PER_DAY
-        for bolus in self.boluses:
-            at = _minutes(bolus.at)
-            for candidate in (at, at + _MINUTES_PER_DAY):
-                if position <= candidate < end:
-                    total += float(bolus.amount.to(MCG).m)
-        return total
+
+def delivered_mass_mcg(
+    steps: Sequence[tuple[int, int, float]],
+    boluses: Sequence[tuple[int, float]],
+    daily_dose: float,
+    start_minute_of_day: float,
+    minutes: float,
+) -> float:
+    """Mass (mcg) a schedule delivers over ``minutes`` from a time of day (pump clock), from
+    its steps (start minute, length in minutes, mcg/day: :meth:`Schedule.step_minutes`), its
+    scheduled boluses (minute of day, mcg) and its daily dose (mcg/day).
+
+    Integrates the steps exactly and counts each scheduled bolus whose time falls inside the
+    half-open interval. Canonical floats, no pint: the forecast of every pump runs it.
+    """
+    if minutes <= 0:
+        return 0.0
+    whole_days, rest = divmod(minutes, _MINUTES_PER_DAY)
+    total = whole_days * daily_dose
+    position = start_minute_of_day % _MINUTES_PER_DAY
+    end = position + rest
+    for start, length, rate in steps:
+        for shift in (-_MINUTES_PER_DAY, 0, _MINUTES_PER_DAY):  # steps may wrap midnight
+            overlap = min(start + length + shift, end) - max(start + shift, position)
+            if overlap > 0:
+                total += rate * overlap / _MINUTES_PER_DAY
+    for at, amount in boluses:
+        for candidate in (at, at + _MINUTES_PER_DAY):
+            if position <= candidate < end:
+                total += amount
+    return total
 
 
 def _overlaps(step: Step, following: Step, count: int) -> bool:
