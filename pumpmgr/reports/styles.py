@@ -187,18 +187,41 @@ def section(
 Cell: TypeAlias = Any
 
 
-def _cell(value: Cell, style: ParagraphStyle) -> Any:
-    """Text becomes a paragraph; flowables (or a list of them) stay as they are."""
-    if isinstance(value, str):
-        return Paragraph(text(value), style)
-    return value
+def _cell(value: Cell, style: ParagraphStyle, room: float) -> Any:
+    """Text becomes the cell's plain string when it fits on one line of ``room`` points (the
+    table's style commands give it ``style``'s font: :func:`_in_style`), else a paragraph;
+    flowables (or a list of them) stay as they are.
+
+    reportlab draws a top-aligned string cell's first baseline the font size below the cell's
+    top padding, as it draws a one-line Paragraph's, and counts the leading for its height as
+    the Paragraph does: the page looks the same, without parsing the text and breaking it
+    into lines at every layout pass."""
+    if not isinstance(value, str):
+        return value
+    one_line = (
+        value
+        and " ".join(value.split()) == value  # a Paragraph would not change its spaces
+        and stringWidth(value, style.fontName, style.fontSize) < room
+    )
+    return value if one_line else Paragraph(text(value), style)
+
+
+def _in_style(start: tuple[int, int], stop: tuple[int, int], style: ParagraphStyle) -> list[Any]:
+    """The table style commands that draw the plain string cells from ``start`` to ``stop`` in
+    ``style``'s font, leading and colour (cells holding flowables ignore them)."""
+    return [
+        ("FONT", start, stop, style.fontName, style.fontSize, style.leading),
+        ("TEXTCOLOR", start, stop, style.textColor),
+    ]
 
 
 def fields(rows: Sequence[tuple[str, Cell]], widths: tuple[float, float]) -> Table:
     """Label and value pairs, one a line: the pre-filled facts of a sheet."""
+    left, right = 2, 3  # the cells' padding
+    label_room, value_room = (w - left - right for w in widths)
     table = Table(
         [
-            [Paragraph(text(label), STYLES.label), _cell(value, STYLES.value)]
+            [_cell(label, STYLES.label, label_room), _cell(value, STYLES.value, value_room)]
             for label, value in rows
         ],
         colWidths=list(widths),
@@ -207,11 +230,13 @@ def fields(rows: Sequence[tuple[str, Cell]], widths: tuple[float, float]) -> Tab
         TableStyle(
             [
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 2),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+                ("LEFTPADDING", (0, 0), (-1, -1), left),
+                ("RIGHTPADDING", (0, 0), (-1, -1), right),
                 ("TOPPADDING", (0, 0), (-1, -1), 1.5),
                 ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
                 ("LINEBELOW", (0, 0), (-1, -2), 0.25, colors.Color(0.85, 0.85, 0.85)),
+                *_in_style((0, 0), (0, -1), STYLES.label),
+                *_in_style((1, 0), (1, -1), STYLES.value),
             ]
         )
     )
@@ -227,12 +252,16 @@ def grid(
     highlight: Sequence[int] = (),
 ) -> Table:
     """A data table with a repeated header row; rows in ``highlight`` are framed in bold."""
-    data: list[list[Any]] = [[Paragraph(text(h), STYLES.cell_head) for h in header]]
+    padding = 3
+    rooms = [w - 2 * padding for w in widths]
+    data: list[list[Any]] = [
+        [_cell(h, STYLES.cell_head, room) for h, room in zip(header, rooms, strict=False)]
+    ]
     for row in rows:
         data.append(
             [
-                _cell(value, STYLES.cell_bold if bold_first and index == 0 else STYLES.cell)
-                for index, value in enumerate(row)
+                _cell(value, STYLES.cell_bold if bold_first and index == 0 else STYLES.cell, room)
+                for index, (value, room) in enumerate(zip(row, rooms, strict=False))
             ]
         )
     table = Table(data, colWidths=list(widths), repeatRows=1)
@@ -241,10 +270,13 @@ def grid(
         ("BACKGROUND", (0, 0), (-1, 0), BAND),
         ("LINEBELOW", (0, 0), (-1, 0), 0.8, INK),
         ("LINEBELOW", (0, 1), (-1, -1), 0.25, RULE),
-        ("LEFTPADDING", (0, 0), (-1, -1), 3),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+        ("LEFTPADDING", (0, 0), (-1, -1), padding),
+        ("RIGHTPADDING", (0, 0), (-1, -1), padding),
         ("TOPPADDING", (0, 0), (-1, -1), 2),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
+        *_in_style((0, 0), (-1, 0), STYLES.cell_head),
+        *_in_style((0, 1), (-1, -1), STYLES.cell),
+        *(_in_style((0, 1), (0, -1), STYLES.cell_bold) if bold_first else []),
     ]
     for index in highlight:
         commands += [
