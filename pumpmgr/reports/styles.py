@@ -150,14 +150,17 @@ def markup(value: str, style: ParagraphStyle | None = None) -> Paragraph:
 
 def heading(title: str, width: float) -> Table:
     """A section heading: a shaded band across the frame."""
-    band = Table([[Paragraph(text(title), STYLES.heading)]], colWidths=[width])
+    left, right = 4, 6  # the padding (the right one reportlab's)
+    band = Table([[_cell(title, STYLES.heading, width - left - right)]], colWidths=[width])
     band.setStyle(
         TableStyle(
             [
                 ("BACKGROUND", (0, 0), (-1, -1), BAND),
-                ("LEFTPADDING", (0, 0), (-1, -1), 4),
+                ("LEFTPADDING", (0, 0), (-1, -1), left),
+                ("RIGHTPADDING", (0, 0), (-1, -1), right),
                 ("TOPPADDING", (0, 0), (-1, -1), 3),
                 ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+                *_in_style((0, 0), (-1, -1), STYLES.heading),
             ]
         )
     )
@@ -192,10 +195,10 @@ def _cell(value: Cell, style: ParagraphStyle, room: float) -> Any:
     table's style commands give it ``style``'s font: :func:`_in_style`), else a paragraph;
     flowables (or a list of them) stay as they are.
 
-    reportlab draws a top-aligned string cell's first baseline the font size below the cell's
-    top padding, as it draws a one-line Paragraph's, and counts the leading for its height as
-    the Paragraph does: the page looks the same, without parsing the text and breaking it
-    into lines at every layout pass."""
+    reportlab counts the leading for a string cell's height as for a one-line Paragraph's and
+    draws its baseline the font size below the top of that line, whatever the cell's vertical
+    alignment, as it draws the Paragraph's: the page looks the same, without parsing the text
+    and breaking it into lines at every layout pass."""
     if not isinstance(value, str):
         return value
     one_line = (
@@ -348,17 +351,22 @@ def signatures(
     """Side-by-side signature blocks: ``(role, printed name or "")`` each, with ruled lines."""
     column = width / len(roles)
     label_width = 26 * mm
+    value_width = column - label_width - 6 * mm
+    right = 6  # the cells' right padding (reportlab's); no left padding
     blocks = []
     for role, name in roles:
-        lines = [[Paragraph(text(role), STYLES.bold), ""]]
+        lines = [[_cell(role, STYLES.bold, label_width + value_width - right), ""]]
         for row in rows:
             filled = name if row == "Name" else ""
             lines.append(
-                [Paragraph(text(row), STYLES.label), Paragraph(text(filled), STYLES.value)]
+                [
+                    _cell(row, STYLES.label, label_width - right),
+                    _cell(filled, STYLES.value, value_width - right),
+                ]
             )
         block = Table(
             lines,
-            colWidths=[label_width, column - label_width - 6 * mm],
+            colWidths=[label_width, value_width],
             rowHeights=[6 * mm] + [8.5 * mm] * len(rows),
         )
         block.setStyle(
@@ -368,6 +376,10 @@ def signatures(
                     ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
                     ("LINEBELOW", (1, 1), (1, -1), 0.8, INK),
                     ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                    ("RIGHTPADDING", (0, 0), (-1, -1), right),
+                    *_in_style((0, 0), (0, 0), STYLES.bold),
+                    *_in_style((0, 1), (0, -1), STYLES.label),
+                    *_in_style((1, 1), (1, -1), STYLES.value),
                 ]
             )
         )

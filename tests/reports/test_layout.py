@@ -17,7 +17,7 @@ from reportlab.platypus import Paragraph  # type: ignore[import-untyped]
 from sheet_samples import SHEETS, build_sample, layout_problems
 
 from pumpmgr.records import ClinicSettings
-from pumpmgr.reports.styles import STYLES, fields, grid, text
+from pumpmgr.reports.styles import STYLES, fields, grid, heading, text
 
 Sheet = Callable[..., bytes]
 WIDE = {"history", "due_list"}
@@ -80,9 +80,9 @@ def _chars(table: Any) -> list[tuple[str, float, float, str, float, Any]]:
 
 
 def test_a_cell_of_one_line_is_drawn_where_its_paragraph_was() -> None:
-    """fields and grid draw text that fits on one line as the table's plain string: the same
-    characters in the same font, size, colour and place as a Paragraph of it; longer text is
-    still broken into lines."""
+    """fields, grid and heading draw text that fits on one line as the table's plain string:
+    the same characters in the same font, size, colour and place as a Paragraph of it; longer
+    text is still broken into lines."""
     long = "Check the label against the prescription and the pump programmer, " * 2
     rows = [("Model", "SynchroMed II 20 mL"), ("Reservoir capacity", "20 mL"), ("Note", long)]
     widths = (30 * mm, 90 * mm)
@@ -110,3 +110,7 @@ def test_a_cell_of_one_line_is_drawn_where_its_paragraph_was() -> None:
         bold_first=True,
     )
     assert _chars(grid(header, body, columns_, bold_first=True)) == _chars(old)
+    title = "Warning signs and safety"
+    assert _chars(heading(title, 120 * mm)) == _chars(
+        heading(as_paragraphs(title, STYLES.heading), 120 * mm)
+    )
