@@ -150,14 +150,17 @@ def markup(value: str, style: ParagraphStyle | None = None) -> Paragraph:
 
 def heading(title: str, width: float) -> Table:
     """A section heading: a shaded band across the frame."""
-    band = Table([[Paragraph(text(title), STYLES.heading)]], colWidths=[width])
+    left, right = 4, 6  # the padding (the right one reportlab's)
+    band = Table([[_cell(title, STYLES.heading, width - left - right)]], colWidths=[width])
     band.setStyle(
         TableStyle(
             [
                 ("BACKGROUND", (0, 0), (-1, -1), BAND),
-                ("LEFTPADDING", (0, 0), (-1, -1), 4),
+                ("LEFTPADDING", (0, 0), (-1, -1), left),
+                ("RIGHTPADDING", (0, 0), (-1, -1), right),
                 ("TOPPADDING", (0, 0), (-1, -1), 3),
                 ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+                *_in_style((0, 0), (-1, -1), STYLES.heading),
             ]
         )
     )
@@ -187,18 +190,41 @@ def section(
 Cell: TypeAlias = Any
 
 
-def _cell(value: Cell, style: ParagraphStyle) -> Any:
-    """Text becomes a paragraph; flowables (or a list of them) stay as they are."""
-    if isinstance(value, str):
-        return Paragraph(text(value), style)
-    return value
+def _cell(value: Cell, style: ParagraphStyle, room: float) -> Any:
+    """Text becomes the cell's plain string when it fits on one line of ``room`` points (the
+    table's style commands give it ``style``'s font: :func:`_in_style`), else a paragraph;
+    flowables (or a list of them) stay as they are.
+
+    reportlab counts the leading for a string cell's height as for a one-line Paragraph's and
+    draws its baseline the font size below the top of that line, whatever the cell's vertical
+    alignment, as it draws the Paragraph's: the page looks the same, without parsing the text
+    and breaking it into lines at every layout pass."""
+    if not isinstance(value, str):
+        return value
+    one_line = (
+        value
+        and " ".join(value.split()) == value  # a Paragraph would not change its spaces
+        and stringWidth(value, style.fontName, style.fontSize) < room
+    )
+    return value if one_line else Paragraph(text(value), style)
+
+
+def _in_style(start: tuple[int, int], stop: tuple[int, int], style: ParagraphStyle) -> list[Any]:
+    """The table style commands that draw the plain string cells from ``start`` to ``stop`` in
+    ``style``'s font, leading and colour (cells holding flowables ignore them)."""
+    return [
+        ("FONT", start, stop, style.fontName, style.fontSize, style.leading),
+        ("TEXTCOLOR", start, stop, style.textColor),
+    ]
 
 
 def fields(rows: Sequence[tuple[str, Cell]], widths: tuple[float, float]) -> Table:
     """Label and value pairs, one a line: the pre-filled facts of a sheet."""
+    left, right = 2, 3  # the cells' padding
+    label_room, value_room = (w - left - right for w in widths)
     table = Table(
         [
-            [Paragraph(text(label), STYLES.label), _cell(value, STYLES.value)]
+            [_cell(label, STYLES.label, label_room), _cell(value, STYLES.value, value_room)]
             for label, value in rows
         ],
         colWidths=list(widths),
@@ -207,11 +233,13 @@ def fields(rows: Sequence[tuple[str, Cell]], widths: tuple[float, float]) -> Tab
         TableStyle(
             [
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 2),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+                ("LEFTPADDING", (0, 0), (-1, -1), left),
+                ("RIGHTPADDING", (0, 0), (-1, -1), right),
                 ("TOPPADDING", (0, 0), (-1, -1), 1.5),
                 ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
                 ("LINEBELOW", (0, 0), (-1, -2), 0.25, colors.Color(0.85, 0.85, 0.85)),
+                *_in_style((0, 0), (0, -1), STYLES.label),
+                *_in_style((1, 0), (1, -1), STYLES.value),
             ]
         )
     )
@@ -227,12 +255,16 @@ def grid(
     highlight: Sequence[int] = (),
 ) -> Table:
     """A data table with a repeated header row; rows in ``highlight`` are framed in bold."""
-    data: list[list[Any]] = [[Paragraph(text(h), STYLES.cell_head) for h in header]]
+    padding = 3
+    rooms = [w - 2 * padding for w in widths]
+    data: list[list[Any]] = [
+        [_cell(h, STYLES.cell_head, room) for h, room in zip(header, rooms, strict=False)]
+    ]
     for row in rows:
         data.append(
             [
-                _cell(value, STYLES.cell_bold if bold_first and index == 0 else STYLES.cell)
-                for index, value in enumerate(row)
+                _cell(value, STYLES.cell_bold if bold_first and index == 0 else STYLES.cell, room)
+                for index, (value, room) in enumerate(zip(row, rooms, strict=False))
             ]
         )
     table = Table(data, colWidths=list(widths), repeatRows=1)
@@ -241,10 +273,13 @@ def grid(
         ("BACKGROUND", (0, 0), (-1, 0), BAND),
         ("LINEBELOW", (0, 0), (-1, 0), 0.8, INK),
         ("LINEBELOW", (0, 1), (-1, -1), 0.25, RULE),
-        ("LEFTPADDING", (0, 0), (-1, -1), 3),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+        ("LEFTPADDING", (0, 0), (-1, -1), padding),
+        ("RIGHTPADDING", (0, 0), (-1, -1), padding),
         ("TOPPADDING", (0, 0), (-1, -1), 2),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
+        *_in_style((0, 0), (-1, 0), STYLES.cell_head),
+        *_in_style((0, 1), (-1, -1), STYLES.cell),
+        *(_in_style((0, 1), (0, -1), STYLES.cell_bold) if bold_first else []),
     ]
     for index in highlight:
         commands += [
@@ -316,17 +351,22 @@ def signatures(
     """Side-by-side signature blocks: ``(role, printed name or "")`` each, with ruled lines."""
     column = width / len(roles)
     label_width = 26 * mm
+    value_width = column - label_width - 6 * mm
+    right = 6  # the cells' right padding (reportlab's); no left padding
     blocks = []
     for role, name in roles:
-        lines = [[Paragraph(text(role), STYLES.bold), ""]]
+        lines = [[_cell(role, STYLES.bold, label_width + value_width - right), ""]]
         for row in rows:
             filled = name if row == "Name" else ""
             lines.append(
-                [Paragraph(text(row), STYLES.label), Paragraph(text(filled), STYLES.value)]
+                [
+                    _cell(row, STYLES.label, label_width - right),
+                    _cell(filled, STYLES.value, value_width - right),
+                ]
             )
         block = Table(
             lines,
-            colWidths=[label_width, column - label_width - 6 * mm],
+            colWidths=[label_width, value_width],
             rowHeights=[6 * mm] + [8.5 * mm] * len(rows),
         )
         block.setStyle(
@@ -336,6 +376,10 @@ def signatures(
                     ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
                     ("LINEBELOW", (1, 1), (1, -1), 0.8, INK),
                     ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                    ("RIGHTPADDING", (0, 0), (-1, -1), right),
+                    *_in_style((0, 0), (0, 0), STYLES.bold),
+                    *_in_style((0, 1), (0, -1), STYLES.label),
+                    *_in_style((1, 1), (1, -1), STYLES.value),
                 ]
             )
         )

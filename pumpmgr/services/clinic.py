@@ -426,8 +426,8 @@ class ClinicService:
     def search_patients(self, text: str, limit: int = 50) -> list[PatientRecord]:
         return self.queries.search_patients(text, limit)
 
-    def patient_chart(self, patient_id: int) -> PatientChart:
-        return self.queries.patient_chart(patient_id)
+    def patient_chart(self, patient_id: int, *, current_pump_only: bool = False) -> PatientChart:
+        return self.queries.patient_chart(patient_id, current_pump_only=current_pump_only)
 
     def due_list(
         self,

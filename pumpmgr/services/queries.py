@@ -84,7 +84,10 @@ class QueryService:
             ).all()
             return [mapping.patient_record(r) for r in rows]
 
-    def patient_chart(self, patient_id: int) -> PatientChart:
+    def patient_chart(self, patient_id: int, *, current_pump_only: bool = False) -> PatientChart:
+        """The patient's chart; ``current_pump_only``: of the patient's pumps, only the active
+        one's prescriptions, refills and events (all that a visit's plan and its worksheet
+        read, :func:`pumpmgr.visit.plan_visit`); every other part is the whole chart's."""
         with self.ctx.database.read() as session:
             patient = session.get_one(db.Patient, patient_id)
             pumps = list(
@@ -101,6 +104,8 @@ class QueryService:
             events = []
             users = self.ctx.user_names(session)
             for pump in pumps:
+                if current_pump_only and pump is not active:
+                    continue
                 prescriptions += self.ctx.prescriptions_all(session, pump.id)
                 refills += self.ctx.refill_records(session, pump.id)
                 for event in session.scalars(

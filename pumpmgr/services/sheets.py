@@ -67,6 +67,12 @@ class SheetService:
         patient = self.clinic.find_patient(mrn)
         return local_chart(self.clinic.patient_chart(patient.id), self.clinic.tz)
 
+    def visit_chart(self, patient_id: int) -> PatientChart:
+        """The chart a coming visit's plan and worksheet read, in the clinic's wall-clock time:
+        the whole chart but for the records of the patient's earlier pumps."""
+        chart = self.clinic.patient_chart(patient_id, current_pump_only=True)
+        return local_chart(chart, self.clinic.tz)
+
     def plan(
         self,
         chart: PatientChart,
@@ -89,9 +95,9 @@ class SheetService:
         self, mrn: str, *, completed_refill_id: int | None = None, at: datetime | None = None
     ) -> bytes:
         """The refill worksheet before the visit, or the completed record of a refill."""
-        chart = self.chart(mrn)
         settings, catalog = self.clinic.settings(), self._catalog()
         if completed_refill_id is None:
+            chart = self.visit_chart(self.clinic.find_patient(mrn).id)
             plan = self.plan(chart, at, settings=settings, catalog=catalog)
             return build_refill_worksheet(
                 chart,
@@ -101,6 +107,7 @@ class SheetService:
                 catalog=catalog,
                 audit_head=self.audit_head(),
             )
+        chart = self.chart(mrn)
         refill = next((r for r in chart.refills if r.id == completed_refill_id), None)
         if refill is None:
             raise InputError(
@@ -221,16 +228,19 @@ class SheetService:
         for booking in self.clinic.bookings.bookings_between(day, day):
             if booking.state != "booked":
                 continue
-            chart = local_chart(self.clinic.patient_chart(booking.patient_id), self.clinic.tz)
+            chart = self.visit_chart(booking.patient_id)
             if chart.prescription is None or chart.pump is None or chart.pump.id != booking.pump_id:
                 continue  # no prescription yet, or the booked pump was replaced meanwhile
             at = datetime.combine(day, booking.at or UNTIMED_VISIT)
             visits.append((chart, self.plan(chart, at, settings=settings, catalog=catalog)))
-        not_booked = [
-            r
-            for r in local_due_rows(self.clinic.due_list(today=day), self.clinic.tz)
-            if r.refill_due <= day and r.booked_on is None
-        ]
+        not_booked = local_due_rows(
+            [
+                r
+                for r in self.clinic.due_list(today=day)
+                if r.refill_due <= day and r.booked_on is None
+            ],
+            self.clinic.tz,
+        )
         if not visits and not not_booked:
             raise ImpossibleInput(
                 f"day: no visit is booked on {day:%Y-%m-%d} and nobody due by then is "

@@ -17,6 +17,8 @@ from clinic_world import (
 from pypdf import PdfReader
 
 from pumpmgr.errors import PumpMgrError
+from pumpmgr.reports import build_refill_worksheet
+from pumpmgr.services.inputs import PumpInput
 from pumpmgr.services.sheets import SheetService
 
 
@@ -86,3 +88,39 @@ def test_the_day_batch_reports_progress(sheets: SheetService) -> None:
 def test_unknown_record_number_is_a_domain_error(sheets: SheetService) -> None:
     with pytest.raises(PumpMgrError, match="no patient"):
         sheets.card("999999")
+
+
+def test_a_visit_reads_the_current_pump_and_prints_what_the_whole_chart_gives(
+    world: World, sheets: SheetService
+) -> None:
+    clinic = world.clinic
+    old = clinic.patient_chart(clinic.find_patient("100001").id)
+    assert old.pump is not None
+    new = clinic.replace_pump(
+        world.nurse,
+        old.pump.id,
+        PumpInput("synchromed2-20", "SN-NEW", world.clock.now().date(), "left abdomen"),
+        "battery ERI",
+    )
+    clinic.change_prescription(
+        world.nurse, world.check, new.id, baclofen_prescription(at=world.clock.now())
+    )
+    clinic.record_refill(world.nurse, world.check, new.id, fill(world.clock.now()))
+    world.clock.advance(timedelta(days=30))
+    whole = sheets.chart("100001")
+    visit = sheets.visit_chart(old.patient.id)
+    assert len(whole.refills) == 3 and [r.pump_id for r in visit.refills] == [new.id]
+    assert visit.events and {e.pump_id for e in visit.events} == {new.id}
+    assert visit.pumps == whole.pumps and visit.stop_orders == whole.stop_orders
+    at = sheets._now()
+    plan = sheets.plan(whole, at)
+    assert sheets.plan(visit, at) == plan
+    printed = build_refill_worksheet(
+        whole,
+        plan,
+        clinic.settings(),
+        generated_at=sheets._now(),
+        catalog=sheets._catalog(),
+        audit_head=sheets.audit_head(),
+    )
+    assert sheets.worksheet("100001", at=at) == printed
