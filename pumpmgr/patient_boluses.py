@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pumpmgr.errors import Code, ImpossibleInput
-from pumpmgr.formatting import format_quantity
+from pumpmgr.formatting import format_product
 from pumpmgr.refill import ProgramPeriod
 from pumpmgr.schedule import Program
 from pumpmgr.units import DAY, ML, Q_, Kind, Quantity, require_positive
@@ -48,11 +48,8 @@ class BolusesTaken:
         return (self.volume_each * self.count).to(ML)
 
     def text(self) -> str:
-        """'3 × 0.01 mL = 0.03 mL'."""
-        return (
-            f"{self.count} × {format_quantity(self.volume_each, Kind.VOLUME)} = "
-            f"{format_quantity(self.volume, Kind.VOLUME)}"
-        )
+        """'3 × 0.01 mL = 0.03 mL': each bolus with the decimals the product needs to add up."""
+        return format_product(self.count, self.volume_each)
 
 
 def _running(

@@ -80,6 +80,16 @@ def test_a_changed_program_counts_each_at_the_bolus_in_force() -> None:
     assert ml(taken.volume_each) == pytest.approx(0.1) and taken.allowed == 80
 
 
+def test_a_tiny_bolus_is_shown_with_the_decimals_its_product_needs() -> None:
+    """Ziconotide 1 mcg at 250 mcg/mL is 0.004 mL a bolus: 5 of them read "5 × 0.004 mL =
+    0.02 mL", never "5 × 0 mL = 0.02 mL"."""
+    tiny = Program(
+        Q_("250 mcg/mL"), Schedule.simple(Q_("2.4 mcg/day")), PatientBolus(Q_("1 mcg"), 4)
+    )
+    taken = boluses_taken(5, [ProgramPeriod(FILLED, tiny)], FILLED, AT)
+    assert taken.text() == "5 × 0.004 mL = 0.02 mL"
+
+
 def _chart() -> PatientChart:
     rx = prescription(1, "3 mg/day", FILLED - timedelta(days=1), MORPHINE, BOLUS)
     return chart(synchromed(), [rx], [refill(1, FILLED, ingredients=MORPHINE)])
