@@ -19,7 +19,7 @@ from datetime import datetime
 
 from pumpmgr.errors import Code, ImpossibleInput
 from pumpmgr.formatting import format_product
-from pumpmgr.refill import ProgramPeriod
+from pumpmgr.refill import ProgramPeriod, Residual, expected_residual
 from pumpmgr.schedule import Program
 from pumpmgr.units import DAY, ML, Q_, Kind, Quantity, require_positive
 
@@ -128,3 +128,38 @@ def bolus_volume(dose: Quantity, concentration: Quantity) -> Quantity:
     require_positive(dose, Kind.MASS, "bolus dose")
     require_positive(concentration, Kind.CONCENTRATION, "concentration")
     return (dose / concentration).to(ML)
+
+
+@dataclass(frozen=True)
+class ExpectedResidual:
+    """The expected residual and the two volumes it takes off besides the program."""
+
+    residual: Residual  #: its ``extra_volume`` is the sum of the two below
+    bridge_or_priming: Quantity  #: mL the last fill's bridge or priming bolus drew
+    taken: BolusesTaken | None  #: the programmer's count; None: not entered
+    asked: bool  #: a program since the fill had a patient bolus (the count is asked)
+
+
+def expected_with_boluses(
+    *,
+    fill_volume: Quantity,
+    filled_at: datetime,
+    at: datetime,
+    periods: Sequence[ProgramPeriod],
+    bridge_or_priming: Quantity | None,
+    count: int | None,
+) -> ExpectedResidual:
+    """``V_exp = Vfill − ∫ Vd dt − boluses and other volumes delivered`` (domain-rules §4): the
+    last fill's bridge or priming bolus and the patient boluses the programmer counts
+    (:func:`boluses_taken`, refused above what the programs allow) come off
+    :func:`pumpmgr.refill.expected_residual`. ``count`` None counts no patient bolus."""
+    taken = None if count is None else boluses_taken(count, periods, filled_at, at)
+    bridge = Q_(0.0, ML) if bridge_or_priming is None else bridge_or_priming.to(ML)
+    residual = expected_residual(
+        fill_volume=fill_volume,
+        filled_at=filled_at,
+        at=at,
+        programs=periods,
+        extra_volume=bridge if taken is None else bridge + taken.volume,
+    )
+    return ExpectedResidual(residual, bridge, taken, asked(periods, filled_at, at))
