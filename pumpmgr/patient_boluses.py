@@ -20,7 +20,7 @@ from datetime import datetime
 from pumpmgr.errors import Code, ImpossibleInput
 from pumpmgr.formatting import format_product
 from pumpmgr.refill import ProgramPeriod, Residual, expected_residual
-from pumpmgr.schedule import Program
+from pumpmgr.schedule import PatientBolus
 from pumpmgr.units import DAY, ML, Q_, Kind, Quantity, require_positive
 
 FIELD = "patient boluses"
@@ -52,32 +52,54 @@ class BolusesTaken:
         return format_product(self.count, self.volume_each)
 
 
+@dataclass(frozen=True)
+class BolusPeriod:
+    """The patient bolus in force from ``starts_at`` (None: the program has none) and the
+    concentration of the solution it draws: all the count needs of a program (the calculator
+    knows no schedule)."""
+
+    starts_at: datetime
+    bolus: PatientBolus | None
+    concentration: Quantity
+
+
+#: The programs since the fill, as the visit has them or as the calculator does.
+Periods = Sequence[ProgramPeriod | BolusPeriod]
+
+
+def _bolus_period(period: ProgramPeriod | BolusPeriod) -> BolusPeriod:
+    if isinstance(period, BolusPeriod):
+        return period
+    program = period.program
+    return BolusPeriod(period.starts_at, program.patient_bolus, program.concentration)
+
+
 def _running(
-    periods: Sequence[ProgramPeriod], filled_at: datetime, at: datetime
-) -> list[tuple[Program, float]]:
+    periods: Periods, filled_at: datetime, at: datetime
+) -> list[tuple[BolusPeriod, float]]:
     """Each program that ran between the fill and ``at``, with how many days it ran."""
-    ordered = sorted(periods, key=lambda p: p.starts_at)
+    ordered = sorted((_bolus_period(p) for p in periods), key=lambda p: p.starts_at)
     running = []
     for index, period in enumerate(ordered):
         start = max(period.starts_at, filled_at)
         end = min(ordered[index + 1].starts_at if index + 1 < len(ordered) else at, at)
         if end > start:
-            running.append((period.program, (end - start).total_seconds() / 86400))
+            running.append((period, (end - start).total_seconds() / 86400))
     return running
 
 
-def asked(periods: Sequence[ProgramPeriod], filled_at: datetime, at: datetime) -> bool:
+def asked(periods: Periods, filled_at: datetime, at: datetime) -> bool:
     """Whether a program since the fill had a patient bolus (else the count is not asked)."""
-    return any(p.patient_bolus is not None for p, _ in _running(periods, filled_at, at))
+    return any(p.bolus is not None for p, _ in _running(periods, filled_at, at))
 
 
-def allowed_boluses(periods: Sequence[ProgramPeriod], filled_at: datetime, at: datetime) -> int:
+def allowed_boluses(periods: Periods, filled_at: datetime, at: datetime) -> int:
     """The most patient boluses the programs since the fill allow: for each program, the
     fewer of its maximum per day for every 24 hours begun and one bolus at the start and after
     each lockout (a program without a patient bolus allows none)."""
     total = 0
-    for program, days in _running(periods, filled_at, at):
-        bolus = program.patient_bolus
+    for period, days in _running(periods, filled_at, at):
+        bolus = period.bolus
         if bolus is None:
             continue
         most = bolus.max_per_day * math.ceil(days - _DAY_TOLERANCE)
@@ -88,9 +110,7 @@ def allowed_boluses(periods: Sequence[ProgramPeriod], filled_at: datetime, at: d
     return total
 
 
-def boluses_taken(
-    count: int, periods: Sequence[ProgramPeriod], filled_at: datetime, at: datetime
-) -> BolusesTaken:
+def boluses_taken(count: int, periods: Periods, filled_at: datetime, at: datetime) -> BolusesTaken:
     """The programmer's count as volume drawn from the reservoir; a count above what the
     programs allow over the interval is refused (a misread count, not a fact to record)."""
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
@@ -99,8 +119,7 @@ def boluses_taken(
             code=Code.BAD_NUMBER,
             field=FIELD,
         )
-    running = _running(periods, filled_at, at)
-    with_bolus = [p for p, _ in running if p.patient_bolus is not None]
+    with_bolus = [p for p, _ in _running(periods, filled_at, at) if p.bolus is not None]
     allowed = allowed_boluses(periods, filled_at, at)
     if count > allowed:
         why = (
@@ -116,11 +135,9 @@ def boluses_taken(
         )
     if not with_bolus:
         return BolusesTaken(0, Q_(0.0, ML), 0)
-    program = with_bolus[-1]
-    assert program.patient_bolus is not None
-    return BolusesTaken(
-        count, bolus_volume(program.patient_bolus.dose, program.concentration), allowed
-    )
+    in_force = with_bolus[-1]
+    assert in_force.bolus is not None
+    return BolusesTaken(count, bolus_volume(in_force.bolus.dose, in_force.concentration), allowed)
 
 
 def bolus_volume(dose: Quantity, concentration: Quantity) -> Quantity:
