@@ -4,8 +4,9 @@ Pure layer: stdlib and pint only. The one place where a magnitude is rounded for
 - mass is written ``mcg`` (never µg or ug, which read as mg) and volume ``mL`` (never cc);
 - a leading zero always (``0.5 mL``), a trailing zero never (``5 mg``);
 - volumes to 0.01 mL, with more decimals when needed to show 3 significant figures (a 0.048
-  mL/day rate stays 0.048); doses and concentrations to 4 significant figures (at least the 3
-  domain-rules section 1 asks for); rounding half up;
+  mL/day rate stays 0.048); a volume above 0 that rounds to 0 is ``< 0.01 mL``, never ``0 mL``
+  (a tiny ziconotide bolus is still drawn); doses and concentrations to 4 significant figures
+  (at least the 3 domain-rules section 1 asks for); rounding half up;
 - numbers of 1,000 or more with a thousands separator on display (``1,320 mcg/day``, ISMP);
   text a user may edit and send back (:func:`editable_text`) has none, since input refuses
   separators (domain-rules section 1).
@@ -63,15 +64,24 @@ def typed_mass_unit(*quantities: Quantity | None) -> MassUnit:
     return "mg" if in_mg and all(in_mg) else "mcg"
 
 
+#: domain-rules §1: volumes to 0.01 mL (what a syringe reads)
+_VOLUME_DECIMALS = 2
+
+
 def _decimals_for(value: float, kind: Kind) -> int:
-    if kind is Kind.VOLUME:  # domain-rules §1: volumes to 0.01 mL (what a syringe reads)
-        return 2
+    if kind is Kind.VOLUME:
+        return _VOLUME_DECIMALS
     if value == 0:
         return 0
-    magnitude = math.floor(math.log10(abs(value)))  # 0 for 1..9.99, -2 for 0.01..0.099
     if kind in _VOLUME_LIKE:
-        return max(2, 2 - magnitude)
-    return max(0, 3 - magnitude)
+        return _three_figures(value)
+    return max(0, 3 - math.floor(math.log10(abs(value))))
+
+
+def _three_figures(value: float) -> int:
+    """0.01, or the decimals of 3 significant figures below 1 (0.048 keeps its 8)."""
+    magnitude = math.floor(math.log10(abs(value)))  # 0 for 1..9.99, -2 for 0.01..0.099
+    return max(2, 2 - magnitude)
 
 
 def format_number(value: float, decimals: int, *, grouped: bool = False) -> str:
@@ -103,11 +113,32 @@ def magnitude_text(
 
 def format_quantity(quantity: Quantity, kind: Kind, mass_unit: MassUnit = "mcg") -> str:
     """``quantity`` as a nurse should read it, for example ``0.2 mL/day``, ``400 mcg/day`` or
-    ``1,320 mcg/day``."""
+    ``1,320 mcg/day``; a volume above 0 is never shown as ``0 mL`` (``< 0.01 mL``)."""
     unit = display_unit(kind, mass_unit)
     if kind is Kind.DURATION:
         return format_duration(quantity)
-    return f"{magnitude_text(quantity, kind, mass_unit)} {unit}"
+    text = magnitude_text(quantity, kind, mass_unit)
+    if kind is Kind.VOLUME and text == "0" and float(quantity.to(as_unit(unit)).m) > 0:
+        # "0 mL" would say nothing is drawn; a negative one (a difference) stays "0 mL"
+        return f"< 0.01 {unit}"  # the smallest volume shown, _VOLUME_DECIMALS
+    return f"{text} {unit}"
+
+
+def format_product(count: int, each: Quantity) -> str:
+    """``count × each = total`` in mL, the total to 0.01 mL and ``each`` to at least 3
+    significant figures, with as many more decimals as it takes for the product of the numbers
+    shown to round to the total shown (``5 × 0.004 mL = 0.02 mL``, never ``5 × 0 mL``); a total
+    under 0.01 mL has the decimals of ``each`` (``1 × 0.004 mL = 0.004 mL``)."""
+    each_ml = float(require(each, Kind.VOLUME, "volume").to(as_unit("mL")).m)
+    total = format_number(count * each_ml, _VOLUME_DECIMALS)
+    decimals = _three_figures(each_ml) if each_ml else _VOLUME_DECIMALS
+    shown = format_number(each_ml, decimals)
+    while format_number(count * float(shown), _VOLUME_DECIMALS) != total and decimals < 12:
+        decimals += 1
+        shown = format_number(each_ml, decimals)
+    if total == "0" and count * each_ml > 0:  # under 0.01 mL in all: as many decimals as each
+        total = format_number(count * each_ml, decimals)
+    return f"{count} × {shown} mL = {total} mL"
 
 
 def editable_text(quantity: Quantity, kind: Kind, mass_unit: MassUnit = "mcg") -> str:

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pumpmgr.errors import Code, ImpossibleInput
-from pumpmgr.formatting import format_quantity
-from pumpmgr.refill import ProgramPeriod
-from pumpmgr.schedule import Program
+from pumpmgr.formatting import format_product
+from pumpmgr.refill import ProgramPeriod, Residual, expected_residual
+from pumpmgr.schedule import PatientBolus
 from pumpmgr.units import DAY, ML, Q_, Kind, Quantity, require_positive
 
 FIELD = "patient boluses"
@@ -48,39 +48,58 @@ class BolusesTaken:
         return (self.volume_each * self.count).to(ML)
 
     def text(self) -> str:
-        """'3 × 0.01 mL = 0.03 mL'."""
-        return (
-            f"{self.count} × {format_quantity(self.volume_each, Kind.VOLUME)} = "
-            f"{format_quantity(self.volume, Kind.VOLUME)}"
-        )
+        """'3 × 0.01 mL = 0.03 mL': each bolus with the decimals the product needs to add up."""
+        return format_product(self.count, self.volume_each)
+
+
+@dataclass(frozen=True)
+class BolusPeriod:
+    """The patient bolus in force from ``starts_at`` (None: the program has none) and the
+    concentration of the solution it draws: all the count needs of a program (the calculator
+    knows no schedule)."""
+
+    starts_at: datetime
+    bolus: PatientBolus | None
+    concentration: Quantity
+
+
+#: The programs since the fill, as the visit has them or as the calculator does.
+Periods = Sequence[ProgramPeriod | BolusPeriod]
+
+
+def _bolus_period(period: ProgramPeriod | BolusPeriod) -> BolusPeriod:
+    if isinstance(period, BolusPeriod):
+        return period
+    program = period.program
+    return BolusPeriod(period.starts_at, program.patient_bolus, program.concentration)
 
 
 def _running(
-    periods: Sequence[ProgramPeriod], filled_at: datetime, at: datetime
-) -> list[tuple[Program, float]]:
+    periods: Periods, filled_at: datetime, at: datetime
+) -> list[tuple[BolusPeriod, float]]:
     """Each program that ran between the fill and ``at``, with how many days it ran."""
-    ordered = sorted(periods, key=lambda p: p.starts_at)
+    ordered = sorted((_bolus_period(p) for p in periods), key=lambda p: p.starts_at)
     running = []
     for index, period in enumerate(ordered):
         start = max(period.starts_at, filled_at)
         end = min(ordered[index + 1].starts_at if index + 1 < len(ordered) else at, at)
         if end > start:
-            running.append((period.program, (end - start).total_seconds() / 86400))
+            running.append((period, (end - start).total_seconds() / 86400))
     return running
 
 
-def asked(periods: Sequence[ProgramPeriod], filled_at: datetime, at: datetime) -> bool:
+def asked(periods: Periods, filled_at: datetime, at: datetime) -> bool:
     """Whether a program since the fill had a patient bolus (else the count is not asked)."""
-    return any(p.patient_bolus is not None for p, _ in _running(periods, filled_at, at))
+    return any(p.bolus is not None for p, _ in _running(periods, filled_at, at))
 
 
-def allowed_boluses(periods: Sequence[ProgramPeriod], filled_at: datetime, at: datetime) -> int:
+def allowed_boluses(periods: Periods, filled_at: datetime, at: datetime) -> int:
     """The most patient boluses the programs since the fill allow: for each program, the
     fewer of its maximum per day for every 24 hours begun and one bolus at the start and after
     each lockout (a program without a patient bolus allows none)."""
     total = 0
-    for program, days in _running(periods, filled_at, at):
-        bolus = program.patient_bolus
+    for period, days in _running(periods, filled_at, at):
+        bolus = period.bolus
         if bolus is None:
             continue
         most = bolus.max_per_day * math.ceil(days - _DAY_TOLERANCE)
@@ -91,9 +110,7 @@ def allowed_boluses(periods: Sequence[ProgramPeriod], filled_at: datetime, at: d
     return total
 
 
-def boluses_taken(
-    count: int, periods: Sequence[ProgramPeriod], filled_at: datetime, at: datetime
-) -> BolusesTaken:
+def boluses_taken(count: int, periods: Periods, filled_at: datetime, at: datetime) -> BolusesTaken:
     """The programmer's count as volume drawn from the reservoir; a count above what the
     programs allow over the interval is refused (a misread count, not a fact to record)."""
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
@@ -102,8 +119,7 @@ def boluses_taken(
             code=Code.BAD_NUMBER,
             field=FIELD,
         )
-    running = _running(periods, filled_at, at)
-    with_bolus = [p for p, _ in running if p.patient_bolus is not None]
+    with_bolus = [p for p, _ in _running(periods, filled_at, at) if p.bolus is not None]
     allowed = allowed_boluses(periods, filled_at, at)
     if count > allowed:
         why = (
@@ -119,11 +135,9 @@ def boluses_taken(
         )
     if not with_bolus:
         return BolusesTaken(0, Q_(0.0, ML), 0)
-    program = with_bolus[-1]
-    assert program.patient_bolus is not None
-    return BolusesTaken(
-        count, bolus_volume(program.patient_bolus.dose, program.concentration), allowed
-    )
+    in_force = with_bolus[-1]
+    assert in_force.bolus is not None
+    return BolusesTaken(count, bolus_volume(in_force.bolus.dose, in_force.concentration), allowed)
 
 
 def bolus_volume(dose: Quantity, concentration: Quantity) -> Quantity:
@@ -131,3 +145,38 @@ def bolus_volume(dose: Quantity, concentration: Quantity) -> Quantity:
     require_positive(dose, Kind.MASS, "bolus dose")
     require_positive(concentration, Kind.CONCENTRATION, "concentration")
     return (dose / concentration).to(ML)
+
+
+@dataclass(frozen=True)
+class ExpectedResidual:
+    """The expected residual and the two volumes it takes off besides the program."""
+
+    residual: Residual  #: its ``extra_volume`` is the sum of the two below
+    bridge_or_priming: Quantity  #: mL the last fill's bridge or priming bolus drew
+    taken: BolusesTaken | None  #: the programmer's count; None: not entered
+    asked: bool  #: a program since the fill had a patient bolus (the count is asked)
+
+
+def expected_with_boluses(
+    *,
+    fill_volume: Quantity,
+    filled_at: datetime,
+    at: datetime,
+    periods: Sequence[ProgramPeriod],
+    bridge_or_priming: Quantity | None,
+    count: int | None,
+) -> ExpectedResidual:
+    """``V_exp = Vfill − ∫ Vd dt − boluses and other volumes delivered`` (domain-rules §4): the
+    last fill's bridge or priming bolus and the patient boluses the programmer counts
+    (:func:`boluses_taken`, refused above what the programs allow) come off
+    :func:`pumpmgr.refill.expected_residual`. ``count`` None counts no patient bolus."""
+    taken = None if count is None else boluses_taken(count, periods, filled_at, at)
+    bridge = Q_(0.0, ML) if bridge_or_priming is None else bridge_or_priming.to(ML)
+    residual = expected_residual(
+        fill_volume=fill_volume,
+        filled_at=filled_at,
+        at=at,
+        programs=periods,
+        extra_volume=bridge if taken is None else bridge + taken.volume,
+    )
+    return ExpectedResidual(residual, bridge, taken, asked(periods, filled_at, at))

@@ -49,8 +49,7 @@ from pumpmgr.forecast import (
 )
 from pumpmgr.formatting import MassUnit, format_quantity
 from pumpmgr.patient_boluses import NOT_COUNTED as BOLUSES_NOT_COUNTED
-from pumpmgr.patient_boluses import BolusesTaken, boluses_taken
-from pumpmgr.patient_boluses import asked as patient_boluses_asked
+from pumpmgr.patient_boluses import BolusesTaken, expected_with_boluses
 from pumpmgr.records import (
     ClinicSettings,
     DueRow,
@@ -65,7 +64,6 @@ from pumpmgr.refill import (
     RefillPlan,
     Residual,
     discrepancy_threshold,
-    expected_residual,
     plan_refill,
     worst_case_error_percent,
     worst_case_residual,
@@ -307,6 +305,9 @@ class VisitPlan:
     patient_boluses: BolusesTaken | None = None
     #: a program since the last fill had a patient bolus: the visit asks how many were given
     asks_patient_boluses: bool = False
+    #: mL the last fill's bridge or priming bolus drew: ``residual.extra_volume`` less the
+    #: patient boluses (None at a first fill)
+    bridge_or_priming: Quantity | None = None
 
     @property
     def expected_residual(self) -> Quantity | None:
@@ -460,9 +461,9 @@ def plan_visit(
     as wall-clock times, the same figures as the pump's stored forecast across a daylight-saving
     change. Without it, plain wall-clock arithmetic (an hour off across a change).
 
-    - expected residual now: :func:`pumpmgr.refill.expected_residual` from the last refill's
-      final volume and time, piecewise over the prescriptions in force since, less the bridge or
-      priming volume the last refill recorded;
+    - expected residual now: :func:`pumpmgr.patient_boluses.expected_with_boluses` from the
+      last refill's final volume and time, piecewise over the prescriptions in force since, less
+      the bridge or priming volume the last refill recorded and the patient boluses counted;
     - the planned solution (the prescription in force by default), volume to add (the capacity
       by default) and waste: :func:`pumpmgr.refill.plan_refill`;
     - every concentration change against the solution in the pump, with the bridge
@@ -542,6 +543,7 @@ def plan_visit(
     residual = None
     worst_now: Quantity | None = None
     taken: BolusesTaken | None = None
+    bridge_or_priming: Quantity | None = None
     asks_boluses = False
     if last is not None:
         periods = program_periods(prescriptions, pump, last.performed_at, at)
@@ -551,21 +553,18 @@ def plan_visit(
             filled_at = since_fill.to_pump(instant(last.performed_at, tz))
             until = since_fill.to_pump(instant(at, tz))
             periods = _on_pump_clock(periods, since_fill, tz)
-        asks_boluses = patient_boluses_asked(periods, filled_at, until)
-        if patient_boluses is not None:
-            taken = boluses_taken(patient_boluses, periods, filled_at, until)
-        elif asks_boluses:
-            notes.append(BOLUSES_NOT_COUNTED)
-        drawn = last.bridge_bolus
-        if taken is not None and taken.count:
-            drawn = taken.volume if drawn is None else drawn + taken.volume
-        residual = expected_residual(
+        expected = expected_with_boluses(
             fill_volume=last.final_volume,
             filled_at=filled_at,
             at=until,
-            programs=periods,
-            extra_volume=drawn,
+            periods=periods,
+            bridge_or_priming=last.bridge_bolus,
+            count=patient_boluses,
         )
+        residual, taken, asks_boluses = expected.residual, expected.taken, expected.asked
+        bridge_or_priming = expected.bridge_or_priming
+        if asks_boluses and taken is None:
+            notes.append(BOLUSES_NOT_COUNTED)
         # the worst case already takes every allowed bolus: the count is not subtracted again
         worst_now = worst_case_residual(
             fill_volume=last.final_volume,
@@ -778,6 +777,7 @@ def plan_visit(
         naive_pump=tuple(naive_pump),
         patient_boluses=taken,
         asks_patient_boluses=asks_boluses,
+        bridge_or_priming=bridge_or_priming,
     )
 
 

@@ -27,6 +27,12 @@ if TYPE_CHECKING:  # the plan's type only: the command line's calculators stay q
     from pumpmgr.visit import ConcentrationChange, VisitPlan
 
 
+#: The two volumes the expected residual takes off besides the program (domain-rules §4), as
+#: the refill's residual step and the worksheet label them.
+BRIDGE_OR_PRIMING_DRAWN = "Drawn by a bridge or priming bolus"
+PATIENT_BOLUSES_DRAWN = "Drawn by patient boluses"
+
+
 class DrugNames(Protocol):
     """Where a drug's display name is looked up: the catalogs or the clinic's drug library."""
 

@@ -203,9 +203,19 @@ _RESIDUAL_WITHOUT_BOLUSES = [
     "--note",
     "boluses not read",
 ]
+#: 30 days since the fill at 4 boluses a day: 120 possible
+_BOLUS_WINDOW = [
+    "--filled-at",
+    "2025-03-03T09:00",
+    "--at",
+    "2025-04-02T09:00",
+    "--boluses-per-day",
+    "4",
+]
 #: 120 boluses of 50 mcg at 2000 mcg/mL: 0.025 mL each, 3 mL drawn
 _BOLUSES_ARGS = [
     *_RESIDUAL_WITHOUT_BOLUSES,
+    *_BOLUS_WINDOW,
     "--patient-boluses",
     "120",
     "--bolus-dose",
@@ -227,6 +237,24 @@ def test_discrepancy_counts_the_patient_boluses(capsys: pytest.CaptureFixture[st
     assert data["expected_with_patient_boluses"] == {"value": 11, "unit": "mL"}
     assert data["difference"] == {"value": 0, "unit": "mL"}
     assert data["verdict"] == "ok"
+
+
+@pytest.mark.parametrize(
+    ("argv", "most"),
+    [
+        ([*_BOLUSES_ARGS[:-5], "121", *_BOLUSES_ARGS[-4:]], 120),  # 4 a day for 30 days
+        ([*_BOLUSES_ARGS, "--bolus-lockout", "8 h"], 91),  # one at the fill, one per 8 h
+    ],
+)
+def test_discrepancy_refuses_more_patient_boluses_than_the_pump_allows(
+    capsys: pytest.CaptureFixture[str], argv: list[str], most: int
+) -> None:
+    """The calculator caps the count as the visit does (patient_boluses.boluses_taken): a
+    count the maximum per day or the lockout forbids is a misread, never subtracted."""
+    code, err = _exit_code(capsys, ["calc", *argv])
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1
+    assert "--patient-boluses: " in err and f"at most {most}" in err
 
 
 def test_compound(capsys: pytest.CaptureFixture[str]) -> None:
@@ -511,6 +539,16 @@ def test_readable_output_is_ismp_formatted(capsys: pytest.CaptureFixture[str]) -
         ([*_FORECAST_ARGS, "--tz", "Mars/Olympus"], "--tz"),
         ([*_FORECAST_ARGS, "--drug", "aspirin"], "--drug"),
         ([*_BOLUSES_ARGS[:-2]], "--concentration"),
+        ([*_RESIDUAL_WITHOUT_BOLUSES, *_BOLUS_WINDOW[2:], *_BOLUSES_ARGS[-6:]], "--filled-at"),
+        (
+            [
+                *_RESIDUAL_WITHOUT_BOLUSES,
+                *_BOLUS_WINDOW[:2],
+                *_BOLUS_WINDOW[4:],
+                *_BOLUSES_ARGS[-6:],
+            ],
+            "--at",
+        ),
         ([*_BOLUSES_ARGS[:-5], "twelve", *_BOLUSES_ARGS[-4:]], "--patient-boluses"),
         (
             [*_RESIDUAL_WITHOUT_BOLUSES, "--patient-boluses=-1", *_BOLUSES_ARGS[-4:]],

@@ -18,6 +18,7 @@ from pumpmgr.formatting import (
     format_duration,
     format_number,
     format_percent,
+    format_product,
     format_quantity,
     read_date,
     read_datetime,
@@ -39,7 +40,10 @@ from pumpmgr.units import Q_, Kind, Quantity
         (Q_(6.666666, "mL"), Kind.VOLUME, "mcg", "6.67 mL"),  # 0.01 mL
         (Q_(0.208, "mL"), Kind.VOLUME, "mcg", "0.21 mL"),  # volumes to 0.01 mL
         (Q_(-0.00984, "mL"), Kind.VOLUME, "mcg", "-0.01 mL"),
-        (Q_(0.004, "mL"), Kind.VOLUME, "mcg", "0 mL"),
+        # a volume drawn is never shown as none: a 1 mcg ziconotide bolus at 250 mcg/mL
+        (Q_(0.004, "mL"), Kind.VOLUME, "mcg", "< 0.01 mL"),
+        (Q_(-0.004, "mL"), Kind.VOLUME, "mcg", "0 mL"),  # a difference within the reading
+        (Q_(0.005, "mL"), Kind.VOLUME, "mcg", "0.01 mL"),
         (Q_(0.048, "mL/day"), Kind.FLOW, "mcg", "0.048 mL/day"),
         (Q_(0.2725, "mL/day"), Kind.FLOW, "mcg", "0.273 mL/day"),
         (Q_(157.5, "mcg/day"), Kind.DOSE_RATE, "mcg", "157.5 mcg/day"),
@@ -242,3 +246,30 @@ def test_an_expirys_month_and_year_is_the_last_day_of_the_month() -> None:
         read_date("Apr 2027", "implant date")
     with pytest.raises(InputError, match="is not a date"):
         read_date("2027-13", "expiry", month_is_last_day=True)
+
+
+@pytest.mark.parametrize(
+    ("count", "each_ml", "text"),
+    [
+        (5, 0.004, "5 × 0.004 mL = 0.02 mL"),  # never "5 × 0 mL = 0.02 mL"
+        (1, 0.004, "1 × 0.004 mL = 0.004 mL"),  # never "= 0 mL"
+        (120, 0.05, "120 × 0.05 mL = 6 mL"),
+        (7, 1 / 3, "7 × 0.333 mL = 2.33 mL"),
+        (100, 1 / 3, "100 × 0.3333 mL = 33.33 mL"),  # 100 × 0.333 would be 33.3
+        (0, 0.025, "0 × 0.025 mL = 0 mL"),
+    ],
+)
+def test_a_product_of_volumes_adds_up(count: int, each_ml: float, text: str) -> None:
+    assert format_product(count, Q_(each_ml, "mL")) == text
+
+
+@given(st.integers(0, 9600), st.floats(1e-4, 5))
+def test_the_numbers_of_a_product_shown_always_add_up(count: int, each_ml: float) -> None:
+    """Up to 96 boluses a day for 100 days: the shown count times the shown volume rounds to
+    the shown total."""
+    shown = format_product(count, Q_(each_ml, "mL"))
+    match = re.fullmatch(r"(\d+) × ([\d.]+) mL = ([\d.]+) mL", shown)
+    assert match is not None, shown
+    each, total = match.group(2), match.group(3)
+    decimals = max(2, len(total.partition(".")[2]))
+    assert format_number(count * float(each), decimals) == total

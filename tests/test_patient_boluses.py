@@ -9,7 +9,13 @@ from datetime import datetime, timedelta
 import pytest
 
 from pumpmgr.errors import ImpossibleInput
-from pumpmgr.patient_boluses import NOT_COUNTED, allowed_boluses, asked, boluses_taken
+from pumpmgr.patient_boluses import (
+    NOT_COUNTED,
+    allowed_boluses,
+    asked,
+    boluses_taken,
+    expected_with_boluses,
+)
 from pumpmgr.records import Ingredient, PatientChart
 from pumpmgr.refill import ProgramPeriod, discrepancy
 from pumpmgr.schedule import PatientBolus, Program, Schedule
@@ -80,6 +86,16 @@ def test_a_changed_program_counts_each_at_the_bolus_in_force() -> None:
     assert ml(taken.volume_each) == pytest.approx(0.1) and taken.allowed == 80
 
 
+def test_a_tiny_bolus_is_shown_with_the_decimals_its_product_needs() -> None:
+    """Ziconotide 1 mcg at 250 mcg/mL is 0.004 mL a bolus: 5 of them read "5 × 0.004 mL =
+    0.02 mL", never "5 × 0 mL = 0.02 mL"."""
+    tiny = Program(
+        Q_("250 mcg/mL"), Schedule.simple(Q_("2.4 mcg/day")), PatientBolus(Q_("1 mcg"), 4)
+    )
+    taken = boluses_taken(5, [ProgramPeriod(FILLED, tiny)], FILLED, AT)
+    assert taken.text() == "5 × 0.004 mL = 0.02 mL"
+
+
 def _chart() -> PatientChart:
     rx = prescription(1, "3 mg/day", FILLED - timedelta(days=1), MORPHINE, BOLUS)
     return chart(synchromed(), [rx], [refill(1, FILLED, ingredients=MORPHINE)])
@@ -98,6 +114,34 @@ def test_the_visit_subtracts_the_boluses_from_the_expected_residual() -> None:
     assert NOT_COUNTED not in counted.notes
     with pytest.raises(ImpossibleInput, match="at most 120"):
         plan_visit(_chart(), AT, settings=SETTINGS, drugs=SHIPPED.drugs, patient_boluses=121)
+
+
+def test_the_bridge_and_the_patient_boluses_are_drawn_apart() -> None:
+    """A 1 mL bridge at the last fill and 120 boluses of 0.05 mL: 7 mL drawn besides the
+    program, kept as its two parts (the screen and the sheet show each)."""
+    rx = prescription(1, "3 mg/day", FILLED - timedelta(days=1), MORPHINE, BOLUS)
+    bridged = refill(1, FILLED, ingredients=MORPHINE, bridge_bolus=Q_("1 mL"))
+    plan = plan_visit(
+        chart(synchromed(), [rx], [bridged]),
+        AT,
+        settings=SETTINGS,
+        drugs=SHIPPED.drugs,
+        patient_boluses=120,
+    )
+    assert plan.residual is not None and plan.patient_boluses is not None
+    assert ml(plan.residual.extra_volume) == pytest.approx(7.0)
+    assert plan.bridge_or_priming is not None and ml(plan.bridge_or_priming) == pytest.approx(1.0)
+    assert ml(plan.patient_boluses.volume) == pytest.approx(6.0)
+    assert ml(plan.expected_residual) == pytest.approx(4.0)
+    alone = expected_with_boluses(
+        fill_volume=Q_("20 mL"),
+        filled_at=FILLED,
+        at=AT,
+        periods=[ProgramPeriod(FILLED, program())],
+        bridge_or_priming=Q_("1 mL"),
+        count=120,
+    )
+    assert alone.residual == plan.residual and alone.taken == plan.patient_boluses
 
 
 def test_the_unfloored_residual_goes_below_zero_with_the_boluses() -> None:

@@ -180,10 +180,15 @@ def add_parser(subparsers: Any, parser_class: type[argparse.ArgumentParser]) -> 
         "--patient-boluses",
         metavar="N",
         help="patient boluses given since the last fill, as the programmer counts "
-        "them: subtracted from --expected (with --bolus-dose, --concentration)",
+        "them: subtracted from --expected (with --bolus-dose, --boluses-per-day, "
+        "--concentration, --filled-at and --at); refused above what the maximum per day "
+        "and --bolus-lockout allow since --filled-at",
     )
     p.add_argument("--bolus-dose", metavar="Q", help="the patient bolus's dose, '0.1 mg'")
+    p.add_argument("--boluses-per-day", metavar="N", help="the patient bolus's maximum per day")
+    p.add_argument("--bolus-lockout", metavar="Q", help="the time between boluses, '3 h'")
     p.add_argument("--concentration", metavar="Q", help="the solution in the pump, '10 mg/mL'")
+    p.add_argument("--filled-at", metavar="WHEN", help="the last fill's time")
 
     p = command("compound", run_compound, "compounding for a constant-flow pump")
     p.add_argument("--flow", required=True, metavar="Q", help="nominal flow, '1 mL/day'")

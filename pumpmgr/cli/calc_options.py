@@ -13,7 +13,7 @@ from pumpmgr import (
 )
 from pumpmgr.errors import CatalogError, Code, InputError
 from pumpmgr.formatting import MassUnit, typed_mass_unit
-from pumpmgr.patient_boluses import bolus_volume
+from pumpmgr.patient_boluses import BolusesTaken, BolusPeriod, boluses_taken
 from pumpmgr.schedule import (
     PatientBolus,
     Program,
@@ -146,23 +146,23 @@ def zone(text: str | None) -> tzinfo | None:
         ) from None
 
 
-def patient_boluses(args: argparse.Namespace) -> tuple[int, Quantity] | None:
-    """The patient boluses the programmer counts and each one's volume (domain-rules §4)."""
-    needed = {"--bolus-dose": args.bolus_dose, "--concentration": args.concentration}
+def patient_boluses(args: argparse.Namespace) -> BolusesTaken | None:
+    """The patient boluses the programmer counts since ``--filled-at``, refused above what
+    the bolus's maximum per day and lockout allow until ``--at``, as the visit refuses them
+    (domain-rules §4)."""
+    needed = {
+        "--bolus-dose": args.bolus_dose,
+        "--boluses-per-day": args.boluses_per_day,
+        "--concentration": args.concentration,
+        "--filled-at": args.filled_at,
+    }
     if args.patient_boluses is None:
-        for option, value in needed.items():
+        for option, value in {**needed, "--bolus-lockout": args.bolus_lockout}.items():
             if value is not None:
                 raise InputError(
                     f"{option}: is used with --patient-boluses", code=Code.NO_VALUE, field=option
                 )
         return None
-    for option, value in needed.items():
-        if value is None:
-            raise InputError(
-                f"{option}: needed with --patient-boluses, to know each bolus's volume",
-                code=Code.NO_VALUE,
-                field=option,
-            )
     count = int(number(args.patient_boluses, "--patient-boluses", "12", whole=True))
     if count < 0:
         raise InputError(
@@ -170,10 +170,30 @@ def patient_boluses(args: argparse.Namespace) -> tuple[int, Quantity] | None:
             code=Code.OUT_OF_RANGE,
             field="--patient-boluses",
         )
-    return count, bolus_volume(
-        quantity(args.bolus_dose, Kind.MASS, "--bolus-dose"),
-        quantity(args.concentration, Kind.CONCENTRATION, "--concentration"),
-    )
+    for option, value in {**needed, "--at": args.at}.items():
+        if value is None:
+            raise InputError(
+                f"{option}: needed with --patient-boluses, to know each bolus's volume and "
+                "how many the pump allows since the last fill",
+                code=Code.NO_VALUE,
+                field=option,
+            )
+    filled_at, at = moment(args.filled_at, "--filled-at"), moment(args.at, "--at")
+    if (filled_at.tzinfo is None) != (at.tzinfo is None):
+        raise InputError(
+            "--at: give both --filled-at and --at with a time zone offset, or both without",
+            code=Code.BAD_DATE,
+            field="--at",
+        )
+    if at < filled_at:
+        raise InputError(
+            f"--at: {at:%Y-%m-%d %H:%M} is before --filled-at ({filled_at:%Y-%m-%d %H:%M})",
+            code=Code.TIME_ORDER,
+            field="--at",
+        )
+    bolus = patient_bolus(args)
+    concentration = quantity(args.concentration, Kind.CONCENTRATION, "--concentration")
+    return boluses_taken(count, [BolusPeriod(filled_at, bolus, concentration)], filled_at, at)
 
 
 def patient_bolus(args: argparse.Namespace) -> PatientBolus | None:
@@ -189,9 +209,11 @@ def patient_bolus(args: argparse.Namespace) -> PatientBolus | None:
         )
     if bolus_dose is None:
         return None
+    lockout = getattr(args, "bolus_lockout", None)
     return PatientBolus(
         quantity(bolus_dose, Kind.MASS, "--bolus-dose"),
         int(number(per_day, "--boluses-per-day", "4", whole=True)),
+        None if lockout is None else quantity(lockout, Kind.DURATION, "--bolus-lockout"),
     )
 
 

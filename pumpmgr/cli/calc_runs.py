@@ -28,7 +28,7 @@ from pumpmgr.schedule import (
     parse_step,
 )
 from pumpmgr.stability import depends_on_dilution, stability_limit
-from pumpmgr.units import DAY, ML, Kind, Quantity, parse_any, parse_unit
+from pumpmgr.units import DAY, Kind, Quantity, parse_any, parse_unit
 
 Result = dict[str, Any]
 
@@ -188,17 +188,17 @@ def run_residual(args: argparse.Namespace) -> Result:
 def run_discrepancy(args: argparse.Namespace) -> Result:
     accuracy = args.accuracy
     expected = read.quantity(args.expected, Kind.VOLUME, "--expected")
-    boluses = read.patient_boluses(args)
+    taken = read.patient_boluses(args)
     drawn: Result = {}
-    if boluses is not None:
-        count, each = boluses
+    if taken is not None:
+        expected = expected - taken.volume
         drawn = {
-            "patient_boluses": count,
-            "patient_bolus_volume": each,
-            "drawn_by_patient_boluses": (each * count).to(ML),
+            "patient_boluses": taken.count,
+            "patient_boluses_allowed": taken.allowed,
+            "patient_bolus_volume": taken.volume_each,
+            "drawn_by_patient_boluses": taken.volume,
+            "expected_with_patient_boluses": expected,
         }
-        expected = expected - each * count
-        drawn["expected_with_patient_boluses"] = expected
     result = refill.discrepancy(
         fill_volume=read.quantity(args.fill_volume, Kind.VOLUME, "--fill-volume"),
         expected=expected,
@@ -246,15 +246,17 @@ def _restart(args: argparse.Namespace, verdict: str) -> Result:
     """Whether the refill is a restart, the time without drug from ``--worst-case-empty``
     to ``--at`` and the over-infusion risk (domain-rules §3)."""
     worst = args.worst_case_empty
-    if (worst is None) != (args.at is None):
-        option = "--at" if args.at is None else "--worst-case-empty"
+    # --at alone is the refill's time --patient-boluses counts to, not a restart
+    lone_at = args.at is not None and worst is None and args.patient_boluses is None
+    if lone_at or (worst is not None and args.at is None):
+        option = "--worst-case-empty" if lone_at else "--at"
         raise InputError(
             f"{option}: give --worst-case-empty and --at together, for example "
             "--worst-case-empty 2025-05-08T14:00 --at 2025-05-10T09:00",
             code=Code.NO_VALUE,
             field=option,
         )
-    at = None if args.at is None else read.moment(args.at, "--at")
+    at = None if worst is None else read.moment(args.at, "--at")
     found = restart.restart_from(
         verdict,
         empty_alarm="empty-alarm" in args.pump_log,

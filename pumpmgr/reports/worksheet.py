@@ -51,7 +51,14 @@ from pumpmgr.visit_record import (
     site_text,
     symptoms_text,
 )
-from pumpmgr.wording import bridge_wording, dilution_text, refill_state_text, run_dry_text
+from pumpmgr.wording import (
+    BRIDGE_OR_PRIMING_DRAWN,
+    PATIENT_BOLUSES_DRAWN,
+    bridge_wording,
+    dilution_text,
+    refill_state_text,
+    run_dry_text,
+)
 
 from . import common
 from .charts import reservoir_chart
@@ -315,14 +322,14 @@ def _since_last_fill(plan: VisitPlan, width: float, catalog: catalogs.Catalogs) 
         (
             "Since then",
             f"{common.days(_days(residual.elapsed_days))}; "
-            f"{common.volume(residual.infused)} expected to have been delivered"
-            + (
-                f", and {common.volume(residual.extra_volume)} of bridge or priming bolus"
-                if float(residual.extra_volume.m) > 0
-                else ""
-            ),
+            f"{common.volume(residual.infused)} expected to have been delivered by the program",
         ),
     ]
+    bridge, taken = plan.bridge_or_priming, plan.patient_boluses
+    if bridge is not None and float(bridge.m) > 0:
+        rows.append((BRIDGE_OR_PRIMING_DRAWN, common.volume(bridge)))
+    if taken is not None:
+        rows.append((PATIENT_BOLUSES_DRAWN, taken.text()))
     return fields(rows, (24 * mm, width - 24 * mm))
 
 

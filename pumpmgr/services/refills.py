@@ -20,7 +20,7 @@ from pumpmgr.dose_checks import DoseCheck
 from pumpmgr.errors import Code, ImpossibleInput, InputError
 from pumpmgr.forecast import check_solution_date
 from pumpmgr.orders import PRESCRIBER_CODES, IncidentKind, needs_prescriber
-from pumpmgr.patient_boluses import boluses_taken
+from pumpmgr.patient_boluses import expected_with_boluses
 from pumpmgr.records import PrescriptionRecord, ProgrammerFigures, RefillRecord
 from pumpmgr.refill import (
     Discrepancy,
@@ -28,7 +28,6 @@ from pumpmgr.refill import (
     ProgramPeriod,
     compare_programmer,
     discrepancy,
-    expected_residual,
     plan_refill,
 )
 from pumpmgr.restart import Restart, restart_at_visit
@@ -79,16 +78,7 @@ class RefillService:
         if loaded is None:
             fill = forecasting.last_fills(session, [pump.id]).get(pump.id)
         else:
-            fill = (
-                None
-                if not loaded
-                else forecasting.FillPoint(
-                    loaded[-1].performed_at,
-                    loaded[-1].final_reservoir_ml,
-                    loaded[-1].bolus_volume_ml or 0.0,
-                    len(loaded) == 1,
-                )
-            )
+            fill = forecasting.fill_point(loaded)
         if fill is None:
             return None
         prescriptions = self.ctx.prescriptions(session, pump.id)
@@ -102,17 +92,14 @@ class RefillService:
         clock = forecasting.PumpClock(fill.performed_at, self.ctx.tz)
         filled_at, until = clock.to_pump(fill.performed_at), clock.to_pump(at)
         periods = [ProgramPeriod(clock.to_pump(p.effective_at), p.program) for p in running]
-        drawn = fill.bolus_ml
-        if patient_boluses is not None:  # the programmer's count (domain-rules §4)
-            taken = boluses_taken(patient_boluses, periods, filled_at, until)
-            drawn += float(taken.volume.to(ML).m)
-        result = expected_residual(
+        result = expected_with_boluses(
             fill_volume=Q_(fill.final_ml, ML),
             filled_at=filled_at,
             at=until,
-            programs=periods,
-            extra_volume=Q_(drawn, ML),
-        )
+            periods=periods,
+            bridge_or_priming=Q_(fill.bolus_ml, ML),
+            count=patient_boluses,
+        ).residual
         return result.unfloored_residual if unfloored else result.expected_residual
 
     def record_refill(

@@ -516,3 +516,44 @@ def test_the_completed_worksheet_says_how_the_solution_was_recorded(
         ).split()
     )
     assert "diluted" not in unrecorded
+
+
+def test_the_bridge_and_the_patient_boluses_are_two_lines_worded_as_on_screen(
+    settings: ClinicSettings,
+) -> None:
+    """A 1 mL bridge at the last fill and 120 patient boluses of 0.05 mL since: the completed
+    sheet shows each on its own line, as the residual step labels them, never the 7 mL sum
+    as a bridge or priming bolus."""
+    from dataclasses import replace
+    from datetime import datetime
+
+    from pumpmgr.records import Ingredient
+    from pumpmgr.schedule import PatientBolus
+    from pumpmgr.wording import BRIDGE_OR_PRIMING_DRAWN, PATIENT_BOLUSES_DRAWN
+    from tests.test_visit import chart, prescription, refill, synchromed
+
+    filled = datetime(2025, 3, 3, 9, 0)
+    morphine = (Ingredient("morphine", Q_("10 mg/mL"), "mg"),)
+    rx = prescription(
+        1, "3 mg/day", filled - timedelta(days=1), morphine, PatientBolus(Q_("0.5 mg"), 4)
+    )
+    bridged = refill(1, filled, ingredients=morphine, bridge_bolus=Q_("1 mL"))
+    found = BedsideFindings(
+        Interrogation(PumpStatus.RUNNING, frozenset(), Q_("4 mL"), 120),
+        SiteAssessment(frozenset()),
+        SymptomCheck(False, False),
+    )
+    done = refill(2, filled + timedelta(days=30), ingredients=morphine, bedside=found)
+    done = replace(done, aspirated=Q_("4 mL"), previous_fill_volume=Q_("20 mL"))
+    recorded = chart(synchromed(), [rx], [bridged, done])
+    plan = plan_for_refill(recorded, done, settings=settings, drugs=SHIPPED.drugs)
+    text = " ".join(
+        pdf_text(
+            build_refill_worksheet(
+                recorded, plan, settings, completed=done, generated_at=GENERATED, catalog=SHIPPED
+            )
+        ).split()
+    )
+    assert f"{BRIDGE_OR_PRIMING_DRAWN} 1 mL" in text
+    assert f"{PATIENT_BOLUSES_DRAWN} 120 × 0.05 mL = 6 mL" in text
+    assert "7 mL of bridge or priming bolus" not in text

@@ -1030,6 +1030,7 @@ def test_the_patient_boluses_the_programmer_counts_are_drawn_from_the_residual(
     next_step(qtbot, wizard)
     fields = wizard.residual.expected_fields
     assert fields.text("patient boluses") == "120 × 0.01 mL = 1.2 mL"
+    assert fields.text("extra") == "0 mL"  # the bridge or priming part, apart from them
     assert fields.text("expected") == "30.8 mL"
     assert "may be too high" not in wizard.residual.notes.text()
     assert verdict_of(wizard) == "ok"

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QFormLayout, QLabel, QPlainTextEdit, QWidget
 from pumpmgr.formatting import format_datetime, format_duration, format_percent, format_quantity
 from pumpmgr.refill import Discrepancy
 from pumpmgr.units import DAY, Q_, Kind, Quantity
+from pumpmgr.wording import BRIDGE_OR_PRIMING_DRAWN, PATIENT_BOLUSES_DRAWN
 from ui import presentation
 from ui.widgets.field_list import FieldList
 from ui.widgets.quantity_edit import QuantityEdit
@@ -94,13 +95,11 @@ class ResidualStep(WizardStep):
             )
         else:
             residual, last, taken = plan.residual, plan.last_refill, plan.patient_boluses
-            extra = (
-                residual.extra_volume if taken is None else (residual.extra_volume - taken.volume)
-            )
+            assert plan.bridge_or_priming is not None  # planned with the last fill
             drawn = (
                 []
                 if taken is None
-                else [("patient boluses", "Drawn by patient boluses", taken.text(), "")]
+                else [("patient boluses", PATIENT_BOLUSES_DRAWN, taken.text(), "")]
             )
             self.expected_fields.set_fields(
                 [
@@ -120,8 +119,8 @@ class ResidualStep(WizardStep):
                     ),
                     (
                         "extra",
-                        "Drawn by a bridge or priming bolus",
-                        format_quantity(extra, Kind.VOLUME),
+                        BRIDGE_OR_PRIMING_DRAWN,
+                        format_quantity(plan.bridge_or_priming, Kind.VOLUME),
                         "",
                     ),
                     *drawn,
