@@ -358,7 +358,7 @@ def test_ziconotide_first_fill_of_a_new_pump_is_due_within_14_days() -> None:
     plan = plan_visit(chart(synchromed(), [rx], []), FILLED, settings=SETTINGS, drugs=SHIPPED.drugs)
     assert plan.forecast.stability_days == 14
     assert plan.forecast.refill_due == date(2025, 3, 17)  # Monday, 14 days on
-    assert plan.stability_source == "drug library: Ziconotide"
+    assert plan.stability_source == "drug library: Ziconotide; the pump's first ziconotide fill"
 
 
 def test_ziconotide_stability_follows_the_recorded_undiluted_never_the_strength() -> None:

@@ -44,7 +44,7 @@ from pumpmgr.services.inputs import (
 from pumpmgr.services.permissions import Action
 from pumpmgr.services.prescriptions import PrescriptionService
 from pumpmgr.services.values import Actor, RefillOutcome
-from pumpmgr.stability import depends_on_dilution
+from pumpmgr.stability import undiluted_problem
 from pumpmgr.units import MCG_PER_ML, ML, Q_, Kind, Quantity, require_not_negative, to_canonical
 
 
@@ -86,7 +86,7 @@ class RefillService:
                     loaded[-1].performed_at,
                     loaded[-1].final_reservoir_ml,
                     loaded[-1].bolus_volume_ml or 0.0,
-                    len(loaded) == 1,
+                    frozenset(),  # the expected residual does not read the stability limit
                 )
             )
         if fill is None:
@@ -194,7 +194,7 @@ class RefillService:
                         0.0
                         if data.bolus_volume is None
                         else to_canonical(data.bolus_volume, Kind.VOLUME),
-                        not previous,
+                        frozenset(),  # the programmer's alarm date does not read stability
                     ),
                 )
             )
@@ -407,17 +407,11 @@ class RefillService:
     def _check_undiluted(
         self, session: Session, solution: PrescriptionRecord, undiluted: bool | None
     ) -> None:
-        """Whether the solution is undiluted is recorded only where its stability depends on
-        it (ziconotide, domain-rules §3)."""
-        if undiluted is None:
-            return
-        library = self.ctx.library(session)
-        if not any(depends_on_dilution(library.drug(i.drug)) for i in solution.ingredients):
+        """:func:`pumpmgr.stability.undiluted_problem` of the solution filled, refused."""
+        problem = undiluted_problem(solution.ingredients, self.ctx.library(session), undiluted)
+        if problem is not None:
             raise ImpossibleInput(
-                "undiluted: recorded only for a solution with ziconotide, whose in-pump "
-                "stability depends on it; this solution has none",
-                code=Code.OUT_OF_RANGE,
-                field="undiluted",
+                f"undiluted: {problem}", code=Code.OUT_OF_RANGE, field="undiluted"
             )
 
     def _empty_at_worst_case(
@@ -431,7 +425,7 @@ class RefillService:
         """The worst-case empty instant of the fill before this visit when it is at or before
         ``at`` (None: no fill before, or the worst case not yet empty): the forecast the due
         list holds, computed afresh from the record."""
-        fill = forecasting.fill_point(previous)
+        fill = forecasting.fill_point(previous, forecasting.refill_drugs(session, previous))
         if fill is None or not history:
             return None
         before = forecasting.compute(
@@ -683,7 +677,7 @@ class RefillService:
                         row.performed_at,
                         row.final_reservoir_ml,
                         row.bolus_volume_ml or 0.0,
-                        previous_final is None,
+                        frozenset(),  # the programmer's alarm date does not read stability
                     ),
                 )
             )
