@@ -7,7 +7,8 @@ backends."""
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from dataclasses import replace
+from datetime import date, datetime, timedelta
 
 import pytest
 from clinic_world import (
@@ -123,3 +124,83 @@ def test_refused_for_a_solution_with_no_ziconotide(world: World) -> None:
         assert refused.value.field == "undiluted"
     outcome = world.clinic.record_refill(world.nurse, world.check, pump_id, fill(START))
     assert outcome.refill.undiluted is None
+
+
+def ziconotide_order(at: datetime) -> PrescriptionInput:
+    """Ziconotide 25 mcg/mL at 1.2 mcg/day from ``at`` (the stability limit sets the due date)."""
+    return PrescriptionInput(
+        ingredients=(IngredientInput("ziconotide", Q_("25 mcg/mL")),),
+        schedule=Schedule.simple(Q_("1.2 mcg/day")),
+        effective_at=at,
+        prescriber="Dr Brandt",
+        order=written_order(at),
+    )
+
+
+def test_a_pump_switched_to_ziconotide_gets_the_first_fill_limit(world: World) -> None:
+    """domain-rules §3: 14 days after the pump's first *ziconotide* fill, whatever it held
+    before (a pump on baclofen got 84 days here); its next ziconotide fill 84 undiluted, 40
+    diluted."""
+    _, pump_id = baclofen_patient(world)
+    world.clinic.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())
+    world.clinic.record_refill(world.nurse, world.check, pump_id, fill(START))
+    switch = START + timedelta(days=60)  # Fri 2 May 2025
+    world.clock.moment = switch
+    left = world.clinic.expected_now(pump_id, switch)
+    assert left is not None
+    outcome = world.clinic.record_refill(
+        world.nurse,
+        world.check,
+        pump_id,
+        fill(
+            switch,
+            aspirated=f"{left.to('mL').m:.2f} mL",
+            new_prescription=ziconotide_order(switch),
+            bridge_acknowledged=True,
+            undiluted=True,
+        ),
+    )
+    assert outcome.forecast is not None
+    # 14 days from Fri 2 May is Fri 16 May
+    assert (outcome.forecast.refill_due, outcome.forecast.refill_due_reason) == (
+        date(2025, 5, 16),
+        "stability",
+    )
+    assert refill_after(world, pump_id, 70, True) == (date(2025, 8, 4), "stability", 84)
+    assert refill_after(world, pump_id, 80, False) == (date(2025, 7, 1), "stability", 40)
+
+
+def test_undiluted_is_refused_for_an_admixture_or_a_strength_not_supplied(world: World) -> None:
+    """An admixture is diluted by definition; an undiluted ziconotide solution is a stock
+    strength (25 or 100 mcg/mL): 50 mcg/mL undiluted is refused, naming the field; recorded
+    diluted, the same solution is taken."""
+    pump_id = ziconotide_pump(world)
+    mixed = (
+        IngredientInput("ziconotide", Q_("25 mcg/mL")),
+        IngredientInput("morphine", Q_("1 mg/mL")),
+    )
+    fifty = (IngredientInput("ziconotide", Q_("50 mcg/mL")),)
+    for ingredients, words in (
+        (mixed, "undiluted: an admixture is diluted by definition"),
+        (fifty, r"undiluted: ziconotide 50 mcg/mL is not a stock strength \(25 mcg/mL or 100"),
+    ):
+        order = replace(
+            ziconotide_order(START),
+            ingredients=ingredients,
+            schedule=Schedule.simple(Q_("2.4 mcg/day")),
+            reasons={
+                "dose.below_typical": "a low morphine dose beside ziconotide",
+                "titration.within_24h": "the order is entered again",
+            },
+        )
+        # the prescriber's own order runs at once (a nurse's with warnings waits to be signed)
+        world.clinic.change_prescription(world.prescriber, world.check, pump_id, order)
+        with pytest.raises(ImpossibleInput, match=words) as refused:
+            world.clinic.record_refill(
+                world.nurse, world.check, pump_id, fill(START, undiluted=True)
+            )
+        assert refused.value.field == "undiluted"
+    outcome = world.clinic.record_refill(
+        world.nurse, world.check, pump_id, fill(START, undiluted=False)
+    )
+    assert outcome.refill.undiluted is False
