@@ -603,8 +603,11 @@ class RefillService:
         lot_number: str | None = None,
         expiry: date | None = None,
         discrepancy_note: str | None = None,
+        undiluted: bool | None = None,
     ) -> RefillRecord:
-        """A corrected copy of a refill, pointing at it; the original stays as it was."""
+        """A corrected copy of a refill, pointing at it; the original stays as it was.
+        ``undiluted`` (None: as recorded) is checked as at the refill
+        (:func:`pumpmgr.stability.undiluted_problem`) and moves the stability limit."""
         self.ctx.permit(actor, Action.CORRECT_REFILL)
         reason = _text(reason, "reason", limit=2000)
 
@@ -642,6 +645,18 @@ class RefillService:
                 row.expiry_date = expiry
             if discrepancy_note is not None:
                 row.discrepancy_note = discrepancy_note.strip() or None
+            if undiluted is not None:
+                filled = next(
+                    r for r in self.ctx.refill_records(session, pump.id) if r.id == old.id
+                )
+                problem = undiluted_problem(
+                    filled.ingredients, self.ctx.library(session), undiluted
+                )
+                if problem is not None:
+                    raise ImpossibleInput(
+                        f"undiluted: {problem}", code=Code.OUT_OF_RANGE, field="undiluted"
+                    )
+                row.undiluted = undiluted
             previous_final = self._previous_final(session, old)
             if row.discrepancy_verdict != "first_fill" and previous_final is not None:
                 row.discrepancy_verdict = discrepancy(
@@ -705,7 +720,12 @@ class RefillService:
                 "refill.correct",
                 "refill",
                 row.id,
-                {"corrects": old.id, "verified_by": verifier.username, **programmer},
+                {
+                    "corrects": old.id,
+                    "verified_by": verifier.username,
+                    **programmer,
+                    **({} if undiluted is None else {"undiluted": undiluted}),
+                },
                 reason,
             )
             self.forecasts.refresh_forecast(session, pump)

@@ -20,7 +20,9 @@ from clinic_world import (
     last_audit,
     written_order,
 )
+from sqlalchemy import select
 
+from pumpmgr.db import schema as db
 from pumpmgr.errors import ImpossibleInput
 from pumpmgr.schedule import Schedule
 from pumpmgr.services.exchange import check_document, export_clinic
@@ -204,3 +206,24 @@ def test_undiluted_is_refused_for_an_admixture_or_a_strength_not_supplied(world:
         world.nurse, world.check, pump_id, fill(START, undiluted=False)
     )
     assert outcome.refill.undiluted is False
+
+
+def test_a_wrong_undiluted_box_is_corrected_and_moves_the_forecast(world: World) -> None:
+    """A refill recorded diluted by mistake is corrected to undiluted (audited, verified by a
+    second user): the stored forecast takes 84 days instead of 40."""
+    pump_id = ziconotide_pump(world)
+    refill_after(world, pump_id, 0, True)
+    assert refill_after(world, pump_id, 15, False) == (date(2025, 4, 25), "stability", 38)
+    with world.clinic.database.read() as session:
+        refill_id = session.scalars(
+            select(db.Refill.id).where(db.Refill.pump_id == pump_id).order_by(db.Refill.id.desc())
+        ).first()
+    assert refill_id is not None
+    corrected = world.clinic.correct_refill(
+        world.nurse, world.check, refill_id, "the solution went in as supplied", undiluted=True
+    )
+    assert corrected.undiluted is True and corrected.corrects_id == refill_id
+    assert json.loads(last_audit(world).payload)["undiluted"] is True
+    forecast = world.clinic.patient_chart(world.clinic.find_patient("200001").id).forecast
+    assert forecast is not None
+    assert (forecast.refill_due, forecast.refill_due_reason) == (date(2025, 6, 10), "stability")
