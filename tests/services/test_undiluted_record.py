@@ -23,9 +23,11 @@ from clinic_world import (
 from sqlalchemy import select
 
 from pumpmgr.db import schema as db
+from pumpmgr.db.audit import append_audit
 from pumpmgr.errors import ImpossibleInput
 from pumpmgr.schedule import Schedule
 from pumpmgr.services.exchange import check_document, export_clinic
+from pumpmgr.services.forecasts import FORECAST_RULES
 from pumpmgr.services.inputs import (
     CatheterInput,
     IngredientInput,
@@ -227,3 +229,54 @@ def test_a_wrong_undiluted_box_is_corrected_and_moves_the_forecast(world: World)
     forecast = world.clinic.patient_chart(world.clinic.find_patient("200001").id).forecast
     assert forecast is not None
     assert (forecast.refill_due, forecast.refill_due_reason) == (date(2025, 6, 10), "stability")
+
+
+def test_forecasts_stored_before_the_first_ziconotide_fill_rule_are_computed_again(
+    world: World,
+) -> None:
+    """A clinic upgraded from refill-due rules 1 (a new database is current: revision 0021)
+    keeps forecasts that gave a pump switched to ziconotide 84 days: the first start computes
+    every active pump's again, once, audited as pumpmgr's own."""
+    _, pump_id = baclofen_patient(world)
+    world.clinic.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())
+    world.clinic.record_refill(world.nurse, world.check, pump_id, fill(START))
+    switch = START + timedelta(days=60)
+    world.clock.moment = switch
+    left = world.clinic.expected_now(pump_id, switch)
+    assert left is not None
+    world.clinic.record_refill(
+        world.nurse,
+        world.check,
+        pump_id,
+        fill(
+            switch,
+            aspirated=f"{left.to('mL').m:.2f} mL",
+            new_prescription=ziconotide_order(switch),
+            bridge_acknowledged=True,
+            undiluted=True,
+        ),
+    )
+    with world.clinic.database.write() as session:
+        settings = session.get_one(db.ClinicSettings, 1)
+        assert settings.forecast_rules == FORECAST_RULES
+        forecast = session.get_one(db.PumpForecast, pump_id)
+        forecast.refill_due = date(2025, 7, 25)  # 84 days: what the old rule stored
+        settings.forecast_rules = 1
+        # as an upgrade leaves the database (on the record, as revision 0021 does)
+        append_audit(
+            session,
+            username="pumpmgr",
+            action="test.upgrade",
+            entity_type="clinic",
+            entity_id="all",
+            changes={},
+            reason=None,
+            workstation="test",
+            at=world.clock.now(),
+        )
+    assert world.clinic.forecasts.refresh_stale() == 1
+    assert last_audit(world).action == "forecast.recompute_after_upgrade"
+    with world.clinic.database.read() as session:
+        assert session.get_one(db.PumpForecast, pump_id).refill_due == date(2025, 5, 16)
+        assert session.get_one(db.ClinicSettings, 1).forecast_rules == FORECAST_RULES
+    assert world.clinic.forecasts.refresh_stale() == 0
