@@ -141,6 +141,17 @@ def undiluted_problem(
     )
 
 
+def recorded_undiluted(
+    ingredients: Sequence[Ingredient], library: DrugLibrary, undiluted: bool | None
+) -> bool | None:
+    """The record of a stored refill as its stability limit reads it: one that contradicts its
+    solution (:func:`undiluted_problem`; only a refill recorded before that was refused can)
+    counts as not recorded, the diluted limit."""
+    if undiluted is None or undiluted_problem(ingredients, library, undiluted) is None:
+        return undiluted
+    return None
+
+
 def _known(key: str, library: DrugLibrary) -> Drug | None:
     try:
         return library.drug(key)

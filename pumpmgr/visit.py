@@ -71,7 +71,12 @@ from pumpmgr.refill import (
     worst_case_residual,
 )
 from pumpmgr.schedule import Program, Schedule, constant_flow_program
-from pumpmgr.stability import first_fills, solution_limit, undiluted_problem
+from pumpmgr.stability import (
+    first_fills,
+    recorded_undiluted,
+    solution_limit,
+    undiluted_problem,
+)
 from pumpmgr.units import (
     DAY,
     HOUR,
@@ -879,7 +884,8 @@ def plan_for_refill(
         bolus_given=refill.bridge_bolus,
         expires_on=refill.expiry,
         compounded=refill.compounded,
-        undiluted=refill.undiluted,
+        # a record made before a contradiction was refused is read as not recorded
+        undiluted=recorded_undiluted(refill.ingredients, drugs, refill.undiluted),
         patient_boluses=_patient_boluses_of(refill),
     )
 

@@ -468,6 +468,19 @@ def test_a_pump_on_baclofen_switched_to_ziconotide_takes_the_first_fill_limit() 
     assert plan(*years, before).forecast.stability_days == 84
 
 
+def test_a_stored_record_that_contradicts_its_solution_reads_as_not_recorded() -> None:
+    """A refill recorded before the contradiction was refused (ziconotide 50 mcg/mL "undiluted")
+    is replayed, not refused, with the diluted limit: 40 days, never 84."""
+    fifty = (Ingredient("ziconotide", Q_("50 mcg/mL"), "mcg"),)
+    rx = prescription(1, "2.4 mcg/day", FILLED - timedelta(days=30), fifty)
+    first = refill(1, FILLED - timedelta(days=30), ingredients=fifty, undiluted=True)
+    again = refill(2, FILLED, ingredients=fifty, undiluted=True)
+    on_record = chart(synchromed(), [rx], [first, again])
+    plan = plan_for_refill(on_record, again, settings=SETTINGS, drugs=SHIPPED.drugs)
+    assert plan.forecast.stability_days == 40
+    assert plan.stability_source.endswith("not recorded as undiluted")
+
+
 def test_undiluted_is_refused_for_an_admixture_or_a_strength_not_supplied() -> None:
     """plan_visit refuses what the service refuses: an admixture is diluted by definition,
     ziconotide 50 mcg/mL is not a stock strength; recorded diluted, both are planned."""

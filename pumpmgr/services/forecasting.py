@@ -27,14 +27,20 @@ from pumpmgr.db import schema as db
 from pumpmgr.errors import Code, ImpossibleInput, InputError
 from pumpmgr.orders import OrderState, most_pressing
 from pumpmgr.pump_forecast import FillPoint as FillPoint  # re-exported: the services' fill
-from pumpmgr.pump_forecast import ProgramFloats, PumpOutlook, program_floats, pump_forecast
-from pumpmgr.records import ClinicSettings, PrescriptionRecord
+from pumpmgr.pump_forecast import (
+    ProgramFloats,
+    PumpOutlook,
+    Solution,
+    program_floats,
+    pump_forecast,
+)
+from pumpmgr.records import ClinicSettings, Ingredient, PrescriptionRecord
 from pumpmgr.refill import (
     Discrepancy,
     worst_case_error_percent,
 )
 from pumpmgr.services import mapping
-from pumpmgr.stability import first_fills, solution_limit
+from pumpmgr.stability import first_fills, recorded_undiluted, solution_limit
 from pumpmgr.units import MCG_PER_ML, Q_
 from pumpmgr.visit import max_interval_days
 
@@ -190,14 +196,27 @@ def solution_undiluted(solution: list[db.Refill]) -> bool | None:
     return False if False in recorded else None
 
 
+def ingredients_of(solution: Solution) -> list[Ingredient]:
+    """A stored solution (drug key, mcg/mL) as the pure core's ingredients."""
+    return [Ingredient(drug, Q_(strength, MCG_PER_ML)) for drug, strength in solution]
+
+
+def stored_undiluted(
+    solution: Solution, library: DrugLibrary, undiluted: bool | None
+) -> bool | None:
+    """:func:`pumpmgr.stability.recorded_undiluted` of a stored solution (its ingredients are
+    built only where there is a record to read)."""
+    if undiluted is None:
+        return None
+    return recorded_undiluted(ingredients_of(solution), library, undiluted)
+
+
 def interval_days(
     ingredients: tuple[tuple[str, float], ...], library: DrugLibrary, settings: ClinicSettings
 ) -> float:
     """:func:`pumpmgr.visit.max_interval_days` of a stored solution (drug key, mcg/mL)."""
-    from pumpmgr.records import Ingredient
-
     return max_interval_days(
-        [Ingredient(drug, Q_(strength, MCG_PER_ML)) for drug, strength in ingredients],
+        ingredients_of(ingredients),
         library,
         settings.max_refill_interval_days,
     )[0]
@@ -237,7 +256,10 @@ def compute(
         constant_flow=pump.nominal_flow_ml_per_day is not None,
         settings=settings,
         stability=lambda solution, first, undiluted: stability_days(
-            (drug for drug, _ in solution), library, first_fill_of=first, undiluted=undiluted
+            (drug for drug, _ in solution),
+            library,
+            first_fill_of=first,
+            undiluted=stored_undiluted(solution, library, undiluted),
         ),
         interval=lambda solution: interval_days(solution, library, settings),
         tz=tz,

@@ -173,6 +173,7 @@ class ForecastService:
             undiluted: bool | None,
         ) -> float | None:
             """:func:`forecasting.stability_days`, once per set of drugs."""
+            undiluted = forecasting.stored_undiluted(ingredients, library, undiluted)
             drugs = tuple(drug for drug, _ in ingredients)
             key = (drugs, first_fill_of & frozenset(drugs), undiluted)
             if key not in limits:

@@ -154,3 +154,16 @@ def test_the_solution_in_the_pump_is_undiluted_only_when_every_fill_of_it_was() 
         [refill(0, verdict="first_fill", undiluted=False), refill(30, undiluted=True)]
     )
     assert emptied is not None and emptied.undiluted is True
+
+
+def test_a_stored_record_that_contradicts_its_solution_reads_as_not_recorded() -> None:
+    """A refill recorded before the contradiction was refused: ziconotide 50 mcg/mL or an
+    admixture "undiluted" takes the diluted limit (not recorded); 25 mcg/mL keeps its record."""
+    from pumpmgr.catalogs import default_catalogs
+
+    library = default_catalogs().drugs
+    assert forecasting.stored_undiluted((("ziconotide", 50.0),), library, True) is None
+    mixed = (("ziconotide", 25.0), ("clonidine", 500.0))
+    assert forecasting.stored_undiluted(mixed, library, True) is None
+    assert forecasting.stored_undiluted((("ziconotide", 25.0),), library, True) is True
+    assert forecasting.stored_undiluted((("ziconotide", 50.0),), library, False) is False
