@@ -29,6 +29,13 @@ def depends_on_dilution(drug: Drug) -> bool:
     return drug.stability.undiluted is not None
 
 
+def first_fill_limited(library: DrugLibrary) -> frozenset[str]:
+    """The keys of the library's drugs whose first fill in a pump has a limit of its own."""
+    return frozenset(
+        d.key for d in library.drugs.values() if d.stability.new_pump_first_fill is not None
+    )
+
+
 def first_fills(fills: Sequence[Collection[str]], solution_from: int) -> frozenset[str]:
     """The drugs (library keys) whose first fill in the pump put the solution now in it.
 

@@ -6,7 +6,12 @@ import pytest
 
 from pumpmgr.catalogs import default_catalogs
 from pumpmgr.records import Ingredient
-from pumpmgr.stability import first_fills, stability_limit, undiluted_problem
+from pumpmgr.stability import (
+    first_fill_limited,
+    first_fills,
+    stability_limit,
+    undiluted_problem,
+)
 from pumpmgr.units import Q_
 
 LIBRARY = default_catalogs().drugs
@@ -22,6 +27,10 @@ def test_the_first_fill_is_the_pumps_first_of_each_drug() -> None:
     assert first_fills([BAC, ZIC, ZIC], 1) == ZIC  # the second fill topped the first up
     assert first_fills([ZIC, BAC, ZIC], 2) == frozenset()
     assert first_fills([BAC, BAC | ZIC], 1) == ZIC
+
+
+def test_only_ziconotide_has_a_first_fill_limit_of_its_own() -> None:
+    assert first_fill_limited(LIBRARY) == ZIC
 
 
 def test_the_first_fill_limit_is_the_drugs_own() -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import fields
 from datetime import date, datetime, tzinfo
 from typing import Any
@@ -286,9 +286,13 @@ def _chunks(ids: list[int]) -> list[list[int]]:
     return [ids[i : i + _CHUNK] for i in range(0, len(ids), _CHUNK)]
 
 
-def last_fills(session: Session, pump_ids: list[int]) -> dict[int, FillPoint]:
+def last_fills(
+    session: Session, pump_ids: list[int], first_fill_drugs: Collection[str]
+) -> dict[int, FillPoint]:
     """Each pump's latest current fill (:func:`fill_point` of :func:`current_refills`), in a
-    few queries."""
+    few queries. Its ``first_fill_of`` names only ``first_fill_drugs``, the drugs whose first
+    fill has a limit of its own (:func:`pumpmgr.stability.first_fill_limited`), the only ones
+    the stability limit reads it of (none: a caller that reads no stability limit)."""
     corrected = select(db.Refill.corrects_id).where(db.Refill.corrects_id.is_not(None))
     latest, second = aliased(db.Refill), aliased(db.Refill)
     emptied = aliased(db.Refill)
@@ -323,7 +327,11 @@ def last_fills(session: Session, pump_ids: list[int]) -> dict[int, FillPoint]:
     r = db.Refill
     fills: dict[int, FillPoint] = {}
     for chunk in _chunks(pump_ids):
-        first_of = _first_fills_of_latest(session, chunk, corrected)
+        first_of = (
+            _first_fills_of_latest(session, chunk, corrected, first_fill_drugs)
+            if first_fill_drugs
+            else {}
+        )
         rows = session.execute(
             select(
                 db.Pump.id,
@@ -388,12 +396,13 @@ def last_fills(session: Session, pump_ids: list[int]) -> dict[int, FillPoint]:
 
 
 def _first_fills_of_latest(
-    session: Session, pump_ids: list[int], corrected: Any
+    session: Session, pump_ids: list[int], corrected: Any, drugs: Collection[str]
 ) -> dict[int, frozenset[str]]:
     """Each pump's :func:`pumpmgr.stability.first_fills` of its latest current refill taken as
     the solution's own fill (:func:`last_fills` reads a top-up through :func:`fill_point`): the
     latest refill's drugs, and per drug how many current refills held it and the first of them,
-    which tells whether one before the latest did. Two queries, whatever the refill count."""
+    which tells whether one before the latest did; of ``drugs`` only. Two queries, whatever
+    the refill count."""
     r, latest = db.Refill, aliased(db.Refill)
     ingredient = db.PrescriptionIngredient
     newest = (
@@ -410,7 +419,7 @@ def _first_fills_of_latest(
         .select_from(db.Pump)
         .join(r, r.id == newest)
         .join(ingredient, ingredient.prescription_id == r.prescription_id)
-        .where(db.Pump.id.in_(pump_ids))
+        .where(db.Pump.id.in_(pump_ids), ingredient.drug_key.in_(list(drugs)))
     ):
         last.setdefault(pump_id, (refill_id, set()))[1].add(drug)
     held: dict[int, set[str]] = {}
@@ -418,7 +427,11 @@ def _first_fills_of_latest(
         select(r.pump_id, ingredient.drug_key, func.count(r.id), func.min(r.id))
         .select_from(r)
         .join(ingredient, ingredient.prescription_id == r.prescription_id)
-        .where(r.pump_id.in_(list(last)), r.id.not_in(corrected))
+        .where(
+            r.pump_id.in_(list(last)),
+            r.id.not_in(corrected),
+            ingredient.drug_key.in_(list(drugs)),
+        )
         .group_by(r.pump_id, ingredient.drug_key)
     ):
         if count > 1 or first_id != last[pump_id][0]:

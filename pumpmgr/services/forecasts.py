@@ -23,6 +23,7 @@ from pumpmgr.services import forecasting, mapping
 from pumpmgr.services.context import ClinicContext
 from pumpmgr.services.permissions import Action
 from pumpmgr.services.values import Actor
+from pumpmgr.stability import first_fill_limited
 
 #: The revision of the refill-due rules the forecasts are computed with: 1, the worst case and
 #: the limits of revision 0007; 2, a drug's first-fill stability limit after the pump's first
@@ -163,7 +164,7 @@ class ForecastService:
         (:meth:`refresh_forecasts`)."""
         settings, library = self.ctx.settings(session), self.ctx.library(session)
         ids = [pump.id for pump in pumps]
-        fills = forecasting.last_fills(session, ids)
+        fills = forecasting.last_fills(session, ids, first_fill_limited(library))
         programs = forecasting.running_programs(session, fills, ids)
         limits: dict[tuple[tuple[str, ...], frozenset[str], bool | None], float | None] = {}
 

@@ -77,7 +77,7 @@ class RefillService:
         # read alone (a pump may have hundreds)
         loaded = forecasting.session_cache(session, "refills").get(pump.id)
         if loaded is None:
-            fill = forecasting.last_fills(session, [pump.id]).get(pump.id)
+            fill = forecasting.last_fills(session, [pump.id], ()).get(pump.id)
         else:
             fill = (
                 None
