@@ -945,17 +945,11 @@ _STRONGER: dict[tuple[str, float], float] = {
 
 @cache
 def _stability_cached(key: tuple[tuple[str, float], ...], first_fill: bool) -> float | None:
-    ingredients = tuple(Ingredient(k, Q_(c, MCG_PER_ML)) for k, c in key)
-    record = PrescriptionRecord(
-        0,
-        0,
-        ingredients,
-        Schedule.simple(Q_(1.0, MCG_PER_DAY)),
-        None,
-        datetime(2000, 1, 1, tzinfo=UTC),
-        "",
+    # the plan's pumps keep their drugs: a first fill is the first of each
+    first_of = frozenset(k for k, _ in key) if first_fill else frozenset()
+    return forecasting.stability_days(
+        (k for k, _ in key), library(), first_fill_of=first_of, undiluted=None
     )
-    return forecasting.stability_days(record, library(), first_fill=first_fill, undiluted=None)
 
 
 def _stability(rx: _Rx, first_fill: bool) -> float | None:

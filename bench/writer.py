@@ -757,7 +757,11 @@ class _Writer:
         versions = state.rx
         if state.last_fill is not None:
             performed = state.last_fill[0]
-            fill = forecasting.fill_point([db.Refill(**r) for r in state.refill_rows])
+            held = {rx_id: frozenset(k for k, _ in spec.ingredients) for rx_id, spec in state.rx}
+            fill = forecasting.fill_point(
+                [db.Refill(**r) for r in state.refill_rows],
+                [held.get(r["prescription_id"], frozenset()) for r in state.refill_rows],
+            )
             in_force = [
                 i
                 for i, (_, s) in enumerate(versions)

@@ -50,20 +50,24 @@ _MAX_STEPS = 13
 Solution = tuple[tuple[str, float], ...]
 #: The reason of a stored refill-due date: a limit's, or no fill yet, or no prescription then.
 StoredReason = DueReason | str
-#: The in-pump stability limit in days of a solution, at a first fill or not, recorded
-#: undiluted or not (None: not recorded).
-StabilityOf = Callable[[Solution, bool, bool | None], float | None]
+#: The in-pump stability limit in days of a solution, given the drugs it is the pump's first
+#: fill of (:func:`pumpmgr.stability.first_fills`) and whether it was recorded undiluted (None:
+#: not recorded).
+StabilityOf = Callable[[Solution, frozenset[str], bool | None], float | None]
 
 
 @dataclass(frozen=True)
 class FillPoint:
-    """The latest current fill of a pump: when, how much, and whether it was the pump's first;
-    and what the refill-due date's limits need of the refills (domain-rules §3)."""
+    """The latest current fill of a pump: when, how much, and the drugs whose first fill in the
+    pump put the solution there; and what the refill-due date's limits need of the refills
+    (domain-rules §3)."""
 
     performed_at: datetime
     final_ml: float
     bolus_ml: float
-    first_fill: bool
+    #: the library keys of the drugs the solution in the pump is the pump's first fill of
+    #: (:func:`pumpmgr.stability.first_fills`: ziconotide's own limit follows it)
+    first_fill_of: frozenset[str]
     #: the delivery error ``e`` measured at this refill, percent (None: not measured, or |Δ|
     #: within the syringe's reading error)
     measured_error_percent: float | None = None
@@ -299,8 +303,8 @@ def pump_forecast(
     """The forecast of a pump with its last fill ``fill`` (None: never filled, due for its
     first fill today) and ``running``, the program in force at the fill and every later one
     (empty: none was in force, due on the fill's day). ``stability`` and ``interval`` give the
-    in-pump stability limit (of a solution, at a first fill or not, recorded undiluted or not
-    or not recorded: :attr:`FillPoint.undiluted`) and the longest refill
+    in-pump stability limit (of a solution, the drugs it is the pump's first fill of, recorded
+    undiluted or not or not recorded: :attr:`FillPoint.undiluted`) and the longest refill
     interval (of a solution), in days. Refuses what the forecast cannot start from."""
     open_days, closed = settings.open_days, settings.closed_dates
     if fill is None:
@@ -386,7 +390,7 @@ def _outlook(
         alarm_at_with_boluses=with_boluses_at.astimezone(tz),
         worst_case_at=worst_alarm_at.astimezone(tz),
         buffer_days=settings.buffer_days,
-        stability_days=stability(current.ingredients, fill.first_fill, fill.undiluted),
+        stability_days=stability(current.ingredients, fill.first_fill_of, fill.undiluted),
         max_interval_days=interval(current.ingredients),
         expires_on=fill.expires_on,
         open_days=settings.open_days,

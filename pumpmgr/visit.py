@@ -69,7 +69,12 @@ from pumpmgr.refill import (
     worst_case_residual,
 )
 from pumpmgr.schedule import Program, Schedule, constant_flow_program
-from pumpmgr.stability import stability_limit
+from pumpmgr.stability import (
+    first_fills,
+    recorded_undiluted,
+    solution_limit,
+    undiluted_problem,
+)
 from pumpmgr.units import (
     DAY,
     HOUR,
@@ -378,37 +383,51 @@ def _dead_space(
     return (pump.pump_path_volume + catheter).to(ML), ()
 
 
+def _first_fill_of(
+    refills: Sequence[RefillRecord], ingredients: Sequence[Ingredient]
+) -> frozenset[str]:
+    """The drugs this fill is the pump's first fill of (:func:`pumpmgr.stability.first_fills`):
+    none of the pump's earlier refills held them."""
+    held = [frozenset(i.drug for i in r.ingredients) for r in refills]
+    return first_fills([*held, frozenset(i.drug for i in ingredients)], len(held))
+
+
 def _stability(
     ingredients: Sequence[Ingredient],
     library: catalogs.DrugLibrary,
-    first_fill: bool,
+    first_fill_of: frozenset[str],
     undiluted: bool | None,
     notes: list[str],
 ) -> tuple[float | None, str]:
-    drugs = []
-    for ingredient in ingredients:
-        try:
-            drugs.append(library.drug(ingredient.drug))
-        except CatalogError:
-            notes.append(
-                f"{ingredient.drug} is not in the drug library: no in-pump stability limit "
-                "applied for it"
-            )
-    best = stability_limit(drugs, first_fill=first_fill, undiluted=undiluted)
+    best, unknown = solution_limit(
+        (i.drug for i in ingredients), library, first_fill_of=first_fill_of, undiluted=undiluted
+    )
+    notes.extend(
+        f"{drug} is not in the drug library: no in-pump stability limit applied for it"
+        for drug in unknown
+    )
     if best is None:
         return None, "none set in the drug library"
     return best.days, best.source
 
 
+def _check_undiluted(
+    ingredients: Sequence[Ingredient], library: catalogs.DrugLibrary, undiluted: bool | None
+) -> None:
+    """:func:`pumpmgr.stability.undiluted_problem` of the planned solution, refused."""
+    problem = undiluted_problem(ingredients, library, undiluted)
+    if problem is not None:
+        raise ImpossibleInput(f"undiluted: {problem}", code=Code.OUT_OF_RANGE, field="undiluted")
+
+
 def _naive_pump_notes(
-    refills: Sequence[RefillRecord],
+    first_fill_of: frozenset[str],
     ingredients: Sequence[Ingredient],
     library: catalogs.DrugLibrary,
     undiluted: bool | None,
 ) -> list[str]:
     """A ziconotide-naive pump (its first fill of the drug) is filled with the label's undiluted
     stock strength only, as recorded at the refill, never inferred (domain-rules §6)."""
-    held = {i.drug for r in refills for i in r.ingredients}
     notes = []
     for ingredient in ingredients:
         try:
@@ -416,7 +435,7 @@ def _naive_pump_notes(
         except CatalogError:
             continue
         wanted = drug.naive_pump_concentration
-        if wanted is None or ingredient.drug in held:
+        if wanted is None or ingredient.drug not in first_fill_of:
             continue
         strength = format_quantity(wanted.value, Kind.CONCENTRATION, ingredient.display_unit)
         if undiluted is not True:
@@ -668,10 +687,12 @@ def plan_visit(
                     "volume shown is the catheter only"
                 )
 
-    naive_pump = _naive_pump_notes(refills, ingredients, library, undiluted)
+    _check_undiluted(ingredients, library, undiluted)
+    first_fill_of = _first_fill_of(refills, ingredients)
+    naive_pump = _naive_pump_notes(first_fill_of, ingredients, library, undiluted)
     notes.extend(naive_pump)
     if stability_days is None:
-        stability_days, source = _stability(ingredients, library, last is None, undiluted, notes)
+        stability_days, source = _stability(ingredients, library, first_fill_of, undiluted, notes)
     else:
         source = "given for this visit"
     if accuracy.assumed:
@@ -863,7 +884,8 @@ def plan_for_refill(
         bolus_given=refill.bridge_bolus,
         expires_on=refill.expiry,
         compounded=refill.compounded,
-        undiluted=refill.undiluted,
+        # a record made before a contradiction was refused is read as not recorded
+        undiluted=recorded_undiluted(refill.ingredients, drugs, refill.undiluted),
         patient_boluses=_patient_boluses_of(refill),
     )
 

@@ -128,7 +128,7 @@ def _reference_forecasts(clinic: ClinicService) -> dict[int, dict[str, Any]]:
     with clinic.database.read() as session:
         settings, library = clinic.settings(session), clinic.library(session)
         for pump in session.scalars(select(db.Pump).where(db.Pump.status == db.PumpStatus.ACTIVE)):
-            fill = forecasting.fill_point(forecasting.current_refills(session, pump.id))
+            fill = forecasting.current_fill(session, pump.id)
             row = forecasting.compute(
                 pump=pump,
                 fill=fill,

@@ -1537,3 +1537,45 @@ def test_forecast_ziconotide_is_undiluted_only_when_given(
         "--undiluted",
     )
     assert code != 0 and "--undiluted" in err
+
+
+def test_forecast_ziconotide_first_fill_and_undiluted_refusals(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """domain-rules §3: --first-fill-of-drug (the pump's first ziconotide fill) is stable 14
+    days (Mon 17 Mar 2025), undiluted or not; --undiluted is refused for 50 mcg/mL (not a stock
+    strength) and for an admixture, naming the option."""
+    args = (
+        "forecast",
+        "--fill-volume",
+        "20 mL",
+        "--filled-at",
+        "2025-03-03T10:00",
+        "--dose",
+        "1.2 mcg/day",
+        "--drug",
+        "ziconotide",
+    )
+    first = run_json(capsys, *args, "--concentration", "25 mcg/mL", "--first-fill-of-drug")
+    assert first["stability_days"] == 14 and first["refill_due"] == "2025-03-17"
+    assert first["stability_source"] == (
+        "drug library: Ziconotide; the pump's first ziconotide fill"
+    )
+    code, _, err = run(capsys, "calc", *args, "--concentration", "50 mcg/mL", "--undiluted")
+    assert code != 0
+    assert "--undiluted: ziconotide 50 mcg/mL is not a stock strength" in err
+    code, _, err = run(
+        capsys,
+        "calc",
+        *args,
+        "--concentration",
+        "25 mcg/mL",
+        "--admixture",
+        "clonidine 500 mcg/mL",
+        "--undiluted",
+    )
+    assert code != 0 and "--undiluted: an admixture is diluted by definition" in err
+    code, _, err = run(
+        capsys, "calc", *args[:-2], "--concentration", "25 mcg/mL", "--first-fill-of-drug"
+    )
+    assert code != 0 and "--first-fill-of-drug: give it with --drug" in err

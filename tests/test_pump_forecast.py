@@ -73,7 +73,7 @@ def run(fill: FillPoint | None, running: list[ProgramFloats]) -> PumpOutlook:
 
 
 def test_the_refill_due_date_is_the_earliest_limit_on_an_open_day() -> None:
-    fill = FillPoint(FILLED, 20.0, 0.0, False)
+    fill = FillPoint(FILLED, 20.0, 0.0, frozenset())
     outlook = run(fill, [ProgramFloats.of(record())])
     daily = (400 / 3 + 400 + 50) / 2000
     assert outlook.fill_volume_ml == 20.0
@@ -95,10 +95,10 @@ def test_no_fill_no_program_and_a_refused_fill() -> None:
         date(2025, 3, 7),
         "first_fill",
     )  # now, a Saturday: the Friday before
-    none = run(FillPoint(FILLED, 20.0, 0.0, False), [])
+    none = run(FillPoint(FILLED, 20.0, 0.0, frozenset()), [])
     assert (none.refill_due, none.refill_due_reason) == (date(2025, 3, 3), "no_prescription")
     with pytest.raises(InputError) as refused:
-        run(FillPoint(FILLED, 0.0, 0.0, False), [ProgramFloats.of(record())])
+        run(FillPoint(FILLED, 0.0, 0.0, frozenset()), [ProgramFloats.of(record())])
     assert refused.value.field == "fill volume"
 
 
@@ -135,7 +135,9 @@ def test_the_stored_due_date_is_never_after_a_limit_through_a_program_change(
     low reservoir, the longest interval or the expiry, and falls on an open day."""
     day = FILLED.astimezone(BERLIN).date()
     expires = None if expiry_days is None else day + timedelta(days=expiry_days)
-    fill = FillPoint(FILLED, fill_ml, 0.0, False, measured_error_percent=error, expires_on=expires)
+    fill = FillPoint(
+        FILLED, fill_ml, 0.0, frozenset(), measured_error_percent=error, expires_on=expires
+    )
     programs = [
         ProgramFloats.make(
             FILLED - timedelta(days=1), (("baclofen", 2000.0),), [(0, 1440, first)], [], 0.0

@@ -358,7 +358,7 @@ def test_ziconotide_first_fill_of_a_new_pump_is_due_within_14_days() -> None:
     plan = plan_visit(chart(synchromed(), [rx], []), FILLED, settings=SETTINGS, drugs=SHIPPED.drugs)
     assert plan.forecast.stability_days == 14
     assert plan.forecast.refill_due == date(2025, 3, 17)  # Monday, 14 days on
-    assert plan.stability_source == "drug library: Ziconotide"
+    assert plan.stability_source == "drug library: Ziconotide; the pump's first ziconotide fill"
 
 
 def test_ziconotide_stability_follows_the_recorded_undiluted_never_the_strength() -> None:
@@ -438,6 +438,84 @@ def test_a_ziconotide_naive_pump_takes_the_recorded_undiluted_stock_strength_onl
     assert naive(strong, True)[0].endswith("and this one is 100 mcg/mL")
     held = chart(synchromed(), rxs, [refill(1, FILLED - timedelta(days=30), ingredients=zic)])
     assert naive(zic, False, held) == ()
+
+
+def test_a_pump_on_baclofen_switched_to_ziconotide_takes_the_first_fill_limit() -> None:
+    """domain-rules §3: 14 days after the pump's first ziconotide fill, whatever it held
+    before (it took 84 here, keyed to the pump's first fill of anything); a pump that held
+    ziconotide before takes 84."""
+    zic = (Ingredient("ziconotide", Q_("25 mcg/mL"), "mcg"),)
+    rxs = [
+        prescription(1, "400 mcg/day", FILLED - timedelta(days=400)),
+        prescription(2, "1.2 mcg/day", FILLED - timedelta(hours=1), zic),
+    ]
+    years = [refill(i, FILLED - timedelta(days=400 - 90 * i)) for i in range(1, 5)]
+
+    def plan(*refills: RefillRecord) -> VisitPlan:
+        return plan_visit(
+            chart(synchromed(), rxs, list(refills)),
+            FILLED,
+            settings=SETTINGS,
+            drugs=SHIPPED.drugs,
+            new_ingredients=zic,
+            undiluted=True,
+        )
+
+    switched = plan(*years)
+    assert switched.forecast.stability_days == 14
+    assert switched.stability_source.endswith("the pump's first ziconotide fill")
+    before = refill(5, FILLED - timedelta(days=30), ingredients=zic)
+    assert plan(*years, before).forecast.stability_days == 84
+
+
+def test_a_stored_record_that_contradicts_its_solution_reads_as_not_recorded() -> None:
+    """A refill recorded before the contradiction was refused (ziconotide 50 mcg/mL "undiluted")
+    is replayed, not refused, with the diluted limit: 40 days, never 84."""
+    fifty = (Ingredient("ziconotide", Q_("50 mcg/mL"), "mcg"),)
+    rx = prescription(1, "2.4 mcg/day", FILLED - timedelta(days=30), fifty)
+    first = refill(1, FILLED - timedelta(days=30), ingredients=fifty, undiluted=True)
+    again = refill(2, FILLED, ingredients=fifty, undiluted=True)
+    on_record = chart(synchromed(), [rx], [first, again])
+    plan = plan_for_refill(on_record, again, settings=SETTINGS, drugs=SHIPPED.drugs)
+    assert plan.forecast.stability_days == 40
+    assert plan.stability_source.endswith("not recorded as undiluted")
+
+
+def test_undiluted_is_refused_for_an_admixture_or_a_strength_not_supplied() -> None:
+    """plan_visit refuses what the service refuses: an admixture is diluted by definition,
+    ziconotide 50 mcg/mL is not a stock strength; recorded diluted, both are planned."""
+    rx = prescription(1, "400 mcg/day", FILLED - timedelta(days=40))
+    filled = chart(synchromed(), [rx], [refill(1, FILLED - timedelta(days=30))])
+    mixed = (
+        Ingredient("ziconotide", Q_("25 mcg/mL"), "mcg"),
+        Ingredient("clonidine", Q_("500 mcg/mL"), "mcg"),
+    )
+    fifty = (Ingredient("ziconotide", Q_("50 mcg/mL"), "mcg"),)
+    for ingredients, words in (
+        (mixed, "undiluted: an admixture is diluted by definition"),
+        (fifty, r"undiluted: ziconotide 50 mcg/mL is not a stock strength"),
+    ):
+        with pytest.raises(ImpossibleInput, match=words) as refused:
+            plan_visit(
+                filled,
+                FILLED,
+                settings=SETTINGS,
+                drugs=SHIPPED.drugs,
+                new_ingredients=ingredients,
+                new_schedule=Schedule.simple(Q_("2.4 mcg/day")),
+                undiluted=True,
+            )
+        assert refused.value.field == "undiluted"
+        diluted = plan_visit(
+            filled,
+            FILLED,
+            settings=SETTINGS,
+            drugs=SHIPPED.drugs,
+            new_ingredients=ingredients,
+            new_schedule=Schedule.simple(Q_("2.4 mcg/day")),
+            undiluted=False,
+        )
+        assert diluted.forecast.stability_days == 14
 
 
 def test_constant_flow_change_flushes_at_the_fixed_flow() -> None:

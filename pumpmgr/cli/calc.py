@@ -89,8 +89,14 @@ def add_parser(subparsers: Any, parser_class: type[argparse.ArgumentParser]) -> 
     p.add_argument(
         "--undiluted",
         action="store_true",
-        help="with --drug ziconotide: the solution is undiluted as supplied "
-        "(84 days); without it the diluted limit (40 days)",
+        help="with --drug ziconotide: the solution is undiluted as supplied, one drug at a "
+        "stock strength (84 days); without it the diluted limit (40 days)",
+    )
+    p.add_argument(
+        "--first-fill-of-drug",
+        action="store_true",
+        help="this is the pump's first fill of --drug: the pump's first ziconotide fill is "
+        "stable 14 days",
     )
     p.add_argument(
         "--max-interval-days",

@@ -17,17 +17,18 @@ from pumpmgr import (
     forecast,
     refill,
     restart,
+    stability,
     wording,
 )
 from pumpmgr.cli import calc_options as read
 from pumpmgr.errors import CatalogError, Code, InputError
 from pumpmgr.formatting import format_quantity
+from pumpmgr.records import Ingredient
 from pumpmgr.schedule import (
     Schedule,
     parse_scheduled_bolus,
     parse_step,
 )
-from pumpmgr.stability import depends_on_dilution, stability_limit
 from pumpmgr.units import DAY, Kind, Quantity, parse_any, parse_unit
 
 Result = dict[str, Any]
@@ -36,7 +37,7 @@ Result = dict[str, Any]
 def run_forecast(args: argparse.Namespace) -> Result:
     program = read.program(args)
     drug = None if args.drug is None else catalogs.default_catalogs().drug(args.drug)
-    stability = (
+    days = (
         None
         if args.stability_days is None
         else read.number(args.stability_days, "--stability-days", "90")
@@ -46,20 +47,33 @@ def run_forecast(args: argparse.Namespace) -> Result:
         if args.max_interval_days is None
         else read.number(args.max_interval_days, "--max-interval-days", "90")
     )
-    source = "--stability-days" if stability is not None else "none set"
-    if args.undiluted and (drug is None or not depends_on_dilution(drug)):
-        raise InputError(
-            "--undiluted: give it with --drug ziconotide, whose in-pump stability depends on it",
-            code=Code.OUT_OF_RANGE,
-            field="--undiluted",
-        )
+    source = "--stability-days" if days is not None else "none set"
+    for option in ("--undiluted", "--first-fill-of-drug"):
+        if drug is None and getattr(args, option[2:].replace("-", "_")):
+            raise InputError(
+                f"{option}: give it with --drug, for example --drug ziconotide",
+                code=Code.NO_VALUE,
+                field=option,
+            )
     if drug is not None:
         # undiluted only as given, never inferred from the concentration (domain-rules §3)
-        limit = stability_limit([drug], first_fill=False, undiluted=args.undiluted or None)
-        if stability is None and limit is not None:
-            stability, source = limit.days, f"drug library: {drug.name}"
+        undiluted = args.undiluted or None
+        problem = stability.undiluted_problem(
+            [Ingredient(drug.key, program.concentration), *_admixture_ingredients(args.admixture)],
+            catalogs.default_catalogs().drugs,
+            undiluted,
+        )
+        if problem is not None:
+            raise InputError(f"--undiluted: {problem}", code=Code.OUT_OF_RANGE, field="--undiluted")
+        limit = stability.stability_limit(
+            [drug],
+            first_fill_of={drug.key} if args.first_fill_of_drug else set(),
+            undiluted=undiluted,
+        )
+        if days is None and limit is not None:
+            days, source = limit.days, limit.source
             if limit.not_recorded:
-                source += "; a diluted solution (--undiluted for one as supplied)"
+                source += " (--undiluted for one as supplied)"
         if interval is None and drug.max_refill_interval is not None:
             interval = float(drug.max_refill_interval.value.to(DAY).m)
     if interval is None:
@@ -79,7 +93,7 @@ def run_forecast(args: argparse.Namespace) -> Result:
         alarm_volume=read.quantity(args.alarm_volume, Kind.VOLUME, "--alarm-volume"),
         accuracy_percent=accuracy.percent,
         buffer_days=int(read.number(args.buffer_days, "--buffer-days", "7", whole=True)),
-        stability_days=stability,
+        stability_days=days,
         open_days=forecast.parse_open_days(args.open_days),
         max_interval_days=interval,
         expires_on=None
@@ -120,12 +134,9 @@ def run_forecast(args: argparse.Namespace) -> Result:
     }
 
 
-def _admixture(texts: list[str], daily_volume: Quantity) -> Result:
-    """Each other drug of an admixture at the one volume rate: ``Vd × C_drug`` (domain-rules
-    §2), each in its drug's display unit."""
-    if not texts:
-        return {}
-    shown = []
+def _admixture_ingredients(texts: list[str]) -> list[Ingredient]:
+    """The other drugs of an admixture as ``--admixture`` gives them ("clonidine 50 mcg/mL")."""
+    found = []
     for text in texts:
         name, _, concentration = text.strip().partition(" ")
         try:
@@ -134,9 +145,25 @@ def _admixture(texts: list[str], daily_volume: Quantity) -> Result:
             raise InputError(
                 f"--admixture: {exc.message}", code=exc.code, field="--admixture"
             ) from None
-        dose = dosing.dose_for_volume(
-            daily_volume, read.quantity(concentration, Kind.CONCENTRATION, "--admixture")
+        found.append(
+            Ingredient(
+                drug.key,
+                read.quantity(concentration, Kind.CONCENTRATION, "--admixture"),
+                drug.display_unit,
+            )
         )
+    return found
+
+
+def _admixture(texts: list[str], daily_volume: Quantity) -> Result:
+    """Each other drug of an admixture at the one volume rate: ``Vd × C_drug`` (domain-rules
+    §2), each in its drug's display unit."""
+    if not texts:
+        return {}
+    shown = []
+    for ingredient in _admixture_ingredients(texts):
+        drug = catalogs.default_catalogs().drug(ingredient.drug)
+        dose = dosing.dose_for_volume(daily_volume, ingredient.concentration)
         shown.append(f"{drug.name} {format_quantity(dose, Kind.DOSE_RATE, drug.display_unit)}")
     return {"admixture_doses": shown}
 

@@ -387,6 +387,7 @@ class ClinicService:
         lot_number: str | None = None,
         expiry: date | None = None,
         discrepancy_note: str | None = None,
+        undiluted: bool | None = None,
     ) -> RefillRecord:
         return self.refills.correct_refill(
             actor,
@@ -398,6 +399,7 @@ class ClinicService:
             lot_number=lot_number,
             expiry=expiry,
             discrepancy_note=discrepancy_note,
+            undiluted=undiluted,
         )
 
     def recompute_all_forecasts(self, actor: Actor, reason: str) -> int:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import fields
 from datetime import date, datetime, tzinfo
 from typing import Any
@@ -21,20 +21,26 @@ from typing import Any
 from sqlalchemy import event, false, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from pumpmgr.catalogs import Drug, DrugLibrary
+from pumpmgr.catalogs import DrugLibrary
 from pumpmgr.clock import PumpClock as PumpClock  # the pump's clock (re-exported)
 from pumpmgr.db import schema as db
-from pumpmgr.errors import CatalogError, Code, ImpossibleInput, InputError
+from pumpmgr.errors import Code, ImpossibleInput, InputError
 from pumpmgr.orders import OrderState, most_pressing
 from pumpmgr.pump_forecast import FillPoint as FillPoint  # re-exported: the services' fill
-from pumpmgr.pump_forecast import ProgramFloats, PumpOutlook, program_floats, pump_forecast
-from pumpmgr.records import ClinicSettings, PrescriptionRecord
+from pumpmgr.pump_forecast import (
+    ProgramFloats,
+    PumpOutlook,
+    Solution,
+    program_floats,
+    pump_forecast,
+)
+from pumpmgr.records import ClinicSettings, Ingredient, PrescriptionRecord
 from pumpmgr.refill import (
     Discrepancy,
     worst_case_error_percent,
 )
 from pumpmgr.services import mapping
-from pumpmgr.stability import stability_limit
+from pumpmgr.stability import first_fills, recorded_undiluted, solution_limit
 from pumpmgr.units import MCG_PER_ML, Q_
 from pumpmgr.visit import max_interval_days
 
@@ -48,8 +54,9 @@ DAYS_LEFT_BASIS = "with_boluses"
 TOP_UP_ML = 0.01
 
 
-def fill_point(refills: list[db.Refill]) -> FillPoint | None:
-    """The pump's :class:`FillPoint` from its current refills, oldest first (None: no fill)."""
+def fill_point(refills: list[db.Refill], drugs: Sequence[frozenset[str]]) -> FillPoint | None:
+    """The pump's :class:`FillPoint` from its current refills, oldest first, and the drugs each
+    filled (:func:`refill_drugs`); None: no fill."""
     if not refills:
         return None
     last = refills[-1]
@@ -69,7 +76,7 @@ def fill_point(refills: list[db.Refill]) -> FillPoint | None:
         last.performed_at,
         last.final_reservoir_ml,
         last.bolus_volume_ml or 0.0,
-        len(refills) == 1,
+        first_fills(drugs, origin),
         measured_error_percent=error,
         solution_filled_at=None if origin == len(refills) - 1 else refills[origin].performed_at,
         expires_on=min(r.expiry_date for r in solution),
@@ -140,23 +147,42 @@ def current_refills(session: Session, pump_id: int) -> list[db.Refill]:
     return list(found)
 
 
+def refill_drugs(session: Session, refills: Sequence[db.Refill]) -> list[frozenset[str]]:
+    """The drugs (library keys) each refill filled, from the prescription it names (none for
+    a refill that names none), in one query."""
+    ids = {r.prescription_id for r in refills if r.prescription_id is not None}
+    held: dict[int, set[str]] = {}
+    for chunk in _chunks(sorted(ids)):
+        for rx_id, drug in session.execute(
+            select(
+                db.PrescriptionIngredient.prescription_id, db.PrescriptionIngredient.drug_key
+            ).where(db.PrescriptionIngredient.prescription_id.in_(chunk))
+        ):
+            held.setdefault(rx_id, set()).add(drug)
+    return [
+        frozenset(() if r.prescription_id is None else held.get(r.prescription_id, ()))
+        for r in refills
+    ]
+
+
+def current_fill(session: Session, pump_id: int) -> FillPoint | None:
+    """:func:`fill_point` of the pump's :func:`current_refills`."""
+    refills = current_refills(session, pump_id)
+    return fill_point(refills, refill_drugs(session, refills))
+
+
 def stability_days(
-    prescription: PrescriptionRecord,
+    ingredients: Iterable[str],
     library: DrugLibrary,
     *,
-    first_fill: bool,
+    first_fill_of: frozenset[str],
     undiluted: bool | None,
 ) -> float | None:
-    """The shortest in-pump stability limit of the solution's drugs, in days (or none set):
-    :func:`pumpmgr.stability.stability_limit`, undiluted as recorded at the fill (None: not
-    recorded, the diluted limit)."""
-    drugs: list[Drug] = []
-    for ingredient in prescription.ingredients:
-        try:
-            drugs.append(library.drug(ingredient.drug))
-        except CatalogError:
-            continue
-    best = stability_limit(drugs, first_fill=first_fill, undiluted=undiluted)
+    """:func:`pumpmgr.stability.solution_limit` of a solution's drugs (library keys), in days
+    (None: none set); a drug the library does not hold sets none."""
+    best, _unknown = solution_limit(
+        ingredients, library, first_fill_of=first_fill_of, undiluted=undiluted
+    )
     return None if best is None else best.days
 
 
@@ -170,14 +196,27 @@ def solution_undiluted(solution: list[db.Refill]) -> bool | None:
     return False if False in recorded else None
 
 
+def ingredients_of(solution: Solution) -> list[Ingredient]:
+    """A stored solution (drug key, mcg/mL) as the pure core's ingredients."""
+    return [Ingredient(drug, Q_(strength, MCG_PER_ML)) for drug, strength in solution]
+
+
+def stored_undiluted(
+    solution: Solution, library: DrugLibrary, undiluted: bool | None
+) -> bool | None:
+    """:func:`pumpmgr.stability.recorded_undiluted` of a stored solution (its ingredients are
+    built only where there is a record to read)."""
+    if undiluted is None:
+        return None
+    return recorded_undiluted(ingredients_of(solution), library, undiluted)
+
+
 def interval_days(
     ingredients: tuple[tuple[str, float], ...], library: DrugLibrary, settings: ClinicSettings
 ) -> float:
     """:func:`pumpmgr.visit.max_interval_days` of a stored solution (drug key, mcg/mL)."""
-    from pumpmgr.records import Ingredient
-
     return max_interval_days(
-        [Ingredient(drug, Q_(strength, MCG_PER_ML)) for drug, strength in ingredients],
+        ingredients_of(ingredients),
         library,
         settings.max_refill_interval_days,
     )[0]
@@ -216,8 +255,11 @@ def compute(
         labelled_accuracy=accuracy_percent,
         constant_flow=pump.nominal_flow_ml_per_day is not None,
         settings=settings,
-        stability=lambda _solution, first, undiluted: stability_days(
-            running[-1], library, first_fill=first, undiluted=undiluted
+        stability=lambda solution, first, undiluted: stability_days(
+            (drug for drug, _ in solution),
+            library,
+            first_fill_of=first,
+            undiluted=stored_undiluted(solution, library, undiluted),
         ),
         interval=lambda solution: interval_days(solution, library, settings),
         tz=tz,
@@ -244,9 +286,13 @@ def _chunks(ids: list[int]) -> list[list[int]]:
     return [ids[i : i + _CHUNK] for i in range(0, len(ids), _CHUNK)]
 
 
-def last_fills(session: Session, pump_ids: list[int]) -> dict[int, FillPoint]:
+def last_fills(
+    session: Session, pump_ids: list[int], first_fill_drugs: Collection[str]
+) -> dict[int, FillPoint]:
     """Each pump's latest current fill (:func:`fill_point` of :func:`current_refills`), in a
-    few queries."""
+    few queries. Its ``first_fill_of`` names only ``first_fill_drugs``, the drugs whose first
+    fill has a limit of its own (:func:`pumpmgr.stability.first_fill_limited`), the only ones
+    the stability limit reads it of (none: a caller that reads no stability limit)."""
     corrected = select(db.Refill.corrects_id).where(db.Refill.corrects_id.is_not(None))
     latest, second = aliased(db.Refill), aliased(db.Refill)
     emptied = aliased(db.Refill)
@@ -281,6 +327,11 @@ def last_fills(session: Session, pump_ids: list[int]) -> dict[int, FillPoint]:
     r = db.Refill
     fills: dict[int, FillPoint] = {}
     for chunk in _chunks(pump_ids):
+        first_of = (
+            _first_fills_of_latest(session, chunk, corrected, first_fill_drugs)
+            if first_fill_drugs
+            else {}
+        )
         rows = session.execute(
             select(
                 db.Pump.id,
@@ -316,7 +367,7 @@ def last_fills(session: Session, pump_ids: list[int]) -> dict[int, FillPoint]:
             undiluted,
         ) in rows:
             if final_ml - added_ml > TOP_UP_ML:  # a top-up: the older solutions count too
-                found = fill_point(current_refills(session, pump_id))
+                found = current_fill(session, pump_id)
                 if found is not None:
                     fills[pump_id] = found
                 continue
@@ -335,13 +386,60 @@ def last_fills(session: Session, pump_ids: list[int]) -> dict[int, FillPoint]:
                 performed_at,
                 final_ml,
                 bolus_ml or 0.0,
-                before_ml is None,
+                first_of.get(pump_id, frozenset()),
                 measured_error_percent=error,
                 expires_on=expiry,
                 ran_empty=bool(empty),
                 undiluted=undiluted,
             )
     return fills
+
+
+def _first_fills_of_latest(
+    session: Session, pump_ids: list[int], corrected: Any, drugs: Collection[str]
+) -> dict[int, frozenset[str]]:
+    """Each pump's :func:`pumpmgr.stability.first_fills` of its latest current refill taken as
+    the solution's own fill (:func:`last_fills` reads a top-up through :func:`fill_point`): the
+    latest refill's drugs, and per drug how many current refills held it and the first of them,
+    which tells whether one before the latest did; of ``drugs`` only. Two queries, whatever
+    the refill count."""
+    r, latest = db.Refill, aliased(db.Refill)
+    ingredient = db.PrescriptionIngredient
+    newest = (
+        select(latest.id)
+        .where(latest.pump_id == db.Pump.id, latest.id.not_in(corrected))
+        .order_by(latest.performed_at.desc(), latest.id.desc())
+        .limit(1)
+        .correlate(db.Pump)
+        .scalar_subquery()
+    )
+    last: dict[int, tuple[int, set[str]]] = {}
+    for pump_id, refill_id, drug in session.execute(
+        select(db.Pump.id, r.id, ingredient.drug_key)
+        .select_from(db.Pump)
+        .join(r, r.id == newest)
+        .join(ingredient, ingredient.prescription_id == r.prescription_id)
+        .where(db.Pump.id.in_(pump_ids), ingredient.drug_key.in_(list(drugs)))
+    ):
+        last.setdefault(pump_id, (refill_id, set()))[1].add(drug)
+    held: dict[int, set[str]] = {}
+    for pump_id, drug, count, first_id in session.execute(
+        select(r.pump_id, ingredient.drug_key, func.count(r.id), func.min(r.id))
+        .select_from(r)
+        .join(ingredient, ingredient.prescription_id == r.prescription_id)
+        .where(
+            r.pump_id.in_(list(last)),
+            r.id.not_in(corrected),
+            ingredient.drug_key.in_(list(drugs)),
+        )
+        .group_by(r.pump_id, ingredient.drug_key)
+    ):
+        if count > 1 or first_id != last[pump_id][0]:
+            held.setdefault(pump_id, set()).add(drug)
+    return {
+        pump_id: first_fills([held.get(pump_id, set()), drugs], 1)
+        for pump_id, (_, drugs) in last.items()
+    }
 
 
 def due_facts(session: Session, pump_ids: list[int]) -> dict[int, dict[str, Any]]:

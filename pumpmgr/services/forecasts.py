@@ -18,16 +18,17 @@ from pumpmgr.db import schema as db
 from pumpmgr.db.audit import append_audit
 from pumpmgr.errors import PumpMgrError
 from pumpmgr.pump_forecast import pump_forecast
-from pumpmgr.records import Ingredient, PrescriptionRecord, StoredForecast
+from pumpmgr.records import StoredForecast
 from pumpmgr.services import forecasting, mapping
 from pumpmgr.services.context import ClinicContext
 from pumpmgr.services.permissions import Action
 from pumpmgr.services.values import Actor
-from pumpmgr.units import MCG_PER_DAY, MCG_PER_ML, Q_
+from pumpmgr.stability import first_fill_limited
 
 #: The revision of the refill-due rules the forecasts are computed with: 1, the worst case and
-#: the limits of revision 0007 (domain-rules §3). Kept in ``clinic_settings.forecast_rules``.
-FORECAST_RULES = 1
+#: the limits of revision 0007; 2, a drug's first-fill stability limit after the pump's first
+#: fill of that drug (revision 0021; domain-rules §3). Kept in ``clinic_settings.forecast_rules``.
+FORECAST_RULES = 2
 
 
 class ForecastService:
@@ -50,7 +51,7 @@ class ForecastService:
 
     def _computed(self, session: Session, pump: db.Pump, now: datetime) -> db.PumpForecast:
         """The forecast row of ``pump`` from its records, computed at ``now`` (not added)."""
-        fill = forecasting.fill_point(forecasting.current_refills(session, pump.id))
+        fill = forecasting.current_fill(session, pump.id)
         row = forecasting.compute(
             pump=pump,
             fill=fill,
@@ -163,31 +164,22 @@ class ForecastService:
         (:meth:`refresh_forecasts`)."""
         settings, library = self.ctx.settings(session), self.ctx.library(session)
         ids = [pump.id for pump in pumps]
-        fills = forecasting.last_fills(session, ids)
+        fills = forecasting.last_fills(session, ids, first_fill_limited(library))
         programs = forecasting.running_programs(session, fills, ids)
-        limits: dict[tuple[tuple[tuple[str, float], ...], bool, bool | None], float | None] = {}
+        limits: dict[tuple[tuple[str, ...], frozenset[str], bool | None], float | None] = {}
 
         def stability(
-            ingredients: tuple[tuple[str, float], ...], first_fill: bool, undiluted: bool | None
+            ingredients: tuple[tuple[str, float], ...],
+            first_fill_of: frozenset[str],
+            undiluted: bool | None,
         ) -> float | None:
-            """:func:`forecasting.stability_days` (it reads only the ingredients)."""
-            key = (ingredients, first_fill, undiluted)
+            """:func:`forecasting.stability_days`, once per set of drugs."""
+            undiluted = forecasting.stored_undiluted(ingredients, library, undiluted)
+            drugs = tuple(drug for drug, _ in ingredients)
+            key = (drugs, first_fill_of & frozenset(drugs), undiluted)
             if key not in limits:
-                from pumpmgr.schedule import Schedule
-
-                probe = PrescriptionRecord(
-                    id=0,
-                    pump_id=0,
-                    ingredients=tuple(
-                        Ingredient(drug, Q_(strength, MCG_PER_ML)) for drug, strength in ingredients
-                    ),
-                    schedule=Schedule.simple(Q_(1.0, MCG_PER_DAY)),
-                    patient_bolus=None,
-                    effective_at=now,
-                    prescriber="",
-                )
                 limits[key] = forecasting.stability_days(
-                    probe, library, first_fill=first_fill, undiluted=undiluted
+                    drugs, library, first_fill_of=first_fill_of, undiluted=undiluted
                 )
             return limits[key]
 
@@ -247,25 +239,17 @@ class ForecastService:
         return self.ctx.write(work)
 
     def refresh_stale(self) -> int:
-        """Compute again, at once, every stored forecast written before the refill-due date
-        counted the worst case (revision 0007: an alarm date but no worst-case date), so that
-        an upgraded clinic never shows a refill-due date later than the revised rules allow;
-        then mark the settings (``forecast_rules``) so that later starts read one row instead.
-        Audited as pumpmgr's own action; returns how many pumps (0, writing nothing, when the
-        settings say the forecasts are current)."""
+        """Compute again, at once, every active pump's stored forecast when the settings say
+        they were written under older refill-due rules (``forecast_rules`` below
+        :data:`FORECAST_RULES`), so that an upgraded clinic never shows a refill-due date later
+        than the revised rules allow; then mark the settings so that later starts read one row
+        instead. Audited as pumpmgr's own action; returns how many pumps (0, writing nothing,
+        when the settings say the forecasts are current)."""
         current = select(db.ClinicSettings.forecast_rules).where(db.ClinicSettings.id == 1)
         with self.ctx.database.read() as session:
             if (session.scalar(current) or 0) >= FORECAST_RULES:
                 return 0
-        stale = (
-            select(db.Pump)
-            .join(db.PumpForecast, db.PumpForecast.pump_id == db.Pump.id)
-            .where(
-                db.Pump.status == db.PumpStatus.ACTIVE,
-                db.PumpForecast.alarm_at.is_not(None),
-                db.PumpForecast.alarm_at_worst_case.is_(None),
-            )
-        )
+        stale = select(db.Pump).where(db.Pump.status == db.PumpStatus.ACTIVE)
 
         def work(session: Session) -> int:
             settings = session.get_one(db.ClinicSettings, 1)

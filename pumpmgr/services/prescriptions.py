@@ -87,7 +87,7 @@ class PrescriptionService:
             )
             row = forecasting.compute(
                 pump=pump,
-                fill=forecasting.fill_point(refills),
+                fill=forecasting.fill_point(refills, forecasting.refill_drugs(session, refills)),
                 prescriptions=[*self.ctx.prescriptions(session, pump.id), proposed],
                 settings=self.ctx.settings(session),
                 library=library,

@@ -43,7 +43,7 @@ from pumpmgr.services.inputs import (
 from pumpmgr.services.permissions import Action
 from pumpmgr.services.prescriptions import PrescriptionService
 from pumpmgr.services.values import Actor, RefillOutcome
-from pumpmgr.stability import depends_on_dilution
+from pumpmgr.stability import undiluted_problem
 from pumpmgr.units import MCG_PER_ML, ML, Q_, Kind, Quantity, require_not_negative, to_canonical
 
 
@@ -76,9 +76,18 @@ class RefillService:
         # read alone (a pump may have hundreds)
         loaded = forecasting.session_cache(session, "refills").get(pump.id)
         if loaded is None:
-            fill = forecasting.last_fills(session, [pump.id]).get(pump.id)
+            fill = forecasting.last_fills(session, [pump.id], ()).get(pump.id)
         else:
-            fill = forecasting.fill_point(loaded)
+            fill = (
+                None
+                if not loaded
+                else forecasting.FillPoint(
+                    loaded[-1].performed_at,
+                    loaded[-1].final_reservoir_ml,
+                    loaded[-1].bolus_volume_ml or 0.0,
+                    frozenset(),  # the expected residual does not read the stability limit
+                )
+            )
         if fill is None:
             return None
         prescriptions = self.ctx.prescriptions(session, pump.id)
@@ -181,7 +190,7 @@ class RefillService:
                         0.0
                         if data.bolus_volume is None
                         else to_canonical(data.bolus_volume, Kind.VOLUME),
-                        not previous,
+                        frozenset(),  # the programmer's alarm date does not read stability
                     ),
                 )
             )
@@ -394,17 +403,11 @@ class RefillService:
     def _check_undiluted(
         self, session: Session, solution: PrescriptionRecord, undiluted: bool | None
     ) -> None:
-        """Whether the solution is undiluted is recorded only where its stability depends on
-        it (ziconotide, domain-rules §3)."""
-        if undiluted is None:
-            return
-        library = self.ctx.library(session)
-        if not any(depends_on_dilution(library.drug(i.drug)) for i in solution.ingredients):
+        """:func:`pumpmgr.stability.undiluted_problem` of the solution filled, refused."""
+        problem = undiluted_problem(solution.ingredients, self.ctx.library(session), undiluted)
+        if problem is not None:
             raise ImpossibleInput(
-                "undiluted: recorded only for a solution with ziconotide, whose in-pump "
-                "stability depends on it; this solution has none",
-                code=Code.OUT_OF_RANGE,
-                field="undiluted",
+                f"undiluted: {problem}", code=Code.OUT_OF_RANGE, field="undiluted"
             )
 
     def _empty_at_worst_case(
@@ -418,7 +421,7 @@ class RefillService:
         """The worst-case empty instant of the fill before this visit when it is at or before
         ``at`` (None: no fill before, or the worst case not yet empty): the forecast the due
         list holds, computed afresh from the record."""
-        fill = forecasting.fill_point(previous)
+        fill = forecasting.fill_point(previous, forecasting.refill_drugs(session, previous))
         if fill is None or not history:
             return None
         before = forecasting.compute(
@@ -596,8 +599,11 @@ class RefillService:
         lot_number: str | None = None,
         expiry: date | None = None,
         discrepancy_note: str | None = None,
+        undiluted: bool | None = None,
     ) -> RefillRecord:
-        """A corrected copy of a refill, pointing at it; the original stays as it was."""
+        """A corrected copy of a refill, pointing at it; the original stays as it was.
+        ``undiluted`` (None: as recorded) is checked as at the refill
+        (:func:`pumpmgr.stability.undiluted_problem`) and moves the stability limit."""
         self.ctx.permit(actor, Action.CORRECT_REFILL)
         reason = _text(reason, "reason", limit=2000)
 
@@ -635,6 +641,18 @@ class RefillService:
                 row.expiry_date = expiry
             if discrepancy_note is not None:
                 row.discrepancy_note = discrepancy_note.strip() or None
+            if undiluted is not None:
+                filled = next(
+                    r for r in self.ctx.refill_records(session, pump.id) if r.id == old.id
+                )
+                problem = undiluted_problem(
+                    filled.ingredients, self.ctx.library(session), undiluted
+                )
+                if problem is not None:
+                    raise ImpossibleInput(
+                        f"undiluted: {problem}", code=Code.OUT_OF_RANGE, field="undiluted"
+                    )
+                row.undiluted = undiluted
             previous_final = self._previous_final(session, old)
             if row.discrepancy_verdict != "first_fill" and previous_final is not None:
                 row.discrepancy_verdict = discrepancy(
@@ -670,7 +688,7 @@ class RefillService:
                         row.performed_at,
                         row.final_reservoir_ml,
                         row.bolus_volume_ml or 0.0,
-                        previous_final is None,
+                        frozenset(),  # the programmer's alarm date does not read stability
                     ),
                 )
             )
@@ -698,7 +716,12 @@ class RefillService:
                 "refill.correct",
                 "refill",
                 row.id,
-                {"corrects": old.id, "verified_by": verifier.username, **programmer},
+                {
+                    "corrects": old.id,
+                    "verified_by": verifier.username,
+                    **programmer,
+                    **({} if undiluted is None else {"undiluted": undiluted}),
+                },
                 reason,
             )
             self.forecasts.refresh_forecast(session, pump)

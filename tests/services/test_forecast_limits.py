@@ -21,6 +21,7 @@ from clinic_world import (
 from pumpmgr.errors import Code, ImpossibleInput, InputError
 from pumpmgr.forecast import RefillState
 from pumpmgr.refill import NOT_FROM_RESERVOIR
+from pumpmgr.services.forecasts import FORECAST_RULES
 
 
 def filled(world: World, **extra: object) -> tuple[int, object]:
@@ -214,4 +215,4 @@ def test_a_forecast_stored_under_the_old_rules_is_computed_again_when_the_clinic
     assert not any("pump_forecasts" in s for s in statements)
     assert last_audit(world).seq == entry.seq
     with world.clinic.database.read() as session:
-        assert session.get_one(db.ClinicSettings, 1).forecast_rules == 1
+        assert session.get_one(db.ClinicSettings, 1).forecast_rules == FORECAST_RULES

@@ -7,7 +7,8 @@ backends."""
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from dataclasses import replace
+from datetime import date, datetime, timedelta
 
 import pytest
 from clinic_world import (
@@ -19,10 +20,14 @@ from clinic_world import (
     last_audit,
     written_order,
 )
+from sqlalchemy import select
 
+from pumpmgr.db import schema as db
+from pumpmgr.db.audit import append_audit
 from pumpmgr.errors import ImpossibleInput
 from pumpmgr.schedule import Schedule
 from pumpmgr.services.exchange import check_document, export_clinic
+from pumpmgr.services.forecasts import FORECAST_RULES
 from pumpmgr.services.inputs import (
     CatheterInput,
     IngredientInput,
@@ -123,3 +128,155 @@ def test_refused_for_a_solution_with_no_ziconotide(world: World) -> None:
         assert refused.value.field == "undiluted"
     outcome = world.clinic.record_refill(world.nurse, world.check, pump_id, fill(START))
     assert outcome.refill.undiluted is None
+
+
+def ziconotide_order(at: datetime) -> PrescriptionInput:
+    """Ziconotide 25 mcg/mL at 1.2 mcg/day from ``at`` (the stability limit sets the due date)."""
+    return PrescriptionInput(
+        ingredients=(IngredientInput("ziconotide", Q_("25 mcg/mL")),),
+        schedule=Schedule.simple(Q_("1.2 mcg/day")),
+        effective_at=at,
+        prescriber="Dr Brandt",
+        order=written_order(at),
+    )
+
+
+def test_a_pump_switched_to_ziconotide_gets_the_first_fill_limit(world: World) -> None:
+    """domain-rules §3: 14 days after the pump's first *ziconotide* fill, whatever it held
+    before (a pump on baclofen got 84 days here); its next ziconotide fill 84 undiluted, 40
+    diluted."""
+    _, pump_id = baclofen_patient(world)
+    world.clinic.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())
+    world.clinic.record_refill(world.nurse, world.check, pump_id, fill(START))
+    switch = START + timedelta(days=60)  # Fri 2 May 2025
+    world.clock.moment = switch
+    left = world.clinic.expected_now(pump_id, switch)
+    assert left is not None
+    outcome = world.clinic.record_refill(
+        world.nurse,
+        world.check,
+        pump_id,
+        fill(
+            switch,
+            aspirated=f"{left.to('mL').m:.2f} mL",
+            new_prescription=ziconotide_order(switch),
+            bridge_acknowledged=True,
+            undiluted=True,
+        ),
+    )
+    assert outcome.forecast is not None
+    # 14 days from Fri 2 May is Fri 16 May
+    assert (outcome.forecast.refill_due, outcome.forecast.refill_due_reason) == (
+        date(2025, 5, 16),
+        "stability",
+    )
+    assert refill_after(world, pump_id, 70, True) == (date(2025, 8, 4), "stability", 84)
+    assert refill_after(world, pump_id, 80, False) == (date(2025, 7, 1), "stability", 40)
+
+
+def test_undiluted_is_refused_for_an_admixture_or_a_strength_not_supplied(world: World) -> None:
+    """An admixture is diluted by definition; an undiluted ziconotide solution is a stock
+    strength (25 or 100 mcg/mL): 50 mcg/mL undiluted is refused, naming the field; recorded
+    diluted, the same solution is taken."""
+    pump_id = ziconotide_pump(world)
+    mixed = (
+        IngredientInput("ziconotide", Q_("25 mcg/mL")),
+        IngredientInput("morphine", Q_("1 mg/mL")),
+    )
+    fifty = (IngredientInput("ziconotide", Q_("50 mcg/mL")),)
+    for ingredients, words in (
+        (mixed, "undiluted: an admixture is diluted by definition"),
+        (fifty, r"undiluted: ziconotide 50 mcg/mL is not a stock strength \(25 mcg/mL or 100"),
+    ):
+        order = replace(
+            ziconotide_order(START),
+            ingredients=ingredients,
+            schedule=Schedule.simple(Q_("2.4 mcg/day")),
+            reasons={
+                "dose.below_typical": "a low morphine dose beside ziconotide",
+                "titration.within_24h": "the order is entered again",
+            },
+        )
+        # the prescriber's own order runs at once (a nurse's with warnings waits to be signed)
+        world.clinic.change_prescription(world.prescriber, world.check, pump_id, order)
+        with pytest.raises(ImpossibleInput, match=words) as refused:
+            world.clinic.record_refill(
+                world.nurse, world.check, pump_id, fill(START, undiluted=True)
+            )
+        assert refused.value.field == "undiluted"
+    outcome = world.clinic.record_refill(
+        world.nurse, world.check, pump_id, fill(START, undiluted=False)
+    )
+    assert outcome.refill.undiluted is False
+
+
+def test_a_wrong_undiluted_box_is_corrected_and_moves_the_forecast(world: World) -> None:
+    """A refill recorded diluted by mistake is corrected to undiluted (audited, verified by a
+    second user): the stored forecast takes 84 days instead of 40."""
+    pump_id = ziconotide_pump(world)
+    refill_after(world, pump_id, 0, True)
+    assert refill_after(world, pump_id, 15, False) == (date(2025, 4, 25), "stability", 38)
+    with world.clinic.database.read() as session:
+        refill_id = session.scalars(
+            select(db.Refill.id).where(db.Refill.pump_id == pump_id).order_by(db.Refill.id.desc())
+        ).first()
+    assert refill_id is not None
+    corrected = world.clinic.correct_refill(
+        world.nurse, world.check, refill_id, "the solution went in as supplied", undiluted=True
+    )
+    assert corrected.undiluted is True and corrected.corrects_id == refill_id
+    assert json.loads(last_audit(world).payload)["undiluted"] is True
+    forecast = world.clinic.patient_chart(world.clinic.find_patient("200001").id).forecast
+    assert forecast is not None
+    assert (forecast.refill_due, forecast.refill_due_reason) == (date(2025, 6, 10), "stability")
+
+
+def test_forecasts_stored_before_the_first_ziconotide_fill_rule_are_computed_again(
+    world: World,
+) -> None:
+    """A clinic upgraded from refill-due rules 1 (a new database is current: revision 0021)
+    keeps forecasts that gave a pump switched to ziconotide 84 days: the first start computes
+    every active pump's again, once, audited as pumpmgr's own."""
+    _, pump_id = baclofen_patient(world)
+    world.clinic.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())
+    world.clinic.record_refill(world.nurse, world.check, pump_id, fill(START))
+    switch = START + timedelta(days=60)
+    world.clock.moment = switch
+    left = world.clinic.expected_now(pump_id, switch)
+    assert left is not None
+    world.clinic.record_refill(
+        world.nurse,
+        world.check,
+        pump_id,
+        fill(
+            switch,
+            aspirated=f"{left.to('mL').m:.2f} mL",
+            new_prescription=ziconotide_order(switch),
+            bridge_acknowledged=True,
+            undiluted=True,
+        ),
+    )
+    with world.clinic.database.write() as session:
+        settings = session.get_one(db.ClinicSettings, 1)
+        assert settings.forecast_rules == FORECAST_RULES
+        forecast = session.get_one(db.PumpForecast, pump_id)
+        forecast.refill_due = date(2025, 7, 25)  # 84 days: what the old rule stored
+        settings.forecast_rules = 1
+        # as an upgrade leaves the database (on the record, as revision 0021 does)
+        append_audit(
+            session,
+            username="pumpmgr",
+            action="test.upgrade",
+            entity_type="clinic",
+            entity_id="all",
+            changes={},
+            reason=None,
+            workstation="test",
+            at=world.clock.now(),
+        )
+    assert world.clinic.forecasts.refresh_stale() == 1
+    assert last_audit(world).action == "forecast.recompute_after_upgrade"
+    with world.clinic.database.read() as session:
+        assert session.get_one(db.PumpForecast, pump_id).refill_due == date(2025, 5, 16)
+        assert session.get_one(db.ClinicSettings, 1).forecast_rules == FORECAST_RULES
+    assert world.clinic.forecasts.refresh_stale() == 0

@@ -989,6 +989,29 @@ def test_undiluted_is_ticked_for_ziconotide_only_and_sets_the_stability_limit(
     assert wizard.outcome.forecast.refill_due_reason == "stability"
 
 
+def test_undiluted_is_refused_on_the_solution_step_for_a_strength_not_supplied(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    """An undiluted ziconotide solution is a stock strength (25 or 100 mcg/mL): 50 mcg/mL
+    ticked "Undiluted (as supplied)" is refused on the Solution step, before any saving, in the
+    box's name; unticked (diluted) it is planned at 40 days."""
+    wizard = open_wizard(qtbot, window, ziconotide_patient(window.clinic))
+    through_patient_and_residual(qtbot, wizard, "19.5 mL")
+    step = wizard.solution
+    click(qtbot, step.new_concentration)
+    type_into(qtbot, step.editor.rows[0].concentration, "50 mcg/mL")
+    qtbot.keyClicks(step.lot, "L2025-200")
+    qtbot.keyClicks(step.expiry.line_edit, "Tue 30 Jun 2026")
+    click(qtbot, step.undiluted)
+    said = "Undiluted (as supplied): ziconotide 50 mcg/mL is not a stock strength"
+    assert wizard.current() is step and not wizard.next_button.isEnabled()
+    assert said in wizard.problem_label.text()
+    assert wizard.plan is None and wizard.plan_error.startswith(said)
+    click(qtbot, step.undiluted)
+    assert wizard.next_button.isEnabled() and said not in wizard.problem_label.text()
+    assert wizard.plan is not None and wizard.plan.forecast.stability_days == 40
+
+
 def verdict_of(wizard: RefillWizard) -> str | None:
     return None if wizard.verdict is None else wizard.verdict.verdict
 

@@ -265,6 +265,8 @@ class RefillWizard(StepWizard):
             if new_ingredients is None:
                 problem = self.solution.editor.problem()
                 raise _Incomplete(f"the new solution is not complete ({problem})")
+        if self.solution.undiluted_problem():  # said as the box, not as plan_visit's field
+            raise _Incomplete(self.solution.undiluted_problem())
         volume = None
         if self.volume.volume.text().strip():
             volume = self.volume.volume.quantity()

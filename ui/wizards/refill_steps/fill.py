@@ -24,7 +24,7 @@ from pumpmgr.forecast import due_reason_words
 from pumpmgr.formatting import format_date, format_quantity
 from pumpmgr.records import Ingredient
 from pumpmgr.refill import RefillPlan, plan_refill
-from pumpmgr.stability import depends_on_dilution
+from pumpmgr.stability import depends_on_dilution, undiluted_problem
 from pumpmgr.units import Kind
 from pumpmgr.wording import solution_text
 from ui import presentation
@@ -176,6 +176,12 @@ class SolutionStep(WizardStep):
         """Whether the solution is undiluted, as ticked (None: not asked, no ziconotide)."""
         return self.undiluted.isChecked() if self.dilution_matters() else None
 
+    def undiluted_problem(self) -> str:
+        """Why the solution cannot be ticked undiluted (empty: it can): the rule of
+        :func:`pumpmgr.stability.undiluted_problem`, named as the box."""
+        problem = undiluted_problem(self.solution(), self.wizard.library, self.undiluted_record())
+        return "" if problem is None else f"Undiluted (as supplied): {problem}"
+
     def refresh(self) -> None:
         """The Undiluted box and the naive pump's warning, from the wizard's plan; the wizard
         calls it again once it has made the plan anew after a change (this step's own slot of
@@ -203,6 +209,8 @@ class SolutionStep(WizardStep):
             found.append(problem)
         if not self.source.currentText().strip():
             found.append("say where the solution came from")
+        if self.undiluted_problem():
+            found.append(self.undiluted_problem())
         return found
 
     def first_input(self) -> QWidget | None:
