@@ -43,6 +43,7 @@ from pumpmgr.services.inputs import (
     OrderGiven,
     PatientInput,
     PrescriptionInput,
+    PumpInput,
     RefillInput,
     Verification,
 )
@@ -167,6 +168,40 @@ def test_the_due_list_follows_the_other_workstation_keeping_the_selection(
     assert row is not None and row.mrn == "100004"  # the nurse's selection stays
     assert [bar.value() for bar in bars] == scrolled  # and where she had scrolled to
     assert window.statusBar().currentMessage().startswith("Read again at 09:07")
+    assert not dialogs.texts("error")
+
+
+def test_a_read_after_days_says_nothing_when_only_the_clock_moved(
+    live_window: MainWindow, dialogs: Dialogs
+) -> None:
+    """Forty days on, a pump's refill comes within the booking horizon ("not booked"), a pump
+    never filled is listed with the time of the read as its alarm, and the list's states and
+    order move with the clock; nobody saved anything shown, so the read the window's own save
+    causes (SQLite reports it) says nothing changed."""
+    window = live_window
+    clinic, nina = window.clinic, window.clinic.sign_in("nina", PASSWORD)
+    assert isinstance(clinic.clock, FixedClock)
+    patient = clinic.register_patient(
+        nina, PatientInput("100077", "Neu", "Ida", date(1980, 1, 1), "spasticity_spinal")
+    )
+    clinic.implant_pump(
+        nina,
+        patient.id,
+        PumpInput("synchromed2-20", "NGV100077", NOW.date(), "left lower abdomen"),
+        None,
+    )
+    window.live.check()  # a pump more: the list changed
+    window.statusBar().clearMessage()
+    before = {row.mrn: row for row in window.dashboard.model.rows()}
+    clinic.clock.advance(timedelta(days=40))
+    clinic.register_patient(
+        nina, PatientInput("100078", "Neu", "Jan", date(1980, 1, 1), "spasticity_spinal")
+    )
+    window.live.check()
+    after = {row.mrn: row for row in window.dashboard.model.rows()}
+    assert (before["100006"].booking, after["100006"].booking) == ("", "not_booked")
+    assert after["100077"].alarm_at - before["100077"].alarm_at == timedelta(days=40)
+    assert not window.statusBar().currentMessage().startswith("Read again")
     assert not dialogs.texts("error")
 
 
