@@ -36,6 +36,7 @@ from test_refill_wizard import (
 
 from pumpmgr.clock import FixedClock
 from pumpmgr.db.engine import open_database
+from pumpmgr.records import DueRow
 from pumpmgr.schedule import Schedule
 from pumpmgr.services import Actor, ClinicService
 from pumpmgr.services.inputs import (
@@ -171,35 +172,42 @@ def test_the_due_list_follows_the_other_workstation_keeping_the_selection(
     assert not dialogs.texts("error")
 
 
+def _listed(window: MainWindow) -> dict[str, DueRow]:
+    return {row.mrn: row for row in window.dashboard.model.rows()}
+
+
 def test_a_read_after_days_says_nothing_when_only_the_clock_moved(
-    live_window: MainWindow, dialogs: Dialogs
+    qtbot: QtBot, live_window: MainWindow, ward: tuple[ClinicService, Ward], dialogs: Dialogs
 ) -> None:
     """Forty days on, a pump's refill comes within the booking horizon ("not booked"), a pump
     never filled is listed with the time of the read as its alarm, and the list's states and
-    order move with the clock; nobody saved anything shown, so the read the window's own save
-    causes (SQLite reports it) says nothing changed."""
-    window = live_window
-    clinic, nina = window.clinic, window.clinic.sign_in("nina", PASSWORD)
-    assert isinstance(clinic.clock, FixedClock)
-    patient = clinic.register_patient(
-        nina, PatientInput("100077", "Neu", "Ida", date(1980, 1, 1), "spasticity_spinal")
+    order move with the clock; the other workstation's save changes nothing listed, so the
+    read it causes says nothing changed."""
+    window, (_, other) = live_window, ward
+    patient = other.clinic.register_patient(
+        other.otto, PatientInput("100077", "Neu", "Ida", date(1980, 1, 1), "spasticity_spinal")
     )
-    clinic.implant_pump(
-        nina,
+    other.clinic.implant_pump(
+        other.otto,
         patient.id,
         PumpInput("synchromed2-20", "NGV100077", NOW.date(), "left lower abdomen"),
         None,
     )
-    window.live.check()  # a pump more: the list changed
+    qtbot.waitUntil(lambda: "100077" in _listed(window), timeout=WITHIN_MS)  # a pump more
     window.statusBar().clearMessage()
-    before = {row.mrn: row for row in window.dashboard.model.rows()}
-    clinic.clock.advance(timedelta(days=40))
-    clinic.register_patient(
-        nina, PatientInput("100078", "Neu", "Jan", date(1980, 1, 1), "spasticity_spinal")
+    before = _listed(window)
+    assert isinstance(window.clinic.clock, FixedClock)
+    window.idle.stop()  # forty days idle would lock the window
+    window.clinic.clock.advance(timedelta(days=40))
+    other.clinic.register_patient(
+        other.otto, PatientInput("100078", "Neu", "Jan", date(1980, 1, 1), "spasticity_spinal")
     )
-    window.live.check()
-    after = {row.mrn: row for row in window.dashboard.model.rows()}
-    assert (before["100006"].booking, after["100006"].booking) == ("", "not_booked")
+    qtbot.waitUntil(
+        lambda: (row := _listed(window).get("100006")) is not None and row.booking == "not_booked",
+        timeout=WITHIN_MS,
+    )
+    after = _listed(window)
+    assert before["100006"].booking == ""  # the clock's doing
     assert after["100077"].alarm_at - before["100077"].alarm_at == timedelta(days=40)
     assert not window.statusBar().currentMessage().startswith("Read again")
     assert not dialogs.texts("error")
