@@ -7,10 +7,11 @@ delivers on the GUI thread what the work reported (:attr:`Background.reported`),
 quitting never waits for it. The work must not touch widgets (Qt's thread rule) nor hand a
 database session across: it calls services and returns plain data, and widgets are built from
 that data on the GUI thread. No QObject is freed on a worker: the worker holds none but the
-program's one relay, each task is held until its end is delivered and its thread joined, and
-while work runs Python's cyclic garbage is collected on the GUI thread only (a worker's
-collection would destroy a QObject caught in a reference cycle on the worker: Qt forbids it,
-and PySide6 crashes, seldom). :func:`run_in_background` waits for work behind a window-modal
+program's one relay, and each task is held until its end is delivered and its thread joined.
+From the first work on, Python's cyclic garbage is collected by the GUI thread, from a timer,
+between events (:class:`_Relay`): automatic collection would free a QObject caught in a
+reference cycle on a worker, or in the middle of an event sent to it (Qt forbids both, and
+PySide6 crashes, seldom). :func:`run_in_background` waits for work behind a window-modal
 progress dialog, for an action the user must wait for (input to the window is blocked, so
 nothing else reads the database while a restore replaces it).
 """
@@ -31,7 +32,7 @@ from PySide6.QtWidgets import QApplication, QProgressDialog, QWidget
 T = TypeVar("T")
 #: What the work is given: call it with anything the GUI thread should hear about.
 Report = Callable[[Any], None]
-#: How often the GUI thread collects Python's cyclic garbage while work runs (milliseconds).
+#: How often the GUI thread collects Python's cyclic garbage (milliseconds).
 COLLECT_EVERY_MS = 500
 
 
@@ -47,19 +48,25 @@ class _Relay(QObject):
         super().__init__(parent)
         self.reported.connect(self._report, Qt.ConnectionType.QueuedConnection)
         self.ended.connect(self._end, Qt.ConnectionType.QueuedConnection)
-        self.collector = QTimer(self)
-        self.collector.setInterval(COLLECT_EVERY_MS)
-        self.collector.timeout.connect(_collect_garbage)
         #: The work running, by key, with its thread: held here until its end is delivered.
         self.running: dict[int, tuple[Background, threading.Thread]] = {}
         self._keys = itertools.count()
-        self._gc_was_enabled = False
+        # Python's automatic collection runs wherever an allocation crosses its threshold: on
+        # a worker, which then frees a QObject caught in a reference cycle (a window's; a task
+        # whose exception's traceback refers back to it) on its own thread; or on the GUI
+        # thread inside the delivery of an event, from Python code run for it (the idle
+        # watcher's application event filter sees every event), which frees the event's
+        # receiver under Qt's feet. From the first work on, the GUI thread collects instead,
+        # from a timer: between events, never on a worker.
+        self.collector = QTimer(self)
+        self.collector.setInterval(COLLECT_EVERY_MS)
+        self.collector.timeout.connect(_collect_garbage)
+        gc.disable()
+        self.collector.start()
 
     def start(self, task: Background, work: Callable[[Report], Any], name: str) -> None:
         key = next(self._keys)
         thread = threading.Thread(target=_run, args=(work, key, self), name=name, daemon=True)
-        if not self.running:
-            self._hold_collection()
         self.running[key] = (task, thread)
         thread.start()
 
@@ -73,24 +80,8 @@ class _Relay(QObject):
         # the worker has nothing left to do but return: once it has, it holds no reference,
         # so the task, its work and what it returned are freed here, on the GUI thread
         thread.join()
-        if not self.running:
-            self._release_collection()
         if shiboken6.isValid(task):  # its parent may have been deleted meanwhile
             task._ended(failed, value)
-
-    def _hold_collection(self) -> None:
-        """Python's automatic collection runs on whichever thread allocates: a worker would
-        free a QObject caught in a reference cycle (a window's, or a task whose exception's
-        traceback refers back to it) on its own thread. While work runs, the GUI thread
-        collects instead."""
-        self._gc_was_enabled = gc.isenabled()
-        gc.disable()
-        self.collector.start()
-
-    def _release_collection(self) -> None:
-        self.collector.stop()
-        if self._gc_was_enabled:
-            gc.enable()
 
 
 def _collect_garbage() -> None:

@@ -90,8 +90,8 @@ def test_what_the_work_holds_is_freed_on_the_gui_thread_when_its_window_is_gone(
 
 def test_garbage_collected_while_work_runs_is_collected_on_the_gui_thread(qtbot: QtBot) -> None:
     """A QObject caught in a reference cycle and let go of is freed by Python's cyclic
-    collection; while work runs, that collection runs on the GUI thread, not on the worker
-    whose allocations called for it."""
+    collection; that collection runs on the GUI thread, not on the worker whose allocations
+    called for it."""
     freed: list[str] = []
 
     def churn(_report: Report) -> None:
