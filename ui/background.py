@@ -98,13 +98,16 @@ def _collect_garbage() -> None:
 
 
 def _run(work: Callable[[Report], Any], key: int, relay: _Relay) -> None:
-    """On the worker: ``work``, then its result or exception to the GUI thread."""
+    """On the worker: ``work``, then its result or exception to the GUI thread (unless the
+    program has quit meanwhile, and the relay has gone with the application: nobody to tell)."""
     try:
         result = work(lambda value: relay.reported.emit(key, value))
     except BaseException as exc:  # delivered to the GUI thread, raised there by wait
-        relay.ended.emit(key, True, exc)
+        if shiboken6.isValid(relay):
+            relay.ended.emit(key, True, exc)
         return
-    relay.ended.emit(key, False, result)
+    if shiboken6.isValid(relay):
+        relay.ended.emit(key, False, result)
 
 
 _relay: _Relay | None = None
