@@ -6,37 +6,126 @@ delivers on the GUI thread what the work reported (:attr:`Background.reported`),
 (:attr:`Background.done`) or its exception (:attr:`Background.failed`). The thread is a daemon:
 quitting never waits for it. The work must not touch widgets (Qt's thread rule) nor hand a
 database session across: it calls services and returns plain data, and widgets are built from
-that data on the GUI thread. :func:`run_in_background` waits for work behind a window-modal
+that data on the GUI thread. No QObject is freed on a worker: the worker holds none but the
+program's one relay, and each task is held until its end is delivered and its thread joined.
+From the first work on, Python's cyclic garbage is collected by the GUI thread, from a timer,
+between events (:class:`_Relay`): automatic collection would free a QObject caught in a
+reference cycle on a worker, or in the middle of an event sent to it (Qt forbids both, and
+PySide6 crashes, seldom). :func:`run_in_background` waits for work behind a window-modal
 progress dialog, for an action the user must wait for (input to the window is blocked, so
 nothing else reads the database while a restore replaces it).
 """
 
 from __future__ import annotations
 
+import gc
+import itertools
 import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Signal
+import shiboken6
+from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QProgressDialog, QWidget
 
 T = TypeVar("T")
 #: What the work is given: call it with anything the GUI thread should hear about.
 Report = Callable[[Any], None]
+#: How often the GUI thread collects Python's cyclic garbage (milliseconds).
+COLLECT_EVERY_MS = 500
 
 
 class _Relay(QObject):
-    """Made on the GUI thread and emitted from the worker: every delivery is queued to the GUI
-    thread's event loop."""
+    """The program's one relay: made on the GUI thread, owned by the application, emitted from
+    the workers; its slots run queued on the GUI thread. A worker holds no other QObject, so
+    none is ever freed on a worker thread (Qt forbids it: a crash, seldom)."""
 
-    reported = Signal(object)
-    ended = Signal(bool, object)  #: (failed, result or exception)
+    reported = Signal(int, object)  #: (the work's key, what it reported)
+    ended = Signal(int, bool, object)  #: (the work's key, failed, result or exception)
+
+    def __init__(self, parent: QObject | None) -> None:
+        super().__init__(parent)
+        self.reported.connect(self._report, Qt.ConnectionType.QueuedConnection)
+        self.ended.connect(self._end, Qt.ConnectionType.QueuedConnection)
+        #: The work running, by key, with its thread: held here until its end is delivered.
+        self.running: dict[int, tuple[Background, threading.Thread]] = {}
+        self._keys = itertools.count()
+        # Python's automatic collection runs wherever an allocation crosses its threshold: on
+        # a worker, which then frees a QObject caught in a reference cycle (a window's; a task
+        # whose exception's traceback refers back to it) on its own thread; or on the GUI
+        # thread inside the delivery of an event, from Python code run for it (the idle
+        # watcher's application event filter sees every event), which frees the event's
+        # receiver under Qt's feet. From the first work on, the GUI thread collects instead,
+        # from a timer: between events, never on a worker.
+        self.collector = QTimer(self)
+        self.collector.setInterval(COLLECT_EVERY_MS)
+        self.collector.timeout.connect(_collect_garbage)
+        gc.disable()
+        self.collector.start()
+
+    def start(self, task: Background, work: Callable[[Report], Any], name: str) -> None:
+        key = next(self._keys)
+        thread = threading.Thread(target=_run, args=(work, key, self), name=name, daemon=True)
+        self.running[key] = (task, thread)
+        thread.start()
+
+    def _report(self, key: int, value: object) -> None:
+        running = self.running.get(key)
+        if running is not None and shiboken6.isValid(running[0]):
+            running[0]._reported(value)
+
+    def _end(self, key: int, failed: bool, value: object) -> None:
+        task, thread = self.running.pop(key)
+        # the worker has nothing left to do but return: once it has, it holds no reference,
+        # so the task, its work and what it returned are freed here, on the GUI thread
+        thread.join()
+        if shiboken6.isValid(task):  # its parent may have been deleted meanwhile
+            task._ended(failed, value)
+
+
+def _collect_garbage() -> None:
+    """What automatic collection would have done by now: the generations past their
+    thresholds (:func:`gc.get_threshold`), on the GUI thread."""
+    counts, thresholds = gc.get_count(), gc.get_threshold()
+    generation = -1
+    for level in range(3):
+        if counts[level] <= thresholds[level]:
+            break
+        generation = level
+    if generation >= 0:
+        gc.collect(generation)
+
+
+def _run(work: Callable[[Report], Any], key: int, relay: _Relay) -> None:
+    """On the worker: ``work``, then its result or exception to the GUI thread (unless the
+    program has quit meanwhile, and the relay has gone with the application: nobody to tell)."""
+    try:
+        result = work(lambda value: relay.reported.emit(key, value))
+    except BaseException as exc:  # delivered to the GUI thread, raised there by wait
+        if shiboken6.isValid(relay):
+            relay.ended.emit(key, True, exc)
+        return
+    if shiboken6.isValid(relay):
+        relay.ended.emit(key, False, result)
+
+
+_relay: _Relay | None = None
+
+
+def _the_relay() -> _Relay:
+    """The relay, made at the first start (on the GUI thread) with the application as its
+    parent."""
+    global _relay
+    if _relay is None or not shiboken6.isValid(_relay):
+        _relay = _Relay(QCoreApplication.instance())
+    return _relay
 
 
 class Background(QObject):
     """``work(report)`` on a worker thread; :meth:`start` it, then connect to the signals or
-    :meth:`wait`."""
+    :meth:`wait`. Held until its end is delivered, whatever its parent: started and delivered
+    on the GUI thread."""
 
     reported = Signal(object)
     done = Signal(object)
@@ -51,24 +140,11 @@ class Background(QObject):
         super().__init__(parent)
         self._work = work
         self._name = name
-        self._relay = _Relay()
-        self._relay.reported.connect(self._reported, Qt.ConnectionType.QueuedConnection)
-        self._relay.ended.connect(self._ended, Qt.ConnectionType.QueuedConnection)
         self.finished = False
         self.outcome: tuple[bool, Any] | None = None
 
     def start(self) -> Background:
-        relay = self._relay  # the thread keeps its own reference
-
-        def run() -> None:
-            try:
-                result = self._work(relay.reported.emit)
-            except BaseException as exc:  # delivered to the GUI thread, raised there by wait
-                relay.ended.emit(True, exc)
-                return
-            relay.ended.emit(False, result)
-
-        threading.Thread(target=run, name=self._name, daemon=True).start()
+        _the_relay().start(self, self._work, self._name)
         return self
 
     def _reported(self, value: object) -> None:

@@ -32,6 +32,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeGuard, TypeVar
 
 import shiboken6
@@ -89,6 +90,9 @@ _Clinical = TypeVar("_Clinical", "RefillWizard", "PrescriptionDialog")
 #: shares the interpreter with the GUI for the minutes it takes on a large clinic.
 FULL_CHECK_AFTER_MS = 30_000
 _Page = TypeVar("_Page", bound=QWidget)
+#: :func:`_as_recorded`'s alarm of a pump whose forecast stores none (the due list gives the
+#: time of the read).
+_NO_ALARM = datetime.min.replace(tzinfo=UTC)
 
 
 def _saved_record(dialog: RefillWizard | PrescriptionDialog) -> RecordRef | None:
@@ -102,13 +106,28 @@ def _saved_record(dialog: RefillWizard | PrescriptionDialog) -> RecordRef | None
 
 
 def _as_recorded(rows: Sequence[DueRow]) -> list[DueRow]:
-    """The due list's rows less what follows the clock (the time and volume left, the
-    states): what a save by another workstation can change. With them, every read after a
-    minute differed, and the window said the records had changed when nobody had saved."""
-    return [
-        replace(r, days_left=0.0, volume_left_ml=None, refill_state=None, state="fine")
-        for r in rows
-    ]
+    """The due list's rows less what follows the clock, in an order that does not: what a
+    save by another workstation can change. The time and volume left, the states, the booking
+    status (a refill comes within the booking horizon, a missed visit ages out) and the alarm
+    of a pump with none stored (the time of the read) move with the clock, and with them the
+    list's order (a missed visit and an urgent pump first); compared with them, a read after
+    a minute or a day differed, and the window said the records had changed when nobody had
+    saved. Kept: ``booked_on``, the bookings' own record."""
+    return sorted(
+        (
+            replace(
+                r,
+                days_left=0.0,
+                volume_left_ml=None,
+                refill_state=None,
+                state="fine",
+                booking="",
+                alarm_at=r.alarm_at if r.nominal_alarm_at is not None else _NO_ALARM,
+            )
+            for r in rows
+        ),
+        key=lambda r: r.pump_id,
+    )
 
 
 def _is_prescription(widget: object) -> TypeGuard[PrescriptionDialog]:

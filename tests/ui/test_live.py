@@ -36,6 +36,7 @@ from test_refill_wizard import (
 
 from pumpmgr.clock import FixedClock
 from pumpmgr.db.engine import open_database
+from pumpmgr.records import DueRow
 from pumpmgr.schedule import Schedule
 from pumpmgr.services import Actor, ClinicService
 from pumpmgr.services.inputs import (
@@ -43,6 +44,7 @@ from pumpmgr.services.inputs import (
     OrderGiven,
     PatientInput,
     PrescriptionInput,
+    PumpInput,
     RefillInput,
     Verification,
 )
@@ -167,6 +169,47 @@ def test_the_due_list_follows_the_other_workstation_keeping_the_selection(
     assert row is not None and row.mrn == "100004"  # the nurse's selection stays
     assert [bar.value() for bar in bars] == scrolled  # and where she had scrolled to
     assert window.statusBar().currentMessage().startswith("Read again at 09:07")
+    assert not dialogs.texts("error")
+
+
+def _listed(window: MainWindow) -> dict[str, DueRow]:
+    return {row.mrn: row for row in window.dashboard.model.rows()}
+
+
+def test_a_read_after_days_says_nothing_when_only_the_clock_moved(
+    qtbot: QtBot, live_window: MainWindow, ward: tuple[ClinicService, Ward], dialogs: Dialogs
+) -> None:
+    """Forty days on, a pump's refill comes within the booking horizon ("not booked"), a pump
+    never filled is listed with the time of the read as its alarm, and the list's states and
+    order move with the clock; the other workstation's save changes nothing listed, so the
+    read it causes says nothing changed."""
+    window, (_, other) = live_window, ward
+    patient = other.clinic.register_patient(
+        other.otto, PatientInput("100077", "Neu", "Ida", date(1980, 1, 1), "spasticity_spinal")
+    )
+    other.clinic.implant_pump(
+        other.otto,
+        patient.id,
+        PumpInput("synchromed2-20", "NGV100077", NOW.date(), "left lower abdomen"),
+        None,
+    )
+    qtbot.waitUntil(lambda: "100077" in _listed(window), timeout=WITHIN_MS)  # a pump more
+    window.statusBar().clearMessage()
+    before = _listed(window)
+    assert isinstance(window.clinic.clock, FixedClock)
+    window.idle.stop()  # forty days idle would lock the window
+    window.clinic.clock.advance(timedelta(days=40))
+    other.clinic.register_patient(
+        other.otto, PatientInput("100078", "Neu", "Jan", date(1980, 1, 1), "spasticity_spinal")
+    )
+    qtbot.waitUntil(
+        lambda: (row := _listed(window).get("100006")) is not None and row.booking == "not_booked",
+        timeout=WITHIN_MS,
+    )
+    after = _listed(window)
+    assert before["100006"].booking == ""  # the clock's doing
+    assert after["100077"].alarm_at - before["100077"].alarm_at == timedelta(days=40)
+    assert not window.statusBar().currentMessage().startswith("Read again")
     assert not dialogs.texts("error")
 
 
