@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from typing import Literal, TypeVar
 
 from pumpmgr import catalogs
@@ -65,6 +65,7 @@ from pumpmgr.refill import (
     Residual,
     discrepancy_threshold,
     plan_refill,
+    worst_case_empty_at,
     worst_case_error_percent,
     worst_case_residual,
 )
@@ -80,7 +81,6 @@ from pumpmgr.units import (
     HOUR,
     MCG_PER_ML,
     ML,
-    ML_PER_DAY,
     Q_,
     Kind,
     Quantity,
@@ -564,6 +564,7 @@ def plan_visit(
     taken: BolusesTaken | None = None
     bridge_or_priming: Quantity | None = None
     asks_boluses = False
+    since_fill: PumpClock | None = None
     if last is not None:
         periods = program_periods(prescriptions, pump, last.performed_at, at)
         filled_at, until = last.performed_at, at
@@ -760,11 +761,18 @@ def plan_visit(
             # the one forecast's worst-case empty time, as the restart's time without drug
             # counts it (an extrapolation at today's rate said a different time beside it)
             dry_at = wall_clock(stored.empty_at_worst_case, tz)
-        elif float(worst_now.m) <= 0:
-            rate = float(current_program.max_daily_volume().to(ML_PER_DAY).m) * (
-                1 + accuracy.percent / 100
+        elif float(worst_now.m) <= 0 and last is not None:
+            empty_at = worst_case_empty_at(
+                fill_volume=last.final_volume,
+                filled_at=filled_at,
+                at=until,
+                programs=periods,
+                accuracy_percent=accuracy.percent,
+                extra_volume=last.bridge_bolus,
             )
-            dry_at = at - timedelta(days=-float(worst_now.to(ML).m) / rate)
+            if empty_at is not None and since_fill is not None and tz is not None:
+                empty_at = wall_clock(since_fill.to_instant(empty_at), tz)
+            dry_at = empty_at
     return VisitPlan(
         at=at,
         pump=pump,

@@ -33,6 +33,7 @@ from pumpmgr.refill import (
     discrepancy,
     expected_residual,
     measured_error_percent,
+    worst_case_empty_at,
     worst_case_residual,
 )
 from pumpmgr.schedule import PatientBolus, Program, Schedule
@@ -526,3 +527,26 @@ def test_the_worst_case_error_ignores_what_a_syringe_cannot_read() -> None:
     assert worst_case_error_percent(20.0, 8.0, 7.6) is None  # |Δ| 0.4 mL
     assert worst_case_error_percent(20.0, 8.0, 7.0) == pytest.approx(1 / 12 * 100)
     assert worst_case_error_percent(20.0, 19.5, 18.5) == pytest.approx(200.0)  # exactly 0.5 due
+
+
+def test_the_worst_case_empty_time_counts_every_program_change() -> None:
+    """0.4 mL/day until day 10, then 0.2 mL/day, 10 % fast: 20 − 1.1 × 4 = 15.6 mL left at
+    day 10, empty 15.6 / 0.22 = 70.9 days later; not empty yet at day 50."""
+    periods = [
+        ProgramPeriod(FILLED, _program("800 mcg/day", "2000 mcg/mL")),
+        ProgramPeriod(FILLED + timedelta(days=10), _program("400 mcg/day", "2000 mcg/mL")),
+    ]
+
+    def empty_by(days: float) -> datetime | None:
+        return worst_case_empty_at(
+            fill_volume=Q_("20 mL"),
+            filled_at=FILLED,
+            at=FILLED + timedelta(days=days),
+            programs=periods,
+            accuracy_percent=10,
+        )
+
+    assert empty_by(50) is None
+    expected = FILLED + timedelta(days=10 + 15.6 / 0.22)
+    assert empty_by(100) == pytest.approx(expected, abs=timedelta(minutes=1))
+    assert empty_by(500) == pytest.approx(expected, abs=timedelta(minutes=1))

@@ -903,3 +903,21 @@ def test_closed_dates_and_the_clinic_interval_reach_the_plan() -> None:
     )
     assert plan.forecast.refill_due == date(2025, 7, 22)
     assert plan.interval_source == "drug library: baclofen"
+
+
+def test_the_dry_time_counts_every_program_since_the_fill_not_todays_rate() -> None:
+    """800 mcg/day (0.4 mL/day) from the fill, lowered to 200 mcg/day (0.1 mL/day) on day 60;
+    the worst case (14.5 % fast) empties 20 mL after 20 / 0.458 = 43.7 days, before the
+    change. Counted back at today's lower rate from day 80 it said day −5, before the fill."""
+    records = chart(
+        synchromed(),
+        [
+            prescription(1, "800 mcg/day", FILLED),
+            prescription(2, "200 mcg/day", FILLED + timedelta(days=60)),
+        ],
+        [refill(1, FILLED)],
+    )
+    plan = plan_visit(records, FILLED + timedelta(days=80), settings=SETTINGS, drugs=SHIPPED.drugs)
+    assert plan.may_have_run_dry_at == pytest.approx(
+        FILLED + timedelta(days=20 / (0.4 * 1.145)), abs=timedelta(minutes=1)
+    )
