@@ -1579,3 +1579,18 @@ def test_forecast_ziconotide_first_fill_and_undiluted_refusals(
         capsys, "calc", *args[:-2], "--concentration", "25 mcg/mL", "--first-fill-of-drug"
     )
     assert code != 0 and "--first-fill-of-drug: give it with --drug" in err
+
+
+def test_forecast_counts_the_limits_of_every_drug_of_an_admixture(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """domain-rules §3: the shortest stability and refill interval of the solution's drugs, as
+    the visit counts them; baclofen alone has no stability limit and a 180-day interval, the
+    morphine beside it 90 days of each (its stability; the clinic's interval)."""
+    alone = run_json(capsys, *_FORECAST_ARGS, "--drug", "baclofen")
+    assert alone["stability_days"] is None and alone["max_interval_days"] == 180
+    mixed = run_json(
+        capsys, *_FORECAST_ARGS, "--drug", "baclofen", "--admixture", "morphine 10 mg/mL"
+    )
+    assert mixed["stability_days"] == 90 and mixed["max_interval_days"] == 90
+    assert mixed["stability_source"] == "drug library: Morphine"

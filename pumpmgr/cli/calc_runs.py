@@ -29,7 +29,8 @@ from pumpmgr.schedule import (
     parse_scheduled_bolus,
     parse_step,
 )
-from pumpmgr.units import DAY, Kind, Quantity, parse_any, parse_unit
+from pumpmgr.units import Kind, Quantity, parse_any, parse_unit
+from pumpmgr.visit import max_interval_days
 
 Result = dict[str, Any]
 
@@ -56,17 +57,18 @@ def run_forecast(args: argparse.Namespace) -> Result:
                 field=option,
             )
     if drug is not None:
+        library = catalogs.default_catalogs().drugs
+        solution = [Ingredient(drug.key, program.concentration)]
+        solution += _admixture_ingredients(args.admixture)
         # undiluted only as given, never inferred from the concentration (domain-rules §3)
         undiluted = args.undiluted or None
-        problem = stability.undiluted_problem(
-            [Ingredient(drug.key, program.concentration), *_admixture_ingredients(args.admixture)],
-            catalogs.default_catalogs().drugs,
-            undiluted,
-        )
+        problem = stability.undiluted_problem(solution, library, undiluted)
         if problem is not None:
             raise InputError(f"--undiluted: {problem}", code=Code.OUT_OF_RANGE, field="--undiluted")
-        limit = stability.stability_limit(
-            [drug],
+        # every drug of the solution, as the visit counts them (the shortest limit)
+        limit, _ = stability.solution_limit(
+            [i.drug for i in solution],
+            library,
             first_fill_of={drug.key} if args.first_fill_of_drug else set(),
             undiluted=undiluted,
         )
@@ -74,8 +76,10 @@ def run_forecast(args: argparse.Namespace) -> Result:
             days, source = limit.days, limit.source
             if limit.not_recorded:
                 source += " (--undiluted for one as supplied)"
-        if interval is None and drug.max_refill_interval is not None:
-            interval = float(drug.max_refill_interval.value.to(DAY).m)
+        if interval is None:
+            interval = max_interval_days(
+                solution, library, forecast.DEFAULT_MAX_REFILL_INTERVAL_DAYS
+            )[0]
     if interval is None:
         interval = float(forecast.DEFAULT_MAX_REFILL_INTERVAL_DAYS)
     accuracy = forecast.worst_case_accuracy(
