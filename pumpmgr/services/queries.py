@@ -5,11 +5,10 @@ due list reads the forecasts the other areas store."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
 from datetime import UTC, date, timedelta
 from typing import Any
 
-from sqlalchemy import Date, bindparam, func, or_, select
+from sqlalchemy import Date, String, bindparam, cast, func, or_, select
 
 from pumpmgr.db import schema as db
 from pumpmgr.db.types import UTCDateTime
@@ -173,16 +172,15 @@ class QueryService:
         today: date | None = None,
     ) -> list[DueRow]:
         """Active pumps by refill-due date, earliest first: one indexed query on the stored
-        forecasts plus one for the current solutions' ingredients."""
+        forecasts, each row with its solution's ingredients in one text."""
         today = today or self.ctx.today()
-        pumps, ingredients_of = _due_list_statements(within_days is not None)
+        pumps = _due_list_statement(within_days is not None)
         open_bookings, missed_visits = _booking_statements()
         limit = {} if within_days is None else {"due_by": today + timedelta(days=within_days)}
         with self.ctx.database.read() as session:
             # Plain rows through the connection: no ORM objects are wanted here.
             connection = session.connection()
             rows = connection.execute(pumps, limit).all()
-            ingredients = connection.execute(ingredients_of, limit).all()
             booked_on: dict[int, date] = dict(connection.execute(open_bookings).all())
             # a missed visit counts until the pump is refilled or booked again
             missed_on = {
@@ -204,10 +202,8 @@ class QueryService:
                 or day >= refilled[pump_id].astimezone(self.ctx.tz).date()
             }
             horizon = today + timedelta(days=self.ctx.settings(session).booking_horizon_days)
-        solutions = self._solution_texts(ingredients)
-        keys_of: dict[int, tuple[str, ...]] = {}
-        for rx_id, key, _concentration in ingredients:
-            keys_of[rx_id] = (*keys_of.get(rx_id, ()), key)
+        # the same few solutions come back on most rows: each is worded once
+        solutions: dict[str | None, tuple[str, tuple[str, ...]]] = {None: ("no prescription", ())}
         models: dict[str, tuple[str, str]] = {}
         # in UTC, as the instants read: a difference of two instants in one zone asks no zone
         now = self.ctx.now().astimezone(UTC)
@@ -233,7 +229,7 @@ class QueryService:
             mrn,
             family_name,
             given_name,
-            rx_id,
+            ingredients,
             flex,
             open_review,
             order_alert,
@@ -258,7 +254,9 @@ class QueryService:
                     self.ctx.model_name(model_key),
                     self.ctx.model_type(model_key),
                 )
-            text = solutions.get(rx_id)
+            solution = solutions.get(ingredients)
+            if solution is None:
+                solution = solutions[ingredients] = self._solution(ingredients)
             alarm = now if alarm_at is None else alarm_at
             # positional, in DueRow's field order (its keywords cost a third of making it)
             add(
@@ -269,7 +267,7 @@ class QueryService:
                     pump_id,
                     model[0],
                     model[1],
-                    "no prescription" if text is None else text,
+                    solution[0],
                     (alarm - now).total_seconds() / 86400,
                     alarm,
                     due,
@@ -285,7 +283,7 @@ class QueryService:
                     if due <= later
                     else "fine",
                     bool(open_review),
-                    text is not None and bool(flex),
+                    ingredients is not None and bool(flex),
                     order_alert,
                     bool(open_incident),
                     bool(open_stop),
@@ -296,7 +294,7 @@ class QueryService:
                     None
                     if filled is None or fill_ml is None or daily_ml is None
                     else max(0.0, fill_ml - daily_ml * (now - filled).total_seconds() / 86400),
-                    keys_of.get(rx_id, ()),
+                    solution[1],
                     state_at(
                         now=now,
                         nominal_alarm_at=nominal,
@@ -325,28 +323,37 @@ class QueryService:
             result.sort(key=lambda row: (row.booking != "did_not_attend", row.state != "urgent"))
         return result
 
-    def _solution_texts(self, ingredients: Iterable[Any]) -> dict[int, str]:
-        """Each prescription's solution as text, from (prescription id, drug key, mcg/mL) rows
-        in ingredient order."""
-        drugs: dict[str, tuple[str, str]] = {}
-        parts: dict[int, list[str]] = {}
-        for rx_id, key, concentration in ingredients:
-            drug = drugs.get(key)
-            if drug is None:
-                try:
-                    found = self.ctx.catalogs.drugs.drug(key)
-                    drug = drugs[key] = (found.name.lower(), found.display_unit)
-                except PumpMgrError:
-                    drug = drugs[key] = (key, "mcg")
-            parts.setdefault(rx_id, []).append(f"{drug[0]} {_strength(concentration, drug[1])}")
-        return {rx_id: " + ".join(texts) for rx_id, texts in parts.items()}
+    def _solution(self, ingredients: str) -> tuple[str, tuple[str, ...]]:
+        """A solution's text and drug keys, in ingredient order, from the due list's
+        ingredients column (:data:`_INGREDIENT`, :data:`_FIELD`)."""
+        parts = sorted(
+            (int(position), key, float(concentration))
+            for position, key, concentration in (
+                part.split(_FIELD) for part in ingredients.split(_INGREDIENT)
+            )
+        )
+        texts = []
+        for _position, key, concentration in parts:
+            try:
+                found = self.ctx.catalogs.drugs.drug(key)
+                name, unit = found.name.lower(), found.display_unit
+            except PumpMgrError:
+                name, unit = key, "mcg"
+            texts.append(f"{name} {_strength(concentration, unit)}")
+        return " + ".join(texts), tuple(key for _position, key, _c in parts)
+
+
+#: The due list's ingredients column: its ingredients apart, and each one's fields apart
+#: (position, drug key, mcg/mL), by characters no drug key holds.
+_INGREDIENT, _FIELD = "\x1e", "\x1f"
 
 
 @functools.cache
-def _due_list_statements(within: bool) -> tuple[Any, Any]:
-    """The due list's two statements, made once (``within``: with a ``due_by`` limit). The
+def _due_list_statement(within: bool) -> Any:
+    """The due list's statement, made once (``within``: with a ``due_by`` limit). The
     prescription, its step count and the last verdict are kept with each forecast (revision
-    0004), so neither statement has a subquery for each pump."""
+    0004); the one subquery for each pump reads its solution's ingredients by the
+    prescription's index."""
     f = db.PumpForecast
     # an urgent pump (an unreviewed incident, an open Stop order, a declined order) is listed
     # whatever its date
@@ -381,7 +388,7 @@ def _due_list_statements(within: bool) -> tuple[Any, Any]:
             db.Patient.mrn,
             db.Patient.family_name,
             db.Patient.given_name,
-            f.prescription_id,
+            _ingredients_of(f.prescription_id),
             f.flex_schedule,
             f.open_discrepancy,
             f.order_alert,
@@ -403,15 +410,25 @@ def _due_list_statements(within: bool) -> tuple[Any, Any]:
         .where(*filters)
         .order_by(f.refill_due, db.Patient.family_name, db.Patient.id)
     )
-    # every stored forecast's solution (a few of patients not active: not looked up); an IN
-    # list, so SQLite reads them in the (prescription, position) key's order, without a sort
-    ingredient = db.PrescriptionIngredient
-    ingredients = (
-        select(ingredient.prescription_id, ingredient.drug_key, ingredient.concentration_mcg_per_ml)
-        .where(ingredient.prescription_id.in_(select(f.prescription_id).where(*due_by)))
-        .order_by(ingredient.prescription_id, ingredient.position)
+    return pumps
+
+
+def _ingredients_of(prescription_id: Any) -> Any:
+    """The prescription's ingredients as one text (None: no prescription), in no set order:
+    each carries its position (SQLite's ``group_concat`` keeps no order it is given)."""
+    i = db.PrescriptionIngredient
+    fields = (
+        cast(i.position, String)
+        + _FIELD
+        + i.drug_key
+        + _FIELD
+        + cast(i.concentration_mcg_per_ml, String)
     )
-    return pumps, ingredients
+    return (
+        select(func.aggregate_strings(fields, _INGREDIENT))
+        .where(i.prescription_id == prescription_id)
+        .scalar_subquery()
+    )
 
 
 @functools.cache
