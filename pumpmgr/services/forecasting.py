@@ -11,6 +11,7 @@ beside :func:`compute`, so that the two refresh paths (one pump, every pump) rea
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Callable, Sequence
@@ -18,7 +19,7 @@ from dataclasses import fields
 from datetime import date, datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import event, false, func, or_, select
+from sqlalchemy import bindparam, event, false, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from pumpmgr.catalogs import Drug, DrugLibrary
@@ -244,9 +245,10 @@ def _chunks(ids: list[int]) -> list[list[int]]:
     return [ids[i : i + _CHUNK] for i in range(0, len(ids), _CHUNK)]
 
 
-def last_fills(session: Session, pump_ids: list[int]) -> dict[int, FillPoint]:
-    """Each pump's latest current fill (:func:`fill_point` of :func:`current_refills`), in a
-    few queries."""
+@functools.cache
+def _last_fills_statement() -> Any:
+    """:func:`last_fills`' statement, made once (its aliases and correlated subqueries cost
+    more to build than a patient's query costs to run), for the pumps ``pumps``."""
     corrected = select(db.Refill.corrects_id).where(db.Refill.corrects_id.is_not(None))
     latest, second = aliased(db.Refill), aliased(db.Refill)
     emptied = aliased(db.Refill)
@@ -279,27 +281,34 @@ def last_fills(session: Session, pump_ids: list[int]) -> dict[int, FillPoint]:
         .exists()
     )
     r = db.Refill
+    return (
+        select(
+            db.Pump.id,
+            r.performed_at,
+            r.final_reservoir_ml,
+            r.bolus_volume_ml,
+            previous_final,
+            r.expected_residual_ml,
+            r.expected_residual_unfloored_ml,
+            r.aspirated_ml,
+            r.volume_added_ml,
+            r.discrepancy_verdict,
+            r.expiry_date,
+            ran_empty,
+            r.undiluted,
+        )
+        .join(r, r.id == nth(latest, 0))
+        .where(db.Pump.id.in_(bindparam("pumps", expanding=True)))
+    )
+
+
+def last_fills(session: Session, pump_ids: list[int]) -> dict[int, FillPoint]:
+    """Each pump's latest current fill (:func:`fill_point` of :func:`current_refills`), in a
+    few queries."""
+    statement = _last_fills_statement()
     fills: dict[int, FillPoint] = {}
     for chunk in _chunks(pump_ids):
-        rows = session.execute(
-            select(
-                db.Pump.id,
-                r.performed_at,
-                r.final_reservoir_ml,
-                r.bolus_volume_ml,
-                previous_final,
-                r.expected_residual_ml,
-                r.expected_residual_unfloored_ml,
-                r.aspirated_ml,
-                r.volume_added_ml,
-                r.discrepancy_verdict,
-                r.expiry_date,
-                ran_empty,
-                r.undiluted,
-            )
-            .join(r, r.id == nth(latest, 0))
-            .where(db.Pump.id.in_(chunk))
-        )
+        rows = session.execute(statement, {"pumps": chunk})
         for (
             pump_id,
             performed_at,
