@@ -44,9 +44,13 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    literal_column,
+    or_,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
 
 from pumpmgr.db.types import UTCDateTime
 
@@ -684,6 +688,26 @@ class Refill(ClinicalRecord, Base):
     #: Revision 0019: the patient boluses the programmer reports given since the last fill,
     #: subtracted from the expected residual (NULL: not entered, or no patient bolus).
     interrogated_patient_boluses: Mapped[int | None]
+
+
+def ran_empty(refill: Any) -> ColumnElement[bool]:
+    """A refill (``Refill`` or an alias of it) that found the pump empty or at risk of
+    over-infusion. Written so that the partial index below serves it: the verdict a literal,
+    the flag compared (as the index's condition renders)."""
+    return or_(
+        refill.discrepancy_verdict == literal_column("'found_empty'"),
+        refill.over_infusion_risk == true(),
+    )
+
+
+# Revision 0021: the few refills that found the pump empty or at risk, by pump; a forecast's
+# "ran empty" looks them up instead of reading every refill of the pump.
+Index(
+    "ix_refills_ran_empty",
+    Refill.pump_id,
+    sqlite_where=ran_empty(Refill),
+    postgresql_where=ran_empty(Refill),
+)
 
 
 class PumpEvent(ClinicalRecord, Base):

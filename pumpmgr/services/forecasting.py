@@ -275,7 +275,7 @@ def _last_fills_statement() -> Any:
         .where(
             emptied.pump_id == db.Pump.id,
             emptied.id.not_in(corrected),
-            or_(emptied.discrepancy_verdict == "found_empty", emptied.over_infusion_risk),
+            db.ran_empty(emptied),  # as ix_refills_ran_empty's condition: it serves this
         )
         .correlate(db.Pump)
         .exists()
