@@ -194,6 +194,9 @@ class SqliteFeed:
         #: Another connection committed since the last poll, seen before an own commit.
         self._foreign = False
         self._engine = engine
+        #: A pooled connection's info key (one per feed: a window may open another): the
+        #: connection's data_version just before this program committed on it.
+        self._key = ("pumpmgr.changes.own_commit", id(self))
         if engine is not None:
             event.listen(engine, "commit", self._before_own_commit)
             event.listen(engine, "checkin", self._after_own_commit)
@@ -206,18 +209,18 @@ class SqliteFeed:
         # A write transaction holds the write lock here, so no other commit can come between
         # this and its own; the writer's data_version does not change for its own commits.
         record = connection.connection
-        if _OWN_COMMIT in record.info:
+        if self._key in record.info:
             return  # a second transaction on one checkout: the first one's mark stands
         writer = record.driver_connection
         if not isinstance(writer, sqlite3.Connection):
             return
-        record.info[_OWN_COMMIT] = _data_version(writer)
+        record.info[self._key] = _data_version(writer)
         with self._lock:
             if self._read() != self._version:
                 self._foreign = True
 
     def _after_own_commit(self, dbapi_connection: Any, record: Any) -> None:
-        before = record.info.pop(_OWN_COMMIT, None) if record is not None else None
+        before = record.info.pop(self._key, None) if record is not None else None
         if before is None or not isinstance(dbapi_connection, sqlite3.Connection):
             return
         with self._lock:
@@ -241,10 +244,6 @@ class SqliteFeed:
             event.remove(self._engine, "checkin", self._after_own_commit)
             self._engine = None
         self._connection.close()
-
-
-#: A pooled connection's info key: its data_version just before this program committed on it.
-_OWN_COMMIT = "pumpmgr.changes.own_commit"
 
 
 def _data_version(connection: sqlite3.Connection) -> int:

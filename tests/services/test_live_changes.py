@@ -102,6 +102,19 @@ def test_own_writes_are_not_reported_as_another_workstations(
     assert feed.poll() is None
 
 
+def test_every_feed_of_the_program_skips_its_own_commits(world: World, db_target: DbTarget) -> None:
+    """A window that opens a second feed (the first one not yet closed): neither reports."""
+    feeds = [world.clinic.context.change_feed() for _ in range(2)]
+    try:
+        _register(world.clinic, world, "200009")
+        if db_target.backend == "postgresql":
+            time.sleep(0.3)  # give a (wrongly) echoed notice time to arrive
+        assert [feed.poll() for feed in feeds] == [None, None]
+    finally:
+        for feed in feeds:
+            feed.close()
+
+
 def test_another_workstations_write_beside_an_own_one_is_reported(
     world: World, other: ClinicService, feed: ChangeFeed
 ) -> None:
