@@ -914,6 +914,9 @@ class PumpForecast(Base):
     open_incident: Mapped[bool] = mapped_column(server_default=false())
     #: Revision 0020: a Stop order of the pump awaits being carried out (the due list's urgent).
     open_stop_order: Mapped[bool] = mapped_column(server_default=false())
+    #: Revision 0021: the newest prescription's ingredients as one text, for the due list
+    #: (:func:`pumpmgr.services.forecasting.solution_texts`); None: no prescription.
+    solution: Mapped[str | None] = mapped_column(Text)
     #: Revision 0007 (domain-rules §3): when the worst-case residual (every bolus taken, the
     #: pump running fast) reaches the alarm volume and 0, and whether the pump carries the
     #: over-infusion-risk flag (it ran empty). With ``alarm_at`` and ``empty_at`` they give the

@@ -375,6 +375,7 @@ def due_facts(session: Session, pump_ids: list[int]) -> dict[int, dict[str, Any]
             "order_alert": None,
             "open_incident": False,
             "open_stop_order": False,
+            "solution": None,
         }
         for pump_id in pump_ids
     }
@@ -397,9 +398,11 @@ def due_facts(session: Session, pump_ids: list[int]) -> dict[int, dict[str, Any]
                 .group_by(db.ScheduleStep.prescription_id)
             ).all()
         )
+        solutions = solution_texts(session, list(newest.values()))
         for pump_id, rx_id in newest.items():
             facts[pump_id]["prescription_id"] = rx_id
             facts[pump_id]["flex_schedule"] = steps.get(rx_id, 0) > 1
+            facts[pump_id]["solution"] = solutions.get(rx_id)
         for pump_id, alert in order_alerts(session, chunk).items():
             facts[pump_id]["order_alert"] = alert
         reviewed = select(db.IncidentReview.incident_id)
@@ -417,6 +420,34 @@ def due_facts(session: Session, pump_ids: list[int]) -> dict[int, dict[str, Any]
         ):
             facts[pump_id]["open_stop_order"] = True
     return facts
+
+
+#: A stored solution's text (``pump_forecasts.solution``): its ingredients in order, apart,
+#: each as drug key and mcg/mL, apart, by characters no drug key holds.
+_INGREDIENT, _FIELD = "\x1e", "\x1f"
+
+
+def solution_texts(session: Session, prescription_ids: list[int]) -> dict[int, str]:
+    """Each prescription's solution as the due list keeps it with the stored forecast (none
+    for a prescription without ingredients): :func:`solution_parts` reads it back."""
+    i = db.PrescriptionIngredient
+    parts: dict[int, list[str]] = {}
+    for chunk in _chunks(prescription_ids):
+        for rx_id, key, concentration in session.execute(
+            select(i.prescription_id, i.drug_key, i.concentration_mcg_per_ml)
+            .where(i.prescription_id.in_(chunk))
+            .order_by(i.prescription_id, i.position)
+        ):
+            parts.setdefault(rx_id, []).append(f"{key}{_FIELD}{float(concentration)!r}")
+    return {rx_id: _INGREDIENT.join(texts) for rx_id, texts in parts.items()}
+
+
+def solution_parts(solution: str) -> list[tuple[str, float]]:
+    """The (drug key, mcg/mL) of each ingredient of a :func:`solution_texts` text, in order."""
+    return [
+        (key, float(concentration))
+        for key, concentration in (part.split(_FIELD) for part in solution.split(_INGREDIENT))
+    ]
 
 
 def pump_orders(

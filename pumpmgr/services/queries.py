@@ -8,7 +8,7 @@ import functools
 from datetime import UTC, date, timedelta
 from typing import Any
 
-from sqlalchemy import Date, String, bindparam, cast, func, or_, select
+from sqlalchemy import Date, bindparam, func, or_, select
 
 from pumpmgr.db import schema as db
 from pumpmgr.db.types import UTCDateTime
@@ -23,7 +23,7 @@ from pumpmgr.records import (
     PrescriptionRecord,
     RefillRecord,
 )
-from pumpmgr.services import mapping, maxima, stop_orders
+from pumpmgr.services import forecasting, mapping, maxima, stop_orders
 from pumpmgr.services.context import ClinicContext, _current_catheter_of
 from pumpmgr.services.orders import OrderService
 from pumpmgr.units import MCG_PER_ML, Q_, Kind
@@ -172,7 +172,7 @@ class QueryService:
         today: date | None = None,
     ) -> list[DueRow]:
         """Active pumps by refill-due date, earliest first: one indexed query on the stored
-        forecasts, each row with its solution's ingredients in one text."""
+        forecasts, which keep each pump's solution."""
         today = today or self.ctx.today()
         pumps = _due_list_statement(within_days is not None)
         open_bookings, missed_visits = _booking_statements()
@@ -229,7 +229,7 @@ class QueryService:
             mrn,
             family_name,
             given_name,
-            ingredients,
+            stored_solution,
             flex,
             open_review,
             order_alert,
@@ -254,9 +254,9 @@ class QueryService:
                     self.ctx.model_name(model_key),
                     self.ctx.model_type(model_key),
                 )
-            solution = solutions.get(ingredients)
+            solution = solutions.get(stored_solution)
             if solution is None:
-                solution = solutions[ingredients] = self._solution(ingredients)
+                solution = solutions[stored_solution] = self._solution(stored_solution)
             alarm = now if alarm_at is None else alarm_at
             # positional, in DueRow's field order (its keywords cost a third of making it)
             add(
@@ -283,7 +283,7 @@ class QueryService:
                     if due <= later
                     else "fine",
                     bool(open_review),
-                    ingredients is not None and bool(flex),
+                    stored_solution is not None and bool(flex),
                     order_alert,
                     bool(open_incident),
                     bool(open_stop),
@@ -323,37 +323,26 @@ class QueryService:
             result.sort(key=lambda row: (row.booking != "did_not_attend", row.state != "urgent"))
         return result
 
-    def _solution(self, ingredients: str) -> tuple[str, tuple[str, ...]]:
-        """A solution's text and drug keys, in ingredient order, from the due list's
-        ingredients column (:data:`_INGREDIENT`, :data:`_FIELD`)."""
-        parts = sorted(
-            (int(position), key, float(concentration))
-            for position, key, concentration in (
-                part.split(_FIELD) for part in ingredients.split(_INGREDIENT)
-            )
-        )
+    def _solution(self, solution: str) -> tuple[str, tuple[str, ...]]:
+        """A stored solution's text and drug keys, in ingredient order
+        (:func:`forecasting.solution_parts`)."""
+        parts = forecasting.solution_parts(solution)
         texts = []
-        for _position, key, concentration in parts:
+        for key, concentration in parts:
             try:
                 found = self.ctx.catalogs.drugs.drug(key)
                 name, unit = found.name.lower(), found.display_unit
             except PumpMgrError:
                 name, unit = key, "mcg"
             texts.append(f"{name} {_strength(concentration, unit)}")
-        return " + ".join(texts), tuple(key for _position, key, _c in parts)
-
-
-#: The due list's ingredients column: its ingredients apart, and each one's fields apart
-#: (position, drug key, mcg/mL), by characters no drug key holds.
-_INGREDIENT, _FIELD = "\x1e", "\x1f"
+        return " + ".join(texts), tuple(key for key, _concentration in parts)
 
 
 @functools.cache
 def _due_list_statement(within: bool) -> Any:
     """The due list's statement, made once (``within``: with a ``due_by`` limit). The
-    prescription, its step count and the last verdict are kept with each forecast (revision
-    0004); the one subquery for each pump reads its solution's ingredients by the
-    prescription's index."""
+    prescription, its step count and the last verdict (revision 0004) and its solution
+    (revision 0021) are kept with each forecast, so it has no subquery for each pump."""
     f = db.PumpForecast
     # an urgent pump (an unreviewed incident, an open Stop order, a declined order) is listed
     # whatever its date
@@ -388,7 +377,7 @@ def _due_list_statement(within: bool) -> Any:
             db.Patient.mrn,
             db.Patient.family_name,
             db.Patient.given_name,
-            _ingredients_of(f.prescription_id),
+            f.solution,
             f.flex_schedule,
             f.open_discrepancy,
             f.order_alert,
@@ -411,24 +400,6 @@ def _due_list_statement(within: bool) -> Any:
         .order_by(f.refill_due, db.Patient.family_name, db.Patient.id)
     )
     return pumps
-
-
-def _ingredients_of(prescription_id: Any) -> Any:
-    """The prescription's ingredients as one text (None: no prescription), in no set order:
-    each carries its position (SQLite's ``group_concat`` keeps no order it is given)."""
-    i = db.PrescriptionIngredient
-    fields = (
-        cast(i.position, String)
-        + _FIELD
-        + i.drug_key
-        + _FIELD
-        + cast(i.concentration_mcg_per_ml, String)
-    )
-    return (
-        select(func.aggregate_strings(fields, _INGREDIENT))
-        .where(i.prescription_id == prescription_id)
-        .scalar_subquery()
-    )
 
 
 @functools.cache
