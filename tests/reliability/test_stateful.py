@@ -338,7 +338,8 @@ def make_machine(places: Places, stats: dict[str, int]) -> type[RuleBasedStateMa
         @invariant()
         def the_due_lists_facts_are_the_records(self) -> None:
             """What the due list shows beside each forecast (its prescription, flex schedule,
-            open review: revision 0004) is what the records say after every change."""
+            open review: revision 0004; its solution: 0021) is what the records say after every
+            change."""
             with self.clinic.service.database.read() as session:
                 stored = {
                     f.pump_id: {
@@ -348,6 +349,7 @@ def make_machine(places: Places, stats: dict[str, int]) -> type[RuleBasedStateMa
                         "order_alert": f.order_alert,
                         "open_incident": f.open_incident,
                         "open_stop_order": f.open_stop_order,
+                        "solution": f.solution,
                     }
                     for f in session.scalars(select(db.PumpForecast))
                 }
