@@ -338,8 +338,7 @@ def make_machine(places: Places, stats: dict[str, int]) -> type[RuleBasedStateMa
         @invariant()
         def the_due_lists_facts_are_the_records(self) -> None:
             """What the due list shows beside each forecast (its prescription, flex schedule,
-            open review: revision 0004; its solution: 0021) is what the records say after every
-            change."""
+            open review: revision 0004) is what the records say after every change."""
             with self.clinic.service.database.read() as session:
                 stored = {
                     f.pump_id: {
