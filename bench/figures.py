@@ -304,17 +304,15 @@ def command_line_figures(repeats: int, bytecode: Path) -> list[Figure]:
 
 #: The due list's rows as a hand-written query would read them (the lower bound).
 #: What ``QueryService.due_list`` reads, by hand: every column of its rows (the states before a
-#: refill, the orders, incidents and Stop orders, the call list's phones and the solution; the
-#: 14 columns of 26 November became 27) and the open bookings.
+#: refill, the orders, incidents and Stop orders, the call list's phones and the solution kept
+#: with the forecast; the 14 columns of 26 November became 26) and the open bookings.
 DUE_LIST_SQL = """
 SELECT f.refill_due, f.refill_due_reason, coalesce(f.alarm_at_with_boluses, f.alarm_at),
        p.id, p.model_key, p.replace_by_date, pt.id, pt.mrn, pt.family_name, pt.given_name,
-       f.prescription_id, f.flex_schedule, f.open_discrepancy, f.order_alert, f.open_incident,
+       f.solution, f.flex_schedule, f.open_discrepancy, f.order_alert, f.open_incident,
        f.open_stop_order, f.alarm_at, f.empty_at, f.filled_at, f.fill_volume_ml,
        f.daily_volume_ml_per_day, f.alarm_at_worst_case, f.empty_at_worst_case,
-       pt.phone, pt.emergency_contact_name, pt.emergency_contact_phone,
-       (SELECT group_concat(i.drug_key || ' ' || i.concentration_mcg_per_ml, ' + ')
-          FROM prescription_ingredients i WHERE i.prescription_id = f.prescription_id)
+       pt.phone, pt.emergency_contact_name, pt.emergency_contact_phone
 FROM pump_forecasts f
 JOIN pumps p ON p.id = f.pump_id
 JOIN patients pt ON pt.id = p.patient_id

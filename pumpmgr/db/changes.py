@@ -14,8 +14,9 @@ reads again if so. Both backends implement the one interface:
   other.
 - SQLite: ``PRAGMA data_version`` on a connection of the feed's own changes whenever another
   connection commits to the file (SQLite's documented behaviour), so the feed knows *that*
-  something changed, not what: the change says so (``patient_ids`` None), and this program's
-  own commits count as foreign too (a screen reads again; nothing is lost by it).
+  something changed, not what: the change says so (``patient_ids`` None). This program's own
+  commits are told apart by the committing connection's own ``data_version``, which does not
+  change for its own writes (:class:`SqliteFeed`).
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import event, text
+from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.orm import Session
 
 from pumpmgr.db import schema as db
@@ -171,9 +173,14 @@ def _change_of(payload: str) -> tuple[str, Change]:
 
 
 class SqliteFeed:
-    """Polls ``PRAGMA data_version`` on a read-only connection of its own to the file."""
+    """Polls ``PRAGMA data_version`` on a read-only connection of its own to the file.
 
-    def __init__(self, path: str) -> None:
+    Given the program's own ``engine``, it does not report that engine's commits: a commit
+    through it that no other connection's commit came before (since the last poll) or right
+    after (before the committing connection went back to the pool) leaves the feed silent.
+    Where it cannot tell, it reports a change, as before (a screen reads again)."""
+
+    def __init__(self, path: str, engine: Engine | None = None) -> None:
         # a URI of its own (spaces, '#' and drive letters escaped), opened read-only
         self._connection = sqlite3.connect(
             f"{Path(path).as_uri()}?mode=ro",
@@ -181,21 +188,66 @@ class SqliteFeed:
             check_same_thread=False,
             isolation_level=None,
         )
+        #: The program's commits run on worker threads, the polls on the window's.
+        self._lock = threading.Lock()
         self._version = self._read()
+        #: Another connection committed since the last poll, seen before an own commit.
+        self._foreign = False
+        self._engine = engine
+        #: A pooled connection's info key (one per feed: a window may open another): the
+        #: connection's data_version just before this program committed on it.
+        self._key = ("pumpmgr.changes.own_commit", id(self))
+        if engine is not None:
+            event.listen(engine, "commit", self._before_own_commit)
+            event.listen(engine, "checkin", self._after_own_commit)
 
     def _read(self) -> int:
         row = self._connection.execute("PRAGMA data_version").fetchone()
         return int(row[0])
 
+    def _before_own_commit(self, connection: Connection) -> None:
+        # A write transaction holds the write lock here, so no other commit can come between
+        # this and its own; the writer's data_version does not change for its own commits.
+        record = connection.connection
+        if self._key in record.info:
+            return  # a second transaction on one checkout: the first one's mark stands
+        writer = record.driver_connection
+        if not isinstance(writer, sqlite3.Connection):
+            return
+        record.info[self._key] = _data_version(writer)
+        with self._lock:
+            if self._read() != self._version:
+                self._foreign = True
+
+    def _after_own_commit(self, dbapi_connection: Any, record: Any) -> None:
+        before = record.info.pop(self._key, None) if record is not None else None
+        if before is None or not isinstance(dbapi_connection, sqlite3.Connection):
+            return
+        with self._lock:
+            version = self._read()
+            # read after the feed's: unchanged, no other connection committed after ours
+            if _data_version(dbapi_connection) == before:
+                self._version = version
+
     def poll(self) -> Change | None:
-        version = self._read()
-        if version == self._version:
-            return None
-        self._version = version
+        with self._lock:
+            version = self._read()
+            if version == self._version and not self._foreign:
+                return None
+            self._version = version
+            self._foreign = False
         return Change()
 
     def close(self) -> None:
+        if self._engine is not None:
+            event.remove(self._engine, "commit", self._before_own_commit)
+            event.remove(self._engine, "checkin", self._after_own_commit)
+            self._engine = None
         self._connection.close()
+
+
+def _data_version(connection: sqlite3.Connection) -> int:
+    return int(connection.execute("PRAGMA data_version").fetchone()[0])
 
 
 class PostgresFeed:
@@ -265,6 +317,6 @@ class PostgresFeed:
 def open_feed(database: Database, origin: str) -> ChangeFeed:
     """The change feed of ``database`` for the program whose writes carry ``origin``."""
     if database.path is not None:
-        return SqliteFeed(str(database.path))
+        return SqliteFeed(str(database.path), database.engine)
     url = database.url.set(drivername="postgresql")
     return PostgresFeed(url.render_as_string(hide_password=False), origin)

@@ -44,9 +44,13 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    literal_column,
+    or_,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
 
 from pumpmgr.db.types import UTCDateTime
 
@@ -686,6 +690,26 @@ class Refill(ClinicalRecord, Base):
     interrogated_patient_boluses: Mapped[int | None]
 
 
+def ran_empty(refill: Any) -> ColumnElement[bool]:
+    """A refill (``Refill`` or an alias of it) that found the pump empty or at risk of
+    over-infusion. Written so that the partial index below serves it: the verdict a literal,
+    the flag compared (as the index's condition renders)."""
+    return or_(
+        refill.discrepancy_verdict == literal_column("'found_empty'"),
+        refill.over_infusion_risk == true(),
+    )
+
+
+# Revision 0022: the few refills that found the pump empty or at risk, by pump; a forecast's
+# "ran empty" looks them up instead of reading every refill of the pump.
+Index(
+    "ix_refills_ran_empty",
+    Refill.pump_id,
+    sqlite_where=ran_empty(Refill),
+    postgresql_where=ran_empty(Refill),
+)
+
+
 class PumpEvent(ClinicalRecord, Base):
     __tablename__ = "pump_events"
     __table_args__ = (
@@ -890,6 +914,9 @@ class PumpForecast(Base):
     open_incident: Mapped[bool] = mapped_column(server_default=false())
     #: Revision 0020: a Stop order of the pump awaits being carried out (the due list's urgent).
     open_stop_order: Mapped[bool] = mapped_column(server_default=false())
+    #: Revision 0022: the newest prescription's ingredients as one text, for the due list
+    #: (:func:`pumpmgr.services.forecasting.solution_texts`); None: no prescription.
+    solution: Mapped[str | None] = mapped_column(Text)
     #: Revision 0007 (domain-rules §3): when the worst-case residual (every bolus taken, the
     #: pump running fast) reaches the alarm volume and 0, and whether the pump carries the
     #: over-infusion-risk flag (it ran empty). With ``alarm_at`` and ``empty_at`` they give the

@@ -11,6 +11,7 @@ beside :func:`compute`, so that the two refresh paths (one pump, every pump) rea
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -18,7 +19,7 @@ from dataclasses import fields
 from datetime import date, datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import event, false, func, or_, select
+from sqlalchemy import bindparam, event, false, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from pumpmgr.catalogs import DrugLibrary
@@ -136,7 +137,7 @@ def current_refills(session: Session, pump_id: int) -> list[db.Refill]:
     cache = session_cache(session, "refills")
     found: list[db.Refill] | None = cache.get(pump_id)
     if found is None:
-        corrected = select(db.Refill.corrects_id).where(db.Refill.corrects_id.is_not(None))
+        corrected = _corrected_ids()
         found = cache[pump_id] = list(
             session.scalars(
                 select(db.Refill)
@@ -286,14 +287,16 @@ def _chunks(ids: list[int]) -> list[list[int]]:
     return [ids[i : i + _CHUNK] for i in range(0, len(ids), _CHUNK)]
 
 
-def last_fills(
-    session: Session, pump_ids: list[int], first_fill_drugs: Collection[str]
-) -> dict[int, FillPoint]:
-    """Each pump's latest current fill (:func:`fill_point` of :func:`current_refills`), in a
-    few queries. Its ``first_fill_of`` names only ``first_fill_drugs``, the drugs whose first
-    fill has a limit of its own (:func:`pumpmgr.stability.first_fill_limited`), the only ones
-    the stability limit reads it of (none: a caller that reads no stability limit)."""
-    corrected = select(db.Refill.corrects_id).where(db.Refill.corrects_id.is_not(None))
+def _corrected_ids() -> Any:
+    """The ids of the refills a correction replaced (not current)."""
+    return select(db.Refill.corrects_id).where(db.Refill.corrects_id.is_not(None))
+
+
+@functools.cache
+def _last_fills_statement() -> Any:
+    """:func:`last_fills`' statement, made once (its aliases and correlated subqueries cost
+    more to build than a patient's query costs to run), for the pumps ``pumps``."""
+    corrected = _corrected_ids()
     latest, second = aliased(db.Refill), aliased(db.Refill)
     emptied = aliased(db.Refill)
 
@@ -319,38 +322,49 @@ def last_fills(
         .where(
             emptied.pump_id == db.Pump.id,
             emptied.id.not_in(corrected),
-            or_(emptied.discrepancy_verdict == "found_empty", emptied.over_infusion_risk),
+            db.ran_empty(emptied),  # as ix_refills_ran_empty's condition: it serves this
         )
         .correlate(db.Pump)
         .exists()
     )
     r = db.Refill
+    return (
+        select(
+            db.Pump.id,
+            r.performed_at,
+            r.final_reservoir_ml,
+            r.bolus_volume_ml,
+            previous_final,
+            r.expected_residual_ml,
+            r.expected_residual_unfloored_ml,
+            r.aspirated_ml,
+            r.volume_added_ml,
+            r.discrepancy_verdict,
+            r.expiry_date,
+            ran_empty,
+            r.undiluted,
+        )
+        .join(r, r.id == nth(latest, 0))
+        .where(db.Pump.id.in_(bindparam("pumps", expanding=True)))
+    )
+
+
+def last_fills(
+    session: Session, pump_ids: list[int], first_fill_drugs: Collection[str]
+) -> dict[int, FillPoint]:
+    """Each pump's latest current fill (:func:`fill_point` of :func:`current_refills`), in a
+    few queries. Its ``first_fill_of`` names only ``first_fill_drugs``, the drugs whose first
+    fill has a limit of its own (:func:`pumpmgr.stability.first_fill_limited`), the only ones
+    the stability limit reads it of (none: a caller that reads no stability limit)."""
+    statement = _last_fills_statement()
     fills: dict[int, FillPoint] = {}
     for chunk in _chunks(pump_ids):
         first_of = (
-            _first_fills_of_latest(session, chunk, corrected, first_fill_drugs)
+            _first_fills_of_latest(session, chunk, _corrected_ids(), first_fill_drugs)
             if first_fill_drugs
             else {}
         )
-        rows = session.execute(
-            select(
-                db.Pump.id,
-                r.performed_at,
-                r.final_reservoir_ml,
-                r.bolus_volume_ml,
-                previous_final,
-                r.expected_residual_ml,
-                r.expected_residual_unfloored_ml,
-                r.aspirated_ml,
-                r.volume_added_ml,
-                r.discrepancy_verdict,
-                r.expiry_date,
-                ran_empty,
-                r.undiluted,
-            )
-            .join(r, r.id == nth(latest, 0))
-            .where(db.Pump.id.in_(chunk))
-        )
+        rows = session.execute(statement, {"pumps": chunk})
         for (
             pump_id,
             performed_at,
@@ -447,7 +461,7 @@ def due_facts(session: Session, pump_ids: list[int]) -> dict[int, dict[str, Any]
     ``prescription_id``, ``flex_schedule``, ``open_discrepancy``): the pump's newest
     prescription version, whether its program has more than one step, and whether the pump's
     latest current refill (one no later row corrects) asks for a review. A few queries."""
-    corrected = select(db.Refill.corrects_id).where(db.Refill.corrects_id.is_not(None))
+    corrected = _corrected_ids()
     latest = (
         select(db.Refill.discrepancy_verdict)
         .where(db.Refill.pump_id == db.Pump.id, db.Refill.id.not_in(corrected))
@@ -464,6 +478,7 @@ def due_facts(session: Session, pump_ids: list[int]) -> dict[int, dict[str, Any]
             "order_alert": None,
             "open_incident": False,
             "open_stop_order": False,
+            "solution": None,
         }
         for pump_id in pump_ids
     }
@@ -486,9 +501,11 @@ def due_facts(session: Session, pump_ids: list[int]) -> dict[int, dict[str, Any]
                 .group_by(db.ScheduleStep.prescription_id)
             ).all()
         )
+        solutions = solution_texts(session, list(newest.values()))
         for pump_id, rx_id in newest.items():
             facts[pump_id]["prescription_id"] = rx_id
             facts[pump_id]["flex_schedule"] = steps.get(rx_id, 0) > 1
+            facts[pump_id]["solution"] = solutions.get(rx_id)
         for pump_id, alert in order_alerts(session, chunk).items():
             facts[pump_id]["order_alert"] = alert
         reviewed = select(db.IncidentReview.incident_id)
@@ -506,6 +523,34 @@ def due_facts(session: Session, pump_ids: list[int]) -> dict[int, dict[str, Any]
         ):
             facts[pump_id]["open_stop_order"] = True
     return facts
+
+
+#: A stored solution's text (``pump_forecasts.solution``): its ingredients in order, apart,
+#: each as drug key and mcg/mL, apart, by characters no drug key holds.
+_INGREDIENT, _FIELD = "\x1e", "\x1f"
+
+
+def solution_texts(session: Session, prescription_ids: list[int]) -> dict[int, str]:
+    """Each prescription's solution as the due list keeps it with the stored forecast (none
+    for a prescription without ingredients): :func:`solution_parts` reads it back."""
+    i = db.PrescriptionIngredient
+    parts: dict[int, list[str]] = {}
+    for chunk in _chunks(prescription_ids):
+        for rx_id, key, concentration in session.execute(
+            select(i.prescription_id, i.drug_key, i.concentration_mcg_per_ml)
+            .where(i.prescription_id.in_(chunk))
+            .order_by(i.prescription_id, i.position)
+        ):
+            parts.setdefault(rx_id, []).append(f"{key}{_FIELD}{float(concentration)!r}")
+    return {rx_id: _INGREDIENT.join(texts) for rx_id, texts in parts.items()}
+
+
+def solution_parts(solution: str) -> list[tuple[str, float]]:
+    """The (drug key, mcg/mL) of each ingredient of a :func:`solution_texts` text, in order."""
+    return [
+        (key, float(concentration))
+        for key, concentration in (part.split(_FIELD) for part in solution.split(_INGREDIENT))
+    ]
 
 
 def pump_orders(

@@ -5,7 +5,6 @@ due list reads the forecasts the other areas store."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
 from datetime import UTC, date, timedelta
 from typing import Any
 
@@ -24,7 +23,7 @@ from pumpmgr.records import (
     PrescriptionRecord,
     RefillRecord,
 )
-from pumpmgr.services import mapping, maxima, stop_orders
+from pumpmgr.services import forecasting, mapping, maxima, stop_orders
 from pumpmgr.services.context import ClinicContext, _current_catheter_of
 from pumpmgr.services.orders import OrderService
 from pumpmgr.units import MCG_PER_ML, Q_, Kind
@@ -178,16 +177,15 @@ class QueryService:
         today: date | None = None,
     ) -> list[DueRow]:
         """Active pumps by refill-due date, earliest first: one indexed query on the stored
-        forecasts plus one for the current solutions' ingredients."""
+        forecasts, which keep each pump's solution."""
         today = today or self.ctx.today()
-        pumps, ingredients_of = _due_list_statements(within_days is not None)
+        pumps = _due_list_statement(within_days is not None)
         open_bookings, missed_visits = _booking_statements()
         limit = {} if within_days is None else {"due_by": today + timedelta(days=within_days)}
         with self.ctx.database.read() as session:
             # Plain rows through the connection: no ORM objects are wanted here.
             connection = session.connection()
             rows = connection.execute(pumps, limit).all()
-            ingredients = connection.execute(ingredients_of, limit).all()
             booked_on: dict[int, date] = dict(connection.execute(open_bookings).all())
             # a missed visit counts until the pump is refilled or booked again
             missed_on = {
@@ -209,10 +207,8 @@ class QueryService:
                 or day >= refilled[pump_id].astimezone(self.ctx.tz).date()
             }
             horizon = today + timedelta(days=self.ctx.settings(session).booking_horizon_days)
-        solutions = self._solution_texts(ingredients)
-        keys_of: dict[int, tuple[str, ...]] = {}
-        for rx_id, key, _concentration in ingredients:
-            keys_of[rx_id] = (*keys_of.get(rx_id, ()), key)
+        # the same few solutions come back on most rows: each is worded once
+        solutions: dict[str | None, tuple[str, tuple[str, ...]]] = {None: ("no prescription", ())}
         models: dict[str, tuple[str, str]] = {}
         # in UTC, as the instants read: a difference of two instants in one zone asks no zone
         now = self.ctx.now().astimezone(UTC)
@@ -238,7 +234,7 @@ class QueryService:
             mrn,
             family_name,
             given_name,
-            rx_id,
+            stored_solution,
             flex,
             open_review,
             order_alert,
@@ -263,7 +259,9 @@ class QueryService:
                     self.ctx.model_name(model_key),
                     self.ctx.model_type(model_key),
                 )
-            text = solutions.get(rx_id)
+            solution = solutions.get(stored_solution)
+            if solution is None:
+                solution = solutions[stored_solution] = self._solution(stored_solution)
             alarm = now if alarm_at is None else alarm_at
             # positional, in DueRow's field order (its keywords cost a third of making it)
             add(
@@ -274,7 +272,7 @@ class QueryService:
                     pump_id,
                     model[0],
                     model[1],
-                    "no prescription" if text is None else text,
+                    solution[0],
                     (alarm - now).total_seconds() / 86400,
                     alarm,
                     due,
@@ -290,7 +288,7 @@ class QueryService:
                     if due <= later
                     else "fine",
                     bool(open_review),
-                    text is not None and bool(flex),
+                    stored_solution is not None and bool(flex),
                     order_alert,
                     bool(open_incident),
                     bool(open_stop),
@@ -301,7 +299,7 @@ class QueryService:
                     None
                     if filled is None or fill_ml is None or daily_ml is None
                     else max(0.0, fill_ml - daily_ml * (now - filled).total_seconds() / 86400),
-                    keys_of.get(rx_id, ()),
+                    solution[1],
                     state_at(
                         now=now,
                         nominal_alarm_at=nominal,
@@ -330,28 +328,26 @@ class QueryService:
             result.sort(key=lambda row: (row.booking != "did_not_attend", row.state != "urgent"))
         return result
 
-    def _solution_texts(self, ingredients: Iterable[Any]) -> dict[int, str]:
-        """Each prescription's solution as text, from (prescription id, drug key, mcg/mL) rows
-        in ingredient order."""
-        drugs: dict[str, tuple[str, str]] = {}
-        parts: dict[int, list[str]] = {}
-        for rx_id, key, concentration in ingredients:
-            drug = drugs.get(key)
-            if drug is None:
-                try:
-                    found = self.ctx.catalogs.drugs.drug(key)
-                    drug = drugs[key] = (found.name.lower(), found.display_unit)
-                except PumpMgrError:
-                    drug = drugs[key] = (key, "mcg")
-            parts.setdefault(rx_id, []).append(f"{drug[0]} {_strength(concentration, drug[1])}")
-        return {rx_id: " + ".join(texts) for rx_id, texts in parts.items()}
+    def _solution(self, solution: str) -> tuple[str, tuple[str, ...]]:
+        """A stored solution's text and drug keys, in ingredient order
+        (:func:`forecasting.solution_parts`)."""
+        parts = forecasting.solution_parts(solution)
+        texts = []
+        for key, concentration in parts:
+            try:
+                found = self.ctx.catalogs.drugs.drug(key)
+                name, unit = found.name.lower(), found.display_unit
+            except PumpMgrError:
+                name, unit = key, "mcg"
+            texts.append(f"{name} {_strength(concentration, unit)}")
+        return " + ".join(texts), tuple(key for key, _concentration in parts)
 
 
 @functools.cache
-def _due_list_statements(within: bool) -> tuple[Any, Any]:
-    """The due list's two statements, made once (``within``: with a ``due_by`` limit). The
-    prescription, its step count and the last verdict are kept with each forecast (revision
-    0004), so neither statement has a subquery for each pump."""
+def _due_list_statement(within: bool) -> Any:
+    """The due list's statement, made once (``within``: with a ``due_by`` limit). The
+    prescription, its step count and the last verdict (revision 0004) and its solution
+    (revision 0022) are kept with each forecast, so it has no subquery for each pump."""
     f = db.PumpForecast
     # an urgent pump (an unreviewed incident, an open Stop order, a declined order) is listed
     # whatever its date
@@ -386,7 +382,7 @@ def _due_list_statements(within: bool) -> tuple[Any, Any]:
             db.Patient.mrn,
             db.Patient.family_name,
             db.Patient.given_name,
-            f.prescription_id,
+            f.solution,
             f.flex_schedule,
             f.open_discrepancy,
             f.order_alert,
@@ -408,15 +404,7 @@ def _due_list_statements(within: bool) -> tuple[Any, Any]:
         .where(*filters)
         .order_by(f.refill_due, db.Patient.family_name, db.Patient.id)
     )
-    # every stored forecast's solution (a few of patients not active: not looked up); an IN
-    # list, so SQLite reads them in the (prescription, position) key's order, without a sort
-    ingredient = db.PrescriptionIngredient
-    ingredients = (
-        select(ingredient.prescription_id, ingredient.drug_key, ingredient.concentration_mcg_per_ml)
-        .where(ingredient.prescription_id.in_(select(f.prescription_id).where(*due_by)))
-        .order_by(ingredient.prescription_id, ingredient.position)
-    )
-    return pumps, ingredients
+    return pumps
 
 
 @functools.cache

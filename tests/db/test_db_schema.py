@@ -412,3 +412,22 @@ def test_sqlite_refuses_text_in_the_programmers_volumes(sqlite_database: Databas
             "'pharmacy', 0, 0, 1, 1, 1, 2, '2026-03-02 09:30:00.000000', 1, '20 mL', "
             "'2026-06-01', 0.2, 0)",
         )
+
+
+def test_a_forecasts_ran_empty_is_read_from_its_partial_index(sqlite_database: Database) -> None:
+    """Whether a pump ever ran empty is looked up among the few refills that found one empty
+    (revision 0022), not by reading every refill of the pump."""
+    from sqlalchemy.dialects import sqlite
+
+    from pumpmgr.services.forecasting import _last_fills_statement
+
+    # as it runs: its parameters bound, not written into the text
+    expanded = (
+        _last_fills_statement()
+        .compile(dialect=sqlite.dialect())
+        .construct_expanded_state({"pumps": [1, 2]})
+    )
+    sql, values = expanded.statement, tuple(expanded.positional_parameters)
+    with sqlite_database.engine.connect() as connection:
+        plan = [row[-1] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", values)]
+    assert any("ix_refills_ran_empty" in step for step in plan), plan

@@ -348,6 +348,7 @@ def make_machine(places: Places, stats: dict[str, int]) -> type[RuleBasedStateMa
                         "order_alert": f.order_alert,
                         "open_incident": f.open_incident,
                         "open_stop_order": f.open_stop_order,
+                        "solution": f.solution,
                     }
                     for f in session.scalars(select(db.PumpForecast))
                 }

@@ -28,9 +28,9 @@ from pumpmgr.services.inputs import IngredientInput, PrescriptionInput
 from pumpmgr.units import Q_
 
 
-def _revision_0004() -> ModuleType:
-    path = next((migrate.MIGRATIONS_DIR / "versions").glob("0004_*.py"))
-    spec = importlib.util.spec_from_file_location("revision_0004", path)
+def _revision(number: str) -> ModuleType:
+    path = next((migrate.MIGRATIONS_DIR / "versions").glob(f"{number}_*.py"))
+    spec = importlib.util.spec_from_file_location(f"revision_{number}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -47,6 +47,7 @@ def _stored(world: World) -> dict[int, dict[str, Any]]:
                 "order_alert": f.order_alert,
                 "open_incident": f.open_incident,
                 "open_stop_order": f.open_stop_order,
+                "solution": f.solution,
             }
             for f in session.scalars(select(db.PumpForecast))
         }
@@ -131,6 +132,7 @@ def test_the_stored_facts_are_the_ones_the_records_give(world: World) -> None:
         "order_alert": None,
         "open_incident": False,
         "open_stop_order": False,
+        "solution": None,
     }
 
 
@@ -145,11 +147,40 @@ def test_revision_0004_fills_the_facts_from_the_records(world: World) -> None:
                 prescription_id=None, flex_schedule=False, open_discrepancy=False
             )
         )
-        for statement in _revision_0004()._FILL:
+        for statement in _revision("0004")._FILL:
             session.execute(text(statement))
     assert _stored(world) == written
     assert any(f["flex_schedule"] for f in written.values())
     assert any(f["open_discrepancy"] for f in written.values())
+
+
+def test_revision_0022_fills_the_solutions_as_the_services_write_them(world: World) -> None:
+    """On each backend: the migration's fill, run on forecasts whose solution was wiped, gives
+    back what the services wrote (an admixture's ingredients in their order)."""
+    _clinic(world)
+    _, pump_id = baclofen_patient(world, "200006")
+    world.clinic.change_prescription(
+        world.nurse,
+        world.check,
+        pump_id,
+        PrescriptionInput(
+            ingredients=(
+                IngredientInput("morphine", Q_("10 mg/mL")),
+                IngredientInput("bupivacaine", Q_("5 mg/mL")),
+            ),
+            schedule=Schedule.simple(Q_("2 mg/day")),
+            effective_at=START,
+            prescriber="Dr Brandt",
+            order=written_order(START),
+        ),
+    )
+    world.clinic.record_refill(world.nurse, world.check, pump_id, fill(START))
+    written = _stored(world)
+    assert written[pump_id]["solution"] == "morphine\x1f10000.0\x1ebupivacaine\x1f5000.0"
+    with world.clinic.database.write() as session:
+        session.execute(update(db.PumpForecast).values(solution=None))
+        _revision("0022")._fill_solutions(session.connection())
+    assert _stored(world) == written
 
 
 def test_an_admixtures_solution_reads_in_its_ingredients_order(world: World) -> None:

@@ -93,12 +93,39 @@ def test_a_write_on_another_workstation_reaches_the_feed(
 def test_own_writes_are_not_reported_as_another_workstations(
     world: World, feed: ChangeFeed, db_target: DbTarget
 ) -> None:
-    _register(world.clinic, world, "200002")
+    patient_id = _register(world.clinic, world, "200002")
     if db_target.backend == "postgresql":
         time.sleep(0.3)  # give a (wrongly) echoed notice time to arrive
-        assert feed.poll() is None
-    else:  # the file's version cannot tell whose commit it was: an unknown change, harmless
-        assert feed.poll() == Change()
+    assert feed.poll() is None
+    # opening a chart writes an access-audit entry: not another workstation's either
+    world.clinic.records.record_access(world.nurse, "patient.view", patient_id)
+    assert feed.poll() is None
+
+
+def test_every_feed_of_the_program_skips_its_own_commits(world: World, db_target: DbTarget) -> None:
+    """A window that opens a second feed (the first one not yet closed): neither reports."""
+    feeds = [world.clinic.context.change_feed() for _ in range(2)]
+    try:
+        _register(world.clinic, world, "200009")
+        if db_target.backend == "postgresql":
+            time.sleep(0.3)  # give a (wrongly) echoed notice time to arrive
+        assert [feed.poll() for feed in feeds] == [None, None]
+    finally:
+        for feed in feeds:
+            feed.close()
+
+
+def test_another_workstations_write_beside_an_own_one_is_reported(
+    world: World, other: ClinicService, feed: ChangeFeed
+) -> None:
+    """Before or after this program's own commit, between two polls: still reported."""
+    _register(other, world, "200005")
+    _register(world.clinic, world, "200006")
+    assert _next_change(feed) is not None
+    assert feed.poll() is None
+    _register(world.clinic, world, "200007")
+    _register(other, world, "200008")
+    assert _next_change(feed) is not None
     assert feed.poll() is None
 
 

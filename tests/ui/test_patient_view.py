@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+import pytest
 from PySide6.QtCore import QEvent, QPointF, QRectF
 from PySide6.QtGui import QHelpEvent
 from PySide6.QtWidgets import QApplication, QToolTip
@@ -13,8 +14,10 @@ from pytestqt.qtbot import QtBot
 from sample_clinic import PASSWORD
 from test_refill_wizard import open_wizard
 
+from pumpmgr.catalogs.model import Catalogs
 from pumpmgr.dosing import dose_for_volume
 from pumpmgr.formatting import format_date, format_datetime, format_quantity
+from pumpmgr.records import PatientChart
 from pumpmgr.schedule import Schedule
 from pumpmgr.services.inputs import (
     CatheterCorrection,
@@ -29,7 +32,8 @@ from pumpmgr.services.inputs import (
 )
 from pumpmgr.units import Q_, Kind
 from ui.main_window import MainWindow
-from ui.models.history import HistoryModel, timeline
+from ui.models.history import HistoryModel, TimelineEntry, timeline
+from ui.screens import patient_view
 
 
 def open_mrn(window: MainWindow, mrn: str) -> None:
@@ -159,6 +163,28 @@ def test_hidden_tabs_show_the_patient_opened_when_they_are_shown(window: MainWin
     model = screen.history_view.model()
     assert isinstance(model, HistoryModel)
     assert model.entries() == timeline(chart, window.clinic.catalogs)
+
+
+def test_opening_a_patient_makes_no_timeline_until_the_history_is_shown(
+    window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The note button asks for the history's selection; an unfilled history has none, so
+    asking fills nothing (a long history's timeline is most of opening a patient)."""
+    made: list[int] = []
+
+    def counted(chart: PatientChart, catalogs: Catalogs) -> list[TimelineEntry]:
+        made.append(chart.patient.id)
+        return timeline(chart, catalogs)
+
+    monkeypatch.setattr(patient_view, "timeline", counted)
+    screen = window.patient
+    open_mrn(window, "100004")
+    assert made == [] and screen.selected_record() is None
+    assert not screen.copy_note_button.isEnabled()
+    screen.tabs.setCurrentWidget(screen.history_tab)
+    assert len(made) == 1
+    screen.history_view.selectRow(0)
+    assert screen.selected_record() is not None and screen.copy_note_button.isEnabled()
 
 
 def test_history_places_corrections_under_what_they_correct(

@@ -923,9 +923,12 @@ class PatientScreen(QWidget):
     # ----------------------------------------------------------------- visit notes
 
     def selected_record(self) -> RecordRef | None:
-        """The history's selected refill, prescription or event (a catheter has no note)."""
+        """The history's selected refill, prescription or event (a catheter has no note);
+        None while the history is not filled (what its view holds is an earlier chart's)."""
+        if self._history_to_fill is not None:
+            return None
         rows = self.history_view.selectionModel().selectedRows()
-        entries = self.history_model.entries()
+        entries = self._history_model.entries()
         if not rows or rows[0].row() >= len(entries):
             return None
         kind, record_id = entries[rows[0].row()].key
