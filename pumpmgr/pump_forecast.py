@@ -263,7 +263,7 @@ def _patient_bolus_ml(
     return total
 
 
-def _crossing(
+def crossing(
     level_ml: float, left_at: Callable[[datetime], float], low: datetime, high: datetime
 ) -> datetime:
     """When a residual falling from ``low`` to ``high`` reached ``level_ml`` (bisection to a
@@ -377,7 +377,7 @@ def _outlook(
     def worst_reaches(level_ml: float) -> datetime:
         if worst > level_ml:
             return start + timedelta(days=days_until(worst, level_ml, max_daily * fast))
-        return _crossing(level_ml, worst_at, filled_at, start)
+        return crossing(level_ml, worst_at, filled_at, start)
 
     alarm_at = clock.to_instant(start + timedelta(days=days_until(volume, alarm_ml, daily)))
     with_boluses_at = clock.to_instant(

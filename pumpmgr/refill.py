@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Literal
 
 from pumpmgr.errors import Code, ImpossibleInput
@@ -197,44 +197,6 @@ def worst_case_residual(
     )
     delivered = (float(nominal.infused.m) + bolus_ml) * (1 + accuracy_percent / 100)
     return Q_(float(fill_volume.to(ML).m) - delivered - given, ML)
-
-
-def worst_case_empty_at(
-    *,
-    fill_volume: Quantity,
-    filled_at: datetime,
-    at: datetime,
-    programs: Program | Sequence[ProgramPeriod],
-    accuracy_percent: float,
-    extra_volume: Quantity | None = None,
-) -> datetime | None:
-    """The earliest time, to a millisecond, at which :func:`worst_case_residual` reached 0 between
-    the fill and ``at`` (None: it had not by ``at``): when the pump may have run dry, through
-    every program change since the fill (domain-rules §3), not at the rate of the last one."""
-
-    def left_ml(moment: datetime) -> float:
-        worst = worst_case_residual(
-            fill_volume=fill_volume,
-            filled_at=filled_at,
-            at=moment,
-            programs=programs,
-            accuracy_percent=accuracy_percent,
-            extra_volume=extra_volume,
-        )
-        return float(worst.to(ML).m)
-
-    if left_ml(at) > 0:
-        return None
-    low, high = filled_at, at  # the residual falls with time: bisect where it reaches 0
-    if left_ml(low) <= 0:
-        return low
-    while high - low > timedelta(milliseconds=1):
-        middle = low + (high - low) / 2
-        if left_ml(middle) > 0:
-            low = middle
-        else:
-            high = middle
-    return high
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,9 @@ inputs), and the plan is read as one record by the wizard and the worksheet.
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, tzinfo
 from typing import Literal, TypeVar
@@ -50,6 +51,7 @@ from pumpmgr.forecast import (
 from pumpmgr.formatting import MassUnit, format_quantity
 from pumpmgr.patient_boluses import NOT_COUNTED as BOLUSES_NOT_COUNTED
 from pumpmgr.patient_boluses import BolusesTaken, expected_with_boluses
+from pumpmgr.pump_forecast import crossing
 from pumpmgr.records import (
     ClinicSettings,
     DueRow,
@@ -65,7 +67,6 @@ from pumpmgr.refill import (
     Residual,
     discrepancy_threshold,
     plan_refill,
-    worst_case_empty_at,
     worst_case_error_percent,
     worst_case_residual,
 )
@@ -565,6 +566,7 @@ def plan_visit(
     bridge_or_priming: Quantity | None = None
     asks_boluses = False
     since_fill: PumpClock | None = None
+    worst_at: Callable[..., Quantity] | None = None  # the worst-case residual at a time
     if last is not None:
         periods = program_periods(prescriptions, pump, last.performed_at, at)
         filled_at, until = last.performed_at, at
@@ -586,14 +588,15 @@ def plan_visit(
         if asks_boluses and taken is None:
             notes.append(BOLUSES_NOT_COUNTED)
         # the worst case already takes every allowed bolus: the count is not subtracted again
-        worst_now = worst_case_residual(
+        worst_at = functools.partial(
+            worst_case_residual,
             fill_volume=last.final_volume,
             filled_at=filled_at,
-            at=until,
             programs=periods,
             accuracy_percent=accuracy.percent,
             extra_volume=last.bridge_bolus,
         )
+        worst_now = worst_at(at=until)
     current_solution = last.ingredients if last is not None else prescription.ingredients
 
     ingredients = tuple(new_ingredients) if new_ingredients else prescription.ingredients
@@ -761,18 +764,11 @@ def plan_visit(
             # the one forecast's worst-case empty time, as the restart's time without drug
             # counts it (an extrapolation at today's rate said a different time beside it)
             dry_at = wall_clock(stored.empty_at_worst_case, tz)
-        elif float(worst_now.m) <= 0 and last is not None:
-            empty_at = worst_case_empty_at(
-                fill_volume=last.final_volume,
-                filled_at=filled_at,
-                at=until,
-                programs=periods,
-                accuracy_percent=accuracy.percent,
-                extra_volume=last.bridge_bolus,
-            )
-            if empty_at is not None and since_fill is not None and tz is not None:
-                empty_at = wall_clock(since_fill.to_instant(empty_at), tz)
-            dry_at = empty_at
+        elif float(worst_now.m) <= 0 and worst_at is not None:
+            # through every program since the fill, not at the rate of the last one
+            dry_at = crossing(0.0, lambda t: float(worst_at(at=t).to(ML).m), filled_at, until)
+            if since_fill is not None and tz is not None:
+                dry_at = wall_clock(since_fill.to_instant(dry_at), tz)
     return VisitPlan(
         at=at,
         pump=pump,

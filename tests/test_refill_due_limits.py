@@ -26,6 +26,7 @@ from pumpmgr.forecast import (
     stored_state,
     worst_case_accuracy,
 )
+from pumpmgr.pump_forecast import crossing
 from pumpmgr.records import Ingredient
 from pumpmgr.refill import (
     NOT_FROM_RESERVOIR,
@@ -33,7 +34,6 @@ from pumpmgr.refill import (
     discrepancy,
     expected_residual,
     measured_error_percent,
-    worst_case_empty_at,
     worst_case_residual,
 )
 from pumpmgr.schedule import PatientBolus, Program, Schedule
@@ -531,22 +531,25 @@ def test_the_worst_case_error_ignores_what_a_syringe_cannot_read() -> None:
 
 def test_the_worst_case_empty_time_counts_every_program_change() -> None:
     """0.4 mL/day until day 10, then 0.2 mL/day, 10 % fast: 20 − 1.1 × 4 = 15.6 mL left at
-    day 10, empty 15.6 / 0.22 = 70.9 days later; not empty yet at day 50."""
+    day 10, empty 15.6 / 0.22 = 70.9 days later (the visit's dry time: the worst case through
+    every program, where it reaches 0)."""
     periods = [
         ProgramPeriod(FILLED, _program("800 mcg/day", "2000 mcg/mL")),
         ProgramPeriod(FILLED + timedelta(days=10), _program("400 mcg/day", "2000 mcg/mL")),
     ]
 
-    def empty_by(days: float) -> datetime | None:
-        return worst_case_empty_at(
+    def worst_ml(at: datetime) -> float:
+        worst = worst_case_residual(
             fill_volume=Q_("20 mL"),
             filled_at=FILLED,
-            at=FILLED + timedelta(days=days),
+            at=at,
             programs=periods,
             accuracy_percent=10,
         )
+        return float(worst.to("mL").m)
 
-    assert empty_by(50) is None
     expected = FILLED + timedelta(days=10 + 15.6 / 0.22)
-    assert empty_by(100) == pytest.approx(expected, abs=timedelta(minutes=1))
-    assert empty_by(500) == pytest.approx(expected, abs=timedelta(minutes=1))
+    assert worst_ml(FILLED + timedelta(days=50)) > 0
+    for days in (100, 500):
+        found = crossing(0.0, worst_ml, FILLED, FILLED + timedelta(days=days))
+        assert found == pytest.approx(expected, abs=timedelta(seconds=1))
