@@ -466,3 +466,33 @@ def test_clinic_state_machine(
             failures,
             perf_counter() - started,
         )
+
+
+def test_found_empty_refills_as_the_model_expects(database: Database, tmp_path: Path) -> None:
+    """Steps that find the pump empty (hypothesis reaches them only for some source texts):
+    a restart with a new program, then two without one, each with its incident."""
+    machine = make_machine(Places(database, tmp_path), {"examples": 0, "steps": 0})()
+    try:
+        pump = machine.implant(patient=machine.first_patient(), model="synchromed2-20")
+        steps: list[Callable[[], None]] = [
+            lambda: machine.prescribe(pump=pump, dose=655.4),
+            lambda: machine.refill_pump(pump=pump, days=55.0, fill=0.2),
+            lambda: machine.change_concentration(pump=pump, strength=500.0),
+            lambda: machine.refill_pump(pump=pump, days=70.0, fill=0.2),
+            lambda: machine.refill_pump(pump=pump, days=60.0, fill=0.2),
+        ]
+        for step in steps:
+            step()
+            machine.audit_matches_the_changes()
+            machine.chain_verifies()
+            machine.the_due_lists_facts_are_the_records()
+        with machine.clinic.service.database.read() as session:
+            verdicts = session.scalars(select(db.Refill.discrepancy_verdict).order_by(db.Refill.id))
+            incidents = session.scalar(
+                select(func.count())
+                .select_from(db.AuditEntry)
+                .where(db.AuditEntry.action == "incident.record")
+            )
+            assert (list(verdicts), incidents) == (["first_fill"] + ["found_empty"] * 3, 2)
+    finally:
+        machine.teardown()
