@@ -15,7 +15,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from pumpmgr.catalogs import Drug, DrugLibrary
-from pumpmgr.errors import CatalogError
+from pumpmgr.errors import CatalogError, Code, ImpossibleInput
 from pumpmgr.formatting import format_quantity
 from pumpmgr.records import Ingredient
 from pumpmgr.units import DAY, MCG_PER_ML, Kind, Quantity
@@ -146,6 +146,16 @@ def undiluted_problem(
         f"{drug.name.lower()} {_shown(concentration, drug)} is not a stock strength "
         f"({stocks or 'the library has none'}); only a stock strength, as supplied, is undiluted"
     )
+
+
+def refuse_undiluted(
+    ingredients: Sequence[Ingredient], library: DrugLibrary, undiluted: bool | None
+) -> None:
+    """Refuse, on the field ``undiluted``, a record :func:`undiluted_problem` finds wrong (the
+    visit's plan and the services; the calculator and the window name their own field)."""
+    problem = undiluted_problem(ingredients, library, undiluted)
+    if problem is not None:
+        raise ImpossibleInput(f"undiluted: {problem}", code=Code.OUT_OF_RANGE, field="undiluted")
 
 
 def recorded_undiluted(

@@ -74,8 +74,8 @@ from pumpmgr.schedule import Program, Schedule, constant_flow_program
 from pumpmgr.stability import (
     first_fills,
     recorded_undiluted,
+    refuse_undiluted,
     solution_limit,
-    undiluted_problem,
 )
 from pumpmgr.units import (
     DAY,
@@ -412,15 +412,6 @@ def _stability(
     return best.days, best.source
 
 
-def _check_undiluted(
-    ingredients: Sequence[Ingredient], library: catalogs.DrugLibrary, undiluted: bool | None
-) -> None:
-    """:func:`pumpmgr.stability.undiluted_problem` of the planned solution, refused."""
-    problem = undiluted_problem(ingredients, library, undiluted)
-    if problem is not None:
-        raise ImpossibleInput(f"undiluted: {problem}", code=Code.OUT_OF_RANGE, field="undiluted")
-
-
 def _naive_pump_notes(
     first_fill_of: frozenset[str],
     ingredients: Sequence[Ingredient],
@@ -691,7 +682,7 @@ def plan_visit(
                     "volume shown is the catheter only"
                 )
 
-    _check_undiluted(ingredients, library, undiluted)
+    refuse_undiluted(ingredients, library, undiluted)
     first_fill_of = _first_fill_of(refills, ingredients)
     naive_pump = _naive_pump_notes(first_fill_of, ingredients, library, undiluted)
     notes.extend(naive_pump)

@@ -43,7 +43,7 @@ from pumpmgr.services.inputs import (
 from pumpmgr.services.permissions import Action
 from pumpmgr.services.prescriptions import PrescriptionService
 from pumpmgr.services.values import Actor, RefillOutcome
-from pumpmgr.stability import undiluted_problem
+from pumpmgr.stability import refuse_undiluted
 from pumpmgr.units import MCG_PER_ML, ML, Q_, Kind, Quantity, require_not_negative, to_canonical
 
 
@@ -161,7 +161,7 @@ class RefillService:
                     field="prescription",
                 )
             current = history[-1]
-            self._check_undiluted(session, current, data.undiluted)
+            refuse_undiluted(current.ingredients, self.ctx.library(session), data.undiluted)
             bridged = None
             if old is not None and self._concentration_changed(old, current):
                 bridged = self._bridge(session, pump, old, current)
@@ -400,16 +400,6 @@ class RefillService:
             )
         return row, check
 
-    def _check_undiluted(
-        self, session: Session, solution: PrescriptionRecord, undiluted: bool | None
-    ) -> None:
-        """:func:`pumpmgr.stability.undiluted_problem` of the solution filled, refused."""
-        problem = undiluted_problem(solution.ingredients, self.ctx.library(session), undiluted)
-        if problem is not None:
-            raise ImpossibleInput(
-                f"undiluted: {problem}", code=Code.OUT_OF_RANGE, field="undiluted"
-            )
-
     def _empty_at_worst_case(
         self,
         session: Session,
@@ -645,13 +635,7 @@ class RefillService:
                 filled = next(
                     r for r in self.ctx.refill_records(session, pump.id) if r.id == old.id
                 )
-                problem = undiluted_problem(
-                    filled.ingredients, self.ctx.library(session), undiluted
-                )
-                if problem is not None:
-                    raise ImpossibleInput(
-                        f"undiluted: {problem}", code=Code.OUT_OF_RANGE, field="undiluted"
-                    )
+                refuse_undiluted(filled.ingredients, self.ctx.library(session), undiluted)
                 row.undiluted = undiluted
             previous_final = self._previous_final(session, old)
             if row.discrepancy_verdict != "first_fill" and previous_final is not None:
