@@ -23,6 +23,9 @@ The demo clinic is built with
 days later, so the daylight-saving notice shows) and a clock standing at 09:00 that day, so the
 pictures are the same on every run. ``--sample`` uses the small six-patient clinic of the
 desktop tests instead (quicker). Look at every picture after a change to the screens.
+
+Over 600 lines: one list of pictures with the scene each needs, all staged on the one demo
+clinic and window that the run builds once.
 """
 
 from __future__ import annotations

@@ -32,6 +32,9 @@ on covered tables, and :func:`verify_records` would name its rows.
 :func:`verify_records` replays the images of the intact entries and compares them with every
 covered row in the tables: a row changed, inserted or deleted outside pumpmgr is named with its
 table, id and the columns that differ.
+
+Over 600 lines: the images collected at each flush and the verification that replays them share
+the canonical image, and must change together.
 """
 
 from __future__ import annotations
