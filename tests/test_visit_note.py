@@ -5,16 +5,14 @@ from __future__ import annotations
 import pytest
 
 from pumpmgr.errors import InputError
-from pumpmgr.visit_note import (
+from pumpmgr.note_template import (
     FIELDS,
     KINDS,
-    RecordRef,
     default_template_text,
-    due_reason_text,
     fill_template,
-    parse_record_ref,
     parse_template,
 )
+from pumpmgr.visit_note import RecordRef, due_reason_text, parse_record_ref
 
 
 def test_the_shipped_template_uses_every_section_and_only_known_names() -> None:

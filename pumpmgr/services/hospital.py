@@ -22,19 +22,13 @@ from pumpmgr import fhir
 from pumpmgr.db import schema as db
 from pumpmgr.db.audit import append_audit
 from pumpmgr.errors import Code, InputError
+from pumpmgr.note_template import NoteTemplate, default_template_text, parse_template
 from pumpmgr.records import PatientChart
 from pumpmgr.services.audit_trail import require_active
 from pumpmgr.services.clinic import Actor, ClinicService
 from pumpmgr.services.permissions import Action, require_permission
 from pumpmgr.visit import local_chart
-from pumpmgr.visit_note import (
-    NoteTemplate,
-    RecordRef,
-    default_template_text,
-    parse_record_ref,
-    parse_template,
-    visit_note,
-)
+from pumpmgr.visit_note import RecordRef, parse_record_ref, visit_note
 
 #: An MRN system is a URI: ``urn:oid:...``, ``urn:uuid:...``, ``http(s)://...``.
 _URI_SCHEMES = ("urn:", "http://", "https://")

@@ -12,11 +12,12 @@ from sheet_samples import GENERATED, INVESTIGATE_FOUND, SETTINGS, baclofen_chart
 from pumpmgr.alerts import OVER_INFUSION_RISK_TEXT, patient_alerts
 from pumpmgr.catalogs import default_catalogs
 from pumpmgr.fhir import chart_entries
+from pumpmgr.note_template import default_template_text, parse_template
 from pumpmgr.records import PatientChart, RefillRecord
 from pumpmgr.reports import build_history, build_refill_worksheet
 from pumpmgr.units import Q_
 from pumpmgr.visit import plan_for_refill
-from pumpmgr.visit_note import RecordRef, default_template_text, parse_template, visit_note
+from pumpmgr.visit_note import RecordRef, visit_note
 
 SHIPPED = default_catalogs()
 

@@ -21,11 +21,12 @@ from pumpmgr.db.engine import Database, open_database
 from pumpmgr.demo import DEMO_HASHER, DEMO_USERS, build_demo_clinic
 from pumpmgr.errors import InputError
 from pumpmgr.formatting import format_date, format_quantity
+from pumpmgr.note_template import default_template_text
 from pumpmgr.records import PatientChart
 from pumpmgr.services import Actor, ClinicService, PermissionDenied
 from pumpmgr.services.hospital import HospitalService
 from pumpmgr.units import Kind
-from pumpmgr.visit_note import RecordRef, current_records, default_template_text
+from pumpmgr.visit_note import RecordRef, current_records
 
 BERLIN = ZoneInfo("Europe/Berlin")
 TODAY = date(2026, 12, 1)

@@ -12,9 +12,9 @@ from dialog_recorder import Dialogs
 from pytestqt.qtbot import QtBot
 from sample_clinic import PASSWORD
 
+from pumpmgr.note_template import default_template_text
 from pumpmgr.services import ClinicService
 from pumpmgr.services.hospital import HospitalService
-from pumpmgr.visit_note import default_template_text
 from ui.main_window import MainWindow
 from ui.screens.records import RecordsTab
 

@@ -29,9 +29,9 @@ from PySide6.QtWidgets import (
 )
 
 from pumpmgr.errors import PumpMgrError
+from pumpmgr.note_template import FIELDS, KINDS
 from pumpmgr.services import Actor, ClinicService
 from pumpmgr.services.hospital import HospitalService
-from pumpmgr.visit_note import FIELDS, KINDS
 from ui import messages
 from ui.widgets.style_state import set_role
 
