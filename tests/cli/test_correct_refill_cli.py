@@ -114,7 +114,10 @@ def test_the_aspirated_volume_is_corrected(
             "--aspirated: '12.5' has no unit; it wants a volume",
         ),
         (("--added", "400 mcg", "--reason", "typo"), "--added: "),
-        (("--added", "90 mL", "--reason", "typo"), "--added: 90 mL is more than the reservoir holds"),
+        (
+            ("--added", "90 mL", "--reason", "typo"),
+            "--added: 90 mL is more than the reservoir holds",
+        ),
         (("--reason", "typo"), "nothing to correct: give the value recorded wrong with"),
         (("--lot", "L1", "--reason", " "), "--reason: say why the refill is corrected"),
         (("--expiry", "30/06/2026", "--reason", "typo"), "--expiry: "),
@@ -167,9 +170,7 @@ def test_an_unknown_refill_and_a_wrong_second_password(
         stdin=PASSWORDS,
         monkeypatch=monkeypatch,
     )
-    assert "--second-nurse: the second check must be done by another user" in (
-        same.one_line_error
-    )
+    assert "--second-nurse: the second check must be done by another user" in (same.one_line_error)
     bad_id = _correct(clinic_file, monkeypatch, "refill:x", "--lot", "L1", "--reason", "typo")
     assert "is not a refill's id" in bad_id.one_line_error
     assert _last_refill(clinic_file)[1] == refill  # nothing corrected

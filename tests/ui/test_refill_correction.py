@@ -117,8 +117,7 @@ def test_the_aspirated_volume_is_corrected_from_the_history(window: MainWindow) 
     assert old.status == "corrected (see below)"
     assert new.corrects == last.key and new.status == "correction of the entry above"
     assert new.details.startswith(
-        "Changed: aspirated 1.2 mL → 2.8 mL; volume added 20 mL → 18 mL; verdict "
-        "investigate → ok."
+        "Changed: aspirated 1.2 mL → 2.8 mL; volume added 20 mL → 18 mL; verdict investigate → ok."
     )
     assert new.details.endswith("Corrected because: aspirate read from the wrong syringe")
     assert "checked by Otto Second" in new.by
