@@ -89,9 +89,9 @@ class RefillCorrectionDialog(EventDialog):
         refill = self.refill
         when = presentation.datetime_text(refill.performed_at, self.clinic.tz)
         self.explain(
-            f"The refill of {when} as recorded stays in the history; the correction is saved "
-            "beneath it with your name, the second nurse's and the reason. Change only what "
-            "was recorded wrong: the verdict and the forecast are worked out again."
+            f"The refill of {when} stays in the history as recorded, with this correction "
+            "beneath it. Change only what was recorded wrong: the verdict and the forecast "
+            "are worked out again."
         )
         volumes, solution = self._recorded_fields()
         #: The refill as recorded: its volumes and verdict, then its solution and note.
