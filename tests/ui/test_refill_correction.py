@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from clipping import clipped
+from focus_order import assert_tab_follows_reading
+from mnemonics import clashes
 from sample_clinic import PASSWORD
 
 from pumpmgr.services.inputs import Verification
@@ -44,6 +47,7 @@ def test_only_a_refill_not_yet_corrected_is_offered(window: MainWindow) -> None:
         select(window, entry)
         assert screen.correct_button.isEnabled() is offered, entry.what
         assert screen.correct_action.isEnabled() is offered
+    assert "c" not in clashes(window)  # the history's new button, Alt+C, among the view's keys
     select(window, corrected)
     screen.correct_button.click()  # disabled: nothing opens
     assert window.event_dialog is None
@@ -66,6 +70,9 @@ def test_the_aspirated_volume_is_corrected_from_the_history(window: MainWindow) 
     assert dialog.recorded.text("verdict") == "investigate"
     assert dialog.aspirated.text() == "1.2 mL"  # the recorded values, to change
     assert dialog.undiluted.isHidden()  # baclofen: no dilution recorded
+    assert clashes(dialog) == {}
+    assert_tab_follows_reading(dialog)
+    assert clipped(dialog) == []
 
     # Nothing changed: refused, nothing sent.
     dialog.reason.setText("aspirate read from the wrong syringe")
