@@ -9,9 +9,10 @@ from pathlib import Path
 from clipping import clipped
 from focus_order import assert_tab_follows_reading
 from mnemonics import clashes
-from sample_clinic import PASSWORD
+from PySide6.QtWidgets import QLabel
+from sample_clinic import PASSWORD, TODAY
 
-from pumpmgr.services.inputs import Verification
+from pumpmgr.services.inputs import PumpInput, Verification
 from ui import presentation
 from ui.dialogs.refill_correction import RefillCorrectionDialog
 from ui.main_window import MainWindow
@@ -158,3 +159,28 @@ def test_a_refill_corrected_meanwhile_is_refused_on_the_record(window: MainWindo
     assert dialog.isVisible()
     assert "was already corrected by" in dialog.problem.text()
     assert dialog.lot.text() == "L2025-200"
+
+
+def test_a_refill_of_the_replaced_pump_names_its_pump(window: MainWindow) -> None:
+    """After a replacement the history still offers the old pump's refills; the dialog names
+    that pump, as the heading names the new one."""
+    clinic = window.clinic
+    patient = clinic.find_patient("100004")
+    old = clinic.patient_chart(patient.id).pump
+    assert old is not None
+    nurse = clinic.sign_in("nina", PASSWORD)
+    clinic.replace_pump(
+        nurse,
+        old.id,
+        PumpInput("synchromed2-20", "NGV900004", TODAY, old.site),
+        "battery at ERI",
+        None,
+    )
+    last = refills(open_history(window, "100004"))[0]
+    select(window, last)
+    window.patient.correct_button.click()
+    dialog = window.event_dialog
+    assert isinstance(dialog, RefillCorrectionDialog)
+    explained = dialog.body.findChildren(QLabel)[0].text()
+    assert explained.startswith("The refill of SynchroMed II 20 mL, serial NGV100004,"), explained
+    assert "NGV900004" not in explained

@@ -34,7 +34,7 @@ from pumpmgr.units import Kind, Quantity, to_canonical
 from pumpmgr.visit_note import RecordRef
 from pumpmgr.wording import dilution_text, refill_corrected_text, solution_text
 from ui import presentation
-from ui.dialogs.events import EventDialog
+from ui.dialogs.events import EventDialog, pump_text
 from ui.widgets.date_edit import DateEdit
 from ui.widgets.field_list import Field, FieldList
 from ui.widgets.quantity_edit import QuantityEdit
@@ -88,10 +88,16 @@ class RefillCorrectionDialog(EventDialog):
     def build(self) -> None:
         refill = self.refill
         when = presentation.datetime_text(refill.performed_at, self.clinic.tz)
+        pump = next((p for p in self.chart.pumps if p.id == refill.pump_id), None)
+        of_pump = (
+            f" of {pump_text(pump)}"
+            if pump is not None and (self.chart.pump is None or self.chart.pump.id != pump.id)
+            else ""
+        )  # the heading names the active pump; a refill of an earlier one names its own
         self.explain(
-            f"The refill of {when} stays in the history as recorded, with this correction "
-            "beneath it. Change only what was recorded wrong: the verdict and the forecast "
-            "are worked out again."
+            f"The refill{of_pump} of {when} stays in the history as recorded, with this "
+            "correction beneath it. Change only what was recorded wrong: the verdict and the "
+            "forecast are worked out again."
         )
         volumes, solution = self._recorded_fields()
         #: The refill as recorded: its volumes and verdict, then its solution and note.
