@@ -1,5 +1,6 @@
 """The words of a prescription, one wording for the screens, the sheets and the command line:
-the solution, the patient's bolus, the schedule and the bridge at a concentration change.
+the solution, the patient's bolus, the schedule and the bridge at a concentration change; and
+what a refill's correction changed.
 
 Pure layer: the standard library, pint through :mod:`pumpmgr.formatting` and
 :mod:`pumpmgr.units`, and the catalogs for the drugs' display names. No Qt, no reportlab: the
@@ -11,17 +12,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Protocol
 
 from pumpmgr import catalogs
 from pumpmgr.deadspace import Bridge
 from pumpmgr.errors import CatalogError
 from pumpmgr.forecast import RefillState
-from pumpmgr.formatting import MassUnit, format_datetime, format_duration, format_quantity
-from pumpmgr.records import FindingRecord, Ingredient
+from pumpmgr.formatting import (
+    MassUnit,
+    format_date,
+    format_datetime,
+    format_duration,
+    format_quantity,
+)
+from pumpmgr.records import FindingRecord, Ingredient, RefillRecord
 from pumpmgr.schedule import PatientBolus, Schedule
-from pumpmgr.units import MCG, MCG_PER_DAY, MINUTE, Q_, Kind
+from pumpmgr.units import MCG, MCG_PER_DAY, MINUTE, Q_, Kind, Quantity
 
 if TYPE_CHECKING:  # the plan's type only: the command line's calculators stay quick to import
     from pumpmgr.visit import ConcentrationChange, VisitPlan
@@ -233,3 +240,33 @@ def before_refill_notice(state: RefillState | None, dry_at: datetime | None) -> 
     if state is None:
         return ""
     return refill_state_text(state) + ("" if dry_at is None else " " + run_dry_text(dry_at))
+
+
+def _volume(quantity: Quantity | None) -> str:
+    return "not recorded" if quantity is None else format_quantity(quantity, Kind.VOLUME)
+
+
+def refill_changes(old: RefillRecord, new: RefillRecord) -> tuple[str, ...]:
+    """What a correction of a refill changed, ``name before → after`` for each field shown
+    that differs (the verdict too, judged again by the service); empty when none does."""
+    fields = (
+        ("aspirated", _volume(old.aspirated), _volume(new.aspirated)),
+        ("volume added", _volume(old.volume_added), _volume(new.volume_added)),
+        ("lot", old.lot_number, new.lot_number),
+        ("expiry", format_date(old.expiry), format_date(new.expiry)),
+        ("note", old.discrepancy_note or "none", new.discrepancy_note or "none"),
+        (
+            "solution",
+            dilution_text(old.undiluted) or "dilution not recorded",
+            dilution_text(new.undiluted) or "dilution not recorded",
+        ),
+        ("verdict", old.discrepancy_verdict or "none", new.discrepancy_verdict or "none"),
+    )
+    return tuple(f"{name} {before} → {after}" for name, before, after in fields if before != after)
+
+
+def refill_corrected_text(old: RefillRecord, new: RefillRecord, tz: tzinfo) -> str:
+    """What the window's status bar and ``pumpmgr correct-refill`` say after a correction:
+    the refill by its local time, then each change."""
+    changes = "; ".join(refill_changes(old, new)) or "nothing visible changed"
+    return f"Refill of {format_datetime(old.performed_at.astimezone(tz))} corrected: {changes}."

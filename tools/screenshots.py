@@ -161,6 +161,7 @@ PICTURES = [
     "44-event-mri-prometra",
     "45-event-alarm-eri-note",
     "45-event-pump-dates",
+    "45-event-refill-correction",
     "46-calculator-forecast",
     "47-calculator-bridge",
     "48-calculator-priming",
@@ -268,6 +269,7 @@ def events_calculators_records(
     from dataclasses import replace
 
     from ui.dialogs import events
+    from ui.dialogs.refill_correction import RefillCorrectionDialog
     from ui.screens.records import RecordsTab
 
     rows = window.dashboard.model.rows()
@@ -318,6 +320,13 @@ def events_calculators_records(
     dates = events.PumpDatesDialog(clinic, nurse, chart, window)
     dates.reason.setText("implant date copied from the wrong operation note")
     dialog_shot(dates, "45-event-pump-dates")
+    corrected = {r.corrects_id for r in chart.refills}
+    refill = max((r for r in chart.refills if r.id not in corrected), key=lambda r: r.id)
+    correction = RefillCorrectionDialog(clinic, nurse, chart, refill.id, window)
+    correction.aspirated.set_text("2.8 mL")
+    correction.reason.setText("aspirate read from the syringe of the patient before")
+    correction.second.username.setText(_user("nurse", 1, sample)[0])
+    dialog_shot(correction, "45-event-refill-correction")
 
     window.show_calculators()
     calculators = window.calculators

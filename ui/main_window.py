@@ -617,6 +617,7 @@ class MainWindow(QMainWindow):
             screen.back_requested.connect(self.show_dashboard)
             screen.refill_requested.connect(self.start_refill)
             screen.prescription_requested.connect(self.change_prescription)
+            screen.refill_correction_requested.connect(self.correct_refill)
             screen.set_actor(self.actor)
             menu = screen.events_button.menu()
             for kind, _, _ in events.EVENTS:  # the Events menu's actions
@@ -865,6 +866,34 @@ class MainWindow(QMainWindow):
         self._lock_keys_in(dialog)
         dialog.open()
         return dialog
+
+    def correct_refill(self, refill_id: int) -> events.EventDialog | None:
+        """Open the correction of the patient's refill ``refill_id`` (window-modal, in the
+        event dialog's place); after a save the patient is read again on the same tab, so
+        the history shows the correction beneath the refill and the forecast the new date."""
+        from ui.dialogs.refill_correction import RefillCorrectionDialog, correctable
+
+        chart = self._shown_chart()
+        if (
+            self.is_locked()
+            or self.actor is None
+            or self.event_dialog is not None
+            or not correctable(("refill", refill_id), chart, self.actor.role)
+        ):
+            return None
+        assert chart is not None
+        dialog = RefillCorrectionDialog(self.clinic, self.actor, chart, refill_id, self)
+        dialog.accepted.connect(lambda: self._refill_corrected(dialog))
+        dialog.finished.connect(lambda _result: self._event_closed(dialog))
+        self.event_dialog = dialog
+        self._lock_keys_in(dialog)
+        dialog.open()
+        return dialog
+
+    def _refill_corrected(self, dialog: events.EventDialog) -> None:
+        self.statusBar().showMessage(dialog.saved_text, 10000)
+        if self._run("reading the patient again", self.patient.reload):
+            self.patient.offer_note(dialog.saved_record, dialog.saved_text)
 
     def _lock_keys_in(self, dialog: QWidget) -> None:
         """Ctrl+L locks from a window-modal dialog too (the window's own shortcut is blocked

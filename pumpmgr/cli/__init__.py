@@ -43,7 +43,7 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def build_parser() -> OneLineParser:
-    from pumpmgr.cli import bookings, calc, hospital, printing, records
+    from pumpmgr.cli import bookings, calc, corrections, hospital, printing, records
     from pumpmgr.formatting import program_version
 
     parser = OneLineParser(
@@ -63,6 +63,7 @@ def build_parser() -> OneLineParser:
     printing.add_parser(commands, OneLineParser)
     hospital.add_parser(commands, OneLineParser)
     bookings.add_parsers(commands, OneLineParser)
+    corrections.add_parser(commands, OneLineParser)
     return parser
 
 

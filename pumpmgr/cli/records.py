@@ -510,9 +510,20 @@ def patient_text(chart: PatientChart, tz: tzinfo, buffer_days: int) -> str:
     lines += ["", f"Refills ({len(chart.refills)}):"]
     lines.append(
         table(
-            ("Date", "Expected", "Aspirated", "Verdict", "Added", "Lot", "Nurse / second", "Note"),
+            (
+                "Record",
+                "Date",
+                "Expected",
+                "Aspirated",
+                "Verdict",
+                "Added",
+                "Lot",
+                "Nurse / second",
+                "Note",
+            ),
             [
                 (
+                    f"refill:{r.id}",  # what 'note' and 'correct-refill' take
                     _local(r.performed_at, tz),
                     _q(r.expected_residual, Kind.VOLUME)
                     if r.expected_residual is not None
@@ -526,7 +537,7 @@ def patient_text(chart: PatientChart, tz: tzinfo, buffer_days: int) -> str:
                         filter(
                             None,
                             [
-                                f"corrects refill {r.corrects_id}"
+                                f"corrects refill:{r.corrects_id}"
                                 if r.corrects_id is not None
                                 else "",
                                 f"bolus {_q(r.bridge_bolus, Kind.VOLUME)}"

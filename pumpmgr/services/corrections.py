@@ -28,6 +28,29 @@ from pumpmgr.services.values import Actor
 from pumpmgr.units import Kind, from_canonical
 
 
+def row_to_correct(session: Session, model: type[Any], record_id: int, what: str) -> Any:
+    """The row ``record_id`` of ``model`` when it is the newest version of its record;
+    refused, on the field ``what``, when there is none or a correction supersedes it."""
+    row = session.get(model, record_id)
+    if row is None:
+        raise InputError(
+            f"{what}: there is no {what} #{record_id} to correct",
+            code=Code.NO_VALUE,
+            field=what,
+        )
+    newer = session.scalar(
+        select(model.id).where(model.corrects_id == row.id).order_by(model.id).limit(1)
+    )
+    if newer is not None:
+        raise ImpossibleInput(
+            f"{what}: #{row.id} was already corrected by #{newer}; correct the newest "
+            "version instead",
+            code=Code.OUT_OF_RANGE,
+            field=what,
+        )
+    return row
+
+
 class CorrectionService:
     """Corrections of pump events, catheters and a pump's dates (:meth:`correct_record`)."""
 
@@ -103,28 +126,6 @@ class CorrectionService:
             field="correction",
         )
 
-    @staticmethod
-    def _to_correct(session: Session, model: type[Any], record_id: int, what: str) -> Any:
-        """The row ``record_id`` of ``model`` when it is the newest version of its record."""
-        row = session.get(model, record_id)
-        if row is None:
-            raise InputError(
-                f"{what}: there is no {what} #{record_id} to correct",
-                code=Code.NO_VALUE,
-                field=what,
-            )
-        newer = session.scalar(
-            select(model.id).where(model.corrects_id == row.id).order_by(model.id).limit(1)
-        )
-        if newer is not None:
-            raise ImpossibleInput(
-                f"{what}: #{row.id} was already corrected by #{newer}; correct the newest "
-                "version instead",
-                code=Code.OUT_OF_RANGE,
-                field=what,
-            )
-        return row
-
     def _correct_event(
         self,
         session: Session,
@@ -136,9 +137,7 @@ class CorrectionService:
         """``pump_date``: the correction moves the pump's own implant or explant event with
         the pump's date (:meth:`_correct_pump`, which writes the one audit entry); only then
         may such an event's time change."""
-        old: db.PumpEvent = self._to_correct(
-            session, db.PumpEvent, correction.event_id, "pump event"
-        )
+        old: db.PumpEvent = row_to_correct(session, db.PumpEvent, correction.event_id, "pump event")
         kinds = db.PumpEventKind
         free = {kinds.ALARM, kinds.ERI, kinds.NOTE}
         if correction.kind is not None and correction.kind not in {k.value for k in free}:
@@ -351,9 +350,7 @@ class CorrectionService:
     def _correct_catheter(
         self, session: Session, actor: Actor, correction: CatheterCorrection, reason: str
     ) -> CatheterRecord:
-        old: db.Catheter = self._to_correct(
-            session, db.Catheter, correction.catheter_id, "catheter"
-        )
+        old: db.Catheter = row_to_correct(session, db.Catheter, correction.catheter_id, "catheter")
         if old.pump_id is None:
             raise ImpossibleInput(
                 "catheter: is not recorded with a pump, so it cannot be corrected here",

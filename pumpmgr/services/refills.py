@@ -33,6 +33,7 @@ from pumpmgr.refill import (
 from pumpmgr.restart import Restart, restart_at_visit
 from pumpmgr.services import bookings, dose_orders, forecasting, mapping, staleness
 from pumpmgr.services.context import ClinicContext, _text
+from pumpmgr.services.corrections import row_to_correct
 from pumpmgr.services.forecasts import ForecastService
 from pumpmgr.services.inputs import (
     IngredientInput,
@@ -598,13 +599,7 @@ class RefillService:
         reason = _text(reason, "reason", limit=2000)
 
         def work(session: Session) -> RefillRecord:
-            old = session.get_one(db.Refill, refill_id)
-            if session.scalar(select(db.Refill.id).where(db.Refill.corrects_id == old.id)):
-                raise ImpossibleInput(
-                    "refill: already corrected; correct the newest version",
-                    code=Code.OUT_OF_RANGE,
-                    field="refill",
-                )
+            old: db.Refill = row_to_correct(session, db.Refill, refill_id, "refill")
             verifier = self.ctx.verify_second(session, actor, verification)
             pump = session.get_one(db.Pump, old.pump_id)
             columns = {

@@ -327,10 +327,17 @@ def test_a_correction_is_a_new_row_and_the_original_stays(world: World) -> None:
     assert again.final_reservoir_ml == 20
     row = world.clinic.due_list()[0]
     assert row.days_left == pytest.approx(80)  # (18 − 2) / 0.2
-    with pytest.raises(ImpossibleInput):
+    with pytest.raises(ImpossibleInput) as superseded:
         world.clinic.correct_refill(
             world.nurse, world.check, original.id, "again", volume_added=Q_("19 mL")
         )
+    assert superseded.value.field == "refill"
+    assert f"#{original.id} was already corrected by #{corrected.id}" in superseded.value.message
+    # an unknown id is refused on the same field, never a database error
+    with pytest.raises(InputError) as unknown:
+        world.clinic.correct_refill(world.nurse, world.check, 9999, "typo", lot_number="L1")
+    assert unknown.value.field == "refill"
+    assert unknown.value.message == "refill: there is no refill #9999 to correct"
 
 
 def test_mri_and_events_are_recorded(world: World) -> None:

@@ -395,6 +395,8 @@ class EventDialog(QDialog):
         self.saved_text = ""
         #: The event saved, for its visit note (None before a save).
         self.saved_record: RecordRef | None = None
+        #: Why the last save was refused (None: it was not).
+        self.last_error: PumpMgrError | None = None
         heading = QLabel(title, self)
         heading.setProperty("role", "title")
         who = QLabel(
@@ -473,9 +475,11 @@ class EventDialog(QDialog):
     def save(self) -> bool:
         """Call the service; on a refusal show why and keep the dialog open."""
         self.problem.setText(" ")
+        self.last_error = None
         try:
             self.saved_text = self.submit()
         except PumpMgrError as exc:
+            self.last_error = exc
             self.problem.setText(f"Not saved: {exc.message}")
             return False
         except Exception as exc:  # a fault of ours: reported, the dialog stays

@@ -30,7 +30,7 @@ from pumpmgr.records import (
     RefillRecord,
 )
 from pumpmgr.units import Kind, Quantity
-from pumpmgr.wording import DrugNames, drug_name, solution_text
+from pumpmgr.wording import DrugNames, drug_name, refill_changes, solution_text
 from ui import presentation
 
 SortRole = Qt.ItemDataRole.UserRole
@@ -147,22 +147,7 @@ def _refill_details(refill: RefillRecord, names: DrugNames) -> str:
 
 def _refill_changes(old: RefillRecord, new: RefillRecord) -> str:
     """What a correction changed, field by field, as shown."""
-    fields = [
-        (
-            "aspirated",
-            presentation.volume_text(old.aspirated),
-            presentation.volume_text(new.aspirated),
-        ),
-        (
-            "volume added",
-            presentation.volume_text(old.volume_added),
-            presentation.volume_text(new.volume_added),
-        ),
-        ("lot", old.lot_number, new.lot_number),
-        ("expiry", presentation.date_text(old.expiry), presentation.date_text(new.expiry)),
-        ("note", old.discrepancy_note or "none", new.discrepancy_note or "none"),
-    ]
-    changed = [f"{name} {before} → {after}" for name, before, after in fields if before != after]
+    changed = refill_changes(old, new)
     return "Changed: " + ("; ".join(changed) if changed else "nothing visible") + ". "
 
 

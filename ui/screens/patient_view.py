@@ -51,7 +51,7 @@ from pumpmgr.visit_note import RecordRef
 from pumpmgr.visit_record import investigate_text
 from pumpmgr.wording import bolus_text, schedule_lines
 from ui import icons, messages, presentation
-from ui.dialogs import booking, visit_note
+from ui.dialogs import booking, refill_correction, visit_note
 from ui.dialogs.prescriber_actions import add_prescriber_actions
 from ui.dialogs.stop_order import stop_carried_out
 from ui.models.history import Column as HistoryColumn
@@ -118,6 +118,8 @@ class PatientScreen(QWidget):
     #: Start the refill wizard / the prescription change for the patient shown.
     refill_requested = Signal()
     prescription_requested = Signal()
+    #: Correct the refill (its id) selected in the history.
+    refill_correction_requested = Signal(int)
 
     def __init__(self, clinic: ClinicService, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -248,6 +250,16 @@ class PatientScreen(QWidget):
         self.history_view.addAction(
             self.copy_note_button.text().replace("&", ""), self.copy_selected_note
         )
+        self.correct_button = QPushButton("&Correct this refill…", self)
+        self.correct_button.setAutoDefault(False)
+        self.correct_button.setToolTip(
+            "A correction of the selected refill, checked by a second nurse; the refill as "
+            "recorded stays, with the correction beneath it"
+        )
+        self.correct_button.clicked.connect(self.correct_selected_refill)
+        self.correct_action = self.history_view.addAction(
+            self.correct_button.text().replace("&", ""), self.correct_selected_refill
+        )
         self.history_view.selectionModel().selectionChanged.connect(
             lambda *_: self._update_note_button()
         )
@@ -332,6 +344,7 @@ class PatientScreen(QWidget):
         history_layout.addWidget(self.history_view, 1)
         note_row = QHBoxLayout()
         note_row.addWidget(self.copy_note_button)
+        note_row.addWidget(self.correct_button)
         note_row.addStretch(1)
         history_layout.addLayout(note_row)
 
@@ -937,7 +950,21 @@ class PatientScreen(QWidget):
         return RecordRef(kind, record_id)  # type: ignore[arg-type]
 
     def _update_note_button(self) -> None:
-        self.copy_note_button.setEnabled(self.selected_record() is not None)
+        ref = self.selected_record()
+        self.copy_note_button.setEnabled(ref is not None)
+        role = "" if self.actor is None else self.actor.role
+        correctable = ref is not None and refill_correction.correctable(
+            (ref.kind, ref.id), self.chart, role
+        )
+        self.correct_button.setEnabled(correctable)
+        self.correct_action.setEnabled(correctable)
+
+    def correct_selected_refill(self) -> None:
+        """Correct this refill…: asks the window to open the correction of the history's
+        selected refill (when it may be corrected)."""
+        ref = self.selected_record()
+        if ref is not None and self.correct_button.isEnabled():
+            self.refill_correction_requested.emit(ref.id)
 
     def copy_selected_note(self) -> visit_note.NoteDialog | None:
         ref = self.selected_record()

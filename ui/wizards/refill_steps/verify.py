@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QLineEdit, QWidget
 
 from pumpmgr.units import Kind
 from ui.widgets.quantity_edit import QuantityEdit
+from ui.widgets.second_user import SecondUserBox
 from ui.wizards import refill_checks
 from ui.wizards.base import WizardStep
 from ui.wizards.refill_steps.shared import wrapped_label
@@ -26,13 +27,8 @@ class VerifyStep(WizardStep):
             "shown; a difference stops the save.",
         )
         self.wizard = wizard
-        self.username = QLineEdit(self)
-        self.username.setMaxLength(64)
-        self.username.setAccessibleName("Second nurse's user name")
-        self.password = QLineEdit(self)
-        self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.password.setMaxLength(1024)
-        self.password.setAccessibleName("Second nurse's password")
+        account = self.account = SecondUserBox(self)
+        self.username, self.password = account.username, account.password
         self.concentration_form = QFormLayout()
         self.concentrations: list[QuantityEdit] = []
         self.volume = QuantityEdit(Kind.VOLUME, "volume added (second nurse)", self)
@@ -41,12 +37,6 @@ class VerifyStep(WizardStep):
         self.lot.setAccessibleName("Lot number (second nurse)")
         self.message = wrapped_label(" ", self, "error")
         self.message.setAccessibleName("Verification message")
-        account = QGroupBox("Second nurse's own account", self)
-        account_form = QFormLayout(account)
-        for text, widget in (("&User name", self.username), ("&Password", self.password)):
-            label = QLabel(text, account)
-            label.setBuddy(widget)
-            account_form.addRow(label, widget)
         entry = QGroupBox("What you read on the label and the pump", self)
         entry.setLayout(self.concentration_form)
         volume_label = QLabel("V&olume added", entry)
@@ -109,8 +99,8 @@ class VerifyStep(WizardStep):
 
     def problems(self) -> list[str]:
         found = []
-        if not self.username.text().strip() or not self.password.text():
-            found.append("the second nurse enters their own user name and password")
+        if account := self.account.missing():
+            found.append(account)
         for edit in self.concentrations:
             if edit.quantity() is None:
                 found.append(edit.error_text() or f"the second nurse enters the {edit.field}")
