@@ -625,7 +625,9 @@ class RefillService:
             if expiry is not None:
                 row.expiry_date = expiry
             if discrepancy_note is not None:
-                row.discrepancy_note = discrepancy_note.strip() or None
+                row.discrepancy_note = (
+                    _text(discrepancy_note, "discrepancy note", required=False, limit=4000) or None
+                )
             if undiluted is not None:
                 filled = next(
                     r for r in self.ctx.refill_records(session, pump.id) if r.id == old.id

@@ -338,6 +338,12 @@ def test_a_correction_is_a_new_row_and_the_original_stays(world: World) -> None:
         world.clinic.correct_refill(world.nurse, world.check, 9999, "typo", lot_number="L1")
     assert unknown.value.field == "refill"
     assert unknown.value.message == "refill: there is no refill #9999 to correct"
+    # a corrected note is checked as the refill's own note is: too long is refused by name
+    with pytest.raises(InputError) as long_note:
+        world.clinic.correct_refill(
+            world.nurse, world.check, corrected.id, "note", discrepancy_note="x" * 4001
+        )
+    assert long_note.value.field == "discrepancy note"
 
 
 def test_mri_and_events_are_recorded(world: World) -> None:
