@@ -222,9 +222,7 @@ def _refill_with_incident_and_booking(w: World) -> Callable[[], object]:
     now = w.clinic.clock.now()
     today = now.astimezone(BERLIN).date()
     w.clinic.bookings.book(w.nurse, pump_id, today, reason="seen today")
-    data = replace(
-        fill(now, "14 mL", volume="6 mL"), expiry=date(2025, 3, 31), already_filled=True
-    )
+    data = replace(fill(now, "14 mL", volume="6 mL"), expiry=date(2025, 3, 31), already_filled=True)
     return lambda: w.clinic.record_refill(w.nurse, w.check, pump_id, data)
 
 
