@@ -147,7 +147,7 @@ def test_a_new_clinic_through_the_screens(
         "drug_library.edit",
     ]
     assert {e.reason for e in entries[1:]} == {CONFIRM_REASON}
-    assert json.loads(entries[1].payload)["after"]["time_zone"] == "Europe/Berlin"
+    assert json.loads(entries[0].payload)["after"]["time_zone"] == "Europe/Berlin"
     assert empty_clinic.sign_in("h.admin", PASSWORD).id == wizard.actor.id
 
 
