@@ -313,9 +313,11 @@ class _Writer:
             )
         elif isinstance(action, p.Implant):
             pump = self.pumps[who, action.pump]
-            self.catheter(now, action.user, pump, action.catheter, action.spec.implanted_on, None)
             spec = action.spec
-            self.event(
+            catheter_id = self.catheter(
+                now, action.user, pump, action.catheter, spec.implanted_on, None
+            )
+            event = self.event(
                 now,
                 action.user,
                 pump.id,
@@ -329,15 +331,23 @@ class _Writer:
                 "pump.implant",
                 "pump",
                 pump.id,
-                {"patient_id": self.patients[who], "model": spec.model_key, "serial": spec.serial},
+                {
+                    "patient_id": self.patients[who],
+                    "model": spec.model_key,
+                    "serial": spec.serial,
+                    "catheters": [self.catheter_part(catheter_id, pump.id, action.catheter)],
+                    "events": [event],
+                },
             )
             pump.refreshed = now
         elif isinstance(action, p.Replace):
             old, new, spec = self.pumps[who, action.pump], self.pumps[who, action.new], action.spec
-            self.catheter(now, action.user, new, action.catheter, spec.implanted_on, None)
+            catheter_id = self.catheter(
+                now, action.user, new, action.catheter, spec.implanted_on, None
+            )
             moment = _midnight(spec.implanted_on)
             old_spec = old.spec
-            self.event(
+            explant = self.event(
                 now,
                 action.user,
                 old.id,
@@ -345,7 +355,7 @@ class _Writer:
                 moment,
                 f"explanted: replaced by {spec.model_key} {spec.serial}: {action.reason}",
             )
-            self.event(
+            replacement = self.event(
                 now,
                 action.user,
                 new.id,
@@ -359,7 +369,12 @@ class _Writer:
                 "pump.replace",
                 "pump",
                 new.id,
-                {"old_pump_id": old.id, "new_pump_id": new.id},
+                {
+                    "old_pump_id": old.id,
+                    "new_pump_id": new.id,
+                    "catheters": [self.catheter_part(catheter_id, new.id, action.catheter)],
+                    "events": [explant, replacement],
+                },
                 action.reason,
             )
             new.refreshed = now
@@ -397,7 +412,7 @@ class _Writer:
             self.correct(action)
         elif isinstance(action, p.Event):
             pump = self.pumps[who, action.pump]
-            self.event(
+            event = self.event(
                 now,
                 action.user,
                 pump.id,
@@ -406,13 +421,21 @@ class _Writer:
                 action.note,
                 action.post_mri_check_done,
             )
+            self.audit(
+                now,
+                action.user,
+                f"event.{event['kind']}",
+                "pump_event",
+                event["pump_event_id"],
+                {"pump_id": pump.id, "note": action.note},
+            )
         elif isinstance(action, p.Revise):
             pump = self.pumps[who, action.pump]
             implanted = pump.catheter_implanted or action.revised_on
             catheter_id = self.catheter(
                 now, action.user, pump, action.catheter, implanted, action.revised_on
             )
-            self.event(
+            event = self.event(
                 now,
                 action.user,
                 pump.id,
@@ -426,11 +449,15 @@ class _Writer:
                 "catheter.revise",
                 "catheter",
                 catheter_id,
-                {"pump_id": pump.id, "segments": len(action.catheter.segments)},
+                {
+                    "pump_id": pump.id,
+                    "segments": len(action.catheter.segments),
+                    "events": [event],
+                },
             )
         elif isinstance(action, p.Explant):
             pump = self.pumps[who, action.pump]
-            self.event(
+            event = self.event(
                 now,
                 action.user,
                 pump.id,
@@ -438,7 +465,14 @@ class _Writer:
                 _midnight(action.explanted_on),
                 action.reason,
             )
-            self.audit(now, action.user, "pump.explant", "pump", pump.id, {"reason": action.reason})
+            self.audit(
+                now,
+                action.user,
+                "pump.explant",
+                "pump",
+                pump.id,
+                {"reason": action.reason, "events": [event]},
+            )
         elif isinstance(action, p.Status):
             self.audit(
                 now,
@@ -504,7 +538,9 @@ class _Writer:
         occurred: datetime,
         note: str,
         post_mri: bool | None = None,
-    ) -> None:
+    ) -> dict[str, Any]:
+        """The event's row; returns it as the ``events`` part of the call's audit entry
+        (:meth:`pumpmgr.services.context.ClinicContext.carry`)."""
         event_id = self.new_id(db.PumpEvent)
         self.row(
             db.PumpEvent,
@@ -521,14 +557,18 @@ class _Writer:
                 "correction_reason": None,
             },
         )
-        self.audit(
-            now,
-            user,
-            f"event.{kind.value}",
-            "pump_event",
-            event_id,
-            {"pump_id": pump_id, "note": note},
-        )
+        return {"pump_event_id": event_id, "kind": kind.value, "pump_id": pump_id, "note": note}
+
+    @staticmethod
+    def catheter_part(catheter_id: int, pump_id: int, spec: p.CatheterSpec) -> dict[str, Any]:
+        """A catheter implanted with its pump, as the call's audit entry lists it."""
+        return {
+            "catheter_id": catheter_id,
+            "pump_id": pump_id,
+            "model": spec.model_key,
+            "tip_level": spec.tip_level,
+            "segments": len(spec.segments),
+        }
 
     def prescription(
         self, now: datetime, user: str, pump: _PumpState, who: int, number: int, spec: p.RxSpec

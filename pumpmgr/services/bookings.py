@@ -115,7 +115,7 @@ def late_notice(ctx: ClinicContext, session: Session, pump_id: int) -> str | Non
 
 def close_on_refill(ctx: ClinicContext, session: Session, actor: Actor, pump_id: int) -> None:
     """In a refill's unit of work: the pump's open booking, if any, is closed as attended
-    (the visit happened), audited."""
+    (the visit happened), listed under ``bookings`` in the refill's audit entry."""
     row = session.scalars(
         select(db.Booking).where(
             db.Booking.pump_id == pump_id, db.Booking.state == db.BookingState.BOOKED
@@ -126,14 +126,10 @@ def close_on_refill(ctx: ClinicContext, session: Session, actor: Actor, pump_id:
     row.state = db.BookingState.ATTENDED
     row.changed_at, row.changed_by_id = ctx.now(), actor.id
     session.flush()
-    ctx.audit(
+    ctx.carry(
         session,
-        actor,
-        "booking.attended",
-        "booking",
-        row.id,
-        {"state": {"before": "booked", "after": "attended"}},
-        "refill recorded",
+        "bookings",
+        {"booking_id": row.id, "state": {"before": "booked", "after": "attended"}},
     )
 
 

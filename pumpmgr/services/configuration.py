@@ -24,7 +24,7 @@ from pumpmgr.services import forecasting, library_edits
 from pumpmgr.services.context import ClinicContext, _text
 from pumpmgr.services.forecasts import ForecastService
 from pumpmgr.services.permissions import Action
-from pumpmgr.services.users import first_administrator
+from pumpmgr.services.users import created, first_administrator
 from pumpmgr.services.values import Actor
 from pumpmgr.units import Quantity
 
@@ -55,12 +55,14 @@ class ConfigurationService:
         self, username: str, password: str, full_name: str, settings: ClinicSettings
     ) -> Actor:
         """A new clinic's first run: its administrator's account and its settings, in one
-        unit of work (both audited); refused once the clinic has an account."""
+        unit of work with one audit entry, ``clinic.set_up`` (the settings before and after,
+        and the account under ``users``); refused once the clinic has an account."""
         check_settings(settings)
 
         def work(session: Session) -> Actor:
             actor = first_administrator(self.ctx, session, username, password, full_name)
-            self._write(session, actor, settings, None)
+            self.ctx.carry(session, "users", {"user_id": actor.id, **created(actor)})
+            self._write(session, actor, settings, None, "clinic.set_up")
             return actor
 
         return self.ctx.write(work)
@@ -92,7 +94,12 @@ class ConfigurationService:
         return workstation.remember_database(address)
 
     def _write(
-        self, session: Session, actor: Actor, settings: ClinicSettings, version: int | None
+        self,
+        session: Session,
+        actor: Actor,
+        settings: ClinicSettings,
+        version: int | None,
+        action: str = "settings.update",
     ) -> ClinicSettings:
         row = session.get_one(db.ClinicSettings, 1)
         if version is not None and row.version != version:
@@ -120,7 +127,7 @@ class ConfigurationService:
         self.ctx.audit(
             session,
             actor,
-            "settings.update",
+            action,
             "clinic_settings",
             1,
             {"before": _settings_dict(before), "after": _settings_dict(settings)},

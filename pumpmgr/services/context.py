@@ -50,6 +50,11 @@ T = TypeVar("T")
 #: Where a unit of work collects the user names whose password check failed in it
 #: (``Session.info``), to be counted once it has been rolled back (:meth:`ClinicContext.write`).
 _FAILED_CHECKS = "pumpmgr.failed_password_checks"
+#: Where a unit of work collects what its steps recorded besides the call's own act, for the
+#: payload of the call's one audit entry (:meth:`ClinicContext.carry`; ``Session.info``).
+_CARRIED = "pumpmgr.audit_carried"
+#: The part of a call's audit entry that lists the password hashes its checks upgraded.
+REHASH_PART = "password_rehash"
 
 
 def _text(value: str, field: str, *, required: bool = True, limit: int = 200) -> str:
@@ -129,17 +134,39 @@ class ClinicContext:
         changes: dict[str, Any] | None = None,
         reason: str | None = None,
     ) -> None:
+        """The call's one audit entry (reliability.md T8: one per mutating call), written
+        after every row the call writes, so that it carries them all
+        (:mod:`pumpmgr.db.rowchain`); its payload is ``changes`` and, under their part names,
+        what the call's steps :meth:`carry`."""
+        carried: dict[str, list[dict[str, Any]]] = session.info.pop(_CARRIED, {})
+        clash = set(carried) & set(changes or {})
+        if clash:
+            raise RuntimeError(f"{action}: the payload already has the parts {sorted(clash)}")
         append_audit(
             session,
             username=actor.username,
             action=action,
             entity_type=entity,
             entity_id=str(entity_id),
-            changes=changes,
+            changes={**(changes or {}), **carried},
             reason=reason,
             workstation=self.workstation,
             at=self.now(),
         )
+
+    @staticmethod
+    def carry(session: Session, part: str, record: dict[str, Any]) -> None:
+        """Keep ``record`` (what a step of the call recorded besides the call's own act: the
+        pump event of an implant, an incident, the booking a refill closed) for the call's
+        one audit entry, whose payload lists it under ``part`` (:meth:`audit`). The unit of
+        work must write that entry after its last :meth:`carry` (:meth:`write` refuses one
+        that does not)."""
+        session.info.setdefault(_CARRIED, {}).setdefault(part, []).append(record)
+
+    @staticmethod
+    def carries(session: Session) -> bool:
+        """Whether the unit of work holds records for an audit entry not yet written."""
+        return bool(session.info.get(_CARRIED))
 
     def instant(self, moment: datetime, field: str) -> datetime:
         if moment.tzinfo is None:
@@ -172,8 +199,12 @@ class ClinicContext:
         def attempt(session: Session) -> T:
             failed.clear()  # a retried attempt checks (and may fail) again
             session.info[_FAILED_CHECKS] = failed
+            session.info.pop(_CARRIED, None)
             changes.watch(session)
             result = work(session)
+            left = session.info.pop(_CARRIED, None)
+            if left:  # a programming error: what a step recorded would be lost from the log
+                raise RuntimeError(f"no audit entry carries the unit of work's {sorted(left)}")
             changes.announce(session, self.origin)  # in this transaction: sent if it commits
             return result
 
@@ -234,14 +265,15 @@ class ClinicContext:
                 failed.append((username, field))  # a closed account's attempt on record too
             raise
         if rowchain.has_pending(session, "users", user.id):
-            # auth upgraded an outdated password hash in place: on the record like any write
-            self.audit(
+            # auth upgraded an outdated password hash in place: in the call's audit entry
+            self.carry(
                 session,
-                actor_of(user),
-                "user.password_rehash",
-                "user",
-                user.id,
-                {"password_hash": "upgraded to the current parameters at sign-in"},
+                REHASH_PART,
+                {
+                    "user_id": user.id,
+                    "username": user.username,
+                    "password_hash": "upgraded to the current parameters at sign-in",
+                },
             )
         self.throttle.succeeded(session, username)
         return user

@@ -110,7 +110,18 @@ class DeviceService:
         session.add(pump)
         session.flush()
         if catheter is not None:
-            self.add_catheter(session, actor, pump, catheter, data.implanted_on, None, None)
+            row = self.add_catheter(session, actor, pump, catheter, data.implanted_on, None, None)
+            self.ctx.carry(
+                session,
+                "catheters",
+                {
+                    "catheter_id": row.id,
+                    "pump_id": pump.id,
+                    "model": row.model_key,
+                    "tip_level": row.tip_level,
+                    "segments": len(catheter.segments),
+                },
+            )
         return pump
 
     def add_catheter(
@@ -172,7 +183,12 @@ class DeviceService:
         occurred_at: datetime,
         note: str,
         post_mri_check_done: bool | None = None,
+        *,
+        carried: bool = False,
     ) -> db.PumpEvent:
+        """The pump event, audited as the call's own act (``event.<kind>``), or, ``carried``,
+        as a step of a call whose entry lists it under ``events`` (an implant's, an
+        explant's)."""
         row = db.PumpEvent(
             pump_id=pump_id,
             kind=kind,
@@ -184,14 +200,21 @@ class DeviceService:
         )
         session.add(row)
         session.flush()
-        self.ctx.audit(
-            session,
-            actor,
-            f"event.{kind.value}",
-            "pump_event",
-            row.id,
-            {"pump_id": pump_id, "note": note},
-        )
+        if carried:
+            self.ctx.carry(
+                session,
+                "events",
+                {"pump_event_id": row.id, "kind": kind.value, "pump_id": pump_id, "note": note},
+            )
+        else:
+            self.ctx.audit(
+                session,
+                actor,
+                f"event.{kind.value}",
+                "pump_event",
+                row.id,
+                {"pump_id": pump_id, "note": note},
+            )
         return row
 
     def implant_pump(
@@ -214,6 +237,7 @@ class DeviceService:
                 db.PumpEventKind.IMPLANT,
                 at,
                 f"{pump.model_key} serial {pump.serial_number} implanted ({pump.implant_site})",
+                carried=True,
             )
             self.ctx.audit(
                 session,
@@ -261,6 +285,7 @@ class DeviceService:
                 db.PumpEventKind.EXPLANT,
                 at,
                 f"explanted: replaced by {new.model_key} {new.serial_number}: {reason}",
+                carried=True,
             )
             self._event(
                 session,
@@ -269,6 +294,7 @@ class DeviceService:
                 db.PumpEventKind.REPLACEMENT,
                 at,
                 f"replaces {old.model_key} {old.serial_number}: {reason}",
+                carried=True,
             )
             self.ctx.audit(
                 session,
@@ -302,7 +328,7 @@ class DeviceService:
             pump.explant_reason = reason
             session.flush()
             at = mapping.utc(datetime.combine(explanted_on, datetime.min.time(), self.ctx.tz))
-            self._event(session, actor, pump.id, db.PumpEventKind.EXPLANT, at, reason)
+            self._event(session, actor, pump.id, db.PumpEventKind.EXPLANT, at, reason, carried=True)
             session.execute(delete(db.PumpForecast).where(db.PumpForecast.pump_id == pump.id))
             self.ctx.audit(session, actor, "pump.explant", "pump", pump.id, {"reason": reason})
             return mapping.pump_record(pump, self.ctx.catalogs)
@@ -332,6 +358,7 @@ class DeviceService:
                 db.PumpEventKind.CATHETER_REVISION,
                 at,
                 _text(note, "note", required=False, limit=2000) or "catheter revised",
+                carried=True,
             )
             self.ctx.audit(
                 session,

@@ -385,13 +385,11 @@ def settle_stop(
         )
     recorded = f"{REASON_TEXT[reason]}" + (f": {text}" if text else "")
     recorded += f"; dose re-entered blind by {user.username}"
-    ctx.audit(
+    ctx.carry(  # in the change's audit entry
         session,
-        actor,
-        "prescription.tenfold_confirmed",
-        "pump",
-        pump_id,
+        "tenfold_confirmed",
         {
+            "pump_id": pump_id,
             "reason": str(reason),
             "text": text,
             "doses": {

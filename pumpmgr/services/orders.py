@@ -164,7 +164,7 @@ class OrderService:
         check: DoseCheck,
     ) -> None:
         """For a change already programmed that a finding would have stopped, attach the
-        incident "programmed outside limits" (audited on its own)."""
+        incident "programmed outside limits" (in the change's audit entry)."""
         stopping = [f.message for f in check.findings if str(f.level) in ("blocked", "stop")]
         if entry.fact and stopping:
             self.record_incident(
@@ -202,7 +202,9 @@ class OrderService:
         prescription_id: int | None = None,
         refill_id: int | None = None,
     ) -> db.Incident:
-        """Attach an incident to a record of what already happened (domain-rules §4a)."""
+        """Attach an incident to a record of what already happened (domain-rules §4a), in the
+        unit of work that records it: listed under ``incidents`` in that call's one audit
+        entry (:meth:`ClinicContext.carry`)."""
         incident = db.Incident(
             pump_id=pump.id,
             kind=str(kind),
@@ -215,13 +217,11 @@ class OrderService:
         )
         session.add(incident)
         session.flush()
-        self.ctx.audit(
+        self.ctx.carry(
             session,
-            actor,
-            "incident.record",
-            "incident",
-            incident.id,
+            "incidents",
             {
+                "incident_id": incident.id,
                 "pump_id": pump.id,
                 "kind": str(kind),
                 "summary": summary,

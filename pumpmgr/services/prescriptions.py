@@ -99,10 +99,15 @@ class PrescriptionService:
 
     def verify_second_user(self, actor: Actor, verification: Verification) -> Actor:
         """The second user of an independent check, when their name and password are right and
-        they may verify (the form tells them at once; the saving action checks again)."""
+        they may verify (the form tells them at once; the saving action checks again). Writes
+        nothing, unless the check upgraded the verifier's password hash: then that is the
+        call's one audit entry, ``user.password_rehash``."""
 
         def work(session: Session) -> Actor:
-            return actor_of(self.ctx.verify_second(session, actor, verification))
+            verifier = actor_of(self.ctx.verify_second(session, actor, verification))
+            if self.ctx.carries(session):
+                self.ctx.audit(session, verifier, "user.password_rehash", "user", verifier.id)
+            return verifier
 
         return self.ctx.write(work)
 

@@ -168,7 +168,12 @@ class RecordService:
         found, the ``integrity.break`` entry when it found anything (once for the same
         findings), and, when all is sound, the start-up check's checkpoint moved up to the
         head it verified (so the next start-up check reads only what came after). It sees
-        what the start-up check cannot: an old row or entry changed in place."""
+        what the start-up check cannot: an old row or entry changed in place.
+
+        The one call that may write two entries (reliability.md T8 asks one per mutating
+        call): a break found is a fact about the records, written once for the same findings
+        and looked up by its own action (:meth:`_record_break`, shared with the start-up
+        check), while ``integrity.full_check`` records this run, sound or not."""
         started = time.perf_counter()
         checked = self.ctx.database
         with snapshot(checked) as session:

@@ -239,40 +239,33 @@ class RefillService:
             )
             session.add(row)
             session.flush()
-            self.ctx.audit(
-                session,
-                actor,
-                "refill.record",
-                "refill",
-                row.id,
-                {
-                    "pump_id": pump.id,
-                    "aspirated_ml": row.aspirated_ml,
-                    "expected_ml": row.expected_residual_ml,
-                    "verdict": row.discrepancy_verdict,
-                    **({} if restart is None else _restart_payload(restart)),
-                    "volume_added_ml": row.volume_added_ml,
-                    "lot": row.lot_number,
-                    **({} if row.undiluted is None else {"undiluted": row.undiluted}),
-                    "verified_by": verifier.username,
-                    "prescription_id": current.id,
-                    "new_prescription": new_row is not None,
-                    **(
-                        {}
-                        if new_row is None
-                        else {"order": self.prescriptions.orders.audit_payload(session, new_row)}
-                    ),
-                    "warnings": {}
-                    if check is None or data.new_prescription is None
-                    else {
-                        str(f.code): data.new_prescription.reasons.get(str(f.code), "")
-                        for f in check.findings
-                        if f.level == "warning"
-                    },
-                    **_programmer_payload(row, compared),
-                    **_bedside_payload(bedside),
+            entry = {
+                "pump_id": pump.id,
+                "aspirated_ml": row.aspirated_ml,
+                "expected_ml": row.expected_residual_ml,
+                "verdict": row.discrepancy_verdict,
+                **({} if restart is None else _restart_payload(restart)),
+                "volume_added_ml": row.volume_added_ml,
+                "lot": row.lot_number,
+                **({} if row.undiluted is None else {"undiluted": row.undiluted}),
+                "verified_by": verifier.username,
+                "prescription_id": current.id,
+                "new_prescription": new_row is not None,
+                **(
+                    {}
+                    if new_row is None
+                    else {"order": self.prescriptions.orders.audit_payload(session, new_row)}
+                ),
+                "warnings": {}
+                if check is None or data.new_prescription is None
+                else {
+                    str(f.code): data.new_prescription.reasons.get(str(f.code), "")
+                    for f in check.findings
+                    if f.level == "warning"
                 },
-            )
+                **_programmer_payload(row, compared),
+                **_bedside_payload(bedside),
+            }
             if expired:
                 self.prescriptions.orders.record_incident(
                     session,
@@ -290,6 +283,8 @@ class RefillService:
                 )
             forecast = self.forecasts.refresh_forecast(session, pump)
             bookings.close_on_refill(self.ctx, session, actor, pump.id)
+            # the one entry, after every row the refill wrote (its incident, the booking)
+            self.ctx.audit(session, actor, "refill.record", "refill", row.id, entry)
             # Only the new row is mapped (the whole history was mapped on every refill before:
             # quadratic in a pump's refills). It is the newest current refill, so its previous
             # fill is the last current refill before it, as in ClinicContext.refill_records.

@@ -25,9 +25,8 @@ from pumpmgr.services.permissions import PermissionDenied
 from pumpmgr.services.sessions import is_signed_in
 from pumpmgr.services.values import Actor
 
-#: The audit action of a restore an administrator let through despite a broken chain.
-BROKEN_CHAIN_ACTION = "backup.restore_broken_chain"
-#: The audit action every restore ends with (who restored which backup).
+#: The audit action every restore ends with (who restored which backup), its one entry; a
+#: broken chain let through is in its payload (``broken_chain``) and its reason.
 RESTORE_ACTION = "backup.restore"
 REASON_LIMIT = 2000
 
@@ -51,7 +50,8 @@ class Restored:
     safety_copy: Path | None
     #: The restored audit log, checked on its own after the restore.
     chain: ChainReport
-    #: The override's audit entry number, when a broken chain was restored.
+    #: The audit entry that holds the override (the restore's own), when a broken chain was
+    #: restored.
     override_seq: int | None = None
     #: The ``backup.restore`` entry naming the administrator who restored it.
     restore_seq: int | None = None
@@ -107,9 +107,11 @@ def restore_clinic(
     ``administrator`` (refused for anyone else before anything is touched).
 
     Run with every pumpmgr on ``target`` closed. Refusals are :class:`BackupError` (nothing
-    changed); a broken chain (``BACKUP_CHAIN_BROKEN``) is restored only with ``override``, whose
-    administrator and reason are then audited in the restored database. Every restore ends with
-    an audit entry ``backup.restore`` naming the administrator, the backup and its SHA-256."""
+    changed); a broken chain (``BACKUP_CHAIN_BROKEN``) is restored only with ``override``.
+    Every restore ends with one audit entry in the restored database, ``backup.restore``,
+    naming the administrator, the backup and its SHA-256, and with an override the
+    administrator who accepted the broken chain, where it breaks (``broken_chain``) and why
+    (the entry's reason)."""
     require_administrator(administrator, "restore a backup")
     reason = None if override is None else _checked_reason(override)
     safety = restore_database(
@@ -120,7 +122,6 @@ def restore_clinic(
         accept_broken_chain=override is not None,
     )
     with open_database(target, backup_dir=safety_dir, daily_backup_keep=None) as database:
-        override_seq: int | None = None
         accepted = database.verify_audit_chain()
         manifest = read_manifest(backup)
         if accepted.ok and manifest is not None and not manifest.chain_ok:
@@ -128,41 +129,31 @@ def restore_clinic(
             accepted = replace(
                 accepted, ok=False, message=manifest.chain_problem or "the manifest says broken"
             )
-        if override is not None and not accepted.ok:
-            with database.write() as session:
-                entry = append_audit(
-                    session,
-                    username=override.administrator.username,
-                    action=BROKEN_CHAIN_ACTION,
-                    entity_type="backup",
-                    entity_id=backup.name,
-                    changes={
-                        "backup": str(backup.absolute()),
-                        "sha256": None if manifest is None else manifest.sha256,
-                        "first_bad_seq": accepted.first_bad_seq,
-                        "problem": None if accepted.problem is None else str(accepted.problem),
-                        "message": accepted.message,
-                    },
-                    reason=reason,
-                    workstation=workstation,
-                    at=datetime.now(UTC),
-                )
-                override_seq = entry.seq
+        changes: dict[str, object] = {
+            "backup": str(backup.absolute()),
+            "sha256": None if manifest is None else manifest.sha256,
+            "safety_copy": None if safety is None else str(safety),
+        }
+        broken = override is not None and not accepted.ok
+        if override is not None and broken:
+            changes["broken_chain"] = {
+                "accepted_by": override.administrator.username,
+                "first_bad_seq": accepted.first_bad_seq,
+                "problem": None if accepted.problem is None else str(accepted.problem),
+                "message": accepted.message,
+            }
         with database.write() as session:
-            restore_entry = append_audit(
+            entry = append_audit(
                 session,
                 username=administrator.username,
                 action=RESTORE_ACTION,
                 entity_type="backup",
                 entity_id=backup.name,
-                changes={
-                    "backup": str(backup.absolute()),
-                    "sha256": None if manifest is None else manifest.sha256,
-                    "safety_copy": None if safety is None else str(safety),
-                },
+                changes=changes,
+                reason=reason if broken else None,
                 workstation=workstation,
                 at=datetime.now(UTC),
             )
-            restore_seq = restore_entry.seq
+            restore_seq = entry.seq
         chain = database.verify_audit_chain()  # with the entries just written
-    return Restored(safety, chain, override_seq, restore_seq)
+    return Restored(safety, chain, restore_seq if broken else None, restore_seq)

@@ -10,7 +10,7 @@ for the account being a reset rather than the user's own change."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from argon2 import PasswordHasher
 from sqlalchemy import func, select
@@ -38,9 +38,12 @@ class UserService:
     def create_first_administrator(self, username: str, password: str, full_name: str) -> Actor:
         """The first account of a new clinic; refused once any account exists."""
 
-        return self.ctx.write(
-            lambda session: first_administrator(self.ctx, session, username, password, full_name)
-        )
+        def work(session: Session) -> Actor:
+            actor = first_administrator(self.ctx, session, username, password, full_name)
+            self.ctx.audit(session, actor, "user.create", "user", actor.id, created(actor))
+            return actor
+
+        return self.ctx.write(work)
 
     def add_user(
         self,
@@ -274,8 +277,8 @@ def _set(session: Session, user: db.User, password: str, hasher: PasswordHasher)
 def first_administrator(
     ctx: ClinicContext, session: Session, username: str, password: str, full_name: str
 ) -> Actor:
-    """Create a new clinic's first account, an administrator, in ``session`` (audited);
-    refused once any account exists."""
+    """Create a new clinic's first account, an administrator, in ``session``, signed in;
+    refused once any account exists. The caller's audit entry records it (:func:`created`)."""
     if session.scalar(select(func.count()).select_from(db.User)):
         raise PermissionDenied(
             "the clinic already has accounts; an administrator adds new ones",
@@ -291,13 +294,9 @@ def first_administrator(
         now=ctx.now(),
         hasher=ctx.hasher,
     )
-    actor = session_of(user)  # who set the first password is signed in
-    ctx.audit(
-        session,
-        actor,
-        "user.create",
-        "user",
-        user.id,
-        {"username": user.username, "role": user.role.value},
-    )
-    return actor
+    return session_of(user)  # who set the first password is signed in
+
+
+def created(actor: Actor) -> dict[str, Any]:
+    """What an audit entry says of a new account."""
+    return {"username": actor.username, "role": actor.role}

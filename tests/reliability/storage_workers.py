@@ -761,6 +761,9 @@ def clinic_problems(
     event_audit = set().union(
         *(ids for action, ids in by_action.items() if action.startswith("event."))
     )
+    for _action, _entity_id, payload in audit:  # an implant's or replacement's, in its entry
+        carried = json.loads(payload).get("events", [])
+        event_audit |= {str(e["pump_event_id"]) for e in carried}
     if {str(i) for i in events} != event_audit:
         problems.append("pump events and their audit entries differ")
     pump_audit = by_action.get("pump.implant", set()) | by_action.get("pump.replace", set())

@@ -28,7 +28,7 @@ from pumpmgr.db.engine import Database, open_database
 from pumpmgr.db.errors import BackupError
 from pumpmgr.errors import Code, PumpMgrError
 from pumpmgr.services import ClinicService
-from pumpmgr.services.restoring import BROKEN_CHAIN_ACTION, BrokenChainOverride, restore_clinic
+from pumpmgr.services.restoring import RESTORE_ACTION, BrokenChainOverride, restore_clinic
 
 
 def _break_chain(database: Database) -> None:
@@ -129,15 +129,16 @@ def test_an_administrators_override_restores_it_and_is_audited(
     )
     assert not restored.chain.ok and restored.chain.first_bad_seq == 3
     entries = _audit(target)
-    last, done = entries[-2:]  # the override, then the restore itself, both under admin
+    done = entries[-1]  # the restore's one entry (T8), the override in it, under admin
     assert (done.seq, done.action, done.username) == (
         restored.restore_seq,
         "backup.restore",
         "admin",
     )
-    assert last.seq == restored.override_seq and last.action == BROKEN_CHAIN_ACTION
-    assert last.username == "admin" and last.reason == "every newer backup is broken as well"
-    assert json.loads(last.payload)["first_bad_seq"] == 3 and last.workstation == "ws-1"
+    assert done.seq == restored.override_seq
+    assert done.reason == "every newer backup is broken as well" and done.workstation == "ws-1"
+    broken = json.loads(done.payload)["broken_chain"]
+    assert broken["first_bad_seq"] == 3 and broken["accepted_by"] == "admin"
 
 
 def _cli(*argv: str, stdin: str = "", monkeypatch: pytest.MonkeyPatch) -> tuple[int, str, str]:
@@ -211,12 +212,13 @@ def test_command_line_override(
     )
     assert code == 0, error
     assert "RESTORED WITH A BROKEN AUDIT LOG" in out and "kept as" in out
-    last = _audit(path)[-2]
+    last = _audit(path)[-1]
     assert (last.action, last.username, last.reason) == (
-        BROKEN_CHAIN_ACTION,
+        RESTORE_ACTION,
         "admin",
         "the only backup left",
     )
+    assert json.loads(last.payload)["broken_chain"]["accepted_by"] == "admin"
 
 
 def test_command_line_override_on_a_new_computer(
@@ -242,4 +244,4 @@ def test_command_line_override_on_a_new_computer(
     )
     assert code == 0, error
     assert "RESTORED WITH A BROKEN AUDIT LOG" in out
-    assert _audit(fresh)[-2].reason == "moving the clinic"
+    assert _audit(fresh)[-1].reason == "moving the clinic"  # the restore's one entry

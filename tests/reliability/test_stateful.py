@@ -8,7 +8,8 @@ is the prescriber's restart order, with reasons for the start's warnings (§6, �
 new program the fill resumed the program in force and gets its incident (§4a). After every
 step:
 
-- the audit log grew by exactly the changes the model made (a refused action adds nothing);
+- the audit log grew by exactly one entry for each change the model made (reliability.md T8:
+  one entry per mutating call, whatever its steps recorded; a refused action adds nothing);
 - the audit chain verifies;
 - every active pump of the run's patients has a stored refill-due date (once it has a
   prescription and a fill, from its forecast; before that, the due date of its first fill).
@@ -20,6 +21,7 @@ rules; a fresh schema per example costs most of it); ``--full``: 100 × 50 on bo
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
@@ -141,8 +143,9 @@ def make_machine(places: Places, stats: dict[str, int]) -> type[RuleBasedStateMa
         def teardown(self) -> None:
             places.close(self.database, self.schema)
 
-        def changed(self, entries: int) -> None:
-            self.expected_audit += entries
+        def changed(self) -> None:
+            """One mutating call made: one more audit entry (T8)."""
+            self.expected_audit += 1
             stats["steps"] += 1
 
         def later(self, hours: float) -> None:
@@ -171,7 +174,7 @@ def make_machine(places: Places, stats: dict[str, int]) -> type[RuleBasedStateMa
             record = self.clinic.service.register_patient(
                 self.clinic.nurse, patient_input(f"S{next(SERIALS):06d}")
             )
-            self.changed(1)
+            self.changed()
             return record.id
 
         @rule(
@@ -189,7 +192,7 @@ def make_machine(places: Places, stats: dict[str, int]) -> type[RuleBasedStateMa
                 pump_input(model, f"SN{next(SERIALS)}", implanted_on=today),
                 None,
             )
-            self.changed(2)  # the pump and its implant event
+            self.changed()  # the pump, its implant event in the same entry
             pump = Pump(record.id, float(record.capacity.to("mL").m))
             self.active[patient] = pump
             return pump
@@ -218,7 +221,7 @@ def make_machine(places: Places, stats: dict[str, int]) -> type[RuleBasedStateMa
             assert not tenfold, "a possible tenfold error was saved by a nurse"
             if programmed(outcome):
                 pump.dose = dose
-            self.changed(1)
+            self.changed()
 
         @rule(
             pump=pumps,
@@ -241,9 +244,9 @@ def make_machine(places: Places, stats: dict[str, int]) -> type[RuleBasedStateMa
             pump.refills.append(outcome.refill.id)
             # A restart that resumed the program in force is checked as a start (§6); a
             # baclofen start with no screening bolus needs the prescriber (§7), so the fill,
-            # already made, gets the incident "resumed without restart order" (§4a), audited
-            # on its own.
-            self.changed(2 if empty else 1)
+            # already made, gets the incident "resumed without restart order" (§4a), in the
+            # refill's entry.
+            self.changed()
 
         @rule(pump=pumps, factor=st.floats(min_value=0.7, max_value=1.6))
         def reprogram(self, pump: Pump | None, factor: float) -> None:
@@ -264,7 +267,7 @@ def make_machine(places: Places, stats: dict[str, int]) -> type[RuleBasedStateMa
             )
             if programmed(outcome):
                 pump.dose = dose
-            self.changed(1)
+            self.changed()
 
         @rule(pump=pumps, strength=st.sampled_from([500.0, 1000.0, 2000.0]))
         def change_concentration(self, pump: Pump | None, strength: float) -> None:
@@ -296,7 +299,7 @@ def make_machine(places: Places, stats: dict[str, int]) -> type[RuleBasedStateMa
             assert self.found_empty(outcome) == empty, outcome.discrepancy
             pump.refills.append(outcome.refill.id)
             pump.concentration = strength
-            self.changed(1)  # the refill; its new prescription is in the same entry
+            self.changed()  # the refill; its new prescription is in the same entry
 
         @rule(target=pumps, old=consumes(pumps))
         def replace_pump(self, old: Pump | None) -> Any:
@@ -312,7 +315,7 @@ def make_machine(places: Places, stats: dict[str, int]) -> type[RuleBasedStateMa
                 "battery ERI",
             )
             old.active = False
-            self.changed(3)  # two events and the replacement
+            self.changed()  # the replacement, its two events in the same entry
             pump = Pump(record.id, float(record.capacity.to("mL").m))
             pump.continues = old.dose
             pump.ended = datetime.combine(today, time.min, self.clinic.service.tz)
@@ -332,7 +335,7 @@ def make_machine(places: Places, stats: dict[str, int]) -> type[RuleBasedStateMa
                 lot_number=f"L{lot}",
             )
             pump.refills[-1] = corrected.id
-            self.changed(1)
+            self.changed()
 
         @rule(pump=pumps)
         def refused_actions(self, pump: Pump | None) -> None:
@@ -488,11 +491,15 @@ def test_found_empty_refills_as_the_model_expects(database: Database, tmp_path: 
             machine.the_due_lists_facts_are_the_records()
         with machine.clinic.service.database.read() as session:
             verdicts = session.scalars(select(db.Refill.discrepancy_verdict).order_by(db.Refill.id))
-            incidents = session.scalar(
-                select(func.count())
-                .select_from(db.AuditEntry)
-                .where(db.AuditEntry.action == "incident.record")
-            )
+            incidents = session.scalar(select(func.count()).select_from(db.Incident))
+            carried = [
+                json.loads(payload).get("incidents")
+                for payload in session.scalars(
+                    select(db.AuditEntry.payload).where(db.AuditEntry.action == "refill.record")
+                )
+            ]
             assert (list(verdicts), incidents) == (["first_fill"] + ["found_empty"] * 3, 2)
+            # each incident is in its refill's one entry
+            assert [len(found) for found in carried if found] == [1, 1]
     finally:
         machine.teardown()

@@ -376,9 +376,9 @@ def test_refill_refusals_write_nothing(world: World) -> None:
 
 def test_every_action_is_audited_and_the_chain_verifies(world: World) -> None:
     before = count(world, db.AuditEntry)
-    first_fill(world)  # register, implant (+event), prescription, refill
+    first_fill(world)  # register, implant (its event in its entry), prescription, refill
     after = count(world, db.AuditEntry)
-    assert after - before == 5  # the order's details are in its prescription's entry
+    assert after - before == 4  # one a call; the order's details are in its prescription's
     report = world.clinic.verify_audit()
     assert report.ok, report.message
 

@@ -49,9 +49,13 @@ def test_set_up_clinic_creates_the_administrator_and_settings_audited(fresh: Cli
     assert stored == SETTINGS
     assert fresh.today() == date(2025, 3, 6)  # the clinic's zone, not the workstation's
     entries = sorted(fresh.audit_entries(0, 10), key=lambda e: e.seq)
-    assert [e.action for e in entries] == ["user.create", "settings.update"]
-    after = json.loads(entries[1].payload)["after"]
+    assert [e.action for e in entries] == ["clinic.set_up"]  # one call, one entry (T8)
+    payload = json.loads(entries[0].payload)
+    after = payload["after"]
     assert after["time_zone"] == "Pacific/Auckland" and after["open_days"] == [0, 1, 2, 3]
+    assert payload["users"] == [
+        {"user_id": admin.id, "username": "h.admin", "role": "administrator"}
+    ]
     assert fresh.sign_in("h.admin", PASSWORD).id == admin.id
     with pytest.raises(PumpMgrError, match="already has accounts"):
         fresh.configuration.set_up_clinic("other", PASSWORD, "Other", SETTINGS)

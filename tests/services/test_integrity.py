@@ -64,14 +64,16 @@ def test_a_break_is_audited_once_and_work_goes_on(database: Database) -> None:
 
 
 def test_a_password_hash_upgraded_at_sign_in_is_on_the_record(database: Database) -> None:
-    """auth upgrades an outdated hash in place when its user signs in: that write is audited
-    and carried like any other, so the check finds nothing."""
+    """auth upgrades an outdated hash in place when its user signs in: that write is in the
+    sign-in's one audit entry and carried like any other, so the check finds nothing."""
     old = ClinicService(database, clock=FixedClock(START), tz=BERLIN, hasher=FAST_HASHER)
     old.create_first_administrator("admin", PASSWORD, "Ada Admin")
     stronger = PasswordHasher(time_cost=2, memory_cost=2048, parallelism=1)
     new = ClinicService(database, clock=FixedClock(START), tz=BERLIN, hasher=stronger)
     new.sign_in("admin", PASSWORD)
     with database.read() as session:
-        actions = session.scalars(select(db.AuditEntry.action).order_by(db.AuditEntry.seq)).all()
-    assert actions[-2:] == ["user.password_rehash", "user.sign_in"]
+        entries = session.scalars(select(db.AuditEntry).order_by(db.AuditEntry.seq)).all()
+    assert [e.action for e in entries[-2:]] == ["user.create", "user.sign_in"]
+    (upgraded,) = json.loads(entries[-1].payload)["password_rehash"]
+    assert upgraded["username"] == "admin"
     assert new.verify_integrity().ok

@@ -142,13 +142,12 @@ def test_a_new_clinic_through_the_screens(
     assert empty_clinic.library().drug("hydromorphone").typical_max.value == Q_("8 mg/day")
     entries = sorted(empty_clinic.audit_entries(0, 20), key=lambda e: e.seq)
     assert [e.action for e in entries] == [
-        "user.create",
-        "settings.update",
+        "clinic.set_up",
         "drug_library.edit",
         "drug_library.edit",
     ]
-    assert {e.reason for e in entries[2:]} == {CONFIRM_REASON}
-    assert json.loads(entries[1].payload)["after"]["time_zone"] == "Europe/Berlin"
+    assert {e.reason for e in entries[1:]} == {CONFIRM_REASON}
+    assert json.loads(entries[0].payload)["after"]["time_zone"] == "Europe/Berlin"
     assert empty_clinic.sign_in("h.admin", PASSWORD).id == wizard.actor.id
 
 

@@ -124,6 +124,22 @@ def test_audit_go_to_entry_and_summaries(admin_window: MainWindow) -> None:
             }
         ),
     ) == ("buffer: 7 days → 5 days")
+    # a clinic's set-up: the settings that changed, then the account made in the same entry
+    assert payload_summary(
+        "clinic.set_up",
+        json.dumps(
+            {
+                "before": {"buffer_days": 7, "clinic_name": ""},
+                "after": {"buffer_days": 7, "clinic_name": "A"},
+                "users": [{"user_id": 1, "username": "h.admin", "role": "administrator"}],
+            }
+        ),
+    ) == ("clinic name: (empty) → A; users: user #1, username h.admin, role administrator")
+    # what an implant's steps recorded, in its entry
+    assert payload_summary(
+        "pump.implant",
+        json.dumps({"events": [{"pump_event_id": 7, "kind": "implant", "note": "SN1 implanted"}]}),
+    ) == ("events: pump event #7, kind implant, note SN1 implanted")
 
 
 def test_settings_refuse_a_phone_and_give_each_alt_key_once(admin_window: MainWindow) -> None:
@@ -429,12 +445,13 @@ def test_an_administrator_restores_a_broken_chain_backup_with_a_reason(
         assert data.restore()
         assert "reason" in dialogs.texts("ask_text")[-1].lower()
         with clinic.database.read() as session:
-            last, done = session.scalars(
-                select(db.AuditEntry).order_by(db.AuditEntry.seq.desc()).limit(2)
-            ).all()[::-1]
-        assert last.action == "backup.restore_broken_chain"
-        assert (last.username, last.reason) == ("admin", "the newer backups are broken too")
-        assert (done.action, done.username) == ("backup.restore", "admin")  # who restored
+            done = session.scalars(
+                select(db.AuditEntry).order_by(db.AuditEntry.seq.desc()).limit(1)
+            ).one()
+        # one entry: who restored, and the broken chain they let through, with why
+        assert (done.action, done.username) == ("backup.restore", "admin")
+        assert done.reason == "the newer backups are broken too"
+        assert json.loads(done.payload)["broken_chain"]["accepted_by"] == "admin"
     finally:
         if clinic.database is not old_database:
             clinic.database.dispose()

@@ -111,15 +111,18 @@ def payload_summary(action: str, payload: str, limit: int = SUMMARY_LENGTH) -> s
         return payload[:limit]
     if not isinstance(data, dict):
         return str(data)[:limit]
-    if set(data) == {"before", "after"} and all(isinstance(v, dict) for v in data.values()):
-        before, after = data["before"], data["after"]
+    before, after = data.get("before"), data.get("after")
+    if isinstance(before, dict) and isinstance(after, dict):
+        # the fields that changed, then what else the entry carries (a set-up's account)
+        rest = {k: v for k, v in data.items() if k not in ("before", "after")}
         data = {
             k: {"before": before.get(k), "after": after.get(k)}
             for k in after
             if before.get(k) != after.get(k)
         }
-        if not data:
+        if not data and not rest:
             return "no change"
+        data.update(rest)
     parts = [
         f"{_label(key, action)}: {value_text(key, value, action)}" for key, value in data.items()
     ]
