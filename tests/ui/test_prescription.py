@@ -23,6 +23,7 @@ from pumpmgr.services.inputs import PatientInput, PumpInput
 from pumpmgr.units import Q_
 from ui.dialogs.prescription import PrescriptionDialog
 from ui.main_window import MainWindow
+from ui.models.history import timeline
 from ui.widgets.quantity_edit import QuantityEdit
 from ui.widgets.schedule_edit import ScheduleEdit
 
@@ -297,3 +298,6 @@ def test_a_drug_with_no_record_asks_first_dose_or_continues(
     outcome = dialog.outcome
     assert outcome is not None
     assert outcome.prescription.continued_doses == {"baclofen": Q_("380 mcg/day")}
+    chart = clinic.patient_chart(patient.id)
+    (entry,) = [e for e in timeline(chart, clinic.catalogs) if e.what == "Prescription"]
+    assert "Baclofen: continues a dose from before this record, 380 mcg/day" in entry.details
