@@ -33,7 +33,7 @@ import bisect
 import itertools
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from typing import Literal
@@ -58,13 +58,14 @@ from pumpmgr.units import (
     ML_PER_DAY,
     Q_,
     Kind,
+    Quantity,
     as_unit,
     from_canonical,
     to_canonical,
 )
 
 #: Bump when the records written for a size and seed change (it keys the cached file).
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 TZ = ZoneInfo("Europe/Berlin")
 #: The built clinic's "now": Monday 20 October 2025, 09:00 in Berlin.
 ANCHOR = datetime(2025, 10, 20, 9, 0, tzinfo=TZ)
@@ -104,6 +105,9 @@ class RxSpec:
     verdict: str
     findings: tuple[tuple[str, str, str], ...]  #: code, level, message
     revision: int
+    #: The patient's first prescription here continues each drug's dose from before the record
+    #: (drug key, mcg/day): the bench's patients come on their therapy (domain-rules §6).
+    continued: tuple[tuple[str, float], ...] = ()
 
     def schedule(self) -> Schedule:
         return Schedule.flex([Step(s.start, Q_(s.value, as_unit(s.unit))) for s in self.steps])
@@ -563,6 +567,12 @@ class _Life:
             (),
             len(pump.rx) + 1,
         )
+        if not any(p.rx for p in self.pumps):  # the patient's first: continues (RxSpec)
+            doses = _doses(spec)
+            spec = replace(
+                spec,
+                continued=tuple((k, float(d.to(MCG_PER_DAY).m)) for k, d in doses.items()),
+            )
         check = dose_check(pump.rx, spec, self.plan.patient, clock.astimezone(TZ).date())
         if check.verdict == "blocked":
             return None
@@ -581,6 +591,7 @@ class _Life:
             str(check.verdict),
             tuple((str(f.code), str(f.level), f.message) for f in check.findings),
             spec.revision,
+            spec.continued,
         )
 
     def save_rx(self, spec: RxSpec) -> _Rx:
@@ -968,23 +979,29 @@ def _clamped(regimen: Regimen, dose: float) -> float:
 # ------------------------------------------------------------------------------ dose check
 
 
+def _doses(spec: RxSpec) -> dict[str, Quantity]:
+    """Each drug's daily dose (``D_max``, by key), as the service's check compares it."""
+    program = Program(Q_(spec.ingredients[0][1], MCG_PER_ML), spec.schedule(), spec.patient_bolus())
+    return admixture_doses(
+        program.max_daily_volume(),
+        [(library().drug(key).key, Q_(c, MCG_PER_ML)) for key, c in spec.ingredients],
+    )
+
+
 def dose_check(
     history: Sequence[_Rx], spec: RxSpec, patient: PatientSpec, today: date
 ) -> DoseCheck:
     """:meth:`ClinicService.check_prescription` on this pump's versions (``history``)."""
     lib = library()
-    program = Program(Q_(spec.ingredients[0][1], MCG_PER_ML), spec.schedule(), spec.patient_bolus())
-    volume = program.max_daily_volume()
     drugs = [lib.drug(key) for key, _ in spec.ingredients]
     concentrations = [Q_(c, MCG_PER_ML) for _, c in spec.ingredients]
-    doses = admixture_doses(
-        volume, [(d.key, c) for d, c in zip(drugs, concentrations, strict=True)]
-    )
+    doses = _doses(spec)
     change = change_context([h.record for h in history], utc(spec.effective_at), lib)
     person = patient_context(patient.indication, patient.date_of_birth, today)
+    continued = {key: Q_(value, MCG_PER_DAY) for key, value in spec.continued}
     return check_admixture(
         [(d, doses[d.key], c) for d, c in zip(drugs, concentrations, strict=True)],
-        previous_doses=change.previous_doses,
+        previous_doses={**change.previous_doses, **continued},
         hours_since_change=change.hours_since_change,
         increases_past_7_days=change.increases_past_7_days,
         origin=person.origin,

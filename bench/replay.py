@@ -28,7 +28,7 @@ from pumpmgr.services.inputs import (
     SegmentInput,
     Verification,
 )
-from pumpmgr.units import CM, MCG_PER_ML, ML, ML_PER_CM, Q_
+from pumpmgr.units import CM, MCG_PER_DAY, MCG_PER_ML, ML, ML_PER_CM, Q_
 
 WORKSTATION = "bench"
 CLINIC_NAME = "Regional Intrathecal Pump Service (benchmark)"
@@ -127,6 +127,7 @@ def prescription_input(spec: p.RxSpec) -> PrescriptionInput:
         # programmed with (a prescriber's own entry needs neither)
         order=OrderGiven("written", spec.effective_at),
         already_programmed=True,
+        continues={key: Q_(value, MCG_PER_DAY) for key, value in spec.continued},
     )
 
 

@@ -44,7 +44,7 @@ from pumpmgr.orders import needs_prescriber
 from pumpmgr.records import ClinicSettings, PrescriptionRecord
 from pumpmgr.services import forecasting
 from pumpmgr.services.clinic import Actor
-from pumpmgr.services.prescriptions import dose_change
+from pumpmgr.services.prescriptions import continues_payload, dose_change
 from pumpmgr.units import CM, HOUR, MCG, MCG_PER_ML, ML, ML_PER_CM, Q_, Kind, to_canonical
 
 #: Actions per write transaction.
@@ -403,6 +403,7 @@ class _Writer:
                     "warnings": _warnings(spec),
                     "order": self.order_payload(action.user, spec),
                     "already_programmed": True,
+                    **continues_payload(self.library, replay.prescription_input(spec)),
                 },
             )
             pump.refreshed = now
@@ -610,6 +611,7 @@ class _Writer:
                     "position": position,
                     "drug_key": self.library.drug(drug).key,
                     "concentration_mcg_per_ml": _concentration(concentration),
+                    "continued_mcg_per_day": dict(spec.continued).get(drug),
                 },
             )
         for step in spec.steps:

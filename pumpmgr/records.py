@@ -154,6 +154,13 @@ class PrescriptionRecord:
     #: :class:`pumpmgr.orders.OrderState` value; None on a version recorded before orders
     #: were signed (history).
     order_state: str | None = None
+    #: The daily dose of each drug (key) this version continues from before the record, as
+    #: its entry said (a drug's first prescription here that is not a start, domain-rules §6).
+    continued: tuple[tuple[str, Quantity], ...] = ()
+
+    @property
+    def continued_doses(self) -> dict[str, Quantity]:
+        return dict(self.continued)
 
     @property
     def prescriber_text(self) -> str:

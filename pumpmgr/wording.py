@@ -89,6 +89,23 @@ def dilution_text(undiluted: bool | None) -> str:
     return "undiluted (as supplied)" if undiluted else "diluted"
 
 
+#: The answer that a drug the patient has no record of is not a first dose (domain-rules §6):
+#: the form's choice, the record and the audit say it so.
+CONTINUES_ANSWER = "continues a dose from before this record"
+#: The other answer: the drug's first prescription here is the patient's first dose.
+FIRST_DOSE_ANSWER = "a first dose of the drug (checked as a start)"
+
+
+def first_on_record_question(drug: str) -> str:
+    """What the form asks of a drug the patient has no record of."""
+    return f"{drug} is not on this patient's record yet: is this the patient's first dose?"
+
+
+def continues_text(drug: str, dose: Quantity, unit: MassUnit) -> str:
+    """``Baclofen: continues a dose from before this record, 400 mcg/day``."""
+    return f"{drug}: {CONTINUES_ANSWER}, {format_quantity(dose, Kind.DOSE_RATE, unit)}"
+
+
 def bolus_text(bolus: PatientBolus | None, unit: MassUnit) -> str:
     """The patient-activated bolus: dose, most a day, lockout; or that there is none."""
     if bolus is None:

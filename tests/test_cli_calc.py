@@ -1594,3 +1594,21 @@ def test_forecast_counts_the_limits_of_every_drug_of_an_admixture(
     )
     assert mixed["stability_days"] == 90 and mixed["max_interval_days"] == 90
     assert mixed["stability_source"] == "drug library: Morphine"
+
+
+def test_check_dose_says_what_the_dose_was_compared_with(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """domain-rules §6: a first dose of a drug is a start unless it continues a dose from
+    before the record. check-dose holds no record, so it says which it checked and, with
+    neither --start nor --previous-dose, how to give one (never a silent default)."""
+    base = ("check-dose", "--drug", "morphine", "--dose", "10 mg/day")
+    neither = run_json(capsys, *base)
+    assert "start.above_range" not in codes(neither)
+    assert "--start" in neither["checked_as"] and "--previous-dose" in neither["checked_as"]
+    assert "continues a dose from before this record" in neither["checked_as"]
+    assert run_json(capsys, *base, "--start")["checked_as"].startswith("a start")
+    changed = run_json(capsys, *base, "--previous-dose", "9 mg/day")
+    assert changed["checked_as"] == "a change from --previous-dose"
+    code, out, _ = run(capsys, "calc", *base)
+    assert code == 0 and "checked as:" in out and "give --start" in out

@@ -438,6 +438,7 @@ def run_check_dose(args: argparse.Namespace) -> Result:
     return {
         "drug": drug.name,
         "daily_dose": dose,
+        "checked_as": checked_as(args.start, previous_dose),
         "verdict": result.verdict,
         "findings": [
             {
@@ -450,6 +451,21 @@ def run_check_dose(args: argparse.Namespace) -> Result:
             for f in result.findings
         ],
     }
+
+
+def checked_as(start: bool, previous: Quantity | None) -> str:
+    """What ``check-dose`` compared the dose with, in words: a start, a change from the dose
+    given, or neither, which says how to give one (domain-rules §6: a patient's first dose of
+    a drug is a start unless it continues a dose from before the record)."""
+    if start:
+        return "a start (the patient's first dose of the drug, or a restart)"
+    if previous is not None:
+        return "a change from --previous-dose"
+    return (
+        "the library's limits only: for the patient's first dose of the drug give --start; "
+        f"for a dose the patient receives now (one that {wording.CONTINUES_ANSWER} too) give "
+        "--previous-dose"
+    )
 
 
 def run_convert(args: argparse.Namespace) -> Result:

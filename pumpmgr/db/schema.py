@@ -401,6 +401,10 @@ class PrescriptionIngredient(Base):
     #: Key of the drug in the catalog.
     drug_key: Mapped[str] = mapped_column(String(64))
     concentration_mcg_per_ml: Mapped[float]
+    #: Revision 0023: the daily dose the patient already received from before this record,
+    #: given with the drug's first prescription here (a therapy transferred in); NULL otherwise,
+    #: when a first prescription is a start (domain-rules §6).
+    continued_mcg_per_day: Mapped[float | None] = mapped_column(Double)
 
 
 class ScheduleStep(Base):

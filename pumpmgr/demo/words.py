@@ -99,6 +99,10 @@ REASONS: dict[str, str] = {
     "titration.above_step": "prescriber's order after review; patient observed in clinic",
     "titration.too_many_steps": "rapid titration agreed with the patient; daily phone contact",
     "titration.within_24h": "correction of the morning's programming; prescriber present",
+    # a new implant's first dose is a start (domain-rules §6)
+    "start.screening_bolus_not_given": "screening trial done at the referring hospital; its "
+    "record is on paper",
+    "start.above_range": "start dose set by the prescriber after the screening trial",
 }
 
 NOTES_LESS = (

@@ -433,7 +433,7 @@ class ClinicContext:
             session.scalars(
                 select(db.Refill)
                 .where(db.Refill.pump_id == pump_id)
-                .order_by(db.Refill.performed_at, db.Refill.id)
+                .order_by(*forecasting.clinical_order(db.Refill))
             )
         )
         users = self.user_names(session)

@@ -3,7 +3,8 @@ layer, used by :class:`pumpmgr.services.prescriptions.PrescriptionService`).
 
 - :func:`prescription_check` gathers what a check needs from the record: the current doses and
   schedule, the patient (origin, pain, child, opioid status), which drugs start or restart (the
-  input's declared first doses, and a drug absent from the patient's record for longer than its
+  patient's first dose of a drug, unless the entry gives the dose it continues from before the
+  record; a declared start; a drug absent from the patient's record for longer than its
   restart window), which drugs the pump has never held (the ziconotide-naive pump), and the
   pump model (its lowest and highest flow, flex steps, labelling), then runs
   :func:`pumpmgr.dose_checks.check_admixture`.
@@ -45,6 +46,7 @@ from pumpmgr.services import mapping, maxima
 from pumpmgr.services.inputs import PrescriptionInput, TenfoldConfirmation, TenfoldReason
 from pumpmgr.services.permissions import PermissionDenied
 from pumpmgr.units import ML_PER_DAY, Q_, Kind, Quantity, exceeds, require_positive, to_canonical
+from pumpmgr.wording import CONTINUES_ANSWER
 
 if TYPE_CHECKING:
     from pumpmgr.services.context import ClinicContext
@@ -128,6 +130,58 @@ def _history_of_patient(
     return held
 
 
+def not_on_record(held: Mapping[str, list[_Held]], keys: Sequence[str], at: datetime) -> set[str]:
+    """The drugs of ``keys`` the patient has no dose of on record at or before ``at``: a
+    prescription of one is their first dose unless it continues one from before the record."""
+    return {k for k in keys if not any(h.start <= at for h in held.get(k, []))}
+
+
+def continued_doses(data: PrescriptionInput, library: DrugLibrary) -> dict[str, Quantity]:
+    """``data.continues`` by drug key: each a positive daily dose of one of its drugs."""
+    found: dict[str, Quantity] = {}
+    keys = {library.drug(i.drug).key for i in data.ingredients}
+    for name, dose in data.continues.items():
+        try:
+            key = library.drug(name).key
+        except PumpMgrError:
+            key = ""
+        if key not in keys:
+            raise InputError(
+                f"continues: '{name}' is not a drug of this prescription",
+                code=Code.UNKNOWN_DRUG,
+                field="continues",
+            )
+        require_positive(dose, Kind.DOSE_RATE, "continues")
+        found[key] = dose
+    return found
+
+
+def _refuse_continues(
+    continued: Mapping[str, Quantity],
+    declared: set[str],
+    unrecorded: set[str],
+    library: DrugLibrary,
+) -> None:
+    """A dose from before the record is an answer for a drug with no record here, and never
+    beside a declared start of the same drug (two answers that contradict)."""
+    for key in continued:
+        name = library.drug(key).name
+        if key in declared:
+            raise InputError(
+                f"continues: {name} is given both as a first dose and as {CONTINUES_ANSWER}; "
+                "choose one",
+                code=Code.OUT_OF_RANGE,
+                field="continues",
+            )
+        if key not in unrecorded:
+            raise InputError(
+                f"continues: {name} is on this patient's record already; the dose it continues "
+                "is asked only with a drug's first prescription here",
+                code=Code.OUT_OF_RANGE,
+                field="continues",
+            )
+
+
 def _restarts(
     held: Mapping[str, list[_Held]], keys: Sequence[str], library: DrugLibrary, at: datetime
 ) -> set[str]:
@@ -136,7 +190,7 @@ def _restarts(
     for key in keys:
         spans = [h for h in held.get(key, []) if h.start <= at]
         if not spans or any(h.end is None or h.end > at for h in spans):
-            continue  # never on record (a start only when declared), or held now
+            continue  # never on record (a first dose: not_on_record), or held now
         window = library.drug(key).restart_window_hours
         last_end = max(h.end for h in spans if h.end is not None)
         if window is not None and (at - last_end) > timedelta(hours=window):
@@ -153,9 +207,13 @@ def prescription_check(
     starts: frozenset[str] = frozenset(),
     current_override: Mapping[str, Quantity] | None = None,
 ) -> PrescriptionCheck:
-    """The dose checks ``data`` gets on this pump (nothing is written). ``starts`` adds drugs
-    to check as starts; ``current_override`` replaces the current dose of some drugs (a return
-    to a dose held within the restart window is checked against that dose)."""
+    """The dose checks ``data`` gets on this pump (nothing is written). A drug the patient has
+    no record of is checked as a start, unless ``data.continues`` gives the dose it continues
+    from before the record, which is then its current dose; a declared start or a restart is
+    checked as a start. ``starts`` adds drugs to check as starts (over their ``continues``);
+    ``current_override`` replaces the current dose of some drugs (a return to a dose held
+    within the restart window is checked against that dose). Refuses a ``continues`` for a
+    drug on record or declared a start."""
     pump = session.get_one(db.Pump, pump_id)
     patient = session.get_one(db.Patient, pump.patient_id)
     library = ctx.library(session)
@@ -172,9 +230,16 @@ def prescription_check(
     person = patient_context(patient.indication.value, patient.date_of_birth, ctx.today())
     keys = [d.key for d in drugs]
     held = _history_of_patient(ctx, session, patient.id, library)
-    declared = {library.drug(name).key for name in data.starts} | set(starts)
-    starting = (declared | _restarts(held, keys, library, effective_at)) & set(keys)
-    current = dict(change.previous_doses)
+    declared = {library.drug(name).key for name in data.starts}
+    continued = continued_doses(data, library)
+    unrecorded = not_on_record(held, keys, effective_at)
+    _refuse_continues(continued, declared, unrecorded, library)
+    continued = {k: v for k, v in continued.items() if k not in starts}
+    first = unrecorded - continued.keys()
+    starting = (
+        declared | set(starts) | first | _restarts(held, keys, library, effective_at)
+    ) & set(keys)
+    current = {**change.previous_doses, **continued}
     for key in keys:  # a new pump continues the drug of the patient's previous pump
         if key not in current and key not in starting:
             ongoing = [
@@ -210,6 +275,19 @@ def prescription_check(
         individual_maxima=maxima.in_force(ctx, session, patient.id),
     )
     return PrescriptionCheck(check, doses, current)
+
+
+def first_prescriptions(
+    ctx: ClinicContext, session: Session, pump_id: int, data: PrescriptionInput
+) -> tuple[str, ...]:
+    """The drugs of ``data`` (keys, in its order) the pump's patient has no record of at its
+    effective time (:func:`not_on_record`)."""
+    library = ctx.library(session)
+    patient_id = session.get_one(db.Pump, pump_id).patient_id
+    keys = [library.drug(i.drug).key for i in data.ingredients]
+    held = _history_of_patient(ctx, session, patient_id, library)
+    unrecorded = not_on_record(held, keys, ctx.instant_any(data.effective_at))
+    return tuple(k for k in keys if k in unrecorded)
 
 
 def _check_constant_flow(pump: db.Pump, program: Program, unit: MassUnit) -> None:

@@ -132,6 +132,15 @@ def _forget_written(session: Session, _context: object) -> None:
             caches.pop(kind, None)
 
 
+def clinical_order(refill: Any, *, newest_first: bool = False) -> tuple[Any, Any]:
+    """The order of a pump's refills (``refill``: :class:`db.Refill` or an alias of it) that
+    every reading of them uses: time filled, then id for fills recorded at the same instant;
+    never the id alone, which a correction or an import makes run against time."""
+    if newest_first:
+        return refill.performed_at.desc(), refill.id.desc()
+    return refill.performed_at, refill.id
+
+
 def current_refills(session: Session, pump_id: int) -> list[db.Refill]:
     """The pump's refills that no later row corrects, oldest first."""
     cache = session_cache(session, "refills")
@@ -142,7 +151,7 @@ def current_refills(session: Session, pump_id: int) -> list[db.Refill]:
             session.scalars(
                 select(db.Refill)
                 .where(db.Refill.pump_id == pump_id, db.Refill.id.not_in(corrected))
-                .order_by(db.Refill.performed_at, db.Refill.id)
+                .order_by(*clinical_order(db.Refill))
             )
         )
     return list(found)
@@ -304,7 +313,7 @@ def _last_fills_statement() -> Any:
         return (
             select(alias.id)
             .where(alias.pump_id == db.Pump.id, alias.id.not_in(corrected))
-            .order_by(alias.performed_at.desc(), alias.id.desc())
+            .order_by(*clinical_order(alias, newest_first=True))
             .limit(1)
             .offset(offset)
             .correlate(db.Pump)
@@ -414,31 +423,32 @@ def _first_fills_of_latest(
 ) -> dict[int, frozenset[str]]:
     """Each pump's :func:`pumpmgr.stability.first_fills` of its latest current refill taken as
     the solution's own fill (:func:`last_fills` reads a top-up through :func:`fill_point`): the
-    latest refill's drugs, and per drug how many current refills held it and the first of them,
-    which tells whether one before the latest did; of ``drugs`` only. Two queries, whatever
-    the refill count."""
+    latest refill's drugs that no other current refill held; of ``drugs`` only. The latest is
+    the last in the clinical order (time filled, then id), as :func:`current_refills` orders
+    them, so every other current refill comes before it and the count needs no order: the
+    same set :func:`fill_point` gives. Two queries, whatever the refill count."""
     r, latest = db.Refill, aliased(db.Refill)
     ingredient = db.PrescriptionIngredient
     newest = (
         select(latest.id)
         .where(latest.pump_id == db.Pump.id, latest.id.not_in(corrected))
-        .order_by(latest.performed_at.desc(), latest.id.desc())
+        .order_by(*clinical_order(latest, newest_first=True))
         .limit(1)
         .correlate(db.Pump)
         .scalar_subquery()
     )
-    last: dict[int, tuple[int, set[str]]] = {}
-    for pump_id, refill_id, drug in session.execute(
-        select(db.Pump.id, r.id, ingredient.drug_key)
+    last: dict[int, set[str]] = {}
+    for pump_id, drug in session.execute(
+        select(db.Pump.id, ingredient.drug_key)
         .select_from(db.Pump)
         .join(r, r.id == newest)
         .join(ingredient, ingredient.prescription_id == r.prescription_id)
         .where(db.Pump.id.in_(pump_ids), ingredient.drug_key.in_(list(drugs)))
     ):
-        last.setdefault(pump_id, (refill_id, set()))[1].add(drug)
+        last.setdefault(pump_id, set()).add(drug)
     held: dict[int, set[str]] = {}
-    for pump_id, drug, count, first_id in session.execute(
-        select(r.pump_id, ingredient.drug_key, func.count(r.id), func.min(r.id))
+    for pump_id, drug in session.execute(
+        select(r.pump_id, ingredient.drug_key)
         .select_from(r)
         .join(ingredient, ingredient.prescription_id == r.prescription_id)
         .where(
@@ -447,12 +457,12 @@ def _first_fills_of_latest(
             ingredient.drug_key.in_(list(drugs)),
         )
         .group_by(r.pump_id, ingredient.drug_key)
+        .having(func.count(r.id) > 1)  # one ingredient row a drug (unique): refills
     ):
-        if count > 1 or first_id != last[pump_id][0]:
-            held.setdefault(pump_id, set()).add(drug)
+        held.setdefault(pump_id, set()).add(drug)
     return {
         pump_id: first_fills([held.get(pump_id, set()), drugs], 1)
-        for pump_id, (_, drugs) in last.items()
+        for pump_id, drugs in last.items()
     }
 
 
@@ -465,7 +475,7 @@ def due_facts(session: Session, pump_ids: list[int]) -> dict[int, dict[str, Any]
     latest = (
         select(db.Refill.discrepancy_verdict)
         .where(db.Refill.pump_id == db.Pump.id, db.Refill.id.not_in(corrected))
-        .order_by(db.Refill.performed_at.desc(), db.Refill.id.desc())
+        .order_by(*clinical_order(db.Refill, newest_first=True))
         .limit(1)
         .correlate(db.Pump)
         .scalar_subquery()

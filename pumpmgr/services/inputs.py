@@ -155,10 +155,15 @@ class PrescriptionInput:
     #: with an incident where a finding would have stopped it; otherwise an order that needs the
     #: prescriber waits for the signature before it is programmed.
     already_programmed: bool = False
-    #: The patient's first dose of these drugs (not a therapy transferred in on record): the
-    #: start range applies. Restarts (the drug absent longer than its restart window) are
-    #: found from the record.
+    #: Drugs to check as starts besides those found from the record: a drug the patient has no
+    #: record of (unless ``continues`` gives its dose), and a restart (the drug absent longer
+    #: than its restart window).
     starts: frozenset[str] = frozenset()
+    #: The answer for a drug the patient has no record of: the daily dose they already receive
+    #: from before this record (a therapy transferred in), by drug name or key. Recorded and
+    #: audited; the checks compare the new dose with it. A drug with no record and no answer
+    #: here is a start (domain-rules §6).
+    continues: Mapping[str, Quantity] = field(default_factory=dict)
     #: Baclofen starts: the effective screening bolus and how long its effect lasted (h).
     screening_bolus: Quantity | None = None
     screening_effect_hours: float | None = None

@@ -179,6 +179,11 @@ def prescription_record(
         correction_reason=row.correction_reason or "",
         prescriber_id=row.prescriber_id,
         order_state=None if row.prescriber_id is None else str(order_state_of(row, actions)),
+        continued=tuple(
+            (i.drug_key, from_canonical(i.continued_mcg_per_day, Kind.DOSE_RATE))
+            for i in sorted(ingredient_rows, key=lambda r: r.position)
+            if i.continued_mcg_per_day is not None
+        ),
     )
 
 

@@ -50,6 +50,14 @@ class PrescriptionService:
                 return self.check_prescription(pump_id, data, read)
         return dose_orders.prescription_check(self.ctx, session, pump_id, data).check
 
+    def first_prescriptions(self, pump_id: int, data: PrescriptionInput) -> tuple[str, ...]:
+        """The drugs of ``data`` (library keys, in its order) that the pump's patient has no
+        record of at its effective time: each is a first dose, checked as a start, unless the
+        entry gives the dose it continues from before the record (``data.continues``). A form
+        asks that question for these drugs."""
+        with self.ctx.database.read() as session:
+            return dose_orders.first_prescriptions(self.ctx, session, pump_id, data)
+
     def tenfold_question(
         self,
         pump_id: int,
@@ -202,15 +210,20 @@ class PrescriptionService:
         session.add(row)
         session.flush()
         library = self.ctx.library(session)
+        continued = dose_orders.continued_doses(data, library)
         for position, ingredient in enumerate(data.ingredients):
+            key = library.drug(ingredient.drug).key
             session.add(
                 db.PrescriptionIngredient(
                     prescription_id=row.id,
                     position=position,
-                    drug_key=library.drug(ingredient.drug).key,
+                    drug_key=key,
                     concentration_mcg_per_ml=to_canonical(
                         ingredient.concentration, Kind.CONCENTRATION
                     ),
+                    continued_mcg_per_day=None
+                    if key not in continued
+                    else to_canonical(continued[key], Kind.DOSE_RATE),
                 )
             )
         for step in data.schedule.steps:
@@ -280,6 +293,7 @@ class PrescriptionService:
                     },
                     "order": self.orders.audit_payload(session, row),
                     "already_programmed": data.already_programmed,
+                    **continues_payload(self.ctx.library(session), data),
                 },
             )
             forecast = self.forecasts.refresh_forecast(session, pump)
@@ -340,6 +354,20 @@ class PrescriptionService:
                 code=Code.CONCENTRATION_NEEDS_REFILL,
                 field="concentration",
             )
+
+
+def continues_payload(library: DrugLibrary, data: PrescriptionInput) -> dict[str, object]:
+    """The audit entry's record of the doses a first prescription continues from before the
+    record (domain-rules §6), each in its drug's display unit; nothing when none does."""
+    continued = dose_orders.continued_doses(data, library)
+    if not continued:
+        return {}
+    return {
+        "continues": {
+            key: format_quantity(dose, Kind.DOSE_RATE, library.drug(key).display_unit)
+            for key, dose in continued.items()
+        }
+    }
 
 
 def dose_change(

@@ -42,7 +42,7 @@ from pumpmgr.services.inputs import (
     Verification,
 )
 from pumpmgr.services.permissions import Action
-from pumpmgr.services.prescriptions import PrescriptionService
+from pumpmgr.services.prescriptions import PrescriptionService, continues_payload
 from pumpmgr.services.values import Actor, RefillOutcome
 from pumpmgr.stability import refuse_undiluted
 from pumpmgr.units import MCG_PER_ML, ML, Q_, Kind, Quantity, require_not_negative, to_canonical
@@ -254,7 +254,14 @@ class RefillService:
                 **(
                     {}
                     if new_row is None
-                    else {"order": self.prescriptions.orders.audit_payload(session, new_row)}
+                    else {
+                        "order": self.prescriptions.orders.audit_payload(session, new_row),
+                        **(
+                            {}
+                            if restart is not None or data.new_prescription is None
+                            else continues_payload(self.ctx.library(session), data.new_prescription)
+                        ),
+                    }
                 ),
                 "warnings": {}
                 if check is None or data.new_prescription is None
@@ -378,11 +385,12 @@ class RefillService:
         prescribed = data.new_prescription
         if prescribed is None:
             return None, None
-        if restart is not None:
+        if restart is not None:  # a restart is a start, whatever dose it follows
             library = self.ctx.library(session)
             prescribed = replace(
                 prescribed,
                 starts=frozenset(library.drug(i.drug).key for i in prescribed.ingredients),
+                continues={},
             )
         check = self.prescriptions.check_prescription(pump.id, prescribed, session)
         row = self.prescriptions.save_prescription(session, actor, pump, prescribed, check)

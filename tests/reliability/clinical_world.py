@@ -17,8 +17,9 @@ from argon2 import PasswordHasher
 
 from pumpmgr.clock import FixedClock
 from pumpmgr.db.engine import Database
+from pumpmgr.dosing import admixture_doses
 from pumpmgr.schedule import Schedule
-from pumpmgr.services import Actor, ClinicService
+from pumpmgr.services import Actor, ClinicService, dose_orders
 from pumpmgr.services.inputs import (
     CatheterInput,
     IngredientInput,
@@ -187,6 +188,17 @@ def refill(
         source="pharmacy",
         **fields,
     )  # type: ignore[arg-type]
+
+
+def continuing(data: PrescriptionInput) -> PrescriptionInput:
+    """``data`` as the first prescription here of a patient who already receives each of its
+    drugs at the dose it gives, from before this record (domain-rules §6: otherwise a drug
+    with no record is a first dose, a start)."""
+    program = dose_orders.program_of(data)
+    doses = admixture_doses(
+        program.max_daily_volume(), [(i.drug, i.concentration) for i in data.ingredients]
+    )
+    return replace(data, continues=doses)
 
 
 def with_reasons(

@@ -41,7 +41,7 @@ import traceback
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -175,7 +175,9 @@ def build_clinic(database: Database, patients: int, *, prefix: str = "RH") -> li
             ),
             None,
         )
-        clinic.change_prescription(nurse, staff.check, pump.id, prescription(clinic, 400))
+        # patients on their dose from before this record: not a start (domain-rules §6)
+        first = replace(prescription(clinic, 400), continues={"baclofen": Q_("400 mcg/day")})
+        clinic.change_prescription(nurse, staff.check, pump.id, first)
         clinic.record_refill(nurse, staff.check, pump.id, refill_input(clinic))
         pumps.append(pump.id)
     return pumps

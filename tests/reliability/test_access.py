@@ -39,6 +39,7 @@ from clinical_world import (
     START,
     Clinic,
     catheter_input,
+    continuing,
     make_clinic,
     new_patient,
     patient_input,
@@ -131,7 +132,7 @@ class Calls:
     def prescribed(self) -> int:
         _, pump_id = self.pump()
         c = self.clinic
-        c.service.change_prescription(c.nurse, c.check, pump_id, prescription(at=c.now))
+        c.service.change_prescription(c.nurse, c.check, pump_id, continuing(prescription(at=c.now)))
         return pump_id
 
     def filled(self) -> tuple[int, int]:
@@ -197,7 +198,7 @@ class Calls:
             s.record_event(actor, pump_id, "note", c.now, "telephone follow-up")
         elif action == "change_prescription":
             _, pump_id = self.pump()
-            s.change_prescription(actor, c.check, pump_id, prescription(at=c.now))
+            s.change_prescription(actor, c.check, pump_id, continuing(prescription(at=c.now)))
         elif action == "record_refill":
             pump_id = self.prescribed()
             s.record_refill(actor, c.check, pump_id, refill(c.now))
@@ -368,7 +369,7 @@ def test_refused_actions_write_nothing(clinic: Clinic) -> None:
         prescriptions = session.scalar(select(func.count()).select_from(db.Prescription))
     with pytest.raises(PermissionDenied):
         clinic.service.change_prescription(
-            clinic.admin, clinic.check, pump_id, prescription(at=clinic.now)
+            clinic.admin, clinic.check, pump_id, continuing(prescription(at=clinic.now))
         )
     with pytest.raises(PermissionDenied):
         clinic.service.update_settings(
@@ -386,13 +387,19 @@ def test_the_second_user_must_be_a_clinician(clinic: Clinic) -> None:
     before = audit_count(clinic)
     with pytest.raises(PermissionDenied) as refused:
         clinic.service.change_prescription(
-            clinic.nurse, Verification("admin", PASSWORD), pump_id, prescription(at=clinic.now)
+            clinic.nurse,
+            Verification("admin", PASSWORD),
+            pump_id,
+            continuing(prescription(at=clinic.now)),
         )
     assert refused.value.code is Code.AUTH_NOT_PERMITTED
     assert refused.value.field == "verification"
     assert audit_count(clinic) == before
     outcome = clinic.service.change_prescription(
-        clinic.nurse, Verification("pia", PASSWORD), pump_id, prescription(at=clinic.now)
+        clinic.nurse,
+        Verification("pia", PASSWORD),
+        pump_id,
+        continuing(prescription(at=clinic.now)),
     )
     assert outcome.prescription.id
 
@@ -502,17 +509,20 @@ def test_second_user_checks_are_throttled_too(clinic: Clinic) -> None:
     for _ in range(5):
         with pytest.raises(auth.AuthError):
             clinic.service.change_prescription(
-                clinic.nurse, Verification("otto", "guess!!!"), pump_id, prescription(at=clinic.now)
+                clinic.nurse,
+                Verification("otto", "guess!!!"),
+                pump_id,
+                continuing(prescription(at=clinic.now)),
             )
     with pytest.raises(PumpMgrError) as throttled:
         clinic.service.change_prescription(
-            clinic.nurse, clinic.check, pump_id, prescription(at=clinic.now)
+            clinic.nurse, clinic.check, pump_id, continuing(prescription(at=clinic.now))
         )
     assert throttled.value.code is Code.AUTH_THROTTLED
     assert throttled.value.field == "verification"
     clinic.clock.advance(timedelta(seconds=30))
     clinic.service.change_prescription(
-        clinic.nurse, clinic.check, pump_id, prescription(at=clinic.now)
+        clinic.nurse, clinic.check, pump_id, continuing(prescription(at=clinic.now))
     )
 
 
@@ -668,10 +678,10 @@ def test_no_patient_data_and_no_password_in_any_log(
     pump = service.implant_pump(nurse, patient.id, pump_input(serial="SNZZ1"), catheter_input())
     refused(
         lambda: service.change_prescription(
-            nurse, Verification("otto", wrong_pw), pump.id, prescription(at=clock.now())
+            nurse, Verification("otto", wrong_pw), pump.id, continuing(prescription(at=clock.now()))
         )
     )
-    service.change_prescription(nurse, check, pump.id, prescription(at=clock.now()))
+    service.change_prescription(nurse, check, pump.id, continuing(prescription(at=clock.now())))
     outcome = service.record_refill(nurse, check, pump.id, refill(clock.now()))
     clock.advance(timedelta(days=30))
     service.record_refill(nurse, check, pump.id, refill(clock.now(), "14 mL"))

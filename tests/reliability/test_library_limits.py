@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 import pytest
-from clinical_world import Clinic, make_clinic, new_patient, refill, with_reasons
+from clinical_world import Clinic, continuing, make_clinic, new_patient, refill, with_reasons
 from sqlalchemy import func, select
 
 from pumpmgr.db import schema as db
@@ -301,17 +301,22 @@ def run(clinic: Clinic, case: Case, serial: int) -> list[str]:
         clinic, f"6{serial:05d}", indication=case.indication, born=case.born, model="synchromed2-40"
     )
     entry_at = start + timedelta(hours=max((h for _, h in case.history), default=0))
-    for dose, hours in case.history:
+    # the patient's first prescription here continues their dose from before this record: the
+    # table's verdicts are for a change, or a dose with no current one (never a start)
+    for index, (dose, hours) in enumerate(case.history):
         at = entry_at - timedelta(hours=hours)
         clinic.at(at)
+        given = data_for(case, dose, at)
         service.change_prescription(
             clinic.nurse,
             clinic.check,
             pump_id,
-            with_reasons(service, pump_id, data_for(case, dose, at)),
+            with_reasons(service, pump_id, continuing(given) if index == 0 else given),
         )
     clinic.at(entry_at)
     data = data_for(case, case.dose, entry_at)
+    if not case.history:
+        data = continuing(data)
     check = service.check_prescription(pump_id, data)
     codes = {str(f.code) for f in check.findings}
     expected = verdict_of(set(case.codes))

@@ -868,6 +868,7 @@ def test_stability_limit_counts_real_days_across_a_fall_back(
             filled - timedelta(hours=1),
             "Dr Pia Prescriber",
             order=OrderGiven("written", filled - timedelta(hours=1)),
+            continues={"morphine": Q_("2 mg/day")},  # not a start (domain-rules §6)
         ),
     )
     clinic.at(filled)

@@ -33,6 +33,7 @@ from typing import Any
 from clinical_world import (
     PASSWORD,
     Clinic,
+    continuing,
     make_clinic,
     patient_input,
     prescription,
@@ -208,6 +209,8 @@ def make_machine(places: Places, stats: dict[str, int]) -> type[RuleBasedStateMa
             current = pump.current(self.clinic.now)
             tenfold = bool(current) and not 0.2 < dose / current < 5
             data = prescription(dose=f"{dose:.1f} mcg/day", at=self.clinic.now, reasons=REASONS)
+            if self.clinic.service.prescriptions.first_prescriptions(pump.id, data):
+                data = continuing(data)  # on this dose from before the record: not a start
             try:
                 outcome = self.clinic.service.change_prescription(
                     self.clinic.nurse, self.clinic.check, pump.id, data

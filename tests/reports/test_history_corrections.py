@@ -111,6 +111,7 @@ def corrected(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Corrected]:
                 effective_at=START,
                 prescriber="Dr Brandt",
                 order=OrderGiven("written", START),
+                continues={"baclofen": Q_("400 mcg/day")},  # not a start (domain-rules §6)
             ),
         )
         clinic.record_refill(

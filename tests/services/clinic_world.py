@@ -6,7 +6,7 @@ when several test folders are collected together."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -17,8 +17,9 @@ from sqlalchemy import func, select
 from pumpmgr.clock import FixedClock
 from pumpmgr.db import schema as db
 from pumpmgr.db.engine import Database
+from pumpmgr.dosing import admixture_doses
 from pumpmgr.schedule import Schedule
-from pumpmgr.services import Actor, ClinicService
+from pumpmgr.services import Actor, ClinicService, dose_orders
 from pumpmgr.services.inputs import (
     CatheterInput,
     IngredientInput,
@@ -117,6 +118,17 @@ def baclofen_prescription(
         reasons=reasons,
         order=written_order(at),
     )
+
+
+def continuing(data: PrescriptionInput) -> PrescriptionInput:
+    """``data`` as the first prescription here of a patient who already receives each of its
+    drugs at the dose it gives, from before this record: the answer a drug with no record
+    needs unless it is a first dose, a start (domain-rules §6)."""
+    program = dose_orders.program_of(data)
+    doses = admixture_doses(
+        program.max_daily_volume(), [(i.drug, i.concentration) for i in data.ingredients]
+    )
+    return replace(data, continues=doses)
 
 
 def written_order(at: datetime) -> OrderGiven:

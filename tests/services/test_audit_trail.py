@@ -15,6 +15,7 @@ from clinic_world import (
     World,
     baclofen_patient,
     baclofen_prescription,
+    continuing,
     last_audit,
 )
 
@@ -39,7 +40,7 @@ def test_entries_name_their_patient_and_filter_by_patient(world: World) -> None:
     clinic = world.clinic
     first, pump = baclofen_patient(world, "100001")
     other, _ = baclofen_patient(world, "100002")
-    clinic.change_prescription(world.nurse, world.check, pump, baclofen_prescription())
+    clinic.change_prescription(world.nurse, world.check, pump, continuing(baclofen_prescription()))
     page = clinic.records.audit_log(world.admin, AuditFilter(patient_id=first))
     assert sorted(_actions(page)) == [
         "patient.register",
@@ -61,7 +62,7 @@ def test_entries_name_their_patient_and_filter_by_patient(world: World) -> None:
 def test_the_prescription_change_says_drug_doses_and_prescriber(world: World) -> None:
     clinic = world.clinic
     _, pump = baclofen_patient(world)
-    clinic.change_prescription(world.nurse, world.check, pump, baclofen_prescription())
+    clinic.change_prescription(world.nurse, world.check, pump, continuing(baclofen_prescription()))
     first = json.loads(last_audit(world).payload)
     assert first["drug"] == "Baclofen" or first["drug"].lower() == "baclofen"
     assert first["daily_dose"] == {"before": None, "after": "400 mcg/day"}

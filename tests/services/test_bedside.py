@@ -13,6 +13,7 @@ from clinic_world import (
     World,
     baclofen_patient,
     baclofen_prescription,
+    continuing,
     count,
     fill,
     written_order,
@@ -48,7 +49,9 @@ FOUND = BedsideFindings(
 def test_the_findings_are_stored_audited_and_read_back(world: World) -> None:
     clinic = world.clinic
     patient_id, pump_id = baclofen_patient(world)
-    clinic.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())
+    clinic.change_prescription(
+        world.nurse, world.check, pump_id, continuing(baclofen_prescription())
+    )
     outcome = clinic.record_refill(world.nurse, world.check, pump_id, fill(START, bedside=FOUND))
     assert outcome.refill.bedside == FOUND
     assert clinic.patient_chart(patient_id).refills[-1].bedside == FOUND
@@ -77,7 +80,9 @@ def test_the_findings_are_stored_audited_and_read_back(world: World) -> None:
 def test_a_refill_without_findings_reads_as_not_recorded(world: World) -> None:
     clinic = world.clinic
     _, pump_id = baclofen_patient(world)
-    clinic.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())
+    clinic.change_prescription(
+        world.nurse, world.check, pump_id, continuing(baclofen_prescription())
+    )
     assert (
         clinic.record_refill(world.nurse, world.check, pump_id, fill(START)).refill.bedside is None
     )
@@ -88,7 +93,7 @@ def test_too_much_in_the_reservoir_and_a_reading_of_a_constant_flow_pump_are_ref
 ) -> None:
     clinic, nurse = world.clinic, world.nurse
     _, pump_id = baclofen_patient(world)
-    clinic.change_prescription(nurse, world.check, pump_id, baclofen_prescription())
+    clinic.change_prescription(nurse, world.check, pump_id, continuing(baclofen_prescription()))
     overfull = BedsideFindings(
         Interrogation(PumpStatus.RUNNING, frozenset(), Q_("25 mL")), FOUND.site, FOUND.symptoms
     )
@@ -115,12 +120,14 @@ def test_too_much_in_the_reservoir_and_a_reading_of_a_constant_flow_pump_are_ref
         nurse,
         world.check,
         pump.id,
-        PrescriptionInput(
-            (IngredientInput("morphine", Q_("4 mg/mL")),),
-            Schedule.simple(Q_("4 mg/day")),
-            START,
-            "Dr Brandt",
-            order=written_order(START),
+        continuing(
+            PrescriptionInput(
+                (IngredientInput("morphine", Q_("4 mg/mL")),),
+                Schedule.simple(Q_("4 mg/day")),
+                START,
+                "Dr Brandt",
+                order=written_order(START),
+            )
         ),
     )
     with pytest.raises(ImpossibleInput) as no_programmer:
@@ -140,7 +147,9 @@ def test_half_an_interrogation_is_refused_by_the_database(world: World) -> None:
     """Revision 0010's CHECK: the programmer's reading is all three columns or none."""
     clinic = world.clinic
     _, pump_id = baclofen_patient(world)
-    clinic.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())
+    clinic.change_prescription(
+        world.nurse, world.check, pump_id, continuing(baclofen_prescription())
+    )
     refill_id = clinic.record_refill(
         world.nurse, world.check, pump_id, fill(START, bedside=FOUND)
     ).refill.id

@@ -15,6 +15,7 @@ from clinic_world import (
     World,
     baclofen_patient,
     baclofen_prescription,
+    continuing,
     count,
     fill,
     last_audit,
@@ -46,7 +47,9 @@ def _filled(world: World, mrn: str = "100001", *, every_day: bool = True) -> tup
     if every_day:
         _settings(world, open_days=ALL_DAYS)
     patient_id, pump_id = baclofen_patient(world, mrn)
-    world.clinic.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())
+    world.clinic.change_prescription(
+        world.nurse, world.check, pump_id, continuing(baclofen_prescription())
+    )
     world.clinic.record_refill(world.nurse, world.check, pump_id, fill(START))
     return patient_id, pump_id
 
@@ -417,7 +420,9 @@ def test_the_call_list_carries_the_patients_phone_and_emergency_contact(world: W
             "prometra-11823", (SegmentInput(Q_("80 cm"), Q_("30 cm"), Q_("0.0026 mL/cm")),), "T10"
         ),
     )
-    world.clinic.change_prescription(world.nurse, world.check, pump.id, baclofen_prescription())
+    world.clinic.change_prescription(
+        world.nurse, world.check, pump.id, continuing(baclofen_prescription())
+    )
     world.clinic.record_refill(world.nurse, world.check, pump.id, fill(START))
     booking = world.clinic.bookings.book(world.nurse, pump.id, START.date()).booking
     world.clock.advance(timedelta(hours=10))

@@ -15,6 +15,7 @@ from clinic_world import (
     World,
     baclofen_patient,
     baclofen_prescription,
+    continuing,
     count,
     fill,
     written_order,
@@ -45,7 +46,7 @@ from pumpmgr.units import Q_
 def first_fill(world: World, **reasons: str) -> tuple[int, int]:
     patient_id, pump_id = baclofen_patient(world)
     world.clinic.change_prescription(
-        world.nurse, world.check, pump_id, baclofen_prescription(**reasons)
+        world.nurse, world.check, pump_id, continuing(baclofen_prescription(**reasons))
     )
     world.clinic.record_refill(world.nurse, world.check, pump_id, fill(START))
     return patient_id, pump_id
@@ -104,7 +105,7 @@ def test_the_second_check_must_be_another_user_with_the_right_password(world: Wo
     ):
         with pytest.raises(AuthError):
             world.clinic.change_prescription(
-                world.nurse, verification, pump_id, baclofen_prescription()
+                world.nurse, verification, pump_id, continuing(baclofen_prescription())
             )
     assert count(world, db.Prescription) == 0
 
@@ -113,11 +114,11 @@ def test_blocked_doses_cannot_be_saved_and_warnings_need_reasons(world: World) -
     _, pump_id = baclofen_patient(world)
     with pytest.raises(ImpossibleInput, match="mg/mcg"):
         world.clinic.change_prescription(
-            world.nurse, world.check, pump_id, baclofen_prescription("12 mg/day")
+            world.nurse, world.check, pump_id, continuing(baclofen_prescription("12 mg/day"))
         )
     with pytest.raises(InputError) as missing:
         world.clinic.change_prescription(
-            world.nurse, world.check, pump_id, baclofen_prescription("1100 mcg/day")
+            world.nurse, world.check, pump_id, continuing(baclofen_prescription("1100 mcg/day"))
         )
     assert "dose.above_soft_max" in missing.value.message
     assert count(world, db.Prescription) == 0
@@ -125,7 +126,9 @@ def test_blocked_doses_cannot_be_saved_and_warnings_need_reasons(world: World) -
         world.nurse,
         world.check,
         pump_id,
-        baclofen_prescription("1100 mcg/day", **{"dose.above_soft_max": "long-standing dose"}),
+        continuing(
+            baclofen_prescription("1100 mcg/day", **{"dose.above_soft_max": "long-standing dose"})
+        ),
     )
     assert outcome.check.verdict == "warning"
     assert any(f.reason == "long-standing dose" for f in outcome.prescription.findings)
@@ -167,7 +170,10 @@ def test_a_program_change_moves_the_forecast(world: World) -> None:
 def test_a_concentration_change_needs_the_bridge_acknowledged(world: World) -> None:
     patient_id, pump_id = baclofen_patient(world, path_volume="0.142 mL")
     world.clinic.change_prescription(
-        world.nurse, world.check, pump_id, baclofen_prescription("300 mcg/day", "1000 mcg/mL")
+        world.nurse,
+        world.check,
+        pump_id,
+        continuing(baclofen_prescription("300 mcg/day", "1000 mcg/mL")),
     )
     world.clinic.record_refill(world.nurse, world.check, pump_id, fill(START))
     world.clock.advance(timedelta(days=40))
@@ -218,12 +224,14 @@ def test_morphine_stability_sets_the_due_date(world: World) -> None:
         nurse,
         world.check,
         pump.id,
-        PrescriptionInput(
-            (IngredientInput("morphine", Q_("25 mg/mL")),),
-            Schedule.simple(Q_("5 mg/day")),
-            START,
-            "Dr Brandt",
-            order=written_order(START),
+        continuing(
+            PrescriptionInput(
+                (IngredientInput("morphine", Q_("25 mg/mL")),),
+                Schedule.simple(Q_("5 mg/day")),
+                START,
+                "Dr Brandt",
+                order=written_order(START),
+            )
         ),
     )
     clinic.record_refill(nurse, world.check, pump.id, fill(START, volume="40 mL"))
@@ -258,22 +266,26 @@ def test_constant_flow_prescription_must_match_the_nominal_flow(world: World) ->
         ),
         None,
     )
-    wrong = PrescriptionInput(
-        (IngredientInput("morphine", Q_("4 mg/mL")),),
-        Schedule.simple(Q_("5 mg/day")),
-        START,
-        "Dr Brandt",
-        reasons={"concentration.above_unverified_max": "x"},
-        order=written_order(START),
+    wrong = continuing(
+        PrescriptionInput(
+            (IngredientInput("morphine", Q_("4 mg/mL")),),
+            Schedule.simple(Q_("5 mg/day")),
+            START,
+            "Dr Brandt",
+            reasons={"concentration.above_unverified_max": "x"},
+            order=written_order(START),
+        )
     )
     with pytest.raises(ImpossibleInput, match="needs 5 mg/mL"):
         clinic.change_prescription(nurse, world.check, pump.id, wrong)
-    right = PrescriptionInput(
-        (IngredientInput("morphine", Q_("4 mg/mL")),),
-        Schedule.simple(Q_("4 mg/day")),
-        START,
-        "Dr Brandt",
-        order=written_order(START),
+    right = continuing(
+        PrescriptionInput(
+            (IngredientInput("morphine", Q_("4 mg/mL")),),
+            Schedule.simple(Q_("4 mg/day")),
+            START,
+            "Dr Brandt",
+            order=written_order(START),
+        )
     )
     clinic.change_prescription(nurse, world.check, pump.id, right)
     clinic.record_refill(nurse, world.check, pump.id, fill(START))
@@ -393,7 +405,9 @@ def test_drug_library_edit_changes_the_checks(world: World) -> None:
     world.clinic.edit_drug_library(
         world.admin, "baclofen", {"soft_max": Q_("800 mcg/day")}, "clinic protocol 2025"
     )
-    check = world.clinic.check_prescription(pump_id, baclofen_prescription("900 mcg/day"))
+    check = world.clinic.check_prescription(
+        pump_id, continuing(baclofen_prescription("900 mcg/day"))
+    )
     assert "dose.above_soft_max" in {str(f.code) for f in check.findings}
     (soft,) = [f for f in check.findings if f.code == "dose.above_soft_max"]
     assert soft.sources == ("clinic edit #1",) and "800 mcg/day" in soft.message
@@ -409,7 +423,9 @@ def test_the_programmers_figures_are_stored_with_the_refill(world: World) -> Non
     other units, stored canonical); a correction of the refill keeps them."""
     clinic = world.clinic
     patient_id, pump_id = baclofen_patient(world)
-    clinic.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())
+    clinic.change_prescription(
+        world.nurse, world.check, pump_id, continuing(baclofen_prescription())
+    )
     agreeing = ProgrammerFigures(Q_("20 mL"), date(2025, 6, 1), Q_("0.2 mL/day"))
     outcome = clinic.record_refill(
         world.nurse, world.check, pump_id, fill(START, programmer=agreeing)
@@ -507,12 +523,14 @@ def test_a_constant_flow_pump_has_no_programmer_figures(world: World) -> None:
         nurse,
         world.check,
         pump.id,
-        PrescriptionInput(
-            (IngredientInput("morphine", Q_("4 mg/mL")),),
-            Schedule.simple(Q_("4 mg/day")),
-            START,
-            "Dr Brandt",
-            order=written_order(START),
+        continuing(
+            PrescriptionInput(
+                (IngredientInput("morphine", Q_("4 mg/mL")),),
+                Schedule.simple(Q_("4 mg/day")),
+                START,
+                "Dr Brandt",
+                order=written_order(START),
+            )
         ),
     )
     figures = ProgrammerFigures(Q_("20 mL"), date(2025, 3, 21), Q_("1 mL/day"))
@@ -542,7 +560,9 @@ def test_a_volume_correction_judges_the_programmers_figures_again(world: World) 
     entry says which figures; the original keeps its verdict."""
     clinic = world.clinic
     _, pump_id = baclofen_patient(world)
-    clinic.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())
+    clinic.change_prescription(
+        world.nurse, world.check, pump_id, continuing(baclofen_prescription())
+    )
     original = clinic.record_refill(
         world.nurse, world.check, pump_id, fill(START, programmer=EXAMPLE_1_PROGRAMMER)
     ).refill
@@ -566,7 +586,9 @@ def test_a_volume_correction_may_make_the_programmers_figures_agree(world: World
     the 20 mL put in, the figures agree, and the audit entry says so."""
     clinic = world.clinic
     patient_id, pump_id = baclofen_patient(world)
-    clinic.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())
+    clinic.change_prescription(
+        world.nurse, world.check, pump_id, continuing(baclofen_prescription())
+    )
     original = clinic.record_refill(
         world.nurse,
         world.check,
@@ -593,7 +615,9 @@ def test_a_lot_correction_keeps_the_programmer_verdict(world: World) -> None:
     no new verdict."""
     clinic = world.clinic
     _, pump_id = baclofen_patient(world)
-    clinic.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())
+    clinic.change_prescription(
+        world.nurse, world.check, pump_id, continuing(baclofen_prescription())
+    )
     original = clinic.record_refill(
         world.nurse, world.check, pump_id, fill(START, programmer=EXAMPLE_1_PROGRAMMER)
     ).refill
@@ -646,7 +670,9 @@ def test_a_serialization_failure_is_retried_and_the_refill_saved_once(
     long enough: the nurse is told at once (database busy) and nothing is saved."""
     clinic = world.clinic
     _, pump_id = baclofen_patient(world)
-    clinic.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())
+    clinic.change_prescription(
+        world.nurse, world.check, pump_id, continuing(baclofen_prescription())
+    )
     refills, audits = count(world, db.Refill), count(world, db.AuditEntry)
     attempts: list[int] = []
     raised: list[str | None] = []

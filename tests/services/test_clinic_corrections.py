@@ -14,6 +14,7 @@ from clinic_world import (
     World,
     baclofen_patient,
     baclofen_prescription,
+    continuing,
     count,
     fill,
     last_audit,
@@ -33,7 +34,9 @@ from pumpmgr.units import Q_
 
 def filled(world: World) -> tuple[int, int]:
     patient_id, pump_id = baclofen_patient(world)
-    world.clinic.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())
+    world.clinic.change_prescription(
+        world.nurse, world.check, pump_id, continuing(baclofen_prescription())
+    )
     world.clinic.record_refill(world.nurse, world.check, pump_id, fill(START))
     return patient_id, pump_id
 

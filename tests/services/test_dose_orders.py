@@ -13,18 +13,22 @@ from pathlib import Path
 
 import pytest
 from clinic_world import (
+    PASSWORD,
     START,
     World,
     baclofen_patient,
     baclofen_prescription,
+    continuing,
     count,
     fill,
     last_audit,
+    written_order,
 )
 
 from pumpmgr.db import schema as db
 from pumpmgr.db.engine import open_database
 from pumpmgr.errors import ImpossibleInput, InputError
+from pumpmgr.orders import needs_prescriber
 from pumpmgr.schedule import Schedule
 from pumpmgr.services import ClinicService, PermissionDenied
 from pumpmgr.services.clinic import Actor
@@ -51,7 +55,7 @@ def filled_at(world: World, dose: str) -> int:
     """Example 1's pump on ``dose`` of baclofen 2000 mcg/mL, filled at START, two days on."""
     _, pump_id = baclofen_patient(world)
     world.clinic.change_prescription(
-        world.nurse, world.check, pump_id, baclofen_prescription(dose, **{"x": "x"})
+        world.nurse, world.check, pump_id, continuing(baclofen_prescription(dose, **{"x": "x"}))
     )
     world.clinic.record_refill(world.nurse, world.check, pump_id, fill(START))
     world.clock.advance(timedelta(days=2))
@@ -84,8 +88,10 @@ def test_a_blocked_dose_is_never_saved_by_anyone(world: World) -> None:
                 actor,
                 world.check,
                 pump_id,
-                baclofen_prescription(
-                    "2001 mcg/day", **{"dose.above_typical": "x", "dose.above_soft_max": "x"}
+                continuing(
+                    baclofen_prescription(
+                        "2001 mcg/day", **{"dose.above_typical": "x", "dose.above_soft_max": "x"}
+                    )
                 ),
             )
     assert count(world, db.Prescription) == 0
@@ -203,18 +209,16 @@ def test_a_restart_reason_is_checked_as_a_start(world: World) -> None:
     assert stop.reason.startswith("a restart;")
 
 
-def morphine_patient(world: World, status: str | None) -> int:
+def morphine_patient(world: World, status: str | None, mrn: str = "300001") -> int:
     patient = world.clinic.register_patient(
         world.nurse,
-        PatientInput(
-            "300001", "Okafor", "Ben", date(1960, 1, 1), "cancer_pain", opioid_status=status
-        ),
+        PatientInput(mrn, "Okafor", "Ben", date(1960, 1, 1), "cancer_pain", opioid_status=status),
     )  # type: ignore[arg-type]
     assert patient.opioid_status == status
     return world.clinic.implant_pump(
         world.nurse,
         patient.id,
-        PumpInput("synchromed2-40", "SN3", date(2025, 3, 1), "left abdomen"),
+        PumpInput("synchromed2-40", f"SN{mrn}", date(2025, 3, 1), "left abdomen"),
         None,
     ).id
 
@@ -235,10 +239,91 @@ def test_a_declared_start_uses_the_patients_opioid_status(
     assert ("start.above_range" in {str(f.code) for f in check.findings}) is warned
 
 
+def first_morphine(dose: str, **given: object) -> PrescriptionInput:
+    """A nurse's entry of a written order for morphine 25 mg/mL at ``dose``, at START."""
+    data = PrescriptionInput(
+        (IngredientInput("morphine", Q_("25 mg/mL")),),
+        Schedule.simple(Q_(dose)),
+        START,
+        "Dr Brandt",
+        order=written_order(START),
+    )
+    return replace(data, **given)  # type: ignore[arg-type]
+
+
+def test_a_first_dose_of_a_drug_is_a_start_without_being_declared(world: World) -> None:
+    """domain-rules §6: a start is a patient's first dose of a drug. Morphine 10 mg/day for
+    an opioid-naive patient with no morphine on record is above the naive start range (0.2 to
+    1 mg/day): a warning the prescriber signs before the pump is programmed (§7). The old
+    check, which took a start only when declared, found nothing: 10 mg/day is within the
+    typical range and there was no current dose."""
+    pump_id = morphine_patient(world, "naive")
+    data = first_morphine("10 mg/day")
+    check = world.clinic.check_prescription(pump_id, data)
+    (start,) = [f for f in check.findings if f.code == "start.above_range"]
+    assert "opioid-naive" in start.message and "1 mg/day" in start.message
+    assert needs_prescriber(str(check.verdict), (str(f.code) for f in check.findings))
+    assert world.clinic.prescriptions.first_prescriptions(pump_id, data) == ("morphine",)
+    with pytest.raises(InputError, match=r"start\.above_range"):
+        world.clinic.change_prescription(world.nurse, world.check, pump_id, data)
+    reasons = {"start.above_range": "as ordered"}
+    outcome = world.clinic.change_prescription(
+        world.nurse, world.check, pump_id, replace(data, reasons=reasons)
+    )
+    assert outcome.prescription.order_state == "awaiting_signature"
+    assert not outcome.prescription.continued_doses
+    # unsigned, it is not programmed: still the first dose; once signed, the drug's next
+    # prescription is a change
+    later = first_morphine("1 mg/day", effective_at=START + timedelta(days=1))
+    assert world.clinic.prescriptions.first_prescriptions(pump_id, later) == ("morphine",)
+    world.clinic.orders.sign_order(world.prescriber, outcome.prescription.id, PASSWORD)
+    assert world.clinic.prescriptions.first_prescriptions(pump_id, later) == ()
+
+
+def test_a_first_prescription_may_continue_a_dose_from_before_the_record(world: World) -> None:
+    """A patient transferred in on morphine 9 mg/day: the entry says so, with the dose, and the
+    new dose is checked against it (no start range, the titration and tenfold checks); the
+    answer is kept with the prescription and in its audit entry."""
+    pump_id = morphine_patient(world, "naive")
+    same = first_morphine("10 mg/day", continues={"morphine": Q_("9 mg/day")})
+    check = world.clinic.check_prescription(pump_id, same)
+    assert check.verdict == "ok", check.findings
+    tenfold = first_morphine("10 mg/day", continues={"Morphine": Q_("1 mg/day")})
+    codes = {str(f.code) for f in world.clinic.check_prescription(pump_id, tenfold).findings}
+    assert TENFOLD in codes and "start.above_range" not in codes
+    outcome = world.clinic.change_prescription(world.nurse, world.check, pump_id, same)
+    assert outcome.prescription.order_state == "awaiting_cosignature"
+    assert outcome.prescription.continued_doses == {"morphine": Q_("9 mg/day")}
+    entry = last_audit(world)
+    assert entry.action == "prescription.change"
+    assert json.loads(entry.payload)["continues"] == {"morphine": "9 mg/day"}
+    # the answer is for a drug with no record only, a positive daily dose of one of its drugs
+    again = first_morphine(
+        "10 mg/day",
+        effective_at=START + timedelta(days=1),
+        continues={"morphine": Q_("10 mg/day")},
+        reasons={"titration.within_24h": "x"},
+    )
+    with pytest.raises(InputError, match="on this patient's record already") as refused:
+        world.clinic.check_prescription(pump_id, again)
+    assert refused.value.field == "continues"
+    other = morphine_patient(world, "naive", mrn="300009")
+    for given, words in (
+        ({"continues": {"baclofen": Q_("9 mg/day")}}, "not a drug of this prescription"),
+        ({"continues": {"morphine": Q_("9 mg")}}, "continues"),
+        (
+            {"continues": {"morphine": Q_("9 mg/day")}, "starts": frozenset({"morphine"})},
+            "choose one",
+        ),
+    ):
+        with pytest.raises(InputError, match=words):
+            world.clinic.check_prescription(other, first_morphine("10 mg/day", **given))
+
+
 def test_a_restart_is_found_from_the_record_across_pumps(world: World) -> None:
     patient_id, pump_id = baclofen_patient(world)
     world.clinic.change_prescription(
-        world.nurse, world.check, pump_id, baclofen_prescription("400 mcg/day")
+        world.nurse, world.check, pump_id, continuing(baclofen_prescription("400 mcg/day"))
     )
     world.clock.advance(timedelta(days=10))
     world.clinic.explant_pump(world.nurse, pump_id, date(2025, 3, 10), "pocket infection")
@@ -263,7 +348,7 @@ def test_a_restart_is_found_from_the_record_across_pumps(world: World) -> None:
 def test_a_new_pump_within_the_window_continues_the_dose(world: World) -> None:
     patient_id, pump_id = baclofen_patient(world)
     world.clinic.change_prescription(
-        world.nurse, world.check, pump_id, baclofen_prescription("400 mcg/day")
+        world.nurse, world.check, pump_id, continuing(baclofen_prescription("400 mcg/day"))
     )
     world.clock.advance(timedelta(days=1))
     world.clinic.explant_pump(world.nurse, pump_id, date(2025, 3, 4), "end of service")
@@ -284,7 +369,10 @@ def test_the_pumps_lowest_flow_blocks_in_the_service(world: World) -> None:
     _, pump_id = baclofen_patient(world)
     with pytest.raises(ImpossibleInput, match=r"lowest programmable flow of 0\.048 mL/day"):
         world.clinic.change_prescription(
-            world.nurse, world.check, pump_id, baclofen_prescription("90 mcg/day", **{"x": "x"})
+            world.nurse,
+            world.check,
+            pump_id,
+            continuing(baclofen_prescription("90 mcg/day", **{"x": "x"})),
         )
     assert count(world, db.Prescription) == 0
 

@@ -15,6 +15,7 @@ from clinic_world import (
     World,
     baclofen_patient,
     baclofen_prescription,
+    continuing,
     fill,
     written_order,
 )
@@ -59,7 +60,7 @@ def _clinic(world: World) -> dict[str, int]:
     clinic, nurse, check = world.clinic, world.nurse, world.check
     pumps = {}
     _, pumps["flex"] = baclofen_patient(world, "200001")
-    clinic.change_prescription(nurse, check, pumps["flex"], baclofen_prescription())
+    clinic.change_prescription(nurse, check, pumps["flex"], continuing(baclofen_prescription()))
     clinic.record_refill(nurse, check, pumps["flex"], fill(START))
     world.clock.advance(timedelta(hours=1))
     flex = Schedule.flex([Step(time(0, 0), Q_("300 mcg/day")), Step(time(8, 0), Q_("500 mcg/day"))])
@@ -78,7 +79,7 @@ def _clinic(world: World) -> dict[str, int]:
     )
     for name, mrn in (("review", "200002"), ("corrected", "200003")):
         _, pumps[name] = baclofen_patient(world, mrn)
-        clinic.change_prescription(nurse, check, pumps[name], baclofen_prescription())
+        clinic.change_prescription(nurse, check, pumps[name], continuing(baclofen_prescription()))
         clinic.record_refill(nurse, check, pumps[name], fill(START))
     _, pumps["none"] = baclofen_patient(world, "200004")
     world.clock.advance(timedelta(days=60) - timedelta(hours=1))
@@ -163,15 +164,17 @@ def test_revision_0022_fills_the_solutions_as_the_services_write_them(world: Wor
         world.nurse,
         world.check,
         pump_id,
-        PrescriptionInput(
-            ingredients=(
-                IngredientInput("morphine", Q_("10 mg/mL")),
-                IngredientInput("bupivacaine", Q_("5 mg/mL")),
-            ),
-            schedule=Schedule.simple(Q_("2 mg/day")),
-            effective_at=START,
-            prescriber="Dr Brandt",
-            order=written_order(START),
+        continuing(
+            PrescriptionInput(
+                ingredients=(
+                    IngredientInput("morphine", Q_("10 mg/mL")),
+                    IngredientInput("bupivacaine", Q_("5 mg/mL")),
+                ),
+                schedule=Schedule.simple(Q_("2 mg/day")),
+                effective_at=START,
+                prescriber="Dr Brandt",
+                order=written_order(START),
+            )
         ),
     )
     world.clinic.record_refill(world.nurse, world.check, pump_id, fill(START))
@@ -191,15 +194,17 @@ def test_an_admixtures_solution_reads_in_its_ingredients_order(world: World) -> 
         world.nurse,
         world.check,
         pump_id,
-        PrescriptionInput(
-            ingredients=(
-                IngredientInput("morphine", Q_("10 mg/mL")),
-                IngredientInput("bupivacaine", Q_("5 mg/mL")),
-            ),
-            schedule=Schedule.simple(Q_("2 mg/day")),
-            effective_at=START,
-            prescriber="Dr Brandt",
-            order=written_order(START),
+        continuing(
+            PrescriptionInput(
+                ingredients=(
+                    IngredientInput("morphine", Q_("10 mg/mL")),
+                    IngredientInput("bupivacaine", Q_("5 mg/mL")),
+                ),
+                schedule=Schedule.simple(Q_("2 mg/day")),
+                effective_at=START,
+                prescriber="Dr Brandt",
+                order=written_order(START),
+            )
         ),
     )
     world.clinic.record_refill(world.nurse, world.check, pump_id, fill(START))

@@ -20,6 +20,7 @@ from clinic_world import (
     World,
     baclofen_patient,
     baclofen_prescription,
+    continuing,
     fill,
 )
 from database_targets import create_schema, drop_schema, postgres_schema_url, postgres_unavailable
@@ -383,7 +384,9 @@ def test_corrections_and_the_programmers_figures_round_trip(place: Place) -> Non
             service.sign_in("brandt", PASSWORD),
         )
         patient_id, pump_id = baclofen_patient(world)
-        service.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())
+        service.change_prescription(
+            world.nurse, world.check, pump_id, continuing(baclofen_prescription())
+        )
         figures = ProgrammerFigures(Q_("20 mL"), date(2025, 6, 3), Q_("0.2 mL/day"))
         found = BedsideFindings(
             Interrogation(PumpStatus.RUNNING, frozenset({PumpAlarm.ERI}), Q_("1.5 mL")),

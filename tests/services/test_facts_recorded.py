@@ -16,6 +16,7 @@ from clinic_world import (
     World,
     baclofen_patient,
     baclofen_prescription,
+    continuing,
     count,
     fill,
 )
@@ -33,7 +34,7 @@ def test_a_patient_transferred_in_above_the_hard_maximum_is_recorded_with_an_inc
     world: World,
 ) -> None:
     patient_id, pump_id = baclofen_patient(world)
-    transferred = replace(baclofen_prescription(TRANSFER_DOSE), already_programmed=True)
+    transferred = replace(continuing(baclofen_prescription(TRANSFER_DOSE)), already_programmed=True)
     with pytest.raises(ImpossibleInput, match="hard maximum"):  # as an order: blocked
         world.clinic.change_prescription(
             world.nurse, world.check, pump_id, replace(transferred, already_programmed=False)
@@ -52,7 +53,7 @@ def test_a_patient_transferred_in_above_the_hard_maximum_is_recorded_with_an_inc
 
 def test_exactly_at_the_hard_maximum_is_an_order_and_no_incident(world: World) -> None:
     patient_id, pump_id = baclofen_patient(world)
-    at_limit = replace(baclofen_prescription("2000 mcg/day"), already_programmed=True)
+    at_limit = replace(continuing(baclofen_prescription("2000 mcg/day")), already_programmed=True)
     outcome = world.clinic.change_prescription(world.nurse, world.check, pump_id, at_limit)
     assert outcome.check.verdict != "blocked"
     assert world.clinic.orders.incidents(patient_id) == []
@@ -70,7 +71,7 @@ def test_the_restart_window_at_its_boundary(world: World, after: timedelta, rest
     end of the last dose on record (here the explant, at the start of its day)."""
     patient_id, pump_id = baclofen_patient(world)
     world.clinic.change_prescription(
-        world.nurse, world.check, pump_id, baclofen_prescription("400 mcg/day")
+        world.nurse, world.check, pump_id, continuing(baclofen_prescription("400 mcg/day"))
     )
     world.clock.advance(timedelta(days=10))
     world.clinic.explant_pump(world.nurse, pump_id, date(2025, 3, 10), "pocket infection")
@@ -90,7 +91,7 @@ def test_a_refill_is_never_saved_without_a_second_nurse(world: World) -> None:
     """Domain-rules §8: the refill's second nurse is another user, with their own password."""
     _, pump_id = baclofen_patient(world)
     world.clinic.change_prescription(
-        world.prescriber, world.check, pump_id, baclofen_prescription()
+        world.prescriber, world.check, pump_id, continuing(baclofen_prescription())
     )
     for verification in (
         Verification("nina", PASSWORD),

@@ -14,6 +14,7 @@ from clinic_world import (
     World,
     baclofen_patient,
     baclofen_prescription,
+    continuing,
     fill,
     last_audit,
 )
@@ -26,7 +27,9 @@ from pumpmgr.services.forecasts import FORECAST_RULES
 
 def filled(world: World, **extra: object) -> tuple[int, object]:
     _, pump_id = baclofen_patient(world)
-    world.clinic.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())
+    world.clinic.change_prescription(
+        world.nurse, world.check, pump_id, continuing(baclofen_prescription())
+    )
     data = replace(fill(START), **extra)  # type: ignore[arg-type]
     outcome = world.clinic.record_refill(world.nurse, world.check, pump_id, data)
     return pump_id, outcome
@@ -59,7 +62,9 @@ def test_a_solution_expiring_before_the_due_date_moves_it(world: World) -> None:
 
 def test_an_expired_solution_cannot_be_filled(world: World) -> None:
     _, pump_id = baclofen_patient(world)
-    world.clinic.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())
+    world.clinic.change_prescription(
+        world.nurse, world.check, pump_id, continuing(baclofen_prescription())
+    )
     with pytest.raises(ImpossibleInput) as refused:
         world.clinic.record_refill(
             world.nurse, world.check, pump_id, replace(fill(START), expiry=date(2025, 3, 2))

@@ -8,7 +8,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from clinic_world import START, World, baclofen_patient, baclofen_prescription, fill
+from clinic_world import START, World, baclofen_patient, baclofen_prescription, continuing, fill
 from sqlalchemy import select
 
 from pumpmgr.db import schema as db
@@ -55,7 +55,9 @@ def test_an_old_refill_edited_in_place_is_found_by_the_full_check_only(
 ) -> None:
     clinic = world.clinic
     _, pump_id = baclofen_patient(world)
-    clinic.change_prescription(world.prescriber, world.check, pump_id, baclofen_prescription())
+    clinic.change_prescription(
+        world.prescriber, world.check, pump_id, continuing(baclofen_prescription())
+    )
     old = clinic.record_refill(world.nurse, world.check, pump_id, fill(START)).refill.id
     assert clinic.records.full_check_due() and clinic.records.last_full_check() is None
     sound = clinic.records.run_full_check()

@@ -20,6 +20,7 @@ from clinic_world import (
     World,
     baclofen_patient,
     baclofen_prescription,
+    continuing,
     count,
     fill,
 )
@@ -154,7 +155,9 @@ def test_a_bulk_statement_makes_the_change_unknown(
 
 def _filled_pump(world: World) -> tuple[int, int]:
     patient_id, pump_id = baclofen_patient(world)
-    world.clinic.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())
+    world.clinic.change_prescription(
+        world.nurse, world.check, pump_id, continuing(baclofen_prescription())
+    )
     world.clinic.record_refill(world.nurse, world.check, pump_id, fill(START))
     return patient_id, pump_id
 

@@ -17,6 +17,7 @@ from clinic_world import (
     World,
     baclofen_patient,
     baclofen_prescription,
+    continuing,
     count,
     fill,
     last_audit,
@@ -41,7 +42,7 @@ def filled(world: World, mrn: str = "100001") -> tuple[int, int]:
     """A patient on 400 mcg/day, filled at START, the order entered by the prescriber."""
     patient_id, pump_id = baclofen_patient(world, mrn)
     world.clinic.change_prescription(
-        world.prescriber, world.check, pump_id, baclofen_prescription()
+        world.prescriber, world.check, pump_id, continuing(baclofen_prescription())
     )
     world.clinic.record_refill(world.nurse, world.check, pump_id, fill(START))
     return patient_id, pump_id
@@ -72,7 +73,7 @@ def listed(world: World) -> list[OrderRecord]:
 
 def test_free_text_is_not_a_prescriber(world: World) -> None:
     _, pump_id = baclofen_patient(world)
-    data = replace(baclofen_prescription(), prescriber="Dr Nobody")
+    data = replace(continuing(baclofen_prescription()), prescriber="Dr Nobody")
     with pytest.raises(InputError) as refused:
         world.clinic.change_prescription(world.nurse, world.check, pump_id, data)
     assert refused.value.field == "prescriber"
@@ -84,7 +85,10 @@ def test_a_deactivated_or_non_prescriber_account_is_not_a_prescriber(world: Worl
     _, pump_id = baclofen_patient(world)
     with pytest.raises(InputError, match="prescriber"):
         world.clinic.change_prescription(
-            world.nurse, world.check, pump_id, replace(baclofen_prescription(), prescriber="nina")
+            world.nurse,
+            world.check,
+            pump_id,
+            replace(continuing(baclofen_prescription()), prescriber="nina"),
         )
     world.clinic.deactivate_user(world.admin, world.prescriber.id, "left the clinic")
     with pytest.raises(InputError, match="prescriber"):
@@ -95,7 +99,10 @@ def test_a_deactivated_or_non_prescriber_account_is_not_a_prescriber(world: Worl
 def test_the_order_names_the_account_by_user_name_or_full_name(world: World) -> None:
     _, pump_id = baclofen_patient(world)
     outcome = world.clinic.change_prescription(
-        world.nurse, world.check, pump_id, replace(baclofen_prescription(), prescriber="BRANDT")
+        world.nurse,
+        world.check,
+        pump_id,
+        replace(continuing(baclofen_prescription()), prescriber="BRANDT"),
     )
     assert outcome.prescription.prescriber_id == world.prescriber.id
     assert outcome.prescription.prescriber_text == "Dr Brandt"
@@ -105,13 +112,19 @@ def test_a_nurse_records_how_the_order_was_given_and_its_read_back(world: World)
     _, pump_id = baclofen_patient(world)
     with pytest.raises(InputError) as missing:
         world.clinic.change_prescription(
-            world.nurse, world.check, pump_id, replace(baclofen_prescription(), order=None)
+            world.nurse,
+            world.check,
+            pump_id,
+            replace(continuing(baclofen_prescription()), order=None),
         )
     assert missing.value.field == "order"
     spoken = OrderGiven("spoken", START)
     with pytest.raises(InputError) as not_read_back:
         world.clinic.change_prescription(
-            world.nurse, world.check, pump_id, replace(baclofen_prescription(), order=spoken)
+            world.nurse,
+            world.check,
+            pump_id,
+            continuing(replace(baclofen_prescription(), order=spoken)),
         )
     assert not_read_back.value.field == "read back"
     with pytest.raises(InputError) as unknown:
@@ -119,7 +132,7 @@ def test_a_nurse_records_how_the_order_was_given_and_its_read_back(world: World)
             world.nurse,
             world.check,
             pump_id,
-            replace(baclofen_prescription(), order=OrderGiven("email", START)),
+            continuing(replace(baclofen_prescription(), order=OrderGiven("email", START))),
         )
     assert unknown.value.field == "order given as"
     with pytest.raises(ImpossibleInput) as future:
@@ -128,14 +141,18 @@ def test_a_nurse_records_how_the_order_was_given_and_its_read_back(world: World)
             world.check,
             pump_id,
             replace(
-                baclofen_prescription(), order=OrderGiven("written", START + timedelta(hours=1))
+                continuing(baclofen_prescription()),
+                order=OrderGiven("written", START + timedelta(hours=1)),
             ),
         )
     assert future.value.field == "order given at"
     assert count(world, db.Prescription) == 0
     telephone = OrderGiven("telephone", START - timedelta(minutes=10), read_back_confirmed=True)
     outcome = world.clinic.change_prescription(
-        world.nurse, world.check, pump_id, replace(baclofen_prescription(), order=telephone)
+        world.nurse,
+        world.check,
+        pump_id,
+        continuing(replace(baclofen_prescription(), order=telephone)),
     )
     assert outcome.prescription.order_state == "awaiting_cosignature"
     (order,) = listed(world)
@@ -184,7 +201,10 @@ def test_older_rows_keep_their_typed_prescriber_as_history(world: World) -> None
 def test_a_prescribers_own_entry_is_signed_at_once(world: World) -> None:
     _, pump_id = baclofen_patient(world)
     outcome = world.clinic.change_prescription(
-        world.prescriber, world.check, pump_id, replace(baclofen_prescription(), order=None)
+        world.prescriber,
+        world.check,
+        pump_id,
+        replace(continuing(baclofen_prescription()), order=None),
     )
     assert outcome.prescription.order_state == "signed"
     assert listed(world) == []

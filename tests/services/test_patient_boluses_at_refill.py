@@ -8,7 +8,7 @@ from datetime import timedelta
 from io import BytesIO
 
 import pytest
-from clinic_world import START, World, baclofen_patient, fill, last_audit, written_order
+from clinic_world import START, World, baclofen_patient, continuing, fill, last_audit, written_order
 from pypdf import PdfReader
 from sqlalchemy import select
 
@@ -49,13 +49,15 @@ def _filled_with_a_patient_bolus(world: World) -> int:
         world.nurse,
         world.check,
         pump_id,
-        PrescriptionInput(
-            (IngredientInput("baclofen", Q_("2000 mcg/mL")),),
-            Schedule.simple(Q_("400 mcg/day")),
-            START,
-            "Dr Brandt",
-            patient_bolus=PatientBolus(Q_("50 mcg"), 4, Q_("3 h")),
-            order=written_order(START),
+        continuing(
+            PrescriptionInput(
+                (IngredientInput("baclofen", Q_("2000 mcg/mL")),),
+                Schedule.simple(Q_("400 mcg/day")),
+                START,
+                "Dr Brandt",
+                patient_bolus=PatientBolus(Q_("50 mcg"), 4, Q_("3 h")),
+                order=written_order(START),
+            )
         ),
     )
     clinic.record_refill(world.nurse, world.check, pump_id, fill(START))

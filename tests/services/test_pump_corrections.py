@@ -16,6 +16,7 @@ from clinic_world import (
     World,
     baclofen_patient,
     baclofen_prescription,
+    continuing,
     count,
     fill,
     last_audit,
@@ -37,7 +38,9 @@ def test_an_implant_date_is_corrected_on_the_pump_and_on_its_timeline(world: Wor
     stays; one audit entry has the date before and after, the events and the reason."""
     clinic = world.clinic
     patient_id, pump_id = baclofen_patient(world)
-    clinic.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())
+    clinic.change_prescription(
+        world.nurse, world.check, pump_id, continuing(baclofen_prescription())
+    )
     clinic.record_refill(world.nurse, world.check, pump_id, fill(START))
     chart = clinic.patient_chart(patient_id)
     implant = next(e for e in chart.events if e.kind == "implant")
@@ -139,7 +142,10 @@ def test_refused_pump_corrections_name_the_field_and_write_nothing(world: World)
     clinic = world.clinic
     _, active = baclofen_patient(world)
     clinic.change_prescription(
-        world.nurse, world.check, active, baclofen_prescription(at=START - timedelta(hours=20))
+        world.nurse,
+        world.check,
+        active,
+        continuing(baclofen_prescription(at=START - timedelta(hours=20))),
     )  # 2 Mar
     clinic.record_refill(world.nurse, world.check, active, fill(START))
     _, explanted = baclofen_patient(world, "100002")
@@ -236,7 +242,10 @@ def test_an_implant_after_the_first_refill_is_refused(world: World) -> None:
     _, pump_id = baclofen_patient(world)
     world.clock.advance(timedelta(days=3))
     clinic.change_prescription(
-        world.nurse, world.check, pump_id, baclofen_prescription(at=START + timedelta(days=2))
+        world.nurse,
+        world.check,
+        pump_id,
+        continuing(baclofen_prescription(at=START + timedelta(days=2))),
     )
     clinic.record_refill(world.nurse, world.check, pump_id, fill(START))
     with pytest.raises(PumpMgrError) as refused:

@@ -17,6 +17,7 @@ from clinic_world import (
     World,
     baclofen_patient,
     baclofen_prescription,
+    continuing,
     fill,
     last_audit,
 )
@@ -55,7 +56,9 @@ def bedside(*, withdrawal: bool = False, empty_alarm: bool = False) -> BedsideFi
 
 def filled(world: World) -> tuple[int, int]:
     patient_id, pump_id = baclofen_patient(world)
-    world.clinic.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())
+    world.clinic.change_prescription(
+        world.nurse, world.check, pump_id, continuing(baclofen_prescription())
+    )
     world.clinic.record_refill(world.nurse, world.check, pump_id, fill(START))
     return patient_id, pump_id
 

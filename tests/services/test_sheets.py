@@ -12,6 +12,7 @@ from clinic_world import (
     World,
     baclofen_patient,
     baclofen_prescription,
+    continuing,
     fill,
 )
 from pypdf import PdfReader
@@ -29,7 +30,9 @@ def text(pdf: bytes) -> str:
 @pytest.fixture
 def sheets(world: World) -> SheetService:
     _, pump_id = baclofen_patient(world)
-    world.clinic.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())
+    world.clinic.change_prescription(
+        world.nurse, world.check, pump_id, continuing(baclofen_prescription())
+    )
     world.clinic.record_refill(world.nurse, world.check, pump_id, fill(START))
     world.clock.advance(timedelta(days=60))
     world.clinic.record_refill(

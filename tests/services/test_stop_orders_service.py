@@ -17,6 +17,7 @@ from clinic_world import (
     World,
     baclofen_patient,
     baclofen_prescription,
+    continuing,
     count,
     fill,
     last_audit,
@@ -41,7 +42,7 @@ def filled(world: World) -> tuple[int, int]:
     """A patient on baclofen 400 mcg/day, filled at START."""
     patient_id, pump_id = baclofen_patient(world)
     world.clinic.change_prescription(
-        world.prescriber, world.check, pump_id, baclofen_prescription()
+        world.prescriber, world.check, pump_id, continuing(baclofen_prescription())
     )
     world.clinic.record_refill(world.nurse, world.check, pump_id, fill(START))
     return patient_id, pump_id

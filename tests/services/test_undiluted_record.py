@@ -16,6 +16,7 @@ from clinic_world import (
     World,
     baclofen_patient,
     baclofen_prescription,
+    continuing,
     fill,
     last_audit,
     written_order,
@@ -117,7 +118,9 @@ def test_the_stability_limit_follows_the_record(world: World) -> None:
 
 def test_refused_for_a_solution_with_no_ziconotide(world: World) -> None:
     _, pump_id = baclofen_patient(world)
-    world.clinic.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())
+    world.clinic.change_prescription(
+        world.nurse, world.check, pump_id, continuing(baclofen_prescription())
+    )
     for recorded in (True, False):
         with pytest.raises(
             ImpossibleInput, match="undiluted: recorded only for a solution with ziconotide"
@@ -146,7 +149,9 @@ def test_a_pump_switched_to_ziconotide_gets_the_first_fill_limit(world: World) -
     before (a pump on baclofen got 84 days here); its next ziconotide fill 84 undiluted, 40
     diluted."""
     _, pump_id = baclofen_patient(world)
-    world.clinic.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())
+    world.clinic.change_prescription(
+        world.nurse, world.check, pump_id, continuing(baclofen_prescription())
+    )
     world.clinic.record_refill(world.nurse, world.check, pump_id, fill(START))
     switch = START + timedelta(days=60)  # Fri 2 May 2025
     world.clock.moment = switch
@@ -238,7 +243,9 @@ def test_forecasts_stored_before_the_first_ziconotide_fill_rule_are_computed_aga
     keeps forecasts that gave a pump switched to ziconotide 84 days: the first start computes
     every active pump's again, once, audited as pumpmgr's own."""
     _, pump_id = baclofen_patient(world)
-    world.clinic.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())
+    world.clinic.change_prescription(
+        world.nurse, world.check, pump_id, continuing(baclofen_prescription())
+    )
     world.clinic.record_refill(world.nurse, world.check, pump_id, fill(START))
     switch = START + timedelta(days=60)
     world.clock.moment = switch
@@ -280,3 +287,33 @@ def test_forecasts_stored_before_the_first_ziconotide_fill_rule_are_computed_aga
         assert session.get_one(db.PumpForecast, pump_id).refill_due == date(2025, 5, 16)
         assert session.get_one(db.ClinicSettings, 1).forecast_rules == FORECAST_RULES
     assert world.clinic.forecasts.refresh_stale() == 0
+
+
+def test_the_recompute_and_the_pumps_forecast_agree_when_ids_run_against_time(
+    world: World,
+) -> None:
+    """The first-fill limit belongs to the latest fill in the clinical order (time filled, then
+    id), whatever order the rows were written in: the first ziconotide fill corrected after the
+    second is the newest row but the oldest fill. The pump's own forecast (refreshed by the
+    correction) and the bulk recompute both give the second fill's 84 days undiluted, never
+    the first fill's 14 (domain-rules §3). Both backends."""
+    pump_id = ziconotide_pump(world)
+    refill_after(world, pump_id, 0, True)
+    # 84 days from Tue 18 Mar is Tue 10 Jun
+    assert refill_after(world, pump_id, 15, True) == (date(2025, 6, 10), "stability", 84)
+    with world.clinic.database.read() as session:
+        first = session.scalars(
+            select(db.Refill.id).where(db.Refill.pump_id == pump_id).order_by(db.Refill.id)
+        ).first()
+    assert first is not None
+    world.clinic.correct_refill(world.nurse, world.check, first, "lot misread", lot_number="L2")
+    patient_id = world.clinic.find_patient("200001").id
+
+    def stored() -> tuple[date, str]:
+        forecast = world.clinic.patient_chart(patient_id).forecast
+        assert forecast is not None
+        return forecast.refill_due, forecast.refill_due_reason
+
+    single = stored()
+    assert world.clinic.recompute_all_forecasts(world.admin, "test") == 1
+    assert stored() == single == (date(2025, 6, 10), "stability")

@@ -8,7 +8,7 @@ residual discrepancy to investigate, a corrected refill and an MRI.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -17,8 +17,9 @@ from argon2 import PasswordHasher
 
 from pumpmgr.clock import FixedClock
 from pumpmgr.db.engine import Database, open_database
+from pumpmgr.dosing import admixture_doses
 from pumpmgr.schedule import PatientBolus, Schedule, Step
-from pumpmgr.services import Actor, ClinicService
+from pumpmgr.services import Actor, ClinicService, dose_orders
 from pumpmgr.services.inputs import (
     CatheterInput,
     IngredientInput,
@@ -97,6 +98,16 @@ def _baclofen(dose: str, at: datetime, concentration: str = "2000 mcg/mL") -> Pr
     )
 
 
+def _continuing(data: PrescriptionInput) -> PrescriptionInput:
+    """``data`` as the first prescription here of a patient already on its doses: the answer
+    a drug with no record needs unless it is a first dose (domain-rules §6)."""
+    program = dose_orders.program_of(data)
+    flow = program.max_daily_volume()
+    return replace(
+        data, continues=admixture_doses(flow, [(i.drug, i.concentration) for i in data.ingredients])
+    )
+
+
 def build_sample_clinic(clinic: ClinicService) -> SampleUsers:
     """Users admin, nina and otto, prescribers brandt and roth (password :data:`PASSWORD`)
     and six patients."""
@@ -141,7 +152,7 @@ def build_sample_clinic(clinic: ClinicService) -> SampleUsers:
             _catheter(),
         )
         clinic.change_prescription(
-            nurse, check, pump.id, _baclofen("400 mcg/day", _at(filled_days_ago, 8))
+            nurse, check, pump.id, _continuing(_baclofen("400 mcg/day", _at(filled_days_ago, 8)))
         )
         clinic.record_refill(nurse, check, pump.id, _fill(_at(filled_days_ago)))
         return patient.id, pump.id
@@ -171,7 +182,9 @@ def build_sample_clinic(clinic: ClinicService) -> SampleUsers:
         ),
         _catheter(),
     )
-    clinic.change_prescription(nurse, check, pump.id, _baclofen("400 mcg/day", _at(200, 8)))
+    clinic.change_prescription(
+        nurse, check, pump.id, _continuing(_baclofen("400 mcg/day", _at(200, 8)))
+    )
     clinic.record_refill(nurse, check, pump.id, _fill(_at(200)))
     outcome = clinic.record_refill(nurse, check, pump.id, _fill(_at(110), "2 mL", "20 mL"))
     clinic.correct_refill(
@@ -251,18 +264,20 @@ def build_sample_clinic(clinic: ClinicService) -> SampleUsers:
         nurse,
         check,
         pump.id,
-        PrescriptionInput(
-            ingredients=(
-                IngredientInput("morphine", Q_("10 mg/mL")),
-                IngredientInput("clonidine", Q_("100 mcg/mL")),
-            ),
-            schedule=Schedule.flex(
-                [Step(time(0, 0), Q_("2 mg/day")), Step(time(8, 0), Q_("3 mg/day"))]
-            ),
-            patient_bolus=PatientBolus(Q_("0.1 mg"), 4, Q_("3 h")),
-            effective_at=_at(30, 8),
-            prescriber="Dr Roth",
-            order=OrderGiven("written", _at(30, 8)),
+        _continuing(
+            PrescriptionInput(
+                ingredients=(
+                    IngredientInput("morphine", Q_("10 mg/mL")),
+                    IngredientInput("clonidine", Q_("100 mcg/mL")),
+                ),
+                schedule=Schedule.flex(
+                    [Step(time(0, 0), Q_("2 mg/day")), Step(time(8, 0), Q_("3 mg/day"))]
+                ),
+                patient_bolus=PatientBolus(Q_("0.1 mg"), 4, Q_("3 h")),
+                effective_at=_at(30, 8),
+                prescriber="Dr Roth",
+                order=OrderGiven("written", _at(30, 8)),
+            )
         ),
     )
     clinic.record_refill(nurse, check, pump.id, _fill(_at(30), volume="40 mL"))

@@ -7,7 +7,7 @@ the second user's check, and a constant-flow pump that has nothing to change her
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import date, time
 
 import pytest
 from dialog_recorder import Dialogs
@@ -17,10 +17,13 @@ from pytestqt.qtbot import QtBot
 from sample_clinic import PASSWORD
 
 from pumpmgr.formatting import format_date, format_datetime
+from pumpmgr.records import Ingredient
 from pumpmgr.schedule import MAX_STEPS, PatientBolus, Schedule, Step
+from pumpmgr.services.inputs import PatientInput, PumpInput
 from pumpmgr.units import Q_
 from ui.dialogs.prescription import PrescriptionDialog
 from ui.main_window import MainWindow
+from ui.models.history import timeline
 from ui.widgets.quantity_edit import QuantityEdit
 from ui.widgets.schedule_edit import ScheduleEdit
 
@@ -250,3 +253,51 @@ def test_at_most_13_steps(qtbot: QtBot) -> None:
     assert schedule is not None and schedule.daily_dose() == Q_(240, "mcg/day")
     click(qtbot, edit.steps.rows[-1].remove)
     assert edit.steps.add_button.isEnabled()
+
+
+def test_a_drug_with_no_record_asks_first_dose_or_continues(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    """domain-rules §6: a new patient's first baclofen prescription is a start unless the
+    nurse answers that it continues a dose from before this record, with that dose. Neither
+    answer is picked beforehand, and Save waits for one; the dose continued is kept."""
+    clinic, nurse = window.clinic, window.actor
+    patient = clinic.register_patient(
+        nurse, PatientInput("100099", "Neumann", "Ida", date(1970, 5, 1), "spasticity_spinal")
+    )
+    clinic.implant_pump(
+        nurse,
+        patient.id,
+        PumpInput("synchromed2-20", "NGV100099", clinic.today(), "right lower abdomen"),
+        None,
+    )
+    dialog = open_dialog(qtbot, window, "100099")
+    dialog.solution_editor.set_ingredients((Ingredient("baclofen", Q_("2000 mcg/mL")),))
+    type_into(qtbot, dialog.schedule.daily_dose, "400 mcg/day")
+    settle(qtbot, dialog)
+    first = dialog.first_dose
+    assert first.isVisible()
+    (row,) = first._rows
+    assert row.question.text() == (
+        "Baclofen is not on this patient's record yet: is this the patient's first dose?"
+    )
+    assert not row.first.isChecked() and not row.continues.isChecked()
+    assert dialog.findings.warning_codes() == ["start.screening_bolus_not_given"]
+    qtbot.keyClicks(dialog.prescriber, "Dr Brandt")
+    dialog.order_edit.set_given_as("written")
+    sign_second(qtbot, dialog)
+    assert not dialog.save_button.isEnabled()
+    assert "answer for baclofen" in dialog.problem_label.text()
+    click(qtbot, row.continues)
+    assert "baclofen daily dose" in dialog.problem_label.text()
+    type_into(qtbot, row.dose, "380 mcg/day")
+    settle(qtbot, dialog)
+    assert dialog.findings.warning_codes() == []  # compared with 380, not a start
+    assert dialog.save_button.isEnabled(), dialog.problem_label.text()
+    click(qtbot, dialog.save_button)
+    outcome = dialog.outcome
+    assert outcome is not None
+    assert outcome.prescription.continued_doses == {"baclofen": Q_("380 mcg/day")}
+    chart = clinic.patient_chart(patient.id)
+    (entry,) = [e for e in timeline(chart, clinic.catalogs) if e.what == "Prescription"]
+    assert "Baclofen: continues a dose from before this record, 380 mcg/day" in entry.details

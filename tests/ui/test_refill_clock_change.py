@@ -84,6 +84,7 @@ def clinic(tmp_path: Path) -> Iterator[ClinicService]:
             effective_at=LAST_FILL.replace(hour=8),
             prescriber="Dr Brandt",
             order=OrderGiven("written", LAST_FILL.replace(hour=8)),
+            continues={"baclofen": Q_("200 mcg/day")},  # not a start (domain-rules §6)
         ),
     )
     service.record_refill(

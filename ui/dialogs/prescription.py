@@ -65,6 +65,7 @@ from ui.tab_order import follow_layout
 from ui.widgets.date_edit import DateEdit
 from ui.widgets.field_list import Field, FieldList
 from ui.widgets.findings_panel import FindingsPanel
+from ui.widgets.first_dose_edit import FirstDoseEdit, first_drugs
 from ui.widgets.order_edit import OrderEdit, complete_prescribers
 from ui.widgets.schedule_edit import ScheduleEdit
 from ui.window_size import within_screen
@@ -206,6 +207,8 @@ class PrescriptionDialog(QDialog):
             order_form.addRow(label, widget)
         self.order_edit.add_rows(order_form, order)
 
+        #: For a drug the patient has no record of: a first dose, or the dose it continues.
+        self.first_dose = FirstDoseEdit(form_page)
         self.findings = FindingsPanel("Dose checks", form_page)
 
         self.username = QLineEdit(form_page)
@@ -224,6 +227,7 @@ class PrescriptionDialog(QDialog):
 
         form.addWidget(self.solution_box)
         form.addWidget(self.program_box)
+        form.addWidget(self.first_dose)
         form.addWidget(order)
         form.addWidget(self.findings)
         form.addWidget(second)
@@ -276,6 +280,7 @@ class PrescriptionDialog(QDialog):
         self.timer.timeout.connect(self.recheck)
         self.schedule.changed.connect(self._typed)
         self.solution_editor.changed.connect(self._typed)
+        self.first_dose.changed.connect(self._typed)
         self.effective.valueChanged.connect(self._typed)
         self.order_edit.given_as.currentIndexChanged.connect(self._update)
         self.order_edit.read_back.toggled.connect(self._update)
@@ -359,6 +364,7 @@ class PrescriptionDialog(QDialog):
             note=self.note.text().strip(),
             order=None if self._own_order() else self.order_edit.order(self.clinic.tz),
             already_programmed=self.order_edit.programmed.isChecked(),
+            continues=self.first_dose.continues(),
             seen=PumpSeen.of(self.chart),
         )  # refused at save if the pump changed since
 
@@ -386,6 +392,7 @@ class PrescriptionDialog(QDialog):
                 repr(data.schedule),
                 repr(data.patient_bolus),
                 data.effective_at,
+                repr(sorted(data.continues.items())),
             )
         )
         if key != self._checked_key:
@@ -417,6 +424,8 @@ class PrescriptionDialog(QDialog):
         if data is None:
             return
         try:
+            self.first_dose.set_drugs(first_drugs(self.clinic, self.pump.id, data))
+            data = replace(data, continues=self.first_dose.continues())
             self.findings.set_check(self.clinic.check_prescription(self.pump.id, data))
         except PumpMgrError as exc:
             self.findings.set_error(exc.message)
@@ -553,6 +562,8 @@ class PrescriptionDialog(QDialog):
         program, problem = self.program()
         if program is None:
             found.append(problem or "the program is not complete")
+        if self.first_dose.problem():
+            found.append(self.first_dose.problem())
         if not self.prescriber.text().strip():
             found.append("enter who prescribed the change")
         elif not self._own_order() and self.order_edit.problem():

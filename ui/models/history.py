@@ -30,7 +30,13 @@ from pumpmgr.records import (
     RefillRecord,
 )
 from pumpmgr.units import Kind, Quantity
-from pumpmgr.wording import DrugNames, drug_name, refill_changes, solution_text
+from pumpmgr.wording import (
+    DrugNames,
+    continues_text,
+    drug_name,
+    refill_changes,
+    solution_text,
+)
 from ui import presentation
 
 SortRole = Qt.ItemDataRole.UserRole
@@ -153,6 +159,9 @@ def _refill_changes(old: RefillRecord, new: RefillRecord) -> str:
 
 def _prescription_entry(rx: PrescriptionRecord, names: DrugNames) -> TimelineEntry:
     details = presentation.prescription_summary(rx, names)
+    units = {i.drug: i.display_unit for i in rx.ingredients}
+    for key, dose in rx.continued:
+        details += f". {continues_text(drug_name(key, names), dose, units[key])}"
     findings = presentation.findings_text(rx)
     if findings:
         details += f". Dose checks: {findings}"

@@ -330,6 +330,7 @@ class RefillWizard(StepWizard):
             if self.program.own_order()
             else self.program.order_edit.order(self.clinic.tz),
             already_programmed=self.program.order_edit.programmed.isChecked(),
+            continues=self.program.first_dose.continues(),
         )
 
     # ----------------------------------------------------------------- second nurse

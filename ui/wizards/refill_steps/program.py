@@ -3,6 +3,7 @@ bridge bolus at a concentration change."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer
@@ -29,6 +30,7 @@ from pumpmgr.wording import DrugNames, bolus_text, bridge_wording, schedule_line
 from ui import presentation
 from ui.widgets.field_list import Field, FieldList
 from ui.widgets.findings_panel import FindingsPanel
+from ui.widgets.first_dose_edit import FirstDoseEdit, first_drugs
 from ui.widgets.order_edit import OrderEdit, complete_prescribers
 from ui.widgets.quantity_edit import QuantityEdit
 from ui.widgets.schedule_edit import ScheduleEdit
@@ -86,6 +88,8 @@ class ProgramStep(WizardStep):
         # inputs' natural height (large text)
         self.content.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
         self.after_fields = ShownFields("After this refill", self)
+        #: For a drug the patient has no record of: a first dose, or the dose it continues.
+        self.first_dose = FirstDoseEdit(self)
         self.findings = FindingsPanel("Dose checks of the new prescription", self)
 
         self.bridge_box = QGroupBox("Concentration change: the bridge", self)
@@ -132,6 +136,7 @@ class ProgramStep(WizardStep):
         self.body.addWidget(self.constant_note)
         self.body.addWidget(self.schedule)
         self.body.addWidget(self.prescriber_row)
+        self.body.addWidget(self.first_dose)
         self.body.addWidget(self.findings)
         self.body.addWidget(self.bridge_box)
         self.body.addWidget(self.priming_box)
@@ -150,6 +155,7 @@ class ProgramStep(WizardStep):
         self.order_edit.given_as.currentIndexChanged.connect(self.changed)
         self.order_edit.read_back.toggled.connect(self.changed)
         self.findings.changed.connect(self.changed)
+        self.first_dose.changed.connect(self.changed)
         for box in (self.bridge_acknowledged, self.bridge_given, self.priming_given):
             box.toggled.connect(self._bolus_toggled)
         self.bolus_volume.line_edit.textChanged.connect(self.changed)
@@ -242,6 +248,7 @@ class ProgramStep(WizardStep):
         if not needed:
             self.timer.stop()
             self._checked_key = None
+            self.first_dose.set_drugs([])
             return
         data = self.wizard.prescription_input()
         key = (
@@ -252,6 +259,7 @@ class ProgramStep(WizardStep):
                 repr(data.schedule),
                 repr(data.patient_bolus),
                 data.effective_at,
+                repr(sorted(data.continues.items())),
             )
         )
         if key == self._checked_key:
@@ -275,7 +283,10 @@ class ProgramStep(WizardStep):
         if data is None:
             return
         try:
-            check = self.wizard.clinic.check_prescription(self.wizard.pump.id, data)
+            pump_id = self.wizard.pump.id
+            self.first_dose.set_drugs(first_drugs(self.wizard.clinic, pump_id, data))
+            data = replace(data, continues=self.first_dose.continues())
+            check = self.wizard.clinic.check_prescription(pump_id, data)
         except PumpMgrError as exc:
             self.findings.set_error(exc.message)
             return
@@ -305,6 +316,8 @@ class ProgramStep(WizardStep):
                 found.append("enter who prescribed the new solution or program")
             elif not self.own_order() and self.order_edit.problem():
                 found.append(self.order_edit.problem())
+            if self.first_dose.problem():
+                found.append(self.first_dose.problem())
             if self.check_pending():
                 found.append("the dose checks are running")
             elif self.findings.problem():
