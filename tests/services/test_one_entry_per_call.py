@@ -25,6 +25,7 @@ from clinic_world import (
     World,
     baclofen_patient,
     baclofen_prescription,
+    continuing,
     fill,
 )
 from sqlalchemy import select
@@ -70,7 +71,7 @@ def pump(serial: str = "SN2", on: date = date(2025, 3, 3)) -> PumpInput:
 
 def prescribed(world: World, dose: str = "400 mcg/day") -> int:
     _, pump_id = baclofen_patient(world)
-    data = baclofen_prescription(dose, x="x")
+    data = continuing(baclofen_prescription(dose, x="x"))
     world.clinic.change_prescription(world.nurse, world.check, pump_id, data)
     return pump_id
 
@@ -176,7 +177,7 @@ def _correct_pump(w: World) -> Callable[[], object]:
 
 def _prescribe(w: World) -> Callable[[], object]:
     _, pump_id = baclofen_patient(w)
-    data = baclofen_prescription()
+    data = continuing(baclofen_prescription())
     return lambda: w.clinic.change_prescription(w.nurse, w.check, pump_id, data)
 
 
@@ -421,7 +422,8 @@ def _prescribe_upgrading(w: World) -> Callable[[], object]:
     """A prescription whose second user's password hash is upgraded by the check."""
     _, pump_id = baclofen_patient(w)
     clinic = slower_hasher(w)
-    return lambda: clinic.change_prescription(w.nurse, w.check, pump_id, baclofen_prescription())
+    data = continuing(baclofen_prescription())
+    return lambda: clinic.change_prescription(w.nurse, w.check, pump_id, data)
 
 
 def _change_password(w: World) -> Callable[[], object]:
