@@ -21,6 +21,7 @@ from pumpmgr.errors import Code, ImpossibleInput
 from pumpmgr.formatting import format_product
 from pumpmgr.refill import ProgramPeriod, Residual, expected_residual
 from pumpmgr.schedule import PatientBolus
+from pumpmgr.since_fill import ran
 from pumpmgr.units import DAY, ML, Q_, Kind, Quantity, require_positive
 
 FIELD = "patient boluses"
@@ -78,14 +79,8 @@ def _running(
     periods: Periods, filled_at: datetime, at: datetime
 ) -> list[tuple[BolusPeriod, float]]:
     """Each program that ran between the fill and ``at``, with how many days it ran."""
-    ordered = sorted((_bolus_period(p) for p in periods), key=lambda p: p.starts_at)
-    running = []
-    for index, period in enumerate(ordered):
-        start = max(period.starts_at, filled_at)
-        end = min(ordered[index + 1].starts_at if index + 1 < len(ordered) else at, at)
-        if end > start:
-            running.append((period, (end - start).total_seconds() / 86400))
-    return running
+    ordered = sorted(((p.starts_at, _bolus_period(p)) for p in periods), key=lambda p: p[0])
+    return [(period, seconds / 86400) for period, _, seconds in ran(ordered, filled_at, at)]
 
 
 def asked(periods: Periods, filled_at: datetime, at: datetime) -> bool:

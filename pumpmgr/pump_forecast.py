@@ -2,18 +2,20 @@
 due list stores, for one pump or for 5,000 at once.
 
 Pure layer: stdlib, :mod:`pumpmgr.forecast` (the rules: the accuracy of the worst case, the
-days to a level, the refill-due date), :mod:`pumpmgr.clock`, :mod:`pumpmgr.schedule` and
-:mod:`pumpmgr.units` (pint only at the boundary, :meth:`ProgramFloats.of`, and to word a
-refusal). Inside, plain floats in fixed canonical units: mL, mL/day, mcg, mcg/day, mcg/mL,
-minutes of the pump's day. A stored rate is mcg/day and a concentration mcg/mL, so the stored
-rows need no conversion (:func:`program_floats`), and a saved prescription's program gives the
-same floats (:meth:`ProgramFloats.of`): the pump-by-pump refresh and the clinic-wide one write
-the same rows.
+days to a level, the refill-due date), :mod:`pumpmgr.since_fill` (the walk over the programs
+since the fill), :mod:`pumpmgr.clock`, :mod:`pumpmgr.schedule` and :mod:`pumpmgr.units` (pint
+only at the boundary, :meth:`ProgramFloats.of`, and to word a refusal). Inside, plain floats
+in fixed canonical units: mL, mL/day, mcg, mcg/day, mcg/mL, minutes of the pump's day. A stored
+rate is mcg/day and a concentration mcg/mL, so the stored rows need no conversion
+(:func:`program_floats`), and a saved prescription's program gives the same floats
+(:meth:`ProgramFloats.of`): the pump-by-pump refresh and the clinic-wide one write the same
+rows.
 
 The formulas are domain-rules §3's (worked examples in domain.md §6): the expected residual at
-the current program's start (:func:`pumpmgr.refill.expected_residual`'s integral), every
-allowed patient bolus taken since the fill for the alarm with boluses, the worst case of
-:func:`pumpmgr.forecast.worst_case_accuracy` through every program, and the refill-due date of
+the current program's start, every allowed patient bolus taken since the fill for the alarm
+with boluses and the worst case of :func:`pumpmgr.forecast.worst_case_accuracy` through every
+program (all three :class:`pumpmgr.since_fill.SinceFill`'s, as the refill visit's are), then
+each at the current program's rates; and the refill-due date of
 :func:`pumpmgr.forecast.refill_due_date` on the clinic's calendar dates of the real instants
 (:func:`pumpmgr.forecast.on_clinic_clock`'s rule).
 """
@@ -30,9 +32,9 @@ from pumpmgr.errors import Code, ImpossibleInput
 from pumpmgr.forecast import DueReason, days_until, last_open_day, refill_due_date
 from pumpmgr.forecast import worst_case_accuracy as worst_case_accuracy
 from pumpmgr.records import ClinicSettings, PrescriptionRecord
-from pumpmgr.schedule import delivered_mass_mcg
+from pumpmgr.schedule import ProgramRates
+from pumpmgr.since_fill import SinceFill
 from pumpmgr.units import (
-    MCG,
     MCG_PER_ML,
     ML,
     PLAUSIBLE_MAGNITUDES,
@@ -86,19 +88,13 @@ class FillPoint:
 
 @dataclass(frozen=True)
 class ProgramFloats:
-    """A program from its start: the canonical floats of :class:`pumpmgr.schedule.Program`.
-
-    The sums are the ones :meth:`pumpmgr.schedule.Schedule.daily_dose` and
-    :meth:`~pumpmgr.schedule.Schedule.delivered_mass_mcg` make, in the same order.
-    """
+    """A program from its start, as the stored forecast reads it: its solution (for the
+    stability and interval limits) and its canonical floats (:class:`ProgramRates`, what
+    :class:`pumpmgr.since_fill.SinceFill` integrates)."""
 
     effective_at: datetime
     ingredients: Solution
-    steps: tuple[tuple[int, int, float], ...]  #: start minute, minutes, mcg/day
-    boluses: tuple[tuple[int, float], ...]  #: minute of day, mcg
-    daily_dose: float  #: mcg/day
-    daily_ml: float  #: mL/day
-    max_daily_ml: float  #: mL/day, every allowed patient bolus taken
+    rates: ProgramRates
 
     @classmethod
     def make(
@@ -109,42 +105,19 @@ class ProgramFloats:
         boluses: Sequence[tuple[int, float]],
         patient_bolus_mcg_per_day: float,
     ) -> ProgramFloats:
-        basal = sum(rate * length / _MINUTES_PER_DAY for _, length, rate in steps)
-        daily_dose = basal + sum(amount for _, amount in boluses)
-        concentration = ingredients[0][1]
-        return cls(
-            effective_at,
-            ingredients,
-            tuple(steps),
-            tuple(boluses),
-            daily_dose,
-            daily_dose / concentration,
-            (daily_dose + patient_bolus_mcg_per_day) / concentration,
-        )
+        """Dosed in the first ingredient's mcg/mL."""
+        rates = ProgramRates.make(steps, boluses, ingredients[0][1], patient_bolus_mcg_per_day)
+        return cls(effective_at, ingredients, rates)
 
     @classmethod
     def of(cls, prescription: PrescriptionRecord) -> ProgramFloats:
         """The floats of a saved prescription's program (pint stops here)."""
-        schedule = prescription.schedule
-        bolus = prescription.patient_bolus
-        return cls.make(
+        return cls(
             prescription.effective_at,
             tuple(
                 (i.drug, float(i.concentration.to(MCG_PER_ML).m)) for i in prescription.ingredients
             ),
-            schedule.step_minutes(),
-            [(_minutes(b.at), float(b.amount.to(MCG).m)) for b in schedule.boluses],
-            0.0 if bolus is None else float(bolus.dose.to(MCG).m) * bolus.max_per_day,
-        )
-
-    @property
-    def concentration(self) -> float:
-        return self.ingredients[0][1]
-
-    def delivered_mass_mcg(self, start_minute_of_day: float, minutes: float) -> float:
-        """:func:`pumpmgr.schedule.delivered_mass_mcg` of this program."""
-        return delivered_mass_mcg(
-            self.steps, self.boluses, self.daily_dose, start_minute_of_day, minutes
+            prescription.program.rates(),
         )
 
 
@@ -224,61 +197,6 @@ class PumpOutlook:
     empty_at_worst_case: datetime | None = None
 
 
-def _delivered_ml(
-    running: Sequence[ProgramFloats],
-    starts: Sequence[datetime],
-    filled_at: datetime,
-    at: datetime,
-    boluses: bool = False,
-) -> float:
-    """mL delivered from the fill to ``at`` (the pump's times) through the programs that ran
-    (each from its start until the next), every patient bolus taken when ``boluses``."""
-    total = 0.0
-    for index, program in enumerate(running):
-        begin = max(starts[index], filled_at)
-        end = min(starts[index + 1] if index + 1 < len(running) else at, at)
-        if end <= begin:
-            continue
-        minutes = (end - begin).total_seconds() / 60
-        minute_of_day = begin.hour * 60 + begin.minute + begin.second / 60
-        total += program.delivered_mass_mcg(minute_of_day, minutes) / program.concentration
-        if boluses:
-            total += (program.max_daily_ml - program.daily_ml) * minutes / _MINUTES_PER_DAY
-    return total
-
-
-def _patient_bolus_ml(
-    running: Sequence[ProgramFloats], filled_at: datetime, until: datetime
-) -> float:
-    """mL the patient boluses take from the fill to ``until`` (instants) when every allowed
-    bolus is taken each day, over the programs that ran (each until the next one starts)."""
-    total = 0.0
-    for index, program in enumerate(running):
-        begin = max(program.effective_at, filled_at)
-        end = min(running[index + 1].effective_at if index + 1 < len(running) else until, until)
-        if end > begin:
-            total += (
-                (program.max_daily_ml - program.daily_ml) * (end - begin).total_seconds() / 86400
-            )
-    return total
-
-
-def crossing(
-    level_ml: float, left_at: Callable[[datetime], float], low: datetime, high: datetime
-) -> datetime:
-    """When a residual falling from ``low`` to ``high`` reached ``level_ml`` (bisection to a
-    millisecond)."""
-    if left_at(low) <= level_ml:
-        return low
-    while high - low > timedelta(milliseconds=1):
-        middle = low + (high - low) / 2
-        if left_at(middle) > level_ml:
-            low = middle
-        else:
-            high = middle
-    return high
-
-
 def _check_fill(fill: FillPoint) -> None:
     """Refuse a fill the forecast cannot start from, in the words of the pint checks."""
     if fill.final_ml <= 0 or not _plausible(fill.final_ml):
@@ -345,39 +263,27 @@ def _outlook(
     tz: tzinfo,
 ) -> PumpOutlook:
     clock = PumpClock(fill.performed_at, tz)
-    filled_at = clock.to_pump(fill.performed_at)
-    starts = [clock.to_pump(p.effective_at) for p in running]
-    start = max(filled_at, starts[-1])
+    since = SinceFill(
+        clock.to_pump(fill.performed_at),
+        fill.final_ml,
+        fill.bolus_ml,
+        tuple((clock.to_pump(p.effective_at), p.rates) for p in running),
+    )
+    start = max(since.filled_at, since.periods[-1][0])
     current = running[-1]
-    daily, max_daily = current.daily_ml, current.max_daily_ml
-    # the expected residual at the current program's start (refill.expected_residual)
-    volume = max(
-        0.0,
-        min(
-            fill.final_ml,
-            fill.final_ml - _delivered_ml(running, starts, filled_at, start) - fill.bolus_ml,
-        ),
-    )
+    daily, max_daily = current.rates.daily_ml, current.rates.max_daily_ml
+    # the expected residual at the current program's start
+    volume = max(0.0, since.expected_ml(start))
     # every allowed patient bolus taken each day since the fill, in the earlier programs too
-    with_boluses = max(
-        0.0, volume - _patient_bolus_ml(running, fill.performed_at, clock.to_instant(start))
-    )
-
-    def worst_at(at: datetime) -> float:
-        # every bolus taken and the pump running fast since the fill, through every program
-        # change (domain-rules §3); not floored
-        return (
-            fill.final_ml
-            - fast * _delivered_ml(running, starts, filled_at, at, True)
-            - fill.bolus_ml
-        )
-
-    worst = worst_at(start)
+    with_boluses = max(0.0, volume - since.patient_bolus_ml(start))
+    # every bolus taken and the pump running fast since the fill, through every program
+    # change (domain-rules §3), then at the current program's rates
+    worst = since.worst_ml(start, fast)
 
     def worst_reaches(level_ml: float) -> datetime:
         if worst > level_ml:
             return start + timedelta(days=days_until(worst, level_ml, max_daily * fast))
-        return crossing(level_ml, worst_at, filled_at, start)
+        return since.worst_reached(level_ml, fast, start)
 
     alarm_at = clock.to_instant(start + timedelta(days=days_until(volume, alarm_ml, daily)))
     with_boluses_at = clock.to_instant(

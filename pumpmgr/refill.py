@@ -3,7 +3,8 @@ and the programmer's own figures against pumpmgr's forecast.
 
 Pure layer: stdlib and pint (through :mod:`pumpmgr.units`) only. Formulas of domain-rules
 section 4 and section 5 (measured flow); worked examples in domain.md section 6, examples 1, 2
-and 9. Loops run on canonical floats (mL, mcg, minutes), quantities only at the boundary.
+and 9. The residuals are :mod:`pumpmgr.since_fill`'s walk on canonical floats, the stored
+forecast's own; here they take and give quantities (:func:`since_fill` converts once).
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from typing import Literal
 
 from pumpmgr.errors import Code, ImpossibleInput
 from pumpmgr.schedule import Program
+from pumpmgr.since_fill import SinceFill
 from pumpmgr.units import (
-    MCG_PER_ML,
     ML,
     ML_PER_DAY,
     Q_,
@@ -90,10 +91,6 @@ class Residual:
         return self.expected_residual if self.unfloored is None else self.unfloored
 
 
-def _minute_of_day(moment: datetime) -> float:
-    return moment.hour * 60 + moment.minute + moment.second / 60
-
-
 def _check_order(earlier: datetime, later: datetime, field: str, what: str) -> None:
     try:
         backwards = later < earlier
@@ -111,6 +108,48 @@ def _check_order(earlier: datetime, later: datetime, field: str, what: str) -> N
         )
 
 
+def since_fill(
+    *,
+    fill_volume: Quantity,
+    filled_at: datetime,
+    at: datetime,
+    programs: Program | Sequence[ProgramPeriod],
+    extra_volume: Quantity | None = None,
+) -> SinceFill:
+    """The fill and the programs that ran from it to ``at``, in canonical floats: the pint
+    boundary of :class:`pumpmgr.since_fill.SinceFill`, converting once.
+
+    ``programs`` is the program in force at the fill, or the periods of every program that ran
+    (each from its start until the next); periods before the fill count from the fill. Refuses
+    a fill volume not above 0, a negative extra volume, ``at`` before the fill and periods none
+    of which was running at the fill.
+    """
+    require_positive(fill_volume, Kind.VOLUME, "fill volume")
+    extra_ml = (
+        0.0
+        if extra_volume is None
+        else float(require_not_negative(extra_volume, Kind.VOLUME, "extra volume").to(ML).m)
+    )
+    _check_order(filled_at, at, "at", "the fill")
+    periods = (
+        [ProgramPeriod(filled_at, programs)]
+        if isinstance(programs, Program)
+        else sorted(programs, key=lambda p: p.starts_at)
+    )
+    if not periods or periods[0].starts_at > filled_at:
+        raise ImpossibleInput(
+            "programs: no program was running at the fill; give the one in force then",
+            code=Code.TIME_ORDER,
+            field="programs",
+        )
+    return SinceFill(
+        filled_at,
+        float(fill_volume.to(ML).m),
+        extra_ml,
+        tuple((p.starts_at, p.program.rates()) for p in periods),
+    )
+
+
 def expected_residual(
     *,
     fill_volume: Quantity,
@@ -119,43 +158,22 @@ def expected_residual(
     programs: Program | Sequence[ProgramPeriod],
     extra_volume: Quantity | None = None,
 ) -> Residual:
-    """``V_exp = Vfill − ∫ Vd dt − extra volumes``, piecewise over program changes, never < 0.
-
-    ``programs`` is the program in force at the fill, or the periods of every program that ran
-    (each from its start until the next); periods before the fill count from the fill. Flex
-    schedules are integrated by time of day on the pump's clock.
+    """``V_exp = Vfill − ∫ Vd dt − extra volumes``, piecewise over program changes, never < 0
+    (:meth:`pumpmgr.since_fill.SinceFill.expected_ml`; the arguments and refusals are
+    :func:`since_fill`'s). Flex schedules are integrated by time of day on the pump's clock.
     """
-    require_positive(fill_volume, Kind.VOLUME, "fill volume")
-    extra_volume = Q_(0, ML) if extra_volume is None else extra_volume
-    require_not_negative(extra_volume, Kind.VOLUME, "extra volume")
-    _check_order(filled_at, at, "at", "the fill")
-    periods = (
-        [ProgramPeriod(filled_at, programs)] if isinstance(programs, Program) else list(programs)
+    since = since_fill(
+        fill_volume=fill_volume,
+        filled_at=filled_at,
+        at=at,
+        programs=programs,
+        extra_volume=extra_volume,
     )
-    periods.sort(key=lambda p: p.starts_at)
-    if not periods or periods[0].starts_at > filled_at:
-        raise ImpossibleInput(
-            "programs: no program was running at the fill; give the one in force then",
-            code=Code.TIME_ORDER,
-            field="programs",
-        )
-    infused_ml = 0.0
-    for index, period in enumerate(periods):
-        start = max(period.starts_at, filled_at)
-        end = periods[index + 1].starts_at if index + 1 < len(periods) else at
-        end = min(end, at)
-        if end <= start:
-            continue
-        minutes = (end - start).total_seconds() / 60
-        mass = period.program.schedule.delivered_mass_mcg(_minute_of_day(start), minutes)
-        infused_ml += mass / float(period.program.concentration.to(MCG_PER_ML).m)
-    fill_ml = float(fill_volume.to(ML).m)
-    extra_ml = float(extra_volume.to(ML).m)
-    unfloored = min(fill_ml, fill_ml - infused_ml - extra_ml)
+    unfloored = since.expected_ml(at)
     return Residual(
         elapsed_days=(at - filled_at).total_seconds() / 86400,
-        infused=Q_(infused_ml, ML),
-        extra_volume=Q_(extra_ml, ML),
+        infused=Q_(since.delivered_ml(at), ML),
+        extra_volume=Q_(since.extra_ml, ML),
         expected_residual=Q_(max(0.0, unfloored), ML),
         unfloored=Q_(unfloored, ML),
     )
@@ -172,31 +190,17 @@ def worst_case_residual(
 ) -> Quantity:
     """``Vfill − (1 + a) × ∫ D_max/C ds − extra volumes`` from the fill to ``at`` through every
     program change (domain-rules section 3): every allowed patient bolus taken and the pump
-    running ``a`` percent fast. Not floored: below 0, the pump may have run dry."""
-    nominal = expected_residual(
-        fill_volume=fill_volume, filled_at=filled_at, at=at, programs=programs
+    running ``a`` percent fast. Not floored: below 0, the pump may have run dry
+    (:meth:`pumpmgr.since_fill.SinceFill.worst_ml`; the arguments and refusals are
+    :func:`since_fill`'s)."""
+    since = since_fill(
+        fill_volume=fill_volume,
+        filled_at=filled_at,
+        at=at,
+        programs=programs,
+        extra_volume=extra_volume,
     )
-    periods = (
-        [ProgramPeriod(filled_at, programs)]
-        if isinstance(programs, Program)
-        else sorted(programs, key=lambda p: p.starts_at)
-    )
-    bolus_ml = 0.0
-    for index, period in enumerate(periods):
-        start = max(period.starts_at, filled_at)
-        end = min(periods[index + 1].starts_at if index + 1 < len(periods) else at, at)
-        if end <= start:
-            continue
-        program = period.program
-        extra = float((program.max_daily_volume() - program.daily_volume()).to(ML_PER_DAY).m)
-        bolus_ml += extra * (end - start).total_seconds() / 86400
-    given = (
-        0.0
-        if extra_volume is None
-        else float(require_not_negative(extra_volume, Kind.VOLUME, "extra volume").to(ML).m)
-    )
-    delivered = (float(nominal.infused.m) + bolus_ml) * (1 + accuracy_percent / 100)
-    return Q_(float(fill_volume.to(ML).m) - delivered - given, ML)
+    return Q_(since.worst_ml(at, 1 + accuracy_percent / 100), ML)
 
 
 @dataclass(frozen=True)

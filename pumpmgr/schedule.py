@@ -21,6 +21,7 @@ from pumpmgr.units import (
     DAY,
     MCG,
     MCG_PER_DAY,
+    MCG_PER_ML,
     ML_PER_DAY,
     Q_,
     Kind,
@@ -172,48 +173,64 @@ class Schedule:
         boluses = sum(float(b.amount.to(MCG).m) for b in self.boluses)
         return Q_(basal + boluses, MCG_PER_DAY)
 
-    def delivered_mass_mcg(self, start_minute_of_day: float, minutes: float) -> float:
-        """Mass (mcg) the schedule delivers over ``minutes`` from a time of day (pump clock):
-        :func:`delivered_mass_mcg` of its canonical floats."""
-        return delivered_mass_mcg(
-            self.step_minutes(),
-            [(_minutes(b.at), float(b.amount.to(MCG).m)) for b in self.boluses],
-            float(self.daily_dose().to(MCG_PER_DAY).m),
-            start_minute_of_day,
-            minutes,
+
+@dataclass(frozen=True)
+class ProgramRates:
+    """A program in canonical floats (:meth:`Program.rates`): what the walk since a fill
+    integrates (:class:`pumpmgr.since_fill.SinceFill`), with no pint, for the forecast of every
+    pump. The daily dose is :meth:`Schedule.daily_dose`'s sum, in the same order.
+    """
+
+    steps: tuple[tuple[int, int, float], ...]  #: start minute, minutes, mcg/day
+    boluses: tuple[tuple[int, float], ...]  #: scheduled: minute of day, mcg
+    daily_dose: float  #: mcg/day, basal and scheduled boluses
+    concentration: float  #: mcg/mL of the dosed drug
+    daily_ml: float  #: mL/day
+    max_daily_ml: float  #: mL/day, every allowed patient bolus taken
+
+    @classmethod
+    def make(
+        cls,
+        steps: Sequence[tuple[int, int, float]],
+        boluses: Sequence[tuple[int, float]],
+        concentration: float,
+        patient_bolus_mcg_per_day: float,
+    ) -> ProgramRates:
+        """From the steps (:meth:`Schedule.step_minutes`), the scheduled boluses, mcg/mL and
+        the most the patient boluses give a day (mcg/day)."""
+        basal = sum(rate * length / _MINUTES_PER_DAY for _, length, rate in steps)
+        daily_dose = basal + sum(amount for _, amount in boluses)
+        return cls(
+            tuple(steps),
+            tuple(boluses),
+            daily_dose,
+            concentration,
+            daily_dose / concentration,
+            (daily_dose + patient_bolus_mcg_per_day) / concentration,
         )
 
+    def delivered_mass_mcg(self, start_minute_of_day: float, minutes: float) -> float:
+        """Mass (mcg) the schedule delivers over ``minutes`` from a time of day (pump clock).
 
-def delivered_mass_mcg(
-    steps: Sequence[tuple[int, int, float]],
-    boluses: Sequence[tuple[int, float]],
-    daily_dose: float,
-    start_minute_of_day: float,
-    minutes: float,
-) -> float:
-    """Mass (mcg) a schedule delivers over ``minutes`` from a time of day (pump clock), from
-    its steps (start minute, length in minutes, mcg/day: :meth:`Schedule.step_minutes`), its
-    scheduled boluses (minute of day, mcg) and its daily dose (mcg/day).
-
-    Integrates the steps exactly and counts each scheduled bolus whose time falls inside the
-    half-open interval. Canonical floats, no pint: the forecast of every pump runs it.
-    """
-    if minutes <= 0:
-        return 0.0
-    whole_days, rest = divmod(minutes, _MINUTES_PER_DAY)
-    total = whole_days * daily_dose
-    position = start_minute_of_day % _MINUTES_PER_DAY
-    end = position + rest
-    for start, length, rate in steps:
-        for shift in (-_MINUTES_PER_DAY, 0, _MINUTES_PER_DAY):  # steps may wrap midnight
-            overlap = min(start + length + shift, end) - max(start + shift, position)
-            if overlap > 0:
-                total += rate * overlap / _MINUTES_PER_DAY
-    for at, amount in boluses:
-        for candidate in (at, at + _MINUTES_PER_DAY):
-            if position <= candidate < end:
-                total += amount
-    return total
+        Integrates the steps exactly and counts each scheduled bolus whose time falls inside
+        the half-open interval.
+        """
+        if minutes <= 0:
+            return 0.0
+        whole_days, rest = divmod(minutes, _MINUTES_PER_DAY)
+        total = whole_days * self.daily_dose
+        position = start_minute_of_day % _MINUTES_PER_DAY
+        end = position + rest
+        for start, length, rate in self.steps:
+            for shift in (-_MINUTES_PER_DAY, 0, _MINUTES_PER_DAY):  # steps may wrap midnight
+                overlap = min(start + length + shift, end) - max(start + shift, position)
+                if overlap > 0:
+                    total += rate * overlap / _MINUTES_PER_DAY
+        for at, amount in self.boluses:
+            for candidate in (at, at + _MINUTES_PER_DAY):
+                if position <= candidate < end:
+                    total += amount
+        return total
 
 
 def _overlaps(step: Step, following: Step, count: int) -> bool:
@@ -257,6 +274,16 @@ class Program:
     def max_daily_volume(self) -> Quantity:
         """``D_max / C`` in mL/day."""
         return (self.max_daily_dose() / self.concentration).to(ML_PER_DAY)
+
+    def rates(self) -> ProgramRates:
+        """The program's canonical floats (pint stops here)."""
+        bolus = self.patient_bolus
+        return ProgramRates.make(
+            self.schedule.step_minutes(),
+            [(_minutes(b.at), float(b.amount.to(MCG).m)) for b in self.schedule.boluses],
+            float(self.concentration.to(MCG_PER_ML).m),
+            0.0 if bolus is None else float(bolus.dose.to(MCG).m) * bolus.max_per_day,
+        )
 
 
 def constant_flow_program(flow: Quantity, concentration: Quantity) -> Program:

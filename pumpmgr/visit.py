@@ -25,9 +25,8 @@ inputs), and the plan is read as one record by the wizard and the worksheet.
 
 from __future__ import annotations
 
-import functools
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, tzinfo
 from typing import Literal, TypeVar
@@ -51,7 +50,6 @@ from pumpmgr.forecast import (
 from pumpmgr.formatting import MassUnit, format_quantity
 from pumpmgr.patient_boluses import NOT_COUNTED as BOLUSES_NOT_COUNTED
 from pumpmgr.patient_boluses import BolusesTaken, expected_with_boluses
-from pumpmgr.pump_forecast import crossing
 from pumpmgr.records import (
     ClinicSettings,
     DueRow,
@@ -67,10 +65,11 @@ from pumpmgr.refill import (
     Residual,
     discrepancy_threshold,
     plan_refill,
+    since_fill,
     worst_case_error_percent,
-    worst_case_residual,
 )
 from pumpmgr.schedule import Program, Schedule, constant_flow_program
+from pumpmgr.since_fill import SinceFill
 from pumpmgr.stability import (
     first_fills,
     recorded_undiluted,
@@ -551,21 +550,22 @@ def plan_visit(
             float(last.aspirated.to(ML).m),
         )
     accuracy = worst_case_accuracy(pump.accuracy_percent, measured, constant_flow=constant)
+    fast = 1 + accuracy.percent / 100
     residual = None
     worst_now: Quantity | None = None
     taken: BolusesTaken | None = None
     bridge_or_priming: Quantity | None = None
     asks_boluses = False
-    since_fill: PumpClock | None = None
-    worst_at: Callable[..., Quantity] | None = None  # the worst-case residual at a time
+    pump_clock: PumpClock | None = None
+    since: SinceFill | None = None  # the programs since the fill, for the worst case
     if last is not None:
         periods = program_periods(prescriptions, pump, last.performed_at, at)
         filled_at, until = last.performed_at, at
         if tz is not None:
-            since_fill = PumpClock(instant(last.performed_at, tz), tz)
-            filled_at = since_fill.to_pump(instant(last.performed_at, tz))
-            until = since_fill.to_pump(instant(at, tz))
-            periods = _on_pump_clock(periods, since_fill, tz)
+            pump_clock = PumpClock(instant(last.performed_at, tz), tz)
+            filled_at = pump_clock.to_pump(instant(last.performed_at, tz))
+            until = pump_clock.to_pump(instant(at, tz))
+            periods = _on_pump_clock(periods, pump_clock, tz)
         expected = expected_with_boluses(
             fill_volume=last.final_volume,
             filled_at=filled_at,
@@ -579,15 +579,14 @@ def plan_visit(
         if asks_boluses and taken is None:
             notes.append(BOLUSES_NOT_COUNTED)
         # the worst case already takes every allowed bolus: the count is not subtracted again
-        worst_at = functools.partial(
-            worst_case_residual,
+        since = since_fill(
             fill_volume=last.final_volume,
             filled_at=filled_at,
+            at=until,
             programs=periods,
-            accuracy_percent=accuracy.percent,
             extra_volume=last.bridge_bolus,
         )
-        worst_now = worst_at(at=until)
+        worst_now = Q_(since.worst_ml(until, fast), ML)
     current_solution = last.ingredients if last is not None else prescription.ingredients
 
     ingredients = tuple(new_ingredients) if new_ingredients else prescription.ingredients
@@ -755,11 +754,11 @@ def plan_visit(
             # the one forecast's worst-case empty time, as the restart's time without drug
             # counts it (an extrapolation at today's rate said a different time beside it)
             dry_at = wall_clock(stored.empty_at_worst_case, tz)
-        elif float(worst_now.m) <= 0 and worst_at is not None:
+        elif float(worst_now.m) <= 0 and since is not None:
             # through every program since the fill, not at the rate of the last one
-            dry_at = crossing(0.0, lambda t: float(worst_at(at=t).to(ML).m), filled_at, until)
-            if since_fill is not None and tz is not None:
-                dry_at = wall_clock(since_fill.to_instant(dry_at), tz)
+            dry_at = since.worst_reached(0.0, fast, until)
+            if pump_clock is not None and tz is not None:
+                dry_at = wall_clock(pump_clock.to_instant(dry_at), tz)
     return VisitPlan(
         at=at,
         pump=pump,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,6 +19,7 @@ from pumpmgr.pump_forecast import (
     pump_forecast,
 )
 from pumpmgr.records import ClinicSettings, Ingredient, PrescriptionRecord
+from pumpmgr.refill import ProgramPeriod, expected_residual, worst_case_residual
 from pumpmgr.schedule import PatientBolus, Schedule, ScheduledBolus, Step
 from pumpmgr.units import Q_
 
@@ -53,8 +55,8 @@ def test_a_saved_program_and_its_stored_rows_give_the_same_floats() -> None:
     )
     assert of_rows == of_record
     # 8 h at 400 and 16 h at 600 mcg/day, plus the 50 mcg bolus
-    assert of_record.daily_dose == pytest.approx(400 / 3 + 400 + 50)
-    assert of_record.max_daily_ml == pytest.approx((of_record.daily_dose + 100) / 2000)
+    assert of_record.rates.daily_dose == pytest.approx(400 / 3 + 400 + 50)
+    assert of_record.rates.max_daily_ml == pytest.approx((of_record.rates.daily_dose + 100) / 2000)
 
 
 def run(fill: FillPoint | None, running: list[ProgramFloats]) -> PumpOutlook:
@@ -100,6 +102,43 @@ def test_no_fill_no_program_and_a_refused_fill() -> None:
     with pytest.raises(InputError) as refused:
         run(FillPoint(FILLED, 0.0, 0.0, frozenset()), [ProgramFloats.of(record())])
     assert refused.value.field == "fill volume"
+
+
+def test_the_visits_residuals_are_the_stored_forecasts() -> None:
+    """One walk since the fill (issue 14): the refill module's pint residuals, which the visit
+    shows, give the stored forecast's expected residual at the current program's start, and
+    its worst case reaches the alarm volume at the stored worst-case alarm instant."""
+    later = replace(record(FILLED + timedelta(days=50)), id=2)
+    fill = FillPoint(FILLED, 20.0, 0.5, frozenset())
+    outlook = run(fill, [ProgramFloats.of(record()), ProgramFloats.of(later)])
+    periods = [
+        ProgramPeriod(FILLED.replace(tzinfo=None), record().program),
+        ProgramPeriod(later.effective_at.replace(tzinfo=None), later.program),
+    ]
+
+    def pump_time(instant: datetime | None) -> datetime:
+        assert instant is not None
+        return instant.astimezone(UTC).replace(tzinfo=None)
+
+    given = {
+        "fill_volume": Q_(20, "mL"),
+        "filled_at": FILLED.replace(tzinfo=None),
+        "programs": periods,
+        "extra_volume": Q_(0.5, "mL"),
+    }
+    start = pump_time(outlook.filled_at)
+    assert start == periods[1].starts_at
+    expected = expected_residual(at=start, **given)
+    assert float(expected.expected_residual.to("mL").m) == outlook.fill_volume_ml
+    assert outlook.fill_volume_ml == pytest.approx(19.5 - 50 * (400 / 3 + 400 + 50) / 2000)
+    # the worst case reached the alarm volume before the later program started (14.5 % fast)
+    worst_alarm = pump_time(outlook.alarm_at_worst_case)
+    assert worst_alarm < start
+
+    def worst(at: datetime) -> float:
+        return float(worst_case_residual(at=at, accuracy_percent=14.5, **given).to("mL").m)
+
+    assert worst(worst_alarm) <= 2.0 < worst(worst_alarm - timedelta(milliseconds=2))
 
 
 BERLIN = ZoneInfo("Europe/Berlin")

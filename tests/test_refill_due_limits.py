@@ -26,7 +26,6 @@ from pumpmgr.forecast import (
     stored_state,
     worst_case_accuracy,
 )
-from pumpmgr.pump_forecast import crossing
 from pumpmgr.records import Ingredient
 from pumpmgr.refill import (
     NOT_FROM_RESERVOIR,
@@ -37,6 +36,7 @@ from pumpmgr.refill import (
     worst_case_residual,
 )
 from pumpmgr.schedule import PatientBolus, Program, Schedule
+from pumpmgr.since_fill import crossing
 from pumpmgr.units import Q_
 from pumpmgr.visit import max_interval_days
 

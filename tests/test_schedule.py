@@ -40,10 +40,10 @@ def test_simple_is_one_step_at_midnight() -> None:
 
 
 def test_delivered_mass_integrates_by_time_of_day() -> None:
-    schedule = schedule_from_text(EXAMPLE_4)
-    assert schedule.delivered_mass_mcg(23 * 60, 120) == pytest.approx(20 + 30)
-    assert schedule.delivered_mass_mcg(0, 2 * 1440 + 60) == pytest.approx(2 * 545 + 30)
-    assert schedule.delivered_mass_mcg(6 * 60, 60) == pytest.approx(100)
+    rates = Program(Q_("1 mg/mL"), schedule_from_text(EXAMPLE_4)).rates()
+    assert rates.delivered_mass_mcg(23 * 60, 120) == pytest.approx(20 + 30)
+    assert rates.delivered_mass_mcg(0, 2 * 1440 + 60) == pytest.approx(2 * 545 + 30)
+    assert rates.delivered_mass_mcg(6 * 60, 60) == pytest.approx(100)
 
 
 @pytest.mark.parametrize(
