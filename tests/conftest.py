@@ -6,6 +6,7 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import sys
 import tempfile
 import uuid
 from collections import Counter
@@ -38,7 +39,17 @@ def _hermetic_home() -> Path:
     return root
 
 
+def _keep_bytecode() -> None:
+    """Let this run and the programs it starts write Python's bytecode caches (``__pycache__``
+    folders, which git ignores) even where PYTHONDONTWRITEBYTECODE is set: otherwise every
+    pytest-xdist worker rewrites the asserts of all the test modules again at each run (some
+    15 s of CPU per worker), and every program a test starts compiles pumpmgr again."""
+    sys.dont_write_bytecode = False
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
+
 TEST_HOME = _hermetic_home()
+_keep_bytecode()
 
 import pytest  # noqa: E402
 from database_targets import (  # noqa: E402
