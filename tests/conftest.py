@@ -6,6 +6,7 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import sys
 import tempfile
 import uuid
 from collections import Counter
@@ -38,7 +39,17 @@ def _hermetic_home() -> Path:
     return root
 
 
+def _keep_bytecode() -> None:
+    """Let this run and the programs it starts write Python's bytecode caches (``__pycache__``
+    folders, which git ignores) even where PYTHONDONTWRITEBYTECODE is set: otherwise every
+    pytest-xdist worker rewrites the asserts of all the test modules again at each run (some
+    15 s of CPU per worker), and every program a test starts compiles pumpmgr again."""
+    sys.dont_write_bytecode = False
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
+
 TEST_HOME = _hermetic_home()
+_keep_bytecode()
 
 import pytest  # noqa: E402
 from database_targets import (  # noqa: E402
@@ -137,7 +148,9 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def database(db_target: DbTarget, request: pytest.FixtureRequest) -> Iterator[Database]:
     """A freshly created and migrated database on each backend: a copy of the session's migrated
-    template (see ``database_targets``), opened as the program opens a database."""
+    template (see ``database_targets``), opened as the program opens a database but for the
+    daily backup of a SQLite file (some 25 ms of CPU and five times that in fsync per test;
+    ``tests/db/test_db_backup.py`` opens databases that take it)."""
     if db_target.path is not None:
         copy_sqlite_template(request.getfixturevalue("sqlite_template"), db_target.path)
     elif (
@@ -146,7 +159,7 @@ def database(db_target: DbTarget, request: pytest.FixtureRequest) -> Iterator[Da
         and not take_kept_schema(db_target.schema)  # a schema an earlier test left as new
     ):
         fill_postgres_schema(db_target.schema, template)
-    db = open_database(db_target.url)
+    db = open_database(db_target.url, daily_backup_keep=None)
     try:
         yield db
     finally:

@@ -11,16 +11,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_runner import run
+from cli_runner import demo_copy, run
 
 ADMIN, NURSE = "demo-admin-pass", "demo-nurse-pass"
 
 
 @pytest.fixture(scope="module")
 def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("demo") / "clinic.db"
-    assert run("--db", str(path), "demo", "--patients", "3", "--seed", "2").code == 0
-    return path
+    return demo_copy(tmp_path_factory, patients=3, seed=2).path
 
 
 @pytest.fixture

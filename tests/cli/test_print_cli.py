@@ -6,14 +6,13 @@ import io
 from pathlib import Path
 
 import pytest
-from cli_runner import run
+from cli_runner import demo_copy, run
 from pypdf import PdfReader
 
 
 @pytest.fixture(scope="module")
 def clinic(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    path = tmp_path_factory.mktemp("print") / "clinic.db"
-    assert run("--db", str(path), "demo", "--patients", "3", "--seed", "2").code == 0
+    path = demo_copy(tmp_path_factory, patients=3, seed=2).path
     mrn = run("--db", str(path), "due", "--json").json()[0]["mrn"]
     return path, mrn
 

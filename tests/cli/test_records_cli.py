@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_runner import run
+from cli_runner import demo_copy, run
 from database_targets import DbTarget
 
 from pumpmgr.cli import main
@@ -36,11 +36,9 @@ DUE_KEYS = {
 def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 3-patient demo clinic written through the command line (read-only for the tests):
     one due this week, one constant-flow pump overdue, one admixture."""
-    path = tmp_path_factory.mktemp("demo") / "clinic.db"
-    result = run("--db", str(path), "demo", "--patients", "3", "--seed", "2")
-    assert result.code == 0, result.err
-    assert "demo-admin-pass" in result.out and "audit chain intact" in result.out
-    return path
+    demo = demo_copy(tmp_path_factory, patients=3, seed=2)
+    assert "demo-admin-pass" in demo.out and "audit chain intact" in demo.out
+    return demo.path
 
 
 @pytest.fixture

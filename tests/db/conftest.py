@@ -23,7 +23,7 @@ def sqlite_database(sqlite_target: DbTarget, sqlite_template: Path) -> Iterator[
     """A migrated SQLite database: a copy of the session's template (as ``database``)."""
     assert sqlite_target.path is not None
     copy_sqlite_template(sqlite_template, sqlite_target.path)
-    db = open_database(sqlite_target.url)
+    db = open_database(sqlite_target.url, daily_backup_keep=None)
     try:
         yield db
     finally:
