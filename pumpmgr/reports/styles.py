@@ -20,9 +20,7 @@ from datetime import datetime
 from typing import Any, TypeAlias
 from xml.sax.saxutils import escape
 
-from reportlab.graphics import renderPDF  # type: ignore[import-untyped]
-from reportlab.graphics.barcode.qr import QrCodeWidget  # type: ignore[import-untyped]
-from reportlab.graphics.shapes import Drawing  # type: ignore[import-untyped]
+from reportlab.graphics.barcode.qr import QrCode  # type: ignore[import-untyped]
 from reportlab.lib import colors  # type: ignore[import-untyped]
 from reportlab.lib.enums import TA_CENTER, TA_RIGHT  # type: ignore[import-untyped]
 from reportlab.lib.pagesizes import A4, LETTER, landscape  # type: ignore[import-untyped]
@@ -419,12 +417,18 @@ class SectionStart(Flowable):  # type: ignore[misc]
 
 
 def draw_qr(canvas: Canvas, value: str, x: float, y: float, size: float = QR_SIZE) -> None:
-    """``value``'s QR code, drawn by reportlab's ``QrCodeWidget`` ``size`` points square with
-    its lower left corner at ``x, y`` (error correction level L; no quiet zone: the page margin
-    is one)."""
-    drawing = Drawing(size, size)
-    drawing.add(QrCodeWidget(value, barLevel="L", barBorder=0, barWidth=size, barHeight=size))
-    renderPDF.draw(drawing, canvas, x, y)
+    """``value``'s QR code in black, drawn by reportlab's ``QrCode`` flowable ``size`` points
+    square with its lower left corner at ``x, y`` (error correction level L; no quiet zone:
+    the page margin is one).
+
+    The flowable paints each row's dark runs straight on the canvas (each a hair, 5 % of a
+    module, taller than the row, so no light seam shows between rows). reportlab's
+    ``QrCodeWidget`` makes the same runs as checked drawing shapes first and renders them one
+    by one: about 60 % of the code's time."""
+    canvas.saveState()
+    canvas.setFillColor(INK)  # a form takes the colour of the page it is shown on
+    QrCode(value, width=size, height=size, qrBorder=0, qrLevel="L").drawOn(canvas, x, y)
+    canvas.restoreState()
 
 
 def _fitted(value: str, font: str, size: float, width: float) -> str:
