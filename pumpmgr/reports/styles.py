@@ -26,6 +26,7 @@ from reportlab.lib.enums import TA_CENTER, TA_RIGHT  # type: ignore[import-untyp
 from reportlab.lib.pagesizes import A4, LETTER, landscape  # type: ignore[import-untyped]
 from reportlab.lib.styles import ParagraphStyle  # type: ignore[import-untyped]
 from reportlab.lib.units import mm  # type: ignore[import-untyped]
+from reportlab.lib.utils import simpleSplit  # type: ignore[import-untyped]
 from reportlab.pdfbase.pdfmetrics import stringWidth  # type: ignore[import-untyped]
 from reportlab.pdfgen.canvas import Canvas  # type: ignore[import-untyped]
 from reportlab.platypus import (  # type: ignore[import-untyped]
@@ -189,22 +190,43 @@ Cell: TypeAlias = Any
 
 
 def _cell(value: Cell, style: ParagraphStyle, room: float) -> Any:
-    """Text becomes the cell's plain string when it fits on one line of ``room`` points (the
-    table's style commands give it ``style``'s font: :func:`_in_style`), else a paragraph;
-    flowables (or a list of them) stay as they are.
+    """Text becomes the cell's plain string when its lines at ``room`` points are certain
+    (the table's style commands give it ``style``'s font: :func:`_in_style`), else a
+    paragraph; flowables (or a list of them) stay as they are.
 
-    reportlab counts the leading for a string cell's height as for a one-line Paragraph's and
-    draws its baseline the font size below the top of that line, whatever the cell's vertical
-    alignment, as it draws the Paragraph's: the page looks the same, without parsing the text
-    and breaking it into lines at every layout pass."""
+    reportlab counts the leading for each line of a string cell, and draws its first baseline
+    the font size below the top of its lines, whatever the cell's vertical alignment, as it
+    draws a Paragraph's: the page looks the same, without parsing the text and breaking it
+    into lines again at every layout pass (a cell is laid out two to four times)."""
     if not isinstance(value, str):
         return value
-    one_line = (
-        value
-        and " ".join(value.split()) == value  # a Paragraph would not change its spaces
-        and stringWidth(value, style.fontName, style.fontSize) < room
-    )
-    return value if one_line else Paragraph(text(value), style)
+    lines = _plain_lines(value, style, room)
+    return Paragraph(text(value), style) if lines is None else lines
+
+
+def _plain_lines(value: str, style: ParagraphStyle, room: float) -> str | None:
+    """``value``'s lines as a Paragraph in ``style`` breaks them ``room`` points wide, joined
+    by newlines, or None where that is not certain: spaces a Paragraph would change, a word
+    wider than the room (a Paragraph splits it), a number and its unit on two lines (a
+    Paragraph keeps them together: :func:`text`), or a line that would take the next word
+    by shrinking its spaces (a Paragraph may, by up to 5 % of a space each)."""
+    if not value or " ".join(value.split()) != value:
+        return None
+    font, size = style.fontName, style.fontSize
+    if stringWidth(value, font, size) < room:
+        return value
+    if _NUMBER_UNIT.search(value):
+        return None
+    lines = simpleSplit(value, font, size, room)
+    space = stringWidth(" ", font, size)
+    for line, after in zip(lines, lines[1:], strict=False):
+        shrunk = space * max(1.0, style.spaceShrinkage * len(line.split()))
+        longer = f"{line} {after.split(' ', 1)[0]}"
+        if stringWidth(line, font, size) >= room or stringWidth(longer, font, size) <= room + shrunk:
+            return None
+    if stringWidth(lines[-1], font, size) >= room:
+        return None
+    return "\n".join(lines)
 
 
 def _in_style(start: tuple[int, int], stop: tuple[int, int], style: ParagraphStyle) -> list[Any]:
