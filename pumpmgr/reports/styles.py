@@ -13,6 +13,7 @@ alone (sheets are often printed black and white): warnings are framed and in bol
 from __future__ import annotations
 
 import io
+import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -218,14 +219,13 @@ def _plain_lines(value: str, style: ParagraphStyle, room: float) -> str | None:
     if _NUMBER_UNIT.search(value):
         return None
     lines = simpleSplit(value, font, size, room)
-    space = stringWidth(" ", font, size)
-    for line, after in zip(lines, lines[1:], strict=False):
-        shrunk = space * max(1.0, style.spaceShrinkage * len(line.split()))
-        longer = f"{line} {after.split(' ', 1)[0]}"
-        if stringWidth(line, font, size) >= room or stringWidth(longer, font, size) <= room + shrunk:
-            return None
-    if stringWidth(lines[-1], font, size) >= room:
+    if any(stringWidth(line, font, size) >= room for line in lines):
         return None
+    space = stringWidth(" ", font, size)
+    for line, after in itertools.pairwise(lines):
+        shrunk = space * max(1.0, style.spaceShrinkage * len(line.split()))
+        if stringWidth(f"{line} {after.split(' ', 1)[0]}", font, size) <= room + shrunk:
+            return None
     return "\n".join(lines)
 
 
