@@ -1,4 +1,4 @@
-"""The footer's QR code: reportlab's QrCodeWidget of the record's identifier, drawn once per record
+"""The footer's QR code: reportlab's QrCode of the record's identifier, drawn once per record
 as a PDF form that each of the record's pages shows; and a long clinic name that gives way to
 the record's identifier instead of running into it."""
 
@@ -76,3 +76,16 @@ def test_every_page_of_every_sheet_names_the_version(sheet: Sheet, name: str) ->
     for number, page in enumerate(reader.pages, 1):
         assert page.extract_text().count(f"by pumpmgr {__version__}") == 1, (name, number)
     assert reader.metadata is not None and reader.metadata.creator == program_version()
+
+
+def test_the_code_is_black_on_a_sheet_without_the_audit_head(sheet: Sheet) -> None:
+    """The form takes the colour of the page it is shown on: the footer's last colour is grey
+    when no audit head is printed (the sample sheets print none), so the code sets black
+    itself before its first module."""
+    reader = PdfReader(io.BytesIO(sheet("batch")))
+    form = next(iter(reader.pages[0]["/Resources"]["/XObject"].values())).get_object()
+    content = form.get_data().decode("latin-1")
+    before_first_run = content.split(" re ")[0]
+    assert " rg" in before_first_run, content[:120]
+    assert before_first_run.rsplit(" rg", 1)[0].split()[-3:] == ["0", "0", "0"], content[:120]
+    assert content.count(" re ") > 50  # the dark runs, each a rectangle
