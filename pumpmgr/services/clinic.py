@@ -17,6 +17,7 @@ a new row pointing at what it corrects.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, overload
@@ -365,6 +366,9 @@ class ClinicService:
 
     def expected_now(self, pump_id: int, at: datetime | None = None) -> Quantity | None:
         return self.refills.expected_now(pump_id, at)
+
+    def expected_at(self, pump_id: int, moments: Sequence[datetime]) -> list[Quantity | None]:
+        return self.refills.expected_at(pump_id, moments)
 
     def record_refill(
         self,

@@ -7,6 +7,7 @@ checks below, each a method of its own."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime
 
@@ -60,9 +61,14 @@ class RefillService:
 
     def expected_now(self, pump_id: int, at: datetime | None = None) -> Quantity | None:
         """The expected residual of a pump at ``at`` (default now), or None before a fill."""
+        return self.expected_at(pump_id, [at or self.ctx.now()])[0]
+
+    def expected_at(self, pump_id: int, moments: Sequence[datetime]) -> list[Quantity | None]:
+        """:meth:`expected_now` at each of ``moments``, in one unit of work (the pump, its
+        last fill and its prescriptions read once)."""
         with self.ctx.database.read() as session:
             pump = session.get_one(db.Pump, pump_id)
-            return self._expected_at(session, pump, mapping.utc(at or self.ctx.now()))
+            return [self._expected_at(session, pump, mapping.utc(at)) for at in moments]
 
     def _expected_at(
         self,

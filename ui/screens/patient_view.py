@@ -399,7 +399,14 @@ class PatientScreen(QWidget):
         chart = self.clinic.patient_chart(patient_id)
         pump = chart.pump
         now = self.clinic.clock.now()
-        expected = None if pump is None else self.clinic.expected_now(pump.id)
+        due_at = (
+            None
+            if chart.forecast is None
+            else datetime.combine(chart.forecast.refill_due, time(12, 0), self.clinic.tz)
+        )
+        # the residual now and, for the projection, at the due date: one read
+        moments = [now] if due_at is None or due_at <= now else [now, due_at]
+        expected, *at_due = [None] if pump is None else self.clinic.expected_at(pump.id, moments)
         projection: list[tuple[datetime, Quantity]] = []
         if pump is not None and chart.forecast is not None and expected is not None:
             projection = [(chart.forecast.filled_at, chart.forecast.fill_volume), (now, expected)]
@@ -407,11 +414,8 @@ class PatientScreen(QWidget):
             if live and live[-1].performed_at < chart.forecast.filled_at:
                 # re-baselined by a prescription change: the line runs on from the last fill
                 projection.insert(0, (live[-1].performed_at, live[-1].final_volume))
-            due_at = datetime.combine(chart.forecast.refill_due, time(12, 0), self.clinic.tz)
-            if due_at > now:
-                at_due = self.clinic.expected_now(pump.id, at=due_at)
-                if at_due is not None:
-                    projection.append((due_at, at_due))
+            if due_at is not None and at_due and at_due[0] is not None:
+                projection.append((due_at, at_due[0]))
         self.chart, self.expected_now = chart, expected
         self._show_identity(chart)
         self._show_pump(chart, expected)
