@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from clinic_world import START, World, baclofen_patient, baclofen_prescription, fill
+from clinic_world import START, World, baclofen_patient, baclofen_prescription, continuing, fill
 
 
 def test_each_moment_reads_as_it_reads_alone(world: World) -> None:
     clinic = world.clinic
     _, pump_id = baclofen_patient(world)
-    clinic.change_prescription(world.nurse, world.check, pump_id, baclofen_prescription())
+    data = continuing(baclofen_prescription())  # on baclofen before this record
+    clinic.change_prescription(world.nurse, world.check, pump_id, data)
     before = START - timedelta(days=1)
     assert clinic.expected_at(pump_id, [before]) == [None]
     clinic.record_refill(world.nurse, world.check, pump_id, fill(START))

@@ -30,6 +30,7 @@ from clinic_world import (
 )
 from sqlalchemy import select
 
+from pumpmgr import workstation
 from pumpmgr.db import schema as db
 from pumpmgr.services import ClinicService
 from pumpmgr.services.hospital import HospitalService
@@ -539,7 +540,12 @@ def test_each_mutating_call_writes_one_entry_named_for_it(world: World, name: st
         assert isinstance(payload.get(part), list) and payload[part], (part, payload)
 
 
-def test_pointing_the_workstation_elsewhere_is_one_entry(world: World, tmp_path: Path) -> None:
+def test_pointing_the_workstation_elsewhere_is_one_entry(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the choice is remembered in this test's folder, not the worker's home: a later test on
+    # the same worker reads the default database from there
+    monkeypatch.setattr(workstation, "choice_file", lambda: tmp_path / "cfg" / "choice.txt")
     before = head(world)
     _point_workstation(world, tmp_path)()
     assert [e.action for e in entries(world, before)] == ["workstation.database"]
