@@ -96,6 +96,19 @@ CONTINUES_ANSWER = "continues a dose from before this record"
 FIRST_DOSE_ANSWER = "a first dose of the drug (checked as a start)"
 
 
+def start_held_text(drugs: Sequence[str]) -> str:
+    """Why a change waits for the prescriber's signature although no finding stops it: it
+    starts or restarts ``drugs`` (names), and every start is signed before it is programmed
+    (domain-rules §7). ``Morphine is a start (a first dose or a restart): the prescriber
+    signs it before the pump is programmed``."""
+    named = " and ".join(drugs) if len(drugs) < 3 else ", ".join(drugs)
+    verb = "is" if len(drugs) == 1 else "are"
+    return (
+        f"{named} {verb} a start (a first dose or a restart): the prescriber signs it before "
+        "the pump is programmed"
+    )
+
+
 def first_on_record_question(drug: str) -> str:
     """What the form asks of a drug the patient has no record of."""
     return f"{drug} is not on this patient's record yet: is this the patient's first dose?"
