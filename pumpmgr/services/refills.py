@@ -466,14 +466,13 @@ class RefillService:
             for f in check.findings
             if str(f.code) in PRESCRIBER_CODES or f.level == "blocked"
         ]
-        names = [library.drug(key).name for key in sorted(check.starts)]
         self.prescriptions.orders.record_incident(
             session,
             actor,
             pump,
             IncidentKind.RESUMED_WITHOUT_RESTART_ORDER,
             f"a restart ({', '.join(reasons)}) on the program in force: "
-            + "; ".join([start_held_text(names), *findings]),
+            + "; ".join([start_held_text(check.starts, library), *findings]),
             performed,
             refill_id=refill_id,
         )
