@@ -650,7 +650,10 @@ class _Writer:
             "order_given_as": None if own else "written",
             "order_given_at": None if own else spec.effective_at.astimezone(UTC),
             "read_back_confirmed": None if own else False,
-            "high_risk": needs_prescriber(spec.verdict, (c for c, _l, _m in spec.findings)),
+            # the bench's patients continue their doses (RxSpec.continued): never a start
+            "high_risk": needs_prescriber(
+                spec.verdict, (c for c, _l, _m in spec.findings), starts=()
+            ),
             "held_for_signature": False,
         }
 

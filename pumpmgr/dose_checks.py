@@ -185,6 +185,9 @@ class Finding:
 class DoseCheck:
     verdict: Verdict
     findings: tuple[Finding, ...]
+    #: The drugs (keys) checked as a start or restart: each needs the prescriber's signature
+    #: before it is programmed, with or without a finding (domain-rules §7).
+    starts: frozenset[str] = frozenset()
 
     @property
     def codes(self) -> tuple[FindingCode, ...]:
@@ -210,10 +213,11 @@ class StartContext:
     screening_effect_hours: float | None = None  #: how long its effect lasted
 
 
-def merge_findings(findings: Sequence[Finding]) -> DoseCheck:
-    """One check of ``findings``: its verdict is the most severe of them (``ok`` for none)."""
+def merge_findings(findings: Sequence[Finding], starts: frozenset[str] = frozenset()) -> DoseCheck:
+    """One check of ``findings`` of a change that starts ``starts``: its verdict is the most
+    severe of them (``ok`` for none)."""
     verdict = max((f.level for f in findings), key=lambda v: v.severity, default=Verdict.OK)
-    return DoseCheck(verdict, tuple(findings))
+    return DoseCheck(verdict, tuple(findings), starts)
 
 
 def limit_status_text(limit: Limit) -> str:
@@ -1053,7 +1057,7 @@ def check_dose(
     findings += _program_checks(
         pump, drug, concentration, schedule, previous_schedule, patient_bolus
     )
-    return merge_findings(findings)
+    return merge_findings(findings, frozenset() if start is None else frozenset({drug.key}))
 
 
 def check_admixture(
@@ -1133,7 +1137,7 @@ def check_admixture(
     findings += _program_checks(
         pump, first, first_concentration, schedule, previous_schedule, patient_bolus
     )
-    return merge_findings(findings)
+    return merge_findings(findings, frozenset(starts.keys() & seen))
 
 
 # --------------------------------------------------------------------------------------------

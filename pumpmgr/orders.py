@@ -6,7 +6,7 @@ Pure layer: the standard library and :mod:`pumpmgr.dose_checks`' finding codes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -15,7 +15,8 @@ from pumpmgr.dose_checks import FindingCode as F
 #: Findings that need a prescriber before the change is programmed [domain-rules §7]: a start
 #: or restart above its range or without the screening bolus, above the titration rule, above
 #: the soft maximum, a decrease to less than half, a drug not labelled for the pump, a
-#: possible tenfold error.
+#: possible tenfold error. A start or restart needs the prescriber with no finding at all
+#: (:func:`needs_prescriber`'s ``starts``).
 PRESCRIBER_CODES: frozenset[str] = frozenset(
     {
         F.START_ABOVE_RANGE,
@@ -54,12 +55,13 @@ COSIGN_OVERDUE_HOURS = 48
 HIGH_RISK_OVERDUE_HOURS = 24
 
 
-def needs_prescriber(verdict: str, codes: Iterable[str]) -> bool:
-    """Whether a change with this dose-check ``verdict`` and these finding ``codes`` must be
-    signed by the prescriber before it is programmed: verdict stop, or any finding that is a
-    start or restart, above the titration rule, above the soft maximum, a decrease to less
-    than half or a drug not labelled for the pump (domain-rules §7)."""
-    if str(verdict) == STOP_VERDICT:
+def needs_prescriber(verdict: str, codes: Iterable[str], *, starts: Collection[str]) -> bool:
+    """Whether a change with this dose-check ``verdict`` and these finding ``codes``, which
+    starts (or restarts) the drugs ``starts``, must be signed by the prescriber before it is
+    programmed: any start or restart, verdict stop, or any finding above the titration rule,
+    above the soft maximum, a decrease to less than half or a drug not labelled for the pump
+    (domain-rules §7)."""
+    if starts or str(verdict) == STOP_VERDICT:
         return True
     return any(str(code) in PRESCRIBER_CODES for code in codes)
 

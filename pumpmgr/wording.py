@@ -10,7 +10,7 @@ same fact.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Protocol
@@ -94,6 +94,21 @@ def dilution_text(undiluted: bool | None) -> str:
 CONTINUES_ANSWER = "continues a dose from before this record"
 #: The other answer: the drug's first prescription here is the patient's first dose.
 FIRST_DOSE_ANSWER = "a first dose of the drug (checked as a start)"
+
+
+def start_held_text(starts: Iterable[str], catalog: DrugNames) -> str:
+    """Why a change waits for the prescriber's signature although no finding stops it: it
+    starts or restarts the drugs ``starts`` (keys), and every start is signed before it is
+    programmed (domain-rules §7). ``Morphine is a start (a first dose or a restart): the
+    prescriber signs it before the pump is programmed``; empty for no start."""
+    names = [drug_name(key, catalog) for key in sorted(starts)]
+    if not names:
+        return ""
+    verb = "is" if len(names) == 1 else "are each"
+    return (
+        f"{' and '.join(names)} {verb} a start (a first dose or a restart): the prescriber "
+        "signs it before the pump is programmed"
+    )
 
 
 def first_on_record_question(drug: str) -> str:

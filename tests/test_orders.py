@@ -36,7 +36,16 @@ T0 = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
     ],
 )
 def test_these_findings_need_the_prescriber(verdict: str, codes: list[str]) -> None:
-    assert needs_prescriber(verdict, codes)
+    assert needs_prescriber(verdict, codes, starts=())
+
+
+@pytest.mark.parametrize("verdict", ["ok", "warning"])
+def test_a_start_needs_the_prescriber_with_or_without_a_finding(verdict: str) -> None:
+    """domain-rules §7: a start or restart is signed before it is programmed, even within its
+    start range (no finding at all)."""
+    codes = [] if verdict == "ok" else ["dose.above_typical"]
+    assert needs_prescriber(verdict, codes, starts={"morphine"})
+    assert not needs_prescriber(verdict, codes, starts=())
 
 
 @pytest.mark.parametrize(
@@ -50,7 +59,7 @@ def test_these_findings_need_the_prescriber(verdict: str, codes: list[str]) -> N
     ],
 )
 def test_ordinary_findings_do_not(verdict: str, codes: list[str]) -> None:
-    assert not needs_prescriber(verdict, codes)
+    assert not needs_prescriber(verdict, codes, starts=())
 
 
 def test_spoken_and_telephone_orders_are_read_back_written_ones_not() -> None:

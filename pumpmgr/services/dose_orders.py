@@ -455,7 +455,10 @@ def settle_stop(
     # The stop the prescriber settled stays on the record with its reason, whatever the
     # re-check against the held dose or as a start found.
     stops = [f for f in found.check.findings if f.level is Verdict.STOP]
-    check = merge_findings([*check.findings, *(f for f in stops if f not in check.findings)])
+    check = merge_findings(
+        [*check.findings, *(f for f in stops if f not in check.findings)],
+        check.starts | found.check.starts,
+    )
     if check.verdict is Verdict.BLOCKED:
         blocked = "; ".join(f.message for f in check.findings if f.level is Verdict.BLOCKED)
         raise ImpossibleInput(

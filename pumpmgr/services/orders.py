@@ -70,7 +70,9 @@ class OrderService:
     ) -> OrderEntry:
         """The order's prescriber account and how it was given, checked: a nurse's entry names
         how and when the prescriber gave it and, for a spoken or telephone order, that it was
-        read back and confirmed. Refuses with a message naming the field."""
+        read back and confirmed. Refuses with a message naming the field. A start or restart,
+        or a finding that needs the prescriber, makes it high-risk (domain-rules §7): a nurse's
+        entry is then held until signed, unless the pump already runs it."""
         prescriber = self.prescriber_account(session, data.prescriber)
         by_prescriber = prescriber.id == actor.id
         given_as = given_at = read_back = None
@@ -100,7 +102,9 @@ class OrderService:
                 )
             given_as, read_back = how.value, order.read_back_confirmed
             given_at = self.ctx.instant(order.given_at, "order given at")
-        high_risk = needs_prescriber(str(check.verdict), (str(f.code) for f in check.findings))
+        high_risk = needs_prescriber(
+            str(check.verdict), (str(f.code) for f in check.findings), starts=check.starts
+        )
         fact = data.already_programmed
         return OrderEntry(
             prescriber,

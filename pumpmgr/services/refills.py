@@ -47,6 +47,7 @@ from pumpmgr.services.prescriptions import PrescriptionService, continues_payloa
 from pumpmgr.services.values import Actor, RefillOutcome
 from pumpmgr.stability import refuse_undiluted
 from pumpmgr.units import MCG_PER_ML, ML, Q_, Kind, Quantity, require_not_negative, to_canonical
+from pumpmgr.wording import start_held_text
 
 
 class RefillService:
@@ -447,9 +448,10 @@ class RefillService:
         refill_id: int,
         reasons: tuple[str, ...],
     ) -> None:
-        """A restart that resumed the program in force: it is checked as a start; where a
-        start would need the prescriber, the fill (already made) gets an incident for the
-        prescriber's review (domain-rules §3, §4a, §6)."""
+        """A restart that resumed the program in force: it is checked as a start, and a start
+        always needs the prescriber (domain-rules §7), so the fill (already made) gets an
+        incident for the prescriber's review, with the findings that would have stopped an
+        order (domain-rules §3, §4a, §6)."""
         library = self.ctx.library(session)
         resumed = PrescriptionInput(
             ingredients=tuple(
@@ -462,19 +464,21 @@ class RefillService:
             starts=frozenset(library.drug(i.drug).key for i in current.ingredients),
         )
         check = dose_orders.prescription_check(self.ctx, session, pump.id, resumed).check
-        if not needs_prescriber(str(check.verdict), (str(f.code) for f in check.findings)):
-            return
-        findings = "; ".join(
+        codes = (str(f.code) for f in check.findings)
+        if not needs_prescriber(str(check.verdict), codes, starts=check.starts):
+            return  # unreached: a restart's every drug is a start (one function decides)
+        findings = [
             f.message
             for f in check.findings
             if str(f.code) in PRESCRIBER_CODES or f.level == "blocked"
-        )
+        ]
         self.prescriptions.orders.record_incident(
             session,
             actor,
             pump,
             IncidentKind.RESUMED_WITHOUT_RESTART_ORDER,
-            f"a restart ({', '.join(reasons)}) on the program in force: {findings}",
+            f"a restart ({', '.join(reasons)}) on the program in force: "
+            + "; ".join([start_held_text(check.starts, library), *findings]),
             performed,
             refill_id=refill_id,
         )

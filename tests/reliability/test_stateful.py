@@ -100,6 +100,17 @@ def programmed(outcome: PrescriptionOutcome) -> bool:
     return outcome.prescription.order_state != str(OrderState.AWAITING_SIGNATURE)
 
 
+def refill_incidents(clinic: Clinic) -> int:
+    """How many incidents the newest refill's one audit entry carries."""
+    with clinic.service.database.read() as session:
+        payload = session.scalars(
+            select(db.AuditEntry.payload)
+            .where(db.AuditEntry.action == "refill.record")
+            .order_by(db.AuditEntry.seq.desc())
+        ).first()
+    return len(json.loads(payload or "{}").get("incidents") or [])
+
+
 def audit_total(clinic: Clinic) -> int:
     with clinic.service.database.read() as session:
         return int(session.scalar(select(func.count()).select_from(db.AuditEntry)) or 0)
@@ -245,10 +256,11 @@ def make_machine(places: Places, stats: dict[str, int]) -> type[RuleBasedStateMa
             )
             assert self.found_empty(outcome) == empty, outcome.discrepancy
             pump.refills.append(outcome.refill.id)
-            # A restart that resumed the program in force is checked as a start (§6); a
-            # baclofen start with no screening bolus needs the prescriber (§7), so the fill,
-            # already made, gets the incident "resumed without restart order" (§4a), in the
+            # A restart that resumed the program in force is checked as a start (§6); every
+            # start needs the prescriber before it is programmed (§7), so the fill, already
+            # made, always gets the incident "resumed without restart order" (§4a), in the
             # refill's entry.
+            assert refill_incidents(self.clinic) == (1 if empty else 0)
             self.changed()
 
         @rule(pump=pumps, factor=st.floats(min_value=0.7, max_value=1.6))

@@ -9,6 +9,7 @@ import shutil
 import sqlite3
 from dataclasses import replace
 from datetime import UTC, date, timedelta
+from io import BytesIO
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ from clinic_world import (
     last_audit,
     written_order,
 )
+from pypdf import PdfReader
 
 from pumpmgr.db import schema as db
 from pumpmgr.db.engine import open_database
@@ -40,6 +42,7 @@ from pumpmgr.services.inputs import (
     TenfoldConfirmation,
     TenfoldReason,
 )
+from pumpmgr.services.sheets import SheetService
 from pumpmgr.units import Q_
 
 TENFOLD = "dose.possible_tenfold_error"
@@ -209,6 +212,12 @@ def test_a_restart_reason_is_checked_as_a_start(world: World) -> None:
     assert stop.reason.startswith("a restart;")
 
 
+def pdf_text(data: bytes) -> str:
+    """A sheet's words, each run of white space as one space."""
+    pages = PdfReader(BytesIO(data)).pages
+    return " ".join(" ".join((p.extract_text() or "").split()) for p in pages)
+
+
 def morphine_patient(world: World, status: str | None, mrn: str = "300001") -> int:
     patient = world.clinic.register_patient(
         world.nurse,
@@ -262,7 +271,8 @@ def test_a_first_dose_of_a_drug_is_a_start_without_being_declared(world: World) 
     check = world.clinic.check_prescription(pump_id, data)
     (start,) = [f for f in check.findings if f.code == "start.above_range"]
     assert "opioid-naive" in start.message and "1 mg/day" in start.message
-    assert needs_prescriber(str(check.verdict), (str(f.code) for f in check.findings))
+    assert needs_prescriber(str(check.verdict), (str(f.code) for f in check.findings), starts=())
+    assert check.starts == {"morphine"}
     assert world.clinic.prescriptions.first_prescriptions(pump_id, data) == ("morphine",)
     with pytest.raises(InputError, match=r"start\.above_range"):
         world.clinic.change_prescription(world.nurse, world.check, pump_id, data)
@@ -278,6 +288,34 @@ def test_a_first_dose_of_a_drug_is_a_start_without_being_declared(world: World) 
     assert world.clinic.prescriptions.first_prescriptions(pump_id, later) == ("morphine",)
     world.clinic.orders.sign_order(world.prescriber, outcome.prescription.id, PASSWORD)
     assert world.clinic.prescriptions.first_prescriptions(pump_id, later) == ()
+
+
+def test_a_start_within_its_range_waits_for_the_prescriber_before_it_is_programmed(
+    world: World,
+) -> None:
+    """domain-rules §7: a start is signed by the prescriber before it is programmed, with or
+    without a finding. Morphine 0.5 mg/day for an opioid-naive patient is within the naive
+    start range (0.2 to 1 mg/day) and finds nothing; a nurse's entry of it is held and no pump
+    settings are printed until it is signed, while the prescriber's own entry is signed at
+    once. The old rule took a start without a finding as an ordinary change, awaiting
+    co-signature and programmed at once."""
+    pump_id = morphine_patient(world, "naive")
+    data = first_morphine("0.5 mg/day", ingredients=(IngredientInput("morphine", Q_("10 mg/mL")),))
+    check = world.clinic.check_prescription(pump_id, data)
+    assert (check.verdict, check.findings, check.starts) == ("ok", (), {"morphine"})
+    outcome = world.clinic.change_prescription(world.nurse, world.check, pump_id, data)
+    assert outcome.prescription.order_state == "awaiting_signature"
+    sheets = SheetService(world.clinic)
+    history = pdf_text(sheets.history("300001"))
+    assert "awaiting the prescriber's signature: no pump settings" in history
+    assert "0.05 mL/day" not in history  # 0.5 mg/day of 10 mg/mL: no settings printed
+    with pytest.raises(ImpossibleInput, match="no prescription in force"):
+        sheets.worksheet("300001")  # nothing is programmed yet
+    world.clinic.orders.sign_order(world.prescriber, outcome.prescription.id, PASSWORD)
+    assert "0.05 mL/day" in pdf_text(sheets.worksheet("300001"))
+    own = morphine_patient(world, "naive", mrn="300002")
+    signed = world.clinic.change_prescription(world.prescriber, world.check, own, data)
+    assert signed.prescription.order_state == "signed"
 
 
 def test_a_first_prescription_may_continue_a_dose_from_before_the_record(world: World) -> None:

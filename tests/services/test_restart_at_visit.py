@@ -100,6 +100,7 @@ def test_a_found_empty_pump_resumed_on_its_program_gets_an_incident(world: World
     assert incident.text == RESUMED and incident.refill_id == outcome.refill.id
     assert "the reservoir was found empty" in incident.summary
     assert "screening" in incident.summary  # a baclofen start needs the screening bolus
+    assert "Baclofen is a start (a first dose or a restart)" in incident.summary
     assert world.clinic.due_list()[0].state == "urgent"
 
 

@@ -55,8 +55,8 @@ def ziconotide_pump(world: World) -> int:
             "prometra-11823", (SegmentInput(Q_("80 cm"), Q_("30 cm"), Q_("0.0026 mL/cm")),), "T10"
         ),
     )
-    clinic.change_prescription(
-        nurse,
+    clinic.change_prescription(  # a first dose is a start: the prescriber's own order (§7)
+        world.prescriber,
         world.check,
         pump.id,
         PrescriptionInput(
@@ -157,8 +157,8 @@ def test_a_pump_switched_to_ziconotide_gets_the_first_fill_limit(world: World) -
     world.clock.moment = switch
     left = world.clinic.expected_now(pump_id, switch)
     assert left is not None
-    outcome = world.clinic.record_refill(
-        world.nurse,
+    outcome = world.clinic.record_refill(  # ziconotide's first dose is a start, signed (§7)
+        world.prescriber,
         world.check,
         pump_id,
         fill(
@@ -251,8 +251,8 @@ def test_forecasts_stored_before_the_first_ziconotide_fill_rule_are_computed_aga
     world.clock.moment = switch
     left = world.clinic.expected_now(pump_id, switch)
     assert left is not None
-    world.clinic.record_refill(
-        world.nurse,
+    world.clinic.record_refill(  # ziconotide's first dose is a start, signed (§7)
+        world.prescriber,
         world.check,
         pump_id,
         fill(

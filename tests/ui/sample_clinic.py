@@ -229,16 +229,18 @@ def build_sample_clinic(clinic: ClinicService) -> SampleUsers:
         ),
         _catheter(),
     )
-    clinic.change_prescription(
+    clinic.change_prescription(  # on morphine before: a first dose would wait for Dr Roth
         nurse,
         check,
         pump.id,
-        PrescriptionInput(
-            ingredients=(IngredientInput("morphine", Q_("2 mg/mL")),),
-            schedule=Schedule.simple(Q_("1 mg/day")),
-            effective_at=_at(10, 8),
-            prescriber="Dr Roth",
-            order=OrderGiven("written", _at(10, 8)),
+        _continuing(
+            PrescriptionInput(
+                ingredients=(IngredientInput("morphine", Q_("2 mg/mL")),),
+                schedule=Schedule.simple(Q_("1 mg/day")),
+                effective_at=_at(10, 8),
+                prescriber="Dr Roth",
+                order=OrderGiven("written", _at(10, 8)),
+            )
         ),
     )
     clinic.record_refill(nurse, check, pump.id, _fill(_at(10)))

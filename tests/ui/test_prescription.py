@@ -283,6 +283,12 @@ def test_a_drug_with_no_record_asks_first_dose_or_continues(
     )
     assert not row.first.isChecked() and not row.continues.isChecked()
     assert dialog.findings.warning_codes() == ["start.screening_bolus_not_given"]
+    # a start waits for the prescriber's signature, finding or not (domain-rules §7)
+    assert dialog.findings.start_note.isVisible()
+    assert dialog.findings.start_note.text() == (
+        "Prescriber's signature: Baclofen is a start (a first dose or a restart): the "
+        "prescriber signs it before the pump is programmed."
+    )
     qtbot.keyClicks(dialog.prescriber, "Dr Brandt")
     dialog.order_edit.set_given_as("written")
     sign_second(qtbot, dialog)
@@ -293,6 +299,7 @@ def test_a_drug_with_no_record_asks_first_dose_or_continues(
     type_into(qtbot, row.dose, "380 mcg/day")
     settle(qtbot, dialog)
     assert dialog.findings.warning_codes() == []  # compared with 380, not a start
+    assert not dialog.findings.start_note.isVisible()
     assert dialog.save_button.isEnabled(), dialog.problem_label.text()
     click(qtbot, dialog.save_button)
     outcome = dialog.outcome

@@ -926,8 +926,8 @@ def ziconotide_patient(clinic: ClinicService) -> str:
         PumpInput("synchromed2-20", "NGV200001", _at(11).date(), "left lower abdomen"),
         _catheter(),
     )
-    clinic.change_prescription(
-        nurse,
+    clinic.change_prescription(  # a first dose is a start: Dr Brandt's own order (§7)
+        clinic.sign_in("brandt", PASSWORD),
         check,
         pump.id,
         PrescriptionInput(

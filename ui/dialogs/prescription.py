@@ -58,7 +58,7 @@ from pumpmgr.services.inputs import (
 )
 from pumpmgr.units import Kind
 from pumpmgr.visit import local_chart, pump_refills
-from pumpmgr.wording import bolus_text, schedule_lines, solution_text
+from pumpmgr.wording import bolus_text, schedule_lines, solution_text, start_held_text
 from ui import icons, messages, presentation
 from ui.dialogs.tenfold import TenfoldDialog
 from ui.tab_order import follow_layout
@@ -426,7 +426,8 @@ class PrescriptionDialog(QDialog):
         try:
             self.first_dose.set_drugs(first_drugs(self.clinic, self.pump.id, data))
             data = replace(data, continues=self.first_dose.continues())
-            self.findings.set_check(self.clinic.check_prescription(self.pump.id, data))
+            check = self.clinic.check_prescription(self.pump.id, data)
+            self.findings.set_check(check, start_held_text(check.starts, self.library))
         except PumpMgrError as exc:
             self.findings.set_error(exc.message)
         try:

@@ -42,11 +42,18 @@ class FindingsPanel(QGroupBox):
         self.summary = QLabel(self)
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        #: Why a start waits for the prescriber's signature (domain-rules §7), finding or not.
+        self.start_note = QLabel(self)
+        self.start_note.setWordWrap(True)
+        self.start_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.start_note.setAccessibleName("Prescriber's signature")
+        self.start_note.hide()
         self._rows = QVBoxLayout()
         self._rows.setSpacing(4)
         layout = QVBoxLayout(self)
         layout.setSpacing(6)
         layout.addWidget(self.summary)
+        layout.addWidget(self.start_note)
         layout.addLayout(self._rows)
         self.set_pending("Enter the dose to check it against the drug library.")
 
@@ -56,6 +63,7 @@ class FindingsPanel(QGroupBox):
         """Nothing to check yet (the dose or the solution is not complete)."""
         self._check, self._error = None, ""
         self._show_summary(text, "muted")
+        self._show_start("")
         self._clear_rows()
 
     def set_error(self, text: str) -> None:
@@ -63,11 +71,15 @@ class FindingsPanel(QGroupBox):
         the form cannot be saved until the entry is corrected."""
         self._check, self._error = None, text
         self._show_summary(f"Cannot be saved: {text}", "error")
+        self._show_start("")
         self._clear_rows()
         self.changed.emit()
 
-    def set_check(self, check: DoseCheck) -> None:
+    def set_check(self, check: DoseCheck, start_note: str = "") -> None:
+        """Show ``check``; ``start_note`` (:func:`pumpmgr.wording.start_held_text` of its
+        starts) says why a start waits for the prescriber."""
         self._check, self._error = check, ""
+        self._show_start(start_note)
         shown = [f for f in check.findings if str(f.level) != "ok"]
         key = tuple((str(f.level), str(f.code), f.message) for f in shown)
         if not shown:
@@ -89,6 +101,10 @@ class FindingsPanel(QGroupBox):
     def _show_summary(self, text: str, role: str) -> None:
         self.summary.setText(text)
         set_role(self.summary, role)
+
+    def _show_start(self, text: str) -> None:
+        self.start_note.setText(f"Prescriber's signature: {text}." if text else "")
+        self.start_note.setVisible(bool(text))
 
     def _clear_rows(self) -> None:
         self._shown_key = None
@@ -193,7 +209,7 @@ class FindingsPanel(QGroupBox):
 
     def texts(self) -> list[str]:
         """Every line shown, for tests and screen readers."""
-        lines = [self.summary.text()]
+        lines = [self.summary.text(), *([self.start_note.text()] if self.start_note.text() else [])]
         for index in range(self._rows.count()):
             item = self._rows.itemAt(index)
             widget = item.widget() if item is not None else None

@@ -26,7 +26,13 @@ from pumpmgr.formatting import format_quantity
 from pumpmgr.schedule import PatientBolus, Schedule
 from pumpmgr.units import Kind
 from pumpmgr.visit import VisitPlan
-from pumpmgr.wording import DrugNames, bolus_text, bridge_wording, schedule_lines
+from pumpmgr.wording import (
+    DrugNames,
+    bolus_text,
+    bridge_wording,
+    schedule_lines,
+    start_held_text,
+)
 from ui import presentation
 from ui.widgets.field_list import Field, FieldList
 from ui.widgets.findings_panel import FindingsPanel
@@ -290,7 +296,7 @@ class ProgramStep(WizardStep):
         except PumpMgrError as exc:
             self.findings.set_error(exc.message)
             return
-        self.findings.set_check(check)
+        self.findings.set_check(check, start_held_text(check.starts, self.wizard.library))
 
     def check_pending(self) -> bool:
         return self.timer.isActive()
