@@ -7,6 +7,7 @@ the second user's check, and a constant-flow pump that has nothing to change her
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, time
 
 import pytest
@@ -308,3 +309,13 @@ def test_a_drug_with_no_record_asks_first_dose_or_continues(
     chart = clinic.patient_chart(patient.id)
     (entry,) = [e for e in timeline(chart, clinic.catalogs) if e.what == "Prescription"]
     assert "Baclofen: continues a dose from before this record, 380 mcg/day" in entry.details
+    # the status line after saving: an order held for the prescriber says so before anything
+    assert outcome.prescription.order_state == "awaiting_cosignature"
+    assert "signature" not in dialog.summary()
+    dialog.outcome = replace(
+        outcome, prescription=replace(outcome.prescription, order_state="awaiting_signature")
+    )
+    assert dialog.summary() == (  # no refill-due date: the pump is not filled yet
+        "Prescription saved, awaiting the prescriber's signature: no pump settings are printed "
+        "for this order until it is signed"
+    )

@@ -46,6 +46,7 @@ from pumpmgr.dosing import admixture_doses
 from pumpmgr.errors import Code, ImpossibleInput, PumpMgrError
 from pumpmgr.forecast import due_reason_words
 from pumpmgr.formatting import MassUnit, format_date, format_quantity
+from pumpmgr.orders import NO_SETTINGS_TEXT, OrderState
 from pumpmgr.records import Ingredient, PrescriptionRecord, StoredForecast
 from pumpmgr.schedule import PatientBolus, Program, Schedule, constant_flow_program
 from pumpmgr.services import Actor, ClinicService
@@ -666,6 +667,8 @@ class PrescriptionDialog(QDialog):
             return ""
         forecast = self.outcome.forecast
         text = "Prescription saved"
+        if self.outcome.prescription.order_state == OrderState.AWAITING_SIGNATURE:
+            text += f", {NO_SETTINGS_TEXT}"  # not to be programmed yet: say so first
         if forecast is not None:
             text += f"; refill due {format_date(forecast.refill_due)}"
         return text
