@@ -92,6 +92,11 @@ class Accuracy:
     measured: bool  #: the over-delivery measured at the last refill set it
 
     @property
+    def factor(self) -> float:
+        """``1 + a``: how much faster than programmed the worst case has the pump run."""
+        return 1 + self.percent / 100
+
+    @property
     def words(self) -> str:
         if self.measured:
             return f"{self.percent:.3g} % (over-delivery measured at the last refill)"

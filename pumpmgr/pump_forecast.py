@@ -240,9 +240,7 @@ def pump_forecast(
         labelled_accuracy, fill.measured_error_percent, constant_flow=constant_flow
     )
     try:
-        return _outlook(
-            fill, running, alarm_ml, 1 + accuracy.percent / 100, settings, stability, interval, tz
-        )
+        return _outlook(fill, running, alarm_ml, accuracy.factor, settings, stability, interval, tz)
     except OverflowError:
         raise ImpossibleInput(
             "refill due: the forecast runs past any calendar date; check the dose and "

@@ -550,7 +550,7 @@ def plan_visit(
             float(last.aspirated.to(ML).m),
         )
     accuracy = worst_case_accuracy(pump.accuracy_percent, measured, constant_flow=constant)
-    fast = 1 + accuracy.percent / 100
+    fast = accuracy.factor
     residual = None
     worst_now: Quantity | None = None
     taken: BolusesTaken | None = None

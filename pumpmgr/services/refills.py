@@ -20,7 +20,7 @@ from pumpmgr.deadspace import Bridge, bridge
 from pumpmgr.dose_checks import DoseCheck
 from pumpmgr.errors import Code, ImpossibleInput, InputError
 from pumpmgr.forecast import check_solution_date
-from pumpmgr.orders import PRESCRIBER_CODES, IncidentKind, needs_prescriber
+from pumpmgr.orders import PRESCRIBER_CODES, IncidentKind
 from pumpmgr.patient_boluses import expected_with_boluses
 from pumpmgr.records import PrescriptionRecord, ProgrammerFigures, RefillRecord
 from pumpmgr.refill import (
@@ -464,9 +464,6 @@ class RefillService:
             starts=frozenset(library.drug(i.drug).key for i in current.ingredients),
         )
         check = dose_orders.prescription_check(self.ctx, session, pump.id, resumed).check
-        codes = (str(f.code) for f in check.findings)
-        if not needs_prescriber(str(check.verdict), codes, starts=check.starts):
-            return  # unreached: a restart's every drug is a start (one function decides)
         findings = [
             f.message
             for f in check.findings
