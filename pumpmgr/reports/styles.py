@@ -449,7 +449,7 @@ def draw_qr(canvas: Canvas, value: str, x: float, y: float, size: float = QR_SIZ
     The flowable paints each row's dark runs straight on the canvas (each a hair, 5 % of a
     module, taller than the row, so no light seam shows between rows). reportlab's
     ``QrCodeWidget`` makes the same runs as checked drawing shapes first and renders them one
-    by one: about 60 % of the code's time."""
+    by one (its cost: docs/performance.md)."""
     canvas.saveState()
     canvas.setFillColor(INK)  # a form takes the colour of the page it is shown on
     QrCode(value, width=size, height=size, qrBorder=0, qrLevel="L").drawOn(canvas, x, y)

@@ -50,9 +50,8 @@ def local(moment: datetime, tz: tzinfo) -> datetime:
 @functools.lru_cache(maxsize=4096, typed=True)
 def volume(ml: float) -> Quantity:
     """The quantity of ``ml`` mL, one object for each distinct value (never changed by its
-    users, like every record's quantities). A refill's fill, added and aspirated volumes come
-    back across a long history (one pump's 295 refills: one fill volume, some 60 aspirated
-    volumes), and pint takes microseconds to make each quantity (docs/performance.md)."""
+    users, like every record's quantities): a refill's volumes repeat across a long history,
+    and each quantity pint makes costs time (docs/performance.md)."""
     return Q_(ml, ML)
 
 

@@ -32,8 +32,8 @@ class FieldList(QGroupBox):
 
     def set_fields(self, fields: Sequence[Field]) -> None:
         """Show ``fields``. When only the values differ from the lines shown (the next patient
-        of the same kind), the labels are kept and given the new texts: making, styling and
-        laying out new labels was a tenth of opening a patient (docs/performance.md)."""
+        of the same kind), the labels are kept and given the new texts rather than made,
+        styled and laid out again (its figure: docs/performance.md)."""
         lines = [(key, name, emphasis) for key, name, _value, emphasis in fields]
         if lines == self._lines and len(self.values) == len(fields):
             for key, _name, value, _emphasis in fields:
